@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// Bundled defaults, relative to the project root.
+const (
+	defaultModel = "testdata/models/fmnist_cnn.onnx"
+	defaultData  = "testdata/fashion-mnist"
+)
+
+// projectPath resolves a bundled file: relative to the working directory, or to the
+// directory above the executable (bin/warboy -> project root).
+func projectPath(rel string) string {
+	if _, err := os.Stat(rel); err == nil {
+		return rel
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(filepath.Dir(exe)), rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return rel
+}
+
+// loadModel reads an ONNX model file with a message that names the file.
+func loadModel(path string) (*graph.Model, error) {
+	if path == "" {
+		return nil, usageErr("no model given")
+	}
+	m, err := graph.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func fmtCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fG", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/warboy-sim/warboy/bench"
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/internal/progress"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+func init() {
+	register(&command{name: "eval", summary: "top-1 accuracy and images/s of a model on a labelled data set", run: evalCmd})
+}
+
+type evalReport struct {
+	Model string `json:"model"`
+	Data  string `json:"data"`
+	*bench.EvalResult
+}
+
+func evalCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "MODEL [--data DIR] [--split t10k] [--n N] [--batch B] [--mode auto|float32|int8] [--json]", stderr)
+	data := fs.String("data", projectPath(defaultData), "data directory (IDX files, or images with labels.txt)")
+	split := fs.String("split", "t10k", "IDX split (file prefix): t10k or train")
+	n := fs.Int("n", 0, "evaluate the first N images (0 = all)")
+	batch := fs.Int("batch", 100, "batch size")
+	modeStr := fs.String("mode", "auto", "execution: auto (int8 for quantized models), float32, int8")
+	threads := fs.Int("threads", 0, "threads (0 = all cores)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usageErr("eval takes one MODEL")
+	}
+	path := projectPath(defaultModel)
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	if *n < 0 || *batch <= 0 {
+		return usageErr("--n must be >= 0 and --batch > 0")
+	}
+	mode, err := parseMode(*modeStr)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(path)
+	if err != nil {
+		return err
+	}
+	ds, err := dataset.Load(*data, *split)
+	if err != nil {
+		return err
+	}
+	sess, err := runtime.NewSession(m, runtime.WithMode(mode), runtime.WithThreads(*threads),
+		runtime.WithWarnings(func(s string) { fmt.Fprintln(stderr, "warning:", s) }))
+	if err != nil {
+		return err
+	}
+	total := ds.N
+	if *n > 0 && *n < total {
+		total = *n
+	}
+	bar := progress.New(stderr, "eval", total)
+	res, err := bench.Evaluate(sess, ds, bench.EvalOptions{N: *n, Batch: *batch, Progress: bar.Callback()})
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	rep := evalReport{Model: path, Data: ds.Name, EvalResult: res}
+	if *asJSON {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "model:    %s (%s)\ndata:     %s, %d images\naccuracy: %.2f %% (%d / %d)\nspeed:    %.0f images/s (%.2f s, batch %d)\n",
+		path, res.Mode, ds.Name, res.Images, 100*res.Accuracy, res.Correct, res.Images, res.ImagesPerSecond, res.Seconds, *batch)
+	return nil
+}

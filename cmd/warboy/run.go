@@ -1,0 +1,183 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/warboy-sim/warboy/bench"
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+func init() {
+	register(&command{name: "run", summary: "run a model on one input (a data-set image, a .npy or a raw file)", run: runCmd})
+}
+
+type runOutput struct {
+	Name  string    `json:"name"`
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+	Top1  []int     `json:"top1,omitempty"`
+}
+
+type runReport struct {
+	Model   string      `json:"model"`
+	Mode    string      `json:"mode"`
+	Input   string      `json:"input"`
+	Label   *int        `json:"label,omitempty"`
+	Outputs []runOutput `json:"outputs"`
+}
+
+func parseMode(s string) (runtime.Mode, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return runtime.ModeAuto, nil
+	case "float", "float32", "fp32":
+		return runtime.ModeFloat, nil
+	case "int8":
+		return runtime.ModeInt8, nil
+	}
+	return 0, usageErr("unknown --mode %q (auto, float32, int8)", s)
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "MODEL [--index I --data DIR | --input FILE.npy | --input FILE.raw --shape 1,1,28,28] [--json]", stderr)
+	data := fs.String("data", projectPath(defaultData), "IDX data directory for --index")
+	split := fs.String("split", "t10k", "IDX split (file prefix) for --index")
+	index := fs.Int("index", -1, "run on this image of the data set (default 0 when no --input)")
+	input := fs.String("input", "", "input file: .npy, or raw little-endian data with --shape and --dtype")
+	shapeStr := fs.String("shape", "", "shape of a raw --input, e.g. 1,1,28,28")
+	dtypeStr := fs.String("dtype", "float32", "element type of a raw --input")
+	modeStr := fs.String("mode", "auto", "execution: auto (int8 for quantized models), float32, int8")
+	threads := fs.Int("threads", 0, "threads (0 = all cores)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("run takes one MODEL")
+	}
+	mode, err := parseMode(*modeStr)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(pos[0])
+	if err != nil {
+		return err
+	}
+	sess, err := runtime.NewSession(m, runtime.WithMode(mode), runtime.WithThreads(*threads),
+		runtime.WithWarnings(func(s string) { fmt.Fprintln(stderr, "warning:", s) }))
+	if err != nil {
+		return err
+	}
+	if len(sess.Inputs()) != 1 {
+		return fmt.Errorf("model has %d inputs; run supports single-input models", len(sess.Inputs()))
+	}
+	in := sess.Inputs()[0]
+	rep := &runReport{Model: pos[0], Mode: sess.Mode().String()}
+	var x *graph.Tensor
+	switch {
+	case *input != "" && *index >= 0:
+		return usageErr("give --input or --index, not both")
+	case *input != "":
+		x, err = readInputFile(*input, *shapeStr, *dtypeStr)
+		if err != nil {
+			return err
+		}
+		rep.Input = *input
+	default:
+		if *index < 0 {
+			*index = 0
+		}
+		ds, err := dataset.Load(*data, *split)
+		if err != nil {
+			return err
+		}
+		if *index >= ds.N {
+			return usageErr("--index %d: the data set has %d images", *index, ds.N)
+		}
+		x = bench.InputBatch(in, ds, *index, 1)
+		rep.Input = fmt.Sprintf("%s image %d", ds.Name, *index)
+		if ds.Labels != nil {
+			l := ds.Labels[*index]
+			rep.Label = &l
+		}
+	}
+	out, err := sess.RunTensors(map[string]*graph.Tensor{in.Name: x})
+	if err != nil {
+		return err
+	}
+	for _, o := range sess.Outputs() {
+		t := out[o.Name]
+		vals, err := t.AsFloat64()
+		if err != nil {
+			return fmt.Errorf("output %q: %w", o.Name, err)
+		}
+		ro := runOutput{Name: o.Name, DType: t.DType.String(), Shape: t.Shape, Data: vals}
+		if len(t.Shape) == 2 {
+			ro.Top1, _ = dataset.Top1(t)
+		}
+		rep.Outputs = append(rep.Outputs, ro)
+	}
+	if *asJSON {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "model: %s (%s)\ninput: %s", rep.Model, rep.Mode, rep.Input)
+	if rep.Label != nil {
+		fmt.Fprintf(stdout, " (label %d)", *rep.Label)
+	}
+	fmt.Fprintln(stdout)
+	for _, o := range rep.Outputs {
+		fmt.Fprintf(stdout, "%s %s%v:\n", o.Name, o.DType, o.Shape)
+		const maxShow = 64
+		parts := make([]string, 0, maxShow)
+		for i, v := range o.Data {
+			if i == maxShow {
+				parts = append(parts, fmt.Sprintf("... (%d values)", len(o.Data)))
+				break
+			}
+			parts = append(parts, strconv.FormatFloat(v, 'g', 6, 64))
+		}
+		fmt.Fprintf(stdout, "  [%s]\n", strings.Join(parts, " "))
+		if o.Top1 != nil {
+			fmt.Fprintf(stdout, "  top-1: %v\n", o.Top1)
+		}
+	}
+	return nil
+}
+
+func readInputFile(path, shapeStr, dtypeStr string) (*graph.Tensor, error) {
+	if strings.HasSuffix(path, ".npy") {
+		return dataset.ReadNPY(path)
+	}
+	if shapeStr == "" {
+		return nil, usageErr("raw --input %s needs --shape", path)
+	}
+	var shape []int
+	for _, p := range strings.Split(shapeStr, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v < 0 {
+			return nil, usageErr("bad --shape %q", shapeStr)
+		}
+		shape = append(shape, v)
+	}
+	dt, err := graph.ParseDType(dtypeStr)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := dataset.DecodeRaw(b, dt, shape)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,513 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	goruntime "runtime"
+
+	"gorgonia.org/tensor"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// Mode selects how a session executes a model.
+type Mode int
+
+const (
+	// ModeAuto runs quantized graphs on the int8 executor and float graphs in float32.
+	ModeAuto Mode = iota
+	// ModeFloat runs everything on the float32 reference executor; quantized graphs are
+	// executed literally (QuantizeLinear/DequantizeLinear as float ops), i.e. simulated
+	// quantization.
+	ModeFloat
+	// ModeInt8 requires the int8 executor.
+	ModeInt8
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeFloat:
+		return "float32"
+	case ModeInt8:
+		return "int8"
+	}
+	return "auto"
+}
+
+// Option configures a session.
+type Option func(*config)
+
+type config struct {
+	threads  int
+	mode     Mode
+	taps     map[string]bool
+	tapAll   bool
+	lowering func(m *graph.Model, c *LowerConfig) (*graph.Model, error)
+	lowerCfg LowerConfig
+	warn     func(string)
+}
+
+// LowerConfig is passed to the int8 lowering pass.
+type LowerConfig struct {
+	// Requant selects the requantization arithmetic ("float" or "fixed").
+	Requant string
+	// Warn receives fallback warnings.
+	Warn func(string)
+}
+
+// WithThreads sets the number of threads kernels may use (default GOMAXPROCS).
+func WithThreads(n int) Option { return func(c *config) { c.threads = n } }
+
+// WithMode selects float32, int8 or automatic execution.
+func WithMode(m Mode) Option { return func(c *config) { c.mode = m } }
+
+// WithTaps keeps the named intermediate tensors so RunWithTaps can return them.
+func WithTaps(names ...string) Option {
+	return func(c *config) {
+		if c.taps == nil {
+			c.taps = map[string]bool{}
+		}
+		for _, n := range names {
+			c.taps[n] = true
+		}
+	}
+}
+
+// WithAllTaps keeps every intermediate tensor.
+func WithAllTaps() Option { return func(c *config) { c.tapAll = true } }
+
+// WithRequant selects the int8 requantization arithmetic: "float" (ONNX/ORT, the
+// default) or "fixed" (gemmlowp/TFLite).
+func WithRequant(mode string) Option { return func(c *config) { c.lowerCfg.Requant = mode } }
+
+// WithWarnings receives warnings (e.g. nodes that fall back to float32).
+func WithWarnings(f func(string)) Option { return func(c *config) { c.warn = f } }
+
+// int8Lowering is installed by the int8 executor (lower.go); nil until it exists.
+var int8Lowering func(m *graph.Model, c *LowerConfig) (*graph.Model, error)
+
+// IsQuantized reports whether the model contains quantization operators.
+func IsQuantized(m *graph.Model) bool {
+	for _, n := range m.Graph.Nodes {
+		switch n.OpType {
+		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+			"MatMulInteger", "DynamicQuantizeLinear", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid":
+			return true
+		}
+	}
+	return false
+}
+
+type step struct {
+	node   *graph.Node
+	kernel Kernel
+	in     []int // slot indices, -1 for absent
+	out    []int
+	free   []int // slots whose last use is this step
+}
+
+// Session is a model prepared for execution. Run may be called concurrently.
+type Session struct {
+	model    *graph.Model
+	cfg      config
+	steps    []step
+	slots    map[string]int
+	nslots   int
+	consts   map[int]*graph.Tensor
+	inputs   []*graph.Value
+	outputs  []*graph.Value
+	outSlots []int
+	keep     map[int]bool
+	// Placement records, per node label, whether it runs int8 or float.
+	Placement []NodePlacement
+	mode      Mode
+}
+
+// NodePlacement says where a node of the executed graph runs.
+type NodePlacement struct {
+	Node   string
+	OpType string
+	Int8   bool
+}
+
+// NewSession prepares a model: it infers shapes, lowers quantized graphs to int8
+// kernels (unless ModeFloat), builds every kernel (pre-packing weights) and plans
+// buffer lifetimes. The model is not modified.
+func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
+	cfg := config{threads: goruntime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.threads <= 0 {
+		cfg.threads = goruntime.GOMAXPROCS(0)
+	}
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("runtime: nil model")
+	}
+	work, err := cloneModel(m)
+	if err != nil {
+		return nil, err
+	}
+	mode := cfg.mode
+	if mode == ModeAuto {
+		mode = ModeFloat
+		if IsQuantized(work) && int8Lowering != nil {
+			mode = ModeInt8
+		}
+	}
+	if mode == ModeInt8 {
+		if int8Lowering == nil {
+			return nil, errors.New("runtime: the int8 executor is not available in this build")
+		}
+		lc := cfg.lowerCfg
+		lc.Warn = cfg.warn
+		work, err = int8Lowering(work, &lc)
+		if err != nil {
+			return nil, fmt.Errorf("int8 lowering: %w", err)
+		}
+	}
+	s := &Session{model: work, cfg: cfg, mode: mode}
+	if err := s.plan(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Mode reports how the session executes (float32 or int8).
+func (s *Session) Mode() Mode { return s.mode }
+
+// Model returns the executed (possibly lowered) model. Callers must not modify it.
+func (s *Session) Model() *graph.Model { return s.model }
+
+// Inputs describes the model inputs.
+func (s *Session) Inputs() []*graph.Value { return s.inputs }
+
+// Outputs describes the model outputs.
+func (s *Session) Outputs() []*graph.Value { return s.outputs }
+
+func cloneModel(m *graph.Model) (*graph.Model, error) {
+	// A structural copy: nodes and value maps are copied, tensors are shared (they are
+	// never written by the executor).
+	g := m.Graph
+	ng := &graph.Graph{
+		Name:         g.Name,
+		Initializers: make(map[string]*graph.Tensor, len(g.Initializers)),
+		Values:       make(map[string]*graph.Value, len(g.Values)),
+	}
+	for k, v := range g.Initializers {
+		ng.Initializers[k] = v
+	}
+	for k, v := range g.Values {
+		cp := *v
+		ng.Values[k] = &cp
+	}
+	for _, v := range g.Inputs {
+		cp := *v
+		ng.Inputs = append(ng.Inputs, &cp)
+	}
+	for _, v := range g.Outputs {
+		cp := *v
+		ng.Outputs = append(ng.Outputs, &cp)
+	}
+	for _, n := range g.Nodes {
+		ng.Nodes = append(ng.Nodes, n.Clone())
+	}
+	nm := *m
+	nm.Graph = ng
+	nm.Opsets = map[string]int64{}
+	for k, v := range m.Opsets {
+		nm.Opsets[k] = v
+	}
+	nm.Metadata = map[string]string{}
+	for k, v := range m.Metadata {
+		nm.Metadata[k] = v
+	}
+	return &nm, nil
+}
+
+func (s *Session) plan() error {
+	m := s.model
+	g := m.Graph
+	consts, err := m.InferShapes(graph.InferOptions{})
+	if err != nil {
+		return err
+	}
+	_ = consts
+	s.slots = map[string]int{}
+	slot := func(name string) int {
+		if id, ok := s.slots[name]; ok {
+			return id
+		}
+		id := s.nslots
+		s.nslots++
+		s.slots[name] = id
+		return id
+	}
+	s.consts = map[int]*graph.Tensor{}
+	for k, t := range g.Initializers {
+		s.consts[slot(k)] = t
+	}
+	for _, in := range g.Inputs {
+		slot(in.Name)
+		s.inputs = append(s.inputs, g.Values[in.Name])
+	}
+	for _, n := range g.Nodes {
+		info := Lookup(n.Domain, n.OpType)
+		if info == nil {
+			return fmt.Errorf("%s: %w operator %s", n.Label(), graph.ErrUnsupported, n.OpType)
+		}
+		bc := &BuildContext{Node: n, Opset: m.Opset(), Threads: s.cfg.threads}
+		st := step{node: n}
+		for _, in := range n.Inputs {
+			if in == "" {
+				bc.Inputs = append(bc.Inputs, nil)
+				bc.Consts = append(bc.Consts, nil)
+				st.in = append(st.in, -1)
+				continue
+			}
+			bc.Inputs = append(bc.Inputs, g.Values[in])
+			bc.Consts = append(bc.Consts, g.Initializers[in])
+			st.in = append(st.in, slot(in))
+		}
+		for _, o := range n.Outputs {
+			bc.Outputs = append(bc.Outputs, g.Values[o])
+			if o == "" {
+				st.out = append(st.out, -1)
+				continue
+			}
+			st.out = append(st.out, slot(o))
+		}
+		k, err := info.Build(bc)
+		if err != nil {
+			return err
+		}
+		st.kernel = k
+		s.steps = append(s.steps, st)
+		s.Placement = append(s.Placement, NodePlacement{Node: n.Name, OpType: n.OpType, Int8: info.Int8})
+	}
+	s.keep = map[int]bool{}
+	for _, o := range g.Outputs {
+		id, ok := s.slots[o.Name]
+		if !ok {
+			return fmt.Errorf("graph output %q is never produced", o.Name)
+		}
+		s.outSlots = append(s.outSlots, id)
+		s.outputs = append(s.outputs, g.Values[o.Name])
+		s.keep[id] = true
+	}
+	if s.cfg.tapAll {
+		for _, id := range s.slots {
+			s.keep[id] = true
+		}
+	}
+	for name := range s.cfg.taps {
+		if id, ok := s.slots[name]; ok {
+			s.keep[id] = true
+		} else {
+			return fmt.Errorf("tap %q: no such tensor in the executed graph", name)
+		}
+	}
+	// Free each intermediate after its last reader to bound memory.
+	last := map[int]int{}
+	for i, st := range s.steps {
+		for _, id := range st.in {
+			if id >= 0 {
+				last[id] = i
+			}
+		}
+	}
+	for id, i := range last {
+		if !s.keep[id] && s.consts[id] == nil {
+			s.steps[i].free = append(s.steps[i].free, id)
+		}
+	}
+	return nil
+}
+
+// RunTensors executes the model on IR tensors. Extra taps (configured with WithTaps or
+// WithAllTaps) are returned along with the outputs.
+func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph.Tensor, error) {
+	vals := make([]*graph.Tensor, s.nslots)
+	for id, t := range s.consts {
+		vals[id] = t
+	}
+	for _, in := range s.inputs {
+		t, ok := inputs[in.Name]
+		if !ok {
+			return nil, fmt.Errorf("missing input %q", in.Name)
+		}
+		if err := checkInput(in, t); err != nil {
+			return nil, err
+		}
+		vals[s.slots[in.Name]] = t
+	}
+	for name := range inputs {
+		found := false
+		for _, in := range s.inputs {
+			if in.Name == name {
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown input %q", name)
+		}
+	}
+	ctx := &ExecContext{Threads: s.cfg.threads}
+	args := make([]*graph.Tensor, 0, 8)
+	for _, st := range s.steps {
+		args = args[:0]
+		for _, id := range st.in {
+			if id < 0 {
+				args = append(args, nil)
+			} else {
+				args = append(args, vals[id])
+			}
+		}
+		outs, err := st.kernel.Run(ctx, args)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", st.node.Label(), err)
+		}
+		for i, id := range st.out {
+			if id >= 0 && i < len(outs) {
+				vals[id] = outs[i]
+			}
+		}
+		for _, id := range st.free {
+			vals[id] = nil
+		}
+	}
+	res := make(map[string]*graph.Tensor, len(s.keep))
+	for name, id := range s.slots {
+		if s.keep[id] && vals[id] != nil {
+			res[name] = vals[id]
+		}
+	}
+	return res, nil
+}
+
+func checkInput(v *graph.Value, t *graph.Tensor) error {
+	if t == nil {
+		return fmt.Errorf("input %q is nil", v.Name)
+	}
+	if v.DType != graph.Undefined && t.DType != v.DType {
+		return fmt.Errorf("input %q: got %s, model expects %s", v.Name, t.DType, v.DType)
+	}
+	if t.Data == nil || graph.NumElements(t.Shape) != dataLen(t.Data) {
+		return fmt.Errorf("input %q: shape %v does not match its data length", v.Name, t.Shape)
+	}
+	if v.HasShape {
+		if len(t.Shape) != len(v.Shape) {
+			return fmt.Errorf("input %q: got shape %v, model expects %s", v.Name, t.Shape, v.Shape)
+		}
+		for i, d := range v.Shape {
+			if d.Known() && d.Size != t.Shape[i] {
+				return fmt.Errorf("input %q: got shape %v, model expects %s", v.Name, t.Shape, v.Shape)
+			}
+		}
+	}
+	return nil
+}
+
+func dataLen(d any) int {
+	switch x := d.(type) {
+	case []float32:
+		return len(x)
+	case []float64:
+		return len(x)
+	case []int8:
+		return len(x)
+	case []uint8:
+		return len(x)
+	case []int16:
+		return len(x)
+	case []uint16:
+		return len(x)
+	case []int32:
+		return len(x)
+	case []uint32:
+		return len(x)
+	case []int64:
+		return len(x)
+	case []uint64:
+		return len(x)
+	case []bool:
+		return len(x)
+	case []string:
+		return len(x)
+	}
+	return -1
+}
+
+// Run executes the model on gorgonia dense tensors, keyed by input name, and returns
+// the outputs keyed by name.
+func (s *Session) Run(inputs map[string]*tensor.Dense) (map[string]*tensor.Dense, error) {
+	in := make(map[string]*graph.Tensor, len(inputs))
+	for k, v := range inputs {
+		t, err := FromDense(v)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", k, err)
+		}
+		in[k] = t
+	}
+	out, err := s.RunTensors(in)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[string]*tensor.Dense, len(s.outputs))
+	for _, o := range s.outputs {
+		t := out[o.Name]
+		if t == nil {
+			return nil, fmt.Errorf("output %q was not computed", o.Name)
+		}
+		d, err := ToDense(t)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", o.Name, err)
+		}
+		res[o.Name] = d
+	}
+	return res, nil
+}
+
+// FromDense converts a gorgonia tensor to the IR tensor type (sharing the backing data).
+func FromDense(d *tensor.Dense) (*graph.Tensor, error) {
+	if d == nil {
+		return nil, errors.New("nil tensor")
+	}
+	shape := []int(d.Shape().Clone())
+	if d.IsScalar() {
+		shape = nil
+	}
+	var data any
+	switch d.Dtype() {
+	case tensor.Float32:
+		data = d.Float32s()
+		return &graph.Tensor{DType: graph.Float32, Shape: shape, Data: data}, nil
+	case tensor.Float64:
+		return &graph.Tensor{DType: graph.Float64, Shape: shape, Data: d.Float64s()}, nil
+	case tensor.Int8:
+		return &graph.Tensor{DType: graph.Int8, Shape: shape, Data: d.Int8s()}, nil
+	case tensor.Uint8:
+		return &graph.Tensor{DType: graph.Uint8, Shape: shape, Data: d.Uint8s()}, nil
+	case tensor.Int32:
+		return &graph.Tensor{DType: graph.Int32, Shape: shape, Data: d.Int32s()}, nil
+	case tensor.Int64:
+		return &graph.Tensor{DType: graph.Int64, Shape: shape, Data: d.Int64s()}, nil
+	case tensor.Bool:
+		return &graph.Tensor{DType: graph.Bool, Shape: shape, Data: d.Bools()}, nil
+	}
+	return nil, fmt.Errorf("unsupported tensor dtype %v", d.Dtype())
+}
+
+// ToDense converts an IR tensor to a gorgonia dense tensor (sharing the data).
+func ToDense(t *graph.Tensor) (*tensor.Dense, error) {
+	shape := t.Shape
+	switch t.Data.(type) {
+	case []float32, []float64, []int8, []uint8, []int32, []int64, []bool, []int16, []uint16, []uint32, []uint64:
+	default:
+		return nil, fmt.Errorf("cannot convert %s tensor", t.DType)
+	}
+	if len(shape) == 0 {
+		return tensor.New(tensor.WithShape(), tensor.WithBacking(t.Data)), nil
+	}
+	return tensor.New(tensor.WithShape(append([]int(nil), shape...)...), tensor.WithBacking(t.Data)), nil
+}

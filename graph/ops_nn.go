@@ -1055,7 +1055,9 @@ func inferResize(c *InferContext) ([]*Value, []*Tensor, error) {
 	if !x.HasShape {
 		return []*Value{nnValue(x.DType, nil)}, nil, nil
 	}
-	if !known {
+	// With scales, tf_crop_and_resize sizes the output by the region of interest too.
+	cropScales := sizes == nil && n.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize"
+	if !known || cropScales {
 		return []*Value{nnUnknownRank(x.DType, len(x.Shape))}, nil, nil
 	}
 	in := make([]int, len(x.Shape))
@@ -1066,7 +1068,13 @@ func inferResize(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err != nil {
 		return nil, nil, c.Errorf("%v", err)
 	}
-	return []*Value{nnValue(x.DType, ShapeOf(out...))}, nil, nil
+	s := ShapeOf(out...)
+	for i := range s {
+		if sizes == nil && !x.Shape[i].Known() && scales[i] == 1 {
+			s[i] = x.Shape[i] // keeps a symbolic batch name
+		}
+	}
+	return []*Value{nnValue(x.DType, s)}, nil, nil
 }
 
 func init() {

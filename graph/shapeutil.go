@@ -148,3 +148,65 @@ func Int64sToInts(v []int64) []int {
 	}
 	return out
 }
+
+// ConstEvaluator evaluates one node on constant inputs and returns its outputs. The
+// runtime package installs its reference executor here at init, so that shape
+// inference can fold shape computations (Shape -> Gather -> Concat -> Reshape, Range,
+// ConstantOfShape, ...) without the graph package depending on the kernels. When it is
+// nil (graph used without runtime) nothing is folded and shapes that depend on computed
+// values stay unknown.
+var ConstEvaluator func(n *Node, opset int64, inputs []*Tensor) ([]*Tensor, error)
+
+// MaxFoldElements bounds the input and output sizes FoldConstants evaluates. Shape
+// arithmetic is tiny; anything bigger (weights) is the quantizer's business, and folding
+// it on every InferShapes call would be slow.
+const MaxFoldElements = 1 << 14
+
+// FoldConstants evaluates the node of c when every present input is a known constant
+// of at most MaxFoldElements elements and returns the output values (nil when not
+// foldable). On success it also replaces the dtype and shape of outs (the values an
+// InferFunc is about to return) by those of the computed tensors, which are exact.
+// Evaluation errors are real errors of the model (a Reshape to an impossible shape,
+// say) and are returned naming the node.
+func FoldConstants(c *InferContext, outs []*Value) ([]*Tensor, error) {
+	if ConstEvaluator == nil {
+		return nil, nil
+	}
+	ins := make([]*Tensor, len(c.Node.Inputs))
+	for i, name := range c.Node.Inputs {
+		if name == "" {
+			continue
+		}
+		t := c.Const(i)
+		if t == nil || t.Len() > MaxFoldElements || t.DType == String {
+			return nil, nil
+		}
+		ins[i] = t
+	}
+	for _, o := range outs {
+		if o != nil && o.HasShape {
+			if s, ok := o.Shape.Concrete(); ok && NumElements(s) > MaxFoldElements {
+				return nil, nil
+			}
+		}
+	}
+	res, err := ConstEvaluator(c.Node, c.Opset, ins)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Node.Label(), err)
+	}
+	for i, t := range res {
+		if t == nil || i >= len(outs) {
+			continue
+		}
+		if t.Len() > MaxFoldElements {
+			res[i] = nil
+		}
+		if outs[i] == nil {
+			outs[i] = &Value{}
+		}
+		outs[i].DType = t.DType
+		outs[i].Shape = ShapeOf(t.Shape...)
+		outs[i].HasShape = true
+	}
+	return res, nil
+}

@@ -53,6 +53,12 @@ type LowerConfig struct {
 	Requant string
 	// Warn receives fallback warnings.
 	Warn func(string)
+	// Taps lists tensors the caller will read (WithTaps); the lowering keeps them
+	// computed under their source names.
+	Taps map[string]bool
+	// Quant is filled by the lowering: how int8 tensors of the lowered graph
+	// represent source tensors (see Session.Dequantized).
+	Quant map[string]*QuantInfo
 }
 
 // WithThreads sets the number of threads kernels may use (default GOMAXPROCS).
@@ -121,6 +127,8 @@ type Session struct {
 	// Placement records, per node label, whether it runs int8 or float.
 	Placement []NodePlacement
 	mode      Mode
+	// quant describes the int8 tensors of a lowered graph (nil in float32 mode).
+	quant map[string]*QuantInfo
 }
 
 // NodePlacement says where a node of the executed graph runs.
@@ -148,6 +156,7 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	var quant map[string]*QuantInfo
 	mode := cfg.mode
 	if mode == ModeAuto {
 		mode = ModeFloat
@@ -161,12 +170,14 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 		}
 		lc := cfg.lowerCfg
 		lc.Warn = cfg.warn
+		lc.Taps = cfg.taps
 		work, err = int8Lowering(work, &lc)
 		if err != nil {
 			return nil, fmt.Errorf("int8 lowering: %w", err)
 		}
+		quant = lc.Quant
 	}
-	s := &Session{model: work, cfg: cfg, mode: mode}
+	s := &Session{model: work, cfg: cfg, mode: mode, quant: quant}
 	if err := s.plan(); err != nil {
 		return nil, err
 	}

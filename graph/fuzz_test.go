@@ -1,0 +1,48 @@
+package graph
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fuzzSeedModels are the bundled models the loader fuzz test starts from.
+var fuzzSeedModels = []string{"fmnist_cnn.onnx", "fmnist_mlp.onnx", "fmnist_resnet.onnx"}
+
+// FuzzLoad feeds arbitrary bytes to the model loader and validator: they must return
+// a model or an error, never panic or allocate without bound. The seed corpus is the
+// three bundled models plus truncated and corrupted copies; `go test` runs the seeds,
+// `go test ./graph -run XXX -fuzz FuzzLoad` explores further.
+func FuzzLoad(f *testing.F) {
+	for _, name := range fuzzSeedModels {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "models", name))
+		if err != nil {
+			f.Fatalf("seed model: %v", err)
+		}
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+		f.Add(data[:len(data)-1])
+		f.Add(data[:64])
+		for _, pos := range []int{3, 17, 101, len(data) / 3, len(data) - 40} {
+			c := append([]byte(nil), data...)
+			c[pos] ^= 0xa5
+			f.Add(c)
+		}
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x3a, 0x00})             // empty graph field
+	f.Add([]byte{0x3a, 0xff, 0xff, 0xff}) // graph field with an impossible length
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Decode(data)
+		if err != nil {
+			return
+		}
+		_ = m.Validate()
+		if enc, err := m.Encode(); err == nil {
+			// What we can load and encode we must be able to load again.
+			if _, err := Decode(enc); err != nil {
+				t.Fatalf("re-decoding an encoded model failed: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,580 @@
+//go:build generate
+
+// Command gen generates the amd64 assembly of package kernels with avo.
+//
+//	cd kernels && go run -tags generate ./_gen -out asm_amd64.s -stubs stubs_amd64.go -pkg kernels
+//
+// (wired as `go generate ./kernels/...`). avo v0.5.0 has no VNNI mnemonics, so
+// VPDPBUSD is emitted as a raw instruction; the Go assembler encodes it with
+// EVEX (AVX512_VNNI, zmm), which TestVPDPBUSDEncoding checks with go tool objdump.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("amd64,!purego,!noasm")
+	peaks()
+	for _, nv := range []int{1, 2} {
+		for mr := 1; mr <= 12; mr++ {
+			qgemmVNNI(mr, nv)
+		}
+	}
+	for mr := 1; mr <= 4; mr++ {
+		qgemmAVX2(mr)
+	}
+	sgemmAVX2()
+	requantFloatAVX2()
+	requantFixedAVX2()
+	xor80AVX2()
+	xorCopyAVX2()
+	Generate()
+}
+
+// vpdpbusd emits acc += u8(a)·s8(w) (Go operand order: signed, unsigned, acc).
+func vpdpbusd(w, a, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPBUSD",
+		Operands: []Op{w, a, acc},
+		Inputs:   []Op{w, a, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512VNNI"},
+	})
+}
+
+func zmm(i int) VecPhysical {
+	return []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}[i]
+}
+func ymm(i int) VecPhysical {
+	return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
+}
+
+// peaks are throughput micro-benchmarks of the inner instruction sequences:
+// independent accumulators, register operands only, n iterations.
+func peaks() {
+	TEXT("peakVNNIZ", NOSPLIT, "func(n int)")
+	Doc("peakVNNIZ runs n iterations of 24 independent zmm VPDPBUSD (1536 int8 MACs).")
+	Load(Param("n"), RCX)
+	Label("peakvz_loop")
+	for i := 0; i < 24; i++ {
+		vpdpbusd(Z30, Z31, zmm(i))
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peakvz_loop"))
+	VZEROUPPER()
+	RET()
+
+	TEXT("peakVNNIY", NOSPLIT, "func(n int)")
+	Doc("peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs).")
+	Load(Param("n"), RCX)
+	Label("peakvy_loop")
+	for i := 0; i < 12; i++ {
+		vpdpbusd(Y14, Y15, ymm(i))
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peakvy_loop"))
+	VZEROUPPER()
+	RET()
+
+	TEXT("peakAVX2Int8", NOSPLIT, "func(n int)")
+	Doc("peakAVX2Int8 runs n iterations of the exact AVX2 sign-trick sequence of a 4x16 tile",
+		"(4 x VPABSB + 8 x (VPSIGNB, VPMADDUBSW, VPMADDWD, VPADDD)) = 256 int8 MACs.")
+	Load(Param("n"), RCX)
+	VPCMPEQW(Y10, Y10, Y10)
+	VPSRLW(Imm(15), Y10, Y10)
+	Label("peaka_loop")
+	for r := 0; r < 4; r++ {
+		VPABSB(Y11, Y12)
+		for v := 0; v < 2; v++ {
+			t := ymm(13 + v)
+			VPSIGNB(Y11, ymm(8+v), t)
+			VPMADDUBSW(t, Y12, t)
+			VPMADDWD(Y10, t, t)
+			VPADDD(t, ymm(r*2+v), ymm(r*2+v))
+		}
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peaka_loop"))
+	VZEROUPPER()
+	RET()
+
+	TEXT("peakAVX2Madd", NOSPLIT, "func(n int)")
+	Doc("peakAVX2Madd runs n iterations of 8 x (VPMADDUBSW, VPMADDWD, VPADDD) = 256 int8 MACs",
+		"(the inexact u8·s8 sequence without the sign trick, for comparison).")
+	Load(Param("n"), RCX)
+	VPCMPEQW(Y10, Y10, Y10)
+	VPSRLW(Imm(15), Y10, Y10)
+	Label("peakm_loop")
+	for i := 0; i < 8; i++ {
+		t := ymm(12 + i%4)
+		VPMADDUBSW(ymm(8+i%2), Y11, t)
+		VPMADDWD(Y10, t, t)
+		VPADDD(t, ymm(i), ymm(i))
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peakm_loop"))
+	VZEROUPPER()
+	RET()
+
+	TEXT("peakAVX2Madd16", NOSPLIT, "func(n int)")
+	Doc("peakAVX2Madd16 runs n iterations of 8 x (VPMADDWD, VPADDD) on int16 operands = 128 int8 MACs",
+		"(the exact sign-extended path: operands pre-widened to int16).")
+	Load(Param("n"), RCX)
+	Label("peakw_loop")
+	for i := 0; i < 8; i++ {
+		t := ymm(12 + i%4)
+		VPMADDWD(ymm(8+i%2), Y11, t)
+		VPADDD(t, ymm(i), ymm(i))
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peakw_loop"))
+	VZEROUPPER()
+	RET()
+
+	TEXT("peakFMA", NOSPLIT, "func(n int)")
+	Doc("peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).")
+	Load(Param("n"), RCX)
+	for i := 0; i < 12; i++ {
+		VXORPS(ymm(i), ymm(i), ymm(i))
+	}
+	VXORPS(Y12, Y12, Y12)
+	VXORPS(Y14, Y14, Y14)
+	Label("peakf_loop")
+	for i := 0; i < 12; i++ {
+		VFMADD231PS(Y12, Y14, ymm(i))
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peakf_loop"))
+	VZEROUPPER()
+	RET()
+}
+
+// rowAddr returns the address of row r of A: rows 0-3 from a0, 4-7 from a4,
+// 8-11 from a8, using lda and lda3 = 3*lda as index registers.
+func rowAddr(r int, bases []GPPhysical, lda, lda3 GPPhysical) Mem {
+	base := bases[r/4]
+	switch r % 4 {
+	case 0:
+		return Mem{Base: base}
+	case 1:
+		return Mem{Base: base, Index: lda, Scale: 1}
+	case 2:
+		return Mem{Base: base, Index: lda, Scale: 2}
+	default:
+		return Mem{Base: base, Index: lda3, Scale: 1}
+	}
+}
+
+const qgemmSig = "func(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)"
+
+// qgemmVNNI generates an mr×(16·nv) int8 micro-kernel with AVX-512 VNNI:
+// acc[r][j] = bias[j] + Σ_k u8(a[r][k]) · s8(b[k][j]), where A was XORed with
+// 0x80 (s8→u8) and bias carries the -128·Σw compensation. A rows have stride
+// lda; B is the packed [k/4][16][4] panel layout (second panel at +pstride); the
+// tile is stored with a row stride of 32 int32.
+func qgemmVNNI(mr, nv int) {
+	TEXT(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), NOSPLIT, qgemmSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("qgemmVNNI_%dx%d is the AVX-512 VNNI %dx%d int8 micro-kernel.", mr, nv, mr, 16*nv))
+	a0, lda, lda3, b0, b1, k := RSI, RBX, RDX, RDI, R10, RCX
+	bases := []GPPhysical{a0, R8, R9}
+	Load(Param("a"), a0)
+	Load(Param("lda"), lda)
+	Load(Param("b"), b0)
+	Load(Param("k4"), k)
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	if mr > 4 {
+		LEAQ(Mem{Base: a0, Index: lda, Scale: 4}, bases[1])
+	}
+	if mr > 8 {
+		LEAQ(Mem{Base: bases[1], Index: lda, Scale: 4}, bases[2])
+	}
+	if nv == 2 {
+		Load(Param("pstride"), b1)
+		ADDQ(b0, b1)
+	}
+	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
+	name := fmt.Sprintf("vnni%dx%d", mr, nv)
+	Load(Param("accum"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef(name + "_bias"))
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VMOVDQU32(Mem{Base: R11, Disp: r*128 + v*64}, acc(r, v))
+		}
+	}
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_bias")
+	Load(Param("bias"), R11)
+	for v := 0; v < nv; v++ {
+		VMOVDQU32(Mem{Base: R11, Disp: 64 * v}, zmm(24+v))
+	}
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VMOVDQA32(zmm(24+v), acc(r, v))
+		}
+	}
+	Label(name + "_init")
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	VMOVDQU32(Mem{Base: b0}, Z24)
+	if nv == 2 {
+		VMOVDQU32(Mem{Base: b1}, Z25)
+	}
+	for r := 0; r < mr; r++ {
+		t := zmm(26 + r%4)
+		VPBROADCASTD(rowAddr(r, bases, lda, lda3), t)
+		for v := 0; v < nv; v++ {
+			vpdpbusd(zmm(24+v), t, acc(r, v))
+		}
+	}
+	for i := 0; i < (mr+3)/4; i++ {
+		ADDQ(Imm(4), bases[i])
+	}
+	ADDQ(Imm(64), b0)
+	if nv == 2 {
+		ADDQ(Imm(64), b1)
+	}
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VMOVDQU32(acc(r, v), Mem{Base: R11, Disp: r*128 + v*64})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// qgemmAVX2 generates an mr×16 exact AVX2 int8 micro-kernel (the sign trick):
+// per 4 k, maddubs(|a|, sign(w, a)) then maddwd with ones, then add. Exact
+// because weights are in [-127, 127]: each int16 pair sum is at most 2·128·127.
+func qgemmAVX2(mr int) {
+	TEXT(fmt.Sprintf("qgemmAVX2_%dx1", mr), NOSPLIT, qgemmSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("qgemmAVX2_%dx1 is the exact AVX2 %dx16 int8 micro-kernel.", mr, mr))
+	a0, lda, lda3, b0, k := RSI, RBX, RDX, RDI, RCX
+	bases := []GPPhysical{a0}
+	Load(Param("a"), a0)
+	Load(Param("lda"), lda)
+	Load(Param("b"), b0)
+	Load(Param("k4"), k)
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	name := fmt.Sprintf("avx2q%d", mr)
+	Load(Param("accum"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef(name + "_bias"))
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		VMOVDQU(Mem{Base: R11, Disp: r * 128}, ymm(2*r))
+		VMOVDQU(Mem{Base: R11, Disp: r*128 + 32}, ymm(2*r+1))
+	}
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_bias")
+	Load(Param("bias"), R11)
+	VMOVDQU(Mem{Base: R11}, Y8)
+	VMOVDQU(Mem{Base: R11, Disp: 32}, Y9)
+	for r := 0; r < mr; r++ {
+		VMOVDQA(Y8, ymm(2*r))
+		VMOVDQA(Y9, ymm(2*r+1))
+	}
+	Label(name + "_init")
+	VPCMPEQW(Y10, Y10, Y10)
+	VPSRLW(Imm(15), Y10, Y10) // int16 ones
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	VMOVDQU(Mem{Base: b0}, Y8)
+	VMOVDQU(Mem{Base: b0, Disp: 32}, Y9)
+	for r := 0; r < mr; r++ {
+		VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y11)
+		VPABSB(Y11, Y12)
+		for v := 0; v < 2; v++ {
+			t := ymm(13 + v)
+			VPSIGNB(Y11, ymm(8+v), t)
+			VPMADDUBSW(t, Y12, t)
+			VPMADDWD(Y10, t, t)
+			VPADDD(t, ymm(2*r+v), ymm(2*r+v))
+		}
+	}
+	ADDQ(Imm(4), a0)
+	ADDQ(Imm(64), b0)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			VMOVDQU(ymm(2*r+v), Mem{Base: R11, Disp: r*128 + v*32})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// sgemmAVX2 generates the 6x16 float32 FMA micro-kernel on packed panels:
+// A [k][6], B [k][16]; C (row stride ldc floats) = acc, or += acc when accum != 0.
+func sgemmAVX2() {
+	TEXT("sgemmAVX2_6x16", NOSPLIT, "func(k int, a *float32, b *float32, c *float32, ldc int, accum int)")
+	Pragma("noescape")
+	Doc("sgemmAVX2_6x16 is the AVX2+FMA 6x16 float32 micro-kernel.")
+	k, a, b, c, ldc := RCX, RSI, RDI, R8, R9
+	Load(Param("k"), k)
+	Load(Param("a"), a)
+	Load(Param("b"), b)
+	for i := 0; i < 12; i++ {
+		VXORPS(ymm(i), ymm(i), ymm(i))
+	}
+	// k loop unrolled 4 times, then a remainder loop
+	MOVQ(k, RDX)
+	SHRQ(Imm(2), RDX)
+	JZ(LabelRef("sg_tail"))
+	Label("sg_loop4")
+	for u := 0; u < 4; u++ {
+		VMOVUPS(Mem{Base: b, Disp: 64 * u}, Y12)
+		VMOVUPS(Mem{Base: b, Disp: 64*u + 32}, Y13)
+		for r := 0; r < 6; r++ {
+			t := ymm(14 + r%2)
+			VBROADCASTSS(Mem{Base: a, Disp: 24*u + 4*r}, t)
+			VFMADD231PS(Y12, t, ymm(2*r))
+			VFMADD231PS(Y13, t, ymm(2*r+1))
+		}
+	}
+	ADDQ(Imm(96), a)
+	ADDQ(U32(256), b)
+	DECQ(RDX)
+	JNZ(LabelRef("sg_loop4"))
+	Label("sg_tail")
+	ANDQ(Imm(3), k)
+	JZ(LabelRef("sg_done"))
+	Label("sg_loop")
+	VMOVUPS(Mem{Base: b}, Y12)
+	VMOVUPS(Mem{Base: b, Disp: 32}, Y13)
+	for r := 0; r < 6; r++ {
+		t := ymm(14 + r%2)
+		VBROADCASTSS(Mem{Base: a, Disp: 4 * r}, t)
+		VFMADD231PS(Y12, t, ymm(2*r))
+		VFMADD231PS(Y13, t, ymm(2*r+1))
+	}
+	ADDQ(Imm(24), a)
+	ADDQ(Imm(64), b)
+	DECQ(k)
+	JNZ(LabelRef("sg_loop"))
+	Label("sg_done")
+	Load(Param("c"), c)
+	Load(Param("ldc"), ldc)
+	SHLQ(Imm(2), ldc)
+	Load(Param("accum"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef("sg_store"))
+	for r := 0; r < 6; r++ {
+		VADDPS(Mem{Base: c}, ymm(2*r), ymm(2*r))
+		VADDPS(Mem{Base: c, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
+		VMOVUPS(ymm(2*r), Mem{Base: c})
+		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
+		if r < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+	Label("sg_store")
+	for r := 0; r < 6; r++ {
+		VMOVUPS(ymm(2*r), Mem{Base: c})
+		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
+		if r < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// packStore8 saturating-packs the 8 int32 lanes of v (already in range) into 8
+// int8 and stores them at dst.
+func packStore8(v VecPhysical, x VecPhysical, tmp VecPhysical, xtmp VecPhysical, dst Mem) {
+	VEXTRACTI128(Imm(1), v, xtmp)
+	VPACKSSDW(xtmp, x, x)
+	VPACKSSWB(x, x, x)
+	MOVQ(x, dst)
+	_ = tmp
+}
+
+const requantSig = "(src *int32, sstride int, dst *int8, dstride int, rows int, n8 int, "
+
+// requantFloatAVX2: dst = int8(cvtps2dq(min(max(cvtdq2ps(src)*scale, lo), hi)) + zp)
+// over rows×(8·n8) values; consts = [zp, -, -, float32bits(Min-zp), float32bits(Max-zp)].
+func requantFloatAVX2() {
+	TEXT("requantFloatAVX2", NOSPLIT, "func"+requantSig+"scale *float32, consts *[8]int32)")
+	Pragma("noescape")
+	Doc("requantFloatAVX2 requantizes int32 rows to int8 with a per-channel float32 scale (MLAS rounding).")
+	src, sstride, dst, dstride, rows, n8, scale, cs := RSI, RBX, RDI, RDX, R8, R9, R10, R11
+	Load(Param("src"), src)
+	Load(Param("sstride"), sstride)
+	Load(Param("dst"), dst)
+	Load(Param("dstride"), dstride)
+	Load(Param("rows"), rows)
+	Load(Param("n8"), n8)
+	Load(Param("consts"), cs)
+	VPBROADCASTD(Mem{Base: cs}, Y13)           // zp
+	VBROADCASTSS(Mem{Base: cs, Disp: 12}, Y14) // lo
+	VBROADCASTSS(Mem{Base: cs, Disp: 16}, Y15) // hi
+	Label("rqf_row")
+	Load(Param("scale"), scale)
+	XORQ(RAX, RAX) // column byte offset in dst (int32 offset = 4*RAX)
+	MOVQ(n8, RCX)
+	Label("rqf_col")
+	VCVTDQ2PS(Mem{Base: src, Index: RAX, Scale: 4}, Y0)
+	VMULPS(Mem{Base: scale}, Y0, Y0)
+	VMAXPS(Y14, Y0, Y0)
+	VMINPS(Y15, Y0, Y0)
+	VCVTPS2DQ(Y0, Y0)
+	VPADDD(Y13, Y0, Y0)
+	packStore8(Y0, X0, Y1, X1, Mem{Base: dst, Index: RAX, Scale: 1})
+	ADDQ(Imm(32), scale)
+	ADDQ(Imm(8), RAX)
+	DECQ(RCX)
+	JNZ(LabelRef("rqf_col"))
+	ADDQ(sstride, src)
+	ADDQ(dstride, dst)
+	DECQ(rows)
+	JNZ(LabelRef("rqf_row"))
+	VZEROUPPER()
+	RET()
+}
+
+// requantFixedAVX2: TFLite double rounding, vectorised:
+// x <<= max(shift,0); SRDHM via two VPMULDQ ((x·m + 2^30) >> 31, INT_MIN·INT_MIN -> INT_MAX);
+// rounding right shift by max(-shift,0) (ties away from zero); clamp to
+// [Min-zp, Max-zp]; + zp. consts = [zp, Min-zp, Max-zp].
+func requantFixedAVX2() {
+	TEXT("requantFixedAVX2", NOSPLIT, "func"+requantSig+"mult *int32, shift *int32, consts *[8]int32)")
+	Pragma("noescape")
+	Doc("requantFixedAVX2 requantizes int32 rows to int8 with per-channel fixed-point multipliers (TFLite double rounding).")
+	src, sstride, dst, dstride, rows, n8, mult, shift, cs := RSI, RBX, RDI, RDX, R8, R9, R10, R11, R12
+	Load(Param("src"), src)
+	Load(Param("sstride"), sstride)
+	Load(Param("dst"), dst)
+	Load(Param("dstride"), dstride)
+	Load(Param("rows"), rows)
+	Load(Param("n8"), n8)
+	Load(Param("consts"), cs)
+	VPBROADCASTD(Mem{Base: cs}, Y13)          // zp
+	VPBROADCASTD(Mem{Base: cs, Disp: 4}, Y14) // lo - zp
+	VPBROADCASTD(Mem{Base: cs, Disp: 8}, Y15) // hi - zp
+	VPCMPEQD(Y12, Y12, Y12)                   // -1
+	VPSLLD(Imm(31), Y12, Y11)                 // INT_MIN lanes
+	VPSRLQ(Imm(34), Y12, Y10)                 // 2^30 in each qword: (2^64-1)>>34 = 2^30-1 ... fixed below
+	VPSRLQ(Imm(63), Y12, Y9)                  // qword 1
+	VPADDQ(Y9, Y10, Y10)                      // 2^30
+	VPSRLD(Imm(31), Y12, Y9)                  // dword 1
+	Label("rqx_row")
+	Load(Param("mult"), mult)
+	Load(Param("shift"), shift)
+	XORQ(RAX, RAX)
+	MOVQ(n8, RCX)
+	Label("rqx_col")
+	VMOVDQU(Mem{Base: src, Index: RAX, Scale: 4}, Y0)
+	VMOVDQU(Mem{Base: mult}, Y1)
+	VMOVDQU(Mem{Base: shift}, Y2)
+	VPXOR(Y3, Y3, Y3)
+	VPMAXSD(Y3, Y2, Y3) // left = max(shift, 0)
+	VPSUBD(Y2, Y3, Y2)  // right = left - shift
+	VPSLLVD(Y3, Y0, Y0) // x <<= left
+	VPMULDQ(Y1, Y0, Y4) // even lanes: x·m (64-bit)
+	VPSRLQ(Imm(32), Y0, Y5)
+	VPSRLQ(Imm(32), Y1, Y6)
+	VPMULDQ(Y6, Y5, Y5) // odd lanes
+	VPADDQ(Y10, Y4, Y4)
+	VPADDQ(Y10, Y5, Y5)
+	VPSRLQ(Imm(31), Y4, Y4) // low dword = bits 31..62
+	VPSLLQ(Imm(1), Y5, Y5)  // high dword = bits 31..62
+	VPBLENDD(Imm(0xAA), Y5, Y4, Y4)
+	VPCMPEQD(Y11, Y0, Y5) // x == INT_MIN
+	VPCMPEQD(Y11, Y1, Y6) // m == INT_MIN
+	VPAND(Y6, Y5, Y5)
+	VPADDD(Y5, Y4, Y4) // INT_MIN -> INT_MAX on saturation
+	// rounding divide by 2^right
+	VPSLLVD(Y2, Y9, Y5)     // 1 << right
+	VPADDD(Y12, Y5, Y5)     // mask = (1<<right) - 1
+	VPAND(Y4, Y5, Y6)       // rem
+	VPSRAD(Imm(1), Y5, Y5)  // mask >> 1
+	VPSRAD(Imm(31), Y4, Y7) // -1 if negative
+	VPSUBD(Y7, Y5, Y5)      // thr
+	VPSRAVD(Y2, Y4, Y4)     // x >> right
+	VPCMPGTD(Y5, Y6, Y6)    // rem > thr
+	VPSUBD(Y6, Y4, Y4)
+	VPMAXSD(Y14, Y4, Y4)
+	VPMINSD(Y15, Y4, Y4)
+	VPADDD(Y13, Y4, Y4)
+	packStore8(Y4, X4, Y5, X5, Mem{Base: dst, Index: RAX, Scale: 1})
+	ADDQ(Imm(32), mult)
+	ADDQ(Imm(32), shift)
+	ADDQ(Imm(8), RAX)
+	DECQ(RCX)
+	JNZ(LabelRef("rqx_col"))
+	ADDQ(sstride, src)
+	ADDQ(dstride, dst)
+	DECQ(rows)
+	JNZ(LabelRef("rqx_row"))
+	VZEROUPPER()
+	RET()
+}
+
+// xorCopyAVX2 copies n bytes (a multiple of 32) from src to dst XORing them with x.
+func xorCopyAVX2() {
+	TEXT("xorCopyAVX2", NOSPLIT, "func(dst *int8, src *int8, n int, x uint8)")
+	Pragma("noescape")
+	Doc("xorCopyAVX2 copies n bytes (a multiple of 32) from src to dst, XORing each with x.")
+	d, sr, n := RDI, RSI, RCX
+	Load(Param("dst"), d)
+	Load(Param("src"), sr)
+	Load(Param("n"), n)
+	VPBROADCASTB(NewParamAddr("x", 24), Y0)
+	XORQ(RAX, RAX)
+	SHRQ(Imm(5), n)
+	JZ(LabelRef("xc_done"))
+	Label("xc_loop")
+	VPXOR(Mem{Base: sr, Index: RAX, Scale: 1}, Y0, Y1)
+	VMOVDQU(Y1, Mem{Base: d, Index: RAX, Scale: 1})
+	ADDQ(Imm(32), RAX)
+	DECQ(n)
+	JNZ(LabelRef("xc_loop"))
+	Label("xc_done")
+	VZEROUPPER()
+	RET()
+}
+
+// xor80AVX2 flips the sign bit of n bytes (n a multiple of 32).
+func xor80AVX2() {
+	TEXT("xor80AVX2", NOSPLIT, "func(p *int8, n int)")
+	Pragma("noescape")
+	Doc("xor80AVX2 XORs n bytes (a multiple of 32) with 0x80.")
+	p, n := RSI, RCX
+	Load(Param("p"), p)
+	Load(Param("n"), n)
+	VPCMPEQB(Y0, Y0, Y0)
+	VPSLLW(Imm(15), Y0, Y0)
+	VPACKSSWB(Y0, Y0, Y0) // 0x80 bytes
+	SHRQ(Imm(5), n)
+	JZ(LabelRef("x80_done"))
+	Label("x80_loop")
+	VPXOR(Mem{Base: p}, Y0, Y1)
+	VMOVDQU(Y1, Mem{Base: p})
+	ADDQ(Imm(32), p)
+	DECQ(n)
+	JNZ(LabelRef("x80_loop"))
+	Label("x80_done")
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,44 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+const haveAsm = false
+
+func currentQKernel() qKernel { return qKernelGo }
+
+func xorCopy(dst, src []int8, x int8) {
+	_ = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v ^ x
+	}
+}
+
+func xor80(b []int8) {
+	for i := range b {
+		b[i] ^= -128
+	}
+}
+
+func (p *rqParams) row(src []int32, dst []int8, c0 int) { p.rowGo(src, dst, c0) }
+
+func (p *rqParams) tile(src []int32, ts, rows, ncols int, dst []int8, ldo int, c0 int) {
+	for i := 0; i < rows; i++ {
+		p.rowGo(src[i*ts:i*ts+ncols], dst[i*ldo:i*ldo+ncols], c0)
+	}
+}
+
+func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
+	for r := 0; r < sgMR; r++ {
+		for j := 0; j < sgNR; j++ {
+			var s float32
+			for p := 0; p < kc; p++ {
+				s += a[p*sgMR+r] * b[p*sgNR+j]
+			}
+			if accum {
+				c[r*ldc+j] += s
+			} else {
+				c[r*ldc+j] = s
+			}
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+func benchThreads() []int {
+	t := []int{1}
+	if p := runtime.GOMAXPROCS(0); p > 1 {
+		t = append(t, p)
+	}
+	return t
+}
+
+func reportGOPS(b *testing.B, ops float64) {
+	b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+}
+
+func BenchmarkQGemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{256, 512, 1024} {
+		a := randI8(r, n*n, -128, 127)
+		w := randI8(r, n*n, -127, 127)
+		pw, _ := PackQGemm(n, n, w, randI32(r, n, 1000), 3)
+		rq := NewRequant(RequantFloat, []float64{0.001}, 0, -128, 127)
+		out := make([]int8, n*n)
+		for _, th := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/n=%d/threads=%d", Int8Path(), n, th), func(b *testing.B) {
+				for b.Loop() {
+					QGemm(n, a, n, pw, out, n, rq, th)
+				}
+				reportGOPS(b, 2*float64(n)*float64(n)*float64(n))
+			})
+		}
+	}
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{256, 512, 1024} {
+		a, w, c := randF32(r, n*n), randF32(r, n*n), make([]float32, n*n)
+		for _, th := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/n=%d/threads=%d", F32Path(), n, th), func(b *testing.B) {
+				for b.Loop() {
+					Sgemm(false, false, n, n, n, a, n, w, n, c, n, false, th)
+				}
+				reportGOPS(b, 2*float64(n)*float64(n)*float64(n))
+			})
+		}
+	}
+}
+
+var benchConvs = []struct {
+	name string
+	s    ConvShape
+}{
+	{"resnet50-3x3-56x56x64-64", ConvShape{N: 1, H: 56, W: 56, C: 64, OC: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+	{"resnet50-1x1-56x56x256-64", ConvShape{N: 1, H: 56, W: 56, C: 256, OC: 64, KH: 1, KW: 1}},
+	{"dw3x3-112x112x32", ConvShape{N: 1, H: 112, W: 112, C: 32, OC: 32, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 32}},
+}
+
+func convOps(s ConvShape) float64 {
+	s = s.norm()
+	return 2 * float64(s.N*s.OutH()*s.OutW()*s.OC) * float64(s.C/s.Groups*s.KH*s.KW)
+}
+
+func BenchmarkQConv(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, tc := range benchConvs {
+		s := tc.s.norm()
+		w := randI8(r, s.OC*s.C/s.Groups*s.KH*s.KW, -127, 127)
+		pw, err := PackQConv(s, w, randI32(r, s.OC, 1000), -5)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := randI8(r, s.N*s.H*s.W*s.C, -128, 127)
+		out := make([]int8, s.N*s.OutH()*s.OutW()*s.OC)
+		rq := NewRequant(RequantFloat, []float64{0.002}, 0, -128, 127)
+		for _, th := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/%s/threads=%d", tc.name, Int8Path(), th), func(b *testing.B) {
+				for b.Loop() {
+					QConv(s, in, pw, out, rq, th)
+				}
+				reportGOPS(b, convOps(s))
+			})
+		}
+	}
+}

@@ -1,0 +1,289 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ConvShape describes a 2-D convolution on NHWC int8 activations. Zero
+// StrideH/StrideW/DilH/DilW/Groups mean 1.
+type ConvShape struct {
+	N, H, W, C                           int
+	OC                                   int
+	KH, KW                               int
+	StrideH, StrideW                     int
+	PadTop, PadLeft, PadBottom, PadRight int
+	DilH, DilW                           int
+	Groups                               int
+}
+
+func (s ConvShape) norm() ConvShape {
+	s.StrideH, s.StrideW = max(s.StrideH, 1), max(s.StrideW, 1)
+	s.DilH, s.DilW = max(s.DilH, 1), max(s.DilW, 1)
+	s.Groups = max(s.Groups, 1)
+	return s
+}
+
+// OutH is the output height.
+func (s ConvShape) OutH() int {
+	s = s.norm()
+	return (s.H+s.PadTop+s.PadBottom-s.DilH*(s.KH-1)-1)/s.StrideH + 1
+}
+
+// OutW is the output width.
+func (s ConvShape) OutW() int {
+	s = s.norm()
+	return (s.W+s.PadLeft+s.PadRight-s.DilW*(s.KW-1)-1)/s.StrideW + 1
+}
+
+// Validate checks that the shape is consistent.
+func (s ConvShape) Validate() error {
+	if s.N <= 0 || s.H <= 0 || s.W <= 0 || s.C <= 0 || s.OC <= 0 || s.KH <= 0 || s.KW <= 0 {
+		return fmt.Errorf("kernels: bad conv shape %+v", s)
+	}
+	if s.StrideH < 0 || s.StrideW < 0 || s.DilH < 0 || s.DilW < 0 || s.Groups < 0 ||
+		s.PadTop < 0 || s.PadLeft < 0 || s.PadBottom < 0 || s.PadRight < 0 {
+		return fmt.Errorf("kernels: negative stride/dilation/pad/groups in conv shape %+v", s)
+	}
+	n := s.norm()
+	if n.C%n.Groups != 0 || n.OC%n.Groups != 0 {
+		return fmt.Errorf("kernels: channels C=%d OC=%d not divisible by groups %d", n.C, n.OC, n.Groups)
+	}
+	if s.OutH() <= 0 || s.OutW() <= 0 {
+		return fmt.Errorf("kernels: conv kernel larger than padded input %+v", s)
+	}
+	return nil
+}
+
+func (s ConvShape) depthwise() bool {
+	return s.Groups == s.C && s.Groups > 1 && s.OC%s.C == 0
+}
+
+// QConvWeights are convolution weights packed by PackQConv.
+type QConvWeights struct {
+	s      ConvShape // filter part of the shape (normalised)
+	inZP   int32
+	groups []*QGemmWeights // GEMM path, one per group
+	dw     *dwWeights      // depthwise path
+}
+
+// PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], values in
+// [-127, 127]) and an optional int32 bias (len OC) for QConv, folding the input
+// zero point into the bias. Only the filter fields of s are bound
+// (C, OC, KH, KW, Groups); N, H, W, strides, pads and dilations may change per
+// QConv call.
+func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	s = s.norm()
+	cg := s.C / s.Groups
+	ocg := s.OC / s.Groups
+	kk := cg * s.KH * s.KW
+	if len(w) < s.OC*kk {
+		return nil, fmt.Errorf("kernels.PackQConv: weights have %d values, want %d", len(w), s.OC*kk)
+	}
+	if bias != nil && len(bias) < s.OC {
+		return nil, fmt.Errorf("kernels.PackQConv: bias has %d values, want %d", len(bias), s.OC)
+	}
+	if inZP < -128 || inZP > 127 {
+		return nil, fmt.Errorf("kernels.PackQConv: input zero point %d outside [-128, 127]", inZP)
+	}
+	for i, v := range w[:s.OC*kk] {
+		if v == -128 {
+			oc, r := i/kk, i%kk
+			return nil, fmt.Errorf("kernels.PackQConv: weight value -128 at [%d,%d,%d,%d] outside the symmetric range [-127, 127]",
+				oc, r/(s.KH*s.KW), r/s.KW%s.KH, r%s.KW)
+		}
+	}
+	cw := &QConvWeights{s: s, inZP: inZP}
+	if s.depthwise() {
+		cw.dw = packDepthwise(s, w, bias, inZP)
+		return cw, nil
+	}
+	for g := 0; g < s.Groups; g++ {
+		var gb []int32
+		if bias != nil {
+			gb = bias[g*ocg : (g+1)*ocg]
+		}
+		// K order is (kh, kw, c): NHWC im2col rows are runs of cg channels.
+		at := func(c, k int) int8 {
+			tap, ci := k/cg, k%cg
+			kh, kw := tap/s.KW, tap%s.KW
+			return w[(((g*ocg+c)*cg+ci)*s.KH+kh)*s.KW+kw]
+		}
+		cw.groups = append(cw.groups, packQGemm(ocg, kk, at, gb, inZP))
+	}
+	return cw, nil
+}
+
+var errConvMismatch = errors.New("kernels.QConv: shape does not match the packed weights")
+
+// QConv computes an int8 NHWC convolution: in is [N][H][W][C], out
+// [N][OutH][OutW][OC], out = requant(bias + Σ (in - inZP)·w) with padding equal
+// to the input zero point. Depthwise convolutions (Groups == C, OC a multiple of
+// C) use a dedicated kernel; 1×1 stride-1 unpadded convolutions are a direct
+// GEMM on the input; other shapes go through an im2col packing (padded with the
+// input zero point) into the int8 GEMM micro-kernels. threads <= 0 means
+// GOMAXPROCS.
+func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, threads int) {
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	s = s.norm()
+	ws := w.s
+	if s.C != ws.C || s.OC != ws.OC || s.KH != ws.KH || s.KW != ws.KW || s.Groups != ws.Groups {
+		panic(errConvMismatch)
+	}
+	oh, ow := s.OutH(), s.OutW()
+	if len(in) < s.N*s.H*s.W*s.C || len(out) < s.N*oh*ow*s.OC {
+		panic(fmt.Sprintf("kernels.QConv: buffers too small for %+v", s))
+	}
+	threads = resolveThreads(threads)
+	p := rq.expand(s.OC)
+	if w.dw != nil {
+		depthwiseConv(s, in, w.dw, out, p, threads)
+		return
+	}
+	kern := currentQKernel()
+	var x int8
+	if kern.xor {
+		x = -128
+	}
+	// Padded copy of the input with the zero point in the borders (XORed with
+	// 0x80 for VNNI), so the GEMM sources need no bounds checks or XOR pass.
+	pin, hp, wp, release := padInput(s, in, x, int8(w.inZP), threads)
+	defer release()
+	ps := s
+	ps.H, ps.W = hp, wp
+	ps.PadTop, ps.PadLeft, ps.PadBottom, ps.PadRight = 0, 0, 0, 0
+	cg := s.C / s.Groups
+	ocg := s.OC / s.Groups
+	if s.Groups == 1 && s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.C%4 == 0 {
+		// 1×1 stride 1: a GEMM over all pixels, A read in place
+		o := &qOut{out8: out, ldo: s.OC, rq: p}
+		qgemmRun(kern, s.N*hp*wp, qA{direct: pin, lda: s.C, pre: true}, w.groups[0], o, threads)
+		return
+	}
+	if s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
+		convDirect(ps, pin, w.groups[0], out, p, kern, threads)
+		return
+	}
+	m := s.N * oh * ow
+	for g, gw := range w.groups {
+		o := &qOut{out8: out, ldo: s.OC, col0: g * ocg, rq: p}
+		qgemmRun(kern, m, qA{src: im2colSource(ps, pin, g*cg, cg), pre: true}, gw, o, threads)
+	}
+}
+
+var padPool = sync.Pool{New: func() any { return new([]int8) }}
+
+// padInput returns the input surrounded by its padding (filled with zp), every
+// byte XORed with x. Without padding and XOR it returns in itself.
+func padInput(s ConvShape, in []int8, x, zp int8, threads int) ([]int8, int, int, func()) {
+	hp, wp := s.H+s.PadTop+s.PadBottom, s.W+s.PadLeft+s.PadRight
+	if hp == s.H && wp == s.W && x == 0 {
+		return in[:s.N*s.H*s.W*s.C], hp, wp, func() {}
+	}
+	bp := padPool.Get().(*[]int8)
+	if cap(*bp) < s.N*hp*wp*s.C {
+		*bp = make([]int8, s.N*hp*wp*s.C)
+	}
+	buf := (*bp)[:s.N*hp*wp*s.C]
+	z := zp ^ x
+	rowLen := wp * s.C
+	parallelFor(s.N*hp, 1, threads, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, y := r/hp, r%hp
+			dst := buf[r*rowLen : (r+1)*rowLen]
+			iy := y - s.PadTop
+			if iy < 0 || iy >= s.H {
+				fill(dst, z)
+				continue
+			}
+			fill(dst[:s.PadLeft*s.C], z)
+			fill(dst[(s.PadLeft+s.W)*s.C:], z)
+			src := in[((n*s.H+iy)*s.W)*s.C : ((n*s.H+iy)*s.W+s.W)*s.C]
+			xorCopy(dst[s.PadLeft*s.C:], src, x)
+		}
+	})
+	return buf, hp, wp, func() { padPool.Put(bp) }
+}
+
+// im2colSource is the A source of output pixels (rows) for the channels
+// [c0, c0+cg) of an already padded input (s has no padding).
+func im2colSource(s ConvShape, in []int8, c0, cg int) qSource {
+	oh, ow := s.OutH(), s.OutW()
+	k := s.KH * s.KW * cg
+	if s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && cg == s.C {
+		return copySource(in, s.C, s.C)
+	}
+	// taps of one kernel row are contiguous in NHWC when cg == C and DilW == 1
+	rowRun := cg == s.C && s.DilW == 1
+	return func(dst []int8, r0, rows, kp int) {
+		for i := 0; i < rows; i++ {
+			d := dst[i*kp : (i+1)*kp]
+			r := r0 + i
+			n, y, x := r/(oh*ow), r/ow%oh, r%ow
+			off := 0
+			for kh := 0; kh < s.KH; kh++ {
+				base := ((n*s.H+y*s.StrideH+kh*s.DilH)*s.W + x*s.StrideW) * s.C
+				if rowRun {
+					copy(d[off:off+s.KW*cg], in[base:])
+					off += s.KW * cg
+					continue
+				}
+				for kw := 0; kw < s.KW; kw++ {
+					copy(d[off:off+cg], in[base+kw*s.DilW*s.C+c0:])
+					off += cg
+				}
+			}
+			clear(d[k:])
+		}
+	}
+}
+
+// convDirect is the implicit GEMM for Groups == 1, DilW == 1 on a padded
+// input: a tile of consecutive output pixels of one output row reads, for each
+// kernel row kh, KW·C contiguous bytes per pixel with a pixel stride of
+// StrideW·C, and accumulates over kh in the micro-kernel.
+func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams, kern qKernel, threads int) {
+	oh, ow := s.OutH(), s.OutW()
+	seg := s.KW * s.C // k per kernel row, a multiple of 4
+	lda := s.StrideW * s.C
+	bias := w.bias
+	if kern.xor {
+		bias = w.biasX
+	}
+	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
+		var tile [12 * qTileStride]int32
+		for r := lo; r < hi; r++ {
+			n, y := r/oh, r%oh
+			for p0 := 0; p0 < w.panels; p0 += kern.nv {
+				nv := min(kern.nv, w.panels-p0)
+				col := p0 * qPanel
+				ncols := min(nv*qPanel, w.n-col)
+				bp := w.data[p0*qPanel*w.kp:]
+				for x0 := 0; x0 < ow; x0 += kern.mr {
+					tr := min(kern.mr, ow-x0)
+					for kh := 0; kh < s.KH; kh++ {
+						a := in[((n*s.H+y*s.StrideH+kh*s.DilH)*s.W+x0*s.StrideW)*s.C:]
+						kern.run(a, lda, bp[kh*seg*qPanel:], qPanel*w.kp, seg/4, bias[col:], tile[:], tr, nv, kh > 0)
+					}
+					p.tile(tile[:], qTileStride, tr, ncols, out[(r*ow+x0)*s.OC+col:], s.OC, col)
+				}
+			}
+		}
+	})
+}
+
+func fill(b []int8, v int8) {
+	if v == 0 {
+		clear(b)
+		return
+	}
+	for i := range b {
+		b[i] = v
+	}
+}

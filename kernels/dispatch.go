@@ -1,0 +1,62 @@
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+// Dispatch paths. The int8 kernels are bit-exact across all of them.
+const (
+	PathGo         = "go"
+	PathAVX2       = "avx2"       // int8: AVX2 sign trick (vpsignb+vpmaddubsw+vpmaddwd); f32: AVX2+FMA
+	PathAVX512VNNI = "avx512vnni" // int8: AVX-512 VNNI vpdpbusd on zmm (needs AVX512F+BW+VL+VNNI)
+)
+
+type isaPath int
+
+const (
+	isaGo isaPath = iota
+	isaAVX2
+	isaVNNI
+)
+
+func (p isaPath) String() string {
+	switch p {
+	case isaAVX2:
+		return PathAVX2
+	case isaVNNI:
+		return PathAVX512VNNI
+	}
+	return PathGo
+}
+
+var (
+	int8Path isaPath // path of the int8 GEMM/conv kernels
+	f32Path  isaPath // path of Sgemm (isaGo or isaAVX2)
+	simdPath isaPath // path of auxiliary kernels (requant, depthwise, packing): isaGo or isaAVX2
+)
+
+func init() { Detect() }
+
+// Detect (re)selects the kernel paths from cpuid.CPU. It runs at start-up;
+// call it again after cpuid.CPU.Disable/Enable (tests, benchmarks) to force a
+// fallback path. It must not run concurrently with kernels.
+func Detect() {
+	int8Path, f32Path, simdPath = isaGo, isaGo, isaGo
+	if !haveAsm {
+		return
+	}
+	avx2 := cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.BMI2)
+	if avx2 {
+		int8Path, simdPath = isaAVX2, isaAVX2
+		if cpuid.CPU.Supports(cpuid.FMA3) {
+			f32Path = isaAVX2
+		}
+		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
+			int8Path = isaVNNI
+		}
+	}
+}
+
+// Int8Path names the dispatch path of the int8 kernels: "avx512vnni", "avx2" or "go".
+func Int8Path() string { return int8Path.String() }
+
+// F32Path names the dispatch path of Sgemm: "avx2" (AVX2+FMA) or "go".
+func F32Path() string { return f32Path.String() }

@@ -1,0 +1,113 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// QBinary is an int8 elementwise binary operator with requantization, built by
+// NewQAdd or NewQMul.
+//
+// Add: out = clamp(roundHalfToEven(ta[a] + tb[b]) + outZP, qmin, qmax) with
+// ta[a] = float32(aScale/outScale) * float32(a-aZP) and likewise tb (float32
+// products, one float32 addition; no FMA).
+// Mul: out = clamp(roundHalfToEven(float32((a-aZP)·(b-bZP)) * float32(aScale*bScale/outScale)) + outZP, qmin, qmax).
+type QBinary struct {
+	mul        bool
+	ta, tb     [256]float32 // add: indexed by uint8(q)
+	scale      float32      // mul
+	aZP, bZP   int32
+	outZP      int32
+	qmin, qmax int32
+}
+
+func newQBinary(qmin, qmax int32) (int32, int32) {
+	qmin = max(qmin, -128)
+	qmax = min(qmax, 127)
+	if qmin > qmax {
+		panic(fmt.Sprintf("kernels: empty clamp range [%d, %d]", qmin, qmax))
+	}
+	return qmin, qmax
+}
+
+// NewQAdd builds out = a + b for int8 tensors with their own scales and zero points.
+func NewQAdd(aScale float32, aZP int32, bScale float32, bZP int32, outScale float32, outZP, qmin, qmax int32) *QBinary {
+	p := &QBinary{aZP: aZP, bZP: bZP, outZP: outZP}
+	p.qmin, p.qmax = newQBinary(qmin, qmax)
+	ra := aScale / outScale
+	rb := bScale / outScale
+	for q := -128; q < 128; q++ {
+		p.ta[uint8(int8(q))] = ra * float32(int32(q)-aZP)
+		p.tb[uint8(int8(q))] = rb * float32(int32(q)-bZP)
+	}
+	return p
+}
+
+// NewQMul builds out = a * b for int8 tensors with their own scales and zero points.
+func NewQMul(aScale float32, aZP int32, bScale float32, bZP int32, outScale float32, outZP, qmin, qmax int32) *QBinary {
+	p := &QBinary{mul: true, aZP: aZP, bZP: bZP, outZP: outZP}
+	p.qmin, p.qmax = newQBinary(qmin, qmax)
+	p.scale = float32(float32(aScale*bScale) / outScale)
+	return p
+}
+
+func (p *QBinary) finish(v float32) int8 {
+	lo := float32(p.qmin - p.outZP)
+	hi := float32(p.qmax - p.outZP)
+	if !(v > lo) {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return int8(int32(math.RoundToEven(float64(v))) + p.outZP)
+}
+
+// Apply computes out[i] = a[i] op b[i]; all three have the same length
+// (broadcasting is the caller's job). out may alias a or b.
+func (p *QBinary) Apply(a, b, out []int8) {
+	n := len(out)
+	_, _ = a[:n], b[:n]
+	if p.mul {
+		for i := 0; i < n; i++ {
+			x := (int32(a[i]) - p.aZP) * (int32(b[i]) - p.bZP)
+			out[i] = p.finish(float32(x) * p.scale)
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		out[i] = p.finish(p.ta[uint8(a[i])] + p.tb[uint8(b[i])])
+	}
+}
+
+// LUT is a 256-entry int8 lookup table indexed by uint8(q).
+type LUT [256]int8
+
+// BuildLUT tabulates a unary function on the int8 grid:
+// t[q] = clamp(roundHalfToEven(f(inScale·(q-inZP)) / outScale) + outZP, -128, 127),
+// evaluated in float64 (inScale and outScale widened from float32).
+func BuildLUT(f func(float64) float64, inScale float32, inZP int32, outScale float32, outZP int32) *LUT {
+	var t LUT
+	for q := -128; q < 128; q++ {
+		x := float64(inScale) * float64(int32(q)-inZP)
+		y := f(x) / float64(outScale)
+		var v float64
+		switch {
+		case math.IsNaN(y):
+			v = float64(outZP)
+		default:
+			v = math.RoundToEven(y) + float64(outZP)
+		}
+		v = math.Max(-128, math.Min(127, v))
+		t[uint8(int8(q))] = int8(v)
+	}
+	return &t
+}
+
+// Apply maps in through the table into out (same length; may alias).
+func (t *LUT) Apply(in, out []int8) {
+	_ = out[:len(in)]
+	for i, q := range in {
+		out[i] = t[uint8(q)]
+	}
+}

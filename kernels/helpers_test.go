@@ -1,0 +1,132 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// paths lists the dispatch paths this machine can run, forcing the fallbacks
+// with cpuid.CPU.Disable.
+type pathCase struct {
+	name    string
+	disable []cpuid.FeatureID
+}
+
+var allPaths = []pathCase{
+	{PathAVX512VNNI, nil},
+	{PathAVX2, []cpuid.FeatureID{cpuid.AVX512VNNI}},
+	{PathGo, []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX2, cpuid.FMA3}},
+}
+
+// forEachPath runs fn once per dispatch path available on this CPU, with the
+// kernels forced to that path, and restores auto-detection afterwards.
+func forEachPath(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, pc := range allPaths {
+		saved := cpuid.CPU
+		cpuid.CPU.Disable(pc.disable...)
+		Detect()
+		got := Int8Path()
+		if got != pc.name || seen[got] {
+			cpuid.CPU = saved
+			Detect()
+			if !seen[got] && got != pc.name {
+				t.Logf("path %s not available on this CPU (got %s)", pc.name, got)
+			}
+			continue
+		}
+		seen[got] = true
+		t.Run(pc.name, fn)
+		cpuid.CPU = saved
+		Detect()
+	}
+}
+
+func randI8(r *rand.Rand, n int, lo, hi int) []int8 {
+	b := make([]int8, n)
+	for i := range b {
+		b[i] = int8(lo + r.IntN(hi-lo+1))
+	}
+	return b
+}
+
+func randI32(r *rand.Rand, n int, span int32) []int32 {
+	b := make([]int32, n)
+	for i := range b {
+		b[i] = r.Int32N(2*span+1) - span
+	}
+	return b
+}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	b := make([]float32, n)
+	for i := range b {
+		b[i] = r.Float32()*2 - 1
+	}
+	return b
+}
+
+// refQGemmAcc is the plain int32 reference: bias[c] + Σ_k (a[i,k]-zp)·w[c,k].
+func refQGemmAcc(m, n, k int, a []int8, lda int, w []int8, bias []int32, zp int32) []int32 {
+	out := make([]int32, m*n)
+	for i := 0; i < m; i++ {
+		for c := 0; c < n; c++ {
+			var acc int32
+			if bias != nil {
+				acc = bias[c]
+			}
+			for p := 0; p < k; p++ {
+				acc += (int32(a[i*lda+p]) - zp) * int32(w[c*k+p])
+			}
+			out[i*n+c] = acc
+		}
+	}
+	return out
+}
+
+func refRequant(acc []int32, n int, rq *Requant) []int8 {
+	out := make([]int8, len(acc))
+	for i, v := range acc {
+		out[i] = rq.Apply(v, i%n)
+	}
+	return out
+}
+
+// refConvAcc is a direct convolution on NHWC input with OIHW weights.
+func refConvAcc(s ConvShape, in []int8, w []int8, bias []int32, zp int32) []int32 {
+	s = s.norm()
+	oh, ow := s.OutH(), s.OutW()
+	cg, ocg := s.C/s.Groups, s.OC/s.Groups
+	out := make([]int32, s.N*oh*ow*s.OC)
+	for n := 0; n < s.N; n++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				for oc := 0; oc < s.OC; oc++ {
+					g := oc / ocg
+					var acc int32
+					if bias != nil {
+						acc = bias[oc]
+					}
+					for ci := 0; ci < cg; ci++ {
+						for kh := 0; kh < s.KH; kh++ {
+							for kw := 0; kw < s.KW; kw++ {
+								ih := y*s.StrideH - s.PadTop + kh*s.DilH
+								iw := x*s.StrideW - s.PadLeft + kw*s.DilW
+								v := zp // padding holds the zero point
+								if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
+									v = int32(in[((n*s.H+ih)*s.W+iw)*s.C+g*cg+ci])
+								}
+								acc += (v - zp) * int32(w[((oc*cg+ci)*s.KH+kh)*s.KW+kw])
+							}
+						}
+					}
+					out[((n*oh+y)*ow+x)*s.OC+oc] = acc
+				}
+			}
+		}
+	}
+	return out
+}

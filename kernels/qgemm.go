@@ -1,0 +1,301 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// qPanel is the column width of a packed weight panel. Packed weights are laid
+// out as [panel][k/4][16 columns][4 k] so that one 64-byte row of a panel is one
+// zmm (VNNI) or two ymm (AVX2) holding 4 consecutive k of 16 columns.
+const qPanel = 16
+
+// qTileStride is the row stride (in int32) of the accumulator tile written by the
+// micro-kernels (up to 2 panels = 32 columns).
+const qTileStride = 32
+
+// QGemmWeights are int8 weights packed for QGemm/QGemmInt32 (and the GEMM-based
+// convolutions). The packing does not depend on the dispatch path, so packed
+// weights stay valid after Detect switches paths.
+type QGemmWeights struct {
+	n, k, kp, panels int
+	inZP             int32
+	data             []int8  // [panels][kp/4][16][4]
+	bias             []int32 // bias[c] - inZP*Σ_k w[c,k], padded to panels*16
+	biasX            []int32 // bias[c] - (inZP+128)*Σ_k w[c,k] (activations XOR 0x80)
+}
+
+// N is the number of output columns (channels).
+func (w *QGemmWeights) N() int { return w.n }
+
+// K is the reduction length.
+func (w *QGemmWeights) K() int { return w.k }
+
+// InZP is the activation zero point folded into the packed bias.
+func (w *QGemmWeights) InZP() int32 { return w.inZP }
+
+// PackQGemm packs constant weights for QGemm. w is n×k row-major (output-major,
+// like Gemm with transB=1) with values in [-127, 127] (TFLite symmetric int8;
+// -128 is rejected because the exact AVX2 sign trick cannot represent it — use
+// MatMulInt8 for such weights). bias (len n) may be nil. inZP is the activation
+// zero point, folded into the bias: acc[c] = bias[c] + Σ_k (a[k]-inZP)·w[c,k].
+func PackQGemm(n, k int, w []int8, bias []int32, inZP int32) (*QGemmWeights, error) {
+	if n <= 0 || k <= 0 {
+		return nil, fmt.Errorf("kernels.PackQGemm: bad shape n=%d k=%d", n, k)
+	}
+	if len(w) < n*k {
+		return nil, fmt.Errorf("kernels.PackQGemm: weights have %d values, want %d", len(w), n*k)
+	}
+	if bias != nil && len(bias) < n {
+		return nil, fmt.Errorf("kernels.PackQGemm: bias has %d values, want %d", len(bias), n)
+	}
+	if inZP < -128 || inZP > 127 {
+		return nil, fmt.Errorf("kernels.PackQGemm: input zero point %d outside [-128, 127]", inZP)
+	}
+	for i, v := range w[:n*k] {
+		if v == -128 {
+			return nil, fmt.Errorf("kernels.PackQGemm: weight value -128 at [%d,%d] outside the symmetric range [-127, 127]", i/k, i%k)
+		}
+	}
+	return packQGemm(n, k, func(c, kk int) int8 { return w[c*k+kk] }, bias, inZP), nil
+}
+
+func packQGemm(n, k int, at func(c, kk int) int8, bias []int32, inZP int32) *QGemmWeights {
+	kp := (k + 3) &^ 3
+	panels := (n + qPanel - 1) / qPanel
+	pw := &QGemmWeights{n: n, k: k, kp: kp, panels: panels, inZP: inZP,
+		data:  make([]int8, panels*qPanel*kp),
+		bias:  make([]int32, panels*qPanel),
+		biasX: make([]int32, panels*qPanel),
+	}
+	for c := 0; c < n; c++ {
+		p, j := c/qPanel, c%qPanel
+		base := p * qPanel * kp
+		var sum int64
+		for kk := 0; kk < k; kk++ {
+			v := at(c, kk)
+			sum += int64(v)
+			pw.data[base+(kk>>2)*64+j*4+(kk&3)] = v
+		}
+		var b int64
+		if bias != nil {
+			b = int64(bias[c])
+		}
+		pw.bias[c] = int32(b - int64(inZP)*sum)
+		pw.biasX[c] = int32(b - (int64(inZP)+128)*sum)
+	}
+	return pw
+}
+
+// qOut describes where QGemm tiles go.
+type qOut struct {
+	out8  []int8
+	out32 []int32
+	ldo   int
+	col0  int // column offset in out and channel offset in rq (grouped conv)
+	rq    *rqParams
+}
+
+// qSource packs rows [r0, r0+rows) of the A operand (k values each) into dst with
+// row stride kp, zero-filling k..kp.
+type qSource func(dst []int8, r0, rows, kp int)
+
+// qA is the A operand of a GEMM run: either a packing source, or a matrix the
+// micro-kernels read directly (k a multiple of 4).
+type qA struct {
+	src qSource
+	pre bool // src (or direct) already applies the kernel's XOR
+
+	direct []int8
+	lda    int
+}
+
+var abufPool = sync.Pool{New: func() any { return new([]int8) }}
+
+func getABuf(n int) *[]int8 {
+	p := abufPool.Get().(*[]int8)
+	if cap(*p) < n {
+		*p = make([]int8, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// qgemmRun computes rows [0, m) of A·W with the current int8 path, splitting
+// the work over threads goroutines.
+func qgemmRun(kern qKernel, m int, a qA, w *QGemmWeights, o *qOut, threads int) {
+	mr, nvMax := kern.mr, kern.nv
+	groups := (w.panels + nvMax - 1) / nvMax
+	rowTiles := (m + mr - 1) / mr
+	if threads > 1 && rowTiles < 4*threads && groups >= 2*threads {
+		// few rows (GEMV-like): split the output channels
+		parallelFor(groups, 1, threads, func(g0, g1 int) {
+			qgemmBlock(kern, 0, m, g0*nvMax, min(g1*nvMax, w.panels), a, w, o)
+		})
+		return
+	}
+	parallelFor(m, mr, threads, func(lo, hi int) {
+		qgemmBlock(kern, lo, hi, 0, w.panels, a, w, o)
+	})
+}
+
+func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut) {
+	if hi <= lo || p1 <= p0 {
+		return
+	}
+	kp := w.kp
+	mr := kern.mr
+	mc := (96 * 1024 / kp) / mr * mr
+	mc = max(mc, mr)
+	mc = min(mc, (hi-lo+mr-1)/mr*mr)
+	var abuf []int8
+	if a.direct == nil {
+		bufp := getABuf(mc * kp)
+		defer abufPool.Put(bufp)
+		abuf = *bufp
+	}
+	lda := kp
+	var tile [12 * qTileStride]int32
+	bias := w.bias
+	if kern.xor {
+		bias = w.biasX
+	}
+	for r := lo; r < hi; r += mc {
+		rows := min(mc, hi-r)
+		ab := abuf
+		if a.direct != nil {
+			ab, lda = a.direct[r*a.lda:], a.lda
+		} else {
+			a.src(abuf, r, rows, kp)
+			if kern.xor && !a.pre {
+				xor80(abuf[:rows*kp])
+			}
+		}
+		for p := p0; p < p1; p += kern.nv {
+			nv := min(kern.nv, p1-p)
+			col := p * qPanel
+			ncols := min(nv*qPanel, w.n-col)
+			for t := 0; t < rows; t += mr {
+				tr := min(mr, rows-t)
+				kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, bias[col:], tile[:], tr, nv, false)
+				o.store(tile[:], r+t, tr, col, ncols)
+			}
+		}
+	}
+}
+
+func (o *qOut) store(tile []int32, row, rows, col, ncols int) {
+	if o.out32 != nil {
+		for i := 0; i < rows; i++ {
+			copy(o.out32[(row+i)*o.ldo+o.col0+col:][:ncols], tile[i*qTileStride:])
+		}
+		return
+	}
+	o.rq.tile(tile, qTileStride, rows, ncols, o.out8[row*o.ldo+o.col0+col:], o.ldo, o.col0+col)
+}
+
+// qgemmMatrix runs the GEMM on a row-major A: read directly by the
+// micro-kernels when k is a multiple of 4 (after one XOR copy for VNNI), packed
+// otherwise.
+func qgemmMatrix(m int, a []int8, lda int, w *QGemmWeights, o *qOut, threads int) {
+	kern := currentQKernel()
+	if w.k%4 != 0 {
+		qgemmRun(kern, m, qA{src: copySource(a, lda, w.k)}, w, o, threads)
+		return
+	}
+	if !kern.xor {
+		qgemmRun(kern, m, qA{direct: a, lda: lda}, w, o, threads)
+		return
+	}
+	bp := getABuf(m * w.k)
+	defer abufPool.Put(bp)
+	ax := *bp
+	parallelFor(m, 64, threads, func(lo, hi int) {
+		if lda == w.k {
+			xorCopy(ax[lo*w.k:hi*w.k], a[lo*lda:hi*lda], -128)
+			return
+		}
+		for i := lo; i < hi; i++ {
+			xorCopy(ax[i*w.k:(i+1)*w.k], a[i*lda:i*lda+w.k], -128)
+		}
+	})
+	qgemmRun(kern, m, qA{direct: ax, lda: w.k, pre: true}, w, o, threads)
+}
+
+// copySource is the A source of a plain row-major matrix.
+func copySource(a []int8, lda, k int) qSource {
+	return func(dst []int8, r0, rows, kp int) {
+		for i := 0; i < rows; i++ {
+			d := dst[i*kp : (i+1)*kp]
+			copy(d, a[(r0+i)*lda:(r0+i)*lda+k])
+			clear(d[k:])
+		}
+	}
+}
+
+func checkQGemm(m int, a []int8, lda int, w *QGemmWeights, outLen, ldo int) {
+	if w == nil {
+		panic("kernels: nil QGemmWeights")
+	}
+	if lda < w.k || len(a) < (m-1)*lda+w.k {
+		panic(fmt.Sprintf("kernels.QGemm: A too small or bad lda (m=%d k=%d lda=%d len=%d)", m, w.k, lda, len(a)))
+	}
+	if ldo < w.n || outLen < (m-1)*ldo+w.n {
+		panic(fmt.Sprintf("kernels.QGemm: output too small or bad ldo (m=%d n=%d ldo=%d len=%d)", m, w.n, ldo, outLen))
+	}
+}
+
+// QGemm computes out[i,c] = requant(bias'[c] + Σ_k a[i,k]·w[c,k]) for i < m,
+// where bias' = bias - inZP·Σw is the packed bias (so effectively
+// Σ_k (a-inZP)·w + bias). a is m×k row-major with stride lda, out m×n with
+// stride ldo. threads <= 0 means GOMAXPROCS.
+func QGemm(m int, a []int8, lda int, w *QGemmWeights, out []int8, ldo int, rq *Requant, threads int) {
+	if m <= 0 {
+		return
+	}
+	checkQGemm(m, a, lda, w, len(out), ldo)
+	o := &qOut{out8: out, ldo: ldo, rq: rq.expand(w.n)}
+	qgemmMatrix(m, a, lda, w, o, resolveThreads(threads))
+}
+
+// QGemmInt32 is QGemm without requantization: out[i,c] = bias[c] + Σ_k (a[i,k]-inZP)·w[c,k]
+// as int32 (for dynamic quantization / MatMulInteger).
+func QGemmInt32(m int, a []int8, lda int, w *QGemmWeights, out []int32, ldo int, threads int) {
+	if m <= 0 {
+		return
+	}
+	checkQGemm(m, a, lda, w, len(out), ldo)
+	o := &qOut{out32: out, ldo: ldo}
+	qgemmMatrix(m, a, lda, w, o, resolveThreads(threads))
+}
+
+// qKernel is a micro-kernel: it computes an mr×(16·nv) accumulator tile (row
+// stride qTileStride) from mr rows of A (stride lda, k4*4 values each) and nv
+// weight panels (panel stride pstride bytes), starting from bias.
+type qKernel struct {
+	mr, nv int
+	xor    bool // A must be XORed with 0x80 (VNNI u8·s8) and biasX used
+	run    func(a []int8, lda int, b []int8, pstride, k4 int, bias []int32, tile []int32, mr, nv int, accum bool)
+}
+
+var qKernelGo = qKernel{mr: 4, nv: 2, run: qTileGo}
+
+func qTileGo(a []int8, lda int, b []int8, pstride, k4 int, bias []int32, tile []int32, mr, nv int, accum bool) {
+	for r := 0; r < mr; r++ {
+		arow := a[r*lda : r*lda+k4*4]
+		for v := 0; v < nv; v++ {
+			acc := (*[16]int32)(tile[r*qTileStride+v*16:])
+			if !accum {
+				copy(acc[:], bias[v*16:v*16+16])
+			}
+			bp := b[v*pstride : v*pstride+k4*64]
+			for kk := 0; kk < k4; kk++ {
+				a0, a1, a2, a3 := int32(arow[kk*4]), int32(arow[kk*4+1]), int32(arow[kk*4+2]), int32(arow[kk*4+3])
+				bk := (*[64]int8)(bp[kk*64:])
+				for j := 0; j < 16; j++ {
+					acc[j] += a0*int32(bk[j*4]) + a1*int32(bk[j*4+1]) + a2*int32(bk[j*4+2]) + a3*int32(bk[j*4+3])
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,354 @@
+package npu
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// compile turns a model into the step program for one request: placement, fusion,
+// padding materialisation and host/PCIe boundary steps.
+func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
+	a, err := analyse(m, cfg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.AssumeInt8 && !isQuantized(a.g) {
+		return nil, fmt.Errorf("model is not quantized (no QuantizeLinear, DequantizeLinear or QLinear* operators): " +
+			"quantize it first (npu.Prepare, warboy quantize) or set AssumeInt8 for a timing-only estimate")
+	}
+	p := collapse(a, cfg)
+	p.renumber()
+	place(p, a, cfg, h)
+	fuse(p)
+	materialisePads(p)
+	addBoundaries(p, cfg, h)
+	p.renumber()
+	return p, nil
+}
+
+func isQuantized(g *graph.Graph) bool {
+	for _, n := range g.Nodes {
+		switch n.OpType {
+		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger",
+			"QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat",
+			"DynamicQuantizeLinear", "QLinearSoftmax":
+			return true
+		}
+	}
+	return false
+}
+
+func (p *program) renumber() {
+	live := p.steps[:0]
+	for _, l := range p.steps {
+		if !l.dead {
+			live = append(live, l)
+		}
+	}
+	p.steps = live
+	for i, l := range p.steps {
+		l.idx = i
+	}
+}
+
+// place decides NPU or host for every step.
+func place(p *program, a *analysis, cfg Config, h hw) {
+	dramCap := int64(h.p.Chip.DRAMCapacityGB.Value * 1e9)
+	for _, l := range p.steps {
+		reason := classify(l, a, cfg)
+		if reason == "" {
+			for _, t := range l.in {
+				if !t.int8 {
+					reason = fmt.Sprintf("runs in float32: input %q is not quantized", t.name)
+					break
+				}
+			}
+		}
+		if reason == "" && l.wBytes+l.cBytes > dramCap {
+			reason = fmt.Sprintf("weights of %d bytes exceed the NPU's DRAM", l.wBytes+l.cBytes)
+		}
+		if reason != "" {
+			l.engine = EngineHost
+			l.reason = reason
+			if l.macs == 0 {
+				l.macs = hostMACs(l, a)
+			}
+			continue
+		}
+		l.engine = EngineNPU
+		for _, t := range l.out {
+			t.int8 = true
+		}
+	}
+}
+
+// hostMACs estimates the multiply-accumulates of a host operator for its cost.
+func hostMACs(l *lop, a *analysis) int64 {
+	gv := &graph.Graph{Values: a.values, Initializers: a.g.Initializers}
+	return gv.MACs(l.node)
+}
+
+// fuse merges epilogue operators into the NPU operator that produces their input:
+// BatchNormalization and activations into MAC operators (folded into the
+// requantisation), a residual Add/Sub/Mul whose other operand is already computed,
+// and activations after standalone elementwise operators.
+func fuse(p *program) {
+	for _, l := range p.steps {
+		if l.dead || l.engine != EngineNPU || (!l.kind.isMAC() && l.kind != kEltwise) {
+			continue
+		}
+		for len(l.fused) < 4 && len(l.out) == 1 {
+			t := l.out[0]
+			if t.graphOut || len(t.users) != 1 {
+				break
+			}
+			c := t.users[0]
+			if c.engine != EngineNPU || c.dead || len(c.out) != 1 {
+				break
+			}
+			var other *vt
+			switch {
+			case c.opType == "BatchNormalization" && l.kind.isMAC() && len(l.fused) == 0:
+			case epilogueUnary[c.opType] && len(c.in) == 1:
+			case binaryNPU[c.opType] && c.opType != "Pow" && len(c.in) == 2 && l.kind.isMAC():
+				other = c.in[0]
+				if other == t {
+					other = c.in[1]
+				}
+				if other == t || !sameShape(other.shape, t.shape) || (other.prod != nil && other.prod.idx >= l.idx) {
+					other = nil
+				}
+				if other == nil {
+					goto done
+				}
+			case binaryNPU[c.opType] && len(c.in) == 1 && l.kind.isMAC():
+				// Elementwise with a constant operand (scale, shift).
+			default:
+				goto done
+			}
+			l.fused = append(l.fused, c.opType)
+			l.nodes = append(l.nodes, c.nodes...)
+			l.cBytes += c.cBytes
+			if other != nil {
+				l.in = append(l.in, other)
+				other.users = replaceUser(other.users, c, l)
+			}
+			l.out = c.out
+			for _, o := range c.out {
+				o.prod = l
+			}
+			c.dead = true
+		}
+	done:
+	}
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func replaceUser(users []*lop, old, new *lop) []*lop {
+	out := users[:0]
+	seen := false
+	for _, u := range users {
+		if u == old {
+			u = new
+		}
+		if u == new {
+			if seen {
+				continue
+			}
+			seen = true
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// materialisePads gives every padded MAC operator a LowLevelPad step that writes the
+// padded input into SRAM (the MAC array reads dense, padded rows). An explicit Pad on
+// the NPU that only feeds the convolution absorbs the convolution's own padding.
+func materialisePads(p *program) {
+	var out []*lop
+	for _, l := range p.steps {
+		if l.dead {
+			continue
+		}
+		if l.engine != EngineNPU || !l.kind.isMAC() || l.geom == nil || l.pads == [4]int{} || len(l.in) == 0 {
+			out = append(out, l)
+			continue
+		}
+		x := l.in[0]
+		padded := append([]int(nil), x.shape...)
+		r := len(padded)
+		padded[r-2] += l.pads[0] + l.pads[2]
+		padded[r-1] += l.pads[1] + l.pads[3]
+		if pr := x.prod; pr != nil && pr.engine == EngineNPU && pr.kind == kPad && len(x.users) == 1 && !x.graphOut {
+			x.shape = padded
+		} else {
+			pt := &vt{name: x.name + "/padded", shape: padded, int8: true, dtype: x.dtype}
+			pl := &lop{name: l.name + "/pad", opType: "Pad", kind: kPad, engine: EngineNPU, in: []*vt{x}, out: []*vt{pt},
+				nodes: []string{l.name}, fromPad: true}
+			pt.prod = pl
+			pt.users = []*lop{l}
+			x.users = replaceUser(x.users, l, pl)
+			l.in[0] = pt
+			out = append(out, pl)
+		}
+		l.pads = [4]int{}
+		out = append(out, l)
+	}
+	p.steps = out
+}
+
+// lowerOnNPU reports whether a tensor's layout conversion can run on the NPU: the
+// last axis must be the width and a multiple of the 32 lanes (warboy.md 1.4).
+func lowerOnNPU(shape []int, lanes int) bool {
+	return len(shape) >= 3 && shape[len(shape)-1]%lanes == 0
+}
+
+// addBoundaries inserts the host and PCIe steps where data crosses between the host
+// and the NPU: Quantize, Lower, host-to-device copy on the way in; device-to-host
+// copy, Unlower, Dequantize on the way out. Each chain's steps depend on the previous
+// one; the tensor records where its device copy (devAvail) or host copy (hostAvail)
+// becomes available.
+func addBoundaries(p *program, cfg Config, h hw) {
+	var out []*lop
+	inDone := map[*vt]bool{}
+	outDone := map[*vt]bool{}
+	mk := func(t *vt, kind opKind, engine Engine, bytes int64, prev *lop) *lop {
+		l := &lop{name: t.name + "/" + lowLevelNames[kind], opType: lowLevelNames[kind], kind: kind, engine: engine,
+			xfer: t, xferByte: bytes, onNPU: engine == EngineNPU}
+		if prev != nil {
+			l.deps = append(l.deps, prev)
+		}
+		out = append(out, l)
+		return l
+	}
+	emitIn := func(t *vt) {
+		if inDone[t] {
+			return
+		}
+		inDone[t] = true
+		t.dram = true
+		raw := t.elems()
+		lowered := layoutBytes(t.shape, h)
+		prev := t.prod // a host operator, or nil for a graph input
+		if t.graphIn && cfg.PreLowered {
+			t.devAvail = mk(t, kH2D, EnginePCIe, lowered, prev)
+			return
+		}
+		native := t.dtype == graph.Int8 || t.dtype == graph.Uint8 || (t.graphIn && cfg.QuantizedInput)
+		if !native {
+			prev = mk(t, kQuantize, EngineHost, raw, prev)
+		}
+		if !lowerOnNPU(t.shape, h.lanes) {
+			prev = mk(t, kLower, EngineHost, raw, prev)
+			t.devAvail = mk(t, kH2D, EnginePCIe, lowered, prev)
+			return
+		}
+		// The raw tensor lands in DRAM and the NPU lowers it into SRAM; NPU consumers
+		// read the lowered copy.
+		t.devAvail = mk(t, kH2D, EnginePCIe, raw, prev)
+		lt := &vt{name: t.name + "/lowered", shape: t.shape, int8: true, dtype: graph.Int8}
+		lw := mk(t, kLower, EngineNPU, raw, nil)
+		lw.in = []*vt{t}
+		lw.out = []*vt{lt}
+		lt.prod = lw
+		var keep []*lop
+		for _, u := range t.users {
+			if u.engine != EngineNPU {
+				keep = append(keep, u)
+				continue
+			}
+			for i, in := range u.in {
+				if in == t {
+					u.in[i] = lt
+				}
+			}
+			lt.users = append(lt.users, u)
+		}
+		t.users = append(keep, lw)
+	}
+	emitOut := func(t *vt, toHost bool) {
+		if outDone[t] {
+			return
+		}
+		outDone[t] = true
+		raw := t.elems()
+		lowered := layoutBytes(t.shape, h)
+		if t.graphOut && !toHost && cfg.PreLowered {
+			t.dram = true
+			t.hostAvail = mk(t, kD2H, EnginePCIe, lowered, t.prod)
+			return
+		}
+		float := toHost || t.dtype.IsFloat()
+		onNPU := lowerOnNPU(t.shape, h.lanes)
+		npuDQ := float && h.p.Model.NPUDequantize.Value == 1
+		var prev *lop = t.prod
+		size := lowered
+		if onNPU {
+			size = raw
+		}
+		if npuDQ {
+			size *= 4
+		}
+		if onNPU || npuDQ {
+			// One vector step reads the tensor in SRAM and writes the converted copy
+			// to DRAM for the PCIe transfer.
+			kind := kDequantize
+			if onNPU {
+				kind = kUnlower
+			}
+			c := mk(t, kind, EngineNPU, size, prev)
+			c.in = []*vt{t}
+			if onNPU && npuDQ {
+				c.fused = append(c.fused, "Dequantize")
+			}
+			t.users = append(t.users, c)
+			prev = c
+		} else {
+			t.dram = true
+		}
+		prev = mk(t, kD2H, EnginePCIe, size, prev)
+		if !onNPU {
+			prev = mk(t, kUnlower, EngineHost, size, prev)
+		}
+		if float && !npuDQ {
+			prev = mk(t, kDequantize, EngineHost, raw, prev)
+		}
+		t.hostAvail = prev
+	}
+	for _, l := range p.steps {
+		if l.engine == EngineNPU {
+			for _, t := range l.in {
+				if t.prod == nil || t.prod.engine != EngineNPU {
+					emitIn(t)
+				}
+			}
+		}
+		if l.engine == EngineHost {
+			for _, t := range l.in {
+				if t.prod != nil && t.prod.engine == EngineNPU {
+					emitOut(t, true)
+				}
+			}
+		}
+		out = append(out, l)
+	}
+	for _, t := range p.outputs {
+		if t.prod != nil && t.prod.engine == EngineNPU {
+			emitOut(t, false)
+		}
+	}
+	p.steps = out
+}

@@ -1,0 +1,277 @@
+package npu
+
+import "math"
+
+// taskRole says what a task does, for the report and the trace.
+type taskRole uint8
+
+const (
+	roleMarker taskRole = iota // request start (runtime overhead) and end
+	roleSetup                  // NPU operator fixed overhead
+	roleCompute                // MAC array or vector engine tile
+	roleWLoad                  // weight tile DRAM -> SRAM
+	roleALoad                  // activation tile DRAM -> SRAM
+	roleStore                  // tile SRAM -> DRAM
+	roleHost                   // host CPU operator
+	rolePCIe                   // PCIe transfer
+)
+
+type taskMeta struct {
+	req  int32
+	step int32 // -1 for markers
+	role taskRole
+	pe   int8
+}
+
+// peUnits are the queues and SRAM ring of one PE.
+type peUnits struct {
+	mac, ve, dmaIn, dmaOut int32
+	ring                   int32
+	lastNPU                int32 // last NPU compute task of the previous request on this PE
+	pinnedLoaded           bool
+}
+
+// schedule builds the engine: the program's tasks, instantiated once per request.
+type schedule struct {
+	e        *engine
+	meta     []taskMeta
+	pes      []peUnits
+	cpu      int32
+	h2d      int32
+	d2h      int32
+	prog     *program
+	costs    map[*lop]*stepCost
+	mp       *memPlan
+	cfg      Config
+	h        hw
+	reqStart []int32
+	reqEnd   []int32
+	reqPE    []int
+	// ranges[r][s] is the task id range [lo, hi) of step s in request r.
+	ranges [][][2]int32
+}
+
+func newSchedule(prog *program, costs map[*lop]*stepCost, mp *memPlan, cfg Config, h hw) *schedule {
+	p := h.p
+	s := &schedule{e: &engine{dramBW: p.dramBytesPerNS()}, prog: prog, costs: costs, mp: mp, cfg: cfg, h: h}
+	ringCap := mp.ringCap - float64(mp.pinned)
+	for i := 0; i < h.pes; i++ {
+		s.pes = append(s.pes, peUnits{
+			mac: s.e.addQueue(), ve: s.e.addQueue(), dmaIn: s.e.addQueue(), dmaOut: s.e.addQueue(),
+			ring: s.e.addRing(ringCap), lastNPU: -1,
+		})
+	}
+	s.cpu = s.e.addPool(max(1, p.Host.Cores.Int()))
+	s.h2d = s.e.addPool(1)
+	s.d2h = s.e.addPool(1)
+	return s
+}
+
+func (s *schedule) add(t task, m taskMeta) int32 {
+	id := s.e.add(t)
+	s.meta = append(s.meta, m)
+	return id
+}
+
+// build instantiates every request. Request r runs on PE r mod PEs and starts when
+// request r - InFlight has finished (a closed loop with InFlight workers).
+func (s *schedule) build() {
+	for r := 0; r < s.cfg.Requests; r++ {
+		s.request(r)
+	}
+}
+
+func (s *schedule) request(r int) {
+	p := s.h.p
+	pe := r % len(s.pes)
+	u := &s.pes[pe]
+	none := task{queue: -1, pool: -1, ring: -1}
+	startT := none
+	startT.dur = p.Host.RequestOverheadUS.Value * 1e3
+	meta := func(step int, role taskRole) taskMeta {
+		return taskMeta{req: int32(r), step: int32(step), role: role, pe: int8(pe)}
+	}
+	first := int32(len(s.e.tasks))
+	start := s.add(startT, meta(-1, roleMarker))
+	if r >= s.cfg.InFlight {
+		s.e.dep(s.reqEnd[r-s.cfg.InFlight], start)
+	}
+	steps := s.prog.steps
+	ranges := make([][2]int32, len(steps))
+	lastCompute := make([]int32, len(steps))
+	final := make([]int32, len(steps))
+	stepOf := map[*lop]int{}
+	for i, l := range steps {
+		stepOf[l] = i
+	}
+	finalOf := func(l *lop) int32 {
+		if l == nil {
+			return -1
+		}
+		return final[stepOf[l]]
+	}
+	// devAvail: the task after which tensor t can be read by an NPU step.
+	devAvail := func(t *vt, fromDRAM bool) int32 {
+		if t.prod == nil || t.prod.engine != EngineNPU {
+			return finalOf(t.devAvail)
+		}
+		if fromDRAM {
+			return final[stepOf[t.prod]]
+		}
+		return lastCompute[stepOf[t.prod]]
+	}
+	hostAvail := func(t *vt) int32 {
+		if t.prod != nil && t.prod.engine == EngineNPU {
+			return finalOf(t.hostAvail)
+		}
+		return finalOf(t.prod)
+	}
+	dep := func(a, b int32) {
+		if a >= 0 {
+			s.e.dep(a, b)
+		}
+	}
+	latency := p.Model.DRAMLatencyNS.Value
+	rateCap := p.Model.DMABandwidthGBs.Value
+	pinnedSkip := s.mp.pinned > 0 && u.pinnedLoaded
+	for i, l := range steps {
+		lo := int32(len(s.e.tasks))
+		c := s.costs[l]
+		switch l.engine {
+		case EngineHost:
+			t := none
+			t.pool, t.dur = s.cpu, c.hostNS
+			id := s.add(t, meta(i, roleHost))
+			for _, in := range l.in {
+				dep(hostAvail(in), id)
+			}
+			for _, d := range l.deps {
+				dep(finalOf(d), id)
+			}
+			final[i], lastCompute[i] = id, id
+		case EnginePCIe:
+			t := none
+			t.pool, t.dur = s.h2d, c.pcieNS
+			if l.kind == kD2H {
+				t.pool = s.d2h
+			}
+			id := s.add(t, meta(i, rolePCIe))
+			for _, d := range l.deps {
+				dep(finalOf(d), id)
+			}
+			final[i], lastCompute[i] = id, id
+		default:
+			q := u.ve
+			if c.mac {
+				q = u.mac
+			}
+			setup := none
+			setup.queue, setup.dur = q, p.cyclesToNS(c.overhead)
+			sid := s.add(setup, meta(i, roleSetup))
+			dep(u.lastNPU, sid)
+			s.e.dep(start, sid)
+			for _, d := range l.deps {
+				dep(finalOf(d), sid)
+			}
+			tiles := max(c.tiles, 1)
+			computeNS := p.cyclesToNS(c.compute) / float64(tiles)
+			var comp, st int32 = -1, -1
+			for k := 0; k < tiles; k++ {
+				var loads []int32
+				if c.wLoad > 0 && !pinnedSkip {
+					t := none
+					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaIn, true, float64(c.wLoad)/float64(tiles), latency, rateCap
+					if s.mp.pinned == 0 {
+						t.ring, t.acquire = u.ring, t.bytes
+					}
+					loads = append(loads, s.add(t, meta(i, roleWLoad)))
+				}
+				if c.aLoad > 0 {
+					t := none
+					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaIn, true, float64(c.aLoad)/float64(tiles), latency, rateCap
+					t.ring, t.acquire = u.ring, t.bytes
+					id := s.add(t, meta(i, roleALoad))
+					if k == 0 {
+						for _, in := range l.in {
+							if in.dram {
+								dep(devAvail(in, true), id)
+							}
+						}
+					}
+					loads = append(loads, id)
+				}
+				ct := none
+				ct.queue, ct.dur, ct.releases = q, computeNS, loads
+				cid := s.add(ct, meta(i, roleCompute))
+				dep(sid, cid)
+				for _, ld := range loads {
+					dep(ld, cid)
+				}
+				if k == 0 {
+					for _, in := range l.in {
+						if !in.dram {
+							dep(devAvail(in, false), cid)
+						}
+					}
+				}
+				comp = cid
+				if c.store > 0 {
+					t := none
+					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaOut, true, float64(c.store)/float64(tiles), latency, rateCap
+					st = s.add(t, meta(i, roleStore))
+					dep(cid, st)
+				}
+			}
+			lastCompute[i] = comp
+			final[i] = comp
+			if st >= 0 {
+				final[i] = st
+			}
+			u.lastNPU = comp
+		}
+		ranges[i] = [2]int32{lo, int32(len(s.e.tasks))}
+	}
+	if s.mp.pinned > 0 {
+		u.pinnedLoaded = true
+	}
+	end := s.add(none, meta(-1, roleMarker))
+	for id := first + 1; id < end; id++ {
+		if s.e.tasks[id].npred == 0 {
+			s.e.dep(start, id)
+		}
+		if len(s.e.tasks[id].succ) == 0 {
+			s.e.dep(id, end)
+		}
+	}
+	if end == start+1 {
+		s.e.dep(start, end)
+	}
+	s.reqStart = append(s.reqStart, start)
+	s.reqEnd = append(s.reqEnd, end)
+	s.reqPE = append(s.reqPE, pe)
+	s.ranges = append(s.ranges, ranges)
+}
+
+// npuSpan returns the first start and last end of request r's NPU tasks.
+func (s *schedule) npuSpan(r int) (float64, float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, l := range s.prog.steps {
+		if l.engine != EngineNPU {
+			continue
+		}
+		rg := s.ranges[r][i]
+		for id := rg[0]; id < rg[1]; id++ {
+			m := s.meta[id]
+			if m.role != roleSetup && m.role != roleCompute {
+				continue
+			}
+			t := &s.e.tasks[id]
+			lo = math.Min(lo, t.start)
+			hi = math.Max(hi, t.end)
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return 0, 0
+	}
+	return lo, hi
+}

@@ -1,0 +1,345 @@
+package quantizer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	goruntime "runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// DefaultPercentile is the percentage of values the PERCENTILE methods keep
+// (TensorRT's tooling and FuriosaAI use 99.99).
+const DefaultPercentile = 99.99
+
+// DefaultClipWarn is the fraction of values a method may clip before a warning.
+const DefaultClipWarn = 0.01
+
+// CalibOptions configure a Calibrator.
+type CalibOptions struct {
+	// Percentile is the percentage of values kept by the PERCENTILE methods, in
+	// (0, 100] (default 99.99).
+	Percentile float64
+	// ClipWarn is the fraction of a tensor's values whose clipping triggers a warning
+	// (default 0.01 = 1%).
+	ClipWarn float64
+	// Warn receives warnings: a method that picked the MIN_MAX range, a range that
+	// clips more than ClipWarn of the values, a tensor that is always zero.
+	Warn func(string)
+	// Progress is called after each Collect with the number of samples seen so far and
+	// ExpectedSamples.
+	Progress        func(done, total int)
+	ExpectedSamples int
+	// Threads bounds the goroutines used by the executor and the histogram updates
+	// (default GOMAXPROCS).
+	Threads int
+}
+
+// ErrNoData is returned by ComputeRanges when Collect was never called with data.
+var ErrNoData = errors.New("calibration: no data collected (the calibration set is empty)")
+
+// Calibrator collects activation statistics over calibration data, batch by batch,
+// and computes quantization ranges. Memory is O(tensors x bins), independent of the
+// number of samples: nothing of a batch is kept after Collect returns.
+type Calibrator struct {
+	model   *graph.Model // optimized
+	method  Method
+	opts    CalibOptions
+	sess    *runtime.Session
+	names   []string
+	hists   []*histogram
+	mu      sync.Mutex
+	samples int
+	batches int
+	elapsed time.Duration
+}
+
+// NewCalibrator prepares the calibration of m. The model is optimized first (see
+// Optimize), and the tensors calibrated are exactly the activations Quantize will
+// quantize, named as in the optimized model.
+func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrator, error) {
+	if !method.Valid() {
+		return nil, fmt.Errorf("calibration: invalid method %d", int(method))
+	}
+	if opts.Percentile == 0 {
+		opts.Percentile = DefaultPercentile
+	}
+	if !(opts.Percentile > 0 && opts.Percentile <= 100) {
+		return nil, fmt.Errorf("calibration: percentile %v is outside (0, 100]", opts.Percentile)
+	}
+	if opts.ClipWarn == 0 {
+		opts.ClipWarn = DefaultClipWarn
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = goruntime.GOMAXPROCS(0)
+	}
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("calibration: nil model")
+	}
+	if err := checkNotQuantized(m); err != nil {
+		return nil, err
+	}
+	opt, err := Optimize(m)
+	if err != nil {
+		return nil, err
+	}
+	planned := cloneModel(opt)
+	p, err := planModel(planned, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.acts) == 0 {
+		return nil, errors.New("calibration: the model has no operator the quantizer can quantize")
+	}
+	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(p.acts...), runtime.WithThreads(opts.Threads))
+	if err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
+	}
+	c := &Calibrator{model: planned, method: method, opts: opts, sess: sess, names: p.acts}
+	c.hists = make([]*histogram, len(c.names))
+	for i := range c.hists {
+		c.hists[i] = newHistogram()
+	}
+	return c, nil
+}
+
+// Model returns the optimized model the calibrator runs (the one whose tensor names
+// the ranges use).
+func (c *Calibrator) Model() *graph.Model { return c.model }
+
+// Tensors lists the calibrated tensors in graph order.
+func (c *Calibrator) Tensors() []string { return append([]string(nil), c.names...) }
+
+// Inputs describes the model inputs a batch must provide.
+func (c *Calibrator) Inputs() []*graph.Value { return c.sess.Inputs() }
+
+// Samples is the number of samples collected so far (the sum of the batch sizes).
+func (c *Calibrator) Samples() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.samples
+}
+
+// Collect runs the float model on one batch (input name -> tensor) and adds the
+// activations to the statistics. It may be called any number of times, with batches
+// of any size. If it fails the statistics of the batch may be partly recorded; start
+// over with a new Calibrator.
+func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error {
+	if len(batch) == 0 {
+		return errors.New("calibration: empty batch")
+	}
+	n := -1
+	for _, in := range c.sess.Inputs() {
+		t, ok := batch[in.Name]
+		if !ok || t == nil {
+			return fmt.Errorf("calibration: batch has no input %q", in.Name)
+		}
+		if len(t.Shape) > 0 {
+			if n >= 0 && t.Shape[0] != n {
+				return fmt.Errorf("calibration: inputs disagree on the batch size (%d vs %d)", n, t.Shape[0])
+			}
+			n = t.Shape[0]
+		}
+	}
+	if n == 0 {
+		return errors.New("calibration: batch of zero samples")
+	}
+	if n < 0 {
+		n = 1
+	}
+	start := time.Now()
+	out, err := c.sess.RunTensors(batch)
+	if err != nil {
+		return fmt.Errorf("calibration: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err = parallelFor(len(c.names), c.opts.Threads, func(i int) error {
+		t := out[c.names[i]]
+		if t == nil {
+			return fmt.Errorf("calibration: tensor %q was not computed", c.names[i])
+		}
+		d := t.F32()
+		if d == nil {
+			return fmt.Errorf("calibration: tensor %q is %s, not float32", c.names[i], t.DType)
+		}
+		if err := c.hists[i].add(d); err != nil {
+			return fmt.Errorf("calibration: tensor %q (batch %d): %w", c.names[i], c.batches+1, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.samples += n
+	c.batches++
+	c.elapsed += time.Since(start)
+	if c.opts.Progress != nil {
+		c.opts.Progress(c.samples, c.opts.ExpectedSamples)
+	}
+	return nil
+}
+
+// parallelFor runs f(0..n-1) on up to threads goroutines and returns the first error.
+func parallelFor(n, threads int, f func(i int) error) error {
+	if threads <= 1 || n <= 1 {
+		for i := 0; i < n; i++ {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		next int
+		ferr error
+	)
+	for w := 0; w < min(threads, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := ferr != nil
+				mu.Unlock()
+				if i >= n || stop {
+					return
+				}
+				if err := f(i); err != nil {
+					mu.Lock()
+					if ferr == nil {
+						ferr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ferr
+}
+
+// TensorReport describes the range chosen for one tensor.
+type TensorReport struct {
+	Name string `json:"name"`
+	// Min and Max are the chosen range; ObservedMin and ObservedMax what calibration
+	// saw.
+	Min         float32 `json:"min"`
+	Max         float32 `json:"max"`
+	ObservedMin float32 `json:"observed_min"`
+	ObservedMax float32 `json:"observed_max"`
+	// Clipped is the fraction of the values outside [Min, Max].
+	Clipped float64 `json:"clipped"`
+	// Collapsed is set when a histogram method picked the MIN_MAX range.
+	Collapsed bool    `json:"collapsed_to_min_max"`
+	Zeros     float64 `json:"zero_fraction"`
+	Values    int64   `json:"values"`
+	Bins      int     `json:"bins"`
+}
+
+// CalibReport is the verbose result of a range computation.
+type CalibReport struct {
+	Method     Method         `json:"method"`
+	Percentile float64        `json:"percentile,omitempty"`
+	Samples    int            `json:"samples"`
+	Batches    int            `json:"batches"`
+	Tensors    []TensorReport `json:"tensors"`
+	// CollectTime is the time spent in Collect, SearchTime in the range search.
+	CollectTime time.Duration `json:"collect_ns"`
+	SearchTime  time.Duration `json:"search_ns"`
+	// HistogramBytes is the memory held by the statistics.
+	HistogramBytes int `json:"histogram_bytes"`
+}
+
+// ComputeRanges computes the range of every calibrated tensor with the calibrator's
+// method. It fails if no data was collected.
+func (c *Calibrator) ComputeRanges() (Ranges, error) {
+	r, _, err := c.ComputeRangesFor(c.method)
+	return r, err
+}
+
+// ComputeRangesFor computes ranges with any method from the same statistics (one
+// calibration pass serves all ten methods) and returns a per-tensor report. Warnings
+// go to CalibOptions.Warn.
+func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, error) {
+	if !method.Valid() {
+		return nil, nil, fmt.Errorf("calibration: invalid method %d", int(method))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.samples == 0 {
+		return nil, nil, ErrNoData
+	}
+	start := time.Now()
+	rep := &CalibReport{Method: method, Samples: c.samples, Batches: c.batches, CollectTime: c.elapsed,
+		Tensors: make([]TensorReport, len(c.names))}
+	if method.Kind() == KindPercentile {
+		rep.Percentile = c.opts.Percentile
+	}
+	_ = parallelFor(len(c.names), c.opts.Threads, func(i int) error {
+		h := c.hists[i]
+		res := searchRange(h, method, c.opts.Percentile)
+		tr := TensorReport{
+			Name: c.names[i], Min: float32(res.lo), Max: float32(res.hi),
+			ObservedMin: float32(math.Min(h.min, 0)), ObservedMax: float32(math.Max(h.max, 0)),
+			Clipped: res.clipped, Collapsed: res.collapsed, Values: h.count, Bins: len(h.bins),
+		}
+		if h.count > 0 {
+			tr.ObservedMin, tr.ObservedMax = float32(h.min), float32(h.max)
+			tr.Zeros = float64(h.zeros) / float64(h.count)
+		}
+		rep.Tensors[i] = tr
+		return nil
+	})
+	r := make(Ranges, len(c.names))
+	for _, t := range rep.Tensors {
+		r[t.Name] = [2]float32{t.Min, t.Max}
+	}
+	for _, h := range c.hists {
+		rep.HistogramBytes += h.memBytes()
+	}
+	rep.SearchTime = time.Since(start)
+	if c.opts.Warn != nil {
+		for _, w := range rangeWarnings(rep, c.opts.ClipWarn) {
+			c.opts.Warn(w)
+		}
+	}
+	return r, rep, nil
+}
+
+// rangeWarnings lists what a user should know about the chosen ranges.
+func rangeWarnings(rep *CalibReport, clipWarn float64) []string {
+	var out []string
+	var collapsed []string
+	for _, t := range rep.Tensors {
+		switch {
+		case t.Values > 0 && t.Zeros == 1:
+			out = append(out, fmt.Sprintf("tensor %q is zero on every calibration sample; its range is [0, 0]", t.Name))
+		case t.Clipped > clipWarn:
+			out = append(out, fmt.Sprintf("tensor %q: %s clips %.2f%% of the values (range [%g, %g], observed [%g, %g])",
+				t.Name, rep.Method, 100*t.Clipped, t.Min, t.Max, t.ObservedMin, t.ObservedMax))
+		}
+		if t.Collapsed && rep.Method.Kind() != KindMinMax {
+			collapsed = append(collapsed, t.Name)
+		}
+	}
+	if len(collapsed) > 0 {
+		sort.Strings(collapsed)
+		list := collapsed
+		if len(list) > 6 {
+			list = append(list[:6:6], fmt.Sprintf("... (%d more)", len(collapsed)-6))
+		}
+		out = append(out, fmt.Sprintf("%s picked the MIN_MAX range (no outlier clipped) on %d of %d tensors: %v",
+			rep.Method, len(collapsed), len(rep.Tensors), list))
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+package quantizer
+
+import (
+	"fmt"
+	"math"
+)
+
+const (
+	// histBins is the number of bins that cover max|x| of the first batch a tensor's
+	// histogram sees (TensorRT, PyTorch and AIMET all use 2048).
+	histBins = 2048
+	// histMaxBins bounds the bins on either side of zero: when new data would need
+	// more, the bin width doubles (adjacent bins merge), so a histogram always has
+	// between histBins and histMaxBins bins over max|x| and its memory stays bounded
+	// however many samples are seen.
+	histMaxBins = 2 * histBins
+)
+
+// histogram streams statistics of one float tensor: exact count, running min/max,
+// the number of exact zeros (kept out of the bins: ReLU outputs are mostly zeros and
+// zero is always exactly representable), and counts on a grid anchored at zero: bin k
+// covers [k*width, (k+1)*width). The grid only ever grows by whole bins or doubles its
+// width, so merging a batch never smears counts across bins (unlike re-binning onto a
+// new [min, max] as PyTorch's HistogramObserver does).
+type histogram struct {
+	count    int64
+	zeros    int64
+	min, max float64
+	width    float64 // 0 until a non-zero value is seen
+	lo       int     // grid index of bins[0]
+	bins     []float64
+}
+
+func newHistogram() *histogram {
+	return &histogram{min: math.Inf(1), max: math.Inf(-1)}
+}
+
+// errNonFinite is returned by add for NaN or infinite values.
+type errNonFinite struct {
+	value float32
+	index int
+}
+
+func (e errNonFinite) Error() string {
+	return fmt.Sprintf("non-finite value %v at element %d", e.value, e.index)
+}
+
+// add accumulates a batch of values.
+func (h *histogram) add(data []float32) error {
+	if len(data) == 0 {
+		return nil
+	}
+	bmin, bmax := math.Inf(1), math.Inf(-1)
+	var zeros int64
+	for i, v := range data {
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return errNonFinite{v, i}
+		}
+		if f == 0 {
+			zeros++
+			continue
+		}
+		if f < bmin {
+			bmin = f
+		}
+		if f > bmax {
+			bmax = f
+		}
+	}
+	h.count += int64(len(data))
+	h.zeros += zeros
+	if zeros == int64(len(data)) {
+		h.min = math.Min(h.min, 0)
+		h.max = math.Max(h.max, 0)
+		return nil
+	}
+	if zeros > 0 {
+		bmin = math.Min(bmin, 0)
+		bmax = math.Max(bmax, 0)
+	}
+	h.min = math.Min(h.min, bmin)
+	h.max = math.Max(h.max, bmax)
+	if h.width == 0 {
+		amax := math.Max(math.Abs(bmin), math.Abs(bmax))
+		// Inputs are float32, so amax/histBins is a normal float64 and 1/width is
+		// finite even for denormal float32 magnitudes.
+		h.width = amax / histBins
+		h.lo = h.index(math.Min(bmin, 0))
+		h.bins = make([]float64, h.index(math.Max(bmax, 0))-h.lo+1)
+	}
+	h.cover(bmin, bmax)
+	inv := 1 / h.width
+	bins, lo := h.bins, h.lo
+	for _, v := range data {
+		if v == 0 {
+			continue
+		}
+		bins[int(math.Floor(float64(v)*inv))-lo]++
+	}
+	return nil
+}
+
+func (h *histogram) index(x float64) int { return int(math.Floor(x * (1 / h.width))) }
+
+// cover grows the grid so that [lo, hi] falls inside it, doubling the width while the
+// span on either side of zero would exceed histMaxBins.
+func (h *histogram) cover(lo, hi float64) {
+	for max(-h.index(lo), h.index(hi)+1) > histMaxBins {
+		h.coarsen()
+	}
+	klo, khi := h.index(lo), h.index(hi)
+	curHi := h.lo + len(h.bins) - 1
+	if klo >= h.lo && khi <= curHi {
+		return
+	}
+	nlo, nhi := min(klo, h.lo), max(khi, curHi)
+	nb := make([]float64, nhi-nlo+1)
+	copy(nb[h.lo-nlo:], h.bins)
+	h.bins, h.lo = nb, nlo
+}
+
+// coarsen doubles the bin width: grid bins 2j and 2j+1 become bin j.
+func (h *histogram) coarsen() {
+	nlo := h.lo >> 1 // arithmetic shift: floor division for negative indices
+	nhi := (h.lo + len(h.bins) - 1) >> 1
+	nb := make([]float64, nhi-nlo+1)
+	for i, c := range h.bins {
+		nb[((h.lo+i)>>1)-nlo] += c
+	}
+	h.bins, h.lo = nb, nlo
+	h.width *= 2
+}
+
+// side returns the one-sided histogram of |x| for the positive (neg=false) or the
+// negative values: out[i] counts |x| in [i*width, (i+1)*width). Exact zeros are not
+// included.
+func (h *histogram) side(neg bool) []float64 {
+	if h.width == 0 {
+		return nil
+	}
+	if !neg {
+		hi := h.lo + len(h.bins) // exclusive
+		if hi <= 0 {
+			return nil
+		}
+		start := max(0, h.lo)
+		out := make([]float64, hi)
+		copy(out[start:], h.bins[start-h.lo:])
+		return trimZeros(out)
+	}
+	if h.lo >= 0 {
+		return nil
+	}
+	out := make([]float64, -h.lo)
+	for k := h.lo; k < 0 && k < h.lo+len(h.bins); k++ {
+		out[-k-1] = h.bins[k-h.lo]
+	}
+	return trimZeros(out)
+}
+
+// abs returns the histogram of |x| (both sides folded; exact zeros excluded).
+func (h *histogram) abs() []float64 {
+	p, n := h.side(false), h.side(true)
+	out := make([]float64, max(len(p), len(n)))
+	for i, c := range p {
+		out[i] += c
+	}
+	for i, c := range n {
+		out[i] += c
+	}
+	return out
+}
+
+func trimZeros(b []float64) []float64 {
+	n := len(b)
+	for n > 0 && b[n-1] == 0 {
+		n--
+	}
+	return b[:n]
+}
+
+// memBytes is the memory held by the histogram's bins.
+func (h *histogram) memBytes() int { return 8 * cap(h.bins) }

@@ -1,0 +1,341 @@
+package quantizer
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// opRole says how the quantizer treats an operator.
+type opRole int
+
+const (
+	// roleFloat operators stay in float32: their inputs are dequantized, their outputs
+	// are quantized again only if a quantized operator reads them.
+	roleFloat opRole = iota
+	// roleCompute operators produce a new scale: their output is calibrated.
+	roleCompute
+	// roleShared operators only move or select values (TFLite: "same scale and zero
+	// point on input and output"), so their output reuses their input's parameters.
+	roleShared
+	// roleFixed operators have output parameters fixed by the spec.
+	roleFixed
+)
+
+var opRoles = map[string]opRole{
+	"Conv": roleCompute, "ConvTranspose": roleCompute, "Gemm": roleCompute, "MatMul": roleCompute,
+	"Add": roleCompute, "Sub": roleCompute, "Mul": roleCompute,
+	"AveragePool": roleCompute, "GlobalAveragePool": roleCompute, "ReduceMean": roleCompute,
+	"Relu": roleCompute, "Clip": roleCompute, "LeakyRelu": roleCompute, "Concat": roleCompute,
+
+	"MaxPool": roleShared, "GlobalMaxPool": roleShared, "Reshape": roleShared, "Transpose": roleShared,
+	"Flatten": roleShared, "Slice": roleShared, "Squeeze": roleShared, "Unsqueeze": roleShared,
+	"Pad": roleShared, "Resize": roleShared, "Gather": roleShared, "Split": roleShared,
+	"DepthToSpace": roleShared, "SpaceToDepth": roleShared,
+
+	"Sigmoid": roleFixed, "Softmax": roleFixed, "Tanh": roleFixed, "LogSoftmax": roleFixed,
+}
+
+// fixedParams are the output parameters the TFLite spec fixes.
+var fixedParams = map[string]qparams{
+	"Sigmoid":    {scale: 1.0 / 256, zp: -128},
+	"Softmax":    {scale: 1.0 / 256, zp: -128},
+	"Tanh":       {scale: 1.0 / 128, zp: 0},
+	"LogSoftmax": {scale: 16.0 / 256, zp: 127},
+}
+
+// fusable producers may absorb a following Relu/Clip: no Q/DQ between them, the
+// activation's output is the quantized tensor (a fused conv with a clamped output).
+var fusable = map[string]bool{"Conv": true, "ConvTranspose": true, "Gemm": true, "MatMul": true, "Add": true, "Sub": true}
+
+// weightAxis returns, for a node and input index, whether the input is a weight
+// quantized per channel, and the channel axis.
+func weightAxis(n *graph.Node, i int, w *graph.Tensor) (bool, int) {
+	switch n.OpType {
+	case "Conv":
+		return i == 1, 0
+	case "ConvTranspose":
+		return i == 1, 1
+	case "Gemm":
+		if i != 1 {
+			return false, 0
+		}
+		if n.AttrInt("transB", 0) != 0 {
+			return true, 0
+		}
+		return true, 1
+	case "MatMul":
+		if i != 1 || len(w.Shape) < 2 {
+			return false, 0
+		}
+		return true, len(w.Shape) - 1
+	}
+	return false, 0
+}
+
+// isBias reports whether input i of n is a bias quantized to int32.
+func isBias(n *graph.Node, i int) bool {
+	switch n.OpType {
+	case "Conv", "ConvTranspose", "Gemm":
+		return i == 2
+	}
+	return false
+}
+
+// dataInputs lists the inputs of a quantized operator that carry values to quantize
+// (shape, axes, pads and similar control inputs are left alone).
+func dataInputs(n *graph.Node) []int {
+	switch opRoles[n.OpType] {
+	case roleShared, roleFixed:
+		return []int{0}
+	}
+	switch n.OpType {
+	case "Conv", "ConvTranspose", "Gemm":
+		return []int{0, 1, 2}
+	case "MatMul", "Add", "Sub", "Mul":
+		return []int{0, 1}
+	case "Concat":
+		out := make([]int, len(n.Inputs))
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	return []int{0}
+}
+
+// srcKind says where a quantized tensor's parameters come from.
+type srcKind int
+
+const (
+	srcRange srcKind = iota // calibrated range
+	srcInput                // same as another tensor (shared-scale operators, Concat inputs)
+	srcFixed                // fixed by the spec
+	srcConst                // an initializer's own min/max
+)
+
+type paramSrc struct {
+	kind  srcKind
+	other string
+	fixed qparams
+}
+
+// plan is the quantization decision for a graph: which tensors get a Q/DQ pair and
+// where their parameters come from.
+type plan struct {
+	g    *graph.Graph
+	prod map[string]*graph.Node
+	cons map[string][]*graph.Node
+	// quantOp marks the nodes that run quantized.
+	quantOp map[*graph.Node]bool
+	// fused marks producer outputs that a fused Relu/Clip reads directly.
+	fused map[string]bool
+	// acts lists the quantized activations in graph order; src says how each gets its
+	// parameters.
+	acts []string
+	src  map[string]paramSrc
+	// consts lists float initializers that quantized operators read as plain data
+	// (not weights or biases): they are stored as int8 with their own range.
+	consts map[string]bool
+	// notes explains operators left in float.
+	notes []string
+}
+
+func (p *plan) isFloat(name string) bool {
+	v := p.g.Values[name]
+	if v == nil || v.DType == graph.Undefined {
+		if t := p.g.Initializers[name]; t != nil {
+			return t.DType == graph.Float32
+		}
+		return true // unknown type: shape inference ran, so this is an untyped optional
+	}
+	return v.DType == graph.Float32
+}
+
+func (p *plan) isConst(name string) bool { return p.g.Initializers[name] != nil }
+
+// makePlan decides how to quantize g (which must be topologically sorted with shapes
+// inferred). exclude names nodes to keep in float.
+func makePlan(g *graph.Graph, exclude map[string]bool) (*plan, error) {
+	p := &plan{
+		g: g, prod: g.Producers(), cons: g.Consumers(),
+		quantOp: map[*graph.Node]bool{}, fused: map[string]bool{},
+		src: map[string]paramSrc{}, consts: map[string]bool{},
+	}
+	for _, n := range g.Nodes {
+		if ok, why := p.quantizable(n); ok && !exclude[n.Name] {
+			p.quantOp[n] = true
+		} else if why != "" {
+			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: %s", n.Label(), why))
+		} else if exclude[n.Name] {
+			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: excluded", n.Label()))
+		}
+	}
+	// Fuse Relu/Clip into the producer of their input.
+	for _, n := range g.Nodes {
+		if !p.quantOp[n] || (n.OpType != "Relu" && n.OpType != "Clip") {
+			continue
+		}
+		x := n.Input(0)
+		pr := p.prod[x]
+		if pr == nil || !p.quantOp[pr] || !fusable[pr.OpType] || len(p.cons[x]) != 1 || g.IsGraphOutput(x) {
+			continue
+		}
+		p.fused[x] = true
+	}
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name == "" || seen[name] || p.fused[name] || !p.isFloat(name) {
+			return
+		}
+		seen[name] = true
+		if p.isConst(name) {
+			p.consts[name] = true
+			return
+		}
+		p.acts = append(p.acts, name)
+	}
+	// Graph inputs first so that the order is the data flow order.
+	for _, in := range g.Inputs {
+		for _, c := range p.cons[in.Name] {
+			if p.quantOp[c] && containsInput(c, dataInputs(c), in.Name) {
+				add(in.Name)
+			}
+		}
+	}
+	for _, n := range g.Nodes {
+		if !p.quantOp[n] {
+			continue
+		}
+		for _, i := range dataInputs(n) {
+			name := n.Input(i)
+			if name == "" {
+				continue
+			}
+			if p.isConst(name) {
+				if ok, _ := weightAxis(n, i, g.Initializers[name]); ok || isBias(n, i) {
+					continue
+				}
+			}
+			add(name)
+		}
+		for _, o := range n.Outputs {
+			add(o)
+		}
+	}
+	// Parameter sources.
+	for _, name := range p.acts {
+		p.src[name] = paramSrc{kind: srcRange}
+		n := p.prod[name]
+		if n == nil || !p.quantOp[n] {
+			continue
+		}
+		switch opRoles[n.OpType] {
+		case roleShared:
+			in := n.Input(0)
+			if p.consts[in] {
+				p.src[name] = paramSrc{kind: srcInput, other: in}
+			} else if _, ok := p.src[in]; ok {
+				p.src[name] = paramSrc{kind: srcInput, other: in}
+			}
+		case roleFixed:
+			p.src[name] = paramSrc{kind: srcFixed, fixed: fixedParams[n.OpType]}
+		}
+	}
+	// Concat: an input that only the Concat reads takes the Concat's output parameters
+	// directly (no requantization), as TFLite's quantizer does.
+	for _, n := range g.Nodes {
+		if !p.quantOp[n] || n.OpType != "Concat" {
+			continue
+		}
+		out := n.Outputs[0]
+		for _, in := range n.Inputs {
+			s, ok := p.src[in]
+			if !ok || s.kind != srcRange || len(p.cons[in]) != 1 || g.IsGraphOutput(in) || g.Input(in) != nil {
+				continue
+			}
+			if pr := p.prod[in]; pr == nil || !p.quantOp[pr] {
+				continue
+			}
+			p.src[in] = paramSrc{kind: srcInput, other: out}
+		}
+	}
+	return p, nil
+}
+
+func containsInput(n *graph.Node, idx []int, name string) bool {
+	for _, i := range idx {
+		if n.Input(i) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// quantizable reports whether a node can run quantized, and if not (for operators the
+// quantizer knows), why.
+func (p *plan) quantizable(n *graph.Node) (bool, string) {
+	if n.Domain != "" {
+		return false, ""
+	}
+	role, known := opRoles[n.OpType]
+	if !known {
+		return false, ""
+	}
+	_ = role
+	for _, o := range n.Outputs {
+		if o != "" && !p.isFloat(o) {
+			return false, fmt.Sprintf("output %q is not float32", o)
+		}
+	}
+	if !p.isFloat(n.Input(0)) {
+		return false, fmt.Sprintf("input %q is not float32", n.Input(0))
+	}
+	switch n.OpType {
+	case "Conv", "ConvTranspose":
+		w := p.g.Initializers[n.Input(1)]
+		if w == nil || w.DType != graph.Float32 {
+			return false, "its weight is not a float32 initializer"
+		}
+		if b := n.Input(2); b != "" && (p.g.Initializers[b] == nil || p.g.Initializers[b].DType != graph.Float32) {
+			return false, "its bias is not a float32 initializer"
+		}
+	case "Gemm":
+		if b := p.g.Initializers[n.Input(1)]; b != nil && len(b.Shape) != 2 {
+			return false, "its weight is not 2-D"
+		}
+		if c := n.Input(2); c != "" && p.g.Initializers[c] == nil {
+			return false, "its bias C is not an initializer"
+		}
+	case "Clip":
+		for i := 1; i < 3; i++ {
+			if in := n.Input(i); in != "" && p.g.Initializers[in] == nil {
+				return false, "its min/max are not constants"
+			}
+		}
+	case "Pad":
+		if n.AttrString("mode", "constant") != "constant" {
+			break
+		}
+		if v := n.Input(2); v != "" {
+			t := p.g.Initializers[v]
+			if t == nil {
+				return false, "its pad value is not a constant"
+			}
+			if f := t.F32(); len(f) != 1 || f[0] != 0 {
+				return false, "its pad value is not 0 (not exactly representable in every scale)"
+			}
+		} else if n.AttrFloat("value", 0) != 0 {
+			return false, "its pad value is not 0 (not exactly representable in every scale)"
+		}
+	case "Resize":
+		if mode := n.AttrString("mode", "nearest"); mode != "nearest" && mode != "linear" {
+			return false, fmt.Sprintf("mode %q does not keep values inside the input range", mode)
+		}
+	case "Gather":
+		if !p.isFloat(n.Input(0)) {
+			return false, "its data is not float32"
+		}
+	}
+	return true, ""
+}

@@ -1,0 +1,105 @@
+package quantizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Ranges maps a tensor name to its quantization range [min, max]. Its JSON form is
+// FuriosaAI's: {"tensor": [min, max], ...}.
+type Ranges map[string][2]float32
+
+// Names returns the tensor names, sorted.
+func (r Ranges) Names() []string {
+	out := make([]string, 0, len(r))
+	for k := range r {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Validate checks that every range is finite with min <= max.
+func (r Ranges) Validate() error {
+	for _, k := range r.Names() {
+		v := r[k]
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("range of tensor %q is not finite: [%v, %v]", k, v[0], v[1])
+			}
+		}
+		if v[0] > v[1] {
+			return fmt.Errorf("range of tensor %q has min > max: [%v, %v]", k, v[0], v[1])
+		}
+	}
+	return nil
+}
+
+// SaveRanges writes the ranges as JSON. The file is replaced atomically, so a failed
+// write never leaves a truncated file behind.
+func (r Ranges) SaveRanges(path string) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(map[string][2]float32(r), "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// LoadRanges reads ranges written by SaveRanges (or by FuriosaAI's tools).
+func LoadRanges(path string) (Ranges, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string][]float64
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%s: not a ranges file ({\"tensor\": [min, max]}): %w", path, err)
+	}
+	r := make(Ranges, len(raw))
+	for k, v := range raw {
+		if len(v) != 2 {
+			return nil, fmt.Errorf("%s: range of tensor %q has %d numbers, want [min, max]", path, k, len(v))
+		}
+		r[k] = [2]float32{float32(v[0]), float32(v[1])}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames it into
+// place.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

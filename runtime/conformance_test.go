@@ -1,0 +1,253 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/onnx"
+)
+
+// conformanceDir holds ONNX's operator conformance tests (Debian package
+// libonnx-testdata, ONNX 1.12: opsets up to 17). `make test` installs it.
+const conformanceDir = "/usr/share/libonnx-testdata/data/node"
+
+// maxConformanceOpset is the newest default-domain opset the executor implements.
+const maxConformanceOpset = 17
+
+// conformanceSkips lists the only test cases of claimed operators that are not run,
+// each for a reason outside the executor's scope. Every other case whose operators are
+// all registered must pass. Cases with an opset above maxConformanceOpset are skipped
+// by rule (there are none in ONNX 1.12's data).
+var conformanceSkips = map[string]string{
+	// Tensor types the project does not support: strings, optional and sequence values.
+	"test_cast_FLOAT_to_STRING":              "string tensors are not supported",
+	"test_cast_STRING_to_FLOAT":              "string tensors are not supported",
+	"test_castlike_FLOAT_to_STRING":          "string tensors are not supported",
+	"test_castlike_FLOAT_to_STRING_expanded": "string tensors are not supported",
+	"test_castlike_STRING_to_FLOAT":          "string tensors are not supported",
+	"test_castlike_STRING_to_FLOAT_expanded": "string tensors are not supported",
+	"test_identity_opt":                      "optional-typed values are not supported",
+	"test_identity_sequence":                 "sequence-typed values are not supported",
+	// bfloat16 is not a required dtype (Cast supports it nonetheless). ONNX 1.12's data
+	// stores the bfloat16 inputs of these tests as uint16 tensors, which do not match
+	// the models' declared bfloat16 inputs.
+	"test_cast_BFLOAT16_to_FLOAT":              "bfloat16: test data declares the bfloat16 input as uint16",
+	"test_castlike_BFLOAT16_to_FLOAT":          "bfloat16: test data declares the bfloat16 input as uint16",
+	"test_castlike_BFLOAT16_to_FLOAT_expanded": "bfloat16: test data declares the bfloat16 input as uint16",
+	// The expected outputs are uint16 tensors too, and truncated, while Cast rounds to
+	// nearest even (as ONNX Runtime does, and as the spec says from opset 19 on).
+	"test_cast_FLOAT_to_BFLOAT16":              "bfloat16: expected data is uint16 and truncated; Cast rounds to nearest even",
+	"test_castlike_FLOAT_to_BFLOAT16":          "bfloat16: expected data is uint16 and truncated; Cast rounds to nearest even",
+	"test_castlike_FLOAT_to_BFLOAT16_expanded": "bfloat16: expected data is uint16 and truncated; Cast rounds to nearest even",
+}
+
+// conformanceCase is one test directory.
+type conformanceCase struct {
+	name  string
+	dir   string
+	ops   []string // distinct operators, "domain::op" outside the default domain
+	opset int64
+}
+
+// listConformanceCases reads every test model at the protobuf level (without building
+// the IR, which rejects types we do not support) to learn its operators and opset.
+func listConformanceCases(t *testing.T) []conformanceCase {
+	dirs, err := filepath.Glob(filepath.Join(conformanceDir, "test_*"))
+	require.NoError(t, err)
+	sort.Strings(dirs)
+	var cases []conformanceCase
+	for _, d := range dirs {
+		mp, err := onnx.LoadFile(filepath.Join(d, "model.onnx"))
+		if err != nil {
+			t.Logf("%s: cannot read model: %v", filepath.Base(d), err)
+			continue
+		}
+		c := conformanceCase{name: filepath.Base(d), dir: d}
+		for _, o := range mp.GetOpsetImport() {
+			if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
+				c.opset = o.GetVersion()
+			}
+		}
+		seen := map[string]bool{}
+		for _, n := range mp.GetGraph().GetNode() {
+			op := n.GetOpType()
+			if dom := n.GetDomain(); dom != "" && dom != "ai.onnx" {
+				op = dom + "::" + op
+			}
+			if !seen[op] {
+				seen[op] = true
+				c.ops = append(c.ops, op)
+			}
+		}
+		sort.Strings(c.ops)
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func opClaimed(op string) bool {
+	dom, name := "", op
+	if i := strings.LastIndex(op, "::"); i >= 0 {
+		dom, name = op[:i], op[i+2:]
+	}
+	return Lookup(dom, name) != nil
+}
+
+// TestConformance runs ONNX's node tests for every case whose operators are all
+// registered. Subtests are named by directory, so one operator's cases run with
+// `go test ./runtime -run 'TestConformance/test_conv'`.
+func TestConformance(t *testing.T) {
+	if _, err := os.Stat(conformanceDir); err != nil {
+		t.Skipf("ONNX conformance data not installed (%s); `make test` installs libonnx-testdata", conformanceDir)
+	}
+	cases := listConformanceCases(t)
+	claimed := map[string]bool{}
+	for _, info := range SupportedOps() {
+		op := info.OpType
+		if info.Domain != "" {
+			op = info.Domain + "::" + op
+		}
+		claimed[op] = true
+	}
+	covered := map[string]bool{}
+	var ran, passed, skipped, failed []string
+	for _, c := range cases {
+		all := true
+		for _, op := range c.ops {
+			if !opClaimed(op) {
+				all = false
+				break
+			}
+		}
+		if !all {
+			continue
+		}
+		ran = append(ran, c.name)
+		status := "failed"
+		t.Run(c.name, func(t *testing.T) {
+			if reason, skip := conformanceSkips[c.name]; skip {
+				status = "skipped"
+				t.Skip(reason)
+			}
+			if c.opset > maxConformanceOpset {
+				status = "skipped"
+				t.Skipf("needs opset %d; implemented up to %d", c.opset, maxConformanceOpset)
+			}
+			runConformanceCase(t, c)
+			status = "passed"
+		})
+		switch status {
+		case "passed":
+			passed = append(passed, c.name)
+			for _, op := range c.ops {
+				covered[op] = true
+			}
+		case "skipped":
+			skipped = append(skipped, c.name)
+		default:
+			failed = append(failed, c.name)
+		}
+	}
+	var untested []string
+	for op := range claimed {
+		if !covered[op] {
+			untested = append(untested, op)
+		}
+	}
+	sort.Strings(untested)
+	ops := make([]string, 0, len(claimed))
+	for op := range claimed {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	t.Logf("conformance: %d operators claimed: %s", len(ops), strings.Join(ops, " "))
+	t.Logf("conformance: %d of %d test cases use only claimed operators: %d passed, %d skipped (table), %d failed",
+		len(ran), len(cases), len(passed), len(skipped), len(failed))
+	if len(failed) > 0 {
+		t.Logf("conformance: failed: %s", strings.Join(failed, " "))
+	}
+	if len(untested) > 0 {
+		t.Logf("conformance: claimed operators without a passing test case here: %s", strings.Join(untested, " "))
+	}
+}
+
+// runConformanceCase loads one model and checks every data set against it.
+func runConformanceCase(t *testing.T, c conformanceCase) {
+	m, err := graph.Load(filepath.Join(c.dir, "model.onnx"))
+	require.NoError(t, err, "load")
+	// All taps: every intermediate tensor is checked against the statically inferred
+	// type and shape, which tests shape inference along with the kernels.
+	s, err := NewSession(m, WithAllTaps(), WithMode(ModeFloat), WithThreads(2))
+	require.NoError(t, err, "session")
+	sets, err := filepath.Glob(filepath.Join(c.dir, "test_data_set_*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, sets, "no test_data_set_* directories")
+	for _, set := range sets {
+		inputs := loadConformanceInputs(t, set, s.Inputs())
+		got, err := s.RunTensors(inputs)
+		require.NoError(t, err, "%s: run", filepath.Base(set))
+		for i, o := range s.Outputs() {
+			path := filepath.Join(set, fmt.Sprintf("output_%d.pb", i))
+			want, _, err := LoadTensorFile(path)
+			require.NoError(t, err)
+			require.NoError(t, CompareTensors(got[o.Name], want, ONNXTolerance), "%s: output %d (%q)", filepath.Base(set), i, o.Name)
+		}
+		checkInferred(t, s, got)
+	}
+}
+
+// loadConformanceInputs maps input_N.pb files to graph inputs: by the tensor's name
+// when it names a graph input, else by position (tests omit optional inputs by giving
+// fewer files).
+func loadConformanceInputs(t *testing.T, set string, decl []*graph.Value) map[string]*graph.Tensor {
+	files, err := filepath.Glob(filepath.Join(set, "input_*.pb"))
+	require.NoError(t, err)
+	inputs := map[string]*graph.Tensor{}
+	for i := 0; i < len(files); i++ {
+		tt, name, err := LoadTensorFile(filepath.Join(set, fmt.Sprintf("input_%d.pb", i)))
+		require.NoError(t, err)
+		known := false
+		for _, v := range decl {
+			if v.Name == name {
+				known = true
+			}
+		}
+		if !known {
+			require.Less(t, i, len(decl), "input_%d.pb has no matching graph input", i)
+			name = decl[i].Name
+		}
+		inputs[name] = tt
+	}
+	return inputs
+}
+
+// checkInferred verifies every computed tensor against the dtype and the known
+// dimensions that shape inference assigned to it.
+func checkInferred(t *testing.T, s *Session, got map[string]*graph.Tensor) {
+	t.Helper()
+	for name, tt := range got {
+		v := s.Model().Graph.Values[name]
+		if v == nil {
+			continue
+		}
+		if v.DType != graph.Undefined {
+			require.Equal(t, v.DType, tt.DType, "value %q: inferred dtype differs from the computed one", name)
+		}
+		if !v.HasShape {
+			continue
+		}
+		require.Len(t, tt.Shape, len(v.Shape), "value %q: inferred shape %s, computed %v", name, v.Shape, tt.Shape)
+		for i, d := range v.Shape {
+			if d.Known() {
+				require.Equal(t, d.Size, tt.Shape[i], "value %q: inferred shape %s, computed %v", name, v.Shape, tt.Shape)
+			}
+		}
+	}
+}

@@ -1,0 +1,433 @@
+package runtime
+
+// Conv and ConvTranspose in float32, for any number of spatial axes, through im2col (or
+// col2im) and kernels.Sgemm. Layout is ONNX's NCHW (N, C, D1, ..., Dn) with OIHW
+// weights, so each group's weights are already the row-major A operand of the GEMM and
+// need no repacking; pointwise (1x1, stride 1, unpadded) convolutions multiply the
+// input directly without an im2col copy.
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// convPlan is the geometry of one convolution, resolved for concrete shapes.
+type convPlan struct {
+	rank            int
+	in, out         []int // spatial sizes
+	k, s, d, pb     []int // kernel, strides, dilations, leading pads
+	inSize, outSize int   // products of in and out
+	kSize           int   // product of k
+	// lastLo and lastHi give, for each kernel offset on the last axis, the range of
+	// output positions of that axis that read inside the input (im2col) or land inside
+	// the output (col2im); everything else is padding.
+	lastLo, lastHi []int
+	pointwise      bool
+}
+
+func newConvPlan(in []int, g *graph.ConvGeom) *convPlan {
+	r := len(in)
+	p := &convPlan{rank: r, in: in, out: g.Out, k: g.Kernel, s: g.Strides, d: g.Dilations, pb: g.Pads[:r]}
+	p.inSize, p.outSize, p.kSize = graph.NumElements(in), graph.NumElements(g.Out), graph.NumElements(g.Kernel)
+	p.pointwise = true
+	for i := 0; i < r; i++ {
+		if g.Kernel[i] != 1 || g.Strides[i] != 1 || g.Pads[i] != 0 || g.Pads[r+i] != 0 {
+			p.pointwise = false
+		}
+	}
+	kl, sl, dl, pl := p.k[r-1], p.s[r-1], p.d[r-1], p.pb[r-1]
+	il, ol := in[r-1], g.Out[r-1]
+	p.lastLo, p.lastHi = make([]int, kl), make([]int, kl)
+	for kj := 0; kj < kl; kj++ {
+		// Input position of output o on the last axis: o*sl + x0.
+		x0 := kj*dl - pl
+		lo := 0
+		if x0 < 0 {
+			lo = (-x0 + sl - 1) / sl
+		}
+		hi := 0
+		if il-1-x0 >= 0 {
+			hi = (il-1-x0)/sl + 1
+		}
+		hi = min(hi, ol)
+		lo = min(lo, hi)
+		p.lastLo[kj], p.lastHi[kj] = lo, hi
+	}
+	return p
+}
+
+// im2col writes rows [rowLo, rowHi) of the column matrix of one group: row
+// (c, k1..kn) holds, for every output position, the input element that kernel tap
+// multiplies (0 in the padding). x holds the group's channels.
+func (p *convPlan) im2col(x, col []float32, rowLo, rowHi int) {
+	r := p.rank
+	ol, il, sl := p.out[r-1], p.in[r-1], p.s[r-1]
+	lines := p.outSize / max(ol, 1)
+	kidx := make([]int, r)
+	oidx := make([]int, r)
+	for row := rowLo; row < rowHi; row++ {
+		ci, rem := row/p.kSize, row%p.kSize
+		for a := r - 1; a >= 0; a-- {
+			kidx[a] = rem % p.k[a]
+			rem /= p.k[a]
+		}
+		xc := x[ci*p.inSize : (ci+1)*p.inSize]
+		dst := col[row*p.outSize : (row+1)*p.outSize]
+		kl := kidx[r-1]
+		x0 := kl*p.d[r-1] - p.pb[r-1]
+		lo, hi := p.lastLo[kl], p.lastHi[kl]
+		clear(oidx)
+		for line := 0; line < lines; line++ {
+			d := dst[line*ol : (line+1)*ol]
+			off, valid := 0, true
+			for a := 0; a < r-1; a++ {
+				ii := oidx[a]*p.s[a] - p.pb[a] + kidx[a]*p.d[a]
+				if ii < 0 || ii >= p.in[a] {
+					valid = false
+					break
+				}
+				off = off*p.in[a] + ii
+			}
+			for a := r - 2; a >= 0; a-- {
+				oidx[a]++
+				if oidx[a] < p.out[a] {
+					break
+				}
+				oidx[a] = 0
+			}
+			if !valid || lo >= hi {
+				clear(d)
+				continue
+			}
+			src := xc[off*il:]
+			clear(d[:lo])
+			if sl == 1 {
+				copy(d[lo:hi], src[lo+x0:hi+x0])
+			} else {
+				xi := lo*sl + x0
+				for o := lo; o < hi; o++ {
+					d[o] = src[xi]
+					xi += sl
+				}
+			}
+			clear(d[hi:])
+		}
+	}
+}
+
+// convKernel is the float32 Conv.
+type convKernel struct {
+	node  *graph.Node
+	group int
+}
+
+func buildConv(b *BuildContext) (Kernel, error) {
+	g := b.Node.AttrInt("group", 1)
+	if g < 1 || g > 1<<30 {
+		return nil, b.Errorf("group %d must be positive", g)
+	}
+	if _, err := graph.NodeAutoPad(b.Node); err != nil {
+		return nil, err
+	}
+	return &convKernel{node: b.Node, group: int(g)}, nil
+}
+
+// convShapes validates X, W and B of a Conv/ConvTranspose and resolves the geometry.
+func convShapes(n *graph.Node, x, w, bias *graph.Tensor, group int, transpose bool) (*graph.ConvGeom, []int, error) {
+	if len(x.Shape) < 3 {
+		return nil, nil, fmt.Errorf("input X has shape %v, expected [N, C, D1, ...]", x.Shape)
+	}
+	if len(w.Shape) != len(x.Shape) {
+		return nil, nil, fmt.Errorf("weight W has shape %v, expected rank %d like X %v", w.Shape, len(x.Shape), x.Shape)
+	}
+	if w.DType != x.DType || bias != nil && bias.DType != x.DType {
+		return nil, nil, fmt.Errorf("X, W and B must share one dtype (X %s, W %s)", x.DType, w.DType)
+	}
+	c := x.Shape[1]
+	var m int
+	if transpose {
+		if w.Shape[0] != c || c%group != 0 {
+			return nil, nil, fmt.Errorf("weight W %v does not match %d input channels in %d groups", w.Shape, c, group)
+		}
+		m = w.Shape[1] * group
+	} else {
+		if w.Shape[1]*group != c || w.Shape[0]%group != 0 {
+			return nil, nil, fmt.Errorf("weight W %v does not match %d input channels in %d groups", w.Shape, c, group)
+		}
+		m = w.Shape[0]
+	}
+	if bias != nil && (len(bias.Shape) != 1 || bias.Shape[0] != m) {
+		return nil, nil, fmt.Errorf("bias B has shape %v, expected [%d]", bias.Shape, m)
+	}
+	rank := len(x.Shape) - 2
+	wv := &graph.Value{DType: w.DType, Shape: graph.ShapeOf(w.Shape...), HasShape: true}
+	kernel, _, err := graph.ConvKernelShape(n, wv, rank)
+	if err != nil {
+		return nil, nil, err
+	}
+	var geom *graph.ConvGeom
+	if transpose {
+		geom, err = graph.ResolveConvTransposeGeom(n, x.Shape[2:], kernel)
+	} else {
+		geom, err = graph.ResolveConvGeom(n, x.Shape[2:], kernel, false)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	out := append([]int{x.Shape[0], m}, geom.Out...)
+	if err := checkSize(out, "output shape"); err != nil {
+		return nil, nil, err
+	}
+	return geom, out, nil
+}
+
+func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	x, w, bias := in[0], in[1], optInput(in, 2)
+	geom, outShape, err := convShapes(k.node, x, w, bias, k.group, false)
+	if err != nil {
+		return nil, err
+	}
+	switch x.DType {
+	case graph.Float32:
+	case graph.Float16, graph.BFloat16:
+		y, err := k.Run(ctx, []*graph.Tensor{widenHalf(x), widenHalf(w), widenHalf(bias)})
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{narrowHalf(y[0], x.DType)}, nil
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	out := graph.NewTensor(graph.Float32, outShape)
+	var bd []float32
+	if bias != nil {
+		bd = bias.F32()
+	}
+	convF32(ctx.Threads, newConvPlan(x.Shape[2:], geom), x.F32(), x.Shape[0], x.Shape[1], w.F32(), outShape[1], bd, k.group, out.F32())
+	return []*graph.Tensor{out}, nil
+}
+
+// convF32 computes a grouped N-d convolution: for every image and group, the group's
+// weights [M/g, C/g * K] times its im2col matrix [C/g * K, out positions]. Many
+// independent (image, group) products are spread over the threads, each with its own
+// column buffer; a few large ones run in turn with a multi-threaded im2col and GEMM.
+func convF32(threads int, p *convPlan, x []float32, n, c int, w []float32, m int, bias []float32, group int, y []float32) {
+	cg, mg := c/group, m/group
+	kdim := cg * p.kSize
+	items := n * group
+	if items == 0 || mg == 0 || p.outSize == 0 {
+		return
+	}
+	run := func(item, th int, col []float32) {
+		img, g := item/group, item%group
+		xg := x[(img*c+g*cg)*p.inSize : (img*c+(g+1)*cg)*p.inSize]
+		yg := y[(img*m+g*mg)*p.outSize : (img*m+(g+1)*mg)*p.outSize]
+		wg := w[g*mg*kdim : (g+1)*mg*kdim]
+		acc := bias != nil
+		if acc {
+			for j := 0; j < mg; j++ {
+				v := bias[g*mg+j]
+				row := yg[j*p.outSize : (j+1)*p.outSize]
+				for i := range row {
+					row[i] = v
+				}
+			}
+		}
+		if kdim == 0 {
+			return
+		}
+		bm := xg
+		if !p.pointwise {
+			if th > 1 {
+				nnParallel(th, kdim, func(lo, hi int) { p.im2col(xg, col, lo, hi) })
+			} else {
+				p.im2col(xg, col, 0, kdim)
+			}
+			bm = col
+		}
+		kernels.Sgemm(false, false, mg, p.outSize, kdim, wg, kdim, bm, p.outSize, yg, p.outSize, acc, th)
+	}
+	colLen := 0
+	if !p.pointwise {
+		colLen = kdim * p.outSize
+	}
+	if threads > 1 && items >= threads {
+		nnParallel(threads, items, func(lo, hi int) {
+			buf := getF32(colLen)
+			defer putF32(buf)
+			for it := lo; it < hi; it++ {
+				run(it, 1, *buf)
+			}
+		})
+		return
+	}
+	buf := getF32(colLen)
+	defer putF32(buf)
+	for it := 0; it < items; it++ {
+		run(it, threads, *buf)
+	}
+}
+
+// convTransposeKernel is the float32 ConvTranspose.
+type convTransposeKernel struct {
+	node  *graph.Node
+	group int
+}
+
+func buildConvTranspose(b *BuildContext) (Kernel, error) {
+	g := b.Node.AttrInt("group", 1)
+	if g < 1 || g > 1<<30 {
+		return nil, b.Errorf("group %d must be positive", g)
+	}
+	if _, err := graph.NodeAutoPad(b.Node); err != nil {
+		return nil, err
+	}
+	return &convTransposeKernel{node: b.Node, group: int(g)}, nil
+}
+
+func (k *convTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	x, w, bias := in[0], in[1], optInput(in, 2)
+	geom, outShape, err := convShapes(k.node, x, w, bias, k.group, true)
+	if err != nil {
+		return nil, err
+	}
+	switch x.DType {
+	case graph.Float32:
+	case graph.Float16, graph.BFloat16:
+		y, err := k.Run(ctx, []*graph.Tensor{widenHalf(x), widenHalf(w), widenHalf(bias)})
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{narrowHalf(y[0], x.DType)}, nil
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	out := graph.NewTensor(graph.Float32, outShape)
+	// The col2im plan maps input positions (the "output" of the plan) onto the result
+	// (its "input"): result position = i*stride - pad + k*dilation.
+	p := newConvPlan(geom.Out, &graph.ConvGeom{Kernel: geom.Kernel, Strides: geom.Strides, Dilations: geom.Dilations,
+		Pads: geom.Pads, Out: x.Shape[2:]})
+	var bd []float32
+	if bias != nil {
+		bd = bias.F32()
+	}
+	convTransposeF32(ctx.Threads, p, x.F32(), x.Shape[0], x.Shape[1], w.F32(), outShape[1], bd, k.group, out.F32())
+	return []*graph.Tensor{out}, nil
+}
+
+// col2im adds rows [rowLo, rowHi) of a column matrix (row (m, k1..kn), one column per
+// input position) into the result channels y, the scatter that is the adjoint of
+// im2col. Rows of different channels never touch the same outputs, so callers split
+// work on channel boundaries.
+func (p *convPlan) col2im(col, y []float32, rowLo, rowHi int) {
+	r := p.rank
+	ol, il, sl := p.out[r-1], p.in[r-1], p.s[r-1]
+	lines := p.outSize / max(ol, 1)
+	kidx := make([]int, r)
+	oidx := make([]int, r)
+	for row := rowLo; row < rowHi; row++ {
+		ci, rem := row/p.kSize, row%p.kSize
+		for a := r - 1; a >= 0; a-- {
+			kidx[a] = rem % p.k[a]
+			rem /= p.k[a]
+		}
+		yc := y[ci*p.inSize : (ci+1)*p.inSize]
+		src := col[row*p.outSize : (row+1)*p.outSize]
+		kl := kidx[r-1]
+		x0 := kl*p.d[r-1] - p.pb[r-1]
+		lo, hi := p.lastLo[kl], p.lastHi[kl]
+		clear(oidx)
+		for line := 0; line < lines; line++ {
+			s := src[line*ol : (line+1)*ol]
+			off, valid := 0, true
+			for a := 0; a < r-1; a++ {
+				ii := oidx[a]*p.s[a] - p.pb[a] + kidx[a]*p.d[a]
+				if ii < 0 || ii >= p.in[a] {
+					valid = false
+					break
+				}
+				off = off*p.in[a] + ii
+			}
+			for a := r - 2; a >= 0; a-- {
+				oidx[a]++
+				if oidx[a] < p.out[a] {
+					break
+				}
+				oidx[a] = 0
+			}
+			if !valid {
+				continue
+			}
+			dst := yc[off*il:]
+			xi := lo*sl + x0
+			for o := lo; o < hi; o++ {
+				dst[xi] += s[o]
+				xi += sl
+			}
+		}
+	}
+}
+
+// convTransposeF32 computes, per image and group, the column matrix W_g^T * X_g
+// ([M/g * K, input positions]) and scatters it into the output with col2im.
+func convTransposeF32(threads int, p *convPlan, x []float32, n, c int, w []float32, m int, bias []float32, group int, y []float32) {
+	cg, mg := c/group, m/group
+	rows := mg * p.kSize
+	items := n * group
+	inPos := p.outSize // positions of the transposed convolution's input
+	if items == 0 || mg == 0 {
+		return
+	}
+	run := func(item, th int, col []float32) {
+		img, g := item/group, item%group
+		xg := x[(img*c+g*cg)*inPos : (img*c+(g+1)*cg)*inPos]
+		yg := y[(img*m+g*mg)*p.inSize : (img*m+(g+1)*mg)*p.inSize]
+		wg := w[g*cg*rows : (g+1)*cg*rows]
+		if cg > 0 && inPos > 0 && rows > 0 {
+			kernels.Sgemm(true, false, rows, inPos, cg, wg, rows, xg, inPos, col, inPos, false, th)
+			if th > 1 {
+				nnParallel(th, mg, func(lo, hi int) { p.col2im(col, yg, lo*p.kSize, hi*p.kSize) })
+			} else {
+				p.col2im(col, yg, 0, rows)
+			}
+		}
+		if bias != nil {
+			for j := 0; j < mg; j++ {
+				v := bias[g*mg+j]
+				row := yg[j*p.inSize : (j+1)*p.inSize]
+				for i := range row {
+					row[i] += v
+				}
+			}
+		}
+	}
+	colLen := rows * inPos
+	if threads > 1 && items >= threads {
+		nnParallel(threads, items, func(lo, hi int) {
+			buf := getF32(colLen)
+			defer putF32(buf)
+			for it := lo; it < hi; it++ {
+				run(it, 1, *buf)
+			}
+		})
+		return
+	}
+	buf := getF32(colLen)
+	defer putF32(buf)
+	for it := 0; it < items; it++ {
+		run(it, threads, *buf)
+	}
+}
+
+func init() {
+	Register(OpInfo{OpType: "Conv", Build: buildConv})
+	Register(OpInfo{OpType: "ConvTranspose", Build: buildConvTranspose})
+}

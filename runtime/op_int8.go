@@ -1,0 +1,953 @@
+package runtime
+
+// Operators of the int8 executor (domain "warboy.int8"). The lowering pass (lower.go)
+// rewrites quantized graphs into these; they are not meant to appear in models a user
+// writes. Activations are int8 with a per-tensor scale and zero point carried as
+// attributes, requantization factors are computed at lowering time and weights are
+// packed when the session is built.
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// Int8Domain is the operator domain of the int8 executor's fused operators.
+const Int8Domain = "warboy.int8"
+
+func i8AsBytes(d []int8) []byte {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+}
+
+func bytesAsI8(d []byte) []int8 {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+}
+
+// i8Data returns the data of an int8 tensor, or an error naming what.
+func i8Data(t *graph.Tensor, what string) ([]int8, error) {
+	if err := checkTensor(what, t); err != nil {
+		return nil, err
+	}
+	d, ok := t.Data.([]int8)
+	if !ok {
+		return nil, fmt.Errorf("%s: expected int8 data, got %s", what, t.DType)
+	}
+	return d, nil
+}
+
+// requantModeOf parses the "requant" attribute.
+func requantModeOf(n *graph.Node) (kernels.RequantMode, error) {
+	switch s := n.AttrString("requant", "float"); s {
+	case "float", "":
+		return kernels.RequantFloat, nil
+	case "fixed", "fixedpoint", "fixed-point", "gemmlowp":
+		return kernels.RequantFixedPoint, nil
+	default:
+		return 0, fmt.Errorf("%s: unknown requantization %q (want float or fixed)", n.Label(), s)
+	}
+}
+
+// attrQParams reads a per-tensor (scale, zero point) attribute pair.
+func attrQParams(n *graph.Node, scale, zp string) (float32, int32, error) {
+	if !n.HasAttr(scale) {
+		return 0, 0, fmt.Errorf("%s: missing attribute %q", n.Label(), scale)
+	}
+	s := n.AttrFloat(scale, 0)
+	if !(s > 0) || math.IsInf(float64(s), 0) {
+		return 0, 0, fmt.Errorf("%s: %s must be positive and finite, got %g", n.Label(), scale, s)
+	}
+	z := n.AttrInt(zp, 0)
+	if z < -128 || z > 127 {
+		return 0, 0, fmt.Errorf("%s: %s %d is outside the int8 range", n.Label(), zp, z)
+	}
+	return s, int32(z), nil
+}
+
+// clampAttrs reads the qmin/qmax clamp of a fused activation.
+func clampAttrs(n *graph.Node) (int32, int32, error) {
+	lo, hi := n.AttrInt("qmin", -128), n.AttrInt("qmax", 127)
+	if lo < -128 || hi > 127 || lo > hi {
+		return 0, 0, fmt.Errorf("%s: bad output clamp [%d, %d]", n.Label(), lo, hi)
+	}
+	return int32(lo), int32(hi), nil
+}
+
+// intsAttr returns an ints attribute, or nil when it is absent.
+func intsAttr(n *graph.Node, name string) []int {
+	v := n.AttrInts(name, nil)
+	if v == nil {
+		return nil
+	}
+	return graph.Int64sToInts(v)
+}
+
+// quantizeRound is ONNX QuantizeLinear on one value (float32 division, saturation,
+// round half to even), as ONNX Runtime's MLAS computes it.
+func quantizeRound(x, scale float32, zp, qmin, qmax int32) int32 {
+	v := x / scale
+	lo, hi := float32(qmin-zp), float32(qmax-zp)
+	if !(v > lo) {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return int32(math.RoundToEven(float64(v))) + zp
+}
+
+// dequantTable tabulates (q - zp) * scale for the 256 int8 codes, indexed by the byte.
+func dequantTable(scale float32, zp int32) *[256]float32 {
+	var t [256]float32
+	for q := -128; q < 128; q++ {
+		t[uint8(int8(q))] = float32(int32(q)-zp) * scale
+	}
+	return &t
+}
+
+// ---- Quantize / Dequantize / DynamicQuantize / Relayout ---------------------------
+
+// qdqParams are the (possibly per-axis) parameters of a Quantize/Dequantize call.
+type qdqParams struct {
+	scale []float32
+	zp    []int32
+	zpDT  graph.DType // Uint8 (also when absent), Int8 or Int32
+	axis  int         // -1 for per-tensor
+}
+
+func readQDQParams(n *graph.Node, x *graph.Tensor, scale, zp *graph.Tensor, quantize bool) (*qdqParams, error) {
+	if err := checkTensor("scale", scale); err != nil {
+		return nil, err
+	}
+	sf, err := scale.AsFloat64()
+	if err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
+	}
+	p := &qdqParams{zpDT: graph.Uint8, axis: -1}
+	if quantize && n.HasAttr("output_dtype") {
+		p.zpDT = graph.DType(n.AttrInt("output_dtype", int64(graph.Uint8)))
+	}
+	p.scale = make([]float32, len(sf))
+	for i, v := range sf {
+		p.scale[i] = float32(v)
+	}
+	if zp != nil {
+		if err := checkTensor("zero point", zp); err != nil {
+			return nil, err
+		}
+		p.zpDT = zp.DType
+		zf, err := zp.AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("zero point: %w", err)
+		}
+		if len(zf) != len(sf) {
+			return nil, fmt.Errorf("zero point has %d values, scale has %d", len(zf), len(sf))
+		}
+		p.zp = make([]int32, len(zf))
+		for i, v := range zf {
+			p.zp[i] = int32(v)
+		}
+	} else {
+		p.zp = make([]int32, len(sf))
+	}
+	switch p.zpDT {
+	case graph.Uint8, graph.Int8:
+	case graph.Int32:
+		if quantize {
+			return nil, fmt.Errorf("quantizing to int32 is not supported")
+		}
+	default:
+		return nil, fmt.Errorf("unsupported quantized type %s", p.zpDT)
+	}
+	if scale.Len() != 1 {
+		if len(scale.Shape) != 1 {
+			return nil, fmt.Errorf("scale must be a scalar or 1-D, got shape %v", scale.Shape)
+		}
+		ax, err := graph.NormalizeAxis(n.AttrInt("axis", 1), len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		if x.Shape[ax] != scale.Len() {
+			return nil, fmt.Errorf("scale has %d values for axis %d of size %d", scale.Len(), ax, x.Shape[ax])
+		}
+		p.axis = ax
+	}
+	for _, s := range p.scale {
+		if s == 0 || math.IsNaN(float64(s)) {
+			if quantize {
+				return nil, fmt.Errorf("scale %g is not usable", s)
+			}
+		}
+	}
+	return p, nil
+}
+
+func qRange(dt graph.DType) (int32, int32) {
+	if dt == graph.Uint8 {
+		return 0, 255
+	}
+	return -128, 127
+}
+
+type quantizeKernel struct {
+	node *graph.Node
+	perm []int
+}
+
+func buildQuantize(b *BuildContext) (Kernel, error) {
+	k := &quantizeKernel{node: b.Node, perm: intsAttr(b.Node, "perm")}
+	return k, nil
+}
+
+func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	xf, ok := x.Data.([]float32)
+	if !ok {
+		return nil, fmt.Errorf("input must be float32, got %s", x.DType)
+	}
+	p, err := readQDQParams(k.node, x, in[1], optInput(in, 2), true)
+	if err != nil {
+		return nil, err
+	}
+	if k.perm != nil {
+		if err := validPerm(k.perm, len(x.Shape)); err != nil {
+			return nil, err
+		}
+	}
+	n := len(xf)
+	q := make([]int8, n)
+	qmin, qmax := qRange(p.zpDT)
+	if p.axis < 0 {
+		zp := p.zp[0]
+		if p.zpDT == graph.Uint8 {
+			zp -= 128
+		}
+		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+			kernels.QuantizeF32(xf[lo:hi], p.scale[0], zp, q[lo:hi])
+		})
+	} else {
+		inner := 1
+		for _, d := range x.Shape[p.axis+1:] {
+			inner *= d
+		}
+		c := x.Shape[p.axis]
+		for i, v := range xf {
+			ch := (i / inner) % c
+			qv := quantizeRound(v, p.scale[ch], p.zp[ch], qmin, qmax)
+			if p.zpDT == graph.Uint8 {
+				qv -= 128 // stored as int8 here, turned back into uint8 by the XOR below
+			}
+			q[i] = int8(qv)
+		}
+	}
+	outShape := x.Shape
+	var xor byte
+	if p.zpDT == graph.Uint8 {
+		xor = 0x80
+	}
+	data := i8AsBytes(q)
+	if k.perm != nil && !isIdentityPerm(k.perm) {
+		dst := make([]byte, n)
+		transposeBytes(data, x.Shape, k.perm, dst, xor, ctx.Threads)
+		data = dst
+		outShape = permuteShape(x.Shape, k.perm)
+	} else if xor != 0 {
+		for i := range data {
+			data[i] ^= xor
+		}
+	}
+	return []*graph.Tensor{bytesTensor(p.zpDT, outShape, data)}, nil
+}
+
+// bytesTensor wraps bytes as an int8 or uint8 tensor.
+func bytesTensor(dt graph.DType, shape []int, data []byte) *graph.Tensor {
+	if dt == graph.Uint8 {
+		return &graph.Tensor{DType: graph.Uint8, Shape: append([]int(nil), shape...), Data: data}
+	}
+	return &graph.Tensor{DType: graph.Int8, Shape: append([]int(nil), shape...), Data: bytesAsI8(data)}
+}
+
+type dequantizeKernel struct {
+	node  *graph.Node
+	perm  []int
+	shape []int64
+}
+
+func buildDequantize(b *BuildContext) (Kernel, error) {
+	k := &dequantizeKernel{node: b.Node, perm: intsAttr(b.Node, "perm"), shape: b.Node.AttrInts("shape", nil)}
+	return k, nil
+}
+
+func (k *dequantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	p, err := readQDQParams(k.node, x, in[1], optInput(in, 2), false)
+	if err != nil {
+		return nil, err
+	}
+	if p.zpDT != x.DType && optInput(in, 2) != nil {
+		return nil, fmt.Errorf("zero point type %s differs from input type %s", p.zpDT, x.DType)
+	}
+	shape := x.Shape
+	perm := k.perm
+	if perm != nil {
+		if err := validPerm(perm, len(shape)); err != nil {
+			return nil, err
+		}
+		shape = permuteShape(shape, perm)
+	}
+	out := make([]float32, x.Len())
+	switch {
+	case p.axis < 0 && (x.DType == graph.Int8 || x.DType == graph.Uint8):
+		zp := p.zp[0]
+		if x.DType == graph.Uint8 {
+			zp -= 128
+		}
+		bytes, _ := int8Bytes(x)
+		if x.DType == graph.Uint8 {
+			// index the table by the int8 code: uint8 v is int8 code v^0x80
+			t := dequantTable(p.scale[0], zp)
+			var tu [256]float32
+			for v := 0; v < 256; v++ {
+				tu[v] = t[byte(v)^0x80]
+			}
+			transposeTable(bytes, x.Shape, perm, out, &tu, ctx.Threads)
+		} else {
+			transposeTable(bytes, x.Shape, perm, out, dequantTable(p.scale[0], zp), ctx.Threads)
+		}
+	default:
+		if perm != nil && !isIdentityPerm(perm) {
+			return nil, fmt.Errorf("layout change of a per-axis or int32 dequantization is not supported")
+		}
+		vals, err := x.AsInt64()
+		if err != nil {
+			return nil, err
+		}
+		inner, c := 1, 1
+		if p.axis >= 0 {
+			for _, d := range x.Shape[p.axis+1:] {
+				inner *= d
+			}
+			c = x.Shape[p.axis]
+		}
+		for i, v := range vals {
+			ch := 0
+			if p.axis >= 0 {
+				ch = (i / inner) % c
+			}
+			out[i] = float32(int32(v)-p.zp[ch]) * p.scale[ch]
+		}
+	}
+	if k.shape != nil {
+		if shape, err = resolveShapeTemplate(shape, k.shape); err != nil {
+			return nil, err
+		}
+	}
+	return []*graph.Tensor{graph.FromFloat32(shape, out)}, nil
+}
+
+type dynQuantKernel struct{}
+
+// dynamicQuantParams computes DynamicQuantizeLinear's uint8 scale and zero point as
+// ONNX Runtime does.
+func dynamicQuantParams(x []float32) (float32, int32) {
+	lo, hi := float32(0), float32(0)
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	scale := float32(1)
+	if hi != lo {
+		scale = (hi - lo) / 255
+	}
+	zpf := 0 - lo/scale
+	zpf = max(0, min(255, zpf))
+	return scale, int32(math.RoundToEven(float64(zpf)))
+}
+
+func (dynQuantKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	xf, ok := in[0].Data.([]float32)
+	if !ok {
+		return nil, fmt.Errorf("input must be float32, got %s", in[0].DType)
+	}
+	scale, zp := dynamicQuantParams(xf)
+	q := make([]int8, len(xf))
+	parallelChunks(len(xf), ctx.Threads, 1<<15, func(lo, hi int) {
+		kernels.QuantizeF32(xf[lo:hi], scale, zp-128, q[lo:hi])
+	})
+	b := i8AsBytes(q)
+	for i := range b {
+		b[i] ^= 0x80
+	}
+	return []*graph.Tensor{
+		bytesTensor(graph.Uint8, in[0].Shape, b),
+		graph.FromFloat32(nil, []float32{scale}),
+		graph.FromUint8(nil, []uint8{uint8(zp)}),
+	}, nil
+}
+
+type relayoutKernel struct {
+	perm  []int
+	shape []int64
+	to    graph.DType
+}
+
+func buildRelayout(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	k := &relayoutKernel{perm: intsAttr(n, "perm"), shape: n.AttrInts("shape", nil), to: graph.DType(n.AttrInt("to", 0))}
+	if k.to != 0 && k.to != graph.Int8 && k.to != graph.Uint8 {
+		return nil, b.Errorf("relayout to %s is not supported", k.to)
+	}
+	return k, nil
+}
+
+func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	src, ok := int8Bytes(x)
+	if !ok {
+		return nil, fmt.Errorf("input must be int8 or uint8, got %s", x.DType)
+	}
+	to := k.to
+	if to == 0 {
+		to = x.DType
+	}
+	var xor byte
+	if to != x.DType {
+		xor = 0x80
+	}
+	shape := x.Shape
+	data := src
+	if k.perm != nil && !isIdentityPerm(k.perm) {
+		if err := validPerm(k.perm, len(shape)); err != nil {
+			return nil, err
+		}
+		data = make([]byte, len(src))
+		transposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
+		shape = permuteShape(shape, k.perm)
+	} else if xor != 0 {
+		data = make([]byte, len(src))
+		transposeBytes(src, shape, nil, data, xor, ctx.Threads)
+	}
+	if k.shape != nil {
+		var err error
+		if shape, err = resolveShapeTemplate(shape, k.shape); err != nil {
+			return nil, err
+		}
+	}
+	// Unchanged data is shared: executor tensors are never written after creation.
+	return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
+}
+
+// ---- Lookup tables ------------------------------------------------------------------
+
+type lutKernel struct {
+	lut *kernels.LUT
+}
+
+func buildLUT(b *BuildContext) (Kernel, error) {
+	t := b.Const(1)
+	if t == nil {
+		return nil, b.Errorf("the lookup table must be a constant")
+	}
+	d, ok := t.Data.([]int8)
+	if !ok || len(d) != 256 {
+		return nil, b.Errorf("the lookup table must hold 256 int8 values, got %s %v", t.DType, t.Shape)
+	}
+	var lut kernels.LUT
+	copy(lut[:], d)
+	return &lutKernel{lut: &lut}, nil
+}
+
+func (k *lutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x, err := i8Data(in[0], "input")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int8, len(x))
+	parallelChunks(len(x), ctx.Threads, 1<<16, func(lo, hi int) {
+		k.lut.Apply(x[lo:hi], out[lo:hi])
+	})
+	return []*graph.Tensor{graph.FromInt8(in[0].Shape, out)}, nil
+}
+
+// ---- Elementwise binary --------------------------------------------------------------
+
+type qbinaryKernel struct {
+	op              string
+	fast            *kernels.QBinary // Add, Sub, Mul
+	ta, tb          *[256]float32    // dequantization tables of the general path
+	yScale          float32
+	yZP, qmin, qmax int32
+	aScale, bScale  float32
+	aZP, bZP        int32
+}
+
+func buildQBinary(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	k := &qbinaryKernel{op: n.AttrString("op", "")}
+	var err error
+	if k.aScale, k.aZP, err = attrQParams(n, "a_scale", "a_zp"); err != nil {
+		return nil, err
+	}
+	if k.bScale, k.bZP, err = attrQParams(n, "b_scale", "b_zp"); err != nil {
+		return nil, err
+	}
+	if k.yScale, k.yZP, err = attrQParams(n, "y_scale", "y_zp"); err != nil {
+		return nil, err
+	}
+	if k.qmin, k.qmax, err = clampAttrs(n); err != nil {
+		return nil, err
+	}
+	switch k.op {
+	case "Add":
+		k.fast = kernels.NewQAdd(k.aScale, k.aZP, k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
+	case "Sub":
+		k.fast = kernels.NewQAdd(k.aScale, k.aZP, -k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
+	case "Mul":
+		k.fast = kernels.NewQMul(k.aScale, k.aZP, k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
+	case "Div", "Max", "Min", "Pow", "PRelu":
+	default:
+		return nil, b.Errorf("unsupported int8 binary operator %q", k.op)
+	}
+	k.ta = dequantTable(k.aScale, k.aZP)
+	k.tb = dequantTable(k.bScale, k.bZP)
+	return k, nil
+}
+
+func (k *qbinaryKernel) scalarOp(x, y float32) float32 {
+	switch k.op {
+	case "Div":
+		return x / y
+	case "Max":
+		return max(x, y)
+	case "Min":
+		return min(x, y)
+	case "Pow":
+		return float32(math.Pow(float64(x), float64(y)))
+	case "PRelu":
+		if x < 0 {
+			return x * y
+		}
+		return x
+	}
+	return float32(math.NaN())
+}
+
+func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	a, err := i8Data(in[0], "input A")
+	if err != nil {
+		return nil, err
+	}
+	b, err := i8Data(in[1], "input B")
+	if err != nil {
+		return nil, err
+	}
+	shape, err := graph.BroadcastInts(in[0].Shape, in[1].Shape)
+	if err != nil {
+		return nil, err
+	}
+	n := graph.NumElements(shape)
+	if len(a) != n {
+		a = bytesAsI8(expandBytes(i8AsBytes(a), in[0].Shape, shape))
+	}
+	if len(b) != n {
+		b = bytesAsI8(expandBytes(i8AsBytes(b), in[1].Shape, shape))
+	}
+	out := make([]int8, n)
+	if k.fast != nil {
+		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+			k.fast.Apply(a[lo:hi], b[lo:hi], out[lo:hi])
+		})
+	} else {
+		parallelChunks(n, ctx.Threads, 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v := k.scalarOp(k.ta[uint8(a[i])], k.tb[uint8(b[i])])
+				out[i] = int8(quantizeRound(v, k.yScale, k.yZP, k.qmin, k.qmax))
+			}
+		})
+	}
+	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// expandBytes broadcasts src of shape from to shape to (numpy rules).
+func expandBytes(src []byte, from, to []int) []byte {
+	out := make([]byte, graph.NumElements(to))
+	// Align ranks and use stride 0 on broadcast dimensions.
+	r := len(to)
+	full := make([]int, r)
+	for i := range full {
+		full[i] = 1
+	}
+	copy(full[r-len(from):], from)
+	st := graph.Strides(full)
+	for i := range full {
+		if full[i] == 1 && to[i] != 1 {
+			st[i] = 0
+		}
+	}
+	if r == 0 {
+		copy(out, src)
+		return out
+	}
+	idx := make([]int, r)
+	inner := to[r-1]
+	s := 0
+	for pos := 0; pos < len(out); pos += inner {
+		d := out[pos : pos+inner]
+		if st[r-1] == 0 {
+			v := src[s]
+			for i := range d {
+				d[i] = v
+			}
+		} else {
+			copy(d, src[s:s+inner])
+		}
+		for j := r - 2; j >= 0; j-- {
+			idx[j]++
+			s += st[j]
+			if idx[j] < to[j] {
+				break
+			}
+			s -= st[j] * to[j]
+			idx[j] = 0
+		}
+	}
+	return out
+}
+
+// ---- Softmax and LayerNormalization ------------------------------------------------
+
+type qsoftmaxKernel struct {
+	axis   int
+	exp    [256]float32 // exp(-xScale * d) for d = qmax - q in [0, 255]
+	yScale float32
+	yZP    int32
+}
+
+func buildQSoftmax(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	xs, _, err := attrQParams(n, "x_scale", "x_zp")
+	if err != nil {
+		return nil, err
+	}
+	k := &qsoftmaxKernel{axis: int(n.AttrInt("axis", -1))}
+	if k.yScale, k.yZP, err = attrQParams(n, "y_scale", "y_zp"); err != nil {
+		return nil, err
+	}
+	for d := range k.exp {
+		k.exp[d] = float32(math.Exp(-float64(xs) * float64(d)))
+	}
+	return k, nil
+}
+
+func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x, err := i8Data(in[0], "input")
+	if err != nil {
+		return nil, err
+	}
+	shape := in[0].Shape
+	if len(shape) == 0 {
+		return nil, fmt.Errorf("softmax of a scalar")
+	}
+	ax, err := graph.NormalizeAxis(int64(k.axis), len(shape))
+	if err != nil {
+		return nil, err
+	}
+	row := graph.NumElements(shape[ax:])
+	out := make([]int8, len(x))
+	if row == 0 {
+		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+	}
+	rows := len(x) / row
+	parallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
+		buf := make([]float32, row)
+		for r := lo; r < hi; r++ {
+			xs := x[r*row : (r+1)*row]
+			m := int32(-128)
+			for _, v := range xs {
+				m = max(m, int32(v))
+			}
+			var sum float32
+			for i, v := range xs {
+				e := k.exp[m-int32(v)]
+				buf[i] = e
+				sum += e
+			}
+			inv := 1 / sum
+			o := out[r*row : (r+1)*row]
+			for i, e := range buf {
+				o[i] = int8(quantizeRound(e*inv, k.yScale, k.yZP, -128, 127))
+			}
+		}
+	})
+	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+type qlayerNormKernel struct {
+	axis        int
+	eps         float32
+	table       *[256]float32
+	gamma, beta []float32
+	yScale      float32
+	yZP         int32
+}
+
+func buildQLayerNorm(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	xs, xz, err := attrQParams(n, "x_scale", "x_zp")
+	if err != nil {
+		return nil, err
+	}
+	k := &qlayerNormKernel{axis: int(n.AttrInt("axis", -1)), eps: n.AttrFloat("epsilon", 1e-5), table: dequantTable(xs, xz)}
+	if k.yScale, k.yZP, err = attrQParams(n, "y_scale", "y_zp"); err != nil {
+		return nil, err
+	}
+	g := b.Const(1)
+	if g == nil || g.F32() == nil {
+		return nil, b.Errorf("the scale must be a float32 constant")
+	}
+	k.gamma = g.F32()
+	if bt := b.Const(2); bt != nil {
+		if bt.F32() == nil {
+			return nil, b.Errorf("the bias must be a float32 constant")
+		}
+		k.beta = bt.F32()
+	} else if b.Input(2) != nil {
+		return nil, b.Errorf("the bias must be a float32 constant")
+	}
+	return k, nil
+}
+
+func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x, err := i8Data(in[0], "input")
+	if err != nil {
+		return nil, err
+	}
+	shape := in[0].Shape
+	ax, err := graph.NormalizeAxis(int64(k.axis), len(shape))
+	if err != nil {
+		return nil, err
+	}
+	row := graph.NumElements(shape[ax:])
+	if row == 0 || len(k.gamma) == 0 || row%len(k.gamma) != 0 || (k.beta != nil && row%len(k.beta) != 0) {
+		return nil, fmt.Errorf("normalized size %d does not match scale (%d) / bias", row, len(k.gamma))
+	}
+	out := make([]int8, len(x))
+	rows := len(x) / row
+	parallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
+		buf := make([]float32, row)
+		for r := lo; r < hi; r++ {
+			xs := x[r*row : (r+1)*row]
+			var mean float64
+			for i, v := range xs {
+				f := k.table[uint8(v)]
+				buf[i] = f
+				mean += float64(f)
+			}
+			mean /= float64(row)
+			var vr float64
+			for _, f := range buf {
+				d := float64(f) - mean
+				vr += d * d
+			}
+			vr /= float64(row)
+			inv := float32(1 / math.Sqrt(vr+float64(k.eps)))
+			m := float32(mean)
+			o := out[r*row : (r+1)*row]
+			for i, f := range buf {
+				y := (f - m) * inv * k.gamma[i%len(k.gamma)]
+				if k.beta != nil {
+					y += k.beta[i%len(k.beta)]
+				}
+				o[i] = int8(quantizeRound(y, k.yScale, k.yZP, -128, 127))
+			}
+		}
+	})
+	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// ---- Matrix product of two int8 activations ----------------------------------------
+
+type qmatmulKernel struct {
+	aZP, bZP int32
+	rq       *kernels.Requant
+}
+
+func buildQMatMul(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	mode, err := requantModeOf(n)
+	if err != nil {
+		return nil, err
+	}
+	sa, za, err := attrQParams(n, "a_scale", "a_zp")
+	if err != nil {
+		return nil, err
+	}
+	sb, zb, err := attrQParams(n, "b_scale", "b_zp")
+	if err != nil {
+		return nil, err
+	}
+	sy, zy, err := attrQParams(n, "y_scale", "y_zp")
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, err := clampAttrs(n)
+	if err != nil {
+		return nil, err
+	}
+	rs := kernels.RequantScaleF32(sa, sb, sy)
+	return &qmatmulKernel{aZP: za, bZP: zb, rq: kernels.NewRequant(mode, []float64{float64(rs)}, zy, lo, hi)}, nil
+}
+
+func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	a, err := i8Data(in[0], "input A")
+	if err != nil {
+		return nil, err
+	}
+	b, err := i8Data(in[1], "input B")
+	if err != nil {
+		return nil, err
+	}
+	acc, shape, err := batchedMatMulInt8(a, in[0].Shape, k.aZP, b, in[1].Shape, k.bZP)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int8, len(acc))
+	parallelChunks(len(acc), ctx.Threads, 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = k.rq.Apply(acc[i], 0)
+		}
+	})
+	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// batchedMatMulInt8 computes numpy-style matmul of int8 tensors with zero points,
+// with int32 accumulation: Σ_k (a-aZP)(b-bZP).
+func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP int32) ([]int32, []int, error) {
+	if len(as) == 0 || len(bs) == 0 {
+		return nil, nil, fmt.Errorf("matmul of a scalar")
+	}
+	as1, bs1 := as, bs
+	if len(as1) == 1 {
+		as1 = []int{1, as[0]}
+	}
+	if len(bs1) == 1 {
+		bs1 = []int{bs[0], 1}
+	}
+	m, k := as1[len(as1)-2], as1[len(as1)-1]
+	k2, n := bs1[len(bs1)-2], bs1[len(bs1)-1]
+	if k != k2 {
+		return nil, nil, fmt.Errorf("matmul: inner dimensions differ: %v × %v", as, bs)
+	}
+	batch, err := graph.BroadcastInts(as1[:len(as1)-2], bs1[:len(bs1)-2])
+	if err != nil {
+		return nil, nil, err
+	}
+	nb := graph.NumElements(batch)
+	out := make([]int32, nb*m*n)
+	aBatch := broadcastIndex(as1[:len(as1)-2], batch)
+	bBatch := broadcastIndex(bs1[:len(bs1)-2], batch)
+	for i := 0; i < nb; i++ {
+		ao, bo := aBatch[i]*m*k, bBatch[i]*k*n
+		kernels.MatMulInt8(m, n, k, a[ao:ao+m*k], aZP, b[bo:bo+k*n], bZP, out[i*m*n:(i+1)*m*n])
+	}
+	shape := append(append([]int(nil), batch...), m, n)
+	if len(as) == 1 {
+		shape = append(append([]int(nil), batch...), n)
+	}
+	if len(bs) == 1 {
+		shape = shape[:len(shape)-1]
+	}
+	return out, shape, nil
+}
+
+// broadcastIndex maps each flat index of the broadcast shape to the flat index of a
+// tensor of shape from (rank-aligned numpy broadcasting).
+func broadcastIndex(from, to []int) []int {
+	n := graph.NumElements(to)
+	out := make([]int, n)
+	r := len(to)
+	full := make([]int, r)
+	for i := range full {
+		full[i] = 1
+	}
+	copy(full[r-len(from):], from)
+	st := graph.Strides(full)
+	for i := 0; i < n; i++ {
+		rem, off := i, 0
+		for d := r - 1; d >= 0; d-- {
+			c := rem % to[d]
+			rem /= to[d]
+			if full[d] != 1 {
+				off += c * st[d]
+			}
+		}
+		out[i] = off
+	}
+	return out
+}
+
+// ---- Data movement on int8 tensors ----------------------------------------------------
+
+// int8DelegateOps are data-movement operators executed on int8 data by the generic
+// (dtype-agnostic) kernels of the default domain; the int8 domain only changes their
+// placement to int8.
+var int8DelegateOps = []string{
+	"Concat", "Slice", "Pad", "Split", "Gather", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
+	"Resize", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
+}
+
+func delegateBuilder(op string) Builder {
+	return func(b *BuildContext) (Kernel, error) {
+		info := Lookup("", op)
+		if info == nil {
+			return nil, fmt.Errorf("%s: %w operator %s (needed for int8 data movement)", b.Node.Label(), graph.ErrUnsupported, op)
+		}
+		return info.Build(b)
+	}
+}
+
+func init() {
+	Register(OpInfo{OpType: "Quantize", Domain: Int8Domain, Int8: true, Build: buildQuantize})
+	Register(OpInfo{OpType: "Dequantize", Domain: Int8Domain, Int8: true, Build: buildDequantize})
+	Register(OpInfo{OpType: "DynamicQuantize", Domain: Int8Domain, Int8: true,
+		Build: func(*BuildContext) (Kernel, error) { return dynQuantKernel{}, nil }})
+	Register(OpInfo{OpType: "Relayout", Domain: Int8Domain, Int8: true, Build: buildRelayout})
+	Register(OpInfo{OpType: "QLUT", Domain: Int8Domain, Int8: true, Build: buildLUT})
+	Register(OpInfo{OpType: "QBinary", Domain: Int8Domain, Int8: true, Build: buildQBinary})
+	Register(OpInfo{OpType: "QSoftmax", Domain: Int8Domain, Int8: true, Build: buildQSoftmax})
+	Register(OpInfo{OpType: "QLayerNorm", Domain: Int8Domain, Int8: true, Build: buildQLayerNorm})
+	Register(OpInfo{OpType: "QMatMul", Domain: Int8Domain, Int8: true, Build: buildQMatMul})
+	for _, op := range int8DelegateOps {
+		Register(OpInfo{OpType: op, Domain: Int8Domain, Int8: true, Build: delegateBuilder(op)})
+	}
+}

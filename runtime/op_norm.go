@@ -1,0 +1,584 @@
+package runtime
+
+// Normalisations (BatchNormalization, InstanceNormalization, LayerNormalization, LRN),
+// Softmax/LogSoftmax and Erf. Statistics are accumulated in float64 so that results do
+// not depend on summation order more than float32 rounding of the output.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// floatData returns the float32 or float64 data of t (after widening float16 inputs
+// with widenHalf at the call site).
+func floatData[T floating](t *graph.Tensor) []T {
+	if t == nil {
+		return nil
+	}
+	d, _ := t.Data.([]T)
+	return d
+}
+
+// halfWrap runs a float32 kernel on float16/bfloat16 inputs, rounding every float
+// output back to the input's type.
+func halfWrap(ctx *ExecContext, k Kernel, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	dt := in[0].DType
+	wide := make([]*graph.Tensor, len(in))
+	for i, t := range in {
+		wide[i] = widenHalf(t)
+	}
+	out, err := k.Run(ctx, wide)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range out {
+		if t != nil && t.DType == graph.Float32 {
+			out[i] = narrowHalf(t, dt)
+		}
+	}
+	return out, nil
+}
+
+func isHalf(t *graph.Tensor) bool {
+	return t != nil && (t.DType == graph.Float16 || t.DType == graph.BFloat16)
+}
+
+// ---- BatchNormalization ----
+
+type batchNormKernel struct {
+	node     *graph.Node
+	eps      float64
+	momentum float64
+	spatial  bool
+	training bool
+	// a and b are the folded per-channel affine transform y = a*x + b, precomputed when
+	// scale, B, mean and var are constant float32 initializers.
+	a, b []float32
+}
+
+func buildBatchNorm(bc *BuildContext) (Kernel, error) {
+	n := bc.Node
+	k := &batchNormKernel{
+		node:     n,
+		eps:      float64(n.AttrFloat("epsilon", 1e-5)),
+		momentum: float64(n.AttrFloat("momentum", 0.9)),
+		spatial:  bc.Opset >= 9 || n.AttrInt("spatial", 1) != 0,
+		training: graph.BatchNormTraining(n, bc.Opset),
+	}
+	s, b, m, v := bc.Const(1), bc.Const(2), bc.Const(3), bc.Const(4)
+	if !k.training && s != nil && b != nil && m != nil && v != nil && s.DType == graph.Float32 &&
+		b.DType == graph.Float32 && m.DType == graph.Float32 && v.DType == graph.Float32 {
+		n := s.Len()
+		if b.Len() != n || m.Len() != n || v.Len() != n || len(s.F32()) != n || len(b.F32()) != n || len(m.F32()) != n || len(v.F32()) != n {
+			return nil, bc.Errorf("scale %v, B %v, mean %v and var %v must have the same shape", s.Shape, b.Shape, m.Shape, v.Shape)
+		}
+		k.a, k.b = foldBatchNorm(s.F32(), b.F32(), m.F32(), v.F32(), k.eps)
+	}
+	return k, nil
+}
+
+func foldBatchNorm[T floating](s, b, m, v []T, eps float64) (a, c []T) {
+	a, c = make([]T, len(s)), make([]T, len(s))
+	for i := range s {
+		inv := float64(s[i]) / math.Sqrt(float64(v[i])+eps)
+		a[i] = T(inv)
+		c[i] = T(float64(b[i]) - float64(m[i])*inv)
+	}
+	return a, c
+}
+
+func (k *batchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 5); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, k, in)
+	}
+	if len(x.Shape) < 2 {
+		return nil, fmt.Errorf("input X has shape %v, expected [N, C, ...]", x.Shape)
+	}
+	// Parameters are per channel (spatial) or per element of one image.
+	plen := x.Shape[1]
+	if !k.spatial {
+		plen = graph.NumElements(x.Shape[1:])
+	}
+	for i, what := range []string{"scale", "B", "mean", "var"} {
+		if p := in[i+1]; p.Len() != plen {
+			return nil, fmt.Errorf("input %s has shape %v, expected %d values", what, p.Shape, plen)
+		}
+	}
+	switch x.DType {
+	case graph.Float32:
+		return batchNormRun[float32](k, ctx, x, in, plen)
+	case graph.Float64:
+		return batchNormRun[float64](k, ctx, x, in, plen)
+	}
+	return nil, fmt.Errorf("unsupported input type %s", x.DType)
+}
+
+func asType[T floating](t *graph.Tensor) ([]T, error) {
+	if d, ok := t.Data.([]T); ok {
+		return d, nil
+	}
+	f, err := t.AsFloat64()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(f))
+	for i, v := range f {
+		out[i] = T(v)
+	}
+	return out, nil
+}
+
+func batchNormRun[T floating](k *batchNormKernel, ctx *ExecContext, x *graph.Tensor, in []*graph.Tensor, plen int) ([]*graph.Tensor, error) {
+	var params [4][]T
+	for i := range params {
+		var err error
+		if params[i], err = asType[T](in[i+1]); err != nil {
+			return nil, err
+		}
+	}
+	xd := floatData[T](x)
+	n := x.Shape[0]
+	inner := graph.NumElements(x.Shape[1:]) / max(plen, 1) // elements per parameter per image
+	if plen == 0 {
+		inner = 0
+	}
+	out := graph.NewTensor(x.DType, x.Shape)
+	yd := floatData[T](out)
+	var a, b []T
+	var mean, variance []T
+	if k.training {
+		mean, variance = make([]T, plen), make([]T, plen)
+		cnt := float64(n * inner)
+		for p := 0; p < plen; p++ {
+			var s, sq float64
+			for img := 0; img < n; img++ {
+				for _, v := range xd[(img*plen+p)*inner : (img*plen+p+1)*inner] {
+					s += float64(v)
+				}
+			}
+			mu := s / max(cnt, 1)
+			for img := 0; img < n; img++ {
+				for _, v := range xd[(img*plen+p)*inner : (img*plen+p+1)*inner] {
+					d := float64(v) - mu
+					sq += d * d
+				}
+			}
+			mean[p], variance[p] = T(mu), T(sq/max(cnt, 1))
+		}
+		a, b = foldBatchNorm(params[0], params[1], mean, variance, k.eps)
+	} else if x.DType == graph.Float32 && k.a != nil && len(k.a) == plen {
+		a, b = any(k.a).([]T), any(k.b).([]T)
+	} else {
+		a, b = foldBatchNorm(params[0], params[1], params[2], params[3], k.eps)
+	}
+	rows := n * plen
+	th := ctx.Threads
+	if len(xd) < parallelMinWork {
+		th = 1
+	}
+	nnParallel(th, rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			p := r % plen
+			av, bv := a[p], b[p]
+			src, dst := xd[r*inner:(r+1)*inner], yd[r*inner:(r+1)*inner]
+			for i, v := range src {
+				dst[i] = av*v + bv
+			}
+		}
+	})
+	outs := []*graph.Tensor{out}
+	if !k.training {
+		return outs, nil
+	}
+	pshape := in[1].Shape
+	runMean, runVar := graph.NewTensor(x.DType, pshape), graph.NewTensor(x.DType, pshape)
+	rm, rv := floatData[T](runMean), floatData[T](runVar)
+	mom := k.momentum
+	for p := 0; p < plen; p++ {
+		rm[p] = T(float64(params[2][p])*mom + float64(mean[p])*(1-mom))
+		rv[p] = T(float64(params[3][p])*mom + float64(variance[p])*(1-mom))
+	}
+	outs = append(outs, runMean, runVar)
+	// Opsets before 14 also return the batch statistics themselves.
+	outs = append(outs, &graph.Tensor{DType: x.DType, Shape: pshape, Data: mean},
+		&graph.Tensor{DType: x.DType, Shape: pshape, Data: variance})
+	return outs, nil
+}
+
+// ---- InstanceNormalization ----
+
+type instanceNormKernel struct{ eps float64 }
+
+func (k instanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 3); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, k, in)
+	}
+	if len(x.Shape) < 3 {
+		return nil, fmt.Errorf("input has shape %v, expected [N, C, D1, ...]", x.Shape)
+	}
+	c := x.Shape[1]
+	if in[1].Len() != c || in[2].Len() != c {
+		return nil, fmt.Errorf("scale %v and B %v must have %d values (channels)", in[1].Shape, in[2].Shape, c)
+	}
+	switch x.DType {
+	case graph.Float32:
+		return instanceNorm[float32](ctx, k.eps, in)
+	case graph.Float64:
+		return instanceNorm[float64](ctx, k.eps, in)
+	}
+	return nil, fmt.Errorf("unsupported input type %s", x.DType)
+}
+
+func instanceNorm[T floating](ctx *ExecContext, eps float64, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x := in[0]
+	scale, err := asType[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	bias, err := asType[T](in[2])
+	if err != nil {
+		return nil, err
+	}
+	c := x.Shape[1]
+	size := graph.NumElements(x.Shape[2:])
+	out := graph.NewTensor(x.DType, x.Shape)
+	xd, yd := floatData[T](x), floatData[T](out)
+	th := ctx.Threads
+	if len(xd) < parallelMinWork {
+		th = 1
+	}
+	nnParallel(th, x.Shape[0]*c, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			src, dst := xd[r*size:(r+1)*size], yd[r*size:(r+1)*size]
+			mu, v := meanVar(src)
+			inv := float64(scale[r%c]) / math.Sqrt(v+eps)
+			b := float64(bias[r%c])
+			for i, e := range src {
+				dst[i] = T((float64(e)-mu)*inv + b)
+			}
+		}
+	})
+	return []*graph.Tensor{out}, nil
+}
+
+// meanVar returns the mean and the population variance of v.
+func meanVar[T floating](v []T) (float64, float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	var s float64
+	for _, e := range v {
+		s += float64(e)
+	}
+	mu := s / float64(len(v))
+	var sq float64
+	for _, e := range v {
+		d := float64(e) - mu
+		sq += d * d
+	}
+	return mu, sq / float64(len(v))
+}
+
+// ---- LayerNormalization ----
+
+type layerNormKernel struct {
+	axis int64
+	eps  float64
+}
+
+func (k layerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, k, in)
+	}
+	axis, err := graph.NormalizeAxis(k.axis, len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	norm := x.Shape[axis:]
+	scale, err := broadcastParam(in[1], norm, "Scale")
+	if err != nil {
+		return nil, err
+	}
+	var bias *graph.Tensor
+	if b := optInput(in, 2); b != nil {
+		if bias, err = broadcastParam(b, norm, "B"); err != nil {
+			return nil, err
+		}
+	}
+	switch x.DType {
+	case graph.Float32:
+		return layerNorm[float32](ctx, x, scale, bias, axis, k.eps)
+	case graph.Float64:
+		return layerNorm[float64](ctx, x, scale, bias, axis, k.eps)
+	}
+	return nil, fmt.Errorf("unsupported input type %s", x.DType)
+}
+
+// broadcastParam materializes a Scale/B input broadcast to the normalized shape.
+func broadcastParam(t *graph.Tensor, norm []int, what string) (*graph.Tensor, error) {
+	if len(t.Shape) > len(norm) {
+		return nil, fmt.Errorf("input %s of shape %v does not broadcast to the normalized shape %v", what, t.Shape, norm)
+	}
+	if _, err := nnBroadcastStrides(t.Shape, norm); err != nil {
+		return nil, fmt.Errorf("input %s: %v", what, err)
+	}
+	return broadcastTo(t, norm)
+}
+
+func layerNorm[T floating](ctx *ExecContext, x, scale, bias *graph.Tensor, axis int, eps float64) ([]*graph.Tensor, error) {
+	sd, err := asType[T](scale)
+	if err != nil {
+		return nil, err
+	}
+	var bd []T
+	if bias != nil {
+		if bd, err = asType[T](bias); err != nil {
+			return nil, err
+		}
+	}
+	outer := graph.NumElements(x.Shape[:axis])
+	inner := graph.NumElements(x.Shape[axis:])
+	statShape := append([]int(nil), x.Shape[:axis]...)
+	for range x.Shape[axis:] {
+		statShape = append(statShape, 1)
+	}
+	out := graph.NewTensor(x.DType, x.Shape)
+	meanT, invT := graph.NewTensor(graph.Float32, statShape), graph.NewTensor(graph.Float32, statShape)
+	xd, yd := floatData[T](x), floatData[T](out)
+	md, id := meanT.F32(), invT.F32()
+	th := ctx.Threads
+	if len(xd) < parallelMinWork {
+		th = 1
+	}
+	nnParallel(th, outer, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			src, dst := xd[r*inner:(r+1)*inner], yd[r*inner:(r+1)*inner]
+			mu, v := meanVar(src)
+			inv := 1 / math.Sqrt(v+eps)
+			md[r], id[r] = float32(mu), float32(inv)
+			for i, e := range src {
+				y := (float64(e) - mu) * inv * float64(sd[i])
+				if bd != nil {
+					y += float64(bd[i])
+				}
+				dst[i] = T(y)
+			}
+		}
+	})
+	return []*graph.Tensor{out, meanT, invT}, nil
+}
+
+// ---- LRN ----
+
+type lrnKernel struct {
+	alpha, beta, bias float64
+	size              int
+}
+
+func (k lrnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, k, in)
+	}
+	if len(x.Shape) < 2 {
+		return nil, fmt.Errorf("input X has shape %v, expected [N, C, ...]", x.Shape)
+	}
+	switch x.DType {
+	case graph.Float32:
+		return lrn[float32](k, x)
+	case graph.Float64:
+		return lrn[float64](k, x)
+	}
+	return nil, fmt.Errorf("unsupported input type %s", x.DType)
+}
+
+func lrn[T floating](k lrnKernel, x *graph.Tensor) ([]*graph.Tensor, error) {
+	n, c := x.Shape[0], x.Shape[1]
+	size := graph.NumElements(x.Shape[2:])
+	out := graph.NewTensor(x.DType, x.Shape)
+	xd, yd := floatData[T](x), floatData[T](out)
+	before, after := (k.size-1)/2, k.size/2 // floor and ceil of (size-1)/2
+	scale := k.alpha / float64(k.size)
+	for img := 0; img < n; img++ {
+		base := img * c * size
+		for ch := 0; ch < c; ch++ {
+			lo, hi := max(0, ch-before), min(c-1, ch+after)
+			for p := 0; p < size; p++ {
+				var sq float64
+				for j := lo; j <= hi; j++ {
+					v := float64(xd[base+j*size+p])
+					sq += v * v
+				}
+				i := base + ch*size + p
+				yd[i] = T(float64(xd[i]) / math.Pow(k.bias+scale*sq, k.beta))
+			}
+		}
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+// ---- Softmax / LogSoftmax ----
+
+type softmaxKernel struct {
+	axis   int64
+	legacy bool // opset < 13: flatten to 2-D at axis
+	log    bool
+}
+
+func (k softmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, k, in)
+	}
+	if len(x.Shape) == 0 {
+		return nil, fmt.Errorf("input is a scalar, expected at least rank 1")
+	}
+	axis, err := graph.NormalizeAxis(k.axis, len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	outer := graph.NumElements(x.Shape[:axis])
+	n, inner := x.Shape[axis], graph.NumElements(x.Shape[axis+1:])
+	if k.legacy {
+		n, inner = graph.NumElements(x.Shape[axis:]), 1
+	}
+	out := graph.NewTensor(x.DType, x.Shape)
+	th := ctx.Threads
+	if x.Len() < parallelMinWork {
+		th = 1
+	}
+	switch x.DType {
+	case graph.Float32:
+		softmax(th, x.F32(), out.F32(), outer, n, inner, k.log)
+	case graph.Float64:
+		softmax(th, x.Data.([]float64), out.Data.([]float64), outer, n, inner, k.log)
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+// softmax normalizes x viewed as [outer, n, inner] along the middle axis.
+func softmax[T floating](th int, x, y []T, outer, n, inner int, log bool) {
+	if n == 0 {
+		return
+	}
+	nnParallel(th, outer*inner, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			o, i := r/inner, r%inner
+			base := o*n*inner + i
+			mx := x[base]
+			for j := 1; j < n; j++ {
+				if v := x[base+j*inner]; v > mx {
+					mx = v
+				}
+			}
+			var s float64
+			for j := 0; j < n; j++ {
+				e := math.Exp(float64(x[base+j*inner] - mx))
+				if !log {
+					y[base+j*inner] = T(e)
+				}
+				s += e
+			}
+			if log {
+				ls := math.Log(s)
+				for j := 0; j < n; j++ {
+					y[base+j*inner] = T(float64(x[base+j*inner]-mx) - ls)
+				}
+				continue
+			}
+			inv := 1 / s
+			for j := 0; j < n; j++ {
+				y[base+j*inner] = T(float64(y[base+j*inner]) * inv)
+			}
+		}
+	})
+}
+
+// ---- Erf ----
+
+func runErf(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, KernelFunc(runErf), in)
+	}
+	out := graph.NewTensor(x.DType, x.Shape)
+	switch xd := x.Data.(type) {
+	case []float32:
+		yd := out.F32()
+		parallelFor(ctx.Threads, len(xd), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				yd[i] = float32(math.Erf(float64(xd[i])))
+			}
+		})
+	case []float64:
+		yd := out.Data.([]float64)
+		parallelFor(ctx.Threads, len(xd), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				yd[i] = math.Erf(xd[i])
+			}
+		})
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+func init() {
+	Register(OpInfo{OpType: "BatchNormalization", Build: buildBatchNorm})
+	Register(OpInfo{OpType: "InstanceNormalization", Build: func(b *BuildContext) (Kernel, error) {
+		return instanceNormKernel{eps: float64(b.Node.AttrFloat("epsilon", 1e-5))}, nil
+	}})
+	Register(OpInfo{OpType: "LayerNormalization", Build: func(b *BuildContext) (Kernel, error) {
+		if st := b.Node.AttrInt("stash_type", 1); st != 1 {
+			return nil, fmt.Errorf("%s: %w stash_type %d", b.Node.Label(), graph.ErrUnsupported, st)
+		}
+		return layerNormKernel{axis: b.Node.AttrInt("axis", -1), eps: float64(b.Node.AttrFloat("epsilon", 1e-5))}, nil
+	}})
+	Register(OpInfo{OpType: "LRN", Build: func(b *BuildContext) (Kernel, error) {
+		size := b.Node.AttrInt("size", 0)
+		if size < 1 || size > math.MaxInt32 {
+			return nil, b.Errorf("size %d must be positive", size)
+		}
+		return lrnKernel{
+			alpha: float64(b.Node.AttrFloat("alpha", 1e-4)), beta: float64(b.Node.AttrFloat("beta", 0.75)),
+			bias: float64(b.Node.AttrFloat("bias", 1)), size: int(size),
+		}, nil
+	}})
+	softmaxBuilder := func(log bool) Builder {
+		return func(b *BuildContext) (Kernel, error) {
+			def := int64(-1)
+			if b.Opset < 13 {
+				def = 1
+			}
+			return softmaxKernel{axis: b.Node.AttrInt("axis", def), legacy: b.Opset < 13, log: log}, nil
+		}
+	}
+	Register(OpInfo{OpType: "Softmax", Build: softmaxBuilder(false)})
+	Register(OpInfo{OpType: "LogSoftmax", Build: softmaxBuilder(true)})
+	Register(OpInfo{OpType: "Erf", Build: func(*BuildContext) (Kernel, error) { return KernelFunc(runErf), nil }})
+}

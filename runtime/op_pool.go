@@ -1,0 +1,443 @@
+package runtime
+
+// MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool over NCHW tensors with any
+// number of spatial axes. Every (image, channel) plane is independent; planes are
+// spread over the threads.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// poolPlan holds, per spatial axis and output position, the range of kernel taps that
+// fall inside the input ([tapLo, tapHi)), the first input position, and for
+// AveragePool with count_include_pad the number of taps inside the padded input.
+type poolPlan struct {
+	rank        int
+	in, out     []int
+	inSize      int
+	outSize     int
+	k, s, d     []int
+	start       [][]int // per axis, per output: input position of tap 0
+	tapLo       [][]int
+	tapHi       [][]int
+	paddedTaps  [][]int
+	storageCols bool // storage_order 1: Indices count column-major
+}
+
+func newPoolPlan(in []int, g *graph.ConvGeom) *poolPlan {
+	r := len(in)
+	p := &poolPlan{rank: r, in: in, out: g.Out, k: g.Kernel, s: g.Strides, d: g.Dilations,
+		inSize: graph.NumElements(in), outSize: graph.NumElements(g.Out)}
+	for a := 0; a < r; a++ {
+		n := g.Out[a]
+		st, lo, hi, pt := make([]int, n), make([]int, n), make([]int, n), make([]int, n)
+		for o := 0; o < n; o++ {
+			s0 := o*g.Strides[a] - g.Pads[a]
+			st[o] = s0
+			l, h, padded := g.Kernel[a], 0, 0
+			for j := 0; j < g.Kernel[a]; j++ {
+				pos := s0 + j*g.Dilations[a]
+				if pos < in[a]+g.Pads[r+a] {
+					padded++
+				}
+				if pos >= 0 && pos < in[a] {
+					l, h = min(l, j), j+1
+				}
+			}
+			if h == 0 {
+				l = 0
+			}
+			lo[o], hi[o], pt[o] = l, h, padded
+		}
+		p.start = append(p.start, st)
+		p.tapLo = append(p.tapLo, lo)
+		p.tapHi = append(p.tapHi, hi)
+		p.paddedTaps = append(p.paddedTaps, pt)
+	}
+	return p
+}
+
+type poolElem interface {
+	~float32 | ~float64 | ~int8 | ~uint8
+}
+
+// maxPoolPlane pools one plane; idx (may be nil) receives the argmax position within
+// the plane, row-major or column-major.
+func maxPoolPlane[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
+	r := p.rank
+	if r == 2 && idx == nil {
+		maxPool2D(p, x, y)
+		return
+	}
+	colStride := make([]int, r)
+	cs := 1
+	for a := 0; a < r; a++ {
+		colStride[a] = cs
+		cs *= p.in[a]
+	}
+	o := make([]int, r)
+	tap := make([]int, r)
+	for oi := 0; oi < p.outSize; oi++ {
+		empty := false
+		for a := 0; a < r; a++ {
+			tap[a] = p.tapLo[a][o[a]]
+			if tap[a] >= p.tapHi[a][o[a]] {
+				empty = true
+			}
+		}
+		var best T
+		bestPos := -1
+		if !empty {
+			for {
+				pos, cpos := 0, 0
+				for a := 0; a < r; a++ {
+					ii := p.start[a][o[a]] + tap[a]*p.d[a]
+					pos = pos*p.in[a] + ii
+					cpos += ii * colStride[a]
+				}
+				if v := x[pos]; bestPos < 0 || v > best {
+					best, bestPos = v, pos
+					if p.storageCols {
+						bestPos = cpos
+					}
+				}
+				a := r - 1
+				for ; a >= 0; a-- {
+					tap[a]++
+					if tap[a] < p.tapHi[a][o[a]] {
+						break
+					}
+					tap[a] = p.tapLo[a][o[a]]
+				}
+				if a < 0 {
+					break
+				}
+			}
+		}
+		if bestPos < 0 {
+			// A window entirely in the padding (possible only with ceil_mode): ONNX
+			// Runtime yields the lowest value.
+			best = lowest[T]()
+			bestPos = 0
+		}
+		y[oi] = best
+		if idx != nil {
+			idx[oi] = base + int64(bestPos)
+		}
+		for a := r - 1; a >= 0; a-- {
+			o[a]++
+			if o[a] < p.out[a] {
+				break
+			}
+			o[a] = 0
+		}
+	}
+}
+
+func lowest[T poolElem]() T {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return T(float32(math.Inf(-1)))
+	case float64:
+		return T(math.Inf(-1))
+	case int8:
+		v := int8(math.MinInt8)
+		return T(v)
+	}
+	return z // uint8: 0
+}
+
+// maxPool2D is the common case without Indices.
+func maxPool2D[T poolElem](p *poolPlan, x, y []T) {
+	oh, ow := p.out[0], p.out[1]
+	w := p.in[1]
+	dh, dw := p.d[0], p.d[1]
+	for i := 0; i < oh; i++ {
+		hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
+		yr := y[i*ow : (i+1)*ow]
+		for j := 0; j < ow; j++ {
+			ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
+			if hl >= hh || wl >= wh {
+				yr[j] = lowest[T]()
+				continue
+			}
+			best := x[(hs+hl*dh)*w+ws+wl*dw]
+			for a := hl; a < hh; a++ {
+				row := x[(hs+a*dh)*w+ws+wl*dw:]
+				for b := 0; b < wh-wl; b++ {
+					if v := row[b*dw]; v > best {
+						best = v
+					}
+				}
+			}
+			yr[j] = best
+		}
+	}
+}
+
+// avgPoolPlane averages one plane in float64.
+func avgPoolPlane[T ~float32 | ~float64](p *poolPlan, x, y []T, includePad bool) {
+	r := p.rank
+	o := make([]int, r)
+	tap := make([]int, r)
+	for oi := 0; oi < p.outSize; oi++ {
+		count, padded := 1, 1
+		empty := false
+		for a := 0; a < r; a++ {
+			lo, hi := p.tapLo[a][o[a]], p.tapHi[a][o[a]]
+			tap[a] = lo
+			if lo >= hi {
+				empty = true
+			}
+			count *= hi - lo
+			padded *= p.paddedTaps[a][o[a]]
+		}
+		var sum float64
+		if !empty {
+			for {
+				pos := 0
+				for a := 0; a < r; a++ {
+					pos = pos*p.in[a] + p.start[a][o[a]] + tap[a]*p.d[a]
+				}
+				sum += float64(x[pos])
+				a := r - 1
+				for ; a >= 0; a-- {
+					tap[a]++
+					if tap[a] < p.tapHi[a][o[a]] {
+						break
+					}
+					tap[a] = p.tapLo[a][o[a]]
+				}
+				if a < 0 {
+					break
+				}
+			}
+		}
+		div := count
+		if includePad {
+			div = padded
+		}
+		if div > 0 {
+			y[oi] = T(sum / float64(div))
+		} else {
+			y[oi] = 0
+		}
+		for a := r - 1; a >= 0; a-- {
+			o[a]++
+			if o[a] < p.out[a] {
+				break
+			}
+			o[a] = 0
+		}
+	}
+}
+
+type poolKernel struct {
+	node       *graph.Node
+	isMax      bool
+	ceil       bool
+	includePad bool
+	colMajor   bool
+	kernel     []int
+}
+
+func buildPool(isMax bool) Builder {
+	return func(b *BuildContext) (Kernel, error) {
+		n := b.Node
+		ks := n.AttrInts("kernel_shape", nil)
+		if ks == nil {
+			return nil, b.Errorf("missing required attribute kernel_shape")
+		}
+		if _, err := graph.NodeAutoPad(n); err != nil {
+			return nil, err
+		}
+		k := &poolKernel{node: n, isMax: isMax, ceil: n.AttrInt("ceil_mode", 0) != 0,
+			includePad: n.AttrInt("count_include_pad", 0) != 0, colMajor: n.AttrInt("storage_order", 0) == 1}
+		for _, v := range ks {
+			if v < 1 || v > math.MaxInt32 {
+				return nil, b.Errorf("kernel_shape %v: size %d is out of range", ks, v)
+			}
+			k.kernel = append(k.kernel, int(v))
+		}
+		return k, nil
+	}
+}
+
+func (k *poolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if x.DType == graph.Float16 || x.DType == graph.BFloat16 {
+		y, err := k.Run(ctx, []*graph.Tensor{widenHalf(x)})
+		if err != nil {
+			return nil, err
+		}
+		y[0] = narrowHalf(y[0], x.DType)
+		return y, nil
+	}
+	if len(x.Shape) < 3 {
+		return nil, fmt.Errorf("input X has shape %v, expected [N, C, D1, ...]", x.Shape)
+	}
+	if len(k.kernel) != len(x.Shape)-2 {
+		return nil, fmt.Errorf("kernel_shape has %d axes, input %v has %d spatial axes", len(k.kernel), x.Shape, len(x.Shape)-2)
+	}
+	geom, err := graph.ResolveConvGeom(k.node, x.Shape[2:], k.kernel, k.ceil)
+	if err != nil {
+		return nil, err
+	}
+	outShape := append([]int{x.Shape[0], x.Shape[1]}, geom.Out...)
+	p := newPoolPlan(x.Shape[2:], geom)
+	p.storageCols = k.colMajor
+	planes := x.Shape[0] * x.Shape[1]
+	wantIdx := k.isMax && len(k.node.Outputs) > 1 && k.node.Outputs[1] != ""
+	var idxT *graph.Tensor
+	var idx []int64
+	if wantIdx {
+		idxT = graph.NewTensor(graph.Int64, outShape)
+		idx = idxT.I64()
+	}
+	th := ctx.Threads
+	if planes*p.outSize*max(p.kSizeHint(), 1) < parallelMinWork {
+		th = 1
+	}
+	out := graph.NewTensor(x.DType, outShape)
+	is, os := p.inSize, p.outSize
+	planeIdx := func(i int) []int64 {
+		if idx == nil {
+			return nil
+		}
+		return idx[i*os : (i+1)*os]
+	}
+	switch xd := x.Data.(type) {
+	case []float32:
+		yd := out.F32()
+		nnParallel(th, planes, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if k.isMax {
+					maxPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], planeIdx(i), int64(i*is))
+				} else {
+					avgPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], k.includePad)
+				}
+			}
+		})
+	case []float64:
+		yd := out.Data.([]float64)
+		nnParallel(th, planes, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if k.isMax {
+					maxPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], planeIdx(i), int64(i*is))
+				} else {
+					avgPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], k.includePad)
+				}
+			}
+		})
+	case []int8:
+		if !k.isMax {
+			return nil, fmt.Errorf("unsupported input type %s", x.DType)
+		}
+		yd := out.I8()
+		nnParallel(th, planes, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				maxPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], planeIdx(i), int64(i*is))
+			}
+		})
+	case []uint8:
+		if !k.isMax {
+			return nil, fmt.Errorf("unsupported input type %s", x.DType)
+		}
+		yd := out.U8()
+		nnParallel(th, planes, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				maxPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], planeIdx(i), int64(i*is))
+			}
+		})
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	if wantIdx {
+		return []*graph.Tensor{out, idxT}, nil
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+// kSizeHint is the number of taps per window, for the parallelism threshold.
+func (p *poolPlan) kSizeHint() int { return graph.NumElements(p.k) }
+
+type globalPoolKernel struct{ isMax bool }
+
+func (k globalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if len(x.Shape) < 2 {
+		return nil, fmt.Errorf("input X has shape %v, expected [N, C, ...]", x.Shape)
+	}
+	if x.DType == graph.Float16 || x.DType == graph.BFloat16 {
+		y, err := k.Run(ctx, []*graph.Tensor{widenHalf(x)})
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{narrowHalf(y[0], x.DType)}, nil
+	}
+	outShape := []int{x.Shape[0], x.Shape[1]}
+	for range x.Shape[2:] {
+		outShape = append(outShape, 1)
+	}
+	planes := x.Shape[0] * x.Shape[1]
+	size := graph.NumElements(x.Shape[2:])
+	if size == 0 && k.isMax {
+		return nil, fmt.Errorf("input X %v has empty spatial axes", x.Shape)
+	}
+	th := ctx.Threads
+	if planes*size < parallelMinWork {
+		th = 1
+	}
+	out := graph.NewTensor(x.DType, outShape)
+	switch xd := x.Data.(type) {
+	case []float32:
+		globalPool(th, k.isMax, xd, out.F32(), planes, size)
+	case []float64:
+		globalPool(th, k.isMax, xd, out.Data.([]float64), planes, size)
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+func globalPool[T ~float32 | ~float64](th int, isMax bool, x, y []T, planes, size int) {
+	nnParallel(th, planes, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			plane := x[i*size : (i+1)*size]
+			if isMax {
+				best := plane[0]
+				for _, v := range plane[1:] {
+					if v > best {
+						best = v
+					}
+				}
+				y[i] = best
+				continue
+			}
+			var s float64
+			for _, v := range plane {
+				s += float64(v)
+			}
+			if size > 0 {
+				y[i] = T(s / float64(size))
+			}
+		}
+	})
+}
+
+func init() {
+	Register(OpInfo{OpType: "MaxPool", Build: buildPool(true)})
+	Register(OpInfo{OpType: "AveragePool", Build: buildPool(false)})
+	Register(OpInfo{OpType: "GlobalMaxPool", Build: func(*BuildContext) (Kernel, error) { return globalPoolKernel{isMax: true}, nil }})
+	Register(OpInfo{OpType: "GlobalAveragePool", Build: func(*BuildContext) (Kernel, error) { return globalPoolKernel{}, nil }})
+}

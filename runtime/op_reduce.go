@@ -1,0 +1,394 @@
+package runtime
+
+// The Reduce* operators. After merging adjacent axes that are reduced alike, any
+// reduction is a reduction of an [outer, n, inner] view along its middle axis; shapes
+// that do not fit that pattern (e.g. axes 0 and 2 of a rank-3 tensor) are first
+// transposed so that the reduced axes are adjacent. Floating-point reductions
+// accumulate in float64, integer ones in int64 (wrapping like the element type would).
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+type redOp int
+
+const (
+	redSum redOp = iota
+	redMean
+	redMax
+	redMin
+	redProd
+	redL1
+	redL2
+	redSumSquare
+	redLogSum
+	redLogSumExp
+)
+
+var redOps = map[string]redOp{
+	"ReduceSum": redSum, "ReduceMean": redMean, "ReduceMax": redMax, "ReduceMin": redMin,
+	"ReduceProd": redProd, "ReduceL1": redL1, "ReduceL2": redL2, "ReduceSumSquare": redSumSquare,
+	"ReduceLogSum": redLogSum, "ReduceLogSumExp": redLogSumExp,
+}
+
+type reduceKernel struct {
+	node      *graph.Node
+	op        redOp
+	fromInput bool
+	attrAxes  []int64
+	keepDims  bool
+	noopEmpty bool
+}
+
+func buildReduce(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	op, ok := redOps[n.OpType]
+	if !ok {
+		return nil, b.Errorf("not a reduction")
+	}
+	return &reduceKernel{
+		node:      n,
+		op:        op,
+		fromInput: graph.ReduceAxesFromInput(n.OpType, b.Opset),
+		attrAxes:  n.AttrInts("axes", nil),
+		keepDims:  n.AttrInt("keepdims", 1) != 0,
+		noopEmpty: n.AttrInt("noop_with_empty_axes", 0) != 0,
+	}, nil
+}
+
+func (k *reduceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if isHalf(x) {
+		return halfWrap(ctx, k, in)
+	}
+	axes := k.attrAxes
+	if k.fromInput {
+		axes = nil
+		if a := optInput(in, 1); a != nil {
+			var err error
+			if axes, err = intsInput(a, "axes"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rank := len(x.Shape)
+	red := make([]bool, rank)
+	if len(axes) == 0 {
+		if k.noopEmpty {
+			return k.noop(x)
+		}
+		for i := range red {
+			red[i] = true
+		}
+	} else {
+		na, err := graph.NormalizeAxes(axes, rank)
+		if err != nil {
+			return nil, fmt.Errorf("axes: %v", err)
+		}
+		for _, a := range na {
+			red[a] = true
+		}
+	}
+	var outShape []int
+	for i, d := range x.Shape {
+		switch {
+		case !red[i]:
+			outShape = append(outShape, d)
+		case k.keepDims:
+			outShape = append(outShape, 1)
+		}
+	}
+	// Order the input as [kept..., reduced...] when the reduced axes are not one run.
+	src := x
+	var segs []int
+	for i := range x.Shape {
+		if i == 0 || red[i] != red[i-1] {
+			segs = append(segs, i)
+		}
+	}
+	redRuns := 0
+	for _, s := range segs {
+		if red[s] {
+			redRuns++
+		}
+	}
+	if redRuns > 1 {
+		var perm []int
+		for i := range x.Shape {
+			if !red[i] {
+				perm = append(perm, i)
+			}
+		}
+		for i := range x.Shape {
+			if red[i] {
+				perm = append(perm, i)
+			}
+		}
+		var err error
+		if src, err = permute(x, perm); err != nil {
+			return nil, err
+		}
+		kept := 0
+		for _, r := range red {
+			if !r {
+				kept++
+			}
+		}
+		for i := range red {
+			red[i] = i >= kept
+		}
+	}
+	first, last := -1, -1
+	for i, r := range red {
+		if r {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	outer, n, inner := graph.NumElements(src.Shape), 1, 1
+	if first >= 0 {
+		outer = graph.NumElements(src.Shape[:first])
+		n = graph.NumElements(src.Shape[first : last+1])
+		inner = graph.NumElements(src.Shape[last+1:])
+	}
+	out := graph.NewTensor(x.DType, outShape)
+	switch xd := src.Data.(type) {
+	case []float32:
+		reduceFloat(k.op, xd, out.F32(), outer, n, inner)
+	case []float64:
+		reduceFloat(k.op, xd, out.Data.([]float64), outer, n, inner)
+	case []int32:
+		reduceInt(k.op, xd, out.Data.([]int32), outer, n, inner)
+	case []int64:
+		reduceInt(k.op, xd, out.Data.([]int64), outer, n, inner)
+	case []uint32:
+		reduceInt(k.op, xd, out.Data.([]uint32), outer, n, inner)
+	case []uint64:
+		reduceInt(k.op, xd, out.Data.([]uint64), outer, n, inner)
+	case []int8:
+		reduceInt(k.op, xd, out.I8(), outer, n, inner)
+	case []uint8:
+		reduceInt(k.op, xd, out.U8(), outer, n, inner)
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+// permute returns x transposed by perm.
+func permute(x *graph.Tensor, perm []int) (*graph.Tensor, error) {
+	src, err := bufferOf(x)
+	if err != nil {
+		return nil, err
+	}
+	st := graph.Strides(x.Shape)
+	shape := make([]int, len(perm))
+	strides := make([]int, len(perm))
+	for i, p := range perm {
+		shape[i], strides[i] = x.Shape[p], st[p]
+	}
+	dst := src.Make(x.Len())
+	stridedCopy(dst, 0, shape, src, 0, strides)
+	return &graph.Tensor{DType: x.DType, Shape: shape, Data: dst.Data()}, nil
+}
+
+// noop applies what a reduction over no axes leaves of each element (ONNX's reference
+// squares for ReduceSumSquare, takes |x| for L1/L2, log for LogSum).
+func (k *reduceKernel) noop(x *graph.Tensor) ([]*graph.Tensor, error) {
+	switch k.op {
+	case redSum, redMean, redMax, redMin, redProd, redLogSumExp:
+		return []*graph.Tensor{x.Clone()}, nil
+	}
+	out := graph.NewTensor(x.DType, x.Shape)
+	switch xd := x.Data.(type) {
+	case []float32:
+		reduceFloat(k.op, xd, out.F32(), x.Len(), 1, 1)
+	case []float64:
+		reduceFloat(k.op, xd, out.Data.([]float64), x.Len(), 1, 1)
+	case []int32:
+		reduceInt(k.op, xd, out.Data.([]int32), x.Len(), 1, 1)
+	case []int64:
+		reduceInt(k.op, xd, out.Data.([]int64), x.Len(), 1, 1)
+	default:
+		return nil, fmt.Errorf("unsupported input type %s", x.DType)
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+// reduceFloat reduces x viewed as [outer, n, inner] along the middle axis.
+func reduceFloat[T floating](op redOp, x, y []T, outer, n, inner int) {
+	acc := make([]float64, inner)
+	var mx []float64
+	if op == redLogSumExp {
+		mx = make([]float64, inner)
+	}
+	for o := 0; o < outer; o++ {
+		base := o * n * inner
+		if op == redLogSumExp {
+			for i := range mx {
+				mx[i] = math.Inf(-1)
+			}
+			for r := 0; r < n; r++ {
+				for i, v := range x[base+r*inner : base+(r+1)*inner] {
+					mx[i] = math.Max(mx[i], float64(v))
+				}
+			}
+			for i := range mx {
+				if math.IsInf(mx[i], 0) {
+					mx[i] = 0 // all -inf (or empty): the sum below is 0 or +inf anyway
+				}
+			}
+		}
+		var init float64
+		switch op {
+		case redMax:
+			init = math.Inf(-1)
+		case redMin:
+			init = math.Inf(1)
+		case redProd:
+			init = 1
+		}
+		for i := range acc {
+			acc[i] = init
+		}
+		for r := 0; r < n; r++ {
+			row := x[base+r*inner : base+(r+1)*inner]
+			switch op {
+			case redSum, redMean, redLogSum:
+				for i, v := range row {
+					acc[i] += float64(v)
+				}
+			case redMax:
+				for i, v := range row {
+					if f := float64(v); f > acc[i] || f != f {
+						acc[i] = f
+					}
+				}
+			case redMin:
+				for i, v := range row {
+					if f := float64(v); f < acc[i] || f != f {
+						acc[i] = f
+					}
+				}
+			case redProd:
+				for i, v := range row {
+					acc[i] *= float64(v)
+				}
+			case redL1:
+				for i, v := range row {
+					acc[i] += math.Abs(float64(v))
+				}
+			case redL2, redSumSquare:
+				for i, v := range row {
+					acc[i] += float64(v) * float64(v)
+				}
+			case redLogSumExp:
+				for i, v := range row {
+					acc[i] += math.Exp(float64(v) - mx[i])
+				}
+			}
+		}
+		dst := y[o*inner : (o+1)*inner]
+		for i, a := range acc {
+			switch op {
+			case redMean:
+				a /= float64(n)
+			case redL2:
+				a = math.Sqrt(a)
+			case redLogSum:
+				a = math.Log(a)
+			case redLogSumExp:
+				a = math.Log(a) + mx[i]
+			}
+			dst[i] = T(a)
+		}
+	}
+}
+
+// reduceInt reduces integers exactly where the result is an integer; L2, LogSum and
+// LogSumExp go through float64 and truncate like a cast.
+func reduceInt[T integer](op redOp, x, y []T, outer, n, inner int) {
+	switch op {
+	case redL2, redLogSum, redLogSumExp:
+		xf := make([]float64, len(x))
+		for i, v := range x {
+			xf[i] = float64(v)
+		}
+		yf := make([]float64, len(y))
+		reduceFloat(op, xf, yf, outer, n, inner)
+		for i, v := range yf {
+			y[i] = T(v)
+		}
+		return
+	}
+	acc := make([]int64, inner)
+	for o := 0; o < outer; o++ {
+		base := o * n * inner
+		for i := range acc {
+			switch op {
+			case redProd:
+				acc[i] = 1
+			case redMax, redMin:
+				if n > 0 {
+					acc[i] = int64(x[base+i])
+				}
+			default:
+				acc[i] = 0
+			}
+		}
+		for r := 0; r < n; r++ {
+			row := x[base+r*inner : base+(r+1)*inner]
+			switch op {
+			case redSum, redMean:
+				for i, v := range row {
+					acc[i] += int64(v)
+				}
+			case redMax:
+				for i, v := range row {
+					acc[i] = max(acc[i], int64(v))
+				}
+			case redMin:
+				for i, v := range row {
+					acc[i] = min(acc[i], int64(v))
+				}
+			case redProd:
+				for i, v := range row {
+					acc[i] *= int64(v)
+				}
+			case redL1:
+				for i, v := range row {
+					a := int64(v)
+					if a < 0 {
+						a = -a
+					}
+					acc[i] += a
+				}
+			case redSumSquare:
+				for i, v := range row {
+					acc[i] += int64(v) * int64(v)
+				}
+			}
+		}
+		dst := y[o*inner : (o+1)*inner]
+		for i, a := range acc {
+			if op == redMean && n > 0 {
+				a /= int64(n)
+			}
+			dst[i] = T(a)
+		}
+	}
+}
+
+func init() {
+	for _, op := range graph.ReduceOps {
+		Register(OpInfo{OpType: op, Build: buildReduce})
+	}
+}

@@ -1,0 +1,479 @@
+package runtime
+
+// LSTM, GRU and RNN in float32: forward, reverse and bidirectional, both layouts,
+// per-batch sequence lengths, initial states, LSTM peepholes and coupled input/forget
+// gates, GRU linear_before_reset, clipping and every ONNX activation function. The
+// input projection of all time steps is one GEMM per direction; each step then adds the
+// recurrent projection H_{t-1} * R^T (a small GEMM) and applies the gate equations.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// rnnAct is one activation function with its parameters bound.
+type rnnAct func(float32) float32
+
+func sigmoid32(x float32) float32 {
+	return float32(1 / (1 + math.Exp(-float64(x))))
+}
+
+func makeRNNAct(name string, alpha, beta *float32) (rnnAct, error) {
+	a := func(def float32) float32 {
+		if alpha != nil {
+			return *alpha
+		}
+		return def
+	}
+	b := func(def float32) float32 {
+		if beta != nil {
+			return *beta
+		}
+		return def
+	}
+	switch name {
+	case "Sigmoid":
+		return sigmoid32, nil
+	case "Tanh":
+		return func(x float32) float32 { return float32(math.Tanh(float64(x))) }, nil
+	case "Relu":
+		return func(x float32) float32 { return max(x, 0) }, nil
+	case "Affine":
+		al, be := a(1), b(0)
+		return func(x float32) float32 { return al*x + be }, nil
+	case "LeakyRelu":
+		al := a(0.01)
+		return func(x float32) float32 {
+			if x < 0 {
+				return al * x
+			}
+			return x
+		}, nil
+	case "ThresholdedRelu":
+		al := a(1)
+		return func(x float32) float32 {
+			if x > al {
+				return x
+			}
+			return 0
+		}, nil
+	case "ScaledTanh":
+		al, be := a(1), b(1)
+		return func(x float32) float32 { return al * float32(math.Tanh(float64(be*x))) }, nil
+	case "HardSigmoid":
+		al, be := a(0.2), b(0.5)
+		return func(x float32) float32 { return min(max(al*x+be, 0), 1) }, nil
+	case "Elu":
+		al := a(1)
+		return func(x float32) float32 {
+			if x < 0 {
+				return al * float32(math.Expm1(float64(x)))
+			}
+			return x
+		}, nil
+	case "Softsign":
+		return func(x float32) float32 { return x / (1 + float32(math.Abs(float64(x)))) }, nil
+	case "Softplus":
+		return func(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) }, nil
+	}
+	return nil, fmt.Errorf("%w activation %q", graph.ErrUnsupported, name)
+}
+
+// rnnUsesAlpha and rnnUsesBeta tell which functions consume activation_alpha/beta
+// entries (the lists are consumed in order by the functions that take them, as ONNX
+// Runtime does).
+func rnnUsesAlpha(name string) bool {
+	switch name {
+	case "Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "HardSigmoid", "Elu":
+		return true
+	}
+	return false
+}
+
+func rnnUsesBeta(name string) bool {
+	switch name {
+	case "Affine", "ScaledTanh", "HardSigmoid":
+		return true
+	}
+	return false
+}
+
+type rnnKernel struct {
+	kind              string
+	gates             int
+	hidden            int
+	dirs              int
+	reverse           bool
+	layout            int64
+	clip              float32
+	inputForget       bool
+	linearBeforeReset bool
+	acts              [][]rnnAct // per direction: LSTM f,g,h; GRU f,g; RNN f
+}
+
+func buildRNN(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	k := &rnnKernel{kind: n.OpType, gates: graph.RNNGates(n.OpType), layout: n.AttrInt("layout", 0)}
+	dirs, err := graph.RNNDirections(n)
+	if err != nil {
+		return nil, err
+	}
+	k.dirs = dirs
+	k.reverse = n.AttrString("direction", "forward") == "reverse"
+	if k.layout != 0 && k.layout != 1 {
+		return nil, b.Errorf("layout %d must be 0 or 1", k.layout)
+	}
+	hs := n.AttrInt("hidden_size", 0)
+	if hs == 0 {
+		if w := b.Input(1); w != nil && w.HasShape && len(w.Shape) == 3 && w.Shape[1].Known() {
+			hs = int64(w.Shape[1].Size / k.gates)
+		}
+	}
+	if hs <= 0 || hs > math.MaxInt32 {
+		return nil, b.Errorf("hidden_size %d must be positive", hs)
+	}
+	k.hidden = int(hs)
+	if n.HasAttr("clip") {
+		k.clip = n.AttrFloat("clip", 0)
+		if !(k.clip > 0) {
+			return nil, b.Errorf("clip %v must be positive", k.clip)
+		}
+	}
+	k.inputForget = n.AttrInt("input_forget", 0) != 0
+	k.linearBeforeReset = n.AttrInt("linear_before_reset", 0) != 0
+	var defaults []string
+	switch k.kind {
+	case "LSTM":
+		defaults = []string{"Sigmoid", "Tanh", "Tanh"}
+	case "GRU":
+		defaults = []string{"Sigmoid", "Tanh"}
+	default:
+		defaults = []string{"Tanh"}
+	}
+	names := n.AttrStrings("activations", nil)
+	if names == nil {
+		for d := 0; d < dirs; d++ {
+			names = append(names, defaults...)
+		}
+	}
+	if len(names) != len(defaults)*dirs {
+		return nil, b.Errorf("activations lists %d functions, expected %d", len(names), len(defaults)*dirs)
+	}
+	alphas, betas := n.AttrFloats("activation_alpha", nil), n.AttrFloats("activation_beta", nil)
+	for d := 0; d < dirs; d++ {
+		var fs []rnnAct
+		for _, name := range names[d*len(defaults) : (d+1)*len(defaults)] {
+			var al, be *float32
+			if rnnUsesAlpha(name) && len(alphas) > 0 {
+				al, alphas = &alphas[0], alphas[1:]
+			}
+			if rnnUsesBeta(name) && len(betas) > 0 {
+				be, betas = &betas[0], betas[1:]
+			}
+			f, err := makeRNNAct(name, al, be)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", n.Label(), err)
+			}
+			fs = append(fs, f)
+		}
+		k.acts = append(k.acts, fs)
+	}
+	return k, nil
+}
+
+// transpose01 swaps the first two axes of a rank-3 tensor.
+func transpose01(t *graph.Tensor) (*graph.Tensor, error) {
+	return permute(t, []int{1, 0, 2})
+}
+
+func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 3); err != nil {
+		return nil, err
+	}
+	if isHalf(in[0]) {
+		return halfWrap(ctx, k, in)
+	}
+	x, w, r := in[0], in[1], in[2]
+	for i, t := range in {
+		if t != nil && i != 4 && t.DType != graph.Float32 {
+			if t.DType == x.DType || i == 0 {
+				return nil, fmt.Errorf("unsupported input type %s", t.DType)
+			}
+			return nil, fmt.Errorf("input %d is %s, X is %s (dtype mismatch)", i, t.DType, x.DType)
+		}
+	}
+	if len(x.Shape) != 3 {
+		return nil, fmt.Errorf("input X has shape %v, expected rank 3", x.Shape)
+	}
+	var err error
+	if k.layout == 1 {
+		if x, err = transpose01(x); err != nil {
+			return nil, err
+		}
+	}
+	seq, batch, inSize := x.Shape[0], x.Shape[1], x.Shape[2]
+	h, g, dirs := k.hidden, k.gates, k.dirs
+	gh := g * h
+	want := func(t *graph.Tensor, what string, shape ...int) error {
+		if t != nil && !sameShape(t.Shape, shape) {
+			return fmt.Errorf("input %s has shape %v, expected %v", what, t.Shape, shape)
+		}
+		return nil
+	}
+	if err := want(w, "W", dirs, gh, inSize); err != nil {
+		return nil, err
+	}
+	if err := want(r, "R", dirs, gh, h); err != nil {
+		return nil, err
+	}
+	bias := optInput(in, 3)
+	if err := want(bias, "B", dirs, 2*gh); err != nil {
+		return nil, err
+	}
+	var lens []int32
+	if sl := optInput(in, 4); sl != nil {
+		if sl.DType != graph.Int32 {
+			return nil, fmt.Errorf("sequence_lens is %s, expected int32", sl.DType)
+		}
+		if err := want(sl, "sequence_lens", batch); err != nil {
+			return nil, err
+		}
+		lens = sl.I32()
+		for b, l := range lens {
+			if l < 0 || int(l) > seq {
+				return nil, fmt.Errorf("sequence_lens[%d] = %d is outside [0, %d]", b, l, seq)
+			}
+		}
+	}
+	var init [2]*graph.Tensor // initial_h, initial_c as [dirs, batch, h]
+	for j, i := range []int{5, 6} {
+		t := optInput(in, i)
+		if t == nil || i == 6 && k.kind != "LSTM" {
+			continue
+		}
+		if k.layout == 1 {
+			if err := want(t, []string{"initial_h", "initial_c"}[j], batch, dirs, h); err != nil {
+				return nil, err
+			}
+			if t, err = transpose01(t); err != nil {
+				return nil, err
+			}
+		} else if err := want(t, []string{"initial_h", "initial_c"}[j], dirs, batch, h); err != nil {
+			return nil, err
+		}
+		init[j] = t
+	}
+	peep := optInput(in, 7)
+	if k.kind != "LSTM" {
+		peep = nil
+	}
+	if err := want(peep, "P", dirs, 3*h); err != nil {
+		return nil, err
+	}
+	if err := checkSize([]int{seq, dirs, batch, h}, "output Y"); err != nil {
+		return nil, err
+	}
+	y := make([]float32, seq*dirs*batch*h) // [seq, dirs, batch, h]
+	yh := make([]float32, dirs*batch*h)
+	yc := make([]float32, dirs*batch*h)
+	xw := make([]float32, seq*batch*gh)
+	for d := 0; d < dirs; d++ {
+		rev := k.reverse || d == 1
+		wd := w.F32()[d*gh*inSize : (d+1)*gh*inSize]
+		rd := r.F32()[d*gh*h : (d+1)*gh*h]
+		kernels.Sgemm(false, true, seq*batch, gh, inSize, x.F32(), max(inSize, 1), wd, max(inSize, 1), xw, gh, false, ctx.Threads)
+		var wb, rb []float32
+		if bias != nil {
+			wb = bias.F32()[d*2*gh : d*2*gh+gh]
+			rb = bias.F32()[d*2*gh+gh : (d+1)*2*gh]
+		}
+		st := &rnnState{k: k, d: d, batch: batch, seq: seq, lens: lens, rd: rd, wb: wb, rb: rb,
+			hcur: yh[d*batch*h : (d+1)*batch*h], ccur: yc[d*batch*h : (d+1)*batch*h]}
+		if init[0] != nil {
+			copy(st.hcur, init[0].F32()[d*batch*h:(d+1)*batch*h])
+		}
+		if init[1] != nil {
+			copy(st.ccur, init[1].F32()[d*batch*h:(d+1)*batch*h])
+		}
+		if peep != nil {
+			st.peep = peep.F32()[d*3*h : (d+1)*3*h]
+		}
+		st.run(xw, y, rev, dirs)
+	}
+	outs := make([]*graph.Tensor, 0, 3)
+	yt := &graph.Tensor{DType: graph.Float32, Shape: []int{seq, dirs, batch, h}, Data: y}
+	yht := &graph.Tensor{DType: graph.Float32, Shape: []int{dirs, batch, h}, Data: yh}
+	yct := &graph.Tensor{DType: graph.Float32, Shape: []int{dirs, batch, h}, Data: yc}
+	if k.layout == 1 {
+		if yt, err = permute(yt, []int{2, 0, 1, 3}); err != nil {
+			return nil, err
+		}
+		if yht, err = transpose01(yht); err != nil {
+			return nil, err
+		}
+		if yct, err = transpose01(yct); err != nil {
+			return nil, err
+		}
+	}
+	outs = append(outs, yt, yht)
+	if k.kind == "LSTM" {
+		outs = append(outs, yct)
+	}
+	return outs, nil
+}
+
+// rnnState runs one direction.
+type rnnState struct {
+	k          *rnnKernel
+	d          int
+	batch, seq int
+	lens       []int32
+	rd         []float32 // R of this direction, [gates*h, h]
+	wb, rb     []float32 // biases (nil when absent)
+	peep       []float32 // LSTM peepholes i, o, f (nil when absent)
+	hcur, ccur []float32 // [batch, h] current states, updated in place
+	z, r       []float32 // GRU gate scratch, [h]
+}
+
+func (s *rnnState) clip(v float32) float32 {
+	if c := s.k.clip; c > 0 {
+		return min(max(v, -c), c)
+	}
+	return v
+}
+
+func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
+	k := s.k
+	h, g := k.hidden, k.gates
+	gh := g * h
+	hr := make([]float32, s.batch*gh)
+	hprev := make([]float32, s.batch*h)
+	var rh []float32 // GRU (r (.) H) for linear_before_reset = 0
+	if k.kind == "GRU" && !k.linearBeforeReset {
+		rh = make([]float32, s.batch*h)
+	}
+	acts := k.acts[s.d]
+	for step := 0; step < s.seq; step++ {
+		t := step
+		if rev {
+			t = s.seq - 1 - step
+		}
+		copy(hprev, s.hcur)
+		if k.kind == "GRU" && !k.linearBeforeReset {
+			// Only the z and r gates can use H_{t-1} * R^T directly.
+			kernels.Sgemm(false, true, s.batch, 2*h, h, hprev, h, s.rd[:2*h*h], h, hr, gh, false, 1)
+		} else {
+			kernels.Sgemm(false, true, s.batch, gh, h, hprev, h, s.rd, h, hr, gh, false, 1)
+		}
+		for b := 0; b < s.batch; b++ {
+			yrow := y[((t*dirs+s.d)*s.batch+b)*h : ((t*dirs+s.d)*s.batch+b+1)*h]
+			if s.lens != nil && t >= int(s.lens[b]) {
+				clear(yrow) // past the end of this sequence: no output, state kept
+				continue
+			}
+			xg := xw[(t*s.batch+b)*gh : (t*s.batch+b+1)*gh]
+			hg := hr[b*gh : (b+1)*gh]
+			hs := s.hcur[b*h : (b+1)*h]
+			switch k.kind {
+			case "LSTM":
+				s.lstmCell(acts, xg, hg, hs, s.ccur[b*h:(b+1)*h])
+			case "GRU":
+				s.gruCell(acts, xg, hg, hs, hprev[b*h:(b+1)*h], rh)
+			default:
+				s.rnnCell(acts, xg, hg, hs)
+			}
+			copy(yrow, hs)
+		}
+	}
+}
+
+func (s *rnnState) bias(i int) float32 {
+	var v float32
+	if s.wb != nil {
+		v = s.wb[i] + s.rb[i]
+	}
+	return v
+}
+
+// lstmCell updates h and c of one batch entry. Gate blocks are ordered i, o, f, c.
+func (s *rnnState) lstmCell(acts []rnnAct, xg, hg, hs, cs []float32) {
+	h := s.k.hidden
+	f, gf, hf := acts[0], acts[1], acts[2]
+	for j := 0; j < h; j++ {
+		pre := func(gate int) float32 { return xg[gate*h+j] + hg[gate*h+j] + s.bias(gate*h+j) }
+		cprev := cs[j]
+		ip, op, fp, cp := pre(0), pre(1), pre(2), pre(3)
+		if s.peep != nil {
+			ip += s.peep[j] * cprev
+			fp += s.peep[2*h+j] * cprev
+		}
+		ft := f(s.clip(fp))
+		var it float32
+		if s.k.inputForget {
+			it = 1 - ft
+		} else {
+			it = f(s.clip(ip))
+		}
+		ct := gf(s.clip(cp))
+		c := ft*cprev + it*ct
+		if s.peep != nil {
+			op += s.peep[h+j] * c
+		}
+		ot := f(s.clip(op))
+		cs[j] = c
+		hs[j] = ot * hf(c)
+	}
+}
+
+// gruCell updates h of one batch entry. Gate blocks are ordered z, r, h.
+func (s *rnnState) gruCell(acts []rnnAct, xg, hg, hs, hprev, rh []float32) {
+	k := s.k
+	h := k.hidden
+	f, gf := acts[0], acts[1]
+	var wbh, rbh float32
+	if s.z == nil {
+		s.z, s.r = make([]float32, h), make([]float32, h)
+	}
+	z, r := s.z, s.r
+	for j := 0; j < h; j++ {
+		z[j] = f(s.clip(xg[j] + hg[j] + s.bias(j)))
+		r[j] = f(s.clip(xg[h+j] + hg[h+j] + s.bias(h+j)))
+	}
+	if !k.linearBeforeReset {
+		// (r (.) H_{t-1}) * Rh^T, one row.
+		rhRow := rh[:h]
+		for j := range rhRow {
+			rhRow[j] = r[j] * hprev[j]
+		}
+		out := hg[2*h : 3*h]
+		kernels.Sgemm(false, true, 1, h, h, rhRow, h, s.rd[2*h*h:3*h*h], h, out, h, false, 1)
+	}
+	for j := 0; j < h; j++ {
+		if s.wb != nil {
+			wbh, rbh = s.wb[2*h+j], s.rb[2*h+j]
+		}
+		var pre float32
+		if k.linearBeforeReset {
+			pre = xg[2*h+j] + wbh + r[j]*(hg[2*h+j]+rbh)
+		} else {
+			pre = xg[2*h+j] + hg[2*h+j] + rbh + wbh
+		}
+		ht := gf(s.clip(pre))
+		hs[j] = (1-z[j])*ht + z[j]*hprev[j]
+	}
+}
+
+func (s *rnnState) rnnCell(acts []rnnAct, xg, hg, hs []float32) {
+	for j := range hs {
+		hs[j] = acts[0](s.clip(xg[j] + hg[j] + s.bias(j)))
+	}
+}
+
+func init() {
+	for _, op := range []string{"LSTM", "GRU", "RNN"} {
+		Register(OpInfo{OpType: op, Build: buildRNN})
+	}
+}

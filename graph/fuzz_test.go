@@ -11,8 +11,9 @@ var fuzzSeedModels = []string{"fmnist_cnn.onnx", "fmnist_mlp.onnx", "fmnist_resn
 
 // FuzzLoad feeds arbitrary bytes to the model loader and validator: they must return
 // a model or an error, never panic or allocate without bound. The seed corpus is the
-// three bundled models plus truncated and corrupted copies; `go test` runs the seeds,
-// `go test ./graph -run XXX -fuzz FuzzLoad` explores further.
+// three bundled models plus truncated and corrupted copies, and a sample of ONNX's
+// conformance models; `go test` runs the seeds, `go test ./graph -run XXX -fuzz
+// FuzzLoad` explores further.
 func FuzzLoad(f *testing.F) {
 	for _, name := range fuzzSeedModels {
 		data, err := os.ReadFile(filepath.Join("..", "testdata", "models", name))
@@ -27,6 +28,14 @@ func FuzzLoad(f *testing.F) {
 			c := append([]byte(nil), data...)
 			c[pos] ^= 0xa5
 			f.Add(c)
+		}
+	}
+	// Small, operator-diverse seeds let the fuzzer mutate attributes and shapes quickly:
+	// a sample of ONNX's conformance models when they are installed.
+	conf, _ := filepath.Glob("/usr/share/libonnx-testdata/data/node/test_*/model.onnx")
+	for i := 0; i < len(conf); i += 10 {
+		if data, err := os.ReadFile(conf[i]); err == nil {
+			f.Add(data)
 		}
 	}
 	f.Add([]byte{})

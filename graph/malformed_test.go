@@ -117,6 +117,15 @@ func TestMalformedModels(t *testing.T) {
 			want: []string{"attribute value", "elements"}, malformed: true,
 		},
 		{
+			name: "tensor attribute without a tensor",
+			data: func(t *testing.T) []byte {
+				// Found by FuzzLoad: this used to dereference a nil tensor.
+				c := nodeP("Constant", nil, []string{"c"}, &onnxpb.AttributeProto{Name: proto.String("value"), Type: onnxpb.AttributeProto_TENSOR.Enum()})
+				return encodeP(t, modelP([]*onnxpb.NodeProto{c, nodeP("Add", []string{"x", "c"}, []string{"y"})}, []*onnxpb.ValueInfoProto{x}, []*onnxpb.ValueInfoProto{y}))
+			},
+			want: []string{`"value"`, "missing tensor"}, malformed: true,
+		},
+		{
 			name: "negative dimension",
 			data: func(t *testing.T) []byte {
 				w := &onnxpb.TensorProto{Name: proto.String("w"), DataType: proto.Int32(int32(Float32)), Dims: []int64{-3}}

@@ -123,6 +123,21 @@ func requireOutputs(c *InferContext, minOut, maxOut int) error {
 	return nil
 }
 
+// noLegacyAttrs rejects attributes that an operator replaced by inputs at opset
+// `since` (Clip's min/max, Split's split, Squeeze's axes, ...): silently ignoring them
+// would compute something else than the model's author meant.
+func noLegacyAttrs(c *InferContext, since int64, names ...string) error {
+	if c.Opset < since {
+		return nil
+	}
+	for _, name := range names {
+		if c.Node.HasAttr(name) {
+			return errorf(c.Node, "%w attribute %q at opset %d (it became an input in opset %d)", ErrUnsupported, name, c.Opset, since)
+		}
+	}
+	return nil
+}
+
 // finish folds the node when possible and returns the InferFunc results.
 func finish(c *InferContext, outs ...*Value) ([]*Value, []*Tensor, error) {
 	consts, err := FoldConstants(c, outs)
@@ -230,6 +245,9 @@ func inferMod(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferClip(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 11, "min", "max"); err != nil {
+		return nil, nil, err
+	}
 	if c.Opset < 11 {
 		if err := requireInputs(c, 1, 1); err != nil {
 			return nil, nil, err
@@ -328,6 +346,9 @@ func inferCastLike(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferDropout(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 12, "ratio"); err != nil {
+		return nil, nil, err
+	}
 	maxIn := 3
 	if c.Opset < 12 {
 		maxIn = 1
@@ -393,6 +414,16 @@ func init() {
 		{"Softsign", 1, floatTypes, nil},
 		{"Sin", 7, floatTypes, nil},
 		{"Cos", 7, floatTypes, nil},
+		{"Tan", 7, floatTypes, nil},
+		{"Asin", 7, floatTypes, nil},
+		{"Acos", 7, floatTypes, nil},
+		{"Atan", 7, floatTypes, nil},
+		{"Sinh", 9, floatTypes, nil},
+		{"Cosh", 9, floatTypes, nil},
+		{"Asinh", 9, floatTypes, nil},
+		{"Acosh", 9, floatTypes, nil},
+		{"Atanh", 9, floatTypes, nil},
+		{"Shrink", 9, numericTypes, []string{"bias", "lambd"}},
 		{"Elu", 6, floatTypes, []string{"alpha"}},
 		{"Celu", 12, floatTypes, []string{"alpha"}},
 		{"Selu", 6, floatTypes, []string{"alpha", "gamma"}},

@@ -731,8 +731,8 @@ func inferErf(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if x.DType != Undefined && (x.DType == String || x.DType == Bool) {
-		return nil, nil, c.Errorf("input is %s, expected a numeric type", x.DType)
+	if err := nnFloatType(c, x, "input"); err != nil {
+		return nil, nil, err
 	}
 	return nnSameShape(c)
 }

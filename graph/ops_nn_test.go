@@ -17,8 +17,8 @@ func nnNode(op string, attrs ...*Attr) *Node {
 }
 
 func nnInts(name string, v ...int64) *Attr { return &Attr{Name: name, Type: AttrInts, Ints: v} }
-func nnStr(name, v string) *Attr         { return &Attr{Name: name, Type: AttrString, S: v} }
-func nnIntA(name string, v int64) *Attr  { return &Attr{Name: name, Type: AttrInt, I: v} }
+func nnStr(name, v string) *Attr           { return &Attr{Name: name, Type: AttrString, S: v} }
+func nnIntA(name string, v int64) *Attr    { return &Attr{Name: name, Type: AttrInt, I: v} }
 
 func TestResolveConvGeom(t *testing.T) {
 	cases := []struct {

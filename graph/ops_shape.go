@@ -5,10 +5,11 @@ import (
 	"math"
 )
 
-// This file holds the shape-inference schemas of the operators that move or index data
-// without arithmetic: Constant, Shape, Size, Flatten, Reshape, Transpose, Concat, Split,
-// Slice, Squeeze, Unsqueeze, Gather, GatherElements, ConstantOfShape, Expand, Range,
-// Tile, Trilu, ArgMax/ArgMin, TopK, DepthToSpace and SpaceToDepth. Where an output shape
+// This file holds the shape-inference schemas of the operators that move or index data:
+// Constant, Shape, Size, Flatten, Reshape, Transpose, Concat, Split, Slice, Squeeze,
+// Unsqueeze, Gather, GatherElements, GatherND, Scatter*, ConstantOfShape, Expand, Range,
+// Tile, Trilu, ArgMax/ArgMin, TopK, Hardmax, CumSum, NonZero, OneHot, EyeLike, Compress,
+// DepthToSpace and SpaceToDepth. Where an output shape
 // depends on the value of an input (a Reshape target, Slice bounds, ...), the schema
 // uses the input's constant value when it is known and otherwise keeps the rank and
 // leaves the affected dimensions unknown.
@@ -437,6 +438,9 @@ func SplitSizes(dim int, split []int64, n int) ([]int, error) {
 }
 
 func inferSplit(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 13, "split"); err != nil {
+		return nil, nil, err
+	}
 	maxIn := 2
 	if c.Opset < 13 {
 		maxIn = 1
@@ -523,6 +527,9 @@ func ResolveSlice(dim int, start, end, step int64) (SliceParams, error) {
 }
 
 func inferSlice(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 10, "starts", "ends", "axes"); err != nil {
+		return nil, nil, err
+	}
 	if c.Opset < 10 {
 		if err := requireInputs(c, 1, 1); err != nil {
 			return nil, nil, err
@@ -622,6 +629,9 @@ func SliceAxes(rank int, starts, ends, axes, steps []int64) ([]int, []int64, err
 }
 
 func inferSqueeze(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 13, "axes"); err != nil {
+		return nil, nil, err
+	}
 	maxIn := 2
 	if c.Opset < 13 {
 		maxIn = 1
@@ -696,6 +706,9 @@ func UnsqueezeShape(in Shape, axes []int64) (Shape, error) {
 }
 
 func inferUnsqueeze(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 13, "axes"); err != nil {
+		return nil, nil, err
+	}
 	maxIn, req := 2, 2
 	if c.Opset < 13 {
 		maxIn, req = 1, 1
@@ -830,7 +843,33 @@ func inferRange(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return finish(c, &Value{DType: dt, Shape: unknownDims(1), HasShape: true})
+	out := &Value{DType: dt, Shape: unknownDims(1), HasShape: true}
+	// With constant operands the length is known here, before anything is computed, so
+	// that FoldConstants never materializes a huge range.
+	var v [3]float64
+	for i := range v {
+		t := c.Const(i)
+		if t == nil {
+			return finish(c, out)
+		}
+		f, err := t.AsFloat64()
+		if err != nil || len(f) != 1 {
+			return nil, nil, c.Errorf("input %d (%q) must be a numeric scalar", i, c.Node.Input(i))
+		}
+		v[i] = f[0]
+	}
+	if v[2] == 0 {
+		return nil, nil, c.Errorf("delta must not be 0")
+	}
+	n := math.Ceil((v[1] - v[0]) / v[2])
+	if !(n > 0) {
+		n = 0
+	}
+	if n > maxDim {
+		return nil, nil, c.Errorf("range of %g elements is too large", n)
+	}
+	out.Shape = ShapeOf(int(n))
+	return finish(c, out)
 }
 
 func inferTile(c *InferContext) ([]*Value, []*Tensor, error) {
@@ -901,6 +940,9 @@ func inferArgMinMax(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferTopK(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := noLegacyAttrs(c, 10, "k"); err != nil {
+		return nil, nil, err
+	}
 	if c.Opset < 10 {
 		if err := requireInputs(c, 1, 1); err != nil {
 			return nil, nil, err
@@ -1002,6 +1044,162 @@ func inferSpaceDepth(c *InferContext) ([]*Value, []*Tensor, error) {
 	return finish(c, &Value{DType: in.DType, Shape: out, HasShape: true})
 }
 
+// sameAsInput is the inference of operators whose output has input 0's type and
+// shape (CumSum, Scatter*, Hardmax), after checking input counts and input 0's type.
+func sameAsInput(minIn, maxIn int, types typeSet) InferFunc {
+	return func(c *InferContext) ([]*Value, []*Tensor, error) {
+		if err := requireInputs(c, minIn, maxIn); err != nil {
+			return nil, nil, err
+		}
+		if err := checkInputType(c, 0, types); err != nil {
+			return nil, nil, err
+		}
+		in := c.Input(0)
+		return finish(c, valueOf(in.DType, in.Shape, in.HasShape))
+	}
+}
+
+func inferCumSum(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := checkInputType(c, 1, typeSet{Int32, Int64}); err != nil {
+		return nil, nil, err
+	}
+	if v := c.Input(1); v != nil && v.HasShape && len(v.Shape) > 1 {
+		return nil, nil, c.Errorf("axis must be a scalar, has shape %s", v.Shape)
+	}
+	return sameAsInput(2, 2, typeSet{Float32, Float64, Float16, BFloat16, Int32, Int64, Uint32, Uint64})(c)
+}
+
+func inferScatter(c *InferContext) ([]*Value, []*Tensor, error) {
+	if r := c.Node.AttrString("reduction", "none"); r != "none" && r != "add" && r != "mul" {
+		return nil, nil, errorf(c.Node, "%w reduction %q", ErrUnsupported, r)
+	}
+	if err := checkInputType(c, 1, typeSet{Int32, Int64}); err != nil {
+		return nil, nil, err
+	}
+	if _, err := sameInputTypes(c, 0, 2); err != nil {
+		return nil, nil, err
+	}
+	data, idx := c.Input(0), c.Input(1)
+	if data != nil && idx != nil && data.HasShape && idx.HasShape && c.Node.OpType != "ScatterND" && len(data.Shape) != len(idx.Shape) {
+		return nil, nil, c.Errorf("data has rank %d, indices rank %d; they must match", len(data.Shape), len(idx.Shape))
+	}
+	return sameAsInput(3, 3, anyTypes)(c)
+}
+
+func inferNonZero(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	in := c.Input(0)
+	if !in.HasShape {
+		return finish(c, &Value{DType: Int64, Shape: unknownDims(2), HasShape: true})
+	}
+	return finish(c, &Value{DType: Int64, Shape: Shape{{Size: len(in.Shape)}, {Size: -1}}, HasShape: true})
+}
+
+func inferOneHot(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 3, 3); err != nil {
+		return nil, nil, err
+	}
+	for i := 0; i < 2; i++ {
+		if err := checkInputType(c, i, numericTypes); err != nil {
+			return nil, nil, err
+		}
+	}
+	idx, vals := c.Input(0), c.Input(2)
+	if vals.HasShape {
+		if n, ok := vals.Shape.Concrete(); ok && NumElements(n) != 2 {
+			return nil, nil, c.Errorf("values must have two elements [off, on], has shape %s", vals.Shape)
+		}
+	}
+	if !idx.HasShape {
+		return finish(c, &Value{DType: vals.DType})
+	}
+	r := len(idx.Shape) + 1
+	axis := c.Node.AttrInt("axis", -1)
+	a, err := NormalizeAxis(axis, r)
+	if err != nil {
+		return nil, nil, c.Errorf("%v", err)
+	}
+	depth := Dim{Size: -1}
+	if t := c.Const(1); t != nil {
+		f, err := t.AsFloat64()
+		if err != nil || len(f) != 1 {
+			return nil, nil, c.Errorf("depth must be a numeric scalar")
+		}
+		if f[0] < 1 {
+			return nil, nil, c.Errorf("depth must be positive, is %g", f[0])
+		}
+		depth = Dim{Size: int(f[0])}
+	}
+	out := append(Shape{}, idx.Shape[:a]...)
+	out = append(out, depth)
+	out = append(out, idx.Shape[a:]...)
+	return finish(c, &Value{DType: vals.DType, Shape: out, HasShape: true})
+}
+
+func inferGatherND(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 2, 2); err != nil {
+		return nil, nil, err
+	}
+	if err := checkInputType(c, 1, typeSet{Int64}); err != nil {
+		return nil, nil, err
+	}
+	data, idx := c.Input(0), c.Input(1)
+	b := int(c.Node.AttrInt("batch_dims", 0))
+	if !data.HasShape || !idx.HasShape || len(idx.Shape) == 0 || !idx.Shape[len(idx.Shape)-1].Known() {
+		return finish(c, &Value{DType: data.DType})
+	}
+	k := idx.Shape[len(idx.Shape)-1].Size
+	if b < 0 || b >= len(idx.Shape) || b+k > len(data.Shape) {
+		return nil, nil, c.Errorf("indices of shape %s with batch_dims %d do not fit data of shape %s", idx.Shape, b, data.Shape)
+	}
+	out := append(Shape{}, idx.Shape[:len(idx.Shape)-1]...)
+	out = append(out, data.Shape[b+k:]...)
+	return finish(c, &Value{DType: data.DType, Shape: out, HasShape: true})
+}
+
+func inferEyeLike(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	in := c.Input(0)
+	if in.HasShape && len(in.Shape) != 2 {
+		return nil, nil, c.Errorf("input must be 2-D, has shape %s", in.Shape)
+	}
+	dt := in.DType
+	if c.Node.HasAttr("dtype") {
+		dt = DType(c.Node.AttrInt("dtype", 0))
+		if !castTypes.has(dt) || dt == Undefined {
+			return nil, nil, errorf(c.Node, "%w dtype %s", ErrUnsupported, dt)
+		}
+	}
+	return finish(c, valueOf(dt, in.Shape, in.HasShape))
+}
+
+func inferCompress(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 2, 2); err != nil {
+		return nil, nil, err
+	}
+	if err := checkInputType(c, 1, boolTypes); err != nil {
+		return nil, nil, err
+	}
+	in := c.Input(0)
+	if !c.Node.HasAttr("axis") {
+		return finish(c, &Value{DType: in.DType, Shape: unknownDims(1), HasShape: true})
+	}
+	if !in.HasShape {
+		return finish(c, &Value{DType: in.DType})
+	}
+	a, err := NormalizeAxis(c.Node.AttrInt("axis", 0), len(in.Shape))
+	if err != nil {
+		return nil, nil, c.Errorf("%v", err)
+	}
+	out := append(Shape{}, in.Shape...)
+	out[a] = Dim{Size: -1}
+	return finish(c, &Value{DType: in.DType, Shape: out, HasShape: true})
+}
+
 func init() {
 	RegisterOp(OpSchema{OpType: "Constant", SinceOpset: 1, Attrs: []string{"value", "sparse_value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings"}, Infer: inferConstant})
 	RegisterOp(OpSchema{OpType: "Shape", SinceOpset: 1, Attrs: []string{"start", "end"}, Infer: inferShapeOp})
@@ -1026,4 +1224,14 @@ func init() {
 	RegisterOp(OpSchema{OpType: "TopK", SinceOpset: 1, Attrs: []string{"axis", "k", "largest", "sorted"}, Infer: inferTopK})
 	RegisterOp(OpSchema{OpType: "DepthToSpace", SinceOpset: 1, Attrs: []string{"blocksize", "mode"}, Infer: inferSpaceDepth})
 	RegisterOp(OpSchema{OpType: "SpaceToDepth", SinceOpset: 1, Attrs: []string{"blocksize"}, Infer: inferSpaceDepth})
+	RegisterOp(OpSchema{OpType: "CumSum", SinceOpset: 11, Attrs: []string{"exclusive", "reverse"}, Infer: inferCumSum})
+	RegisterOp(OpSchema{OpType: "NonZero", SinceOpset: 9, Attrs: []string{}, Infer: inferNonZero})
+	RegisterOp(OpSchema{OpType: "OneHot", SinceOpset: 9, Attrs: []string{"axis"}, Infer: inferOneHot})
+	RegisterOp(OpSchema{OpType: "GatherND", SinceOpset: 11, Attrs: []string{"batch_dims"}, Infer: inferGatherND})
+	RegisterOp(OpSchema{OpType: "ScatterND", SinceOpset: 11, Attrs: []string{"reduction"}, Infer: inferScatter})
+	RegisterOp(OpSchema{OpType: "ScatterElements", SinceOpset: 11, Attrs: []string{"axis", "reduction"}, Infer: inferScatter})
+	RegisterOp(OpSchema{OpType: "Scatter", SinceOpset: 9, MaxOpset: 10, Attrs: []string{"axis"}, Infer: inferScatter})
+	RegisterOp(OpSchema{OpType: "EyeLike", SinceOpset: 9, Attrs: []string{"dtype", "k"}, Infer: inferEyeLike})
+	RegisterOp(OpSchema{OpType: "Compress", SinceOpset: 9, Attrs: []string{"axis"}, Infer: inferCompress})
+	RegisterOp(OpSchema{OpType: "Hardmax", SinceOpset: 1, Attrs: []string{"axis"}, Infer: sameAsInput(1, 1, floatTypes)})
 }

@@ -295,6 +295,10 @@ func Float32ToFloat16(f float32) uint16 {
 
 // TensorFromProto decodes an ONNX tensor (raw_data or typed fields).
 func TensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
+	if tp == nil {
+		// A TENSOR attribute whose tensor field is missing.
+		return nil, fmt.Errorf("%w: missing tensor", onnx.ErrMalformed)
+	}
 	dims := tp.GetDims()
 	n64, err := onnx.NumElements(dims, onnx.DefaultLimits.MaxTensorElements)
 	if err != nil {

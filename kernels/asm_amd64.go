@@ -8,9 +8,11 @@ import "unsafe"
 
 const haveAsm = true
 
-type qAsmFunc func(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+type qAsmFunc func(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 
-var qVNNITable = [2][12]qAsmFunc{
+type qVNNIFunc func(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
+
+var qVNNITable = [2][12]qVNNIFunc{
 	{qgemmVNNI_1x1, qgemmVNNI_2x1, qgemmVNNI_3x1, qgemmVNNI_4x1, qgemmVNNI_5x1, qgemmVNNI_6x1,
 		qgemmVNNI_7x1, qgemmVNNI_8x1, qgemmVNNI_9x1, qgemmVNNI_10x1, qgemmVNNI_11x1, qgemmVNNI_12x1},
 	{qgemmVNNI_1x2, qgemmVNNI_2x2, qgemmVNNI_3x2, qgemmVNNI_4x2, qgemmVNNI_5x2, qgemmVNNI_6x2,
@@ -20,25 +22,28 @@ var qVNNITable = [2][12]qAsmFunc{
 var qAVX2Table = [4]qAsmFunc{qgemmAVX2_1x1, qgemmAVX2_2x1, qgemmAVX2_3x1, qgemmAVX2_4x1}
 
 var (
-	qKernelVNNI = qKernel{mr: 12, nv: 2, xor: true, run: qTileVNNI}
+	qKernelVNNI = qKernel{mr: 12, nv: 2, xor: true, fused: true, run: qTileVNNI}
 	qKernelAVX2 = qKernel{mr: 4, nv: 1, run: qTileAVX2}
 )
 
-func qTileVNNI(a []int8, lda int, b []int8, pstride, k4 int, bias []int32, tile []int32, mr, nv int, accum bool) {
-	_ = a[(mr-1)*lda+k4*4-1]
-	_ = b[(nv-1)*pstride+k4*64-1]
+func qTileVNNI(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, ep *qEpi) {
+	_ = a[(nseg-1)*sstride+(mr-1)*lda+k4*4-1]
+	_ = b[(nv-1)*pstride+nseg*k4*64-1]
 	_ = bias[nv*16-1]
 	_ = tile[(mr-1)*qTileStride+nv*16-1]
-	qVNNITable[nv-1][mr-1](&a[0], lda, &b[0], pstride, k4, &bias[0], &tile[0], b2i(accum))
+	if ep == nil {
+		ep = &qEpi{}
+	}
+	qVNNITable[nv-1][mr-1](&a[0], lda, &b[0], pstride, k4, nseg, sstride, &bias[0], &tile[0], b2i(accum), &ep.mode)
 }
 
-func qTileAVX2(a []int8, lda int, b []int8, pstride, k4 int, bias []int32, tile []int32, mr, nv int, accum bool) {
-	_ = a[(mr-1)*lda+k4*4-1]
+func qTileAVX2(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, _ *qEpi) {
+	_ = a[(nseg-1)*sstride+(mr-1)*lda+k4*4-1]
 	_ = bias[nv*16-1]
 	_ = tile[(mr-1)*qTileStride+nv*16-1]
 	for v := 0; v < nv; v++ {
-		_ = b[v*pstride+k4*64-1]
-		qAVX2Table[mr-1](&a[0], lda, &b[v*pstride], pstride, k4, &bias[v*16], &tile[v*16], b2i(accum))
+		_ = b[v*pstride+nseg*k4*64-1]
+		qAVX2Table[mr-1](&a[0], lda, &b[v*pstride], pstride, k4, nseg, sstride, &bias[v*16], &tile[v*16], b2i(accum))
 	}
 }
 
@@ -57,32 +62,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// xorCopy copies src into dst XORing every byte with x.
-func xorCopy(dst, src []int8, x int8) {
-	n := len(src) &^ 31
-	_ = dst[:len(src)]
-	if n > 0 && simdPath != isaGo {
-		xorCopyAVX2(&dst[0], &src[0], n, uint8(x))
-	} else {
-		n = 0
-	}
-	for i := n; i < len(src); i++ {
-		dst[i] = src[i] ^ x
-	}
-}
-
-func xor80(b []int8) {
-	n := len(b) &^ 31
-	if n > 0 && simdPath != isaGo {
-		xor80AVX2(&b[0], n)
-	} else {
-		n = 0
-	}
-	for i := n; i < len(b); i++ {
-		b[i] ^= -128
-	}
 }
 
 // rqConsts packs the scalar parameters of the requantization kernels.
@@ -126,8 +105,6 @@ func (p *rqParams) tile(src []int32, ts, rows, ncols int, dst []int8, ldo int, c
 	}
 }
 
-var _ = unsafe.Pointer(nil)
-
 // sgemmTile computes a 6×16 tile from packed A ([kc][6]) and B ([kc][16]).
 func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 	_ = a[kc*sgMR-1]
@@ -138,4 +115,77 @@ func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 		acc = 1
 	}
 	sgemmAVX2_6x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+}
+
+// peakLoop returns the peak loop of the current path for dtype ("int8" or
+// "float32") and the int8 MACs (or float32 FMAs) of one iteration.
+func peakLoop(dtype string) (func(int), int) {
+	if dtype == "float32" {
+		if f32Path == isaAVX2 {
+			return peakFMA, 96
+		}
+		return nil, 0
+	}
+	switch int8Path {
+	case isaVNNI:
+		return peakVNNIZ, 1536
+	case isaAVX2:
+		return peakAVX2Int8, 256
+	}
+	return nil, 0
+}
+
+func depthwisePath() isaPath {
+	if simdPath != isaGo {
+		return isaAVX2
+	}
+	return isaGo
+}
+
+// dwEpi is the epilogue descriptor of the depthwise kernels (offsets fixed,
+// see TestEpiLayout): mode 0 stores int32; mode 1 requantizes (float) to int8
+// at out (pixel stride ostride bytes) with scale in dwOrder per 16 channels.
+type dwEpi struct {
+	mode    int64
+	out     *int8
+	ostride int64
+	scale   *float32
+	consts  [24]int32 // zp×8, float32bits(Min-zp)×8, float32bits(Max-zp)×8
+}
+
+func depthwiseRow(base []int16, off []int64, d *dwWeights, pstride, ow int, out []int32, ep *dwEpi) {
+	last := ((ow-1)*pstride+int(off[d.npairs-1]))/2 + 2*d.cp - 1
+	_ = base[last]
+	_ = out[ow*d.cp-1]
+	nblk := d.cp / 16
+	var e dwEpi
+	if ep != nil {
+		e = *ep
+	}
+	for b := 0; b < nblk; {
+		nb := 4
+		for nb > nblk-b {
+			nb /= 2
+		}
+		fn := depthwiseAVX2_1
+		switch nb {
+		case 4:
+			fn = depthwiseAVX2_4
+		case 2:
+			fn = depthwiseAVX2_2
+		}
+		if ep != nil {
+			e.out = (*int8)(unsafe.Add(unsafe.Pointer(ep.out), b*16))
+			e.scale = (*float32)(unsafe.Add(unsafe.Pointer(ep.scale), b*64))
+		}
+		fn(&base[b*32], &off[0], d.npairs, pstride, ow, &d.w16[b*32], nblk*64, &d.biasP[b*16], &out[b*16], d.cp*4, &e.mode)
+		b += nb
+	}
+}
+
+// dwPairs builds one row of the pair buffer from n+dil int8 pixels of cp channels.
+func dwPairs(dst []int16, src []int8, n, cp, dil int) {
+	_ = src[(n+dil)*cp-1]
+	_ = dst[n*2*cp-1]
+	dwPairsAVX2(&dst[0], &src[0], n, cp, dil)
 }

@@ -39,6 +39,53 @@ peakvz_loop:
 	VZEROUPPER
 	RET
 
+// func peakVNNIZXor(n int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·peakVNNIZXor(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX
+
+peakvzx_loop:
+	VPXORD   Z28, Z29, Z26
+	VPDPBUSD Z30, Z26, Z0
+	VPDPBUSD Z30, Z26, Z1
+	VPXORD   Z28, Z29, Z27
+	VPDPBUSD Z30, Z27, Z2
+	VPDPBUSD Z30, Z27, Z3
+	VPXORD   Z28, Z29, Z26
+	VPDPBUSD Z30, Z26, Z4
+	VPDPBUSD Z30, Z26, Z5
+	VPXORD   Z28, Z29, Z27
+	VPDPBUSD Z30, Z27, Z6
+	VPDPBUSD Z30, Z27, Z7
+	VPXORD   Z28, Z29, Z26
+	VPDPBUSD Z30, Z26, Z8
+	VPDPBUSD Z30, Z26, Z9
+	VPXORD   Z28, Z29, Z27
+	VPDPBUSD Z30, Z27, Z10
+	VPDPBUSD Z30, Z27, Z11
+	VPXORD   Z28, Z29, Z26
+	VPDPBUSD Z30, Z26, Z12
+	VPDPBUSD Z30, Z26, Z13
+	VPXORD   Z28, Z29, Z27
+	VPDPBUSD Z30, Z27, Z14
+	VPDPBUSD Z30, Z27, Z15
+	VPXORD   Z28, Z29, Z26
+	VPDPBUSD Z30, Z26, Z16
+	VPDPBUSD Z30, Z26, Z17
+	VPXORD   Z28, Z29, Z27
+	VPDPBUSD Z30, Z27, Z18
+	VPDPBUSD Z30, Z27, Z19
+	VPXORD   Z28, Z29, Z26
+	VPDPBUSD Z30, Z26, Z20
+	VPDPBUSD Z30, Z26, Z21
+	VPXORD   Z28, Z29, Z27
+	VPDPBUSD Z30, Z27, Z22
+	VPDPBUSD Z30, Z27, Z23
+	DECQ     CX
+	JNZ      peakvzx_loop
+	VZEROUPPER
+	RET
+
 // func peakVNNIY(n int)
 // Requires: AVX, AVX512VNNI
 TEXT ·peakVNNIY(SB), NOSPLIT, $0-8
@@ -212,150 +259,285 @@ peakf_loop:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_1x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+// func qgemmVNNI_1x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_1x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_1x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni1x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	JMP       vnni1x1_init
 
 vnni1x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 
 vnni1x1_init:
-	TESTQ CX, CX
-	JZ    vnni1x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni1x1_done
+
+vnni1x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni1x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	ADDQ         $0x04, SI
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni1x1_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni1x1_seg
 
 vnni1x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni1x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_2x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni1x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_2x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_2x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_2x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni2x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	JMP       vnni2x1_init
 
 vnni2x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
 
 vnni2x1_init:
-	TESTQ CX, CX
-	JZ    vnni2x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni2x1_done
+
+vnni2x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni2x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	ADDQ         $0x04, SI
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni2x1_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni2x1_seg
 
 vnni2x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni2x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_3x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni2x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_3x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_3x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_3x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni3x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
 	JMP       vnni3x1_init
 
 vnni3x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
 	VMOVDQA32 Z24, Z2
 
 vnni3x1_init:
-	TESTQ CX, CX
-	JZ    vnni3x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni3x1_done
+
+vnni3x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni3x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	ADDQ         $0x04, SI
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni3x1_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni3x1_seg
 
 vnni3x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni3x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_4x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni3x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_4x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_4x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_4x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni4x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -363,7 +545,7 @@ TEXT ·qgemmVNNI_4x1(SB), NOSPLIT, $0-64
 	JMP       vnni4x1_init
 
 vnni4x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -371,26 +553,46 @@ vnni4x1_bias:
 	VMOVDQA32 Z24, Z3
 
 vnni4x1_init:
-	TESTQ CX, CX
-	JZ    vnni4x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni4x1_done
+
+vnni4x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni4x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	ADDQ         $0x04, SI
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni4x1_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni4x1_seg
 
 vnni4x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni4x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -398,19 +600,62 @@ vnni4x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_5x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni4x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_5x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_5x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_5x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni5x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -419,7 +664,7 @@ TEXT ·qgemmVNNI_5x1(SB), NOSPLIT, $0-64
 	JMP       vnni5x1_init
 
 vnni5x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -428,29 +673,51 @@ vnni5x1_bias:
 	VMOVDQA32 Z24, Z4
 
 vnni5x1_init:
-	TESTQ CX, CX
-	JZ    vnni5x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni5x1_done
+
+vnni5x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni5x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni5x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni5x1_seg
 
 vnni5x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni5x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -459,19 +726,70 @@ vnni5x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_6x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni5x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_6x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_6x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_6x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni6x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -481,7 +799,7 @@ TEXT ·qgemmVNNI_6x1(SB), NOSPLIT, $0-64
 	JMP       vnni6x1_init
 
 vnni6x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -491,31 +809,54 @@ vnni6x1_bias:
 	VMOVDQA32 Z24, Z5
 
 vnni6x1_init:
-	TESTQ CX, CX
-	JZ    vnni6x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni6x1_done
+
+vnni6x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni6x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni6x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni6x1_seg
 
 vnni6x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni6x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -525,19 +866,78 @@ vnni6x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_7x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni6x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_7x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_7x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_7x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni7x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -548,7 +948,7 @@ TEXT ·qgemmVNNI_7x1(SB), NOSPLIT, $0-64
 	JMP       vnni7x1_init
 
 vnni7x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -559,33 +959,57 @@ vnni7x1_bias:
 	VMOVDQA32 Z24, Z6
 
 vnni7x1_init:
-	TESTQ CX, CX
-	JZ    vnni7x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni7x1_done
+
+vnni7x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni7x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z6
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni7x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni7x1_seg
 
 vnni7x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni7x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -596,19 +1020,86 @@ vnni7x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_8x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni7x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_8x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_8x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_8x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
 	MOVQ      k4+32(FP), CX
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni8x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -620,7 +1111,7 @@ TEXT ·qgemmVNNI_8x1(SB), NOSPLIT, $0-64
 	JMP       vnni8x1_init
 
 vnni8x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -632,35 +1123,60 @@ vnni8x1_bias:
 	VMOVDQA32 Z24, Z7
 
 vnni8x1_init:
-	TESTQ CX, CX
-	JZ    vnni8x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni8x1_done
+
+vnni8x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni8x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z6
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z7
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni8x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni8x1_seg
 
 vnni8x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni8x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -672,9 +1188,84 @@ vnni8x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_9x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni8x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z24, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_9x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_9x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_9x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -682,10 +1273,10 @@ TEXT ·qgemmVNNI_9x1(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
 	LEAQ      (R8)(BX*4), R9
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni9x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -698,7 +1289,7 @@ TEXT ·qgemmVNNI_9x1(SB), NOSPLIT, $0-64
 	JMP       vnni9x1_init
 
 vnni9x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -711,28 +1302,47 @@ vnni9x1_bias:
 	VMOVDQA32 Z24, Z8
 
 vnni9x1_init:
-	TESTQ CX, CX
-	JZ    vnni9x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni9x1_done
+
+vnni9x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni9x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z6
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z7
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
@@ -740,9 +1350,17 @@ vnni9x1_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni9x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni9x1_seg
 
 vnni9x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni9x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -755,9 +1373,92 @@ vnni9x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_10x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni9x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z24, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_10x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_10x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_10x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -765,10 +1466,10 @@ TEXT ·qgemmVNNI_10x1(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
 	LEAQ      (R8)(BX*4), R9
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni10x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -782,7 +1483,7 @@ TEXT ·qgemmVNNI_10x1(SB), NOSPLIT, $0-64
 	JMP       vnni10x1_init
 
 vnni10x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -796,30 +1497,50 @@ vnni10x1_bias:
 	VMOVDQA32 Z24, Z9
 
 vnni10x1_init:
-	TESTQ CX, CX
-	JZ    vnni10x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni10x1_done
+
+vnni10x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni10x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z6
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z7
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z9
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
@@ -827,9 +1548,17 @@ vnni10x1_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni10x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni10x1_seg
 
 vnni10x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni10x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -843,9 +1572,100 @@ vnni10x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_11x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni10x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z24, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z24, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_11x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_11x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_11x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -853,10 +1673,10 @@ TEXT ·qgemmVNNI_11x1(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
 	LEAQ      (R8)(BX*4), R9
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni11x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -871,7 +1691,7 @@ TEXT ·qgemmVNNI_11x1(SB), NOSPLIT, $0-64
 	JMP       vnni11x1_init
 
 vnni11x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -886,32 +1706,53 @@ vnni11x1_bias:
 	VMOVDQA32 Z24, Z10
 
 vnni11x1_init:
-	TESTQ CX, CX
-	JZ    vnni11x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni11x1_done
+
+vnni11x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni11x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z6
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z7
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z9
 	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z10
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
@@ -919,9 +1760,17 @@ vnni11x1_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni11x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni11x1_seg
 
 vnni11x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni11x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -936,9 +1785,108 @@ vnni11x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_12x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni11x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z24, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z24, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_12x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_12x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_12x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -946,10 +1894,10 @@ TEXT ·qgemmVNNI_12x1(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	LEAQ      (SI)(BX*4), R8
 	LEAQ      (R8)(BX*4), R9
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni12x1_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 128(R11), Z1
 	VMOVDQU32 256(R11), Z2
@@ -965,7 +1913,7 @@ TEXT ·qgemmVNNI_12x1(SB), NOSPLIT, $0-64
 	JMP       vnni12x1_init
 
 vnni12x1_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z24, Z1
@@ -981,34 +1929,56 @@ vnni12x1_bias:
 	VMOVDQA32 Z24, Z11
 
 vnni12x1_init:
-	TESTQ CX, CX
-	JZ    vnni12x1_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni12x1_done
+
+vnni12x1_seg:
+	MOVQ k4+32(FP), CX
 
 vnni12x1_loop:
 	VMOVDQU32    (DI), Z24
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z1
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z2
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z3
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z4
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z5
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z6
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z7
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z9
 	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z10
 	VPBROADCASTD (R9)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z11
 	ADDQ         $0x04, SI
 	ADDQ         $0x04, R8
@@ -1016,9 +1986,17 @@ vnni12x1_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          vnni12x1_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni12x1_seg
 
 vnni12x1_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni12x1_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 128(R11)
 	VMOVDQU32 Z2, 256(R11)
@@ -1034,9 +2012,116 @@ vnni12x1_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_1x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni12x1_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z24, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z24, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z24, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_1x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_1x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_1x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1044,29 +2129,40 @@ TEXT ·qgemmVNNI_1x2(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni1x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	JMP       vnni1x2_init
 
 vnni1x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
 	VMOVDQA32 Z25, Z1
 
 vnni1x2_init:
-	TESTQ CX, CX
-	JZ    vnni1x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni1x2_done
+
+vnni1x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni1x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	ADDQ         $0x04, SI
@@ -1074,17 +2170,51 @@ vnni1x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni1x2_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni1x2_seg
 
 vnni1x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni1x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_2x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni1x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_2x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_2x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_2x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1092,10 +2222,10 @@ TEXT ·qgemmVNNI_2x2(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni2x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1103,7 +2233,7 @@ TEXT ·qgemmVNNI_2x2(SB), NOSPLIT, $0-64
 	JMP       vnni2x2_init
 
 vnni2x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1112,16 +2242,28 @@ vnni2x2_bias:
 	VMOVDQA32 Z25, Z3
 
 vnni2x2_init:
-	TESTQ CX, CX
-	JZ    vnni2x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni2x2_done
+
+vnni2x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni2x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	ADDQ         $0x04, SI
@@ -1129,9 +2271,15 @@ vnni2x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni2x2_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni2x2_seg
 
 vnni2x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni2x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1139,9 +2287,52 @@ vnni2x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_3x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni2x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_3x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_3x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_3x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1149,10 +2340,10 @@ TEXT ·qgemmVNNI_3x2(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni3x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1162,7 +2353,7 @@ TEXT ·qgemmVNNI_3x2(SB), NOSPLIT, $0-64
 	JMP       vnni3x2_init
 
 vnni3x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1173,19 +2364,32 @@ vnni3x2_bias:
 	VMOVDQA32 Z25, Z5
 
 vnni3x2_init:
-	TESTQ CX, CX
-	JZ    vnni3x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni3x2_done
+
+vnni3x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni3x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	ADDQ         $0x04, SI
@@ -1193,9 +2397,15 @@ vnni3x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni3x2_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni3x2_seg
 
 vnni3x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni3x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1205,9 +2415,67 @@ vnni3x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_4x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni3x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_4x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_4x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_4x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1215,10 +2483,10 @@ TEXT ·qgemmVNNI_4x2(SB), NOSPLIT, $0-64
 	LEAQ      (BX)(BX*2), DX
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni4x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1230,7 +2498,7 @@ TEXT ·qgemmVNNI_4x2(SB), NOSPLIT, $0-64
 	JMP       vnni4x2_init
 
 vnni4x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1243,22 +2511,36 @@ vnni4x2_bias:
 	VMOVDQA32 Z25, Z7
 
 vnni4x2_init:
-	TESTQ CX, CX
-	JZ    vnni4x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni4x2_done
+
+vnni4x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni4x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	ADDQ         $0x04, SI
@@ -1266,9 +2548,15 @@ vnni4x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni4x2_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni4x2_seg
 
 vnni4x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni4x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1280,9 +2568,82 @@ vnni4x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_5x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni4x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_5x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_5x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_5x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1291,10 +2652,10 @@ TEXT ·qgemmVNNI_5x2(SB), NOSPLIT, $0-64
 	LEAQ      (SI)(BX*4), R8
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni5x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1308,7 +2669,7 @@ TEXT ·qgemmVNNI_5x2(SB), NOSPLIT, $0-64
 	JMP       vnni5x2_init
 
 vnni5x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1323,25 +2684,40 @@ vnni5x2_bias:
 	VMOVDQA32 Z25, Z9
 
 vnni5x2_init:
-	TESTQ CX, CX
-	JZ    vnni5x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni5x2_done
+
+vnni5x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni5x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	ADDQ         $0x04, SI
@@ -1350,9 +2726,16 @@ vnni5x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni5x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni5x2_seg
 
 vnni5x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni5x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1366,9 +2749,97 @@ vnni5x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_6x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni5x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_6x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_6x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_6x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1377,10 +2848,10 @@ TEXT ·qgemmVNNI_6x2(SB), NOSPLIT, $0-64
 	LEAQ      (SI)(BX*4), R8
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni6x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1396,7 +2867,7 @@ TEXT ·qgemmVNNI_6x2(SB), NOSPLIT, $0-64
 	JMP       vnni6x2_init
 
 vnni6x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1413,28 +2884,44 @@ vnni6x2_bias:
 	VMOVDQA32 Z25, Z11
 
 vnni6x2_init:
-	TESTQ CX, CX
-	JZ    vnni6x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni6x2_done
+
+vnni6x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni6x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	ADDQ         $0x04, SI
@@ -1443,9 +2930,16 @@ vnni6x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni6x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni6x2_seg
 
 vnni6x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni6x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1461,9 +2955,112 @@ vnni6x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_7x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni6x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_7x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_7x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_7x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1472,10 +3069,10 @@ TEXT ·qgemmVNNI_7x2(SB), NOSPLIT, $0-64
 	LEAQ      (SI)(BX*4), R8
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni7x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1493,7 +3090,7 @@ TEXT ·qgemmVNNI_7x2(SB), NOSPLIT, $0-64
 	JMP       vnni7x2_init
 
 vnni7x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1512,31 +3109,48 @@ vnni7x2_bias:
 	VMOVDQA32 Z25, Z13
 
 vnni7x2_init:
-	TESTQ CX, CX
-	JZ    vnni7x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni7x2_done
+
+vnni7x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni7x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z12
 	VPDPBUSD     Z25, Z28, Z13
 	ADDQ         $0x04, SI
@@ -1545,9 +3159,16 @@ vnni7x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni7x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni7x2_seg
 
 vnni7x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni7x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1565,9 +3186,127 @@ vnni7x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_8x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni7x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z26, Z12, Z12
+	VMINPS       Z27, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z26, Z13, Z13
+	VMINPS       Z27, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_8x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_8x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_8x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1576,10 +3315,10 @@ TEXT ·qgemmVNNI_8x2(SB), NOSPLIT, $0-64
 	LEAQ      (SI)(BX*4), R8
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni8x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1599,7 +3338,7 @@ TEXT ·qgemmVNNI_8x2(SB), NOSPLIT, $0-64
 	JMP       vnni8x2_init
 
 vnni8x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1620,34 +3359,52 @@ vnni8x2_bias:
 	VMOVDQA32 Z25, Z15
 
 vnni8x2_init:
-	TESTQ CX, CX
-	JZ    vnni8x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni8x2_done
+
+vnni8x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni8x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z12
 	VPDPBUSD     Z25, Z28, Z13
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z14
 	VPDPBUSD     Z25, Z29, Z15
 	ADDQ         $0x04, SI
@@ -1656,9 +3413,16 @@ vnni8x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni8x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni8x2_seg
 
 vnni8x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni8x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1678,9 +3442,142 @@ vnni8x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_9x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni8x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z26, Z12, Z12
+	VMINPS       Z27, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z26, Z13, Z13
+	VMINPS       Z27, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z24, Z14, Z14
+	VMAXPS       Z26, Z14, Z14
+	VMINPS       Z27, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, K1, (R11)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z25, Z15, Z15
+	VMAXPS       Z26, Z15, Z15
+	VMINPS       Z27, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_9x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_9x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_9x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1690,10 +3587,10 @@ TEXT ·qgemmVNNI_9x2(SB), NOSPLIT, $0-64
 	LEAQ      (R8)(BX*4), R9
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni9x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1715,7 +3612,7 @@ TEXT ·qgemmVNNI_9x2(SB), NOSPLIT, $0-64
 	JMP       vnni9x2_init
 
 vnni9x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1738,37 +3635,56 @@ vnni9x2_bias:
 	VMOVDQA32 Z25, Z17
 
 vnni9x2_init:
-	TESTQ CX, CX
-	JZ    vnni9x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni9x2_done
+
+vnni9x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni9x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z12
 	VPDPBUSD     Z25, Z28, Z13
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z14
 	VPDPBUSD     Z25, Z29, Z15
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z16
 	VPDPBUSD     Z25, Z26, Z17
 	ADDQ         $0x04, SI
@@ -1778,9 +3694,17 @@ vnni9x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni9x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni9x2_seg
 
 vnni9x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni9x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1802,9 +3726,157 @@ vnni9x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_10x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni9x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z26, Z12, Z12
+	VMINPS       Z27, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z26, Z13, Z13
+	VMINPS       Z27, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z24, Z14, Z14
+	VMAXPS       Z26, Z14, Z14
+	VMINPS       Z27, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, K1, (R11)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z25, Z15, Z15
+	VMAXPS       Z26, Z15, Z15
+	VMINPS       Z27, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z26, Z16, Z16
+	VMINPS       Z27, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z28, Z16, Z16
+	VPMOVSDB     Z16, K1, (R11)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z26, Z17, Z17
+	VMINPS       Z27, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z28, Z17, Z17
+	VPMOVSDB     Z17, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_10x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_10x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_10x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1814,10 +3886,10 @@ TEXT ·qgemmVNNI_10x2(SB), NOSPLIT, $0-64
 	LEAQ      (R8)(BX*4), R9
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni10x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1841,7 +3913,7 @@ TEXT ·qgemmVNNI_10x2(SB), NOSPLIT, $0-64
 	JMP       vnni10x2_init
 
 vnni10x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -1866,40 +3938,60 @@ vnni10x2_bias:
 	VMOVDQA32 Z25, Z19
 
 vnni10x2_init:
-	TESTQ CX, CX
-	JZ    vnni10x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni10x2_done
+
+vnni10x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni10x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z12
 	VPDPBUSD     Z25, Z28, Z13
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z14
 	VPDPBUSD     Z25, Z29, Z15
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z16
 	VPDPBUSD     Z25, Z26, Z17
 	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z18
 	VPDPBUSD     Z25, Z27, Z19
 	ADDQ         $0x04, SI
@@ -1909,9 +4001,17 @@ vnni10x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni10x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni10x2_seg
 
 vnni10x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni10x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -1935,9 +4035,172 @@ vnni10x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_11x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni10x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z26, Z12, Z12
+	VMINPS       Z27, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z26, Z13, Z13
+	VMINPS       Z27, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z24, Z14, Z14
+	VMAXPS       Z26, Z14, Z14
+	VMINPS       Z27, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, K1, (R11)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z25, Z15, Z15
+	VMAXPS       Z26, Z15, Z15
+	VMINPS       Z27, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z26, Z16, Z16
+	VMINPS       Z27, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z28, Z16, Z16
+	VPMOVSDB     Z16, K1, (R11)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z26, Z17, Z17
+	VMINPS       Z27, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z28, Z17, Z17
+	VPMOVSDB     Z17, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z24, Z18, Z18
+	VMAXPS       Z26, Z18, Z18
+	VMINPS       Z27, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z28, Z18, Z18
+	VPMOVSDB     Z18, K1, (R11)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z25, Z19, Z19
+	VMAXPS       Z26, Z19, Z19
+	VMINPS       Z27, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z28, Z19, Z19
+	VPMOVSDB     Z19, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_11x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_11x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_11x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -1947,10 +4210,10 @@ TEXT ·qgemmVNNI_11x2(SB), NOSPLIT, $0-64
 	LEAQ      (R8)(BX*4), R9
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni11x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -1976,7 +4239,7 @@ TEXT ·qgemmVNNI_11x2(SB), NOSPLIT, $0-64
 	JMP       vnni11x2_init
 
 vnni11x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -2003,43 +4266,64 @@ vnni11x2_bias:
 	VMOVDQA32 Z25, Z21
 
 vnni11x2_init:
-	TESTQ CX, CX
-	JZ    vnni11x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni11x2_done
+
+vnni11x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni11x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z12
 	VPDPBUSD     Z25, Z28, Z13
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z14
 	VPDPBUSD     Z25, Z29, Z15
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z16
 	VPDPBUSD     Z25, Z26, Z17
 	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z18
 	VPDPBUSD     Z25, Z27, Z19
 	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z20
 	VPDPBUSD     Z25, Z28, Z21
 	ADDQ         $0x04, SI
@@ -2049,9 +4333,17 @@ vnni11x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni11x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni11x2_seg
 
 vnni11x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni11x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -2077,9 +4369,187 @@ vnni11x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmVNNI_12x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni11x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z26, Z12, Z12
+	VMINPS       Z27, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z26, Z13, Z13
+	VMINPS       Z27, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z24, Z14, Z14
+	VMAXPS       Z26, Z14, Z14
+	VMINPS       Z27, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, K1, (R11)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z25, Z15, Z15
+	VMAXPS       Z26, Z15, Z15
+	VMINPS       Z27, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z26, Z16, Z16
+	VMINPS       Z27, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z28, Z16, Z16
+	VPMOVSDB     Z16, K1, (R11)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z26, Z17, Z17
+	VMINPS       Z27, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z28, Z17, Z17
+	VPMOVSDB     Z17, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z24, Z18, Z18
+	VMAXPS       Z26, Z18, Z18
+	VMINPS       Z27, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z28, Z18, Z18
+	VPMOVSDB     Z18, K1, (R11)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z25, Z19, Z19
+	VMAXPS       Z26, Z19, Z19
+	VMINPS       Z27, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z28, Z19, Z19
+	VPMOVSDB     Z19, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z20, Z20
+	VMULPS       Z24, Z20, Z20
+	VMAXPS       Z26, Z20, Z20
+	VMINPS       Z27, Z20, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPADDD       Z28, Z20, Z20
+	VPMOVSDB     Z20, K1, (R11)
+	VCVTDQ2PS    Z21, Z21
+	VMULPS       Z25, Z21, Z21
+	VMAXPS       Z26, Z21, Z21
+	VMINPS       Z27, Z21, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPADDD       Z28, Z21, Z21
+	VPMOVSDB     Z21, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmVNNI_12x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·qgemmVNNI_12x2(SB), NOSPLIT, $0-64
+TEXT ·qgemmVNNI_12x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
 	MOVQ      b+16(FP), DI
@@ -2089,10 +4559,10 @@ TEXT ·qgemmVNNI_12x2(SB), NOSPLIT, $0-64
 	LEAQ      (R8)(BX*4), R9
 	MOVQ      pstride+24(FP), R10
 	ADDQ      DI, R10
-	MOVQ      accum+56(FP), AX
+	MOVQ      accum+72(FP), AX
 	TESTQ     AX, AX
 	JZ        vnni12x2_bias
-	MOVQ      c+48(FP), R11
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 (R11), Z0
 	VMOVDQU32 64(R11), Z1
 	VMOVDQU32 128(R11), Z2
@@ -2120,7 +4590,7 @@ TEXT ·qgemmVNNI_12x2(SB), NOSPLIT, $0-64
 	JMP       vnni12x2_init
 
 vnni12x2_bias:
-	MOVQ      bias+40(FP), R11
+	MOVQ      bias+56(FP), R11
 	VMOVDQU32 (R11), Z24
 	VMOVDQU32 64(R11), Z25
 	VMOVDQA32 Z24, Z0
@@ -2149,46 +4619,68 @@ vnni12x2_bias:
 	VMOVDQA32 Z25, Z23
 
 vnni12x2_init:
-	TESTQ CX, CX
-	JZ    vnni12x2_done
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         nseg+40(FP), R12
+	MOVQ         sstride+48(FP), R13
+	MOVQ         CX, AX
+	SHLQ         $0x02, AX
+	SUBQ         AX, R13
+	TESTQ        CX, CX
+	JZ           vnni12x2_done
+
+vnni12x2_seg:
+	MOVQ k4+32(FP), CX
 
 vnni12x2_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
 	VPDPBUSD     Z25, Z26, Z1
 	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z2
 	VPDPBUSD     Z25, Z27, Z3
 	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z4
 	VPDPBUSD     Z25, Z28, Z5
 	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z6
 	VPDPBUSD     Z25, Z29, Z7
 	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z8
 	VPDPBUSD     Z25, Z26, Z9
 	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z10
 	VPDPBUSD     Z25, Z27, Z11
 	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z12
 	VPDPBUSD     Z25, Z28, Z13
 	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z14
 	VPDPBUSD     Z25, Z29, Z15
 	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z16
 	VPDPBUSD     Z25, Z26, Z17
 	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
 	VPDPBUSD     Z24, Z27, Z18
 	VPDPBUSD     Z25, Z27, Z19
 	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
 	VPDPBUSD     Z24, Z28, Z20
 	VPDPBUSD     Z25, Z28, Z21
 	VPBROADCASTD (R9)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
 	VPDPBUSD     Z24, Z29, Z22
 	VPDPBUSD     Z25, Z29, Z23
 	ADDQ         $0x04, SI
@@ -2198,9 +4690,17 @@ vnni12x2_loop:
 	ADDQ         $0x40, R10
 	DECQ         CX
 	JNZ          vnni12x2_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni12x2_seg
 
 vnni12x2_done:
-	MOVQ      c+48(FP), R11
+	MOVQ      ep+80(FP), R12
+	CMPQ      (R12), $0x00
+	JNE       vnni12x2_requant
+	MOVQ      c+64(FP), R11
 	VMOVDQU32 Z0, (R11)
 	VMOVDQU32 Z1, 64(R11)
 	VMOVDQU32 Z2, 128(R11)
@@ -2228,24 +4728,217 @@ vnni12x2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmAVX2_1x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+vnni12x2_requant:
+	MOVQ         8(R12), R11
+	MOVQ         16(R12), AX
+	MOVQ         24(R12), DX
+	VMOVUPS      (DX), Z24
+	KMOVW        44(R12), K1
+	VMOVUPS      64(DX), Z25
+	KMOVW        48(R12), K2
+	VPBROADCASTD 32(R12), Z28
+	VBROADCASTSS 36(R12), Z26
+	VBROADCASTSS 40(R12), Z27
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z26, Z0, Z0
+	VMINPS       Z27, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z26, Z1, Z1
+	VMINPS       Z27, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z26, Z2, Z2
+	VMINPS       Z27, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z26, Z3, Z3
+	VMINPS       Z27, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z26, Z4, Z4
+	VMINPS       Z27, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z26, Z5, Z5
+	VMINPS       Z27, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z26, Z6, Z6
+	VMINPS       Z27, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z26, Z7, Z7
+	VMINPS       Z27, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z26, Z8, Z8
+	VMINPS       Z27, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z26, Z9, Z9
+	VMINPS       Z27, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMAXPS       Z26, Z10, Z10
+	VMINPS       Z27, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K1, (R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z25, Z11, Z11
+	VMAXPS       Z26, Z11, Z11
+	VMINPS       Z27, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z26, Z12, Z12
+	VMINPS       Z27, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z26, Z13, Z13
+	VMINPS       Z27, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z24, Z14, Z14
+	VMAXPS       Z26, Z14, Z14
+	VMINPS       Z27, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, K1, (R11)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z25, Z15, Z15
+	VMAXPS       Z26, Z15, Z15
+	VMINPS       Z27, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMAXPS       Z26, Z16, Z16
+	VMINPS       Z27, Z16, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPADDD       Z28, Z16, Z16
+	VPMOVSDB     Z16, K1, (R11)
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z25, Z17, Z17
+	VMAXPS       Z26, Z17, Z17
+	VMINPS       Z27, Z17, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPADDD       Z28, Z17, Z17
+	VPMOVSDB     Z17, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z24, Z18, Z18
+	VMAXPS       Z26, Z18, Z18
+	VMINPS       Z27, Z18, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPADDD       Z28, Z18, Z18
+	VPMOVSDB     Z18, K1, (R11)
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z25, Z19, Z19
+	VMAXPS       Z26, Z19, Z19
+	VMINPS       Z27, Z19, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPADDD       Z28, Z19, Z19
+	VPMOVSDB     Z19, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z20, Z20
+	VMULPS       Z24, Z20, Z20
+	VMAXPS       Z26, Z20, Z20
+	VMINPS       Z27, Z20, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPADDD       Z28, Z20, Z20
+	VPMOVSDB     Z20, K1, (R11)
+	VCVTDQ2PS    Z21, Z21
+	VMULPS       Z25, Z21, Z21
+	VMAXPS       Z26, Z21, Z21
+	VMINPS       Z27, Z21, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPADDD       Z28, Z21, Z21
+	VPMOVSDB     Z21, K2, 16(R11)
+	ADDQ         AX, R11
+	VCVTDQ2PS    Z22, Z22
+	VMULPS       Z24, Z22, Z22
+	VMAXPS       Z26, Z22, Z22
+	VMINPS       Z27, Z22, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPADDD       Z28, Z22, Z22
+	VPMOVSDB     Z22, K1, (R11)
+	VCVTDQ2PS    Z23, Z23
+	VMULPS       Z25, Z23, Z23
+	VMAXPS       Z26, Z23, Z23
+	VMINPS       Z27, Z23, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPADDD       Z28, Z23, Z23
+	VPMOVSDB     Z23, K2, 16(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2_1x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 // Requires: AVX, AVX2
-TEXT ·qgemmAVX2_1x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmAVX2_1x1(SB), NOSPLIT, $0-80
 	MOVQ    a+0(FP), SI
 	MOVQ    lda+8(FP), BX
 	MOVQ    b+16(FP), DI
 	MOVQ    k4+32(FP), CX
 	LEAQ    (BX)(BX*2), DX
-	MOVQ    accum+56(FP), AX
+	MOVQ    accum+72(FP), AX
 	TESTQ   AX, AX
 	JZ      avx2q1_bias
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU (R11), Y0
 	VMOVDQU 32(R11), Y1
 	JMP     avx2q1_init
 
 avx2q1_bias:
-	MOVQ    bias+40(FP), R11
+	MOVQ    bias+56(FP), R11
 	VMOVDQU (R11), Y8
 	VMOVDQU 32(R11), Y9
 	VMOVDQA Y8, Y0
@@ -2254,8 +4947,16 @@ avx2q1_bias:
 avx2q1_init:
 	VPCMPEQW Y10, Y10, Y10
 	VPSRLW   $0x0f, Y10, Y10
+	MOVQ     nseg+40(FP), R12
+	MOVQ     sstride+48(FP), R13
+	MOVQ     CX, AX
+	SHLQ     $0x02, AX
+	SUBQ     AX, R13
 	TESTQ    CX, CX
 	JZ       avx2q1_done
+
+avx2q1_seg:
+	MOVQ k4+32(FP), CX
 
 avx2q1_loop:
 	VMOVDQU      (DI), Y8
@@ -2274,26 +4975,29 @@ avx2q1_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          avx2q1_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2q1_seg
 
 avx2q1_done:
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU Y0, (R11)
 	VMOVDQU Y1, 32(R11)
 	VZEROUPPER
 	RET
 
-// func qgemmAVX2_2x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+// func qgemmAVX2_2x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 // Requires: AVX, AVX2
-TEXT ·qgemmAVX2_2x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmAVX2_2x1(SB), NOSPLIT, $0-80
 	MOVQ    a+0(FP), SI
 	MOVQ    lda+8(FP), BX
 	MOVQ    b+16(FP), DI
 	MOVQ    k4+32(FP), CX
 	LEAQ    (BX)(BX*2), DX
-	MOVQ    accum+56(FP), AX
+	MOVQ    accum+72(FP), AX
 	TESTQ   AX, AX
 	JZ      avx2q2_bias
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU (R11), Y0
 	VMOVDQU 32(R11), Y1
 	VMOVDQU 128(R11), Y2
@@ -2301,7 +5005,7 @@ TEXT ·qgemmAVX2_2x1(SB), NOSPLIT, $0-64
 	JMP     avx2q2_init
 
 avx2q2_bias:
-	MOVQ    bias+40(FP), R11
+	MOVQ    bias+56(FP), R11
 	VMOVDQU (R11), Y8
 	VMOVDQU 32(R11), Y9
 	VMOVDQA Y8, Y0
@@ -2312,8 +5016,16 @@ avx2q2_bias:
 avx2q2_init:
 	VPCMPEQW Y10, Y10, Y10
 	VPSRLW   $0x0f, Y10, Y10
+	MOVQ     nseg+40(FP), R12
+	MOVQ     sstride+48(FP), R13
+	MOVQ     CX, AX
+	SHLQ     $0x02, AX
+	SUBQ     AX, R13
 	TESTQ    CX, CX
 	JZ       avx2q2_done
+
+avx2q2_seg:
+	MOVQ k4+32(FP), CX
 
 avx2q2_loop:
 	VMOVDQU      (DI), Y8
@@ -2342,9 +5054,12 @@ avx2q2_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          avx2q2_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2q2_seg
 
 avx2q2_done:
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU Y0, (R11)
 	VMOVDQU Y1, 32(R11)
 	VMOVDQU Y2, 128(R11)
@@ -2352,18 +5067,18 @@ avx2q2_done:
 	VZEROUPPER
 	RET
 
-// func qgemmAVX2_3x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+// func qgemmAVX2_3x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 // Requires: AVX, AVX2
-TEXT ·qgemmAVX2_3x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmAVX2_3x1(SB), NOSPLIT, $0-80
 	MOVQ    a+0(FP), SI
 	MOVQ    lda+8(FP), BX
 	MOVQ    b+16(FP), DI
 	MOVQ    k4+32(FP), CX
 	LEAQ    (BX)(BX*2), DX
-	MOVQ    accum+56(FP), AX
+	MOVQ    accum+72(FP), AX
 	TESTQ   AX, AX
 	JZ      avx2q3_bias
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU (R11), Y0
 	VMOVDQU 32(R11), Y1
 	VMOVDQU 128(R11), Y2
@@ -2373,7 +5088,7 @@ TEXT ·qgemmAVX2_3x1(SB), NOSPLIT, $0-64
 	JMP     avx2q3_init
 
 avx2q3_bias:
-	MOVQ    bias+40(FP), R11
+	MOVQ    bias+56(FP), R11
 	VMOVDQU (R11), Y8
 	VMOVDQU 32(R11), Y9
 	VMOVDQA Y8, Y0
@@ -2386,8 +5101,16 @@ avx2q3_bias:
 avx2q3_init:
 	VPCMPEQW Y10, Y10, Y10
 	VPSRLW   $0x0f, Y10, Y10
+	MOVQ     nseg+40(FP), R12
+	MOVQ     sstride+48(FP), R13
+	MOVQ     CX, AX
+	SHLQ     $0x02, AX
+	SUBQ     AX, R13
 	TESTQ    CX, CX
 	JZ       avx2q3_done
+
+avx2q3_seg:
+	MOVQ k4+32(FP), CX
 
 avx2q3_loop:
 	VMOVDQU      (DI), Y8
@@ -2426,9 +5149,12 @@ avx2q3_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          avx2q3_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2q3_seg
 
 avx2q3_done:
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU Y0, (R11)
 	VMOVDQU Y1, 32(R11)
 	VMOVDQU Y2, 128(R11)
@@ -2438,18 +5164,18 @@ avx2q3_done:
 	VZEROUPPER
 	RET
 
-// func qgemmAVX2_4x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+// func qgemmAVX2_4x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 // Requires: AVX, AVX2
-TEXT ·qgemmAVX2_4x1(SB), NOSPLIT, $0-64
+TEXT ·qgemmAVX2_4x1(SB), NOSPLIT, $0-80
 	MOVQ    a+0(FP), SI
 	MOVQ    lda+8(FP), BX
 	MOVQ    b+16(FP), DI
 	MOVQ    k4+32(FP), CX
 	LEAQ    (BX)(BX*2), DX
-	MOVQ    accum+56(FP), AX
+	MOVQ    accum+72(FP), AX
 	TESTQ   AX, AX
 	JZ      avx2q4_bias
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU (R11), Y0
 	VMOVDQU 32(R11), Y1
 	VMOVDQU 128(R11), Y2
@@ -2461,7 +5187,7 @@ TEXT ·qgemmAVX2_4x1(SB), NOSPLIT, $0-64
 	JMP     avx2q4_init
 
 avx2q4_bias:
-	MOVQ    bias+40(FP), R11
+	MOVQ    bias+56(FP), R11
 	VMOVDQU (R11), Y8
 	VMOVDQU 32(R11), Y9
 	VMOVDQA Y8, Y0
@@ -2476,8 +5202,16 @@ avx2q4_bias:
 avx2q4_init:
 	VPCMPEQW Y10, Y10, Y10
 	VPSRLW   $0x0f, Y10, Y10
+	MOVQ     nseg+40(FP), R12
+	MOVQ     sstride+48(FP), R13
+	MOVQ     CX, AX
+	SHLQ     $0x02, AX
+	SUBQ     AX, R13
 	TESTQ    CX, CX
 	JZ       avx2q4_done
+
+avx2q4_seg:
+	MOVQ k4+32(FP), CX
 
 avx2q4_loop:
 	VMOVDQU      (DI), Y8
@@ -2526,9 +5260,12 @@ avx2q4_loop:
 	ADDQ         $0x40, DI
 	DECQ         CX
 	JNZ          avx2q4_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2q4_seg
 
 avx2q4_done:
-	MOVQ    c+48(FP), R11
+	MOVQ    c+64(FP), R11
 	VMOVDQU Y0, (R11)
 	VMOVDQU Y1, 32(R11)
 	VMOVDQU Y2, 128(R11)
@@ -2854,46 +5591,370 @@ rqx_col:
 	VZEROUPPER
 	RET
 
-// func xor80AVX2(p *int8, n int)
+// func depthwiseAVX2_1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 // Requires: AVX, AVX2
-TEXT ·xor80AVX2(SB), NOSPLIT, $0-16
-	MOVQ      p+0(FP), SI
-	MOVQ      n+8(FP), CX
-	VPCMPEQB  Y0, Y0, Y0
-	VPSLLW    $0x0f, Y0, Y0
+TEXT ·depthwiseAVX2_1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   dw1_start
+	MOVQ 8(CX), R10
+
+dw1_start:
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ npairs+16(FP), R9
+
+dw1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dw1_pair:
+	MOVQ       (DI)(R13*8), AX
+	ADDQ       SI, AX
+	VMOVDQU    (AX), Y8
+	VMOVDQU    32(AX), Y9
+	VPMADDWD   (R8), Y8, Y8
+	VPMADDWD   32(R8), Y9, Y9
+	VPADDD     Y8, Y0, Y0
+	VPADDD     Y9, Y1, Y1
+	ADDQ       R12, R8
+	INCQ       R13
+	CMPQ       R13, R9
+	JB         dw1_pair
+	MOVQ       ep+80(FP), CX
+	CMPQ       (CX), $0x00
+	JNE        dw1_requant
+	VPERM2I128 $0x20, Y1, Y0, Y8
+	VPERM2I128 $0x31, Y1, Y0, Y9
+	VMOVDQU    Y8, (R10)
+	VMOVDQU    Y9, 32(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw1_next
+
+dw1_requant:
+	MOVQ      24(CX), BX
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (BX), Y0, Y0
+	VMAXPS    64(CX), Y0, Y0
+	VMINPS    96(CX), Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    32(CX), Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    32(BX), Y1, Y1
+	VMAXPS    64(CX), Y1, Y1
+	VMINPS    96(CX), Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD    32(CX), Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
 	VPACKSSWB Y0, Y0, Y0
-	SHRQ      $0x05, CX
-	JZ        x80_done
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (R10)
+	ADDQ      16(CX), R10
 
-x80_loop:
-	VPXOR   (SI), Y0, Y1
-	VMOVDQU Y1, (SI)
-	ADDQ    $0x20, SI
-	DECQ    CX
-	JNZ     x80_loop
-
-x80_done:
+dw1_next:
+	MOVQ pstride+24(FP), CX
+	ADDQ CX, SI
+	DECQ R11
+	JNZ  dw1_pixel
 	VZEROUPPER
 	RET
 
-// func xorCopyAVX2(dst *int8, src *int8, n int, x uint8)
+// func depthwiseAVX2_2(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 // Requires: AVX, AVX2
-TEXT ·xorCopyAVX2(SB), NOSPLIT, $0-25
-	MOVQ         dst+0(FP), DI
-	MOVQ         src+8(FP), SI
-	MOVQ         n+16(FP), CX
-	VPBROADCASTB x+24(FP), Y0
-	XORQ         AX, AX
-	SHRQ         $0x05, CX
-	JZ           xc_done
+TEXT ·depthwiseAVX2_2(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   dw2_start
+	MOVQ 8(CX), R10
 
-xc_loop:
-	VPXOR   (SI)(AX*1), Y0, Y1
-	VMOVDQU Y1, (DI)(AX*1)
-	ADDQ    $0x20, AX
-	DECQ    CX
-	JNZ     xc_loop
+dw2_start:
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ npairs+16(FP), R9
 
-xc_done:
+dw2_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	VMOVDQU 64(CX), Y2
+	VMOVDQU 96(CX), Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dw2_pair:
+	MOVQ       (DI)(R13*8), AX
+	ADDQ       SI, AX
+	VMOVDQU    (AX), Y8
+	VMOVDQU    32(AX), Y9
+	VPMADDWD   (R8), Y8, Y8
+	VPMADDWD   32(R8), Y9, Y9
+	VPADDD     Y8, Y0, Y0
+	VPADDD     Y9, Y1, Y1
+	VMOVDQU    64(AX), Y10
+	VMOVDQU    96(AX), Y11
+	VPMADDWD   64(R8), Y10, Y10
+	VPMADDWD   96(R8), Y11, Y11
+	VPADDD     Y10, Y2, Y2
+	VPADDD     Y11, Y3, Y3
+	ADDQ       R12, R8
+	INCQ       R13
+	CMPQ       R13, R9
+	JB         dw2_pair
+	MOVQ       ep+80(FP), CX
+	CMPQ       (CX), $0x00
+	JNE        dw2_requant
+	VPERM2I128 $0x20, Y1, Y0, Y8
+	VPERM2I128 $0x31, Y1, Y0, Y9
+	VMOVDQU    Y8, (R10)
+	VMOVDQU    Y9, 32(R10)
+	VPERM2I128 $0x20, Y3, Y2, Y8
+	VPERM2I128 $0x31, Y3, Y2, Y9
+	VMOVDQU    Y8, 64(R10)
+	VMOVDQU    Y9, 96(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw2_next
+
+dw2_requant:
+	MOVQ      24(CX), BX
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (BX), Y0, Y0
+	VMAXPS    64(CX), Y0, Y0
+	VMINPS    96(CX), Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    32(CX), Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    32(BX), Y1, Y1
+	VMAXPS    64(CX), Y1, Y1
+	VMINPS    96(CX), Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD    32(CX), Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSWB Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (R10)
+	VCVTDQ2PS Y2, Y2
+	VMULPS    64(BX), Y2, Y2
+	VMAXPS    64(CX), Y2, Y2
+	VMINPS    96(CX), Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD    32(CX), Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS    96(BX), Y3, Y3
+	VMAXPS    64(CX), Y3, Y3
+	VMINPS    96(CX), Y3, Y3
+	VCVTPS2DQ Y3, Y3
+	VPADDD    32(CX), Y3, Y3
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y2, Y2
+	VPERMQ    $0x08, Y2, Y2
+	VMOVDQU   X2, 16(R10)
+	ADDQ      16(CX), R10
+
+dw2_next:
+	MOVQ pstride+24(FP), CX
+	ADDQ CX, SI
+	DECQ R11
+	JNZ  dw2_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseAVX2_4(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX2
+TEXT ·depthwiseAVX2_4(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   dw4_start
+	MOVQ 8(CX), R10
+
+dw4_start:
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ npairs+16(FP), R9
+
+dw4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	VMOVDQU 64(CX), Y2
+	VMOVDQU 96(CX), Y3
+	VMOVDQU 128(CX), Y4
+	VMOVDQU 160(CX), Y5
+	VMOVDQU 192(CX), Y6
+	VMOVDQU 224(CX), Y7
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dw4_pair:
+	MOVQ       (DI)(R13*8), AX
+	ADDQ       SI, AX
+	VMOVDQU    (AX), Y8
+	VMOVDQU    32(AX), Y9
+	VPMADDWD   (R8), Y8, Y8
+	VPMADDWD   32(R8), Y9, Y9
+	VPADDD     Y8, Y0, Y0
+	VPADDD     Y9, Y1, Y1
+	VMOVDQU    64(AX), Y10
+	VMOVDQU    96(AX), Y11
+	VPMADDWD   64(R8), Y10, Y10
+	VPMADDWD   96(R8), Y11, Y11
+	VPADDD     Y10, Y2, Y2
+	VPADDD     Y11, Y3, Y3
+	VMOVDQU    128(AX), Y12
+	VMOVDQU    160(AX), Y13
+	VPMADDWD   128(R8), Y12, Y12
+	VPMADDWD   160(R8), Y13, Y13
+	VPADDD     Y12, Y4, Y4
+	VPADDD     Y13, Y5, Y5
+	VMOVDQU    192(AX), Y14
+	VMOVDQU    224(AX), Y15
+	VPMADDWD   192(R8), Y14, Y14
+	VPMADDWD   224(R8), Y15, Y15
+	VPADDD     Y14, Y6, Y6
+	VPADDD     Y15, Y7, Y7
+	ADDQ       R12, R8
+	INCQ       R13
+	CMPQ       R13, R9
+	JB         dw4_pair
+	MOVQ       ep+80(FP), CX
+	CMPQ       (CX), $0x00
+	JNE        dw4_requant
+	VPERM2I128 $0x20, Y1, Y0, Y8
+	VPERM2I128 $0x31, Y1, Y0, Y9
+	VMOVDQU    Y8, (R10)
+	VMOVDQU    Y9, 32(R10)
+	VPERM2I128 $0x20, Y3, Y2, Y8
+	VPERM2I128 $0x31, Y3, Y2, Y9
+	VMOVDQU    Y8, 64(R10)
+	VMOVDQU    Y9, 96(R10)
+	VPERM2I128 $0x20, Y5, Y4, Y8
+	VPERM2I128 $0x31, Y5, Y4, Y9
+	VMOVDQU    Y8, 128(R10)
+	VMOVDQU    Y9, 160(R10)
+	VPERM2I128 $0x20, Y7, Y6, Y8
+	VPERM2I128 $0x31, Y7, Y6, Y9
+	VMOVDQU    Y8, 192(R10)
+	VMOVDQU    Y9, 224(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw4_next
+
+dw4_requant:
+	MOVQ      24(CX), BX
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (BX), Y0, Y0
+	VMAXPS    64(CX), Y0, Y0
+	VMINPS    96(CX), Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    32(CX), Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    32(BX), Y1, Y1
+	VMAXPS    64(CX), Y1, Y1
+	VMINPS    96(CX), Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD    32(CX), Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSWB Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (R10)
+	VCVTDQ2PS Y2, Y2
+	VMULPS    64(BX), Y2, Y2
+	VMAXPS    64(CX), Y2, Y2
+	VMINPS    96(CX), Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD    32(CX), Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS    96(BX), Y3, Y3
+	VMAXPS    64(CX), Y3, Y3
+	VMINPS    96(CX), Y3, Y3
+	VCVTPS2DQ Y3, Y3
+	VPADDD    32(CX), Y3, Y3
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y2, Y2
+	VPERMQ    $0x08, Y2, Y2
+	VMOVDQU   X2, 16(R10)
+	VCVTDQ2PS Y4, Y4
+	VMULPS    128(BX), Y4, Y4
+	VMAXPS    64(CX), Y4, Y4
+	VMINPS    96(CX), Y4, Y4
+	VCVTPS2DQ Y4, Y4
+	VPADDD    32(CX), Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VMULPS    160(BX), Y5, Y5
+	VMAXPS    64(CX), Y5, Y5
+	VMINPS    96(CX), Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    32(CX), Y5, Y5
+	VPACKSSDW Y5, Y4, Y4
+	VPACKSSWB Y4, Y4, Y4
+	VPERMQ    $0x08, Y4, Y4
+	VMOVDQU   X4, 32(R10)
+	VCVTDQ2PS Y6, Y6
+	VMULPS    192(BX), Y6, Y6
+	VMAXPS    64(CX), Y6, Y6
+	VMINPS    96(CX), Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    32(CX), Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS    224(BX), Y7, Y7
+	VMAXPS    64(CX), Y7, Y7
+	VMINPS    96(CX), Y7, Y7
+	VCVTPS2DQ Y7, Y7
+	VPADDD    32(CX), Y7, Y7
+	VPACKSSDW Y7, Y6, Y6
+	VPACKSSWB Y6, Y6, Y6
+	VPERMQ    $0x08, Y6, Y6
+	VMOVDQU   X6, 48(R10)
+	ADDQ      16(CX), R10
+
+dw4_next:
+	MOVQ pstride+24(FP), CX
+	ADDQ CX, SI
+	DECQ R11
+	JNZ  dw4_pixel
+	VZEROUPPER
+	RET
+
+// func dwPairsAVX2(dst *int16, src *int8, n int, cp int, dil int)
+// Requires: AVX, AVX2
+TEXT ·dwPairsAVX2(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  n+16(FP), CX
+	MOVQ  cp+24(FP), DX
+	MOVQ  dil+32(FP), R8
+	IMULQ DX, R8
+
+dwp_pixel:
+	XORQ AX, AX
+
+dwp_block:
+	LEAQ       (SI)(AX*1), R9
+	VPMOVSXBW  (R9), Y0
+	VPMOVSXBW  (R9)(R8*1), Y1
+	VPUNPCKLWD Y1, Y0, Y2
+	VPUNPCKHWD Y1, Y0, Y3
+	VMOVDQU    Y2, (DI)
+	VMOVDQU    Y3, 32(DI)
+	ADDQ       $0x40, DI
+	ADDQ       $0x10, AX
+	CMPQ       AX, DX
+	JB         dwp_block
+	ADDQ       DX, SI
+	DECQ       CX
+	JNZ        dwp_pixel
 	VZEROUPPER
 	RET

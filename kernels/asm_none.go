@@ -6,19 +6,6 @@ const haveAsm = false
 
 func currentQKernel() qKernel { return qKernelGo }
 
-func xorCopy(dst, src []int8, x int8) {
-	_ = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = v ^ x
-	}
-}
-
-func xor80(b []int8) {
-	for i := range b {
-		b[i] ^= -128
-	}
-}
-
 func (p *rqParams) row(src []int32, dst []int8, c0 int) { p.rowGo(src, dst, c0) }
 
 func (p *rqParams) tile(src []int32, ts, rows, ncols int, dst []int8, ldo int, c0 int) {
@@ -41,4 +28,22 @@ func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 			}
 		}
 	}
+}
+
+func peakLoop(string) (func(int), int) { return nil, 0 }
+
+func depthwisePath() isaPath { return isaGo }
+
+type dwEpi struct {
+	mode    int64
+	out     *int8
+	ostride int64
+	scale   *float32
+	consts  [24]int32
+}
+
+func dwPairs(dst []int16, src []int8, n, cp, dil int) { panic("unreachable") }
+
+func depthwiseRow(base []int16, off []int64, d *dwWeights, pstride, ow int, out []int32, ep *dwEpi) {
+	panic("unreachable")
 }

@@ -147,13 +147,9 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 		return
 	}
 	kern := currentQKernel()
-	var x int8
-	if kern.xor {
-		x = -128
-	}
-	// Padded copy of the input with the zero point in the borders (XORed with
-	// 0x80 for VNNI), so the GEMM sources need no bounds checks or XOR pass.
-	pin, hp, wp, release := padInput(s, in, x, int8(w.inZP), threads)
+	// Padded copy of the input with the zero point in the borders, so the GEMM
+	// sources need no bounds checks.
+	pin, hp, wp, release := padInput(s, in, int8(w.inZP), threads)
 	defer release()
 	ps := s
 	ps.H, ps.W = hp, wp
@@ -163,7 +159,7 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	if s.Groups == 1 && s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.C%4 == 0 {
 		// 1×1 stride 1: a GEMM over all pixels, A read in place
 		o := &qOut{out8: out, ldo: s.OC, rq: p}
-		qgemmRun(kern, s.N*hp*wp, qA{direct: pin, lda: s.C, pre: true}, w.groups[0], o, threads)
+		qgemmRun(kern, s.N*hp*wp, qA{direct: pin, lda: s.C}, w.groups[0], o, threads)
 		return
 	}
 	if s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
@@ -173,17 +169,17 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	m := s.N * oh * ow
 	for g, gw := range w.groups {
 		o := &qOut{out8: out, ldo: s.OC, col0: g * ocg, rq: p}
-		qgemmRun(kern, m, qA{src: im2colSource(ps, pin, g*cg, cg), pre: true}, gw, o, threads)
+		qgemmRun(kern, m, qA{src: im2colSource(ps, pin, g*cg, cg)}, gw, o, threads)
 	}
 }
 
 var padPool = sync.Pool{New: func() any { return new([]int8) }}
 
-// padInput returns the input surrounded by its padding (filled with zp), every
-// byte XORed with x. Without padding and XOR it returns in itself.
-func padInput(s ConvShape, in []int8, x, zp int8, threads int) ([]int8, int, int, func()) {
+// padInput returns the input surrounded by its padding (filled with zp).
+// Without padding it returns in itself.
+func padInput(s ConvShape, in []int8, zp int8, threads int) ([]int8, int, int, func()) {
 	hp, wp := s.H+s.PadTop+s.PadBottom, s.W+s.PadLeft+s.PadRight
-	if hp == s.H && wp == s.W && x == 0 {
+	if hp == s.H && wp == s.W {
 		return in[:s.N*s.H*s.W*s.C], hp, wp, func() {}
 	}
 	bp := padPool.Get().(*[]int8)
@@ -191,7 +187,7 @@ func padInput(s ConvShape, in []int8, x, zp int8, threads int) ([]int8, int, int
 		*bp = make([]int8, s.N*hp*wp*s.C)
 	}
 	buf := (*bp)[:s.N*hp*wp*s.C]
-	z := zp ^ x
+	z := zp
 	rowLen := wp * s.C
 	parallelFor(s.N*hp, 1, threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -205,7 +201,7 @@ func padInput(s ConvShape, in []int8, x, zp int8, threads int) ([]int8, int, int
 			fill(dst[:s.PadLeft*s.C], z)
 			fill(dst[(s.PadLeft+s.W)*s.C:], z)
 			src := in[((n*s.H+iy)*s.W)*s.C : ((n*s.H+iy)*s.W+s.W)*s.C]
-			xorCopy(dst[s.PadLeft*s.C:], src, x)
+			copy(dst[s.PadLeft*s.C:], src)
 		}
 	})
 	return buf, hp, wp, func() { padPool.Put(bp) }
@@ -256,8 +252,10 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 	if kern.xor {
 		bias = w.biasX
 	}
+	fuse := kern.fused && p.mode == RequantFloat
 	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		var tile [12 * qTileStride]int32
+		ep := qEpi{mode: 1, ldo: int64(s.OC), zp: p.zp, lo: float32(p.lo - p.zp), hi: float32(p.hi - p.zp)}
 		for r := lo; r < hi; r++ {
 			n, y := r/oh, r%oh
 			for p0 := 0; p0 < w.panels; p0 += kern.nv {
@@ -265,13 +263,23 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 				col := p0 * qPanel
 				ncols := min(nv*qPanel, w.n-col)
 				bp := w.data[p0*qPanel*w.kp:]
+				if fuse {
+					ep.scale = &p.scale[col]
+					ep.mask = colMasks(ncols)
+				}
 				for x0 := 0; x0 < ow; x0 += kern.mr {
 					tr := min(kern.mr, ow-x0)
-					for kh := 0; kh < s.KH; kh++ {
-						a := in[((n*s.H+y*s.StrideH+kh*s.DilH)*s.W+x0*s.StrideW)*s.C:]
-						kern.run(a, lda, bp[kh*seg*qPanel:], qPanel*w.kp, seg/4, bias[col:], tile[:], tr, nv, kh > 0)
+					o := out[(r*ow+x0)*s.OC+col:]
+					a := in[((n*s.H+y*s.StrideH)*s.W+x0*s.StrideW)*s.C:]
+					var e *qEpi
+					if fuse {
+						ep.out = &o[0]
+						e = &ep
 					}
-					p.tile(tile[:], qTileStride, tr, ncols, out[(r*ow+x0)*s.OC+col:], s.OC, col)
+					kern.run(a, lda, bp, qPanel*w.kp, seg/4, s.KH, s.DilH*s.W*s.C, bias[col:], tile[:], tr, nv, false, e)
+					if !fuse {
+						p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
+					}
 				}
 			}
 		}

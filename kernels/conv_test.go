@@ -82,3 +82,44 @@ func TestPackQConvErrors(t *testing.T) {
 	_, err = PackQConv(ConvShape{N: 1, H: 2, W: 2, C: 1, OC: 1, KH: 3, KW: 3}, make([]int8, 9), nil, 0)
 	require.Error(t, err)
 }
+
+func TestConvF32VsReference(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for _, tc := range convCases {
+			s := tc.s.norm()
+			w := randF32(r, s.OC*(s.C/s.Groups)*s.KH*s.KW)
+			bias := randF32(r, s.OC)
+			in := randF32(r, s.N*s.H*s.W*s.C)
+			oh, ow := s.OutH(), s.OutW()
+			cg, ocg := s.C/s.Groups, s.OC/s.Groups
+			want := make([]float64, s.N*oh*ow*s.OC)
+			for n := 0; n < s.N; n++ {
+				for y := 0; y < oh; y++ {
+					for x := 0; x < ow; x++ {
+						for oc := 0; oc < s.OC; oc++ {
+							acc := float64(bias[oc])
+							g := oc / ocg
+							for ci := 0; ci < cg; ci++ {
+								for kh := 0; kh < s.KH; kh++ {
+									for kw := 0; kw < s.KW; kw++ {
+										ih, iw := y*s.StrideH-s.PadTop+kh*s.DilH, x*s.StrideW-s.PadLeft+kw*s.DilW
+										if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
+											acc += float64(in[((n*s.H+ih)*s.W+iw)*s.C+g*cg+ci]) * float64(w[((oc*cg+ci)*s.KH+kh)*s.KW+kw])
+										}
+									}
+								}
+							}
+							want[((n*oh+y)*ow+x)*s.OC+oc] = acc
+						}
+					}
+				}
+			}
+			got := make([]float32, len(want))
+			ConvF32(s, in, w, bias, got, 2)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-4, "%s [%d]", tc.name, i)
+			}
+		}
+	})
+}

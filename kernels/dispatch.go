@@ -60,3 +60,6 @@ func Int8Path() string { return int8Path.String() }
 
 // F32Path names the dispatch path of Sgemm: "avx2" (AVX2+FMA) or "go".
 func F32Path() string { return f32Path.String() }
+
+// DepthwisePath names the dispatch path of the depthwise convolution kernel.
+func DepthwisePath() string { return depthwisePath().String() }

@@ -19,6 +19,7 @@ func BenchmarkPeak(b *testing.B) {
 		fn   func(int)
 	}{
 		{"vnni-zmm", 1536, cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512VNNI), peakVNNIZ},
+		{"vnni-zmm+vpxord", 1536, cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512VNNI), peakVNNIZXor},
 		{"vnni-ymm", 384, cpuid.CPU.Supports(cpuid.AVX512VL, cpuid.AVX512VNNI), peakVNNIY},
 		{"avx2-int8-signtrick", 256, cpuid.CPU.Supports(cpuid.AVX2), peakAVX2Int8},
 		{"avx2-int8-maddubs-inexact", 256, cpuid.CPU.Supports(cpuid.AVX2), peakAVX2Madd},

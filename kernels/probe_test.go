@@ -1,3 +1,5 @@
+//go:build amd64 && !purego && !noasm
+
 package kernels
 
 import (
@@ -42,14 +44,14 @@ func TestProbeKernels(t *testing.T) {
 	tile := make([]int32, 12*32)
 	qv := measure(func() {
 		for i := 0; i < 64; i++ {
-			qgemmVNNI_12x2(&qa[0], k4*4, &qb[0], k4*64, k4, &bias[0], &tile[0], 0)
+			qgemmVNNI_12x2(&qa[0], k4*4, &qb[0], k4*64, k4, 1, 0, &bias[0], &tile[0], 0, new(int64))
 		}
 	}, 64*2*12*32*4*float64(k4))
 	t.Logf("peak VNNI %.1f GOPS, 12x32 kernel (k=%d, L1) %.1f GOPS = %.0f%%", pv, 4*k4, qv, 100*qv/pv)
 	pa := measure(func() { peakAVX2Int8(1 << 12) }, 256*2*(1<<12))
 	qa2 := measure(func() {
 		for i := 0; i < 64; i++ {
-			qgemmAVX2_4x1(&qa[0], k4*4, &qb[0], k4*64, k4, &bias[0], &tile[0], 0)
+			qgemmAVX2_4x1(&qa[0], k4*4, &qb[0], k4*64, k4, 1, 0, &bias[0], &tile[0], 0)
 		}
 	}, 64*2*4*16*4*float64(k4))
 	t.Logf("peak AVX2 sign trick %.1f GOPS, 4x16 kernel %.1f GOPS = %.0f%%", pa, qa2, 100*qa2/pa)

@@ -103,11 +103,24 @@ type qSource func(dst []int8, r0, rows, kp int)
 // qA is the A operand of a GEMM run: either a packing source, or a matrix the
 // micro-kernels read directly (k a multiple of 4).
 type qA struct {
-	src qSource
-	pre bool // src (or direct) already applies the kernel's XOR
-
+	src    qSource
 	direct []int8
 	lda    int
+}
+
+// qEpi is the epilogue descriptor read by the VNNI micro-kernels (field
+// offsets are fixed: see TestQEpiLayout). mode 0 stores the int32 tile; mode 1
+// requantizes in float32 and stores int8 rows to out (stride ldo), columns
+// masked by mask[v] for panel v.
+type qEpi struct {
+	mode  int64
+	out   *int8
+	ldo   int64
+	scale *float32
+	zp    int32
+	lo    float32 // float32(Min - zp)
+	hi    float32 // float32(Max - zp)
+	mask  [2]uint32
 }
 
 var abufPool = sync.Pool{New: func() any { return new([]int8) }}
@@ -160,6 +173,11 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 	if kern.xor {
 		bias = w.biasX
 	}
+	fuse := kern.fused && o.rq != nil && o.rq.mode == RequantFloat
+	var ep qEpi
+	if fuse {
+		ep = qEpi{mode: 1, ldo: int64(o.ldo), zp: o.rq.zp, lo: float32(o.rq.lo - o.rq.zp), hi: float32(o.rq.hi - o.rq.zp)}
+	}
 	for r := lo; r < hi; r += mc {
 		rows := min(mc, hi-r)
 		ab := abuf
@@ -167,21 +185,37 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 			ab, lda = a.direct[r*a.lda:], a.lda
 		} else {
 			a.src(abuf, r, rows, kp)
-			if kern.xor && !a.pre {
-				xor80(abuf[:rows*kp])
-			}
 		}
 		for p := p0; p < p1; p += kern.nv {
 			nv := min(kern.nv, p1-p)
 			col := p * qPanel
 			ncols := min(nv*qPanel, w.n-col)
+			if fuse {
+				ep.scale = &o.rq.scale[o.col0+col]
+				ep.mask = colMasks(ncols)
+			}
 			for t := 0; t < rows; t += mr {
 				tr := min(mr, rows-t)
-				kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, bias[col:], tile[:], tr, nv, false)
+				if fuse {
+					ep.out = &o.out8[(r+t)*o.ldo+o.col0+col]
+					kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, &ep)
+					continue
+				}
+				kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, nil)
 				o.store(tile[:], r+t, tr, col, ncols)
 			}
 		}
 	}
+}
+
+// colMasks returns the per-panel column masks of an ncols-wide tile.
+func colMasks(ncols int) [2]uint32 {
+	var m [2]uint32
+	for v := range m {
+		c := min(max(ncols-16*v, 0), 16)
+		m[v] = 1<<uint(c) - 1
+	}
+	return m
 }
 
 func (o *qOut) store(tile []int32, row, rows, col, ncols int) {
@@ -194,32 +228,15 @@ func (o *qOut) store(tile []int32, row, rows, col, ncols int) {
 	o.rq.tile(tile, qTileStride, rows, ncols, o.out8[row*o.ldo+o.col0+col:], o.ldo, o.col0+col)
 }
 
-// qgemmMatrix runs the GEMM on a row-major A: read directly by the
-// micro-kernels when k is a multiple of 4 (after one XOR copy for VNNI), packed
-// otherwise.
+// qgemmMatrix runs the GEMM on a row-major A: read in place by the
+// micro-kernels when k is a multiple of 4, packed otherwise.
 func qgemmMatrix(m int, a []int8, lda int, w *QGemmWeights, o *qOut, threads int) {
 	kern := currentQKernel()
 	if w.k%4 != 0 {
 		qgemmRun(kern, m, qA{src: copySource(a, lda, w.k)}, w, o, threads)
 		return
 	}
-	if !kern.xor {
-		qgemmRun(kern, m, qA{direct: a, lda: lda}, w, o, threads)
-		return
-	}
-	bp := getABuf(m * w.k)
-	defer abufPool.Put(bp)
-	ax := *bp
-	parallelFor(m, 64, threads, func(lo, hi int) {
-		if lda == w.k {
-			xorCopy(ax[lo*w.k:hi*w.k], a[lo*lda:hi*lda], -128)
-			return
-		}
-		for i := lo; i < hi; i++ {
-			xorCopy(ax[i*w.k:(i+1)*w.k], a[i*lda:i*lda+w.k], -128)
-		}
-	})
-	qgemmRun(kern, m, qA{direct: ax, lda: w.k, pre: true}, w, o, threads)
+	qgemmRun(kern, m, qA{direct: a, lda: lda}, w, o, threads)
 }
 
 // copySource is the A source of a plain row-major matrix.
@@ -274,26 +291,29 @@ func QGemmInt32(m int, a []int8, lda int, w *QGemmWeights, out []int32, ldo int,
 // weight panels (panel stride pstride bytes), starting from bias.
 type qKernel struct {
 	mr, nv int
-	xor    bool // A must be XORed with 0x80 (VNNI u8·s8) and biasX used
-	run    func(a []int8, lda int, b []int8, pstride, k4 int, bias []int32, tile []int32, mr, nv int, accum bool)
+	xor    bool // the kernel computes with a^0x80 (VNNI u8·s8): use biasX
+	fused  bool // the kernel can requantize (float mode) itself via qEpi
+	run    func(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, ep *qEpi)
 }
 
 var qKernelGo = qKernel{mr: 4, nv: 2, run: qTileGo}
 
-func qTileGo(a []int8, lda int, b []int8, pstride, k4 int, bias []int32, tile []int32, mr, nv int, accum bool) {
+func qTileGo(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, _ *qEpi) {
 	for r := 0; r < mr; r++ {
-		arow := a[r*lda : r*lda+k4*4]
 		for v := 0; v < nv; v++ {
 			acc := (*[16]int32)(tile[r*qTileStride+v*16:])
 			if !accum {
 				copy(acc[:], bias[v*16:v*16+16])
 			}
-			bp := b[v*pstride : v*pstride+k4*64]
-			for kk := 0; kk < k4; kk++ {
-				a0, a1, a2, a3 := int32(arow[kk*4]), int32(arow[kk*4+1]), int32(arow[kk*4+2]), int32(arow[kk*4+3])
-				bk := (*[64]int8)(bp[kk*64:])
-				for j := 0; j < 16; j++ {
-					acc[j] += a0*int32(bk[j*4]) + a1*int32(bk[j*4+1]) + a2*int32(bk[j*4+2]) + a3*int32(bk[j*4+3])
+			for seg := 0; seg < nseg; seg++ {
+				arow := a[seg*sstride+r*lda : seg*sstride+r*lda+k4*4]
+				bp := b[v*pstride+seg*k4*64 : v*pstride+(seg+1)*k4*64]
+				for kk := 0; kk < k4; kk++ {
+					a0, a1, a2, a3 := int32(arow[kk*4]), int32(arow[kk*4+1]), int32(arow[kk*4+2]), int32(arow[kk*4+3])
+					bk := (*[64]int8)(bp[kk*64:])
+					for j := 0; j < 16; j++ {
+						acc[j] += a0*int32(bk[j*4]) + a1*int32(bk[j*4+1]) + a2*int32(bk[j*4+2]) + a3*int32(bk[j*4+3])
+					}
 				}
 			}
 		}

@@ -7,6 +7,9 @@ package kernels
 // peakVNNIZ runs n iterations of 24 independent zmm VPDPBUSD (1536 int8 MACs).
 func peakVNNIZ(n int)
 
+// peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion).
+func peakVNNIZXor(n int)
+
 // peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs).
 func peakVNNIY(n int)
 
@@ -28,142 +31,142 @@ func peakFMA(n int)
 // qgemmVNNI_1x1 is the AVX-512 VNNI 1x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_1x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_1x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_2x1 is the AVX-512 VNNI 2x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_2x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_2x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_3x1 is the AVX-512 VNNI 3x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_3x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_3x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_4x1 is the AVX-512 VNNI 4x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_4x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_4x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_5x1 is the AVX-512 VNNI 5x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_5x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_5x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_6x1 is the AVX-512 VNNI 6x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_6x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_6x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_7x1 is the AVX-512 VNNI 7x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_7x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_7x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_8x1 is the AVX-512 VNNI 8x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_8x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_8x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_9x1 is the AVX-512 VNNI 9x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_9x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_9x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_10x1 is the AVX-512 VNNI 10x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_10x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_10x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_11x1 is the AVX-512 VNNI 11x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_11x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_11x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_12x1 is the AVX-512 VNNI 12x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_12x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_12x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_1x2 is the AVX-512 VNNI 1x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_1x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_1x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_2x2 is the AVX-512 VNNI 2x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_2x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_2x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_3x2 is the AVX-512 VNNI 3x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_3x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_3x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_4x2 is the AVX-512 VNNI 4x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_4x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_4x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_5x2 is the AVX-512 VNNI 5x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_5x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_5x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_6x2 is the AVX-512 VNNI 6x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_6x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_6x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_7x2 is the AVX-512 VNNI 7x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_7x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_7x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_8x2 is the AVX-512 VNNI 8x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_8x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_8x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_9x2 is the AVX-512 VNNI 9x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_9x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_9x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_10x2 is the AVX-512 VNNI 10x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_10x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_10x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_11x2 is the AVX-512 VNNI 11x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_11x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_11x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmVNNI_12x2 is the AVX-512 VNNI 12x32 int8 micro-kernel.
 //
 //go:noescape
-func qgemmVNNI_12x2(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmVNNI_12x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 
 // qgemmAVX2_1x1 is the exact AVX2 1x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmAVX2_1x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmAVX2_1x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 
 // qgemmAVX2_2x1 is the exact AVX2 2x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmAVX2_2x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmAVX2_2x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 
 // qgemmAVX2_3x1 is the exact AVX2 3x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmAVX2_3x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmAVX2_3x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 
 // qgemmAVX2_4x1 is the exact AVX2 4x16 int8 micro-kernel.
 //
 //go:noescape
-func qgemmAVX2_4x1(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)
+func qgemmAVX2_4x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 
 // sgemmAVX2_6x16 is the AVX2+FMA 6x16 float32 micro-kernel.
 //
@@ -180,12 +183,22 @@ func requantFloatAVX2(src *int32, sstride int, dst *int8, dstride int, rows int,
 //go:noescape
 func requantFixedAVX2(src *int32, sstride int, dst *int8, dstride int, rows int, n8 int, mult *int32, shift *int32, consts *[8]int32)
 
-// xor80AVX2 XORs n bytes (a multiple of 32) with 0x80.
+// depthwiseAVX2_1 computes 16 channels of one output row of a depthwise convolution.
 //
 //go:noescape
-func xor80AVX2(p *int8, n int)
+func depthwiseAVX2_1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 
-// xorCopyAVX2 copies n bytes (a multiple of 32) from src to dst, XORing each with x.
+// depthwiseAVX2_2 computes 32 channels of one output row of a depthwise convolution.
 //
 //go:noescape
-func xorCopyAVX2(dst *int8, src *int8, n int, x uint8)
+func depthwiseAVX2_2(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseAVX2_4 computes 64 channels of one output row of a depthwise convolution.
+//
+//go:noescape
+func depthwiseAVX2_4(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// dwPairsAVX2 builds one row of the depthwise int16 pair buffer.
+//
+//go:noescape
+func dwPairsAVX2(dst *int16, src *int8, n int, cp int, dil int)

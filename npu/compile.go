@@ -60,7 +60,7 @@ func place(p *program, a *analysis, cfg Config, h hw) {
 		if reason == "" {
 			for _, t := range l.in {
 				if !t.int8 {
-					reason = fmt.Sprintf("runs in float32: input %q is not quantized", t.name)
+					reason = fmt.Sprintf("runs in float32: input %q is not quantized", t.display())
 					break
 				}
 			}
@@ -226,7 +226,7 @@ func addBoundaries(p *program, cfg Config, h hw) {
 	inDone := map[*vt]bool{}
 	outDone := map[*vt]bool{}
 	mk := func(t *vt, kind opKind, engine Engine, bytes int64, prev *lop) *lop {
-		l := &lop{name: t.name + "/" + lowLevelNames[kind], opType: lowLevelNames[kind], kind: kind, engine: engine,
+		l := &lop{name: t.display() + "/" + lowLevelNames[kind], opType: lowLevelNames[kind], kind: kind, engine: engine,
 			xfer: t, xferByte: bytes, onNPU: engine == EngineNPU}
 		if prev != nil {
 			l.deps = append(l.deps, prev)
@@ -239,7 +239,8 @@ func addBoundaries(p *program, cfg Config, h hw) {
 			return
 		}
 		inDone[t] = true
-		t.dram = true
+		// PCIe writes land in the NPU's memory-mapped SRAM when the tensor is planned
+		// to stay there (planMemory may still spill it to DRAM).
 		raw := t.elems()
 		lowered := layoutBytes(t.shape, h)
 		prev := t.prod // a host operator, or nil for a graph input
@@ -287,7 +288,6 @@ func addBoundaries(p *program, cfg Config, h hw) {
 		raw := t.elems()
 		lowered := layoutBytes(t.shape, h)
 		if t.graphOut && !toHost && cfg.PreLowered {
-			t.dram = true
 			t.hostAvail = mk(t, kD2H, EnginePCIe, lowered, t.prod)
 			return
 		}
@@ -316,8 +316,6 @@ func addBoundaries(p *program, cfg Config, h hw) {
 			}
 			t.users = append(t.users, c)
 			prev = c
-		} else {
-			t.dram = true
 		}
 		prev = mk(t, kD2H, EnginePCIe, size, prev)
 		if !onNPU {

@@ -46,7 +46,8 @@ type task struct {
 	state    taskState
 	start    float64
 	end      float64
-	server   int32 // pool server index (for the trace)
+	freed    float64 // when the task released its queue or server (before end for pipelined DRAM transfers)
+	server   int32   // pool server index (for the trace)
 	// DRAM fluid state.
 	remaining float64
 	rate      float64
@@ -78,7 +79,7 @@ type event struct {
 	seq     uint64
 	task    int32
 	version uint32
-	phase   uint8 // 0: finish; 1: a DRAM transfer's latency elapsed
+	phase   uint8 // 0: work done; 1: a DRAM transfer starts moving data; 2: a transfer's data has arrived
 }
 
 type eventHeap []event
@@ -165,14 +166,27 @@ func (e *engine) run() error {
 		}
 		e.Events++
 		e.now = ev.t
-		if ev.phase == 1 {
+		switch ev.phase {
+		case 1:
 			e.flowStart(ev.task)
-			continue
+		case 2:
+			e.complete(ev.task)
+		default:
+			if t.dram {
+				// The data has left DRAM: the DMA queue may issue its next transfer
+				// while this one is still in flight to SRAM (latency is pipelined).
+				e.flowEnd(ev.task)
+				e.release(ev.task)
+				if t.latency > 0 {
+					e.push(e.now+t.latency, ev.task, 2)
+					continue
+				}
+				e.complete(ev.task)
+				continue
+			}
+			e.release(ev.task)
+			e.complete(ev.task)
 		}
-		if t.dram {
-			e.flowEnd(ev.task)
-		}
-		e.finish(ev.task)
 	}
 	for i := range e.tasks {
 		if e.tasks[i].state != stDone {
@@ -242,11 +256,7 @@ func (e *engine) tryStart(id int32) bool {
 	}
 	if t.dram {
 		t.remaining = t.bytes
-		if t.latency > 0 {
-			e.push(e.now+t.latency, id, 1)
-		} else {
-			e.flowStart(id)
-		}
+		e.flowStart(id)
 		return true
 	}
 	e.push(e.now+t.dur, id, 0)
@@ -302,10 +312,10 @@ func (e *engine) retimeFlows() {
 	}
 }
 
-func (e *engine) finish(id int32) {
+// release frees the task's queue and pool server.
+func (e *engine) release(id int32) {
 	t := &e.tasks[id]
-	t.state = stDone
-	t.end = e.now
+	t.freed = e.now
 	if t.pool >= 0 && t.server >= 0 {
 		p := &e.pools[t.pool]
 		p.servers[t.server] = false
@@ -317,6 +327,19 @@ func (e *engine) finish(id int32) {
 			}
 		}
 	}
+	if t.queue >= 0 {
+		q := &e.queues[t.queue]
+		q.busy = false
+		q.head++
+		e.tryQueue(t.queue)
+	}
+}
+
+// complete marks the task done: its ring bytes return and its successors may start.
+func (e *engine) complete(id int32) {
+	t := &e.tasks[id]
+	t.state = stDone
+	t.end = e.now
 	for _, l := range t.releases {
 		lt := &e.tasks[l]
 		if lt.ring < 0 || lt.acquire == 0 {
@@ -329,12 +352,6 @@ func (e *engine) finish(id int32) {
 		for _, w := range waiters {
 			e.resume(w)
 		}
-	}
-	if t.queue >= 0 {
-		q := &e.queues[t.queue]
-		q.busy = false
-		q.head++
-		e.tryQueue(t.queue)
 	}
 	for _, s := range t.succ {
 		st := &e.tasks[s]

@@ -59,7 +59,10 @@ const (
 // vt is an activation tensor of the collapsed graph: quantization operators are
 // folded away, so a value and its QuantizeLinear / DequantizeLinear twins are one vt.
 type vt struct {
-	name  string
+	name string
+	// label is the name shown in reports: a graph output's own name when the output
+	// is a DequantizeLinear twin of an internal tensor.
+	label string
 	shape []int // nil when unknown
 	dtype graph.DType
 	// int8 marks tensors that are quantized (one byte per element on the device).
@@ -78,6 +81,13 @@ type vt struct {
 	// hostAvail is the last step of the chain that brings an NPU tensor to the host.
 	devAvail  *lop
 	hostAvail *lop
+}
+
+func (t *vt) display() string {
+	if t.label != "" {
+		return t.label
+	}
+	return t.name
 }
 
 func (t *vt) elems() int64 {
@@ -351,11 +361,11 @@ func collapse(a *analysis, cfg Config) *program {
 	for _, o := range a.g.Outputs {
 		t := b.tensor(o.Name)
 		t.graphOut = true
+		if t.label == "" {
+			t.label = o.Name
+		}
 		// The declared output type decides whether the host needs a Dequantize.
 		t.dtype = dtypeOf(a.values[o.Name], t.dtype)
-		if v := a.values[o.Name]; v != nil && v.DType != graph.Undefined {
-			t.dtype = v.DType
-		}
 		p.outputs = append(p.outputs, t)
 	}
 	// Quantized tensors produced by quantized operators of the QOperator form are

@@ -55,9 +55,13 @@ func planMemory(p *program, h hw) (*memPlan, error) {
 			seen[t] = true
 			t.bytes = layoutBytes(t.shape, h)
 			t.first, t.last = math.MaxInt, -1
-			if t.prod != nil && t.prod.engine == EngineNPU {
+			switch {
+			case t.prod != nil && t.prod.engine == EngineNPU:
 				t.first = t.prod.npuIdx
 				t.last = t.prod.npuIdx
+			case t.graphIn:
+				// Graph inputs arrive before the NPU program starts.
+				t.first, t.last = 0, 0
 			}
 			for _, u := range t.users {
 				if u.engine == EngineNPU {
@@ -172,9 +176,6 @@ func costSteps(p *program, h hw, mp *memPlan, cfg Config) map[*lop]*stepCost {
 			if t.dram {
 				c.store += t.bytes
 			}
-		}
-		if l.kind == kLower {
-			inDRAM = l.xferByte // the raw tensor from PCIe
 		}
 		if l.kind == kUnlower || l.kind == kDequantize {
 			c.store += l.xferByte

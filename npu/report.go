@@ -34,15 +34,15 @@ type Report struct {
 	// MACs counts the useful multiply-accumulates of the NPU operators per request.
 	MACs int64 `json:"macs"`
 	// MACUtilization is MACs over the MAC array's capacity during NPU latency.
-	MACUtilization float64 `json:"mac_utilization"`
-	PeakMACsPerCycle int64 `json:"peak_macs_per_cycle"`
-	DRAMReadBytes    int64 `json:"dram_read_bytes"`
-	DRAMWriteBytes   int64 `json:"dram_write_bytes"`
-	DRAMBytes        int64 `json:"dram_bytes"`
-	WeightBytes      int64 `json:"weight_bytes"`
-	PCIeBytes        int64 `json:"pcie_bytes"`
-	SRAMPeakBytes    int64 `json:"sram_peak_bytes"`
-	SRAMCapacity     int64 `json:"sram_capacity_bytes"`
+	MACUtilization   float64 `json:"mac_utilization"`
+	PeakMACsPerCycle int64   `json:"peak_macs_per_cycle"`
+	DRAMReadBytes    int64   `json:"dram_read_bytes"`
+	DRAMWriteBytes   int64   `json:"dram_write_bytes"`
+	DRAMBytes        int64   `json:"dram_bytes"`
+	WeightBytes      int64   `json:"weight_bytes"`
+	PCIeBytes        int64   `json:"pcie_bytes"`
+	SRAMPeakBytes    int64   `json:"sram_peak_bytes"`
+	SRAMCapacity     int64   `json:"sram_capacity_bytes"`
 	// SpilledTensors are activations that did not fit in SRAM and live in DRAM.
 	SpilledTensors []string `json:"spilled_tensors,omitempty"`
 
@@ -325,7 +325,7 @@ func (s *schedule) unitReports() []UnitReport {
 	for id := range e.tasks {
 		t := &e.tasks[id]
 		if n := s.unitName(int32(id)); n != "" {
-			addBusy(n, t.end-t.start)
+			addBusy(n, t.freed-t.start)
 		}
 	}
 	var out []UnitReport
@@ -372,4 +372,3 @@ func (s *schedule) unitName(id int32) string {
 	}
 	return ""
 }
-

@@ -6,14 +6,14 @@ import "math"
 type taskRole uint8
 
 const (
-	roleMarker taskRole = iota // request start (runtime overhead) and end
-	roleSetup                  // NPU operator fixed overhead
-	roleCompute                // MAC array or vector engine tile
-	roleWLoad                  // weight tile DRAM -> SRAM
-	roleALoad                  // activation tile DRAM -> SRAM
-	roleStore                  // tile SRAM -> DRAM
-	roleHost                   // host CPU operator
-	rolePCIe                   // PCIe transfer
+	roleMarker  taskRole = iota // request start (runtime overhead) and end
+	roleSetup                   // NPU operator fixed overhead
+	roleCompute                 // MAC array or vector engine tile
+	roleWLoad                   // weight tile DRAM -> SRAM
+	roleALoad                   // activation tile DRAM -> SRAM
+	roleStore                   // tile SRAM -> DRAM
+	roleHost                    // host CPU operator
+	rolePCIe                    // PCIe transfer
 )
 
 type taskMeta struct {
@@ -134,6 +134,7 @@ func (s *schedule) request(r int) {
 	latency := p.Model.DRAMLatencyNS.Value
 	rateCap := p.Model.DMABandwidthGBs.Value
 	pinnedSkip := s.mp.pinned > 0 && u.pinnedLoaded
+	progStart := int32(-1)
 	for i, l := range steps {
 		lo := int32(len(s.e.tasks))
 		c := s.costs[l]
@@ -165,11 +166,29 @@ func (s *schedule) request(r int) {
 			if c.mac {
 				q = u.mac
 			}
+			if progStart < 0 {
+				// The runtime launches the NPU program once its inputs are on the
+				// device (FuriosaAI's profiler counts that wait as "NPU IoWait", not
+				// as run time); the program's DMA prefetching starts with it.
+				progStart = s.add(none, meta(i, roleMarker))
+				s.e.dep(start, progStart)
+				dep(u.lastNPU, progStart)
+				for _, in := range l.in {
+					if in.prod == nil || in.prod.engine != EngineNPU {
+						dep(devAvail(in, true), progStart)
+					}
+				}
+			}
 			setup := none
 			setup.queue, setup.dur = q, p.cyclesToNS(c.overhead)
 			sid := s.add(setup, meta(i, roleSetup))
 			dep(u.lastNPU, sid)
-			s.e.dep(start, sid)
+			s.e.dep(progStart, sid)
+			for _, in := range l.in {
+				if in.prod == nil || in.prod.engine != EngineNPU {
+					dep(devAvail(in, true), sid)
+				}
+			}
 			for _, d := range l.deps {
 				dep(finalOf(d), sid)
 			}
@@ -184,7 +203,9 @@ func (s *schedule) request(r int) {
 					if s.mp.pinned == 0 {
 						t.ring, t.acquire = u.ring, t.bytes
 					}
-					loads = append(loads, s.add(t, meta(i, roleWLoad)))
+					id := s.add(t, meta(i, roleWLoad))
+					s.e.dep(progStart, id)
+					loads = append(loads, id)
 				}
 				if c.aLoad > 0 {
 					t := none

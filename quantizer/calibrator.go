@@ -185,12 +185,14 @@ func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error {
 	return nil
 }
 
-// parallelFor runs f(0..n-1) on up to threads goroutines and returns the first error.
+// parallelFor runs f(0..n-1) on up to threads goroutines. It returns the error of the
+// lowest index that failed, so that messages do not depend on scheduling.
 func parallelFor(n, threads int, f func(i int) error) error {
+	errs := make([]error, n)
 	if threads <= 1 || n <= 1 {
 		for i := 0; i < n; i++ {
-			if err := f(i); err != nil {
-				return err
+			if errs[i] = f(i); errs[i] != nil {
+				return errs[i]
 			}
 		}
 		return nil
@@ -199,7 +201,6 @@ func parallelFor(n, threads int, f func(i int) error) error {
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		next int
-		ferr error
 	)
 	for w := 0; w < min(threads, n); w++ {
 		wg.Add(1)
@@ -209,23 +210,21 @@ func parallelFor(n, threads int, f func(i int) error) error {
 				mu.Lock()
 				i := next
 				next++
-				stop := ferr != nil
 				mu.Unlock()
-				if i >= n || stop {
+				if i >= n {
 					return
 				}
-				if err := f(i); err != nil {
-					mu.Lock()
-					if ferr == nil {
-						ferr = err
-					}
-					mu.Unlock()
-				}
+				errs[i] = f(i)
 			}
 		}()
 	}
 	wg.Wait()
-	return ferr
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TensorReport describes the range chosen for one tensor.

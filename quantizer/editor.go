@@ -136,7 +136,7 @@ func ConvertOutputType(m *graph.Model, name string, dtype graph.DType, tensorRan
 	qn := prod[y]
 	removeNode(g, d)
 	switch {
-	case dtype == qdt && target.Scale == scale && target.ZeroPoint == zp && len(cons[y]) == 1 && g.Input(y) == nil && !g.IsGraphOutput(y):
+	case qn != nil && dtype == qdt && target.Scale == scale && target.ZeroPoint == zp && len(cons[y]) == 1 && !g.IsGraphOutput(y):
 		// The quantized tensor itself becomes the output.
 		for i, o := range qn.Outputs {
 			if o == y {

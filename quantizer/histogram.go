@@ -6,22 +6,23 @@ import (
 )
 
 const (
-	// histBins is the number of bins that cover max|x| of the first batch a tensor's
-	// histogram sees (TensorRT, PyTorch and AIMET all use 2048).
+	// histBins is the least number of bins over max|x| (TensorRT, PyTorch and AIMET
+	// all use 2048).
 	histBins = 2048
-	// histMaxBins bounds the bins on either side of zero: when new data would need
-	// more, the bin width doubles (adjacent bins merge), so a histogram always has
-	// between histBins and histMaxBins bins over max|x| and its memory stays bounded
-	// however many samples are seen.
+	// histMaxBins bounds the bins on either side of zero. The bin width is the smallest
+	// power of two that fits max|x| into histMaxBins bins, so a histogram always has
+	// between histBins and histMaxBins bins over max|x|, its memory stays bounded
+	// however many samples are seen, and (because the grid only depends on the final
+	// min and max) the counts do not depend on how the data was split into batches.
 	histMaxBins = 2 * histBins
 )
 
 // histogram streams statistics of one float tensor: exact count, running min/max,
 // the number of exact zeros (kept out of the bins: ReLU outputs are mostly zeros and
 // zero is always exactly representable), and counts on a grid anchored at zero: bin k
-// covers [k*width, (k+1)*width). The grid only ever grows by whole bins or doubles its
-// width, so merging a batch never smears counts across bins (unlike re-binning onto a
-// new [min, max] as PyTorch's HistogramObserver does).
+// covers [k*width, (k+1)*width) with width a power of two. The grid only ever grows by
+// whole bins or doubles its width, so merging a batch never smears counts across bins
+// (unlike re-binning onto a new [min, max] as PyTorch's HistogramObserver does).
 type histogram struct {
 	count    int64
 	zeros    int64
@@ -82,10 +83,16 @@ func (h *histogram) add(data []float32) error {
 	h.min = math.Min(h.min, bmin)
 	h.max = math.Max(h.max, bmax)
 	if h.width == 0 {
+		// The smallest power of two that fits the batch (float32 inputs keep it a
+		// normal float64 with an exact inverse).
 		amax := math.Max(math.Abs(bmin), math.Abs(bmax))
-		// Inputs are float32, so amax/histBins is a normal float64 and 1/width is
-		// finite even for denormal float32 magnitudes.
-		h.width = amax / histBins
+		h.width = math.Ldexp(1, int(math.Ceil(math.Log2(amax/histMaxBins))))
+		for !fits(h.width, bmin, bmax) {
+			h.width *= 2
+		}
+		for fits(h.width/2, bmin, bmax) {
+			h.width /= 2
+		}
 		h.lo = h.index(math.Min(bmin, 0))
 		h.bins = make([]float64, h.index(math.Max(bmax, 0))-h.lo+1)
 	}
@@ -101,12 +108,20 @@ func (h *histogram) add(data []float32) error {
 	return nil
 }
 
-func (h *histogram) index(x float64) int { return int(math.Floor(x * (1 / h.width))) }
+func (h *histogram) index(x float64) int { return gridIndex(x, h.width) }
+
+func gridIndex(x, w float64) int { return int(math.Floor(x * (1 / w))) }
+
+// fits reports whether bins of width w cover [lo, hi] with at most histMaxBins bins
+// on either side of zero.
+func fits(w, lo, hi float64) bool {
+	return -gridIndex(lo, w) <= histMaxBins && gridIndex(hi, w)+1 <= histMaxBins
+}
 
 // cover grows the grid so that [lo, hi] falls inside it, doubling the width while the
 // span on either side of zero would exceed histMaxBins.
 func (h *histogram) cover(lo, hi float64) {
-	for max(-h.index(lo), h.index(hi)+1) > histMaxBins {
+	for !fits(h.width, lo, hi) || !fits(h.width, h.min, h.max) {
 		h.coarsen()
 	}
 	klo, khi := h.index(lo), h.index(hi)

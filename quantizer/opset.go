@@ -16,6 +16,10 @@ func upgradeOpset(m *graph.Model, target int64) error {
 	if from >= target {
 		return nil
 	}
+	// Some rewrites need input ranks (Softmax): infer shapes under the old opset.
+	if _, err := m.InferShapes(graph.InferOptions{}); err != nil {
+		return err
+	}
 	g := m.Graph
 	var nodes []*graph.Node
 	for _, n := range g.Nodes {

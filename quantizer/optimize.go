@@ -140,16 +140,27 @@ func removeIdentities(g *graph.Graph) {
 	cons := g.Consumers()
 	var keep []*graph.Node
 	renames := map[string]string{} // removed output -> replacement
+	resolve := func(s string) string {
+		for i := 0; i < len(renames)+1; i++ {
+			r, ok := renames[s]
+			if !ok {
+				return s
+			}
+			s = r
+		}
+		return s
+	}
 	for _, n := range g.Nodes {
 		if !isIdentityLike(g, n, cons) {
 			keep = append(keep, n)
 			continue
 		}
-		x, y := n.Inputs[0], n.Outputs[0]
+		x, y := resolve(n.Inputs[0]), n.Outputs[0]
 		if g.IsGraphOutput(y) {
 			// The graph output keeps its name: the producer of x writes y instead, unless
 			// x itself is a graph input, an initializer or another graph output.
 			if g.Input(x) != nil || g.Initializers[x] != nil || g.IsGraphOutput(x) || producerOf(keep, x) == nil {
+				n.Inputs[0] = x
 				keep = append(keep, n)
 				continue
 			}
@@ -163,16 +174,6 @@ func removeIdentities(g *graph.Graph) {
 			continue
 		}
 		renames[y] = x
-	}
-	resolve := func(s string) string {
-		for i := 0; i < len(renames)+1; i++ {
-			r, ok := renames[s]
-			if !ok {
-				return s
-			}
-			s = r
-		}
-		return s
 	}
 	for _, n := range keep {
 		for i, in := range n.Inputs {

@@ -13,14 +13,14 @@ import (
 func TestExplore(t *testing.T) {
 	train, _ := dataset.Load("../testdata/fashion-mnist", "train")
 	test, _ := dataset.Load("../testdata/fashion-mnist", "t10k")
-	ntest := 2000
+	ntest := 10000
 	for _, f := range []string{"fmnist_cnn", "fmnist_resnet", "fmnist_mlp"} {
 		m, err := graph.Load("../testdata/models/" + f + ".onnx")
 		if err != nil {
 			t.Fatal(err)
 		}
 		t0 := time.Now()
-		c, err := NewCalibrator(m, MinMaxAsym, CalibOptions{Warn: func(s string) { t.Log(s) }})
+		c, err := NewCalibrator(m, MinMaxAsym, CalibOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestExplore(t *testing.T) {
 		}
 		t.Log(f, "calib", time.Since(t0))
 		eval := func(q *graph.Model) float64 {
-			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeFloat))
+			s, err := runtime.NewSession(q)
 			if err != nil {
 				t.Fatal(err)
 			}

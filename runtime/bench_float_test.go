@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -168,6 +169,48 @@ func BenchmarkFloatResNet50(b *testing.B) {
 		d[i] = r.Float32()
 	}
 	benchModel(b, m, "input", x)
+}
+
+// benchORT times the same model in ONNX Runtime (all graph optimizations, as many
+// threads as the Go benchmarks use), for the float32 baseline's target of 1.25x ONNX
+// Runtime's latency. It is skipped when ONNX Runtime is not installed (make ort).
+func benchORT(b *testing.B, m *graph.Model, input string, x *graph.Tensor) {
+	if err := ortoracle.Available(); err != nil {
+		b.Skip(err)
+	}
+	flops := convFLOPs(b, m)
+	path := filepath.Join(b.TempDir(), "model.onnx")
+	require.NoError(b, m.Save(path))
+	lat, err := ortoracle.Bench(path, map[string]*graph.Tensor{input: x}, goruntime.GOMAXPROCS(0), 3, b.N)
+	require.NoError(b, err)
+	var total float64
+	for _, ms := range lat {
+		total += ms
+	}
+	sec := total / 1e3
+	b.ReportMetric(float64(len(lat))/sec, "images/s")
+	b.ReportMetric(flops*float64(len(lat))/sec/1e9, "GFLOP/s")
+	b.ReportMetric(sec/float64(len(lat))*1e3, "ms/image")
+}
+
+// BenchmarkORTCNN is BenchmarkFloatCNN in ONNX Runtime.
+func BenchmarkORTCNN(b *testing.B) {
+	m, err := graph.Load(filepath.Join(modelDir, "fmnist_cnn.onnx"))
+	require.NoError(b, err)
+	ds, err := dataset.Load(dataDir, "t10k")
+	require.NoError(b, err)
+	m.Graph.Inputs[0].Shape[0] = graph.Dim{Size: 1}
+	benchORT(b, m, "input", ds.Batch(0, 1))
+}
+
+// BenchmarkORTResNet50 is BenchmarkFloatResNet50 in ONNX Runtime.
+func BenchmarkORTResNet50(b *testing.B) {
+	x := graph.NewTensor(graph.Float32, []int{1, 3, 224, 224})
+	r := rand.New(rand.NewSource(2))
+	for i, d := 0, x.F32(); i < len(d); i++ {
+		d[i] = r.Float32()
+	}
+	benchORT(b, ResNet50(1), "input", x)
 }
 
 // resnetBuilder assembles a model with the graph API.

@@ -158,11 +158,27 @@ func transposeIter(shape, perm []int, body func(dstOff, srcOff, n, srcStride int
 	}
 }
 
+// trivialPerm reports whether transposing a tensor of this shape by perm keeps the
+// element order (only dimensions of size 1 move).
+func trivialPerm(shape, perm []int) bool {
+	last := -1
+	for _, p := range perm {
+		if shape[p] == 1 {
+			continue
+		}
+		if p < last {
+			return false
+		}
+		last = p
+	}
+	return true
+}
+
 // transposeBytes writes dst = transpose(src of shape, perm), XORing every byte with
 // xor (0x80 converts between int8 and uint8 with the zero point moved by 128). The
 // work is split over threads along the outermost destination dimension.
 func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads int) {
-	if isIdentityPerm(perm) {
+	if isIdentityPerm(perm) || trivialPerm(shape, perm) {
 		parallelChunks(len(src), threads, 1<<16, func(lo, hi int) {
 			if xor == 0 {
 				copy(dst[lo:hi], src[lo:hi])
@@ -231,7 +247,7 @@ func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 // transposeTable writes dst[j] = table[src[i]] with dst the transpose of src (used to
 // dequantize and change layout in one pass).
 func transposeTable(src []byte, shape, perm []int, dst []float32, table *[256]float32, threads int) {
-	if isIdentityPerm(perm) {
+	if isIdentityPerm(perm) || trivialPerm(shape, perm) {
 		parallelChunks(len(src), threads, 1<<15, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				dst[i] = table[src[i]]

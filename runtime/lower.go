@@ -924,7 +924,7 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 		case "MatMul":
 			err = l.lowerMatMul(n)
 		case "Add", "Sub", "Mul", "Div", "Max", "Min":
-			err = l.lowerBinary(n)
+			err = l.lowerElementwise(n)
 		case "MaxPool", "GlobalMaxPool":
 			err = l.lowerMaxPool(n)
 		case "AveragePool", "GlobalAveragePool":
@@ -948,7 +948,11 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 		case "QLinearMatMul":
 			err = l.lowerQLinearMatMul(n)
 		default:
-			err = notLowered("no int8 implementation of %s", n.OpType)
+			if lutOps[n.OpType] {
+				err = l.lowerElementwise(n)
+			} else {
+				err = notLowered("no int8 implementation of %s", n.OpType)
+			}
 		}
 	case "com.microsoft":
 		switch n.OpType {
@@ -1553,7 +1557,10 @@ func (l *lowerer) gemmInput(r *qref) (string, int, []int, error) {
 	if r.plain() {
 		return r.store, len(r.shape) - 1, nil, nil
 	}
-	if len(r.shape) == 2 && len(r.base) >= 2 && !isIdentityPerm(r.perm) && r.perm[0] == 0 && sameDim(r.base[0], r.shape[0]) {
+	// The rows must be the batch: with the other dims fixed and the element count
+	// unchanged, an unknown row count can only equal the base's first dim.
+	if len(r.shape) == 2 && len(r.base) >= 2 && !isIdentityPerm(r.perm) && r.perm[0] == 0 &&
+		(sameDim(r.base[0], r.shape[0]) || !r.shape[0].Known()) {
 		dims := make([]int, len(r.base)-1)
 		ok := true
 		for i, dd := range r.base[1:] {
@@ -1736,6 +1743,38 @@ func (l *lowerer) emitQMatMul(n *graph.Node, a, b *qref, d *qdest) error {
 		attrS("requant", l.requantMode))
 	l.bindOut(d, &qref{store: store, base: outShape, shape: outShape, scale: d.scale, zp: d.zp, exact: true}, isOut)
 	return nil
+}
+
+// lowerElementwise lowers an elementwise operator that was not part of a lookup-table
+// group found up front (its input is, e.g., a Reshape of a dequantized tensor): with
+// one int8 input and scalar constants it becomes a lookup table; binary operators of
+// two int8 tensors become QBinary.
+func (l *lowerer) lowerElementwise(n *graph.Node) error {
+	root := ""
+	single := len(n.Outputs) == 1
+	for _, in := range n.Inputs {
+		switch {
+		case in == "" || in == root:
+		case l.isScalarConst(in):
+		case root == "" && l.qIn(in) != nil:
+			root = in
+		default:
+			single = false
+		}
+	}
+	if single && root != "" && lutOps[n.OpType] {
+		if _, err := l.outQ(n.Outputs[0], false); err == nil {
+			return l.lowerLUT(&lutGroup{nodes: []*graph.Node{n}, root: root, last: n})
+		}
+	}
+	switch n.OpType {
+	case "Add", "Sub", "Mul", "Div", "Max", "Min":
+		return l.lowerBinary(n)
+	}
+	if root == "" {
+		return notLowered("its input is not quantized")
+	}
+	return notLowered("its output is not quantized (no QuantizeLinear follows)")
 }
 
 // ---- elementwise binary --------------------------------------------------------------------

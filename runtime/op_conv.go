@@ -62,6 +62,10 @@ func newConvPlan(in []int, g *graph.ConvGeom) *convPlan {
 // (c, k1..kn) holds, for every output position, the input element that kernel tap
 // multiplies (0 in the padding). x holds the group's channels.
 func (p *convPlan) im2col(x, col []float32, rowLo, rowHi int) {
+	if p.rank == 2 {
+		p.im2col2D(x, col, rowLo, rowHi)
+		return
+	}
 	r := p.rank
 	ol, il, sl := p.out[r-1], p.in[r-1], p.s[r-1]
 	lines := p.outSize / max(ol, 1)
@@ -114,6 +118,62 @@ func (p *convPlan) im2col(x, col []float32, rowLo, rowHi int) {
 			}
 			clear(d[hi:])
 		}
+	}
+}
+
+// im2col2D is im2col for the common 2-D case, with the per-line bookkeeping of the
+// N-d version reduced to one row test: output lines are short (7 to 112 elements in
+// typical CNNs), so the loop overhead matters as much as the copying.
+func (p *convPlan) im2col2D(x, col []float32, rowLo, rowHi int) {
+	ih, iw, oh, ow := p.in[0], p.in[1], p.out[0], p.out[1]
+	kh, kw := p.k[0], p.k[1]
+	sh, sw, dh, dw := p.s[0], p.s[1], p.d[0], p.d[1]
+	ph, pw := p.pb[0], p.pb[1]
+	plane := ih * iw
+	for row := rowLo; row < rowHi; row++ {
+		c, rem := row/(kh*kw), row%(kh*kw)
+		ki, kj := rem/kw, rem%kw
+		xc := x[c*plane : (c+1)*plane]
+		dst := col[row*oh*ow : (row+1)*oh*ow]
+		x0 := kj*dw - pw
+		lo, hi := p.lastLo[kj], p.lastHi[kj]
+		iy := ki*dh - ph
+		for oy := 0; oy < oh; oy, iy = oy+1, iy+sh {
+			d := dst[oy*ow : (oy+1)*ow]
+			if iy < 0 || iy >= ih || lo >= hi {
+				clear(d)
+				continue
+			}
+			for i := 0; i < lo; i++ {
+				d[i] = 0
+			}
+			src := xc[iy*iw : (iy+1)*iw]
+			if sw == 1 {
+				copy(d[lo:hi], src[lo+x0:hi+x0])
+			} else {
+				xi := lo*sw + x0
+				dd := d[lo:hi]
+				for o := range dd {
+					dd[o] = src[xi]
+					xi += sw
+				}
+			}
+			for i := hi; i < ow; i++ {
+				d[i] = 0
+			}
+		}
+	}
+}
+
+// fillF32 sets every element of d to v. It seeds a short prefix and doubles it with
+// copy, whose memmove is vectorized, instead of storing element by element.
+func fillF32(d []float32, v float32) {
+	n := min(len(d), 16)
+	for i := 0; i < n; i++ {
+		d[i] = v
+	}
+	for n < len(d) {
+		n += copy(d[n:], d[:n])
 	}
 }
 
@@ -231,11 +291,7 @@ func convF32(threads int, p *convPlan, x []float32, n, c int, w []float32, m int
 		acc := bias != nil
 		if acc {
 			for j := 0; j < mg; j++ {
-				v := bias[g*mg+j]
-				row := yg[j*p.outSize : (j+1)*p.outSize]
-				for i := range row {
-					row[i] = v
-				}
+				fillF32(yg[j*p.outSize:(j+1)*p.outSize], bias[g*mg+j])
 			}
 		}
 		if kdim == 0 {

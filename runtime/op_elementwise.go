@@ -79,6 +79,18 @@ func unaryFn[T number](n *graph.Node) (func(T) T, error) {
 			}
 			return x // 0, -0 and NaN map to themselves
 		}, nil
+	case "Shrink":
+		bias := float64(n.AttrFloat("bias", 0))
+		lambd := float64(n.AttrFloat("lambd", 0.5))
+		return func(x T) T {
+			switch v := float64(x); {
+			case v < -lambd:
+				return T(v + bias)
+			case v > lambd:
+				return T(v - bias)
+			}
+			return 0
+		}, nil
 	}
 	if !isFloat {
 		return nil, fmt.Errorf("%s is not defined for %T inputs", n.OpType, *new(T))
@@ -98,6 +110,24 @@ func unaryFn[T number](n *graph.Node) (func(T) T, error) {
 		return floatFn[T](math.Sin), nil
 	case "Cos":
 		return floatFn[T](math.Cos), nil
+	case "Tan":
+		return floatFn[T](math.Tan), nil
+	case "Asin":
+		return floatFn[T](math.Asin), nil
+	case "Acos":
+		return floatFn[T](math.Acos), nil
+	case "Atan":
+		return floatFn[T](math.Atan), nil
+	case "Sinh":
+		return floatFn[T](math.Sinh), nil
+	case "Cosh":
+		return floatFn[T](math.Cosh), nil
+	case "Asinh":
+		return floatFn[T](math.Asinh), nil
+	case "Acosh":
+		return floatFn[T](math.Acosh), nil
+	case "Atanh":
+		return floatFn[T](math.Atanh), nil
 	case "Reciprocal":
 		return func(x T) T { return 1 / x }, nil
 	case "Floor":
@@ -1317,7 +1347,8 @@ func (r *mt19937) float64() float64 {
 
 func init() {
 	for _, op := range []string{"Relu", "Sigmoid", "Tanh", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal",
-		"Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign", "Sin", "Cos", "Elu", "Celu", "Selu",
+		"Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+		"Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Shrink", "Elu", "Celu", "Selu",
 		"LeakyRelu", "ThresholdedRelu", "HardSigmoid", "HardSwish"} {
 		Register(OpInfo{OpType: op, Build: buildUnary})
 	}

@@ -444,6 +444,17 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		if err := validPerm(k.perm, len(shape)); err != nil {
 			return nil, err
 		}
+		if xor == 0 && trivialPerm(shape, k.perm) {
+			// only size-1 dimensions move: same bytes, new shape
+			shape = permuteShape(shape, k.perm)
+			if k.shape != nil {
+				var err error
+				if shape, err = resolveShapeTemplate(shape, k.shape); err != nil {
+					return nil, err
+				}
+			}
+			return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
+		}
 		data = make([]byte, len(src))
 		transposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
 		shape = permuteShape(shape, k.perm)

@@ -42,13 +42,11 @@ var f32Pool sync.Pool
 
 // getF32 returns a scratch slice of length n (contents undefined).
 func getF32(n int) *[]float32 {
-	if p, ok := f32Pool.Get().(*[]float32); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
-		f32Pool.Put(p)
+	if p, ok := f32Pool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
 	}
+	// A pooled buffer that is too small is dropped: the larger one replaces it.
 	s := make([]float32, n)
 	return &s
 }

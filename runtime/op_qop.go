@@ -723,7 +723,12 @@ func inferVia(op string, inputs []int, dtype func(c *graph.InferContext) graph.D
 		if s == nil || s.Infer == nil {
 			return nil, nil, fmt.Errorf("%s: no shape inference for %s", c.Node.Label(), op)
 		}
-		sub := &graph.InferContext{Node: c.Node, Opset: c.Opset}
+		node := c.Node.Clone()
+		node.Inputs = nil
+		for _, i := range inputs {
+			node.Inputs = append(node.Inputs, c.Node.Input(i))
+		}
+		sub := &graph.InferContext{Node: node, Opset: c.Opset}
 		for _, i := range inputs {
 			v := c.Input(i)
 			if v != nil {

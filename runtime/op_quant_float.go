@@ -67,21 +67,31 @@ func quantizeRange[Q quantized]() (float64, float64) {
 
 // quantizeF32 computes saturate(round_half_even(x / scale) + zp). The division is a
 // float32 division, as in ONNX's reference and ONNX Runtime, so that results match
-// them bit for bit; NaN inputs quantize to the zero point.
+// them bit for bit; NaN inputs quantize to the zero point. Parameters are per-tensor
+// (count 1) or per block of inner elements cycling through count entries.
 func quantizeF32[Q quantized](x []float32, scales []float32, zps []Q, count, inner int) []Q {
 	lo, hi := quantizeRange[Q]()
 	out := make([]Q, len(x))
-	for i, v := range x {
-		c := 0
-		if count > 1 {
-			c = (i / inner) % count
+	if count <= 1 {
+		inner = len(x)
+	}
+	for start, c := 0, 0; start < len(x); start, c = start+inner, (c+1)%max(count, 1) {
+		s, z := paramAt(scales, c), float64(paramAt(zps, c))
+		end := min(start+inner, len(x))
+		o := out[start:end]
+		for i, v := range x[start:end] {
+			q := math.RoundToEven(float64(v / s))
+			if q != q { // NaN
+				q = 0
+			}
+			q += z
+			if q < lo {
+				q = lo
+			} else if q > hi {
+				q = hi
+			}
+			o[i] = Q(q)
 		}
-		q := math.RoundToEven(float64(v / paramAt(scales, c)))
-		if math.IsNaN(q) {
-			q = 0
-		}
-		q += float64(paramAt(zps, c))
-		out[i] = Q(math.Max(lo, math.Min(hi, q)))
 	}
 	return out
 }
@@ -91,17 +101,26 @@ func quantizeF32[Q quantized](x []float32, scales []float32, zps []Q, count, inn
 func quantizeF64[Q quantized](x []float64, scales []float32, zps []Q, count, inner int) []Q {
 	lo, hi := quantizeRange[Q]()
 	out := make([]Q, len(x))
-	for i, v := range x {
-		c := 0
-		if count > 1 {
-			c = (i / inner) % count
+	if count <= 1 {
+		inner = len(x)
+	}
+	for start, c := 0, 0; start < len(x); start, c = start+inner, (c+1)%max(count, 1) {
+		s, z := float64(paramAt(scales, c)), float64(paramAt(zps, c))
+		end := min(start+inner, len(x))
+		o := out[start:end]
+		for i, v := range x[start:end] {
+			q := math.RoundToEven(v / s)
+			if q != q {
+				q = 0
+			}
+			q += z
+			if q < lo {
+				q = lo
+			} else if q > hi {
+				q = hi
+			}
+			o[i] = Q(q)
 		}
-		q := math.RoundToEven(v / float64(paramAt(scales, c)))
-		if math.IsNaN(q) {
-			q = 0
-		}
-		q += float64(paramAt(zps, c))
-		out[i] = Q(math.Max(lo, math.Min(hi, q)))
 	}
 	return out
 }
@@ -172,13 +191,17 @@ func buildQuantizeLinear(b *BuildContext) (Kernel, error) {
 
 func dequantizeTyped[Q quantized | ~int32](x []Q, scales []float32, zps []Q, count, inner int) []float32 {
 	out := make([]float32, len(x))
-	for i, v := range x {
-		c := 0
-		if count > 1 {
-			c = (i / inner) % count
+	if count <= 1 {
+		inner = len(x)
+	}
+	for start, c := 0, 0; start < len(x); start, c = start+inner, (c+1)%max(count, 1) {
+		s, z := paramAt(scales, c), int64(paramAt(zps, c))
+		end := min(start+inner, len(x))
+		o := out[start:end]
+		for i, v := range x[start:end] {
+			// The integer difference is exact; one float32 product, as ONNX Runtime.
+			o[i] = float32(int64(v)-z) * s
 		}
-		// The integer difference is exact; one float32 product, as ONNX Runtime.
-		out[i] = float32(int64(v)-int64(paramAt(zps, c))) * paramAt(scales, c)
 	}
 	return out
 }

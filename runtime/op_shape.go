@@ -3,7 +3,8 @@ package runtime
 // Reference kernels of the operators that move or index data: Constant, Shape, Size,
 // Flatten, Reshape, Squeeze, Unsqueeze (zero-copy views), Transpose, Slice, Expand,
 // Tile, DepthToSpace, SpaceToDepth (one strided copy each), Concat, Split, Gather,
-// GatherElements, ConstantOfShape, Range, Trilu, ArgMax/ArgMin and TopK. They work on
+// GatherElements, GatherND, ScatterND, ScatterElements, Compress, ConstantOfShape,
+// Range, Trilu, EyeLike, OneHot, NonZero, CumSum, ArgMax/ArgMin, Hardmax and TopK. They work on
 // every element type through the buffer abstraction of tensorutil.go. Shape rules
 // (Reshape targets, Slice clamping, Split sizes, ...) are the exported helpers of package
 // graph, so inferred and computed shapes cannot disagree.
@@ -941,6 +942,541 @@ func buildSpaceDepth(b *BuildContext) (Kernel, error) {
 	}), nil
 }
 
+// CumSum.
+
+func cumsumTyped[T number](x []T, shape []int, axis int, exclusive, reverse bool) []T {
+	out := make([]T, len(x))
+	outer := graph.NumElements(shape[:axis])
+	inner := graph.NumElements(shape[axis+1:])
+	n := shape[axis]
+	for o := 0; o < outer; o++ {
+		for in := 0; in < inner; in++ {
+			base := o*n*inner + in
+			var acc T
+			for j := 0; j < n; j++ {
+				k := j
+				if reverse {
+					k = n - 1 - j
+				}
+				at := base + k*inner
+				if exclusive {
+					out[at] = acc
+					acc += x[at]
+				} else {
+					acc += x[at]
+					out[at] = acc
+				}
+			}
+		}
+	}
+	return out
+}
+
+func buildCumSum(b *BuildContext) (Kernel, error) {
+	exclusive := b.Node.AttrInt("exclusive", 0) != 0
+	reverse := b.Node.AttrInt("reverse", 0) != 0
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		ax, err := scalarInt64(in[1], "axis")
+		if err != nil {
+			return nil, err
+		}
+		x := widenHalf(in[0])
+		a, err := graph.NormalizeAxis(ax, len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		var data any
+		switch d := x.Data.(type) {
+		case []float32:
+			data = cumsumTyped(d, x.Shape, a, exclusive, reverse)
+		case []float64:
+			data = cumsumTyped(d, x.Shape, a, exclusive, reverse)
+		case []int32:
+			data = cumsumTyped(d, x.Shape, a, exclusive, reverse)
+		case []int64:
+			data = cumsumTyped(d, x.Shape, a, exclusive, reverse)
+		case []uint32:
+			data = cumsumTyped(d, x.Shape, a, exclusive, reverse)
+		case []uint64:
+			data = cumsumTyped(d, x.Shape, a, exclusive, reverse)
+		default:
+			return nil, fmt.Errorf("CumSum is not defined for %s", in[0].DType)
+		}
+		out := &graph.Tensor{DType: x.DType, Shape: append([]int{}, x.Shape...), Data: data}
+		return []*graph.Tensor{narrowHalf(out, in[0].DType)}, nil
+	}), nil
+}
+
+func buildNonZero(b *BuildContext) (Kernel, error) {
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		v, err := x.AsFloat64()
+		if err != nil {
+			return nil, err
+		}
+		var hits []int
+		for i, f := range v {
+			if f != 0 {
+				hits = append(hits, i)
+			}
+		}
+		r := len(x.Shape)
+		out := make([]int64, r*len(hits))
+		for j, h := range hits {
+			idx := unravel(h, x.Shape)
+			for k := 0; k < r; k++ {
+				out[k*len(hits)+j] = int64(idx[k])
+			}
+		}
+		return []*graph.Tensor{graph.FromInt64([]int{r, len(hits)}, out)}, nil
+	}), nil
+}
+
+func buildOneHot(b *BuildContext) (Kernel, error) {
+	axis := b.Node.AttrInt("axis", -1)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		idxT, depthT, vals := in[0], in[1], in[2]
+		idx, err := widenHalf(idxT).AsFloat64()
+		if err != nil {
+			return nil, err
+		}
+		dv, err := widenHalf(depthT).AsFloat64()
+		if err != nil || len(dv) != 1 {
+			return nil, fmt.Errorf("depth must be a numeric scalar")
+		}
+		depth := int64(dv[0])
+		if depth < 1 || depth > maxElements {
+			return nil, fmt.Errorf("depth %g is out of range", dv[0])
+		}
+		if vals.Len() != 2 {
+			return nil, fmt.Errorf("values must have two elements [off, on], has shape %v", vals.Shape)
+		}
+		r := len(idxT.Shape) + 1
+		a, err := graph.NormalizeAxis(axis, r)
+		if err != nil {
+			return nil, err
+		}
+		shape := append([]int{}, idxT.Shape[:a]...)
+		shape = append(shape, int(depth))
+		shape = append(shape, idxT.Shape[a:]...)
+		if err := checkSize(shape, "output shape"); err != nil {
+			return nil, err
+		}
+		src, err := bufferOf(vals)
+		if err != nil {
+			return nil, err
+		}
+		dst := src.Make(graph.NumElements(shape))
+		dst.Fill(0, dst.Len(), src, 0)
+		inner := graph.NumElements(idxT.Shape[a:])
+		for i, f := range idx {
+			k := int64(f)
+			if k < 0 {
+				k += depth
+			}
+			if k < 0 || k >= depth {
+				continue // out of range: all off
+			}
+			o, p := i/inner, i%inner
+			dst.Copy((o*int(depth)+int(k))*inner+p, src, 1, 1)
+		}
+		return []*graph.Tensor{{DType: vals.DType, Shape: shape, Data: dst.Data()}}, nil
+	}), nil
+}
+
+func buildGatherND(b *BuildContext) (Kernel, error) {
+	bd := int(b.Node.AttrInt("batch_dims", 0))
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, it := in[0], in[1]
+		q := len(it.Shape)
+		if q == 0 {
+			return nil, fmt.Errorf("indices must have rank >= 1")
+		}
+		k := it.Shape[q-1]
+		if bd < 0 || bd >= q || bd+k > len(x.Shape) {
+			return nil, fmt.Errorf("indices of shape %v with batch_dims %d do not fit data of shape %v", it.Shape, bd, x.Shape)
+		}
+		for i := 0; i < bd; i++ {
+			if it.Shape[i] != x.Shape[i] {
+				return nil, fmt.Errorf("batch dimension %d differs: indices %v, data %v", i, it.Shape, x.Shape)
+			}
+		}
+		raw, ok := it.Data.([]int64)
+		if !ok {
+			return nil, fmt.Errorf("indices must be int64, are %s", it.DType)
+		}
+		xst := graph.Strides(x.Shape)
+		block := graph.NumElements(x.Shape[bd+k:])
+		batches := graph.NumElements(x.Shape[:bd])
+		batchStride := graph.NumElements(x.Shape[bd:])
+		perBatch := graph.NumElements(it.Shape[bd : q-1])
+		out := append([]int{}, it.Shape[:q-1]...)
+		out = append(out, x.Shape[bd+k:]...)
+		src, err := bufferOf(x)
+		if err != nil {
+			return nil, err
+		}
+		dst := src.Make(graph.NumElements(out))
+		d := 0
+		for bi := 0; bi < batches; bi++ {
+			for j := 0; j < perBatch; j++ {
+				tuple := raw[(bi*perBatch+j)*k : (bi*perBatch+j+1)*k]
+				off := bi * batchStride
+				for m, v := range tuple {
+					dim := int64(x.Shape[bd+m])
+					if v < 0 {
+						v += dim
+					}
+					if v < 0 || v >= dim {
+						return nil, fmt.Errorf("index %d is out of range for axis %d of size %d", tuple[m], bd+m, dim)
+					}
+					off += int(v) * xst[bd+m]
+				}
+				dst.Copy(d, src, off, block)
+				d += block
+			}
+		}
+		return []*graph.Tensor{{DType: x.DType, Shape: out, Data: dst.Data()}}, nil
+	}), nil
+}
+
+// scatterUpdate writes updates[src:src+n] into the output at dst.
+type scatterUpdate struct{ dst, src, n int }
+
+func reduceTyped[T number](out, upd []T, ups []scatterUpdate, mul bool) {
+	for _, u := range ups {
+		o, s := out[u.dst:u.dst+u.n], upd[u.src:u.src+u.n]
+		for i := range o {
+			if mul {
+				o[i] *= s[i]
+			} else {
+				o[i] += s[i]
+			}
+		}
+	}
+}
+
+// applyScatter copies data and applies the updates in order (later updates win for
+// reduction "none", as ONNX Runtime does with duplicate indices).
+func applyScatter(data, updates *graph.Tensor, ups []scatterUpdate, reduction string) (*graph.Tensor, error) {
+	if data.DType != updates.DType {
+		return nil, fmt.Errorf("dtype mismatch: data is %s, updates are %s", data.DType, updates.DType)
+	}
+	src, err := bufferOf(data)
+	if err != nil {
+		return nil, err
+	}
+	ub, err := bufferOf(updates)
+	if err != nil {
+		return nil, err
+	}
+	dst := src.Make(src.Len())
+	dst.Copy(0, src, 0, src.Len())
+	out := &graph.Tensor{DType: data.DType, Shape: append([]int{}, data.Shape...), Data: dst.Data()}
+	if reduction == "none" {
+		for _, u := range ups {
+			dst.Copy(u.dst, ub, u.src, u.n)
+		}
+		return out, nil
+	}
+	mul := reduction == "mul"
+	if data.DType == graph.Float16 || data.DType == graph.BFloat16 {
+		w, err := applyScatter(widenHalf(data), widenHalf(updates), ups, reduction)
+		if err != nil {
+			return nil, err
+		}
+		return narrowHalf(w, data.DType), nil
+	}
+	switch o := out.Data.(type) {
+	case []float32:
+		reduceTyped(o, updates.Data.([]float32), ups, mul)
+	case []float64:
+		reduceTyped(o, updates.Data.([]float64), ups, mul)
+	case []int8:
+		reduceTyped(o, updates.Data.([]int8), ups, mul)
+	case []uint8:
+		reduceTyped(o, updates.Data.([]uint8), ups, mul)
+	case []int16:
+		reduceTyped(o, updates.Data.([]int16), ups, mul)
+	case []uint16:
+		reduceTyped(o, updates.Data.([]uint16), ups, mul)
+	case []int32:
+		reduceTyped(o, updates.Data.([]int32), ups, mul)
+	case []uint32:
+		reduceTyped(o, updates.Data.([]uint32), ups, mul)
+	case []int64:
+		reduceTyped(o, updates.Data.([]int64), ups, mul)
+	case []uint64:
+		reduceTyped(o, updates.Data.([]uint64), ups, mul)
+	default:
+		return nil, fmt.Errorf("reduction %q is not defined for %s", reduction, data.DType)
+	}
+	return out, nil
+}
+
+func scatterReduction(b *BuildContext) (string, error) {
+	r := b.Node.AttrString("reduction", "none")
+	if r != "none" && r != "add" && r != "mul" {
+		return "", fmt.Errorf("%s: %w reduction %q", b.Node.Label(), graph.ErrUnsupported, r)
+	}
+	return r, nil
+}
+
+func buildScatterND(b *BuildContext) (Kernel, error) {
+	reduction, err := scatterReduction(b)
+	if err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		x, it, upd := in[0], in[1], in[2]
+		q := len(it.Shape)
+		if q == 0 {
+			return nil, fmt.Errorf("indices must have rank >= 1")
+		}
+		k := it.Shape[q-1]
+		if k > len(x.Shape) {
+			return nil, fmt.Errorf("index tuples of length %d exceed the data rank %d", k, len(x.Shape))
+		}
+		want := append(append([]int{}, it.Shape[:q-1]...), x.Shape[k:]...)
+		if !sameShape(upd.Shape, want) {
+			return nil, fmt.Errorf("updates have shape %v, expected %v", upd.Shape, want)
+		}
+		raw, ok := it.Data.([]int64)
+		if !ok {
+			return nil, fmt.Errorf("indices must be int64, are %s", it.DType)
+		}
+		xst := graph.Strides(x.Shape)
+		block := graph.NumElements(x.Shape[k:])
+		n := graph.NumElements(it.Shape[:q-1])
+		ups := make([]scatterUpdate, n)
+		for j := 0; j < n; j++ {
+			off := 0
+			for m, v := range raw[j*k : (j+1)*k] {
+				dim := int64(x.Shape[m])
+				if v < 0 {
+					v += dim
+				}
+				if v < 0 || v >= dim {
+					return nil, fmt.Errorf("index %d is out of range for axis %d of size %d", raw[j*k+m], m, dim)
+				}
+				off += int(v) * xst[m]
+			}
+			ups[j] = scatterUpdate{dst: off, src: j * block, n: block}
+		}
+		out, err := applyScatter(x, upd, ups, reduction)
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+func buildScatterElements(b *BuildContext) (Kernel, error) {
+	reduction, err := scatterReduction(b)
+	if err != nil {
+		return nil, err
+	}
+	axis := b.Node.AttrInt("axis", 0)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		x, it, upd := in[0], in[1], in[2]
+		r := len(x.Shape)
+		if len(it.Shape) != r || !sameShape(it.Shape, upd.Shape) {
+			return nil, fmt.Errorf("data %v, indices %v and updates %v must have the same rank, indices and updates the same shape", x.Shape, it.Shape, upd.Shape)
+		}
+		a, err := graph.NormalizeAxis(axis, r)
+		if err != nil {
+			return nil, err
+		}
+		for k := range it.Shape {
+			if k != a && it.Shape[k] > x.Shape[k] {
+				return nil, fmt.Errorf("indices shape %v exceeds data shape %v on axis %d", it.Shape, x.Shape, k)
+			}
+		}
+		idx, err := indexValues(it, x.Shape[a])
+		if err != nil {
+			return nil, err
+		}
+		xst := graph.Strides(x.Shape)
+		ups := make([]scatterUpdate, len(idx))
+		coord := make([]int, r)
+		for i := range idx {
+			off := idx[i] * xst[a]
+			for k := 0; k < r; k++ {
+				if k != a {
+					off += coord[k] * xst[k]
+				}
+			}
+			ups[i] = scatterUpdate{dst: off, src: i, n: 1}
+			for k := r - 1; k >= 0; k-- {
+				coord[k]++
+				if coord[k] < it.Shape[k] {
+					break
+				}
+				coord[k] = 0
+			}
+		}
+		out, err := applyScatter(x, upd, ups, reduction)
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+func buildEyeLike(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	k := int(n.AttrInt("k", 0))
+	hasDType := n.HasAttr("dtype")
+	dtype := graph.DType(n.AttrInt("dtype", 0))
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		if len(x.Shape) != 2 {
+			return nil, fmt.Errorf("input must be 2-D, has shape %v", x.Shape)
+		}
+		dt := x.DType
+		if hasDType {
+			dt = dtype
+		}
+		rows, cols := x.Shape[0], x.Shape[1]
+		eye := make([]float64, rows*cols)
+		for i := 0; i < rows; i++ {
+			if j := i + k; j >= 0 && j < cols {
+				eye[i*cols+j] = 1
+			}
+		}
+		out, err := castTensor(&graph.Tensor{DType: graph.Float64, Shape: []int{rows, cols}, Data: eye}, dt)
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+func buildCompress(b *BuildContext) (Kernel, error) {
+	hasAxis := b.Node.HasAttr("axis")
+	axis := b.Node.AttrInt("axis", 0)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, ct := in[0], in[1]
+		cond, ok := ct.Data.([]bool)
+		if !ok || len(ct.Shape) != 1 {
+			return nil, fmt.Errorf("condition must be a 1-D bool tensor, is %s %v", ct.DType, ct.Shape)
+		}
+		shape := []int{x.Len()}
+		a := 0
+		if hasAxis {
+			var err error
+			if a, err = graph.NormalizeAxis(axis, len(x.Shape)); err != nil {
+				return nil, err
+			}
+			shape = x.Shape
+		}
+		if len(cond) > shape[a] {
+			return nil, fmt.Errorf("condition has %d entries, the axis has size %d", len(cond), shape[a])
+		}
+		var keep []int
+		for i, c := range cond {
+			if c {
+				keep = append(keep, i)
+			}
+		}
+		outer := graph.NumElements(shape[:a])
+		inner := graph.NumElements(shape[a+1:])
+		out := append([]int{}, shape...)
+		out[a] = len(keep)
+		src, err := bufferOf(x)
+		if err != nil {
+			return nil, err
+		}
+		dst := src.Make(graph.NumElements(out))
+		d := 0
+		for o := 0; o < outer; o++ {
+			for _, j := range keep {
+				dst.Copy(d, src, (o*shape[a]+j)*inner, inner)
+				d += inner
+			}
+		}
+		return []*graph.Tensor{{DType: x.DType, Shape: out, Data: dst.Data()}}, nil
+	}), nil
+}
+
+// buildHardmax marks the first maximum along the axis with 1. Before opset 13 the
+// input is coerced to 2-D at axis (default 1) and the maximum is taken over each row;
+// from opset 13 on it is taken along the single axis (default -1).
+func buildHardmax(b *BuildContext) (Kernel, error) {
+	old := b.Opset < 13
+	def := int64(-1)
+	if old {
+		def = 1
+	}
+	axis := b.Node.AttrInt("axis", def)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		v, err := widenHalf(x).AsFloat64()
+		if err != nil {
+			return nil, err
+		}
+		r := len(x.Shape)
+		var shape []int
+		var a int
+		if old {
+			ax := axis
+			if ax < 0 {
+				ax += int64(r)
+			}
+			if ax < 0 || ax > int64(r) {
+				return nil, fmt.Errorf("axis %d is out of range for rank %d", axis, r)
+			}
+			shape, a = []int{graph.NumElements(x.Shape[:ax]), graph.NumElements(x.Shape[ax:])}, 1
+		} else {
+			if a, err = graph.NormalizeAxis(axis, r); err != nil {
+				return nil, err
+			}
+			shape = x.Shape
+		}
+		out := make([]float64, len(v))
+		if len(v) > 0 && shape[a] > 0 {
+			arg := argTyped(v, shape, a, true, false)
+			inner := graph.NumElements(shape[a+1:])
+			for i, j := range arg {
+				o, p := i/inner, i%inner
+				out[(o*shape[a]+int(j))*inner+p] = 1
+			}
+		}
+		res, err := castTensor(&graph.Tensor{DType: graph.Float64, Shape: append([]int{}, x.Shape...), Data: out}, x.DType)
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{res}, nil
+	}), nil
+}
+
 func init() {
 	Register(OpInfo{OpType: "Constant", Build: buildConstant})
 	Register(OpInfo{OpType: "Shape", Build: buildShape})
@@ -965,4 +1501,14 @@ func init() {
 	Register(OpInfo{OpType: "TopK", Build: buildTopK})
 	Register(OpInfo{OpType: "DepthToSpace", Build: buildSpaceDepth})
 	Register(OpInfo{OpType: "SpaceToDepth", Build: buildSpaceDepth})
+	Register(OpInfo{OpType: "CumSum", Build: buildCumSum})
+	Register(OpInfo{OpType: "NonZero", Build: buildNonZero})
+	Register(OpInfo{OpType: "OneHot", Build: buildOneHot})
+	Register(OpInfo{OpType: "GatherND", Build: buildGatherND})
+	Register(OpInfo{OpType: "ScatterND", Build: buildScatterND})
+	Register(OpInfo{OpType: "ScatterElements", Build: buildScatterElements})
+	Register(OpInfo{OpType: "Scatter", Build: buildScatterElements})
+	Register(OpInfo{OpType: "EyeLike", Build: buildEyeLike})
+	Register(OpInfo{OpType: "Compress", Build: buildCompress})
+	Register(OpInfo{OpType: "Hardmax", Build: buildHardmax})
 }

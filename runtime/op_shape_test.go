@@ -25,6 +25,7 @@ func TestShapeOps(t *testing.T) {
 		{name: "Split opset 11 attribute", opset: 11, node: mk("Split", 1, 2, aInt("axis", 1), aInts("split", 1, 2)), inputs: []*graph.Tensor{x23}, want: []*graph.Tensor{f32(s(2, 1), 1, 4), f32(s(2, 2), 2, 3, 5, 6)}},
 		{name: "Split opset 13 input", opset: 13, node: mk("Split", 2, 2, aInt("axis", -1)), inputs: []*graph.Tensor{x23, i64(s(2), 2, 1)}, want: []*graph.Tensor{f32(s(2, 2), 1, 2, 4, 5), f32(s(2, 1), 3, 6)}},
 		{name: "Split equal parts", node: mk("Split", 1, 2), inputs: []*graph.Tensor{x23}, want: []*graph.Tensor{f32(s(1, 3), 1, 2, 3), f32(s(1, 3), 4, 5, 6)}},
+		{name: "Split attribute at opset 13", opset: 13, node: mk("Split", 1, 2, aInt("axis", 1), aInts("split", 1, 2)), inputs: []*graph.Tensor{x23}, wantErr: "became an input"},
 		{name: "Split uneven", node: mk("Split", 1, 2, aInt("axis", 1)), inputs: []*graph.Tensor{x23}, wantErr: "equal parts"},
 		{name: "Slice opset 9 attributes", opset: 9, node: mk("Slice", 1, 1, aInts("starts", 1), aInts("ends", 1000), aInts("axes", 1)), inputs: []*graph.Tensor{x23}, want: []*graph.Tensor{f32(s(2, 2), 2, 3, 5, 6)}},
 		{name: "Slice negative step", node: mk("Slice", 5, 1), inputs: []*graph.Tensor{x23, i64(s(1), -1), i64(s(1), math.MinInt64), i64(s(1), 1), i64(s(1), -2)}, want: []*graph.Tensor{f32(s(2, 2), 3, 1, 6, 4)}},
@@ -56,6 +57,17 @@ func TestShapeOps(t *testing.T) {
 		{name: "SpaceToDepth then shape", node: mk("SpaceToDepth", 1, 1, aInt("blocksize", 2)), inputs: []*graph.Tensor{f32(s(1, 1, 2, 2), 1, 2, 3, 4)}, want: []*graph.Tensor{f32(s(1, 4, 1, 1), 1, 2, 3, 4)}},
 		{name: "DepthToSpace indivisible", node: mk("DepthToSpace", 1, 1, aInt("blocksize", 2)), inputs: []*graph.Tensor{f32(s(1, 2, 1, 1), 1, 2)}, wantErr: "divisible"},
 		{name: "Shape start/end", opset: 15, node: mk("Shape", 1, 1, aInt("start", -2), aInt("end", -1)), inputs: []*graph.Tensor{graph.NewTensor(graph.Float32, s(2, 3, 4))}, want: []*graph.Tensor{i64(s(1), 3)}},
+		{name: "CumSum reverse exclusive", node: mk("CumSum", 2, 1, aInt("reverse", 1), aInt("exclusive", 1)), inputs: []*graph.Tensor{i64(s(4), 1, 2, 3, 4), i32(nil, 0)}, want: []*graph.Tensor{i64(s(4), 9, 7, 4, 0)}},
+		{name: "NonZero", node: mk("NonZero", 1, 1), inputs: []*graph.Tensor{bools(s(2, 2), true, false, false, true)}, want: []*graph.Tensor{i64(s(2, 2), 0, 1, 0, 1)}},
+		{name: "OneHot out of range is all off", opset: 11, node: mk("OneHot", 3, 1), inputs: []*graph.Tensor{i64(s(3), 0, -1, 7), f32(nil, 3), f32(s(2), 0, 5)}, want: []*graph.Tensor{f32(s(3, 3), 5, 0, 0, 0, 0, 5, 0, 0, 0)}},
+		{name: "GatherND batch dims mismatch", node: mk("GatherND", 2, 1, aInt("batch_dims", 1)), inputs: []*graph.Tensor{x23, i64(s(3, 1), 0, 0, 0)}, wantErr: "batch dimension"},
+		{name: "ScatterND index out of range", opset: 16, node: mk("ScatterND", 3, 1), inputs: []*graph.Tensor{x23, i64(s(1, 1), 2), f32(s(1, 3), 0, 0, 0)}, wantErr: "out of range"},
+		{name: "ScatterND mul", opset: 16, node: mk("ScatterND", 3, 1, aStr("reduction", "mul")), inputs: []*graph.Tensor{x23, i64(s(2, 2), 0, 1, 0, 1), f32(s(2), 2, 3)}, want: []*graph.Tensor{f32(s(2, 3), 1, 12, 3, 4, 5, 6)}},
+		{name: "ScatterElements unknown reduction", opset: 16, node: mk("ScatterElements", 3, 1, aStr("reduction", "max")), inputs: []*graph.Tensor{x23, i64(s(1, 1), 0), f32(s(1, 1), 0)}, wantErr: "reduction"},
+		{name: "Compress condition too long", node: mk("Compress", 2, 1, aInt("axis", 0)), inputs: []*graph.Tensor{x23, bools(s(3), true, false, true)}, wantErr: "condition"},
+		{name: "Compress flattened", node: mk("Compress", 2, 1), inputs: []*graph.Tensor{x23, bools(s(3), false, true, true)}, want: []*graph.Tensor{f32(s(2), 2, 3)}},
+		{name: "EyeLike int", node: mk("EyeLike", 1, 1, aInt("k", 1)), inputs: []*graph.Tensor{i32(s(2, 3), 0, 0, 0, 0, 0, 0)}, want: []*graph.Tensor{i32(s(2, 3), 0, 1, 0, 0, 0, 1)}},
+		{name: "Hardmax opset 11 coerces to 2-D", opset: 11, node: mk("Hardmax", 1, 1), inputs: []*graph.Tensor{f32(s(1, 2, 2), 1, 3, 3, 2)}, want: []*graph.Tensor{f32(s(1, 2, 2), 0, 1, 0, 0)}},
 		{name: "Size", node: mk("Size", 1, 1), inputs: []*graph.Tensor{graph.NewTensor(graph.Float32, s(2, 3, 4))}, want: []*graph.Tensor{i64(nil, 24)}},
 	})
 }
@@ -143,7 +155,12 @@ func TestShapeFolding(t *testing.T) {
 // TestKernelsRejectMalformedTensors feeds tensors whose data does not match their
 // shape straight to kernels: they must return errors, not panic.
 func TestKernelsRejectMalformedTensors(t *testing.T) {
-	bad := &graph.Tensor{DType: graph.Float32, Shape: []int{4}, Data: []float32{1, 2}}
+	bads := []*graph.Tensor{
+		{DType: graph.Float32, Shape: []int{4}, Data: []float32{1, 2}},
+		{DType: graph.Float32, Shape: []int{2}, Data: []float64{1, 2}},
+		{DType: graph.Int64, Shape: []int{-1}, Data: []int64{}},
+		{DType: graph.Float32, Shape: []int{1}},
+	}
 	for _, info := range SupportedOps() {
 		if info.Domain != "" || info.OpType == "Constant" {
 			continue
@@ -156,7 +173,21 @@ func TestKernelsRejectMalformedTensors(t *testing.T) {
 		if err != nil || k == nil {
 			continue
 		}
-		require.NotPanics(t, func() { _, _ = k.Run(&ExecContext{Threads: 1}, []*graph.Tensor{bad}) }, info.OpType)
+		for _, bad := range bads {
+			require.NotPanics(t, func() { _, _ = k.Run(&ExecContext{Threads: 1}, []*graph.Tensor{bad}) }, info.OpType)
+			require.NotPanics(t, func() { _, _ = k.Run(&ExecContext{Threads: 1}, []*graph.Tensor{bad, bad, bad}) }, info.OpType)
+		}
 		require.NotPanics(t, func() { _, _ = k.Run(&ExecContext{Threads: 1}, nil) }, info.OpType)
+	}
+}
+
+// TestEveryKernelHasSchema: every default-domain operator the runtime executes must
+// also have a shape-inference schema, or models using it would fail validation.
+func TestEveryKernelHasSchema(t *testing.T) {
+	for _, info := range SupportedOps() {
+		if info.Domain != "" {
+			continue
+		}
+		require.NotNil(t, graph.LookupOp("", info.OpType), "operator %s has a kernel but no schema", info.OpType)
 	}
 }

@@ -291,3 +291,31 @@ func TestConcurrentRuns(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// TestWrongInputs: inputs of the wrong shape or dtype are refused with an error naming
+// the input, on a real model.
+func TestWrongInputs(t *testing.T) {
+	m, err := graph.Load("../testdata/models/fmnist_cnn.onnx")
+	require.NoError(t, err)
+	s, err := NewSession(m)
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		in   map[string]*graph.Tensor
+		want string
+	}{
+		{"wrong shape", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float32, []int{1, 1, 27, 28})}, `input "input": got shape [1 1 27 28]`},
+		{"wrong rank", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float32, []int{784})}, `input "input"`},
+		{"wrong dtype", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float64, []int{1, 1, 28, 28})}, "float64"},
+		{"data shorter than shape", map[string]*graph.Tensor{"input": {DType: graph.Float32, Shape: []int{1, 1, 28, 28}, Data: make([]float32, 10)}}, "data length"},
+		{"missing", map[string]*graph.Tensor{}, `missing input "input"`},
+		{"unknown name", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float32, []int{1, 1, 28, 28}), "extra": graph.ScalarFloat32(1)}, `unknown input "extra"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { _, err = s.RunTensors(tc.in) })
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}

@@ -104,16 +104,15 @@ func (b *builder) node(op, name string, inputs []string, outputs ...string) *gra
 
 // convSpec describes one convolution.
 type convSpec struct {
-	out     int
-	k       int
-	stride  int
-	pads    [4]int // top, left, bottom, right
-	group   int
-	bias    bool
-	bn      bool // followed by BatchNormalization (folded into the bias unless Options.ExplicitBN)
-	act     string
-	prefix  string
-	noBiasB bool
+	out    int
+	k      int
+	stride int
+	pads   [4]int // top, left, bottom, right
+	group  int
+	bias   bool
+	bn     bool // followed by BatchNormalization (folded into the bias unless Options.ExplicitBN)
+	act    string
+	prefix string
 }
 
 // same returns symmetric padding k/2.

@@ -32,8 +32,10 @@ func main() {
 	sgemmAVX2()
 	requantFloatAVX2()
 	requantFixedAVX2()
-	xor80AVX2()
-	xorCopyAVX2()
+	for _, nb := range []int{1, 2, 4} {
+		depthwiseAVX2(nb)
+	}
+	dwPairsAVX2()
 	Generate()
 }
 
@@ -67,6 +69,21 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakvz_loop"))
+	VZEROUPPER()
+	RET()
+
+	TEXT("peakVNNIZXor", NOSPLIT, "func(n int)")
+	Doc("peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion).")
+	Load(Param("n"), RCX)
+	Label("peakvzx_loop")
+	for i := 0; i < 24; i++ {
+		if i%2 == 0 {
+			VPXORD(Z28, Z29, zmm(26+(i/2)%2))
+		}
+		vpdpbusd(Z30, zmm(26+(i/2)%2), zmm(i))
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("peakvzx_loop"))
 	VZEROUPPER()
 	RET()
 
@@ -171,15 +188,21 @@ func rowAddr(r int, bases []GPPhysical, lda, lda3 GPPhysical) Mem {
 	}
 }
 
-const qgemmSig = "func(a *int8, lda int, b *int8, pstride int, k4 int, bias *int32, c *int32, accum int)"
+const qgemmSig = "func(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)"
+
+const qgemmVNNISig = "func(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)"
 
 // qgemmVNNI generates an mr×(16·nv) int8 micro-kernel with AVX-512 VNNI:
-// acc[r][j] = bias[j] + Σ_k u8(a[r][k]) · s8(b[k][j]), where A was XORed with
-// 0x80 (s8→u8) and bias carries the -128·Σw compensation. A rows have stride
-// lda; B is the packed [k/4][16][4] panel layout (second panel at +pstride); the
-// tile is stored with a row stride of 32 int32.
+// acc[r][j] = init[r][j] + Σ_k u8(a[r][k]^0x80) · s8(b[k][j]): every broadcast
+// of 4 activations is XORed with 0x80 in registers (s8→u8, free on this
+// core: see BenchmarkPeak/vnni-zmm+vpxord) and bias carries the -128·Σw
+// compensation. init is bias (accum == 0) or the tile c (accum != 0). A rows
+// have stride lda; B is the packed [k/4][16][4] panel layout (second panel at
+// +pstride). Epilogue (ep.mode): 0 stores the int32 tile (row stride 32 int32)
+// to c; 1 requantizes in float32 (MLAS rounding) and stores int8 rows to
+// ep.out with masked VPMOVSDB (column masks ep.mask).
 func qgemmVNNI(mr, nv int) {
-	TEXT(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), NOSPLIT, qgemmSig)
+	TEXT(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), NOSPLIT, qgemmVNNISig)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("qgemmVNNI_%dx%d is the AVX-512 VNNI %dx%d int8 micro-kernel.", mr, nv, mr, 16*nv))
 	a0, lda, lda3, b0, b1, k := RSI, RBX, RDX, RDI, R10, RCX
@@ -222,8 +245,18 @@ func qgemmVNNI(mr, nv int) {
 		}
 	}
 	Label(name + "_init")
+	MOVL(U32(0x80808080), EAX)
+	VPBROADCASTD(EAX, Z31)
+	// segments: nseg runs of k4 steps; A moves by sstride between runs, B is contiguous
+	Load(Param("nseg"), R12)
+	Load(Param("sstride"), R13)
+	MOVQ(k, RAX)
+	SHLQ(Imm(2), RAX)
+	SUBQ(RAX, R13) // A adjustment after a run
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_done"))
+	Label(name + "_seg")
+	Load(Param("k4"), k)
 	Label(name + "_loop")
 	VMOVDQU32(Mem{Base: b0}, Z24)
 	if nv == 2 {
@@ -232,6 +265,7 @@ func qgemmVNNI(mr, nv int) {
 	for r := 0; r < mr; r++ {
 		t := zmm(26 + r%4)
 		VPBROADCASTD(rowAddr(r, bases, lda, lda3), t)
+		VPXORD(Z31, t, t)
 		for v := 0; v < nv; v++ {
 			vpdpbusd(zmm(24+v), t, acc(r, v))
 		}
@@ -245,11 +279,47 @@ func qgemmVNNI(mr, nv int) {
 	}
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
+	for i := 0; i < (mr+3)/4; i++ {
+		ADDQ(R13, bases[i])
+	}
+	DECQ(R12)
+	JNZ(LabelRef(name + "_seg"))
 	Label(name + "_done")
+	Load(Param("ep"), R12)
+	CMPQ(Mem{Base: R12}, Imm(0))
+	JNE(LabelRef(name + "_requant"))
 	Load(Param("c"), R11)
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
 			VMOVDQU32(acc(r, v), Mem{Base: R11, Disp: r*128 + v*64})
+		}
+	}
+	VZEROUPPER()
+	RET()
+	Label(name + "_requant")
+	MOVQ(Mem{Base: R12, Disp: 8}, R11)  // out
+	MOVQ(Mem{Base: R12, Disp: 16}, RAX) // ldo
+	MOVQ(Mem{Base: R12, Disp: 24}, RDX) // scale
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: RDX, Disp: 64 * v}, zmm(24+v))
+		KMOVW(Mem{Base: R12, Disp: 44 + 4*v}, []Op{K1, K2}[v])
+	}
+	VPBROADCASTD(Mem{Base: R12, Disp: 32}, Z28) // zp
+	VBROADCASTSS(Mem{Base: R12, Disp: 36}, Z26) // Min - zp
+	VBROADCASTSS(Mem{Base: R12, Disp: 40}, Z27) // Max - zp
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			x := acc(r, v)
+			VCVTDQ2PS(x, x)
+			VMULPS(zmm(24+v), x, x)
+			VMAXPS(Z26, x, x)
+			VMINPS(Z27, x, x)
+			VCVTPS2DQ(x, x)
+			VPADDD(Z28, x, x)
+			VPMOVSDB(x, []Op{K1, K2}[v], Mem{Base: R11, Disp: 16 * v})
+		}
+		if r < mr-1 {
+			ADDQ(RAX, R11)
 		}
 	}
 	VZEROUPPER()
@@ -291,8 +361,15 @@ func qgemmAVX2(mr int) {
 	Label(name + "_init")
 	VPCMPEQW(Y10, Y10, Y10)
 	VPSRLW(Imm(15), Y10, Y10) // int16 ones
+	Load(Param("nseg"), R12)
+	Load(Param("sstride"), R13)
+	MOVQ(k, RAX)
+	SHLQ(Imm(2), RAX)
+	SUBQ(RAX, R13)
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_done"))
+	Label(name + "_seg")
+	Load(Param("k4"), k)
 	Label(name + "_loop")
 	VMOVDQU(Mem{Base: b0}, Y8)
 	VMOVDQU(Mem{Base: b0, Disp: 32}, Y9)
@@ -311,6 +388,9 @@ func qgemmAVX2(mr int) {
 	ADDQ(Imm(64), b0)
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
+	ADDQ(R13, a0)
+	DECQ(R12)
+	JNZ(LabelRef(name + "_seg"))
 	Label(name + "_done")
 	Load(Param("c"), R11)
 	for r := 0; r < mr; r++ {
@@ -531,50 +611,128 @@ func requantFixedAVX2() {
 	RET()
 }
 
-// xorCopyAVX2 copies n bytes (a multiple of 32) from src to dst XORing them with x.
-func xorCopyAVX2() {
-	TEXT("xorCopyAVX2", NOSPLIT, "func(dst *int8, src *int8, n int, x uint8)")
+// depthwiseAVX2 generates the depthwise row kernel for nb 16-channel blocks on
+// a pair buffer (see dwPairsAVX2): each pixel holds, per 16-channel block, the
+// int16 pairs (x[c], x'[c]) of the pixel and its horizontal partner, channels
+// ordered {0-3,8-11} then {4-7,12-15} (64 bytes). A pair of taps of one kernel
+// row is then one VPMADDWD per 8 channels against the interleaved weight pair,
+// with no shuffles: out[x][c] = bias[c] + Σ_p pairs[x·pstride + off[p]] · w[p].
+// Exact for any int8. The int32 result is put back in channel order with
+// VPERM2I128 (mode 0), or requantized in float32 and stored as int8 (mode 1:
+// VPACKSSDW of the two accumulators restores channel order).
+func depthwiseAVX2(nb int) {
+	TEXT(fmt.Sprintf("depthwiseAVX2_%d", nb), NOSPLIT, "func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
 	Pragma("noescape")
-	Doc("xorCopyAVX2 copies n bytes (a multiple of 32) from src to dst, XORing each with x.")
-	d, sr, n := RDI, RSI, RCX
-	Load(Param("dst"), d)
-	Load(Param("src"), sr)
-	Load(Param("n"), n)
-	VPBROADCASTB(NewParamAddr("x", 24), Y0)
-	XORQ(RAX, RAX)
-	SHRQ(Imm(5), n)
-	JZ(LabelRef("xc_done"))
-	Label("xc_loop")
-	VPXOR(Mem{Base: sr, Index: RAX, Scale: 1}, Y0, Y1)
-	VMOVDQU(Y1, Mem{Base: d, Index: RAX, Scale: 1})
-	ADDQ(Imm(32), RAX)
-	DECQ(n)
-	JNZ(LabelRef("xc_loop"))
-	Label("xc_done")
+	Doc(fmt.Sprintf("depthwiseAVX2_%d computes %d channels of one output row of a depthwise convolution.", nb, 16*nb))
+	base, off, wcur, outp, x, pair, t0, wstride, npairs := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9
+	name := fmt.Sprintf("dw%d", nb)
+	Load(Param("in"), base)
+	Load(Param("off"), off)
+	Load(Param("out"), outp)
+	Load(Param("ep"), RCX)
+	CMPQ(Mem{Base: RCX}, Imm(0))
+	JE(LabelRef(name + "_start"))
+	MOVQ(Mem{Base: RCX, Disp: 8}, outp) // int8 output cursor
+	Label(name + "_start")
+	Load(Param("ow"), x)
+	Load(Param("wstride"), wstride)
+	Load(Param("npairs"), npairs)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	for b := 0; b < nb; b++ {
+		VMOVDQU(Mem{Base: RCX, Disp: 64 * b}, ymm(2*b))
+		VMOVDQU(Mem{Base: RCX, Disp: 64*b + 32}, ymm(2*b+1))
+	}
+	Load(Param("w"), wcur)
+	XORQ(pair, pair)
+	Label(name + "_pair")
+	MOVQ(Mem{Base: off, Index: pair, Scale: 8}, t0)
+	ADDQ(base, t0)
+	for b := 0; b < nb; b++ {
+		lo, hi := ymm(8+2*(b%4)), ymm(9+2*(b%4))
+		VMOVDQU(Mem{Base: t0, Disp: 64 * b}, lo)
+		VMOVDQU(Mem{Base: t0, Disp: 64*b + 32}, hi)
+		VPMADDWD(Mem{Base: wcur, Disp: 64 * b}, lo, lo)
+		VPMADDWD(Mem{Base: wcur, Disp: 64*b + 32}, hi, hi)
+		VPADDD(lo, ymm(2*b), ymm(2*b))
+		VPADDD(hi, ymm(2*b+1), ymm(2*b+1))
+	}
+	ADDQ(wstride, wcur)
+	INCQ(pair)
+	CMPQ(pair, npairs)
+	JB(LabelRef(name + "_pair"))
+	Load(Param("ep"), RCX)
+	CMPQ(Mem{Base: RCX}, Imm(0))
+	JNE(LabelRef(name + "_requant"))
+	for b := 0; b < nb; b++ {
+		VPERM2I128(Imm(0x20), ymm(2*b+1), ymm(2*b), Y8)
+		VPERM2I128(Imm(0x31), ymm(2*b+1), ymm(2*b), Y9)
+		VMOVDQU(Y8, Mem{Base: outp, Disp: 64 * b})
+		VMOVDQU(Y9, Mem{Base: outp, Disp: 64*b + 32})
+	}
+	Load(Param("ostride"), RCX)
+	ADDQ(RCX, outp)
+	JMP(LabelRef(name + "_next"))
+	// fused float requantization (dwEpi: mode, out, ostride, scale, consts[zp×8, lo×8, hi×8])
+	Label(name + "_requant")
+	MOVQ(Mem{Base: RCX, Disp: 24}, RBX)
+	for b := 0; b < nb; b++ {
+		lo, hi := ymm(2*b), ymm(2*b+1)
+		for i, v := range []VecPhysical{lo, hi} {
+			VCVTDQ2PS(v, v)
+			VMULPS(Mem{Base: RBX, Disp: 64*b + 32*i}, v, v)
+			VMAXPS(Mem{Base: RCX, Disp: 64}, v, v)
+			VMINPS(Mem{Base: RCX, Disp: 96}, v, v)
+			VCVTPS2DQ(v, v)
+			VPADDD(Mem{Base: RCX, Disp: 32}, v, v)
+		}
+		VPACKSSDW(hi, lo, lo)
+		VPACKSSWB(lo, lo, lo)
+		VPERMQ(Imm(0x08), lo, lo)
+		VMOVDQU(lo.AsX(), Mem{Base: outp, Disp: 16 * b})
+	}
+	ADDQ(Mem{Base: RCX, Disp: 16}, outp)
+	Label(name + "_next")
+	Load(Param("pstride"), RCX)
+	ADDQ(RCX, base)
+	DECQ(x)
+	JNZ(LabelRef(name + "_pixel"))
 	VZEROUPPER()
 	RET()
 }
 
-// xor80AVX2 flips the sign bit of n bytes (n a multiple of 32).
-func xor80AVX2() {
-	TEXT("xor80AVX2", NOSPLIT, "func(p *int8, n int)")
+// dwPairsAVX2 builds one row of the depthwise pair buffer: for each of n
+// pixels and each 16-channel block, the int16 pairs (src[x][c], src[x+dil][c])
+// for c in {0-3,8-11} then {4-7,12-15} (64 bytes), from a row of cp-channel
+// int8 pixels (src must hold n+dil pixels).
+func dwPairsAVX2() {
+	TEXT("dwPairsAVX2", NOSPLIT, "func(dst *int16, src *int8, n int, cp int, dil int)")
 	Pragma("noescape")
-	Doc("xor80AVX2 XORs n bytes (a multiple of 32) with 0x80.")
-	p, n := RSI, RCX
-	Load(Param("p"), p)
+	Doc("dwPairsAVX2 builds one row of the depthwise int16 pair buffer.")
+	dst, src, n, cp, part := RDI, RSI, RCX, RDX, R8
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
 	Load(Param("n"), n)
-	VPCMPEQB(Y0, Y0, Y0)
-	VPSLLW(Imm(15), Y0, Y0)
-	VPACKSSWB(Y0, Y0, Y0) // 0x80 bytes
-	SHRQ(Imm(5), n)
-	JZ(LabelRef("x80_done"))
-	Label("x80_loop")
-	VPXOR(Mem{Base: p}, Y0, Y1)
-	VMOVDQU(Y1, Mem{Base: p})
-	ADDQ(Imm(32), p)
+	Load(Param("cp"), cp)
+	Load(Param("dil"), part)
+	IMULQ(cp, part) // partner byte offset
+	Label("dwp_pixel")
+	XORQ(RAX, RAX)
+	Label("dwp_block")
+	LEAQ(Mem{Base: src, Index: RAX, Scale: 1}, R9)
+	VPMOVSXBW(Mem{Base: R9}, Y0)
+	VPMOVSXBW(Mem{Base: R9, Index: part, Scale: 1}, Y1)
+	VPUNPCKLWD(Y1, Y0, Y2)
+	VPUNPCKHWD(Y1, Y0, Y3)
+	VMOVDQU(Y2, Mem{Base: dst})
+	VMOVDQU(Y3, Mem{Base: dst, Disp: 32})
+	ADDQ(Imm(64), dst)
+	ADDQ(Imm(16), RAX)
+	CMPQ(RAX, cp)
+	JB(LabelRef("dwp_block"))
+	ADDQ(cp, src)
 	DECQ(n)
-	JNZ(LabelRef("x80_loop"))
-	Label("x80_done")
+	JNZ(LabelRef("dwp_pixel"))
 	VZEROUPPER()
 	RET()
 }

@@ -1,0 +1,273 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	goruntime "runtime"
+	"sort"
+	"time"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// CPUBenchOptions configure RunCPUBench.
+type CPUBenchOptions struct {
+	// Batch is the batch size of the synthetic input (default 1). Models with a fixed
+	// batch dimension use theirs.
+	Batch int
+	// Threads is the number of threads the kernels may use (default GOMAXPROCS).
+	Threads int
+	// Warmup runs are not timed (default 3).
+	Warmup int
+	// Iterations is the minimum number of timed runs (default 20).
+	Iterations int
+	// Duration, when set, keeps timing until at least this much time has passed
+	// (and at least Iterations runs were done).
+	Duration time.Duration
+	// Quantized is the int8 model to time when the benchmarked model is float32 (e.g.
+	// produced by quantizer.Quantize). Without it only float32 is timed.
+	Quantized *graph.Model
+	// Float is the float32 model to time when the benchmarked model is already
+	// quantized. Without it only int8 is timed: a quantized model's float32 latency is
+	// not the float model's (it would execute QuantizeLinear/DequantizeLinear in float).
+	Float *graph.Model
+	// Requant selects the int8 requantization arithmetic ("float" or "fixed").
+	Requant string
+	// Seed seeds the synthetic input (default 1).
+	Seed int64
+}
+
+// LatencyStats summarises the timed runs of one executor. Latencies are per run (one
+// batch), throughput is images (batch items) per second at the mean latency.
+type LatencyStats struct {
+	Mode       string  `json:"mode"`
+	Iterations int     `json:"iterations"`
+	MinMs      float64 `json:"min_ms"`
+	MeanMs     float64 `json:"mean_ms"`
+	P50Ms      float64 `json:"p50_ms"`
+	P95Ms      float64 `json:"p95_ms"`
+	P99Ms      float64 `json:"p99_ms"`
+	MaxMs      float64 `json:"max_ms"`
+	Throughput float64 `json:"throughput_per_s"`
+	// Fallback lists the nodes of an int8 session that run in float32.
+	Fallback []string `json:"fallback_nodes,omitempty"`
+}
+
+// CPUBenchResult is the outcome of RunCPUBench.
+type CPUBenchResult struct {
+	Model    string        `json:"model"`
+	Batch    int           `json:"batch"`
+	Threads  int           `json:"threads"`
+	Int8Path string        `json:"int8_kernel_path"`
+	F32Path  string        `json:"f32_kernel_path"`
+	Requant  string        `json:"requant"`
+	Float32  *LatencyStats `json:"float32,omitempty"`
+	Int8     *LatencyStats `json:"int8,omitempty"`
+	// Speedup is the float32 mean latency divided by the int8 mean latency (0 when
+	// one of them was not measured).
+	Speedup float64  `json:"int8_speedup,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// RunCPUBenchFile loads an ONNX file and benchmarks it (see RunCPUBench).
+func RunCPUBenchFile(path string, opts CPUBenchOptions) (*CPUBenchResult, error) {
+	m, err := graph.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := RunCPUBench(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.Model = path
+	return r, nil
+}
+
+// RunCPUBench times the float32 executor and the int8 executor on synthetic input.
+// m is either a float32 model (timed in float32; opts.Quantized, if given, is timed
+// int8) or a quantized model (timed int8; opts.Float, if given, is timed float32).
+func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) {
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("cpu bench: nil model")
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 1
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = goruntime.GOMAXPROCS(0)
+	}
+	if opts.Warmup < 0 {
+		opts.Warmup = 0
+	} else if opts.Warmup == 0 {
+		opts.Warmup = 3
+	}
+	if opts.Iterations <= 0 {
+		opts.Iterations = 20
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	requant := opts.Requant
+	if requant == "" {
+		requant = "float"
+	}
+	res := &CPUBenchResult{Model: m.Graph.Name, Batch: opts.Batch, Threads: opts.Threads,
+		Int8Path: kernels.Int8Path(), F32Path: kernels.F32Path(), Requant: requant}
+	floatModel, int8Model := m, opts.Quantized
+	if runtime.IsQuantized(m) {
+		floatModel, int8Model = opts.Float, m
+		if floatModel == nil {
+			res.Notes = append(res.Notes, "the model is already quantized: float32 latency is measured only when the float model is given")
+		}
+	} else if int8Model == nil {
+		res.Notes = append(res.Notes, "no quantized model given: int8 latency not measured")
+	}
+	var inputs map[string]*graph.Tensor
+	if floatModel != nil {
+		s, err := runtime.NewSession(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(opts.Threads))
+		if err != nil {
+			return nil, fmt.Errorf("float32 session: %w", err)
+		}
+		if inputs, err = SyntheticInputs(s.Inputs(), opts.Batch, opts.Seed); err != nil {
+			return nil, err
+		}
+		if res.Float32, err = timeSession(s, inputs, opts); err != nil {
+			return nil, fmt.Errorf("float32: %w", err)
+		}
+		res.Float32.Mode = "float32"
+	}
+	if int8Model != nil {
+		ropts := []runtime.Option{runtime.WithMode(runtime.ModeInt8), runtime.WithThreads(opts.Threads), runtime.WithRequant(requant)}
+		s, err := runtime.NewSession(int8Model, ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("int8 session: %w", err)
+		}
+		in, err := SyntheticInputs(s.Inputs(), opts.Batch, opts.Seed)
+		if err != nil {
+			return nil, err
+		}
+		// Same data when the input types agree (the quantized model takes float input).
+		for k, t := range inputs {
+			if it, ok := in[k]; ok && it.DType == t.DType && equalShape(it.Shape, t.Shape) {
+				in[k] = t
+			}
+		}
+		if res.Int8, err = timeSession(s, in, opts); err != nil {
+			return nil, fmt.Errorf("int8: %w", err)
+		}
+		res.Int8.Mode = "int8"
+		for _, p := range s.Placement {
+			if !p.Int8 {
+				res.Int8.Fallback = append(res.Int8.Fallback, fmt.Sprintf("%s %s", p.OpType, p.Node))
+			}
+		}
+	}
+	if res.Float32 != nil && res.Int8 != nil && res.Int8.MeanMs > 0 {
+		res.Speedup = res.Float32.MeanMs / res.Int8.MeanMs
+	}
+	return res, nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// SyntheticInputs makes deterministic random inputs for the described model inputs:
+// float32 uniform in [-1, 1), uint8/int8 uniform over their range. Unknown leading
+// dimensions take batch; other unknown dimensions are an error.
+func SyntheticInputs(vals []*graph.Value, batch int, seed int64) (map[string]*graph.Tensor, error) {
+	rng := rand.New(rand.NewSource(seed))
+	out := map[string]*graph.Tensor{}
+	for _, v := range vals {
+		if !v.HasShape {
+			return nil, fmt.Errorf("input %q has no declared shape", v.Name)
+		}
+		shape := make([]int, len(v.Shape))
+		for i, d := range v.Shape {
+			switch {
+			case d.Known():
+				shape[i] = d.Size
+			case i == 0:
+				shape[i] = batch
+			default:
+				return nil, fmt.Errorf("input %q: dimension %d (%s) is unknown; only the batch dimension may be", v.Name, i, d)
+			}
+		}
+		t := graph.NewTensor(v.DType, shape)
+		switch d := t.Data.(type) {
+		case []float32:
+			for i := range d {
+				d[i] = rng.Float32()*2 - 1
+			}
+		case []uint8:
+			for i := range d {
+				d[i] = uint8(rng.Intn(256))
+			}
+		case []int8:
+			for i := range d {
+				d[i] = int8(rng.Intn(256) - 128)
+			}
+		default:
+			return nil, fmt.Errorf("input %q: synthetic data of type %s is not supported", v.Name, v.DType)
+		}
+		out[v.Name] = t
+	}
+	return out, nil
+}
+
+func timeSession(s *runtime.Session, in map[string]*graph.Tensor, opts CPUBenchOptions) (*LatencyStats, error) {
+	for i := 0; i < opts.Warmup; i++ {
+		if _, err := s.RunTensors(in); err != nil {
+			return nil, err
+		}
+	}
+	var lat []float64
+	start := time.Now()
+	for len(lat) < opts.Iterations || time.Since(start) < opts.Duration {
+		t0 := time.Now()
+		if _, err := s.RunTensors(in); err != nil {
+			return nil, err
+		}
+		lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
+	}
+	st := LatencyFromMs(lat)
+	if st.MeanMs > 0 {
+		st.Throughput = float64(opts.Batch) * 1000 / st.MeanMs
+	}
+	return st, nil
+}
+
+// LatencyFromMs summarises latencies in milliseconds (percentiles by the
+// nearest-rank method). Throughput is left to the caller.
+func LatencyFromMs(lat []float64) *LatencyStats {
+	st := &LatencyStats{Iterations: len(lat)}
+	if len(lat) == 0 {
+		return st
+	}
+	s := append([]float64(nil), lat...)
+	sort.Float64s(s)
+	var sum float64
+	for _, v := range s {
+		sum += v
+	}
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p/100*float64(len(s)))) - 1
+		return s[max(0, min(len(s)-1, i))]
+	}
+	st.MinMs, st.MaxMs = s[0], s[len(s)-1]
+	st.MeanMs = sum / float64(len(s))
+	st.P50Ms, st.P95Ms, st.P99Ms = rank(50), rank(95), rank(99)
+	return st
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/bench/zoo"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/npu"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+func init() {
+	register(&command{name: "sim", summary: "simulate a model on the Warboy NPU: latency, throughput, timeline", run: simCmd})
+}
+
+// simJSON is the --json document: the report plus how the model was prepared.
+type simJSON struct {
+	*npu.Report
+	Source      string `json:"source"`
+	Preparation string `json:"preparation"`
+	TraceFile   string `json:"trace_file,omitempty"`
+}
+
+func simCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
+	modeStr := fs.String("mode", "fused", "PE mode: single (1 PE, 64 slices), fused (2 PEs as one, 128 slices), 2pe (two independent PEs)")
+	batch := fs.Int("batch", 1, "images per request")
+	inflight := fs.Int("inflight", 0, "requests in flight (default 1; 2 in 2pe mode)")
+	requests := fs.Int("requests", 0, "requests to simulate (default 1, or 4 x inflight)")
+	tracePath := fs.String("trace", "", "write a Chrome trace JSON (open it in ui.perfetto.dev)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	profilePath := fs.String("profile", "", "hardware profile JSON (may be partial: it overrides the default warboy-v1 profile)")
+	printProfile := fs.Bool("print-profile", false, "print the effective profile as JSON and exit")
+	data := fs.String("data", "", "calibration data directory (IDX or images + labels.txt) for float models")
+	calib := fs.Int("calib", 0, "calibration samples (default: all of --data, or 4 random samples)")
+	methodStr := fs.String("method", "MIN_MAX_ASYM", "calibration method for float models")
+	timingOnly := fs.Bool("timing-only", false, "time a float model as int8 without quantizing it (no functional outputs)")
+	prelowered := fs.Bool("prelowered", false, "inputs quantized and lowered outside the timed region, raw outputs (MLPerf harness)")
+	quantIn := fs.Bool("quantized-input", false, "the input is already uint8/int8: no host Quantize")
+	functional := fs.Bool("functional", false, "also compute the outputs with the int8 runtime")
+	opsRows := fs.Int("ops", 40, "operator rows to print (0 = all)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	prof := npu.Default()
+	if *profilePath != "" {
+		if prof, err = npu.LoadProfile(*profilePath); err != nil {
+			return err
+		}
+	}
+	if *printProfile {
+		b, err := prof.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("sim takes one MODEL (an ONNX file or zoo:NAME; zoo models: %s)", strings.Join(zoo.Names(), ", "))
+	}
+	mode, err := npu.ParseMode(*modeStr)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *batch < 1 {
+		return usageErr("--batch %d must be at least 1", *batch)
+	}
+	method, err := quantizer.ParseMethod(*methodStr)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	source := pos[0]
+	var m *graph.Model
+	isZoo := strings.HasPrefix(source, "zoo:")
+	if isZoo {
+		if m, err = zoo.Build(source, zoo.Options{}); err != nil {
+			return usageErr("%v", err)
+		}
+	} else if m, err = loadModel(source); err != nil {
+		return err
+	}
+	cfg := npu.Config{Mode: mode, Batch: *batch, InFlight: *inflight, Requests: *requests, Profile: prof,
+		PreLowered: *prelowered, QuantizedInput: *quantIn, AssumeInt8: *timingOnly, Functional: *functional,
+		Trace: *tracePath != ""}
+	prepNote, err := prepareForSim(&m, isZoo, *timingOnly, *data, *calib, method, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := npu.Simulate(m, cfg)
+	if err != nil {
+		return err
+	}
+	if *tracePath != "" {
+		if err := writeTraceFile(*tracePath, rep); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return writeJSON(stdout, simJSON{Report: rep, Source: source, Preparation: prepNote, TraceFile: *tracePath})
+	}
+	printSimReport(stdout, rep, source, prepNote, *opsRows)
+	if *tracePath != "" {
+		fmt.Fprintf(stdout, "\ntrace: %s (%d events; open in https://ui.perfetto.dev or chrome://tracing)\n", *tracePath, len(rep.TraceEvents()))
+	}
+	return nil
+}
+
+// prepareForSim quantizes a float model unless --timing-only: zoo models get the
+// quantizer's graph with synthetic ranges (fast, timing only), files are calibrated on
+// --data or on random data like furiosa-litmus.
+func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, calib int, method quantizer.Method, stderr io.Writer) (string, error) {
+	model := *m
+	if timingOnly {
+		return "timed as int8 without quantization (--timing-only)", nil
+	}
+	if runtimeQuantized(model) {
+		return "already quantized", nil
+	}
+	if isZoo && dataDir == "" {
+		q, err := zoo.Quantized(model)
+		if err != nil {
+			return "", err
+		}
+		*m = q
+		return fmt.Sprintf("quantized to QDQ with synthetic ranges %v (zoo model, random weights)", zoo.SyntheticRange), nil
+	}
+	opts := npu.PrepareOptions{Method: method, Samples: calib, Warn: func(s string) { fmt.Fprintln(stderr, "note:", s) }}
+	what := ""
+	if dataDir != "" {
+		ds, err := loadCalibData(dataDir)
+		if err != nil {
+			return "", err
+		}
+		if len(model.Graph.Inputs) != 1 {
+			return "", fmt.Errorf("--data needs a single-input model; %s has %d inputs", model.Graph.Name, len(model.Graph.Inputs))
+		}
+		opts.Data = datasetBatches{ds: ds, input: model.Graph.Inputs[0].Name}
+		what = "from " + dataDir
+	}
+	start := time.Now()
+	prep, err := npu.Prepare(model, opts)
+	if err != nil {
+		return "", err
+	}
+	*m = prep.Model
+	if prep.RandomData {
+		what = "random inputs, like furiosa-litmus"
+	}
+	return fmt.Sprintf("quantized to QDQ: %s calibration on %d samples (%s) in %s", prep.Method, prep.Samples, what,
+		time.Since(start).Round(time.Millisecond)), nil
+}
+
+func runtimeQuantized(m *graph.Model) bool {
+	for _, n := range m.Graph.Nodes {
+		switch n.OpType {
+		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear":
+			return true
+		}
+	}
+	return false
+}
+
+func loadCalibData(dir string) (*dataset.Dataset, error) {
+	ds, err := dataset.Load(dir, "train")
+	if err != nil {
+		var err2 error
+		if ds, err2 = dataset.Load(dir, "t10k"); err2 != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
+}
+
+// datasetBatches feeds a data set to the calibrator.
+type datasetBatches struct {
+	ds    *dataset.Dataset
+	input string
+}
+
+func (d datasetBatches) Len() int { return d.ds.N }
+
+func (d datasetBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
+	if start < 0 || start >= d.ds.N {
+		return nil, errors.New("batch out of range")
+	}
+	return map[string]*graph.Tensor{d.input: d.ds.Batch(start, n)}, nil
+}
+
+func writeTraceFile(path string, rep *npu.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteTrace(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20)) }
+
+func printSimReport(w io.Writer, r *npu.Report, source, prep string, rows int) {
+	fmt.Fprintf(w, "model       %s (%s)\n", r.Model, source)
+	fmt.Fprintf(w, "prepared    %s\n", prep)
+	fmt.Fprintf(w, "profile     %s; mode %s, %d MAC/cycle, SRAM %s; batch %d, %d in flight, %d simulated\n",
+		r.Profile, r.Mode, r.PeakMACsPerCycle, mib(r.SRAMCapacity), r.Batch, r.InFlight, r.Requests)
+	hostIO := "host Quantize/Lower/Unlower/Dequantize included"
+	if r.PreLowered {
+		hostIO = "input pre-lowered, raw output (MLPerf harness)"
+	}
+	fmt.Fprintf(w, "latency     %.1f us end to end (%s); NPU %.1f us = %d cycles\n", r.LatencyUS, hostIO, r.NPULatencyUS, r.Cycles)
+	if r.Requests > 1 {
+		fmt.Fprintf(w, "            mean %.1f us over %d requests\n", r.MeanLatencyUS, r.Requests)
+	}
+	fmt.Fprintf(w, "throughput  %.0f inferences/s\n", r.ThroughputIPS)
+	fmt.Fprintf(w, "compute     %s MACs, MAC utilization %.1f%%\n", fmtCount(r.MACs), 100*r.MACUtilization)
+	fmt.Fprintf(w, "DRAM        %s read, %s written (weights %s); PCIe %s\n", mib(r.DRAMReadBytes), mib(r.DRAMWriteBytes), mib(r.WeightBytes), mib(r.PCIeBytes))
+	fmt.Fprintf(w, "SRAM        peak %s of %s", mib(r.SRAMPeakBytes), mib(r.SRAMCapacity))
+	if len(r.SpilledTensors) > 0 {
+		fmt.Fprintf(w, "; %d activations spilled to DRAM", len(r.SpilledTensors))
+	}
+	fmt.Fprintln(w)
+	s := r.Split
+	fmt.Fprintf(w, "time split  compute %.1f us, dram %.1f us, host %.1f us, pcie %.1f us, overhead %.1f us\n",
+		s.ComputeUS, s.DRAMUS, s.HostUS, s.PCIeUS, s.OverheadUS)
+	if len(r.HostFallbacks) > 0 {
+		fmt.Fprintf(w, "host fallbacks (%d):\n", len(r.HostFallbacks))
+		for _, f := range r.HostFallbacks {
+			fmt.Fprintf(w, "  %-30s %-14s %8.1f us  %s\n", f.Name, f.OpType, f.CostUS, f.Reason)
+		}
+	}
+	if r.Outputs != nil {
+		fmt.Fprintf(w, "outputs     computed with the %s runtime:", r.FunctionalMode)
+		for _, k := range sortedKeys(r.Outputs) {
+			fmt.Fprintf(w, " %s%v", k, r.Outputs[k].Shape)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "\nNPU operators by kind (as FuriosaAI's profiler groups them):")
+	var krows [][]string
+	for _, a := range r.KindAverages() {
+		krows = append(krows, []string{a.Kind, fmt.Sprint(a.Count), fmt.Sprintf("%.1f", a.MeanNS), fmt.Sprintf("%.1f", a.SumNS/1e3)})
+	}
+	table(w, []string{"kind", "count", "mean ns", "total us"}, krows)
+	fmt.Fprintln(w, "\nper-operator timeline (first request):")
+	var orow [][]string
+	for i, o := range r.Ops {
+		if rows > 0 && i >= rows {
+			break
+		}
+		util := ""
+		if o.MACs > 0 {
+			util = fmt.Sprintf("%.1f%%", 100*o.Utilization)
+		}
+		name := o.Name
+		if len(o.Fused) > 0 {
+			name += " +" + strings.Join(o.Fused, "+")
+		}
+		orow = append(orow, []string{fmt.Sprint(i), name, o.Kind, string(o.Engine), fmt.Sprintf("%.2f", o.StartUS), fmt.Sprintf("%.2f", o.EndUS),
+			fmt.Sprint(o.Cycles), fmtCount(o.MACs), util, fmtCount(o.DRAMBytes), o.Bound})
+	}
+	table(w, []string{"#", "operator", "kind", "engine", "start us", "end us", "cycles", "MACs", "util", "DRAM B", "bound"}, orow)
+	if rows > 0 && len(r.Ops) > rows {
+		fmt.Fprintf(w, "(%d more operators; --ops 0 shows all)\n", len(r.Ops)-rows)
+	}
+	fmt.Fprintf(w, "\nsimulator   %.1f ms wall (compile %.1f ms, simulate %.1f ms), %d tasks, %d events, %.2g events/s, %.3g simulated cycles/s\n",
+		r.Sim.WallMS, r.Sim.CompileMS, r.Sim.SimulateMS, r.Sim.Tasks, r.Sim.Events, r.Sim.EventsPerSec, r.Sim.SimCyclesPerSec)
+}
+
+func sortedKeys(m map[string]*graph.Tensor) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,191 @@
+package runtime
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+func batchDim() graph.Dim { return graph.Dim{Size: -1, Param: "N"} }
+
+// cnnModel is a small CNN touching the main fused paths: Conv+Relu, MaxPool, residual
+// Add+Relu, depthwise Conv, GlobalAveragePool, Flatten and Gemm.
+func cnnModel(seed int64) *graph.Model {
+	b := newMB(seed)
+	x := b.input("input", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 12}, graph.Dim{Size: 12})
+	c1 := b.node("Relu", []string{b.conv(x, 3, 8, 3, 1, 1, 1, true)})
+	p1 := b.node("MaxPool", []string{c1}, attrIs("kernel_shape", []int{2, 2}), attrIs("strides", []int{2, 2}))
+	c2 := b.conv(p1, 8, 8, 3, 1, 1, 1, true)
+	a := b.node("Relu", []string{b.node("Add", []string{c2, p1})})
+	dw := b.node("Relu", []string{b.conv(a, 8, 8, 3, 2, 1, 8, true)})
+	c3 := b.node("Relu", []string{b.conv(dw, 8, 16, 1, 1, 0, 1, true)})
+	gp := b.node("GlobalAveragePool", []string{c3})
+	fl := b.node("Flatten", []string{gp}, attrI("axis", 1))
+	out := b.gemm(fl, 16, 10)
+	b.output(out)
+	return b.model()
+}
+
+func TestInt8LowerCNNMatchesSimulatedQuantization(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    qdqOptions
+		requant string
+	}{
+		{name: "int8 activations", opts: qdqOptions{}},
+		{name: "uint8 activations", opts: qdqOptions{uint8Acts: true}},
+		{name: "per-tensor weights, fixed-point requantization", opts: qdqOptions{perTensorW: true}, requant: "fixed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(1))
+			fm := cnnModel(2)
+			calib := map[string]*graph.Tensor{"input": randInput(rng, []int{8, 3, 12, 12}, -1, 1)}
+			qm := qdqify(t, fm, calib, tc.opts)
+			in := map[string]*graph.Tensor{"input": randInput(rng, []int{4, 3, 12, 12}, -1, 1)}
+			ref, err := NewSession(qm, WithMode(ModeFloat))
+			require.NoError(t, err)
+			var warns []string
+			opts := []Option{WithMode(ModeInt8), WithWarnings(func(s string) { warns = append(warns, s) })}
+			if tc.requant != "" {
+				opts = append(opts, WithRequant(tc.requant))
+			}
+			s, err := NewSession(qm, opts...)
+			require.NoError(t, err)
+			assert.Empty(t, warns)
+			for _, p := range s.Placement {
+				assert.True(t, p.Int8, "%s %s runs float", p.OpType, p.Node)
+			}
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			got, err := s.RunTensors(in)
+			require.NoError(t, err)
+			out := fm.Graph.Outputs[0].Name
+			qi, ok := s.QuantInfo(out)
+			_ = qi
+			_ = ok
+			step := float64(stepOf(t, qm, out))
+			frac, mx := outputSteps(t, got[out], want[out], step)
+			t.Logf("within 1 step: %.4f, max %.2f steps", frac, mx)
+			assert.GreaterOrEqual(t, frac, 0.99)
+			assert.LessOrEqual(t, mx, 3.0)
+		})
+	}
+}
+
+// stepOf returns the scale of the QuantizeLinear producing the DQ'd graph output.
+func stepOf(t *testing.T, m *graph.Model, out string) float32 {
+	t.Helper()
+	p := m.Graph.Producers()[out]
+	require.NotNil(t, p)
+	require.Equal(t, "DequantizeLinear", p.OpType)
+	s := m.Graph.Initializers[p.Inputs[1]]
+	require.NotNil(t, s)
+	return s.F32()[0]
+}
+
+// mixedModel covers the lookup-table, Softmax, LayerNormalization, MatMul,
+// Transpose/Reshape and Concat paths on a transformer-like block.
+func mixedModel(seed int64) (*graph.Model, map[string]bool) {
+	b := newMB(seed)
+	x := b.input("x", batchDim(), graph.Dim{Size: 6}, graph.Dim{Size: 8})
+	// elementwise chains become lookup tables
+	sg := b.node("Sigmoid", []string{x})
+	silu := b.node("Mul", []string{x, sg})
+	hs := b.node("HardSwish", []string{silu})
+	half := b.init("c", graph.FromFloat32(nil, []float32{0.5}))
+	sqrt2 := b.init("c", graph.FromFloat32(nil, []float32{1.4142135}))
+	one := b.init("c", graph.FromFloat32(nil, []float32{1}))
+	e := b.node("Erf", []string{b.node("Div", []string{hs, sqrt2})})
+	gelu := b.node("Mul", []string{b.node("Mul", []string{hs, b.node("Add", []string{e, one})}), half})
+	// MatMul with constant weights, then attention-like products of activations
+	w := b.randInit("w", []int{8, 8}, 0.5)
+	h := b.node("MatMul", []string{gelu, w})
+	ht := b.node("Transpose", []string{h}, attrIs("perm", []int{0, 2, 1}))
+	sc := b.node("MatMul", []string{h, ht})
+	sm := b.node("Softmax", []string{sc}, attrI("axis", -1))
+	ctx := b.node("MatMul", []string{sm, h})
+	ln := b.node("LayerNormalization", []string{ctx, b.randInit("g", []int{8}, 1), b.randInit("bt", []int{8}, 0.1)}, attrI("axis", -1))
+	cat := b.node("Concat", []string{ln, gelu}, attrI("axis", 2))
+	r := b.node("Reshape", []string{cat, b.init("shape", graph.FromInt64([]int{2}, []int64{-1, 16}))})
+	b.output(b.node("Relu", []string{r}))
+	m := b.model()
+	m.Opsets[""] = 17
+	// the elementwise chains stay in float between their quantized ends
+	return m, map[string]bool{sg: true, silu: true, e: true, b.g.Nodes[3].Outputs[0]: true, b.g.Nodes[5].Outputs[0]: true, b.g.Nodes[6].Outputs[0]: true}
+}
+
+func TestInt8LowerMixedOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	fm, chains := mixedModel(4)
+	calib := map[string]*graph.Tensor{"x": randInput(rng, []int{16, 6, 8}, -3, 3)}
+	qm := qdqify(t, fm, calib, qdqOptions{float: chains})
+	in := map[string]*graph.Tensor{"x": randInput(rng, []int{3, 6, 8}, -3, 3)}
+	ref, err := NewSession(qm, WithMode(ModeFloat))
+	require.NoError(t, err)
+	var warns []string
+	s, err := NewSession(qm, WithMode(ModeInt8), WithWarnings(func(w string) { warns = append(warns, w) }))
+	require.NoError(t, err)
+	assert.Empty(t, warns)
+	ops := map[string]int{}
+	for _, n := range s.Model().Graph.Nodes {
+		ops[n.OpType]++
+		assert.Equal(t, Int8Domain, n.Domain, "%s", n.Label())
+	}
+	// one table for Sigmoid·x+HardSwish, one for the GELU chain, one for the final
+	// Relu and two requantizing Concat's inputs to its output parameters
+	assert.Equal(t, 5, ops["QLUT"], "%v", ops)
+	assert.Equal(t, 1, ops["QSoftmax"])
+	assert.Equal(t, 1, ops["QLayerNorm"])
+	assert.Equal(t, 2, ops["QMatMul"], "%v", ops)
+	assert.Equal(t, 1, ops["QGemm"], "%v", ops)
+	want, err := ref.RunTensors(in)
+	require.NoError(t, err)
+	got, err := s.RunTensors(in)
+	require.NoError(t, err)
+	out := fm.Graph.Outputs[0].Name
+	frac, mx := outputSteps(t, got[out], want[out], float64(stepOf(t, qm, out)))
+	t.Logf("within 1 step: %.4f, max %.2f steps", frac, mx)
+	assert.GreaterOrEqual(t, frac, 0.98)
+	assert.LessOrEqual(t, mx, 4.0)
+}
+
+func TestInt8FallbackWarnsAndPlacesFloat(t *testing.T) {
+	b := newMB(5)
+	x := b.input("x", batchDim(), graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
+	c := b.node("Relu", []string{b.conv(x, 4, 4, 3, 1, 1, 1, true)})
+	r := b.node("ReduceMean", []string{c}, attrIs("axes", []int{2, 3}), attrI("keepdims", 1))
+	b.output(b.node("Sigmoid", []string{r}))
+	fm := b.model()
+	rng := rand.New(rand.NewSource(1))
+	qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{4, 4, 5, 5}, -1, 1)}, qdqOptions{})
+	var warns []string
+	s, err := NewSession(qm, WithMode(ModeInt8), WithWarnings(func(w string) { warns = append(warns, w) }))
+	require.NoError(t, err)
+	require.Len(t, warns, 1, "%v", warns)
+	assert.Contains(t, warns[0], "ReduceMean")
+	assert.Contains(t, warns[0], "float32")
+	var fl, i8 []string
+	for _, p := range s.Placement {
+		if p.Int8 {
+			i8 = append(i8, p.OpType)
+		} else {
+			fl = append(fl, p.OpType)
+		}
+	}
+	assert.Equal(t, []string{"ReduceMean"}, fl)
+	assert.Contains(t, i8, "QConv")
+	in := map[string]*graph.Tensor{"x": randInput(rng, []int{2, 4, 5, 5}, -1, 1)}
+	ref, err := NewSession(qm, WithMode(ModeFloat))
+	require.NoError(t, err)
+	want, err := ref.RunTensors(in)
+	require.NoError(t, err)
+	got, err := s.RunTensors(in)
+	require.NoError(t, err)
+	out := fm.Graph.Outputs[0].Name
+	frac, _ := outputSteps(t, got[out], want[out], float64(stepOf(t, qm, out)))
+	assert.GreaterOrEqual(t, frac, 0.99)
+}

@@ -1,0 +1,99 @@
+package runtime
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+func TestNormOps(t *testing.T) {
+	x := f32([]int{2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8)
+	inv := func(v float64) float32 { return float32(1 / math.Sqrt(v)) }
+	runNodeCases(t, []nodeCase{
+		{name: "batchnorm inference", opset: 15, node: mk("BatchNormalization", 5, 1, aFloat("epsilon", 0)),
+			inputs: []*graph.Tensor{x, f32([]int{2}, 1, 2), f32([]int{2}, 0, 1), f32([]int{2}, 1, 2), f32([]int{2}, 4, 1)},
+			want:   []*graph.Tensor{f32([]int{2, 2, 2}, 0, 0.5, 3, 5, 2, 2.5, 11, 13)}},
+		// Opset 7 with spatial=0: one parameter per element of an image.
+		{name: "batchnorm per activation", opset: 7, node: mk("BatchNormalization", 5, 1, aFloat("epsilon", 0), aInt("spatial", 0)),
+			inputs: []*graph.Tensor{f32([]int{2, 2}, 1, 2, 3, 4), f32([]int{2}, 1, 1), f32([]int{2}, 0, 0), f32([]int{2}, 1, 2), f32([]int{2}, 1, 4)},
+			want:   []*graph.Tensor{f32([]int{2, 2}, 0, 0, 2, 1)}},
+		{name: "batchnorm training", opset: 15, node: mk("BatchNormalization", 5, 3, aFloat("epsilon", 0), aInt("training_mode", 1), aFloat("momentum", 0.5)),
+			inputs: []*graph.Tensor{f32([]int{2, 1, 2}, 1, 3, 5, 7), f32([]int{1}, 1), f32([]int{1}, 0), f32([]int{1}, 0), f32([]int{1}, 1)},
+			want: []*graph.Tensor{f32([]int{2, 1, 2}, -3*inv(5), -1*inv(5), 1*inv(5), 3*inv(5)),
+				f32([]int{1}, 2), f32([]int{1}, 3)}},
+		{name: "batchnorm wrong param size", opset: 15, node: mk("BatchNormalization", 5, 1),
+			inputs:  []*graph.Tensor{x, f32([]int{3}, 1, 1, 1), f32([]int{2}, 0, 1), f32([]int{2}, 1, 2), f32([]int{2}, 4, 1)},
+			wantErr: "input scale has 3 elements"},
+		{name: "instancenorm", opset: 6, node: mk("InstanceNormalization", 3, 1, aFloat("epsilon", 0)),
+			inputs: []*graph.Tensor{f32([]int{1, 2, 2}, 1, 3, 10, 12), f32([]int{2}, 2, 1), f32([]int{2}, 1, 5)},
+			want:   []*graph.Tensor{f32([]int{1, 2, 2}, -1, 3, 4, 6)}},
+		{name: "layernorm last axis", node: mk("LayerNormalization", 3, 3, aFloat("epsilon", 0)),
+			inputs: []*graph.Tensor{f32([]int{2, 2}, 1, 3, 2, 4), f32([]int{2}, 1, 2), f32([]int{2}, 0, 1)},
+			want:   []*graph.Tensor{f32([]int{2, 2}, -1, 3, -1, 3), f32([]int{2, 1}, 2, 3), f32([]int{2, 1}, 1, 1)}},
+		{name: "layernorm broadcast scale", node: mk("LayerNormalization", 2, 1, aInt("axis", 0), aFloat("epsilon", 0)),
+			inputs: []*graph.Tensor{f32([]int{2, 2}, 1, 3, 1, 3), f32([]int{1}, 2)},
+			want:   []*graph.Tensor{f32([]int{2, 2}, -2, 2, -2, 2)}},
+		{name: "layernorm stash type", node: mk("LayerNormalization", 2, 1, aInt("stash_type", 10)),
+			inputs: []*graph.Tensor{f32([]int{1, 2}, 1, 2), f32([]int{2}, 1, 1)}, wantErr: "unsupported stash_type 10"},
+		{name: "lrn", opset: 13, node: mk("LRN", 1, 1, aInt("size", 3), aFloat("alpha", 3), aFloat("beta", 1), aFloat("bias", 1)),
+			inputs: []*graph.Tensor{f32([]int{1, 3, 1}, 1, 2, 3)},
+			// sums of squares over neighbouring channels: 5, 14, 13; y = x / (1 + sum).
+			want: []*graph.Tensor{f32([]int{1, 3, 1}, 1.0/6, 2.0/15, 3.0/14)}},
+		{name: "softmax axis 1 opset 13", opset: 13, node: mk("Softmax", 1, 1, aInt("axis", 1)),
+			inputs: []*graph.Tensor{f32([]int{1, 2, 2}, 0, 0, 0, float32(math.Log(3)))},
+			want:   []*graph.Tensor{f32([]int{1, 2, 2}, 0.5, 0.25, 0.5, 0.75)}},
+		// Before opset 13 the input is flattened to 2-D at axis.
+		{name: "softmax axis 1 opset 11", opset: 11, node: mk("Softmax", 1, 1, aInt("axis", 1)),
+			inputs: []*graph.Tensor{f32([]int{1, 2, 2}, 0, 0, 0, float32(math.Log(3)))},
+			want:   []*graph.Tensor{f32([]int{1, 2, 2}, 1.0/6, 1.0/6, 1.0/6, 0.5)}},
+		{name: "softmax large values", node: mk("Softmax", 1, 1),
+			inputs: []*graph.Tensor{f32([]int{2}, 10000, 10000)}, want: []*graph.Tensor{f32([]int{2}, 0.5, 0.5)}},
+		{name: "logsoftmax", node: mk("LogSoftmax", 1, 1),
+			inputs: []*graph.Tensor{f32([]int{2}, 0, 0)}, want: []*graph.Tensor{f32([]int{2}, -float32(math.Ln2), -float32(math.Ln2))}},
+		{name: "softmax scalar", node: mk("Softmax", 1, 1), inputs: []*graph.Tensor{f32(nil, 1)}, wantErr: "scalar"},
+		{name: "erf", node: mk("Erf", 1, 1), inputs: []*graph.Tensor{f32([]int{3}, 0, 1, -2)},
+			want: []*graph.Tensor{f32([]int{3}, 0, float32(math.Erf(1)), float32(math.Erf(-2)))}},
+		{name: "erf float16", node: mk("Erf", 1, 1), inputs: []*graph.Tensor{f16([]int{1}, 0.5)},
+			want: []*graph.Tensor{f16([]int{1}, float32(math.Erf(0.5)))}},
+	})
+}
+
+// TestBatchNormFoldedConstants checks that the build-time folding of constant
+// parameters (the deployed-model path) agrees with the run-time computation.
+func TestBatchNormFoldedConstants(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	x := randF32(r, 2, 4, 3, 3)
+	scale, bias, mean := randF32(r, 4), randF32(r, 4), randF32(r, 4)
+	variance := randF32(r, 4)
+	for i, v := range variance.F32() {
+		variance.F32()[i] = v*v + 0.1
+	}
+	n := mk("BatchNormalization", 5, 1, aFloat("epsilon", 1e-3))
+	dyn, err := runNodeWith(t, 15, 2, n, nil, x, scale, bias, mean, variance)
+	require.NoError(t, err)
+	folded, err := runNodeWith(t, 15, 2, n, []bool{false, true, true, true, true}, x, scale, bias, mean, variance)
+	require.NoError(t, err)
+	require.NoError(t, CompareTensors(folded[0], dyn[0], Tolerance{Rtol: 1e-6, Atol: 1e-6}))
+	// And both agree with the formula.
+	want := graph.NewTensor(graph.Float32, x.Shape)
+	for i, v := range x.F32() {
+		c := (i / 9) % 4
+		want.F32()[i] = float32((float64(v)-float64(mean.F32()[c]))/math.Sqrt(float64(variance.F32()[c])+1e-3)*float64(scale.F32()[c]) + float64(bias.F32()[c]))
+	}
+	require.NoError(t, CompareTensors(dyn[0], want, Tolerance{Rtol: 1e-5, Atol: 1e-6}))
+}
+
+func TestNormKernelChecks(t *testing.T) {
+	_, err := runNodeDynamic(t, mk("LayerNormalization", 2, 1), f32([]int{2, 2}, 1, 2, 3, 4), f32([]int{3}, 1, 1, 1))
+	require.ErrorContains(t, err, `LayerNormalization "n": input Scale: shape [3] does not broadcast to [2]`)
+	_, err = runNodeDynamic(t, mk("InstanceNormalization", 3, 1), f32([]int{1, 2, 2}, 1, 2, 3, 4), f32([]int{1}, 1), f32([]int{2}, 1, 1))
+	require.ErrorContains(t, err, "must have 2 values")
+	_, err = runNodeDynamic(t, mk("Softmax", 1, 1, aInt("axis", 2)), f32([]int{2, 2}, 1, 2, 3, 4))
+	require.ErrorContains(t, err, "axis 2 is out of range")
+	_, err = runNodeDynamic(t, mk("BatchNormalization", 5, 1), f32([]int{2}, 1, 2), f32([]int{1}, 1), f32([]int{1}, 1), f32([]int{1}, 1), f32([]int{1}, 1))
+	require.ErrorContains(t, err, "expected [N, C, ...]")
+}

@@ -1,0 +1,153 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+func TestPoolOps(t *testing.T) {
+	// x is 1x1x4x4 holding 1..16.
+	x := f32([]int{1, 1, 4, 4}, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+	runNodeCases(t, []nodeCase{
+		{name: "max 2x2 stride 2", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 2, 2), aInts("strides", 2, 2)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{f32([]int{1, 1, 2, 2}, 6, 8, 14, 16)}},
+		{name: "max indices row-major", node: mk("MaxPool", 1, 2, aInts("kernel_shape", 2, 2), aInts("strides", 2, 2)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{nil, i64([]int{1, 1, 2, 2}, 5, 7, 13, 15)}},
+		{name: "max indices column-major", node: mk("MaxPool", 1, 2, aInts("kernel_shape", 2, 2), aInts("strides", 2, 2), aInt("storage_order", 1)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{nil, i64([]int{1, 1, 2, 2}, 5, 13, 7, 15)}},
+		{name: "max indices include the plane offset", node: mk("MaxPool", 1, 2, aInts("kernel_shape", 2), aInts("strides", 2)),
+			inputs: []*graph.Tensor{f32([]int{2, 1, 2}, 3, 1, 0, 9)}, want: []*graph.Tensor{f32([]int{2, 1, 1}, 3, 9), i64([]int{2, 1, 1}, 0, 3)}},
+		{name: "max ceil mode", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 3, 3), aInts("strides", 2, 2), aInt("ceil_mode", 1)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{f32([]int{1, 1, 2, 2}, 11, 12, 15, 16)}},
+		{name: "max dilated padded", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 2, 2), aInts("dilations", 2, 2), aInts("pads", 1, 1, 0, 0)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{f32([]int{1, 1, 3, 3}, 6, 7, 8, 10, 11, 12, 14, 15, 16)}},
+		{name: "max int8 with padding", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 2), aInts("pads", 1, 1)),
+			inputs: []*graph.Tensor{i8([]int{1, 1, 3}, -5, -7, -2)}, want: []*graph.Tensor{i8([]int{1, 1, 4}, -5, -5, -2, -2)}},
+		{name: "max uint8", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 3), aStr("auto_pad", "SAME_UPPER")),
+			inputs: []*graph.Tensor{u8([]int{1, 1, 4}, 1, 200, 3, 4)}, want: []*graph.Tensor{u8([]int{1, 1, 4}, 200, 200, 200, 4)}},
+		{name: "max float16", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 2)),
+			inputs: []*graph.Tensor{f16([]int{1, 1, 3}, 1, 0.5, 2)}, want: []*graph.Tensor{f16([]int{1, 1, 2}, 1, 2)}},
+		{name: "avg excludes pad", node: mk("AveragePool", 1, 1, aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInts("strides", 3, 3)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{f32([]int{1, 1, 2, 2}, 3.5, 5.5, 11.5, 13.5)}},
+		{name: "avg includes pad", node: mk("AveragePool", 1, 1, aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInts("strides", 3, 3), aInt("count_include_pad", 1)),
+			inputs: []*graph.Tensor{x}, want: []*graph.Tensor{f32([]int{1, 1, 2, 2}, 14.0/9, 22.0/9, 46.0/9, 54.0/9)}},
+		// With ceil_mode the last window runs past the padded input: those taps are not
+		// counted even with count_include_pad (ONNX Runtime, PyTorch).
+		{name: "avg ceil include pad", node: mk("AveragePool", 1, 1, aInts("kernel_shape", 2), aInts("strides", 2), aInt("ceil_mode", 1), aInt("count_include_pad", 1)),
+			inputs: []*graph.Tensor{f32([]int{1, 1, 3}, 1, 2, 6)}, want: []*graph.Tensor{f32([]int{1, 1, 2}, 1.5, 6)}},
+		{name: "global avg", node: mk("GlobalAveragePool", 1, 1), inputs: []*graph.Tensor{f32([]int{1, 2, 2}, 1, 2, 3, 5)},
+			want: []*graph.Tensor{f32([]int{1, 2, 1}, 1.5, 4)}},
+		{name: "global max 2d", node: mk("GlobalMaxPool", 1, 1), inputs: []*graph.Tensor{x}, want: []*graph.Tensor{f32([]int{1, 1, 1, 1}, 16)}},
+		{name: "global avg float64", node: mk("GlobalAveragePool", 1, 1),
+			inputs: []*graph.Tensor{{DType: graph.Float64, Shape: []int{1, 1, 2}, Data: []float64{1, 2}}},
+			want:   []*graph.Tensor{{DType: graph.Float64, Shape: []int{1, 1, 1}, Data: []float64{1.5}}}},
+		{name: "avg on int8 refused", node: mk("AveragePool", 1, 1, aInts("kernel_shape", 2)),
+			inputs: []*graph.Tensor{i8([]int{1, 1, 2}, 1, 2)}, wantErr: "int8"},
+		{name: "kernel rank mismatch", node: mk("MaxPool", 1, 1, aInts("kernel_shape", 2)), inputs: []*graph.Tensor{x}, wantErr: "kernel_shape [2] has 1 axes"},
+	})
+}
+
+// poolRef is a direct N-d pooling reference (max, or average with or without pads).
+func poolRef(x *graph.Tensor, k, s, d, pads []int, isMax, includePad, ceil bool) *graph.Tensor {
+	r := len(k)
+	in := x.Shape[2:]
+	out := make([]int, r)
+	for a := range out {
+		span := in[a] + pads[a] + pads[r+a] - (k[a]-1)*d[a] - 1
+		out[a] = span/s[a] + 1
+		if ceil && span%s[a] != 0 && (out[a])*s[a] < in[a]+pads[a] {
+			out[a]++
+		}
+	}
+	planes := x.Shape[0] * x.Shape[1]
+	y := graph.NewTensor(graph.Float32, append([]int{x.Shape[0], x.Shape[1]}, out...))
+	osz, isz, ksz := graph.NumElements(out), graph.NumElements(in), graph.NumElements(k)
+	for p := 0; p < planes; p++ {
+		for o := 0; o < osz; o++ {
+			oi := unravel(o, out)
+			best, sum, cnt, padded := math.Inf(-1), 0.0, 0, 0
+			for kk := 0; kk < ksz; kk++ {
+				ki := unravel(kk, k)
+				off, ok, inPad := 0, true, true
+				for a := 0; a < r; a++ {
+					pos := oi[a]*s[a] - pads[a] + ki[a]*d[a]
+					if pos >= in[a]+pads[r+a] {
+						inPad = false
+					}
+					if pos < 0 || pos >= in[a] {
+						ok = false
+					} else {
+						off = off*in[a] + pos
+					}
+				}
+				if inPad {
+					padded++
+				}
+				if ok {
+					v := float64(x.F32()[p*isz+off])
+					best = math.Max(best, v)
+					sum += v
+					cnt++
+				}
+			}
+			switch {
+			case isMax:
+				y.F32()[p*osz+o] = float32(best)
+			case includePad:
+				y.F32()[p*osz+o] = float32(sum / float64(padded))
+			default:
+				y.F32()[p*osz+o] = float32(sum / float64(cnt))
+			}
+		}
+	}
+	return y
+}
+
+func TestPoolMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	cases := []struct {
+		x             []int
+		k, s, d, pads []int
+		ceil          bool
+	}{
+		{[]int{2, 3, 9, 8}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{1, 1, 1, 1}, false},
+		{[]int{1, 2, 10, 7}, []int{2, 3}, []int{3, 2}, []int{2, 1}, []int{1, 0, 0, 2}, true},
+		{[]int{1, 2, 11}, []int{4}, []int{3}, []int{1}, []int{2, 1}, true},
+		{[]int{1, 1, 5, 6, 4}, []int{2, 3, 2}, []int{2, 1, 2}, []int{1, 1, 1}, []int{1, 1, 0, 0, 1, 1}, false},
+	}
+	for _, tc := range cases {
+		for _, op := range []string{"MaxPool", "AveragePool", "AveragePool+pad"} {
+			t.Run(fmt.Sprintf("%s/%v/k%v", op, tc.x, tc.k), func(t *testing.T) {
+				x := randF32(r, tc.x...)
+				isMax, incl := op == "MaxPool", op == "AveragePool+pad"
+				opType := "MaxPool"
+				if !isMax {
+					opType = "AveragePool"
+				}
+				n := mk(opType, 1, 1, aInts("kernel_shape", toI64(tc.k)...), aInts("strides", toI64(tc.s)...),
+					aInts("pads", toI64(tc.pads)...), aInt("ceil_mode", boolInt(tc.ceil)), aInts("dilations", toI64(tc.d)...))
+				if !isMax {
+					n.Attrs["count_include_pad"] = aInt("count_include_pad", boolInt(incl))
+				}
+				got, err := runNodeWith(t, 12, 2, n, nil, x)
+				require.NoError(t, err)
+				require.NoError(t, CompareTensors(got[0], poolRef(x, tc.k, tc.s, tc.d, tc.pads, isMax, incl, tc.ceil), Tolerance{Rtol: 1e-5, Atol: 1e-6}))
+			})
+		}
+	}
+}
+
+func TestPoolKernelChecks(t *testing.T) {
+	_, err := runNodeDynamic(t, mk("MaxPool", 1, 1, aInts("kernel_shape", 5, 5)), randF32(rand.New(rand.NewSource(1)), 1, 1, 3, 3))
+	require.ErrorContains(t, err, `MaxPool "n": axis 0: input size 3 with pads 0+0 is smaller than the dilated kernel 5`)
+	_, err = runNodeDynamic(t, mk("GlobalMaxPool", 1, 1), f32([]int{2}, 1, 2))
+	require.ErrorContains(t, err, "expected [N, C, ...]")
+	_, err = runNodeDynamic(t, mk("GlobalMaxPool", 1, 1), graph.NewTensor(graph.Float32, []int{1, 1, 0}))
+	require.ErrorContains(t, err, "empty spatial axes")
+}

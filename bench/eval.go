@@ -47,7 +47,7 @@ func Evaluate(s *runtime.Session, ds *dataset.Dataset, opts EvalOptions) (*EvalR
 		return nil, fmt.Errorf("evaluate: model has %d inputs, want 1 image input", len(s.Inputs()))
 	}
 	in := s.Inputs()[0]
-	if err := checkImageInput(in, ds); err != nil {
+	if _, err := dataset.NewFeed(ds, s.Inputs(), 0); err != nil {
 		return nil, err
 	}
 	outName := s.Outputs()[0].Name
@@ -78,7 +78,7 @@ func Evaluate(s *runtime.Session, ds *dataset.Dataset, opts EvalOptions) (*EvalR
 		if i+b > n {
 			b = n - i
 		}
-		x := InputBatch(in, ds, i, b)
+		x := dataset.InputBatch(in, ds, i, b)
 		out, err := s.RunTensors(map[string]*graph.Tensor{in.Name: x})
 		if err != nil {
 			return nil, fmt.Errorf("images %d-%d: %w", i, i+b-1, err)
@@ -110,39 +110,4 @@ func Evaluate(s *runtime.Session, ds *dataset.Dataset, opts EvalOptions) (*EvalR
 		res.ImagesPerSecond = float64(n) / res.Seconds
 	}
 	return res, nil
-}
-
-func checkImageInput(in *graph.Value, ds *dataset.Dataset) error {
-	if !in.HasShape {
-		return nil
-	}
-	want := []int{-1, ds.C, ds.H, ds.W}
-	if len(in.Shape) != 4 {
-		return fmt.Errorf("model input %q has shape %s, the data set has %dx%dx%d images", in.Name, in.Shape, ds.C, ds.H, ds.W)
-	}
-	for i := 1; i < 4; i++ {
-		if in.Shape[i].Known() && in.Shape[i].Size != want[i] {
-			return fmt.Errorf("model input %q has shape %s, the data set has %dx%dx%d images", in.Name, in.Shape, ds.C, ds.H, ds.W)
-		}
-	}
-	return nil
-}
-
-// InputBatch builds the model input for images [start, start+n): float32 pixels
-// preprocessed as the data set says, or raw uint8/int8 pixels when the model input was
-// converted to integers by the model editor.
-func InputBatch(in *graph.Value, ds *dataset.Dataset, start, n int) *graph.Tensor {
-	switch in.DType {
-	case graph.Uint8:
-		return ds.BatchUint8(start, n)
-	case graph.Int8:
-		u := ds.BatchUint8(start, n)
-		src := u.U8()
-		d := make([]int8, len(src))
-		for i, v := range src {
-			d[i] = int8(int(v) - 128)
-		}
-		return graph.FromInt8(u.Shape, d)
-	}
-	return ds.Batch(start, n)
 }

@@ -153,6 +153,17 @@ type dwEpi struct {
 	consts  [24]int32 // zp×8, float32bits(Min-zp)×8, float32bits(Max-zp)×8
 }
 
+type dwFunc func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// dwKernels[nb-1] = {main kernel, its pixels per iteration, tail kernel (1 pixel)}
+var dwKernels = [2]struct {
+	main, tail dwFunc
+	px         int
+}{
+	{depthwiseAVX2_1x4, depthwiseAVX2_1x1, 4},
+	{depthwiseAVX2_2x2, depthwiseAVX2_2x1, 2},
+}
+
 func depthwiseRow(base []int16, off []int64, d *dwWeights, pstride, ow int, out []int32, ep *dwEpi) {
 	last := ((ow-1)*pstride+int(off[d.npairs-1]))/2 + 2*d.cp - 1
 	_ = base[last]
@@ -163,22 +174,23 @@ func depthwiseRow(base []int16, off []int64, d *dwWeights, pstride, ow int, out 
 		e = *ep
 	}
 	for b := 0; b < nblk; {
-		nb := 4
-		for nb > nblk-b {
-			nb /= 2
+		nb := min(2, nblk-b)
+		k := dwKernels[nb-1]
+		main := ow - ow%k.px
+		for _, part := range [2]struct{ x0, n int }{{0, main}, {main, ow - main}} {
+			if part.n == 0 {
+				continue
+			}
+			fn := k.main
+			if part.x0 == main {
+				fn = k.tail
+			}
+			if ep != nil {
+				e.out = (*int8)(unsafe.Add(unsafe.Pointer(ep.out), b*16+part.x0*int(ep.ostride)))
+				e.scale = (*float32)(unsafe.Add(unsafe.Pointer(ep.scale), b*64))
+			}
+			fn(&base[b*32+part.x0*pstride/2], &off[0], d.npairs, pstride, part.n, &d.w16[b*32], nblk*64, &d.biasP[b*16], &out[b*16+part.x0*d.cp], d.cp*4, &e.mode)
 		}
-		fn := depthwiseAVX2_1
-		switch nb {
-		case 4:
-			fn = depthwiseAVX2_4
-		case 2:
-			fn = depthwiseAVX2_2
-		}
-		if ep != nil {
-			e.out = (*int8)(unsafe.Add(unsafe.Pointer(ep.out), b*16))
-			e.scale = (*float32)(unsafe.Add(unsafe.Pointer(ep.scale), b*64))
-		}
-		fn(&base[b*32], &off[0], d.npairs, pstride, ow, &d.w16[b*32], nblk*64, &d.biasP[b*16], &out[b*16], d.cp*4, &e.mode)
 		b += nb
 	}
 }

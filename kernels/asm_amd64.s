@@ -5277,6 +5277,546 @@ avx2q4_done:
 	VZEROUPPER
 	RET
 
+// func qgemmAVX2W_1x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+// Requires: AVX, AVX2
+TEXT ·qgemmAVX2W_1x1(SB), NOSPLIT, $0-72
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), BX
+	MOVQ    b+16(FP), DI
+	MOVQ    k2+24(FP), CX
+	LEAQ    (BX)(BX*2), DX
+	MOVQ    accum+64(FP), AX
+	TESTQ   AX, AX
+	JZ      avx2w1_bias
+	MOVQ    c+56(FP), R11
+	VMOVDQU (R11), Y0
+	VMOVDQU 32(R11), Y1
+	JMP     avx2w1_init
+
+avx2w1_bias:
+	MOVQ    bias+48(FP), R11
+	VMOVDQU (R11), Y12
+	VMOVDQU 32(R11), Y13
+	VMOVDQA Y12, Y0
+	VMOVDQA Y13, Y1
+
+avx2w1_init:
+	MOVQ  nseg+32(FP), R12
+	MOVQ  sstride+40(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    avx2w1_done
+
+avx2w1_seg:
+	MOVQ k2+24(FP), CX
+
+avx2w1_loop:
+	VMOVDQU      (DI), Y12
+	VMOVDQU      32(DI), Y13
+	VPBROADCASTD (SI), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          avx2w1_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2w1_seg
+
+avx2w1_done:
+	MOVQ    c+56(FP), R11
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2W_2x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+// Requires: AVX, AVX2
+TEXT ·qgemmAVX2W_2x1(SB), NOSPLIT, $0-72
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), BX
+	MOVQ    b+16(FP), DI
+	MOVQ    k2+24(FP), CX
+	LEAQ    (BX)(BX*2), DX
+	MOVQ    accum+64(FP), AX
+	TESTQ   AX, AX
+	JZ      avx2w2_bias
+	MOVQ    c+56(FP), R11
+	VMOVDQU (R11), Y0
+	VMOVDQU 32(R11), Y1
+	VMOVDQU 128(R11), Y2
+	VMOVDQU 160(R11), Y3
+	JMP     avx2w2_init
+
+avx2w2_bias:
+	MOVQ    bias+48(FP), R11
+	VMOVDQU (R11), Y12
+	VMOVDQU 32(R11), Y13
+	VMOVDQA Y12, Y0
+	VMOVDQA Y13, Y1
+	VMOVDQA Y12, Y2
+	VMOVDQA Y13, Y3
+
+avx2w2_init:
+	MOVQ  nseg+32(FP), R12
+	MOVQ  sstride+40(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    avx2w2_done
+
+avx2w2_seg:
+	MOVQ k2+24(FP), CX
+
+avx2w2_loop:
+	VMOVDQU      (DI), Y12
+	VMOVDQU      32(DI), Y13
+	VPBROADCASTD (SI), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD (SI)(BX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          avx2w2_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2w2_seg
+
+avx2w2_done:
+	MOVQ    c+56(FP), R11
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 128(R11)
+	VMOVDQU Y3, 160(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2W_3x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+// Requires: AVX, AVX2
+TEXT ·qgemmAVX2W_3x1(SB), NOSPLIT, $0-72
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), BX
+	MOVQ    b+16(FP), DI
+	MOVQ    k2+24(FP), CX
+	LEAQ    (BX)(BX*2), DX
+	MOVQ    accum+64(FP), AX
+	TESTQ   AX, AX
+	JZ      avx2w3_bias
+	MOVQ    c+56(FP), R11
+	VMOVDQU (R11), Y0
+	VMOVDQU 32(R11), Y1
+	VMOVDQU 128(R11), Y2
+	VMOVDQU 160(R11), Y3
+	VMOVDQU 256(R11), Y4
+	VMOVDQU 288(R11), Y5
+	JMP     avx2w3_init
+
+avx2w3_bias:
+	MOVQ    bias+48(FP), R11
+	VMOVDQU (R11), Y12
+	VMOVDQU 32(R11), Y13
+	VMOVDQA Y12, Y0
+	VMOVDQA Y13, Y1
+	VMOVDQA Y12, Y2
+	VMOVDQA Y13, Y3
+	VMOVDQA Y12, Y4
+	VMOVDQA Y13, Y5
+
+avx2w3_init:
+	MOVQ  nseg+32(FP), R12
+	MOVQ  sstride+40(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    avx2w3_done
+
+avx2w3_seg:
+	MOVQ k2+24(FP), CX
+
+avx2w3_loop:
+	VMOVDQU      (DI), Y12
+	VMOVDQU      32(DI), Y13
+	VPBROADCASTD (SI), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD (SI)(BX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD (SI)(BX*2), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          avx2w3_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2w3_seg
+
+avx2w3_done:
+	MOVQ    c+56(FP), R11
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 128(R11)
+	VMOVDQU Y3, 160(R11)
+	VMOVDQU Y4, 256(R11)
+	VMOVDQU Y5, 288(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2W_4x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+// Requires: AVX, AVX2
+TEXT ·qgemmAVX2W_4x1(SB), NOSPLIT, $0-72
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), BX
+	MOVQ    b+16(FP), DI
+	MOVQ    k2+24(FP), CX
+	LEAQ    (BX)(BX*2), DX
+	MOVQ    accum+64(FP), AX
+	TESTQ   AX, AX
+	JZ      avx2w4_bias
+	MOVQ    c+56(FP), R11
+	VMOVDQU (R11), Y0
+	VMOVDQU 32(R11), Y1
+	VMOVDQU 128(R11), Y2
+	VMOVDQU 160(R11), Y3
+	VMOVDQU 256(R11), Y4
+	VMOVDQU 288(R11), Y5
+	VMOVDQU 384(R11), Y6
+	VMOVDQU 416(R11), Y7
+	JMP     avx2w4_init
+
+avx2w4_bias:
+	MOVQ    bias+48(FP), R11
+	VMOVDQU (R11), Y12
+	VMOVDQU 32(R11), Y13
+	VMOVDQA Y12, Y0
+	VMOVDQA Y13, Y1
+	VMOVDQA Y12, Y2
+	VMOVDQA Y13, Y3
+	VMOVDQA Y12, Y4
+	VMOVDQA Y13, Y5
+	VMOVDQA Y12, Y6
+	VMOVDQA Y13, Y7
+
+avx2w4_init:
+	MOVQ  nseg+32(FP), R12
+	MOVQ  sstride+40(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    avx2w4_done
+
+avx2w4_seg:
+	MOVQ k2+24(FP), CX
+
+avx2w4_loop:
+	VMOVDQU      (DI), Y12
+	VMOVDQU      32(DI), Y13
+	VPBROADCASTD (SI), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD (SI)(BX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD (SI)(BX*2), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	VPBROADCASTD (SI)(DX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y6, Y6
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          avx2w4_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          avx2w4_seg
+
+avx2w4_done:
+	MOVQ    c+56(FP), R11
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 128(R11)
+	VMOVDQU Y3, 160(R11)
+	VMOVDQU Y4, 256(R11)
+	VMOVDQU Y5, 288(R11)
+	VMOVDQU Y6, 384(R11)
+	VMOVDQU Y7, 416(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2W_5x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+// Requires: AVX, AVX2
+TEXT ·qgemmAVX2W_5x1(SB), NOSPLIT, $0-72
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), BX
+	MOVQ    b+16(FP), DI
+	MOVQ    k2+24(FP), CX
+	LEAQ    (BX)(BX*2), DX
+	LEAQ    (SI)(BX*4), R8
+	MOVQ    accum+64(FP), AX
+	TESTQ   AX, AX
+	JZ      avx2w5_bias
+	MOVQ    c+56(FP), R11
+	VMOVDQU (R11), Y0
+	VMOVDQU 32(R11), Y1
+	VMOVDQU 128(R11), Y2
+	VMOVDQU 160(R11), Y3
+	VMOVDQU 256(R11), Y4
+	VMOVDQU 288(R11), Y5
+	VMOVDQU 384(R11), Y6
+	VMOVDQU 416(R11), Y7
+	VMOVDQU 512(R11), Y8
+	VMOVDQU 544(R11), Y9
+	JMP     avx2w5_init
+
+avx2w5_bias:
+	MOVQ    bias+48(FP), R11
+	VMOVDQU (R11), Y12
+	VMOVDQU 32(R11), Y13
+	VMOVDQA Y12, Y0
+	VMOVDQA Y13, Y1
+	VMOVDQA Y12, Y2
+	VMOVDQA Y13, Y3
+	VMOVDQA Y12, Y4
+	VMOVDQA Y13, Y5
+	VMOVDQA Y12, Y6
+	VMOVDQA Y13, Y7
+	VMOVDQA Y12, Y8
+	VMOVDQA Y13, Y9
+
+avx2w5_init:
+	MOVQ  nseg+32(FP), R12
+	MOVQ  sstride+40(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    avx2w5_done
+
+avx2w5_seg:
+	MOVQ k2+24(FP), CX
+
+avx2w5_loop:
+	VMOVDQU      (DI), Y12
+	VMOVDQU      32(DI), Y13
+	VPBROADCASTD (SI), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD (SI)(BX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD (SI)(BX*2), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	VPBROADCASTD (SI)(DX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y6, Y6
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y7, Y7
+	VPBROADCASTD (R8), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y8, Y8
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y9, Y9
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          avx2w5_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          avx2w5_seg
+
+avx2w5_done:
+	MOVQ    c+56(FP), R11
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 128(R11)
+	VMOVDQU Y3, 160(R11)
+	VMOVDQU Y4, 256(R11)
+	VMOVDQU Y5, 288(R11)
+	VMOVDQU Y6, 384(R11)
+	VMOVDQU Y7, 416(R11)
+	VMOVDQU Y8, 512(R11)
+	VMOVDQU Y9, 544(R11)
+	VZEROUPPER
+	RET
+
+// func qgemmAVX2W_6x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+// Requires: AVX, AVX2
+TEXT ·qgemmAVX2W_6x1(SB), NOSPLIT, $0-72
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), BX
+	MOVQ    b+16(FP), DI
+	MOVQ    k2+24(FP), CX
+	LEAQ    (BX)(BX*2), DX
+	LEAQ    (SI)(BX*4), R8
+	MOVQ    accum+64(FP), AX
+	TESTQ   AX, AX
+	JZ      avx2w6_bias
+	MOVQ    c+56(FP), R11
+	VMOVDQU (R11), Y0
+	VMOVDQU 32(R11), Y1
+	VMOVDQU 128(R11), Y2
+	VMOVDQU 160(R11), Y3
+	VMOVDQU 256(R11), Y4
+	VMOVDQU 288(R11), Y5
+	VMOVDQU 384(R11), Y6
+	VMOVDQU 416(R11), Y7
+	VMOVDQU 512(R11), Y8
+	VMOVDQU 544(R11), Y9
+	VMOVDQU 640(R11), Y10
+	VMOVDQU 672(R11), Y11
+	JMP     avx2w6_init
+
+avx2w6_bias:
+	MOVQ    bias+48(FP), R11
+	VMOVDQU (R11), Y12
+	VMOVDQU 32(R11), Y13
+	VMOVDQA Y12, Y0
+	VMOVDQA Y13, Y1
+	VMOVDQA Y12, Y2
+	VMOVDQA Y13, Y3
+	VMOVDQA Y12, Y4
+	VMOVDQA Y13, Y5
+	VMOVDQA Y12, Y6
+	VMOVDQA Y13, Y7
+	VMOVDQA Y12, Y8
+	VMOVDQA Y13, Y9
+	VMOVDQA Y12, Y10
+	VMOVDQA Y13, Y11
+
+avx2w6_init:
+	MOVQ  nseg+32(FP), R12
+	MOVQ  sstride+40(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    avx2w6_done
+
+avx2w6_seg:
+	MOVQ k2+24(FP), CX
+
+avx2w6_loop:
+	VMOVDQU      (DI), Y12
+	VMOVDQU      32(DI), Y13
+	VPBROADCASTD (SI), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y0, Y0
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD (SI)(BX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y2, Y2
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD (SI)(BX*2), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y4, Y4
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y5, Y5
+	VPBROADCASTD (SI)(DX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y6, Y6
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y7, Y7
+	VPBROADCASTD (R8), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y8, Y8
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y9, Y9
+	VPBROADCASTD (R8)(BX*1), Y14
+	VPMADDWD     Y12, Y14, Y15
+	VPADDD       Y15, Y10, Y10
+	VPMADDWD     Y13, Y14, Y15
+	VPADDD       Y15, Y11, Y11
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          avx2w6_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          avx2w6_seg
+
+avx2w6_done:
+	MOVQ    c+56(FP), R11
+	VMOVDQU Y0, (R11)
+	VMOVDQU Y1, 32(R11)
+	VMOVDQU Y2, 128(R11)
+	VMOVDQU Y3, 160(R11)
+	VMOVDQU Y4, 256(R11)
+	VMOVDQU Y5, 288(R11)
+	VMOVDQU Y6, 384(R11)
+	VMOVDQU Y7, 416(R11)
+	VMOVDQU Y8, 512(R11)
+	VMOVDQU Y9, 544(R11)
+	VMOVDQU Y10, 640(R11)
+	VMOVDQU Y11, 672(R11)
+	VZEROUPPER
+	RET
+
+// func widenAVX2(dst *int16, src *int8, n int)
+// Requires: AVX, AVX2
+TEXT ·widenAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $0x04, CX
+	JZ   widen_done
+
+widen_loop:
+	VPMOVSXBW (SI), Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $0x10, SI
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       widen_loop
+
+widen_done:
+	VZEROUPPER
+	RET
+
 // func sgemmAVX2_6x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
 // Requires: AVX, FMA3
 TEXT ·sgemmAVX2_6x16(SB), NOSPLIT, $0-48
@@ -5591,268 +6131,93 @@ rqx_col:
 	VZEROUPPER
 	RET
 
-// func depthwiseAVX2_1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// func depthwiseAVX2_1x4(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 // Requires: AVX, AVX2
-TEXT ·depthwiseAVX2_1(SB), NOSPLIT, $0-88
+TEXT ·depthwiseAVX2_1x4(SB), NOSPLIT, $0-88
 	MOVQ in+0(FP), SI
 	MOVQ off+8(FP), DI
 	MOVQ out+64(FP), R10
 	MOVQ ep+80(FP), CX
 	CMPQ (CX), $0x00
-	JE   dw1_start
+	JE   dw1x4_start
 	MOVQ 8(CX), R10
 
-dw1_start:
+dw1x4_start:
 	MOVQ ow+32(FP), R11
 	MOVQ wstride+48(FP), R12
 	MOVQ npairs+16(FP), R9
+	MOVQ pstride+24(FP), DX
 
-dw1_pixel:
+dw1x4_pixel:
 	MOVQ    bias+56(FP), CX
 	VMOVDQU (CX), Y0
 	VMOVDQU 32(CX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y0, Y6
+	VMOVDQA Y1, Y7
 	MOVQ    w+40(FP), R8
 	XORQ    R13, R13
 
-dw1_pair:
+dw1x4_pair:
 	MOVQ       (DI)(R13*8), AX
 	ADDQ       SI, AX
-	VMOVDQU    (AX), Y8
-	VMOVDQU    32(AX), Y9
-	VPMADDWD   (R8), Y8, Y8
-	VPMADDWD   32(R8), Y9, Y9
-	VPADDD     Y8, Y0, Y0
-	VPADDD     Y9, Y1, Y1
-	ADDQ       R12, R8
-	INCQ       R13
-	CMPQ       R13, R9
-	JB         dw1_pair
-	MOVQ       ep+80(FP), CX
-	CMPQ       (CX), $0x00
-	JNE        dw1_requant
-	VPERM2I128 $0x20, Y1, Y0, Y8
-	VPERM2I128 $0x31, Y1, Y0, Y9
-	VMOVDQU    Y8, (R10)
-	VMOVDQU    Y9, 32(R10)
-	MOVQ       ostride+72(FP), CX
-	ADDQ       CX, R10
-	JMP        dw1_next
-
-dw1_requant:
-	MOVQ      24(CX), BX
-	VCVTDQ2PS Y0, Y0
-	VMULPS    (BX), Y0, Y0
-	VMAXPS    64(CX), Y0, Y0
-	VMINPS    96(CX), Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD    32(CX), Y0, Y0
-	VCVTDQ2PS Y1, Y1
-	VMULPS    32(BX), Y1, Y1
-	VMAXPS    64(CX), Y1, Y1
-	VMINPS    96(CX), Y1, Y1
-	VCVTPS2DQ Y1, Y1
-	VPADDD    32(CX), Y1, Y1
-	VPACKSSDW Y1, Y0, Y0
-	VPACKSSWB Y0, Y0, Y0
-	VPERMQ    $0x08, Y0, Y0
-	VMOVDQU   X0, (R10)
-	ADDQ      16(CX), R10
-
-dw1_next:
-	MOVQ pstride+24(FP), CX
-	ADDQ CX, SI
-	DECQ R11
-	JNZ  dw1_pixel
-	VZEROUPPER
-	RET
-
-// func depthwiseAVX2_2(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
-// Requires: AVX, AVX2
-TEXT ·depthwiseAVX2_2(SB), NOSPLIT, $0-88
-	MOVQ in+0(FP), SI
-	MOVQ off+8(FP), DI
-	MOVQ out+64(FP), R10
-	MOVQ ep+80(FP), CX
-	CMPQ (CX), $0x00
-	JE   dw2_start
-	MOVQ 8(CX), R10
-
-dw2_start:
-	MOVQ ow+32(FP), R11
-	MOVQ wstride+48(FP), R12
-	MOVQ npairs+16(FP), R9
-
-dw2_pixel:
-	MOVQ    bias+56(FP), CX
-	VMOVDQU (CX), Y0
-	VMOVDQU 32(CX), Y1
-	VMOVDQU 64(CX), Y2
-	VMOVDQU 96(CX), Y3
-	MOVQ    w+40(FP), R8
-	XORQ    R13, R13
-
-dw2_pair:
-	MOVQ       (DI)(R13*8), AX
-	ADDQ       SI, AX
-	VMOVDQU    (AX), Y8
-	VMOVDQU    32(AX), Y9
-	VPMADDWD   (R8), Y8, Y8
-	VPMADDWD   32(R8), Y9, Y9
-	VPADDD     Y8, Y0, Y0
-	VPADDD     Y9, Y1, Y1
-	VMOVDQU    64(AX), Y10
-	VMOVDQU    96(AX), Y11
-	VPMADDWD   64(R8), Y10, Y10
-	VPMADDWD   96(R8), Y11, Y11
-	VPADDD     Y10, Y2, Y2
-	VPADDD     Y11, Y3, Y3
-	ADDQ       R12, R8
-	INCQ       R13
-	CMPQ       R13, R9
-	JB         dw2_pair
-	MOVQ       ep+80(FP), CX
-	CMPQ       (CX), $0x00
-	JNE        dw2_requant
-	VPERM2I128 $0x20, Y1, Y0, Y8
-	VPERM2I128 $0x31, Y1, Y0, Y9
-	VMOVDQU    Y8, (R10)
-	VMOVDQU    Y9, 32(R10)
-	VPERM2I128 $0x20, Y3, Y2, Y8
-	VPERM2I128 $0x31, Y3, Y2, Y9
-	VMOVDQU    Y8, 64(R10)
-	VMOVDQU    Y9, 96(R10)
-	MOVQ       ostride+72(FP), CX
-	ADDQ       CX, R10
-	JMP        dw2_next
-
-dw2_requant:
-	MOVQ      24(CX), BX
-	VCVTDQ2PS Y0, Y0
-	VMULPS    (BX), Y0, Y0
-	VMAXPS    64(CX), Y0, Y0
-	VMINPS    96(CX), Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD    32(CX), Y0, Y0
-	VCVTDQ2PS Y1, Y1
-	VMULPS    32(BX), Y1, Y1
-	VMAXPS    64(CX), Y1, Y1
-	VMINPS    96(CX), Y1, Y1
-	VCVTPS2DQ Y1, Y1
-	VPADDD    32(CX), Y1, Y1
-	VPACKSSDW Y1, Y0, Y0
-	VPACKSSWB Y0, Y0, Y0
-	VPERMQ    $0x08, Y0, Y0
-	VMOVDQU   X0, (R10)
-	VCVTDQ2PS Y2, Y2
-	VMULPS    64(BX), Y2, Y2
-	VMAXPS    64(CX), Y2, Y2
-	VMINPS    96(CX), Y2, Y2
-	VCVTPS2DQ Y2, Y2
-	VPADDD    32(CX), Y2, Y2
-	VCVTDQ2PS Y3, Y3
-	VMULPS    96(BX), Y3, Y3
-	VMAXPS    64(CX), Y3, Y3
-	VMINPS    96(CX), Y3, Y3
-	VCVTPS2DQ Y3, Y3
-	VPADDD    32(CX), Y3, Y3
-	VPACKSSDW Y3, Y2, Y2
-	VPACKSSWB Y2, Y2, Y2
-	VPERMQ    $0x08, Y2, Y2
-	VMOVDQU   X2, 16(R10)
-	ADDQ      16(CX), R10
-
-dw2_next:
-	MOVQ pstride+24(FP), CX
-	ADDQ CX, SI
-	DECQ R11
-	JNZ  dw2_pixel
-	VZEROUPPER
-	RET
-
-// func depthwiseAVX2_4(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
-// Requires: AVX, AVX2
-TEXT ·depthwiseAVX2_4(SB), NOSPLIT, $0-88
-	MOVQ in+0(FP), SI
-	MOVQ off+8(FP), DI
-	MOVQ out+64(FP), R10
-	MOVQ ep+80(FP), CX
-	CMPQ (CX), $0x00
-	JE   dw4_start
-	MOVQ 8(CX), R10
-
-dw4_start:
-	MOVQ ow+32(FP), R11
-	MOVQ wstride+48(FP), R12
-	MOVQ npairs+16(FP), R9
-
-dw4_pixel:
-	MOVQ    bias+56(FP), CX
-	VMOVDQU (CX), Y0
-	VMOVDQU 32(CX), Y1
-	VMOVDQU 64(CX), Y2
-	VMOVDQU 96(CX), Y3
-	VMOVDQU 128(CX), Y4
-	VMOVDQU 160(CX), Y5
-	VMOVDQU 192(CX), Y6
-	VMOVDQU 224(CX), Y7
-	MOVQ    w+40(FP), R8
-	XORQ    R13, R13
-
-dw4_pair:
-	MOVQ       (DI)(R13*8), AX
-	ADDQ       SI, AX
-	VMOVDQU    (AX), Y8
-	VMOVDQU    32(AX), Y9
-	VPMADDWD   (R8), Y8, Y8
-	VPMADDWD   32(R8), Y9, Y9
-	VPADDD     Y8, Y0, Y0
-	VPADDD     Y9, Y1, Y1
-	VMOVDQU    64(AX), Y10
-	VMOVDQU    96(AX), Y11
-	VPMADDWD   64(R8), Y10, Y10
-	VPMADDWD   96(R8), Y11, Y11
-	VPADDD     Y10, Y2, Y2
-	VPADDD     Y11, Y3, Y3
-	VMOVDQU    128(AX), Y12
-	VMOVDQU    160(AX), Y13
-	VPMADDWD   128(R8), Y12, Y12
-	VPMADDWD   160(R8), Y13, Y13
+	VMOVDQU    (R8), Y8
+	VMOVDQU    32(R8), Y9
+	VPMADDWD   (AX), Y8, Y12
+	VPADDD     Y12, Y0, Y0
+	VPMADDWD   32(AX), Y9, Y13
+	VPADDD     Y13, Y1, Y1
+	VPMADDWD   (AX)(DX*1), Y8, Y14
+	VPADDD     Y14, Y2, Y2
+	VPMADDWD   32(AX)(DX*1), Y9, Y15
+	VPADDD     Y15, Y3, Y3
+	VPMADDWD   (AX)(DX*2), Y8, Y12
 	VPADDD     Y12, Y4, Y4
+	VPMADDWD   32(AX)(DX*2), Y9, Y13
 	VPADDD     Y13, Y5, Y5
-	VMOVDQU    192(AX), Y14
-	VMOVDQU    224(AX), Y15
-	VPMADDWD   192(R8), Y14, Y14
-	VPMADDWD   224(R8), Y15, Y15
+	LEAQ       (AX)(DX*2), R14
+	ADDQ       DX, R14
+	VPMADDWD   (R14), Y8, Y14
 	VPADDD     Y14, Y6, Y6
+	VPMADDWD   32(R14), Y9, Y15
 	VPADDD     Y15, Y7, Y7
 	ADDQ       R12, R8
 	INCQ       R13
 	CMPQ       R13, R9
-	JB         dw4_pair
+	JB         dw1x4_pair
 	MOVQ       ep+80(FP), CX
 	CMPQ       (CX), $0x00
-	JNE        dw4_requant
-	VPERM2I128 $0x20, Y1, Y0, Y8
-	VPERM2I128 $0x31, Y1, Y0, Y9
-	VMOVDQU    Y8, (R10)
-	VMOVDQU    Y9, 32(R10)
-	VPERM2I128 $0x20, Y3, Y2, Y8
-	VPERM2I128 $0x31, Y3, Y2, Y9
-	VMOVDQU    Y8, 64(R10)
-	VMOVDQU    Y9, 96(R10)
-	VPERM2I128 $0x20, Y5, Y4, Y8
-	VPERM2I128 $0x31, Y5, Y4, Y9
-	VMOVDQU    Y8, 128(R10)
-	VMOVDQU    Y9, 160(R10)
-	VPERM2I128 $0x20, Y7, Y6, Y8
-	VPERM2I128 $0x31, Y7, Y6, Y9
-	VMOVDQU    Y8, 192(R10)
-	VMOVDQU    Y9, 224(R10)
+	JNE        dw1x4_requant
+	VPERM2I128 $0x20, Y1, Y0, Y12
+	VPERM2I128 $0x31, Y1, Y0, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
 	MOVQ       ostride+72(FP), CX
 	ADDQ       CX, R10
-	JMP        dw4_next
+	VPERM2I128 $0x20, Y3, Y2, Y12
+	VPERM2I128 $0x31, Y3, Y2, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	VPERM2I128 $0x20, Y5, Y4, Y12
+	VPERM2I128 $0x31, Y5, Y4, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	VPERM2I128 $0x20, Y7, Y6, Y12
+	VPERM2I128 $0x31, Y7, Y6, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw1x4_next
 
-dw4_requant:
+dw1x4_requant:
 	MOVQ      24(CX), BX
 	VCVTDQ2PS Y0, Y0
 	VMULPS    (BX), Y0, Y0
@@ -5870,14 +6235,15 @@ dw4_requant:
 	VPACKSSWB Y0, Y0, Y0
 	VPERMQ    $0x08, Y0, Y0
 	VMOVDQU   X0, (R10)
+	ADDQ      16(CX), R10
 	VCVTDQ2PS Y2, Y2
-	VMULPS    64(BX), Y2, Y2
+	VMULPS    (BX), Y2, Y2
 	VMAXPS    64(CX), Y2, Y2
 	VMINPS    96(CX), Y2, Y2
 	VCVTPS2DQ Y2, Y2
 	VPADDD    32(CX), Y2, Y2
 	VCVTDQ2PS Y3, Y3
-	VMULPS    96(BX), Y3, Y3
+	VMULPS    32(BX), Y3, Y3
 	VMAXPS    64(CX), Y3, Y3
 	VMINPS    96(CX), Y3, Y3
 	VCVTPS2DQ Y3, Y3
@@ -5885,15 +6251,16 @@ dw4_requant:
 	VPACKSSDW Y3, Y2, Y2
 	VPACKSSWB Y2, Y2, Y2
 	VPERMQ    $0x08, Y2, Y2
-	VMOVDQU   X2, 16(R10)
+	VMOVDQU   X2, (R10)
+	ADDQ      16(CX), R10
 	VCVTDQ2PS Y4, Y4
-	VMULPS    128(BX), Y4, Y4
+	VMULPS    (BX), Y4, Y4
 	VMAXPS    64(CX), Y4, Y4
 	VMINPS    96(CX), Y4, Y4
 	VCVTPS2DQ Y4, Y4
 	VPADDD    32(CX), Y4, Y4
 	VCVTDQ2PS Y5, Y5
-	VMULPS    160(BX), Y5, Y5
+	VMULPS    32(BX), Y5, Y5
 	VMAXPS    64(CX), Y5, Y5
 	VMINPS    96(CX), Y5, Y5
 	VCVTPS2DQ Y5, Y5
@@ -5901,15 +6268,16 @@ dw4_requant:
 	VPACKSSDW Y5, Y4, Y4
 	VPACKSSWB Y4, Y4, Y4
 	VPERMQ    $0x08, Y4, Y4
-	VMOVDQU   X4, 32(R10)
+	VMOVDQU   X4, (R10)
+	ADDQ      16(CX), R10
 	VCVTDQ2PS Y6, Y6
-	VMULPS    192(BX), Y6, Y6
+	VMULPS    (BX), Y6, Y6
 	VMAXPS    64(CX), Y6, Y6
 	VMINPS    96(CX), Y6, Y6
 	VCVTPS2DQ Y6, Y6
 	VPADDD    32(CX), Y6, Y6
 	VCVTDQ2PS Y7, Y7
-	VMULPS    224(BX), Y7, Y7
+	VMULPS    32(BX), Y7, Y7
 	VMAXPS    64(CX), Y7, Y7
 	VMINPS    96(CX), Y7, Y7
 	VCVTPS2DQ Y7, Y7
@@ -5917,14 +6285,353 @@ dw4_requant:
 	VPACKSSDW Y7, Y6, Y6
 	VPACKSSWB Y6, Y6, Y6
 	VPERMQ    $0x08, Y6, Y6
-	VMOVDQU   X6, 48(R10)
+	VMOVDQU   X6, (R10)
 	ADDQ      16(CX), R10
 
-dw4_next:
-	MOVQ pstride+24(FP), CX
-	ADDQ CX, SI
-	DECQ R11
-	JNZ  dw4_pixel
+dw1x4_next:
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	SUBQ $0x04, R11
+	JNZ  dw1x4_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseAVX2_2x2(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX2
+TEXT ·depthwiseAVX2_2x2(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   dw2x2_start
+	MOVQ 8(CX), R10
+
+dw2x2_start:
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ npairs+16(FP), R9
+	MOVQ pstride+24(FP), DX
+
+dw2x2_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQU 64(CX), Y2
+	VMOVDQU 96(CX), Y3
+	VMOVDQA Y2, Y6
+	VMOVDQA Y3, Y7
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dw2x2_pair:
+	MOVQ       (DI)(R13*8), AX
+	ADDQ       SI, AX
+	VMOVDQU    (R8), Y8
+	VMOVDQU    32(R8), Y9
+	VMOVDQU    64(R8), Y10
+	VMOVDQU    96(R8), Y11
+	VPMADDWD   (AX), Y8, Y12
+	VPADDD     Y12, Y0, Y0
+	VPMADDWD   32(AX), Y9, Y13
+	VPADDD     Y13, Y1, Y1
+	VPMADDWD   64(AX), Y10, Y14
+	VPADDD     Y14, Y2, Y2
+	VPMADDWD   96(AX), Y11, Y15
+	VPADDD     Y15, Y3, Y3
+	VPMADDWD   (AX)(DX*1), Y8, Y12
+	VPADDD     Y12, Y4, Y4
+	VPMADDWD   32(AX)(DX*1), Y9, Y13
+	VPADDD     Y13, Y5, Y5
+	VPMADDWD   64(AX)(DX*1), Y10, Y14
+	VPADDD     Y14, Y6, Y6
+	VPMADDWD   96(AX)(DX*1), Y11, Y15
+	VPADDD     Y15, Y7, Y7
+	ADDQ       R12, R8
+	INCQ       R13
+	CMPQ       R13, R9
+	JB         dw2x2_pair
+	MOVQ       ep+80(FP), CX
+	CMPQ       (CX), $0x00
+	JNE        dw2x2_requant
+	VPERM2I128 $0x20, Y1, Y0, Y12
+	VPERM2I128 $0x31, Y1, Y0, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	VPERM2I128 $0x20, Y3, Y2, Y12
+	VPERM2I128 $0x31, Y3, Y2, Y13
+	VMOVDQU    Y12, 64(R10)
+	VMOVDQU    Y13, 96(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	VPERM2I128 $0x20, Y5, Y4, Y12
+	VPERM2I128 $0x31, Y5, Y4, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	VPERM2I128 $0x20, Y7, Y6, Y12
+	VPERM2I128 $0x31, Y7, Y6, Y13
+	VMOVDQU    Y12, 64(R10)
+	VMOVDQU    Y13, 96(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw2x2_next
+
+dw2x2_requant:
+	MOVQ      24(CX), BX
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (BX), Y0, Y0
+	VMAXPS    64(CX), Y0, Y0
+	VMINPS    96(CX), Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    32(CX), Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    32(BX), Y1, Y1
+	VMAXPS    64(CX), Y1, Y1
+	VMINPS    96(CX), Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD    32(CX), Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSWB Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (R10)
+	VCVTDQ2PS Y2, Y2
+	VMULPS    64(BX), Y2, Y2
+	VMAXPS    64(CX), Y2, Y2
+	VMINPS    96(CX), Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD    32(CX), Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS    96(BX), Y3, Y3
+	VMAXPS    64(CX), Y3, Y3
+	VMINPS    96(CX), Y3, Y3
+	VCVTPS2DQ Y3, Y3
+	VPADDD    32(CX), Y3, Y3
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y2, Y2
+	VPERMQ    $0x08, Y2, Y2
+	VMOVDQU   X2, 16(R10)
+	ADDQ      16(CX), R10
+	VCVTDQ2PS Y4, Y4
+	VMULPS    (BX), Y4, Y4
+	VMAXPS    64(CX), Y4, Y4
+	VMINPS    96(CX), Y4, Y4
+	VCVTPS2DQ Y4, Y4
+	VPADDD    32(CX), Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VMULPS    32(BX), Y5, Y5
+	VMAXPS    64(CX), Y5, Y5
+	VMINPS    96(CX), Y5, Y5
+	VCVTPS2DQ Y5, Y5
+	VPADDD    32(CX), Y5, Y5
+	VPACKSSDW Y5, Y4, Y4
+	VPACKSSWB Y4, Y4, Y4
+	VPERMQ    $0x08, Y4, Y4
+	VMOVDQU   X4, (R10)
+	VCVTDQ2PS Y6, Y6
+	VMULPS    64(BX), Y6, Y6
+	VMAXPS    64(CX), Y6, Y6
+	VMINPS    96(CX), Y6, Y6
+	VCVTPS2DQ Y6, Y6
+	VPADDD    32(CX), Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS    96(BX), Y7, Y7
+	VMAXPS    64(CX), Y7, Y7
+	VMINPS    96(CX), Y7, Y7
+	VCVTPS2DQ Y7, Y7
+	VPADDD    32(CX), Y7, Y7
+	VPACKSSDW Y7, Y6, Y6
+	VPACKSSWB Y6, Y6, Y6
+	VPERMQ    $0x08, Y6, Y6
+	VMOVDQU   X6, 16(R10)
+	ADDQ      16(CX), R10
+
+dw2x2_next:
+	ADDQ DX, SI
+	ADDQ DX, SI
+	SUBQ $0x02, R11
+	JNZ  dw2x2_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseAVX2_1x1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX2
+TEXT ·depthwiseAVX2_1x1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   dw1x1_start
+	MOVQ 8(CX), R10
+
+dw1x1_start:
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ npairs+16(FP), R9
+	MOVQ pstride+24(FP), DX
+
+dw1x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dw1x1_pair:
+	MOVQ       (DI)(R13*8), AX
+	ADDQ       SI, AX
+	VMOVDQU    (R8), Y8
+	VMOVDQU    32(R8), Y9
+	VPMADDWD   (AX), Y8, Y12
+	VPADDD     Y12, Y0, Y0
+	VPMADDWD   32(AX), Y9, Y13
+	VPADDD     Y13, Y1, Y1
+	ADDQ       R12, R8
+	INCQ       R13
+	CMPQ       R13, R9
+	JB         dw1x1_pair
+	MOVQ       ep+80(FP), CX
+	CMPQ       (CX), $0x00
+	JNE        dw1x1_requant
+	VPERM2I128 $0x20, Y1, Y0, Y12
+	VPERM2I128 $0x31, Y1, Y0, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw1x1_next
+
+dw1x1_requant:
+	MOVQ      24(CX), BX
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (BX), Y0, Y0
+	VMAXPS    64(CX), Y0, Y0
+	VMINPS    96(CX), Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    32(CX), Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    32(BX), Y1, Y1
+	VMAXPS    64(CX), Y1, Y1
+	VMINPS    96(CX), Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD    32(CX), Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSWB Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (R10)
+	ADDQ      16(CX), R10
+
+dw1x1_next:
+	ADDQ DX, SI
+	SUBQ $0x01, R11
+	JNZ  dw1x1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseAVX2_2x1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX2
+TEXT ·depthwiseAVX2_2x1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   dw2x1_start
+	MOVQ 8(CX), R10
+
+dw2x1_start:
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ npairs+16(FP), R9
+	MOVQ pstride+24(FP), DX
+
+dw2x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	VMOVDQU 64(CX), Y2
+	VMOVDQU 96(CX), Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dw2x1_pair:
+	MOVQ       (DI)(R13*8), AX
+	ADDQ       SI, AX
+	VMOVDQU    (R8), Y8
+	VMOVDQU    32(R8), Y9
+	VMOVDQU    64(R8), Y10
+	VMOVDQU    96(R8), Y11
+	VPMADDWD   (AX), Y8, Y12
+	VPADDD     Y12, Y0, Y0
+	VPMADDWD   32(AX), Y9, Y13
+	VPADDD     Y13, Y1, Y1
+	VPMADDWD   64(AX), Y10, Y14
+	VPADDD     Y14, Y2, Y2
+	VPMADDWD   96(AX), Y11, Y15
+	VPADDD     Y15, Y3, Y3
+	ADDQ       R12, R8
+	INCQ       R13
+	CMPQ       R13, R9
+	JB         dw2x1_pair
+	MOVQ       ep+80(FP), CX
+	CMPQ       (CX), $0x00
+	JNE        dw2x1_requant
+	VPERM2I128 $0x20, Y1, Y0, Y12
+	VPERM2I128 $0x31, Y1, Y0, Y13
+	VMOVDQU    Y12, (R10)
+	VMOVDQU    Y13, 32(R10)
+	VPERM2I128 $0x20, Y3, Y2, Y12
+	VPERM2I128 $0x31, Y3, Y2, Y13
+	VMOVDQU    Y12, 64(R10)
+	VMOVDQU    Y13, 96(R10)
+	MOVQ       ostride+72(FP), CX
+	ADDQ       CX, R10
+	JMP        dw2x1_next
+
+dw2x1_requant:
+	MOVQ      24(CX), BX
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (BX), Y0, Y0
+	VMAXPS    64(CX), Y0, Y0
+	VMINPS    96(CX), Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    32(CX), Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS    32(BX), Y1, Y1
+	VMAXPS    64(CX), Y1, Y1
+	VMINPS    96(CX), Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD    32(CX), Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSWB Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (R10)
+	VCVTDQ2PS Y2, Y2
+	VMULPS    64(BX), Y2, Y2
+	VMAXPS    64(CX), Y2, Y2
+	VMINPS    96(CX), Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD    32(CX), Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS    96(BX), Y3, Y3
+	VMAXPS    64(CX), Y3, Y3
+	VMINPS    96(CX), Y3, Y3
+	VCVTPS2DQ Y3, Y3
+	VPADDD    32(CX), Y3, Y3
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y2, Y2
+	VPERMQ    $0x08, Y2, Y2
+	VMOVDQU   X2, 16(R10)
+	ADDQ      16(CX), R10
+
+dw2x1_next:
+	ADDQ DX, SI
+	SUBQ $0x01, R11
+	JNZ  dw2x1_pixel
 	VZEROUPPER
 	RET
 

@@ -4,6 +4,9 @@ package kernels
 
 import (
 	"fmt"
+	"os"
+
+	"github.com/klauspost/cpuid/v2"
 	"math/rand/v2"
 	"runtime"
 	"syscall"
@@ -50,6 +53,13 @@ func bestGOPS(fn func(), ops float64, total time.Duration) float64 {
 func TestProbeOps(t *testing.T) {
 	if testing.Short() {
 		t.Skip()
+	}
+	if os.Getenv("PROBE_AVX2") != "" {
+		saved := cpuid.CPU
+		cpuid.CPU.Disable(cpuid.AVX512VNNI)
+		Detect()
+		defer func() { cpuid.CPU = saved; Detect() }()
+		t.Logf("int8 path %s, peak %.0f", Int8Path(), PeakGOPS("int8", 300*time.Millisecond))
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	t.Logf("peak vnni %.0f fma %.0f", cpuGOPS(func() { peakVNNIZ(1 << 12) }, 1536*2*(1<<12), 300*time.Millisecond), cpuGOPS(func() { peakFMA(1 << 12) }, 96*2*(1<<12), 300*time.Millisecond))

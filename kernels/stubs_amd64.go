@@ -168,6 +168,41 @@ func qgemmAVX2_3x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sst
 //go:noescape
 func qgemmAVX2_4x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int)
 
+// qgemmAVX2W_1x1 is the exact AVX2 1x16 int8 micro-kernel on int16-extended operands.
+//
+//go:noescape
+func qgemmAVX2W_1x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+
+// qgemmAVX2W_2x1 is the exact AVX2 2x16 int8 micro-kernel on int16-extended operands.
+//
+//go:noescape
+func qgemmAVX2W_2x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+
+// qgemmAVX2W_3x1 is the exact AVX2 3x16 int8 micro-kernel on int16-extended operands.
+//
+//go:noescape
+func qgemmAVX2W_3x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+
+// qgemmAVX2W_4x1 is the exact AVX2 4x16 int8 micro-kernel on int16-extended operands.
+//
+//go:noescape
+func qgemmAVX2W_4x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+
+// qgemmAVX2W_5x1 is the exact AVX2 5x16 int8 micro-kernel on int16-extended operands.
+//
+//go:noescape
+func qgemmAVX2W_5x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+
+// qgemmAVX2W_6x1 is the exact AVX2 6x16 int8 micro-kernel on int16-extended operands.
+//
+//go:noescape
+func qgemmAVX2W_6x1(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)
+
+// widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.
+//
+//go:noescape
+func widenAVX2(dst *int16, src *int8, n int)
+
 // sgemmAVX2_6x16 is the AVX2+FMA 6x16 float32 micro-kernel.
 //
 //go:noescape
@@ -183,20 +218,25 @@ func requantFloatAVX2(src *int32, sstride int, dst *int8, dstride int, rows int,
 //go:noescape
 func requantFixedAVX2(src *int32, sstride int, dst *int8, dstride int, rows int, n8 int, mult *int32, shift *int32, consts *[8]int32)
 
-// depthwiseAVX2_1 computes 16 channels of one output row of a depthwise convolution.
+// depthwiseAVX2_1x4 computes 16 channels of one output row of a depthwise convolution, 4 pixels at a time.
 //
 //go:noescape
-func depthwiseAVX2_1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+func depthwiseAVX2_1x4(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 
-// depthwiseAVX2_2 computes 32 channels of one output row of a depthwise convolution.
+// depthwiseAVX2_2x2 computes 32 channels of one output row of a depthwise convolution, 2 pixels at a time.
 //
 //go:noescape
-func depthwiseAVX2_2(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+func depthwiseAVX2_2x2(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 
-// depthwiseAVX2_4 computes 64 channels of one output row of a depthwise convolution.
+// depthwiseAVX2_1x1 computes 16 channels of one output row of a depthwise convolution, 1 pixels at a time.
 //
 //go:noescape
-func depthwiseAVX2_4(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+func depthwiseAVX2_1x1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseAVX2_2x1 computes 32 channels of one output row of a depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseAVX2_2x1(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)
 
 // dwPairsAVX2 builds one row of the depthwise int16 pair buffer.
 //

@@ -117,6 +117,7 @@ type hw struct {
 	sram    int64 // SRAM bytes of that PE
 	lanes   int   // mac_width
 	height  int   // mac_height
+	calign  int   // channel padding of the layout (scalar_alignment)
 	srw     int   // shift register width
 	warmup  float64
 	sramBPC float64 // SRAM bytes per cycle per slice
@@ -131,6 +132,7 @@ func newHW(p *Profile, mode Mode) hw {
 		slices:  p.slicesPerPE(),
 		lanes:   p.Config.MACWidth.Int(),
 		height:  p.Config.MACHeight.Int(),
+		calign:  p.Config.ScalarAlignment.Int(),
 		srw:     p.Config.ShiftRegisterWidth.Int(),
 		warmup:  p.Config.WarmupBase.Value,
 		sramBPC: p.Model.SRAMBytesPerCycle.Value,

@@ -44,13 +44,14 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func roundUp(a, b int) int { return ceilDiv(a, b) * b }
 
 // layoutBytes is the SRAM/DRAM footprint of an int8 tensor in the NPU layout: width
-// padded to the MAC lanes, channels to the MAC height (HCHCW of warboy.md 1.4).
+// padded to the MAC lanes, channels to the 4-byte scalar alignment (HCHCW of
+// warboy.md 1.4, where channel blocks are multiples of 4).
 func layoutBytes(shape []int, h hw) int64 {
 	if shape == nil {
 		return 0
 	}
 	n, c, hh, w := layoutDims(shape)
-	return int64(n) * int64(roundUp(c, h.height)) * int64(hh) * int64(roundUp(w, h.lanes))
+	return int64(n) * int64(roundUp(c, h.calign)) * int64(hh) * int64(roundUp(w, h.lanes))
 }
 
 // macPlan is how a MAC operator is spread over the slices.

@@ -213,7 +213,7 @@ func (s *schedule) report() *Report {
 		rg := s.ranges[0][i]
 		op := OpReport{Name: l.name, OpType: l.opType, Kind: lowLevelNames[l.kind], Engine: l.engine, Fused: l.fused,
 			Nodes: l.nodes, Reason: l.reason, Tiles: c.tiles, SlicesH: c.plan.hSplit, SlicesC: c.plan.cSplit}
-		if l.kind == kHostOp {
+		if l.engine == EngineHost && l.reason != "" {
 			op.Kind = "Cpu" + l.opType
 		}
 		start, end := math.Inf(1), math.Inf(-1)
@@ -268,7 +268,7 @@ func (s *schedule) report() *Report {
 			op.Bound = BoundHost
 			op.ComputeUS = busy / 1e3
 			hostT += busy
-			if l.kind == kHostOp {
+			if l.reason != "" {
 				r.HostFallbacks = append(r.HostFallbacks, Fallback{Name: l.name, OpType: l.opType, Reason: l.reason, CostUS: busy / 1e3})
 			}
 		case EnginePCIe:

@@ -147,7 +147,7 @@ func (s *schedule) traceData() *traceData {
 					args["bytes"] = int64(t.bytes)
 				case roleHost:
 					x.Name, x.Cat, x.Pid, x.Tid = lowLevelNames[l.kind], "host", pidHost, tidCore0+int(t.server)
-					if l.kind == kHostOp {
+					if l.reason != "" {
 						x.Name = "Cpu" + l.opType
 						args["reason"] = l.reason
 					}

@@ -39,17 +39,26 @@ func (r Ranges) Validate() error {
 	return nil
 }
 
-// SaveRanges writes the ranges as JSON. The file is replaced atomically, so a failed
-// write never leaves a truncated file behind.
-func (r Ranges) SaveRanges(path string) error {
+// Encode returns the ranges as indented JSON with sorted keys.
+func (r Ranges) Encode() ([]byte, error) {
 	if err := r.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	b, err := json.MarshalIndent(map[string][2]float32(r), "", "  ")
 	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// SaveRanges writes the ranges as JSON. The file is replaced atomically, so a failed
+// write never leaves a truncated file behind.
+func (r Ranges) SaveRanges(path string) error {
+	b, err := r.Encode()
+	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	return writeFileAtomic(path, b)
 }
 
 // LoadRanges reads ranges written by SaveRanges (or by FuriosaAI's tools).

@@ -11,7 +11,8 @@ import (
 // FuzzSession mutates models and runs them: loading, shape inference (which executes
 // kernels to fold constants), kernel building and one run on zero inputs must return
 // errors for bad models, never panic. Seeds are the MLP model and a sample of ONNX's
-// conformance models. `go test ./runtime -run XXX -fuzz FuzzSession` explores further.
+// conformance models. `go test ./runtime -run XXX -fuzz FuzzSession -fuzzminimizetime 0`
+// explores further.
 func FuzzSession(f *testing.F) {
 	if data, err := os.ReadFile("../testdata/models/fmnist_mlp.onnx"); err == nil {
 		f.Add(data)

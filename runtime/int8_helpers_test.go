@@ -37,7 +37,9 @@ func (b *mb) input(name string, dims ...graph.Dim) string {
 	return name
 }
 
-func (b *mb) output(name string) { b.g.Outputs = append(b.g.Outputs, &graph.Value{Name: name, DType: graph.Float32}) }
+func (b *mb) output(name string) {
+	b.g.Outputs = append(b.g.Outputs, &graph.Value{Name: name, DType: graph.Float32})
+}
 
 func (b *mb) randInit(p string, shape []int, a float32) string {
 	name := b.name(p)

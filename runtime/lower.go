@@ -943,6 +943,8 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 			err = l.lowerConcat(n)
 		case "Slice", "Pad", "Resize", "Split", "Gather", "DepthToSpace", "SpaceToDepth", "Expand", "Tile":
 			err = l.lowerDataMove(n)
+		case "Shape":
+			err = l.lowerShape(n)
 		case "QLinearConv":
 			err = l.lowerQLinearConv(n)
 		case "QLinearMatMul":
@@ -2238,6 +2240,30 @@ func (l *lowerer) lowerConcat(n *graph.Node) error {
 	return nil
 }
 
+// lowerShape reads the shape of an int8-represented value without dequantizing it:
+// from a constant when shape inference knows it, else from the int8 tensor.
+func (l *lowerer) lowerShape(n *graph.Node) error {
+	x := l.qIn(n.Input(0))
+	if x == nil {
+		return notLowered("its input is not quantized")
+	}
+	out := n.Outputs[0]
+	if t := l.consts[out]; t != nil {
+		l.inits[out] = t
+		l.state(out).avail = true
+		return nil
+	}
+	src, err := l.plainI8(x)
+	if err != nil {
+		return err
+	}
+	c := n.Clone()
+	c.Inputs = []string{src}
+	l.nodes = append(l.nodes, c)
+	l.state(out).avail = true
+	return nil
+}
+
 // lowerDataMove runs a data-movement operator on int8 data (logical layout).
 func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	x := l.qIn(n.Input(0))
@@ -2604,6 +2630,7 @@ func (l *lowerer) finish() (*graph.Model, error) {
 		}
 	}
 	l.fuseQuantizeRelayout(roots)
+	l.mergeRelayouts(roots)
 	nodes := l.liveNodes(roots)
 	ng := &graph.Graph{Name: l.g.Name, Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
 	for _, v := range l.g.Inputs {
@@ -2701,6 +2728,47 @@ func (l *lowerer) liveNodes(roots map[string]bool) []*graph.Node {
 	return out
 }
 
+// mergeRelayouts merges a type-only Relayout (uint8 -> int8 of a raw input) into the
+// layout change that reads it.
+func (l *lowerer) mergeRelayouts(roots map[string]bool) {
+	users := map[string][]*graph.Node{}
+	prod := map[string]*graph.Node{}
+	for _, n := range l.nodes {
+		for _, in := range n.Inputs {
+			users[in] = append(users[in], n)
+		}
+		for _, o := range n.Outputs {
+			prod[o] = n
+		}
+	}
+	for _, r := range l.nodes {
+		if r.Domain != Int8Domain || r.OpType != "Relayout" || r.HasAttr("to") || len(r.Inputs) == 0 {
+			continue
+		}
+		src := r.Inputs[0]
+		first := prod[src]
+		if first == nil || first.Domain != Int8Domain || first.OpType != "Relayout" || first.HasAttr("perm") || first.HasAttr("shape") ||
+			!first.HasAttr("to") || roots[src] || len(users[src]) != 1 || l.isSourceHeld(src) {
+			continue
+		}
+		r.Inputs[0] = first.Inputs[0]
+		r.Attrs["to"] = first.Attrs["to"]
+		first.Outputs[0] = ""
+		first.Inputs = nil
+	}
+}
+
+// isSourceHeld reports whether some source value is represented by the tensor (it
+// must then stay computed for QuantInfo/Dequantized).
+func (l *lowerer) isSourceHeld(name string) bool {
+	for _, v := range l.vals {
+		if v.q != nil && v.q.store == name {
+			return true
+		}
+	}
+	return false
+}
+
 // fuseQuantizeRelayout folds a layout conversion into the Quantize that feeds it
 // (the graph input is quantized straight into NHWC).
 func (l *lowerer) fuseQuantizeRelayout(roots map[string]bool) {
@@ -2723,9 +2791,18 @@ func (l *lowerer) fuseQuantizeRelayout(roots map[string]bool) {
 		if q == nil || q.Domain != Int8Domain || q.OpType != "Quantize" || q.HasAttr("perm") || roots[src] || len(users[src]) != 1 {
 			continue
 		}
+		perm := intsAttr(r, "perm")
 		q.Attrs["perm"] = r.Attrs["perm"]
 		q.Outputs[0] = r.Outputs[0]
 		r.Outputs[0] = "" // dead
 		r.Inputs = nil
+		// values held by the plain tensor are now held channels-last by the new one
+		for _, v := range l.vals {
+			if v.q != nil && v.q.store == src && isIdentityPerm(v.q.perm) {
+				c := *v.q
+				c.store, c.perm = q.Outputs[0], perm
+				v.q = &c
+			}
+		}
 	}
 }

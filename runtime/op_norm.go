@@ -11,9 +11,9 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// floatData returns the float32 or float64 data of t (after widening float16 inputs
+// nnFloatData returns the float32 or float64 data of t (after widening float16 inputs
 // with widenHalf at the call site).
-func floatData[T floating](t *graph.Tensor) []T {
+func nnFloatData[T floating](t *graph.Tensor) []T {
 	if t == nil {
 		return nil
 	}
@@ -21,9 +21,9 @@ func floatData[T floating](t *graph.Tensor) []T {
 	return d
 }
 
-// halfWrap runs a float32 kernel on float16/bfloat16 inputs, rounding every float
+// nnHalfWrap runs a float32 kernel on float16/bfloat16 inputs, rounding every float
 // output back to the input's type.
-func halfWrap(ctx *ExecContext, k Kernel, in []*graph.Tensor) ([]*graph.Tensor, error) {
+func nnHalfWrap(ctx *ExecContext, k Kernel, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	dt := in[0].DType
 	wide := make([]*graph.Tensor, len(in))
 	for i, t := range in {
@@ -41,7 +41,7 @@ func halfWrap(ctx *ExecContext, k Kernel, in []*graph.Tensor) ([]*graph.Tensor, 
 	return out, nil
 }
 
-func isHalf(t *graph.Tensor) bool {
+func nnIsHalf(t *graph.Tensor) bool {
 	return t != nil && (t.DType == graph.Float16 || t.DType == graph.BFloat16)
 }
 
@@ -94,8 +94,8 @@ func (k *batchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	if len(x.Shape) < 2 {
 		return nil, fmt.Errorf("input X has shape %v, expected [N, C, ...]", x.Shape)
@@ -119,7 +119,7 @@ func (k *batchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	return nil, fmt.Errorf("unsupported input type %s", x.DType)
 }
 
-func asType[T floating](t *graph.Tensor) ([]T, error) {
+func nnAsType[T floating](t *graph.Tensor) ([]T, error) {
 	if d, ok := t.Data.([]T); ok {
 		return d, nil
 	}
@@ -138,18 +138,18 @@ func batchNormRun[T floating](k *batchNormKernel, ctx *ExecContext, x *graph.Ten
 	var params [4][]T
 	for i := range params {
 		var err error
-		if params[i], err = asType[T](in[i+1]); err != nil {
+		if params[i], err = nnAsType[T](in[i+1]); err != nil {
 			return nil, err
 		}
 	}
-	xd := floatData[T](x)
+	xd := nnFloatData[T](x)
 	n := x.Shape[0]
 	inner := graph.NumElements(x.Shape[1:]) / max(plen, 1) // elements per parameter per image
 	if plen == 0 {
 		inner = 0
 	}
 	out := graph.NewTensor(x.DType, x.Shape)
-	yd := floatData[T](out)
+	yd := nnFloatData[T](out)
 	var a, b []T
 	var mean, variance []T
 	if k.training {
@@ -198,7 +198,7 @@ func batchNormRun[T floating](k *batchNormKernel, ctx *ExecContext, x *graph.Ten
 	}
 	pshape := in[1].Shape
 	runMean, runVar := graph.NewTensor(x.DType, pshape), graph.NewTensor(x.DType, pshape)
-	rm, rv := floatData[T](runMean), floatData[T](runVar)
+	rm, rv := nnFloatData[T](runMean), nnFloatData[T](runVar)
 	mom := k.momentum
 	for p := 0; p < plen; p++ {
 		rm[p] = T(float64(params[2][p])*mom + float64(mean[p])*(1-mom))
@@ -220,8 +220,8 @@ func (k instanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	if len(x.Shape) < 3 {
 		return nil, fmt.Errorf("input has shape %v, expected [N, C, D1, ...]", x.Shape)
@@ -241,18 +241,18 @@ func (k instanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 
 func instanceNorm[T floating](ctx *ExecContext, eps float64, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	x := in[0]
-	scale, err := asType[T](in[1])
+	scale, err := nnAsType[T](in[1])
 	if err != nil {
 		return nil, err
 	}
-	bias, err := asType[T](in[2])
+	bias, err := nnAsType[T](in[2])
 	if err != nil {
 		return nil, err
 	}
 	c := x.Shape[1]
 	size := graph.NumElements(x.Shape[2:])
 	out := graph.NewTensor(x.DType, x.Shape)
-	xd, yd := floatData[T](x), floatData[T](out)
+	xd, yd := nnFloatData[T](x), nnFloatData[T](out)
 	th := ctx.Threads
 	if len(xd) < parallelMinWork {
 		th = 1
@@ -260,7 +260,7 @@ func instanceNorm[T floating](ctx *ExecContext, eps float64, in []*graph.Tensor)
 	nnParallel(th, x.Shape[0]*c, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			src, dst := xd[r*size:(r+1)*size], yd[r*size:(r+1)*size]
-			mu, v := meanVar(src)
+			mu, v := nnMeanVar(src)
 			inv := float64(scale[r%c]) / math.Sqrt(v+eps)
 			b := float64(bias[r%c])
 			for i, e := range src {
@@ -271,8 +271,8 @@ func instanceNorm[T floating](ctx *ExecContext, eps float64, in []*graph.Tensor)
 	return []*graph.Tensor{out}, nil
 }
 
-// meanVar returns the mean and the population variance of v.
-func meanVar[T floating](v []T) (float64, float64) {
+// nnMeanVar returns the mean and the population variance of v.
+func nnMeanVar[T floating](v []T) (float64, float64) {
 	if len(v) == 0 {
 		return 0, 0
 	}
@@ -301,8 +301,8 @@ func (k layerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	axis, err := graph.NormalizeAxis(k.axis, len(x.Shape))
 	if err != nil {
@@ -340,13 +340,13 @@ func broadcastParam(t *graph.Tensor, norm []int, what string) (*graph.Tensor, er
 }
 
 func layerNorm[T floating](ctx *ExecContext, x, scale, bias *graph.Tensor, axis int, eps float64) ([]*graph.Tensor, error) {
-	sd, err := asType[T](scale)
+	sd, err := nnAsType[T](scale)
 	if err != nil {
 		return nil, err
 	}
 	var bd []T
 	if bias != nil {
-		if bd, err = asType[T](bias); err != nil {
+		if bd, err = nnAsType[T](bias); err != nil {
 			return nil, err
 		}
 	}
@@ -358,7 +358,7 @@ func layerNorm[T floating](ctx *ExecContext, x, scale, bias *graph.Tensor, axis 
 	}
 	out := graph.NewTensor(x.DType, x.Shape)
 	meanT, invT := graph.NewTensor(graph.Float32, statShape), graph.NewTensor(graph.Float32, statShape)
-	xd, yd := floatData[T](x), floatData[T](out)
+	xd, yd := nnFloatData[T](x), nnFloatData[T](out)
 	md, id := meanT.F32(), invT.F32()
 	th := ctx.Threads
 	if len(xd) < parallelMinWork {
@@ -367,7 +367,7 @@ func layerNorm[T floating](ctx *ExecContext, x, scale, bias *graph.Tensor, axis 
 	nnParallel(th, outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			src, dst := xd[r*inner:(r+1)*inner], yd[r*inner:(r+1)*inner]
-			mu, v := meanVar(src)
+			mu, v := nnMeanVar(src)
 			inv := 1 / math.Sqrt(v+eps)
 			md[r], id[r] = float32(mu), float32(inv)
 			for i, e := range src {
@@ -394,8 +394,8 @@ func (k lrnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, e
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	if len(x.Shape) < 2 {
 		return nil, fmt.Errorf("input X has shape %v, expected [N, C, ...]", x.Shape)
@@ -413,7 +413,7 @@ func lrn[T floating](k lrnKernel, x *graph.Tensor) ([]*graph.Tensor, error) {
 	n, c := x.Shape[0], x.Shape[1]
 	size := graph.NumElements(x.Shape[2:])
 	out := graph.NewTensor(x.DType, x.Shape)
-	xd, yd := floatData[T](x), floatData[T](out)
+	xd, yd := nnFloatData[T](x), nnFloatData[T](out)
 	before, after := (k.size-1)/2, k.size/2 // floor and ceil of (size-1)/2
 	scale := k.alpha / float64(k.size)
 	for img := 0; img < n; img++ {
@@ -447,8 +447,8 @@ func (k softmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	if len(x.Shape) == 0 {
 		return nil, fmt.Errorf("input is a scalar, expected at least rank 1")
@@ -469,17 +469,17 @@ func (k softmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	}
 	switch x.DType {
 	case graph.Float32:
-		softmax(th, x.F32(), out.F32(), outer, n, inner, k.log)
+		softmaxRows(th, x.F32(), out.F32(), outer, n, inner, k.log)
 	case graph.Float64:
-		softmax(th, x.Data.([]float64), out.Data.([]float64), outer, n, inner, k.log)
+		softmaxRows(th, x.Data.([]float64), out.Data.([]float64), outer, n, inner, k.log)
 	default:
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)
 	}
 	return []*graph.Tensor{out}, nil
 }
 
-// softmax normalizes x viewed as [outer, n, inner] along the middle axis.
-func softmax[T floating](th int, x, y []T, outer, n, inner int, log bool) {
+// softmaxRows normalizes x viewed as [outer, n, inner] along the middle axis.
+func softmaxRows[T floating](th int, x, y []T, outer, n, inner int, log bool) {
 	if n == 0 {
 		return
 	}
@@ -523,8 +523,8 @@ func runErf(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, KernelFunc(runErf), in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, KernelFunc(runErf), in)
 	}
 	out := graph.NewTensor(x.DType, x.Shape)
 	switch xd := x.Data.(type) {

@@ -37,8 +37,8 @@ func buildPad(b *BuildContext) (Kernel, error) {
 	return k, nil
 }
 
-// scalarOf makes a one-element tensor of dtype dt holding v.
-func scalarOf(dt graph.DType, v float64) (*graph.Tensor, error) {
+// padScalarOf makes a one-element tensor of dtype dt holding v.
+func padScalarOf(dt graph.DType, v float64) (*graph.Tensor, error) {
 	t := graph.NewTensor(dt, nil)
 	switch d := t.Data.(type) {
 	case []float32:
@@ -136,7 +136,7 @@ func (k *padKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	}
 	if cval == nil {
 		var err error
-		if cval, err = scalarOf(x.DType, k.value); err != nil {
+		if cval, err = padScalarOf(x.DType, k.value); err != nil {
 			return nil, err
 		}
 	}

@@ -120,7 +120,7 @@ func maxPoolPlane[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
 		if bestPos < 0 {
 			// A window entirely in the padding (possible only with ceil_mode): ONNX
 			// Runtime yields the lowest value.
-			best = lowest[T]()
+			best = poolLowest[T]()
 			bestPos = 0
 		}
 		y[oi] = best
@@ -137,7 +137,7 @@ func maxPoolPlane[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
 	}
 }
 
-func lowest[T poolElem]() T {
+func poolLowest[T poolElem]() T {
 	var z T
 	switch any(z).(type) {
 	case float32:
@@ -162,7 +162,7 @@ func maxPool2D[T poolElem](p *poolPlan, x, y []T) {
 		for j := 0; j < ow; j++ {
 			ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
 			if hl >= hh || wl >= wh {
-				yr[j] = lowest[T]()
+				yr[j] = poolLowest[T]()
 				continue
 			}
 			best := x[(hs+hl*dh)*w+ws+wl*dw]

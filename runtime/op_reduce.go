@@ -64,8 +64,8 @@ func (k *reduceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	axes := k.attrAxes
 	if k.fromInput {
@@ -131,7 +131,7 @@ func (k *reduceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 			}
 		}
 		var err error
-		if src, err = permute(x, perm); err != nil {
+		if src, err = nnPermute(x, perm); err != nil {
 			return nil, err
 		}
 		kept := 0
@@ -183,8 +183,8 @@ func (k *reduceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	return []*graph.Tensor{out}, nil
 }
 
-// permute returns x transposed by perm.
-func permute(x *graph.Tensor, perm []int) (*graph.Tensor, error) {
+// nnPermute returns x transposed by perm.
+func nnPermute(x *graph.Tensor, perm []int) (*graph.Tensor, error) {
 	src, err := bufferOf(x)
 	if err != nil {
 		return nil, err

@@ -69,17 +69,17 @@ func buildResize(b *BuildContext) (Kernel, error) {
 	return k, nil
 }
 
-// present reports whether an optional input carries data (ONNX marks absent inputs
+// resizePresent reports whether an optional input carries data (ONNX marks absent inputs
 // with an empty name or, commonly, an empty tensor).
-func present(t *graph.Tensor) bool { return t != nil && t.Len() > 0 }
+func resizePresent(t *graph.Tensor) bool { return t != nil && t.Len() > 0 }
 
 func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	if err := checkInputs(in, 1); err != nil {
 		return nil, err
 	}
 	x := in[0]
-	if isHalf(x) && k.mode != "nearest" {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(x) && k.mode != "nearest" {
+		return nnHalfWrap(ctx, k, in)
 	}
 	r := len(x.Shape)
 	var scales []float64
@@ -103,15 +103,15 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	default:
 		st, zt := optInput(in, 2), optInput(in, 3)
 		switch {
-		case present(st) && present(zt):
+		case resizePresent(st) && resizePresent(zt):
 			return nil, fmt.Errorf("both scales and sizes are given; exactly one is allowed")
-		case present(zt):
+		case resizePresent(zt):
 			v, err := intsInput(zt, "sizes")
 			if err != nil {
 				return nil, err
 			}
 			sizes = v
-		case present(st):
+		case resizePresent(st):
 			f, err := st.AsFloat64()
 			if err != nil {
 				return nil, fmt.Errorf("scales: %v", err)
@@ -122,7 +122,7 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 		}
 		if k.ctm == "tf_crop_and_resize" {
 			rt := optInput(in, 1)
-			if !present(rt) {
+			if !resizePresent(rt) {
 				return nil, fmt.Errorf("tf_crop_and_resize needs the roi input")
 			}
 			f, err := rt.AsFloat64()

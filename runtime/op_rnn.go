@@ -184,17 +184,17 @@ func buildRNN(b *BuildContext) (Kernel, error) {
 	return k, nil
 }
 
-// transpose01 swaps the first two axes of a rank-3 tensor.
-func transpose01(t *graph.Tensor) (*graph.Tensor, error) {
-	return permute(t, []int{1, 0, 2})
+// rnnTranspose01 swaps the first two axes of a rank-3 tensor.
+func rnnTranspose01(t *graph.Tensor) (*graph.Tensor, error) {
+	return nnPermute(t, []int{1, 0, 2})
 }
 
 func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	if err := checkInputs(in, 3); err != nil {
 		return nil, err
 	}
-	if isHalf(in[0]) {
-		return halfWrap(ctx, k, in)
+	if nnIsHalf(in[0]) {
+		return nnHalfWrap(ctx, k, in)
 	}
 	x, w, r := in[0], in[1], in[2]
 	for i, t := range in {
@@ -210,7 +210,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	}
 	var err error
 	if k.layout == 1 {
-		if x, err = transpose01(x); err != nil {
+		if x, err = rnnTranspose01(x); err != nil {
 			return nil, err
 		}
 	}
@@ -258,7 +258,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 			if err := want(t, []string{"initial_h", "initial_c"}[j], batch, dirs, h); err != nil {
 				return nil, err
 			}
-			if t, err = transpose01(t); err != nil {
+			if t, err = rnnTranspose01(t); err != nil {
 				return nil, err
 			}
 		} else if err := want(t, []string{"initial_h", "initial_c"}[j], dirs, batch, h); err != nil {
@@ -308,13 +308,13 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	yht := &graph.Tensor{DType: graph.Float32, Shape: []int{dirs, batch, h}, Data: yh}
 	yct := &graph.Tensor{DType: graph.Float32, Shape: []int{dirs, batch, h}, Data: yc}
 	if k.layout == 1 {
-		if yt, err = permute(yt, []int{2, 0, 1, 3}); err != nil {
+		if yt, err = nnPermute(yt, []int{2, 0, 1, 3}); err != nil {
 			return nil, err
 		}
-		if yht, err = transpose01(yht); err != nil {
+		if yht, err = rnnTranspose01(yht); err != nil {
 			return nil, err
 		}
-		if yct, err = transpose01(yct); err != nil {
+		if yct, err = rnnTranspose01(yct); err != nil {
 			return nil, err
 		}
 	}

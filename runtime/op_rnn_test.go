@@ -244,11 +244,11 @@ func TestRNNMatchesReference(t *testing.T) {
 			if tc.layout == 1 {
 				n.Attrs["layout"] = aInt("layout", 1)
 				var err error
-				xin, err = transpose01(x)
+				xin, err = rnnTranspose01(x)
 				require.NoError(t, err)
 				for _, i := range []int{5, 6} {
 					if i < len(ins) && ins[i] != nil {
-						ins[i], err = transpose01(ins[i])
+						ins[i], err = rnnTranspose01(ins[i])
 						require.NoError(t, err)
 					}
 				}
@@ -260,9 +260,9 @@ func TestRNNMatchesReference(t *testing.T) {
 			wantH := f64ToF32([]int{D, tc.b, H}, yh)
 			wantC := f64ToF32([]int{D, tc.b, H}, yc)
 			if tc.layout == 1 {
-				wantY, _ = permute(wantY, []int{2, 0, 1, 3})
-				wantH, _ = transpose01(wantH)
-				wantC, _ = transpose01(wantC)
+				wantY, _ = nnPermute(wantY, []int{2, 0, 1, 3})
+				wantH, _ = rnnTranspose01(wantH)
+				wantC, _ = rnnTranspose01(wantC)
 			}
 			tol := Tolerance{Rtol: 1e-4, Atol: 1e-5}
 			require.NoError(t, CompareTensors(got[0], wantY, tol), "Y")

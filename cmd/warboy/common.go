@@ -1,7 +1,10 @@
 package main
 
 import (
+	"strings"
+
 	"fmt"
+	"github.com/klauspost/cpuid/v2"
 	"os"
 	"path/filepath"
 
@@ -51,4 +54,12 @@ func fmtCount(n int64) string {
 		return fmt.Sprintf("%.1fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// cpuName is the CPU's brand string, for benchmark reports.
+func cpuName() string {
+	if n := strings.TrimSpace(cpuid.CPU.BrandName); n != "" {
+		return n
+	}
+	return "unknown CPU"
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/warboy-sim/warboy/bench"
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/runtime"
@@ -102,7 +101,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		if *index >= ds.N {
 			return usageErr("--index %d: the data set has %d images", *index, ds.N)
 		}
-		x = bench.InputBatch(in, ds, *index, 1)
+		x = dataset.InputBatch(in, ds, *index, 1)
 		rep.Input = fmt.Sprintf("%s image %d", ds.Name, *index)
 		if ds.Labels != nil {
 			l := ds.Labels[*index]

@@ -143,7 +143,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 		if len(model.Graph.Inputs) != 1 {
 			return "", fmt.Errorf("--data needs a single-input model; %s has %d inputs", model.Graph.Name, len(model.Graph.Inputs))
 		}
-		opts.Data = datasetBatches{ds: ds, input: model.Graph.Inputs[0].Name}
+		opts.Data = simCalibData{ds: ds, input: model.Graph.Inputs[0].Name}
 		what = "from " + dataDir
 	}
 	start := time.Now()
@@ -180,15 +180,15 @@ func loadCalibData(dir string) (*dataset.Dataset, error) {
 	return ds, nil
 }
 
-// datasetBatches feeds a data set to the calibrator.
-type datasetBatches struct {
+// simCalibData feeds a data set to the calibrator of warboy sim.
+type simCalibData struct {
 	ds    *dataset.Dataset
 	input string
 }
 
-func (d datasetBatches) Len() int { return d.ds.N }
+func (d simCalibData) Len() int { return d.ds.N }
 
-func (d datasetBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
+func (d simCalibData) Batch(start, n int) (map[string]*graph.Tensor, error) {
 	if start < 0 || start >= d.ds.N {
 		return nil, errors.New("batch out of range")
 	}

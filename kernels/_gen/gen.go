@@ -29,11 +29,15 @@ func main() {
 	for mr := 1; mr <= 4; mr++ {
 		qgemmAVX2(mr)
 	}
+	for mr := 1; mr <= 6; mr++ {
+		qgemmAVX2W(mr)
+	}
+	widenAVX2()
 	sgemmAVX2()
 	requantFloatAVX2()
 	requantFixedAVX2()
-	for _, nb := range []int{1, 2, 4} {
-		depthwiseAVX2(nb)
+	for _, v := range [][2]int{{1, 4}, {2, 2}, {1, 1}, {2, 1}} {
+		depthwiseAVX2(v[0], v[1])
 	}
 	dwPairsAVX2()
 	Generate()
@@ -402,6 +406,107 @@ func qgemmAVX2(mr int) {
 	RET()
 }
 
+// qgemmAVX2W generates an mr×16 exact AVX2 int8 micro-kernel on operands
+// sign-extended to int16: per 2 k, VPMADDWD of a broadcast (a[k], a[k+1]) pair
+// with the packed (w[c][k], w[c][k+1]) pairs of 16 columns, then VPADDD. No
+// saturation is possible (|a·w| <= 128·127). A rows are int16 (stride lda
+// bytes); B is the int16 panel layout [k/2][16][2] (64 bytes per step).
+// Steps per segment: k2; segments as in qgemmVNNI (sstride in bytes).
+func qgemmAVX2W(mr int) {
+	TEXT(fmt.Sprintf("qgemmAVX2W_%dx1", mr), NOSPLIT, "func(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("qgemmAVX2W_%dx1 is the exact AVX2 %dx16 int8 micro-kernel on int16-extended operands.", mr, mr))
+	a0, lda, lda3, b0, k := RSI, RBX, RDX, RDI, RCX
+	bases := []GPPhysical{a0, R8}
+	Load(Param("a"), a0)
+	Load(Param("lda"), lda)
+	Load(Param("b"), b0)
+	Load(Param("k2"), k)
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	if mr > 4 {
+		LEAQ(Mem{Base: a0, Index: lda, Scale: 4}, bases[1])
+	}
+	name := fmt.Sprintf("avx2w%d", mr)
+	Load(Param("accum"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef(name + "_bias"))
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		VMOVDQU(Mem{Base: R11, Disp: r * 128}, ymm(2*r))
+		VMOVDQU(Mem{Base: R11, Disp: r*128 + 32}, ymm(2*r+1))
+	}
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_bias")
+	Load(Param("bias"), R11)
+	VMOVDQU(Mem{Base: R11}, Y12)
+	VMOVDQU(Mem{Base: R11, Disp: 32}, Y13)
+	for r := 0; r < mr; r++ {
+		VMOVDQA(Y12, ymm(2*r))
+		VMOVDQA(Y13, ymm(2*r+1))
+	}
+	Label(name + "_init")
+	Load(Param("nseg"), R12)
+	Load(Param("sstride"), R13)
+	MOVQ(k, RAX)
+	SHLQ(Imm(2), RAX)
+	SUBQ(RAX, R13)
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_seg")
+	Load(Param("k2"), k)
+	Label(name + "_loop")
+	VMOVDQU(Mem{Base: b0}, Y12)
+	VMOVDQU(Mem{Base: b0, Disp: 32}, Y13)
+	for r := 0; r < mr; r++ {
+		VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y14)
+		VPMADDWD(Y12, Y14, Y15)
+		VPADDD(Y15, ymm(2*r), ymm(2*r))
+		VPMADDWD(Y13, Y14, Y15)
+		VPADDD(Y15, ymm(2*r+1), ymm(2*r+1))
+	}
+	for i := 0; i < (mr+3)/4; i++ {
+		ADDQ(Imm(4), bases[i])
+	}
+	ADDQ(Imm(64), b0)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	for i := 0; i < (mr+3)/4; i++ {
+		ADDQ(R13, bases[i])
+	}
+	DECQ(R12)
+	JNZ(LabelRef(name + "_seg"))
+	Label(name + "_done")
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		VMOVDQU(ymm(2*r), Mem{Base: R11, Disp: r * 128})
+		VMOVDQU(ymm(2*r+1), Mem{Base: R11, Disp: r*128 + 32})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// widenAVX2 sign-extends n int8 (a multiple of 16) to int16.
+func widenAVX2() {
+	TEXT("widenAVX2", NOSPLIT, "func(dst *int16, src *int8, n int)")
+	Pragma("noescape")
+	Doc("widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.")
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("n"), RCX)
+	SHRQ(Imm(4), RCX)
+	JZ(LabelRef("widen_done"))
+	Label("widen_loop")
+	VPMOVSXBW(Mem{Base: RSI}, Y0)
+	VMOVDQU(Y0, Mem{Base: RDI})
+	ADDQ(Imm(16), RSI)
+	ADDQ(Imm(32), RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("widen_loop"))
+	Label("widen_done")
+	VZEROUPPER()
+	RET()
+}
+
 // sgemmAVX2 generates the 6x16 float32 FMA micro-kernel on packed panels:
 // A [k][6], B [k][16]; C (row stride ldc floats) = acc, or += acc when accum != 0.
 func sgemmAVX2() {
@@ -611,21 +716,26 @@ func requantFixedAVX2() {
 	RET()
 }
 
-// depthwiseAVX2 generates the depthwise row kernel for nb 16-channel blocks on
-// a pair buffer (see dwPairsAVX2): each pixel holds, per 16-channel block, the
-// int16 pairs (x[c], x'[c]) of the pixel and its horizontal partner, channels
-// ordered {0-3,8-11} then {4-7,12-15} (64 bytes). A pair of taps of one kernel
-// row is then one VPMADDWD per 8 channels against the interleaved weight pair,
-// with no shuffles: out[x][c] = bias[c] + Σ_p pairs[x·pstride + off[p]] · w[p].
-// Exact for any int8. The int32 result is put back in channel order with
-// VPERM2I128 (mode 0), or requantized in float32 and stored as int8 (mode 1:
-// VPACKSSDW of the two accumulators restores channel order).
-func depthwiseAVX2(nb int) {
-	TEXT(fmt.Sprintf("depthwiseAVX2_%d", nb), NOSPLIT, "func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
+// depthwiseAVX2 generates the depthwise row kernel for nb 16-channel blocks
+// and px output pixels per iteration on a pair buffer (see dwPairsAVX2): each
+// pixel holds, per 16-channel block, the int16 pairs (x[c], x'[c]) of the
+// pixel and its horizontal partner, channels ordered {0-3,8-11} then
+// {4-7,12-15} (64 bytes). A pair of taps of one kernel row is then one
+// VPMADDWD per 8 channels against the interleaved weight pair, with no
+// shuffles: out[x][c] = bias[c] + Σ_p pairs[x·pstride + off[p]] · w[p]. Exact
+// for any int8. Each weight load serves px pixels. ow must be a multiple of px.
+// The int32 result is put back in channel order with VPERM2I128 (mode 0), or
+// requantized in float32 and stored as int8 (mode 1: VPACKSSDW of the two
+// accumulators restores channel order).
+func depthwiseAVX2(nb, px int) {
+	TEXT(fmt.Sprintf("depthwiseAVX2_%dx%d", nb, px), NOSPLIT, "func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("depthwiseAVX2_%d computes %d channels of one output row of a depthwise convolution.", nb, 16*nb))
-	base, off, wcur, outp, x, pair, t0, wstride, npairs := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9
-	name := fmt.Sprintf("dw%d", nb)
+	Doc(fmt.Sprintf("depthwiseAVX2_%dx%d computes %d channels of one output row of a depthwise convolution, %d pixels at a time.", nb, px, 16*nb, px))
+	base, off, wcur, outp, x, pair, t0, wstride, npairs, pstride := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9, RDX
+	name := fmt.Sprintf("dw%dx%d", nb, px)
+	acc := func(q, b, h int) VecPhysical { return ymm((q*nb+b)*2 + h) } // 2·nb·px <= 8
+	wr := func(b, h int) VecPhysical { return ymm(8 + b*2 + h) }       // 2·nb <= 4
+	tmp := func(i int) VecPhysical { return ymm(12 + i%4) }
 	Load(Param("in"), base)
 	Load(Param("off"), off)
 	Load(Param("out"), outp)
@@ -637,11 +747,16 @@ func depthwiseAVX2(nb int) {
 	Load(Param("ow"), x)
 	Load(Param("wstride"), wstride)
 	Load(Param("npairs"), npairs)
+	Load(Param("pstride"), pstride)
 	Label(name + "_pixel")
 	Load(Param("bias"), RCX)
 	for b := 0; b < nb; b++ {
-		VMOVDQU(Mem{Base: RCX, Disp: 64 * b}, ymm(2*b))
-		VMOVDQU(Mem{Base: RCX, Disp: 64*b + 32}, ymm(2*b+1))
+		VMOVDQU(Mem{Base: RCX, Disp: 64 * b}, acc(0, b, 0))
+		VMOVDQU(Mem{Base: RCX, Disp: 64*b + 32}, acc(0, b, 1))
+		for q := 1; q < px; q++ {
+			VMOVDQA(acc(0, b, 0), acc(q, b, 0))
+			VMOVDQA(acc(0, b, 1), acc(q, b, 1))
+		}
 	}
 	Load(Param("w"), wcur)
 	XORQ(pair, pair)
@@ -649,13 +764,34 @@ func depthwiseAVX2(nb int) {
 	MOVQ(Mem{Base: off, Index: pair, Scale: 8}, t0)
 	ADDQ(base, t0)
 	for b := 0; b < nb; b++ {
-		lo, hi := ymm(8+2*(b%4)), ymm(9+2*(b%4))
-		VMOVDQU(Mem{Base: t0, Disp: 64 * b}, lo)
-		VMOVDQU(Mem{Base: t0, Disp: 64*b + 32}, hi)
-		VPMADDWD(Mem{Base: wcur, Disp: 64 * b}, lo, lo)
-		VPMADDWD(Mem{Base: wcur, Disp: 64*b + 32}, hi, hi)
-		VPADDD(lo, ymm(2*b), ymm(2*b))
-		VPADDD(hi, ymm(2*b+1), ymm(2*b+1))
+		VMOVDQU(Mem{Base: wcur, Disp: 64 * b}, wr(b, 0))
+		VMOVDQU(Mem{Base: wcur, Disp: 64*b + 32}, wr(b, 1))
+	}
+	i := 0
+	for q := 0; q < px; q++ {
+		for b := 0; b < nb; b++ {
+			for h := 0; h < 2; h++ {
+				t := tmp(i)
+				i++
+				var m Mem
+				switch q {
+				case 0:
+					m = Mem{Base: t0, Disp: 64*b + 32*h}
+				case 1:
+					m = Mem{Base: t0, Index: pstride, Scale: 1, Disp: 64*b + 32*h}
+				case 2:
+					m = Mem{Base: t0, Index: pstride, Scale: 2, Disp: 64*b + 32*h}
+				default:
+					m = Mem{Base: R14, Disp: 64*b + 32*h}
+				}
+				if q == 3 && b == 0 && h == 0 {
+					LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14)
+					ADDQ(pstride, R14)
+				}
+				VPMADDWD(m, wr(b, h), t)
+				VPADDD(t, acc(q, b, h), acc(q, b, h))
+			}
+		}
 	}
 	ADDQ(wstride, wcur)
 	INCQ(pair)
@@ -664,38 +800,43 @@ func depthwiseAVX2(nb int) {
 	Load(Param("ep"), RCX)
 	CMPQ(Mem{Base: RCX}, Imm(0))
 	JNE(LabelRef(name + "_requant"))
-	for b := 0; b < nb; b++ {
-		VPERM2I128(Imm(0x20), ymm(2*b+1), ymm(2*b), Y8)
-		VPERM2I128(Imm(0x31), ymm(2*b+1), ymm(2*b), Y9)
-		VMOVDQU(Y8, Mem{Base: outp, Disp: 64 * b})
-		VMOVDQU(Y9, Mem{Base: outp, Disp: 64*b + 32})
+	for q := 0; q < px; q++ {
+		for b := 0; b < nb; b++ {
+			VPERM2I128(Imm(0x20), acc(q, b, 1), acc(q, b, 0), Y12)
+			VPERM2I128(Imm(0x31), acc(q, b, 1), acc(q, b, 0), Y13)
+			VMOVDQU(Y12, Mem{Base: outp, Disp: 64 * b})
+			VMOVDQU(Y13, Mem{Base: outp, Disp: 64*b + 32})
+		}
+		Load(Param("ostride"), RCX)
+		ADDQ(RCX, outp)
 	}
-	Load(Param("ostride"), RCX)
-	ADDQ(RCX, outp)
 	JMP(LabelRef(name + "_next"))
 	// fused float requantization (dwEpi: mode, out, ostride, scale, consts[zp×8, lo×8, hi×8])
 	Label(name + "_requant")
 	MOVQ(Mem{Base: RCX, Disp: 24}, RBX)
-	for b := 0; b < nb; b++ {
-		lo, hi := ymm(2*b), ymm(2*b+1)
-		for i, v := range []VecPhysical{lo, hi} {
-			VCVTDQ2PS(v, v)
-			VMULPS(Mem{Base: RBX, Disp: 64*b + 32*i}, v, v)
-			VMAXPS(Mem{Base: RCX, Disp: 64}, v, v)
-			VMINPS(Mem{Base: RCX, Disp: 96}, v, v)
-			VCVTPS2DQ(v, v)
-			VPADDD(Mem{Base: RCX, Disp: 32}, v, v)
+	for q := 0; q < px; q++ {
+		for b := 0; b < nb; b++ {
+			lo, hi := acc(q, b, 0), acc(q, b, 1)
+			for h, v := range []VecPhysical{lo, hi} {
+				VCVTDQ2PS(v, v)
+				VMULPS(Mem{Base: RBX, Disp: 64*b + 32*h}, v, v)
+				VMAXPS(Mem{Base: RCX, Disp: 64}, v, v)
+				VMINPS(Mem{Base: RCX, Disp: 96}, v, v)
+				VCVTPS2DQ(v, v)
+				VPADDD(Mem{Base: RCX, Disp: 32}, v, v)
+			}
+			VPACKSSDW(hi, lo, lo)
+			VPACKSSWB(lo, lo, lo)
+			VPERMQ(Imm(0x08), lo, lo)
+			VMOVDQU(lo.AsX(), Mem{Base: outp, Disp: 16 * b})
 		}
-		VPACKSSDW(hi, lo, lo)
-		VPACKSSWB(lo, lo, lo)
-		VPERMQ(Imm(0x08), lo, lo)
-		VMOVDQU(lo.AsX(), Mem{Base: outp, Disp: 16 * b})
+		ADDQ(Mem{Base: RCX, Disp: 16}, outp)
 	}
-	ADDQ(Mem{Base: RCX, Disp: 16}, outp)
 	Label(name + "_next")
-	Load(Param("pstride"), RCX)
-	ADDQ(RCX, base)
-	DECQ(x)
+	for q := 0; q < px; q++ {
+		ADDQ(pstride, base)
+	}
+	SUBQ(Imm(uint64(px)), x)
 	JNZ(LabelRef(name + "_pixel"))
 	VZEROUPPER()
 	RET()

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/warboy-sim/warboy/bench"
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/bench/zoo"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// benchCPUCommand implements `warboy bench cpu MODEL`: float32 and int8 latency of a
+// model on this CPU. A float32 model is quantized first (default method, calibrated
+// on the bundled Fashion-MNIST training images when its input fits them, else on
+// synthetic data; zoo models get the zoo's synthetic ranges). An already quantized
+// model is timed int8 only, unless its float32 original is given with --float.
+func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench cpu", "MODEL|zoo:NAME [--batch N] [--threads T] [--float FLOAT.onnx] [--iterations N] [--warmup N] "+
+		"[--duration D] [--requant float|fixed] [--method M] [--calib-n N] [--json]", stderr)
+	batch := fs.Int("batch", 1, "batch size of the timed runs")
+	threads := fs.Int("threads", 0, "threads the kernels may use (0 = all cores)")
+	floatPath := fs.String("float", "", "float32 original of an already quantized MODEL (timed as the float32 baseline)")
+	iters := fs.Int("iterations", 20, "minimum number of timed runs per executor")
+	warmup := fs.Int("warmup", 3, "untimed runs before timing")
+	duration := fs.Duration("duration", 0, "keep timing each executor for at least this long (e.g. 10s)")
+	requant := fs.String("requant", "float", "int8 requantization: float (ONNX Runtime's arithmetic) or fixed (gemmlowp/TFLite)")
+	methodName := fs.String("method", defaultMethod, "calibration method when MODEL is float32: "+strings.Join(quantizer.MethodNames(), ", "))
+	calibN := fs.Int("calib-n", 500, "calibration images when MODEL is float32")
+	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("bench cpu takes one MODEL (an ONNX file or zoo:NAME; zoo models: %s)", strings.Join(zoo.Names(), ", "))
+	}
+	if *batch <= 0 || *iters <= 0 || *warmup < 0 || *calibN <= 0 {
+		return usageErr("--batch, --iterations and --calib-n must be > 0, --warmup >= 0")
+	}
+	if *requant != "float" && *requant != "fixed" {
+		return usageErr("--requant must be float or fixed, got %q", *requant)
+	}
+	method, err := quantizer.ParseMethod(*methodName)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	source := pos[0]
+	var m *graph.Model
+	isZoo := strings.HasPrefix(source, "zoo:")
+	if isZoo {
+		if m, err = zoo.Build(source, zoo.Options{}); err != nil {
+			return usageErr("%v", err)
+		}
+	} else if m, err = loadModel(source); err != nil {
+		return err
+	}
+	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant}
+	if *warmup == 0 {
+		opts.Warmup = -1
+	}
+	var notes []string
+	if runtime.IsQuantized(m) {
+		if *floatPath != "" {
+			if opts.Float, err = loadModel(*floatPath); err != nil {
+				return err
+			}
+		}
+	} else {
+		if *floatPath != "" {
+			return usageErr("--float is for quantized models; %s is float32", source)
+		}
+		start := time.Now()
+		q, note, err := quantizeForBench(m, isZoo, method, *calibData, *calibN, *threads)
+		if err != nil {
+			return fmt.Errorf("quantizing %s: %w", source, err)
+		}
+		opts.Quantized = q
+		notes = append(notes, fmt.Sprintf("%s (%.1fs)", note, time.Since(start).Seconds()))
+	}
+	res, err := bench.RunCPUBench(m, opts)
+	if err != nil {
+		return err
+	}
+	res.Model = source
+	res.Notes = append(notes, res.Notes...)
+	if *asJSON {
+		return writeJSON(stdout, res)
+	}
+	printCPUBench(stdout, res)
+	return nil
+}
+
+// quantizeForBench makes the int8 model of a float32 model.
+func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, dataDir string, n, threads int) (*graph.Model, string, error) {
+	if isZoo {
+		q, err := zoo.Quantized(m)
+		return q, fmt.Sprintf("quantized to QDQ with the zoo's synthetic ranges %v (random weights)", zoo.SyntheticRange), err
+	}
+	var data quantizer.Batches
+	var note string
+	if ds, err := dataset.Load(dataDir, "train"); err == nil && len(m.Graph.Inputs) == 1 && checkImageShape(m.Graph.Inputs[0], ds) == nil {
+		if n > ds.N {
+			n = ds.N
+		}
+		data = benchImageBatches{ds: ds.Subset(n), name: m.Graph.Inputs[0].Name}
+		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d images of %s", method, n, ds.Name)
+	} else {
+		sb := &syntheticBatches{vals: m.Graph.Inputs, n: min(n, 32)}
+		data = sb
+		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d synthetic inputs (uniform [-1, 1)): the bundled images do not fit the model input", method, sb.n)
+	}
+	cal, err := quantizer.Calibrate(m, method, data, quantizer.CalibOptions{Threads: threads})
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := cal.ComputeRanges()
+	if err != nil {
+		return nil, "", err
+	}
+	q, err := quantizer.Quantize(m, r, quantizer.QuantOptions{CalibMethod: method.String(), CalibSamples: data.Len()})
+	return q, note, err
+}
+
+type benchImageBatches struct {
+	ds   *dataset.Dataset
+	name string
+}
+
+func (d benchImageBatches) Len() int { return d.ds.N }
+
+func (d benchImageBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
+	return map[string]*graph.Tensor{d.name: d.ds.Batch(start, n)}, nil
+}
+
+// syntheticBatches feeds deterministic random inputs for models the bundled images
+// do not fit.
+type syntheticBatches struct {
+	vals []*graph.Value
+	n    int
+}
+
+func (s *syntheticBatches) Len() int { return s.n }
+
+func (s *syntheticBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
+	return bench.SyntheticInputs(s.vals, n, int64(start)+1)
+}
+
+func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
+	fmt.Fprintf(w, "%s: batch %d, %d threads, int8 kernels %s, float32 kernels %s, requantization %s\n\n",
+		r.Model, r.Batch, r.Threads, r.Int8Path, r.F32Path, r.Requant)
+	var rows [][]string
+	for _, st := range []*bench.LatencyStats{r.Float32, r.Int8} {
+		if st == nil {
+			continue
+		}
+		rows = append(rows, []string{st.Mode, fmt.Sprint(st.Iterations), fmtMs(st.MinMs), fmtMs(st.MeanMs), fmtMs(st.P50Ms), fmtMs(st.P95Ms), fmtMs(st.P99Ms),
+			fmt.Sprintf("%.1f", st.Throughput)})
+	}
+	table(w, []string{"executor", "runs", "min ms", "mean ms", "p50 ms", "p95 ms", "p99 ms", "images/s"}, rows)
+	if r.Speedup > 0 {
+		fmt.Fprintf(w, "\nint8 speedup over float32 (mean): %.2fx (int8 latency = %.2f x float32)\n", r.Speedup, 1/r.Speedup)
+	}
+	if r.Int8 != nil && len(r.Int8.Fallback) > 0 {
+		fmt.Fprintf(w, "\nnodes running in float32 in the int8 session: %s\n", strings.Join(r.Int8.Fallback, ", "))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+}
+
+func fmtMs(v float64) string { return fmt.Sprintf("%.2f", v) }

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/progress"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// defaultMethod is the calibration method of `warboy quantize` (see docs/quantizer.md
+// for the accuracy of every method on the bundled models).
+const defaultMethod = "MSE_ASYM"
+
+func init() {
+	register(&command{name: "quantize", summary: "calibrate a float32 model and write it as int8 (QDQ ONNX)", run: quantizeCmd})
+}
+
+type quantizeReport struct {
+	Model        string                   `json:"model"`
+	Output       string                   `json:"output"`
+	Format       string                   `json:"format"`
+	Method       string                   `json:"method"`
+	Percentile   float64                  `json:"percentile,omitempty"`
+	CalibData    string                   `json:"calib_data,omitempty"`
+	CalibSamples int                      `json:"calib_samples,omitempty"`
+	RangesIn     string                   `json:"ranges_in,omitempty"`
+	RangesOut    string                   `json:"ranges_out,omitempty"`
+	Activations  int                      `json:"quantized_activations"`
+	Weights      int                      `json:"quantized_weights"`
+	Biases       int                      `json:"quantized_biases"`
+	Notes        []string                 `json:"float_nodes,omitempty"`
+	Warnings     []string                 `json:"warnings,omitempty"`
+	Ranges       []quantizer.TensorReport `json:"ranges,omitempty"`
+	CollectSec   float64                  `json:"calibration_seconds"`
+	SearchSec    float64                  `json:"range_search_seconds"`
+	TotalSec     float64                  `json:"total_seconds"`
+	Bytes        int                      `json:"bytes"`
+}
+
+func quantizeCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("quantize", "MODEL -o OUT.onnx [--calib-data DIR] [--calib-n N] [--method M] [--percentile P] "+
+		"[--ranges-out R.json] [--ranges-in R.json] [--format qdq|qoperator] [--dynamic] [--exclude NODE,...] [-v] [--json]", stderr)
+	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
+	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory (IDX files, or images with labels.txt)")
+	split := fs.String("calib-split", "train", "IDX split (file prefix) of the calibration data")
+	calibN := fs.Int("calib-n", 1000, "number of calibration images")
+	batch := fs.Int("batch", 100, "calibration batch size")
+	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", "))
+	percentile := fs.Float64("percentile", quantizer.DefaultPercentile, "percentage of values kept by the PERCENTILE methods")
+	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")
+	rangesIn := fs.String("ranges-in", "", "quantize with these ranges instead of calibrating")
+	formatName := fs.String("format", "qdq", "output form: qdq (QuantizeLinear/DequantizeLinear) or qoperator (QLinearConv, QLinearMatMul)")
+	dynamic := fs.Bool("dynamic", false, "weight-only int8 with activations quantized at run time (MatMul/Gemm; no calibration)")
+	exclude := fs.String("exclude", "", "comma-separated node names to keep in float32")
+	threads := fs.Int("threads", 0, "threads (0 = all cores)")
+	verbose := fs.Bool("v", false, "print every tensor's observed and chosen range, and the nodes left in float32")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if len(pos) != 1 {
+		return usageErr("quantize takes one MODEL")
+	}
+	if *out == "" {
+		return usageErr("-o OUT.onnx is required")
+	}
+	method, err := quantizer.ParseMethod(*methodName)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	format, err := quantizer.ParseFormat(*formatName)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if !(*percentile > 0 && *percentile <= 100) {
+		return usageErr("--percentile %v is outside (0, 100]", *percentile)
+	}
+	if *batch <= 0 {
+		return usageErr("--batch must be > 0")
+	}
+	if *dynamic {
+		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format"} {
+			if set[f] {
+				return usageErr("--dynamic quantizes activations at run time: --%s does not apply", f)
+			}
+		}
+	} else if *rangesIn == "" && *calibN <= 0 {
+		return usageErr("the calibration set is empty (--calib-n %d); give --calib-n > 0 or --ranges-in", *calibN)
+	}
+	var excluded []string
+	for _, e := range strings.Split(*exclude, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			excluded = append(excluded, e)
+		}
+	}
+	start := time.Now()
+	m, err := loadModel(pos[0])
+	if err != nil {
+		return err
+	}
+	rep := &quantizeReport{Model: pos[0], Output: *out, Format: format.String()}
+	warn := func(s string) {
+		rep.Warnings = append(rep.Warnings, s)
+		fmt.Fprintln(stderr, "warning:", s)
+	}
+	note := func(s string) { rep.Notes = append(rep.Notes, s) }
+
+	var q *graph.Model
+	var rangesJSON []byte
+	switch {
+	case *dynamic:
+		rep.Method, rep.Format = "dynamic", "dynamic"
+		q, err = quantizer.QuantizeDynamic(m, quantizer.DynamicOptions{Exclude: excluded, Notes: note})
+	default:
+		var ranges quantizer.Ranges
+		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note}
+		if *rangesIn != "" {
+			if ranges, err = quantizer.LoadRanges(*rangesIn); err != nil {
+				return err
+			}
+			rep.RangesIn = *rangesIn
+			rep.Method = "ranges from " + filepath.Base(*rangesIn)
+			qopts.CalibMethod = rep.Method
+		} else {
+			var crep *quantizer.CalibReport
+			ranges, crep, err = calibrateFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, stderr, warn)
+			if err != nil {
+				return err
+			}
+			rep.Method = method.String()
+			rep.CalibData = *calibData + " (" + *split + ")"
+			rep.CalibSamples = crep.Samples
+			rep.Ranges = crep.Tensors
+			rep.CollectSec = crep.CollectTime.Seconds()
+			rep.SearchSec = crep.SearchTime.Seconds()
+			if method.Kind() == quantizer.KindPercentile {
+				rep.Percentile = *percentile
+				qopts.Percentile = *percentile
+			}
+			qopts.CalibMethod, qopts.CalibSamples = method.String(), crep.Samples
+		}
+		q, err = quantizer.Quantize(m, ranges, qopts)
+		if err == nil && *rangesOut != "" {
+			rep.RangesOut = *rangesOut
+			rangesJSON, err = ranges.Encode()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, quantizer.ErrAlreadyQuantized) {
+			return fmt.Errorf("%s: %w; nothing to do (warboy eval and warboy run execute it as it is)", pos[0], err)
+		}
+		return err
+	}
+	data, err := q.Encode()
+	if err != nil {
+		return err
+	}
+	// Everything succeeded: only now write the outputs.
+	if err := quantizer.WriteFileAtomic(*out, data); err != nil {
+		return err
+	}
+	if rangesJSON != nil {
+		if err := quantizer.WriteFileAtomic(*rangesOut, rangesJSON); err != nil {
+			return err
+		}
+	}
+	rep.Bytes = len(data)
+	rep.Activations, rep.Weights, rep.Biases = countQuantized(q)
+	rep.TotalSec = time.Since(start).Seconds()
+	if *asJSON {
+		if !*verbose {
+			rep.Ranges = nil
+		}
+		return writeJSON(stdout, rep)
+	}
+	printQuantize(stdout, rep, *verbose)
+	return nil
+}
+
+// calibrateFromDir runs calibration over the first n images of a data set.
+func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string, n, batch int, percentile float64, threads int,
+	stderr io.Writer, warn func(string)) (quantizer.Ranges, *quantizer.CalibReport, error) {
+	ds, err := dataset.Load(dir, split)
+	if err != nil {
+		return nil, nil, fmt.Errorf("calibration data: %w", err)
+	}
+	if ds.N == 0 {
+		return nil, nil, fmt.Errorf("calibration data %s is empty", ds.Name)
+	}
+	if n > ds.N {
+		warn(fmt.Sprintf("--calib-n %d but %s has %d images: calibrating on %d", n, ds.Name, ds.N, ds.N))
+		n = ds.N
+	}
+	if len(m.Graph.Inputs) != 1 {
+		return nil, nil, fmt.Errorf("calibration from an image set needs a model with one input; this one has %d", len(m.Graph.Inputs))
+	}
+	in := m.Graph.Inputs[0]
+	if err := checkImageShape(in, ds); err != nil {
+		return nil, nil, err
+	}
+	cal, err := quantizer.NewCalibrator(m, method, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads, ExpectedSamples: n})
+	if err != nil {
+		return nil, nil, err
+	}
+	bar := progress.New(stderr, "calibrate", n)
+	for i := 0; i < n; i += batch {
+		b := min(batch, n-i)
+		if err := cal.Collect(map[string]*graph.Tensor{in.Name: ds.Batch(i, b)}); err != nil {
+			bar.Done()
+			return nil, nil, fmt.Errorf("images %d-%d: %w", i, i+b-1, err)
+		}
+		bar.Set(i + b)
+	}
+	bar.Done()
+	return cal.ComputeRangesFor(method)
+}
+
+// checkImageShape verifies that a data set's images fit a float32 NCHW model input.
+func checkImageShape(in *graph.Value, ds *dataset.Dataset) error {
+	if in.DType != graph.Float32 && in.DType != graph.Undefined {
+		return fmt.Errorf("model input %q is %s; calibration feeds float32 images", in.Name, in.DType)
+	}
+	if !in.HasShape {
+		return nil
+	}
+	bad := len(in.Shape) != 4
+	for i, want := range []int{ds.C, ds.H, ds.W} {
+		if !bad && in.Shape[i+1].Known() && in.Shape[i+1].Size != want {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("calibration data %s has %dx%dx%d images (C x H x W), but model input %q has shape %s",
+			ds.Name, ds.C, ds.H, ds.W, in.Name, in.Shape)
+	}
+	return nil
+}
+
+// countQuantized counts the activations (Q/DQ pairs), int8 weights and int32 biases
+// of a quantized model.
+func countQuantized(q *graph.Model) (acts, weights, biases int) {
+	g := q.Graph
+	for _, n := range g.Nodes {
+		switch n.OpType {
+		case "QuantizeLinear", "DynamicQuantizeLinear":
+			acts++
+		case "DequantizeLinear", "MatMulInteger", "QLinearConv", "QLinearMatMul":
+			for _, in := range n.Inputs {
+				t := g.Initializers[in]
+				if t == nil || len(t.Shape) == 0 || t.Len() <= 1 {
+					continue
+				}
+				switch t.DType {
+				case graph.Int8:
+					weights++
+				case graph.Int32:
+					biases++
+				}
+			}
+		}
+	}
+	return acts, weights, biases
+}
+
+func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
+	if verbose && len(rep.Ranges) > 0 {
+		rows := make([][]string, 0, len(rep.Ranges))
+		for _, t := range rep.Ranges {
+			note := ""
+			if t.Collapsed && !strings.HasPrefix(rep.Method, "MIN_MAX") {
+				note = "= MIN_MAX"
+			}
+			if t.Zeros == 1 {
+				note = "always 0"
+			}
+			rows = append(rows, []string{t.Name, fmt.Sprintf("[%.5g, %.5g]", t.ObservedMin, t.ObservedMax),
+				fmt.Sprintf("[%.5g, %.5g]", t.Min, t.Max), fmt.Sprintf("%.3f", 100*t.Clipped), fmt.Sprintf("%.1f", 100*t.Zeros), note})
+		}
+		table(w, []string{"tensor", "observed", "range", "clipped %", "zeros %", "note"}, rows)
+		fmt.Fprintln(w)
+	}
+	if verbose {
+		for _, n := range rep.Notes {
+			fmt.Fprintln(w, "note:", n)
+		}
+	}
+	fmt.Fprintf(w, "model:       %s\n", rep.Model)
+	switch {
+	case rep.Format == "dynamic":
+		fmt.Fprintf(w, "quantized:   dynamic (int8 weights, activations quantized at run time)\n")
+	case rep.RangesIn != "":
+		fmt.Fprintf(w, "ranges:      %s\n", rep.RangesIn)
+	default:
+		m := rep.Method
+		if rep.Percentile > 0 {
+			m += fmt.Sprintf(" (%g %%)", rep.Percentile)
+		}
+		fmt.Fprintf(w, "calibration: %s on %d images of %s (%.2f s, range search %.3f s)\n", m, rep.CalibSamples, rep.CalibData, rep.CollectSec, rep.SearchSec)
+	}
+	fmt.Fprintf(w, "quantized:   %d activations int8, %d weights int8 per channel, %d biases int32 (%s)\n",
+		rep.Activations, rep.Weights, rep.Biases, rep.Format)
+	if len(rep.Notes) > 0 {
+		fmt.Fprintf(w, "float32:     %d node(s) left in float32 (-v lists them)\n", len(rep.Notes))
+	}
+	fmt.Fprintf(w, "wrote:       %s (%d bytes)", rep.Output, rep.Bytes)
+	if rep.RangesOut != "" {
+		fmt.Fprintf(w, ", %s", rep.RangesOut)
+	}
+	fmt.Fprintf(w, " in %.2f s\n", rep.TotalSec)
+}

@@ -1,0 +1,44 @@
+package quantizer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// DefaultCalibBatch is the number of samples per calibration run.
+const DefaultCalibBatch = 100
+
+// Calibrate builds a Calibrator for m and feeds it every sample of data in batches of
+// DefaultCalibBatch. It is the one calibration loop of the toolchain: `warboy
+// quantize`, the simulator's preparation of float models and `warboy bench` all use
+// it, so a given model, data and method always give the same ranges. The returned
+// calibrator can compute ranges for any method (ComputeRangesFor) from the same
+// statistics. opts.ExpectedSamples defaults to data.Len() for progress reporting.
+func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (*Calibrator, error) {
+	if data == nil || data.Len() == 0 {
+		return nil, ErrNoData
+	}
+	if opts.ExpectedSamples == 0 {
+		opts.ExpectedSamples = data.Len()
+	}
+	c, err := NewCalibrator(m, method, opts)
+	if err != nil {
+		return nil, err
+	}
+	n := data.Len()
+	for start := 0; start < n; start += DefaultCalibBatch {
+		b, err := data.Batch(start, min(DefaultCalibBatch, n-start))
+		if err != nil {
+			return nil, fmt.Errorf("calibration data, samples %d-%d: %w", start, min(start+DefaultCalibBatch, n)-1, err)
+		}
+		if err := c.Collect(b); err != nil {
+			return nil, err
+		}
+	}
+	if c.Samples() == 0 {
+		return nil, errors.New("calibration: no samples were collected")
+	}
+	return c, nil
+}

@@ -21,10 +21,41 @@ var qVNNITable = [2][12]qVNNIFunc{
 
 var qAVX2Table = [4]qAsmFunc{qgemmAVX2_1x1, qgemmAVX2_2x1, qgemmAVX2_3x1, qgemmAVX2_4x1}
 
+var qAVX2WTable = [6]func(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int){
+	qgemmAVX2W_1x1, qgemmAVX2W_2x1, qgemmAVX2W_3x1, qgemmAVX2W_4x1, qgemmAVX2W_5x1, qgemmAVX2W_6x1,
+}
+
 var (
-	qKernelVNNI = qKernel{mr: 12, nv: 2, xor: true, fused: true, run: qTileVNNI}
-	qKernelAVX2 = qKernel{mr: 4, nv: 1, run: qTileAVX2}
+	qKernelVNNI      = qKernel{mr: 12, nv: 2, xor: true, fused: true, run: qTileVNNI}
+	qKernelAVX2Sign  = qKernel{mr: 4, nv: 1, run: qTileAVX2}
+	qKernelAVX2Int16 = qKernel{mr: 6, nv: 1, wide: true, runW: qTileAVX2W}
 )
+
+// avx2SignTrick selects the AVX2 sign-trick kernel (VPSIGNB/VPMADDUBSW) instead
+// of the int16 VPMADDWD kernel (the default: faster on this core, see README).
+var avx2SignTrick = false
+
+func qTileAVX2W(a []int16, lda int, b []int16, pstride, k2, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool) {
+	_ = a[(nseg-1)*sstride+(mr-1)*lda+k2*2-1]
+	_ = bias[nv*16-1]
+	_ = tile[(mr-1)*qTileStride+nv*16-1]
+	for v := 0; v < nv; v++ {
+		_ = b[v*pstride+nseg*k2*32-1]
+		qAVX2WTable[mr-1](&a[0], lda*2, &b[v*pstride], k2, nseg, sstride*2, &bias[v*16], &tile[v*16], b2i(accum))
+	}
+}
+
+// widen sign-extends src into dst (same length).
+func widen(dst []int16, src []int8) {
+	n := len(src) &^ 15
+	_ = dst[:len(src)]
+	if n > 0 {
+		widenAVX2(&dst[0], &src[0], n)
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = int16(src[i])
+	}
+}
 
 func qTileVNNI(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, ep *qEpi) {
 	_ = a[(nseg-1)*sstride+(mr-1)*lda+k4*4-1]
@@ -52,7 +83,10 @@ func currentQKernel() qKernel {
 	case isaVNNI:
 		return qKernelVNNI
 	case isaAVX2:
-		return qKernelAVX2
+		if avx2SignTrick {
+			return qKernelAVX2Sign
+		}
+		return qKernelAVX2Int16
 	}
 	return qKernelGo
 }

@@ -47,3 +47,12 @@ func dwPairs(dst []int16, src []int8, n, cp, dil int) { panic("unreachable") }
 func depthwiseRow(base []int16, off []int64, d *dwWeights, pstride, ow int, out []int32, ep *dwEpi) {
 	panic("unreachable")
 }
+
+func widen(dst []int16, src []int8) {
+	_ = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = int16(v)
+	}
+}
+
+var avx2SignTrick = false

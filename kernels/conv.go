@@ -252,6 +252,16 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 	if kern.xor {
 		bias = w.biasX
 	}
+	var in16, w16 []int16
+	if kern.wide {
+		bp := getI16(len(in))
+		defer i16Pool.Put(bp)
+		in16 = *bp
+		parallelFor(s.N*s.H, 1, threads, func(lo, hi int) {
+			widen(in16[lo*s.W*s.C:hi*s.W*s.C], in[lo*s.W*s.C:hi*s.W*s.C])
+		})
+		w16 = w.wide()
+	}
 	fuse := kern.fused && p.mode == RequantFloat
 	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		var tile [12 * qTileStride]int32
@@ -270,7 +280,13 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 				for x0 := 0; x0 < ow; x0 += kern.mr {
 					tr := min(kern.mr, ow-x0)
 					o := out[(r*ow+x0)*s.OC+col:]
-					a := in[((n*s.H+y*s.StrideH)*s.W+x0*s.StrideW)*s.C:]
+					ai := ((n*s.H+y*s.StrideH)*s.W + x0*s.StrideW) * s.C
+					if kern.wide {
+						kern.runW(in16[ai:], lda, w16[p0*qPanel*w.kp:], qPanel*w.kp, seg/2, s.KH, s.DilH*s.W*s.C, bias[col:], tile[:], tr, nv, false)
+						p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
+						continue
+					}
+					a := in[ai:]
 					var e *qEpi
 					if fuse {
 						ep.out = &o[0]

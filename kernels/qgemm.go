@@ -23,6 +23,30 @@ type QGemmWeights struct {
 	data             []int8  // [panels][kp/4][16][4]
 	bias             []int32 // bias[c] - inZP*Σ_k w[c,k], padded to panels*16
 	biasX            []int32 // bias[c] - (inZP+128)*Σ_k w[c,k] (activations XOR 0x80)
+
+	wideOnce sync.Once
+	data16   []int16 // [panels][kp/2][16][2], built on first use by the int16 AVX2 kernel
+}
+
+// wide returns the int16 packing [panels][kp/2][16][2] of the weights.
+func (w *QGemmWeights) wide() []int16 {
+	w.wideOnce.Do(func() {
+		d := make([]int16, len(w.data))
+		for p := 0; p < w.panels; p++ {
+			src := w.data[p*qPanel*w.kp : (p+1)*qPanel*w.kp]
+			dst := d[p*qPanel*w.kp : (p+1)*qPanel*w.kp]
+			for k4 := 0; k4 < w.kp/4; k4++ {
+				for j := 0; j < qPanel; j++ {
+					for t := 0; t < 4; t++ {
+						// k = 4·k4+t lives in pair step 2·k4+t/2, slot t%2
+						dst[((2*k4+t/2)*qPanel+j)*2+t%2] = int16(src[k4*64+j*4+t])
+					}
+				}
+			}
+		}
+		w.data16 = d
+	})
+	return w.data16
 }
 
 // N is the number of output columns (channels).
@@ -167,6 +191,13 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 		defer abufPool.Put(bufp)
 		abuf = *bufp
 	}
+	var abuf16, w16 []int16
+	if kern.wide {
+		bp16 := getI16(mc * kp)
+		defer i16Pool.Put(bp16)
+		abuf16 = *bp16
+		w16 = w.wide()
+	}
 	lda := kp
 	var tile [12 * qTileStride]int32
 	bias := w.bias
@@ -186,6 +217,11 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 		} else {
 			a.src(abuf, r, rows, kp)
 		}
+		if kern.wide {
+			for i := 0; i < rows; i++ {
+				widen(abuf16[i*kp:(i+1)*kp], ab[i*lda:i*lda+kp])
+			}
+		}
 		for p := p0; p < p1; p += kern.nv {
 			nv := min(kern.nv, p1-p)
 			col := p * qPanel
@@ -196,6 +232,11 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 			}
 			for t := 0; t < rows; t += mr {
 				tr := min(mr, rows-t)
+				if kern.wide {
+					kern.runW(abuf16[t*kp:], kp, w16[p*qPanel*kp:], qPanel*kp, kp/2, 1, 0, bias[col:], tile[:], tr, nv, false)
+					o.store(tile[:], r+t, tr, col, ncols)
+					continue
+				}
 				if fuse {
 					ep.out = &o.out8[(r+t)*o.ldo+o.col0+col]
 					kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, &ep)
@@ -294,7 +335,12 @@ type qKernel struct {
 	xor    bool // the kernel computes with a^0x80 (VNNI u8·s8): use biasX
 	fused  bool // the kernel can requantize (float mode) itself via qEpi
 	run    func(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, ep *qEpi)
+	// wide kernels take A sign-extended to int16 (lda, sstride in elements)
+	// and the int16 weight packing (pstride in elements, k2 = k/2 steps).
+	wide  bool
+	runW  func(a []int16, lda int, b []int16, pstride, k2, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool)
 }
+
 
 var qKernelGo = qKernel{mr: 4, nv: 2, run: qTileGo}
 

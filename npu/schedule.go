@@ -47,13 +47,16 @@ type schedule struct {
 	reqStart []int32
 	reqEnd   []int32
 	reqPE    []int
-	// ranges[r][s] is the task id range [lo, hi) of step s in request r.
+	// images is how many times a request runs the program: the batch for an
+	// image-major schedule (a batch-1 program repeated), else 1.
+	images int
+	// ranges[r][s] is the task id range [lo, hi) of step s in request r's first image.
 	ranges [][][2]int32
 }
 
 func newSchedule(prog *program, costs map[*lop]*stepCost, mp *memPlan, cfg Config, h hw) *schedule {
 	p := h.p
-	s := &schedule{e: &engine{dramBW: p.dramBytesPerNS()}, prog: prog, costs: costs, mp: mp, cfg: cfg, h: h}
+	s := &schedule{e: &engine{dramBW: p.dramBytesPerNS()}, prog: prog, costs: costs, mp: mp, cfg: cfg, h: h, images: 1}
 	ringCap := mp.ringCap - float64(mp.pinned)
 	for i := 0; i < h.pes; i++ {
 		s.pes = append(s.pes, peUnits{
@@ -96,6 +99,60 @@ func (s *schedule) request(r int) {
 	if r >= s.cfg.InFlight {
 		s.e.dep(s.reqEnd[r-s.cfg.InFlight], start)
 	}
+	var ranges [][2]int32
+	var prevHost []int32 // the previous image's host tasks, in order
+	for img := 0; img < s.images; img++ {
+		rg, hostTasks := s.image(r, pe, u, start, meta, prevHost)
+		if img == 0 {
+			ranges = rg
+		}
+		prevHost = hostTasks
+	}
+	if s.mp.pinned > 0 {
+		u.pinnedLoaded = true
+	}
+	end := s.add(none, meta(-1, roleMarker))
+	for id := first + 1; id < end; id++ {
+		if s.e.tasks[id].npred == 0 {
+			s.e.dep(start, id)
+		}
+		if len(s.e.tasks[id].succ) == 0 {
+			s.e.dep(id, end)
+		}
+	}
+	if end == start+1 {
+		s.e.dep(start, end)
+	}
+	s.reqStart = append(s.reqStart, start)
+	s.reqEnd = append(s.reqEnd, end)
+	s.reqPE = append(s.reqPE, pe)
+	s.ranges = append(s.ranges, ranges)
+}
+
+// npuSpan returns the first start and last end of request r's NPU operators (all
+// its images).
+func (s *schedule) npuSpan(r int) (float64, float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for id := s.reqStart[r]; id <= s.reqEnd[r]; id++ {
+		m := s.meta[id]
+		if m.role != roleSetup && m.role != roleCompute {
+			continue
+		}
+		t := &s.e.tasks[id]
+		lo = math.Min(lo, t.start)
+		hi = math.Max(hi, t.end)
+	}
+	if math.IsInf(lo, 1) {
+		return 0, 0
+	}
+	return lo, hi
+}
+
+// image instantiates the program once within request r. Images of one request run
+// back to back on the PE; the host steps of image k follow those of image k-1.
+func (s *schedule) image(r, pe int, u *peUnits, start int32, meta func(int, taskRole) taskMeta, prevHost []int32) ([][2]int32, []int32) {
+	p := s.h.p
+	none := task{queue: -1, pool: -1, ring: -1}
 	steps := s.prog.steps
 	ranges := make([][2]int32, len(steps))
 	lastCompute := make([]int32, len(steps))
@@ -135,6 +192,7 @@ func (s *schedule) request(r int) {
 	rateCap := p.Model.DMABandwidthGBs.Value
 	pinnedSkip := s.mp.pinned > 0 && u.pinnedLoaded
 	progStart := int32(-1)
+	var hostTasks []int32
 	for i, l := range steps {
 		lo := int32(len(s.e.tasks))
 		c := s.costs[l]
@@ -149,6 +207,10 @@ func (s *schedule) request(r int) {
 			for _, d := range l.deps {
 				dep(finalOf(d), id)
 			}
+			if len(hostTasks) < len(prevHost) {
+				dep(prevHost[len(hostTasks)], id)
+			}
+			hostTasks = append(hostTasks, id)
 			final[i], lastCompute[i] = id, id
 		case EnginePCIe:
 			t := none
@@ -160,6 +222,10 @@ func (s *schedule) request(r int) {
 			for _, d := range l.deps {
 				dep(finalOf(d), id)
 			}
+			if len(hostTasks) < len(prevHost) {
+				dep(prevHost[len(hostTasks)], id)
+			}
+			hostTasks = append(hostTasks, id)
 			final[i], lastCompute[i] = id, id
 		default:
 			q := u.ve
@@ -194,12 +260,21 @@ func (s *schedule) request(r int) {
 			}
 			tiles := max(c.tiles, 1)
 			computeNS := p.cyclesToNS(c.compute) / float64(tiles)
+			// Whole bytes per tile, the remainder on the first tiles, so that ring
+			// accounting is exact.
+			part := func(total int64, k int) float64 {
+				q, rem := total/int64(tiles), total%int64(tiles)
+				if int64(k) < rem {
+					q++
+				}
+				return float64(q)
+			}
 			var comp, st int32 = -1, -1
 			for k := 0; k < tiles; k++ {
 				var loads []int32
 				if c.wLoad > 0 && !pinnedSkip {
 					t := none
-					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaIn, true, float64(c.wLoad)/float64(tiles), latency, rateCap
+					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaIn, true, part(c.wLoad, k), latency, rateCap
 					if s.mp.pinned == 0 {
 						t.ring, t.acquire = u.ring, t.bytes
 					}
@@ -209,7 +284,7 @@ func (s *schedule) request(r int) {
 				}
 				if c.aLoad > 0 {
 					t := none
-					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaIn, true, float64(c.aLoad)/float64(tiles), latency, rateCap
+					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaIn, true, part(c.aLoad, k), latency, rateCap
 					t.ring, t.acquire = u.ring, t.bytes
 					id := s.add(t, meta(i, roleALoad))
 					if k == 0 {
@@ -238,7 +313,7 @@ func (s *schedule) request(r int) {
 				comp = cid
 				if c.store > 0 {
 					t := none
-					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaOut, true, float64(c.store)/float64(tiles), latency, rateCap
+					t.queue, t.dram, t.bytes, t.latency, t.rateCap = u.dmaOut, true, part(c.store, k), latency, rateCap
 					st = s.add(t, meta(i, roleStore))
 					dep(cid, st)
 				}
@@ -252,47 +327,5 @@ func (s *schedule) request(r int) {
 		}
 		ranges[i] = [2]int32{lo, int32(len(s.e.tasks))}
 	}
-	if s.mp.pinned > 0 {
-		u.pinnedLoaded = true
-	}
-	end := s.add(none, meta(-1, roleMarker))
-	for id := first + 1; id < end; id++ {
-		if s.e.tasks[id].npred == 0 {
-			s.e.dep(start, id)
-		}
-		if len(s.e.tasks[id].succ) == 0 {
-			s.e.dep(id, end)
-		}
-	}
-	if end == start+1 {
-		s.e.dep(start, end)
-	}
-	s.reqStart = append(s.reqStart, start)
-	s.reqEnd = append(s.reqEnd, end)
-	s.reqPE = append(s.reqPE, pe)
-	s.ranges = append(s.ranges, ranges)
-}
-
-// npuSpan returns the first start and last end of request r's NPU tasks.
-func (s *schedule) npuSpan(r int) (float64, float64) {
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i, l := range s.prog.steps {
-		if l.engine != EngineNPU {
-			continue
-		}
-		rg := s.ranges[r][i]
-		for id := rg[0]; id < rg[1]; id++ {
-			m := s.meta[id]
-			if m.role != roleSetup && m.role != roleCompute {
-				continue
-			}
-			t := &s.e.tasks[id]
-			lo = math.Min(lo, t.start)
-			hi = math.Max(hi, t.end)
-		}
-	}
-	if math.IsInf(lo, 1) {
-		return 0, 0
-	}
-	return lo, hi
+	return ranges, hostTasks
 }

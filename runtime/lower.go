@@ -2748,25 +2748,24 @@ func (l *lowerer) mergeRelayouts(roots map[string]bool) {
 		src := r.Inputs[0]
 		first := prod[src]
 		if first == nil || first.Domain != Int8Domain || first.OpType != "Relayout" || first.HasAttr("perm") || first.HasAttr("shape") ||
-			!first.HasAttr("to") || roots[src] || len(users[src]) != 1 || l.isSourceHeld(src) {
+			!first.HasAttr("to") || roots[src] || len(users[src]) != 1 {
 			continue
 		}
-		r.Inputs[0] = first.Inputs[0]
+		raw := first.Inputs[0]
+		r.Inputs[0] = raw
 		r.Attrs["to"] = first.Attrs["to"]
 		first.Outputs[0] = ""
 		first.Inputs = nil
-	}
-}
-
-// isSourceHeld reports whether some source value is represented by the tensor (it
-// must then stay computed for QuantInfo/Dequantized).
-func (l *lowerer) isSourceHeld(name string) bool {
-	for _, v := range l.vals {
-		if v.q != nil && v.q.store == name {
-			return true
+		// Values held by the converted tensor are held by the raw one (QuantInfo
+		// zero points stay in the int8 domain; Dequantized flips uint8 bytes).
+		for _, v := range l.vals {
+			if v.q != nil && v.q.store == src {
+				c := *v.q
+				c.store = raw
+				v.q = &c
+			}
 		}
 	}
-	return false
 }
 
 // fuseQuantizeRelayout folds a layout conversion into the Quantize that feeds it

@@ -164,7 +164,10 @@ func peakLoop(dtype string) (func(int), int) {
 	case isaVNNI:
 		return peakVNNIZ, 1536
 	case isaAVX2:
-		return peakAVX2Int8, 256
+		if avx2SignTrick {
+			return peakAVX2Int8, 256
+		}
+		return peakAVX2Madd16, 128
 	}
 	return nil, 0
 }
@@ -234,4 +237,24 @@ func dwPairs(dst []int16, src []int8, n, cp, dil int) {
 	_ = src[(n+dil)*cp-1]
 	_ = dst[n*2*cp-1]
 	dwPairsAVX2(&dst[0], &src[0], n, cp, dil)
+}
+
+var dwF32Table = [4]func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int){
+	depthwiseF32AVX2_1, depthwiseF32AVX2_2, depthwiseF32AVX2_3, depthwiseF32AVX2_4,
+}
+
+// depthwiseF32Row computes one output row (ow pixels, cp channels) from a
+// padded input row base; weights [taps][cp], bias [cp], out stride cp.
+func depthwiseF32Row(base []float32, off []int64, taps, pstride, ow int, w, bias, out []float32, cp int) bool {
+	if f32Path == isaGo {
+		return false
+	}
+	_ = base[(ow-1)*pstride/4+int(off[taps-1])/4+cp-1]
+	_ = w[taps*cp-1]
+	_ = out[ow*cp-1]
+	for c := 0; c < cp; c += 32 {
+		nb := min(4, (cp-c)/8)
+		dwF32Table[nb-1](&base[c], &off[0], taps, pstride, ow, &w[c], cp*4, &bias[c], &out[c], cp*4)
+	}
+	return true
 }

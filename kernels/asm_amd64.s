@@ -6665,3 +6665,163 @@ dwp_block:
 	JNZ        dwp_pixel
 	VZEROUPPER
 	RET
+
+// func depthwiseF32AVX2_1(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+// Requires: AVX, FMA3
+TEXT ·depthwiseF32AVX2_1(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ taps+16(FP), R9
+
+dwf1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVUPS (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dwf1_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (SI)(AX*1), Y8
+	VFMADD231PS (R8), Y8, Y0
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          dwf1_tap
+	VMOVUPS     Y0, (R10)
+	MOVQ        ostride+72(FP), CX
+	ADDQ        CX, R10
+	MOVQ        pstride+24(FP), CX
+	ADDQ        CX, SI
+	DECQ        R11
+	JNZ         dwf1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX2_2(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+// Requires: AVX, FMA3
+TEXT ·depthwiseF32AVX2_2(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ taps+16(FP), R9
+
+dwf2_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dwf2_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (SI)(AX*1), Y8
+	VFMADD231PS (R8), Y8, Y0
+	VMOVUPS     32(SI)(AX*1), Y9
+	VFMADD231PS 32(R8), Y9, Y1
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          dwf2_tap
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     Y1, 32(R10)
+	MOVQ        ostride+72(FP), CX
+	ADDQ        CX, R10
+	MOVQ        pstride+24(FP), CX
+	ADDQ        CX, SI
+	DECQ        R11
+	JNZ         dwf2_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX2_3(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+// Requires: AVX, FMA3
+TEXT ·depthwiseF32AVX2_3(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ taps+16(FP), R9
+
+dwf3_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dwf3_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (SI)(AX*1), Y8
+	VFMADD231PS (R8), Y8, Y0
+	VMOVUPS     32(SI)(AX*1), Y9
+	VFMADD231PS 32(R8), Y9, Y1
+	VMOVUPS     64(SI)(AX*1), Y10
+	VFMADD231PS 64(R8), Y10, Y2
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          dwf3_tap
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     Y1, 32(R10)
+	VMOVUPS     Y2, 64(R10)
+	MOVQ        ostride+72(FP), CX
+	ADDQ        CX, R10
+	MOVQ        pstride+24(FP), CX
+	ADDQ        CX, SI
+	DECQ        R11
+	JNZ         dwf3_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX2_4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+// Requires: AVX, FMA3
+TEXT ·depthwiseF32AVX2_4(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ ow+32(FP), R11
+	MOVQ wstride+48(FP), R12
+	MOVQ taps+16(FP), R9
+
+dwf4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+dwf4_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (SI)(AX*1), Y8
+	VFMADD231PS (R8), Y8, Y0
+	VMOVUPS     32(SI)(AX*1), Y9
+	VFMADD231PS 32(R8), Y9, Y1
+	VMOVUPS     64(SI)(AX*1), Y10
+	VFMADD231PS 64(R8), Y10, Y2
+	VMOVUPS     96(SI)(AX*1), Y11
+	VFMADD231PS 96(R8), Y11, Y3
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          dwf4_tap
+	VMOVUPS     Y0, (R10)
+	VMOVUPS     Y1, 32(R10)
+	VMOVUPS     Y2, 64(R10)
+	VMOVUPS     Y3, 96(R10)
+	MOVQ        ostride+72(FP), CX
+	ADDQ        CX, R10
+	MOVQ        pstride+24(FP), CX
+	ADDQ        CX, SI
+	DECQ        R11
+	JNZ         dwf4_pixel
+	VZEROUPPER
+	RET

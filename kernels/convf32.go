@@ -20,37 +20,7 @@ func ConvF32(s ConvShape, in, w, bias, out []float32, threads int) {
 	threads = resolveThreads(threads)
 	m := s.N * oh * ow
 	if s.depthwise() {
-		mult := s.OC / s.C
-		parallelFor(m, 1, threads, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				n, y, x := r/(oh*ow), r/ow%oh, r%ow
-				dst := out[r*s.OC : (r+1)*s.OC]
-				for oc := range dst {
-					if bias != nil {
-						dst[oc] = bias[oc]
-					} else {
-						dst[oc] = 0
-					}
-				}
-				for kh := 0; kh < s.KH; kh++ {
-					ih := y*s.StrideH - s.PadTop + kh*s.DilH
-					if ih < 0 || ih >= s.H {
-						continue
-					}
-					for kw := 0; kw < s.KW; kw++ {
-						iw := x*s.StrideW - s.PadLeft + kw*s.DilW
-						if iw < 0 || iw >= s.W {
-							continue
-						}
-						src := in[((n*s.H+ih)*s.W+iw)*s.C:][:s.C]
-						t := kh*s.KW + kw
-						for oc := range dst {
-							dst[oc] += src[oc/mult] * w[oc*s.KH*s.KW+t]
-						}
-					}
-				}
-			}
-		})
+		convF32Depthwise(s, in, w, bias, out, threads)
 		return
 	}
 	// weights as [OC][kh][kw][c] (row-major B^T for Sgemm)
@@ -101,4 +71,87 @@ func ConvF32(s ConvShape, in, w, bias, out []float32, threads int) {
 		}
 		Sgemm(false, true, m, ocg, k, a, lda, wt[g*ocg*k:], k, out[g*ocg:], s.OC, bias != nil, threads)
 	}
+}
+
+// convF32Depthwise: the input is copied into a zero-padded buffer with cp
+// channels (a multiple of 8; channels repeated for a multiplier), then each
+// output row runs the SIMD row kernel (or a Go loop on the pure-Go path).
+func convF32Depthwise(s ConvShape, in, w, bias, out []float32, threads int) {
+	oh, ow := s.OutH(), s.OutW()
+	mult := s.OC / s.C
+	cp := (s.OC + 7) &^ 7
+	taps := s.KH * s.KW
+	hp, wp := s.H+s.PadTop+s.PadBottom, s.W+s.PadLeft+s.PadRight
+	wt := make([]float32, taps*cp)
+	bs := make([]float32, cp)
+	for oc := 0; oc < s.OC; oc++ {
+		for t := 0; t < taps; t++ {
+			wt[t*cp+oc] = w[oc*taps+t]
+		}
+		if bias != nil {
+			bs[oc] = bias[oc]
+		}
+	}
+	bp := getF32(s.N * hp * wp * cp)
+	defer f32Pool.Put(bp)
+	buf := *bp
+	parallelFor(s.N*hp, 1, threads, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, y := r/hp, r%hp
+			dst := buf[r*wp*cp : (r+1)*wp*cp]
+			clear(dst)
+			iy := y - s.PadTop
+			if iy < 0 || iy >= s.H {
+				continue
+			}
+			for x := 0; x < s.W; x++ {
+				px := dst[(s.PadLeft+x)*cp:]
+				src := in[((n*s.H+iy)*s.W+x)*s.C:][:s.C]
+				if mult == 1 {
+					copy(px, src)
+					continue
+				}
+				for oc := 0; oc < s.OC; oc++ {
+					px[oc] = src[oc/mult]
+				}
+			}
+		}
+	})
+	off := make([]int64, taps)
+	for t := range off {
+		off[t] = int64(((t/s.KW)*s.DilH*wp + (t%s.KW)*s.DilW) * cp * 4)
+	}
+	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
+		var row []float32
+		if cp != s.OC {
+			row = make([]float32, ow*cp)
+		}
+		for r := lo; r < hi; r++ {
+			n, y := r/oh, r%oh
+			base := buf[((n*hp+y*s.StrideH)*wp)*cp:]
+			dst := out[r*ow*s.OC : (r+1)*ow*s.OC]
+			o := dst
+			if row != nil {
+				o = row
+			}
+			if !depthwiseF32Row(base, off, taps, s.StrideW*cp*4, ow, wt, bs, o, cp) {
+				for x := 0; x < ow; x++ {
+					acc := o[x*cp : (x+1)*cp]
+					copy(acc, bs)
+					for t := 0; t < taps; t++ {
+						src := base[x*s.StrideW*cp+int(off[t])/4:][:cp]
+						wrow := wt[t*cp : (t+1)*cp]
+						for c := range acc {
+							acc[c] += src[c] * wrow[c]
+						}
+					}
+				}
+			}
+			if row != nil {
+				for x := 0; x < ow; x++ {
+					copy(dst[x*s.OC:(x+1)*s.OC], row[x*cp:])
+				}
+			}
+		}
+	})
 }

@@ -14,6 +14,9 @@ func MatMulInt8(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int
 	if len(a) < m*k || len(b) < k*n || len(out) < m*n {
 		panic(fmt.Sprintf("kernels.MatMulInt8: buffers too small for %d×%d×%d", m, n, k))
 	}
+	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<15 && matMulPacked(m, n, k, a, aZP, b, bZP, out) {
+		return
+	}
 	// B - bZP as int16 once (values fit in [-255, 255]).
 	bs := make([]int16, k*n)
 	for i, v := range b[:k*n] {
@@ -35,4 +38,35 @@ func MatMulInt8(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int
 			}
 		}
 	})
+}
+
+// matMulPacked runs MatMulInt8 through the packed int8 GEMM when B has no
+// -128: Σ(a-aZP)(b-bZP) = Σ(a-aZP)·b - bZP·Σ(a-aZP), all in wrapping int32
+// arithmetic like the reference loop.
+func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32) bool {
+	bt := make([]int8, n*k)
+	for p := 0; p < k; p++ {
+		for j, v := range b[p*n : p*n+n] {
+			if v == -128 {
+				return false
+			}
+			bt[j*k+p] = v
+		}
+	}
+	pw := packQGemm(n, k, func(c, kk int) int8 { return bt[c*k+kk] }, nil, aZP)
+	QGemmInt32(m, a, k, pw, out, n, 0)
+	if bZP != 0 {
+		for i := 0; i < m; i++ {
+			var s int32
+			for _, v := range a[i*k : i*k+k] {
+				s += int32(v) - aZP
+			}
+			c := bZP * s
+			row := out[i*n : i*n+n]
+			for j := range row {
+				row[j] -= c
+			}
+		}
+	}
+	return true
 }

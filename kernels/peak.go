@@ -7,9 +7,8 @@ import (
 
 // PeakGOPS measures the single-core peak of the inner instruction sequence of
 // the current int8 ("int8") or float32 ("float32") micro-kernel: register
-// operands only, independent accumulators (VPDPBUSD zmm for avx512vnni; the
-// sign-trick VPABSB/VPSIGNB/VPMADDUBSW/VPMADDWD/VPADDD sequence for avx2;
-// VFMADD231PS ymm for float32). It returns the best of repeated 5 ms batches
+// operands only, independent accumulators (VPDPBUSD zmm for avx512vnni;
+// VPMADDWD+VPADDD on int16 operands for avx2; VFMADD231PS ymm for float32). It returns the best of repeated 5 ms batches
 // within d, in GOPS (2 ops per multiply-add), and 0 on the pure-Go path.
 func PeakGOPS(dtype string, d time.Duration) float64 {
 	fn, macs := peakLoop(dtype)

@@ -10,7 +10,7 @@ const (
 	sgMC0 = 96
 )
 
-var sgKC, sgMC = sgKC0, sgMC0
+var sgKC, sgMC = sgKC0, sgMC0 // variables for tuning experiments
 
 var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
 

@@ -242,3 +242,23 @@ func depthwiseAVX2_2x1(in *int16, off *int64, npairs int, pstride int, ow int, w
 //
 //go:noescape
 func dwPairsAVX2(dst *int16, src *int8, n int, cp int, dil int)
+
+// depthwiseF32AVX2_1 computes 8 channels of one float32 output row of a depthwise convolution.
+//
+//go:noescape
+func depthwiseF32AVX2_1(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+
+// depthwiseF32AVX2_2 computes 16 channels of one float32 output row of a depthwise convolution.
+//
+//go:noescape
+func depthwiseF32AVX2_2(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+
+// depthwiseF32AVX2_3 computes 24 channels of one float32 output row of a depthwise convolution.
+//
+//go:noescape
+func depthwiseF32AVX2_3(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+
+// depthwiseF32AVX2_4 computes 32 channels of one float32 output row of a depthwise convolution.
+//
+//go:noescape
+func depthwiseF32AVX2_4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)

@@ -77,8 +77,9 @@ func TestPropertyMoreResourcesNeverSlower(t *testing.T) {
 				for _, u := range upgrades {
 					t.Run(fmt.Sprintf("%s/%s/b%d/%s", name, mode, batch, u.name), func(t *testing.T) {
 						r := sim(t, m, npu.Config{Mode: mode, Batch: batch, Profile: withParams(t, u.kv...)})
+						// End to end: the compiler may pick another batch schedule whose NPU
+						// part is longer but overlaps better with the host.
 						require.LessOrEqual(t, r.LatencyUS, base.LatencyUS*(1+1e-9))
-						require.LessOrEqual(t, r.NPULatencyUS, base.NPULatencyUS*(1+1e-9))
 						require.GreaterOrEqual(t, r.ThroughputIPS, base.ThroughputIPS*(1-1e-9))
 					})
 				}

@@ -21,6 +21,10 @@ type Report struct {
 	PreLowered bool `json:"pre_lowered"`
 	// AssumeInt8 is set when a float model was timed as int8 without quantizing it.
 	AssumeInt8 bool `json:"assume_int8"`
+	// BatchSchedule is how the compiler runs a batch: "layer-major" (each operator
+	// over all images, weights loaded once) or "image-major" (the batch-1 program once
+	// per image, when memory makes layer-major slower).
+	BatchSchedule string `json:"batch_schedule"`
 
 	// LatencyUS is the end-to-end latency of the first request: host work, PCIe and
 	// NPU. NPULatencyUS is its NPU part (first to last NPU operator, "NPU Run").
@@ -176,7 +180,7 @@ func (r *Report) KindAverages() []OpAverage {
 func (s *schedule) report() *Report {
 	p := s.h.p
 	r := &Report{
-		Mode: s.cfg.Mode, Batch: s.cfg.Batch, InFlight: s.cfg.InFlight, Requests: s.cfg.Requests,
+		Mode: s.cfg.Mode, Batch: s.cfg.Batch, InFlight: s.cfg.InFlight, Requests: s.cfg.Requests, BatchSchedule: "layer-major",
 		PreLowered: s.cfg.PreLowered, AssumeInt8: s.cfg.AssumeInt8,
 		Profile:          p.Name + "-" + p.Version,
 		SRAMCapacity:     s.mp.capacity,
@@ -259,9 +263,9 @@ func (s *schedule) report() *Report {
 			npuCompute += busy
 			npuStall += stall
 			npuOverhead += setup
-			r.MACs += l.macs
-			r.DRAMReadBytes += c.wLoad + c.aLoad
-			r.DRAMWriteBytes += c.store
+			r.MACs += l.macs * int64(s.images)
+			r.DRAMReadBytes += (c.wLoad + c.aLoad) * int64(s.images)
+			r.DRAMWriteBytes += c.store * int64(s.images)
 			r.WeightBytes += l.wBytes + l.cBytes
 		case EngineHost:
 			op.Unit = "cpu"
@@ -276,7 +280,7 @@ func (s *schedule) report() *Report {
 			op.Bound = BoundPCIe
 			op.PCIeBytes = l.xferByte
 			op.ComputeUS = busy / 1e3
-			r.PCIeBytes += l.xferByte
+			r.PCIeBytes += l.xferByte * int64(s.images)
 			pcieT += busy
 		}
 		r.Ops = append(r.Ops, op)
@@ -286,7 +290,10 @@ func (s *schedule) report() *Report {
 		r.MACUtilization = float64(r.MACs) / (s.h.peakMACsPerCycle() * float64(r.Cycles))
 	}
 	// Split the latency; overlapping work is scaled to fit, the rest is runtime
-	// overhead (request submission, waiting on the host).
+	// overhead (request submission, waiting on the host). Image-major batches repeat
+	// the first image's split.
+	f := float64(s.images)
+	npuCompute, npuStall, npuOverhead, hostT, pcieT = npuCompute*f, npuStall*f, npuOverhead*f, hostT*f, pcieT*f
 	total := r.LatencyUS * 1e3
 	parts := npuCompute + npuStall + npuOverhead + hostT + pcieT
 	scale := 1.0
@@ -302,8 +309,11 @@ func (s *schedule) report() *Report {
 	for _, u := range s.pes {
 		ringPeak = math.Max(ringPeak, e.rings[u.ring].peak)
 	}
-	r.SRAMPeakBytes = s.mp.actPeak + s.mp.pinned + int64(math.Ceil(ringPeak))
+	r.SRAMPeakBytes = s.mp.actPeak + s.mp.pinned + int64(ringPeak)
 	r.Units = s.unitReports()
+	if s.images > 1 {
+		r.BatchSchedule = "image-major"
+	}
 	return r
 }
 

@@ -79,6 +79,15 @@ func (s *schedule) add(t task, m taskMeta) int32 {
 // build instantiates every request. Request r runs on PE r mod PEs and starts when
 // request r - InFlight has finished (a closed loop with InFlight workers).
 func (s *schedule) build() {
+	// Size the task table once: growing it by appending copies every task.
+	perImage := 0
+	for _, l := range s.prog.steps {
+		c := s.costs[l]
+		perImage += 2 + 4*max(c.tiles, 1)
+	}
+	n := s.cfg.Requests * (2 + s.images*perImage)
+	s.e.tasks = make([]task, 0, n)
+	s.meta = make([]taskMeta, 0, n)
 	for r := 0; r < s.cfg.Requests; r++ {
 		s.request(r)
 	}

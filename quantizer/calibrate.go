@@ -1,7 +1,6 @@
 package quantizer
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -11,7 +10,7 @@ import (
 const DefaultCalibBatch = 100
 
 // Calibrate builds a Calibrator for m and feeds it every sample of data in batches of
-// DefaultCalibBatch. It is the one calibration loop of the toolchain: `warboy
+// opts.BatchSize (default DefaultCalibBatch). It is the one calibration loop of the toolchain: `warboy
 // quantize`, the simulator's preparation of float models and `warboy bench` all use
 // it, so a given model, data and method always give the same ranges. The returned
 // calibrator can compute ranges for any method (ComputeRangesFor) from the same
@@ -27,18 +26,18 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 	if err != nil {
 		return nil, err
 	}
-	n := data.Len()
-	for start := 0; start < n; start += DefaultCalibBatch {
-		b, err := data.Batch(start, min(DefaultCalibBatch, n-start))
+	n, bs := data.Len(), opts.BatchSize
+	if bs <= 0 {
+		bs = DefaultCalibBatch
+	}
+	for start := 0; start < n; start += bs {
+		b, err := data.Batch(start, min(bs, n-start))
 		if err != nil {
-			return nil, fmt.Errorf("calibration data, samples %d-%d: %w", start, min(start+DefaultCalibBatch, n)-1, err)
+			return nil, fmt.Errorf("calibration data, samples %d-%d: %w", start, min(start+bs, n)-1, err)
 		}
 		if err := c.Collect(b); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("samples %d-%d: %w", start, min(start+bs, n)-1, err)
 		}
-	}
-	if c.Samples() == 0 {
-		return nil, errors.New("calibration: no samples were collected")
 	}
 	return c, nil
 }

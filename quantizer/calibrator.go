@@ -35,6 +35,9 @@ type CalibOptions struct {
 	// ExpectedSamples.
 	Progress        func(done, total int)
 	ExpectedSamples int
+	// BatchSize is the number of samples per Collect in Calibrate (default
+	// DefaultCalibBatch).
+	BatchSize int
 	// Threads bounds the goroutines used by the executor and the histogram updates
 	// (default GOMAXPROCS).
 	Threads int
@@ -53,6 +56,11 @@ type Calibrator struct {
 	sess    *runtime.Session
 	names   []string
 	hists   []*histogram
+	// src says which tensors take another tensor's parameters (shared-scale
+	// operators, Concat inputs) or fixed ones; consts holds constant tensors they may
+	// refer to.
+	src    map[string]paramSrc
+	consts map[string]*graph.Tensor
 	mu      sync.Mutex
 	samples int
 	batches int
@@ -100,7 +108,10 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
-	c := &Calibrator{model: planned, method: method, opts: opts, sess: sess, names: p.acts}
+	c := &Calibrator{model: planned, method: method, opts: opts, sess: sess, names: p.acts, src: p.src, consts: map[string]*graph.Tensor{}}
+	for name := range p.consts {
+		c.consts[name] = planned.Graph.Initializers[name]
+	}
 	c.hists = make([]*histogram, len(c.names))
 	for i := range c.hists {
 		c.hists[i] = newHistogram()
@@ -240,6 +251,9 @@ type TensorReport struct {
 	Clipped float64 `json:"clipped"`
 	// Collapsed is set when a histogram method picked the MIN_MAX range.
 	Collapsed bool    `json:"collapsed_to_min_max"`
+	// SharedWith names the tensor whose range this one takes (the input of MaxPool,
+	// Reshape..., the output of a Concat), or "fixed" for spec-fixed parameters.
+	SharedWith string `json:"shared_with,omitempty"`
 	Zeros     float64 `json:"zero_fraction"`
 	Values    int64   `json:"values"`
 	Bins      int     `json:"bins"`
@@ -299,6 +313,7 @@ func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, erro
 		rep.Tensors[i] = tr
 		return nil
 	})
+	c.applySharing(rep)
 	r := make(Ranges, len(c.names))
 	for _, t := range rep.Tensors {
 		r[t.Name] = [2]float32{t.Min, t.Max}
@@ -313,6 +328,61 @@ func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, erro
 		}
 	}
 	return r, rep, nil
+}
+
+// applySharing gives tensors whose parameters Quantize takes from elsewhere the range
+// that is actually used, so that the ranges (and a ranges file) describe the model.
+func (c *Calibrator) applySharing(rep *CalibReport) {
+	idx := make(map[string]int, len(c.names))
+	for i, n := range c.names {
+		idx[n] = i
+	}
+	var resolve func(name string, depth int) ([2]float64, bool)
+	resolve = func(name string, depth int) ([2]float64, bool) {
+		if depth > len(c.names) {
+			return [2]float64{}, false
+		}
+		if t, ok := c.consts[name]; ok {
+			p := constParams(t)
+			return paramsRange(p), true
+		}
+		i, ok := idx[name]
+		if !ok {
+			return [2]float64{}, false
+		}
+		s := c.src[name]
+		switch s.kind {
+		case srcInput:
+			return resolve(s.other, depth+1)
+		case srcFixed:
+			return paramsRange(s.fixed), true
+		}
+		return [2]float64{float64(rep.Tensors[i].Min), float64(rep.Tensors[i].Max)}, true
+	}
+	for i, name := range c.names {
+		s := c.src[name]
+		if s.kind != srcInput && s.kind != srcFixed {
+			continue
+		}
+		r, ok := resolve(name, 0)
+		if !ok {
+			continue
+		}
+		tr := &rep.Tensors[i]
+		tr.Min, tr.Max = float32(r[0]), float32(r[1])
+		tr.Clipped = c.hists[i].clippedFraction(r[0], r[1])
+		tr.Collapsed = false
+		tr.SharedWith = "fixed"
+		if s.kind == srcInput {
+			tr.SharedWith = s.other
+		}
+	}
+}
+
+// paramsRange is the real range an int8 encoding represents.
+func paramsRange(p qparams) [2]float64 {
+	s := float64(p.scale)
+	return [2]float64{(-128 - float64(p.zp)) * s, (127 - float64(p.zp)) * s}
 }
 
 // rangeWarnings lists what a user should know about the chosen ranges.

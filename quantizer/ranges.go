@@ -1,12 +1,14 @@
 package quantizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 )
 
 // Ranges maps a tensor name to its quantization range [min, max]. Its JSON form is
@@ -39,16 +41,26 @@ func (r Ranges) Validate() error {
 	return nil
 }
 
-// Encode returns the ranges as indented JSON with sorted keys.
+// Encode returns the ranges as JSON, one tensor per line, keys sorted.
 func (r Ranges) Encode() ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(map[string][2]float32(r), "", "  ")
-	if err != nil {
-		return nil, err
+	var b bytes.Buffer
+	b.WriteString("{")
+	for i, k := range r.Names() {
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		v := r[k]
+		fmt.Fprintf(&b, "\n  %s: [%s, %s]", key, strconv.FormatFloat(float64(v[0]), 'g', -1, 32), strconv.FormatFloat(float64(v[1]), 'g', -1, 32))
 	}
-	return append(b, '\n'), nil
+	b.WriteString("\n}\n")
+	return b.Bytes(), nil
 }
 
 // SaveRanges writes the ranges as JSON. The file is replaced atomically, so a failed

@@ -118,13 +118,20 @@ func (h *histogram) clippedFraction(lo, hi float64) float64 {
 		if c == 0 {
 			continue
 		}
-		a := float64(h.lo+i) * h.width
-		b := a + h.width
+		// The values of a bin lie inside both the bin and the observed [min, max].
+		a := math.Max(float64(h.lo+i)*h.width, h.min)
+		b := math.Min(float64(h.lo+i+1)*h.width, h.max)
+		if b <= a {
+			if a < lo || a > hi {
+				out += c
+			}
+			continue
+		}
 		inside := math.Min(b, hi) - math.Max(a, lo)
 		if inside <= 0 {
 			out += c
-		} else if inside < h.width {
-			out += c * (1 - inside/h.width)
+		} else if inside < b-a {
+			out += c * (1 - inside/(b-a))
 		}
 	}
 	return out / float64(h.count)

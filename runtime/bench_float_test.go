@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	goruntime "runtime"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -93,6 +94,51 @@ func TestFloatModelAccuracy(t *testing.T) {
 			theirs, err := dataset.Top1(ref["logits"])
 			require.NoError(t, err)
 			assert.Equal(t, theirs, ours, "top-1 predictions differ from ONNX Runtime's")
+		})
+	}
+}
+
+// TestConcurrentRuns runs one session from several goroutines at once (the runtime's
+// contract) and checks every result against a sequential run; -race checks the
+// kernels' shared state.
+func TestConcurrentRuns(t *testing.T) {
+	ds, err := dataset.Load(dataDir, "t10k")
+	require.NoError(t, err)
+	for _, model := range []string{"fmnist_cnn.onnx", "fmnist_resnet.onnx"} {
+		t.Run(model, func(t *testing.T) {
+			m, err := graph.Load(filepath.Join(modelDir, model))
+			require.NoError(t, err)
+			s, err := runtime.NewSession(m, runtime.WithThreads(2))
+			require.NoError(t, err)
+			const workers = 4
+			want := make([]*graph.Tensor, workers)
+			for w := range want {
+				out, err := s.RunTensors(map[string]*graph.Tensor{"input": ds.Batch(w*3, 3)})
+				require.NoError(t, err)
+				want[w] = out["logits"]
+			}
+			got := make([]*graph.Tensor, workers)
+			errs := make([]error, workers)
+			var wg sync.WaitGroup
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for rep := 0; rep < 3; rep++ {
+						out, err := s.RunTensors(map[string]*graph.Tensor{"input": ds.Batch(w*3, 3)})
+						if err != nil {
+							errs[w] = err
+							return
+						}
+						got[w] = out["logits"]
+					}
+				}(w)
+			}
+			wg.Wait()
+			for w := range got {
+				require.NoError(t, errs[w])
+				assert.Equal(t, want[w].F32(), got[w].F32(), "worker %d", w)
+			}
 		})
 	}
 }

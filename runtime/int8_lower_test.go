@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 func batchDim() graph.Dim { return graph.Dim{Size: -1, Param: "N"} }
@@ -188,4 +189,34 @@ func TestInt8FallbackWarnsAndPlacesFloat(t *testing.T) {
 	out := fm.Graph.Outputs[0].Name
 	frac, _ := outputSteps(t, got[out], want[out], float64(stepOf(t, qm, out)))
 	assert.GreaterOrEqual(t, frac, 0.99)
+}
+
+// TestFastQAddMatchesKernel checks the vectorizable add against the kernels package's
+// reference arithmetic, bit for bit, on every pair of codes.
+func TestFastQAddMatchesKernel(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		sa, sb, sy           float32
+		za, zb, zy, qmin, hi int32
+	}{
+		{name: "typical", sa: 0.02, sb: 0.03, sy: 0.04, za: -3, zb: 10, zy: -128, qmin: -128, hi: 127},
+		{name: "relu clamp", sa: 0.1, sb: 0.07, sy: 0.05, za: 0, zb: -128, zy: 5, qmin: 5, hi: 127},
+		{name: "negative b scale (Sub)", sa: 0.01, sb: -0.013, sy: 0.02, za: 12, zb: -7, zy: 3, qmin: -128, hi: 100},
+		{name: "ties", sa: 0.5, sb: 0.5, sy: 1, za: 0, zb: 0, zy: 0, qmin: -128, hi: 127},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := kernels.NewQAdd(tc.sa, tc.za, tc.sb, tc.zb, tc.sy, tc.zy, tc.qmin, tc.hi)
+			f := newFastQAdd(tc.sa, tc.za, tc.sb, tc.zb, tc.sy, tc.zy, tc.qmin, tc.hi)
+			a := make([]int8, 256*256)
+			b := make([]int8, 256*256)
+			for i := range a {
+				a[i], b[i] = int8(i/256-128), int8(i%256-128)
+			}
+			want := make([]int8, len(a))
+			got := make([]int8, len(a))
+			ref.Apply(a, b, want)
+			f.apply(a, b, got)
+			require.Equal(t, want, got)
+		})
+	}
 }

@@ -170,9 +170,14 @@ func TestInt8RawInputOutput(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d values differ by one step", diff, got["y"].Len())
+	relayouts := 0
 	for _, p := range s.Placement {
 		assert.True(t, p.Int8, p.OpType)
+		if p.OpType == "Relayout" {
+			relayouts++
+		}
 	}
+	assert.Equal(t, 2, relayouts, "uint8 NCHW -> int8 NHWC in one pass, and back to NCHW at the output")
 }
 
 // TestInt8QOperatorLowering runs a QOperator graph (uint8, as ONNX Runtime's quantizer

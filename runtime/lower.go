@@ -2692,6 +2692,9 @@ func (l *lowerer) finish() (*graph.Model, error) {
 		if _, ok := info[r.store]; !ok || name == r.store {
 			st := *qi
 			st.Perm, st.Shape, st.SourceType, st.Exact = nil, nil, graph.Int8, true
+			if dt := l.dtype(r.store); dt != graph.Undefined {
+				st.SourceType = dt
+			}
 			info[r.store] = &st
 		}
 	}

@@ -151,3 +151,30 @@ func TestPoolKernelChecks(t *testing.T) {
 	_, err = runNodeDynamic(t, mk("GlobalMaxPool", 1, 1), graph.NewTensor(graph.Float32, []int{1, 1, 0}))
 	require.ErrorContains(t, err, "empty spatial axes")
 }
+
+// BenchmarkMaxPool times the two pooling shapes of the benchmark models: the ResNet
+// stem (3x3 stride 2, padded) and a 2x2 stride-2 pool.
+func BenchmarkMaxPool(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		shape []int
+		attrs []*graph.Attr
+	}{
+		{"3x3s2_64x112x112", []int{1, 64, 112, 112}, []*graph.Attr{aInts("kernel_shape", 3, 3), aInts("strides", 2, 2), aInts("pads", 1, 1, 1, 1)}},
+		{"2x2s2_32x28x28", []int{1, 32, 28, 28}, []*graph.Attr{aInts("kernel_shape", 2, 2), aInts("strides", 2, 2)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			x := randF32(rand.New(rand.NewSource(1)), bc.shape...)
+			n := mk("MaxPool", 1, 1, bc.attrs...)
+			k, err := buildPool(true)(&BuildContext{Node: n, Opset: 12})
+			require.NoError(b, err)
+			ctx := &ExecContext{Threads: 1}
+			b.SetBytes(int64(4 * x.Len()))
+			for i := 0; i < b.N; i++ {
+				if _, err := k.Run(ctx, []*graph.Tensor{x}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

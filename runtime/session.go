@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	goruntime "runtime"
 
 	"gorgonia.org/tensor"
@@ -124,6 +125,8 @@ type Session struct {
 	outputs  []*graph.Value
 	outSlots []int
 	keep     map[int]bool
+	// constRanges are the memory ranges of the initializers.
+	constRanges []memRange
 	// Placement records, per node label, whether it runs int8 or float.
 	Placement []NodePlacement
 	mode      Mode
@@ -257,6 +260,7 @@ func (s *Session) plan() error {
 	s.consts = map[int]*graph.Tensor{}
 	for k, t := range g.Initializers {
 		s.consts[slot(k)] = t
+		s.constRanges = append(s.constRanges, rangeOf(t.Data))
 	}
 	for _, in := range g.Inputs {
 		slot(in.Name)
@@ -388,12 +392,50 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 		}
 	}
 	res := make(map[string]*graph.Tensor, len(s.keep))
+	var owned []memRange
 	for name, id := range s.slots {
 		if s.keep[id] && vals[id] != nil {
-			res[name] = vals[id]
+			t := vals[id]
+			// View operators (Reshape, Identity, ...) may return the memory of an
+			// initializer or of a caller's input; hand out a copy so that a caller who
+			// edits a result cannot change the model or its own inputs.
+			if owned == nil {
+				owned = s.constRanges
+				for _, in := range inputs {
+					owned = append(owned[:len(owned):len(owned)], rangeOf(in.Data))
+				}
+			}
+			if s.consts[id] != nil || overlapsAny(rangeOf(t.Data), owned) {
+				t = t.Clone()
+			}
+			res[name] = t
 		}
 	}
 	return res, nil
+}
+
+// memRange is the address range of a tensor's backing array.
+type memRange struct{ lo, hi uintptr }
+
+func rangeOf(data any) memRange {
+	v := reflect.ValueOf(data)
+	if v.Kind() != reflect.Slice || v.Len() == 0 {
+		return memRange{}
+	}
+	lo := v.Pointer()
+	return memRange{lo, lo + uintptr(v.Len())*v.Type().Elem().Size()}
+}
+
+func overlapsAny(r memRange, rs []memRange) bool {
+	if r.lo == r.hi {
+		return false
+	}
+	for _, o := range rs {
+		if r.lo < o.hi && o.lo < r.hi {
+			return true
+		}
+	}
+	return false
 }
 
 func checkInput(v *graph.Value, t *graph.Tensor) error {

@@ -202,27 +202,20 @@ func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string
 		warn(fmt.Sprintf("--calib-n %d but %s has %d images: calibrating on %d", n, ds.Name, ds.N, ds.N))
 		n = ds.N
 	}
-	if len(m.Graph.Inputs) != 1 {
-		return nil, nil, fmt.Errorf("calibration from an image set needs a model with one input; this one has %d", len(m.Graph.Inputs))
+	feed, err := dataset.NewFeed(ds, m.Graph.Inputs, n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("calibration data: %w", err)
 	}
-	in := m.Graph.Inputs[0]
-	if err := checkImageShape(in, ds); err != nil {
-		return nil, nil, err
+	if feed.Input.DType != graph.Float32 && feed.Input.DType != graph.Undefined {
+		return nil, nil, fmt.Errorf("model input %q is %s; calibration feeds float32 images", feed.Input.Name, feed.Input.DType)
 	}
-	cal, err := quantizer.NewCalibrator(m, method, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads, ExpectedSamples: n})
+	bar := progress.New(stderr, "calibrate", n)
+	cal, err := quantizer.Calibrate(m, method, feed, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads,
+		BatchSize: batch, Progress: bar.Callback()})
+	bar.Done()
 	if err != nil {
 		return nil, nil, err
 	}
-	bar := progress.New(stderr, "calibrate", n)
-	for i := 0; i < n; i += batch {
-		b := min(batch, n-i)
-		if err := cal.Collect(map[string]*graph.Tensor{in.Name: ds.Batch(i, b)}); err != nil {
-			bar.Done()
-			return nil, nil, fmt.Errorf("images %d-%d: %w", i, i+b-1, err)
-		}
-		bar.Set(i + b)
-	}
-	bar.Done()
 	return cal.ComputeRangesFor(method)
 }
 
@@ -255,18 +248,23 @@ func countQuantized(q *graph.Model) (acts, weights, biases int) {
 		switch n.OpType {
 		case "QuantizeLinear", "DynamicQuantizeLinear":
 			acts++
-		case "DequantizeLinear", "MatMulInteger", "QLinearConv", "QLinearMatMul":
-			for _, in := range n.Inputs {
-				t := g.Initializers[in]
-				if t == nil || len(t.Shape) == 0 || t.Len() <= 1 {
-					continue
-				}
+		case "DequantizeLinear":
+			// Weights and biases are stored quantized: a DequantizeLinear of an initializer.
+			if t := g.Initializers[n.Input(0)]; t != nil && t.Len() > 1 {
 				switch t.DType {
 				case graph.Int8:
 					weights++
 				case graph.Int32:
 					biases++
 				}
+			}
+		case "MatMulInteger", "QLinearConv", "QLinearMatMul":
+			idx := map[string][2]int{"MatMulInteger": {1, -1}, "QLinearConv": {3, 8}, "QLinearMatMul": {3, -1}}[n.OpType]
+			if t := g.Initializers[n.Input(idx[0])]; t != nil && t.DType == graph.Int8 {
+				weights++
+			}
+			if idx[1] >= 0 && g.Initializers[n.Input(idx[1])] != nil {
+				biases++
 			}
 		}
 	}
@@ -283,6 +281,11 @@ func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
 			}
 			if t.Zeros == 1 {
 				note = "always 0"
+			}
+			if t.SharedWith == "fixed" {
+				note = "fixed by the spec"
+			} else if t.SharedWith != "" {
+				note = "= " + t.SharedWith
 			}
 			rows = append(rows, []string{t.Name, fmt.Sprintf("[%.5g, %.5g]", t.ObservedMin, t.ObservedMax),
 				fmt.Sprintf("[%.5g, %.5g]", t.Min, t.Max), fmt.Sprintf("%.3f", 100*t.Clipped), fmt.Sprintf("%.1f", 100*t.Zeros), note})

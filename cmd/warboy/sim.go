@@ -233,6 +233,11 @@ func printSimReport(w io.Writer, r *npu.Report, source, prep string, rows int) {
 	s := r.Split
 	fmt.Fprintf(w, "time split  compute %.1f us, dram %.1f us, host %.1f us, pcie %.1f us, overhead %.1f us\n",
 		s.ComputeUS, s.DRAMUS, s.HostUS, s.PCIeUS, s.OverheadUS)
+	var units []string
+	for _, u := range r.Units {
+		units = append(units, fmt.Sprintf("%s %.0f%%", u.Name, 100*u.Utilization))
+	}
+	fmt.Fprintf(w, "unit busy   %s\n", strings.Join(units, ", "))
 	if len(r.HostFallbacks) > 0 {
 		fmt.Fprintf(w, "host fallbacks (%d):\n", len(r.HostFallbacks))
 		for _, f := range r.HostFallbacks {

@@ -40,6 +40,9 @@ func main() {
 		depthwiseAVX2(v[0], v[1])
 	}
 	dwPairsAVX2()
+	for nb := 1; nb <= 4; nb++ {
+		depthwiseF32AVX2(nb)
+	}
 	Generate()
 }
 
@@ -874,6 +877,52 @@ func dwPairsAVX2() {
 	ADDQ(cp, src)
 	DECQ(n)
 	JNZ(LabelRef("dwp_pixel"))
+	VZEROUPPER()
+	RET()
+}
+
+// depthwiseF32AVX2 computes nb 8-channel blocks of one float32 output row of a
+// depthwise convolution on a zero-padded NHWC input with cp channels:
+// out[x][c] = bias[c] + Σ_t in[x·pstride + off[t] + c] · w[t][c] (VFMADD231PS),
+// weights [taps][cp] (row stride wstride bytes), output pixel stride ostride bytes.
+func depthwiseF32AVX2(nb int) {
+	TEXT(fmt.Sprintf("depthwiseF32AVX2_%d", nb), NOSPLIT, "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("depthwiseF32AVX2_%d computes %d channels of one float32 output row of a depthwise convolution.", nb, 8*nb))
+	base, off, wcur, outp, x, tap, t0, wstride, taps := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9
+	name := fmt.Sprintf("dwf%d", nb)
+	Load(Param("in"), base)
+	Load(Param("off"), off)
+	Load(Param("out"), outp)
+	Load(Param("ow"), x)
+	Load(Param("wstride"), wstride)
+	Load(Param("taps"), taps)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: RCX, Disp: 32 * b}, ymm(b))
+	}
+	Load(Param("w"), wcur)
+	XORQ(tap, tap)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: tap, Scale: 8}, t0)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: base, Index: t0, Scale: 1, Disp: 32 * b}, ymm(8+b))
+		VFMADD231PS(Mem{Base: wcur, Disp: 32 * b}, ymm(8+b), ymm(b))
+	}
+	ADDQ(wstride, wcur)
+	INCQ(tap)
+	CMPQ(tap, taps)
+	JB(LabelRef(name + "_tap"))
+	for b := 0; b < nb; b++ {
+		VMOVUPS(ymm(b), Mem{Base: outp, Disp: 32 * b})
+	}
+	Load(Param("ostride"), RCX)
+	ADDQ(RCX, outp)
+	Load(Param("pstride"), RCX)
+	ADDQ(RCX, base)
+	DECQ(x)
+	JNZ(LabelRef(name + "_pixel"))
 	VZEROUPPER()
 	RET()
 }

@@ -1,0 +1,131 @@
+package npu_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/zoo"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/npu"
+	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// One Simulate call returns the timing and the outputs the int8 runtime computes.
+func TestFunctionalAndTimingInOneRun(t *testing.T) {
+	q, err := zoo.Quantized(zooModel(t, "tiny_cnn"))
+	require.NoError(t, err)
+	inputs, err := npu.RandomInputs(q, 2, 7)
+	require.NoError(t, err)
+	r, err := npu.Simulate(q, npu.Config{Batch: 2, Functional: true, Inputs: inputs})
+	require.NoError(t, err)
+	require.Positive(t, r.LatencyUS)
+	require.Equal(t, "int8", r.FunctionalMode)
+	sess, err := runtime.NewSession(q)
+	require.NoError(t, err)
+	want, err := sess.RunTensors(inputs)
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 10}, r.Outputs["logits"].Shape)
+	require.Equal(t, want["logits"].F32(), r.Outputs["logits"].F32())
+}
+
+// The quantized zoo model and the float model timed as int8 compile to the same
+// program: Q/DQ pairs fold into the operators' requantisation.
+func TestQDQAndAssumeInt8TimeTheSame(t *testing.T) {
+	for _, name := range []string{"tiny_cnn", "mobilenet_v1"} {
+		t.Run(name, func(t *testing.T) {
+			m := zooModel(t, name)
+			q, err := zoo.Quantized(m)
+			require.NoError(t, err)
+			a, err := npu.Simulate(q, npu.Config{PreLowered: true})
+			require.NoError(t, err)
+			b, err := npu.Simulate(m, npu.Config{PreLowered: true, AssumeInt8: true})
+			require.NoError(t, err)
+			require.Len(t, a.Ops, len(b.Ops))
+			require.InDelta(t, b.LatencyUS, a.LatencyUS, 1e-6)
+			require.Equal(t, b.DRAMBytes, a.DRAMBytes)
+			require.Empty(t, a.HostFallbacks)
+		})
+	}
+}
+
+// sharedModel finds a model of shared/models (next to the checkout) or its copy in
+// testdata.
+func sharedModel(t *testing.T, name string) string {
+	for _, p := range []string{"../../shared/models/" + name, "../testdata/models/" + name} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skipf("%s not found", name)
+	return ""
+}
+
+// A float model exported from PyTorch simulates without manual steps: it is
+// quantized on random data first, like furiosa-litmus.
+func TestFloatModelFromPyTorchSimulates(t *testing.T) {
+	m, err := graph.Load(sharedModel(t, "fmnist_resnet.onnx"))
+	require.NoError(t, err)
+	r, prep, err := npu.PrepareAndSimulate(m, npu.Config{Functional: true}, npu.PrepareOptions{})
+	require.NoError(t, err)
+	require.True(t, prep.Quantized)
+	require.True(t, prep.RandomData)
+	require.Equal(t, "MIN_MAX_ASYM", prep.Method)
+	require.Positive(t, r.LatencyUS)
+	require.Positive(t, r.MACs)
+	require.Empty(t, r.HostFallbacks, "every operator of this ResNet runs on the NPU")
+	require.Equal(t, []int{1, 10}, r.Outputs["logits"].Shape)
+	convs := 0
+	for _, op := range r.Ops {
+		if op.Kind == "LowLevelConv2d" {
+			convs++
+		}
+	}
+	require.Equal(t, 16, convs, "15 Conv + the Gemm")
+}
+
+// Operators the quantizer leaves in float32, or the NPU cannot run, become host
+// fallbacks with their cost.
+func TestFloatModelWithUnsupportedOperator(t *testing.T) {
+	m, err := graph.Load(sharedModel(t, "fmnist_cnn.onnx"))
+	require.NoError(t, err)
+	g := m.Graph
+	out := g.Outputs[0].Name
+	g.Nodes = append(g.Nodes, &graph.Node{Name: "log_softmax", OpType: "LogSoftmax", Inputs: []string{out}, Outputs: []string{"log_probs"},
+		Attrs: map[string]*graph.Attr{}})
+	g.Outputs[0] = &graph.Value{Name: "log_probs", DType: graph.Float32}
+	r, _, err := npu.PrepareAndSimulate(m, npu.Config{Batch: 4}, npu.PrepareOptions{Samples: 2})
+	require.NoError(t, err)
+	require.NotEmpty(t, r.HostFallbacks)
+	var found bool
+	for _, f := range r.HostFallbacks {
+		if f.OpType == "LogSoftmax" {
+			found = true
+			require.Positive(t, f.CostUS)
+			require.NotEmpty(t, f.Reason)
+		}
+	}
+	require.True(t, found, "LogSoftmax on the host: %+v", r.HostFallbacks)
+	require.Positive(t, r.Split.HostUS)
+}
+
+// QOperator models (QLinearConv, QLinearMatMul) compile like their QDQ twins.
+func TestQOperatorModelsSimulate(t *testing.T) {
+	m := zooModel(t, "tiny_cnn")
+	prep, err := npu.Prepare(m, npu.PrepareOptions{Samples: 2, Format: quantizer.FormatQOperator})
+	require.NoError(t, err)
+	counts := map[string]int{}
+	for _, n := range prep.Model.Graph.Nodes {
+		counts[n.OpType]++
+	}
+	require.Positive(t, counts["QLinearConv"])
+	a, err := npu.Simulate(prep.Model, npu.Config{PreLowered: true, Functional: true})
+	require.NoError(t, err)
+	b, err := npu.Simulate(m, npu.Config{PreLowered: true, AssumeInt8: true})
+	require.NoError(t, err)
+	require.Empty(t, a.HostFallbacks)
+	require.InDelta(t, b.LatencyUS, a.LatencyUS, 1e-6)
+	require.Equal(t, []int{1, 10}, a.Outputs["logits"].Shape)
+}

@@ -133,6 +133,69 @@ func TestInt8AgreesWithORT(t *testing.T) {
 	}
 }
 
+// TestInt8OtherFormatsAgreeWithORT checks the QOperator form (QLinearConv,
+// QLinearMatMul, int8 data movement) and dynamic quantization (DynamicQuantizeLinear +
+// MatMulInteger) against ONNX Runtime on 1,000 test images.
+func TestInt8OtherFormatsAgreeWithORT(t *testing.T) {
+	if err := ortoracle.Available(); err != nil {
+		t.Skip(err)
+	}
+	dsDir := repoPath(t, "testdata/fashion-mnist")
+	test, err := dataset.Load(dsDir, "t10k")
+	require.NoError(t, err)
+	train, err := dataset.Load(dsDir, "train")
+	require.NoError(t, err)
+	test = test.Subset(1000)
+	for _, tc := range []struct {
+		name, model string
+		quantize    func(t *testing.T, fm *graph.Model) *graph.Model
+		minAgree    float64
+	}{
+		{name: "qoperator", model: "fmnist_cnn", minAgree: 0.999, quantize: func(t *testing.T, fm *graph.Model) *graph.Model {
+			cal, err := quantizer.NewCalibrator(fm, quantizer.MinMaxAsym, quantizer.CalibOptions{})
+			require.NoError(t, err)
+			require.NoError(t, cal.Collect(map[string]*graph.Tensor{cal.Inputs()[0].Name: train.Batch(0, 500)}))
+			r, err := cal.ComputeRanges()
+			require.NoError(t, err)
+			q, err := quantizer.Quantize(fm, r, quantizer.QuantOptions{Format: quantizer.FormatQOperator})
+			require.NoError(t, err)
+			return q
+		}},
+		{name: "dynamic", model: "fmnist_mlp", minAgree: 0.999, quantize: func(t *testing.T, fm *graph.Model) *graph.Model {
+			q, err := quantizer.QuantizeDynamic(fm, quantizer.DynamicOptions{})
+			require.NoError(t, err)
+			return q
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fm, err := graph.Load(repoPath(t, "testdata/models/"+tc.model+".onnx"))
+			require.NoError(t, err)
+			qm := tc.quantize(t, fm)
+			path := filepath.Join(t.TempDir(), "q.onnx")
+			require.NoError(t, qm.Save(path))
+			in := map[string]*graph.Tensor{"input": test.Batch(0, test.N)}
+			ort, err := ortoracle.Run(path, in, 2)
+			require.NoError(t, err)
+			var warns []string
+			s, err := runtime.NewSession(qm, runtime.WithMode(runtime.ModeInt8), runtime.WithWarnings(func(w string) { warns = append(warns, w) }))
+			require.NoError(t, err)
+			assert.Empty(t, warns)
+			out := s.Outputs()[0].Name
+			got, err := s.RunTensors(in)
+			require.NoError(t, err)
+			step := 1e-3
+			if qi, ok := s.QuantInfo(out); ok {
+				step = float64(qi.Scale)
+			}
+			a := compareLogits(t, got[out], ort[out], step, test.Labels)
+			t.Logf("top-1 agreement %.2f%%, within 1 step %.3f%% (step %g), max %.2f steps, accuracy int8 %.4f ORT %.4f",
+				100*a.top1Agree, 100*a.within1, step, a.maxSteps, a.accInt8, a.accORT)
+			assert.GreaterOrEqual(t, a.top1Agree, tc.minAgree)
+			assert.GreaterOrEqual(t, a.within1, 0.99)
+		})
+	}
+}
+
 func compareLogits(t *testing.T, got, want *graph.Tensor, step float64, labels []int) agreement {
 	t.Helper()
 	require.NotNil(t, got)

@@ -337,10 +337,9 @@ type qKernel struct {
 	run    func(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, ep *qEpi)
 	// wide kernels take A sign-extended to int16 (lda, sstride in elements)
 	// and the int16 weight packing (pstride in elements, k2 = k/2 steps).
-	wide  bool
-	runW  func(a []int16, lda int, b []int16, pstride, k2, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool)
+	wide bool
+	runW func(a []int16, lda int, b []int16, pstride, k2, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool)
 }
-
 
 var qKernelGo = qKernel{mr: 4, nv: 2, run: qTileGo}
 

@@ -76,9 +76,13 @@ func TestKernelReport(t *testing.T) {
 		cpuid.CPU.Disable(pc.disable...)
 		Detect()
 		avx2SignTrick = pc.signTrick
-		fmt.Fprintf(&sb, "| peak (instruction loop) | int8 | %s | %.1f | | | |\n", pc.name, PeakGOPS("int8", d/4))
+		peak := func(dt string) float64 {
+			fn, macs := peakLoop(dt)
+			return cpuGOPS(func() { fn(1 << 12) }, 2*float64(macs)*(1<<12), d/4)
+		}
+		fmt.Fprintf(&sb, "| peak (instruction loop) | int8 | %s | %.1f | | | |\n", pc.name, peak("int8"))
 		if pi == 0 {
-			fmt.Fprintf(&sb, "| peak (instruction loop) | float32 | %s | %.1f | | | |\n", F32Path(), PeakGOPS("float32", d/4))
+			fmt.Fprintf(&sb, "| peak (instruction loop) | float32 | %s | %.1f | | | |\n", F32Path(), peak("float32"))
 		}
 		for _, o := range ops {
 			if o.dtype == "float32" && pi != 0 {
@@ -137,4 +141,47 @@ func bestGOPS(fn func(), ops float64, total time.Duration) float64 {
 		best = max(best, ops*float64(n)/time.Since(t0).Seconds()/1e9)
 	}
 	return best
+}
+
+// TestScalingReport measures 1 vs 2 threads (WARBOY_KERNEL_REPORT=1): best
+// wall time of 10 ms batches, alternating 1 and 2 threads for
+// WARBOY_KERNEL_REPORT_TIME per kernel, so both see the same machine load.
+func TestScalingReport(t *testing.T) {
+	if os.Getenv("WARBOY_KERNEL_REPORT") == "" {
+		t.Skip("set WARBOY_KERNEL_REPORT=1")
+	}
+	d := 20 * time.Second
+	if v, err := time.ParseDuration(os.Getenv("WARBOY_KERNEL_REPORT_TIME")); err == nil {
+		d = v
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	n := 1024
+	a, w := randI8(r, n*n, -128, 127), randI8(r, n*n, -127, 127)
+	pw, _ := PackQGemm(n, n, w, nil, 3)
+	rq := NewRequant(RequantFloat, []float64{0.001}, 0, -128, 127)
+	out := make([]int8, n*n)
+	fa, fb, fc := randF32(r, n*n), randF32(r, n*n), make([]float32, n*n)
+	s := benchConvs[0].s.norm()
+	cw, _ := PackQConv(s, randI8(r, s.OC*s.C*9, -127, 127), nil, 0)
+	cin := randI8(r, s.H*s.W*s.C, -128, 127)
+	cout := make([]int8, s.H*s.W*s.OC)
+	cases := []struct {
+		name string
+		ops  float64
+		run  func(int)
+	}{
+		{"int8 gemm 1024³ " + Int8Path(), 2 * float64(n*n*n), func(th int) { QGemm(n, a, n, pw, out, n, rq, th) }},
+		{"float32 gemm 1024³ " + F32Path(), 2 * float64(n*n*n), func(th int) { Sgemm(false, false, n, n, n, fa, n, fb, n, fc, n, false, th) }},
+		{"int8 conv3x3 56x56x64 " + Int8Path(), convOps(s), func(th int) { QConv(s, cin, cw, cout, rq, th) }},
+	}
+	var sb strings.Builder
+	for _, c := range cases {
+		w1, w2 := 0.0, 0.0
+		for t0 := time.Now(); time.Since(t0) < d; {
+			w1 = max(w1, bestGOPS(func() { c.run(1) }, c.ops, 50*time.Millisecond))
+			w2 = max(w2, bestGOPS(func() { c.run(2) }, c.ops, 50*time.Millisecond))
+		}
+		fmt.Fprintf(&sb, "| %s | %.1f | %.1f | %.2f |\n", c.name, w1, w2, w2/w1)
+	}
+	t.Logf("\n| kernel | 1 thread GOPS | 2 threads GOPS | 2T/1T |\n|---|---:|---:|---:|\n%s", sb.String())
 }

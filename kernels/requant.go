@@ -33,9 +33,11 @@ func (m RequantMode) String() string {
 
 // Requant describes the output stage of an int8 kernel: int32 accumulator (bias
 // and zero-point corrections included) -> int8. Scale (RequantFloat) or
-// Multiplier/Shift (RequantFixedPoint) hold one entry per output channel, or a
-// single entry used for every channel. Min and Max are the clamp, within
-// [-128, 127]; a fused Relu/Relu6/Clip is expressed by tightening them.
+// Multiplier/Shift (RequantFixedPoint, shifts in [-31, 30]) hold one entry per
+// output channel, or a single entry used for every channel. OutZP is in
+// [-128, 127]. Min and Max are the clamp, within [-128, 127]; a fused
+// Relu/Relu6/Clip is expressed by tightening them. A Requant is read-only for
+// the kernels and may be shared by goroutines.
 type Requant struct {
 	Mode              RequantMode
 	Scale             []float32

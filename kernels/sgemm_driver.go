@@ -4,13 +4,11 @@ import "sync"
 
 // GotoBLAS-style blocking for the float32 micro-kernel (6×16 on AVX2+FMA).
 const (
-	sgMR  = 6
-	sgNR  = 16
-	sgKC0 = 384
-	sgMC0 = 96
+	sgMR = 6
+	sgNR = 16
+	sgKC = 384
+	sgMC = 96
 )
-
-var sgKC, sgMC = sgKC0, sgMC0 // variables for tuning experiments
 
 var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
 

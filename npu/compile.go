@@ -19,11 +19,15 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	}
 	p := collapse(a, cfg)
 	p.renumber()
-	place(p, a, cfg, h)
+	place(p, a, h)
 	fuse(p)
+	demoteFloat(p)
 	materialisePads(p)
 	addBoundaries(p, cfg, h)
 	p.renumber()
+	if cfg.AssumeInt8 && !isQuantized(a.g) {
+		p.warnings = append(p.warnings, "float32 model timed as int8 without quantization (AssumeInt8); functional outputs, if asked for, are float32")
+	}
 	return p, nil
 }
 
@@ -53,10 +57,13 @@ func (p *program) renumber() {
 }
 
 // place decides NPU or host for every step.
-func place(p *program, a *analysis, cfg Config, h hw) {
+func place(p *program, a *analysis, h hw) {
 	dramCap := int64(h.p.Chip.DRAMCapacityGB.Value * 1e9)
 	for _, l := range p.steps {
-		reason := classify(l, a, cfg)
+		reason := classify(l, a)
+		if reason == "" && l.floatWeight != "" {
+			reason = fmt.Sprintf("runs in float32: weight %q is not quantized", l.floatWeight)
+		}
 		if reason == "" {
 			for _, t := range l.in {
 				if !t.int8 {
@@ -79,6 +86,10 @@ func place(p *program, a *analysis, cfg Config, h hw) {
 		l.engine = EngineNPU
 		for _, t := range l.out {
 			t.int8 = true
+			if movesData(l.kind) && allQuant(l.in) {
+				// Data movement stays in the quantized domain of its input.
+				t.quant = true
+			}
 		}
 	}
 }
@@ -98,49 +109,111 @@ func fuse(p *program) {
 		if l.dead || l.engine != EngineNPU || (!l.kind.isMAC() && l.kind != kEltwise) {
 			continue
 		}
-		for len(l.fused) < 4 && len(l.out) == 1 {
-			t := l.out[0]
-			if t.graphOut || len(t.users) != 1 {
-				break
-			}
-			c := t.users[0]
-			if c.engine != EngineNPU || c.dead || len(c.out) != 1 {
-				break
-			}
-			var other *vt
-			switch {
-			case c.opType == "BatchNormalization" && l.kind.isMAC() && len(l.fused) == 0:
-			case epilogueUnary[c.opType] && len(c.in) == 1:
-			case binaryNPU[c.opType] && c.opType != "Pow" && len(c.in) == 2 && l.kind.isMAC():
-				other = c.in[0]
-				if other == t {
-					other = c.in[1]
-				}
-				if other == t || !sameShape(other.shape, t.shape) || (other.prod != nil && other.prod.idx >= l.idx) {
-					other = nil
-				}
-				if other == nil {
-					goto done
-				}
-			case binaryNPU[c.opType] && len(c.in) == 1 && l.kind.isMAC():
-				// Elementwise with a constant operand (scale, shift).
-			default:
-				goto done
-			}
-			l.fused = append(l.fused, c.opType)
-			l.nodes = append(l.nodes, c.nodes...)
-			l.cBytes += c.cBytes
-			if other != nil {
-				l.in = append(l.in, other)
-				other.users = replaceUser(other.users, c, l)
-			}
-			l.out = c.out
-			for _, o := range c.out {
-				o.prod = l
-			}
-			c.dead = true
+		for len(l.fused) < 4 && fuseNext(l) {
 		}
-	done:
+	}
+}
+
+// fuseNext merges the single consumer of l's output into l when it is an epilogue
+// the NPU applies while requantising l's accumulators.
+func fuseNext(l *lop) bool {
+	if len(l.out) != 1 {
+		return false
+	}
+	t := l.out[0]
+	if t.graphOut || len(t.users) != 1 {
+		return false
+	}
+	c := t.users[0]
+	if c.engine != EngineNPU || c.dead || len(c.out) != 1 {
+		return false
+	}
+	var other *vt
+	switch {
+	case c.opType == "BatchNormalization":
+		if !l.kind.isMAC() || len(l.fused) > 0 {
+			return false
+		}
+	case epilogueUnary[c.opType] && len(c.in) == 1:
+	case binaryNPU[c.opType] && c.opType != "Pow" && l.kind.isMAC() && len(c.in) == 1:
+		// Elementwise with a constant operand (scale, shift).
+	case binaryNPU[c.opType] && c.opType != "Pow" && l.kind.isMAC() && len(c.in) == 2:
+		// A residual operand is read during the epilogue; it must already exist.
+		other = c.in[0]
+		if other == t {
+			other = c.in[1]
+		}
+		if other == t || !sameShape(other.shape, t.shape) || (other.prod != nil && other.prod.idx >= l.idx) {
+			return false
+		}
+	default:
+		return false
+	}
+	l.fused = append(l.fused, c.opType)
+	l.nodes = append(l.nodes, c.nodes...)
+	l.cBytes += c.cBytes
+	if other != nil {
+		l.in = append(l.in, other)
+		other.users = replaceUser(other.users, c, l)
+	}
+	l.out = c.out
+	for _, o := range c.out {
+		o.prod = l
+	}
+	c.dead = true
+	return true
+}
+
+// movesData reports operators that only move or select int8 values, so their output
+// has the quantization of their input.
+func movesData(k opKind) bool {
+	switch k {
+	case kView, kCopy, kTranspose, kMaxPool, kPad:
+		return true
+	}
+	return false
+}
+
+func allQuant(ts []*vt) bool {
+	for _, t := range ts {
+		if !t.quant {
+			return false
+		}
+	}
+	return len(ts) > 0
+}
+
+// demoteFloat moves to the host the operators the quantizer left in float32: in a
+// QDQ graph an operator whose (fused) output is not quantized computes in float, so
+// it cannot run on the int8 NPU; its consumers then see a float input and follow.
+func demoteFloat(p *program) {
+	for changed := true; changed; {
+		changed = false
+		for _, l := range p.steps {
+			if l.dead || l.engine != EngineNPU {
+				continue
+			}
+			reason := ""
+			for _, t := range l.out {
+				if !t.quant {
+					reason = fmt.Sprintf("runs in float32: the quantizer left its output %q unquantized", t.display())
+					break
+				}
+			}
+			for _, t := range l.in {
+				if !t.int8 {
+					reason = fmt.Sprintf("runs in float32: input %q is not quantized", t.display())
+					break
+				}
+			}
+			if reason == "" {
+				continue
+			}
+			l.engine, l.reason, changed = EngineHost, reason, true
+			for _, t := range l.out {
+				t.int8 = t.quant
+			}
+		}
 	}
 }
 
@@ -197,7 +270,7 @@ func materialisePads(p *program) {
 		} else {
 			pt := &vt{name: x.name + "/padded", shape: padded, int8: true, dtype: x.dtype}
 			pl := &lop{name: l.name + "/pad", opType: "Pad", kind: kPad, engine: EngineNPU, in: []*vt{x}, out: []*vt{pt},
-				nodes: []string{l.name}, fromPad: true}
+				nodes: []string{l.name}}
 			pt.prod = pl
 			pt.users = []*lop{l}
 			x.users = replaceUser(x.users, l, pl)
@@ -227,7 +300,7 @@ func addBoundaries(p *program, cfg Config, h hw) {
 	outDone := map[*vt]bool{}
 	mk := func(t *vt, kind opKind, engine Engine, bytes int64, prev *lop) *lop {
 		l := &lop{name: t.display() + "/" + lowLevelNames[kind], opType: lowLevelNames[kind], kind: kind, engine: engine,
-			xfer: t, xferByte: bytes, onNPU: engine == EngineNPU}
+			xfer: t, xferByte: bytes}
 		if prev != nil {
 			l.deps = append(l.deps, prev)
 		}

@@ -1,8 +1,6 @@
 package npu
 
 import (
-	"fmt"
-
 	"github.com/warboy-sim/warboy/graph"
 )
 
@@ -65,8 +63,11 @@ type vt struct {
 	label string
 	shape []int // nil when unknown
 	dtype graph.DType
-	// int8 marks tensors that are quantized (one byte per element on the device).
-	int8     bool
+	// int8 marks tensors that are int8 on the device (one byte per element).
+	int8 bool
+	// quant marks tensors the model itself quantizes (a QuantizeLinear, an integer
+	// type, or AssumeInt8): an NPU operator must produce quantized outputs.
+	quant    bool
 	prod     *lop
 	users    []*lop
 	graphIn  bool
@@ -111,10 +112,13 @@ type lop struct {
 	in     []*vt
 	out    []*vt
 	wBytes int64 // weights in DRAM (int8)
-	cBytes int64 // other constants in DRAM (int32 bias, scales, elementwise constants)
-	engine Engine
-	reason string // why a computational operator runs on the host
-	geom   *macGeom
+	// floatWeight names a weight the model keeps in float32 (a QDQ model's operator
+	// the quantizer excluded): the operator computes in float.
+	floatWeight string
+	cBytes      int64 // other constants in DRAM (int32 bias, scales, elementwise constants)
+	engine      Engine
+	reason      string // why a computational operator runs on the host
+	geom        *macGeom
 	// pads holds [top, left, bottom, right] padding a MAC operator needs materialised.
 	pads  [4]int
 	macs  int64
@@ -122,9 +126,7 @@ type lop struct {
 	// boundary steps: the tensor they convert or move
 	xfer     *vt
 	xferByte int64
-	onNPU    bool // boundary conversion executed on the NPU (Lower/Unlower/Dequantize)
 	dead     bool // removed by fusion
-	fromPad  bool // a LowLevelPad materialised for a convolution
 	// deps are extra step dependencies (boundary chains); data dependencies follow
 	// from the input tensors.
 	deps []*lop
@@ -183,6 +185,7 @@ func (b *builder) tensor(name string) *vt {
 		}
 	}
 	t.int8 = b.cfg.AssumeInt8 || t.dtype == graph.Int8 || t.dtype == graph.Uint8
+	t.quant = t.int8
 	b.tensors[name] = t
 	return t
 }
@@ -316,7 +319,7 @@ func collapse(a *analysis, cfg Config) *program {
 				src := b.tensor(n.Inputs[0])
 				b.alias[n.Outputs[0]] = src.name
 				if n.OpType == "QuantizeLinear" {
-					src.int8 = true
+					src.int8, src.quant = true, true
 				}
 				continue
 			}
@@ -335,6 +338,9 @@ func collapse(a *analysis, cfg Config) *program {
 				bytes := per * b.constElems(in)
 				if w {
 					l.wBytes += bytes
+					if t := a.g.Initializers[in]; t != nil && t.DType.IsFloat() && !cfg.AssumeInt8 {
+						l.floatWeight = in
+					}
 				} else {
 					l.cBytes += bytes
 				}
@@ -373,7 +379,7 @@ func collapse(a *analysis, cfg Config) *program {
 	for _, l := range p.steps {
 		for _, t := range l.out {
 			if v := a.values[t.name]; v != nil && (v.DType == graph.Int8 || v.DType == graph.Uint8) {
-				t.int8 = true
+				t.int8, t.quant = true, true
 			}
 		}
 	}
@@ -386,6 +392,3 @@ func firstOutput(n *graph.Node) string {
 	}
 	return ""
 }
-
-// String describes a step for error messages.
-func (l *lop) String() string { return fmt.Sprintf("%s %q", l.opType, l.name) }

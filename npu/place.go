@@ -32,7 +32,7 @@ var epilogueUnary = map[string]bool{
 
 // classify sets a step's kind and, for MAC operators, its geometry; it returns a
 // reason when the step cannot run on the NPU.
-func classify(l *lop, a *analysis, cfg Config) string {
+func classify(l *lop, a *analysis) string {
 	n := l.node
 	for _, t := range l.out {
 		if t.shape == nil {
@@ -89,11 +89,18 @@ func classify(l *lop, a *analysis, cfg Config) string {
 		}
 		return ""
 	case "Reshape", "Flatten", "Squeeze", "Unsqueeze":
+		// A reshape that keeps the (C, H, W) layout is free; one that moves data
+		// between lanes and channels (flattening a feature map) is a transpose.
 		l.kind = kView
+		in1, in2, in3, in4 := layoutDims(l.in[0].shape)
+		o1, o2, o3, o4 := layoutDims(out)
+		if in2 != o2 || in3 != o3 || in4 != o4 || in1 != o1 {
+			l.kind = kTranspose
+		}
 		return ""
 	case "Concat", "Slice", "Split":
 		l.kind = kCopy
-		return classifyAxis(l, a)
+		return classifyAxis(l)
 	case "Expand", "Tile":
 		l.kind = kCopy
 		if l.opType == "Tile" {
@@ -296,7 +303,7 @@ func classifyGemm(l *lop, a *analysis) string {
 
 // classifyAxis applies the Concat / Slice / Split axis rule: the NPU handles the
 // channel and height axes (the outer axes of its layout), not width or batch.
-func classifyAxis(l *lop, a *analysis) string {
+func classifyAxis(l *lop) string {
 	n := l.node
 	rank := len(l.out[0].shape)
 	ok := func(ax int) bool {

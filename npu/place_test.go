@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/npu"
 )
@@ -210,4 +211,20 @@ func TestSimulateRefusesFloatModels(t *testing.T) {
 	y := conv(b, "x", 16, 16, 3, 1, nil)
 	_, err := npu.Simulate(b.model(y), npu.Config{})
 	require.ErrorContains(t, err, "not quantized")
+}
+
+// BatchNormalization right after a convolution folds into it: the explicit-BN
+// ResNet-50 compiles to the same operators as the folded one.
+func TestExplicitBatchNormFoldsIntoConv(t *testing.T) {
+	folded := zooModel(t, "resnet50")
+	explicit, err := zoo.Build("resnet50", zoo.Options{ExplicitBN: true})
+	require.NoError(t, err)
+	a, err := npu.Simulate(folded, npu.Config{AssumeInt8: true, PreLowered: true})
+	require.NoError(t, err)
+	b, err := npu.Simulate(explicit, npu.Config{AssumeInt8: true, PreLowered: true})
+	require.NoError(t, err)
+	require.Empty(t, b.HostFallbacks)
+	require.Len(t, b.Ops, len(a.Ops))
+	// Only the bias bytes differ (the folded model carries int32 biases).
+	require.InEpsilon(t, a.LatencyUS, b.LatencyUS, 0.01)
 }

@@ -124,6 +124,9 @@ func planMemory(p *program, h hw) (*memPlan, error) {
 			mp.spilled = append(mp.spilled, cands[0].name)
 		}
 	}
+	if len(mp.spilled) > 0 {
+		p.warnings = append(p.warnings, fmt.Sprintf("%d activations do not fit in %d bytes of SRAM and spill to DRAM", len(mp.spilled), h.sram))
+	}
 	mp.ringCap = float64(h.sram - mp.actPeak)
 	if mp.ringCap < float64(minRing) {
 		return nil, fmt.Errorf("SRAM plan: %d bytes left for the DMA ring, need at least %d", int64(mp.ringCap), minRing)

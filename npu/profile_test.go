@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -93,4 +94,17 @@ func TestSetParam(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(defaultProfileJSON, &raw))
 	require.Equal(t, "warboy", raw["name"])
+}
+
+// docs/npu.md lists every profile parameter with its current value; this keeps the
+// table from drifting when the profile changes.
+func TestDocsListEveryProfileParameter(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "npu.md"))
+	if err != nil {
+		t.Skip("docs/npu.md not found")
+	}
+	for _, np := range Default().Params() {
+		row := "| `" + np.Name + "` | " + strconv.FormatFloat(np.Value, 'f', -1, 64) + " |"
+		require.Contains(t, string(doc), row, "docs/npu.md profile table row of %s", np.Name)
+	}
 }

@@ -152,3 +152,17 @@ func TestProperty2PEThroughput(t *testing.T) {
 		})
 	}
 }
+
+// Pinning weights in SRAM across requests (a what-if) never slows a request and makes
+// repeated requests of a model that fits faster.
+func TestPropertyPinnedWeights(t *testing.T) {
+	m := zooModel(t, "mobilenet_v1")
+	cfg := npu.Config{PreLowered: true, Requests: 4}
+	base := sim(t, m, cfg)
+	cfg.Profile = withParams(t, "model.pin_weights", 1.0)
+	pinned := sim(t, m, cfg)
+	require.InDelta(t, base.LatencyUS, pinned.LatencyUS, 1e-6, "the first request loads the weights either way")
+	require.Less(t, pinned.MeanLatencyUS, base.MeanLatencyUS)
+	require.Greater(t, pinned.ThroughputIPS, base.ThroughputIPS)
+	require.LessOrEqual(t, pinned.SRAMPeakBytes, pinned.SRAMCapacity)
+}

@@ -230,11 +230,10 @@ func quantInfer(c *graph.InferContext) ([]*graph.Value, bool) {
 		}
 		return []*graph.Value{val(dtypeOf(c.Input(7), graph.Int8), o)}, true
 	case "QLinearMatMul", "MatMulInteger":
-		bi, zi, dt := 3, 7, dtypeOf(c.Input(7), graph.Int8)
+		bi, dt := 3, dtypeOf(c.Input(7), graph.Int8)
 		if n.OpType == "MatMulInteger" {
-			bi, zi, dt = 1, -1, graph.Int32
+			bi, dt = 1, graph.Int32
 		}
-		_ = zi
 		a, ok1 := in(0)
 		b, ok2 := in(bi)
 		if !ok1 || !ok2 {

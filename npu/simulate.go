@@ -88,6 +88,15 @@ func simulateSchedule(m *graph.Model, cfg Config, h hw, compileBatch, images int
 	s.images = images
 	s.build()
 	if err := s.e.run(); err != nil {
+		// Name the operator whose task never ran (a simulator defect, not a model one).
+		for id := range s.e.tasks {
+			if s.e.tasks[id].state != stDone {
+				if st := s.meta[id].step; st >= 0 {
+					return nil, fmt.Errorf("npu: %s: %w", prog.steps[st].name, err)
+				}
+				break
+			}
+		}
 		return nil, fmt.Errorf("npu: %w", err)
 	}
 	rep := s.report()

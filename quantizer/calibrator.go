@@ -17,6 +17,12 @@ import (
 // (TensorRT's tooling and FuriosaAI use 99.99).
 const DefaultPercentile = 99.99
 
+// DefaultMethod is the calibration method `warboy quantize` uses when none is given:
+// on the bundled models it keeps the float accuracy (docs/quantizer.md has the table
+// of every method), and it never clips more than (100-p)/200 of a tensor's values, so
+// it cannot fail the way ENTROPY does on tensors with spikes.
+const DefaultMethod = PercentileAsym
+
 // DefaultClipWarn is the fraction of values a method may clip before a warning.
 const DefaultClipWarn = 0.01
 
@@ -38,6 +44,9 @@ type CalibOptions struct {
 	// BatchSize is the number of samples per Collect in Calibrate (default
 	// DefaultCalibBatch).
 	BatchSize int
+	// Exclude names nodes that will stay float32 (QuantOptions.Exclude): excluding a
+	// node changes which tensors are quantized, so calibration must know.
+	Exclude []string
 	// Threads bounds the goroutines used by the executor and the histogram updates
 	// (default GOMAXPROCS).
 	Threads int
@@ -50,17 +59,17 @@ var ErrNoData = errors.New("calibration: no data collected (the calibration set 
 // and computes quantization ranges. Memory is O(tensors x bins), independent of the
 // number of samples: nothing of a batch is kept after Collect returns.
 type Calibrator struct {
-	model   *graph.Model // optimized
-	method  Method
-	opts    CalibOptions
-	sess    *runtime.Session
-	names   []string
-	hists   []*histogram
+	model  *graph.Model // optimized
+	method Method
+	opts   CalibOptions
+	sess   *runtime.Session
+	names  []string
+	hists  []*histogram
 	// src says which tensors take another tensor's parameters (shared-scale
 	// operators, Concat inputs) or fixed ones; consts holds constant tensors they may
 	// refer to.
-	src    map[string]paramSrc
-	consts map[string]*graph.Tensor
+	src     map[string]paramSrc
+	consts  map[string]*graph.Tensor
 	mu      sync.Mutex
 	samples int
 	batches int
@@ -97,7 +106,7 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 		return nil, err
 	}
 	planned := cloneModel(opt)
-	p, err := planModel(planned, nil)
+	p, err := planModel(planned, opts.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -250,13 +259,13 @@ type TensorReport struct {
 	// Clipped is the fraction of the values outside [Min, Max].
 	Clipped float64 `json:"clipped"`
 	// Collapsed is set when a histogram method picked the MIN_MAX range.
-	Collapsed bool    `json:"collapsed_to_min_max"`
+	Collapsed bool `json:"collapsed_to_min_max"`
 	// SharedWith names the tensor whose range this one takes (the input of MaxPool,
 	// Reshape..., the output of a Concat), or "fixed" for spec-fixed parameters.
-	SharedWith string `json:"shared_with,omitempty"`
-	Zeros     float64 `json:"zero_fraction"`
-	Values    int64   `json:"values"`
-	Bins      int     `json:"bins"`
+	SharedWith string  `json:"shared_with,omitempty"`
+	Zeros      float64 `json:"zero_fraction"`
+	Values     int64   `json:"values"`
+	Bins       int     `json:"bins"`
 }
 
 // CalibReport is the verbose result of a range computation.

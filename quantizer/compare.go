@@ -72,7 +72,7 @@ type Comparison struct {
 	Mode    string `json:"mode"`
 	Samples int    `json:"samples"`
 	// Layers lists every quantized tensor, worst SQNR first.
-	Layers []LayerError       `json:"layers"`
+	Layers []LayerError      `json:"layers"`
 	Top1   []OutputAgreement `json:"outputs"`
 }
 
@@ -282,9 +282,20 @@ func tensorPairs(fm, qm *graph.Model) ([]tensorPair, error) {
 	var out []tensorPair
 	for _, name := range names {
 		q := ""
-		if p := qprod[name]; p != nil && p.OpType == "DequantizeLinear" {
+		_, _, raw, _ := RawEncoding(qm, name, true)
+		switch {
+		case qprod[name] != nil && qprod[name].OpType == "DequantizeLinear":
 			q = name
-		} else {
+		case raw && qm.Graph.IsGraphOutput(name):
+			q = name // a raw output, decoded with its recorded encoding
+		case qm.Graph.Input(name) != nil && qm.Graph.Input(name).DType != graph.Float32:
+			// A raw input: its dequantization.
+			for _, c := range qcons[name] {
+				if c.OpType == "DequantizeLinear" {
+					q = c.Outputs[0]
+				}
+			}
+		default:
 			for _, c := range qcons[name] {
 				if c.OpType != "QuantizeLinear" {
 					continue

@@ -238,7 +238,7 @@ func (p *plan) resolve(r Ranges) (map[string]qparams, error) {
 		if len(list) > 5 {
 			list = append(list[:5:5], "...")
 		}
-		return nil, fmt.Errorf("quantize: the ranges have no entry for %d tensor(s) to quantize: %s (calibrate the optimized model: NewCalibrator does)",
+		return nil, fmt.Errorf("quantize: the ranges have no entry for %d tensor(s) to quantize: %s (calibrate with NewCalibrator, with the same Exclude list)",
 			len(missing), strings.Join(list, ", "))
 	}
 	return out, nil

@@ -237,6 +237,21 @@ func TestQuantizeExclude(t *testing.T) {
 	}
 	assert.Equal(t, "fw", gemm.Input(1), "an excluded node keeps its float weights")
 	assert.NotEmpty(t, notes)
+
+	// Excluding the Conv unfuses its ReLU: the Conv output must now be quantized, so
+	// calibration has to know the exclusion.
+	_, err = Quantize(m, r, QuantOptions{Exclude: []string{"Conv_c"}})
+	assert.ErrorContains(t, err, "same Exclude list")
+	c, err := NewCalibrator(m, MinMaxAsym, CalibOptions{Exclude: []string{"Conv_c"}})
+	require.NoError(t, err)
+	assert.Contains(t, c.Tensors(), "c")
+	require.NoError(t, c.Collect(map[string]*graph.Tensor{"x": x}))
+	r2, err := c.ComputeRanges()
+	require.NoError(t, err)
+	q, err = Quantize(m, r2, QuantOptions{Exclude: []string{"Conv_c"}})
+	require.NoError(t, err)
+	assert.Equal(t, "w", producer(q, "c_QuantizeLinear_Input").Input(1), "the excluded Conv keeps its float weights")
+	assert.Equal(t, "QuantizeLinear", q.Graph.Consumers()["c_QuantizeLinear_Input"][0].OpType)
 }
 
 // Models at an older opset are raised to 13, rewriting changed signatures.

@@ -191,32 +191,98 @@ func TestInt8FallbackWarnsAndPlacesFloat(t *testing.T) {
 	assert.GreaterOrEqual(t, frac, 0.99)
 }
 
-// TestFastQAddMatchesKernel checks the vectorizable add against the kernels package's
-// reference arithmetic, bit for bit, on every pair of codes.
-func TestFastQAddMatchesKernel(t *testing.T) {
+// TestQBinaryPairTable checks that the 64K lookup table of QBinary gives the kernels
+// package's arithmetic on every pair of codes, for every operator.
+func TestQBinaryPairTable(t *testing.T) {
 	for _, tc := range []struct {
-		name                 string
+		op                   string
 		sa, sb, sy           float32
-		za, zb, zy, qmin, hi int32
+		za, zb, zy, qmin, hi int64
 	}{
-		{name: "typical", sa: 0.02, sb: 0.03, sy: 0.04, za: -3, zb: 10, zy: -128, qmin: -128, hi: 127},
-		{name: "relu clamp", sa: 0.1, sb: 0.07, sy: 0.05, za: 0, zb: -128, zy: 5, qmin: 5, hi: 127},
-		{name: "negative b scale (Sub)", sa: 0.01, sb: -0.013, sy: 0.02, za: 12, zb: -7, zy: 3, qmin: -128, hi: 100},
-		{name: "ties", sa: 0.5, sb: 0.5, sy: 1, za: 0, zb: 0, zy: 0, qmin: -128, hi: 127},
+		{op: "Add", sa: 0.02, sb: 0.03, sy: 0.04, za: -3, zb: 10, zy: -128, qmin: -128, hi: 127},
+		{op: "Add", sa: 0.5, sb: 0.5, sy: 1, qmin: -128, hi: 127},
+		{op: "Sub", sa: 0.01, sb: 0.013, sy: 0.02, za: 12, zb: -7, zy: 3, qmin: -128, hi: 100},
+		{op: "Mul", sa: 0.1, sb: 0.07, sy: 0.05, zb: -128, zy: 5, qmin: 5, hi: 127},
+		{op: "Max", sa: 0.1, sb: 0.2, sy: 0.2, za: 1, zb: 2, zy: 3, qmin: -128, hi: 127},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ref := kernels.NewQAdd(tc.sa, tc.za, tc.sb, tc.zb, tc.sy, tc.zy, tc.qmin, tc.hi)
-			f := newFastQAdd(tc.sa, tc.za, tc.sb, tc.zb, tc.sy, tc.zy, tc.qmin, tc.hi)
-			a := make([]int8, 256*256)
-			b := make([]int8, 256*256)
-			for i := range a {
-				a[i], b[i] = int8(i/256-128), int8(i%256-128)
+		t.Run(tc.op, func(t *testing.T) {
+			n := &graph.Node{OpType: "QBinary", Domain: Int8Domain, Attrs: map[string]*graph.Attr{}}
+			for _, a := range []*graph.Attr{attrS("op", tc.op), attrF("a_scale", tc.sa), attrI("a_zp", tc.za), attrF("b_scale", tc.sb),
+				attrI("b_zp", tc.zb), attrF("y_scale", tc.sy), attrI("y_zp", tc.zy), attrI("qmin", tc.qmin), attrI("qmax", tc.hi)} {
+				n.Attrs[a.Name] = a
 			}
-			want := make([]int8, len(a))
-			got := make([]int8, len(a))
-			ref.Apply(a, b, want)
-			f.apply(a, b, got)
-			require.Equal(t, want, got)
+			k, err := buildQBinary(&BuildContext{Node: n})
+			require.NoError(t, err)
+			qb := k.(*qbinaryKernel)
+			var ref *kernels.QBinary
+			switch tc.op {
+			case "Add":
+				ref = kernels.NewQAdd(tc.sa, int32(tc.za), tc.sb, int32(tc.zb), tc.sy, int32(tc.zy), int32(tc.qmin), int32(tc.hi))
+			case "Sub":
+				ref = kernels.NewQAdd(tc.sa, int32(tc.za), -tc.sb, int32(tc.zb), tc.sy, int32(tc.zy), int32(tc.qmin), int32(tc.hi))
+			case "Mul":
+				ref = kernels.NewQMul(tc.sa, int32(tc.za), tc.sb, int32(tc.zb), tc.sy, int32(tc.zy), int32(tc.qmin), int32(tc.hi))
+			}
+			a := graph.NewTensor(graph.Int8, []int{256, 256})
+			b := graph.NewTensor(graph.Int8, []int{256, 256})
+			for i := range a.I8() {
+				a.I8()[i], b.I8()[i] = int8(i/256-128), int8(i%256-128)
+			}
+			got, err := qb.Run(&ExecContext{Threads: 2}, []*graph.Tensor{a, b})
+			require.NoError(t, err)
+			want := make([]int8, a.Len())
+			if ref != nil {
+				ref.Apply(a.I8(), b.I8(), want)
+			} else {
+				for i := range want {
+					x := float32(int32(a.I8()[i])-int32(tc.za)) * tc.sa
+					y := float32(int32(b.I8()[i])-int32(tc.zb)) * tc.sb
+					want[i] = int8(quantizeRound(max(x, y), tc.sy, int32(tc.zy), int32(tc.qmin), int32(tc.hi)))
+				}
+			}
+			require.Equal(t, want, got[0].I8())
 		})
 	}
+}
+
+// TestInt8ChannelsLastDataMovement checks that Pad, Concat, Slice and Resize between
+// convolutions stay channels-last (no layout conversion) and compute what the float32
+// executor's simulated quantization computes.
+func TestInt8ChannelsLastDataMovement(t *testing.T) {
+	b := newMB(21)
+	x := b.input("x", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 8}, graph.Dim{Size: 8})
+	pad := b.node("Pad", []string{x, b.init("pads", graph.FromInt64([]int{8}, []int64{0, 0, 1, 2, 0, 0, 2, 1}))})
+	c1 := b.node("Relu", []string{b.conv(pad, 3, 4, 3, 1, 0, 1, true)})
+	c2 := b.node("Relu", []string{b.conv(c1, 4, 4, 1, 1, 0, 1, true)})
+	cat := b.node("Concat", []string{c1, c2}, attrI("axis", 1))
+	sl := b.node("Slice", []string{cat, b.init("st", graph.FromInt64([]int{2}, []int64{1, 1})), b.init("en", graph.FromInt64([]int{2}, []int64{7, 8})),
+		b.init("ax", graph.FromInt64([]int{2}, []int64{1, -1}))})
+	rs := b.node("Resize", []string{sl, "", b.init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2}))}, attrS("mode", "nearest"))
+	mp := b.node("MaxPool", []string{rs}, attrIs("kernel_shape", []int{2, 2}), attrIs("strides", []int{2, 2}))
+	out := b.conv(mp, 6, 2, 3, 1, 1, 1, true)
+	b.output(out)
+	fm := b.model()
+	rng := rand.New(rand.NewSource(2))
+	qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{4, 3, 8, 8}, -1, 1)}, qdqOptions{})
+	var warns []string
+	s, err := NewSession(qm, WithMode(ModeInt8), WithWarnings(func(w string) { warns = append(warns, w) }))
+	require.NoError(t, err)
+	assert.Empty(t, warns)
+	relayouts := 0
+	for _, n := range s.Model().Graph.Nodes {
+		if n.OpType == "Relayout" {
+			relayouts++
+		}
+	}
+	assert.Zero(t, relayouts, "the data-movement operators must keep NHWC")
+	in := map[string]*graph.Tensor{"x": randInput(rng, []int{2, 3, 8, 8}, -1, 1)}
+	ref, err := NewSession(qm, WithMode(ModeFloat))
+	require.NoError(t, err)
+	want, err := ref.RunTensors(in)
+	require.NoError(t, err)
+	got, err := s.RunTensors(in)
+	require.NoError(t, err)
+	frac, mx := outputSteps(t, got[out], want[out], float64(stepOf(t, qm, out)))
+	t.Logf("within 1 step: %.4f, max %.2f steps", frac, mx)
+	assert.GreaterOrEqual(t, frac, 0.99)
 }

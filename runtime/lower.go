@@ -75,7 +75,22 @@ type qref struct {
 	placeholder bool
 }
 
-func (r *qref) reshaped() bool { return !sameDims(r.base, r.shape) }
+func (r *qref) reshaped() bool { return !identicalDims(r.base, r.shape) }
+
+// identicalDims compares shapes as written (an unnamed unknown dimension equals an
+// unnamed unknown dimension): a reference whose logical shape is its base shape was
+// never reshaped. lowerReshape refuses views it cannot tell apart this way.
+func identicalDims(a, b graph.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
 func (r *qref) plain() bool    { return isIdentityPerm(r.perm) && !r.reshaped() }
 
 func (r *qref) with(scale float32, zp int32) *qref {
@@ -2109,6 +2124,15 @@ func (l *lowerer) lowerReshape(n *graph.Node) error {
 	if _, ok := shapeTemplate(out, x.base); !ok {
 		return notLowered("output shape %s cannot be expressed from %s", out, x.base)
 	}
+	unknown := 0
+	for _, d := range out {
+		if !d.Known() {
+			unknown++
+		}
+	}
+	if identicalDims(out, x.base) && unknown > 1 && !identicalDims(out, x.shape) {
+		return notLowered("output shape %s is ambiguous", out)
+	}
 	nr := *x
 	nr.shape = out
 	l.state(n.Outputs[0]).q = &nr
@@ -2264,7 +2288,9 @@ func (l *lowerer) lowerShape(n *graph.Node) error {
 	return nil
 }
 
-// lowerDataMove runs a data-movement operator on int8 data (logical layout).
+// lowerDataMove runs a data-movement operator on int8 data. Pad, Slice and Resize
+// keep a channels-last input channels-last (their per-axis constants are permuted);
+// the others work on the logical layout.
 func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	x := l.qIn(n.Input(0))
 	if x == nil {
@@ -2279,35 +2305,50 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 		if l.opset < 11 {
 			return notLowered("Pad before opset 11")
 		}
-		if n.AttrString("mode", "constant") != "constant" {
-			break
-		}
 	}
-	xin, err := l.plainI8(x)
-	if err != nil {
-		return err
-	}
-	ins := []string{xin}
+	ins := make([]string, len(n.Inputs))
 	for i, in := range n.Inputs[1:] {
 		if n.OpType == "Pad" && i == 1 && in != "" {
 			cv := l.constFloat(in)
 			if cv == nil || cv.Len() != 1 {
 				return notLowered("non-constant pad value")
 			}
-			ins = append(ins, l.scalarI8(in+"_int8", quantizeRound(cv.F32()[0], x.scale, x.zp, -128, 127)))
+			ins[2] = l.scalarI8(in+"_int8", quantizeRound(cv.F32()[0], x.scale, x.zp, -128, 127))
 			continue
 		}
 		name, err := l.need(in)
 		if err != nil {
 			return fmt.Errorf("%s: %w", n.Label(), err)
 		}
-		ins = append(ins, name)
+		ins[i+1] = name
 	}
 	if n.OpType == "Pad" && n.Input(2) == "" && x.zp != 0 {
-		for len(ins) < 2 {
+		for len(ins) < 3 {
 			ins = append(ins, "")
 		}
-		ins = append(ins, l.scalarI8(n.Outputs[0]+"_pad_int8", x.zp))
+		ins[2] = l.scalarI8(n.Outputs[0]+"_pad_int8", x.zp)
+	}
+	var perm []int
+	if rank := len(x.shape); (rank == 3 || rank == 4) && isIdentityPerm(x.perm) && !x.reshaped() &&
+		(n.OpType == "Pad" || n.OpType == "Slice" || n.OpType == "Resize") && l.feedsChannelsLast(n.Outputs[0], 6) {
+		// e.g. an explicit Pad before a convolution: go channels-last before it
+		store, err := l.channelsLast(x)
+		if err != nil {
+			return err
+		}
+		c := *x
+		c.store, c.perm = store, channelsLastPerm(rank)
+		x = &c
+	}
+	if p, remapped := l.channelsLastInputs(n, x, ins); remapped {
+		perm = p
+		ins[0] = x.store
+	} else {
+		xin, err := l.plainI8(x)
+		if err != nil {
+			return err
+		}
+		ins[0] = xin
 	}
 	var outs []string
 	var refs []*qref
@@ -2323,7 +2364,7 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 		}
 		s := l.fresh(o + "_q")
 		outs = append(outs, s)
-		refs = append(refs, &qref{store: s, base: shape, shape: shape, scale: x.scale, zp: x.zp, exact: true})
+		refs = append(refs, &qref{store: s, perm: perm, base: shape, shape: shape, scale: x.scale, zp: x.zp, exact: true})
 	}
 	var attrs []*graph.Attr
 	for _, a := range n.Attrs {
@@ -2336,6 +2377,132 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 		}
 	}
 	return nil
+}
+
+// feedsChannelsLast reports whether a value reaches a convolution or pooling within
+// depth operators, through quantization and data-movement operators.
+func (l *lowerer) feedsChannelsLast(name string, depth int) bool {
+	if depth == 0 {
+		return false
+	}
+	for _, c := range l.cons[name] {
+		switch c.OpType {
+		case "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "QLinearConv":
+			return true
+		case "QuantizeLinear", "DequantizeLinear", "Pad", "Slice", "Resize", "Relu", "Clip", "Identity":
+			if len(c.Outputs) > 0 && l.feedsChannelsLast(c.Outputs[0], depth-1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// channelsLastInputs rewrites the per-axis constant inputs of Pad, Slice and Resize
+// (in ins) for a channels-last input, and returns the layout of the output.
+func (l *lowerer) channelsLastInputs(n *graph.Node, x *qref, ins []string) ([]int, bool) {
+	if isIdentityPerm(x.perm) || x.reshaped() {
+		return nil, false
+	}
+	r := len(x.perm)
+	p := x.perm
+	permute := func(name string, per int) (string, bool) {
+		t := l.constOf(name)
+		if t == nil || t.Len() != per*r {
+			return "", false
+		}
+		var out *graph.Tensor
+		switch d := t.Data.(type) {
+		case []int64:
+			o := make([]int64, len(d))
+			for k := 0; k < per; k++ {
+				for j := 0; j < r; j++ {
+					o[k*r+j] = d[k*r+p[j]]
+				}
+			}
+			out = graph.FromInt64(t.Shape, o)
+		case []float32:
+			o := make([]float32, len(d))
+			for k := 0; k < per; k++ {
+				for j := 0; j < r; j++ {
+					o[k*r+j] = d[k*r+p[j]]
+				}
+			}
+			out = graph.FromFloat32(t.Shape, o)
+		default:
+			return "", false
+		}
+		return l.addInit(name+"_nhwc", out), true
+	}
+	switch n.OpType {
+	case "Pad":
+		if n.Input(3) != "" || n.HasAttr("pads") {
+			return nil, false
+		}
+		pads, ok := permute(n.Input(1), 2)
+		if !ok {
+			return nil, false
+		}
+		ins[1] = pads
+	case "Slice":
+		if l.opset < 10 || n.Input(3) == "" {
+			// default axes 0..k-1 would have to be materialized with their count
+			st := l.constOf(n.Input(1))
+			if l.opset < 10 || st == nil {
+				return nil, false
+			}
+			axes := make([]int64, st.Len())
+			for i := range axes {
+				axes[i] = int64(invertPerm(p)[i])
+			}
+			for len(ins) < 4 {
+				ins = append(ins, "")
+			}
+			ins[3] = l.addInit(n.Outputs[0]+"_axes_nhwc", graph.FromInt64([]int{len(axes)}, axes))
+			return p, true
+		}
+		at := l.constOf(n.Input(3))
+		if at == nil {
+			return nil, false
+		}
+		ax, err := at.AsInt64()
+		if err != nil {
+			return nil, false
+		}
+		inv := invertPerm(p)
+		axes := make([]int64, len(ax))
+		for i, a := range ax {
+			na, err := graph.NormalizeAxis(a, r)
+			if err != nil {
+				return nil, false
+			}
+			axes[i] = int64(inv[na])
+		}
+		ins[3] = l.addInit(n.Input(3)+"_nhwc", graph.FromInt64([]int{len(axes)}, axes))
+	case "Resize":
+		if n.AttrString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize" {
+			return nil, false
+		}
+		switch {
+		case n.Input(3) != "":
+			sizes, ok := permute(n.Input(3), 1)
+			if !ok {
+				return nil, false
+			}
+			ins[3] = sizes
+		case n.Input(2) != "":
+			scales, ok := permute(n.Input(2), 1)
+			if !ok {
+				return nil, false
+			}
+			ins[2] = scales
+		default:
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	return p, true
 }
 
 // ---- QOperator operators ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math/rand"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -333,4 +334,224 @@ func TestConvSameAutoPadSymbolicBatch(t *testing.T) {
 		want := convRef(x, g.Initializers["w"], nil, 1, []int{2, 2}, []int{1, 1}, []int{1, 0, 1, 1})
 		require.NoError(t, CompareTensors(out["y"], want, gemmTol))
 	}
+}
+
+// TestNNOpsNeverPanic runs randomized cases of every operator of this part of the
+// executor through shape inference and the kernels, with declared and with undeclared
+// input shapes. Each case starts from a valid configuration (so that the kernels do
+// run) and is then, two times in five, broken in one random way: a dimension, a dtype,
+// an attribute. Every case must give a result or an error, never a panic.
+func TestNNOpsNeverPanic(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	dims := func(n, lo, hi int) []int {
+		v := make([]int, n)
+		for i := range v {
+			v[i] = lo + r.Intn(hi-lo+1)
+		}
+		return v
+	}
+	i64s := func(v []int) []int64 { return toI64(v) }
+	type gen func() (*graph.Node, []*graph.Tensor)
+	spatial := func() (int, []int) { k := 1 + r.Intn(3); return k, dims(k, 1, 6) }
+	convLike := func(op string) gen {
+		return func() (*graph.Node, []*graph.Tensor) {
+			rank, in := spatial()
+			g := 1 + r.Intn(2)
+			c, m := g*(1+r.Intn(2)), g*(1+r.Intn(2))
+			k := dims(rank, 1, 3)
+			x := randF32(r, append([]int{1 + r.Intn(2), c}, in...)...)
+			ws := append([]int{m, c / g}, k...)
+			if op == "ConvTranspose" {
+				ws = append([]int{c, m / g}, k...)
+			}
+			n := mk(op, 3, 1, aInt("group", int64(g)), aInts("strides", i64s(dims(rank, 1, 3))...),
+				aInts("dilations", i64s(dims(rank, 1, 2))...), aInts("pads", i64s(dims(2*rank, 0, 2))...))
+			if r.Intn(4) == 0 {
+				n.Attrs["auto_pad"] = aStr("auto_pad", []string{"SAME_UPPER", "SAME_LOWER", "VALID"}[r.Intn(3)])
+				delete(n.Attrs, "pads")
+			}
+			if op == "ConvTranspose" && r.Intn(3) == 0 {
+				n.Attrs["output_padding"] = aInts("output_padding", i64s(dims(rank, 0, 1))...)
+			}
+			if op == "ConvTranspose" && r.Intn(4) == 0 {
+				n.Attrs["output_shape"] = aInts("output_shape", i64s(dims(rank, 1, 9))...)
+			}
+			return n, []*graph.Tensor{x, randF32(r, ws...), randF32(r, m)}
+		}
+	}
+	pool := func(op string) gen {
+		return func() (*graph.Node, []*graph.Tensor) {
+			rank, in := spatial()
+			n := mk(op, 1, 1+r.Intn(2), aInts("kernel_shape", i64s(dims(rank, 1, 3))...), aInts("strides", i64s(dims(rank, 1, 3))...),
+				aInts("pads", i64s(dims(2*rank, 0, 1))...), aInt("ceil_mode", int64(r.Intn(2))))
+			if op == "AveragePool" {
+				n.Outputs = n.Outputs[:1]
+				n.Attrs["count_include_pad"] = aInt("count_include_pad", int64(r.Intn(2)))
+			} else {
+				n.Attrs["storage_order"] = aInt("storage_order", int64(r.Intn(2)))
+				n.Attrs["dilations"] = aInts("dilations", i64s(dims(rank, 1, 2))...)
+			}
+			return n, []*graph.Tensor{randF32(r, append([]int{1 + r.Intn(2), 1 + r.Intn(3)}, in...)...)}
+		}
+	}
+	gens := map[string]gen{
+		"Conv": convLike("Conv"), "ConvTranspose": convLike("ConvTranspose"),
+		"MaxPool": pool("MaxPool"), "AveragePool": pool("AveragePool"),
+		"GlobalAveragePool": func() (*graph.Node, []*graph.Tensor) {
+			return mk("GlobalAveragePool", 1, 1), []*graph.Tensor{randF32(r, dims(2+r.Intn(3), 1, 4)...)}
+		},
+		"MatMul": func() (*graph.Node, []*graph.Tensor) {
+			k := 1 + r.Intn(4)
+			a := append(dims(r.Intn(3), 1, 3), k)
+			b := append([]int{k}, dims(r.Intn(2), 1, 3)...)
+			if len(b) == 2 && r.Intn(2) == 0 {
+				b = append(dims(1, 1, 3), b...)
+			}
+			return mk("MatMul", 2, 1), []*graph.Tensor{randF32(r, a...), randF32(r, b...)}
+		},
+		"Gemm": func() (*graph.Node, []*graph.Tensor) {
+			m, n, k := 1+r.Intn(4), 1+r.Intn(4), 1+r.Intn(4)
+			ta, tb := r.Intn(2) == 1, r.Intn(2) == 1
+			as, bs := []int{m, k}, []int{k, n}
+			if ta {
+				as = []int{k, m}
+			}
+			if tb {
+				bs = []int{n, k}
+			}
+			return mk("Gemm", 3, 1, aInt("transA", boolInt(ta)), aInt("transB", boolInt(tb)), aFloat("alpha", 0.5)),
+				[]*graph.Tensor{randF32(r, as...), randF32(r, bs...), randF32(r, dims(r.Intn(3), 1, 1)...)}
+		},
+		"BatchNormalization": func() (*graph.Node, []*graph.Tensor) {
+			x := dims(2+r.Intn(3), 1, 4)
+			c := x[1]
+			v := randF32(r, c)
+			for i := range v.F32() {
+				v.F32()[i] += 2
+			}
+			return mk("BatchNormalization", 5, 1, aInt("training_mode", int64(r.Intn(2)))),
+				[]*graph.Tensor{randF32(r, x...), randF32(r, c), randF32(r, c), randF32(r, c), v}
+		},
+		"LayerNormalization": func() (*graph.Node, []*graph.Tensor) {
+			x := dims(1+r.Intn(3), 1, 4)
+			axis := r.Intn(len(x))
+			return mk("LayerNormalization", 3, 3, aInt("axis", int64(axis))), []*graph.Tensor{randF32(r, x...), randF32(r, x[axis:]...), randF32(r, x[axis:]...)}
+		},
+		"Softmax": func() (*graph.Node, []*graph.Tensor) {
+			x := dims(1+r.Intn(3), 1, 4)
+			return mk("Softmax", 1, 1, aInt("axis", int64(r.Intn(2*len(x))-len(x)))), []*graph.Tensor{randF32(r, x...)}
+		},
+		"ReduceL2": func() (*graph.Node, []*graph.Tensor) {
+			x := dims(1+r.Intn(4), 0, 3)
+			return mk("ReduceL2", 1, 1, aInts("axes", int64(r.Intn(len(x)))), aInt("keepdims", int64(r.Intn(2)))), []*graph.Tensor{randF32(r, x...)}
+		},
+		"Pad": func() (*graph.Node, []*graph.Tensor) {
+			x := dims(1+r.Intn(3), 1, 4)
+			return mk("Pad", 2, 1, aStr("mode", []string{"constant", "reflect", "edge"}[r.Intn(3)])),
+				[]*graph.Tensor{randF32(r, x...), i64([]int{2 * len(x)}, i64s(dims(2*len(x), -1, 3))...)}
+		},
+		"Resize": func() (*graph.Node, []*graph.Tensor) {
+			x := dims(1+r.Intn(3), 1, 4)
+			sc := make([]float32, len(x))
+			for i := range sc {
+				sc[i] = []float32{0.5, 1, 1.5, 2}[r.Intn(4)]
+			}
+			n := mk("Resize", 3, 1, aStr("mode", []string{"nearest", "linear", "cubic"}[r.Intn(3)]),
+				aStr("coordinate_transformation_mode", []string{"half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel", "tf_half_pixel_for_nn"}[r.Intn(5)]))
+			n.Inputs[1] = ""
+			return n, []*graph.Tensor{randF32(r, x...), nil, f32([]int{len(sc)}, sc...)}
+		},
+		"LSTM": func() (*graph.Node, []*graph.Tensor) {
+			h, in := 1+r.Intn(3), 1+r.Intn(3)
+			d := 1 + r.Intn(2)
+			dir := map[int]string{1: "forward", 2: "bidirectional"}[d]
+			return mk("LSTM", 3, 3, aInt("hidden_size", int64(h)), aStr("direction", dir), aInt("layout", int64(r.Intn(2)))),
+				[]*graph.Tensor{randF32(r, 1+r.Intn(3), 1+r.Intn(2), in), randF32(r, d, 4*h, in), randF32(r, d, 4*h, h)}
+		},
+		"GRU": func() (*graph.Node, []*graph.Tensor) {
+			h, in := 1+r.Intn(3), 1+r.Intn(3)
+			return mk("GRU", 3, 2, aInt("hidden_size", int64(h)), aInt("linear_before_reset", int64(r.Intn(2)))),
+				[]*graph.Tensor{randF32(r, 1+r.Intn(3), 1+r.Intn(2), in), randF32(r, 1, 3*h, in), randF32(r, 1, 3*h, h)}
+		},
+	}
+	// mutate breaks a case in one random way.
+	mutate := func(n *graph.Node, ins []*graph.Tensor) {
+		switch r.Intn(4) {
+		case 0: // change one dimension of one input
+			i := r.Intn(len(ins))
+			if ins[i] != nil && len(ins[i].Shape) > 0 {
+				s := append([]int(nil), ins[i].Shape...)
+				s[r.Intn(len(s))] = r.Intn(4)
+				ins[i] = randF32(r, s...)
+			}
+		case 1: // change a dtype
+			i := r.Intn(len(ins))
+			if ins[i] != nil {
+				ins[i] = graph.NewTensor([]graph.DType{graph.Int64, graph.Float64, graph.Uint8, graph.Float16}[r.Intn(4)], ins[i].Shape)
+			}
+		case 2: // change the length or values of an ints attribute
+			for name, a := range n.Attrs {
+				if a.Type == graph.AttrInts {
+					n.Attrs[name] = aInts(name, toI64(dims(r.Intn(5), -2, 3))...)
+					break
+				}
+			}
+		default: // change an int attribute
+			for name, a := range n.Attrs {
+				if a.Type == graph.AttrInt {
+					n.Attrs[name] = aInt(name, int64(r.Intn(7)-2))
+					break
+				}
+			}
+		}
+	}
+	iters := 200
+	if testing.Short() {
+		iters = 50
+	}
+	names := make([]string, 0, len(gens))
+	for name := range gens {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			ran := 0
+			for it := 0; it < iters; it++ {
+				n, ins := gens[name]()
+				for i, in := range ins {
+					if in == nil {
+						n.Inputs[i] = ""
+					}
+				}
+				if len(n.Inputs) > len(ins) {
+					n.Inputs = n.Inputs[:len(ins)]
+				}
+				valid := r.Intn(5) >= 2
+				if !valid {
+					mutate(n, ins)
+				}
+				dynamic := r.Intn(2) == 0
+				var err error
+				require.NotPanics(t, func() {
+					_, err = runNodeOpt(t, 17, 1+r.Intn(2), dynamic, n, nil, ins...)
+				}, "node %s attrs %v inputs %v", n.OpType, n.Attrs, shapesOf(ins))
+				if err == nil {
+					ran++
+				}
+			}
+			// Most unmutated cases are valid: the kernels really ran.
+			require.Greater(t, ran, iters/4, "only %d of %d cases ran", ran, iters)
+		})
+	}
+}
+
+func shapesOf(ts []*graph.Tensor) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			out[i] = fmt.Sprintf("%s%v", t.DType, t.Shape)
+		}
+	}
+	return out
 }

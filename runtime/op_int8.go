@@ -507,10 +507,12 @@ func (k *lutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 // ---- Elementwise binary --------------------------------------------------------------
 
 type qbinaryKernel struct {
-	op              string
-	fast            *kernels.QBinary // Add, Sub, Mul
-	add             *fastQAdd        // Add, Sub: same arithmetic as fast, vectorizable
-	ta, tb          *[256]float32    // dequantization tables of the general path
+	op   string
+	fast *kernels.QBinary // Add, Sub, Mul
+	// pairs[uint8(a)<<8|uint8(b)] is the result for every pair of codes: one lookup
+	// per element instead of the float arithmetic (built with that arithmetic).
+	pairs           *[65536]int8
+	ta, tb          *[256]float32 // dequantization tables of the general path
 	yScale          float32
 	yZP, qmin, qmax int32
 	aScale, bScale  float32
@@ -536,10 +538,8 @@ func buildQBinary(b *BuildContext) (Kernel, error) {
 	switch k.op {
 	case "Add":
 		k.fast = kernels.NewQAdd(k.aScale, k.aZP, k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
-		k.add = newFastQAdd(k.aScale, k.aZP, k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
 	case "Sub":
 		k.fast = kernels.NewQAdd(k.aScale, k.aZP, -k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
-		k.add = newFastQAdd(k.aScale, k.aZP, -k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
 	case "Mul":
 		k.fast = kernels.NewQMul(k.aScale, k.aZP, k.bScale, k.bZP, k.yScale, k.yZP, k.qmin, k.qmax)
 	case "Div", "Max", "Min", "Pow", "PRelu":
@@ -548,7 +548,32 @@ func buildQBinary(b *BuildContext) (Kernel, error) {
 	}
 	k.ta = dequantTable(k.aScale, k.aZP)
 	k.tb = dequantTable(k.bScale, k.bZP)
+	k.pairs = k.pairTable()
 	return k, nil
+}
+
+// pairTable evaluates the operator on all 65536 pairs of codes.
+func (k *qbinaryKernel) pairTable() *[65536]int8 {
+	var t [65536]int8
+	a := make([]int8, 65536)
+	b := make([]int8, 65536)
+	for i := range a {
+		a[i], b[i] = int8(uint8(i>>8)), int8(uint8(i))
+	}
+	k.compute(a, b, t[:])
+	return &t
+}
+
+// compute applies the operator's arithmetic elementwise (same-length slices).
+func (k *qbinaryKernel) compute(a, b, out []int8) {
+	if k.fast != nil {
+		k.fast.Apply(a, b, out)
+		return
+	}
+	for i := range out {
+		v := k.scalarOp(k.ta[uint8(a[i])], k.tb[uint8(b[i])])
+		out[i] = int8(quantizeRound(v, k.yScale, k.yZP, k.qmin, k.qmax))
+	}
 }
 
 func (k *qbinaryKernel) scalarOp(x, y float32) float32 {
@@ -594,58 +619,20 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		b = bytesAsI8(expandBytes(i8AsBytes(b), in[1].Shape, shape))
 	}
 	out := make([]int8, n)
-	if k.add != nil {
-		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
-			k.add.apply(a[lo:hi], b[lo:hi], out[lo:hi])
-		})
-	} else if k.fast != nil {
-		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
-			k.fast.Apply(a[lo:hi], b[lo:hi], out[lo:hi])
-		})
-	} else {
-		parallelChunks(n, ctx.Threads, 1<<14, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := k.scalarOp(k.ta[uint8(a[i])], k.tb[uint8(b[i])])
-				out[i] = int8(quantizeRound(v, k.yScale, k.yZP, k.qmin, k.qmax))
-			}
-		})
+	t := k.pairs
+	if t == nil {
+		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.compute(a[lo:hi], b[lo:hi], out[lo:hi]) })
+		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
+	parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+		a, b, o := a[lo:hi], b[lo:hi], out[lo:hi]
+		b = b[:len(a)]
+		o = o[:len(a)]
+		for i, x := range a {
+			o[i] = t[uint16(uint8(x))<<8|uint16(uint8(b[i]))]
+		}
+	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
-}
-
-// fastQAdd is kernels.NewQAdd's arithmetic (ta[a] + tb[b] in float32, clamp to
-// [qmin-zp, qmax-zp], round half to even, add zp) without float64 calls in the loop:
-// the rounding adds and subtracts 1.5·2^23, which rounds a float32 of magnitude below
-// 2^22 to an integer with ties to even, exactly as math.RoundToEven does.
-type fastQAdd struct {
-	ta, tb [256]float32
-	lo, hi float32
-	zp     int32
-}
-
-func newFastQAdd(aScale float32, aZP int32, bScale float32, bZP int32, outScale float32, outZP, qmin, qmax int32) *fastQAdd {
-	f := &fastQAdd{zp: outZP, lo: float32(max(qmin, -128) - outZP), hi: float32(min(qmax, 127) - outZP)}
-	ra, rb := aScale/outScale, bScale/outScale
-	for q := -128; q < 128; q++ {
-		f.ta[uint8(int8(q))] = ra * float32(int32(q)-aZP)
-		f.tb[uint8(int8(q))] = rb * float32(int32(q)-bZP)
-	}
-	return f
-}
-
-const roundMagic = float32(12582912) // 1.5 * 2^23
-
-func (f *fastQAdd) apply(a, b, out []int8) {
-	n := len(out)
-	a, b = a[:n], b[:n]
-	lo, hi, zp := f.lo, f.hi, f.zp
-	for i := range out {
-		// table entries are finite, so the builtin (branch-free) min/max agree with
-		// the kernel's NaN-aware clamp
-		v := min(max(f.ta[uint8(a[i])]+f.tb[uint8(b[i])], lo), hi)
-		r := (v + roundMagic) - roundMagic
-		out[i] = int8(int32(r) + zp)
-	}
 }
 
 // expandBytes broadcasts src of shape from to shape to (numpy rules).

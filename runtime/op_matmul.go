@@ -218,11 +218,12 @@ type gemmKernel struct {
 	node           *graph.Node
 	transA, transB bool
 	alpha, beta    float32
-	// bConst is the constant float32 B the node was built with, and bScaled its data
-	// pre-multiplied by alpha (so the GEMM needs no scaling pass); nil when B is not
-	// constant.
+	// bConst is the constant float32 B the node was built with, and bPacked the same
+	// matrix pre-transformed for the GEMM: transposed to [K, N] when transB (the GEMM
+	// packs row-major B with block copies, a transposed one element by element) and
+	// multiplied by alpha (so no scaling pass is needed). nil when B is not constant.
 	bConst  *graph.Tensor
-	bScaled []float32
+	bPacked []float32
 }
 
 func buildGemm(b *BuildContext) (Kernel, error) {
@@ -242,14 +243,24 @@ func buildGemm(b *BuildContext) (Kernel, error) {
 			return nil, b.Errorf("input B has shape %v, expected a matrix", w.Shape)
 		}
 		src := w.F32()
-		if g.alpha != 1 {
-			s := make([]float32, len(src))
-			for i, v := range src {
-				s[i] = v * g.alpha
+		switch {
+		case g.transB:
+			rows, cols := w.Shape[0], w.Shape[1] // [N, K]
+			t := make([]float32, len(src))
+			for i := 0; i < rows; i++ {
+				for j, v := range src[i*cols : (i+1)*cols] {
+					t[j*rows+i] = v * g.alpha
+				}
 			}
-			g.bScaled = s
-		} else {
-			g.bScaled = src // never written
+			g.bPacked = t
+		case g.alpha != 1:
+			t := make([]float32, len(src))
+			for i, v := range src {
+				t[i] = v * g.alpha
+			}
+			g.bPacked = t
+		default:
+			g.bPacked = src // shared with the model, never written
 		}
 		g.bConst = w
 	}
@@ -344,20 +355,20 @@ func (g *gemmKernel) runF32(ctx *ExecContext, a, b, c *graph.Tensor, m, n, k int
 	if m == 0 || n == 0 {
 		return out
 	}
-	bd, alpha := b.F32(), g.alpha
+	bd, alpha, transB, ldb := b.F32(), g.alpha, g.transB, b.Shape[1]
 	if b == g.bConst {
-		bd, alpha = g.bScaled, 1
+		bd, alpha, transB, ldb = g.bPacked, 1, false, n
 	}
 	hasC := c != nil && g.beta != 0 && c.Len() > 0
-	lda, ldb := a.Shape[1], b.Shape[1]
+	lda := a.Shape[1]
 	if alpha == 1 {
 		if hasC {
 			gemmFillC(y, m, n, c.F32(), c.Shape, g.beta)
 		}
-		kernels.Sgemm(g.transA, g.transB, m, n, k, a.F32(), max(lda, 1), bd, max(ldb, 1), y, n, hasC, ctx.Threads)
+		kernels.Sgemm(g.transA, transB, m, n, k, a.F32(), max(lda, 1), bd, max(ldb, 1), y, n, hasC, ctx.Threads)
 		return out
 	}
-	kernels.Sgemm(g.transA, g.transB, m, n, k, a.F32(), max(lda, 1), bd, max(ldb, 1), y, n, false, ctx.Threads)
+	kernels.Sgemm(g.transA, transB, m, n, k, a.F32(), max(lda, 1), bd, max(ldb, 1), y, n, false, ctx.Threads)
 	for i := range y {
 		y[i] *= alpha
 	}

@@ -151,30 +151,33 @@ func poolLowest[T poolElem]() T {
 	return z // uint8: 0
 }
 
-// maxPool2D is the common case without Indices.
+// maxPool2D is the common case without Indices. It folds one window row at a time
+// into the output row (acc = max(acc, row maxima)), which keeps the inner loop free of
+// per-tap bounds bookkeeping; a window with no input tap (only possible with ceil_mode)
+// keeps the lowest value.
 func maxPool2D[T poolElem](p *poolPlan, x, y []T) {
 	oh, ow := p.out[0], p.out[1]
 	w := p.in[1]
 	dh, dw := p.d[0], p.d[1]
+	low := poolLowest[T]()
+	ws, wl, wh := p.start[1][:ow], p.tapLo[1][:ow], p.tapHi[1][:ow]
 	for i := 0; i < oh; i++ {
 		hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
 		yr := y[i*ow : (i+1)*ow]
-		for j := 0; j < ow; j++ {
-			ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
-			if hl >= hh || wl >= wh {
-				yr[j] = poolLowest[T]()
-				continue
-			}
-			best := x[(hs+hl*dh)*w+ws+wl*dw]
-			for a := hl; a < hh; a++ {
-				row := x[(hs+a*dh)*w+ws+wl*dw:]
-				for b := 0; b < wh-wl; b++ {
-					if v := row[b*dw]; v > best {
-						best = v
-					}
+		for j := range yr {
+			yr[j] = low
+		}
+		for a := hl; a < hh; a++ {
+			row := x[(hs+a*dh)*w : (hs+a*dh+1)*w]
+			for j := range yr {
+				best := yr[j]
+				base := ws[j]
+				for b := wl[j]; b < wh[j]; b++ {
+					// Branch-free (MINSS/MAXSS, CMOV): pooled values are unpredictable.
+					best = max(best, row[base+b*dw])
 				}
+				yr[j] = best
 			}
-			yr[j] = best
 		}
 	}
 }
@@ -417,9 +420,7 @@ func globalPool[T ~float32 | ~float64](th int, isMax bool, x, y []T, planes, siz
 			if isMax {
 				best := plane[0]
 				for _, v := range plane[1:] {
-					if v > best {
-						best = v
-					}
+					best = max(best, v)
 				}
 				y[i] = best
 				continue

@@ -114,7 +114,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		return writeJSON(stdout, rep)
 	}
 	for _, c := range rep.Changes {
-		fmt.Fprintf(stdout, "%s %q: raw %s, real = (q - %d) * %g\n", c.Kind, c.Name, c.DType, c.ZeroPoint, c.Scale)
+		fmt.Fprintf(stdout, "%s %q: raw %s, scale %g, zero point %d (real = (q - zero_point) * scale)\n", c.Kind, c.Name, c.DType, c.Scale, c.ZeroPoint)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil

@@ -15,9 +15,9 @@ import (
 	"github.com/warboy-sim/warboy/quantizer"
 )
 
-// defaultMethod is the calibration method of `warboy quantize` (see docs/quantizer.md
-// for the accuracy of every method on the bundled models).
-const defaultMethod = "MSE_ASYM"
+// defaultMethod is the calibration method of `warboy quantize` (docs/quantizer.md has
+// the accuracy of every method on the bundled models and why this one).
+var defaultMethod = quantizer.DefaultMethod.String()
 
 func init() {
 	register(&command{name: "quantize", summary: "calibrate a float32 model and write it as int8 (QDQ ONNX)", run: quantizeCmd})
@@ -134,7 +134,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			qopts.CalibMethod = rep.Method
 		} else {
 			var crep *quantizer.CalibReport
-			ranges, crep, err = calibrateFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, stderr, warn)
+			ranges, crep, err = calibrateFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
 			if err != nil {
 				return err
 			}
@@ -190,7 +190,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 
 // calibrateFromDir runs calibration over the first n images of a data set.
 func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string, n, batch int, percentile float64, threads int,
-	stderr io.Writer, warn func(string)) (quantizer.Ranges, *quantizer.CalibReport, error) {
+	exclude []string, stderr io.Writer, warn func(string)) (quantizer.Ranges, *quantizer.CalibReport, error) {
 	ds, err := dataset.Load(dir, split)
 	if err != nil {
 		return nil, nil, fmt.Errorf("calibration data: %w", err)
@@ -211,7 +211,7 @@ func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string
 	}
 	bar := progress.New(stderr, "calibrate", n)
 	cal, err := quantizer.Calibrate(m, method, feed, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads,
-		BatchSize: batch, Progress: bar.Callback()})
+		BatchSize: batch, Exclude: exclude, Progress: bar.Callback()})
 	bar.Done()
 	if err != nil {
 		return nil, nil, err

@@ -81,7 +81,7 @@ func TestQuantizeCommand(t *testing.T) {
 	edited := filepath.Join(dir, "cnn_u8.onnx")
 	code, stdout, stderr = runCLI("edit", out, "--input-type", "uint8", "--output-type", "int8", "-o", edited)
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stdout, `input "input": raw uint8, real = (q - 0) * 0.003921`)
+	assert.Contains(t, stdout, `input "input": raw uint8, scale 0.003921569, zero point 0`)
 	assert.Contains(t, stdout, `output "logits": raw int8`)
 	e, err := graph.Load(edited)
 	require.NoError(t, err)

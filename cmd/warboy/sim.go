@@ -238,6 +238,9 @@ func printSimReport(w io.Writer, r *npu.Report, source, prep string, rows int) {
 		units = append(units, fmt.Sprintf("%s %.0f%%", u.Name, 100*u.Utilization))
 	}
 	fmt.Fprintf(w, "unit busy   %s\n", strings.Join(units, ", "))
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "warning     %s\n", wn)
+	}
 	if len(r.HostFallbacks) > 0 {
 		fmt.Fprintf(w, "host fallbacks (%d):\n", len(r.HostFallbacks))
 		for _, f := range r.HostFallbacks {

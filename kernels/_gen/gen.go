@@ -737,7 +737,7 @@ func depthwiseAVX2(nb, px int) {
 	base, off, wcur, outp, x, pair, t0, wstride, npairs, pstride := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9, RDX
 	name := fmt.Sprintf("dw%dx%d", nb, px)
 	acc := func(q, b, h int) VecPhysical { return ymm((q*nb+b)*2 + h) } // 2·nb·px <= 8
-	wr := func(b, h int) VecPhysical { return ymm(8 + b*2 + h) }       // 2·nb <= 4
+	wr := func(b, h int) VecPhysical { return ymm(8 + b*2 + h) }        // 2·nb <= 4
 	tmp := func(i int) VecPhysical { return ymm(12 + i%4) }
 	Load(Param("in"), base)
 	Load(Param("off"), off)

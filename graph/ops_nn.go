@@ -1052,6 +1052,13 @@ func inferResize(c *InferContext) ([]*Value, []*Tensor, error) {
 			return nil, nil, c.Errorf("neither scales nor sizes is given")
 		}
 	}
+	if n.OpType == "Upsample" {
+		for _, s := range scales {
+			if s < 1 {
+				return nil, nil, c.Errorf("scales %v: Upsample scales must be at least 1", scales)
+			}
+		}
+	}
 	if !x.HasShape {
 		return []*Value{nnValue(x.DType, nil)}, nil, nil
 	}

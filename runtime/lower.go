@@ -91,7 +91,7 @@ func identicalDims(a, b graph.Shape) bool {
 	}
 	return true
 }
-func (r *qref) plain() bool    { return isIdentityPerm(r.perm) && !r.reshaped() }
+func (r *qref) plain() bool { return isIdentityPerm(r.perm) && !r.reshaped() }
 
 func (r *qref) with(scale float32, zp int32) *qref {
 	c := *r

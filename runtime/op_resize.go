@@ -169,6 +169,13 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 			outShape[a] = int(v)
 		}
 	}
+	if k.op == "Upsample" {
+		for _, s := range scales {
+			if s < 1 {
+				return nil, fmt.Errorf("scales %v: Upsample scales must be at least 1", scales)
+			}
+		}
+	}
 	if err := checkSize(outShape, "output shape"); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,8 @@ func TestResizeOps(t *testing.T) {
 		{name: "upsample 7 bilinear", opset: 7, node: mk("Upsample", 1, 1, aStr("mode", "bilinear"), &graph.Attr{Name: "scales", Type: graph.AttrFloats, Floats: []float32{1, 2}}),
 			inputs: []*graph.Tensor{f32([]int{1, 2}, 1, 3)}, want: []*graph.Tensor{f32([]int{1, 4}, 1, 2, 3, 3)}},
 		{name: "identity scales", node: resize(aStr("mode", "cubic")), inputs: []*graph.Tensor{x, nil, f32([]int{4}, 1, 1, 1, 1)}, want: []*graph.Tensor{x}},
+		{name: "upsample below 1", opset: 9, node: mk("Upsample", 2, 1), inputs: []*graph.Tensor{x, f32([]int{4}, 1, 1, 0.5, 1)},
+			wantErr: "Upsample scales must be at least 1"},
 		{name: "scales and sizes", node: mk("Resize", 4, 1), inputs: []*graph.Tensor{f32([]int{2}, 1, 2), f32([]int{0}), f32([]int{1}, 2), i64([]int{1}, 4)},
 			wantErr: "both scales and sizes"},
 		{name: "wrong scales length", node: resize(), inputs: []*graph.Tensor{x, nil, f32([]int{2}, 2, 2)}, wantErr: "has 2 values, input has rank 4"},

@@ -33,6 +33,13 @@ func TestTmpORT(t *testing.T) {
 		{"convT same upper", 13, mk("ConvTranspose", 2, 1, aInts("strides", 2, 2), aStr("auto_pad", "SAME_UPPER")), []*graph.Tensor{randF32(r, 1, 2, 3, 4), randF32(r, 2, 3, 3, 3)}},
 		{"lstm bidi", 14, mk("LSTM", 3, 3, aInt("hidden_size", 3), aStr("direction", "bidirectional")), []*graph.Tensor{randF32(r, 4, 2, 3), randF32(r, 2, 12, 3), randF32(r, 2, 12, 3)}},
 		{"gru lbr0 bidi", 14, mk("GRU", 3, 2, aInt("hidden_size", 3), aStr("direction", "bidirectional")), []*graph.Tensor{randF32(r, 4, 2, 3), randF32(r, 2, 9, 3), randF32(r, 2, 9, 3)}},
+		{"pytorch half pixel to 1", 13, withEmptyInput(withEmptyInput(mk("Resize", 4, 1, aStr("mode", "linear"), aStr("coordinate_transformation_mode", "pytorch_half_pixel")), 1), 2), []*graph.Tensor{randF32(r, 1, 2, 5, 7), nil, nil, i64([]int{4}, 1, 2, 1, 3)}},
+		{"crop resize nearest", 13, withEmptyInput(mk("Resize", 4, 1, aStr("coordinate_transformation_mode", "tf_crop_and_resize"), aFloat("extrapolation_value", 7)), 2), []*graph.Tensor{randF32(r, 1, 1, 5, 7), f32([]int{8}, 0, 0, -0.2, 0.1, 1, 1, 0.8, 1.3), nil, i64([]int{4}, 1, 1, 4, 6)}},
+		{"nearest prefer ceil asym", 13, withEmptyInput(mk("Resize", 3, 1, aStr("nearest_mode", "round_prefer_ceil"), aStr("coordinate_transformation_mode", "asymmetric")), 1), []*graph.Tensor{randF32(r, 1, 2, 5, 7), nil, f32([]int{4}, 1, 1, 2.5, 0.4)}},
+		{"cubic exclude outside half", 13, withEmptyInput(mk("Resize", 3, 1, aStr("mode", "cubic"), aInt("exclude_outside", 1)), 1), []*graph.Tensor{randF32(r, 1, 2, 5, 7), nil, f32([]int{4}, 1, 1, 2.5, 0.4)}},
+		{"conv grouped dilated", 13, mk("Conv", 3, 1, aInt("group", 2), aInts("dilations", 2, 1), aInts("strides", 1, 2), aInts("pads", 1, 2, 0, 1)), []*graph.Tensor{randF32(r, 2, 4, 9, 8), randF32(r, 6, 2, 3, 3), randF32(r, 6)}},
+		{"pad reflect", 13, mk("Pad", 2, 1, aStr("mode", "reflect")), []*graph.Tensor{randF32(r, 2, 3, 4), i64([]int{6}, 0, 2, 3, 1, 1, 2)}},
+		{"instancenorm", 6, mk("InstanceNormalization", 3, 1), []*graph.Tensor{randF32(r, 2, 3, 4, 5), randF32(r, 3), randF32(r, 3)}},
 		{"lrn even", 13, mk("LRN", 1, 1, aInt("size", 4)), []*graph.Tensor{randF32(r, 1, 6, 2, 2)}},
 		{"softmax11", 11, mk("Softmax", 1, 1, aInt("axis", 1)), []*graph.Tensor{randF32(r, 2, 3, 4)}},
 	}

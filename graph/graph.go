@@ -212,7 +212,9 @@ func (n *Node) SetAttrInts(name string, v []int64) {
 }
 
 // SetAttrFloat sets a float attribute.
-func (n *Node) SetAttrFloat(name string, v float32) { n.setAttr(&Attr{Name: name, Type: AttrFloat, F: v}) }
+func (n *Node) SetAttrFloat(name string, v float32) {
+	n.setAttr(&Attr{Name: name, Type: AttrFloat, F: v})
+}
 
 // SetAttrString sets a string attribute.
 func (n *Node) SetAttrString(name, v string) { n.setAttr(&Attr{Name: name, Type: AttrString, S: v}) }

@@ -16,14 +16,18 @@ import (
 func TestCompare(t *testing.T) {
 	m, q := quantizedCNN(t)
 	_, test := fmnist(t)
+	n := 200
+	if testing.Short() {
+		n = 60
+	}
 	for _, mode := range []runtime.Mode{runtime.ModeFloat, runtime.ModeAuto} {
 		t.Run(mode.String(), func(t *testing.T) {
 			var calls int
-			res, err := Compare(m, q, dsBatches{test, "input"}, 200, CompareOptions{Mode: mode, BatchSize: 64,
-				Progress: func(done, total int) { calls++; assert.Equal(t, 200, total) }})
+			res, err := Compare(m, q, dsBatches{test, "input"}, n, CompareOptions{Mode: mode, BatchSize: 64,
+				Progress: func(done, total int) { calls++; assert.Equal(t, n, total) }})
 			require.NoError(t, err)
-			assert.Equal(t, 4, calls)
-			assert.Equal(t, 200, res.Samples)
+			assert.Equal(t, (n+63)/64, calls)
+			assert.Equal(t, n, res.Samples)
 			assert.NotEmpty(t, res.Mode)
 			t.Logf("mode %s: quantized model ran as %s", mode, res.Mode)
 			if mode == runtime.ModeFloat {
@@ -57,9 +61,9 @@ func TestCompareEditedModel(t *testing.T) {
 	require.NoError(t, ConvertInputType(e, "input", graph.Uint8, &PixelParams))
 	require.NoError(t, ConvertOutputType(e, "logits", graph.Int8, nil))
 	_, test := fmnist(t)
-	a, err := Compare(m, q, dsBatches{test, "input"}, 100, CompareOptions{Mode: runtime.ModeFloat})
+	a, err := Compare(m, q, dsBatches{test, "input"}, 50, CompareOptions{Mode: runtime.ModeFloat})
 	require.NoError(t, err)
-	b, err := Compare(m, e, dsBatches{test, "input"}, 100, CompareOptions{Mode: runtime.ModeFloat})
+	b, err := Compare(m, e, dsBatches{test, "input"}, 50, CompareOptions{Mode: runtime.ModeFloat})
 	require.NoError(t, err)
 	assert.Equal(t, a.Top1, b.Top1)
 	sqnr := map[string]DB{}

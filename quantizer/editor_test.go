@@ -1,6 +1,7 @@
 package quantizer
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,16 +10,25 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// quantizedCNN quantizes the bundled CNN calibrated on a few training images.
+var (
+	cnnOnce           sync.Once
+	cnnFloat, cnnInt8 *graph.Model
+)
+
+// quantizedCNN returns the bundled CNN and its quantization calibrated on 200 training
+// images (computed once; callers clone before editing).
 func quantizedCNN(t *testing.T) (*graph.Model, *graph.Model) {
 	t.Helper()
-	m := loadBundled(t, "fmnist_cnn")
-	c := calibrate(t, m, MinMaxAsym, 200)
-	r, err := c.ComputeRanges()
-	require.NoError(t, err)
-	q, err := Quantize(m, r, QuantOptions{})
-	require.NoError(t, err)
-	return m, q
+	cnnOnce.Do(func() {
+		m := loadBundled(t, "fmnist_cnn")
+		r, err := calibrate(t, m, MinMaxAsym, 200).ComputeRanges()
+		require.NoError(t, err)
+		q, err := Quantize(m, r, QuantOptions{})
+		require.NoError(t, err)
+		cnnFloat, cnnInt8 = m, q
+	})
+	require.NotNil(t, cnnInt8, "quantizing the CNN failed in an earlier test")
+	return cnnFloat, cnnInt8
 }
 
 func TestConvertInputType(t *testing.T) {

@@ -166,7 +166,11 @@ func TestOptimizeBundledModels(t *testing.T) {
 			opt, err := Optimize(m)
 			require.NoError(t, err)
 			assert.Zero(t, countOps(opt)["BatchNormalization"])
-			in := map[string]*graph.Tensor{"input": test.Batch(0, 200)}
+			n := 200
+			if testing.Short() {
+				n = 20
+			}
+			in := map[string]*graph.Tensor{"input": test.Batch(0, n)}
 			want := runFloat(t, m, in)["logits"]
 			got := runFloat(t, opt, in)["logits"]
 			assert.Less(t, maxAbsDiff(want.F32(), got.F32()), 1e-4)

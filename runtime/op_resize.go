@@ -246,35 +246,39 @@ func (m *axisMap) identity() bool {
 	return true
 }
 
-// original maps output coordinate o of an axis to the input coordinate.
-func (k *resizeKernel) original(o int, in, out int, scale float64, roi []float64) (x float64, outside bool) {
-	fo := float64(o)
-	outW := scale * float64(in)
+// original maps output coordinate o of an axis to the input coordinate. The
+// arithmetic is float32, as in ONNX Runtime: where a coordinate lands exactly between
+// two pixels in float32 but not in float64 (say 1 / 0.4f), nearest rounding follows
+// the runtime that deployed models are validated with.
+func (k *resizeKernel) original(o int, in, out int, scale64 float64, roi []float64) (x float64, outside bool) {
+	fo, scale, fin := float32(o), float32(scale64), float32(in)
+	outW := scale * fin
+	var v float32
 	switch k.ctm {
 	case "half_pixel":
-		return (fo+0.5)/scale - 0.5, false
+		v = (fo+0.5)/scale - 0.5
 	case "pytorch_half_pixel":
 		if outW > 1 {
-			return (fo+0.5)/scale - 0.5, false
+			v = (fo+0.5)/scale - 0.5
 		}
-		return 0, false
 	case "align_corners":
-		if outW == 1 {
-			return 0, false
+		if outW != 1 {
+			v = fo * (fin - 1) / (outW - 1)
 		}
-		return fo * float64(in-1) / (outW - 1), false
 	case "tf_half_pixel_for_nn":
-		return (fo + 0.5) / scale, false
+		v = (fo + 0.5) / scale
 	case "tf_crop_and_resize":
-		var v float64
+		r0, r1 := float32(roi[0]), float32(roi[1])
 		if outW > 1 {
-			v = roi[0]*float64(in-1) + fo*(roi[1]-roi[0])*float64(in-1)/(outW-1)
+			v = r0*(fin-1) + fo*(r1-r0)*(fin-1)/(outW-1)
 		} else {
-			v = 0.5 * (roi[0] + roi[1]) * float64(in-1)
+			v = 0.5 * (r0 + r1) * (fin - 1)
 		}
-		return v, v < 0 || v > float64(in-1)
+		return float64(v), v < 0 || v > fin-1
+	default: // asymmetric
+		v = fo / scale
 	}
-	return fo / scale, false // asymmetric
+	return float64(v), false
 }
 
 func (k *resizeKernel) nearestIndex(x, scale float64) int {

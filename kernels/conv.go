@@ -147,25 +147,26 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 		return
 	}
 	kern := currentQKernel()
-	// Padded copy of the input with the zero point in the borders, so the GEMM
-	// sources need no bounds checks.
+	cg := s.C / s.Groups
+	ocg := s.OC / s.Groups
+	unpadded := s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
+	if s.Groups == 1 && s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.C%4 == 0 && unpadded {
+		// 1×1 stride 1: a GEMM over all pixels, A read in place
+		o := &qOut{out8: out, ldo: s.OC, rq: p}
+		qgemmRun(kern, s.N*s.H*s.W, qA{direct: in, lda: s.C}, w.groups[0], o, threads)
+		return
+	}
+	if s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
+		convDirect(s, in, w.groups[0], out, p, kern, threads)
+		return
+	}
+	// Padded copy of the input with the zero point in the borders, so the
+	// im2col source needs no bounds checks.
 	pin, hp, wp, release := padInput(s, in, int8(w.inZP), threads)
 	defer release()
 	ps := s
 	ps.H, ps.W = hp, wp
 	ps.PadTop, ps.PadLeft, ps.PadBottom, ps.PadRight = 0, 0, 0, 0
-	cg := s.C / s.Groups
-	ocg := s.OC / s.Groups
-	if s.Groups == 1 && s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.C%4 == 0 {
-		// 1×1 stride 1: a GEMM over all pixels, A read in place
-		o := &qOut{out8: out, ldo: s.OC, rq: p}
-		qgemmRun(kern, s.N*hp*wp, qA{direct: pin, lda: s.C}, w.groups[0], o, threads)
-		return
-	}
-	if s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
-		convDirect(ps, pin, w.groups[0], out, p, kern, threads)
-		return
-	}
 	m := s.N * oh * ow
 	for g, gw := range w.groups {
 		o := &qOut{out8: out, ldo: s.OC, col0: g * ocg, rq: p}
@@ -240,66 +241,138 @@ func im2colSource(s ConvShape, in []int8, c0, cg int) qSource {
 	}
 }
 
-// convDirect is the implicit GEMM for Groups == 1, DilW == 1 on a padded
-// input: a tile of consecutive output pixels of one output row reads, for each
-// kernel row kh, KW·C contiguous bytes per pixel with a pixel stride of
-// StrideW·C, and accumulates over kh in the micro-kernel.
+// convDirect is the implicit GEMM for Groups == 1, DilW == 1: each thread
+// copies the input rows of a band of output rows into a private
+// zero-point-padded buffer (sized to stay in L2; int16 for the wide AVX2
+// kernel), then a tile of consecutive output pixels of one output row reads,
+// for each kernel row kh, KW·C contiguous values per pixel with a pixel stride
+// of StrideW·C, and the micro-kernel walks the KH kernel rows itself.
 func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams, kern qKernel, threads int) {
 	oh, ow := s.OutH(), s.OutW()
+	wp := s.W + s.PadLeft + s.PadRight
+	rowLen := wp * s.C
+	span := (s.KH-1)*s.DilH + 1 // padded input rows read by one output row
+	esize := 1
+	if kern.wide {
+		esize = 2
+	}
+	band := max(1, (256*1024/(rowLen*esize)-span)/s.StrideH+1)
 	seg := s.KW * s.C // k per kernel row, a multiple of 4
 	lda := s.StrideW * s.C
+	sstride := s.DilH * rowLen
 	bias := w.bias
 	if kern.xor {
 		bias = w.biasX
 	}
-	var in16, w16 []int16
+	var w16 []int16
 	if kern.wide {
-		bp := getI16(len(in))
-		defer i16Pool.Put(bp)
-		in16 = *bp
-		parallelFor(s.N*s.H, 1, threads, func(lo, hi int) {
-			widen(in16[lo*s.W*s.C:hi*s.W*s.C], in[lo*s.W*s.C:hi*s.W*s.C])
-		})
 		w16 = w.wide()
 	}
+	z := int8(w.inZP)
 	fuse := kern.fused && p.mode == RequantFloat
-	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
+	// chunks of output rows: about 4 per thread, at most one band
+	chunk := min(band, max(1, (s.N*oh+4*threads-1)/(4*threads)))
+	parallelChunks(s.N*oh, chunk, threads, func(next func() (int, int, bool)) {
+		nbuf := ((chunk-1)*s.StrideH + span) * rowLen
+		var buf []int8
+		var buf16 []int16
+		if kern.wide {
+			bp := getI16(nbuf)
+			defer i16Pool.Put(bp)
+			buf16 = *bp
+		} else {
+			bp := getABuf(nbuf)
+			defer abufPool.Put(bp)
+			buf = *bp
+		}
 		var tile [12 * qTileStride]int32
 		ep := qEpi{mode: 1, ldo: int64(s.OC), zp: p.zp, lo: float32(p.lo - p.zp), hi: float32(p.hi - p.zp)}
-		for r := lo; r < hi; r++ {
-			n, y := r/oh, r%oh
-			for p0 := 0; p0 < w.panels; p0 += kern.nv {
-				nv := min(kern.nv, w.panels-p0)
-				col := p0 * qPanel
-				ncols := min(nv*qPanel, w.n-col)
-				bp := w.data[p0*qPanel*w.kp:]
-				if fuse {
-					ep.scale = &p.scale[col]
-					ep.mask = colMasks(ncols)
+		lo, hi, ok := next()
+		for r0 := lo; ok; {
+			if r0 >= hi {
+				if lo, hi, ok = next(); !ok {
+					break
 				}
-				for x0 := 0; x0 < ow; x0 += kern.mr {
-					tr := min(kern.mr, ow-x0)
-					o := out[(r*ow+x0)*s.OC+col:]
-					ai := ((n*s.H+y*s.StrideH)*s.W + x0*s.StrideW) * s.C
-					if kern.wide {
-						kern.runW(in16[ai:], lda, w16[p0*qPanel*w.kp:], qPanel*w.kp, seg/2, s.KH, s.DilH*s.W*s.C, bias[col:], tile[:], tr, nv, false)
-						p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
-						continue
-					}
-					a := in[ai:]
-					var e *qEpi
+				r0 = lo
+			}
+			n, y0 := r0/oh, r0%oh
+			y1 := min(y0+chunk, oh, y0+hi-r0) // output rows within image n
+			pr0, pr1 := y0*s.StrideH, (y1-1)*s.StrideH+span
+			for pr := pr0; pr < pr1; pr++ {
+				iy := pr - s.PadTop
+				var src []int8
+				if iy >= 0 && iy < s.H {
+					src = in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
+				}
+				if kern.wide {
+					padRow16(buf16[(pr-pr0)*rowLen:(pr-pr0+1)*rowLen], src, s.PadLeft*s.C, int16(z))
+				} else {
+					padRow(buf[(pr-pr0)*rowLen:(pr-pr0+1)*rowLen], src, s.PadLeft*s.C, z)
+				}
+			}
+			for y := y0; y < y1; y++ {
+				r := n*oh + y
+				for p0 := 0; p0 < w.panels; p0 += kern.nv {
+					nv := min(kern.nv, w.panels-p0)
+					col := p0 * qPanel
+					ncols := min(nv*qPanel, w.n-col)
 					if fuse {
-						ep.out = &o[0]
-						e = &ep
+						ep.scale = &p.scale[col]
+						ep.mask = colMasks(ncols)
 					}
-					kern.run(a, lda, bp, qPanel*w.kp, seg/4, s.KH, s.DilH*s.W*s.C, bias[col:], tile[:], tr, nv, false, e)
-					if !fuse {
-						p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
+					for x0 := 0; x0 < ow; x0 += kern.mr {
+						tr := min(kern.mr, ow-x0)
+						o := out[(r*ow+x0)*s.OC+col:]
+						ai := (y*s.StrideH-pr0)*rowLen + x0*lda
+						if kern.wide {
+							kern.runW(buf16[ai:], lda, w16[p0*qPanel*w.kp:], qPanel*w.kp, seg/2, s.KH, sstride, bias[col:], tile[:], tr, nv, false)
+							p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
+							continue
+						}
+						var e *qEpi
+						if fuse {
+							ep.out = &o[0]
+							e = &ep
+						}
+						kern.run(buf[ai:], lda, w.data[p0*qPanel*w.kp:], qPanel*w.kp, seg/4, s.KH, sstride, bias[col:], tile[:], tr, nv, false, e)
+						if !fuse {
+							p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
+						}
 					}
 				}
 			}
+			r0 += y1 - y0
 		}
 	})
+}
+
+// padRow writes one padded input row: z, then src at offset left, then z
+// (all z when src is nil).
+func padRow(dst, src []int8, left int, z int8) {
+	if src == nil {
+		fill(dst, z)
+		return
+	}
+	fill(dst[:left], z)
+	copy(dst[left:], src)
+	fill(dst[left+len(src):], z)
+}
+
+// padRow16 is padRow into int16 (sign-extended).
+func padRow16(dst []int16, src []int8, left int, z int16) {
+	if src == nil {
+		for i := range dst {
+			dst[i] = z
+		}
+		return
+	}
+	for i := 0; i < left; i++ {
+		dst[i] = z
+	}
+	widen(dst[left:left+len(src)], src)
+	for i := left + len(src); i < len(dst); i++ {
+		dst[i] = z
+	}
 }
 
 func fill(b []int8, v int8) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Sgemm computes C = A·B (or C += A·B when accumulate). Row-major. A is m×k
@@ -95,5 +96,36 @@ func parallelFor(n, align, threads int, fn func(lo, hi int)) {
 			fn(lo, hi)
 		}(lo, hi)
 	}
+	wg.Wait()
+}
+
+// parallelChunks runs worker on up to threads goroutines (the caller's
+// included); each worker pulls chunks [lo, hi) of [0, n) of the given size
+// from a shared counter until none is left. Dynamic assignment absorbs the
+// wake-up latency of idle threads and uneven progress on a shared machine.
+func parallelChunks(n, chunk, threads int, worker func(next func() (lo, hi int, ok bool))) {
+	chunk = max(chunk, 1)
+	threads = min(threads, (n+chunk-1)/chunk)
+	var ctr atomic.Int64
+	next := func() (int, int, bool) {
+		lo := int(ctr.Add(int64(chunk))) - chunk
+		if lo >= n {
+			return 0, 0, false
+		}
+		return lo, min(lo+chunk, n), true
+	}
+	if threads <= 1 {
+		worker(next)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(threads - 1)
+	for t := 1; t < threads; t++ {
+		go func() {
+			defer wg.Done()
+			worker(next)
+		}()
+	}
+	worker(next)
 	wg.Wait()
 }

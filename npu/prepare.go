@@ -57,11 +57,8 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 	if bs <= 0 {
 		bs = 8
 	}
-	cal, err := quantizer.NewCalibrator(m, opts.Method, quantizer.CalibOptions{Warn: opts.Warn, Progress: opts.Progress})
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
 	res := &Prepared{Quantized: true, Method: opts.Method.String()}
+	var data quantizer.Batches
 	if opts.Data != nil {
 		n := opts.Data.Len()
 		if opts.Samples > 0 && opts.Samples < n {
@@ -70,15 +67,7 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 		if n == 0 {
 			return nil, errors.New("prepare: the calibration data is empty")
 		}
-		for start := 0; start < n; start += bs {
-			b, err := opts.Data.Batch(start, min(bs, n-start))
-			if err != nil {
-				return nil, fmt.Errorf("prepare: calibration batch at %d: %w", start, err)
-			}
-			if err := cal.Collect(b); err != nil {
-				return nil, fmt.Errorf("prepare: %w", err)
-			}
-		}
+		data = limitedBatches{opts.Data, n}
 		res.Samples = n
 	} else {
 		n := opts.Samples
@@ -86,16 +75,13 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 			n = 4
 		}
 		res.RandomData = true
-		for start := 0; start < n; start += bs {
-			b, err := RandomInputs(cal.Model(), min(bs, n-start), opts.Seed+int64(start))
-			if err != nil {
-				return nil, fmt.Errorf("prepare: %w", err)
-			}
-			if err := cal.Collect(b); err != nil {
-				return nil, fmt.Errorf("prepare: %w", err)
-			}
-		}
+		data = &randomBatches{model: m, n: n, seed: opts.Seed}
 		res.Samples = n
+	}
+	// The toolchain's one calibration loop (the same as `warboy quantize`).
+	cal, err := quantizer.Calibrate(m, opts.Method, data, quantizer.CalibOptions{Warn: opts.Warn, Progress: opts.Progress, BatchSize: bs})
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	ranges, err := cal.ComputeRanges()
 	if err != nil {
@@ -128,4 +114,26 @@ func PrepareAndSimulate(m *graph.Model, cfg Config, opts PrepareOptions) (*Repor
 		rep.Model = m.Graph.Name
 	}
 	return rep, prep, nil
+}
+
+// limitedBatches exposes the first n samples of a data source.
+type limitedBatches struct {
+	quantizer.Batches
+	n int
+}
+
+func (l limitedBatches) Len() int { return l.n }
+
+// randomBatches feeds random inputs (uniform in [0, 1) for float inputs), seeded by
+// the sample offset so that results do not depend on the batch size.
+type randomBatches struct {
+	model *graph.Model
+	n     int
+	seed  int64
+}
+
+func (r *randomBatches) Len() int { return r.n }
+
+func (r *randomBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
+	return RandomInputs(r.model, n, r.seed+int64(start))
 }

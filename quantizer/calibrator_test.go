@@ -147,3 +147,43 @@ func TestRangesJSON(t *testing.T) {
 	assert.ErrorContains(t, bad.SaveRanges(filepath.Join(dir, "bad.json")), "not finite")
 	assert.NoFileExists(t, filepath.Join(dir, "bad.json"))
 }
+
+type sliceBatches struct{ xs []*graph.Tensor }
+
+func (s sliceBatches) Len() int { return len(s.xs) }
+func (s sliceBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
+	if n != 1 {
+		// The model's batch dimension is symbolic: concatenate along it.
+		first := s.xs[start]
+		shape := append([]int{n}, first.Shape[1:]...)
+		var data []float32
+		for _, x := range s.xs[start : start+n] {
+			data = append(data, x.F32()...)
+		}
+		return map[string]*graph.Tensor{"x": graph.FromFloat32(shape, data)}, nil
+	}
+	return map[string]*graph.Tensor{"x": s.xs[start]}, nil
+}
+
+func TestCalibrate(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	m := smallCNN(rng)
+	_, err := Calibrate(m, MinMaxAsym, sliceBatches{}, CalibOptions{})
+	assert.True(t, errors.Is(err, ErrNoData))
+	var xs []*graph.Tensor
+	for i := 0; i < 7; i++ {
+		xs = append(xs, randTensor(rng, []int{1, 2, 6, 6}, 1))
+	}
+	var seen []int
+	c, err := Calibrate(m, SQNRAsym, sliceBatches{xs}, CalibOptions{BatchSize: 3, Progress: func(done, total int) {
+		seen = append(seen, done)
+		assert.Equal(t, 7, total)
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 6, 7}, seen)
+	assert.Equal(t, 7, c.Samples())
+	r, err := c.ComputeRanges()
+	require.NoError(t, err)
+	_, err = Quantize(m, r, QuantOptions{})
+	require.NoError(t, err)
+}

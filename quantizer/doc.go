@@ -6,11 +6,15 @@
 // The pipeline mirrors FuriosaAI's quantizer API:
 //
 //	opt, _ := quantizer.Optimize(model)            // fold BatchNorm, drop Identity/Dropout, fold constants
-//	cal, _ := quantizer.NewCalibrator(opt, quantizer.EntropyAsym, quantizer.CalibOptions{})
+//	cal, _ := quantizer.NewCalibrator(opt, quantizer.PercentileAsym, quantizer.CalibOptions{})
 //	for _, b := range batches { cal.Collect(b) }    // one streaming pass, O(tensors x bins) memory
 //	ranges, _ := cal.ComputeRanges()                // tensor name -> [min, max], JSON with SaveRanges
 //	q, _ := quantizer.Quantize(opt, ranges, quantizer.QuantOptions{})
 //	quantizer.ConvertInputType(q, "input", graph.Uint8, &quantizer.PixelParams) // optional model editing
+//
+// Calibrate runs the same loop over a Batches source. NewCalibrator, Calibrate and
+// Quantize optimize the model themselves (Optimize is idempotent), so ranges always
+// name the tensors of the optimized graph.
 //
 // Calibration keeps, per tensor, a running min/max and a histogram on a grid anchored
 // at zero whose range grows by whole bins, so that ten calibration methods (MIN_MAX,

@@ -147,7 +147,7 @@ func (p *plan) isFloat(name string) bool {
 		if t := p.g.Initializers[name]; t != nil {
 			return t.DType == graph.Float32
 		}
-		return true // unknown type: shape inference ran, so this is an untyped optional
+		return false // type unknown even after shape inference: leave it alone
 	}
 	return v.DType == graph.Float32
 }
@@ -278,11 +278,9 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 	if n.Domain != "" {
 		return false, ""
 	}
-	role, known := opRoles[n.OpType]
-	if !known {
+	if _, known := opRoles[n.OpType]; !known {
 		return false, ""
 	}
-	_ = role
 	for _, o := range n.Outputs {
 		if o != "" && !p.isFloat(o) {
 			return false, fmt.Sprintf("output %q is not float32", o)

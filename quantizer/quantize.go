@@ -101,14 +101,14 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 	if err != nil {
 		return nil, err
 	}
+	rw := &rewriter{g: q.Graph, p: p, params: params}
+	if err := rw.run(); err != nil {
+		return nil, err
+	}
 	if opts.Notes != nil {
 		for _, s := range p.notes {
 			opts.Notes(s)
 		}
-	}
-	rw := &rewriter{g: q.Graph, p: p, params: params}
-	if err := rw.run(); err != nil {
-		return nil, err
 	}
 	q.Graph.RemoveUnused()
 	if opts.Format == FormatQOperator {
@@ -146,6 +146,10 @@ func recordMeta(q *graph.Model, opts QuantOptions) {
 	q.ProducerVersion = Version
 }
 
+// CheckFloat returns an error wrapping ErrAlreadyQuantized, naming the first
+// quantization operator, when m is already quantized.
+func CheckFloat(m *graph.Model) error { return checkNotQuantized(m) }
+
 // checkNotQuantized refuses models that already contain quantization operators.
 func checkNotQuantized(m *graph.Model) error {
 	if !runtime.IsQuantized(m) {
@@ -153,7 +157,7 @@ func checkNotQuantized(m *graph.Model) error {
 	}
 	for _, n := range m.Graph.Nodes {
 		if isQuantOpType(n.OpType) {
-			return fmt.Errorf("%w (it contains %s); it runs as it is, with its own scales", ErrAlreadyQuantized, n.Label())
+			return fmt.Errorf("%w (it contains %s)", ErrAlreadyQuantized, n.Label())
 		}
 	}
 	return ErrAlreadyQuantized

@@ -104,12 +104,9 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, dataD
 	}
 	var data quantizer.Batches
 	var note string
-	if ds, err := dataset.Load(dataDir, "train"); err == nil && len(m.Graph.Inputs) == 1 && checkImageShape(m.Graph.Inputs[0], ds) == nil {
-		if n > ds.N {
-			n = ds.N
-		}
-		data = benchImageBatches{ds: ds.Subset(n), name: m.Graph.Inputs[0].Name}
-		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d images of %s", method, n, ds.Name)
+	if feed := imageFeed(m, dataDir, n); feed != nil {
+		data = feed
+		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d images of %s", method, feed.Len(), feed.DS.Name)
 	} else {
 		sb := &syntheticBatches{vals: m.Graph.Inputs, n: min(n, 32)}
 		data = sb
@@ -125,17 +122,6 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, dataD
 	}
 	q, err := quantizer.Quantize(m, r, quantizer.QuantOptions{CalibMethod: method.String(), CalibSamples: data.Len()})
 	return q, note, err
-}
-
-type benchImageBatches struct {
-	ds   *dataset.Dataset
-	name string
-}
-
-func (d benchImageBatches) Len() int { return d.ds.N }
-
-func (d benchImageBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
-	return map[string]*graph.Tensor{d.name: d.ds.Batch(start, n)}, nil
 }
 
 // syntheticBatches feeds deterministic random inputs for models the bundled images
@@ -175,3 +161,17 @@ func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
 }
 
 func fmtMs(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// imageFeed feeds the train split of dataDir to a float32 image model, or returns nil
+// when there is no such data or the images do not fit the model input.
+func imageFeed(m *graph.Model, dataDir string, n int) *dataset.Feed {
+	ds, err := dataset.Load(dataDir, "train")
+	if err != nil {
+		return nil
+	}
+	feed, err := dataset.NewFeed(ds, m.Graph.Inputs, n)
+	if err != nil || feed.Input.DType != graph.Float32 {
+		return nil
+	}
+	return feed
+}

@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
-	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
 )
@@ -20,18 +19,6 @@ type compareReport struct {
 	Int8  string `json:"int8_model"`
 	Data  string `json:"data"`
 	*quantizer.Comparison
-}
-
-// compareBatches feeds a data set to a model's image input.
-type compareBatches struct {
-	ds    *dataset.Dataset
-	input string
-}
-
-func (d compareBatches) Len() int { return d.ds.N }
-
-func (d compareBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
-	return map[string]*graph.Tensor{d.input: d.ds.Batch(start, n)}, nil
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) error {
@@ -73,16 +60,13 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if len(fm.Graph.Inputs) != 1 {
 		return fmt.Errorf("%s has %d inputs; compare feeds one image input", pos[0], len(fm.Graph.Inputs))
 	}
-	in := fm.Graph.Inputs[0]
-	if err := checkImageShape(in, ds); err != nil {
+	feed, err := dataset.NewFeed(ds, fm.Graph.Inputs, *n)
+	if err != nil {
 		return err
 	}
-	total := ds.N
-	if *n > 0 && *n < total {
-		total = *n
-	}
+	total := feed.Len()
 	bar := progress.New(stderr, "compare", total)
-	res, err := quantizer.Compare(fm, qm, compareBatches{ds, in.Name}, total, quantizer.CompareOptions{
+	res, err := quantizer.Compare(fm, qm, feed, total, quantizer.CompareOptions{
 		Mode: mode, BatchSize: *batch, Threads: *threads, Progress: bar.Callback()})
 	bar.Done()
 	if err != nil {

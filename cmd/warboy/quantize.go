@@ -109,6 +109,9 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := quantizer.CheckFloat(m); err != nil {
+		return alreadyQuantized(pos[0], err)
+	}
 	rep := &quantizeReport{Model: pos[0], Output: *out, Format: format.String()}
 	warn := func(s string) {
 		rep.Warnings = append(rep.Warnings, s)
@@ -158,7 +161,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		if errors.Is(err, quantizer.ErrAlreadyQuantized) {
-			return fmt.Errorf("%s: %w; nothing to do (warboy eval and warboy run execute it as it is)", pos[0], err)
+			return alreadyQuantized(pos[0], err)
 		}
 		return err
 	}
@@ -186,6 +189,10 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	printQuantize(stdout, rep, *verbose)
 	return nil
+}
+
+func alreadyQuantized(path string, err error) error {
+	return fmt.Errorf("%s: %w; nothing to do (warboy eval and warboy run execute it as it is)", path, err)
 }
 
 // calibrateFromDir runs calibration over the first n images of a data set.
@@ -217,27 +224,6 @@ func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string
 		return nil, nil, err
 	}
 	return cal.ComputeRangesFor(method)
-}
-
-// checkImageShape verifies that a data set's images fit a float32 NCHW model input.
-func checkImageShape(in *graph.Value, ds *dataset.Dataset) error {
-	if in.DType != graph.Float32 && in.DType != graph.Undefined {
-		return fmt.Errorf("model input %q is %s; calibration feeds float32 images", in.Name, in.DType)
-	}
-	if !in.HasShape {
-		return nil
-	}
-	bad := len(in.Shape) != 4
-	for i, want := range []int{ds.C, ds.H, ds.W} {
-		if !bad && in.Shape[i+1].Known() && in.Shape[i+1].Size != want {
-			bad = true
-		}
-	}
-	if bad {
-		return fmt.Errorf("calibration data %s has %dx%dx%d images (C x H x W), but model input %q has shape %s",
-			ds.Name, ds.C, ds.H, ds.W, in.Name, in.Shape)
-	}
-	return nil
 }
 
 // countQuantized counts the activations (Q/DQ pairs), int8 weights and int32 biases
@@ -301,7 +287,8 @@ func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
 	fmt.Fprintf(w, "model:       %s\n", rep.Model)
 	switch {
 	case rep.Format == "dynamic":
-		fmt.Fprintf(w, "quantized:   dynamic (int8 weights, activations quantized at run time)\n")
+		fmt.Fprintf(w, "quantized:   dynamic: %d weights int8 per channel, %d activations quantized to uint8 at run time (DynamicQuantizeLinear)\n",
+			rep.Weights, rep.Activations)
 	case rep.RangesIn != "":
 		fmt.Fprintf(w, "ranges:      %s\n", rep.RangesIn)
 	default:
@@ -311,8 +298,10 @@ func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
 		}
 		fmt.Fprintf(w, "calibration: %s on %d images of %s (%.2f s, range search %.3f s)\n", m, rep.CalibSamples, rep.CalibData, rep.CollectSec, rep.SearchSec)
 	}
-	fmt.Fprintf(w, "quantized:   %d activations int8, %d weights int8 per channel, %d biases int32 (%s)\n",
-		rep.Activations, rep.Weights, rep.Biases, rep.Format)
+	if rep.Format != "dynamic" {
+		fmt.Fprintf(w, "quantized:   %d activations int8, %d weights int8 per channel, %d biases int32 (%s)\n",
+			rep.Activations, rep.Weights, rep.Biases, rep.Format)
+	}
 	if len(rep.Notes) > 0 {
 		fmt.Fprintf(w, "float32:     %d node(s) left in float32 (-v lists them)\n", len(rep.Notes))
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -143,7 +142,11 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 		if len(model.Graph.Inputs) != 1 {
 			return "", fmt.Errorf("--data needs a single-input model; %s has %d inputs", model.Graph.Name, len(model.Graph.Inputs))
 		}
-		opts.Data = simCalibData{ds: ds, input: model.Graph.Inputs[0].Name}
+		feed, err := dataset.NewFeed(ds, model.Graph.Inputs, 0)
+		if err != nil {
+			return "", err
+		}
+		opts.Data = feed
 		what = "from " + dataDir
 	}
 	start := time.Now()
@@ -178,21 +181,6 @@ func loadCalibData(dir string) (*dataset.Dataset, error) {
 		}
 	}
 	return ds, nil
-}
-
-// simCalibData feeds a data set to the calibrator of warboy sim.
-type simCalibData struct {
-	ds    *dataset.Dataset
-	input string
-}
-
-func (d simCalibData) Len() int { return d.ds.N }
-
-func (d simCalibData) Batch(start, n int) (map[string]*graph.Tensor, error) {
-	if start < 0 || start >= d.ds.N {
-		return nil, errors.New("batch out of range")
-	}
-	return map[string]*graph.Tensor{d.input: d.ds.Batch(start, n)}, nil
 }
 
 func writeTraceFile(path string, rep *npu.Report) error {

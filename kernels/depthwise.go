@@ -189,8 +189,9 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		}
 		dwPairs(dst, tmp, wp, cp, s.DilW)
 	}
-	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
-		bp := getI16(((band-1)*s.StrideH + span) * rowLen)
+	chunk := min(band, max(1, (s.N*oh+4*threads-1)/(4*threads)))
+	parallelChunks(s.N*oh, chunk, threads, func(next func() (int, int, bool)) {
+		bp := getI16(((chunk-1)*s.StrideH + span) * rowLen)
 		defer i16Pool.Put(bp)
 		buf := *bp
 		tmp := make([]int8, (wp+s.DilW)*cp)
@@ -208,9 +209,16 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 				row8 = make([]int8, ow*cp)
 			}
 		}
-		for r0 := lo; r0 < hi; {
+		lo, hi, ok := next()
+		for r0 := lo; ok; {
+			if r0 >= hi {
+				if lo, hi, ok = next(); !ok {
+					break
+				}
+				r0 = lo
+			}
 			n, y0 := r0/oh, r0%oh
-			y1 := min(y0+band, oh, y0+hi-r0) // band of output rows in image n
+			y1 := min(y0+chunk, oh, y0+hi-r0) // output rows in image n
 			p0, p1 := y0*s.StrideH, (y1-1)*s.StrideH+span
 			for y := p0; y < p1; y++ {
 				buildRow(buf[(y-p0)*rowLen:(y-p0+1)*rowLen], tmp, n, y)

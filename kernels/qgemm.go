@@ -171,8 +171,12 @@ func qgemmRun(kern qKernel, m int, a qA, w *QGemmWeights, o *qOut, threads int) 
 		})
 		return
 	}
-	parallelFor(m, mr, threads, func(lo, hi int) {
-		qgemmBlock(kern, lo, hi, 0, w.panels, a, w, o)
+	// dynamic chunks of whole tiles, about 4 per thread
+	chunk := max(1, (rowTiles+4*threads-1)/(4*threads)) * mr
+	parallelChunks(m, chunk, threads, func(next func() (int, int, bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			qgemmBlock(kern, lo, hi, 0, w.panels, a, w, o)
+		}
 	})
 }
 

@@ -165,6 +165,10 @@ func TestScalingReport(t *testing.T) {
 	cw, _ := PackQConv(s, randI8(r, s.OC*s.C*9, -127, 127), nil, 0)
 	cin := randI8(r, s.H*s.W*s.C, -128, 127)
 	cout := make([]int8, s.H*s.W*s.OC)
+	s1 := benchConvs[1].s.norm()
+	cw1, _ := PackQConv(s1, randI8(r, s1.OC*s1.C, -127, 127), nil, 0)
+	c1in := randI8(r, s1.H*s1.W*s1.C, -128, 127)
+	pw256, _ := PackQGemm(256, 256, w[:256*256], nil, 3)
 	cases := []struct {
 		name string
 		ops  float64
@@ -173,6 +177,8 @@ func TestScalingReport(t *testing.T) {
 		{"int8 gemm 1024³ " + Int8Path(), 2 * float64(n*n*n), func(th int) { QGemm(n, a, n, pw, out, n, rq, th) }},
 		{"float32 gemm 1024³ " + F32Path(), 2 * float64(n*n*n), func(th int) { Sgemm(false, false, n, n, n, fa, n, fb, n, fc, n, false, th) }},
 		{"int8 conv3x3 56x56x64 " + Int8Path(), convOps(s), func(th int) { QConv(s, cin, cw, cout, rq, th) }},
+		{"int8 conv1x1 56x56x256 " + Int8Path(), convOps(s1), func(th int) { QConv(s1, c1in, cw1, cout, rq, th) }},
+		{"int8 gemm 256³ " + Int8Path(), 2 * 256 * 256 * 256, func(th int) { QGemm(256, a, 256, pw256, out, 256, rq, th) }},
 	}
 	var sb strings.Builder
 	for _, c := range cases {

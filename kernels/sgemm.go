@@ -3,8 +3,6 @@ package kernels
 import (
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 )
 
 // Sgemm computes C = A·B (or C += A·B when accumulate). Row-major. A is m×k
@@ -63,69 +61,4 @@ func checkSgemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []
 	if ldc < n || len(c) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernels.Sgemm: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
 	}
-}
-
-// parallelFor runs fn(lo, hi) over [0, n) split into at most threads contiguous
-// chunks whose boundaries are multiples of align (except the last).
-func parallelFor(n, align, threads int, fn func(lo, hi int)) {
-	if align < 1 {
-		align = 1
-	}
-	units := (n + align - 1) / align
-	if threads > units {
-		threads = units
-	}
-	if threads <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(threads - 1)
-	for t := 0; t < threads; t++ {
-		lo := units * t / threads * align
-		hi := units * (t + 1) / threads * align
-		if hi > n {
-			hi = n
-		}
-		if t == threads-1 {
-			fn(lo, hi)
-			continue
-		}
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, hi)
-	}
-	wg.Wait()
-}
-
-// parallelChunks runs worker on up to threads goroutines (the caller's
-// included); each worker pulls chunks [lo, hi) of [0, n) of the given size
-// from a shared counter until none is left. Dynamic assignment absorbs the
-// wake-up latency of idle threads and uneven progress on a shared machine.
-func parallelChunks(n, chunk, threads int, worker func(next func() (lo, hi int, ok bool))) {
-	chunk = max(chunk, 1)
-	threads = min(threads, (n+chunk-1)/chunk)
-	var ctr atomic.Int64
-	next := func() (int, int, bool) {
-		lo := int(ctr.Add(int64(chunk))) - chunk
-		if lo >= n {
-			return 0, 0, false
-		}
-		return lo, min(lo+chunk, n), true
-	}
-	if threads <= 1 {
-		worker(next)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		go func() {
-			defer wg.Done()
-			worker(next)
-		}()
-	}
-	worker(next)
-	wg.Wait()
 }

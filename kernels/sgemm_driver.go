@@ -41,8 +41,11 @@ func sgemmDriver(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 		})
 		return
 	}
-	parallelFor(m, sgMR, threads, func(lo, hi int) {
-		sgemmBlock(transA, lo, hi, 0, panels, n, k, a, lda, bpack, c, ldc, accumulate)
+	chunk := max(1, (rowTiles+4*threads-1)/(4*threads)) * sgMR
+	parallelChunks(m, chunk, threads, func(next func() (int, int, bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			sgemmBlock(transA, lo, hi, 0, panels, n, k, a, lda, bpack, c, ldc, accumulate)
+		}
 	})
 }
 

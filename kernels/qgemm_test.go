@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -175,4 +177,42 @@ func TestSgemmVsReference(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestConcurrentCallers runs kernels from several goroutines at once, all
+// sharing the worker pool, and checks the results.
+func TestConcurrentCallers(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	m, n, k := 70, 48, 72
+	a := randI8(r, m*k, -128, 127)
+	w := randI8(r, n*k, -127, 127)
+	pw, err := PackQGemm(n, k, w, nil, 5)
+	require.NoError(t, err)
+	want := refQGemmAcc(m, n, k, a, k, w, nil, 5)
+	s := convCases[1].s
+	cw := randI8(r, s.OC*s.C*s.KH*s.KW, -127, 127)
+	pc, err := PackQConv(s, cw, nil, -3)
+	require.NoError(t, err)
+	in := randI8(r, s.N*s.H*s.W*s.C, -128, 127)
+	rq := NewRequant(RequantFloat, []float64{0.01}, 0, -128, 127)
+	wantConv := refRequant(refConvAcc(s, in, cw, nil, -3), s.OC, rq)
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				got := make([]int32, m*n)
+				QGemmInt32(m, a, k, pw, got, n, 2)
+				gc := make([]int8, len(wantConv))
+				QConv(s, in, pc, gc, rq, 3)
+				if !slices.Equal(got, want) || !slices.Equal(gc, wantConv) {
+					errs <- fmt.Errorf("mismatch in goroutine")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		require.NoError(t, <-errs)
+	}
 }

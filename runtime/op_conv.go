@@ -181,6 +181,11 @@ func fillF32(d []float32, v float32) {
 type convKernel struct {
 	node  *graph.Node
 	group int
+	// packed holds constant 2-D, ungrouped float32 weights (and bias) packed once
+	// for kernels.SgemmPackedAFunc; wConst and bConst are the tensors it was built
+	// from (Run uses it only when it is given those very tensors).
+	packed         *kernels.PackedA
+	wConst, bConst *graph.Tensor
 }
 
 func buildConv(b *BuildContext) (Kernel, error) {
@@ -191,7 +196,111 @@ func buildConv(b *BuildContext) (Kernel, error) {
 	if _, err := graph.NodeAutoPad(b.Node); err != nil {
 		return nil, err
 	}
-	return &convKernel{node: b.Node, group: int(g)}, nil
+	k := &convKernel{node: b.Node, group: int(g)}
+	w, bias := b.Const(1), b.Const(2)
+	hasBias := len(b.Node.Inputs) > 2 && b.Node.Inputs[2] != ""
+	if g == 1 && w != nil && w.DType == graph.Float32 && len(w.Shape) == 4 && (!hasBias || bias != nil) &&
+		checkTensor("input W", w) == nil && graph.NumElements(w.Shape) > 0 {
+		var bd []float32
+		if bias != nil {
+			if bias.DType != graph.Float32 || len(bias.Shape) != 1 || bias.Shape[0] != w.Shape[0] || checkTensor("input B", bias) != nil {
+				return k, nil
+			}
+			bd = bias.F32()
+		}
+		kdim := graph.NumElements(w.Shape[1:])
+		k.packed = kernels.PackSgemmA(false, w.Shape[0], kdim, w.F32(), kdim, bd)
+		k.wConst, k.bConst = w, bias
+	}
+	return k, nil
+}
+
+// im2colPack writes rows [p0, p0+kc) and columns [j0, j0+nc) of the 2-D column
+// matrix of one image straight into the panel layout of kernels.PackBFunc (16
+// columns per panel, element (r, j) at dst[q*stride + (r-p0)*16 + l] with
+// j-j0 = 16q+l, lanes past nc zero), so that the column matrix is never stored
+// whole: each block is packed in cache and consumed at once.
+func (p *convPlan) im2colPack(x, dst []float32, stride, p0, kc, j0, nc int) {
+	const nr = 16
+	if tail := nc % nr; tail != 0 {
+		q := nc / nr
+		for r := 0; r < kc; r++ {
+			clear(dst[q*stride+r*nr+tail : q*stride+r*nr+nr])
+		}
+	}
+	if p.pointwise {
+		plane := p.outSize
+		full := nc / nr
+		for r := 0; r < kc; r++ {
+			src := x[(p0+r)*plane+j0 : (p0+r)*plane+j0+nc]
+			for q := 0; q < full; q++ {
+				*(*[nr]float32)(dst[q*stride+r*nr:]) = *(*[nr]float32)(src[q*nr:])
+			}
+			if full*nr < nc {
+				copy(dst[full*stride+r*nr:], src[full*nr:])
+			}
+		}
+		return
+	}
+	ih, iw, ow := p.in[0], p.in[1], p.out[1]
+	kh, kw := p.k[0], p.k[1]
+	sh, sw, dh, dw := p.s[0], p.s[1], p.d[0], p.d[1]
+	ph, pw := p.pb[0], p.pb[1]
+	plane := ih * iw
+	for r := 0; r < kc; r++ {
+		row := p0 + r
+		c, rem := row/(kh*kw), row%(kh*kw)
+		ki, kj := rem/kw, rem%kw
+		xc := x[c*plane : (c+1)*plane]
+		drow := dst[r*nr:]
+		x0 := kj*dw - pw
+		lo, hi := p.lastLo[kj], p.lastHi[kj]
+		iy0 := ki*dh - ph
+		j, end := j0, j0+nc
+		oy := j / ow
+		ox := j - oy*ow
+		for j < end {
+			seg := min(ow-ox, end-j)
+			iy := oy*sh + iy0
+			valid := iy >= 0 && iy < ih && lo < hi
+			var srow []float32
+			if valid {
+				srow = xc[iy*iw : (iy+1)*iw]
+			}
+			for seg > 0 {
+				idx := j - j0
+				lane := idx & (nr - 1)
+				l := min(seg, nr-lane)
+				d := drow[(idx/nr)*stride+lane:][:l]
+				a, b := max(ox, lo), min(ox+l, hi)
+				if !valid || b <= a {
+					clear(d)
+				} else {
+					for i := 0; i < a-ox; i++ {
+						d[i] = 0
+					}
+					dd := d[a-ox : b-ox]
+					if sw == 1 {
+						copy(dd, srow[a+x0:b+x0])
+					} else {
+						xi := a*sw + x0
+						for i := range dd {
+							dd[i] = srow[xi]
+							xi += sw
+						}
+					}
+					for i := b - ox; i < l; i++ {
+						d[i] = 0
+					}
+				}
+				j += l
+				ox += l
+				seg -= l
+			}
+			oy++
+			ox = 0
+		}
+	}
 }
 
 // convShapes validates X, W and B of a Conv/ConvTranspose and resolves the geometry.
@@ -264,11 +373,28 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)
 	}
 	out := graph.NewTensor(graph.Float32, outShape)
+	p := newConvPlan(x.Shape[2:], geom)
+	if k.packed != nil && w == k.wConst && bias == k.bConst && p.rank == 2 {
+		// Pre-packed weights with the bias folded in; im2col packs B block by block.
+		n, c, m := x.Shape[0], x.Shape[1], outShape[1]
+		xd, yd := x.F32(), out.F32()
+		for img := 0; img < n; img++ {
+			xs := xd[img*c*p.inSize : (img+1)*c*p.inSize]
+			ys := yd[img*m*p.outSize : (img+1)*m*p.outSize]
+			if p.outSize == 0 {
+				continue
+			}
+			kernels.SgemmPackedAFunc(k.packed, p.outSize, func(dst []float32, stride, p0, kc, j0, nc int) {
+				p.im2colPack(xs, dst, stride, p0, kc, j0, nc)
+			}, ys, p.outSize, false, nil, ctx.Threads)
+		}
+		return []*graph.Tensor{out}, nil
+	}
 	var bd []float32
 	if bias != nil {
 		bd = bias.F32()
 	}
-	convF32(ctx.Threads, newConvPlan(x.Shape[2:], geom), x.F32(), x.Shape[0], x.Shape[1], w.F32(), outShape[1], bd, k.group, out.F32())
+	convF32(ctx.Threads, p, x.F32(), x.Shape[0], x.Shape[1], w.F32(), outShape[1], bd, k.group, out.F32())
 	return []*graph.Tensor{out}, nil
 }
 

@@ -197,11 +197,10 @@ func runUnaryTyped[T number](n *graph.Node, threads int, x []T) (any, error) {
 		out := make([]T, len(x))
 		parallelFor(threads, len(x), func(lo, hi int) {
 			s, o := x[lo:hi], out[lo:hi]
+			// Branch-free (max keeps NaN): a data-dependent branch mispredicts on
+			// about half of the activations.
 			for i, v := range s {
-				if v < 0 {
-					v = 0
-				}
-				o[i] = v
+				o[i] = max(v, 0)
 			}
 		})
 		return out, nil

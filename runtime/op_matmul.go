@@ -224,6 +224,10 @@ type gemmKernel struct {
 	// multiplied by alpha (so no scaling pass is needed). nil when B is not constant.
 	bConst  *graph.Tensor
 	bPacked []float32
+	// bPanels is bPacked packed once more into the GEMM's panel layout, so that a
+	// call (a batch-1 classifier in particular) streams the weights once instead
+	// of repacking them.
+	bPanels *kernels.PackedB
 }
 
 func buildGemm(b *BuildContext) (Kernel, error) {
@@ -263,6 +267,12 @@ func buildGemm(b *BuildContext) (Kernel, error) {
 			g.bPacked = src // shared with the model, never written
 		}
 		g.bConst = w
+		if k, n := w.Shape[0], w.Shape[1]; n > 0 {
+			if g.transB {
+				k, n = n, k
+			}
+			g.bPanels = kernels.PackSgemmB(false, k, n, g.bPacked, n)
+		}
 	}
 	return g, nil
 }
@@ -364,6 +374,10 @@ func (g *gemmKernel) runF32(ctx *ExecContext, a, b, c *graph.Tensor, m, n, k int
 	if alpha == 1 {
 		if hasC {
 			gemmFillC(y, m, n, c.F32(), c.Shape, g.beta)
+		}
+		if b == g.bConst && g.bPanels != nil {
+			kernels.SgemmPackedB(g.transA, m, a.F32(), max(lda, 1), g.bPanels, y, n, hasC, nil, ctx.Threads)
+			return out
 		}
 		kernels.Sgemm(g.transA, transB, m, n, k, a.F32(), max(lda, 1), bd, max(ldb, 1), y, n, hasC, ctx.Threads)
 		return out

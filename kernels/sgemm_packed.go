@@ -12,11 +12,14 @@ import (
 // into the panel layout).
 
 // SgemmEpilogue is an optional fused post-operation of the packed GEMMs,
-// applied to each finished C tile while it is in cache: C = clip(C + RowBias[i]
-// + ColBias[j]). nil slices and Clip false are no-ops.
+// applied to each finished C tile while it is in cache: C = clip((C + (RowBias[i]
+// + ColBias[j])) + Residual[i][j]), in that order, so that a convolution followed
+// by a residual Add and a Relu gives exactly the result of the three operators
+// run one after the other. nil slices and Clip false are no-ops.
 type SgemmEpilogue struct {
-	RowBias []float32 // len m, or nil
-	ColBias []float32 // len n, or nil
+	RowBias  []float32 // len m, or nil
+	ColBias  []float32 // len n, or nil
+	Residual []float32 // m×n with C's row stride ldc, or nil
 	Clip    bool      // clamp to [Min, Max] (ReLU: Min 0, Max +Inf)
 	Min     float32
 	Max     float32
@@ -181,7 +184,7 @@ func SgemmPackedAFunc(pa *PackedA, n int, packB PackBFunc, c []float32, ldc int,
 	if ldc < n || len(c) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernels.SgemmPackedA: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
 	}
-	checkEpilogue(ep, m, n)
+	checkEpilogue(ep, m, n, ldc)
 	threads = resolveThreads(threads)
 	if pa.kt == 0 {
 		for i := 0; i < m; i++ {
@@ -220,12 +223,15 @@ func SgemmPackedAFunc(pa *PackedA, n int, packB PackBFunc, c []float32, ldc int,
 	})
 }
 
-func checkEpilogue(ep *SgemmEpilogue, m, n int) {
+func checkEpilogue(ep *SgemmEpilogue, m, n, ldc int) {
 	if ep == nil {
 		return
 	}
 	if ep.RowBias != nil && len(ep.RowBias) < m || ep.ColBias != nil && len(ep.ColBias) < n {
 		panic(fmt.Sprintf("kernels: epilogue bias too short (row %d, col %d) for %d×%d", len(ep.RowBias), len(ep.ColBias), m, n))
+	}
+	if ep.Residual != nil && len(ep.Residual) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("kernels: epilogue residual has %d elements, too few for %d×%d with ldc=%d", len(ep.Residual), m, n, ldc))
 	}
 }
 
@@ -351,6 +357,12 @@ func applyEpilogue(ep *SgemmEpilogue, c []float32, ldc, r0, r1, c0, c1 int) {
 				row[j] += rb
 			}
 		}
+		if ep.Residual != nil {
+			res := ep.Residual[i*ldc+c0 : i*ldc+c1]
+			for j := range row {
+				row[j] += res[j]
+			}
+		}
 		if ep.Clip {
 			for j, v := range row {
 				row[j] = min(max(v, lo), hi)
@@ -413,7 +425,7 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 	if ldc < n || len(c) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernels.SgemmPackedB: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
 	}
-	checkEpilogue(ep, m, n)
+	checkEpilogue(ep, m, n, ldc)
 	threads = resolveThreads(threads)
 	if k == 0 {
 		for i := 0; i < m; i++ {

@@ -8,7 +8,7 @@ import (
 )
 
 // refGemmEp is the float64 reference of the packed GEMMs: [C0 +] A·B + rowBias +
-// colBias, clipped.
+// colBias + residual, clipped.
 func refGemmEp(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c0 []float32, ldc int, accum bool, ep *SgemmEpilogue) []float64 {
 	want := make([]float64, m*n)
 	for i := 0; i < m; i++ {
@@ -37,6 +37,9 @@ func refGemmEp(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb 
 				}
 				if ep.ColBias != nil {
 					s += float64(ep.ColBias[j])
+				}
+				if ep.Residual != nil {
+					s += float64(ep.Residual[i*ldc+j])
 				}
 				if ep.Clip {
 					s = min(max(s, float64(ep.Min)), float64(ep.Max))
@@ -94,13 +97,16 @@ func TestSgemmPackedAVsReference(t *testing.T) {
 						if withBias {
 							bias = randF32(r, sh.m)
 							ep = &SgemmEpilogue{ColBias: randF32(r, sh.n), Clip: true, Min: -0.5, Max: 2}
+							if r.IntN(2) == 0 {
+								ep.Residual = randF32(r, len(c))
+							}
 						}
 						pa := PackSgemmA(ta, sh.m, sh.k, a, lda, bias)
 						th := 1 + r.IntN(3)
 						SgemmPackedA(pa, tb, sh.n, b, ldb, c, ldc, accum, ep, th)
 						refEp := ep
 						if withBias {
-							refEp = &SgemmEpilogue{RowBias: bias, ColBias: ep.ColBias, Clip: true, Min: -0.5, Max: 2}
+							refEp = &SgemmEpilogue{RowBias: bias, ColBias: ep.ColBias, Residual: ep.Residual, Clip: true, Min: -0.5, Max: 2}
 						}
 						want := refGemmEp(ta, tb, sh.m, sh.n, sh.k, a, lda, b, ldb, c0, ldc, accum, refEp)
 						checkClose(t, want, c, sh.m, sh.n, sh.k, ldc, "%v ta=%v tb=%v variant=%d th=%d", sh, ta, tb, variant, th)
@@ -173,4 +179,42 @@ func TestSgemmPackedAFunc(t *testing.T) {
 	SgemmPackedAFunc(pa, n, packer, c, n, false, &SgemmEpilogue{Clip: true, Min: 0, Max: 1e30}, 2)
 	want := refGemmEp(false, false, m, n, k, a, k, b, n, nil, n, false, &SgemmEpilogue{RowBias: bias, Clip: true, Min: 0, Max: 1e30})
 	checkClose(t, want, c, m, n, k, n)
+}
+
+// TestSgemmEpilogueMatchesSeparateOps checks the property the runtime's fusion of
+// Conv + Add + Relu relies on: the fused epilogue gives bit for bit what the GEMM
+// followed by a float32 add and a clamp gives, for every dispatch path and thread
+// count.
+func TestSgemmEpilogueMatchesSeparateOps(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(47, 48))
+		for _, sh := range packedShapes {
+			if sh.n == 0 {
+				continue
+			}
+			for _, clip := range []bool{false, true} {
+				a, lda, b, ldb, _, ldc := randOperands(r, false, false, sh.m, sh.n, sh.k)
+				bias := randF32(r, sh.m)
+				res := randF32(r, (sh.m-1)*ldc+sh.n)
+				pa := PackSgemmA(false, sh.m, sh.k, a, lda, bias)
+				th := 1 + r.IntN(3)
+				want := make([]float32, len(res))
+				SgemmPackedA(pa, false, sh.n, b, ldb, want, ldc, false, nil, th)
+				for i := 0; i < sh.m; i++ {
+					for j := 0; j < sh.n; j++ {
+						v := want[i*ldc+j] + res[i*ldc+j]
+						if clip {
+							v = min(max(v, -0.25), 3)
+						}
+						want[i*ldc+j] = v
+					}
+				}
+				got := make([]float32, len(res))
+				SgemmPackedA(pa, false, sh.n, b, ldb, got, ldc, false, &SgemmEpilogue{Residual: res, Clip: clip, Min: -0.25, Max: 3}, th)
+				for i := 0; i < sh.m; i++ {
+					require.Equal(t, want[i*ldc:i*ldc+sh.n], got[i*ldc:i*ldc+sh.n], "%v clip=%v th=%d row %d", sh, clip, th, i)
+				}
+			}
+		}
+	})
 }

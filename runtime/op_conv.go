@@ -356,6 +356,9 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 	if err := checkInputs(in, 2); err != nil {
 		return nil, err
 	}
+	if out, ok, err := k.runPacked(ctx, in, nil); ok || err != nil {
+		return out, err
+	}
 	x, w, bias := in[0], in[1], optInput(in, 2)
 	geom, outShape, err := convShapes(k.node, x, w, bias, k.group, false)
 	if err != nil {
@@ -374,28 +377,69 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 	}
 	out := graph.NewTensor(graph.Float32, outShape)
 	p := newConvPlan(x.Shape[2:], geom)
-	if k.packed != nil && w == k.wConst && bias == k.bConst && p.rank == 2 {
-		// Pre-packed weights with the bias folded in; im2col packs B block by block.
-		n, c, m := x.Shape[0], x.Shape[1], outShape[1]
-		xd, yd := x.F32(), out.F32()
-		for img := 0; img < n; img++ {
-			xs := xd[img*c*p.inSize : (img+1)*c*p.inSize]
-			ys := yd[img*m*p.outSize : (img+1)*m*p.outSize]
-			if p.outSize == 0 {
-				continue
-			}
-			kernels.SgemmPackedAFunc(k.packed, p.outSize, func(dst []float32, stride, p0, kc, j0, nc int) {
-				p.im2colPack(xs, dst, stride, p0, kc, j0, nc)
-			}, ys, p.outSize, false, nil, ctx.Threads)
-		}
-		return []*graph.Tensor{out}, nil
-	}
 	var bd []float32
 	if bias != nil {
 		bd = bias.F32()
 	}
 	convF32(ctx.Threads, p, x.F32(), x.Shape[0], x.Shape[1], w.F32(), outShape[1], bd, k.group, out.F32())
 	return []*graph.Tensor{out}, nil
+}
+
+// convEpilogue is what a fused Conv (fuse.go) applies to its output tiles:
+// y = clamp(y + residual) with a residual of the output's shape (nil for none).
+type convEpilogue struct {
+	residual *graph.Tensor
+	clip     bool
+	lo, hi   float32
+}
+
+// runPacked runs a float32 2-D Conv on its pre-packed weights, with the bias folded
+// into the GEMM and im2col packing B block by block, applying ep (nil for none).
+// ok is false, with no error, when that path does not apply (other weights than the
+// packed ones, another rank or dtype, a residual that is not of the output's
+// shape): the caller then runs the general path.
+func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpilogue) (out []*graph.Tensor, ok bool, err error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, false, err
+	}
+	x, w, bias := in[0], in[1], optInput(in, 2)
+	if k.packed == nil || w != k.wConst || bias != k.bConst || x.DType != graph.Float32 || len(x.Shape) != 4 {
+		return nil, false, nil
+	}
+	geom, outShape, err := convShapes(k.node, x, w, bias, k.group, false)
+	if err != nil {
+		return nil, false, err
+	}
+	var res []float32
+	if ep != nil && ep.residual != nil {
+		r := ep.residual
+		if r.DType != graph.Float32 || !equalInts(r.Shape, outShape) {
+			return nil, false, nil
+		}
+		res = r.F32()
+	}
+	y := graph.NewTensor(graph.Float32, outShape)
+	p := newConvPlan(x.Shape[2:], geom)
+	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
+	xd, yd := x.F32(), y.F32()
+	if p.outSize == 0 {
+		return []*graph.Tensor{y}, true, nil
+	}
+	for img := 0; img < n; img++ {
+		xs := xd[img*c*p.inSize : (img+1)*c*p.inSize]
+		ys := yd[img*m*p.outSize : (img+1)*m*p.outSize]
+		var kep *kernels.SgemmEpilogue
+		if ep != nil {
+			kep = &kernels.SgemmEpilogue{Clip: ep.clip, Min: ep.lo, Max: ep.hi}
+			if res != nil {
+				kep.Residual = res[img*m*p.outSize : (img+1)*m*p.outSize]
+			}
+		}
+		kernels.SgemmPackedAFunc(k.packed, p.outSize, func(dst []float32, stride, p0, kc, j0, nc int) {
+			p.im2colPack(xs, dst, stride, p0, kc, j0, nc)
+		}, ys, p.outSize, false, kep, ctx.Threads)
+	}
+	return []*graph.Tensor{y}, true, nil
 }
 
 // convF32 computes a grouped N-d convolution: for every image and group, the group's

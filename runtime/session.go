@@ -322,6 +322,7 @@ func (s *Session) plan() error {
 			return fmt.Errorf("tap %q: no such tensor in the executed graph", name)
 		}
 	}
+	s.fuseConvEpilogues(m.Opset())
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}
 	for i, st := range s.steps {

@@ -1,0 +1,119 @@
+package runtime
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestConvEpilogueFusion checks that fusing Conv + Add + Relu/Clip in the float32
+// executor gives bit for bit the outputs of the unfused operators (a session with
+// every tensor tapped fuses nothing), and that it fuses exactly what it may.
+func TestConvEpilogueFusion(t *testing.T) {
+	dims := func(n ...int) []graph.Dim {
+		d := make([]graph.Dim, len(n))
+		for i, v := range n {
+			d[i] = graph.Dim{Size: v}
+		}
+		return d
+	}
+	f32c := func(v float32) *graph.Tensor { return graph.FromFloat32([]int{}, []float32{v}) }
+	cases := []struct {
+		name  string
+		build func(b *mb) // input "x" [2, 8, 9, 9]
+		// steps is the number of executed steps after fusion.
+		steps int
+		taps  []string
+	}{
+		{name: "conv relu", steps: 1, build: func(b *mb) {
+			b.output(b.node("Relu", []string{b.conv("x", 8, 16, 3, 1, 1, 1, true)}))
+		}},
+		{name: "conv without bias, clip constants", steps: 1, build: func(b *mb) {
+			c := b.conv("x", 8, 16, 3, 2, 1, 1, false)
+			b.output(b.node("Clip", []string{c, b.init("lo", f32c(-0.1)), b.init("hi", f32c(0.6))}))
+		}},
+		{name: "clip with only max", steps: 1, build: func(b *mb) {
+			b.output(b.node("Clip", []string{b.conv("x", 8, 16, 1, 1, 0, 1, true), "", b.init("hi", f32c(6))}))
+		}},
+		{name: "residual computed after the conv, then relu", steps: 2, build: func(b *mb) {
+			c1 := b.conv("x", 8, 8, 3, 1, 1, 1, true)
+			r := b.node("Relu", []string{b.conv("x", 8, 8, 1, 1, 0, 1, true)})
+			b.output(b.node("Relu", []string{b.node("Add", []string{c1, r})}))
+		}},
+		{name: "residual first", steps: 1, build: func(b *mb) {
+			b.output(b.node("Add", []string{"x", b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
+		}},
+		{name: "broadcast residual takes the general path", steps: 1, build: func(b *mb) {
+			s := b.randInit("s", []int{1, 8, 1, 1}, 1)
+			b.output(b.node("Relu", []string{b.node("Add", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true), s})}))
+		}},
+		{name: "conv output also a graph output", steps: 2, build: func(b *mb) {
+			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
+			b.output(c)
+			b.output(b.node("Relu", []string{c}))
+		}},
+		{name: "two readers", steps: 3, build: func(b *mb) {
+			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
+			b.output(b.node("Relu", []string{c}))
+			b.output(b.node("Sigmoid", []string{c}))
+		}},
+		{name: "clip with a computed bound", steps: 3, build: func(b *mb) {
+			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
+			hi := b.node("ReduceMax", []string{"x"}, attrI("keepdims", 0))
+			b.output(b.node("Clip", []string{c, "", hi}))
+		}},
+		{name: "add of the conv with itself", steps: 2, build: func(b *mb) {
+			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
+			b.output(b.node("Add", []string{c, c}))
+		}},
+		{name: "tapped intermediate", steps: 2, taps: []string{"Conv_out"}, build: func(b *mb) {
+			b.output(b.node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB(7)
+			b.input("x", dims(2, 8, 9, 9)...)
+			tc.build(b)
+			m := b.model()
+			x := randInput(rand.New(rand.NewSource(3)), []int{2, 8, 9, 9}, -1, 1)
+			in := map[string]*graph.Tensor{"x": x}
+			var taps []string
+			for _, tp := range tc.taps {
+				// Builder names carry a counter: resolve the prefix.
+				for _, n := range m.Graph.Nodes {
+					if len(n.Outputs[0]) > len(tp) && n.Outputs[0][:len(tp)] == tp {
+						taps = append(taps, n.Outputs[0])
+					}
+				}
+			}
+			fused, err := NewSession(m, WithMode(ModeFloat), WithTaps(taps...))
+			require.NoError(t, err)
+			require.Len(t, fused.steps, tc.steps)
+			plain, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+			require.NoError(t, err)
+			require.Len(t, plain.steps, len(m.Graph.Nodes))
+			for _, th := range []int{1, 2} {
+				fused.cfg.threads, plain.cfg.threads = th, th
+				got, err := fused.RunTensors(in)
+				require.NoError(t, err)
+				want, err := plain.RunTensors(in)
+				require.NoError(t, err)
+				require.NotEmpty(t, got)
+				for name, g := range got {
+					w := want[name]
+					require.NotNil(t, w, name)
+					require.Equal(t, w.Shape, g.Shape, name)
+					require.Equal(t, w.F32(), g.F32(), "%s, %d threads", name, th)
+					for _, v := range g.F32() {
+						require.False(t, math.IsNaN(float64(v)))
+					}
+				}
+			}
+		})
+	}
+}

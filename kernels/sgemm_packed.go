@@ -20,9 +20,9 @@ type SgemmEpilogue struct {
 	RowBias  []float32 // len m, or nil
 	ColBias  []float32 // len n, or nil
 	Residual []float32 // m×n with C's row stride ldc, or nil
-	Clip    bool      // clamp to [Min, Max] (ReLU: Min 0, Max +Inf)
-	Min     float32
-	Max     float32
+	Clip     bool      // clamp to [Min, Max] (ReLU: Min 0, Max +Inf)
+	Min      float32
+	Max      float32
 }
 
 // ReluEpilogue returns an epilogue that clamps at 0 (plus the given row bias).

@@ -151,6 +151,24 @@ func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 	sgemmAVX2_6x16(kc, &a[0], &b[0], &c[0], ldc, acc)
 }
 
+// sgemmTileEp is sgemmTile followed by C = clamp(C + res, lo, hi) in registers
+// (res a tile with C's row stride, or nil).
+func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	_ = a[kc*sgMR-1]
+	_ = b[kc*sgNR-1]
+	_ = c[(sgMR-1)*ldc+sgNR-1]
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	var rp *float32
+	if res != nil {
+		_ = res[(sgMR-1)*ldc+sgNR-1]
+		rp = &res[0]
+	}
+	sgemmAVX2_6x16ep(kc, &a[0], &b[0], &c[0], ldc, acc, rp, lo, hi)
+}
+
 // peakLoop returns the peak loop of the current path for dtype ("int8" or
 // "float32") and the int8 MACs (or float32 FMAs) of one iteration.
 func peakLoop(dtype string) (func(int), int) {

@@ -60,3 +60,7 @@ var avx2SignTrick = false
 func depthwiseF32Row(base []float32, off []int64, taps, pstride, ow int, w, bias, out []float32, cp int) bool {
 	return false
 }
+
+func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	panic("kernels: no assembly epilogue in this build")
+}

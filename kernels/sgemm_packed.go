@@ -276,6 +276,12 @@ func sgemmPackedABlock(pa *PackedA, packB PackBFunc, bbuf []float32, j0, nc, t0,
 	mPad := pa.tiles * sgMR
 	panels := (nc + sgNR - 1) / sgNR
 	var tile [sgMR * sgNR]float32
+	// Full tiles get a residual and clamp epilogue in the micro-kernel's registers.
+	asmEp := ep != nil && ep.RowBias == nil && ep.ColBias == nil && f32Path != isaGo
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if asmEp && ep.Clip {
+		lo, hi = ep.Min, ep.Max
+	}
 	for pc := 0; pc < pa.kt; pc += pa.blockK(pc) {
 		kc := pa.blockK(pc)
 		stride := kc * sgNR
@@ -310,9 +316,17 @@ func sgemmPackedABlock(pa *PackedA, packB PackBFunc, bbuf []float32, j0, nc, t0,
 					asub := ablk[t*sgMR*kc:]
 					r0 := t * sgMR
 					mr := min(sgMR, m-r0)
-					if mr == sgMR && w == sgNR {
+					switch {
+					case mr == sgMR && w == sgNR && last && asmEp:
+						var res []float32
+						if ep.Residual != nil {
+							res = ep.Residual[r0*ldc+col:]
+						}
+						sgemmTileEp(kc, asub, bsub, c[r0*ldc+col:], ldc, acc, res, lo, hi)
+						continue
+					case mr == sgMR && w == sgNR:
 						packedTile(kc, asub, bsub, c[r0*ldc+col:], ldc, acc)
-					} else {
+					default:
 						packedTile(kc, asub, bsub, tile[:], sgNR, false)
 						for r := 0; r < mr; r++ {
 							dst := c[(r0+r)*ldc+col : (r0+r)*ldc+col+w]
@@ -364,8 +378,16 @@ func applyEpilogue(ep *SgemmEpilogue, c []float32, ldc, r0, r1, c0, c1 int) {
 			}
 		}
 		if ep.Clip {
+			// The micro-kernel's VMAXPS/VMINPS semantics (NaN propagates; of
+			// equal values the accumulator's is kept), which are also Clip's.
 			for j, v := range row {
-				row[j] = min(max(v, lo), hi)
+				if lo > v {
+					v = lo
+				}
+				if hi < v {
+					v = hi
+				}
+				row[j] = v
 			}
 		}
 	}

@@ -208,6 +208,11 @@ func widenAVX2(dst *int16, src *int8, n int)
 //go:noescape
 func sgemmAVX2_6x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
 
+// sgemmAVX2_6x16ep is the AVX2+FMA 6x16 float32 micro-kernel with the fused epilogue (residual add, clamp).
+//
+//go:noescape
+func sgemmAVX2_6x16ep(k int, a *float32, b *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
 // requantFloatAVX2 requantizes int32 rows to int8 with a per-channel float32 scale (MLAS rounding).
 //
 //go:noescape

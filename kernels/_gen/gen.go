@@ -510,12 +510,30 @@ func widenAVX2() {
 	RET()
 }
 
-// sgemmAVX2 generates the 6x16 float32 FMA micro-kernel on packed panels:
+// sgemmAVX2 generates the 6x16 float32 FMA micro-kernels on packed panels:
 // A [k][6], B [k][16]; C (row stride ldc floats) = acc, or += acc when accum != 0.
+// The _ep variant applies the GEMM epilogue in registers before the store:
+// C = min(max(C + R, lo), hi), R a residual tile with C's row stride (skipped when
+// nil). VMAXPS/VMINPS take the accumulator as their second operand, which they
+// return when either is NaN, so NaN propagates as in Go's min/max; with lo = -Inf
+// and hi = +Inf the clamp is the identity.
 func sgemmAVX2() {
-	TEXT("sgemmAVX2_6x16", NOSPLIT, "func(k int, a *float32, b *float32, c *float32, ldc int, accum int)")
+	sgemmAVX2Kernel("sgemmAVX2_6x16", false)
+	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true)
+}
+
+func sgemmAVX2Kernel(name string, ep bool) {
+	sig := "func(k int, a *float32, b *float32, c *float32, ldc int, accum int)"
+	if ep {
+		sig = "func(k int, a *float32, b *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc("sgemmAVX2_6x16 is the AVX2+FMA 6x16 float32 micro-kernel.")
+	if ep {
+		Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel with the fused epilogue (residual add, clamp).")
+	} else {
+		Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel.")
+	}
 	k, a, b, c, ldc := RCX, RSI, RDI, R8, R9
 	Load(Param("k"), k)
 	Load(Param("a"), a)
@@ -526,8 +544,8 @@ func sgemmAVX2() {
 	// k loop unrolled 4 times, then a remainder loop
 	MOVQ(k, RDX)
 	SHRQ(Imm(2), RDX)
-	JZ(LabelRef("sg_tail"))
-	Label("sg_loop4")
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
 	for u := 0; u < 4; u++ {
 		VMOVUPS(Mem{Base: b, Disp: 64 * u}, Y12)
 		VMOVUPS(Mem{Base: b, Disp: 64*u + 32}, Y13)
@@ -541,11 +559,11 @@ func sgemmAVX2() {
 	ADDQ(Imm(96), a)
 	ADDQ(U32(256), b)
 	DECQ(RDX)
-	JNZ(LabelRef("sg_loop4"))
-	Label("sg_tail")
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
 	ANDQ(Imm(3), k)
-	JZ(LabelRef("sg_done"))
-	Label("sg_loop")
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
 	VMOVUPS(Mem{Base: b}, Y12)
 	VMOVUPS(Mem{Base: b, Disp: 32}, Y13)
 	for r := 0; r < 6; r++ {
@@ -557,26 +575,45 @@ func sgemmAVX2() {
 	ADDQ(Imm(24), a)
 	ADDQ(Imm(64), b)
 	DECQ(k)
-	JNZ(LabelRef("sg_loop"))
-	Label("sg_done")
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
 	Load(Param("c"), c)
 	Load(Param("ldc"), ldc)
 	SHLQ(Imm(2), ldc)
 	Load(Param("accum"), RAX)
 	TESTQ(RAX, RAX)
-	JZ(LabelRef("sg_store"))
+	JZ(LabelRef(name + "_noacc"))
+	MOVQ(c, RDX)
 	for r := 0; r < 6; r++ {
-		VADDPS(Mem{Base: c}, ymm(2*r), ymm(2*r))
-		VADDPS(Mem{Base: c, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
-		VMOVUPS(ymm(2*r), Mem{Base: c})
-		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
+		VADDPS(Mem{Base: RDX}, ymm(2*r), ymm(2*r))
+		VADDPS(Mem{Base: RDX, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
 		if r < 5 {
-			ADDQ(ldc, c)
+			ADDQ(ldc, RDX)
 		}
 	}
-	VZEROUPPER()
-	RET()
-	Label("sg_store")
+	Label(name + "_noacc")
+	if ep {
+		res := R10
+		Load(Param("res"), res)
+		TESTQ(res, res)
+		JZ(LabelRef(name + "_clamp"))
+		for r := 0; r < 6; r++ {
+			VADDPS(Mem{Base: res}, ymm(2*r), ymm(2*r))
+			VADDPS(Mem{Base: res, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
+			if r < 5 {
+				ADDQ(ldc, res)
+			}
+		}
+		Label(name + "_clamp")
+		Load(Param("lo"), X14)
+		Load(Param("hi"), X15)
+		VBROADCASTSS(X14, Y14)
+		VBROADCASTSS(X15, Y15)
+		for i := 0; i < 12; i++ {
+			VMAXPS(ymm(i), Y14, ymm(i))
+			VMINPS(ymm(i), Y15, ymm(i))
+		}
+	}
 	for r := 0; r < 6; r++ {
 		VMOVUPS(ymm(2*r), Mem{Base: c})
 		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})

@@ -117,3 +117,71 @@ func TestConvEpilogueFusion(t *testing.T) {
 		})
 	}
 }
+
+// TestArenaKeepsViewsAlive checks the recycling of activation buffers: a view
+// (Reshape) of a convolution's output outlives the convolution's own tensor while
+// later convolutions of the same size take recycled buffers; results must equal a
+// session that recycles nothing (every tensor tapped), run after run and with
+// concurrent runs.
+func TestArenaKeepsViewsAlive(t *testing.T) {
+	b := newMB(11)
+	b.input("x", graph.Dim{Size: 1}, graph.Dim{Size: 8}, graph.Dim{Size: 32}, graph.Dim{Size: 32})
+	flat := b.init("flat", graph.FromInt64([]int{2}, []int64{8, 1024}))
+	back := b.init("back", graph.FromInt64([]int{4}, []int64{1, 8, 32, 32}))
+	v := b.node("Reshape", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true), flat})
+	c2 := b.node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)})
+	c3 := b.conv(c2, 8, 8, 1, 1, 0, 1, false)
+	b.output(b.node("Add", []string{b.node("Reshape", []string{v, back}), c3}))
+	m := b.model()
+	x := randInput(rand.New(rand.NewSource(5)), []int{1, 8, 32, 32}, -1, 1)
+	in := map[string]*graph.Tensor{"x": x}
+
+	plain, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+	require.NoError(t, err)
+	want, err := plain.RunTensors(in)
+	require.NoError(t, err)
+	out := m.Graph.Outputs[0].Name
+
+	s, err := NewSession(m, WithMode(ModeFloat))
+	require.NoError(t, err)
+	for run := 0; run < 3; run++ {
+		got, err := s.RunTensors(in)
+		require.NoError(t, err)
+		require.Equal(t, want[out].F32(), got[out].F32(), "run %d", run)
+	}
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for run := 0; run < 3; run++ {
+				got, err := s.RunTensors(in)
+				if err == nil && !equalF32(want[out].F32(), got[out].F32()) {
+					err = assertErr("concurrent run differs")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		require.NoError(t, <-errs)
+	}
+}
+
+type assertErr string
+
+func (e assertErr) Error() string { return string(e) }
+
+func equalF32(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -418,16 +418,39 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 		}
 		res = r.F32()
 	}
-	y := graph.NewTensor(graph.Float32, outShape)
+	// The GEMM writes every element of y: its buffer may be a recycled one.
+	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
 	p := newConvPlan(x.Shape[2:], geom)
 	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
 	xd, yd := x.F32(), y.F32()
 	if p.outSize == 0 {
 		return []*graph.Tensor{y}, true, nil
 	}
+	var g *gatherPlan
+	var padBuf *[]float32
+	if !p.pointwise {
+		g = newGatherPlan(p, c)
+		if g.padded {
+			padBuf = getF32(c * g.plane)
+			defer putF32(padBuf)
+		}
+	}
 	for img := 0; img < n; img++ {
 		xs := xd[img*c*p.inSize : (img+1)*c*p.inSize]
 		ys := yd[img*m*p.outSize : (img+1)*m*p.outSize]
+		pack := func(dst []float32, stride, p0, kc, j0, nc int) {
+			p.im2colPack(xs, dst, stride, p0, kc, j0, nc)
+		}
+		if g != nil {
+			src := xs
+			if g.padded {
+				src = *padBuf
+				g.pad(p, xs, src, ctx.Threads)
+			}
+			pack = func(dst []float32, stride, p0, kc, j0, nc int) {
+				g.pack(p, src, dst, stride, p0, kc, j0, nc)
+			}
+		}
 		var kep *kernels.SgemmEpilogue
 		if ep != nil {
 			kep = &kernels.SgemmEpilogue{Clip: ep.clip, Min: ep.lo, Max: ep.hi}
@@ -435,11 +458,107 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 				kep.Residual = res[img*m*p.outSize : (img+1)*m*p.outSize]
 			}
 		}
-		kernels.SgemmPackedAFunc(k.packed, p.outSize, func(dst []float32, stride, p0, kc, j0, nc int) {
-			p.im2colPack(xs, dst, stride, p0, kc, j0, nc)
-		}, ys, p.outSize, false, kep, ctx.Threads)
+		kernels.SgemmPackedAFunc(k.packed, p.outSize, pack, ys, p.outSize, false, kep, ctx.Threads)
 	}
 	return []*graph.Tensor{y}, true, nil
+}
+
+// gatherPlan is the im2col of a 2-D convolution as a gather: the input is first
+// copied into a zero-padded buffer (unless it needs no padding), so that column j
+// of row (c, ki, kj) of the column matrix is src[rowOff(c, ki, kj) + off[j]] with no
+// bounds logic; each 16-column panel row is then 16 indexed loads. This is several
+// times faster than copying the short runs of the rows of small feature maps.
+type gatherPlan struct {
+	padded    bool
+	rs, plane int     // row stride and channel plane of src
+	ph, pw    int     // leading pads inside the padded buffer
+	pih, piw  int     // padded rows and columns
+	off       []int32 // per output position, padded to a multiple of 16
+	// contig marks the 16-column panels whose sources are 16 consecutive floats
+	// (stride 1, within one output row): those are one 64-byte copy per row.
+	contig []bool
+}
+
+func newGatherPlan(p *convPlan, c int) *gatherPlan {
+	ih, iw, oh, ow := p.in[0], p.in[1], p.out[0], p.out[1]
+	g := &gatherPlan{ph: p.pb[0], pw: p.pb[1]}
+	// The extent the kernel reaches, from the first padded row and column.
+	g.pih = (oh-1)*p.s[0] + (p.k[0]-1)*p.d[0] + 1
+	g.piw = (ow-1)*p.s[1] + (p.k[1]-1)*p.d[1] + 1
+	g.padded = g.ph > 0 || g.pw > 0 || g.pih > ih || g.piw > iw
+	if g.padded {
+		g.rs, g.plane = g.piw, g.pih*g.piw
+	} else {
+		g.rs, g.plane = iw, ih*iw
+	}
+	n := oh * ow
+	g.off = make([]int32, (n+15)/16*16)
+	for j := 0; j < n; j++ {
+		oy, ox := j/ow, j%ow
+		g.off[j] = int32(oy*p.s[0]*g.rs + ox*p.s[1])
+	}
+	g.contig = make([]bool, n/16)
+	for q := range g.contig {
+		g.contig[q] = g.off[q*16+15]-g.off[q*16] == 15 && p.s[1] == 1
+	}
+	return g
+}
+
+// pad copies one image's channels into the zero-padded buffer dst.
+func (g *gatherPlan) pad(p *convPlan, x, dst []float32, threads int) {
+	ih, iw := p.in[0], p.in[1]
+	c := len(dst) / g.plane
+	// Input rows [r0, r1) and columns [0, w) land inside the padded extent.
+	r1 := min(ih, g.pih-g.ph)
+	w := min(iw, g.piw-g.pw)
+	parallelFor(threads, c, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			d := dst[ch*g.plane : (ch+1)*g.plane]
+			xc := x[ch*ih*iw : (ch+1)*ih*iw]
+			clear(d[:min(g.ph, g.pih)*g.piw])
+			for iy := 0; iy < r1; iy++ {
+				row := d[(iy+g.ph)*g.piw : (iy+g.ph+1)*g.piw]
+				clear(row[:g.pw])
+				copy(row[g.pw:g.pw+w], xc[iy*iw:iy*iw+w])
+				clear(row[g.pw+w:])
+			}
+			clear(d[max(r1+g.ph, 0)*g.piw:])
+		}
+	})
+}
+
+// pack is a kernels.PackBFunc over the (padded) input src.
+func (g *gatherPlan) pack(p *convPlan, src, dst []float32, stride, p0, kc, j0, nc int) {
+	const nr = 16
+	kh, kw := p.k[0], p.k[1]
+	dh, dw := p.d[0], p.d[1]
+	full := nc / nr
+	tail := nc - full*nr
+	for r := 0; r < kc; r++ {
+		row := p0 + r
+		ch, rem := row/(kh*kw), row%(kh*kw)
+		ki, kj := rem/kw, rem%kw
+		s := src[ch*g.plane+ki*dh*g.rs+kj*dw:]
+		for q := 0; q < full; q++ {
+			d := (*[nr]float32)(dst[q*stride+r*nr:])
+			if g.contig[j0/nr+q] {
+				*d = *(*[nr]float32)(s[g.off[j0+q*nr]:])
+				continue
+			}
+			o := (*[nr]int32)(g.off[j0+q*nr:])
+			for l := range d {
+				d[l] = s[o[l]]
+			}
+		}
+		if tail > 0 {
+			o := g.off[j0+full*nr : j0+full*nr+tail]
+			d := (*[nr]float32)(dst[full*stride+r*nr:])
+			for l, v := range o {
+				d[l] = s[v]
+			}
+			clear(d[tail:])
+		}
+	}
 }
 
 // convF32 computes a grouped N-d convolution: for every image and group, the group's

@@ -139,6 +139,12 @@ func TestConvMatchesReference(t *testing.T) {
 		{"7x7 stride 2 stem", []int{1, 3, 20, 20}, []int{8, 3, 7, 7}, 1, []int{2, 2}, []int{1, 1}, []int{3, 3, 3, 3}, true},
 		{"1d", []int{2, 3, 17}, []int{4, 3, 5}, 1, []int{3}, []int{2}, []int{4, 1}, true},
 		{"3d", []int{1, 2, 5, 6, 4}, []int{3, 2, 3, 2, 3}, 1, []int{1, 2, 1}, []int{1, 1, 1}, []int{1, 0, 1, 1, 1, 0}, true},
+		// The packed path's padded-gather im2col: several column blocks, a tail panel,
+		// end pads that are partly or not at all reached.
+		{"3x3 pad 1 wide", []int{1, 5, 23, 37}, []int{7, 5, 3, 3}, 1, []int{1, 1}, []int{1, 1}, []int{1, 1, 1, 1}, true},
+		{"3x3 stride 2 even size", []int{2, 3, 16, 16}, []int{4, 3, 3, 3}, 1, []int{2, 2}, []int{1, 1}, []int{1, 1, 1, 1}, false},
+		{"5x5 stride 3 uneven pads", []int{1, 2, 13, 11}, []int{3, 2, 5, 5}, 1, []int{3, 3}, []int{1, 1}, []int{3, 0, 4, 5}, true},
+		{"dilated 3x3 pad 2", []int{1, 4, 19, 18}, []int{5, 4, 3, 3}, 1, []int{1, 1}, []int{2, 2}, []int{2, 2, 2, 2}, true},
 		{"kernel larger than padded-free input", []int{1, 1, 3, 3}, []int{1, 1, 3, 3}, 1, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, false},
 	}
 	for _, tc := range cases {

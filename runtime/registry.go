@@ -17,6 +17,9 @@ import (
 type ExecContext struct {
 	// Threads is the number of goroutines a kernel may use.
 	Threads int
+	// arena recycles output buffers across runs (nil: plain allocation).
+	arena *runArena
+	mu    sync.Mutex
 }
 
 // Kernel executes one node. Kernels are built once per session and must be safe for

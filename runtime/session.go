@@ -132,6 +132,8 @@ type Session struct {
 	mode      Mode
 	// quant describes the int8 tensors of a lowered graph (nil in float32 mode).
 	quant map[string]*QuantInfo
+	// bufs recycles activation buffers across runs (arena.go).
+	bufs bufPool
 }
 
 // NodePlacement says where a node of the executed graph runs.
@@ -368,7 +370,9 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 			return nil, fmt.Errorf("unknown input %q", name)
 		}
 	}
-	ctx := &ExecContext{Threads: s.cfg.threads}
+	arena := &runArena{pool: &s.bufs}
+	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
+	held := make([]*arenaBuf, s.nslots)
 	args := make([]*graph.Tensor, 0, 8)
 	for _, st := range s.steps {
 		args = args[:0]
@@ -386,10 +390,17 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 		for i, id := range st.out {
 			if id >= 0 && i < len(outs) {
 				vals[id] = outs[i]
+				if len(arena.bufs) > 0 && outs[i] != nil {
+					held[id] = arena.hold(rangeOf(outs[i].Data))
+				}
 			}
 		}
 		for _, id := range st.free {
 			vals[id] = nil
+			if b := held[id]; b != nil {
+				held[id] = nil
+				arena.release(b)
+			}
 		}
 	}
 	res := make(map[string]*graph.Tensor, len(s.keep))

@@ -151,6 +151,21 @@ func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 	sgemmAVX2_6x16(kc, &a[0], &b[0], &c[0], ldc, acc)
 }
 
+// panelRows copies 16 floats from each of n rows of src (row stride ld) into the
+// 16-wide panel dst.
+func panelRows(dst, src []float32, ld, n int) {
+	if n <= 0 {
+		return
+	}
+	_ = dst[16*n-1]
+	_ = src[(n-1)*ld+15]
+	if simdPath == isaGo {
+		panelRowsGo(dst, src, ld, n)
+		return
+	}
+	panelRowsAVX2(&dst[0], &src[0], ld, n)
+}
+
 // sgemmTileEp is sgemmTile followed by C = clamp(C + res, lo, hi) in registers
 // (res a tile with C's row stride, or nil).
 func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {

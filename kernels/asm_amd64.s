@@ -6237,6 +6237,44 @@ sgemmAVX2_6x16ep_clamp:
 	VZEROUPPER
 	RET
 
+// func panelRowsAVX2(dst *float32, src *float32, ld int, n int)
+// Requires: AVX
+TEXT ·panelRowsAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHLQ $0x02, DX
+	MOVQ CX, AX
+	SHRQ $0x01, AX
+	JZ   pr_odd
+
+pr_loop2:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI)(DX*1), Y2
+	VMOVUPS 32(SI)(DX*1), Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	LEAQ    (SI)(DX*2), SI
+	ADDQ    $0x80, DI
+	DECQ    AX
+	JNZ     pr_loop2
+
+pr_odd:
+	ANDQ    $0x01, CX
+	JZ      pr_done
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+
+pr_done:
+	VZEROUPPER
+	RET
+
 // func requantFloatAVX2(src *int32, sstride int, dst *int8, dstride int, rows int, n8 int, scale *float32, consts *[8]int32)
 // Requires: AVX, AVX2, SSE2
 TEXT ·requantFloatAVX2(SB), NOSPLIT, $0-64

@@ -64,3 +64,5 @@ func depthwiseF32Row(base []float32, off []int64, taps, pstride, ow int, w, bias
 func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	panic("kernels: no assembly epilogue in this build")
 }
+
+func panelRows(dst, src []float32, ld, n int) { panelRowsGo(dst, src, ld, n) }

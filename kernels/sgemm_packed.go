@@ -112,6 +112,28 @@ func PackSgemmA(transA bool, m, k int, a []float32, lda int, bias []float32) *Pa
 	return p
 }
 
+// PackPanelRows copies columns [0, 16) of n rows of src (row stride ld) into the
+// 16-wide panel dst ([n][16]): the packing of a full panel of a row-major B.
+func PackPanelRows(dst, src []float32, ld, n int) {
+	if n <= 0 {
+		return
+	}
+	if len(dst) < 16*n || ld < 0 || len(src) < (n-1)*ld+16 {
+		panic(fmt.Sprintf("kernels.PackPanelRows: %d rows of stride %d do not fit (dst %d, src %d)", n, ld, len(dst), len(src)))
+	}
+	panelRows(dst, src, ld, n)
+}
+
+func panelRowsGo(dst, src []float32, ld, n int) {
+	for r := 0; r < n; r++ {
+		d := (*[sgNR]float32)(dst[r*sgNR:])
+		s := (*[sgNR]float32)(src[r*ld:])
+		for l := range d {
+			d[l] = s[l]
+		}
+	}
+}
+
 // PackBFunc packs rows [p0, p0+kc) and columns [j0, j0+nc) of a right operand
 // into dst as panels of 16 columns: element (p, j) goes to
 // dst[q*stride + (p-p0)*16 + l] where j-j0 = 16q+l. Lanes past nc in the last
@@ -128,9 +150,7 @@ func PackBRowMajor(transB bool, b []float32, ldb int) PackBFunc {
 			w := min(sgNR, nc-q*sgNR)
 			switch {
 			case !transB && w == sgNR:
-				for p := 0; p < kc; p++ {
-					*(*[sgNR]float32)(d[p*sgNR:]) = *(*[sgNR]float32)(b[(p0+p)*ldb+col:])
-				}
+				panelRows(d, b[p0*ldb+col:], ldb, kc)
 			case !transB:
 				for p := 0; p < kc; p++ {
 					dp := d[p*sgNR : p*sgNR+sgNR]

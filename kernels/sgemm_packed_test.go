@@ -218,3 +218,20 @@ func TestSgemmEpilogueMatchesSeparateOps(t *testing.T) {
 		}
 	})
 }
+
+func TestPackPanelRows(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(49, 50))
+		for _, n := range []int{1, 2, 3, 7, 64, 385} {
+			for _, ld := range []int{16, 17, 49, 3136} {
+				src := randF32(r, (n-1)*ld+16+r.IntN(5))
+				dst := make([]float32, 16*n)
+				PackPanelRows(dst, src, ld, n)
+				for i := 0; i < n; i++ {
+					require.Equal(t, src[i*ld:i*ld+16], dst[16*i:16*i+16], "n=%d ld=%d row %d", n, ld, i)
+				}
+			}
+		}
+		require.Panics(t, func() { PackPanelRows(make([]float32, 32), make([]float32, 20), 16, 2) })
+	})
+}

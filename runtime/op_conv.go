@@ -231,12 +231,12 @@ func (p *convPlan) im2colPack(x, dst []float32, stride, p0, kc, j0, nc int) {
 	if p.pointwise {
 		plane := p.outSize
 		full := nc / nr
-		for r := 0; r < kc; r++ {
-			src := x[(p0+r)*plane+j0 : (p0+r)*plane+j0+nc]
-			for q := 0; q < full; q++ {
-				*(*[nr]float32)(dst[q*stride+r*nr:]) = *(*[nr]float32)(src[q*nr:])
-			}
-			if full*nr < nc {
+		for q := 0; q < full; q++ {
+			kernels.PackPanelRows(dst[q*stride:], x[p0*plane+j0+q*nr:], plane, kc)
+		}
+		if full*nr < nc {
+			for r := 0; r < kc; r++ {
+				src := x[(p0+r)*plane+j0 : (p0+r)*plane+j0+nc]
 				copy(dst[full*stride+r*nr:], src[full*nr:])
 			}
 		}

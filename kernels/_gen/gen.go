@@ -34,6 +34,7 @@ func main() {
 	}
 	widenAVX2()
 	sgemmAVX2()
+	panelRowsAVX2()
 	requantFloatAVX2()
 	requantFixedAVX2()
 	for _, v := range [][2]int{{1, 4}, {2, 2}, {1, 1}, {2, 1}} {
@@ -621,6 +622,47 @@ func sgemmAVX2Kernel(name string, ep bool) {
 			ADDQ(ldc, c)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// panelRowsAVX2 generates the copy of 16 consecutive floats from each of n rows
+// (row stride ld floats) into a 16-float-wide panel: the B packing of a row-major
+// operand (pointwise convolutions, MatMul), two rows per iteration.
+func panelRowsAVX2() {
+	TEXT("panelRowsAVX2", NOSPLIT, "func(dst *float32, src *float32, ld int, n int)")
+	Pragma("noescape")
+	Doc("panelRowsAVX2 copies src[r*ld : r*ld+16] to dst[16r : 16r+16] for r < n.")
+	dst, src, ld, n := RDI, RSI, RDX, RCX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("ld"), ld)
+	Load(Param("n"), n)
+	SHLQ(Imm(2), ld)
+	MOVQ(n, RAX)
+	SHRQ(Imm(1), RAX)
+	JZ(LabelRef("pr_odd"))
+	Label("pr_loop2")
+	VMOVUPS(Mem{Base: src}, Y0)
+	VMOVUPS(Mem{Base: src, Disp: 32}, Y1)
+	VMOVUPS(Mem{Base: src, Index: ld, Scale: 1}, Y2)
+	VMOVUPS(Mem{Base: src, Index: ld, Scale: 1, Disp: 32}, Y3)
+	VMOVUPS(Y0, Mem{Base: dst})
+	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
+	VMOVUPS(Y2, Mem{Base: dst, Disp: 64})
+	VMOVUPS(Y3, Mem{Base: dst, Disp: 96})
+	LEAQ(Mem{Base: src, Index: ld, Scale: 2}, src)
+	ADDQ(Imm(128), dst)
+	DECQ(RAX)
+	JNZ(LabelRef("pr_loop2"))
+	Label("pr_odd")
+	ANDQ(Imm(1), n)
+	JZ(LabelRef("pr_done"))
+	VMOVUPS(Mem{Base: src}, Y0)
+	VMOVUPS(Mem{Base: src, Disp: 32}, Y1)
+	VMOVUPS(Y0, Mem{Base: dst})
+	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
+	Label("pr_done")
 	VZEROUPPER()
 	RET()
 }

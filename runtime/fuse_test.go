@@ -3,6 +3,7 @@ package runtime
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -154,7 +155,7 @@ func TestArenaKeepsViewsAlive(t *testing.T) {
 		go func() {
 			for run := 0; run < 3; run++ {
 				got, err := s.RunTensors(in)
-				if err == nil && !equalF32(want[out].F32(), got[out].F32()) {
+				if err == nil && !slices.Equal(want[out].F32(), got[out].F32()) {
 					err = assertErr("concurrent run differs")
 				}
 				if err != nil {
@@ -173,15 +174,3 @@ func TestArenaKeepsViewsAlive(t *testing.T) {
 type assertErr string
 
 func (e assertErr) Error() string { return string(e) }
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

@@ -8,6 +8,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -418,18 +419,23 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 		}
 		res = r.F32()
 	}
-	// The GEMM writes every element of y: its buffer may be a recycled one.
-	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
 	p := newConvPlan(x.Shape[2:], geom)
 	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
+	var g *gatherPlan
+	if !p.pointwise && p.outSize > 0 {
+		g = newGatherPlan(p)
+		if g == nil {
+			return nil, false, nil
+		}
+	}
+	// The GEMM writes every element of y: its buffer may be a recycled one.
+	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
 	xd, yd := x.F32(), y.F32()
 	if p.outSize == 0 {
 		return []*graph.Tensor{y}, true, nil
 	}
-	var g *gatherPlan
 	var padBuf *[]float32
-	if !p.pointwise {
-		g = newGatherPlan(p, c)
+	if g != nil {
 		if g.padded {
 			padBuf = getF32(c * g.plane)
 			defer putF32(padBuf)
@@ -479,7 +485,8 @@ type gatherPlan struct {
 	contig []bool
 }
 
-func newGatherPlan(p *convPlan, c int) *gatherPlan {
+// newGatherPlan returns nil when a channel plane is too large for int32 offsets.
+func newGatherPlan(p *convPlan) *gatherPlan {
 	ih, iw, oh, ow := p.in[0], p.in[1], p.out[0], p.out[1]
 	g := &gatherPlan{ph: p.pb[0], pw: p.pb[1]}
 	// The extent the kernel reaches, from the first padded row and column.
@@ -490,6 +497,9 @@ func newGatherPlan(p *convPlan, c int) *gatherPlan {
 		g.rs, g.plane = g.piw, g.pih*g.piw
 	} else {
 		g.rs, g.plane = iw, ih*iw
+	}
+	if g.plane > math.MaxInt32 {
+		return nil // offsets are int32: such planes take the general path
 	}
 	n := oh * ow
 	g.off = make([]int32, (n+15)/16*16)
@@ -508,21 +518,23 @@ func newGatherPlan(p *convPlan, c int) *gatherPlan {
 func (g *gatherPlan) pad(p *convPlan, x, dst []float32, threads int) {
 	ih, iw := p.in[0], p.in[1]
 	c := len(dst) / g.plane
-	// Input rows [r0, r1) and columns [0, w) land inside the padded extent.
-	r1 := min(ih, g.pih-g.ph)
-	w := min(iw, g.piw-g.pw)
+	// Input rows [0, r1) and columns [0, w) land inside the padded extent (a pad
+	// larger than the kernel's reach can leave none).
+	r1 := max(0, min(ih, g.pih-g.ph))
+	w := max(0, min(iw, g.piw-g.pw))
+	top, left := min(g.ph, g.pih), min(g.pw, g.piw)
 	parallelFor(threads, c, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			d := dst[ch*g.plane : (ch+1)*g.plane]
 			xc := x[ch*ih*iw : (ch+1)*ih*iw]
-			clear(d[:min(g.ph, g.pih)*g.piw])
+			clear(d[:top*g.piw])
 			for iy := 0; iy < r1; iy++ {
 				row := d[(iy+g.ph)*g.piw : (iy+g.ph+1)*g.piw]
-				clear(row[:g.pw])
-				copy(row[g.pw:g.pw+w], xc[iy*iw:iy*iw+w])
-				clear(row[g.pw+w:])
+				clear(row[:left])
+				copy(row[left:left+w], xc[iy*iw:iy*iw+w])
+				clear(row[left+w:])
 			}
-			clear(d[max(r1+g.ph, 0)*g.piw:])
+			clear(d[(top+r1)*g.piw:])
 		}
 	})
 }

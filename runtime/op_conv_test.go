@@ -145,6 +145,9 @@ func TestConvMatchesReference(t *testing.T) {
 		{"3x3 stride 2 even size", []int{2, 3, 16, 16}, []int{4, 3, 3, 3}, 1, []int{2, 2}, []int{1, 1}, []int{1, 1, 1, 1}, false},
 		{"5x5 stride 3 uneven pads", []int{1, 2, 13, 11}, []int{3, 2, 5, 5}, 1, []int{3, 3}, []int{1, 1}, []int{3, 0, 4, 5}, true},
 		{"dilated 3x3 pad 2", []int{1, 4, 19, 18}, []int{5, 4, 3, 3}, 1, []int{1, 1}, []int{2, 2}, []int{2, 2, 2, 2}, true},
+		{"large pads, stride 5", []int{1, 2, 3, 2}, []int{3, 2, 1, 1}, 1, []int{5, 5}, []int{1, 1}, []int{4, 4, 0, 0}, true},
+		{"pads beyond the kernel's reach", []int{1, 2, 1, 1}, []int{3, 2, 1, 1}, 1, []int{5, 5}, []int{1, 1}, []int{4, 4, 0, 0}, true},
+		{"left pad beyond the kernel's reach", []int{1, 2, 3, 1}, []int{3, 2, 1, 1}, 1, []int{1, 5}, []int{1, 1}, []int{0, 4, 0, 0}, false},
 		{"kernel larger than padded-free input", []int{1, 1, 3, 3}, []int{1, 1, 3, 3}, 1, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, false},
 	}
 	for _, tc := range cases {

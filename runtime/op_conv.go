@@ -67,44 +67,17 @@ func (p *convPlan) im2col(x, col []float32, rowLo, rowHi int) {
 		p.im2col2D(x, col, rowLo, rowHi)
 		return
 	}
-	r := p.rank
-	ol, il, sl := p.out[r-1], p.in[r-1], p.s[r-1]
-	lines := p.outSize / max(ol, 1)
-	kidx := make([]int, r)
-	oidx := make([]int, r)
+	ol, il, sl := p.out[p.rank-1], p.in[p.rank-1], p.s[p.rank-1]
+	w := p.newLineWalker()
 	for row := rowLo; row < rowHi; row++ {
-		ci, rem := row/p.kSize, row%p.kSize
-		for a := r - 1; a >= 0; a-- {
-			kidx[a] = rem % p.k[a]
-			rem /= p.k[a]
-		}
+		ci := row / p.kSize
 		xc := x[ci*p.inSize : (ci+1)*p.inSize]
 		dst := col[row*p.outSize : (row+1)*p.outSize]
-		kl := kidx[r-1]
-		x0 := kl*p.d[r-1] - p.pb[r-1]
-		lo, hi := p.lastLo[kl], p.lastHi[kl]
-		clear(oidx)
-		for line := 0; line < lines; line++ {
+		w.walk(p, row, func(line, off, x0, lo, hi int, valid bool) {
 			d := dst[line*ol : (line+1)*ol]
-			off, valid := 0, true
-			for a := 0; a < r-1; a++ {
-				ii := oidx[a]*p.s[a] - p.pb[a] + kidx[a]*p.d[a]
-				if ii < 0 || ii >= p.in[a] {
-					valid = false
-					break
-				}
-				off = off*p.in[a] + ii
-			}
-			for a := r - 2; a >= 0; a-- {
-				oidx[a]++
-				if oidx[a] < p.out[a] {
-					break
-				}
-				oidx[a] = 0
-			}
 			if !valid || lo >= hi {
 				clear(d)
-				continue
+				return
 			}
 			src := xc[off*il:]
 			clear(d[:lo])
@@ -118,7 +91,53 @@ func (p *convPlan) im2col(x, col []float32, rowLo, rowHi int) {
 				}
 			}
 			clear(d[hi:])
+		})
+	}
+}
+
+// lineWalker enumerates the lines (runs along the last spatial axis) of one row
+// (c, k1..kn) of an N-d column matrix: the walk shared by im2col and its adjoint
+// col2im.
+type lineWalker struct{ kidx, oidx []int }
+
+func (p *convPlan) newLineWalker() *lineWalker {
+	return &lineWalker{kidx: make([]int, p.rank), oidx: make([]int, p.rank)}
+}
+
+// walk calls fn for every output line of row: off is the line's input line within
+// the channel (valid false when it lies in the padding), x0 the input offset of
+// output position 0 on the last axis, and [lo, hi) the output positions that read
+// inside the input.
+func (w *lineWalker) walk(p *convPlan, row int, fn func(line, off, x0, lo, hi int, valid bool)) {
+	r := p.rank
+	lines := p.outSize / max(p.out[r-1], 1)
+	rem := row % p.kSize
+	for a := r - 1; a >= 0; a-- {
+		w.kidx[a] = rem % p.k[a]
+		rem /= p.k[a]
+	}
+	kl := w.kidx[r-1]
+	x0 := kl*p.d[r-1] - p.pb[r-1]
+	lo, hi := p.lastLo[kl], p.lastHi[kl]
+	clear(w.oidx)
+	for line := 0; line < lines; line++ {
+		off, valid := 0, true
+		for a := 0; a < r-1; a++ {
+			ii := w.oidx[a]*p.s[a] - p.pb[a] + w.kidx[a]*p.d[a]
+			if ii < 0 || ii >= p.in[a] {
+				valid = false
+				break
+			}
+			off = off*p.in[a] + ii
 		}
+		for a := r - 2; a >= 0; a-- {
+			w.oidx[a]++
+			if w.oidx[a] < p.out[a] {
+				break
+			}
+			w.oidx[a] = 0
+		}
+		fn(line, off, x0, lo, hi, valid)
 	}
 }
 
@@ -685,51 +704,24 @@ func (k *convTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 // im2col. Rows of different channels never touch the same outputs, so callers split
 // work on channel boundaries.
 func (p *convPlan) col2im(col, y []float32, rowLo, rowHi int) {
-	r := p.rank
-	ol, il, sl := p.out[r-1], p.in[r-1], p.s[r-1]
-	lines := p.outSize / max(ol, 1)
-	kidx := make([]int, r)
-	oidx := make([]int, r)
+	ol, il, sl := p.out[p.rank-1], p.in[p.rank-1], p.s[p.rank-1]
+	w := p.newLineWalker()
 	for row := rowLo; row < rowHi; row++ {
-		ci, rem := row/p.kSize, row%p.kSize
-		for a := r - 1; a >= 0; a-- {
-			kidx[a] = rem % p.k[a]
-			rem /= p.k[a]
-		}
+		ci := row / p.kSize
 		yc := y[ci*p.inSize : (ci+1)*p.inSize]
 		src := col[row*p.outSize : (row+1)*p.outSize]
-		kl := kidx[r-1]
-		x0 := kl*p.d[r-1] - p.pb[r-1]
-		lo, hi := p.lastLo[kl], p.lastHi[kl]
-		clear(oidx)
-		for line := 0; line < lines; line++ {
-			s := src[line*ol : (line+1)*ol]
-			off, valid := 0, true
-			for a := 0; a < r-1; a++ {
-				ii := oidx[a]*p.s[a] - p.pb[a] + kidx[a]*p.d[a]
-				if ii < 0 || ii >= p.in[a] {
-					valid = false
-					break
-				}
-				off = off*p.in[a] + ii
-			}
-			for a := r - 2; a >= 0; a-- {
-				oidx[a]++
-				if oidx[a] < p.out[a] {
-					break
-				}
-				oidx[a] = 0
-			}
+		w.walk(p, row, func(line, off, x0, lo, hi int, valid bool) {
 			if !valid {
-				continue
+				return
 			}
+			s := src[line*ol : (line+1)*ol]
 			dst := yc[off*il:]
 			xi := lo*sl + x0
 			for o := lo; o < hi; o++ {
 				dst[xi] += s[o]
 				xi += sl
 			}
-		}
+		})
 	}
 }
 

@@ -451,37 +451,44 @@ type qconvKernel struct {
 	xZP  int32
 }
 
-func buildQConv(b *BuildContext) (Kernel, error) {
+// qconvOperands reads the constant operands of a QConv / QConvTranspose: int8
+// weights, the geometry, the input and weight zero points and the optional int32
+// bias (one value per output channel).
+func qconvOperands(b *BuildContext, transpose bool) (wd []int8, geom *convGeom, xzp, wzp, bias []int32, err error) {
 	n := b.Node
 	w := b.Const(1)
 	if w == nil {
-		return nil, b.Errorf("weights must be a constant")
+		return nil, nil, nil, nil, nil, b.Errorf("weights must be a constant")
 	}
 	wd, ok := w.Data.([]int8)
 	if !ok {
-		return nil, b.Errorf("weights must be int8, got %s", w.DType)
+		return nil, nil, nil, nil, nil, b.Errorf("weights must be int8, got %s", w.DType)
 	}
-	geom, err := convGeomFromNode(b, w, false)
-	if err != nil {
-		return nil, err
+	if geom, err = convGeomFromNode(b, w, transpose); err != nil {
+		return nil, nil, nil, nil, nil, err
 	}
-	xzp, err := zpAttr(n, "x_zp")
-	if err != nil {
-		return nil, err
+	if xzp, err = zpAttr(n, "x_zp"); err != nil {
+		return nil, nil, nil, nil, nil, err
 	}
-	wzp, err := zpAttr(n, "w_zp")
-	if err != nil {
-		return nil, err
+	if wzp, err = zpAttr(n, "w_zp"); err != nil {
+		return nil, nil, nil, nil, nil, err
 	}
-	var bias []int32
 	if bt := b.Const(2); bt != nil {
-		if bias = bt.I32(); bias == nil {
-			return nil, b.Errorf("bias must be int32, got %s", bt.DType)
+		if bias = bt.I32(); bias == nil || len(bias) != geom.oc {
+			return nil, nil, nil, nil, nil, b.Errorf("bias must be int32 with %d values, got %s %v", geom.oc, bt.DType, bt.Shape)
 		}
 	} else if b.Input(2) != nil {
-		return nil, b.Errorf("bias must be a constant")
+		return nil, nil, nil, nil, nil, b.Errorf("bias must be a constant")
 	}
-	rq, err := newRequantFromAttrs(n, geom.oc)
+	return wd, geom, xzp, wzp, bias, nil
+}
+
+func buildQConv(b *BuildContext) (Kernel, error) {
+	wd, geom, xzp, wzp, bias, err := qconvOperands(b, false)
+	if err != nil {
+		return nil, err
+	}
+	rq, err := newRequantFromAttrs(b.Node, geom.oc)
 	if err != nil {
 		return nil, err
 	}
@@ -516,37 +523,15 @@ type qconvTransposeKernel struct {
 }
 
 func buildQConvTranspose(b *BuildContext) (Kernel, error) {
-	n := b.Node
-	w := b.Const(1)
-	if w == nil {
-		return nil, b.Errorf("weights must be a constant")
-	}
-	wd, ok := w.Data.([]int8)
-	if !ok {
-		return nil, b.Errorf("weights must be int8, got %s", w.DType)
-	}
-	geom, err := convGeomFromNode(b, w, true)
-	if err != nil {
-		return nil, err
-	}
-	xzp, err := zpAttr(n, "x_zp")
-	if err != nil {
-		return nil, err
-	}
-	wzp, err := zpAttr(n, "w_zp")
+	wd, geom, xzp, wzp, bias, err := qconvOperands(b, true)
 	if err != nil {
 		return nil, err
 	}
 	if len(wzp) != 1 && len(wzp) != geom.oc {
 		return nil, b.Errorf("%d weight zero points for %d output channels", len(wzp), geom.oc)
 	}
-	k := &qconvTransposeKernel{geom: geom, xZP: xzp[0]}
-	if bt := b.Const(2); bt != nil {
-		if k.bias = bt.I32(); k.bias == nil || len(k.bias) != geom.oc {
-			return nil, b.Errorf("bias must be int32 with %d values", geom.oc)
-		}
-	}
-	if k.rq, err = newRequantFromAttrs(n, geom.oc); err != nil {
+	k := &qconvTransposeKernel{geom: geom, xZP: xzp[0], bias: bias}
+	if k.rq, err = newRequantFromAttrs(b.Node, geom.oc); err != nil {
 		return nil, err
 	}
 	taps := geom.kh * geom.kw

@@ -166,6 +166,19 @@ func panelRows(dst, src []float32, ld, n int) {
 	panelRowsAVX2(&dst[0], &src[0], ld, n)
 }
 
+// maxInto sets dst[i] = max(dst[i], src[i]), eight lanes at a time.
+func maxInto(dst, src []float32) {
+	n := len(dst)
+	_ = src[n-1]
+	if simdPath == isaGo || n < 8 {
+		maxIntoGo(dst, src)
+		return
+	}
+	v := n &^ 7
+	maxF32AVX2(&dst[0], &src[0], v)
+	maxIntoGo(dst[v:], src[v:n])
+}
+
 // sgemmTileEp is sgemmTile followed by C = clamp(C + res, lo, hi) in registers
 // (res a tile with C's row stride, or nil).
 func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
@@ -182,6 +195,20 @@ func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, 
 		rp = &res[0]
 	}
 	sgemmAVX2_6x16ep(kc, &a[0], &b[0], &c[0], ldc, acc, rp, lo, hi)
+}
+
+// sgemmTileInd is the 6×16 tile with B row p read at x[off[p]:] (16 floats)
+// and the clamp epilogue. The caller (SgemmShifted) has checked every offset
+// against x.
+func sgemmTileInd(kc int, a, x []float32, off []int32, c []float32, ldc int, accum bool, lo, hi float32) {
+	_ = a[kc*sgMR-1]
+	_ = off[kc-1]
+	_ = c[(sgMR-1)*ldc+sgNR-1]
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	sgemmAVX2_6x16ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
 }
 
 // peakLoop returns the peak loop of the current path for dtype ("int8" or

@@ -30,6 +30,10 @@ func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 	}
 }
 
+func sgemmTileInd(kc int, a, x []float32, off []int32, c []float32, ldc int, accum bool, lo, hi float32) {
+	shiftedTileGo(kc, a, x, off, c, ldc, accum, lo, hi)
+}
+
 func peakLoop(string) (func(int), int) { return nil, 0 }
 
 func depthwisePath() isaPath { return isaGo }
@@ -66,3 +70,5 @@ func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, 
 }
 
 func panelRows(dst, src []float32, ld, n int) { panelRowsGo(dst, src, ld, n) }
+
+func maxInto(dst, src []float32) { maxIntoGo(dst, src) }

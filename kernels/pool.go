@@ -144,3 +144,23 @@ func QAvgPool(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, o
 		}
 	})
 }
+
+// MaxF32 sets dst[i] = max(dst[i], src[i]) for i < len(dst) (src may be
+// longer): the row folds of float32 max pooling. A NaN in either operand gives
+// NaN, as Go's max; of +0 and -0 either may be kept.
+func MaxF32(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	if len(src) < len(dst) {
+		panic(fmt.Sprintf("kernels.MaxF32: src has %d elements, dst %d", len(src), len(dst)))
+	}
+	maxInto(dst, src)
+}
+
+func maxIntoGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = max(dst[i], v)
+	}
+}

@@ -213,10 +213,20 @@ func sgemmAVX2_6x16(k int, a *float32, b *float32, c *float32, ldc int, accum in
 //go:noescape
 func sgemmAVX2_6x16ep(k int, a *float32, b *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
 
+// sgemmAVX2_6x16ind is the AVX2+FMA 6x16 float32 micro-kernel with B rows read at b+off[p] and the fused epilogue.
+//
+//go:noescape
+func sgemmAVX2_6x16ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
 // panelRowsAVX2 copies src[r*ld : r*ld+16] to dst[16r : 16r+16] for r < n.
 //
 //go:noescape
 func panelRowsAVX2(dst *float32, src *float32, ld int, n int)
+
+// maxF32AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 8, NaN propagating.
+//
+//go:noescape
+func maxF32AVX2(dst *float32, src *float32, n int)
 
 // requantFloatAVX2 requantizes int32 rows to int8 with a per-channel float32 scale (MLAS rounding).
 //

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"slices"
@@ -75,47 +76,51 @@ func TestConvEpilogueFusion(t *testing.T) {
 			b.output(b.node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
 		}},
 	}
+	defer func(m int) { shiftedMode = m }(shiftedMode)
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b := newMB(7)
-			b.input("x", dims(2, 8, 9, 9)...)
-			tc.build(b)
-			m := b.model()
-			x := randInput(rand.New(rand.NewSource(3)), []int{2, 8, 9, 9}, -1, 1)
-			in := map[string]*graph.Tensor{"x": x}
-			var taps []string
-			for _, tp := range tc.taps {
-				// Builder names carry a counter: resolve the prefix.
-				for _, n := range m.Graph.Nodes {
-					if len(n.Outputs[0]) > len(tp) && n.Outputs[0][:len(tp)] == tp {
-						taps = append(taps, n.Outputs[0])
+		for _, mode := range []int{1, -1} {
+			shiftedMode = mode
+			t.Run(fmt.Sprintf("%s/shifted=%d", tc.name, mode), func(t *testing.T) {
+				b := newMB(7)
+				b.input("x", dims(2, 8, 9, 9)...)
+				tc.build(b)
+				m := b.model()
+				x := randInput(rand.New(rand.NewSource(3)), []int{2, 8, 9, 9}, -1, 1)
+				in := map[string]*graph.Tensor{"x": x}
+				var taps []string
+				for _, tp := range tc.taps {
+					// Builder names carry a counter: resolve the prefix.
+					for _, n := range m.Graph.Nodes {
+						if len(n.Outputs[0]) > len(tp) && n.Outputs[0][:len(tp)] == tp {
+							taps = append(taps, n.Outputs[0])
+						}
 					}
 				}
-			}
-			fused, err := NewSession(m, WithMode(ModeFloat), WithTaps(taps...))
-			require.NoError(t, err)
-			require.Len(t, fused.steps, tc.steps)
-			plain, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
-			require.NoError(t, err)
-			require.Len(t, plain.steps, len(m.Graph.Nodes))
-			for _, th := range []int{1, 2} {
-				fused.cfg.threads, plain.cfg.threads = th, th
-				got, err := fused.RunTensors(in)
+				fused, err := NewSession(m, WithMode(ModeFloat), WithTaps(taps...))
 				require.NoError(t, err)
-				want, err := plain.RunTensors(in)
+				require.Len(t, fused.steps, tc.steps)
+				plain, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
 				require.NoError(t, err)
-				require.NotEmpty(t, got)
-				for name, g := range got {
-					w := want[name]
-					require.NotNil(t, w, name)
-					require.Equal(t, w.Shape, g.Shape, name)
-					require.Equal(t, w.F32(), g.F32(), "%s, %d threads", name, th)
-					for _, v := range g.F32() {
-						require.False(t, math.IsNaN(float64(v)))
+				require.Len(t, plain.steps, len(m.Graph.Nodes))
+				for _, th := range []int{1, 2} {
+					fused.cfg.threads, plain.cfg.threads = th, th
+					got, err := fused.RunTensors(in)
+					require.NoError(t, err)
+					want, err := plain.RunTensors(in)
+					require.NoError(t, err)
+					require.NotEmpty(t, got)
+					for name, g := range got {
+						w := want[name]
+						require.NotNil(t, w, name)
+						require.Equal(t, w.Shape, g.Shape, name)
+						require.Equal(t, w.F32(), g.F32(), "%s, %d threads", name, th)
+						for _, v := range g.F32() {
+							require.False(t, math.IsNaN(float64(v)))
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -440,6 +440,21 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 	}
 	p := newConvPlan(x.Shape[2:], geom)
 	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
+	if sp := newShiftedPlan(p, c, k.packed.HasBias()); sp != nil {
+		y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
+		buf := getF32(sp.size)
+		defer putF32(buf)
+		xd, yd := x.F32(), y.F32()
+		for img := 0; img < n; img++ {
+			sp.fill(p, xd[img*c*p.inSize:(img+1)*c*p.inSize], *buf, ctx.Threads)
+			var rs []float32
+			if res != nil {
+				rs = res[img*m*p.outSize : (img+1)*m*p.outSize]
+			}
+			sp.run(k.packed, *buf, yd[img*m*p.outSize:(img+1)*m*p.outSize], ep, rs, ctx.Threads)
+		}
+		return []*graph.Tensor{y}, true, nil
+	}
 	var g *gatherPlan
 	if !p.pointwise && p.outSize > 0 {
 		g = newGatherPlan(p)

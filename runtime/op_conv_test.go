@@ -150,10 +150,18 @@ func TestConvMatchesReference(t *testing.T) {
 		{"left pad beyond the kernel's reach", []int{1, 2, 3, 1}, []int{3, 2, 1, 1}, 1, []int{1, 5}, []int{1, 1}, []int{0, 4, 0, 0}, false},
 		{"kernel larger than padded-free input", []int{1, 1, 3, 3}, []int{1, 1, 3, 3}, 1, []int{1, 1}, []int{1, 1}, []int{2, 2, 2, 2}, false},
 	}
+	defer func(m int) { shiftedMode = m }(shiftedMode)
 	for _, tc := range cases {
 		for _, threads := range []int{1, 2} {
-			for _, constW := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/threads=%d/constW=%v", tc.name, threads, constW), func(t *testing.T) {
+			// Variable weights take the general path; constant ones the packed path,
+			// with the shifted (implicit GEMM) or gather im2col by cost, or forced.
+			for _, v := range []struct {
+				constW bool
+				mode   int
+			}{{false, 0}, {true, 0}, {true, 1}, {true, -1}} {
+				constW, mode := v.constW, v.mode
+				shiftedMode = mode
+				t.Run(fmt.Sprintf("%s/threads=%d/constW=%v/shifted=%d", tc.name, threads, constW, mode), func(t *testing.T) {
 					x, w := randF32(r, tc.x...), randF32(r, tc.w...)
 					var b *graph.Tensor
 					ins := []*graph.Tensor{x, w}

@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // poolPlan holds, per spatial axis and output position, the range of kernel taps that
@@ -69,6 +70,10 @@ type poolElem interface {
 func maxPoolPlane[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
 	r := p.rank
 	if r == 2 && idx == nil {
+		if xf, ok := any(x).([]float32); ok {
+			maxPool2DF32(p, xf, any(y).([]float32))
+			return
+		}
 		maxPool2D(p, x, y)
 		return
 	}
@@ -178,6 +183,50 @@ func maxPool2D[T poolElem](p *poolPlan, x, y []T) {
 				}
 				yr[j] = best
 			}
+		}
+	}
+}
+
+// maxPool2DF32 is maxPool2D on vectors (kernels.MaxF32, NaN-propagating like
+// Go's max). For each output row, the window's input rows are folded into a row
+// framed by -Inf (the padding, and what an empty window yields), then the kernel
+// taps are folded along it as shifted copies; output j is that row at its
+// window's start.
+func maxPool2DF32(p *poolPlan, x, y []float32) {
+	oh, ow := p.out[0], p.out[1]
+	w := p.in[1]
+	dh, sw, dw, kw := p.d[0], p.s[1], p.d[1], p.k[1]
+	ws := p.start[1][:ow]
+	left := max(0, -ws[0])
+	span := (ow-1)*sw + 1 // window starts, relative to the first
+	right := max(0, ws[0]+span+(kw-1)*dw-w)
+	rowBuf := make([]float32, left+w+right+span)
+	row, u := rowBuf[:left+w+right], rowBuf[left+w+right:]
+	low := float32(math.Inf(-1))
+	for i := range row {
+		row[i] = low
+	}
+	first := ws[0] + left // position of the first window in row
+	for i := 0; i < oh; i++ {
+		hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
+		mid := row[left : left+w]
+		if hl >= hh {
+			for j := range mid {
+				mid[j] = low
+			}
+		} else {
+			copy(mid, x[(hs+hl*dh)*w:(hs+hl*dh+1)*w])
+			for a := hl + 1; a < hh; a++ {
+				kernels.MaxF32(mid, x[(hs+a*dh)*w:(hs+a*dh+1)*w])
+			}
+		}
+		copy(u, row[first:first+span])
+		for b := 1; b < kw; b++ {
+			kernels.MaxF32(u, row[first+b*dw:first+b*dw+span])
+		}
+		yr := y[i*ow : (i+1)*ow]
+		for j := range yr {
+			yr[j] = u[j*sw]
 		}
 	}
 }

@@ -35,6 +35,7 @@ func main() {
 	widenAVX2()
 	sgemmAVX2()
 	panelRowsAVX2()
+	maxF32AVX2()
 	requantFloatAVX2()
 	requantFixedAVX2()
 	for _, v := range [][2]int{{1, 4}, {2, 2}, {1, 1}, {2, 1}} {
@@ -519,26 +520,62 @@ func widenAVX2() {
 // return when either is NaN, so NaN propagates as in Go's min/max; with lo = -Inf
 // and hi = +Inf the clamp is the identity.
 func sgemmAVX2() {
-	sgemmAVX2Kernel("sgemmAVX2_6x16", false)
-	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true)
+	sgemmAVX2Kernel("sgemmAVX2_6x16", false, false)
+	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true, false)
+	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
 }
 
-func sgemmAVX2Kernel(name string, ep bool) {
+// sgemmAVX2Kernel generates one 6x16 micro-kernel. With ind, B is not a packed
+// panel but read in place: row p is the 16 floats at b + off[p] (off in floats),
+// the implicit GEMM of a convolution over its (padded) input with no im2col
+// copy; ind kernels always have the epilogue.
+func sgemmAVX2Kernel(name string, ep, ind bool) {
 	sig := "func(k int, a *float32, b *float32, c *float32, ldc int, accum int)"
-	if ep {
+	switch {
+	case ind:
+		sig = "func(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)"
+	case ep:
 		sig = "func(k int, a *float32, b *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	if ep {
+	switch {
+	case ind:
+		Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel with B rows read at b+off[p] and the fused epilogue.")
+	case ep:
 		Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel with the fused epilogue (residual add, clamp).")
-	} else {
+	default:
 		Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel.")
 	}
 	k, a, b, c, ldc := RCX, RSI, RDI, R8, R9
+	off := R10
 	Load(Param("k"), k)
 	Load(Param("a"), a)
 	Load(Param("b"), b)
+	if ind {
+		Load(Param("off"), off)
+	}
+	// loadB loads row p (relative to the current position) of B into Y12, Y13.
+	loadB := func(p int) {
+		if !ind {
+			VMOVUPS(Mem{Base: b, Disp: 64 * p}, Y12)
+			VMOVUPS(Mem{Base: b, Disp: 64*p + 32}, Y13)
+			return
+		}
+		idx := []GPPhysical{R11, R12}[p%2]
+		MOVLQSX(Mem{Base: off, Disp: 4 * p}, idx)
+		VMOVUPS(Mem{Base: b, Index: idx, Scale: 4}, Y12)
+		VMOVUPS(Mem{Base: b, Index: idx, Scale: 4, Disp: 32}, Y13)
+	}
+	advanceB := func(rows int) {
+		if ind {
+			ADDQ(Imm(uint64(4*rows)), off)
+		} else if 64*rows < 128 {
+			ADDQ(Imm(uint64(64*rows)), b)
+		} else {
+			ADDQ(U32(uint64(64*rows)), b)
+		}
+	}
 	for i := 0; i < 12; i++ {
 		VXORPS(ymm(i), ymm(i), ymm(i))
 	}
@@ -548,8 +585,7 @@ func sgemmAVX2Kernel(name string, ep bool) {
 	JZ(LabelRef(name + "_tail"))
 	Label(name + "_loop4")
 	for u := 0; u < 4; u++ {
-		VMOVUPS(Mem{Base: b, Disp: 64 * u}, Y12)
-		VMOVUPS(Mem{Base: b, Disp: 64*u + 32}, Y13)
+		loadB(u)
 		for r := 0; r < 6; r++ {
 			t := ymm(14 + r%2)
 			VBROADCASTSS(Mem{Base: a, Disp: 24*u + 4*r}, t)
@@ -558,15 +594,14 @@ func sgemmAVX2Kernel(name string, ep bool) {
 		}
 	}
 	ADDQ(Imm(96), a)
-	ADDQ(U32(256), b)
+	advanceB(4)
 	DECQ(RDX)
 	JNZ(LabelRef(name + "_loop4"))
 	Label(name + "_tail")
 	ANDQ(Imm(3), k)
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
-	VMOVUPS(Mem{Base: b}, Y12)
-	VMOVUPS(Mem{Base: b, Disp: 32}, Y13)
+	loadB(0)
 	for r := 0; r < 6; r++ {
 		t := ymm(14 + r%2)
 		VBROADCASTSS(Mem{Base: a, Disp: 4 * r}, t)
@@ -574,7 +609,7 @@ func sgemmAVX2Kernel(name string, ep bool) {
 		VFMADD231PS(Y13, t, ymm(2*r+1))
 	}
 	ADDQ(Imm(24), a)
-	ADDQ(Imm(64), b)
+	advanceB(1)
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
@@ -663,6 +698,35 @@ func panelRowsAVX2() {
 	VMOVUPS(Y0, Mem{Base: dst})
 	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
 	Label("pr_done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxF32AVX2 generates dst[i] = max(dst[i], src[i]) over 8-float vectors with
+// Go's NaN rule (a NaN in either operand gives NaN): VMAXPS returns its second
+// source when either is NaN, so src goes second and lanes where dst is NaN are
+// blended back from dst.
+func maxF32AVX2() {
+	TEXT("maxF32AVX2", NOSPLIT, "func(dst *float32, src *float32, n int)")
+	Pragma("noescape")
+	Doc("maxF32AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 8, NaN propagating.")
+	dst, src, n := RDI, RSI, RCX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	SHRQ(Imm(3), n)
+	JZ(LabelRef("mx_done"))
+	Label("mx_loop")
+	VMOVUPS(Mem{Base: dst}, Y0)
+	VMAXPS(Mem{Base: src}, Y0, Y1)
+	VCMPPS(Imm(3), Y0, Y0, Y2) // unordered: dst lane is NaN
+	VBLENDVPS(Y2, Y0, Y1, Y1)
+	VMOVUPS(Y1, Mem{Base: dst})
+	ADDQ(Imm(32), dst)
+	ADDQ(Imm(32), src)
+	DECQ(n)
+	JNZ(LabelRef("mx_loop"))
+	Label("mx_done")
 	VZEROUPPER()
 	RET()
 }

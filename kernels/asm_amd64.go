@@ -166,6 +166,29 @@ func panelRows(dst, src []float32, ld, n int) {
 	panelRowsAVX2(&dst[0], &src[0], ld, n)
 }
 
+// sgemmTileRows is the 6×16 tile with A element (r, p) at a[r*lda+off[p]],
+// B a packed panel, accumulators initialised from C (accum) or the bias, and
+// the residual and clamp epilogue. SgemmRows has checked the offsets against x.
+func sgemmTileRows(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	_ = off[k-1]
+	_ = b[k*sgNR-1]
+	_ = c[(sgMR-1)*ldc+sgNR-1]
+	var bp, rp *float32
+	if bias != nil {
+		_ = bias[sgNR-1]
+		bp = &bias[0]
+	}
+	if res != nil {
+		_ = res[(sgMR-1)*ldc+sgNR-1]
+		rp = &res[0]
+	}
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], bp, &c[0], ldc, acc, rp, lo, hi)
+}
+
 // maxInto sets dst[i] = max(dst[i], src[i]), eight lanes at a time.
 func maxInto(dst, src []float32) {
 	n := len(dst)

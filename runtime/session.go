@@ -325,6 +325,7 @@ func (s *Session) plan() error {
 		}
 	}
 	s.fuseConvEpilogues(m.Opset())
+	s.planChannelsLast()
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}
 	for i, st := range s.steps {

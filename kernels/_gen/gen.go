@@ -523,6 +523,129 @@ func sgemmAVX2() {
 	sgemmAVX2Kernel("sgemmAVX2_6x16", false, false)
 	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true, false)
 	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
+	sgemmRowsAVX2()
+}
+
+// sgemmRowsAVX2 generates the 6x16 micro-kernel of the channels-last implicit
+// GEMM: A is read in place, element (r, p) at a[r*lda + off[p]] (six pixels of
+// an NHWC buffer, off[p] the channel and kernel-tap shift of reduction step p),
+// B is a packed [k][16] weight panel, the accumulators start from the C tile
+// (accum != 0, a later block of the reduction) or the 16-float bias (0 when
+// nil), and the epilogue adds the residual tile (or nothing when
+// nil) and clamps to [lo, hi] before the store.
+func sgemmRowsAVX2() {
+	name := "sgemmAVX2_6x16rows"
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)")
+	Pragma("noescape")
+	Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel with A rows read in place at a + r*lda + off[p], bias-initialised accumulators and the fused epilogue.")
+	k, b, off := RCX, RDI, RAX
+	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
+	idx := []GPPhysical{R13, R8}
+	Load(Param("k"), k)
+	Load(Param("a"), rows[0])
+	Load(Param("lda"), R8)
+	SHLQ(Imm(2), R8)
+	for r := 1; r < 6; r++ {
+		LEAQ(Mem{Base: rows[r-1], Index: R8, Scale: 1}, rows[r])
+	}
+	Load(Param("off"), off)
+	Load(Param("b"), b)
+	// accum: continue the sums in the C tile (a later block of the reduction).
+	Load(Param("accum"), RDX)
+	TESTQ(RDX, RDX)
+	JZ(LabelRef(name + "_fresh"))
+	Load(Param("c"), R13)
+	Load(Param("ldc"), R8)
+	SHLQ(Imm(2), R8)
+	for r := 0; r < 6; r++ {
+		VMOVUPS(Mem{Base: R13}, ymm(2*r))
+		VMOVUPS(Mem{Base: R13, Disp: 32}, ymm(2*r+1))
+		if r < 5 {
+			ADDQ(R8, R13)
+		}
+	}
+	JMP(LabelRef(name + "_start"))
+	Label(name + "_fresh")
+	Load(Param("bias"), RDX)
+	TESTQ(RDX, RDX)
+	JZ(LabelRef(name + "_zero"))
+	VMOVUPS(Mem{Base: RDX}, Y0)
+	VMOVUPS(Mem{Base: RDX, Disp: 32}, Y1)
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_zero")
+	VXORPS(Y0, Y0, Y0)
+	VXORPS(Y1, Y1, Y1)
+	Label(name + "_init")
+	for r := 1; r < 6; r++ {
+		VMOVAPS(Y0, ymm(2*r))
+		VMOVAPS(Y1, ymm(2*r+1))
+	}
+	Label(name + "_start")
+	step := func(p int) {
+		x := idx[p%2]
+		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
+		VMOVUPS(Mem{Base: b, Disp: 64 * p}, Y12)
+		VMOVUPS(Mem{Base: b, Disp: 64*p + 32}, Y13)
+		for r := 0; r < 6; r++ {
+			t := ymm(14 + r%2)
+			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
+			VFMADD231PS(Y12, t, ymm(2*r))
+			VFMADD231PS(Y13, t, ymm(2*r+1))
+		}
+	}
+	MOVQ(k, RDX)
+	SHRQ(Imm(2), RDX)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	ADDQ(Imm(16), off)
+	ADDQ(U32(256), b)
+	DECQ(RDX)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
+	ANDQ(Imm(3), k)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	step(0)
+	ADDQ(Imm(4), off)
+	ADDQ(Imm(64), b)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	c, ldc, res := RDI, RDX, RSI
+	Load(Param("c"), c)
+	Load(Param("ldc"), ldc)
+	SHLQ(Imm(2), ldc)
+	Load(Param("res"), res)
+	TESTQ(res, res)
+	JZ(LabelRef(name + "_clamp"))
+	for r := 0; r < 6; r++ {
+		VADDPS(Mem{Base: res}, ymm(2*r), ymm(2*r))
+		VADDPS(Mem{Base: res, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
+		if r < 5 {
+			ADDQ(ldc, res)
+		}
+	}
+	Label(name + "_clamp")
+	Load(Param("lo"), X14)
+	Load(Param("hi"), X15)
+	VBROADCASTSS(X14, Y14)
+	VBROADCASTSS(X15, Y15)
+	for i := 0; i < 12; i++ {
+		VMAXPS(ymm(i), Y14, ymm(i))
+		VMINPS(ymm(i), Y15, ymm(i))
+	}
+	for r := 0; r < 6; r++ {
+		VMOVUPS(ymm(2*r), Mem{Base: c})
+		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
+		if r < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
 }
 
 // sgemmAVX2Kernel generates one 6x16 micro-kernel. With ind, B is not a packed

@@ -1,0 +1,249 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// The channels-last implicit GEMM of a convolution: output pixel q is a row of
+// C, its reduction step p (a kernel tap and an input channel) reads
+// x[q*lda + off[p]] in place (an NHWC buffer, zero-padded and split into stride
+// phases so that every tap is one constant shift), and the weights are a
+// pre-packed B. Nothing is packed per call, the output channels are the vector
+// lanes (16 per panel, no waste for the usual multiples of 16), and the whole
+// reduction stays in registers, so C is written once with the bias, the
+// residual and the clamp applied.
+
+// sgRowsL2 is the budget (bytes) for the A rows of one block of row tiles,
+// which every weight panel of the block runs over.
+const sgRowsL2 = 256 << 10
+
+// rowsKC is the reduction block of SgemmRows: a 16-column weight block of
+// rowsKC steps (16 KiB) stays in L1 next to the six rows' block.
+const rowsKC = 256
+
+// SgemmRows computes, for q < m and j < n = pb.N(), C[q*ldc+j] =
+// clamp(bias[j] + Σ_p x[q*lda+off[p]]·B[p][j] + res[q*ldc+j]) with bias and res
+// optional (nil) and the clamp to [lo, hi] only when clip. len(off) must be
+// pb.K(), every x[q*lda+off[p]] must exist, and a row tile of six reads rows
+// q ≥ m of x only while they exist too (otherwise it is gathered).
+func SgemmRows(pb *PackedB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, threads int) {
+	n, k := pb.n, pb.k
+	if m <= 0 {
+		return
+	}
+	if len(off) != k {
+		panic(fmt.Sprintf("kernels.SgemmRows: %d offsets for K=%d", len(off), k))
+	}
+	maxOff := -1
+	for p, o := range off {
+		if o < 0 {
+			panic(fmt.Sprintf("kernels.SgemmRows: negative offset %d at step %d", o, p))
+		}
+		maxOff = max(maxOff, int(o))
+	}
+	if lda < 0 || k > 0 && (m-1)*lda+maxOff >= len(x) {
+		panic(fmt.Sprintf("kernels.SgemmRows: %d rows of stride %d with offsets up to %d do not fit %d elements", m, lda, maxOff, len(x)))
+	}
+	if ldc < n || len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("kernels.SgemmRows: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
+	}
+	if bias != nil && len(bias) < n || res != nil && len(res) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("kernels.SgemmRows: bias (%d) or residual (%d) too short for %d×%d", len(bias), len(res), m, n))
+	}
+	if !clip {
+		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	}
+	panels := (n + sgNR - 1) / sgNR
+	if bias != nil && n%sgNR != 0 {
+		bias = append(append(make([]float32, 0, panels*sgNR), bias[:n]...), make([]float32, panels*sgNR-n)...)
+	}
+	tiles := (m + sgMR - 1) / sgMR
+	// Row tiles whose six rows all exist in x run in place; the others are
+	// gathered.
+	inPlace := tiles
+	if k > 0 {
+		inPlace = min(tiles, ((len(x)-1-maxOff)/max(lda, 1)+1)/sgMR)
+		if lda == 0 {
+			inPlace = tiles
+		}
+	}
+	qb := max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC))))
+	qblocks := (tiles + qb - 1) / qb
+	threads = resolveThreads(threads)
+	// Enough work items for the threads to balance, panels split last.
+	pbk := panels
+	for qblocks*((panels+pbk-1)/pbk) < 4*threads && pbk > 1 {
+		pbk = (pbk + 1) / 2
+	}
+	pblocks := (panels + pbk - 1) / pbk
+	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, inPlace: inPlace}
+	if k > 0 {
+		rc.fullTiles = min(inPlace, m/sgMR)
+	}
+	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {
+		var scratch rowsScratch
+		for it, _, ok := next(); ok; it, _, ok = next() {
+			qi, pi := it/pblocks, it%pblocks
+			rc.block(&scratch, qi*qb, min(tiles, (qi+1)*qb), pi*pbk, min(panels, (pi+1)*pbk))
+		}
+	})
+}
+
+type rowsCall struct {
+	pb      *PackedB
+	x       []float32
+	lda     int
+	off     []int32
+	m       int
+	bias, c []float32
+	ldc     int
+	res     []float32
+	lo, hi  float32
+	inPlace int // row tiles [0, inPlace) read x in place
+	// row tiles [0, fullTiles) are in place and have six rows
+	fullTiles int
+}
+
+// rowsScratch is one thread's buffers for gathered row tiles and partial
+// output tiles.
+type rowsScratch struct {
+	a     []float32
+	ident []int32
+	tile  [sgMR * sgNR]float32
+}
+
+// block computes row tiles [t0, t1) and column panels [p0, p1). Whole tiles
+// (six rows in place, sixteen columns) run over the reduction in blocks of
+// sgKC steps, so that a weight block stays in L1 across the row tiles and the
+// rows' block in L2 across the panels; the others (the last rows, a partial
+// panel, rows that would read past x) run whole through the scratch tile.
+func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
+	k, n := rc.pb.k, rc.pb.n
+	inf := float32(math.Inf(1))
+	fullT, fullP := min(t1, rc.fullTiles), min(p1, n/sgNR)
+	nkb := (k + rowsKC - 1) / rowsKC
+	for kb := 0; kb < nkb; kb++ {
+		pc, pe := k*kb/nkb, k*(kb+1)/nkb
+		acc, last := kb > 0, kb == nkb-1
+		lo, hi := -inf, inf
+		if last {
+			lo, hi = rc.lo, rc.hi
+		}
+		for p := p0; p < fullP; p++ {
+			panel := rc.pb.data[p*k*sgNR+pc*sgNR : p*k*sgNR+pe*sgNR]
+			col := p * sgNR
+			var bias []float32
+			if rc.bias != nil && !acc {
+				bias = rc.bias[col : col+sgNR]
+			}
+			for t := t0; t < fullT; t++ {
+				r0 := t * sgMR
+				var res []float32
+				if rc.res != nil && last {
+					res = rc.res[r0*rc.ldc+col:]
+				}
+				rowsTile(pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
+			}
+		}
+	}
+	for t := t0; t < t1; t++ {
+		r0 := t * sgMR
+		mr := min(sgMR, rc.m-r0)
+		a, lda, off := rc.x[r0*rc.lda:], rc.lda, rc.off
+		gathered := false
+		for p := p0; p < p1; p++ {
+			if t < fullT && p < fullP {
+				continue
+			}
+			if t >= rc.inPlace && !gathered {
+				a, lda, off = s.gather(rc, r0, mr), k, s.ident
+				gathered = true
+			}
+			col := p * sgNR
+			w := min(sgNR, n-col)
+			var bias []float32
+			if rc.bias != nil {
+				bias = rc.bias[col : col+sgNR]
+			}
+			rowsTile(k, a, lda, off, rc.pb.data[p*k*sgNR:(p+1)*k*sgNR], bias, s.tile[:], sgNR, false, nil, -inf, inf)
+			for r := 0; r < mr; r++ {
+				dst := rc.c[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
+				copy(dst, s.tile[r*sgNR:r*sgNR+w])
+				if rc.res != nil {
+					rr := rc.res[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
+					for j := range dst {
+						dst[j] += rr[j]
+					}
+				}
+				clampRow(dst, rc.lo, rc.hi)
+			}
+		}
+	}
+}
+
+// gather copies rows [r0, r0+mr) of A (zero rows after them) into the scratch
+// as a 6×K row-major block read with the identity offsets.
+func (s *rowsScratch) gather(rc *rowsCall, r0, mr int) []float32 {
+	k := rc.pb.k
+	if len(s.ident) != k {
+		s.ident = make([]int32, k)
+		for p := range s.ident {
+			s.ident[p] = int32(p)
+		}
+		s.a = make([]float32, sgMR*k)
+	}
+	clear(s.a)
+	for r := 0; r < mr; r++ {
+		row := rc.x[(r0+r)*rc.lda:]
+		d := s.a[r*k : (r+1)*k]
+		for p, o := range rc.off {
+			d[p] = row[o]
+		}
+	}
+	return s.a
+}
+
+// rowsTile runs the 6×16 in-place-A micro-kernel of the current path.
+func rowsTile(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	if f32Path == isaGo || k == 0 {
+		rowsTileGo(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+		return
+	}
+	sgemmTileRows(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+}
+
+// rowsTileGo is the pure-Go version (same order: C or the bias, then the sum
+// over p, then the residual, then the clamp).
+func rowsTileGo(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	var acc [sgMR][sgNR]float32
+	if accum {
+		for r := range acc {
+			copy(acc[r][:], c[r*ldc:r*ldc+sgNR])
+		}
+	} else if bias != nil {
+		for r := range acc {
+			copy(acc[r][:], bias[:sgNR])
+		}
+	}
+	for p := 0; p < k; p++ {
+		bp := (*[sgNR]float32)(b[p*sgNR:])
+		for r := 0; r < sgMR; r++ {
+			av := a[r*lda+int(off[p])]
+			for j := 0; j < sgNR; j++ {
+				acc[r][j] += av * bp[j]
+			}
+		}
+	}
+	for r := 0; r < sgMR; r++ {
+		row := c[r*ldc : r*ldc+sgNR]
+		copy(row, acc[r][:])
+		if res != nil {
+			rr := res[r*ldc : r*ldc+sgNR]
+			for j := range row {
+				row[j] += rr[j]
+			}
+		}
+		clampRow(row, lo, hi)
+	}
+}

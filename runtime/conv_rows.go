@@ -1,0 +1,338 @@
+package runtime
+
+// Channels-last execution of float32 convolution chains. The NCHW executor's
+// convolutions are GEMMs over im2col panels with the output pixels as the vector
+// lanes; that costs a packing pass per layer and wastes lanes on small maps
+// (7x7 = 49 pixels fill four 16-lane panels). Between convolutions (and the
+// MaxPool and GlobalAveragePool around them) the session instead keeps tensors
+// channels-last, NHWC, and runs each convolution as kernels.SgemmRows: output
+// channels are the lanes, every input pixel is read in place, the weights are
+// packed once, and the bias, residual and clamp are applied as each tile is
+// stored. This is what ONNX Runtime's NCHWc transformer does for the same reason.
+//
+// A channels-last tensor is internal: it is never a graph output, a tap or an
+// input of any other operator (the layout pass guarantees it), and its shape is
+// [N, H, W, S] where S is the pixel stride, C rounded up by 16 when C is a
+// multiple of 256, so that six consecutive pixels never share L1 cache sets.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// pixelStride is the stored channel stride of a channels-last tensor of c
+// channels.
+func pixelStride(c int) int {
+	if c%256 == 0 {
+		return c + 16
+	}
+	return c
+}
+
+// rowsConvKernel is a Conv (with the fused residual Add and Relu/Clip of a
+// fusedConvKernel, if any) whose input and/or output are channels-last.
+type rowsConvKernel struct {
+	conv     *convKernel
+	nConvIn  int
+	residual bool // input nConvIn is the residual, in the output's layout
+	clip     bool
+	lo, hi   float32
+	inNHWC   bool
+	outNHWC  bool
+	c, m     int // input and output channels
+	kh, kw   int
+	pb       *kernels.PackedB // weights as [kh][kw][c] × m
+	bias     []float32
+	ident    []int32 // 0..c-1: the offsets of a pointwise convolution
+}
+
+func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool) *rowsConvKernel {
+	w := ck.wConst
+	m, c, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+	k := &rowsConvKernel{conv: ck, nConvIn: len(ck.node.Inputs), inNHWC: inNHWC, outNHWC: outNHWC, c: c, m: m, kh: kh, kw: kw}
+	if fk != nil {
+		k.nConvIn = fk.nConvIn
+		k.residual = fk.add != nil
+		k.clip, k.lo, k.hi = fk.act != nil, fk.lo, fk.hi
+	}
+	// Reorder OIHW to [(ki, kj, ci)][o]: the reduction order of the NHWC offsets.
+	kdim := kh * kw * c
+	wt := make([]float32, kdim*m)
+	wd := w.F32()
+	for o := 0; o < m; o++ {
+		for ci := 0; ci < c; ci++ {
+			for t := 0; t < kh*kw; t++ {
+				wt[(t*c+ci)*m+o] = wd[(o*c+ci)*kh*kw+t]
+			}
+		}
+	}
+	k.pb = kernels.PackSgemmB(false, kdim, m, wt, m)
+	if ck.bConst != nil {
+		k.bias = ck.bConst.F32()
+	}
+	k.ident = make([]int32, c)
+	for i := range k.ident {
+		k.ident[i] = int32(i)
+	}
+	return k
+}
+
+func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if len(in) < k.nConvIn || k.residual && len(in) <= k.nConvIn {
+		return nil, fmt.Errorf("channels-last Conv: got %d inputs", len(in))
+	}
+	x, w, b := in[0], in[1], optInput(in[:k.nConvIn], 2)
+	if w != k.conv.wConst || b != k.conv.bConst || x == nil || x.DType != graph.Float32 || len(x.Shape) != 4 {
+		return nil, fmt.Errorf("channels-last Conv: inputs are not the planned ones")
+	}
+	n, h, wd, sx := x.Shape[0], x.Shape[2], x.Shape[3], 0
+	if k.inNHWC {
+		h, wd, sx = x.Shape[1], x.Shape[2], x.Shape[3]
+		if sx != pixelStride(k.c) {
+			return nil, fmt.Errorf("channels-last input %v: stride %d, want %d for %d channels", x.Shape, sx, pixelStride(k.c), k.c)
+		}
+	} else if x.Shape[1] != k.c {
+		return nil, fmt.Errorf("input X %v has %d channels, weights %d", x.Shape, x.Shape[1], k.c)
+	}
+	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
+	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow := outShape[2], outShape[3]
+	so := pixelStride(k.m)
+	if !k.outNHWC {
+		so = k.m
+	}
+	var ynh []float32
+	if k.outNHWC {
+		ynh = ctx.AllocF32(n * oh * ow * so)
+	} else {
+		tmp := getF32(n * oh * ow * so)
+		defer putF32(tmp)
+		ynh = *tmp
+	}
+	var res []float32
+	if k.residual {
+		r := in[k.nConvIn]
+		want := outShape
+		if k.outNHWC {
+			want = []int{n, oh, ow, so}
+		}
+		if r == nil || r.DType != graph.Float32 || !equalInts(r.Shape, want) {
+			return nil, fmt.Errorf("residual %v does not match the output %v", r, want)
+		}
+		res = r.F32()
+	}
+	// In NHWC the residual is applied by the GEMM; an NCHW one after the
+	// transposition.
+	gemmRes := res
+	if !k.outNHWC {
+		gemmRes = nil
+	}
+	resLater := res != nil && gemmRes == nil
+	p := newConvPlan([]int{h, wd}, geom)
+	if p.pointwise && k.inNHWC {
+		// The input pixels are the rows: one GEMM over the whole batch.
+		k.gemm(x.F32(), sx, k.ident, n*h*wd, ynh, so, gemmRes, resLater, ctx.Threads)
+	} else {
+		rp := newRowsPlan(p, k.c, k.kh, k.kw)
+		if rp == nil {
+			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
+		}
+		buf := getF32(rp.size)
+		defer putF32(buf)
+		var cbuf *[]float32
+		if rp.ppw != ow {
+			cbuf = getF32(rp.q * so)
+			defer putF32(cbuf)
+		}
+		xd := x.F32()
+		isz := h * wd * k.c
+		if k.inNHWC {
+			isz = h * wd * sx
+		}
+		osz := oh * ow * so
+		for img := 0; img < n; img++ {
+			rp.fill(p, xd[img*isz:(img+1)*isz], k.inNHWC, sx, *buf, ctx.Threads)
+			yi := ynh[img*osz : (img+1)*osz]
+			var ri []float32
+			if gemmRes != nil {
+				ri = gemmRes[img*osz : (img+1)*osz]
+			}
+			if cbuf == nil {
+				k.gemm(*buf, rp.sb, rp.off, rp.q, yi, so, ri, resLater, ctx.Threads)
+				continue
+			}
+			// Output rows carry ppw-ow padding pixels: computed, then dropped.
+			cb := *cbuf
+			k.gemm(*buf, rp.sb, rp.off, rp.q, cb, so, nil, res != nil, ctx.Threads)
+			for y := 0; y < oh; y++ {
+				dst := yi[y*ow*so : (y+1)*ow*so]
+				src := cb[y*rp.ppw*so : (y*rp.ppw+ow)*so]
+				if ri == nil {
+					copy(dst, src)
+					continue
+				}
+				rr := ri[y*ow*so : (y+1)*ow*so]
+				for j, v := range src {
+					dst[j] = k.clamp(v + rr[j])
+				}
+			}
+		}
+	}
+	if k.outNHWC {
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: ynh}}, nil
+	}
+	// An NCHW consumer: transpose (and add an NCHW residual).
+	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
+	yd := y.F32()
+	plane := oh * ow
+	nnParallel(min(ctx.Threads, max(1, len(yd)/parallelMinWork)), n*k.m, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			img, ch := i/k.m, i%k.m
+			dst := yd[i*plane : (i+1)*plane]
+			src := ynh[img*plane*so+ch:]
+			for j := range dst {
+				dst[j] = src[j*so]
+			}
+			if res != nil {
+				rr := res[i*plane : (i+1)*plane]
+				for j := range dst {
+					dst[j] = k.clamp(dst[j] + rr[j])
+				}
+			}
+		}
+	})
+	return []*graph.Tensor{y}, nil
+}
+
+func (k *rowsConvKernel) clamp(v float32) float32 {
+	if k.clip {
+		if k.lo > v {
+			v = k.lo
+		}
+		if k.hi < v {
+			v = k.hi
+		}
+	}
+	return v
+}
+
+// gemm runs the convolution's GEMM with its bias into c (row stride ldc), then
+// the residual res (nil for none) and, unless a residual is still to come
+// (resLater), the clamp.
+func (k *rowsConvKernel) gemm(x []float32, lda int, off []int32, rows int, c []float32, ldc int, res []float32, resLater bool, threads int) {
+	kernels.SgemmRows(k.pb, x, lda, off, rows, k.bias, c, ldc, res, k.clip && !resLater, k.lo, k.hi, threads)
+}
+
+// rowsPlan lays one image out for SgemmRows: channels-last, zero-padded, split
+// into stride phases (only the phases some tap reads), so that kernel tap
+// (ki, kj) of output pixel q = oy*ppw + ox is pixel q plus a constant of one
+// phase plane. Output rows are ppw pixels wide; the last ppw-ow are dropped.
+type rowsPlan struct {
+	sh, sw   int
+	slot     []int // per phase (a*sw + b), its plane, or -1
+	nph      int
+	pph, ppw int
+	c        int     // channels
+	sb       int     // channel stride of the buffer
+	q        int     // GEMM rows: oh*ppw
+	off      []int32 // per reduction step (ki, kj, ci)
+	planes   int     // floats of the phase planes
+	size     int     // buffer floats, with room for the last row tile
+}
+
+func newRowsPlan(p *convPlan, c, kh, kw int) *rowsPlan {
+	oh, ow := p.out[0], p.out[1]
+	rp := &rowsPlan{sh: p.s[0], sw: p.s[1], c: c, sb: pixelStride(c)}
+	pih := (oh-1)*p.s[0] + (kh-1)*p.d[0] + 1
+	piw := (ow-1)*p.s[1] + (kw-1)*p.d[1] + 1
+	rp.pph, rp.ppw = (pih+rp.sh-1)/rp.sh, (piw+rp.sw-1)/rp.sw
+	rp.slot = make([]int, rp.sh*rp.sw)
+	for i := range rp.slot {
+		rp.slot[i] = -1
+	}
+	for ki := 0; ki < kh; ki++ {
+		for kj := 0; kj < kw; kj++ {
+			ph := (ki*p.d[0]%rp.sh)*rp.sw + kj*p.d[1]%rp.sw
+			if rp.slot[ph] < 0 {
+				rp.slot[ph] = rp.nph
+				rp.nph++
+			}
+		}
+	}
+	pp := rp.pph * rp.ppw * rp.sb
+	rp.planes = rp.nph * pp
+	rp.q = oh * rp.ppw
+	rp.off = make([]int32, kh*kw*c)
+	maxOff := 0
+	for ki := 0; ki < kh; ki++ {
+		ry := ki * p.d[0]
+		for kj := 0; kj < kw; kj++ {
+			rx := kj * p.d[1]
+			o := rp.slot[(ry%rp.sh)*rp.sw+rx%rp.sw]*pp + (ry/rp.sh*rp.ppw+rx/rp.sw)*rp.sb
+			for ci := 0; ci < c; ci++ {
+				rp.off[(ki*kw+kj)*c+ci] = int32(o + ci)
+			}
+			maxOff = max(maxOff, o+c-1)
+		}
+	}
+	// Whole row tiles of six read up to five rows past q.
+	rp.size = max(rp.planes, ((rp.q+5)/6*6-1)*rp.sb+maxOff+1)
+	if rp.size > math.MaxInt32 {
+		return nil
+	}
+	return rp
+}
+
+// fill lays one image x out in buf: x is NCHW (c planes) or, with nhwc, pixels
+// of stride sx.
+func (rp *rowsPlan) fill(p *convPlan, x []float32, nhwc bool, sx int, buf []float32, threads int) {
+	ih, iw := p.in[0], p.in[1]
+	top, left := p.pb[0], p.pb[1]
+	c := rp.c
+	pp := rp.pph * rp.ppw * rp.sb
+	rows := rp.nph * rp.pph
+	nnParallel(min(threads, max(1, rp.planes/parallelMinWork)), rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			s, i := r/rp.pph, r%rp.pph
+			a, b := 0, 0
+			for ph, sl := range rp.slot {
+				if sl == s {
+					a, b = ph/rp.sw, ph%rp.sw
+				}
+			}
+			row := buf[s*pp+i*rp.ppw*rp.sb : s*pp+(i+1)*rp.ppw*rp.sb]
+			y := i*rp.sh + a - top
+			jlo := max(0, ceilDiv(left-b, rp.sw))
+			jhi := min(rp.ppw, max(jlo, ceilDiv(iw+left-b, rp.sw)))
+			if y < 0 || y >= ih || jlo >= jhi {
+				clear(row)
+				continue
+			}
+			clear(row[:jlo*rp.sb])
+			clear(row[jhi*rp.sb:])
+			switch {
+			case nhwc && rp.sw == 1 && sx == rp.sb:
+				copy(row[jlo*rp.sb:jhi*rp.sb], x[(y*iw+jlo+b-left)*sx:])
+			case nhwc:
+				for j := jlo; j < jhi; j++ {
+					copy(row[j*rp.sb:j*rp.sb+c], x[(y*iw+j*rp.sw+b-left)*sx:])
+				}
+			default:
+				for j := jlo; j < jhi; j++ {
+					px := row[j*rp.sb : j*rp.sb+c]
+					src := x[y*iw+j*rp.sw+b-left:]
+					for ci := range px {
+						px[ci] = src[ci*ih*iw]
+					}
+				}
+			}
+		}
+	})
+	clear(buf[rp.planes:rp.size])
+}

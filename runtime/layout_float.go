@@ -1,0 +1,295 @@
+package runtime
+
+// The channels-last layout pass of the float32 executor (see conv_rows.go): it
+// picks the tensors that live channels-last and swaps in the kernels that read
+// or write them. The graph, its placement and its taps are unchanged.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// channelsLastMode switches the pass (tests compare both executions).
+var channelsLastMode = true
+
+// layoutRole is what a step can do with channels-last tensors.
+type layoutRole int
+
+const (
+	roleNone       layoutRole = iota
+	roleConv                  // a 2-D Conv on packed weights (maybe fused)
+	roleMaxPool               // a 2-D MaxPool without indices: same layout in and out
+	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
+)
+
+// planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
+func (s *Session) planChannelsLast() {
+	if !channelsLastMode {
+		return
+	}
+	g := s.model.Graph
+	names := make(map[int]string, len(s.slots))
+	for name, id := range s.slots {
+		names[id] = name
+	}
+	// channels returns the static channel count of a rank-4 tensor, or 0.
+	channels := func(id int) int {
+		v := g.Values[names[id]]
+		if v == nil || !v.HasShape || len(v.Shape) != 4 || v.DType != graph.Float32 || v.Shape[1].Size <= 0 {
+			return 0
+		}
+		return v.Shape[1].Size
+	}
+	role := make([]layoutRole, len(s.steps))
+	resIdx := make([]int, len(s.steps)) // input index of a conv's residual, or -1
+	producer := map[int]int{}
+	readers := map[int][]int{}
+	for i, st := range s.steps {
+		resIdx[i] = -1
+		for _, id := range st.in {
+			if id >= 0 {
+				readers[id] = append(readers[id], i)
+			}
+		}
+		for _, id := range st.out {
+			if id >= 0 {
+				producer[id] = i
+			}
+		}
+		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
+			continue
+		}
+		switch k := st.kernel.(type) {
+		case *convKernel:
+			if rowsCapable(k) && len(st.out) == 1 {
+				role[i] = roleConv
+			}
+		case *fusedConvKernel:
+			if !rowsCapable(k.conv) {
+				continue
+			}
+			if k.add != nil {
+				// Only a residual of the output's shape is fused in the GEMM.
+				r, o := g.Values[names[st.in[k.nConvIn]]], g.Values[names[st.out[0]]]
+				if !sameStaticShape(r, o) {
+					continue
+				}
+				resIdx[i] = k.nConvIn
+			}
+			role[i] = roleConv
+		case *poolKernel:
+			if k.isMax && len(k.kernel) == 2 && len(st.out) == 1 && (len(st.node.Outputs) < 2 || st.node.Outputs[1] == "") {
+				role[i] = roleMaxPool
+			}
+		case globalPoolKernel:
+			role[i] = roleGlobalPool
+		}
+	}
+	// accepts reports whether step r can read slot id channels-last.
+	accepts := func(r, id int) bool {
+		st := s.steps[r]
+		for p, in := range st.in {
+			if in != id {
+				continue
+			}
+			ok := false
+			switch role[r] {
+			case roleConv:
+				ok = p == 0 || p == resIdx[r]
+			case roleMaxPool, roleGlobalPool:
+				ok = p == 0
+			}
+			if !ok {
+				return false
+			}
+		}
+		return role[r] != roleNone
+	}
+	nhwc := map[int]bool{}
+	for i, st := range s.steps {
+		if role[i] != roleConv && role[i] != roleMaxPool {
+			continue
+		}
+		out := st.out[0]
+		if out < 0 || s.keep[out] || channels(out) == 0 || len(readers[out]) == 0 {
+			continue
+		}
+		ok := true
+		for _, r := range readers[out] {
+			ok = ok && accepts(r, out)
+		}
+		nhwc[out] = ok
+	}
+	// A MaxPool keeps its input's layout; a fused residual has its conv's.
+	for changed := true; changed; {
+		changed = false
+		drop := func(id int) {
+			if nhwc[id] {
+				nhwc[id] = false
+				changed = true
+			}
+		}
+		for i, st := range s.steps {
+			switch {
+			case role[i] == roleMaxPool && nhwc[st.in[0]] != nhwc[st.out[0]]:
+				drop(st.in[0])
+				drop(st.out[0])
+			case role[i] == roleConv && resIdx[i] >= 0 && nhwc[st.in[resIdx[i]]] != nhwc[st.out[0]]:
+				drop(st.in[resIdx[i]])
+				drop(st.out[0])
+			}
+		}
+	}
+	for i, st := range s.steps {
+		if role[i] == roleNone {
+			continue
+		}
+		in := st.in[0] >= 0 && nhwc[st.in[0]]
+		out := len(st.out) == 1 && st.out[0] >= 0 && nhwc[st.out[0]]
+		if !in && !out {
+			continue
+		}
+		switch k := st.kernel.(type) {
+		case *convKernel:
+			s.steps[i].kernel = newRowsConvKernel(k, nil, in, out)
+		case *fusedConvKernel:
+			s.steps[i].kernel = newRowsConvKernel(k.conv, k, in, out)
+		case *poolKernel:
+			s.steps[i].kernel = &nhwcMaxPoolKernel{pool: k, c: channels(st.in[0])}
+		case globalPoolKernel:
+			s.steps[i].kernel = &nhwcGlobalPoolKernel{isMax: k.isMax, c: channels(st.in[0])}
+		}
+	}
+}
+
+// rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one
+// group, constant float32 weights (packed at build) and bias.
+func rowsCapable(k *convKernel) bool {
+	return k.packed != nil && k.group == 1 && k.wConst != nil && len(k.wConst.Shape) == 4
+}
+
+// nhwcMaxPoolKernel is a 2-D MaxPool on channels-last tensors: every output
+// pixel is the lane-wise max of its window's input pixels (kernels.MaxF32).
+type nhwcMaxPoolKernel struct {
+	pool *poolKernel
+	c    int
+}
+
+func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	st := pixelStride(k.c)
+	if x.DType != graph.Float32 || len(x.Shape) != 4 || x.Shape[3] != st {
+		return nil, fmt.Errorf("channels-last MaxPool: input %v, want [N, H, W, %d]", x.Shape, st)
+	}
+	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
+	geom, err := graph.ResolveConvGeom(k.pool.node, []int{h, w}, k.pool.kernel, k.pool.ceil)
+	if err != nil {
+		return nil, err
+	}
+	p := newPoolPlan([]int{h, w}, geom)
+	oh, ow := geom.Out[0], geom.Out[1]
+	yd := ctx.AllocF32(n * oh * ow * st)
+	xd := x.F32()
+	low := float32(math.Inf(-1))
+	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
+	nnParallel(th, n*oh, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			img, i := r/oh, r%oh
+			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
+			for j := 0; j < ow; j++ {
+				dst := yd[((img*oh+i)*ow+j)*st:][:k.c]
+				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
+				first := true
+				for a := hl; a < hh; a++ {
+					row := ((img*h + hs + a*p.d[0]) * w) * st
+					for b := wl; b < wh; b++ {
+						src := xd[row+(ws+b*p.d[1])*st:][:k.c]
+						if first {
+							copy(dst, src)
+							first = false
+						} else {
+							kernels.MaxF32(dst, src)
+						}
+					}
+				}
+				if first { // no input tap: the lowest value, as the NCHW kernel
+					for c := range dst {
+						dst[c] = low
+					}
+				}
+			}
+		}
+	})
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, st}, Data: yd}}, nil
+}
+
+// nhwcGlobalPoolKernel is GlobalAverage/MaxPool of a channels-last tensor; its
+// output [N, C, 1, 1] is the same in either layout.
+type nhwcGlobalPoolKernel struct {
+	isMax bool
+	c     int
+}
+
+func (k *nhwcGlobalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	st := pixelStride(k.c)
+	if x.DType != graph.Float32 || len(x.Shape) != 4 || x.Shape[3] != st {
+		return nil, fmt.Errorf("channels-last global pool: input %v, want [N, H, W, %d]", x.Shape, st)
+	}
+	n, size := x.Shape[0], x.Shape[1]*x.Shape[2]
+	if size == 0 && k.isMax {
+		return nil, fmt.Errorf("input X %v has empty spatial axes", x.Shape)
+	}
+	out := graph.NewTensor(graph.Float32, []int{n, k.c, 1, 1})
+	xd, yd := x.F32(), out.F32()
+	acc := make([]float64, k.c)
+	for img := 0; img < n; img++ {
+		y := yd[img*k.c : (img+1)*k.c]
+		if k.isMax {
+			copy(y, xd[img*size*st:][:k.c])
+			for p := 1; p < size; p++ {
+				kernels.MaxF32(y, xd[(img*size+p)*st:][:k.c])
+			}
+			continue
+		}
+		clear(acc)
+		for p := 0; p < size; p++ {
+			for c, v := range xd[(img*size+p)*st:][:k.c] {
+				acc[c] += float64(v)
+			}
+		}
+		if size > 0 {
+			for c := range y {
+				y[c] = float32(acc[c] / float64(size))
+			}
+		}
+	}
+	return []*graph.Tensor{out}, nil
+}
+
+// sameStaticShape reports whether two float32 values have shapes known to be
+// equal: the same sizes, or the same named symbolic dimension.
+func sameStaticShape(a, b *graph.Value) bool {
+	if a == nil || b == nil || !a.HasShape || !b.HasShape || a.DType != graph.Float32 || len(a.Shape) != len(b.Shape) {
+		return false
+	}
+	for i, d := range a.Shape {
+		e := b.Shape[i]
+		switch {
+		case d.Known() && d.Size == e.Size:
+		case !d.Known() && !e.Known() && d.Param != "" && d.Param == e.Param:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -31,6 +31,9 @@ var (
 	int8Path isaPath // path of the int8 GEMM/conv kernels
 	f32Path  isaPath // path of Sgemm (isaGo or isaAVX2)
 	simdPath isaPath // path of auxiliary kernels (requant, depthwise, packing): isaGo or isaAVX2
+	// f32Wide selects the AVX-512 (zmm, 32 output channels) micro-kernel of
+	// SgemmRows; weights packed for it keep working on other paths.
+	f32Wide bool
 )
 
 func init() { Detect() }
@@ -39,7 +42,7 @@ func init() { Detect() }
 // call it again after cpuid.CPU.Disable/Enable (tests, benchmarks) to force a
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
-	int8Path, f32Path, simdPath = isaGo, isaGo, isaGo
+	int8Path, f32Path, simdPath, f32Wide = isaGo, isaGo, isaGo, false
 	if !haveAsm {
 		return
 	}
@@ -48,6 +51,7 @@ func Detect() {
 		int8Path, simdPath = isaAVX2, isaAVX2
 		if cpuid.CPU.Supports(cpuid.FMA3) {
 			f32Path = isaAVX2
+			f32Wide = cpuid.CPU.Supports(cpuid.AVX512F)
 		}
 		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
 			int8Path = isaVNNI
@@ -60,6 +64,15 @@ func Int8Path() string { return int8Path.String() }
 
 // F32Path names the dispatch path of Sgemm: "avx2" (AVX2+FMA) or "go".
 func F32Path() string { return f32Path.String() }
+
+// RowsPath names the dispatch path of SgemmRows: "avx512" (zmm, 6×32 tiles),
+// "avx2" (6×16) or "go".
+func RowsPath() string {
+	if f32Wide {
+		return "avx512"
+	}
+	return f32Path.String()
+}
 
 // DepthwisePath names the dispatch path of the depthwise convolution kernel.
 func DepthwisePath() string { return depthwisePath().String() }

@@ -17,8 +17,8 @@ type pathCase struct {
 
 var allPaths = []pathCase{
 	{name: PathAVX512VNNI},
-	{name: PathAVX2, disable: []cpuid.FeatureID{cpuid.AVX512VNNI}},
-	{name: PathAVX2, disable: []cpuid.FeatureID{cpuid.AVX512VNNI}, signTrick: true},
+	{name: PathAVX2, disable: []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX512F}},
+	{name: PathAVX2, disable: []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX512F}, signTrick: true},
 	{name: PathGo, disable: []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX2, cpuid.FMA3}},
 }
 

@@ -10,24 +10,64 @@ import (
 // x[q*lda + off[p]] in place (an NHWC buffer, zero-padded and split into stride
 // phases so that every tap is one constant shift), and the weights are a
 // pre-packed B. Nothing is packed per call, the output channels are the vector
-// lanes (16 per panel, no waste for the usual multiples of 16), and the whole
-// reduction stays in registers, so C is written once with the bias, the
+// lanes (panels of 32 with AVX-512, 16 with AVX2: no waste for the usual
+// multiples of 32), and a tile's sums stay in registers over a block of the
+// reduction, so C is written once per block, the last time with the bias, the
 // residual and the clamp applied.
 
 // sgRowsL2 is the budget (bytes) for the A rows of one block of row tiles,
 // which every weight panel of the block runs over.
 const sgRowsL2 = 256 << 10
 
-// rowsKC is the reduction block of SgemmRows: a 16-column weight block of
-// rowsKC steps (16 KiB) stays in L1 next to the six rows' block.
-const rowsKC = 256
+// rowsKC is the reduction block of SgemmRows (measured best of 128/256/512 on
+// ResNet-50's layers with the 32-wide kernel; 256 for the 16-wide one).
+func rowsKC(nr int) int {
+	if nr == 32 {
+		return 512
+	}
+	return 256
+}
+
+// RowsB is the right operand (k×n, the weights) of SgemmRows, packed once in
+// column panels of nr (32 where the AVX-512 kernel runs, else 16) as [k][nr],
+// zero-padded.
+type RowsB struct {
+	k, n, nr int
+	data     []float32
+}
+
+// K returns the inner dimension.
+func (p *RowsB) K() int { return p.k }
+
+// N returns the number of columns.
+func (p *RowsB) N() int { return p.n }
+
+// PackRowsB packs b (k×n, row stride ldb) for SgemmRows on this CPU.
+func PackRowsB(k, n int, b []float32, ldb int) *RowsB {
+	if n <= 0 || k < 0 || k > 0 && (ldb < n || len(b) < (k-1)*ldb+n) {
+		panic(fmt.Sprintf("kernels.PackRowsB: bad shape %d×%d (ldb=%d, len=%d)", k, n, ldb, len(b)))
+	}
+	nr := sgNR
+	if f32Wide {
+		nr = 2 * sgNR
+	}
+	panels := (n + nr - 1) / nr
+	p := &RowsB{k: k, n: n, nr: nr, data: make([]float32, panels*k*nr)}
+	for q := 0; q < panels; q++ {
+		w := min(nr, n-q*nr)
+		for r := 0; r < k; r++ {
+			copy(p.data[(q*k+r)*nr:(q*k+r)*nr+w], b[r*ldb+q*nr:])
+		}
+	}
+	return p
+}
 
 // SgemmRows computes, for q < m and j < n = pb.N(), C[q*ldc+j] =
 // clamp(bias[j] + Σ_p x[q*lda+off[p]]·B[p][j] + res[q*ldc+j]) with bias and res
 // optional (nil) and the clamp to [lo, hi] only when clip. len(off) must be
 // pb.K(), every x[q*lda+off[p]] must exist, and a row tile of six reads rows
 // q ≥ m of x only while they exist too (otherwise it is gathered).
-func SgemmRows(pb *PackedB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, threads int) {
+func SgemmRows(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, threads int) {
 	n, k := pb.n, pb.k
 	if m <= 0 {
 		return
@@ -54,9 +94,10 @@ func SgemmRows(pb *PackedB, x []float32, lda int, off []int32, m int, bias, c []
 	if !clip {
 		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
 	}
-	panels := (n + sgNR - 1) / sgNR
-	if bias != nil && n%sgNR != 0 {
-		bias = append(append(make([]float32, 0, panels*sgNR), bias[:n]...), make([]float32, panels*sgNR-n)...)
+	nr := pb.nr
+	panels := (n + nr - 1) / nr
+	if bias != nil && n%nr != 0 {
+		bias = append(append(make([]float32, 0, panels*nr), bias[:n]...), make([]float32, panels*nr-n)...)
 	}
 	tiles := (m + sgMR - 1) / sgMR
 	// Row tiles whose six rows all exist in x run in place; the others are
@@ -68,7 +109,7 @@ func SgemmRows(pb *PackedB, x []float32, lda int, off []int32, m int, bias, c []
 			inPlace = tiles
 		}
 	}
-	qb := max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC))))
+	qb := max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC(nr)))))
 	qblocks := (tiles + qb - 1) / qb
 	threads = resolveThreads(threads)
 	// Enough work items for the threads to balance, panels split last.
@@ -91,7 +132,7 @@ func SgemmRows(pb *PackedB, x []float32, lda int, off []int32, m int, bias, c []
 }
 
 type rowsCall struct {
-	pb      *PackedB
+	pb      *RowsB
 	x       []float32
 	lda     int
 	off     []int32
@@ -110,19 +151,20 @@ type rowsCall struct {
 type rowsScratch struct {
 	a     []float32
 	ident []int32
-	tile  [sgMR * sgNR]float32
+	tile  [sgMR * 2 * sgNR]float32
 }
 
 // block computes row tiles [t0, t1) and column panels [p0, p1). Whole tiles
-// (six rows in place, sixteen columns) run over the reduction in blocks of
-// sgKC steps, so that a weight block stays in L1 across the row tiles and the
-// rows' block in L2 across the panels; the others (the last rows, a partial
-// panel, rows that would read past x) run whole through the scratch tile.
+// (six rows in place, a whole panel) run over the reduction in blocks, so that
+// a weight block stays in cache across the row tiles and the rows' block in L2
+// across the panels; the others (the last rows, a partial panel, rows that
+// would read past x) run whole through the scratch tile.
 func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
-	k, n := rc.pb.k, rc.pb.n
+	k, n, nr := rc.pb.k, rc.pb.n, rc.pb.nr
 	inf := float32(math.Inf(1))
-	fullT, fullP := min(t1, rc.fullTiles), min(p1, n/sgNR)
-	nkb := (k + rowsKC - 1) / rowsKC
+	fullT, fullP := min(t1, rc.fullTiles), min(p1, n/nr)
+	kc := rowsKC(nr)
+	nkb := (k + kc - 1) / kc
 	for kb := 0; kb < nkb; kb++ {
 		pc, pe := k*kb/nkb, k*(kb+1)/nkb
 		acc, last := kb > 0, kb == nkb-1
@@ -131,11 +173,11 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 			lo, hi = rc.lo, rc.hi
 		}
 		for p := p0; p < fullP; p++ {
-			panel := rc.pb.data[p*k*sgNR+pc*sgNR : p*k*sgNR+pe*sgNR]
-			col := p * sgNR
+			panel := rc.pb.data[(p*k+pc)*nr : (p*k+pe)*nr]
+			col := p * nr
 			var bias []float32
 			if rc.bias != nil && !acc {
-				bias = rc.bias[col : col+sgNR]
+				bias = rc.bias[col : col+nr]
 			}
 			for t := t0; t < fullT; t++ {
 				r0 := t * sgMR
@@ -143,7 +185,7 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 				if rc.res != nil && last {
 					res = rc.res[r0*rc.ldc+col:]
 				}
-				rowsTile(pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
+				rowsTile(nr, pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
 			}
 		}
 	}
@@ -160,16 +202,16 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 				a, lda, off = s.gather(rc, r0, mr), k, s.ident
 				gathered = true
 			}
-			col := p * sgNR
-			w := min(sgNR, n-col)
+			col := p * nr
+			w := min(nr, n-col)
 			var bias []float32
 			if rc.bias != nil {
-				bias = rc.bias[col : col+sgNR]
+				bias = rc.bias[col : col+nr]
 			}
-			rowsTile(k, a, lda, off, rc.pb.data[p*k*sgNR:(p+1)*k*sgNR], bias, s.tile[:], sgNR, false, nil, -inf, inf)
+			rowsTile(nr, k, a, lda, off, rc.pb.data[p*k*nr:(p+1)*k*nr], bias, s.tile[:], nr, false, nil, -inf, inf)
 			for r := 0; r < mr; r++ {
 				dst := rc.c[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
-				copy(dst, s.tile[r*sgNR:r*sgNR+w])
+				copy(dst, s.tile[r*nr:r*nr+w])
 				if rc.res != nil {
 					rr := rc.res[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
 					for j := range dst {
@@ -204,42 +246,47 @@ func (s *rowsScratch) gather(rc *rowsCall, r0, mr int) []float32 {
 	return s.a
 }
 
-// rowsTile runs the 6×16 in-place-A micro-kernel of the current path.
-func rowsTile(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
-	if f32Path == isaGo || k == 0 {
-		rowsTileGo(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
-		return
+// rowsTile runs the 6×nr in-place-A micro-kernel: the assembly one for the
+// panel width when this CPU has it, else Go.
+func rowsTile(nr, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	switch {
+	case k == 0 || f32Path == isaGo || nr == 2*sgNR && !f32Wide:
+		rowsTileGo(nr, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+	case nr == 2*sgNR:
+		sgemmTileRowsWide(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+	default:
+		sgemmTileRows(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 	}
-	sgemmTileRows(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 }
 
 // rowsTileGo is the pure-Go version (same order: C or the bias, then the sum
 // over p, then the residual, then the clamp).
-func rowsTileGo(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
-	var acc [sgMR][sgNR]float32
+func rowsTileGo(nr, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	var acc [sgMR][2 * sgNR]float32
 	if accum {
 		for r := range acc {
-			copy(acc[r][:], c[r*ldc:r*ldc+sgNR])
+			copy(acc[r][:nr], c[r*ldc:r*ldc+nr])
 		}
 	} else if bias != nil {
 		for r := range acc {
-			copy(acc[r][:], bias[:sgNR])
+			copy(acc[r][:nr], bias[:nr])
 		}
 	}
 	for p := 0; p < k; p++ {
-		bp := (*[sgNR]float32)(b[p*sgNR:])
+		bp := b[p*nr : (p+1)*nr]
 		for r := 0; r < sgMR; r++ {
 			av := a[r*lda+int(off[p])]
-			for j := 0; j < sgNR; j++ {
-				acc[r][j] += av * bp[j]
+			ar := acc[r][:nr]
+			for j, bv := range bp {
+				ar[j] += av * bv
 			}
 		}
 	}
 	for r := 0; r < sgMR; r++ {
-		row := c[r*ldc : r*ldc+sgNR]
-		copy(row, acc[r][:])
+		row := c[r*ldc : r*ldc+nr]
+		copy(row, acc[r][:nr])
 		if res != nil {
-			rr := res[r*ldc : r*ldc+sgNR]
+			rr := res[r*ldc : r*ldc+nr]
 			for j := range row {
 				row[j] += rr[j]
 			}

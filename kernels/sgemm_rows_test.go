@@ -35,7 +35,7 @@ func TestSgemmRowsVsReference(t *testing.T) {
 				}
 				x := randF32(r, size)
 				w := randF32(r, k*n)
-				pb := PackSgemmB(false, k, n, w, n)
+				pb := PackRowsB(k, n, w, n)
 				ldc := n + r.IntN(3)
 				c := randF32(r, (m-1)*ldc+n)
 				var bias, res []float32
@@ -74,7 +74,7 @@ func TestSgemmRowsVsReference(t *testing.T) {
 }
 
 func TestSgemmRowsRejectsBadArguments(t *testing.T) {
-	pb := PackSgemmB(false, 3, 16, make([]float32, 48), 16)
+	pb := PackRowsB(3, 16, make([]float32, 48), 16)
 	x := make([]float32, 40)
 	c := make([]float32, 4*16)
 	require.Panics(t, func() { SgemmRows(pb, x, 8, []int32{0, 1}, 4, nil, c, 16, nil, false, 0, 0, 1) }, "too few offsets")
@@ -82,4 +82,27 @@ func TestSgemmRowsRejectsBadArguments(t *testing.T) {
 	require.Panics(t, func() { SgemmRows(pb, x, 8, []int32{0, -1, 2}, 4, nil, c, 16, nil, false, 0, 0, 1) }, "negative offset")
 	require.Panics(t, func() { SgemmRows(pb, x, 8, []int32{0, 1, 2}, 5, nil, c, 16, nil, false, 0, 0, 1) }, "C too small")
 	require.NotPanics(t, func() { SgemmRows(pb, x, 8, []int32{0, 1, 15}, 4, nil, c, 16, nil, false, 0, 0, 1) })
+}
+
+// TestRowsBAcrossPaths runs weights packed for one path (32-wide on AVX-512)
+// after the dispatch changed (tests, a forced fallback): the Go kernel takes
+// over with the same results.
+func TestRowsBAcrossPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	m, n, k := 13, 40, 37
+	x, w := randF32(r, m*k+8), randF32(r, k*n)
+	off := make([]int32, k)
+	for p := range off {
+		off[p] = int32(p)
+	}
+	pb := PackRowsB(k, n, w, n)
+	want := make([]float32, m*n)
+	SgemmRows(pb, x, k, off, m, nil, want, n, nil, false, 0, 0, 1)
+	forEachPath(t, func(t *testing.T) {
+		got := make([]float32, m*n)
+		SgemmRows(pb, x, k, off, m, nil, got, n, nil, false, 0, 0, 2)
+		for i := range got {
+			require.InDelta(t, want[i], got[i], 1e-4, "element %d (packed %d wide)", i, pb.nr)
+		}
+	})
 }

@@ -44,7 +44,7 @@ type rowsConvKernel struct {
 	outNHWC  bool
 	c, m     int // input and output channels
 	kh, kw   int
-	pb       *kernels.PackedB // weights as [kh][kw][c] × m
+	pb       *kernels.RowsB // weights as [kh][kw][c] × m
 	bias     []float32
 	ident    []int32 // 0..c-1: the offsets of a pointwise convolution
 }
@@ -69,7 +69,7 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 			}
 		}
 	}
-	k.pb = kernels.PackSgemmB(false, kdim, m, wt, m)
+	k.pb = kernels.PackRowsB(kdim, m, wt, m)
 	if ck.bConst != nil {
 		k.bias = ck.bConst.F32()
 	}

@@ -524,6 +524,7 @@ func sgemmAVX2() {
 	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true, false)
 	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
 	sgemmRowsAVX2()
+	sgemmRowsAVX512()
 }
 
 // sgemmRowsAVX2 generates the 6x16 micro-kernel of the channels-last implicit
@@ -640,6 +641,121 @@ func sgemmRowsAVX2() {
 	for r := 0; r < 6; r++ {
 		VMOVUPS(ymm(2*r), Mem{Base: c})
 		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
+		if r < 5 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+func sgemmRowsAVX512() {
+	name := "sgemmAVX512_6x32rows"
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)")
+	Pragma("noescape")
+	Doc(name + " is the AVX-512 6x32 float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.")
+	k, b, off := RCX, RDI, RAX
+	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
+	idx := []GPPhysical{R13, R8}
+	Load(Param("k"), k)
+	Load(Param("a"), rows[0])
+	Load(Param("lda"), R8)
+	SHLQ(Imm(2), R8)
+	for r := 1; r < 6; r++ {
+		LEAQ(Mem{Base: rows[r-1], Index: R8, Scale: 1}, rows[r])
+	}
+	Load(Param("off"), off)
+	Load(Param("b"), b)
+	// accum: continue the sums in the C tile (a later block of the reduction).
+	Load(Param("accum"), RDX)
+	TESTQ(RDX, RDX)
+	JZ(LabelRef(name + "_fresh"))
+	Load(Param("c"), R13)
+	Load(Param("ldc"), R8)
+	SHLQ(Imm(2), R8)
+	for r := 0; r < 6; r++ {
+		VMOVUPS(Mem{Base: R13}, zmm(2*r))
+		VMOVUPS(Mem{Base: R13, Disp: 64}, zmm(2*r+1))
+		if r < 5 {
+			ADDQ(R8, R13)
+		}
+	}
+	JMP(LabelRef(name + "_start"))
+	Label(name + "_fresh")
+	Load(Param("bias"), RDX)
+	TESTQ(RDX, RDX)
+	JZ(LabelRef(name + "_zero"))
+	VMOVUPS(Mem{Base: RDX}, Z0)
+	VMOVUPS(Mem{Base: RDX, Disp: 64}, Z1)
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_zero")
+	VXORPS(Z0, Z0, Z0)
+	VXORPS(Z1, Z1, Z1)
+	Label(name + "_init")
+	for r := 1; r < 6; r++ {
+		VMOVAPS(Z0, zmm(2*r))
+		VMOVAPS(Z1, zmm(2*r+1))
+	}
+	Label(name + "_start")
+	step := func(p int) {
+		x := idx[p%2]
+		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
+		VMOVUPS(Mem{Base: b, Disp: 128 * p}, Z12)
+		VMOVUPS(Mem{Base: b, Disp: 128*p + 64}, Z13)
+		for r := 0; r < 6; r++ {
+			t := zmm(14 + r%2)
+			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
+			VFMADD231PS(Z12, t, zmm(2*r))
+			VFMADD231PS(Z13, t, zmm(2*r+1))
+		}
+	}
+	MOVQ(k, RDX)
+	SHRQ(Imm(2), RDX)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	ADDQ(Imm(16), off)
+	ADDQ(U32(512), b)
+	DECQ(RDX)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
+	ANDQ(Imm(3), k)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	step(0)
+	ADDQ(Imm(4), off)
+	ADDQ(Imm(128), b)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	c, ldc, res := RDI, RDX, RSI
+	Load(Param("c"), c)
+	Load(Param("ldc"), ldc)
+	SHLQ(Imm(2), ldc)
+	Load(Param("res"), res)
+	TESTQ(res, res)
+	JZ(LabelRef(name + "_clamp"))
+	for r := 0; r < 6; r++ {
+		VADDPS(Mem{Base: res}, zmm(2*r), zmm(2*r))
+		VADDPS(Mem{Base: res, Disp: 64}, zmm(2*r+1), zmm(2*r+1))
+		if r < 5 {
+			ADDQ(ldc, res)
+		}
+	}
+	Label(name + "_clamp")
+	Load(Param("lo"), X14)
+	Load(Param("hi"), X15)
+	VBROADCASTSS(X14, Z14)
+	VBROADCASTSS(X15, Z15)
+	for i := 0; i < 12; i++ {
+		VMAXPS(zmm(i), Z14, zmm(i))
+		VMINPS(zmm(i), Z15, zmm(i))
+	}
+	for r := 0; r < 6; r++ {
+		VMOVUPS(zmm(2*r), Mem{Base: c})
+		VMOVUPS(zmm(2*r+1), Mem{Base: c, Disp: 64})
 		if r < 5 {
 			ADDQ(ldc, c)
 		}

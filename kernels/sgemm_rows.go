@@ -123,9 +123,6 @@ func SgemmRows(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []fl
 	}
 	pblocks := (panels + pbk - 1) / pbk
 	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, inPlace: inPlace}
-	if k > 0 {
-		rc.fullTiles = min(inPlace, m/sgMR)
-	}
 	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {
 		var scratch rowsScratch
 		for it, _, ok := next(); ok; it, _, ok = next() {
@@ -146,76 +143,102 @@ type rowsCall struct {
 	res     []float32
 	lo, hi  float32
 	inPlace int // row tiles [0, inPlace) read x in place
-	// row tiles [0, fullTiles) are in place and have six rows
-	fullTiles int
 }
 
-// rowsScratch is one thread's buffers for gathered row tiles and partial
-// output tiles.
+// rowsScratch is one thread's buffers: gathered row tiles (rows that would
+// read past x) and the partial output tiles (the last rows, a partial panel),
+// which accumulate over the reduction blocks like C.
 type rowsScratch struct {
-	a     []float32
-	ident []int32
-	tile  [sgMR * rowsWideNR]float32
+	ident  []int32
+	src    []rowsSrc
+	gather [][]float32
+	tiles  [][]float32
 }
 
-// block computes row tiles [t0, t1) and column panels [p0, p1). Whole tiles
-// (six rows in place, a whole panel) run over the reduction in blocks, so that
-// a weight block stays in cache across the row tiles and the rows' block in L2
-// across the panels; the others (the last rows, a partial panel, rows that
-// would read past x) run whole through the scratch tile.
+// rowsSrc is where a row tile's A comes from.
+type rowsSrc struct {
+	a   []float32
+	lda int
+	off []int32
+}
+
+// block computes row tiles [t0, t1) and column panels [p0, p1) over the
+// reduction in blocks, so that a weight block stays in cache across the row
+// tiles and the rows' block in L2 across the panels. Tiles that are not whole
+// (the last rows, a partial panel) accumulate in scratch tiles and get the
+// residual and the clamp when they are copied out.
 func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 	k, n, nr := rc.pb.k, rc.pb.n, rc.pb.nr
 	inf := float32(math.Inf(1))
-	fullT, fullP := min(t1, rc.fullTiles), min(p1, n/nr)
+	s.src = s.src[:0]
+	ng := 0
+	for t := t0; t < t1; t++ {
+		r0 := t * sgMR
+		if t < rc.inPlace {
+			s.src = append(s.src, rowsSrc{rc.x[r0*rc.lda:], rc.lda, rc.off})
+			continue
+		}
+		s.src = append(s.src, rowsSrc{s.gatherRows(rc, ng, r0, min(sgMR, rc.m-r0)), k, s.ident})
+		ng++
+	}
+	np := p1 - p0
+	// scratch returns the scratch tile of (t, p), nil for a whole tile.
+	scratch := func(t, p int) []float32 {
+		if t*sgMR+sgMR <= rc.m && (p+1)*nr <= n {
+			return nil
+		}
+		i := (t-t0)*np + p - p0
+		for len(s.tiles) <= i {
+			s.tiles = append(s.tiles, nil)
+		}
+		if s.tiles[i] == nil {
+			s.tiles[i] = make([]float32, sgMR*rowsWideNR)
+		}
+		return s.tiles[i]
+	}
 	kc := rowsKC(nr)
-	nkb := (k + kc - 1) / kc
+	nkb := max(1, (k+kc-1)/kc)
 	for kb := 0; kb < nkb; kb++ {
 		pc, pe := k*kb/nkb, k*(kb+1)/nkb
 		acc, last := kb > 0, kb == nkb-1
-		lo, hi := -inf, inf
-		if last {
-			lo, hi = rc.lo, rc.hi
-		}
-		for p := p0; p < fullP; p++ {
+		for p := p0; p < p1; p++ {
 			panel := rc.pb.data[(p*k+pc)*nr : (p*k+pe)*nr]
 			col := p * nr
 			var bias []float32
 			if rc.bias != nil && !acc {
 				bias = rc.bias[col : col+nr]
 			}
-			for t := t0; t < fullT; t++ {
+			for t := t0; t < t1; t++ {
+				src := s.src[t-t0]
 				r0 := t * sgMR
+				dst, ldc := rc.c[r0*rc.ldc+col:], rc.ldc
+				lo, hi := -inf, inf
 				var res []float32
-				if rc.res != nil && last {
-					res = rc.res[r0*rc.ldc+col:]
+				if st := scratch(t, p); st != nil {
+					dst, ldc = st, nr
+				} else if last {
+					lo, hi = rc.lo, rc.hi
+					if rc.res != nil {
+						res = rc.res[r0*rc.ldc+col:]
+					}
 				}
-				rowsTile(nr, pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
+				rowsTile(nr, pe-pc, src.a, src.lda, src.off[pc:pe], panel, bias, dst, ldc, acc, res, lo, hi)
 			}
 		}
 	}
 	for t := t0; t < t1; t++ {
 		r0 := t * sgMR
 		mr := min(sgMR, rc.m-r0)
-		a, lda, off := rc.x[r0*rc.lda:], rc.lda, rc.off
-		gathered := false
 		for p := p0; p < p1; p++ {
-			if t < fullT && p < fullP {
+			st := scratch(t, p)
+			if st == nil {
 				continue
-			}
-			if t >= rc.inPlace && !gathered {
-				a, lda, off = s.gather(rc, r0, mr), k, s.ident
-				gathered = true
 			}
 			col := p * nr
 			w := min(nr, n-col)
-			var bias []float32
-			if rc.bias != nil {
-				bias = rc.bias[col : col+nr]
-			}
-			rowsTile(nr, k, a, lda, off, rc.pb.data[p*k*nr:(p+1)*k*nr], bias, s.tile[:], nr, false, nil, -inf, inf)
 			for r := 0; r < mr; r++ {
 				dst := rc.c[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
-				copy(dst, s.tile[r*nr:r*nr+w])
+				copy(dst, st[r*nr:r*nr+w])
 				if rc.res != nil {
 					rr := rc.res[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
 					for j := range dst {
@@ -228,26 +251,30 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 	}
 }
 
-// gather copies rows [r0, r0+mr) of A (zero rows after them) into the scratch
-// as a 6×K row-major block read with the identity offsets.
-func (s *rowsScratch) gather(rc *rowsCall, r0, mr int) []float32 {
+// gatherRows copies rows [r0, r0+mr) of A (zero rows after them) into
+// scratch buffer i as a 6×K row-major block read with the identity offsets.
+func (s *rowsScratch) gatherRows(rc *rowsCall, i, r0, mr int) []float32 {
 	k := rc.pb.k
 	if len(s.ident) != k {
 		s.ident = make([]int32, k)
 		for p := range s.ident {
 			s.ident[p] = int32(p)
 		}
-		s.a = make([]float32, sgMR*k)
+		s.gather = nil
 	}
-	clear(s.a)
+	for len(s.gather) <= i {
+		s.gather = append(s.gather, make([]float32, sgMR*max(k, 1)))
+	}
+	a := s.gather[i]
+	clear(a)
 	for r := 0; r < mr; r++ {
 		row := rc.x[(r0+r)*rc.lda:]
-		d := s.a[r*k : (r+1)*k]
+		d := a[r*k : (r+1)*k]
 		for p, o := range rc.off {
 			d[p] = row[o]
 		}
 	}
-	return s.a
+	return a
 }
 
 // rowsTile runs the 6×nr in-place-A micro-kernel: the assembly one for the

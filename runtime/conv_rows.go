@@ -171,18 +171,20 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			// Output rows carry ppw-ow padding pixels: computed, then dropped.
 			cb := *cbuf
 			k.gemm(*buf, rp.sb, rp.off, rp.q, cb, so, nil, res != nil, ctx.Threads)
-			for y := 0; y < oh; y++ {
-				dst := yi[y*ow*so : (y+1)*ow*so]
-				src := cb[y*rp.ppw*so : (y*rp.ppw+ow)*so]
-				if ri == nil {
-					copy(dst, src)
-					continue
+			nnParallel(min(ctx.Threads, max(1, osz/parallelMinWork)), oh, func(lo, hi int) {
+				for y := lo; y < hi; y++ {
+					dst := yi[y*ow*so : (y+1)*ow*so]
+					src := cb[y*rp.ppw*so : (y*rp.ppw+ow)*so]
+					if ri == nil {
+						copy(dst, src)
+						continue
+					}
+					rr := ri[y*ow*so : (y+1)*ow*so]
+					for j, v := range src {
+						dst[j] = k.clamp(v + rr[j])
+					}
 				}
-				rr := ri[y*ow*so : (y+1)*ow*so]
-				for j, v := range src {
-					dst[j] = k.clamp(v + rr[j])
-				}
-			}
+			})
 		}
 	}
 	if k.outNHWC {

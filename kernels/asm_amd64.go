@@ -166,49 +166,50 @@ func panelRows(dst, src []float32, ld, n int) {
 	panelRowsAVX2(&dst[0], &src[0], ld, n)
 }
 
-// sgemmTileRows is the 6×16 tile with A element (r, p) at a[r*lda+off[p]],
-// B a packed panel, accumulators initialised from C (accum) or the bias, and
-// the residual and clamp epilogue. SgemmRows has checked the offsets against x.
-func sgemmTileRows(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
-	_ = off[k-1]
-	_ = b[k*sgNR-1]
-	_ = c[(sgMR-1)*ldc+sgNR-1]
-	var bp, rp *float32
-	if bias != nil {
-		_ = bias[sgNR-1]
-		bp = &bias[0]
-	}
-	if res != nil {
-		_ = res[(sgMR-1)*ldc+sgNR-1]
-		rp = &res[0]
-	}
-	acc := 0
-	if accum {
-		acc = 1
-	}
-	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], bp, &c[0], ldc, acc, rp, lo, hi)
+// sgemmTileRows runs ntiles 6×16 tiles (six rows apart in A, C and res) with
+// A element (r, p) at a[r*lda+off[p]], B a packed panel, accumulators
+// initialised from C (accum) or the bias, and the residual and clamp epilogue.
+// SgemmRows has checked the offsets against x.
+func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	tileRowsArgs(ntiles, k, sgNR, off, b, bias, c, ldc, res)
+	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, boolInt(accum), ptrOrNil(res), lo, hi, ntiles)
 }
 
 // sgemmTileRowsWide is sgemmTileRows on 64-column panels with the AVX-512
 // kernel.
-func sgemmTileRowsWide(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+func sgemmTileRowsWide(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	tileRowsArgs(ntiles, k, rowsWideNR, off, b, bias, c, ldc, res)
+	sgemmAVX512_6x64rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, boolInt(accum), ptrOrNil(res), lo, hi, ntiles)
+}
+
+// tileRowsArgs checks the bounds the row-tile kernels rely on.
+func tileRowsArgs(ntiles, k, nr int, off []int32, b, bias, c []float32, ldc int, res []float32) {
+	if ntiles < 1 {
+		panic("kernels: no row tile")
+	}
 	_ = off[k-1]
-	_ = b[k*rowsWideNR-1]
-	_ = c[(sgMR-1)*ldc+rowsWideNR-1]
-	var bp, rp *float32
+	_ = b[k*nr-1]
+	_ = c[(ntiles*sgMR-1)*ldc+nr-1]
 	if bias != nil {
-		_ = bias[rowsWideNR-1]
-		bp = &bias[0]
+		_ = bias[nr-1]
 	}
 	if res != nil {
-		_ = res[(sgMR-1)*ldc+rowsWideNR-1]
-		rp = &res[0]
+		_ = res[(ntiles*sgMR-1)*ldc+nr-1]
 	}
-	acc := 0
-	if accum {
-		acc = 1
+}
+
+func ptrOrNil(s []float32) *float32 {
+	if s == nil {
+		return nil
 	}
-	sgemmAVX512_6x64rows(k, &a[0], lda, &off[0], &b[0], bp, &c[0], ldc, acc, rp, lo, hi)
+	return &s[0]
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // maxInto sets dst[i] = max(dst[i], src[i]), eight lanes at a time.

@@ -6478,9 +6478,10 @@ sgemmAVX2_6x16ind_clamp:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+// func sgemmAVX2_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·sgemmAVX2_6x16rows(SB), NOSPLIT, $0-88
+TEXT ·sgemmAVX2_6x16rows(SB), NOSPLIT, $0-96
+sgemmAVX2_6x16rows_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    a+8(FP), SI
 	MOVQ    lda+16(FP), R8
@@ -6738,12 +6739,30 @@ sgemmAVX2_6x16rows_clamp:
 	ADDQ         DX, DI
 	VMOVUPS      Y10, (DI)
 	VMOVUPS      Y11, 32(DI)
+	MOVQ         ntiles+88(FP), DX
+	DECQ         DX
+	JZ           sgemmAVX2_6x16rows_ret
+	MOVQ         DX, ntiles+88(FP)
+	MOVQ         lda+16(FP), DX
+	IMUL3Q       $0x18, DX, DX
+	ADDQ         DX, a+8(FP)
+	MOVQ         ldc+56(FP), DX
+	IMUL3Q       $0x18, DX, DX
+	ADDQ         DX, c+48(FP)
+	MOVQ         res+72(FP), AX
+	TESTQ        AX, AX
+	JZ           sgemmAVX2_6x16rows_tile
+	ADDQ         DX, res+72(FP)
+	JMP          sgemmAVX2_6x16rows_tile
+
+sgemmAVX2_6x16rows_ret:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512_6x64rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+// func sgemmAVX512_6x64rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sgemmAVX512_6x64rows(SB), NOSPLIT, $0-88
+TEXT ·sgemmAVX512_6x64rows(SB), NOSPLIT, $0-96
+sgemmAVX512_6x64rows_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    a+8(FP), SI
 	MOVQ    lda+16(FP), R8
@@ -7143,6 +7162,23 @@ sgemmAVX512_6x64rows_clamp:
 	VMOVUPS      Z21, 64(DI)
 	VMOVUPS      Z22, 128(DI)
 	VMOVUPS      Z23, 192(DI)
+	MOVQ         ntiles+88(FP), DX
+	DECQ         DX
+	JZ           sgemmAVX512_6x64rows_ret
+	MOVQ         DX, ntiles+88(FP)
+	MOVQ         lda+16(FP), DX
+	IMUL3Q       $0x18, DX, DX
+	ADDQ         DX, a+8(FP)
+	MOVQ         ldc+56(FP), DX
+	IMUL3Q       $0x18, DX, DX
+	ADDQ         DX, c+48(FP)
+	MOVQ         res+72(FP), AX
+	TESTQ        AX, AX
+	JZ           sgemmAVX512_6x64rows_tile
+	ADDQ         DX, res+72(FP)
+	JMP          sgemmAVX512_6x64rows_tile
+
+sgemmAVX512_6x64rows_ret:
 	VZEROUPPER
 	RET
 

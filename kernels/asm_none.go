@@ -73,10 +73,10 @@ func panelRows(dst, src []float32, ld, n int) { panelRowsGo(dst, src, ld, n) }
 
 func maxInto(dst, src []float32) { maxIntoGo(dst, src) }
 
-func sgemmTileRows(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
-	rowsTileGo(sgNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	rowsTilesGo(ntiles, sgNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 }
 
-func sgemmTileRowsWide(k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
-	rowsTileGo(rowsWideNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+func sgemmTileRowsWide(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	rowsTilesGo(ntiles, rowsWideNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 }

@@ -182,6 +182,8 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 		ng++
 	}
 	np := p1 - p0
+	// Tiles [t0, fullT) have six rows and read x in place.
+	fullT := max(t0, min(t1, rc.inPlace, rc.m/sgMR))
 	// scratch returns the scratch tile of (t, p), nil for a whole tile.
 	scratch := func(t, p int) []float32 {
 		if t*sgMR+sgMR <= rc.m && (p+1)*nr <= n {
@@ -208,21 +210,37 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 			if rc.bias != nil && !acc {
 				bias = rc.bias[col : col+nr]
 			}
-			for t := t0; t < t1; t++ {
-				src := s.src[t-t0]
-				r0 := t * sgMR
-				dst, ldc := rc.c[r0*rc.ldc+col:], rc.ldc
-				lo, hi := -inf, inf
+			lo, hi := -inf, inf
+			if last {
+				lo, hi = rc.lo, rc.hi
+			}
+			// Whole tiles read in place run as one call.
+			if full := min(t1, fullT) - t0; full > 0 && (p+1)*nr <= n {
+				r0 := t0 * sgMR
 				var res []float32
-				if st := scratch(t, p); st != nil {
-					dst, ldc = st, nr
-				} else if last {
-					lo, hi = rc.lo, rc.hi
-					if rc.res != nil {
+				if last && rc.res != nil {
+					res = rc.res[r0*rc.ldc+col:]
+				}
+				rowsTiles(full, nr, pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
+			}
+			for t := t0; t < t1; t++ {
+				st := scratch(t, p)
+				if st == nil {
+					if t < fullT {
+						continue // done above
+					}
+					// A whole tile whose rows are gathered.
+					r0 := t * sgMR
+					var res []float32
+					if last && rc.res != nil {
 						res = rc.res[r0*rc.ldc+col:]
 					}
+					src := s.src[t-t0]
+					rowsTiles(1, nr, pe-pc, src.a, src.lda, src.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
+					continue
 				}
-				rowsTile(nr, pe-pc, src.a, src.lda, src.off[pc:pe], panel, bias, dst, ldc, acc, res, lo, hi)
+				src := s.src[t-t0]
+				rowsTiles(1, nr, pe-pc, src.a, src.lda, src.off[pc:pe], panel, bias, st, nr, acc, nil, -inf, inf)
 			}
 		}
 	}
@@ -277,16 +295,26 @@ func (s *rowsScratch) gatherRows(rc *rowsCall, i, r0, mr int) []float32 {
 	return a
 }
 
-// rowsTile runs the 6×nr in-place-A micro-kernel: the assembly one for the
-// panel width when this CPU has it, else Go.
-func rowsTile(nr, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+// rowsTiles runs ntiles 6×nr in-place-A tiles (six rows apart in A, C and
+// res): the assembly kernel for the panel width when this CPU has it, else Go.
+func rowsTiles(ntiles, nr, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	switch {
 	case k == 0 || f32Path == isaGo || nr == rowsWideNR && !f32Wide:
-		rowsTileGo(nr, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+		rowsTilesGo(ntiles, nr, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 	case nr == rowsWideNR:
-		sgemmTileRowsWide(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+		sgemmTileRowsWide(ntiles, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 	default:
-		sgemmTileRows(k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+		sgemmTileRows(ntiles, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+	}
+}
+
+func rowsTilesGo(ntiles, nr, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	for t := 0; t < ntiles; t++ {
+		var rt []float32
+		if res != nil {
+			rt = res[t*sgMR*ldc:]
+		}
+		rowsTileGo(nr, k, a[t*sgMR*lda:], lda, off, b, bias, c[t*sgMR*ldc:], ldc, accum, rt, lo, hi)
 	}
 }
 

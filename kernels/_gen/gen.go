@@ -536,12 +536,14 @@ func sgemmAVX2() {
 // nil) and clamps to [lo, hi] before the store.
 func sgemmRowsAVX2() {
 	name := "sgemmAVX2_6x16rows"
-	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)")
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)")
 	Pragma("noescape")
 	Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel with A rows read in place at a + r*lda + off[p], bias-initialised accumulators and the fused epilogue.")
 	k, b, off := RCX, RDI, RAX
 	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
 	idx := []GPPhysical{R13, R8}
+	// Row tiles [0, ntiles), six rows apart in A, C and the residual.
+	Label(name + "_tile")
 	Load(Param("k"), k)
 	Load(Param("a"), rows[0])
 	Load(Param("lda"), R8)
@@ -645,8 +647,33 @@ func sgemmRowsAVX2() {
 			ADDQ(ldc, c)
 		}
 	}
+	Load(Param("ntiles"), RDX)
+	DECQ(RDX)
+	JZ(LabelRef(name + "_ret"))
+	Store(RDX, Param("ntiles"))
+	Load(Param("lda"), RDX)
+	IMUL3Q(Imm(24), RDX, RDX)
+	ADDQ(RDX, paramAddr("a"))
+	Load(Param("ldc"), RDX)
+	IMUL3Q(Imm(24), RDX, RDX)
+	ADDQ(RDX, paramAddr("c"))
+	Load(Param("res"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef(name + "_tile"))
+	ADDQ(RDX, paramAddr("res"))
+	JMP(LabelRef(name + "_tile"))
+	Label(name + "_ret")
 	VZEROUPPER()
 	RET()
+}
+
+// paramAddr is the frame address of an argument (for read-modify-write).
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 // sgemmRowsAVX512 generates the AVX-512 versions of the channels-last
@@ -654,7 +681,7 @@ func sgemmRowsAVX2() {
 // accumulators per row, the same arguments, B panels 16·nv wide.
 func sgemmRowsAVX512(nv int) {
 	name := fmt.Sprintf("sgemmAVX512_6x%drows", 16*nv)
-	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)")
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is the AVX-512 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, 16*nv))
 	k, b, off := RCX, RDI, RAX
@@ -662,6 +689,8 @@ func sgemmRowsAVX512(nv int) {
 	idx := []GPPhysical{R13, R8}
 	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
 	breg := func(v int) VecPhysical { return zmm(24 + v) }
+	// Row tiles [0, ntiles), six rows apart in A, C and the residual.
+	Label(name + "_tile")
 	Load(Param("k"), k)
 	Load(Param("a"), rows[0])
 	Load(Param("lda"), R8)
@@ -758,16 +787,8 @@ func sgemmRowsAVX512(nv int) {
 	}
 	Label(name + "_clamp")
 	// MOVSS cannot name X30/X31: broadcast the arguments from the frame.
-	lo, err := Param("lo").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	hi, err := Param("hi").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	VBROADCASTSS(lo.Addr, Z30)
-	VBROADCASTSS(hi.Addr, Z31)
+	VBROADCASTSS(paramAddr("lo"), Z30)
+	VBROADCASTSS(paramAddr("hi"), Z31)
 	for r := 0; r < 6; r++ {
 		for v := 0; v < nv; v++ {
 			VMAXPS(acc(r, v), Z30, acc(r, v))
@@ -782,6 +803,22 @@ func sgemmRowsAVX512(nv int) {
 			ADDQ(ldc, c)
 		}
 	}
+	Load(Param("ntiles"), RDX)
+	DECQ(RDX)
+	JZ(LabelRef(name + "_ret"))
+	Store(RDX, Param("ntiles"))
+	Load(Param("lda"), RDX)
+	IMUL3Q(Imm(24), RDX, RDX)
+	ADDQ(RDX, paramAddr("a"))
+	Load(Param("ldc"), RDX)
+	IMUL3Q(Imm(24), RDX, RDX)
+	ADDQ(RDX, paramAddr("c"))
+	Load(Param("res"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef(name + "_tile"))
+	ADDQ(RDX, paramAddr("res"))
+	JMP(LabelRef(name + "_tile"))
+	Label(name + "_ret")
 	VZEROUPPER()
 	RET()
 }

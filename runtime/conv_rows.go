@@ -72,6 +72,8 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 		}
 	}
 	k.pb = kernels.PackRowsB(kdim, m, wt, m)
+	// The NCHW packing of the same weights is no longer used: drop it.
+	ck.packed = nil
 	if ck.bConst != nil {
 		k.bias = ck.bConst.F32()
 	}

@@ -59,14 +59,17 @@ type LatencyStats struct {
 
 // CPUBenchResult is the outcome of RunCPUBench.
 type CPUBenchResult struct {
-	Model    string        `json:"model"`
-	Batch    int           `json:"batch"`
-	Threads  int           `json:"threads"`
-	Int8Path string        `json:"int8_kernel_path"`
-	F32Path  string        `json:"f32_kernel_path"`
-	Requant  string        `json:"requant"`
-	Float32  *LatencyStats `json:"float32,omitempty"`
-	Int8     *LatencyStats `json:"int8,omitempty"`
+	Model    string `json:"model"`
+	Batch    int    `json:"batch"`
+	Threads  int    `json:"threads"`
+	Int8Path string `json:"int8_kernel_path"`
+	F32Path  string `json:"f32_kernel_path"`
+	// F32ConvPath is the path of the channels-last convolution kernels
+	// (kernels.RowsPath): "avx512", "avx2" or "go".
+	F32ConvPath string        `json:"f32_conv_kernel_path"`
+	Requant     string        `json:"requant"`
+	Float32     *LatencyStats `json:"float32,omitempty"`
+	Int8        *LatencyStats `json:"int8,omitempty"`
 	// Speedup is the float32 mean latency divided by the int8 mean latency (0 when
 	// one of them was not measured).
 	Speedup float64  `json:"int8_speedup,omitempty"`
@@ -116,7 +119,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		requant = "float"
 	}
 	res := &CPUBenchResult{Model: m.Graph.Name, Batch: opts.Batch, Threads: opts.Threads,
-		Int8Path: kernels.Int8Path(), F32Path: kernels.F32Path(), Requant: requant}
+		Int8Path: kernels.Int8Path(), F32Path: kernels.F32Path(), F32ConvPath: kernels.RowsPath(), Requant: requant}
 	floatModel, int8Model := m, opts.Quantized
 	if runtime.IsQuantized(m) {
 		floatModel, int8Model = opts.Float, m

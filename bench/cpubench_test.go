@@ -350,7 +350,7 @@ func TestCPUBenchSideBySide(t *testing.T) {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	fmt.Fprintf(&b, "ResNet-50 (zoo), batch 1, %d threads, int8 path %s, f32 path %s\n", threads, kernels.Int8Path(), kernels.F32Path())
+	fmt.Fprintf(&b, "ResNet-50 (zoo), batch 1, %d threads, int8 path %s, f32 path %s (convolutions %s)\n", threads, kernels.Int8Path(), kernels.F32Path(), kernels.RowsPath())
 	b.WriteString("| executor | runs | min ms | mean ms | p50 ms | p95 ms |\n|---|---|---|---|---|---|\n")
 	stats := map[string]*LatencyStats{}
 	for _, k := range keys {

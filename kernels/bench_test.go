@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -85,6 +86,52 @@ func BenchmarkQConv(b *testing.B) {
 					QConv(s, in, pw, out, rq, th)
 				}
 				reportGOPS(b, convOps(s))
+			})
+		}
+	}
+}
+
+// BenchmarkSgemmRows is the channels-last convolution GEMM on ResNet-50's layer
+// shapes (3x3 stride 1 on a zero-padded NHWC input, whose 2 padding columns per
+// row are computed and counted; 1x1 on the input itself), with the weights
+// cycled through 64 MiB of copies so that they come from memory as in a
+// network run. GOPS counts the GEMM's rows, padding columns included.
+func BenchmarkSgemmRows(b *testing.B) {
+	for _, s := range []struct{ hw, cin, cout, k int }{
+		{56, 64, 64, 3}, {28, 128, 128, 3}, {14, 256, 256, 3}, {7, 512, 512, 3},
+		{56, 64, 256, 1}, {28, 512, 128, 1}, {14, 1024, 256, 1}, {7, 2048, 512, 1},
+	} {
+		pad := s.k / 2
+		pw := s.hw + 2*pad
+		st := s.cin
+		if s.cin%512 == 0 {
+			st += 16 // the runtime's pixel stride for such channel counts
+		}
+		kdim := s.k * s.k * s.cin
+		off := make([]int32, kdim)
+		for kh := 0; kh < s.k; kh++ {
+			for kw := 0; kw < s.k; kw++ {
+				for ci := 0; ci < s.cin; ci++ {
+					off[(kh*s.k+kw)*s.cin+ci] = int32((kh*pw+kw)*st + ci)
+				}
+			}
+		}
+		m := s.hw * pw
+		x := make([]float32, (m+6)*st+(s.k*pw+s.k)*st)
+		c := make([]float32, m*s.cout)
+		bias := make([]float32, s.cout)
+		copies := make([]*RowsB, max(2, (64<<20)/(4*kdim*s.cout)))
+		for i := range copies {
+			copies[i] = PackRowsB(kdim, s.cout, make([]float32, kdim*s.cout), s.cout)
+		}
+		for _, th := range benchThreads() {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d-%dx%d-%d/threads=%d", RowsPath(), s.hw, s.hw, s.cin, s.k, s.k, s.cout, th), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					SgemmRows(copies[i%len(copies)], x, st, off, m, bias, c, s.cout, nil, true, 0, float32(math.Inf(1)), th)
+					i++
+				}
+				reportGOPS(b, 2*float64(m)*float64(kdim)*float64(s.cout))
 			})
 		}
 	}

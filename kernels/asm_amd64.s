@@ -6479,7 +6479,7 @@ sgemmAVX2_6x16ind_clamp:
 	RET
 
 // func sgemmAVX2_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·sgemmAVX2_6x16rows(SB), NOSPLIT, $0-96
 sgemmAVX2_6x16rows_tile:
 	MOVQ    k+0(FP), CX
@@ -6664,7 +6664,7 @@ sgemmAVX2_6x16rows_loop:
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
 	ADDQ         $0x04, AX
-	ADDQ         $0x40, DI
+	ADDQ         $0x00000040, DI
 	DECQ         CX
 	JNZ          sgemmAVX2_6x16rows_loop
 
@@ -6694,10 +6694,8 @@ sgemmAVX2_6x16rows_done:
 	VADDPS 32(SI), Y11, Y11
 
 sgemmAVX2_6x16rows_clamp:
-	MOVSS        lo+80(FP), X14
-	MOVSS        hi+84(FP), X15
-	VBROADCASTSS X14, Y14
-	VBROADCASTSS X15, Y15
+	VBROADCASTSS lo+80(FP), Y14
+	VBROADCASTSS hi+84(FP), Y15
 	VMAXPS       Y0, Y14, Y0
 	VMINPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y14, Y1
@@ -7083,56 +7081,56 @@ sgemmAVX512_6x64rows_done:
 	VADDPS 192(SI), Z23, Z23
 
 sgemmAVX512_6x64rows_clamp:
-	VBROADCASTSS lo+80(FP), Z30
-	VBROADCASTSS hi+84(FP), Z31
-	VMAXPS       Z0, Z30, Z0
-	VMINPS       Z0, Z31, Z0
-	VMAXPS       Z1, Z30, Z1
-	VMINPS       Z1, Z31, Z1
-	VMAXPS       Z2, Z30, Z2
-	VMINPS       Z2, Z31, Z2
-	VMAXPS       Z3, Z30, Z3
-	VMINPS       Z3, Z31, Z3
-	VMAXPS       Z4, Z30, Z4
-	VMINPS       Z4, Z31, Z4
-	VMAXPS       Z5, Z30, Z5
-	VMINPS       Z5, Z31, Z5
-	VMAXPS       Z6, Z30, Z6
-	VMINPS       Z6, Z31, Z6
-	VMAXPS       Z7, Z30, Z7
-	VMINPS       Z7, Z31, Z7
-	VMAXPS       Z8, Z30, Z8
-	VMINPS       Z8, Z31, Z8
-	VMAXPS       Z9, Z30, Z9
-	VMINPS       Z9, Z31, Z9
-	VMAXPS       Z10, Z30, Z10
-	VMINPS       Z10, Z31, Z10
-	VMAXPS       Z11, Z30, Z11
-	VMINPS       Z11, Z31, Z11
-	VMAXPS       Z12, Z30, Z12
-	VMINPS       Z12, Z31, Z12
-	VMAXPS       Z13, Z30, Z13
-	VMINPS       Z13, Z31, Z13
-	VMAXPS       Z14, Z30, Z14
-	VMINPS       Z14, Z31, Z14
-	VMAXPS       Z15, Z30, Z15
-	VMINPS       Z15, Z31, Z15
-	VMAXPS       Z16, Z30, Z16
-	VMINPS       Z16, Z31, Z16
-	VMAXPS       Z17, Z30, Z17
-	VMINPS       Z17, Z31, Z17
-	VMAXPS       Z18, Z30, Z18
-	VMINPS       Z18, Z31, Z18
-	VMAXPS       Z19, Z30, Z19
-	VMINPS       Z19, Z31, Z19
-	VMAXPS       Z20, Z30, Z20
-	VMINPS       Z20, Z31, Z20
-	VMAXPS       Z21, Z30, Z21
-	VMINPS       Z21, Z31, Z21
-	VMAXPS       Z22, Z30, Z22
-	VMINPS       Z22, Z31, Z22
-	VMAXPS       Z23, Z30, Z23
-	VMINPS       Z23, Z31, Z23
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
+	VMAXPS       Z0, Z28, Z0
+	VMINPS       Z0, Z29, Z0
+	VMAXPS       Z1, Z28, Z1
+	VMINPS       Z1, Z29, Z1
+	VMAXPS       Z2, Z28, Z2
+	VMINPS       Z2, Z29, Z2
+	VMAXPS       Z3, Z28, Z3
+	VMINPS       Z3, Z29, Z3
+	VMAXPS       Z4, Z28, Z4
+	VMINPS       Z4, Z29, Z4
+	VMAXPS       Z5, Z28, Z5
+	VMINPS       Z5, Z29, Z5
+	VMAXPS       Z6, Z28, Z6
+	VMINPS       Z6, Z29, Z6
+	VMAXPS       Z7, Z28, Z7
+	VMINPS       Z7, Z29, Z7
+	VMAXPS       Z8, Z28, Z8
+	VMINPS       Z8, Z29, Z8
+	VMAXPS       Z9, Z28, Z9
+	VMINPS       Z9, Z29, Z9
+	VMAXPS       Z10, Z28, Z10
+	VMINPS       Z10, Z29, Z10
+	VMAXPS       Z11, Z28, Z11
+	VMINPS       Z11, Z29, Z11
+	VMAXPS       Z12, Z28, Z12
+	VMINPS       Z12, Z29, Z12
+	VMAXPS       Z13, Z28, Z13
+	VMINPS       Z13, Z29, Z13
+	VMAXPS       Z14, Z28, Z14
+	VMINPS       Z14, Z29, Z14
+	VMAXPS       Z15, Z28, Z15
+	VMINPS       Z15, Z29, Z15
+	VMAXPS       Z16, Z28, Z16
+	VMINPS       Z16, Z29, Z16
+	VMAXPS       Z17, Z28, Z17
+	VMINPS       Z17, Z29, Z17
+	VMAXPS       Z18, Z28, Z18
+	VMINPS       Z18, Z29, Z18
+	VMAXPS       Z19, Z28, Z19
+	VMINPS       Z19, Z29, Z19
+	VMAXPS       Z20, Z28, Z20
+	VMINPS       Z20, Z29, Z20
+	VMAXPS       Z21, Z28, Z21
+	VMINPS       Z21, Z29, Z21
+	VMAXPS       Z22, Z28, Z22
+	VMINPS       Z22, Z29, Z22
+	VMAXPS       Z23, Z28, Z23
+	VMINPS       Z23, Z29, Z23
 	VMOVUPS      Z0, (DI)
 	VMOVUPS      Z1, 64(DI)
 	VMOVUPS      Z2, 128(DI)

@@ -398,17 +398,7 @@ func applyEpilogue(ep *SgemmEpilogue, c []float32, ldc, r0, r1, c0, c1 int) {
 			}
 		}
 		if ep.Clip {
-			// The micro-kernel's VMAXPS/VMINPS semantics (NaN propagates; of
-			// equal values the accumulator's is kept), which are also Clip's.
-			for j, v := range row {
-				if lo > v {
-					v = lo
-				}
-				if hi < v {
-					v = hi
-				}
-				row[j] = v
-			}
+			clampRow(row, lo, hi)
 		}
 	}
 }

@@ -105,6 +105,9 @@ func shiftedBlock(pa *PackedA, x []float32, off []int32, j0, nc, t0, t1 int, cb 
 	}
 }
 
+// clampRow clamps to [lo, hi] with the micro-kernels' VMAXPS/VMINPS semantics
+// (NaN propagates; of equal values the accumulator's is kept), which are also
+// ONNX Clip's.
 func clampRow(row []float32, lo, hi float32) {
 	for j, v := range row {
 		if lo > v {
@@ -126,28 +129,15 @@ func shiftedTile(kc int, a, x []float32, off []int32, c []float32, ldc int, accu
 	sgemmTileInd(kc, a, x, off, c, ldc, accum, lo, hi)
 }
 
-// shiftedTileGo is the pure-Go version (same summation order as the assembly).
+// shiftedTileGo is the pure-Go version: the rows gathered into a panel, then
+// the packed tile (same summation order as the assembly) and the clamp.
 func shiftedTileGo(kc int, a, x []float32, off []int32, c []float32, ldc int, accum bool, lo, hi float32) {
-	var acc [sgMR][sgNR]float32
+	panel := make([]float32, kc*sgNR)
 	for p := 0; p < kc; p++ {
-		bp := (*[sgNR]float32)(x[off[p]:])
-		ap := (*[sgMR]float32)(a[p*sgMR:])
-		for r := 0; r < sgMR; r++ {
-			av := ap[r]
-			for j := 0; j < sgNR; j++ {
-				acc[r][j] += av * bp[j]
-			}
-		}
+		copy(panel[p*sgNR:(p+1)*sgNR], x[off[p]:])
 	}
+	sgemmTileGo(kc, a, panel, c, ldc, accum)
 	for r := 0; r < sgMR; r++ {
-		row := c[r*ldc : r*ldc+sgNR]
-		for j := range row {
-			if accum {
-				row[j] += acc[r][j]
-			} else {
-				row[j] = acc[r][j]
-			}
-		}
-		clampRow(row, lo, hi)
+		clampRow(c[r*ldc:r*ldc+sgNR], lo, hi)
 	}
 }

@@ -218,7 +218,7 @@ func sgemmAVX2_6x16ep(k int, a *float32, b *float32, c *float32, ldc int, accum 
 //go:noescape
 func sgemmAVX2_6x16ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
 
-// sgemmAVX2_6x16rows is the AVX2+FMA 6x16 float32 micro-kernel with A rows read in place at a + r*lda + off[p], bias-initialised accumulators and the fused epilogue.
+// sgemmAVX2_6x16rows is the AVX2+FMA 6x16 float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.
 //
 //go:noescape
 func sgemmAVX2_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)

@@ -274,19 +274,7 @@ func newRowsPlan(p *convPlan, c, kh, kw int) *rowsPlan {
 	pih := (oh-1)*p.s[0] + (kh-1)*p.d[0] + 1
 	piw := (ow-1)*p.s[1] + (kw-1)*p.d[1] + 1
 	rp.pph, rp.ppw = (pih+rp.sh-1)/rp.sh, (piw+rp.sw-1)/rp.sw
-	rp.slot = make([]int, rp.sh*rp.sw)
-	for i := range rp.slot {
-		rp.slot[i] = -1
-	}
-	for ki := 0; ki < kh; ki++ {
-		for kj := 0; kj < kw; kj++ {
-			ph := (ki*p.d[0]%rp.sh)*rp.sw + kj*p.d[1]%rp.sw
-			if rp.slot[ph] < 0 {
-				rp.slot[ph] = rp.nph
-				rp.nph++
-			}
-		}
-	}
+	rp.slot, rp.nph = phaseSlots(p, kh, kw)
 	pp := rp.pph * rp.ppw * rp.sb
 	rp.planes = rp.nph * pp
 	rp.q = oh * rp.ppw

@@ -60,20 +60,7 @@ func newShiftedPlan(p *convPlan, c int, bias bool) *shiftedPlan {
 	}
 	sp.pp = sp.pph * sp.ppw
 	kh, kw := p.k[0], p.k[1]
-	// Only the phases some tap reads are laid out (one of four for a strided 1x1).
-	sp.slot = make([]int, sp.sh*sp.sw)
-	for i := range sp.slot {
-		sp.slot[i] = -1
-	}
-	for ki := 0; ki < kh; ki++ {
-		for kj := 0; kj < kw; kj++ {
-			ph := (ki*p.d[0]%sp.sh)*sp.sw + kj*p.d[1]%sp.sw
-			if sp.slot[ph] < 0 {
-				sp.slot[ph] = sp.nph
-				sp.nph++
-			}
-		}
-	}
+	sp.slot, sp.nph = phaseSlots(p, kh, kw)
 	sp.planes = c * sp.nph * sp.pp
 	rows := c * kh * kw
 	if bias {
@@ -160,6 +147,26 @@ func (sp *shiftedPlan) fill(p *convPlan, x, buf []float32, threads int) {
 			tail[i] = 1
 		}
 	}
+}
+
+// phaseSlots numbers the stride phases (a*sw + b) that some kernel tap reads:
+// only those are laid out (one of four for a strided 1x1). Unread phases get -1.
+func phaseSlots(p *convPlan, kh, kw int) (slot []int, n int) {
+	sh, sw := p.s[0], p.s[1]
+	slot = make([]int, sh*sw)
+	for i := range slot {
+		slot[i] = -1
+	}
+	for ki := 0; ki < kh; ki++ {
+		for kj := 0; kj < kw; kj++ {
+			ph := (ki*p.d[0]%sh)*sw + kj*p.d[1]%sw
+			if slot[ph] < 0 {
+				slot[ph] = n
+				n++
+			}
+		}
+	}
+	return slot, n
 }
 
 // ceilDiv is ⌈a/b⌉ for b > 0 and any sign of a.

@@ -179,13 +179,9 @@ type nhwcMaxPoolKernel struct {
 }
 
 func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if err := checkInputs(in, 1); err != nil {
-		return nil, err
-	}
-	x := in[0]
-	st := pixelStride(k.c)
-	if x.DType != graph.Float32 || len(x.Shape) != 4 || x.Shape[3] != st {
-		return nil, fmt.Errorf("channels-last MaxPool: input %v, want [N, H, W, %d]", x.Shape, st)
+	x, st, err := channelsLastInput(in, k.c)
+	if err != nil {
+		return nil, fmt.Errorf("channels-last MaxPool: %w", err)
 	}
 	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
 	geom, err := graph.ResolveConvGeom(k.pool.node, []int{h, w}, k.pool.kernel, k.pool.ceil)
@@ -237,13 +233,9 @@ type nhwcGlobalPoolKernel struct {
 }
 
 func (k *nhwcGlobalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if err := checkInputs(in, 1); err != nil {
-		return nil, err
-	}
-	x := in[0]
-	st := pixelStride(k.c)
-	if x.DType != graph.Float32 || len(x.Shape) != 4 || x.Shape[3] != st {
-		return nil, fmt.Errorf("channels-last global pool: input %v, want [N, H, W, %d]", x.Shape, st)
+	x, st, err := channelsLastInput(in, k.c)
+	if err != nil {
+		return nil, fmt.Errorf("channels-last global pool: %w", err)
 	}
 	n, size := x.Shape[0], x.Shape[1]*x.Shape[2]
 	if size == 0 && k.isMax {
@@ -292,4 +284,17 @@ func sameStaticShape(a, b *graph.Value) bool {
 		}
 	}
 	return true
+}
+
+// channelsLastInput checks that the single input is a channels-last float32
+// tensor of c channels and returns it with its pixel stride.
+func channelsLastInput(in []*graph.Tensor, c int) (*graph.Tensor, int, error) {
+	if err := checkInputs(in, 1); err != nil {
+		return nil, 0, err
+	}
+	x, st := in[0], pixelStride(c)
+	if x.DType != graph.Float32 || len(x.Shape) != 4 || x.Shape[3] != st {
+		return nil, 0, fmt.Errorf("input %v, want float32 [N, H, W, %d]", x.Shape, st)
+	}
+	return x, st, nil
 }

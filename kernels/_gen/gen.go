@@ -523,149 +523,10 @@ func sgemmAVX2() {
 	sgemmAVX2Kernel("sgemmAVX2_6x16", false, false)
 	sgemmAVX2Kernel("sgemmAVX2_6x16ep", true, false)
 	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
-	sgemmRowsAVX2()
-	sgemmRowsAVX512(4)
+	sgemmRowsKernel("sgemmAVX2_6x16rows", "AVX2+FMA", ymm, 32, 2)
+	sgemmRowsKernel("sgemmAVX512_6x64rows", "AVX-512", zmm, 64, 4)
 }
 
-// sgemmRowsAVX2 generates the 6x16 micro-kernel of the channels-last implicit
-// GEMM: A is read in place, element (r, p) at a[r*lda + off[p]] (six pixels of
-// an NHWC buffer, off[p] the channel and kernel-tap shift of reduction step p),
-// B is a packed [k][16] weight panel, the accumulators start from the C tile
-// (accum != 0, a later block of the reduction) or the 16-float bias (0 when
-// nil), and the epilogue adds the residual tile (or nothing when
-// nil) and clamps to [lo, hi] before the store.
-func sgemmRowsAVX2() {
-	name := "sgemmAVX2_6x16rows"
-	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)")
-	Pragma("noescape")
-	Doc(name + " is the AVX2+FMA 6x16 float32 micro-kernel with A rows read in place at a + r*lda + off[p], bias-initialised accumulators and the fused epilogue.")
-	k, b, off := RCX, RDI, RAX
-	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
-	idx := []GPPhysical{R13, R8}
-	// Row tiles [0, ntiles), six rows apart in A, C and the residual.
-	Label(name + "_tile")
-	Load(Param("k"), k)
-	Load(Param("a"), rows[0])
-	Load(Param("lda"), R8)
-	SHLQ(Imm(2), R8)
-	for r := 1; r < 6; r++ {
-		LEAQ(Mem{Base: rows[r-1], Index: R8, Scale: 1}, rows[r])
-	}
-	Load(Param("off"), off)
-	Load(Param("b"), b)
-	// accum: continue the sums in the C tile (a later block of the reduction).
-	Load(Param("accum"), RDX)
-	TESTQ(RDX, RDX)
-	JZ(LabelRef(name + "_fresh"))
-	Load(Param("c"), R13)
-	Load(Param("ldc"), R8)
-	SHLQ(Imm(2), R8)
-	for r := 0; r < 6; r++ {
-		VMOVUPS(Mem{Base: R13}, ymm(2*r))
-		VMOVUPS(Mem{Base: R13, Disp: 32}, ymm(2*r+1))
-		if r < 5 {
-			ADDQ(R8, R13)
-		}
-	}
-	JMP(LabelRef(name + "_start"))
-	Label(name + "_fresh")
-	Load(Param("bias"), RDX)
-	TESTQ(RDX, RDX)
-	JZ(LabelRef(name + "_zero"))
-	VMOVUPS(Mem{Base: RDX}, Y0)
-	VMOVUPS(Mem{Base: RDX, Disp: 32}, Y1)
-	JMP(LabelRef(name + "_init"))
-	Label(name + "_zero")
-	VXORPS(Y0, Y0, Y0)
-	VXORPS(Y1, Y1, Y1)
-	Label(name + "_init")
-	for r := 1; r < 6; r++ {
-		VMOVAPS(Y0, ymm(2*r))
-		VMOVAPS(Y1, ymm(2*r+1))
-	}
-	Label(name + "_start")
-	step := func(p int) {
-		x := idx[p%2]
-		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
-		VMOVUPS(Mem{Base: b, Disp: 64 * p}, Y12)
-		VMOVUPS(Mem{Base: b, Disp: 64*p + 32}, Y13)
-		for r := 0; r < 6; r++ {
-			t := ymm(14 + r%2)
-			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
-			VFMADD231PS(Y12, t, ymm(2*r))
-			VFMADD231PS(Y13, t, ymm(2*r+1))
-		}
-	}
-	MOVQ(k, RDX)
-	SHRQ(Imm(2), RDX)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop4")
-	for u := 0; u < 4; u++ {
-		step(u)
-	}
-	ADDQ(Imm(16), off)
-	ADDQ(U32(256), b)
-	DECQ(RDX)
-	JNZ(LabelRef(name + "_loop4"))
-	Label(name + "_tail")
-	ANDQ(Imm(3), k)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	step(0)
-	ADDQ(Imm(4), off)
-	ADDQ(Imm(64), b)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	c, ldc, res := RDI, RDX, RSI
-	Load(Param("c"), c)
-	Load(Param("ldc"), ldc)
-	SHLQ(Imm(2), ldc)
-	Load(Param("res"), res)
-	TESTQ(res, res)
-	JZ(LabelRef(name + "_clamp"))
-	for r := 0; r < 6; r++ {
-		VADDPS(Mem{Base: res}, ymm(2*r), ymm(2*r))
-		VADDPS(Mem{Base: res, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
-		if r < 5 {
-			ADDQ(ldc, res)
-		}
-	}
-	Label(name + "_clamp")
-	Load(Param("lo"), X14)
-	Load(Param("hi"), X15)
-	VBROADCASTSS(X14, Y14)
-	VBROADCASTSS(X15, Y15)
-	for i := 0; i < 12; i++ {
-		VMAXPS(ymm(i), Y14, ymm(i))
-		VMINPS(ymm(i), Y15, ymm(i))
-	}
-	for r := 0; r < 6; r++ {
-		VMOVUPS(ymm(2*r), Mem{Base: c})
-		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
-		if r < 5 {
-			ADDQ(ldc, c)
-		}
-	}
-	Load(Param("ntiles"), RDX)
-	DECQ(RDX)
-	JZ(LabelRef(name + "_ret"))
-	Store(RDX, Param("ntiles"))
-	Load(Param("lda"), RDX)
-	IMUL3Q(Imm(24), RDX, RDX)
-	ADDQ(RDX, paramAddr("a"))
-	Load(Param("ldc"), RDX)
-	IMUL3Q(Imm(24), RDX, RDX)
-	ADDQ(RDX, paramAddr("c"))
-	Load(Param("res"), RAX)
-	TESTQ(RAX, RAX)
-	JZ(LabelRef(name + "_tile"))
-	ADDQ(RDX, paramAddr("res"))
-	JMP(LabelRef(name + "_tile"))
-	Label(name + "_ret")
-	VZEROUPPER()
-	RET()
-}
 
 // paramAddr is the frame address of an argument (for read-modify-write).
 func paramAddr(name string) Mem {
@@ -676,20 +537,51 @@ func paramAddr(name string) Mem {
 	return b.Addr
 }
 
-// sgemmRowsAVX512 generates the AVX-512 versions of the channels-last
-// micro-kernel (see sgemmRowsAVX2): 6 rows × 16·nv columns, nv zmm
-// accumulators per row, the same arguments, B panels 16·nv wide.
-func sgemmRowsAVX512(nv int) {
-	name := fmt.Sprintf("sgemmAVX512_6x%drows", 16*nv)
+// kLoop emits a reduction loop over k steps: four steps (step(0..3)) per
+// iteration, then the remainder one at a time; advance(n) moves the operand
+// pointers n steps on. It ends at label name+"_done".
+func kLoop(name string, k GPPhysical, step func(u int), advance func(n int)) {
+	MOVQ(k, RDX)
+	SHRQ(Imm(2), RDX)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	advance(4)
+	DECQ(RDX)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
+	ANDQ(Imm(3), k)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	step(0)
+	advance(1)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+}
+
+// sgemmRowsKernel generates a 6 × (lanes·nv) micro-kernel of the channels-last
+// implicit GEMM: A is read in place, element (r, p) at a[r*lda + off[p]] (six
+// pixels of an NHWC buffer, off[p] the channel and kernel-tap shift of reduction
+// step p), B is a packed [k][lanes·nv] weight panel, the accumulators start from
+// the C tile (accum != 0, a later block of the reduction) or the bias (0 when
+// nil), and the epilogue adds the residual tile (nothing when nil) and clamps to
+// [lo, hi] before the store. It runs ntiles row tiles, six rows apart in A, C
+// and the residual. vec numbers the vector registers: 6·nv accumulators, then nv
+// for B, then two broadcast temporaries (reused for lo and hi).
+func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int) {
 	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the AVX-512 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, 16*nv))
+	Doc(fmt.Sprintf("%s is the %s 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, isa, width/4*nv))
 	k, b, off := RCX, RDI, RAX
 	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
 	idx := []GPPhysical{R13, R8}
-	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
-	breg := func(v int) VecPhysical { return zmm(24 + v) }
-	// Row tiles [0, ntiles), six rows apart in A, C and the residual.
+	acc := func(r, v int) VecPhysical { return vec(r*nv + v) }
+	breg := func(v int) VecPhysical { return vec(6*nv + v) }
+	tmp := func(i int) VecPhysical { return vec(7*nv + i) }
+	// Row tiles [0, ntiles).
 	Label(name + "_tile")
 	Load(Param("k"), k)
 	Load(Param("a"), rows[0])
@@ -700,7 +592,6 @@ func sgemmRowsAVX512(nv int) {
 	}
 	Load(Param("off"), off)
 	Load(Param("b"), b)
-	// accum: continue the sums in the C tile (a later block of the reduction).
 	Load(Param("accum"), RDX)
 	TESTQ(RDX, RDX)
 	JZ(LabelRef(name + "_fresh"))
@@ -709,7 +600,7 @@ func sgemmRowsAVX512(nv int) {
 	SHLQ(Imm(2), R8)
 	for r := 0; r < 6; r++ {
 		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: R13, Disp: 64 * v}, acc(r, v))
+			VMOVUPS(Mem{Base: R13, Disp: width * v}, acc(r, v))
 		}
 		if r < 5 {
 			ADDQ(R8, R13)
@@ -721,7 +612,7 @@ func sgemmRowsAVX512(nv int) {
 	TESTQ(RDX, RDX)
 	JZ(LabelRef(name + "_zero"))
 	for v := 0; v < nv; v++ {
-		VMOVUPS(Mem{Base: RDX, Disp: 64 * v}, acc(0, v))
+		VMOVUPS(Mem{Base: RDX, Disp: width * v}, acc(0, v))
 	}
 	JMP(LabelRef(name + "_init"))
 	Label(name + "_zero")
@@ -739,37 +630,20 @@ func sgemmRowsAVX512(nv int) {
 		x := idx[p%2]
 		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
 		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: b, Disp: 64 * (nv*p + v)}, breg(v))
+			VMOVUPS(Mem{Base: b, Disp: width * (nv*p + v)}, breg(v))
 		}
 		for r := 0; r < 6; r++ {
-			t := zmm(28 + r%2)
+			t := tmp(r % 2)
 			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
 			for v := 0; v < nv; v++ {
 				VFMADD231PS(breg(v), t, acc(r, v))
 			}
 		}
 	}
-	MOVQ(k, RDX)
-	SHRQ(Imm(2), RDX)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop4")
-	for u := 0; u < 4; u++ {
-		step(u)
-	}
-	ADDQ(Imm(16), off)
-	ADDQ(U32(uint64(4*64*nv)), b)
-	DECQ(RDX)
-	JNZ(LabelRef(name + "_loop4"))
-	Label(name + "_tail")
-	ANDQ(Imm(3), k)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	step(0)
-	ADDQ(Imm(4), off)
-	ADDQ(U32(uint64(64*nv)), b)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
+	kLoop(name, k, step, func(n int) {
+		ADDQ(Imm(uint64(4*n)), off)
+		ADDQ(U32(uint64(n*width*nv)), b)
+	})
 	c, ldc, res := RDI, RDX, RSI
 	Load(Param("c"), c)
 	Load(Param("ldc"), ldc)
@@ -779,30 +653,30 @@ func sgemmRowsAVX512(nv int) {
 	JZ(LabelRef(name + "_clamp"))
 	for r := 0; r < 6; r++ {
 		for v := 0; v < nv; v++ {
-			VADDPS(Mem{Base: res, Disp: 64 * v}, acc(r, v), acc(r, v))
+			VADDPS(Mem{Base: res, Disp: width * v}, acc(r, v), acc(r, v))
 		}
 		if r < 5 {
 			ADDQ(ldc, res)
 		}
 	}
 	Label(name + "_clamp")
-	// MOVSS cannot name X30/X31: broadcast the arguments from the frame.
-	VBROADCASTSS(paramAddr("lo"), Z30)
-	VBROADCASTSS(paramAddr("hi"), Z31)
+	VBROADCASTSS(paramAddr("lo"), tmp(0))
+	VBROADCASTSS(paramAddr("hi"), tmp(1))
 	for r := 0; r < 6; r++ {
 		for v := 0; v < nv; v++ {
-			VMAXPS(acc(r, v), Z30, acc(r, v))
-			VMINPS(acc(r, v), Z31, acc(r, v))
+			VMAXPS(acc(r, v), tmp(0), acc(r, v))
+			VMINPS(acc(r, v), tmp(1), acc(r, v))
 		}
 	}
 	for r := 0; r < 6; r++ {
 		for v := 0; v < nv; v++ {
-			VMOVUPS(acc(r, v), Mem{Base: c, Disp: 64 * v})
+			VMOVUPS(acc(r, v), Mem{Base: c, Disp: width * v})
 		}
 		if r < 5 {
 			ADDQ(ldc, c)
 		}
 	}
+	// Next row tile: a, c and res move six rows on.
 	Load(Param("ntiles"), RDX)
 	DECQ(RDX)
 	JZ(LabelRef(name + "_ret"))
@@ -877,12 +751,7 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 	for i := 0; i < 12; i++ {
 		VXORPS(ymm(i), ymm(i), ymm(i))
 	}
-	// k loop unrolled 4 times, then a remainder loop
-	MOVQ(k, RDX)
-	SHRQ(Imm(2), RDX)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop4")
-	for u := 0; u < 4; u++ {
+	kLoop(name, k, func(u int) {
 		loadB(u)
 		for r := 0; r < 6; r++ {
 			t := ymm(14 + r%2)
@@ -890,27 +759,10 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 			VFMADD231PS(Y12, t, ymm(2*r))
 			VFMADD231PS(Y13, t, ymm(2*r+1))
 		}
-	}
-	ADDQ(Imm(96), a)
-	advanceB(4)
-	DECQ(RDX)
-	JNZ(LabelRef(name + "_loop4"))
-	Label(name + "_tail")
-	ANDQ(Imm(3), k)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	loadB(0)
-	for r := 0; r < 6; r++ {
-		t := ymm(14 + r%2)
-		VBROADCASTSS(Mem{Base: a, Disp: 4 * r}, t)
-		VFMADD231PS(Y12, t, ymm(2*r))
-		VFMADD231PS(Y13, t, ymm(2*r+1))
-	}
-	ADDQ(Imm(24), a)
-	advanceB(1)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
+	}, func(n int) {
+		ADDQ(Imm(uint64(24*n)), a)
+		advanceB(n)
+	})
 	Load(Param("c"), c)
 	Load(Param("ldc"), ldc)
 	SHLQ(Imm(2), ldc)

@@ -527,7 +527,6 @@ func sgemmAVX2() {
 	sgemmRowsKernel("sgemmAVX512_6x64rows", "AVX-512", zmm, 64, 4)
 }
 
-
 // paramAddr is the frame address of an argument (for read-modify-write).
 func paramAddr(name string) Mem {
 	b, err := Param(name).Resolve()

@@ -112,6 +112,12 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if !k.outNHWC {
 		so = k.m
 	}
+	if n*oh*ow == 0 {
+		if k.outNHWC {
+			return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: []float32{}}}, nil
+		}
+		return []*graph.Tensor{graph.NewTensor(graph.Float32, outShape)}, nil
+	}
 	var ynh []float32
 	if k.outNHWC {
 		ynh = ctx.AllocF32(n * oh * ow * so)

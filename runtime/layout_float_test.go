@@ -91,6 +91,17 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 			ref, err := NewSession(m, WithMode(ModeFloat), WithTaps(taps...))
 			require.NoError(t, err)
 			channelsLastMode = true
+			if tc.in[0].Size < 0 {
+				// An empty batch runs through the same kernels.
+				s, err := NewSession(m, WithMode(ModeFloat), WithTaps(taps...))
+				require.NoError(t, err)
+				empty := map[string]*graph.Tensor{"x": graph.NewTensor(graph.Float32, append([]int{0}, tc.x[1:]...))}
+				got, err := s.RunTensors(empty)
+				require.NoError(t, err)
+				for name, g := range got {
+					require.Zero(t, graph.NumElements(g.Shape), name)
+				}
+			}
 			for _, th := range []int{1, 2} {
 				s, err := NewSession(m, WithMode(ModeFloat), WithTaps(taps...), WithThreads(th))
 				require.NoError(t, err)

@@ -45,18 +45,12 @@ func (s *Session) planChannelsLast() {
 	}
 	role := make([]layoutRole, len(s.steps))
 	resIdx := make([]int, len(s.steps)) // input index of a conv's residual, or -1
-	producer := map[int]int{}
 	readers := map[int][]int{}
 	for i, st := range s.steps {
 		resIdx[i] = -1
 		for _, id := range st.in {
 			if id >= 0 {
 				readers[id] = append(readers[id], i)
-			}
-		}
-		for _, id := range st.out {
-			if id >= 0 {
-				producer[id] = i
 			}
 		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {

@@ -37,7 +37,8 @@ const rowsTilesPerCall = 16
 const rowsWideNR = 4 * sgNR
 
 // RowsB is the right operand (k×n, the weights) of SgemmRows, packed once in
-// column panels of nr (64 where the AVX-512 kernel runs, else 16) as [k][nr],
+// column panels of nr (64 where the AVX-512 kernel runs and n is a multiple of
+// 64, else 16) as [k][nr],
 // zero-padded.
 type RowsB struct {
 	k, n, nr int
@@ -55,8 +56,11 @@ func PackRowsB(k, n int, b []float32, ldb int) *RowsB {
 	if n <= 0 || k < 0 || k > 0 && (ldb < n || len(b) < (k-1)*ldb+n) {
 		panic(fmt.Sprintf("kernels.PackRowsB: bad shape %d×%d (ldb=%d, len=%d)", k, n, ldb, len(b)))
 	}
+	// The 64-wide AVX-512 panels only where n fills them: a partial panel runs
+	// through a scratch tile, so 16 or 32 output channels take 16-wide panels
+	// (the AVX2 kernel) instead.
 	nr := sgNR
-	if f32Wide {
+	if f32Wide && n%rowsWideNR == 0 {
 		nr = rowsWideNR
 	}
 	panels := (n + nr - 1) / nr

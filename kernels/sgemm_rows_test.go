@@ -89,13 +89,17 @@ func TestSgemmRowsRejectsBadArguments(t *testing.T) {
 // over with the same results.
 func TestRowsBAcrossPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
-	m, n, k := 13, 40, 37
+	m, n, k := 13, 64, 37 // a multiple of 64: the AVX-512 panels where they run
 	x, w := randF32(r, m*k+8), randF32(r, k*n)
 	off := make([]int32, k)
 	for p := range off {
 		off[p] = int32(p)
 	}
 	pb := PackRowsB(k, n, w, n)
+	if RowsPath() == "avx512" {
+		require.Equal(t, rowsWideNR, pb.nr)
+	}
+	require.Equal(t, sgNR, PackRowsB(k, 48, w, 48).nr, "48 columns take 16-wide panels")
 	want := make([]float32, m*n)
 	SgemmRows(pb, x, k, off, m, nil, want, n, nil, false, 0, 0, 1)
 	forEachPath(t, func(t *testing.T) {

@@ -42,7 +42,8 @@ type CalibOptions struct {
 	Progress        func(done, total int)
 	ExpectedSamples int
 	// BatchSize is the number of samples per Collect in Calibrate (default
-	// DefaultCalibBatch).
+	// DefaultCalibBatch); a model with a static batch (StaticBatch) is fed batches of
+	// its own size whatever BatchSize says.
 	BatchSize int
 	// Exclude names nodes that will stay float32 (QuantOptions.Exclude): excluding a
 	// node changes which tensors are quantized, so calibration must know.

@@ -72,6 +72,11 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	if *calibN <= 0 {
 		return usageErr("--calib-n must be positive")
 	}
+	if *out != "" {
+		if err := quantizer.CheckWritable(*out); err != nil {
+			return err
+		}
+	}
 	m, err := loadModel(path)
 	if err != nil {
 		return err

@@ -75,6 +75,9 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rng = &[2]float32{float32(a), float32(b)}
 	}
+	if err := quantizer.CheckWritable(*out); err != nil {
+		return err
+	}
 	m, err := loadModel(pos[0])
 	if err != nil {
 		return err

@@ -104,6 +104,14 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			excluded = append(excluded, e)
 		}
 	}
+	// Refuse a bad output path now, not after the calibration.
+	for _, p := range []string{*out, *rangesOut} {
+		if p != "" {
+			if err := quantizer.CheckWritable(p); err != nil {
+				return err
+			}
+		}
+	}
 	start := time.Now()
 	m, err := loadModel(pos[0])
 	if err != nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 func init() {
@@ -54,8 +56,12 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("nothing to do: give --input-type and/or --output-type")
 	}
 	var inDT, outDT graph.DType
+	var inP *quantizer.QParams
 	if *inType != "" {
 		if inDT, err = rawType(*inType); err != nil {
+			return err
+		}
+		if inP, err = inputParams(*inParams, inDT); err != nil {
 			return err
 		}
 	}
@@ -82,17 +88,19 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !runtime.IsQuantized(m) {
+		q := strings.TrimSuffix(pos[0], filepath.Ext(pos[0])) + "_int8.onnx"
+		return fmt.Errorf("%s is a float32 model: the editor works on quantized models (it replaces their boundary QuantizeLinear/DequantizeLinear). "+
+			"Quantize it first (with --calib-data DIR for your own calibration images), then edit the result:\n  warboy quantize %s -o %s\n  warboy edit %s %s -o %s",
+			pos[0], pos[0], q, q, strings.Join(editArgs(args, pos[0]), " "), *out)
+	}
 	rep := editReport{Model: pos[0], Output: *out}
 	if *inType != "" {
 		name, err := pickName(*inName, m.Graph.Inputs, "input")
 		if err != nil {
 			return err
 		}
-		p, err := inputParams(*inParams, inDT)
-		if err != nil {
-			return err
-		}
-		if err := quantizer.ConvertInputType(m, name, inDT, p); err != nil {
+		if err := quantizer.ConvertInputType(m, name, inDT, inP); err != nil {
 			return err
 		}
 		rep.Changes = append(rep.Changes, change(m, "input", name, false))
@@ -121,6 +129,23 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil
+}
+
+// editArgs returns the command's flags other than the model and -o, to repeat them in
+// advice.
+func editArgs(args []string, model string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == model:
+		case a == "-o" || a == "--o":
+			i++
+		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--o="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func change(m *graph.Model, kind, name string, output bool) editChange {

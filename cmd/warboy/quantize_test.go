@@ -174,7 +174,7 @@ func TestEditAndCompareBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"edit float model", []string{"edit", cnn, "--input-type", "uint8", "-o", out}, 1, "quantize the model first"},
+		{"edit float model", []string{"edit", cnn, "--input-type", "uint8", "-o", out}, 1, "the editor works on quantized models"},
 		{"edit nothing to do", []string{"edit", cnn, "-o", out}, 2, "nothing to do"},
 		{"edit bad type", []string{"edit", cnn, "--input-type", "float16", "-o", out}, 2, "want uint8 or int8"},
 		{"edit bad range", []string{"edit", cnn, "--output-type", "int8", "--output-range", "3", "-o", out}, 2, "two comma-separated numbers"},

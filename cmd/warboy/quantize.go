@@ -129,12 +129,12 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 
 	var q *graph.Model
 	var rangesJSON []byte
+	var ranges quantizer.Ranges
 	switch {
 	case *dynamic:
 		rep.Method, rep.Format = "dynamic", "dynamic"
 		q, err = quantizer.QuantizeDynamic(m, quantizer.DynamicOptions{Exclude: excluded, Notes: note})
 	default:
-		var ranges quantizer.Ranges
 		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note}
 		if *rangesIn != "" {
 			if ranges, err = quantizer.LoadRanges(*rangesIn); err != nil {
@@ -171,6 +171,10 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		if errors.Is(err, quantizer.ErrAlreadyQuantized) {
 			return alreadyQuantized(pos[0], err)
 		}
+		var miss *quantizer.MissingRangesError
+		if errors.As(err, &miss) && *rangesIn != "" {
+			return partialRanges(miss, ranges, *rangesIn, pos[0], *out, *exclude)
+		}
 		return err
 	}
 	data, err := q.Encode()
@@ -197,6 +201,31 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	printQuantize(stdout, rep, *verbose)
 	return nil
+}
+
+// partialRanges explains a --ranges-in file that lacks tensors, and what to run.
+func partialRanges(miss *quantizer.MissingRangesError, ranges quantizer.Ranges, file, model, out, exclude string) error {
+	list := miss.Missing
+	if len(list) > 5 {
+		list = append(list[:5:5], fmt.Sprintf("... (%d more)", len(miss.Missing)-5))
+	}
+	known := 0
+	for _, n := range miss.Needed {
+		if _, ok := ranges[n]; ok {
+			known++
+		}
+	}
+	why := ""
+	if known == 0 {
+		why = fmt.Sprintf("; none of its %d names is a tensor quantized in %s (ranges of another model, or of another --exclude list?)", len(ranges), model)
+	}
+	cmd := "warboy quantize " + model + " --calib-data DIR -o " + out
+	if exclude != "" {
+		cmd += " --exclude " + exclude
+	}
+	return fmt.Errorf("--ranges-in %s has no range for %d of the %d tensors to quantize: %s%s.\n"+
+		"Calibrate on data instead, and save the complete ranges for next time:\n  %s --ranges-out %s",
+		file, len(miss.Missing), len(miss.Needed), strings.Join(list, ", "), why, cmd, file)
 }
 
 func alreadyQuantized(path string, err error) error {

@@ -43,6 +43,8 @@ type quantizeReport struct {
 	SearchSec    float64                  `json:"range_search_seconds"`
 	TotalSec     float64                  `json:"total_seconds"`
 	Bytes        int                      `json:"bytes"`
+	// collapsed is the calibration's note on ranges left at MIN_MAX (printed with -v).
+	collapsed string
 }
 
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
@@ -153,6 +155,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			rep.CalibData = *calibData + " (" + *split + ")"
 			rep.CalibSamples = crep.Samples
 			rep.Ranges = crep.Tensors
+			rep.collapsed = crep.CollapsedNote()
 			rep.CollectSec = crep.CollectTime.Seconds()
 			rep.SearchSec = crep.SearchTime.Seconds()
 			if method.Kind() == quantizer.KindPercentile {
@@ -317,6 +320,9 @@ func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
 		fmt.Fprintln(w)
 	}
 	if verbose {
+		if rep.collapsed != "" {
+			fmt.Fprintln(w, "note:", rep.collapsed)
+		}
 		for _, n := range rep.Notes {
 			fmt.Fprintln(w, "note:", n)
 		}

@@ -43,7 +43,7 @@ func TestStaticBatchCalibration(t *testing.T) {
 		{"sim", []string{"sim", b1, "--data", testData, "--calib", "10"}, "calibration on 10 samples"},
 		{"bench cpu", []string{"bench", "cpu", b1, "--calib-data", testData, "--calib-n", "10", "--iterations", "1", "--warmup", "0"}, "calibrated on 10 images"},
 		{"bench", []string{"bench", b1, "--data", testData, "--methods", "MIN_MAX_ASYM", "--calib-n", "10", "--n", "20",
-			"--compare-n", "5", "--cpu-iterations", "1"}, "MIN_MAX_ASYM"},
+			"--compare-n", "5", "--iterations", "1"}, "MIN_MAX_ASYM"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

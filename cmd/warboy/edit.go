@@ -31,15 +31,17 @@ type editReport struct {
 }
 
 func editCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("edit", "MODEL -o OUT.onnx [--input-type uint8|int8 [--input NAME] [--input-params pixel|model|SCALE,ZP]] "+
-		"[--output-type int8|uint8 [--output NAME] [--output-range MIN,MAX]] [--json]", stderr)
+	fs := newFlags("edit", "MODEL -o OUT.onnx [--input-type uint8|int8 [--input-name NAME] [--input-params pixel|model|SCALE,ZP]] "+
+		"[--output-type int8|uint8 [--output-name NAME] [--output-range MIN,MAX]] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required)")
 	inType := fs.String("input-type", "", "make the input raw uint8 or int8 (its QuantizeLinear is removed)")
-	inName := fs.String("input", "", "input to convert (default: the only input)")
+	inName := fs.String("input-name", "", "input to convert (default: the only input)")
+	aliasFlag(fs, "input", "input-name")
 	inParams := fs.String("input-params", "pixel", "raw input encoding, real = (q - zp) * scale: pixel (raw pixels of a model that takes pixel/255: "+
 		"uint8 1/255,0 and int8 1/255,-128), model (the model's own quantization of the input), or SCALE,ZP")
 	outType := fs.String("output-type", "", "make the output raw int8 or uint8 (its DequantizeLinear is removed)")
-	outName := fs.String("output", "", "output to convert (default: the only output)")
+	outName := fs.String("output-name", "", "output to convert (default: the only output)")
+	aliasFlag(fs, "output", "output-name")
 	outRange := fs.String("output-range", "", "MIN,MAX: quantize the raw output for this range instead of the calibrated one")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
@@ -210,7 +212,7 @@ func pickName(name string, vals []*graph.Value, kind string) (string, error) {
 		for i, v := range vals {
 			names[i] = v.Name
 		}
-		return "", usageErr("the model has %d %ss (%s): name one with --%s", len(vals), kind, strings.Join(names, ", "), kind)
+		return "", usageErr("the model has %d %ss (%s): name one with --%s-name", len(vals), kind, strings.Join(names, ", "), kind)
 	}
 	return vals[0].Name, nil
 }

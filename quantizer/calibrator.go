@@ -268,7 +268,7 @@ type TensorReport struct {
 	LongTail bool `json:"long_tail"`
 	// SharedWith names the tensor whose range this one takes (the input of MaxPool,
 	// Reshape..., the output of a Concat), or "fixed" for spec-fixed parameters.
-	SharedWith string  `json:"shared_with,omitempty"`
+	SharedWith string  `json:"shared_with"`
 	Zeros      float64 `json:"zero_fraction"`
 	Values     int64   `json:"values"`
 	Bins       int     `json:"bins"`

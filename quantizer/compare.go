@@ -49,7 +49,7 @@ type LayerError struct {
 	// Op and Node name the operator producing the tensor in the float model ("input"
 	// for a graph input).
 	Op   string `json:"op"`
-	Node string `json:"node,omitempty"`
+	Node string `json:"node"`
 	// SQNR is 10*log10(sum f^2 / sum (f-q)^2) over all values, in dB (higher is better).
 	SQNR DB `json:"sqnr_db"`
 	// Cosine is the cosine similarity of the float and quantized values.

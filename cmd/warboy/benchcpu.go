@@ -89,7 +89,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.Model = source
-	res.Notes = append(notes, res.Notes...)
+	res.Notes = append(nonNil(notes), res.Notes...)
 	if *asJSON {
 		return writeJSON(stdout, res)
 	}

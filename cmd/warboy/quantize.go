@@ -27,17 +27,17 @@ type quantizeReport struct {
 	Output       string                   `json:"output"`
 	Format       string                   `json:"format"`
 	Method       string                   `json:"method"`
-	Percentile   float64                  `json:"percentile,omitempty"`
-	CalibData    string                   `json:"calib_data,omitempty"`
-	CalibSamples int                      `json:"calib_samples,omitempty"`
-	RangesIn     string                   `json:"ranges_in,omitempty"`
-	RangesOut    string                   `json:"ranges_out,omitempty"`
+	Percentile   float64                  `json:"percentile"`
+	CalibData    string                   `json:"calib_data"`
+	CalibSamples int                      `json:"calib_samples"`
+	RangesIn     string                   `json:"ranges_in"`
+	RangesOut    string                   `json:"ranges_out"`
 	Activations  int                      `json:"quantized_activations"`
 	Weights      int                      `json:"quantized_weights"`
 	Biases       int                      `json:"quantized_biases"`
-	Notes        []string                 `json:"float_nodes,omitempty"`
-	Warnings     []string                 `json:"warnings,omitempty"`
-	Ranges       []quantizer.TensorReport `json:"ranges,omitempty"`
+	Notes        []string                 `json:"float_nodes"`
+	Warnings     []string                 `json:"warnings"`
+	Ranges       []quantizer.TensorReport `json:"ranges"`
 	CollectSec   float64                  `json:"calibration_seconds"`
 	SearchSec    float64                  `json:"range_search_seconds"`
 	TotalSec     float64                  `json:"total_seconds"`
@@ -120,7 +120,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if err := quantizer.CheckFloat(m); err != nil {
 		return alreadyQuantized(pos[0], err)
 	}
-	rep := &quantizeReport{Model: pos[0], Output: *out, Format: format.String()}
+	rep := &quantizeReport{Model: pos[0], Output: *out, Format: format.String(), Notes: []string{}, Warnings: []string{}}
 	warn := func(s string) {
 		rep.Warnings = append(rep.Warnings, s)
 		fmt.Fprintln(stderr, "warning:", s)
@@ -195,9 +195,6 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	rep.Activations, rep.Weights, rep.Biases = countQuantized(q)
 	rep.TotalSec = time.Since(start).Seconds()
 	if *asJSON {
-		if !*verbose {
-			rep.Ranges = nil
-		}
 		return writeJSON(stdout, rep)
 	}
 	printQuantize(stdout, rep, *verbose)

@@ -23,14 +23,14 @@ type runOutput struct {
 	DType string    `json:"dtype"`
 	Shape []int     `json:"shape"`
 	Data  []float64 `json:"data"`
-	Top1  []int     `json:"top1,omitempty"`
+	Top1  []int     `json:"top1"`
 }
 
 type runReport struct {
 	Model   string      `json:"model"`
 	Mode    string      `json:"mode"`
 	Input   string      `json:"input"`
-	Label   *int        `json:"label,omitempty"`
+	Label   *int        `json:"label"`
 	Outputs []runOutput `json:"outputs"`
 	// OutputFile is the --output file the values were written to (their data is then
 	// left out of the report).

@@ -24,7 +24,7 @@ type simJSON struct {
 	*npu.Report
 	Source      string `json:"source"`
 	Preparation string `json:"preparation"`
-	TraceFile   string `json:"trace_file,omitempty"`
+	TraceFile   string `json:"trace_file"`
 }
 
 func simCmd(args []string, stdout, stderr io.Writer) error {
@@ -106,6 +106,10 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *asJSON {
+		// The lists are lists even when empty.
+		rep.SpilledTensors = nonNil(rep.SpilledTensors)
+		rep.HostFallbacks = nonNil(rep.HostFallbacks)
+		rep.Warnings = nonNil(rep.Warnings)
 		return writeJSON(stdout, simJSON{Report: rep, Source: source, Preparation: prepNote, TraceFile: *tracePath})
 	}
 	printSimReport(stdout, rep, source, prepNote, *opsRows)

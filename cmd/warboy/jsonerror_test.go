@@ -57,3 +57,14 @@ func TestJSONErrors(t *testing.T) {
 		assert.Empty(t, stdout, args)
 	}
 }
+
+// --format json means JSON only for the bench report (quantize --format is qdq or qoperator).
+func TestWantsJSON(t *testing.T) {
+	assert.True(t, wantsJSON("bench", []string{"m.onnx", "--format", "json"}))
+	assert.True(t, wantsJSON("bench", []string{"--format=JSON"}))
+	assert.False(t, wantsJSON("bench", []string{"cpu", "--format", "json"}))
+	assert.False(t, wantsJSON("quantize", []string{"--format", "json"}))
+	assert.True(t, wantsJSON("quantize", []string{"--json"}))
+	assert.False(t, wantsJSON("quantize", []string{"--json", "--json=false"}))
+	assert.False(t, wantsJSON("run", []string{"--", "--json"}))
+}

@@ -59,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	c, ok := commands[name]
-	jsonOut := wantsJSON(args[1:])
+	jsonOut := wantsJSON(name, args[1:])
 	if !ok {
 		fmt.Fprintf(stderr, "warboy: unknown command %q\n\n", name)
 		printUsage(stderr)
@@ -115,10 +115,11 @@ func writeError(w io.Writer, msg string, code int) {
 	_ = writeJSON(w, errorJSON{Error: msg, ExitCode: code})
 }
 
-// wantsJSON reports whether the arguments ask for JSON output (--json, or bench's
-// --format json). It looks at the raw arguments because the command may fail before
-// (or while) parsing its flags.
-func wantsJSON(args []string) bool {
+// wantsJSON reports whether the arguments of command name ask for JSON output (--json,
+// or bench's --format json). It looks at the raw arguments because the command may
+// fail before (or while) parsing its flags.
+func wantsJSON(name string, args []string) bool {
+	report := name == "bench" && (len(args) == 0 || subcommand(name, args) == "")
 	want := false
 	for i, a := range args {
 		if a == "--" {
@@ -132,6 +133,9 @@ func wantsJSON(args []string) bool {
 		case "json":
 			want = !hasVal || val == "true" || val == "1"
 		case "format":
+			if !report {
+				continue
+			}
 			if !hasVal && i+1 < len(args) {
 				val = args[i+1]
 			}

@@ -163,6 +163,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 			return nil, fmt.Errorf("int8: %w", err)
 		}
 		res.Int8.Mode = "int8"
+		res.Int8.Fallback = []string{} // JSON: [] when every node runs int8
 		for _, p := range s.Placement {
 			if !p.Int8 {
 				res.Int8.Fallback = append(res.Int8.Fallback, fmt.Sprintf("%s %s", p.OpType, p.Node))
@@ -255,7 +256,7 @@ func timeSession(s *runtime.Session, in map[string]*graph.Tensor, opts CPUBenchO
 // LatencyFromMs summarises latencies in milliseconds (percentiles by the
 // nearest-rank method). Throughput is left to the caller.
 func LatencyFromMs(lat []float64) *LatencyStats {
-	st := &LatencyStats{Iterations: len(lat), Fallback: []string{}} // JSON: [] when none
+	st := &LatencyStats{Iterations: len(lat)}
 	if len(lat) == 0 {
 		return st
 	}

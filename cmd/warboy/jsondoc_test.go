@@ -239,3 +239,26 @@ func TestDocJSONFields(t *testing.T) {
 		assert.True(t, ok, "docs/cli.md has no <!-- json-fields: %s --> table", strings.Join(cmd, " "))
 	}
 }
+
+// The two cases the issue names: sim --json prints host_fallbacks as [] when there are
+// none; quantize --dynamic --json prints the calibration fields (not applicable: "", 0,
+// null) and documents float_nodes.
+func TestJSONEmptyFieldsPresent(t *testing.T) {
+	code, out, errOut := runCLI("sim", "zoo:tiny_cnn", "--json")
+	require.Equal(t, 0, code, errOut)
+	var sim map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &sim))
+	assert.JSONEq(t, `[]`, string(sim["host_fallbacks"]))
+	assert.JSONEq(t, `[]`, string(sim["warnings"]))
+	assert.JSONEq(t, `""`, string(sim["trace_file"]))
+
+	code, out, errOut = runCLI("quantize", filepath.Join(testModels, "fmnist_mlp.onnx"), "--dynamic", "-o", filepath.Join(t.TempDir(), "d.onnx"), "--json")
+	require.Equal(t, 0, code, errOut)
+	var q map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &q))
+	for k, want := range map[string]string{"percentile": `0`, "calib_data": `""`, "calib_samples": `0`, "ranges_in": `""`, "ranges_out": `""`,
+		"ranges": `null`, "warnings": `[]`, "method": `"dynamic"`} {
+		assert.JSONEq(t, want, string(q[k]), k)
+	}
+	assert.Contains(t, q, "float_nodes")
+}

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,27 +15,14 @@ import (
 func writeOutlierIDX(t *testing.T, dir string, n int) {
 	t.Helper()
 	rng := rand.New(rand.NewSource(9))
-	var b bytes.Buffer
-	b.Write([]byte{0, 0, 8, 3})
-	for _, d := range []uint32{uint32(n), 28, 28} {
-		require.NoError(t, binary.Write(&b, binary.BigEndian, d))
+	px := make([]byte, n*28*28)
+	for j := range px {
+		px[j] = byte(rng.Intn(26))
 	}
-	for i := 0; i < n; i++ {
-		px := make([]byte, 28*28)
-		for j := range px {
-			px[j] = byte(rng.Intn(26))
-		}
-		if i%10 == 0 {
-			px[rng.Intn(len(px))] = 255
-		}
-		b.Write(px)
+	for i := 0; i < n; i += 10 {
+		px[i*28*28+rng.Intn(28*28)] = 255
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "train-images-idx3-ubyte"), b.Bytes(), 0o644))
-	var l bytes.Buffer
-	l.Write([]byte{0, 0, 8, 1})
-	require.NoError(t, binary.Write(&l, binary.BigEndian, uint32(n)))
-	l.Write(make([]byte, n))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "train-labels-idx1-ubyte"), l.Bytes(), 0o644))
+	writeIDXPixels(t, dir, "train", n, 28, 28, px)
 }
 
 // quantize warns that PERCENTILE picked the MIN_MAX range only for tensors whose range

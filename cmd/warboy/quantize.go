@@ -53,7 +53,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory (IDX files, or images with labels.txt)")
 	split := fs.String("calib-split", "train", "IDX split (file prefix) of the calibration data")
 	calibN := fs.Int("calib-n", 1000, "number of calibration images")
-	batch := fs.Int("batch", 100, "calibration batch size")
+	batch := fs.Int("batch", 100, "calibration batch size (a model with a static batch uses its own)")
 	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", "))
 	percentile := fs.Float64("percentile", quantizer.DefaultPercentile, "percentage of values kept by the PERCENTILE methods")
 	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")

@@ -54,7 +54,7 @@ type LatencyStats struct {
 	MaxMs      float64 `json:"max_ms"`
 	Throughput float64 `json:"throughput_per_s"`
 	// Fallback lists the nodes of an int8 session that run in float32.
-	Fallback []string `json:"fallback_nodes,omitempty"`
+	Fallback []string `json:"fallback_nodes"`
 }
 
 // CPUBenchResult is the outcome of RunCPUBench.
@@ -68,12 +68,12 @@ type CPUBenchResult struct {
 	// (kernels.RowsPath): "avx512", "avx2" or "go".
 	F32ConvPath string        `json:"f32_conv_kernel_path"`
 	Requant     string        `json:"requant"`
-	Float32     *LatencyStats `json:"float32,omitempty"`
-	Int8        *LatencyStats `json:"int8,omitempty"`
+	Float32     *LatencyStats `json:"float32"`
+	Int8        *LatencyStats `json:"int8"`
 	// Speedup is the float32 mean latency divided by the int8 mean latency (0 when
 	// one of them was not measured).
-	Speedup float64  `json:"int8_speedup,omitempty"`
-	Notes   []string `json:"notes,omitempty"`
+	Speedup float64  `json:"int8_speedup"`
+	Notes   []string `json:"notes"`
 }
 
 // RunCPUBenchFile loads an ONNX file and benchmarks it (see RunCPUBench).
@@ -119,7 +119,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		requant = "float"
 	}
 	res := &CPUBenchResult{Model: m.Graph.Name, Batch: opts.Batch, Threads: opts.Threads,
-		Int8Path: kernels.Int8Path(), F32Path: kernels.F32Path(), F32ConvPath: kernels.RowsPath(), Requant: requant}
+		Int8Path: kernels.Int8Path(), F32Path: kernels.F32Path(), F32ConvPath: kernels.RowsPath(), Requant: requant, Notes: []string{}}
 	floatModel, int8Model := m, opts.Quantized
 	if runtime.IsQuantized(m) {
 		floatModel, int8Model = opts.Float, m
@@ -163,6 +163,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 			return nil, fmt.Errorf("int8: %w", err)
 		}
 		res.Int8.Mode = "int8"
+		res.Int8.Fallback = []string{} // JSON: [] when every node runs int8
 		for _, p := range s.Placement {
 			if !p.Int8 {
 				res.Int8.Fallback = append(res.Int8.Fallback, fmt.Sprintf("%s %s", p.OpType, p.Node))

@@ -28,7 +28,7 @@ type KernelResult struct {
 	GOPS     float64 `json:"gops"`    // 2 ops per multiply-add
 	Seconds  float64 `json:"seconds"` // per operation
 	Path     string  `json:"path"`    // avx512vnni|avx2|go
-	Measured string  `json:"measured,omitempty"`
+	Measured string  `json:"measured"`
 }
 
 type kernelCase struct {

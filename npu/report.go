@@ -48,7 +48,7 @@ type Report struct {
 	SRAMPeakBytes    int64   `json:"sram_peak_bytes"`
 	SRAMCapacity     int64   `json:"sram_capacity_bytes"`
 	// SpilledTensors are activations that did not fit in SRAM and live in DRAM.
-	SpilledTensors []string `json:"spilled_tensors,omitempty"`
+	SpilledTensors []string `json:"spilled_tensors"`
 
 	// Split divides the first request's latency by what bounds it.
 	Split TimeSplit `json:"time_split_us"`
@@ -57,15 +57,15 @@ type Report struct {
 	// Units is the busy time of every hardware unit over the whole simulation.
 	Units []UnitReport `json:"units"`
 	// HostFallbacks lists the operators that run on the host CPU and why.
-	HostFallbacks []Fallback `json:"host_fallbacks,omitempty"`
-	Warnings      []string   `json:"warnings,omitempty"`
+	HostFallbacks []Fallback `json:"host_fallbacks"`
+	Warnings      []string   `json:"warnings"`
 
 	Sim SimStats `json:"sim"`
 
 	// Outputs are the functional results (Config.Functional), keyed by output name.
 	Outputs map[string]*graph.Tensor `json:"-"`
 	// FunctionalMode says how the outputs were computed (int8 or float32).
-	FunctionalMode string `json:"functional_mode,omitempty"`
+	FunctionalMode string `json:"functional_mode"`
 
 	trace *traceData
 }
@@ -86,8 +86,8 @@ type OpReport struct {
 	Kind   string   `json:"kind"`
 	Engine Engine   `json:"engine"`
 	Unit   string   `json:"unit"`
-	Fused  []string `json:"fused,omitempty"`
-	Nodes  []string `json:"nodes,omitempty"`
+	Fused  []string `json:"fused"`
+	Nodes  []string `json:"nodes"`
 	// StartUS and EndUS are relative to the request's start.
 	StartUS     float64 `json:"start_us"`
 	EndUS       float64 `json:"end_us"`
@@ -98,12 +98,12 @@ type OpReport struct {
 	MACs        int64   `json:"macs"`
 	Utilization float64 `json:"utilization"`
 	DRAMBytes   int64   `json:"dram_bytes"`
-	PCIeBytes   int64   `json:"pcie_bytes,omitempty"`
-	Tiles       int     `json:"tiles,omitempty"`
-	SlicesH     int     `json:"slices_h,omitempty"`
-	SlicesC     int     `json:"slices_c,omitempty"`
+	PCIeBytes   int64   `json:"pcie_bytes"`
+	Tiles       int     `json:"tiles"`
+	SlicesH     int     `json:"slices_h"`
+	SlicesC     int     `json:"slices_c"`
 	Bound       string  `json:"bound"`
-	Reason      string  `json:"reason,omitempty"`
+	Reason      string  `json:"reason"`
 }
 
 // UnitReport is the busy time of one hardware unit.
@@ -126,7 +126,7 @@ type SimStats struct {
 	CompileMS    float64 `json:"compile_ms"`
 	SimulateMS   float64 `json:"simulate_ms"`
 	WallMS       float64 `json:"wall_ms"`
-	FunctionalMS float64 `json:"functional_ms,omitempty"`
+	FunctionalMS float64 `json:"functional_ms"`
 	Tasks        int     `json:"tasks"`
 	Events       int     `json:"events"`
 	EventsPerSec float64 `json:"events_per_sec"`

@@ -10,7 +10,9 @@ import (
 const DefaultCalibBatch = 100
 
 // Calibrate builds a Calibrator for m and feeds it every sample of data in batches of
-// opts.BatchSize (default DefaultCalibBatch). It is the one calibration loop of the toolchain: `warboy
+// opts.BatchSize (default DefaultCalibBatch), or in batches of the model's own size when
+// it fixes one (StaticBatch; samples beyond the last whole batch are left out with a
+// warning). It is the one calibration loop of the toolchain: `warboy
 // quantize`, the simulator's preparation of float models and `warboy bench` all use
 // it, so a given model, data and method always give the same ranges. The returned
 // calibrator can compute ranges for any method (ComputeRangesFor) from the same
@@ -19,16 +21,19 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 	if data == nil || data.Len() == 0 {
 		return nil, ErrNoData
 	}
-	if opts.ExpectedSamples == 0 {
-		opts.ExpectedSamples = data.Len()
+	bs, n, dropped, err := runBatches(m, opts.BatchSize, DefaultCalibBatch, data.Len())
+	if err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
+	}
+	if dropped > 0 && opts.Warn != nil {
+		opts.Warn(fmt.Sprintf("the model has a static batch of %d: calibrating on %d of the %d samples", bs, n, data.Len()))
+	}
+	if opts.ExpectedSamples == 0 || opts.ExpectedSamples == data.Len() {
+		opts.ExpectedSamples = n
 	}
 	c, err := NewCalibrator(m, method, opts)
 	if err != nil {
 		return nil, err
-	}
-	n, bs := data.Len(), opts.BatchSize
-	if bs <= 0 {
-		bs = DefaultCalibBatch
 	}
 	for start := 0; start < n; start += bs {
 		b, err := data.Batch(start, min(bs, n-start))

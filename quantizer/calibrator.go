@@ -6,6 +6,7 @@ import (
 	"math"
 	goruntime "runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,8 @@ type CalibOptions struct {
 	Progress        func(done, total int)
 	ExpectedSamples int
 	// BatchSize is the number of samples per Collect in Calibrate (default
-	// DefaultCalibBatch).
+	// DefaultCalibBatch); a model with a static batch (StaticBatch) is fed batches of
+	// its own size whatever BatchSize says.
 	BatchSize int
 	// Exclude names nodes that will stay float32 (QuantOptions.Exclude): excluding a
 	// node changes which tensors are quantized, so calibration must know.
@@ -260,9 +262,13 @@ type TensorReport struct {
 	Clipped float64 `json:"clipped"`
 	// Collapsed is set when a histogram method picked the MIN_MAX range.
 	Collapsed bool `json:"collapsed_to_min_max"`
+	// LongTail is set when a few outliers set the observed range (all but 0.1% of the
+	// values fit in less than half of it on one side): the tensors where a clipping
+	// method that collapsed to MIN_MAX matters.
+	LongTail bool `json:"long_tail"`
 	// SharedWith names the tensor whose range this one takes (the input of MaxPool,
 	// Reshape..., the output of a Concat), or "fixed" for spec-fixed parameters.
-	SharedWith string  `json:"shared_with,omitempty"`
+	SharedWith string  `json:"shared_with"`
 	Zeros      float64 `json:"zero_fraction"`
 	Values     int64   `json:"values"`
 	Bins       int     `json:"bins"`
@@ -313,7 +319,7 @@ func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, erro
 		tr := TensorReport{
 			Name: c.names[i], Min: float32(res.lo), Max: float32(res.hi),
 			ObservedMin: float32(math.Min(h.min, 0)), ObservedMax: float32(math.Max(h.max, 0)),
-			Clipped: res.clipped, Collapsed: res.collapsed, Values: h.count, Bins: len(h.bins),
+			Clipped: res.clipped, Collapsed: res.collapsed, LongTail: longTail(h), Values: h.count, Bins: len(h.bins),
 		}
 		if h.count > 0 {
 			tr.ObservedMin, tr.ObservedMax = float32(h.min), float32(h.max)
@@ -406,7 +412,9 @@ func rangeWarnings(rep *CalibReport, clipWarn float64) []string {
 			out = append(out, fmt.Sprintf("tensor %q: %s clips %.2f%% of the values (range [%g, %g], observed [%g, %g])",
 				t.Name, rep.Method, 100*t.Clipped, t.Min, t.Max, t.ObservedMin, t.ObservedMax))
 		}
-		if t.Collapsed && rep.Method.Kind() != KindMinMax {
+		// Only where outliers set the range does it matter that nothing was clipped;
+		// the other collapsed tensors are in the report (Collapsed) for verbose output.
+		if t.Collapsed && t.LongTail && rep.Method.Kind() != KindMinMax {
 			collapsed = append(collapsed, t.Name)
 		}
 	}
@@ -416,8 +424,34 @@ func rangeWarnings(rep *CalibReport, clipWarn float64) []string {
 		if len(list) > 6 {
 			list = append(list[:6:6], fmt.Sprintf("... (%d more)", len(collapsed)-6))
 		}
-		out = append(out, fmt.Sprintf("%s picked the MIN_MAX range (no outlier clipped) on %d of %d tensors: %v",
-			rep.Method, len(collapsed), len(rep.Tensors), list))
+		advice := "more calibration samples may let it clip them"
+		if rep.Method.Kind() == KindPercentile {
+			advice = fmt.Sprintf("it needs more than %.0f values per tensor to clip any at %g %%: calibrate on more samples or lower the percentile",
+				200/(100-rep.Percentile), rep.Percentile)
+		}
+		out = append(out, fmt.Sprintf("%s picked the MIN_MAX range on %d of %d tensors although a few outliers set their range (%s): %v",
+			rep.Method, len(collapsed), len(rep.Tensors), advice, list))
 	}
 	return out
+}
+
+// CollapsedNote lists the tensors whose range a histogram method left at MIN_MAX
+// without outliers to clip (input pixels, logits ...): expected, so it is not a
+// warning, but verbose output says it. It is "" when there are none.
+func (rep *CalibReport) CollapsedNote() string {
+	if rep.Method.Kind() == KindMinMax {
+		return ""
+	}
+	var names []string
+	for _, t := range rep.Tensors {
+		if t.Collapsed && !t.LongTail {
+			names = append(names, t.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("%s kept the MIN_MAX range (no outliers to clip) on %d of %d tensors: %s",
+		rep.Method, len(names), len(rep.Tensors), strings.Join(names, ", "))
 }

@@ -25,7 +25,8 @@ type CompareOptions struct {
 	// when it can run the model with taps, else simulated quantization in float32),
 	// runtime.ModeInt8 or runtime.ModeFloat.
 	Mode runtime.Mode
-	// BatchSize is the number of samples per run (default 100).
+	// BatchSize is the number of samples per run (default 100); a model with a static
+	// batch (StaticBatch) runs batches of its own size.
 	BatchSize int
 	Threads   int
 	Progress  func(done, total int)
@@ -48,7 +49,7 @@ type LayerError struct {
 	// Op and Node name the operator producing the tensor in the float model ("input"
 	// for a graph input).
 	Op   string `json:"op"`
-	Node string `json:"node,omitempty"`
+	Node string `json:"node"`
 	// SQNR is 10*log10(sum f^2 / sum (f-q)^2) over all values, in dB (higher is better).
 	SQNR DB `json:"sqnr_db"`
 	// Cosine is the cosine similarity of the float and quantized values.
@@ -117,9 +118,12 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	if n == 0 {
 		return nil, errors.New("compare: no data")
 	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 100
+	// A model with a static batch runs only batches of that size.
+	bs, n, _, err := runBatches(floatModel, opts.BatchSize, 100, n)
+	if err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
 	}
+	opts.BatchSize = bs
 	pairs, err := tensorPairs(floatModel, int8Model)
 	if err != nil {
 		return nil, err

@@ -1,12 +1,20 @@
 package quantizer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
+
+// ErrNotQuantized is returned by the model editor for a float model: it edits the
+// QuantizeLinear/DequantizeLinear at a quantized model's boundary, which a float model
+// does not have yet.
+var ErrNotQuantized = errors.New("the model is not quantized (the editor works on quantized models; quantize the model first)")
 
 // The model editor changes the interface of a quantized model, like FuriosaAI's
 // ModelEditor: an input can take raw uint8/int8 values instead of float32 (its
@@ -51,9 +59,17 @@ func ConvertInputType(m *graph.Model, name string, dtype graph.DType, p *QParams
 	if in.DType != graph.Float32 {
 		return fmt.Errorf("edit: input %q is %s, not float32 (already converted?)", name, in.DType)
 	}
+	if !runtime.IsQuantized(m) {
+		return fmt.Errorf("edit: %w", ErrNotQuantized)
+	}
 	cons := g.Consumers()[name]
 	if len(cons) != 1 || cons[0].OpType != "QuantizeLinear" {
-		return fmt.Errorf("edit: input %q is not read by exactly one QuantizeLinear (%d readers); quantize the model first", name, len(cons))
+		readers := make([]string, len(cons))
+		for i, c := range cons {
+			readers[i] = c.Label()
+		}
+		return fmt.Errorf("edit: input %q is read by %s, not by one QuantizeLinear: the input is not quantized (was its first node excluded from quantization?)",
+			name, orNothing(strings.Join(readers, ", ")))
 	}
 	q := cons[0]
 	scale, zp, qdt, err := nodeParams(g, q)
@@ -114,10 +130,17 @@ func ConvertOutputType(m *graph.Model, name string, dtype graph.DType, tensorRan
 	if dtype != graph.Uint8 && dtype != graph.Int8 {
 		return fmt.Errorf("edit: output %q: type %s is not supported (uint8 or int8)", name, dtype)
 	}
+	if !runtime.IsQuantized(m) {
+		return fmt.Errorf("edit: %w", ErrNotQuantized)
+	}
 	prod := g.Producers()
 	d := prod[name]
 	if d == nil || d.OpType != "DequantizeLinear" {
-		return fmt.Errorf("edit: output %q is not produced by a DequantizeLinear; quantize the model first", name)
+		by := "no node"
+		if d != nil {
+			by = d.Label()
+		}
+		return fmt.Errorf("edit: output %q is produced by %s, not by a DequantizeLinear: the output is not quantized (was its last node excluded from quantization?)", name, by)
 	}
 	scale, zp, qdt, err := nodeParams(g, d)
 	if err != nil {
@@ -287,6 +310,13 @@ func valueNames(vs []*graph.Value) string {
 			s += ", "
 		}
 		s += strconv.Quote(v.Name)
+	}
+	return s
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
 	}
 	return s
 }

@@ -204,6 +204,7 @@ func (p *plan) resolve(r Ranges) (map[string]qparams, error) {
 		out[name] = constParams(p.g.Initializers[name])
 	}
 	var missing []string
+	seen := map[string]bool{}
 	var get func(name string, depth int) (qparams, bool)
 	get = func(name string, depth int) (qparams, bool) {
 		if v, ok := out[name]; ok {
@@ -218,7 +219,10 @@ func (p *plan) resolve(r Ranges) (map[string]qparams, error) {
 		case srcRange:
 			rg, ok := r[name]
 			if !ok {
-				missing = append(missing, name)
+				if !seen[name] {
+					seen[name] = true
+					missing = append(missing, name)
+				}
 				return qparams{}, false
 			}
 			v = paramsFromRange(rg[0], rg[1])
@@ -238,14 +242,30 @@ func (p *plan) resolve(r Ranges) (map[string]qparams, error) {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		list := missing
-		if len(list) > 5 {
-			list = append(list[:5:5], "...")
-		}
-		return nil, fmt.Errorf("quantize: the ranges have no entry for %d tensor(s) to quantize: %s (calibrate with NewCalibrator, with the same Exclude list)",
-			len(missing), strings.Join(list, ", "))
+		need := append([]string(nil), p.acts...)
+		sort.Strings(need)
+		return nil, &MissingRangesError{Missing: missing, Needed: need}
 	}
 	return out, nil
+}
+
+// MissingRangesError is returned by Quantize when the ranges given lack tensors it
+// quantizes (a partial or foreign ranges file). The ranges of a complete set come from
+// calibrating the same model with the same Exclude list.
+type MissingRangesError struct {
+	// Missing are the tensors without a range; Needed are all the activations Quantize
+	// quantizes (some take another tensor's parameters, so a complete ranges file, as
+	// written by a calibration, has them all). Both are sorted, without duplicates.
+	Missing, Needed []string
+}
+
+func (e *MissingRangesError) Error() string {
+	list := e.Missing
+	if len(list) > 5 {
+		list = append(list[:5:5], fmt.Sprintf("... (%d more)", len(e.Missing)-5))
+	}
+	return fmt.Sprintf("quantize: the ranges have no entry for %d of the %d tensor(s) to quantize: %s (calibrate the model with the same Exclude list)",
+		len(e.Missing), len(e.Needed), strings.Join(list, ", "))
 }
 
 // rewriter inserts Q/DQ nodes and quantized initializers.

@@ -100,27 +100,29 @@ func LoadRanges(path string) (Ranges, error) {
 // place.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
+	// Errors name the user's path and the reason, not the temporary file.
+	fail := func(err error) error { return fmt.Errorf("cannot write %s: %w", path, pathErr(err)) }
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	tmp := f.Name()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return err
+		return fail(err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
-		return err
+		return fail(err)
 	}
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		os.Remove(tmp)
-		return err
+		return fail(err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return err
+		return fail(err)
 	}
 	return nil
 }

@@ -459,15 +459,15 @@ func checkInput(v *graph.Value, t *graph.Tensor) error {
 		return fmt.Errorf("input %q: got %s, model expects %s", v.Name, t.DType, v.DType)
 	}
 	if t.Data == nil || graph.NumElements(t.Shape) != dataLen(t.Data) {
-		return fmt.Errorf("input %q: shape %v does not match its data length", v.Name, t.Shape)
+		return fmt.Errorf("input %q: shape %s does not match its data length", v.Name, graph.FormatDims(t.Shape))
 	}
 	if v.HasShape {
 		if len(t.Shape) != len(v.Shape) {
-			return fmt.Errorf("input %q: got shape %v, model expects %s", v.Name, t.Shape, v.Shape)
+			return fmt.Errorf("input %q: got shape %s, model expects %s", v.Name, graph.FormatDims(t.Shape), v.Shape)
 		}
 		for i, d := range v.Shape {
 			if d.Known() && d.Size != t.Shape[i] {
-				return fmt.Errorf("input %q: got shape %v, model expects %s", v.Name, t.Shape, v.Shape)
+				return fmt.Errorf("input %q: got shape %s, model expects %s", v.Name, graph.FormatDims(t.Shape), v.Shape)
 			}
 		}
 	}

@@ -304,7 +304,7 @@ func TestWrongInputs(t *testing.T) {
 		in   map[string]*graph.Tensor
 		want string
 	}{
-		{"wrong shape", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float32, []int{1, 1, 27, 28})}, `input "input": got shape [1 1 27 28]`},
+		{"wrong shape", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float32, []int{1, 1, 27, 28})}, `input "input": got shape [1,1,27,28]`},
 		{"wrong rank", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float32, []int{784})}, `input "input"`},
 		{"wrong dtype", map[string]*graph.Tensor{"input": graph.NewTensor(graph.Float64, []int{1, 1, 28, 28})}, "float64"},
 		{"data shorter than shape", map[string]*graph.Tensor{"input": {DType: graph.Float32, Shape: []int{1, 1, 28, 28}, Data: make([]float32, 10)}}, "data length"},

@@ -33,7 +33,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 }
 
 func benchReportCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "[MODEL] [--data DIR] [--methods all|M1,M2] [--calib-n N] [--mode fused|single|2pe] [--format md|csv|json] [-o FILE]\n       warboy bench kernels [--json]\n       warboy bench cpu MODEL [--batch N] [--threads T] [--json]", stderr)
+	fs := newFlags("bench", "[MODEL] [--data DIR] [--methods all|M1,M2] [--calib-n N] [--mode fused|single|2pe] [--format md|csv|json] [--json] [-o FILE]\n       warboy bench kernels [--json]\n       warboy bench cpu MODEL [--batch N] [--threads T] [--iterations N] [--json]", stderr)
 	data := fs.String("data", projectPath(defaultData), "data directory: IDX files (t10k-* to evaluate, train-* to calibrate) or images with labels.txt")
 	calibData := fs.String("calib-data", "", "calibration data directory (default: --data; its train split when there is one)")
 	methods := fs.String("methods", "all", "calibration methods: all, or a comma-separated list such as MIN_MAX_ASYM,ENTROPY_SYM")
@@ -45,7 +45,9 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "also write the report to this file")
 	percentile := fs.Float64("percentile", quantizer.DefaultPercentile, "percentage kept by the PERCENTILE methods")
 	threads := fs.Int("threads", 0, "CPU threads (0 = all cores)")
-	iters := fs.Int("cpu-iterations", 50, "timed CPU runs per model")
+	iters := fs.Int("iterations", 50, "timed CPU runs per model")
+	aliasFlag(fs, "cpu-iterations", "iterations")
+	asJSON := fs.Bool("json", false, "print the report as JSON (the same as --format json)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -66,11 +68,22 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("%v", err)
 	}
 	*format = strings.ToLower(*format)
+	if *asJSON {
+		if setFlags(fs)["format"] && *format != "json" {
+			return usageErr("--json and --format %s disagree", *format)
+		}
+		*format = "json"
+	}
 	if *format != "md" && *format != "csv" && *format != "json" {
 		return usageErr("unknown --format %q (md, csv, json)", *format)
 	}
 	if *calibN <= 0 {
 		return usageErr("--calib-n must be positive")
+	}
+	if *out != "" {
+		if err := quantizer.CheckWritable(*out); err != nil {
+			return err
+		}
 	}
 	m, err := loadModel(path)
 	if err != nil {

@@ -21,13 +21,14 @@ import (
 // model is timed int8 only, unless its float32 original is given with --float.
 func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench cpu", "MODEL|zoo:NAME [--batch N] [--threads T] [--float FLOAT.onnx] [--iterations N] [--warmup N] "+
-		"[--duration D] [--requant float|fixed] [--method M] [--calib-n N] [--json]", stderr)
+		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--json]", stderr)
 	batch := fs.Int("batch", 1, "batch size of the timed runs")
 	threads := fs.Int("threads", 0, "threads the kernels may use (0 = all cores)")
 	floatPath := fs.String("float", "", "float32 original of an already quantized MODEL (timed as the float32 baseline)")
 	iters := fs.Int("iterations", 20, "minimum number of timed runs per executor")
 	warmup := fs.Int("warmup", 3, "untimed runs before timing")
-	duration := fs.Duration("duration", 0, "keep timing each executor for at least this long (e.g. 10s)")
+	duration := fs.Duration("min-time", 0, "keep timing each executor for at least this long (e.g. 10s)")
+	aliasFlag(fs, "duration", "min-time")
 	requant := fs.String("requant", "float", "int8 requantization: float (ONNX Runtime's arithmetic) or fixed (gemmlowp/TFLite)")
 	methodName := fs.String("method", defaultMethod, "calibration method when MODEL is float32: "+strings.Join(quantizer.MethodNames(), ", "))
 	calibN := fs.Int("calib-n", 500, "calibration images when MODEL is float32")
@@ -88,7 +89,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.Model = source
-	res.Notes = append(notes, res.Notes...)
+	res.Notes = append(nonNil(notes), res.Notes...)
 	if *asJSON {
 		return writeJSON(stdout, res)
 	}

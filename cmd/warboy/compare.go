@@ -26,7 +26,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", projectPath(defaultData), "data directory (IDX files, or images with labels.txt)")
 	split := fs.String("split", "t10k", "IDX split (file prefix)")
 	n := fs.Int("n", 1000, "number of images (0 = all)")
-	batch := fs.Int("batch", 100, "batch size")
+	batch := fs.Int("batch", 100, "batch size (a model with a static batch uses its own)")
 	top := fs.Int("top", 10, "show the K worst tensors (0 = all)")
 	modeStr := fs.String("mode", "auto", "how the int8 model runs: auto (int8 executor when possible), int8, float32 (simulated quantization)")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")

@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 func init() {
@@ -29,15 +31,17 @@ type editReport struct {
 }
 
 func editCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("edit", "MODEL -o OUT.onnx [--input-type uint8|int8 [--input NAME] [--input-params pixel|model|SCALE,ZP]] "+
-		"[--output-type int8|uint8 [--output NAME] [--output-range MIN,MAX]] [--json]", stderr)
+	fs := newFlags("edit", "MODEL -o OUT.onnx [--input-type uint8|int8 [--input-name NAME] [--input-params pixel|model|SCALE,ZP]] "+
+		"[--output-type int8|uint8 [--output-name NAME] [--output-range MIN,MAX]] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required)")
 	inType := fs.String("input-type", "", "make the input raw uint8 or int8 (its QuantizeLinear is removed)")
-	inName := fs.String("input", "", "input to convert (default: the only input)")
+	inName := fs.String("input-name", "", "input to convert (default: the only input)")
+	aliasFlag(fs, "input", "input-name")
 	inParams := fs.String("input-params", "pixel", "raw input encoding, real = (q - zp) * scale: pixel (raw pixels of a model that takes pixel/255: "+
 		"uint8 1/255,0 and int8 1/255,-128), model (the model's own quantization of the input), or SCALE,ZP")
 	outType := fs.String("output-type", "", "make the output raw int8 or uint8 (its DequantizeLinear is removed)")
-	outName := fs.String("output", "", "output to convert (default: the only output)")
+	outName := fs.String("output-name", "", "output to convert (default: the only output)")
+	aliasFlag(fs, "output", "output-name")
 	outRange := fs.String("output-range", "", "MIN,MAX: quantize the raw output for this range instead of the calibrated one")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
@@ -54,8 +58,12 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("nothing to do: give --input-type and/or --output-type")
 	}
 	var inDT, outDT graph.DType
+	var inP *quantizer.QParams
 	if *inType != "" {
 		if inDT, err = rawType(*inType); err != nil {
+			return err
+		}
+		if inP, err = inputParams(*inParams, inDT); err != nil {
 			return err
 		}
 	}
@@ -75,9 +83,18 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rng = &[2]float32{float32(a), float32(b)}
 	}
+	if err := quantizer.CheckWritable(*out); err != nil {
+		return err
+	}
 	m, err := loadModel(pos[0])
 	if err != nil {
 		return err
+	}
+	if !runtime.IsQuantized(m) {
+		q := strings.TrimSuffix(pos[0], filepath.Ext(pos[0])) + "_int8.onnx"
+		return fmt.Errorf("%s is a float32 model: the editor works on quantized models (it replaces their boundary QuantizeLinear/DequantizeLinear). "+
+			"Quantize it first (with --calib-data DIR for your own calibration images), then edit the result:\n  warboy quantize %s -o %s\n  warboy edit %s %s -o %s",
+			pos[0], pos[0], q, q, strings.Join(editArgs(args, pos[0]), " "), *out)
 	}
 	rep := editReport{Model: pos[0], Output: *out}
 	if *inType != "" {
@@ -85,11 +102,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p, err := inputParams(*inParams, inDT)
-		if err != nil {
-			return err
-		}
-		if err := quantizer.ConvertInputType(m, name, inDT, p); err != nil {
+		if err := quantizer.ConvertInputType(m, name, inDT, inP); err != nil {
 			return err
 		}
 		rep.Changes = append(rep.Changes, change(m, "input", name, false))
@@ -118,6 +131,23 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil
+}
+
+// editArgs returns the command's flags other than the model and -o, to repeat them in
+// advice.
+func editArgs(args []string, model string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == model:
+		case a == "-o" || a == "--o":
+			i++
+		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--o="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func change(m *graph.Model, kind, name string, output bool) editChange {
@@ -182,7 +212,7 @@ func pickName(name string, vals []*graph.Value, kind string) (string, error) {
 		for i, v := range vals {
 			names[i] = v.Name
 		}
-		return "", usageErr("the model has %d %ss (%s): name one with --%s", len(vals), kind, strings.Join(names, ", "), kind)
+		return "", usageErr("the model has %d %ss (%s): name one with --%s-name", len(vals), kind, strings.Join(names, ", "), kind)
 	}
 	return vals[0].Name, nil
 }

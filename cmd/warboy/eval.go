@@ -25,7 +25,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", projectPath(defaultData), "data directory (IDX files, or images with labels.txt)")
 	split := fs.String("split", "t10k", "IDX split (file prefix): t10k or train")
 	n := fs.Int("n", 0, "evaluate the first N images (0 = all)")
-	batch := fs.Int("batch", 100, "batch size")
+	batch := fs.Int("batch", 100, "batch size (a model with a static batch uses its own)")
 	modeStr := fs.String("mode", "auto", "execution: auto (int8 for quantized models), float32, int8")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print JSON")

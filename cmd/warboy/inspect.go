@@ -21,29 +21,34 @@ type inspectValue struct {
 }
 
 type inspectNode struct {
-	Name    string `json:"name"`
-	OpType  string `json:"op_type"`
-	Output  string `json:"output"`
-	Shape   string `json:"output_shape"`
-	MACs    int64  `json:"macs"`
-	Runs    string `json:"runs_on,omitempty"`
-	Comment string `json:"-"`
+	Name   string `json:"name"`
+	OpType string `json:"op_type"`
+	Output string `json:"output"`
+	Shape  string `json:"output_shape"`
+	MACs   int64  `json:"macs"`
+}
+
+// inspectPlacement says where a node of a quantized model runs.
+type inspectPlacement struct {
+	Name   string `json:"name"`
+	OpType string `json:"op_type"`
+	Runs   string `json:"runs_on"`
 }
 
 type inspectReport struct {
-	Model     string            `json:"model"`
-	Opset     int64             `json:"opset"`
-	Producer  string            `json:"producer"`
-	Inputs    []inspectValue    `json:"inputs"`
-	Outputs   []inspectValue    `json:"outputs"`
-	OpCounts  map[string]int    `json:"op_counts"`
-	Params    int64             `json:"parameters"`
-	MACs      int64             `json:"macs"`
-	Batch     int               `json:"batch"`
-	Quantized bool              `json:"quantized"`
-	Nodes     []inspectNode     `json:"nodes"`
-	Placement []inspectNode     `json:"execution,omitempty"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
+	Model     string             `json:"model"`
+	Opset     int64              `json:"opset"`
+	Producer  string             `json:"producer"`
+	Inputs    []inspectValue     `json:"inputs"`
+	Outputs   []inspectValue     `json:"outputs"`
+	OpCounts  map[string]int     `json:"op_counts"`
+	Params    int64              `json:"parameters"`
+	MACs      int64              `json:"macs"`
+	Batch     int                `json:"batch"`
+	Quantized bool               `json:"quantized"`
+	Nodes     []inspectNode      `json:"nodes"`
+	Placement []inspectPlacement `json:"execution"`
+	Metadata  map[string]string  `json:"metadata"`
 }
 
 func inspectCmd(args []string, stdout, stderr io.Writer) error {
@@ -131,7 +136,10 @@ func inspectModel(m *graph.Model, path string, batch int) (*inspectReport, error
 	rep := &inspectReport{
 		Model: path, Opset: m.Opset(), Producer: strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
 		OpCounts: map[string]int{}, Params: g.ParamCount(), Batch: batch, Quantized: runtime.IsQuantized(m),
-		Metadata: m.Metadata,
+		Metadata: m.Metadata, Placement: []inspectPlacement{},
+	}
+	if rep.Metadata == nil {
+		rep.Metadata = map[string]string{}
 	}
 	for _, v := range g.Inputs {
 		rep.Inputs = append(rep.Inputs, inspectValue{v.Name, v.DType.String(), v.Shape.String()})
@@ -168,7 +176,7 @@ func inspectModel(m *graph.Model, path string, batch int) (*inspectReport, error
 			if p.Int8 {
 				where = "int8"
 			}
-			rep.Placement = append(rep.Placement, inspectNode{Name: p.Node, OpType: p.OpType, Runs: where})
+			rep.Placement = append(rep.Placement, inspectPlacement{Name: p.Node, OpType: p.OpType, Runs: where})
 		}
 	}
 	return rep, nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -28,21 +27,23 @@ type quantizeReport struct {
 	Output       string                   `json:"output"`
 	Format       string                   `json:"format"`
 	Method       string                   `json:"method"`
-	Percentile   float64                  `json:"percentile,omitempty"`
-	CalibData    string                   `json:"calib_data,omitempty"`
-	CalibSamples int                      `json:"calib_samples,omitempty"`
-	RangesIn     string                   `json:"ranges_in,omitempty"`
-	RangesOut    string                   `json:"ranges_out,omitempty"`
+	Percentile   float64                  `json:"percentile"`
+	CalibData    string                   `json:"calib_data"`
+	CalibSamples int                      `json:"calib_samples"`
+	RangesIn     string                   `json:"ranges_in"`
+	RangesOut    string                   `json:"ranges_out"`
 	Activations  int                      `json:"quantized_activations"`
 	Weights      int                      `json:"quantized_weights"`
 	Biases       int                      `json:"quantized_biases"`
-	Notes        []string                 `json:"float_nodes,omitempty"`
-	Warnings     []string                 `json:"warnings,omitempty"`
-	Ranges       []quantizer.TensorReport `json:"ranges,omitempty"`
+	Notes        []string                 `json:"float_nodes"`
+	Warnings     []string                 `json:"warnings"`
+	Ranges       []quantizer.TensorReport `json:"ranges"`
 	CollectSec   float64                  `json:"calibration_seconds"`
 	SearchSec    float64                  `json:"range_search_seconds"`
 	TotalSec     float64                  `json:"total_seconds"`
 	Bytes        int                      `json:"bytes"`
+	// collapsed is the calibration's note on ranges left at MIN_MAX (printed with -v).
+	collapsed string
 }
 
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
@@ -52,7 +53,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory (IDX files, or images with labels.txt)")
 	split := fs.String("calib-split", "train", "IDX split (file prefix) of the calibration data")
 	calibN := fs.Int("calib-n", 1000, "number of calibration images")
-	batch := fs.Int("batch", 100, "calibration batch size")
+	batch := fs.Int("batch", 100, "calibration batch size (a model with a static batch uses its own)")
 	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", "))
 	percentile := fs.Float64("percentile", quantizer.DefaultPercentile, "percentage of values kept by the PERCENTILE methods")
 	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")
@@ -67,8 +68,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := setFlags(fs)
 	if len(pos) != 1 {
 		return usageErr("quantize takes one MODEL")
 	}
@@ -104,6 +104,14 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			excluded = append(excluded, e)
 		}
 	}
+	// Refuse a bad output path now, not after the calibration.
+	for _, p := range []string{*out, *rangesOut} {
+		if p != "" {
+			if err := quantizer.CheckWritable(p); err != nil {
+				return err
+			}
+		}
+	}
 	start := time.Now()
 	m, err := loadModel(pos[0])
 	if err != nil {
@@ -112,7 +120,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if err := quantizer.CheckFloat(m); err != nil {
 		return alreadyQuantized(pos[0], err)
 	}
-	rep := &quantizeReport{Model: pos[0], Output: *out, Format: format.String()}
+	rep := &quantizeReport{Model: pos[0], Output: *out, Format: format.String(), Notes: []string{}, Warnings: []string{}}
 	warn := func(s string) {
 		rep.Warnings = append(rep.Warnings, s)
 		fmt.Fprintln(stderr, "warning:", s)
@@ -121,12 +129,12 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 
 	var q *graph.Model
 	var rangesJSON []byte
+	var ranges quantizer.Ranges
 	switch {
 	case *dynamic:
 		rep.Method, rep.Format = "dynamic", "dynamic"
 		q, err = quantizer.QuantizeDynamic(m, quantizer.DynamicOptions{Exclude: excluded, Notes: note})
 	default:
-		var ranges quantizer.Ranges
 		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note}
 		if *rangesIn != "" {
 			if ranges, err = quantizer.LoadRanges(*rangesIn); err != nil {
@@ -145,6 +153,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			rep.CalibData = *calibData + " (" + *split + ")"
 			rep.CalibSamples = crep.Samples
 			rep.Ranges = crep.Tensors
+			rep.collapsed = crep.CollapsedNote()
 			rep.CollectSec = crep.CollectTime.Seconds()
 			rep.SearchSec = crep.SearchTime.Seconds()
 			if method.Kind() == quantizer.KindPercentile {
@@ -162,6 +171,10 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		if errors.Is(err, quantizer.ErrAlreadyQuantized) {
 			return alreadyQuantized(pos[0], err)
+		}
+		var miss *quantizer.MissingRangesError
+		if errors.As(err, &miss) && *rangesIn != "" {
+			return partialRanges(miss, ranges, *rangesIn, pos[0], *out, *exclude)
 		}
 		return err
 	}
@@ -182,13 +195,35 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	rep.Activations, rep.Weights, rep.Biases = countQuantized(q)
 	rep.TotalSec = time.Since(start).Seconds()
 	if *asJSON {
-		if !*verbose {
-			rep.Ranges = nil
-		}
 		return writeJSON(stdout, rep)
 	}
 	printQuantize(stdout, rep, *verbose)
 	return nil
+}
+
+// partialRanges explains a --ranges-in file that lacks tensors, and what to run.
+func partialRanges(miss *quantizer.MissingRangesError, ranges quantizer.Ranges, file, model, out, exclude string) error {
+	list := miss.Missing
+	if len(list) > 5 {
+		list = append(list[:5:5], fmt.Sprintf("... (%d more)", len(miss.Missing)-5))
+	}
+	known := 0
+	for _, n := range miss.Needed {
+		if _, ok := ranges[n]; ok {
+			known++
+		}
+	}
+	why := ""
+	if known == 0 {
+		why = fmt.Sprintf("; none of its %d names is a tensor quantized in %s (ranges of another model, or of another --exclude list?)", len(ranges), model)
+	}
+	cmd := "warboy quantize " + model + " --calib-data DIR -o " + out
+	if exclude != "" {
+		cmd += " --exclude " + exclude
+	}
+	return fmt.Errorf("--ranges-in %s has no range for %d of the %d tensors to quantize: %s%s.\n"+
+		"Calibrate on data instead, and save the complete ranges for next time:\n  %s --ranges-out %s",
+		file, len(miss.Missing), len(miss.Needed), strings.Join(list, ", "), why, cmd, file)
 }
 
 func alreadyQuantized(path string, err error) error {
@@ -280,6 +315,9 @@ func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
 		fmt.Fprintln(w)
 	}
 	if verbose {
+		if rep.collapsed != "" {
+			fmt.Fprintln(w, "note:", rep.collapsed)
+		}
 		for _, n := range rep.Notes {
 			fmt.Fprintln(w, "note:", n)
 		}

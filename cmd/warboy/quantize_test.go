@@ -20,15 +20,21 @@ var (
 	testData   = filepath.Join("..", "..", "testdata", "fashion-mnist")
 )
 
-// writeIDX writes an IDX image file (and labels) of n h x w images into dir.
+// writeIDX writes an IDX image file (and labels) of n black h x w images into dir.
 func writeIDX(t *testing.T, dir, split string, n, h, w int) {
+	t.Helper()
+	writeIDXPixels(t, dir, split, n, h, w, make([]byte, n*h*w))
+}
+
+// writeIDXPixels writes n h x w images with the given pixels (and zero labels).
+func writeIDXPixels(t *testing.T, dir, split string, n, h, w int, pixels []byte) {
 	t.Helper()
 	var b bytes.Buffer
 	b.Write([]byte{0, 0, 8, 3})
 	for _, d := range []uint32{uint32(n), uint32(h), uint32(w)} {
 		require.NoError(t, binary.Write(&b, binary.BigEndian, d))
 	}
-	b.Write(make([]byte, n*h*w))
+	b.Write(pixels)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, split+"-images-idx3-ubyte"), b.Bytes(), 0o644))
 	var l bytes.Buffer
 	l.Write([]byte{0, 0, 8, 1})
@@ -174,7 +180,7 @@ func TestEditAndCompareBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"edit float model", []string{"edit", cnn, "--input-type", "uint8", "-o", out}, 1, "quantize the model first"},
+		{"edit float model", []string{"edit", cnn, "--input-type", "uint8", "-o", out}, 1, "the editor works on quantized models"},
 		{"edit nothing to do", []string{"edit", cnn, "-o", out}, 2, "nothing to do"},
 		{"edit bad type", []string{"edit", cnn, "--input-type", "float16", "-o", out}, 2, "want uint8 or int8"},
 		{"edit bad range", []string{"edit", cnn, "--output-type", "int8", "--output-range", "3", "-o", out}, 2, "two comma-separated numbers"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
 	"github.com/warboy-sim/warboy/runtime"
 )
 
@@ -21,15 +23,18 @@ type runOutput struct {
 	DType string    `json:"dtype"`
 	Shape []int     `json:"shape"`
 	Data  []float64 `json:"data"`
-	Top1  []int     `json:"top1,omitempty"`
+	Top1  []int     `json:"top1"`
 }
 
 type runReport struct {
 	Model   string      `json:"model"`
 	Mode    string      `json:"mode"`
 	Input   string      `json:"input"`
-	Label   *int        `json:"label,omitempty"`
+	Label   *int        `json:"label"`
 	Outputs []runOutput `json:"outputs"`
+	// OutputFile is the --output file the values were written to (their data is then
+	// left out of the report).
+	OutputFile string `json:"output_file"`
 }
 
 func parseMode(s string) (runtime.Mode, error) {
@@ -45,7 +50,7 @@ func parseMode(s string) (runtime.Mode, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "MODEL [--index I --data DIR | --input FILE.npy | --input FILE.raw --shape 1,1,28,28] [--json]", stderr)
+	fs := newFlags("run", "MODEL [--index I --data DIR | --input FILE.npy | --input FILE.raw --shape 1,1,28,28] [--output OUT.npy|OUT.npz] [--json]", stderr)
 	data := fs.String("data", projectPath(defaultData), "IDX data directory for --index")
 	split := fs.String("split", "t10k", "IDX split (file prefix) for --index")
 	index := fs.Int("index", -1, "run on this image of the data set (default 0 when no --input)")
@@ -54,6 +59,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	dtypeStr := fs.String("dtype", "float32", "element type of a raw --input")
 	modeStr := fs.String("mode", "auto", "execution: auto (int8 for quantized models), float32, int8")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")
+	outFile := fs.String("output", "", "write the outputs to OUT.npy (one-output models) or OUT.npz (one array per output, named as the output) instead of printing their values")
+	aliasFlag(fs, "o", "output")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -61,6 +68,15 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) != 1 {
 		return usageErr("run takes one MODEL")
+	}
+	npz := strings.HasSuffix(strings.ToLower(*outFile), ".npz")
+	if *outFile != "" {
+		if !npz && !strings.HasSuffix(strings.ToLower(*outFile), ".npy") {
+			return usageErr("--output %s: the file must end in .npy (one output) or .npz (any number of outputs)", *outFile)
+		}
+		if err := quantizer.CheckWritable(*outFile); err != nil {
+			return err
+		}
 	}
 	mode, err := parseMode(*modeStr)
 	if err != nil {
@@ -77,6 +93,14 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(sess.Inputs()) != 1 {
 		return fmt.Errorf("model has %d inputs; run supports single-input models", len(sess.Inputs()))
+	}
+	if outs := sess.Outputs(); *outFile != "" && !npz && len(outs) != 1 {
+		names := make([]string, len(outs))
+		for i, o := range outs {
+			names[i] = o.Name
+		}
+		return usageErr("--output %s: the model has %d outputs (%s) and a .npy file holds one array; write a .npz (one array per output)",
+			*outFile, len(outs), strings.Join(names, ", "))
 	}
 	in := sess.Inputs()[0]
 	rep := &runReport{Model: pos[0], Mode: sess.Mode().String()}
@@ -112,17 +136,25 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var arrays []dataset.NamedTensor
 	for _, o := range sess.Outputs() {
 		t := out[o.Name]
-		vals, err := t.AsFloat64()
-		if err != nil {
+		ro := runOutput{Name: o.Name, DType: t.DType.String(), Shape: t.Shape}
+		if *outFile != "" {
+			arrays = append(arrays, dataset.NamedTensor{Name: o.Name, Tensor: t})
+		} else if ro.Data, err = t.AsFloat64(); err != nil {
 			return fmt.Errorf("output %q: %w", o.Name, err)
 		}
-		ro := runOutput{Name: o.Name, DType: t.DType.String(), Shape: t.Shape, Data: vals}
 		if len(t.Shape) == 2 {
 			ro.Top1, _ = dataset.Top1(t)
 		}
 		rep.Outputs = append(rep.Outputs, ro)
+	}
+	if *outFile != "" {
+		if err := writeArrays(*outFile, npz, arrays); err != nil {
+			return err
+		}
+		rep.OutputFile = *outFile
 	}
 	if *asJSON {
 		return writeJSON(stdout, rep)
@@ -132,8 +164,18 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, " (label %d)", *rep.Label)
 	}
 	fmt.Fprintln(stdout)
+	if rep.OutputFile != "" {
+		for _, o := range rep.Outputs {
+			fmt.Fprintf(stdout, "%s %s%s\n", o.Name, o.DType, graph.FormatDims(o.Shape))
+			if o.Top1 != nil {
+				fmt.Fprintf(stdout, "  top-1: %v\n", o.Top1)
+			}
+		}
+		fmt.Fprintf(stdout, "wrote: %s (%d array(s))\n", rep.OutputFile, len(rep.Outputs))
+		return nil
+	}
 	for _, o := range rep.Outputs {
-		fmt.Fprintf(stdout, "%s %s%v:\n", o.Name, o.DType, o.Shape)
+		fmt.Fprintf(stdout, "%s %s%s:\n", o.Name, o.DType, graph.FormatDims(o.Shape))
 		const maxShow = 64
 		parts := make([]string, 0, maxShow)
 		for i, v := range o.Data {
@@ -149,6 +191,22 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// writeArrays writes the outputs to one .npy (a single output) or an .npz file,
+// atomically: a failure leaves no partial file.
+func writeArrays(path string, npz bool, arrays []dataset.NamedTensor) error {
+	var b bytes.Buffer
+	var err error
+	if npz {
+		err = dataset.WriteNPZ(&b, arrays)
+	} else {
+		err = dataset.WriteNPY(&b, arrays[0].Tensor)
+	}
+	if err != nil {
+		return fmt.Errorf("--output %s: %w", path, err)
+	}
+	return quantizer.WriteFileAtomic(path, b.Bytes())
 }
 
 func readInputFile(path, shapeStr, dtypeStr string) (*graph.Tensor, error) {

@@ -24,21 +24,23 @@ type simJSON struct {
 	*npu.Report
 	Source      string `json:"source"`
 	Preparation string `json:"preparation"`
-	TraceFile   string `json:"trace_file,omitempty"`
+	TraceFile   string `json:"trace_file"`
 }
 
 func simCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
 	modeStr := fs.String("mode", "fused", "PE mode: single (1 PE, 64 slices), fused (2 PEs as one, 128 slices), 2pe (two independent PEs)")
 	batch := fs.Int("batch", 1, "images per request")
-	inflight := fs.Int("inflight", 0, "requests in flight (default 1; 2 in 2pe mode)")
+	inflight := fs.Int("in-flight", 0, "requests in flight (default 1; 2 in 2pe mode)")
+	aliasFlag(fs, "inflight", "in-flight")
 	requests := fs.Int("requests", 0, "requests to simulate (default 1, or 4 x inflight)")
 	tracePath := fs.String("trace", "", "write a Chrome trace JSON (open it in ui.perfetto.dev)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	profilePath := fs.String("profile", "", "hardware profile JSON (may be partial: it overrides the default warboy-v1 profile)")
 	printProfile := fs.Bool("print-profile", false, "print the effective profile as JSON and exit")
 	data := fs.String("data", "", "calibration data directory (IDX or images + labels.txt) for float models")
-	calib := fs.Int("calib", 0, "calibration samples (default: all of --data, or 4 random samples)")
+	calib := fs.Int("calib-n", 0, "calibration samples (default: all of --data, or 4 random samples)")
+	aliasFlag(fs, "calib", "calib-n")
 	methodStr := fs.String("method", "MIN_MAX_ASYM", "calibration method for float models")
 	timingOnly := fs.Bool("timing-only", false, "time a float model as int8 without quantizing it (no functional outputs)")
 	prelowered := fs.Bool("prelowered", false, "inputs quantized and lowered outside the timed region, raw outputs (MLPerf harness)")
@@ -104,6 +106,10 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *asJSON {
+		// The lists are lists even when empty.
+		rep.SpilledTensors = nonNil(rep.SpilledTensors)
+		rep.HostFallbacks = nonNil(rep.HostFallbacks)
+		rep.Warnings = nonNil(rep.Warnings)
 		return writeJSON(stdout, simJSON{Report: rep, Source: source, Preparation: prepNote, TraceFile: *tracePath})
 	}
 	printSimReport(stdout, rep, source, prepNote, *opsRows)

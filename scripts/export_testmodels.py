@@ -255,7 +255,7 @@ def main():
     d = os.path.join(OUT, "npy_det")
     os.makedirs(d, exist_ok=True)
     for i in range(3):
-        np.save(os.path.join(d, f"det{i}.npy"), (img_like(1, 48, 64) * std + mean).astype(np.float32))
+        np.save(os.path.join(d, f"det{i}.npy"), (img_like(1, 64, 96) * std + mean).astype(np.float32))
     d = os.path.join(OUT, "npz_seq")
     os.makedirs(d, exist_ok=True)
     for i, t in enumerate([6, 6, 11, 6, 11]):

@@ -567,7 +567,9 @@ func openImages(dir string, files []string, o Options, ins []*graph.Value) (*Set
 		}
 		c := ii.c
 		h, w := fh, fw
-		if !fixed || c == 0 {
+		{
+			// Every image's header is read up front (cheap), so a file that does not
+			// decode is reported before anything runs.
 			cfg, err := decodeConfig(f)
 			if err != nil {
 				return nil, err

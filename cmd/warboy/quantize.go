@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-		"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
 )

@@ -112,7 +112,7 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, src c
 	} else {
 		sb := &syntheticBatches{vals: modelInputs(m.Graph), shapes: src.shapes, n: min(n, 32)}
 		data = sb
-		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d synthetic inputs (uniform [-1, 1)): the bundled images do not fit the model input", method, sb.n)
+		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d synthetic inputs (uniform [-1, 1)): the --calib-data samples (%s) do not fit the model input", method, sb.n, src.path)
 	}
 	cal, err := quantizer.Calibrate(m, method, data, quantizer.CalibOptions{Threads: threads})
 	if err != nil {

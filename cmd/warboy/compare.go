@@ -100,6 +100,12 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Sprintf("%.4g", o.MaxAbsErr), fmt.Sprintf("%.4g", o.MeanAbsErr), t1, t5})
 	}
 	table(stdout, []string{"output", "shape", "SQNR dB", "cosine", "max |err|", "mean |err|", "top-1 agree", "top-5 agree"}, orows)
+	for _, o := range res.Top1 {
+		if o.Classes > 0 {
+			fmt.Fprintf(stdout, "\ntop-1 agreement on %s: %.2f %%", o.Output, 100*o.Agreement)
+		}
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

@@ -117,7 +117,11 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if *index >= set.Len() {
-			return usageErr("--index %d: the data set has %d samples", *index, set.Len())
+			what := "samples"
+			if set.Kind != "tensors" {
+				what = "images"
+			}
+			return usageErr("--index %d: the data set has %d %s", *index, set.Len(), what)
 		}
 		if feeds, err = set.Batch(*index, 1); err != nil {
 			return err

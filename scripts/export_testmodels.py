@@ -20,6 +20,9 @@ length) exactly as torch.onnx writes them:
                             out (ReduceMean/Sub/Pow/Sqrt/Div), multi-head attention with
                             shape-subgraph Reshapes, GELU as Erf
 
+classifier_bn_opset13.onnx  the classifier exported with TrainingMode.PRESERVE: the
+                            BatchNormalization nodes are not folded
+
 plus sample data: images/ (PNG and JPEG of different sizes, a labels.txt),
 npy/ (classifier tensors: one sample and a batch), npz_seq/ (transformer samples of two
 sequence lengths, keyed by input name), npy_det/ (detector tensors). Weights are
@@ -184,10 +187,10 @@ class Block(nn.Module):
         return x + self.fc2(gelu(self.fc1(self.ln2(x))))
 
 
-def export(model, args, path, names, dyn, opset):
+def export(model, args, path, names, dyn, opset, **kw):
     model.eval()
     torch.onnx.export(model, args, path, opset_version=opset, input_names=names[0], output_names=names[1],
-                      dynamic_axes=dyn, do_constant_folding=True)
+                      dynamic_axes=dyn, do_constant_folding=True, **kw)
     import onnx
     m = onnx.load(path)
     onnx.checker.check_model(m)
@@ -235,6 +238,10 @@ def main():
                {"images": {0: "batch", 2: "height", 3: "width"}, "pred": {0: "batch", 2: "gh", 3: "gw"}}, opset)
         export(blk, torch.randn(1, 10, 64), os.path.join(OUT, f"transformer_opset{opset}.onnx"), (["x"], ["y"]),
                {"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq"}}, opset)
+    # The classifier as exported with TrainingMode.PRESERVE: BatchNormalization nodes
+    # are kept (not folded into the convolutions), as some exporters leave them.
+    export(clf, torch.randn(1, 3, 224, 224), os.path.join(OUT, "classifier_bn_opset13.onnx"), (["input"], ["logits"]),
+           {"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}}, 13, training=torch.onnx.TrainingMode.PRESERVE)
 
     save_images(os.path.join(OUT, "images"))
     rng = np.random.RandomState(3)

@@ -44,6 +44,10 @@ func exportedCases() []exportedCase {
 				[]string{"--calib-data", d("npz_seq")}, []string{"--data", d("npz_seq")},
 				[]string{"x[1] (seq)"}})
 	}
+	// BatchNormalization left unfolded by the exporter (TrainingMode.PRESERVE).
+	out = append(out, exportedCase{"classifier_bn_opset13", "input", "input=1,3,224,224",
+		[]string{"--calib-data", d("images"), "--preprocess", "imagenet"}, []string{"--data", d("npy")},
+		[]string{"input[2] (height)", "input[3] (width)"}})
 	return out
 }
 
@@ -82,6 +86,11 @@ func TestExportedModels(t *testing.T) {
 			q := filepath.Join(t.TempDir(), "q.onnx")
 			code, _, errOut = runCLI(append([]string{"quantize", model, "-o", q, "--json"}, c.calib...)...)
 			require.Equal(t, 0, code, errOut)
+			code, out, errOut = runCLI("inspect", q, "--json")
+			require.Equal(t, 0, code, errOut)
+			var qr inspectReport
+			require.NoError(t, json.Unmarshal([]byte(out), &qr))
+			assert.Zero(t, qr.OpCounts["BatchNormalization"], "BatchNormalization is folded")
 			code, out, errOut = runCLI(append([]string{"compare", model, q, "--json"}, c.data...)...)
 			require.Equal(t, 0, code, errOut)
 			var cr compareReport

@@ -41,6 +41,9 @@ type ReportOptions struct {
 	// CPU benchmark settings (see CPUBenchOptions): batch 1 by default.
 	CPUIterations int
 	Threads       int
+	// Shapes binds symbolic input dimensions for the CPU latency runs (--input-shape);
+	// when nil, the first evaluation sample's shapes are used.
+	Shapes map[string][]int
 	// Progress receives one line per step.
 	Progress func(stage string, done, total int)
 }
@@ -135,8 +138,11 @@ func Run(o ReportOptions) (*Report, error) {
 	if rep.FloatSizeBytes, err = modelSize(o.Model); err != nil {
 		return nil, err
 	}
+	if o.Shapes == nil && o.Eval.Len() > 0 {
+		o.Shapes = o.Eval.SampleShapes(0) // the data binds symbolic dimensions
+	}
 	progress("float32 CPU latency", 0, 1)
-	cpuF, err := RunCPUBench(o.Model, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations})
+	cpuF, err := RunCPUBench(o.Model, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations, Shapes: o.Shapes})
 	if err != nil {
 		return nil, fmt.Errorf("float32 CPU benchmark: %w", err)
 	}
@@ -232,7 +238,7 @@ func runMethod(o ReportOptions, cal *quantizer.Calibrator, m quantizer.Method, e
 		}
 		mr.SimThroughput = r.ThroughputIPS
 	}
-	cpu, err := RunCPUBench(q, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations})
+	cpu, err := RunCPUBench(q, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations, Shapes: o.Shapes})
 	if err != nil {
 		return nil, fmt.Errorf("int8 CPU benchmark: %w", err)
 	}

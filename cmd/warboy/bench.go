@@ -97,7 +97,7 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	rep, err := bench.Run(bench.ReportOptions{
 		Model: m, Name: filepath.Base(path), Eval: eval, Calib: calib, Methods: ms,
 		CalibN: *calibN, EvalN: *evalN, CompareN: *compareN, Mode: mode, Percentile: *percentile,
-		CPUIterations: *iters, Threads: *threads,
+		CPUIterations: *iters, Threads: *threads, Shapes: shapesOrNil(shapes),
 		Progress: func(s string, done, total int) {
 			if s != stage {
 				bar.Done()
@@ -211,4 +211,12 @@ func benchKernelsCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "CPU: %s, %d threads available\n\n", cpuName(), runtime.GOMAXPROCS(0))
 	table(stdout, []string{"kernel", "dtype", "threads", "path", "GOPS", "ms/op"}, rows)
 	return nil
+}
+
+// shapesOrNil is nil when no --input-shape was given (the data then binds shapes).
+func shapesOrNil(s inputShapes) map[string][]int {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

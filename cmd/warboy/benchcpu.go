@@ -67,6 +67,17 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		opts.Warmup = -1
 	}
 	var notes []string
+	if len(shapes) == 0 && !isZoo && !runtime.IsQuantized(m) {
+		// The calibration data binds symbolic dimensions (at --batch).
+		if set := calibFeedFor(m, calibSource{*calibData, "train", *preprocess, shapes}, 1); set != nil {
+			bound := map[string][]int{}
+			for k, v := range set.SampleShapes(0) {
+				bound[k] = append([]int{*batch}, v[1:]...)
+			}
+			opts.Shapes = bound
+			notes = append(notes, fmt.Sprintf("input shapes from the first sample of %s: %s", set.Name, inputShapes(bound)))
+		}
+	}
 	if runtime.IsQuantized(m) {
 		if *floatPath != "" {
 			if opts.Float, err = loadModel(*floatPath); err != nil {

@@ -61,6 +61,12 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if b := fixedBatch(qm); b > 0 {
+		*batch = b // a model bound to one batch size (quantize --input-shape) runs that
+		if r := feed.Len() % b; r != 0 && feed.Len() > b {
+			feed = feed.Head(feed.Len() - r)
+		}
+	}
 	total := feed.Len()
 	bar := progress.New(stderr, "compare", total)
 	res, err := quantizer.Compare(fm, qm, feed, total, quantizer.CompareOptions{
@@ -114,4 +120,20 @@ func fmtDB(d quantizer.DB) string {
 		return "exact"
 	}
 	return fmt.Sprintf("%.2f", float64(d))
+}
+
+// fixedBatch is the leading dimension the model's inputs declare when it is concrete
+// (0 when symbolic or when the inputs disagree).
+func fixedBatch(m *graph.Model) int {
+	b := 0
+	for _, in := range modelInputs(m.Graph) {
+		if !in.HasShape || len(in.Shape) == 0 || !in.Shape[0].Known() {
+			return 0
+		}
+		if b != 0 && in.Shape[0].Size != b {
+			return 0
+		}
+		b = in.Shape[0].Size
+	}
+	return b
 }

@@ -112,6 +112,34 @@ func TestExportedModels(t *testing.T) {
 	}
 }
 
+// TestQuantizeBindsInputShape: quantize --input-shape writes a model of that shape,
+// with its Shape/Gather/Unsqueeze/Concat subgraphs folded to constants.
+func TestQuantizeBindsInputShape(t *testing.T) {
+	model := filepath.Join(exportedDir, "detector_opset11.onnx")
+	q := filepath.Join(t.TempDir(), "q.onnx")
+	code, _, errOut := runCLI("quantize", model, "-o", q, "--calib-data", filepath.Join(exportedDir, "npy_det"), "--input-shape", "images=1,3,64,96")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCLI("inspect", q, "--json")
+	require.Equal(t, 0, code, errOut)
+	var ir inspectReport
+	require.NoError(t, json.Unmarshal([]byte(out), &ir))
+	assert.Equal(t, "[1,3,64,96]", ir.Inputs[0].Shape)
+	for _, op := range []string{"Shape", "Gather", "Unsqueeze", "Concat"} {
+		if op == "Concat" {
+			assert.Equal(t, 2, ir.OpCounts[op], "only the two data Concats are left")
+			continue
+		}
+		assert.Zero(t, ir.OpCounts[op], op)
+	}
+	assert.True(t, ir.MACsComplete)
+	code, out, errOut = runCLI("compare", filepath.Join(exportedDir, "detector_opset11.onnx"), q, "--data", filepath.Join(exportedDir, "npy_det"), "--json")
+	require.Equal(t, 0, code, errOut)
+	var cr compareReport
+	require.NoError(t, json.Unmarshal([]byte(out), &cr))
+	assert.Equal(t, 3, cr.Samples)
+	assert.Greater(t, float64(cr.Top1[0].SQNR), 30.0)
+}
+
 // TestDataErrorsWriteNothing: bad data fails quantize with a message naming the
 // problem, and no output file appears.
 func TestDataErrorsWriteNothing(t *testing.T) {

@@ -31,6 +31,7 @@ type quantizeReport struct {
 	CalibData    string                   `json:"calib_data,omitempty"`
 	CalibSamples int                      `json:"calib_samples,omitempty"`
 	Preprocess   string                   `json:"preprocess,omitempty"`
+	InputShapes  map[string][]int         `json:"input_shapes,omitempty"`
 	RangesIn     string                   `json:"ranges_in,omitempty"`
 	RangesOut    string                   `json:"ranges_out,omitempty"`
 	Activations  int                      `json:"quantized_activations"`
@@ -161,7 +162,15 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			}
 			qopts.CalibMethod, qopts.CalibSamples = method.String(), crep.Samples
 		}
-		q, err = quantizer.Quantize(m, ranges, qopts)
+		if err == nil && len(shapes) > 0 {
+			// The written model takes exactly the --input-shape shapes: shape
+			// subgraphs (Shape -> Gather -> Concat) fold to constants.
+			err = m.BindInputShapes(shapes)
+			rep.InputShapes = shapes
+		}
+		if err == nil {
+			q, err = quantizer.Quantize(m, ranges, qopts)
+		}
 		if err == nil && *rangesOut != "" {
 			rep.RangesOut = *rangesOut
 			rangesJSON, err = ranges.Encode()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -506,21 +507,9 @@ func argmax(v []float32) int {
 
 func addShape(list [][]int, s []int) [][]int {
 	for _, have := range list {
-		if slicesEqual(have, s) {
+		if slices.Equal(have, s) {
 			return list
 		}
 	}
 	return append(list, append([]int(nil), s...))
-}
-
-func slicesEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -25,7 +25,9 @@ classifier_bn_opset13.onnx  the classifier exported with TrainingMode.PRESERVE: 
 
 plus sample data: images/ (PNG and JPEG of different sizes, a labels.txt),
 npy/ (classifier tensors: one sample and a batch), npz_seq/ (transformer samples of two
-sequence lengths, keyed by input name), npy_det/ (detector tensors). Weights are
+sequence lengths, keyed by input name), npy_det/ (detector tensors),
+images_torchvision_r64c56.npz (torchvision's Resize(64)/CenterCrop(56)/Normalize of the
+images, the reference of the Go preprocessing). Weights are
 random (seeded) and BatchNorm statistics are randomised, so nothing is downloaded.
 """
 import math
@@ -244,6 +246,14 @@ def main():
            {"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}}, 13, training=torch.onnx.TrainingMode.PRESERVE)
 
     save_images(os.path.join(OUT, "images"))
+    # torchvision's preprocessing of those images, the reference of the Go preprocessing
+    # (bench/dataset/torchvision_test.go).
+    from PIL import Image
+    import torchvision.transforms as T
+    tf = T.Compose([T.Resize(64), T.CenterCrop(56), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    d = os.path.join(OUT, "images")
+    ref = {f: tf(Image.open(os.path.join(d, f)).convert("RGB")).numpy()[None] for f in sorted(os.listdir(d)) if f.endswith((".png", ".jpg"))}
+    np.savez_compressed(os.path.join(OUT, "images_torchvision_r64c56.npz"), **ref)
     rng = np.random.RandomState(3)
     mean = np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1)
     std = np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1)

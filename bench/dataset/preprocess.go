@@ -258,8 +258,8 @@ func (p *Preprocess) Geometry(img image.Image, inH, inW int) (*image.RGBA, error
 		case "crop":
 			// Centre crop; a side shorter than the crop is padded with zeros (torchvision).
 			dst := image.NewRGBA(image.Rect(0, 0, gw, gh))
-			top := int(math.Round(float64(h-gh) / 2))
-			left := int(math.Round(float64(w-gw) / 2))
+			top := int(math.RoundToEven(float64(h-gh) / 2)) // Python round(), as torchvision
+			left := int(math.RoundToEven(float64(w-gw) / 2))
 			draw.Draw(dst, dst.Bounds(), &image.Uniform{color.RGBA{0, 0, 0, 255}}, image.Point{}, draw.Src)
 			draw.Draw(dst, dst.Bounds(), cur, image.Pt(left, top), draw.Src)
 			cur = dst
@@ -273,8 +273,8 @@ func (p *Preprocess) Geometry(img image.Image, inH, inW int) (*image.RGBA, error
 			}
 			dst := image.NewRGBA(image.Rect(0, 0, gw, gh))
 			draw.Draw(dst, dst.Bounds(), &image.Uniform{color.RGBA{114, 114, 114, 255}}, image.Point{}, draw.Src)
-			top := int(math.Round(float64(gh-nh)/2 - 0.1))
-			left := int(math.Round(float64(gw-nw)/2 - 0.1))
+			top := int(math.RoundToEven(float64(gh-nh)/2 - 0.1))
+			left := int(math.RoundToEven(float64(gw-nw)/2 - 0.1))
 			draw.Draw(dst, image.Rect(left, top, left+nw, top+nh), sc, image.Point{}, draw.Src)
 			cur = dst
 		}

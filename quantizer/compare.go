@@ -95,9 +95,9 @@ type OutputAgreement struct {
 	MaxAbsErr  float64 `json:"max_abs_err"`
 	MeanAbsErr float64 `json:"mean_abs_err"`
 	Values     int64   `json:"values"`
-	// Shapes lists the output shapes seen without the batch axis (one per shape group
-	// of the data).
-	Shapes [][]int `json:"sample_shapes"`
+	// Shapes lists the distinct output shapes of the runs (batches of one shape group
+	// each).
+	Shapes [][]int `json:"output_shapes"`
 }
 
 // Comparison is the result of Compare.
@@ -232,9 +232,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				return nil, fmt.Errorf("compare: output %q has shape %v in the float model and %v in the quantized one", o, f.Shape, q.Shape)
 			}
 			oaccs[i].add(ff, qf)
-			if len(f.Shape) > 0 {
-				oshapes[i] = addShape(oshapes[i], f.Shape[1:])
-			}
+			oshapes[i] = addShape(oshapes[i], f.Shape)
 			if c := classCount(f.Shape); c > 0 {
 				classes[i] = c
 				t1, t5 := topAgreement(ff, qf, c)

@@ -20,13 +20,16 @@ length) exactly as torch.onnx writes them:
                             out (ReduceMean/Sub/Pow/Sqrt/Div), multi-head attention with
                             shape-subgraph Reshapes, GELU as Erf
 
+recognizer_opsetNN.onnx   a CRNN-style text-line recogniser on [N,1,32,W] with W
+                            symbolic: AveragePool, Squeeze of the height (attribute form
+                            at opset 11, input form at 13), a bidirectional LSTM
 classifier_bn_opset13.onnx  the classifier exported with TrainingMode.PRESERVE: the
                             BatchNormalization nodes are not folded
 
 plus sample data: images/ (PNG and JPEG of different sizes, a labels.txt),
 npy/ (classifier tensors: one sample and a batch), npz_seq/ (transformer samples of two
 sequence lengths, keyed by input name), npy_det/ (detector tensors),
-images_torchvision_r64c56.npz (torchvision's Resize(64)/CenterCrop(56)/Normalize of the
+npy_lines/ (text lines of widths 64, 100 and 160), images_torchvision_r64c56.npz (torchvision's Resize(64)/CenterCrop(56)/Normalize of the
 images, the reference of the Go preprocessing). Weights are
 random (seeded) and BatchNorm statistics are randomised, so nothing is downloaded.
 """
@@ -189,6 +192,26 @@ class Block(nn.Module):
         return x + self.fc2(gelu(self.fc1(self.ln2(x))))
 
 
+class Recognizer(nn.Module):
+    """A CRNN-style text-line recogniser: convolutions and AveragePool over a line of
+    symbolic width, Squeeze of the height, a bidirectional LSTM, per-step class scores."""
+
+    def __init__(self, classes=37):
+        super().__init__()
+        self.cnn = nn.Sequential(
+            nn.Conv2d(1, 16, 3, 1, 1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Conv2d(16, 32, 3, 1, 1), nn.BatchNorm2d(32), nn.ReLU(), nn.AvgPool2d((2, 2), (2, 2)),
+            nn.Conv2d(32, 48, 3, 1, 1), nn.ReLU(), nn.AvgPool2d((8, 1), (8, 1)))
+        self.rnn = nn.LSTM(48, 32, bidirectional=True)
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        f = self.cnn(x).squeeze(2)  # [N, C, W/4]
+        f = f.permute(2, 0, 1)  # [T, N, C]
+        y, _ = self.rnn(f)
+        return self.fc(y)  # [T, N, classes]
+
+
 def export(model, args, path, names, dyn, opset, **kw):
     model.eval()
     torch.onnx.export(model, args, path, opset_version=opset, input_names=names[0], output_names=names[1],
@@ -233,6 +256,8 @@ def main():
     det = Detector()
     randomise_bn(det)
     blk = Block()
+    rec = Recognizer()
+    randomise_bn(rec)
     for opset in (11, 13):
         export(clf, torch.randn(1, 3, 224, 224), os.path.join(OUT, f"classifier_opset{opset}.onnx"), (["input"], ["logits"]),
                {"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}}, opset)
@@ -240,6 +265,8 @@ def main():
                {"images": {0: "batch", 2: "height", 3: "width"}, "pred": {0: "batch", 2: "gh", 3: "gw"}}, opset)
         export(blk, torch.randn(1, 10, 64), os.path.join(OUT, f"transformer_opset{opset}.onnx"), (["x"], ["y"]),
                {"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq"}}, opset)
+        export(rec, torch.randn(1, 1, 32, 100), os.path.join(OUT, f"recognizer_opset{opset}.onnx"), (["line"], ["scores"]),
+               {"line": {0: "batch", 3: "width"}, "scores": {0: "steps", 1: "batch"}}, opset)
     # The classifier as exported with TrainingMode.PRESERVE: BatchNormalization nodes
     # are kept (not folded into the convolutions), as some exporters leave them.
     export(clf, torch.randn(1, 3, 224, 224), os.path.join(OUT, "classifier_bn_opset13.onnx"), (["input"], ["logits"]),
@@ -278,6 +305,12 @@ def main():
     for i, t in enumerate([6, 6, 11, 6, 11]):
         np.savez(os.path.join(d, f"seq{i}.npz"), x=rng.normal(0, 1, (1, t, 64)).astype(np.float32))
     np.savez_compressed(os.path.join(d, "seq_compressed.npz"), x=rng.normal(0, 1, (2, 11, 64)).astype(np.float32))
+    # Text lines of three widths for the recogniser (one input: .npy).
+    d = os.path.join(OUT, "npy_lines")
+    os.makedirs(d, exist_ok=True)
+    for i, w in enumerate([64, 100, 64, 160]):
+        line = np.kron(rng.uniform(0, 1, (1, 1, 4, w // 4)), np.ones((1, 1, 8, 4))).astype(np.float32)
+        np.save(os.path.join(d, f"line{i}_w{w}.npy"), line)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		var shapes []string
 		for _, s := range o.Shapes {
-			shapes = append(shapes, strings.Replace(graph.FormatDims(append([]int{1}, s...)), "[1", "[N", 1))
+			shapes = append(shapes, graph.FormatDims(s))
 		}
 		orows = append(orows, []string{o.Output, strings.Join(shapes, " "), fmtDB(o.SQNR), fmt.Sprintf("%.5f", o.Cosine),
 			fmt.Sprintf("%.4g", o.MaxAbsErr), fmt.Sprintf("%.4g", o.MeanAbsErr), t1, t5})

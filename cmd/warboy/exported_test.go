@@ -42,7 +42,10 @@ func exportedCases() []exportedCase {
 				[]string{"images[2] (height)", "images[3] (width)"}},
 			exportedCase{"transformer_opset" + opset, "x", "x=1,16,64",
 				[]string{"--calib-data", d("npz_seq")}, []string{"--data", d("npz_seq")},
-				[]string{"x[1] (seq)"}})
+				[]string{"x[1] (seq)"}},
+			exportedCase{"recognizer_opset" + opset, "line", "line=1,1,32,100",
+				[]string{"--calib-data", d("npy_lines")}, []string{"--data", d("npy_lines")},
+				[]string{"line[3] (width)"}})
 	}
 	// BatchNormalization left unfolded by the exporter (TrainingMode.PRESERVE).
 	out = append(out, exportedCase{"classifier_bn_opset13", "input", "input=1,3,224,224",
@@ -71,6 +74,12 @@ func TestExportedModels(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(out), &ir))
 			assert.True(t, ir.MACsComplete)
 			assert.Greater(t, ir.MACs, int64(100000))
+			for _, n := range ir.Nodes {
+				if n.OpType == "LSTM" {
+					// 25 steps x 2 directions x 4 gates x 32 x (48 + 32)
+					assert.Equal(t, int64(25*2*128*80), n.MACs)
+				}
+			}
 
 			// run on the first sample of the data.
 			code, out, errOut = runCLI(append([]string{"run", model, "--index", "0", "--json"}, c.data...)...)
@@ -221,6 +230,7 @@ func TestExportedInt8AgreesWithORT(t *testing.T) {
 		}},
 		{"detector_opset13", []string{"--calib-data", filepath.Join(exportedDir, "npy_det")}, nil},
 		{"transformer_opset11", []string{"--calib-data", filepath.Join(exportedDir, "npz_seq")}, nil},
+		{"recognizer_opset13", []string{"--calib-data", filepath.Join(exportedDir, "npy_lines")}, nil},
 	} {
 		t.Run(c.model, func(t *testing.T) {
 			model := filepath.Join(exportedDir, c.model+".onnx")
@@ -235,7 +245,8 @@ func TestExportedInt8AgreesWithORT(t *testing.T) {
 			if c.data != nil {
 				inputs = c.data()
 			} else {
-				data := filepath.Join(exportedDir, map[bool]string{true: "npy_det", false: "npz_seq"}[c.model == "detector_opset13"])
+				data := filepath.Join(exportedDir, map[string]string{"detector_opset13": "npy_det", "transformer_opset11": "npz_seq",
+					"recognizer_opset13": "npy_lines"}[c.model])
 				set, err := dataset.Open(data, dataset.Options{Inputs: modelInputs(qm.Graph)})
 				require.NoError(t, err)
 				for i := 0; i < set.Len(); i++ {

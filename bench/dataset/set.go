@@ -60,7 +60,7 @@ type Set struct {
 
 type item struct {
 	file   string
-	row    int              // row of a batch file; -1: the whole file is one sample
+	row    int              // row of a batch file (0 for a file holding one sample)
 	shapes map[string][]int // per input, with a leading 1
 	label  int
 	key    string
@@ -413,20 +413,12 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			rows = r
 			shapes[in.Name] = sample
 		}
-		batched := true
-		if want, ok := target(ins[0], o.Shapes); ok && len(arrays[ins[0].Name].shape) == len(want)-1 {
-			batched = false
-		}
 		key := shapeKey(ins, shapes)
 		for r := 0; r < rows; r++ {
 			if o.Limit > 0 && len(items) >= o.Limit {
 				break
 			}
-			row := r
-			if !batched {
-				row = -1
-			}
-			items = append(items, item{file: f, row: row, shapes: shapes, key: key})
+			items = append(items, item{file: f, row: r, shapes: shapes, key: key})
 		}
 	}
 	if len(items) == 0 {
@@ -470,10 +462,10 @@ func (s *Set) loadTensors(it item) (map[string]*graph.Tensor, error) {
 	out := map[string]*graph.Tensor{}
 	for _, in := range s.inputs {
 		t := s.cache.t[in.Name]
-		if it.row >= 0 {
-			t = row0(t, it.row)
+		if len(t.Shape) == len(it.shapes[in.Name]) {
+			t = row0(t, it.row) // a batch along axis 0
 		} else {
-			t = &graph.Tensor{DType: t.DType, Shape: append([]int{1}, t.Shape...), Data: t.Data}
+			t = &graph.Tensor{DType: t.DType, Shape: append([]int{1}, t.Shape...), Data: t.Data} // one sample
 		}
 		c, err := ConvertTo(t, in.DType)
 		if err != nil {

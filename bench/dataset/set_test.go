@@ -292,3 +292,20 @@ func FuzzDecodeNPZ(f *testing.F) {
 		}
 	})
 }
+
+func TestOpenNPZMixedBatchAxis(t *testing.T) {
+	// One array with the batch axis, one without: both are one sample.
+	dir := t.TempDir()
+	writeNPZ(t, filepath.Join(dir, "s.npz"), map[string]*graph.Tensor{
+		"a": graph.FromFloat32([]int{1, 3}, []float32{1, 2, 3}),
+		"b": graph.FromFloat32([]int{2}, []float32{7, 8}),
+	}, false)
+	s, err := Open(dir, Options{Inputs: []*graph.Value{input("a", graph.Float32, -1, 3), input("b", graph.Float32, -1, 2)}})
+	require.NoError(t, err)
+	require.Equal(t, 1, s.Len())
+	b, err := s.Batch(0, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []float32{1, 2, 3}, b["a"].F32())
+	assert.Equal(t, []int{1, 2}, b["b"].Shape)
+	assert.Equal(t, []float32{7, 8}, b["b"].F32())
+}

@@ -370,6 +370,13 @@ func sampleRows(in *graph.Value, given map[string][]int, shape []int, file strin
 
 func openTensors(path string, files []string, o Options, ins []*graph.Value) (*Set, error) {
 	s := &Set{Name: filepath.Base(path), Kind: "tensors", inputs: ins}
+	var labels map[string][]int
+	if lf := filepath.Join(path, "labels.txt"); fileExists(lf) {
+		var err error
+		if labels, err = readTensorLabels(lf); err != nil {
+			return nil, err
+		}
+	}
 	var items []item
 	for _, f := range files {
 		if o.Limit > 0 && len(items) >= o.Limit {
@@ -414,18 +421,26 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			shapes[in.Name] = sample
 		}
 		key := shapeKey(ins, shapes)
+		fl, labelled := labels[filepath.Base(f)]
+		if labels != nil && (!labelled || len(fl) != rows) {
+			return nil, fmt.Errorf("%s: labels.txt gives %d labels for %s, which holds %d samples", path, len(fl), filepath.Base(f), rows)
+		}
 		for r := 0; r < rows; r++ {
 			if o.Limit > 0 && len(items) >= o.Limit {
 				break
 			}
-			items = append(items, item{file: f, row: r, shapes: shapes, key: key})
+			it := item{file: f, row: r, shapes: shapes, key: key}
+			if labelled {
+				it.label = fl[r]
+			}
+			items = append(items, it)
 		}
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("data %s: no samples (arrays with 0 rows)", path)
 	}
 	s.load = s.loadTensors
-	s.groupItems(items, false)
+	s.groupItems(items, labels != nil)
 	return s, nil
 }
 
@@ -699,3 +714,31 @@ func quoted(s []string) []string {
 }
 
 func isGrey(m color.Model) bool { return m == color.GrayModel || m == color.Gray16Model }
+
+// readTensorLabels reads the labels.txt of a tensor folder: "FILE LABEL..." per line,
+// one class index per sample of the file (a batch file lists one per row).
+func readTensorLabels(lf string) (map[string][]int, error) {
+	b, err := os.ReadFile(lf)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]int{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			return nil, fmt.Errorf("%s:%d: want \"FILE LABEL...\", got %q", lf, i+1, line)
+		}
+		for _, v := range f[1:] {
+			l, err := strconv.Atoi(v)
+			if err != nil || l < 0 {
+				return nil, fmt.Errorf("%s:%d: label %q is not a class index", lf, i+1, v)
+			}
+			out[f[0]] = append(out[f[0]], l)
+		}
+	}
+	return out, nil
+}

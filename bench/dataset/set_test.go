@@ -309,3 +309,17 @@ func TestOpenNPZMixedBatchAxis(t *testing.T) {
 	assert.Equal(t, []int{1, 2}, b["b"].Shape)
 	assert.Equal(t, []float32{7, 8}, b["b"].F32())
 }
+
+func TestOpenTensorLabels(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.npy"), npyBytes(t, graph.FromFloat32([]int{2, 2}, seq(4))), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.npy"), npyBytes(t, graph.FromFloat32([]int{2}, seq(2))), 0o600))
+	in := input("x", graph.Float32, -1, 2)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.txt"), []byte("# file, one label per row\na.npy 3 1\nb.npy 7\n"), 0o600))
+	s, err := Open(dir, Options{Inputs: []*graph.Value{in}})
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 1, 7}, s.Labels)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.txt"), []byte("a.npy 3\nb.npy 7\n"), 0o600))
+	_, err = Open(dir, Options{Inputs: []*graph.Value{in}})
+	assert.ErrorContains(t, err, "1 labels for a.npy, which holds 2 samples")
+}

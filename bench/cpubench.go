@@ -39,6 +39,9 @@ type CPUBenchOptions struct {
 	Requant string
 	// Seed seeds the synthetic input (default 1).
 	Seed int64
+	// Shapes binds inputs' symbolic dimensions (--input-shape); the batch dimension of
+	// a bound input is the bound one.
+	Shapes map[string][]int
 }
 
 // LatencyStats summarises the timed runs of one executor. Latencies are per run (one
@@ -135,7 +138,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if err != nil {
 			return nil, fmt.Errorf("float32 session: %w", err)
 		}
-		if inputs, err = SyntheticInputs(s.Inputs(), opts.Batch, opts.Seed); err != nil {
+		if inputs, err = SyntheticInputsFor(s.Inputs(), opts.Batch, opts.Shapes, opts.Seed); err != nil {
 			return nil, err
 		}
 		if res.Float32, err = timeSession(s, inputs, opts); err != nil {
@@ -149,7 +152,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if err != nil {
 			return nil, fmt.Errorf("int8 session: %w", err)
 		}
-		in, err := SyntheticInputs(s.Inputs(), opts.Batch, opts.Seed)
+		in, err := SyntheticInputsFor(s.Inputs(), opts.Batch, opts.Shapes, opts.Seed)
 		if err != nil {
 			return nil, err
 		}
@@ -192,21 +195,34 @@ func equalShape(a, b []int) bool {
 // float32 uniform in [-1, 1), uint8/int8 uniform over their range. Unknown leading
 // dimensions take batch; other unknown dimensions are an error.
 func SyntheticInputs(vals []*graph.Value, batch int, seed int64) (map[string]*graph.Tensor, error) {
+	return SyntheticInputsFor(vals, batch, nil, seed)
+}
+
+// SyntheticInputsFor is SyntheticInputs with inputs' shapes bound by shapes (the
+// --input-shape flag) where given.
+func SyntheticInputsFor(vals []*graph.Value, batch int, shapes map[string][]int, seed int64) (map[string]*graph.Tensor, error) {
 	rng := rand.New(rand.NewSource(seed))
 	out := map[string]*graph.Tensor{}
 	for _, v := range vals {
-		if !v.HasShape {
-			return nil, fmt.Errorf("input %q has no declared shape", v.Name)
-		}
-		shape := make([]int, len(v.Shape))
-		for i, d := range v.Shape {
-			switch {
-			case d.Known():
-				shape[i] = d.Size
-			case i == 0:
-				shape[i] = batch
-			default:
-				return nil, fmt.Errorf("input %q: dimension %d (%s) is unknown; only the batch dimension may be", v.Name, i, d)
+		var shape []int
+		if s, ok := shapes[v.Name]; ok {
+			if err := graph.CheckInputShape(v, s); err != nil {
+				return nil, err
+			}
+			shape = append([]int(nil), s...)
+		} else if !v.HasShape {
+			return nil, fmt.Errorf("input %q has no declared shape; give it with --input-shape %s=d0,d1,...", v.Name, v.Name)
+		} else {
+			shape = make([]int, len(v.Shape))
+			for i, d := range v.Shape {
+				switch {
+				case d.Known():
+					shape[i] = d.Size
+				case i == 0:
+					shape[i] = batch
+				default:
+					return nil, fmt.Errorf("input %q: dimension %d (%s) of %s is symbolic; give it with --input-shape %s=d0,d1,...", v.Name, i, d, v.Shape, v.Name)
+				}
 			}
 		}
 		t := graph.NewTensor(v.DType, shape)

@@ -36,22 +36,28 @@ type EvalResult struct {
 	Predictions []int `json:"-"`
 }
 
-// Evaluate runs the session over the data set and scores top-1 accuracy. The model
-// must have one image input and a [N, classes] first output. Inputs converted to
-// uint8/int8 by the model editor are fed raw pixels.
+// Evaluate runs the session over an in-memory data set and scores top-1 accuracy (see
+// EvaluateSet).
 func Evaluate(s *runtime.Session, ds *dataset.Dataset, opts EvalOptions) (*EvalResult, error) {
 	if ds.Labels == nil {
 		return nil, errors.New("evaluate: the data set has no labels")
 	}
-	if len(s.Inputs()) != 1 {
-		return nil, fmt.Errorf("evaluate: model has %d inputs, want 1 image input", len(s.Inputs()))
-	}
-	in := s.Inputs()[0]
-	if _, err := dataset.NewFeed(ds, s.Inputs(), 0); err != nil {
+	set, err := dataset.FromDataset(ds, s.Inputs())
+	if err != nil {
 		return nil, err
 	}
+	return EvaluateSet(s, set, opts)
+}
+
+// EvaluateSet runs the session over a labelled data set and scores top-1 accuracy on
+// the model's first output, which must hold class scores ([N, classes], or
+// [N, classes, 1, 1]). Samples of different shapes run one shape group at a time.
+func EvaluateSet(s *runtime.Session, set *dataset.Set, opts EvalOptions) (*EvalResult, error) {
+	if set.Labels == nil {
+		return nil, fmt.Errorf("evaluate: %s has no labels (labels.txt); top-1 accuracy needs them (warboy compare measures unlabelled data)", set.Name)
+	}
 	outName := s.Outputs()[0].Name
-	n := ds.N
+	n := set.Len()
 	if opts.N > 0 && opts.N < n {
 		n = opts.N
 	}
@@ -62,41 +68,48 @@ func Evaluate(s *runtime.Session, ds *dataset.Dataset, opts EvalOptions) (*EvalR
 	if batch <= 0 {
 		batch = 100
 	}
-	if in.HasShape && len(in.Shape) > 0 && in.Shape[0].Known() {
-		batch = in.Shape[0].Size // fixed batch dimension
-		if n%batch != 0 {
-			n -= n % batch
-			if n == 0 {
-				return nil, fmt.Errorf("evaluate: model has fixed batch %d, more than the %d images", batch, ds.N)
+	for _, in := range s.Inputs() {
+		if in.HasShape && len(in.Shape) > 0 && in.Shape[0].Known() {
+			batch = in.Shape[0].Size // fixed batch dimension
+			if n%batch != 0 {
+				n -= n % batch
+				if n == 0 {
+					return nil, fmt.Errorf("evaluate: model has fixed batch %d, more than the %d samples", batch, set.Len())
+				}
 			}
 		}
 	}
 	res := &EvalResult{Images: n, Mode: s.Mode().String(), Predictions: make([]int, 0, n)}
 	start := time.Now()
-	for i := 0; i < n; i += batch {
-		b := batch
-		if i+b > n {
-			b = n - i
-		}
-		x := dataset.InputBatch(in, ds, i, b)
-		out, err := s.RunTensors(map[string]*graph.Tensor{in.Name: x})
+	for i, b := 0, 0; i < n; i += b {
+		b = min(batch, n-i, set.GroupEnd(i)-i)
+		x, err := set.Batch(i, b)
 		if err != nil {
-			return nil, fmt.Errorf("images %d-%d: %w", i, i+b-1, err)
+			return nil, fmt.Errorf("samples %d-%d: %w", i, i+b-1, err)
+		}
+		out, err := s.RunTensors(x)
+		if err != nil {
+			return nil, fmt.Errorf("samples %d-%d: %w", i, i+b-1, err)
 		}
 		logits := out[outName]
 		if logits == nil {
 			return nil, fmt.Errorf("output %q missing", outName)
 		}
-		if len(logits.Shape) != 2 {
-			return nil, fmt.Errorf("output %q has shape %v, want [N, classes]", outName, logits.Shape)
+		shape := logits.Shape
+		ok := len(shape) >= 2
+		for _, d := range shape[min(2, len(shape)):] {
+			ok = ok && d == 1
 		}
-		pred, err := dataset.Top1(logits)
+		if !ok {
+			return nil, fmt.Errorf("output %q has shape %v, want class scores [N, classes]; for other outputs use warboy compare", outName, shape)
+		}
+		pred, err := dataset.Top1(&graph.Tensor{DType: logits.DType, Shape: shape[:2], Data: logits.Data})
 		if err != nil {
 			return nil, err
 		}
 		for j, p := range pred {
 			res.Predictions = append(res.Predictions, p)
-			if p == ds.Labels[i+j] {
+			if p == set.Labels[i+j] {
 				res.Correct++
 			}
 		}

@@ -20,8 +20,9 @@ type ReportOptions struct {
 	// Model is the float32 model to quantize; Name labels it in the report.
 	Model *graph.Model
 	Name  string
-	// Eval is the labelled evaluation set; Calib the calibration set.
-	Eval, Calib *dataset.Dataset
+	// Eval is the labelled evaluation set; Calib the calibration set (dataset.Open, or
+	// dataset.FromDataset for an in-memory set).
+	Eval, Calib *dataset.Set
 	// Methods to compare (default: all ten).
 	Methods []quantizer.Method
 	// CalibN is the number of calibration images (default 1000, capped by Calib.N).
@@ -40,6 +41,9 @@ type ReportOptions struct {
 	// CPU benchmark settings (see CPUBenchOptions): batch 1 by default.
 	CPUIterations int
 	Threads       int
+	// Shapes binds symbolic input dimensions for the CPU latency runs (--input-shape);
+	// when nil, the first evaluation sample's shapes are used.
+	Shapes map[string][]int
 	// Progress receives one line per step.
 	Progress func(stage string, done, total int)
 }
@@ -124,16 +128,9 @@ func Run(o ReportOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("float32 session: %w", err)
 	}
-	evalFeed, err := dataset.NewFeed(o.Eval, floatSess.Inputs(), o.EvalN)
-	if err != nil {
-		return nil, err
-	}
-	calibFeed, err := dataset.NewFeed(o.Calib, floatSess.Inputs(), o.CalibN)
-	if err != nil {
-		return nil, err
-	}
+	evalFeed, calibFeed := o.Eval.Head(o.EvalN), o.Calib.Head(o.CalibN)
 	progress("float32 accuracy", 0, 1)
-	fres, err := Evaluate(floatSess, o.Eval, EvalOptions{N: o.EvalN})
+	fres, err := EvaluateSet(floatSess, o.Eval, EvalOptions{N: o.EvalN})
 	if err != nil {
 		return nil, fmt.Errorf("float32 evaluation: %w", err)
 	}
@@ -141,8 +138,11 @@ func Run(o ReportOptions) (*Report, error) {
 	if rep.FloatSizeBytes, err = modelSize(o.Model); err != nil {
 		return nil, err
 	}
+	if o.Shapes == nil && o.Eval.Len() > 0 {
+		o.Shapes = o.Eval.SampleShapes(0) // the data binds symbolic dimensions
+	}
 	progress("float32 CPU latency", 0, 1)
-	cpuF, err := RunCPUBench(o.Model, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations})
+	cpuF, err := RunCPUBench(o.Model, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations, Shapes: o.Shapes})
 	if err != nil {
 		return nil, fmt.Errorf("float32 CPU benchmark: %w", err)
 	}
@@ -185,7 +185,7 @@ func Run(o ReportOptions) (*Report, error) {
 	return rep, nil
 }
 
-func runMethod(o ReportOptions, cal *quantizer.Calibrator, m quantizer.Method, evalFeed *dataset.Feed) (*MethodReport, error) {
+func runMethod(o ReportOptions, cal *quantizer.Calibrator, m quantizer.Method, evalFeed *dataset.Set) (*MethodReport, error) {
 	ranges, _, err := cal.ComputeRangesFor(m)
 	if err != nil {
 		return nil, err
@@ -202,7 +202,7 @@ func runMethod(o ReportOptions, cal *quantizer.Calibrator, m quantizer.Method, e
 	if err != nil {
 		return nil, fmt.Errorf("int8 session: %w", err)
 	}
-	ev, err := Evaluate(sess, o.Eval, EvalOptions{N: o.EvalN})
+	ev, err := EvaluateSet(sess, o.Eval, EvalOptions{N: o.EvalN})
 	if err != nil {
 		return nil, fmt.Errorf("int8 evaluation: %w", err)
 	}
@@ -238,7 +238,7 @@ func runMethod(o ReportOptions, cal *quantizer.Calibrator, m quantizer.Method, e
 		}
 		mr.SimThroughput = r.ThroughputIPS
 	}
-	cpu, err := RunCPUBench(q, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations})
+	cpu, err := RunCPUBench(q, CPUBenchOptions{Threads: o.Threads, Iterations: o.CPUIterations, Shapes: o.Shapes})
 	if err != nil {
 		return nil, fmt.Errorf("int8 CPU benchmark: %w", err)
 	}

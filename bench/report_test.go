@@ -30,7 +30,11 @@ func smallReport(t *testing.T, methods ...quantizer.Method) (*Report, ReportOpti
 	require.NoError(t, err)
 	calib, err := dataset.Load(testData, "train")
 	require.NoError(t, err)
-	opts := ReportOptions{Model: m, Name: "fmnist_cnn", Eval: eval, Calib: calib, Methods: methods,
+	es, err := dataset.FromDataset(eval, m.Graph.Inputs)
+	require.NoError(t, err)
+	cs, err := dataset.FromDataset(calib, m.Graph.Inputs)
+	require.NoError(t, err)
+	opts := ReportOptions{Model: m, Name: "fmnist_cnn", Eval: es, Calib: cs, Methods: methods,
 		CalibN: 200, EvalN: 300, CompareN: 50, CPUIterations: 5}
 	rep, err := Run(opts)
 	require.NoError(t, err)
@@ -105,10 +109,7 @@ func TestReportOneCodePath(t *testing.T) {
 	rep, opts := smallReport(t, method)
 	mr := rep.Methods[0]
 
-	floatSess, err := runtime.NewSession(opts.Model, runtime.WithMode(runtime.ModeFloat))
-	require.NoError(t, err)
-	feed, err := dataset.NewFeed(opts.Calib, floatSess.Inputs(), opts.CalibN)
-	require.NoError(t, err)
+	feed := opts.Calib.Head(opts.CalibN)
 	cal, err := quantizer.Calibrate(opts.Model, method, feed, quantizer.CalibOptions{})
 	require.NoError(t, err)
 	ranges, err := cal.ComputeRanges()
@@ -118,7 +119,7 @@ func TestReportOneCodePath(t *testing.T) {
 
 	sess, err := runtime.NewSession(q)
 	require.NoError(t, err)
-	ev, err := Evaluate(sess, opts.Eval, EvalOptions{N: opts.EvalN})
+	ev, err := EvaluateSet(sess, opts.Eval, EvalOptions{N: opts.EvalN})
 	require.NoError(t, err)
 	assert.Equal(t, ev.Accuracy, mr.Int8Accuracy, "report int8 accuracy must equal warboy eval's")
 

@@ -35,13 +35,14 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 	if err != nil {
 		return nil, err
 	}
-	for start := 0; start < n; start += bs {
-		b, err := data.Batch(start, min(bs, n-start))
+	for start, bn := 0, 0; start < n; start += bn {
+		bn = batchLen(data, start, bs, n)
+		b, err := data.Batch(start, bn)
 		if err != nil {
-			return nil, fmt.Errorf("calibration data, samples %d-%d: %w", start, min(start+bs, n)-1, err)
+			return nil, fmt.Errorf("calibration data, samples %d-%d: %w", start, start+bn-1, err)
 		}
 		if err := c.Collect(b); err != nil {
-			return nil, fmt.Errorf("samples %d-%d: %w", start, min(start+bs, n)-1, err)
+			return nil, fmt.Errorf("samples %d-%d: %w", start, start+bn-1, err)
 		}
 	}
 	return c, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -17,6 +18,25 @@ type Batches interface {
 	Len() int
 	// Batch returns samples [start, start+n) keyed by model input name.
 	Batch(start, n int) (map[string]*graph.Tensor, error)
+}
+
+// ShapeGroups is implemented by data whose samples come in groups of one shape (text
+// lines of different widths): GroupEnd(start) is the exclusive end of the group
+// holding sample start, and a batch never crosses it.
+type ShapeGroups interface {
+	GroupEnd(start int) int
+}
+
+// batchLen is the size of the batch starting at start: at most bs, within the first
+// n samples and within one shape group.
+func batchLen(data Batches, start, bs, n int) int {
+	bn := min(bs, n-start)
+	if g, ok := data.(ShapeGroups); ok {
+		if e := g.GroupEnd(start); e > start && e-start < bn {
+			bn = e - start
+		}
+	}
+	return bn
 }
 
 // CompareOptions configure Compare.
@@ -60,10 +80,25 @@ type LayerError struct {
 	Int8Name string `json:"int8_tensor"`
 }
 
-// OutputAgreement is the top-1 agreement of a [N, classes] output.
+// OutputAgreement is the error of one model output, float32 against int8, over all
+// samples: SQNR, cosine similarity, max and mean absolute error for any output, and,
+// where the output looks like class scores ([N, C] or [N, C, 1, 1] with C >= 2),
+// top-1 agreement (both runs pick the same class) and top-5 agreement (the float
+// run's class is among the int8 run's five best; C > 5).
 type OutputAgreement struct {
-	Output    string  `json:"output"`
-	Agreement float64 `json:"top1_agreement"`
+	Output string `json:"output"`
+	// Agreement is the top-1 agreement; 0 when Classes is 0.
+	Agreement  float64 `json:"top1_agreement"`
+	Top5       float64 `json:"top5_agreement"`
+	Classes    int     `json:"classes"`
+	SQNR       DB      `json:"sqnr_db"`
+	Cosine     float64 `json:"cosine"`
+	MaxAbsErr  float64 `json:"max_abs_err"`
+	MeanAbsErr float64 `json:"mean_abs_err"`
+	Values     int64   `json:"values"`
+	// Shapes lists the distinct output shapes of the runs (batches of one shape group
+	// each).
+	Shapes [][]int `json:"output_shapes"`
 }
 
 // Comparison is the result of Compare.
@@ -78,8 +113,8 @@ type Comparison struct {
 }
 
 type errAcc struct {
-	ff, dd, fq, qq, maxAbs float64
-	n                      int64
+	ff, dd, fq, qq, maxAbs, sumAbs float64
+	n                              int64
 }
 
 func (a *errAcc) add(f, q []float32) {
@@ -91,6 +126,7 @@ func (a *errAcc) add(f, q []float32) {
 		a.fq += fx * qx
 		a.dd += d * d
 		a.maxAbs = math.Max(a.maxAbs, math.Abs(d))
+		a.sumAbs += math.Abs(d)
 	}
 	a.n += int64(len(f))
 }
@@ -148,9 +184,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	res.Mode = mode
 	accs := make([]errAcc, len(pairs))
 	outs := outputPairs(floatModel, int8Model)
-	agree := make([]int, len(outs))
-	for start := 0; start < n; start += opts.BatchSize {
-		bn := min(opts.BatchSize, n-start)
+	agree, agree5, classes := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
+	oaccs := make([]errAcc, len(outs))
+	oshapes := make([][][]int, len(outs))
+	for start, bn := 0, 0; start < n; start += bn {
+		bn = batchLen(data, start, opts.BatchSize, n)
 		in, err := data.Batch(start, bn)
 		if err != nil {
 			return nil, fmt.Errorf("compare: batch at %d: %w", start, err)
@@ -182,22 +220,28 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			accs[i].add(f.F32(), qf)
 		}
 		for i, o := range outs {
-			a, err := top1(fo[o], nil)
-			if err != nil {
-				continue
+			f, q := fo[o], qo[o]
+			if f == nil || q == nil {
+				return nil, fmt.Errorf("compare: output %q was not computed", o)
 			}
-			qf, err := decodeTensor(int8Model, o, qo[o])
+			qf, err := decodeTensor(int8Model, o, q)
 			if err != nil {
 				return nil, err
 			}
-			b, err := top1(qo[o], qf)
-			if err != nil {
-				continue
+			ff := f.F32()
+			if ff == nil {
+				continue // a non-float output (indices, a shape): not an error measure
 			}
-			for k := range a {
-				if a[k] == b[k] {
-					agree[i]++
-				}
+			if len(ff) != len(qf) {
+				return nil, fmt.Errorf("compare: output %q has shape %v in the float model and %v in the quantized one", o, f.Shape, q.Shape)
+			}
+			oaccs[i].add(ff, qf)
+			oshapes[i] = addShape(oshapes[i], f.Shape)
+			if c := classCount(f.Shape); c > 0 {
+				classes[i] = c
+				t1, t5 := topAgreement(ff, qf, c)
+				agree[i] += t1
+				agree5[i] += t5
 			}
 		}
 		if opts.Progress != nil {
@@ -207,24 +251,24 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	for i, p := range pairs {
 		a := accs[i]
 		le := LayerError{Tensor: p.float, Int8Name: p.int8, Op: p.op, Node: p.node, MaxAbsErr: a.maxAbs, Values: a.n}
-		switch {
-		case a.dd == 0:
-			le.SQNR = DB(math.Inf(1))
-		case a.ff == 0:
-			le.SQNR = DB(math.Inf(-1))
-		default:
-			le.SQNR = DB(10 * math.Log10(a.ff/a.dd))
-		}
-		if a.ff > 0 && a.qq > 0 {
-			le.Cosine = a.fq / math.Sqrt(a.ff*a.qq)
-		} else if a.dd == 0 {
-			le.Cosine = 1
-		}
+		le.SQNR, le.Cosine = a.sqnr(), a.cosine()
 		res.Layers = append(res.Layers, le)
 	}
 	sort.SliceStable(res.Layers, func(i, j int) bool { return res.Layers[i].SQNR < res.Layers[j].SQNR })
 	for i, o := range outs {
-		res.Top1 = append(res.Top1, OutputAgreement{Output: o, Agreement: float64(agree[i]) / float64(n)})
+		a := oaccs[i]
+		oa := OutputAgreement{Output: o, Classes: classes[i], SQNR: a.sqnr(), Cosine: a.cosine(), MaxAbsErr: a.maxAbs,
+			Values: a.n, Shapes: oshapes[i]}
+		if a.n > 0 {
+			oa.MeanAbsErr = a.sumAbs / float64(a.n)
+		}
+		if classes[i] > 0 {
+			oa.Agreement = float64(agree[i]) / float64(n)
+			if classes[i] > 5 {
+				oa.Top5 = float64(agree5[i]) / float64(n)
+			}
+		}
+		res.Top1 = append(res.Top1, oa)
 	}
 	return res, nil
 }
@@ -396,28 +440,78 @@ func decodeTensor(m *graph.Model, name string, t *graph.Tensor) ([]float32, erro
 	return out, nil
 }
 
-// top1 returns the argmax of each row of a [N, C] tensor (vals overrides its data).
-func top1(t *graph.Tensor, vals []float32) ([]int, error) {
-	if t == nil || len(t.Shape) != 2 || t.Shape[1] < 2 {
-		return nil, errors.New("not [N, classes]")
+func (a *errAcc) sqnr() DB {
+	switch {
+	case a.dd == 0:
+		return DB(math.Inf(1))
+	case a.ff == 0:
+		return DB(math.Inf(-1))
 	}
-	if vals == nil {
-		vals = t.F32()
+	return DB(10 * math.Log10(a.ff/a.dd))
+}
+
+func (a *errAcc) cosine() float64 {
+	if a.ff > 0 && a.qq > 0 {
+		return a.fq / math.Sqrt(a.ff*a.qq)
 	}
-	if vals == nil {
-		return nil, errors.New("not float")
+	if a.dd == 0 {
+		return 1
 	}
-	n, k := t.Shape[0], t.Shape[1]
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		row := vals[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
+	return 0
+}
+
+// classCount is C when a [N, C] or [N, C, 1, ..., 1] output looks like class scores
+// (C >= 2), else 0.
+func classCount(shape []int) int {
+	if len(shape) < 2 || shape[1] < 2 {
+		return 0
+	}
+	for _, d := range shape[2:] {
+		if d != 1 {
+			return 0
+		}
+	}
+	return shape[1]
+}
+
+// topAgreement counts the rows of [N, C] scores whose argmax agrees (top-1) and whose
+// float argmax is among the quantized run's five largest (top-5).
+func topAgreement(f, q []float32, c int) (top1, top5 int) {
+	for r := 0; r+c <= len(f); r += c {
+		fr, qr := f[r:r+c], q[r:r+c]
+		fa, qa := argmax(fr), argmax(qr)
+		if fa == qa {
+			top1++
+		}
+		// rank of the float class among the quantized scores (ties count in its favour).
+		above := 0
+		for _, v := range qr {
+			if v > qr[fa] {
+				above++
 			}
 		}
-		out[i] = best
+		if above < 5 {
+			top5++
+		}
 	}
-	return out, nil
+	return top1, top5
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for j, x := range v {
+		if x > v[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+func addShape(list [][]int, s []int) [][]int {
+	for _, have := range list {
+		if slices.Equal(have, s) {
+			return list
+		}
+	}
+	return append(list, append([]int(nil), s...))
 }

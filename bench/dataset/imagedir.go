@@ -9,8 +9,6 @@ import (
 	_ "image/png"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 )
 
 // LoadImageDir reads a directory of PNG/JPEG images described by dir/labels.txt, one
@@ -19,39 +17,19 @@ import (
 // anything else C=3 (RGB). Pixels are preprocessed as pixel/255 by default.
 func LoadImageDir(dir string) (*Dataset, error) {
 	lf := filepath.Join(dir, "labels.txt")
-	f, err := os.Open(lf)
+	names, labels, err := readLabels(lf)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	ds := &Dataset{Name: filepath.Base(dir), Scale: 1.0 / 255}
-	sc := bufio.NewScanner(f)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		fields := strings.Fields(s)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("%s:%d: want \"FILE LABEL\", got %q", lf, line, s)
-		}
-		label, err := strconv.Atoi(fields[1])
-		if err != nil || label < 0 {
-			return nil, fmt.Errorf("%s:%d: label %q is not a class index", lf, line, fields[1])
-		}
-		name := filepath.Clean(fields[0])
-		if filepath.IsAbs(name) || strings.HasPrefix(name, "..") {
-			return nil, fmt.Errorf("%s:%d: %q is outside the data directory", lf, line, fields[0])
-		}
+	for i, name := range names {
 		img, err := decodeImage(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", lf, line, err)
+			return nil, fmt.Errorf("%s: %w", lf, err)
 		}
 		b := img.Bounds()
 		c := 3
-		if m := img.ColorModel(); m == color.GrayModel || m == color.Gray16Model {
+		if isGrey(img.ColorModel()) {
 			c = 1
 		}
 		if ds.N == 0 {
@@ -60,11 +38,8 @@ func LoadImageDir(dir string) (*Dataset, error) {
 			return nil, fmt.Errorf("%s: image is %dx%dx%d, the first image was %dx%dx%d", name, c, b.Dy(), b.Dx(), ds.C, ds.H, ds.W)
 		}
 		ds.Pixels = appendPixels(ds.Pixels, img, c)
-		ds.Labels = append(ds.Labels, label)
+		ds.Labels = append(ds.Labels, labels[i])
 		ds.N++
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if ds.N == 0 {
 		return nil, fmt.Errorf("%s: no images listed", lf)

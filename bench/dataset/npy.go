@@ -20,8 +20,8 @@ var (
 	npyShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
 )
 
-// ReadNPY reads a NumPy .npy file (format 1.0-3.0, C order, little-endian float32,
-// float64, int8, uint8, int32 or int64).
+// ReadNPY reads a NumPy .npy file (format 1.0-3.0, C order; float16/32/64, signed and
+// unsigned integers of 1-8 bytes, bool; either byte order).
 func ReadNPY(path string) (*graph.Tensor, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -36,27 +36,57 @@ func ReadNPY(path string) (*graph.Tensor, error) {
 
 // DecodeNPY parses .npy bytes.
 func DecodeNPY(data []byte) (*graph.Tensor, error) {
+	h, err := parseNPYHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	body := data[h.dataOffset:]
+	need := graph.NumElements(h.shape) * h.elemSize
+	if len(body) < need {
+		return nil, fmt.Errorf(".npy data truncated: %d bytes for shape %v of %s", len(body), h.shape, h.descr)
+	}
+	return h.decode(body[:need])
+}
+
+// npyHeader is what a .npy header says about the array that follows it.
+type npyHeader struct {
+	descr      string
+	dtype      graph.DType
+	elemSize   int
+	bigEndian  bool
+	shape      []int
+	dataOffset int
+}
+
+// maxNPYElements bounds what a header may declare (refused before allocating).
+const maxNPYElements = 1 << 31
+
+// parseNPYHeader reads the magic, version and header dictionary; data may hold just
+// the header (the array need not follow).
+func parseNPYHeader(data []byte) (*npyHeader, error) {
 	if len(data) < 10 || !bytes.Equal(data[:6], []byte("\x93NUMPY")) {
 		return nil, fmt.Errorf("not a .npy file")
 	}
-	major := data[6]
 	var hlen, off int
-	switch major {
+	switch data[6] {
 	case 1:
 		hlen, off = int(binary.LittleEndian.Uint16(data[8:10])), 10
 	case 2, 3:
 		if len(data) < 12 {
 			return nil, fmt.Errorf("truncated .npy header")
 		}
-		hlen, off = int(binary.LittleEndian.Uint32(data[8:12])), 12
+		u := binary.LittleEndian.Uint32(data[8:12])
+		if u > 1<<20 {
+			return nil, fmt.Errorf(".npy header of %d bytes is too large", u)
+		}
+		hlen, off = int(u), 12
 	default:
-		return nil, fmt.Errorf(".npy format version %d is not supported", major)
+		return nil, fmt.Errorf(".npy format version %d is not supported", data[6])
 	}
 	if off+hlen > len(data) {
 		return nil, fmt.Errorf("truncated .npy header")
 	}
 	header := string(data[off : off+hlen])
-	body := data[off+hlen:]
 	d := npyDescr.FindStringSubmatch(header)
 	f := npyFortran.FindStringSubmatch(header)
 	s := npyShape.FindStringSubmatch(header)
@@ -64,9 +94,9 @@ func DecodeNPY(data []byte) (*graph.Tensor, error) {
 		return nil, fmt.Errorf("bad .npy header %q", header)
 	}
 	if f[1] == "True" {
-		return nil, fmt.Errorf("Fortran-order .npy arrays are not supported")
+		return nil, fmt.Errorf("Fortran-order .npy arrays are not supported (save with np.ascontiguousarray)")
 	}
-	var shape []int
+	h := &npyHeader{descr: d[1], dataOffset: off + hlen}
 	n := 1
 	for _, part := range strings.Split(s[1], ",") {
 		part = strings.TrimSpace(part)
@@ -77,33 +107,66 @@ func DecodeNPY(data []byte) (*graph.Tensor, error) {
 		if err != nil || v < 0 {
 			return nil, fmt.Errorf("bad .npy shape %q", s[1])
 		}
-		if v > 0 && n > (1<<31)/v {
-			return nil, fmt.Errorf(".npy shape %v is too large", s[1])
+		if v > 0 && n > maxNPYElements/v {
+			return nil, fmt.Errorf(".npy shape (%s) is too large", s[1])
 		}
-		shape = append(shape, v)
+		h.shape = append(h.shape, v)
 		n *= v
 	}
-	var dt graph.DType
-	switch d[1] {
-	case "<f4":
-		dt = graph.Float32
-	case "<f8":
-		dt = graph.Float64
-	case "|i1", "<i1":
-		dt = graph.Int8
-	case "|u1", "<u1":
-		dt = graph.Uint8
-	case "<i4":
-		dt = graph.Int32
-	case "<i8":
-		dt = graph.Int64
+	if h.shape == nil {
+		h.shape = []int{}
+	}
+	descr := d[1]
+	if len(descr) != 3 || !strings.ContainsRune("<>|=", rune(descr[0])) {
+		return nil, fmt.Errorf(".npy dtype %q is not supported", descr)
+	}
+	h.bigEndian = descr[0] == '>'
+	kind := descr[1:]
+	switch kind {
+	case "f2":
+		h.dtype = graph.Float16
+	case "f4":
+		h.dtype = graph.Float32
+	case "f8":
+		h.dtype = graph.Float64
+	case "i1":
+		h.dtype = graph.Int8
+	case "u1":
+		h.dtype = graph.Uint8
+	case "b1":
+		h.dtype = graph.Bool
+	case "i2":
+		h.dtype = graph.Int16
+	case "u2":
+		h.dtype = graph.Uint16
+	case "i4":
+		h.dtype = graph.Int32
+	case "u4":
+		h.dtype = graph.Uint32
+	case "i8":
+		h.dtype = graph.Int64
+	case "u8":
+		h.dtype = graph.Uint64
 	default:
-		return nil, fmt.Errorf(".npy dtype %q is not supported", d[1])
+		return nil, fmt.Errorf(".npy dtype %q is not supported", descr)
 	}
-	if len(body) < n*dt.Size() {
-		return nil, fmt.Errorf(".npy data truncated: %d bytes for shape %v of %s", len(body), shape, dt)
+	h.elemSize = int(kind[1] - '0')
+	return h, nil
+}
+
+// decode interprets the array bytes (exactly NumElements(shape) elements).
+func (h *npyHeader) decode(b []byte) (*graph.Tensor, error) {
+	if h.bigEndian && h.elemSize > 1 {
+		// Swap to little-endian in a copy.
+		c := make([]byte, len(b))
+		for i := 0; i+h.elemSize <= len(b); i += h.elemSize {
+			for j := 0; j < h.elemSize; j++ {
+				c[i+j] = b[i+h.elemSize-1-j]
+			}
+		}
+		b = c
 	}
-	return DecodeRaw(body[:n*dt.Size()], dt, shape)
+	return DecodeRaw(b, h.dtype, h.shape)
 }
 
 // DecodeRaw interprets little-endian bytes as a tensor of the given type and shape.
@@ -136,6 +199,26 @@ func DecodeRaw(b []byte, dt graph.DType, shape []int) (*graph.Tensor, error) {
 	case []int64:
 		for i := range x {
 			x[i] = int64(le.Uint64(b[8*i:]))
+		}
+	case []int16:
+		for i := range x {
+			x[i] = int16(le.Uint16(b[2*i:]))
+		}
+	case []uint16: // also Float16 bits
+		for i := range x {
+			x[i] = le.Uint16(b[2*i:])
+		}
+	case []uint32:
+		for i := range x {
+			x[i] = le.Uint32(b[4*i:])
+		}
+	case []uint64:
+		for i := range x {
+			x[i] = le.Uint64(b[8*i:])
+		}
+	case []bool:
+		for i := range x {
+			x[i] = b[i] != 0
 		}
 	default:
 		return nil, fmt.Errorf("raw %s data is not supported", dt)

@@ -41,7 +41,7 @@ func TestStaticBatchCalibration(t *testing.T) {
 	}{
 		{"compare", []string{"compare", b1, q, "--data", testData, "--n", "20", "--batch", "8"}, "top-1 agreement"},
 		{"sim", []string{"sim", b1, "--data", testData, "--calib", "10"}, "calibration on 10 samples"},
-		{"bench cpu", []string{"bench", "cpu", b1, "--calib-data", testData, "--calib-n", "10", "--iterations", "1", "--warmup", "0"}, "calibrated on 10 images"},
+		{"bench cpu", []string{"bench", "cpu", b1, "--calib-data", testData, "--calib-n", "10", "--iterations", "1", "--warmup", "0"}, "calibrated on 10 samples"},
 		{"bench", []string{"bench", b1, "--data", testData, "--methods", "MIN_MAX_ASYM", "--calib-n", "10", "--n", "20",
 			"--compare-n", "5", "--iterations", "1"}, "MIN_MAX_ASYM"},
 	}

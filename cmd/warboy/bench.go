@@ -11,6 +11,7 @@ import (
 
 	"github.com/warboy-sim/warboy/bench"
 	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/npu"
 	"github.com/warboy-sim/warboy/quantizer"
@@ -34,8 +35,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 
 func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", "[MODEL] [--data DIR] [--methods all|M1,M2] [--calib-n N] [--mode fused|single|2pe] [--format md|csv|json] [--json] [-o FILE]\n       warboy bench kernels [--json]\n       warboy bench cpu MODEL [--batch N] [--threads T] [--iterations N] [--json]", stderr)
-	data := fs.String("data", projectPath(defaultData), "data directory: IDX files (t10k-* to evaluate, train-* to calibrate) or images with labels.txt")
-	calibData := fs.String("calib-data", "", "calibration data directory (default: --data; its train split when there is one)")
+	data := fs.String("data", projectPath(defaultData), "labelled evaluation data: IDX files (t10k-* to evaluate, train-* to calibrate), or "+dataHelp)
+	calibData := fs.String("calib-data", "", "calibration data (default: --data; its train split when there is one)")
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	methods := fs.String("methods", "all", "calibration methods: all, or a comma-separated list such as MIN_MAX_ASYM,ENTROPY_SYM")
 	calibN := fs.Int("calib-n", 1000, "calibration images")
 	evalN := fs.Int("n", 0, "evaluation images (0 = all)")
@@ -89,7 +92,7 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eval, err := dataset.Load(*data, "t10k")
+	eval, err := openData(*data, "t10k", *preprocess, m, shapes, 0)
 	if err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	if cdir == "" {
 		cdir = *data
 	}
-	calib, err := loadCalibSet(cdir)
+	calib, err := loadCalibSet(cdir, *preprocess, m, shapes)
 	if err != nil {
 		return err
 	}
@@ -107,7 +110,7 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	rep, err := bench.Run(bench.ReportOptions{
 		Model: m, Name: filepath.Base(path), Eval: eval, Calib: calib, Methods: ms,
 		CalibN: *calibN, EvalN: *evalN, CompareN: *compareN, Mode: mode, Percentile: *percentile,
-		CPUIterations: *iters, Threads: *threads,
+		CPUIterations: *iters, Threads: *threads, Shapes: shapesOrNil(shapes),
 		Progress: func(s string, done, total int) {
 			if s != stage {
 				bar.Done()
@@ -151,13 +154,14 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadCalibSet reads the train split of dir, or its t10k split when there is none.
-func loadCalibSet(dir string) (*dataset.Dataset, error) {
-	ds, err := dataset.Load(dir, "train")
+// loadCalibSet reads the train split of an IDX dir, or its t10k split when there is
+// none, or any other data set as it is.
+func loadCalibSet(dir, preprocess string, m *graph.Model, shapes inputShapes) (*dataset.Set, error) {
+	ds, err := openData(dir, "train", preprocess, m, shapes, 0)
 	if err == nil {
 		return ds, nil
 	}
-	ds, err2 := dataset.Load(dir, "t10k")
+	ds, err2 := openData(dir, "t10k", preprocess, m, shapes, 0)
 	if err2 != nil {
 		return nil, err
 	}
@@ -220,4 +224,12 @@ func benchKernelsCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "CPU: %s, %d threads available\n\n", cpuName(), runtime.GOMAXPROCS(0))
 	table(stdout, []string{"kernel", "dtype", "threads", "path", "GOPS", "ms/op"}, rows)
 	return nil
+}
+
+// shapesOrNil is nil when no --input-shape was given (the data then binds shapes).
+func shapesOrNil(s inputShapes) map[string][]int {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -21,7 +21,7 @@ import (
 // model is timed int8 only, unless its float32 original is given with --float.
 func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench cpu", "MODEL|zoo:NAME [--batch N] [--threads T] [--float FLOAT.onnx] [--iterations N] [--warmup N] "+
-		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--json]", stderr)
+		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--json]", stderr)
 	batch := fs.Int("batch", 1, "batch size of the timed runs")
 	threads := fs.Int("threads", 0, "threads the kernels may use (0 = all cores)")
 	floatPath := fs.String("float", "", "float32 original of an already quantized MODEL (timed as the float32 baseline)")
@@ -32,7 +32,9 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	requant := fs.String("requant", "float", "int8 requantization: float (ONNX Runtime's arithmetic) or fixed (gemmlowp/TFLite)")
 	methodName := fs.String("method", defaultMethod, "calibration method when MODEL is float32: "+strings.Join(quantizer.MethodNames(), ", "))
 	calibN := fs.Int("calib-n", 500, "calibration images when MODEL is float32")
-	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory")
+	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data: "+dataHelp)
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -61,11 +63,22 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	} else if m, err = loadModel(source); err != nil {
 		return err
 	}
-	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant}
+	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant, Shapes: shapes}
 	if *warmup == 0 {
 		opts.Warmup = -1
 	}
 	var notes []string
+	if len(shapes) == 0 && !isZoo && !runtime.IsQuantized(m) {
+		// The calibration data binds symbolic dimensions (at --batch).
+		if set := calibFeedFor(m, calibSource{*calibData, "train", *preprocess, shapes}, 1); set != nil {
+			bound := map[string][]int{}
+			for k, v := range set.SampleShapes(0) {
+				bound[k] = append([]int{*batch}, v[1:]...)
+			}
+			opts.Shapes = bound
+			notes = append(notes, fmt.Sprintf("input shapes from the first sample of %s: %s", set.Name, inputShapes(bound)))
+		}
+	}
 	if runtime.IsQuantized(m) {
 		if *floatPath != "" {
 			if opts.Float, err = loadModel(*floatPath); err != nil {
@@ -77,7 +90,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 			return usageErr("--float is for quantized models; %s is float32", source)
 		}
 		start := time.Now()
-		q, note, err := quantizeForBench(m, isZoo, method, *calibData, *calibN, *threads)
+		q, note, err := quantizeForBench(m, isZoo, method, calibSource{*calibData, "train", *preprocess, shapes}, *calibN, *threads)
 		if err != nil {
 			return fmt.Errorf("quantizing %s: %w", source, err)
 		}
@@ -98,20 +111,20 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // quantizeForBench makes the int8 model of a float32 model.
-func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, dataDir string, n, threads int) (*graph.Model, string, error) {
+func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, src calibSource, n, threads int) (*graph.Model, string, error) {
 	if isZoo {
 		q, err := zoo.Quantized(m)
 		return q, fmt.Sprintf("quantized to QDQ with the zoo's synthetic ranges %v (random weights)", zoo.SyntheticRange), err
 	}
 	var data quantizer.Batches
 	var note string
-	if feed := imageFeed(m, dataDir, n); feed != nil {
+	if feed := calibFeedFor(m, src, n); feed != nil {
 		data = feed
-		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d images of %s", method, feed.Len(), feed.DS.Name)
+		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d samples of %s", method, feed.Len(), feed.Name)
 	} else {
-		sb := &syntheticBatches{vals: m.Graph.Inputs, n: min(n, 32)}
+		sb := &syntheticBatches{vals: modelInputs(m.Graph), shapes: src.shapes, n: min(n, 32)}
 		data = sb
-		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d synthetic inputs (uniform [-1, 1)): the bundled images do not fit the model input", method, sb.n)
+		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d synthetic inputs (uniform [-1, 1)): the --calib-data samples (%s) do not fit the model input", method, sb.n, src.path)
 	}
 	cal, err := quantizer.Calibrate(m, method, data, quantizer.CalibOptions{Threads: threads})
 	if err != nil {
@@ -128,14 +141,19 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, dataD
 // syntheticBatches feeds deterministic random inputs for models the bundled images
 // do not fit.
 type syntheticBatches struct {
-	vals []*graph.Value
-	n    int
+	vals   []*graph.Value
+	shapes map[string][]int
+	n      int
 }
 
 func (s *syntheticBatches) Len() int { return s.n }
 
 func (s *syntheticBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
-	return bench.SyntheticInputs(s.vals, n, int64(start)+1)
+	shapes := map[string][]int{}
+	for k, v := range s.shapes {
+		shapes[k] = append([]int{n}, v[1:]...) // the batch of this call
+	}
+	return bench.SyntheticInputsFor(s.vals, n, shapes, int64(start)+1)
 }
 
 func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
@@ -163,16 +181,16 @@ func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
 
 func fmtMs(v float64) string { return fmt.Sprintf("%.2f", v) }
 
-// imageFeed feeds the train split of dataDir to a float32 image model, or returns nil
-// when there is no such data or the images do not fit the model input.
-func imageFeed(m *graph.Model, dataDir string, n int) *dataset.Feed {
-	ds, err := dataset.Load(dataDir, "train")
+// calibFeedFor opens the calibration data for a float32 model, or returns nil when
+// there is no such data or it does not fit the model input (synthetic data is used
+// then, and the report says so).
+func calibFeedFor(m *graph.Model, src calibSource, n int) *dataset.Set {
+	set, err := openData(src.path, src.split, src.preprocess, m, src.shapes, n)
+	if err != nil {
+		set, err = openData(src.path, "t10k", src.preprocess, m, src.shapes, n)
+	}
 	if err != nil {
 		return nil
 	}
-	feed, err := dataset.NewFeed(ds, m.Graph.Inputs, n)
-	if err != nil || feed.Input.DType != graph.Float32 {
-		return nil
-	}
-	return feed
+	return set
 }

@@ -105,7 +105,8 @@ func TestCLIBadInput(t *testing.T) {
 		{"wrong input shape", []string{"run", cnn, "--input", wrong}, 1, "shape"},
 		{"index out of range", []string{"run", cnn, "--index", "999999", "--data", testData}, 2, "10000 images"},
 		{"bad mode", []string{"eval", cnn, "--mode", "int4"}, 2, "--mode"},
-		{"no data", []string{"eval", cnn, "--data", dir}, 1, "no t10k-images"},
+		{"data that does not fit", []string{"eval", cnn, "--data", dir}, 1, "wrong.npy: sample shape [1,1,14,14] does not fit input"},
+		{"no data", []string{"eval", cnn, "--data", t.TempDir()}, 1, "no t10k-images"},
 		{"unknown flag", []string{"inspect", "--frob"}, 2, "frob"},
 		{"raw without shape", []string{"run", cnn, "--input", corrupt}, 2, "--shape"},
 	}

@@ -5,7 +5,9 @@ import (
 	"io"
 	"math"
 
-	"github.com/warboy-sim/warboy/bench/dataset"
+	"strings"
+
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
 )
@@ -22,10 +24,12 @@ type compareReport struct {
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compare", "FLOAT.onnx INT8.onnx [--data DIR] [--split t10k] [--n 1000] [--top K] [--mode auto|float32|int8] [--json]", stderr)
-	data := fs.String("data", projectPath(defaultData), "data directory (IDX files, or images with labels.txt)")
+	fs := newFlags("compare", "FLOAT.onnx INT8.onnx [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--split t10k] [--n 1000] [--top K] [--mode auto|float32|int8] [--json]", stderr)
+	data := fs.String("data", projectPath(defaultData), "data (labels not needed): "+dataHelp)
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	split := fs.String("split", "t10k", "IDX split (file prefix)")
-	n := fs.Int("n", 1000, "number of images (0 = all)")
+	n := fs.Int("n", 1000, "number of samples (0 = all)")
 	batch := fs.Int("batch", 100, "batch size (a model with a static batch uses its own)")
 	top := fs.Int("top", 10, "show the K worst tensors (0 = all)")
 	modeStr := fs.String("mode", "auto", "how the int8 model runs: auto (int8 executor when possible), int8, float32 (simulated quantization)")
@@ -53,16 +57,15 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Load(*data, *split)
+	feed, err := openData(*data, *split, *preprocess, fm, shapes, *n)
 	if err != nil {
 		return err
 	}
-	if len(fm.Graph.Inputs) != 1 {
-		return fmt.Errorf("%s has %d inputs; compare feeds one image input", pos[0], len(fm.Graph.Inputs))
-	}
-	feed, err := dataset.NewFeed(ds, fm.Graph.Inputs, *n)
-	if err != nil {
-		return err
+	if b := fixedBatch(qm); b > 0 {
+		*batch = b // a model bound to one batch size (quantize --input-shape) runs that
+		if r := feed.Len() % b; r != 0 && feed.Len() > b {
+			feed = feed.Head(feed.Len() - r)
+		}
 	}
 	total := feed.Len()
 	bar := progress.New(stderr, "compare", total)
@@ -73,7 +76,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, compareReport{Float: pos[0], Int8: pos[1], Data: ds.Name, Comparison: res})
+		return writeJSON(stdout, compareReport{Float: pos[0], Int8: pos[1], Data: feed.Name, Comparison: res})
 	}
 	shown := res.Layers
 	if *top > 0 && *top < len(shown) {
@@ -81,17 +84,56 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rows := make([][]string, len(shown))
 	for i, l := range shown {
-		sq := "exact"
-		if !math.IsInf(float64(l.SQNR), 1) {
-			sq = fmt.Sprintf("%.2f", float64(l.SQNR))
-		}
-		rows[i] = []string{fmt.Sprint(i + 1), l.Tensor, l.Op, sq, fmt.Sprintf("%.5f", l.Cosine), fmt.Sprintf("%.4g", l.MaxAbsErr)}
+		rows[i] = []string{fmt.Sprint(i + 1), l.Tensor, l.Op, fmtDB(l.SQNR), fmt.Sprintf("%.5f", l.Cosine), fmt.Sprintf("%.4g", l.MaxAbsErr)}
 	}
-	fmt.Fprintf(stdout, "%d quantized tensors, worst first (%d images of %s; int8 model run as %s):\n\n", len(res.Layers), res.Samples, ds.Name, res.Mode)
+	fmt.Fprintf(stdout, "%d quantized tensors, worst first (%d samples of %s; int8 model run as %s):\n\n", len(res.Layers), res.Samples, feed.Name, res.Mode)
 	table(stdout, []string{"#", "tensor", "op", "SQNR dB", "cosine", "max |err|"}, rows)
+	fmt.Fprintln(stdout, "\nmodel outputs, float32 against int8:")
+	orows := make([][]string, 0, len(res.Top1))
 	for _, o := range res.Top1 {
-		fmt.Fprintf(stdout, "\ntop-1 agreement on %s: %.2f %%", o.Output, 100*o.Agreement)
+		t1, t5 := "-", "-"
+		if o.Classes > 0 {
+			t1 = fmt.Sprintf("%.2f %%", 100*o.Agreement)
+			if o.Classes > 5 {
+				t5 = fmt.Sprintf("%.2f %%", 100*o.Top5)
+			}
+		}
+		var shapes []string
+		for _, s := range o.Shapes {
+			shapes = append(shapes, graph.FormatDims(s))
+		}
+		orows = append(orows, []string{o.Output, strings.Join(shapes, " "), fmtDB(o.SQNR), fmt.Sprintf("%.5f", o.Cosine),
+			fmt.Sprintf("%.4g", o.MaxAbsErr), fmt.Sprintf("%.4g", o.MeanAbsErr), t1, t5})
+	}
+	table(stdout, []string{"output", "shape", "SQNR dB", "cosine", "max |err|", "mean |err|", "top-1 agree", "top-5 agree"}, orows)
+	for _, o := range res.Top1 {
+		if o.Classes > 0 {
+			fmt.Fprintf(stdout, "\ntop-1 agreement on %s: %.2f %%", o.Output, 100*o.Agreement)
+		}
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+func fmtDB(d quantizer.DB) string {
+	if math.IsInf(float64(d), 1) {
+		return "exact"
+	}
+	return fmt.Sprintf("%.2f", float64(d))
+}
+
+// fixedBatch is the leading dimension the model's inputs declare when it is concrete
+// (0 when symbolic or when the inputs disagree).
+func fixedBatch(m *graph.Model) int {
+	b := 0
+	for _, in := range modelInputs(m.Graph) {
+		if !in.HasShape || len(in.Shape) == 0 || !in.Shape[0].Known() {
+			return 0
+		}
+		if b != 0 && in.Shape[0].Size != b {
+			return 0
+		}
+		b = in.Shape[0].Size
+	}
+	return b
 }

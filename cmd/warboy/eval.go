@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/warboy-sim/warboy/bench"
-	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/runtime"
 )
@@ -21,8 +20,10 @@ type evalReport struct {
 }
 
 func evalCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", "MODEL [--data DIR] [--split t10k] [--n N] [--batch B] [--mode auto|float32|int8] [--json]", stderr)
-	data := fs.String("data", projectPath(defaultData), "data directory (IDX files, or images with labels.txt)")
+	fs := newFlags("eval", "MODEL [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--split t10k] [--n N] [--batch B] [--mode auto|float32|int8] [--json]", stderr)
+	data := fs.String("data", projectPath(defaultData), "labelled data: "+dataHelp+" (images need labels.txt)")
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	split := fs.String("split", "t10k", "IDX split (file prefix): t10k or train")
 	n := fs.Int("n", 0, "evaluate the first N images (0 = all)")
 	batch := fs.Int("batch", 100, "batch size (a model with a static batch uses its own)")
@@ -51,7 +52,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Load(*data, *split)
+	ds, err := openData(*data, *split, *preprocess, m, shapes, *n)
 	if err != nil {
 		return err
 	}
@@ -60,12 +61,9 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	total := ds.N
-	if *n > 0 && *n < total {
-		total = *n
-	}
+	total := ds.Len()
 	bar := progress.New(stderr, "eval", total)
-	res, err := bench.Evaluate(sess, ds, bench.EvalOptions{N: *n, Batch: *batch, Progress: bar.Callback()})
+	res, err := bench.EvaluateSet(sess, ds, bench.EvalOptions{N: *n, Batch: *batch, Progress: bar.Callback()})
 	bar.Done()
 	if err != nil {
 		return err

@@ -26,6 +26,9 @@ type inspectNode struct {
 	Output string `json:"output"`
 	Shape  string `json:"output_shape"`
 	MACs   int64  `json:"macs"`
+	// MACsUnknown: the node multiplies, but its shapes are symbolic.
+	MACsUnknown bool   `json:"macs_unknown"`
+	Comment     string `json:"-"`
 }
 
 // inspectPlacement says where a node of a quantized model runs.
@@ -36,25 +39,31 @@ type inspectPlacement struct {
 }
 
 type inspectReport struct {
-	Model     string             `json:"model"`
-	Opset     int64              `json:"opset"`
-	Producer  string             `json:"producer"`
-	Inputs    []inspectValue     `json:"inputs"`
-	Outputs   []inspectValue     `json:"outputs"`
-	OpCounts  map[string]int     `json:"op_counts"`
-	Params    int64              `json:"parameters"`
-	MACs      int64              `json:"macs"`
-	Batch     int                `json:"batch"`
-	Quantized bool               `json:"quantized"`
-	Nodes     []inspectNode      `json:"nodes"`
-	Placement []inspectPlacement `json:"execution"`
-	Metadata  map[string]string  `json:"metadata"`
+	Model    string         `json:"model"`
+	Opset    int64          `json:"opset"`
+	Producer string         `json:"producer"`
+	Inputs   []inspectValue `json:"inputs"`
+	Outputs  []inspectValue `json:"outputs"`
+	OpCounts map[string]int `json:"op_counts"`
+	Params   int64          `json:"parameters"`
+	MACs     int64          `json:"macs"`
+	// MACsComplete is false when some MACs depend on symbolic dimensions that no
+	// --input-shape bound (they are left out of MACs); SymbolicDims names them.
+	MACsComplete bool               `json:"macs_complete"`
+	SymbolicDims []string           `json:"symbolic_dims"`
+	InputShapes  map[string][]int   `json:"input_shapes"`
+	Batch        int                `json:"batch"`
+	Quantized    bool               `json:"quantized"`
+	Nodes        []inspectNode      `json:"nodes"`
+	Placement    []inspectPlacement `json:"execution"`
+	Metadata     map[string]string  `json:"metadata"`
 }
 
 func inspectCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "[--ops] [--batch N] [--json] MODEL", stderr)
+	fs := newFlags("inspect", "[--ops] [--batch N] [--input-shape NAME=d0,d1,...] [--json] MODEL", stderr)
 	ops := fs.Bool("ops", false, "list the operators the executor implements (no model needed)")
-	batch := fs.Int("batch", 1, "batch size bound to symbolic dimensions when counting MACs")
+	batch := fs.Int("batch", 1, "batch size bound to a symbolic leading (batch) dimension when counting MACs")
+	shapes := addInputShapeFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -70,7 +79,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := inspectModel(m, pos[0], *batch)
+	rep, err := inspectModel(m, pos[0], *batch, shapes)
 	if err != nil {
 		return err
 	}
@@ -131,7 +140,7 @@ func wrap(s string, width int, indent string) string {
 	return b.String()
 }
 
-func inspectModel(m *graph.Model, path string, batch int) (*inspectReport, error) {
+func inspectModel(m *graph.Model, path string, batch int, given map[string][]int) (*inspectReport, error) {
 	g := m.Graph
 	rep := &inspectReport{
 		Model: path, Opset: m.Opset(), Producer: strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
@@ -147,13 +156,15 @@ func inspectModel(m *graph.Model, path string, batch int) (*inspectReport, error
 	for _, v := range g.Outputs {
 		rep.Outputs = append(rep.Outputs, inspectValue{v.Name, v.DType.String(), v.Shape.String()})
 	}
-	if _, err := m.InferShapes(graph.InferOptions{InputShapes: graph.BatchShapes(g, batch)}); err != nil {
+	if err := inferForInspect(m, batch, given, rep); err != nil {
 		return nil, err
 	}
+	rep.MACsComplete = true
 	for _, n := range g.Nodes {
 		rep.OpCounts[n.OpType]++
-		macs := g.MACs(n)
+		macs, known := g.MACsKnown(n)
 		rep.MACs += macs
+		rep.MACsComplete = rep.MACsComplete && known
 		shape := ""
 		if len(n.Outputs) > 0 {
 			if v := g.Values[n.Outputs[0]]; v != nil && v.HasShape {
@@ -164,7 +175,7 @@ func inspectModel(m *graph.Model, path string, batch int) (*inspectReport, error
 		if len(n.Outputs) > 0 {
 			out = n.Outputs[0]
 		}
-		rep.Nodes = append(rep.Nodes, inspectNode{Name: n.Name, OpType: n.OpType, Output: out, Shape: shape, MACs: macs})
+		rep.Nodes = append(rep.Nodes, inspectNode{Name: n.Name, OpType: n.OpType, Output: out, Shape: shape, MACs: macs, MACsUnknown: !known})
 	}
 	if rep.Quantized {
 		s, err := runtime.NewSession(m, runtime.WithWarnings(func(string) {}))
@@ -191,7 +202,13 @@ func printInspect(w io.Writer, r *inspectReport) {
 		fmt.Fprintf(w, "output:    %s %s%s\n", v.Name, v.DType, v.Shape)
 	}
 	fmt.Fprintf(w, "params:    %d (%s)\n", r.Params, fmtCount(r.Params))
-	fmt.Fprintf(w, "MACs:      %d (%s) at batch %d\n", r.MACs, fmtCount(r.MACs), r.Batch)
+	switch {
+	case r.MACsComplete:
+		fmt.Fprintf(w, "MACs:      %d (%s) at %s\n", r.MACs, fmtCount(r.MACs), shapesText(r))
+	default:
+		fmt.Fprintf(w, "MACs:      %d (%s) counted; more depend on the symbolic dimensions %s: give --input-shape NAME=d0,d1,... to count them\n",
+			r.MACs, fmtCount(r.MACs), strings.Join(r.SymbolicDims, ", "))
+	}
 	if r.Quantized {
 		fmt.Fprintln(w, "quantized: yes")
 	}
@@ -207,7 +224,11 @@ func printInspect(w io.Writer, r *inspectReport) {
 	fmt.Fprintf(w, "operators: %s\n\n", strings.Join(parts, ", "))
 	rows := make([][]string, 0, len(r.Nodes))
 	for _, n := range r.Nodes {
-		rows = append(rows, []string{n.Name, n.OpType, n.Output, n.Shape, fmt.Sprint(n.MACs)})
+		macs := fmt.Sprint(n.MACs)
+		if n.MACsUnknown {
+			macs = "symbolic"
+		}
+		rows = append(rows, []string{n.Name, n.OpType, n.Output, n.Shape, macs})
 	}
 	table(w, []string{"node", "op", "output", "shape", "MACs"}, rows)
 	if len(r.Placement) > 0 {
@@ -223,4 +244,81 @@ func printInspect(w io.Writer, r *inspectReport) {
 		table(w, []string{"node", "op", "runs"}, rows)
 		fmt.Fprintf(w, "%d of %d executed nodes run int8\n", n8, len(r.Placement))
 	}
+}
+
+// inferForInspect infers shapes for inspect: with every input bound (--input-shape,
+// the declaration, --batch for a leading symbolic dimension) the shapes are concrete;
+// otherwise the dimensions that stay symbolic stay symbolic (never replaced by 1) and
+// the report names them.
+func inferForInspect(m *graph.Model, batch int, given map[string][]int, rep *inspectReport) error {
+	g := m.Graph
+	shapes, err := graph.ResolveInputShapes(g, batch, given)
+	if err == nil {
+		rep.InputShapes = shapes
+		if _, err := m.InferShapes(graph.InferOptions{InputShapes: shapes}); err != nil {
+			return err
+		}
+		return nil
+	}
+	if len(given) > 0 {
+		// The user's shapes must fit even when other inputs stay symbolic.
+		for name, s := range given {
+			in := g.Input(name)
+			if in == nil {
+				return err
+			}
+			if cerr := graph.CheckInputShape(in, s); cerr != nil {
+				return cerr
+			}
+		}
+	}
+	// Bind what is known (given shapes, the leading batch) on a copy of the
+	// declarations and leave the rest symbolic.
+	saved := make([]*graph.Value, len(g.Inputs))
+	copy(saved, g.Inputs)
+	defer copy(g.Inputs, saved)
+	seen := map[string]bool{}
+	for i, in := range g.Inputs {
+		if g.Initializers[in.Name] != nil || !in.HasShape {
+			continue
+		}
+		v := *in
+		v.Shape = append(graph.Shape(nil), in.Shape...)
+		if s, ok := given[in.Name]; ok {
+			v.Shape = graph.ShapeOf(s...)
+		} else {
+			for d := range v.Shape {
+				switch {
+				case v.Shape[d].Known():
+				case d == 0 && batch > 0:
+					v.Shape[d] = graph.ShapeOf(batch)[0]
+				default:
+					name := v.Shape[d].String()
+					key := fmt.Sprintf("%s[%d] (%s)", in.Name, d, name)
+					if !seen[key] {
+						seen[key] = true
+						rep.SymbolicDims = append(rep.SymbolicDims, key)
+					}
+				}
+			}
+		}
+		g.Inputs[i] = &v
+	}
+	if _, ierr := m.InferShapes(graph.InferOptions{}); ierr != nil {
+		return fmt.Errorf("%w (shape inference with symbolic dimensions %s failed: %v; give --input-shape)", err, strings.Join(rep.SymbolicDims, ", "), ierr)
+	}
+	return nil
+}
+
+func shapesText(r *inspectReport) string {
+	var parts []string
+	for _, v := range r.Inputs {
+		if s, ok := r.InputShapes[v.Name]; ok {
+			parts = append(parts, v.Name+"="+graph.FormatDims(s))
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("batch %d", r.Batch)
+	}
+	return strings.Join(parts, " ")
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
@@ -30,6 +29,8 @@ type quantizeReport struct {
 	Percentile   float64                  `json:"percentile"`
 	CalibData    string                   `json:"calib_data"`
 	CalibSamples int                      `json:"calib_samples"`
+	Preprocess   string                   `json:"preprocess"`
+	InputShapes  map[string][]int         `json:"input_shapes"`
 	RangesIn     string                   `json:"ranges_in"`
 	RangesOut    string                   `json:"ranges_out"`
 	Activations  int                      `json:"quantized_activations"`
@@ -47,10 +48,12 @@ type quantizeReport struct {
 }
 
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("quantize", "MODEL -o OUT.onnx [--calib-data DIR] [--calib-n N] [--method M] [--percentile P] "+
+	fs := newFlags("quantize", "MODEL -o OUT.onnx [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--calib-n N] [--method M] [--percentile P] "+
 		"[--ranges-out R.json] [--ranges-in R.json] [--format qdq|qoperator] [--dynamic] [--exclude NODE,...] [-v] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
-	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory (IDX files, or images with labels.txt)")
+	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data: "+dataHelp)
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	split := fs.String("calib-split", "train", "IDX split (file prefix) of the calibration data")
 	calibN := fs.Int("calib-n", 1000, "number of calibration images")
 	batch := fs.Int("batch", 100, "calibration batch size (a model with a static batch uses its own)")
@@ -90,7 +93,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--batch must be > 0")
 	}
 	if *dynamic {
-		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format"} {
+		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format", "preprocess"} {
 			if set[f] {
 				return usageErr("--dynamic quantizes activations at run time: --%s does not apply", f)
 			}
@@ -144,13 +147,19 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			rep.Method = "ranges from " + filepath.Base(*rangesIn)
 			qopts.CalibMethod = rep.Method
 		} else {
-			var crep *quantizer.CalibReport
-			ranges, crep, err = calibrateFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
+			var crep *calibResult
+			ranges, crep, err = calibrateFromDir(m, method, calibSource{*calibData, *split, *preprocess, shapes}, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
 			if err != nil {
 				return err
 			}
 			rep.Method = method.String()
-			rep.CalibData = *calibData + " (" + *split + ")"
+			rep.CalibData = *calibData
+			if crep.kind == "idx" {
+				rep.CalibData += " (" + *split + ")"
+			}
+			if *preprocess != "" {
+				rep.Preprocess = *preprocess
+			}
 			rep.CalibSamples = crep.Samples
 			rep.Ranges = crep.Tensors
 			rep.collapsed = crep.CollapsedNote()
@@ -162,7 +171,15 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			}
 			qopts.CalibMethod, qopts.CalibSamples = method.String(), crep.Samples
 		}
-		q, err = quantizer.Quantize(m, ranges, qopts)
+		if err == nil && len(shapes) > 0 {
+			// The written model takes exactly the --input-shape shapes: shape
+			// subgraphs (Shape -> Gather -> Concat) fold to constants.
+			err = m.BindInputShapes(shapes)
+			rep.InputShapes = shapes
+		}
+		if err == nil {
+			q, err = quantizer.Quantize(m, ranges, qopts)
+		}
 		if err == nil && *rangesOut != "" {
 			rep.RangesOut = *rangesOut
 			rangesJSON, err = ranges.Encode()
@@ -230,35 +247,40 @@ func alreadyQuantized(path string, err error) error {
 	return fmt.Errorf("%s: %w; nothing to do (warboy eval and warboy run execute it as it is)", path, err)
 }
 
-// calibrateFromDir runs calibration over the first n images of a data set.
-func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string, n, batch int, percentile float64, threads int,
-	exclude []string, stderr io.Writer, warn func(string)) (quantizer.Ranges, *quantizer.CalibReport, error) {
-	ds, err := dataset.Load(dir, split)
+// calibSource is where calibration samples come from.
+type calibSource struct {
+	path, split, preprocess string
+	shapes                  inputShapes
+}
+
+type calibResult struct {
+	*quantizer.CalibReport
+	kind string
+}
+
+// calibrateFromDir runs calibration over the first n samples of a data set.
+func calibrateFromDir(m *graph.Model, method quantizer.Method, src calibSource, n, batch int, percentile float64, threads int,
+	exclude []string, stderr io.Writer, warn func(string)) (quantizer.Ranges, *calibResult, error) {
+	set, err := openData(src.path, src.split, src.preprocess, m, src.shapes, n)
 	if err != nil {
 		return nil, nil, fmt.Errorf("calibration data: %w", err)
 	}
-	if ds.N == 0 {
-		return nil, nil, fmt.Errorf("calibration data %s is empty", ds.Name)
-	}
-	if n > ds.N {
-		warn(fmt.Sprintf("--calib-n %d but %s has %d images: calibrating on %d", n, ds.Name, ds.N, ds.N))
-		n = ds.N
-	}
-	feed, err := dataset.NewFeed(ds, m.Graph.Inputs, n)
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration data: %w", err)
-	}
-	if feed.Input.DType != graph.Float32 && feed.Input.DType != graph.Undefined {
-		return nil, nil, fmt.Errorf("model input %q is %s; calibration feeds float32 images", feed.Input.Name, feed.Input.DType)
+	if set.Len() < n {
+		warn(fmt.Sprintf("--calib-n %d but %s has %d samples: calibrating on %d", n, set.Name, set.Len(), set.Len()))
+		n = set.Len()
 	}
 	bar := progress.New(stderr, "calibrate", n)
-	cal, err := quantizer.Calibrate(m, method, feed, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads,
+	cal, err := quantizer.Calibrate(m, method, set, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads,
 		BatchSize: batch, Exclude: exclude, Progress: bar.Callback()})
 	bar.Done()
 	if err != nil {
 		return nil, nil, err
 	}
-	return cal.ComputeRangesFor(method)
+	r, rep, err := cal.ComputeRangesFor(method)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, &calibResult{rep, set.Kind}, nil
 }
 
 // countQuantized counts the activations (Q/DQ pairs), int8 weights and int32 biases

@@ -50,11 +50,13 @@ func parseMode(s string) (runtime.Mode, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "MODEL [--index I --data DIR | --input FILE.npy | --input FILE.raw --shape 1,1,28,28] [--output OUT.npy|OUT.npz] [--json]", stderr)
-	data := fs.String("data", projectPath(defaultData), "IDX data directory for --index")
+	fs := newFlags("run", "MODEL [--index I --data DIR [--preprocess SPEC] | --input FILE.npy|FILE.npz | --input FILE.raw --shape 1,1,28,28] [--input-shape NAME=d0,d1,...] [--output OUT.npy|OUT.npz] [--json]", stderr)
+	data := fs.String("data", projectPath(defaultData), "data for --index: "+dataHelp)
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	split := fs.String("split", "t10k", "IDX split (file prefix) for --index")
 	index := fs.Int("index", -1, "run on this image of the data set (default 0 when no --input)")
-	input := fs.String("input", "", "input file: .npy, or raw little-endian data with --shape and --dtype")
+	input := fs.String("input", "", "input file: .npy (one input; every row of a batch), .npz (one array per input name), or raw little-endian data with --shape and --dtype")
 	shapeStr := fs.String("shape", "", "shape of a raw --input, e.g. 1,1,28,28")
 	dtypeStr := fs.String("dtype", "float32", "element type of a raw --input")
 	modeStr := fs.String("mode", "auto", "execution: auto (int8 for quantized models), float32, int8")
@@ -91,9 +93,6 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(sess.Inputs()) != 1 {
-		return fmt.Errorf("model has %d inputs; run supports single-input models", len(sess.Inputs()))
-	}
 	if outs := sess.Outputs(); *outFile != "" && !npz && len(outs) != 1 {
 		names := make([]string, len(outs))
 		for i, o := range outs {
@@ -102,15 +101,34 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--output %s: the model has %d outputs (%s) and a .npy file holds one array; write a .npz (one array per output)",
 			*outFile, len(outs), strings.Join(names, ", "))
 	}
-	in := sess.Inputs()[0]
 	rep := &runReport{Model: pos[0], Mode: sess.Mode().String()}
-	var x *graph.Tensor
+	var feeds map[string]*graph.Tensor
 	switch {
 	case *input != "" && *index >= 0:
 		return usageErr("give --input or --index, not both")
-	case *input != "":
-		x, err = readInputFile(*input, *shapeStr, *dtypeStr)
+	case *input != "" && !strings.HasSuffix(*input, ".npy") && !strings.HasSuffix(*input, ".npz"):
+		if len(sess.Inputs()) != 1 {
+			return fmt.Errorf("model has %d inputs; a raw --input feeds one (use an .npz file, one array per input)", len(sess.Inputs()))
+		}
+		x, err := readInputFile(*input, *shapeStr, *dtypeStr)
 		if err != nil {
+			return err
+		}
+		in := sess.Inputs()[0]
+		if err := graph.CheckInputShape(in, x.Shape); err != nil {
+			return fmt.Errorf("%s: %w", *input, err)
+		}
+		if x, err = dataset.ConvertTo(x, in.DType); err != nil {
+			return fmt.Errorf("%s: %w", *input, err)
+		}
+		feeds = map[string]*graph.Tensor{in.Name: x}
+		rep.Input = *input
+	case *input != "":
+		set, err := openData(*input, "", "", m, shapes, 0)
+		if err != nil {
+			return err
+		}
+		if feeds, err = set.Batch(0, set.GroupEnd(0)); err != nil {
 			return err
 		}
 		rep.Input = *input
@@ -118,21 +136,30 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		if *index < 0 {
 			*index = 0
 		}
-		ds, err := dataset.Load(*data, *split)
+		set, err := openData(*data, *split, *preprocess, m, shapes, *index+1)
 		if err != nil {
 			return err
 		}
-		if *index >= ds.N {
-			return usageErr("--index %d: the data set has %d images", *index, ds.N)
+		if *index >= set.Len() {
+			what := "samples"
+			if set.Kind != "tensors" {
+				what = "images"
+			}
+			return usageErr("--index %d: the data set has %d %s", *index, set.Len(), what)
 		}
-		x = dataset.InputBatch(in, ds, *index, 1)
-		rep.Input = fmt.Sprintf("%s image %d", ds.Name, *index)
-		if ds.Labels != nil {
-			l := ds.Labels[*index]
+		if feeds, err = set.Batch(*index, 1); err != nil {
+			return err
+		}
+		rep.Input = fmt.Sprintf("%s sample %d", set.Name, *index)
+		if set.Kind == "idx" {
+			rep.Input = fmt.Sprintf("%s image %d", set.Name, *index)
+		}
+		if set.Labels != nil {
+			l := set.Labels[*index]
 			rep.Label = &l
 		}
 	}
-	out, err := sess.RunTensors(map[string]*graph.Tensor{in.Name: x})
+	out, err := sess.RunTensors(feeds)
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,8 @@ func TestRunWrongShapeNotation(t *testing.T) {
 		shape []int
 		want  string
 	}{
-		{"wrong size", []int{1, 1, 14, 14}, `input "input": got shape [1,1,14,14], model expects [N,1,28,28]`},
-		{"wrong rank", []int{1, 28, 28}, `input "input": got shape [1,28,28], model expects [N,1,28,28]`},
+		{"wrong size", []int{1, 1, 14, 14}, `sample shape [1,1,14,14] does not fit input "input": the model declares [N,1,28,28]`},
+		{"wrong rank", []int{1, 1, 1, 28, 28}, `array shape [1,1,1,28,28] does not fit input "input" [N,1,28,28]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,8 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	profilePath := fs.String("profile", "", "hardware profile JSON (may be partial: it overrides the default warboy-v1 profile)")
 	printProfile := fs.Bool("print-profile", false, "print the effective profile as JSON and exit")
-	data := fs.String("data", "", "calibration data directory (IDX or images + labels.txt) for float models")
+	data := fs.String("data", "", "calibration data for float models: "+dataHelp)
+	preprocess := addPreprocessFlag(fs)
 	calib := fs.Int("calib-n", 0, "calibration samples (default: all of --data, or 4 random samples)")
 	aliasFlag(fs, "calib", "calib-n")
 	methodStr := fs.String("method", "MIN_MAX_ASYM", "calibration method for float models")
@@ -92,7 +93,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	cfg := npu.Config{Mode: mode, Batch: *batch, InFlight: *inflight, Requests: *requests, Profile: prof,
 		PreLowered: *prelowered, QuantizedInput: *quantIn, AssumeInt8: *timingOnly, Functional: *functional,
 		Trace: *tracePath != ""}
-	prepNote, err := prepareForSim(&m, isZoo, *timingOnly, *data, *calib, method, stderr)
+	prepNote, err := prepareForSim(&m, isZoo, *timingOnly, *data, *preprocess, *calib, method, stderr)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 // prepareForSim quantizes a float model unless --timing-only: zoo models get the
 // quantizer's graph with synthetic ranges (fast, timing only), files are calibrated on
 // --data or on random data like furiosa-litmus.
-func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, calib int, method quantizer.Method, stderr io.Writer) (string, error) {
+func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir, preprocess string, calib int, method quantizer.Method, stderr io.Writer) (string, error) {
 	model := *m
 	if timingOnly {
 		return "timed as int8 without quantization (--timing-only)", nil
@@ -141,16 +142,15 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 	opts := npu.PrepareOptions{Method: method, Samples: calib, Warn: func(s string) { fmt.Fprintln(stderr, "note:", s) }}
 	what := ""
 	if dataDir != "" {
-		ds, err := loadCalibData(dataDir)
+		feed, err := loadCalibData(dataDir, preprocess, model)
 		if err != nil {
 			return "", err
 		}
-		if len(model.Graph.Inputs) != 1 {
-			return "", fmt.Errorf("--data needs a single-input model; %s has %d inputs", model.Graph.Name, len(model.Graph.Inputs))
-		}
-		feed, err := dataset.NewFeed(ds, model.Graph.Inputs, 0)
-		if err != nil {
-			return "", err
+		if feed.Groups() > 1 {
+			// The simulator's calibration batches samples without regard to shape: keep
+			// the first shape group.
+			feed = feed.Head(feed.GroupEnd(0))
+			fmt.Fprintf(stderr, "note: --data holds samples of several shapes; calibrating on the %d of the first shape\n", feed.Len())
 		}
 		opts.Data = feed
 		what = "from " + dataDir
@@ -178,15 +178,8 @@ func runtimeQuantized(m *graph.Model) bool {
 	return false
 }
 
-func loadCalibData(dir string) (*dataset.Dataset, error) {
-	ds, err := dataset.Load(dir, "train")
-	if err != nil {
-		var err2 error
-		if ds, err2 = dataset.Load(dir, "t10k"); err2 != nil {
-			return nil, err
-		}
-	}
-	return ds, nil
+func loadCalibData(dir, preprocess string, m *graph.Model) (*dataset.Set, error) {
+	return loadCalibSet(dir, preprocess, m, nil)
 }
 
 func writeTraceFile(path string, rep *npu.Report) error {

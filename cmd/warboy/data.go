@@ -1,0 +1,34 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// dataHelp is the usage text of --data / --calib-data.
+const dataHelp = "IDX files, a folder of PNG/JPEG images (labels.txt optional; see --preprocess), " +
+	"a folder of .npy (one input) / .npz (one array per input name) tensors, or one .npy/.npz file"
+
+// addPreprocessFlag registers --preprocess (image folders only).
+func addPreprocessFlag(fs *flag.FlagSet) *string {
+	return fs.String("preprocess", "", dataset.PreprocessHelp+" (default pixel)")
+}
+
+// modelInputs are the graph inputs that are not initializers (what data feeds).
+func modelInputs(g *graph.Graph) []*graph.Value {
+	var out []*graph.Value
+	for _, in := range g.Inputs {
+		if g.Initializers[in.Name] == nil {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// openData opens a data set for model m (see dataset.Open).
+func openData(path, split, preprocess string, m *graph.Model, shapes inputShapes, limit int) (*dataset.Set, error) {
+	return dataset.Open(path, dataset.Options{Split: split, Inputs: modelInputs(m.Graph), Shapes: shapes,
+		Preprocess: preprocess, Limit: limit})
+}

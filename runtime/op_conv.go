@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -433,7 +434,7 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 	var res []float32
 	if ep != nil && ep.residual != nil {
 		r := ep.residual
-		if r.DType != graph.Float32 || !equalInts(r.Shape, outShape) {
+		if r.DType != graph.Float32 || !slices.Equal(r.Shape, outShape) {
 			return nil, false, nil
 		}
 		res = r.F32()

@@ -622,7 +622,7 @@ func buildRange(b *BuildContext) (Kernel, error) {
 			return nil, err
 		}
 		t := &graph.Tensor{DType: in[0].DType, Data: data}
-		t.Shape = []int{dataLen(data)}
+		t.Shape = []int{graph.DataLen(data)}
 		return []*graph.Tensor{t}, nil
 	}), nil
 }

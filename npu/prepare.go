@@ -50,7 +50,7 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("prepare: nil model")
 	}
-	if isQuantized(m.Graph) {
+	if m.Graph.IsQuantized() {
 		return &Prepared{Model: m}, nil
 	}
 	bs := opts.BatchSize

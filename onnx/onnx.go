@@ -17,6 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/warboy-sim/warboy/onnx/onnxpb"
+
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 )
 
 // Limits bound what a model may declare, so that a corrupted or hostile file is refused
@@ -121,24 +123,7 @@ func SaveFile(path string, m *onnxpb.ModelProto, externalThreshold int) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return writeFileAtomic(path, data)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, data)
 }
 
 // ElemSize returns the byte size of one element of an ONNX data type, or 0 when the
@@ -366,5 +351,5 @@ func externalize(g *onnxpb.GraphProto, modelPath string, threshold int) error {
 	if len(blob) == 0 {
 		return nil
 	}
-	return writeFileAtomic(filepath.Join(filepath.Dir(modelPath), dataName), blob)
+	return atomicfile.WriteFile(filepath.Join(filepath.Dir(modelPath), dataName), blob)
 }

@@ -12,6 +12,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -1253,7 +1254,7 @@ func buildScatterND(b *BuildContext) (Kernel, error) {
 			return nil, fmt.Errorf("index tuples of length %d exceed the data rank %d", k, len(x.Shape))
 		}
 		want := append(append([]int{}, it.Shape[:q-1]...), x.Shape[k:]...)
-		if !sameShape(upd.Shape, want) {
+		if !slices.Equal(upd.Shape, want) {
 			return nil, fmt.Errorf("updates have shape %v, expected %v", upd.Shape, want)
 		}
 		raw, ok := it.Data.([]int64)
@@ -1298,7 +1299,7 @@ func buildScatterElements(b *BuildContext) (Kernel, error) {
 		}
 		x, it, upd := in[0], in[1], in[2]
 		r := len(x.Shape)
-		if len(it.Shape) != r || !sameShape(it.Shape, upd.Shape) {
+		if len(it.Shape) != r || !slices.Equal(it.Shape, upd.Shape) {
 			return nil, fmt.Errorf("data %v, indices %v and updates %v must have the same rank, indices and updates the same shape", x.Shape, it.Shape, upd.Shape)
 		}
 		a, err := graph.NormalizeAxis(axis, r)

@@ -84,17 +84,9 @@ func WithRequant(mode string) Option { return func(c *config) { c.lowerCfg.Requa
 // WithWarnings receives warnings (e.g. nodes that fall back to float32).
 func WithWarnings(f func(string)) Option { return func(c *config) { c.warn = f } }
 
-// IsQuantized reports whether the model contains quantization operators.
-func IsQuantized(m *graph.Model) bool {
-	for _, n := range m.Graph.Nodes {
-		switch n.OpType {
-		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
-			"MatMulInteger", "DynamicQuantizeLinear", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid":
-			return true
-		}
-	}
-	return false
-}
+// IsQuantized reports whether the model contains quantization operators
+// (graph.Graph.IsQuantized).
+func IsQuantized(m *graph.Model) bool { return m.Graph.IsQuantized() }
 
 type step struct {
 	node   *graph.Node
@@ -148,10 +140,8 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("runtime: nil model")
 	}
-	work, err := cloneModel(m)
-	if err != nil {
-		return nil, err
-	}
+	work := m.Clone()
+	var err error
 	var quant map[string]*QuantInfo
 	mode := cfg.mode
 	if mode == ModeAuto {
@@ -206,46 +196,6 @@ func (s *Session) Inputs() []*graph.Value { return s.inputs }
 
 // Outputs describes the model outputs.
 func (s *Session) Outputs() []*graph.Value { return s.outputs }
-
-func cloneModel(m *graph.Model) (*graph.Model, error) {
-	// A structural copy: nodes and value maps are copied, tensors are shared (they are
-	// never written by the executor).
-	g := m.Graph
-	ng := &graph.Graph{
-		Name:         g.Name,
-		Initializers: make(map[string]*graph.Tensor, len(g.Initializers)),
-		Values:       make(map[string]*graph.Value, len(g.Values)),
-	}
-	for k, v := range g.Initializers {
-		ng.Initializers[k] = v
-	}
-	for k, v := range g.Values {
-		cp := *v
-		ng.Values[k] = &cp
-	}
-	for _, v := range g.Inputs {
-		cp := *v
-		ng.Inputs = append(ng.Inputs, &cp)
-	}
-	for _, v := range g.Outputs {
-		cp := *v
-		ng.Outputs = append(ng.Outputs, &cp)
-	}
-	for _, n := range g.Nodes {
-		ng.Nodes = append(ng.Nodes, n.Clone())
-	}
-	nm := *m
-	nm.Graph = ng
-	nm.Opsets = map[string]int64{}
-	for k, v := range m.Opsets {
-		nm.Opsets[k] = v
-	}
-	nm.Metadata = map[string]string{}
-	for k, v := range m.Metadata {
-		nm.Metadata[k] = v
-	}
-	return &nm, nil
-}
 
 func (s *Session) plan() error {
 	m := s.model

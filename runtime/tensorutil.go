@@ -8,6 +8,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -254,7 +255,7 @@ func broadcastStrides(in, out []int) []int {
 // broadcastTo materializes t broadcast to shape (which must be a valid broadcast of
 // t's shape).
 func broadcastTo(t *graph.Tensor, shape []int) (*graph.Tensor, error) {
-	if sameShape(t.Shape, shape) {
+	if slices.Equal(t.Shape, shape) {
 		return t, nil
 	}
 	src, err := bufferOf(t)
@@ -272,18 +273,6 @@ func broadcastTo(t *graph.Tensor, shape []int) (*graph.Tensor, error) {
 	dst := src.Make(graph.NumElements(shape))
 	stridedCopy(dst, 0, shape, src, 0, broadcastStrides(t.Shape, shape))
 	return &graph.Tensor{DType: t.DType, Shape: append([]int{}, shape...), Data: dst.Data()}, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // parallelMinWork is the number of elements below which elementwise loops stay on one

@@ -11,7 +11,6 @@ import (
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // benchCPUCommand implements `warboy bench cpu MODEL`: float32 and int8 latency of a
@@ -65,7 +64,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		opts.Warmup = -1
 	}
 	var notes []string
-	if runtime.IsQuantized(m) {
+	if m.Graph.IsQuantized() {
 		if *floatPath != "" {
 			if opts.Float, err = loadModel(*floatPath); err != nil {
 				return err

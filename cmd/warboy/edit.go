@@ -107,7 +107,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 	if _, err := m.InferShapes(graph.InferOptions{}); err != nil {
 		return fmt.Errorf("the edited model is invalid: %w", err)
 	}
-	if err := quantizer.SaveModel(m, *out); err != nil {
+	if err := m.Save(*out); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -13,6 +13,8 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
+
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 )
 
 // defaultMethod is the calibration method of `warboy quantize` (docs/quantizer.md has
@@ -170,11 +172,11 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Everything succeeded: only now write the outputs.
-	if err := quantizer.WriteFileAtomic(*out, data); err != nil {
+	if err := atomicfile.WriteFile(*out, data); err != nil {
 		return err
 	}
 	if rangesJSON != nil {
-		if err := quantizer.WriteFileAtomic(*rangesOut, rangesJSON); err != nil {
+		if err := atomicfile.WriteFile(*rangesOut, rangesJSON); err != nil {
 			return err
 		}
 	}

@@ -121,7 +121,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 	if timingOnly {
 		return "timed as int8 without quantization (--timing-only)", nil
 	}
-	if runtimeQuantized(model) {
+	if model.Graph.IsQuantized() {
 		return "already quantized", nil
 	}
 	if isZoo && dataDir == "" {
@@ -160,16 +160,6 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 	}
 	return fmt.Sprintf("quantized to QDQ: %s calibration on %d samples (%s) in %s", prep.Method, prep.Samples, what,
 		time.Since(start).Round(time.Millisecond)), nil
-}
-
-func runtimeQuantized(m *graph.Model) bool {
-	for _, n := range m.Graph.Nodes {
-		switch n.OpType {
-		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear":
-			return true
-		}
-	}
-	return false
 }
 
 func loadCalibData(dir string) (*dataset.Dataset, error) {

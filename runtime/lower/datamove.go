@@ -40,7 +40,7 @@ func (l *lowerer) lowerReshape(n *graph.Node) error {
 			unknown++
 		}
 	}
-	if identicalDims(out, x.base) && unknown > 1 && !identicalDims(out, x.shape) {
+	if slices.Equal(out, x.base) && unknown > 1 && !slices.Equal(out, x.shape) {
 		return notLowered("output shape %s is ambiguous", out)
 	}
 	nr := *x

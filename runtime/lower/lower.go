@@ -6,6 +6,7 @@ package lower
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/runtime/qtensor"
@@ -75,22 +76,11 @@ type qref struct {
 	placeholder bool
 }
 
-func (r *qref) reshaped() bool { return !identicalDims(r.base, r.shape) }
+// reshaped compares shapes as written (an unnamed unknown dimension equals an unnamed
+// unknown dimension): a reference whose logical shape is its base shape was never
+// reshaped. lowerReshape refuses views it cannot tell apart this way.
+func (r *qref) reshaped() bool { return !slices.Equal(r.base, r.shape) }
 
-// identicalDims compares shapes as written (an unnamed unknown dimension equals an
-// unnamed unknown dimension): a reference whose logical shape is its base shape was
-// never reshaped. lowerReshape refuses views it cannot tell apart this way.
-func identicalDims(a, b graph.Shape) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 func (r *qref) plain() bool { return qtensor.IsIdentityPerm(r.perm) && !r.reshaped() }
 
 func (r *qref) with(scale float32, zp int32) *qref {

@@ -16,7 +16,7 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	}
 	if !cfg.AssumeInt8 && !a.g.IsQuantized() {
 		return nil, fmt.Errorf("model is not quantized (no QuantizeLinear, DequantizeLinear or QLinear* operators): " +
-			"quantize it first (npu.Prepare, warboy quantize) or set AssumeInt8 for a timing-only estimate")
+			"quantize it first (bench.Prepare, warboy quantize) or set AssumeInt8 for a timing-only estimate")
 	}
 	p := collapse(a, cfg)
 	p.renumber()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warboy-sim/warboy/bench"
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
@@ -132,7 +133,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 		*m = q
 		return fmt.Sprintf("quantized to QDQ with synthetic ranges %v (zoo model, random weights)", zoo.SyntheticRange), nil
 	}
-	opts := npu.PrepareOptions{Method: method, Samples: calib, Warn: func(s string) { fmt.Fprintln(stderr, "note:", s) }}
+	opts := bench.PrepareOptions{Method: method, Samples: calib, Warn: func(s string) { fmt.Fprintln(stderr, "note:", s) }}
 	what := ""
 	if dataDir != "" {
 		ds, err := loadCalibData(dataDir)
@@ -150,7 +151,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir string, cali
 		what = "from " + dataDir
 	}
 	start := time.Now()
-	prep, err := npu.Prepare(model, opts)
+	prep, err := bench.Prepare(model, opts)
 	if err != nil {
 		return "", err
 	}

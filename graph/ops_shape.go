@@ -343,14 +343,7 @@ func inferTranspose(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferSqueeze(c *InferContext) ([]*Value, []*Tensor, error) {
-	if err := noLegacyAttrs(c, 13, "axes"); err != nil {
-		return nil, nil, err
-	}
-	maxIn := 2
-	if c.Opset < 13 {
-		maxIn = 1
-	}
-	if err := requireInputs(c, 1, maxIn); err != nil {
+	if err := attrBecameInput(c, 13, "axes"); err != nil {
 		return nil, nil, err
 	}
 	in := c.Input(0)

@@ -103,14 +103,7 @@ func SplitSizes(dim int, split []int64, n int) ([]int, error) {
 }
 
 func inferSplit(c *InferContext) ([]*Value, []*Tensor, error) {
-	if err := noLegacyAttrs(c, 13, "split"); err != nil {
-		return nil, nil, err
-	}
-	maxIn := 2
-	if c.Opset < 13 {
-		maxIn = 1
-	}
-	if err := requireInputs(c, 1, maxIn); err != nil {
+	if err := attrBecameInput(c, 13, "split"); err != nil {
 		return nil, nil, err
 	}
 	in := c.Input(0)

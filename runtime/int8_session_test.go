@@ -294,7 +294,7 @@ func TestInt8DynamicQuantization(t *testing.T) {
 // operators through the int8 lowering (the conformance harness runs them in float32
 // mode, i.e. on the registered kernels).
 func TestInt8QuantConformanceLowered(t *testing.T) {
-	dir := "/usr/share/libonnx-testdata/data/node"
+	dir := conformanceDir
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("ONNX conformance data not installed")
 	}

@@ -10,6 +10,22 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
+// elementIndices resolves the axis and the indices of GatherElements and
+// ScatterElements (indices of the same rank as data, no larger on the other axes).
+func elementIndices(x, it *graph.Tensor, axis int64) (int, []int, error) {
+	a, err := graph.NormalizeAxis(axis, len(x.Shape))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k := range it.Shape {
+		if k != a && it.Shape[k] > x.Shape[k] {
+			return 0, nil, fmt.Errorf("indices shape %v exceeds data shape %v on axis %d", it.Shape, x.Shape, k)
+		}
+	}
+	idx, err := indexValues(it, x.Shape[a])
+	return a, idx, err
+}
+
 // indexValues reads an int32/int64 indices tensor, resolving negative indices against
 // dim and rejecting out-of-range ones.
 func indexValues(t *graph.Tensor, dim int) ([]int, error) {
@@ -86,16 +102,7 @@ func buildGatherElements(b *BuildContext) (Kernel, error) {
 		if len(it.Shape) != r {
 			return nil, fmt.Errorf("data has rank %d, indices rank %d; they must match", r, len(it.Shape))
 		}
-		a, err := graph.NormalizeAxis(axis, r)
-		if err != nil {
-			return nil, err
-		}
-		for k := range it.Shape {
-			if k != a && it.Shape[k] > x.Shape[k] {
-				return nil, fmt.Errorf("indices shape %v exceeds data shape %v on axis %d", it.Shape, x.Shape, k)
-			}
-		}
-		idx, err := indexValues(it, x.Shape[a])
+		a, idx, err := elementIndices(x, it, axis)
 		if err != nil {
 			return nil, err
 		}
@@ -338,16 +345,7 @@ func buildScatterElements(b *BuildContext) (Kernel, error) {
 		if len(it.Shape) != r || !slices.Equal(it.Shape, upd.Shape) {
 			return nil, fmt.Errorf("data %v, indices %v and updates %v must have the same rank, indices and updates the same shape", x.Shape, it.Shape, upd.Shape)
 		}
-		a, err := graph.NormalizeAxis(axis, r)
-		if err != nil {
-			return nil, err
-		}
-		for k := range it.Shape {
-			if k != a && it.Shape[k] > x.Shape[k] {
-				return nil, fmt.Errorf("indices shape %v exceeds data shape %v on axis %d", it.Shape, x.Shape, k)
-			}
-		}
-		idx, err := indexValues(it, x.Shape[a])
+		a, idx, err := elementIndices(x, it, axis)
 		if err != nil {
 			return nil, err
 		}

@@ -226,20 +226,7 @@ func (k *dequantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		if err != nil {
 			return nil, err
 		}
-		inner, c := 1, 1
-		if p.Axis >= 0 {
-			for _, d := range x.Shape[p.Axis+1:] {
-				inner *= d
-			}
-			c = x.Shape[p.Axis]
-		}
-		for i, v := range vals {
-			ch := 0
-			if p.Axis >= 0 {
-				ch = (i / inner) % c
-			}
-			out[i] = float32(int32(v)-p.ZP[ch]) * p.Scale[ch]
-		}
+		p.DequantizeTo(vals, x.Shape, out)
 	}
 	if k.shape != nil {
 		if shape, err = qtensor.ResolveShapeTemplate(shape, k.shape); err != nil {

@@ -95,36 +95,47 @@ func (l *lowerer) lowerConv(n *graph.Node) error {
 	if err != nil {
 		return err
 	}
-	acc := make([]float32, oc)
-	scales := make([]float32, oc)
-	for c := range acc {
-		acc[c] = x.scale * wsc[c]
-		scales[c] = kernels.RequantScaleF32(x.scale, wsc[c], d.scale)
-	}
-	bias, err := l.biasInt32(n.Input(2), oc, acc, 1)
+	ins, scales, outShape, store, err := l.convOperands(n, x, w, wsc, d)
 	if err != nil {
 		return err
 	}
-	outShape, err := l.outShape(d.final)
-	if err != nil {
-		return err
-	}
-	xin, err := l.channelsLast(x)
-	if err != nil {
-		return err
-	}
-	wi := l.addInit(n.Input(1)+"_int8", &graph.Tensor{DType: graph.Int8, Shape: w.shape, Data: w.data})
-	ins := []string{xin, wi}
-	if bias != nil {
-		ins = append(ins, l.addInit(n.Input(2)+"_int32", graph.FromInt32([]int{oc}, bias)))
-	}
-	store, _ := l.destStore(d, false, "_nhwc")
 	l.emit(n, "QConv", ins, []string{store},
 		graph.IntsAttr("strides", strides), graph.IntsAttr("dilations", dil), graph.IntsAttr("pads", pads), graph.IntAttr("group", n.AttrInt("group", 1)),
 		graph.IntAttr("x_zp", int64(x.zp)), graph.IntsAttr("w_zp", int32sToInts(compactZP(wzp))), graph.FloatsAttr("scales", scales),
 		graph.IntAttr("y_zp", int64(d.zp)), graph.IntAttr("qmin", int64(d.qmin)), graph.IntAttr("qmax", int64(d.qmax)), graph.StringAttr("requant", l.requantMode))
 	l.bindOut(d, &qref{store: store, perm: qtensor.ChannelsLastPerm(rank), base: outShape, shape: outShape, scale: d.scale, zp: d.zp, exact: true}, false)
 	return nil
+}
+
+// convOperands builds what Conv and ConvTranspose lower alike: the per-channel
+// requantization scales, the int32 bias, the output shape, the operator's inputs
+// (channels-last activation, int8 weights, bias) and the tensor it stores into.
+func (l *lowerer) convOperands(n *graph.Node, x *qref, w *qweights, wsc []float32, d *qdest) (ins []string, scales []float32, outShape graph.Shape, store string, err error) {
+	oc := len(wsc)
+	acc := make([]float32, oc)
+	scales = make([]float32, oc)
+	for c := range acc {
+		acc[c] = x.scale * wsc[c]
+		scales[c] = kernels.RequantScaleF32(x.scale, wsc[c], d.scale)
+	}
+	bias, err := l.biasInt32(n.Input(2), oc, acc, 1)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	if outShape, err = l.outShape(d.final); err != nil {
+		return nil, nil, nil, "", err
+	}
+	xin, err := l.channelsLast(x)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	wi := l.addInit(n.Input(1)+"_int8", &graph.Tensor{DType: graph.Int8, Shape: w.shape, Data: w.data})
+	ins = []string{xin, wi}
+	if bias != nil {
+		ins = append(ins, l.addInit(n.Input(2)+"_int32", graph.FromInt32([]int{oc}, bias)))
+	}
+	store, _ = l.destStore(d, false, "_nhwc")
+	return ins, scales, outShape, store, nil
 }
 
 func int32sToInts(v []int32) []int {
@@ -181,30 +192,10 @@ func (l *lowerer) lowerConvTranspose(n *graph.Node) error {
 	if n.AttrString("auto_pad", "NOTSET") == "VALID" {
 		pads = make([]int, 2*k)
 	}
-	acc := make([]float32, oc)
-	scales := make([]float32, oc)
-	for c := range acc {
-		acc[c] = x.scale * wsc[c]
-		scales[c] = kernels.RequantScaleF32(x.scale, wsc[c], d.scale)
-	}
-	bias, err := l.biasInt32(n.Input(2), oc, acc, 1)
+	ins, scales, outShape, store, err := l.convOperands(n, x, w, wsc, d)
 	if err != nil {
 		return err
 	}
-	outShape, err := l.outShape(d.final)
-	if err != nil {
-		return err
-	}
-	xin, err := l.channelsLast(x)
-	if err != nil {
-		return err
-	}
-	wi := l.addInit(n.Input(1)+"_int8", &graph.Tensor{DType: graph.Int8, Shape: w.shape, Data: w.data})
-	ins := []string{xin, wi}
-	if bias != nil {
-		ins = append(ins, l.addInit(n.Input(2)+"_int32", graph.FromInt32([]int{oc}, bias)))
-	}
-	store, _ := l.destStore(d, false, "_nhwc")
 	l.emit(n, "QConvTranspose", ins, []string{store},
 		graph.IntsAttr("strides", intsOr(n, "strides", k, 1)), graph.IntsAttr("dilations", intsOr(n, "dilations", k, 1)), graph.IntsAttr("pads", pads),
 		graph.IntsAttr("output_padding", intsOr(n, "output_padding", k, 0)), graph.IntAttr("group", int64(group)),

@@ -333,18 +333,7 @@ func (l *lowerer) foldDQ(dq *graph.Node) (*graph.Tensor, error) {
 		return nil, err
 	}
 	out := make([]float32, len(vals))
-	inner, c := 1, 1
-	if p.Axis >= 0 {
-		inner = graph.NumElements(x.Shape[p.Axis+1:])
-		c = x.Shape[p.Axis]
-	}
-	for i, v := range vals {
-		ch := 0
-		if p.Axis >= 0 {
-			ch = (i / inner) % c
-		}
-		out[i] = float32(int32(v)-p.ZP[ch]) * p.Scale[ch]
-	}
+	p.DequantizeTo(vals, x.Shape, out)
 	return graph.FromFloat32(x.Shape, out), nil
 }
 

@@ -111,3 +111,20 @@ func CeilExtra(in, k, s, d, pBegin, pEnd int) int {
 	}
 	return max(0, (out-1)*s-span)
 }
+
+// DequantizeTo writes (vals - zero point) * scale into out, per tensor or per axis
+// of a tensor of the given shape.
+func (p *QDQParams) DequantizeTo(vals []int64, shape []int, out []float32) {
+	inner, c := 1, 1
+	if p.Axis >= 0 {
+		inner = graph.NumElements(shape[p.Axis+1:])
+		c = shape[p.Axis]
+	}
+	for i, v := range vals {
+		ch := 0
+		if p.Axis >= 0 {
+			ch = (i / inner) % c
+		}
+		out[i] = float32(int32(v)-p.ZP[ch]) * p.Scale[ch]
+	}
+}

@@ -571,6 +571,17 @@ func qopParams(in []*graph.Tensor, i int, dt graph.DType) (float32, int32, error
 	return s[0], z[0], nil
 }
 
+// qopOutParams reads the output scale (input i) and zero point (input i+1, optional)
+// of a QLinear* operator; the output type is the zero point's, else the first input's.
+func qopOutParams(in []*graph.Tensor, i int) (float32, int32, graph.DType, error) {
+	ydt := in[0].DType
+	if z := optInput(in, i+1); z != nil {
+		ydt = z.DType
+	}
+	s, z, err := qopParams(in, i, ydt)
+	return s, z, ydt, err
+}
+
 type qopBinaryKernel struct{ mul bool }
 
 func (k qopBinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -593,11 +604,7 @@ func (k qopBinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if err != nil {
 		return nil, err
 	}
-	ydt := in[0].DType
-	if z := optInput(in, 7); z != nil {
-		ydt = z.DType
-	}
-	sy, zy, err := qopParams(in, 6, ydt)
+	sy, zy, ydt, err := qopOutParams(in, 6)
 	if err != nil {
 		return nil, err
 	}
@@ -649,11 +656,7 @@ func (k qopGAPKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	if err != nil {
 		return nil, err
 	}
-	ydt := in[0].DType
-	if z := optInput(in, 4); z != nil {
-		ydt = z.DType
-	}
-	sy, zy, err := qopParams(in, 3, ydt)
+	sy, zy, ydt, err := qopOutParams(in, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -698,11 +701,7 @@ func (k qopUnaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	if err != nil {
 		return nil, err
 	}
-	ydt := in[0].DType
-	if z := optInput(in, 4); z != nil {
-		ydt = z.DType
-	}
-	sy, zy, err := qopParams(in, 3, ydt)
+	sy, zy, ydt, err := qopOutParams(in, 3)
 	if err != nil {
 		return nil, err
 	}

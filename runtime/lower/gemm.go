@@ -77,16 +77,7 @@ func (l *lowerer) emitQGemm(n *graph.Node, a *qref, nOut, k int, at func(c, kk i
 	if err != nil {
 		return err
 	}
-	wd := make([]int8, nOut*k)
-	for c := 0; c < nOut; c++ {
-		for s := 0; s < k; s++ {
-			kk := s
-			if colPerm != nil {
-				kk = colPerm[s]
-			}
-			wd[c*k+s] = at(c, kk)
-		}
-	}
+	wd := packWeightRows(nOut, k, colPerm, at)
 	wi := l.addInit(n.Input(1)+"_int8", graph.FromInt8([]int{nOut, k}, wd))
 	ins := []string{in, wi}
 	if bias != nil {
@@ -199,4 +190,21 @@ func (l *lowerer) emitQMatMul(n *graph.Node, a, b *qref, d *qdest) error {
 		graph.StringAttr("requant", l.requantMode))
 	l.bindOut(d, &qref{store: store, base: outShape, shape: outShape, scale: d.scale, zp: d.zp, exact: true}, isOut)
 	return nil
+}
+
+// packWeightRows lays out the [nOut, k] int8 weights of a GEMM row by row, reading
+// weight (c, kk) through at; colPerm, when not nil, permutes the columns (a Flatten of
+// a channels-last activation folded into the weights).
+func packWeightRows(nOut, k int, colPerm []int, at func(c, kk int) int8) []int8 {
+	wd := make([]int8, nOut*k)
+	for c := 0; c < nOut; c++ {
+		for s := 0; s < k; s++ {
+			kk := s
+			if colPerm != nil {
+				kk = colPerm[s]
+			}
+			wd[c*k+s] = at(c, kk)
+		}
+	}
+	return wd
 }

@@ -159,16 +159,7 @@ func (l *lowerer) emitQOpGemm(n *graph.Node, a *qref, nOut, k int, w *qweights, 
 	if err != nil {
 		return err
 	}
-	wd := make([]int8, nOut*k)
-	for c := 0; c < nOut; c++ {
-		for s := 0; s < k; s++ {
-			kk := s
-			if colPerm != nil {
-				kk = colPerm[s]
-			}
-			wd[c*k+s] = w.data[kk*nOut+c]
-		}
-	}
+	wd := packWeightRows(nOut, k, colPerm, func(c, kk int) int8 { return w.data[kk*nOut+c] })
 	store := l.fresh(n.Outputs[0] + "_q")
 	l.emit(n, "QGemm", []string{in, l.addInit(n.Input(3)+"_int8", graph.FromInt8([]int{nOut, k}, wd))}, []string{store},
 		graph.IntAttr("axis", int64(axis)), graph.IntAttr("a_zp", int64(a.zp)), graph.IntsAttr("w_zp", int32sToInts(compactZP(wzp))), graph.FloatsAttr("scales", scales),

@@ -11,9 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/warboy-sim/warboy/onnx/onnxpb"
-
 	"github.com/warboy-sim/warboy/internal/atomicfile"
+	"github.com/warboy-sim/warboy/onnx/onnxpb"
 )
 
 // Limits bound what a model may declare, so that a corrupted or hostile file is refused

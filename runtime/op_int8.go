@@ -12,7 +12,6 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
-
 	"github.com/warboy-sim/warboy/runtime/lower"
 	"github.com/warboy-sim/warboy/runtime/qtensor"
 )

@@ -9,7 +9,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/warboy-sim/warboy/graph"
-
 	"github.com/warboy-sim/warboy/runtime/lower"
 )
 

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/warboy-sim/warboy/graph"
-
 	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 

@@ -11,10 +11,9 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
-
-	"github.com/warboy-sim/warboy/internal/atomicfile"
 )
 
 // defaultMethod is the calibration method of `warboy quantize` (docs/quantizer.md has

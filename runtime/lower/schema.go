@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
-
 	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 

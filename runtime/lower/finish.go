@@ -135,9 +135,9 @@ func (l *lowerer) liveNodes(roots map[string]bool) []*graph.Node {
 	return out
 }
 
-// mergeRelayouts merges a type-only Relayout (uint8 -> int8 of a raw input) into the
-// layout change that reads it.
-func (l *lowerer) mergeRelayouts(roots map[string]bool) {
+// emittedUsers indexes the emitted nodes: the consumers and the producer of every
+// tensor.
+func (l *lowerer) emittedUsers() (map[string][]*graph.Node, map[string]*graph.Node) {
 	users := map[string][]*graph.Node{}
 	prod := map[string]*graph.Node{}
 	for _, n := range l.nodes {
@@ -148,6 +148,13 @@ func (l *lowerer) mergeRelayouts(roots map[string]bool) {
 			prod[o] = n
 		}
 	}
+	return users, prod
+}
+
+// mergeRelayouts merges a type-only Relayout (uint8 -> int8 of a raw input) into the
+// layout change that reads it.
+func (l *lowerer) mergeRelayouts(roots map[string]bool) {
+	users, prod := l.emittedUsers()
 	for _, r := range l.nodes {
 		if r.Domain != Domain || r.OpType != "Relayout" || r.HasAttr("to") || len(r.Inputs) == 0 {
 			continue
@@ -178,16 +185,7 @@ func (l *lowerer) mergeRelayouts(roots map[string]bool) {
 // fuseQuantizeRelayout folds a layout conversion into the Quantize that feeds it
 // (the graph input is quantized straight into NHWC).
 func (l *lowerer) fuseQuantizeRelayout(roots map[string]bool) {
-	users := map[string][]*graph.Node{}
-	prod := map[string]*graph.Node{}
-	for _, n := range l.nodes {
-		for _, in := range n.Inputs {
-			users[in] = append(users[in], n)
-		}
-		for _, o := range n.Outputs {
-			prod[o] = n
-		}
-	}
+	users, prod := l.emittedUsers()
 	for _, r := range l.nodes {
 		if r.Domain != Domain || r.OpType != "Relayout" || r.HasAttr("shape") || r.HasAttr("to") || !r.HasAttr("perm") {
 			continue

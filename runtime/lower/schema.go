@@ -234,16 +234,7 @@ func inferQConvLike(transpose bool) graph.InferFunc {
 			oc = ws[1].Size * g
 		}
 		spatial := len(x) - 2
-		get := func(name string, def int) []int {
-			v := n.AttrIntList(name)
-			if v == nil {
-				v = make([]int, spatial)
-				for i := range v {
-					v[i] = def
-				}
-			}
-			return v
-		}
+		get := func(name string, def int) []int { return intsOr(n, name, spatial, def) }
 		st, dl, op := get("strides", 1), get("dilations", 1), get("output_padding", 0)
 		pads := n.AttrIntList("pads")
 		if pads == nil {
@@ -291,16 +282,7 @@ func inferQPool(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) 
 	if len(ks) != spatial {
 		return nil, nil, c.Errorf("kernel_shape %v does not match input %s", ks, x)
 	}
-	get := func(name string, def int) []int {
-		v := n.AttrIntList(name)
-		if v == nil {
-			v = make([]int, spatial)
-			for i := range v {
-				v[i] = def
-			}
-		}
-		return v
-	}
+	get := func(name string, def int) []int { return intsOr(n, name, spatial, def) }
 	st, dl := get("strides", 1), get("dilations", 1)
 	pads := n.AttrIntList("pads")
 	if pads == nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -124,7 +125,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 	res := &CPUBenchResult{Model: m.Graph.Name, Batch: opts.Batch, Threads: opts.Threads,
 		Int8Path: kernels.Int8Path(), F32Path: kernels.F32Path(), F32ConvPath: kernels.RowsPath(), Requant: requant, Notes: []string{}}
 	floatModel, int8Model := m, opts.Quantized
-	if runtime.IsQuantized(m) {
+	if m.Graph.IsQuantized() {
 		floatModel, int8Model = opts.Float, m
 		if floatModel == nil {
 			res.Notes = append(res.Notes, "the model is already quantized: float32 latency is measured only when the float model is given")
@@ -158,7 +159,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		}
 		// Same data when the input types agree (the quantized model takes float input).
 		for k, t := range inputs {
-			if it, ok := in[k]; ok && it.DType == t.DType && equalShape(it.Shape, t.Shape) {
+			if it, ok := in[k]; ok && it.DType == t.DType && slices.Equal(it.Shape, t.Shape) {
 				in[k] = t
 			}
 		}
@@ -177,18 +178,6 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		res.Speedup = res.Float32.MeanMs / res.Int8.MeanMs
 	}
 	return res, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // SyntheticInputs makes deterministic random inputs for the described model inputs:

@@ -1,7 +1,3 @@
-// Package bench measures models end to end: top-1 accuracy on a labelled data set,
-// CPU latency of the float32 and int8 executors, kernel throughput, and the combined
-// accuracy-and-latency report of `warboy bench`. The CLI and the tests call the same
-// functions, so a figure in a report is the figure the individual commands print.
 package bench
 
 import (

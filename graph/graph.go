@@ -179,6 +179,15 @@ func (n *Node) AttrInts(name string, def []int64) []int64 {
 	return def
 }
 
+// AttrIntList returns an ints attribute as []int, or nil when it is absent.
+func (n *Node) AttrIntList(name string) []int {
+	v := n.AttrInts(name, nil)
+	if v == nil {
+		return nil
+	}
+	return Int64sToInts(v)
+}
+
 // AttrFloats returns a floats attribute or def.
 func (n *Node) AttrFloats(name string, def []float32) []float32 {
 	if a, ok := n.Attrs[name]; ok && a.Type == AttrFloats {

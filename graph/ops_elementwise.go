@@ -123,6 +123,20 @@ func requireOutputs(c *InferContext, minOut, maxOut int) error {
 	return nil
 }
 
+// attrBecameInput checks the inputs of an operator whose attribute name became its
+// optional second input at opset since (Squeeze/Unsqueeze axes, Split split): the
+// attribute is refused from that opset on, the input before it.
+func attrBecameInput(c *InferContext, since int64, name string) error {
+	if err := noLegacyAttrs(c, since, name); err != nil {
+		return err
+	}
+	maxIn := 2
+	if c.Opset < since {
+		maxIn = 1
+	}
+	return requireInputs(c, 1, maxIn)
+}
+
 // noLegacyAttrs rejects attributes that an operator replaced by inputs at opset
 // `since` (Clip's min/max, Split's split, Squeeze's axes, ...): silently ignoring them
 // would compute something else than the model's author meant.

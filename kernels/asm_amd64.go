@@ -4,7 +4,7 @@ package kernels
 
 import "unsafe"
 
-//go:generate go run -tags generate ./_gen -out asm_amd64.s -stubs stubs_amd64.go -pkg kernels
+//go:generate sh -c "cd _gen && go run . -out ../asm_amd64.s -stubs ../stubs_amd64.go -pkg kernels"
 
 const haveAsm = true
 

@@ -2,6 +2,7 @@ package npu
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -13,9 +14,9 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.AssumeInt8 && !isQuantized(a.g) {
+	if !cfg.AssumeInt8 && !a.g.IsQuantized() {
 		return nil, fmt.Errorf("model is not quantized (no QuantizeLinear, DequantizeLinear or QLinear* operators): " +
-			"quantize it first (npu.Prepare, warboy quantize) or set AssumeInt8 for a timing-only estimate")
+			"quantize it first (bench.Prepare, warboy quantize) or set AssumeInt8 for a timing-only estimate")
 	}
 	p := collapse(a, cfg)
 	p.renumber()
@@ -25,22 +26,10 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	materialisePads(p)
 	addBoundaries(p, cfg, h)
 	p.renumber()
-	if cfg.AssumeInt8 && !isQuantized(a.g) {
+	if cfg.AssumeInt8 && !a.g.IsQuantized() {
 		p.warnings = append(p.warnings, "float32 model timed as int8 without quantization (AssumeInt8); functional outputs, if asked for, are float32")
 	}
 	return p, nil
-}
-
-func isQuantized(g *graph.Graph) bool {
-	for _, n := range g.Nodes {
-		switch n.OpType {
-		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger",
-			"QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat",
-			"DynamicQuantizeLinear", "QLinearSoftmax":
-			return true
-		}
-	}
-	return false
 }
 
 func (p *program) renumber() {
@@ -143,7 +132,7 @@ func fuseNext(l *lop) bool {
 		if other == t {
 			other = c.in[1]
 		}
-		if other == t || !sameShape(other.shape, t.shape) || (other.prod != nil && other.prod.idx >= l.idx) {
+		if other == t || !slices.Equal(other.shape, t.shape) || (other.prod != nil && other.prod.idx >= l.idx) {
 			return false
 		}
 	default:
@@ -215,18 +204,6 @@ func demoteFloat(p *program) {
 			}
 		}
 	}
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func replaceUser(users []*lop, old, new *lop) []*lop {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench"
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/npu"
@@ -68,7 +69,7 @@ func sharedModel(t *testing.T, name string) string {
 func TestFloatModelFromPyTorchSimulates(t *testing.T) {
 	m, err := graph.Load(sharedModel(t, "fmnist_resnet.onnx"))
 	require.NoError(t, err)
-	r, prep, err := npu.PrepareAndSimulate(m, npu.Config{Functional: true}, npu.PrepareOptions{})
+	r, prep, err := bench.PrepareAndSimulate(m, npu.Config{Functional: true}, bench.PrepareOptions{})
 	require.NoError(t, err)
 	require.True(t, prep.Quantized)
 	require.True(t, prep.RandomData)
@@ -96,7 +97,7 @@ func TestFloatModelWithUnsupportedOperator(t *testing.T) {
 	g.Nodes = append(g.Nodes, &graph.Node{Name: "log_softmax", OpType: "LogSoftmax", Inputs: []string{out}, Outputs: []string{"log_probs"},
 		Attrs: map[string]*graph.Attr{}})
 	g.Outputs[0] = &graph.Value{Name: "log_probs", DType: graph.Float32}
-	r, _, err := npu.PrepareAndSimulate(m, npu.Config{Batch: 4}, npu.PrepareOptions{Samples: 2})
+	r, _, err := bench.PrepareAndSimulate(m, npu.Config{Batch: 4}, bench.PrepareOptions{Samples: 2})
 	require.NoError(t, err)
 	require.NotEmpty(t, r.HostFallbacks)
 	var found bool
@@ -114,7 +115,7 @@ func TestFloatModelWithUnsupportedOperator(t *testing.T) {
 // QOperator models (QLinearConv, QLinearMatMul) compile like their QDQ twins.
 func TestQOperatorModelsSimulate(t *testing.T) {
 	m := zooModel(t, "tiny_cnn")
-	prep, err := npu.Prepare(m, npu.PrepareOptions{Samples: 2, Format: quantizer.FormatQOperator})
+	prep, err := bench.Prepare(m, bench.PrepareOptions{Samples: 2, Format: quantizer.FormatQOperator})
 	require.NoError(t, err)
 	counts := map[string]int{}
 	for _, n := range prep.Model.Graph.Nodes {

@@ -20,35 +20,6 @@ type analysis struct {
 	unknown map[*graph.Node]string
 }
 
-// cloneGraph copies the graph structure (nodes, value maps) so that sorting and
-// shape inference do not touch the caller's model; tensors are shared read-only.
-func cloneGraph(g *graph.Graph) *graph.Graph {
-	ng := &graph.Graph{
-		Name:         g.Name,
-		Initializers: make(map[string]*graph.Tensor, len(g.Initializers)),
-		Values:       make(map[string]*graph.Value, len(g.Values)),
-	}
-	for k, v := range g.Initializers {
-		ng.Initializers[k] = v
-	}
-	for k, v := range g.Values {
-		cp := *v
-		ng.Values[k] = &cp
-	}
-	for _, v := range g.Inputs {
-		cp := *v
-		ng.Inputs = append(ng.Inputs, &cp)
-	}
-	for _, v := range g.Outputs {
-		cp := *v
-		ng.Outputs = append(ng.Outputs, &cp)
-	}
-	for _, n := range g.Nodes {
-		ng.Nodes = append(ng.Nodes, n.Clone())
-	}
-	return ng
-}
-
 // analyse sorts a copy of the graph and infers every shape with the batch dimension
 // bound. It uses the graph package's operator schemas and, where a schema is missing
 // (quantization operators of other domains, operators the project does not know), its
@@ -57,7 +28,7 @@ func analyse(m *graph.Model, batch int) (*analysis, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("nil model")
 	}
-	g := cloneGraph(m.Graph)
+	g := m.Graph.Clone()
 	if err := g.TopoSort(); err != nil {
 		return nil, err
 	}

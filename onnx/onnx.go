@@ -1,8 +1,3 @@
-// Package onnx is the ONNX file-format layer: it reads and writes .onnx model files
-// (protobuf, generated in onnxpb from the official onnx.proto), resolves tensors kept in
-// external data files next to the model, and refuses malformed or oversized models before
-// anything large is allocated. It knows nothing about operators; the graph package builds
-// the IR on top of it.
 package onnx
 
 import (
@@ -16,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/onnx/onnxpb"
 )
 
@@ -121,24 +117,7 @@ func SaveFile(path string, m *onnxpb.ModelProto, externalThreshold int) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return writeFileAtomic(path, data)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, data)
 }
 
 // ElemSize returns the byte size of one element of an ONNX data type, or 0 when the
@@ -366,5 +345,5 @@ func externalize(g *onnxpb.GraphProto, modelPath string, threshold int) error {
 	if len(blob) == 0 {
 		return nil
 	}
-	return writeFileAtomic(filepath.Join(filepath.Dir(modelPath), dataName), blob)
+	return atomicfile.WriteFile(filepath.Join(filepath.Dir(modelPath), dataName), blob)
 }

@@ -107,7 +107,7 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	if err != nil {
 		return nil, err
 	}
-	planned := cloneModel(opt)
+	planned := opt.Clone()
 	p, err := planModel(planned, opts.Exclude)
 	if err != nil {
 		return nil, err

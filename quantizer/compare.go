@@ -142,10 +142,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	if floatModel == nil || int8Model == nil || floatModel.Graph == nil || int8Model.Graph == nil {
 		return nil, errors.New("compare: nil model")
 	}
-	if !runtime.IsQuantized(int8Model) {
+	if !int8Model.Graph.IsQuantized() {
 		return nil, errors.New("compare: the second model is not quantized")
 	}
-	if runtime.IsQuantized(floatModel) {
+	if floatModel.Graph.IsQuantized() {
 		return nil, errors.New("compare: the first model is quantized; give the float32 model first")
 	}
 	if n <= 0 || n > data.Len() {

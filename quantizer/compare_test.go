@@ -57,7 +57,7 @@ func TestCompare(t *testing.T) {
 // Compare reads models whose input and output were made raw by the model editor.
 func TestCompareEditedModel(t *testing.T) {
 	m, q := quantizedCNN(t)
-	e := CloneModel(q)
+	e := q.Clone()
 	require.NoError(t, ConvertInputType(e, "input", graph.Uint8, &PixelParams))
 	require.NoError(t, ConvertOutputType(e, "logits", graph.Int8, nil))
 	_, test := fmnist(t)

@@ -54,7 +54,7 @@ func TestConvertInputType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := CloneModel(q)
+			e := q.Clone()
 			require.NoError(t, ConvertInputType(e, "input", tt.dtype, tt.params))
 			assert.Equal(t, tt.dtype, e.Graph.Inputs[0].DType)
 			dk, sk, zk := InputMeta("input")
@@ -88,7 +88,7 @@ func TestConvertOutputType(t *testing.T) {
 	ref := runFloat(t, q, in)["logits"]
 	for _, dt := range []graph.DType{graph.Int8, graph.Uint8} {
 		t.Run(dt.String(), func(t *testing.T) {
-			e := CloneModel(q)
+			e := q.Clone()
 			require.NoError(t, ConvertOutputType(e, "logits", dt, nil))
 			assert.Equal(t, dt, e.Graph.Outputs[0].DType)
 			out := runFloat(t, e, in)["logits"]
@@ -99,7 +99,7 @@ func TestConvertOutputType(t *testing.T) {
 		})
 	}
 	t.Run("with range", func(t *testing.T) {
-		e := CloneModel(q)
+		e := q.Clone()
 		require.NoError(t, ConvertOutputType(e, "logits", graph.Int8, &[2]float32{-40, 40}))
 		_, p, ok, err := RawEncoding(e, "logits", true)
 		require.NoError(t, err)
@@ -120,22 +120,22 @@ func TestEditorErrors(t *testing.T) {
 		run  func() error
 		want string
 	}{
-		{"unknown input", func() error { return ConvertInputType(CloneModel(q), "image", graph.Uint8, nil) }, `no input "image"`},
-		{"float model", func() error { return ConvertInputType(CloneModel(m), "input", graph.Uint8, nil) }, "quantize the model first"},
-		{"bad type", func() error { return ConvertInputType(CloneModel(q), "input", graph.Float32, nil) }, "not supported"},
+		{"unknown input", func() error { return ConvertInputType(q.Clone(), "image", graph.Uint8, nil) }, `no input "image"`},
+		{"float model", func() error { return ConvertInputType(m.Clone(), "input", graph.Uint8, nil) }, "quantize the model first"},
+		{"bad type", func() error { return ConvertInputType(q.Clone(), "input", graph.Float32, nil) }, "not supported"},
 		{"bad zero point", func() error {
-			return ConvertInputType(CloneModel(q), "input", graph.Uint8, &QParams{Scale: 1, ZeroPoint: -3})
+			return ConvertInputType(q.Clone(), "input", graph.Uint8, &QParams{Scale: 1, ZeroPoint: -3})
 		}, "outside the uint8 range"},
 		{"twice", func() error {
-			e := CloneModel(q)
+			e := q.Clone()
 			if err := ConvertInputType(e, "input", graph.Uint8, &PixelParams); err != nil {
 				return err
 			}
 			return ConvertInputType(e, "input", graph.Uint8, &PixelParams)
 		}, "already converted"},
-		{"unknown output", func() error { return ConvertOutputType(CloneModel(q), "probs", graph.Int8, nil) }, `no output "probs"`},
-		{"float output", func() error { return ConvertOutputType(CloneModel(m), "logits", graph.Int8, nil) }, "quantize the model first"},
-		{"inverted range", func() error { return ConvertOutputType(CloneModel(q), "logits", graph.Int8, &[2]float32{1, -1}) }, "min > max"},
+		{"unknown output", func() error { return ConvertOutputType(q.Clone(), "probs", graph.Int8, nil) }, `no output "probs"`},
+		{"float output", func() error { return ConvertOutputType(m.Clone(), "logits", graph.Int8, nil) }, "quantize the model first"},
+		{"inverted range", func() error { return ConvertOutputType(q.Clone(), "logits", graph.Int8, &[2]float32{1, -1}) }, "min > max"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,7 +60,7 @@ func TestInteropONNXRuntime(t *testing.T) {
 			}
 			q := v.make(t, loadBundled(t, v.model))
 			path := filepath.Join(t.TempDir(), "q.onnx")
-			require.NoError(t, SaveModel(q, path))
+			require.NoError(t, q.Save(path))
 			back, err := graph.Load(path)
 			require.NoError(t, err)
 			sess, err := runtime.NewSession(back)

@@ -24,7 +24,7 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("optimize: nil model")
 	}
-	q := cloneModel(m)
+	q := m.Clone()
 	g := q.Graph
 	if err := g.TopoSort(); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
@@ -45,53 +45,6 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 	}
 	return q, nil
 }
-
-// cloneModel copies the graph structure: nodes, values and maps are copied,
-// tensors are shared (every pass replaces tensors instead of writing into them).
-func cloneModel(m *graph.Model) *graph.Model {
-	g := m.Graph
-	ng := &graph.Graph{
-		Name:         g.Name,
-		Initializers: make(map[string]*graph.Tensor, len(g.Initializers)),
-		Values:       make(map[string]*graph.Value, len(g.Values)),
-	}
-	for k, v := range g.Initializers {
-		ng.Initializers[k] = v
-	}
-	for k, v := range g.Values {
-		cp := *v
-		cp.Shape = append(graph.Shape(nil), v.Shape...)
-		ng.Values[k] = &cp
-	}
-	for _, v := range g.Inputs {
-		cp := *v
-		cp.Shape = append(graph.Shape(nil), v.Shape...)
-		ng.Inputs = append(ng.Inputs, &cp)
-	}
-	for _, v := range g.Outputs {
-		cp := *v
-		cp.Shape = append(graph.Shape(nil), v.Shape...)
-		ng.Outputs = append(ng.Outputs, &cp)
-	}
-	for _, n := range g.Nodes {
-		ng.Nodes = append(ng.Nodes, n.Clone())
-	}
-	nm := *m
-	nm.Graph = ng
-	nm.Opsets = make(map[string]int64, len(m.Opsets))
-	for k, v := range m.Opsets {
-		nm.Opsets[k] = v
-	}
-	nm.Metadata = make(map[string]string, len(m.Metadata))
-	for k, v := range m.Metadata {
-		nm.Metadata[k] = v
-	}
-	return &nm
-}
-
-// CloneModel returns a structural copy of m that can be edited without changing m
-// (tensors are shared and must not be written in place).
-func CloneModel(m *graph.Model) *graph.Model { return cloneModel(m) }
 
 // constantsToInitializers turns Constant nodes into initializers.
 func constantsToInitializers(g *graph.Graph) error {
@@ -293,7 +246,7 @@ func foldConstants(m *graph.Model) error {
 // foldable says whether a node may be replaced by constants (if its outputs are
 // known): deterministic, not a quantization marker, not writing a graph output.
 func foldable(g *graph.Graph, n *graph.Node) bool {
-	if n.Domain != "" || nonDeterministic[n.OpType] || isQuantOpType(n.OpType) {
+	if n.Domain != "" || nonDeterministic[n.OpType] || graph.IsQuantizedOp(n.OpType) {
 		return false
 	}
 	for _, o := range n.Outputs {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // ErrAlreadyQuantized is returned (wrapped) for a model that already contains
@@ -152,24 +151,15 @@ func CheckFloat(m *graph.Model) error { return checkNotQuantized(m) }
 
 // checkNotQuantized refuses models that already contain quantization operators.
 func checkNotQuantized(m *graph.Model) error {
-	if !runtime.IsQuantized(m) {
+	if !m.Graph.IsQuantized() {
 		return nil
 	}
 	for _, n := range m.Graph.Nodes {
-		if isQuantOpType(n.OpType) {
+		if graph.IsQuantizedOp(n.OpType) {
 			return fmt.Errorf("%w (it contains %s)", ErrAlreadyQuantized, n.Label())
 		}
 	}
 	return ErrAlreadyQuantized
-}
-
-func isQuantOpType(op string) bool {
-	switch op {
-	case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
-		"MatMulInteger", "DynamicQuantizeLinear", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid":
-		return true
-	}
-	return false
 }
 
 // planModel raises the opset, infers shapes and plans the quantization of an

@@ -267,7 +267,7 @@ func TestQuantizeUpgradesOpset(t *testing.T) {
 	m10 := m
 	x := randTensor(rng, []int{2, 1, 4}, 1)
 	want := runFloat(t, m, map[string]*graph.Tensor{"x": x})["y"]
-	up := CloneModel(m10)
+	up := m10.Clone()
 	require.NoError(t, upgradeOpset(up, 13))
 	assert.Equal(t, int64(13), up.Opset())
 	for _, n := range up.Graph.Nodes {

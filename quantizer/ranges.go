@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 )
 
 // Ranges maps a tensor name to its quantization range [min, max]. Its JSON form is
@@ -70,7 +71,7 @@ func (r Ranges) SaveRanges(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b)
+	return atomicfile.WriteFile(path, b)
 }
 
 // LoadRanges reads ranges written by SaveRanges (or by FuriosaAI's tools).
@@ -94,35 +95,4 @@ func LoadRanges(path string) (Ranges, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it into
-// place.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	// Errors name the user's path and the reason, not the temporary file.
-	fail := func(err error) error { return fmt.Errorf("cannot write %s: %w", path, pathErr(err)) }
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fail(err)
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fail(err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return fail(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fail(err)
-	}
-	return nil
 }

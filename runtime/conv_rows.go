@@ -20,6 +20,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -137,7 +138,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		if r == nil {
 			return nil, fmt.Errorf("missing residual input")
 		}
-		if r.DType != graph.Float32 || !equalInts(r.Shape, want) {
+		if r.DType != graph.Float32 || !slices.Equal(r.Shape, want) {
 			return nil, fmt.Errorf("residual %s %v does not match the output %v", r.DType, r.Shape, want)
 		}
 		res = r.F32()

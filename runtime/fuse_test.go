@@ -65,7 +65,7 @@ func TestConvEpilogueFusion(t *testing.T) {
 		}},
 		{name: "clip with a computed bound", steps: 3, build: func(b *mb) {
 			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
-			hi := b.node("ReduceMax", []string{"x"}, attrI("keepdims", 0))
+			hi := b.node("ReduceMax", []string{"x"}, graph.IntAttr("keepdims", 0))
 			b.output(b.node("Clip", []string{c, "", hi}))
 		}},
 		{name: "add of the conv with itself", steps: 2, build: func(b *mb) {

@@ -73,14 +73,14 @@ func (b *mb) conv(x string, cin, cout, k, stride, pad, group int, bias bool) str
 	if bias {
 		ins = append(ins, b.randInit("b", []int{cout}, 0.2))
 	}
-	return b.node("Conv", ins, attrIs("kernel_shape", []int{k, k}), attrIs("strides", []int{stride, stride}),
-		attrIs("pads", []int{pad, pad, pad, pad}), attrI("group", int64(group)))
+	return b.node("Conv", ins, graph.IntsAttr("kernel_shape", []int{k, k}), graph.IntsAttr("strides", []int{stride, stride}),
+		graph.IntsAttr("pads", []int{pad, pad, pad, pad}), graph.IntAttr("group", int64(group)))
 }
 
 func (b *mb) gemm(x string, in, out int) string {
 	w := b.randInit("fc", []int{out, in}, float32(1.5/math.Sqrt(float64(in))))
 	bias := b.randInit("fcb", []int{out}, 0.2)
-	return b.node("Gemm", []string{x, w, bias}, attrI("transB", 1))
+	return b.node("Gemm", []string{x, w, bias}, graph.IntAttr("transB", 1))
 }
 
 func (b *mb) model() *graph.Model {

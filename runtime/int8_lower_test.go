@@ -9,6 +9,7 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
+	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
 func batchDim() graph.Dim { return graph.Dim{Size: -1, Param: "N"} }
@@ -19,13 +20,13 @@ func cnnModel(seed int64) *graph.Model {
 	b := newMB(seed)
 	x := b.input("input", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 12}, graph.Dim{Size: 12})
 	c1 := b.node("Relu", []string{b.conv(x, 3, 8, 3, 1, 1, 1, true)})
-	p1 := b.node("MaxPool", []string{c1}, attrIs("kernel_shape", []int{2, 2}), attrIs("strides", []int{2, 2}))
+	p1 := b.node("MaxPool", []string{c1}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
 	c2 := b.conv(p1, 8, 8, 3, 1, 1, 1, true)
 	a := b.node("Relu", []string{b.node("Add", []string{c2, p1})})
 	dw := b.node("Relu", []string{b.conv(a, 8, 8, 3, 2, 1, 8, true)})
 	c3 := b.node("Relu", []string{b.conv(dw, 8, 16, 1, 1, 0, 1, true)})
 	gp := b.node("GlobalAveragePool", []string{c3})
-	fl := b.node("Flatten", []string{gp}, attrI("axis", 1))
+	fl := b.node("Flatten", []string{gp}, graph.IntAttr("axis", 1))
 	out := b.gemm(fl, 16, 10)
 	b.output(out)
 	return b.model()
@@ -105,12 +106,12 @@ func mixedModel(seed int64) (*graph.Model, map[string]bool) {
 	// MatMul with constant weights, then attention-like products of activations
 	w := b.randInit("w", []int{8, 8}, 0.5)
 	h := b.node("MatMul", []string{gelu, w})
-	ht := b.node("Transpose", []string{h}, attrIs("perm", []int{0, 2, 1}))
+	ht := b.node("Transpose", []string{h}, graph.IntsAttr("perm", []int{0, 2, 1}))
 	sc := b.node("MatMul", []string{h, ht})
-	sm := b.node("Softmax", []string{sc}, attrI("axis", -1))
+	sm := b.node("Softmax", []string{sc}, graph.IntAttr("axis", -1))
 	ctx := b.node("MatMul", []string{sm, h})
-	ln := b.node("LayerNormalization", []string{ctx, b.randInit("g", []int{8}, 1), b.randInit("bt", []int{8}, 0.1)}, attrI("axis", -1))
-	cat := b.node("Concat", []string{ln, gelu}, attrI("axis", 2))
+	ln := b.node("LayerNormalization", []string{ctx, b.randInit("g", []int{8}, 1), b.randInit("bt", []int{8}, 0.1)}, graph.IntAttr("axis", -1))
+	cat := b.node("Concat", []string{ln, gelu}, graph.IntAttr("axis", 2))
 	r := b.node("Reshape", []string{cat, b.init("shape", graph.FromInt64([]int{2}, []int64{-1, 16}))})
 	b.output(b.node("Relu", []string{r}))
 	m := b.model()
@@ -158,7 +159,7 @@ func TestInt8FallbackWarnsAndPlacesFloat(t *testing.T) {
 	b := newMB(5)
 	x := b.input("x", batchDim(), graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
 	c := b.node("Relu", []string{b.conv(x, 4, 4, 3, 1, 1, 1, true)})
-	r := b.node("ReduceMean", []string{c}, attrIs("axes", []int{2, 3}), attrI("keepdims", 1))
+	r := b.node("ReduceMean", []string{c}, graph.IntsAttr("axes", []int{2, 3}), graph.IntAttr("keepdims", 1))
 	b.output(b.node("Sigmoid", []string{r}))
 	fm := b.model()
 	rng := rand.New(rand.NewSource(1))
@@ -207,8 +208,8 @@ func TestQBinaryPairTable(t *testing.T) {
 	} {
 		t.Run(tc.op, func(t *testing.T) {
 			n := &graph.Node{OpType: "QBinary", Domain: Int8Domain, Attrs: map[string]*graph.Attr{}}
-			for _, a := range []*graph.Attr{attrS("op", tc.op), attrF("a_scale", tc.sa), attrI("a_zp", tc.za), attrF("b_scale", tc.sb),
-				attrI("b_zp", tc.zb), attrF("y_scale", tc.sy), attrI("y_zp", tc.zy), attrI("qmin", tc.qmin), attrI("qmax", tc.hi)} {
+			for _, a := range []*graph.Attr{graph.StringAttr("op", tc.op), graph.FloatAttr("a_scale", tc.sa), graph.IntAttr("a_zp", tc.za), graph.FloatAttr("b_scale", tc.sb),
+				graph.IntAttr("b_zp", tc.zb), graph.FloatAttr("y_scale", tc.sy), graph.IntAttr("y_zp", tc.zy), graph.IntAttr("qmin", tc.qmin), graph.IntAttr("qmax", tc.hi)} {
 				n.Attrs[a.Name] = a
 			}
 			k, err := buildQBinary(&BuildContext{Node: n})
@@ -237,7 +238,7 @@ func TestQBinaryPairTable(t *testing.T) {
 				for i := range want {
 					x := float32(int32(a.I8()[i])-int32(tc.za)) * tc.sa
 					y := float32(int32(b.I8()[i])-int32(tc.zb)) * tc.sb
-					want[i] = int8(quantizeRound(max(x, y), tc.sy, int32(tc.zy), int32(tc.qmin), int32(tc.hi)))
+					want[i] = int8(qtensor.QuantizeRound(max(x, y), tc.sy, int32(tc.zy), int32(tc.qmin), int32(tc.hi)))
 				}
 			}
 			require.Equal(t, want, got[0].I8())
@@ -254,11 +255,11 @@ func TestInt8ChannelsLastDataMovement(t *testing.T) {
 	pad := b.node("Pad", []string{x, b.init("pads", graph.FromInt64([]int{8}, []int64{0, 0, 1, 2, 0, 0, 2, 1}))})
 	c1 := b.node("Relu", []string{b.conv(pad, 3, 4, 3, 1, 0, 1, true)})
 	c2 := b.node("Relu", []string{b.conv(c1, 4, 4, 1, 1, 0, 1, true)})
-	cat := b.node("Concat", []string{c1, c2}, attrI("axis", 1))
+	cat := b.node("Concat", []string{c1, c2}, graph.IntAttr("axis", 1))
 	sl := b.node("Slice", []string{cat, b.init("st", graph.FromInt64([]int{2}, []int64{1, 1})), b.init("en", graph.FromInt64([]int{2}, []int64{7, 8})),
 		b.init("ax", graph.FromInt64([]int{2}, []int64{1, -1}))})
-	rs := b.node("Resize", []string{sl, "", b.init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2}))}, attrS("mode", "nearest"))
-	mp := b.node("MaxPool", []string{rs}, attrIs("kernel_shape", []int{2, 2}), attrIs("strides", []int{2, 2}))
+	rs := b.node("Resize", []string{sl, "", b.init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2}))}, graph.StringAttr("mode", "nearest"))
+	mp := b.node("MaxPool", []string{rs}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
 	out := b.conv(mp, 6, 2, 3, 1, 1, 1, true)
 	b.output(out)
 	fm := b.model()

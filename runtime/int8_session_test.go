@@ -139,8 +139,8 @@ func TestInt8RawInputOutput(t *testing.T) {
 	g.Initializers["y_zp"] = graph.FromInt8(nil, []int8{-128})
 	g.Nodes = []*graph.Node{
 		{Name: "dq_in", OpType: "DequantizeLinear", Inputs: []string{"pixels", "in_scale", "in_zp"}, Outputs: []string{"x"}},
-		{Name: "dq_w", OpType: "DequantizeLinear", Inputs: []string{"w_q", "w_scale", "w_zp"}, Outputs: []string{"w"}, Attrs: map[string]*graph.Attr{"axis": attrI("axis", 0)}},
-		{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}, Attrs: map[string]*graph.Attr{"pads": attrIs("pads", []int{1, 1, 1, 1})}},
+		{Name: "dq_w", OpType: "DequantizeLinear", Inputs: []string{"w_q", "w_scale", "w_zp"}, Outputs: []string{"w"}, Attrs: map[string]*graph.Attr{"axis": graph.IntAttr("axis", 0)}},
+		{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}, Attrs: map[string]*graph.Attr{"pads": graph.IntsAttr("pads", []int{1, 1, 1, 1})}},
 		{Name: "relu", OpType: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
 		{Name: "q", OpType: "QuantizeLinear", Inputs: []string{"r", "y_scale", "y_zp"}, Outputs: []string{"y"}},
 	}
@@ -213,8 +213,8 @@ func TestInt8QOperatorLowering(t *testing.T) {
 	g.Nodes = []*graph.Node{
 		{OpType: "QuantizeLinear", Inputs: []string{"x", "xs", "xz"}, Outputs: []string{"xq"}},
 		{Name: "conv1", OpType: "QLinearConv", Inputs: []string{"xq", "xs", "xz", "w1", "w1s", "w1z", "c1s", "c1z", "b1"}, Outputs: []string{"c1"},
-			Attrs: map[string]*graph.Attr{"pads": attrIs("pads", []int{1, 1, 1, 1})}},
-		{Name: "pool", OpType: "MaxPool", Inputs: []string{"c1"}, Outputs: []string{"p1"}, Attrs: map[string]*graph.Attr{"kernel_shape": attrIs("kernel_shape", []int{2, 2}), "strides": attrIs("strides", []int{2, 2})}},
+			Attrs: map[string]*graph.Attr{"pads": graph.IntsAttr("pads", []int{1, 1, 1, 1})}},
+		{Name: "pool", OpType: "MaxPool", Inputs: []string{"c1"}, Outputs: []string{"p1"}, Attrs: map[string]*graph.Attr{"kernel_shape": graph.IntsAttr("kernel_shape", []int{2, 2}), "strides": graph.IntsAttr("strides", []int{2, 2})}},
 		{Name: "conv2", OpType: "QLinearConv", Inputs: []string{"p1", "c1s", "c1z", "w2", "w2s", "w2z", "c2s", "c2z"}, Outputs: []string{"c2"}},
 		{Name: "add", OpType: "QLinearAdd", Domain: ms, Inputs: []string{"c2", "c2s", "c2z", "p1", "c1s", "c1z", "as", "az"}, Outputs: []string{"a"}},
 		{Name: "sig", OpType: "QLinearSigmoid", Domain: ms, Inputs: []string{"a", "as", "az", "ss", "sz"}, Outputs: []string{"s"}},
@@ -262,7 +262,7 @@ func TestInt8DynamicQuantization(t *testing.T) {
 	g.Nodes = []*graph.Node{
 		{Name: "dq", OpType: "DynamicQuantizeLinear", Inputs: []string{"x"}, Outputs: []string{"xq", "xs", "xz"}},
 		{Name: "mmi", OpType: "MatMulInteger", Inputs: []string{"xq", "wq", "xz", "wz"}, Outputs: []string{"acc"}},
-		{Name: "cast", OpType: "Cast", Inputs: []string{"acc"}, Outputs: []string{"accf"}, Attrs: map[string]*graph.Attr{"to": attrI("to", int64(graph.Float32))}},
+		{Name: "cast", OpType: "Cast", Inputs: []string{"acc"}, Outputs: []string{"accf"}, Attrs: map[string]*graph.Attr{"to": graph.IntAttr("to", int64(graph.Float32))}},
 		{Name: "scale", OpType: "Mul", Inputs: []string{"xs", "ws"}, Outputs: []string{"s"}},
 		{Name: "mul", OpType: "Mul", Inputs: []string{"accf", "s"}, Outputs: []string{"mm"}},
 		{Name: "add", OpType: "Add", Inputs: []string{"mm", "bias"}, Outputs: []string{"y"}},
@@ -294,7 +294,7 @@ func TestInt8DynamicQuantization(t *testing.T) {
 // operators through the int8 lowering (the conformance harness runs them in float32
 // mode, i.e. on the registered kernels).
 func TestInt8QuantConformanceLowered(t *testing.T) {
-	dir := "/usr/share/libonnx-testdata/data/node"
+	dir := conformanceDir
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("ONNX conformance data not installed")
 	}

@@ -26,8 +26,8 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 	}
 	convA := func(b *mb, x string, cin, cout, kh, kw int, strides, pads, dil []int) string {
 		w := b.randInit("w", []int{cout, cin, kh, kw}, 0.3)
-		return b.node("Conv", []string{x, w, b.randInit("b", []int{cout}, 0.2)}, attrIs("kernel_shape", []int{kh, kw}),
-			attrIs("strides", strides), attrIs("pads", pads), attrIs("dilations", dil))
+		return b.node("Conv", []string{x, w, b.randInit("b", []int{cout}, 0.2)}, graph.IntsAttr("kernel_shape", []int{kh, kw}),
+			graph.IntsAttr("strides", strides), graph.IntsAttr("pads", pads), graph.IntsAttr("dilations", dil))
 	}
 	relu := func(b *mb, x string) string { return b.node("Relu", []string{x}) }
 	cases := []struct {
@@ -40,7 +40,7 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 	}{
 		{name: "resnet stem and bottleneck", in: dims(2, 3, 30, 30), x: []int{2, 3, 30, 30}, rows: 6, build: func(b *mb) {
 			s := relu(b, b.conv("x", 3, 16, 7, 2, 3, 1, true))
-			p := b.node("MaxPool", []string{s}, attrIs("kernel_shape", []int{3, 3}), attrIs("strides", []int{2, 2}), attrIs("pads", []int{1, 1, 1, 1}))
+			p := b.node("MaxPool", []string{s}, graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
 			a := relu(b, b.conv(p, 16, 32, 1, 1, 0, 1, true))
 			a = relu(b, b.conv(a, 32, 32, 3, 2, 1, 1, true))
 			a = b.conv(a, 32, 512, 1, 1, 0, 1, true)
@@ -53,7 +53,7 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 		{name: "odd geometry, NCHW consumer, global max", in: dims(1, 5, 17, 13), x: []int{1, 5, 17, 13}, rows: 3, build: func(b *mb) {
 			a := relu(b, convA(b, "x", 5, 24, 3, 2, []int{1, 2}, []int{2, 0, 1, 1}, []int{2, 1}))
 			a = convA(b, a, 24, 20, 5, 3, []int{2, 1}, []int{2, 1, 2, 1}, []int{1, 1})
-			c := b.node("MaxPool", []string{a}, attrIs("kernel_shape", []int{2, 3}), attrIs("strides", []int{2, 2}), attrI("ceil_mode", 1))
+			c := b.node("MaxPool", []string{a}, graph.IntsAttr("kernel_shape", []int{2, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntAttr("ceil_mode", 1))
 			c = convA(b, c, 20, 16, 1, 1, []int{1, 1}, []int{0, 0, 0, 0}, []int{1, 1})
 			b.output(b.node("Sigmoid", []string{c}))
 			b.output(b.node("GlobalMaxPool", []string{a}))

@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -384,15 +385,10 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 	if err != nil {
 		return nil, err
 	}
-	switch x.DType {
-	case graph.Float32:
-	case graph.Float16, graph.BFloat16:
-		y, err := k.Run(ctx, []*graph.Tensor{widenHalf(x), widenHalf(w), widenHalf(bias)})
-		if err != nil {
-			return nil, err
-		}
-		return []*graph.Tensor{narrowHalf(y[0], x.DType)}, nil
-	default:
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
+	}
+	if x.DType != graph.Float32 {
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)
 	}
 	out := graph.NewTensor(graph.Float32, outShape)
@@ -433,7 +429,7 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 	var res []float32
 	if ep != nil && ep.residual != nil {
 		r := ep.residual
-		if r.DType != graph.Float32 || !equalInts(r.Shape, outShape) {
+		if r.DType != graph.Float32 || !slices.Equal(r.Shape, outShape) {
 			return nil, false, nil
 		}
 		res = r.F32()
@@ -690,15 +686,10 @@ func (k *convTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	if err != nil {
 		return nil, err
 	}
-	switch x.DType {
-	case graph.Float32:
-	case graph.Float16, graph.BFloat16:
-		y, err := k.Run(ctx, []*graph.Tensor{widenHalf(x), widenHalf(w), widenHalf(bias)})
-		if err != nil {
-			return nil, err
-		}
-		return []*graph.Tensor{narrowHalf(y[0], x.DType)}, nil
-	default:
+	if nnIsHalf(x) {
+		return nnHalfWrap(ctx, k, in)
+	}
+	if x.DType != graph.Float32 {
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)
 	}
 	out := graph.NewTensor(graph.Float32, outShape)

@@ -1,6 +1,6 @@
 package runtime
 
-// Operators of the int8 executor (domain "warboy.int8"). The lowering pass (lower.go)
+// Operators of the int8 executor (domain "warboy.int8"). The lowering pass (runtime/lower)
 // rewrites quantized graphs into these; they are not meant to appear in models a user
 // writes. Activations are int8 with a per-tensor scale and zero point carried as
 // attributes, requantization factors are computed at lowering time and weights are
@@ -9,28 +9,15 @@ package runtime
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
+	"github.com/warboy-sim/warboy/runtime/lower"
+	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
 // Int8Domain is the operator domain of the int8 executor's fused operators.
-const Int8Domain = "warboy.int8"
-
-func i8AsBytes(d []int8) []byte {
-	if len(d) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
-}
-
-func bytesAsI8(d []byte) []int8 {
-	if len(d) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
-}
+const Int8Domain = lower.Domain
 
 // i8Data returns the data of an int8 tensor, or an error naming what.
 func i8Data(t *graph.Tensor, what string) ([]int8, error) {
@@ -81,29 +68,6 @@ func clampAttrs(n *graph.Node) (int32, int32, error) {
 	return int32(lo), int32(hi), nil
 }
 
-// intsAttr returns an ints attribute, or nil when it is absent.
-func intsAttr(n *graph.Node, name string) []int {
-	v := n.AttrInts(name, nil)
-	if v == nil {
-		return nil
-	}
-	return graph.Int64sToInts(v)
-}
-
-// quantizeRound is ONNX QuantizeLinear on one value (float32 division, saturation,
-// round half to even), as ONNX Runtime's MLAS computes it.
-func quantizeRound(x, scale float32, zp, qmin, qmax int32) int32 {
-	v := x / scale
-	lo, hi := float32(qmin-zp), float32(qmax-zp)
-	if !(v > lo) {
-		v = lo
-	}
-	if v > hi {
-		v = hi
-	}
-	return int32(math.RoundToEven(float64(v))) + zp
-}
-
 // dequantTable tabulates (q - zp) * scale for the 256 int8 codes, indexed by the byte.
 func dequantTable(scale float32, zp int32) *[256]float32 {
 	var t [256]float32
@@ -114,81 +78,6 @@ func dequantTable(scale float32, zp int32) *[256]float32 {
 }
 
 // ---- Quantize / Dequantize / DynamicQuantize / Relayout ---------------------------
-
-// qdqParams are the (possibly per-axis) parameters of a Quantize/Dequantize call.
-type qdqParams struct {
-	scale []float32
-	zp    []int32
-	zpDT  graph.DType // Uint8 (also when absent), Int8 or Int32
-	axis  int         // -1 for per-tensor
-}
-
-func readQDQParams(n *graph.Node, x *graph.Tensor, scale, zp *graph.Tensor, quantize bool) (*qdqParams, error) {
-	if err := checkTensor("scale", scale); err != nil {
-		return nil, err
-	}
-	sf, err := scale.AsFloat64()
-	if err != nil {
-		return nil, fmt.Errorf("scale: %w", err)
-	}
-	p := &qdqParams{zpDT: graph.Uint8, axis: -1}
-	if quantize && n.HasAttr("output_dtype") {
-		p.zpDT = graph.DType(n.AttrInt("output_dtype", int64(graph.Uint8)))
-	}
-	p.scale = make([]float32, len(sf))
-	for i, v := range sf {
-		p.scale[i] = float32(v)
-	}
-	if zp != nil {
-		if err := checkTensor("zero point", zp); err != nil {
-			return nil, err
-		}
-		p.zpDT = zp.DType
-		zf, err := zp.AsInt64()
-		if err != nil {
-			return nil, fmt.Errorf("zero point: %w", err)
-		}
-		if len(zf) != len(sf) {
-			return nil, fmt.Errorf("zero point has %d values, scale has %d", len(zf), len(sf))
-		}
-		p.zp = make([]int32, len(zf))
-		for i, v := range zf {
-			p.zp[i] = int32(v)
-		}
-	} else {
-		p.zp = make([]int32, len(sf))
-	}
-	switch p.zpDT {
-	case graph.Uint8, graph.Int8:
-	case graph.Int32:
-		if quantize {
-			return nil, fmt.Errorf("quantizing to int32 is not supported")
-		}
-	default:
-		return nil, fmt.Errorf("unsupported quantized type %s", p.zpDT)
-	}
-	if scale.Len() != 1 {
-		if len(scale.Shape) != 1 {
-			return nil, fmt.Errorf("scale must be a scalar or 1-D, got shape %v", scale.Shape)
-		}
-		ax, err := graph.NormalizeAxis(n.AttrInt("axis", 1), len(x.Shape))
-		if err != nil {
-			return nil, err
-		}
-		if x.Shape[ax] != scale.Len() {
-			return nil, fmt.Errorf("scale has %d values for axis %d of size %d", scale.Len(), ax, x.Shape[ax])
-		}
-		p.axis = ax
-	}
-	for _, s := range p.scale {
-		if s == 0 || math.IsNaN(float64(s)) {
-			if quantize {
-				return nil, fmt.Errorf("scale %g is not usable", s)
-			}
-		}
-	}
-	return p, nil
-}
 
 func qRange(dt graph.DType) (int32, int32) {
 	if dt == graph.Uint8 {
@@ -203,7 +92,7 @@ type quantizeKernel struct {
 }
 
 func buildQuantize(b *BuildContext) (Kernel, error) {
-	k := &quantizeKernel{node: b.Node, perm: intsAttr(b.Node, "perm")}
+	k := &quantizeKernel{node: b.Node, perm: b.Node.AttrIntList("perm")}
 	return k, nil
 }
 
@@ -216,36 +105,36 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if !ok {
 		return nil, fmt.Errorf("input must be float32, got %s", x.DType)
 	}
-	p, err := readQDQParams(k.node, x, in[1], optInput(in, 2), true)
+	p, err := qtensor.ReadQDQParams(k.node, x, in[1], optInput(in, 2), true)
 	if err != nil {
 		return nil, err
 	}
 	if k.perm != nil {
-		if err := validPerm(k.perm, len(x.Shape)); err != nil {
+		if err := qtensor.ValidPerm(k.perm, len(x.Shape)); err != nil {
 			return nil, err
 		}
 	}
 	n := len(xf)
 	q := make([]int8, n)
-	qmin, qmax := qRange(p.zpDT)
-	if p.axis < 0 {
-		zp := p.zp[0]
-		if p.zpDT == graph.Uint8 {
+	qmin, qmax := qRange(p.ZPType)
+	if p.Axis < 0 {
+		zp := p.ZP[0]
+		if p.ZPType == graph.Uint8 {
 			zp -= 128
 		}
-		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
-			kernels.QuantizeF32(xf[lo:hi], p.scale[0], zp, q[lo:hi])
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+			kernels.QuantizeF32(xf[lo:hi], p.Scale[0], zp, q[lo:hi])
 		})
 	} else {
 		inner := 1
-		for _, d := range x.Shape[p.axis+1:] {
+		for _, d := range x.Shape[p.Axis+1:] {
 			inner *= d
 		}
-		c := x.Shape[p.axis]
+		c := x.Shape[p.Axis]
 		for i, v := range xf {
 			ch := (i / inner) % c
-			qv := quantizeRound(v, p.scale[ch], p.zp[ch], qmin, qmax)
-			if p.zpDT == graph.Uint8 {
+			qv := qtensor.QuantizeRound(v, p.Scale[ch], p.ZP[ch], qmin, qmax)
+			if p.ZPType == graph.Uint8 {
 				qv -= 128 // stored as int8 here, turned back into uint8 by the XOR below
 			}
 			q[i] = int8(qv)
@@ -253,21 +142,21 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	outShape := x.Shape
 	var xor byte
-	if p.zpDT == graph.Uint8 {
+	if p.ZPType == graph.Uint8 {
 		xor = 0x80
 	}
-	data := i8AsBytes(q)
-	if k.perm != nil && !isIdentityPerm(k.perm) {
+	data := qtensor.I8AsBytes(q)
+	if k.perm != nil && !qtensor.IsIdentityPerm(k.perm) {
 		dst := make([]byte, n)
-		transposeBytes(data, x.Shape, k.perm, dst, xor, ctx.Threads)
+		qtensor.TransposeBytes(data, x.Shape, k.perm, dst, xor, ctx.Threads)
 		data = dst
-		outShape = permuteShape(x.Shape, k.perm)
+		outShape = qtensor.PermuteShape(x.Shape, k.perm)
 	} else if xor != 0 {
 		for i := range data {
 			data[i] ^= xor
 		}
 	}
-	return []*graph.Tensor{bytesTensor(p.zpDT, outShape, data)}, nil
+	return []*graph.Tensor{bytesTensor(p.ZPType, outShape, data)}, nil
 }
 
 // bytesTensor wraps bytes as an int8 or uint8 tensor.
@@ -275,7 +164,7 @@ func bytesTensor(dt graph.DType, shape []int, data []byte) *graph.Tensor {
 	if dt == graph.Uint8 {
 		return &graph.Tensor{DType: graph.Uint8, Shape: append([]int(nil), shape...), Data: data}
 	}
-	return &graph.Tensor{DType: graph.Int8, Shape: append([]int(nil), shape...), Data: bytesAsI8(data)}
+	return &graph.Tensor{DType: graph.Int8, Shape: append([]int(nil), shape...), Data: qtensor.BytesAsI8(data)}
 }
 
 type dequantizeKernel struct {
@@ -285,7 +174,7 @@ type dequantizeKernel struct {
 }
 
 func buildDequantize(b *BuildContext) (Kernel, error) {
-	k := &dequantizeKernel{node: b.Node, perm: intsAttr(b.Node, "perm"), shape: b.Node.AttrInts("shape", nil)}
+	k := &dequantizeKernel{node: b.Node, perm: b.Node.AttrIntList("perm"), shape: b.Node.AttrInts("shape", nil)}
 	return k, nil
 }
 
@@ -294,65 +183,52 @@ func (k *dequantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		return nil, err
 	}
 	x := in[0]
-	p, err := readQDQParams(k.node, x, in[1], optInput(in, 2), false)
+	p, err := qtensor.ReadQDQParams(k.node, x, in[1], optInput(in, 2), false)
 	if err != nil {
 		return nil, err
 	}
-	if p.zpDT != x.DType && optInput(in, 2) != nil {
-		return nil, fmt.Errorf("zero point type %s differs from input type %s", p.zpDT, x.DType)
+	if p.ZPType != x.DType && optInput(in, 2) != nil {
+		return nil, fmt.Errorf("zero point type %s differs from input type %s", p.ZPType, x.DType)
 	}
 	shape := x.Shape
 	perm := k.perm
 	if perm != nil {
-		if err := validPerm(perm, len(shape)); err != nil {
+		if err := qtensor.ValidPerm(perm, len(shape)); err != nil {
 			return nil, err
 		}
-		shape = permuteShape(shape, perm)
+		shape = qtensor.PermuteShape(shape, perm)
 	}
 	out := make([]float32, x.Len())
 	switch {
-	case p.axis < 0 && (x.DType == graph.Int8 || x.DType == graph.Uint8):
-		zp := p.zp[0]
+	case p.Axis < 0 && (x.DType == graph.Int8 || x.DType == graph.Uint8):
+		zp := p.ZP[0]
 		if x.DType == graph.Uint8 {
 			zp -= 128
 		}
-		bytes, _ := int8Bytes(x)
+		bytes, _ := qtensor.Int8Bytes(x)
 		if x.DType == graph.Uint8 {
 			// index the table by the int8 code: uint8 v is int8 code v^0x80
-			t := dequantTable(p.scale[0], zp)
+			t := dequantTable(p.Scale[0], zp)
 			var tu [256]float32
 			for v := 0; v < 256; v++ {
 				tu[v] = t[byte(v)^0x80]
 			}
-			transposeTable(bytes, x.Shape, perm, out, &tu, ctx.Threads)
+			qtensor.TransposeTable(bytes, x.Shape, perm, out, &tu, ctx.Threads)
 		} else {
-			transposeTable(bytes, x.Shape, perm, out, dequantTable(p.scale[0], zp), ctx.Threads)
+			qtensor.TransposeTable(bytes, x.Shape, perm, out, dequantTable(p.Scale[0], zp), ctx.Threads)
 		}
 	default:
-		if perm != nil && !isIdentityPerm(perm) {
+		if perm != nil && !qtensor.IsIdentityPerm(perm) {
 			return nil, fmt.Errorf("layout change of a per-axis or int32 dequantization is not supported")
 		}
 		vals, err := x.AsInt64()
 		if err != nil {
 			return nil, err
 		}
-		inner, c := 1, 1
-		if p.axis >= 0 {
-			for _, d := range x.Shape[p.axis+1:] {
-				inner *= d
-			}
-			c = x.Shape[p.axis]
-		}
-		for i, v := range vals {
-			ch := 0
-			if p.axis >= 0 {
-				ch = (i / inner) % c
-			}
-			out[i] = float32(int32(v)-p.zp[ch]) * p.scale[ch]
-		}
+		p.DequantizeTo(vals, x.Shape, out)
 	}
 	if k.shape != nil {
-		if shape, err = resolveShapeTemplate(shape, k.shape); err != nil {
+		if shape, err = qtensor.ResolveShapeTemplate(shape, k.shape); err != nil {
 			return nil, err
 		}
 	}
@@ -392,10 +268,10 @@ func (dynQuantKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	}
 	scale, zp := dynamicQuantParams(xf)
 	q := make([]int8, len(xf))
-	parallelChunks(len(xf), ctx.Threads, 1<<15, func(lo, hi int) {
+	qtensor.ParallelChunks(len(xf), ctx.Threads, 1<<15, func(lo, hi int) {
 		kernels.QuantizeF32(xf[lo:hi], scale, zp-128, q[lo:hi])
 	})
-	b := i8AsBytes(q)
+	b := qtensor.I8AsBytes(q)
 	for i := range b {
 		b[i] ^= 0x80
 	}
@@ -414,7 +290,7 @@ type relayoutKernel struct {
 
 func buildRelayout(b *BuildContext) (Kernel, error) {
 	n := b.Node
-	k := &relayoutKernel{perm: intsAttr(n, "perm"), shape: n.AttrInts("shape", nil), to: graph.DType(n.AttrInt("to", 0))}
+	k := &relayoutKernel{perm: n.AttrIntList("perm"), shape: n.AttrInts("shape", nil), to: graph.DType(n.AttrInt("to", 0))}
 	if k.to != 0 && k.to != graph.Int8 && k.to != graph.Uint8 {
 		return nil, b.Errorf("relayout to %s is not supported", k.to)
 	}
@@ -426,7 +302,7 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return nil, err
 	}
 	x := in[0]
-	src, ok := int8Bytes(x)
+	src, ok := qtensor.Int8Bytes(x)
 	if !ok {
 		return nil, fmt.Errorf("input must be int8 or uint8, got %s", x.DType)
 	}
@@ -440,31 +316,31 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	shape := x.Shape
 	data := src
-	if k.perm != nil && !isIdentityPerm(k.perm) {
-		if err := validPerm(k.perm, len(shape)); err != nil {
+	if k.perm != nil && !qtensor.IsIdentityPerm(k.perm) {
+		if err := qtensor.ValidPerm(k.perm, len(shape)); err != nil {
 			return nil, err
 		}
-		if xor == 0 && trivialPerm(shape, k.perm) {
+		if xor == 0 && qtensor.TrivialPerm(shape, k.perm) {
 			// only size-1 dimensions move: same bytes, new shape
-			shape = permuteShape(shape, k.perm)
+			shape = qtensor.PermuteShape(shape, k.perm)
 			if k.shape != nil {
 				var err error
-				if shape, err = resolveShapeTemplate(shape, k.shape); err != nil {
+				if shape, err = qtensor.ResolveShapeTemplate(shape, k.shape); err != nil {
 					return nil, err
 				}
 			}
 			return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
 		}
 		data = make([]byte, len(src))
-		transposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
-		shape = permuteShape(shape, k.perm)
+		qtensor.TransposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
+		shape = qtensor.PermuteShape(shape, k.perm)
 	} else if xor != 0 {
 		data = make([]byte, len(src))
-		transposeBytes(src, shape, nil, data, xor, ctx.Threads)
+		qtensor.TransposeBytes(src, shape, nil, data, xor, ctx.Threads)
 	}
 	if k.shape != nil {
 		var err error
-		if shape, err = resolveShapeTemplate(shape, k.shape); err != nil {
+		if shape, err = qtensor.ResolveShapeTemplate(shape, k.shape); err != nil {
 			return nil, err
 		}
 	}
@@ -498,7 +374,7 @@ func (k *lutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		return nil, err
 	}
 	out := make([]int8, len(x))
-	parallelChunks(len(x), ctx.Threads, 1<<16, func(lo, hi int) {
+	qtensor.ParallelChunks(len(x), ctx.Threads, 1<<16, func(lo, hi int) {
 		k.lut.Apply(x[lo:hi], out[lo:hi])
 	})
 	return []*graph.Tensor{graph.FromInt8(in[0].Shape, out)}, nil
@@ -572,7 +448,7 @@ func (k *qbinaryKernel) compute(a, b, out []int8) {
 	}
 	for i := range out {
 		v := k.scalarOp(k.ta[uint8(a[i])], k.tb[uint8(b[i])])
-		out[i] = int8(quantizeRound(v, k.yScale, k.yZP, k.qmin, k.qmax))
+		out[i] = int8(qtensor.QuantizeRound(v, k.yScale, k.yZP, k.qmin, k.qmax))
 	}
 }
 
@@ -613,18 +489,18 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	}
 	n := graph.NumElements(shape)
 	if len(a) != n {
-		a = bytesAsI8(expandBytes(i8AsBytes(a), in[0].Shape, shape))
+		a = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(a), in[0].Shape, shape))
 	}
 	if len(b) != n {
-		b = bytesAsI8(expandBytes(i8AsBytes(b), in[1].Shape, shape))
+		b = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(b), in[1].Shape, shape))
 	}
 	out := make([]int8, n)
 	t := k.pairs
 	if t == nil {
-		parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.compute(a[lo:hi], b[lo:hi], out[lo:hi]) })
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.compute(a[lo:hi], b[lo:hi], out[lo:hi]) })
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
-	parallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+	qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
 		a, b, o := a[lo:hi], b[lo:hi], out[lo:hi]
 		b = b[:len(a)]
 		o = o[:len(a)]
@@ -725,7 +601,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
 	rows := len(x) / row
-	parallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
+	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
 		buf := make([]float32, row)
 		for r := lo; r < hi; r++ {
 			xs := x[r*row : (r+1)*row]
@@ -742,7 +618,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			inv := 1 / sum
 			o := out[r*row : (r+1)*row]
 			for i, e := range buf {
-				o[i] = int8(quantizeRound(e*inv, k.yScale, k.yZP, -128, 127))
+				o[i] = int8(qtensor.QuantizeRound(e*inv, k.yScale, k.yZP, -128, 127))
 			}
 		}
 	})
@@ -800,7 +676,7 @@ func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	}
 	out := make([]int8, len(x))
 	rows := len(x) / row
-	parallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
+	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
 		buf := make([]float32, row)
 		for r := lo; r < hi; r++ {
 			xs := x[r*row : (r+1)*row]
@@ -825,7 +701,7 @@ func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 				if k.beta != nil {
 					y += k.beta[i%len(k.beta)]
 				}
-				o[i] = int8(quantizeRound(y, k.yScale, k.yZP, -128, 127))
+				o[i] = int8(qtensor.QuantizeRound(y, k.yScale, k.yZP, -128, 127))
 			}
 		}
 	})
@@ -882,7 +758,7 @@ func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		return nil, err
 	}
 	out := make([]int8, len(acc))
-	parallelChunks(len(acc), ctx.Threads, 1<<14, func(lo, hi int) {
+	qtensor.ParallelChunks(len(acc), ctx.Threads, 1<<14, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = k.rq.Apply(acc[i], 0)
 		}
@@ -958,14 +834,6 @@ func broadcastIndex(from, to []int) []int {
 
 // ---- Data movement on int8 tensors ----------------------------------------------------
 
-// int8DelegateOps are data-movement operators executed on int8 data by the generic
-// (dtype-agnostic) kernels of the default domain; the int8 domain only changes their
-// placement to int8.
-var int8DelegateOps = []string{
-	"Concat", "Slice", "Pad", "Split", "Gather", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
-	"Resize", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
-}
-
 func delegateBuilder(op string) Builder {
 	return func(b *BuildContext) (Kernel, error) {
 		info := Lookup("", op)
@@ -987,7 +855,7 @@ func init() {
 	Register(OpInfo{OpType: "QSoftmax", Domain: Int8Domain, Int8: true, Build: buildQSoftmax})
 	Register(OpInfo{OpType: "QLayerNorm", Domain: Int8Domain, Int8: true, Build: buildQLayerNorm})
 	Register(OpInfo{OpType: "QMatMul", Domain: Int8Domain, Int8: true, Build: buildQMatMul})
-	for _, op := range int8DelegateOps {
+	for _, op := range lower.DelegateOps {
 		Register(OpInfo{OpType: op, Domain: Int8Domain, Int8: true, Build: delegateBuilder(op)})
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
+	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
 // ---- general integer GEMM ------------------------------------------------------------
@@ -59,7 +60,7 @@ func (g *genWeights) rowAcc(arow []int16, acc []int32) {
 // gemm computes rows [0, m) of A (int8, stride lda, zero point aZP) times the weights,
 // calling emit(row, acc) with the int32 accumulators of each row.
 func (g *genWeights) gemm(m int, a []int8, lda int, aZP int32, threads int, emit func(row int, acc []int32)) {
-	parallelChunks(m, threads, 1, func(lo, hi int) {
+	qtensor.ParallelChunks(m, threads, 1, func(lo, hi int) {
 		bp := i16Pool.Get().(*[]int16)
 		defer i16Pool.Put(bp)
 		if cap(*bp) < g.k {
@@ -261,7 +262,7 @@ func convGeomFromNode(b *BuildContext, w *graph.Tensor, transpose bool) (*convGe
 		}
 	}
 	two := func(name string, def int) (int, int, error) {
-		v := intsAttr(n, name)
+		v := n.AttrIntList(name)
 		switch {
 		case v == nil:
 			return def, def, nil
@@ -282,7 +283,7 @@ func convGeomFromNode(b *BuildContext, w *graph.Tensor, transpose bool) (*convGe
 	if g.outPadH, g.outPadW, err = two("output_padding", 0); err != nil {
 		return nil, err
 	}
-	pads := intsAttr(n, "pads")
+	pads := n.AttrIntList("pads")
 	switch {
 	case pads == nil:
 	case g.oneD && len(pads) == 2:
@@ -407,7 +408,7 @@ func (cc *convCore) run(x []int8, shape []int, xZP int32, threads int) ([]int8, 
 	}
 	ocg := g.oc / g.groups
 	kk := g.cg * g.kh * g.kw
-	parallelChunks(n*oh, threads, 1, func(lo, hi int) {
+	qtensor.ParallelChunks(n*oh, threads, 1, func(lo, hi int) {
 		patch := make([]int16, kk)
 		acc := make([]int32, ocg)
 		for r := lo; r < hi; r++ {
@@ -575,7 +576,7 @@ func (k *qconvTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 	out := make([]int8, n*oh*ow*g.oc)
 	taps := g.kh * g.kw
 	ocg := g.oc / g.groups
-	parallelChunks(n*oh, ctx.Threads, 1, func(lo, hi int) {
+	qtensor.ParallelChunks(n*oh, ctx.Threads, 1, func(lo, hi int) {
 		acc := make([]int32, g.oc)
 		xs := make([]int16, g.cg)
 		for r := lo; r < hi; r++ {
@@ -653,9 +654,9 @@ func buildQPool(b *BuildContext) (Kernel, error) {
 	default:
 		return nil, b.Errorf("unknown pooling kind %q", k.kind)
 	}
-	ks := intsAttr(n, "kernel_shape")
+	ks := n.AttrIntList("kernel_shape")
 	get2 := func(name string, def int) (int, int, error) {
-		v := intsAttr(n, name)
+		v := n.AttrIntList(name)
 		switch {
 		case v == nil:
 			return def, def, nil
@@ -680,7 +681,7 @@ func buildQPool(b *BuildContext) (Kernel, error) {
 	if k.dh, k.dw, err = get2("dilations", 1); err != nil {
 		return nil, err
 	}
-	pads := intsAttr(n, "pads")
+	pads := n.AttrIntList("pads")
 	switch {
 	case pads == nil:
 	case len(ks) == 1 && len(pads) == 2:
@@ -691,20 +692,6 @@ func buildQPool(b *BuildContext) (Kernel, error) {
 		return nil, b.Errorf("pads %v do not match kernel_shape %v", pads, ks)
 	}
 	return k, nil
-}
-
-// ceilExtra is the extra end padding that makes floor-mode output sizes equal the
-// ceil-mode ones (ONNX: the last window must start inside the input or left padding).
-func ceilExtra(in, k, s, d, pBegin, pEnd int) int {
-	span := in + pBegin + pEnd - d*(k-1) - 1
-	if span < 0 {
-		return 0
-	}
-	out := (span+s-1)/s + 1
-	if (out-1)*s >= in+pBegin {
-		out--
-	}
-	return max(0, (out-1)*s-span)
 }
 
 func (k *qpoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -729,8 +716,8 @@ func (k *qpoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		s.StrideH, s.StrideW, s.DilH, s.DilW = 1, 1, 1, 1
 		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = 0, 0, 0, 0
 	} else if k.ceil {
-		s.PadBottom += ceilExtra(h, s.KH, s.StrideH, s.DilH, s.PadTop, s.PadBottom)
-		s.PadRight += ceilExtra(w, s.KW, s.StrideW, s.DilW, s.PadLeft, s.PadRight)
+		s.PadBottom += qtensor.CeilExtra(h, s.KH, s.StrideH, s.DilH, s.PadTop, s.PadBottom)
+		s.PadRight += qtensor.CeilExtra(w, s.KW, s.StrideW, s.DilW, s.PadLeft, s.PadRight)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func TestQConvBuildErrors(t *testing.T) {
 		{name: "bias not constant", consts: []*graph.Tensor{nil, w, nil}, inputs: []*graph.Value{xv, nil, biasV}, wantErr: "bias must be a constant"},
 		{name: "bias of the wrong length", consts: []*graph.Tensor{nil, w, graph.NewTensor(graph.Int32, []int{3})}, wantErr: "bias must be int32 with 4 values"},
 		{name: "bias not int32", consts: []*graph.Tensor{nil, w, graph.NewTensor(graph.Float32, []int{4})}, wantErr: "bias must be int32"},
-		{name: "zero point outside int8", consts: []*graph.Tensor{nil, w}, attrs: []*graph.Attr{attrIs("x_zp", []int{300})}, wantErr: "outside the int8 range"},
+		{name: "zero point outside int8", consts: []*graph.Tensor{nil, w}, attrs: []*graph.Attr{graph.IntsAttr("x_zp", []int{300})}, wantErr: "outside the int8 range"},
 	}
 	for _, op := range []string{"QConv", "QConvTranspose"} {
 		build := buildQConv

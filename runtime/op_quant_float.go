@@ -65,18 +65,19 @@ func quantizeRange[Q quantized]() (float64, float64) {
 	return 0, math.MaxUint8
 }
 
-// quantizeF32 computes saturate(round_half_even(x / scale) + zp). The division is a
-// float32 division, as in ONNX's reference and ONNX Runtime, so that results match
-// them bit for bit; NaN inputs quantize to the zero point. Parameters are per-tensor
+// quantizeFloat computes saturate(round_half_even(x / scale) + zp). The division is
+// done in the input's precision: float32 for float32 inputs, as in ONNX's reference
+// and ONNX Runtime, so that results match them bit for bit, and float64 for float64
+// and int32 inputs, as numpy and ONNX Runtime do; NaN inputs quantize to the zero point. Parameters are per-tensor
 // (count 1) or per block of inner elements cycling through count entries.
-func quantizeF32[Q quantized](x []float32, scales []float32, zps []Q, count, inner int) []Q {
+func quantizeFloat[F float32 | float64, Q quantized](x []F, scales []float32, zps []Q, count, inner int) []Q {
 	lo, hi := quantizeRange[Q]()
 	out := make([]Q, len(x))
 	if count <= 1 {
 		inner = len(x)
 	}
 	for start, c := 0, 0; start < len(x); start, c = start+inner, (c+1)%max(count, 1) {
-		s, z := paramAt(scales, c), float64(paramAt(zps, c))
+		s, z := F(paramAt(scales, c)), float64(paramAt(zps, c))
 		end := min(start+inner, len(x))
 		o := out[start:end]
 		for i, v := range x[start:end] {
@@ -96,45 +97,16 @@ func quantizeF32[Q quantized](x []float32, scales []float32, zps []Q, count, inn
 	return out
 }
 
-// quantizeF64 is quantizeF32 for float64 and int32 inputs, whose division numpy and
-// ONNX Runtime carry out in double precision.
-func quantizeF64[Q quantized](x []float64, scales []float32, zps []Q, count, inner int) []Q {
-	lo, hi := quantizeRange[Q]()
-	out := make([]Q, len(x))
-	if count <= 1 {
-		inner = len(x)
-	}
-	for start, c := 0, 0; start < len(x); start, c = start+inner, (c+1)%max(count, 1) {
-		s, z := float64(paramAt(scales, c)), float64(paramAt(zps, c))
-		end := min(start+inner, len(x))
-		o := out[start:end]
-		for i, v := range x[start:end] {
-			q := math.RoundToEven(v / s)
-			if q != q {
-				q = 0
-			}
-			q += z
-			if q < lo {
-				q = lo
-			} else if q > hi {
-				q = hi
-			}
-			o[i] = Q(q)
-		}
-	}
-	return out
-}
-
 func quantizeTyped[Q quantized](x *graph.Tensor, scales []float32, zps []Q, count, inner int) (any, error) {
 	// float16 inputs are divided in float32, like float32 ones.
 	if d, ok := widenHalf(x).Data.([]float32); ok {
-		return quantizeF32(d, scales, zps, count, inner), nil
+		return quantizeFloat(d, scales, zps, count, inner), nil
 	}
 	f, err := x.AsFloat64()
 	if err != nil {
 		return nil, err
 	}
-	return quantizeF64(f, scales, zps, count, inner), nil
+	return quantizeFloat(f, scales, zps, count, inner), nil
 }
 
 // scaleValues returns scales as float32 (float16 scales are widened).
@@ -295,7 +267,7 @@ func buildDynamicQuantizeLinear(b *BuildContext) (Kernel, error) {
 		if scale == 0 {
 			y = make([]uint8, len(x))
 		} else {
-			y = quantizeF32(x, []float32{scale}, []uint8{zp}, 1, 1)
+			y = quantizeFloat(x, []float32{scale}, []uint8{zp}, 1, 1)
 		}
 		return []*graph.Tensor{
 			{DType: graph.Uint8, Shape: append([]int{}, in[0].Shape...), Data: y},

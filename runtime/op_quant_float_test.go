@@ -67,7 +67,7 @@ func TestQuantizeDequantizeRoundTrip(t *testing.T) {
 		x[i] = -5 + float32(i)*0.01
 	}
 	scale, zp := DynamicQuantizeParams(-5, 5)
-	q := quantizeF32(x, []float32{scale}, []uint8{zp}, 1, 1)
+	q := quantizeFloat(x, []float32{scale}, []uint8{zp}, 1, 1)
 	back := dequantizeTyped(q, []float32{scale}, []uint8{zp}, 1, 1)
 	for i := range x {
 		require.InDelta(t, x[i], back[i], float64(scale)/2+1e-6, "x=%v", x[i])

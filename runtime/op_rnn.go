@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -218,7 +219,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	h, g, dirs := k.hidden, k.gates, k.dirs
 	gh := g * h
 	want := func(t *graph.Tensor, what string, shape ...int) error {
-		if t != nil && !sameShape(t.Shape, shape) {
+		if t != nil && !slices.Equal(t.Shape, shape) {
 			return fmt.Errorf("input %s has shape %v, expected %v", what, t.Shape, shape)
 		}
 		return nil

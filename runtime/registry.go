@@ -1,8 +1,3 @@
-// Package runtime executes models: a float32 reference executor for every supported
-// ONNX operator, and an int8 executor that lowers quantized (QDQ or QOperator) graphs
-// onto the int8 kernels of package kernels. Both run through one Session type whose
-// Run is safe for concurrent use; any intermediate tensor can be tapped, which is how
-// int8 and float results are compared layer by layer.
 package runtime
 
 import (

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime/lower"
 )
 
 // Mode selects how a session executes a model.
@@ -43,24 +44,16 @@ type config struct {
 	mode     Mode
 	taps     map[string]bool
 	tapAll   bool
-	lowering func(m *graph.Model, c *LowerConfig) (*graph.Model, error)
 	lowerCfg LowerConfig
 	warn     func(string)
 }
 
-// LowerConfig is passed to the int8 lowering pass.
-type LowerConfig struct {
-	// Requant selects the requantization arithmetic ("float" or "fixed").
-	Requant string
-	// Warn receives fallback warnings.
-	Warn func(string)
-	// Taps lists tensors the caller will read (WithTaps); the lowering keeps them
-	// computed under their source names.
-	Taps map[string]bool
-	// Quant is filled by the lowering: how int8 tensors of the lowered graph
-	// represent source tensors (see Session.Dequantized).
-	Quant map[string]*QuantInfo
-}
+// LowerConfig is passed to the int8 lowering pass (runtime/lower).
+type LowerConfig = lower.Config
+
+// QuantInfo tells how an int8 tensor of a lowered graph represents a tensor of the
+// source model (see lower.QuantInfo).
+type QuantInfo = lower.QuantInfo
 
 // WithThreads sets the number of threads kernels may use (default GOMAXPROCS).
 func WithThreads(n int) Option { return func(c *config) { c.threads = n } }
@@ -90,20 +83,9 @@ func WithRequant(mode string) Option { return func(c *config) { c.lowerCfg.Requa
 // WithWarnings receives warnings (e.g. nodes that fall back to float32).
 func WithWarnings(f func(string)) Option { return func(c *config) { c.warn = f } }
 
-// int8Lowering is installed by the int8 executor (lower.go); nil until it exists.
-var int8Lowering func(m *graph.Model, c *LowerConfig) (*graph.Model, error)
-
-// IsQuantized reports whether the model contains quantization operators.
-func IsQuantized(m *graph.Model) bool {
-	for _, n := range m.Graph.Nodes {
-		switch n.OpType {
-		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
-			"MatMulInteger", "DynamicQuantizeLinear", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid":
-			return true
-		}
-	}
-	return false
-}
+// IsQuantized reports whether the model contains quantization operators
+// (graph.Graph.IsQuantized).
+func IsQuantized(m *graph.Model) bool { return m.Graph.IsQuantized() }
 
 type step struct {
 	node   *graph.Node
@@ -157,26 +139,21 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("runtime: nil model")
 	}
-	work, err := cloneModel(m)
-	if err != nil {
-		return nil, err
-	}
+	work := m.Clone()
+	var err error
 	var quant map[string]*QuantInfo
 	mode := cfg.mode
 	if mode == ModeAuto {
 		mode = ModeFloat
-		if IsQuantized(work) && int8Lowering != nil {
+		if IsQuantized(work) {
 			mode = ModeInt8
 		}
 	}
 	if mode == ModeInt8 {
-		if int8Lowering == nil {
-			return nil, errors.New("runtime: the int8 executor is not available in this build")
-		}
 		lc := cfg.lowerCfg
 		lc.Warn = cfg.warn
 		lc.Taps = cfg.taps
-		work, err = int8Lowering(work, &lc)
+		work, err = lower.Lower(work, &lc, executor{})
 		if err != nil {
 			return nil, fmt.Errorf("int8 lowering: %w", err)
 		}
@@ -187,6 +164,24 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// executor is what the int8 lowering asks of this package (lower.Executor).
+type executor struct{}
+
+// EvalFloat runs m in float32 on one thread.
+func (executor) EvalFloat(m *graph.Model, inputs map[string]*graph.Tensor) (map[string]*graph.Tensor, error) {
+	sess, err := NewSession(m, WithMode(ModeFloat), WithThreads(1))
+	if err != nil {
+		return nil, err
+	}
+	return sess.RunTensors(inputs)
+}
+
+// HasInt8Kernel reports whether (domain, op) is registered as an int8 kernel.
+func (executor) HasInt8Kernel(domain, op string) bool {
+	info := Lookup(domain, op)
+	return info != nil && info.Int8
 }
 
 // Mode reports how the session executes (float32 or int8).
@@ -200,46 +195,6 @@ func (s *Session) Inputs() []*graph.Value { return s.inputs }
 
 // Outputs describes the model outputs.
 func (s *Session) Outputs() []*graph.Value { return s.outputs }
-
-func cloneModel(m *graph.Model) (*graph.Model, error) {
-	// A structural copy: nodes and value maps are copied, tensors are shared (they are
-	// never written by the executor).
-	g := m.Graph
-	ng := &graph.Graph{
-		Name:         g.Name,
-		Initializers: make(map[string]*graph.Tensor, len(g.Initializers)),
-		Values:       make(map[string]*graph.Value, len(g.Values)),
-	}
-	for k, v := range g.Initializers {
-		ng.Initializers[k] = v
-	}
-	for k, v := range g.Values {
-		cp := *v
-		ng.Values[k] = &cp
-	}
-	for _, v := range g.Inputs {
-		cp := *v
-		ng.Inputs = append(ng.Inputs, &cp)
-	}
-	for _, v := range g.Outputs {
-		cp := *v
-		ng.Outputs = append(ng.Outputs, &cp)
-	}
-	for _, n := range g.Nodes {
-		ng.Nodes = append(ng.Nodes, n.Clone())
-	}
-	nm := *m
-	nm.Graph = ng
-	nm.Opsets = map[string]int64{}
-	for k, v := range m.Opsets {
-		nm.Opsets[k] = v
-	}
-	nm.Metadata = map[string]string{}
-	for k, v := range m.Metadata {
-		nm.Metadata[k] = v
-	}
-	return &nm, nil
-}
 
 func (s *Session) plan() error {
 	m := s.model
@@ -458,7 +413,7 @@ func checkInput(v *graph.Value, t *graph.Tensor) error {
 	if v.DType != graph.Undefined && t.DType != v.DType {
 		return fmt.Errorf("input %q: got %s, model expects %s", v.Name, t.DType, v.DType)
 	}
-	if t.Data == nil || graph.NumElements(t.Shape) != dataLen(t.Data) {
+	if t.Data == nil || graph.NumElements(t.Shape) != graph.DataLen(t.Data) {
 		return fmt.Errorf("input %q: shape %s does not match its data length", v.Name, graph.FormatDims(t.Shape))
 	}
 	if v.HasShape {
@@ -472,36 +427,6 @@ func checkInput(v *graph.Value, t *graph.Tensor) error {
 		}
 	}
 	return nil
-}
-
-func dataLen(d any) int {
-	switch x := d.(type) {
-	case []float32:
-		return len(x)
-	case []float64:
-		return len(x)
-	case []int8:
-		return len(x)
-	case []uint8:
-		return len(x)
-	case []int16:
-		return len(x)
-	case []uint16:
-		return len(x)
-	case []int32:
-		return len(x)
-	case []uint32:
-		return len(x)
-	case []int64:
-		return len(x)
-	case []uint64:
-		return len(x)
-	case []bool:
-		return len(x)
-	case []string:
-		return len(x)
-	}
-	return -1
 }
 
 // Run executes the model on gorgonia dense tensors, keyed by input name, and returns

@@ -8,6 +8,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -115,60 +116,9 @@ func bufferOf(t *graph.Tensor) (buffer, error) {
 	return nil, fmt.Errorf("tensor of %s has no data (%T)", t.DType, t.Data)
 }
 
-// checkTensor verifies that a kernel input is usable: present, with data whose length
-// matches its shape. Kernels call it on every input so that malformed tensors give an
-// error instead of an index panic.
-func checkTensor(what string, t *graph.Tensor) error {
-	if t == nil {
-		return fmt.Errorf("%s is missing", what)
-	}
-	n := dataLen(t.Data)
-	if n < 0 || !dataMatchesDType(t) {
-		return fmt.Errorf("%s: data %T does not hold %s elements", what, t.Data, t.DType)
-	}
-	for _, d := range t.Shape {
-		if d < 0 {
-			return fmt.Errorf("%s: negative dimension in shape %v", what, t.Shape)
-		}
-	}
-	if graph.NumElements(t.Shape) != n {
-		return fmt.Errorf("%s: shape %v needs %d elements, data has %d", what, t.Shape, graph.NumElements(t.Shape), n)
-	}
-	return nil
-}
-
-// dataMatchesDType reports whether t.Data is the slice type graph.Tensor documents for
-// t.DType, so that kernels can type-assert without panicking.
-func dataMatchesDType(t *graph.Tensor) bool {
-	ok := false
-	switch t.DType {
-	case graph.Float32:
-		_, ok = t.Data.([]float32)
-	case graph.Float64:
-		_, ok = t.Data.([]float64)
-	case graph.Int8:
-		_, ok = t.Data.([]int8)
-	case graph.Uint8:
-		_, ok = t.Data.([]uint8)
-	case graph.Int16:
-		_, ok = t.Data.([]int16)
-	case graph.Uint16, graph.Float16, graph.BFloat16:
-		_, ok = t.Data.([]uint16)
-	case graph.Int32:
-		_, ok = t.Data.([]int32)
-	case graph.Uint32:
-		_, ok = t.Data.([]uint32)
-	case graph.Int64:
-		_, ok = t.Data.([]int64)
-	case graph.Uint64:
-		_, ok = t.Data.([]uint64)
-	case graph.Bool:
-		_, ok = t.Data.([]bool)
-	case graph.String:
-		_, ok = t.Data.([]string)
-	}
-	return ok
-}
+// checkTensor is graph.CheckTensor: kernels call it on every input so that malformed
+// tensors give an error instead of an index panic.
+func checkTensor(what string, t *graph.Tensor) error { return graph.CheckTensor(what, t) }
 
 // checkInputs runs checkTensor on the inputs that must be present and reports absent
 // optional inputs as nil without error.
@@ -305,7 +255,7 @@ func broadcastStrides(in, out []int) []int {
 // broadcastTo materializes t broadcast to shape (which must be a valid broadcast of
 // t's shape).
 func broadcastTo(t *graph.Tensor, shape []int) (*graph.Tensor, error) {
-	if sameShape(t.Shape, shape) {
+	if slices.Equal(t.Shape, shape) {
 		return t, nil
 	}
 	src, err := bufferOf(t)
@@ -323,18 +273,6 @@ func broadcastTo(t *graph.Tensor, shape []int) (*graph.Tensor, error) {
 	dst := src.Make(graph.NumElements(shape))
 	stridedCopy(dst, 0, shape, src, 0, broadcastStrides(t.Shape, shape))
 	return &graph.Tensor{DType: t.DType, Shape: append([]int{}, shape...), Data: dst.Data()}, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // parallelMinWork is the number of elements below which elementwise loops stay on one

@@ -12,6 +12,7 @@ import (
 	"github.com/warboy-sim/warboy/bench"
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/npu"
 	"github.com/warboy-sim/warboy/quantizer"
@@ -84,7 +85,7 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--calib-n must be positive")
 	}
 	if *out != "" {
-		if err := quantizer.CheckWritable(*out); err != nil {
+		if err := atomicfile.CheckWritable(*out); err != nil {
 			return err
 		}
 	}

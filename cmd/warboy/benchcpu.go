@@ -11,7 +11,6 @@ import (
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // benchCPUCommand implements `warboy bench cpu MODEL`: float32 and int8 latency of a
@@ -68,7 +67,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		opts.Warmup = -1
 	}
 	var notes []string
-	if len(shapes) == 0 && !isZoo && !runtime.IsQuantized(m) {
+	if len(shapes) == 0 && !isZoo && !m.Graph.IsQuantized() {
 		// The calibration data binds symbolic dimensions (at --batch).
 		if set := calibFeedFor(m, calibSource{*calibData, "train", *preprocess, shapes}, 1); set != nil {
 			bound := map[string][]int{}
@@ -79,7 +78,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 			notes = append(notes, fmt.Sprintf("input shapes from the first sample of %s: %s", set.Name, inputShapes(bound)))
 		}
 	}
-	if runtime.IsQuantized(m) {
+	if m.Graph.IsQuantized() {
 		if *floatPath != "" {
 			if opts.Float, err = loadModel(*floatPath); err != nil {
 				return err

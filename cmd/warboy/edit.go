@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/quantizer"
 	"github.com/warboy-sim/warboy/runtime"
 )
@@ -83,7 +84,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rng = &[2]float32{float32(a), float32(b)}
 	}
-	if err := quantizer.CheckWritable(*out); err != nil {
+	if err := atomicfile.CheckWritable(*out); err != nil {
 		return err
 	}
 	m, err := loadModel(pos[0])
@@ -120,7 +121,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 	if _, err := m.InferShapes(graph.InferOptions{}); err != nil {
 		return fmt.Errorf("the edited model is invalid: %w", err)
 	}
-	if err := quantizer.SaveModel(m, *out); err != nil {
+	if err := m.Save(*out); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -144,7 +144,7 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 	g := m.Graph
 	rep := &inspectReport{
 		Model: path, Opset: m.Opset(), Producer: strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
-		OpCounts: map[string]int{}, Params: g.ParamCount(), Batch: batch, Quantized: runtime.IsQuantized(m),
+		OpCounts: map[string]int{}, Params: g.ParamCount(), Batch: batch, Quantized: m.Graph.IsQuantized(),
 		Metadata: m.Metadata, Placement: []inspectPlacement{},
 	}
 	if rep.Metadata == nil {

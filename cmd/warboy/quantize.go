@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
 )
@@ -110,7 +111,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	// Refuse a bad output path now, not after the calibration.
 	for _, p := range []string{*out, *rangesOut} {
 		if p != "" {
-			if err := quantizer.CheckWritable(p); err != nil {
+			if err := atomicfile.CheckWritable(p); err != nil {
 				return err
 			}
 		}
@@ -200,11 +201,11 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Everything succeeded: only now write the outputs.
-	if err := quantizer.WriteFileAtomic(*out, data); err != nil {
+	if err := atomicfile.WriteFile(*out, data); err != nil {
 		return err
 	}
 	if rangesJSON != nil {
-		if err := quantizer.WriteFileAtomic(*rangesOut, rangesJSON); err != nil {
+		if err := atomicfile.WriteFile(*rangesOut, rangesJSON); err != nil {
 			return err
 		}
 	}

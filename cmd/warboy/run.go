@@ -10,7 +10,7 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/runtime"
 )
 
@@ -76,7 +76,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		if !npz && !strings.HasSuffix(strings.ToLower(*outFile), ".npy") {
 			return usageErr("--output %s: the file must end in .npy (one output) or .npz (any number of outputs)", *outFile)
 		}
-		if err := quantizer.CheckWritable(*outFile); err != nil {
+		if err := atomicfile.CheckWritable(*outFile); err != nil {
 			return err
 		}
 	}
@@ -233,7 +233,7 @@ func writeArrays(path string, npz bool, arrays []dataset.NamedTensor) error {
 	if err != nil {
 		return fmt.Errorf("--output %s: %w", path, err)
 	}
-	return quantizer.WriteFileAtomic(path, b.Bytes())
+	return atomicfile.WriteFile(path, b.Bytes())
 }
 
 func readInputFile(path, shapeStr, dtypeStr string) (*graph.Tensor, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warboy-sim/warboy/bench"
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
@@ -128,7 +129,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir, preprocess 
 	if timingOnly {
 		return "timed as int8 without quantization (--timing-only)", nil
 	}
-	if runtimeQuantized(model) {
+	if model.Graph.IsQuantized() {
 		return "already quantized", nil
 	}
 	if isZoo && dataDir == "" {
@@ -139,7 +140,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir, preprocess 
 		*m = q
 		return fmt.Sprintf("quantized to QDQ with synthetic ranges %v (zoo model, random weights)", zoo.SyntheticRange), nil
 	}
-	opts := npu.PrepareOptions{Method: method, Samples: calib, Warn: func(s string) { fmt.Fprintln(stderr, "note:", s) }}
+	opts := bench.PrepareOptions{Method: method, Samples: calib, Warn: func(s string) { fmt.Fprintln(stderr, "note:", s) }}
 	what := ""
 	if dataDir != "" {
 		feed, err := loadCalibData(dataDir, preprocess, model)
@@ -156,7 +157,7 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir, preprocess 
 		what = "from " + dataDir
 	}
 	start := time.Now()
-	prep, err := npu.Prepare(model, opts)
+	prep, err := bench.Prepare(model, opts)
 	if err != nil {
 		return "", err
 	}
@@ -166,16 +167,6 @@ func prepareForSim(m **graph.Model, isZoo, timingOnly bool, dataDir, preprocess 
 	}
 	return fmt.Sprintf("quantized to QDQ: %s calibration on %d samples (%s) in %s", prep.Method, prep.Samples, what,
 		time.Since(start).Round(time.Millisecond)), nil
-}
-
-func runtimeQuantized(m *graph.Model) bool {
-	for _, n := range m.Graph.Nodes {
-		switch n.OpType {
-		case "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear":
-			return true
-		}
-	}
-	return false
 }
 
 func loadCalibData(dir, preprocess string, m *graph.Model) (*dataset.Set, error) {

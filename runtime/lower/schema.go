@@ -1,32 +1,29 @@
-package runtime
+package lower
 
-// Shape inference of the int8 executor's operators (domain warboy.int8) and, when no
-// other package registers them, of the QOperator operators the runtime implements. The
-// lowered graph goes through Model.InferShapes like any other, so every operator the
-// lowering emits needs a schema.
+// The int8 operator dialect (domain warboy.int8): its name, the operators the pass
+// emits and their shape schemas. The lowered graph goes through Model.InferShapes like
+// any other, so every operator the lowering emits needs a schema here; the executor
+// (package runtime) registers a kernel for each.
 
 import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
+// Domain is the operator domain of the int8 executor's fused operators.
+const Domain = "warboy.int8"
+
+// DelegateOps are data-movement operators executed on int8 data by the generic
+// (dtype-agnostic) kernels of the default domain; the int8 domain only changes their
+// placement to int8.
+var DelegateOps = []string{
+	"Concat", "Slice", "Pad", "Split", "Gather", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
+	"Resize", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
+}
+
 func unknownDim() graph.Dim { return graph.Dim{Size: -1} }
-
-func inShape(c *graph.InferContext, i int) (graph.Shape, error) {
-	v := c.Input(i)
-	if v == nil {
-		return nil, c.Errorf("input %d is missing", i)
-	}
-	if !v.HasShape {
-		return nil, nil
-	}
-	return v.Shape, nil
-}
-
-func one(dt graph.DType, s graph.Shape, known bool) ([]*graph.Value, []*graph.Tensor, error) {
-	return []*graph.Value{{DType: dt, Shape: s, HasShape: known}}, nil, nil
-}
 
 func permuteDims(s graph.Shape, perm []int) graph.Shape {
 	out := make(graph.Shape, len(perm))
@@ -74,22 +71,8 @@ func templateDims(in graph.Shape, tmpl []int64) graph.Shape {
 	return out
 }
 
-func inferPassThrough(dt graph.DType) graph.InferFunc {
-	return func(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-		s, err := inShape(c, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		out := dt
-		if out == graph.Undefined {
-			out = c.Input(0).DType
-		}
-		return one(out, s, s != nil || c.Input(0).HasShape)
-	}
-}
-
 func inferQuantize(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	s, err := inShape(c, 0)
+	s, err := c.InputShape(0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,19 +83,19 @@ func inferQuantize(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, erro
 		dt = graph.DType(c.Node.AttrInt("output_dtype", int64(graph.Uint8)))
 	}
 	if s != nil {
-		if p := intsAttr(c.Node, "perm"); p != nil {
-			if err := validPerm(p, len(s)); err != nil {
+		if p := c.Node.AttrIntList("perm"); p != nil {
+			if err := qtensor.ValidPerm(p, len(s)); err != nil {
 				return nil, nil, c.Errorf("%v", err)
 			}
 			s = permuteDims(s, p)
 		}
 	}
-	return one(dt, s, s != nil)
+	return graph.OneOutput(dt, s, s != nil)
 }
 
 func inferRelayoutLike(dt graph.DType) graph.InferFunc {
 	return func(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-		s, err := inShape(c, 0)
+		s, err := c.InputShape(0)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -124,8 +107,8 @@ func inferRelayoutLike(dt graph.DType) graph.InferFunc {
 			}
 		}
 		if s != nil {
-			if p := intsAttr(c.Node, "perm"); p != nil {
-				if err := validPerm(p, len(s)); err != nil {
+			if p := c.Node.AttrIntList("perm"); p != nil {
+				if err := qtensor.ValidPerm(p, len(s)); err != nil {
 					return nil, nil, c.Errorf("%v", err)
 				}
 				s = permuteDims(s, p)
@@ -138,12 +121,12 @@ func inferRelayoutLike(dt graph.DType) graph.InferFunc {
 				s = templateDims(nil, t)
 			}
 		}
-		return one(out, s, s != nil)
+		return graph.OneOutput(out, s, s != nil)
 	}
 }
 
 func inferDynQuant(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	s, err := inShape(c, 0)
+	s, err := c.InputShape(0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -155,46 +138,46 @@ func inferDynQuant(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, erro
 }
 
 func inferQBinary(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	a, err := inShape(c, 0)
+	a, err := c.InputShape(0)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := inShape(c, 1)
+	b, err := c.InputShape(1)
 	if err != nil {
 		return nil, nil, err
 	}
 	if a == nil || b == nil {
-		return one(graph.Int8, nil, false)
+		return graph.OneOutput(graph.Int8, nil, false)
 	}
 	s, err := graph.BroadcastShapes(a, b)
 	if err != nil {
 		return nil, nil, c.Errorf("%v", err)
 	}
-	return one(graph.Int8, s, true)
+	return graph.OneOutput(graph.Int8, s, true)
 }
 
 func inferQMatMul(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	a, err := inShape(c, 0)
+	a, err := c.InputShape(0)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := inShape(c, 1)
+	b, err := c.InputShape(1)
 	if err != nil {
 		return nil, nil, err
 	}
 	if a == nil || b == nil || len(a) < 2 || len(b) < 2 {
-		return one(graph.Int8, nil, false)
+		return graph.OneOutput(graph.Int8, nil, false)
 	}
 	batch, err := graph.BroadcastShapes(a[:len(a)-2], b[:len(b)-2])
 	if err != nil {
 		return nil, nil, c.Errorf("%v", err)
 	}
 	s := append(append(graph.Shape{}, batch...), a[len(a)-2], b[len(b)-1])
-	return one(graph.Int8, s, true)
+	return graph.OneOutput(graph.Int8, s, true)
 }
 
 func inferQGemm(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	a, err := inShape(c, 0)
+	a, err := c.InputShape(0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,14 +186,14 @@ func inferQGemm(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) 
 		return nil, nil, c.Errorf("weights must be 2-D")
 	}
 	if a == nil {
-		return one(graph.Int8, nil, false)
+		return graph.OneOutput(graph.Int8, nil, false)
 	}
 	axis := int(c.Node.AttrInt("axis", 1))
 	if axis < 1 || axis > len(a) {
 		return nil, nil, c.Errorf("axis %d out of range for %s", axis, a)
 	}
 	s := append(append(graph.Shape{}, a[:axis]...), w.Shape[0])
-	return one(graph.Int8, s, true)
+	return graph.OneOutput(graph.Int8, s, true)
 }
 
 func convOutDim(in graph.Dim, k, s, d, p0, p1 int) graph.Dim {
@@ -229,7 +212,7 @@ func convTOutDim(in graph.Dim, k, s, d, p0, p1, op int) graph.Dim {
 
 func inferQConvLike(transpose bool) graph.InferFunc {
 	return func(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-		x, err := inShape(c, 0)
+		x, err := c.InputShape(0)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -238,7 +221,7 @@ func inferQConvLike(transpose bool) graph.InferFunc {
 			return nil, nil, c.Errorf("weights need a known shape")
 		}
 		if x == nil {
-			return one(graph.Int8, nil, false)
+			return graph.OneOutput(graph.Int8, nil, false)
 		}
 		ws := w.Shape
 		n := c.Node
@@ -251,18 +234,9 @@ func inferQConvLike(transpose bool) graph.InferFunc {
 			oc = ws[1].Size * g
 		}
 		spatial := len(x) - 2
-		get := func(name string, def int) []int {
-			v := intsAttr(n, name)
-			if v == nil {
-				v = make([]int, spatial)
-				for i := range v {
-					v[i] = def
-				}
-			}
-			return v
-		}
+		get := func(name string, def int) []int { return intsOr(n, name, spatial, def) }
 		st, dl, op := get("strides", 1), get("dilations", 1), get("output_padding", 0)
-		pads := intsAttr(n, "pads")
+		pads := n.AttrIntList("pads")
 		if pads == nil {
 			pads = make([]int, 2*spatial)
 		}
@@ -279,17 +253,17 @@ func inferQConvLike(transpose bool) graph.InferFunc {
 			}
 		}
 		out = append(out, graph.Dim{Size: oc})
-		return one(graph.Int8, out, true)
+		return graph.OneOutput(graph.Int8, out, true)
 	}
 }
 
 func inferQPool(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	x, err := inShape(c, 0)
+	x, err := c.InputShape(0)
 	if err != nil {
 		return nil, nil, err
 	}
 	if x == nil {
-		return one(graph.Int8, nil, false)
+		return graph.OneOutput(graph.Int8, nil, false)
 	}
 	if len(x) != 3 && len(x) != 4 {
 		return nil, nil, c.Errorf("pooling input must be 3-D or 4-D channels-last, got %s", x)
@@ -302,24 +276,15 @@ func inferQPool(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) 
 		for i := 0; i < spatial; i++ {
 			out = append(out, graph.Dim{Size: 1})
 		}
-		return one(graph.Int8, append(out, x[len(x)-1]), true)
+		return graph.OneOutput(graph.Int8, append(out, x[len(x)-1]), true)
 	}
-	ks := intsAttr(n, "kernel_shape")
+	ks := n.AttrIntList("kernel_shape")
 	if len(ks) != spatial {
 		return nil, nil, c.Errorf("kernel_shape %v does not match input %s", ks, x)
 	}
-	get := func(name string, def int) []int {
-		v := intsAttr(n, name)
-		if v == nil {
-			v = make([]int, spatial)
-			for i := range v {
-				v[i] = def
-			}
-		}
-		return v
-	}
+	get := func(name string, def int) []int { return intsOr(n, name, spatial, def) }
 	st, dl := get("strides", 1), get("dilations", 1)
-	pads := intsAttr(n, "pads")
+	pads := n.AttrIntList("pads")
 	if pads == nil {
 		pads = make([]int, 2*spatial)
 	}
@@ -332,11 +297,11 @@ func inferQPool(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) 
 		}
 		pe := pads[i+spatial]
 		if ceil {
-			pe += ceilExtra(d.Size, ks[i], st[i], dl[i], pads[i], pads[i+spatial])
+			pe += qtensor.CeilExtra(d.Size, ks[i], st[i], dl[i], pads[i], pads[i+spatial])
 		}
 		out = append(out, convOutDim(d, ks[i], st[i], dl[i], pads[i], pe))
 	}
-	return one(graph.Int8, append(out, x[len(x)-1]), true)
+	return graph.OneOutput(graph.Int8, append(out, x[len(x)-1]), true)
 }
 
 func delegateInfer(op string) graph.InferFunc {
@@ -351,22 +316,22 @@ func delegateInfer(op string) graph.InferFunc {
 
 func init() {
 	reg := func(op string, f graph.InferFunc) {
-		graph.RegisterOp(graph.OpSchema{OpType: op, Domain: Int8Domain, SinceOpset: 1, Infer: f})
+		graph.RegisterOp(graph.OpSchema{OpType: op, Domain: Domain, SinceOpset: 1, Infer: f})
 	}
 	reg("Quantize", inferQuantize)
 	reg("Dequantize", inferRelayoutLike(graph.Float32))
 	reg("DynamicQuantize", inferDynQuant)
 	reg("Relayout", inferRelayoutLike(graph.Undefined))
-	reg("QLUT", inferPassThrough(graph.Int8))
+	reg("QLUT", graph.InferPassThrough(graph.Int8))
 	reg("QBinary", inferQBinary)
-	reg("QSoftmax", inferPassThrough(graph.Int8))
-	reg("QLayerNorm", inferPassThrough(graph.Int8))
+	reg("QSoftmax", graph.InferPassThrough(graph.Int8))
+	reg("QLayerNorm", graph.InferPassThrough(graph.Int8))
 	reg("QMatMul", inferQMatMul)
 	reg("QGemm", inferQGemm)
 	reg("QConv", inferQConvLike(false))
 	reg("QConvTranspose", inferQConvLike(true))
 	reg("QPool", inferQPool)
-	for _, op := range int8DelegateOps {
+	for _, op := range DelegateOps {
 		reg(op, delegateInfer(op))
 	}
 }

@@ -1,4 +1,4 @@
-package runtime
+package qtensor
 
 // Layout helpers of the int8 executor. Inside int8 regions 3-D and 4-D activations are
 // stored channels-last (NLC / NHWC), which is what the int8 convolution and pooling
@@ -10,13 +10,15 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
+	"unsafe"
 
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// channelsLastPerm returns the permutation that turns an [N, C, D1, ..., Dk] tensor
+// ChannelsLastPerm returns the permutation that turns an [N, C, D1, ..., Dk] tensor
 // into [N, D1, ..., Dk, C].
-func channelsLastPerm(rank int) []int {
+func ChannelsLastPerm(rank int) []int {
 	p := make([]int, rank)
 	p[0] = 0
 	for i := 1; i < rank-1; i++ {
@@ -26,8 +28,8 @@ func channelsLastPerm(rank int) []int {
 	return p
 }
 
-// invertPerm returns the inverse permutation.
-func invertPerm(p []int) []int {
+// InvertPerm returns the inverse permutation.
+func InvertPerm(p []int) []int {
 	inv := make([]int, len(p))
 	for i, v := range p {
 		inv[v] = i
@@ -35,8 +37,8 @@ func invertPerm(p []int) []int {
 	return inv
 }
 
-// isIdentityPerm reports whether p is nil or the identity.
-func isIdentityPerm(p []int) bool {
+// IsIdentityPerm reports whether p is nil or the identity.
+func IsIdentityPerm(p []int) bool {
 	for i, v := range p {
 		if v != i {
 			return false
@@ -45,20 +47,8 @@ func isIdentityPerm(p []int) bool {
 	return true
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// validPerm checks that p is a permutation of [0, rank).
-func validPerm(p []int, rank int) error {
+// ValidPerm checks that p is a permutation of [0, rank).
+func ValidPerm(p []int, rank int) error {
 	if len(p) != rank {
 		return fmt.Errorf("permutation %v has %d entries for rank %d", p, len(p), rank)
 	}
@@ -72,8 +62,8 @@ func validPerm(p []int, rank int) error {
 	return nil
 }
 
-// permuteShape returns shape[perm[i]] for each i.
-func permuteShape(shape []int, perm []int) []int {
+// PermuteShape returns shape[perm[i]] for each i.
+func PermuteShape(shape []int, perm []int) []int {
 	out := make([]int, len(perm))
 	for i, p := range perm {
 		out[i] = shape[p]
@@ -81,9 +71,9 @@ func permuteShape(shape []int, perm []int) []int {
 	return out
 }
 
-// resolveShapeTemplate applies an ONNX-Reshape-style template (0 copies the input
+// ResolveShapeTemplate applies an ONNX-Reshape-style template (0 copies the input
 // dimension at the same index, -1 is inferred) to a tensor of the given shape.
-func resolveShapeTemplate(in []int, tmpl []int64) ([]int, error) {
+func ResolveShapeTemplate(in []int, tmpl []int64) ([]int, error) {
 	out := make([]int, len(tmpl))
 	total := graph.NumElements(in)
 	known, infer := 1, -1
@@ -118,17 +108,17 @@ func resolveShapeTemplate(in []int, tmpl []int64) ([]int, error) {
 	return out, nil
 }
 
-// transposeIter calls body(dstOff, srcOff, n, srcStride) for every innermost run of a
+// TransposeIter calls body(dstOff, srcOff, n, srcStride) for every innermost run of a
 // transpose: n consecutive destination elements read from src at srcOff, srcOff +
 // srcStride, ... The destination shape is shape permuted by perm.
-func transposeIter(shape, perm []int, body func(dstOff, srcOff, n, srcStride int)) {
+func TransposeIter(shape, perm []int, body func(dstOff, srcOff, n, srcStride int)) {
 	rank := len(perm)
 	if rank == 0 {
 		body(0, 0, 1, 1)
 		return
 	}
 	srcStrides := graph.Strides(shape)
-	dshape := permuteShape(shape, perm)
+	dshape := PermuteShape(shape, perm)
 	st := make([]int, rank)
 	for i, p := range perm {
 		st[i] = srcStrides[p]
@@ -158,9 +148,9 @@ func transposeIter(shape, perm []int, body func(dstOff, srcOff, n, srcStride int
 	}
 }
 
-// trivialPerm reports whether transposing a tensor of this shape by perm keeps the
+// TrivialPerm reports whether transposing a tensor of this shape by perm keeps the
 // element order (only dimensions of size 1 move).
-func trivialPerm(shape, perm []int) bool {
+func TrivialPerm(shape, perm []int) bool {
 	last := -1
 	for _, p := range perm {
 		if shape[p] == 1 {
@@ -174,12 +164,12 @@ func trivialPerm(shape, perm []int) bool {
 	return true
 }
 
-// transposeBytes writes dst = transpose(src of shape, perm), XORing every byte with
+// TransposeBytes writes dst = transpose(src of shape, perm), XORing every byte with
 // xor (0x80 converts between int8 and uint8 with the zero point moved by 128). The
 // work is split over threads along the outermost destination dimension.
-func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads int) {
-	if isIdentityPerm(perm) || trivialPerm(shape, perm) {
-		parallelChunks(len(src), threads, 1<<16, func(lo, hi int) {
+func TransposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads int) {
+	if IsIdentityPerm(perm) || TrivialPerm(shape, perm) {
+		ParallelChunks(len(src), threads, 1<<16, func(lo, hi int) {
 			if xor == 0 {
 				copy(dst[lo:hi], src[lo:hi])
 				return
@@ -194,9 +184,9 @@ func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 	if len(shape) == 4 && xor == 0 {
 		n, c, h, w := shape[0], shape[1], shape[2], shape[3]
 		switch {
-		case equalInts(perm, []int{0, 2, 3, 1}):
+		case slices.Equal(perm, []int{0, 2, 3, 1}):
 			hw := h * w
-			parallelChunks(n*hw, threads, 4096, func(lo, hi int) {
+			ParallelChunks(n*hw, threads, 4096, func(lo, hi int) {
 				for p := lo; p < hi; p++ {
 					b, s := p/hw, p%hw
 					d := dst[p*c : p*c+c]
@@ -207,11 +197,11 @@ func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 				}
 			})
 			return
-		case equalInts(perm, []int{0, 3, 1, 2}):
+		case slices.Equal(perm, []int{0, 3, 1, 2}):
 			// [N,H,W,C] -> [N,C,H,W]: here shape is the stored [N,H,W,C].
 			hgt, wid, ch := c, h, w
 			hw := hgt * wid
-			parallelChunks(n*ch, threads, 64, func(lo, hi int) {
+			ParallelChunks(n*ch, threads, 64, func(lo, hi int) {
 				for p := lo; p < hi; p++ {
 					b, cc := p/ch, p%ch
 					d := dst[p*hw : p*hw+hw]
@@ -224,7 +214,7 @@ func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 			return
 		}
 	}
-	transposeIter(shape, perm, func(dstOff, srcOff, n, stride int) {
+	TransposeIter(shape, perm, func(dstOff, srcOff, n, stride int) {
 		d := dst[dstOff : dstOff+n]
 		if stride == 1 {
 			s := src[srcOff : srcOff+n]
@@ -244,18 +234,18 @@ func transposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 	})
 }
 
-// transposeTable writes dst[j] = table[src[i]] with dst the transpose of src (used to
+// TransposeTable writes dst[j] = table[src[i]] with dst the transpose of src (used to
 // dequantize and change layout in one pass).
-func transposeTable(src []byte, shape, perm []int, dst []float32, table *[256]float32, threads int) {
-	if isIdentityPerm(perm) || trivialPerm(shape, perm) {
-		parallelChunks(len(src), threads, 1<<15, func(lo, hi int) {
+func TransposeTable(src []byte, shape, perm []int, dst []float32, table *[256]float32, threads int) {
+	if IsIdentityPerm(perm) || TrivialPerm(shape, perm) {
+		ParallelChunks(len(src), threads, 1<<15, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				dst[i] = table[src[i]]
 			}
 		})
 		return
 	}
-	transposeIter(shape, perm, func(dstOff, srcOff, n, stride int) {
+	TransposeIter(shape, perm, func(dstOff, srcOff, n, stride int) {
 		d := dst[dstOff : dstOff+n]
 		for i := range d {
 			d[i] = table[src[srcOff]]
@@ -264,9 +254,9 @@ func transposeTable(src []byte, shape, perm []int, dst []float32, table *[256]fl
 	})
 }
 
-// parallelChunks splits [0, n) into at most threads chunks of at least minChunk
+// ParallelChunks splits [0, n) into at most threads chunks of at least minChunk
 // elements and runs f on each, waiting for all.
-func parallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
+func ParallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
@@ -297,13 +287,29 @@ func parallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	}
 }
 
-// int8Bytes returns the bytes of an int8 or uint8 tensor's data.
-func int8Bytes(t *graph.Tensor) ([]byte, bool) {
+// Int8Bytes returns the bytes of an int8 or uint8 tensor's data.
+func Int8Bytes(t *graph.Tensor) ([]byte, bool) {
 	switch d := t.Data.(type) {
 	case []uint8:
 		return d, true
 	case []int8:
-		return i8AsBytes(d), true
+		return I8AsBytes(d), true
 	}
 	return nil, false
+}
+
+// I8AsBytes views int8 data as bytes (no copy).
+func I8AsBytes(d []int8) []byte {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
+}
+
+// BytesAsI8 views bytes as int8 data (no copy).
+func BytesAsI8(d []byte) []int8 {
+	if len(d) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(d))), len(d))
 }

@@ -1,4 +1,4 @@
-package quantizer
+package atomicfile
 
 import (
 	"os"
@@ -30,11 +30,11 @@ func TestCheckWritableAndWriteErrors(t *testing.T) {
 	for _, tt := range tests {
 		assert.EqualError(t, CheckWritable(tt.path), tt.want)
 	}
-	err := WriteFileAtomic(missing, []byte("x"))
+	err := WriteFile(missing, []byte("x"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot write "+missing+": ")
 	assert.NotContains(t, err.Error(), ".tmp")
-	err = WriteFileAtomic(dir, []byte("x"))
+	err = WriteFile(dir, []byte("x"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot write "+dir+": ")
 	assert.NotContains(t, err.Error(), ".tmp")

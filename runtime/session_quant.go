@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
 // QuantInfo returns how the int8 executor represents a tensor: name may be a tensor
@@ -59,7 +60,7 @@ func (s *Session) Dequantized(name string, results map[string]*graph.Tensor) (*g
 	}
 	var perm []int
 	if q.Perm != nil {
-		perm = invertPerm(q.Perm)
+		perm = qtensor.InvertPerm(q.Perm)
 	}
 	return dequantizeTensor(t, q.Scale, q.ZeroPoint, perm, q.Shape)
 }
@@ -68,7 +69,7 @@ func (s *Session) Dequantized(name string, results map[string]*graph.Tensor) (*g
 // tensor is read as int8 with its bytes XORed by 0x80), transposing by perm and
 // reshaping by the template.
 func dequantizeTensor(t *graph.Tensor, scale float32, zp int32, perm []int, tmpl []int64) (*graph.Tensor, error) {
-	b, ok := int8Bytes(t)
+	b, ok := qtensor.Int8Bytes(t)
 	if !ok {
 		return nil, fmt.Errorf("expected an int8 tensor, got %s", t.DType)
 	}
@@ -82,18 +83,18 @@ func dequantizeTensor(t *graph.Tensor, scale float32, zp int32, perm []int, tmpl
 	}
 	shape := t.Shape
 	if perm != nil {
-		if err := validPerm(perm, len(shape)); err != nil {
+		if err := qtensor.ValidPerm(perm, len(shape)); err != nil {
 			return nil, err
 		}
 	}
 	out := make([]float32, len(b))
-	transposeTable(b, shape, perm, out, table, 1)
+	qtensor.TransposeTable(b, shape, perm, out, table, 1)
 	if perm != nil {
-		shape = permuteShape(shape, perm)
+		shape = qtensor.PermuteShape(shape, perm)
 	}
 	if tmpl != nil {
 		var err error
-		if shape, err = resolveShapeTemplate(shape, tmpl); err != nil {
+		if shape, err = qtensor.ResolveShapeTemplate(shape, tmpl); err != nil {
 			return nil, err
 		}
 	}

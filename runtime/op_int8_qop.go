@@ -17,6 +17,7 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
+	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
 // toS8 returns the data of a uint8/int8 tensor as int8 (uint8 XOR 0x80, i.e. v-128)
@@ -88,15 +89,15 @@ func nchwToNHWC(x []int8, shape []int, threads int) []int8 {
 		return x
 	}
 	out := make([]int8, len(x))
-	transposeBytes(i8AsBytes(x), shape, channelsLastPerm(len(shape)), i8AsBytes(out), 0, threads)
+	qtensor.TransposeBytes(qtensor.I8AsBytes(x), shape, qtensor.ChannelsLastPerm(len(shape)), qtensor.I8AsBytes(out), 0, threads)
 	return out
 }
 
 // nhwcToNCHW converts channels-last int8 data of the NCHW shape back, XORing with xor.
 func nhwcToNCHW(x []byte, nchw []int, xor byte, threads int) []byte {
-	stored := permuteShape(nchw, channelsLastPerm(len(nchw)))
+	stored := qtensor.PermuteShape(nchw, qtensor.ChannelsLastPerm(len(nchw)))
 	out := make([]byte, len(x))
-	transposeBytes(x, stored, invertPerm(channelsLastPerm(len(nchw))), out, xor, threads)
+	qtensor.TransposeBytes(x, stored, qtensor.InvertPerm(qtensor.ChannelsLastPerm(len(nchw))), out, xor, threads)
 	return out
 }
 
@@ -302,15 +303,15 @@ func (k *qopConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		return nil, err
 	}
 	nhwc := nchwToNHWC(xs, x.Shape, ctx.Threads)
-	cl := permuteShape(x.Shape, channelsLastPerm(len(x.Shape)))
+	cl := qtensor.PermuteShape(x.Shape, qtensor.ChannelsLastPerm(len(x.Shape)))
 	out8, out32, oshape, err := core.run(nhwc, cl, xzp, ctx.Threads)
 	if err != nil {
 		return nil, err
 	}
-	nchw := permuteShape(oshape, invertPerm(channelsLastPerm(len(oshape))))
+	nchw := qtensor.PermuteShape(oshape, qtensor.InvertPerm(qtensor.ChannelsLastPerm(len(oshape))))
 	if out32 != nil {
 		res := make([]int32, len(out32))
-		transposeIter(oshape, invertPerm(channelsLastPerm(len(oshape))), func(dst, src, n, stride int) {
+		qtensor.TransposeIter(oshape, qtensor.InvertPerm(qtensor.ChannelsLastPerm(len(oshape))), func(dst, src, n, stride int) {
 			for i := 0; i < n; i++ {
 				res[dst+i] = out32[src+i*stride]
 			}
@@ -321,7 +322,7 @@ func (k *qopConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	if ydt == graph.Uint8 {
 		xor = 0x80
 	}
-	return []*graph.Tensor{bytesTensor(ydt, nchw, nhwcToNCHW(i8AsBytes(out8), nchw, xor, ctx.Threads))}, nil
+	return []*graph.Tensor{bytesTensor(ydt, nchw, nhwcToNCHW(qtensor.I8AsBytes(out8), nchw, xor, ctx.Threads))}, nil
 }
 
 // ---- QLinearMatMul / MatMulInteger ------------------------------------------------------
@@ -569,6 +570,17 @@ func qopParams(in []*graph.Tensor, i int, dt graph.DType) (float32, int32, error
 	return s[0], z[0], nil
 }
 
+// qopOutParams reads the output scale (input i) and zero point (input i+1, optional)
+// of a QLinear* operator; the output type is the zero point's, else the first input's.
+func qopOutParams(in []*graph.Tensor, i int) (float32, int32, graph.DType, error) {
+	ydt := in[0].DType
+	if z := optInput(in, i+1); z != nil {
+		ydt = z.DType
+	}
+	s, z, err := qopParams(in, i, ydt)
+	return s, z, ydt, err
+}
+
 type qopBinaryKernel struct{ mul bool }
 
 func (k qopBinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -591,11 +603,7 @@ func (k qopBinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if err != nil {
 		return nil, err
 	}
-	ydt := in[0].DType
-	if z := optInput(in, 7); z != nil {
-		ydt = z.DType
-	}
-	sy, zy, err := qopParams(in, 6, ydt)
+	sy, zy, ydt, err := qopOutParams(in, 6)
 	if err != nil {
 		return nil, err
 	}
@@ -647,11 +655,7 @@ func (k qopGAPKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	if err != nil {
 		return nil, err
 	}
-	ydt := in[0].DType
-	if z := optInput(in, 4); z != nil {
-		ydt = z.DType
-	}
-	sy, zy, err := qopParams(in, 3, ydt)
+	sy, zy, ydt, err := qopOutParams(in, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -696,119 +700,22 @@ func (k qopUnaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	if err != nil {
 		return nil, err
 	}
-	ydt := in[0].DType
-	if z := optInput(in, 4); z != nil {
-		ydt = z.DType
-	}
-	sy, zy, err := qopParams(in, 3, ydt)
+	sy, zy, ydt, err := qopOutParams(in, 3)
 	if err != nil {
 		return nil, err
 	}
 	var lut kernels.LUT
 	for q := -128; q < 128; q++ {
 		v := float32(k.f(float64(float32(int32(q)-zx) * sx)))
-		lut[uint8(int8(q))] = int8(quantizeRound(v, sy, zy, -128, 127))
+		lut[uint8(int8(q))] = int8(qtensor.QuantizeRound(v, sy, zy, -128, 127))
 	}
 	out := make([]int8, len(x))
 	lut.Apply(x, out)
 	return []*graph.Tensor{fromS8(graph.FromInt8(in[0].Shape, out), ydt)}, nil
 }
 
-// ---- shape inference of the QOperator operators ------------------------------------------
-
-// inferVia runs the schema of a float operator on some inputs and changes the dtype.
-func inferVia(op string, inputs []int, dtype func(c *graph.InferContext) graph.DType) graph.InferFunc {
-	return func(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-		s := graph.LookupOp("", op)
-		if s == nil || s.Infer == nil {
-			return nil, nil, fmt.Errorf("%s: no shape inference for %s", c.Node.Label(), op)
-		}
-		node := c.Node.Clone()
-		node.Inputs = nil
-		for _, i := range inputs {
-			node.Inputs = append(node.Inputs, c.Node.Input(i))
-		}
-		sub := &graph.InferContext{Node: node, Opset: c.Opset}
-		for _, i := range inputs {
-			v := c.Input(i)
-			if v != nil {
-				cp := *v
-				cp.DType = graph.Float32
-				v = &cp
-			}
-			sub.Inputs = append(sub.Inputs, v)
-			sub.Consts = append(sub.Consts, nil)
-		}
-		outs, _, err := s.Infer(sub)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(outs) == 0 || outs[0] == nil {
-			return one(dtype(c), nil, false)
-		}
-		o := *outs[0]
-		o.DType = dtype(c)
-		return []*graph.Value{&o}, nil, nil
-	}
-}
-
-func dtypeOfInput(i, fallback int) func(c *graph.InferContext) graph.DType {
-	return func(c *graph.InferContext) graph.DType {
-		if v := c.Input(i); v != nil && v.DType != graph.Undefined {
-			return v.DType
-		}
-		if v := c.Input(fallback); v != nil {
-			return v.DType
-		}
-		return graph.Uint8
-	}
-}
-
-func int32Type(*graph.InferContext) graph.DType { return graph.Int32 }
-
-func inferQLinearGAP(c *graph.InferContext) ([]*graph.Value, []*graph.Tensor, error) {
-	x, err := inShape(c, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	dt := dtypeOfInput(4, 0)(c)
-	if x == nil {
-		return one(dt, nil, false)
-	}
-	if len(x) < 3 {
-		return nil, nil, c.Errorf("input must have spatial dimensions, got %s", x)
-	}
-	out := make(graph.Shape, len(x))
-	for i := range out {
-		out[i] = graph.Dim{Size: 1}
-	}
-	out[0] = x[0]
-	if c.Node.AttrInt("channels_last", 0) != 0 {
-		out[len(x)-1] = x[len(x)-1]
-	} else {
-		out[1] = x[1]
-	}
-	return one(dt, out, true)
-}
-
 func init() {
-	regSchema := func(s graph.OpSchema) {
-		if graph.LookupOp(s.Domain, s.OpType) == nil {
-			graph.RegisterOp(s)
-		}
-	}
-	convAttrs := []string{"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}
-	regSchema(graph.OpSchema{OpType: "QLinearConv", SinceOpset: 10, Attrs: convAttrs, Infer: inferVia("Conv", []int{0, 3}, dtypeOfInput(7, 0))})
-	regSchema(graph.OpSchema{OpType: "ConvInteger", SinceOpset: 10, Attrs: convAttrs, Infer: inferVia("Conv", []int{0, 1}, int32Type)})
-	regSchema(graph.OpSchema{OpType: "QLinearMatMul", SinceOpset: 10, Attrs: []string{}, Infer: inferVia("MatMul", []int{0, 3}, dtypeOfInput(7, 0))})
-	regSchema(graph.OpSchema{OpType: "MatMulInteger", SinceOpset: 10, Attrs: []string{}, Infer: inferVia("MatMul", []int{0, 1}, int32Type)})
 	ms := "com.microsoft"
-	regSchema(graph.OpSchema{OpType: "QLinearAdd", Domain: ms, SinceOpset: 1, Attrs: []string{}, Infer: inferVia("Add", []int{0, 3}, dtypeOfInput(7, 0))})
-	regSchema(graph.OpSchema{OpType: "QLinearMul", Domain: ms, SinceOpset: 1, Attrs: []string{}, Infer: inferVia("Mul", []int{0, 3}, dtypeOfInput(7, 0))})
-	regSchema(graph.OpSchema{OpType: "QLinearGlobalAveragePool", Domain: ms, SinceOpset: 1, Attrs: []string{"channels_last"}, Infer: inferQLinearGAP})
-	regSchema(graph.OpSchema{OpType: "QLinearSigmoid", Domain: ms, SinceOpset: 1, Attrs: []string{}, Infer: inferPassThrough(graph.Undefined)})
-	regSchema(graph.OpSchema{OpType: "QLinearLeakyRelu", Domain: ms, SinceOpset: 1, Attrs: []string{"alpha"}, Infer: inferPassThrough(graph.Undefined)})
-
 	Register(OpInfo{OpType: "QLinearConv", Int8: true, Build: buildQOpConv(false)})
 	Register(OpInfo{OpType: "ConvInteger", Int8: true, Build: buildQOpConv(true)})
 	Register(OpInfo{OpType: "QLinearMatMul", Int8: true, Build: buildQOpMatMul(false)})

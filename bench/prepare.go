@@ -1,10 +1,14 @@
-package npu
+package bench
+
+// Prepare sits here, not in npu, so that the simulator does not depend on the
+// quantizer: bench is the layer that composes quantizer and npu.
 
 import (
 	"errors"
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/npu"
 	"github.com/warboy-sim/warboy/quantizer"
 )
 
@@ -50,7 +54,7 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("prepare: nil model")
 	}
-	if isQuantized(m.Graph) {
+	if m.Graph.IsQuantized() {
 		return &Prepared{Model: m}, nil
 	}
 	bs := opts.BatchSize
@@ -98,7 +102,7 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 
 // PrepareAndSimulate quantizes a float model with Prepare when needed (unless
 // cfg.AssumeInt8 asks for a timing-only estimate of the float graph) and simulates it.
-func PrepareAndSimulate(m *graph.Model, cfg Config, opts PrepareOptions) (*Report, *Prepared, error) {
+func PrepareAndSimulate(m *graph.Model, cfg npu.Config, opts PrepareOptions) (*npu.Report, *Prepared, error) {
 	prep := &Prepared{Model: m}
 	if !cfg.AssumeInt8 {
 		var err error
@@ -106,7 +110,7 @@ func PrepareAndSimulate(m *graph.Model, cfg Config, opts PrepareOptions) (*Repor
 			return nil, nil, err
 		}
 	}
-	rep, err := Simulate(prep.Model, cfg)
+	rep, err := npu.Simulate(prep.Model, cfg)
 	if err != nil {
 		return nil, prep, err
 	}
@@ -135,5 +139,5 @@ type randomBatches struct {
 func (r *randomBatches) Len() int { return r.n }
 
 func (r *randomBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
-	return RandomInputs(r.model, n, r.seed+int64(start))
+	return npu.RandomInputs(r.model, n, r.seed+int64(start))
 }

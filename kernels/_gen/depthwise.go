@@ -1,0 +1,219 @@
+package main
+
+// Depthwise convolution kernels: int8 (AVX2, single and paired channels) and float32.
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// depthwiseAVX2 generates the depthwise row kernel for nb 16-channel blocks
+// and px output pixels per iteration on a pair buffer (see dwPairsAVX2): each
+// pixel holds, per 16-channel block, the int16 pairs (x[c], x'[c]) of the
+// pixel and its horizontal partner, channels ordered {0-3,8-11} then
+// {4-7,12-15} (64 bytes). A pair of taps of one kernel row is then one
+// VPMADDWD per 8 channels against the interleaved weight pair, with no
+// shuffles: out[x][c] = bias[c] + Σ_p pairs[x·pstride + off[p]] · w[p]. Exact
+// for any int8. Each weight load serves px pixels. ow must be a multiple of px.
+// The int32 result is put back in channel order with VPERM2I128 (mode 0), or
+// requantized in float32 and stored as int8 (mode 1: VPACKSSDW of the two
+// accumulators restores channel order).
+func depthwiseAVX2(nb, px int) {
+	TEXT(fmt.Sprintf("depthwiseAVX2_%dx%d", nb, px), NOSPLIT, "func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("depthwiseAVX2_%dx%d computes %d channels of one output row of a depthwise convolution, %d pixels at a time.", nb, px, 16*nb, px))
+	base, off, wcur, outp, x, pair, t0, wstride, npairs, pstride := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9, RDX
+	name := fmt.Sprintf("dw%dx%d", nb, px)
+	acc := func(q, b, h int) VecPhysical { return ymm((q*nb+b)*2 + h) } // 2·nb·px <= 8
+	wr := func(b, h int) VecPhysical { return ymm(8 + b*2 + h) }        // 2·nb <= 4
+	tmp := func(i int) VecPhysical { return ymm(12 + i%4) }
+	Load(Param("in"), base)
+	Load(Param("off"), off)
+	Load(Param("out"), outp)
+	Load(Param("ep"), RCX)
+	CMPQ(Mem{Base: RCX}, Imm(0))
+	JE(LabelRef(name + "_start"))
+	MOVQ(Mem{Base: RCX, Disp: 8}, outp) // int8 output cursor
+	Label(name + "_start")
+	Load(Param("ow"), x)
+	Load(Param("wstride"), wstride)
+	Load(Param("npairs"), npairs)
+	Load(Param("pstride"), pstride)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	for b := 0; b < nb; b++ {
+		VMOVDQU(Mem{Base: RCX, Disp: 64 * b}, acc(0, b, 0))
+		VMOVDQU(Mem{Base: RCX, Disp: 64*b + 32}, acc(0, b, 1))
+		for q := 1; q < px; q++ {
+			VMOVDQA(acc(0, b, 0), acc(q, b, 0))
+			VMOVDQA(acc(0, b, 1), acc(q, b, 1))
+		}
+	}
+	Load(Param("w"), wcur)
+	XORQ(pair, pair)
+	Label(name + "_pair")
+	MOVQ(Mem{Base: off, Index: pair, Scale: 8}, t0)
+	ADDQ(base, t0)
+	for b := 0; b < nb; b++ {
+		VMOVDQU(Mem{Base: wcur, Disp: 64 * b}, wr(b, 0))
+		VMOVDQU(Mem{Base: wcur, Disp: 64*b + 32}, wr(b, 1))
+	}
+	i := 0
+	for q := 0; q < px; q++ {
+		for b := 0; b < nb; b++ {
+			for h := 0; h < 2; h++ {
+				t := tmp(i)
+				i++
+				var m Mem
+				switch q {
+				case 0:
+					m = Mem{Base: t0, Disp: 64*b + 32*h}
+				case 1:
+					m = Mem{Base: t0, Index: pstride, Scale: 1, Disp: 64*b + 32*h}
+				case 2:
+					m = Mem{Base: t0, Index: pstride, Scale: 2, Disp: 64*b + 32*h}
+				default:
+					m = Mem{Base: R14, Disp: 64*b + 32*h}
+				}
+				if q == 3 && b == 0 && h == 0 {
+					LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14)
+					ADDQ(pstride, R14)
+				}
+				VPMADDWD(m, wr(b, h), t)
+				VPADDD(t, acc(q, b, h), acc(q, b, h))
+			}
+		}
+	}
+	ADDQ(wstride, wcur)
+	INCQ(pair)
+	CMPQ(pair, npairs)
+	JB(LabelRef(name + "_pair"))
+	Load(Param("ep"), RCX)
+	CMPQ(Mem{Base: RCX}, Imm(0))
+	JNE(LabelRef(name + "_requant"))
+	for q := 0; q < px; q++ {
+		for b := 0; b < nb; b++ {
+			VPERM2I128(Imm(0x20), acc(q, b, 1), acc(q, b, 0), Y12)
+			VPERM2I128(Imm(0x31), acc(q, b, 1), acc(q, b, 0), Y13)
+			VMOVDQU(Y12, Mem{Base: outp, Disp: 64 * b})
+			VMOVDQU(Y13, Mem{Base: outp, Disp: 64*b + 32})
+		}
+		Load(Param("ostride"), RCX)
+		ADDQ(RCX, outp)
+	}
+	JMP(LabelRef(name + "_next"))
+	// fused float requantization (dwEpi: mode, out, ostride, scale, consts[zp×8, lo×8, hi×8])
+	Label(name + "_requant")
+	MOVQ(Mem{Base: RCX, Disp: 24}, RBX)
+	for q := 0; q < px; q++ {
+		for b := 0; b < nb; b++ {
+			lo, hi := acc(q, b, 0), acc(q, b, 1)
+			for h, v := range []VecPhysical{lo, hi} {
+				VCVTDQ2PS(v, v)
+				VMULPS(Mem{Base: RBX, Disp: 64*b + 32*h}, v, v)
+				VMAXPS(Mem{Base: RCX, Disp: 64}, v, v)
+				VMINPS(Mem{Base: RCX, Disp: 96}, v, v)
+				VCVTPS2DQ(v, v)
+				VPADDD(Mem{Base: RCX, Disp: 32}, v, v)
+			}
+			VPACKSSDW(hi, lo, lo)
+			VPACKSSWB(lo, lo, lo)
+			VPERMQ(Imm(0x08), lo, lo)
+			VMOVDQU(lo.AsX(), Mem{Base: outp, Disp: 16 * b})
+		}
+		ADDQ(Mem{Base: RCX, Disp: 16}, outp)
+	}
+	Label(name + "_next")
+	for q := 0; q < px; q++ {
+		ADDQ(pstride, base)
+	}
+	SUBQ(Imm(uint64(px)), x)
+	JNZ(LabelRef(name + "_pixel"))
+	VZEROUPPER()
+	RET()
+}
+
+// dwPairsAVX2 builds one row of the depthwise pair buffer: for each of n
+// pixels and each 16-channel block, the int16 pairs (src[x][c], src[x+dil][c])
+// for c in {0-3,8-11} then {4-7,12-15} (64 bytes), from a row of cp-channel
+// int8 pixels (src must hold n+dil pixels).
+func dwPairsAVX2() {
+	TEXT("dwPairsAVX2", NOSPLIT, "func(dst *int16, src *int8, n int, cp int, dil int)")
+	Pragma("noescape")
+	Doc("dwPairsAVX2 builds one row of the depthwise int16 pair buffer.")
+	dst, src, n, cp, part := RDI, RSI, RCX, RDX, R8
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	Load(Param("cp"), cp)
+	Load(Param("dil"), part)
+	IMULQ(cp, part) // partner byte offset
+	Label("dwp_pixel")
+	XORQ(RAX, RAX)
+	Label("dwp_block")
+	LEAQ(Mem{Base: src, Index: RAX, Scale: 1}, R9)
+	VPMOVSXBW(Mem{Base: R9}, Y0)
+	VPMOVSXBW(Mem{Base: R9, Index: part, Scale: 1}, Y1)
+	VPUNPCKLWD(Y1, Y0, Y2)
+	VPUNPCKHWD(Y1, Y0, Y3)
+	VMOVDQU(Y2, Mem{Base: dst})
+	VMOVDQU(Y3, Mem{Base: dst, Disp: 32})
+	ADDQ(Imm(64), dst)
+	ADDQ(Imm(16), RAX)
+	CMPQ(RAX, cp)
+	JB(LabelRef("dwp_block"))
+	ADDQ(cp, src)
+	DECQ(n)
+	JNZ(LabelRef("dwp_pixel"))
+	VZEROUPPER()
+	RET()
+}
+
+// depthwiseF32AVX2 computes nb 8-channel blocks of one float32 output row of a
+// depthwise convolution on a zero-padded NHWC input with cp channels:
+// out[x][c] = bias[c] + Σ_t in[x·pstride + off[t] + c] · w[t][c] (VFMADD231PS),
+// weights [taps][cp] (row stride wstride bytes), output pixel stride ostride bytes.
+func depthwiseF32AVX2(nb int) {
+	TEXT(fmt.Sprintf("depthwiseF32AVX2_%d", nb), NOSPLIT, "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("depthwiseF32AVX2_%d computes %d channels of one float32 output row of a depthwise convolution.", nb, 8*nb))
+	base, off, wcur, outp, x, tap, t0, wstride, taps := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9
+	name := fmt.Sprintf("dwf%d", nb)
+	Load(Param("in"), base)
+	Load(Param("off"), off)
+	Load(Param("out"), outp)
+	Load(Param("ow"), x)
+	Load(Param("wstride"), wstride)
+	Load(Param("taps"), taps)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: RCX, Disp: 32 * b}, ymm(b))
+	}
+	Load(Param("w"), wcur)
+	XORQ(tap, tap)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: tap, Scale: 8}, t0)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: base, Index: t0, Scale: 1, Disp: 32 * b}, ymm(8+b))
+		VFMADD231PS(Mem{Base: wcur, Disp: 32 * b}, ymm(8+b), ymm(b))
+	}
+	ADDQ(wstride, wcur)
+	INCQ(tap)
+	CMPQ(tap, taps)
+	JB(LabelRef(name + "_tap"))
+	for b := 0; b < nb; b++ {
+		VMOVUPS(ymm(b), Mem{Base: outp, Disp: 32 * b})
+	}
+	Load(Param("ostride"), RCX)
+	ADDQ(RCX, outp)
+	Load(Param("pstride"), RCX)
+	ADDQ(RCX, base)
+	DECQ(x)
+	JNZ(LabelRef(name + "_pixel"))
+	VZEROUPPER()
+	RET()
+}

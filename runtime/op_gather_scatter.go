@@ -1,0 +1,415 @@
+package runtime
+
+// Reference kernels of the indexed reads and writes: Gather, GatherElements, GatherND,
+// ScatterND, ScatterElements (and the old Scatter) and NonZero.
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// elementIndices resolves the axis and the indices of GatherElements and
+// ScatterElements (indices of the same rank as data, no larger on the other axes).
+func elementIndices(x, it *graph.Tensor, axis int64) (int, []int, error) {
+	a, err := graph.NormalizeAxis(axis, len(x.Shape))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k := range it.Shape {
+		if k != a && it.Shape[k] > x.Shape[k] {
+			return 0, nil, fmt.Errorf("indices shape %v exceeds data shape %v on axis %d", it.Shape, x.Shape, k)
+		}
+	}
+	idx, err := indexValues(it, x.Shape[a])
+	return a, idx, err
+}
+
+// indexValues reads an int32/int64 indices tensor, resolving negative indices against
+// dim and rejecting out-of-range ones.
+func indexValues(t *graph.Tensor, dim int) ([]int, error) {
+	var raw []int64
+	switch d := t.Data.(type) {
+	case []int64:
+		raw = d
+	case []int32:
+		raw = make([]int64, len(d))
+		for i, v := range d {
+			raw[i] = int64(v)
+		}
+	default:
+		return nil, fmt.Errorf("indices must be int32 or int64, are %s", t.DType)
+	}
+	out := make([]int, len(raw))
+	for i, v := range raw {
+		if v < 0 {
+			v += int64(dim)
+		}
+		if v < 0 || v >= int64(dim) {
+			return nil, fmt.Errorf("index %d is out of range for an axis of size %d", raw[i], dim)
+		}
+		out[i] = int(v)
+	}
+	return out, nil
+}
+
+func buildGather(b *BuildContext) (Kernel, error) {
+	axis := b.Node.AttrInt("axis", 0)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, it := in[0], in[1]
+		a, err := graph.NormalizeAxis(axis, len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		idx, err := indexValues(it, x.Shape[a])
+		if err != nil {
+			return nil, err
+		}
+		out := append([]int{}, x.Shape[:a]...)
+		out = append(out, it.Shape...)
+		out = append(out, x.Shape[a+1:]...)
+		src, err := bufferOf(x)
+		if err != nil {
+			return nil, err
+		}
+		dst := src.Make(graph.NumElements(out))
+		outer := graph.NumElements(x.Shape[:a])
+		inner := graph.NumElements(x.Shape[a+1:])
+		d := 0
+		for o := 0; o < outer; o++ {
+			base := o * x.Shape[a] * inner
+			for _, j := range idx {
+				dst.Copy(d, src, base+j*inner, inner)
+				d += inner
+			}
+		}
+		return []*graph.Tensor{{DType: x.DType, Shape: out, Data: dst.Data()}}, nil
+	}), nil
+}
+
+func buildGatherElements(b *BuildContext) (Kernel, error) {
+	axis := b.Node.AttrInt("axis", 0)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, it := in[0], in[1]
+		r := len(x.Shape)
+		if len(it.Shape) != r {
+			return nil, fmt.Errorf("data has rank %d, indices rank %d; they must match", r, len(it.Shape))
+		}
+		a, idx, err := elementIndices(x, it, axis)
+		if err != nil {
+			return nil, err
+		}
+		// Turn each index into a flat source offset: the output coordinate with axis a
+		// replaced by the index.
+		xst := graph.Strides(x.Shape)
+		coord := make([]int, r)
+		base := 0 // offset of coord in x, without the axis-a term
+		for i := range idx {
+			idx[i] = base + idx[i]*xst[a]
+			for k := r - 1; k >= 0; k-- {
+				coord[k]++
+				if k != a {
+					base += xst[k]
+				}
+				if coord[k] < it.Shape[k] {
+					break
+				}
+				if k != a {
+					base -= xst[k] * it.Shape[k]
+				}
+				coord[k] = 0
+			}
+		}
+		src, err := bufferOf(x)
+		if err != nil {
+			return nil, err
+		}
+		dst := src.Make(len(idx))
+		dst.Take(0, src, idx)
+		return []*graph.Tensor{{DType: x.DType, Shape: append([]int{}, it.Shape...), Data: dst.Data()}}, nil
+	}), nil
+}
+
+func buildGatherND(b *BuildContext) (Kernel, error) {
+	bd := int(b.Node.AttrInt("batch_dims", 0))
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, it := in[0], in[1]
+		q := len(it.Shape)
+		if q == 0 {
+			return nil, fmt.Errorf("indices must have rank >= 1")
+		}
+		k := it.Shape[q-1]
+		if bd < 0 || bd >= q || bd+k > len(x.Shape) {
+			return nil, fmt.Errorf("indices of shape %v with batch_dims %d do not fit data of shape %v", it.Shape, bd, x.Shape)
+		}
+		for i := 0; i < bd; i++ {
+			if it.Shape[i] != x.Shape[i] {
+				return nil, fmt.Errorf("batch dimension %d differs: indices %v, data %v", i, it.Shape, x.Shape)
+			}
+		}
+		raw, ok := it.Data.([]int64)
+		if !ok {
+			return nil, fmt.Errorf("indices must be int64, are %s", it.DType)
+		}
+		xst := graph.Strides(x.Shape)
+		block := graph.NumElements(x.Shape[bd+k:])
+		batches := graph.NumElements(x.Shape[:bd])
+		batchStride := graph.NumElements(x.Shape[bd:])
+		perBatch := graph.NumElements(it.Shape[bd : q-1])
+		out := append([]int{}, it.Shape[:q-1]...)
+		out = append(out, x.Shape[bd+k:]...)
+		src, err := bufferOf(x)
+		if err != nil {
+			return nil, err
+		}
+		dst := src.Make(graph.NumElements(out))
+		d := 0
+		for bi := 0; bi < batches; bi++ {
+			for j := 0; j < perBatch; j++ {
+				tuple := raw[(bi*perBatch+j)*k : (bi*perBatch+j+1)*k]
+				off := bi * batchStride
+				for m, v := range tuple {
+					dim := int64(x.Shape[bd+m])
+					if v < 0 {
+						v += dim
+					}
+					if v < 0 || v >= dim {
+						return nil, fmt.Errorf("index %d is out of range for axis %d of size %d", tuple[m], bd+m, dim)
+					}
+					off += int(v) * xst[bd+m]
+				}
+				dst.Copy(d, src, off, block)
+				d += block
+			}
+		}
+		return []*graph.Tensor{{DType: x.DType, Shape: out, Data: dst.Data()}}, nil
+	}), nil
+}
+
+// scatterUpdate writes updates[src:src+n] into the output at dst.
+type scatterUpdate struct{ dst, src, n int }
+
+func reduceTyped[T number](out, upd []T, ups []scatterUpdate, mul bool) {
+	for _, u := range ups {
+		o, s := out[u.dst:u.dst+u.n], upd[u.src:u.src+u.n]
+		for i := range o {
+			if mul {
+				o[i] *= s[i]
+			} else {
+				o[i] += s[i]
+			}
+		}
+	}
+}
+
+// applyScatter copies data and applies the updates in order (later updates win for
+// reduction "none", as ONNX Runtime does with duplicate indices).
+func applyScatter(data, updates *graph.Tensor, ups []scatterUpdate, reduction string) (*graph.Tensor, error) {
+	if data.DType != updates.DType {
+		return nil, fmt.Errorf("dtype mismatch: data is %s, updates are %s", data.DType, updates.DType)
+	}
+	src, err := bufferOf(data)
+	if err != nil {
+		return nil, err
+	}
+	ub, err := bufferOf(updates)
+	if err != nil {
+		return nil, err
+	}
+	dst := src.Make(src.Len())
+	dst.Copy(0, src, 0, src.Len())
+	out := &graph.Tensor{DType: data.DType, Shape: append([]int{}, data.Shape...), Data: dst.Data()}
+	if reduction == "none" {
+		for _, u := range ups {
+			dst.Copy(u.dst, ub, u.src, u.n)
+		}
+		return out, nil
+	}
+	mul := reduction == "mul"
+	if data.DType == graph.Float16 || data.DType == graph.BFloat16 {
+		w, err := applyScatter(widenHalf(data), widenHalf(updates), ups, reduction)
+		if err != nil {
+			return nil, err
+		}
+		return narrowHalf(w, data.DType), nil
+	}
+	switch o := out.Data.(type) {
+	case []float32:
+		reduceTyped(o, updates.Data.([]float32), ups, mul)
+	case []float64:
+		reduceTyped(o, updates.Data.([]float64), ups, mul)
+	case []int8:
+		reduceTyped(o, updates.Data.([]int8), ups, mul)
+	case []uint8:
+		reduceTyped(o, updates.Data.([]uint8), ups, mul)
+	case []int16:
+		reduceTyped(o, updates.Data.([]int16), ups, mul)
+	case []uint16:
+		reduceTyped(o, updates.Data.([]uint16), ups, mul)
+	case []int32:
+		reduceTyped(o, updates.Data.([]int32), ups, mul)
+	case []uint32:
+		reduceTyped(o, updates.Data.([]uint32), ups, mul)
+	case []int64:
+		reduceTyped(o, updates.Data.([]int64), ups, mul)
+	case []uint64:
+		reduceTyped(o, updates.Data.([]uint64), ups, mul)
+	default:
+		return nil, fmt.Errorf("reduction %q is not defined for %s", reduction, data.DType)
+	}
+	return out, nil
+}
+
+func scatterReduction(b *BuildContext) (string, error) {
+	r := b.Node.AttrString("reduction", "none")
+	if r != "none" && r != "add" && r != "mul" {
+		return "", fmt.Errorf("%s: %w reduction %q", b.Node.Label(), graph.ErrUnsupported, r)
+	}
+	return r, nil
+}
+
+func buildScatterND(b *BuildContext) (Kernel, error) {
+	reduction, err := scatterReduction(b)
+	if err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		x, it, upd := in[0], in[1], in[2]
+		q := len(it.Shape)
+		if q == 0 {
+			return nil, fmt.Errorf("indices must have rank >= 1")
+		}
+		k := it.Shape[q-1]
+		if k > len(x.Shape) {
+			return nil, fmt.Errorf("index tuples of length %d exceed the data rank %d", k, len(x.Shape))
+		}
+		want := append(append([]int{}, it.Shape[:q-1]...), x.Shape[k:]...)
+		if !slices.Equal(upd.Shape, want) {
+			return nil, fmt.Errorf("updates have shape %v, expected %v", upd.Shape, want)
+		}
+		raw, ok := it.Data.([]int64)
+		if !ok {
+			return nil, fmt.Errorf("indices must be int64, are %s", it.DType)
+		}
+		xst := graph.Strides(x.Shape)
+		block := graph.NumElements(x.Shape[k:])
+		n := graph.NumElements(it.Shape[:q-1])
+		ups := make([]scatterUpdate, n)
+		for j := 0; j < n; j++ {
+			off := 0
+			for m, v := range raw[j*k : (j+1)*k] {
+				dim := int64(x.Shape[m])
+				if v < 0 {
+					v += dim
+				}
+				if v < 0 || v >= dim {
+					return nil, fmt.Errorf("index %d is out of range for axis %d of size %d", raw[j*k+m], m, dim)
+				}
+				off += int(v) * xst[m]
+			}
+			ups[j] = scatterUpdate{dst: off, src: j * block, n: block}
+		}
+		out, err := applyScatter(x, upd, ups, reduction)
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+func buildScatterElements(b *BuildContext) (Kernel, error) {
+	reduction, err := scatterReduction(b)
+	if err != nil {
+		return nil, err
+	}
+	axis := b.Node.AttrInt("axis", 0)
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		x, it, upd := in[0], in[1], in[2]
+		r := len(x.Shape)
+		if len(it.Shape) != r || !slices.Equal(it.Shape, upd.Shape) {
+			return nil, fmt.Errorf("data %v, indices %v and updates %v must have the same rank, indices and updates the same shape", x.Shape, it.Shape, upd.Shape)
+		}
+		a, idx, err := elementIndices(x, it, axis)
+		if err != nil {
+			return nil, err
+		}
+		xst := graph.Strides(x.Shape)
+		ups := make([]scatterUpdate, len(idx))
+		coord := make([]int, r)
+		for i := range idx {
+			off := idx[i] * xst[a]
+			for k := 0; k < r; k++ {
+				if k != a {
+					off += coord[k] * xst[k]
+				}
+			}
+			ups[i] = scatterUpdate{dst: off, src: i, n: 1}
+			for k := r - 1; k >= 0; k-- {
+				coord[k]++
+				if coord[k] < it.Shape[k] {
+					break
+				}
+				coord[k] = 0
+			}
+		}
+		out, err := applyScatter(x, upd, ups, reduction)
+		if err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+func buildNonZero(b *BuildContext) (Kernel, error) {
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		v, err := x.AsFloat64()
+		if err != nil {
+			return nil, err
+		}
+		var hits []int
+		for i, f := range v {
+			if f != 0 {
+				hits = append(hits, i)
+			}
+		}
+		r := len(x.Shape)
+		out := make([]int64, r*len(hits))
+		for j, h := range hits {
+			idx := unravel(h, x.Shape)
+			for k := 0; k < r; k++ {
+				out[k*len(hits)+j] = int64(idx[k])
+			}
+		}
+		return []*graph.Tensor{graph.FromInt64([]int{r, len(hits)}, out)}, nil
+	}), nil
+}
+
+func init() {
+	Register(OpInfo{OpType: "Gather", Build: buildGather})
+	Register(OpInfo{OpType: "GatherElements", Build: buildGatherElements})
+	Register(OpInfo{OpType: "NonZero", Build: buildNonZero})
+	Register(OpInfo{OpType: "GatherND", Build: buildGatherND})
+	Register(OpInfo{OpType: "ScatterND", Build: buildScatterND})
+	Register(OpInfo{OpType: "ScatterElements", Build: buildScatterElements})
+	Register(OpInfo{OpType: "Scatter", Build: buildScatterElements})
+}

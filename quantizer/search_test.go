@@ -79,7 +79,7 @@ func TestKLThresholdMatchesTensorRT(t *testing.T) {
 			for i, v := range c {
 				merged[i/4] += v
 			}
-			got := klThreshold(merged, tt.levels)
+			got := klSearch(merged, make([]float64, len(merged)), tt.levels, tt.levels)
 			ref := klNaive(merged, tt.levels)
 			best := math.Inf(1)
 			for _, v := range ref {

@@ -329,6 +329,11 @@ func (c *Calibrator) ComputeRanges() (Ranges, error) {
 // calibration pass serves all ten methods) and returns a per-tensor report. Warnings
 // go to CalibOptions.Warn.
 func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, error) {
+	return c.computeRanges(method, c.opts.Warn)
+}
+
+// computeRanges is ComputeRangesFor with the warnings sent to warn (nil: dropped).
+func (c *Calibrator) computeRanges(method Method, warn func(string)) (Ranges, *CalibReport, error) {
 	if !method.Valid() {
 		return nil, nil, fmt.Errorf("calibration: invalid method %d", int(method))
 	}
@@ -369,9 +374,9 @@ func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, erro
 		rep.HistogramBytes += h.memBytes()
 	}
 	rep.SearchTime = time.Since(start)
-	if c.opts.Warn != nil {
+	if warn != nil {
 		for _, w := range rangeWarnings(rep, c.opts.ClipWarn) {
-			c.opts.Warn(w)
+			warn(w)
 		}
 	}
 	return r, rep, nil

@@ -139,6 +139,9 @@ type plan struct {
 	consts map[string]bool
 	// notes explains operators left in float.
 	notes []string
+	// takesFloat lists the quantizable nodes left in float32 because they read an
+	// excluded node's output.
+	takesFloat []string
 }
 
 func (p *plan) isFloat(name string) bool {
@@ -191,6 +194,7 @@ func makePlan(g *graph.Graph, exclude map[string]bool) (*plan, error) {
 		for _, i := range dataInputs(n) {
 			if x := floatOut[n.Input(i)]; x != nil {
 				delete(p.quantOp, n)
+				p.takesFloat = append(p.takesFloat, n.Name)
 				p.notes = append(p.notes, fmt.Sprintf("%s stays float32: it reads %q, the float32 output of excluded %s", n.Label(), n.Input(i), x.Label()))
 				break
 			}

@@ -5,11 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/progress"
 	"github.com/warboy-sim/warboy/quantizer"
@@ -39,6 +40,8 @@ type quantizeReport struct {
 	Notes        []string                 `json:"float_nodes,omitempty"`
 	Warnings     []string                 `json:"warnings,omitempty"`
 	Ranges       []quantizer.TensorReport `json:"ranges,omitempty"`
+	Auto         *autoReport              `json:"auto,omitempty"`
+	Fallback     *fallbackReport          `json:"fallback,omitempty"`
 	CollectSec   float64                  `json:"calibration_seconds"`
 	SearchSec    float64                  `json:"range_search_seconds"`
 	TotalSec     float64                  `json:"total_seconds"`
@@ -47,13 +50,28 @@ type quantizeReport struct {
 
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("quantize", "MODEL -o OUT.onnx [--calib-data DIR] [--calib-n N] [--method M] [--percentile P] "+
-		"[--ranges-out R.json] [--ranges-in R.json] [--format qdq|qoperator] [--dynamic] [--exclude NODE,...] [-v] [--json]", stderr)
+		"[--ranges-out R.json] [--ranges-in R.json] [--format qdq|qoperator] [--dynamic] [--exclude NODE,...] "+
+		"[--val-data DIR] [--val-n N] [--accuracy-budget X] [-v] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data directory (IDX files, or images with labels.txt)")
 	split := fs.String("calib-split", "train", "IDX split (file prefix) of the calibration data")
 	calibN := fs.Int("calib-n", 1000, "number of calibration images")
 	batch := fs.Int("batch", 100, "calibration batch size")
-	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", "))
+	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", ")+
+		", or auto (each scored on validation data, the best kept)")
+	af := autoFlags{budget: math.NaN()}
+	fs.StringVar(&af.valData, "val-data", "", "validation data for --method auto and --accuracy-budget (default: the --calib-n images after the calibration images)")
+	fs.StringVar(&af.valSplit, "val-split", "t10k", "IDX split of --val-data")
+	fs.IntVar(&af.valN, "val-n", 1000, "validation images")
+	fs.Func("accuracy-budget", "keep layers in float32, worst first, until top-1 accuracy is at most X points below float "+
+		"(labelled validation data) or the output SQNR is at least X dB (unlabelled)", func(v string) error {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return fmt.Errorf("want a number >= 0, got %q", v)
+		}
+		af.budget = x
+		return nil
+	})
 	percentile := fs.Float64("percentile", quantizer.DefaultPercentile, "percentage of values kept by the PERCENTILE methods")
 	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")
 	rangesIn := fs.String("ranges-in", "", "quantize with these ranges instead of calibrating")
@@ -75,9 +93,21 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErr("-o OUT.onnx is required")
 	}
-	method, err := quantizer.ParseMethod(*methodName)
-	if err != nil {
-		return usageErr("%v", err)
+	auto := strings.EqualFold(strings.TrimSpace(*methodName), "auto")
+	method := quantizer.DefaultMethod
+	if !auto {
+		if method, err = quantizer.ParseMethod(*methodName); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if af.valN <= 0 {
+		return usageErr("--val-n must be > 0")
+	}
+	if auto && *rangesIn != "" {
+		return usageErr("--method auto calibrates: it does not apply to --ranges-in")
+	}
+	if !auto && !budgetSet(af.budget) && (set["val-data"] || set["val-n"] || set["val-split"]) {
+		return usageErr("--val-data/--val-n/--val-split are for --method auto and --accuracy-budget")
 	}
 	format, err := quantizer.ParseFormat(*formatName)
 	if err != nil {
@@ -90,7 +120,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--batch must be > 0")
 	}
 	if *dynamic {
-		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format"} {
+		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format", "accuracy-budget", "val-data", "val-n"} {
 			if set[f] {
 				return usageErr("--dynamic quantizes activations at run time: --%s does not apply", f)
 			}
@@ -127,6 +157,8 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		q, err = quantizer.QuantizeDynamic(m, quantizer.DynamicOptions{Exclude: excluded, Notes: note})
 	default:
 		var ranges quantizer.Ranges
+		var ev *quantizer.Evaluator
+		var evDesc string
 		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note}
 		if *rangesIn != "" {
 			if ranges, err = quantizer.LoadRanges(*rangesIn); err != nil {
@@ -136,9 +168,27 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			rep.Method = "ranges from " + filepath.Base(*rangesIn)
 			qopts.CalibMethod = rep.Method
 		} else {
-			var crep *quantizer.CalibReport
-			ranges, crep, err = calibrateFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
+			var cal *quantizer.Calibrator
+			cal, err = calibratorFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
 			if err != nil {
+				return err
+			}
+			if auto || budgetSet(af.budget) {
+				if ev, evDesc, err = validation(m, af, *calibData, *split, cal.Samples(), *threads, warn); err != nil {
+					return err
+				}
+			}
+			var crep *quantizer.CalibReport
+			if auto {
+				bar := progress.New(stderr, "method auto", len(quantizer.Methods()))
+				res, err := quantizer.AutoMethod(m, cal, ev, qopts, bar.Callback())
+				bar.Done()
+				if err != nil {
+					return err
+				}
+				method, ranges, crep = res.Best, res.Ranges, res.Report
+				rep.Auto = &autoReport{Validation: evDesc, Samples: ev.Samples(), Float: res.Float, Chosen: res.Best.String(), Methods: res.Scores}
+			} else if ranges, crep, err = cal.ComputeRangesFor(method); err != nil {
 				return err
 			}
 			rep.Method = method.String()
@@ -152,6 +202,17 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 				qopts.Percentile = *percentile
 			}
 			qopts.CalibMethod, qopts.CalibSamples = method.String(), crep.Samples
+		}
+		if budgetSet(af.budget) {
+			if ev == nil { // --ranges-in
+				if ev, evDesc, err = validation(m, af, *calibData, *split, *calibN, *threads, warn); err != nil {
+					return err
+				}
+			}
+			if rep.Fallback, err = runFallback(m, ranges, qopts, ev, af.budget, evDesc, stderr); err != nil {
+				return err
+			}
+			qopts.Exclude = rep.Fallback.Exclude
 		}
 		q, err = quantizer.Quantize(m, ranges, qopts)
 		if err == nil && *rangesOut != "" {
@@ -187,43 +248,18 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return writeJSON(stdout, rep)
 	}
+	if rep.Auto != nil {
+		printAuto(stdout, rep.Auto)
+	}
+	if rep.Fallback != nil {
+		printFallback(stdout, rep.Fallback)
+	}
 	printQuantize(stdout, rep, *verbose)
 	return nil
 }
 
 func alreadyQuantized(path string, err error) error {
 	return fmt.Errorf("%s: %w; nothing to do (warboy eval and warboy run execute it as it is)", path, err)
-}
-
-// calibrateFromDir runs calibration over the first n images of a data set.
-func calibrateFromDir(m *graph.Model, method quantizer.Method, dir, split string, n, batch int, percentile float64, threads int,
-	exclude []string, stderr io.Writer, warn func(string)) (quantizer.Ranges, *quantizer.CalibReport, error) {
-	ds, err := dataset.Load(dir, split)
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration data: %w", err)
-	}
-	if ds.N == 0 {
-		return nil, nil, fmt.Errorf("calibration data %s is empty", ds.Name)
-	}
-	if n > ds.N {
-		warn(fmt.Sprintf("--calib-n %d but %s has %d images: calibrating on %d", n, ds.Name, ds.N, ds.N))
-		n = ds.N
-	}
-	feed, err := dataset.NewFeed(ds, m.Graph.Inputs, n)
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration data: %w", err)
-	}
-	if feed.Input.DType != graph.Float32 && feed.Input.DType != graph.Undefined {
-		return nil, nil, fmt.Errorf("model input %q is %s; calibration feeds float32 images", feed.Input.Name, feed.Input.DType)
-	}
-	bar := progress.New(stderr, "calibrate", n)
-	cal, err := quantizer.Calibrate(m, method, feed, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads,
-		BatchSize: batch, Exclude: exclude, Progress: bar.Callback()})
-	bar.Done()
-	if err != nil {
-		return nil, nil, err
-	}
-	return cal.ComputeRangesFor(method)
 }
 
 // countQuantized counts the activations (Q/DQ pairs), int8 weights and int32 biases

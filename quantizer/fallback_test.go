@@ -1,6 +1,7 @@
 package quantizer
 
 import (
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,4 +95,18 @@ func TestAutoMethod(t *testing.T) {
 	assert.NotNil(t, res.Model)
 	assert.NotEmpty(t, res.Ranges)
 	assert.Equal(t, res.Best, res.Report.Method)
+}
+
+// MissingRanges lists what a ranges file of one plan lacks for other plans.
+func TestMissingRanges(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	m := smallCNN(rng)
+	r := rangesFromData(t, m, map[string]*graph.Tensor{"x": randTensor(rng, []int{4, 2, 6, 6}, 1)})
+	missing, err := MissingRanges(m, r)
+	require.NoError(t, err)
+	assert.Empty(t, missing, "a calibrator records every float activation")
+	delete(r, "c") // the Conv output fused with its ReLU: only an exclusion quantizes it
+	missing, err = MissingRanges(m, r)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c"}, missing)
 }

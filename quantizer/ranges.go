@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/warboy-sim/warboy/graph"
 )
 
 // Ranges maps a tensor name to its quantization range [min, max]. Its JSON form is
@@ -123,4 +125,26 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// MissingRanges lists the float activations of m (named as in its optimized graph)
+// that r has no range for: the tensors an --exclude list or a float fallback may need
+// when r came from a file written by an older version, or by another tool, that saved
+// only the tensors of one plan.
+func MissingRanges(m *graph.Model, r Ranges) ([]string, error) {
+	q, err := Optimize(m)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planModel(q, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range append(append([]string(nil), p.acts...), otherActivations(q.Graph, p.acts)...) {
+		if _, ok := r[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }

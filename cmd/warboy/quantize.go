@@ -167,6 +167,11 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			rep.RangesIn = *rangesIn
 			rep.Method = "ranges from " + filepath.Base(*rangesIn)
 			qopts.CalibMethod = rep.Method
+			if len(excluded) > 0 || budgetSet(af.budget) {
+				if err := fillMissingRanges(m, ranges, *rangesIn, *calibData, *split, *calibN, *batch, *percentile, *threads, stderr, warn); err != nil {
+					return err
+				}
+			}
 		} else {
 			var cal *quantizer.Calibrator
 			cal, err = calibratorFromDir(m, method, *calibData, *split, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)

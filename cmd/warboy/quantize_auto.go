@@ -279,3 +279,32 @@ func validation(m *graph.Model, af autoFlags, calibDir, calibSplit string, calib
 	ev, err := newEvaluator(m, feed, ds, threads)
 	return ev, desc, err
 }
+
+// fillMissingRanges completes ranges read from a file that lacks tensors an exclusion
+// or a fallback may quantize (a file written by an older version or another tool
+// records only one plan's tensors): those are calibrated with the default method on
+// the calibration data; the file's ranges are kept as they are.
+func fillMissingRanges(m *graph.Model, ranges quantizer.Ranges, file, calibDir, split string, calibN, batch int, percentile float64,
+	threads int, stderr io.Writer, warn func(string)) error {
+	missing, err := quantizer.MissingRanges(m, ranges)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	cal, err := calibratorFromDir(m, quantizer.DefaultMethod, calibDir, split, calibN, batch, percentile, threads, nil, stderr, func(string) {})
+	if err != nil {
+		return fmt.Errorf("%s has no range for %d tensor(s) an exclusion may quantize (e.g. %s), and calibrating them failed: %w",
+			file, len(missing), missing[0], err)
+	}
+	r, _, err := cal.ComputeRangesFor(quantizer.DefaultMethod)
+	if err != nil {
+		return err
+	}
+	for _, name := range missing {
+		if v, ok := r[name]; ok {
+			ranges[name] = v
+		}
+	}
+	warn(fmt.Sprintf("%s has no range for %d tensor(s) an exclusion may quantize: calibrated them with %s on %d images of %s",
+		file, len(missing), quantizer.DefaultMethod, cal.Samples(), calibDir))
+	return nil
+}

@@ -65,8 +65,11 @@ type Calibrator struct {
 	method Method
 	opts   CalibOptions
 	sess   *runtime.Session
-	names  []string
-	hists  []*histogram
+	// names lists the calibrated tensors: the first nacts are the activations the plan
+	// quantizes (reported), the rest every other float activation (ranges only).
+	names []string
+	nacts int
+	hists []*histogram
 	// src says which tensors take another tensor's parameters (shared-scale
 	// operators, Concat inputs) or fixed ones; consts holds constant tensors they may
 	// refer to.
@@ -115,11 +118,15 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	if len(p.acts) == 0 {
 		return nil, errors.New("calibration: the model has no operator the quantizer can quantize")
 	}
-	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(p.acts...), runtime.WithThreads(opts.Threads))
+	// Every other float activation is calibrated too, so that the ranges serve any
+	// later Exclude list or float fallback (which quantize tensors this plan fuses or
+	// leaves float).
+	names := append(append([]string(nil), p.acts...), otherActivations(planned.Graph, p.acts)...)
+	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...), runtime.WithThreads(opts.Threads))
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
-	c := &Calibrator{model: planned, method: method, opts: opts, sess: sess, names: p.acts, src: p.src, consts: map[string]*graph.Tensor{}}
+	c := &Calibrator{model: planned, method: method, opts: opts, sess: sess, names: names, nacts: len(p.acts), src: p.src, consts: map[string]*graph.Tensor{}}
 	for name := range p.consts {
 		c.consts[name] = planned.Graph.Initializers[name]
 	}
@@ -134,8 +141,37 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 // the ranges use).
 func (c *Calibrator) Model() *graph.Model { return c.model }
 
-// Tensors lists the calibrated tensors in graph order.
-func (c *Calibrator) Tensors() []string { return append([]string(nil), c.names...) }
+// Tensors lists the tensors the plan quantizes, in graph order (the ranges also cover
+// every other float activation).
+func (c *Calibrator) Tensors() []string { return append([]string(nil), c.names[:c.nacts]...) }
+
+// otherActivations lists the float32 tensors computed by g (graph inputs and node
+// outputs, not initializers) that are not in acts, in graph order.
+func otherActivations(g *graph.Graph, acts []string) []string {
+	seen := map[string]bool{}
+	for _, a := range acts {
+		seen[a] = true
+	}
+	var out []string
+	add := func(name string) {
+		if name == "" || seen[name] || g.Initializers[name] != nil {
+			return
+		}
+		seen[name] = true
+		if v := g.Values[name]; v != nil && v.DType == graph.Float32 {
+			out = append(out, name)
+		}
+	}
+	for _, in := range g.Inputs {
+		add(in.Name)
+	}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			add(o)
+		}
+	}
+	return out
+}
 
 // Inputs describes the model inputs a batch must provide.
 func (c *Calibrator) Inputs() []*graph.Value { return c.sess.Inputs() }
@@ -299,6 +335,11 @@ func (c *Calibrator) ComputeRanges() (Ranges, error) {
 // calibration pass serves all ten methods) and returns a per-tensor report. Warnings
 // go to CalibOptions.Warn.
 func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, error) {
+	return c.computeRanges(method, c.opts.Warn)
+}
+
+// computeRanges is ComputeRangesFor with the warnings sent to warn (nil: dropped).
+func (c *Calibrator) computeRanges(method Method, warn func(string)) (Ranges, *CalibReport, error) {
 	if !method.Valid() {
 		return nil, nil, fmt.Errorf("calibration: invalid method %d", int(method))
 	}
@@ -333,13 +374,15 @@ func (c *Calibrator) ComputeRangesFor(method Method) (Ranges, *CalibReport, erro
 	for _, t := range rep.Tensors {
 		r[t.Name] = [2]float32{t.Min, t.Max}
 	}
+	// The report lists the quantized activations; the others only get ranges.
+	rep.Tensors = rep.Tensors[:c.nacts]
 	for _, h := range c.hists {
 		rep.HistogramBytes += h.memBytes()
 	}
 	rep.SearchTime = time.Since(start)
-	if c.opts.Warn != nil {
+	if warn != nil {
 		for _, w := range rangeWarnings(rep, c.opts.ClipWarn) {
-			c.opts.Warn(w)
+			warn(w)
 		}
 	}
 	return r, rep, nil

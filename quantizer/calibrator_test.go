@@ -79,7 +79,10 @@ func TestCalibratorAllMethodsOnePass(t *testing.T) {
 	for _, meth := range Methods() {
 		r, rep, err := c.ComputeRangesFor(meth)
 		require.NoError(t, err)
-		require.Len(t, r, len(c.Tensors()))
+		for _, name := range c.Tensors() {
+			require.Contains(t, r, name)
+		}
+		require.Len(t, rep.Tensors, len(c.Tensors()))
 		assert.Equal(t, meth, rep.Method)
 		assert.Equal(t, 300, rep.Samples)
 		for _, tr := range rep.Tensors {
@@ -95,7 +98,9 @@ func TestCalibratorAllMethodsOnePass(t *testing.T) {
 		require.NoError(t, err, meth.String())
 		assert.True(t, len(q.Graph.Nodes) > len(m.Graph.Nodes))
 	}
-	assert.NotEmpty(t, warnings, "entropy calibration on ReLU activations clips or collapses somewhere")
+	// ENTROPY keeps the point masses of the ReLU activations and no tensor of this CNN
+	// has a long tail, so no method's choice deserves a warning.
+	assert.Empty(t, warnings)
 }
 
 // Batch boundaries do not matter: the histogram grid only depends on the final

@@ -30,6 +30,11 @@ type histogram struct {
 	width    float64 // 0 until a non-zero value is seen
 	lo       int     // grid index of bins[0]
 	bins     []float64
+	// reps counts, per bin, the values that belong to a run of equal adjacent values
+	// (reps[k] <= bins[k]): point masses such as the constant value a channel takes
+	// over a uniform background, or ReLU6's saturation at 6. ENTROPY treats them as
+	// exactly representable (see entropy.go).
+	reps []float64
 }
 
 func newHistogram() *histogram {
@@ -95,15 +100,29 @@ func (h *histogram) add(data []float32) error {
 		}
 		h.lo = h.index(math.Min(bmin, 0))
 		h.bins = make([]float64, h.index(math.Max(bmax, 0))-h.lo+1)
+		h.reps = make([]float64, len(h.bins))
 	}
 	h.cover(bmin, bmax)
 	inv := 1 / h.width
-	bins, lo := h.bins, h.lo
-	for _, v := range data {
+	bins, reps, lo := h.bins, h.reps, h.lo
+	inRun := false
+	for i, v := range data {
 		if v == 0 {
+			inRun = false
 			continue
 		}
-		bins[int(math.Floor(float64(v)*inv))-lo]++
+		k := int(math.Floor(float64(v)*inv)) - lo
+		bins[k]++
+		if i > 0 && data[i-1] == v {
+			if inRun {
+				reps[k]++
+			} else {
+				reps[k] += 2 // the run's first value too
+				inRun = true
+			}
+		} else {
+			inRun = false
+		}
 	}
 	return nil
 }
@@ -132,7 +151,9 @@ func (h *histogram) cover(lo, hi float64) {
 	nlo, nhi := min(klo, h.lo), max(khi, curHi)
 	nb := make([]float64, nhi-nlo+1)
 	copy(nb[h.lo-nlo:], h.bins)
-	h.bins, h.lo = nb, nlo
+	nr := make([]float64, nhi-nlo+1)
+	copy(nr[h.lo-nlo:], h.reps)
+	h.bins, h.reps, h.lo = nb, nr, nlo
 }
 
 // coarsen doubles the bin width: grid bins 2j and 2j+1 become bin j.
@@ -140,43 +161,58 @@ func (h *histogram) coarsen() {
 	nlo := h.lo >> 1 // arithmetic shift: floor division for negative indices
 	nhi := (h.lo + len(h.bins) - 1) >> 1
 	nb := make([]float64, nhi-nlo+1)
+	nr := make([]float64, nhi-nlo+1)
 	for i, c := range h.bins {
 		nb[((h.lo+i)>>1)-nlo] += c
+		nr[((h.lo+i)>>1)-nlo] += h.reps[i]
 	}
-	h.bins, h.lo = nb, nlo
+	h.bins, h.reps, h.lo = nb, nr, nlo
 	h.width *= 2
 }
 
 // side returns the one-sided histogram of |x| for the positive (neg=false) or the
 // negative values: out[i] counts |x| in [i*width, (i+1)*width). Exact zeros are not
 // included.
-func (h *histogram) side(neg bool) []float64 {
+func (h *histogram) side(neg bool) []float64 { return trimZeros(h.sideOf(h.bins, neg)) }
+
+// sideReps is side for the point-mass counts, with the same length as side(neg).
+func (h *histogram) sideReps(neg bool) []float64 {
+	return h.sideOf(h.reps, neg)[:len(h.side(neg))]
+}
+
+func (h *histogram) sideOf(bins []float64, neg bool) []float64 {
 	if h.width == 0 {
 		return nil
 	}
 	if !neg {
-		hi := h.lo + len(h.bins) // exclusive
+		hi := h.lo + len(bins) // exclusive
 		if hi <= 0 {
 			return nil
 		}
 		start := max(0, h.lo)
 		out := make([]float64, hi)
-		copy(out[start:], h.bins[start-h.lo:])
-		return trimZeros(out)
+		copy(out[start:], bins[start-h.lo:])
+		return out
 	}
 	if h.lo >= 0 {
 		return nil
 	}
 	out := make([]float64, -h.lo)
-	for k := h.lo; k < 0 && k < h.lo+len(h.bins); k++ {
-		out[-k-1] = h.bins[k-h.lo]
+	for k := h.lo; k < 0 && k < h.lo+len(bins); k++ {
+		out[-k-1] = bins[k-h.lo]
 	}
-	return trimZeros(out)
+	return out
 }
 
 // abs returns the histogram of |x| (both sides folded; exact zeros excluded).
-func (h *histogram) abs() []float64 {
-	p, n := h.side(false), h.side(true)
+func (h *histogram) abs() []float64 { return h.fold(h.side(false), h.side(true)) }
+
+// absReps is abs for the point-mass counts, with the same length as abs().
+func (h *histogram) absReps() []float64 {
+	return h.fold(h.sideReps(false), h.sideReps(true))[:len(h.abs())]
+}
+
+func (h *histogram) fold(p, n []float64) []float64 {
 	out := make([]float64, max(len(p), len(n)))
 	for i, c := range p {
 		out[i] += c
@@ -196,4 +232,4 @@ func trimZeros(b []float64) []float64 {
 }
 
 // memBytes is the memory held by the histogram's bins.
-func (h *histogram) memBytes() int { return 8 * cap(h.bins) }
+func (h *histogram) memBytes() int { return 8 * (cap(h.bins) + cap(h.reps)) }

@@ -47,6 +47,14 @@ func TestInteropONNXRuntime(t *testing.T) {
 			require.NoError(t, err)
 			return q
 		}, true},
+		{"resnet qdq, stem in float32", "fmnist_resnet", func(t *testing.T, m *graph.Model) *graph.Model {
+			r, err := calibrate(t, m, PercentileAsym, 500).ComputeRanges()
+			require.NoError(t, err)
+			// The stem's float output feeds a Conv and a residual Add: both take float.
+			q, err := Quantize(m, r, QuantOptions{Exclude: []string{"/stem_conv/Conv", "/stem_relu/Relu"}})
+			require.NoError(t, err)
+			return q
+		}, false},
 		{"cnn uint8 input", "fmnist_cnn", func(t *testing.T, m *graph.Model) *graph.Model {
 			q := static(FormatQDQ)(t, m)
 			require.NoError(t, ConvertInputType(q, "input", graph.Uint8, &PixelParams))

@@ -139,6 +139,9 @@ type plan struct {
 	consts map[string]bool
 	// notes explains operators left in float.
 	notes []string
+	// takesFloat lists the quantizable nodes left in float32 because they read an
+	// excluded node's output.
+	takesFloat []string
 }
 
 func (p *plan) isFloat(name string) bool {
@@ -169,6 +172,32 @@ func makePlan(g *graph.Graph, exclude map[string]bool) (*plan, error) {
 			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: %s", n.Label(), why))
 		} else if exclude[n.Name] {
 			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: excluded", n.Label()))
+		}
+	}
+	// A fallback leaves an excluded node's outputs in float32 for every consumer: a
+	// quantizable consumer that reads one as data takes float (it runs in float32; its
+	// own output is quantized again if a quantized operator reads it). Quantizing the
+	// tensor for the consumer instead would keep exactly the error the exclusion was
+	// meant to remove (a residual Add reading an excluded stem kept the stem's range).
+	floatOut := map[string]*graph.Node{}
+	for _, n := range g.Nodes {
+		if exclude[n.Name] {
+			for _, o := range n.Outputs {
+				floatOut[o] = n
+			}
+		}
+	}
+	for _, n := range g.Nodes {
+		if !p.quantOp[n] {
+			continue
+		}
+		for _, i := range dataInputs(n) {
+			if x := floatOut[n.Input(i)]; x != nil {
+				delete(p.quantOp, n)
+				p.takesFloat = append(p.takesFloat, n.Name)
+				p.notes = append(p.notes, fmt.Sprintf("%s stays float32: it reads %q, the float32 output of excluded %s", n.Label(), n.Input(i), x.Label()))
+				break
+			}
 		}
 	}
 	// Fuse Relu/Clip into the producer of their input.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -238,20 +239,60 @@ func TestQuantizeExclude(t *testing.T) {
 	assert.Equal(t, "fw", gemm.Input(1), "an excluded node keeps its float weights")
 	assert.NotEmpty(t, notes)
 
-	// Excluding the Conv unfuses its ReLU: the Conv output must now be quantized, so
-	// calibration has to know the exclusion.
-	_, err = Quantize(m, r, QuantOptions{Exclude: []string{"Conv_c"}})
-	assert.ErrorContains(t, err, "same Exclude list")
+	// Ranges calibrated without any exclusion serve a later one (every float
+	// activation has a range). Excluding the Conv leaves its output float32 for its
+	// consumer: the ReLU takes float, and its output is quantized for the MaxPool.
+	notes = nil
+	q, err = Quantize(m, r, QuantOptions{Exclude: []string{"Conv_c"}, Notes: func(s string) { notes = append(notes, s) }})
+	require.NoError(t, err)
+	assert.Equal(t, "w", producer(q, "c").Input(1), "the excluded Conv keeps its float weights")
+	assert.Equal(t, "Conv", producer(q, "c").OpType, "the excluded Conv's output is not quantized")
+	assert.Equal(t, "Relu", q.Graph.Consumers()["c"][0].OpType, "the ReLU reads the float output")
+	assert.Equal(t, "DequantizeLinear", producer(q, "r").OpType, "the ReLU's output is quantized for the MaxPool")
+	assert.Contains(t, strings.Join(notes, "\n"), "float32 output of excluded")
+	// The same with a calibrator told about the exclusion.
 	c, err := NewCalibrator(m, MinMaxAsym, CalibOptions{Exclude: []string{"Conv_c"}})
 	require.NoError(t, err)
-	assert.Contains(t, c.Tensors(), "c")
 	require.NoError(t, c.Collect(map[string]*graph.Tensor{"x": x}))
 	r2, err := c.ComputeRanges()
 	require.NoError(t, err)
-	q, err = Quantize(m, r2, QuantOptions{Exclude: []string{"Conv_c"}})
+	_, err = Quantize(m, r2, QuantOptions{Exclude: []string{"Conv_c"}})
 	require.NoError(t, err)
-	assert.Equal(t, "w", producer(q, "c_QuantizeLinear_Input").Input(1), "the excluded Conv keeps its float weights")
-	assert.Equal(t, "QuantizeLinear", q.Graph.Consumers()["c_QuantizeLinear_Input"][0].OpType)
+}
+
+// A node excluded in front of a residual Add: the Add takes the float tensor (the
+// reported bug quantized it for the Add with the bad range the exclusion was meant to
+// drop).
+func TestExcludeFeedsQuantizedAdd(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	m := newModel("x", []int{2, 2, 5, 5}, []string{"y"}, []*graph.Node{
+		node("Conv", []string{"x", "w", "b"}, []string{"c"}, ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"c"}, []string{"r"}),
+		node("Conv", []string{"r", "w2", "b2"}, []string{"c2"}, ints("pads", 1, 1, 1, 1)),
+		node("Add", []string{"c2", "r"}, []string{"y"}),
+	}, map[string]*graph.Tensor{
+		"w": randTensor(rng, []int{2, 2, 3, 3}, 0.5), "b": randTensor(rng, []int{2}, 0.1),
+		"w2": randTensor(rng, []int{2, 2, 3, 3}, 0.5), "b2": randTensor(rng, []int{2}, 0.1),
+	})
+	x := randTensor(rng, []int{2, 2, 5, 5}, 1)
+	r := rangesFromData(t, m, map[string]*graph.Tensor{"x": x})
+	q, err := Quantize(m, r, QuantOptions{Exclude: []string{"Relu_r"}})
+	require.NoError(t, err)
+	assert.Equal(t, "Relu", producer(q, "r").OpType, "the excluded output stays float32")
+	for _, c := range q.Graph.Consumers()["r"] {
+		assert.NotEqual(t, "QuantizeLinear", c.OpType, "%s quantizes the excluded output", c.Name)
+	}
+	// Both models compute the same function closely (the Add and the second Conv run
+	// in float32 on the float ReLU).
+	fs, err := newFloatSession(m)
+	require.NoError(t, err)
+	qs, err := newFloatSession(q)
+	require.NoError(t, err)
+	fo, err := fs.RunTensors(map[string]*graph.Tensor{"x": x})
+	require.NoError(t, err)
+	qo, err := qs.RunTensors(map[string]*graph.Tensor{"x": x})
+	require.NoError(t, err)
+	assert.InDeltaSlice(t, fo["y"].F32(), qo["y"].F32(), 0.1)
 }
 
 // Models at an older opset are raised to 13, rewriting changed signatures.

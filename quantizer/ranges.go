@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/atomicfile"
 )
 
@@ -95,4 +96,26 @@ func LoadRanges(path string) (Ranges, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
+}
+
+// MissingRanges lists the float activations of m (named as in its optimized graph)
+// that r has no range for: the tensors an --exclude list or a float fallback may need
+// when r came from a file written by an older version, or by another tool, that saved
+// only the tensors of one plan.
+func MissingRanges(m *graph.Model, r Ranges) ([]string, error) {
+	q, err := Optimize(m)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planModel(q, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range append(append([]string(nil), p.acts...), otherActivations(q.Graph, p.acts)...) {
+		if _, ok := r[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }

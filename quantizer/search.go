@@ -55,19 +55,14 @@ func searchRange(h *histogram, m Method, percentile float64) searchResult {
 		}
 	case KindEntropy:
 		if sym {
-			levels := 128
-			if nonneg {
-				levels = 256
-			}
-			lo, hi = symRange(math.Min(float64(klThreshold(h.abs(), levels))*w, amax), nonneg)
+			a := entropyThreshold(h.abs(), h.absReps(), w, amax, entropyLevels(nonneg))
+			lo, hi = symRange(math.Min(a, amax), nonneg)
 		} else {
-			pos, neg := h.side(false), h.side(true)
-			levels := 128
-			if len(pos) == 0 || len(neg) == 0 {
-				levels = 256
-			}
-			hi = float64(klThreshold(pos, levels)) * w
-			lo = -float64(klThreshold(neg, levels)) * w
+			// Each side on its own (TensorRT's search is one-sided): a signed tensor
+			// spends about half of the levels on each side, a one-signed tensor all.
+			oneSided := omin >= 0 || omax <= 0
+			hi = entropyThreshold(h.side(false), h.sideReps(false), w, omax, entropyLevels(oneSided))
+			lo = -entropyThreshold(h.side(true), h.sideReps(true), w, -omin, entropyLevels(oneSided))
 		}
 	case KindMSE:
 		if sym {
@@ -166,82 +161,6 @@ func tailCut(c []float64, tail, w float64) float64 {
 		}
 	}
 	return 0
-}
-
-// klThreshold is TensorRT's entropy calibration on a one-sided histogram: for every
-// candidate threshold of i bins (i from levels up to all bins, stride 1), the
-// reference distribution is the first i bins with the clipped tail added to the last
-// one; the candidate is those i bins merged into `levels` quantization levels and
-// expanded back evenly over the non-empty bins. It returns the number of bins of the
-// last candidate with the smallest KL divergence. Exact zeros are not in c (TensorRT
-// replaces bin 0 with bin 1 for the same reason: the ReLU spike at zero would dominate).
-//
-// Prefix sums make each candidate O(levels) instead of O(i), so the search is
-// O(bins x levels) per tensor.
-func klThreshold(c []float64, levels int) int {
-	n := len(c)
-	if n <= levels {
-		return n
-	}
-	// prefix sums: C = counts, CL = c*log(c), NZ = non-empty bins.
-	C := make([]float64, n+1)
-	CL := make([]float64, n+1)
-	NZ := make([]int, n+1)
-	for j, v := range c {
-		C[j+1] = C[j] + v
-		CL[j+1] = CL[j]
-		NZ[j+1] = NZ[j]
-		if v > 0 {
-			CL[j+1] += v * math.Log(v)
-			NZ[j+1]++
-		}
-	}
-	total := C[n]
-	if total == 0 {
-		return 0
-	}
-	logT := math.Log(total)
-	best, bestKL := n, math.Inf(1)
-	for i := levels; i <= n; i++ {
-		P := C[i]
-		tail := total - P
-		last := c[i-1]
-		if last == 0 && tail > 0 {
-			continue // the candidate has no mass where the reference has some: KL = +Inf
-		}
-		if P == 0 {
-			continue
-		}
-		logP := math.Log(P)
-		kl := 0.0
-		for m := 0; m < levels; m++ {
-			b0 := (m*i + levels - 1) / levels
-			b1 := ((m+1)*i + levels - 1) / levels
-			sum := C[b1] - C[b0]
-			nz := NZ[b1] - NZ[b0]
-			if nz == 0 {
-				continue
-			}
-			logMean := math.Log(sum / float64(nz))
-			cl := CL[b1] - CL[b0]
-			psum := sum
-			if m == levels-1 && last > 0 {
-				// The last bin carries the clipped tail in the reference: handled below.
-				cl -= last * math.Log(last)
-				psum -= last
-			}
-			kl += cl - psum*(logT+logMean-logP)
-			if m == levels-1 && last > 0 {
-				p := last + tail
-				kl += p * (math.Log(p) - logT - logMean + logP)
-			}
-		}
-		kl /= total
-		if kl <= bestKL {
-			best, bestKL = i, kl
-		}
-	}
-	return best
 }
 
 // side is a one-sided |x| histogram with prefix sums for the MSE search.

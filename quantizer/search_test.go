@@ -12,12 +12,20 @@ import (
 // klNaive is a direct port of TensorRT's _compute_amax_entropy candidate loop (one
 // O(i) pass per candidate), returning the KL of every candidate.
 func klNaive(c []float64, levels int) map[int]float64 {
+	return klNaiveSpikes(c, make([]float64, len(c)), levels)
+}
+
+// klNaiveSpikes is klNaive with point masses s carried exactly in the candidate.
+func klNaiveSpikes(c, s []float64, levels int) map[int]float64 {
 	n := len(c)
-	total := sum(c)
+	total := sum(c) + sum(s)
 	out := map[int]float64{}
 	for i := levels; i <= n; i++ {
 		p := append([]float64(nil), c[:i]...)
-		p[i-1] += sum(c[i:])
+		for j := range p {
+			p[j] += s[j]
+		}
+		p[i-1] += sum(c[i:]) + sum(s[i:])
 		sums := make([]float64, levels)
 		nz := make([]float64, levels)
 		for j := 0; j < i; j++ {
@@ -33,8 +41,9 @@ func klNaive(c []float64, levels int) map[int]float64 {
 			if c[j] > 0 {
 				m := j * levels / i
 				q[j] = sums[m] / nz[m]
-				qs += q[j]
 			}
+			q[j] += s[j]
+			qs += q[j]
 		}
 		kl := 0.0
 		for j := 0; j < i; j++ {
@@ -51,6 +60,30 @@ func klNaive(c []float64, levels int) map[int]float64 {
 		out[i] = kl
 	}
 	return out
+}
+
+// The prefix-sum search with point masses against the direct computation.
+func TestKLSearchPointMassesMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for trial := 0; trial < 5; trial++ {
+		n := 300
+		c, s := make([]float64, n), make([]float64, n)
+		for j := range c {
+			c[j] = math.Floor(1000 * math.Exp(-float64(j)/40) * rng.Float64())
+		}
+		for k := 0; k < 6; k++ {
+			s[rng.Intn(n)] += float64(rng.Intn(20000))
+		}
+		levels := 32
+		got := klSearch(c, s, levels, levels)
+		ref := klNaiveSpikes(c, s, levels)
+		best := math.Inf(1)
+		for _, v := range ref {
+			best = math.Min(best, v)
+		}
+		require.Contains(t, ref, got)
+		assert.InDelta(t, best, ref[got], 1e-9*math.Max(1, best), "trial %d", trial)
+	}
 }
 
 func TestKLThresholdMatchesTensorRT(t *testing.T) {
@@ -79,7 +112,7 @@ func TestKLThresholdMatchesTensorRT(t *testing.T) {
 			for i, v := range c {
 				merged[i/4] += v
 			}
-			got := klThreshold(merged, tt.levels)
+			got := klSearch(merged, make([]float64, len(merged)), tt.levels, tt.levels)
 			ref := klNaive(merged, tt.levels)
 			best := math.Inf(1)
 			for _, v := range ref {

@@ -169,11 +169,17 @@ func (d *Dataset) Subset(n int) *Dataset {
 	if n <= 0 || n >= d.N {
 		return d
 	}
+	return d.Slice(0, n)
+}
+
+// Slice returns images [start, start+n) of d, sharing storage.
+func (d *Dataset) Slice(start, n int) *Dataset {
 	c := *d
+	sz := d.ImageSize()
 	c.N = n
-	c.Pixels = d.Pixels[:n*d.C*d.H*d.W]
+	c.Pixels = d.Pixels[start*sz : (start+n)*sz]
 	if d.Labels != nil {
-		c.Labels = d.Labels[:n]
+		c.Labels = d.Labels[start : start+n]
 	}
 	return &c
 }

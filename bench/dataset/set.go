@@ -209,16 +209,24 @@ func (s *Set) Head(n int) *Set {
 	if n <= 0 || n >= s.Len() {
 		return s
 	}
-	c := &Set{Name: s.Name, Kind: s.Kind, Preprocess: s.Preprocess, inputs: s.inputs, items: s.items[:n], ds: s.ds, load: s.load}
+	return s.Slice(0, n)
+}
+
+// Slice returns the samples [start, start+n) as a set (sharing storage): the
+// validation images held back after the calibration images, for example.
+func (s *Set) Slice(start, n int) *Set {
+	start = max(0, min(start, s.Len()))
+	n = max(0, min(n, s.Len()-start))
+	c := &Set{Name: s.Name, Kind: s.Kind, Preprocess: s.Preprocess, inputs: s.inputs, items: s.items[start : start+n], ds: s.ds, load: s.load}
 	if s.ds != nil {
-		c.ds = s.ds.Subset(n)
+		c.ds = s.ds.Slice(start, n)
 	}
 	if s.Labels != nil {
-		c.Labels = s.Labels[:n]
+		c.Labels = s.Labels[start : start+n]
 	}
 	for _, e := range s.ends {
-		if e < n {
-			c.ends = append(c.ends, e)
+		if e > start && e < start+n {
+			c.ends = append(c.ends, e-start)
 		}
 	}
 	c.ends = append(c.ends, n)

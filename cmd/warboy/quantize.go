@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +42,8 @@ type quantizeReport struct {
 	Notes        []string                 `json:"float_nodes"`
 	Warnings     []string                 `json:"warnings"`
 	Ranges       []quantizer.TensorReport `json:"ranges"`
+	Auto         *autoReport              `json:"auto"`
+	Fallback     *fallbackReport          `json:"fallback"`
 	CollectSec   float64                  `json:"calibration_seconds"`
 	SearchSec    float64                  `json:"range_search_seconds"`
 	TotalSec     float64                  `json:"total_seconds"`
@@ -49,8 +53,9 @@ type quantizeReport struct {
 }
 
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("quantize", "MODEL -o OUT.onnx [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--calib-n N] [--method M] [--percentile P] "+
-		"[--ranges-out R.json] [--ranges-in R.json] [--format qdq|qoperator] [--dynamic] [--exclude NODE,...] [-v] [--json]", stderr)
+	fs := newFlags("quantize", "MODEL -o OUT.onnx [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--calib-n N] [--method M|auto] [--percentile P] "+
+		"[--ranges-out R.json] [--ranges-in R.json] [--format qdq|qoperator] [--dynamic] [--exclude NODE,...] "+
+		"[--val-data DIR] [--val-n N] [--accuracy-budget X] [-v] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data: "+dataHelp)
 	preprocess := addPreprocessFlag(fs)
@@ -58,7 +63,21 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	split := fs.String("calib-split", "train", "IDX split (file prefix) of the calibration data")
 	calibN := fs.Int("calib-n", 1000, "number of calibration images")
 	batch := fs.Int("batch", 100, "calibration batch size (a model with a static batch uses its own)")
-	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", "))
+	methodName := fs.String("method", defaultMethod, "calibration method: "+strings.Join(quantizer.MethodNames(), ", ")+
+		", or auto (each scored on validation data, the best kept)")
+	af := autoFlags{budget: math.NaN()}
+	fs.StringVar(&af.valData, "val-data", "", "validation data for --method auto and --accuracy-budget (default: the --calib-n samples after the calibration samples)")
+	fs.StringVar(&af.valSplit, "val-split", "t10k", "IDX split of --val-data")
+	fs.IntVar(&af.valN, "val-n", 1000, "validation samples")
+	fs.Func("accuracy-budget", "keep layers in float32, worst first, until top-1 accuracy is at most X points below float "+
+		"(labelled validation data) or the output SQNR is at least X dB (unlabelled)", func(v string) error {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return fmt.Errorf("want a number >= 0, got %q", v)
+		}
+		af.budget = x
+		return nil
+	})
 	percentile := fs.Float64("percentile", quantizer.DefaultPercentile, "percentage of values kept by the PERCENTILE methods")
 	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")
 	rangesIn := fs.String("ranges-in", "", "quantize with these ranges instead of calibrating")
@@ -79,9 +98,21 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErr("-o OUT.onnx is required")
 	}
-	method, err := quantizer.ParseMethod(*methodName)
-	if err != nil {
-		return usageErr("%v", err)
+	auto := strings.EqualFold(strings.TrimSpace(*methodName), "auto")
+	method := quantizer.DefaultMethod
+	if !auto {
+		if method, err = quantizer.ParseMethod(*methodName); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if af.valN <= 0 {
+		return usageErr("--val-n must be > 0")
+	}
+	if auto && *rangesIn != "" {
+		return usageErr("--method auto calibrates: it does not apply to --ranges-in")
+	}
+	if !auto && !budgetSet(af.budget) && (set["val-data"] || set["val-n"] || set["val-split"]) {
+		return usageErr("--val-data/--val-n/--val-split are for --method auto and --accuracy-budget")
 	}
 	format, err := quantizer.ParseFormat(*formatName)
 	if err != nil {
@@ -94,7 +125,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--batch must be > 0")
 	}
 	if *dynamic {
-		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format", "preprocess"} {
+		for _, f := range []string{"ranges-in", "ranges-out", "method", "calib-n", "calib-data", "percentile", "format", "preprocess", "accuracy-budget", "val-data", "val-n"} {
 			if set[f] {
 				return usageErr("--dynamic quantizes activations at run time: --%s does not apply", f)
 			}
@@ -139,7 +170,11 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		rep.Method, rep.Format = "dynamic", "dynamic"
 		q, err = quantizer.QuantizeDynamic(m, quantizer.DynamicOptions{Exclude: excluded, Notes: note})
 	default:
+		var ev *quantizer.Evaluator
+		var evDesc string
 		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note}
+		src := calibSource{*calibData, *split, *preprocess, shapes}
+		calibKind := ""
 		if *rangesIn != "" {
 			if ranges, err = quantizer.LoadRanges(*rangesIn); err != nil {
 				return err
@@ -147,15 +182,38 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			rep.RangesIn = *rangesIn
 			rep.Method = "ranges from " + filepath.Base(*rangesIn)
 			qopts.CalibMethod = rep.Method
+			if len(excluded) > 0 || budgetSet(af.budget) {
+				if err := fillMissingRanges(m, ranges, *rangesIn, src, *calibN, *batch, *percentile, *threads, stderr, warn); err != nil {
+					return err
+				}
+			}
 		} else {
-			var crep *calibResult
-			ranges, crep, err = calibrateFromDir(m, method, calibSource{*calibData, *split, *preprocess, shapes}, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
+			var cal *quantizer.Calibrator
+			cal, calibKind, err = calibratorFromDir(m, method, src, *calibN, *batch, *percentile, *threads, excluded, stderr, warn)
 			if err != nil {
+				return err
+			}
+			if auto || budgetSet(af.budget) {
+				if ev, evDesc, err = validation(m, af, src, cal.Samples(), *threads, warn); err != nil {
+					return err
+				}
+			}
+			var crep *quantizer.CalibReport
+			if auto {
+				bar := progress.New(stderr, "method auto", len(quantizer.Methods()))
+				res, err := quantizer.AutoMethod(m, cal, ev, qopts, bar.Callback())
+				bar.Done()
+				if err != nil {
+					return err
+				}
+				method, ranges, crep = res.Best, res.Ranges, res.Report
+				rep.Auto = &autoReport{Validation: evDesc, Samples: ev.Samples(), Float: res.Float, Chosen: res.Best.String(), Methods: res.Scores}
+			} else if ranges, crep, err = cal.ComputeRangesFor(method); err != nil {
 				return err
 			}
 			rep.Method = method.String()
 			rep.CalibData = *calibData
-			if crep.kind == "idx" {
+			if calibKind == "idx" {
 				rep.CalibData += " (" + *split + ")"
 			}
 			if *preprocess != "" {
@@ -172,15 +230,26 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			}
 			qopts.CalibMethod, qopts.CalibSamples = method.String(), crep.Samples
 		}
-		if err == nil && len(shapes) > 0 {
+		if budgetSet(af.budget) {
+			if ev == nil { // --ranges-in
+				if ev, evDesc, err = validation(m, af, src, *calibN, *threads, warn); err != nil {
+					return err
+				}
+			}
+			if rep.Fallback, err = runFallback(m, ranges, qopts, ev, af.budget, evDesc, stderr); err != nil {
+				return err
+			}
+			qopts.Exclude = rep.Fallback.Exclude
+		}
+		if len(shapes) > 0 {
 			// The written model takes exactly the --input-shape shapes: shape
 			// subgraphs (Shape -> Gather -> Concat) fold to constants.
-			err = m.BindInputShapes(shapes)
+			if err = m.BindInputShapes(shapes); err != nil {
+				return err
+			}
 			rep.InputShapes = shapes
 		}
-		if err == nil {
-			q, err = quantizer.Quantize(m, ranges, qopts)
-		}
+		q, err = quantizer.Quantize(m, ranges, qopts)
 		if err == nil && *rangesOut != "" {
 			rep.RangesOut = *rangesOut
 			rangesJSON, err = ranges.Encode()
@@ -214,6 +283,12 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	rep.TotalSec = time.Since(start).Seconds()
 	if *asJSON {
 		return writeJSON(stdout, rep)
+	}
+	if rep.Auto != nil {
+		printAuto(stdout, rep.Auto)
+	}
+	if rep.Fallback != nil {
+		printFallback(stdout, rep.Fallback)
 	}
 	printQuantize(stdout, rep, *verbose)
 	return nil
@@ -252,36 +327,6 @@ func alreadyQuantized(path string, err error) error {
 type calibSource struct {
 	path, split, preprocess string
 	shapes                  inputShapes
-}
-
-type calibResult struct {
-	*quantizer.CalibReport
-	kind string
-}
-
-// calibrateFromDir runs calibration over the first n samples of a data set.
-func calibrateFromDir(m *graph.Model, method quantizer.Method, src calibSource, n, batch int, percentile float64, threads int,
-	exclude []string, stderr io.Writer, warn func(string)) (quantizer.Ranges, *calibResult, error) {
-	set, err := openData(src.path, src.split, src.preprocess, m, src.shapes, n)
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration data: %w", err)
-	}
-	if set.Len() < n {
-		warn(fmt.Sprintf("--calib-n %d but %s has %d samples: calibrating on %d", n, set.Name, set.Len(), set.Len()))
-		n = set.Len()
-	}
-	bar := progress.New(stderr, "calibrate", n)
-	cal, err := quantizer.Calibrate(m, method, set, quantizer.CalibOptions{Percentile: percentile, Warn: warn, Threads: threads,
-		BatchSize: batch, Exclude: exclude, Progress: bar.Callback()})
-	bar.Done()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, rep, err := cal.ComputeRangesFor(method)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, &calibResult{rep, set.Kind}, nil
 }
 
 // countQuantized counts the activations (Q/DQ pairs), int8 weights and int32 biases

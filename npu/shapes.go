@@ -18,6 +18,8 @@ type analysis struct {
 	consts map[string]bool
 	// unknown holds the reason a node's outputs have no shape.
 	unknown map[*graph.Node]string
+	// rebatched lists the inputs whose static batch of 1 was set to the batch.
+	rebatched []string
 }
 
 // cloneGraph copies the graph structure (nodes, value maps) so that sorting and
@@ -53,7 +55,7 @@ func cloneGraph(g *graph.Graph) *graph.Graph {
 // bound. It uses the graph package's operator schemas and, where a schema is missing
 // (quantization operators of other domains, operators the project does not know), its
 // own rules or nothing: a node without shapes is reported, not rejected.
-func analyse(m *graph.Model, batch int) (*analysis, error) {
+func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("nil model")
 	}
@@ -68,7 +70,12 @@ func analyse(m *graph.Model, batch int) (*analysis, error) {
 		a.consts[k] = true
 		constVals[k] = t
 	}
-	bound := graph.BatchShapes(g, batch)
+	binding, err := bindInputs(g, batch, given)
+	if err != nil {
+		return nil, err
+	}
+	bound := binding.shapes
+	a.rebatched = binding.rebatched
 	for _, in := range g.Inputs {
 		v := *in
 		if s, ok := bound[in.Name]; ok {
@@ -122,6 +129,9 @@ func analyse(m *graph.Model, batch int) (*analysis, error) {
 				a.consts[o] = true
 			}
 		}
+	}
+	if err := binding.checkRebatch(a, batch); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -23,6 +23,7 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	fuse(p)
 	demoteFloat(p)
 	materialisePads(p)
+	hoistOutputs(p)
 	addBoundaries(p, cfg, h)
 	p.renumber()
 	if op := m.Opset(); op > maxCompilerOpset {
@@ -308,6 +309,52 @@ func replaceUser(users []*lop, old, new *lop) []*lop {
 		out = append(out, u)
 	}
 	return out
+}
+
+// hoistOutputs moves every NPU operator whose results only leave the chip (graph
+// outputs with no NPU consumer, such as a detector's per-scale heads) to just after
+// the last producer of its inputs. Exporters write such heads at the end of the
+// graph, but the compiler is free to run them early, so that their device-to-host
+// copies overlap the rest of the network instead of trailing it.
+func hoistOutputs(p *program) {
+	for i := 0; i < len(p.steps); i++ {
+		l := p.steps[i]
+		if l.engine != EngineNPU || len(l.out) == 0 {
+			continue
+		}
+		leaf := true
+		for _, t := range l.out {
+			if !t.graphOut {
+				leaf = false
+			}
+			for _, u := range t.users {
+				if !u.dead {
+					leaf = false
+				}
+			}
+		}
+		if !leaf {
+			continue
+		}
+		at := -1
+		for j := 0; j < i; j++ {
+			for _, o := range p.steps[j].out {
+				for _, in := range l.in {
+					if in == o {
+						at = j
+					}
+				}
+			}
+		}
+		if at < 0 || at+1 >= i {
+			continue
+		}
+		copy(p.steps[at+2:i+1], p.steps[at+1:i])
+		p.steps[at+1] = l
+	}
+	for i, l := range p.steps {
+		l.idx = i
+	}
 }
 
 // materialisePads gives every padded MAC operator a LowLevelPad step that writes the

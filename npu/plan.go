@@ -160,6 +160,11 @@ func costSteps(p *program, h hw, mp *memPlan, cfg Config) map[*lop]*stepCost {
 		if l.kind == kView {
 			c.overhead = 0
 		}
+		if usesTable(l) {
+			// The activation's lookup table is loaded into every slice before the
+			// operator starts.
+			c.overhead += pr.Model.TableLoadCycles.Value
+		}
 		if l.kind.isMAC() && l.geom != nil {
 			c.mac = true
 			c.plan = macCycles(l.geom, h)
@@ -247,4 +252,14 @@ func hostCost(l *lop, p *Profile) float64 {
 		elems += t.elems()
 	}
 	return hp.FallbackFixedUS.Value*1e3 + float64(elems)*hp.FallbackNSPerElem.Value + float64(l.macs)/hp.FallbackGMACs.Value
+}
+
+// usesTable reports an NPU operator that evaluates a transcendental function by table
+// lookup: a MAC operator with such a fused epilogue (SiLU, Sigmoid, Tanh ...) or a
+// standalone one on the vector engine.
+func usesTable(l *lop) bool {
+	if l.geom != nil && l.geom.tableEpilogue {
+		return true
+	}
+	return l.kind == kEltwise && tableActivation[l.opType]
 }

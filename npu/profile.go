@@ -113,6 +113,7 @@ type ModelParams struct {
 	OpOverheadCycles    Param `json:"op_overhead_cycles"`
 	MACEfficiency       Param `json:"mac_efficiency"`
 	PassOverheadCycles  Param `json:"pass_overhead_cycles"`
+	TableLoadCycles     Param `json:"table_load_cycles"`
 	ViewOpCycles        Param `json:"view_op_cycles"`
 	SoftmaxPasses       Param `json:"softmax_passes"`
 	NormPasses          Param `json:"norm_passes"`

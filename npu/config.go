@@ -40,7 +40,8 @@ type Config struct {
 	// Mode is single, fused (the default) or 2pe.
 	Mode Mode
 	// Batch is the number of images per request (binds the symbolic batch dimension;
-	// default 1).
+	// a static batch of 1 is re-batched to it). Zero means the batch the model's
+	// inputs declare, or 1 when it is symbolic.
 	Batch int
 	// InputShapes gives concrete shapes for inputs with symbolic dimensions other than
 	// the batch (height, width, sequence length), keyed by input name, as the

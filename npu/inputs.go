@@ -112,3 +112,20 @@ func BindInputShapes(m *graph.Model, given map[string][]int) (*graph.Model, erro
 	cp.Graph = &g
 	return &cp, nil
 }
+
+// staticBatch is the leading dimension the model's inputs declare when they all
+// declare the same static one (0 otherwise: the batch is symbolic or absent).
+func staticBatch(g *graph.Graph) int {
+	b := 0
+	for _, in := range g.Inputs {
+		if g.Initializers[in.Name] != nil || !in.HasShape || len(in.Shape) < 2 {
+			continue
+		}
+		d := in.Shape[0]
+		if !d.Known() || (b != 0 && d.Size != b) {
+			return 0
+		}
+		b = d.Size
+	}
+	return b
+}

@@ -131,13 +131,12 @@ func macCycles(g *macGeom, h hw) macPlan {
 			cs := min(slices/hs, chPasses)
 			passes := ceilDiv(ceilDiv(g.ho, hs), rowsPerPass) * wc * ceilDiv(chPasses, cs)
 			pc := work + fixed
-			if c := float64(passes) * pc; c < best.cycles {
-				best = macPlan{hSplit: hs, cSplit: cs, passes: passes, passCycles: pc, cycles: c}
+			halo := haloCycles(g, hs, cs, h)
+			if c := float64(g.n)*float64(passes)*pc + halo; c < best.cycles {
+				best = macPlan{hSplit: hs, cSplit: cs, passes: passes, passCycles: pc, halo: halo, cycles: c}
 			}
 		}
-		best.cycles *= float64(g.n)
-		best.halo = haloCycles(g, best.hSplit, h)
-		best.cycles = (best.cycles + best.halo) / eff
+		best.cycles /= eff
 		return best
 	}
 	// Fused mode joins the two PEs' slices; the input vectors a slice needs are
@@ -158,8 +157,9 @@ func macCycles(g *macGeom, h hw) macPlan {
 // beyond its own band, held by the neighbouring slice, for every input channel
 // (width padded to the lanes). They arrive over the fetch network at
 // fetch_network_width bytes per cycle, after hop_cycles per hop, before the slice can
-// start its band. Every image of the batch exchanges its own halo.
-func haloCycles(g *macGeom, hSplit int, h hw) float64 {
+// start its band (a depthwise slice only for its own channels). Every image of the
+// batch exchanges its own halo.
+func haloCycles(g *macGeom, hSplit, cSplit int, h hw) float64 {
 	if hSplit <= 1 || g.transposed {
 		return 0
 	}
@@ -168,6 +168,10 @@ func haloCycles(g *macGeom, hSplit int, h hw) float64 {
 		return 0
 	}
 	cin := roundUp(g.cin, h.calign)
+	if g.depthwise {
+		// A depthwise slice needs only the channels it computes.
+		cin = roundUp(ceilDiv(g.cin, max(cSplit, 1)), h.calign)
+	}
 	win := roundUp((g.wo-1)*max(g.sw, 1)+g.kw, h.lanes)
 	bytes := float64(rows * cin * win)
 	return float64(g.n) * (bytes/h.fetchBPC + h.hop)

@@ -30,7 +30,7 @@ type simJSON struct {
 func simCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--input-shape NAME=d0,d1,...] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
 	modeStr := fs.String("mode", "fused", "PE mode: single (1 PE, 64 slices), fused (2 PEs as one, 128 slices), 2pe (two independent PEs)")
-	batch := fs.Int("batch", 1, "images per request")
+	batch := fs.Int("batch", 0, "images per request (default: the model's static batch, or 1); a static batch of 1 is re-batched")
 	inflight := fs.Int("inflight", 0, "requests in flight (default 1; 2 in 2pe mode)")
 	requests := fs.Int("requests", 0, "requests to simulate (default 1, or 4 x inflight)")
 	tracePath := fs.String("trace", "", "write a Chrome trace JSON (open it in ui.perfetto.dev)")
@@ -71,7 +71,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *batch < 1 {
+	if *batch < 0 {
 		return usageErr("--batch %d must be at least 1", *batch)
 	}
 	method, err := quantizer.ParseMethod(*methodStr)
@@ -95,7 +95,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	if m, err = npu.BindInputShapes(m, inputShapes); err != nil {
 		return err
 	}
-	if _, err := graph.ResolveInputShapes(m.Graph, *batch, nil); err != nil {
+	if _, err := graph.ResolveInputShapes(m.Graph, max(*batch, 1), nil); err != nil {
 		return err
 	}
 	cfg := npu.Config{Mode: mode, Batch: *batch, InFlight: *inflight, Requests: *requests, Profile: prof,

@@ -274,9 +274,12 @@ func printSimReport(w io.Writer, r *npu.Report, source, prep string, rows int) {
 			name += " +" + strings.Join(o.Fused, "+")
 		}
 		orow = append(orow, []string{fmt.Sprint(i), name, o.Kind, string(o.Engine), fmt.Sprintf("%.2f", o.StartUS), fmt.Sprintf("%.2f", o.EndUS),
-			fmt.Sprint(o.Cycles), fmtCount(o.MACs), util, fmtCount(o.DRAMBytes), o.Bound})
+			fmt.Sprint(o.Cycles), fmtCount(o.MACs), util, fmtCount(o.DRAMBytes),
+			fmt.Sprintf("%.2f", o.ComputeUS), fmt.Sprintf("%.2f", o.StallUS), fmt.Sprintf("%.2f", o.OverheadUS), o.Bound})
 	}
-	table(w, []string{"#", "operator", "kind", "engine", "start us", "end us", "cycles", "MACs", "util", "DRAM B", "bound"}, orow)
+	// work = the operator's unit busy (MAC array, vector engine, host or PCIe), dram =
+	// waiting for DMA, ovh = its fixed cost: where each operator's time goes.
+	table(w, []string{"#", "operator", "kind", "engine", "start us", "end us", "cycles", "MACs", "util", "DRAM B", "work us", "dram us", "ovh us", "bound"}, orow)
 	if rows > 0 && len(r.Ops) > rows {
 		fmt.Fprintf(w, "(%d more operators; --ops 0 shows all)\n", len(r.Ops)-rows)
 	}

@@ -118,7 +118,7 @@ func TestZooYOLOv5(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := Build(tc.name, Options{})
+			m, err := Build(tc.name, Options{ShapeOnly: true})
 			require.NoError(t, err)
 			_, err = m.InferShapes(graph.InferOptions{InputShapes: graph.BatchShapes(m.Graph, 1)})
 			require.NoError(t, err)
@@ -141,4 +141,17 @@ func TestZooYOLOv5(t *testing.T) {
 			require.Equal(t, counts["Conv"], counts["Sigmoid"]+len(m.Graph.Outputs), "every Conv but Detect's has a SiLU")
 		})
 	}
+}
+
+// ShapeOnly builds the same graph without weight data.
+func TestZooShapeOnly(t *testing.T) {
+	full, err := Build("yolov5n", Options{})
+	require.NoError(t, err)
+	shapes, err := Build("yolov5n", Options{ShapeOnly: true})
+	require.NoError(t, err)
+	require.Equal(t, full.Graph.ParamCount(), shapes.Graph.ParamCount())
+	require.Equal(t, opCounts(full), opCounts(shapes))
+	w := "conv1.weight"
+	require.Len(t, full.Graph.Initializers[w].F32(), full.Graph.Initializers[w].Len())
+	require.Empty(t, shapes.Graph.Initializers[w].F32())
 }

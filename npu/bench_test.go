@@ -62,3 +62,21 @@ func BenchmarkSimulateResNet50Throughput2PE(b *testing.B) {
 	}
 	benchSimulate(b, m, npu.Config{Mode: npu.Mode2PE, Batch: 4, InFlight: 4, Requests: 16, Profile: npu.Default()})
 }
+
+// BenchmarkSimulateZoo times one timing-only simulation of every zoo network in
+// fused and single mode (the largest are the 1280x1280 YOLOv5 P6 models): the goal
+// is under 50 ms of simulator wall time each. Weights are not built (timing needs
+// only shapes). Run: go test ./npu -run '^$' -bench SimulateZoo -benchtime 3x
+func BenchmarkSimulateZoo(b *testing.B) {
+	for _, name := range zoo.Names() {
+		m, err := zoo.Build(name, zoo.Options{ShapeOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []npu.Mode{npu.ModeFused, npu.ModeSingle} {
+			b.Run(name+"/"+string(mode), func(b *testing.B) {
+				benchSimulate(b, m, npu.Config{Mode: mode, PreLowered: true, Profile: npu.Default()})
+			})
+		}
+	}
+}

@@ -10,7 +10,7 @@ import (
 // compile turns a model into the step program for one request: placement, fusion,
 // padding materialisation and host/PCIe boundary steps.
 func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
-	a, err := analyse(m, cfg.Batch)
+	a, err := analyse(m, cfg.Batch, cfg.InputShapes)
 	if err != nil {
 		return nil, err
 	}
@@ -24,8 +24,16 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	fuse(p)
 	demoteFloat(p)
 	materialisePads(p)
+	hoistOutputs(p)
 	addBoundaries(p, cfg, h)
 	p.renumber()
+	if op := m.Opset(); op > maxCompilerOpset {
+		p.warnings = append(p.warnings, fmt.Sprintf("the model uses ONNX opset %d; Warboy's compiler accepts opset %d or lower "+
+			"(warboy.md 1.5) and would refuse it: convert the model to opset %d (the simulator times it as is)", op, maxCompilerOpset, maxCompilerOpset))
+	}
+	if len(a.rebatched) > 0 {
+		p.warnings = append(p.warnings, fmt.Sprintf("input %q has a static batch of 1: re-batched to %d (the batch reaches every output)", a.rebatched[0], cfg.Batch))
+	}
 	if cfg.AssumeInt8 && !a.g.IsQuantized() {
 		p.warnings = append(p.warnings, "float32 model timed as int8 without quantization (AssumeInt8); functional outputs, if asked for, are float32")
 	}
@@ -98,7 +106,14 @@ func fuse(p *program) {
 		if l.dead || l.engine != EngineNPU || (!l.kind.isMAC() && l.kind != kEltwise) {
 			continue
 		}
-		for len(l.fused) < 4 && fuseNext(l) {
+		for len(l.fused) < 5 && fuseNext(l) {
+		}
+		if l.geom != nil {
+			for _, f := range l.fused {
+				if tableActivation[f] {
+					l.geom.tableEpilogue = true
+				}
+			}
 		}
 	}
 }
@@ -110,7 +125,13 @@ func fuseNext(l *lop) bool {
 		return false
 	}
 	t := l.out[0]
-	if t.graphOut || len(t.users) != 1 {
+	if t.graphOut {
+		return false
+	}
+	if fuseSiLU(l, t) {
+		return true
+	}
+	if len(t.users) != 1 {
 		return false
 	}
 	c := t.users[0]
@@ -150,6 +171,49 @@ func fuseNext(l *lop) bool {
 		o.prod = l
 	}
 	c.dead = true
+	return true
+}
+
+// tableActivation are the epilogue activations evaluated by table lookup
+// (num_table_ports): transcendental functions. Relu, Clip and LeakyRelu are
+// comparisons and a shift in the requantisation pipeline.
+var tableActivation = map[string]bool{
+	"Sigmoid": true, "Tanh": true, "Softplus": true, "Elu": true, "Gelu": true, "Erf": true, "Exp": true,
+}
+
+// fuseSiLU merges x * sigmoid(x) into the operator producing x: the SiLU (swish)
+// of YOLO-class networks, which exporters write as Sigmoid(x) and Mul(x, Sigmoid(x)),
+// so that x has two consumers. The compiler evaluates it in the producer's epilogue
+// (a sigmoid table lookup and a multiply before requantisation), so x never reaches
+// SRAM. It returns false, changing nothing, when the pattern does not match exactly.
+func fuseSiLU(l *lop, t *vt) bool {
+	if len(t.users) != 2 {
+		return false
+	}
+	sig, mul := t.users[0], t.users[1]
+	if sig.opType != "Sigmoid" {
+		sig, mul = mul, sig
+	}
+	if sig.opType != "Sigmoid" || mul.opType != "Mul" || sig.dead || mul.dead ||
+		sig.engine != EngineNPU || mul.engine != EngineNPU || len(sig.in) != 1 || len(sig.out) != 1 || len(mul.out) != 1 {
+		return false
+	}
+	s := sig.out[0]
+	if s.graphOut || len(s.users) != 1 || s.users[0] != mul || len(mul.in) != 2 {
+		return false
+	}
+	if !((mul.in[0] == t && mul.in[1] == s) || (mul.in[0] == s && mul.in[1] == t)) {
+		return false
+	}
+	l.fused = append(l.fused, "Sigmoid", "Mul")
+	l.nodes = append(l.nodes, sig.nodes...)
+	l.nodes = append(l.nodes, mul.nodes...)
+	l.cBytes += sig.cBytes + mul.cBytes
+	l.out = mul.out
+	for _, o := range mul.out {
+		o.prod = l
+	}
+	sig.dead, mul.dead = true, true
 	return true
 }
 
@@ -222,6 +286,52 @@ func replaceUser(users []*lop, old, new *lop) []*lop {
 		out = append(out, u)
 	}
 	return out
+}
+
+// hoistOutputs moves every NPU operator whose results only leave the chip (graph
+// outputs with no NPU consumer, such as a detector's per-scale heads) to just after
+// the last producer of its inputs. Exporters write such heads at the end of the
+// graph, but the compiler is free to run them early, so that their device-to-host
+// copies overlap the rest of the network instead of trailing it.
+func hoistOutputs(p *program) {
+	for i := 0; i < len(p.steps); i++ {
+		l := p.steps[i]
+		if l.engine != EngineNPU || len(l.out) == 0 {
+			continue
+		}
+		leaf := true
+		for _, t := range l.out {
+			if !t.graphOut {
+				leaf = false
+			}
+			for _, u := range t.users {
+				if !u.dead {
+					leaf = false
+				}
+			}
+		}
+		if !leaf {
+			continue
+		}
+		at := -1
+		for j := 0; j < i; j++ {
+			for _, o := range p.steps[j].out {
+				for _, in := range l.in {
+					if in == o {
+						at = j
+					}
+				}
+			}
+		}
+		if at < 0 || at+1 >= i {
+			continue
+		}
+		copy(p.steps[at+2:i+1], p.steps[at+1:i])
+		p.steps[at+1] = l
+	}
+	for i, l := range p.steps {
+		l.idx = i
+	}
 }
 
 // materialisePads gives every padded MAC operator a LowLevelPad step that writes the

@@ -2,6 +2,7 @@ package npu
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -39,8 +40,14 @@ type Config struct {
 	// Mode is single, fused (the default) or 2pe.
 	Mode Mode
 	// Batch is the number of images per request (binds the symbolic batch dimension;
-	// default 1).
+	// a static batch of 1 is re-batched to it). Zero means the batch the model's
+	// inputs declare, or 1 when it is symbolic.
 	Batch int
+	// InputShapes gives concrete shapes for inputs with symbolic dimensions other than
+	// the batch (height, width, sequence length), keyed by input name, as the
+	// --input-shape flag does. A symbolic dimension that is neither the leading batch
+	// nor given is an error naming it.
+	InputShapes map[string][]int
 	// InFlight is the number of requests the runtime keeps in flight (worker_num);
 	// default 1, or 2 in 2pe mode so both PEs have work.
 	InFlight int
@@ -123,6 +130,18 @@ type hw struct {
 	sramBPC float64 // SRAM bytes per cycle per slice
 	veBPC   float64 // vector engine bytes per cycle per slice
 	teBPC   float64 // transpose engine bytes per cycle per slice
+	// tablePorts is the table lookups per cycle per slice (num_table_ports).
+	tablePorts float64
+	// fetchBPC is the fetch network's bytes per cycle into one slice
+	// (fetch_network_width) and hop its per-hop latency (hop_cycles).
+	fetchBPC, hop float64
+	// macEff is the sustained fraction of the MAC array's issue rate; fusedEff the
+	// fraction of the local issue rate a fused PE sustains (1 outside fused mode).
+	macEff, fusedEff float64
+	// pesPerProgram is the PEs one program spans (2 when fused).
+	pesPerProgram int
+	// passOverhead is the fixed cost of a MAC pass beyond warmup_base.
+	passOverhead float64
 }
 
 func newHW(p *Profile, mode Mode) hw {
@@ -138,10 +157,28 @@ func newHW(p *Profile, mode Mode) hw {
 		sramBPC: p.Model.SRAMBytesPerCycle.Value,
 		veBPC:   p.Model.VectorBytesPerCycle.Value,
 		teBPC:   p.Config.TEIOWidth.Value,
+
+		tablePorts: p.Config.NumTablePorts.Value,
+		fetchBPC:   p.Config.FetchNetworkWidth.Value,
+		hop:        p.Config.HopCycles.Value,
+		macEff:     p.Model.MACEfficiency.Value,
+
+		passOverhead: p.Model.PassOverheadCycles.Value,
+
+		pesPerProgram: 1,
+		fusedEff:      1,
 	}
 	switch mode {
 	case ModeFused:
 		h.slices *= p.Config.NumPE.Int()
+		h.pesPerProgram = p.Config.NumPE.Int()
+		// In a fused PE a slice's operands are spread over both PEs' SRAM: half of
+		// the input vectors of a MAC pass come from the other PE over the fetch
+		// network, fetch_network_width bytes per cycle instead of the local SRAM
+		// port's sram bytes per cycle. The pass then runs at
+		// 1 / (1/2 + 1/2 x port/fetch) of the local rate: 2/3 with 32 and 16 bytes.
+		remote := 1 - 1/float64(p.Config.NumPE.Int())
+		h.fusedEff = 1 / ((1 - remote) + remote*math.Max(1, h.sramBPC/h.fetchBPC))
 	case Mode2PE:
 		h.pes = p.Config.NumPE.Int()
 	}

@@ -5,13 +5,17 @@
 //
 //   - placement: every operator runs on the NPU or, following the supported-operator
 //     rules and limits of Warboy's SDK, falls back to the host CPU with a host cost;
-//   - fusion: convolution + bias + activation + requantisation, elementwise epilogues
-//     (residual Add), BatchNormalization folding;
-//   - layout: activations are tiled over the slices as H-outer x C-outer, with the width
-//     padded to the 32 lanes of the MAC array and channels to 4 (the MAC array height);
+//   - fusion: convolution + bias + activation + requantisation, SiLU written as
+//     Sigmoid and Mul, elementwise epilogues (residual Add), BatchNormalization folding;
+//   - layout and compute: activations are tiled over the slices as H-outer x C-outer,
+//     with the width padded to the 32 lanes of the MAC array and channels to 4; a MAC
+//     pass costs its reduction at the fetch network's sustained broadcast rate, a
+//     per-pass restart, table lookups for transcendental epilogues, halo rows from the
+//     neighbouring slice, and in fused mode the operand bridge between the two PEs;
 //   - memory: activations stay in SRAM while they fit and spill to DRAM when they do not;
 //     weights stream from DRAM through a double-buffered SRAM ring, resident for the
-//     whole operator when they fit, re-streamed otherwise;
+//     whole operator when they fit, streamed once per request in output-channel blocks
+//     otherwise (reused by every image of a batch);
 //   - host work: Quantize, Lower/Unlower, Dequantize and fallback operators on the host
 //     CPU, with PCIe transfers in both directions.
 //

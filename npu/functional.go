@@ -18,7 +18,11 @@ func runFunctional(m *graph.Model, cfg Config) (map[string]*graph.Tensor, string
 	}
 	inputs := cfg.Inputs
 	if inputs == nil {
-		inputs, err = RandomInputs(m, cfg.Batch, cfg.Seed)
+		bound, err := BindInputShapes(m, cfg.InputShapes)
+		if err != nil {
+			return nil, "", err
+		}
+		inputs, err = RandomInputs(bound, cfg.Batch, cfg.Seed)
 		if err != nil {
 			return nil, "", err
 		}
@@ -41,7 +45,10 @@ func runFunctional(m *graph.Model, cfg Config) (map[string]*graph.Tensor, string
 // their type's range.
 func RandomInputs(m *graph.Model, batch int, seed int64) (map[string]*graph.Tensor, error) {
 	rng := rand.New(rand.NewSource(seed))
-	shapes := graph.BatchShapes(m.Graph, max(batch, 1))
+	shapes, err := graph.ResolveInputShapes(m.Graph, max(batch, 1), nil)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]*graph.Tensor{}
 	for _, in := range m.Graph.Inputs {
 		s, ok := shapes[in.Name]

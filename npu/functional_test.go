@@ -2,6 +2,7 @@ package npu_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,9 +36,15 @@ func TestFunctionalAndTimingInOneRun(t *testing.T) {
 // The quantized zoo model and the float model timed as int8 compile to the same
 // program: Q/DQ pairs fold into the operators' requantisation.
 func TestQDQAndAssumeInt8TimeTheSame(t *testing.T) {
-	for _, name := range []string{"tiny_cnn", "mobilenet_v1"} {
+	for _, name := range []string{"tiny_cnn", "mobilenet_v1", "yolov5n"} {
 		t.Run(name, func(t *testing.T) {
 			m := zooModel(t, name)
+			if strings.HasPrefix(name, "yolo") {
+				// Quantizing needs the weights the timing models skip.
+				var err error
+				m, err = zoo.Build(name, zoo.Options{})
+				require.NoError(t, err)
+			}
 			q, err := zoo.Quantized(m)
 			require.NoError(t, err)
 			a, err := npu.Simulate(q, npu.Config{PreLowered: true})
@@ -48,6 +55,19 @@ func TestQDQAndAssumeInt8TimeTheSame(t *testing.T) {
 			require.InDelta(t, b.LatencyUS, a.LatencyUS, 1e-6)
 			require.Equal(t, b.DRAMBytes, a.DRAMBytes)
 			require.Empty(t, a.HostFallbacks)
+			if name == "yolov5n" {
+				// SiLU (Sigmoid + Mul on a conv output with two consumers) fuses into
+				// the convolution in the QDQ graph too: 57 of the 60 convolutions.
+				silu := 0
+				for _, op := range a.Ops {
+					if strings.Contains(strings.Join(op.Fused, "+"), "Sigmoid+Mul") {
+						silu++
+					}
+					require.NotEqual(t, "Sigmoid", op.OpType)
+					require.NotEqual(t, "Mul", op.OpType)
+				}
+				require.Equal(t, 57, silu)
+			}
 		})
 	}
 }

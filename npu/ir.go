@@ -142,6 +142,9 @@ type macGeom struct {
 	sh, sw     int
 	depthwise  bool
 	transposed bool
+	// tableEpilogue is set when a fused activation needs table lookups (SiLU,
+	// Sigmoid, Tanh ...): the epilogue of every pass then takes longer.
+	tableEpilogue bool
 }
 
 // program is the compiled model: steps in execution order.

@@ -59,7 +59,8 @@ type macPlan struct {
 	hSplit, cSplit int     // slices along the output height and the channel passes
 	passes         int     // MAC passes per slice (per image)
 	passCycles     float64 // cycles of one pass
-	cycles         float64 // total cycles for all images
+	halo           float64 // cycles receiving halo rows from neighbouring slices
+	cycles         float64 // total cycles for all images (passes and halo)
 	util           float64 // useful MACs / (peak x cycles)
 }
 
@@ -74,7 +75,12 @@ type macPlan struct {
 // the busiest slice is chosen; padding waste (width to 32, channels to 4, rows and
 // channels to the split) is explicit.
 func macCycles(g *macGeom, h hw) macPlan {
-	wc := ceilDiv(g.wo, h.lanes)
+	// Lanes hold output pixels of a row; a map narrower than the lanes packs several
+	// rows into them (the shift register feeds each lane its own window).
+	wc, rowsPerPass := ceilDiv(g.wo, h.lanes), 1
+	if g.wo > 0 && g.wo < h.lanes {
+		rowsPerPass = h.lanes / g.wo
+	}
 	tap := 1
 	if g.sw > 1 {
 		tap = ceilDiv(g.sw*h.lanes, h.srw)
@@ -93,23 +99,82 @@ func macCycles(g *macGeom, h hw) macPlan {
 		grp := max(g.group, 1)
 		cpg := g.cout / grp
 		chPasses = grp * ceilDiv(cpg, h.height)
-		depth = g.cin / grp * g.kh * g.kw * tap
+		depth = roundUp(g.cin/grp, min(h.calign, g.cin/grp)) * g.kh * g.kw * tap
 	}
 	// The vector engine requantises a pass's 32x4 accumulators while the next pass
-	// runs; it only shows when the reduction is very short.
+	// runs; it only shows when the reduction is very short. Table lookups cannot
+	// start before the accumulation is complete, so they add to the pass.
 	epilogue := float64(h.lanes*h.height) / h.veBPC
-	passCycles := math.Max(float64(depth), epilogue) + h.warmup
-	best := macPlan{passes: math.MaxInt}
-	for hs := 1; hs <= min(h.slices, max(g.ho, 1)); hs++ {
-		cs := min(h.slices/hs, chPasses)
-		passes := ceilDiv(g.ho, hs) * wc * ceilDiv(chPasses, cs)
-		if passes < best.passes {
-			best = macPlan{hSplit: hs, cSplit: cs, passes: passes}
+	var lookups float64
+	if g.tableEpilogue {
+		// A transcendental activation looks every output up in a table once the
+		// accumulation is complete: num_table_ports lookups per cycle per slice.
+		lookups = float64(h.lanes*h.height) / h.tablePorts
+	}
+	// A regular convolution broadcasts each input vector over the fetch network to
+	// the slices computing other output channels: the array issues one vector per
+	// cycle only when the broadcast keeps up (macEff, the sustained fraction), and
+	// every pass restarts the broadcast (passOverhead cycles). A depthwise
+	// convolution reads only its own channel from the slice's SRAM.
+	work := math.Max(float64(depth), epilogue)
+	fixed := h.warmup + lookups
+	fusedEff := h.fusedEff
+	if !g.depthwise {
+		work /= h.macEff
+		fixed += h.passOverhead
+	} else {
+		fusedEff = 1
+	}
+	plan := func(slices int, eff float64) macPlan {
+		best := macPlan{passes: math.MaxInt, cycles: math.Inf(1)}
+		for hs := 1; hs <= min(slices, max(g.ho, 1)); hs++ {
+			cs := min(slices/hs, chPasses)
+			passes := ceilDiv(ceilDiv(g.ho, hs), rowsPerPass) * wc * ceilDiv(chPasses, cs)
+			pc := work + fixed
+			halo := haloCycles(g, hs, cs, h)
+			if c := float64(g.n)*float64(passes)*pc + halo; c < best.cycles {
+				best = macPlan{hSplit: hs, cSplit: cs, passes: passes, passCycles: pc, halo: halo, cycles: c}
+			}
+		}
+		best.cycles /= eff
+		return best
+	}
+	// Fused mode joins the two PEs' slices; the input vectors a slice needs are
+	// spread over both PEs, so half of them cross between the PEs (see newHW). A
+	// layer too small to gain from that is kept on one PE's slices, where its
+	// operands stay local.
+	best := plan(h.slices, fusedEff)
+	if fusedEff < 1 && h.pesPerProgram > 1 {
+		if local := plan(h.slices/h.pesPerProgram, 1); local.cycles < best.cycles {
+			best = local
 		}
 	}
-	best.passCycles = passCycles
-	best.cycles = float64(g.n) * float64(best.passes) * passCycles
 	return best
+}
+
+// haloCycles is the time a slice spends receiving the halo rows of a convolution
+// whose output rows are split over slices: a k-row window needs k - stride input rows
+// beyond its own band, held by the neighbouring slice, for every input channel
+// (width padded to the lanes). They arrive over the fetch network at
+// fetch_network_width bytes per cycle, after hop_cycles per hop, before the slice can
+// start its band (a depthwise slice only for its own channels). Every image of the
+// batch exchanges its own halo.
+func haloCycles(g *macGeom, hSplit, cSplit int, h hw) float64 {
+	if hSplit <= 1 || g.transposed {
+		return 0
+	}
+	rows := g.kh - max(g.sh, 1)
+	if rows <= 0 {
+		return 0
+	}
+	cin := roundUp(g.cin, h.calign)
+	if g.depthwise {
+		// A depthwise slice needs only the channels it computes.
+		cin = roundUp(ceilDiv(g.cin, max(cSplit, 1)), h.calign)
+	}
+	win := roundUp((g.wo-1)*max(g.sw, 1)+g.kw, h.lanes)
+	bytes := float64(rows * cin * win)
+	return float64(g.n) * (bytes/h.fetchBPC + h.hop)
 }
 
 // macsOf is the useful MAC count of a MAC geometry.

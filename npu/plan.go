@@ -160,12 +160,15 @@ func costSteps(p *program, h hw, mp *memPlan, cfg Config) map[*lop]*stepCost {
 		if l.kind == kView {
 			c.overhead = 0
 		}
-		images := 1
+		if usesTable(l) {
+			// The activation's lookup table is loaded into every slice before the
+			// operator starts.
+			c.overhead += pr.Model.TableLoadCycles.Value
+		}
 		if l.kind.isMAC() && l.geom != nil {
 			c.mac = true
 			c.plan = macCycles(l.geom, h)
 			c.compute = c.plan.cycles
-			images = l.geom.n
 		} else {
 			c.compute = vectorCycles(l, h)
 		}
@@ -189,9 +192,11 @@ func costSteps(p *program, h hw, mp *memPlan, cfg Config) map[*lop]*stepCost {
 		case w == 0 || c.resident:
 			c.wLoad, c.aLoad = w, inDRAM
 		case inDRAM == 0:
-			// Weights larger than the ring stream past resident activations once per
-			// image.
-			c.wLoad, c.aLoad = w*int64(images), 0
+			// Weights larger than the ring stream once, in output-channel blocks: each
+			// block is applied to every image of the batch (whose activations are
+			// resident) before the next one arrives. This is the weight reuse across a
+			// multi-image request that MLPerf Offline relies on.
+			c.wLoad, c.aLoad = w, 0
 		default:
 			// Neither fits: re-read whichever operand is cheaper to re-read.
 			chunksW := int64(math.Ceil(float64(w) / halfRing))
@@ -247,4 +252,14 @@ func hostCost(l *lop, p *Profile) float64 {
 		elems += t.elems()
 	}
 	return hp.FallbackFixedUS.Value*1e3 + float64(elems)*hp.FallbackNSPerElem.Value + float64(l.macs)/hp.FallbackGMACs.Value
+}
+
+// usesTable reports an NPU operator that evaluates a transcendental function by table
+// lookup: a MAC operator with such a fused epilogue (SiLU, Sigmoid, Tanh ...) or a
+// standalone one on the vector engine.
+func usesTable(l *lop) bool {
+	if l.geom != nil && l.geom.tableEpilogue {
+		return true
+	}
+	return l.kind == kEltwise && tableActivation[l.opType]
 }

@@ -111,6 +111,9 @@ type ModelParams struct {
 	DMATileBytes        Param `json:"dma_tile_bytes"`
 	MaxTilesPerOp       Param `json:"max_tiles_per_op"`
 	OpOverheadCycles    Param `json:"op_overhead_cycles"`
+	MACEfficiency       Param `json:"mac_efficiency"`
+	PassOverheadCycles  Param `json:"pass_overhead_cycles"`
+	TableLoadCycles     Param `json:"table_load_cycles"`
 	ViewOpCycles        Param `json:"view_op_cycles"`
 	SoftmaxPasses       Param `json:"softmax_passes"`
 	NormPasses          Param `json:"norm_passes"`
@@ -308,8 +311,9 @@ var (
 		"chip.clock_ghz", "chip.dram_bandwidth_gbs", "chip.pcie_bandwidth_gbs",
 		"npu_config.num_pe", "npu_config.num_slices", "npu_config.mac_width", "npu_config.mac_height",
 		"npu_config.size_actual_sram_slice", "npu_config.scalar_alignment", "npu_config.shift_register_width",
-		"npu_config.te_io_width",
+		"npu_config.te_io_width", "npu_config.num_table_ports", "npu_config.fetch_network_width",
 		"model.sram_bytes_per_cycle_per_slice", "model.vector_bytes_per_cycle_per_slice", "model.dram_efficiency",
+		"model.mac_efficiency",
 		"model.dma_bandwidth_gbs_per_pe", "model.dma_tile_bytes", "model.max_tiles_per_op",
 		"model.softmax_passes", "model.norm_passes", "model.pcie_efficiency", "host.cores", "host.fallback_gmacs",
 	}
@@ -319,7 +323,7 @@ var (
 		"npu_config.warmup_base", "model.dma_tile_bytes", "model.max_tiles_per_op", "host.cores",
 		"model.pin_weights", "model.npu_dequantize",
 	}
-	mustBeFraction = []string{"model.dram_efficiency", "model.pcie_efficiency"}
+	mustBeFraction = []string{"model.dram_efficiency", "model.pcie_efficiency", "model.mac_efficiency"}
 	mustBeBool     = []string{"model.pin_weights", "model.npu_dequantize"}
 )
 

@@ -12,7 +12,7 @@ import (
 )
 
 // propertyModels are the models the invariants are checked on.
-var propertyModels = []string{"tiny_cnn", "mobilenet_v1", "resnet50"}
+var propertyModels = []string{"tiny_cnn", "mobilenet_v1", "resnet50", "yolov5n"}
 
 func sim(t *testing.T, m *graph.Model, cfg npu.Config) *npu.Report {
 	t.Helper()
@@ -67,6 +67,11 @@ func TestPropertyMoreResourcesNeverSlower(t *testing.T) {
 		{"MAC height 8", []any{"npu_config.mac_height", 8.0}},
 		{"3 GHz", []any{"chip.clock_ghz", 3.0}},
 		{"no operator overhead", []any{"model.op_overhead_cycles", 0.0}},
+		{"MAC efficiency 1", []any{"model.mac_efficiency", 1.0}},
+		{"no pass overhead", []any{"model.pass_overhead_cycles", 0.0}},
+		{"2x fetch network", []any{"npu_config.fetch_network_width", 32.0}},
+		{"4 table ports", []any{"npu_config.num_table_ports", 4.0}},
+		{"2x vector engine", []any{"model.vector_bytes_per_cycle_per_slice", 64.0}},
 		{"2x PCIe", []any{"chip.pcie_bandwidth_gbs", 31.5}},
 	}
 	for _, name := range propertyModels {

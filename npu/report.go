@@ -72,7 +72,11 @@ type Report struct {
 
 // TimeSplit attributes latency to what bounds it.
 type TimeSplit struct {
+	// ComputeUS is MAC-array work, VectorUS vector-engine work (padding, copies,
+	// pooling, elementwise, resize), DRAMUS NPU time stalled on DRAM transfers,
+	// OverheadUS fixed per-operator costs and runtime overhead.
 	ComputeUS  float64 `json:"compute"`
+	VectorUS   float64 `json:"vector"`
 	DRAMUS     float64 `json:"dram"`
 	HostUS     float64 `json:"host"`
 	PCIeUS     float64 `json:"pcie"`
@@ -102,8 +106,13 @@ type OpReport struct {
 	Tiles       int     `json:"tiles"`
 	SlicesH     int     `json:"slices_h"`
 	SlicesC     int     `json:"slices_c"`
-	Bound       string  `json:"bound"`
-	Reason      string  `json:"reason"`
+	// PassCycles is the cost of one 32x4 MAC pass of a MAC operator (reduction,
+	// broadcast stalls, pipeline fill); HaloCycles the time its slices spend
+	// receiving halo rows from their neighbours.
+	PassCycles float64 `json:"pass_cycles"`
+	HaloCycles float64 `json:"halo_cycles"`
+	Bound      string  `json:"bound"`
+	Reason     string  `json:"reason"`
 }
 
 // UnitReport is the busy time of one hardware unit.
@@ -137,6 +146,7 @@ type SimStats struct {
 // Bound names.
 const (
 	BoundCompute  = "compute"
+	BoundVector   = "vector"
 	BoundDRAM     = "dram"
 	BoundOverhead = "overhead"
 	BoundHost     = "host"
@@ -211,7 +221,7 @@ func (s *schedule) report() *Report {
 		r.ThroughputIPS = float64(n*s.cfg.Batch) / (ends[n-1] / 1e9)
 	}
 	// Per-operator timeline of request 0.
-	var npuCompute, npuStall, npuOverhead, hostT, pcieT float64
+	var npuCompute, npuVector, npuStall, npuOverhead, hostT, pcieT float64
 	for i, l := range s.prog.steps {
 		c := s.costs[l]
 		rg := s.ranges[0][i]
@@ -255,12 +265,21 @@ func (s *schedule) report() *Report {
 			stall := math.Max(0, span-busy-setup)
 			op.ComputeUS, op.StallUS, op.OverheadUS = busy/1e3, stall/1e3, setup/1e3
 			op.Bound = BoundCompute
+			if !c.mac {
+				op.Bound = BoundVector
+			}
 			if stall > busy && stall >= setup {
 				op.Bound = BoundDRAM
 			} else if setup > busy && setup > stall {
 				op.Bound = BoundOverhead
 			}
-			npuCompute += busy
+			if c.mac {
+				npuCompute += busy
+				op.PassCycles = c.plan.passCycles
+				op.HaloCycles = c.plan.halo
+			} else {
+				npuVector += busy
+			}
 			npuStall += stall
 			npuOverhead += setup
 			r.MACs += l.macs * int64(s.images)
@@ -293,15 +312,15 @@ func (s *schedule) report() *Report {
 	// overhead (request submission, waiting on the host). Image-major batches repeat
 	// the first image's split.
 	f := float64(s.images)
-	npuCompute, npuStall, npuOverhead, hostT, pcieT = npuCompute*f, npuStall*f, npuOverhead*f, hostT*f, pcieT*f
+	npuCompute, npuVector, npuStall, npuOverhead, hostT, pcieT = npuCompute*f, npuVector*f, npuStall*f, npuOverhead*f, hostT*f, pcieT*f
 	total := r.LatencyUS * 1e3
-	parts := npuCompute + npuStall + npuOverhead + hostT + pcieT
+	parts := npuCompute + npuVector + npuStall + npuOverhead + hostT + pcieT
 	scale := 1.0
 	if parts > total && parts > 0 {
 		scale = total / parts
 	}
 	r.Split = TimeSplit{
-		ComputeUS: npuCompute * scale / 1e3, DRAMUS: npuStall * scale / 1e3, HostUS: hostT * scale / 1e3,
+		ComputeUS: npuCompute * scale / 1e3, VectorUS: npuVector * scale / 1e3, DRAMUS: npuStall * scale / 1e3, HostUS: hostT * scale / 1e3,
 		PCIeUS: pcieT * scale / 1e3, OverheadUS: (npuOverhead*scale + math.Max(0, total-parts*scale)) / 1e3,
 	}
 	// SRAM peak: resident activations plus the most the DMA ring ever held.

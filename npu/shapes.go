@@ -18,13 +18,15 @@ type analysis struct {
 	consts map[string]bool
 	// unknown holds the reason a node's outputs have no shape.
 	unknown map[*graph.Node]string
+	// rebatched lists the inputs whose static batch of 1 was set to the batch.
+	rebatched []string
 }
 
 // analyse sorts a copy of the graph and infers every shape with the batch dimension
 // bound. It uses the graph package's operator schemas and, where a schema is missing
 // (quantization operators of other domains, operators the project does not know), its
 // own rules or nothing: a node without shapes is reported, not rejected.
-func analyse(m *graph.Model, batch int) (*analysis, error) {
+func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("nil model")
 	}
@@ -39,7 +41,12 @@ func analyse(m *graph.Model, batch int) (*analysis, error) {
 		a.consts[k] = true
 		constVals[k] = t
 	}
-	bound := graph.BatchShapes(g, batch)
+	binding, err := bindInputs(g, batch, given)
+	if err != nil {
+		return nil, err
+	}
+	bound := binding.shapes
+	a.rebatched = binding.rebatched
 	for _, in := range g.Inputs {
 		v := *in
 		if s, ok := bound[in.Name]; ok {
@@ -93,6 +100,9 @@ func analyse(m *graph.Model, batch int) (*analysis, error) {
 				a.consts[o] = true
 			}
 		}
+	}
+	if err := binding.checkRebatch(a, batch); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -13,6 +13,10 @@ import (
 // their cost, never rejected; errors are about malformed models.
 func Simulate(m *graph.Model, cfg Config) (*Report, error) {
 	wall := time.Now()
+	if cfg.Batch == 0 && m != nil && m.Graph != nil {
+		// No batch asked for: a model exported with a static batch runs at it.
+		cfg.Batch = staticBatch(m.Graph)
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

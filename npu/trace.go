@@ -119,6 +119,7 @@ func (s *schedule) traceData() *traceData {
 		for i, l := range steps {
 			rg := s.ranges[r][i]
 			start, end := math.Inf(1), math.Inf(-1)
+			var busy, setup float64
 			for id := rg[0]; id < rg[1]; id++ {
 				t := &e.tasks[id]
 				m := s.meta[id]
@@ -163,12 +164,30 @@ func (s *schedule) traceData() *traceData {
 				if m.role == roleSetup || m.role == roleCompute {
 					start = math.Min(start, t.start)
 					end = math.Max(end, t.end)
+					if m.role == roleSetup {
+						setup += t.end - t.start
+					} else {
+						busy += t.end - t.start
+					}
 				}
 				ev = append(ev, x)
 			}
 			if l.engine == EngineNPU && !math.IsInf(start, 1) {
 				pe := s.reqPE[r]
-				args := map[string]any{"node": l.name, "op_type": l.opType, "request": r, "macs": l.macs}
+				c := s.costs[l]
+				unit := "vector"
+				if c.mac {
+					unit = "mac"
+				}
+				// Where the operator's time goes: work on its unit, waiting for DRAM
+				// transfers, fixed overhead.
+				args := map[string]any{"node": l.name, "op_type": l.opType, "request": r, "macs": l.macs, "unit": unit,
+					"compute_us": busy / 1e3, "dram_stall_us": math.Max(0, end-start-busy-setup) / 1e3, "overhead_us": setup / 1e3}
+				if c.mac {
+					args["pass_cycles"] = c.plan.passCycles
+					args["halo_cycles"] = c.plan.halo
+					args["slices_h"], args["slices_c"] = c.plan.hSplit, c.plan.cSplit
+				}
 				if len(l.fused) > 0 {
 					args["fused"] = l.fused
 				}

@@ -1,10 +1,9 @@
 package npu_test
 
 import (
-	"fmt"
 	"math"
-	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -28,26 +27,23 @@ const (
 )
 
 var (
-	zooOnce   sync.Once
-	zooModels map[string]*graph.Model
+	zooMu     sync.Mutex
+	zooModels = map[string]*graph.Model{}
 )
 
 // zooModel builds each zoo model once per test binary (ResNet-50's random weights
-// take a moment).
+// take a moment); the YOLOv5 networks, used for timing only, are built without
+// weights.
 func zooModel(t testing.TB, name string) *graph.Model {
 	t.Helper()
-	zooOnce.Do(func() {
-		zooModels = map[string]*graph.Model{}
-		for _, n := range []string{"resnet50", "mobilenet_v1", "tiny_cnn"} {
-			m, err := zoo.Build(n, zoo.Options{})
-			if err != nil {
-				panic(err)
-			}
-			zooModels[n] = m
-		}
-	})
-	m := zooModels[name]
-	require.NotNil(t, m, name)
+	zooMu.Lock()
+	defer zooMu.Unlock()
+	if m := zooModels[name]; m != nil {
+		return m
+	}
+	m, err := zoo.Build(name, zoo.Options{ShapeOnly: strings.HasPrefix(name, "yolo")})
+	require.NoError(t, err, name)
+	zooModels[name] = m
 	return m
 }
 
@@ -120,39 +116,4 @@ func TestValidationPublishedFigures(t *testing.T) {
 	}
 	t.Logf("ResNet-50 %.1f us (published %.1f); MobileNet run %.1f us (%.1f), conv %.0f ns (%.0f), dw %.0f ns (%.0f), pad %.0f ns (%.0f)",
 		v.resnetUS, resnet50SingleStreamUS, v.mobileRunUS, mobilenetNPURunUS, v.convNS, mobilenetConvNS, v.dwNS, mobilenetDepthwiseNS, v.padNS, mobilenetPadNS)
-}
-
-// TestFitGlobalParameters reproduces the fit of the two fitted profile parameters
-// (model.dram_efficiency and model.op_overhead_cycles): a grid search minimising the
-// sum of squared log errors over the five published figures. It prints the best
-// point and is skipped unless WARBOY_FIT=1 (it runs a few thousand simulations).
-func TestFitGlobalParameters(t *testing.T) {
-	if os.Getenv("WARBOY_FIT") == "" {
-		t.Skip("set WARBOY_FIT=1 to rerun the parameter fit")
-	}
-	type point struct {
-		eff, ovh, loss float64
-		errs           map[string]float64
-	}
-	var best point
-	best.loss = math.Inf(1)
-	for eff := 0.50; eff <= 0.70001; eff += 0.005 {
-		for ovh := 600.0; ovh <= 1400; ovh += 20 {
-			p := npu.Default()
-			require.NoError(t, p.SetParam("model.dram_efficiency", math.Round(eff*1000)/1000))
-			require.NoError(t, p.SetParam("model.op_overhead_cycles", ovh))
-			errs := validate(t, p).errors()
-			loss := 0.0
-			for _, e := range errs {
-				loss += math.Pow(math.Log1p(e), 2)
-			}
-			if loss < best.loss {
-				best = point{eff: math.Round(eff*1000) / 1000, ovh: ovh, loss: loss, errs: errs}
-			}
-		}
-	}
-	fmt.Printf("best fit: dram_efficiency %.3f, op_overhead_cycles %.0f (rms log error %.4f)\n", best.eff, best.ovh, math.Sqrt(best.loss/5))
-	for k, e := range best.errs {
-		fmt.Printf("  %-24s %+.2f%%\n", k, 100*e)
-	}
 }

@@ -89,6 +89,9 @@ func (b *builder) initInt64(name string, data ...int64) string {
 }
 
 func (b *builder) random(n int, a float32) []float32 {
+	if b.opts.ShapeOnly {
+		return nil
+	}
 	d := make([]float32, n)
 	for i := range d {
 		d[i] = b.rng.uniform(a)

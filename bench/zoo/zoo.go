@@ -17,6 +17,11 @@ type Options struct {
 	// ExplicitBN keeps BatchNormalization nodes after convolutions instead of folding
 	// them into the convolution bias.
 	ExplicitBN bool
+	// ShapeOnly builds weights with their shapes but no data: enough for shape
+	// inference, MAC and parameter counts and timing-only simulation
+	// (npu.Config.AssumeInt8) of the large models in milliseconds and without
+	// gigabytes of random numbers. Such a model cannot be run or quantized.
+	ShapeOnly bool
 }
 
 type entry struct {
@@ -29,6 +34,16 @@ var registry = map[string]entry{
 	"mobilenet_v1": {MobileNetV1, "MobileNet v1 1.0 as the TFLite QAT model: explicit Pad before stride-2 depthwise convs, ReLU6, 1001 classes"},
 	"ssd_resnet34": {SSDResNet34, "SSD-ResNet34 (MLPerf SSD-large), 1200x1200, 81 classes, six feature maps 50..3"},
 	"tiny_cnn":     {TinyCNN, "a small CNN (2 convs, pooling, residual add, fc) at 32x32 for fast tests"},
+}
+
+func init() {
+	for _, size := range []string{"n", "s", "m", "l", "x"} {
+		size := size
+		registry["yolov5"+size] = entry{func(o Options) *graph.Model { return YOLOv5(size, false, 0, o) },
+			fmt.Sprintf("YOLOv5%s v6.x at 640x640 (depth %.2f, width %.2f), raw outputs of the 3 Detect convs", size, yoloScales[size].depth, yoloScales[size].width)}
+		registry["yolov5"+size+"6"] = entry{func(o Options) *graph.Model { return YOLOv5(size, true, 0, o) },
+			fmt.Sprintf("YOLOv5%s6 v6.x (P6, stride-64 stage) at 1280x1280, raw outputs of the 4 Detect convs", size)}
+	}
 }
 
 // Names lists the zoo's models.

@@ -95,3 +95,63 @@ func TestQuantizedIsQDQ(t *testing.T) {
 	require.Positive(t, counts["DequantizeLinear"])
 	require.Equal(t, "synthetic", q.Metadata["warboy.quantization.method"])
 }
+
+// YOLOv5 v6.x against the parameter and FLOP counts ultralytics prints for its
+// models (params; GFLOPs = 2 x MACs at 640x640, the P6 models too). The BatchNorm
+// folding, Detect biases and SiLU are as exported; MACs count convolutions only.
+func TestZooYOLOv5(t *testing.T) {
+	tests := []struct {
+		name      string
+		params    float64
+		gflops640 float64
+		outputs   map[string][]int
+	}{
+		{"yolov5n", 1.867e6, 4.5, map[string][]int{"p3": {1, 255, 80, 80}, "p5": {1, 255, 20, 20}}},
+		{"yolov5s", 7.226e6, 16.5, nil},
+		{"yolov5m", 21.17e6, 49.0, nil},
+		{"yolov5l", 46.53e6, 109.1, nil},
+		{"yolov5x", 86.71e6, 205.7, nil},
+		{"yolov5n6", 3.24e6, 4.6, map[string][]int{"p3": {1, 255, 160, 160}, "p6": {1, 255, 20, 20}}},
+		{"yolov5s6", 12.64e6, 16.8, nil},
+		{"yolov5m6", 35.74e6, 50.0, nil},
+		{"yolov5l6", 76.81e6, 111.4, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Build(tc.name, Options{ShapeOnly: true})
+			require.NoError(t, err)
+			_, err = m.InferShapes(graph.InferOptions{InputShapes: graph.BatchShapes(m.Graph, 1)})
+			require.NoError(t, err)
+			for name, want := range tc.outputs {
+				got, ok := m.Graph.Values[name].Shape.Concrete()
+				require.True(t, ok, name)
+				require.Equal(t, want, got, name)
+			}
+			var macs int64
+			for _, n := range m.Graph.Nodes {
+				macs += m.Graph.MACs(n)
+			}
+			scale := 1.0
+			if m.Graph.Inputs[0].Shape[2].Size == 1280 {
+				scale = 4
+			}
+			require.InEpsilon(t, tc.params, float64(m.Graph.ParamCount()), 0.02, "parameters")
+			require.InEpsilon(t, tc.gflops640*scale, 2*float64(macs)/1e9, 0.03, "GFLOPs")
+			counts := opCounts(m)
+			require.Equal(t, counts["Conv"], counts["Sigmoid"]+len(m.Graph.Outputs), "every Conv but Detect's has a SiLU")
+		})
+	}
+}
+
+// ShapeOnly builds the same graph without weight data.
+func TestZooShapeOnly(t *testing.T) {
+	full, err := Build("yolov5n", Options{})
+	require.NoError(t, err)
+	shapes, err := Build("yolov5n", Options{ShapeOnly: true})
+	require.NoError(t, err)
+	require.Equal(t, full.Graph.ParamCount(), shapes.Graph.ParamCount())
+	require.Equal(t, opCounts(full), opCounts(shapes))
+	w := "conv1.weight"
+	require.Len(t, full.Graph.Initializers[w].F32(), full.Graph.Initializers[w].Len())
+	require.Empty(t, shapes.Graph.Initializers[w].F32())
+}

@@ -112,10 +112,14 @@ func TestExportedModels(t *testing.T) {
 				assert.LessOrEqual(t, o.MeanAbsErr, o.MaxAbsErr)
 			}
 
-			// sim: timing of the float graph, and the quantized model.
+			// sim: a symbolic dimension other than the batch must be given; then the
+			// float graph's timing, and the quantized model.
 			code, _, errOut = runCLI("sim", model, "--timing-only", "--json")
+			require.Equal(t, 1, code, errOut)
+			assert.Contains(t, errOut, "is symbolic; give it with --input-shape")
+			code, _, errOut = runCLI("sim", model, "--timing-only", "--input-shape", c.shape, "--json")
 			require.Equal(t, 0, code, errOut)
-			code, _, errOut = runCLI("sim", q, "--json")
+			code, _, errOut = runCLI("sim", q, "--input-shape", c.shape, "--json")
 			require.Equal(t, 0, code, errOut)
 		})
 	}

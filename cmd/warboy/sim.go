@@ -29,9 +29,9 @@ type simJSON struct {
 }
 
 func simCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
+	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--input-shape NAME=d0,d1,...] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
 	modeStr := fs.String("mode", "fused", "PE mode: single (1 PE, 64 slices), fused (2 PEs as one, 128 slices), 2pe (two independent PEs)")
-	batch := fs.Int("batch", 1, "images per request")
+	batch := fs.Int("batch", 0, "images per request (default: the model's static batch, or 1); a static batch of 1 is re-batched")
 	inflight := fs.Int("in-flight", 0, "requests in flight (default 1; 2 in 2pe mode)")
 	aliasFlag(fs, "inflight", "in-flight")
 	requests := fs.Int("requests", 0, "requests to simulate (default 1, or 4 x inflight)")
@@ -49,6 +49,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	quantIn := fs.Bool("quantized-input", false, "the input is already uint8/int8: no host Quantize")
 	functional := fs.Bool("functional", false, "also compute the outputs with the int8 runtime")
 	opsRows := fs.Int("ops", 40, "operator rows to print (0 = all)")
+	inputShapes := addInputShapeFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *batch < 1 {
+	if *batch < 0 {
 		return usageErr("--batch %d must be at least 1", *batch)
 	}
 	method, err := quantizer.ParseMethod(*methodStr)
@@ -85,10 +86,20 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	var m *graph.Model
 	isZoo := strings.HasPrefix(source, "zoo:")
 	if isZoo {
-		if m, err = zoo.Build(source, zoo.Options{}); err != nil {
+		// Timing alone needs no weights: the large zoo networks build in milliseconds.
+		if m, err = zoo.Build(source, zoo.Options{ShapeOnly: *timingOnly && !*functional}); err != nil {
 			return usageErr("%v", err)
 		}
 	} else if m, err = loadModel(source); err != nil {
+		return err
+	}
+	// Symbolic height/width (and any other non-batch dimension) come from
+	// --input-shape; without it the command fails naming the dimension, before any
+	// calibration work.
+	if m, err = npu.BindInputShapes(m, inputShapes); err != nil {
+		return err
+	}
+	if _, err := graph.ResolveInputShapes(m.Graph, max(*batch, 1), nil); err != nil {
 		return err
 	}
 	cfg := npu.Config{Mode: mode, Batch: *batch, InFlight: *inflight, Requests: *requests, Profile: prof,
@@ -209,8 +220,8 @@ func printSimReport(w io.Writer, r *npu.Report, source, prep string, rows int) {
 	}
 	fmt.Fprintln(w)
 	s := r.Split
-	fmt.Fprintf(w, "time split  compute %.1f us, dram %.1f us, host %.1f us, pcie %.1f us, overhead %.1f us\n",
-		s.ComputeUS, s.DRAMUS, s.HostUS, s.PCIeUS, s.OverheadUS)
+	fmt.Fprintf(w, "time split  compute (MAC) %.1f us, vector %.1f us, dram %.1f us, host %.1f us, pcie %.1f us, overhead %.1f us\n",
+		s.ComputeUS, s.VectorUS, s.DRAMUS, s.HostUS, s.PCIeUS, s.OverheadUS)
 	var units []string
 	for _, u := range r.Units {
 		units = append(units, fmt.Sprintf("%s %.0f%%", u.Name, 100*u.Utilization))
@@ -253,9 +264,12 @@ func printSimReport(w io.Writer, r *npu.Report, source, prep string, rows int) {
 			name += " +" + strings.Join(o.Fused, "+")
 		}
 		orow = append(orow, []string{fmt.Sprint(i), name, o.Kind, string(o.Engine), fmt.Sprintf("%.2f", o.StartUS), fmt.Sprintf("%.2f", o.EndUS),
-			fmt.Sprint(o.Cycles), fmtCount(o.MACs), util, fmtCount(o.DRAMBytes), o.Bound})
+			fmt.Sprint(o.Cycles), fmtCount(o.MACs), util, fmtCount(o.DRAMBytes),
+			fmt.Sprintf("%.2f", o.ComputeUS), fmt.Sprintf("%.2f", o.StallUS), fmt.Sprintf("%.2f", o.OverheadUS), o.Bound})
 	}
-	table(w, []string{"#", "operator", "kind", "engine", "start us", "end us", "cycles", "MACs", "util", "DRAM B", "bound"}, orow)
+	// work = the operator's unit busy (MAC array, vector engine, host or PCIe), dram =
+	// waiting for DMA, ovh = its fixed cost: where each operator's time goes.
+	table(w, []string{"#", "operator", "kind", "engine", "start us", "end us", "cycles", "MACs", "util", "DRAM B", "work us", "dram us", "ovh us", "bound"}, orow)
 	if rows > 0 && len(r.Ops) > rows {
 		fmt.Fprintf(w, "(%d more operators; --ops 0 shows all)\n", len(r.Ops)-rows)
 	}

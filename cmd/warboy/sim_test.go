@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/zoo"
+	"github.com/warboy-sim/warboy/graph"
 )
 
 func TestSimCommand(t *testing.T) {
@@ -15,6 +18,28 @@ func TestSimCommand(t *testing.T) {
 	trace := filepath.Join(dir, "trace.json")
 	profile := filepath.Join(dir, "fast.json")
 	require.NoError(t, os.WriteFile(profile, []byte(`{"model": {"dram_efficiency": {"value": 0.9}}}`), 0o644))
+	// A CNN exported with symbolic height and width, and one with a batch fixed to 1
+	// by a constant Reshape.
+	symbolic := filepath.Join(dir, "symbolic_hw.onnx")
+	m := zoo.TinyCNN(zoo.Options{})
+	m.Graph.Inputs[0].Shape = graph.Shape{{Size: -1, Param: "N"}, {Size: 3}, {Size: -1, Param: "height"}, {Size: -1, Param: "width"}}
+	require.NoError(t, m.Save(symbolic))
+	fixed := filepath.Join(dir, "fixed_batch.onnx")
+	fm := zoo.TinyCNN(zoo.Options{Batch: 1})
+	for _, n := range fm.Graph.Nodes {
+		if n.OpType == "Flatten" {
+			n.OpType, n.Attrs = "Reshape", map[string]*graph.Attr{}
+			n.Inputs = append(n.Inputs, "fixed_shape")
+		}
+	}
+	fm.Graph.Initializers["fixed_shape"] = graph.FromInt64([]int{2}, []int64{1, 32})
+	require.NoError(t, fm.Save(fixed))
+	static := filepath.Join(dir, "static_batch.onnx")
+	require.NoError(t, zoo.TinyCNN(zoo.Options{Batch: 1}).Save(static))
+	opset17 := filepath.Join(dir, "opset17.onnx")
+	om := zoo.TinyCNN(zoo.Options{})
+	om.Opsets = map[string]int64{"": 17}
+	require.NoError(t, om.Save(opset17))
 	tests := []struct {
 		name     string
 		args     []string
@@ -31,6 +56,14 @@ func TestSimCommand(t *testing.T) {
 		{"unknown mode", []string{"sim", "zoo:tiny_cnn", "--mode", "3pe"}, 2, []string{"unknown mode"}},
 		{"unknown zoo model", []string{"sim", "zoo:nope"}, 2, []string{"no model"}},
 		{"no model", []string{"sim"}, 2, []string{"sim takes one MODEL"}},
+		{"symbolic height and width must be given", []string{"sim", symbolic, "--timing-only"}, 1, []string{"height", "--input-shape"}},
+		{"symbolic height and width given", []string{"sim", symbolic, "--timing-only", "--input-shape", "input=1,3,64,64", "--batch", "2"}, 0, []string{"batch 2", "latency"}},
+		{"symbolic height and width given to a float model", []string{"sim", symbolic, "--calib", "1", "--input-shape", "input=1,3,48,48"}, 0, []string{"MIN_MAX_ASYM calibration on 1 samples"}},
+		{"input shape of an unknown input", []string{"sim", symbolic, "--timing-only", "--input-shape", "images=1,3,64,64"}, 1, []string{"images", `"input"`}},
+		{"static batch 1 re-batched", []string{"sim", static, "--timing-only", "--batch", "8"}, 0, []string{"batch 8", "re-batched to 8"}},
+		{"static batch 1 that cannot re-batch is refused", []string{"sim", fixed, "--timing-only", "--batch", "8"}, 1, []string{"static batch of 1", "does not re-batch to 8"}},
+		{"opset above 13 warns", []string{"sim", opset17, "--timing-only"}, 0, []string{"opset 17", "13 or lower"}},
+		{"YOLOv5s breakdown", []string{"sim", "zoo:yolov5s", "--timing-only", "--prelowered", "--ops", "3"}, 0, []string{"compute (MAC)", "vector", "+Sigmoid+Mul"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,27 +1,5 @@
 package graph
 
-// BatchShapes returns input shapes with every unknown dimension bound to batch (the
-// usual case: a symbolic batch dimension N). Inputs with fully known shapes are
-// returned as they are.
-func BatchShapes(g *Graph, batch int) map[string][]int {
-	out := map[string][]int{}
-	for _, in := range g.Inputs {
-		if !in.HasShape {
-			continue
-		}
-		s := make([]int, len(in.Shape))
-		for i, d := range in.Shape {
-			if d.Known() {
-				s[i] = d.Size
-			} else {
-				s[i] = batch
-			}
-		}
-		out[in.Name] = s
-	}
-	return out
-}
-
 func (g *Graph) concreteShape(name string) ([]int, bool) {
 	v := g.Values[name]
 	if v == nil || !v.HasShape {

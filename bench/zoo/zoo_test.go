@@ -42,7 +42,9 @@ func TestZooArchitectures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Build("zoo:"+tc.name, Options{})
 			require.NoError(t, err)
-			_, err = m.InferShapes(graph.InferOptions{InputShapes: graph.BatchShapes(m.Graph, 1)})
+			shapes, err := graph.ResolveInputShapes(m.Graph, 1, nil)
+			require.NoError(t, err)
+			_, err = m.InferShapes(graph.InferOptions{InputShapes: shapes})
 			require.NoError(t, err)
 			for name, want := range tc.outputs {
 				v := m.Graph.Values[name]
@@ -120,7 +122,9 @@ func TestZooYOLOv5(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Build(tc.name, Options{ShapeOnly: true})
 			require.NoError(t, err)
-			_, err = m.InferShapes(graph.InferOptions{InputShapes: graph.BatchShapes(m.Graph, 1)})
+			shapes, err := graph.ResolveInputShapes(m.Graph, 1, nil)
+			require.NoError(t, err)
+			_, err = m.InferShapes(graph.InferOptions{InputShapes: shapes})
 			require.NoError(t, err)
 			for name, want := range tc.outputs {
 				got, ok := m.Graph.Values[name].Shape.Concrete()

@@ -46,6 +46,8 @@ type config struct {
 	lowering func(m *graph.Model, c *LowerConfig) (*graph.Model, error)
 	lowerCfg LowerConfig
 	warn     func(string)
+	// noOptimize skips the graph-level optimisation (optimize.go).
+	noOptimize bool
 }
 
 // LowerConfig is passed to the int8 lowering pass.
@@ -159,6 +161,9 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 	}
 	work, err := cloneModel(m)
 	if err != nil {
+		return nil, err
+	}
+	if err := optimizeModel(work, &cfg); err != nil {
 		return nil, err
 	}
 	var quant map[string]*QuantInfo

@@ -45,6 +45,7 @@ func main() {
 	for nb := 1; nb <= 4; nb++ {
 		depthwiseF32AVX2(nb)
 	}
+	depthwiseF32Kernels() // gen_depthwise.go
 	Generate()
 }
 

@@ -42,6 +42,7 @@ type rowsConvKernel struct {
 	residual bool // input nConvIn is the residual, in the output's layout
 	clip     bool
 	lo, hi   float32
+	post     kernels.Act // activation after the clamp (fuse_act.go)
 	inNHWC   bool
 	outNHWC  bool
 	c, m     int // input and output channels
@@ -60,6 +61,7 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 		k.nConvIn = fk.nConvIn
 		k.residual = fk.add != nil
 		k.clip, k.lo, k.hi = fk.act != nil, fk.lo, fk.hi
+		k.post = fk.post
 	}
 	// Reorder OIHW to [(ki, kj, ci)][o]: the reduction order of the NHWC offsets.
 	kdim := kh * kw * c
@@ -212,6 +214,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 					for j, v := range src {
 						dst[j] = k.clamp(v + rr[j])
 					}
+					kernels.ActF32(k.post, dst, dst)
 				}
 			})
 		}
@@ -236,6 +239,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 				for j := range dst {
 					dst[j] = k.clamp(dst[j] + rr[j])
 				}
+				kernels.ActF32(k.post, dst, dst)
 			}
 		}
 	})
@@ -258,7 +262,11 @@ func (k *rowsConvKernel) clamp(v float32) float32 {
 // the residual res (nil for none) and, unless a residual is still to come
 // (resLater), the clamp.
 func (k *rowsConvKernel) gemm(x []float32, lda int, off []int32, rows int, c []float32, ldc int, res []float32, resLater bool, threads int) {
-	kernels.SgemmRows(k.pb, x, lda, off, rows, k.bias, c, ldc, res, k.clip && !resLater, k.lo, k.hi, threads)
+	post := k.post
+	if resLater {
+		post = kernels.ActNone
+	}
+	kernels.SgemmRowsAct(k.pb, x, lda, off, rows, k.bias, c, ldc, res, k.clip && !resLater, k.lo, k.hi, post, threads)
 }
 
 // rowsPlan lays one image out for SgemmRows: channels-last, zero-padded, split

@@ -74,42 +74,53 @@ func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float3
 	}
 	cp, taps := pw.cp, s.KH*s.KW
 	wp := (ow-1)*s.StrideW + (s.KW-1)*s.DilW + 1
-	off := make([]int64, taps)
-	for t := range off {
-		off[t] = int64(((t/s.KW)*s.DilH*wp + (t%s.KW)*s.DilW) * cp * 4)
-	}
-	// Rows of output per chunk: a band of input rows of about 128 KiB.
 	rowIn := wp * cp
-	chunk := max(1, min(oh, (32<<10)/max(1, rowIn*s.StrideH)))
+	// Each thread keeps the input rows the current output row reads in a ring
+	// of padded rows, so that every input row is laid out once per chunk of
+	// output rows (rows of an image split in a few chunks per thread).
+	ring := (s.KH-1)*s.DilH + 1
+	chunk := max(1, (oh+4*threads-1)/(4*max(threads, 1)))
 	rowsPerImg := (oh + chunk - 1) / chunk
 	direct := ep.Act == ActNone && cp == s.OC && sy == cp
 	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
-		var band, row []float32
+		band := make([]float32, ring*rowIn)
+		filled := make([]int, ring) // padded input row held by each slot
+		off := make([]int64, taps)
+		var row []float32
 		epk := [2]float32{ep.Lo, ep.Hi}
+		lastImg := -1
 		for it, _, ok := next(); ok; it, _, ok = next() {
 			img, c0 := it/rowsPerImg, it%rowsPerImg*chunk
 			c1 := min(oh, c0+chunk)
-			// Input rows iy0..iy0+nr-1 (padded coordinates) cover output rows c0..c1-1.
-			iy0 := c0 * s.StrideH
-			nr := (c1-1-c0)*s.StrideH + (s.KH-1)*s.DilH + 1
-			if cap(band) < nr*rowIn {
-				band = make([]float32, nr*rowIn)
+			if img != lastImg {
+				for i := range filled {
+					filled[i] = -1
+				}
+				lastImg = img
 			}
-			band = band[:nr*rowIn]
-			dwFillBand(s, pw.mult, cp, x, sx, img, iy0, nr, wp, band)
 			for oy := c0; oy < c1; oy++ {
-				base := band[(oy*s.StrideH-iy0)*rowIn:]
+				for ki := 0; ki < s.KH; ki++ {
+					r := oy*s.StrideH + ki*s.DilH
+					slot := r % ring
+					if filled[slot] != r {
+						dwFillBand(s, pw.mult, cp, x, sx, img, r, 1, wp, band[slot*rowIn:(slot+1)*rowIn])
+						filled[slot] = r
+					}
+					for kj := 0; kj < s.KW; kj++ {
+						off[ki*s.KW+kj] = int64((slot*rowIn + kj*s.DilW*cp) * 4)
+					}
+				}
 				dst := y[(img*oh+oy)*ow*sy:]
-				if direct && dwRowF32Wide(base, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, dst, cp, sy, &epk) {
+				if direct && dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, dst, cp, sy, &epk) {
 					continue
 				}
 				if cap(row) < ow*cp {
 					row = make([]float32, ow*cp)
 				}
 				row = row[:ow*cp]
-				clamped := dwRowF32Wide(base, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp, cp, &epk)
-				if !clamped && !depthwiseF32Row(base, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
-					dwRowGo(base, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)
+				clamped := dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp, cp, &epk)
+				if !clamped && !depthwiseF32Row(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
+					dwRowGo(band, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)
 				}
 				lo, hi := ep.Lo, ep.Hi
 				if clamped {

@@ -46,7 +46,11 @@ func dwRowF32Wide(base []float32, off []int64, taps, pstride, ow int, w, bias, o
 	if !f32Wide {
 		return false
 	}
-	_ = base[(ow-1)*pstride/4+int(off[taps-1])/4+cp-1]
+	maxOff := int64(0)
+	for _, o := range off[:taps] {
+		maxOff = max(maxOff, o)
+	}
+	_ = base[(ow-1)*pstride/4+int(maxOff)/4+cp-1]
 	_ = w[taps*cp-1]
 	_ = out[(ow-1)*ostride+cp-1]
 	ow4 := ow &^ 3

@@ -32,7 +32,7 @@ func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph
 	}
 	a := in[0]
 	if in[1] == k.b && a != nil && a.DType == graph.Float32 && len(a.Shape) >= 2 && a.Shape[len(a.Shape)-1] == k.k {
-		rows := graph.NumElements(a.Shape) / max(k.k, 1)
+		rows := graph.NumElements(a.Shape[:len(a.Shape)-1])
 		shape := append(append([]int(nil), a.Shape[:len(a.Shape)-1]...), k.n)
 		y := ctx.AllocF32(rows * k.n)
 		var ep *kernels.SgemmEpilogue

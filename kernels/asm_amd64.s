@@ -8894,3 +8894,44 @@ sigmoidF32AVX2_loop:
 	JNZ          sigmoidF32AVX2_loop
 	VZEROUPPER
 	RET
+
+// func sumPixelsF32AVX512(dst *float32, src *float32, n int, stride int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sumPixelsF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	MOVQ   stride+24(FP), DX
+	LEAQ   (DX)(DX*2), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	CMPQ   CX, $0x04
+	JB     sumpx_tail
+
+sumpx_loop4:
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(DX*1), Z1, Z1
+	VADDPS (SI)(DX*2), Z2, Z2
+	VADDPS (SI)(R8*1), Z3, Z3
+	LEAQ   (SI)(DX*4), SI
+	SUBQ   $0x04, CX
+	CMPQ   CX, $0x04
+	JAE    sumpx_loop4
+
+sumpx_tail:
+	TESTQ  CX, CX
+	JZ     sumpx_done
+	VADDPS (SI), Z0, Z0
+	ADDQ   DX, SI
+	DECQ   CX
+	JMP    sumpx_tail
+
+sumpx_done:
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z3, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	VZEROUPPER
+	RET

@@ -83,10 +83,12 @@ func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float3
 	rowsPerImg := (oh + chunk - 1) / chunk
 	direct := ep.Act == ActNone && cp == s.OC && sy == cp
 	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
-		band := make([]float32, ring*rowIn)
+		bandP, rowP := getF32(ring*rowIn), getF32(ow*cp)
+		defer f32Pool.Put(bandP)
+		defer f32Pool.Put(rowP)
+		band, row := (*bandP)[:ring*rowIn], (*rowP)[:ow*cp]
 		filled := make([]int, ring) // padded input row held by each slot
 		off := make([]int64, taps)
-		var row []float32
 		epk := [2]float32{ep.Lo, ep.Hi}
 		lastImg := -1
 		for it, _, ok := next(); ok; it, _, ok = next() {
@@ -114,10 +116,6 @@ func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float3
 				if direct && dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, dst, cp, sy, &epk) {
 					continue
 				}
-				if cap(row) < ow*cp {
-					row = make([]float32, ow*cp)
-				}
-				row = row[:ow*cp]
 				clamped := dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp, cp, &epk)
 				if !clamped && !depthwiseF32Row(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
 					dwRowGo(band, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)

@@ -172,3 +172,30 @@ func toNHWC(x []float32, n, c, hw, stride int) []float32 {
 	}
 	return y
 }
+
+// TestAddPixelsF64VsReference checks the channels-last pixel sum (global
+// average pool) against float64 on every path: channel counts around 16,
+// pixel counts around the 4-pixel step and the 256-pixel blocks, padded strides.
+func TestAddPixelsF64VsReference(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, c := range []int{1, 15, 16, 17, 40, 64, 1024, 1100} {
+			for _, n := range []int{1, 3, 4, 5, 255, 256, 257, 1000} {
+				stride := c + r.IntN(3)
+				x := randF32(r, (n-1)*stride+c)
+				acc := make([]float64, c)
+				for i := range acc {
+					acc[i] = 0.5
+				}
+				AddPixelsF64(acc, x, n, stride)
+				for ch := 0; ch < c; ch++ {
+					want := 0.5
+					for p := 0; p < n; p++ {
+						want += float64(x[p*stride+ch])
+					}
+					require.InDelta(t, want, acc[ch], 1e-5*math.Sqrt(float64(n)), "c=%d n=%d channel %d", c, n, ch)
+				}
+			}
+		}
+	})
+}

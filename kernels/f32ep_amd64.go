@@ -65,3 +65,19 @@ func dwRowF32Wide(base []float32, off []int64, taps, pstride, ow int, w, bias, o
 	}
 	return true
 }
+
+// sumPixelsWide writes dst[c] = Σ_{p<n} x[p*stride+c] for the first
+// len(dst)&^15 channels with the AVX-512 kernel and returns how many.
+func sumPixelsWide(dst, x []float32, n, stride int) int {
+	if !f32Wide || n == 0 {
+		return 0
+	}
+	c := len(dst) &^ 15
+	if c > 0 {
+		_ = x[(n-1)*stride+c-1]
+	}
+	for b := 0; b < c; b += 16 {
+		sumPixelsF32AVX512(&dst[b], &x[b], n, stride*4)
+	}
+	return c
+}

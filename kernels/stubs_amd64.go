@@ -352,3 +352,8 @@ func sigmoidF32AVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func sigmoidF32AVX2(dst *float32, src *float32, n int)
+
+// sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 float32 channels into dst.
+//
+//go:noescape
+func sumPixelsF32AVX512(dst *float32, src *float32, n int, stride int)

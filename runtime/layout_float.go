@@ -277,11 +277,7 @@ func (k *nhwcGlobalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 			continue
 		}
 		clear(acc)
-		for p := 0; p < size; p++ {
-			for c, v := range xd[(img*size+p)*st:][:k.c] {
-				acc[c] += float64(v)
-			}
-		}
+		kernels.AddPixelsF64(acc, xd[img*size*st:], size, st)
 		if size > 0 {
 			for c := range y {
 				y[c] = float32(acc[c] / float64(size))

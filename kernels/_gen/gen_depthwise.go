@@ -29,6 +29,7 @@ func depthwiseF32Kernels() {
 		actExpAVX512(sig)
 		actExpAVX2(sig)
 	}
+	sumPixelsF32AVX512()
 }
 
 // depthwiseF32AVX512 computes px pixels x nb 16-channel blocks per step of one
@@ -252,6 +253,49 @@ func actExpAVX2(sigmoid bool) {
 	ADDQ(Imm(32), dst)
 	SUBQ(Imm(8), n)
 	JNZ(LabelRef(name + "_loop"))
+	VZEROUPPER()
+	RET()
+}
+
+// sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 channels:
+// dst[c] = Σ_p src[p·stride + c], four pixels at a time into independent
+// accumulators.
+func sumPixelsF32AVX512() {
+	TEXT("sumPixelsF32AVX512", NOSPLIT, "func(dst *float32, src *float32, n int, stride int)")
+	Pragma("noescape")
+	Doc("sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 float32 channels into dst.")
+	dst, src, n, stride, s3 := RDI, RSI, RCX, RDX, R8
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	Load(Param("stride"), stride)
+	LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, s3)
+	for i := 0; i < 4; i++ {
+		VXORPS(zmm(i), zmm(i), zmm(i))
+	}
+	CMPQ(n, Imm(4))
+	JB(LabelRef("sumpx_tail"))
+	Label("sumpx_loop4")
+	VADDPS(Mem{Base: src}, Z0, Z0)
+	VADDPS(Mem{Base: src, Index: stride, Scale: 1}, Z1, Z1)
+	VADDPS(Mem{Base: src, Index: stride, Scale: 2}, Z2, Z2)
+	VADDPS(Mem{Base: src, Index: s3, Scale: 1}, Z3, Z3)
+	LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
+	SUBQ(Imm(4), n)
+	CMPQ(n, Imm(4))
+	JAE(LabelRef("sumpx_loop4"))
+	Label("sumpx_tail")
+	TESTQ(n, n)
+	JZ(LabelRef("sumpx_done"))
+	VADDPS(Mem{Base: src}, Z0, Z0)
+	ADDQ(stride, src)
+	DECQ(n)
+	JMP(LabelRef("sumpx_tail"))
+	Label("sumpx_done")
+	VADDPS(Z1, Z0, Z0)
+	VADDPS(Z3, Z2, Z2)
+	VADDPS(Z2, Z0, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
 	VZEROUPPER()
 	RET()
 }

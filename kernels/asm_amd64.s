@@ -8935,3 +8935,132 @@ sumpx_done:
 	VMOVUPS Z0, (DI)
 	VZEROUPPER
 	RET
+
+// func geluF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS geluConsts<>+0(SB), Z8
+	VBROADCASTSS geluConsts<>+4(SB), Z9
+	VBROADCASTSS geluConsts<>+8(SB), Z10
+	VBROADCASTSS geluConsts<>+12(SB), Z11
+	VBROADCASTSS geluConsts<>+16(SB), Z12
+	VBROADCASTSS geluConsts<>+20(SB), Z13
+	VBROADCASTSS geluConsts<>+24(SB), Z14
+	VBROADCASTSS geluConsts<>+28(SB), Z15
+	VBROADCASTSS geluConsts<>+32(SB), Z16
+	VBROADCASTSS geluConsts<>+36(SB), Z17
+	VBROADCASTSS geluConsts<>+40(SB), Z18
+	VBROADCASTSS geluConsts<>+44(SB), Z19
+	VBROADCASTSS geluConsts<>+48(SB), Z20
+	VBROADCASTSS geluConsts<>+52(SB), Z21
+	VBROADCASTSS geluConsts<>+56(SB), Z22
+	VBROADCASTSS geluConsts<>+60(SB), Z23
+	VBROADCASTSS geluConsts<>+64(SB), Z24
+
+geluF32AVX512_loop:
+	VMOVUPS     (SI), Z0
+	VMULPS      Z10, Z0, Z1
+	VMINPS      Z8, Z1, Z1
+	VMAXPS      Z9, Z1, Z1
+	VMULPS      Z1, Z1, Z2
+	VMOVAPS     Z13, Z3
+	VFMADD213PS Z14, Z2, Z3
+	VFMADD213PS Z15, Z2, Z3
+	VFMADD213PS Z16, Z2, Z3
+	VFMADD213PS Z17, Z2, Z3
+	VFMADD213PS Z18, Z2, Z3
+	VFMADD213PS Z19, Z2, Z3
+	VMULPS      Z1, Z3, Z3
+	VMOVAPS     Z20, Z4
+	VFMADD213PS Z21, Z2, Z4
+	VFMADD213PS Z22, Z2, Z4
+	VFMADD213PS Z23, Z2, Z4
+	VFMADD213PS Z24, Z2, Z4
+	VDIVPS      Z4, Z3, Z3
+	VADDPS      Z12, Z3, Z3
+	VMULPS      Z11, Z0, Z0
+	VMULPS      Z3, Z0, Z0
+	VMOVUPS     Z0, (DI)
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, DI
+	SUBQ        $0x10, CX
+	JNZ         geluF32AVX512_loop
+	VZEROUPPER
+	RET
+
+DATA geluConsts<>+0(SB)/4, $0x40800000
+DATA geluConsts<>+4(SB)/4, $0xc0800000
+DATA geluConsts<>+8(SB)/4, $0x3f3504f3
+DATA geluConsts<>+12(SB)/4, $0x3f000000
+DATA geluConsts<>+16(SB)/4, $0x3f800000
+DATA geluConsts<>+20(SB)/4, $0xaf95df0b
+DATA geluConsts<>+24(SB)/4, $0x32edffee
+DATA geluConsts<>+28(SB)/4, $0xb60cff51
+DATA geluConsts<>+32(SB)/4, $0xb86ec2d2
+DATA geluConsts<>+36(SB)/4, $0xba40ac63
+DATA geluConsts<>+40(SB)/4, $0xbb41a1f6
+DATA geluConsts<>+44(SB)/4, $0xbc83dbd4
+DATA geluConsts<>+48(SB)/4, $0xb77460cd
+DATA geluConsts<>+52(SB)/4, $0xb95fbd29
+DATA geluConsts<>+56(SB)/4, $0xbadc924e
+DATA geluConsts<>+60(SB)/4, $0xbbf19bf8
+DATA geluConsts<>+64(SB)/4, $0xbc69b6a7
+GLOBL geluConsts<>(SB), RODATA|NOPTR, $68
+
+// func geluF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, FMA3
+TEXT ·geluF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+geluF32AVX2_loop:
+	VMOVUPS      (SI), Y0
+	VBROADCASTSS geluConsts<>+8(SB), Y5
+	VMULPS       Y5, Y0, Y1
+	VBROADCASTSS geluConsts<>+0(SB), Y5
+	VMINPS       Y5, Y1, Y1
+	VBROADCASTSS geluConsts<>+4(SB), Y5
+	VMAXPS       Y5, Y1, Y1
+	VMULPS       Y1, Y1, Y2
+	VBROADCASTSS geluConsts<>+20(SB), Y5
+	VMOVAPS      Y5, Y3
+	VBROADCASTSS geluConsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+44(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VMULPS       Y1, Y3, Y3
+	VBROADCASTSS geluConsts<>+48(SB), Y5
+	VMOVAPS      Y5, Y4
+	VBROADCASTSS geluConsts<>+52(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluConsts<>+56(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluConsts<>+60(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluConsts<>+64(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VDIVPS       Y4, Y3, Y3
+	VBROADCASTSS geluConsts<>+16(SB), Y5
+	VADDPS       Y5, Y3, Y3
+	VBROADCASTSS geluConsts<>+12(SB), Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y3, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, CX
+	JNZ          geluF32AVX2_loop
+	VZEROUPPER
+	RET

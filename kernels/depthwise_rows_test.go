@@ -18,6 +18,8 @@ func refAct(a Act, v float64) float64 {
 		return v * sigmoid64(v)
 	case ActHardSwish:
 		return v * math.Max(0, math.Min(1, v/6+0.5))
+	case ActGELU:
+		return v * (1 + math.Erf(v/math.Sqrt2)) / 2
 	}
 	return v
 }
@@ -29,7 +31,7 @@ func TestActF32VsReference(t *testing.T) {
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 5, -5, 30, -30, 87, -87, 88.5, -88.5, 100, -100, 1e-8, -1e-8}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
-		for _, a := range []Act{ActNone, ActSigmoid, ActSiLU, ActHardSwish} {
+		for _, a := range []Act{ActNone, ActSigmoid, ActSiLU, ActHardSwish, ActGELU} {
 			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 33, 100, 257} {
 				src := make([]float32, n)
 				for i := range src {
@@ -53,7 +55,12 @@ func TestActF32VsReference(t *testing.T) {
 							require.Equal(t, want, got, "%s(%g)", a, v)
 							continue
 						}
-						require.InDelta(t, want, got, 4e-7*math.Abs(want)+1e-30, "%s(%g), n=%d", a, v, n)
+						tol := 4e-7*math.Abs(want) + 1e-30
+						if a == ActGELU {
+							// 1+erf(x/√2) cancels for x ≪ 0: the error is absolute, in units of |x|.
+							tol += 3e-7 * math.Abs(float64(v))
+						}
+						require.InDelta(t, want, got, tol, "%s(%g), n=%d", a, v, n)
 					}
 				}
 			}

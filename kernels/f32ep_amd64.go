@@ -81,3 +81,25 @@ func sumPixelsWide(dst, x []float32, n, stride int) int {
 	}
 	return c
 }
+
+// geluAsm applies GELU to the longest vector-width prefix of src on this
+// CPU's path and returns its length.
+func geluAsm(dst, src []float32) int {
+	switch {
+	case f32Wide:
+		n := len(src) &^ 15
+		if n > 0 {
+			_ = dst[n-1]
+			geluF32AVX512(&dst[0], &src[0], n)
+		}
+		return n
+	case f32Path == isaAVX2:
+		n := len(src) &^ 7
+		if n > 0 {
+			_ = dst[n-1]
+			geluF32AVX2(&dst[0], &src[0], n)
+		}
+		return n
+	}
+	return 0
+}

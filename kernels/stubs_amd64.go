@@ -357,3 +357,13 @@ func sigmoidF32AVX2(dst *float32, src *float32, n int)
 //
 //go:noescape
 func sumPixelsF32AVX512(dst *float32, src *float32, n int, stride int)
+
+// geluF32AVX512 applies GELU, x·(1+erf(x/√2))/2, to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func geluF32AVX512(dst *float32, src *float32, n int)
+
+// geluF32AVX2 applies GELU, x·(1+erf(x/√2))/2, to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func geluF32AVX2(dst *float32, src *float32, n int)

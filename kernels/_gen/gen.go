@@ -45,7 +45,7 @@ func main() {
 	for nb := 1; nb <= 4; nb++ {
 		depthwiseF32AVX2(nb)
 	}
-	depthwiseF32Kernels() // gen_depthwise.go
+	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
 	Generate()
 }
 

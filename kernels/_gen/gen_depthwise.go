@@ -16,8 +16,8 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// depthwiseF32Kernels is called from main.
-func depthwiseF32Kernels() {
+// f32EpilogueKernels is called from main.
+func f32EpilogueKernels() {
 	for _, px := range []int{1, 4} {
 		for nb := 1; nb <= 4; nb++ {
 			if px*nb <= 16 {
@@ -30,6 +30,8 @@ func depthwiseF32Kernels() {
 		actExpAVX2(sig)
 	}
 	sumPixelsF32AVX512()
+	geluF32(true)
+	geluF32(false)
 }
 
 // depthwiseF32AVX512 computes px pixels x nb 16-channel blocks per step of one

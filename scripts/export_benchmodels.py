@@ -25,7 +25,14 @@ MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "vit_b
 def build(name):
     torch.manual_seed(0)
     fn = getattr(torchvision.models, name)
-    return fn(weights=None).eval()
+    model = fn(weights=None).eval()
+    # torchvision zero-initialises some layers (vit_b_16's classifier head):
+    # random values instead, so that the outputs say something when compared.
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2 and not p.any():
+                torch.nn.init.normal_(p, std=0.02)
+    return model
 
 
 def main():

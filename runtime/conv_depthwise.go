@@ -90,14 +90,9 @@ func (k *dwRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if w != k.w || b != k.b || x == nil || x.DType != graph.Float32 || len(x.Shape) != 4 {
 		return nil, fmt.Errorf("depthwise Conv: inputs are not the planned ones")
 	}
-	n, h, wd, sx := x.Shape[0], x.Shape[2], x.Shape[3], 0
-	if k.inNHWC {
-		h, wd, sx = x.Shape[1], x.Shape[2], x.Shape[3]
-		if sx != pixelStride(k.c) {
-			return nil, fmt.Errorf("channels-last input %v: stride %d, want %d for %d channels", x.Shape, sx, pixelStride(k.c), k.c)
-		}
-	} else if x.Shape[1] != k.c {
-		return nil, fmt.Errorf("input X %v has %d channels, weights %d", x.Shape, x.Shape[1], k.c)
+	n, h, wd, sx, err := convInputDims(x, k.c, k.inNHWC)
+	if err != nil {
+		return nil, err
 	}
 	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
 	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, k.c, false)
@@ -146,4 +141,19 @@ func nhwcToNCHWF32(src []float32, st int, dst []float32, n, c, plane, threads in
 			}
 		}
 	})
+}
+
+// convInputDims returns the batch, height, width and pixel stride (0 for NCHW)
+// of a 4-D float32 Conv input of c channels, channels-last when nhwc.
+func convInputDims(x *graph.Tensor, c int, nhwc bool) (n, h, w, sx int, err error) {
+	if !nhwc {
+		if x.Shape[1] != c {
+			return 0, 0, 0, 0, fmt.Errorf("input X %v has %d channels, weights %d", x.Shape, x.Shape[1], c)
+		}
+		return x.Shape[0], x.Shape[2], x.Shape[3], 0, nil
+	}
+	if x.Shape[3] != pixelStride(c) {
+		return 0, 0, 0, 0, fmt.Errorf("channels-last input %v: stride %d, want %d for %d channels", x.Shape, x.Shape[3], pixelStride(c), c)
+	}
+	return x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], nil
 }

@@ -96,14 +96,9 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if w != k.conv.wConst || b != k.conv.bConst || x == nil || x.DType != graph.Float32 || len(x.Shape) != 4 {
 		return nil, fmt.Errorf("channels-last Conv: inputs are not the planned ones")
 	}
-	n, h, wd, sx := x.Shape[0], x.Shape[2], x.Shape[3], 0
-	if k.inNHWC {
-		h, wd, sx = x.Shape[1], x.Shape[2], x.Shape[3]
-		if sx != pixelStride(k.c) {
-			return nil, fmt.Errorf("channels-last input %v: stride %d, want %d for %d channels", x.Shape, sx, pixelStride(k.c), k.c)
-		}
-	} else if x.Shape[1] != k.c {
-		return nil, fmt.Errorf("input X %v has %d channels, weights %d", x.Shape, x.Shape[1], k.c)
+	n, h, wd, sx, err := convInputDims(x, k.c, k.inNHWC)
+	if err != nil {
+		return nil, err
 	}
 	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
 	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, 1, false)

@@ -220,11 +220,11 @@ func foldConstants(m *graph.Model, keep map[string]bool, eval Evaluator) (int, e
 				continue
 			}
 			ev, err := eval(n, ins, m.Opset())
-			if err != nil {
-				return 0, fmt.Errorf("optimize: folding constant %s: %w", n.Label(), err)
-			}
-			if len(ev) != len(n.Outputs) {
-				return 0, fmt.Errorf("optimize: folding constant %s: %d outputs, want %d", n.Label(), len(ev), len(n.Outputs))
+			if err != nil || len(ev) != len(n.Outputs) {
+				// Left to the executor, which reports the error where it happens
+				// (with the node's context) if the node ever runs.
+				nodes = append(nodes, n)
+				continue
 			}
 			outs = ev
 		}

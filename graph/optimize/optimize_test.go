@@ -1,6 +1,7 @@
 package optimize_test
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 
@@ -252,4 +253,17 @@ func TestOptimizeRejectsCycles(t *testing.T) {
 	require.Error(t, err)
 	_, err = optimize.Optimize(nil, optimize.Options{})
 	require.Error(t, err)
+}
+
+func TestOptimizeLeavesNodesItCannotEvaluate(t *testing.T) {
+	m := exporterModel(rand.New(rand.NewSource(5)))
+	failing := func(n *graph.Node, ins []*graph.Tensor, opset int64) ([]*graph.Tensor, error) {
+		return nil, fmt.Errorf("no kernel for %s", n.OpType)
+	}
+	m.Graph.Initializers["cx"] = randF32(rand.New(rand.NewSource(6)), 1, 3, 3, 3)
+	m.Graph.Nodes = append(m.Graph.Nodes, node("Conv", []string{"cx", "conv.w"}, []string{"cc"}), node("Add", []string{"conv", "cc"}, []string{"z"}))
+	m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: "z"})
+	_, err := optimize.Optimize(m, optimize.Options{Eval: failing})
+	require.NoError(t, err)
+	assert.Equal(t, 2, opTypes(m.Graph)["Conv"], "the constant Conv stays for the executor")
 }

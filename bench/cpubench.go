@@ -43,6 +43,17 @@ type CPUBenchOptions struct {
 	// Shapes binds inputs' symbolic dimensions (--input-shape); the batch dimension of
 	// a bound input is the bound one.
 	Shapes map[string][]int
+	// ORT also times ONNX Runtime (internal/ortoracle) on the same files, the same
+	// input and the same number of threads: the float32 model (ModelPath) and the
+	// int8 model, interleaved with ours round by round (cpubench_ort.go).
+	ORT bool
+	// ModelPath is the ONNX file of the benchmarked model (ORT reads it; a model
+	// without one is written to a temporary file).
+	ModelPath string
+	// Rounds splits the timed runs of every executor into this many rounds,
+	// run one executor after the other, so that all of them share the machine's
+	// load alike (default 1; 3 with ORT).
+	Rounds int
 }
 
 // LatencyStats summarises the timed runs of one executor. Latencies are per run (one
@@ -74,6 +85,13 @@ type CPUBenchResult struct {
 	Requant     string        `json:"requant"`
 	Float32     *LatencyStats `json:"float32"`
 	Int8        *LatencyStats `json:"int8"`
+	// ORTFloat32 and ORTInt8 are ONNX Runtime's latencies on the same files
+	// (with ORT; null without).
+	ORTFloat32 *LatencyStats `json:"ort_float32"`
+	ORTInt8    *LatencyStats `json:"ort_int8"`
+	// ORTMaxRelDiff is max |ours - ORT| / max |ORT| over the float32 outputs on
+	// the benchmark input (with ORT; null without): the two executors compute the same model.
+	ORTMaxRelDiff *float64 `json:"ort_float32_max_rel_diff"`
 	// Speedup is the float32 mean latency divided by the int8 mean latency (0 when
 	// one of them was not measured).
 	Speedup float64  `json:"int8_speedup"`
@@ -85,6 +103,9 @@ func RunCPUBenchFile(path string, opts CPUBenchOptions) (*CPUBenchResult, error)
 	m, err := graph.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	if opts.ModelPath == "" {
+		opts.ModelPath = path
 	}
 	r, err := RunCPUBench(m, opts)
 	if err != nil {
@@ -133,7 +154,14 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 	} else if int8Model == nil {
 		res.Notes = append(res.Notes, "no quantized model given: int8 latency not measured")
 	}
-	var inputs map[string]*graph.Tensor
+	if opts.Rounds <= 0 {
+		opts.Rounds = 1
+		if opts.ORT {
+			opts.Rounds = 3
+		}
+	}
+	var timers []*timer
+	var inputs, int8In, ours map[string]*graph.Tensor
 	if floatModel != nil {
 		s, err := runtime.NewSession(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(opts.Threads))
 		if err != nil {
@@ -142,10 +170,13 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if inputs, err = SyntheticInputsFor(s.Inputs(), opts.Batch, opts.Shapes, opts.Seed); err != nil {
 			return nil, err
 		}
-		if res.Float32, err = timeSession(s, inputs, opts); err != nil {
-			return nil, fmt.Errorf("float32: %w", err)
+		res.Float32 = &LatencyStats{Mode: "float32"}
+		timers = append(timers, sessionTimer(s, inputs, res.Float32))
+		if opts.ORT {
+			if ours, err = s.RunTensors(inputs); err != nil {
+				return nil, fmt.Errorf("float32: %w", err)
+			}
 		}
-		res.Float32.Mode = "float32"
 	}
 	if int8Model != nil {
 		ropts := []runtime.Option{runtime.WithMode(runtime.ModeInt8), runtime.WithThreads(opts.Threads), runtime.WithRequant(requant)}
@@ -163,16 +194,24 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 				in[k] = t
 			}
 		}
-		if res.Int8, err = timeSession(s, in, opts); err != nil {
-			return nil, fmt.Errorf("int8: %w", err)
-		}
-		res.Int8.Mode = "int8"
-		res.Int8.Fallback = []string{} // JSON: [] when every node runs int8
+		res.Int8 = &LatencyStats{Mode: "int8", Fallback: []string{}} // JSON: [] when every node runs int8
+		timers = append(timers, sessionTimer(s, in, res.Int8))
+		int8In = in
 		for _, p := range s.Placement {
 			if !p.Int8 {
 				res.Int8.Fallback = append(res.Int8.Fallback, fmt.Sprintf("%s %s", p.OpType, p.Node))
 			}
 		}
+	}
+	if opts.ORT {
+		cleanup, err := addORTTimers(res, &timers, floatModel, int8Model, m, inputs, int8In, ours, opts)
+		defer cleanup()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := runTimers(timers, opts); err != nil {
+		return nil, err
 	}
 	if res.Float32 != nil && res.Int8 != nil && res.Int8.MeanMs > 0 {
 		res.Speedup = res.Float32.MeanMs / res.Int8.MeanMs
@@ -236,26 +275,62 @@ func SyntheticInputsFor(vals []*graph.Value, batch int, shapes map[string][]int,
 	return out, nil
 }
 
-func timeSession(s *runtime.Session, in map[string]*graph.Tensor, opts CPUBenchOptions) (*LatencyStats, error) {
-	for i := 0; i < opts.Warmup; i++ {
-		if _, err := s.RunTensors(in); err != nil {
-			return nil, err
+// timer is one executor of a benchmark: run does warmup untimed runs and
+// then iterations timed ones (and keeps going until the duration is reached)
+// and returns their latencies in milliseconds; the rounds accumulate into st.
+type timer struct {
+	st  *LatencyStats
+	lat []float64
+	run func(warmup, iterations int, d time.Duration) ([]float64, error)
+}
+
+func sessionTimer(s *runtime.Session, in map[string]*graph.Tensor, st *LatencyStats) *timer {
+	return &timer{st: st, run: func(warmup, iterations int, d time.Duration) ([]float64, error) {
+		for i := 0; i < warmup; i++ {
+			if _, err := s.RunTensors(in); err != nil {
+				return nil, err
+			}
+		}
+		var lat []float64
+		start := time.Now()
+		for len(lat) < iterations || time.Since(start) < d {
+			t0 := time.Now()
+			if _, err := s.RunTensors(in); err != nil {
+				return nil, err
+			}
+			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+		return lat, nil
+	}}
+}
+
+// runTimers runs the executors one after the other, opts.Rounds times, each
+// round timing about Iterations/Rounds runs (and Duration/Rounds), then fills
+// their statistics.
+func runTimers(timers []*timer, opts CPUBenchOptions) error {
+	per := max(1, (opts.Iterations+opts.Rounds-1)/opts.Rounds)
+	for r := 0; r < opts.Rounds; r++ {
+		warm := 0
+		if r == 0 {
+			warm = opts.Warmup
+		}
+		for _, t := range timers {
+			lat, err := t.run(warm, per, opts.Duration/time.Duration(opts.Rounds))
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.st.Mode, err)
+			}
+			t.lat = append(t.lat, lat...)
 		}
 	}
-	var lat []float64
-	start := time.Now()
-	for len(lat) < opts.Iterations || time.Since(start) < opts.Duration {
-		t0 := time.Now()
-		if _, err := s.RunTensors(in); err != nil {
-			return nil, err
+	for _, t := range timers {
+		st := LatencyFromMs(t.lat)
+		st.Mode, st.Fallback = t.st.Mode, t.st.Fallback
+		if st.MeanMs > 0 {
+			st.Throughput = float64(opts.Batch) * 1000 / st.MeanMs
 		}
-		lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
+		*t.st = *st
 	}
-	st := LatencyFromMs(lat)
-	if st.MeanMs > 0 {
-		st.Throughput = float64(opts.Batch) * 1000 / st.MeanMs
-	}
-	return st, nil
+	return nil
 }
 
 // LatencyFromMs summarises latencies in milliseconds (percentiles by the

@@ -8052,3 +8052,1015 @@ dwf4_tap:
 	JNZ         dwf4_pixel
 	VZEROUPPER
 	RET
+
+// func depthwiseF32AVX512_1x1(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_1x1(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_1x1_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_1x1_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_1x1_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	SUBQ        $0x01, R11
+	JNZ         depthwiseF32AVX512_1x1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_1x2(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_1x2(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_1x2_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVUPS 64(R14), Z1
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_1x2_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VMOVUPS     64(R8), Z25
+	VFMADD231PS 64(SI)(AX*1), Z25, Z1
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_1x2_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, 64(R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	SUBQ        $0x01, R11
+	JNZ         depthwiseF32AVX512_1x2_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_1x3(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_1x3(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_1x3_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVUPS 64(R14), Z1
+	VMOVUPS 128(R14), Z2
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_1x3_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VMOVUPS     64(R8), Z25
+	VFMADD231PS 64(SI)(AX*1), Z25, Z1
+	VMOVUPS     128(R8), Z26
+	VFMADD231PS 128(SI)(AX*1), Z26, Z2
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_1x3_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+	VMOVUPS     Z2, 128(R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	SUBQ        $0x01, R11
+	JNZ         depthwiseF32AVX512_1x3_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_1x4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_1x4(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_1x4_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVUPS 64(R14), Z1
+	VMOVUPS 128(R14), Z2
+	VMOVUPS 192(R14), Z3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_1x4_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VMOVUPS     64(R8), Z25
+	VFMADD231PS 64(SI)(AX*1), Z25, Z1
+	VMOVUPS     128(R8), Z26
+	VFMADD231PS 128(SI)(AX*1), Z26, Z2
+	VMOVUPS     192(R8), Z27
+	VFMADD231PS 192(SI)(AX*1), Z27, Z3
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_1x4_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMAXPS      Z3, Z30, Z3
+	VMINPS      Z3, Z31, Z3
+	VMOVUPS     Z3, 192(R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	SUBQ        $0x01, R11
+	JNZ         depthwiseF32AVX512_1x4_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_4x1(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_4x1(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	LEAQ         (SI)(R14*1), BX
+	LEAQ         (BX)(R14*1), CX
+	LEAQ         (CX)(R14*1), DX
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_4x1_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_4x1_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VFMADD231PS (BX)(AX*1), Z24, Z1
+	VFMADD231PS (CX)(AX*1), Z24, Z2
+	VFMADD231PS (DX)(AX*1), Z24, Z3
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_4x1_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	ADDQ        R14, R10
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, (R10)
+	ADDQ        R14, R10
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+	VMOVUPS     Z2, (R10)
+	ADDQ        R14, R10
+	VMAXPS      Z3, Z30, Z3
+	VMINPS      Z3, Z31, Z3
+	VMOVUPS     Z3, (R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	SUBQ        $0x04, R11
+	JNZ         depthwiseF32AVX512_4x1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_4x2(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_4x2(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	LEAQ         (SI)(R14*1), BX
+	LEAQ         (BX)(R14*1), CX
+	LEAQ         (CX)(R14*1), DX
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_4x2_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z6
+	VMOVUPS 64(R14), Z1
+	VMOVAPS Z1, Z3
+	VMOVAPS Z1, Z5
+	VMOVAPS Z1, Z7
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_4x2_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VFMADD231PS (BX)(AX*1), Z24, Z2
+	VFMADD231PS (CX)(AX*1), Z24, Z4
+	VFMADD231PS (DX)(AX*1), Z24, Z6
+	VMOVUPS     64(R8), Z25
+	VFMADD231PS 64(SI)(AX*1), Z25, Z1
+	VFMADD231PS 64(BX)(AX*1), Z25, Z3
+	VFMADD231PS 64(CX)(AX*1), Z25, Z5
+	VFMADD231PS 64(DX)(AX*1), Z25, Z7
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_4x2_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, 64(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+	VMOVUPS     Z2, (R10)
+	VMAXPS      Z3, Z30, Z3
+	VMINPS      Z3, Z31, Z3
+	VMOVUPS     Z3, 64(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z4, Z30, Z4
+	VMINPS      Z4, Z31, Z4
+	VMOVUPS     Z4, (R10)
+	VMAXPS      Z5, Z30, Z5
+	VMINPS      Z5, Z31, Z5
+	VMOVUPS     Z5, 64(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z6, Z30, Z6
+	VMINPS      Z6, Z31, Z6
+	VMOVUPS     Z6, (R10)
+	VMAXPS      Z7, Z30, Z7
+	VMINPS      Z7, Z31, Z7
+	VMOVUPS     Z7, 64(R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	SUBQ        $0x04, R11
+	JNZ         depthwiseF32AVX512_4x2_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_4x3(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_4x3(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	LEAQ         (SI)(R14*1), BX
+	LEAQ         (BX)(R14*1), CX
+	LEAQ         (CX)(R14*1), DX
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_4x3_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z9
+	VMOVUPS 64(R14), Z1
+	VMOVAPS Z1, Z4
+	VMOVAPS Z1, Z7
+	VMOVAPS Z1, Z10
+	VMOVUPS 128(R14), Z2
+	VMOVAPS Z2, Z5
+	VMOVAPS Z2, Z8
+	VMOVAPS Z2, Z11
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_4x3_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VFMADD231PS (BX)(AX*1), Z24, Z3
+	VFMADD231PS (CX)(AX*1), Z24, Z6
+	VFMADD231PS (DX)(AX*1), Z24, Z9
+	VMOVUPS     64(R8), Z25
+	VFMADD231PS 64(SI)(AX*1), Z25, Z1
+	VFMADD231PS 64(BX)(AX*1), Z25, Z4
+	VFMADD231PS 64(CX)(AX*1), Z25, Z7
+	VFMADD231PS 64(DX)(AX*1), Z25, Z10
+	VMOVUPS     128(R8), Z26
+	VFMADD231PS 128(SI)(AX*1), Z26, Z2
+	VFMADD231PS 128(BX)(AX*1), Z26, Z5
+	VFMADD231PS 128(CX)(AX*1), Z26, Z8
+	VFMADD231PS 128(DX)(AX*1), Z26, Z11
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_4x3_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+	VMOVUPS     Z2, 128(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z3, Z30, Z3
+	VMINPS      Z3, Z31, Z3
+	VMOVUPS     Z3, (R10)
+	VMAXPS      Z4, Z30, Z4
+	VMINPS      Z4, Z31, Z4
+	VMOVUPS     Z4, 64(R10)
+	VMAXPS      Z5, Z30, Z5
+	VMINPS      Z5, Z31, Z5
+	VMOVUPS     Z5, 128(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z6, Z30, Z6
+	VMINPS      Z6, Z31, Z6
+	VMOVUPS     Z6, (R10)
+	VMAXPS      Z7, Z30, Z7
+	VMINPS      Z7, Z31, Z7
+	VMOVUPS     Z7, 64(R10)
+	VMAXPS      Z8, Z30, Z8
+	VMINPS      Z8, Z31, Z8
+	VMOVUPS     Z8, 128(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z9, Z30, Z9
+	VMINPS      Z9, Z31, Z9
+	VMOVUPS     Z9, (R10)
+	VMAXPS      Z10, Z30, Z10
+	VMINPS      Z10, Z31, Z10
+	VMOVUPS     Z10, 64(R10)
+	VMAXPS      Z11, Z30, Z11
+	VMINPS      Z11, Z31, Z11
+	VMOVUPS     Z11, 128(R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	SUBQ        $0x04, R11
+	JNZ         depthwiseF32AVX512_4x3_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseF32AVX512_4x4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+// Requires: AVX, AVX512F
+TEXT ·depthwiseF32AVX512_4x4(SB), NOSPLIT, $0-88
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+24(FP), R14
+	LEAQ         (SI)(R14*1), BX
+	LEAQ         (BX)(R14*1), CX
+	LEAQ         (CX)(R14*1), DX
+	MOVQ         off+8(FP), DI
+	MOVQ         out+64(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         wstride+48(FP), R12
+	MOVQ         taps+16(FP), R9
+	MOVQ         ep+80(FP), R14
+	VBROADCASTSS (R14), Z30
+	VBROADCASTSS 4(R14), Z31
+
+depthwiseF32AVX512_4x4_pixel:
+	MOVQ    bias+56(FP), R14
+	VMOVUPS (R14), Z0
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z8
+	VMOVAPS Z0, Z12
+	VMOVUPS 64(R14), Z1
+	VMOVAPS Z1, Z5
+	VMOVAPS Z1, Z9
+	VMOVAPS Z1, Z13
+	VMOVUPS 128(R14), Z2
+	VMOVAPS Z2, Z6
+	VMOVAPS Z2, Z10
+	VMOVAPS Z2, Z14
+	VMOVUPS 192(R14), Z3
+	VMOVAPS Z3, Z7
+	VMOVAPS Z3, Z11
+	VMOVAPS Z3, Z15
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+depthwiseF32AVX512_4x4_tap:
+	MOVQ        (DI)(R13*8), AX
+	VMOVUPS     (R8), Z24
+	VFMADD231PS (SI)(AX*1), Z24, Z0
+	VFMADD231PS (BX)(AX*1), Z24, Z4
+	VFMADD231PS (CX)(AX*1), Z24, Z8
+	VFMADD231PS (DX)(AX*1), Z24, Z12
+	VMOVUPS     64(R8), Z25
+	VFMADD231PS 64(SI)(AX*1), Z25, Z1
+	VFMADD231PS 64(BX)(AX*1), Z25, Z5
+	VFMADD231PS 64(CX)(AX*1), Z25, Z9
+	VFMADD231PS 64(DX)(AX*1), Z25, Z13
+	VMOVUPS     128(R8), Z26
+	VFMADD231PS 128(SI)(AX*1), Z26, Z2
+	VFMADD231PS 128(BX)(AX*1), Z26, Z6
+	VFMADD231PS 128(CX)(AX*1), Z26, Z10
+	VFMADD231PS 128(DX)(AX*1), Z26, Z14
+	VMOVUPS     192(R8), Z27
+	VFMADD231PS 192(SI)(AX*1), Z27, Z3
+	VFMADD231PS 192(BX)(AX*1), Z27, Z7
+	VFMADD231PS 192(CX)(AX*1), Z27, Z11
+	VFMADD231PS 192(DX)(AX*1), Z27, Z15
+	ADDQ        R12, R8
+	INCQ        R13
+	CMPQ        R13, R9
+	JB          depthwiseF32AVX512_4x4_tap
+	MOVQ        ostride+72(FP), R14
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+	VMOVUPS     Z0, (R10)
+	VMAXPS      Z1, Z30, Z1
+	VMINPS      Z1, Z31, Z1
+	VMOVUPS     Z1, 64(R10)
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+	VMOVUPS     Z2, 128(R10)
+	VMAXPS      Z3, Z30, Z3
+	VMINPS      Z3, Z31, Z3
+	VMOVUPS     Z3, 192(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z4, Z30, Z4
+	VMINPS      Z4, Z31, Z4
+	VMOVUPS     Z4, (R10)
+	VMAXPS      Z5, Z30, Z5
+	VMINPS      Z5, Z31, Z5
+	VMOVUPS     Z5, 64(R10)
+	VMAXPS      Z6, Z30, Z6
+	VMINPS      Z6, Z31, Z6
+	VMOVUPS     Z6, 128(R10)
+	VMAXPS      Z7, Z30, Z7
+	VMINPS      Z7, Z31, Z7
+	VMOVUPS     Z7, 192(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z8, Z30, Z8
+	VMINPS      Z8, Z31, Z8
+	VMOVUPS     Z8, (R10)
+	VMAXPS      Z9, Z30, Z9
+	VMINPS      Z9, Z31, Z9
+	VMOVUPS     Z9, 64(R10)
+	VMAXPS      Z10, Z30, Z10
+	VMINPS      Z10, Z31, Z10
+	VMOVUPS     Z10, 128(R10)
+	VMAXPS      Z11, Z30, Z11
+	VMINPS      Z11, Z31, Z11
+	VMOVUPS     Z11, 192(R10)
+	ADDQ        R14, R10
+	VMAXPS      Z12, Z30, Z12
+	VMINPS      Z12, Z31, Z12
+	VMOVUPS     Z12, (R10)
+	VMAXPS      Z13, Z30, Z13
+	VMINPS      Z13, Z31, Z13
+	VMOVUPS     Z13, 64(R10)
+	VMAXPS      Z14, Z30, Z14
+	VMINPS      Z14, Z31, Z14
+	VMOVUPS     Z14, 128(R10)
+	VMAXPS      Z15, Z30, Z15
+	VMINPS      Z15, Z31, Z15
+	VMOVUPS     Z15, 192(R10)
+	ADDQ        R14, R10
+	MOVQ        pstride+24(FP), R14
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, SI
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, BX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, CX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	ADDQ        R14, DX
+	SUBQ        $0x04, R11
+	JNZ         depthwiseF32AVX512_4x4_pixel
+	VZEROUPPER
+	RET
+
+// func siluF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·siluF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS actExpConsts<>+0(SB), Z16
+	VBROADCASTSS actExpConsts<>+4(SB), Z17
+	VBROADCASTSS actExpConsts<>+8(SB), Z18
+	VBROADCASTSS actExpConsts<>+12(SB), Z19
+	VBROADCASTSS actExpConsts<>+16(SB), Z20
+	VBROADCASTSS actExpConsts<>+20(SB), Z21
+	VBROADCASTSS actExpConsts<>+24(SB), Z22
+	VBROADCASTSS actExpConsts<>+28(SB), Z23
+	VBROADCASTSS actExpConsts<>+32(SB), Z24
+	VBROADCASTSS actExpConsts<>+36(SB), Z25
+	VBROADCASTSS actExpConsts<>+40(SB), Z26
+	VBROADCASTSS actExpConsts<>+44(SB), Z27
+
+siluF32AVX512_loop:
+	VMOVUPS      (SI), Z0
+	VXORPS       Z1, Z1, Z1
+	VSUBPS       Z0, Z1, Z1
+	VMINPS       Z16, Z1, Z1
+	VMAXPS       Z17, Z1, Z1
+	VMULPS       Z18, Z1, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VMOVAPS      Z1, Z3
+	VFNMADD231PS Z19, Z2, Z3
+	VFNMADD231PS Z20, Z2, Z3
+	VMOVAPS      Z21, Z4
+	VFMADD213PS  Z22, Z3, Z4
+	VFMADD213PS  Z23, Z3, Z4
+	VFMADD213PS  Z24, Z3, Z4
+	VFMADD213PS  Z25, Z3, Z4
+	VFMADD213PS  Z26, Z3, Z4
+	VMULPS       Z3, Z3, Z1
+	VFMADD213PS  Z3, Z1, Z4
+	VADDPS       Z27, Z4, Z4
+	VSCALEFPS    Z2, Z4, Z4
+	VADDPS       Z27, Z4, Z4
+	VDIVPS       Z4, Z0, Z0
+	VMOVUPS      Z0, (DI)
+	ADDQ         $0x40, SI
+	ADDQ         $0x40, DI
+	SUBQ         $0x10, CX
+	JNZ          siluF32AVX512_loop
+	VZEROUPPER
+	RET
+
+DATA actExpConsts<>+0(SB)/4, $0x42b0c0a5
+DATA actExpConsts<>+4(SB)/4, $0xc2aeac50
+DATA actExpConsts<>+8(SB)/4, $0x3fb8aa3b
+DATA actExpConsts<>+12(SB)/4, $0x3f318000
+DATA actExpConsts<>+16(SB)/4, $0xb95e8083
+DATA actExpConsts<>+20(SB)/4, $0x39506967
+DATA actExpConsts<>+24(SB)/4, $0x3ab743ce
+DATA actExpConsts<>+28(SB)/4, $0x3c088908
+DATA actExpConsts<>+32(SB)/4, $0x3d2aa9c1
+DATA actExpConsts<>+36(SB)/4, $0x3e2aaaaa
+DATA actExpConsts<>+40(SB)/4, $0x3f000000
+DATA actExpConsts<>+44(SB)/4, $0x3f800000
+GLOBL actExpConsts<>(SB), RODATA|NOPTR, $48
+
+// func siluF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+siluF32AVX2_loop:
+	VMOVUPS      (SI), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VBROADCASTSS actExpConsts<>+0(SB), Y5
+	VMINPS       Y5, Y1, Y1
+	VBROADCASTSS actExpConsts<>+4(SB), Y5
+	VMAXPS       Y5, Y1, Y1
+	VBROADCASTSS actExpConsts<>+8(SB), Y5
+	VMULPS       Y5, Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMOVAPS      Y1, Y3
+	VBROADCASTSS actExpConsts<>+12(SB), Y5
+	VFNMADD231PS Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+16(SB), Y5
+	VFNMADD231PS Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+20(SB), Y4
+	VBROADCASTSS actExpConsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMULPS       Y3, Y3, Y1
+	VFMADD213PS  Y3, Y1, Y4
+	VBROADCASTSS actExpConsts<>+44(SB), Y5
+	VADDPS       Y5, Y4, Y4
+	VCVTPS2DQ    Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VADDPS       Y5, Y4, Y4
+	VDIVPS       Y4, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, CX
+	JNZ          siluF32AVX2_loop
+	VZEROUPPER
+	RET
+
+// func sigmoidF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sigmoidF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS actExpConsts<>+0(SB), Z16
+	VBROADCASTSS actExpConsts<>+4(SB), Z17
+	VBROADCASTSS actExpConsts<>+8(SB), Z18
+	VBROADCASTSS actExpConsts<>+12(SB), Z19
+	VBROADCASTSS actExpConsts<>+16(SB), Z20
+	VBROADCASTSS actExpConsts<>+20(SB), Z21
+	VBROADCASTSS actExpConsts<>+24(SB), Z22
+	VBROADCASTSS actExpConsts<>+28(SB), Z23
+	VBROADCASTSS actExpConsts<>+32(SB), Z24
+	VBROADCASTSS actExpConsts<>+36(SB), Z25
+	VBROADCASTSS actExpConsts<>+40(SB), Z26
+	VBROADCASTSS actExpConsts<>+44(SB), Z27
+
+sigmoidF32AVX512_loop:
+	VMOVUPS      (SI), Z0
+	VXORPS       Z1, Z1, Z1
+	VSUBPS       Z0, Z1, Z1
+	VMINPS       Z16, Z1, Z1
+	VMAXPS       Z17, Z1, Z1
+	VMULPS       Z18, Z1, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VMOVAPS      Z1, Z3
+	VFNMADD231PS Z19, Z2, Z3
+	VFNMADD231PS Z20, Z2, Z3
+	VMOVAPS      Z21, Z4
+	VFMADD213PS  Z22, Z3, Z4
+	VFMADD213PS  Z23, Z3, Z4
+	VFMADD213PS  Z24, Z3, Z4
+	VFMADD213PS  Z25, Z3, Z4
+	VFMADD213PS  Z26, Z3, Z4
+	VMULPS       Z3, Z3, Z1
+	VFMADD213PS  Z3, Z1, Z4
+	VADDPS       Z27, Z4, Z4
+	VSCALEFPS    Z2, Z4, Z4
+	VADDPS       Z27, Z4, Z4
+	VDIVPS       Z4, Z27, Z0
+	VMOVUPS      Z0, (DI)
+	ADDQ         $0x40, SI
+	ADDQ         $0x40, DI
+	SUBQ         $0x10, CX
+	JNZ          sigmoidF32AVX512_loop
+	VZEROUPPER
+	RET
+
+// func sigmoidF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·sigmoidF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+sigmoidF32AVX2_loop:
+	VMOVUPS      (SI), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VBROADCASTSS actExpConsts<>+0(SB), Y5
+	VMINPS       Y5, Y1, Y1
+	VBROADCASTSS actExpConsts<>+4(SB), Y5
+	VMAXPS       Y5, Y1, Y1
+	VBROADCASTSS actExpConsts<>+8(SB), Y5
+	VMULPS       Y5, Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VMOVAPS      Y1, Y3
+	VBROADCASTSS actExpConsts<>+12(SB), Y5
+	VFNMADD231PS Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+16(SB), Y5
+	VFNMADD231PS Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+20(SB), Y4
+	VBROADCASTSS actExpConsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VBROADCASTSS actExpConsts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMULPS       Y3, Y3, Y1
+	VFMADD213PS  Y3, Y1, Y4
+	VBROADCASTSS actExpConsts<>+44(SB), Y5
+	VADDPS       Y5, Y4, Y4
+	VCVTPS2DQ    Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VADDPS       Y5, Y4, Y4
+	VDIVPS       Y4, Y5, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, CX
+	JNZ          sigmoidF32AVX2_loop
+	VZEROUPPER
+	RET
+
+// func sumPixelsF32AVX512(dst *float32, src *float32, n int, stride int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sumPixelsF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	MOVQ   stride+24(FP), DX
+	LEAQ   (DX)(DX*2), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	CMPQ   CX, $0x04
+	JB     sumpx_tail
+
+sumpx_loop4:
+	VADDPS (SI), Z0, Z0
+	VADDPS (SI)(DX*1), Z1, Z1
+	VADDPS (SI)(DX*2), Z2, Z2
+	VADDPS (SI)(R8*1), Z3, Z3
+	LEAQ   (SI)(DX*4), SI
+	SUBQ   $0x04, CX
+	CMPQ   CX, $0x04
+	JAE    sumpx_loop4
+
+sumpx_tail:
+	TESTQ  CX, CX
+	JZ     sumpx_done
+	VADDPS (SI), Z0, Z0
+	ADDQ   DX, SI
+	DECQ   CX
+	JMP    sumpx_tail
+
+sumpx_done:
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z3, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	VZEROUPPER
+	RET
+
+// func geluF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS geluConsts<>+0(SB), Z8
+	VBROADCASTSS geluConsts<>+4(SB), Z9
+	VBROADCASTSS geluConsts<>+8(SB), Z10
+	VBROADCASTSS geluConsts<>+12(SB), Z11
+	VBROADCASTSS geluConsts<>+16(SB), Z12
+	VBROADCASTSS geluConsts<>+20(SB), Z13
+	VBROADCASTSS geluConsts<>+24(SB), Z14
+	VBROADCASTSS geluConsts<>+28(SB), Z15
+	VBROADCASTSS geluConsts<>+32(SB), Z16
+	VBROADCASTSS geluConsts<>+36(SB), Z17
+	VBROADCASTSS geluConsts<>+40(SB), Z18
+	VBROADCASTSS geluConsts<>+44(SB), Z19
+	VBROADCASTSS geluConsts<>+48(SB), Z20
+	VBROADCASTSS geluConsts<>+52(SB), Z21
+	VBROADCASTSS geluConsts<>+56(SB), Z22
+	VBROADCASTSS geluConsts<>+60(SB), Z23
+	VBROADCASTSS geluConsts<>+64(SB), Z24
+
+geluF32AVX512_loop:
+	VMOVUPS     (SI), Z0
+	VMULPS      Z10, Z0, Z1
+	VMINPS      Z8, Z1, Z1
+	VMAXPS      Z9, Z1, Z1
+	VMULPS      Z1, Z1, Z2
+	VMOVAPS     Z13, Z3
+	VFMADD213PS Z14, Z2, Z3
+	VFMADD213PS Z15, Z2, Z3
+	VFMADD213PS Z16, Z2, Z3
+	VFMADD213PS Z17, Z2, Z3
+	VFMADD213PS Z18, Z2, Z3
+	VFMADD213PS Z19, Z2, Z3
+	VMULPS      Z1, Z3, Z3
+	VMOVAPS     Z20, Z4
+	VFMADD213PS Z21, Z2, Z4
+	VFMADD213PS Z22, Z2, Z4
+	VFMADD213PS Z23, Z2, Z4
+	VFMADD213PS Z24, Z2, Z4
+	VDIVPS      Z4, Z3, Z3
+	VADDPS      Z12, Z3, Z3
+	VMULPS      Z11, Z0, Z0
+	VMULPS      Z3, Z0, Z0
+	VMOVUPS     Z0, (DI)
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, DI
+	SUBQ        $0x10, CX
+	JNZ         geluF32AVX512_loop
+	VZEROUPPER
+	RET
+
+DATA geluConsts<>+0(SB)/4, $0x40800000
+DATA geluConsts<>+4(SB)/4, $0xc0800000
+DATA geluConsts<>+8(SB)/4, $0x3f3504f3
+DATA geluConsts<>+12(SB)/4, $0x3f000000
+DATA geluConsts<>+16(SB)/4, $0x3f800000
+DATA geluConsts<>+20(SB)/4, $0xaf95df0b
+DATA geluConsts<>+24(SB)/4, $0x32edffee
+DATA geluConsts<>+28(SB)/4, $0xb60cff51
+DATA geluConsts<>+32(SB)/4, $0xb86ec2d2
+DATA geluConsts<>+36(SB)/4, $0xba40ac63
+DATA geluConsts<>+40(SB)/4, $0xbb41a1f6
+DATA geluConsts<>+44(SB)/4, $0xbc83dbd4
+DATA geluConsts<>+48(SB)/4, $0xb77460cd
+DATA geluConsts<>+52(SB)/4, $0xb95fbd29
+DATA geluConsts<>+56(SB)/4, $0xbadc924e
+DATA geluConsts<>+60(SB)/4, $0xbbf19bf8
+DATA geluConsts<>+64(SB)/4, $0xbc69b6a7
+GLOBL geluConsts<>(SB), RODATA|NOPTR, $68
+
+// func geluF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, FMA3
+TEXT ·geluF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+geluF32AVX2_loop:
+	VMOVUPS      (SI), Y0
+	VBROADCASTSS geluConsts<>+8(SB), Y5
+	VMULPS       Y5, Y0, Y1
+	VBROADCASTSS geluConsts<>+0(SB), Y5
+	VMINPS       Y5, Y1, Y1
+	VBROADCASTSS geluConsts<>+4(SB), Y5
+	VMAXPS       Y5, Y1, Y1
+	VMULPS       Y1, Y1, Y2
+	VBROADCASTSS geluConsts<>+20(SB), Y5
+	VMOVAPS      Y5, Y3
+	VBROADCASTSS geluConsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS geluConsts<>+44(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VMULPS       Y1, Y3, Y3
+	VBROADCASTSS geluConsts<>+48(SB), Y5
+	VMOVAPS      Y5, Y4
+	VBROADCASTSS geluConsts<>+52(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluConsts<>+56(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluConsts<>+60(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluConsts<>+64(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VDIVPS       Y4, Y3, Y3
+	VBROADCASTSS geluConsts<>+16(SB), Y5
+	VADDPS       Y5, Y3, Y3
+	VBROADCASTSS geluConsts<>+12(SB), Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y3, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, CX
+	JNZ          geluF32AVX2_loop
+	VZEROUPPER
+	RET

@@ -80,6 +80,13 @@ func PackRowsB(k, n int, b []float32, ldb int) *RowsB {
 // pb.K(), every x[q*lda+off[p]] must exist, and a row tile of six reads rows
 // q ≥ m of x only while they exist too (otherwise it is gathered).
 func SgemmRows(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, threads int) {
+	SgemmRowsAct(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, ActNone, threads)
+}
+
+// SgemmRowsAct is SgemmRows followed by the activation act on every output,
+// applied to each block of rows and panels as soon as it is final (while it is
+// still in cache).
+func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, act Act, threads int) {
 	n, k := pb.n, pb.k
 	if m <= 0 {
 		return
@@ -130,7 +137,7 @@ func SgemmRows(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []fl
 		pbk = (pbk + 1) / 2
 	}
 	pblocks := (panels + pbk - 1) / pbk
-	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, inPlace: inPlace}
+	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace}
 	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {
 		var scratch rowsScratch
 		for it, _, ok := next(); ok; it, _, ok = next() {
@@ -150,6 +157,7 @@ type rowsCall struct {
 	ldc     int
 	res     []float32
 	lo, hi  float32
+	act     Act
 	inPlace int // row tiles [0, inPlace) read x in place
 }
 
@@ -275,6 +283,13 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 				}
 				clampRow(dst, rc.lo, rc.hi)
 			}
+		}
+	}
+	if rc.act != ActNone {
+		c0, c1 := p0*nr, min(p1*nr, n)
+		for r := t0 * sgMR; r < min(t1*sgMR, rc.m); r++ {
+			row := rc.c[r*rc.ldc+c0 : r*rc.ldc+c1]
+			ActF32(rc.act, row, row)
 		}
 	}
 }

@@ -18,8 +18,12 @@ func TestSgemmRowsVsReference(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(49, 50))
 		for _, sh := range shapes {
-			for variant := 0; variant < 8; variant++ {
+			for variant := 0; variant < 16; variant++ {
 				withBias, withRes, clip := variant&1 != 0, variant&2 != 0, variant&4 != 0
+				act := ActNone
+				if variant&8 != 0 {
+					act = ActSiLU
+				}
 				m, n, k := sh.m, sh.n, sh.k
 				lda := k/3 + 1 + r.IntN(5)
 				span := 2*k + 10
@@ -47,7 +51,11 @@ func TestSgemmRowsVsReference(t *testing.T) {
 				}
 				lo, hi := float32(-0.5), float32(3)
 				th := 1 + r.IntN(3)
-				SgemmRows(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, th)
+				if act == ActNone {
+					SgemmRows(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, th)
+				} else {
+					SgemmRowsAct(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, act, th)
+				}
 				want := make([]float64, m*n)
 				for i := 0; i < m; i++ {
 					for j := 0; j < n; j++ {
@@ -64,7 +72,7 @@ func TestSgemmRowsVsReference(t *testing.T) {
 						if clip {
 							s = min(max(s, float64(lo)), float64(hi))
 						}
-						want[i*n+j] = s
+						want[i*n+j] = refAct(act, s)
 					}
 				}
 				checkClose(t, want, c, m, n, k, ldc, fmt.Sprintf("%v variant=%d threads=%d", sh, variant, th))

@@ -292,3 +292,78 @@ func depthwiseF32AVX2_3(in *float32, off *int64, taps int, pstride int, ow int, 
 //
 //go:noescape
 func depthwiseF32AVX2_4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)
+
+// depthwiseF32AVX512_1x1 computes 1 pixels x 16 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_1x1(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_1x2 computes 1 pixels x 32 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_1x2(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_1x3 computes 1 pixels x 48 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_1x3(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_1x4 computes 1 pixels x 64 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_1x4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_4x1 computes 4 pixels x 16 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_4x1(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_4x2 computes 4 pixels x 32 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_4x2(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_4x3 computes 4 pixels x 48 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_4x3(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// depthwiseF32AVX512_4x4 computes 4 pixels x 64 channels per step of one float32 depthwise output row, clamped to ep[0..1].
+//
+//go:noescape
+func depthwiseF32AVX512_4x4(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)
+
+// siluF32AVX512 applies x·sigmoid(x) to n floats (n a multiple of 16).
+//
+//go:noescape
+func siluF32AVX512(dst *float32, src *float32, n int)
+
+// siluF32AVX2 applies x·sigmoid(x) to n floats (n a multiple of 8).
+//
+//go:noescape
+func siluF32AVX2(dst *float32, src *float32, n int)
+
+// sigmoidF32AVX512 applies sigmoid(x) to n floats (n a multiple of 16).
+//
+//go:noescape
+func sigmoidF32AVX512(dst *float32, src *float32, n int)
+
+// sigmoidF32AVX2 applies sigmoid(x) to n floats (n a multiple of 8).
+//
+//go:noescape
+func sigmoidF32AVX2(dst *float32, src *float32, n int)
+
+// sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 float32 channels into dst.
+//
+//go:noescape
+func sumPixelsF32AVX512(dst *float32, src *float32, n int, stride int)
+
+// geluF32AVX512 applies GELU, x·(1+erf(x/√2))/2, to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func geluF32AVX512(dst *float32, src *float32, n int)
+
+// geluF32AVX2 applies GELU, x·(1+erf(x/√2))/2, to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func geluF32AVX2(dst *float32, src *float32, n int)

@@ -43,6 +43,7 @@ type rowsConvKernel struct {
 	residual bool // input nConvIn is the residual, in the output's layout
 	clip     bool
 	lo, hi   float32
+	post     kernels.Act // activation after the clamp (fuse_act.go)
 	inNHWC   bool
 	outNHWC  bool
 	c, m     int // input and output channels
@@ -61,6 +62,7 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 		k.nConvIn = fk.nConvIn
 		k.residual = fk.add != nil
 		k.clip, k.lo, k.hi = fk.act != nil, fk.lo, fk.hi
+		k.post = fk.post
 	}
 	// Reorder OIHW to [(ki, kj, ci)][o]: the reduction order of the NHWC offsets.
 	kdim := kh * kw * c
@@ -95,14 +97,9 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if w != k.conv.wConst || b != k.conv.bConst || x == nil || x.DType != graph.Float32 || len(x.Shape) != 4 {
 		return nil, fmt.Errorf("channels-last Conv: inputs are not the planned ones")
 	}
-	n, h, wd, sx := x.Shape[0], x.Shape[2], x.Shape[3], 0
-	if k.inNHWC {
-		h, wd, sx = x.Shape[1], x.Shape[2], x.Shape[3]
-		if sx != pixelStride(k.c) {
-			return nil, fmt.Errorf("channels-last input %v: stride %d, want %d for %d channels", x.Shape, sx, pixelStride(k.c), k.c)
-		}
-	} else if x.Shape[1] != k.c {
-		return nil, fmt.Errorf("input X %v has %d channels, weights %d", x.Shape, x.Shape[1], k.c)
+	n, h, wd, sx, err := convInputDims(x, k.c, k.inNHWC)
+	if err != nil {
+		return nil, err
 	}
 	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
 	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, 1, false)
@@ -213,6 +210,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 					for j, v := range src {
 						dst[j] = k.clamp(v + rr[j])
 					}
+					kernels.ActF32(k.post, dst, dst)
 				}
 			})
 		}
@@ -237,6 +235,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 				for j := range dst {
 					dst[j] = k.clamp(dst[j] + rr[j])
 				}
+				kernels.ActF32(k.post, dst, dst)
 			}
 		}
 	})
@@ -259,7 +258,11 @@ func (k *rowsConvKernel) clamp(v float32) float32 {
 // the residual res (nil for none) and, unless a residual is still to come
 // (resLater), the clamp.
 func (k *rowsConvKernel) gemm(x []float32, lda int, off []int32, rows int, c []float32, ldc int, res []float32, resLater bool, threads int) {
-	kernels.SgemmRows(k.pb, x, lda, off, rows, k.bias, c, ldc, res, k.clip && !resLater, k.lo, k.hi, threads)
+	post := k.post
+	if resLater {
+		post = kernels.ActNone
+	}
+	kernels.SgemmRowsAct(k.pb, x, lda, off, rows, k.bias, c, ldc, res, k.clip && !resLater, k.lo, k.hi, post, threads)
 }
 
 // rowsPlan lays one image out for SgemmRows: channels-last, zero-padded, split

@@ -13,6 +13,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // fusedConvKernel is a Conv followed by an optional Add and an optional Relu/Clip.
@@ -30,6 +31,8 @@ type fusedConvKernel struct {
 	actNode *graph.Node
 	actArgs []*graph.Tensor
 	lo, hi  float32
+	// post is the activation after the clamp (fuse_act.go).
+	post kernels.Act
 }
 
 func (k *fusedConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -43,6 +46,9 @@ func (k *fusedConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	}
 	ep := &convEpilogue{residual: res, clip: k.act != nil, lo: k.lo, hi: k.hi}
 	if out, ok, err := k.conv.runPacked(ctx, convIn, ep); ok || err != nil {
+		if err == nil {
+			applyPost(k.post, out[0])
+		}
 		return out, err
 	}
 	// The operators one after the other.
@@ -64,6 +70,7 @@ func (k *fusedConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 			return nil, fmt.Errorf("%s: %w", k.actNode.Label(), err)
 		}
 	}
+	applyPost(k.post, y[0])
 	return y, nil
 }
 
@@ -89,14 +96,14 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 	removed := make([]bool, len(s.steps))
 	for i := range s.steps {
 		ck, ok := s.steps[i].kernel.(*convKernel)
-		if !ok || ck.packed == nil || removed[i] || len(s.steps[i].out) != 1 {
+		if !ok || ck.packed == nil && !s.dwFusable(s.steps[i], ck) || removed[i] || len(s.steps[i].out) != 1 {
 			continue
 		}
 		fk := &fusedConvKernel{conv: ck, nConvIn: len(s.steps[i].in)}
 		in := append([]int(nil), s.steps[i].in...)
 		out, at := s.steps[i].out[0], i
 		j, ok := soleReader(out)
-		if ok && isOp(s.steps[j].node, "Add") && len(s.steps[j].in) == 2 && len(s.steps[j].out) == 1 {
+		if ok && ck.packed != nil && isOp(s.steps[j].node, "Add") && len(s.steps[j].in) == 2 && len(s.steps[j].out) == 1 {
 			a, b := s.steps[j].in[0], s.steps[j].in[1]
 			if a != b && a >= 0 && b >= 0 {
 				other := a
@@ -119,7 +126,13 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 				out = s.steps[j].out[0]
 			}
 		}
-		if fk.add == nil && fk.act == nil {
+		if post, used, res, found := s.activationAfter(out, readers, removed); found {
+			fk.post, out = post, res
+			for _, r := range used {
+				removed[r] = true
+			}
+		}
+		if fk.add == nil && fk.act == nil && fk.post == kernels.ActNone {
 			continue
 		}
 		removed[i] = true

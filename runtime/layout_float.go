@@ -23,6 +23,7 @@ const (
 	roleConv                  // a 2-D Conv on packed weights (maybe fused)
 	roleMaxPool               // a 2-D MaxPool without indices: same layout in and out
 	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
+	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -45,6 +46,8 @@ func (s *Session) planChannelsLast() {
 	}
 	role := make([]layoutRole, len(s.steps))
 	resIdx := make([]int, len(s.steps)) // input index of a conv's residual, or -1
+	xIdx := make([]int, len(s.steps))   // the channels-last input: 0, or a gate's x
+	dw := make([]bool, len(s.steps))    // a depthwise Conv (conv_depthwise.go)
 	readers := map[int][]int{}
 	for i, st := range s.steps {
 		resIdx[i] = -1
@@ -53,6 +56,10 @@ func (s *Session) planChannelsLast() {
 				readers[id] = append(readers[id], i)
 			}
 		}
+		if xi := s.gateInput(st); xi >= 0 {
+			role[i], xIdx[i] = roleGate, xi
+			continue
+		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
 			continue
 		}
@@ -60,8 +67,14 @@ func (s *Session) planChannelsLast() {
 		case *convKernel:
 			if rowsCapable(k) && len(st.out) == 1 {
 				role[i] = roleConv
+			} else if w, _ := s.depthwiseWeights(st, k); w != nil && len(st.out) == 1 {
+				role[i], dw[i] = roleConv, true
 			}
 		case *fusedConvKernel:
+			if w, _ := s.depthwiseWeights(st, k.conv); w != nil && k.add == nil {
+				role[i], dw[i] = roleConv, true
+				continue
+			}
 			if !rowsCapable(k.conv) {
 				continue
 			}
@@ -95,6 +108,8 @@ func (s *Session) planChannelsLast() {
 				ok = p == 0 || p == resIdx[r]
 			case roleMaxPool, roleGlobalPool:
 				ok = p == 0
+			case roleGate:
+				ok = p == xIdx[r]
 			}
 			if !ok {
 				return false
@@ -104,7 +119,7 @@ func (s *Session) planChannelsLast() {
 	}
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
-		if role[i] != roleConv && role[i] != roleMaxPool {
+		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate {
 			continue
 		}
 		out := st.out[0]
@@ -128,8 +143,8 @@ func (s *Session) planChannelsLast() {
 		}
 		for i, st := range s.steps {
 			switch {
-			case role[i] == roleMaxPool && nhwc[st.in[0]] != nhwc[st.out[0]]:
-				drop(st.in[0])
+			case (role[i] == roleMaxPool || role[i] == roleGate) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
+				drop(st.in[xIdx[i]])
 				drop(st.out[0])
 			case role[i] == roleConv && resIdx[i] >= 0 && nhwc[st.in[resIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[resIdx[i]])
@@ -141,15 +156,29 @@ func (s *Session) planChannelsLast() {
 		if role[i] == roleNone {
 			continue
 		}
-		in := st.in[0] >= 0 && nhwc[st.in[0]]
+		in := st.in[xIdx[i]] >= 0 && nhwc[st.in[xIdx[i]]]
 		out := len(st.out) == 1 && st.out[0] >= 0 && nhwc[st.out[0]]
-		if !in && !out {
+		if !in && !out && !dw[i] {
+			continue
+		}
+		if role[i] == roleGate {
+			s.steps[i].kernel = &nhwcGateKernel{c: channels(st.in[xIdx[i]]), xIdx: xIdx[i]}
 			continue
 		}
 		switch k := st.kernel.(type) {
 		case *convKernel:
+			if dw[i] {
+				w, b := s.depthwiseWeights(st, k)
+				s.steps[i].kernel = newDWRowsKernel(k, nil, w, b, len(st.in), in, out)
+				continue
+			}
 			s.steps[i].kernel = newRowsConvKernel(k, nil, in, out)
 		case *fusedConvKernel:
+			if dw[i] {
+				w, b := s.depthwiseWeights(st, k.conv)
+				s.steps[i].kernel = newDWRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+				continue
+			}
 			s.steps[i].kernel = newRowsConvKernel(k.conv, k, in, out)
 		case *poolKernel:
 			s.steps[i].kernel = &nhwcMaxPoolKernel{pool: k, c: channels(st.in[0])}
@@ -248,11 +277,7 @@ func (k *nhwcGlobalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 			continue
 		}
 		clear(acc)
-		for p := 0; p < size; p++ {
-			for c, v := range xd[(img*size+p)*st:][:k.c] {
-				acc[c] += float64(v)
-			}
-		}
+		kernels.AddPixelsF64(acc, xd[img*size*st:], size, st)
 		if size > 0 {
 			for c := range y {
 				y[c] = float32(acc[c] / float64(size))

@@ -46,6 +46,8 @@ type config struct {
 	tapAll   bool
 	lowerCfg LowerConfig
 	warn     func(string)
+	// noOptimize skips the graph-level optimisation (optimize.go).
+	noOptimize bool
 }
 
 // LowerConfig is passed to the int8 lowering pass (runtime/lower).
@@ -140,6 +142,9 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 		return nil, errors.New("runtime: nil model")
 	}
 	work := m.Clone()
+	if err := optimizeModel(work, &cfg); err != nil {
+		return nil, err
+	}
 	var err error
 	var quant map[string]*QuantInfo
 	mode := cfg.mode
@@ -280,6 +285,8 @@ func (s *Session) plan() error {
 		}
 	}
 	s.fuseConvEpilogues(m.Opset())
+	s.fuseElementwise()  // fuse_elementwise.go
+	s.packConstMatMuls() // matmul_packed.go
 	s.planChannelsLast()
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}

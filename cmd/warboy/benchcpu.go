@@ -20,7 +20,7 @@ import (
 // model is timed int8 only, unless its float32 original is given with --float.
 func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench cpu", "MODEL|zoo:NAME [--batch N] [--threads T] [--float FLOAT.onnx] [--iterations N] [--warmup N] "+
-		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--json]", stderr)
+		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--ort] [--rounds N] [--json]", stderr)
 	batch := fs.Int("batch", 1, "batch size of the timed runs")
 	threads := fs.Int("threads", 0, "threads the kernels may use (0 = all cores)")
 	floatPath := fs.String("float", "", "float32 original of an already quantized MODEL (timed as the float32 baseline)")
@@ -35,6 +35,8 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
+	withORT := fs.Bool("ort", false, "also time ONNX Runtime on the same files (float32 and int8), interleaved with ours, after comparing its float32 outputs with ours")
+	rounds := fs.Int("rounds", 0, "split each executor's timed runs into this many interleaved rounds (default 1, 3 with --ort)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -42,8 +44,8 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageErr("bench cpu takes one MODEL (an ONNX file or zoo:NAME; zoo models: %s)", strings.Join(zoo.Names(), ", "))
 	}
-	if *batch <= 0 || *iters <= 0 || *warmup < 0 || *calibN <= 0 {
-		return usageErr("--batch, --iterations and --calib-n must be > 0, --warmup >= 0")
+	if *batch <= 0 || *iters <= 0 || *warmup < 0 || *calibN <= 0 || *rounds < 0 {
+		return usageErr("--batch, --iterations and --calib-n must be > 0, --warmup and --rounds >= 0")
 	}
 	if *requant != "float" && *requant != "fixed" {
 		return usageErr("--requant must be float or fixed, got %q", *requant)
@@ -62,7 +64,11 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	} else if m, err = loadModel(source); err != nil {
 		return err
 	}
-	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant, Shapes: shapes}
+	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant,
+		Shapes: shapes, ORT: *withORT, Rounds: *rounds}
+	if !isZoo {
+		opts.ModelPath = source
+	}
 	if *warmup == 0 {
 		opts.Warmup = -1
 	}
@@ -159,7 +165,7 @@ func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
 	fmt.Fprintf(w, "%s: batch %d, %d threads, int8 kernels %s, float32 kernels %s (convolutions %s), requantization %s\n\n",
 		r.Model, r.Batch, r.Threads, r.Int8Path, r.F32Path, r.F32ConvPath, r.Requant)
 	var rows [][]string
-	for _, st := range []*bench.LatencyStats{r.Float32, r.Int8} {
+	for _, st := range []*bench.LatencyStats{r.Float32, r.ORTFloat32, r.Int8, r.ORTInt8} {
 		if st == nil {
 			continue
 		}
@@ -167,6 +173,14 @@ func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
 			fmt.Sprintf("%.1f", st.Throughput)})
 	}
 	table(w, []string{"executor", "runs", "min ms", "mean ms", "p50 ms", "p95 ms", "p99 ms", "images/s"}, rows)
+	if r.ORTMaxRelDiff != nil {
+		fmt.Fprintf(w, "\nfloat32 outputs vs ONNX Runtime: max |ours - ORT| / max |ORT| = %.2g\n", *r.ORTMaxRelDiff)
+	}
+	for _, p := range [][2]*bench.LatencyStats{{r.Float32, r.ORTFloat32}, {r.Int8, r.ORTInt8}} {
+		if p[0] != nil && p[1] != nil && p[1].P50Ms > 0 && p[1].MinMs > 0 {
+			fmt.Fprintf(w, "%s / %s: p50 %.2fx, min %.2fx\n", p[0].Mode, p[1].Mode, p[0].P50Ms/p[1].P50Ms, p[0].MinMs/p[1].MinMs)
+		}
+	}
 	if r.Speedup > 0 {
 		fmt.Fprintf(w, "\nint8 speedup over float32 (mean): %.2fx (int8 latency = %.2f x float32)\n", r.Speedup, 1/r.Speedup)
 	}

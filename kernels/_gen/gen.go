@@ -44,6 +44,7 @@ func main() {
 	for nb := 1; nb <= 4; nb++ {
 		depthwiseF32AVX2(nb)
 	}
+	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
 	Generate()
 }
 

@@ -1,0 +1,301 @@
+package main
+
+// The float32 kernels of the channels-last depthwise chains: an AVX-512
+// depthwise row kernel that clamps in registers before its store, and the
+// SiLU / Sigmoid activations (a vector exp) that the runtime fuses into the
+// stores of convolutions, on AVX-512 and AVX2.
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// f32EpilogueKernels is called from main.
+func f32EpilogueKernels() {
+	for _, px := range []int{1, 4} {
+		for nb := 1; nb <= 4; nb++ {
+			if px*nb <= 16 {
+				depthwiseF32AVX512(px, nb)
+			}
+		}
+	}
+	for _, sig := range []bool{false, true} {
+		actExpAVX512(sig)
+		actExpAVX2(sig)
+	}
+	sumPixelsF32AVX512()
+	geluF32(true)
+	geluF32(false)
+}
+
+// depthwiseF32AVX512 computes px pixels x nb 16-channel blocks per step of one
+// float32 output row of a depthwise convolution on a zero-padded NHWC input:
+// out[x][c] = clamp(bias[c] + Σ_t in[x·pstride + off[t] + c] · w[t][c], lo, hi)
+// with ep = {lo, hi}; ow must be a multiple of px. The clamp is VMAXPS/VMINPS
+// with the accumulator as second operand, so NaN propagates as in a separate
+// Clip.
+func depthwiseF32AVX512(px, nb int) {
+	name := fmt.Sprintf("depthwiseF32AVX512_%dx%d", px, nb)
+	TEXT(name, NOSPLIT, "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes %d pixels x %d channels per step of one float32 depthwise output row, clamped to ep[0..1].", name, px, 16*nb))
+	bases := []GPPhysical{RSI, RBX, RCX, RDX}[:px]
+	off, wcur, outp, x, tap, t0, wstride, taps, tmp := RDI, R8, R10, R11, R13, RAX, R12, R9, R14
+	acc := func(p, b int) VecPhysical { return zmm(p*nb + b) }
+	Load(Param("in"), bases[0])
+	Load(Param("pstride"), tmp)
+	for p := 1; p < px; p++ {
+		LEAQ(Mem{Base: bases[p-1], Index: tmp, Scale: 1}, bases[p])
+	}
+	Load(Param("off"), off)
+	Load(Param("out"), outp)
+	Load(Param("ow"), x)
+	Load(Param("wstride"), wstride)
+	Load(Param("taps"), taps)
+	Load(Param("ep"), tmp)
+	VBROADCASTSS(Mem{Base: tmp}, Z30)
+	VBROADCASTSS(Mem{Base: tmp, Disp: 4}, Z31)
+	Label(name + "_pixel")
+	Load(Param("bias"), tmp)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: tmp, Disp: 64 * b}, acc(0, b))
+		for p := 1; p < px; p++ {
+			VMOVAPS(acc(0, b), acc(p, b))
+		}
+	}
+	Load(Param("w"), wcur)
+	XORQ(tap, tap)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: tap, Scale: 8}, t0)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: wcur, Disp: 64 * b}, zmm(24+b))
+		for p := 0; p < px; p++ {
+			VFMADD231PS(Mem{Base: bases[p], Index: t0, Scale: 1, Disp: 64 * b}, zmm(24+b), acc(p, b))
+		}
+	}
+	ADDQ(wstride, wcur)
+	INCQ(tap)
+	CMPQ(tap, taps)
+	JB(LabelRef(name + "_tap"))
+	Load(Param("ostride"), tmp)
+	for p := 0; p < px; p++ {
+		for b := 0; b < nb; b++ {
+			VMAXPS(acc(p, b), Z30, acc(p, b))
+			VMINPS(acc(p, b), Z31, acc(p, b))
+			VMOVUPS(acc(p, b), Mem{Base: outp, Disp: 64 * b})
+		}
+		ADDQ(tmp, outp)
+	}
+	Load(Param("pstride"), tmp)
+	for p := 0; p < px; p++ {
+		for q := 0; q < px; q++ {
+			ADDQ(tmp, bases[p])
+		}
+	}
+	SUBQ(Imm(uint64(px)), x)
+	JNZ(LabelRef(name + "_pixel"))
+	VZEROUPPER()
+	RET()
+}
+
+// Constants of the exp approximation (Cephes expf): exp(t) = 2^n · e^r with
+// n = round(t·log2 e), r = t − n·ln2 (two-part ln2), e^r = 1 + r + r²·P(r).
+var expConsts = []struct {
+	name string
+	v    float32
+}{
+	{"expHi", 88.3762626647949},
+	{"expLo", -87.3365447504},
+	{"log2e", 1.44269504088896341},
+	{"ln2hi", 0.693359375},
+	{"ln2lo", -2.12194440e-4},
+	{"p0", 1.9875691500e-4},
+	{"p1", 1.3981999507e-3},
+	{"p2", 8.3334519073e-3},
+	{"p3", 4.1665795894e-2},
+	{"p4", 1.6666665459e-1},
+	{"p5", 5.0000001201e-1},
+	{"one", 1},
+}
+
+var expData Mem
+
+func expTable() Mem {
+	if expData.Symbol.Name == "" {
+		expData = GLOBL("actExpConsts", RODATA|NOPTR)
+		for i, c := range expConsts {
+			// Bit patterns: the assembler does not store float DATA of width 4 as float32.
+			DATA(4*i, U32(math.Float32bits(c.v)))
+		}
+	}
+	return expData
+}
+
+func expConst(name string) Mem {
+	for i, c := range expConsts {
+		if c.name == name {
+			return expTable().Offset(4 * i)
+		}
+	}
+	panic(name)
+}
+
+// actExp emits dst = x/(1+exp(−x)) (SiLU) or 1/(1+exp(−x)) (Sigmoid) for n
+// floats (n a multiple of the vector width), with vector registers of width
+// lanes; scale applies 2^n to p (VSCALEFPS on AVX-512, exponent add on AVX2).
+func actExpAVX512(sigmoid bool) {
+	name := "siluF32AVX512"
+	if sigmoid {
+		name = "sigmoidF32AVX512"
+	}
+	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int)")
+	Pragma("noescape")
+	Doc(name + " applies " + map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid] + " to n floats (n a multiple of 16).")
+	dst, src, n := RDI, RSI, RCX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	names := []string{"expHi", "expLo", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one"}
+	for i, c := range names {
+		VBROADCASTSS(expConst(c), zmm(16+i))
+	}
+	hi, lo, log2e, ln2hi, ln2lo, p0, one := Z16, Z17, Z18, Z19, Z20, 21, Z27
+	x, t, k, r, p := Z0, Z1, Z2, Z3, Z4
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: src}, x)
+	// t = clamp(−x) so that 2^n stays a normal float.
+	VXORPS(t, t, t)
+	VSUBPS(x, t, t)
+	VMINPS(hi, t, t)
+	VMAXPS(lo, t, t)
+	VMULPS(log2e, t, k)
+	VRNDSCALEPS(Imm(0), k, k)
+	VMOVAPS(t, r)
+	VFNMADD231PS(ln2hi, k, r)
+	VFNMADD231PS(ln2lo, k, r)
+	VMOVAPS(zmm(p0), p)
+	for i := 1; i <= 5; i++ {
+		VFMADD213PS(zmm(p0+i), r, p)
+	}
+	VMULPS(r, r, t)
+	VFMADD213PS(r, t, p) // p·r² + r
+	VADDPS(one, p, p)    // e^r
+	VSCALEFPS(k, p, p)   // exp(−x)
+	VADDPS(one, p, p)
+	if sigmoid {
+		VDIVPS(p, one, x)
+	} else {
+		VDIVPS(p, x, x)
+	}
+	VMOVUPS(x, Mem{Base: dst})
+	ADDQ(Imm(64), src)
+	ADDQ(Imm(64), dst)
+	SUBQ(Imm(16), n)
+	JNZ(LabelRef(name + "_loop"))
+	VZEROUPPER()
+	RET()
+}
+
+func actExpAVX2(sigmoid bool) {
+	name := "siluF32AVX2"
+	if sigmoid {
+		name = "sigmoidF32AVX2"
+	}
+	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int)")
+	Pragma("noescape")
+	Doc(name + " applies " + map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid] + " to n floats (n a multiple of 8).")
+	dst, src, n := RDI, RSI, RCX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	x, t, k, r, p, c := Y0, Y1, Y2, Y3, Y4, Y5
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: src}, x)
+	VXORPS(t, t, t)
+	VSUBPS(x, t, t)
+	VBROADCASTSS(expConst("expHi"), c)
+	VMINPS(c, t, t)
+	VBROADCASTSS(expConst("expLo"), c)
+	VMAXPS(c, t, t)
+	VBROADCASTSS(expConst("log2e"), c)
+	VMULPS(c, t, k)
+	VROUNDPS(Imm(0), k, k)
+	VMOVAPS(t, r)
+	VBROADCASTSS(expConst("ln2hi"), c)
+	VFNMADD231PS(c, k, r)
+	VBROADCASTSS(expConst("ln2lo"), c)
+	VFNMADD231PS(c, k, r)
+	VBROADCASTSS(expConst("p0"), p)
+	for i := 1; i <= 5; i++ {
+		VBROADCASTSS(expConst(fmt.Sprintf("p%d", i)), c)
+		VFMADD213PS(c, r, p)
+	}
+	VMULPS(r, r, t)
+	VFMADD213PS(r, t, p)
+	VBROADCASTSS(expConst("one"), c)
+	VADDPS(c, p, p)
+	// 2^n: add n to the exponent field.
+	VCVTPS2DQ(k, k)
+	VPSLLD(Imm(23), k, k)
+	VPADDD(k, p, p)
+	VADDPS(c, p, p)
+	if sigmoid {
+		VDIVPS(p, c, x)
+	} else {
+		VDIVPS(p, x, x)
+	}
+	VMOVUPS(x, Mem{Base: dst})
+	ADDQ(Imm(32), src)
+	ADDQ(Imm(32), dst)
+	SUBQ(Imm(8), n)
+	JNZ(LabelRef(name + "_loop"))
+	VZEROUPPER()
+	RET()
+}
+
+// sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 channels:
+// dst[c] = Σ_p src[p·stride + c], four pixels at a time into independent
+// accumulators.
+func sumPixelsF32AVX512() {
+	TEXT("sumPixelsF32AVX512", NOSPLIT, "func(dst *float32, src *float32, n int, stride int)")
+	Pragma("noescape")
+	Doc("sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 float32 channels into dst.")
+	dst, src, n, stride, s3 := RDI, RSI, RCX, RDX, R8
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	Load(Param("stride"), stride)
+	LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, s3)
+	for i := 0; i < 4; i++ {
+		VXORPS(zmm(i), zmm(i), zmm(i))
+	}
+	CMPQ(n, Imm(4))
+	JB(LabelRef("sumpx_tail"))
+	Label("sumpx_loop4")
+	VADDPS(Mem{Base: src}, Z0, Z0)
+	VADDPS(Mem{Base: src, Index: stride, Scale: 1}, Z1, Z1)
+	VADDPS(Mem{Base: src, Index: stride, Scale: 2}, Z2, Z2)
+	VADDPS(Mem{Base: src, Index: s3, Scale: 1}, Z3, Z3)
+	LEAQ(Mem{Base: src, Index: stride, Scale: 4}, src)
+	SUBQ(Imm(4), n)
+	CMPQ(n, Imm(4))
+	JAE(LabelRef("sumpx_loop4"))
+	Label("sumpx_tail")
+	TESTQ(n, n)
+	JZ(LabelRef("sumpx_done"))
+	VADDPS(Mem{Base: src}, Z0, Z0)
+	ADDQ(stride, src)
+	DECQ(n)
+	JMP(LabelRef("sumpx_tail"))
+	Label("sumpx_done")
+	VADDPS(Z1, Z0, Z0)
+	VADDPS(Z3, Z2, Z2)
+	VADDPS(Z2, Z0, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,108 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Act is an elementwise activation the float32 convolution kernels apply as
+// they store their output (after the bias, the residual and the clamp).
+type Act uint8
+
+// Activations.
+const (
+	ActNone      Act = iota
+	ActSigmoid       // 1/(1+e^-x)
+	ActSiLU          // x·sigmoid(x) (Swish with β = 1)
+	ActHardSwish     // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
+	ActGELU          // x·(1+erf(x/√2))/2
+)
+
+func (a Act) String() string {
+	switch a {
+	case ActNone:
+		return "none"
+	case ActSigmoid:
+		return "sigmoid"
+	case ActSiLU:
+		return "silu"
+	case ActHardSwish:
+		return "hardswish"
+	case ActGELU:
+		return "gelu"
+	}
+	return fmt.Sprintf("Act(%d)", uint8(a))
+}
+
+// ActF32 writes a(src[i]) to dst[i]; dst may be src. Sigmoid and SiLU use a
+// vector exp (Cephes expf polynomial: a few ulp of float32), GELU a rational
+// erf (Eigen's float32 approximation, 6.5e-8 absolute) on the AVX-512 and AVX2
+// paths; the Go path and the tail use float64 math.
+func ActF32(a Act, dst, src []float32) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("kernels.ActF32: dst %d < src %d", len(dst), len(src)))
+	}
+	done := 0
+	switch a {
+	case ActSigmoid, ActSiLU:
+		done = actExpAsm(a == ActSigmoid, dst, src)
+	case ActGELU:
+		done = geluAsm(dst, src)
+	}
+	actGo(a, dst[done:len(src)], src[done:])
+}
+
+func actGo(a Act, dst, src []float32) {
+	switch a {
+	case ActNone:
+		copy(dst, src)
+	case ActSigmoid:
+		for i, v := range src {
+			dst[i] = float32(sigmoid64(float64(v)))
+		}
+	case ActSiLU:
+		for i, v := range src {
+			dst[i] = float32(float64(v) * sigmoid64(float64(v)))
+		}
+	case ActHardSwish:
+		// In float64, rounded once: what the runtime's HardSwish operator computes.
+		for i, v := range src {
+			x := float64(v)
+			dst[i] = float32(x * math.Max(0, math.Min(1, x/6+0.5)))
+		}
+	case ActGELU:
+		for i, v := range src {
+			x := float64(v)
+			dst[i] = float32(x * (1 + math.Erf(x/math.Sqrt2)) / 2)
+		}
+	default:
+		panic(fmt.Sprintf("kernels.ActF32: unknown activation %d", a))
+	}
+}
+
+func sigmoid64(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// clampActRow writes act(clamp(src)) to dst (the epilogue of a row computed
+// into scratch).
+func clampActRow(dst, src []float32, lo, hi float32, a Act) {
+	if lo != float32(math.Inf(-1)) || hi != float32(math.Inf(1)) {
+		for i, v := range src {
+			// max/min keep NaN as a separate Clip does.
+			if v < lo {
+				v = lo
+			}
+			if v > hi {
+				v = hi
+			}
+			dst[i] = v
+		}
+		src = dst[:len(src)]
+	}
+	ActF32(a, dst, src)
+}

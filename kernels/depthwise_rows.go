@@ -1,0 +1,205 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// DWWeightsF32 are the weights of a float32 depthwise convolution (Groups ==
+// C, OC = C·mult) packed once for DepthwiseF32: per tap, the output channels
+// padded to a multiple of 16 (one zmm or two ymm), bias likewise.
+type DWWeightsF32 struct {
+	oc, mult, kh, kw int
+	cp               int
+	w                []float32 // [kh·kw][cp]
+	bias             []float32 // [cp]
+}
+
+// PackDWF32 packs depthwise weights w [oc][1][kh][kw] (ONNX order) and an
+// optional bias [oc]; mult is the channel multiplier oc/C.
+func PackDWF32(oc, mult, kh, kw int, w, bias []float32) *DWWeightsF32 {
+	taps := kh * kw
+	if oc <= 0 || mult <= 0 || oc%mult != 0 || taps <= 0 || len(w) < oc*taps || bias != nil && len(bias) < oc {
+		panic(fmt.Sprintf("kernels.PackDWF32: bad shape oc=%d mult=%d %dx%d (w %d, bias %d)", oc, mult, kh, kw, len(w), len(bias)))
+	}
+	cp := (oc + 15) &^ 15
+	p := &DWWeightsF32{oc: oc, mult: mult, kh: kh, kw: kw, cp: cp, w: make([]float32, taps*cp), bias: make([]float32, cp)}
+	for o := 0; o < oc; o++ {
+		for t := 0; t < taps; t++ {
+			p.w[t*cp+o] = w[o*taps+t]
+		}
+	}
+	if bias != nil {
+		copy(p.bias, bias[:oc])
+	}
+	return p
+}
+
+// F32Epilogue is what a float32 convolution applies to each output value
+// before storing it: clamp to [Lo, Hi] (±Inf for none), then Act.
+type F32Epilogue struct {
+	Lo, Hi float32
+	Act    Act
+}
+
+// NoEpilogue stores the convolution's values as they are.
+var NoEpilogue = F32Epilogue{Lo: float32(math.Inf(-1)), Hi: float32(math.Inf(1))}
+
+// DepthwiseF32 computes a 2-D depthwise convolution with fused epilogue on
+// channels-last tensors: x holds s.N·s.H·s.W pixels of s.C channels at pixel
+// stride sx (sx == 0: x is NCHW), y receives s.N·OH·OW pixels of s.OC
+// channels at stride sy. s.Groups must be s.C. Each thread lays a band of
+// input rows out zero-padded (channels padded to 16, repeated for a channel
+// multiplier) and runs the row kernel on it: AVX-512 (4 pixels × up to 64
+// channels per step, clamp in registers), AVX2 (one pixel × 32 channels), or
+// Go; the activation is applied to each row while it is in L1.
+func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, threads int) {
+	s = s.norm()
+	if s.Groups != s.C || s.OC != pw.oc || s.OC != s.C*pw.mult || s.KH != pw.kh || s.KW != pw.kw {
+		panic(fmt.Sprintf("kernels.DepthwiseF32: shape %+v does not match the packed weights (oc=%d mult=%d %dx%d)", s, pw.oc, pw.mult, pw.kh, pw.kw))
+	}
+	oh, ow := s.OutH(), s.OutW()
+	if s.N <= 0 || oh <= 0 || ow <= 0 {
+		return
+	}
+	if sx != 0 && sx < s.C || sy < s.OC {
+		panic(fmt.Sprintf("kernels.DepthwiseF32: pixel strides %d/%d below %d/%d channels", sx, sy, s.C, s.OC))
+	}
+	inLen := s.N * s.H * s.W * max(sx, 1)
+	if sx == 0 {
+		inLen = s.N * s.C * s.H * s.W
+	}
+	if len(x) < inLen || len(y) < ((s.N*oh*ow)-1)*sy+s.OC {
+		panic(fmt.Sprintf("kernels.DepthwiseF32: x (%d) or y (%d) too short", len(x), len(y)))
+	}
+	cp, taps := pw.cp, s.KH*s.KW
+	wp := (ow-1)*s.StrideW + (s.KW-1)*s.DilW + 1
+	rowIn := wp * cp
+	// Each thread keeps the input rows the current output row reads in a ring
+	// of padded rows, so that every input row is laid out once per chunk of
+	// output rows (rows of an image split in a few chunks per thread).
+	ring := (s.KH-1)*s.DilH + 1
+	chunk := max(1, (oh+4*threads-1)/(4*max(threads, 1)))
+	rowsPerImg := (oh + chunk - 1) / chunk
+	direct := ep.Act == ActNone && cp == s.OC && sy == cp
+	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
+		bandP, rowP := getF32(ring*rowIn), getF32(ow*cp)
+		defer f32Pool.Put(bandP)
+		defer f32Pool.Put(rowP)
+		band, row := (*bandP)[:ring*rowIn], (*rowP)[:ow*cp]
+		filled := make([]int, ring) // padded input row held by each slot
+		off := make([]int64, taps)
+		epk := [2]float32{ep.Lo, ep.Hi}
+		lastImg := -1
+		for it, _, ok := next(); ok; it, _, ok = next() {
+			img, c0 := it/rowsPerImg, it%rowsPerImg*chunk
+			c1 := min(oh, c0+chunk)
+			if img != lastImg {
+				for i := range filled {
+					filled[i] = -1
+				}
+				lastImg = img
+			}
+			for oy := c0; oy < c1; oy++ {
+				for ki := 0; ki < s.KH; ki++ {
+					r := oy*s.StrideH + ki*s.DilH
+					slot := r % ring
+					if filled[slot] != r {
+						dwFillBand(s, pw.mult, cp, x, sx, img, r, 1, wp, band[slot*rowIn:(slot+1)*rowIn])
+						filled[slot] = r
+					}
+					for kj := 0; kj < s.KW; kj++ {
+						off[ki*s.KW+kj] = int64((slot*rowIn + kj*s.DilW*cp) * 4)
+					}
+				}
+				dst := y[(img*oh+oy)*ow*sy:]
+				if direct && dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, dst, cp, sy, &epk) {
+					continue
+				}
+				clamped := dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp, cp, &epk)
+				if !clamped && !depthwiseF32Row(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
+					dwRowGo(band, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)
+				}
+				lo, hi := ep.Lo, ep.Hi
+				if clamped {
+					lo, hi = NoEpilogue.Lo, NoEpilogue.Hi
+				}
+				if cp == s.OC && sy == s.OC {
+					clampActRow(dst[:ow*cp], row, lo, hi, ep.Act)
+					continue
+				}
+				for px := 0; px < ow; px++ {
+					clampActRow(dst[px*sy:px*sy+s.OC], row[px*cp:px*cp+s.OC], lo, hi, ep.Act)
+				}
+			}
+		}
+	})
+}
+
+// dwFillBand lays out padded input rows iy0..iy0+nr-1 of image img: wp pixels
+// of cp channels, zero outside the image and in the channel padding.
+func dwFillBand(s ConvShape, mult, cp int, x []float32, sx, img, iy0, nr, wp int, band []float32) {
+	rowIn := wp * cp
+	for r := 0; r < nr; r++ {
+		dst := band[r*rowIn : (r+1)*rowIn]
+		iy := iy0 + r - s.PadTop
+		if iy < 0 || iy >= s.H {
+			clear(dst)
+			continue
+		}
+		x0, x1 := s.PadLeft, min(wp, s.PadLeft+s.W) // padded columns holding pixels
+		clear(dst[:x0*cp])
+		if x1 < wp {
+			clear(dst[x1*cp:])
+		}
+		switch {
+		case sx == 0: // NCHW planes
+			plane := s.H * s.W
+			for j := x0; j < x1; j++ {
+				px := dst[j*cp : (j+1)*cp]
+				clear(px[s.OC:])
+			}
+			for c := 0; c < s.C; c++ {
+				src := x[(img*s.C+c)*plane+iy*s.W:]
+				for m := 0; m < mult; m++ {
+					o := c*mult + m
+					for j := x0; j < x1; j++ {
+						dst[j*cp+o] = src[j-s.PadLeft]
+					}
+				}
+			}
+		case mult == 1:
+			src := x[(img*s.H+iy)*s.W*sx:]
+			for j := x0; j < x1; j++ {
+				px := dst[j*cp : (j+1)*cp]
+				copy(px, src[(j-s.PadLeft)*sx:(j-s.PadLeft)*sx+s.C])
+				clear(px[s.C:])
+			}
+		default:
+			src := x[(img*s.H+iy)*s.W*sx:]
+			for j := x0; j < x1; j++ {
+				px := dst[j*cp : (j+1)*cp]
+				sp := src[(j-s.PadLeft)*sx:]
+				for o := 0; o < s.OC; o++ {
+					px[o] = sp[o/mult]
+				}
+				clear(px[s.OC:])
+			}
+		}
+	}
+}
+
+// dwRowGo is the portable row kernel (pstride in floats).
+func dwRowGo(base []float32, off []int64, taps, pstride, ow int, w, bias, out []float32, cp int) {
+	for x := 0; x < ow; x++ {
+		acc := out[x*cp : (x+1)*cp]
+		copy(acc, bias[:cp])
+		for t := 0; t < taps; t++ {
+			src := base[x*pstride+int(off[t])/4:][:cp]
+			wr := w[t*cp : (t+1)*cp]
+			for c := range acc {
+				acc[c] += src[c] * wr[c]
+			}
+		}
+	}
+}

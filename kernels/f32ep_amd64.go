@@ -1,0 +1,105 @@
+//go:build amd64 && !purego && !noasm
+
+package kernels
+
+// actExpAsm applies SiLU (or Sigmoid) to the longest vector-width prefix of
+// src on this CPU's path and returns its length.
+func actExpAsm(sigmoid bool, dst, src []float32) int {
+	switch {
+	case f32Wide:
+		n := len(src) &^ 15
+		if n == 0 {
+			return 0
+		}
+		_ = dst[n-1]
+		if sigmoid {
+			sigmoidF32AVX512(&dst[0], &src[0], n)
+		} else {
+			siluF32AVX512(&dst[0], &src[0], n)
+		}
+		return n
+	case f32Path == isaAVX2:
+		n := len(src) &^ 7
+		if n == 0 {
+			return 0
+		}
+		_ = dst[n-1]
+		if sigmoid {
+			sigmoidF32AVX2(&dst[0], &src[0], n)
+		} else {
+			siluF32AVX2(&dst[0], &src[0], n)
+		}
+		return n
+	}
+	return 0
+}
+
+var dwF32ZTable = [2][4]func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32){
+	{depthwiseF32AVX512_1x1, depthwiseF32AVX512_1x2, depthwiseF32AVX512_1x3, depthwiseF32AVX512_1x4},
+	{depthwiseF32AVX512_4x1, depthwiseF32AVX512_4x2, depthwiseF32AVX512_4x3, depthwiseF32AVX512_4x4},
+}
+
+// dwRowF32Wide computes one output row with the AVX-512 kernel, clamped to
+// ep = {lo, hi}; cp is a multiple of 16 and the output pixel stride ostride
+// floats. It reports false when this CPU has no AVX-512.
+func dwRowF32Wide(base []float32, off []int64, taps, pstride, ow int, w, bias, out []float32, cp, ostride int, ep *[2]float32) bool {
+	if !f32Wide {
+		return false
+	}
+	maxOff := int64(0)
+	for _, o := range off[:taps] {
+		maxOff = max(maxOff, o)
+	}
+	_ = base[(ow-1)*pstride/4+int(maxOff)/4+cp-1]
+	_ = w[taps*cp-1]
+	_ = out[(ow-1)*ostride+cp-1]
+	ow4 := ow &^ 3
+	for c := 0; c < cp; c += 64 {
+		nb := min(4, (cp-c)/16)
+		if ow4 > 0 {
+			dwF32ZTable[1][nb-1](&base[c], &off[0], taps, pstride, ow4, &w[c], cp*4, &bias[c], &out[c], ostride*4, &ep[0])
+		}
+		if ow > ow4 {
+			dwF32ZTable[0][nb-1](&base[c+ow4*pstride/4], &off[0], taps, pstride, ow-ow4, &w[c], cp*4, &bias[c], &out[c+ow4*ostride], ostride*4, &ep[0])
+		}
+	}
+	return true
+}
+
+// sumPixelsWide writes dst[c] = Σ_{p<n} x[p*stride+c] for the first
+// len(dst)&^15 channels with the AVX-512 kernel and returns how many.
+func sumPixelsWide(dst, x []float32, n, stride int) int {
+	if !f32Wide || n == 0 {
+		return 0
+	}
+	c := len(dst) &^ 15
+	if c > 0 {
+		_ = x[(n-1)*stride+c-1]
+	}
+	for b := 0; b < c; b += 16 {
+		sumPixelsF32AVX512(&dst[b], &x[b], n, stride*4)
+	}
+	return c
+}
+
+// geluAsm applies GELU to the longest vector-width prefix of src on this
+// CPU's path and returns its length.
+func geluAsm(dst, src []float32) int {
+	switch {
+	case f32Wide:
+		n := len(src) &^ 15
+		if n > 0 {
+			_ = dst[n-1]
+			geluF32AVX512(&dst[0], &src[0], n)
+		}
+		return n
+	case f32Path == isaAVX2:
+		n := len(src) &^ 7
+		if n > 0 {
+			_ = dst[n-1]
+			geluF32AVX2(&dst[0], &src[0], n)
+		}
+		return n
+	}
+	return 0
+}

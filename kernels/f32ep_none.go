@@ -1,0 +1,13 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+func actExpAsm(sigmoid bool, dst, src []float32) int { return 0 }
+
+func dwRowF32Wide(base []float32, off []int64, taps, pstride, ow int, w, bias, out []float32, cp, ostride int, ep *[2]float32) bool {
+	return false
+}
+
+func sumPixelsWide(dst, x []float32, n, stride int) int { return 0 }
+
+func geluAsm(dst, src []float32) int { return 0 }

@@ -1,0 +1,32 @@
+package kernels
+
+// AddPixelsF64 adds to acc[c] the sum over n pixels of x[p*stride+c] (the
+// global average pool of a channels-last tensor). Blocks of 256 pixels are
+// summed in float32 by the AVX-512 kernel and added in float64, so the result
+// stays within a few float32 ulp of an all-float64 sum; other paths sum in
+// float64.
+func AddPixelsF64(acc []float64, x []float32, n, stride int) {
+	c := len(acc)
+	if n <= 0 || c == 0 {
+		return
+	}
+	if stride < c || len(x) < (n-1)*stride+c {
+		panic("kernels.AddPixelsF64: x too short or stride below the channels")
+	}
+	var tmp [1024]float32
+	done := 0
+	if c >= 16 && c <= len(tmp) {
+		for p0 := 0; p0 < n; p0 += 256 {
+			np := min(256, n-p0)
+			done = sumPixelsWide(tmp[:c], x[p0*stride:], np, stride)
+			for i := 0; i < done; i++ {
+				acc[i] += float64(tmp[i])
+			}
+		}
+	}
+	for p := 0; p < n; p++ {
+		for i, v := range x[p*stride+done : p*stride+c] {
+			acc[done+i] += float64(v)
+		}
+	}
+}

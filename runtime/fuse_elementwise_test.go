@@ -1,0 +1,64 @@
+package runtime
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestFusedGELUAndSquare builds a transformer MLP as torch.onnx writes it at
+// opset 13 (decomposed LayerNorm with Pow(x, 2), Erf-spelled GELU, a second
+// GELU with Mul by 1/√2 and the constant first in the Adds) and checks it
+// against the operators run one by one.
+func TestFusedGELUAndSquare(t *testing.T) {
+	b := newMB(31)
+	b.input("x", graph.Dim{Size: 3}, graph.Dim{Size: 5}, graph.Dim{Size: 16})
+	scalar := func(v float32) string { return b.init("c", graph.ScalarFloat32(v)) }
+	axes := &graph.Attr{Name: "axes", Type: graph.AttrInts, Ints: []int64{-1}}
+	mean := b.node("ReduceMean", []string{"x"}, axes)
+	d := b.node("Sub", []string{"x", mean})
+	v := b.node("ReduceMean", []string{b.node("Pow", []string{d, scalar(2)})}, axes)
+	n := b.node("Div", []string{d, b.node("Sqrt", []string{b.node("Add", []string{v, scalar(1e-6)})})})
+	h := b.node("MatMul", []string{n, b.randInit("w", []int{16, 24}, 0.5)})
+	gelu := func(x string, mulForm bool) string {
+		var s string
+		if mulForm {
+			s = b.node("Mul", []string{x, scalar(float32(1 / math.Sqrt2))})
+		} else {
+			s = b.node("Div", []string{x, scalar(float32(math.Sqrt2))})
+		}
+		e := b.node("Add", []string{scalar(1), b.node("Erf", []string{s})})
+		return b.node("Mul", []string{scalar(0.5), b.node("Mul", []string{e, x})})
+	}
+	h = gelu(h, false)
+	h = gelu(b.node("MatMul", []string{h, b.randInit("w", []int{24, 16}, 0.5)}), true)
+	b.output(h)
+	m := b.model()
+	in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(3)), []int{3, 5, 16}, -3, 3)}
+	ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+	require.NoError(t, err)
+	want, err := ref.RunTensors(in)
+	require.NoError(t, err)
+	s, err := NewSession(m, WithMode(ModeFloat))
+	require.NoError(t, err)
+	gelus, squares := 0, 0
+	for _, st := range s.steps {
+		switch st.kernel.(type) {
+		case *actKernel:
+			gelus++
+		case *squareKernel:
+			squares++
+		}
+		require.NotEqual(t, "Erf", st.node.OpType)
+	}
+	require.Equal(t, 2, gelus)
+	require.Equal(t, 1, squares)
+	got, err := s.RunTensors(in)
+	require.NoError(t, err)
+	o := s.Outputs()[0].Name
+	require.NoError(t, CompareTensors(got[o], want[o], gemmTol))
+}

@@ -1,0 +1,132 @@
+package runtime
+
+// MatMul with a constant 2-D B (every Linear layer torch.onnx exports for a
+// 3-D input: the transformer blocks of ViT, the pointwise MLPs of ConvNeXt):
+// B is packed once for kernels.SgemmPackedB instead of at every call, the
+// batch folds into the rows of one GEMM, and a following Add of a bias of N
+// values is applied by the GEMM's epilogue.
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+type packedMatMulKernel struct {
+	matmul Kernel // the MatMul's own kernel, when the fast path does not apply
+	b      *graph.Tensor
+	k, n   int
+	pb     *kernels.PackedB
+	// bias is the constant of a fused Add (nil for none); add is its kernel,
+	// biasFirst says the bias is the Add's first input.
+	bias      *graph.Tensor
+	add       Kernel
+	addNode   *graph.Node
+	biasFirst bool
+}
+
+func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	a := in[0]
+	if in[1] == k.b && a != nil && a.DType == graph.Float32 && len(a.Shape) >= 2 && a.Shape[len(a.Shape)-1] == k.k {
+		rows := graph.NumElements(a.Shape[:len(a.Shape)-1])
+		shape := append(append([]int(nil), a.Shape[:len(a.Shape)-1]...), k.n)
+		y := ctx.AllocF32(rows * k.n)
+		var ep *kernels.SgemmEpilogue
+		if k.bias != nil {
+			ep = &kernels.SgemmEpilogue{ColBias: k.bias.F32()}
+		}
+		if rows > 0 {
+			if k.k == 0 {
+				clear(y)
+				if ep != nil {
+					for r := 0; r < rows; r++ {
+						copy(y[r*k.n:(r+1)*k.n], ep.ColBias)
+					}
+				}
+			} else {
+				kernels.SgemmPackedB(false, rows, a.F32(), k.k, k.pb, y, k.n, false, ep, ctx.Threads)
+			}
+		}
+		if k.bias == nil || len(k.bias.Shape) <= len(shape) {
+			return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: y}}, nil
+		}
+	}
+	y, err := k.matmul.Run(ctx, in[:2])
+	if err != nil || k.bias == nil {
+		return y, err
+	}
+	args := []*graph.Tensor{y[0], k.bias}
+	if k.biasFirst {
+		args[0], args[1] = k.bias, y[0]
+	}
+	if y, err = k.add.Run(ctx, args); err != nil {
+		return nil, fmt.Errorf("%s: %w", k.addNode.Label(), err)
+	}
+	return y, nil
+}
+
+// packConstMatMuls swaps in packedMatMulKernel for every float32 MatMul whose B
+// is a constant matrix, fusing a bias Add that is the only reader of its
+// output. It runs with the other step rewrites, before buffer lifetimes.
+func (s *Session) packConstMatMuls() {
+	readers := map[int][]int{}
+	for i, st := range s.steps {
+		for _, id := range st.in {
+			if id >= 0 {
+				readers[id] = append(readers[id], i)
+			}
+		}
+	}
+	removed := make([]bool, len(s.steps))
+	g := s.model.Graph
+	for i, st := range s.steps {
+		if !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[1] < 0 || removed[i] {
+			continue
+		}
+		b := s.consts[st.in[1]]
+		av := g.Values[st.node.Inputs[0]]
+		if b == nil || b.DType != graph.Float32 || len(b.Shape) != 2 || b.Shape[1] == 0 || checkTensor("input B", b) != nil ||
+			av == nil || av.DType != graph.Float32 || !av.HasShape || len(av.Shape) < 2 {
+			continue
+		}
+		pk := &packedMatMulKernel{matmul: st.kernel, b: b, k: b.Shape[0], n: b.Shape[1]}
+		pk.pb = kernels.PackSgemmB(false, pk.k, pk.n, b.F32(), pk.n)
+		ns := step{node: st.node, kernel: pk, in: st.in, out: st.out}
+		out := st.out[0]
+		if r := readers[out]; len(r) == 1 && !s.keep[out] && isOp(s.steps[r[0]].node, "Add") && len(s.steps[r[0]].in) == 2 {
+			j := r[0]
+			add := s.steps[j]
+			bi := 1
+			if add.in[1] == out {
+				bi = 0
+			}
+			bias := s.consts[add.in[bi]]
+			ov := g.Values[st.node.Outputs[0]]
+			if add.in[1-bi] == out && bias != nil && bias.DType == graph.Float32 && bias.Len() == pk.n && len(bias.Shape) > 0 &&
+				bias.Shape[len(bias.Shape)-1] == pk.n && ov != nil && ov.HasShape && len(bias.Shape) <= len(ov.Shape) && len(add.out) == 1 {
+				pk.bias, pk.add, pk.addNode, pk.biasFirst = bias, add.kernel, add.node, bi == 0
+				ns.in = []int{st.in[0], st.in[1], add.in[bi]}
+				ns.out = add.out
+				removed[j] = true
+				// The fused step takes the Add's place (the bias is a constant, so
+				// both places are valid; the Add's keeps later readers in order).
+				s.steps[j] = ns
+				removed[i] = true
+				removed[j] = false
+				continue
+			}
+		}
+		s.steps[i] = ns
+	}
+	kept := s.steps[:0]
+	for i, st := range s.steps {
+		if !removed[i] {
+			kept = append(kept, st)
+		}
+	}
+	s.steps = kept
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""Export the CPU benchmark set: torchvision models as torch.onnx writes them.
+
+Random weights (no download), opset 13, static batch 1, 224x224 RGB input
+named "input". The files are large and not committed; by default they go to
+out/bench-models/ (gitignored). Needs Debian's python3-torch and
+python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
+
+    /usr/bin/python3 scripts/export_benchmodels.py [--out DIR] [--models a,b,...]
+
+For each model MODEL.onnx is written, and, where PyTorch has a quantized
+version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
+PyTorch timing is done by scripts/torch_int8_bench.py.
+"""
+import argparse
+import os
+import sys
+
+import torch
+import torchvision
+
+MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "vit_b_16"]
+
+
+def build(name):
+    torch.manual_seed(0)
+    fn = getattr(torchvision.models, name)
+    model = fn(weights=None).eval()
+    # torchvision zero-initialises some layers (vit_b_16's classifier head):
+    # random values instead, so that the outputs say something when compared.
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() >= 2 and not p.any():
+                torch.nn.init.normal_(p, std=0.02)
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="out/bench-models")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--opset", type=int, default=13)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    for name in args.models.split(","):
+        name = name.strip()
+        if not name:
+            continue
+        path = os.path.join(args.out, name + ".onnx")
+        tmp = path + ".tmp"
+        model = build(name)
+        x = torch.randn(1, 3, 224, 224)
+        # Not under torch.no_grad(): with gradients enabled nn.MultiheadAttention
+        # (vit_b_16) takes its composite path, which torch.onnx can export,
+        # instead of the fused aten::_native_multi_head_attention.
+        torch.onnx.export(model, x, tmp, opset_version=args.opset,
+                          input_names=["input"], output_names=["output"],
+                          do_constant_folding=True)
+        os.replace(tmp, path)  # nothing half-written under the final name
+        print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

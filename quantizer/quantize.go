@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // ErrAlreadyQuantized is returned (wrapped) for a model that already contains
@@ -115,7 +116,7 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 			return nil, err
 		}
 	}
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, fmt.Errorf("quantize: the quantized graph is invalid (a quantizer bug): %w", err)
 	}
 	recordMeta(q, opts)
@@ -168,7 +169,7 @@ func planModel(q *graph.Model, exclude []string) (*plan, error) {
 	if err := upgradeOpset(q, 13); err != nil {
 		return nil, err
 	}
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, err
 	}
 	ex := map[string]bool{}

@@ -50,7 +50,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = m.Validate()
+		_ = m.Validate(NoFold{})
 		if enc, err := m.Encode(); err == nil {
 			// What we can load and encode we must be able to load again.
 			if _, err := Decode(enc); err != nil {

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -542,20 +544,10 @@ func (m *Model) ToONNX() (*onnxpb.ModelProto, error) {
 	if mp.GetIrVersion() == 0 {
 		mp.IrVersion = proto.Int64(7)
 	}
-	domains := make([]string, 0, len(m.Opsets))
-	for d := range m.Opsets {
-		domains = append(domains, d)
-	}
-	sort.Strings(domains)
-	for _, d := range domains {
+	for _, d := range slices.Sorted(maps.Keys(m.Opsets)) {
 		mp.OpsetImport = append(mp.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String(d), Version: proto.Int64(m.Opsets[d])})
 	}
-	keys := make([]string, 0, len(m.Metadata))
-	for k := range m.Metadata {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m.Metadata)) {
 		mp.MetadataProps = append(mp.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(m.Metadata[k])})
 	}
 	return mp, nil
@@ -590,12 +582,7 @@ func (g *Graph) toONNX() (*onnxpb.GraphProto, error) {
 	for _, v := range g.Outputs {
 		gp.Output = append(gp.Output, valueToONNX(v))
 	}
-	names := make([]string, 0, len(g.Initializers))
-	for k := range g.Initializers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(g.Initializers)) {
 		tp, err := g.Initializers[k].ToProto(k)
 		if err != nil {
 			return nil, err
@@ -635,12 +622,7 @@ func (g *Graph) toONNX() (*onnxpb.GraphProto, error) {
 		if n.Doc != "" {
 			np.DocString = proto.String(n.Doc)
 		}
-		anames := make([]string, 0, len(n.Attrs))
-		for k := range n.Attrs {
-			anames = append(anames, k)
-		}
-		sort.Strings(anames)
-		for _, k := range anames {
+		for _, k := range slices.Sorted(maps.Keys(n.Attrs)) {
 			ap, err := n.Attrs[k].toONNX()
 			if err != nil {
 				return nil, fmt.Errorf("%s: attribute %q: %w", n.Label(), k, err)

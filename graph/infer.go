@@ -16,6 +16,9 @@ type InferContext struct {
 	// Consts holds the value of each input when it is known at compile time
 	// (initializers, Constant outputs, folded shape computations), else nil.
 	Consts []*Tensor
+	// Eval folds nodes whose inputs are all constant (FoldConstants); NoFold{} to
+	// fold nothing. Never nil when set up by InferShapes.
+	Eval ConstEval
 }
 
 // Input returns input i, or nil when absent.
@@ -140,12 +143,23 @@ type InferOptions struct {
 	// InputShapes overrides the declared shapes of graph inputs (e.g. to bind a symbolic
 	// batch dimension to a concrete size).
 	InputShapes map[string][]int
+	// Eval evaluates constant shape computations (runtime.ConstEval()), so that a
+	// Reshape fed by Shape -> Gather -> Concat gets a concrete shape. It is required:
+	// pass graph.NoFold{} to infer without folding. A nil Eval is an error rather than
+	// a silent loss of folding.
+	Eval ConstEval
 }
+
+// errNoEval is returned by InferShapes when the caller did not say how to fold.
+var errNoEval = errors.New("shape inference: InferOptions.Eval is nil (pass runtime.ConstEval(), or graph.NoFold{} to infer without constant folding)")
 
 // InferShapes sorts the graph, checks every node and fills g.Values with the type and
 // shape of every value. Constant values discovered on the way are returned (keyed by
 // value name) so that callers can fold them.
 func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
+	if opts.Eval == nil {
+		return nil, errNoEval
+	}
 	g := m.Graph
 	if err := g.TopoSort(); err != nil {
 		return nil, err
@@ -180,7 +194,7 @@ func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
 			return nil, err
 		}
 		s := LookupOp(n.Domain, n.OpType)
-		ctx := &InferContext{Node: n, Opset: opset}
+		ctx := &InferContext{Node: n, Opset: opset, Eval: opts.Eval}
 		for _, in := range n.Inputs {
 			if in == "" {
 				ctx.Inputs = append(ctx.Inputs, nil)
@@ -248,14 +262,15 @@ func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
 // Validate checks the graph structure and every operator without computing anything:
 // dangling inputs, cycles, duplicate outputs, missing initializers, unsupported
 // operators, attributes or opsets, and type/shape consistency where shape inference can
-// tell.
-func (m *Model) Validate() error {
+// tell. eval folds constant shape computations as in InferOptions.Eval (required;
+// NoFold{} to fold nothing).
+func (m *Model) Validate(eval ConstEval) error {
 	if m.Graph == nil {
 		return errors.New("model has no graph")
 	}
 	if len(m.Graph.Outputs) == 0 {
 		return errors.New("graph has no outputs")
 	}
-	_, err := m.InferShapes(InferOptions{})
+	_, err := m.InferShapes(InferOptions{Eval: eval})
 	return err
 }

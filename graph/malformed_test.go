@@ -57,7 +57,7 @@ func loadAndValidate(data []byte) error {
 	if err != nil {
 		return err
 	}
-	return m.Validate()
+	return m.Validate(NoFold{})
 }
 
 // TestMalformedModels checks that every kind of broken model is refused with an error
@@ -324,7 +324,7 @@ func TestValidModelsValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m, err := Load(filepath.Join("..", "testdata", "models", name))
 			require.NoError(t, err)
-			require.NoError(t, m.Validate())
+			require.NoError(t, m.Validate(NoFold{}))
 		})
 	}
 	t.Run("minimal", func(t *testing.T) {

@@ -272,6 +272,19 @@ func nnNeedInput(c *InferContext, i int, what string) (*Value, error) {
 	return v, nil
 }
 
+// nnNeedFloat returns input i, which must be present (what names it) and of a
+// floating-point type (desc names it in that error).
+func nnNeedFloat(c *InferContext, i int, what, desc string) (*Value, error) {
+	v, err := nnNeedInput(c, i, what)
+	if err != nil {
+		return nil, err
+	}
+	if err := nnFloatType(c, v, desc); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // nnSameDType checks that optional input i, when present, has dtype dt.
 func nnSameDType(c *InferContext, i int, dt DType, what string) error {
 	v := c.Input(i)
@@ -551,11 +564,8 @@ func countOutputs(n *Node) int {
 }
 
 func inferBatchNorm(c *InferContext) ([]*Value, []*Tensor, error) {
-	x, err := nnNeedInput(c, 0, "X")
+	x, err := nnNeedFloat(c, 0, "X", "input X")
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := nnFloatType(c, x, "input X"); err != nil {
 		return nil, nil, err
 	}
 	for i, what := range []string{"scale", "B", "mean", "var"} {
@@ -604,11 +614,8 @@ func inferBatchNorm(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferInstanceNorm(c *InferContext) ([]*Value, []*Tensor, error) {
-	x, err := nnNeedInput(c, 0, "input")
+	x, err := nnNeedFloat(c, 0, "input", "input")
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := nnFloatType(c, x, "input"); err != nil {
 		return nil, nil, err
 	}
 	ch := Dim{Size: -1}
@@ -633,11 +640,8 @@ func inferInstanceNorm(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferLRN(c *InferContext) ([]*Value, []*Tensor, error) {
-	x, err := nnNeedInput(c, 0, "X")
+	x, err := nnNeedFloat(c, 0, "X", "input X")
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := nnFloatType(c, x, "input X"); err != nil {
 		return nil, nil, err
 	}
 	if !c.Node.HasAttr("size") {
@@ -653,11 +657,8 @@ func inferLRN(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferLayerNorm(c *InferContext) ([]*Value, []*Tensor, error) {
-	x, err := nnNeedInput(c, 0, "X")
+	x, err := nnNeedFloat(c, 0, "X", "input X")
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := nnFloatType(c, x, "input X"); err != nil {
 		return nil, nil, err
 	}
 	if _, err := nnNeedInput(c, 1, "Scale"); err != nil {
@@ -703,11 +704,8 @@ func inferLayerNorm(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferSoftmax(c *InferContext) ([]*Value, []*Tensor, error) {
-	x, err := nnNeedInput(c, 0, "input")
+	x, err := nnNeedFloat(c, 0, "input", "input")
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := nnFloatType(c, x, "input"); err != nil {
 		return nil, nil, err
 	}
 	if x.HasShape {
@@ -727,11 +725,7 @@ func inferSoftmax(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferErf(c *InferContext) ([]*Value, []*Tensor, error) {
-	x, err := nnNeedInput(c, 0, "input")
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := nnFloatType(c, x, "input"); err != nil {
+	if _, err := nnNeedFloat(c, 0, "input", "input"); err != nil {
 		return nil, nil, err
 	}
 	return nnSameShape(c)
@@ -768,19 +762,26 @@ func MatMulShape(a, b Shape) (Shape, error) {
 	return out, nil
 }
 
-func inferMatMul(c *InferContext) ([]*Value, []*Tensor, error) {
-	a, err := nnNeedInput(c, 0, "A")
-	if err != nil {
+// matmulOperands returns MatMul's and Gemm's A and B: present, numeric, same dtype.
+func matmulOperands(c *InferContext) (a, b *Value, err error) {
+	if a, err = nnNeedInput(c, 0, "A"); err != nil {
 		return nil, nil, err
 	}
-	b, err := nnNeedInput(c, 1, "B")
-	if err != nil {
+	if b, err = nnNeedInput(c, 1, "B"); err != nil {
 		return nil, nil, err
 	}
 	if a.DType == String || a.DType == Bool {
 		return nil, nil, c.Errorf("input A is %s, expected a numeric type", a.DType)
 	}
 	if err := nnSameDType(c, 1, a.DType, "B"); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+func inferMatMul(c *InferContext) ([]*Value, []*Tensor, error) {
+	a, b, err := matmulOperands(c)
+	if err != nil {
 		return nil, nil, err
 	}
 	if !a.HasShape || !b.HasShape {
@@ -794,18 +795,8 @@ func inferMatMul(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 func inferGemm(c *InferContext) ([]*Value, []*Tensor, error) {
-	a, err := nnNeedInput(c, 0, "A")
+	a, b, err := matmulOperands(c)
 	if err != nil {
-		return nil, nil, err
-	}
-	b, err := nnNeedInput(c, 1, "B")
-	if err != nil {
-		return nil, nil, err
-	}
-	if a.DType == String || a.DType == Bool {
-		return nil, nil, c.Errorf("input A is %s, expected a numeric type", a.DType)
-	}
-	if err := nnSameDType(c, 1, a.DType, "B"); err != nil {
 		return nil, nil, err
 	}
 	if err := nnSameDType(c, 2, a.DType, "C"); err != nil {

@@ -54,7 +54,7 @@ func inferVia(op string, inputs []int, dtype func(c *InferContext) DType) InferF
 		for _, i := range inputs {
 			node.Inputs = append(node.Inputs, c.Node.Input(i))
 		}
-		sub := &InferContext{Node: node, Opset: c.Opset}
+		sub := &InferContext{Node: node, Opset: c.Opset, Eval: c.Eval}
 		for _, i := range inputs {
 			v := c.Input(i)
 			if v != nil {

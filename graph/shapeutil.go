@@ -149,13 +149,23 @@ func Int64sToInts(v []int64) []int {
 	return out
 }
 
-// ConstEvaluator evaluates one node on constant inputs and returns its outputs. The
-// runtime package installs its reference executor here at init, so that shape
-// inference can fold shape computations (Shape -> Gather -> Concat -> Reshape, Range,
-// ConstantOfShape, ...) without the graph package depending on the kernels. When it is
-// nil (graph used without runtime) nothing is folded and shapes that depend on computed
-// values stay unknown.
-var ConstEvaluator func(n *Node, opset int64, inputs []*Tensor) ([]*Tensor, error)
+// ConstEval evaluates one node on constant inputs and returns its outputs (nil, nil
+// when it cannot). Shape inference uses it to fold shape computations (Shape -> Gather
+// -> Concat -> Reshape, Range, ConstantOfShape, ...) without the graph package
+// depending on the kernels: runtime.ConstEval() is the implementation, and callers
+// pass it in InferOptions.Eval.
+type ConstEval interface {
+	EvalConst(n *Node, opset int64, inputs []*Tensor) ([]*Tensor, error)
+}
+
+// NoFold is the ConstEval of a caller that wants shape inference without constant
+// folding (the graph package's own tests, tools that never link the kernels): shapes
+// that depend on computed values stay unknown. It exists so that not folding is a
+// choice written at the call site; a nil InferOptions.Eval is an error.
+type NoFold struct{}
+
+// EvalConst folds nothing.
+func (NoFold) EvalConst(*Node, int64, []*Tensor) ([]*Tensor, error) { return nil, nil }
 
 // MaxFoldElements bounds the input and output sizes FoldConstants evaluates. Shape
 // arithmetic is tiny; anything bigger (weights) is the quantizer's business, and folding
@@ -169,7 +179,10 @@ const MaxFoldElements = 1 << 14
 // Evaluation errors are real errors of the model (a Reshape to an impossible shape,
 // say) and are returned naming the node.
 func FoldConstants(c *InferContext, outs []*Value) ([]*Tensor, error) {
-	if ConstEvaluator == nil {
+	if c.Eval == nil {
+		return nil, c.Errorf("no constant evaluator (InferContext.Eval is nil)")
+	}
+	if _, none := c.Eval.(NoFold); none {
 		return nil, nil
 	}
 	ins := make([]*Tensor, len(c.Node.Inputs))
@@ -190,7 +203,7 @@ func FoldConstants(c *InferContext, outs []*Value) ([]*Tensor, error) {
 			}
 		}
 	}
-	res, err := ConstEvaluator(c.Node, c.Opset, ins)
+	res, err := c.Eval.EvalConst(c.Node, c.Opset, ins)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Node.Label(), err)
 	}

@@ -5,7 +5,8 @@ import (
 	"math"
 )
 
-var mathFloat32bits = math.Float32bits
+// mathFloat32bits is math.Float32bits (a function, not a variable: nothing swaps it).
+func mathFloat32bits(f float32) uint32 { return math.Float32bits(f) }
 
 // RequantMode selects how int32 accumulators are scaled back to int8.
 type RequantMode int

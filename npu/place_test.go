@@ -7,54 +7,42 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/testmodels"
 	"github.com/warboy-sim/warboy/npu"
 )
 
-// gb builds small float32 test graphs.
-type gb struct {
-	g *graph.Graph
-	n int
-}
+// gb builds small float32 test graphs on the shared builder, naming values with a
+// prefix and a letter ("wb", "Convc").
+type gb struct{ *testmodels.Builder }
 
 func newGB(inputs map[string][]int) *gb {
-	b := &gb{g: &graph.Graph{Name: "test", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}}
+	b := testmodels.New(0)
+	b.G.Name = "test"
+	b.IRVersion = 7
+	b.Namer = func(prefix string, n int) string { return prefix + string(rune('a'+n)) }
 	for name, s := range inputs {
-		v := &graph.Value{Name: name, DType: graph.Float32, Shape: graph.ShapeOf(s...), HasShape: true}
-		b.g.Inputs = append(b.g.Inputs, v)
+		b.Input(name, graph.ShapeOf(s...)...)
 	}
-	return b
+	return &gb{b}
 }
 
-func (b *gb) weight(shape ...int) string {
-	b.n++
-	name := "w" + string(rune('a'+b.n))
-	b.g.Initializers[name] = graph.NewTensor(graph.Float32, shape)
-	return name
-}
+func (b *gb) weight(shape ...int) string { return b.Init("w", graph.NewTensor(graph.Float32, shape)) }
 
-func (b *gb) ints(v ...int64) string {
-	b.n++
-	name := "c" + string(rune('a'+b.n))
-	b.g.Initializers[name] = graph.FromInt64([]int{len(v)}, v)
-	return name
-}
+func (b *gb) ints(v ...int64) string { return b.Init("c", graph.FromInt64([]int{len(v)}, v)) }
 
 func (b *gb) node(op string, in []string, attrs func(n *graph.Node)) string {
-	b.n++
-	out := op + string(rune('a'+b.n))
+	out := b.Name(op)
 	n := &graph.Node{Name: out, OpType: op, Inputs: in, Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
 	if attrs != nil {
 		attrs(n)
 	}
-	b.g.Nodes = append(b.g.Nodes, n)
+	b.G.Nodes = append(b.G.Nodes, n)
 	return out
 }
 
 func (b *gb) model(outputs ...string) *graph.Model {
-	for _, o := range outputs {
-		b.g.Outputs = append(b.g.Outputs, &graph.Value{Name: o, DType: graph.Float32})
-	}
-	return &graph.Model{Graph: b.g, IRVersion: 7, Opsets: map[string]int64{"": 13}}
+	b.Output(outputs...)
+	return b.Model()
 }
 
 func conv(b *gb, x string, cin, cout, k, group int, attrs func(n *graph.Node)) string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // analysis is what the compiler knows of a model after shape inference: the concrete
@@ -55,7 +56,7 @@ func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, erro
 		a.values[in.Name] = &v
 	}
 	for _, n := range g.Nodes {
-		ctx := &graph.InferContext{Node: n, Opset: a.opset}
+		ctx := &graph.InferContext{Node: n, Opset: a.opset, Eval: runtime.ConstEval()}
 		allConst := true
 		for _, in := range n.Inputs {
 			if in == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // DynamicOptions configure QuantizeDynamic.
@@ -39,7 +40,7 @@ func QuantizeDynamic(m *graph.Model, opts DynamicOptions) (*graph.Model, error) 
 	if err := upgradeOpset(q, 13); err != nil {
 		return nil, err
 	}
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, err
 	}
 	note := func(format string, args ...any) {
@@ -78,7 +79,7 @@ func QuantizeDynamic(m *graph.Model, opts DynamicOptions) (*graph.Model, error) 
 	if err := g.TopoSort(); err != nil {
 		return nil, err
 	}
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, fmt.Errorf("quantize dynamic: the quantized graph is invalid (a quantizer bug): %w", err)
 	}
 	if q.Metadata == nil {

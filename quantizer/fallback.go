@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // Budget is what a float fallback must reach on the evaluator's data: at most
@@ -99,7 +100,7 @@ func Fallback(m *graph.Model, r Ranges, qopts QuantOptions, ev *Evaluator, b Bud
 	if err := upgradeOpset(ref, 13); err != nil {
 		return nil, err
 	}
-	if _, err := ref.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := ref.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, err
 	}
 	res := &FallbackResult{Budget: b, Float: ev.Float()}

@@ -1,6 +1,7 @@
 package quantizer
 
 import (
+	"maps"
 	"math"
 	"math/rand"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/testmodels"
 	"github.com/warboy-sim/warboy/runtime"
 )
 
@@ -145,18 +147,18 @@ func randPositive(rng *rand.Rand, shape []int) *graph.Tensor {
 
 // newModel builds a model with one float input of the given shape (batch symbolic).
 func newModel(input string, shape []int, outputs []string, nodes []*graph.Node, inits map[string]*graph.Tensor) *graph.Model {
+	b := testmodels.New(0)
+	b.G.Name = "test"
+	b.IRVersion = 7
 	sh := graph.ShapeOf(shape...)
 	sh[0] = graph.Dim{Size: -1, Param: "N"}
-	in := &graph.Value{Name: input, DType: graph.Float32, Shape: sh, HasShape: true}
-	g := &graph.Graph{Name: "test", Inputs: []*graph.Value{in}, Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{input: in}}
-	for k, v := range inits {
-		g.Initializers[k] = v
-	}
-	for _, o := range outputs {
-		g.Outputs = append(g.Outputs, &graph.Value{Name: o, DType: graph.Float32})
-	}
-	g.Nodes = nodes
-	return &graph.Model{Graph: g, IRVersion: 7, Opsets: map[string]int64{"": 13}, Metadata: map[string]string{}}
+	b.Input(input, sh...)
+	maps.Copy(b.G.Initializers, inits)
+	b.Output(outputs...)
+	b.G.Nodes = nodes
+	m := b.Model()
+	m.Metadata = map[string]string{}
+	return m
 }
 
 func node(op string, inputs []string, outputs []string, attrs ...func(*graph.Node)) *graph.Node {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // upgradeOpset raises the default-domain opset of m to target when it is lower,
@@ -17,7 +18,7 @@ func upgradeOpset(m *graph.Model, target int64) error {
 		return nil
 	}
 	// Some rewrites need input ranks (Softmax): infer shapes under the old opset.
-	if _, err := m.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return err
 	}
 	g := m.Graph

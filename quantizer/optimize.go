@@ -40,7 +40,7 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 		return nil, err
 	}
 	g.RemoveUnused()
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	return q, nil
@@ -188,7 +188,7 @@ var nonDeterministic = map[string]bool{
 // from it, other nodes are evaluated with the float executor.
 func foldConstants(m *graph.Model) error {
 	g := m.Graph
-	known, err := m.InferShapes(graph.InferOptions{})
+	known, err := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()})
 	if err != nil {
 		return fmt.Errorf("optimize: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // ErrAlreadyQuantized is returned (wrapped) for a model that already contains
@@ -115,7 +116,7 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 			return nil, err
 		}
 	}
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, fmt.Errorf("quantize: the quantized graph is invalid (a quantizer bug): %w", err)
 	}
 	recordMeta(q, opts)
@@ -168,7 +169,7 @@ func planModel(q *graph.Model, exclude []string) (*plan, error) {
 	if err := upgradeOpset(q, 13); err != nil {
 		return nil, err
 	}
-	if _, err := q.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, err
 	}
 	ex := map[string]bool{}
@@ -525,25 +526,24 @@ func biasVector(t *graph.Tensor, nout int) ([]float32, bool) {
 // foldGemmScalars folds Gemm's alpha into its (constant) B and beta into its
 // (constant) C, so that the quantized node computes A*B + C.
 func foldGemmScalars(g *graph.Graph, n *graph.Node) {
-	alpha, beta := n.AttrFloat("alpha", 1), n.AttrFloat("beta", 1)
-	if b := g.Initializers[n.Input(1)]; alpha != 1 && b != nil && b.DType == graph.Float32 {
-		nb := b.Clone()
-		for i, v := range nb.F32() {
-			nb.F32()[i] = v * alpha
-		}
-		name := g.UniqueName(n.Input(1) + "_scaled")
-		g.Initializers[name] = nb
-		n.Inputs[1] = name
-		n.SetAttrFloat("alpha", 1)
+	scaleConstInput(g, n, 1, "alpha")
+	scaleConstInput(g, n, 2, "beta")
+}
+
+// scaleConstInput multiplies the constant float32 input i of n by the node's
+// attribute attr (default 1) into a new initializer and sets the attribute to 1.
+func scaleConstInput(g *graph.Graph, n *graph.Node, i int, attr string) {
+	f := n.AttrFloat(attr, 1)
+	t := g.Initializers[n.Input(i)]
+	if f == 1 || t == nil || t.DType != graph.Float32 {
+		return
 	}
-	if c := g.Initializers[n.Input(2)]; beta != 1 && c != nil && c.DType == graph.Float32 {
-		nc := c.Clone()
-		for i, v := range nc.F32() {
-			nc.F32()[i] = v * beta
-		}
-		name := g.UniqueName(n.Input(2) + "_scaled")
-		g.Initializers[name] = nc
-		n.Inputs[2] = name
-		n.SetAttrFloat("beta", 1)
+	nt := t.Clone()
+	for j, v := range nt.F32() {
+		nt.F32()[j] = v * f
 	}
+	name := g.UniqueName(n.Input(i) + "_scaled")
+	g.Initializers[name] = nt
+	n.Inputs[i] = name
+	n.SetAttrFloat(attr, 1)
 }

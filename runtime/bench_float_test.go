@@ -146,7 +146,7 @@ func TestConcurrentRuns(t *testing.T) {
 // convFLOPs returns the multiply-add FLOPs (2 per MAC) of the Conv, Gemm and MatMul
 // nodes of an inferred model.
 func convFLOPs(t testing.TB, m *graph.Model) float64 {
-	_, err := m.InferShapes(graph.InferOptions{})
+	_, err := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()})
 	require.NoError(t, err)
 	var flops float64
 	for _, n := range m.Graph.Nodes {
@@ -353,7 +353,7 @@ func ResNet50(n int) *graph.Model {
 // TestResNet50Builds checks that the benchmark model is valid and has ResNet-50's cost.
 func TestResNet50Builds(t *testing.T) {
 	m := ResNet50(1)
-	require.NoError(t, m.Validate())
+	require.NoError(t, m.Validate(runtime.ConstEval()))
 	gflops := convFLOPs(t, m) / 1e9
 	// ResNet-50: 4.09 GMACs in convolutions and the classifier.
 	assert.InDelta(t, 8.2, gflops, 0.2)

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,12 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/onnx"
+	"github.com/warboy-sim/warboy/internal/testmodels"
 )
 
-// conformanceDir holds ONNX's operator conformance tests (Debian package
-// libonnx-testdata, ONNX 1.12: opsets up to 17). `make test` installs it.
-const conformanceDir = "/usr/share/libonnx-testdata/data/node"
+// conformanceDir holds ONNX's operator conformance tests (testmodels.ConformanceDir).
+const conformanceDir = testmodels.ConformanceDir
 
 // maxConformanceOpset is the newest default-domain opset the executor implements.
 const maxConformanceOpset = 17
@@ -48,46 +46,12 @@ var conformanceSkips = map[string]string{
 	"test_castlike_FLOAT_to_BFLOAT16_expanded": "bfloat16: expected data is uint16 and truncated; Cast rounds to nearest even",
 }
 
-// conformanceCase is one test directory.
-type conformanceCase struct {
-	name  string
-	dir   string
-	ops   []string // distinct operators, "domain::op" outside the default domain
-	opset int64
-}
-
-// listConformanceCases reads every test model at the protobuf level (without building
-// the IR, which rejects types we do not support) to learn its operators and opset.
-func listConformanceCases(t *testing.T) []conformanceCase {
-	dirs, err := filepath.Glob(filepath.Join(conformanceDir, "test_*"))
-	require.NoError(t, err)
-	sort.Strings(dirs)
-	var cases []conformanceCase
-	for _, d := range dirs {
-		mp, err := onnx.LoadFile(filepath.Join(d, "model.onnx"))
-		if err != nil {
-			t.Logf("%s: cannot read model: %v", filepath.Base(d), err)
-			continue
-		}
-		c := conformanceCase{name: filepath.Base(d), dir: d}
-		for _, o := range mp.GetOpsetImport() {
-			if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
-				c.opset = o.GetVersion()
-			}
-		}
-		seen := map[string]bool{}
-		for _, n := range mp.GetGraph().GetNode() {
-			op := n.GetOpType()
-			if dom := n.GetDomain(); dom != "" && dom != "ai.onnx" {
-				op = dom + "::" + op
-			}
-			if !seen[op] {
-				seen[op] = true
-				c.ops = append(c.ops, op)
-			}
-		}
-		sort.Strings(c.ops)
-		cases = append(cases, c)
+// listConformanceCases lists the installed ONNX node tests (testmodels), logging the
+// models it cannot read.
+func listConformanceCases(t *testing.T) []testmodels.ConformanceCase {
+	cases, unread := testmodels.ConformanceCases()
+	for _, err := range unread {
+		t.Logf("%v", err)
 	}
 	return cases
 }
@@ -120,7 +84,7 @@ func TestConformance(t *testing.T) {
 	var ran, passed, skipped, failed []string
 	for _, c := range cases {
 		all := true
-		for _, op := range c.ops {
+		for _, op := range c.Ops {
 			if !opClaimed(op) {
 				all = false
 				break
@@ -129,30 +93,30 @@ func TestConformance(t *testing.T) {
 		if !all {
 			continue
 		}
-		ran = append(ran, c.name)
+		ran = append(ran, c.Name)
 		status := "failed"
-		t.Run(c.name, func(t *testing.T) {
-			if reason, skip := conformanceSkips[c.name]; skip {
+		t.Run(c.Name, func(t *testing.T) {
+			if reason, skip := conformanceSkips[c.Name]; skip {
 				status = "skipped"
 				t.Skip(reason)
 			}
-			if c.opset > maxConformanceOpset {
+			if c.Opset > maxConformanceOpset {
 				status = "skipped"
-				t.Skipf("needs opset %d; implemented up to %d", c.opset, maxConformanceOpset)
+				t.Skipf("needs opset %d; implemented up to %d", c.Opset, maxConformanceOpset)
 			}
 			runConformanceCase(t, c)
 			status = "passed"
 		})
 		switch status {
 		case "passed":
-			passed = append(passed, c.name)
-			for _, op := range c.ops {
+			passed = append(passed, c.Name)
+			for _, op := range c.Ops {
 				covered[op] = true
 			}
 		case "skipped":
-			skipped = append(skipped, c.name)
+			skipped = append(skipped, c.Name)
 		default:
-			failed = append(failed, c.name)
+			failed = append(failed, c.Name)
 		}
 	}
 	var untested []string
@@ -179,14 +143,14 @@ func TestConformance(t *testing.T) {
 }
 
 // runConformanceCase loads one model and checks every data set against it.
-func runConformanceCase(t *testing.T, c conformanceCase) {
-	m, err := graph.Load(filepath.Join(c.dir, "model.onnx"))
+func runConformanceCase(t *testing.T, c testmodels.ConformanceCase) {
+	m, err := graph.Load(c.Model())
 	require.NoError(t, err, "load")
 	// All taps: every intermediate tensor is checked against the statically inferred
 	// type and shape, which tests shape inference along with the kernels.
 	s, err := NewSession(m, WithAllTaps(), WithMode(ModeFloat), WithThreads(2))
 	require.NoError(t, err, "session")
-	sets, err := filepath.Glob(filepath.Join(c.dir, "test_data_set_*"))
+	sets, err := c.DataSets()
 	require.NoError(t, err)
 	require.NotEmpty(t, sets, "no test_data_set_* directories")
 	for _, set := range sets {
@@ -194,8 +158,7 @@ func runConformanceCase(t *testing.T, c conformanceCase) {
 		got, err := s.RunTensors(inputs)
 		require.NoError(t, err, "%s: run", filepath.Base(set))
 		for i, o := range s.Outputs() {
-			path := filepath.Join(set, fmt.Sprintf("output_%d.pb", i))
-			want, _, err := LoadTensorFile(path)
+			want, _, err := LoadTensorFile(testmodels.OutputFile(set, i))
 			require.NoError(t, err)
 			require.NoError(t, CompareTensors(got[o.Name], want, ONNXTolerance), "%s: output %d (%q)", filepath.Base(set), i, o.Name)
 		}
@@ -211,7 +174,7 @@ func loadConformanceInputs(t *testing.T, set string, decl []*graph.Value) map[st
 	require.NoError(t, err)
 	inputs := map[string]*graph.Tensor{}
 	for i := 0; i < len(files); i++ {
-		tt, name, err := LoadTensorFile(filepath.Join(set, fmt.Sprintf("input_%d.pb", i)))
+		tt, name, err := LoadTensorFile(testmodels.InputFile(set, i))
 		require.NoError(t, err)
 		known := false
 		for _, v := range decl {

@@ -21,27 +21,27 @@ func tAttrF(name string, v float32) *graph.Attr {
 }
 
 func tConv(b *mb, x string, cin, cout, k, stride, group int) string {
-	w := b.randInit("w", []int{cout, cin / group, k, k}, float32(1.5/math.Sqrt(float64(cin/group*k*k))))
+	w := b.RandInit("w", []int{cout, cin / group, k, k}, float32(1.5/math.Sqrt(float64(cin/group*k*k))))
 	p := int64(k / 2)
-	return b.node("Conv", []string{x, w, b.randInit("b", []int{cout}, 0.2)},
+	return b.Node("Conv", []string{x, w, b.RandInit("b", []int{cout}, 0.2)},
 		&graph.Attr{Name: "kernel_shape", Type: graph.AttrInts, Ints: []int64{int64(k), int64(k)}},
 		&graph.Attr{Name: "strides", Type: graph.AttrInts, Ints: []int64{int64(stride), int64(stride)}},
 		&graph.Attr{Name: "pads", Type: graph.AttrInts, Ints: []int64{p, p, p, p}}, tAttrI("group", int64(group)))
 }
 
 // silu is SiLU as torch.onnx writes it at opset 13.
-func tSiLU(b *mb, x string) string { return b.node("Mul", []string{x, b.node("Sigmoid", []string{x})}) }
+func tSiLU(b *mb, x string) string { return b.Node("Mul", []string{x, b.Node("Sigmoid", []string{x})}) }
 
 // relu6 is Clip(x, 0, 6) with the bounds in Constant nodes (torch.onnx).
 func tRelu6(b *mb, x string) string {
-	lo := b.node("Constant", nil, &graph.Attr{Name: "value", Type: graph.AttrTensor, T: graph.ScalarFloat32(0)})
-	hi := b.node("Constant", nil, &graph.Attr{Name: "value", Type: graph.AttrTensor, T: graph.ScalarFloat32(6)})
-	return b.node("Clip", []string{x, lo, hi})
+	lo := b.Node("Constant", nil, &graph.Attr{Name: "value", Type: graph.AttrTensor, T: graph.ScalarFloat32(0)})
+	hi := b.Node("Constant", nil, &graph.Attr{Name: "value", Type: graph.AttrTensor, T: graph.ScalarFloat32(6)})
+	return b.Node("Clip", []string{x, lo, hi})
 }
 
 // hswish is x·HardSigmoid(x) (torch.onnx's hardswish at opset 13).
 func tHSwish(b *mb, x string) string {
-	return b.node("Mul", []string{b.node("HardSigmoid", []string{x}, tAttrF("alpha", 1.0/6), tAttrF("beta", 0.5)), x})
+	return b.Node("Mul", []string{b.Node("HardSigmoid", []string{x}, tAttrF("alpha", 1.0/6), tAttrF("beta", 0.5)), x})
 }
 
 // TestFusedActivationsAndDepthwiseChains builds MobileNetV2, EfficientNet and
@@ -67,26 +67,26 @@ func TestFusedActivationsAndDepthwiseChains(t *testing.T) {
 			y := tRelu6(b, tConv(b, x, 24, 144, 1, 1, 1))
 			y = tRelu6(b, tConv(b, y, 144, 144, 3, 1, 144))
 			y = tConv(b, y, 144, 24, 1, 1, 1)
-			return b.node("Add", []string{x, y})
+			return b.Node("Add", []string{x, y})
 		}},
 		{name: "efficientnet block with squeeze-excite", c: 8, h: 12, dw: 2, gates: 2, build: func(b *mb) string {
 			x := tSiLU(b, tConv(b, "x", 8, 32, 3, 2, 1))
 			x = tSiLU(b, tConv(b, x, 32, 32, 3, 1, 32))
-			s := b.node("GlobalAveragePool", []string{x})
+			s := b.Node("GlobalAveragePool", []string{x})
 			s = tSiLU(b, tConv(b, s, 32, 8, 1, 1, 1))
-			s = b.node("Sigmoid", []string{tConv(b, s, 8, 32, 1, 1, 1)})
-			x = b.node("Mul", []string{x, s})
+			s = b.Node("Sigmoid", []string{tConv(b, s, 8, 32, 1, 1, 1)})
+			x = b.Node("Mul", []string{x, s})
 			x = tConv(b, x, 32, 24, 1, 1, 1)
 			y := tSiLU(b, tConv(b, x, 24, 72, 1, 1, 1))
 			y = tSiLU(b, tConv(b, y, 72, 72, 5, 1, 72)) // 72 channels: not a multiple of 16
-			g := tSiLU(b, tConv(b, b.node("GlobalAveragePool", []string{y}), 72, 24, 1, 1, 1))
-			g = b.node("Sigmoid", []string{tConv(b, g, 24, 72, 1, 1, 1)})
-			y = b.node("Mul", []string{g, y}) // gate first
-			return b.node("Add", []string{tConv(b, y, 72, 24, 1, 1, 1), x})
+			g := tSiLU(b, tConv(b, b.Node("GlobalAveragePool", []string{y}), 72, 24, 1, 1, 1))
+			g = b.Node("Sigmoid", []string{tConv(b, g, 24, 72, 1, 1, 1)})
+			y = b.Node("Mul", []string{g, y}) // gate first
+			return b.Node("Add", []string{tConv(b, y, 72, 24, 1, 1, 1), x})
 		}},
 		{name: "mobilenet_v3 hardswish, multiplier 2, NCHW ends", c: 12, h: 11, dw: 2, build: func(b *mb) string {
 			x := tHSwish(b, tConv(b, "x", 12, 24, 3, 1, 12)) // depthwise, multiplier 2, NCHW input
-			x = b.node("HardSwish", []string{tConv(b, x, 24, 40, 1, 1, 1)})
+			x = b.Node("HardSwish", []string{tConv(b, x, 24, 40, 1, 1, 1)})
 			x = tConv(b, x, 40, 40, 3, 2, 40) // depthwise, NCHW output (graph output)
 			return x
 		}},
@@ -95,9 +95,9 @@ func TestFusedActivationsAndDepthwiseChains(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(5)
-			b.input("x", graph.Dim{Size: 2}, graph.Dim{Size: tc.c}, graph.Dim{Size: tc.h}, graph.Dim{Size: tc.h})
-			b.output(tc.build(b))
-			m := b.model()
+			b.Input("x", graph.Dim{Size: 2}, graph.Dim{Size: tc.c}, graph.Dim{Size: tc.h}, graph.Dim{Size: tc.h})
+			b.Output(tc.build(b))
+			m := b.Model()
 			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(9)), []int{2, tc.c, tc.h, tc.h}, -2, 2)}
 			channelsLastMode = false
 			ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
@@ -142,9 +142,9 @@ func TestFusedActivationNCHW(t *testing.T) {
 	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
 	channelsLastMode = false
 	b := newMB(3)
-	b.input("x", graph.Dim{Size: 1}, graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
-	b.output(tSiLU(b, tConv(b, "x", 4, 6, 3, 1, 1)))
-	m := b.model()
+	b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
+	b.Output(tSiLU(b, tConv(b, "x", 4, 6, 3, 1, 1)))
+	m := b.Model()
 	in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(4)), []int{1, 4, 5, 5}, -2, 2)}
 	ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
 	require.NoError(t, err)

@@ -16,28 +16,28 @@ import (
 // against the operators run one by one.
 func TestFusedGELUAndSquare(t *testing.T) {
 	b := newMB(31)
-	b.input("x", graph.Dim{Size: 3}, graph.Dim{Size: 5}, graph.Dim{Size: 16})
-	scalar := func(v float32) string { return b.init("c", graph.ScalarFloat32(v)) }
+	b.Input("x", graph.Dim{Size: 3}, graph.Dim{Size: 5}, graph.Dim{Size: 16})
+	scalar := func(v float32) string { return b.Init("c", graph.ScalarFloat32(v)) }
 	axes := &graph.Attr{Name: "axes", Type: graph.AttrInts, Ints: []int64{-1}}
-	mean := b.node("ReduceMean", []string{"x"}, axes)
-	d := b.node("Sub", []string{"x", mean})
-	v := b.node("ReduceMean", []string{b.node("Pow", []string{d, scalar(2)})}, axes)
-	n := b.node("Div", []string{d, b.node("Sqrt", []string{b.node("Add", []string{v, scalar(1e-6)})})})
-	h := b.node("MatMul", []string{n, b.randInit("w", []int{16, 24}, 0.5)})
+	mean := b.Node("ReduceMean", []string{"x"}, axes)
+	d := b.Node("Sub", []string{"x", mean})
+	v := b.Node("ReduceMean", []string{b.Node("Pow", []string{d, scalar(2)})}, axes)
+	n := b.Node("Div", []string{d, b.Node("Sqrt", []string{b.Node("Add", []string{v, scalar(1e-6)})})})
+	h := b.Node("MatMul", []string{n, b.RandInit("w", []int{16, 24}, 0.5)})
 	gelu := func(x string, mulForm bool) string {
 		var s string
 		if mulForm {
-			s = b.node("Mul", []string{x, scalar(float32(1 / math.Sqrt2))})
+			s = b.Node("Mul", []string{x, scalar(float32(1 / math.Sqrt2))})
 		} else {
-			s = b.node("Div", []string{x, scalar(float32(math.Sqrt2))})
+			s = b.Node("Div", []string{x, scalar(float32(math.Sqrt2))})
 		}
-		e := b.node("Add", []string{scalar(1), b.node("Erf", []string{s})})
-		return b.node("Mul", []string{scalar(0.5), b.node("Mul", []string{e, x})})
+		e := b.Node("Add", []string{scalar(1), b.Node("Erf", []string{s})})
+		return b.Node("Mul", []string{scalar(0.5), b.Node("Mul", []string{e, x})})
 	}
 	h = gelu(h, false)
-	h = gelu(b.node("MatMul", []string{h, b.randInit("w", []int{24, 16}, 0.5)}), true)
-	b.output(h)
-	m := b.model()
+	h = gelu(b.Node("MatMul", []string{h, b.RandInit("w", []int{24, 16}, 0.5)}), true)
+	b.Output(h)
+	m := b.Model()
 	in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(3)), []int{3, 5, 16}, -3, 3)}
 	ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
 	require.NoError(t, err)

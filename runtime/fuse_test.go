@@ -32,48 +32,48 @@ func TestConvEpilogueFusion(t *testing.T) {
 		taps  []string
 	}{
 		{name: "conv relu", steps: 1, build: func(b *mb) {
-			b.output(b.node("Relu", []string{b.conv("x", 8, 16, 3, 1, 1, 1, true)}))
+			b.Output(b.Node("Relu", []string{b.conv("x", 8, 16, 3, 1, 1, 1, true)}))
 		}},
 		{name: "conv without bias, clip constants", steps: 1, build: func(b *mb) {
 			c := b.conv("x", 8, 16, 3, 2, 1, 1, false)
-			b.output(b.node("Clip", []string{c, b.init("lo", f32c(-0.1)), b.init("hi", f32c(0.6))}))
+			b.Output(b.Node("Clip", []string{c, b.Init("lo", f32c(-0.1)), b.Init("hi", f32c(0.6))}))
 		}},
 		{name: "clip with only max", steps: 1, build: func(b *mb) {
-			b.output(b.node("Clip", []string{b.conv("x", 8, 16, 1, 1, 0, 1, true), "", b.init("hi", f32c(6))}))
+			b.Output(b.Node("Clip", []string{b.conv("x", 8, 16, 1, 1, 0, 1, true), "", b.Init("hi", f32c(6))}))
 		}},
 		{name: "residual computed after the conv, then relu", steps: 2, build: func(b *mb) {
 			c1 := b.conv("x", 8, 8, 3, 1, 1, 1, true)
-			r := b.node("Relu", []string{b.conv("x", 8, 8, 1, 1, 0, 1, true)})
-			b.output(b.node("Relu", []string{b.node("Add", []string{c1, r})}))
+			r := b.Node("Relu", []string{b.conv("x", 8, 8, 1, 1, 0, 1, true)})
+			b.Output(b.Node("Relu", []string{b.Node("Add", []string{c1, r})}))
 		}},
 		{name: "residual first", steps: 1, build: func(b *mb) {
-			b.output(b.node("Add", []string{"x", b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
+			b.Output(b.Node("Add", []string{"x", b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
 		}},
 		{name: "broadcast residual takes the general path", steps: 1, build: func(b *mb) {
-			s := b.randInit("s", []int{1, 8, 1, 1}, 1)
-			b.output(b.node("Relu", []string{b.node("Add", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true), s})}))
+			s := b.RandInit("s", []int{1, 8, 1, 1}, 1)
+			b.Output(b.Node("Relu", []string{b.Node("Add", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true), s})}))
 		}},
 		{name: "conv output also a graph output", steps: 2, build: func(b *mb) {
 			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
-			b.output(c)
-			b.output(b.node("Relu", []string{c}))
+			b.Output(c)
+			b.Output(b.Node("Relu", []string{c}))
 		}},
 		{name: "two readers", steps: 3, build: func(b *mb) {
 			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
-			b.output(b.node("Relu", []string{c}))
-			b.output(b.node("Sigmoid", []string{c}))
+			b.Output(b.Node("Relu", []string{c}))
+			b.Output(b.Node("Sigmoid", []string{c}))
 		}},
 		{name: "clip with a computed bound", steps: 3, build: func(b *mb) {
 			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
-			hi := b.node("ReduceMax", []string{"x"}, graph.IntAttr("keepdims", 0))
-			b.output(b.node("Clip", []string{c, "", hi}))
+			hi := b.Node("ReduceMax", []string{"x"}, graph.IntAttr("keepdims", 0))
+			b.Output(b.Node("Clip", []string{c, "", hi}))
 		}},
 		{name: "add of the conv with itself", steps: 2, build: func(b *mb) {
 			c := b.conv("x", 8, 8, 3, 1, 1, 1, true)
-			b.output(b.node("Add", []string{c, c}))
+			b.Output(b.Node("Add", []string{c, c}))
 		}},
 		{name: "tapped intermediate", steps: 2, taps: []string{"Conv_out"}, build: func(b *mb) {
-			b.output(b.node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
+			b.Output(b.Node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)}))
 		}},
 	}
 	defer func(m int) { shiftedMode = m }(shiftedMode)
@@ -82,9 +82,9 @@ func TestConvEpilogueFusion(t *testing.T) {
 			shiftedMode = mode
 			t.Run(fmt.Sprintf("%s/shifted=%d", tc.name, mode), func(t *testing.T) {
 				b := newMB(7)
-				b.input("x", dims(2, 8, 9, 9)...)
+				b.Input("x", dims(2, 8, 9, 9)...)
 				tc.build(b)
-				m := b.model()
+				m := b.Model()
 				x := randInput(rand.New(rand.NewSource(3)), []int{2, 8, 9, 9}, -1, 1)
 				in := map[string]*graph.Tensor{"x": x}
 				var taps []string
@@ -131,14 +131,14 @@ func TestConvEpilogueFusion(t *testing.T) {
 // concurrent runs.
 func TestArenaKeepsViewsAlive(t *testing.T) {
 	b := newMB(11)
-	b.input("x", graph.Dim{Size: 1}, graph.Dim{Size: 8}, graph.Dim{Size: 32}, graph.Dim{Size: 32})
-	flat := b.init("flat", graph.FromInt64([]int{2}, []int64{8, 1024}))
-	back := b.init("back", graph.FromInt64([]int{4}, []int64{1, 8, 32, 32}))
-	v := b.node("Reshape", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true), flat})
-	c2 := b.node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)})
+	b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 8}, graph.Dim{Size: 32}, graph.Dim{Size: 32})
+	flat := b.Init("flat", graph.FromInt64([]int{2}, []int64{8, 1024}))
+	back := b.Init("back", graph.FromInt64([]int{4}, []int64{1, 8, 32, 32}))
+	v := b.Node("Reshape", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true), flat})
+	c2 := b.Node("Relu", []string{b.conv("x", 8, 8, 3, 1, 1, 1, true)})
 	c3 := b.conv(c2, 8, 8, 1, 1, 0, 1, false)
-	b.output(b.node("Add", []string{b.node("Reshape", []string{v, back}), c3}))
-	m := b.model()
+	b.Output(b.Node("Add", []string{b.Node("Reshape", []string{v, back}), c3}))
+	m := b.Model()
 	x := randInput(rand.New(rand.NewSource(5)), []int{1, 8, 32, 32}, -1, 1)
 	in := map[string]*graph.Tensor{"x": x}
 

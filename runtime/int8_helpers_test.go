@@ -7,7 +7,6 @@ package runtime
 // simulated quantization of the float executor.
 
 import (
-	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -15,76 +14,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/testmodels"
 )
 
-// mb builds float32 test models.
-type mb struct {
-	g   *graph.Graph
-	rng *rand.Rand
-	n   int
-}
+// mb builds float32 test models: the shared builder plus the layers these tests use.
+type mb struct{ *testmodels.Builder }
 
 func newMB(seed int64) *mb {
-	return &mb{g: &graph.Graph{Name: "t", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}, rng: rand.New(rand.NewSource(seed))}
-}
-
-func (b *mb) name(p string) string { b.n++; return fmt.Sprintf("%s%d", p, b.n) }
-
-func (b *mb) input(name string, dims ...graph.Dim) string {
-	v := &graph.Value{Name: name, DType: graph.Float32, Shape: dims, HasShape: true}
-	b.g.Inputs = append(b.g.Inputs, v)
-	b.g.Values[name] = v
-	return name
-}
-
-func (b *mb) output(name string) {
-	b.g.Outputs = append(b.g.Outputs, &graph.Value{Name: name, DType: graph.Float32})
-}
-
-func (b *mb) randInit(p string, shape []int, a float32) string {
-	name := b.name(p)
-	d := make([]float32, graph.NumElements(shape))
-	for i := range d {
-		d[i] = (b.rng.Float32()*2 - 1) * a
-	}
-	b.g.Initializers[name] = graph.FromFloat32(shape, d)
-	return name
-}
-
-func (b *mb) init(p string, t *graph.Tensor) string {
-	name := b.name(p)
-	b.g.Initializers[name] = t
-	return name
-}
-
-func (b *mb) node(op string, ins []string, attrs ...*graph.Attr) string {
-	out := b.name(op + "_out")
-	n := &graph.Node{Name: b.name(op), OpType: op, Inputs: ins, Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
-	for _, a := range attrs {
-		n.Attrs[a.Name] = a
-	}
-	b.g.Nodes = append(b.g.Nodes, n)
-	return out
+	b := testmodels.New(seed)
+	b.Opsets["com.microsoft"] = 1
+	return &mb{b}
 }
 
 func (b *mb) conv(x string, cin, cout, k, stride, pad, group int, bias bool) string {
-	w := b.randInit("w", []int{cout, cin / group, k, k}, float32(1.5/math.Sqrt(float64(cin/group*k*k))))
+	w := b.RandInit("w", []int{cout, cin / group, k, k}, float32(1.5/math.Sqrt(float64(cin/group*k*k))))
 	ins := []string{x, w}
 	if bias {
-		ins = append(ins, b.randInit("b", []int{cout}, 0.2))
+		ins = append(ins, b.RandInit("b", []int{cout}, 0.2))
 	}
-	return b.node("Conv", ins, graph.IntsAttr("kernel_shape", []int{k, k}), graph.IntsAttr("strides", []int{stride, stride}),
+	return b.Node("Conv", ins, graph.IntsAttr("kernel_shape", []int{k, k}), graph.IntsAttr("strides", []int{stride, stride}),
 		graph.IntsAttr("pads", []int{pad, pad, pad, pad}), graph.IntAttr("group", int64(group)))
 }
 
 func (b *mb) gemm(x string, in, out int) string {
-	w := b.randInit("fc", []int{out, in}, float32(1.5/math.Sqrt(float64(in))))
-	bias := b.randInit("fcb", []int{out}, 0.2)
-	return b.node("Gemm", []string{x, w, bias}, graph.IntAttr("transB", 1))
-}
-
-func (b *mb) model() *graph.Model {
-	return &graph.Model{Graph: b.g, IRVersion: 8, Opsets: map[string]int64{"": 13, "com.microsoft": 1}}
+	w := b.RandInit("fc", []int{out, in}, float32(1.5/math.Sqrt(float64(in))))
+	bias := b.RandInit("fcb", []int{out}, 0.2)
+	return b.Node("Gemm", []string{x, w, bias}, graph.IntAttr("transB", 1))
 }
 
 func randInput(rng *rand.Rand, shape []int, lo, hi float32) *graph.Tensor {

@@ -18,18 +18,18 @@ func batchDim() graph.Dim { return graph.Dim{Size: -1, Param: "N"} }
 // Add+Relu, depthwise Conv, GlobalAveragePool, Flatten and Gemm.
 func cnnModel(seed int64) *graph.Model {
 	b := newMB(seed)
-	x := b.input("input", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 12}, graph.Dim{Size: 12})
-	c1 := b.node("Relu", []string{b.conv(x, 3, 8, 3, 1, 1, 1, true)})
-	p1 := b.node("MaxPool", []string{c1}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
+	x := b.Input("input", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 12}, graph.Dim{Size: 12})
+	c1 := b.Node("Relu", []string{b.conv(x, 3, 8, 3, 1, 1, 1, true)})
+	p1 := b.Node("MaxPool", []string{c1}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
 	c2 := b.conv(p1, 8, 8, 3, 1, 1, 1, true)
-	a := b.node("Relu", []string{b.node("Add", []string{c2, p1})})
-	dw := b.node("Relu", []string{b.conv(a, 8, 8, 3, 2, 1, 8, true)})
-	c3 := b.node("Relu", []string{b.conv(dw, 8, 16, 1, 1, 0, 1, true)})
-	gp := b.node("GlobalAveragePool", []string{c3})
-	fl := b.node("Flatten", []string{gp}, graph.IntAttr("axis", 1))
+	a := b.Node("Relu", []string{b.Node("Add", []string{c2, p1})})
+	dw := b.Node("Relu", []string{b.conv(a, 8, 8, 3, 2, 1, 8, true)})
+	c3 := b.Node("Relu", []string{b.conv(dw, 8, 16, 1, 1, 0, 1, true)})
+	gp := b.Node("GlobalAveragePool", []string{c3})
+	fl := b.Node("Flatten", []string{gp}, graph.IntAttr("axis", 1))
 	out := b.gemm(fl, 16, 10)
-	b.output(out)
-	return b.model()
+	b.Output(out)
+	return b.Model()
 }
 
 func TestInt8LowerCNNMatchesSimulatedQuantization(t *testing.T) {
@@ -93,31 +93,31 @@ func stepOf(t *testing.T, m *graph.Model, out string) float32 {
 // Transpose/Reshape and Concat paths on a transformer-like block.
 func mixedModel(seed int64) (*graph.Model, map[string]bool) {
 	b := newMB(seed)
-	x := b.input("x", batchDim(), graph.Dim{Size: 6}, graph.Dim{Size: 8})
+	x := b.Input("x", batchDim(), graph.Dim{Size: 6}, graph.Dim{Size: 8})
 	// elementwise chains become lookup tables
-	sg := b.node("Sigmoid", []string{x})
-	silu := b.node("Mul", []string{x, sg})
-	hs := b.node("HardSwish", []string{silu})
-	half := b.init("c", graph.FromFloat32(nil, []float32{0.5}))
-	sqrt2 := b.init("c", graph.FromFloat32(nil, []float32{1.4142135}))
-	one := b.init("c", graph.FromFloat32(nil, []float32{1}))
-	e := b.node("Erf", []string{b.node("Div", []string{hs, sqrt2})})
-	gelu := b.node("Mul", []string{b.node("Mul", []string{hs, b.node("Add", []string{e, one})}), half})
+	sg := b.Node("Sigmoid", []string{x})
+	silu := b.Node("Mul", []string{x, sg})
+	hs := b.Node("HardSwish", []string{silu})
+	half := b.Init("c", graph.FromFloat32(nil, []float32{0.5}))
+	sqrt2 := b.Init("c", graph.FromFloat32(nil, []float32{1.4142135}))
+	one := b.Init("c", graph.FromFloat32(nil, []float32{1}))
+	e := b.Node("Erf", []string{b.Node("Div", []string{hs, sqrt2})})
+	gelu := b.Node("Mul", []string{b.Node("Mul", []string{hs, b.Node("Add", []string{e, one})}), half})
 	// MatMul with constant weights, then attention-like products of activations
-	w := b.randInit("w", []int{8, 8}, 0.5)
-	h := b.node("MatMul", []string{gelu, w})
-	ht := b.node("Transpose", []string{h}, graph.IntsAttr("perm", []int{0, 2, 1}))
-	sc := b.node("MatMul", []string{h, ht})
-	sm := b.node("Softmax", []string{sc}, graph.IntAttr("axis", -1))
-	ctx := b.node("MatMul", []string{sm, h})
-	ln := b.node("LayerNormalization", []string{ctx, b.randInit("g", []int{8}, 1), b.randInit("bt", []int{8}, 0.1)}, graph.IntAttr("axis", -1))
-	cat := b.node("Concat", []string{ln, gelu}, graph.IntAttr("axis", 2))
-	r := b.node("Reshape", []string{cat, b.init("shape", graph.FromInt64([]int{2}, []int64{-1, 16}))})
-	b.output(b.node("Relu", []string{r}))
-	m := b.model()
+	w := b.RandInit("w", []int{8, 8}, 0.5)
+	h := b.Node("MatMul", []string{gelu, w})
+	ht := b.Node("Transpose", []string{h}, graph.IntsAttr("perm", []int{0, 2, 1}))
+	sc := b.Node("MatMul", []string{h, ht})
+	sm := b.Node("Softmax", []string{sc}, graph.IntAttr("axis", -1))
+	ctx := b.Node("MatMul", []string{sm, h})
+	ln := b.Node("LayerNormalization", []string{ctx, b.RandInit("g", []int{8}, 1), b.RandInit("bt", []int{8}, 0.1)}, graph.IntAttr("axis", -1))
+	cat := b.Node("Concat", []string{ln, gelu}, graph.IntAttr("axis", 2))
+	r := b.Node("Reshape", []string{cat, b.Init("shape", graph.FromInt64([]int{2}, []int64{-1, 16}))})
+	b.Output(b.Node("Relu", []string{r}))
+	m := b.Model()
 	m.Opsets[""] = 17
 	// the elementwise chains stay in float between their quantized ends
-	return m, map[string]bool{sg: true, silu: true, e: true, b.g.Nodes[3].Outputs[0]: true, b.g.Nodes[5].Outputs[0]: true, b.g.Nodes[6].Outputs[0]: true}
+	return m, map[string]bool{sg: true, silu: true, e: true, b.G.Nodes[3].Outputs[0]: true, b.G.Nodes[5].Outputs[0]: true, b.G.Nodes[6].Outputs[0]: true}
 }
 
 func TestInt8LowerMixedOps(t *testing.T) {
@@ -157,11 +157,11 @@ func TestInt8LowerMixedOps(t *testing.T) {
 
 func TestInt8FallbackWarnsAndPlacesFloat(t *testing.T) {
 	b := newMB(5)
-	x := b.input("x", batchDim(), graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
-	c := b.node("Relu", []string{b.conv(x, 4, 4, 3, 1, 1, 1, true)})
-	r := b.node("ReduceMean", []string{c}, graph.IntsAttr("axes", []int{2, 3}), graph.IntAttr("keepdims", 1))
-	b.output(b.node("Sigmoid", []string{r}))
-	fm := b.model()
+	x := b.Input("x", batchDim(), graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
+	c := b.Node("Relu", []string{b.conv(x, 4, 4, 3, 1, 1, 1, true)})
+	r := b.Node("ReduceMean", []string{c}, graph.IntsAttr("axes", []int{2, 3}), graph.IntAttr("keepdims", 1))
+	b.Output(b.Node("Sigmoid", []string{r}))
+	fm := b.Model()
 	rng := rand.New(rand.NewSource(1))
 	qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{4, 4, 5, 5}, -1, 1)}, qdqOptions{})
 	var warns []string
@@ -251,18 +251,18 @@ func TestQBinaryPairTable(t *testing.T) {
 // executor's simulated quantization computes.
 func TestInt8ChannelsLastDataMovement(t *testing.T) {
 	b := newMB(21)
-	x := b.input("x", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 8}, graph.Dim{Size: 8})
-	pad := b.node("Pad", []string{x, b.init("pads", graph.FromInt64([]int{8}, []int64{0, 0, 1, 2, 0, 0, 2, 1}))})
-	c1 := b.node("Relu", []string{b.conv(pad, 3, 4, 3, 1, 0, 1, true)})
-	c2 := b.node("Relu", []string{b.conv(c1, 4, 4, 1, 1, 0, 1, true)})
-	cat := b.node("Concat", []string{c1, c2}, graph.IntAttr("axis", 1))
-	sl := b.node("Slice", []string{cat, b.init("st", graph.FromInt64([]int{2}, []int64{1, 1})), b.init("en", graph.FromInt64([]int{2}, []int64{7, 8})),
-		b.init("ax", graph.FromInt64([]int{2}, []int64{1, -1}))})
-	rs := b.node("Resize", []string{sl, "", b.init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2}))}, graph.StringAttr("mode", "nearest"))
-	mp := b.node("MaxPool", []string{rs}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
+	x := b.Input("x", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 8}, graph.Dim{Size: 8})
+	pad := b.Node("Pad", []string{x, b.Init("pads", graph.FromInt64([]int{8}, []int64{0, 0, 1, 2, 0, 0, 2, 1}))})
+	c1 := b.Node("Relu", []string{b.conv(pad, 3, 4, 3, 1, 0, 1, true)})
+	c2 := b.Node("Relu", []string{b.conv(c1, 4, 4, 1, 1, 0, 1, true)})
+	cat := b.Node("Concat", []string{c1, c2}, graph.IntAttr("axis", 1))
+	sl := b.Node("Slice", []string{cat, b.Init("st", graph.FromInt64([]int{2}, []int64{1, 1})), b.Init("en", graph.FromInt64([]int{2}, []int64{7, 8})),
+		b.Init("ax", graph.FromInt64([]int{2}, []int64{1, -1}))})
+	rs := b.Node("Resize", []string{sl, "", b.Init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2}))}, graph.StringAttr("mode", "nearest"))
+	mp := b.Node("MaxPool", []string{rs}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
 	out := b.conv(mp, 6, 2, 3, 1, 1, 1, true)
-	b.output(out)
-	fm := b.model()
+	b.Output(out)
+	fm := b.Model()
 	rng := rand.New(rand.NewSource(2))
 	qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{4, 3, 8, 8}, -1, 1)}, qdqOptions{})
 	var warns []string

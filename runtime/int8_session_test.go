@@ -3,7 +3,8 @@ package runtime
 import (
 	"math/rand"
 	"os"
-	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/testmodels"
 )
 
 func TestInt8TapsAndDequantized(t *testing.T) {
@@ -122,14 +124,14 @@ func TestInt8ConcurrentRunsMatchSerial(t *testing.T) {
 // int8 output: they are consumed and produced as is, in NCHW.
 func TestInt8RawInputOutput(t *testing.T) {
 	b := newMB(9)
-	g := b.g
+	g := b.G
 	g.Inputs = []*graph.Value{{Name: "pixels", DType: graph.Uint8, HasShape: true, Shape: graph.Shape{batchDim(), {Size: 2}, {Size: 6}, {Size: 6}}}}
 	g.Initializers["in_scale"] = graph.FromFloat32(nil, []float32{1.0 / 255})
 	g.Initializers["in_zp"] = graph.FromUint8(nil, []uint8{0})
 	g.Initializers["w_q"] = graph.FromInt8([]int{3, 2, 3, 3}, func() []int8 {
 		d := make([]int8, 54)
 		for i := range d {
-			d[i] = int8(b.rng.Intn(255) - 127)
+			d[i] = int8(b.Rng.Intn(255) - 127)
 		}
 		return d
 	}())
@@ -145,10 +147,10 @@ func TestInt8RawInputOutput(t *testing.T) {
 		{Name: "q", OpType: "QuantizeLinear", Inputs: []string{"r", "y_scale", "y_zp"}, Outputs: []string{"y"}},
 	}
 	g.Outputs = []*graph.Value{{Name: "y", DType: graph.Int8}}
-	m := b.model()
+	m := b.Model()
 	px := make([]uint8, 3*2*6*6)
 	for i := range px {
-		px[i] = uint8(b.rng.Intn(256))
+		px[i] = uint8(b.Rng.Intn(256))
 	}
 	in := map[string]*graph.Tensor{"pixels": graph.FromUint8([]int{3, 2, 6, 6}, px)}
 	ref, err := NewSession(m, WithMode(ModeFloat))
@@ -185,12 +187,12 @@ func TestInt8RawInputOutput(t *testing.T) {
 // registered QOperator kernels (float32 mode runs them directly).
 func TestInt8QOperatorLowering(t *testing.T) {
 	b := newMB(11)
-	g := b.g
+	g := b.G
 	g.Inputs = []*graph.Value{{Name: "x", DType: graph.Float32, HasShape: true, Shape: graph.Shape{batchDim(), {Size: 3}, {Size: 8}, {Size: 8}}}}
 	u8 := func(n int, lo, hi int) []uint8 {
 		d := make([]uint8, n)
 		for i := range d {
-			d[i] = uint8(lo + b.rng.Intn(hi-lo+1))
+			d[i] = uint8(lo + b.Rng.Intn(hi-lo+1))
 		}
 		return d
 	}
@@ -225,8 +227,8 @@ func TestInt8QOperatorLowering(t *testing.T) {
 		{OpType: "DequantizeLinear", Inputs: []string{"o", "os", "oz"}, Outputs: []string{"y"}},
 	}
 	g.Outputs = []*graph.Value{{Name: "y", DType: graph.Float32}}
-	m := b.model()
-	input := map[string]*graph.Tensor{"x": randInput(b.rng, []int{2, 3, 8, 8}, -2, 2)}
+	m := b.Model()
+	input := map[string]*graph.Tensor{"x": randInput(b.Rng, []int{2, 3, 8, 8}, -2, 2)}
 	ref, err := NewSession(m, WithMode(ModeFloat))
 	require.NoError(t, err)
 	want, err := ref.RunTensors(input)
@@ -249,11 +251,11 @@ func TestInt8QOperatorLowering(t *testing.T) {
 // quantize_dynamic writes them) natively.
 func TestInt8DynamicQuantization(t *testing.T) {
 	b := newMB(13)
-	g := b.g
+	g := b.G
 	g.Inputs = []*graph.Value{{Name: "x", DType: graph.Float32, HasShape: true, Shape: graph.Shape{batchDim(), {Size: 16}}}}
 	wq := make([]int8, 16*8)
 	for i := range wq {
-		wq[i] = int8(b.rng.Intn(255) - 127)
+		wq[i] = int8(b.Rng.Intn(255) - 127)
 	}
 	g.Initializers["wq"] = graph.FromInt8([]int{16, 8}, wq)
 	g.Initializers["wz"] = graph.FromInt8(nil, []int8{0})
@@ -268,8 +270,8 @@ func TestInt8DynamicQuantization(t *testing.T) {
 		{Name: "add", OpType: "Add", Inputs: []string{"mm", "bias"}, Outputs: []string{"y"}},
 	}
 	g.Outputs = []*graph.Value{{Name: "y", DType: graph.Float32}}
-	m := b.model()
-	in := map[string]*graph.Tensor{"x": randInput(b.rng, []int{5, 16}, -3, 2)}
+	m := b.Model()
+	in := map[string]*graph.Tensor{"x": randInput(b.Rng, []int{5, 16}, -3, 2)}
 	ref, err := NewSession(m, WithMode(ModeFloat))
 	require.NoError(t, err)
 	want, err := ref.RunTensors(in)
@@ -294,38 +296,33 @@ func TestInt8DynamicQuantization(t *testing.T) {
 // operators through the int8 lowering (the conformance harness runs them in float32
 // mode, i.e. on the registered kernels).
 func TestInt8QuantConformanceLowered(t *testing.T) {
-	dir := conformanceDir
-	if _, err := os.Stat(dir); err != nil {
+	if _, err := os.Stat(conformanceDir); err != nil {
 		t.Skip("ONNX conformance data not installed")
 	}
-	cases, err := filepath.Glob(filepath.Join(dir, "test_*"))
-	require.NoError(t, err)
+	cases, _ := testmodels.ConformanceCases()
 	ran := 0
 	for _, c := range cases {
-		base := filepath.Base(c)
-		switch {
-		case containsAny(base, "quantizelinear", "qlinear", "integer"):
-		default:
+		if !containsAny(c.Name, "quantizelinear", "qlinear", "integer") {
 			continue
 		}
-		t.Run(base, func(t *testing.T) {
-			m, err := graph.Load(filepath.Join(c, "model.onnx"))
+		t.Run(c.Name, func(t *testing.T) {
+			m, err := graph.Load(c.Model())
 			require.NoError(t, err)
 			s, err := NewSession(m, WithMode(ModeInt8))
 			require.NoError(t, err)
-			sets, _ := filepath.Glob(filepath.Join(c, "test_data_set_*"))
+			sets, _ := c.DataSets()
 			require.NotEmpty(t, sets)
 			for _, set := range sets {
 				in := map[string]*graph.Tensor{}
 				for i, v := range s.Inputs() {
-					tt, _, err := LoadTensorFile(filepath.Join(set, "input_"+itoa(i)+".pb"))
+					tt, _, err := LoadTensorFile(testmodels.InputFile(set, i))
 					require.NoError(t, err)
 					in[v.Name] = tt
 				}
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)
 				for i, o := range s.Outputs() {
-					want, _, err := LoadTensorFile(filepath.Join(set, "output_"+itoa(i)+".pb"))
+					want, _, err := LoadTensorFile(testmodels.OutputFile(set, i))
 					require.NoError(t, err)
 					require.NoError(t, CompareTensors(got[o.Name], want, ONNXTolerance), o.Name)
 				}
@@ -337,25 +334,5 @@ func TestInt8QuantConformanceLowered(t *testing.T) {
 }
 
 func containsAny(s string, subs ...string) bool {
-	for _, x := range subs {
-		if len(s) >= len(x) {
-			for i := 0; i+len(x) <= len(s); i++ {
-				if s[i:i+len(x)] == x {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
+	return slices.ContainsFunc(subs, func(x string) bool { return strings.Contains(s, x) })
 }

@@ -25,11 +25,11 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 		return d
 	}
 	convA := func(b *mb, x string, cin, cout, kh, kw int, strides, pads, dil []int) string {
-		w := b.randInit("w", []int{cout, cin, kh, kw}, 0.3)
-		return b.node("Conv", []string{x, w, b.randInit("b", []int{cout}, 0.2)}, graph.IntsAttr("kernel_shape", []int{kh, kw}),
+		w := b.RandInit("w", []int{cout, cin, kh, kw}, 0.3)
+		return b.Node("Conv", []string{x, w, b.RandInit("b", []int{cout}, 0.2)}, graph.IntsAttr("kernel_shape", []int{kh, kw}),
 			graph.IntsAttr("strides", strides), graph.IntsAttr("pads", pads), graph.IntsAttr("dilations", dil))
 	}
-	relu := func(b *mb, x string) string { return b.node("Relu", []string{x}) }
+	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
 	cases := []struct {
 		name  string
 		in    []graph.Dim
@@ -40,42 +40,42 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 	}{
 		{name: "resnet stem and bottleneck", in: dims(2, 3, 30, 30), x: []int{2, 3, 30, 30}, rows: 6, build: func(b *mb) {
 			s := relu(b, b.conv("x", 3, 16, 7, 2, 3, 1, true))
-			p := b.node("MaxPool", []string{s}, graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
+			p := b.Node("MaxPool", []string{s}, graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
 			a := relu(b, b.conv(p, 16, 32, 1, 1, 0, 1, true))
 			a = relu(b, b.conv(a, 32, 32, 3, 2, 1, 1, true))
 			a = b.conv(a, 32, 512, 1, 1, 0, 1, true)
 			d := b.conv(p, 16, 512, 1, 2, 0, 1, false)
-			r := relu(b, b.node("Add", []string{a, d}))
-			r = relu(b, b.node("Add", []string{r, b.conv(r, 512, 512, 1, 1, 0, 1, true)}))
-			g := b.node("GlobalAveragePool", []string{r})
-			b.output(b.gemm(b.node("Flatten", []string{g}), 512, 10))
+			r := relu(b, b.Node("Add", []string{a, d}))
+			r = relu(b, b.Node("Add", []string{r, b.conv(r, 512, 512, 1, 1, 0, 1, true)}))
+			g := b.Node("GlobalAveragePool", []string{r})
+			b.Output(b.gemm(b.Node("Flatten", []string{g}), 512, 10))
 		}},
 		{name: "odd geometry, NCHW consumer, global max", in: dims(1, 5, 17, 13), x: []int{1, 5, 17, 13}, rows: 3, build: func(b *mb) {
 			a := relu(b, convA(b, "x", 5, 24, 3, 2, []int{1, 2}, []int{2, 0, 1, 1}, []int{2, 1}))
 			a = convA(b, a, 24, 20, 5, 3, []int{2, 1}, []int{2, 1, 2, 1}, []int{1, 1})
-			c := b.node("MaxPool", []string{a}, graph.IntsAttr("kernel_shape", []int{2, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntAttr("ceil_mode", 1))
+			c := b.Node("MaxPool", []string{a}, graph.IntsAttr("kernel_shape", []int{2, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntAttr("ceil_mode", 1))
 			c = convA(b, c, 20, 16, 1, 1, []int{1, 1}, []int{0, 0, 0, 0}, []int{1, 1})
-			b.output(b.node("Sigmoid", []string{c}))
-			b.output(b.node("GlobalMaxPool", []string{a}))
+			b.Output(b.Node("Sigmoid", []string{c}))
+			b.Output(b.Node("GlobalMaxPool", []string{a}))
 		}},
 		{name: "tapped intermediate stays NCHW", in: dims(1, 8, 12, 12), x: []int{1, 8, 12, 12}, rows: 2, taps: []string{"Relu_out"}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 8, 16, 3, 1, 1, 1, true))
 			a = relu(b, b.conv(a, 16, 16, 3, 1, 1, 1, true))
-			b.output(b.conv(a, 16, 8, 1, 1, 0, 1, true))
+			b.Output(b.conv(a, 16, 8, 1, 1, 0, 1, true))
 		}},
 		{name: "symbolic batch, residual from the input", in: []graph.Dim{{Size: -1, Param: "N"}, {Size: 16}, {Size: 9}, {Size: 9}}, x: []int{3, 16, 9, 9}, rows: 2, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 3, 1, 1, 1, true))
-			a = relu(b, b.node("Add", []string{"x", b.conv(a, 16, 16, 3, 1, 1, 1, true)}))
-			b.output(b.node("GlobalAveragePool", []string{a}))
+			a = relu(b, b.Node("Add", []string{"x", b.conv(a, 16, 16, 3, 1, 1, 1, true)}))
+			b.Output(b.Node("GlobalAveragePool", []string{a}))
 		}},
 	}
 	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(13)
-			b.input("x", tc.in...)
+			b.Input("x", tc.in...)
 			tc.build(b)
-			m := b.model()
+			m := b.Model()
 			var taps []string
 			for _, tp := range tc.taps {
 				for _, n := range m.Graph.Nodes {

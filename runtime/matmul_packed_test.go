@@ -14,16 +14,16 @@ import (
 // against the operators run one by one.
 func TestPackedMatMulMatchesUnfused(t *testing.T) {
 	b := newMB(21)
-	b.input("x", graph.Dim{Size: 2}, graph.Dim{Size: 7}, graph.Dim{Size: 12})
-	h := b.node("MatMul", []string{"x", b.randInit("w", []int{12, 20}, 0.3)})
-	h = b.node("Add", []string{b.randInit("bias", []int{20}, 0.5), h})
-	h = b.node("MatMul", []string{h, b.randInit("w", []int{20, 9}, 0.3)})
-	h = b.node("Add", []string{h, b.randInit("bias", []int{1, 1, 9}, 0.5)})
-	f := b.node("Flatten", []string{h}, tAttrI("axis", 2))
-	y := b.node("MatMul", []string{f, b.randInit("w", []int{9, 5}, 0.3)}) // 2-D A [14, 9], no bias
-	b.output(y)
-	b.output(b.node("Relu", []string{h}))
-	m := b.model()
+	b.Input("x", graph.Dim{Size: 2}, graph.Dim{Size: 7}, graph.Dim{Size: 12})
+	h := b.Node("MatMul", []string{"x", b.RandInit("w", []int{12, 20}, 0.3)})
+	h = b.Node("Add", []string{b.RandInit("bias", []int{20}, 0.5), h})
+	h = b.Node("MatMul", []string{h, b.RandInit("w", []int{20, 9}, 0.3)})
+	h = b.Node("Add", []string{h, b.RandInit("bias", []int{1, 1, 9}, 0.5)})
+	f := b.Node("Flatten", []string{h}, tAttrI("axis", 2))
+	y := b.Node("MatMul", []string{f, b.RandInit("w", []int{9, 5}, 0.3)}) // 2-D A [14, 9], no bias
+	b.Output(y)
+	b.Output(b.Node("Relu", []string{h}))
+	m := b.Model()
 	in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(2)), []int{2, 7, 12}, -1, 1)}
 	ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
 	require.NoError(t, err)

@@ -337,7 +337,7 @@ func TestConvSameAutoPadSymbolicBatch(t *testing.T) {
 	g.Nodes = []*graph.Node{n}
 	g.Outputs = []*graph.Value{{Name: "y"}}
 	m := &graph.Model{Graph: g, Opsets: map[string]int64{"": 13}}
-	_, err := m.InferShapes(graph.InferOptions{})
+	_, err := m.InferShapes(graph.InferOptions{Eval: ConstEval()})
 	require.NoError(t, err)
 	require.Equal(t, "[N,8,8,8]", g.Values["y"].Shape.String())
 	s, err := NewSession(m)

@@ -28,6 +28,20 @@ type poolPlan struct {
 	storageCols bool // storage_order 1: Indices count column-major
 }
 
+// nextTap advances tap, the window offsets of output position o, to the next tap in
+// row-major order (an odometer over [tapLo, tapHi) per axis); false when the window
+// is exhausted.
+func (p *poolPlan) nextTap(tap, o []int) bool {
+	for a := len(tap) - 1; a >= 0; a-- {
+		tap[a]++
+		if tap[a] < p.tapHi[a][o[a]] {
+			return true
+		}
+		tap[a] = p.tapLo[a][o[a]]
+	}
+	return false
+}
+
 func newPoolPlan(in []int, g *graph.ConvGeom) *poolPlan {
 	r := len(in)
 	p := &poolPlan{rank: r, in: in, out: g.Out, k: g.Kernel, s: g.Strides, d: g.Dilations,
@@ -109,15 +123,7 @@ func maxPoolPlane[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
 						bestPos = cpos
 					}
 				}
-				a := r - 1
-				for ; a >= 0; a-- {
-					tap[a]++
-					if tap[a] < p.tapHi[a][o[a]] {
-						break
-					}
-					tap[a] = p.tapLo[a][o[a]]
-				}
-				if a < 0 {
+				if !p.nextTap(tap, o) {
 					break
 				}
 			}
@@ -256,15 +262,7 @@ func avgPoolPlane[T ~float32 | ~float64](p *poolPlan, x, y []T, includePad bool)
 					pos = pos*p.in[a] + p.start[a][o[a]] + tap[a]*p.d[a]
 				}
 				sum += float64(x[pos])
-				a := r - 1
-				for ; a >= 0; a-- {
-					tap[a]++
-					if tap[a] < p.tapHi[a][o[a]] {
-						break
-					}
-					tap[a] = p.tapLo[a][o[a]]
-				}
-				if a < 0 {
+				if !p.nextTap(tap, o) {
 					break
 				}
 			}
@@ -319,6 +317,21 @@ func buildPool(isMax bool) Builder {
 	}
 }
 
+// poolFloatPlanes max- or average-pools every [N, C] plane of x into y in parallel;
+// planeIdx gives the plane's slice of MaxPool's Indices output (nil when not wanted).
+func poolFloatPlanes[T ~float32 | ~float64](k *poolKernel, p *poolPlan, th, planes int, x, y []T, planeIdx func(int) []int64) {
+	is, os := p.inSize, p.outSize
+	nnParallel(th, planes, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if k.isMax {
+				maxPoolPlane(p, x[i*is:(i+1)*is], y[i*os:(i+1)*os], planeIdx(i), int64(i*is))
+			} else {
+				avgPoolPlane(p, x[i*is:(i+1)*is], y[i*os:(i+1)*os], k.includePad)
+			}
+		}
+	})
+}
+
 func (k *poolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	if err := checkInputs(in, 1); err != nil {
 		return nil, err
@@ -367,27 +380,9 @@ func (k *poolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 	}
 	switch xd := x.Data.(type) {
 	case []float32:
-		yd := out.F32()
-		nnParallel(th, planes, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if k.isMax {
-					maxPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], planeIdx(i), int64(i*is))
-				} else {
-					avgPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], k.includePad)
-				}
-			}
-		})
+		poolFloatPlanes(k, p, th, planes, xd, out.F32(), planeIdx)
 	case []float64:
-		yd := out.Data.([]float64)
-		nnParallel(th, planes, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if k.isMax {
-					maxPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], planeIdx(i), int64(i*is))
-				} else {
-					avgPoolPlane(p, xd[i*is:(i+1)*is], yd[i*os:(i+1)*os], k.includePad)
-				}
-			}
-		})
+		poolFloatPlanes(k, p, th, planes, xd, out.Data.([]float64), planeIdx)
 	case []int8:
 		if !k.isMax {
 			return nil, fmt.Errorf("unsupported input type %s", x.DType)

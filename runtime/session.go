@@ -171,8 +171,9 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 	return s, nil
 }
 
-// executor is what the int8 lowering asks of this package (lower.Executor).
-type executor struct{}
+// executor is what the int8 lowering asks of this package (lower.Executor),
+// including the constant evaluator its shape inference folds with.
+type executor struct{ constEval }
 
 // EvalFloat runs m in float32 on one thread.
 func (executor) EvalFloat(m *graph.Model, inputs map[string]*graph.Tensor) (map[string]*graph.Tensor, error) {
@@ -204,7 +205,7 @@ func (s *Session) Outputs() []*graph.Value { return s.outputs }
 func (s *Session) plan() error {
 	m := s.model
 	g := m.Graph
-	consts, err := m.InferShapes(graph.InferOptions{})
+	consts, err := m.InferShapes(graph.InferOptions{Eval: ConstEval()})
 	if err != nil {
 		return err
 	}

@@ -574,12 +574,18 @@ func checkSize(shape []int, what string) error {
 	return nil
 }
 
-func init() { graph.ConstEvaluator = evalConst }
+// ConstEval returns the evaluator that shape inference folds constant shape
+// computations with: pass it as graph.InferOptions{Eval: runtime.ConstEval()}. Every
+// package that infers shapes of real models (this one, quantizer, npu, bench, the CLI)
+// passes it, so that a Reshape fed by Shape -> Gather -> Concat gets a concrete shape.
+func ConstEval() graph.ConstEval { return constEval{} }
 
-// evalConst runs one node on constant inputs for shape inference's constant folding
+// constEval runs one node on constant inputs for shape inference's constant folding
 // (graph.FoldConstants). It builds the node's kernel exactly as a session would, so
 // folded values and run-time values come from the same code.
-func evalConst(n *graph.Node, opset int64, inputs []*graph.Tensor) (outs []*graph.Tensor, err error) {
+type constEval struct{}
+
+func (constEval) EvalConst(n *graph.Node, opset int64, inputs []*graph.Tensor) (outs []*graph.Tensor, err error) {
 	info := Lookup(n.Domain, n.OpType)
 	if info == nil {
 		return nil, nil

@@ -14,42 +14,10 @@ import (
 // entries are absent optional inputs.
 func runSingleNode(t *testing.T, opset int64, n *graph.Node, inputs ...*graph.Tensor) ([]*graph.Tensor, error) {
 	t.Helper()
-	g := &graph.Graph{Name: "single", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
-	feed := map[string]*graph.Tensor{}
-	for i, name := range n.Inputs {
-		if name == "" || i >= len(inputs) || inputs[i] == nil {
-			continue
-		}
-		if _, dup := feed[name]; dup {
-			continue
-		}
-		v := &graph.Value{Name: name, DType: inputs[i].DType, Shape: graph.ShapeOf(inputs[i].Shape...), HasShape: true}
-		g.Inputs = append(g.Inputs, v)
-		feed[name] = inputs[i]
-	}
-	for _, o := range n.Outputs {
-		if o != "" {
-			g.Outputs = append(g.Outputs, &graph.Value{Name: o})
-		}
-	}
 	if n.Attrs == nil {
 		n.Attrs = map[string]*graph.Attr{}
 	}
-	g.Nodes = []*graph.Node{n}
-	m := &graph.Model{Graph: g, IRVersion: 8, Opsets: map[string]int64{"": opset}}
-	s, err := NewSession(m, WithMode(ModeFloat), WithThreads(2))
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.RunTensors(feed)
-	if err != nil {
-		return nil, err
-	}
-	outs := make([]*graph.Tensor, len(n.Outputs))
-	for i, o := range n.Outputs {
-		outs[i] = res[o]
-	}
-	return outs, nil
+	return runNodeOpt(t, opset, 2, false, n, nil, inputs...)
 }
 
 // naiveBroadcast is the textbook definition used to check the optimized loops.

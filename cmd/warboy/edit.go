@@ -118,7 +118,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rep.Changes = append(rep.Changes, change(m, "output", name, true))
 	}
-	if _, err := m.InferShapes(graph.InferOptions{}); err != nil {
+	if _, err := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return fmt.Errorf("the edited model is invalid: %w", err)
 	}
 	if err := m.Save(*out); err != nil {

@@ -255,7 +255,7 @@ func inferForInspect(m *graph.Model, batch int, given map[string][]int, rep *ins
 	shapes, err := graph.ResolveInputShapes(g, batch, given)
 	if err == nil {
 		rep.InputShapes = shapes
-		if _, err := m.InferShapes(graph.InferOptions{InputShapes: shapes}); err != nil {
+		if _, err := m.InferShapes(graph.InferOptions{InputShapes: shapes, Eval: runtime.ConstEval()}); err != nil {
 			return err
 		}
 		return nil
@@ -304,7 +304,7 @@ func inferForInspect(m *graph.Model, batch int, given map[string][]int, rep *ins
 		}
 		g.Inputs[i] = &v
 	}
-	if _, ierr := m.InferShapes(graph.InferOptions{}); ierr != nil {
+	if _, ierr := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); ierr != nil {
 		return fmt.Errorf("%w (shape inference with symbolic dimensions %s failed: %v; give --input-shape)", err, strings.Join(rep.SymbolicDims, ", "), ierr)
 	}
 	return nil

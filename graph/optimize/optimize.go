@@ -11,20 +11,16 @@ import (
 // session for nothing.
 const MaxFoldElements = 1 << 24
 
-// Evaluator runs one node whose inputs are all known and returns its outputs
-// (one per node output, nil for an absent one). The runtime passes its float32
-// executor; with no evaluator only values shape inference computes (shape
-// subgraphs) and Constant/Identity chains are folded.
-type Evaluator func(n *graph.Node, inputs []*graph.Tensor, opset int64) ([]*graph.Tensor, error)
-
 // Options configure Optimize.
 type Options struct {
 	// Keep names tensors that must stay computed under their own name (taps);
 	// graph outputs are always kept.
 	Keep map[string]bool
-	// Eval folds nodes whose inputs are all constant (Cast of a constant, arithmetic
-	// on weights, ...). Optional.
-	Eval Evaluator
+	// Eval runs nodes whose inputs are all constant (Cast of a constant, arithmetic
+	// on weights, shape arithmetic during inference); the runtime passes
+	// runtime.ConstEval(), its own kernels. nil folds only what shape inference
+	// knows without running a kernel (graph.NoFold) and Constant/Identity chains.
+	Eval graph.ConstEval
 }
 
 // Stats counts what a run of Optimize changed.
@@ -188,9 +184,13 @@ var neverFold = map[string]bool{
 // initializers: what shape inference computes (Shape -> Gather -> Concat ... once
 // the input shapes are bound) and, with an evaluator, any node whose inputs are
 // all constant.
-func foldConstants(m *graph.Model, keep map[string]bool, eval Evaluator) (int, error) {
+func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval) (int, error) {
 	g := m.Graph
-	known, err := m.InferShapes(graph.InferOptions{})
+	infer := eval
+	if infer == nil {
+		infer = graph.NoFold{}
+	}
+	known, err := m.InferShapes(graph.InferOptions{Eval: infer})
 	if err != nil {
 		return 0, fmt.Errorf("optimize: %w", err)
 	}
@@ -219,7 +219,7 @@ func foldConstants(m *graph.Model, keep map[string]bool, eval Evaluator) (int, e
 				nodes = append(nodes, n)
 				continue
 			}
-			ev, err := eval(n, ins, m.Opset())
+			ev, err := eval.EvalConst(n, m.Opset(), ins)
 			if err != nil || len(ev) != len(n.Outputs) {
 				// Left to the executor, which reports the error where it happens
 				// (with the node's context) if the node ever runs.

@@ -119,31 +119,15 @@ func opTypes(g *graph.Graph) map[string]int {
 	return c
 }
 
-func evalWithRuntime(n *graph.Node, ins []*graph.Tensor, opset int64) ([]*graph.Tensor, error) {
-	g := &graph.Graph{Name: "fold", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
-	for i, in := range n.Inputs {
-		if in != "" {
-			g.Initializers[in] = ins[i]
-		}
+// failingEval is a constant evaluator with no Conv kernel (the runtime's for
+// everything else, so shape inference still folds the shape subgraphs).
+type failingEval struct{}
+
+func (failingEval) EvalConst(n *graph.Node, opset int64, ins []*graph.Tensor) ([]*graph.Tensor, error) {
+	if n.OpType == "Conv" {
+		return nil, fmt.Errorf("no kernel for %s", n.OpType)
 	}
-	for _, o := range n.Outputs {
-		g.Outputs = append(g.Outputs, &graph.Value{Name: o})
-	}
-	g.Nodes = []*graph.Node{n.Clone()}
-	s, err := runtime.NewSession(&graph.Model{Graph: g, Opsets: map[string]int64{"": opset}},
-		runtime.WithMode(runtime.ModeFloat), runtime.WithGraphOptimization(false))
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.RunTensors(nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*graph.Tensor, len(n.Outputs))
-	for i, o := range n.Outputs {
-		out[i] = res[o]
-	}
-	return out, nil
+	return runtime.ConstEval().EvalConst(n, opset, ins)
 }
 
 func TestOptimizeExporterGraph(t *testing.T) {
@@ -153,7 +137,7 @@ func TestOptimizeExporterGraph(t *testing.T) {
 	want := run(t, src, in)
 
 	m := cloneGraph(src)
-	st, err := optimize.Optimize(m, optimize.Options{Eval: evalWithRuntime})
+	st, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
 	require.NoError(t, err)
 	// Identities: w_id, b_id, b_id2 (the Dropout writes the graph output y and stays).
 	// Folded: Shape, Gather, Unsqueeze, Concat, Cast and the constant Add; dead: the Relu.
@@ -187,7 +171,7 @@ func TestOptimizeKeepsTapsAndOutputs(t *testing.T) {
 	// A graph output that is an Identity output of an initializer stays as written.
 	m.Graph.Nodes = append(m.Graph.Nodes, node("Identity", []string{"conv.w"}, []string{"w_out"}))
 	m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: "w_out"})
-	_, err := optimize.Optimize(m, optimize.Options{Keep: map[string]bool{"b_id": true, "target": true}, Eval: evalWithRuntime})
+	_, err := optimize.Optimize(m, optimize.Options{Keep: map[string]bool{"b_id": true, "target": true}, Eval: runtime.ConstEval()})
 	require.NoError(t, err)
 	produced := map[string]bool{}
 	for _, n := range m.Graph.Nodes {
@@ -200,7 +184,7 @@ func TestOptimizeKeepsTapsAndOutputs(t *testing.T) {
 	}
 }
 
-func TestOptimizeWithoutEvaluatorFoldsWhatInferenceKnows(t *testing.T) {
+func TestOptimizeFoldsWithTheEvaluator(t *testing.T) {
 	m := exporterModel(rand.New(rand.NewSource(3)))
 	// A constant Conv: shape inference does not compute it, the evaluator does.
 	m.Graph.Initializers["cx"] = randF32(rand.New(rand.NewSource(4)), 1, 3, 3, 3)
@@ -210,10 +194,11 @@ func TestOptimizeWithoutEvaluatorFoldsWhatInferenceKnows(t *testing.T) {
 	require.NoError(t, err)
 	ops := opTypes(m.Graph)
 	assert.Equal(t, 2, ops["Conv"], "a Conv of constants needs the evaluator")
-	assert.Zero(t, ops["Shape"]+ops["Gather"]+ops["Unsqueeze"]+ops["Concat"]+ops["Cast"], "shape inference folds the shape chain and the Cast")
-	_, err = optimize.Optimize(m, optimize.Options{Eval: evalWithRuntime})
+	_, err = optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
 	require.NoError(t, err)
-	assert.Equal(t, 1, opTypes(m.Graph)["Conv"])
+	ops = opTypes(m.Graph)
+	assert.Equal(t, 1, ops["Conv"])
+	assert.Zero(t, ops["Shape"]+ops["Gather"]+ops["Unsqueeze"]+ops["Concat"]+ops["Cast"], "the evaluator folds the shape chain and the Cast")
 	assert.Equal(t, []int{1, 8, 1, 1}, m.Graph.Initializers["cc"].Shape)
 }
 
@@ -232,7 +217,7 @@ func TestOptimizeLeavesQuantizationOperators(t *testing.T) {
 		Values:       map[string]*graph.Value{},
 	}
 	m := &graph.Model{Graph: g, Opsets: map[string]int64{"": 13}}
-	_, err := optimize.Optimize(m, optimize.Options{Eval: evalWithRuntime})
+	_, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"DequantizeLinear": 1, "Add": 1}, opTypes(g))
 	assert.Equal(t, []string{"w", "s"}, g.Nodes[0].Inputs)
@@ -257,13 +242,10 @@ func TestOptimizeRejectsCycles(t *testing.T) {
 
 func TestOptimizeLeavesNodesItCannotEvaluate(t *testing.T) {
 	m := exporterModel(rand.New(rand.NewSource(5)))
-	failing := func(n *graph.Node, ins []*graph.Tensor, opset int64) ([]*graph.Tensor, error) {
-		return nil, fmt.Errorf("no kernel for %s", n.OpType)
-	}
 	m.Graph.Initializers["cx"] = randF32(rand.New(rand.NewSource(6)), 1, 3, 3, 3)
 	m.Graph.Nodes = append(m.Graph.Nodes, node("Conv", []string{"cx", "conv.w"}, []string{"cc"}), node("Add", []string{"conv", "cc"}, []string{"z"}))
 	m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: "z"})
-	_, err := optimize.Optimize(m, optimize.Options{Eval: failing})
+	_, err := optimize.Optimize(m, optimize.Options{Eval: failingEval{}})
 	require.NoError(t, err)
 	assert.Equal(t, 2, opTypes(m.Graph)["Conv"], "the constant Conv stays for the executor")
 }

@@ -60,6 +60,8 @@ type Executor interface {
 	// HasInt8Kernel reports whether the executor runs (domain, op) as an int8 kernel,
 	// so that a float fallback of such an operator is not reported as one.
 	HasInt8Kernel(domain, op string) bool
+	// ConstEval folds constant shape computations during the pass's shape inference.
+	graph.ConstEval
 }
 
 // qref is an int8 representation of a source value.
@@ -184,7 +186,7 @@ func Lower(src *graph.Model, cfg *Config, exec Executor) (*graph.Model, error) {
 	default:
 		return nil, fmt.Errorf("unknown requantization %q (want float or fixed)", cfg.Requant)
 	}
-	consts, err := src.InferShapes(graph.InferOptions{})
+	consts, err := src.InferShapes(graph.InferOptions{Eval: exec})
 	if err != nil {
 		return nil, err
 	}

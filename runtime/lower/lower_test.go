@@ -12,7 +12,11 @@ import (
 // The pass is exercised end to end through runtime sessions (runtime/int8_*_test.go);
 // these tests cover what it does on its own.
 
-type stubExecutor struct{ evals int }
+// stubExecutor folds nothing (graph.NoFold): these tests do not link the kernels.
+type stubExecutor struct {
+	graph.NoFold
+	evals int
+}
 
 func (s *stubExecutor) EvalFloat(*graph.Model, map[string]*graph.Tensor) (map[string]*graph.Tensor, error) {
 	s.evals++

@@ -237,8 +237,10 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	}
 	switch n.OpType {
 	case "Resize":
-		if m := n.AttrString("mode", "nearest"); m != "nearest" {
-			return notLowered("Resize mode %s needs requantization", m)
+		// interpolating modes run on the codes, rounded once (runtime/op_int8_resize.go);
+		// an extrapolation value would need quantizing.
+		if n.AttrString("mode", "nearest") != "nearest" && n.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
+			return notLowered("Resize tf_crop_and_resize with interpolation")
 		}
 	case "Pad":
 		if l.opset < 11 {

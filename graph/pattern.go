@@ -104,11 +104,17 @@ func MatchLayerNorm(c *PatternContext, rm *Node) *LayerNormPattern {
 		return nil
 	}
 	d := sub.Outputs[0]
-	if c.IsOutput(d) || len(c.Cons[d]) != 2 {
+	var users []*Node // Consumers lists Mul(d, d) twice
+	for _, n := range c.Cons[d] {
+		if len(users) == 0 || users[len(users)-1] != n {
+			users = append(users, n)
+		}
+	}
+	if c.IsOutput(d) || len(users) != 2 {
 		return nil
 	}
 	var sq, div *Node
-	for _, n := range c.Cons[d] {
+	for _, n := range users {
 		switch {
 		case n.OpType == "Div" && n.Input(0) == d:
 			div = n

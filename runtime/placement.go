@@ -23,8 +23,10 @@ func shapeNodes(g *graph.Graph) map[*graph.Node]bool {
 					break
 				}
 			}
+			// ConstantOfShape fills a tensor of a computed shape (an RNN's zero initial
+			// state): its output is float, but it is as constant as the shape.
 			for _, o := range n.Outputs {
-				if v := g.Values[o]; o != "" && v != nil && (v.DType.IsFloat() || v.DType == graph.Int8 || v.DType == graph.Uint8) {
+				if v := g.Values[o]; n.OpType != "ConstantOfShape" && o != "" && v != nil && (v.DType.IsFloat() || v.DType == graph.Int8 || v.DType == graph.Uint8) {
 					ok = false
 				}
 			}

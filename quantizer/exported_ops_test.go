@@ -34,7 +34,9 @@ func exportedOpModels(rng *rand.Rand) []struct {
 	m     *graph.Model
 	shape []int
 } {
-	conv := func(out string) *graph.Node { return node("Conv", []string{"x", "cw", "cb"}, []string{out}, ints("pads", 1, 1, 1, 1)) }
+	conv := func(out string) *graph.Node {
+		return node("Conv", []string{"x", "cw", "cb"}, []string{out}, ints("pads", 1, 1, 1, 1))
+	}
 	convInits := func(more map[string]*graph.Tensor) map[string]*graph.Tensor {
 		m := map[string]*graph.Tensor{"cw": randTensor(rng, []int{4, 3, 3, 3}, 0.3), "cb": randTensor(rng, []int{4}, 0.1)}
 		for k, v := range more {

@@ -71,6 +71,13 @@ func exportedOpModels(rng *rand.Rand) []struct {
 			node("Concat", []string{"nc", "hw2"}, []string{"sizes"}, intAttr("axis", 0)),
 			node("Resize", []string{"c", "", "", "sizes"}, []string{"y"}, func(n *graph.Node) { n.SetAttrString("mode", "linear") }),
 		}, convInits(map[string]*graph.Tensor{"s0": i64([]int{1}, 0), "s2": i64([]int{1}, 2), "s4": i64([]int{1}, 4), "two": i64([]int{1}, 2)})), []int{2, 3, 6, 8}},
+		// a BatchNormalization that cannot be folded (a ReLU is between it and the conv).
+		{"batchnorm after relu", newModel("x", []int{1, 3, 6, 8}, []string{"y"}, []*graph.Node{
+			conv("c"),
+			node("Relu", []string{"c"}, []string{"r"}),
+			node("BatchNormalization", []string{"r", "bs", "bb", "bm", "bv"}, []string{"y"}),
+		}, convInits(map[string]*graph.Tensor{"bs": randPositive(rng, []int{4}), "bb": randTensor(rng, []int{4}, 0.2),
+			"bm": randTensor(rng, []int{4}, 0.2), "bv": randPositive(rng, []int{4})})), []int{2, 3, 6, 8}},
 		// q.reshape(n, t, heads, d/heads) with n, t read at run time.
 		{"reshape to a shape computed at run time", newModel("x", []int{1, 5, 16}, []string{"y"}, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, []string{"h"}),

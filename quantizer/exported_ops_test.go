@@ -26,6 +26,11 @@ func symbolicModel(input string, shape []int, spatial bool, outputs []string, no
 	return m
 }
 
+func withOpset(v int64, m *graph.Model) *graph.Model {
+	m.Opsets[""] = v
+	return m
+}
+
 // exportedOpModels are operators as torch.onnx writes them in detector and
 // transformer exports, each after a convolution or matmul so that its input is an
 // int8 activation.
@@ -78,6 +83,22 @@ func exportedOpModels(rng *rand.Rand) []struct {
 			node("BatchNormalization", []string{"r", "bs", "bb", "bm", "bv"}, []string{"y"}),
 		}, convInits(map[string]*graph.Tensor{"bs": randPositive(rng, []int{4}), "bb": randTensor(rng, []int{4}, 0.2),
 			"bm": randTensor(rng, []int{4}, 0.2), "bv": randPositive(rng, []int{4})})), []int{2, 3, 6, 8}},
+		// Squeeze/Unsqueeze with axes as attributes (opset < 13) and as inputs (13).
+		{"squeeze unsqueeze attribute form, opset 11", withOpset(11, newModel("x", []int{1, 3, 1, 8}, []string{"y"}, []*graph.Node{
+			node("Conv", []string{"x", "cw1", "cb"}, []string{"c"}, ints("pads", 0, 1, 0, 1)),
+			node("Squeeze", []string{"c"}, []string{"s"}, ints("axes", 2)),
+			node("Unsqueeze", []string{"s"}, []string{"y"}, ints("axes", 3)),
+		}, convInits(map[string]*graph.Tensor{"cw1": randTensor(rng, []int{4, 3, 1, 3}, 0.3)}))), []int{2, 3, 1, 8}},
+		{"squeeze unsqueeze input form, opset 13", newModel("x", []int{1, 3, 1, 8}, []string{"y"}, []*graph.Node{
+			node("Conv", []string{"x", "cw1", "cb"}, []string{"c"}, ints("pads", 0, 1, 0, 1)),
+			node("Squeeze", []string{"c", "ax2"}, []string{"s"}),
+			node("Unsqueeze", []string{"s", "ax3"}, []string{"y"}),
+		}, convInits(map[string]*graph.Tensor{"cw1": randTensor(rng, []int{4, 3, 1, 3}, 0.3), "ax2": i64([]int{1}, 2), "ax3": i64([]int{1}, 3)})), []int{2, 3, 1, 8}},
+		// opset 9 Upsample (the quantizer upgrades it to Resize).
+		{"upsample opset 9", withOpset(9, newModel("x", []int{1, 3, 6, 8}, []string{"y"}, []*graph.Node{
+			conv("c"),
+			node("Upsample", []string{"c", "scales"}, []string{"y"}, func(n *graph.Node) { n.SetAttrString("mode", "linear") }),
+		}, convInits(map[string]*graph.Tensor{"scales": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}))), []int{2, 3, 6, 8}},
 		// q.reshape(n, t, heads, d/heads) with n, t read at run time.
 		{"reshape to a shape computed at run time", newModel("x", []int{1, 5, 16}, []string{"y"}, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, []string{"h"}),

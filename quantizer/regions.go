@@ -144,7 +144,7 @@ func (p *plan) elementwiseRegions(taken map[*graph.Node]bool, exclude map[string
 				exits = append(exits, o)
 			}
 		}
-		if len(nodes) < 2 || len(exits) != 1 || exits[0] != nodes[len(nodes)-1].Outputs[0] || !p.rankKept(r, nodes) {
+		if len(nodes) < 2 || len(exits) != 1 || exits[0] != nodes[len(nodes)-1].Outputs[0] || !p.rankKept(r, nodes) || p.keepsFusion(r, nodes) {
 			continue
 		}
 		out = append(out, region{root: r, out: exits[0], nodes: nodes})
@@ -167,4 +167,16 @@ func (p *plan) rankKept(root string, nodes []*graph.Node) bool {
 		}
 	}
 	return true
+}
+
+// keepsFusion reports whether the region starts with a Relu/Clip that the producer of
+// its root would absorb (Conv → Relu → Mul...): the fused, clamped output has twice the
+// resolution of the raw one, so the region is not worth it.
+func (p *plan) keepsFusion(root string, nodes []*graph.Node) bool {
+	pr := p.prod[root]
+	if pr == nil || !fusable[pr.OpType] || len(p.cons[root]) != 1 {
+		return false
+	}
+	first := nodes[0]
+	return (first.OpType == "Relu" || first.OpType == "Clip") && first.Input(0) == root
 }

@@ -33,6 +33,12 @@ func regionModels(rng *rand.Rand) map[string]*graph.Model {
 		node("Div", []string{"c", "six"}, []string{"h"}),
 		node("Mul", []string{"x", "h"}, []string{"y"}),
 	}, map[string]*graph.Tensor{"three": scalar(3), "zero": scalar(0), "six": scalar(6)})
+	// Conv → Relu → Mul: the Relu stays fused into the conv, the Mul runs on its own.
+	out["conv_relu_mul_keeps_fusion"] = newModel("x", shape, []string{"y"}, []*graph.Node{
+		node("MatMul", []string{"x", "w"}, []string{"c"}),
+		node("Relu", []string{"c"}, []string{"r"}),
+		node("Mul", []string{"r", "half"}, []string{"y"}),
+	}, map[string]*graph.Tensor{"w": randTensor(rng, []int{16, 16}, 0.3), "half": scalar(0.5)})
 	out["hardsigmoid_mul"] = newModel("x", shape, []string{"y"}, []*graph.Node{
 		node("HardSigmoid", []string{"x"}, []string{"h"}, floatAttr("alpha", 1.0/6)),
 		node("Mul", []string{"x", "h"}, []string{"y"}),
@@ -81,6 +87,9 @@ func TestRegionsRunInt8(t *testing.T) {
 			want := 2
 			if countOps(m)["MatMul"] > 0 {
 				want = 3
+			}
+			if name == "conv_relu_mul_keeps_fusion" {
+				assert.Nil(t, q.Graph.Producers()["c_QuantizeLinear_Input"], "no Q/DQ between the MatMul and its Relu")
 			}
 			assert.Equal(t, want, countOps(q)["QuantizeLinear"], "no QuantizeLinear inside the pattern")
 

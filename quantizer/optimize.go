@@ -43,6 +43,12 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
+	if batchNormsToDepthwise(g) {
+		g.RemoveUnused()
+		if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
+			return nil, fmt.Errorf("optimize: %w", err)
+		}
+	}
 	return q, nil
 }
 

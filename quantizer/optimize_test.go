@@ -144,7 +144,8 @@ func TestOptimizeKeepsOutputs(t *testing.T) {
 	}
 }
 
-// A BatchNormalization whose input feeds something else cannot be folded.
+// A BatchNormalization whose input feeds something else cannot be folded: it becomes
+// a depthwise 1x1 convolution computing the same function (so that it runs int8).
 func TestOptimizeKeepsSharedBatchNorm(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	m := newModel("x", []int{1, 2, 4, 4}, []string{"y", "c"}, []*graph.Node{
@@ -153,7 +154,13 @@ func TestOptimizeKeepsSharedBatchNorm(t *testing.T) {
 	}, merge(map[string]*graph.Tensor{"w": randTensor(rng, []int{3, 2, 1, 1}, 1)}, bnInits(rng, "bn", 3)))
 	opt, err := Optimize(m)
 	require.NoError(t, err)
-	assert.Equal(t, 1, countOps(opt)["BatchNormalization"])
+	assert.Zero(t, countOps(opt)["BatchNormalization"])
+	assert.Equal(t, 2, countOps(opt)["Conv"])
+	x := map[string]*graph.Tensor{"x": randTensor(rng, []int{2, 2, 4, 4}, 1)}
+	want, got := runFloat(t, m, x), runFloat(t, opt, x)
+	for _, o := range []string{"y", "c"} {
+		assert.Less(t, maxAbsDiff(want[o].F32(), got[o].F32()), 1e-5, o)
+	}
 }
 
 // The bundled CNN has explicit BatchNormalization: the optimized model gives the same

@@ -142,6 +142,11 @@ type plan struct {
 	// takesFloat lists the quantizable nodes left in float32 because they read an
 	// excluded node's output.
 	takesFloat []string
+	// opset is the model's default-domain opset.
+	opset int64
+	// regionEnd maps the last node of a region (regions.go) to the region: its root
+	// and output are quantized, its inside is not.
+	regionEnd map[*graph.Node]*region
 }
 
 func (p *plan) isFloat(name string) bool {
@@ -159,11 +164,12 @@ func (p *plan) isConst(name string) bool { return p.g.Initializers[name] != nil 
 
 // makePlan decides how to quantize g (which must be topologically sorted with shapes
 // inferred). exclude names nodes to keep in float.
-func makePlan(g *graph.Graph, exclude map[string]bool) (*plan, error) {
+func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, error) {
 	p := &plan{
 		g: g, prod: g.Producers(), cons: g.Consumers(),
 		quantOp: map[*graph.Node]bool{}, fused: map[string]bool{},
 		src: map[string]paramSrc{}, consts: map[string]bool{},
+		opset: opset, regionEnd: map[*graph.Node]*region{},
 	}
 	for _, n := range g.Nodes {
 		if ok, why := p.quantizable(n); ok && !exclude[n.Name] {
@@ -200,6 +206,12 @@ func makePlan(g *graph.Graph, exclude map[string]bool) (*plan, error) {
 			}
 		}
 	}
+	for _, r := range p.findRegions(exclude) {
+		for _, n := range r.nodes {
+			delete(p.quantOp, n)
+		}
+		p.regionEnd[r.nodes[len(r.nodes)-1]] = &r
+	}
 	// Fuse Relu/Clip into the producer of their input.
 	for _, n := range g.Nodes {
 		if !p.quantOp[n] || (n.OpType != "Relu" && n.OpType != "Clip") {
@@ -233,6 +245,10 @@ func makePlan(g *graph.Graph, exclude map[string]bool) (*plan, error) {
 		}
 	}
 	for _, n := range g.Nodes {
+		if r := p.regionEnd[n]; r != nil {
+			add(r.root)
+			add(r.out)
+		}
 		if !p.quantOp[n] {
 			continue
 		}

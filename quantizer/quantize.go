@@ -185,7 +185,7 @@ func planModel(q *graph.Model, exclude []string) (*plan, error) {
 			return nil, fmt.Errorf("quantize: excluded node %q is not in the model", e)
 		}
 	}
-	return makePlan(q.Graph, ex)
+	return makePlan(q.Graph, q.Opset(), ex)
 }
 
 // resolve computes the parameters of every quantized tensor.

@@ -81,6 +81,9 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if nnIsHalf(x) && k.mode != "nearest" {
 		return nnHalfWrap(ctx, k, in)
 	}
+	if x.DType == graph.Int8 && k.mode != "nearest" {
+		return resizeInt8Wrap(ctx, k, in)
+	}
 	r := len(x.Shape)
 	var scales []float64
 	var sizes []int64

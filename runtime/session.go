@@ -125,6 +125,9 @@ type NodePlacement struct {
 	Node   string
 	OpType string
 	Int8   bool
+	// Shape marks shape computations (placement.go): integer arithmetic on the
+	// results of Shape nodes, folded away once the input shapes are bound.
+	Shape bool
 }
 
 // NewSession prepares a model: it infers shapes, lowers quantized graphs to int8
@@ -229,6 +232,7 @@ func (s *Session) plan() error {
 		slot(in.Name)
 		s.inputs = append(s.inputs, g.Values[in.Name])
 	}
+	shapeOnly := shapeNodes(g)
 	for _, n := range g.Nodes {
 		info := Lookup(n.Domain, n.OpType)
 		if info == nil {
@@ -261,7 +265,7 @@ func (s *Session) plan() error {
 		}
 		st.kernel = k
 		s.steps = append(s.steps, st)
-		s.Placement = append(s.Placement, NodePlacement{Node: n.Name, OpType: n.OpType, Int8: info.Int8})
+		s.Placement = append(s.Placement, NodePlacement{Node: n.Name, OpType: n.OpType, Int8: info.Int8, Shape: shapeOnly[n] && !info.Int8})
 	}
 	s.keep = map[int]bool{}
 	for _, o := range g.Outputs {

@@ -100,6 +100,13 @@ func TestExportedModels(t *testing.T) {
 			var qr inspectReport
 			require.NoError(t, json.Unmarshal([]byte(out), &qr))
 			assert.Zero(t, qr.OpCounts["BatchNormalization"], "BatchNormalization is folded")
+			// every executed node runs int8 or computes shapes, except the LSTM (dynamic
+			// quantization of recurrent layers is separate work).
+			for _, p := range qr.Placement {
+				if p.OpType != "LSTM" {
+					assert.Contains(t, []string{"int8", "shape"}, p.Runs, "%s (%s)", p.Name, p.OpType)
+				}
+			}
 			code, out, errOut = runCLI(append([]string{"compare", model, q, "--json"}, c.data...)...)
 			require.Equal(t, 0, code, errOut)
 			var cr compareReport

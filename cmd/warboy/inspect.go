@@ -184,8 +184,11 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 		}
 		for _, p := range s.Placement {
 			where := "float32"
-			if p.Int8 {
+			switch {
+			case p.Int8:
 				where = "int8"
+			case p.Shape:
+				where = "shape"
 			}
 			rep.Placement = append(rep.Placement, inspectPlacement{Name: p.Node, OpType: p.OpType, Runs: where})
 		}
@@ -234,15 +237,22 @@ func printInspect(w io.Writer, r *inspectReport) {
 	if len(r.Placement) > 0 {
 		fmt.Fprintln(w, "\nexecution (after int8 lowering):")
 		rows = rows[:0]
-		n8 := 0
+		n8, nShape := 0, 0
 		for _, p := range r.Placement {
-			if p.Runs == "int8" {
+			switch p.Runs {
+			case "int8":
 				n8++
+			case "shape":
+				nShape++
 			}
 			rows = append(rows, []string{p.Name, p.OpType, p.Runs})
 		}
 		table(w, []string{"node", "op", "runs"}, rows)
-		fmt.Fprintf(w, "%d of %d executed nodes run int8\n", n8, len(r.Placement))
+		fmt.Fprintf(w, "%d of %d executed nodes run int8", n8, len(r.Placement))
+		if nShape > 0 {
+			fmt.Fprintf(w, "; %d compute shapes (int64, folded once --input-shape binds the inputs)", nShape)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -32,7 +32,9 @@ func (l *lowerer) lowerReshape(n *graph.Node) error {
 		return err
 	}
 	if _, ok := shapeTemplate(out, x.base); !ok {
-		return notLowered("output shape %s cannot be expressed from %s", out, x.base)
+		// a shape computed at run time (a Shape/Gather/Concat subgraph over symbolic
+		// dimensions): move the int8 data with the operator itself.
+		return l.reshapeExplicit(n, x, out)
 	}
 	unknown := 0
 	for _, d := range out {
@@ -41,11 +43,38 @@ func (l *lowerer) lowerReshape(n *graph.Node) error {
 		}
 	}
 	if slices.Equal(out, x.base) && unknown > 1 && !slices.Equal(out, x.shape) {
-		return notLowered("output shape %s is ambiguous", out)
+		return l.reshapeExplicit(n, x, out)
 	}
 	nr := *x
 	nr.shape = out
 	l.state(n.Outputs[0]).q = &nr
+	return nil
+}
+
+// reshapeExplicit emits a reshape-like operator on the int8 tensor (its shape inputs
+// as they are), for output shapes a folded view cannot express.
+func (l *lowerer) reshapeExplicit(n *graph.Node, x *qref, out graph.Shape) error {
+	xin, err := l.plainI8(x)
+	if err != nil {
+		return err
+	}
+	ins := []string{xin}
+	for _, in := range n.Inputs[1:] {
+		name := in
+		if in != "" {
+			if name, err = l.need(in); err != nil {
+				return fmt.Errorf("%s: %w", n.Label(), err)
+			}
+		}
+		ins = append(ins, name)
+	}
+	var attrs []*graph.Attr
+	for _, a := range n.Attrs {
+		attrs = append(attrs, a)
+	}
+	s := l.fresh(n.Outputs[0] + "_q")
+	l.emit(n, n.OpType, ins, []string{s}, attrs...)
+	l.state(n.Outputs[0]).q = &qref{store: s, base: out, shape: out, scale: x.scale, zp: x.zp, exact: x.exact}
 	return nil
 }
 
@@ -208,8 +237,10 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	}
 	switch n.OpType {
 	case "Resize":
-		if m := n.AttrString("mode", "nearest"); m != "nearest" {
-			return notLowered("Resize mode %s needs requantization", m)
+		// interpolating modes run on the codes, rounded once (runtime/op_int8_resize.go);
+		// an extrapolation value would need quantizing.
+		if n.AttrString("mode", "nearest") != "nearest" && n.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
+			return notLowered("Resize tf_crop_and_resize with interpolation")
 		}
 	case "Pad":
 		if l.opset < 11 {

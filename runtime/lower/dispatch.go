@@ -22,6 +22,9 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 	if l.claimed[n] || l.inLUT[n] {
 		return nil
 	}
+	if grp := l.luts[n]; grp != nil && grp.ln != nil {
+		return l.fallbackIfNot(n, l.lowerLayerNormPattern(grp))
+	}
 	if grp := l.luts[n]; grp != nil {
 		return l.fallbackIfNot(n, l.lowerLUT(grp))
 	}

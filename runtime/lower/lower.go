@@ -132,6 +132,9 @@ type lutGroup struct {
 	nodes []*graph.Node // topological order
 	root  string        // DequantizeLinear output the group computes from
 	last  *graph.Node
+	// ln, when set, makes the group a written-out layer normalization (patterns.go)
+	// rather than a lookup table.
+	ln *graph.LayerNormPattern
 }
 
 type lowerer struct {
@@ -219,6 +222,7 @@ func Lower(src *graph.Model, cfg *Config, exec Executor) (*graph.Model, error) {
 	for _, in := range l.g.Inputs {
 		l.vals[in.Name] = &vstate{avail: true}
 	}
+	l.findLayerNorms()
 	l.findLUTGroups()
 	for _, n := range l.g.Nodes {
 		if err := l.lowerNode(n); err != nil {

@@ -96,9 +96,7 @@ func (l *lowerer) collectLUT(last *graph.Node) *lutGroup {
 	if root == "" {
 		return nil
 	}
-	rs, ok1 := l.shapeOf(root)
-	ys, ok2 := l.shapeOf(last.Outputs[0])
-	if !ok1 || !ok2 || !sameDims(rs, ys) {
+	if !l.shapePreserved(root, last.Outputs[0], in) {
 		return nil
 	}
 	for n := range in {
@@ -122,6 +120,34 @@ func (l *lowerer) collectLUT(last *graph.Node) *lutGroup {
 		}
 	}
 	return grp
+}
+
+// shapePreserved reports whether a group's output has its root's shape: the shapes
+// say so, or (with dimensions shape inference could not name) every other input of the
+// group is a scalar of no higher rank than the root, so broadcasting changes nothing.
+func (l *lowerer) shapePreserved(root, out string, in map[*graph.Node]bool) bool {
+	rs, ok1 := l.shapeOf(root)
+	ys, ok2 := l.shapeOf(out)
+	if !ok1 || !ok2 || len(rs) != len(ys) {
+		return false
+	}
+	if sameDims(rs, ys) {
+		return true
+	}
+	for n := range in {
+		for _, x := range n.Inputs {
+			if x == "" || x == root {
+				continue
+			}
+			if s, ok := l.shapeOf(x); ok && l.isScalarConst(x) && len(s) > len(rs) {
+				return false
+			}
+			if t := l.constOf(x); t != nil && len(t.Shape) > len(rs) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // evalLUT evaluates the group's float subgraph on the 256 values of the input code.

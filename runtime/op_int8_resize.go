@@ -1,0 +1,34 @@
+package runtime
+
+import (
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// Interpolating Resize on int8 codes (the warboy.int8 Resize, lowered from a
+// DequantizeLinear -> Resize -> QuantizeLinear whose scales agree): the interpolation
+// weights of every mode sum to one, so interpolating the codes and rounding once gives
+// the code of the interpolated float value, which is what running the QDQ graph in
+// float gives. The codes are widened to float32 for the whole resize (every axis) and
+// rounded once at the end, half to even like QuantizeLinear, never per axis.
+
+func resizeInt8Wrap(ctx *ExecContext, k *resizeKernel, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x := in[0]
+	codes := x.Data.([]int8)
+	wide := make([]float32, len(codes))
+	for i, c := range codes {
+		wide[i] = float32(c)
+	}
+	win := append([]*graph.Tensor{graph.FromFloat32(x.Shape, wide)}, in[1:]...)
+	out, err := k.Run(ctx, win)
+	if err != nil {
+		return nil, err
+	}
+	y := out[0].F32()
+	q := make([]int8, len(y))
+	for i, v := range y {
+		q[i] = int8(math.Max(-128, math.Min(127, math.RoundToEven(float64(v)))))
+	}
+	return []*graph.Tensor{{DType: graph.Int8, Shape: out[0].Shape, Data: q}}, nil
+}

@@ -222,19 +222,22 @@ func TestCalibration(t *testing.T) {
 // fitParams are the fitted parameters of the profile, where every fit starts (the
 // same neutral point for the full and the leave-one-family-out fits, so that no fit
 // starts from values another fit found) and the range it may explore; every other
-// profile value is published, derived or guessed.
+// profile value is published, derived or guessed. The per-operator overhead is
+// derived (model.op_overhead_cycles), not fitted: fitted together with the table
+// load, the two are not separately identifiable without MobileNet's per-operator
+// profile (both are fixed costs per operator on YOLOv5), and a fit without MobileNet
+// put 3.3 us on every MobileNet operator.
 var fitParams = []struct {
 	name          string
 	start, lo, hi float64
 }{
 	{"model.dram_efficiency", 0.7, 0.3, 1.0},
-	{"model.op_overhead_cycles", 1000, 100, 20000},
 	{"model.mac_efficiency", 0.7, 0.2, 1.0},
 	{"model.table_load_cycles", 1000, 0, 40000},
 }
 
 // fit minimises the loss over the families given, by coordinate descent on a
-// logarithmic grid that is refined four times (deterministic, no random restarts).
+// logarithmic grid that is refined six times (deterministic, no random restarts).
 func fit(t testing.TB, set []calScenario, families map[string]bool) (*npu.Profile, []float64, float64) {
 	x := make([]float64, len(fitParams))
 	for i, fp := range fitParams {

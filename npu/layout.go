@@ -104,7 +104,12 @@ func macCycles(g *macGeom, h hw) macPlan {
 	// The vector engine requantises a pass's 32x4 accumulators while the next pass
 	// runs; it only shows when the reduction is very short. Table lookups cannot
 	// start before the accumulation is complete, so they add to the pass.
-	epilogue := float64(h.lanes*h.height) / h.veBPC
+	// A depthwise pass fills one row of the array, so it requantises only its lanes.
+	outputs := h.lanes * h.height
+	if g.depthwise {
+		outputs = h.lanes * min(h.height, max(1, g.cout/max(g.cin, 1)))
+	}
+	epilogue := float64(outputs) / h.veBPC
 	var lookups float64
 	if g.tableEpilogue {
 		// A transcendental activation looks every output up in a table once the
@@ -205,8 +210,13 @@ func vectorCycles(l *lop, h hw) float64 {
 	switch l.kind {
 	case kView:
 		return p.Model.ViewOpCycles.Value
-	case kPad, kCopy:
+	case kCopy:
 		return perSlice(float64(in+out), h.sramBPC)
+	case kPad:
+		// Padding the width shifts every row across the 32 lanes (a left pad moves
+		// each element one lane), which the SRAM port's aligned vector accesses
+		// cannot do: the rows go through the vector engine.
+		return perSlice(float64(in+out), h.veBPC)
 	case kTranspose:
 		return perSlice(float64(in+out), h.teBPC)
 	case kMaxPool:

@@ -46,7 +46,11 @@ func TestMACCyclesModel(t *testing.T) {
 		// groups over 64 slices.
 		{"3x3 conv 7x7", macGeom{n: 1, cin: 512, cout: 512, group: 1, ho: 7, wo: 7, kh: 3, kw: 3, sh: 1, sw: 1}, 4, 4608/eff + fixed},
 		// Depthwise: its own channel from local SRAM, no broadcast: warmup only.
+		// Its requantisation (32 outputs of one array row at the vector engine's
+		// 8 B/cycle: 4 cycles) hides behind the 9 taps.
 		{"depthwise 3x3", macGeom{n: 1, cin: 128, cout: 128, group: 128, ho: 56, wo: 56, kh: 3, kw: 3, sh: 1, sw: 1, depthwise: true}, 224, 9 + h.warmup},
+		// A short reduction waits for the epilogue: 32x4 outputs at 8 B/cycle = 16.
+		{"1x1 conv, 4 input channels", macGeom{n: 1, cin: 4, cout: 64, group: 1, ho: 56, wo: 56, kh: 1, kw: 1, sh: 1, sw: 1}, 56 * 2 * 16 / 64, 16/eff + fixed},
 		// A stride-2 tap reads two 48-wide windows for 32 lanes.
 		{"stride 2 doubles taps", macGeom{n: 1, cin: 64, cout: 64, group: 1, ho: 28, wo: 28, kh: 3, kw: 3, sh: 2, sw: 2}, 7, 1152/eff + fixed},
 		// A fused SiLU looks 128 outputs up in 2 table ports: 64 cycles a pass.

@@ -26,8 +26,12 @@ func node(op string, in []string, out string, attrs ...*graph.Attr) *graph.Node 
 	return n
 }
 
-func ints(name string, v ...int64) *graph.Attr { return &graph.Attr{Name: name, Type: graph.AttrInts, Ints: v} }
-func intAttr(name string, v int64) *graph.Attr { return &graph.Attr{Name: name, Type: graph.AttrInt, I: v} }
+func ints(name string, v ...int64) *graph.Attr {
+	return &graph.Attr{Name: name, Type: graph.AttrInts, Ints: v}
+}
+func intAttr(name string, v int64) *graph.Attr {
+	return &graph.Attr{Name: name, Type: graph.AttrInt, I: v}
+}
 func floatAttr(name string, v float32) *graph.Attr {
 	return &graph.Attr{Name: name, Type: graph.AttrFloat, F: v}
 }

@@ -57,15 +57,15 @@ type Net struct {
 // builder state: the slot consumers read for each tensor name, and the fake
 // quantization op that produced it (for bias scales).
 type builder struct {
-	n     *Net
-	g     *graph.Graph
-	cur   map[string]int
-	fqOf  map[int]*fqOp
-	acts  map[string]quantizer.TrainingActivation
-	wAxis map[string]int
-	bias  map[string]bool
+	n      *Net
+	g      *graph.Graph
+	cur    map[string]int
+	fqOf   map[int]*fqOp
+	acts   map[string]quantizer.TrainingActivation
+	wAxis  map[string]int
+	bias   map[string]bool
 	consts map[string]bool
-	orig  *graph.Model
+	orig   *graph.Model
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where

@@ -9,10 +9,10 @@ import (
 // bnParams are the unfolded Conv and BatchNormalization parameters of the original
 // model for a Conv that Optimize folded a BatchNormalization into.
 type bnParams struct {
-	convW, convB, bnName     string
-	w, b                     *graph.Tensor
-	gamma, beta, mean, vari  []float32
-	eps                      float64
+	convW, convB, bnName    string
+	w, b                    *graph.Tensor
+	gamma, beta, mean, vari []float32
+	eps                     float64
 }
 
 // findConvBN maps the output name of every foldable Conv -> BatchNormalization pair of

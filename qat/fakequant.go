@@ -22,12 +22,19 @@ func (r *actRange) params() quantizer.QParams {
 	return quantizer.ParamsFromRange(r.lo, r.hi)
 }
 
-// fakeQuant rounds x to the int8 grid of p exactly as QuantizeLinear followed by
-// DequantizeLinear (round half to even, saturate to [-128, 127]).
+// fakeQuant rounds x to the int8 grid of (scale, zp) exactly as the runtime's
+// QuantizeLinear (kernels.QuantizeF32: float32 division, clamp, round half to even)
+// followed by DequantizeLinear (float32(q - zp) * scale).
 func fakeQuant(x float32, scale float32, zp int) float32 {
-	q := math.RoundToEven(float64(x)/float64(scale)) + float64(zp)
-	q = math.Max(-128, math.Min(127, q))
-	return float32((q - float64(zp)) * float64(scale))
+	lo, hi := float32(-128-zp), float32(127-zp)
+	v := x / scale
+	if !(v > lo) {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return float32(math.RoundToEven(float64(v))) * scale
 }
 
 // fqOp fake-quantizes an activation (straight-through estimator: the gradient passes
@@ -57,12 +64,9 @@ func (o *fqOp) forward(n *Net) error {
 	}
 	o.p = o.r.params()
 	s, zp := o.p.Scale, o.p.ZeroPoint
-	inv := 1 / float64(s)
 	parallel(len(x.data), n.threads, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			q := math.RoundToEven(float64(x.data[i])*inv) + float64(zp)
-			q = math.Max(-128, math.Min(127, q))
-			y.data[i] = float32((q - float64(zp)) * float64(s))
+			y.data[i] = fakeQuant(x.data[i], s, zp)
 		}
 	})
 	return nil

@@ -52,6 +52,13 @@ type EpochStats struct {
 	LR       float64 `json:"last_lr"`
 }
 
+// WithDefaults returns the options with the defaults filled in, or an error for an
+// unknown optimizer, schedule or range mode.
+func (o Options) WithDefaults() (Options, error) {
+	err := o.defaults()
+	return o, err
+}
+
 func (o *Options) defaults() error {
 	if o.Epochs <= 0 {
 		o.Epochs = 1

@@ -105,6 +105,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode}).WithDefaults(); err != nil {
+		return usageErr("%v", err)
+	}
 	var excluded []string
 	for _, e := range strings.Split(*exclude, ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -193,6 +196,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f  train accuracy (fake-quant) %.2f %%  %.1f s\n", s.Epoch, *epochs, s.Loss, 100*s.Accuracy, s.Seconds)
 			}
 		}}
+	if opts, err = opts.WithDefaults(); err != nil {
+		return usageErr("%v", err)
+	}
+	rep.LR = opts.LR
 	stats, err := net.Fit(datasetSamples{ds: ds, n: trainN}, opts)
 	if bar != nil {
 		bar.Done()
@@ -201,10 +208,6 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.EpochLog = stats
-	rep.LR = opts.LR
-	if rep.LR == 0 {
-		rep.LR = map[bool]float64{true: 1e-4, false: 0.01}[strings.EqualFold(*optName, "adamw")]
-	}
 	q, err := net.Export(quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples})
 	if err != nil {
 		return err

@@ -30,6 +30,25 @@ func (g *convGeom) setInput(shape []int) error {
 	return nil
 }
 
+// oxRange returns the output columns [lo, hi) whose input column ox*sw+off lies
+// inside the image.
+func (g *convGeom) oxRange(off int) (lo, hi int) {
+	lo = 0
+	if off < 0 {
+		lo = (-off + g.sw - 1) / g.sw
+	}
+	hi = g.ow
+	if last := (g.w - 1 - off); last < 0 {
+		hi = 0
+	} else if h := last/g.sw + 1; h < hi {
+		hi = h
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
 // im2col writes cols[C*KH*KW][N*P]: row (ci*KH+i)*KW+j holds input channel ci at
 // kernel tap (i, j) for every output position of every image. Group g's rows are
 // the contiguous block [g*K, (g+1)*K).
@@ -39,6 +58,8 @@ func (g *convGeom) im2col(x, cols []float32, threads int) {
 		for r := lo; r < hi; r++ {
 			ci, t := r/(g.kh*g.kw), r%(g.kh*g.kw)
 			i, j := t/g.kw, t%g.kw
+			off := j*g.dw - g.pl
+			xlo, xhi := g.oxRange(off)
 			row := cols[r*np : (r+1)*np]
 			for n := 0; n < g.n; n++ {
 				src := x[(n*g.c+ci)*g.h*g.w:][:g.h*g.w]
@@ -46,18 +67,19 @@ func (g *convGeom) im2col(x, cols []float32, threads int) {
 				for oy := 0; oy < g.oh; oy++ {
 					iy := oy*g.sh - g.pt + i*g.dh
 					d := dst[oy*g.ow : (oy+1)*g.ow]
-					if iy < 0 || iy >= g.h {
+					if iy < 0 || iy >= g.h || xlo >= xhi {
 						clear(d)
 						continue
 					}
 					srow := src[iy*g.w : (iy+1)*g.w]
-					for ox := range d {
-						ix := ox*g.sw - g.pl + j*g.dw
-						if ix < 0 || ix >= g.w {
-							d[ox] = 0
-						} else {
-							d[ox] = srow[ix]
-						}
+					clear(d[:xlo])
+					clear(d[xhi:])
+					if g.sw == 1 {
+						copy(d[xlo:xhi], srow[xlo+off:xhi+off])
+						continue
+					}
+					for ox := xlo; ox < xhi; ox++ {
+						d[ox] = srow[ox*g.sw+off]
 					}
 				}
 			}
@@ -73,6 +95,11 @@ func (g *convGeom) col2im(cols, dx []float32, threads int) {
 		for ci := lo; ci < hi; ci++ {
 			for t := 0; t < taps; t++ {
 				i, j := t/g.kw, t%g.kw
+				off := j*g.dw - g.pl
+				xlo, xhi := g.oxRange(off)
+				if xlo >= xhi {
+					continue
+				}
 				row := cols[(ci*taps+t)*np : (ci*taps+t+1)*np]
 				for n := 0; n < g.n; n++ {
 					dst := dx[(n*g.c+ci)*g.h*g.w:][:g.h*g.w]
@@ -84,11 +111,15 @@ func (g *convGeom) col2im(cols, dx []float32, threads int) {
 						}
 						drow := dst[iy*g.w : (iy+1)*g.w]
 						s := src[oy*g.ow : (oy+1)*g.ow]
-						for ox, v := range s {
-							ix := ox*g.sw - g.pl + j*g.dw
-							if ix >= 0 && ix < g.w {
-								drow[ix] += v
+						if g.sw == 1 {
+							d := drow[xlo+off : xhi+off]
+							for k, v := range s[xlo:xhi] {
+								d[k] += v
 							}
+							continue
+						}
+						for ox := xlo; ox < xhi; ox++ {
+							drow[ox*g.sw+off] += s[ox]
 						}
 					}
 				}

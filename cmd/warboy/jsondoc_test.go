@@ -179,6 +179,8 @@ func TestDocJSONFields(t *testing.T) {
 			"-o", filepath.Join(dir, "auto.onnx"), "--json"}, 0},
 		{"quantize", []string{"quantize", resnet, "--ranges-in", "../../quantizer/testdata/resnet_legacy_entropy_ranges.json",
 			"--calib-data", testData, "--calib-n", "20", "--accuracy-budget", "1", "--val-n", "100", "-o", filepath.Join(dir, "fb.onnx"), "--json"}, 0},
+		{"qat", []string{"qat", mlp, "--data", testData, "--n", "128", "--calib-n", "32", "--eval-n", "50", "--batch", "32",
+			"-o", filepath.Join(dir, "qat.onnx"), "--json"}, 0},
 		{"inspect", []string{"inspect", cnn, "--json"}, 0},
 		{"inspect", []string{"inspect", q, "--json"}, 0},
 		{"inspect --ops", []string{"inspect", "--ops", "--json"}, 0},

@@ -1,0 +1,23 @@
+// Package qat fine-tunes float32 ONNX models for int8 (quantization-aware training).
+//
+// New builds, from the quantize-ready graph that quantizer.PlanTraining returns (the
+// graph Quantize rewrites: BatchNorm folded, opset 13), a static program of
+// differentiable operators with fake quantization inserted exactly where Quantize
+// puts QuantizeLinear/DequantizeLinear: per-tensor asymmetric int8 activations (EMA
+// or fixed ranges initialised from a calibration pass), per-channel symmetric int8
+// weights (scale max|w|/127) and int32 biases with scale s_in*s_w. Rounding uses the
+// straight-through estimator (gradients pass unchanged inside the representable
+// range, zero outside it, as PyTorch's fake quantization).
+//
+// A Conv whose output fed a BatchNormalization in the original model trains as
+// PyTorch's fused ConvBn QAT modules do: the conv weight is scaled by
+// gamma/sqrt(running_var+eps) and fake-quantized, the convolution is scaled back and
+// normalized with the batch statistics (running statistics updated) until the
+// statistics are frozen, after which it computes exactly the folded conv the int8
+// model runs.
+//
+// Forward and backward passes run on the executors' float32 GEMM (kernels.Sgemm):
+// convolutions as im2col + GEMM for the forward pass, the weight gradient and the
+// input gradient. Export writes the trained weights and ranges back and returns the
+// standard QDQ model that quantizer.Quantize writes.
+package qat

@@ -1,0 +1,146 @@
+package qat
+
+import (
+	"math"
+
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// actRange is the range of a quantized activation (shared by the tensors whose
+// parameters Quantize takes from it). In training mode with EMA ranges, the tensor
+// that owns the range moves it toward each batch's min/max.
+type actRange struct {
+	name   string
+	lo, hi float32
+	fixed  *quantizer.QParams
+}
+
+func (r *actRange) params() quantizer.QParams {
+	if r.fixed != nil {
+		return *r.fixed
+	}
+	return quantizer.ParamsFromRange(r.lo, r.hi)
+}
+
+// fakeQuant rounds x to the int8 grid of (scale, zp) exactly as the runtime's
+// QuantizeLinear (kernels.QuantizeF32: float32 division, clamp, round half to even)
+// followed by DequantizeLinear (float32(q - zp) * scale).
+func fakeQuant(x float32, scale float32, zp int) float32 {
+	lo, hi := float32(-128-zp), float32(127-zp)
+	v := x / scale
+	if !(v > lo) {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return float32(math.RoundToEven(float64(v))) * scale
+}
+
+// fqOp fake-quantizes an activation (straight-through estimator: the gradient passes
+// where x lies inside the representable range, and is zero where it saturated).
+type fqOp struct {
+	node    string
+	in, out int
+	r       *actRange
+	owner   bool // updates r (EMA) in training
+	p       quantizer.QParams
+}
+
+func (o *fqOp) label() string { return o.node }
+
+func (o *fqOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	y.resize(x.shape)
+	if o.owner && n.training && n.emaRanges && o.r.fixed == nil && len(x.data) > 0 {
+		lo, hi := x.data[0], x.data[0]
+		for _, v := range x.data {
+			lo = min(lo, v)
+			hi = max(hi, v)
+		}
+		c := n.emaConst
+		o.r.lo += c * (lo - o.r.lo)
+		o.r.hi += c * (hi - o.r.hi)
+	}
+	o.p = o.r.params()
+	s, zp := o.p.Scale, o.p.ZeroPoint
+	parallel(len(x.data), n.threads, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			y.data[i] = fakeQuant(x.data[i], s, zp)
+		}
+	})
+	return nil
+}
+
+func (o *fqOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	if x.grad == nil {
+		return
+	}
+	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
+	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
+	for i, g := range y.grad {
+		if v := x.data[i]; v >= lo && v <= hi {
+			x.grad[i] += g
+		}
+	}
+}
+
+// weightScales returns max|w|/127 per slice along axis (all-zero slices get 1), as
+// Quantize stores weights.
+func weightScales(w []float32, shape []int, axis int, dst []float32) []float32 {
+	outer, ch, inner := split(shape, axis)
+	dst = grow(dst, ch)
+	amax := make([]float64, ch)
+	for o := 0; o < outer; o++ {
+		for c := 0; c < ch; c++ {
+			for _, v := range w[(o*ch+c)*inner : (o*ch+c+1)*inner] {
+				amax[c] = math.Max(amax[c], math.Abs(float64(v)))
+			}
+		}
+	}
+	for c := range dst {
+		s := amax[c] / 127
+		if s == 0 {
+			s = 1
+		}
+		dst[c] = float32(math.Max(s, 1e-10))
+	}
+	return dst
+}
+
+// fakeQuantWeights rounds w per channel to [-127, 127] * scale.
+func fakeQuantWeights(w []float32, shape []int, axis int, scales, dst []float32) {
+	outer, ch, inner := split(shape, axis)
+	for o := 0; o < outer; o++ {
+		for c := 0; c < ch; c++ {
+			s := float64(scales[c])
+			base := (o*ch + c) * inner
+			for i, v := range w[base : base+inner] {
+				q := math.Max(-127, math.Min(127, math.RoundToEven(float64(v)/s)))
+				dst[base+i] = float32(q * s)
+			}
+		}
+	}
+}
+
+func split(shape []int, axis int) (outer, ch, inner int) {
+	outer, inner = 1, 1
+	for i, d := range shape {
+		switch {
+		case i < axis:
+			outer *= d
+		case i > axis:
+			inner *= d
+		}
+	}
+	return outer, shape[axis], inner
+}
+
+// fakeQuantBias rounds a per-channel bias to the int32 grid of scale sIn*sW[c].
+func fakeQuantBias(b []float32, sIn float32, sW, dst []float32) {
+	for i, v := range b {
+		s := float64(sIn * sW[i%len(sW)]) // float32 product, as Quantize computes it
+		dst[i] = float32(math.RoundToEven(float64(v)/s) * s)
+	}
+}

@@ -1,0 +1,83 @@
+package qat
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// TestFitDeterministic: the same seed and data give bit-identical weights and ranges;
+// another seed gives different ones.
+func TestFitDeterministic(t *testing.T) {
+	train, err := dataset.Load("../testdata/fashion-mnist", "train")
+	require.NoError(t, err)
+	m, err := graph.Load("../testdata/models/fmnist_cnn.onnx")
+	require.NoError(t, err)
+	run := func(seed int64) (*Net, []EpochStats) {
+		n, err := New(m, Config{Threads: 2})
+		require.NoError(t, err)
+		feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 100)
+		require.NoError(t, err)
+		cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, feed, quantizer.CalibOptions{})
+		require.NoError(t, err)
+		r, err := cal.ComputeRanges()
+		require.NoError(t, err)
+		require.NoError(t, n.SetRanges(r))
+		st, err := n.Fit(dsData{train, 64}, Options{Batch: 16, Epochs: 2, FreezeBNAfter: 1, Seed: seed, Optimizer: "adamw"})
+		require.NoError(t, err)
+		return n, st
+	}
+	a, sa := run(7)
+	b, sb := run(7)
+	c, _ := run(8)
+	require.Equal(t, sa[1].Loss, sb[1].Loss)
+	require.Equal(t, a.Ranges(), b.Ranges())
+	same := true
+	for i, p := range a.Params() {
+		require.Equal(t, p.W, b.Params()[i].W, p.Name)
+		if !equalF32(p.W, c.Params()[i].W) {
+			same = false
+		}
+	}
+	require.False(t, same, "another seed shuffles differently")
+}
+
+func equalF32(a, b []float32) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func TestFitErrors(t *testing.T) {
+	m := tinyModel{[]int{4}, []*graph.Node{node("Gemm", []string{"x", "w"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 4}, make([]float32, 12))}}.model()
+	n, err := New(m, Config{})
+	require.NoError(t, err)
+	_, err = n.Fit(constData{4, 0}, Options{})
+	require.ErrorContains(t, err, "has no range")
+	require.ErrorContains(t, n.SetRanges(quantizer.Ranges{}), "no range for")
+	require.NoError(t, n.SetRanges(quantizer.Ranges{"x": {-1, 1}, "y": {-1, 1}}))
+	_, err = n.Fit(constData{4, 5}, Options{})
+	require.ErrorContains(t, err, "label 5 outside the 3 classes")
+	_, err = n.Fit(constData{0, 0}, Options{})
+	require.ErrorContains(t, err, "no training data")
+	_, err = n.Fit(constData{4, 0}, Options{Optimizer: "lion"})
+	require.ErrorContains(t, err, "unknown optimizer")
+}
+
+type constData struct{ n, label int }
+
+func (d constData) Len() int { return d.n }
+func (d constData) Sample(i int, dst []float32) int {
+	for j := range dst {
+		dst[j] = float32(i+j) / 10
+	}
+	return d.label
+}

@@ -1,0 +1,354 @@
+package qat
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// op is one differentiable operator of the training program. forward reads and
+// writes Net.vals; backward accumulates into the gradients of its inputs and
+// parameters (a tensor read twice receives both contributions).
+type op interface {
+	label() string
+	forward(n *Net) error
+	backward(n *Net)
+}
+
+// Config configures New.
+type Config struct {
+	// Exclude lists nodes kept in float32 (as quantizer.QuantOptions.Exclude).
+	Exclude []string
+	// Threads for the kernels (0 = GOMAXPROCS).
+	Threads int
+	// FloatOnly trains without fake quantization (a float fine-tuning baseline).
+	FloatOnly bool
+}
+
+// Net is a model prepared for quantization-aware training.
+type Net struct {
+	plan    *quantizer.TrainingPlan
+	cfg     Config
+	vals    []*tensor
+	ops     []op
+	params  []*Param
+	byName  map[string]*Param
+	ranges  map[string]*actRange
+	convBNs []*convBNOp
+	isConst map[int]bool
+	input   int
+	output  int
+	inName  string
+	inShape []int // per-sample shape
+
+	threads   int
+	training  bool
+	emaRanges bool
+	emaConst  float32
+	frozenBN  bool
+	// inputGrad makes Backward compute the gradient of the input (tests).
+	inputGrad bool
+}
+
+// builder state: the slot consumers read for each tensor name, and the fake
+// quantization op that produced it (for bias scales).
+type builder struct {
+	n      *Net
+	g      *graph.Graph
+	cur    map[string]int
+	fqOf   map[int]*fqOp
+	acts   map[string]quantizer.TrainingActivation
+	wAxis  map[string]int
+	bias   map[string]bool
+	consts map[string]bool
+	orig   *graph.Model
+}
+
+// New prepares m for training: the quantize-ready graph, fake quantization where
+// Quantize will quantize, trainable copies of the weights. Ranges must be set
+// (SetRanges) before training.
+func New(m *graph.Model, cfg Config) (*Net, error) {
+	plan, err := quantizer.PlanTraining(m, cfg.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	g := plan.Model.Graph
+	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
+		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and one [N, classes] output", len(g.Inputs), len(g.Outputs))
+	}
+	n := &Net{plan: plan, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
+		threads: cfg.Threads, emaRanges: true, emaConst: 0.01}
+	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
+		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m}
+	if !cfg.FloatOnly {
+		for _, a := range plan.Activations {
+			b.acts[a.Name] = a
+		}
+		for _, w := range plan.Weights {
+			b.wAxis[w.Name] = w.Axis
+		}
+		for _, bi := range plan.Biases {
+			b.bias[bi.Name] = true
+		}
+		for _, c := range plan.Consts {
+			b.consts[c] = true
+		}
+	}
+	in := g.Inputs[0]
+	n.inName = in.Name
+	if !in.HasShape || len(in.Shape) < 1 {
+		return nil, fmt.Errorf("qat: input %q has no shape", in.Name)
+	}
+	for i, d := range in.Shape[1:] {
+		if !d.Known() {
+			return nil, fmt.Errorf("qat: input %q dimension %d (%s) is symbolic; only the batch may be", in.Name, i+1, d)
+		}
+		n.inShape = append(n.inShape, d.Size)
+	}
+	n.input = b.slot()
+	b.define(in.Name, n.input)
+	bns := b.findConvBN()
+	for _, node := range g.Nodes {
+		if err := b.node(node, bns[node.Outputs[0]]); err != nil {
+			return nil, err
+		}
+	}
+	out, ok := b.cur[g.Outputs[0].Name]
+	if !ok {
+		return nil, fmt.Errorf("qat: output %q is not computed", g.Outputs[0].Name)
+	}
+	n.output = out
+	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
+	return n, nil
+}
+
+func (b *builder) slot() int {
+	b.n.vals = append(b.n.vals, &tensor{})
+	return len(b.n.vals) - 1
+}
+
+// define makes name read slot s, inserting fake quantization when Quantize puts a
+// Q/DQ pair on name.
+func (b *builder) define(name string, s int) {
+	a, ok := b.acts[name]
+	if !ok {
+		b.cur[name] = s
+		return
+	}
+	var r *actRange
+	owner := false
+	if a.IsFixed {
+		fixed := a.Fixed
+		r = &actRange{name: name, fixed: &fixed}
+	} else {
+		r = b.n.ranges[a.Source]
+		if r == nil {
+			r = &actRange{name: a.Source}
+			b.n.ranges[a.Source] = r
+		}
+		owner = a.Source == name
+	}
+	out := b.slot()
+	f := &fqOp{node: name + " (fake quantization)", in: s, out: out, r: r, owner: owner}
+	b.n.ops = append(b.n.ops, f)
+	b.fqOf[out] = f
+	b.cur[name] = out
+}
+
+// param returns the trainable parameter for an initializer (shared when several
+// nodes read it).
+func (b *builder) param(name string, decay bool) (*Param, error) {
+	if p := b.n.byName[name]; p != nil {
+		return p, nil
+	}
+	t := b.g.Initializers[name]
+	if t == nil || t.DType != graph.Float32 {
+		return nil, fmt.Errorf("%q is not a float32 initializer", name)
+	}
+	p := newParam(name, t.Shape, t.F32(), decay)
+	b.n.byName[name] = p
+	b.n.params = append(b.n.params, p)
+	return p, nil
+}
+
+// input returns the slot of a data input, making a constant slot (fake-quantized
+// per tensor when Quantize stores it as int8) for an initializer.
+func (b *builder) input(node *graph.Node, name string) (int, error) {
+	if s, ok := b.cur[name]; ok {
+		return s, nil
+	}
+	t := b.g.Initializers[name]
+	if t == nil {
+		return 0, fmt.Errorf("node %s: input %q is not computed", node.Label(), name)
+	}
+	if t.DType != graph.Float32 {
+		return 0, fmt.Errorf("node %s: constant input %q is %s, not float32", node.Label(), name, t.DType)
+	}
+	s := b.slot()
+	v := b.n.vals[s]
+	v.shape = append([]int(nil), t.Shape...)
+	v.data = append([]float32(nil), t.F32()...)
+	if b.consts[name] {
+		lo, hi := float32(0), float32(0)
+		for _, x := range v.data {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+		p := quantizer.ParamsFromRange(lo, hi)
+		for i, x := range v.data {
+			v.data[i] = fakeQuant(x, p.Scale, p.ZeroPoint)
+		}
+	}
+	b.n.isConst[s] = true
+	b.cur[name] = s
+	return s, nil
+}
+
+// ErrNoGradient is wrapped by New when the graph has an operator without a gradient.
+var ErrNoGradient = errors.New("operator has no gradient in qat")
+
+func (b *builder) node(node *graph.Node, bn *bnParams) error {
+	if node.Domain != "" {
+		return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)
+	}
+	mk, ok := builders[node.OpType]
+	if !ok {
+		return fmt.Errorf("node %s: %w: %s (supported: %s)", node.Label(), ErrNoGradient, node.OpType, strings.Join(supportedOps(), ", "))
+	}
+	if bn != nil && node.OpType == "Conv" {
+		mk = buildConvBN(bn)
+	}
+	o, err := mk(b, node)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node.Label(), err)
+	}
+	b.n.ops = append(b.n.ops, o.op)
+	for i, name := range node.Outputs {
+		if name == "" {
+			continue
+		}
+		if i > 0 {
+			return fmt.Errorf("node %s: output %d (%q) is not supported in training", node.Label(), i, name)
+		}
+		b.define(name, o.out)
+	}
+	return nil
+}
+
+// built is what a builder function returns: the op and its output slot.
+type built struct {
+	op  op
+	out int
+}
+
+type buildFunc func(b *builder, node *graph.Node) (built, error)
+
+var builders map[string]buildFunc
+
+func init() {
+	builders = map[string]buildFunc{
+		"Conv": buildConv, "Gemm": buildGemm, "MatMul": buildMatMul,
+		"Relu": buildUnary, "Clip": buildUnary, "Sigmoid": buildUnary, "LeakyRelu": buildUnary,
+		"Add": buildBinary, "Mul": buildBinary, "Sub": buildBinary,
+		"MaxPool": buildPool, "AveragePool": buildPool, "GlobalAveragePool": buildPool, "GlobalMaxPool": buildPool,
+		"Flatten": buildReshape, "Reshape": buildReshape, "Squeeze": buildReshape, "Unsqueeze": buildReshape,
+		"Dropout": buildReshape, "Identity": buildReshape,
+	}
+}
+
+func supportedOps() []string {
+	out := make([]string, 0, len(builders))
+	for k := range builders {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Params returns the trainable parameters, sorted by name.
+func (n *Net) Params() []*Param { return n.params }
+
+// Plan returns the quantization plan (its Model is the graph to calibrate).
+func (n *Net) Plan() *quantizer.TrainingPlan { return n.plan }
+
+// SetRanges sets the activation ranges (typically from a calibration pass of
+// Plan().Model). Every range-owning activation must be present.
+func (n *Net) SetRanges(r quantizer.Ranges) error {
+	var missing []string
+	for name, ar := range n.ranges {
+		v, ok := r[name]
+		if !ok {
+			missing = append(missing, name)
+			continue
+		}
+		ar.lo, ar.hi = v[0], v[1]
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("qat: no range for %d tensor(s): %s", len(missing), strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Ranges returns the current activation ranges, keyed as quantizer.Ranges (every
+// quantized activation, shared ones with their source's range).
+func (n *Net) Ranges() quantizer.Ranges {
+	out := quantizer.Ranges{}
+	for _, a := range n.plan.Activations {
+		if a.IsFixed {
+			continue
+		}
+		if r := n.ranges[a.Source]; r != nil {
+			out[a.Name] = [2]float32{r.lo, r.hi}
+		}
+	}
+	return out
+}
+
+// Forward runs the program on x ([N, ...] float32) and returns the logits tensor's
+// shape and data (owned by the net until the next call).
+func (n *Net) Forward(x []float32, batch int) ([]int, []float32, error) {
+	in := n.vals[n.input]
+	in.resize(append([]int{batch}, n.inShape...))
+	if len(x) != len(in.data) {
+		return nil, nil, fmt.Errorf("qat: input has %d values, want %d (%v)", len(x), len(in.data), in.shape)
+	}
+	copy(in.data, x)
+	for _, o := range n.ops {
+		if err := o.forward(n); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o.label(), err)
+		}
+	}
+	out := n.vals[n.output]
+	return out.shape, out.data, nil
+}
+
+// Backward propagates dLogits (the gradient of the loss with respect to the output of
+// the last Forward) to the parameters' gradients (accumulated: call ZeroGrad first).
+func (n *Net) Backward(dLogits []float32) {
+	for i, v := range n.vals {
+		if i == n.input && !n.inputGrad {
+			v.grad = nil
+			continue
+		}
+		if n.isConst[i] {
+			v.grad = nil
+			continue
+		}
+		v.zeroGrad()
+	}
+	copy(n.vals[n.output].grad, dLogits)
+	for i := len(n.ops) - 1; i >= 0; i-- {
+		n.ops[i].backward(n)
+	}
+}
+
+// ZeroGrad clears the parameters' gradients.
+func (n *Net) ZeroGrad() {
+	for _, p := range n.params {
+		clear(p.G)
+	}
+}

@@ -1,0 +1,95 @@
+package qat
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// convOp is Conv (regular, grouped or depthwise) with a fake-quantized weight.
+type convOp struct {
+	node    string
+	in, out int
+	w       *weightRef
+	b       *biasRef
+	core    convCore
+	dbias   []float32
+}
+
+func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
+	var g convGeom
+	if len(w) != 4 {
+		return g, fmt.Errorf("weight shape %v: only 2-D convolutions are supported", w)
+	}
+	if ap := node.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" {
+		return g, fmt.Errorf("auto_pad %s is not supported (the quantizer's Optimize writes explicit pads)", ap)
+	}
+	g.group = int(node.AttrInt("group", 1))
+	g.oc, g.kh, g.kw = w[0], w[2], w[3]
+	g.c = w[1] * g.group
+	st := node.AttrInts("strides", []int64{1, 1})
+	dl := node.AttrInts("dilations", []int64{1, 1})
+	pd := node.AttrInts("pads", []int64{0, 0, 0, 0})
+	if len(st) != 2 || len(dl) != 2 || len(pd) != 4 {
+		return g, fmt.Errorf("strides %v, dilations %v, pads %v: want 2, 2 and 4 values", st, dl, pd)
+	}
+	g.sh, g.sw, g.dh, g.dw = int(st[0]), int(st[1]), int(dl[0]), int(dl[1])
+	g.pt, g.pl, g.pb, g.pr = int(pd[0]), int(pd[1]), int(pd[2]), int(pd[3])
+	if g.group <= 0 || g.oc%g.group != 0 {
+		return g, fmt.Errorf("group %d does not divide %d output channels", g.group, g.oc)
+	}
+	return g, nil
+}
+
+func buildConv(b *builder, node *graph.Node) (built, error) {
+	in, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	w, err := b.weight(node.Input(1))
+	if err != nil {
+		return built{}, fmt.Errorf("weight: %w", err)
+	}
+	bias, err := b.biasOf(node.Input(2), in)
+	if err != nil {
+		return built{}, fmt.Errorf("bias: %w", err)
+	}
+	g, err := convGeomOf(node, w.p.Shape)
+	if err != nil {
+		return built{}, err
+	}
+	o := &convOp{node: node.Label(), in: in, out: b.slot(), w: w, b: bias}
+	o.core.g = g
+	return built{o, o.out}, nil
+}
+
+func (o *convOp) label() string { return o.node }
+
+func (o *convOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	if err := o.core.g.setInput(x.shape); err != nil {
+		return err
+	}
+	g := &o.core.g
+	y.resize([]int{g.n, g.oc, g.oh, g.ow})
+	o.w.prepare()
+	o.core.forward(x.data, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
+	return nil
+}
+
+func (o *convOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	var db []float32
+	if o.b != nil {
+		o.dbias = grow(o.dbias, len(o.b.p.W))
+		clear(o.dbias)
+		db = o.dbias
+	}
+	o.core.backward(o.w.eff, y.grad, x.grad, o.w.grad(), db, n.threads)
+	o.w.flush()
+	if o.b != nil {
+		for i, v := range db {
+			o.b.p.G[i] += v // rounding the bias to int32 is a straight-through step
+		}
+	}
+}

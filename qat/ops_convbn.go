@@ -1,0 +1,316 @@
+package qat
+
+import (
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// bnParams are the unfolded Conv and BatchNormalization parameters of the original
+// model for a Conv that Optimize folded a BatchNormalization into.
+type bnParams struct {
+	convW, convB, bnName    string
+	w, b                    *graph.Tensor
+	gamma, beta, mean, vari []float32
+	eps                     float64
+}
+
+// findConvBN maps the output name of every foldable Conv -> BatchNormalization pair of
+// the original model (the name the folded Conv keeps) to its unfolded parameters.
+func (b *builder) findConvBN() map[string]*bnParams {
+	out := map[string]*bnParams{}
+	if b.orig == nil {
+		return out
+	}
+	g := b.orig.Graph
+	prod, cons := g.Producers(), g.Consumers()
+	f32 := func(name string) []float32 {
+		t := g.Initializers[name]
+		if t == nil || t.DType != graph.Float32 {
+			return nil
+		}
+		return t.F32()
+	}
+	for _, bn := range g.Nodes {
+		if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) < 5 || bn.AttrInt("training_mode", 0) != 0 {
+			continue
+		}
+		conv := prod[bn.Input(0)]
+		if conv == nil || conv.OpType != "Conv" || len(cons[bn.Input(0)]) != 1 {
+			continue
+		}
+		w := g.Initializers[conv.Input(1)]
+		if w == nil || w.DType != graph.Float32 || len(w.Shape) != 4 {
+			continue
+		}
+		p := &bnParams{convW: conv.Input(1), convB: conv.Input(2), bnName: bn.Label(), w: w,
+			gamma: f32(bn.Input(1)), beta: f32(bn.Input(2)), mean: f32(bn.Input(3)), vari: f32(bn.Input(4)),
+			eps: float64(bn.AttrFloat("epsilon", 1e-5))}
+		if p.convB != "" {
+			if p.b = g.Initializers[p.convB]; p.b == nil || p.b.DType != graph.Float32 {
+				continue
+			}
+		}
+		c := w.Shape[0]
+		if len(p.gamma) != c || len(p.beta) != c || len(p.mean) != c || len(p.vari) != c {
+			continue
+		}
+		out[bn.Outputs[0]] = p
+	}
+	return out
+}
+
+// convBNOp is a Conv with the BatchNormalization that followed it, trained as
+// PyTorch's fused ConvBn QAT modules: w*gamma/sqrt(running_var+eps) is fake-quantized
+// and convolved; before the statistics are frozen the result is scaled back and
+// normalized with the batch statistics (running statistics updated with momentum
+// 0.1); after, the folded bias with the running statistics is added, which is what
+// the int8 model computes.
+type convBNOp struct {
+	node         string
+	in, out      int
+	fused        *graph.Node // the folded Conv of the quantize-ready graph
+	w            *weightRef  // the unfolded conv weight; w.eff holds fq(w*s)
+	convB        *Param      // nil when the conv had no bias
+	gamma, beta  *Param
+	mean, vari   []float32
+	eps          float64
+	bias         *biasRef // placeholder for the int32 rounding of the folded bias
+	s, rstd      []float32
+	ws           []float32
+	core         convCore
+	c, xhat      []float32
+	bmean, binv  []float32
+	bf, bfEff    []float32
+	trainedStats bool
+}
+
+func buildConvBN(p *bnParams) buildFunc {
+	return func(b *builder, node *graph.Node) (built, error) {
+		in, err := b.input(node, node.Input(0))
+		if err != nil {
+			return built{}, err
+		}
+		g, err := convGeomOf(node, p.w.Shape)
+		if err != nil {
+			return built{}, err
+		}
+		o := &convBNOp{node: node.Label() + " (Conv+" + p.bnName + ")", in: in, out: b.slot(), fused: node,
+			mean: append([]float32(nil), p.mean...), vari: append([]float32(nil), p.vari...), eps: p.eps}
+		o.core.g = g
+		wp := newParam("qat.convbn."+p.convW, p.w.Shape, p.w.F32(), true)
+		_, quant := b.wAxis[node.Input(1)]
+		o.w = &weightRef{p: wp, quant: quant, axis: 0}
+		ps := []*Param{wp}
+		if p.b != nil {
+			o.convB = newParam("qat.convbn."+p.convB, p.b.Shape, p.b.F32(), false)
+			ps = append(ps, o.convB)
+		}
+		c := g.oc
+		o.gamma = newParam("qat.convbn."+p.bnName+".scale", []int{c}, p.gamma, false)
+		o.beta = newParam("qat.convbn."+p.bnName+".bias", []int{c}, p.beta, false)
+		ps = append(ps, o.gamma, o.beta)
+		for _, q := range ps {
+			b.n.params = append(b.n.params, q)
+		}
+		o.bias = &biasRef{}
+		if f := b.fqOf[in]; f != nil && b.bias[node.Input(2)] && quant {
+			o.bias.quant, o.bias.inFQ = true, f
+		}
+		b.n.convBNs = append(b.n.convBNs, o)
+		return built{o, o.out}, nil
+	}
+}
+
+func (o *convBNOp) label() string { return o.node }
+
+// scale computes s = gamma/sqrt(running_var+eps) and the effective weight fq(w*s).
+func (o *convBNOp) scale() {
+	c := len(o.gamma.W)
+	o.s, o.rstd = grow(o.s, c), grow(o.rstd, c)
+	for i := range o.s {
+		o.rstd[i] = float32(math.Sqrt(float64(o.vari[i]) + o.eps))
+		o.s[i] = float32(float64(o.gamma.W[i]) / math.Sqrt(float64(o.vari[i])+o.eps))
+	}
+	w := o.w.p.W
+	o.ws = grow(o.ws, len(w))
+	k := len(w) / c
+	for i := range o.ws {
+		o.ws[i] = w[i] * o.s[i/k]
+	}
+	if o.w.quant {
+		o.w.scales = weightScales(o.ws, o.w.p.Shape, 0, o.w.scales)
+		o.w.eff = grow(o.w.eff, len(w))
+		fakeQuantWeights(o.ws, o.w.p.Shape, 0, o.w.scales, o.w.eff)
+	} else {
+		o.w.eff = o.ws
+	}
+}
+
+// foldedBias is (b - running_mean)*s + beta, as Optimize folds it.
+func (o *convBNOp) foldedBias() []float32 {
+	c := len(o.s)
+	o.bf = grow(o.bf, c)
+	for i := 0; i < c; i++ {
+		var b float64
+		if o.convB != nil {
+			b = float64(o.convB.W[i])
+		}
+		o.bf[i] = float32((b-float64(o.mean[i]))*float64(o.s[i]) + float64(o.beta.W[i]))
+	}
+	return o.bf
+}
+
+func (o *convBNOp) batchStats(n *Net) bool { return n.training && !n.frozenBN }
+
+func (o *convBNOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	g := &o.core.g
+	if err := g.setInput(x.shape); err != nil {
+		return err
+	}
+	y.resize([]int{g.n, g.oc, g.oh, g.ow})
+	o.scale()
+	if !o.batchStats(n) {
+		bf := o.foldedBias()
+		if o.bias.quant {
+			o.bfEff = grow(o.bfEff, len(bf))
+			fakeQuantBias(bf, o.bias.inFQ.p.Scale, o.w.scales, o.bfEff)
+			bf = o.bfEff
+		}
+		o.core.forward(x.data, o.w.eff, bf, y.data, n.threads)
+		return nil
+	}
+	o.c = grow(o.c, len(y.data))
+	o.core.forward(x.data, o.w.eff, nil, o.c, n.threads)
+	C, P := g.oc, g.p
+	m := float64(g.n * P)
+	o.bmean, o.binv = grow(o.bmean, C), grow(o.binv, C)
+	o.xhat = grow(o.xhat, len(y.data))
+	parallel(C, n.threads, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var b float32
+			if o.convB != nil {
+				b = o.convB.W[ch]
+			}
+			s := o.s[ch]
+			var sum, sq float64
+			for i := 0; i < g.n; i++ {
+				seg := o.c[(i*C+ch)*P : (i*C+ch+1)*P]
+				for _, v := range seg {
+					u := float64(v/s + b)
+					sum += u
+					sq += u * u
+				}
+			}
+			mean := sum / m
+			vr := math.Max(sq/m-mean*mean, 0)
+			inv := 1 / math.Sqrt(vr+o.eps)
+			o.bmean[ch], o.binv[ch] = float32(mean), float32(inv)
+			gm, bt := o.gamma.W[ch], o.beta.W[ch]
+			for i := 0; i < g.n; i++ {
+				off := (i*C + ch) * P
+				for j, v := range o.c[off : off+P] {
+					xh := (v/s + b - float32(mean)) * float32(inv)
+					o.xhat[off+j] = xh
+					y.data[off+j] = gm*xh + bt
+				}
+			}
+			if n.training {
+				const mom = 0.1
+				unb := vr * m / math.Max(m-1, 1)
+				o.mean[ch] = float32((1-mom)*float64(o.mean[ch]) + mom*mean)
+				o.vari[ch] = float32((1-mom)*float64(o.vari[ch]) + mom*unb)
+			}
+		}
+	})
+	o.trainedStats = true
+	return nil
+}
+
+func (o *convBNOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	g := &o.core.g
+	C, P := g.oc, g.p
+	k := len(o.w.p.W) / C
+	ds := make([]float64, C)
+	dw := o.w.grad()
+	if !o.batchStats(n) {
+		dbf := make([]float32, C)
+		o.core.backward(o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
+		for ch := 0; ch < C; ch++ {
+			var b float64
+			if o.convB != nil {
+				b = float64(o.convB.W[ch])
+				o.convB.G[ch] += dbf[ch] * o.s[ch]
+			}
+			ds[ch] += float64(dbf[ch]) * (b - float64(o.mean[ch]))
+			o.beta.G[ch] += dbf[ch]
+		}
+	} else {
+		m := float32(g.n * P)
+		dc := grow(nil, len(y.grad))
+		parallel(C, n.threads, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				gm, s, inv := o.gamma.W[ch], o.s[ch], o.binv[ch]
+				var sdy, sdyx float64
+				for i := 0; i < g.n; i++ {
+					off := (i*C + ch) * P
+					for j, d := range y.grad[off : off+P] {
+						sdy += float64(d)
+						sdyx += float64(d * o.xhat[off+j])
+					}
+				}
+				o.gamma.G[ch] += float32(sdyx)
+				o.beta.G[ch] += float32(sdy)
+				// d(loss)/d(c_orig) with c_orig = c/s + b, then to c.
+				var sdc, sdcc float64
+				a1, a2 := float32(sdy)/m, float32(sdyx)/m
+				for i := 0; i < g.n; i++ {
+					off := (i*C + ch) * P
+					for j, d := range y.grad[off : off+P] {
+						dco := gm * inv * (d - a1 - o.xhat[off+j]*a2)
+						sdc += float64(dco)
+						sdcc += float64(dco * o.c[off+j])
+						dc[off+j] = dco / s
+					}
+				}
+				if o.convB != nil {
+					o.convB.G[ch] += float32(sdc)
+				}
+				ds[ch] -= sdcc / float64(s*s)
+			}
+		})
+		o.core.backward(o.w.eff, dc, x.grad, dw, nil, n.threads)
+	}
+	w := o.w.p.W
+	for i, d := range dw {
+		ch := i / k
+		o.w.p.G[i] += d * o.s[ch]
+		ds[ch] += float64(d * w[i])
+	}
+	for ch := 0; ch < C; ch++ {
+		o.gamma.G[ch] += float32(ds[ch] / float64(o.rstd[ch]))
+	}
+}
+
+// folded returns the folded weight and bias with the running statistics (float64
+// arithmetic, as Optimize folds BatchNormalization).
+func (o *convBNOp) folded() (w, b []float32) {
+	c := len(o.gamma.W)
+	k := len(o.w.p.W) / c
+	w = make([]float32, len(o.w.p.W))
+	b = make([]float32, c)
+	for ch := 0; ch < c; ch++ {
+		s := float64(o.gamma.W[ch]) / math.Sqrt(float64(o.vari[ch])+o.eps)
+		for i := ch * k; i < (ch+1)*k; i++ {
+			w[i] = float32(float64(o.w.p.W[i]) * s)
+		}
+		var cb float64
+		if o.convB != nil {
+			cb = float64(o.convB.W[ch])
+		}
+		b[ch] = float32(float64(o.beta.W[ch]) + (cb-float64(o.mean[ch]))*s)
+	}
+	return w, b
+}

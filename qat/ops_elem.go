@@ -1,0 +1,265 @@
+package qat
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// unaryOp is Relu, Clip, LeakyRelu or Sigmoid.
+type unaryOp struct {
+	node    string
+	kind    string
+	in, out int
+	lo, hi  float32 // Clip bounds
+	alpha   float32 // LeakyRelu slope
+}
+
+func buildUnary(b *builder, node *graph.Node) (built, error) {
+	in, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	o := &unaryOp{node: node.Label(), kind: node.OpType, in: in, out: b.slot(),
+		lo: float32(math.Inf(-1)), hi: float32(math.Inf(1)), alpha: node.AttrFloat("alpha", 0.01)}
+	if node.OpType == "Clip" {
+		if node.HasAttr("min") {
+			o.lo = node.AttrFloat("min", o.lo)
+		}
+		if node.HasAttr("max") {
+			o.hi = node.AttrFloat("max", o.hi)
+		}
+		for i, dst := range []*float32{&o.lo, &o.hi} {
+			name := node.Input(i + 1)
+			if name == "" {
+				continue
+			}
+			t := b.g.Initializers[name]
+			if t == nil || t.DType != graph.Float32 || len(t.F32()) != 1 {
+				return built{}, fmt.Errorf("%w: Clip bound %q is not a float32 scalar constant", ErrNoGradient, name)
+			}
+			*dst = t.F32()[0]
+		}
+	}
+	return built{o, o.out}, nil
+}
+
+func (o *unaryOp) label() string { return o.node }
+
+func (o *unaryOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	y.resize(x.shape)
+	switch o.kind {
+	case "Relu":
+		for i, v := range x.data {
+			y.data[i] = max(v, 0)
+		}
+	case "Clip":
+		for i, v := range x.data {
+			y.data[i] = min(max(v, o.lo), o.hi)
+		}
+	case "LeakyRelu":
+		for i, v := range x.data {
+			if v < 0 {
+				v *= o.alpha
+			}
+			y.data[i] = v
+		}
+	case "Sigmoid":
+		for i, v := range x.data {
+			y.data[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		}
+	}
+	return nil
+}
+
+func (o *unaryOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	if x.grad == nil {
+		return
+	}
+	switch o.kind {
+	case "Relu":
+		for i, g := range y.grad {
+			if x.data[i] > 0 {
+				x.grad[i] += g
+			}
+		}
+	case "Clip":
+		for i, g := range y.grad {
+			if v := x.data[i]; v >= o.lo && v <= o.hi {
+				x.grad[i] += g
+			}
+		}
+	case "LeakyRelu":
+		for i, g := range y.grad {
+			if x.data[i] < 0 {
+				g *= o.alpha
+			}
+			x.grad[i] += g
+		}
+	case "Sigmoid":
+		for i, g := range y.grad {
+			s := y.data[i]
+			x.grad[i] += g * s * (1 - s)
+		}
+	}
+}
+
+// binaryOp is Add, Sub or Mul with numpy broadcasting.
+type binaryOp struct {
+	node      string
+	kind      string
+	a, b, out int
+	// per output element, the index into a and b (nil when the shapes are equal)
+	ia, ib []int32
+	shapeA []int
+	shapeB []int
+}
+
+func buildBinary(b *builder, node *graph.Node) (built, error) {
+	a, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	c, err := b.input(node, node.Input(1))
+	if err != nil {
+		return built{}, err
+	}
+	o := &binaryOp{node: node.Label(), kind: node.OpType, a: a, b: c, out: b.slot()}
+	return built{o, o.out}, nil
+}
+
+func (o *binaryOp) label() string { return o.node }
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// broadcastIndex returns the output shape and, for each output element, the index of
+// the element of a and of b it reads.
+func broadcastIndex(sa, sb []int) ([]int, []int32, []int32, error) {
+	r := max(len(sa), len(sb))
+	pad := func(s []int) []int {
+		out := make([]int, r)
+		for i := range out {
+			out[i] = 1
+		}
+		copy(out[r-len(s):], s)
+		return out
+	}
+	pa, pb := pad(sa), pad(sb)
+	out := make([]int, r)
+	for i := range out {
+		switch {
+		case pa[i] == pb[i], pb[i] == 1:
+			out[i] = pa[i]
+		case pa[i] == 1:
+			out[i] = pb[i]
+		default:
+			return nil, nil, nil, fmt.Errorf("shapes %v and %v do not broadcast", sa, sb)
+		}
+	}
+	strides := func(p []int) []int {
+		st := make([]int, r)
+		s := 1
+		for i := r - 1; i >= 0; i-- {
+			if p[i] != 1 {
+				st[i] = s
+			}
+			s *= p[i]
+		}
+		return st
+	}
+	sta, stb := strides(pa), strides(pb)
+	total := numel(out)
+	ia, ib := make([]int32, total), make([]int32, total)
+	idx := make([]int, r)
+	for e := 0; e < total; e++ {
+		var x, y int
+		for d := 0; d < r; d++ {
+			x += idx[d] * sta[d]
+			y += idx[d] * stb[d]
+		}
+		ia[e], ib[e] = int32(x), int32(y)
+		for d := r - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < out[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out, ia, ib, nil
+}
+
+func (o *binaryOp) forward(n *Net) error {
+	a, b, y := n.vals[o.a], n.vals[o.b], n.vals[o.out]
+	if equalShape(a.shape, b.shape) {
+		o.ia, o.ib = nil, nil
+		y.resize(a.shape)
+		for i := range y.data {
+			y.data[i] = o.apply(a.data[i], b.data[i])
+		}
+		return nil
+	}
+	if o.ia == nil || !equalShape(o.shapeA, a.shape) || !equalShape(o.shapeB, b.shape) {
+		shape, ia, ib, err := broadcastIndex(a.shape, b.shape)
+		if err != nil {
+			return err
+		}
+		o.ia, o.ib = ia, ib
+		o.shapeA, o.shapeB = append([]int(nil), a.shape...), append([]int(nil), b.shape...)
+		y.resize(shape)
+	} else {
+		y.resize(y.shape)
+	}
+	for i := range y.data {
+		y.data[i] = o.apply(a.data[o.ia[i]], b.data[o.ib[i]])
+	}
+	return nil
+}
+
+func (o *binaryOp) apply(x, y float32) float32 {
+	switch o.kind {
+	case "Add":
+		return x + y
+	case "Sub":
+		return x - y
+	}
+	return x * y
+}
+
+func (o *binaryOp) backward(n *Net) {
+	a, b, y := n.vals[o.a], n.vals[o.b], n.vals[o.out]
+	for i, g := range y.grad {
+		ai, bi := i, i
+		if o.ia != nil {
+			ai, bi = int(o.ia[i]), int(o.ib[i])
+		}
+		var ga, gb float32
+		switch o.kind {
+		case "Add":
+			ga, gb = g, g
+		case "Sub":
+			ga, gb = g, -g
+		default:
+			ga, gb = g*b.data[bi], g*a.data[ai]
+		}
+		if a.grad != nil {
+			a.grad[ai] += ga
+		}
+		if b.grad != nil {
+			b.grad[bi] += gb
+		}
+	}
+}

@@ -1,0 +1,325 @@
+package qat
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// poolOp is MaxPool, AveragePool, GlobalAveragePool or GlobalMaxPool on NCHW data.
+type poolOp struct {
+	node           string
+	kind           string
+	in, out        int
+	global         bool
+	kh, kw, sh, sw int
+	pt, pl, pb, pr int
+	includePad     bool
+	argmax         []int32
+	cnt            []float32 // AveragePool divisor per output position
+}
+
+func buildPool(b *builder, node *graph.Node) (built, error) {
+	in, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	o := &poolOp{node: node.Label(), kind: node.OpType, in: in, out: b.slot()}
+	switch node.OpType {
+	case "GlobalAveragePool", "GlobalMaxPool":
+		o.global = true
+		return built{o, o.out}, nil
+	}
+	if ap := node.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" {
+		return built{}, fmt.Errorf("%w: auto_pad %s", ErrNoGradient, ap)
+	}
+	if node.AttrInt("ceil_mode", 0) != 0 {
+		return built{}, fmt.Errorf("%w: ceil_mode=1", ErrNoGradient)
+	}
+	if len(node.Outputs) > 1 && node.Outputs[1] != "" {
+		return built{}, fmt.Errorf("%w: MaxPool indices output", ErrNoGradient)
+	}
+	for _, d := range node.AttrInts("dilations", []int64{1, 1}) {
+		if d != 1 {
+			return built{}, fmt.Errorf("%w: dilated pooling", ErrNoGradient)
+		}
+	}
+	k := node.AttrInts("kernel_shape", nil)
+	s := node.AttrInts("strides", []int64{1, 1})
+	p := node.AttrInts("pads", []int64{0, 0, 0, 0})
+	if len(k) != 2 || len(s) != 2 || len(p) != 4 {
+		return built{}, fmt.Errorf("%w: kernel %v, strides %v, pads %v (only 2-D pooling)", ErrNoGradient, k, s, p)
+	}
+	o.kh, o.kw, o.sh, o.sw = int(k[0]), int(k[1]), int(s[0]), int(s[1])
+	o.pt, o.pl, o.pb, o.pr = int(p[0]), int(p[1]), int(p[2]), int(p[3])
+	o.includePad = node.AttrInt("count_include_pad", 0) != 0
+	return built{o, o.out}, nil
+}
+
+func (o *poolOp) label() string { return o.node }
+
+func (o *poolOp) geom(x []int) (n, c, h, w, oh, ow int, err error) {
+	if len(x) != 4 {
+		return 0, 0, 0, 0, 0, 0, fmt.Errorf("input shape %v, want NCHW", x)
+	}
+	n, c, h, w = x[0], x[1], x[2], x[3]
+	if o.global {
+		return n, c, h, w, 1, 1, nil
+	}
+	oh = (h+o.pt+o.pb-o.kh)/o.sh + 1
+	ow = (w+o.pl+o.pr-o.kw)/o.sw + 1
+	if oh <= 0 || ow <= 0 {
+		return 0, 0, 0, 0, 0, 0, fmt.Errorf("input %dx%d is smaller than the window", h, w)
+	}
+	return n, c, h, w, oh, ow, nil
+}
+
+func (o *poolOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	N, C, H, W, OH, OW, err := o.geom(x.shape)
+	if err != nil {
+		return err
+	}
+	y.resize([]int{N, C, OH, OW})
+	kh, kw, sh, sw, pt, pl := o.kh, o.kw, o.sh, o.sw, o.pt, o.pl
+	if o.global {
+		kh, kw, sh, sw, pt, pl = H, W, 1, 1, 0, 0
+	}
+	isMax := o.kind == "MaxPool" || o.kind == "GlobalMaxPool"
+	if isMax {
+		if cap(o.argmax) < len(y.data) {
+			o.argmax = make([]int32, len(y.data))
+		}
+		o.argmax = o.argmax[:len(y.data)]
+	} else {
+		o.cnt = grow(o.cnt, OH*OW)
+	}
+	parallel(N*C, n.threads, func(lo, hi int) {
+		for pl2 := lo; pl2 < hi; pl2++ {
+			src := x.data[pl2*H*W : (pl2+1)*H*W]
+			for oy := 0; oy < OH; oy++ {
+				for ox := 0; ox < OW; ox++ {
+					best, bi := float32(math.Inf(-1)), int32(-1)
+					var sum float32
+					cnt := 0
+					for i := 0; i < kh; i++ {
+						iy := oy*sh - pt + i
+						if iy < 0 || iy >= H {
+							continue
+						}
+						for j := 0; j < kw; j++ {
+							ix := ox*sw - pl + j
+							if ix < 0 || ix >= W {
+								continue
+							}
+							v := src[iy*W+ix]
+							sum += v
+							cnt++
+							if v > best {
+								best, bi = v, int32(iy*W+ix)
+							}
+						}
+					}
+					oi := pl2*OH*OW + oy*OW + ox
+					if isMax {
+						y.data[oi], o.argmax[oi] = best, bi
+						continue
+					}
+					div := float32(cnt)
+					if o.includePad && !o.global {
+						div = float32(o.kh * o.kw)
+					}
+					if pl2 == 0 {
+						o.cnt[oy*OW+ox] = div
+					}
+					y.data[oi] = sum / div
+				}
+			}
+		}
+	})
+	return nil
+}
+
+func (o *poolOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	if x.grad == nil {
+		return
+	}
+	N, C, H, W, OH, OW, _ := o.geom(x.shape)
+	kh, kw, sh, sw, pt, pl := o.kh, o.kw, o.sh, o.sw, o.pt, o.pl
+	if o.global {
+		kh, kw, sh, sw, pt, pl = H, W, 1, 1, 0, 0
+	}
+	isMax := o.kind == "MaxPool" || o.kind == "GlobalMaxPool"
+	parallel(N*C, n.threads, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			dst := x.grad[p*H*W : (p+1)*H*W]
+			for q := 0; q < OH*OW; q++ {
+				g := y.grad[p*OH*OW+q]
+				if isMax {
+					if a := o.argmax[p*OH*OW+q]; a >= 0 {
+						dst[a] += g
+					}
+					continue
+				}
+				g /= o.cnt[q]
+				oy, ox := q/OW, q%OW
+				for i := 0; i < kh; i++ {
+					iy := oy*sh - pt + i
+					if iy < 0 || iy >= H {
+						continue
+					}
+					for j := 0; j < kw; j++ {
+						if ix := ox*sw - pl + j; ix >= 0 && ix < W {
+							dst[iy*W+ix] += g
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// reshapeOp is Flatten, Reshape, Squeeze, Unsqueeze, Identity and inference-mode
+// Dropout: the data is copied, the gradient passes through.
+type reshapeOp struct {
+	node    string
+	kind    string
+	in, out int
+	axis    int
+	target  []int64
+	axes    []int64
+}
+
+func buildReshape(b *builder, node *graph.Node) (built, error) {
+	in, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	o := &reshapeOp{node: node.Label(), kind: node.OpType, in: in, out: b.slot(), axis: int(node.AttrInt("axis", 1))}
+	ints := func(i int) ([]int64, error) {
+		t := b.g.Initializers[node.Input(i)]
+		if t == nil {
+			return nil, fmt.Errorf("%w: %s input %q is not a constant", ErrNoGradient, node.OpType, node.Input(i))
+		}
+		return t.AsInt64()
+	}
+	switch node.OpType {
+	case "Reshape":
+		if o.target, err = ints(1); err != nil {
+			return built{}, err
+		}
+	case "Squeeze", "Unsqueeze":
+		o.axes = node.AttrInts("axes", nil)
+		if node.Input(1) != "" {
+			if o.axes, err = ints(1); err != nil {
+				return built{}, err
+			}
+		}
+	case "Dropout":
+		if len(node.Outputs) > 1 && node.Outputs[1] != "" {
+			return built{}, fmt.Errorf("%w: Dropout mask output", ErrNoGradient)
+		}
+	}
+	return built{o, o.out}, nil
+}
+
+func (o *reshapeOp) label() string { return o.node }
+
+func (o *reshapeOp) outShape(s []int) ([]int, error) {
+	total := numel(s)
+	switch o.kind {
+	case "Flatten":
+		ax := o.axis
+		if ax < 0 {
+			ax += len(s)
+		}
+		if ax < 0 || ax > len(s) {
+			return nil, fmt.Errorf("axis %d for shape %v", o.axis, s)
+		}
+		return []int{numel(s[:ax]), numel(s[ax:])}, nil
+	case "Reshape":
+		out := make([]int, len(o.target))
+		neg := -1
+		known := 1
+		for i, d := range o.target {
+			switch {
+			case d == 0 && i < len(s):
+				out[i] = s[i]
+			case d == -1:
+				neg = i
+				continue
+			default:
+				out[i] = int(d)
+			}
+			known *= out[i]
+		}
+		if neg >= 0 {
+			if known == 0 || total%known != 0 {
+				return nil, fmt.Errorf("cannot reshape %v to %v", s, o.target)
+			}
+			out[neg] = total / known
+		}
+		if numel(out) != total {
+			return nil, fmt.Errorf("cannot reshape %v to %v", s, o.target)
+		}
+		return out, nil
+	case "Squeeze":
+		var out []int
+		for i, d := range s {
+			drop := len(o.axes) == 0 && d == 1
+			for _, a := range o.axes {
+				if int(a) == i || int(a)+len(s) == i {
+					drop = true
+				}
+			}
+			if !drop {
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	case "Unsqueeze":
+		r := len(s) + len(o.axes)
+		ins := map[int]bool{}
+		for _, a := range o.axes {
+			if a < 0 {
+				a += int64(r)
+			}
+			ins[int(a)] = true
+		}
+		out := make([]int, 0, r)
+		j := 0
+		for i := 0; i < r; i++ {
+			if ins[i] {
+				out = append(out, 1)
+			} else {
+				out = append(out, s[j])
+				j++
+			}
+		}
+		return out, nil
+	}
+	return s, nil
+}
+
+func (o *reshapeOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	shape, err := o.outShape(x.shape)
+	if err != nil {
+		return err
+	}
+	y.resize(shape)
+	copy(y.data, x.data)
+	return nil
+}
+
+func (o *reshapeOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	if x.grad == nil {
+		return
+	}
+	for i, g := range y.grad {
+		x.grad[i] += g
+	}
+}

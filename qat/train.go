@@ -1,0 +1,308 @@
+package qat
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"strings"
+	"time"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// Data is a labelled training set: Sample writes sample i (preprocessed float32, the
+// model input without the batch dimension) into dst and returns its class.
+type Data interface {
+	Len() int
+	Sample(i int, dst []float32) int
+}
+
+// Options configure Fit. Zero values take the defaults noted.
+type Options struct {
+	Epochs    int     // default 1
+	Batch     int     // default 64
+	LR        float64 // peak learning rate, default 0.01 (SGD) or 1e-4 (AdamW)
+	Optimizer string  // "sgd" (momentum 0.9, default) or "adamw"
+	// WeightDecay (weights only; default 0 for SGD, 0.01 for AdamW).
+	WeightDecay float64
+	// Schedule: "cosine" (default: cosine decay to 0 over all steps) or "constant".
+	Schedule string
+	// FreezeBNAfter freezes the BatchNorm statistics of Conv+BN layers after this many
+	// epochs (0: from the start; < 0: never).
+	FreezeBNAfter int
+	// Ranges: "ema" (default: activation ranges follow each batch's min/max with
+	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver) or "fixed"
+	// (the calibrated ranges are kept).
+	Ranges string
+	Seed   int64
+	// Progress is called after every step with the running loss and accuracy.
+	Progress func(epoch, done, total int, loss, acc float64)
+	// EpochEnd is called after every epoch.
+	EpochEnd func(EpochStats)
+}
+
+// EpochStats summarises one epoch of training.
+type EpochStats struct {
+	Epoch    int     `json:"epoch"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"train_accuracy"`
+	Seconds  float64 `json:"seconds"`
+	LR       float64 `json:"last_lr"`
+}
+
+// WithDefaults returns the options with the defaults filled in, or an error for an
+// unknown optimizer, schedule or range mode.
+func (o Options) WithDefaults() (Options, error) {
+	err := o.defaults()
+	return o, err
+}
+
+func (o *Options) defaults() error {
+	if o.Epochs <= 0 {
+		o.Epochs = 1
+	}
+	if o.Batch <= 0 {
+		o.Batch = 64
+	}
+	o.Optimizer = strings.ToLower(o.Optimizer)
+	switch o.Optimizer {
+	case "", "sgd":
+		o.Optimizer = "sgd"
+		if o.LR == 0 {
+			o.LR = 0.01
+		}
+	case "adamw":
+		if o.LR == 0 {
+			o.LR = 1e-4
+		}
+		if o.WeightDecay == 0 {
+			o.WeightDecay = 0.01
+		}
+	default:
+		return fmt.Errorf("qat: unknown optimizer %q (sgd, adamw)", o.Optimizer)
+	}
+	switch o.Schedule {
+	case "", "cosine", "constant":
+	default:
+		return fmt.Errorf("qat: unknown learning-rate schedule %q (cosine, constant)", o.Schedule)
+	}
+	switch o.Ranges {
+	case "", "ema", "fixed":
+	default:
+		return fmt.Errorf("qat: unknown range mode %q (ema, fixed)", o.Ranges)
+	}
+	if o.LR < 0 || math.IsNaN(o.LR) || math.IsInf(o.LR, 0) {
+		return fmt.Errorf("qat: learning rate %v", o.LR)
+	}
+	return nil
+}
+
+// SoftmaxCrossEntropy returns the mean cross-entropy of logits [N, K] against labels,
+// the number of correct top-1 predictions, and writes d(loss)/d(logits) into grad.
+func SoftmaxCrossEntropy(logits []float32, k int, labels []int, grad []float32) (float64, int) {
+	n := len(labels)
+	var loss float64
+	correct := 0
+	for i := 0; i < n; i++ {
+		row := logits[i*k : (i+1)*k]
+		mx, arg := row[0], 0
+		for j, v := range row {
+			if v > mx {
+				mx, arg = v, j
+			}
+		}
+		if arg == labels[i] {
+			correct++
+		}
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v - mx))
+		}
+		lse := float64(mx) + math.Log(sum)
+		loss += lse - float64(row[labels[i]])
+		if grad != nil {
+			g := grad[i*k : (i+1)*k]
+			for j, v := range row {
+				g[j] = float32(math.Exp(float64(v)-lse) / float64(n))
+			}
+			g[labels[i]] -= 1 / float32(n)
+		}
+	}
+	return loss / float64(n), correct
+}
+
+// Fit trains the net on data.
+func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if data == nil || data.Len() == 0 {
+		return nil, errors.New("qat: no training data")
+	}
+	for _, r := range n.ranges {
+		if r.fixed == nil && r.lo == 0 && r.hi == 0 {
+			return nil, fmt.Errorf("qat: activation %q has no range (call SetRanges with calibrated ranges)", r.name)
+		}
+	}
+	n.emaRanges = opts.Ranges != "fixed"
+	rng := rand.New(rand.NewSource(opts.Seed))
+	N := data.Len()
+	per := numel(n.inShape)
+	steps := (N + opts.Batch - 1) / opts.Batch
+	total := steps * opts.Epochs
+	opt := newOptimizer(opts)
+	x := make([]float32, opts.Batch*per)
+	labels := make([]int, opts.Batch)
+	var grad []float32
+	var stats []EpochStats
+	step := 0
+	n.training = true
+	defer func() { n.training = false }()
+	for ep := 0; ep < opts.Epochs; ep++ {
+		n.frozenBN = opts.FreezeBNAfter >= 0 && ep >= opts.FreezeBNAfter
+		perm := rng.Perm(N)
+		start := time.Now()
+		var lossSum float64
+		correct, seen := 0, 0
+		lr := opts.LR
+		for s := 0; s < steps; s++ {
+			idx := perm[s*opts.Batch : min((s+1)*opts.Batch, N)]
+			b := len(idx)
+			for i, j := range idx {
+				labels[i] = data.Sample(j, x[i*per:(i+1)*per])
+			}
+			shape, logits, err := n.Forward(x[:b*per], b)
+			if err != nil {
+				return stats, err
+			}
+			if len(shape) != 2 || shape[0] != b {
+				return stats, fmt.Errorf("qat: the output has shape %v; the loss needs [N, classes]", shape)
+			}
+			k := shape[1]
+			for _, l := range labels[:b] {
+				if l < 0 || l >= k {
+					return stats, fmt.Errorf("qat: label %d outside the %d classes of the output", l, k)
+				}
+			}
+			grad = grow(grad, b*k)
+			loss, c := SoftmaxCrossEntropy(logits, k, labels[:b], grad)
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return stats, fmt.Errorf("qat: the loss diverged (%v) at epoch %d step %d; lower --lr", loss, ep+1, s+1)
+			}
+			n.ZeroGrad()
+			n.Backward(grad)
+			lr = opts.LR
+			if opts.Schedule != "constant" {
+				lr = opts.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(total)))
+			}
+			opt.step(n.params, lr)
+			step++
+			lossSum += loss * float64(b)
+			correct += c
+			seen += b
+			if opts.Progress != nil {
+				opts.Progress(ep+1, seen, N, lossSum/float64(seen), float64(correct)/float64(seen))
+			}
+		}
+		st := EpochStats{Epoch: ep + 1, Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
+			Seconds: time.Since(start).Seconds(), LR: lr}
+		stats = append(stats, st)
+		if opts.EpochEnd != nil {
+			opts.EpochEnd(st)
+		}
+	}
+	return stats, nil
+}
+
+// optimizer is SGD with momentum 0.9 or AdamW (decoupled weight decay).
+type optimizer struct {
+	kind   string
+	wd     float64
+	t      int
+	b1, b2 float64
+}
+
+func newOptimizer(o Options) *optimizer {
+	return &optimizer{kind: o.Optimizer, wd: o.WeightDecay, b1: 0.9, b2: 0.999}
+}
+
+func (o *optimizer) step(ps []*Param, lr float64) {
+	o.t++
+	for _, p := range ps {
+		if p.m == nil {
+			p.m = make([]float32, len(p.W))
+			if o.kind == "adamw" {
+				p.v = make([]float32, len(p.W))
+			}
+		}
+		wd := 0.0
+		if p.Decay {
+			wd = o.wd
+		}
+		switch o.kind {
+		case "adamw":
+			c1 := 1 - math.Pow(o.b1, float64(o.t))
+			c2 := 1 - math.Pow(o.b2, float64(o.t))
+			for i, g := range p.G {
+				m := o.b1*float64(p.m[i]) + (1-o.b1)*float64(g)
+				v := o.b2*float64(p.v[i]) + (1-o.b2)*float64(g)*float64(g)
+				p.m[i], p.v[i] = float32(m), float32(v)
+				w := float64(p.W[i]) * (1 - lr*wd)
+				p.W[i] = float32(w - lr*(m/c1)/(math.Sqrt(v/c2)+1e-8))
+			}
+		default: // SGD, PyTorch's form: v = 0.9 v + (g + wd w); w -= lr v
+			for i, g := range p.G {
+				d := float64(g) + wd*float64(p.W[i])
+				v := 0.9*float64(p.m[i]) + d
+				p.m[i] = float32(v)
+				p.W[i] = float32(float64(p.W[i]) - lr*v)
+			}
+		}
+	}
+}
+
+// Export writes the trained weights (Conv+BN layers folded with their running
+// statistics) and activation ranges into the quantize-ready graph and returns the
+// standard QDQ model that quantizer.Quantize writes.
+func (n *Net) Export(opts quantizer.QuantOptions) (*graph.Model, error) {
+	m, err := n.FloatModel()
+	if err != nil {
+		return nil, err
+	}
+	opts.Exclude = n.cfg.Exclude
+	return quantizer.Quantize(m, n.Ranges(), opts)
+}
+
+// FloatModel returns the quantize-ready float graph with the trained weights.
+func (n *Net) FloatModel() (*graph.Model, error) {
+	m := n.plan.Model.Clone()
+	g := m.Graph
+	set := func(name string, data []float32) error {
+		t := g.Initializers[name]
+		if t == nil || t.DType != graph.Float32 || t.Len() != len(data) {
+			return fmt.Errorf("qat export: initializer %q does not match the trained parameter", name)
+		}
+		g.Initializers[name] = graph.FromFloat32(t.Shape, append([]float32(nil), data...))
+		return nil
+	}
+	for name, p := range n.byName {
+		if err := set(name, p.W); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range n.convBNs {
+		w, b := c.folded()
+		if err := set(c.fused.Input(1), w); err != nil {
+			return nil, err
+		}
+		if c.fused.Input(2) == "" {
+			return nil, fmt.Errorf("qat export: folded conv %s has no bias", c.node)
+		}
+		if err := set(c.fused.Input(2), b); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/warboy
 # Packages with concurrent code, run again under the race detector.
-RACE_PKGS := ./runtime/... ./kernels/... ./quantizer/... ./npu/...
+RACE_PKGS := ./runtime/... ./kernels/... ./quantizer/... ./npu/... ./qat/...
 
 .PHONY: all build test demo deps ort generate check-generate vet fmt bench clean
 

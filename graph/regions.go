@@ -156,7 +156,7 @@ func elementwiseRegions(g *Graph, c *PatternContext, o RegionOptions, taken map[
 				exits = append(exits, mo)
 			}
 		}
-		if len(nodes) < 2 || len(exits) != 1 || exits[0] != nodes[len(nodes)-1].Outputs[0] || !rankKept(g, c, r, nodes) ||
+		if len(nodes) < 2 || len(exits) != 1 || exits[0] != nodes[len(nodes)-1].Outputs[0] || !rankKept(c, r, nodes) ||
 			(o.Veto != nil && o.Veto(r, nodes)) {
 			continue
 		}
@@ -167,14 +167,14 @@ func elementwiseRegions(g *Graph, c *PatternContext, o RegionOptions, taken map[
 
 // rankKept reports whether no scalar constant of the region has a higher rank than its
 // root (which would make the output shape differ from the root's).
-func rankKept(g *Graph, c *PatternContext, root string, nodes []*Node) bool {
-	v := g.Values[root]
-	if v == nil || !v.HasShape {
+func rankKept(c *PatternContext, root string, nodes []*Node) bool {
+	r := c.Rank(root)
+	if r < 0 {
 		return false
 	}
 	for _, n := range nodes {
 		for _, in := range n.Inputs {
-			if t := c.Const(in); t != nil && len(t.Shape) > len(v.Shape) {
+			if t := c.Const(in); t != nil && len(t.Shape) > r {
 				return false
 			}
 		}

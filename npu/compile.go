@@ -20,6 +20,7 @@ func compile(m *graph.Model, cfg Config, h hw) (*program, error) {
 	}
 	p := collapse(a, cfg)
 	p.renumber()
+	mergeRegions(p, a)
 	place(p, a, h)
 	fuse(p)
 	demoteFloat(p)
@@ -110,9 +111,12 @@ func fuse(p *program) {
 		}
 		if l.geom != nil {
 			for _, f := range l.fused {
-				if tableActivation[f] {
+				if needsTable(f) {
 					l.geom.tableEpilogue = true
 				}
+			}
+			if l.lut {
+				l.geom.tableEpilogue = true
 			}
 		}
 	}
@@ -144,7 +148,9 @@ func fuseNext(l *lop) bool {
 		if !l.kind.isMAC() || len(l.fused) > 0 {
 			return false
 		}
-	case epilogueUnary[c.opType] && len(c.in) == 1:
+	case c.region == regionTable && len(c.in) == 1:
+		// A tabulated chain (SiLU, HardSwish, GELU) is the epilogue's table lookup.
+	case (epilogueUnary[c.opType] || graph.UnaryElementwise(c.opType)) && len(c.in) == 1:
 	case binaryNPU[c.opType] && c.opType != "Pow" && l.kind.isMAC() && len(c.in) == 1:
 		// Elementwise with a constant operand (scale, shift).
 	case binaryNPU[c.opType] && c.opType != "Pow" && l.kind.isMAC() && len(c.in) == 2:
@@ -159,7 +165,12 @@ func fuseNext(l *lop) bool {
 	default:
 		return false
 	}
-	l.fused = append(l.fused, c.opType)
+	if c.region == regionTable {
+		l.fused = append(l.fused, c.fused...)
+		l.lut = l.lut || c.lut
+	} else {
+		l.fused = append(l.fused, c.opType)
+	}
 	l.nodes = append(l.nodes, c.nodes...)
 	l.cBytes += c.cBytes
 	if other != nil {
@@ -179,6 +190,13 @@ func fuseNext(l *lop) bool {
 // comparisons and a shift in the requantisation pipeline.
 var tableActivation = map[string]bool{
 	"Sigmoid": true, "Tanh": true, "Softplus": true, "Elu": true, "Gelu": true, "Erf": true, "Exp": true,
+}
+
+// needsTable reports whether an elementwise operator of one int8 tensor is evaluated
+// by table lookup: the transcendental activations and every other unary elementwise
+// function that is not a clamp, a shift or a sign (graph.UnaryElementwise).
+func needsTable(op string) bool {
+	return tableActivation[op] || (graph.UnaryElementwise(op) && !regionLinear[op])
 }
 
 // fuseSiLU merges x * sigmoid(x) into the operator producing x: the SiLU (swish)

@@ -30,6 +30,15 @@ const (
 	kD2H                         // PCIe device to host
 )
 
+// regionKind is the kind of region a step runs (regions.go).
+type regionKind int
+
+const (
+	regionNone  regionKind = iota
+	regionTable            // an elementwise chain of one int8 input: one table lookup
+	regionNorm             // a written-out layer normalization
+)
+
 // lowLevelNames are the names FuriosaAI's profiler gives the NPU operators (warboy.md
 // 2.4); the simulator's trace and table use the same vocabulary.
 var lowLevelNames = map[opKind]string{
@@ -123,6 +132,10 @@ type lop struct {
 	pads  [4]int
 	macs  int64
 	extra int // vector passes / taps for vector operators
+	// region marks a step that runs a whole region (regions.go); lut says it
+	// evaluates a function by table lookup (a transcendental region).
+	region regionKind
+	lut    bool
 	// boundary steps: the tensor they convert or move
 	xfer     *vt
 	xferByte int64

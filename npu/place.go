@@ -51,6 +51,14 @@ func classify(l *lop, a *analysis) string {
 		return "operator has no outputs"
 	}
 	out := l.out[0].shape
+	switch l.region {
+	case regionTable:
+		l.kind, l.extra = kEltwise, 1
+		return ""
+	case regionNorm:
+		l.kind = kNorm
+		return ""
+	}
 	switch l.opType {
 	case "Conv":
 		return classifyConv(l, a)
@@ -146,7 +154,11 @@ func classify(l *lop, a *analysis) string {
 		}
 		return ""
 	}
-	if unaryNPU[l.opType] || binaryNPU[l.opType] {
+	// Any unary elementwise function of an int8 tensor is a table lookup on the
+	// vector engine, whether or not its ONNX name is in the SDK's list (docs/npu.md,
+	// "Table lookups"); a division by a constant is a multiplication.
+	divByConst := l.opType == "Div" && len(n.Inputs) == 2 && !a.consts[n.Input(0)] && a.consts[n.Input(1)]
+	if unaryNPU[l.opType] || binaryNPU[l.opType] || graph.UnaryElementwise(l.opType) || divByConst {
 		l.kind = kEltwise
 		l.extra = 1
 		return ""

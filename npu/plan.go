@@ -261,5 +261,5 @@ func usesTable(l *lop) bool {
 	if l.geom != nil && l.geom.tableEpilogue {
 		return true
 	}
-	return l.kind == kEltwise && tableActivation[l.opType]
+	return l.kind == kEltwise && (needsTable(l.opType) || l.lut)
 }

@@ -17,6 +17,9 @@ type analysis struct {
 	// consts marks values known at compile time (initializers and whatever folds from
 	// them: weight DequantizeLinear, Shape -> Gather -> Concat chains, Constant).
 	consts map[string]bool
+	// constVals holds the values of the constants that fold (initializers, Constant,
+	// dequantized initializers).
+	constVals map[string]*graph.Tensor
 	// unknown holds the reason a node's outputs have no shape.
 	unknown map[*graph.Node]string
 	// rebatched lists the inputs whose static batch of 1 was set to the batch.
@@ -37,6 +40,7 @@ func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, erro
 	}
 	a := &analysis{g: g, opset: m.Opset(), values: map[string]*graph.Value{}, consts: map[string]bool{}, unknown: map[*graph.Node]string{}}
 	constVals := map[string]*graph.Tensor{}
+	a.constVals = constVals
 	for k, t := range g.Initializers {
 		a.values[k] = &graph.Value{Name: k, DType: t.DType, Shape: graph.ShapeOf(t.Shape...), HasShape: true}
 		a.consts[k] = true

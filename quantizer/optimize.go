@@ -5,12 +5,9 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/graph/optimize"
 	"github.com/warboy-sim/warboy/runtime"
 )
-
-// maxFoldElements bounds the size of a tensor produced by constant folding: folding an
-// Expand or ConstantOfShape into a huge initializer would bloat the model file.
-const maxFoldElements = 1 << 24
 
 // Optimize returns an optimized copy of m for quantization (m is not modified):
 // Constant nodes become initializers, Identity and inference-mode Dropout disappear,
@@ -29,13 +26,12 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 	if err := g.TopoSort(); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
-	if err := constantsToInitializers(g); err != nil {
+	// The exporter clean-up every executor runs (Constant nodes, Identity-fed
+	// weights, shape subgraphs, dead nodes): one implementation, graph/optimize.
+	if _, err := optimize.Optimize(q, optimize.Options{Eval: runtime.ConstEval()}); err != nil {
 		return nil, err
 	}
-	removeIdentities(g)
-	if err := foldConstants(q); err != nil {
-		return nil, err
-	}
+	g = q.Graph
 	if err := foldBatchNorms(q); err != nil {
 		return nil, err
 	}
@@ -50,258 +46,6 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 		}
 	}
 	return q, nil
-}
-
-// constantsToInitializers turns Constant nodes into initializers.
-func constantsToInitializers(g *graph.Graph) error {
-	var keep []*graph.Node
-	for _, n := range g.Nodes {
-		if n.OpType != "Constant" || n.Domain != "" || len(n.Outputs) != 1 || g.IsGraphOutput(n.Outputs[0]) {
-			keep = append(keep, n)
-			continue
-		}
-		t, err := constantValue(n)
-		if err != nil {
-			return err
-		}
-		if t == nil {
-			keep = append(keep, n) // sparse or unknown form: leave it to the executor
-			continue
-		}
-		g.Initializers[n.Outputs[0]] = t
-		g.Values[n.Outputs[0]] = &graph.Value{Name: n.Outputs[0], DType: t.DType, Shape: graph.ShapeOf(t.Shape...), HasShape: true}
-	}
-	g.Nodes = keep
-	return nil
-}
-
-func constantValue(n *graph.Node) (*graph.Tensor, error) {
-	switch {
-	case n.AttrTensor("value") != nil:
-		return n.AttrTensor("value"), nil
-	case n.HasAttr("value_float"):
-		return graph.FromFloat32(nil, []float32{n.AttrFloat("value_float", 0)}), nil
-	case n.HasAttr("value_floats"):
-		f := n.AttrFloats("value_floats", nil)
-		return graph.FromFloat32([]int{len(f)}, append([]float32(nil), f...)), nil
-	case n.HasAttr("value_int"):
-		return graph.FromInt64(nil, []int64{n.AttrInt("value_int", 0)}), nil
-	case n.HasAttr("value_ints"):
-		v := n.AttrInts("value_ints", nil)
-		return graph.FromInt64([]int{len(v)}, append([]int64(nil), v...)), nil
-	}
-	return nil, nil
-}
-
-// removeIdentities drops Identity nodes and inference-mode Dropout (whose mask output
-// nobody reads), rewiring their consumers to the input.
-func removeIdentities(g *graph.Graph) {
-	cons := g.Consumers()
-	var keep []*graph.Node
-	renames := map[string]string{} // removed output -> replacement
-	resolve := func(s string) string {
-		for i := 0; i < len(renames)+1; i++ {
-			r, ok := renames[s]
-			if !ok {
-				return s
-			}
-			s = r
-		}
-		return s
-	}
-	for _, n := range g.Nodes {
-		if !isIdentityLike(g, n, cons) {
-			keep = append(keep, n)
-			continue
-		}
-		x, y := resolve(n.Inputs[0]), n.Outputs[0]
-		if g.IsGraphOutput(y) {
-			// The graph output keeps its name: the producer of x writes y instead, unless
-			// x itself is a graph input, an initializer or another graph output.
-			if g.Input(x) != nil || g.Initializers[x] != nil || g.IsGraphOutput(x) || producerOf(keep, x) == nil {
-				n.Inputs[0] = x
-				keep = append(keep, n)
-				continue
-			}
-			p := producerOf(keep, x)
-			for i, o := range p.Outputs {
-				if o == x {
-					p.Outputs[i] = y
-				}
-			}
-			renames[x] = y
-			continue
-		}
-		renames[y] = x
-	}
-	for _, n := range keep {
-		for i, in := range n.Inputs {
-			if in != "" {
-				n.Inputs[i] = resolve(in)
-			}
-		}
-	}
-	g.Nodes = keep
-}
-
-func producerOf(nodes []*graph.Node, name string) *graph.Node {
-	for _, n := range nodes {
-		for _, o := range n.Outputs {
-			if o == name {
-				return n
-			}
-		}
-	}
-	return nil
-}
-
-func isIdentityLike(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) bool {
-	if n.Domain != "" || len(n.Inputs) == 0 || n.Inputs[0] == "" || len(n.Outputs) == 0 {
-		return false
-	}
-	switch n.OpType {
-	case "Identity":
-		return len(n.Outputs) == 1
-	case "Dropout":
-		if len(n.Outputs) > 1 && n.Outputs[1] != "" && (len(cons[n.Outputs[1]]) > 0 || g.IsGraphOutput(n.Outputs[1])) {
-			return false
-		}
-		if n.AttrInt("is_test", 1) == 0 {
-			return false // opset < 7 training-mode Dropout
-		}
-		if tm := n.Input(2); tm != "" {
-			t := g.Initializers[tm]
-			if t == nil {
-				return false
-			}
-			if b, ok := t.Data.([]bool); !ok || len(b) != 1 || b[0] {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// nonDeterministic operators are never folded.
-var nonDeterministic = map[string]bool{
-	"RandomNormal": true, "RandomUniform": true, "RandomNormalLike": true, "RandomUniformLike": true,
-	"Multinomial": true, "Bernoulli": true,
-}
-
-// foldConstants replaces every node whose inputs are all constants by initializers:
-// values shape inference already knows (Shape -> Gather -> Concat chains) are taken
-// from it, other nodes are evaluated with the float executor.
-func foldConstants(m *graph.Model) error {
-	g := m.Graph
-	known, err := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()})
-	if err != nil {
-		return fmt.Errorf("optimize: %w", err)
-	}
-	var keep []*graph.Node
-	for _, n := range g.Nodes {
-		if !foldable(g, n) {
-			keep = append(keep, n)
-			continue
-		}
-		outs := make([]*graph.Tensor, len(n.Outputs))
-		all := true
-		for i, o := range n.Outputs {
-			if o == "" {
-				continue
-			}
-			if t, ok := known[o]; ok && t != nil {
-				outs[i] = t
-			} else {
-				all = false
-			}
-		}
-		if !all {
-			if !allInputsConst(g, n) {
-				keep = append(keep, n)
-				continue
-			}
-			ev, err := evalNode(m, n)
-			if err != nil {
-				return fmt.Errorf("optimize: folding constant %s: %w", n.Label(), err)
-			}
-			outs = ev
-		}
-		big := false
-		for _, t := range outs {
-			if t != nil && t.Len() > maxFoldElements {
-				big = true
-			}
-		}
-		if big {
-			keep = append(keep, n)
-			continue
-		}
-		for i, o := range n.Outputs {
-			if o == "" || outs[i] == nil {
-				continue
-			}
-			g.Initializers[o] = outs[i]
-			g.Values[o] = &graph.Value{Name: o, DType: outs[i].DType, Shape: graph.ShapeOf(outs[i].Shape...), HasShape: true}
-		}
-	}
-	g.Nodes = keep
-	return nil
-}
-
-// foldable says whether a node may be replaced by constants (if its outputs are
-// known): deterministic, not a quantization marker, not writing a graph output.
-func foldable(g *graph.Graph, n *graph.Node) bool {
-	if n.Domain != "" || nonDeterministic[n.OpType] || graph.IsQuantizedOp(n.OpType) {
-		return false
-	}
-	for _, o := range n.Outputs {
-		if o != "" && g.IsGraphOutput(o) {
-			return false
-		}
-	}
-	return true
-}
-
-func allInputsConst(g *graph.Graph, n *graph.Node) bool {
-	for _, in := range n.Inputs {
-		if in != "" && g.Initializers[in] == nil {
-			return false
-		}
-	}
-	return true
-}
-
-// evalNode runs one node whose inputs are all initializers on the float executor.
-func evalNode(m *graph.Model, n *graph.Node) ([]*graph.Tensor, error) {
-	g := &graph.Graph{Name: "fold", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
-	for _, in := range n.Inputs {
-		if in != "" {
-			g.Initializers[in] = m.Graph.Initializers[in]
-		}
-	}
-	for _, o := range n.Outputs {
-		if o != "" {
-			g.Outputs = append(g.Outputs, &graph.Value{Name: o})
-		}
-	}
-	g.Nodes = []*graph.Node{n.Clone()}
-	mini := &graph.Model{Graph: g, IRVersion: m.IRVersion, Opsets: m.Opsets, Metadata: map[string]string{}}
-	s, err := runtime.NewSession(mini, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(1))
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.RunTensors(map[string]*graph.Tensor{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*graph.Tensor, len(n.Outputs))
-	for i, o := range n.Outputs {
-		if o != "" {
-			out[i] = res[o]
-		}
-	}
-	return out, nil
 }
 
 // foldBatchNorms folds inference-mode BatchNormalization into the Conv, ConvTranspose

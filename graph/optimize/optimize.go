@@ -108,7 +108,10 @@ func constantValue(n *graph.Node) *graph.Tensor {
 
 // removeIdentities drops Identity nodes and inference-mode Dropout whose mask
 // nobody reads, rewiring their readers to the input. An Identity whose output
-// must be kept (a graph output or a tap) stays: the name has to exist.
+// must be kept (a graph output or a tap) keeps its name: when it is a graph output
+// and its input is an ordinary intermediate tensor (not kept, not a graph input,
+// initializer or output), the input's producer writes the output name instead;
+// otherwise the Identity stays.
 func removeIdentities(g *graph.Graph, keep map[string]bool) int {
 	cons := g.Consumers()
 	rename := map[string]string{}
@@ -121,14 +124,38 @@ func removeIdentities(g *graph.Graph, keep map[string]bool) int {
 			s = r
 		}
 	}
+	producer := map[string]*graph.Node{}
 	var nodes []*graph.Node
 	count := 0
 	for _, n := range g.Nodes {
-		if !identityLike(g, n, cons) || keep[n.Outputs[0]] {
+		if !identityLike(g, n, cons) {
 			nodes = append(nodes, n)
+			for _, o := range n.Outputs {
+				producer[o] = n
+			}
 			continue
 		}
-		rename[n.Outputs[0]] = resolve(n.Inputs[0])
+		x, y := resolve(n.Inputs[0]), n.Outputs[0]
+		if keep[y] {
+			p := producer[x]
+			if !g.IsGraphOutput(y) || p == nil || keep[x] || g.Input(x) != nil || g.Initializers[x] != nil || g.IsGraphOutput(x) {
+				nodes = append(nodes, n)
+				for _, o := range n.Outputs {
+					producer[o] = n
+				}
+				continue
+			}
+			for i, o := range p.Outputs {
+				if o == x {
+					p.Outputs[i] = y
+				}
+			}
+			producer[y] = p
+			rename[x] = y
+			count++
+			continue
+		}
+		rename[y] = x
 		count++
 	}
 	for _, n := range nodes {

@@ -223,3 +223,18 @@ func FoldConstants(c *InferContext, outs []*Value) ([]*Tensor, error) {
 	}
 	return res, nil
 }
+
+// SplitAxis returns the element counts before, at and after axis of shape: a
+// per-channel loop over a tensor is outer x ch x inner.
+func SplitAxis(shape []int, axis int) (outer, ch, inner int) {
+	outer, inner = 1, 1
+	for i, d := range shape {
+		switch {
+		case i < axis:
+			outer *= d
+		case i > axis:
+			inner *= d
+		}
+	}
+	return outer, shape[axis], inner
+}

@@ -3,6 +3,7 @@ package qat
 import (
 	"math"
 
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
 )
 
@@ -89,7 +90,7 @@ func (o *fqOp) backward(n *Net) {
 // weightScales returns max|w|/127 per slice along axis (all-zero slices get 1), as
 // Quantize stores weights.
 func weightScales(w []float32, shape []int, axis int, dst []float32) []float32 {
-	outer, ch, inner := split(shape, axis)
+	outer, ch, inner := graph.SplitAxis(shape, axis)
 	dst = grow(dst, ch)
 	amax := make([]float64, ch)
 	for o := 0; o < outer; o++ {
@@ -111,7 +112,7 @@ func weightScales(w []float32, shape []int, axis int, dst []float32) []float32 {
 
 // fakeQuantWeights rounds w per channel to [-127, 127] * scale.
 func fakeQuantWeights(w []float32, shape []int, axis int, scales, dst []float32) {
-	outer, ch, inner := split(shape, axis)
+	outer, ch, inner := graph.SplitAxis(shape, axis)
 	for o := 0; o < outer; o++ {
 		for c := 0; c < ch; c++ {
 			s := float64(scales[c])
@@ -122,19 +123,6 @@ func fakeQuantWeights(w []float32, shape []int, axis int, scales, dst []float32)
 			}
 		}
 	}
-}
-
-func split(shape []int, axis int) (outer, ch, inner int) {
-	outer, inner = 1, 1
-	for i, d := range shape {
-		switch {
-		case i < axis:
-			outer *= d
-		case i > axis:
-			inner *= d
-		}
-	}
-	return outer, shape[axis], inner
 }
 
 // fakeQuantBias rounds a per-channel bias to the int32 grid of scale sIn*sW[c].

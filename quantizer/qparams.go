@@ -54,7 +54,7 @@ func quantizeValue(x float32, p qparams) int8 {
 // not nil, raises individual channel scales (see adjustForBias).
 func perChannelWeights(w *graph.Tensor, axis int, minScales []float64) ([]int8, []float32) {
 	data := w.F32()
-	outer, ch, inner := splitAxis(w.Shape, axis)
+	outer, ch, inner := graph.SplitAxis(w.Shape, axis)
 	amax := make([]float64, ch)
 	for o := 0; o < outer; o++ {
 		for c := 0; c < ch; c++ {
@@ -87,20 +87,6 @@ func perChannelWeights(w *graph.Tensor, axis int, minScales []float64) ([]int8, 
 		}
 	}
 	return q, scales
-}
-
-// splitAxis returns the sizes before, at and after axis.
-func splitAxis(shape []int, axis int) (outer, ch, inner int) {
-	outer, inner = 1, 1
-	for i, d := range shape {
-		switch {
-		case i < axis:
-			outer *= d
-		case i > axis:
-			inner *= d
-		}
-	}
-	return outer, shape[axis], inner
 }
 
 // biasLimit is the largest magnitude of a quantized bias: TFLite keeps biases in the

@@ -36,14 +36,9 @@ func inferDynamicLSTM(c *InferContext) ([]*Value, []*Tensor, error) {
 			return nil, nil, c.Errorf("input %d (%s) is %s, expected int8 or uint8", i, []string{1: "W", 2: "R"}[i], dt)
 		}
 	}
-	for _, i := range []int{3, 5, 6, 7, 8, 10} {
-		what := []string{3: "B", 5: "initial_h", 6: "initial_c", 7: "P", 8: "W_scale", 10: "R_scale"}[i]
-		if err := nnSameDType(c, i, x.DType, what); err != nil {
-			return nil, nil, err
-		}
-	}
-	if sl := c.Input(4); sl != nil && sl.DType != Undefined && sl.DType != Int32 {
-		return nil, nil, c.Errorf("sequence_lens is %s, expected int32", sl.DType)
+	if err := rnnCheckStateTypes(c, x.DType, []int{3, 5, 6, 7, 8, 10},
+		[]string{3: "B", 5: "initial_h", 6: "initial_c", 7: "P", 8: "W_scale", 10: "R_scale"}); err != nil {
+		return nil, nil, err
 	}
 	dirs, err := RNNDirections(n)
 	if err != nil {
@@ -53,15 +48,8 @@ func inferDynamicLSTM(c *InferContext) ([]*Value, []*Tensor, error) {
 	if hs <= 0 || hs > math.MaxInt32 {
 		return nil, nil, c.Errorf("hidden_size %d must be positive (the attribute is required)", hs)
 	}
-	if acts := n.AttrStrings("activations", nil); acts != nil {
-		if len(acts) != 3*dirs {
-			return nil, nil, c.Errorf("activations lists %d functions, expected %d", len(acts), 3*dirs)
-		}
-		for _, a := range acts {
-			if !RNNActivationKnown(a) {
-				return nil, nil, nnUnsupported(c, "activation %q", a)
-			}
-		}
+	if err := rnnCheckActivations(c, 3*dirs); err != nil {
+		return nil, nil, err
 	}
 	hid, nd, g4 := Dim{Size: int(hs)}, Dim{Size: dirs}, Dim{Size: 4 * int(hs)}
 	seq, batch := Dim{Size: -1}, Dim{Size: -1}

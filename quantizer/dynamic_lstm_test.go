@@ -149,3 +149,26 @@ func TestQuantizeDynamicLSTMKeepsFloat(t *testing.T) {
 		})
 	}
 }
+
+// TestQuantizeDynamicLSTMModel: the bundled Fashion-MNIST LSTM (rows as a 28-step
+// sequence, hidden 128, made by scripts/train_lstm_fmnist.py) keeps its float accuracy
+// with the LSTM and the classifier in int8.
+func TestQuantizeDynamicLSTMModel(t *testing.T) {
+	m := loadBundled(t, "fmnist_lstm")
+	var notes []string
+	q, err := QuantizeDynamic(m, DynamicOptions{Notes: func(s string) { notes = append(notes, s) }})
+	require.NoError(t, err)
+	ops := countOps(q)
+	assert.Equal(t, 1, ops[graph.DynamicLSTMOp])
+	assert.Zero(t, ops["LSTM"], "notes: %v", notes)
+	assert.Equal(t, 1, ops["MatMulInteger"])
+	n := 1000
+	if testing.Short() {
+		n = 250
+	}
+	want, _, _ := evalAccuracy(t, m, n, runtime.ModeFloat)
+	got, _, mode := evalAccuracy(t, q, n, runtime.ModeAuto)
+	assert.Equal(t, "int8", mode)
+	t.Logf("float32 %.2f %%, dynamic int8 %.2f %% on %d test images", 100*want, 100*got, n)
+	assert.InDelta(t, want, got, 0.006, "dynamic int8 keeps the float accuracy")
+}

@@ -84,7 +84,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")
 	rangesIn := fs.String("ranges-in", "", "quantize with these ranges instead of calibrating")
 	formatName := fs.String("format", "qdq", "output form: qdq (QuantizeLinear/DequantizeLinear) or qoperator (QLinearConv, QLinearMatMul)")
-	dynamic := fs.Bool("dynamic", false, "weight-only int8 with activations quantized at run time (MatMul/Gemm; no calibration)")
+	dynamic := fs.Bool("dynamic", false, "weight-only int8 with activations quantized at run time (MatMul/Gemm, and LSTM as DynamicQuantizeLSTM; no calibration)")
 	exclude := fs.String("exclude", "", "comma-separated node names to keep in float32")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")
 	verbose := fs.Bool("v", false, "print every tensor's observed and chosen range, and the nodes left in float32")

@@ -26,8 +26,9 @@ func inferDynamicLSTM(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err := nnFloatType(c, x, "input X"); err != nil {
 		return nil, nil, err
 	}
-	for i, what := range map[int]string{1: "W", 2: "R", 8: "W_scale", 9: "W_zero_point", 10: "R_scale", 11: "R_zero_point"} {
-		if c.Input(i) == nil {
+	required := []string{1: "W", 2: "R", 8: "W_scale", 9: "W_zero_point", 10: "R_scale", 11: "R_zero_point"}
+	for i, what := range required {
+		if what != "" && c.Input(i) == nil {
 			return nil, nil, c.Errorf("missing input %d (%s)", i, what)
 		}
 	}
@@ -64,11 +65,11 @@ func inferDynamicLSTM(c *InferContext) ([]*Value, []*Tensor, error) {
 			}
 		}
 	}
-	checks := map[int]Shape{2: {nd, hid, g4}, 3: {nd, Dim{Size: 8 * int(hs)}}, 7: {nd, Dim{Size: 3 * int(hs)}},
-		5: {nd, batch, hid}, 6: {nd, batch, hid}}
-	names := map[int]string{2: "R", 3: "B", 5: "initial_h", 6: "initial_c", 7: "P"}
+	checks := []Shape{2: {nd, hid, g4}, 3: {nd, Dim{Size: 8 * int(hs)}}, 5: {nd, batch, hid}, 6: {nd, batch, hid},
+		7: {nd, Dim{Size: 3 * int(hs)}}}
+	names := []string{2: "R", 3: "B", 5: "initial_h", 6: "initial_c", 7: "P"}
 	for i, want := range checks {
-		if v := c.Input(i); v != nil && v.HasShape {
+		if v := c.Input(i); want != nil && v != nil && v.HasShape {
 			if err := rnnCheckShape(c, names[i], v, want); err != nil {
 				return nil, nil, err
 			}

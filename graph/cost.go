@@ -34,6 +34,8 @@ func (g *Graph) macs(n *Node) int64 {
 	switch n.OpType {
 	case "LSTM", "GRU", "RNN":
 		return g.rnnMACs(n)
+	case DynamicLSTMOp:
+		return g.dynamicLSTMMACs(n)
 	case "Conv", "ConvInteger", "QLinearConv", "ConvTranspose":
 		wIdx := 1
 		if n.OpType == "QLinearConv" {

@@ -24,6 +24,11 @@ func TestRNNMACs(t *testing.T) {
 			[]*Value{nnVal(f, 2, 6, 3), nnVal(f, 1, 12, 3), nnVal(f, 1, 12, 4)}, 2 * 6 * 12 * 7, true},
 		{"rnn", nnIO(nnNode("RNN", nnIntA("hidden_size", 6)), []string{"x", "w", "r"}, "y"),
 			[]*Value{nnVal(f, 3, 2, 4), nnVal(f, 1, 6, 4), nnVal(f, 1, 6, 6)}, 3 * 2 * 6 * 10, true},
+		// DynamicQuantizeLSTM: W [dirs, input, 4*hidden], R [dirs, hidden, 4*hidden];
+		// seq 7 x batch 2 x 4 gates x hidden 5 x (input 3 + hidden 5)
+		{"dynamic quantized lstm", dynLSTMNodeForTest(nnIntA("hidden_size", 5)),
+			[]*Value{nnVal(f, 7, 2, 3), nnVal(Int8, 1, 3, 20), nnVal(Int8, 1, 5, 20), nil, nil, nil, nil, nil,
+				nnVal(f, 1, 20), nnVal(Int8, 1, 20), nnVal(f, 1, 20), nnVal(Int8, 1, 20)}, 7 * 2 * 20 * 8, true},
 		{"symbolic sequence", nnIO(nnNode("LSTM", nnIntA("hidden_size", 5)), []string{"x", "w", "r"}, "y"),
 			[]*Value{nnVal(f, -1, 2, 3), nnVal(f, 1, 20, 3), nnVal(f, 1, 20, 5)}, 0, false},
 	} {
@@ -46,4 +51,11 @@ func TestParamCountConstants(t *testing.T) {
 	l.setAttr(&Attr{Name: "value_floats", Type: AttrFloats, Floats: []float32{1, 2, 3}})
 	g.Nodes = []*Node{c, l, {Name: "r", OpType: "Relu", Inputs: []string{"k"}, Outputs: []string{"y"}}}
 	assert.Equal(t, int64(4+6+3), g.ParamCount(), "initializers and Constant tensors alike")
+}
+
+func dynLSTMNodeForTest(attrs ...*Attr) *Node {
+	n := nnIO(nnNode(DynamicLSTMOp, attrs...), []string{"x", "w", "r", "", "", "", "", "", "ws", "wz", "rs", "rz"}, "y")
+	n.Domain = DynamicLSTMDomain
+	n.Outputs = []string{"y", "yh", "yc"}
+	return n
 }

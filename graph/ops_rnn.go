@@ -43,14 +43,9 @@ func inferRNN(c *InferContext) ([]*Value, []*Tensor, error) {
 			return nil, nil, c.Errorf("missing input %d (%s)", i+1, what)
 		}
 	}
-	for _, i := range []int{1, 2, 3, 5, 6, 7} {
-		what := []string{1: "W", 2: "R", 3: "B", 5: "initial_h", 6: "initial_c", 7: "P"}[i]
-		if err := nnSameDType(c, i, x.DType, what); err != nil {
-			return nil, nil, err
-		}
-	}
-	if sl := c.Input(4); sl != nil && sl.DType != Undefined && sl.DType != Int32 {
-		return nil, nil, c.Errorf("sequence_lens is %s, expected int32", sl.DType)
+	if err := rnnCheckStateTypes(c, x.DType, []int{1, 2, 3, 5, 6, 7},
+		[]string{1: "W", 2: "R", 3: "B", 5: "initial_h", 6: "initial_c", 7: "P"}); err != nil {
+		return nil, nil, err
 	}
 	dirs, err := RNNDirections(n)
 	if err != nil {
@@ -72,16 +67,8 @@ func inferRNN(c *InferContext) ([]*Value, []*Tensor, error) {
 	if layout != 0 && layout != 1 {
 		return nil, nil, c.Errorf("layout %d must be 0 or 1", layout)
 	}
-	if acts := n.AttrStrings("activations", nil); acts != nil {
-		want := map[string]int{"LSTM": 3, "GRU": 2, "RNN": 1}[n.OpType] * dirs
-		if len(acts) != want {
-			return nil, nil, c.Errorf("activations lists %d functions, expected %d", len(acts), want)
-		}
-		for _, a := range acts {
-			if !RNNActivationKnown(a) {
-				return nil, nil, nnUnsupported(c, "activation %q", a)
-			}
-		}
+	if err := rnnCheckActivations(c, map[string]int{"LSTM": 3, "GRU": 2, "RNN": 1}[n.OpType]*dirs); err != nil {
+		return nil, nil, err
 	}
 	hid := Dim{Size: int(hs)}
 	nd := Dim{Size: dirs}
@@ -134,6 +121,37 @@ func inferRNN(c *InferContext) ([]*Value, []*Tensor, error) {
 		outs = append(outs, nnValue(x.DType, append(Shape(nil), state...)))
 	}
 	return outs, nil, nil
+}
+
+// rnnCheckActivations validates the activations attribute: want functions, all known.
+func rnnCheckActivations(c *InferContext, want int) error {
+	acts := c.Node.AttrStrings("activations", nil)
+	if acts == nil {
+		return nil
+	}
+	if len(acts) != want {
+		return c.Errorf("activations lists %d functions, expected %d", len(acts), want)
+	}
+	for _, a := range acts {
+		if !RNNActivationKnown(a) {
+			return nnUnsupported(c, "activation %q", a)
+		}
+	}
+	return nil
+}
+
+// rnnCheckStateTypes checks that the float inputs at idx share X's type and that
+// sequence_lens (input 4) is int32.
+func rnnCheckStateTypes(c *InferContext, x DType, idx []int, names []string) error {
+	for _, i := range idx {
+		if err := nnSameDType(c, i, x, names[i]); err != nil {
+			return err
+		}
+	}
+	if sl := c.Input(4); sl != nil && sl.DType != Undefined && sl.DType != Int32 {
+		return c.Errorf("sequence_lens is %s, expected int32", sl.DType)
+	}
+	return nil
 }
 
 func rnnCheckShape(c *InferContext, what string, v *Value, want Shape) error {

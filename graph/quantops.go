@@ -9,7 +9,7 @@ var quantizedOps = map[string]bool{
 	"QLinearConv": true, "QLinearMatMul": true, "ConvInteger": true, "MatMulInteger": true,
 	"QLinearAdd": true, "QLinearMul": true, "QLinearGlobalAveragePool": true, "QLinearSigmoid": true,
 	"QLinearLeakyRelu": true, "QLinearConcat": true, "QLinearSoftmax": true,
-	"QLinearAveragePool": true, "QGemm": true,
+	"QLinearAveragePool": true, "QGemm": true, DynamicLSTMOp: true,
 }
 
 // IsQuantizedOp reports whether an operator type is a quantization operator.

@@ -24,8 +24,9 @@ type DynamicOptions struct {
 //	x -> DynamicQuantizeLinear -> (x_u8, x_scale, x_zero_point)
 //	MatMulInteger(x_u8, W_i8, x_zero_point) -> Cast(float) -> Mul(x_scale * w_scale) [-> Add(bias)]
 //
-// LSTM and GRU stay in float32 (the runtime has no dynamically quantized recurrent
-// operator; a note says so), as does every other operator.
+// An LSTM with constant weights becomes ONNX Runtime's DynamicQuantizeLSTM
+// (com.microsoft; dynamicLSTM). GRU and RNN stay in float32 (ONNX Runtime has no
+// dynamically quantized form of them; a note says so), as does every other operator.
 func QuantizeDynamic(m *graph.Model, opts DynamicOptions) (*graph.Model, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("quantize dynamic: nil model")
@@ -57,8 +58,18 @@ func QuantizeDynamic(m *graph.Model, opts DynamicOptions) (*graph.Model, error) 
 	var nodes []*graph.Node
 	converted := 0
 	for _, n := range g.Nodes {
-		if n.Domain == "" && (n.OpType == "LSTM" || n.OpType == "GRU" || n.OpType == "RNN") {
-			note("%s stays float32: the runtime has no dynamically quantized %s", n.Label(), n.OpType)
+		if n.Domain == "" && (n.OpType == "GRU" || n.OpType == "RNN") {
+			note("%s stays float32: no dynamically quantized %s operator (ONNX Runtime has none either)", n.Label(), n.OpType)
+		}
+		if n.Domain == "" && n.OpType == "LSTM" {
+			repl, why := dynamicLSTM(g, n, exclude)
+			if repl != nil {
+				nodes = append(nodes, repl)
+				converted++
+				q.Opsets[graph.DynamicLSTMDomain] = 1
+				continue
+			}
+			note("%s stays float32: %s", n.Label(), why)
 		}
 		repl, why := dynamicNode(g, n, dq, exclude)
 		if repl == nil {
@@ -72,7 +83,7 @@ func QuantizeDynamic(m *graph.Model, opts DynamicOptions) (*graph.Model, error) 
 		converted++
 	}
 	if converted == 0 {
-		return nil, errors.New("quantize dynamic: the model has no MatMul or Gemm with a constant float32 weight")
+		return nil, errors.New("quantize dynamic: the model has no MatMul, Gemm or LSTM with constant float32 weights")
 	}
 	g.Nodes = nodes
 	g.RemoveUnused()

@@ -77,31 +77,48 @@ func TestQuantizeDynamicGemmForms(t *testing.T) {
 	}
 }
 
-// Recurrent operators stay float32, with a note saying why.
-func TestQuantizeDynamicLeavesLSTM(t *testing.T) {
-	rng := rand.New(rand.NewSource(5))
+// An LSTM becomes DynamicQuantizeLSTM; GRU and RNN (which have no dynamically quantized
+// ONNX form) stay float32 with a note saying why; the model still computes the same.
+func TestQuantizeDynamicRecurrent(t *testing.T) {
 	const hidden, in = 3, 4
-	m := newModel("x", []int{5, 2, in}, []string{"y"}, []*graph.Node{
-		node("LSTM", []string{"x", "W", "R"}, []string{"h"}, intAttr("hidden_size", hidden)),
-		node("Squeeze", []string{"h", "one"}, []string{"hs"}),
-		node("MatMul", []string{"hs", "w"}, []string{"y"}),
-	}, map[string]*graph.Tensor{
-		"W": randTensor(rng, []int{1, 4 * hidden, in}, 0.5), "R": randTensor(rng, []int{1, 4 * hidden, hidden}, 0.5),
-		"one": graph.FromInt64([]int{1}, []int64{1}), "w": randTensor(rng, []int{hidden, 2}, 1),
-	})
-	var notes []string
-	q, err := QuantizeDynamic(m, DynamicOptions{Notes: func(s string) { notes = append(notes, s) }})
-	require.NoError(t, err)
-	ops := countOps(q)
-	assert.Equal(t, 1, ops["LSTM"])
-	assert.Equal(t, 1, ops["MatMulInteger"])
-	require.NotEmpty(t, notes)
-	assert.Contains(t, notes[0], "no dynamically quantized LSTM")
-	x := randTensor(rng, []int{5, 2, in}, 1)
-	want := runFloat(t, m, map[string]*graph.Tensor{"x": x})["y"]
-	s, err := runtime.NewSession(q)
-	require.NoError(t, err)
-	got, err := s.RunTensors(map[string]*graph.Tensor{"x": x})
-	require.NoError(t, err)
-	assert.Less(t, maxAbsDiff(want.F32(), got["y"].F32()), 0.05)
+	tests := []struct {
+		op, want, note string
+	}{
+		{"LSTM", graph.DynamicLSTMOp, ""},
+		{"GRU", "GRU", "no dynamically quantized GRU"},
+		{"RNN", "RNN", "no dynamically quantized RNN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(5))
+			gates := graph.RNNGates(tt.op)
+			m := newModel("x", []int{5, 2, in}, []string{"y"}, []*graph.Node{
+				node(tt.op, []string{"x", "W", "R"}, []string{"h"}, intAttr("hidden_size", hidden)),
+				node("Squeeze", []string{"h", "one"}, []string{"hs"}),
+				node("MatMul", []string{"hs", "w"}, []string{"y"}),
+			}, map[string]*graph.Tensor{
+				"W": randTensor(rng, []int{1, gates * hidden, in}, 0.5), "R": randTensor(rng, []int{1, gates * hidden, hidden}, 0.5),
+				"one": graph.FromInt64([]int{1}, []int64{1}), "w": randTensor(rng, []int{hidden, 2}, 1),
+			})
+			var notes []string
+			q, err := QuantizeDynamic(m, DynamicOptions{Notes: func(s string) { notes = append(notes, s) }})
+			require.NoError(t, err)
+			ops := countOps(q)
+			assert.Equal(t, 1, ops[tt.want])
+			assert.Equal(t, 1, ops["MatMulInteger"])
+			if tt.note != "" {
+				require.NotEmpty(t, notes)
+				assert.Contains(t, notes[0], tt.note)
+			} else {
+				assert.Empty(t, notes)
+			}
+			x := randTensor(rng, []int{5, 2, in}, 1)
+			want := runFloat(t, m, map[string]*graph.Tensor{"x": x})["y"]
+			s, err := runtime.NewSession(q)
+			require.NoError(t, err)
+			got, err := s.RunTensors(map[string]*graph.Tensor{"x": x})
+			require.NoError(t, err)
+			assert.Less(t, maxAbsDiff(want.F32(), got["y"].F32()), 0.05)
+		})
+	}
 }

@@ -47,6 +47,11 @@ func TestInteropONNXRuntime(t *testing.T) {
 			require.NoError(t, err)
 			return q
 		}, true},
+		{"lstm dynamic", "fmnist_lstm", func(t *testing.T, m *graph.Model) *graph.Model {
+			q, err := QuantizeDynamic(m, DynamicOptions{})
+			require.NoError(t, err)
+			return q
+		}, true},
 		{"resnet qdq, stem in float32", "fmnist_resnet", func(t *testing.T, m *graph.Model) *graph.Model {
 			r, err := calibrate(t, m, PercentileAsym, 500).ComputeRanges()
 			require.NoError(t, err)

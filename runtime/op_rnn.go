@@ -113,6 +113,9 @@ type rnnKernel struct {
 	inputForget       bool
 	linearBeforeReset bool
 	acts              [][]rnnAct // per direction: LSTM f,g,h; GRU f,g; RNN f
+	// proj, when set, computes the input and recurrent projections in place of the
+	// float32 GEMMs over W and R (the dynamically quantized LSTM, op_dynlstm.go).
+	proj rnnProjector
 }
 
 func buildRNN(b *BuildContext) (Kernel, error) {
@@ -199,6 +202,9 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	}
 	x, w, r := in[0], in[1], in[2]
 	for i, t := range in {
+		if k.proj != nil && (i == 1 || i == 2 || i > 7) {
+			continue // the projector's int8 weights and their parameters
+		}
 		if t != nil && i != 4 && t.DType != graph.Float32 {
 			if t.DType == x.DType || i == 0 {
 				return nil, fmt.Errorf("unsupported input type %s", t.DType)
@@ -224,10 +230,13 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		}
 		return nil
 	}
-	if err := want(w, "W", dirs, gh, inSize); err != nil {
+	if k.proj != nil {
+		if err := k.proj.check(inSize); err != nil {
+			return nil, err
+		}
+	} else if err := want(w, "W", dirs, gh, inSize); err != nil {
 		return nil, err
-	}
-	if err := want(r, "R", dirs, gh, h); err != nil {
+	} else if err := want(r, "R", dirs, gh, h); err != nil {
 		return nil, err
 	}
 	bias := optInput(in, 3)
@@ -283,9 +292,14 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	xw := make([]float32, seq*batch*gh)
 	for d := 0; d < dirs; d++ {
 		rev := k.reverse || d == 1
-		wd := w.F32()[d*gh*inSize : (d+1)*gh*inSize]
-		rd := r.F32()[d*gh*h : (d+1)*gh*h]
-		kernels.Sgemm(false, true, seq*batch, gh, inSize, x.F32(), max(inSize, 1), wd, max(inSize, 1), xw, gh, false, ctx.Threads)
+		var rd []float32
+		if k.proj != nil {
+			k.proj.input(d, x.F32(), seq, batch, xw, ctx.Threads)
+		} else {
+			wd := w.F32()[d*gh*inSize : (d+1)*gh*inSize]
+			rd = r.F32()[d*gh*h : (d+1)*gh*h]
+			kernels.Sgemm(false, true, seq*batch, gh, inSize, x.F32(), max(inSize, 1), wd, max(inSize, 1), xw, gh, false, ctx.Threads)
+		}
 		var wb, rb []float32
 		if bias != nil {
 			wb = bias.F32()[d*2*gh : d*2*gh+gh]
@@ -363,7 +377,9 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 			t = s.seq - 1 - step
 		}
 		copy(hprev, s.hcur)
-		if k.kind == "GRU" && !k.linearBeforeReset {
+		if k.proj != nil {
+			k.proj.recurrent(s.d, hprev, s.batch, hr)
+		} else if k.kind == "GRU" && !k.linearBeforeReset {
 			// Only the z and r gates can use H_{t-1} * R^T directly.
 			kernels.Sgemm(false, true, s.batch, 2*h, h, hprev, h, s.rd[:2*h*h], h, hr, gh, false, 1)
 		} else {

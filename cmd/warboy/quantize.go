@@ -50,6 +50,8 @@ type quantizeReport struct {
 	Bytes        int                      `json:"bytes"`
 	// collapsed is the calibration's note on ranges left at MIN_MAX (printed with -v).
 	collapsed string
+	// lstms counts the DynamicQuantizeLSTM nodes of a dynamic model (text report).
+	lstms int
 }
 
 func quantizeCmd(args []string, stdout, stderr io.Writer) error {
@@ -82,7 +84,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	rangesOut := fs.String("ranges-out", "", "also write the calibrated ranges (JSON: {\"tensor\": [min, max]})")
 	rangesIn := fs.String("ranges-in", "", "quantize with these ranges instead of calibrating")
 	formatName := fs.String("format", "qdq", "output form: qdq (QuantizeLinear/DequantizeLinear) or qoperator (QLinearConv, QLinearMatMul)")
-	dynamic := fs.Bool("dynamic", false, "weight-only int8 with activations quantized at run time (MatMul/Gemm; no calibration)")
+	dynamic := fs.Bool("dynamic", false, "weight-only int8 with activations quantized at run time (MatMul/Gemm, and LSTM as DynamicQuantizeLSTM; no calibration)")
 	exclude := fs.String("exclude", "", "comma-separated node names to keep in float32")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")
 	verbose := fs.Bool("v", false, "print every tensor's observed and chosen range, and the nodes left in float32")
@@ -280,6 +282,11 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep.Bytes = len(data)
 	rep.Activations, rep.Weights, rep.Biases = countQuantized(q)
+	for _, n := range q.Graph.Nodes {
+		if n.OpType == graph.DynamicLSTMOp {
+			rep.lstms++
+		}
+	}
 	rep.TotalSec = time.Since(start).Seconds()
 	if *asJSON {
 		return writeJSON(stdout, rep)
@@ -347,6 +354,14 @@ func countQuantized(q *graph.Model) (acts, weights, biases int) {
 					biases++
 				}
 			}
+		case graph.DynamicLSTMOp:
+			// W and R are int8; the input and the hidden state are quantized at run time.
+			for _, i := range []int{1, 2} {
+				if t := g.Initializers[n.Input(i)]; t != nil && t.DType == graph.Int8 {
+					weights++
+				}
+			}
+			acts += 2
 		case "MatMulInteger", "QLinearConv", "QLinearMatMul":
 			idx := map[string][2]int{"MatMulInteger": {1, -1}, "QLinearConv": {3, 8}, "QLinearMatMul": {3, -1}}[n.OpType]
 			if t := g.Initializers[n.Input(idx[0])]; t != nil && t.DType == graph.Int8 {
@@ -395,6 +410,9 @@ func printQuantize(w io.Writer, rep *quantizeReport, verbose bool) {
 	case rep.Format == "dynamic":
 		fmt.Fprintf(w, "quantized:   dynamic: %d weights int8 per channel, %d activations quantized to uint8 at run time (DynamicQuantizeLinear)\n",
 			rep.Weights, rep.Activations)
+		if rep.lstms > 0 {
+			fmt.Fprintf(w, "             %d LSTM int8 (DynamicQuantizeLSTM: input and hidden state quantized at every time step)\n", rep.lstms)
+		}
 	case rep.RangesIn != "":
 		fmt.Fprintf(w, "ranges:      %s\n", rep.RangesIn)
 	default:

@@ -1,0 +1,223 @@
+package runtime
+
+// DynamicQuantizeLSTM (com.microsoft): the LSTM of ONNX Runtime's quantize_dynamic. The
+// weights are int8 constants, symmetric per output channel (or per direction); at run
+// time the input of every time step and the hidden state before every step are
+// quantized per tensor with DynamicQuantizeLinear's uint8 parameters (held as int8 with
+// the zero point shifted by 128, the same values), the projections accumulate in int32
+// on the packed int8 GEMM kernels, and the result is dequantized with
+// x_scale·w_scale[channel]. The gates (sigmoid, tanh) and the cell state stay float32:
+// they are op_rnn.go's LSTM cell, which this file feeds through rnnProjector.
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// rnnProjector computes the two projections of a recurrent operator in place of the
+// float32 GEMMs over W and R.
+type rnnProjector interface {
+	// check validates the data input's feature size against the weights.
+	check(inSize int) error
+	// input writes X·W^T of direction d for every time step: x is [seq*batch, inSize],
+	// xw is [seq*batch, gates*hidden].
+	input(d int, x []float32, seq, batch int, xw []float32, threads int)
+	// recurrent writes H·R^T of direction d: h is [batch, hidden], hr [batch, gates*hidden].
+	recurrent(d int, h []float32, batch int, hr []float32)
+}
+
+// dynLSTMWeights is one weight matrix of one direction, packed for kernels.QGemmInt32.
+type dynLSTMWeights struct {
+	packed *kernels.QGemmWeights // [4*hidden, k], activation zero point 0
+	sum    []int32               // Σ_k w[c, k]: corrects for a nonzero activation zero point
+	scale  []float32             // per output channel
+}
+
+type dynLSTMProj struct {
+	inSize, hidden int
+	w, r           []dynLSTMWeights // per direction
+}
+
+// buildDynLSTM reuses the LSTM kernel (attributes, validation, gates) with int8
+// projections.
+func buildDynLSTM(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	hs := n.AttrInt("hidden_size", 0)
+	if hs <= 0 {
+		return nil, b.Errorf("hidden_size %d must be positive (the attribute is required)", hs)
+	}
+	lstm := n.Clone()
+	lstm.OpType, lstm.Domain = "LSTM", ""
+	lb := *b
+	lb.Node = lstm
+	kern, err := buildRNN(&lb)
+	if err != nil {
+		return nil, err
+	}
+	k := kern.(*rnnKernel)
+	proj := &dynLSTMProj{hidden: k.hidden}
+	for i, what := range []string{"W", "R"} {
+		wt := b.Const(1 + i)
+		if wt == nil {
+			return nil, b.Errorf("input %d (%s) must be a constant int8 initializer", 1+i, what)
+		}
+		if len(wt.Shape) != 3 || wt.Shape[0] != k.dirs || wt.Shape[2] != 4*k.hidden || i == 1 && wt.Shape[1] != k.hidden {
+			return nil, b.Errorf("input %s has shape %v, expected [%d, %s, %d]", what, wt.Shape, k.dirs,
+				[]string{"input_size", fmt.Sprint(k.hidden)}[i], 4*k.hidden)
+		}
+		per, err := dynLSTMPack(b, wt, what, 8+2*i, k.dirs)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			proj.w, proj.inSize = per, wt.Shape[1]
+		} else {
+			proj.r = per
+		}
+	}
+	k.proj = proj
+	return k, nil
+}
+
+// dynLSTMPack transposes a [dirs, k, 4*hidden] int8 weight to per-direction
+// [4*hidden, k] matrices and packs them, with the scales of inputs si (scale) and si+1
+// (zero point, which must be 0: the weights are symmetric).
+func dynLSTMPack(b *BuildContext, wt *graph.Tensor, what string, si, dirs int) ([]dynLSTMWeights, error) {
+	if wt.DType != graph.Int8 {
+		return nil, b.Errorf("input %s is %s, expected int8 (symmetric weights)", what, wt.DType)
+	}
+	st, zt := b.Const(si), b.Const(si+1)
+	if st == nil || zt == nil {
+		return nil, b.Errorf("inputs %d and %d (%s_scale, %s_zero_point) must be constant initializers", si, si+1, what, what)
+	}
+	kk, n := wt.Shape[1], wt.Shape[2]
+	if kk == 0 {
+		return nil, b.Errorf("input %s has shape %v: no features", what, wt.Shape)
+	}
+	perChannel := len(st.Shape) == 2
+	if st.DType != graph.Float32 || !slices.Equal(st.Shape, []int{dirs}) && !slices.Equal(st.Shape, []int{dirs, n}) {
+		return nil, b.Errorf("%s_scale is %s %v, expected float32 [%d] or [%d, %d]", what, st.DType, st.Shape, dirs, dirs, n)
+	}
+	if !slices.Equal(zt.Shape, st.Shape) || zt.DType != wt.DType {
+		return nil, b.Errorf("%s_zero_point is %s %v, expected %s %v like %s_scale", what, zt.DType, zt.Shape, wt.DType, st.Shape, what)
+	}
+	for _, z := range zt.I8() {
+		if z != 0 {
+			return nil, b.Errorf("%s_zero_point %d: only symmetric weights (zero point 0) are supported", what, z)
+		}
+	}
+	out := make([]dynLSTMWeights, dirs)
+	w := wt.I8()
+	for d := range out {
+		t := make([]int8, n*kk)
+		sum := make([]int32, n)
+		for j := 0; j < kk; j++ {
+			for c, v := range w[(d*kk+j)*n : (d*kk+j+1)*n] {
+				if v == -128 {
+					return nil, b.Errorf("input %s holds -128: symmetric int8 weights must lie in [-127, 127]", what)
+				}
+				t[c*kk+j] = v
+				sum[c] += int32(v)
+			}
+		}
+		p, err := kernels.PackQGemm(n, kk, t, nil, 0)
+		if err != nil {
+			return nil, b.Errorf("input %s: %v", what, err)
+		}
+		sc := make([]float32, n)
+		for c := range sc {
+			if perChannel {
+				sc[c] = st.F32()[d*n+c]
+			} else {
+				sc[c] = st.F32()[d]
+			}
+		}
+		out[d] = dynLSTMWeights{packed: p, sum: sum, scale: sc}
+	}
+	return out, nil
+}
+
+func (p *dynLSTMProj) check(inSize int) error {
+	if inSize != p.inSize {
+		return fmt.Errorf("input X has %d features, W expects %d", inSize, p.inSize)
+	}
+	return nil
+}
+
+// quantizeDynamic quantizes x as DynamicQuantizeLinear does (uint8, range widened to
+// include 0), returning int8 values q-128 and the zero point shifted the same way.
+func quantizeDynamic(x []float32, q []int8) (scale float32, zp int32) {
+	var lo, hi float32
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	s, z := DynamicQuantizeParams(lo, hi)
+	zp = int32(z) - 128
+	if s == 0 {
+		for i := range q[:len(x)] {
+			q[i] = int8(zp)
+		}
+		return 0, zp
+	}
+	kernels.QuantizeF32(x, s, zp, q)
+	return s, zp
+}
+
+// dequantizeRows writes out[i, c] = (acc[i, c] - zp·sum[c])·scale·wScale[c] for rows of
+// one quantized block.
+func (wt *dynLSTMWeights) dequantizeRows(acc []int32, rows int, scale float32, zp int32, out []float32) {
+	n := len(wt.sum)
+	for i := 0; i < rows; i++ {
+		a, o := acc[i*n:(i+1)*n], out[i*n:(i+1)*n]
+		for c := range o {
+			o[c] = float32(a[c]-zp*wt.sum[c]) * (scale * wt.scale[c])
+		}
+	}
+}
+
+func (p *dynLSTMProj) input(d int, x []float32, seq, batch int, xw []float32, threads int) {
+	wt := &p.w[d]
+	rows := seq * batch
+	if rows == 0 {
+		return
+	}
+	q := make([]int8, rows*p.inSize)
+	scales := make([]float32, seq)
+	zps := make([]int32, seq)
+	step := batch * p.inSize
+	for t := 0; t < seq; t++ {
+		scales[t], zps[t] = quantizeDynamic(x[t*step:(t+1)*step], q[t*step:(t+1)*step])
+	}
+	n := len(wt.sum)
+	acc := make([]int32, rows*n)
+	// One GEMM over every time step: each step's block has its own scale and zero
+	// point, applied after the integer accumulation.
+	kernels.QGemmInt32(rows, q, p.inSize, wt.packed, acc, n, threads)
+	for t := 0; t < seq; t++ {
+		wt.dequantizeRows(acc[t*batch*n:(t+1)*batch*n], batch, scales[t], zps[t], xw[t*batch*n:(t+1)*batch*n])
+	}
+}
+
+func (p *dynLSTMProj) recurrent(d int, h []float32, batch int, hr []float32) {
+	wt := &p.r[d]
+	if batch == 0 {
+		return
+	}
+	q := make([]int8, batch*p.hidden)
+	scale, zp := quantizeDynamic(h[:batch*p.hidden], q)
+	n := len(wt.sum)
+	if scale == 0 {
+		clear(hr[:batch*n]) // a zero state (the first step without initial_h)
+		return
+	}
+	acc := make([]int32, batch*n)
+	kernels.QGemmInt32(batch, q, p.hidden, wt.packed, acc, n, 1)
+	wt.dequantizeRows(acc, batch, scale, zp, hr)
+}
+
+func init() {
+	Register(OpInfo{OpType: graph.DynamicLSTMOp, Domain: graph.DynamicLSTMDomain, Int8: true, Build: buildDynLSTM})
+}

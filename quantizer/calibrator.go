@@ -258,7 +258,7 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 	if d == nil {
 		return fmt.Errorf("calibration: tensor %q is %s, not float32", name, t.DType)
 	}
-	if err := c.hists[i].add(d); err != nil {
+	if err := c.hists[i].addPar(d, c.opts.Threads); err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
 	c.seen[i] = true

@@ -1,6 +1,8 @@
 package quantizer
 
 import (
+	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,4 +54,39 @@ func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// addPar splits a tensor over goroutines; the histogram is the sequential one bit
+// for bit, including runs of equal values and zeros that straddle chunk boundaries,
+// and a non-finite value is reported at the same index.
+func TestHistogramAddParMatchesSequential(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	n := 5*histChunk + 123
+	data := make([]float32, n)
+	for i := range data {
+		switch r := rng.Intn(10); {
+		case r < 3:
+			data[i] = 0
+		case r < 6 && i > 0:
+			data[i] = data[i-1] // runs, across chunk boundaries too
+		default:
+			data[i] = float32(rng.NormFloat64() * 3)
+		}
+	}
+	for _, threads := range []int{2, 3, 4, 8} {
+		for _, split := range [][]int{{0, n}, {0, n / 3, n}} {
+			seq, par := newHistogram(), newHistogram()
+			for j := 0; j+1 < len(split); j++ {
+				require.NoError(t, seq.add(data[split[j]:split[j+1]]))
+				require.NoError(t, par.addPar(data[split[j]:split[j+1]], threads))
+			}
+			assert.Equal(t, seq, par, "threads %d, split %v", threads, split)
+		}
+	}
+	bad := append([]float32(nil), data...)
+	bad[4*histChunk+5] = float32(math.Inf(1))
+	bad[4*histChunk+9] = float32(math.NaN())
+	errSeq, errPar := newHistogram().add(bad), newHistogram().addPar(bad, 4)
+	require.Error(t, errSeq)
+	assert.Equal(t, errSeq, errPar)
 }

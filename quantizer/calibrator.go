@@ -70,6 +70,10 @@ type Calibrator struct {
 	names []string
 	nacts int
 	hists []*histogram
+	// index maps a calibrated tensor to its position in names; seen marks the
+	// tensors observed during the current Collect (both only touched under mu).
+	index map[string]int
+	seen  []bool
 	// src says which tensors take another tensor's parameters (shared-scale
 	// operators, Concat inputs) or fixed ones; consts holds constant tensors they may
 	// refer to.
@@ -122,11 +126,20 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	// later Exclude list or float fallback (which quantize tensors this plan fuses or
 	// leaves float).
 	names := append(append([]string(nil), p.acts...), otherActivations(planned.Graph, p.acts)...)
-	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...), runtime.WithThreads(opts.Threads))
+	c := &Calibrator{model: planned, method: method, opts: opts, names: names, nacts: len(p.acts), src: p.src, consts: map[string]*graph.Tensor{},
+		index: make(map[string]int, len(names)), seen: make([]bool, len(names))}
+	for i, n := range names {
+		c.index[n] = i
+	}
+	// The activations are streamed to observe as the executor produces them, so a
+	// batch's memory is the float executor's own plus the tensor being observed, not
+	// every activation of the batch at once (docs/quantizer.md, calibration memory).
+	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...),
+		runtime.WithTapFunc(c.observe), runtime.WithThreads(opts.Threads))
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
-	c := &Calibrator{model: planned, method: method, opts: opts, sess: sess, names: names, nacts: len(p.acts), src: p.src, consts: map[string]*graph.Tensor{}}
+	c.sess = sess
 	for name := range p.consts {
 		c.consts[name] = planned.Graph.Initializers[name]
 	}
@@ -211,28 +224,18 @@ func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error {
 		n = 1
 	}
 	start := time.Now()
-	out, err := c.sess.RunTensors(batch)
-	if err != nil {
-		return fmt.Errorf("calibration: %w", err)
-	}
+	// mu is held for the whole run: observe, called by the executor on this
+	// goroutine, updates the statistics, so Collects are serialized.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err = parallelFor(len(c.names), c.opts.Threads, func(i int) error {
-		t := out[c.names[i]]
-		if t == nil {
+	clear(c.seen)
+	if _, err := c.sess.RunTensors(batch); err != nil {
+		return fmt.Errorf("calibration: %w", err)
+	}
+	for i, ok := range c.seen {
+		if !ok {
 			return fmt.Errorf("calibration: tensor %q was not computed", c.names[i])
 		}
-		d := t.F32()
-		if d == nil {
-			return fmt.Errorf("calibration: tensor %q is %s, not float32", c.names[i], t.DType)
-		}
-		if err := c.hists[i].add(d); err != nil {
-			return fmt.Errorf("calibration: tensor %q (batch %d): %w", c.names[i], c.batches+1, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	c.samples += n
 	c.batches++
@@ -240,6 +243,25 @@ func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error {
 	if c.opts.Progress != nil {
 		c.opts.Progress(c.samples, c.opts.ExpectedSamples)
 	}
+	return nil
+}
+
+// observe adds one activation of the batch being collected to its statistics. The
+// session calls it (runtime.WithTapFunc) as soon as the tensor is produced, on the
+// goroutine running Collect, which holds c.mu; t's buffer is reused once it returns.
+func (c *Calibrator) observe(name string, t *graph.Tensor) error {
+	i, ok := c.index[name]
+	if !ok {
+		return fmt.Errorf("calibration: tensor %q was not asked for", name)
+	}
+	d := t.F32()
+	if d == nil {
+		return fmt.Errorf("calibration: tensor %q is %s, not float32", name, t.DType)
+	}
+	if err := c.hists[i].addPar(d, c.opts.Threads); err != nil {
+		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
+	}
+	c.seen[i] = true
 	return nil
 }
 

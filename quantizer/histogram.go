@@ -52,27 +52,35 @@ func (e errNonFinite) Error() string {
 }
 
 // add accumulates a batch of values.
-func (h *histogram) add(data []float32) error {
+func (h *histogram) add(data []float32) error { return h.addPar(data, 1) }
+
+// histChunk is the least number of values per goroutine in addPar.
+const histChunk = 1 << 16
+
+// addPar is add on up to threads goroutines, with the same result bit for bit: the
+// scan and the binning are split into contiguous chunks whose counts (whole numbers,
+// exact in float64) are summed, and a chunk starts its run detection in the state
+// the sequential loop would have there.
+func (h *histogram) addPar(data []float32, threads int) error {
 	if len(data) == 0 {
 		return nil
 	}
+	nch := max(1, min(threads, len(data)/histChunk))
+	bounds := func(c int) (int, int) { return c * len(data) / nch, (c + 1) * len(data) / nch }
+	scans := make([]valueScan, nch)
+	_ = parallelFor(nch, nch, func(c int) error {
+		s, e := bounds(c)
+		scans[c] = scanValues(data, s, e)
+		return nil
+	})
 	bmin, bmax := math.Inf(1), math.Inf(-1)
 	var zeros int64
-	for i, v := range data {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return errNonFinite{v, i}
+	for _, sc := range scans {
+		if sc.err != nil {
+			return sc.err
 		}
-		if f == 0 {
-			zeros++
-			continue
-		}
-		if f < bmin {
-			bmin = f
-		}
-		if f > bmax {
-			bmax = f
-		}
+		bmin, bmax = math.Min(bmin, sc.min), math.Max(bmax, sc.max)
+		zeros += sc.zeros
 	}
 	h.count += int64(len(data))
 	h.zeros += zeros
@@ -103,10 +111,67 @@ func (h *histogram) add(data []float32) error {
 		h.reps = make([]float64, len(h.bins))
 	}
 	h.cover(bmin, bmax)
+	if nch == 1 {
+		h.bin(data, 0, len(data), h.bins, h.reps)
+		return nil
+	}
+	part := make([][2][]float64, nch)
+	_ = parallelFor(nch, nch, func(c int) error {
+		s, e := bounds(c)
+		part[c] = [2][]float64{make([]float64, len(h.bins)), make([]float64, len(h.reps))}
+		h.bin(data, s, e, part[c][0], part[c][1])
+		return nil
+	})
+	for _, p := range part {
+		for k := range p[0] {
+			h.bins[k] += p[0][k]
+			h.reps[k] += p[1][k]
+		}
+	}
+	return nil
+}
+
+type valueScan struct {
+	min, max float64
+	zeros    int64
+	err      error
+}
+
+// scanValues returns the min and max of the non-zero values of data[s:e], the
+// number of zeros, and an error for the first non-finite value.
+func scanValues(data []float32, s, e int) (out valueScan) {
+	out.min, out.max = math.Inf(1), math.Inf(-1)
+	for i := s; i < e; i++ {
+		v := data[i]
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			out.err = errNonFinite{v, i}
+			return out
+		}
+		if f == 0 {
+			out.zeros++
+			continue
+		}
+		if f < out.min {
+			out.min = f
+		}
+		if f > out.max {
+			out.max = f
+		}
+	}
+	return out
+}
+
+// bin counts data[s:e] into bins and reps (laid out like h.bins, from grid index
+// h.lo), which must cover the values.
+func (h *histogram) bin(data []float32, s, e int, bins, reps []float64) {
 	inv := 1 / h.width
-	bins, reps, lo := h.bins, h.reps, h.lo
-	inRun := false
-	for i, v := range data {
+	lo := h.lo
+	// The state the sequential loop has on reaching s: in a run when data[s-1] is a
+	// non-zero value equal to its predecessor.
+	inRun := s >= 2 && data[s-1] != 0 && data[s-2] == data[s-1]
+	for i := s; i < e; i++ {
+		v := data[i]
 		if v == 0 {
 			inRun = false
 			continue
@@ -124,7 +189,6 @@ func (h *histogram) add(data []float32) error {
 			inRun = false
 		}
 	}
-	return nil
 }
 
 func (h *histogram) index(x float64) int { return gridIndex(x, h.width) }

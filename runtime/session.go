@@ -44,6 +44,7 @@ type config struct {
 	mode     Mode
 	taps     map[string]bool
 	tapAll   bool
+	tapFunc  TapFunc // tap_stream.go
 	lowerCfg LowerConfig
 	warn     func(string)
 	// noOptimize skips the graph-level optimisation (optimize.go).
@@ -118,6 +119,8 @@ type Session struct {
 	quant map[string]*QuantInfo
 	// bufs recycles activation buffers across runs (arena.go).
 	bufs bufPool
+	// tapNames names the slots streamed to cfg.tapFunc (tap_stream.go).
+	tapNames map[int]string
 }
 
 // NodePlacement says where a node of the executed graph runs.
@@ -308,6 +311,7 @@ func (s *Session) plan() error {
 			s.steps[i].free = append(s.steps[i].free, id)
 		}
 	}
+	s.planTapStream()
 	return nil
 }
 
@@ -339,6 +343,9 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 			return nil, fmt.Errorf("unknown input %q", name)
 		}
 	}
+	if err := s.tapStreamStart(vals); err != nil {
+		return nil, err
+	}
 	arena := &runArena{pool: &s.bufs}
 	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
 	held := make([]*arenaBuf, s.nslots)
@@ -363,6 +370,9 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 					held[id] = arena.hold(rangeOf(outs[i].Data))
 				}
 			}
+		}
+		if err := s.tapStreamStep(&st, vals); err != nil {
+			return nil, err
 		}
 		for _, id := range st.free {
 			vals[id] = nil

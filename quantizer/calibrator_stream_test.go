@@ -1,0 +1,92 @@
+package quantizer
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// The calibrator observes activations as the executor streams them
+// (runtime.WithTapFunc). Its statistics, and so the ranges and reports of all ten
+// methods, are bit-identical to those of the former path, which kept every tapped
+// tensor of a batch (runtime.WithTaps) and then added each to its histogram.
+func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
+	train, _ := fmnist(t)
+	for _, model := range []string{"fmnist_cnn", "fmnist_resnet"} {
+		t.Run(model, func(t *testing.T) {
+			m := loadBundled(t, model)
+			streamed, err := NewCalibrator(m, MinMaxSym, CalibOptions{})
+			require.NoError(t, err)
+			retained, err := NewCalibrator(m, MinMaxSym, CalibOptions{})
+			require.NoError(t, err)
+			sess, err := runtime.NewSession(retained.model, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(retained.names...))
+			require.NoError(t, err)
+			// Uneven batches: the statistics must not depend on where a batch ends.
+			for _, b := range [][2]int{{0, 100}, {100, 37}, {137, 63}} {
+				batch := map[string]*graph.Tensor{"input": train.Batch(b[0], b[1])}
+				require.NoError(t, streamed.Collect(batch))
+				out, err := sess.RunTensors(batch)
+				require.NoError(t, err)
+				for i, name := range retained.names {
+					require.NotNil(t, out[name], name)
+					require.NoError(t, retained.hists[i].add(out[name].F32()))
+				}
+				retained.samples += b[1]
+				retained.batches++
+			}
+			require.Equal(t, retained.names, streamed.names)
+			for i, name := range retained.names {
+				assert.Equal(t, retained.hists[i], streamed.hists[i], "histogram of %q", name)
+			}
+			for _, meth := range Methods() {
+				want, wrep, err := retained.ComputeRangesFor(meth)
+				require.NoError(t, err)
+				got, grep, err := streamed.ComputeRangesFor(meth)
+				require.NoError(t, err)
+				assert.Equal(t, want, got, "%s ranges", meth)
+				assert.Equal(t, wrep.Tensors, grep.Tensors, "%s report", meth)
+			}
+		})
+	}
+}
+
+// addPar splits a tensor over goroutines; the histogram is the sequential one bit
+// for bit, including runs of equal values and zeros that straddle chunk boundaries,
+// and a non-finite value is reported at the same index.
+func TestHistogramAddParMatchesSequential(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	n := 5*histChunk + 123
+	data := make([]float32, n)
+	for i := range data {
+		switch r := rng.Intn(10); {
+		case r < 3:
+			data[i] = 0
+		case r < 6 && i > 0:
+			data[i] = data[i-1] // runs, across chunk boundaries too
+		default:
+			data[i] = float32(rng.NormFloat64() * 3)
+		}
+	}
+	for _, threads := range []int{2, 3, 4, 8} {
+		for _, split := range [][]int{{0, n}, {0, n / 3, n}} {
+			seq, par := newHistogram(), newHistogram()
+			for j := 0; j+1 < len(split); j++ {
+				require.NoError(t, seq.add(data[split[j]:split[j+1]]))
+				require.NoError(t, par.addPar(data[split[j]:split[j+1]], threads))
+			}
+			assert.Equal(t, seq, par, "threads %d, split %v", threads, split)
+		}
+	}
+	bad := append([]float32(nil), data...)
+	bad[4*histChunk+5] = float32(math.Inf(1))
+	bad[4*histChunk+9] = float32(math.NaN())
+	errSeq, errPar := newHistogram().add(bad), newHistogram().addPar(bad, 4)
+	require.Error(t, errSeq)
+	assert.Equal(t, errSeq, errPar)
+}

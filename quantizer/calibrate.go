@@ -2,6 +2,7 @@ package quantizer
 
 import (
 	"fmt"
+	goruntime "runtime"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -44,6 +45,11 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 		if err := c.Collect(b); err != nil {
 			return nil, fmt.Errorf("samples %d-%d: %w", start, start+bn-1, err)
 		}
+		// The batch's input and activations are garbage now: collecting them before
+		// the next batch is read keeps the peak near one batch's working set instead
+		// of the collector's default headroom of a second one.
+		clear(b)
+		goruntime.GC()
 	}
 	return c, nil
 }

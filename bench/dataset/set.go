@@ -246,46 +246,44 @@ func (s *Set) Batch(start, n int) (map[string]*graph.Tensor, error) {
 		return nil, fmt.Errorf("samples %d-%d have different shapes (%s and %s): batch them by GroupEnd", start, start+n-1,
 			s.items[start].key, s.items[end].key)
 	}
-	parts := make([]map[string]*graph.Tensor, n)
-	for i := range parts {
-		it := s.items[start+i]
-		t, err := s.load(it)
+	// Each sample is copied into the batch as soon as it is loaded, so at most one
+	// sample's tensors exist beside the batch (a batch of 8 images at 640x640 would
+	// otherwise hold every sample twice).
+	out := map[string]*graph.Tensor{}
+	for i := 0; i < n; i++ {
+		t, err := s.load(s.items[start+i])
 		if err != nil {
 			return nil, err
 		}
-		parts[i] = t
-	}
-	out := map[string]*graph.Tensor{}
-	for _, in := range s.inputs {
-		ts := make([]*graph.Tensor, n)
-		for i, p := range parts {
-			ts[i] = p[in.Name]
+		if n == 1 {
+			return t, nil
 		}
-		t, err := concat0(ts)
-		if err != nil {
-			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		for _, in := range s.inputs {
+			if err := putRow(out, in.Name, t[in.Name], i, n); err != nil {
+				return nil, fmt.Errorf("input %q: %w", in.Name, err)
+			}
 		}
-		out[in.Name] = t
 	}
 	return out, nil
 }
 
-// concat0 stacks tensors of one dtype and shape [1, ...] along axis 0.
-func concat0(ts []*graph.Tensor) (*graph.Tensor, error) {
-	if len(ts) == 1 {
-		return ts[0], nil
+// putRow copies sample t (shape [1, ...]) into row i of the n-row batch out[name],
+// which it allocates from the first sample.
+func putRow(out map[string]*graph.Tensor, name string, t *graph.Tensor, i, n int) error {
+	if t == nil {
+		return fmt.Errorf("sample %d has no value", i)
 	}
-	shape := append([]int{len(ts)}, ts[0].Shape[1:]...)
-	out := graph.NewTensor(ts[0].DType, shape)
-	dst := reflect.ValueOf(out.Data)
-	per := ts[0].Len()
-	for i, t := range ts {
-		if t.DType != ts[0].DType || t.Len() != per {
-			return nil, fmt.Errorf("samples of different types or sizes in one batch")
-		}
-		reflect.Copy(dst.Slice(i*per, (i+1)*per), reflect.ValueOf(t.Data))
+	b := out[name]
+	if b == nil {
+		b = graph.NewTensor(t.DType, append([]int{n}, t.Shape[1:]...))
+		out[name] = b
 	}
-	return out, nil
+	per := b.Len() / n
+	if t.DType != b.DType || t.Len() != per {
+		return fmt.Errorf("samples of different types or sizes in one batch")
+	}
+	reflect.Copy(reflect.ValueOf(b.Data).Slice(i*per, (i+1)*per), reflect.ValueOf(t.Data))
+	return nil
 }
 
 // row0 returns row r of t as a [1, ...] tensor.

@@ -18,10 +18,8 @@ DequantizeLinear around float weights, as torch.onnx exports eager QAT) for
 `warboy inspect/eval`; --json prints the figures as JSON.
 """
 import argparse
-import gzip
 import json
 import math
-import struct
 import sys
 import time
 
@@ -32,20 +30,12 @@ import torch.ao.quantization as tq
 import torch.nn as nn
 from onnx import helper, numpy_helper
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+import fmnist
 
 
 def load_split(d, split):
-    x = read_idx(f"{d}/{split}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
-    y = read_idx(f"{d}/{split}-labels-idx1-ubyte.gz").astype(np.int64)
-    return torch.from_numpy(x[:, None, :, :].copy()), torch.from_numpy(y.copy())
+    x, y = fmnist.load_split(d, split)
+    return torch.from_numpy(x), torch.from_numpy(y)
 
 
 class OnnxNet(nn.Module):

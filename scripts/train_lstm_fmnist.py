@@ -10,9 +10,7 @@ Debian's python3-torch 1.13:
 
     FMNIST_DIR=../shared/data/fashion-mnist /usr/bin/python3 scripts/train_lstm_fmnist.py OUT.onnx [EPOCHS]
 """
-import gzip
 import os
-import struct
 import sys
 import time
 
@@ -20,16 +18,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.environ.get("FMNIST_DIR", os.path.join(HERE, "..", "..", "shared", "data", "fashion-mnist"))
+import fmnist
 
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+ROOT = fmnist.DEFAULT_DIR
 
 
 class RowLSTM(nn.Module):
@@ -54,10 +45,8 @@ def main():
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    xtr = torch.tensor(idx(os.path.join(ROOT, "train-images-idx3-ubyte.gz")), dtype=torch.float32).unsqueeze(1) / 255
-    ytr = torch.tensor(idx(os.path.join(ROOT, "train-labels-idx1-ubyte.gz")).astype(np.int64))
-    xte = torch.tensor(idx(os.path.join(ROOT, "t10k-images-idx3-ubyte.gz")), dtype=torch.float32).unsqueeze(1) / 255
-    yte = torch.tensor(idx(os.path.join(ROOT, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+    xtr, ytr = (torch.from_numpy(a) for a in fmnist.load_split(ROOT, "train"))
+    xte, yte = (torch.from_numpy(a) for a in fmnist.load_split(ROOT, "t10k"))
     model = RowLSTM()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     t0 = time.time()

@@ -7,9 +7,7 @@ is not committed (benchmarks only). Debian's python3-torch 1.13:
 
     FMNIST_DIR=../shared/data/fashion-mnist /usr/bin/python3 scripts/train_mobilenet_fmnist.py OUT.onnx [EPOCHS]
 """
-import gzip
 import os
-import struct
 import sys
 import time
 
@@ -17,17 +15,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# The full 60,000 training images (the repository's testdata holds the first 2,000).
-ROOT = os.environ.get("FMNIST_DIR", os.path.join(HERE, "..", "..", "shared", "data", "fashion-mnist"))
+import fmnist
 
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+ROOT = fmnist.DEFAULT_DIR
 
 
 def conv_bn(cin, cout, k, s, groups=1, act=True):
@@ -69,10 +59,8 @@ def main():
     max_steps = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 30
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    xtr = torch.tensor(idx(os.path.join(ROOT, "train-images-idx3-ubyte.gz")), dtype=torch.float32).unsqueeze(1) / 255
-    ytr = torch.tensor(idx(os.path.join(ROOT, "train-labels-idx1-ubyte.gz")).astype(np.int64))
-    xte = torch.tensor(idx(os.path.join(ROOT, "t10k-images-idx3-ubyte.gz")), dtype=torch.float32).unsqueeze(1) / 255
-    yte = torch.tensor(idx(os.path.join(ROOT, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+    xtr, ytr = (torch.from_numpy(a) for a in fmnist.load_split(ROOT, "train"))
+    xte, yte = (torch.from_numpy(a) for a in fmnist.load_split(ROOT, "t10k"))
     model = MobileNetV2Small()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     t0 = time.time()

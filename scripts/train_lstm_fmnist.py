@@ -10,7 +10,6 @@ Debian's python3-torch 1.13:
 
     FMNIST_DIR=../shared/data/fashion-mnist /usr/bin/python3 scripts/train_lstm_fmnist.py OUT.onnx [EPOCHS]
 """
-import os
 import sys
 import time
 

@@ -7,7 +7,6 @@ is not committed (benchmarks only). Debian's python3-torch 1.13:
 
     FMNIST_DIR=../shared/data/fashion-mnist /usr/bin/python3 scripts/train_mobilenet_fmnist.py OUT.onnx [EPOCHS]
 """
-import os
 import sys
 import time
 

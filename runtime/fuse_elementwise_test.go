@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // TestFusedGELUAndSquare builds a transformer MLP as torch.onnx writes it at
@@ -50,7 +51,11 @@ func TestFusedGELUAndSquare(t *testing.T) {
 		switch st.kernel.(type) {
 		case *actKernel:
 			gelus++
-		case *squareKernel:
+		case *packedMatMulKernel: // the GELU fused into the MatMul's store
+			if k := st.kernel.(*packedMatMulKernel); k.act == kernels.ActGELU {
+				gelus++
+			}
+		case *squareKernel, *layerNormRowsKernel: // Pow(x, 2) alone, or in the fused layer norm
 			squares++
 		}
 		require.NotEqual(t, "Erf", st.node.OpType)

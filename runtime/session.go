@@ -294,6 +294,7 @@ func (s *Session) plan() error {
 		}
 	}
 	s.fuseConvEpilogues(m.Opset())
+	s.fuseLayerNorms(m.Opset()) // fuse_layernorm.go
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
 	s.planChannelsLast()

@@ -9064,3 +9064,118 @@ geluF32AVX2_loop:
 	JNZ          geluF32AVX2_loop
 	VZEROUPPER
 	RET
+
+// func expShiftSumAVX512(dst *float32, src *float32, n int, shift float32) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVSS        shift+24(FP), X15
+	VBROADCASTSS X15, Z15
+	VXORPS       Z6, Z6, Z6
+	VBROADCASTSS actExpConsts<>+0(SB), Z16
+	VBROADCASTSS actExpConsts<>+4(SB), Z17
+	VBROADCASTSS actExpConsts<>+8(SB), Z18
+	VBROADCASTSS actExpConsts<>+12(SB), Z19
+	VBROADCASTSS actExpConsts<>+16(SB), Z20
+	VBROADCASTSS actExpConsts<>+20(SB), Z21
+	VBROADCASTSS actExpConsts<>+24(SB), Z22
+	VBROADCASTSS actExpConsts<>+28(SB), Z23
+	VBROADCASTSS actExpConsts<>+32(SB), Z24
+	VBROADCASTSS actExpConsts<>+36(SB), Z25
+	VBROADCASTSS actExpConsts<>+40(SB), Z26
+	VBROADCASTSS actExpConsts<>+44(SB), Z27
+
+expShiftSumAVX512_loop:
+	VMOVUPS       (SI), Z0
+	VSUBPS        Z15, Z0, Z0
+	VMINPS        Z16, Z0, Z0
+	VMAXPS        Z17, Z0, Z0
+	VMULPS        Z18, Z0, Z1
+	VRNDSCALEPS   $0x00, Z1, Z1
+	VMOVAPS       Z0, Z2
+	VFNMADD231PS  Z19, Z1, Z2
+	VFNMADD231PS  Z20, Z1, Z2
+	VMOVAPS       Z21, Z3
+	VFMADD213PS   Z22, Z2, Z3
+	VFMADD213PS   Z23, Z2, Z3
+	VFMADD213PS   Z24, Z2, Z3
+	VFMADD213PS   Z25, Z2, Z3
+	VFMADD213PS   Z26, Z2, Z3
+	VMULPS        Z2, Z2, Z4
+	VFMADD213PS   Z2, Z4, Z3
+	VADDPS        Z27, Z3, Z3
+	VSCALEFPS     Z1, Z3, Z3
+	VMOVUPS       Z3, (DI)
+	VADDPS        Z3, Z6, Z6
+	ADDQ          $0x40, SI
+	ADDQ          $0x40, DI
+	SUBQ          $0x10, CX
+	JNZ           expShiftSumAVX512_loop
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VADDPS        Y7, Y6, Y6
+	VEXTRACTF128  $0x01, Y6, X7
+	VADDPS        X7, X6, X6
+	VHADDPS       X6, X6, X6
+	VHADDPS       X6, X6, X6
+	VZEROUPPER
+	MOVSS         X6, ret+32(FP)
+	RET
+
+// func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVSS        shift+24(FP), X15
+	VBROADCASTSS X15, Y15
+	VXORPS       Y6, Y6, Y6
+
+expShiftSumAVX2_loop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y15, Y0, Y0
+	VBROADCASTSS actExpConsts<>+0(SB), Y5
+	VMINPS       Y5, Y0, Y0
+	VBROADCASTSS actExpConsts<>+4(SB), Y5
+	VMAXPS       Y5, Y0, Y0
+	VBROADCASTSS actExpConsts<>+8(SB), Y5
+	VMULPS       Y5, Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VMOVAPS      Y0, Y2
+	VBROADCASTSS actExpConsts<>+12(SB), Y5
+	VFNMADD231PS Y5, Y1, Y2
+	VBROADCASTSS actExpConsts<>+16(SB), Y5
+	VFNMADD231PS Y5, Y1, Y2
+	VBROADCASTSS actExpConsts<>+20(SB), Y3
+	VBROADCASTSS actExpConsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+36(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS actExpConsts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VMULPS       Y2, Y2, Y4
+	VFMADD213PS  Y2, Y4, Y3
+	VBROADCASTSS actExpConsts<>+44(SB), Y5
+	VADDPS       Y5, Y3, Y3
+	VCVTPS2DQ    Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       Y1, Y3, Y3
+	VMOVUPS      Y3, (DI)
+	VADDPS       Y3, Y6, Y6
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, CX
+	JNZ          expShiftSumAVX2_loop
+	VEXTRACTF128 $0x01, Y6, X7
+	VADDPS       X7, X6, X6
+	VHADDPS      X6, X6, X6
+	VHADDPS      X6, X6, X6
+	VZEROUPPER
+	MOVSS        X6, ret+32(FP)
+	RET

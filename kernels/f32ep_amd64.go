@@ -103,3 +103,25 @@ func geluAsm(dst, src []float32) int {
 	}
 	return 0
 }
+
+// expShiftSumAsm writes exp(src[i] − shift) for the longest vector-width
+// prefix of src on this CPU's path and returns the sum and the prefix length.
+func expShiftSumAsm(dst, src []float32, shift float32) (float32, int) {
+	switch {
+	case f32Wide:
+		n := len(src) &^ 15
+		if n == 0 {
+			return 0, 0
+		}
+		_ = dst[n-1]
+		return expShiftSumAVX512(&dst[0], &src[0], n, shift), n
+	case f32Path == isaAVX2:
+		n := len(src) &^ 7
+		if n == 0 {
+			return 0, 0
+		}
+		_ = dst[n-1]
+		return expShiftSumAVX2(&dst[0], &src[0], n, shift), n
+	}
+	return 0, 0
+}

@@ -40,21 +40,36 @@ func MatMulInt8(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int
 	})
 }
 
-// matMulPacked runs MatMulInt8 through the packed int8 GEMM when B has no
-// -128: Σ(a-aZP)(b-bZP) = Σ(a-aZP)·b - bZP·Σ(a-aZP), all in wrapping int32
-// arithmetic like the reference loop.
+// matMulPacked runs MatMulInt8 through the packed int8 GEMM: Σ(a-aZP)(b-bZP)
+// = Σ(a-aZP)·b - bZP·Σ(a-aZP), all in wrapping int32 arithmetic like the
+// reference loop. The packed kernels take weights in [-127, 127], so a -128
+// of B (an activation quantized over the full int8 range) is packed as -127
+// and the missing -1·(a-aZP) subtracted afterwards, entry by entry; when more
+// than one B entry in 16 is -128 the plain loop is cheaper and it reports
+// false.
 func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32) bool {
 	bt := make([]int8, n*k)
+	var low []int32 // (p, j) pairs where b is -128
 	for p := 0; p < k; p++ {
 		for j, v := range b[p*n : p*n+n] {
 			if v == -128 {
-				return false
+				if len(low) >= 2*(k*n/16+1) {
+					return false
+				}
+				low = append(low, int32(p), int32(j))
+				v = -127
 			}
 			bt[j*k+p] = v
 		}
 	}
 	pw := packQGemm(n, k, func(c, kk int) int8 { return bt[c*k+kk] }, nil, aZP)
 	QGemmInt32(m, a, k, pw, out, n, 0)
+	for e := 0; e < len(low); e += 2 {
+		p, j := int(low[e]), int(low[e+1])
+		for i := 0; i < m; i++ {
+			out[i*n+j] -= int32(a[i*k+p]) - aZP
+		}
+	}
 	if bZP != 0 {
 		for i := 0; i < m; i++ {
 			var s int32

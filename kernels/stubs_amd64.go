@@ -367,3 +367,13 @@ func geluF32AVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func geluF32AVX2(dst *float32, src *float32, n int)
+
+// expShiftSumAVX512 writes exp(src[i] − shift) to dst[i] for n floats (n a multiple of 16) and returns their sum.
+//
+//go:noescape
+func expShiftSumAVX512(dst *float32, src *float32, n int, shift float32) float32
+
+// expShiftSumAVX2 writes exp(src[i] − shift) to dst[i] for n floats (n a multiple of 8) and returns their sum.
+//
+//go:noescape
+func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // TestFusedGELUAndSquare builds a transformer MLP as torch.onnx writes it at
@@ -45,17 +46,23 @@ func TestFusedGELUAndSquare(t *testing.T) {
 	require.NoError(t, err)
 	s, err := NewSession(m, WithMode(ModeFloat))
 	require.NoError(t, err)
-	gelus, squares := 0, 0
+	gelus, squares, inMatMul := 0, 0, 0
 	for _, st := range s.steps {
 		switch st.kernel.(type) {
 		case *actKernel:
 			gelus++
-		case *squareKernel:
+		case *packedMatMulKernel: // the GELU fused into the MatMul's store
+			if k := st.kernel.(*packedMatMulKernel); k.act == kernels.ActGELU {
+				gelus++
+				inMatMul++
+			}
+		case *squareKernel, *layerNormRowsKernel: // Pow(x, 2) alone, or in the fused layer norm
 			squares++
 		}
 		require.NotEqual(t, "Erf", st.node.OpType)
 	}
 	require.Equal(t, 2, gelus)
+	require.Equal(t, 2, inMatMul, "each GELU is the only reader of a MatMul")
 	require.Equal(t, 1, squares)
 	got, err := s.RunTensors(in)
 	require.NoError(t, err)

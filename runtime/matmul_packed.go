@@ -2,9 +2,11 @@ package runtime
 
 // MatMul with a constant 2-D B (every Linear layer torch.onnx exports for a
 // 3-D input: the transformer blocks of ViT, the pointwise MLPs of ConvNeXt):
-// B is packed once for kernels.SgemmPackedB instead of at every call, the
-// batch folds into the rows of one GEMM, and a following Add of a bias of N
-// values is applied by the GEMM's epilogue.
+// B is packed once for kernels.SgemmRowsAct (64-wide AVX-512 panels where the
+// CPU has them, A read in place) instead of at every call, the batch folds
+// into the rows of one GEMM, a following Add of a bias of N values starts the
+// accumulators, and a GELU that is the only reader of the result is applied
+// as each block of the output is finished.
 
 import (
 	"fmt"
@@ -17,13 +19,16 @@ type packedMatMulKernel struct {
 	matmul Kernel // the MatMul's own kernel, when the fast path does not apply
 	b      *graph.Tensor
 	k, n   int
-	pb     *kernels.PackedB
+	rb     *kernels.RowsB
+	ident  []int32 // the identity offsets: A is read row-major in place
 	// bias is the constant of a fused Add (nil for none); add is its kernel,
 	// biasFirst says the bias is the Add's first input.
 	bias      *graph.Tensor
 	add       Kernel
 	addNode   *graph.Node
 	biasFirst bool
+	// act is a fused activation (the GELU step that read the result).
+	act kernels.Act
 }
 
 func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -35,26 +40,33 @@ func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph
 		rows := graph.NumElements(a.Shape[:len(a.Shape)-1])
 		shape := append(append([]int(nil), a.Shape[:len(a.Shape)-1]...), k.n)
 		y := ctx.AllocF32(rows * k.n)
-		var ep *kernels.SgemmEpilogue
+		var bias []float32
 		if k.bias != nil {
-			ep = &kernels.SgemmEpilogue{ColBias: k.bias.F32()}
+			bias = k.bias.F32()
 		}
 		if rows > 0 {
-			if k.k == 0 {
-				clear(y)
-				if ep != nil {
-					for r := 0; r < rows; r++ {
-						copy(y[r*k.n:(r+1)*k.n], ep.ColBias)
-					}
-				}
-			} else {
-				kernels.SgemmPackedB(false, rows, a.F32(), k.k, k.pb, y, k.n, false, ep, ctx.Threads)
-			}
+			kernels.SgemmRowsAct(k.rb, a.F32(), k.k, k.ident, rows, bias, y, k.n, nil, false, 0, 0, k.act, ctx.Threads)
 		}
 		if k.bias == nil || len(k.bias.Shape) <= len(shape) {
 			return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: y}}, nil
 		}
 	}
+	if k.act != kernels.ActNone {
+		// Only reached for inputs the build did not foresee; the fused
+		// activation follows the unfused operators.
+		y, err := k.runUnfused(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out := ctx.AllocF32(len(y[0].F32()))
+		kernels.ActF32(k.act, out, y[0].F32())
+		return []*graph.Tensor{{DType: graph.Float32, Shape: y[0].Shape, Data: out}}, nil
+	}
+	return k.runUnfused(ctx, in)
+}
+
+// runUnfused runs the MatMul's own kernel and the bias Add.
+func (k *packedMatMulKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	y, err := k.matmul.Run(ctx, in[:2])
 	if err != nil || k.bias == nil {
 		return y, err
@@ -84,7 +96,7 @@ func (s *Session) packConstMatMuls() {
 	removed := make([]bool, len(s.steps))
 	g := s.model.Graph
 	for i, st := range s.steps {
-		if !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[1] < 0 || removed[i] {
+		if _, done := st.kernel.(*packedMatMulKernel); done || !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[1] < 0 || removed[i] {
 			continue
 		}
 		b := s.consts[st.in[1]]
@@ -94,7 +106,11 @@ func (s *Session) packConstMatMuls() {
 			continue
 		}
 		pk := &packedMatMulKernel{matmul: st.kernel, b: b, k: b.Shape[0], n: b.Shape[1]}
-		pk.pb = kernels.PackSgemmB(false, pk.k, pk.n, b.F32(), pk.n)
+		pk.rb = kernels.PackRowsB(pk.k, pk.n, b.F32(), pk.n)
+		pk.ident = make([]int32, pk.k)
+		for p := range pk.ident {
+			pk.ident[p] = int32(p)
+		}
 		ns := step{node: st.node, kernel: pk, in: st.in, out: st.out}
 		out := st.out[0]
 		if r := readers[out]; len(r) == 1 && !s.keep[out] && isOp(s.steps[r[0]].node, "Add") && len(s.steps[r[0]].in) == 2 {
@@ -117,10 +133,12 @@ func (s *Session) packConstMatMuls() {
 				s.steps[j] = ns
 				removed[i] = true
 				removed[j] = false
+				s.fuseMatMulAct(j, readers, removed)
 				continue
 			}
 		}
 		s.steps[i] = ns
+		s.fuseMatMulAct(i, readers, removed)
 	}
 	kept := s.steps[:0]
 	for i, st := range s.steps {
@@ -129,4 +147,25 @@ func (s *Session) packConstMatMuls() {
 		}
 	}
 	s.steps = kept
+}
+
+// fuseMatMulAct folds into the packed MatMul at step i a GELU step (the
+// rewritten Erf GELU of fuseElementwise) that is the only reader of its
+// output: the fused step takes the GELU's place and outputs.
+func (s *Session) fuseMatMulAct(i int, readers map[int][]int, removed []bool) {
+	pk := s.steps[i].kernel.(*packedMatMulKernel)
+	out := s.steps[i].out[0]
+	r := readers[out]
+	if len(r) != 1 || s.keep[out] || removed[r[0]] || r[0] <= i {
+		return
+	}
+	ak, ok := s.steps[r[0]].kernel.(*actKernel)
+	if !ok || ak.act != kernels.ActGELU || len(s.steps[r[0]].in) != 1 || s.steps[r[0]].in[0] != out {
+		return
+	}
+	pk.act = ak.act
+	ns := s.steps[i]
+	ns.out = s.steps[r[0]].out
+	s.steps[r[0]] = ns
+	removed[i] = true
 }

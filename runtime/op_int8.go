@@ -628,7 +628,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 type qlayerNormKernel struct {
 	axis        int
 	eps         float32
-	table       *[256]float32
+	xScale      float32
 	gamma, beta []float32
 	yScale      float32
 	yZP         int32
@@ -636,11 +636,12 @@ type qlayerNormKernel struct {
 
 func buildQLayerNorm(b *BuildContext) (Kernel, error) {
 	n := b.Node
-	xs, xz, err := attrQParams(n, "x_scale", "x_zp")
+	// The statistics and q − mean do not depend on the zero point.
+	xs, _, err := attrQParams(n, "x_scale", "x_zp")
 	if err != nil {
 		return nil, err
 	}
-	k := &qlayerNormKernel{axis: int(n.AttrInt("axis", -1)), eps: n.AttrFloat("epsilon", 1e-5), table: dequantTable(xs, xz)}
+	k := &qlayerNormKernel{axis: int(n.AttrInt("axis", -1)), eps: n.AttrFloat("epsilon", 1e-5), xScale: xs}
 	if k.yScale, k.yZP, err = attrQParams(n, "y_scale", "y_zp"); err != nil {
 		return nil, err
 	}
@@ -676,36 +677,46 @@ func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	}
 	out := make([]int8, len(x))
 	rows := len(x) / row
+	gamma, beta := expandRow(k.gamma, row), expandRow(k.beta, row)
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
-		buf := make([]float32, row)
 		for r := lo; r < hi; r++ {
 			xs := x[r*row : (r+1)*row]
-			var mean float64
-			for i, v := range xs {
-				f := k.table[uint8(v)]
-				buf[i] = f
-				mean += float64(f)
+			// The statistics of the codes, exact in integers: the mean and the
+			// variance of x = scale·(q − zp) follow without dequantizing.
+			var s, s2 int64
+			for _, v := range xs {
+				q := int64(v)
+				s += q
+				s2 += q * q
 			}
-			mean /= float64(row)
-			var vr float64
-			for _, f := range buf {
-				d := float64(f) - mean
-				vr += d * d
-			}
-			vr /= float64(row)
-			inv := float32(1 / math.Sqrt(vr+float64(k.eps)))
-			m := float32(mean)
+			mq := float64(s) / float64(row)
+			vq := max(float64(s2)/float64(row)-mq*mq, 0)
+			sc := float64(k.xScale)
+			inv := 1 / math.Sqrt(vq*sc*sc+float64(k.eps))
+			a, m := float32(sc*inv), float32(mq)
 			o := out[r*row : (r+1)*row]
-			for i, f := range buf {
-				y := (f - m) * inv * k.gamma[i%len(k.gamma)]
-				if k.beta != nil {
-					y += k.beta[i%len(k.beta)]
+			for i, v := range xs {
+				y := (float32(v) - m) * a * gamma[i]
+				if beta != nil {
+					y += beta[i]
 				}
 				o[i] = int8(qtensor.QuantizeRound(y, k.yScale, k.yZP, -128, 127))
 			}
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// expandRow repeats p (whose length divides n) to n values; nil stays nil.
+func expandRow(p []float32, n int) []float32 {
+	if p == nil || len(p) == n {
+		return p
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = p[i%len(p)]
+	}
+	return out
 }
 
 // ---- Matrix product of two int8 activations ----------------------------------------

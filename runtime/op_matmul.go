@@ -226,8 +226,12 @@ type gemmKernel struct {
 	bPacked []float32
 	// bPanels is bPacked packed once more into the GEMM's panel layout, so that a
 	// call (a batch-1 classifier in particular) streams the weights once instead
-	// of repacking them.
+	// of repacking them. With transA it is the GEMM's packed B; otherwise the
+	// panels are kernels.SgemmRows's (rowsB, A read in place, the 64-wide AVX-512
+	// kernel where the CPU has it) and ident its identity offsets.
 	bPanels *kernels.PackedB
+	rowsB   *kernels.RowsB
+	ident   []int32
 }
 
 func buildGemm(b *BuildContext) (Kernel, error) {
@@ -271,7 +275,15 @@ func buildGemm(b *BuildContext) (Kernel, error) {
 			if g.transB {
 				k, n = n, k
 			}
-			g.bPanels = kernels.PackSgemmB(false, k, n, g.bPacked, n)
+			if g.transA {
+				g.bPanels = kernels.PackSgemmB(false, k, n, g.bPacked, n)
+			} else {
+				g.rowsB = kernels.PackRowsB(k, n, g.bPacked, n)
+				g.ident = make([]int32, k)
+				for p := range g.ident {
+					g.ident[p] = int32(p)
+				}
+			}
 		}
 	}
 	return g, nil
@@ -371,6 +383,25 @@ func (g *gemmKernel) runF32(ctx *ExecContext, a, b, c *graph.Tensor, m, n, k int
 	}
 	hasC := c != nil && g.beta != 0 && c.Len() > 0
 	lda := a.Shape[1]
+	if b == g.bConst && g.rowsB != nil && (!hasC || c.Len() == n && (len(c.Shape) < 2 || c.Shape[0] == 1)) {
+		// A bias of n values (the Linear layer) starts the accumulators.
+		var bias []float32
+		if hasC {
+			bias = c.F32()
+			if g.beta != 1 {
+				bias = make([]float32, n)
+				for j, v := range c.F32() {
+					bias[j] = g.beta * v
+				}
+			}
+		}
+		kernels.SgemmRows(g.rowsB, a.F32(), max(lda, 1), g.ident, m, bias, y, n, nil, false, 0, 0, ctx.Threads)
+		return out
+	}
+	if b == g.bConst && g.rowsB != nil {
+		// The general C: the row-major B the rows panels were packed from.
+		bd, transB, ldb = g.bPacked, false, n
+	}
 	if alpha == 1 {
 		if hasC {
 			gemmFillC(y, m, n, c.F32(), c.Shape, g.beta)

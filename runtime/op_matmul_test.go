@@ -139,6 +139,9 @@ func TestGemmMatchesReference(t *testing.T) {
 		{"no C", 3, 3, 9, false, true, 1.5, 1, nil},
 		{"beta zero", 3, 3, 2, false, false, 1, 0, []int{3, 3}},
 		{"large", 64, 96, 128, false, true, 1, 1, []int{96}},
+		{"linear beta", 13, 70, 20, false, true, 1.5, 0.5, []int{70}},
+		{"one column", 5, 1, 8, false, false, 1, 1, []int{1}},
+		{"row C", 9, 66, 7, false, false, 1, 1, []int{9, 66}},
 	}
 	for _, tc := range cases {
 		for _, constB := range []bool{false, true} {

@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // nnFloatData returns the float32 or float64 data of t (after widening float16 inputs
@@ -467,10 +468,18 @@ func (k softmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if x.Len() < parallelMinWork {
 		th = 1
 	}
-	switch x.DType {
-	case graph.Float32:
+	switch {
+	case x.DType == graph.Float32 && inner == 1 && !k.log:
+		// The last axis (attention scores): one vector pass per row.
+		xd, yd := x.F32(), out.F32()
+		nnParallel(th, outer, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				kernels.SoftmaxRowF32(yd[r*n:(r+1)*n], xd[r*n:(r+1)*n])
+			}
+		})
+	case x.DType == graph.Float32:
 		softmaxRows(th, x.F32(), out.F32(), outer, n, inner, k.log)
-	case graph.Float64:
+	case x.DType == graph.Float64:
 		softmaxRows(th, x.Data.([]float64), out.Data.([]float64), outer, n, inner, k.log)
 	default:
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)

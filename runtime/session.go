@@ -294,6 +294,8 @@ func (s *Session) plan() error {
 		}
 	}
 	s.fuseConvEpilogues(m.Opset())
+	// fuse_layernorm.go
+	s.fuseLayerNorms(m.Opset())
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
 	s.planChannelsLast()

@@ -41,6 +41,21 @@ func (l *lowerer) lowerElementwise(n *graph.Node) error {
 
 // ---- elementwise binary --------------------------------------------------------------------
 
+// constRef returns an int8 initializer holding the per-tensor quantized
+// constant name (a DequantizeLinear of an int8 or uint8 initializer) for a
+// data-movement operator, or nil when name is not one.
+func (l *lowerer) constRef(name string) *qref {
+	if l.dqConst[name] == nil {
+		return nil
+	}
+	r, t, err := l.binaryOperand(name)
+	if err != nil || t == nil || t.Data == nil {
+		return nil
+	}
+	r.store = l.addInit(name+"_q", t)
+	return r
+}
+
 // binaryOperand is one input of an elementwise operator: an activation or a quantized
 // constant.
 func (l *lowerer) binaryOperand(name string) (*qref, *graph.Tensor, error) {

@@ -139,6 +139,11 @@ func (l *lowerer) lowerConcat(n *graph.Node) error {
 	for _, in := range n.Inputs {
 		r := l.qIn(in)
 		if r == nil {
+			// A quantized constant (the class token of a ViT, folded with its
+			// Expand by the quantizer) joins as an int8 initializer.
+			r = l.constRef(in)
+		}
+		if r == nil {
 			return notLowered("input %q is not quantized", in)
 		}
 		refs = append(refs, r)

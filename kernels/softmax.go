@@ -1,0 +1,84 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// SoftmaxRowF32 writes the softmax of src to dst (len(dst) >= len(src); dst
+// may be src): dst[i] = exp(src[i] − max) / Σ exp(src[j] − max), with the
+// exponentials and their sum in one vector pass (the Cephes expf of the
+// activation kernels, a few ulp of float32) on AVX-512 and AVX2; the Go path
+// and the tail use float64 math.Exp.
+func SoftmaxRowF32(dst, src []float32) {
+	n := len(src)
+	if len(dst) < n {
+		panic(fmt.Sprintf("kernels.SoftmaxRowF32: dst %d < src %d", len(dst), n))
+	}
+	if n == 0 {
+		return
+	}
+	mx := src[0]
+	for _, v := range src[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	var sum float64
+	done := 0
+	if n >= 16 {
+		var s float32
+		s, done = expShiftSumAsm(dst, src, mx)
+		sum = float64(s)
+	}
+	for i := done; i < n; i++ {
+		e := math.Exp(float64(src[i] - mx))
+		dst[i] = float32(e)
+		sum += e
+	}
+	inv := float32(1 / sum)
+	for i := range dst[:n] {
+		dst[i] *= inv
+	}
+}
+
+// LayerNormRowF32 normalizes one row: dst[i] = (src[i] − mean) / sqrt(var +
+// eps) · scale[i] + bias[i] (scale and bias nil for none), with the mean and
+// the (biased) variance accumulated in float64 over the row, as the
+// decomposed ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div of an
+// exported LayerNorm computes them up to float32 rounding. dst may be src.
+func LayerNormRowF32(dst, src, scale, bias []float32, eps float32) {
+	n := len(src)
+	if len(dst) < n || scale != nil && len(scale) < n || bias != nil && len(bias) < n {
+		panic(fmt.Sprintf("kernels.LayerNormRowF32: row %d, dst %d, scale %d, bias %d", n, len(dst), len(scale), len(bias)))
+	}
+	if n == 0 {
+		return
+	}
+	var s float64
+	for _, v := range src {
+		s += float64(v)
+	}
+	mean := float32(s / float64(n))
+	var q float64
+	for _, v := range src {
+		d := float64(v - mean)
+		q += d * d
+	}
+	variance := float32(q / float64(n))
+	inv := 1 / float32(math.Sqrt(float64(variance+eps)))
+	switch {
+	case scale != nil && bias != nil:
+		for i, v := range src {
+			dst[i] = (v-mean)*inv*scale[i] + bias[i]
+		}
+	case scale != nil:
+		for i, v := range src {
+			dst[i] = (v - mean) * inv * scale[i]
+		}
+	default:
+		for i, v := range src {
+			dst[i] = (v - mean) * inv
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSoftmaxRowF32 checks the softmax rows on every dispatch path against a
+// float64 reference: lengths around the vector widths, wide ranges (very
+// negative logits underflow to 0), equal logits, in place.
+func TestSoftmaxRowF32(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{1, 2, 7, 8, 15, 16, 17, 31, 64, 197, 1000} {
+			for _, scale := range []float32{0, 1, 10, 60} {
+				src := make([]float32, n)
+				for i := range src {
+					src[i] = (r.Float32()*2 - 1) * scale
+				}
+				if n > 3 {
+					src[n/2] = -1e30 // exp underflows to 0
+				}
+				want := make([]float64, n)
+				mx := math.Inf(-1)
+				for _, v := range src {
+					mx = math.Max(mx, float64(v))
+				}
+				var s float64
+				for i, v := range src {
+					want[i] = math.Exp(float64(v) - mx)
+					s += want[i]
+				}
+				got := make([]float32, n)
+				SoftmaxRowF32(got, src)
+				var sum float64
+				for i := range got {
+					require.InDelta(t, want[i]/s, float64(got[i]), 2e-6*math.Max(1, want[i]/s), "n=%d scale=%v i=%d", n, scale, i)
+					sum += float64(got[i])
+				}
+				require.InDelta(t, 1, sum, 1e-5)
+				SoftmaxRowF32(src, src) // in place
+				require.Equal(t, got, src)
+			}
+		}
+	})
+}
+
+// TestLayerNormRowF32 checks one-pass row normalisation against float64 on
+// every dispatch path, with and without scale and bias.
+func TestLayerNormRowF32(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, n := range []int{1, 5, 16, 33, 768} {
+			src, scale, bias := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range src {
+				src[i] = r.Float32()*8 - 3
+				scale[i] = r.Float32()*2 - 1
+				bias[i] = r.Float32() - 0.5
+			}
+			var mean, q float64
+			for _, v := range src {
+				mean += float64(v)
+			}
+			mean /= float64(n)
+			for _, v := range src {
+				q += (float64(v) - mean) * (float64(v) - mean)
+			}
+			inv := 1 / math.Sqrt(q/float64(n)+1e-5)
+			for _, withParams := range []bool{false, true} {
+				got := make([]float32, n)
+				if withParams {
+					LayerNormRowF32(got, src, scale, bias, 1e-5)
+				} else {
+					LayerNormRowF32(got, src, nil, nil, 1e-5)
+				}
+				for i, v := range src {
+					want := (float64(v) - mean) * inv
+					if withParams {
+						want = want*float64(scale[i]) + float64(bias[i])
+					}
+					require.InDelta(t, want, float64(got[i]), 3e-6*math.Max(1, math.Abs(want)), "n=%d i=%d", n, i)
+				}
+			}
+		}
+	})
+}

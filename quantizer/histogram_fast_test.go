@@ -65,9 +65,9 @@ func histCases() map[string][]float32 {
 		return d
 	}
 	out := map[string][]float32{
-		"relu": gen(100003, func(int) float32 { return max(0, float32(rng.NormFloat64())) }),
+		"relu":   gen(100003, func(int) float32 { return max(0, float32(rng.NormFloat64())) }),
 		"signed": gen(70001, func(int) float32 { return float32(rng.NormFloat64() * 40) }),
-		"relu6": gen(50000, func(int) float32 { return min(6, max(0, float32(rng.NormFloat64()*5))) }),
+		"relu6":  gen(50000, func(int) float32 { return min(6, max(0, float32(rng.NormFloat64()*5))) }),
 		"negzero": gen(1000, func(i int) float32 {
 			if i%2 == 0 {
 				return float32(math.Copysign(0, -1))

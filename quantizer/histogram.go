@@ -35,6 +35,9 @@ type histogram struct {
 	// over a uniform background, or ReLU6's saturation at 6. ENTROPY treats them as
 	// exactly representable (see entropy.go).
 	reps []float64
+	// tail is the last two values of the piece added last (addPiece), NaN where
+	// there is none.
+	tail [2]float32
 }
 
 func newHistogram() *histogram {
@@ -127,6 +130,49 @@ func (h *histogram) addPar(data []float32, threads int) error {
 			h.bins[k] += p[0][k]
 			h.reps[k] += p[1][k]
 		}
+	}
+	return nil
+}
+
+// addPiece adds elements [offset, offset+len(d)) of one tensor whose pieces come
+// in order (offset 0 starts the tensor), with the counts one add of the whole tensor
+// gives: the grid does not depend on how values are split, and a run of equal values
+// that straddles two pieces is counted once in full.
+func (h *histogram) addPiece(d []float32, offset, threads int) error {
+	if err := h.addPar(d, threads); err != nil {
+		if nf, ok := err.(errNonFinite); ok {
+			nf.index += offset
+			return nf
+		}
+		return err
+	}
+	if len(d) == 0 {
+		return nil
+	}
+	nan := float32(math.NaN())
+	if offset == 0 {
+		h.tail = [2]float32{nan, nan}
+	}
+	// Each piece was binned as if its ends had no neighbour: the last value a of the
+	// previous piece and the first value b of this one were not compared.
+	if a, b := h.tail[1], d[0]; a == b && a != 0 {
+		next := nan
+		if len(d) > 1 {
+			next = d[1]
+		}
+		add := 0.0
+		if h.tail[0] != a {
+			add++ // a only belongs to a run through b
+		}
+		if next != b {
+			add++ // and b only through a
+		}
+		h.reps[h.index(float64(a))-h.lo] += add
+	}
+	if len(d) >= 2 {
+		h.tail = [2]float32{d[len(d)-2], d[len(d)-1]}
+	} else {
+		h.tail = [2]float32{h.tail[1], d[0]}
 	}
 	return nil
 }

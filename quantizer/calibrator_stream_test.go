@@ -3,6 +3,7 @@ package quantizer
 import (
 	"math"
 	"math/rand"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -178,4 +179,39 @@ func TestHistogramAddParMatchesSequential(t *testing.T) {
 	errSeq, errPar := newHistogram().add(bad), newHistogram().addPar(bad, 4)
 	require.Error(t, errSeq)
 	assert.Equal(t, errSeq, errPar)
+}
+
+// Calibration memory is flat in the number of samples: after each batch, what the
+// calibrator keeps besides its histograms (each bounded by 2*histMaxBins+2 bins
+// whatever the data) does not grow. Bytes after a collection, not time.
+func TestCalibratorMemoryFlatInSamples(t *testing.T) {
+	m, err := graph.Load("../testdata/exported/detector_opset13.onnx")
+	require.NoError(t, err)
+	c, err := NewCalibrator(m, PercentileAsym, CalibOptions{})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewSource(13))
+	var base int64
+	for b := 0; b < 8; b++ {
+		x := graph.NewTensor(graph.Float32, []int{2, 3, 96, 128})
+		for i := range x.F32() {
+			x.F32()[i] = rng.Float32() * float32(1+b) // growing ranges: the grids grow too
+		}
+		require.NoError(t, c.collect(map[string]*graph.Tensor{"images": x}, true))
+		x = nil
+		goruntime.GC()
+		goruntime.GC() // the executor's buffer pool (a sync.Pool) empties on the second
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		hb := 0
+		for _, h := range c.hists {
+			hb += h.memBytes()
+			assert.LessOrEqual(t, len(h.bins), 2*histMaxBins+2)
+		}
+		other := int64(ms.HeapAlloc) - int64(hb)
+		if b == 0 {
+			base = other
+			continue
+		}
+		assert.LessOrEqual(t, other-base, int64(256<<10), "batch %d: %d bytes besides the histograms, %d after the first", b+1, other, base)
+	}
 }

@@ -125,6 +125,9 @@ type Session struct {
 	tapNames map[int]string
 	// chains are the elementwise chains run in pieces, by first step (tap_chain.go).
 	chains map[int]*tapChain
+	// afterStep, when set (tests), sees the slots once each step or chain has
+	// produced its outputs, before its inputs are freed.
+	afterStep func(vals []*graph.Tensor)
 }
 
 // NodePlacement says where a node of the executed graph runs.
@@ -396,6 +399,9 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 					held[id] = arena.hold(rangeOf(outs[i].Data))
 				}
 			}
+		}
+		if s.afterStep != nil {
+			s.afterStep(vals)
 		}
 		if err := s.tapStreamStep(&st, vals); err != nil {
 			return nil, err

@@ -255,6 +255,9 @@ func (s *Session) runChain(ctx *ExecContext, ch *tapChain, vals []*graph.Tensor,
 	if len(arena.bufs) > 0 {
 		held[ch.y] = arena.hold(rangeOf(yd))
 	}
+	if s.afterStep != nil {
+		s.afterStep(vals)
+	}
 	last := s.steps[ch.last]
 	if err := s.tapStreamStep(&last, vals); err != nil {
 		return true, err

@@ -165,7 +165,14 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		return nil, err
 	}
 	if len(pairs) == 0 {
-		return nil, errors.New("compare: no tensor of the float model has a quantized counterpart in the second model (different models?)")
+		// A dynamically quantized model has no DequantizeLinear of an activation: its
+		// activations are quantized at run time inside the operators. Compare the
+		// float tensors both models compute under one name (what the int8 operators
+		// write, and the layers left in float32) and the outputs.
+		pairs = sameNamePairs(floatModel, int8Model)
+	}
+	if len(pairs) == 0 && len(outputPairs(floatModel, int8Model)) == 0 {
+		return nil, errors.New("compare: no tensor of the float model has a quantized counterpart in the second model, and they share no output (different models?)")
 	}
 	var fNames, qNames []string
 	for _, p := range pairs {
@@ -183,6 +190,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	}
 	res.Mode = mode
 	accs := make([]errAcc, len(pairs))
+	skip := make([]bool, len(pairs))
 	outs := outputPairs(floatModel, int8Model)
 	agree, agree5, classes := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	oaccs := make([]errAcc, len(outs))
@@ -209,6 +217,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			f, q := fo[p.float], qo[p.int8]
 			if f == nil || q == nil {
 				return nil, fmt.Errorf("compare: tensor %q was not computed", p.float)
+			}
+			if p.sameName && (f.DType != graph.Float32 || q.DType != graph.Float32) {
+				skip[i] = true
+				continue
 			}
 			qf, err := decodeTensor(int8Model, p.int8, q)
 			if err != nil {
@@ -249,6 +261,9 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		}
 	}
 	for i, p := range pairs {
+		if skip[i] {
+			continue
+		}
 		a := accs[i]
 		le := LayerError{Tensor: p.float, Int8Name: p.int8, Op: p.op, Node: p.node, MaxAbsErr: a.maxAbs, Values: a.n}
 		le.SQNR, le.Cosine = a.sqnr(), a.cosine()
@@ -303,6 +318,9 @@ func int8Session(m *graph.Model, taps []string, opts CompareOptions) (*runtime.S
 type tensorPair struct {
 	float, int8 string
 	op, node    string
+	// sameName pairs a float tensor of a dynamically quantized model (sameNamePairs):
+	// one that turns out not to be float32 (a shape) is left out.
+	sameName bool
 }
 
 // tensorPairs maps the float tensors of floatModel to their dequantized counterparts
@@ -361,6 +379,26 @@ func tensorPairs(fm, qm *graph.Model) ([]tensorPair, error) {
 		out = append(out, tensorPair{float: name, int8: q, op: ops[name][0], node: ops[name][1]})
 	}
 	return out, nil
+}
+
+// sameNamePairs pairs the float32 node outputs of fm with the tensors of the same
+// name that qm computes, graph outputs left out (Compare reports those apart).
+func sameNamePairs(fm, qm *graph.Model) []tensorPair {
+	qprod := qm.Graph.Producers()
+	var out []tensorPair
+	for _, n := range fm.Graph.Nodes {
+		for _, o := range n.Outputs {
+			q := qprod[o]
+			if o == "" || q == nil || fm.Graph.IsGraphOutput(o) || graph.IsQuantizedOp(q.OpType) {
+				continue
+			}
+			if v := fm.Graph.Values[o]; v != nil && v.DType != graph.Undefined && v.DType != graph.Float32 {
+				continue
+			}
+			out = append(out, tensorPair{float: o, int8: o, op: n.OpType, node: n.Name, sameName: true})
+		}
+	}
+	return out
 }
 
 // outputPairs lists the graph outputs both models have.

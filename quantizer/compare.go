@@ -99,6 +99,12 @@ type OutputAgreement struct {
 	// Shapes lists the distinct output shapes of the runs (batches of one shape group
 	// each).
 	Shapes [][]int `json:"output_shapes"`
+	// StepAgreement is, for a sequence output (rank 3: [T, N, C] or [N, T, C] with
+	// C >= 2, a CTC recogniser's scores), the fraction of positions (time step and
+	// sample) where both runs pick the same class over the last axis; StepClasses is
+	// C, 0 for other outputs.
+	StepAgreement float64 `json:"step_agreement"`
+	StepClasses   int     `json:"step_classes"`
 }
 
 // Comparison is the result of Compare.
@@ -195,6 +201,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	agree, agree5, classes := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	oaccs := make([]errAcc, len(outs))
 	oshapes := make([][][]int, len(outs))
+	stepAgree, stepPos, stepC := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	for start, bn := 0, 0; start < n; start += bn {
 		bn = batchLen(data, start, opts.BatchSize, n)
 		in, err := data.Batch(start, bn)
@@ -254,6 +261,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				t1, t5 := topAgreement(ff, qf, c)
 				agree[i] += t1
 				agree5[i] += t5
+			} else if c := stepClasses(f.Shape); c > 0 {
+				stepC[i] = c
+				a, _ := topAgreement(ff, qf, c)
+				stepAgree[i] += a
+				stepPos[i] += len(ff) / c
 			}
 		}
 		if opts.Progress != nil {
@@ -276,6 +288,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			Values: a.n, Shapes: oshapes[i]}
 		if a.n > 0 {
 			oa.MeanAbsErr = a.sumAbs / float64(a.n)
+		}
+		if stepPos[i] > 0 {
+			oa.StepClasses = stepC[i]
+			oa.StepAgreement = float64(stepAgree[i]) / float64(stepPos[i])
 		}
 		if classes[i] > 0 {
 			oa.Agreement = float64(agree[i]) / float64(n)
@@ -533,6 +549,15 @@ func topAgreement(f, q []float32, c int) (top1, top5 int) {
 		}
 	}
 	return top1, top5
+}
+
+// stepClasses is C for a sequence output of rank 3 ([T, N, C] or [N, T, C], C >= 2),
+// else 0.
+func stepClasses(shape []int) int {
+	if len(shape) == 3 && shape[2] >= 2 {
+		return shape[2]
+	}
+	return 0
 }
 
 func argmax(v []float32) int {

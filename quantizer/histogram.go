@@ -262,7 +262,8 @@ func max32(a, b float32) float32 {
 // not zero and equals a neighbour in data (the sequential definition: every value of
 // a run of two or more equal values). The loop has no data-dependent branch (ReLU
 // outputs are zero at random): zeros are counted in the bin of 0 and taken out of it
-// at the end, and the run test is integer arithmetic on the bits.
+// at the end, and the run test is integer arithmetic on the bits; only a value in a
+// run, which is rare, takes a branch.
 func (h *histogram) bin(data []float32, s, e int, bins, reps []float64) {
 	if s >= e {
 		return
@@ -293,7 +294,9 @@ func (h *histogram) bin(data []float32, s, e int, bins, reps []float64) {
 		inRun := ((uint64(cur^prev) - 1) >> 63) | ((uint64(cur^next) - 1) >> 63)
 		k := int(math.Floor(float64(v)*inv)) - lo
 		bins[k]++
-		reps[k] += float64(inRun &^ zero)
+		if inRun&^zero != 0 { // rare, so predicted: point masses are few values
+			reps[k]++
+		}
 		zeros += zero
 		prev, cur = cur, next
 	}

@@ -119,13 +119,27 @@ func TestHistogramBinMatchesReference(t *testing.T) {
 	}
 }
 
-// BenchmarkHistogramAdd bins 4 Mi ReLU outputs (half of them zero) on one thread;
-// /reference is the straightforward loops above on the same values.
+// BenchmarkHistogramAdd bins 4 Mi ReLU outputs (half of them zero) or signed values
+// (conv outputs: no zeros) on one thread; /reference is the straightforward loops
+// above on the same values.
 func BenchmarkHistogramAdd(b *testing.B) {
+	for _, relu := range []bool{true, false} {
+		name := "relu"
+		if !relu {
+			name = "signed"
+		}
+		b.Run(name, func(b *testing.B) { benchHistogramAdd(b, relu) })
+	}
+}
+
+func benchHistogramAdd(b *testing.B, relu bool) {
 	rng := rand.New(rand.NewSource(1))
 	d := make([]float32, 4<<20)
 	for i := range d {
-		d[i] = max(0, float32(rng.NormFloat64()))
+		d[i] = float32(rng.NormFloat64())
+		if relu {
+			d[i] = max(0, d[i])
+		}
 	}
 	b.Run("fast", func(b *testing.B) {
 		b.SetBytes(int64(4 * len(d)))

@@ -86,7 +86,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	for i, l := range shown {
 		rows[i] = []string{fmt.Sprint(i + 1), l.Tensor, l.Op, fmtDB(l.SQNR), fmt.Sprintf("%.5f", l.Cosine), fmt.Sprintf("%.4g", l.MaxAbsErr)}
 	}
-	fmt.Fprintf(stdout, "%d quantized tensors, worst first (%d samples of %s; int8 model run as %s):\n\n", len(res.Layers), res.Samples, feed.Name, res.Mode)
+	what := "quantized tensors"
+	if qm.Metadata[quantizer.MetaFormat] == "dynamic" {
+		what = "tensors of both models (dynamic quantization: activations are quantized inside the int8 operators)"
+	}
+	fmt.Fprintf(stdout, "%d %s, worst first (%d samples of %s; int8 model run as %s):\n\n", len(res.Layers), what, res.Samples, feed.Name, res.Mode)
 	table(stdout, []string{"#", "tensor", "op", "SQNR dB", "cosine", "max |err|"}, rows)
 	fmt.Fprintln(stdout, "\nmodel outputs, float32 against int8:")
 	orows := make([][]string, 0, len(res.Top1))
@@ -109,6 +113,10 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	for _, o := range res.Top1 {
 		if o.Classes > 0 {
 			fmt.Fprintf(stdout, "\ntop-1 agreement on %s: %.2f %%", o.Output, 100*o.Agreement)
+		}
+		if o.StepClasses > 0 {
+			fmt.Fprintf(stdout, "\nper-step agreement on %s (arg-max over its last axis, %d classes, at every time step of every sample): %.2f %%",
+				o.Output, o.StepClasses, 100*o.StepAgreement)
 		}
 	}
 	fmt.Fprintln(stdout)

@@ -89,7 +89,8 @@ func dynamicLSTM(g *graph.Graph, n *graph.Node, exclude map[string]bool) ([]*gra
 // states [batch, dirs, hidden] out.
 func batchFirstLSTM(g *graph.Graph, lstm *graph.Node, base string) []*graph.Node {
 	transpose := func(in, out string, perm ...int) *graph.Node {
-		t := &graph.Node{Name: g.UniqueName(base + "_layout"), OpType: "Transpose", Inputs: []string{in}, Outputs: []string{out},
+		// Node names are unique per tensor: the graph does not hold these nodes yet.
+		t := &graph.Node{Name: g.UniqueName(out + "_layout"), OpType: "Transpose", Inputs: []string{in}, Outputs: []string{out},
 			Attrs: map[string]*graph.Attr{}}
 		p := make([]int64, len(perm))
 		for i, v := range perm {

@@ -57,6 +57,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	shapes = boundShapes(shapes, fm, qm)
 	feed, err := openData(*data, *split, *preprocess, fm, shapes, *n)
 	if err != nil {
 		return err
@@ -128,6 +129,42 @@ func fmtDB(d quantizer.DB) string {
 		return "exact"
 	}
 	return fmt.Sprintf("%.2f", float64(d))
+}
+
+// boundShapes adds to the --input-shape bindings the shapes the int8 model fixes for
+// inputs the float model leaves symbolic (quantize --input-shape writes the bound
+// shapes), so that data for the pair is prepared as the int8 model takes it.
+func boundShapes(given inputShapes, fm, qm *graph.Model) inputShapes {
+	out := inputShapes{}
+	for name, s := range given {
+		out[name] = s
+	}
+	for _, in := range modelInputs(fm.Graph) {
+		q := qm.Graph.Input(in.Name)
+		if _, ok := out[in.Name]; ok || q == nil || !q.HasShape || (in.HasShape && allKnown(in.Shape)) {
+			continue
+		}
+		if dims, ok := knownDims(q.Shape); ok {
+			out[in.Name] = dims
+		}
+	}
+	return out
+}
+
+func allKnown(s graph.Shape) bool {
+	_, ok := knownDims(s)
+	return ok
+}
+
+func knownDims(s graph.Shape) ([]int, bool) {
+	dims := make([]int, len(s))
+	for i, d := range s {
+		if !d.Known() {
+			return nil, false
+		}
+		dims[i] = d.Size
+	}
+	return dims, true
 }
 
 // fixedBatch is the leading dimension the model's inputs declare when it is concrete

@@ -135,7 +135,7 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	// batch's memory is the float executor's own plus the tensor being observed, not
 	// every activation of the batch at once (docs/quantizer.md, calibration memory).
 	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...),
-		runtime.WithTapFunc(c.observe), runtime.WithThreads(opts.Threads))
+		runtime.WithTapFunc(c.observe), runtime.WithTapPieces(c.observePiece), runtime.WithThreads(opts.Threads))
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
@@ -200,7 +200,12 @@ func (c *Calibrator) Samples() int {
 // activations to the statistics. It may be called any number of times, with batches
 // of any size. If it fails the statistics of the batch may be partly recorded; start
 // over with a new Calibrator.
-func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error {
+func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error { return c.collect(batch, false) }
+
+// collect is Collect; with owned the batch is handed to the executor
+// (runtime.Session.RunTensorsOwned), which empties the map and drops each input
+// after its last reader.
+func (c *Calibrator) collect(batch map[string]*graph.Tensor, owned bool) error {
 	if len(batch) == 0 {
 		return errors.New("calibration: empty batch")
 	}
@@ -229,7 +234,11 @@ func (c *Calibrator) Collect(batch map[string]*graph.Tensor) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.seen)
-	if _, err := c.sess.RunTensors(batch); err != nil {
+	run := c.sess.RunTensors
+	if owned {
+		run = c.sess.RunTensorsOwned
+	}
+	if _, err := run(batch); err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
 	for i, ok := range c.seen {
@@ -262,6 +271,23 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
 	c.seen[i] = true
+	return nil
+}
+
+// observePiece is observe for a tensor the executor streams in pieces (the interior
+// of an elementwise chain, runtime.WithTapPieces): the pieces come in order, and the
+// statistics are those of the whole tensor.
+func (c *Calibrator) observePiece(name string, d []float32, offset, total int) error {
+	i, ok := c.index[name]
+	if !ok {
+		return fmt.Errorf("calibration: tensor %q was not asked for", name)
+	}
+	if err := c.hists[i].addPiece(d, offset, c.opts.Threads); err != nil {
+		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
+	}
+	if offset+len(d) == total {
+		c.seen[i] = true
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package quantizer
 import (
 	"math"
 	"math/rand"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -42,7 +43,7 @@ func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
 			}
 			require.Equal(t, retained.names, streamed.names)
 			for i, name := range retained.names {
-				assert.Equal(t, retained.hists[i], streamed.hists[i], "histogram of %q", name)
+				assert.Equal(t, histStats(retained.hists[i]), histStats(streamed.hists[i]), "histogram of %q", name)
 			}
 			for _, meth := range Methods() {
 				want, wrep, err := retained.ComputeRangesFor(meth)
@@ -54,6 +55,95 @@ func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// histStats is a histogram without the piece bookkeeping (tail).
+func histStats(h *histogram) histogram {
+	c := *h
+	c.tail = [2]float32{}
+	return c
+}
+
+// The same on an exported detector whose activation chains (Conv -> HardSigmoid ->
+// Mul) the executor runs in pieces (runtime.WithTapPieces): the HardSigmoid outputs,
+// saturated at 0 and 1 in long runs, reach the calibrator piece by piece only.
+func TestCalibratorPiecesMatchRetainedTaps(t *testing.T) {
+	m, err := graph.Load("../testdata/exported/detector_opset13.onnx")
+	require.NoError(t, err)
+	streamed, err := NewCalibrator(m, MinMaxSym, CalibOptions{})
+	require.NoError(t, err)
+	retained, err := NewCalibrator(m, MinMaxSym, CalibOptions{})
+	require.NoError(t, err)
+	sess, err := runtime.NewSession(retained.model, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(retained.names...))
+	require.NoError(t, err)
+	rng := rand.New(rand.NewSource(11))
+	for _, n := range []int{2, 1, 3} {
+		x := graph.NewTensor(graph.Float32, []int{n, 3, 96, 128})
+		for i := range x.F32() {
+			x.F32()[i] = rng.Float32()
+		}
+		batch := map[string]*graph.Tensor{"images": x}
+		out, err := sess.RunTensors(batch)
+		require.NoError(t, err)
+		require.NoError(t, streamed.collect(batch, true))
+		assert.Empty(t, batch, "an owned batch is handed to the executor")
+		for i, name := range retained.names {
+			require.NotNil(t, out[name], name)
+			require.NoError(t, retained.hists[i].add(out[name].F32()))
+		}
+		retained.samples += n
+		retained.batches++
+	}
+	for i, name := range retained.names {
+		assert.Equal(t, histStats(retained.hists[i]), histStats(streamed.hists[i]), "histogram of %q", name)
+	}
+	for _, meth := range Methods() {
+		want, wrep, err := retained.ComputeRangesFor(meth)
+		require.NoError(t, err)
+		got, grep, err := streamed.ComputeRangesFor(meth)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "%s ranges", meth)
+		assert.Equal(t, wrep.Tensors, grep.Tensors, "%s report", meth)
+	}
+}
+
+// Pieces of any lengths, runs of equal values across their ends included, give the
+// histogram one add of the whole tensor gives.
+func TestHistogramAddPieceMatchesWhole(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	for trial := 0; trial < 50; trial++ {
+		n := 1 + rng.Intn(3000)
+		data := make([]float32, n)
+		for i := range data {
+			switch r := rng.Intn(10); {
+			case r < 3:
+				data[i] = 0
+			case r < 7 && i > 0:
+				data[i] = data[i-1]
+			default:
+				data[i] = float32(rng.NormFloat64())
+			}
+		}
+		whole, pieced := newHistogram(), newHistogram()
+		for rep := 0; rep < 2; rep++ { // two tensors: the second starts at offset 0 again
+			require.NoError(t, whole.add(data))
+			for off := 0; off < n; {
+				l := 1 + rng.Intn(min(n-off, 1+rng.Intn(40)))
+				require.NoError(t, pieced.addPiece(data[off:off+l], off, 1+rng.Intn(3)))
+				off += l
+			}
+		}
+		assert.Equal(t, whole.reps, pieced.reps, "trial %d", trial)
+		assert.Equal(t, whole.count, pieced.count)
+		assert.Equal(t, whole.zeros, pieced.zeros)
+		assert.Equal(t, whole.side(false), pieced.side(false))
+		assert.Equal(t, whole.side(true), pieced.side(true))
+	}
+	h := newHistogram()
+	require.NoError(t, h.addPiece([]float32{1, 2}, 0, 1))
+	err := h.addPiece([]float32{3, float32(math.Inf(1))}, 2, 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "element 3")
 }
 
 // addPar splits a tensor over goroutines; the histogram is the sequential one bit
@@ -89,4 +179,39 @@ func TestHistogramAddParMatchesSequential(t *testing.T) {
 	errSeq, errPar := newHistogram().add(bad), newHistogram().addPar(bad, 4)
 	require.Error(t, errSeq)
 	assert.Equal(t, errSeq, errPar)
+}
+
+// Calibration memory is flat in the number of samples: after each batch, what the
+// calibrator keeps besides its histograms (each bounded by 2*histMaxBins+2 bins
+// whatever the data) does not grow. Bytes after a collection, not time.
+func TestCalibratorMemoryFlatInSamples(t *testing.T) {
+	m, err := graph.Load("../testdata/exported/detector_opset13.onnx")
+	require.NoError(t, err)
+	c, err := NewCalibrator(m, PercentileAsym, CalibOptions{})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewSource(13))
+	var base int64
+	for b := 0; b < 8; b++ {
+		x := graph.NewTensor(graph.Float32, []int{2, 3, 96, 128})
+		for i := range x.F32() {
+			x.F32()[i] = rng.Float32() * float32(1+b) // growing ranges: the grids grow too
+		}
+		require.NoError(t, c.collect(map[string]*graph.Tensor{"images": x}, true))
+		x = nil
+		goruntime.GC()
+		goruntime.GC() // the executor's buffer pool (a sync.Pool) empties on the second
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		hb := 0
+		for _, h := range c.hists {
+			hb += h.memBytes()
+			assert.LessOrEqual(t, len(h.bins), 2*histMaxBins+2)
+		}
+		other := int64(ms.HeapAlloc) - int64(hb)
+		if b == 0 {
+			base = other
+			continue
+		}
+		assert.LessOrEqual(t, other-base, int64(256<<10), "batch %d: %d bytes besides the histograms, %d after the first", b+1, other, base)
+	}
 }

@@ -99,6 +99,12 @@ type OutputAgreement struct {
 	// Shapes lists the distinct output shapes of the runs (batches of one shape group
 	// each).
 	Shapes [][]int `json:"output_shapes"`
+	// StepAgreement is, for a sequence output (rank 3: [T, N, C] or [N, T, C] with
+	// C >= 2, a CTC recogniser's scores), the fraction of positions (time step and
+	// sample) where both runs pick the same class over the last axis; StepClasses is
+	// C, 0 for other outputs.
+	StepAgreement float64 `json:"step_agreement"`
+	StepClasses   int     `json:"step_classes"`
 }
 
 // Comparison is the result of Compare.
@@ -165,7 +171,14 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		return nil, err
 	}
 	if len(pairs) == 0 {
-		return nil, errors.New("compare: no tensor of the float model has a quantized counterpart in the second model (different models?)")
+		// A dynamically quantized model has no DequantizeLinear of an activation: its
+		// activations are quantized at run time inside the operators. Compare the
+		// float tensors both models compute under one name (what the int8 operators
+		// write, and the layers left in float32) and the outputs.
+		pairs = sameNamePairs(floatModel, int8Model)
+	}
+	if len(pairs) == 0 && len(outputPairs(floatModel, int8Model)) == 0 {
+		return nil, errors.New("compare: no tensor of the float model has a quantized counterpart in the second model, and they share no output (different models?)")
 	}
 	var fNames, qNames []string
 	for _, p := range pairs {
@@ -183,10 +196,12 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	}
 	res.Mode = mode
 	accs := make([]errAcc, len(pairs))
+	skip := make([]bool, len(pairs))
 	outs := outputPairs(floatModel, int8Model)
 	agree, agree5, classes := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	oaccs := make([]errAcc, len(outs))
 	oshapes := make([][][]int, len(outs))
+	stepAgree, stepPos, stepC := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	for start, bn := 0, 0; start < n; start += bn {
 		bn = batchLen(data, start, opts.BatchSize, n)
 		in, err := data.Batch(start, bn)
@@ -209,6 +224,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			f, q := fo[p.float], qo[p.int8]
 			if f == nil || q == nil {
 				return nil, fmt.Errorf("compare: tensor %q was not computed", p.float)
+			}
+			if p.sameName && (f.DType != graph.Float32 || q.DType != graph.Float32) {
+				skip[i] = true
+				continue
 			}
 			qf, err := decodeTensor(int8Model, p.int8, q)
 			if err != nil {
@@ -242,6 +261,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				t1, t5 := topAgreement(ff, qf, c)
 				agree[i] += t1
 				agree5[i] += t5
+			} else if c := stepClasses(f.Shape); c > 0 {
+				stepC[i] = c
+				a, _ := topAgreement(ff, qf, c)
+				stepAgree[i] += a
+				stepPos[i] += len(ff) / c
 			}
 		}
 		if opts.Progress != nil {
@@ -249,6 +273,9 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		}
 	}
 	for i, p := range pairs {
+		if skip[i] {
+			continue
+		}
 		a := accs[i]
 		le := LayerError{Tensor: p.float, Int8Name: p.int8, Op: p.op, Node: p.node, MaxAbsErr: a.maxAbs, Values: a.n}
 		le.SQNR, le.Cosine = a.sqnr(), a.cosine()
@@ -261,6 +288,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			Values: a.n, Shapes: oshapes[i]}
 		if a.n > 0 {
 			oa.MeanAbsErr = a.sumAbs / float64(a.n)
+		}
+		if stepPos[i] > 0 {
+			oa.StepClasses = stepC[i]
+			oa.StepAgreement = float64(stepAgree[i]) / float64(stepPos[i])
 		}
 		if classes[i] > 0 {
 			oa.Agreement = float64(agree[i]) / float64(n)
@@ -303,6 +334,9 @@ func int8Session(m *graph.Model, taps []string, opts CompareOptions) (*runtime.S
 type tensorPair struct {
 	float, int8 string
 	op, node    string
+	// sameName pairs a float tensor of a dynamically quantized model (sameNamePairs):
+	// one that turns out not to be float32 (a shape) is left out.
+	sameName bool
 }
 
 // tensorPairs maps the float tensors of floatModel to their dequantized counterparts
@@ -361,6 +395,26 @@ func tensorPairs(fm, qm *graph.Model) ([]tensorPair, error) {
 		out = append(out, tensorPair{float: name, int8: q, op: ops[name][0], node: ops[name][1]})
 	}
 	return out, nil
+}
+
+// sameNamePairs pairs the float32 node outputs of fm with the tensors of the same
+// name that qm computes, graph outputs left out (Compare reports those apart).
+func sameNamePairs(fm, qm *graph.Model) []tensorPair {
+	qprod := qm.Graph.Producers()
+	var out []tensorPair
+	for _, n := range fm.Graph.Nodes {
+		for _, o := range n.Outputs {
+			q := qprod[o]
+			if o == "" || q == nil || fm.Graph.IsGraphOutput(o) || graph.IsQuantizedOp(q.OpType) {
+				continue
+			}
+			if v := fm.Graph.Values[o]; v != nil && v.DType != graph.Undefined && v.DType != graph.Float32 {
+				continue
+			}
+			out = append(out, tensorPair{float: o, int8: o, op: n.OpType, node: n.Name, sameName: true})
+		}
+	}
+	return out
 }
 
 // outputPairs lists the graph outputs both models have.
@@ -495,6 +549,15 @@ func topAgreement(f, q []float32, c int) (top1, top5 int) {
 		}
 	}
 	return top1, top5
+}
+
+// stepClasses is C for a sequence output of rank 3 ([T, N, C] or [N, T, C], C >= 2),
+// else 0.
+func stepClasses(shape []int) int {
+	if len(shape) == 3 && shape[2] >= 2 {
+		return shape[2]
+	}
+	return 0
 }
 
 func argmax(v []float32) int {

@@ -64,7 +64,7 @@ func QuantizeDynamic(m *graph.Model, opts DynamicOptions) (*graph.Model, error) 
 		if n.Domain == "" && n.OpType == "LSTM" {
 			repl, why := dynamicLSTM(g, n, exclude)
 			if repl != nil {
-				nodes = append(nodes, repl)
+				nodes = append(nodes, repl...)
 				converted++
 				q.Opsets[graph.DynamicLSTMDomain] = 1
 				continue

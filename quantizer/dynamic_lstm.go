@@ -14,12 +14,17 @@ import (
 // input and hidden state are quantized at run time; B, sequence_lens, the initial
 // states and the peepholes pass through unchanged. It returns nil and why not when the
 // LSTM cannot be converted.
-func dynamicLSTM(g *graph.Graph, n *graph.Node, exclude map[string]bool) (*graph.Node, string) {
+//
+// A batch-first LSTM (layout=1) becomes the same operator between Transposes: X and
+// the initial states to sequence-first before it, Y and the final states back after
+// it (the operator has no layout attribute, and ONNX Runtime's quantizer leaves such
+// an LSTM in float32).
+func dynamicLSTM(g *graph.Graph, n *graph.Node, exclude map[string]bool) ([]*graph.Node, string) {
 	if exclude[n.Name] {
 		return nil, "excluded"
 	}
-	if n.AttrInt("layout", 0) != 0 {
-		return nil, "layout=1 (batch first) has no DynamicQuantizeLSTM form"
+	if l := n.AttrInt("layout", 0); l != 0 && l != 1 {
+		return nil, fmt.Sprintf("layout %d is not 0 or 1", l)
 	}
 	if v := g.Values[n.Input(0)]; v == nil || v.DType != graph.Float32 {
 		return nil, "its input is not float32"
@@ -72,5 +77,47 @@ func dynamicLSTM(g *graph.Graph, n *graph.Node, exclude map[string]bool) (*graph
 		}
 	}
 	out.SetAttrInt("hidden_size", int64(hidden))
-	return out, ""
+	if n.AttrInt("layout", 0) == 0 {
+		return []*graph.Node{out}, ""
+	}
+	return batchFirstLSTM(g, out, base), ""
+}
+
+// batchFirstLSTM puts Transposes around a sequence-first DynamicQuantizeLSTM so that
+// it reads and writes the tensors of a layout=1 LSTM: X [batch, seq, in] and the
+// initial states [batch, dirs, hidden] in, Y [batch, seq, dirs, hidden] and the final
+// states [batch, dirs, hidden] out.
+func batchFirstLSTM(g *graph.Graph, lstm *graph.Node, base string) []*graph.Node {
+	transpose := func(in, out string, perm ...int) *graph.Node {
+		// Node names are unique per tensor: the graph does not hold these nodes yet.
+		t := &graph.Node{Name: g.UniqueName(out + "_layout"), OpType: "Transpose", Inputs: []string{in}, Outputs: []string{out},
+			Attrs: map[string]*graph.Attr{}}
+		p := make([]int64, len(perm))
+		for i, v := range perm {
+			p[i] = int64(v)
+		}
+		t.SetAttrInts("perm", p)
+		return t
+	}
+	var pre, post []*graph.Node
+	for _, i := range []int{0, 5, 6} { // X, initial_h, initial_c
+		if in := lstm.Input(i); in != "" {
+			seqFirst := g.UniqueName(in + "_seq_first")
+			pre = append(pre, transpose(in, seqFirst, 1, 0, 2))
+			lstm.Inputs[i] = seqFirst
+		}
+	}
+	for i, o := range lstm.Outputs {
+		if o == "" {
+			continue
+		}
+		seqFirst := g.UniqueName(o + "_seq_first")
+		perm := []int{1, 0, 2} // Y_h, Y_c: [dirs, batch, hidden] -> [batch, dirs, hidden]
+		if i == 0 {
+			perm = []int{2, 0, 1, 3} // Y: [seq, dirs, batch, hidden] -> [batch, seq, dirs, hidden]
+		}
+		post = append(post, transpose(seqFirst, o, perm...))
+		lstm.Outputs[i] = seqFirst
+	}
+	return append(append(pre, lstm), post...)
 }

@@ -35,6 +35,9 @@ type histogram struct {
 	// over a uniform background, or ReLU6's saturation at 6. ENTROPY treats them as
 	// exactly representable (see entropy.go).
 	reps []float64
+	// tail is the last two values of the piece added last (addPiece), NaN where
+	// there is none.
+	tail [2]float32
 }
 
 func newHistogram() *histogram {
@@ -131,63 +134,174 @@ func (h *histogram) addPar(data []float32, threads int) error {
 	return nil
 }
 
+// addPiece adds elements [offset, offset+len(d)) of one tensor whose pieces come
+// in order (offset 0 starts the tensor), with the counts one add of the whole tensor
+// gives: the grid does not depend on how values are split, and a run of equal values
+// that straddles two pieces is counted once in full.
+func (h *histogram) addPiece(d []float32, offset, threads int) error {
+	if err := h.addPar(d, threads); err != nil {
+		if nf, ok := err.(errNonFinite); ok {
+			nf.index += offset
+			return nf
+		}
+		return err
+	}
+	if len(d) == 0 {
+		return nil
+	}
+	nan := float32(math.NaN())
+	if offset == 0 {
+		h.tail = [2]float32{nan, nan}
+	}
+	// Each piece was binned as if its ends had no neighbour: the last value a of the
+	// previous piece and the first value b of this one were not compared.
+	if a, b := h.tail[1], d[0]; a == b && a != 0 {
+		next := nan
+		if len(d) > 1 {
+			next = d[1]
+		}
+		add := 0.0
+		if h.tail[0] != a {
+			add++ // a only belongs to a run through b
+		}
+		if next != b {
+			add++ // and b only through a
+		}
+		h.reps[h.index(float64(a))-h.lo] += add
+	}
+	if len(d) >= 2 {
+		h.tail = [2]float32{d[len(d)-2], d[len(d)-1]}
+	} else {
+		h.tail = [2]float32{h.tail[1], d[0]}
+	}
+	return nil
+}
+
 type valueScan struct {
 	min, max float64
 	zeros    int64
 	err      error
 }
 
-// scanValues returns the min and max of the non-zero values of data[s:e], the
-// number of zeros, and an error for the first non-finite value.
+// scanValues returns the min and max of data[s:e] (0 when the zeros are the
+// extremes: a -0 reads as 0), the number of zeros, and an error for the first
+// non-finite value. The loop is branch-free but for the rare new extreme: a
+// non-finite value turns the sum of v-v (0 for every finite v) into NaN, and only
+// then is the slice searched for it; zeros are counted from the bits.
 func scanValues(data []float32, s, e int) (out valueScan) {
-	out.min, out.max = math.Inf(1), math.Inf(-1)
-	for i := s; i < e; i++ {
-		v := data[i]
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			out.err = errNonFinite{v, i}
-			return out
+	d := data[s:e]
+	inf := float32(math.Inf(1))
+	mn0, mn1, mx0, mx1 := inf, inf, -inf, -inf
+	var z0, z1 uint64
+	var bad0, bad1 float32
+	i := 0
+	for ; i+2 <= len(d); i += 2 {
+		a, b := d[i], d[i+1]
+		bad0 += a - a
+		bad1 += b - b
+		if a < mn0 {
+			mn0 = a
 		}
-		if f == 0 {
-			out.zeros++
-			continue
+		if a > mx0 {
+			mx0 = a
 		}
-		if f < out.min {
-			out.min = f
+		if b < mn1 {
+			mn1 = b
 		}
-		if f > out.max {
-			out.max = f
+		if b > mx1 {
+			mx1 = b
 		}
+		z0 += (uint64(math.Float32bits(a)<<1) - 1) >> 63
+		z1 += (uint64(math.Float32bits(b)<<1) - 1) >> 63
+	}
+	for ; i < len(d); i++ {
+		a := d[i]
+		bad0 += a - a
+		mn0, mx0 = min32(mn0, a), max32(mx0, a)
+		z0 += (uint64(math.Float32bits(a)<<1) - 1) >> 63
+	}
+	if bad0+bad1 != 0 {
+		for j, v := range d {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				out.err = errNonFinite{v, s + j}
+				return out
+			}
+		}
+	}
+	out.zeros = int64(z0 + z1)
+	out.min, out.max = float64(min32(mn0, mn1)), float64(max32(mx0, mx1))
+	if out.zeros == int64(len(d)) {
+		out.min, out.max = math.Inf(1), math.Inf(-1)
+	}
+	if out.min == 0 {
+		out.min = 0
+	}
+	if out.max == 0 {
+		out.max = 0
 	}
 	return out
 }
 
+func min32(a, b float32) float32 {
+	if b < a {
+		return b
+	}
+	return a
+}
+
+func max32(a, b float32) float32 {
+	if b > a {
+		return b
+	}
+	return a
+}
+
 // bin counts data[s:e] into bins and reps (laid out like h.bins, from grid index
-// h.lo), which must cover the values.
+// h.lo), which must cover the values. The grid index is floor(v/width); width is a
+// power of two, so v*(1/width) is exact in float64. A value is in a run when it is
+// not zero and equals a neighbour in data (the sequential definition: every value of
+// a run of two or more equal values). The loop has no data-dependent branch (ReLU
+// outputs are zero at random): zeros are counted in the bin of 0 and taken out of it
+// at the end, and the run test is integer arithmetic on the bits; only a value in a
+// run, which is rare, takes a branch.
 func (h *histogram) bin(data []float32, s, e int, bins, reps []float64) {
+	if s >= e {
+		return
+	}
 	inv := 1 / h.width
 	lo := h.lo
-	// The state the sequential loop has on reaching s: in a run when data[s-1] is a
-	// non-zero value equal to its predecessor.
-	inRun := s >= 2 && data[s-1] != 0 && data[s-2] == data[s-1]
-	for i := s; i < e; i++ {
-		v := data[i]
-		if v == 0 {
-			inRun = false
-			continue
+	// prev and next are the bits of the neighbours of the value being binned; NaN
+	// bits equal no value of data (scanned finite).
+	const none = 0x7fc00001
+	prev := uint32(none)
+	if s > 0 {
+		prev = math.Float32bits(data[s-1])
+	}
+	d := data[s:e]
+	last := uint32(none)
+	if e < len(data) {
+		last = math.Float32bits(data[e])
+	}
+	var zeros uint64
+	cur := math.Float32bits(d[0])
+	for i := range d {
+		next := last
+		if i+1 < len(d) {
+			next = math.Float32bits(d[i+1])
 		}
+		v := math.Float32frombits(cur)
+		zero := (uint64(cur<<1) - 1) >> 63
+		inRun := ((uint64(cur^prev) - 1) >> 63) | ((uint64(cur^next) - 1) >> 63)
 		k := int(math.Floor(float64(v)*inv)) - lo
 		bins[k]++
-		if i > 0 && data[i-1] == v {
-			if inRun {
-				reps[k]++
-			} else {
-				reps[k] += 2 // the run's first value too
-				inRun = true
-			}
-		} else {
-			inRun = false
+		if inRun&^zero != 0 { // rare, so predicted: point masses are few values
+			reps[k]++
 		}
+		zeros += zero
+		prev, cur = cur, next
+	}
+	if zeros > 0 {
+		bins[-lo] -= float64(zeros)
 	}
 }
 

@@ -81,7 +81,7 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if nnIsHalf(x) && k.mode != "nearest" {
 		return nnHalfWrap(ctx, k, in)
 	}
-	if x.DType == graph.Int8 && k.mode != "nearest" {
+	if x.DType == graph.Int8 && (k.mode != "nearest" || k.ctm == "tf_crop_and_resize") { // extrapolation writes a value
 		return resizeInt8Wrap(ctx, k, in)
 	}
 	r := len(x.Shape)

@@ -44,7 +44,9 @@ type config struct {
 	mode     Mode
 	taps     map[string]bool
 	tapAll   bool
-	tapFunc  TapFunc // tap_stream.go
+	tapFunc  TapFunc      // tap_stream.go
+	tapPiece TapPieceFunc // tap_chain.go
+	pieceLen int          // tap_chain.go
 	lowerCfg LowerConfig
 	warn     func(string)
 	// noOptimize skips the graph-level optimisation (optimize.go).
@@ -121,6 +123,11 @@ type Session struct {
 	bufs bufPool
 	// tapNames names the slots streamed to cfg.tapFunc (tap_stream.go).
 	tapNames map[int]string
+	// chains are the elementwise chains run in pieces, by first step (tap_chain.go).
+	chains map[int]*tapChain
+	// afterStep, when set (tests), sees the slots once each step or chain has
+	// produced its outputs, before its inputs are freed.
+	afterStep func(vals []*graph.Tensor)
 }
 
 // NodePlacement says where a node of the executed graph runs.
@@ -314,12 +321,18 @@ func (s *Session) plan() error {
 		}
 	}
 	s.planTapStream()
+	s.planTapChains()
 	return nil
 }
 
 // RunTensors executes the model on IR tensors. Extra taps (configured with WithTaps or
 // WithAllTaps) are returned along with the outputs.
 func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph.Tensor, error) {
+	return s.run(inputs, false)
+}
+
+// run is RunTensors; with consume it empties the inputs map (RunTensorsOwned).
+func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string]*graph.Tensor, error) {
 	vals := make([]*graph.Tensor, s.nslots)
 	for id, t := range s.consts {
 		vals[id] = t
@@ -345,6 +358,13 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 			return nil, fmt.Errorf("unknown input %q", name)
 		}
 	}
+	inRanges := make([]memRange, 0, len(inputs))
+	for _, in := range inputs {
+		inRanges = append(inRanges, rangeOf(in.Data))
+	}
+	if consume {
+		clear(inputs)
+	}
 	if err := s.tapStreamStart(vals); err != nil {
 		return nil, err
 	}
@@ -352,7 +372,16 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
 	held := make([]*arenaBuf, s.nslots)
 	args := make([]*graph.Tensor, 0, 8)
-	for _, st := range s.steps {
+	for i := 0; i < len(s.steps); i++ {
+		if ch := s.chains[i]; ch != nil {
+			if done, err := s.runChain(ctx, ch, vals, held, arena, inRanges); err != nil {
+				return nil, err
+			} else if done {
+				i = ch.last
+				continue
+			}
+		}
+		st := s.steps[i]
 		args = args[:0]
 		for _, id := range st.in {
 			if id < 0 {
@@ -372,6 +401,9 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 					held[id] = arena.hold(rangeOf(outs[i].Data))
 				}
 			}
+		}
+		if s.afterStep != nil {
+			s.afterStep(vals)
 		}
 		if err := s.tapStreamStep(&st, vals); err != nil {
 			return nil, err
@@ -393,10 +425,7 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 			// initializer or of a caller's input; hand out a copy so that a caller who
 			// edits a result cannot change the model or its own inputs.
 			if owned == nil {
-				owned = s.constRanges
-				for _, in := range inputs {
-					owned = append(owned[:len(owned):len(owned)], rangeOf(in.Data))
-				}
+				owned = append(s.constRanges[:len(s.constRanges):len(s.constRanges)], inRanges...)
 			}
 			if s.consts[id] != nil || overlapsAny(rangeOf(t.Data), owned) {
 				t = t.Clone()

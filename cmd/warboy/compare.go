@@ -57,6 +57,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	shapes = boundShapes(shapes, fm, qm)
 	feed, err := openData(*data, *split, *preprocess, fm, shapes, *n)
 	if err != nil {
 		return err
@@ -86,7 +87,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	for i, l := range shown {
 		rows[i] = []string{fmt.Sprint(i + 1), l.Tensor, l.Op, fmtDB(l.SQNR), fmt.Sprintf("%.5f", l.Cosine), fmt.Sprintf("%.4g", l.MaxAbsErr)}
 	}
-	fmt.Fprintf(stdout, "%d quantized tensors, worst first (%d samples of %s; int8 model run as %s):\n\n", len(res.Layers), res.Samples, feed.Name, res.Mode)
+	what := "quantized tensors"
+	if qm.Metadata[quantizer.MetaFormat] == "dynamic" {
+		what = "tensors of both models (dynamic quantization: activations are quantized inside the int8 operators)"
+	}
+	fmt.Fprintf(stdout, "%d %s, worst first (%d samples of %s; int8 model run as %s):\n\n", len(res.Layers), what, res.Samples, feed.Name, res.Mode)
 	table(stdout, []string{"#", "tensor", "op", "SQNR dB", "cosine", "max |err|"}, rows)
 	fmt.Fprintln(stdout, "\nmodel outputs, float32 against int8:")
 	orows := make([][]string, 0, len(res.Top1))
@@ -110,6 +115,10 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		if o.Classes > 0 {
 			fmt.Fprintf(stdout, "\ntop-1 agreement on %s: %.2f %%", o.Output, 100*o.Agreement)
 		}
+		if o.StepClasses > 0 {
+			fmt.Fprintf(stdout, "\nper-step agreement on %s (arg-max over its last axis, %d classes, at every time step of every sample): %.2f %%",
+				o.Output, o.StepClasses, 100*o.StepAgreement)
+		}
 	}
 	fmt.Fprintln(stdout)
 	return nil
@@ -120,6 +129,42 @@ func fmtDB(d quantizer.DB) string {
 		return "exact"
 	}
 	return fmt.Sprintf("%.2f", float64(d))
+}
+
+// boundShapes adds to the --input-shape bindings the shapes the int8 model fixes for
+// inputs the float model leaves symbolic (quantize --input-shape writes the bound
+// shapes), so that data for the pair is prepared as the int8 model takes it.
+func boundShapes(given inputShapes, fm, qm *graph.Model) inputShapes {
+	out := inputShapes{}
+	for name, s := range given {
+		out[name] = s
+	}
+	for _, in := range modelInputs(fm.Graph) {
+		q := qm.Graph.Input(in.Name)
+		if _, ok := out[in.Name]; ok || q == nil || !q.HasShape || (in.HasShape && allKnown(in.Shape)) {
+			continue
+		}
+		if dims, ok := knownDims(q.Shape); ok {
+			out[in.Name] = dims
+		}
+	}
+	return out
+}
+
+func allKnown(s graph.Shape) bool {
+	_, ok := knownDims(s)
+	return ok
+}
+
+func knownDims(s graph.Shape) ([]int, bool) {
+	dims := make([]int, len(s))
+	for i, d := range s {
+		if !d.Known() {
+			return nil, false
+		}
+		dims[i] = d.Size
+	}
+	return dims, true
 }
 
 // fixedBatch is the leading dimension the model's inputs declare when it is concrete

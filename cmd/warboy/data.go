@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
@@ -29,6 +32,12 @@ func modelInputs(g *graph.Graph) []*graph.Value {
 
 // openData opens a data set for model m (see dataset.Open).
 func openData(path, split, preprocess string, m *graph.Model, shapes inputShapes, limit int) (*dataset.Set, error) {
+	if _, err := os.Stat(path); err != nil && filepath.ToSlash(filepath.Clean(path)) == defaultData {
+		// The default of --data / --calib-data is the bundled Fashion-MNIST set, found
+		// from the working directory or beside the binary; a real model needs its own.
+		return nil, fmt.Errorf("no data given, and the bundled Fashion-MNIST set (%s, the default) is not here: "+
+			"give --data (or --calib-data) DIR: %s", defaultData, dataHelp)
+	}
 	return dataset.Open(path, dataset.Options{Split: split, Inputs: modelInputs(m.Graph), Shapes: shapes,
 		Preprocess: preprocess, Limit: limit})
 }

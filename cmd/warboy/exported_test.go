@@ -160,6 +160,23 @@ func TestQuantizeBindsInputShape(t *testing.T) {
 	assert.Greater(t, float64(cr.Top1[0].SQNR), 30.0)
 }
 
+// A detector quantized for one input size (--input-shape) is compared on images
+// letterboxed to that size without repeating --input-shape: the int8 model's bound
+// shape applies to the float model's symbolic one.
+func TestCompareTakesBoundShape(t *testing.T) {
+	model := filepath.Join(exportedDir, "detector_opset13.onnx")
+	imgs := filepath.Join(exportedDir, "images")
+	q := filepath.Join(t.TempDir(), "q.onnx")
+	code, _, errOut := runCLI("quantize", model, "-o", q, "--calib-data", imgs, "--preprocess", "yolo", "--input-shape", "images=1,3,64,96", "--batch", "1")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCLI("compare", model, q, "--data", imgs, "--preprocess", "yolo", "--json")
+	require.Equal(t, 0, code, errOut)
+	var cr compareReport
+	require.NoError(t, json.Unmarshal([]byte(out), &cr))
+	assert.Equal(t, 6, cr.Samples)
+	assert.Equal(t, [][]int{{1, 3, 8, 12, 9}}, cr.Top1[0].Shapes)
+}
+
 // TestDataErrorsWriteNothing: bad data fails quantize with a message naming the
 // problem, and no output file appears.
 func TestDataErrorsWriteNothing(t *testing.T) {

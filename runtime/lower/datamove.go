@@ -243,9 +243,17 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	switch n.OpType {
 	case "Resize":
 		// interpolating modes run on the codes, rounded once (runtime/op_int8_resize.go);
-		// an extrapolation value would need quantizing.
-		if n.AttrString("mode", "nearest") != "nearest" && n.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
-			return notLowered("Resize tf_crop_and_resize with interpolation")
+		// tf_crop_and_resize's extrapolation value becomes the code QuantizeLinear gives
+		// it (an integer, so the final rounding keeps it).
+		if n.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
+			v := n.AttrFloat("extrapolation_value", 0)
+			c := *n
+			c.Attrs = make(map[string]*graph.Attr, len(n.Attrs))
+			for k, a := range n.Attrs {
+				c.Attrs[k] = a
+			}
+			c.SetAttrFloat("extrapolation_value", float32(qtensor.QuantizeRound(v, x.scale, x.zp, -128, 127)))
+			n = &c
 		}
 	case "Pad":
 		if l.opset < 11 {

@@ -9064,3 +9064,124 @@ geluF32AVX2_loop:
 	JNZ          geluF32AVX2_loop
 	VZEROUPPER
 	RET
+
+// func sgemvAVX512_1(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemvAVX512_1(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Z0, Z0, Z0
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX512_1_loop:
+	VBROADCASTSS (SI), Z15
+	VFMADD231PS  (DI), Z15, Z0
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX512_1_loop
+	VMOVUPS      Z0, (R8)
+	VZEROUPPER
+	RET
+
+// func sgemvAVX512_4(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemvAVX512_4(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX512_4_loop:
+	VBROADCASTSS (SI), Z15
+	VFMADD231PS  (DI), Z15, Z0
+	VFMADD231PS  (DI)(DX*1), Z15, Z1
+	VFMADD231PS  (DI)(DX*2), Z15, Z2
+	VFMADD231PS  (DI)(R9*1), Z15, Z3
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX512_4_loop
+	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z3, 192(R8)
+	VZEROUPPER
+	RET
+
+// func sgemvAVX2_1(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvAVX2_1(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX2_1_loop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VFMADD231PS  32(DI), Y15, Y1
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX2_1_loop
+	VMOVUPS      Y0, (R8)
+	VMOVUPS      Y1, 32(R8)
+	VZEROUPPER
+	RET
+
+// func sgemvAVX2_4(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvAVX2_4(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX2_4_loop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VFMADD231PS  32(DI), Y15, Y1
+	VFMADD231PS  (DI)(DX*1), Y15, Y2
+	VFMADD231PS  32(DI)(DX*1), Y15, Y3
+	VFMADD231PS  (DI)(DX*2), Y15, Y4
+	VFMADD231PS  32(DI)(DX*2), Y15, Y5
+	VFMADD231PS  (DI)(R9*1), Y15, Y6
+	VFMADD231PS  32(DI)(R9*1), Y15, Y7
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX2_4_loop
+	VMOVUPS      Y0, (R8)
+	VMOVUPS      Y1, 32(R8)
+	VMOVUPS      Y2, 64(R8)
+	VMOVUPS      Y3, 96(R8)
+	VMOVUPS      Y4, 128(R8)
+	VMOVUPS      Y5, 160(R8)
+	VMOVUPS      Y6, 192(R8)
+	VMOVUPS      Y7, 224(R8)
+	VZEROUPPER
+	RET

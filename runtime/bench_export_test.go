@@ -202,3 +202,30 @@ func TestExportedSideBySide(t *testing.T) {
 			threads, ours[0], ours[len(ours)/2], ort[0], ort[len(ort)/2], ours[0]/ort[0], ours[len(ours)/2]/ort[len(ort)/2])
 	}
 }
+
+// TestExportedThreadScaling runs the float32 session at 1 and 2 threads
+// alternately (WARBOY_BENCH_RUNS runs each, default 60) and prints the min
+// and p50 of each: on a shared machine the min is the uncontended speed.
+func TestExportedThreadScaling(t *testing.T) {
+	runs := 60
+	if v := os.Getenv("WARBOY_BENCH_RUNS"); v != "" {
+		runs, _ = strconv.Atoi(v)
+	}
+	s1, in := exportedModelSession(t, 1)
+	s2, _ := exportedModelSession(t, 2)
+	lat := [2][]float64{}
+	for i := 0; i < runs+3; i++ {
+		for j, s := range []*Session{s1, s2} {
+			t0 := time.Now()
+			_, err := s.RunTensors(in)
+			require.NoError(t, err)
+			if i >= 3 {
+				lat[j] = append(lat[j], float64(time.Since(t0).Microseconds())/1e3)
+			}
+		}
+	}
+	for j := range lat {
+		sort.Float64s(lat[j])
+		t.Logf("threads %d: min %.2f p25 %.2f p50 %.2f ms", j+1, lat[j][0], lat[j][len(lat[j])/4], lat[j][len(lat[j])/2])
+	}
+}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // The channels-last implicit GEMM of a convolution: output pixel q is a row of
@@ -139,10 +140,11 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	pblocks := (panels + pbk - 1) / pbk
 	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace}
 	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {
-		var scratch rowsScratch
+		scratch := rowsScratchPool.Get().(*rowsScratch)
+		defer rowsScratchPool.Put(scratch)
 		for it, _, ok := next(); ok; it, _, ok = next() {
 			qi, pi := it/pblocks, it%pblocks
-			rc.block(&scratch, qi*qb, min(tiles, (qi+1)*qb), pi*pbk, min(panels, (pi+1)*pbk))
+			rc.block(scratch, qi*qb, min(tiles, (qi+1)*qb), pi*pbk, min(panels, (pi+1)*pbk))
 		}
 	})
 }
@@ -170,6 +172,11 @@ type rowsScratch struct {
 	gather [][]float32
 	tiles  [][]float32
 }
+
+// rowsScratchPool recycles the per-thread buffers across calls (a layer of a
+// small model is tens of microseconds: allocating them each time showed in
+// its profile).
+var rowsScratchPool = sync.Pool{New: func() any { return new(rowsScratch) }}
 
 // rowsSrc is where a row tile's A comes from.
 type rowsSrc struct {

@@ -63,3 +63,27 @@ func BenchmarkSgemmRowsPointwise(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkActF32 times the vector activations on 64K floats (an L2-resident
+// row block), per element.
+func BenchmarkActF32(b *testing.B) {
+	x := make([]float32, 1<<16)
+	for i := range x {
+		x[i] = float32(i%200)/10 - 10
+	}
+	y := make([]float32, len(x))
+	for _, a := range []struct {
+		name string
+		act  Act
+	}{{"silu", ActSiLU}, {"sigmoid", ActSigmoid}, {"gelu", ActGELU}} {
+		b.Run(a.name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPUNanos()
+			for b.Loop() {
+				ActF32(a.act, y, x)
+			}
+			b.ReportMetric(float64(threadCPUNanos()-cpu0)/float64(b.N*len(x)), "cpu-ns/elem")
+		})
+	}
+}

@@ -9185,3 +9185,60 @@ sgemvAVX2_4_loop:
 	VMOVUPS      Y7, 224(R8)
 	VZEROUPPER
 	RET
+
+// func hardSwishF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·hardSwishF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hswishConsts<>+0(SB), Z8
+	VBROADCASTSS hswishConsts<>+4(SB), Z9
+	VBROADCASTSS hswishConsts<>+8(SB), Z10
+	VXORPS       Z11, Z11, Z11
+
+hardSwishF32AVX512_loop:
+	VMOVUPS (SI), Z0
+	VADDPS  Z9, Z0, Z1
+	VMULPS  Z8, Z1, Z1
+	VMAXPS  Z11, Z1, Z1
+	VMINPS  Z10, Z1, Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, CX
+	JNZ     hardSwishF32AVX512_loop
+	VZEROUPPER
+	RET
+
+DATA hswishConsts<>+0(SB)/4, $0x3e2aaaab
+DATA hswishConsts<>+4(SB)/4, $0x40400000
+DATA hswishConsts<>+8(SB)/4, $0x3f800000
+GLOBL hswishConsts<>(SB), RODATA|NOPTR, $12
+
+// func hardSwishF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX
+TEXT ·hardSwishF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hswishConsts<>+0(SB), Y8
+	VBROADCASTSS hswishConsts<>+4(SB), Y9
+	VBROADCASTSS hswishConsts<>+8(SB), Y10
+	VXORPS       Y11, Y11, Y11
+
+hardSwishF32AVX2_loop:
+	VMOVUPS (SI), Y0
+	VADDPS  Y9, Y0, Y1
+	VMULPS  Y8, Y1, Y1
+	VMAXPS  Y11, Y1, Y1
+	VMINPS  Y10, Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	SUBQ    $0x08, CX
+	JNZ     hardSwishF32AVX2_loop
+	VZEROUPPER
+	RET

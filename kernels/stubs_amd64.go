@@ -387,3 +387,13 @@ func sgemvAVX2_1(a *float32, b *float32, k int, pstride int, out *float32)
 //
 //go:noescape
 func sgemvAVX2_4(a *float32, b *float32, k int, pstride int, out *float32)
+
+// hardSwishF32AVX512 applies HardSwish, x·min(max(x/6+1/2, 0), 1), to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func hardSwishF32AVX512(dst *float32, src *float32, n int)
+
+// hardSwishF32AVX2 applies HardSwish, x·min(max(x/6+1/2, 0), 1), to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func hardSwishF32AVX2(dst *float32, src *float32, n int)

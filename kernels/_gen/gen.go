@@ -46,6 +46,8 @@ func main() {
 	}
 	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
 	sgemvKernels()       // gen_gemv.go
+	hardSwishF32(true)   // gen_hswish.go
+	hardSwishF32(false)
 	Generate()
 }
 

@@ -48,6 +48,8 @@ func ActF32(a Act, dst, src []float32) {
 		done = actExpAsm(a == ActSigmoid, dst, src)
 	case ActGELU:
 		done = geluAsm(dst, src)
+	case ActHardSwish:
+		done = hardSwishAsm(dst, src)
 	}
 	actGo(a, dst[done:len(src)], src[done:])
 }

@@ -9179,3 +9179,181 @@ expShiftSumAVX2_loop:
 	VZEROUPPER
 	MOVSS        X6, ret+32(FP)
 	RET
+
+// func sgemvAVX512_1(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemvAVX512_1(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Z0, Z0, Z0
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX512_1_loop:
+	VBROADCASTSS (SI), Z15
+	VFMADD231PS  (DI), Z15, Z0
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX512_1_loop
+	VMOVUPS      Z0, (R8)
+	VZEROUPPER
+	RET
+
+// func sgemvAVX512_4(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemvAVX512_4(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX512_4_loop:
+	VBROADCASTSS (SI), Z15
+	VFMADD231PS  (DI), Z15, Z0
+	VFMADD231PS  (DI)(DX*1), Z15, Z1
+	VFMADD231PS  (DI)(DX*2), Z15, Z2
+	VFMADD231PS  (DI)(R9*1), Z15, Z3
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX512_4_loop
+	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z3, 192(R8)
+	VZEROUPPER
+	RET
+
+// func sgemvAVX2_1(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvAVX2_1(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX2_1_loop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VFMADD231PS  32(DI), Y15, Y1
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX2_1_loop
+	VMOVUPS      Y0, (R8)
+	VMOVUPS      Y1, 32(R8)
+	VZEROUPPER
+	RET
+
+// func sgemvAVX2_4(a *float32, b *float32, k int, pstride int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvAVX2_4(SB), NOSPLIT, $0-40
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   k+16(FP), CX
+	MOVQ   pstride+24(FP), DX
+	MOVQ   out+32(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	LEAQ   (DX)(DX*2), R9
+
+sgemvAVX2_4_loop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VFMADD231PS  32(DI), Y15, Y1
+	VFMADD231PS  (DI)(DX*1), Y15, Y2
+	VFMADD231PS  32(DI)(DX*1), Y15, Y3
+	VFMADD231PS  (DI)(DX*2), Y15, Y4
+	VFMADD231PS  32(DI)(DX*2), Y15, Y5
+	VFMADD231PS  (DI)(R9*1), Y15, Y6
+	VFMADD231PS  32(DI)(R9*1), Y15, Y7
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          sgemvAVX2_4_loop
+	VMOVUPS      Y0, (R8)
+	VMOVUPS      Y1, 32(R8)
+	VMOVUPS      Y2, 64(R8)
+	VMOVUPS      Y3, 96(R8)
+	VMOVUPS      Y4, 128(R8)
+	VMOVUPS      Y5, 160(R8)
+	VMOVUPS      Y6, 192(R8)
+	VMOVUPS      Y7, 224(R8)
+	VZEROUPPER
+	RET
+
+// func hardSwishF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·hardSwishF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hswishConsts<>+0(SB), Z8
+	VBROADCASTSS hswishConsts<>+4(SB), Z9
+	VBROADCASTSS hswishConsts<>+8(SB), Z10
+	VXORPS       Z11, Z11, Z11
+
+hardSwishF32AVX512_loop:
+	VMOVUPS (SI), Z0
+	VADDPS  Z9, Z0, Z1
+	VMULPS  Z8, Z1, Z1
+	VMAXPS  Z11, Z1, Z1
+	VMINPS  Z10, Z1, Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, CX
+	JNZ     hardSwishF32AVX512_loop
+	VZEROUPPER
+	RET
+
+DATA hswishConsts<>+0(SB)/4, $0x3e2aaaab
+DATA hswishConsts<>+4(SB)/4, $0x40400000
+DATA hswishConsts<>+8(SB)/4, $0x3f800000
+GLOBL hswishConsts<>(SB), RODATA|NOPTR, $12
+
+// func hardSwishF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX
+TEXT ·hardSwishF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hswishConsts<>+0(SB), Y8
+	VBROADCASTSS hswishConsts<>+4(SB), Y9
+	VBROADCASTSS hswishConsts<>+8(SB), Y10
+	VXORPS       Y11, Y11, Y11
+
+hardSwishF32AVX2_loop:
+	VMOVUPS (SI), Y0
+	VADDPS  Y9, Y0, Y1
+	VMULPS  Y8, Y1, Y1
+	VMAXPS  Y11, Y1, Y1
+	VMINPS  Y10, Y1, Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	SUBQ    $0x08, CX
+	JNZ     hardSwishF32AVX2_loop
+	VZEROUPPER
+	RET

@@ -14,20 +14,49 @@ import (
 // them awake.
 const workerSpin = 100 * time.Microsecond
 
+// poolJob is one runParallel call: n-1 invocations of fn (the caller runs
+// the first), claimed one at a time by pool workers or, once it is done with
+// its own, by the caller. A worker that is asleep or descheduled when the job
+// is posted therefore never delays it: the caller runs the invocations nobody
+// has claimed instead of waiting for that worker to wake up (on a shared
+// 2-core machine that wait, not the work, was most of a small layer's time at
+// 2 threads), and a worker that comes late finds nothing left and moves on.
 type poolJob struct {
-	fn func()
-	wg *sync.WaitGroup
+	fn        func()
+	unclaimed atomic.Int64
+	wg        sync.WaitGroup
+}
+
+// claim takes one unclaimed invocation.
+func (j *poolJob) claim() bool {
+	for {
+		u := j.unclaimed.Load()
+		if u <= 0 {
+			return false
+		}
+		if j.unclaimed.CompareAndSwap(u, u-1) {
+			return true
+		}
+	}
+}
+
+// runClaimed runs the invocations this goroutine can claim.
+func (j *poolJob) runClaimed() {
+	for j.claim() {
+		j.fn()
+		j.wg.Done()
+	}
 }
 
 var pool struct {
 	once    sync.Once
-	ch      chan poolJob
+	ch      chan *poolJob
 	workers int
 }
 
 func startPool() {
 	pool.workers = max(runtime.GOMAXPROCS(0)-1, 1)
-	pool.ch = make(chan poolJob, 64)
+	pool.ch = make(chan *poolJob, 64)
 	for i := 0; i < pool.workers; i++ {
 		go poolWorker()
 	}
@@ -35,7 +64,7 @@ func startPool() {
 
 func poolWorker() {
 	for {
-		var j poolJob
+		var j *poolJob
 		deadline := time.Now().Add(workerSpin)
 	spin:
 		for {
@@ -50,33 +79,39 @@ func poolWorker() {
 				runtime.Gosched()
 			}
 		}
-		j.fn()
-		j.wg.Done()
+		if j.claim() {
+			j.fn()
+			j.wg.Done()
+		}
 	}
 }
 
-// runParallel runs fn on n goroutines: the caller's and n-1 others (pool
-// workers first), and returns when all have finished.
+// runParallel runs fn n times concurrently: on the caller's goroutine and on
+// pool workers (extra goroutines beyond the pool), and returns when all n
+// have finished. Invocations no worker has started when the caller is done
+// with its own run on the caller.
 func runParallel(n int, fn func()) {
 	if n <= 1 {
 		fn()
 		return
 	}
 	pool.once.Do(startPool)
-	var wg sync.WaitGroup
-	wg.Add(n - 1)
+	j := &poolJob{fn: fn}
+	j.unclaimed.Store(int64(n - 1))
+	j.wg.Add(n - 1)
 	for i := 0; i < n-1; i++ {
 		if i < pool.workers {
-			pool.ch <- poolJob{fn: fn, wg: &wg}
+			select {
+			case pool.ch <- j:
+			default: // queue full: the caller or a spawned goroutine claims it
+			}
 			continue
 		}
-		go func() {
-			defer wg.Done()
-			fn()
-		}()
+		go j.runClaimed()
 	}
 	fn()
-	wg.Wait()
+	j.runClaimed()
+	j.wg.Wait()
 }
 
 // parallelFor runs fn(lo, hi) over [0, n) split into at most threads contiguous

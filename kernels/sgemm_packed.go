@@ -480,6 +480,19 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 			applyEpilogue(ep, c, ldc, lo, hi, min(p0*sgNR, n), min(p1*sgNR, n))
 		}
 	}
+	if m == 1 && (!transA || lda == 1) && f32Path != isaGo {
+		// A matrix-vector product (a classifier head): the weights are read
+		// once by the matrix-vector kernels, split in groups of four panels.
+		parallelFor(panels, 4, threads, func(p0, p1 int) {
+			if !sgemvPanelsAsm(a[:k], pb, p0, p1, c, accumulate) {
+				sgemmBlock(transA, 0, 1, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate)
+			}
+			if ep != nil {
+				applyEpilogue(ep, c, ldc, 0, 1, min(p0*sgNR, n), min(p1*sgNR, n))
+			}
+		})
+		return
+	}
 	if threads > 1 && rowTiles < 2*threads && panels >= 2*threads || m == 1 {
 		parallelFor(panels, 1, threads, func(p0, p1 int) { block(0, m, p0, p1) })
 		return

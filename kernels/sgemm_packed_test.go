@@ -52,7 +52,7 @@ func refGemmEp(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb 
 }
 
 var packedShapes = []struct{ m, n, k int }{
-	{1, 1, 1}, {1, 7, 3}, {1, 1000, 517}, {5, 17, 9}, {6, 16, 1}, {7, 33, 65}, {13, 1, 300},
+	{1, 1, 1}, {1, 7, 3}, {1, 1000, 517}, {1, 80, 40}, {1, 64, 1}, {5, 17, 9}, {6, 16, 1}, {7, 33, 65}, {13, 1, 300},
 	{64, 64, 64}, {100, 37, 259}, {150, 200, 270}, {37, 530, 400}, {8, 49, 770}, {20, 70, 384}, {9, 40, 768}, {3, 0, 5}, {4, 9, 0},
 }
 
@@ -150,7 +150,9 @@ func TestSgemmPackedBVsReference(t *testing.T) {
 						SgemmPackedB(ta, sh.m, a, lda, pb, c, ldc, accum, ep, th)
 						want := refGemmEp(ta, tb, sh.m, sh.n, sh.k, a, lda, b, ldb, c0, ldc, accum, ep)
 						checkClose(t, want, c, sh.m, sh.n, sh.k, ldc, "%v ta=%v tb=%v variant=%d th=%d", sh, ta, tb, variant, th)
-						if ep == nil && F32Path() != PathGo && sh.m*sh.n*sh.k >= 16*16*16 {
+						// One row runs the matrix-vector kernels, which sum over the
+						// whole of k at once: close to Sgemm, not bit-identical.
+						if ep == nil && F32Path() != PathGo && sh.m*sh.n*sh.k >= 16*16*16 && sh.m > 1 {
 							c2 := append([]float32(nil), c0...)
 							Sgemm(ta, tb, sh.m, sh.n, sh.k, a, lda, b, ldb, c2, ldc, accum, th)
 							require.Equal(t, c2, c, "%v ta=%v tb=%v acc=%v bit-exact vs Sgemm", sh, ta, tb, accum)

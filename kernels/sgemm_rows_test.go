@@ -13,7 +13,7 @@ import (
 // room, partial column panels, bias, residual and clamp, 1-3 threads, every path.
 func TestSgemmRowsVsReference(t *testing.T) {
 	shapes := []struct{ m, n, k int }{
-		{1, 1, 1}, {1, 16, 5}, {6, 16, 9}, {7, 33, 65}, {13, 16, 300}, {49, 64, 100}, {61, 48, 577}, {100, 20, 7}, {5, 70, 0}, {200, 32, 40},
+		{1, 1, 1}, {1, 16, 5}, {6, 16, 9}, {7, 33, 65}, {13, 16, 300}, {49, 64, 100}, {61, 48, 577}, {100, 20, 7}, {5, 70, 0}, {200, 32, 40}, {50, 24, 600}, {300, 40, 24},
 	}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(49, 50))

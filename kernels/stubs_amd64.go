@@ -377,3 +377,33 @@ func expShiftSumAVX512(dst *float32, src *float32, n int, shift float32) float32
 //
 //go:noescape
 func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
+
+// sgemvAVX512_1 (AVX-512) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 1 panels j, k ≥ 1.
+//
+//go:noescape
+func sgemvAVX512_1(a *float32, b *float32, k int, pstride int, out *float32)
+
+// sgemvAVX512_4 (AVX-512) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 4 panels j, k ≥ 1.
+//
+//go:noescape
+func sgemvAVX512_4(a *float32, b *float32, k int, pstride int, out *float32)
+
+// sgemvAVX2_1 (AVX2) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 1 panels j, k ≥ 1.
+//
+//go:noescape
+func sgemvAVX2_1(a *float32, b *float32, k int, pstride int, out *float32)
+
+// sgemvAVX2_4 (AVX2) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 4 panels j, k ≥ 1.
+//
+//go:noescape
+func sgemvAVX2_4(a *float32, b *float32, k int, pstride int, out *float32)
+
+// hardSwishF32AVX512 applies HardSwish, x·min(max(x/6+1/2, 0), 1), to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func hardSwishF32AVX512(dst *float32, src *float32, n int)
+
+// hardSwishF32AVX2 applies HardSwish, x·min(max(x/6+1/2, 0), 1), to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func hardSwishF32AVX2(dst *float32, src *float32, n int)

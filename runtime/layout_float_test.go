@@ -63,6 +63,16 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 			a = relu(b, b.conv(a, 16, 16, 3, 1, 1, 1, true))
 			b.Output(b.conv(a, 16, 8, 1, 1, 0, 1, true))
 		}},
+		// Output rows computed in bands (conv_rows.go bandedGEMM), 9 of them
+		// for each 128x64 output, so that 2 threads run them in parallel: a
+		// MobileNet stem (NCHW input, stride 2) and a 3x3 residual block with
+		// 24 channels (pixel stride 32), the residual added in the copy-out.
+		{name: "banded rows: stride-2 stem, residual block", in: dims(1, 3, 256, 128), x: []int{1, 3, 256, 128}, rows: 3, build: func(b *mb) {
+			s := relu(b, b.conv("x", 3, 32, 3, 2, 1, 1, true))
+			a := relu(b, b.conv(s, 32, 24, 1, 1, 0, 1, true))
+			r := b.Node("Add", []string{a, b.conv(a, 24, 24, 3, 1, 1, 1, true)})
+			b.Output(b.Node("GlobalAveragePool", []string{relu(b, r)}))
+		}},
 		{name: "symbolic batch, residual from the input", in: []graph.Dim{{Size: -1, Param: "N"}, {Size: 16}, {Size: 9}, {Size: 9}}, x: []int{3, 16, 9, 9}, rows: 2, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 3, 1, 1, 1, true))
 			a = relu(b, b.Node("Add", []string{"x", b.conv(a, 16, 16, 3, 1, 1, 1, true)}))

@@ -1,0 +1,81 @@
+package kernels
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkRunParallel is the round trip of handing an empty job to the pool
+// and waiting for it.
+func BenchmarkRunParallel(b *testing.B) {
+	for b.Loop() {
+		runParallel(2, func() {})
+	}
+}
+
+// TestRunParallelRunsEveryInvocation checks that fn runs exactly n times
+// whether the pool workers are free or busy (then the caller runs the
+// invocations nobody claimed), and that parallelFor and parallelChunks cover
+// their range once, from concurrent callers.
+func TestRunParallelRunsEveryInvocation(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 8} {
+		var calls atomic.Int64
+		runParallel(n, func() { calls.Add(1) })
+		require.Equal(t, int64(n), calls.Load(), "n=%d", n)
+	}
+	// Keep every worker busy: the second call must not wait for them.
+	release := make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Add(1)
+	go func() {
+		defer busy.Done()
+		runParallel(pool.workers+1, func() { <-release })
+	}()
+	var calls atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		runParallel(4, func() { calls.Add(1) })
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("runParallel waited for busy workers")
+	}
+	require.Equal(t, int64(4), calls.Load())
+	for i := 0; i < pool.workers+1; i++ {
+		release <- struct{}{}
+	}
+	busy.Wait()
+
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, n := range []int{0, 1, 5, 100, 1001} {
+				seen := make([]atomic.Int32, n)
+				parallelFor(n, 3, 3, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				parallelChunks(n, 7, 3, func(next func() (int, int, bool)) {
+					for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+						for i := lo; i < hi; i++ {
+							seen[i].Add(1)
+						}
+					}
+				})
+				for i := range seen {
+					require.Equal(t, int32(2), seen[i].Load(), "n=%d i=%d", n, i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

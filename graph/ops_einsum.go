@@ -236,6 +236,37 @@ func inferEinsum(c *InferContext) ([]*Value, []*Tensor, error) {
 	return []*Value{nnValue(dt, out)}, nil, nil
 }
 
+// einsumMACs counts a product of two or more operands as one multiply-accumulate per
+// combination of label values (the product of every label's size); a one-operand
+// Einsum (transpose, trace) multiplies nothing.
+func (g *Graph) einsumMACs(n *Node) int64 {
+	if len(n.Inputs) < 2 {
+		return 0
+	}
+	shapes := make([][]int, len(n.Inputs))
+	ranks := make([]int, len(n.Inputs))
+	for i, in := range n.Inputs {
+		s, ok := g.concreteShape(in)
+		if !ok {
+			return -1
+		}
+		shapes[i], ranks[i] = s, len(s)
+	}
+	spec, err := ParseEinsum(n.AttrString("equation", ""), ranks)
+	if err != nil {
+		return 0
+	}
+	sz, err := spec.Sizes(shapes)
+	if err != nil {
+		return 0
+	}
+	macs := int64(len(n.Inputs) - 1)
+	for _, s := range sz {
+		macs *= int64(s)
+	}
+	return macs
+}
+
 func init() {
 	RegisterOp(OpSchema{OpType: "Einsum", SinceOpset: 12, Attrs: []string{"equation"}, Infer: inferEinsum})
 }

@@ -50,3 +50,18 @@ func TestParseEinsumLabels(t *testing.T) {
 	_, err = ParseEinsum("i...->i", []int{0})
 	assert.ErrorContains(t, err, "does not fit")
 }
+
+func TestEinsumMACs(t *testing.T) {
+	g := &Graph{Values: map[string]*Value{
+		"q": {Name: "q", DType: Float32, Shape: ShapeOf(1, 4, 2, 49, 32), HasShape: true},
+		"k": {Name: "k", DType: Float32, Shape: ShapeOf(1, 4, 2, 49, 32), HasShape: true},
+	}, Initializers: map[string]*Tensor{}}
+	n := &Node{Name: "e", OpType: "Einsum", Inputs: []string{"q", "k"}, Outputs: []string{"s"},
+		Attrs: map[string]*Attr{"equation": {Name: "equation", Type: AttrString, S: "B G H I D, B G H J D -> B G H I J"}}}
+	macs, known := g.MACsKnown(n)
+	assert.True(t, known)
+	assert.Equal(t, int64(4*2*49*49*32), macs)
+	g.Values["k"].Shape[3] = Dim{Size: -1, Param: "seq"}
+	_, known = g.MACsKnown(n)
+	assert.False(t, known)
+}

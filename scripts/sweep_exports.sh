@@ -84,3 +84,23 @@ sys.exit(1 if bad else 0)\"")
 	esac
 	printf '%-40s %-7s %-5s %-5s %-5s %-5s %-7s %-5s %-5s %-5s\n' "$name" "$r_inspect" "$r_run" "$r_q" "$r_qort" "$r_img" "$r_cmp" "$r_eval" "$r_sim" "$r_bench"
 done <"$out/manifest.txt"
+
+# The numbers behind the table: SQNR of our float32 run against ONNX Runtime, of our
+# int8 run against ONNX Runtime on the same QDQ file, of int8 against float32
+# (warboy compare, first output, with its top-1 agreement), and the simulated latency.
+echo
+printf '%-40s %-12s %-12s %-18s %s\n' model float-vs-ORT int8-vs-ORT int8-vs-float sim-latency
+while IFS='|' read -r name kind input shape flags; do
+	case "$flags" in export-failed*) continue ;; esac
+	[ -f "$out/logs/$name.inspect.txt" ] || continue
+	sq() { [ -f "$1" ] && sed -n 's/^worst: sqnr \([^ ]*\) dB.*/\1/p' "$1" | tail -1; }
+	cmp=$($py -c "
+import json
+try:
+    o=json.load(open('$out/logs/$name.compare.json'))['outputs'][0]
+    t=' top1 %.0f%%' % (100*o['top1_agreement']) if o.get('classes') else ''
+    print('%s%s' % (o.get('sqnr_db'), t))
+except Exception: print('-')" 2>/dev/null)
+	lat=$(sed -n 's/^latency *\([0-9.]* us\).*/\1/p' "$out/logs/$name.sim.txt" 2>/dev/null)
+	printf '%-40s %-12s %-12s %-18s %s\n' "$name" "$(sq "$out/logs/$name.run.txt")" "$(sq "$out/logs/$name.q-ort.txt")" "$cmp" "${lat:--}"
+done <"$out/manifest.txt"

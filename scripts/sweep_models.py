@@ -421,6 +421,7 @@ def cmd_ortcheck(model, inp, ours, min_sqnr):
             report.append(f"{k}: sqnr {s:.1f} dB maxerr {np.max(np.abs(r64 - g64)) if r.size else 0:.3g}")
         worst = min(worst, s)
     print("; ".join(report))
+    print(f"worst: sqnr {worst:.1f} dB (pass at {min_sqnr:g} dB)")
     return 0 if worst >= min_sqnr else 1
 
 

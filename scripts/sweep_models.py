@@ -5,7 +5,7 @@ Run with Debian's python (python3-torch 1.13, python3-torchvision 0.14, python3-
 
     /usr/bin/python3 scripts/sweep_models.py export OUTDIR [--only a,b,...]
     /usr/bin/python3 scripts/sweep_models.py ortcheck MODEL INPUT.npy OURS.npz [--sqnr DB] [--qdq]
-    /usr/bin/python3 scripts/sweep_models.py spellings OUTDIR
+    /usr/bin/python3 scripts/sweep_models.py testdata [OUTDIR]   (default testdata/exported)
 
 `export` writes, for every model of MODELS, OUTDIR/models/NAME.onnx, a calibration /
 comparison set OUTDIR/data/NAME/ (four .npy samples, or .npz for several inputs), one
@@ -24,6 +24,11 @@ statistics, so activations have realistic spreads. The paddle2onnx-style models
 opset-9 Upsample, Resize with empty roi/scales, attribute-form Squeeze/Unsqueeze,
 Clip with min/max attributes, 5-output BatchNormalization at opset 9, shape chains,
 Cast to int64, Expand, Where, Range, ConstantOfShape, NonZero.
+
+`testdata` writes the small models the Go tests use (cmd/warboy/sweep_exported_test.go):
+spellings_op{9,11,13}.onnx with npy_spellings/, and einsum_attention_opset13.onnx (a
+MaxViT-style window attention written with torch.einsum, symbolic batch and window
+count) with npy_windows/.
 
 `ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy and compares every
 output with OURS.npz (written by `warboy run --output`): it prints the worst output's
@@ -318,6 +323,52 @@ def spelling_models():
     return {f"spellings_op{op}": (lambda op=op: model(op)) for op in (9, 11, 13)}
 
 
+# ------------------------------------------------------------------ test data
+
+def einsum_attention():
+    """A MaxViT-style window attention written with torch.einsum (as MaxViT is)."""
+    import torch
+    import torch.nn as nn
+
+    class Attn(nn.Module):
+        def __init__(self, d=16, heads=2):
+            super().__init__()
+            self.heads = heads
+            self.qkv = nn.Linear(d, 3 * d)
+            self.proj = nn.Linear(d, 10)
+
+        def forward(self, x):  # [B, G, P, D]: windows of P tokens
+            b, g, p, d = x.shape
+            q, k, v = self.qkv(x).reshape(b, g, p, 3, self.heads, d // self.heads).permute(3, 0, 1, 4, 2, 5)
+            s = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k) * (d // self.heads) ** -0.5
+            o = torch.einsum("B G H I J, B G H J D -> B G H I D", s.softmax(-1), v)
+            return self.proj(o.permute(0, 1, 3, 2, 4).reshape(b, g, p, d))
+
+    torch.manual_seed(12)
+    return Attn().eval()
+
+
+def cmd_testdata(out):
+    """The small models of testdata/exported that the Go tests run (cmd/warboy)."""
+    import onnx
+    import torch
+    for name, build in spelling_models().items():
+        onnx.save(build(), os.path.join(out, name + ".onnx"))
+        print(f"{name}.onnx", flush=True)
+    d = os.path.join(out, "npy_spellings")
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(9)
+    np.save(os.path.join(d, "batch.npy"), rng.standard_normal((3, 3, 32, 48)).astype(np.float32))
+    x = torch.randn(1, 4, 9, 16)
+    path = os.path.join(out, "einsum_attention_opset13.onnx")
+    torch.onnx.export(einsum_attention(), x, path, opset_version=13, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch", 1: "windows"}, "y": {0: "batch", 1: "windows"}})
+    print(os.path.basename(path), flush=True)
+    d = os.path.join(out, "npy_windows")
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "batch.npy"), rng.standard_normal((3, 4, 9, 16)).astype(np.float32))
+
+
 # ------------------------------------------------------------------ commands
 
 def write_data(out, name, x, kind, multi=None):
@@ -435,6 +486,9 @@ def main():
         if "--only" in a:
             only = set(a[a.index("--only") + 1].split(","))
         cmd_export(a[1], only, "--force" in a)
+        return 0
+    if a[0] == "testdata":
+        cmd_testdata(a[1] if len(a) > 1 else os.path.join(ROOT, "testdata", "exported"))
         return 0
     if a[0] == "ortcheck":
         min_sqnr = float(a[a.index("--sqnr") + 1]) if "--sqnr" in a else 60.0

@@ -39,7 +39,7 @@ func (p *plan) patternContext() *graph.PatternContext {
 func (p *plan) findRegions(exclude map[string]bool) []region {
 	rs := graph.FindRegions(p.g, p.patternContext(), graph.RegionOptions{
 		IsFloat: p.isFloat,
-		Skip:    func(n *graph.Node) bool { return exclude[n.Name] },
+		Skip:    func(n *graph.Node) bool { return exclude[n.Name] || p.shapeVals[n.Input(0)] },
 		Veto:    p.keepsFusion,
 	})
 	out := make([]region, len(rs))

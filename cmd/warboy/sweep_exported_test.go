@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"math/rand"
 	"path/filepath"
 	"testing"
 
@@ -25,11 +26,12 @@ import (
 var sweepCases = []struct {
 	model, data, shape string
 	intOutputs         []string
+	other              []int // an input shape other than the calibration data's
 }{
-	{"spellings_op9", "npy_spellings", "input=1,3,32,48", nil},
-	{"spellings_op11", "npy_spellings", "input=1,3,32,48", []string{"nz", "count"}},
-	{"spellings_op13", "npy_spellings", "input=1,3,32,48", []string{"nz", "count"}},
-	{"einsum_attention_opset13", "npy_windows", "x=1,4,9,16", nil},
+	{"spellings_op9", "npy_spellings", "input=1,3,32,48", nil, []int{2, 3, 40, 56}},
+	{"spellings_op11", "npy_spellings", "input=1,3,32,48", []string{"nz", "count"}, []int{2, 3, 40, 56}},
+	{"spellings_op13", "npy_spellings", "input=1,3,32,48", []string{"nz", "count"}, []int{1, 3, 36, 20}},
+	{"einsum_attention_opset13", "npy_windows", "x=1,4,9,16", nil, []int{2, 3, 9, 16}},
 }
 
 // TestSweepExportedModels runs inspect, run, quantize, compare and sim on each; the
@@ -74,6 +76,38 @@ func TestSweepExportedModels(t *testing.T) {
 			}
 			code, _, errOut = runCLI("sim", q, "--input-shape", c.shape, "--json")
 			require.Equal(t, 0, code, errOut)
+
+			// The int8 model at another input size: shape arithmetic (the Resize sizes
+			// computed from Shape in float) is not quantized, so the shapes follow.
+			fm, err := graph.Load(model)
+			require.NoError(t, err)
+			qm, err := graph.Load(q)
+			require.NoError(t, err)
+			x := graph.NewTensor(graph.Float32, c.other)
+			rng := rand.New(rand.NewSource(5))
+			for i := range x.F32() {
+				x.F32()[i] = float32(rng.NormFloat64())
+			}
+			in := map[string]*graph.Tensor{fm.Graph.Inputs[0].Name: x}
+			fs, err := runtime.NewSession(fm)
+			require.NoError(t, err)
+			qs, err := runtime.NewSession(qm)
+			require.NoError(t, err)
+			want, err := fs.RunTensors(in)
+			require.NoError(t, err)
+			got, err := qs.RunTensors(in)
+			require.NoError(t, err)
+			for _, o := range fs.Outputs() {
+				require.Equal(t, want[o.Name].Shape, got[o.Name].Shape, o.Name)
+				if w := want[o.Name].F32(); w != nil {
+					var ss, se float64
+					for i, v := range got[o.Name].F32() {
+						ss += float64(w[i]) * float64(w[i])
+						se += (float64(v) - float64(w[i])) * (float64(v) - float64(w[i]))
+					}
+					assert.Greater(t, 10*math.Log10(ss/math.Max(se, 1e-30)), 20.0, "%s at %v", o.Name, c.other)
+				}
+			}
 		})
 	}
 }

@@ -164,7 +164,9 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	if err != nil {
 		return nil, err
 	}
-	if len(pairs) == 0 {
+	// A dynamically quantized model has no quantized activations to pair: its
+	// outputs are still compared.
+	if len(pairs) == 0 && len(outputPairs(floatModel, int8Model)) == 0 {
 		return nil, errors.New("compare: no tensor of the float model has a quantized counterpart in the second model (different models?)")
 	}
 	var fNames, qNames []string

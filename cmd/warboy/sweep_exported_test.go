@@ -162,3 +162,26 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// A dynamically quantized model has no quantized activations to pair with the float
+// model's tensors; compare used to refuse it ("no tensor of the float model has a
+// quantized counterpart"). Its outputs are compared.
+func TestCompareDynamicModel(t *testing.T) {
+	model := filepath.Join(exportedDir, "transformer_opset13.onnx")
+	q := filepath.Join(t.TempDir(), "dyn.onnx")
+	code, _, errOut := runCLI("quantize", model, "--dynamic", "-o", q)
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCLI("compare", model, q, "--data", filepath.Join(exportedDir, "npz_seq"), "--json")
+	require.Equal(t, 0, code, errOut)
+	var cr compareReport
+	require.NoError(t, json.Unmarshal([]byte(out), &cr))
+	assert.Empty(t, cr.Layers)
+	require.NotEmpty(t, cr.Top1)
+	for _, o := range cr.Top1 {
+		assert.Greater(t, float64(o.SQNR), 25.0, o.Output)
+		assert.Positive(t, o.Values)
+	}
+	code, out, errOut = runCLI("compare", model, q, "--data", filepath.Join(exportedDir, "npz_seq"))
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "no quantized activations to pair")
+}

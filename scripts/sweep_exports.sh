@@ -14,6 +14,8 @@
 #   run       warboy run --input X.npy --output O.npz, outputs against ONNX Runtime (>= 60 dB SQNR)
 #   q-npy     warboy quantize --calib-data DIR_OF_NPY (4 samples)
 #   q-ort     the int8 QDQ file run by warboy (int8 executor) against ONNX Runtime on the same file (>= 30 dB)
+#   q-dyn     models with symbolic batch/height/width: the int8 model at another input size
+#             (batch 2, 3/4 of the height and width) against ONNX Runtime (>= 30 dB)
 #   q-img     warboy quantize --calib-data IMAGES --preprocess imagenet (224x224 RGB classifiers)
 #   compare   warboy compare FLOAT INT8 --data DIR_OF_NPY; "ok" also needs every output's SQNR >= 10 dB
 #   eval      warboy eval on labelled images (--preprocess imagenet; classifiers only)
@@ -46,7 +48,7 @@ step() {
 	printf '%s' "$r"
 }
 
-printf '%-40s %-7s %-5s %-5s %-5s %-5s %-7s %-5s %-5s %-5s\n' model inspect run q-npy q-ort q-img compare eval sim bench
+printf '%-40s %-7s %-5s %-5s %-5s %-5s %-5s %-7s %-5s %-5s %-5s\n' model inspect run q-npy q-ort q-dyn q-img compare eval sim bench
 while IFS='|' read -r name kind input shape flags; do
 	if [ $# -gt 0 ]; then
 		case " $* " in *" $name "*) ;; *) continue ;; esac
@@ -65,9 +67,13 @@ while IFS='|' read -r name kind input shape flags; do
 	r_inspect=$(step inspect "$w" inspect "$m" "$shp")
 	r_run=$(step run sh -c "'$w' run '$m' --input '$x' --output '$out/logs/$name.run.npz' && $py '$here/scripts/sweep_models.py' ortcheck '$m' '$x' '$out/logs/$name.run.npz'")
 	r_q=$(step q-npy "$w" quantize "$m" --calib-data "$d" --calib-n 4 --batch 1 -o "$q")
-	r_qort=skip r_cmp=skip r_sim=skip r_bench=skip r_img=skip r_eval=skip
+	r_qort=skip r_qdyn=skip r_cmp=skip r_sim=skip r_bench=skip r_img=skip r_eval=skip
 	if [ -f "$q" ]; then
 		r_qort=$(step q-ort sh -c "'$w' run '$q' --input '$x' --output '$out/logs/$name.q.npz' && $py '$here/scripts/sweep_models.py' ortcheck '$q' '$x' '$out/logs/$name.q.npz' --sqnr 30")
+		case ",$flags," in *,dyn,*)
+			r_qdyn=$(step q-dyn sh -c "$py '$here/scripts/sweep_models.py' otherinput '$x' '$out/logs/$name.other.npy' && '$w' run '$q' --input '$out/logs/$name.other.npy' --output '$out/logs/$name.qdyn.npz' && $py '$here/scripts/sweep_models.py' ortcheck '$q' '$out/logs/$name.other.npy' '$out/logs/$name.qdyn.npz' --sqnr 30")
+			;;
+		esac
 		r_cmp=$(step compare sh -c "'$w' compare '$m' '$q' --data '$d' --batch 1 --json > '$out/logs/$name.compare.json' && $py -c \"
 import json,sys
 r=json.load(open('$out/logs/$name.compare.json'))
@@ -82,7 +88,7 @@ sys.exit(1 if bad else 0)\"")
 		r_eval=$(step eval "$w" eval "$m" --data "$imgs" --preprocess imagenet --batch 1)
 		;;
 	esac
-	printf '%-40s %-7s %-5s %-5s %-5s %-5s %-7s %-5s %-5s %-5s\n' "$name" "$r_inspect" "$r_run" "$r_q" "$r_qort" "$r_img" "$r_cmp" "$r_eval" "$r_sim" "$r_bench"
+	printf '%-40s %-7s %-5s %-5s %-5s %-5s %-5s %-7s %-5s %-5s %-5s\n' "$name" "$r_inspect" "$r_run" "$r_q" "$r_qort" "$r_qdyn" "$r_img" "$r_cmp" "$r_eval" "$r_sim" "$r_bench"
 done <"$out/manifest.txt"
 
 # The numbers behind the table: SQNR of our float32 run against ONNX Runtime, of our

@@ -6,6 +6,7 @@ Run with Debian's python (python3-torch 1.13, python3-torchvision 0.14, python3-
     /usr/bin/python3 scripts/sweep_models.py export OUTDIR [--only a,b,...]
     /usr/bin/python3 scripts/sweep_models.py ortcheck MODEL INPUT.npy OURS.npz [--sqnr DB] [--qdq]
     /usr/bin/python3 scripts/sweep_models.py testdata [OUTDIR]   (default testdata/exported)
+    /usr/bin/python3 scripts/sweep_models.py otherinput IN.npy OUT.npy
 
 `export` writes, for every model of MODELS, OUTDIR/models/NAME.onnx, a calibration /
 comparison set OUTDIR/data/NAME/ (four .npy samples, or .npz for several inputs), one
@@ -489,6 +490,16 @@ def main():
         return 0
     if a[0] == "testdata":
         cmd_testdata(a[1] if len(a) > 1 else os.path.join(ROOT, "testdata", "exported"))
+        return 0
+    if a[0] == "otherinput":
+        # An input of another size for a model with symbolic batch/height/width:
+        # batch 2, height and width 3/4 of the sample's (multiples of 8).
+        x = np.load(a[1])
+        shape = list(x.shape)
+        shape[0] = 2
+        for d in (2, 3):
+            shape[d] = max(16, (shape[d] * 3 // 4 + 7) // 8 * 8)
+        np.save(a[2], np.random.default_rng(8).standard_normal(shape).astype(np.float32))
         return 0
     if a[0] == "ortcheck":
         min_sqnr = float(a[a.index("--sqnr") + 1]) if "--sqnr" in a else 60.0

@@ -1,7 +1,7 @@
 package graph
 
-// Detection post-processing: NonMaxSuppression (torchvision's batched_nms and
-// exported YOLO/SSD heads write it).
+// Detection operators: NonMaxSuppression (torchvision's batched_nms and exported
+// YOLO/SSD heads write it) and RoiAlign (two-stage detectors' box heads).
 
 func inferNonMaxSuppression(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err := requireInputs(c, 2, 5); err != nil {
@@ -35,4 +35,43 @@ func inferNonMaxSuppression(c *InferContext) ([]*Value, []*Tensor, error) {
 
 func init() {
 	RegisterOp(OpSchema{OpType: "NonMaxSuppression", SinceOpset: 10, Attrs: []string{"center_point_box"}, Infer: inferNonMaxSuppression})
+	RegisterOp(OpSchema{OpType: "RoiAlign", SinceOpset: 10, Infer: inferRoiAlign,
+		Attrs: []string{"coordinate_transformation_mode", "mode", "output_height", "output_width", "sampling_ratio", "spatial_scale"}})
+}
+
+func inferRoiAlign(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 3, 3); err != nil {
+		return nil, nil, err
+	}
+	x, rois, idx := c.Input(0), c.Input(1), c.Input(2)
+	if x.DType != Float32 || rois.DType != Float32 {
+		return nil, nil, c.Errorf("X and rois are %s and %s, expected float32", x.DType, rois.DType)
+	}
+	if idx.DType != Int64 {
+		return nil, nil, c.Errorf("batch_indices is %s, expected int64", idx.DType)
+	}
+	if m := c.Node.AttrString("mode", "avg"); m != "avg" && m != "max" {
+		return nil, nil, c.Errorf("unsupported mode %q (avg or max)", m)
+	}
+	if m := c.Node.AttrString("coordinate_transformation_mode", "half_pixel"); m != "half_pixel" && m != "output_half_pixel" {
+		return nil, nil, c.Errorf("unsupported coordinate_transformation_mode %q", m)
+	}
+	oh, ow := c.Node.AttrInt("output_height", 1), c.Node.AttrInt("output_width", 1)
+	if oh < 1 || ow < 1 {
+		return nil, nil, c.Errorf("output size %dx%d must be positive", oh, ow)
+	}
+	if x.HasShape && len(x.Shape) != 4 {
+		return nil, nil, c.Errorf("X has shape %s, expected [N, C, H, W]", x.Shape)
+	}
+	if rois.HasShape && (len(rois.Shape) != 2 || rois.Shape[1].Known() && rois.Shape[1].Size != 4) {
+		return nil, nil, c.Errorf("rois have shape %s, expected [num_rois, 4]", rois.Shape)
+	}
+	out := Shape{{Size: -1}, {Size: -1}, {Size: int(oh)}, {Size: int(ow)}}
+	if rois.HasShape {
+		out[0] = rois.Shape[0]
+	}
+	if x.HasShape {
+		out[1] = x.Shape[1]
+	}
+	return finish(c, &Value{DType: Float32, Shape: out, HasShape: true})
 }

@@ -1,6 +1,6 @@
 package runtime
 
-// NonMaxSuppression, as ONNX Runtime computes it: per batch and class, the boxes
+// Detection operators. NonMaxSuppression, as ONNX Runtime computes it: per batch and class, the boxes
 // whose score is above score_threshold, best first (ties in box order), each kept
 // unless its IoU with a box already kept is above iou_threshold, at most
 // max_output_boxes_per_class of them.
@@ -137,6 +137,120 @@ func nmsIoU(a, b [4]float64) float64 {
 	return inter / union
 }
 
+// buildRoiAlign is RoiAlign as ONNX Runtime computes it: every output bin averages
+// (or takes the largest weighted corner of) sampling_ratio x sampling_ratio bilinear
+// samples (ceil(roi size / output size) when sampling_ratio is 0); samples more than
+// one pixel outside the map count as 0. Opset 10 has no coordinate_transformation_mode
+// and behaves as output_half_pixel; from opset 16 the default is half_pixel.
+func buildRoiAlign(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	maxMode := n.AttrString("mode", "avg") == "max"
+	defMode := "half_pixel"
+	if b.Opset < 16 {
+		defMode = "output_half_pixel"
+	}
+	halfPixel := n.AttrString("coordinate_transformation_mode", defMode) == "half_pixel"
+	oh, ow := int(n.AttrInt("output_height", 1)), int(n.AttrInt("output_width", 1))
+	ratio := int(n.AttrInt("sampling_ratio", 0))
+	scale := float64(n.AttrFloat("spatial_scale", 1))
+	if oh < 1 || ow < 1 || ratio < 0 {
+		return nil, b.Errorf("output %dx%d and sampling_ratio %d must be positive", oh, ow, ratio)
+	}
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		x, rois := in[0], in[1]
+		idx, err := in[2].AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("batch_indices: %w", err)
+		}
+		if x.DType != graph.Float32 || rois.DType != graph.Float32 || len(x.Shape) != 4 || len(rois.Shape) != 2 ||
+			rois.Shape[1] != 4 || len(idx) != rois.Shape[0] {
+			return nil, fmt.Errorf("X %v, rois %v and %d batch indices: expected float32 [N,C,H,W], [R,4] and R indices", x.Shape, rois.Shape, len(idx))
+		}
+		nb, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		r := rois.Shape[0]
+		out := graph.NewTensor(graph.Float32, []int{r, c, oh, ow})
+		xd, rd, od := x.F32(), rois.F32(), out.F32()
+		off := 0.0
+		if halfPixel {
+			off = 0.5
+		}
+		for ri := 0; ri < r; ri++ {
+			bi := idx[ri]
+			if bi < 0 || int(bi) >= nb {
+				return nil, fmt.Errorf("batch index %d of roi %d is outside [0, %d)", bi, ri, nb)
+			}
+			sw, sh := float64(rd[ri*4])*scale-off, float64(rd[ri*4+1])*scale-off
+			rw, rh := float64(rd[ri*4+2])*scale-off-sw, float64(rd[ri*4+3])*scale-off-sh
+			if !halfPixel {
+				rw, rh = math.Max(rw, 1), math.Max(rh, 1)
+			}
+			bh, bw := rh/float64(oh), rw/float64(ow)
+			gh, gw := ratio, ratio
+			if ratio == 0 {
+				gh, gw = int(math.Ceil(rh/float64(oh))), int(math.Ceil(rw/float64(ow)))
+			}
+			count := float64(max(gh*gw, 1))
+			for ci := 0; ci < c; ci++ {
+				plane := xd[(int(bi)*c+ci)*h*w : (int(bi)*c+ci+1)*h*w]
+				for ph := 0; ph < oh; ph++ {
+					for pw := 0; pw < ow; pw++ {
+						acc := 0.0
+						first := true
+						for iy := 0; iy < gh; iy++ {
+							y := sh + float64(ph)*bh + (float64(iy)+0.5)*bh/float64(gh)
+							for ix := 0; ix < gw; ix++ {
+								xx := sw + float64(pw)*bw + (float64(ix)+0.5)*bw/float64(gw)
+								v := roiSample(plane, h, w, y, xx, maxMode)
+								switch {
+								case !maxMode:
+									acc += v
+								case first || v > acc:
+									acc = v
+								}
+								first = false
+							}
+						}
+						if !maxMode {
+							acc /= count
+						}
+						od[((ri*c+ci)*oh+ph)*ow+pw] = float32(acc)
+					}
+				}
+			}
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+// roiSample is the bilinear value at (y, x), or, for max mode, the largest of the
+// four weighted corners (ONNX Runtime's definition).
+func roiSample(p []float32, h, w int, y, x float64, maxMode bool) float64 {
+	if y < -1 || y > float64(h) || x < -1 || x > float64(w) {
+		return 0
+	}
+	y, x = math.Max(y, 0), math.Max(x, 0)
+	yl, xl := int(y), int(x)
+	yh, xh := yl+1, xl+1
+	if yl >= h-1 {
+		yl, yh, y = h-1, h-1, float64(h-1)
+	}
+	if xl >= w-1 {
+		xl, xh, x = w-1, w-1, float64(w-1)
+	}
+	ly, lx := y-float64(yl), x-float64(xl)
+	hy, hx := 1-ly, 1-lx
+	v1, v2 := hy*hx*float64(p[yl*w+xl]), hy*lx*float64(p[yl*w+xh])
+	v3, v4 := ly*hx*float64(p[yh*w+xl]), ly*lx*float64(p[yh*w+xh])
+	if maxMode {
+		return math.Max(math.Max(v1, v2), math.Max(v3, v4))
+	}
+	return v1 + v2 + v3 + v4
+}
+
 func init() {
 	Register(OpInfo{OpType: "NonMaxSuppression", Build: buildNonMaxSuppression})
+	Register(OpInfo{OpType: "RoiAlign", Build: buildRoiAlign})
 }

@@ -29,7 +29,8 @@ Cast to int64, Expand, Where, Range, ConstantOfShape, NonZero.
 `testdata` writes the small models the Go tests use (cmd/warboy/sweep_exported_test.go):
 spellings_op{9,11,13}.onnx with npy_spellings/, and einsum_attention_opset13.onnx (a
 MaxViT-style window attention written with torch.einsum, symbolic batch and window
-count) with npy_windows/.
+count) with npy_windows/, and minibert_opset14.onnx (a BERT-style encoder with int64
+inputs and a -inf key-padding mask) with npz_bert/.
 
 `ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy and compares every
 output with OURS.npz (written by `warboy run --output`): it prints the worst output's
@@ -349,6 +350,32 @@ def einsum_attention():
     return Attn().eval()
 
 
+def mini_bert():
+    """A BERT-style encoder: int64 token ids, attention mask and token types (symbolic
+    batch and sequence), embeddings, a key-padding mask (Where(mask, -inf, 0) added to
+    the attention scores), GELU, and a classifier on the first token."""
+    import torch
+    import torch.nn as nn
+
+    class MiniBert(nn.Module):
+        def __init__(self, vocab=100, d=32, heads=4, layers=2, classes=3):
+            super().__init__()
+            self.tok, self.pos, self.typ = nn.Embedding(vocab, d), nn.Embedding(64, d), nn.Embedding(2, d)
+            self.ln = nn.LayerNorm(d)
+            layer = nn.TransformerEncoderLayer(d, heads, 64, 0.0, activation="gelu", batch_first=True)
+            self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            self.cls = nn.Linear(d, classes)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            pos = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
+            h = self.ln(self.tok(input_ids) + self.pos(pos) + self.typ(token_type_ids))
+            h = self.enc(h, src_key_padding_mask=attention_mask == 0)
+            return self.cls(h[:, 0])
+
+    torch.manual_seed(0)
+    return MiniBert().eval()
+
+
 def cmd_testdata(out):
     """The small models of testdata/exported that the Go tests run (cmd/warboy)."""
     import onnx
@@ -368,6 +395,22 @@ def cmd_testdata(out):
     d = os.path.join(out, "npy_windows")
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "batch.npy"), rng.standard_normal((3, 4, 9, 16)).astype(np.float32))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    ids = torch.randint(0, 100, (2, 12))
+    am = torch.ones(2, 12, dtype=torch.long)
+    am[1, 8:] = 0
+    path = os.path.join(out, "minibert_opset14.onnx")
+    torch.onnx.export(mini_bert(), (ids, am, torch.zeros(2, 12, dtype=torch.long)), path, opset_version=14,
+                      input_names=names, output_names=["logits"],
+                      dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in names}, "logits": {0: "batch"}})
+    print(os.path.basename(path), flush=True)
+    d = os.path.join(out, "npz_bert")
+    os.makedirs(d, exist_ok=True)
+    for i in range(3):
+        ids = rng.integers(0, 100, (2, 12)).astype(np.int64)
+        am = np.ones((2, 12), np.int64)
+        am[1, 7 + i:] = 0
+        np.savez(os.path.join(d, f"s{i}.npz"), input_ids=ids, attention_mask=am, token_type_ids=np.zeros((2, 12), np.int64))
 
 
 # ------------------------------------------------------------------ commands

@@ -185,3 +185,26 @@ func TestCompareDynamicModel(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "no quantized activations to pair")
 }
+
+// A BERT-style encoder's key-padding mask is Where(mask, -inf, 0) added to the
+// attention scores. Calibration used to stop at the first -Inf ("non-finite
+// value"); quantizing the mask would also destroy it. The masked tensors stay float32
+// and the rest is int8.
+func TestMiniBertAttentionMask(t *testing.T) {
+	model := filepath.Join(exportedDir, "minibert_opset14.onnx")
+	data := filepath.Join(exportedDir, "npz_bert")
+	q := filepath.Join(t.TempDir(), "q.onnx")
+	code, out, errOut := runCLI("quantize", model, "--calib-data", data, "--batch", "2", "-o", q, "-v")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out+errOut, "carries an attention mask")
+	code, out, errOut = runCLI("compare", model, q, "--data", data, "--batch", "2", "--json")
+	require.Equal(t, 0, code, errOut)
+	var cr compareReport
+	require.NoError(t, json.Unmarshal([]byte(out), &cr))
+	require.Len(t, cr.Top1, 1)
+	assert.Greater(t, float64(cr.Top1[0].SQNR), 25.0)
+	assert.Greater(t, cr.Top1[0].Agreement, 0.99)
+	code, _, errOut = runCLI("sim", q, "--input-shape", "input_ids=1,12", "--input-shape", "attention_mask=1,12",
+		"--input-shape", "token_type_ids=1,12", "--json")
+	require.Equal(t, 0, code, errOut)
+}

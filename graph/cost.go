@@ -36,6 +36,8 @@ func (g *Graph) macs(n *Node) int64 {
 		return g.rnnMACs(n)
 	case DynamicLSTMOp:
 		return g.dynamicLSTMMACs(n)
+	case "Einsum":
+		return g.einsumMACs(n)
 	case "Conv", "ConvInteger", "QLinearConv", "ConvTranspose":
 		wIdx := 1
 		if n.OpType == "QLinearConv" {

@@ -175,7 +175,9 @@ func padsOf(n *graph.Node, a *analysis) []int64 {
 	if p == "" {
 		return nil
 	}
-	if t := a.g.Initializers[p]; t != nil {
+	// Initializers, Constant nodes (torch.onnx writes pads as one) and folded shape
+	// arithmetic alike.
+	if t := a.constVals[p]; t != nil {
 		v, err := t.AsInt64()
 		if err == nil {
 			return v

@@ -267,6 +267,9 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 	if d == nil {
 		return fmt.Errorf("calibration: tensor %q is %s, not float32", name, t.DType)
 	}
+	// Attention masks hold -Inf (torch's masked_fill with float("-inf")): those
+	// tensors are not quantized (plan_mask.go); their range is of the finite values.
+	d = dropInfinities(d)
 	if err := c.hists[i].addPar(d, c.opts.Threads); err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}

@@ -243,20 +243,23 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			if f == nil || q == nil {
 				return nil, fmt.Errorf("compare: output %q was not computed", o)
 			}
-			qf, err := decodeTensor(int8Model, o, q)
-			if err != nil {
-				return nil, err
-			}
 			ff := f.F32()
+			var qf []float32
 			if ff == nil {
-				continue // a non-float output (indices, a shape): not an error measure
+				// A non-float output (indices, counts, a shape) has no quantization
+				// encoding: its values are compared as they are.
+				if ff, qf, err = plainValues(o, f, q); err != nil {
+					return nil, err
+				}
+			} else if qf, err = decodeTensor(int8Model, o, q); err != nil {
+				return nil, err
 			}
 			if len(ff) != len(qf) {
 				return nil, fmt.Errorf("compare: output %q has shape %v in the float model and %v in the quantized one", o, f.Shape, q.Shape)
 			}
 			oaccs[i].add(ff, qf)
 			oshapes[i] = addShape(oshapes[i], f.Shape)
-			if c := classCount(f.Shape); c > 0 {
+			if c := classCount(f.Shape); c > 0 && f.DType == graph.Float32 {
 				classes[i] = c
 				t1, t5 := topAgreement(ff, qf, c)
 				agree[i] += t1
@@ -577,4 +580,28 @@ func addShape(list [][]int, s []int) [][]int {
 		}
 	}
 	return append(list, append([]int(nil), s...))
+}
+
+// plainValues returns the values of an output that is not float32 in both runs, as
+// float32, for the error measures.
+func plainValues(name string, f, q *graph.Tensor) ([]float32, []float32, error) {
+	if f.DType != q.DType {
+		return nil, nil, fmt.Errorf("compare: output %q is %s in the float model and %s in the quantized one", name, f.DType, q.DType)
+	}
+	fv, err := f.AsFloat64()
+	if err != nil {
+		return nil, nil, fmt.Errorf("compare: output %q: %w", name, err)
+	}
+	qv, err := q.AsFloat64()
+	if err != nil {
+		return nil, nil, fmt.Errorf("compare: output %q: %w", name, err)
+	}
+	if len(fv) != len(qv) {
+		return nil, nil, fmt.Errorf("compare: output %q has shape %v in the float model and %v in the quantized one", name, f.Shape, q.Shape)
+	}
+	ff, qf := make([]float32, len(fv)), make([]float32, len(qv))
+	for i := range fv {
+		ff[i], qf[i] = float32(fv[i]), float32(qv[i])
+	}
+	return ff, qf, nil
 }

@@ -39,7 +39,7 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 	if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
-	if batchNormsToDepthwise(g) {
+	if batchNormsToDepthwise(g, q.Opset()) {
 		g.RemoveUnused()
 		if _, err := q.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 			return nil, fmt.Errorf("optimize: %w", err)
@@ -76,7 +76,10 @@ func foldBatchNorms(m *graph.Model) error {
 				continue
 			}
 		}
-		if bn.AttrInt("training_mode", 0) != 0 || bn.AttrInt("spatial", 1) != 1 {
+		// Opsets 7-13 select training mode (batch statistics) by the extra
+		// outputs, used or not: as ONNX Runtime and the executor compute it, such
+		// a node is not the affine map of its running statistics.
+		if graph.BatchNormTraining(bn, m.Opset()) || bn.AttrInt("spatial", 1) != 1 {
 			continue
 		}
 		scale, shift, ok := bnAffine(g, bn)

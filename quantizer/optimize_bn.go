@@ -14,11 +14,11 @@ import (
 // BatchNormalization would stay a float island. Only ranks 3 and 4 (1-D and 2-D
 // feature maps) are rewritten: those are the convolutions the int8 executor runs.
 // It returns whether anything changed. Shapes must have been inferred.
-func batchNormsToDepthwise(g *graph.Graph) bool {
+func batchNormsToDepthwise(g *graph.Graph, opset int64) bool {
 	cons := g.Consumers()
 	changed := false
 	for i, bn := range g.Nodes {
-		if bn.OpType != "BatchNormalization" || bn.Domain != "" || bn.AttrInt("training_mode", 0) != 0 || bn.AttrInt("spatial", 1) != 1 {
+		if bn.OpType != "BatchNormalization" || bn.Domain != "" || graph.BatchNormTraining(bn, opset) || bn.AttrInt("spatial", 1) != 1 {
 			continue
 		}
 		used := false

@@ -147,6 +147,10 @@ type plan struct {
 	// regionEnd maps the last node of a region (regions.go) to the region: its root
 	// and output are quantized, its inside is not.
 	regionEnd map[*graph.Node]*region
+	// shapeVals are the tensors computed from shapes alone (plan_shape.go).
+	shapeVals map[string]bool
+	// maskVals are the tensors that carry an attention mask (plan_mask.go).
+	maskVals map[string]bool
 }
 
 func (p *plan) isFloat(name string) bool {
@@ -170,6 +174,7 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 		quantOp: map[*graph.Node]bool{}, fused: map[string]bool{},
 		src: map[string]paramSrc{}, consts: map[string]bool{},
 		opset: opset, regionEnd: map[*graph.Node]*region{},
+		shapeVals: shapeValues(g), maskVals: maskValues(g),
 	}
 	for _, n := range g.Nodes {
 		if ok, why := p.quantizable(n); ok && !exclude[n.Name] {
@@ -333,6 +338,12 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 	}
 	if !p.isFloat(n.Input(0)) {
 		return false, fmt.Sprintf("input %q is not float32", n.Input(0))
+	}
+	if p.shapeVals[n.Input(0)] {
+		return false, fmt.Sprintf("input %q is computed from tensor shapes", n.Input(0))
+	}
+	if p.touchesMask(n) {
+		return false, "it carries an attention mask (computed from an infinite or 1e30-sized constant)"
 	}
 	switch n.OpType {
 	case "Conv", "ConvTranspose":

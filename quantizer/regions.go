@@ -39,7 +39,7 @@ func (p *plan) patternContext() *graph.PatternContext {
 func (p *plan) findRegions(exclude map[string]bool) []region {
 	rs := graph.FindRegions(p.g, p.patternContext(), graph.RegionOptions{
 		IsFloat: p.isFloat,
-		Skip:    func(n *graph.Node) bool { return exclude[n.Name] },
+		Skip:    func(n *graph.Node) bool { return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) },
 		Veto:    p.keepsFusion,
 	})
 	out := make([]region, len(rs))
@@ -59,4 +59,14 @@ func (p *plan) keepsFusion(root string, nodes []*graph.Node) bool {
 	}
 	first := nodes[0]
 	return (first.OpType == "Relu" || first.OpType == "Clip") && first.Input(0) == root
+}
+
+// touchesMask reports whether n reads or writes an attention mask (plan_mask.go).
+func (p *plan) touchesMask(n *graph.Node) bool {
+	for _, t := range append(append([]string{}, n.Inputs...), n.Outputs...) {
+		if p.maskVals[t] {
+			return true
+		}
+	}
+	return false
 }

@@ -92,7 +92,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		what = "tensors of both models (dynamic quantization: activations are quantized inside the int8 operators)"
 	}
 	fmt.Fprintf(stdout, "%d %s, worst first (%d samples of %s; int8 model run as %s):\n\n", len(res.Layers), what, res.Samples, feed.Name, res.Mode)
-	table(stdout, []string{"#", "tensor", "op", "SQNR dB", "cosine", "max |err|"}, rows)
+	if len(res.Layers) > 0 {
+		table(stdout, []string{"#", "tensor", "op", "SQNR dB", "cosine", "max |err|"}, rows)
+	} else {
+		fmt.Fprintln(stdout, "(no quantized activations to pair: a dynamically quantized model quantizes them at run time)")
+	}
 	fmt.Fprintln(stdout, "\nmodel outputs, float32 against int8:")
 	orows := make([][]string, 0, len(res.Top1))
 	for _, o := range res.Top1 {

@@ -31,7 +31,7 @@ type simJSON struct {
 func simCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--input-shape NAME=d0,d1,...] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
 	modeStr := fs.String("mode", "fused", "PE mode: single (1 PE, 64 slices), fused (2 PEs as one, 128 slices), 2pe (two independent PEs)")
-	batch := fs.Int("batch", 0, "images per request (default: the model's static batch, or 1); a static batch of 1 is re-batched")
+	batch := fs.Int("batch", 0, "images per request (default: the model's static batch, the leading size --input-shape gives, or 1); a static batch of 1 is re-batched")
 	inflight := fs.Int("in-flight", 0, "requests in flight (default 1; 2 in 2pe mode)")
 	aliasFlag(fs, "inflight", "in-flight")
 	requests := fs.Int("requests", 0, "requests to simulate (default 1, or 4 x inflight)")
@@ -98,6 +98,13 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	// calibration work.
 	if m, err = npu.BindInputShapes(m, inputShapes); err != nil {
 		return err
+	}
+	if *batch == 0 {
+		// A symbolic leading dimension given with --input-shape is the batch: it is
+		// not replaced by 1 (a sequence-first model's sequence length would be lost).
+		if *batch, err = givenLeadingDim(m.Graph, inputShapes); err != nil {
+			return err
+		}
 	}
 	if _, err := graph.ResolveInputShapes(m.Graph, max(*batch, 1), nil); err != nil {
 		return err
@@ -284,4 +291,21 @@ func sortedKeys(m map[string]*graph.Tensor) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// givenLeadingDim is the size --input-shape gives to the symbolic leading dimension
+// of the model's inputs (0 when none is given); two different sizes are an error.
+func givenLeadingDim(g *graph.Graph, given map[string][]int) (int, error) {
+	lead, from := 0, ""
+	for _, in := range g.Inputs {
+		s, ok := given[in.Name]
+		if !ok || len(s) == 0 || !in.HasShape || len(in.Shape) == 0 || in.Shape[0].Known() {
+			continue
+		}
+		if lead != 0 && s[0] != lead {
+			return 0, fmt.Errorf("--input-shape gives the leading (batch) dimension of %q as %d and of %q as %d; give --batch", from, lead, in.Name, s[0])
+		}
+		lead, from = s[0], in.Name
+	}
+	return lead, nil
 }

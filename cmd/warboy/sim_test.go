@@ -58,6 +58,7 @@ func TestSimCommand(t *testing.T) {
 		{"no model", []string{"sim"}, 2, []string{"sim takes one MODEL"}},
 		{"symbolic height and width must be given", []string{"sim", symbolic, "--timing-only"}, 1, []string{"height", "--input-shape"}},
 		{"symbolic height and width given", []string{"sim", symbolic, "--timing-only", "--input-shape", "input=1,3,64,64", "--batch", "2"}, 0, []string{"batch 2", "latency"}},
+		{"symbolic leading dimension given", []string{"sim", symbolic, "--timing-only", "--input-shape", "input=3,3,64,64"}, 0, []string{"batch 3", "latency"}},
 		{"symbolic height and width given to a float model", []string{"sim", symbolic, "--calib", "1", "--input-shape", "input=1,3,48,48"}, 0, []string{"MIN_MAX_ASYM calibration on 1 samples"}},
 		{"input shape of an unknown input", []string{"sim", symbolic, "--timing-only", "--input-shape", "images=1,3,64,64"}, 1, []string{"images", `"input"`}},
 		{"static batch 1 re-batched", []string{"sim", static, "--timing-only", "--batch", "8"}, 0, []string{"batch 8", "re-batched to 8"}},

@@ -1,0 +1,256 @@
+package runtime
+
+// Detection operators. NonMaxSuppression, as ONNX Runtime computes it: per batch and class, the boxes
+// whose score is above score_threshold, best first (ties in box order), each kept
+// unless its IoU with a box already kept is above iou_threshold, at most
+// max_output_boxes_per_class of them.
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+func buildNonMaxSuppression(b *BuildContext) (Kernel, error) {
+	center := b.Node.AttrInt("center_point_box", 0)
+	if center != 0 && center != 1 {
+		return nil, b.Errorf("center_point_box is %d, expected 0 or 1", center)
+	}
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		boxes, scores := in[0], in[1]
+		if boxes.DType != graph.Float32 || scores.DType != graph.Float32 {
+			return nil, fmt.Errorf("boxes and scores are %s and %s, expected float32", boxes.DType, scores.DType)
+		}
+		if len(boxes.Shape) != 3 || boxes.Shape[2] != 4 || len(scores.Shape) != 3 ||
+			scores.Shape[0] != boxes.Shape[0] || scores.Shape[2] != boxes.Shape[1] {
+			return nil, fmt.Errorf("boxes %v and scores %v: expected [batch, boxes, 4] and [batch, classes, boxes]", boxes.Shape, scores.Shape)
+		}
+		maxOut, err := scalarArg(in, 2, func(t *graph.Tensor) (float64, error) {
+			v, err := t.AsInt64()
+			if err != nil || len(v) != 1 {
+				return 0, fmt.Errorf("max_output_boxes_per_class must be one integer")
+			}
+			return float64(v[0]), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		iouT, err := scalarArg(in, 3, floatScalar("iou_threshold"))
+		if err != nil {
+			return nil, err
+		}
+		scoreT := math.Inf(-1)
+		if len(in) > 4 && in[4] != nil {
+			if scoreT, err = floatScalar("score_threshold")(in[4]); err != nil {
+				return nil, err
+			}
+		}
+		nb, nc, n := scores.Shape[0], scores.Shape[1], scores.Shape[2]
+		bx, sc := boxes.F32(), scores.F32()
+		var sel []int64
+		order := make([]int, 0, n)
+		for bi := 0; bi < nb; bi++ {
+			corners := nmsCorners(bx[bi*n*4:(bi+1)*n*4], n, center == 1)
+			for ci := 0; ci < nc; ci++ {
+				s := sc[(bi*nc+ci)*n : (bi*nc+ci+1)*n]
+				order = order[:0]
+				for i, v := range s {
+					if float64(v) > scoreT {
+						order = append(order, i)
+					}
+				}
+				sort.SliceStable(order, func(a, b int) bool { return s[order[a]] > s[order[b]] })
+				var kept []int
+				for _, i := range order {
+					if float64(len(kept)) >= maxOut {
+						break
+					}
+					ok := true
+					for _, j := range kept {
+						if nmsIoU(corners[i], corners[j]) > iouT {
+							ok = false
+							break
+						}
+					}
+					if ok {
+						kept = append(kept, i)
+						sel = append(sel, int64(bi), int64(ci), int64(i))
+					}
+				}
+			}
+		}
+		return []*graph.Tensor{graph.FromInt64([]int{len(sel) / 3, 3}, sel)}, nil
+	}), nil
+}
+
+// scalarArg reads optional scalar input i (0 when absent).
+func scalarArg(in []*graph.Tensor, i int, read func(*graph.Tensor) (float64, error)) (float64, error) {
+	if i >= len(in) || in[i] == nil {
+		return 0, nil
+	}
+	return read(in[i])
+}
+
+func floatScalar(what string) func(*graph.Tensor) (float64, error) {
+	return func(t *graph.Tensor) (float64, error) {
+		v, err := t.AsFloat64()
+		if err != nil || len(v) != 1 {
+			return 0, fmt.Errorf("%s must be one number", what)
+		}
+		return v[0], nil
+	}
+}
+
+// nmsCorners returns every box as (ymin, xmin, ymax, xmax), from corners in either
+// order or from (x_center, y_center, width, height).
+func nmsCorners(b []float32, n int, center bool) [][4]float64 {
+	out := make([][4]float64, n)
+	for i := range out {
+		v := b[i*4 : i*4+4]
+		if center {
+			xc, yc, w, h := float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])
+			out[i] = [4]float64{yc - h/2, xc - w/2, yc + h/2, xc + w/2}
+			continue
+		}
+		y1, x1, y2, x2 := float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])
+		out[i] = [4]float64{math.Min(y1, y2), math.Min(x1, x2), math.Max(y1, y2), math.Max(x1, x2)}
+	}
+	return out
+}
+
+func nmsIoU(a, b [4]float64) float64 {
+	ih := math.Min(a[2], b[2]) - math.Max(a[0], b[0])
+	iw := math.Min(a[3], b[3]) - math.Max(a[1], b[1])
+	if ih <= 0 || iw <= 0 {
+		return 0
+	}
+	inter := ih * iw
+	union := (a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter
+	if union <= 0 {
+		return 0
+	}
+	return inter / union
+}
+
+// buildRoiAlign is RoiAlign as ONNX Runtime computes it: every output bin averages
+// (or takes the largest weighted corner of) sampling_ratio x sampling_ratio bilinear
+// samples (ceil(roi size / output size) when sampling_ratio is 0); samples more than
+// one pixel outside the map count as 0. Opset 10 has no coordinate_transformation_mode
+// and behaves as output_half_pixel; from opset 16 the default is half_pixel.
+func buildRoiAlign(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	maxMode := n.AttrString("mode", "avg") == "max"
+	defMode := "half_pixel"
+	if b.Opset < 16 {
+		defMode = "output_half_pixel"
+	}
+	halfPixel := n.AttrString("coordinate_transformation_mode", defMode) == "half_pixel"
+	oh, ow := int(n.AttrInt("output_height", 1)), int(n.AttrInt("output_width", 1))
+	ratio := int(n.AttrInt("sampling_ratio", 0))
+	scale := float64(n.AttrFloat("spatial_scale", 1))
+	if oh < 1 || ow < 1 || ratio < 0 {
+		return nil, b.Errorf("output %dx%d and sampling_ratio %d must be positive", oh, ow, ratio)
+	}
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 3); err != nil {
+			return nil, err
+		}
+		x, rois := in[0], in[1]
+		idx, err := in[2].AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("batch_indices: %w", err)
+		}
+		if x.DType != graph.Float32 || rois.DType != graph.Float32 || len(x.Shape) != 4 || len(rois.Shape) != 2 ||
+			rois.Shape[1] != 4 || len(idx) != rois.Shape[0] {
+			return nil, fmt.Errorf("X %v, rois %v and %d batch indices: expected float32 [N,C,H,W], [R,4] and R indices", x.Shape, rois.Shape, len(idx))
+		}
+		nb, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		r := rois.Shape[0]
+		out := graph.NewTensor(graph.Float32, []int{r, c, oh, ow})
+		xd, rd, od := x.F32(), rois.F32(), out.F32()
+		off := 0.0
+		if halfPixel {
+			off = 0.5
+		}
+		for ri := 0; ri < r; ri++ {
+			bi := idx[ri]
+			if bi < 0 || int(bi) >= nb {
+				return nil, fmt.Errorf("batch index %d of roi %d is outside [0, %d)", bi, ri, nb)
+			}
+			sw, sh := float64(rd[ri*4])*scale-off, float64(rd[ri*4+1])*scale-off
+			rw, rh := float64(rd[ri*4+2])*scale-off-sw, float64(rd[ri*4+3])*scale-off-sh
+			if !halfPixel {
+				rw, rh = math.Max(rw, 1), math.Max(rh, 1)
+			}
+			bh, bw := rh/float64(oh), rw/float64(ow)
+			gh, gw := ratio, ratio
+			if ratio == 0 {
+				gh, gw = int(math.Ceil(rh/float64(oh))), int(math.Ceil(rw/float64(ow)))
+			}
+			count := float64(max(gh*gw, 1))
+			for ci := 0; ci < c; ci++ {
+				plane := xd[(int(bi)*c+ci)*h*w : (int(bi)*c+ci+1)*h*w]
+				for ph := 0; ph < oh; ph++ {
+					for pw := 0; pw < ow; pw++ {
+						acc := 0.0
+						first := true
+						for iy := 0; iy < gh; iy++ {
+							y := sh + float64(ph)*bh + (float64(iy)+0.5)*bh/float64(gh)
+							for ix := 0; ix < gw; ix++ {
+								xx := sw + float64(pw)*bw + (float64(ix)+0.5)*bw/float64(gw)
+								v := roiSample(plane, h, w, y, xx, maxMode)
+								switch {
+								case !maxMode:
+									acc += v
+								case first || v > acc:
+									acc = v
+								}
+								first = false
+							}
+						}
+						if !maxMode {
+							acc /= count
+						}
+						od[((ri*c+ci)*oh+ph)*ow+pw] = float32(acc)
+					}
+				}
+			}
+		}
+		return []*graph.Tensor{out}, nil
+	}), nil
+}
+
+// roiSample is the bilinear value at (y, x), or, for max mode, the largest of the
+// four weighted corners (ONNX Runtime's definition).
+func roiSample(p []float32, h, w int, y, x float64, maxMode bool) float64 {
+	if y < -1 || y > float64(h) || x < -1 || x > float64(w) {
+		return 0
+	}
+	y, x = math.Max(y, 0), math.Max(x, 0)
+	yl, xl := int(y), int(x)
+	yh, xh := yl+1, xl+1
+	if yl >= h-1 {
+		yl, yh, y = h-1, h-1, float64(h-1)
+	}
+	if xl >= w-1 {
+		xl, xh, x = w-1, w-1, float64(w-1)
+	}
+	ly, lx := y-float64(yl), x-float64(xl)
+	hy, hx := 1-ly, 1-lx
+	v1, v2 := hy*hx*float64(p[yl*w+xl]), hy*lx*float64(p[yl*w+xh])
+	v3, v4 := ly*hx*float64(p[yh*w+xl]), ly*lx*float64(p[yh*w+xh])
+	if maxMode {
+		return math.Max(math.Max(v1, v2), math.Max(v3, v4))
+	}
+	return v1 + v2 + v3 + v4
+}
+
+func init() {
+	Register(OpInfo{OpType: "NonMaxSuppression", Build: buildNonMaxSuppression})
+	Register(OpInfo{OpType: "RoiAlign", Build: buildRoiAlign})
+}

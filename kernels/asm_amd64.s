@@ -9064,3 +9064,248 @@ geluF32AVX2_loop:
 	JNZ          geluF32AVX2_loop
 	VZEROUPPER
 	RET
+
+// func maxI8AVX2(dst *int8, src *int8, n int)
+// Requires: AVX, AVX2
+TEXT ·maxI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $0x05, CX
+	JZ   mxb_done
+
+mxb_loop:
+	VMOVDQU (SI), Y0
+	VPMAXSB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	DECQ    CX
+	JNZ     mxb_loop
+
+mxb_done:
+	VZEROUPPER
+	RET
+
+// func lutVBMI(src *int8, dst *int8, n int, table *[256]int8)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI
+TEXT ·lutVBMI(SB), NOSPLIT, $0-32
+	MOVQ      src+0(FP), SI
+	MOVQ      dst+8(FP), DI
+	MOVQ      n+16(FP), CX
+	MOVQ      table+24(FP), DX
+	SHRQ      $0x06, CX
+	JZ        lut_done
+	VMOVDQU64 (DX), Z0
+	VMOVDQU64 64(DX), Z1
+	VMOVDQU64 128(DX), Z2
+	VMOVDQU64 192(DX), Z3
+
+lut_loop:
+	VMOVDQU64 (SI), Z4
+	VMOVDQA64 Z4, Z5
+	VPMOVB2M  Z4, K1
+	VPERMI2B  Z1, Z0, Z4
+	VPERMI2B  Z3, Z2, Z5
+	VPBLENDMB Z5, Z4, K1, Z4
+	VMOVDQU64 Z4, (DI)
+	ADDQ      $0x40, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       lut_loop
+
+lut_done:
+	VZEROUPPER
+	RET
+
+// func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qaddAVX2(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Y8
+	VPBROADCASTD 4(DX), Y9
+	VPBROADCASTD 8(DX), Y10
+	VBROADCASTSS 12(DX), Y11
+	VBROADCASTSS 16(DX), Y12
+	VBROADCASTSS 20(DX), Y13
+	VBROADCASTSS 24(DX), Y14
+	MOVLQSX      28(DX), R8
+	SHRQ         $0x03, CX
+	JZ           qaddAVX2_done
+
+qaddAVX2_loop:
+	VPMOVSXBD    (SI), Y0
+	VPMOVSXBD    (BX), Y1
+	VPSUBD       Y8, Y0, Y0
+	VPSUBD       Y9, Y1, Y1
+	VCVTDQ2PS    Y0, Y0
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y11, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMAXPS       Y13, Y0, Y0
+	VMINPS       Y14, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y10, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x08, SI
+	ADDQ         R8, BX
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qaddAVX2_loop
+
+qaddAVX2_done:
+	VZEROUPPER
+	RET
+
+// func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qmulAVX2(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Y8
+	VPBROADCASTD 4(DX), Y9
+	VPBROADCASTD 8(DX), Y10
+	VBROADCASTSS 12(DX), Y11
+	VBROADCASTSS 16(DX), Y12
+	VBROADCASTSS 20(DX), Y13
+	VBROADCASTSS 24(DX), Y14
+	MOVLQSX      28(DX), R8
+	SHRQ         $0x03, CX
+	JZ           qmulAVX2_done
+
+qmulAVX2_loop:
+	VPMOVSXBD    (SI), Y0
+	VPMOVSXBD    (BX), Y1
+	VPSUBD       Y8, Y0, Y0
+	VPSUBD       Y9, Y1, Y1
+	VPMULLD      Y1, Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y11, Y0, Y0
+	VMAXPS       Y13, Y0, Y0
+	VMINPS       Y14, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y10, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x08, SI
+	ADDQ         R8, BX
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qmulAVX2_loop
+
+qmulAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_1(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_1(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+
+sumPixelsI8AVX2_1_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_1_loop
+	VMOVDQU   Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_2(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_2(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+	VMOVDQU 32(DI), Y1
+
+sumPixelsI8AVX2_2_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	VPMOVSXBD 8(SI), Y5
+	VPADDD    Y5, Y1, Y1
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_2_loop
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_3(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_3(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+	VMOVDQU 32(DI), Y1
+	VMOVDQU 64(DI), Y2
+
+sumPixelsI8AVX2_3_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	VPMOVSXBD 8(SI), Y5
+	VPADDD    Y5, Y1, Y1
+	VPMOVSXBD 16(SI), Y6
+	VPADDD    Y6, Y2, Y2
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_3_loop
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VMOVDQU   Y2, 64(DI)
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_4(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_4(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+	VMOVDQU 32(DI), Y1
+	VMOVDQU 64(DI), Y2
+	VMOVDQU 96(DI), Y3
+
+sumPixelsI8AVX2_4_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	VPMOVSXBD 8(SI), Y5
+	VPADDD    Y5, Y1, Y1
+	VPMOVSXBD 16(SI), Y6
+	VPADDD    Y6, Y2, Y2
+	VPMOVSXBD 24(SI), Y7
+	VPADDD    Y7, Y3, Y3
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_4_loop
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VMOVDQU   Y2, 64(DI)
+	VMOVDQU   Y3, 96(DI)
+	VZEROUPPER
+	RET

@@ -367,3 +367,43 @@ func geluF32AVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func geluF32AVX2(dst *float32, src *float32, n int)
+
+// maxI8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 32.
+//
+//go:noescape
+func maxI8AVX2(dst *int8, src *int8, n int)
+
+// lutVBMI maps n bytes (a multiple of 64) through a 256-entry table (AVX-512 VBMI).
+//
+//go:noescape
+func lutVBMI(src *int8, dst *int8, n int, table *[256]int8)
+
+// qaddAVX2 computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).
+//
+//go:noescape
+func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// qmulAVX2 computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).
+//
+//go:noescape
+func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// sumPixelsI8AVX2_1 adds npix channels-last pixels of 8 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_1(acc *int32, src *int8, npix int, stride int)
+
+// sumPixelsI8AVX2_2 adds npix channels-last pixels of 16 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_2(acc *int32, src *int8, npix int, stride int)
+
+// sumPixelsI8AVX2_3 adds npix channels-last pixels of 24 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_3(acc *int32, src *int8, npix int, stride int)
+
+// sumPixelsI8AVX2_4 adds npix channels-last pixels of 32 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_4(acc *int32, src *int8, npix int, stride int)

@@ -45,6 +45,7 @@ func main() {
 		depthwiseF32AVX2(nb)
 	}
 	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
+	int8EWKernels()      // int8ew.go
 	Generate()
 }
 

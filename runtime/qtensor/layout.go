@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // ChannelsLastPerm returns the permutation that turns an [N, C, D1, ..., Dk] tensor
@@ -255,36 +256,17 @@ func TransposeTable(src []byte, shape, perm []int, dst []float32, table *[256]fl
 }
 
 // ParallelChunks splits [0, n) into at most threads chunks of at least minChunk
-// elements and runs f on each, waiting for all.
+// elements and runs f on each, waiting for all. The chunks run on the kernels'
+// worker pool (kernels.ParallelRows); threads <= 1 runs f(0, n) here.
 func ParallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if minChunk < 1 {
-		minChunk = 1
-	}
-	parts := n / minChunk
-	if parts > threads {
-		parts = threads
-	}
-	if parts <= 1 {
+	if threads <= 1 {
 		f(0, n)
 		return
 	}
-	done := make(chan struct{}, parts)
-	chunk := (n + parts - 1) / parts
-	started := 0
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		started++
-		go func(lo, hi int) {
-			f(lo, hi)
-			done <- struct{}{}
-		}(lo, hi)
-	}
-	for i := 0; i < started; i++ {
-		<-done
-	}
+	kernels.ParallelRows(n, minChunk, threads, f)
 }
 
 // Int8Bytes returns the bytes of an int8 or uint8 tensor's data.

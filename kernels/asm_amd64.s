@@ -9210,6 +9210,116 @@ qmulAVX2_done:
 	VZEROUPPER
 	RET
 
+// func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX512F
+TEXT ·qaddAVX512(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Z8
+	VPBROADCASTD 4(DX), Z9
+	VPBROADCASTD 8(DX), Z10
+	VBROADCASTSS 12(DX), Z11
+	VBROADCASTSS 16(DX), Z12
+	VBROADCASTSS 20(DX), Z13
+	VBROADCASTSS 24(DX), Z14
+	SHRQ         $0x05, CX
+	JZ           qaddAVX512_done
+
+qaddAVX512_loop:
+	VPMOVSXBD (SI), Z0
+	VPMOVSXBD (BX), Z1
+	VPSUBD    Z8, Z0, Z0
+	VPSUBD    Z9, Z1, Z1
+	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z11, Z0, Z0
+	VMULPS    Z12, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMAXPS    Z13, Z0, Z0
+	VMINPS    Z14, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z10, Z0, Z0
+	VPMOVSDB  Z0, (DI)
+	VPMOVSXBD 16(SI), Z2
+	VPMOVSXBD 16(BX), Z3
+	VPSUBD    Z8, Z2, Z2
+	VPSUBD    Z9, Z3, Z3
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z11, Z2, Z2
+	VMULPS    Z12, Z3, Z3
+	VADDPS    Z3, Z2, Z2
+	VMAXPS    Z13, Z2, Z2
+	VMINPS    Z14, Z2, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD    Z10, Z2, Z2
+	VPMOVSDB  Z2, 16(DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, BX
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       qaddAVX512_loop
+
+qaddAVX512_done:
+	VZEROUPPER
+	RET
+
+// func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX512F
+TEXT ·qmulAVX512(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Z8
+	VPBROADCASTD 4(DX), Z9
+	VPBROADCASTD 8(DX), Z10
+	VBROADCASTSS 12(DX), Z11
+	VBROADCASTSS 16(DX), Z12
+	VBROADCASTSS 20(DX), Z13
+	VBROADCASTSS 24(DX), Z14
+	SHRQ         $0x05, CX
+	JZ           qmulAVX512_done
+
+qmulAVX512_loop:
+	VPMOVSXBD (SI), Z0
+	VPMOVSXBD (BX), Z1
+	VPSUBD    Z8, Z0, Z0
+	VPSUBD    Z9, Z1, Z1
+	VPMULLD   Z1, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z11, Z0, Z0
+	VMAXPS    Z13, Z0, Z0
+	VMINPS    Z14, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z10, Z0, Z0
+	VPMOVSDB  Z0, (DI)
+	VPMOVSXBD 16(SI), Z2
+	VPMOVSXBD 16(BX), Z3
+	VPSUBD    Z8, Z2, Z2
+	VPSUBD    Z9, Z3, Z3
+	VPMULLD   Z3, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z11, Z2, Z2
+	VMAXPS    Z13, Z2, Z2
+	VMINPS    Z14, Z2, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD    Z10, Z2, Z2
+	VPMOVSDB  Z2, 16(DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, BX
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       qmulAVX512_loop
+
+qmulAVX512_done:
+	VZEROUPPER
+	RET
+
 // func sumPixelsI8AVX2_1(acc *int32, src *int8, npix int, stride int)
 // Requires: AVX, AVX2
 TEXT ·sumPixelsI8AVX2_1(SB), NOSPLIT, $0-32

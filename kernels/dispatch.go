@@ -36,6 +36,8 @@ var (
 	f32Wide bool
 	// lutVBMIOK selects the AVX-512 VBMI lookup-table kernel (LUT.Apply).
 	lutVBMIOK bool
+	// ew512OK selects the AVX-512 elementwise int8 kernels (QAdd/QMul).
+	ew512OK bool
 )
 
 func init() { Detect() }
@@ -44,7 +46,7 @@ func init() { Detect() }
 // call it again after cpuid.CPU.Disable/Enable (tests, benchmarks) to force a
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
-	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK = isaGo, isaGo, isaGo, false, false
+	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK = isaGo, isaGo, isaGo, false, false, false
 	if !haveAsm {
 		return
 	}
@@ -59,6 +61,7 @@ func Detect() {
 			int8Path = isaVNNI
 		}
 		lutVBMIOK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VBMI)
+		ew512OK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW)
 	}
 }
 

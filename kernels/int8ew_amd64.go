@@ -34,13 +34,22 @@ func (p *QBinary) apply(a, b, out []int8) {
 	n := len(out)
 	a, b = a[:n], b[:n]
 	v := 0
-	if simdPath != isaGo && n >= 8 {
-		v = n &^ 7
+	if ew512OK && n >= 32 {
+		v = n &^ 31
 		if p.mul {
-			qmulAVX2(&a[0], &b[0], &out[0], v, &p.vec)
+			qmulAVX512(&a[0], &b[0], &out[0], v, &p.vec)
 		} else {
-			qaddAVX2(&a[0], &b[0], &out[0], v, &p.vec)
+			qaddAVX512(&a[0], &b[0], &out[0], v, &p.vec)
 		}
+	}
+	if simdPath != isaGo && n-v >= 8 {
+		w := (n - v) &^ 7
+		if p.mul {
+			qmulAVX2(&a[v], &b[v], &out[v], w, &p.vec)
+		} else {
+			qaddAVX2(&a[v], &b[v], &out[v], w, &p.vec)
+		}
+		v += w
 	}
 	p.applyGo(a[v:], b[v:], out[v:])
 }

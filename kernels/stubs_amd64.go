@@ -388,6 +388,16 @@ func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
 //go:noescape
 func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
 
+// qaddAVX512 computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.
+//
+//go:noescape
+func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// qmulAVX512 computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.
+//
+//go:noescape
+func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
 // sumPixelsI8AVX2_1 adds npix channels-last pixels of 8 int8 channels into int32 sums.
 //
 //go:noescape

@@ -18,6 +18,8 @@ func int8EWKernels() {
 	lutVBMI()
 	qbinaryAVX2(false)
 	qbinaryAVX2(true)
+	qbinaryAVX512(false)
+	qbinaryAVX512(true)
 	for nb := 1; nb <= 4; nb++ {
 		sumPixelsI8AVX2(nb)
 	}
@@ -174,6 +176,67 @@ func sumPixelsI8AVX2(nb int) {
 	for i := 0; i < nb; i++ {
 		VMOVDQU(ymm(i), Mem{Base: acc, Disp: 32 * i})
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// qbinaryAVX512 is qbinaryAVX2 on zmm registers, 32 values per step (two
+// independent 16-lane halves), n a multiple of 32; the saturating VPMOVSDB
+// stores 16 bytes per half (the values are already clamped). b stride: the
+// p[7] of qbinaryAVX2 is ignored (b always advances with a).
+func qbinaryAVX512(mul bool) {
+	name := "qaddAVX512"
+	if mul {
+		name = "qmulAVX512"
+	}
+	TEXT(name, NOSPLIT, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.", name))
+	a, b, out, n, p := RSI, RBX, RDI, RCX, RDX
+	Load(Param("a"), a)
+	Load(Param("b"), b)
+	Load(Param("out"), out)
+	Load(Param("n"), n)
+	Load(Param("p"), p)
+	VPBROADCASTD(Mem{Base: p}, Z8)            // aZP
+	VPBROADCASTD(Mem{Base: p, Disp: 4}, Z9)   // bZP
+	VPBROADCASTD(Mem{Base: p, Disp: 8}, Z10)  // zp
+	VBROADCASTSS(Mem{Base: p, Disp: 12}, Z11) // ra / scale
+	VBROADCASTSS(Mem{Base: p, Disp: 16}, Z12) // rb
+	VBROADCASTSS(Mem{Base: p, Disp: 20}, Z13) // lo
+	VBROADCASTSS(Mem{Base: p, Disp: 24}, Z14) // hi
+	SHRQ(Imm(5), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	for h := 0; h < 2; h++ {
+		x, y := zmm(2*h), zmm(2*h+1)
+		VPMOVSXBD(Mem{Base: a, Disp: 16 * h}, x)
+		VPMOVSXBD(Mem{Base: b, Disp: 16 * h}, y)
+		VPSUBD(Z8, x, x)
+		VPSUBD(Z9, y, y)
+		if mul {
+			VPMULLD(y, x, x)
+			VCVTDQ2PS(x, x)
+			VMULPS(Z11, x, x)
+		} else {
+			VCVTDQ2PS(x, x)
+			VCVTDQ2PS(y, y)
+			VMULPS(Z11, x, x)
+			VMULPS(Z12, y, y)
+			VADDPS(y, x, x)
+		}
+		VMAXPS(Z13, x, x) // NaN -> lo
+		VMINPS(Z14, x, x)
+		VCVTPS2DQ(x, x)
+		VPADDD(Z10, x, x)
+		VPMOVSDB(x, Mem{Base: out, Disp: 16 * h})
+	}
+	ADDQ(Imm(32), a)
+	ADDQ(Imm(32), b)
+	ADDQ(Imm(32), out)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }

@@ -167,12 +167,11 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		}
 	}
 	buildRow := func(dst []int16, tmp []int8, n, y int) {
+		// tmp's left and right padding hold z from its allocation on
 		iy := y - s.PadTop
 		if iy < 0 || iy >= s.H {
-			fill(tmp, z)
+			fill(tmp[s.PadLeft*cp:(s.PadLeft+s.W)*cp], z)
 		} else {
-			fill(tmp[:s.PadLeft*cp], z)
-			fill(tmp[(s.PadLeft+s.W)*cp:], z)
 			row := in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
 			if direct {
 				copy(tmp[s.PadLeft*cp:], row)
@@ -195,6 +194,7 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		defer i16Pool.Put(bp)
 		buf := *bp
 		tmp := make([]int8, (wp+s.DilW)*cp)
+		fill(tmp, z)
 		rp := i32Pool.Get().(*[]int32)
 		defer i32Pool.Put(rp)
 		if cap(*rp) < ow*cp {

@@ -9419,3 +9419,37 @@ sumPixelsI8AVX2_4_loop:
 	VMOVDQU   Y3, 96(DI)
 	VZEROUPPER
 	RET
+
+// func quantizeF32AVX2(in *float32, out *int8, n int, p *[4]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·quantizeF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         in+0(FP), SI
+	MOVQ         out+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Y8
+	VBROADCASTSS 4(DX), Y9
+	VBROADCASTSS 8(DX), Y10
+	VPBROADCASTD 12(DX), Y11
+	SHRQ         $0x03, CX
+	JZ           qf_done
+
+qf_loop:
+	VMOVUPS      (SI), Y0
+	VDIVPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qf_loop
+
+qf_done:
+	VZEROUPPER
+	RET

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "math"
+
 // Dispatch of the elementwise int8 kernels (kernels/_gen/int8ew.go): the
 // assembly runs on the vector-aligned prefix, the Go reference on the tail.
 
@@ -71,4 +73,15 @@ func sumPixelsI8(acc []int32, src []int8, npix, stride int) {
 	if v < c {
 		sumPixelsI8Go(acc[v:], src[v:], npix, stride)
 	}
+}
+
+// quantizeF32Vec quantizes the vector-aligned prefix of in and returns its length.
+func quantizeF32Vec(in []float32, scale float32, zp int32, out []int8) int {
+	v := len(in) &^ 7
+	if simdPath == isaGo || v == 0 || zp < -128 || zp > 127 {
+		return 0
+	}
+	p := [4]int32{int32(math.Float32bits(scale)), int32(math.Float32bits(float32(-128 - zp))), int32(math.Float32bits(float32(127 - zp))), zp}
+	quantizeF32AVX2(&in[0], &out[0], v, &p)
+	return v
 }

@@ -9,3 +9,5 @@ func lutApply(t *LUT, in, out []int8) { lutApplyGo(t, in, out) }
 func (p *QBinary) apply(a, b, out []int8) { p.applyGo(a, b, out) }
 
 func sumPixelsI8(acc []int32, src []int8, npix, stride int) { sumPixelsI8Go(acc, src, npix, stride) }
+
+func quantizeF32Vec([]float32, float32, int32, []int8) int { return 0 }

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -143,6 +144,29 @@ func TestSumPixelsI8EveryPath(t *testing.T) {
 			sumPixelsI8(got, src, npix, stride)
 			sumPixelsI8Go(want, src, npix, stride)
 			require.Equal(t, want, got, "c=%d", c)
+		}
+	})
+}
+
+func TestQuantizeF32EveryPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	in := make([]float32, 1003)
+	for i := range in {
+		in[i] = (r.Float32()*2 - 1) * 40
+	}
+	specials := []float32{0, 0.5, 1.5, 2.5, -0.5, -1.5, 1e30, -1e30, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0.26, 127.5, -128.5}
+	copy(in, specials)
+	forEachPath(t, func(t *testing.T) {
+		for _, sc := range []float32{1, 0.1, 0.0173, 1e-20} {
+			for _, zp := range []int32{-128, -3, 0, 77, 127} {
+				for _, l := range []int{0, 5, 8, 17, len(in)} {
+					want := make([]int8, l)
+					quantizeF32Go(in[:l], sc, zp, want)
+					got := make([]int8, l)
+					QuantizeF32(in[:l], sc, zp, got)
+					require.Equal(t, want, got, "scale %g zp %d len %d", sc, zp, l)
+				}
+			}
 		}
 	})
 }

@@ -417,3 +417,8 @@ func sumPixelsI8AVX2_3(acc *int32, src *int8, npix int, stride int)
 //
 //go:noescape
 func sumPixelsI8AVX2_4(acc *int32, src *int8, npix int, stride int)
+
+// quantizeF32AVX2 quantizes n float32 (a multiple of 8) to int8 as QuantizeF32.
+//
+//go:noescape
+func quantizeF32AVX2(in *float32, out *int8, n int, p *[4]int32)

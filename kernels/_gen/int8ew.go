@@ -23,6 +23,42 @@ func int8EWKernels() {
 	for nb := 1; nb <= 4; nb++ {
 		sumPixelsI8AVX2(nb)
 	}
+	quantizeF32AVX2()
+}
+
+// quantizeF32AVX2: out = int8(cvtps2dq(min(max(in / scale, lo), hi)) + zp), 8 values
+// per step (n a multiple of 8); p = [bits(scale), bits(-128-zp), bits(127-zp), zp].
+// VDIVPS is the float32 division of the Go reference, VMAXPS turns NaN into lo.
+func quantizeF32AVX2() {
+	TEXT("quantizeF32AVX2", NOSPLIT, "func(in *float32, out *int8, n int, p *[4]int32)")
+	Pragma("noescape")
+	Doc("quantizeF32AVX2 quantizes n float32 (a multiple of 8) to int8 as QuantizeF32.")
+	in, out, n, p := RSI, RDI, RCX, RDX
+	Load(Param("in"), in)
+	Load(Param("out"), out)
+	Load(Param("n"), n)
+	Load(Param("p"), p)
+	VBROADCASTSS(Mem{Base: p}, Y8)           // scale
+	VBROADCASTSS(Mem{Base: p, Disp: 4}, Y9)  // lo
+	VBROADCASTSS(Mem{Base: p, Disp: 8}, Y10) // hi
+	VPBROADCASTD(Mem{Base: p, Disp: 12}, Y11)
+	SHRQ(Imm(3), n)
+	JZ(LabelRef("qf_done"))
+	Label("qf_loop")
+	VMOVUPS(Mem{Base: in}, Y0)
+	VDIVPS(Y8, Y0, Y0)
+	VMAXPS(Y9, Y0, Y0)
+	VMINPS(Y10, Y0, Y0)
+	VCVTPS2DQ(Y0, Y0)
+	VPADDD(Y11, Y0, Y0)
+	packStore8(Y0, X0, Y1, X1, Mem{Base: out})
+	ADDQ(Imm(32), in)
+	ADDQ(Imm(8), out)
+	DECQ(n)
+	JNZ(LabelRef("qf_loop"))
+	Label("qf_done")
+	VZEROUPPER()
+	RET()
 }
 
 // maxI8AVX2: dst[i] = max(dst[i], src[i]) (signed bytes), n a multiple of 32.

@@ -422,3 +422,48 @@ func sumPixelsI8AVX2_4(acc *int32, src *int8, npix int, stride int)
 //
 //go:noescape
 func quantizeF32AVX2(in *float32, out *int8, n int, p *[4]int32)
+
+// dwQuadsAVX2 builds one row of the VNNI depthwise quad buffer.
+//
+//go:noescape
+func dwQuadsAVX2(dst *int8, src *int8, n int, cp int, dil int)
+
+// depthwiseVNNI_1x4 computes 16 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_1x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_1x1 computes 16 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_1x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_2x4 computes 32 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_2x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_2x1 computes 32 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_2x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_3x4 computes 48 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_3x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_3x1 computes 48 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_3x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_4x4 computes 64 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_4x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_4x1 computes 64 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_4x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)

@@ -46,6 +46,7 @@ func main() {
 	}
 	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
 	int8EWKernels()      // int8ew.go
+	dwVNNIKernels()      // dwvnni.go
 	Generate()
 }
 

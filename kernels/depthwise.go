@@ -19,9 +19,9 @@ type dwWeights struct {
 	biasP  []int32 // [cp/16][16] in {0-3,8-11,4-7,12-15} order, bias - inZP·Σ_t w[t][c]
 
 	// VNNI packing: taps of a kernel row in groups of four (zero beyond KW).
-	nq     int     // groups per kernel row, ceil(KW/4)
-	wq     []int8  // [KH·nq][cp/16][16][4]
-	biasQ  []int32 // [cp] channel order, bias - (inZP+128)·Σ_t w[t][c] (activations XOR 0x80)
+	nq    int     // groups per kernel row, ceil(KW/4)
+	wq    []int8  // [KH·nq][cp/16][16][4]
+	biasQ []int32 // [cp] channel order, bias - (inZP+128)·Σ_t w[t][c] (activations XOR 0x80)
 }
 
 // dwOrder is the channel order of an accumulator pair within a 16-channel block.

@@ -185,6 +185,24 @@ func TransposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 	if len(shape) == 4 && xor == 0 {
 		n, c, h, w := shape[0], shape[1], shape[2], shape[3]
 		switch {
+		case slices.Equal(perm, []int{0, 2, 3, 1}) && c < 16:
+			// few channels (an image): one channel plane at a time, sequential reads
+			hw := h * w
+			ParallelChunks(n*hw, threads, 4096, func(lo, hi int) {
+				for p0 := lo; p0 < hi; {
+					b, s0 := p0/hw, p0%hw
+					cnt := min(hi-p0, hw-s0)
+					d := dst[p0*c : (p0+cnt)*c]
+					for ch := 0; ch < c; ch++ {
+						plane := src[(b*c+ch)*hw+s0 : (b*c+ch)*hw+s0+cnt]
+						for i, v := range plane {
+							d[i*c+ch] = v
+						}
+					}
+					p0 += cnt
+				}
+			})
+			return
 		case slices.Equal(perm, []int{0, 2, 3, 1}):
 			hw := h * w
 			ParallelChunks(n*hw, threads, 4096, func(lo, hi int) {

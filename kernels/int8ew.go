@@ -5,7 +5,9 @@ package kernels
 // the kernels' worker pool (threads <= 0: GOMAXPROCS). The pool's workers stay
 // awake between back-to-back calls, which matters for the many small
 // elementwise operators of a CNN: starting fresh goroutines for each of them
-// wakes an idle vCPU every time.
+// wakes an idle vCPU every time. fn must not call ParallelRows or a
+// multi-threaded kernel itself: the pool's workers do not run nested jobs
+// while they wait.
 func ParallelRows(n, minChunk, threads int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return

@@ -275,7 +275,8 @@ func TransposeTable(src []byte, shape, perm []int, dst []float32, table *[256]fl
 
 // ParallelChunks splits [0, n) into at most threads chunks of at least minChunk
 // elements and runs f on each, waiting for all. The chunks run on the kernels'
-// worker pool (kernels.ParallelRows); threads <= 1 runs f(0, n) here.
+// worker pool (kernels.ParallelRows; f must not start parallel work itself);
+// threads <= 1 runs f(0, n) here.
 func ParallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	if n <= 0 {
 		return

@@ -279,6 +279,9 @@ func peakLoop(dtype string) (func(int), int) {
 }
 
 func depthwisePath() isaPath {
+	if int8Path == isaVNNI {
+		return isaVNNI
+	}
 	if simdPath != isaGo {
 		return isaAVX2
 	}

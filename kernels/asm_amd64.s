@@ -9357,3 +9357,1475 @@ hardSwishF32AVX2_loop:
 	JNZ     hardSwishF32AVX2_loop
 	VZEROUPPER
 	RET
+
+// func maxI8AVX2(dst *int8, src *int8, n int)
+// Requires: AVX, AVX2
+TEXT ·maxI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $0x05, CX
+	JZ   mxb_done
+
+mxb_loop:
+	VMOVDQU (SI), Y0
+	VPMAXSB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	DECQ    CX
+	JNZ     mxb_loop
+
+mxb_done:
+	VZEROUPPER
+	RET
+
+// func lutVBMI(src *int8, dst *int8, n int, table *[256]int8)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI
+TEXT ·lutVBMI(SB), NOSPLIT, $0-32
+	MOVQ      src+0(FP), SI
+	MOVQ      dst+8(FP), DI
+	MOVQ      n+16(FP), CX
+	MOVQ      table+24(FP), DX
+	SHRQ      $0x06, CX
+	JZ        lut_done
+	VMOVDQU64 (DX), Z0
+	VMOVDQU64 64(DX), Z1
+	VMOVDQU64 128(DX), Z2
+	VMOVDQU64 192(DX), Z3
+
+lut_loop:
+	VMOVDQU64 (SI), Z4
+	VMOVDQA64 Z4, Z5
+	VPMOVB2M  Z4, K1
+	VPERMI2B  Z1, Z0, Z4
+	VPERMI2B  Z3, Z2, Z5
+	VPBLENDMB Z5, Z4, K1, Z4
+	VMOVDQU64 Z4, (DI)
+	ADDQ      $0x40, SI
+	ADDQ      $0x40, DI
+	DECQ      CX
+	JNZ       lut_loop
+
+lut_done:
+	VZEROUPPER
+	RET
+
+// func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qaddAVX2(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Y8
+	VPBROADCASTD 4(DX), Y9
+	VPBROADCASTD 8(DX), Y10
+	VBROADCASTSS 12(DX), Y11
+	VBROADCASTSS 16(DX), Y12
+	VBROADCASTSS 20(DX), Y13
+	VBROADCASTSS 24(DX), Y14
+	MOVLQSX      28(DX), R8
+	SHRQ         $0x03, CX
+	JZ           qaddAVX2_done
+
+qaddAVX2_loop:
+	VPMOVSXBD    (SI), Y0
+	VPMOVSXBD    (BX), Y1
+	VPSUBD       Y8, Y0, Y0
+	VPSUBD       Y9, Y1, Y1
+	VCVTDQ2PS    Y0, Y0
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y11, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMAXPS       Y13, Y0, Y0
+	VMINPS       Y14, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y10, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x08, SI
+	ADDQ         R8, BX
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qaddAVX2_loop
+
+qaddAVX2_done:
+	VZEROUPPER
+	RET
+
+// func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qmulAVX2(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Y8
+	VPBROADCASTD 4(DX), Y9
+	VPBROADCASTD 8(DX), Y10
+	VBROADCASTSS 12(DX), Y11
+	VBROADCASTSS 16(DX), Y12
+	VBROADCASTSS 20(DX), Y13
+	VBROADCASTSS 24(DX), Y14
+	MOVLQSX      28(DX), R8
+	SHRQ         $0x03, CX
+	JZ           qmulAVX2_done
+
+qmulAVX2_loop:
+	VPMOVSXBD    (SI), Y0
+	VPMOVSXBD    (BX), Y1
+	VPSUBD       Y8, Y0, Y0
+	VPSUBD       Y9, Y1, Y1
+	VPMULLD      Y1, Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y11, Y0, Y0
+	VMAXPS       Y13, Y0, Y0
+	VMINPS       Y14, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y10, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x08, SI
+	ADDQ         R8, BX
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qmulAVX2_loop
+
+qmulAVX2_done:
+	VZEROUPPER
+	RET
+
+// func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX512F
+TEXT ·qaddAVX512(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Z8
+	VPBROADCASTD 4(DX), Z9
+	VPBROADCASTD 8(DX), Z10
+	VBROADCASTSS 12(DX), Z11
+	VBROADCASTSS 16(DX), Z12
+	VBROADCASTSS 20(DX), Z13
+	VBROADCASTSS 24(DX), Z14
+	SHRQ         $0x05, CX
+	JZ           qaddAVX512_done
+
+qaddAVX512_loop:
+	VPMOVSXBD (SI), Z0
+	VPMOVSXBD (BX), Z1
+	VPSUBD    Z8, Z0, Z0
+	VPSUBD    Z9, Z1, Z1
+	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z11, Z0, Z0
+	VMULPS    Z12, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMAXPS    Z13, Z0, Z0
+	VMINPS    Z14, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z10, Z0, Z0
+	VPMOVSDB  Z0, (DI)
+	VPMOVSXBD 16(SI), Z2
+	VPMOVSXBD 16(BX), Z3
+	VPSUBD    Z8, Z2, Z2
+	VPSUBD    Z9, Z3, Z3
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	VMULPS    Z11, Z2, Z2
+	VMULPS    Z12, Z3, Z3
+	VADDPS    Z3, Z2, Z2
+	VMAXPS    Z13, Z2, Z2
+	VMINPS    Z14, Z2, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD    Z10, Z2, Z2
+	VPMOVSDB  Z2, 16(DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, BX
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       qaddAVX512_loop
+
+qaddAVX512_done:
+	VZEROUPPER
+	RET
+
+// func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// Requires: AVX, AVX512F
+TEXT ·qmulAVX512(SB), NOSPLIT, $0-40
+	MOVQ         a+0(FP), SI
+	MOVQ         b+8(FP), BX
+	MOVQ         out+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVQ         p+32(FP), DX
+	VPBROADCASTD (DX), Z8
+	VPBROADCASTD 4(DX), Z9
+	VPBROADCASTD 8(DX), Z10
+	VBROADCASTSS 12(DX), Z11
+	VBROADCASTSS 16(DX), Z12
+	VBROADCASTSS 20(DX), Z13
+	VBROADCASTSS 24(DX), Z14
+	SHRQ         $0x05, CX
+	JZ           qmulAVX512_done
+
+qmulAVX512_loop:
+	VPMOVSXBD (SI), Z0
+	VPMOVSXBD (BX), Z1
+	VPSUBD    Z8, Z0, Z0
+	VPSUBD    Z9, Z1, Z1
+	VPMULLD   Z1, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z11, Z0, Z0
+	VMAXPS    Z13, Z0, Z0
+	VMINPS    Z14, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z10, Z0, Z0
+	VPMOVSDB  Z0, (DI)
+	VPMOVSXBD 16(SI), Z2
+	VPMOVSXBD 16(BX), Z3
+	VPSUBD    Z8, Z2, Z2
+	VPSUBD    Z9, Z3, Z3
+	VPMULLD   Z3, Z2, Z2
+	VCVTDQ2PS Z2, Z2
+	VMULPS    Z11, Z2, Z2
+	VMAXPS    Z13, Z2, Z2
+	VMINPS    Z14, Z2, Z2
+	VCVTPS2DQ Z2, Z2
+	VPADDD    Z10, Z2, Z2
+	VPMOVSDB  Z2, 16(DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, BX
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       qmulAVX512_loop
+
+qmulAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_1(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_1(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+
+sumPixelsI8AVX2_1_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_1_loop
+	VMOVDQU   Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_2(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_2(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+	VMOVDQU 32(DI), Y1
+
+sumPixelsI8AVX2_2_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	VPMOVSXBD 8(SI), Y5
+	VPADDD    Y5, Y1, Y1
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_2_loop
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_3(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_3(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+	VMOVDQU 32(DI), Y1
+	VMOVDQU 64(DI), Y2
+
+sumPixelsI8AVX2_3_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	VPMOVSXBD 8(SI), Y5
+	VPADDD    Y5, Y1, Y1
+	VPMOVSXBD 16(SI), Y6
+	VPADDD    Y6, Y2, Y2
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_3_loop
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VMOVDQU   Y2, 64(DI)
+	VZEROUPPER
+	RET
+
+// func sumPixelsI8AVX2_4(acc *int32, src *int8, npix int, stride int)
+// Requires: AVX, AVX2
+TEXT ·sumPixelsI8AVX2_4(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    src+8(FP), SI
+	MOVQ    npix+16(FP), CX
+	MOVQ    stride+24(FP), DX
+	VMOVDQU (DI), Y0
+	VMOVDQU 32(DI), Y1
+	VMOVDQU 64(DI), Y2
+	VMOVDQU 96(DI), Y3
+
+sumPixelsI8AVX2_4_loop:
+	VPMOVSXBD (SI), Y4
+	VPADDD    Y4, Y0, Y0
+	VPMOVSXBD 8(SI), Y5
+	VPADDD    Y5, Y1, Y1
+	VPMOVSXBD 16(SI), Y6
+	VPADDD    Y6, Y2, Y2
+	VPMOVSXBD 24(SI), Y7
+	VPADDD    Y7, Y3, Y3
+	ADDQ      DX, SI
+	DECQ      CX
+	JNZ       sumPixelsI8AVX2_4_loop
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VMOVDQU   Y2, 64(DI)
+	VMOVDQU   Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func quantizeF32AVX2(in *float32, out *int8, n int, p *[4]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·quantizeF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         in+0(FP), SI
+	MOVQ         out+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Y8
+	VBROADCASTSS 4(DX), Y9
+	VBROADCASTSS 8(DX), Y10
+	VPBROADCASTD 12(DX), Y11
+	SHRQ         $0x03, CX
+	JZ           qf_done
+
+qf_loop:
+	VMOVUPS      (SI), Y0
+	VDIVPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qf_loop
+
+qf_done:
+	VZEROUPPER
+	RET
+
+// func dwQuadsAVX2(dst *int8, src *int8, n int, cp int, dil int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·dwQuadsAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         cp+24(FP), DX
+	MOVQ         dil+32(FP), R8
+	IMULQ        DX, R8
+	LEAQ         (R8)(R8*2), R10
+	MOVL         $0x80808080, AX
+	MOVD         AX, X15
+	VPBROADCASTD X15, X15
+
+dwq_pixel:
+	XORQ AX, AX
+
+dwq_block:
+	LEAQ       (SI)(AX*1), R9
+	VPXOR      (R9), X15, X0
+	VPXOR      (R9)(R8*1), X15, X1
+	VPXOR      (R9)(R8*2), X15, X2
+	VPXOR      (R9)(R10*1), X15, X3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKHBW X1, X0, X5
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X3, X2, X7
+	VPUNPCKLWD X6, X4, X0
+	VPUNPCKHWD X6, X4, X1
+	VPUNPCKLWD X7, X5, X2
+	VPUNPCKHWD X7, X5, X3
+	VMOVDQU    X0, (DI)
+	VMOVDQU    X1, 16(DI)
+	VMOVDQU    X2, 32(DI)
+	VMOVDQU    X3, 48(DI)
+	ADDQ       $0x40, DI
+	ADDQ       $0x10, AX
+	CMPQ       AX, DX
+	JB         dwq_block
+	ADDQ       DX, SI
+	DECQ       CX
+	JNZ        dwq_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_1x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_1x4(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_1x4_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_1x4_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_1x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_1x4_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 (AX)(DX*1), Z21
+	VPDPBUSD  Z16, Z21, Z1
+	VMOVDQU32 (R14), Z22
+	VPDPBUSD  Z16, Z22, Z2
+	VMOVDQU32 (R14)(DX*1), Z23
+	VPDPBUSD  Z16, Z23, Z3
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_1x4_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_1x4_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_1x4_next
+
+depthwiseVNNI_1x4_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z16, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, (R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z16, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, (R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z16, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, (R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_1x4_next:
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	SUBQ $0x04, R11
+	JNZ  depthwiseVNNI_1x4_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_1x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_1x1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_1x1_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_1x1_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_1x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_1x1_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_1x1_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_1x1_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_1x1_next
+
+depthwiseVNNI_1x1_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_1x1_next:
+	ADDQ DX, SI
+	SUBQ $0x01, R11
+	JNZ  depthwiseVNNI_1x1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_2x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_2x4(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_2x4_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_2x4_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_2x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z0, Z6
+	VMOVDQU32 64(CX), Z1
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z1, Z7
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_2x4_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 64(R8), Z17
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 64(AX), Z21
+	VPDPBUSD  Z17, Z21, Z1
+	VMOVDQU32 (AX)(DX*1), Z22
+	VPDPBUSD  Z16, Z22, Z2
+	VMOVDQU32 64(AX)(DX*1), Z23
+	VPDPBUSD  Z17, Z23, Z3
+	VMOVDQU32 (R14), Z24
+	VPDPBUSD  Z16, Z24, Z4
+	VMOVDQU32 64(R14), Z25
+	VPDPBUSD  Z17, Z25, Z5
+	VMOVDQU32 (R14)(DX*1), Z26
+	VPDPBUSD  Z16, Z26, Z6
+	VMOVDQU32 64(R14)(DX*1), Z27
+	VPDPBUSD  Z17, Z27, Z7
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_2x4_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_2x4_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z2, (R10)
+	VMOVDQU32 Z3, 64(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z4, (R10)
+	VMOVDQU32 Z5, 64(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z6, (R10)
+	VMOVDQU32 Z7, 64(R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_2x4_next
+
+depthwiseVNNI_2x4_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z17, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, 16(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z16, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, (R10)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z17, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, 16(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z16, Z4, Z4
+	VMAXPS       Z29, Z4, Z4
+	VMINPS       Z30, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, (R10)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z17, Z5, Z5
+	VMAXPS       Z29, Z5, Z5
+	VMINPS       Z30, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, 16(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z16, Z6, Z6
+	VMAXPS       Z29, Z6, Z6
+	VMINPS       Z30, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, (R10)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z17, Z7, Z7
+	VMAXPS       Z29, Z7, Z7
+	VMINPS       Z30, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, 16(R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_2x4_next:
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	SUBQ $0x04, R11
+	JNZ  depthwiseVNNI_2x4_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_2x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_2x1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_2x1_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_2x1_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_2x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQU32 64(CX), Z1
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_2x1_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 64(R8), Z17
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 64(AX), Z21
+	VPDPBUSD  Z17, Z21, Z1
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_2x1_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_2x1_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_2x1_next
+
+depthwiseVNNI_2x1_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z17, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, 16(R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_2x1_next:
+	ADDQ DX, SI
+	SUBQ $0x01, R11
+	JNZ  depthwiseVNNI_2x1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_3x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_3x4(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_3x4_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_3x4_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_3x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z3
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z0, Z9
+	VMOVDQU32 64(CX), Z1
+	VMOVDQA32 Z1, Z4
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z1, Z10
+	VMOVDQU32 128(CX), Z2
+	VMOVDQA32 Z2, Z5
+	VMOVDQA32 Z2, Z8
+	VMOVDQA32 Z2, Z11
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_3x4_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 64(R8), Z17
+	VMOVDQU32 128(R8), Z18
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 64(AX), Z21
+	VPDPBUSD  Z17, Z21, Z1
+	VMOVDQU32 128(AX), Z22
+	VPDPBUSD  Z18, Z22, Z2
+	VMOVDQU32 (AX)(DX*1), Z23
+	VPDPBUSD  Z16, Z23, Z3
+	VMOVDQU32 64(AX)(DX*1), Z24
+	VPDPBUSD  Z17, Z24, Z4
+	VMOVDQU32 128(AX)(DX*1), Z25
+	VPDPBUSD  Z18, Z25, Z5
+	VMOVDQU32 (R14), Z26
+	VPDPBUSD  Z16, Z26, Z6
+	VMOVDQU32 64(R14), Z27
+	VPDPBUSD  Z17, Z27, Z7
+	VMOVDQU32 128(R14), Z20
+	VPDPBUSD  Z18, Z20, Z8
+	VMOVDQU32 (R14)(DX*1), Z21
+	VPDPBUSD  Z16, Z21, Z9
+	VMOVDQU32 64(R14)(DX*1), Z22
+	VPDPBUSD  Z17, Z22, Z10
+	VMOVDQU32 128(R14)(DX*1), Z23
+	VPDPBUSD  Z18, Z23, Z11
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_3x4_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_3x4_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	VMOVDQU32 Z2, 128(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z3, (R10)
+	VMOVDQU32 Z4, 64(R10)
+	VMOVDQU32 Z5, 128(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z6, (R10)
+	VMOVDQU32 Z7, 64(R10)
+	VMOVDQU32 Z8, 128(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z9, (R10)
+	VMOVDQU32 Z10, 64(R10)
+	VMOVDQU32 Z11, 128(R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_3x4_next
+
+depthwiseVNNI_3x4_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VMOVUPS      128(BX), Z18
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z17, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, 16(R10)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z18, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, 32(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z16, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, (R10)
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z17, Z4, Z4
+	VMAXPS       Z29, Z4, Z4
+	VMINPS       Z30, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, 16(R10)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z18, Z5, Z5
+	VMAXPS       Z29, Z5, Z5
+	VMINPS       Z30, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, 32(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z16, Z6, Z6
+	VMAXPS       Z29, Z6, Z6
+	VMINPS       Z30, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, (R10)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z17, Z7, Z7
+	VMAXPS       Z29, Z7, Z7
+	VMINPS       Z30, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, 16(R10)
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z18, Z8, Z8
+	VMAXPS       Z29, Z8, Z8
+	VMINPS       Z30, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, 32(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z16, Z9, Z9
+	VMAXPS       Z29, Z9, Z9
+	VMINPS       Z30, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, (R10)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z17, Z10, Z10
+	VMAXPS       Z29, Z10, Z10
+	VMINPS       Z30, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, 16(R10)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z18, Z11, Z11
+	VMAXPS       Z29, Z11, Z11
+	VMINPS       Z30, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, 32(R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_3x4_next:
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	SUBQ $0x04, R11
+	JNZ  depthwiseVNNI_3x4_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_3x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_3x1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_3x1_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_3x1_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_3x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQU32 64(CX), Z1
+	VMOVDQU32 128(CX), Z2
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_3x1_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 64(R8), Z17
+	VMOVDQU32 128(R8), Z18
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 64(AX), Z21
+	VPDPBUSD  Z17, Z21, Z1
+	VMOVDQU32 128(AX), Z22
+	VPDPBUSD  Z18, Z22, Z2
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_3x1_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_3x1_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	VMOVDQU32 Z2, 128(R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_3x1_next
+
+depthwiseVNNI_3x1_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VMOVUPS      128(BX), Z18
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z17, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, 16(R10)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z18, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, 32(R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_3x1_next:
+	ADDQ DX, SI
+	SUBQ $0x01, R11
+	JNZ  depthwiseVNNI_3x1_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_4x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_4x4(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_4x4_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_4x4_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_4x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z0, Z12
+	VMOVDQU32 64(CX), Z1
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z1, Z13
+	VMOVDQU32 128(CX), Z2
+	VMOVDQA32 Z2, Z6
+	VMOVDQA32 Z2, Z10
+	VMOVDQA32 Z2, Z14
+	VMOVDQU32 192(CX), Z3
+	VMOVDQA32 Z3, Z7
+	VMOVDQA32 Z3, Z11
+	VMOVDQA32 Z3, Z15
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_4x4_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 64(R8), Z17
+	VMOVDQU32 128(R8), Z18
+	VMOVDQU32 192(R8), Z19
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 64(AX), Z21
+	VPDPBUSD  Z17, Z21, Z1
+	VMOVDQU32 128(AX), Z22
+	VPDPBUSD  Z18, Z22, Z2
+	VMOVDQU32 192(AX), Z23
+	VPDPBUSD  Z19, Z23, Z3
+	VMOVDQU32 (AX)(DX*1), Z24
+	VPDPBUSD  Z16, Z24, Z4
+	VMOVDQU32 64(AX)(DX*1), Z25
+	VPDPBUSD  Z17, Z25, Z5
+	VMOVDQU32 128(AX)(DX*1), Z26
+	VPDPBUSD  Z18, Z26, Z6
+	VMOVDQU32 192(AX)(DX*1), Z27
+	VPDPBUSD  Z19, Z27, Z7
+	VMOVDQU32 (R14), Z20
+	VPDPBUSD  Z16, Z20, Z8
+	VMOVDQU32 64(R14), Z21
+	VPDPBUSD  Z17, Z21, Z9
+	VMOVDQU32 128(R14), Z22
+	VPDPBUSD  Z18, Z22, Z10
+	VMOVDQU32 192(R14), Z23
+	VPDPBUSD  Z19, Z23, Z11
+	VMOVDQU32 (R14)(DX*1), Z24
+	VPDPBUSD  Z16, Z24, Z12
+	VMOVDQU32 64(R14)(DX*1), Z25
+	VPDPBUSD  Z17, Z25, Z13
+	VMOVDQU32 128(R14)(DX*1), Z26
+	VPDPBUSD  Z18, Z26, Z14
+	VMOVDQU32 192(R14)(DX*1), Z27
+	VPDPBUSD  Z19, Z27, Z15
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_4x4_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_4x4_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	VMOVDQU32 Z2, 128(R10)
+	VMOVDQU32 Z3, 192(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z4, (R10)
+	VMOVDQU32 Z5, 64(R10)
+	VMOVDQU32 Z6, 128(R10)
+	VMOVDQU32 Z7, 192(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z8, (R10)
+	VMOVDQU32 Z9, 64(R10)
+	VMOVDQU32 Z10, 128(R10)
+	VMOVDQU32 Z11, 192(R10)
+	ADDQ      CX, R10
+	VMOVDQU32 Z12, (R10)
+	VMOVDQU32 Z13, 64(R10)
+	VMOVDQU32 Z14, 128(R10)
+	VMOVDQU32 Z15, 192(R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_4x4_next
+
+depthwiseVNNI_4x4_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VMOVUPS      128(BX), Z18
+	VMOVUPS      192(BX), Z19
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z17, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, 16(R10)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z18, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, 32(R10)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z19, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, 48(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z16, Z4, Z4
+	VMAXPS       Z29, Z4, Z4
+	VMINPS       Z30, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, (R10)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z17, Z5, Z5
+	VMAXPS       Z29, Z5, Z5
+	VMINPS       Z30, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, 16(R10)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z18, Z6, Z6
+	VMAXPS       Z29, Z6, Z6
+	VMINPS       Z30, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, 32(R10)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z19, Z7, Z7
+	VMAXPS       Z29, Z7, Z7
+	VMINPS       Z30, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, 48(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z16, Z8, Z8
+	VMAXPS       Z29, Z8, Z8
+	VMINPS       Z30, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, (R10)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z17, Z9, Z9
+	VMAXPS       Z29, Z9, Z9
+	VMINPS       Z30, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, 16(R10)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z18, Z10, Z10
+	VMAXPS       Z29, Z10, Z10
+	VMINPS       Z30, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, 32(R10)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z19, Z11, Z11
+	VMAXPS       Z29, Z11, Z11
+	VMINPS       Z30, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, 48(R10)
+	ADDQ         BX, R10
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z16, Z12, Z12
+	VMAXPS       Z29, Z12, Z12
+	VMINPS       Z30, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, (R10)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z17, Z13, Z13
+	VMAXPS       Z29, Z13, Z13
+	VMINPS       Z30, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, 16(R10)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z18, Z14, Z14
+	VMAXPS       Z29, Z14, Z14
+	VMINPS       Z30, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, 32(R10)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z19, Z15, Z15
+	VMAXPS       Z29, Z15, Z15
+	VMINPS       Z30, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, 48(R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_4x4_next:
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	ADDQ DX, SI
+	SUBQ $0x04, R11
+	JNZ  depthwiseVNNI_4x4_pixel
+	VZEROUPPER
+	RET
+
+// func depthwiseVNNI_4x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·depthwiseVNNI_4x1(SB), NOSPLIT, $0-88
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ep+80(FP), CX
+	CMPQ (CX), $0x00
+	JE   depthwiseVNNI_4x1_start
+	MOVQ 8(CX), R10
+
+depthwiseVNNI_4x1_start:
+	MOVQ ow+32(FP), R11
+
+depthwiseVNNI_4x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQU32 64(CX), Z1
+	VMOVDQU32 128(CX), Z2
+	VMOVDQU32 192(CX), Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+depthwiseVNNI_4x1_group:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (R8), Z16
+	VMOVDQU32 64(R8), Z17
+	VMOVDQU32 128(R8), Z18
+	VMOVDQU32 192(R8), Z19
+	VMOVDQU32 (AX), Z20
+	VPDPBUSD  Z16, Z20, Z0
+	VMOVDQU32 64(AX), Z21
+	VPDPBUSD  Z17, Z21, Z1
+	VMOVDQU32 128(AX), Z22
+	VPDPBUSD  Z18, Z22, Z2
+	VMOVDQU32 192(AX), Z23
+	VPDPBUSD  Z19, Z23, Z3
+	MOVQ      wstride+48(FP), CX
+	ADDQ      CX, R8
+	INCQ      R13
+	MOVQ      ngroups+16(FP), CX
+	CMPQ      R13, CX
+	JB        depthwiseVNNI_4x1_group
+	MOVQ      ep+80(FP), CX
+	CMPQ      (CX), $0x00
+	JNE       depthwiseVNNI_4x1_requant
+	MOVQ      ostride+72(FP), CX
+	VMOVDQU32 Z0, (R10)
+	VMOVDQU32 Z1, 64(R10)
+	VMOVDQU32 Z2, 128(R10)
+	VMOVDQU32 Z3, 192(R10)
+	ADDQ      CX, R10
+	JMP       depthwiseVNNI_4x1_next
+
+depthwiseVNNI_4x1_requant:
+	MOVQ         24(CX), BX
+	VPBROADCASTD 32(CX), Z28
+	VBROADCASTSS 64(CX), Z29
+	VBROADCASTSS 96(CX), Z30
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VMOVUPS      128(BX), Z18
+	VMOVUPS      192(BX), Z19
+	MOVQ         16(CX), BX
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z16, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, (R10)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z17, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, 16(R10)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z18, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, 32(R10)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z19, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, 48(R10)
+	ADDQ         BX, R10
+
+depthwiseVNNI_4x1_next:
+	ADDQ DX, SI
+	SUBQ $0x01, R11
+	JNZ  depthwiseVNNI_4x1_pixel
+	VZEROUPPER
+	RET

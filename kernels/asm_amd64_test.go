@@ -65,7 +65,9 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 	require.NoError(t, err)
 	checked := 0
 	for _, sym := range syms {
-		if !strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.qgemmVNNI_") || !strings.HasSuffix(sym.Name, ".abi0") {
+		vnni := strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.qgemmVNNI_") ||
+			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.depthwiseVNNI_")
+		if !vnni || !strings.HasSuffix(sym.Name, ".abi0") {
 			continue
 		}
 		code := make([]byte, sym.Size)

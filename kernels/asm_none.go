@@ -38,6 +38,8 @@ func peakLoop(string) (func(int), int) { return nil, 0 }
 
 func depthwisePath() isaPath { return isaGo }
 
+func depthwiseVNNI(ConvShape, []int8, *dwWeights, []int8, *rqParams, int) bool { return false }
+
 type dwEpi struct {
 	mode    int64
 	out     *int8

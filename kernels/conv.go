@@ -66,6 +66,11 @@ type QConvWeights struct {
 	inZP   int32
 	groups []*QGemmWeights // GEMM path, one per group
 	dw     *dwWeights      // depthwise path
+	// c4 packs the weights of a single-group convolution whose channel count is
+	// not a multiple of 4 (an RGB stem) with the channels padded to a multiple
+	// of 4 (zero weights): QConv copies the input into that layout and takes the
+	// implicit GEMM instead of an im2col of 3-byte runs.
+	c4 *QGemmWeights
 }
 
 // PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], values in
@@ -115,7 +120,31 @@ func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, 
 		}
 		cw.groups = append(cw.groups, packQGemm(ocg, kk, at, gb, inZP))
 	}
+	if s.Groups == 1 && s.C%4 != 0 && s.C < 16 {
+		c4 := (s.C + 3) &^ 3
+		cw.c4 = packQGemm(s.OC, s.KH*s.KW*c4, func(c, k int) int8 {
+			tap, ci := k/c4, k%c4
+			if ci >= s.C {
+				return 0
+			}
+			return w[((c*s.C+ci)*s.KH+tap/s.KW)*s.KW+tap%s.KW]
+		}, bias, inZP)
+	}
 	return cw, nil
+}
+
+// padChannels4 copies NHWC in (c channels) into dst with c4 channels per pixel,
+// the extra channels set to z (they meet zero weights).
+func padChannels4(dst, in []int8, pixels, c, c4 int, z int8, threads int) {
+	parallelFor(pixels, 1024, threads, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			d := dst[p*c4 : (p+1)*c4]
+			copy(d, in[p*c:(p+1)*c])
+			for i := c; i < c4; i++ {
+				d[i] = z
+			}
+		}
+	})
 }
 
 var errConvMismatch = errors.New("kernels.QConv: shape does not match the packed weights")
@@ -158,6 +187,16 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	}
 	if s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
 		convDirect(s, in, w.groups[0], out, p, kern, threads)
+		return
+	}
+	if w.c4 != nil && s.DilW == 1 && ow >= kern.mr/2 {
+		s4 := s
+		s4.C = (s.C + 3) &^ 3
+		pixels := s.N * s.H * s.W
+		bp := getABuf(pixels * s4.C)
+		defer abufPool.Put(bp)
+		padChannels4(*bp, in, pixels, s.C, s4.C, int8(w.inZP), threads)
+		convDirect(s4, *bp, w.c4, out, p, kern, threads)
 		return
 	}
 	// Padded copy of the input with the zero point in the borders, so the
@@ -375,12 +414,18 @@ func padRow16(dst []int16, src []int8, left int, z int16) {
 	}
 }
 
+// fill sets every byte of b to v (a byte loop is an order of magnitude slower
+// than memmove for the padding rows of the convolutions: copy doubling).
 func fill(b []int8, v int8) {
 	if v == 0 {
 		clear(b)
 		return
 	}
-	for i := range b {
-		b[i] = v
+	if len(b) == 0 {
+		return
+	}
+	b[0] = v
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
 	}
 }

@@ -30,6 +30,8 @@ var convCases = []struct {
 	{"dw-dilated-deeplab", ConvShape{N: 1, H: 10, W: 10, C: 48, OC: 48, KH: 3, KW: 3, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2, DilH: 2, DilW: 2, Groups: 48}},
 	{"yolo-3x3s2-asym", ConvShape{N: 1, H: 16, W: 16, C: 16, OC: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1}},
 	{"yolo-6x6s2-stem", ConvShape{N: 1, H: 20, W: 20, C: 3, OC: 16, KH: 6, KW: 6, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}},
+	{"gray-3x3-c1", ConvShape{N: 2, H: 14, W: 13, C: 1, OC: 8, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+	{"c6-5x5-dilh2", ConvShape{N: 1, H: 15, W: 16, C: 6, OC: 20, KH: 5, KW: 5, StrideH: 2, PadTop: 2, PadLeft: 1, PadBottom: 3, PadRight: 2, DilH: 2}},
 	{"yolo-1x1-odd", ConvShape{N: 1, H: 5, W: 6, C: 75, OC: 33, KH: 1, KW: 1}},
 	{"dilated-3x3", ConvShape{N: 1, H: 11, W: 12, C: 8, OC: 20, KH: 3, KW: 3, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2, DilH: 2, DilW: 2}},
 	{"dilated-anisotropic", ConvShape{N: 1, H: 11, W: 12, C: 6, OC: 10, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 0, PadBottom: 3, PadRight: 1, DilH: 3, DilW: 1}},

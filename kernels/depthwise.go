@@ -17,6 +17,11 @@ type dwWeights struct {
 	npairs int     // KH·ceil(KW/2): taps paired within kernel rows
 	w16    []int16 // [npairs][cp/16][lo,hi][16]: (w[kh][kw][c], w[kh][kw+1][c] or 0) for c in {0-3,8-11} / {4-7,12-15}
 	biasP  []int32 // [cp/16][16] in {0-3,8-11,4-7,12-15} order, bias - inZP·Σ_t w[t][c]
+
+	// VNNI packing: taps of a kernel row in groups of four (zero beyond KW).
+	nq    int     // groups per kernel row, ceil(KW/4)
+	wq    []int8  // [KH·nq][cp/16][16][4]
+	biasQ []int32 // [cp] channel order, bias - (inZP+128)·Σ_t w[t][c] (activations XOR 0x80)
 }
 
 // dwOrder is the channel order of an accumulator pair within a 16-channel block.
@@ -69,10 +74,29 @@ func packDepthwise(s ConvShape, w []int8, bias []int32, inZP int32) *dwWeights {
 			}
 		}
 	}
+	d.nq = (s.KW + 3) / 4
+	d.wq = make([]int8, s.KH*d.nq*d.cp*4)
+	d.biasQ = make([]int32, d.cp)
+	for c := 0; c < s.OC; c++ {
+		sum := int64(0)
+		for t := 0; t < taps; t++ {
+			sum += int64(d.w[t*s.OC+c])
+		}
+		d.biasQ[c] = int32(int64(d.bias[c]) - (int64(inZP)+128)*sum)
+		for kh := 0; kh < s.KH; kh++ {
+			for kw := 0; kw < s.KW; kw++ {
+				g := kh*d.nq + kw/4
+				d.wq[(g*d.cp+c)*4+kw%4] = d.w[(kh*s.KW+kw)*s.OC+c]
+			}
+		}
+	}
 	return d
 }
 
 func depthwiseConv(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqParams, threads int) {
+	if depthwiseVNNI(s, in, d, out, p, threads) {
+		return
+	}
 	if depthwisePath() != isaGo {
 		depthwiseConvAsm(s, in, d, out, p, threads)
 		return
@@ -167,12 +191,11 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		}
 	}
 	buildRow := func(dst []int16, tmp []int8, n, y int) {
+		// tmp's left and right padding hold z from its allocation on
 		iy := y - s.PadTop
 		if iy < 0 || iy >= s.H {
-			fill(tmp, z)
+			fill(tmp[s.PadLeft*cp:(s.PadLeft+s.W)*cp], z)
 		} else {
-			fill(tmp[:s.PadLeft*cp], z)
-			fill(tmp[(s.PadLeft+s.W)*cp:], z)
 			row := in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
 			if direct {
 				copy(tmp[s.PadLeft*cp:], row)
@@ -195,6 +218,7 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		defer i16Pool.Put(bp)
 		buf := *bp
 		tmp := make([]int8, (wp+s.DilW)*cp)
+		fill(tmp, z)
 		rp := i32Pool.Get().(*[]int32)
 		defer i32Pool.Put(rp)
 		if cap(*rp) < ow*cp {

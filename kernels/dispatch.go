@@ -34,6 +34,10 @@ var (
 	// f32Wide selects the AVX-512 (zmm, 32 output channels) micro-kernel of
 	// SgemmRows; weights packed for it keep working on other paths.
 	f32Wide bool
+	// lutVBMIOK selects the AVX-512 VBMI lookup-table kernel (LUT.Apply).
+	lutVBMIOK bool
+	// ew512OK selects the AVX-512 elementwise int8 kernels (QAdd/QMul).
+	ew512OK bool
 )
 
 func init() { Detect() }
@@ -42,7 +46,7 @@ func init() { Detect() }
 // call it again after cpuid.CPU.Disable/Enable (tests, benchmarks) to force a
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
-	int8Path, f32Path, simdPath, f32Wide = isaGo, isaGo, isaGo, false
+	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK = isaGo, isaGo, isaGo, false, false, false
 	if !haveAsm {
 		return
 	}
@@ -56,6 +60,8 @@ func Detect() {
 		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
 			int8Path = isaVNNI
 		}
+		lutVBMIOK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VBMI)
+		ew512OK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW)
 	}
 }
 

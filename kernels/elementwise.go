@@ -19,6 +19,14 @@ type QBinary struct {
 	aZP, bZP   int32
 	outZP      int32
 	qmin, qmax int32
+	// vec holds the parameters of the assembly kernels:
+	// [aZP, bZP, outZP, bits(ra or scale), bits(rb), bits(qmin-outZP), bits(qmax-outZP), b stride]
+	vec [8]int32
+}
+
+func (p *QBinary) setVec(r0, r1 float32) {
+	p.vec = [8]int32{p.aZP, p.bZP, p.outZP, int32(math.Float32bits(r0)), int32(math.Float32bits(r1)),
+		int32(math.Float32bits(float32(p.qmin - p.outZP))), int32(math.Float32bits(float32(p.qmax - p.outZP))), 8}
 }
 
 func newQBinary(qmin, qmax int32) (int32, int32) {
@@ -40,6 +48,7 @@ func NewQAdd(aScale float32, aZP int32, bScale float32, bZP int32, outScale floa
 		p.ta[uint8(int8(q))] = ra * float32(int32(q)-aZP)
 		p.tb[uint8(int8(q))] = rb * float32(int32(q)-bZP)
 	}
+	p.setVec(ra, rb)
 	return p
 }
 
@@ -48,6 +57,7 @@ func NewQMul(aScale float32, aZP int32, bScale float32, bZP int32, outScale floa
 	p := &QBinary{mul: true, aZP: aZP, bZP: bZP, outZP: outZP}
 	p.qmin, p.qmax = newQBinary(qmin, qmax)
 	p.scale = float32(float32(aScale*bScale) / outScale)
+	p.setVec(p.scale, 0)
 	return p
 }
 
@@ -66,6 +76,13 @@ func (p *QBinary) finish(v float32) int8 {
 // Apply computes out[i] = a[i] op b[i]; all three have the same length
 // (broadcasting is the caller's job). out may alias a or b.
 func (p *QBinary) Apply(a, b, out []int8) {
+	n := len(out)
+	_, _ = a[:n], b[:n]
+	p.apply(a, b, out)
+}
+
+// applyGo is the reference of Apply.
+func (p *QBinary) applyGo(a, b, out []int8) {
 	n := len(out)
 	_, _ = a[:n], b[:n]
 	if p.mul {
@@ -106,6 +123,11 @@ func BuildLUT(f func(float64) float64, inScale float32, inZP int32, outScale flo
 
 // Apply maps in through the table into out (same length; may alias).
 func (t *LUT) Apply(in, out []int8) {
+	_ = out[:len(in)]
+	lutApply(t, in, out)
+}
+
+func lutApplyGo(t *LUT, in, out []int8) {
 	_ = out[:len(in)]
 	for i, q := range in {
 		out[i] = t[uint8(q)]

@@ -109,8 +109,8 @@ func TestQPools(t *testing.T) {
 		oh, ow := s.OutH(), s.OutW()
 		gotMax := make([]int8, s.N*oh*ow*s.C)
 		gotAvg := make([]int8, len(gotMax))
-		QMaxPool(s, in, gotMax)
-		QAvgPool(s, in, 0.05, -3, gotAvg, 0.04, 2)
+		QMaxPool(s, in, gotMax, 0)
+		QAvgPool(s, in, 0.05, -3, gotAvg, 0.04, 2, 0)
 		for n := 0; n < s.N; n++ {
 			for y := 0; y < oh; y++ {
 				for x := 0; x < ow; x++ {

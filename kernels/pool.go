@@ -59,18 +59,19 @@ func (s PoolShape) mustValidate(inLen, outLen int) PoolShape {
 }
 
 // QMaxPool is int8 NHWC max pooling (padding never wins: padded positions are
-// ignored). Input and output share scale and zero point.
-func QMaxPool(s PoolShape, in, out []int8) {
+// ignored). Input and output share scale and zero point. Output rows are split
+// over threads (<= 0: GOMAXPROCS); each output pixel folds its window's pixels
+// with vector byte maxima over the channels.
+func QMaxPool(s PoolShape, in, out []int8, threads int) {
 	s = s.mustValidate(len(in), len(out))
 	oh, ow := s.OutH(), s.OutW()
-	parallelFor(s.N*oh, 1, resolveThreads(0), func(lo, hi int) {
+	threads = min(resolveThreads(threads), max(1, s.N*oh*ow*s.C*s.KH*s.KW/(64*1024)))
+	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, y := r/oh, r%oh
 			for x := 0; x < ow; x++ {
 				dst := out[((r*ow)+x)*s.C:][:s.C]
-				for c := range dst {
-					dst[c] = -128
-				}
+				first := true
 				for kh := 0; kh < s.KH; kh++ {
 					ih := y*s.StrideH - s.PadTop + kh*s.DilH
 					if ih < 0 || ih >= s.H {
@@ -82,14 +83,37 @@ func QMaxPool(s PoolShape, in, out []int8) {
 							continue
 						}
 						src := in[((n*s.H+ih)*s.W+iw)*s.C:][:s.C]
-						for c, v := range src {
-							dst[c] = max(dst[c], v)
+						if first {
+							copy(dst, src)
+							first = false
+							continue
 						}
+						maxI8(dst, src)
 					}
+				}
+				if first { // the window lies in the padding
+					fill(dst, -128)
 				}
 			}
 		}
 	})
+}
+
+func maxI8Go(dst, src []int8) {
+	src = src[:len(dst)]
+	for c, v := range src {
+		dst[c] = max(dst[c], v)
+	}
+}
+
+// sumPixelsI8Go adds npix pixels (stride stride) of len(acc) channels into acc.
+func sumPixelsI8Go(acc []int32, src []int8, npix, stride int) {
+	for p := 0; p < npix; p++ {
+		row := src[p*stride:][:len(acc)]
+		for c, v := range row {
+			acc[c] += int32(v)
+		}
+	}
 }
 
 // QAvgPool is int8 NHWC average pooling (GlobalAveragePool when KH=H, KW=W and
@@ -97,10 +121,18 @@ func QMaxPool(s PoolShape, in, out []int8) {
 // count = window positions inside the input, or inside the padded input when
 // CountIncludePad; out = clamp(roundHalfToEven(float64(acc) · inScale / (outScale·count)) + outZP, -128, 127)
 // in float64 arithmetic: acc * (float64(inScale) / (float64(outScale)*count)).
-func QAvgPool(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, outScale float32, outZP int32) {
+//
+// Output rows are split over threads (<= 0: GOMAXPROCS); global pooling splits
+// the channels and sums them with vector adds.
+func QAvgPool(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, outScale float32, outZP int32, threads int) {
 	s = s.mustValidate(len(in), len(out))
 	oh, ow := s.OutH(), s.OutW()
-	parallelFor(s.N*oh, 1, resolveThreads(0), func(lo, hi int) {
+	threads = min(resolveThreads(threads), max(1, s.N*oh*ow*s.C*s.KH*s.KW/(64*1024)))
+	if s.KH == s.H && s.KW == s.W && oh == 1 && ow == 1 && s.StrideH == 1 && s.StrideW == 1 && s.DilH == 1 && s.DilW == 1 {
+		qavgGlobal(s, in, inScale, inZP, out, outScale, outZP, threads)
+		return
+	}
+	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		acc := make([]int32, s.C)
 		for r := lo; r < hi; r++ {
 			n, y := r/oh, r%oh
@@ -163,4 +195,28 @@ func maxIntoGo(dst, src []float32) {
 	for i, v := range src {
 		dst[i] = max(dst[i], v)
 	}
+}
+
+// qavgGlobal is QAvgPool over whole unpadded images: per-channel int32 sums of
+// all pixels, then the same float64 rounding as the general path.
+func qavgGlobal(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, outScale float32, outZP int32, threads int) {
+	hw := s.H * s.W
+	f := float64(inScale) / (float64(outScale) * float64(hw))
+	const block = 64 // channels per work unit
+	units := (s.C + block - 1) / block
+	parallelFor(s.N*units, 1, threads, func(lo, hi int) {
+		var acc [block]int32
+		for u := lo; u < hi; u++ {
+			n, c0 := u/units, u%units*block
+			c1 := min(c0+block, s.C)
+			a := acc[:c1-c0]
+			clear(a)
+			sumPixelsI8(a, in[n*hw*s.C+c0:], hw, s.C)
+			dst := out[n*s.C+c0 : n*s.C+c1]
+			for c := range dst {
+				v := math.RoundToEven(float64(a[c]-int32(hw)*inZP)*f) + float64(outZP)
+				dst[c] = int8(math.Max(-128, math.Min(127, v)))
+			}
+		}
+	})
 }

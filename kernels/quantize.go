@@ -7,6 +7,11 @@ import "math"
 // round half to even, add zp). NaN maps to -128.
 func QuantizeF32(in []float32, scale float32, zp int32, out []int8) {
 	_ = out[:len(in)]
+	v := quantizeF32Vec(in, scale, zp, out)
+	quantizeF32Go(in[v:], scale, zp, out[v:])
+}
+
+func quantizeF32Go(in []float32, scale float32, zp int32, out []int8) {
 	lo := float32(-128 - zp)
 	hi := float32(127 - zp)
 	for i, x := range in {

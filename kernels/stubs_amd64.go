@@ -407,3 +407,103 @@ func hardSwishF32AVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func hardSwishF32AVX2(dst *float32, src *float32, n int)
+
+// maxI8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 32.
+//
+//go:noescape
+func maxI8AVX2(dst *int8, src *int8, n int)
+
+// lutVBMI maps n bytes (a multiple of 64) through a 256-entry table (AVX-512 VBMI).
+//
+//go:noescape
+func lutVBMI(src *int8, dst *int8, n int, table *[256]int8)
+
+// qaddAVX2 computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).
+//
+//go:noescape
+func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// qmulAVX2 computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).
+//
+//go:noescape
+func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// qaddAVX512 computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.
+//
+//go:noescape
+func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// qmulAVX512 computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.
+//
+//go:noescape
+func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+
+// sumPixelsI8AVX2_1 adds npix channels-last pixels of 8 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_1(acc *int32, src *int8, npix int, stride int)
+
+// sumPixelsI8AVX2_2 adds npix channels-last pixels of 16 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_2(acc *int32, src *int8, npix int, stride int)
+
+// sumPixelsI8AVX2_3 adds npix channels-last pixels of 24 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_3(acc *int32, src *int8, npix int, stride int)
+
+// sumPixelsI8AVX2_4 adds npix channels-last pixels of 32 int8 channels into int32 sums.
+//
+//go:noescape
+func sumPixelsI8AVX2_4(acc *int32, src *int8, npix int, stride int)
+
+// quantizeF32AVX2 quantizes n float32 (a multiple of 8) to int8 as QuantizeF32.
+//
+//go:noescape
+func quantizeF32AVX2(in *float32, out *int8, n int, p *[4]int32)
+
+// dwQuadsAVX2 builds one row of the VNNI depthwise quad buffer.
+//
+//go:noescape
+func dwQuadsAVX2(dst *int8, src *int8, n int, cp int, dil int)
+
+// depthwiseVNNI_1x4 computes 16 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_1x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_1x1 computes 16 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_1x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_2x4 computes 32 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_2x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_2x1 computes 32 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_2x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_3x4 computes 48 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_3x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_3x1 computes 48 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_3x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_4x4 computes 64 channels of one output row of an int8 depthwise convolution, 4 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_4x4(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// depthwiseVNNI_4x1 computes 64 channels of one output row of an int8 depthwise convolution, 1 pixels at a time.
+//
+//go:noescape
+func depthwiseVNNI_4x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)

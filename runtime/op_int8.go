@@ -115,7 +115,13 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		}
 	}
 	n := len(xf)
-	q := make([]int8, n)
+	transpose := k.perm != nil && !qtensor.IsIdentityPerm(k.perm)
+	var q []int8
+	if transpose {
+		q = make([]int8, n) // scratch: the transposed copy is the output
+	} else {
+		q = ctx.AllocI8(n)
+	}
 	qmin, qmax := qRange(p.ZPType)
 	if p.Axis < 0 {
 		zp := p.ZP[0]
@@ -146,8 +152,8 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		xor = 0x80
 	}
 	data := qtensor.I8AsBytes(q)
-	if k.perm != nil && !qtensor.IsIdentityPerm(k.perm) {
-		dst := make([]byte, n)
+	if transpose {
+		dst := qtensor.I8AsBytes(ctx.AllocI8(n))
 		qtensor.TransposeBytes(data, x.Shape, k.perm, dst, xor, ctx.Threads)
 		data = dst
 		outShape = qtensor.PermuteShape(x.Shape, k.perm)
@@ -373,7 +379,7 @@ func (k *lutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int8, len(x))
+	out := ctx.AllocI8(len(x))
 	qtensor.ParallelChunks(len(x), ctx.Threads, 1<<16, func(lo, hi int) {
 		k.lut.Apply(x[lo:hi], out[lo:hi])
 	})
@@ -488,27 +494,77 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		return nil, err
 	}
 	n := graph.NumElements(shape)
-	if len(a) != n {
-		a = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(a), in[0].Shape, shape))
+	out := ctx.AllocI8(n)
+	// One operand repeating along the leading dimensions (a squeeze-excite gate
+	// [N,1,1,C] against channels-last [N,H,W,C], a bias row, ...) is applied block
+	// by block instead of being expanded first.
+	pa, pb := len(a), len(b)
+	if len(a) != n && (pb != n || !periodic(in[0].Shape, shape) || pa < minPeriod) {
+		a, pa = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(a), in[0].Shape, shape)), n
 	}
-	if len(b) != n {
-		b = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(b), in[1].Shape, shape))
+	if len(b) != n && (pa != n || !periodic(in[1].Shape, shape) || pb < minPeriod) {
+		b, pb = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(b), in[1].Shape, shape)), n
 	}
-	out := make([]int8, n)
-	t := k.pairs
-	if t == nil {
-		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.compute(a[lo:hi], b[lo:hi], out[lo:hi]) })
+	if pa == n && pb == n {
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.apply(a[lo:hi], b[lo:hi], out[lo:hi]) })
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
-	qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
-		a, b, o := a[lo:hi], b[lo:hi], out[lo:hi]
-		b = b[:len(a)]
-		o = o[:len(a)]
-		for i, x := range a {
-			o[i] = t[uint16(uint8(x))<<8|uint16(uint8(b[i]))]
+	period := min(pa, pb) // the length of the repeating operand (>= minPeriod)
+	blocks := n / period
+	qtensor.ParallelChunks(blocks, ctx.Threads, max(1, (1<<15)/period), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o := out[i*period : (i+1)*period]
+			x, y := a, b
+			if pa == n {
+				x = a[i*period : (i+1)*period]
+			}
+			if pb == n {
+				y = b[i*period : (i+1)*period]
+			}
+			k.apply(x, y, o)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// minPeriod is the shortest repeating operand applied block by block; shorter
+// ones (a scalar, a few channels) are expanded first.
+const minPeriod = 16
+
+// apply computes one block of the operator: the vector kernels of Add/Sub/Mul,
+// the table of all code pairs for the others (both are the same arithmetic).
+func (k *qbinaryKernel) apply(a, b, out []int8) {
+	if k.fast != nil {
+		k.fast.Apply(a, b, out)
+		return
+	}
+	t := k.pairs
+	b = b[:len(a)]
+	out = out[:len(a)]
+	for i, x := range a {
+		out[i] = t[uint16(uint8(x))<<8|uint16(uint8(b[i]))]
+	}
+}
+
+// periodic reports whether a tensor of shape from, broadcast to shape to, is its
+// own data repeated: every dimension after its first non-1 one (ranks aligned)
+// equals the target's.
+func periodic(from, to []int) bool {
+	off := len(to) - len(from)
+	if off < 0 {
+		return false
+	}
+	lead := true
+	for i, d := range from {
+		if lead && d == 1 {
+			continue
+		}
+		lead = false
+		if d != to[off+i] {
+			return false
+		}
+	}
+	return true
 }
 
 // expandBytes broadcasts src of shape from to shape to (numpy rules).

@@ -211,7 +211,7 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	if kk := graph.NumElements(shape[k.axis:]); kk != k.k {
 		return nil, fmt.Errorf("input %v has %d features, weights expect %d", shape, kk, k.k)
 	}
-	out := make([]int8, m*k.n)
+	out := ctx.AllocI8(m * k.n)
 	if k.packed != nil {
 		kernels.QGemm(m, a, k.k, k.packed, out, k.n, k.rq, ctx.Threads)
 	} else {
@@ -379,7 +379,8 @@ func newConvCore(geom *convGeom, w []int8, wzp []int32, bias []int32, xZP *int32
 }
 
 // run convolves an NHWC int8 input. Exactly one of out8/out32 is returned.
-func (cc *convCore) run(x []int8, shape []int, xZP int32, threads int) ([]int8, []int32, []int, error) {
+func (cc *convCore) run(ctx *ExecContext, x []int8, shape []int, xZP int32) ([]int8, []int32, []int, error) {
+	threads := ctx.Threads
 	g := cc.geom
 	n, h, w, c, err := g.inputDims(shape)
 	if err != nil {
@@ -395,7 +396,7 @@ func (cc *convCore) run(x []int8, shape []int, xZP int32, threads int) ([]int8, 
 	oh, ow := s.OutH(), s.OutW()
 	oshape := g.outShape(n, oh, ow)
 	if cc.packed != nil {
-		out := make([]int8, n*oh*ow*g.oc)
+		out := ctx.AllocI8(n * oh * ow * g.oc)
 		kernels.QConv(s, x, cc.packed, out, cc.rq, threads)
 		return out, nil, oshape, nil
 	}
@@ -505,7 +506,7 @@ func (k *qconvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	if err != nil {
 		return nil, err
 	}
-	out, _, shape, err := k.core.run(x, in[0].Shape, k.xZP, ctx.Threads)
+	out, _, shape, err := k.core.run(ctx, x, in[0].Shape, k.xZP)
 	if err != nil {
 		return nil, err
 	}
@@ -723,16 +724,16 @@ func (k *qpoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		return nil, err
 	}
 	oh, ow := s.OutH(), s.OutW()
-	out := make([]int8, n*oh*ow*c)
+	out := ctx.AllocI8(n * oh * ow * c)
 	switch k.kind {
 	case "max", "gmax":
-		kernels.QMaxPool(s, x, out)
+		kernels.QMaxPool(s, x, out, ctx.Threads)
 		if k.xScale != k.yScale || k.xZP != k.yZP {
 			lut := kernels.BuildLUT(func(v float64) float64 { return v }, k.xScale, k.xZP, k.yScale, k.yZP)
 			lut.Apply(out, out)
 		}
 	default:
-		kernels.QAvgPool(s, x, k.xScale, k.xZP, out, k.yScale, k.yZP)
+		kernels.QAvgPool(s, x, k.xScale, k.xZP, out, k.yScale, k.yZP, ctx.Threads)
 	}
 	oshape := []int{n, oh, ow, c}
 	if len(shape) == 3 {

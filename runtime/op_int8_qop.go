@@ -304,7 +304,7 @@ func (k *qopConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	}
 	nhwc := nchwToNHWC(xs, x.Shape, ctx.Threads)
 	cl := qtensor.PermuteShape(x.Shape, qtensor.ChannelsLastPerm(len(x.Shape)))
-	out8, out32, oshape, err := core.run(nhwc, cl, xzp, ctx.Threads)
+	out8, out32, oshape, err := core.run(ctx, nhwc, cl, xzp)
 	if err != nil {
 		return nil, err
 	}
@@ -669,7 +669,7 @@ func (k qopGAPKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	}
 	hw = len(x) / max(1, n*c)
 	out := make([]int8, n*c)
-	kernels.QAvgPool(kernels.PoolShape{N: n, H: 1, W: hw, C: c, KH: 1, KW: hw}, cl, sx, zx, out, sy, zy)
+	kernels.QAvgPool(kernels.PoolShape{N: n, H: 1, W: hw, C: c, KH: 1, KW: hw}, cl, sx, zx, out, sy, zy, ctx.Threads)
 	oshape := []int{n, c}
 	for range shape[2:] {
 		oshape = append(oshape, 1)

@@ -49,6 +49,8 @@ func main() {
 	sgemvKernels()       // gen_gemv.go
 	hardSwishF32(true)   // gen_hswish.go
 	hardSwishF32(false)
+	int8EWKernels() // int8ew.go
+	dwVNNIKernels() // dwvnni.go
 	Generate()
 }
 

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // ChannelsLastPerm returns the permutation that turns an [N, C, D1, ..., Dk] tensor
@@ -184,6 +185,24 @@ func TransposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 	if len(shape) == 4 && xor == 0 {
 		n, c, h, w := shape[0], shape[1], shape[2], shape[3]
 		switch {
+		case slices.Equal(perm, []int{0, 2, 3, 1}) && c < 16:
+			// few channels (an image): one channel plane at a time, sequential reads
+			hw := h * w
+			ParallelChunks(n*hw, threads, 4096, func(lo, hi int) {
+				for p0 := lo; p0 < hi; {
+					b, s0 := p0/hw, p0%hw
+					cnt := min(hi-p0, hw-s0)
+					d := dst[p0*c : (p0+cnt)*c]
+					for ch := 0; ch < c; ch++ {
+						plane := src[(b*c+ch)*hw+s0 : (b*c+ch)*hw+s0+cnt]
+						for i, v := range plane {
+							d[i*c+ch] = v
+						}
+					}
+					p0 += cnt
+				}
+			})
+			return
 		case slices.Equal(perm, []int{0, 2, 3, 1}):
 			hw := h * w
 			ParallelChunks(n*hw, threads, 4096, func(lo, hi int) {
@@ -255,36 +274,18 @@ func TransposeTable(src []byte, shape, perm []int, dst []float32, table *[256]fl
 }
 
 // ParallelChunks splits [0, n) into at most threads chunks of at least minChunk
-// elements and runs f on each, waiting for all.
+// elements and runs f on each, waiting for all. The chunks run on the kernels'
+// worker pool (kernels.ParallelRows; f must not start parallel work itself);
+// threads <= 1 runs f(0, n) here.
 func ParallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if minChunk < 1 {
-		minChunk = 1
-	}
-	parts := n / minChunk
-	if parts > threads {
-		parts = threads
-	}
-	if parts <= 1 {
+	if threads <= 1 {
 		f(0, n)
 		return
 	}
-	done := make(chan struct{}, parts)
-	chunk := (n + parts - 1) / parts
-	started := 0
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		started++
-		go func(lo, hi int) {
-			f(lo, hi)
-			done <- struct{}{}
-		}(lo, hi)
-	}
-	for i := 0; i < started; i++ {
-		<-done
-	}
+	kernels.ParallelRows(n, minChunk, threads, f)
 }
 
 // Int8Bytes returns the bytes of an int8 or uint8 tensor's data.

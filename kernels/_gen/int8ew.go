@@ -1,0 +1,278 @@
+package main
+
+// Elementwise int8 kernels of the int8 executor's non-GEMM operators: max pooling
+// rows (VPMAXSB), 256-entry lookup tables (AVX-512 VBMI VPERMI2B), QAdd/QMul with
+// requantization (float32 arithmetic identical to the Go reference), and the
+// channel sums of global average pooling.
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func int8EWKernels() {
+	maxI8AVX2()
+	lutVBMI()
+	qbinaryAVX2(false)
+	qbinaryAVX2(true)
+	qbinaryAVX512(false)
+	qbinaryAVX512(true)
+	for nb := 1; nb <= 4; nb++ {
+		sumPixelsI8AVX2(nb)
+	}
+	quantizeF32AVX2()
+}
+
+// quantizeF32AVX2: out = int8(cvtps2dq(min(max(in / scale, lo), hi)) + zp), 8 values
+// per step (n a multiple of 8); p = [bits(scale), bits(-128-zp), bits(127-zp), zp].
+// VDIVPS is the float32 division of the Go reference, VMAXPS turns NaN into lo.
+func quantizeF32AVX2() {
+	TEXT("quantizeF32AVX2", NOSPLIT, "func(in *float32, out *int8, n int, p *[4]int32)")
+	Pragma("noescape")
+	Doc("quantizeF32AVX2 quantizes n float32 (a multiple of 8) to int8 as QuantizeF32.")
+	in, out, n, p := RSI, RDI, RCX, RDX
+	Load(Param("in"), in)
+	Load(Param("out"), out)
+	Load(Param("n"), n)
+	Load(Param("p"), p)
+	VBROADCASTSS(Mem{Base: p}, Y8)           // scale
+	VBROADCASTSS(Mem{Base: p, Disp: 4}, Y9)  // lo
+	VBROADCASTSS(Mem{Base: p, Disp: 8}, Y10) // hi
+	VPBROADCASTD(Mem{Base: p, Disp: 12}, Y11)
+	SHRQ(Imm(3), n)
+	JZ(LabelRef("qf_done"))
+	Label("qf_loop")
+	VMOVUPS(Mem{Base: in}, Y0)
+	VDIVPS(Y8, Y0, Y0)
+	VMAXPS(Y9, Y0, Y0)
+	VMINPS(Y10, Y0, Y0)
+	VCVTPS2DQ(Y0, Y0)
+	VPADDD(Y11, Y0, Y0)
+	packStore8(Y0, X0, Y1, X1, Mem{Base: out})
+	ADDQ(Imm(32), in)
+	ADDQ(Imm(8), out)
+	DECQ(n)
+	JNZ(LabelRef("qf_loop"))
+	Label("qf_done")
+	VZEROUPPER()
+	RET()
+}
+
+// maxI8AVX2: dst[i] = max(dst[i], src[i]) (signed bytes), n a multiple of 32.
+func maxI8AVX2() {
+	TEXT("maxI8AVX2", NOSPLIT, "func(dst *int8, src *int8, n int)")
+	Pragma("noescape")
+	Doc("maxI8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 32.")
+	dst, src, n := RDI, RSI, RCX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	SHRQ(Imm(5), n)
+	JZ(LabelRef("mxb_done"))
+	Label("mxb_loop")
+	VMOVDQU(Mem{Base: src}, Y0)
+	VPMAXSB(Mem{Base: dst}, Y0, Y0)
+	VMOVDQU(Y0, Mem{Base: dst})
+	ADDQ(Imm(32), dst)
+	ADDQ(Imm(32), src)
+	DECQ(n)
+	JNZ(LabelRef("mxb_loop"))
+	Label("mxb_done")
+	VZEROUPPER()
+	RET()
+}
+
+// lutVBMI: dst[i] = table[uint8(src[i])], n a multiple of 64. Two VPERMI2B
+// look the low 7 bits up in each 128-byte half of the table; the sign bit
+// (VPMOVB2M) picks the half.
+func lutVBMI() {
+	TEXT("lutVBMI", NOSPLIT, "func(src *int8, dst *int8, n int, table *[256]int8)")
+	Pragma("noescape")
+	Doc("lutVBMI maps n bytes (a multiple of 64) through a 256-entry table (AVX-512 VBMI).")
+	src, dst, n, t := RSI, RDI, RCX, RDX
+	Load(Param("src"), src)
+	Load(Param("dst"), dst)
+	Load(Param("n"), n)
+	Load(Param("table"), t)
+	SHRQ(Imm(6), n)
+	JZ(LabelRef("lut_done"))
+	VMOVDQU64(Mem{Base: t}, Z0)
+	VMOVDQU64(Mem{Base: t, Disp: 64}, Z1)
+	VMOVDQU64(Mem{Base: t, Disp: 128}, Z2)
+	VMOVDQU64(Mem{Base: t, Disp: 192}, Z3)
+	Label("lut_loop")
+	VMOVDQU64(Mem{Base: src}, Z4)
+	VMOVDQA64(Z4, Z5)
+	VPMOVB2M(Z4, K1)
+	VPERMI2B(Z1, Z0, Z4) // Z4 = t[0:128][idx & 127]
+	VPERMI2B(Z3, Z2, Z5) // Z5 = t[128:256][idx & 127]
+	VPBLENDMB(Z5, Z4, K1, Z4)
+	VMOVDQU64(Z4, Mem{Base: dst})
+	ADDQ(Imm(64), src)
+	ADDQ(Imm(64), dst)
+	DECQ(n)
+	JNZ(LabelRef("lut_loop"))
+	Label("lut_done")
+	VZEROUPPER()
+	RET()
+}
+
+// qbinaryAVX2: out = clamp(round(f(a, b)) + zp, qmin, qmax), 8 values per step,
+// n a multiple of 8, with
+//
+//	add: f = float32(a-aZP)·ra + float32(b-bZP)·rb
+//	mul: f = float32((a-aZP)·(b-bZP))·scale
+//
+// the float value clamped to [qmin-zp, qmax-zp] before VCVTPS2DQ (round half to
+// even; a NaN becomes qmin-zp as in the Go reference). p = [aZP, bZP, zp,
+// bits(ra or scale), bits(rb), bits(qmin-zp), bits(qmax-zp), bstride]: bstride
+// 0 repeats b's first 8 values (a broadcast row of 8 is not supported: b is
+// always read with stride 8 unless bstride is 0).
+func qbinaryAVX2(mul bool) {
+	name := "qaddAVX2"
+	if mul {
+		name = "qmulAVX2"
+	}
+	TEXT(name, NOSPLIT, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).", name))
+	a, b, out, n, p := RSI, RBX, RDI, RCX, RDX
+	Load(Param("a"), a)
+	Load(Param("b"), b)
+	Load(Param("out"), out)
+	Load(Param("n"), n)
+	Load(Param("p"), p)
+	VPBROADCASTD(Mem{Base: p}, Y8)            // aZP
+	VPBROADCASTD(Mem{Base: p, Disp: 4}, Y9)   // bZP
+	VPBROADCASTD(Mem{Base: p, Disp: 8}, Y10)  // zp
+	VBROADCASTSS(Mem{Base: p, Disp: 12}, Y11) // ra / scale
+	VBROADCASTSS(Mem{Base: p, Disp: 16}, Y12) // rb
+	VBROADCASTSS(Mem{Base: p, Disp: 20}, Y13) // lo
+	VBROADCASTSS(Mem{Base: p, Disp: 24}, Y14) // hi
+	MOVLQSX(Mem{Base: p, Disp: 28}, R8)       // b stride
+	SHRQ(Imm(3), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	VPMOVSXBD(Mem{Base: a}, Y0)
+	VPMOVSXBD(Mem{Base: b}, Y1)
+	VPSUBD(Y8, Y0, Y0)
+	VPSUBD(Y9, Y1, Y1)
+	if mul {
+		VPMULLD(Y1, Y0, Y0)
+		VCVTDQ2PS(Y0, Y0)
+		VMULPS(Y11, Y0, Y0)
+	} else {
+		VCVTDQ2PS(Y0, Y0)
+		VCVTDQ2PS(Y1, Y1)
+		VMULPS(Y11, Y0, Y0)
+		VMULPS(Y12, Y1, Y1)
+		VADDPS(Y1, Y0, Y0)
+	}
+	VMAXPS(Y13, Y0, Y0) // NaN -> lo
+	VMINPS(Y14, Y0, Y0)
+	VCVTPS2DQ(Y0, Y0)
+	VPADDD(Y10, Y0, Y0)
+	packStore8(Y0, X0, Y1, X1, Mem{Base: out})
+	ADDQ(Imm(8), a)
+	ADDQ(R8, b)
+	ADDQ(Imm(8), out)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// sumPixelsI8AVX2_nb: acc[c] += Σ_p src[p·stride + c] for c < 8·nb (sign-extended
+// int32 sums over npix ≥ 1 pixels), the accumulators held in nb ymm registers.
+func sumPixelsI8AVX2(nb int) {
+	name := fmt.Sprintf("sumPixelsI8AVX2_%d", nb)
+	TEXT(name, NOSPLIT, "func(acc *int32, src *int8, npix int, stride int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s adds npix channels-last pixels of %d int8 channels into int32 sums.", name, 8*nb))
+	acc, src, n, stride := RDI, RSI, RCX, RDX
+	Load(Param("acc"), acc)
+	Load(Param("src"), src)
+	Load(Param("npix"), n)
+	Load(Param("stride"), stride)
+	for i := 0; i < nb; i++ {
+		VMOVDQU(Mem{Base: acc, Disp: 32 * i}, ymm(i))
+	}
+	Label(name + "_loop")
+	for i := 0; i < nb; i++ {
+		VPMOVSXBD(Mem{Base: src, Disp: 8 * i}, ymm(4+i))
+		VPADDD(ymm(4+i), ymm(i), ymm(i))
+	}
+	ADDQ(stride, src)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	for i := 0; i < nb; i++ {
+		VMOVDQU(ymm(i), Mem{Base: acc, Disp: 32 * i})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// qbinaryAVX512 is qbinaryAVX2 on zmm registers, 32 values per step (two
+// independent 16-lane halves), n a multiple of 32; the saturating VPMOVSDB
+// stores 16 bytes per half (the values are already clamped). b stride: the
+// p[7] of qbinaryAVX2 is ignored (b always advances with a).
+func qbinaryAVX512(mul bool) {
+	name := "qaddAVX512"
+	if mul {
+		name = "qmulAVX512"
+	}
+	TEXT(name, NOSPLIT, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.", name))
+	a, b, out, n, p := RSI, RBX, RDI, RCX, RDX
+	Load(Param("a"), a)
+	Load(Param("b"), b)
+	Load(Param("out"), out)
+	Load(Param("n"), n)
+	Load(Param("p"), p)
+	VPBROADCASTD(Mem{Base: p}, Z8)            // aZP
+	VPBROADCASTD(Mem{Base: p, Disp: 4}, Z9)   // bZP
+	VPBROADCASTD(Mem{Base: p, Disp: 8}, Z10)  // zp
+	VBROADCASTSS(Mem{Base: p, Disp: 12}, Z11) // ra / scale
+	VBROADCASTSS(Mem{Base: p, Disp: 16}, Z12) // rb
+	VBROADCASTSS(Mem{Base: p, Disp: 20}, Z13) // lo
+	VBROADCASTSS(Mem{Base: p, Disp: 24}, Z14) // hi
+	SHRQ(Imm(5), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	for h := 0; h < 2; h++ {
+		x, y := zmm(2*h), zmm(2*h+1)
+		VPMOVSXBD(Mem{Base: a, Disp: 16 * h}, x)
+		VPMOVSXBD(Mem{Base: b, Disp: 16 * h}, y)
+		VPSUBD(Z8, x, x)
+		VPSUBD(Z9, y, y)
+		if mul {
+			VPMULLD(y, x, x)
+			VCVTDQ2PS(x, x)
+			VMULPS(Z11, x, x)
+		} else {
+			VCVTDQ2PS(x, x)
+			VCVTDQ2PS(y, y)
+			VMULPS(Z11, x, x)
+			VMULPS(Z12, y, y)
+			VADDPS(y, x, x)
+		}
+		VMAXPS(Z13, x, x) // NaN -> lo
+		VMINPS(Z14, x, x)
+		VCVTPS2DQ(x, x)
+		VPADDD(Z10, x, x)
+		VPMOVSDB(x, Mem{Base: out, Disp: 16 * h})
+	}
+	ADDQ(Imm(32), a)
+	ADDQ(Imm(32), b)
+	ADDQ(Imm(32), out)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

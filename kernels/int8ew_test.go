@@ -1,0 +1,172 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The vector kernels of QAdd/QMul, LUT.Apply and int8 pooling against their Go
+// references, on every dispatch path, lengths that are not multiples of the
+// vector width, in place, and with extreme scales.
+
+func TestQBinaryAllPairsEveryPath(t *testing.T) {
+	type params struct {
+		as, bs, os    float32
+		azp, bzp, ozp int32
+		qmin, qmax    int32
+	}
+	cases := []params{
+		{0.02, 0.03, 0.05, 0, 0, 0, -128, 127},
+		{0.007, 0.5, 0.2, 12, -7, 3, 3, 127},
+		{1, 1, 1, 0, 0, 0, -128, 127},     // exact halves
+		{1, 1, 1e-30, 0, 0, 5, -128, 127}, // ratios overflow to +Inf: NaN for zero operands
+		{0.1, 0.1, 0.1, -128, 127, -100, -128, 0},
+	}
+	n := 65536 + 13
+	a, b := make([]int8, n), make([]int8, n)
+	for i := range a {
+		a[i], b[i] = int8(uint8(i>>8)), int8(uint8(i))
+	}
+	forEachPath(t, func(t *testing.T) {
+		for _, c := range cases {
+			for _, p := range []*QBinary{
+				NewQAdd(c.as, c.azp, c.bs, c.bzp, c.os, c.ozp, c.qmin, c.qmax),
+				NewQMul(c.as, c.azp, c.bs, c.bzp, c.os, c.ozp, c.qmin, c.qmax),
+			} {
+				want := make([]int8, n)
+				p.applyGo(a, b, want)
+				got := make([]int8, n)
+				p.Apply(a, b, got)
+				require.Equal(t, want, got, "%+v mul=%v", c, p.mul)
+				for _, l := range []int{0, 1, 7, 8, 9, 31} { // short and odd lengths, in place
+					x := make([]int8, l)
+					copy(x, a[1000:])
+					p.Apply(x, b[1000:1000+l], x)
+					require.Equal(t, want[1000:1000+l], x, "len %d", l)
+				}
+			}
+		}
+	})
+}
+
+func TestLUTEveryPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	var lut LUT
+	for i := range lut {
+		lut[i] = int8(r.IntN(256) - 128)
+	}
+	in := randI8(r, 1000, -128, 127)
+	for i := 0; i < 256; i++ {
+		in[i] = int8(i - 128)
+	}
+	forEachPath(t, func(t *testing.T) {
+		for _, l := range []int{0, 1, 63, 64, 65, 200, 256, 1000} {
+			got := make([]int8, l)
+			lut.Apply(in[:l], got)
+			for i, q := range in[:l] {
+				require.Equal(t, lut[uint8(q)], got[i], "len %d index %d", l, i)
+			}
+			x := make([]int8, l)
+			copy(x, in)
+			lut.Apply(x, x)
+			require.Equal(t, got, x)
+		}
+	})
+}
+
+// TestQPoolsWideEveryPath: pooling shapes of real networks (ResNet's 3×3/2 max
+// pool, squeeze-excite global pools with channel counts around the vector
+// widths), against the direct loops of TestQPools' reference.
+func TestQPoolsWideEveryPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	cases := []PoolShape{
+		{N: 1, H: 14, W: 14, C: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{N: 2, H: 9, W: 7, C: 37, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{N: 1, H: 3, W: 3, C: 40, KH: 5, KW: 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
+		{N: 1, H: 12, W: 12, C: 96, KH: 12, KW: 12},
+		{N: 2, H: 7, W: 5, C: 1280 + 24 + 3, KH: 7, KW: 5},
+		{N: 3, H: 4, W: 4, C: 8, KH: 4, KW: 4},
+	}
+	forEachPath(t, func(t *testing.T) {
+		for _, s := range cases {
+			sn := s.norm()
+			in := randI8(r, s.N*s.H*s.W*s.C, -128, 127)
+			oh, ow := s.OutH(), s.OutW()
+			for _, threads := range []int{1, 2, 3} {
+				gotMax := make([]int8, s.N*oh*ow*s.C)
+				gotAvg := make([]int8, len(gotMax))
+				QMaxPool(s, in, gotMax, threads)
+				QAvgPool(s, in, 0.05, -3, gotAvg, 0.04, 2, threads)
+				for n := 0; n < s.N; n++ {
+					for y := 0; y < oh; y++ {
+						for x := 0; x < ow; x++ {
+							for c := 0; c < s.C; c++ {
+								mx, sum, cnt := -128, 0, 0
+								for kh := 0; kh < s.KH; kh++ {
+									for kw := 0; kw < s.KW; kw++ {
+										ih, iw := y*sn.StrideH-s.PadTop+kh*sn.DilH, x*sn.StrideW-s.PadLeft+kw*sn.DilW
+										if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
+											v := int(in[((n*s.H+ih)*s.W+iw)*s.C+c])
+											mx = max(mx, v)
+											sum += v + 3
+											cnt++
+										}
+									}
+								}
+								i := ((n*oh+y)*ow+x)*s.C + c
+								require.Equal(t, int8(mx), gotMax[i], "max %+v", s)
+								want := refQuant(float64(sum)*(float64(float32(0.05))/(float64(float32(0.04))*float64(cnt))), 2, -128, 127)
+								require.Equal(t, want, gotAvg[i], "avg %+v", s)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSumPixelsI8EveryPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	forEachPath(t, func(t *testing.T) {
+		for _, c := range []int{1, 7, 8, 16, 24, 33, 64, 100} {
+			npix, stride := 17, c+5
+			src := randI8(r, (npix-1)*stride+c, -128, 127)
+			got := make([]int32, c)
+			want := make([]int32, c)
+			for i := range got {
+				got[i] = int32(i) * 1000
+				want[i] = got[i]
+			}
+			sumPixelsI8(got, src, npix, stride)
+			sumPixelsI8Go(want, src, npix, stride)
+			require.Equal(t, want, got, "c=%d", c)
+		}
+	})
+}
+
+func TestQuantizeF32EveryPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	in := make([]float32, 1003)
+	for i := range in {
+		in[i] = (r.Float32()*2 - 1) * 40
+	}
+	specials := []float32{0, 0.5, 1.5, 2.5, -0.5, -1.5, 1e30, -1e30, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0.26, 127.5, -128.5}
+	copy(in, specials)
+	forEachPath(t, func(t *testing.T) {
+		for _, sc := range []float32{1, 0.1, 0.0173, 1e-20} {
+			for _, zp := range []int32{-128, -3, 0, 77, 127} {
+				for _, l := range []int{0, 5, 8, 17, len(in)} {
+					want := make([]int8, l)
+					quantizeF32Go(in[:l], sc, zp, want)
+					got := make([]int8, l)
+					QuantizeF32(in[:l], sc, zp, got)
+					require.Equal(t, want, got, "scale %g zp %d len %d", sc, zp, l)
+				}
+			}
+		}
+	})
+}

@@ -238,7 +238,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			n.ZeroGrad()
 			n.Backward(grad)
 			lr = sched.lr(step)
-			opt.step(n.params, lr)
+			opt.step(n.params, lr, n.threads)
 			step++
 			lossSum += loss * float64(b)
 			correct += c
@@ -307,7 +307,7 @@ func newOptimizer(o Options) *optimizer {
 	return &optimizer{kind: o.Optimizer, wd: o.WeightDecay, b1: 0.9, b2: 0.999}
 }
 
-func (o *optimizer) step(ps []*Param, lr float64) {
+func (o *optimizer) step(ps []*Param, lr float64, threads int) {
 	o.t++
 	for _, p := range ps {
 		if p.m == nil {
@@ -320,24 +320,34 @@ func (o *optimizer) step(ps []*Param, lr float64) {
 		if p.Decay {
 			wd = o.wd
 		}
-		switch o.kind {
-		case "adamw":
-			c1 := 1 - math.Pow(o.b1, float64(o.t))
-			c2 := 1 - math.Pow(o.b2, float64(o.t))
-			for i, g := range p.G {
-				m := o.b1*float64(p.m[i]) + (1-o.b1)*float64(g)
-				v := o.b2*float64(p.v[i]) + (1-o.b2)*float64(g)*float64(g)
-				p.m[i], p.v[i] = float32(m), float32(v)
-				w := float64(p.W[i]) * (1 - lr*wd)
-				p.W[i] = float32(w - lr*(m/c1)/(math.Sqrt(v/c2)+1e-8))
-			}
-		default: // SGD, PyTorch's form: v = 0.9 v + (g + wd w); w -= lr v
-			for i, g := range p.G {
-				d := float64(g) + wd*float64(p.W[i])
-				v := 0.9*float64(p.m[i]) + d
-				p.m[i] = float32(v)
-				p.W[i] = float32(float64(p.W[i]) - lr*v)
-			}
+		// Element-wise: the split over threads does not change the result.
+		th := 1
+		if len(p.W) >= 1<<14 {
+			th = threads
+		}
+		parallel(len(p.W), th, func(lo, hi int) { o.update(p, lr, wd, lo, hi) })
+	}
+}
+
+func (o *optimizer) update(p *Param, lr, wd float64, lo, hi int) {
+	switch o.kind {
+	case "adamw":
+		c1 := 1 - math.Pow(o.b1, float64(o.t))
+		c2 := 1 - math.Pow(o.b2, float64(o.t))
+		for i := lo; i < hi; i++ {
+			g := p.G[i]
+			m := o.b1*float64(p.m[i]) + (1-o.b1)*float64(g)
+			v := o.b2*float64(p.v[i]) + (1-o.b2)*float64(g)*float64(g)
+			p.m[i], p.v[i] = float32(m), float32(v)
+			w := float64(p.W[i]) * (1 - lr*wd)
+			p.W[i] = float32(w - lr*(m/c1)/(math.Sqrt(v/c2)+1e-8))
+		}
+	default: // SGD, PyTorch's form: v = 0.9 v + (g + wd w); w -= lr v
+		for i := lo; i < hi; i++ {
+			d := float64(p.G[i]) + wd*float64(p.W[i])
+			v := 0.9*float64(p.m[i]) + d
+			p.m[i] = float32(v)
+			p.W[i] = float32(float64(p.W[i]) - lr*v)
 		}
 	}
 }

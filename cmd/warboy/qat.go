@@ -40,6 +40,7 @@ type qatReport struct {
 	Threads       int              `json:"threads"`
 	EpochLog      []qat.EpochStats `json:"epoch_log"`
 	ValImages     int              `json:"val_images"`
+	StartMargin   float64          `json:"start_margin"`
 	Checkpoints   []qatCheckpoint  `json:"checkpoints"`
 	ChosenEpochs  *float64         `json:"chosen_checkpoint"`
 	EvalData      string           `json:"eval_data"`
@@ -72,7 +73,7 @@ func (d datasetSamples) Sample(i int, dst []float32) int {
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
-		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--optimizer sgd|adamw] [--ranges ema|fixed] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|fixed] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "training data directory (IDX files, or images with labels.txt)")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
@@ -91,6 +92,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	freezeRanges := fs.Float64("freeze-ranges-after", 0.75, "stop updating the activation ranges after K epochs (fractions allowed; -1 = never)")
 	valN := fs.Int("val-n", 5000, "training images held back (the last ones, at most a tenth) to pick the best checkpoint, the post-training start included (0 = keep the last)")
 	ckpts := fs.Int("checkpoints", 4, "checkpoints scored on the validation images per epoch")
+	margin := fs.Float64("start-margin", 1, "write the post-training start instead of the best checkpoint only when that checkpoint scores more than P points below it on the validation images")
 	rangesMode := fs.String("ranges", "ema", "activation ranges during training: ema (moving min/max) or fixed (calibrated)")
 	seed := fs.Int64("seed", 0, "seed of the data shuffle")
 	evalData := fs.String("eval-data", "", "labelled data to report int8 accuracy before and after training (default: --data)")
@@ -109,9 +111,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErr("-o OUT.onnx is required")
 	}
-	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *lr < 0 || *valN < 0 || *ckpts <= 0 ||
+	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *lr < 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
 		(*freeze < 0 && *freeze != -1) || (*freezeRanges < 0 && *freezeRanges != -1) {
-		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --lr and --val-n >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
+		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --lr, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
 	}
 	auto := strings.EqualFold(strings.TrimSpace(*methodName), "auto")
 	method := quantizer.DefaultMethod
@@ -189,7 +191,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
-		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, Ranges: *rangesMode, Seed: *seed, Threads: *threads}
+		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, StartMargin: *margin, Ranges: *rangesMode, Seed: *seed, Threads: *threads}
 
 	var evalDS *dataset.Dataset
 	if *evalN >= 0 {
@@ -241,7 +243,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("%v", err)
 	}
 	if ev != nil {
-		pick = &checkpointPicker{net: net, ev: ev, qopts: qopts}
+		pick = &checkpointPicker{net: net, ev: ev, qopts: qopts, margin: *margin / 100}
 		opts.Checkpoint = pick.checkpoint
 	}
 	rep.LR = opts.LR

@@ -10,9 +10,14 @@ import (
 )
 
 // Checkpoint selection of `warboy qat`: the int8 model exported at each checkpoint
-// (the post-training starting point at 0 included) is scored on images of the
-// training set held back from training, and the best is written. QAT therefore never
-// returns a model that scores below its starting point on that validation split.
+// is scored on images of the training set held back from training, and the best is
+// written; the post-training starting point (epoch 0) is scored too and written
+// instead when the best checkpoint falls more than a margin below it. The margin is
+// there because the float model has usually been trained on those images (they are
+// training images): its score on them is inflated by memorization, which fine-tuning
+// without them gradually forgets, so a trained checkpoint that is better on unseen
+// data typically scores a few tenths below the start there. A larger drop means the
+// training went wrong (a divergence, a learning rate far too high).
 
 // qatCheckpoint is one scored checkpoint (--json "checkpoints").
 type qatCheckpoint struct {
@@ -26,13 +31,16 @@ type checkpointPicker struct {
 	net    *qat.Net
 	ev     *quantizer.Evaluator
 	qopts  quantizer.QuantOptions
+	margin float64 // accuracy, as a fraction
 	scored []qatCheckpoint
+	start  *graph.Model
 	best   *graph.Model
 	bestI  int
 }
 
 // checkpoint exports the net, scores it, and keeps it when its validation accuracy is
-// at least the best so far (a later checkpoint wins a tie: it has trained longer).
+// at least the best trained checkpoint's so far (a later checkpoint wins a tie: it has
+// trained longer). The first call (epoch 0) is the post-training start.
 func (p *checkpointPicker) checkpoint(epochs float64) error {
 	q, err := p.net.Export(p.qopts)
 	if err != nil {
@@ -42,15 +50,26 @@ func (p *checkpointPicker) checkpoint(epochs float64) error {
 	if err != nil {
 		return err
 	}
-	p.scored = append(p.scored, qatCheckpoint{Epochs: epochs, Accuracy: sc.Accuracy})
-	if p.best == nil || sc.Accuracy >= p.scored[p.bestI].Accuracy {
-		p.best, p.bestI = q, len(p.scored)-1
-	}
+	p.add(epochs, sc.Accuracy, q)
 	return nil
 }
 
-// result marks and returns the chosen checkpoint.
+func (p *checkpointPicker) add(epochs, acc float64, q *graph.Model) {
+	p.scored = append(p.scored, qatCheckpoint{Epochs: epochs, Accuracy: acc})
+	switch i := len(p.scored) - 1; {
+	case i == 0:
+		p.start = q
+	case p.best == nil || acc >= p.scored[p.bestI].Accuracy:
+		p.best, p.bestI = q, i
+	}
+}
+
+// result marks and returns the chosen checkpoint: the best trained one, or the start
+// when the best trained one scores more than the margin below it.
 func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
+	if p.best == nil || p.scored[p.bestI].Accuracy < p.scored[0].Accuracy-p.margin {
+		p.best, p.bestI = p.start, 0
+	}
 	p.scored[p.bestI].Chosen = true
 	return p.best, p.scored, p.scored[p.bestI].Epochs
 }

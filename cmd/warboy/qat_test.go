@@ -40,12 +40,16 @@ func TestQATCommand(t *testing.T) {
 	require.NotNil(t, rep.ChosenEpochs)
 	assert.Equal(t, 0.0, rep.Checkpoints[0].Epochs)
 	assert.Equal(t, 2.0, rep.Checkpoints[8].Epochs)
-	// The chosen checkpoint is the last of those with the best validation accuracy.
-	last := 0
-	for i, c := range rep.Checkpoints {
+	// The chosen checkpoint is the last of the trained ones with the best validation
+	// accuracy, or the start when that one is more than --start-margin (1 point) below.
+	last := 1
+	for i, c := range rep.Checkpoints[1:] {
 		if c.Accuracy >= rep.Checkpoints[last].Accuracy {
-			last = i
+			last = i + 1
 		}
+	}
+	if rep.Checkpoints[last].Accuracy < rep.Checkpoints[0].Accuracy-0.01 {
+		last = 0
 	}
 	for i, c := range rep.Checkpoints {
 		assert.Equal(t, i == last, c.Chosen, "checkpoint %d", i)
@@ -86,4 +90,27 @@ func TestQATCommand(t *testing.T) {
 	assert.Contains(t, stderr, "warmup")
 	_, err = os.Stat(bad)
 	assert.True(t, os.IsNotExist(err))
+}
+
+// TestCheckpointPicker: the best trained checkpoint (a later one wins a tie) unless it
+// is more than the margin below the post-training start.
+func TestCheckpointPicker(t *testing.T) {
+	for _, c := range []struct {
+		acc  []float64
+		want int
+	}{
+		{[]float64{0.90, 0.91, 0.92, 0.92}, 3},
+		{[]float64{0.95, 0.93, 0.945, 0.94}, 2}, // 0.5 point below the start: within the margin
+		{[]float64{0.95, 0.90, 0.92, 0.935}, 0}, // 1.5 points below: training went wrong
+		{[]float64{0.95}, 0},
+	} {
+		p := &checkpointPicker{margin: 0.01}
+		for i, a := range c.acc {
+			p.add(float64(i), a, &graph.Model{Metadata: map[string]string{"i": string(rune('0' + i))}})
+		}
+		q, scored, at := p.result()
+		assert.Equal(t, float64(c.want), at, "%v", c.acc)
+		assert.Equal(t, string(rune('0'+c.want)), q.Metadata["i"])
+		assert.True(t, scored[c.want].Chosen)
+	}
 }

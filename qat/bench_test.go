@@ -41,7 +41,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				SoftmaxCrossEntropy(logits, 10, labels, grad)
 				n.ZeroGrad()
 				n.Backward(grad)
-				opt.step(n.params, 1e-3)
+				opt.step(n.params, 1e-3, 0)
 			}
 		})
 	}

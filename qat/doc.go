@@ -16,6 +16,12 @@
 // statistics are frozen, after which it computes exactly the folded conv the int8
 // model runs.
 //
+// Fit follows PyTorch's QAT recipes: SGD with momentum (or AdamW), a linear warmup
+// then cosine decay, BatchNorm statistics and then activation ranges frozen at given
+// points of training (fractions of an epoch), and Checkpoint calls (before the first
+// step and a few times per epoch) at which the caller may export and score the net
+// to keep the best one.
+//
 // Forward and backward passes run on the executors' float32 GEMM (kernels.Sgemm):
 // convolutions as im2col + GEMM for the forward pass, the weight gradient and the
 // input gradient. Export writes the trained weights and ranges back and returns the

@@ -54,11 +54,7 @@ func (o *fqOp) forward(n *Net) error {
 	x, y := n.vals[o.in], n.vals[o.out]
 	y.resize(x.shape)
 	if o.owner && n.training && n.emaRanges && o.r.fixed == nil && len(x.data) > 0 {
-		lo, hi := x.data[0], x.data[0]
-		for _, v := range x.data {
-			lo = min(lo, v)
-			hi = max(hi, v)
-		}
+		lo, hi := minMax(x.data, n.threads)
 		c := n.emaConst
 		o.r.lo += c * (lo - o.r.lo)
 		o.r.hi += c * (hi - o.r.hi)
@@ -80,49 +76,78 @@ func (o *fqOp) backward(n *Net) {
 	}
 	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
 	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
-	for i, g := range y.grad {
-		if v := x.data[i]; v >= lo && v <= hi {
-			x.grad[i] += g
+	parallel(len(y.grad), n.threads, func(a, b int) {
+		xs, dx := x.data[a:b], x.grad[a:b]
+		for i, g := range y.grad[a:b] {
+			if v := xs[i]; v >= lo && v <= hi {
+				dx[i] += g
+			}
 		}
+	})
+}
+
+// minMax returns the smallest and largest value of xs (not empty), scanned in
+// parallel (exact: the result does not depend on the split).
+func minMax(xs []float32, threads int) (float32, float32) {
+	parts := max(1, min(resolveThreads(threads), len(xs)/4096))
+	los, his := make([]float32, parts), make([]float32, parts)
+	chunk := (len(xs) + parts - 1) / parts
+	parallel(parts, parts, func(a, b int) {
+		for p := a; p < b; p++ {
+			seg := xs[p*chunk : min((p+1)*chunk, len(xs))]
+			lo, hi := seg[0], seg[0]
+			for _, v := range seg {
+				lo = min(lo, v)
+				hi = max(hi, v)
+			}
+			los[p], his[p] = lo, hi
+		}
+	})
+	lo, hi := los[0], his[0]
+	for p := 1; p < parts; p++ {
+		lo, hi = min(lo, los[p]), max(hi, his[p])
 	}
+	return lo, hi
 }
 
 // weightScales returns max|w|/127 per slice along axis (all-zero slices get 1), as
 // Quantize stores weights.
-func weightScales(w []float32, shape []int, axis int, dst []float32) []float32 {
+func weightScales(w []float32, shape []int, axis int, dst []float32, threads int) []float32 {
 	outer, ch, inner := graph.SplitAxis(shape, axis)
 	dst = grow(dst, ch)
-	amax := make([]float64, ch)
-	for o := 0; o < outer; o++ {
-		for c := 0; c < ch; c++ {
-			for _, v := range w[(o*ch+c)*inner : (o*ch+c+1)*inner] {
-				amax[c] = math.Max(amax[c], math.Abs(float64(v)))
+	parallel(ch, threads, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var amax float32
+			for o := 0; o < outer; o++ {
+				for _, v := range w[(o*ch+c)*inner : (o*ch+c+1)*inner] {
+					amax = max(amax, abs32(v))
+				}
 			}
+			s := float64(amax) / 127
+			if s == 0 {
+				s = 1
+			}
+			dst[c] = float32(math.Max(s, 1e-10))
 		}
-	}
-	for c := range dst {
-		s := amax[c] / 127
-		if s == 0 {
-			s = 1
-		}
-		dst[c] = float32(math.Max(s, 1e-10))
-	}
+	})
 	return dst
 }
 
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+
 // fakeQuantWeights rounds w per channel to [-127, 127] * scale.
-func fakeQuantWeights(w []float32, shape []int, axis int, scales, dst []float32) {
+func fakeQuantWeights(w []float32, shape []int, axis int, scales, dst []float32, threads int) {
 	outer, ch, inner := graph.SplitAxis(shape, axis)
-	for o := 0; o < outer; o++ {
-		for c := 0; c < ch; c++ {
-			s := float64(scales[c])
-			base := (o*ch + c) * inner
+	parallel(outer*ch, threads, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			s := float64(scales[r%ch])
+			base := r * inner
 			for i, v := range w[base : base+inner] {
 				q := math.Max(-127, math.Min(127, math.RoundToEven(float64(v)/s)))
 				dst[base+i] = float32(q * s)
 			}
 		}
-	}
+	})
 }
 
 // fakeQuantBias rounds a per-channel bias to the int32 grid of scale sIn*sW[c].

@@ -72,7 +72,7 @@ func (o *convOp) forward(n *Net) error {
 	}
 	g := &o.core.g
 	y.resize([]int{g.n, g.oc, g.oh, g.ow})
-	o.w.prepare()
+	o.w.prepare(n.threads)
 	o.core.forward(x.data, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
 	return nil
 }

@@ -125,7 +125,7 @@ func buildConvBN(p *bnParams) buildFunc {
 func (o *convBNOp) label() string { return o.node }
 
 // scale computes s = gamma/sqrt(running_var+eps) and the effective weight fq(w*s).
-func (o *convBNOp) scale() {
+func (o *convBNOp) scale(threads int) {
 	c := len(o.gamma.W)
 	o.s, o.rstd = grow(o.s, c), grow(o.rstd, c)
 	for i := range o.s {
@@ -139,9 +139,9 @@ func (o *convBNOp) scale() {
 		o.ws[i] = w[i] * o.s[i/k]
 	}
 	if o.w.quant {
-		o.w.scales = weightScales(o.ws, o.w.p.Shape, 0, o.w.scales)
+		o.w.scales = weightScales(o.ws, o.w.p.Shape, 0, o.w.scales, threads)
 		o.w.eff = grow(o.w.eff, len(w))
-		fakeQuantWeights(o.ws, o.w.p.Shape, 0, o.w.scales, o.w.eff)
+		fakeQuantWeights(o.ws, o.w.p.Shape, 0, o.w.scales, o.w.eff, threads)
 	} else {
 		o.w.eff = o.ws
 	}
@@ -170,7 +170,7 @@ func (o *convBNOp) forward(n *Net) error {
 		return err
 	}
 	y.resize([]int{g.n, g.oc, g.oh, g.ow})
-	o.scale()
+	o.scale(n.threads)
 	if !o.batchStats(n) {
 		bf := o.foldedBias()
 		if o.bias.quant {

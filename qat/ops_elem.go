@@ -50,28 +50,32 @@ func (o *unaryOp) label() string { return o.node }
 func (o *unaryOp) forward(n *Net) error {
 	x, y := n.vals[o.in], n.vals[o.out]
 	y.resize(x.shape)
+	parallel(len(x.data), n.threads, func(lo, hi int) { o.forwardRange(x.data[lo:hi], y.data[lo:hi]) })
+	return nil
+}
+
+func (o *unaryOp) forwardRange(xs, ys []float32) {
 	switch o.kind {
 	case "Relu":
-		for i, v := range x.data {
-			y.data[i] = max(v, 0)
+		for i, v := range xs {
+			ys[i] = max(v, 0)
 		}
 	case "Clip":
-		for i, v := range x.data {
-			y.data[i] = min(max(v, o.lo), o.hi)
+		for i, v := range xs {
+			ys[i] = min(max(v, o.lo), o.hi)
 		}
 	case "LeakyRelu":
-		for i, v := range x.data {
+		for i, v := range xs {
 			if v < 0 {
 				v *= o.alpha
 			}
-			y.data[i] = v
+			ys[i] = v
 		}
 	case "Sigmoid":
-		for i, v := range x.data {
-			y.data[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		for i, v := range xs {
+			ys[i] = float32(1 / (1 + math.Exp(-float64(v))))
 		}
 	}
-	return nil
 }
 
 func (o *unaryOp) backward(n *Net) {
@@ -79,30 +83,36 @@ func (o *unaryOp) backward(n *Net) {
 	if x.grad == nil {
 		return
 	}
+	parallel(len(x.data), n.threads, func(lo, hi int) {
+		o.backwardRange(x.data[lo:hi], y.data[lo:hi], y.grad[lo:hi], x.grad[lo:hi])
+	})
+}
+
+func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 	switch o.kind {
 	case "Relu":
-		for i, g := range y.grad {
-			if x.data[i] > 0 {
-				x.grad[i] += g
+		for i, g := range dy {
+			if xs[i] > 0 {
+				dx[i] += g
 			}
 		}
 	case "Clip":
-		for i, g := range y.grad {
-			if v := x.data[i]; v >= o.lo && v <= o.hi {
-				x.grad[i] += g
+		for i, g := range dy {
+			if v := xs[i]; v >= o.lo && v <= o.hi {
+				dx[i] += g
 			}
 		}
 	case "LeakyRelu":
-		for i, g := range y.grad {
-			if x.data[i] < 0 {
+		for i, g := range dy {
+			if xs[i] < 0 {
 				g *= o.alpha
 			}
-			x.grad[i] += g
+			dx[i] += g
 		}
 	case "Sigmoid":
-		for i, g := range y.grad {
-			s := y.data[i]
-			x.grad[i] += g * s * (1 - s)
+		for i, g := range dy {
+			s := ys[i]
+			dx[i] += g * s * (1 - s)
 		}
 	}
 }

@@ -64,11 +64,16 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
+func resolveThreads(threads int) int {
+	if threads <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return threads
+}
+
 // parallel runs f over [0, n) split into contiguous chunks on up to threads goroutines.
 func parallel(n, threads int, f func(lo, hi int)) {
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
+	threads = resolveThreads(threads)
 	if threads > n {
 		threads = n
 	}

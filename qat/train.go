@@ -21,17 +21,26 @@ type Data interface {
 
 // Options configure Fit. Zero values take the defaults noted.
 type Options struct {
-	Epochs    int     // default 1
-	Batch     int     // default 64
-	LR        float64 // peak learning rate, default 0.01 (SGD) or 1e-4 (AdamW)
-	Optimizer string  // "sgd" (momentum 0.9, default) or "adamw"
+	Epochs int     // default 1
+	Batch  int     // default 64
+	LR     float64 // peak learning rate, default 0.01 (SGD) or 1e-4 (AdamW)
+	// Warmup is the fraction of all steps over which the learning rate rises linearly
+	// from LR/steps to LR before the schedule starts (0: none).
+	Warmup    float64
+	Optimizer string // "sgd" (momentum 0.9, default) or "adamw"
 	// WeightDecay (weights only; default 0 for SGD, 0.01 for AdamW).
 	WeightDecay float64
 	// Schedule: "cosine" (default: cosine decay to 0 over all steps) or "constant".
 	Schedule string
 	// FreezeBNAfter freezes the BatchNorm statistics of Conv+BN layers after this many
-	// epochs (0: from the start; < 0: never).
-	FreezeBNAfter int
+	// epochs (fractions allowed: 0.5 is half-way through the first epoch; 0: from the
+	// start; < 0: never). From then on the layer computes the folded conv the int8
+	// model runs.
+	FreezeBNAfter float64
+	// FreezeRangesAfter stops the EMA update of the activation ranges after this many
+	// epochs (fractions allowed; < 0 or 0 with Ranges "fixed": never updated; PyTorch's
+	// disable_observer): the weights then adapt to fixed int8 grids.
+	FreezeRangesAfter float64
 	// Ranges: "ema" (default: activation ranges follow each batch's min/max with
 	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver) or "fixed"
 	// (the calibrated ranges are kept).
@@ -41,6 +50,12 @@ type Options struct {
 	Progress func(epoch, done, total int, loss, acc float64)
 	// EpochEnd is called after every epoch.
 	EpochEnd func(EpochStats)
+	// Checkpoint, when not nil, is called before the first step (at 0) and
+	// CheckpointsPerEpoch times per epoch (the last one after the epoch's last step),
+	// with the training progress in epochs; the net may be exported there (for a
+	// validation score, for example). An error stops training.
+	Checkpoint          func(epochs float64) error
+	CheckpointsPerEpoch int // default 1
 }
 
 // EpochStats summarises one epoch of training.
@@ -82,6 +97,12 @@ func (o *Options) defaults() error {
 		}
 	default:
 		return fmt.Errorf("qat: unknown optimizer %q (sgd, adamw)", o.Optimizer)
+	}
+	if o.CheckpointsPerEpoch <= 0 {
+		o.CheckpointsPerEpoch = 1
+	}
+	if !(o.Warmup >= 0 && o.Warmup < 1) {
+		return fmt.Errorf("qat: warmup %v is not a fraction of the steps in [0, 1)", o.Warmup)
 	}
 	switch o.Schedule {
 	case "", "cosine", "constant":
@@ -146,12 +167,31 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			return nil, fmt.Errorf("qat: activation %q has no range (call SetRanges with calibrated ranges)", r.name)
 		}
 	}
-	n.emaRanges = opts.Ranges != "fixed"
+	ema := opts.Ranges != "fixed"
+	n.emaRanges = ema
 	rng := rand.New(rand.NewSource(opts.Seed))
 	N := data.Len()
 	per := numel(n.inShape)
 	steps := (N + opts.Batch - 1) / opts.Batch
 	total := steps * opts.Epochs
+	sched := newSchedule(opts, total)
+	bnStep, rangeStep := atStep(opts.FreezeBNAfter, steps), atStep(opts.FreezeRangesAfter, steps)
+	// Checkpoints fall after these steps of each epoch (the last after the epoch).
+	var ckpt []int
+	if opts.Checkpoint != nil {
+		for c := 1; c <= opts.CheckpointsPerEpoch; c++ {
+			ckpt = append(ckpt, (c*steps+opts.CheckpointsPerEpoch-1)/opts.CheckpointsPerEpoch)
+		}
+	}
+	checkpoint := func(at float64) error {
+		if opts.Checkpoint == nil {
+			return nil
+		}
+		if err := opts.Checkpoint(at); err != nil {
+			return fmt.Errorf("qat: checkpoint at epoch %.2f: %w", at, err)
+		}
+		return nil
+	}
 	opt := newOptimizer(opts)
 	x := make([]float32, opts.Batch*per)
 	labels := make([]int, opts.Batch)
@@ -159,15 +199,19 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	var stats []EpochStats
 	step := 0
 	n.training = true
-	defer func() { n.training = false }()
+	defer func() { n.training, n.emaRanges, n.frozenBN = false, ema, false }()
+	if err := checkpoint(0); err != nil {
+		return nil, err
+	}
 	for ep := 0; ep < opts.Epochs; ep++ {
-		n.frozenBN = opts.FreezeBNAfter >= 0 && ep >= opts.FreezeBNAfter
 		perm := rng.Perm(N)
 		start := time.Now()
 		var lossSum float64
-		correct, seen := 0, 0
+		correct, seen, next := 0, 0, 0
 		lr := opts.LR
 		for s := 0; s < steps; s++ {
+			n.frozenBN = bnStep >= 0 && step >= bnStep
+			n.emaRanges = ema && !(rangeStep >= 0 && step >= rangeStep)
 			idx := perm[s*opts.Batch : min((s+1)*opts.Batch, N)]
 			b := len(idx)
 			for i, j := range idx {
@@ -193,17 +237,20 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			}
 			n.ZeroGrad()
 			n.Backward(grad)
-			lr = opts.LR
-			if opts.Schedule != "constant" {
-				lr = opts.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(total)))
-			}
-			opt.step(n.params, lr)
+			lr = sched.lr(step)
+			opt.step(n.params, lr, n.threads)
 			step++
 			lossSum += loss * float64(b)
 			correct += c
 			seen += b
 			if opts.Progress != nil {
 				opts.Progress(ep+1, seen, N, lossSum/float64(seen), float64(correct)/float64(seen))
+			}
+			if next < len(ckpt) && s+1 == ckpt[next] {
+				next++
+				if err := checkpoint(float64(ep) + float64(s+1)/float64(steps)); err != nil {
+					return stats, err
+				}
 			}
 		}
 		st := EpochStats{Epoch: ep + 1, Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
@@ -214,6 +261,38 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		}
 	}
 	return stats, nil
+}
+
+// atStep converts a point of training in epochs to a step (-1 for a negative point:
+// never).
+func atStep(epochs float64, stepsPerEpoch int) int {
+	if epochs < 0 || math.IsNaN(epochs) {
+		return -1
+	}
+	return int(math.Round(epochs * float64(stepsPerEpoch)))
+}
+
+// schedule is the learning rate of each step: a linear warmup over the first warm
+// steps, then cosine decay to 0 at the last step (or constant).
+type schedule struct {
+	peak        float64
+	warm, total int
+	cosine      bool
+}
+
+func newSchedule(o Options, total int) schedule {
+	warm := int(math.Round(o.Warmup * float64(total)))
+	return schedule{peak: o.LR, warm: min(warm, total-1), total: total, cosine: o.Schedule != "constant"}
+}
+
+func (s schedule) lr(step int) float64 {
+	if step < s.warm {
+		return s.peak * float64(step+1) / float64(s.warm+1)
+	}
+	if !s.cosine {
+		return s.peak
+	}
+	return s.peak * 0.5 * (1 + math.Cos(math.Pi*float64(step-s.warm)/float64(s.total-s.warm)))
 }
 
 // optimizer is SGD with momentum 0.9 or AdamW (decoupled weight decay).
@@ -228,7 +307,7 @@ func newOptimizer(o Options) *optimizer {
 	return &optimizer{kind: o.Optimizer, wd: o.WeightDecay, b1: 0.9, b2: 0.999}
 }
 
-func (o *optimizer) step(ps []*Param, lr float64) {
+func (o *optimizer) step(ps []*Param, lr float64, threads int) {
 	o.t++
 	for _, p := range ps {
 		if p.m == nil {
@@ -241,24 +320,34 @@ func (o *optimizer) step(ps []*Param, lr float64) {
 		if p.Decay {
 			wd = o.wd
 		}
-		switch o.kind {
-		case "adamw":
-			c1 := 1 - math.Pow(o.b1, float64(o.t))
-			c2 := 1 - math.Pow(o.b2, float64(o.t))
-			for i, g := range p.G {
-				m := o.b1*float64(p.m[i]) + (1-o.b1)*float64(g)
-				v := o.b2*float64(p.v[i]) + (1-o.b2)*float64(g)*float64(g)
-				p.m[i], p.v[i] = float32(m), float32(v)
-				w := float64(p.W[i]) * (1 - lr*wd)
-				p.W[i] = float32(w - lr*(m/c1)/(math.Sqrt(v/c2)+1e-8))
-			}
-		default: // SGD, PyTorch's form: v = 0.9 v + (g + wd w); w -= lr v
-			for i, g := range p.G {
-				d := float64(g) + wd*float64(p.W[i])
-				v := 0.9*float64(p.m[i]) + d
-				p.m[i] = float32(v)
-				p.W[i] = float32(float64(p.W[i]) - lr*v)
-			}
+		// Element-wise: the split over threads does not change the result.
+		th := 1
+		if len(p.W) >= 1<<14 {
+			th = threads
+		}
+		parallel(len(p.W), th, func(lo, hi int) { o.update(p, lr, wd, lo, hi) })
+	}
+}
+
+func (o *optimizer) update(p *Param, lr, wd float64, lo, hi int) {
+	switch o.kind {
+	case "adamw":
+		c1 := 1 - math.Pow(o.b1, float64(o.t))
+		c2 := 1 - math.Pow(o.b2, float64(o.t))
+		for i := lo; i < hi; i++ {
+			g := p.G[i]
+			m := o.b1*float64(p.m[i]) + (1-o.b1)*float64(g)
+			v := o.b2*float64(p.v[i]) + (1-o.b2)*float64(g)*float64(g)
+			p.m[i], p.v[i] = float32(m), float32(v)
+			w := float64(p.W[i]) * (1 - lr*wd)
+			p.W[i] = float32(w - lr*(m/c1)/(math.Sqrt(v/c2)+1e-8))
+		}
+	default: // SGD, PyTorch's form: v = 0.9 v + (g + wd w); w -= lr v
+		for i := lo; i < hi; i++ {
+			d := float64(p.G[i]) + wd*float64(p.W[i])
+			v := 0.9*float64(p.m[i]) + d
+			p.m[i] = float32(v)
+			p.W[i] = float32(float64(p.W[i]) - lr*v)
 		}
 	}
 }

@@ -23,14 +23,14 @@ func (b *builder) weight(name string) (*weightRef, error) {
 }
 
 // prepare computes eff from the parameter.
-func (w *weightRef) prepare() {
+func (w *weightRef) prepare(threads int) {
 	if !w.quant {
 		w.eff = w.p.W
 		return
 	}
-	w.scales = weightScales(w.p.W, w.p.Shape, w.axis, w.scales)
+	w.scales = weightScales(w.p.W, w.p.Shape, w.axis, w.scales, threads)
 	w.eff = grow(w.eff, len(w.p.W))
-	fakeQuantWeights(w.p.W, w.p.Shape, w.axis, w.scales, w.eff)
+	fakeQuantWeights(w.p.W, w.p.Shape, w.axis, w.scales, w.eff, threads)
 }
 
 // grad returns a zeroed buffer for d(loss)/d(eff).

@@ -32,11 +32,17 @@ type qatReport struct {
 	Batch         int              `json:"batch"`
 	LR            float64          `json:"lr"`
 	Optimizer     string           `json:"optimizer"`
-	FreezeBNAfter int              `json:"freeze_bn_after"`
+	FreezeBNAfter float64          `json:"freeze_bn_after"`
+	FreezeRanges  float64          `json:"freeze_ranges_after"`
+	Warmup        float64          `json:"warmup"`
 	Ranges        string           `json:"ranges"`
 	Seed          int64            `json:"seed"`
 	Threads       int              `json:"threads"`
 	EpochLog      []qat.EpochStats `json:"epoch_log"`
+	ValImages     int              `json:"val_images"`
+	StartMargin   float64          `json:"start_margin"`
+	Checkpoints   []qatCheckpoint  `json:"checkpoints"`
+	ChosenEpochs  *float64         `json:"chosen_checkpoint"`
 	EvalData      string           `json:"eval_data"`
 	EvalImages    int              `json:"eval_images"`
 	PTQAccuracy   *float64         `json:"ptq_int8_accuracy"`
@@ -66,21 +72,27 @@ func (d datasetSamples) Sample(i int, dst []float32) int {
 }
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F] [--batch B] [--method M] [--freeze-bn-after K] "+
-		"[--optimizer sgd|adamw] [--ranges ema|fixed] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|fixed] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "training data directory (IDX files, or images with labels.txt)")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
 	n := fs.Int("n", 0, "train on the first N images (0 = all)")
 	epochs := fs.Int("epochs", 1, "epochs")
-	lr := fs.Float64("lr", 0, "peak learning rate (default 0.01 for sgd, 1e-4 for adamw), cosine decay to 0")
+	lr := fs.Float64("lr", 0, "peak learning rate (default 0.01 for sgd, 1e-4 for adamw), after --warmup, cosine decay to 0")
+	warmup := fs.Float64("warmup", 0.05, "fraction of the steps over which the learning rate rises linearly to --lr")
 	batch := fs.Int("batch", 64, "training batch size")
 	optName := fs.String("optimizer", "sgd", "sgd (momentum 0.9) or adamw")
 	wd := fs.Float64("weight-decay", 0, "weight decay (default 0 for sgd, 0.01 for adamw)")
 	schedule := fs.String("schedule", "cosine", "learning-rate schedule: cosine or constant")
-	methodName := fs.String("method", defaultMethod, "calibration method that initialises the activation ranges: "+strings.Join(quantizer.MethodNames(), ", "))
+	methodName := fs.String("method", "auto", "calibration method that initialises the activation ranges: "+strings.Join(quantizer.MethodNames(), ", ")+
+		", or auto (each scored on the validation images, the best kept, as quantize --method auto)")
 	calibN := fs.Int("calib-n", 1000, "number of training images for the initial calibration")
-	freeze := fs.Int("freeze-bn-after", -1, "freeze Conv+BatchNorm statistics after K epochs (0 = from the start, -1 = never)")
+	freeze := fs.Float64("freeze-bn-after", 0.5, "freeze Conv+BatchNorm statistics after K epochs (fractions allowed; 0 = from the start, -1 = never)")
+	freezeRanges := fs.Float64("freeze-ranges-after", 0.75, "stop updating the activation ranges after K epochs (fractions allowed; -1 = never)")
+	valN := fs.Int("val-n", 5000, "training images held back (the last ones, at most a tenth) to pick the best checkpoint, the post-training start included (0 = keep the last)")
+	ckpts := fs.Int("checkpoints", 4, "checkpoints scored on the validation images per epoch")
+	margin := fs.Float64("start-margin", 1, "write the post-training start instead of the best checkpoint only when that checkpoint scores more than P points below it on the validation images")
 	rangesMode := fs.String("ranges", "ema", "activation ranges during training: ema (moving min/max) or fixed (calibrated)")
 	seed := fs.Int64("seed", 0, "seed of the data shuffle")
 	evalData := fs.String("eval-data", "", "labelled data to report int8 accuracy before and after training (default: --data)")
@@ -99,14 +111,18 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErr("-o OUT.onnx is required")
 	}
-	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *lr < 0 || *freeze < -1 {
-		return usageErr("--epochs, --batch and --calib-n must be > 0; --n and --lr >= 0; --freeze-bn-after >= -1")
+	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *lr < 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
+		(*freeze < 0 && *freeze != -1) || (*freezeRanges < 0 && *freezeRanges != -1) {
+		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --lr, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
 	}
-	method, err := quantizer.ParseMethod(*methodName)
-	if err != nil {
-		return usageErr("%v", err)
+	auto := strings.EqualFold(strings.TrimSpace(*methodName), "auto")
+	method := quantizer.DefaultMethod
+	if !auto {
+		if method, err = quantizer.ParseMethod(*methodName); err != nil {
+			return usageErr("%v", err)
+		}
 	}
-	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode}).WithDefaults(); err != nil {
+	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup}).WithDefaults(); err != nil {
 		return usageErr("%v", err)
 	}
 	var excluded []string
@@ -137,17 +153,37 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if _, err := dataset.NewFeed(ds, net.Plan().Model.Graph.Inputs, 0); err != nil {
 		return fmt.Errorf("training data: %w", err)
 	}
-	trainN := ds.N
-	if *n > 0 && *n < trainN {
-		trainN = *n
+	poolN := ds.N
+	if *n > 0 && *n < poolN {
+		poolN = *n
+	}
+	vn := valImages(*valN, poolN)
+	trainN := poolN - vn
+	if auto && vn == 0 {
+		return usageErr("--method auto scores the methods on the validation images: --val-n must be > 0 (and the training set hold 10 images or more)")
+	}
+	var ev *quantizer.Evaluator
+	if vn > 0 {
+		if ev, err = qatValidation(m, ds, poolN, vn, *threads); err != nil {
+			return err
+		}
 	}
 	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
 	cal, _, err := calibratorFromDir(m, method, calibSource{path: *data, split: *split}, min(*calibN, trainN), 100, quantizer.DefaultPercentile, *threads, excluded, stderr, warn)
 	if err != nil {
 		return err
 	}
-	ranges, crep, err := cal.ComputeRangesFor(method)
-	if err != nil {
+	var ranges quantizer.Ranges
+	var crep *quantizer.CalibReport
+	if auto {
+		bar := progress.New(stderr, "method auto", len(quantizer.Methods()))
+		res, err := quantizer.AutoMethod(m, cal, ev, quantizer.QuantOptions{Exclude: excluded}, bar.Callback())
+		bar.Done()
+		if err != nil {
+			return err
+		}
+		method, ranges, crep = res.Best, res.Ranges, res.Report
+	} else if ranges, crep, err = cal.ComputeRangesFor(method); err != nil {
 		return err
 	}
 	if err := net.SetRanges(ranges); err != nil {
@@ -155,7 +191,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
-		Ranges: *rangesMode, Seed: *seed, Threads: *threads}
+		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, StartMargin: *margin, Ranges: *rangesMode, Seed: *seed, Threads: *threads}
 
 	var evalDS *dataset.Dataset
 	if *evalN >= 0 {
@@ -184,8 +220,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var bar *progress.Bar
+	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
+	var pick *checkpointPicker
 	opts := qat.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
-		FreezeBNAfter: *freeze, Ranges: *rangesMode, Seed: *seed,
+		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Seed: *seed, CheckpointsPerEpoch: *ckpts,
 		Progress: func(ep, done, total int, loss, acc float64) {
 			if bar == nil {
 				bar = progress.New(stderr, fmt.Sprintf("epoch %d/%d", ep, *epochs), total)
@@ -204,6 +242,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if opts, err = opts.WithDefaults(); err != nil {
 		return usageErr("%v", err)
 	}
+	if ev != nil {
+		pick = &checkpointPicker{net: net, ev: ev, qopts: qopts, margin: *margin / 100}
+		opts.Checkpoint = pick.checkpoint
+	}
 	rep.LR = opts.LR
 	stats, err := net.Fit(datasetSamples{ds: ds, n: trainN}, opts)
 	if bar != nil {
@@ -213,8 +255,23 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.EpochLog = stats
-	q, err := net.Export(quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples})
-	if err != nil {
+	var q *graph.Model
+	if pick != nil {
+		var at float64
+		q, rep.Checkpoints, at = pick.result()
+		rep.ChosenEpochs = &at
+		if !*asJSON {
+			fmt.Fprintf(stdout, "checkpoints (int8 accuracy on %d held-back training images):", vn)
+			for _, c := range rep.Checkpoints {
+				mark := ""
+				if c.Chosen {
+					mark = "*"
+				}
+				fmt.Fprintf(stdout, " %.2f:%.2f%s", c.Epochs, 100*c.Accuracy, mark)
+			}
+			fmt.Fprintf(stdout, "\nchosen: the checkpoint at epoch %.2f\n", at)
+		}
+	} else if q, err = net.Export(qopts); err != nil {
 		return err
 	}
 	if evalDS != nil {

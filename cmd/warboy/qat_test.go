@@ -22,7 +22,6 @@ func TestQATCommand(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	var rep qatReport
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
-	assert.Equal(t, 256, rep.TrainImages)
 	assert.Len(t, rep.EpochLog, 2)
 	assert.Equal(t, 0.002, rep.LR)
 	require.NotNil(t, rep.QATAccuracy)
@@ -30,10 +29,48 @@ func TestQATCommand(t *testing.T) {
 	assert.Greater(t, *rep.QATAccuracy, 0.8)
 	q, err := graph.Load(out)
 	require.NoError(t, err)
-	assert.Equal(t, "QAT (PERCENTILE_ASYM init)", q.Metadata[quantizer.MetaMethod])
+	assert.Equal(t, "QAT ("+rep.Method+" init)", q.Metadata[quantizer.MetaMethod])
+	// --method auto (the default) picked a method; 25 of the 256 images are held back;
+	// the post-training start and 4 checkpoints per epoch are scored, the best written.
+	_, err = quantizer.ParseMethod(rep.Method)
+	require.NoError(t, err)
+	assert.Equal(t, 25, rep.ValImages)
+	assert.Equal(t, 231, rep.TrainImages)
+	require.Len(t, rep.Checkpoints, 9)
+	require.NotNil(t, rep.ChosenEpochs)
+	assert.Equal(t, 0.0, rep.Checkpoints[0].Epochs)
+	assert.Equal(t, 2.0, rep.Checkpoints[8].Epochs)
+	// The chosen checkpoint is the last of the trained ones with the best validation
+	// accuracy, or the start when that one is more than --start-margin (1 point) below.
+	last := 1
+	for i, c := range rep.Checkpoints[1:] {
+		if c.Accuracy >= rep.Checkpoints[last].Accuracy {
+			last = i + 1
+		}
+	}
+	if rep.Checkpoints[last].Accuracy < rep.Checkpoints[0].Accuracy-0.01 {
+		last = 0
+	}
+	for i, c := range rep.Checkpoints {
+		assert.Equal(t, i == last, c.Chosen, "checkpoint %d", i)
+	}
+	assert.Equal(t, rep.Checkpoints[last].Epochs, *rep.ChosenEpochs)
 	code, stdout, stderr = runCLI("eval", out, "--data", testData, "--n", "300", "--json")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, `"mode": "int8"`)
+
+	// A fixed method and no validation split: the last weights are written.
+	code, stdout, stderr = runCLI("qat", mlp, "--data", testData, "--n", "128", "--calib-n", "50", "--eval-n", "-1",
+		"--method", "PERCENTILE_ASYM", "--val-n", "0", "--batch", "32", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	rep = qatReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, 128, rep.TrainImages)
+	assert.Empty(t, rep.Checkpoints)
+	assert.Nil(t, rep.ChosenEpochs)
+	q, err = graph.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, "QAT (PERCENTILE_ASYM init)", q.Metadata[quantizer.MetaMethod])
 
 	// Bad input: nothing is written.
 	bad := filepath.Join(dir, "bad.onnx")
@@ -43,6 +80,37 @@ func TestQATCommand(t *testing.T) {
 	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--optimizer", "lion", "-o", bad)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "unknown optimizer")
+	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--val-n", "0", "-o", bad)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--method auto")
+	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--freeze-bn-after", "-0.5", "-o", bad)
+	assert.Equal(t, 2, code)
+	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--warmup", "1", "-o", bad)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "warmup")
 	_, err = os.Stat(bad)
 	assert.True(t, os.IsNotExist(err))
+}
+
+// TestCheckpointPicker: the best trained checkpoint (a later one wins a tie) unless it
+// is more than the margin below the post-training start.
+func TestCheckpointPicker(t *testing.T) {
+	for _, c := range []struct {
+		acc  []float64
+		want int
+	}{
+		{[]float64{0.90, 0.91, 0.92, 0.92}, 3},
+		{[]float64{0.95, 0.93, 0.945, 0.94}, 2}, // 0.5 point below the start: within the margin
+		{[]float64{0.95, 0.90, 0.92, 0.935}, 0}, // 1.5 points below: training went wrong
+		{[]float64{0.95}, 0},
+	} {
+		p := &checkpointPicker{margin: 0.01}
+		for i, a := range c.acc {
+			p.add(float64(i), a, &graph.Model{Metadata: map[string]string{"i": string(rune('0' + i))}})
+		}
+		q, scored, at := p.result()
+		assert.Equal(t, float64(c.want), at, "%v", c.acc)
+		assert.Equal(t, string(rune('0'+c.want)), q.Metadata["i"])
+		assert.True(t, scored[c.want].Chosen)
+	}
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/qat"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// Checkpoint selection of `warboy qat`: the int8 model exported at each checkpoint
+// is scored on images of the training set held back from training, and the best is
+// written; the post-training starting point (epoch 0) is scored too and written
+// instead when the best checkpoint falls more than a margin below it. The margin is
+// there because the float model has usually been trained on those images (they are
+// training images): its score on them is inflated by memorization, which fine-tuning
+// without them gradually forgets, so a trained checkpoint that is better on unseen
+// data typically scores a few tenths below the start there. A larger drop means the
+// training went wrong (a divergence, a learning rate far too high).
+
+// qatCheckpoint is one scored checkpoint (--json "checkpoints").
+type qatCheckpoint struct {
+	Epochs   float64 `json:"epochs"`
+	Accuracy float64 `json:"val_accuracy"`
+	Chosen   bool    `json:"chosen"`
+}
+
+// checkpointPicker keeps the best exported model on the validation split.
+type checkpointPicker struct {
+	net    *qat.Net
+	ev     *quantizer.Evaluator
+	qopts  quantizer.QuantOptions
+	margin float64 // accuracy, as a fraction
+	scored []qatCheckpoint
+	start  *graph.Model
+	best   *graph.Model
+	bestI  int
+}
+
+// checkpoint exports the net, scores it, and keeps it when its validation accuracy is
+// at least the best trained checkpoint's so far (a later checkpoint wins a tie: it has
+// trained longer). The first call (epoch 0) is the post-training start.
+func (p *checkpointPicker) checkpoint(epochs float64) error {
+	q, err := p.net.Export(p.qopts)
+	if err != nil {
+		return err
+	}
+	sc, err := p.ev.Score(q)
+	if err != nil {
+		return err
+	}
+	p.add(epochs, sc.Accuracy, q)
+	return nil
+}
+
+func (p *checkpointPicker) add(epochs, acc float64, q *graph.Model) {
+	p.scored = append(p.scored, qatCheckpoint{Epochs: epochs, Accuracy: acc})
+	switch i := len(p.scored) - 1; {
+	case i == 0:
+		p.start = q
+	case p.best == nil || acc >= p.scored[p.bestI].Accuracy:
+		p.best, p.bestI = q, i
+	}
+}
+
+// result marks and returns the chosen checkpoint: the best trained one, or the start
+// when the best trained one scores more than the margin below it.
+func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
+	if p.best == nil || p.scored[p.bestI].Accuracy < p.scored[0].Accuracy-p.margin {
+		p.best, p.bestI = p.start, 0
+	}
+	p.scored[p.bestI].Chosen = true
+	return p.best, p.scored, p.scored[p.bestI].Epochs
+}
+
+// qatValidation returns the float model's evaluator on the last valN of the first
+// trainN images of the training set (held back from training).
+func qatValidation(m *graph.Model, ds *dataset.Dataset, trainN, valN, threads int) (*quantizer.Evaluator, error) {
+	set, err := dataset.FromDataset(ds, modelInputs(m.Graph))
+	if err != nil {
+		return nil, fmt.Errorf("validation data: %w", err)
+	}
+	set = set.Slice(trainN-valN, valN)
+	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels})
+}
+
+// valImages is the number of training images held back for validation: --val-n,
+// at most a tenth of the training images.
+func valImages(valN, trainN int) int {
+	return max(0, min(valN, trainN/10))
+}

@@ -91,9 +91,9 @@ func (h *histogram) addFused(data []float32, threads int) bool {
 const fusedMaxLen = math.MaxUint32
 
 // scanBin is scanValues and bin over data[s:e] in one loop, binning on the
-// current grid into cnt (the bins' counts, then the run counts). out-of-grid
+// current grid into cnt (the bins' counts, then the run counts). outOfGrid
 // reports a value outside the grid or not finite (its grid index is then out of
-// range too), after which the counts are meaningless.
+// range too); the loop stops there and the counts are meaningless.
 func (h *histogram) scanBin(data []float32, s, e int, cnt []uint32) (out valueScan, outOfGrid bool) {
 	nb := len(cnt) / 2
 	bins, reps := cnt[:nb], cnt[nb:2*nb]
@@ -112,7 +112,6 @@ func (h *histogram) scanBin(data []float32, s, e int, cnt []uint32) (out valueSc
 	inf := float32(math.Inf(1))
 	mn, mx := inf, -inf
 	var zeros uint64
-	var bad uint64
 	cur := math.Float32bits(d[0])
 	for i := range d {
 		nx := next
@@ -120,26 +119,19 @@ func (h *histogram) scanBin(data []float32, s, e int, cnt []uint32) (out valueSc
 			nx = math.Float32bits(d[i+1])
 		}
 		v := math.Float32frombits(cur)
-		if v < mn {
-			mn = v
+		mn, mx = min32(mn, v), max32(mx, v)
+		k := int(math.Floor(float64(v)*inv)) - lo
+		if uint(k) >= uint(nb) { // outside the grid, or not finite: never, once the grid is set
+			return out, true
 		}
-		if v > mx {
-			mx = v
-		}
+		bins[k]++
 		zero := (uint64(cur<<1) - 1) >> 63
 		inRun := ((uint64(cur^prev) - 1) >> 63) | ((uint64(cur^nx) - 1) >> 63)
-		k := int(math.Floor(float64(v)*inv)) - lo
-		bad |= uint64(k) | uint64(nb-1-k) // the sign bit: k < 0 or k >= nb
-		k = min(max(k, 0), nb-1)
-		bins[k]++
 		if inRun&^zero != 0 { // rare, so predicted: point masses are few values
 			reps[k]++
 		}
 		zeros += zero
 		prev, cur = cur, nx
-	}
-	if bad>>63 != 0 {
-		return out, true
 	}
 	out.zeros = int64(zeros)
 	out.min, out.max = float64(mn), float64(mx)

@@ -2,10 +2,7 @@ package quantizer
 
 import (
 	"fmt"
-	"os"
 	goruntime "runtime"
-	"runtime/debug"
-	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -39,7 +36,10 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 	if err != nil {
 		return nil, err
 	}
-	defer tightGC()()
+	gc := startCalibGC()
+	defer gc.stop()
+	c.gc = gc
+	defer func() { c.gc = nil }()
 	for start, bn := 0, 0; start < n; start += bn {
 		bn = batchLen(data, start, bs, n)
 		b, err := data.Batch(start, bn)
@@ -55,47 +55,7 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 		// the next batch is read keeps the peak near one batch's working set instead
 		// of the collector's default headroom of a second one.
 		goruntime.GC()
+		gc.afterBatch()
 	}
 	return c, nil
-}
-
-// calibGCPercent is the collector's target while Calibrate runs, unless the user
-// set GOGC. With the default of 100 the heap may grow to twice what was live at the
-// last collection, and a collection that happens while a batch's activations are
-// live (tens to hundreds of MB at 640x640) lets the heap grow by as much again
-// before the next one: calibration's peak then depends on when collections happen
-// to fall. The activations are pointer-free arrays, which a collection does not
-// scan, so collecting more often costs little (docs/quantizer.md, calibration
-// memory, has the measurements).
-const calibGCPercent = 25
-
-var gcTight struct {
-	sync.Mutex
-	users int
-	saved int
-}
-
-// tightGC sets the collector's target to calibGCPercent (if the user did not set
-// GOGC) and returns the function that restores it; nested and concurrent calls
-// restore it once the last one returns.
-func tightGC() func() {
-	if os.Getenv("GOGC") != "" {
-		return func() {}
-	}
-	gcTight.Lock()
-	if gcTight.users == 0 {
-		gcTight.saved = debug.SetGCPercent(calibGCPercent)
-		if gcTight.saved < calibGCPercent { // already tighter, or off: the caller's choice
-			debug.SetGCPercent(gcTight.saved)
-		}
-	}
-	gcTight.users++
-	gcTight.Unlock()
-	return func() {
-		gcTight.Lock()
-		if gcTight.users--; gcTight.users == 0 {
-			debug.SetGCPercent(gcTight.saved)
-		}
-		gcTight.Unlock()
-	}
 }

@@ -83,6 +83,9 @@ type Calibrator struct {
 	samples int
 	batches int
 	elapsed time.Duration
+	// gc samples the memory at each observed tensor while Calibrate runs
+	// (calibrate_gc.go); nil otherwise.
+	gc *gcControl
 }
 
 // NewCalibrator prepares the calibration of m. The model is optimized first (see
@@ -274,6 +277,7 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
 	c.seen[i] = true
+	c.gc.sample()
 	return nil
 }
 
@@ -291,6 +295,7 @@ func (c *Calibrator) observePiece(name string, d []float32, offset, total int) e
 	if offset+len(d) == total {
 		c.seen[i] = true
 	}
+	c.gc.sample()
 	return nil
 }
 

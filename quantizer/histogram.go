@@ -65,9 +65,15 @@ const histChunk = 1 << 16
 // exact in float64) are summed, and a chunk starts its run detection in the state
 // the sequential loop would have there.
 func (h *histogram) addPar(data []float32, threads int) error {
-	if len(data) == 0 {
+	if len(data) == 0 || h.addFused(data, threads) {
 		return nil
 	}
+	return h.addTwoPass(data, threads)
+}
+
+// addTwoPass is addPar in two passes over data: scan, then bin (histogram_fused.go
+// has the one-pass path).
+func (h *histogram) addTwoPass(data []float32, threads int) error {
 	nch := max(1, min(threads, len(data)/histChunk))
 	bounds := func(c int) (int, int) { return c * len(data) / nch, (c + 1) * len(data) / nch }
 	scans := make([]valueScan, nch)

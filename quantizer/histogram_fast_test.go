@@ -120,8 +120,9 @@ func TestHistogramBinMatchesReference(t *testing.T) {
 }
 
 // BenchmarkHistogramAdd bins 4 Mi ReLU outputs (half of them zero) or signed values
-// (conv outputs: no zeros) on one thread; /reference is the straightforward loops
-// above on the same values.
+// (conv outputs: no zeros) on one thread: /fast into a new histogram, /next into
+// one whose grid covers them (one pass), /next-twopass the same by scan and bin;
+// /reference is the straightforward loops above on the same values.
 func BenchmarkHistogramAdd(b *testing.B) {
 	for _, relu := range []bool{true, false} {
 		name := "relu"
@@ -145,6 +146,24 @@ func benchHistogramAdd(b *testing.B, relu bool) {
 		b.SetBytes(int64(4 * len(d)))
 		for i := 0; i < b.N; i++ {
 			_ = newHistogram().addPar(d, 1)
+		}
+	})
+	// A batch after the first: the grid covers it, so addPar bins in one pass
+	// (histogram_fused.go); twopass is the scan-then-bin path on the same grid.
+	b.Run("next", func(b *testing.B) {
+		h := newHistogram()
+		require.NoError(b, h.add(d))
+		b.SetBytes(int64(4 * len(d)))
+		for i := 0; i < b.N; i++ {
+			_ = h.addPar(d, 1)
+		}
+	})
+	b.Run("next-twopass", func(b *testing.B) {
+		h := newHistogram()
+		require.NoError(b, h.add(d))
+		b.SetBytes(int64(4 * len(d)))
+		for i := 0; i < b.N; i++ {
+			_ = h.addTwoPass(d, 1)
 		}
 	})
 	b.Run("reference", func(b *testing.B) {

@@ -183,9 +183,9 @@ func unaryFn[T number](n *graph.Node) (func(T) T, error) {
 	case "HardSigmoid":
 		a := float64(n.AttrFloat("alpha", 0.2))
 		b := float64(n.AttrFloat("beta", 0.5))
-		return floatFn[T](func(x float64) float64 { return math.Max(0, math.Min(1, a*x+b)) }), nil
+		return floatFn[T](func(x float64) float64 { return max(0, min(1, a*x+b)) }), nil
 	case "HardSwish":
-		return floatFn[T](func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }), nil
+		return floatFn[T](func(x float64) float64 { return x * max(0, min(1, x/6+0.5)) }), nil
 	}
 	return nil, fmt.Errorf("%w unary operator %s", graph.ErrUnsupported, n.OpType)
 }

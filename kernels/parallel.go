@@ -150,3 +150,26 @@ func parallelChunks(n, chunk, threads int, worker func(next func() (lo, hi int, 
 	}
 	runParallel(max(threads, 1), func() { worker(next) })
 }
+
+// ParallelRange runs fn over [0, n) in contiguous chunks [lo, hi) on up to
+// threads threads of the pool (the caller's included), for the executor's
+// loops that are not kernels of this package (elementwise passes, pooling,
+// layout conversions, copies). A chunk has at least grain units and there are
+// about four per thread, claimed one at a time, so that a thread that starts
+// late (a worker woken from sleep or descheduled by the OS) still takes part
+// and the caller never waits for it: the ranges nobody claimed run on the
+// caller. Fewer than 2·grain units run inline. threads <= 0 means GOMAXPROCS.
+func ParallelRange(n, grain, threads int, fn func(lo, hi int)) {
+	grain = max(grain, 1)
+	threads = resolveThreads(threads)
+	if threads <= 1 || n < 2*grain {
+		fn(0, n)
+		return
+	}
+	chunk := max(grain, (n+4*threads-1)/(4*threads))
+	parallelChunks(n, chunk, threads, func(next func() (int, int, bool)) {
+		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
+			fn(lo, hi)
+		}
+	})
+}

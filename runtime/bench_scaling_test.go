@@ -46,7 +46,7 @@ func cpuClock(id uintptr) int64 {
 // stepTimes records, per run and step, wall, caller-thread CPU and process CPU
 // nanoseconds.
 type stepTimes struct {
-	run               int
+	run                int
 	wall, thread, proc [][]int64
 }
 

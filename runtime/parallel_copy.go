@@ -8,13 +8,19 @@ import (
 // The data-movement operators (Transpose, Slice, Concat, Split, Tile) on the
 // kernels' thread pool: a channel shuffle or the Concat of two branches moves
 // a whole feature map, as much memory traffic as the 1x1 convolution next to
-// it, and ran on one thread.
+// it. Copies are memory-bound and their output is read next by a step split
+// differently over the threads, so that the half written by the other core
+// has to move back: on the 2-core test machine (thread CPU time per step,
+// runtime/bench_scaling_test.go) splitting ShuffleNetV2's 22k-91k element
+// shuffles made them slower (caller CPU 117-145% of the one-thread time).
+// They are split only from copyParallelMin elements on.
+const copyParallelMin = 1 << 18
 
 // stridedCopyPar is stridedCopy split over threads along the outermost axis
 // of the collapsed copy (a single contiguous run is split into ranges).
 func stridedCopyPar(threads int, dst buffer, dstOff int, shape []int, src buffer, off int, strides []int) {
 	n := graph.NumElements(shape)
-	if threads <= 1 || n < parallelMinWork {
+	if threads <= 1 || n < copyParallelMin {
 		stridedCopy(dst, dstOff, shape, src, off, strides)
 		return
 	}
@@ -26,7 +32,7 @@ func stridedCopyPar(threads int, dst buffer, dstOff int, shape []int, src buffer
 	st := cst[0]
 	inner := n / cs[0]
 	rest := cs[1:]
-	grain := max(1, parallelMinWork/2/inner)
+	grain := max(1, copyParallelMin/4/inner)
 	kernels.ParallelRange(cs[0], grain, threads, func(lo, hi int) {
 		sub := make([]int, 0, 4)
 		sub = append(append(sub, hi-lo), rest...)
@@ -56,9 +62,9 @@ func concatCopy(threads int, dst buffer, srcs []buffer, rows []int, outer, rowOu
 			}
 		}
 	}
-	if threads <= 1 || total < parallelMinWork {
+	if threads <= 1 || total < copyParallelMin {
 		copyRange(0, total)
 		return
 	}
-	kernels.ParallelRange(total, parallelMinWork/2, threads, copyRange)
+	kernels.ParallelRange(total, copyParallelMin/4, threads, copyRange)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // The data-movement and broadcast loops split over the thread pool give the
-// one-thread result exactly, on sizes above the parallel threshold.
+// one-thread result exactly, on sizes above the parallel thresholds.
 func TestParallelDataMovementMatchesSerial(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	rnd := func(shape ...int) *graph.Tensor {
@@ -23,9 +23,9 @@ func TestParallelDataMovementMatchesSerial(t *testing.T) {
 		for _, tc := range []struct {
 			shape, perm []int
 		}{
-			{[]int{1, 2, 58, 28, 28}, []int{0, 2, 1, 3, 4}}, // channel shuffle
-			{[]int{1, 116, 28, 28}, []int{0, 2, 3, 1}},
-			{[]int{2, 64, 300}, []int{2, 1, 0}},
+			{[]int{1, 2, 116, 56, 56}, []int{0, 2, 1, 3, 4}}, // channel shuffle
+			{[]int{1, 116, 56, 56}, []int{0, 2, 3, 1}},
+			{[]int{2, 64, 3000}, []int{2, 1, 0}},
 		} {
 			x := rnd(tc.shape...)
 			want, err := transposeTensor(1, x, tc.perm)
@@ -42,10 +42,10 @@ func TestParallelDataMovementMatchesSerial(t *testing.T) {
 			shapes [][]int
 			axis   int
 		}{
-			{[][]int{{1, 58, 28, 28}, {1, 58, 28, 28}}, 1},
-			{[][]int{{1, 24, 56, 56}, {1, 40, 56, 56}, {1, 8, 56, 56}}, 1},
-			{[][]int{{3, 7, 50, 20}, {3, 7, 50, 5}}, 3},
-			{[][]int{{1, 3}, {1, 9000}}, 1},
+			{[][]int{{1, 58, 56, 56}, {1, 58, 56, 56}}, 1},
+			{[][]int{{1, 24, 96, 96}, {1, 40, 96, 96}, {1, 8, 96, 96}}, 1},
+			{[][]int{{3, 7, 500, 20}, {3, 7, 500, 5}}, 3},
+			{[][]int{{1, 3}, {1, 300000}}, 1},
 		} {
 			var in []*graph.Tensor
 			for _, s := range tc.shapes {
@@ -123,4 +123,39 @@ func TestParallelDataMovementMatchesSerial(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Relu and the broadcasting float32 arithmetic on arena buffers give what the
+// generic path gives, at 1 and 2 threads.
+func TestArenaElementwiseMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	rnd := func(shape ...int) *graph.Tensor {
+		x := graph.NewTensor(graph.Float32, shape)
+		for i := range x.F32() {
+			x.F32()[i] = r.Float32()*2 - 1
+		}
+		return x
+	}
+	x := rnd(1, 48, 56, 56)
+	for _, th := range []int{1, 2} {
+		ctx := &ExecContext{Threads: th, arena: &runArena{pool: &bufPool{}}}
+		got, ok := unaryF32Arena(ctx, &graph.Node{OpType: "Relu"}, x)
+		require.True(t, ok)
+		want, err := applyUnary(&graph.Node{OpType: "Relu"}, 1, x)
+		require.NoError(t, err)
+		require.Equal(t, want.F32(), got.F32())
+		for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
+			for _, b := range []*graph.Tensor{rnd(1, 48, 1, 1), rnd(1, 48, 56, 56), rnd(56)} {
+				n := &graph.Node{OpType: op}
+				got, ok := arithF32Arena(ctx, n, x, b)
+				require.True(t, ok)
+				want, err := arith(n, 1, x, b)
+				require.NoError(t, err)
+				require.Equal(t, want.Shape, got.Shape)
+				require.Equal(t, want.F32(), got.F32(), "%s %v threads %d", op, b.Shape, th)
+			}
+		}
+	}
+	_, ok := unaryF32Arena(&ExecContext{Threads: 1}, &graph.Node{OpType: "Sigmoid"}, x)
+	require.False(t, ok)
 }

@@ -59,15 +59,19 @@ func (s PoolShape) mustValidate(inLen, outLen int) PoolShape {
 }
 
 // QMaxPool is int8 NHWC max pooling (padding never wins: padded positions are
-// ignored). Input and output share scale and zero point.
-func QMaxPool(s PoolShape, in, out []int8) {
+// ignored). Input and output share scale and zero point. It uses GOMAXPROCS
+// threads; QMaxPoolThreads takes the count.
+func QMaxPool(s PoolShape, in, out []int8) { QMaxPoolThreads(s, in, out, 0) }
+
+// QMaxPoolThreads is QMaxPool on up to threads threads (<= 0: GOMAXPROCS).
+func QMaxPoolThreads(s PoolShape, in, out []int8, threads int) {
 	s = s.mustValidate(len(in), len(out))
 	oh, ow := s.OutH(), s.OutW()
-	parallelFor(s.N*oh, 1, resolveThreads(0), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
+	poolParallel(s, oh, ow, threads, func(r0, r1, c0, c1 int) {
+		for r := r0; r < r1; r++ {
 			n, y := r/oh, r%oh
 			for x := 0; x < ow; x++ {
-				dst := out[((r*ow)+x)*s.C:][:s.C]
+				dst := out[((r*ow)+x)*s.C+c0:][:c1-c0]
 				for c := range dst {
 					dst[c] = -128
 				}
@@ -81,7 +85,7 @@ func QMaxPool(s PoolShape, in, out []int8) {
 						if iw < 0 || iw >= s.W {
 							continue
 						}
-						src := in[((n*s.H+ih)*s.W+iw)*s.C:][:s.C]
+						src := in[((n*s.H+ih)*s.W+iw)*s.C+c0:][:c1-c0]
 						for c, v := range src {
 							dst[c] = max(dst[c], v)
 						}
@@ -92,17 +96,55 @@ func QMaxPool(s PoolShape, in, out []int8) {
 	})
 }
 
+// poolParallel splits pooling into ranges of output rows and, when there are
+// too few rows for the threads (a global pool has one per image), into
+// blocks of channels, and runs fn on them over the pool. Small pools run
+// inline.
+func poolParallel(s PoolShape, oh, ow, threads int, fn func(r0, r1, c0, c1 int)) {
+	threads = resolveThreads(threads)
+	rows := s.N * oh
+	if threads <= 1 || rows*ow*max(s.KH*s.KW, 1)*s.C < 1<<15 {
+		fn(0, rows, 0, s.C)
+		return
+	}
+	if rows >= 4*threads || s.C < 64 {
+		ParallelRange(rows, 1, threads, func(lo, hi int) { fn(lo, hi, 0, s.C) })
+		return
+	}
+	bw := (s.C + 4*threads - 1) / (4 * threads)
+	bw = max(32, (bw+15)/16*16)
+	cb := (s.C + bw - 1) / bw
+	ParallelRange(rows*cb, 1, threads, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			r, b := u/cb, u%cb
+			fn(r, r+1, b*bw, min(s.C, (b+1)*bw))
+		}
+	})
+}
+
 // QAvgPool is int8 NHWC average pooling (GlobalAveragePool when KH=H, KW=W and
 // no padding). acc = Σ (q - inZP) over the window positions inside the input;
 // count = window positions inside the input, or inside the padded input when
 // CountIncludePad; out = clamp(roundHalfToEven(float64(acc) · inScale / (outScale·count)) + outZP, -128, 127)
 // in float64 arithmetic: acc * (float64(inScale) / (float64(outScale)*count)).
+// It uses GOMAXPROCS threads; QAvgPoolThreads takes the count.
 func QAvgPool(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, outScale float32, outZP int32) {
+	QAvgPoolThreads(s, in, inScale, inZP, out, outScale, outZP, 0)
+}
+
+// QAvgPoolThreads is QAvgPool on up to threads threads (<= 0: GOMAXPROCS).
+func QAvgPoolThreads(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, outScale float32, outZP int32, threads int) {
 	s = s.mustValidate(len(in), len(out))
 	oh, ow := s.OutH(), s.OutW()
-	parallelFor(s.N*oh, 1, resolveThreads(0), func(lo, hi int) {
-		acc := make([]int32, s.C)
-		for r := lo; r < hi; r++ {
+	poolParallel(s, oh, ow, threads, func(r0, r1, c0, c1 int) {
+		var accBuf [256]int32
+		acc := accBuf[:0]
+		if c1-c0 <= len(accBuf) {
+			acc = accBuf[:c1-c0]
+		} else {
+			acc = make([]int32, c1-c0)
+		}
+		for r := r0; r < r1; r++ {
 			n, y := r/oh, r%oh
 			for x := 0; x < ow; x++ {
 				clear(acc)
@@ -122,13 +164,13 @@ func QAvgPool(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, o
 							continue
 						}
 						count++
-						src := in[((n*s.H+ih)*s.W+iw)*s.C:][:s.C]
+						src := in[((n*s.H+ih)*s.W+iw)*s.C+c0:][:c1-c0]
 						for c, v := range src {
 							acc[c] += int32(v) - inZP
 						}
 					}
 				}
-				dst := out[((r*ow)+x)*s.C:][:s.C]
+				dst := out[((r*ow)+x)*s.C+c0:][:c1-c0]
 				if count == 0 {
 					for c := range dst {
 						dst[c] = int8(max(-128, min(127, outZP)))

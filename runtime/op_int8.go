@@ -122,7 +122,7 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		if p.ZPType == graph.Uint8 {
 			zp -= 128
 		}
-		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) {
 			kernels.QuantizeF32(xf[lo:hi], p.Scale[0], zp, q[lo:hi])
 		})
 	} else {
@@ -268,7 +268,7 @@ func (dynQuantKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	}
 	scale, zp := dynamicQuantParams(xf)
 	q := make([]int8, len(xf))
-	qtensor.ParallelChunks(len(xf), ctx.Threads, 1<<15, func(lo, hi int) {
+	qtensor.ParallelChunks(len(xf), ctx.Threads, 1<<13, func(lo, hi int) {
 		kernels.QuantizeF32(xf[lo:hi], scale, zp-128, q[lo:hi])
 	})
 	b := qtensor.I8AsBytes(q)
@@ -374,7 +374,7 @@ func (k *lutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		return nil, err
 	}
 	out := make([]int8, len(x))
-	qtensor.ParallelChunks(len(x), ctx.Threads, 1<<16, func(lo, hi int) {
+	qtensor.ParallelChunks(len(x), ctx.Threads, 1<<13, func(lo, hi int) {
 		k.lut.Apply(x[lo:hi], out[lo:hi])
 	})
 	return []*graph.Tensor{graph.FromInt8(in[0].Shape, out)}, nil
@@ -497,10 +497,10 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	out := make([]int8, n)
 	t := k.pairs
 	if t == nil {
-		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.compute(a[lo:hi], b[lo:hi], out[lo:hi]) })
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) { k.compute(a[lo:hi], b[lo:hi], out[lo:hi]) })
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
-	qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+	qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) {
 		a, b, o := a[lo:hi], b[lo:hi], out[lo:hi]
 		b = b[:len(a)]
 		o = o[:len(a)]

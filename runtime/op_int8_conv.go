@@ -726,13 +726,13 @@ func (k *qpoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	out := make([]int8, n*oh*ow*c)
 	switch k.kind {
 	case "max", "gmax":
-		kernels.QMaxPool(s, x, out)
+		kernels.QMaxPoolThreads(s, x, out, ctx.Threads)
 		if k.xScale != k.yScale || k.xZP != k.yZP {
 			lut := kernels.BuildLUT(func(v float64) float64 { return v }, k.xScale, k.xZP, k.yScale, k.yZP)
 			lut.Apply(out, out)
 		}
 	default:
-		kernels.QAvgPool(s, x, k.xScale, k.xZP, out, k.yScale, k.yZP)
+		kernels.QAvgPoolThreads(s, x, k.xScale, k.xZP, out, k.yScale, k.yZP, ctx.Threads)
 	}
 	oshape := []int{n, oh, ow, c}
 	if len(shape) == 3 {

@@ -669,7 +669,7 @@ func (k qopGAPKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	}
 	hw = len(x) / max(1, n*c)
 	out := make([]int8, n*c)
-	kernels.QAvgPool(kernels.PoolShape{N: n, H: 1, W: hw, C: c, KH: 1, KW: hw}, cl, sx, zx, out, sy, zy)
+	kernels.QAvgPoolThreads(kernels.PoolShape{N: n, H: 1, W: hw, C: c, KH: 1, KW: hw}, cl, sx, zx, out, sy, zy, ctx.Threads)
 	oshape := []int{n, c}
 	for range shape[2:] {
 		oshape = append(oshape, 1)

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // ChannelsLastPerm returns the permutation that turns an [N, C, D1, ..., Dk] tensor
@@ -254,37 +255,15 @@ func TransposeTable(src []byte, shape, perm []int, dst []float32, table *[256]fl
 	})
 }
 
-// ParallelChunks splits [0, n) into at most threads chunks of at least minChunk
-// elements and runs f on each, waiting for all.
+// ParallelChunks runs f over [0, n) in chunks of at least minChunk elements
+// on up to threads threads of the kernels' pool (about four chunks per
+// thread, claimed dynamically; the caller runs the ones no worker took), and
+// waits for all. Fewer than 2·minChunk elements run inline.
 func ParallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if minChunk < 1 {
-		minChunk = 1
-	}
-	parts := n / minChunk
-	if parts > threads {
-		parts = threads
-	}
-	if parts <= 1 {
-		f(0, n)
-		return
-	}
-	done := make(chan struct{}, parts)
-	chunk := (n + parts - 1) / parts
-	started := 0
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		started++
-		go func(lo, hi int) {
-			f(lo, hi)
-			done <- struct{}{}
-		}(lo, hi)
-	}
-	for i := 0; i < started; i++ {
-		<-done
-	}
+	kernels.ParallelRange(n, minChunk, max(threads, 1), f)
 }
 
 // Int8Bytes returns the bytes of an int8 or uint8 tensor's data.

@@ -17,6 +17,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"os"
 	goruntime "runtime"
 	"slices"
@@ -132,6 +133,7 @@ func TestExportedStepScaling(t *testing.T) {
 	}
 	a1, a2 := newTimes(), newTimes()
 	var total [2][]float64
+	var outs [2]map[string]*graph.Tensor
 	for r := 0; r < runs+3; r++ {
 		for j, s := range []*Session{s1, s2} {
 			acc, a := []**stepTimes{acc1, acc2}[j], []*stepTimes{a1, a2}[j]
@@ -140,8 +142,9 @@ func TestExportedStepScaling(t *testing.T) {
 				*acc = a
 			}
 			t0 := time.Now()
-			_, err := s.RunTensors(in)
+			out, err := s.RunTensors(in)
 			require.NoError(t, err)
+			outs[j] = out
 			if r >= 3 {
 				total[j] = append(total[j], float64(time.Since(t0).Microseconds())/1e3)
 			}
@@ -149,6 +152,23 @@ func TestExportedStepScaling(t *testing.T) {
 	}
 	for j := range total {
 		sort.Float64s(total[j])
+	}
+	// The two thread counts compute the same outputs (the split changes at
+	// most the order of a few float sums).
+	for name, o1 := range outs[0] {
+		o2 := outs[1][name]
+		require.NotNil(t, o2, name)
+		if o1.DType != graph.Float32 {
+			require.Equal(t, o1.Data, o2.Data, name)
+			continue
+		}
+		var diff, peak float64
+		for i, v := range o1.F32() {
+			diff = max(diff, math.Abs(float64(v-o2.F32()[i])))
+			peak = max(peak, math.Abs(float64(v)))
+		}
+		t.Logf("output %s: max |1 thread - 2 threads| = %.3g (max |output| %.3g)", name, diff, peak)
+		require.LessOrEqual(t, diff, 1e-4*max(peak, 1e-30), name)
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	t.Logf("%s: %d runs each, load %s", os.Getenv("WARBOY_BENCH_MODEL"), runs, strings.TrimSpace(string(load)))

@@ -82,8 +82,10 @@
 // threads <= 0 means runtime.GOMAXPROCS(0). Work is split over goroutines by
 // rows (output pixels), handed out dynamically in chunks, or, for few rows, by
 // output channels. The goroutines come from a small pool whose workers spin
-// (yielding) for 100 µs after a job before blocking, because waking an idle
-// thread costs tens of microseconds on a VM. Kernels do not call each other in
+// (yielding) for 30 µs after a job before blocking, because waking an idle
+// thread costs tens of microseconds on a VM; invocations no worker has claimed
+// run on the caller. ParallelRange offers the same pool to the executor's own
+// loops (elementwise passes, copies, pooling). Kernels do not call each other in
 // parallel regions, so concurrent callers cannot deadlock the pool. Every
 // assembly call is bounded (one micro-tile of at most 12×32 outputs over one
 // reduction, or one output row of a depthwise convolution), so goroutines stay

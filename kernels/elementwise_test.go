@@ -98,6 +98,11 @@ var poolCases = []PoolShape{
 	{N: 1, H: 8, W: 8, C: 4, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
 	{N: 1, H: 9, W: 7, C: 2, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadTop: 2, PadLeft: 0, PadBottom: 1, PadRight: 1, DilH: 2},
 	{N: 1, H: 5, W: 5, C: 3, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, CountIncludePad: true},
+	// Large enough to be split over threads: by channel blocks (global pools)
+	// and by output rows.
+	{N: 1, H: 7, W: 7, C: 1280, KH: 7, KW: 7},
+	{N: 2, H: 14, W: 14, C: 200, KH: 14, KW: 14},
+	{N: 1, H: 56, W: 56, C: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
 }
 
 func TestQPools(t *testing.T) {
@@ -111,6 +116,13 @@ func TestQPools(t *testing.T) {
 		gotAvg := make([]int8, len(gotMax))
 		QMaxPool(s, in, gotMax, 0)
 		QAvgPool(s, in, 0.05, -3, gotAvg, 0.04, 2, 0)
+		for _, th := range []int{1, 2, 3} {
+			m, a := make([]int8, len(gotMax)), make([]int8, len(gotMax))
+			QMaxPool(s, in, m, th)
+			QAvgPool(s, in, 0.05, -3, a, 0.04, 2, th)
+			require.Equal(t, gotMax, m, "%+v threads %d", s, th)
+			require.Equal(t, gotAvg, a, "%+v threads %d", s, th)
+		}
 		for n := 0; n < s.N; n++ {
 			for y := 0; y < oh; y++ {
 				for x := 0; x < ow; x++ {

@@ -79,3 +79,38 @@ func TestRunParallelRunsEveryInvocation(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestParallelRangeCoversOnce checks that ParallelRange covers [0, n) once in
+// chunks of at least grain units (the last excepted), inline below 2·grain,
+// from concurrent callers.
+func TestParallelRangeCoversOnce(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, tc := range []struct{ n, grain, threads int }{
+				{0, 1, 2}, {1, 1, 2}, {7, 1, 2}, {49, 4, 2}, {1000, 100, 2}, {1000, 600, 2}, {5000, 64, 3}, {100, 1, 0},
+			} {
+				seen := make([]atomic.Int32, tc.n)
+				var chunks atomic.Int32
+				ParallelRange(tc.n, tc.grain, tc.threads, func(lo, hi int) {
+					chunks.Add(1)
+					if hi < tc.n {
+						require.GreaterOrEqual(t, hi-lo, tc.grain)
+					}
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				for i := range seen {
+					require.Equal(t, int32(1), seen[i].Load(), "%+v i=%d", tc, i)
+				}
+				if tc.n < 2*tc.grain {
+					require.Equal(t, int32(1), chunks.Load(), "%+v runs inline", tc)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -266,24 +266,39 @@ func (k *nhwcGlobalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 	}
 	out := graph.NewTensor(graph.Float32, []int{n, k.c, 1, 1})
 	xd, yd := x.F32(), out.F32()
-	acc := make([]float64, k.c)
-	for img := 0; img < n; img++ {
-		y := yd[img*k.c : (img+1)*k.c]
-		if k.isMax {
-			copy(y, xd[img*size*st:][:k.c])
-			for p := 1; p < size; p++ {
-				kernels.MaxF32(y, xd[(img*size+p)*st:][:k.c])
-			}
-			continue
+	// Split over channels in 64-byte ranges (each thread reads its part of
+	// every pixel): the sums keep their order, whatever the thread count.
+	const align = 16
+	units := (k.c + align - 1) / align
+	th := min(ctx.Threads, max(1, n*size*k.c/parallelMinWork))
+	kernels.ParallelRange(units, 1, th, func(u0, u1 int) {
+		c0, c1 := u0*align, min(k.c, u1*align)
+		var accBuf [256]float64
+		acc := accBuf[:0]
+		if c1-c0 <= len(accBuf) {
+			acc = accBuf[:c1-c0]
+		} else {
+			acc = make([]float64, c1-c0)
 		}
-		clear(acc)
-		kernels.AddPixelsF64(acc, xd[img*size*st:], size, st)
-		if size > 0 {
-			for c := range y {
-				y[c] = float32(acc[c] / float64(size))
+		for img := 0; img < n; img++ {
+			y := yd[img*k.c+c0 : img*k.c+c1]
+			base := img*size*st + c0
+			if k.isMax {
+				copy(y, xd[base:][:c1-c0])
+				for p := 1; p < size; p++ {
+					kernels.MaxF32(y, xd[base+p*st:][:c1-c0])
+				}
+				continue
+			}
+			clear(acc)
+			kernels.AddPixelsF64(acc, xd[base:], size, st)
+			if size > 0 {
+				for c := range y {
+					y[c] = float32(acc[c] / float64(size))
+				}
 			}
 		}
-	}
+	})
 	return []*graph.Tensor{out}, nil
 }
 

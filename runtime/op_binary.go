@@ -329,6 +329,9 @@ func buildArith(b *BuildContext) (Kernel, error) {
 				return nil, fmt.Errorf("BitShift needs unsigned integers, got %s", in[0].DType)
 			}
 		}
+		if out, ok := arithF32Arena(ctx, n, in[0], in[1]); ok {
+			return []*graph.Tensor{out}, nil
+		}
 		out, err := arith(n, ctx.Threads, in[0], in[1])
 		if err != nil {
 			return nil, err

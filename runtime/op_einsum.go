@@ -181,11 +181,11 @@ func einsumGEMM(ctx *ExecContext, spec *graph.EinsumSpec, sz []int, in []*graph.
 		}
 		return o
 	}
-	a, err := transposeTensor(in[0], perm(spec.Operands[0], cat(batch, rows, red)))
+	a, err := transposeTensor(ctx.Threads, in[0], perm(spec.Operands[0], cat(batch, rows, red)))
 	if err != nil {
 		return nil, true, err
 	}
-	bt, err := transposeTensor(in[1], perm(spec.Operands[1], cat(batch, red, cols)))
+	bt, err := transposeTensor(ctx.Threads, in[1], perm(spec.Operands[1], cat(batch, red, cols)))
 	if err != nil {
 		return nil, true, err
 	}
@@ -203,7 +203,7 @@ func einsumGEMM(ctx *ExecContext, spec *graph.EinsumSpec, sz []int, in []*graph.
 	if k > 0 { // an empty contraction sums nothing: zeros, NewTensor's contents
 		matmulF32(ctx.Threads, p, a.F32(), bt.F32(), c.F32())
 	}
-	out, err := transposeTensor(c, perm(mid, spec.Output))
+	out, err := transposeTensor(ctx.Threads, c, perm(mid, spec.Output))
 	if err != nil {
 		return nil, true, err
 	}

@@ -262,6 +262,9 @@ func buildUnary(b *BuildContext) (Kernel, error) {
 		if err := checkInputs(in, 1); err != nil {
 			return nil, err
 		}
+		if out, ok := unaryF32Arena(ctx, n, in[0]); ok {
+			return []*graph.Tensor{out}, nil
+		}
 		out, err := applyUnary(n, ctx.Threads, in[0])
 		if err != nil {
 			return nil, err

@@ -128,7 +128,7 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		if p.ZPType == graph.Uint8 {
 			zp -= 128
 		}
-		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) {
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) {
 			kernels.QuantizeF32(xf[lo:hi], p.Scale[0], zp, q[lo:hi])
 		})
 	} else {
@@ -274,7 +274,7 @@ func (dynQuantKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	}
 	scale, zp := dynamicQuantParams(xf)
 	q := make([]int8, len(xf))
-	qtensor.ParallelChunks(len(xf), ctx.Threads, 1<<15, func(lo, hi int) {
+	qtensor.ParallelChunks(len(xf), ctx.Threads, 1<<13, func(lo, hi int) {
 		kernels.QuantizeF32(xf[lo:hi], scale, zp-128, q[lo:hi])
 	})
 	b := qtensor.I8AsBytes(q)
@@ -380,7 +380,7 @@ func (k *lutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		return nil, err
 	}
 	out := ctx.AllocI8(len(x))
-	qtensor.ParallelChunks(len(x), ctx.Threads, 1<<16, func(lo, hi int) {
+	qtensor.ParallelChunks(len(x), ctx.Threads, 1<<13, func(lo, hi int) {
 		k.lut.Apply(x[lo:hi], out[lo:hi])
 	})
 	return []*graph.Tensor{graph.FromInt8(in[0].Shape, out)}, nil
@@ -506,12 +506,12 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		b, pb = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(b), in[1].Shape, shape)), n
 	}
 	if pa == n && pb == n {
-		qtensor.ParallelChunks(n, ctx.Threads, 1<<15, func(lo, hi int) { k.apply(a[lo:hi], b[lo:hi], out[lo:hi]) })
+		qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) { k.apply(a[lo:hi], b[lo:hi], out[lo:hi]) })
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
 	period := min(pa, pb) // the length of the repeating operand (>= minPeriod)
 	blocks := n / period
-	qtensor.ParallelChunks(blocks, ctx.Threads, max(1, (1<<15)/period), func(lo, hi int) {
+	qtensor.ParallelChunks(blocks, ctx.Threads, max(1, (1<<13)/period), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			o := out[i*period : (i+1)*period]
 			x, y := a, b

@@ -17,23 +17,7 @@ import (
 // a minimum chunk size: callers use it for coarse units (images, channel groups, GEMM
 // panels) that are each worth a goroutine.
 func nnParallel(threads, n int, f func(lo, hi int)) {
-	if threads > n {
-		threads = n
-	}
-	if threads <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(n*t/threads, n*(t+1)/threads)
-	}
-	f(0, n/threads)
-	wg.Wait()
+	kernels.ParallelRange(n, 1, min(threads, n), f)
 }
 
 // f32Pool recycles float32 scratch buffers (im2col columns, transposed operands) across

@@ -163,7 +163,7 @@ func buildUnsqueeze(b *BuildContext) (Kernel, error) {
 
 // permuted copies x into a new tensor of shape outShape whose element at each index is
 // read from x at off + sum(index[i]*strides[i]).
-func permuted(x *graph.Tensor, outShape []int, off int, strides []int) (*graph.Tensor, error) {
+func permuted(threads int, x *graph.Tensor, outShape []int, off int, strides []int) (*graph.Tensor, error) {
 	src, err := bufferOf(x)
 	if err != nil {
 		return nil, err
@@ -172,12 +172,12 @@ func permuted(x *graph.Tensor, outShape []int, off int, strides []int) (*graph.T
 		return nil, err
 	}
 	dst := src.Make(graph.NumElements(outShape))
-	stridedCopy(dst, 0, outShape, src, off, strides)
+	stridedCopyPar(threads, dst, 0, outShape, src, off, strides)
 	return &graph.Tensor{DType: x.DType, Shape: append([]int{}, outShape...), Data: dst.Data()}, nil
 }
 
 // transposeTensor permutes the axes of x (out axis i is input axis perm[i]).
-func transposeTensor(x *graph.Tensor, perm []int) (*graph.Tensor, error) {
+func transposeTensor(threads int, x *graph.Tensor, perm []int) (*graph.Tensor, error) {
 	st := graph.Strides(x.Shape)
 	out := make([]int, len(perm))
 	ost := make([]int, len(perm))
@@ -185,7 +185,7 @@ func transposeTensor(x *graph.Tensor, perm []int) (*graph.Tensor, error) {
 		out[i] = x.Shape[p]
 		ost[i] = st[p]
 	}
-	return permuted(x, out, 0, ost)
+	return permuted(threads, x, out, 0, ost)
 }
 
 func buildTranspose(b *BuildContext) (Kernel, error) {
@@ -197,7 +197,7 @@ func buildTranspose(b *BuildContext) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := transposeTensor(in[0], perm)
+		out, err := transposeTensor(ctx.Threads, in[0], perm)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +265,7 @@ func buildTile(b *BuildContext) (Kernel, error) {
 		if err := checkSize(out, "output shape"); err != nil {
 			return nil, err
 		}
-		t, err := permuted(x, shape6, 0, str6)
+		t, err := permuted(ctx.Threads, x, shape6, 0, str6)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +320,7 @@ func buildSpaceDepth(b *BuildContext) (Kernel, error) {
 			six, perm = []int{N, C, H / bs, bs, W / bs, bs}, []int{0, 3, 5, 1, 2, 4}
 			out = []int{N, C * bs * bs, H / bs, W / bs}
 		}
-		t, err := transposeTensor(view(x, six), perm)
+		t, err := transposeTensor(ctx.Threads, view(x, six), perm)
 		if err != nil {
 			return nil, err
 		}

@@ -51,18 +51,15 @@ func buildConcat(b *BuildContext) (Kernel, error) {
 		outer := graph.NumElements(out[:a])
 		inner := graph.NumElements(out[a+1:])
 		rowOut := out[a] * inner
-		off := 0
-		for _, t := range in {
-			src, err := bufferOf(t)
-			if err != nil {
+		srcs := make([]buffer, len(in))
+		rows := make([]int, len(in))
+		for i, t := range in {
+			if srcs[i], err = bufferOf(t); err != nil {
 				return nil, err
 			}
-			row := t.Shape[a] * inner
-			for o := 0; o < outer; o++ {
-				dst.Copy(o*rowOut+off, src, o*row, row)
-			}
-			off += row
+			rows[i] = t.Shape[a] * inner
 		}
+		concatCopy(ctx.Threads, dst, srcs, rows, outer, rowOut)
 		return []*graph.Tensor{{DType: first.DType, Shape: out, Data: dst.Data()}}, nil
 	}), nil
 }
@@ -165,7 +162,7 @@ func buildSlice(b *BuildContext) (Kernel, error) {
 		if graph.NumElements(out) == 0 {
 			off = 0
 		}
-		r, err := permuted(x, out, off, ostr)
+		r, err := permuted(ctx.Threads, x, out, off, ostr)
 		if err != nil {
 			return nil, err
 		}

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // Type sets of the generic kernels.
@@ -275,33 +275,18 @@ func broadcastTo(t *graph.Tensor, shape []int) (*graph.Tensor, error) {
 	return &graph.Tensor{DType: t.DType, Shape: append([]int{}, shape...), Data: dst.Data()}, nil
 }
 
-// parallelMinWork is the number of elements below which elementwise loops stay on one
-// goroutine: spawning costs more than the work saved.
-const parallelMinWork = 1 << 16
+// parallelMinWork is the number of elements (or element-steps of work) below
+// which a loop stays on the caller: a round trip through the kernels' thread
+// pool costs about a microsecond when its workers are awake, a few thousand
+// simple float operations. Above it the loop runs in chunks of at least
+// parallelMinWork/2 elements, about four per thread, so that the two threads
+// of a 2-core machine share the 7x7 and 14x14 maps of a small CNN too.
+const parallelMinWork = 1 << 13
 
-// parallelFor splits [0, n) into at most threads contiguous chunks and runs f on them
-// concurrently. Small ranges run inline.
+// parallelFor splits [0, n) into chunks and runs f on them on the kernels'
+// thread pool (no goroutine or allocation per chunk). Small ranges run inline.
 func parallelFor(threads, n int, f func(lo, hi int)) {
-	if threads <= 1 || n < parallelMinWork {
-		f(0, n)
-		return
-	}
-	chunks := min(threads, n/(parallelMinWork/4))
-	if chunks <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	step := (n + chunks - 1) / chunks
-	for lo := 0; lo < n; lo += step {
-		hi := min(lo+step, n)
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, hi)
-	}
-	wg.Wait()
+	kernels.ParallelRange(n, parallelMinWork/2, threads, f)
 }
 
 // rowFunc computes one row of a broadcast binary operation, out[i] = f(x[i*sx],
@@ -370,11 +355,31 @@ func binaryBroadcastRows[T, U any](threads int, a []T, as []int, b []T, bs []int
 		return
 	}
 	sa, sb := st[0], st[1]
+	inner := shape[len(shape)-1]
+	rows := n / inner
+	if threads <= 1 || n < parallelMinWork {
+		broadcastRowRange(a, b, out, shape, sa, sb, row, 0, rows)
+		return
+	}
+	kernels.ParallelRange(rows, max(1, parallelMinWork/2/inner), threads, func(lo, hi int) {
+		broadcastRowRange(a, b, out, shape, sa, sb, row, lo, hi)
+	})
+}
+
+// broadcastRowRange runs rows [r0, r1) of the strided loop of
+// binaryBroadcastRows (a row is the innermost axis of the collapsed shape).
+func broadcastRowRange[T, U any](a, b []T, out []U, shape, sa, sb []int, row rowFunc[T, U], r0, r1 int) {
 	rank := len(shape)
 	inner, ia, ib := shape[rank-1], sa[rank-1], sb[rank-1]
 	idx := make([]int, rank-1)
 	oa, ob := 0, 0
-	for d := 0; d < n; d += inner {
+	for k, r := rank-2, r0; k >= 0; k-- {
+		idx[k] = r % shape[k]
+		r /= shape[k]
+		oa += idx[k] * sa[k]
+		ob += idx[k] * sb[k]
+	}
+	for d := r0 * inner; d < r1*inner; d += inner {
 		row(out[d:d+inner], a[oa:], ia, b[ob:], ib)
 		for k := rank - 2; k >= 0; k-- {
 			idx[k]++

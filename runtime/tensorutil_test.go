@@ -98,7 +98,7 @@ func TestStridedCopyTranspose(t *testing.T) {
 	}
 	for _, tc := range cases {
 		x := graph.FromFloat32(tc.shape, iota32(graph.NumElements(tc.shape)))
-		got, err := transposeTensor(x, tc.perm)
+		got, err := transposeTensor(1, x, tc.perm)
 		require.NoError(t, err)
 		st := graph.Strides(tc.shape)
 		for i, v := range got.F32() {

@@ -273,19 +273,16 @@ func TransposeTable(src []byte, shape, perm []int, dst []float32, table *[256]fl
 	})
 }
 
-// ParallelChunks splits [0, n) into at most threads chunks of at least minChunk
-// elements and runs f on each, waiting for all. The chunks run on the kernels'
-// worker pool (kernels.ParallelRows; f must not start parallel work itself);
-// threads <= 1 runs f(0, n) here.
+// ParallelChunks runs f over [0, n) in chunks of at least minChunk elements
+// on up to threads threads of the kernels' pool (about four chunks per
+// thread, claimed dynamically; the caller runs the ones no worker took), and
+// waits for all. f must not start parallel work itself. Fewer than 2·minChunk
+// elements, or threads <= 1, run inline.
 func ParallelChunks(n, threads, minChunk int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if threads <= 1 {
-		f(0, n)
-		return
-	}
-	kernels.ParallelRows(n, minChunk, threads, f)
+	kernels.ParallelRange(n, minChunk, max(threads, 1), f)
 }
 
 // Int8Bytes returns the bytes of an int8 or uint8 tensor's data.

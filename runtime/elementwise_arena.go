@@ -1,0 +1,45 @@
+package runtime
+
+import "github.com/warboy-sim/warboy/graph"
+
+// Float32 Relu and broadcasting arithmetic with their output from the run's
+// arena: a fresh make() of a feature map is zeroed by the calling thread (and
+// page-faulted on first touch) before the split loop starts, which kept these
+// steps serial at 2 threads (RegNet's unfused Relu and squeeze-excite Mul
+// after its NCHW grouped convolutions).
+
+// unaryF32Arena runs Relu on a float32 tensor; ok is false for anything else.
+func unaryF32Arena(ctx *ExecContext, n *graph.Node, x *graph.Tensor) (*graph.Tensor, bool) {
+	if n.OpType != "Relu" || x.DType != graph.Float32 {
+		return nil, false
+	}
+	xd := x.F32()
+	out := ctx.AllocF32(len(xd))
+	parallelFor(ctx.Threads, len(xd), func(lo, hi int) {
+		s, o := xd[lo:hi], out[lo:hi]
+		for i, v := range s {
+			o[i] = max(v, 0)
+		}
+	})
+	return &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: out}, true
+}
+
+// arithF32Arena runs Add, Sub, Mul or Div of two float32 tensors; ok is false
+// for anything else (and for shapes that do not broadcast, which arith
+// reports).
+func arithF32Arena(ctx *ExecContext, n *graph.Node, a, b *graph.Tensor) (*graph.Tensor, bool) {
+	if a.DType != graph.Float32 || b.DType != graph.Float32 {
+		return nil, false
+	}
+	row := arithRow[float32](n.OpType)
+	if row == nil {
+		return nil, false
+	}
+	os, err := graph.BroadcastInts(a.Shape, b.Shape)
+	if err != nil {
+		return nil, false
+	}
+	out := ctx.AllocF32(graph.NumElements(os))
+	binaryBroadcastRows(ctx.Threads, a.F32(), a.Shape, b.F32(), b.Shape, out, os, row)
+	return &graph.Tensor{DType: graph.Float32, Shape: os, Data: out}, true
+}

@@ -1,0 +1,161 @@
+package runtime
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// The data-movement and broadcast loops split over the thread pool give the
+// one-thread result exactly, on sizes above the parallel thresholds.
+func TestParallelDataMovementMatchesSerial(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	rnd := func(shape ...int) *graph.Tensor {
+		x := graph.NewTensor(graph.Float32, shape)
+		for i := range x.F32() {
+			x.F32()[i] = r.Float32()*2 - 1
+		}
+		return x
+	}
+	t.Run("transpose", func(t *testing.T) {
+		for _, tc := range []struct {
+			shape, perm []int
+		}{
+			{[]int{1, 2, 116, 56, 56}, []int{0, 2, 1, 3, 4}}, // channel shuffle
+			{[]int{1, 116, 56, 56}, []int{0, 2, 3, 1}},
+			{[]int{2, 64, 3000}, []int{2, 1, 0}},
+		} {
+			x := rnd(tc.shape...)
+			want, err := transposeTensor(1, x, tc.perm)
+			require.NoError(t, err)
+			for _, th := range []int{2, 3} {
+				got, err := transposeTensor(th, x, tc.perm)
+				require.NoError(t, err)
+				require.Equal(t, want.F32(), got.F32(), "%v %v threads %d", tc.shape, tc.perm, th)
+			}
+		}
+	})
+	t.Run("concat", func(t *testing.T) {
+		for _, tc := range []struct {
+			shapes [][]int
+			axis   int
+		}{
+			{[][]int{{1, 58, 56, 56}, {1, 58, 56, 56}}, 1},
+			{[][]int{{1, 24, 96, 96}, {1, 40, 96, 96}, {1, 8, 96, 96}}, 1},
+			{[][]int{{3, 7, 500, 20}, {3, 7, 500, 5}}, 3},
+			{[][]int{{1, 3}, {1, 300000}}, 1},
+		} {
+			var in []*graph.Tensor
+			for _, s := range tc.shapes {
+				in = append(in, rnd(s...))
+			}
+			k, err := buildConcat(&BuildContext{Node: &graph.Node{OpType: "Concat", Attrs: map[string]*graph.Attr{"axis": graph.IntAttr("axis", int64(tc.axis))}}})
+			require.NoError(t, err)
+			want, err := k.Run(&ExecContext{Threads: 1}, in)
+			require.NoError(t, err)
+			got, err := k.Run(&ExecContext{Threads: 2}, in)
+			require.NoError(t, err)
+			require.Equal(t, want[0].Shape, got[0].Shape)
+			require.Equal(t, want[0].F32(), got[0].F32(), "%v", tc.shapes)
+			// Against the definition: output row o, input i, element j.
+			out, outer, off := want[0].F32(), 1, 0
+			for _, d := range tc.shapes[0][:tc.axis] {
+				outer *= d
+			}
+			rowOut := len(out) / outer
+			for _, x := range in {
+				row := len(x.F32()) / outer
+				for o := 0; o < outer; o++ {
+					require.Equal(t, x.F32()[o*row:(o+1)*row], out[o*rowOut+off:o*rowOut+off+row])
+				}
+				off += row
+			}
+		}
+	})
+	t.Run("broadcast", func(t *testing.T) {
+		for _, tc := range [][2][]int{
+			{{1, 96, 28, 28}, {1, 96, 1, 1}},
+			{{2, 30, 40, 50}, {1, 30, 1, 50}},
+			{{1, 1, 100, 200}, {3, 1, 200}},
+		} {
+			a, b := rnd(tc[0]...), rnd(tc[1]...)
+			os, err := graph.BroadcastInts(a.Shape, b.Shape)
+			require.NoError(t, err)
+			mul := func(x, y float32) float32 { return x * y }
+			want := make([]float32, graph.NumElements(os))
+			got := make([]float32, len(want))
+			binaryBroadcast(1, a.F32(), a.Shape, b.F32(), b.Shape, want, os, mul)
+			binaryBroadcast(2, a.F32(), a.Shape, b.F32(), b.Shape, got, os, mul)
+			require.Equal(t, want, got, "%v", tc)
+		}
+	})
+	t.Run("nhwc global pool", func(t *testing.T) {
+		for _, c := range []int{40, 96, 1280} {
+			for _, isMax := range []bool{false, true} {
+				st := pixelStride(c)
+				x := rnd(2, 14, 14, st)
+				k := &nhwcGlobalPoolKernel{c: c, isMax: isMax}
+				want, err := k.Run(&ExecContext{Threads: 1}, []*graph.Tensor{x})
+				require.NoError(t, err)
+				got, err := k.Run(&ExecContext{Threads: 2}, []*graph.Tensor{x})
+				require.NoError(t, err)
+				// Ranges of 1024 channels or fewer take the float32-block
+				// sums: a few ulp from the float64 sum of a wider range.
+				require.InDeltaSlice(t, want[0].F32(), got[0].F32(), 1e-6)
+				for img := 0; img < 2; img++ {
+					for ch := 0; ch < c; ch++ {
+						var s float64
+						m := float32(-1e30)
+						for p := 0; p < 196; p++ {
+							v := x.F32()[(img*196+p)*st+ch]
+							s += float64(v)
+							m = max(m, v)
+						}
+						ref := float32(s / 196)
+						if isMax {
+							ref = m
+						}
+						require.InDelta(t, ref, want[0].F32()[img*c+ch], 1e-5)
+					}
+				}
+			}
+		}
+	})
+}
+
+// Relu and the broadcasting float32 arithmetic on arena buffers give what the
+// generic path gives, at 1 and 2 threads.
+func TestArenaElementwiseMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	rnd := func(shape ...int) *graph.Tensor {
+		x := graph.NewTensor(graph.Float32, shape)
+		for i := range x.F32() {
+			x.F32()[i] = r.Float32()*2 - 1
+		}
+		return x
+	}
+	x := rnd(1, 48, 56, 56)
+	for _, th := range []int{1, 2} {
+		ctx := &ExecContext{Threads: th, arena: &runArena{pool: &bufPool{}}}
+		got, ok := unaryF32Arena(ctx, &graph.Node{OpType: "Relu"}, x)
+		require.True(t, ok)
+		want, err := applyUnary(&graph.Node{OpType: "Relu"}, 1, x)
+		require.NoError(t, err)
+		require.Equal(t, want.F32(), got.F32())
+		for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
+			for _, b := range []*graph.Tensor{rnd(1, 48, 1, 1), rnd(1, 48, 56, 56), rnd(56)} {
+				n := &graph.Node{OpType: op}
+				got, ok := arithF32Arena(ctx, n, x, b)
+				require.True(t, ok)
+				want, err := arith(n, 1, x, b)
+				require.NoError(t, err)
+				require.Equal(t, want.Shape, got.Shape)
+				require.Equal(t, want.F32(), got.F32(), "%s %v threads %d", op, b.Shape, th)
+			}
+		}
+	}
+	_, ok := unaryF32Arena(&ExecContext{Threads: 1}, &graph.Node{OpType: "Sigmoid"}, x)
+	require.False(t, ok)
+}

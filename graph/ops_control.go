@@ -352,3 +352,10 @@ func (g *Graph) inlineConstIf(i int, sc *inferScope) (bool, error) {
 	g.Nodes = nodes
 	return true, nil
 }
+
+// SetScope gives a context built outside InferShapes (the simulator's own pass) the
+// values known where the node stands, which the subgraphs of If and Loop read. The
+// maps are read, never written.
+func (c *InferContext) SetScope(values map[string]*Value, consts map[string]*Tensor) {
+	c.scope = &inferScope{values: values, consts: consts}
+}

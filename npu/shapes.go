@@ -62,6 +62,14 @@ func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, erro
 	for _, n := range g.Nodes {
 		ctx := &graph.InferContext{Node: n, Opset: a.opset, Eval: runtime.ConstEval()}
 		allConst := true
+		if n.HasSubgraphs() {
+			ctx.SetScope(a.values, constVals) // If/Loop subgraphs read outer values
+			for _, in := range n.ImplicitInputs() {
+				if !a.consts[in] {
+					allConst = false
+				}
+			}
+		}
 		for _, in := range n.Inputs {
 			if in == "" {
 				ctx.Inputs = append(ctx.Inputs, nil)

@@ -35,7 +35,7 @@ func TestControlFlowAgainstORT(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "exported", "npy_control")
 			x, err := dataset.ReadNPY(filepath.Join(dir, sample+".npy"))
 			require.NoError(t, err)
-			want, err := dataset.ReadNPZ(filepath.Join(dir, sample+".ort.npz"))
+			want, err := dataset.ReadNPZ(filepath.Join(dir+"_ort", sample+".npz"))
 			require.NoError(t, err)
 			got, err := s.RunTensors(map[string]*graph.Tensor{"x": x})
 			require.NoError(t, err, "%s %s", opt.name, sample)

@@ -31,7 +31,7 @@ spellings_op{9,11,13}.onnx with npy_spellings/, and einsum_attention_opset13.onn
 MaxViT-style window attention written with torch.einsum, symbolic batch and window
 count) with npy_windows/, and minibert_opset14.onnx (a BERT-style encoder with int64
 inputs and a -inf key-padding mask) with npz_bert/, and control_flow_opset13.onnx (If and
-Loop built with onnx.helper) with npy_control/ and ONNX Runtime's answers.
+Loop built with onnx.helper) with npy_control/ and ONNX Runtime's answers (npy_control_ort/).
 
 `ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy and compares every
 output with OURS.npz (written by `warboy run --output`): it prints the worst output's
@@ -500,22 +500,24 @@ def control_flow_model():
 
 
 def write_control_flow(out):
-    """control_flow_opset13.onnx, inputs in npy_control/ (both signs of the If
+    """control_flow_opset13.onnx, inputs in npy_control/ (both sides of the If
     condition, one with no positive feature: the empty branch) and ONNX Runtime's
-    answers beside each (NAME.ort.npz)."""
+    answers in npy_control_ort/ (same names, .npz)."""
     import onnx
     path = os.path.join(out, "control_flow_opset13.onnx")
     onnx.save(control_flow_model(), path)
     print(os.path.basename(path), flush=True)
     d = os.path.join(out, "npy_control")
+    a = os.path.join(out, "npy_control_ort")
     os.makedirs(d, exist_ok=True)
+    os.makedirs(a, exist_ok=True)
     rng = np.random.default_rng(5)
     samples = {"pos": rng.standard_normal((2, 3, 8, 8)) + 2.0, "small": rng.standard_normal((3, 3, 8, 8)) * 0.01,
                "mixed": rng.standard_normal((1, 3, 8, 8))}
     for name, x in samples.items():
         x = x.astype(np.float32)
         np.save(os.path.join(d, name + ".npy"), x)
-        np.savez(os.path.join(d, name + ".ort.npz"), **ort_run(path, {"x": x}))
+        np.savez(os.path.join(a, name + ".npz"), **ort_run(path, {"x": x}))
 
 
 # ------------------------------------------------------------------ commands

@@ -107,3 +107,41 @@ func TestControlFlowErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), `If "the_if"`)
 	assert.Contains(t, err.Error(), "else_branch")
 }
+
+// Session.Run may be called concurrently; the If and Loop kernels share their
+// sub-sessions between runs.
+func TestControlFlowConcurrentRuns(t *testing.T) {
+	m, err := graph.Load(controlFlowModel)
+	require.NoError(t, err)
+	s, err := NewSession(m, WithMode(ModeFloat), WithThreads(1))
+	require.NoError(t, err)
+	dir := filepath.Join("..", "testdata", "exported", "npy_control")
+	samples := []string{"pos", "small", "mixed"}
+	xs := map[string]*graph.Tensor{}
+	wants := map[string]map[string]*graph.Tensor{}
+	for _, name := range samples {
+		x, err := dataset.ReadNPY(filepath.Join(dir, name+".npy"))
+		require.NoError(t, err)
+		w, err := dataset.ReadNPZ(filepath.Join(dir+"_ort", name+".npz"))
+		require.NoError(t, err)
+		xs[name], wants[name] = x, w
+	}
+	errs := make(chan error, 12)
+	for i := 0; i < 12; i++ {
+		name := samples[i%3]
+		go func() {
+			got, err := s.RunTensors(map[string]*graph.Tensor{"x": xs[name]})
+			if err == nil {
+				for k, w := range wants[name] {
+					if err = CompareTensors(got[k], w, Tolerance{Rtol: 1e-5, Atol: 1e-6}); err != nil {
+						break
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 12; i++ {
+		assert.NoError(t, <-errs)
+	}
+}

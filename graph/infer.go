@@ -230,6 +230,7 @@ func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
 
 // inferNodes infers the nodes of g in order, adding what it learns to sc.
 func inferNodes(g *Graph, opset int64, sc *inferScope, eval ConstEval) error {
+	shapes := shapeProducers(g) // shape_partial.go
 	for i := 0; i < len(g.Nodes); i++ {
 		n := g.Nodes[i]
 		// An If whose condition is known (a shape check, once shapes are bound) is
@@ -237,6 +238,7 @@ func inferNodes(g *Graph, opset int64, sc *inferScope, eval ConstEval) error {
 		if ok, err := g.inlineConstIf(i, sc); err != nil {
 			return err
 		} else if ok {
+			shapes = shapeProducers(g)
 			i--
 			continue
 		}
@@ -257,6 +259,9 @@ func inferNodes(g *Graph, opset int64, sc *inferScope, eval ConstEval) error {
 			}
 			ctx.Inputs = append(ctx.Inputs, v)
 			ctx.Consts = append(ctx.Consts, sc.consts[in])
+		}
+		if c := partialShapeData(n, ctx, shapes, sc); c != nil {
+			ctx.Consts[0] = c // the known dimensions it gathers
 		}
 		if s.Infer == nil {
 			return fmt.Errorf("%s: no shape inference for %s", n.Label(), n.OpType)

@@ -108,3 +108,54 @@ func TestIfBranchesDisagree(t *testing.T) {
 	assert.Contains(t, err.Error(), `If "the_if"`)
 	assert.Contains(t, err.Error(), "the branches give")
 }
+
+// torch.onnx's squeeze(dim) of a tensor with a data-dependent row count:
+// If(Equal(Gather(Shape(x), 1), 1)) is decided by the known dimension 1 although
+// dimension 0 is unknown, and inlined.
+func TestSqueezeGuardOnPartlyKnownShapeIsInlined(t *testing.T) {
+	one := &Tensor{DType: Int64, Shape: []int{1}, Data: []int64{1}}
+	then := &Graph{Name: "then", Initializers: map[string]*Tensor{"ax": one}, Values: map[string]*Value{},
+		Nodes:   []*Node{{Name: "sq", OpType: "Squeeze", Inputs: []string{"x", "ax"}, Outputs: []string{"s"}, Attrs: map[string]*Attr{}}},
+		Outputs: []*Value{{Name: "s", DType: Float32}}}
+	els := &Graph{Name: "else", Initializers: map[string]*Tensor{}, Values: map[string]*Value{},
+		Nodes:   []*Node{{Name: "id", OpType: "Identity", Inputs: []string{"x"}, Outputs: []string{"e"}, Attrs: map[string]*Attr{}}},
+		Outputs: []*Value{{Name: "e", DType: Float32}}}
+	g := &Graph{Initializers: map[string]*Tensor{"i1": one, "c1": one}, Values: map[string]*Value{},
+		Inputs:  []*Value{{Name: "x", DType: Float32, HasShape: true, Shape: Shape{{Size: -1, Param: "boxes"}, {Size: 1}}}},
+		Outputs: []*Value{{Name: "y", DType: Float32}},
+		Nodes: []*Node{
+			{Name: "shape", OpType: "Shape", Inputs: []string{"x"}, Outputs: []string{"sh"}, Attrs: map[string]*Attr{}},
+			{Name: "g", OpType: "Gather", Inputs: []string{"sh", "i1"}, Outputs: []string{"d"}, Attrs: map[string]*Attr{}},
+			{Name: "eq", OpType: "Equal", Inputs: []string{"d", "c1"}, Outputs: []string{"c"}, Attrs: map[string]*Attr{}},
+			{Name: "guard", OpType: "If", Inputs: []string{"c"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{
+				"then_branch": {Name: "then_branch", Type: AttrGraph, G: then},
+				"else_branch": {Name: "else_branch", Type: AttrGraph, G: els}}},
+		}}
+	m := &Model{Graph: g, Opsets: map[string]int64{"": 13}}
+	_, err := m.InferShapes(InferOptions{Eval: evalGatherEqual{}})
+	require.NoError(t, err)
+	for _, n := range m.Graph.Nodes {
+		assert.NotEqual(t, "If", n.OpType)
+	}
+	assert.Equal(t, "Squeeze", m.Graph.Producers()["y"].OpType)
+	assert.Equal(t, "[boxes]", m.Graph.Values["y"].Shape.String())
+}
+
+// evalGatherEqual folds the two operators the test needs (graph has no kernels).
+type evalGatherEqual struct{}
+
+func (evalGatherEqual) EvalConst(n *Node, _ int64, in []*Tensor) ([]*Tensor, error) {
+	switch n.OpType {
+	case "Gather":
+		d, i := in[0].Data.([]int64), in[1].Data.([]int64)
+		out := make([]int64, len(i))
+		for k, j := range i {
+			out[k] = d[j]
+		}
+		return []*Tensor{{DType: Int64, Shape: append([]int(nil), in[1].Shape...), Data: out}}, nil
+	case "Equal":
+		a, b := in[0].Data.([]int64), in[1].Data.([]int64)
+		return []*Tensor{{DType: Bool, Shape: []int{1}, Data: []bool{a[0] == b[0]}}}, nil
+	}
+	return nil, nil
+}

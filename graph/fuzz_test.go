@@ -42,6 +42,15 @@ func FuzzLoad(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// Subgraphs (If branches, a Loop body, nesting), whole and damaged.
+	if data, err := os.ReadFile(filepath.Join("..", "testdata", "exported", "control_flow_opset13.onnx")); err == nil {
+		f.Add(data)
+		for _, pos := range []int{41, len(data) / 2, len(data) - 90} {
+			c := append([]byte(nil), data...)
+			c[pos] ^= 0xa5
+			f.Add(c)
+		}
+	}
 	f.Add([]byte{})
 	f.Add([]byte{0x3a, 0x00})             // empty graph field
 	f.Add([]byte{0x3a, 0xff, 0xff, 0xff}) // graph field with an impossible length

@@ -108,7 +108,10 @@ type Attr struct {
 	Floats  []float32
 	Ints    []int64
 	Strings []string
-	// raw keeps attributes we do not interpret (graphs, sparse tensors) for round trips.
+	// G is a subgraph (AttrGraph: the branches of If, the body of Loop); its nodes may
+	// read values of the enclosing graphs by name (subgraph.go).
+	G *Graph
+	// raw keeps attributes we do not interpret (lists of graphs, sparse tensors) for round trips.
 	raw *onnxpb.AttributeProto
 }
 
@@ -251,6 +254,7 @@ func (n *Node) Clone() *Node {
 	for k, v := range n.Attrs {
 		c.Attrs[k] = v
 	}
+	c.cloneSubgraphs()
 	return &c
 }
 
@@ -514,6 +518,15 @@ func attrFromONNX(ap *onnxpb.AttributeProto) (*Attr, error) {
 		for _, s := range ap.GetStrings() {
 			a.Strings = append(a.Strings, string(s))
 		}
+	case AttrGraph:
+		if ap.GetG() == nil {
+			return nil, fmt.Errorf("%w: graph attribute without a graph", onnx.ErrMalformed)
+		}
+		g, err := graphFromONNX(ap.GetG())
+		if err != nil {
+			return nil, fmt.Errorf("subgraph: %w", err)
+		}
+		a.G = g
 	default:
 		a.raw = ap
 	}
@@ -660,6 +673,12 @@ func (a *Attr) toONNX() (*onnxpb.AttributeProto, error) {
 		for _, s := range a.Strings {
 			ap.Strings = append(ap.Strings, []byte(s))
 		}
+	case AttrGraph:
+		gp, err := a.G.toONNX()
+		if err != nil {
+			return nil, err
+		}
+		ap.G = gp
 	default:
 		return nil, fmt.Errorf("unsupported attribute type %d", a.Type)
 	}

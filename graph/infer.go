@@ -19,6 +19,15 @@ type InferContext struct {
 	// Eval folds nodes whose inputs are all constant (FoldConstants); NoFold{} to
 	// fold nothing. Never nil when set up by InferShapes.
 	Eval ConstEval
+	// scope is every value known where the node stands, for the subgraphs of
+	// control-flow operators (ops_control.go), which read outer values by name.
+	scope *inferScope
+}
+
+// inferScope holds the types and constant values known at one point of a graph.
+type inferScope struct {
+	values map[string]*Value
+	consts map[string]*Tensor
 }
 
 // Input returns input i, or nil when absent.
@@ -189,48 +198,8 @@ func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
 		}
 		values[in.Name] = &v
 	}
-	for _, n := range g.Nodes {
-		if err := CheckNode(n, opset); err != nil {
-			return nil, err
-		}
-		s := LookupOp(n.Domain, n.OpType)
-		ctx := &InferContext{Node: n, Opset: opset, Eval: opts.Eval}
-		for _, in := range n.Inputs {
-			if in == "" {
-				ctx.Inputs = append(ctx.Inputs, nil)
-				ctx.Consts = append(ctx.Consts, nil)
-				continue
-			}
-			v := values[in]
-			if v == nil {
-				return nil, fmt.Errorf("%s: input %q has no known type", n.Label(), in)
-			}
-			ctx.Inputs = append(ctx.Inputs, v)
-			ctx.Consts = append(ctx.Consts, consts[in])
-		}
-		if s.Infer == nil {
-			return nil, fmt.Errorf("%s: no shape inference for %s", n.Label(), n.OpType)
-		}
-		outs, cs, err := s.Infer(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for i, o := range n.Outputs {
-			if o == "" || i >= len(outs) || outs[i] == nil {
-				continue
-			}
-			v := *outs[i]
-			v.Name = o
-			values[o] = &v
-			if i < len(cs) && cs[i] != nil {
-				consts[o] = cs[i]
-			}
-		}
-		for _, o := range n.Outputs {
-			if o != "" && values[o] == nil {
-				values[o] = &Value{Name: o}
-			}
-		}
+	if err := inferNodes(g, opset, &inferScope{values: values, consts: consts}, opts.Eval); err != nil {
+		return nil, err
 	}
 	for _, o := range g.Outputs {
 		v := values[o.Name]
@@ -257,6 +226,68 @@ func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
 	}
 	g.Values = values
 	return consts, nil
+}
+
+// inferNodes infers the nodes of g in order, adding what it learns to sc.
+func inferNodes(g *Graph, opset int64, sc *inferScope, eval ConstEval) error {
+	shapes := shapeProducers(g) // shape_partial.go
+	for i := 0; i < len(g.Nodes); i++ {
+		n := g.Nodes[i]
+		// An If whose condition is known (a shape check, once shapes are bound) is
+		// replaced by its chosen branch, which is then inferred like any node.
+		if ok, err := g.inlineConstIf(i, sc); err != nil {
+			return err
+		} else if ok {
+			shapes = shapeProducers(g)
+			i--
+			continue
+		}
+		if err := CheckNode(n, opset); err != nil {
+			return err
+		}
+		s := LookupOp(n.Domain, n.OpType)
+		ctx := &InferContext{Node: n, Opset: opset, Eval: eval, scope: sc}
+		for _, in := range n.Inputs {
+			if in == "" {
+				ctx.Inputs = append(ctx.Inputs, nil)
+				ctx.Consts = append(ctx.Consts, nil)
+				continue
+			}
+			v := sc.values[in]
+			if v == nil {
+				return fmt.Errorf("%s: input %q has no known type", n.Label(), in)
+			}
+			ctx.Inputs = append(ctx.Inputs, v)
+			ctx.Consts = append(ctx.Consts, sc.consts[in])
+		}
+		if c := partialShapeData(n, ctx, shapes, sc); c != nil {
+			ctx.Consts[0] = c // the known dimensions it gathers
+		}
+		if s.Infer == nil {
+			return fmt.Errorf("%s: no shape inference for %s", n.Label(), n.OpType)
+		}
+		outs, cs, err := s.Infer(ctx)
+		if err != nil {
+			return err
+		}
+		for i, o := range n.Outputs {
+			if o == "" || i >= len(outs) || outs[i] == nil {
+				continue
+			}
+			v := *outs[i]
+			v.Name = o
+			sc.values[o] = &v
+			if i < len(cs) && cs[i] != nil {
+				sc.consts[o] = cs[i]
+			}
+		}
+		for _, o := range n.Outputs {
+			if o != "" && sc.values[o] == nil {
+				sc.values[o] = &Value{Name: o}
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks the graph structure and every operator without computing anything:

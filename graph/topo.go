@@ -28,6 +28,9 @@ func (g *Graph) Consumers() map[string][]*Node {
 				c[in] = append(c[in], n)
 			}
 		}
+		for _, in := range n.ImplicitInputs() {
+			c[in] = append(c[in], n) // read inside a subgraph (subgraph.go)
+		}
 	}
 	return c
 }
@@ -78,8 +81,13 @@ func (g *Graph) TopoSort() error {
 			prod[o] = i
 		}
 	}
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
+	reads := make([][]string, len(g.Nodes)) // explicit and implicit (subgraph) inputs
+	for i, n := range g.Nodes {
+		reads[i] = n.Inputs
+		if imp := n.ImplicitInputs(); len(imp) > 0 {
+			reads[i] = append(append([]string(nil), n.Inputs...), imp...)
+		}
+		for _, in := range reads[i] {
 			if !avail[in] {
 				if _, ok := prod[in]; !ok {
 					return fmt.Errorf("%s: input %q is not produced by any node, nor a graph input or initializer (dangling input)", n.Label(), in)
@@ -90,9 +98,9 @@ func (g *Graph) TopoSort() error {
 	// Kahn's algorithm over node indices; a min-heap on the index keeps file order.
 	indeg := make([]int, len(g.Nodes))
 	users := make([][]int, len(g.Nodes))
-	for i, n := range g.Nodes {
+	for i := range g.Nodes {
 		seen := map[int]bool{}
-		for _, in := range n.Inputs {
+		for _, in := range reads[i] {
 			if j, ok := prod[in]; ok && !avail[in] && !seen[j] {
 				seen[j] = true
 				indeg[i]++
@@ -155,6 +163,9 @@ func (g *Graph) RemoveUnused() {
 			for _, in := range n.Inputs {
 				needed[in] = true
 			}
+			for _, in := range n.ImplicitInputs() {
+				needed[in] = true
+			}
 		}
 	}
 	var nodes []*Node
@@ -194,6 +205,12 @@ func (g *Graph) ReplaceInput(old, new string) {
 				n.Inputs[i] = new
 			}
 		}
+		n.RenameImplicit(func(s string) string {
+			if s == old {
+				return new
+			}
+			return s
+		})
 	}
 }
 

@@ -1,18 +1,16 @@
 package graph
 
 // unsupportedHint says what a user can do about an operator the project does not
-// implement, where there is something to say: control flow comes with exported
-// detection post-processing (torchvision's detectors put their NMS inside an If;
-// NonMaxSuppression and RoiAlign themselves are implemented).
+// implement, where there is something to say: Scan is the one control-flow operator
+// left (If and Loop are implemented, ops_control.go).
 func unsupportedHint(n *Node) string {
 	if n.Domain != "" {
 		return ""
 	}
 	switch n.OpType {
-	case "If", "Loop", "Scan":
-		return ": control flow with subgraphs is not implemented; export the network without its " +
-			"post-processing (for a detector, the backbone and heads up to the raw boxes and scores) " +
-			"and run the box decoding and NMS outside the model"
+	case "Scan":
+		return ": Scan is not implemented (If and Loop are); export the loop as a Loop " +
+			"(torch.onnx does for scripted loops) or unrolled"
 	case "MaxRoiPool":
 		return ": detection post-processing is not implemented; export the network up to the raw boxes " +
 			"and scores and run it outside the model"

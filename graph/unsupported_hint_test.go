@@ -12,8 +12,7 @@ func TestCheckNodeUnsupportedNamesNodeAndOperator(t *testing.T) {
 	for _, tc := range []struct {
 		op, want string
 	}{
-		{"If", `If "If_1080": unsupported operator If (domain ai.onnx): control flow with subgraphs is not implemented`},
-		{"Loop", "control flow with subgraphs"},
+		{"Scan", `Scan "If_1080": unsupported operator Scan (domain ai.onnx): Scan is not implemented (If and Loop are)`},
 		{"MaxRoiPool", `MaxRoiPool "If_1080": unsupported operator MaxRoiPool (domain ai.onnx): detection post-processing`},
 		{"FancyOp", `FancyOp "If_1080": unsupported operator FancyOp (domain ai.onnx)`},
 	} {

@@ -62,6 +62,14 @@ func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, erro
 	for _, n := range g.Nodes {
 		ctx := &graph.InferContext{Node: n, Opset: a.opset, Eval: runtime.ConstEval()}
 		allConst := true
+		if n.HasSubgraphs() {
+			ctx.SetScope(a.values, constVals) // If/Loop subgraphs read outer values
+			for _, in := range n.ImplicitInputs() {
+				if !a.consts[in] {
+					allConst = false
+				}
+			}
+		}
 		for _, in := range n.Inputs {
 			if in == "" {
 				ctx.Inputs = append(ctx.Inputs, nil)
@@ -79,6 +87,9 @@ func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, erro
 			ctx.Consts = append(ctx.Consts, constVals[in])
 		}
 		outs, cs, err := inferNode(ctx)
+		if err == nil && allConst && len(n.Inputs) > 0 && !isRandomOp(n.OpType) && !n.HasSubgraphs() {
+			outs, cs = foldConstNode(n, a.opset, ctx.Consts, outs, cs)
+		}
 		if err != nil {
 			a.unknown[n] = err.Error()
 		}
@@ -110,6 +121,39 @@ func analyse(m *graph.Model, batch int, given map[string][]int) (*analysis, erro
 		return nil, err
 	}
 	return a, nil
+}
+
+// foldConstNode evaluates a node whose inputs are all constant when its schema did
+// not fold it (torchvision's transform computes its Pad and Resize sizes with Ceil,
+// Floor and Cast of shapes), so that what the compiler folds has a value and the
+// operators it sizes a shape.
+func foldConstNode(n *graph.Node, opset int64, ins []*graph.Tensor, outs []*graph.Value, cs []*graph.Tensor) ([]*graph.Value, []*graph.Tensor) {
+	missing := false
+	for i, o := range n.Outputs {
+		if o != "" && (i >= len(cs) || cs[i] == nil) {
+			missing = true
+		}
+	}
+	for i, in := range n.Inputs {
+		if in != "" && ins[i] == nil {
+			return outs, cs
+		}
+	}
+	if !missing {
+		return outs, cs
+	}
+	ev, err := runtime.ConstEval().EvalConst(n, opset, ins)
+	if err != nil || len(ev) != len(n.Outputs) {
+		return outs, cs
+	}
+	vals := make([]*graph.Value, len(ev))
+	for i, t := range ev {
+		if t == nil {
+			return outs, cs
+		}
+		vals[i] = &graph.Value{DType: t.DType, Shape: graph.ShapeOf(t.Shape...), HasShape: true}
+	}
+	return vals, ev
 }
 
 func isRandomOp(op string) bool {

@@ -105,6 +105,10 @@ type OutputAgreement struct {
 	// C, 0 for other outputs.
 	StepAgreement float64 `json:"step_agreement"`
 	StepClasses   int     `json:"step_classes"`
+	// ShapeMismatches counts the samples where the two runs gave this output
+	// different shapes (a data-dependent size: a detector keeping a different
+	// number of boxes); those samples are left out of the error measures.
+	ShapeMismatches int `json:"shape_mismatches"`
 }
 
 // Comparison is the result of Compare.
@@ -201,6 +205,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	agree, agree5, classes := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	oaccs := make([]errAcc, len(outs))
 	oshapes := make([][][]int, len(outs))
+	mism := make([]int, len(outs)) // samples whose output shapes differ
 	stepAgree, stepPos, stepC := make([]int, len(outs)), make([]int, len(outs)), make([]int, len(outs))
 	for start, bn := 0, 0; start < n; start += bn {
 		bn = batchLen(data, start, opts.BatchSize, n)
@@ -233,8 +238,17 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			if err != nil {
 				return nil, err
 			}
-			if f.F32() == nil || len(f.F32()) != len(qf) {
+			if f.F32() == nil {
 				return nil, fmt.Errorf("compare: tensor %q has shape %v in the float model and %v in the quantized one", p.float, f.Shape, q.Shape)
+			}
+			if len(f.F32()) != len(qf) {
+				if !dataDependent(fs, p.float, f.Shape, q.Shape) {
+					return nil, fmt.Errorf("compare: tensor %q has shape %v in the float model and %v in the quantized one", p.float, f.Shape, q.Shape)
+				}
+				// A data-dependent size (after NonZero, TopK of a count, NMS): the
+				// two runs are not comparable element by element.
+				skip[i] = true
+				continue
 			}
 			accs[i].add(f.F32(), qf)
 		}
@@ -245,6 +259,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			}
 			ff := f.F32()
 			var qf []float32
+			if !slices.Equal(f.Shape, q.Shape) && f.DType == q.DType && dataDependent(fs, o, f.Shape, q.Shape) {
+				mism[i]++
+				oshapes[i] = addShape(oshapes[i], f.Shape)
+				continue
+			}
 			if ff == nil {
 				// A non-float output (indices, counts, a shape) has no quantization
 				// encoding: its values are compared as they are.
@@ -259,7 +278,9 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			}
 			oaccs[i].add(ff, qf)
 			oshapes[i] = addShape(oshapes[i], f.Shape)
-			if c := classCount(f.Shape); c > 0 && f.DType == graph.Float32 {
+			// Class scores have one row per sample of the batch (a detector's [300,4]
+			// boxes are not 300 samples of 4 classes).
+			if c := classCount(f.Shape); c > 0 && f.DType == graph.Float32 && f.Shape[0] == bn {
 				classes[i] = c
 				t1, t5 := topAgreement(ff, qf, c)
 				agree[i] += t1
@@ -288,7 +309,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	for i, o := range outs {
 		a := oaccs[i]
 		oa := OutputAgreement{Output: o, Classes: classes[i], SQNR: a.sqnr(), Cosine: a.cosine(), MaxAbsErr: a.maxAbs,
-			Values: a.n, Shapes: oshapes[i]}
+			Values: a.n, Shapes: oshapes[i], ShapeMismatches: mism[i]}
 		if a.n > 0 {
 			oa.MeanAbsErr = a.sumAbs / float64(a.n)
 		}
@@ -519,6 +540,22 @@ func (a *errAcc) cosine() float64 {
 
 // classCount is C when a [N, C] or [N, C, 1, ..., 1] output looks like class scores
 // (C >= 2), else 0.
+// dataDependent reports whether two run-time shapes a and b of tensor name differ
+// only in dimensions its static shape (in the session's model) leaves unknown: a
+// size that depends on the data, not two different models.
+func dataDependent(s *runtime.Session, name string, a, b []int) bool {
+	v := s.Model().Graph.Values[name]
+	if v == nil || !v.HasShape || len(a) != len(b) || len(v.Shape) != len(a) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && v.Shape[i].Known() {
+			return false
+		}
+	}
+	return true
+}
+
 func classCount(shape []int) int {
 	if len(shape) < 2 || shape[1] < 2 {
 		return 0

@@ -251,7 +251,7 @@ func (s *Session) plan() error {
 		}
 		bc := &BuildContext{Node: n, Opset: m.Opset(), Threads: s.cfg.threads}
 		st := step{node: n}
-		for _, in := range n.Inputs {
+		for _, in := range withImplicit(n) { // op_control.go: values read by subgraphs
 			if in == "" {
 				bc.Inputs = append(bc.Inputs, nil)
 				bc.Consts = append(bc.Consts, nil)

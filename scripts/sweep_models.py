@@ -30,7 +30,8 @@ Cast to int64, Expand, Where, Range, ConstantOfShape, NonZero.
 spellings_op{9,11,13}.onnx with npy_spellings/, and einsum_attention_opset13.onnx (a
 MaxViT-style window attention written with torch.einsum, symbolic batch and window
 count) with npy_windows/, and minibert_opset14.onnx (a BERT-style encoder with int64
-inputs and a -inf key-padding mask) with npz_bert/.
+inputs and a -inf key-padding mask) with npz_bert/, and control_flow_opset13.onnx (If and
+Loop built with onnx.helper) with npy_control/ and ONNX Runtime's answers (npy_control_ort/).
 
 `ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy and compares every
 output with OURS.npz (written by `warboy run --output`): it prints the worst output's
@@ -411,6 +412,112 @@ def cmd_testdata(out):
         am = np.ones((2, 12), np.int64)
         am[1, 7 + i:] = 0
         np.savez(os.path.join(d, f"s{i}.npz"), input_ids=ids, attention_mask=am, token_type_ids=np.zeros((2, 12), np.int64))
+    write_control_flow(out)
+
+
+def control_flow_model():
+    """If and Loop as exporters write them, built with onnx.helper (opset 13): a small
+    Conv backbone (the part that runs int8), then an If on a data-dependent condition
+    (sum of the features > 0) whose branches give different row counts and whose else
+    branch holds a nested If reading the enclosing branch's values; an If on a shape
+    check (constant once shapes are bound: inlined); a Loop with a trip count, a
+    condition, a carried value and a scan output, its body reading outer weights; and
+    torchvision's "no boxes left" check (If on Size(NonZero(...)) == 0, the then branch
+    an empty Constant)."""
+    import onnx
+    from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+    rng = np.random.default_rng(21)
+
+    def init(name, arr):
+        return nh.from_array(np.asarray(arr), name)
+
+    inits = [
+        init("conv_w", (rng.standard_normal((4, 3, 3, 3)) * 0.3).astype(np.float32)),
+        init("conv_b", (rng.standard_normal(4) * 0.1).astype(np.float32)),
+        init("W", (rng.standard_normal((4, 4)) * 0.5).astype(np.float32)),
+        init("zero", np.float32(0)), init("half", np.float32(0.5)), init("four", np.int64(4)),
+        init("one_i", np.int64(1)), init("zero_i", np.int64(0)), init("trip", np.int64(3)),
+        init("limit", np.int64(10)), init("tru", np.array(True)),
+        init("s0", np.array([0], np.int64)), init("e1", np.array([1], np.int64)),
+    ]
+    # else branch of if_pos: Neg, then a nested If (constant condition from the outer
+    # scope) that slices the first row of the enclosing branch's value.
+    inner_then = h.make_graph([h.make_node("Slice", ["neg", "s0", "e1", "s0"], ["inner_t"])], "inner_then", [],
+                              [h.make_tensor_value_info("inner_t", TP.FLOAT, [None, 4])])
+    inner_else = h.make_graph([h.make_node("Identity", ["neg"], ["inner_e"])], "inner_else", [],
+                              [h.make_tensor_value_info("inner_e", TP.FLOAT, [None, 4])])
+    pos_then = h.make_graph([h.make_node("MatMul", ["feat", "W"], ["mm"])], "pos_then", [],
+                            [h.make_tensor_value_info("mm", TP.FLOAT, [None, 4])])
+    pos_else = h.make_graph([h.make_node("Neg", ["feat"], ["neg"]),
+                             h.make_node("If", ["tru"], ["sliced"], then_branch=inner_then, else_branch=inner_else)],
+                            "pos_else", [], [h.make_tensor_value_info("sliced", TP.FLOAT, [None, 4])])
+    shape_then = h.make_graph([h.make_node("Relu", ["branch"], ["r"])], "shape_then", [],
+                              [h.make_tensor_value_info("r", TP.FLOAT, [None, 4])])
+    shape_else = h.make_graph([h.make_node("Sigmoid", ["branch"], ["sg"])], "shape_else", [],
+                              [h.make_tensor_value_info("sg", TP.FLOAT, [None, 4])])
+    body = h.make_graph([
+        h.make_node("MatMul", ["acc_in", "W"], ["acc_mm"]),
+        h.make_node("Mul", ["acc_mm", "half"], ["acc_half"]),
+        h.make_node("Add", ["acc_half", "acc_in"], ["acc_out"]),
+        h.make_node("ReduceSum", ["acc_out"], ["acc_sum"], keepdims=0),
+        h.make_node("Less", ["iter", "limit"], ["cond_out"]),
+    ], "body", [h.make_tensor_value_info("iter", TP.INT64, []), h.make_tensor_value_info("cond_in", TP.BOOL, []),
+                h.make_tensor_value_info("acc_in", TP.FLOAT, [None, 4])],
+        [h.make_tensor_value_info("cond_out", TP.BOOL, []), h.make_tensor_value_info("acc_out", TP.FLOAT, [None, 4]),
+         h.make_tensor_value_info("acc_sum", TP.FLOAT, [])])
+    empty_then = h.make_graph([h.make_node("Constant", [], ["none"], value=nh.from_array(np.zeros(0, np.int64)))],
+                              "empty_then", [], [h.make_tensor_value_info("none", TP.INT64, [0])])
+    empty_else = h.make_graph([h.make_node("Gather", ["nz", "zero_i"], ["rows"], axis=0)], "empty_else", [],
+                              [h.make_tensor_value_info("rows", TP.INT64, [None])])
+    nodes = [
+        h.make_node("Conv", ["x", "conv_w", "conv_b"], ["conv"], pads=[1, 1, 1, 1]),
+        h.make_node("Relu", ["conv"], ["act"]),
+        h.make_node("GlobalAveragePool", ["act"], ["gap"]),
+        h.make_node("Flatten", ["gap"], ["feat0"]),
+        h.make_node("Sub", ["feat0", "half"], ["feat"]),
+        h.make_node("ReduceSum", ["feat"], ["sum"], keepdims=0),
+        h.make_node("Greater", ["sum", "zero"], ["pos"]),
+        h.make_node("If", ["pos"], ["branch"], name="if_pos", then_branch=pos_then, else_branch=pos_else),
+        h.make_node("Shape", ["feat"], ["bshape"]),
+        h.make_node("Gather", ["bshape", "one_i"], ["width"], axis=0),
+        h.make_node("Equal", ["width", "four"], ["is4"]),
+        h.make_node("If", ["is4"], ["shaped"], name="if_shape", then_branch=shape_then, else_branch=shape_else),
+        h.make_node("Loop", ["trip", "tru", "shaped"], ["loop_out", "loop_scan"], name="loop", body=body),
+        h.make_node("Greater", ["feat", "zero"], ["mask"]),
+        h.make_node("NonZero", ["mask"], ["nz"]),
+        h.make_node("Size", ["nz"], ["nz_size"]),
+        h.make_node("Equal", ["nz_size", "zero_i"], ["empty"]),
+        h.make_node("If", ["empty"], ["rows_out"], name="if_empty", then_branch=empty_then, else_branch=empty_else),
+    ]
+    g = h.make_graph(nodes, "control_flow", [h.make_tensor_value_info("x", TP.FLOAT, ["batch", 3, 8, 8])],
+                     [h.make_tensor_value_info("loop_out", TP.FLOAT, [None, 4]),
+                      h.make_tensor_value_info("loop_scan", TP.FLOAT, [None]),
+                      h.make_tensor_value_info("rows_out", TP.INT64, [None])], initializer=inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="sweep_models.py")
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+def write_control_flow(out):
+    """control_flow_opset13.onnx, inputs in npy_control/ (both sides of the If
+    condition, one with no positive feature: the empty branch) and ONNX Runtime's
+    answers in npy_control_ort/ (same names, .npz)."""
+    import onnx
+    path = os.path.join(out, "control_flow_opset13.onnx")
+    onnx.save(control_flow_model(), path)
+    print(os.path.basename(path), flush=True)
+    d = os.path.join(out, "npy_control")
+    a = os.path.join(out, "npy_control_ort")
+    os.makedirs(d, exist_ok=True)
+    os.makedirs(a, exist_ok=True)
+    rng = np.random.default_rng(5)
+    samples = {"pos": rng.standard_normal((2, 3, 8, 8)) + 2.0, "small": rng.standard_normal((3, 3, 8, 8)) * 0.01,
+               "mixed": rng.standard_normal((1, 3, 8, 8))}
+    for name, x in samples.items():
+        x = x.astype(np.float32)
+        np.save(os.path.join(d, name + ".npy"), x)
+        np.savez(os.path.join(a, name + ".npz"), **ort_run(path, {"x": x}))
 
 
 # ------------------------------------------------------------------ commands

@@ -119,6 +119,10 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		if o.Classes > 0 {
 			fmt.Fprintf(stdout, "\ntop-1 agreement on %s: %.2f %%", o.Output, 100*o.Agreement)
 		}
+		if o.ShapeMismatches > 0 {
+			fmt.Fprintf(stdout, "\n%s: %d sample(s) gave different shapes in the two runs (a data-dependent size, e.g. the number of boxes kept); left out of its error measures",
+				o.Output, o.ShapeMismatches)
+		}
 		if o.StepClasses > 0 {
 			fmt.Fprintf(stdout, "\nper-step agreement on %s (arg-max over its last axis, %d classes, at every time step of every sample): %.2f %%",
 				o.Output, o.StepClasses, 100*o.StepAgreement)

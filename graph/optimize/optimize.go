@@ -164,6 +164,7 @@ func removeIdentities(g *graph.Graph, keep map[string]bool) int {
 				n.Inputs[i] = resolve(in)
 			}
 		}
+		n.RenameImplicit(resolve) // subgraphs read outer values by name
 	}
 	g.Nodes = nodes
 	return count
@@ -282,7 +283,7 @@ func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval) (
 // (a kept tensor may be folded too, but then it is an initializer and the graph
 // output or tap would be the model's constant, which callers do not expect).
 func foldable(n *graph.Node, keep map[string]bool) bool {
-	if (n.Domain != "" && n.Domain != "ai.onnx") || neverFold[n.OpType] || len(n.Outputs) == 0 {
+	if (n.Domain != "" && n.Domain != "ai.onnx") || neverFold[n.OpType] || len(n.Outputs) == 0 || n.HasSubgraphs() {
 		return false
 	}
 	for _, o := range n.Outputs {
@@ -329,6 +330,9 @@ func removeDead(g *graph.Graph, keep map[string]bool) int {
 			continue
 		}
 		for _, in := range n.Inputs {
+			needed[in] = true
+		}
+		for _, in := range n.ImplicitInputs() {
 			needed[in] = true
 		}
 	}

@@ -134,6 +134,24 @@ func (l *lowerer) emitFloat(n *graph.Node, reason string) error {
 		}
 		c.Inputs[i] = name
 	}
+	// Control flow stays float32; the outer values its subgraphs read are needed
+	// in float32 too, under the name need gives them.
+	rename := map[string]string{}
+	for _, in := range n.ImplicitInputs() {
+		name, err := l.need(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n.Label(), err)
+		}
+		rename[in] = name
+	}
+	if len(rename) > 0 {
+		c.RenameImplicit(func(s string) string {
+			if r, ok := rename[s]; ok {
+				return r
+			}
+			return s
+		})
+	}
 	for _, o := range n.Outputs {
 		if o == "" {
 			continue

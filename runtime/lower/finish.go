@@ -51,6 +51,9 @@ func (l *lowerer) finish() (*graph.Model, error) {
 		for _, in := range n.Inputs {
 			needed[in] = true
 		}
+		for _, in := range n.ImplicitInputs() {
+			needed[in] = true
+		}
 	}
 	for k, t := range l.inits {
 		if needed[k] || roots[k] {
@@ -124,6 +127,9 @@ func (l *lowerer) liveNodes(roots map[string]bool) []*graph.Node {
 			for _, in := range n.Inputs {
 				needed[in] = true
 			}
+			for _, in := range n.ImplicitInputs() {
+				needed[in] = true
+			}
 		}
 	}
 	var out []*graph.Node
@@ -142,6 +148,9 @@ func (l *lowerer) emittedUsers() (map[string][]*graph.Node, map[string]*graph.No
 	prod := map[string]*graph.Node{}
 	for _, n := range l.nodes {
 		for _, in := range n.Inputs {
+			users[in] = append(users[in], n)
+		}
+		for _, in := range n.ImplicitInputs() {
 			users[in] = append(users[in], n)
 		}
 		for _, o := range n.Outputs {

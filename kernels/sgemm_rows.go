@@ -119,6 +119,9 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	if bias != nil && n%nr != 0 {
 		bias = append(append(make([]float32, 0, panels*nr), bias[:n]...), make([]float32, panels*nr-n)...)
 	}
+	if m == 1 && sgemvRows(pb, x, off, bias, c, res, lo, hi, act, threads) {
+		return
+	}
 	tiles := (m + sgMR - 1) / sgMR
 	// Row tiles whose six rows all exist in x run in place; the others are
 	// gathered.

@@ -306,6 +306,7 @@ func (s *Session) plan() error {
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
 	s.planChannelsLast()
+	s.fuseDepthwisePointwise() // fuse_dw_pw.go
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}
 	for i, st := range s.steps {

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -10,7 +11,8 @@ import (
 
 // TestDWRowsF32Bands checks that computing a depthwise convolution band by
 // band with DWRowsF32 (bands of 1-5 rows in order, images in order, one
-// cursor) gives exactly the output of DepthwiseF32, on every path; and that
+// cursor, NCHW input or channels-last at a padded stride with NaN in the
+// padding) gives exactly the output of DepthwiseF32, on every path; and that
 // DepthwiseF32 itself matches the float64 reference there.
 func TestDWRowsF32Bands(t *testing.T) {
 	shapes := []ConvShape{
@@ -47,7 +49,27 @@ func TestDWRowsF32Bands(t *testing.T) {
 						}
 					}
 				}
-				d := NewDWRowsF32(s, pw, x, 0, sy, ep)
+				// The same input channels-last at the padded stride, NaN in
+				// the padding channels (not read).
+				xs, sx := x, 0
+				if si%2 == 0 {
+					sx = (s.C + 15) &^ 15
+					if s.C == sx {
+						sx += 16
+					}
+					xs = make([]float32, s.N*s.H*s.W*sx)
+					for i := range xs {
+						xs[i] = float32(math.NaN())
+					}
+					for n := 0; n < s.N; n++ {
+						for c := 0; c < s.C; c++ {
+							for q := 0; q < s.H*s.W; q++ {
+								xs[(n*s.H*s.W+q)*sx+c] = x[(n*s.C+c)*s.H*s.W+q]
+							}
+						}
+					}
+				}
+				d := NewDWRowsF32(s, pw, xs, sx, sy, ep)
 				got := make([]float32, len(want))
 				for n := 0; n < s.N; n++ {
 					for oy := 0; oy < oh; {

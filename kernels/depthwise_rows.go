@@ -236,6 +236,13 @@ func dwFillBand(s ConvShape, mult, cp int, x []float32, sx, img, iy0, nr, wp int
 					}
 				}
 			}
+		case mult == 1 && sx == cp:
+			// The pixels are contiguous at the padded stride: one copy. The
+			// channels C..cp get whatever the producer left there (not zero
+			// after an activation such as Sigmoid), harmless: every channel
+			// is its own lane and those lanes are never stored.
+			src := x[(img*s.H+iy)*s.W*sx:]
+			copy(dst[x0*cp:x1*cp], src[(x0-s.PadLeft)*sx:])
 		case mult == 1:
 			src := x[(img*s.H+iy)*s.W*sx:]
 			for j := x0; j < x1; j++ {

@@ -10,22 +10,26 @@ import (
 )
 
 // TestDepthwisePointwiseFusion runs inverted-residual chains with the
-// depthwise + 1x1 fusion on and off and with the channels-last pass off:
-// fused steps where expected, outputs bit-identical to the unfused channels-
+// depthwise + 1x1 and 1x1 + depthwise fusions (fuse_expand_dw.go) on and off
+// and with the channels-last pass off: fused steps where expected, outputs bit-identical to the unfused channels-
 // last execution (the same arithmetic, band by band) and within GEMM
 // tolerance of the NCHW one, at 1 and 2 threads. The cases cover stride 1 and
 // 2, 3x3 and 5x5, channel counts off the 16-lane panels (24, 40, 72), a
 // residual on the 1x1, an activation after it, batch 2, maps of many bands
-// and of one, a depthwise output with a second reader (not fused) and a 1x1
-// that writes a graph output (not fused).
+// and of one, a depthwise output with a second reader (not fused), a 1x1
+// that writes a graph output (not fused), an expansion read from the NCHW
+// graph input (not fused), a depthwise channel multiplier, and an expansion
+// fused with a depthwise convolution whose output feeds a squeeze-excite
+// gate.
 func TestDepthwisePointwiseFusion(t *testing.T) {
 	cases := []struct {
 		name  string
 		c, h  int
-		fused int
+		fused int // depthwise + projection
+		exp   int // expansion + depthwise (+ projection)
 		build func(b *mb) string
 	}{
-		{name: "mobilenet_v2 blocks, many bands", c: 16, h: 48, fused: 3, build: func(b *mb) string {
+		{name: "mobilenet_v2 blocks, many bands", c: 16, h: 48, fused: 3, exp: 2, build: func(b *mb) string {
 			x := tRelu6(b, tConv(b, "x", 16, 96, 1, 1, 1))
 			x = tRelu6(b, tConv(b, x, 96, 96, 3, 2, 96))
 			x = tConv(b, x, 96, 24, 1, 1, 1)
@@ -37,7 +41,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			y = tRelu6(b, tConv(b, y, 72, 40, 1, 1, 1))
 			return b.Node("GlobalAveragePool", []string{y})
 		}},
-		{name: "small map, second reader, graph output", c: 8, h: 7, fused: 1, build: func(b *mb) string {
+		{name: "small map, second reader, graph output", c: 8, h: 7, fused: 1, exp: 1, build: func(b *mb) string {
 			x := tRelu6(b, tConv(b, "x", 8, 32, 1, 1, 1))
 			d := tRelu6(b, tConv(b, x, 32, 32, 3, 1, 32))
 			y := tConv(b, d, 32, 16, 1, 1, 1)
@@ -50,8 +54,21 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			e2 := tRelu6(b, tConv(b, z, 16, 32, 3, 1, 16))
 			return tConv(b, e2, 32, 8, 1, 1, 1) // a graph output: NCHW, not fused
 		}},
+		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 2, build: func(b *mb) string {
+			x := tSiLU(b, tConv(b, "x", 8, 16, 3, 1, 1))
+			x = tConv(b, x, 16, 24, 1, 1, 1)
+			y := tSiLU(b, tConv(b, x, 24, 144, 1, 1, 1))
+			y = tSiLU(b, tConv(b, y, 144, 144, 5, 2, 144))
+			g := tSiLU(b, tConv(b, b.Node("GlobalAveragePool", []string{y}), 144, 8, 1, 1, 1))
+			g = b.Node("Sigmoid", []string{tConv(b, g, 8, 144, 1, 1, 1)})
+			y = tConv(b, b.Node("Mul", []string{y, g}), 144, 40, 1, 1, 1)
+			z := tRelu6(b, tConv(b, y, 40, 80, 1, 1, 1))
+			z = tRelu6(b, tConv(b, z, 80, 80, 3, 1, 80))
+			z = b.Node("Add", []string{y, tConv(b, z, 80, 40, 1, 1, 1)})
+			return b.Node("GlobalAveragePool", []string{z})
+		}},
 	}
-	defer func(v, f bool) { channelsLastMode, dwPWFusion = v, f }(channelsLastMode, dwPWFusion)
+	defer func(v, f, e bool) { channelsLastMode, dwPWFusion, expandDWFusion = v, f, e }(channelsLastMode, dwPWFusion, expandDWFusion)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(7)
@@ -66,21 +83,28 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			require.NoError(t, err)
 			channelsLastMode = true
 			for _, th := range []int{1, 2} {
-				dwPWFusion = false
+				dwPWFusion, expandDWFusion = false, false
 				apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 				require.NoError(t, err)
 				same, err := apart.RunTensors(in)
 				require.NoError(t, err)
-				dwPWFusion = true
+				dwPWFusion, expandDWFusion = true, true
 				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 				require.NoError(t, err)
-				fused := 0
+				fused, exp := 0, 0
 				for _, st := range s.steps {
-					if _, ok := st.kernel.(*dwPointwiseKernel); ok {
+					switch k := st.kernel.(type) {
+					case *dwPointwiseKernel:
 						fused++
+					case *expandDWKernel:
+						exp++
+						if k.pw != nil {
+							fused++
+						}
 					}
 				}
-				require.Equal(t, tc.fused, fused, "fused steps")
+				require.Equal(t, tc.fused, fused, "depthwise + projection steps")
+				require.Equal(t, tc.exp, exp, "expansion + depthwise steps")
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)
 				for _, o := range s.Outputs() {

@@ -54,6 +54,16 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			e2 := tRelu6(b, tConv(b, z, 16, 32, 3, 1, 16))
 			return tConv(b, e2, 32, 8, 1, 1, 1) // a graph output: NCHW, not fused
 		}},
+		{name: "112x112 map: many bands and slabs", c: 8, h: 112, fused: 2, exp: 2, build: func(b *mb) string {
+			x := tRelu6(b, tConv(b, "x", 8, 16, 3, 1, 1))
+			y := tRelu6(b, tConv(b, x, 16, 96, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 96, 96, 3, 1, 96))
+			y = tConv(b, y, 96, 16, 1, 1, 1)
+			x = b.Node("Add", []string{x, y})
+			y = tRelu6(b, tConv(b, x, 16, 64, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 64, 64, 5, 2, 64))
+			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
+		}},
 		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 2, build: func(b *mb) string {
 			x := tSiLU(b, tConv(b, "x", 8, 16, 3, 1, 1))
 			x = tConv(b, x, 16, 24, 1, 1, 1)

@@ -46,14 +46,7 @@ func (s *Session) fuseDepthwisePointwise() {
 	if !dwPWFusion {
 		return
 	}
-	readers := map[int][]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-	}
+	readers := s.stepReaders()
 	removed := make([]bool, len(s.steps))
 	for i, st := range s.steps {
 		dw, ok := st.kernel.(*dwRowsKernel)
@@ -84,6 +77,24 @@ func (s *Session) fuseDepthwisePointwise() {
 		s.steps[j] = step{node: s.steps[j].node, kernel: &dwPointwiseKernel{dw: dw, pw: pw, nDW: len(st.in)}, in: in, out: s.steps[j].out}
 		removed[i] = true
 	}
+	s.dropSteps(removed)
+}
+
+// stepReaders maps each slot to the steps that read it, in order.
+func (s *Session) stepReaders() map[int][]int {
+	readers := map[int][]int{}
+	for i, st := range s.steps {
+		for _, id := range st.in {
+			if id >= 0 {
+				readers[id] = append(readers[id], i)
+			}
+		}
+	}
+	return readers
+}
+
+// dropSteps removes the steps marked in removed.
+func (s *Session) dropSteps(removed []bool) {
 	kept := s.steps[:0]
 	for i, st := range s.steps {
 		if !removed[i] {

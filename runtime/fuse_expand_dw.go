@@ -51,19 +51,14 @@ func (s *Session) fuseExpandDepthwise() {
 		return
 	}
 	producer := map[int]int{}
-	readers := map[int][]int{}
 	for i, st := range s.steps {
 		for _, id := range st.out {
 			if id >= 0 {
 				producer[id] = i
 			}
 		}
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
 	}
+	readers := s.stepReaders()
 	removed := make([]bool, len(s.steps))
 	for j, st := range s.steps {
 		next, ok := st.kernel.(*dwPointwiseKernel)
@@ -84,13 +79,7 @@ func (s *Session) fuseExpandDepthwise() {
 		s.steps[j] = step{node: st.node, kernel: &expandDWKernel{pre: pre, nPre: len(s.steps[i].in), next: next}, in: in, out: st.out}
 		removed[i] = true
 	}
-	kept := s.steps[:0]
-	for i, st := range s.steps {
-		if !removed[i] {
-			kept = append(kept, st)
-		}
-	}
-	s.steps = kept
+	s.dropSteps(removed)
 }
 
 func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {

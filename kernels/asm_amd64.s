@@ -9301,6 +9301,151 @@ sgemvAVX2_4_loop:
 	VZEROUPPER
 	RET
 
+// func sgemvRowsAVX512_1(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemvRowsAVX512_1(SB), NOSPLIT, $0-56
+	MOVQ    k+0(FP), CX
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DI
+	MOVQ    gstride+24(FP), DX
+	MOVQ    pstep+32(FP), R8
+	MOVQ    init+40(FP), R9
+	MOVQ    out+48(FP), R10
+	VMOVUPS (R9), Z0
+	LEAQ    (DX)(DX*2), R11
+	TESTQ   CX, CX
+	JZ      sgemvRowsAVX512_1_done
+
+sgemvRowsAVX512_1_loop:
+	VBROADCASTSS (SI), Z15
+	VFMADD231PS  (DI), Z15, Z0
+	ADDQ         $0x04, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNZ          sgemvRowsAVX512_1_loop
+
+sgemvRowsAVX512_1_done:
+	VMOVUPS Z0, (R10)
+	VZEROUPPER
+	RET
+
+// func sgemvRowsAVX512_4(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+// Requires: AVX, AVX512F
+TEXT ·sgemvRowsAVX512_4(SB), NOSPLIT, $0-56
+	MOVQ    k+0(FP), CX
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DI
+	MOVQ    gstride+24(FP), DX
+	MOVQ    pstep+32(FP), R8
+	MOVQ    init+40(FP), R9
+	MOVQ    out+48(FP), R10
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	VMOVUPS 128(R9), Z2
+	VMOVUPS 192(R9), Z3
+	LEAQ    (DX)(DX*2), R11
+	TESTQ   CX, CX
+	JZ      sgemvRowsAVX512_4_done
+
+sgemvRowsAVX512_4_loop:
+	VBROADCASTSS (SI), Z15
+	VFMADD231PS  (DI), Z15, Z0
+	VFMADD231PS  (DI)(DX*1), Z15, Z1
+	VFMADD231PS  (DI)(DX*2), Z15, Z2
+	VFMADD231PS  (DI)(R11*1), Z15, Z3
+	ADDQ         $0x04, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNZ          sgemvRowsAVX512_4_loop
+
+sgemvRowsAVX512_4_done:
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z1, 64(R10)
+	VMOVUPS Z2, 128(R10)
+	VMOVUPS Z3, 192(R10)
+	VZEROUPPER
+	RET
+
+// func sgemvRowsAVX2_1(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvRowsAVX2_1(SB), NOSPLIT, $0-56
+	MOVQ    k+0(FP), CX
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DI
+	MOVQ    gstride+24(FP), DX
+	MOVQ    pstep+32(FP), R8
+	MOVQ    init+40(FP), R9
+	MOVQ    out+48(FP), R10
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	LEAQ    (DX)(DX*2), R11
+	TESTQ   CX, CX
+	JZ      sgemvRowsAVX2_1_done
+
+sgemvRowsAVX2_1_loop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VFMADD231PS  32(DI), Y15, Y1
+	ADDQ         $0x04, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNZ          sgemvRowsAVX2_1_loop
+
+sgemvRowsAVX2_1_done:
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	VZEROUPPER
+	RET
+
+// func sgemvRowsAVX2_4(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvRowsAVX2_4(SB), NOSPLIT, $0-56
+	MOVQ    k+0(FP), CX
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DI
+	MOVQ    gstride+24(FP), DX
+	MOVQ    pstep+32(FP), R8
+	MOVQ    init+40(FP), R9
+	MOVQ    out+48(FP), R10
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	VMOVUPS 64(R9), Y2
+	VMOVUPS 96(R9), Y3
+	VMOVUPS 128(R9), Y4
+	VMOVUPS 160(R9), Y5
+	VMOVUPS 192(R9), Y6
+	VMOVUPS 224(R9), Y7
+	LEAQ    (DX)(DX*2), R11
+	TESTQ   CX, CX
+	JZ      sgemvRowsAVX2_4_done
+
+sgemvRowsAVX2_4_loop:
+	VBROADCASTSS (SI), Y15
+	VFMADD231PS  (DI), Y15, Y0
+	VFMADD231PS  32(DI), Y15, Y1
+	VFMADD231PS  (DI)(DX*1), Y15, Y2
+	VFMADD231PS  32(DI)(DX*1), Y15, Y3
+	VFMADD231PS  (DI)(DX*2), Y15, Y4
+	VFMADD231PS  32(DI)(DX*2), Y15, Y5
+	VFMADD231PS  (DI)(R11*1), Y15, Y6
+	VFMADD231PS  32(DI)(R11*1), Y15, Y7
+	ADDQ         $0x04, SI
+	ADDQ         R8, DI
+	DECQ         CX
+	JNZ          sgemvRowsAVX2_4_loop
+
+sgemvRowsAVX2_4_done:
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y2, 64(R10)
+	VMOVUPS Y3, 96(R10)
+	VMOVUPS Y4, 128(R10)
+	VMOVUPS Y5, 160(R10)
+	VMOVUPS Y6, 192(R10)
+	VMOVUPS Y7, 224(R10)
+	VZEROUPPER
+	RET
+
 // func hardSwishF32AVX512(dst *float32, src *float32, n int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·hardSwishF32AVX512(SB), NOSPLIT, $0-24

@@ -55,6 +55,30 @@ var NoEpilogue = F32Epilogue{Lo: float32(math.Inf(-1)), Hi: float32(math.Inf(1))
 // Go; the activation is applied to each row while it is in L1.
 func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, threads int) {
 	s = s.norm()
+	checkDepthwiseF32(s, pw, x, sx, y, sy)
+	oh, ow := s.OutH(), s.OutW()
+	if s.N <= 0 || oh <= 0 || ow <= 0 {
+		return
+	}
+	// Each thread keeps the input rows the current output row reads in a ring
+	// of padded rows, so that every input row is laid out once per chunk of
+	// output rows (rows of an image split in a few chunks per thread).
+	chunk := max(1, (oh+4*threads-1)/(4*max(threads, 1)))
+	rowsPerImg := (oh + chunk - 1) / chunk
+	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
+		d := newDWRowsF32(s, pw, x, sx, sy, ep)
+		defer d.Release()
+		for it, _, ok := next(); ok; it, _, ok = next() {
+			img, c0 := it/rowsPerImg, it%rowsPerImg*chunk
+			c1 := min(oh, c0+chunk)
+			d.Rows(img, c0, c1, y[(img*oh+c0)*ow*sy:])
+		}
+	})
+}
+
+// checkDepthwiseF32 panics on arguments DepthwiseF32 cannot run (y nil: not
+// checked).
+func checkDepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int) {
 	if s.Groups != s.C || s.OC != pw.oc || s.OC != s.C*pw.mult || s.KH != pw.kh || s.KW != pw.kw {
 		panic(fmt.Sprintf("kernels.DepthwiseF32: shape %+v does not match the packed weights (oc=%d mult=%d %dx%d)", s, pw.oc, pw.mult, pw.kh, pw.kw))
 	}
@@ -69,71 +93,115 @@ func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float3
 	if sx == 0 {
 		inLen = s.N * s.C * s.H * s.W
 	}
-	if len(x) < inLen || len(y) < ((s.N*oh*ow)-1)*sy+s.OC {
+	if len(x) < inLen || y != nil && len(y) < ((s.N*oh*ow)-1)*sy+s.OC {
 		panic(fmt.Sprintf("kernels.DepthwiseF32: x (%d) or y (%d) too short", len(x), len(y)))
 	}
-	cp, taps := pw.cp, s.KH*s.KW
-	wp := (ow-1)*s.StrideW + (s.KW-1)*s.DilW + 1
-	rowIn := wp * cp
-	// Each thread keeps the input rows the current output row reads in a ring
-	// of padded rows, so that every input row is laid out once per chunk of
-	// output rows (rows of an image split in a few chunks per thread).
-	ring := (s.KH-1)*s.DilH + 1
-	chunk := max(1, (oh+4*threads-1)/(4*max(threads, 1)))
-	rowsPerImg := (oh + chunk - 1) / chunk
-	direct := ep.Act == ActNone && cp == s.OC && sy == cp
-	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
-		bandP, rowP := getF32(ring*rowIn), getF32(ow*cp)
-		defer f32Pool.Put(bandP)
-		defer f32Pool.Put(rowP)
-		band, row := (*bandP)[:ring*rowIn], (*rowP)[:ow*cp]
-		filled := make([]int, ring) // padded input row held by each slot
-		off := make([]int64, taps)
-		epk := [2]float32{ep.Lo, ep.Hi}
-		lastImg := -1
-		for it, _, ok := next(); ok; it, _, ok = next() {
-			img, c0 := it/rowsPerImg, it%rowsPerImg*chunk
-			c1 := min(oh, c0+chunk)
-			if img != lastImg {
-				for i := range filled {
-					filled[i] = -1
-				}
-				lastImg = img
+}
+
+// DWRowsF32 computes output rows of a DepthwiseF32 on one thread, a band at
+// a time (a fused consumer runs on each band while it is in cache). It keeps
+// the input rows the last band read, so consecutive bands of an image lay
+// every input row out once.
+type DWRowsF32 struct {
+	s           ConvShape
+	pw          *DWWeightsF32
+	x           []float32
+	sx, sy      int
+	ep          F32Epilogue
+	oh, ow      int
+	wp, rowIn   int
+	ring        int
+	bandP, rowP *[]float32
+	filled      []int // padded input row held by each slot
+	off         []int64
+	epk         [2]float32
+	lastImg     int
+	direct      bool
+}
+
+// NewDWRowsF32 prepares the band computation of DepthwiseF32(s, pw, x, sx,
+// ·, sy, ep); Release returns its buffers.
+func NewDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) *DWRowsF32 {
+	s = s.norm()
+	checkDepthwiseF32(s, pw, x, sx, nil, sy)
+	return newDWRowsF32(s, pw, x, sx, sy, ep)
+}
+
+func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) *DWRowsF32 {
+	cp := pw.cp
+	d := &DWRowsF32{s: s, pw: pw, x: x, sx: sx, sy: sy, ep: ep, oh: s.OutH(), ow: s.OutW(), lastImg: -1}
+	d.wp = (d.ow-1)*s.StrideW + (s.KW-1)*s.DilW + 1
+	d.rowIn = d.wp * cp
+	d.ring = (s.KH-1)*s.DilH + 1
+	d.bandP, d.rowP = getF32(d.ring*d.rowIn), getF32(d.ow*cp)
+	d.filled = make([]int, d.ring)
+	d.off = make([]int64, s.KH*s.KW)
+	d.epk = [2]float32{ep.Lo, ep.Hi}
+	d.direct = ep.Act == ActNone && cp == s.OC && sy == cp
+	return d
+}
+
+// Release returns the buffers; d is not usable after it.
+func (d *DWRowsF32) Release() {
+	f32Pool.Put(d.bandP)
+	f32Pool.Put(d.rowP)
+	d.bandP, d.rowP = nil, nil
+}
+
+// Rows computes output rows [oy0, oy1) of image img into y: row oy's pixels
+// at y[((oy-oy0)*OW + px)*sy].
+func (d *DWRowsF32) Rows(img, oy0, oy1 int, y []float32) {
+	s, pw := d.s, d.pw
+	cp, taps, ow, rowIn := pw.cp, s.KH*s.KW, d.ow, d.rowIn
+	if img < 0 || img >= s.N || oy0 < 0 || oy1 > d.oh || oy0 >= oy1 {
+		if oy0 == oy1 {
+			return
+		}
+		panic(fmt.Sprintf("kernels.DWRowsF32: rows [%d, %d) of image %d out of range (%d×%d)", oy0, oy1, img, s.N, d.oh))
+	}
+	if len(y) < ((oy1-oy0)*ow-1)*d.sy+s.OC {
+		panic(fmt.Sprintf("kernels.DWRowsF32: y (%d) too short for %d rows", len(y), oy1-oy0))
+	}
+	band, row := (*d.bandP)[:d.ring*rowIn], (*d.rowP)[:ow*cp]
+	if img != d.lastImg {
+		for i := range d.filled {
+			d.filled[i] = -1
+		}
+		d.lastImg = img
+	}
+	off, epk, sy := d.off, &d.epk, d.sy
+	for oy := oy0; oy < oy1; oy++ {
+		for ki := 0; ki < s.KH; ki++ {
+			r := oy*s.StrideH + ki*s.DilH
+			slot := r % d.ring
+			if d.filled[slot] != r {
+				dwFillBand(s, pw.mult, cp, d.x, d.sx, img, r, 1, d.wp, band[slot*rowIn:(slot+1)*rowIn])
+				d.filled[slot] = r
 			}
-			for oy := c0; oy < c1; oy++ {
-				for ki := 0; ki < s.KH; ki++ {
-					r := oy*s.StrideH + ki*s.DilH
-					slot := r % ring
-					if filled[slot] != r {
-						dwFillBand(s, pw.mult, cp, x, sx, img, r, 1, wp, band[slot*rowIn:(slot+1)*rowIn])
-						filled[slot] = r
-					}
-					for kj := 0; kj < s.KW; kj++ {
-						off[ki*s.KW+kj] = int64((slot*rowIn + kj*s.DilW*cp) * 4)
-					}
-				}
-				dst := y[(img*oh+oy)*ow*sy:]
-				if direct && dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, dst, cp, sy, &epk) {
-					continue
-				}
-				clamped := dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp, cp, &epk)
-				if !clamped && !depthwiseF32Row(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
-					dwRowGo(band, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)
-				}
-				lo, hi := ep.Lo, ep.Hi
-				if clamped {
-					lo, hi = NoEpilogue.Lo, NoEpilogue.Hi
-				}
-				if cp == s.OC && sy == s.OC {
-					clampActRow(dst[:ow*cp], row, lo, hi, ep.Act)
-					continue
-				}
-				for px := 0; px < ow; px++ {
-					clampActRow(dst[px*sy:px*sy+s.OC], row[px*cp:px*cp+s.OC], lo, hi, ep.Act)
-				}
+			for kj := 0; kj < s.KW; kj++ {
+				off[ki*s.KW+kj] = int64((slot*rowIn + kj*s.DilW*cp) * 4)
 			}
 		}
-	})
+		dst := y[(oy-oy0)*ow*sy:]
+		if d.direct && dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, dst, cp, sy, epk) {
+			continue
+		}
+		clamped := dwRowF32Wide(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp, cp, epk)
+		if !clamped && !depthwiseF32Row(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
+			dwRowGo(band, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)
+		}
+		lo, hi := d.ep.Lo, d.ep.Hi
+		if clamped {
+			lo, hi = NoEpilogue.Lo, NoEpilogue.Hi
+		}
+		if cp == s.OC && sy == s.OC {
+			clampActRow(dst[:ow*cp], row, lo, hi, d.ep.Act)
+			continue
+		}
+		for px := 0; px < ow; px++ {
+			clampActRow(dst[px*sy:px*sy+s.OC], row[px*cp:px*cp+s.OC], lo, hi, d.ep.Act)
+		}
+	}
 }
 
 // dwFillBand lays out padded input rows iy0..iy0+nr-1 of image img: wp pixels
@@ -168,6 +236,13 @@ func dwFillBand(s ConvShape, mult, cp int, x []float32, sx, img, iy0, nr, wp int
 					}
 				}
 			}
+		case mult == 1 && sx == cp:
+			// The pixels are contiguous at the padded stride: one copy. The
+			// channels C..cp get whatever the producer left there (not zero
+			// after an activation such as Sigmoid), harmless: every channel
+			// is its own lane and those lanes are never stored.
+			src := x[(img*s.H+iy)*s.W*sx:]
+			copy(dst[x0*cp:x1*cp], src[(x0-s.PadLeft)*sx:])
 		case mult == 1:
 			src := x[(img*s.H+iy)*s.W*sx:]
 			for j := x0; j < x1; j++ {

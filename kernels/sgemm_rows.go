@@ -119,6 +119,21 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	if bias != nil && n%nr != 0 {
 		bias = append(append(make([]float32, 0, panels*nr), bias[:n]...), make([]float32, panels*nr-n)...)
 	}
+	if m == 1 && sgemvRows(pb, x, off, bias, c, res, lo, hi, act, threads) {
+		return
+	}
+	// A last row tile of one row (a 7x7 map: 49 = 8·6 + 1 pixels) would
+	// compute five rows of nothing for every weight: that row runs as the
+	// one-row product (the same arithmetic) instead.
+	if m > sgMR && m%sgMR == 1 && sgemvRowsAsmOK(nr) {
+		r := m - 1
+		var rr []float32
+		if res != nil {
+			rr = res[r*ldc:]
+		}
+		sgemvRows(pb, x[r*lda:], off, bias, c[r*ldc:], rr, lo, hi, act, threads)
+		m = r
+	}
 	tiles := (m + sgMR - 1) / sgMR
 	// Row tiles whose six rows all exist in x run in place; the others are
 	// gathered.

@@ -398,6 +398,26 @@ func sgemvAVX2_1(a *float32, b *float32, k int, pstride int, out *float32)
 //go:noescape
 func sgemvAVX2_4(a *float32, b *float32, k int, pstride int, out *float32)
 
+// sgemvRowsAVX512_1 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
+//
+//go:noescape
+func sgemvRowsAVX512_1(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+
+// sgemvRowsAVX512_4 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 4 groups g of 16 columns, FMAs in p order.
+//
+//go:noescape
+func sgemvRowsAVX512_4(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+
+// sgemvRowsAVX2_1 (AVX2) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
+//
+//go:noescape
+func sgemvRowsAVX2_1(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+
+// sgemvRowsAVX2_4 (AVX2) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 4 groups g of 16 columns, FMAs in p order.
+//
+//go:noescape
+func sgemvRowsAVX2_4(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
+
 // hardSwishF32AVX512 applies HardSwish, x·min(max(x/6+1/2, 0), 1), to n floats (n a multiple of the vector width).
 //
 //go:noescape

@@ -83,32 +83,11 @@ func newDWRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tensor, nC
 }
 
 func (k *dwRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if len(in) < k.nConvIn {
-		return nil, fmt.Errorf("depthwise Conv: got %d inputs", len(in))
-	}
-	x, w, b := in[0], in[1], optInput(in[:k.nConvIn], 2)
-	if w != k.w || b != k.b || x == nil || x.DType != graph.Float32 || len(x.Shape) != 4 {
-		return nil, fmt.Errorf("depthwise Conv: inputs are not the planned ones")
-	}
-	n, h, wd, sx, err := convInputDims(x, k.c, k.inNHWC)
+	x, cs, outShape, sx, err := k.geometry(in)
 	if err != nil {
 		return nil, err
 	}
-	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
-	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, k.c, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(geom.Kernel) != 2 {
-		return nil, fmt.Errorf("depthwise Conv: %d spatial axes, want 2", len(geom.Kernel))
-	}
-	cs := kernels.ConvShape{N: n, H: h, W: wd, C: k.c, OC: k.m, KH: geom.Kernel[0], KW: geom.Kernel[1],
-		StrideH: geom.Strides[0], StrideW: geom.Strides[1], DilH: geom.Dilations[0], DilW: geom.Dilations[1],
-		PadTop: geom.PadBegin(0), PadLeft: geom.PadBegin(1), PadBottom: geom.PadEnd(0), PadRight: geom.PadEnd(1), Groups: k.c}
-	oh, ow := outShape[2], outShape[3]
-	if cs.OutH() != oh || cs.OutW() != ow {
-		return nil, fmt.Errorf("depthwise Conv: output %dx%d, geometry gives %dx%d", oh, ow, cs.OutH(), cs.OutW())
-	}
+	n, oh, ow := cs.N, outShape[2], outShape[3]
 	so := pixelStride(k.m)
 	if n*oh*ow == 0 {
 		if k.outNHWC {
@@ -127,6 +106,37 @@ func (k *dwRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
 	nhwcToNCHWF32(*tmp, k.m, y.F32(), n, k.m, oh*ow, ctx.Threads)
 	return []*graph.Tensor{y}, nil
+}
+
+// geometry checks a step's inputs and returns the input, the convolution's
+// shape, its NCHW output shape and the input's pixel stride (0 for NCHW).
+func (k *dwRowsKernel) geometry(in []*graph.Tensor) (x *graph.Tensor, cs kernels.ConvShape, outShape []int, sx int, err error) {
+	if len(in) < k.nConvIn {
+		return nil, cs, nil, 0, fmt.Errorf("depthwise Conv: got %d inputs", len(in))
+	}
+	x, w, b := in[0], in[1], optInput(in[:k.nConvIn], 2)
+	if w != k.w || b != k.b || x == nil || x.DType != graph.Float32 || len(x.Shape) != 4 {
+		return nil, cs, nil, 0, fmt.Errorf("depthwise Conv: inputs are not the planned ones")
+	}
+	n, h, wd, sx, err := convInputDims(x, k.c, k.inNHWC)
+	if err != nil {
+		return nil, cs, nil, 0, err
+	}
+	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
+	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, k.c, false)
+	if err != nil {
+		return nil, cs, nil, 0, err
+	}
+	if len(geom.Kernel) != 2 {
+		return nil, cs, nil, 0, fmt.Errorf("depthwise Conv: %d spatial axes, want 2", len(geom.Kernel))
+	}
+	cs = kernels.ConvShape{N: n, H: h, W: wd, C: k.c, OC: k.m, KH: geom.Kernel[0], KW: geom.Kernel[1],
+		StrideH: geom.Strides[0], StrideW: geom.Strides[1], DilH: geom.Dilations[0], DilW: geom.Dilations[1],
+		PadTop: geom.PadBegin(0), PadLeft: geom.PadBegin(1), PadBottom: geom.PadEnd(0), PadRight: geom.PadEnd(1), Groups: k.c}
+	if cs.OutH() != outShape[2] || cs.OutW() != outShape[3] {
+		return nil, cs, nil, 0, fmt.Errorf("depthwise Conv: output %dx%d, geometry gives %dx%d", outShape[2], outShape[3], cs.OutH(), cs.OutW())
+	}
+	return x, cs, outShape, sx, nil
 }
 
 // nhwcToNCHWF32 transposes n images of plane pixels (stride st) of c channels.

@@ -111,7 +111,7 @@ func TestFusedActivationsAndDepthwiseChains(t *testing.T) {
 				dw, left, gates := 0, 0, 0
 				for _, st := range s.steps {
 					switch k := st.kernel.(type) {
-					case *dwRowsKernel:
+					case *dwRowsKernel, *dwPointwiseKernel:
 						dw++
 					case *nhwcGateKernel:
 						gates++

@@ -306,6 +306,8 @@ func (s *Session) plan() error {
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
 	s.planChannelsLast()
+	s.fuseDepthwisePointwise() // fuse_dw_pw.go
+	s.fuseExpandDepthwise()    // fuse_expand_dw.go
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}
 	for i, st := range s.steps {

@@ -1,0 +1,9 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+func sgemvRowsAsmOK(nr int) bool { return false }
+
+func sgemvRowsAsm(pb *RowsB, u int, a []float32, init, out *[rowsWideNR]float32) {
+	panic("kernels: no one-row assembly kernels on this platform")
+}

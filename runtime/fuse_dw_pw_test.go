@@ -1,0 +1,125 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestDepthwisePointwiseFusion runs inverted-residual chains with the
+// depthwise + 1x1 and 1x1 + depthwise fusions (fuse_expand_dw.go) on and off
+// and with the channels-last pass off: fused steps where expected, outputs bit-identical to the unfused channels-
+// last execution (the same arithmetic, band by band) and within GEMM
+// tolerance of the NCHW one, at 1 and 2 threads. The cases cover stride 1 and
+// 2, 3x3 and 5x5, channel counts off the 16-lane panels (24, 40, 72), a
+// residual on the 1x1, an activation after it, batch 2, maps of many bands
+// and of one, a depthwise output with a second reader (not fused), a 1x1
+// that writes a graph output (not fused), an expansion read from the NCHW
+// graph input (not fused), a depthwise channel multiplier, and a depthwise
+// convolution whose output feeds a squeeze-excite gate (neither fusion).
+func TestDepthwisePointwiseFusion(t *testing.T) {
+	cases := []struct {
+		name  string
+		c, h  int
+		fused int // depthwise + projection
+		exp   int // expansion + depthwise (+ projection)
+		build func(b *mb) string
+	}{
+		{name: "mobilenet_v2 blocks, many bands", c: 16, h: 48, fused: 3, exp: 2, build: func(b *mb) string {
+			x := tRelu6(b, tConv(b, "x", 16, 96, 1, 1, 1))
+			x = tRelu6(b, tConv(b, x, 96, 96, 3, 2, 96))
+			x = tConv(b, x, 96, 24, 1, 1, 1)
+			y := tRelu6(b, tConv(b, x, 24, 144, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 144, 144, 3, 1, 144))
+			x = b.Node("Add", []string{x, tConv(b, y, 144, 24, 1, 1, 1)})
+			y = tRelu6(b, tConv(b, x, 24, 72, 1, 1, 1))
+			y = tSiLU(b, tConv(b, y, 72, 72, 5, 1, 72))
+			y = tRelu6(b, tConv(b, y, 72, 40, 1, 1, 1))
+			return b.Node("GlobalAveragePool", []string{y})
+		}},
+		{name: "small map, second reader, graph output", c: 8, h: 7, fused: 1, exp: 1, build: func(b *mb) string {
+			x := tRelu6(b, tConv(b, "x", 8, 32, 1, 1, 1))
+			d := tRelu6(b, tConv(b, x, 32, 32, 3, 1, 32))
+			y := tConv(b, d, 32, 16, 1, 1, 1)
+			g := b.Node("GlobalAveragePool", []string{d}) // a second reader of d
+			b.Output(g)
+			e := tRelu6(b, tConv(b, y, 16, 48, 1, 1, 1))
+			e = tRelu6(b, tConv(b, e, 48, 48, 3, 2, 48))
+			z := tConv(b, e, 48, 16, 1, 1, 1)
+			b.Output(b.Node("GlobalMaxPool", []string{z}))
+			e2 := tRelu6(b, tConv(b, z, 16, 32, 3, 1, 16))
+			return tConv(b, e2, 32, 8, 1, 1, 1) // a graph output: NCHW, not fused
+		}},
+		{name: "112x112 map: many bands and slabs", c: 8, h: 112, fused: 2, exp: 2, build: func(b *mb) string {
+			x := tRelu6(b, tConv(b, "x", 8, 16, 3, 1, 1))
+			y := tRelu6(b, tConv(b, x, 16, 96, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 96, 96, 3, 1, 96))
+			y = tConv(b, y, 96, 16, 1, 1, 1)
+			x = b.Node("Add", []string{x, y})
+			y = tRelu6(b, tConv(b, x, 16, 64, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 64, 64, 5, 2, 64))
+			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
+		}},
+		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 1, build: func(b *mb) string {
+			x := tSiLU(b, tConv(b, "x", 8, 16, 3, 1, 1))
+			x = tConv(b, x, 16, 24, 1, 1, 1)
+			y := tSiLU(b, tConv(b, x, 24, 144, 1, 1, 1))
+			y = tSiLU(b, tConv(b, y, 144, 144, 5, 2, 144))
+			g := tSiLU(b, tConv(b, b.Node("GlobalAveragePool", []string{y}), 144, 8, 1, 1, 1))
+			g = b.Node("Sigmoid", []string{tConv(b, g, 8, 144, 1, 1, 1)})
+			y = tConv(b, b.Node("Mul", []string{y, g}), 144, 40, 1, 1, 1)
+			z := tRelu6(b, tConv(b, y, 40, 80, 1, 1, 1))
+			z = tRelu6(b, tConv(b, z, 80, 80, 3, 1, 80))
+			z = b.Node("Add", []string{y, tConv(b, z, 80, 40, 1, 1, 1)})
+			return b.Node("GlobalAveragePool", []string{z})
+		}},
+	}
+	defer func(v, f, e bool) { channelsLastMode, dwPWFusion, expandDWFusion = v, f, e }(channelsLastMode, dwPWFusion, expandDWFusion)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB(7)
+			b.Input("x", graph.Dim{Size: 2}, graph.Dim{Size: tc.c}, graph.Dim{Size: tc.h}, graph.Dim{Size: tc.h})
+			b.Output(tc.build(b))
+			m := b.Model()
+			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(3)), []int{2, tc.c, tc.h, tc.h}, -2, 2)}
+			channelsLastMode = false
+			ref, err := NewSession(m, WithMode(ModeFloat))
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			channelsLastMode = true
+			for _, th := range []int{1, 2} {
+				dwPWFusion, expandDWFusion = false, false
+				apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				same, err := apart.RunTensors(in)
+				require.NoError(t, err)
+				dwPWFusion, expandDWFusion = true, true
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				fused, exp := 0, 0
+				for _, st := range s.steps {
+					switch st.kernel.(type) {
+					case *dwPointwiseKernel:
+						fused++
+					case *expandDWKernel: // always with the projection
+						exp++
+						fused++
+					}
+				}
+				require.Equal(t, tc.fused, fused, "depthwise + projection steps")
+				require.Equal(t, tc.exp, exp, "expansion + depthwise steps")
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				for _, o := range s.Outputs() {
+					msg := fmt.Sprintf("%s, %d threads", o.Name, th)
+					require.NoError(t, CompareTensors(got[o.Name], want[o.Name], gemmTol), msg)
+					require.Equal(t, same[o.Name].Data, got[o.Name].Data, msg)
+				}
+			}
+		})
+	}
+}

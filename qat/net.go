@@ -230,13 +230,19 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 		if name == "" {
 			continue
 		}
-		if i > 0 {
+		s := o.out
+		if mo, ok := o.op.(multiOutput); ok && i < len(mo.outSlots()) {
+			s = mo.outSlots()[i]
+		} else if i > 0 {
 			return fmt.Errorf("node %s: output %d (%q) is not supported in training", node.Label(), i, name)
 		}
-		b.define(name, o.out)
+		b.define(name, s)
 	}
 	return nil
 }
+
+// multiOutput is an op with one output slot per node output (Split).
+type multiOutput interface{ outSlots() []int }
 
 // built is what a builder function returns: the op and its output slot.
 type built struct {
@@ -257,6 +263,7 @@ func init() {
 		"Flatten": buildReshape, "Reshape": buildReshape, "Squeeze": buildReshape, "Unsqueeze": buildReshape,
 		"Dropout": buildReshape, "Identity": buildReshape,
 	}
+	registerMoreOps()
 }
 
 func supportedOps() []string {

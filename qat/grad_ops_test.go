@@ -1,0 +1,227 @@
+package qat
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+func strAttr(name, v string) *graph.Attr {
+	return &graph.Attr{Name: name, Type: graph.AttrString, S: v}
+}
+
+func multiNode(op string, in, out []string, attrs ...*graph.Attr) *graph.Node {
+	n := node(op, in, out[0], attrs...)
+	n.Outputs = out
+	return n
+}
+
+func i64(v ...int64) *graph.Tensor { return graph.FromInt64([]int{len(v)}, v) }
+
+// TestGradientsMoreOps checks, for the operators beyond the bundled models' set, that
+// the training forward pass computes what the float runtime computes, and that the
+// gradients of the input and of every parameter match finite differences.
+func TestGradientsMoreOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	w := func(shape ...int) *graph.Tensor { return randTensor(rng, 0.5, shape...) }
+	pos := func(shape ...int) *graph.Tensor {
+		tt := randTensor(rng, 0.5, shape...)
+		for i, v := range tt.F32() {
+			tt.F32()[i] = 0.5 + float32(math.Abs(float64(v)))
+		}
+		return tt
+	}
+	sc := func(v float32) map[string]*graph.Tensor { return map[string]*graph.Tensor{"k": graph.ScalarFloat32(v)} }
+	// scaled applies op to k*x so that the inputs reach the op's interesting range.
+	scaled := func(k float32, op string, attrs ...*graph.Attr) tinyModel {
+		return tinyModel{[]int{10}, []*graph.Node{node("Mul", []string{"x", "k"}, "s"), node(op, []string{"s"}, "y", attrs...)}, sc(k)}
+	}
+	bn := func(in string, out string) *graph.Node {
+		return node("BatchNormalization", []string{in, "g", "be", "mu", "var"}, out, floatAttr("epsilon", 1e-3))
+	}
+	bnInits := func(c int, extra map[string]*graph.Tensor) map[string]*graph.Tensor {
+		m := map[string]*graph.Tensor{"g": pos(c), "be": w(c), "mu": w(c), "var": pos(c)}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		m    tinyModel
+		// wantOp, when set, is an op type the training program must not contain
+		// (checked through the labels: BN rewritten as a depthwise conv).
+	}{
+		{"HardSigmoid saturating", scaled(5, "HardSigmoid")},
+		{"HardSigmoid alpha 1/6 (PyTorch's)", scaled(5, "HardSigmoid", floatAttr("alpha", 1.0/6))},
+		{"HardSwish", scaled(6, "HardSwish")},
+		{"HardSwish as x*HardSigmoid(x) (torch export)", tinyModel{[]int{10}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"),
+			node("HardSigmoid", []string{"s"}, "h", floatAttr("alpha", 1.0/6)),
+			node("Mul", []string{"s", "h"}, "y")}, sc(6)}},
+		{"Tanh", scaled(3, "Tanh")},
+		{"Elu", scaled(3, "Elu", floatAttr("alpha", 0.7))},
+		{"Selu", scaled(3, "Selu")},
+		{"Softplus", scaled(3, "Softplus")},
+		{"Softsign", scaled(3, "Softsign")},
+		{"Neg", scaled(1, "Neg")},
+		{"Abs", scaled(1, "Abs")},
+		{"Exp", scaled(2, "Exp")},
+		{"Erf (GELU's)", scaled(2, "Erf")},
+		{"Div by a constant (normalization)", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("Sub", []string{"x", "m"}, "c"), node("Div", []string{"c", "s"}, "y")},
+			map[string]*graph.Tensor{"m": w(3, 1, 1), "s": pos(3, 1, 1)}}},
+		{"Div by a tensor", tinyModel{[]int{6}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"), node("Div", []string{"x", "e"}, "y")}, nil}},
+		{"Div of a constant by a tensor", tinyModel{[]int{6}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"), node("Div", []string{"k", "e"}, "y")}, sc(1.5)}},
+		{"Concat channels (DenseNet)", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Conv", []string{"x", "w"}, "c", ints("pads", 1, 1, 1, 1)),
+			node("Concat", []string{"x", "c"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"w": w(3, 2, 3, 3)}}},
+		{"Concat last axis, a tensor read twice", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"),
+			node("Concat", []string{"x", "r", "x"}, "y", intAttr("axis", -1))}, nil}},
+		{"Split equal halves then Mul", tinyModel{[]int{4, 2, 2}, []*graph.Node{
+			multiNode("Split", []string{"x"}, []string{"a", "b"}, intAttr("axis", 1)),
+			node("Mul", []string{"a", "b"}, "y")}, nil}},
+		{"Split sizes then Concat swapped (ShuffleNet)", tinyModel{[]int{5, 2, 2}, []*graph.Node{
+			multiNode("Split", []string{"x", "sp"}, []string{"a", "b"}, intAttr("axis", 1)),
+			node("Relu", []string{"b"}, "r"),
+			node("Concat", []string{"r", "a"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"sp": i64(2, 3)}}},
+		{"Transpose NCHW->NHWC", tinyModel{[]int{2, 3, 4}, []*graph.Node{
+			node("Transpose", []string{"x"}, "y", ints("perm", 0, 2, 3, 1))}, nil}},
+		{"Channel shuffle Reshape-Transpose-Reshape", tinyModel{[]int{6, 2, 2}, []*graph.Node{
+			node("Reshape", []string{"x", "s1"}, "r1"),
+			node("Transpose", []string{"r1"}, "t", ints("perm", 0, 2, 1, 3, 4)),
+			node("Reshape", []string{"t", "s2"}, "y")},
+			map[string]*graph.Tensor{"s1": i64(-1, 2, 3, 2, 2), "s2": i64(-1, 6, 2, 2)}}},
+		{"Slice with steps and a negative step", tinyModel{[]int{4, 5}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "ax", "sp"}, "y")},
+			map[string]*graph.Tensor{"st": i64(0, -1), "en": i64(4, -6), "ax": i64(1, 2), "sp": i64(2, -2)}}},
+		{"Pad constant 0.3", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Pad", []string{"x", "p", "v"}, "y")},
+			map[string]*graph.Tensor{"p": i64(0, 0, 1, 2, 0, 0, 2, 0), "v": graph.ScalarFloat32(0.3)}}},
+		{"Pad reflect", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Pad", []string{"x", "p"}, "y", strAttr("mode", "reflect"))}, map[string]*graph.Tensor{"p": i64(0, 0, 1, 2, 0, 0, 2, 1)}}},
+		{"Pad edge", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Pad", []string{"x", "p"}, "y", strAttr("mode", "edge"))}, map[string]*graph.Tensor{"p": i64(0, 0, 1, 0, 0, 0, 2, 1)}}},
+		{"Resize nearest x2 (nn.Upsample)", tinyModel{[]int{2, 2, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("coordinate_transformation_mode", "asymmetric"), strAttr("nearest_mode", "floor"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}},
+		{"Resize nearest to sizes, half_pixel", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "", "sz"}, "y")}, map[string]*graph.Tensor{"sz": i64(3, 2, 5, 2)}}},
+		{"DepthToSpace", tinyModel{[]int{4, 2, 2}, []*graph.Node{node("DepthToSpace", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
+		{"SpaceToDepth", tinyModel{[]int{1, 4, 4}, []*graph.Node{node("SpaceToDepth", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
+		{"Gather constant indices", tinyModel{[]int{4, 3}, []*graph.Node{
+			node("Gather", []string{"x", "ix"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"ix": i64(3, 0, 0)}}},
+		{"Softmax inner axis", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"), node("Softmax", []string{"s"}, "y", intAttr("axis", 1))}, sc(3)}},
+		{"LogSoftmax last axis", tinyModel{[]int{5}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"), node("LogSoftmax", []string{"s"}, "y")}, sc(3)}},
+		{"ReduceMean spatial (x.mean([2, 3]))", tinyModel{[]int{3, 2, 3}, []*graph.Node{
+			node("ReduceMean", []string{"x"}, "y", ints("axes", 2, 3), intAttr("keepdims", 0))}, nil}},
+		{"ReduceSum channels keepdims", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("ReduceSum", []string{"x", "ax"}, "y")}, map[string]*graph.Tensor{"ax": i64(1)}}},
+		{"BatchNormalization on [N, C] (BatchNorm1d)", tinyModel{[]int{4}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"), bn("r", "y")}, bnInits(4, nil)}},
+		{"BatchNormalization before Relu-Conv (DenseNet pre-activation)", tinyModel{[]int{3, 3, 3}, []*graph.Node{
+			bn("x", "b"), node("Relu", []string{"b"}, "r"), node("Conv", []string{"r", "w"}, "y", ints("pads", 1, 1, 1, 1))},
+			bnInits(3, map[string]*graph.Tensor{"w": w(2, 3, 3, 3)})}},
+		{"BatchNormalization after an Add", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Add", []string{"x", "x"}, "a"), bn("a", "y")}, bnInits(2, nil)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m.model()
+			n, err := New(m, Config{FloatOnly: true, Threads: 2})
+			require.NoError(t, err)
+			checkForwardMatchesRuntime(t, m, n, 3)
+			checkGrads(t, n, 3, false)
+		})
+	}
+}
+
+// checkForwardMatchesRuntime compares the training forward pass with the float
+// runtime on the same input.
+func checkForwardMatchesRuntime(t *testing.T, m *graph.Model, n *Net, batch int) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(2))
+	shape := append([]int{batch}, n.inShape...)
+	x := make([]float32, numel(shape))
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	gotShape, got, err := n.Forward(x, batch)
+	require.NoError(t, err)
+	s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeFloat))
+	require.NoError(t, err)
+	out, err := s.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32(shape, x)})
+	require.NoError(t, err)
+	want := out["y"]
+	require.Equal(t, want.Shape, gotShape)
+	for i, v := range want.F32() {
+		require.InDelta(t, v, got[i], 1e-5*(1+math.Abs(float64(v))), "element %d", i)
+	}
+}
+
+// TestStandaloneBatchNormTrains checks where a BatchNormalization that follows no
+// Conv/Gemm ends up: on a feature map it becomes a depthwise 1x1 convolution (trained
+// as one: its weight and bias are the BN's scale and shift), on [N, C] features it is
+// a bnOp with trainable gamma and beta.
+func TestStandaloneBatchNormTrains(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	inits := func(c int) map[string]*graph.Tensor {
+		return map[string]*graph.Tensor{"g": randTensor(rng, 1, c), "be": randTensor(rng, 1, c), "mu": randTensor(rng, 1, c), "var": graph.FromFloat32([]int{c}, make([]float32, c))}
+	}
+	bn := node("BatchNormalization", []string{"r", "g", "be", "mu", "var"}, "y")
+	m4 := tinyModel{[]int{2, 3, 3}, []*graph.Node{node("Relu", []string{"x"}, "r"), bn}, inits(2)}.model()
+	n, err := New(m4, Config{FloatOnly: true})
+	require.NoError(t, err)
+	var conv bool
+	for _, o := range n.ops {
+		if _, ok := o.(*convOp); ok {
+			conv = true
+		}
+	}
+	require.True(t, conv, "a BN on a feature map trains as a depthwise convolution")
+	require.Len(t, n.Params(), 2)
+
+	m2 := tinyModel{[]int{2}, []*graph.Node{node("Relu", []string{"x"}, "r"), bn}, inits(2)}.model()
+	n, err = New(m2, Config{FloatOnly: true})
+	require.NoError(t, err)
+	var names []string
+	for _, p := range n.Params() {
+		names = append(names, p.Name)
+	}
+	require.Equal(t, []string{"be", "g"}, names, "gamma and beta are trainable, the statistics are not")
+}
+
+func TestNoGradientNamesNodeMoreOps(t *testing.T) {
+	cases := []struct {
+		name  string
+		m     tinyModel
+		parts []string
+	}{
+		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Sqrt", []string{"r"}, "y")}, nil},
+			[]string{"y_node", "Sqrt"}},
+		{"Resize linear", tinyModel{[]int{1, 2, 2}, []*graph.Node{node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}, []string{"y_node", "linear"}},
+		{"Cast feeding a Pad (computed pads)", tinyModel{[]int{4}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"), node("Cast", []string{"r"}, "c", intAttr("to", 7)),
+			node("Pad", []string{"x", "c"}, "y")}, nil}, []string{"Cast"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.m.model(), Config{})
+			require.ErrorIs(t, err, ErrNoGradient)
+			for _, p := range tc.parts {
+				require.ErrorContains(t, err, p)
+			}
+		})
+	}
+}

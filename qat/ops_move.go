@@ -23,19 +23,19 @@ import (
 // (index mod 4096 and index div 4096, each plus one so that a fill reads as 0). The
 // map is rebuilt only when the input shapes change.
 type moveOp struct {
-	node   string
-	gnode  *graph.Node // the node as the kernel sees it (a Pad's value set to 0)
-	opset  int64
-	ins    []int          // data slots, in the order of dataPos
-	pos    []int          // node input index of each data slot
-	ctrl   []*graph.Tensor // the node's inputs with nil at data positions
-	outs   []int
-	fill   float32
+	node      string
+	gnode     *graph.Node // the node as the kernel sees it (a Pad's value set to 0)
+	opset     int64
+	ins       []int           // data slots, in the order of dataPos
+	pos       []int           // node input index of each data slot
+	ctrl      []*graph.Tensor // the node's inputs with nil at data positions
+	outs      []int
+	fill      float32
 	shapes    [][]int // input shapes the maps were built for
 	outShapes [][]int
-	src    [][]int32
-	which  [][]uint8 // per output, the data input of each element (nil with one input)
-	inj    bool      // no input element is read twice (backward may run in parallel)
+	src       [][]int32
+	which     [][]uint8 // per output, the data input of each element (nil with one input)
+	inj       bool      // no input element is read twice (backward may run in parallel)
 }
 
 func buildMove(b *builder, node *graph.Node) (built, error) {

@@ -119,6 +119,10 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"SpaceToDepth", tinyModel{[]int{1, 4, 4}, []*graph.Node{node("SpaceToDepth", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
 		{"Gather constant indices", tinyModel{[]int{4, 3}, []*graph.Node{
 			node("Gather", []string{"x", "ix"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"ix": i64(3, 0, 0)}}},
+		{"MaxPool ceil_mode (GoogLeNet, SqueezeNet)", tinyModel{[]int{2, 6, 6}, []*graph.Node{
+			node("MaxPool", []string{"x"}, "y", ints("kernel_shape", 3, 3), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
+		{"AveragePool ceil_mode", tinyModel{[]int{2, 5, 5}, []*graph.Node{
+			node("AveragePool", []string{"x"}, "y", ints("kernel_shape", 2, 2), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
 		{"Softmax inner axis", tinyModel{[]int{3, 2, 2}, []*graph.Node{
 			node("Mul", []string{"x", "k"}, "s"), node("Softmax", []string{"s"}, "y", intAttr("axis", 1))}, sc(3)}},
 		{"LogSoftmax last axis", tinyModel{[]int{5}, []*graph.Node{

@@ -131,7 +131,7 @@ func shuffleNetBlock() *graph.Model {
 func miscBlock() *graph.Model {
 	b := newBlockNet(14)
 	x := b.Node("Div", []string{b.Node("Sub", []string{"input", scalar(b, 0.286)}), scalar(b, 0.353)})
-	x = b.Node("Tanh", []string{b.conv(x, 1, 8, 3, 2, 1)}) // 14x14
+	x = b.Node("Tanh", []string{b.conv(x, 1, 8, 3, 2, 1)})  // 14x14
 	d := b.Node("Relu", []string{b.conv(x, 8, 8, 3, 2, 1)}) // 7x7
 	u := b.Node("Resize", []string{d, "", b.Init("sc", graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2}))},
 		&graph.Attr{Name: "coordinate_transformation_mode", Type: graph.AttrString, S: "asymmetric"},

@@ -100,6 +100,17 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Transpose", []string{"r1"}, "t", ints("perm", 0, 2, 1, 3, 4)),
 			node("Reshape", []string{"t", "s2"}, "y")},
 			map[string]*graph.Tensor{"s1": i64(-1, 2, 3, 2, 2), "s2": i64(-1, 6, 2, 2)}}},
+		{"Channel shuffle with shapes from x.size() (PyTorch export)", tinyModel{[]int{6, 2, 2}, []*graph.Node{
+			node("Shape", []string{"x"}, "sh"),
+			node("Gather", []string{"sh", "i0"}, "n"), node("Unsqueeze", []string{"n", "a0"}, "nu"),
+			node("Gather", []string{"sh", "i1"}, "c"), node("Div", []string{"c", "g"}, "cg"), node("Unsqueeze", []string{"cg", "a0"}, "cgu"),
+			node("Concat", []string{"nu", "g1", "cgu", "hw"}, "s1", intAttr("axis", 0)),
+			node("Reshape", []string{"x", "s1"}, "r1"),
+			node("Transpose", []string{"r1"}, "t", ints("perm", 0, 2, 1, 3, 4)),
+			node("Concat", []string{"nu", "m1"}, "s2", intAttr("axis", 0)),
+			node("Reshape", []string{"t", "s2"}, "y")},
+			map[string]*graph.Tensor{"i0": graph.FromInt64(nil, []int64{0}), "i1": graph.FromInt64(nil, []int64{1}), "g": graph.FromInt64(nil, []int64{2}),
+				"a0": i64(0), "g1": i64(2), "hw": i64(2, 2), "m1": i64(-1)}}},
 		{"Slice with steps and a negative step", tinyModel{[]int{4, 5}, []*graph.Node{
 			node("Slice", []string{"x", "st", "en", "ax", "sp"}, "y")},
 			map[string]*graph.Tensor{"st": i64(0, -1), "en": i64(4, -6), "ax": i64(1, 2), "sp": i64(2, -2)}}},
@@ -146,7 +157,34 @@ func TestGradientsMoreOps(t *testing.T) {
 			require.NoError(t, err)
 			checkForwardMatchesRuntime(t, m, n, 3)
 			checkGrads(t, n, 3, false)
+			// a different batch size rebuilds the index maps and the computed shapes
+			checkForwardMatchesRuntime(t, m, n, 2)
 		})
+	}
+}
+
+// TestShapeArithmeticRunsEachBatch: shape computations that depend on the batch size
+// are evaluated at run time, not folded to the first batch's values.
+func TestShapeArithmeticRunsEachBatch(t *testing.T) {
+	m := tinyModel{[]int{2, 3}, []*graph.Node{
+		node("Shape", []string{"x"}, "sh"),
+		node("Gather", []string{"sh", "i0"}, "n"), node("Unsqueeze", []string{"n", "a0"}, "nu"),
+		node("Concat", []string{"nu", "m1"}, "s", intAttr("axis", 0)),
+		node("Reshape", []string{"x", "s"}, "y")},
+		map[string]*graph.Tensor{"i0": graph.FromInt64(nil, []int64{0}), "a0": i64(0), "m1": i64(-1)}}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	var shapeOps int
+	for _, o := range n.ops {
+		if _, ok := o.(*shapeOp); ok {
+			shapeOps++
+		}
+	}
+	require.Equal(t, 4, shapeOps, "Shape, Gather, Unsqueeze and Concat are evaluated at run time")
+	for _, batch := range []int{1, 4, 2} {
+		shape, _, err := n.Forward(make([]float32, batch*6), batch)
+		require.NoError(t, err)
+		require.Equal(t, []int{batch, 6}, shape)
 	}
 }
 
@@ -215,9 +253,10 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 			[]string{"y_node", "Sqrt"}},
 		{"Resize linear", tinyModel{[]int{1, 2, 2}, []*graph.Node{node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
 			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}, []string{"y_node", "linear"}},
-		{"Cast feeding a Pad (computed pads)", tinyModel{[]int{4}, []*graph.Node{
-			node("Relu", []string{"x"}, "r"), node("Cast", []string{"r"}, "c", intAttr("to", 7)),
-			node("Pad", []string{"x", "c"}, "y")}, nil}, []string{"Cast"}},
+		{"Round (no gradient)", tinyModel{[]int{4}, []*graph.Node{node("Round", []string{"x"}, "y")}, nil}, []string{"y_node", "Round"}},
+		{"Pad reading its value from data", tinyModel{[]int{4}, []*graph.Node{
+			node("ReduceMean", []string{"x"}, "m", intAttr("keepdims", 0)),
+			node("Pad", []string{"x", "p", "m"}, "y")}, map[string]*graph.Tensor{"p": i64(0, 1, 0, 1)}}, []string{"y_node", "Pad input 2", "not a constant"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,6 +52,10 @@ type Net struct {
 	frozenBN  bool
 	// inputGrad makes Backward compute the gradient of the input (tests).
 	inputGrad bool
+	// computed holds the values of the shape arithmetic (ops_shapeprog.go), named in
+	// computedNames when the net is built.
+	computed      map[string]*graph.Tensor
+	computedNames map[string]bool
 }
 
 // builder state: the slot consumers read for each tensor name, and the fake
@@ -81,7 +85,8 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and one [N, classes] output", len(g.Inputs), len(g.Outputs))
 	}
 	n := &Net{plan: plan, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
-		threads: cfg.Threads, emaRanges: true, emaConst: 0.01}
+		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
+		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
 		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m}
 	if !cfg.FloatOnly {
@@ -213,6 +218,12 @@ var ErrNoGradient = errors.New("operator has no gradient in qat")
 func (b *builder) node(node *graph.Node, bn *bnParams) error {
 	if node.Domain != "" {
 		return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)
+	}
+	if b.isShapeNode(node) {
+		if err := buildShapeOp(b, node); err != nil {
+			return fmt.Errorf("node %s: %w", node.Label(), err)
+		}
+		return nil
 	}
 	mk, ok := builders[node.OpType]
 	if !ok {

@@ -23,12 +23,15 @@ import (
 // (index mod 4096 and index div 4096, each plus one so that a fill reads as 0). The
 // map is rebuilt only when the input shapes change.
 type moveOp struct {
-	node      string
-	gnode     *graph.Node // the node as the kernel sees it (a Pad's value set to 0)
-	opset     int64
-	ins       []int           // data slots, in the order of dataPos
-	pos       []int           // node input index of each data slot
-	ctrl      []*graph.Tensor // the node's inputs with nil at data positions
+	node  string
+	gnode *graph.Node // the node as the kernel sees it (a Pad's value set to 0)
+	opset int64
+	ins   []int           // data slots, in the order of dataPos
+	pos   []int           // node input index of each data slot
+	ctrl  []*graph.Tensor // the node's inputs with nil at data positions
+	// ctrlFrom names, per input, a control input computed by the shape arithmetic
+	// (Net.computed); the maps are rebuilt when its value changes.
+	ctrlFrom  []string
 	outs      []int
 	fill      float32
 	shapes    [][]int // input shapes the maps were built for
@@ -39,7 +42,8 @@ type moveOp struct {
 }
 
 func buildMove(b *builder, node *graph.Node) (built, error) {
-	o := &moveOp{node: node.Label(), opset: b.n.plan.Model.Opset(), ctrl: make([]*graph.Tensor, len(node.Inputs))}
+	o := &moveOp{node: node.Label(), opset: b.n.plan.Model.Opset(), ctrl: make([]*graph.Tensor, len(node.Inputs)),
+		ctrlFrom: make([]string, len(node.Inputs))}
 	gn := *node
 	gn.Attrs = map[string]*graph.Attr{}
 	for k, v := range node.Attrs {
@@ -86,6 +90,10 @@ func buildMove(b *builder, node *graph.Node) (built, error) {
 			continue
 		}
 		t := b.g.Initializers[name]
+		if t == nil && b.n.computedNames[name] && !(node.OpType == "Pad" && i == 2) {
+			o.ctrlFrom[i] = name // computed from the batch size: read at run time
+			continue
+		}
 		if t == nil {
 			return built{}, fmt.Errorf("%w: %s input %d (%q) is not a constant", ErrNoGradient, node.OpType, i, name)
 		}
@@ -117,6 +125,18 @@ func (o *moveOp) plan(n *Net) error {
 	for j, s := range o.ins {
 		if same && !equalShape(o.shapes[j], n.vals[s].shape) {
 			same = false
+		}
+	}
+	for i, name := range o.ctrlFrom {
+		if name == "" {
+			continue
+		}
+		t := n.computed[name]
+		if t == nil {
+			return fmt.Errorf("input %q was not computed", name)
+		}
+		if !sameValues(o.ctrl[i], t) {
+			o.ctrl[i], same = t, false
 		}
 	}
 	if same && o.src != nil {

@@ -203,6 +203,8 @@ type reshapeOp struct {
 	axis    int
 	target  []int64
 	axes    []int64
+	// targetFrom names a Reshape target computed by the shape arithmetic (Net.computed).
+	targetFrom string
 }
 
 func buildReshape(b *builder, node *graph.Node) (built, error) {
@@ -220,6 +222,10 @@ func buildReshape(b *builder, node *graph.Node) (built, error) {
 	}
 	switch node.OpType {
 	case "Reshape":
+		if b.n.computedNames[node.Input(1)] {
+			o.targetFrom = node.Input(1) // computed from the batch size: read at run time
+			break
+		}
 		if o.target, err = ints(1); err != nil {
 			return built{}, err
 		}
@@ -318,6 +324,16 @@ func (o *reshapeOp) outShape(s []int) ([]int, error) {
 
 func (o *reshapeOp) forward(n *Net) error {
 	x, y := n.vals[o.in], n.vals[o.out]
+	if o.targetFrom != "" {
+		t := n.computed[o.targetFrom]
+		if t == nil {
+			return fmt.Errorf("shape %q was not computed", o.targetFrom)
+		}
+		var err error
+		if o.target, err = t.AsInt64(); err != nil {
+			return fmt.Errorf("shape %q: %w", o.targetFrom, err)
+		}
+	}
 	shape, err := o.outShape(x.shape)
 	if err != nil {
 		return err

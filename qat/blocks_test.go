@@ -143,6 +143,13 @@ func miscBlock() *graph.Model {
 	return b.head(x, 8)
 }
 
+// torchBlocks is the network of TestTorchReferenceGradients as torch.onnx wrote it.
+func torchBlocks(t *testing.T) *graph.Model {
+	m, err := graph.Load("../testdata/models/torch_cnn_blocks.onnx")
+	require.NoError(t, err)
+	return m
+}
+
 // TestBlocksTrainAndExport trains each block on Fashion-MNIST with fake quantization:
 // the loss goes down, and the exported QDQ model on the int8 runtime computes what the
 // fake-quantized forward pass computes (as TestExportMatchesInt8Runtime).
@@ -159,6 +166,7 @@ func TestBlocksTrainAndExport(t *testing.T) {
 		{"DenseNet block", denseNetBlock()},
 		{"ShuffleNet block", shuffleNetBlock()},
 		{"normalisation, Tanh, Softmax gate, Resize", miscBlock()},
+		{"torch.onnx export of the blocks", torchBlocks(t)},
 	}
 	for _, tc := range models {
 		t.Run(tc.name, func(t *testing.T) {

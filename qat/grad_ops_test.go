@@ -73,6 +73,24 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"Abs", scaled(1, "Abs")},
 		{"Exp", scaled(2, "Exp")},
 		{"Erf (GELU's)", scaled(2, "Erf")},
+		{"Sqrt, Reciprocal, Log of positive values", tinyModel{[]int{10}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"), node("Sqrt", []string{"e"}, "s"), node("Reciprocal", []string{"s"}, "r"),
+			node("Add", []string{"r", "k"}, "a"), node("Log", []string{"a"}, "y")}, sc(0.5)}},
+		{"Pow 2 and 0.5", tinyModel{[]int{10}, []*graph.Node{
+			node("Pow", []string{"x", "two"}, "p"), node("Add", []string{"p", "k"}, "a"), node("Pow", []string{"a", "half"}, "y")},
+			map[string]*graph.Tensor{"two": graph.ScalarFloat32(2), "half": graph.ScalarFloat32(0.5), "k": graph.ScalarFloat32(0.1)}}},
+		{"Layer norm written out over channels (ConvNeXt, opset 13)", tinyModel{[]int{2, 2, 4}, []*graph.Node{
+			node("Transpose", []string{"x"}, "t", ints("perm", 0, 2, 3, 1)),
+			node("ReduceMean", []string{"t"}, "m", ints("axes", -1)),
+			node("Sub", []string{"t", "m"}, "d"),
+			node("Pow", []string{"d", "two"}, "d2"),
+			node("ReduceMean", []string{"d2"}, "v", ints("axes", -1)),
+			node("Add", []string{"v", "eps"}, "ve"),
+			node("Sqrt", []string{"ve"}, "sd"),
+			node("Div", []string{"d", "sd"}, "n"),
+			node("Mul", []string{"n", "g"}, "ng"),
+			node("Add", []string{"ng", "be"}, "y")},
+			map[string]*graph.Tensor{"two": graph.ScalarFloat32(2), "eps": graph.ScalarFloat32(1e-6), "g": pos(2), "be": w(2)}}},
 		{"Div by a constant (normalization)", tinyModel{[]int{3, 2, 2}, []*graph.Node{
 			node("Sub", []string{"x", "m"}, "c"), node("Div", []string{"c", "s"}, "y")},
 			map[string]*graph.Tensor{"m": w(3, 1, 1), "s": pos(3, 1, 1)}}},
@@ -249,8 +267,8 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 		m     tinyModel
 		parts []string
 	}{
-		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Sqrt", []string{"r"}, "y")}, nil},
-			[]string{"y_node", "Sqrt"}},
+		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Floor", []string{"r"}, "y")}, nil},
+			[]string{"y_node", "Floor"}},
 		{"Resize linear", tinyModel{[]int{1, 2, 2}, []*graph.Node{node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
 			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}, []string{"y_node", "linear"}},
 		{"Round (no gradient)", tinyModel{[]int{4}, []*graph.Node{node("Round", []string{"x"}, "y")}, nil}, []string{"y_node", "Round"}},

@@ -8,7 +8,8 @@ import (
 )
 
 // actOp is a smooth or piecewise-linear elementwise activation (HardSigmoid,
-// HardSwish, Tanh, Elu, Selu, Softplus, Softsign, Neg, Abs, Exp, Erf). The forward
+// HardSwish, Tanh, Elu, Selu, Softplus, Softsign, Neg, Abs, Exp, Erf, Sqrt,
+// Reciprocal, Log, and Pow by a constant exponent). The forward
 // pass evaluates in float64 with the runtime's formulas, so that the float values
 // the int8 runtime tabulates (a lookup table over the 256 input codes) are the
 // ones training saw. At the kinks of the piecewise-linear ones (HardSigmoid's
@@ -101,6 +102,12 @@ func actFuncs(node *graph.Node) (f func(float64) float64, df func(x, y float64) 
 		}, nil
 	case "Exp":
 		return math.Exp, func(_, y float64) float64 { return y }, nil
+	case "Sqrt":
+		return math.Sqrt, func(_, y float64) float64 { return 0.5 / y }, nil
+	case "Reciprocal":
+		return func(x float64) float64 { return 1 / x }, func(_, y float64) float64 { return -y * y }, nil
+	case "Log":
+		return math.Log, func(x, _ float64) float64 { return 1 / x }, nil
 	case "Erf":
 		return math.Erf, func(x, _ float64) float64 { return 2 / math.SqrtPi * math.Exp(-x*x) }, nil
 	}
@@ -143,4 +150,31 @@ func (o *actOp) backward(n *Net) {
 			x.grad[i] += y.grad[i] * float32(o.df(float64(x.data[i]), float64(y.data[i])))
 		}
 	})
+}
+
+// buildPow is Pow with a constant scalar exponent (x^2 in a written-out layer norm's
+// variance, x^0.5): an elementwise function of x.
+func buildPow(b *builder, node *graph.Node) (built, error) {
+	t := b.g.Initializers[node.Input(1)]
+	if t == nil || t.Len() != 1 {
+		return built{}, fmt.Errorf("%w: Pow exponent %q is not a constant scalar", ErrNoGradient, node.Input(1))
+	}
+	e, err := t.AsFloat64()
+	if err != nil {
+		return built{}, fmt.Errorf("%w: Pow exponent %q: %v", ErrNoGradient, node.Input(1), err)
+	}
+	p := e[0]
+	in, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	o := &actOp{node: node.Label(), in: in, out: b.slot(),
+		f: func(x float64) float64 { return math.Pow(x, p) },
+		df: func(x, _ float64) float64 {
+			if p == 2 {
+				return 2 * x
+			}
+			return p * math.Pow(x, p-1)
+		}}
+	return built{o, o.out}, nil
 }

@@ -4,7 +4,8 @@ package qat
 // mobile networks, data movement (channel shuffles, concatenations, padding,
 // upsampling), reductions, Softmax and BatchNormalization that could not be folded.
 func registerMoreOps() {
-	for _, op := range []string{"HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Neg", "Abs", "Exp", "Erf"} {
+	for _, op := range []string{"HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Neg", "Abs", "Exp", "Erf",
+		"Sqrt", "Reciprocal", "Log"} {
 		builders[op] = buildAct
 	}
 	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize", "Upsample",
@@ -17,4 +18,5 @@ func registerMoreOps() {
 	builders["ReduceSum"] = buildReduce
 	builders["BatchNormalization"] = buildBatchNorm
 	builders["Div"] = buildBinary
+	builders["Pow"] = buildPow
 }

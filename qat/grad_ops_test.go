@@ -91,6 +91,10 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Mul", []string{"n", "g"}, "ng"),
 			node("Add", []string{"ng", "be"}, "y")},
 			map[string]*graph.Tensor{"two": graph.ScalarFloat32(2), "eps": graph.ScalarFloat32(1e-6), "g": pos(2), "be": w(2)}}},
+		{"PRelu per channel (nn.PReLU)", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("PRelu", []string{"x", "s"}, "y")}, map[string]*graph.Tensor{"s": w(3, 1, 1)}}},
+		{"PRelu one slope", tinyModel{[]int{6}, []*graph.Node{
+			node("PRelu", []string{"x", "s"}, "y")}, map[string]*graph.Tensor{"s": w(1)}}},
 		{"Div by a constant (normalization)", tinyModel{[]int{3, 2, 2}, []*graph.Node{
 			node("Sub", []string{"x", "m"}, "c"), node("Div", []string{"c", "s"}, "y")},
 			map[string]*graph.Tensor{"m": w(3, 1, 1), "s": pos(3, 1, 1)}}},

@@ -178,3 +178,72 @@ func buildPow(b *builder, node *graph.Node) (built, error) {
 		}}
 	return built{o, o.out}, nil
 }
+
+// preluOp is PRelu: y = x for x > 0, slope*x otherwise, with a trainable slope that
+// broadcasts to x (one per channel, [C, 1, 1], as PyTorch exports nn.PReLU).
+type preluOp struct {
+	node    string
+	in, out int
+	slope   *Param
+	shape   []int
+	idx     []int32 // per element of x, its slope
+}
+
+func buildPRelu(b *builder, node *graph.Node) (built, error) {
+	in, err := b.input(node, node.Input(0))
+	if err != nil {
+		return built{}, err
+	}
+	if b.g.Initializers[node.Input(1)] == nil {
+		return built{}, fmt.Errorf("%w: PRelu slope %q is not an initializer", ErrNoGradient, node.Input(1))
+	}
+	slope, err := b.param(node.Input(1), false)
+	if err != nil {
+		return built{}, fmt.Errorf("slope: %w", err)
+	}
+	o := &preluOp{node: node.Label(), in: in, out: b.slot(), slope: slope}
+	return built{o, o.out}, nil
+}
+
+func (o *preluOp) label() string { return o.node }
+
+func (o *preluOp) forward(n *Net) error {
+	x, y := n.vals[o.in], n.vals[o.out]
+	if o.idx == nil || !equalShape(o.shape, x.shape) {
+		shape, _, ib, err := broadcastIndex(x.shape, o.slope.Shape)
+		if err != nil {
+			return err
+		}
+		if !equalShape(shape, x.shape) {
+			return fmt.Errorf("slope of shape %v does not broadcast to the input %v", o.slope.Shape, x.shape)
+		}
+		o.idx, o.shape = ib, append([]int(nil), x.shape...)
+	}
+	y.resize(x.shape)
+	s := o.slope.W
+	parallel(len(x.data), n.threads, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x.data[i]
+			if v < 0 {
+				v *= s[o.idx[i]]
+			}
+			y.data[i] = v
+		}
+	})
+	return nil
+}
+
+func (o *preluOp) backward(n *Net) {
+	x, y := n.vals[o.in], n.vals[o.out]
+	s, gs := o.slope.W, o.slope.G
+	for i, g := range y.grad {
+		v := x.data[i]
+		if v < 0 {
+			gs[o.idx[i]] += g * v
+			g *= s[o.idx[i]]
+		}
+		if x.grad != nil {
+			x.grad[i] += g
+		}
+	}
+}

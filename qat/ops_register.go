@@ -19,4 +19,5 @@ func registerMoreOps() {
 	builders["BatchNormalization"] = buildBatchNorm
 	builders["Div"] = buildBinary
 	builders["Pow"] = buildPow
+	builders["PRelu"] = buildPRelu
 }

@@ -156,6 +156,8 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("MaxPool", []string{"x"}, "y", ints("kernel_shape", 3, 3), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
 		{"AveragePool ceil_mode", tinyModel{[]int{2, 5, 5}, []*graph.Node{
 			node("AveragePool", []string{"x"}, "y", ints("kernel_shape", 2, 2), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
+		{"Tile", tinyModel{[]int{2, 3}, []*graph.Node{node("Tile", []string{"x", "rep"}, "y")}, map[string]*graph.Tensor{"rep": i64(1, 2, 3)}}},
+		{"Expand", tinyModel{[]int{2, 1}, []*graph.Node{node("Expand", []string{"x", "sh"}, "y")}, map[string]*graph.Tensor{"sh": i64(1, 2, 4)}}},
 		{"Softmax inner axis", tinyModel{[]int{3, 2, 2}, []*graph.Node{
 			node("Mul", []string{"x", "k"}, "s"), node("Softmax", []string{"s"}, "y", intAttr("axis", 1))}, sc(3)}},
 		{"LogSoftmax last axis", tinyModel{[]int{5}, []*graph.Node{

@@ -57,7 +57,7 @@ func buildMove(b *builder, node *graph.Node) (built, error) {
 		for i := range node.Inputs {
 			data = append(data, i)
 		}
-	case "Resize", "Upsample":
+	case "Resize":
 		if mode := node.AttrString("mode", "nearest"); mode != "nearest" {
 			return built{}, fmt.Errorf("%w: %s mode %q (only nearest moves values without blending them)", ErrNoGradient, node.OpType, mode)
 		}

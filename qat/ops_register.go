@@ -8,7 +8,7 @@ func registerMoreOps() {
 		"Sqrt", "Reciprocal", "Log"} {
 		builders[op] = buildAct
 	}
-	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize", "Upsample",
+	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize",
 		"DepthToSpace", "SpaceToDepth", "Gather", "Tile", "Expand"} {
 		builders[op] = buildMove
 	}

@@ -156,6 +156,10 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("MaxPool", []string{"x"}, "y", ints("kernel_shape", 3, 3), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
 		{"AveragePool ceil_mode", tinyModel{[]int{2, 5, 5}, []*graph.Node{
 			node("AveragePool", []string{"x"}, "y", ints("kernel_shape", 2, 2), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
+		{"Unsqueeze, Squeeze, Identity, Dropout", tinyModel{[]int{3, 2}, []*graph.Node{
+			node("Unsqueeze", []string{"x", "a"}, "u"), node("Identity", []string{"u"}, "i"),
+			node("Dropout", []string{"i"}, "d"), node("Squeeze", []string{"d", "a"}, "y")},
+			map[string]*graph.Tensor{"a": i64(2)}}},
 		{"Tile", tinyModel{[]int{2, 3}, []*graph.Node{node("Tile", []string{"x", "rep"}, "y")}, map[string]*graph.Tensor{"rep": i64(1, 2, 3)}}},
 		{"Expand", tinyModel{[]int{2, 1}, []*graph.Node{node("Expand", []string{"x", "sh"}, "y")}, map[string]*graph.Tensor{"sh": i64(1, 2, 4)}}},
 		{"Softmax inner axis", tinyModel{[]int{3, 2, 2}, []*graph.Node{

@@ -22,6 +22,15 @@
 // step and a few times per epoch) at which the caller may export and score the net
 // to keep the best one.
 //
+// Beyond convolutions and GEMMs the program covers the operators of common CNNs
+// (docs/quantizer.md, section 9): elementwise activations, data movement (Concat,
+// Split, Transpose, Slice, Pad, nearest Resize, ...: a gather through an index map
+// obtained by running the runtime's own kernel on element indices), reductions,
+// Softmax, BatchNormalization that could not be folded, and the shape arithmetic that
+// depends on the batch size (evaluated at run time with the runtime's kernels). New
+// refuses a graph with an operator that has no gradient with an error naming the
+// node (ErrNoGradient).
+//
 // Forward and backward passes run on the executors' float32 GEMM (kernels.Sgemm):
 // convolutions as im2col + GEMM for the forward pass, the weight gradient and the
 // input gradient. Export writes the trained weights and ranges back and returns the

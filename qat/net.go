@@ -52,6 +52,10 @@ type Net struct {
 	frozenBN  bool
 	// inputGrad makes Backward compute the gradient of the input (tests).
 	inputGrad bool
+	// computed holds the values of the shape arithmetic (ops_shapeprog.go), named in
+	// computedNames when the net is built.
+	computed      map[string]*graph.Tensor
+	computedNames map[string]bool
 }
 
 // builder state: the slot consumers read for each tensor name, and the fake
@@ -81,7 +85,8 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and one [N, classes] output", len(g.Inputs), len(g.Outputs))
 	}
 	n := &Net{plan: plan, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
-		threads: cfg.Threads, emaRanges: true, emaConst: 0.01}
+		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
+		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
 		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m}
 	if !cfg.FloatOnly {
@@ -214,6 +219,12 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 	if node.Domain != "" {
 		return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)
 	}
+	if b.isShapeNode(node) {
+		if err := buildShapeOp(b, node); err != nil {
+			return fmt.Errorf("node %s: %w", node.Label(), err)
+		}
+		return nil
+	}
 	mk, ok := builders[node.OpType]
 	if !ok {
 		return fmt.Errorf("node %s: %w: %s (supported: %s)", node.Label(), ErrNoGradient, node.OpType, strings.Join(supportedOps(), ", "))
@@ -230,13 +241,19 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 		if name == "" {
 			continue
 		}
-		if i > 0 {
+		s := o.out
+		if mo, ok := o.op.(multiOutput); ok && i < len(mo.outSlots()) {
+			s = mo.outSlots()[i]
+		} else if i > 0 {
 			return fmt.Errorf("node %s: output %d (%q) is not supported in training", node.Label(), i, name)
 		}
-		b.define(name, o.out)
+		b.define(name, s)
 	}
 	return nil
 }
+
+// multiOutput is an op with one output slot per node output (Split).
+type multiOutput interface{ outSlots() []int }
 
 // built is what a builder function returns: the op and its output slot.
 type built struct {
@@ -257,6 +274,7 @@ func init() {
 		"Flatten": buildReshape, "Reshape": buildReshape, "Squeeze": buildReshape, "Unsqueeze": buildReshape,
 		"Dropout": buildReshape, "Identity": buildReshape,
 	}
+	registerMoreOps()
 }
 
 func supportedOps() []string {

@@ -117,7 +117,7 @@ func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 	}
 }
 
-// binaryOp is Add, Sub or Mul with numpy broadcasting.
+// binaryOp is Add, Sub, Mul or Div with numpy broadcasting.
 type binaryOp struct {
 	node      string
 	kind      string
@@ -245,6 +245,8 @@ func (o *binaryOp) apply(x, y float32) float32 {
 		return x + y
 	case "Sub":
 		return x - y
+	case "Div":
+		return x / y
 	}
 	return x * y
 }
@@ -262,6 +264,9 @@ func (o *binaryOp) backward(n *Net) {
 			ga, gb = g, g
 		case "Sub":
 			ga, gb = g, -g
+		case "Div":
+			q := 1 / b.data[bi]
+			ga, gb = g*q, -g*a.data[ai]*q*q
 		default:
 			ga, gb = g*b.data[bi], g*a.data[ai]
 		}

@@ -16,6 +16,7 @@ type poolOp struct {
 	kh, kw, sh, sw int
 	pt, pl, pb, pr int
 	includePad     bool
+	ceil           bool // ceil_mode: a last, partial window (GoogLeNet's, SqueezeNet's max pooling)
 	argmax         []int32
 	cnt            []float32 // AveragePool divisor per output position
 }
@@ -34,8 +35,9 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 	if ap := node.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" {
 		return built{}, fmt.Errorf("%w: auto_pad %s", ErrNoGradient, ap)
 	}
-	if node.AttrInt("ceil_mode", 0) != 0 {
-		return built{}, fmt.Errorf("%w: ceil_mode=1", ErrNoGradient)
+	o.ceil = node.AttrInt("ceil_mode", 0) != 0
+	if o.ceil && node.OpType == "AveragePool" && node.AttrInt("count_include_pad", 0) != 0 {
+		return built{}, fmt.Errorf("%w: AveragePool with ceil_mode=1 and count_include_pad=1", ErrNoGradient)
 	}
 	if len(node.Outputs) > 1 && node.Outputs[1] != "" {
 		return built{}, fmt.Errorf("%w: MaxPool indices output", ErrNoGradient)
@@ -67,12 +69,23 @@ func (o *poolOp) geom(x []int) (n, c, h, w, oh, ow int, err error) {
 	if o.global {
 		return n, c, h, w, 1, 1, nil
 	}
-	oh = (h+o.pt+o.pb-o.kh)/o.sh + 1
-	ow = (w+o.pl+o.pr-o.kw)/o.sw + 1
+	oh = poolOut(h, o.pt, o.pb, o.kh, o.sh, o.ceil)
+	ow = poolOut(w, o.pl, o.pr, o.kw, o.sw, o.ceil)
 	if oh <= 0 || ow <= 0 {
 		return 0, 0, 0, 0, 0, 0, fmt.Errorf("input %dx%d is smaller than the window", h, w)
 	}
 	return n, c, h, w, oh, ow, nil
+}
+
+// poolOut is the output size along one axis (graph.ResolveConvGeom's rule: with
+// ceil_mode the last window must start inside the input or its leading pad).
+func poolOut(in, padLo, padHi, k, s int, ceil bool) int {
+	span := in + padLo + padHi - k
+	out := span/s + 1
+	if ceil && span >= 0 && span%s != 0 && out*s < in+padLo {
+		out++
+	}
+	return out
 }
 
 func (o *poolOp) forward(n *Net) error {
@@ -190,6 +203,8 @@ type reshapeOp struct {
 	axis    int
 	target  []int64
 	axes    []int64
+	// targetFrom names a Reshape target computed by the shape arithmetic (Net.computed).
+	targetFrom string
 }
 
 func buildReshape(b *builder, node *graph.Node) (built, error) {
@@ -207,6 +222,10 @@ func buildReshape(b *builder, node *graph.Node) (built, error) {
 	}
 	switch node.OpType {
 	case "Reshape":
+		if b.n.computedNames[node.Input(1)] {
+			o.targetFrom = node.Input(1) // computed from the batch size: read at run time
+			break
+		}
 		if o.target, err = ints(1); err != nil {
 			return built{}, err
 		}
@@ -305,6 +324,16 @@ func (o *reshapeOp) outShape(s []int) ([]int, error) {
 
 func (o *reshapeOp) forward(n *Net) error {
 	x, y := n.vals[o.in], n.vals[o.out]
+	if o.targetFrom != "" {
+		t := n.computed[o.targetFrom]
+		if t == nil {
+			return fmt.Errorf("shape %q was not computed", o.targetFrom)
+		}
+		var err error
+		if o.target, err = t.AsInt64(); err != nil {
+			return fmt.Errorf("shape %q: %w", o.targetFrom, err)
+		}
+	}
 	shape, err := o.outShape(x.shape)
 	if err != nil {
 		return err

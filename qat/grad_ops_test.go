@@ -1,0 +1,298 @@
+package qat
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+func strAttr(name, v string) *graph.Attr {
+	return &graph.Attr{Name: name, Type: graph.AttrString, S: v}
+}
+
+func multiNode(op string, in, out []string, attrs ...*graph.Attr) *graph.Node {
+	n := node(op, in, out[0], attrs...)
+	n.Outputs = out
+	return n
+}
+
+func i64(v ...int64) *graph.Tensor { return graph.FromInt64([]int{len(v)}, v) }
+
+// TestGradientsMoreOps checks, for the operators beyond the bundled models' set, that
+// the training forward pass computes what the float runtime computes, and that the
+// gradients of the input and of every parameter match finite differences.
+func TestGradientsMoreOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	w := func(shape ...int) *graph.Tensor { return randTensor(rng, 0.5, shape...) }
+	pos := func(shape ...int) *graph.Tensor {
+		tt := randTensor(rng, 0.5, shape...)
+		for i, v := range tt.F32() {
+			tt.F32()[i] = 0.5 + float32(math.Abs(float64(v)))
+		}
+		return tt
+	}
+	sc := func(v float32) map[string]*graph.Tensor { return map[string]*graph.Tensor{"k": graph.ScalarFloat32(v)} }
+	// scaled applies op to k*x so that the inputs reach the op's interesting range.
+	scaled := func(k float32, op string, attrs ...*graph.Attr) tinyModel {
+		return tinyModel{[]int{10}, []*graph.Node{node("Mul", []string{"x", "k"}, "s"), node(op, []string{"s"}, "y", attrs...)}, sc(k)}
+	}
+	bn := func(in string, out string) *graph.Node {
+		return node("BatchNormalization", []string{in, "g", "be", "mu", "var"}, out, floatAttr("epsilon", 1e-3))
+	}
+	bnInits := func(c int, extra map[string]*graph.Tensor) map[string]*graph.Tensor {
+		m := map[string]*graph.Tensor{"g": pos(c), "be": w(c), "mu": w(c), "var": pos(c)}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		m    tinyModel
+		// wantOp, when set, is an op type the training program must not contain
+		// (checked through the labels: BN rewritten as a depthwise conv).
+	}{
+		{"HardSigmoid saturating", scaled(5, "HardSigmoid")},
+		{"HardSigmoid alpha 1/6 (PyTorch's)", scaled(5, "HardSigmoid", floatAttr("alpha", 1.0/6))},
+		{"HardSwish", scaled(6, "HardSwish")},
+		{"HardSwish as x*HardSigmoid(x) (torch export)", tinyModel{[]int{10}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"),
+			node("HardSigmoid", []string{"s"}, "h", floatAttr("alpha", 1.0/6)),
+			node("Mul", []string{"s", "h"}, "y")}, sc(6)}},
+		{"Tanh", scaled(3, "Tanh")},
+		{"Elu", scaled(3, "Elu", floatAttr("alpha", 0.7))},
+		{"Selu", scaled(3, "Selu")},
+		{"Softplus", scaled(3, "Softplus")},
+		{"Softsign", scaled(3, "Softsign")},
+		{"Neg", scaled(1, "Neg")},
+		{"Abs", scaled(1, "Abs")},
+		{"Exp", scaled(2, "Exp")},
+		{"Erf (GELU's)", scaled(2, "Erf")},
+		{"Sqrt, Reciprocal, Log of positive values", tinyModel{[]int{10}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"), node("Sqrt", []string{"e"}, "s"), node("Reciprocal", []string{"s"}, "r"),
+			node("Add", []string{"r", "k"}, "a"), node("Log", []string{"a"}, "y")}, sc(0.5)}},
+		{"Pow 2 and 0.5", tinyModel{[]int{10}, []*graph.Node{
+			node("Pow", []string{"x", "two"}, "p"), node("Add", []string{"p", "k"}, "a"), node("Pow", []string{"a", "half"}, "y")},
+			map[string]*graph.Tensor{"two": graph.ScalarFloat32(2), "half": graph.ScalarFloat32(0.5), "k": graph.ScalarFloat32(0.1)}}},
+		{"Layer norm written out over channels (ConvNeXt, opset 13)", tinyModel{[]int{2, 2, 4}, []*graph.Node{
+			node("Transpose", []string{"x"}, "t", ints("perm", 0, 2, 3, 1)),
+			node("ReduceMean", []string{"t"}, "m", ints("axes", -1)),
+			node("Sub", []string{"t", "m"}, "d"),
+			node("Pow", []string{"d", "two"}, "d2"),
+			node("ReduceMean", []string{"d2"}, "v", ints("axes", -1)),
+			node("Add", []string{"v", "eps"}, "ve"),
+			node("Sqrt", []string{"ve"}, "sd"),
+			node("Div", []string{"d", "sd"}, "n"),
+			node("Mul", []string{"n", "g"}, "ng"),
+			node("Add", []string{"ng", "be"}, "y")},
+			map[string]*graph.Tensor{"two": graph.ScalarFloat32(2), "eps": graph.ScalarFloat32(1e-6), "g": pos(2), "be": w(2)}}},
+		{"PRelu per channel (nn.PReLU)", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("PRelu", []string{"x", "s"}, "y")}, map[string]*graph.Tensor{"s": w(3, 1, 1)}}},
+		{"PRelu one slope", tinyModel{[]int{6}, []*graph.Node{
+			node("PRelu", []string{"x", "s"}, "y")}, map[string]*graph.Tensor{"s": w(1)}}},
+		{"Div by a constant (normalization)", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("Sub", []string{"x", "m"}, "c"), node("Div", []string{"c", "s"}, "y")},
+			map[string]*graph.Tensor{"m": w(3, 1, 1), "s": pos(3, 1, 1)}}},
+		{"Div by a tensor", tinyModel{[]int{6}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"), node("Div", []string{"x", "e"}, "y")}, nil}},
+		{"Div of a constant by a tensor", tinyModel{[]int{6}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"), node("Div", []string{"k", "e"}, "y")}, sc(1.5)}},
+		{"Concat channels (DenseNet)", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Conv", []string{"x", "w"}, "c", ints("pads", 1, 1, 1, 1)),
+			node("Concat", []string{"x", "c"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"w": w(3, 2, 3, 3)}}},
+		{"Concat last axis, a tensor read twice", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"),
+			node("Concat", []string{"x", "r", "x"}, "y", intAttr("axis", -1))}, nil}},
+		{"Split equal halves then Mul", tinyModel{[]int{4, 2, 2}, []*graph.Node{
+			multiNode("Split", []string{"x"}, []string{"a", "b"}, intAttr("axis", 1)),
+			node("Mul", []string{"a", "b"}, "y")}, nil}},
+		{"Split sizes then Concat swapped (ShuffleNet)", tinyModel{[]int{5, 2, 2}, []*graph.Node{
+			multiNode("Split", []string{"x", "sp"}, []string{"a", "b"}, intAttr("axis", 1)),
+			node("Relu", []string{"b"}, "r"),
+			node("Concat", []string{"r", "a"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"sp": i64(2, 3)}}},
+		{"Transpose NCHW->NHWC", tinyModel{[]int{2, 3, 4}, []*graph.Node{
+			node("Transpose", []string{"x"}, "y", ints("perm", 0, 2, 3, 1))}, nil}},
+		{"Channel shuffle Reshape-Transpose-Reshape", tinyModel{[]int{6, 2, 2}, []*graph.Node{
+			node("Reshape", []string{"x", "s1"}, "r1"),
+			node("Transpose", []string{"r1"}, "t", ints("perm", 0, 2, 1, 3, 4)),
+			node("Reshape", []string{"t", "s2"}, "y")},
+			map[string]*graph.Tensor{"s1": i64(-1, 2, 3, 2, 2), "s2": i64(-1, 6, 2, 2)}}},
+		{"Channel shuffle with shapes from x.size() (PyTorch export)", tinyModel{[]int{6, 2, 2}, []*graph.Node{
+			node("Shape", []string{"x"}, "sh"),
+			node("Gather", []string{"sh", "i0"}, "n"), node("Unsqueeze", []string{"n", "a0"}, "nu"),
+			node("Gather", []string{"sh", "i1"}, "c"), node("Div", []string{"c", "g"}, "cg"), node("Unsqueeze", []string{"cg", "a0"}, "cgu"),
+			node("Concat", []string{"nu", "g1", "cgu", "hw"}, "s1", intAttr("axis", 0)),
+			node("Reshape", []string{"x", "s1"}, "r1"),
+			node("Transpose", []string{"r1"}, "t", ints("perm", 0, 2, 1, 3, 4)),
+			node("Concat", []string{"nu", "m1"}, "s2", intAttr("axis", 0)),
+			node("Reshape", []string{"t", "s2"}, "y")},
+			map[string]*graph.Tensor{"i0": graph.FromInt64(nil, []int64{0}), "i1": graph.FromInt64(nil, []int64{1}), "g": graph.FromInt64(nil, []int64{2}),
+				"a0": i64(0), "g1": i64(2), "hw": i64(2, 2), "m1": i64(-1)}}},
+		{"Slice with steps and a negative step", tinyModel{[]int{4, 5}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "ax", "sp"}, "y")},
+			map[string]*graph.Tensor{"st": i64(0, -1), "en": i64(4, -6), "ax": i64(1, 2), "sp": i64(2, -2)}}},
+		{"Pad constant 0.3", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Pad", []string{"x", "p", "v"}, "y")},
+			map[string]*graph.Tensor{"p": i64(0, 0, 1, 2, 0, 0, 2, 0), "v": graph.ScalarFloat32(0.3)}}},
+		{"Pad reflect", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Pad", []string{"x", "p"}, "y", strAttr("mode", "reflect"))}, map[string]*graph.Tensor{"p": i64(0, 0, 1, 2, 0, 0, 2, 1)}}},
+		{"Pad edge", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Pad", []string{"x", "p"}, "y", strAttr("mode", "edge"))}, map[string]*graph.Tensor{"p": i64(0, 0, 1, 0, 0, 0, 2, 1)}}},
+		{"Resize nearest x2 (nn.Upsample)", tinyModel{[]int{2, 2, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("coordinate_transformation_mode", "asymmetric"), strAttr("nearest_mode", "floor"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}},
+		{"Resize nearest to sizes, half_pixel", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "", "sz"}, "y")}, map[string]*graph.Tensor{"sz": i64(3, 2, 5, 2)}}},
+		{"DepthToSpace", tinyModel{[]int{4, 2, 2}, []*graph.Node{node("DepthToSpace", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
+		{"SpaceToDepth", tinyModel{[]int{1, 4, 4}, []*graph.Node{node("SpaceToDepth", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
+		{"Gather constant indices", tinyModel{[]int{4, 3}, []*graph.Node{
+			node("Gather", []string{"x", "ix"}, "y", intAttr("axis", 1))}, map[string]*graph.Tensor{"ix": i64(3, 0, 0)}}},
+		{"MaxPool ceil_mode (GoogLeNet, SqueezeNet)", tinyModel{[]int{2, 6, 6}, []*graph.Node{
+			node("MaxPool", []string{"x"}, "y", ints("kernel_shape", 3, 3), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
+		{"AveragePool ceil_mode", tinyModel{[]int{2, 5, 5}, []*graph.Node{
+			node("AveragePool", []string{"x"}, "y", ints("kernel_shape", 2, 2), ints("strides", 2, 2), intAttr("ceil_mode", 1))}, nil}},
+		{"Unsqueeze, Squeeze, Identity, Dropout", tinyModel{[]int{3, 2}, []*graph.Node{
+			node("Unsqueeze", []string{"x", "a"}, "u"), node("Identity", []string{"u"}, "i"),
+			node("Dropout", []string{"i"}, "d"), node("Squeeze", []string{"d", "a"}, "y")},
+			map[string]*graph.Tensor{"a": i64(2)}}},
+		{"Tile", tinyModel{[]int{2, 3}, []*graph.Node{node("Tile", []string{"x", "rep"}, "y")}, map[string]*graph.Tensor{"rep": i64(1, 2, 3)}}},
+		{"Expand", tinyModel{[]int{2, 1}, []*graph.Node{node("Expand", []string{"x", "sh"}, "y")}, map[string]*graph.Tensor{"sh": i64(1, 2, 4)}}},
+		{"Softmax inner axis", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"), node("Softmax", []string{"s"}, "y", intAttr("axis", 1))}, sc(3)}},
+		{"LogSoftmax last axis", tinyModel{[]int{5}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"), node("LogSoftmax", []string{"s"}, "y")}, sc(3)}},
+		{"ReduceMean spatial (x.mean([2, 3]))", tinyModel{[]int{3, 2, 3}, []*graph.Node{
+			node("ReduceMean", []string{"x"}, "y", ints("axes", 2, 3), intAttr("keepdims", 0))}, nil}},
+		{"ReduceSum channels keepdims", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("ReduceSum", []string{"x", "ax"}, "y")}, map[string]*graph.Tensor{"ax": i64(1)}}},
+		{"BatchNormalization on [N, C] (BatchNorm1d)", tinyModel{[]int{4}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"), bn("r", "y")}, bnInits(4, nil)}},
+		{"BatchNormalization before Relu-Conv (DenseNet pre-activation)", tinyModel{[]int{3, 3, 3}, []*graph.Node{
+			bn("x", "b"), node("Relu", []string{"b"}, "r"), node("Conv", []string{"r", "w"}, "y", ints("pads", 1, 1, 1, 1))},
+			bnInits(3, map[string]*graph.Tensor{"w": w(2, 3, 3, 3)})}},
+		{"BatchNormalization after an Add", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Add", []string{"x", "x"}, "a"), bn("a", "y")}, bnInits(2, nil)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m.model()
+			n, err := New(m, Config{FloatOnly: true, Threads: 2})
+			require.NoError(t, err)
+			checkForwardMatchesRuntime(t, m, n, 3)
+			checkGrads(t, n, 3, false)
+			// a different batch size rebuilds the index maps and the computed shapes
+			checkForwardMatchesRuntime(t, m, n, 2)
+		})
+	}
+}
+
+// TestShapeArithmeticRunsEachBatch: shape computations that depend on the batch size
+// are evaluated at run time, not folded to the first batch's values.
+func TestShapeArithmeticRunsEachBatch(t *testing.T) {
+	m := tinyModel{[]int{2, 3}, []*graph.Node{
+		node("Shape", []string{"x"}, "sh"),
+		node("Gather", []string{"sh", "i0"}, "n"), node("Unsqueeze", []string{"n", "a0"}, "nu"),
+		node("Concat", []string{"nu", "m1"}, "s", intAttr("axis", 0)),
+		node("Reshape", []string{"x", "s"}, "y")},
+		map[string]*graph.Tensor{"i0": graph.FromInt64(nil, []int64{0}), "a0": i64(0), "m1": i64(-1)}}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	var shapeOps int
+	for _, o := range n.ops {
+		if _, ok := o.(*shapeOp); ok {
+			shapeOps++
+		}
+	}
+	require.Equal(t, 4, shapeOps, "Shape, Gather, Unsqueeze and Concat are evaluated at run time")
+	for _, batch := range []int{1, 4, 2} {
+		shape, _, err := n.Forward(make([]float32, batch*6), batch)
+		require.NoError(t, err)
+		require.Equal(t, []int{batch, 6}, shape)
+	}
+}
+
+// checkForwardMatchesRuntime compares the training forward pass with the float
+// runtime on the same input.
+func checkForwardMatchesRuntime(t *testing.T, m *graph.Model, n *Net, batch int) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(2))
+	shape := append([]int{batch}, n.inShape...)
+	x := make([]float32, numel(shape))
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	gotShape, got, err := n.Forward(x, batch)
+	require.NoError(t, err)
+	s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeFloat))
+	require.NoError(t, err)
+	out, err := s.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32(shape, x)})
+	require.NoError(t, err)
+	want := out["y"]
+	require.Equal(t, want.Shape, gotShape)
+	for i, v := range want.F32() {
+		require.InDelta(t, v, got[i], 1e-5*(1+math.Abs(float64(v))), "element %d", i)
+	}
+}
+
+// TestStandaloneBatchNormTrains checks where a BatchNormalization that follows no
+// Conv/Gemm ends up: on a feature map it becomes a depthwise 1x1 convolution (trained
+// as one: its weight and bias are the BN's scale and shift), on [N, C] features it is
+// a bnOp with trainable gamma and beta.
+func TestStandaloneBatchNormTrains(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	inits := func(c int) map[string]*graph.Tensor {
+		return map[string]*graph.Tensor{"g": randTensor(rng, 1, c), "be": randTensor(rng, 1, c), "mu": randTensor(rng, 1, c), "var": graph.FromFloat32([]int{c}, make([]float32, c))}
+	}
+	bn := node("BatchNormalization", []string{"r", "g", "be", "mu", "var"}, "y")
+	m4 := tinyModel{[]int{2, 3, 3}, []*graph.Node{node("Relu", []string{"x"}, "r"), bn}, inits(2)}.model()
+	n, err := New(m4, Config{FloatOnly: true})
+	require.NoError(t, err)
+	var conv bool
+	for _, o := range n.ops {
+		if _, ok := o.(*convOp); ok {
+			conv = true
+		}
+	}
+	require.True(t, conv, "a BN on a feature map trains as a depthwise convolution")
+	require.Len(t, n.Params(), 2)
+
+	m2 := tinyModel{[]int{2}, []*graph.Node{node("Relu", []string{"x"}, "r"), bn}, inits(2)}.model()
+	n, err = New(m2, Config{FloatOnly: true})
+	require.NoError(t, err)
+	var names []string
+	for _, p := range n.Params() {
+		names = append(names, p.Name)
+	}
+	require.Equal(t, []string{"be", "g"}, names, "gamma and beta are trainable, the statistics are not")
+}
+
+func TestNoGradientNamesNodeMoreOps(t *testing.T) {
+	cases := []struct {
+		name  string
+		m     tinyModel
+		parts []string
+	}{
+		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Floor", []string{"r"}, "y")}, nil},
+			[]string{"y_node", "Floor"}},
+		{"Resize linear", tinyModel{[]int{1, 2, 2}, []*graph.Node{node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}, []string{"y_node", "linear"}},
+		{"Round (no gradient)", tinyModel{[]int{4}, []*graph.Node{node("Round", []string{"x"}, "y")}, nil}, []string{"y_node", "Round"}},
+		{"Pad reading its value from data", tinyModel{[]int{4}, []*graph.Node{
+			node("ReduceMean", []string{"x"}, "m", intAttr("keepdims", 0)),
+			node("Pad", []string{"x", "p", "m"}, "y")}, map[string]*graph.Tensor{"p": i64(0, 1, 0, 1)}}, []string{"y_node", "Pad input 2", "not a constant"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.m.model(), Config{})
+			require.ErrorIs(t, err, ErrNoGradient)
+			for _, p := range tc.parts {
+				require.ErrorContains(t, err, p)
+			}
+		})
+	}
+}

@@ -1,0 +1,23 @@
+package qat
+
+// registerMoreOps adds the operators beyond the bundled models' set: activations of
+// mobile networks, data movement (channel shuffles, concatenations, padding,
+// upsampling), reductions, Softmax and BatchNormalization that could not be folded.
+func registerMoreOps() {
+	for _, op := range []string{"HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Neg", "Abs", "Exp", "Erf",
+		"Sqrt", "Reciprocal", "Log"} {
+		builders[op] = buildAct
+	}
+	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize",
+		"DepthToSpace", "SpaceToDepth", "Gather", "Tile", "Expand"} {
+		builders[op] = buildMove
+	}
+	builders["Softmax"] = buildSoftmax
+	builders["LogSoftmax"] = buildSoftmax
+	builders["ReduceMean"] = buildReduce
+	builders["ReduceSum"] = buildReduce
+	builders["BatchNormalization"] = buildBatchNorm
+	builders["Div"] = buildBinary
+	builders["Pow"] = buildPow
+	builders["PRelu"] = buildPRelu
+}

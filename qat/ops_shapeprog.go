@@ -1,0 +1,168 @@
+package qat
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// shapeOp is a node of the model's shape arithmetic that Optimize could not fold
+// because it depends on the symbolic batch size: PyTorch's channel shuffle
+// (x.size() -> Gather -> Div -> Unsqueeze -> Concat -> Reshape), x.view(x.size(0), -1).
+// It carries no gradient: its values are integers (shapes, indices, a Cast of data)
+// or are computed from them alone. The forward pass evaluates it with the runtime's
+// kernel (runtime.ConstEval) on the current tensors and keeps the result in
+// Net.computed, where the operators that read a shape, axes, pads or indices from
+// it (Reshape, Slice, Pad, Resize, ...) find it.
+type shapeOp struct {
+	node  string
+	gnode *graph.Node
+	opset int64
+	ins   []shapeIn
+	outs  []string
+	slots []int // per output, the slot of a float32 output read as data (-1 otherwise)
+}
+
+// shapeIn is one input of a shapeOp: an activation slot (its values or only its shape
+// are read, never differentiated), a computed tensor, an initializer, or absent.
+type shapeIn struct {
+	slot     int
+	computed string
+	init     *graph.Tensor
+}
+
+// isShapeNode reports whether node belongs to the shape arithmetic: Shape/Size (they
+// read only a shape), a node all of whose outputs are non-float (not differentiable),
+// or a node that reads no activation (only constants and computed shapes).
+func (b *builder) isShapeNode(node *graph.Node) bool {
+	if node.Domain != "" {
+		return false
+	}
+	switch node.OpType {
+	case "Shape", "Size":
+		return true
+	}
+	nonFloat := true
+	for _, o := range node.Outputs {
+		if o == "" {
+			continue
+		}
+		if v := b.g.Values[o]; v == nil || v.DType == graph.Float32 || v.DType == graph.Undefined {
+			nonFloat = false
+		}
+	}
+	if nonFloat {
+		return true
+	}
+	for _, in := range node.Inputs {
+		if in == "" || b.g.Initializers[in] != nil || b.n.computedNames[in] {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func buildShapeOp(b *builder, node *graph.Node) error {
+	o := &shapeOp{node: node.Label(), gnode: node, opset: b.n.plan.Model.Opset()}
+	for _, in := range node.Inputs {
+		si := shapeIn{slot: -1}
+		switch {
+		case in == "":
+		case b.n.computedNames[in]:
+			si.computed = in
+		case b.g.Initializers[in] != nil:
+			si.init = b.g.Initializers[in]
+		default:
+			s, err := b.input(node, in)
+			if err != nil {
+				return err
+			}
+			si.slot = s
+		}
+		o.ins = append(o.ins, si)
+	}
+	for _, out := range node.Outputs {
+		o.outs = append(o.outs, out)
+		s := -1
+		if out != "" {
+			b.n.computedNames[out] = true
+			if v := b.g.Values[out]; v != nil && v.DType == graph.Float32 {
+				// A float value computed from shapes that an operator reads as data
+				// (ConstantOfShape feeding an Add): a constant slot.
+				s = b.slot()
+				b.n.isConst[s] = true
+				b.define(out, s)
+			}
+		}
+		o.slots = append(o.slots, s)
+	}
+	b.n.ops = append(b.n.ops, o)
+	return nil
+}
+
+func (o *shapeOp) label() string { return o.node }
+
+func (o *shapeOp) forward(n *Net) error {
+	in := make([]*graph.Tensor, len(o.ins))
+	for i, si := range o.ins {
+		switch {
+		case si.slot >= 0:
+			v := n.vals[si.slot]
+			in[i] = graph.FromFloat32(v.shape, v.data)
+		case si.computed != "":
+			in[i] = n.computed[si.computed]
+			if in[i] == nil {
+				return fmt.Errorf("input %q was not computed", si.computed)
+			}
+		default:
+			in[i] = si.init
+		}
+	}
+	out, err := runtime.ConstEval().EvalConst(o.gnode, o.opset, in)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return fmt.Errorf("%w: %s has no runtime kernel", ErrNoGradient, o.gnode.OpType)
+	}
+	for i, name := range o.outs {
+		if name == "" || i >= len(out) {
+			continue
+		}
+		n.computed[name] = out[i]
+		if s := o.slots[i]; s >= 0 {
+			if out[i].DType != graph.Float32 {
+				return fmt.Errorf("output %q is %s, not float32", name, out[i].DType)
+			}
+			v := n.vals[s]
+			v.resize(out[i].Shape)
+			copy(v.data, out[i].F32())
+		}
+	}
+	return nil
+}
+
+func (o *shapeOp) backward(*Net) {}
+
+// sameValues reports whether two computed tensors hold the same values.
+func sameValues(a, b *graph.Tensor) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.DType != b.DType || !equalShape(a.Shape, b.Shape) {
+		return false
+	}
+	x, err1 := a.AsFloat64()
+	y, err2 := b.AsFloat64()
+	if err1 != nil || err2 != nil || len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}

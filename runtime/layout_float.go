@@ -48,6 +48,7 @@ func (s *Session) planChannelsLast() {
 	resIdx := make([]int, len(s.steps)) // input index of a conv's residual, or -1
 	xIdx := make([]int, len(s.steps))   // the channels-last input: 0, or a gate's x
 	dw := make([]bool, len(s.steps))    // a depthwise Conv (conv_depthwise.go)
+	grp := make([]bool, len(s.steps))   // a grouped Conv (conv_grouped.go)
 	readers := map[int][]int{}
 	for i, st := range s.steps {
 		resIdx[i] = -1
@@ -69,13 +70,17 @@ func (s *Session) planChannelsLast() {
 				role[i] = roleConv
 			} else if w, _ := s.depthwiseWeights(st, k); w != nil && len(st.out) == 1 {
 				role[i], dw[i] = roleConv, true
+			} else if w, _ := s.groupedWeights(st, k); w != nil && len(st.out) == 1 {
+				role[i], grp[i] = roleConv, true
 			}
 		case *fusedConvKernel:
 			if w, _ := s.depthwiseWeights(st, k.conv); w != nil && k.add == nil {
 				role[i], dw[i] = roleConv, true
 				continue
 			}
-			if !rowsCapable(k.conv) {
+			if w, _ := s.groupedWeights(st, k.conv); w != nil {
+				grp[i] = true
+			} else if !rowsCapable(k.conv) {
 				continue
 			}
 			if k.add != nil {
@@ -172,11 +177,21 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = newDWRowsKernel(k, nil, w, b, len(st.in), in, out)
 				continue
 			}
+			if grp[i] {
+				w, b := s.groupedWeights(st, k)
+				s.steps[i].kernel = newGroupedRowsKernel(k, nil, w, b, len(st.in), in, out)
+				continue
+			}
 			s.steps[i].kernel = newRowsConvKernel(k, nil, in, out)
 		case *fusedConvKernel:
 			if dw[i] {
 				w, b := s.depthwiseWeights(st, k.conv)
 				s.steps[i].kernel = newDWRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+				continue
+			}
+			if grp[i] {
+				w, b := s.groupedWeights(st, k.conv)
+				s.steps[i].kernel = newGroupedRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
 				continue
 			}
 			s.steps[i].kernel = newRowsConvKernel(k.conv, k, in, out)

@@ -72,7 +72,7 @@ func toNHWC(x []float32, n, c, plane int) []float32 {
 func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 	type geo struct {
 		n, c, h, w, m, groups, kh, kw, sh, sw, dh, dw int
-		pads                                         [4]int // top, left, bottom, right
+		pads                                          [4]int // top, left, bottom, right
 	}
 	cases := []struct {
 		name         string

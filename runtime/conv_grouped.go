@@ -22,6 +22,7 @@ package runtime
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -278,12 +279,28 @@ func (k *groupedRowsKernel) gemms(x []float32, lda int, offs [][]int32, rows int
 	if resLater {
 		post = kernels.ActNone
 	}
-	for i, blk := range k.blocks {
+	run := func(i, th int) {
+		blk := k.blocks[i]
 		var rb []float32
 		if res != nil {
 			rb = res[blk.o0:]
 		}
-		kernels.SgemmRowsAct(blk.pb, x, lda, offs[i], rows, blk.bias, c[blk.o0:], ldc, rb, k.clip && !resLater, k.lo, k.hi, post, threads)
+		kernels.SgemmRowsAct(blk.pb, x, lda, offs[i], rows, blk.bias, c[blk.o0:], ldc, rb, k.clip && !resLater, k.lo, k.hi, post, th)
+	}
+	// A block is one or a few 16-lane panels, too narrow for SgemmRows to
+	// split over the threads: the threads take whole blocks (disjoint output
+	// columns) instead.
+	if threads > 1 && len(k.blocks) >= 2*threads {
+		var next atomic.Int64
+		nnParallel(threads, threads, func(int, int) {
+			for i := int(next.Add(1)) - 1; i < len(k.blocks); i = int(next.Add(1)) - 1 {
+				run(i, 1)
+			}
+		})
+		return
+	}
+	for i := range k.blocks {
+		run(i, threads)
 	}
 }
 

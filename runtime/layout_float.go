@@ -7,6 +7,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -24,6 +25,7 @@ const (
 	roleMaxPool               // a 2-D MaxPool without indices: same layout in and out
 	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
 	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
+	roleConcat                // a channel Concat: any layout in, either out (layout_concat.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -59,6 +61,10 @@ func (s *Session) planChannelsLast() {
 		}
 		if xi := s.gateInput(st); xi >= 0 {
 			role[i], xIdx[i] = roleGate, xi
+			continue
+		}
+		if s.concatChannelsLast(st, channels) {
+			role[i] = roleConcat
 			continue
 		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
@@ -115,6 +121,8 @@ func (s *Session) planChannelsLast() {
 				ok = p == 0
 			case roleGate:
 				ok = p == xIdx[r]
+			case roleConcat:
+				ok = true
 			}
 			if !ok {
 				return false
@@ -124,7 +132,7 @@ func (s *Session) planChannelsLast() {
 	}
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
-		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate {
+		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat {
 			continue
 		}
 		out := st.out[0]
@@ -159,6 +167,12 @@ func (s *Session) planChannelsLast() {
 	}
 	for i, st := range s.steps {
 		if role[i] == roleNone {
+			continue
+		}
+		if role[i] == roleConcat {
+			if k := newNHWCConcatKernel(st, nhwc, channels); k.outNHWC || slices.Contains(k.inNHWC, true) {
+				s.steps[i].kernel = k
+			}
 			continue
 		}
 		in := st.in[xIdx[i]] >= 0 && nhwc[st.in[xIdx[i]]]

@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestChannelsLastConcat runs Concat-heavy graphs with the channels-last pass
+// off and on (checkChannelsLastGraph): a SqueezeNet fire module, an inception
+// block with a MaxPool branch, DenseNet's growing concatenations with channel
+// counts that are not multiples of 16 (padded pixel strides), a Concat whose
+// output is also a graph output (NCHW out from channels-last inputs), and one
+// with an input from an operator outside the pass (an NCHW input).
+func TestChannelsLastConcat(t *testing.T) {
+	dims := func(n ...int) []graph.Dim {
+		d := make([]graph.Dim, len(n))
+		for i, v := range n {
+			d[i] = graph.Dim{Size: v}
+		}
+		return d
+	}
+	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
+	cat := func(b *mb, xs ...string) string { return b.Node("Concat", xs, graph.IntAttr("axis", 1)) }
+	const nhwcCat, rows = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel"
+	cases := []struct {
+		name  string
+		x     []int
+		build func(b *mb)
+		count map[string]int
+	}{
+		{name: "fire modules", x: []int{1, 3, 19, 19}, count: map[string]int{nhwcCat: 2, rows: 7}, build: func(b *mb) {
+			a := relu(b, b.conv("x", 3, 32, 3, 2, 0, 1, true))
+			for i := 0; i < 2; i++ {
+				sq := relu(b, b.conv(a, 32, 8, 1, 1, 0, 1, true))
+				a = cat(b, relu(b, b.conv(sq, 8, 16, 1, 1, 0, 1, true)), relu(b, b.conv(sq, 8, 16, 3, 1, 1, 1, true)))
+			}
+			b.Output(b.Node("GlobalAveragePool", []string{a}))
+		}},
+		{name: "inception block, concat also a graph output", x: []int{1, 24, 9, 9}, count: map[string]int{nhwcCat: 1, rows: 4}, build: func(b *mb) {
+			a := relu(b, b.conv("x", 24, 32, 1, 1, 0, 1, true))
+			p := b.Node("MaxPool", []string{a}, graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
+			c := cat(b, relu(b, b.conv(a, 32, 24, 1, 1, 0, 1, true)), relu(b, b.conv(a, 32, 40, 3, 1, 1, 1, true)), relu(b, b.conv(p, 32, 8, 1, 1, 0, 1, true)))
+			b.Output(c)
+			b.Output(b.conv(c, 72, 16, 1, 1, 0, 1, true))
+		}},
+		{name: "dense block", x: []int{2, 8, 8, 8}, count: map[string]int{nhwcCat: 3, rows: 4}, build: func(b *mb) {
+			f := relu(b, b.conv("x", 8, 20, 3, 1, 1, 1, true))
+			feats, c := []string{f}, 20
+			for i := 0; i < 3; i++ {
+				in := f
+				if len(feats) > 1 {
+					in = cat(b, feats...)
+				}
+				feats = append(feats, relu(b, b.conv(in, c, 12, 3, 1, 1, 1, true)))
+				c += 12
+			}
+			b.Output(b.Node("GlobalMaxPool", []string{cat(b, feats...)}))
+		}},
+		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
+			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))
+			c := cat(b, a, b.Node("Sigmoid", []string{"x"}), a)
+			b.Output(b.conv(c, 48, 16, 3, 1, 1, 1, true))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB(31)
+			b.Input("x", dims(tc.x...)...)
+			tc.build(b)
+			checkChannelsLastGraph(t, b.Model(), tc.x, tc.count)
+		})
+	}
+}

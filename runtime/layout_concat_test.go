@@ -11,7 +11,8 @@ import (
 // block with a MaxPool branch, DenseNet's growing concatenations with channel
 // counts that are not multiples of 16 (padded pixel strides), a Concat whose
 // output is also a graph output (NCHW out from channels-last inputs), and one
-// with an input from an operator outside the pass (an NCHW input).
+// with an input from an operator outside the pass (an NCHW input); and the
+// BatchNormalization and elementwise steps around them (layout_elementwise.go).
 func TestChannelsLastConcat(t *testing.T) {
 	dims := func(n ...int) []graph.Dim {
 		d := make([]graph.Dim, len(n))
@@ -56,6 +57,33 @@ func TestChannelsLastConcat(t *testing.T) {
 				c += 12
 			}
 			b.Output(b.Node("GlobalMaxPool", []string{cat(b, feats...)}))
+		}},
+		// DenseNet: Concat → BatchNormalization → Relu → Conv layers, a
+		// transition (AveragePool, outside the pass), and an unfused Sigmoid
+		// between two convolutions.
+		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 4}, build: func(b *mb) {
+			bn := func(x string, c int) string {
+				v := make([]float32, c)
+				for i := range v {
+					v[i] = 0.5 + float32(i%7)*0.1
+				}
+				return b.Node("BatchNormalization", []string{x, b.RandInit("s", []int{c}, 1), b.RandInit("b", []int{c}, 0.5),
+					b.RandInit("m", []int{c}, 0.3), b.Init("v", graph.FromFloat32([]int{c}, v))})
+			}
+			f := b.conv("x", 8, 24, 3, 1, 1, 1, true)
+			feats, c := []string{f}, 24
+			for i := 0; i < 3; i++ {
+				in := f
+				if len(feats) > 1 {
+					in = cat(b, feats...)
+				}
+				feats = append(feats, b.conv(relu(b, bn(in, c)), c, 8, 3, 1, 1, 1, true))
+				c += 8
+			}
+			t := b.conv(relu(b, bn(cat(b, feats...), c)), c, 16, 1, 1, 0, 1, false)
+			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
+			s := b.Node("Sigmoid", []string{b.conv(t, 16, 16, 1, 1, 0, 1, true)})
+			b.Output(b.Node("GlobalAveragePool", []string{b.conv(s, 16, 16, 1, 1, 0, 1, true)}))
 		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))

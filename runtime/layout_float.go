@@ -26,6 +26,7 @@ const (
 	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
 	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
 	roleConcat                // a channel Concat: any layout in, either out (layout_concat.go)
+	roleSame                  // BatchNormalization, an elementwise unary: same layout in and out (layout_elementwise.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -68,6 +69,10 @@ func (s *Session) planChannelsLast() {
 			continue
 		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
+			continue
+		}
+		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil {
+			role[i] = roleSame
 			continue
 		}
 		switch k := st.kernel.(type) {
@@ -117,7 +122,7 @@ func (s *Session) planChannelsLast() {
 			switch role[r] {
 			case roleConv:
 				ok = p == 0 || p == resIdx[r]
-			case roleMaxPool, roleGlobalPool:
+			case roleMaxPool, roleGlobalPool, roleSame:
 				ok = p == 0
 			case roleGate:
 				ok = p == xIdx[r]
@@ -132,7 +137,7 @@ func (s *Session) planChannelsLast() {
 	}
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
-		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat {
+		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat && role[i] != roleSame {
 			continue
 		}
 		out := st.out[0]
@@ -156,7 +161,7 @@ func (s *Session) planChannelsLast() {
 		}
 		for i, st := range s.steps {
 			switch {
-			case (role[i] == roleMaxPool || role[i] == roleGate) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
+			case (role[i] == roleMaxPool || role[i] == roleGate || role[i] == roleSame) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[xIdx[i]])
 				drop(st.out[0])
 			case role[i] == roleConv && resIdx[i] >= 0 && nhwc[st.in[resIdx[i]]] != nhwc[st.out[0]]:
@@ -179,6 +184,12 @@ func (s *Session) planChannelsLast() {
 		out := len(st.out) == 1 && st.out[0] >= 0 && nhwc[st.out[0]]
 		if !in && !out && !dw[i] {
 			continue
+		}
+		if role[i] == roleSame {
+			if bn := channelsLastBatchNorm(st, channels(st.in[0])); bn != nil {
+				s.steps[i].kernel = &nhwcBatchNormKernel{a: bn.a, b: bn.b}
+			}
+			continue // an elementwise unary runs as is
 		}
 		if role[i] == roleGate {
 			s.steps[i].kernel = &nhwcGateKernel{c: channels(st.in[xIdx[i]]), xIdx: xIdx[i]}

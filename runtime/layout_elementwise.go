@@ -1,0 +1,72 @@
+package runtime
+
+// Per-channel and elementwise steps inside the channels-last chains:
+// DenseNet's pre-activation layers (Concat → BatchNormalization → Relu →
+// Conv) and unfused activations between convolutions. Left NCHW, each of them
+// cut the chain: the Concat before wrote NCHW and the convolution after laid
+// its input out channels-last again.
+//
+// An elementwise unary operator does not care about the layout: its kernel
+// runs unchanged on the channels-last tensor (the padding channels of the
+// pixel stride, unused, go through it too). A BatchNormalization with
+// constant parameters becomes nhwcBatchNormKernel, the folded per-channel
+// affine transform applied along each pixel's channels. Both keep their
+// input's layout, as a MaxPool does.
+
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// layoutFreeUnary are the elementwise unary operators (buildUnary) whose
+// kernel runs on a channels-last tensor as is.
+var layoutFreeUnary = map[string]bool{"Relu": true, "Sigmoid": true, "Tanh": true, "LeakyRelu": true,
+	"HardSigmoid": true, "HardSwish": true, "Elu": true, "Celu": true, "Selu": true, "Softplus": true}
+
+// channelsLastUnary reports whether a step is such an operator on one tensor.
+func channelsLastUnary(st step) bool {
+	return layoutFreeUnary[st.node.OpType] && (st.node.Domain == "" || st.node.Domain == "ai.onnx") &&
+		len(st.in) == 1 && len(st.out) == 1 && st.out[0] >= 0
+}
+
+// channelsLastBatchNorm returns the folded inference BatchNormalization of a
+// step over c channels, or nil.
+func channelsLastBatchNorm(st step, c int) *batchNormKernel {
+	k, ok := st.kernel.(*batchNormKernel)
+	if !ok || k.training || !k.spatial || len(k.a) != c || len(k.b) != c || len(st.out) != 1 || st.out[0] < 0 {
+		return nil
+	}
+	return k
+}
+
+// nhwcBatchNormKernel is an inference BatchNormalization (y = a·x + b per
+// channel) of a channels-last tensor.
+type nhwcBatchNormKernel struct {
+	a, b []float32
+}
+
+func (k *nhwcBatchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if len(in) == 0 {
+		return nil, fmt.Errorf("channels-last BatchNormalization: no input")
+	}
+	x, st, err := channelsLastInput(in[:1], len(k.a))
+	if err != nil {
+		return nil, fmt.Errorf("channels-last BatchNormalization: %w", err)
+	}
+	xd := x.F32()
+	y := ctx.AllocF32(len(xd))
+	pixels := len(xd) / max(st, 1)
+	c := len(k.a)
+	nnParallel(min(ctx.Threads, max(1, len(xd)/parallelMinWork)), pixels, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			src, dst := xd[p*st:p*st+c], y[p*st:p*st+c]
+			a, b := k.a[:c], k.b[:c]
+			for i, v := range src {
+				dst[i] = a[i]*v + b[i]
+			}
+			clear(y[p*st+c : (p+1)*st])
+		}
+	})
+	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
+}

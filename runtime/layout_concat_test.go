@@ -59,9 +59,9 @@ func TestChannelsLastConcat(t *testing.T) {
 			b.Output(b.Node("GlobalMaxPool", []string{cat(b, feats...)}))
 		}},
 		// DenseNet: Concat → BatchNormalization → Relu → Conv layers, a
-		// transition (AveragePool, outside the pass), and an unfused Sigmoid
-		// between two convolutions.
-		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 4}, build: func(b *mb) {
+		// transition (AveragePool, outside the pass), and a LeakyRelu after a
+		// MaxPool (not fused into a convolution) in the chain.
+		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 4, "runtime.KernelFunc": 1 /* LeakyRelu: every Relu folded */}, build: func(b *mb) {
 			bn := func(x string, c int) string {
 				v := make([]float32, c)
 				for i := range v {
@@ -82,7 +82,8 @@ func TestChannelsLastConcat(t *testing.T) {
 			}
 			t := b.conv(relu(b, bn(cat(b, feats...), c)), c, 16, 1, 1, 0, 1, false)
 			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
-			s := b.Node("Sigmoid", []string{b.conv(t, 16, 16, 1, 1, 0, 1, true)})
+			s := b.Node("MaxPool", []string{b.conv(t, 16, 16, 1, 1, 0, 1, true)}, graph.IntsAttr("kernel_shape", []int{1, 1}))
+			s = b.Node("LeakyRelu", []string{s}, graph.FloatAttr("alpha", 0.1))
 			b.Output(b.Node("GlobalAveragePool", []string{b.conv(s, 16, 16, 1, 1, 0, 1, true)}))
 		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {

@@ -41,9 +41,53 @@ func channelsLastBatchNorm(st step, c int) *batchNormKernel {
 }
 
 // nhwcBatchNormKernel is an inference BatchNormalization (y = a·x + b per
-// channel) of a channels-last tensor.
+// channel) of a channels-last tensor, then max(y, 0) when relu (the Relu
+// that was its sole reader: foldChannelsLastRelu).
 type nhwcBatchNormKernel struct {
 	a, b []float32
+	relu bool
+}
+
+// foldChannelsLastRelu merges each Relu into the channels-last
+// BatchNormalization it is the only reader of (DenseNet's BN → Relu pairs):
+// one pass over the feature map instead of two. It runs at the end of the
+// layout pass, before buffer lifetimes.
+func (s *Session) foldChannelsLastRelu() {
+	readers := map[int]int{}
+	for _, st := range s.steps {
+		for _, id := range st.in {
+			if id >= 0 {
+				readers[id]++
+			}
+		}
+	}
+	producer := map[int]int{}
+	for i, st := range s.steps {
+		if _, ok := st.kernel.(*nhwcBatchNormKernel); ok && !s.keep[st.out[0]] && readers[st.out[0]] == 1 {
+			producer[st.out[0]] = i
+		}
+	}
+	removed := make([]bool, len(s.steps))
+	for j, st := range s.steps {
+		if !isOp(st.node, "Relu") || len(st.in) != 1 || len(st.out) != 1 {
+			continue
+		}
+		i, ok := producer[st.in[0]]
+		if !ok {
+			continue
+		}
+		bn := s.steps[i].kernel.(*nhwcBatchNormKernel)
+		s.steps[i].kernel = &nhwcBatchNormKernel{a: bn.a, b: bn.b, relu: true}
+		s.steps[i].out = []int{st.out[0]}
+		removed[j] = true
+	}
+	kept := s.steps[:0]
+	for i, st := range s.steps {
+		if !removed[i] {
+			kept = append(kept, st)
+		}
+	}
+	s.steps = kept
 }
 
 func (k *nhwcBatchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -64,6 +108,11 @@ func (k *nhwcBatchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 			a, b := k.a[:c], k.b[:c]
 			for i, v := range src {
 				dst[i] = a[i]*v + b[i]
+			}
+			if k.relu {
+				for i, v := range dst {
+					dst[i] = max(v, 0)
+				}
 			}
 			clear(y[p*st+c : (p+1)*st])
 		}

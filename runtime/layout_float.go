@@ -226,6 +226,7 @@ func (s *Session) planChannelsLast() {
 			s.steps[i].kernel = &nhwcGlobalPoolKernel{isMax: k.isMax, c: channels(st.in[0])}
 		}
 	}
+	s.foldChannelsLastRelu() // layout_elementwise.go
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

@@ -86,6 +86,19 @@ func TestChannelsLastConcat(t *testing.T) {
 			s = b.Node("LeakyRelu", []string{s}, graph.FloatAttr("alpha", 0.1))
 			b.Output(b.Node("GlobalAveragePool", []string{b.conv(s, 16, 16, 1, 1, 0, 1, true)}))
 		}},
+		// DenseNet's transition (a zero Pad, then AveragePool) and average
+		// pools with padding, count_include_pad and ceil mode (layout_pool.go).
+		{name: "average pools", x: []int{1, 8, 13, 13}, count: map[string]int{"*runtime.nhwcAvgPoolKernel": 3, rows: 4}, build: func(b *mb) {
+			t := b.conv("x", 8, 24, 3, 1, 1, 1, true)
+			t = b.Node("Pad", []string{t, b.Init("pads", graph.FromInt64([]int{8}, make([]int64, 8)))})
+			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))
+			t = b.conv(t, 24, 16, 1, 1, 0, 1, true)
+			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}),
+				graph.IntsAttr("pads", []int{1, 1, 1, 1}), graph.IntAttr("count_include_pad", 1), graph.IntAttr("ceil_mode", 1))
+			t = b.conv(t, 16, 16, 1, 1, 0, 1, true)
+			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{3, 2}), graph.IntsAttr("pads", []int{1, 0, 1, 1}))
+			b.Output(b.conv(t, 16, 8, 1, 1, 0, 1, true))
+		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))
 			c := cat(b, a, b.Node("Sigmoid", []string{"x"}), a)

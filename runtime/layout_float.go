@@ -26,7 +26,7 @@ const (
 	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
 	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
 	roleConcat                // a channel Concat: any layout in, either out (layout_concat.go)
-	roleSame                  // BatchNormalization, an elementwise unary: same layout in and out (layout_elementwise.go)
+	roleSame                  // BatchNormalization, an elementwise unary, AveragePool, a zero Pad: same layout in and out (layout_elementwise.go, layout_pool.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -71,7 +71,7 @@ func (s *Session) planChannelsLast() {
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
 			continue
 		}
-		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil {
+		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) {
 			role[i] = roleSame
 			continue
 		}
@@ -188,8 +188,10 @@ func (s *Session) planChannelsLast() {
 		if role[i] == roleSame {
 			if bn := channelsLastBatchNorm(st, channels(st.in[0])); bn != nil {
 				s.steps[i].kernel = &nhwcBatchNormKernel{a: bn.a, b: bn.b}
+			} else if ap := channelsLastAvgPool(st); ap != nil {
+				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
 			}
-			continue // an elementwise unary runs as is
+			continue // an elementwise unary or a zero Pad runs as is
 		}
 		if role[i] == roleGate {
 			s.steps[i].kernel = &nhwcGateKernel{c: channels(st.in[xIdx[i]]), xIdx: xIdx[i]}

@@ -264,6 +264,11 @@ func checkChannelsLastGraph(t *testing.T, m *graph.Model, x []int, count map[str
 		for typ, n := range count {
 			require.Equal(t, n, got[typ], typ)
 		}
+		for _, st := range s.steps {
+			if k, ok := st.kernel.(*channelShuffleKernel); ok {
+				require.True(t, k.nhwc, "the test graphs' channel shuffles run channels-last")
+			}
+		}
 		for run := 0; run < 2; run++ {
 			out, err := s.RunTensors(in)
 			require.NoError(t, err)

@@ -99,6 +99,24 @@ func TestChannelsLastConcat(t *testing.T) {
 			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{3, 2}), graph.IntsAttr("pads", []int{1, 0, 1, 1}))
 			b.Output(b.conv(t, 16, 8, 1, 1, 0, 1, true))
 		}},
+		// ShuffleNet units: channel shuffle (Reshape, Transpose, Reshape)
+		// and the channel split (two Slices) between channels-last steps
+		// (layout_shuffle.go); 20 channels a branch (padded pixel stride).
+		{name: "shufflenet units", x: []int{1, 8, 10, 10}, count: map[string]int{"*runtime.channelShuffleKernel": 2, "*runtime.nhwcSliceKernel": 2, rows: 4, nhwcCat: 2}, build: func(b *mb) {
+			shuffle := func(x string, c int) string {
+				r := b.Node("Reshape", []string{x, b.Init("shape", graph.FromInt64([]int{5}, []int64{1, 2, int64(c / 2), 10, 10}))})
+				r = b.Node("Transpose", []string{r}, graph.IntsAttr("perm", []int{0, 2, 1, 3, 4}))
+				return b.Node("Reshape", []string{r, b.Init("shape", graph.FromInt64([]int{4}, []int64{1, -1, 10, 10}))})
+			}
+			slice := func(x string, lo, hi int64) string {
+				return b.Node("Slice", []string{x, b.Init("starts", graph.FromInt64([]int{1}, []int64{lo})),
+					b.Init("ends", graph.FromInt64([]int{1}, []int64{hi})), b.Init("axes", graph.FromInt64([]int{1}, []int64{1}))})
+			}
+			a := relu(b, b.conv("x", 8, 20, 3, 1, 1, 1, true))
+			c := shuffle(cat(b, a, relu(b, b.conv("x", 8, 20, 1, 1, 0, 1, true))), 40)
+			c = shuffle(cat(b, slice(c, 0, 20), relu(b, b.conv(slice(c, 20, 1<<40), 20, 20, 1, 1, 0, 1, true))), 40)
+			b.Output(b.Node("GlobalAveragePool", []string{b.conv(c, 40, 16, 1, 1, 0, 1, true)}))
+		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))
 			c := cat(b, a, b.Node("Sigmoid", []string{"x"}), a)

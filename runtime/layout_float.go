@@ -34,6 +34,7 @@ func (s *Session) planChannelsLast() {
 	if !channelsLastMode {
 		return
 	}
+	s.fuseChannelShuffles() // layout_shuffle.go
 	g := s.model.Graph
 	names := make(map[int]string, len(s.slots))
 	for name, id := range s.slots {
@@ -71,7 +72,7 @@ func (s *Session) planChannelsLast() {
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
 			continue
 		}
-		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) {
+		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
 		}
@@ -190,6 +191,10 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = &nhwcBatchNormKernel{a: bn.a, b: bn.b}
 			} else if ap := channelsLastAvgPool(st); ap != nil {
 				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
+			} else if sk, ok := st.kernel.(*channelShuffleKernel); ok {
+				s.steps[i].kernel = &channelShuffleKernel{g: sk.g, c: sk.c, nhwc: true}
+			} else if c0, ok := s.channelSlice(st, channels(st.in[0]), channels(st.out[0])); ok {
+				s.steps[i].kernel = &nhwcSliceKernel{c: channels(st.in[0]), c0: c0, cn: channels(st.out[0])}
 			}
 			continue // an elementwise unary or a zero Pad runs as is
 		}

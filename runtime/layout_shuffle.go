@@ -45,8 +45,16 @@ func (k *channelShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 		nnParallel(min(ctx.Threads, max(1, len(xd)/parallelMinWork)), len(xd)/max(st, 1), func(lo, hi int) {
 			for p := lo; p < hi; p++ {
 				xs, ys := xd[p*st:(p+1)*st], y[p*st:(p+1)*st]
-				for o, i := range perm {
-					ys[o] = xs[i]
+				if k.g == 2 {
+					// ShuffleNet's two branches: interleave the halves.
+					a, b, yo := xs[:cpg], xs[cpg:2*cpg], ys[:2*cpg]
+					for j, v := range a {
+						yo[2*j], yo[2*j+1] = v, b[j]
+					}
+				} else {
+					for o, i := range perm {
+						ys[o] = xs[i]
+					}
 				}
 				clear(ys[k.c:])
 			}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // layoutFreeUnary are the elementwise unary operators (buildUnary) whose
@@ -46,6 +47,14 @@ func channelsLastBatchNorm(st step, c int) *batchNormKernel {
 type nhwcBatchNormKernel struct {
 	a, b []float32
 	relu bool
+	// pw holds a and b as the weights and bias of a 1×1 depthwise
+	// convolution: kernels.DepthwiseF32 applies them (and the Relu as its
+	// clamp) with the vector kernels.
+	pw *kernels.DWWeightsF32
+}
+
+func newNHWCBatchNormKernel(a, b []float32, relu bool) *nhwcBatchNormKernel {
+	return &nhwcBatchNormKernel{a: a, b: b, relu: relu, pw: kernels.PackDWF32(len(a), 1, 1, 1, a, b)}
 }
 
 // foldChannelsLastRelu merges each Relu into the channels-last
@@ -77,7 +86,7 @@ func (s *Session) foldChannelsLastRelu() {
 			continue
 		}
 		bn := s.steps[i].kernel.(*nhwcBatchNormKernel)
-		s.steps[i].kernel = &nhwcBatchNormKernel{a: bn.a, b: bn.b, relu: true}
+		s.steps[i].kernel = newNHWCBatchNormKernel(bn.a, bn.b, true)
 		s.steps[i].out = []int{st.out[0]}
 		removed[j] = true
 	}
@@ -100,22 +109,18 @@ func (k *nhwcBatchNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	}
 	xd := x.F32()
 	y := ctx.AllocF32(len(xd))
-	pixels := len(xd) / max(st, 1)
+	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
 	c := len(k.a)
-	nnParallel(min(ctx.Threads, max(1, len(xd)/parallelMinWork)), pixels, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			src, dst := xd[p*st:p*st+c], y[p*st:p*st+c]
-			a, b := k.a[:c], k.b[:c]
-			for i, v := range src {
-				dst[i] = a[i]*v + b[i]
-			}
-			if k.relu {
-				for i, v := range dst {
-					dst[i] = max(v, 0)
-				}
-			}
+	ep := kernels.NoEpilogue
+	if k.relu {
+		ep.Lo = 0
+	}
+	cs := kernels.ConvShape{N: n, H: h, W: w, C: c, OC: c, KH: 1, KW: 1, Groups: c}
+	kernels.DepthwiseF32(cs, k.pw, xd, st, y, st, ep, ctx.Threads)
+	if st > c {
+		for p := 0; p < n*h*w; p++ {
 			clear(y[p*st+c : (p+1)*st])
 		}
-	})
+	}
 	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
 }

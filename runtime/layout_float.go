@@ -188,15 +188,17 @@ func (s *Session) planChannelsLast() {
 		}
 		if role[i] == roleSame {
 			if bn := channelsLastBatchNorm(st, channels(st.in[0])); bn != nil {
-				s.steps[i].kernel = &nhwcBatchNormKernel{a: bn.a, b: bn.b}
+				s.steps[i].kernel = newNHWCBatchNormKernel(bn.a, bn.b, false)
 			} else if ap := channelsLastAvgPool(st); ap != nil {
 				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
+			} else if s.zeroPad(st) {
+				s.steps[i].kernel = tensorCopyKernel{}
 			} else if sk, ok := st.kernel.(*channelShuffleKernel); ok {
 				s.steps[i].kernel = &channelShuffleKernel{g: sk.g, c: sk.c, nhwc: true}
 			} else if c0, ok := s.channelSlice(st, channels(st.in[0]), channels(st.out[0])); ok {
 				s.steps[i].kernel = &nhwcSliceKernel{c: channels(st.in[0]), c0: c0, cn: channels(st.out[0])}
 			}
-			continue // an elementwise unary or a zero Pad runs as is
+			continue // an elementwise unary runs as is
 		}
 		if role[i] == roleGate {
 			s.steps[i].kernel = &nhwcGateKernel{c: channels(st.in[xIdx[i]]), xIdx: xIdx[i]}

@@ -105,3 +105,17 @@ func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	})
 	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, st}, Data: yd}}, nil
 }
+
+// tensorCopyKernel is a zero Pad of a channels-last tensor: a copy of its
+// first input (the generic Pad kernel walks it index by index).
+type tensorCopyKernel struct{}
+
+func (tensorCopyKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if len(in) == 0 || in[0] == nil || in[0].DType != graph.Float32 {
+		return nil, fmt.Errorf("channels-last zero Pad: want a float32 input")
+	}
+	x := in[0].F32()
+	y := ctx.AllocF32(len(x))
+	parallelFor(ctx.Threads, len(x), func(lo, hi int) { copy(y[lo:hi], x[lo:hi]) })
+	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), in[0].Shape...), Data: y}}, nil
+}

@@ -199,13 +199,6 @@ func TestGroupedRowsKernelRejects(t *testing.T) {
 // channels-last pass on and off: the grouped convolutions join the chain
 // (their neighbours stay channels-last) and the outputs match.
 func TestChannelsLastGroupedGraphs(t *testing.T) {
-	dims := func(n ...int) []graph.Dim {
-		d := make([]graph.Dim, len(n))
-		for i, v := range n {
-			d[i] = graph.Dim{Size: v}
-		}
-		return d
-	}
 	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
 	cases := []struct {
 		name          string
@@ -214,7 +207,7 @@ func TestChannelsLastGroupedGraphs(t *testing.T) {
 		build         func(b *mb)
 		grouped, rows int
 	}{
-		{name: "resnext bottleneck", in: dims(1, 16, 12, 12), x: []int{1, 16, 12, 12}, grouped: 2, rows: 4, build: func(b *mb) {
+		{name: "resnext bottleneck", in: staticDims(1, 16, 12, 12), x: []int{1, 16, 12, 12}, grouped: 2, rows: 4, build: func(b *mb) {
 			s := relu(b, b.conv("x", 16, 64, 1, 1, 0, 1, true))
 			a := relu(b, b.conv(s, 64, 64, 1, 1, 0, 1, true))
 			a = relu(b, b.conv(a, 64, 64, 3, 1, 1, 16, true))
@@ -222,7 +215,7 @@ func TestChannelsLastGroupedGraphs(t *testing.T) {
 			a = relu(b, b.conv(r, 64, 128, 3, 2, 1, 16, true))
 			b.Output(b.Node("GlobalAveragePool", []string{b.conv(a, 128, 32, 1, 1, 0, 1, true)}))
 		}},
-		{name: "regnet block with squeeze-excite", in: dims(2, 8, 10, 10), x: []int{2, 8, 10, 10}, grouped: 1, rows: 4, build: func(b *mb) {
+		{name: "regnet block with squeeze-excite", in: staticDims(2, 8, 10, 10), x: []int{2, 8, 10, 10}, grouped: 1, rows: 4, build: func(b *mb) {
 			s := relu(b, b.conv("x", 8, 48, 1, 1, 0, 1, true))
 			a := relu(b, b.conv(s, 48, 48, 3, 2, 1, 3, true))
 			p := b.Node("GlobalAveragePool", []string{a})
@@ -239,6 +232,15 @@ func TestChannelsLastGroupedGraphs(t *testing.T) {
 			checkChannelsLastGraph(t, b.Model(), tc.x, map[string]int{"*runtime.groupedRowsKernel": tc.grouped, "*runtime.rowsConvKernel": tc.rows})
 		})
 	}
+}
+
+// staticDims is a shape of known sizes.
+func staticDims(n ...int) []graph.Dim {
+	d := make([]graph.Dim, len(n))
+	for i, v := range n {
+		d[i] = graph.Dim{Size: v}
+	}
+	return d
 }
 
 // checkChannelsLastGraph runs m on a random input of shape x with the

@@ -14,13 +14,6 @@ import (
 // with an input from an operator outside the pass (an NCHW input); and the
 // BatchNormalization and elementwise steps around them (layout_elementwise.go).
 func TestChannelsLastConcat(t *testing.T) {
-	dims := func(n ...int) []graph.Dim {
-		d := make([]graph.Dim, len(n))
-		for i, v := range n {
-			d[i] = graph.Dim{Size: v}
-		}
-		return d
-	}
 	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
 	cat := func(b *mb, xs ...string) string { return b.Node("Concat", xs, graph.IntAttr("axis", 1)) }
 	const nhwcCat, rows = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel"
@@ -126,7 +119,7 @@ func TestChannelsLastConcat(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(31)
-			b.Input("x", dims(tc.x...)...)
+			b.Input("x", staticDims(tc.x...)...)
 			tc.build(b)
 			checkChannelsLastGraph(t, b.Model(), tc.x, tc.count)
 		})

@@ -68,7 +68,8 @@ func toNHWC(x []float32, n, c, plane int) []float32 {
 // 16-lane blocks (4, 8), fill them (16, 32), leave a padded last block (13
 // groups of 8), are wider than the input group (mg 24 from cg 12), stay under
 // one panel (10 channels in all), with strides, dilation, asymmetric pads,
-// a batch of two, both layouts on either side, a clamp and an activation.
+// a batch of two, both layouts on either side, a clamp, an activation and a
+// fused residual.
 func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 	type geo struct {
 		n, c, h, w, m, groups, kh, kw, sh, sw, dh, dw int
@@ -79,19 +80,22 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 		g            geo
 		bias         bool
 		clip         bool
+		residual     bool
 		act          kernels.Act
 		inNH, outNH  bool
 		wantBlocks   int
 		wantBlockOut int // output channels of the first block
 	}{
-		{"resnext 32x4: 4 groups a block", geo{1, 128, 9, 9, 128, 32, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, kernels.ActNone, true, true, 8, 16},
-		{"resnext 32x8, stride 2, NCHW out", geo{1, 256, 10, 11, 256, 32, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, false, kernels.ActNone, true, false, 16, 16},
-		{"regnet group width 16", geo{2, 64, 8, 8, 64, 4, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, kernels.ActNone, true, true, 4, 16},
-		{"group width 32, NCHW in", geo{1, 96, 7, 7, 96, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, kernels.ActNone, false, true, 3, 32},
-		{"13 groups of 8: padded last block", geo{1, 104, 6, 5, 104, 13, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, false, kernels.ActSiLU, true, true, 7, 16},
-		{"mg 24 from cg 12, dilation, odd pads", geo{1, 48, 9, 8, 96, 4, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}}, true, true, kernels.ActNone, true, true, 2, 48},
-		{"10 channels, 2 groups, 1x1", geo{1, 6, 5, 5, 10, 2, 1, 1, 1, 1, 1, 1, [4]int{0, 0, 0, 0}}, true, false, kernels.ActNone, false, false, 1, 10},
-		{"5x5 stride 2 both NCHW", geo{1, 32, 11, 11, 64, 4, 5, 5, 2, 2, 1, 1, [4]int{2, 2, 2, 2}}, false, true, kernels.ActHardSwish, false, false, 4, 16},
+		{"resnext 32x4: 4 groups a block", geo{1, 128, 9, 9, 128, 32, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, kernels.ActNone, true, true, 8, 16},
+		{"resnext 32x8, stride 2, NCHW out", geo{1, 256, 10, 11, 256, 32, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActNone, true, false, 16, 16},
+		{"regnet group width 16", geo{2, 64, 8, 8, 64, 4, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, kernels.ActNone, true, true, 4, 16},
+		{"group width 32, NCHW in", geo{1, 96, 7, 7, 96, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, false, kernels.ActNone, false, true, 3, 32},
+		{"13 groups of 8: padded last block", geo{1, 104, 6, 5, 104, 13, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActSiLU, true, true, 7, 16},
+		{"mg 24 from cg 12, dilation, odd pads", geo{1, 48, 9, 8, 96, 4, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}}, true, true, false, kernels.ActNone, true, true, 2, 48},
+		{"10 channels, 2 groups, 1x1", geo{1, 6, 5, 5, 10, 2, 1, 1, 1, 1, 1, 1, [4]int{0, 0, 0, 0}}, true, false, false, kernels.ActNone, false, false, 1, 10},
+		{"residual, NHWC", geo{1, 64, 7, 7, 64, 8, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActNone, true, true, 4, 16},
+		{"residual, NCHW out, stride 2", geo{1, 32, 9, 9, 64, 2, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActSiLU, true, false, 2, 32},
+		{"5x5 stride 2 both NCHW", geo{1, 32, 11, 11, 64, 4, 5, 5, 2, 2, 1, 1, [4]int{2, 2, 2, 2}}, false, true, false, kernels.ActHardSwish, false, false, 4, 16},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,14 +125,18 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 			ck := &convKernel{node: node, group: g.groups}
 			var fk *fusedConvKernel
 			lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-			if tc.clip || tc.act != kernels.ActNone {
+			if tc.clip || tc.act != kernels.ActNone || tc.residual {
 				fk = &fusedConvKernel{conv: ck, nConvIn: len(in), post: tc.act, lo: lo, hi: hi}
+				if tc.residual {
+					fk.add = KernelFunc(nil)
+				}
 				if tc.clip {
 					fk.act, fk.lo, fk.hi = KernelFunc(nil), -0.5, 0.75
 					lo, hi = fk.lo, fk.hi
 				}
 			}
-			k := newGroupedRowsKernel(ck, fk, w, b, len(in), tc.inNH, tc.outNH)
+			nConvIn := len(in)
+			k := newGroupedRowsKernel(ck, fk, w, b, nConvIn, tc.inNH, tc.outNH)
 			require.Len(t, k.blocks, tc.wantBlocks)
 			require.Equal(t, tc.wantBlockOut, k.blocks[0].pb.N())
 
@@ -136,6 +144,13 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 			ow := (g.w+g.pads[1]+g.pads[3]-(g.kw-1)*g.dw-1)/g.sw + 1
 			want := refGroupedConv(x.F32(), g.n, g.c, g.h, g.w, w.F32(), g.m, g.kh, g.kw, g.groups, bd,
 				g.sh, g.sw, g.dh, g.dw, g.pads[0], g.pads[1], oh, ow)
+			var res *graph.Tensor
+			if tc.residual {
+				res = randF32(rng, g.n, g.m, oh, ow)
+				for i, r := range res.F32() {
+					want[i] += r
+				}
+			}
 			for i, v := range want {
 				v = max(lo, min(hi, v))
 				want[i] = v
@@ -144,6 +159,12 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 			in[0] = x
 			if tc.inNH {
 				in[0] = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, g.h, g.w, pixelStride(g.c)}, Data: toNHWC(x.F32(), g.n, g.c, g.h*g.w)}
+			}
+			if res != nil {
+				if tc.outNH {
+					res = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, oh, ow, pixelStride(g.m)}, Data: toNHWC(res.F32(), g.n, g.m, oh*ow)}
+				}
+				in = append(in, res)
 			}
 			wantT := graph.FromFloat32([]int{g.n, g.m, oh, ow}, want)
 			wantShape := wantT.Shape

@@ -96,7 +96,7 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 	removed := make([]bool, len(s.steps))
 	for i := range s.steps {
 		ck, ok := s.steps[i].kernel.(*convKernel)
-		if !ok || ck.packed == nil && !s.dwFusable(s.steps[i], ck) || removed[i] || len(s.steps[i].out) != 1 {
+		if !ok || ck.packed == nil && !s.dwFusable(s.steps[i], ck) && !s.groupedFusable(s.steps[i], ck) || removed[i] || len(s.steps[i].out) != 1 {
 			continue
 		}
 		fk := &fusedConvKernel{conv: ck, nConvIn: len(s.steps[i].in)}

@@ -7,6 +7,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -24,6 +25,8 @@ const (
 	roleMaxPool               // a 2-D MaxPool without indices: same layout in and out
 	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
 	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
+	roleConcat                // a channel Concat: any layout in, either out (layout_concat.go)
+	roleSame                  // BatchNormalization, an elementwise unary, AveragePool, a zero Pad: same layout in and out (layout_elementwise.go, layout_pool.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -31,6 +34,7 @@ func (s *Session) planChannelsLast() {
 	if !channelsLastMode {
 		return
 	}
+	s.fuseChannelShuffles() // layout_shuffle.go
 	g := s.model.Graph
 	names := make(map[int]string, len(s.slots))
 	for name, id := range s.slots {
@@ -48,6 +52,7 @@ func (s *Session) planChannelsLast() {
 	resIdx := make([]int, len(s.steps)) // input index of a conv's residual, or -1
 	xIdx := make([]int, len(s.steps))   // the channels-last input: 0, or a gate's x
 	dw := make([]bool, len(s.steps))    // a depthwise Conv (conv_depthwise.go)
+	grp := make([]bool, len(s.steps))   // a grouped Conv (conv_grouped.go)
 	readers := map[int][]int{}
 	for i, st := range s.steps {
 		resIdx[i] = -1
@@ -60,7 +65,15 @@ func (s *Session) planChannelsLast() {
 			role[i], xIdx[i] = roleGate, xi
 			continue
 		}
+		if s.concatChannelsLast(st, channels) {
+			role[i] = roleConcat
+			continue
+		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
+			continue
+		}
+		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
+			role[i] = roleSame
 			continue
 		}
 		switch k := st.kernel.(type) {
@@ -69,13 +82,17 @@ func (s *Session) planChannelsLast() {
 				role[i] = roleConv
 			} else if w, _ := s.depthwiseWeights(st, k); w != nil && len(st.out) == 1 {
 				role[i], dw[i] = roleConv, true
+			} else if w, _ := s.groupedWeights(st, k); w != nil && len(st.out) == 1 {
+				role[i], grp[i] = roleConv, true
 			}
 		case *fusedConvKernel:
 			if w, _ := s.depthwiseWeights(st, k.conv); w != nil && k.add == nil {
 				role[i], dw[i] = roleConv, true
 				continue
 			}
-			if !rowsCapable(k.conv) {
+			if w, _ := s.groupedWeights(st, k.conv); w != nil {
+				grp[i] = true
+			} else if !rowsCapable(k.conv) {
 				continue
 			}
 			if k.add != nil {
@@ -106,10 +123,12 @@ func (s *Session) planChannelsLast() {
 			switch role[r] {
 			case roleConv:
 				ok = p == 0 || p == resIdx[r]
-			case roleMaxPool, roleGlobalPool:
+			case roleMaxPool, roleGlobalPool, roleSame:
 				ok = p == 0
 			case roleGate:
 				ok = p == xIdx[r]
+			case roleConcat:
+				ok = true
 			}
 			if !ok {
 				return false
@@ -119,7 +138,7 @@ func (s *Session) planChannelsLast() {
 	}
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
-		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate {
+		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat && role[i] != roleSame {
 			continue
 		}
 		out := st.out[0]
@@ -143,7 +162,7 @@ func (s *Session) planChannelsLast() {
 		}
 		for i, st := range s.steps {
 			switch {
-			case (role[i] == roleMaxPool || role[i] == roleGate) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
+			case (role[i] == roleMaxPool || role[i] == roleGate || role[i] == roleSame) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[xIdx[i]])
 				drop(st.out[0])
 			case role[i] == roleConv && resIdx[i] >= 0 && nhwc[st.in[resIdx[i]]] != nhwc[st.out[0]]:
@@ -156,10 +175,30 @@ func (s *Session) planChannelsLast() {
 		if role[i] == roleNone {
 			continue
 		}
+		if role[i] == roleConcat {
+			if k := newNHWCConcatKernel(st, nhwc, channels); k.outNHWC || slices.Contains(k.inNHWC, true) {
+				s.steps[i].kernel = k
+			}
+			continue
+		}
 		in := st.in[xIdx[i]] >= 0 && nhwc[st.in[xIdx[i]]]
 		out := len(st.out) == 1 && st.out[0] >= 0 && nhwc[st.out[0]]
 		if !in && !out && !dw[i] {
 			continue
+		}
+		if role[i] == roleSame {
+			if bn := channelsLastBatchNorm(st, channels(st.in[0])); bn != nil {
+				s.steps[i].kernel = newNHWCBatchNormKernel(bn.a, bn.b, false)
+			} else if ap := channelsLastAvgPool(st); ap != nil {
+				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
+			} else if s.zeroPad(st) {
+				s.steps[i].kernel = tensorCopyKernel{}
+			} else if sk, ok := st.kernel.(*channelShuffleKernel); ok {
+				s.steps[i].kernel = &channelShuffleKernel{g: sk.g, c: sk.c, nhwc: true}
+			} else if c0, ok := s.channelSlice(st, channels(st.in[0]), channels(st.out[0])); ok {
+				s.steps[i].kernel = &nhwcSliceKernel{c: channels(st.in[0]), c0: c0, cn: channels(st.out[0])}
+			}
+			continue // an elementwise unary runs as is
 		}
 		if role[i] == roleGate {
 			s.steps[i].kernel = &nhwcGateKernel{c: channels(st.in[xIdx[i]]), xIdx: xIdx[i]}
@@ -172,11 +211,21 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = newDWRowsKernel(k, nil, w, b, len(st.in), in, out)
 				continue
 			}
+			if grp[i] {
+				w, b := s.groupedWeights(st, k)
+				s.steps[i].kernel = newGroupedRowsKernel(k, nil, w, b, len(st.in), in, out)
+				continue
+			}
 			s.steps[i].kernel = newRowsConvKernel(k, nil, in, out)
 		case *fusedConvKernel:
 			if dw[i] {
 				w, b := s.depthwiseWeights(st, k.conv)
 				s.steps[i].kernel = newDWRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+				continue
+			}
+			if grp[i] {
+				w, b := s.groupedWeights(st, k.conv)
+				s.steps[i].kernel = newGroupedRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
 				continue
 			}
 			s.steps[i].kernel = newRowsConvKernel(k.conv, k, in, out)
@@ -186,6 +235,7 @@ func (s *Session) planChannelsLast() {
 			s.steps[i].kernel = &nhwcGlobalPoolKernel{isMax: k.isMax, c: channels(st.in[0])}
 		}
 	}
+	s.foldChannelsLastRelu() // layout_elementwise.go
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

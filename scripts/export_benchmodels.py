@@ -7,6 +7,12 @@ out/bench-models/ (gitignored). Needs Debian's python3-torch and
 python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
 
     /usr/bin/python3 scripts/export_benchmodels.py [--out DIR] [--models a,b,...]
+    /usr/bin/python3 scripts/export_benchmodels.py --extra
+
+--extra exports, instead, architectures the executors were not tuned on
+(grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
+inception branches) to out/bench-models-extra/ unless --out is given: the
+check that a speed-up is general and not fitted to the five models above.
 
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
@@ -20,12 +26,21 @@ import torch
 import torchvision
 
 MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "vit_b_16"]
+# Opt-in (--extra): outside the set the executors were tuned on.
+EXTRA_MODELS = ["regnet_y_800mf", "resnext50_32x4d", "densenet121", "shufflenet_v2_x1_0",
+                "mnasnet1_0", "mobilenet_v3_large", "squeezenet1_1", "googlenet"]
 
 
 def build(name):
     torch.manual_seed(0)
     fn = getattr(torchvision.models, name)
-    model = fn(weights=None).eval()
+    kwargs = {}
+    if name in ("googlenet", "inception_v3"):
+        # No auxiliary classifiers (they are training-only and would be
+        # exported as extra outputs); init_weights=True
+        # silences the warning about the default changing.
+        kwargs = {"aux_logits": False, "init_weights": True}
+    model = fn(weights=None, **kwargs).eval()
     # torchvision zero-initialises some layers (vit_b_16's classifier head):
     # random values instead, so that the outputs say something when compared.
     with torch.no_grad():
@@ -37,10 +52,15 @@ def build(name):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="out/bench-models")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--out", default=None, help="default out/bench-models, or out/bench-models-extra with --extra")
+    ap.add_argument("--models", default=None, help="comma-separated torchvision names (default: the set)")
+    ap.add_argument("--extra", action="store_true", help="export the architectures outside the benchmark set")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.out is None:
+        args.out = "out/bench-models-extra" if args.extra else "out/bench-models"
+    if args.models is None:
+        args.models = ",".join(EXTRA_MODELS if args.extra else MODELS)
     os.makedirs(args.out, exist_ok=True)
     for name in args.models.split(","):
         name = name.strip()

@@ -88,13 +88,16 @@ func (j *poolJob) runClaimed() {
 }
 
 // wait returns when every invocation has finished: it spins while the
-// others run the invocations they claimed, and blocks after callerSpin.
+// others run the invocations they claimed, and blocks after callerSpin, or
+// at once while the pool is passive (a worker that holds a chunk on an
+// oversubscribed machine is likely descheduled, and a spinning caller takes
+// a core it could run on).
 func (j *poolJob) wait() {
 	if j.left.Load() == 0 {
 		return
 	}
 	start := nanotime()
-	for i := 1; ; i++ {
+	for i := 1; start >= pool.passive.Load(); i++ {
 		if j.left.Load() == 0 {
 			stats.callerWait(nanotime()-start, false)
 			return

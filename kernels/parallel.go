@@ -40,7 +40,9 @@ const (
 	activeSpin  = 5 * time.Millisecond
 	callerSpin  = 200 * time.Microsecond
 	preemptGap  = 200 * time.Microsecond
+	stalledWait = time.Millisecond
 	passiveFor  = 100 * time.Millisecond
+	passiveMax  = 2 * time.Second
 	poolSlots   = 32
 	pollBatch   = 128 // polls between clock reads
 	yieldPeriod = 32  // clock reads between runtime.Gosched calls
@@ -107,7 +109,30 @@ func (j *poolJob) wait() {
 		}
 	}
 	j.wg.Wait()
-	stats.callerWait(nanotime()-start, true)
+	now := nanotime()
+	if now-start > int64(stalledWait) {
+		contended(now) // a worker was descheduled while it held a chunk
+	}
+	stats.callerWait(now-start, true)
+}
+
+// contended makes the pool passive: KeepWorkersAwake is ignored and callers
+// block at once. The period doubles (up to passiveMax) while contention
+// signals keep coming within passiveMax of each other.
+func contended(now int64) {
+	pool.contention.Lock()
+	defer pool.contention.Unlock()
+	if now < pool.passive.Load() {
+		return
+	}
+	if pool.backoff == 0 || now-pool.lastContended > 2*int64(passiveMax) {
+		pool.backoff = passiveFor
+	} else {
+		pool.backoff = min(2*pool.backoff, passiveMax)
+	}
+	pool.lastContended = now
+	pool.passive.Store(now + int64(pool.backoff))
+	stats.passive.Add(1)
 }
 
 type poolWorker struct {
@@ -122,8 +147,12 @@ var pool struct {
 	gen      atomic.Uint64 // bumped by every post
 	active   atomic.Int32  // KeepWorkersAwake holds
 	sleepers atomic.Int32
-	passive  atomic.Int64 // nanotime until which KeepWorkersAwake is ignored
-	workers  []*poolWorker
+	passive  atomic.Int64 // nanotime until which the pool is passive (see contended)
+	// contention guards backoff and lastContended.
+	contention    sync.Mutex
+	backoff       time.Duration
+	lastContended int64
+	workers       []*poolWorker
 }
 
 func startPool() {
@@ -222,7 +251,7 @@ func (w *poolWorker) poll(g uint64) bool {
 		now := nanotime()
 		if now-last > int64(preemptGap) {
 			stats.preempted.Add(1)
-			pool.passive.Store(now + int64(passiveFor))
+			contended(now)
 			return false
 		}
 		limit := idleSpin

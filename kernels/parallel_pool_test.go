@@ -161,3 +161,30 @@ func TestPoolWorkerPanicCrashes(t *testing.T) {
 	require.Error(t, err, "the child must fail")
 	require.Contains(t, string(out), "worker boom")
 }
+
+// TestPoolContentionBackoff: contention makes the pool passive for
+// passiveFor, doubling (up to passiveMax) while signals keep coming, and back
+// to passiveFor after a quiet spell; a signal while passive changes nothing.
+func TestPoolContentionBackoff(t *testing.T) {
+	defer func() {
+		pool.contention.Lock()
+		pool.backoff, pool.lastContended = 0, 0
+		pool.passive.Store(0)
+		pool.contention.Unlock()
+	}()
+	now := nanotime()
+	want := passiveFor
+	for range 8 {
+		contended(now)
+		require.Equal(t, now+int64(want), pool.passive.Load())
+		contended(now + 1) // still passive: ignored
+		require.Equal(t, now+int64(want), pool.passive.Load())
+		now += int64(want)
+		want = min(2*want, passiveMax)
+	}
+	now += 3 * int64(passiveMax)
+	contended(now)
+	require.Equal(t, now+int64(passiveFor), pool.passive.Load())
+	// Passive or not, every invocation still runs once.
+	require.Equal(t, int64(5), countInvocations(5))
+}

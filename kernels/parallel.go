@@ -8,41 +8,49 @@ import (
 )
 
 // Worker pool. A runParallel call posts a job in a slot that the pool
-// workers poll, runs its own share and then waits, spinning, for the shares
-// the workers claimed; it blocks only after callerSpin. Nothing on the
-// critical path goes through the Go scheduler while the workers are awake.
+// workers poll, runs its own share, takes the shares nobody has claimed, and
+// then waits for the shares workers took by spinning on a counter (it blocks
+// only after callerSpin). While the workers are awake nothing on the
+// critical path goes through the Go scheduler.
 //
-// Why (MobileNetV2, 2 threads, 2-core VM, runtime/bench_scaling_test.go and
-// the pool counters of runtime/bench_pool_test.go): the earlier pool handed
-// jobs over a channel to workers that spun with runtime.Gosched for 30 µs
-// and then blocked on the channel, and the caller waited in a WaitGroup.
-// A goroutine readied by another one goes into the readying P's runnext:
-// the caller, readied by the worker's wg.Done, ran next on the worker's P
-// while its own P went idle and its M to sleep; a worker readied by the
-// caller's channel send sat in the caller's runnext until the caller
-// blocked. In the typical run the caller then did 79% of the 1-thread CPU
-// time (50% is an even split) while the other thread still burnt 6.4 ms per
-// inference. See docs/runtime.md ("Thread pool") for the figures before and
-// after this design.
+// Why: the earlier pool handed jobs over a channel to workers that spun
+// (with runtime.Gosched) for 30 µs after a job and then blocked on the
+// channel, and the caller waited in a WaitGroup. On MobileNetV2 at 2 threads
+// the executor's parallel calls are 54 per inference, a few tens of µs of
+// caller work apart, so the worker had parked before nearly every job. The
+// caller's channel send readied it into the caller's P (runnext), from where
+// an idle P's M, first woken from a futex sleep, had to steal it: in an
+// execution trace (load 8) 269 of 280 such wake-ups ran on the other P,
+// after a median 82 µs; the caller blocked in wg.Wait in only 10 of 270
+// jobs. The pool counters (EnablePoolStats, runtime/bench_pool_test.go)
+// agree: a worker took 35-43% of the shares offered, almost all after a
+// wake-up, 50-250 µs after the post; the caller ran the rest itself, so the
+// second thread burnt CPU without halving the caller's. With the workers
+// polling, a worker claims its share within 2 µs of the post. Figures in
+// docs/runtime.md ("The thread pool's wait policy").
 //
 // While a Session run is in progress (the executor brackets it with
 // KeepWorkersAwake) idle workers keep polling for activeSpin after their last
 // job, like the active wait policy of an OpenMP runtime or ONNX Runtime's
 // pool between operators; otherwise, and once the run ends, they poll for
 // idleSpin and then park. On a loaded machine a polling worker is the thread
-// the OS preempts (the earlier design measured MobileNetV2 at load 3.8: a
-// 1 ms spin took p50 from 12 to 20 ms), so a worker that finds, between two
-// of its clock reads, that it was descheduled for more than preemptGap parks
-// at once: it then no longer competes with the caller for a core, and the
-// caller runs every invocation nobody has claimed itself.
+// the OS preempts, often after it has claimed a chunk the caller then waits
+// for (the earlier design measured MobileNetV2 at load 3.8: a 1 ms spin took
+// p50 from 12 to 20 ms; this one, without the fallback below, saw caller
+// waits of 5 ms at load 6). So the pool turns passive (see contended) when a
+// polling worker finds, between two clock reads, that it was descheduled for
+// more than preemptGap, or a caller waited more than stalledWait for a
+// worker's share: KeepWorkersAwake is then ignored and callers block at
+// once, which is the earlier behaviour, for passiveFor, doubling up to
+// passiveMax while the signals keep coming.
 const (
 	idleSpin    = 30 * time.Microsecond
 	activeSpin  = 5 * time.Millisecond
 	callerSpin  = 200 * time.Microsecond
 	preemptGap  = 200 * time.Microsecond
 	stalledWait = time.Millisecond
-	passiveFor  = 100 * time.Millisecond
-	passiveMax  = 2 * time.Second
+	passiveFor  = 500 * time.Millisecond
+	passiveMax  = 5 * time.Second
 	poolSlots   = 32
 	pollBatch   = 128 // polls between clock reads
 	yieldPeriod = 32  // clock reads between runtime.Gosched calls
@@ -116,6 +124,15 @@ func (j *poolJob) wait() {
 	stats.callerWait(now-start, true)
 }
 
+// nextBackoff is the passive period after one of prev, given the time since
+// the previous contention signal.
+func nextBackoff(prev time.Duration, since int64) time.Duration {
+	if prev == 0 || since > 2*int64(passiveMax) {
+		return passiveFor
+	}
+	return min(2*prev, passiveMax)
+}
+
 // contended makes the pool passive: KeepWorkersAwake is ignored and callers
 // block at once. The period doubles (up to passiveMax) while contention
 // signals keep coming within passiveMax of each other.
@@ -125,11 +142,7 @@ func contended(now int64) {
 	if now < pool.passive.Load() {
 		return
 	}
-	if pool.backoff == 0 || now-pool.lastContended > 2*int64(passiveMax) {
-		pool.backoff = passiveFor
-	} else {
-		pool.backoff = min(2*pool.backoff, passiveMax)
-	}
+	pool.backoff = nextBackoff(pool.backoff, now-pool.lastContended)
 	pool.lastContended = now
 	pool.passive.Store(now + int64(pool.backoff))
 	stats.passive.Add(1)
@@ -243,6 +256,7 @@ func (w *poolWorker) poll(g uint64) bool {
 	last := start
 	for i := 1; ; i++ {
 		if pool.gen.Load() != g {
+			stats.polling(nanotime() - start)
 			return true
 		}
 		if i%pollBatch != 0 {
@@ -252,6 +266,7 @@ func (w *poolWorker) poll(g uint64) bool {
 		if now-last > int64(preemptGap) {
 			stats.preempted.Add(1)
 			contended(now)
+			stats.polling(now - start)
 			return false
 		}
 		limit := idleSpin
@@ -259,6 +274,7 @@ func (w *poolWorker) poll(g uint64) bool {
 			limit = activeSpin
 		}
 		if now-start > int64(limit) {
+			stats.polling(now - start)
 			return false
 		}
 		if i%(pollBatch*yieldPeriod) == 0 {

@@ -37,6 +37,7 @@ type PoolStats struct {
 	SpinWaitNs, BlockedWaitNs   int64
 	Wakes, Parks, Preempted     int64 // parked workers woken by a post; parks; polls ended by a deschedule
 	Passive                     int64 // times the pool turned passive (contention)
+	PollNs                      int64 // time workers spent polling for a post
 	WorkerClaims, CallerClaimed int64 // worker claims (sum of Polled and Woken); Offered - WorkerClaims
 }
 
@@ -47,7 +48,7 @@ type poolCounters struct {
 	spinWaits, blockedWaits   atomic.Int64
 	spinWaitNs, blockedWaitNs atomic.Int64
 	wakes, parks, preempted   atomic.Int64
-	passive                   atomic.Int64
+	passive, pollNs           atomic.Int64
 }
 
 var stats poolCounters
@@ -63,7 +64,7 @@ func EnablePoolStats(on bool) {
 // ResetPoolStats sets the pool counters to zero.
 func ResetPoolStats() {
 	for _, c := range []*atomic.Int64{&stats.jobs, &stats.offered, &stats.claimNs, &stats.spinWaits,
-		&stats.blockedWaits, &stats.spinWaitNs, &stats.blockedWaitNs, &stats.wakes, &stats.parks, &stats.preempted, &stats.passive} {
+		&stats.blockedWaits, &stats.spinWaitNs, &stats.blockedWaitNs, &stats.wakes, &stats.parks, &stats.preempted, &stats.passive, &stats.pollNs} {
 		c.Store(0)
 	}
 	for i := range stats.polled {
@@ -79,7 +80,7 @@ func ReadPoolStats() PoolStats {
 		SpinWaits: stats.spinWaits.Load(), BlockedWaits: stats.blockedWaits.Load(),
 		SpinWaitNs: stats.spinWaitNs.Load(), BlockedWaitNs: stats.blockedWaitNs.Load(),
 		Wakes: stats.wakes.Load(), Parks: stats.parks.Load(), Preempted: stats.preempted.Load(),
-		Passive: stats.passive.Load(),
+		Passive: stats.passive.Load(), PollNs: stats.pollNs.Load(),
 	}
 	for i := range s.Polled {
 		s.Polled[i], s.Woken[i] = stats.polled[i].Load(), stats.woken[i].Load()
@@ -109,8 +110,8 @@ func (s PoolStats) String() string {
 	}
 	hist("polling-worker", s.Polled[:])
 	hist("woken-worker", s.Woken[:])
-	fmt.Fprintf(&b, "  caller waits: %d ended spinning (mean %.1f µs), %d blocked (mean %.1f µs); wakes %d, parks %d, polls ended by a deschedule %d, turned passive %d",
-		s.SpinWaits, us(s.SpinWaitNs, s.SpinWaits), s.BlockedWaits, us(s.BlockedWaitNs, s.BlockedWaits), s.Wakes, s.Parks, s.Preempted, s.Passive)
+	fmt.Fprintf(&b, "  caller waits: %d ended spinning (mean %.1f µs), %d blocked (mean %.1f µs); wakes %d, parks %d, polls ended by a deschedule %d, turned passive %d; workers polled %.2f ms",
+		s.SpinWaits, us(s.SpinWaitNs, s.SpinWaits), s.BlockedWaits, us(s.BlockedWaitNs, s.BlockedWaits), s.Wakes, s.Parks, s.Preempted, s.Passive, float64(s.PollNs)/1e6)
 	return b.String()
 }
 
@@ -134,6 +135,13 @@ func (c *poolCounters) claimed(j *poolJob, woken bool) {
 		c.woken[latencyBucket(d)].Add(1)
 	} else {
 		c.polled[latencyBucket(d)].Add(1)
+	}
+}
+
+// polling records a worker's polling time.
+func (c *poolCounters) polling(ns int64) {
+	if c.on.Load() {
+		c.pollNs.Add(ns)
 	}
 }
 

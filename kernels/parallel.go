@@ -53,7 +53,6 @@ const (
 	passiveMax  = 5 * time.Second
 	poolSlots   = 32
 	pollBatch   = 128 // polls between clock reads
-	yieldPeriod = 32  // clock reads between runtime.Gosched calls
 )
 
 // poolJob is one runParallel call: n-1 invocations of fn (the caller runs
@@ -251,7 +250,13 @@ func (w *poolWorker) loop(id int) {
 // poll waits for a post after generation g for up to idleSpin (activeSpin while a run
 // holds the pool awake). It reports false when the worker should park: the
 // time is up, or the worker was descheduled (the machine is oversubscribed).
+//
+// It yields (runtime.Gosched) first and at every clock read: a caller that
+// blocked waiting for this worker's share was readied into this worker's P
+// (runnext), and would otherwise wait there until another P steals it, while
+// the worker polls.
 func (w *poolWorker) poll(g uint64) bool {
+	runtime.Gosched()
 	start := nanotime()
 	last := start
 	for i := 1; ; i++ {
@@ -277,11 +282,8 @@ func (w *poolWorker) poll(g uint64) bool {
 			stats.polling(now - start)
 			return false
 		}
-		if i%(pollBatch*yieldPeriod) == 0 {
-			runtime.Gosched()
-			now = nanotime()
-		}
-		last = now
+		runtime.Gosched()
+		last = nanotime() // the time other goroutines ran is no deschedule
 	}
 }
 

@@ -20,13 +20,14 @@ import (
 // caller work apart, so the worker had parked before nearly every job. The
 // caller's channel send readied it into the caller's P (runnext), from where
 // an idle P's M, first woken from a futex sleep, had to steal it: in an
-// execution trace (load 8) 269 of 280 such wake-ups ran on the other P,
-// after a median 82 µs; the caller blocked in wg.Wait in only 10 of 270
+// execution trace (load 8, 432 jobs) 269 of 280 such wake-ups ran on the
+// other P, after a median 82 µs; the caller blocked in wg.Wait in only 10
 // jobs. The pool counters (EnablePoolStats, runtime/bench_pool_test.go)
-// agree: a worker took 35-43% of the shares offered, almost all after a
-// wake-up, 50-250 µs after the post; the caller ran the rest itself, so the
-// second thread burnt CPU without halving the caller's. With the workers
-// polling, a worker claims its share within 2 µs of the post. Figures in
+// agree: a worker took 21-46% of the shares offered (MobileNetV2 and
+// EfficientNet-B0, load 6-17), almost all after a wake-up, 50-250 µs after
+// the post; the caller ran the rest itself, so the second thread burnt CPU
+// without halving the caller's. With the workers polling, a worker claimed
+// 523 of 1,620 shares within 2 µs of the post even at load 6.6. Figures in
 // docs/runtime.md ("The thread pool's wait policy").
 //
 // While a Session run is in progress (the executor brackets it with

@@ -40,20 +40,18 @@ import (
 // p50 from 12 to 20 ms; this one, without the fallback below, saw caller
 // waits of 5 ms at load 6). So the pool turns passive (see contended) when a
 // polling worker finds, between two clock reads, that it was descheduled for
-// more than preemptGap, or a caller waited more than stalledWait for a
-// worker's share: KeepWorkersAwake is then ignored and callers block at
+// more than preemptGap: KeepWorkersAwake is then ignored and callers block at
 // once, which is the earlier behaviour, for passiveFor, doubling up to
 // passiveMax while the signals keep coming.
 const (
-	idleSpin    = 30 * time.Microsecond
-	activeSpin  = 5 * time.Millisecond
-	callerSpin  = 200 * time.Microsecond
-	preemptGap  = 200 * time.Microsecond
-	stalledWait = time.Millisecond
-	passiveFor  = 500 * time.Millisecond
-	passiveMax  = 5 * time.Second
-	poolSlots   = 32
-	pollBatch   = 128 // polls between clock reads
+	idleSpin   = 30 * time.Microsecond
+	activeSpin = 5 * time.Millisecond
+	callerSpin = 200 * time.Microsecond
+	preemptGap = 200 * time.Microsecond
+	passiveFor = 500 * time.Millisecond
+	passiveMax = 5 * time.Second
+	poolSlots  = 32
+	pollBatch  = 128 // polls between clock reads
 )
 
 // poolJob is one runParallel call: n-1 invocations of fn (the caller runs
@@ -117,11 +115,10 @@ func (j *poolJob) wait() {
 		}
 	}
 	j.wg.Wait()
-	now := nanotime()
-	if now-start > int64(stalledWait) {
-		contended(now) // a worker was descheduled while it held a chunk
-	}
-	stats.callerWait(now-start, true)
+	// A long wait here is no sign of contention: the first runs of a
+	// process (page faults) and large uneven chunks cause them too, and
+	// taking them for one kept the pool passive through whole benchmarks.
+	stats.callerWait(nanotime()-start, true)
 }
 
 // nextBackoff is the passive period after one of prev, given the time since

@@ -7,30 +7,65 @@ import (
 	"time"
 )
 
-// Worker pool. Waking an idle thread costs tens of microseconds on a VM (the
-// vCPU has halted), which is a large part of a 100 µs layer. Pool workers
-// therefore spin (yielding) for workerSpin after each job before they block,
-// like an OpenMP runtime's wait policy, so back-to-back kernel calls find
-// them awake. The spin is short: the executor's parallel calls follow each
-// other within microseconds while a model runs, and on a shared machine a
-// worker that spins longer is the thread the OS preempts, often while it
-// holds a chunk the caller then waits for. MobileNetV2 at 2 threads, same
-// process, load average 3.8, p50 of 20 runs (two alternating passes): spin
-// 0 11.5-13.6 ms, 30 µs 12.0-12.4, 100 µs 13.4-14.5, 1 ms 20.3-20.9 (one
-// thread: 10.0-11.3).
-const workerSpin = 30 * time.Microsecond
+// Worker pool. A runParallel call posts a job in a slot that the pool
+// workers poll, runs its own share, takes the shares nobody has claimed, and
+// then waits for the shares workers took by spinning on a counter (it blocks
+// only after callerSpin). While the workers are awake nothing on the
+// critical path goes through the Go scheduler.
+//
+// Why: the earlier pool handed jobs over a channel to workers that spun
+// (with runtime.Gosched) for 30 µs after a job and then blocked on the
+// channel, and the caller waited in a WaitGroup. On MobileNetV2 at 2 threads
+// the executor's parallel calls are 54 per inference, a few tens of µs of
+// caller work apart, so the worker had parked before nearly every job. The
+// caller's channel send readied it into the caller's P (runnext), from where
+// an idle P's M, first woken from a futex sleep, had to steal it: in an
+// execution trace (load 8, 432 jobs) 269 of 280 such wake-ups ran on the
+// other P, after a median 82 µs; the caller blocked in wg.Wait in only 10
+// jobs. The pool counters (EnablePoolStats, runtime/bench_pool_test.go)
+// agree: a worker took 21-46% of the shares offered (MobileNetV2 and
+// EfficientNet-B0, load 6-17), almost all after a wake-up, 50-250 µs after
+// the post; the caller ran the rest itself, so the second thread burnt CPU
+// without halving the caller's. With the workers polling, a worker claimed
+// 523 of 1,620 shares within 2 µs of the post even at load 6.6. Figures in
+// docs/runtime.md ("The thread pool's wait policy").
+//
+// While a Session run is in progress (the executor brackets it with
+// KeepWorkersAwake) idle workers keep polling for activeSpin after their last
+// job, like the active wait policy of an OpenMP runtime or ONNX Runtime's
+// pool between operators; otherwise, and once the run ends, they poll for
+// idleSpin and then park. On a loaded machine a polling worker is the thread
+// the OS preempts, often after it has claimed a chunk the caller then waits
+// for (the earlier design measured MobileNetV2 at load 3.8: a 1 ms spin took
+// p50 from 12 to 20 ms; this one, without the fallback below, saw caller
+// waits of 5 ms at load 6). So the pool turns passive (see contended) when a
+// polling worker finds, between two clock reads, that it was descheduled for
+// more than preemptGap: KeepWorkersAwake is then ignored and callers block at
+// once, which is the earlier behaviour, for passiveFor, doubling up to
+// passiveMax while the signals keep coming.
+const (
+	idleSpin   = 30 * time.Microsecond
+	activeSpin = 5 * time.Millisecond
+	callerSpin = 200 * time.Microsecond
+	preemptGap = 200 * time.Microsecond
+	passiveFor = 500 * time.Millisecond
+	passiveMax = 5 * time.Second
+	poolSlots  = 32
+	pollBatch  = 128 // polls between clock reads
+)
 
 // poolJob is one runParallel call: n-1 invocations of fn (the caller runs
 // the first), claimed one at a time by pool workers or, once it is done with
 // its own, by the caller. A worker that is asleep or descheduled when the job
 // is posted therefore never delays it: the caller runs the invocations nobody
-// has claimed instead of waiting for that worker to wake up (on a shared
-// 2-core machine that wait, not the work, was most of a small layer's time at
-// 2 threads), and a worker that comes late finds nothing left and moves on.
+// has claimed instead of waiting for that worker to wake up, and a worker
+// that comes late finds nothing left and moves on.
 type poolJob struct {
 	fn        func()
-	unclaimed atomic.Int64
+	unclaimed atomic.Int64 // invocations nobody has taken
+	left      atomic.Int64 // invocations taken by others and not finished
 	wg        sync.WaitGroup
+	posted    int64 // monotonic ns, when statistics are on
 }
 
 // claim takes one unclaimed invocation.
@@ -46,56 +81,235 @@ func (j *poolJob) claim() bool {
 	}
 }
 
+// runOne runs one claimed invocation.
+func (j *poolJob) runOne() {
+	j.fn()
+	j.left.Add(-1)
+	j.wg.Done()
+}
+
 // runClaimed runs the invocations this goroutine can claim.
 func (j *poolJob) runClaimed() {
 	for j.claim() {
-		j.fn()
-		j.wg.Done()
+		j.runOne()
 	}
+}
+
+// wait returns when every invocation has finished: it spins while the
+// others run the invocations they claimed, and blocks after callerSpin, or
+// at once while the pool is passive (a worker that holds a chunk on an
+// oversubscribed machine is likely descheduled, and a spinning caller takes
+// a core it could run on).
+func (j *poolJob) wait() {
+	if j.left.Load() == 0 {
+		return
+	}
+	start := nanotime()
+	for i := 1; start >= pool.passive.Load(); i++ {
+		if j.left.Load() == 0 {
+			stats.callerWait(nanotime()-start, false)
+			return
+		}
+		if i%pollBatch == 0 && nanotime()-start > int64(callerSpin) {
+			break
+		}
+	}
+	j.wg.Wait()
+	// A long wait here is no sign of contention: the first runs of a
+	// process (page faults) and large uneven chunks cause them too, and
+	// taking them for one kept the pool passive through whole benchmarks.
+	stats.callerWait(nanotime()-start, true)
+}
+
+// nextBackoff is the passive period after one of prev, given the time since
+// the previous contention signal.
+func nextBackoff(prev time.Duration, since int64) time.Duration {
+	if prev == 0 || since > 2*int64(passiveMax) {
+		return passiveFor
+	}
+	return min(2*prev, passiveMax)
+}
+
+// contended makes the pool passive: KeepWorkersAwake is ignored and callers
+// block at once. The period doubles (up to passiveMax) while contention
+// signals keep coming within passiveMax of each other.
+func contended(now int64) {
+	pool.contention.Lock()
+	defer pool.contention.Unlock()
+	if now < pool.passive.Load() {
+		return
+	}
+	pool.backoff = nextBackoff(pool.backoff, now-pool.lastContended)
+	pool.lastContended = now
+	pool.passive.Store(now + int64(pool.backoff))
+	stats.passive.Add(1)
+}
+
+type poolWorker struct {
+	sleeping atomic.Bool
+	wake     chan struct{}
+	_        [48]byte // keep workers' flags on separate cache lines
 }
 
 var pool struct {
-	once    sync.Once
-	ch      chan *poolJob
-	workers int
+	once     sync.Once
+	slots    [poolSlots]atomic.Pointer[poolJob]
+	gen      atomic.Uint64 // bumped by every post
+	active   atomic.Int32  // KeepWorkersAwake holds
+	sleepers atomic.Int32
+	passive  atomic.Int64 // nanotime until which the pool is passive (see contended)
+	// contention guards backoff and lastContended.
+	contention    sync.Mutex
+	backoff       time.Duration
+	lastContended int64
+	workers       []*poolWorker
 }
 
 func startPool() {
-	pool.workers = max(runtime.GOMAXPROCS(0)-1, 1)
-	pool.ch = make(chan *poolJob, 64)
-	for i := 0; i < pool.workers; i++ {
-		go poolWorker()
+	n := max(runtime.GOMAXPROCS(0)-1, 1)
+	pool.workers = make([]*poolWorker, n)
+	for i := range pool.workers {
+		w := &poolWorker{wake: make(chan struct{}, 1)}
+		pool.workers[i] = w
+		go w.loop(i)
 	}
 }
 
-func poolWorker() {
-	for {
-		var j *poolJob
-		deadline := time.Now().Add(workerSpin)
-	spin:
-		for {
-			select {
-			case j = <-pool.ch:
-				break spin
-			default:
-				if time.Now().After(deadline) {
-					j = <-pool.ch
-					break spin
-				}
-				runtime.Gosched()
-			}
-		}
-		if j.claim() {
-			j.fn()
-			j.wg.Done()
+// KeepWorkersAwake tells the pool that parallel calls are about to follow
+// each other (a Session run): until release is called, idle workers keep
+// polling for new jobs for up to activeSpin instead of idleSpin before they
+// park. Holds nest and may overlap from several goroutines.
+func KeepWorkersAwake() (release func()) {
+	pool.active.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { pool.active.Add(-1) }) }
+}
+
+// post puts j in a free slot and returns its index, or -1 if all are taken
+// (the caller then runs every invocation itself).
+func post(j *poolJob) int {
+	for i := range pool.slots {
+		if pool.slots[i].Load() == nil && pool.slots[i].CompareAndSwap(nil, j) {
+			pool.gen.Add(1)
+			return i
 		}
 	}
+	return -1
+}
+
+// wakeWorkers wakes up to n parked workers.
+func wakeWorkers(n int) {
+	if pool.sleepers.Load() == 0 {
+		return
+	}
+	for _, w := range pool.workers {
+		if n == 0 {
+			return
+		}
+		if w.sleeping.CompareAndSwap(true, false) {
+			pool.sleepers.Add(-1)
+			w.wake <- struct{}{}
+			stats.wakes.Add(1)
+			n--
+		}
+	}
+}
+
+// take claims one invocation of a posted job, scanning the slots from i.
+func take(i int) *poolJob {
+	for k := range poolSlots {
+		j := pool.slots[(i+k)%poolSlots].Load()
+		if j != nil && j.claim() {
+			return j
+		}
+	}
+	return nil
+}
+
+func (w *poolWorker) loop(id int) {
+	woken := false
+	for {
+		g := pool.gen.Load()
+		if j := take(id); j != nil {
+			stats.claimed(j, woken)
+			woken = false
+			j.runOne()
+			continue
+		}
+		if w.poll(g) {
+			woken = false
+			continue
+		}
+		w.park(id)
+		woken = true
+	}
+}
+
+// poll waits for a post after generation g for up to idleSpin (activeSpin while a run
+// holds the pool awake). It reports false when the worker should park: the
+// time is up, or the worker was descheduled (the machine is oversubscribed).
+//
+// It yields (runtime.Gosched) first and at every clock read: a caller that
+// blocked waiting for this worker's share was readied into this worker's P
+// (runnext), and would otherwise wait there until another P steals it, while
+// the worker polls.
+func (w *poolWorker) poll(g uint64) bool {
+	runtime.Gosched()
+	start := nanotime()
+	last := start
+	for i := 1; ; i++ {
+		if pool.gen.Load() != g {
+			stats.polling(nanotime() - start)
+			return true
+		}
+		if i%pollBatch != 0 {
+			continue
+		}
+		now := nanotime()
+		if now-last > int64(preemptGap) {
+			stats.preempted.Add(1)
+			contended(now)
+			stats.polling(now - start)
+			return false
+		}
+		limit := idleSpin
+		if pool.active.Load() > 0 && now >= pool.passive.Load() {
+			limit = activeSpin
+		}
+		if now-start > int64(limit) {
+			stats.polling(now - start)
+			return false
+		}
+		runtime.Gosched()
+		last = nanotime() // the time other goroutines ran is no deschedule
+	}
+}
+
+// park blocks until a post wakes the worker. The sleeping flag is set before
+// the last look at the slots and a post bumps the slot before it reads the
+// flags, so a job posted meanwhile is seen by one side or the other.
+func (w *poolWorker) park(id int) {
+	w.sleeping.Store(true)
+	pool.sleepers.Add(1)
+	for i := range pool.slots {
+		if j := pool.slots[i].Load(); j != nil && j.unclaimed.Load() > 0 {
+			if w.sleeping.CompareAndSwap(true, false) {
+				pool.sleepers.Add(-1)
+			} else {
+				<-w.wake // a post took the flag and sends a token
+			}
+			return
+		}
+	}
+	stats.parks.Add(1)
+	<-w.wake
 }
 
 // runParallel runs fn n times concurrently: on the caller's goroutine and on
 // pool workers (extra goroutines beyond the pool), and returns when all n
 // have finished. Invocations no worker has started when the caller is done
-// with its own run on the caller.
+// with its own run on the caller. A panic in fn on the caller propagates to
+// the caller; one on a worker crashes the program, as in any goroutine.
 func runParallel(n int, fn func()) {
 	if n <= 1 {
 		fn()
@@ -104,20 +318,23 @@ func runParallel(n int, fn func()) {
 	pool.once.Do(startPool)
 	j := &poolJob{fn: fn}
 	j.unclaimed.Store(int64(n - 1))
+	j.left.Store(int64(n - 1))
 	j.wg.Add(n - 1)
-	for i := 0; i < n-1; i++ {
-		if i < pool.workers {
-			select {
-			case pool.ch <- j:
-			default: // queue full: the caller or a spawned goroutine claims it
-			}
-			continue
-		}
+	if stats.on.Load() {
+		j.posted = nanotime()
+		stats.jobs.Add(1)
+		stats.offered.Add(int64(n - 1))
+	}
+	if slot := post(j); slot >= 0 {
+		defer pool.slots[slot].Store(nil)
+		wakeWorkers(min(n-1, len(pool.workers)))
+	}
+	for range n - 1 - len(pool.workers) {
 		go j.runClaimed()
 	}
 	fn()
 	j.runClaimed()
-	j.wg.Wait()
+	j.wait()
 }
 
 // parallelFor runs fn(lo, hi) over [0, n) split into at most threads contiguous

@@ -33,7 +33,7 @@ func TestRunParallelRunsEveryInvocation(t *testing.T) {
 	busy.Add(1)
 	go func() {
 		defer busy.Done()
-		runParallel(pool.workers+1, func() { <-release })
+		runParallel(len(pool.workers)+1, func() { <-release })
 	}()
 	var calls atomic.Int64
 	done := make(chan struct{})
@@ -47,7 +47,7 @@ func TestRunParallelRunsEveryInvocation(t *testing.T) {
 		t.Fatal("runParallel waited for busy workers")
 	}
 	require.Equal(t, int64(4), calls.Load())
-	for i := 0; i < pool.workers+1; i++ {
+	for i := 0; i < len(pool.workers)+1; i++ {
 		release <- struct{}{}
 	}
 	busy.Wait()

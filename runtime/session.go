@@ -370,6 +370,7 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 	if err := s.tapStreamStart(vals); err != nil {
 		return nil, err
 	}
+	defer keepPoolAwake(s.cfg.threads)()
 	arena := &runArena{pool: &s.bufs}
 	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
 	held := make([]*arenaBuf, s.nslots)

@@ -1,0 +1,185 @@
+package kernels
+
+import (
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// countInvocations runs runParallel(n) and returns how many times fn ran.
+func countInvocations(n int) int64 {
+	var calls atomic.Int64
+	runParallel(n, func() { calls.Add(1) })
+	return calls.Load()
+}
+
+// TestPoolRunsEachInvocationOnce repeats calls of every size, with the
+// workers polling (KeepWorkersAwake) and parking between calls, from more
+// concurrent callers than the pool has slots (the overflow runs on the
+// callers), and checks each call ran fn exactly n times and the counters add
+// up.
+func TestPoolRunsEachInvocationOnce(t *testing.T) {
+	EnablePoolStats(true)
+	defer EnablePoolStats(false)
+	for _, awake := range []bool{false, true} {
+		release := func() {}
+		if awake {
+			release = KeepWorkersAwake()
+		}
+		var wg sync.WaitGroup
+		var bad atomic.Int64
+		for g := 0; g < poolSlots+8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := 0; r < 50; r++ {
+					for _, n := range []int{1, 2, 3, 5, 17} {
+						if c := countInvocations(n); c != int64(n) {
+							bad.Add(1)
+						}
+					}
+					if r%10 == 0 {
+						time.Sleep(100 * time.Microsecond) // let workers park
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		release()
+		release() // idempotent
+		require.Zero(t, bad.Load(), "awake=%v", awake)
+	}
+	s := ReadPoolStats()
+	require.Positive(t, s.Jobs)
+	require.Equal(t, s.Offered, s.WorkerClaims+s.CallerClaimed)
+	require.GreaterOrEqual(t, s.CallerClaimed, int64(0))
+	t.Log(s)
+	for i := range pool.slots {
+		require.Nil(t, pool.slots[i].Load(), "slot %d still holds a job", i)
+	}
+}
+
+// TestPoolNestedCalls runs parallel calls inside parallel calls, three deep,
+// from several goroutines: a worker that waits for a nested call's shares
+// never waits for an invocation nobody runs.
+func TestPoolNestedCalls(t *testing.T) {
+	defer KeepWorkersAwake()()
+	var wg sync.WaitGroup
+	var leaves atomic.Int64
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runParallel(3, func() {
+				runParallel(2, func() {
+					parallelFor(100, 1, 4, func(lo, hi int) { leaves.Add(int64(hi - lo)) })
+				})
+			})
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("nested parallel calls did not finish")
+	}
+	require.Equal(t, int64(4*3*2*100), leaves.Load())
+}
+
+// TestPoolWorkersParkAfterRun checks that the workers park once no run holds
+// them awake, and that a call after they parked still runs on a worker when
+// the caller's share lasts long enough for one to wake.
+func TestPoolWorkersParkAfterRun(t *testing.T) {
+	release := KeepWorkersAwake()
+	require.Equal(t, int64(2), countInvocations(2))
+	release()
+	require.Eventually(t, func() bool { return int(pool.sleepers.Load()) == len(pool.workers) },
+		10*time.Second, time.Millisecond, "workers did not park")
+	var onWorker atomic.Bool
+	var first atomic.Bool
+	caller := make(chan struct{})
+	runParallel(2, func() {
+		if first.CompareAndSwap(false, true) {
+			// The caller's share: wait (bounded) for the other invocation.
+			select {
+			case <-caller:
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		onWorker.Store(true)
+		close(caller)
+	})
+	require.True(t, onWorker.Load(), "a woken worker ran the second invocation")
+}
+
+// TestPoolCallerPanicPropagates: a panic in the caller's invocation reaches
+// the caller (it is not swallowed), and the pool keeps working after it.
+func TestPoolCallerPanicPropagates(t *testing.T) {
+	for range 3 {
+		var first atomic.Bool
+		require.PanicsWithValue(t, "boom", func() {
+			runParallel(2, func() {
+				if first.CompareAndSwap(false, true) {
+					panic("boom")
+				}
+			})
+		})
+	}
+	require.Equal(t, int64(3), countInvocations(3))
+	for i := range pool.slots {
+		require.Nil(t, pool.slots[i].Load(), "slot %d leaked by a panicking caller", i)
+	}
+}
+
+// TestPoolWorkerPanicCrashes: a panic on a pool worker is not swallowed; it
+// ends the program like a panic in any goroutine (run in a child process).
+func TestPoolWorkerPanicCrashes(t *testing.T) {
+	if os.Getenv("WARBOY_POOL_PANIC_CHILD") == "1" {
+		var first atomic.Bool
+		started := make(chan struct{})
+		runParallel(2, func() {
+			if first.CompareAndSwap(false, true) {
+				<-started // the caller's share: the other invocation must run on a worker
+				time.Sleep(10 * time.Second)
+				return
+			}
+			close(started)
+			panic("worker boom")
+		})
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPoolWorkerPanicCrashes$")
+	cmd.Env = append(os.Environ(), "WARBOY_POOL_PANIC_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the child must fail")
+	require.Contains(t, string(out), "worker boom")
+}
+
+// TestPoolContentionBackoff: contention makes the pool passive for
+// passiveFor, doubling (up to passiveMax) while signals keep coming, and back
+// to passiveFor after a quiet spell; while passive, every invocation still
+// runs once.
+func TestPoolContentionBackoff(t *testing.T) {
+	d := time.Duration(0)
+	want := passiveFor
+	for range 8 {
+		d = nextBackoff(d, int64(d))
+		require.Equal(t, want, d)
+		want = min(2*want, passiveMax)
+	}
+	require.Equal(t, passiveFor, nextBackoff(passiveMax, 3*int64(passiveMax)))
+
+	pool.passive.Store(0) // earlier tests may have made the pool passive
+	now := nanotime()
+	contended(now)
+	require.Greater(t, pool.passive.Load(), now, "the pool is passive")
+	require.Equal(t, int64(5), countInvocations(5))
+	pool.passive.Store(0)
+}

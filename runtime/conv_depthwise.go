@@ -90,10 +90,7 @@ func (k *dwRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	n, oh, ow := cs.N, outShape[2], outShape[3]
 	so := pixelStride(k.m)
 	if n*oh*ow == 0 {
-		if k.outNHWC {
-			return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: []float32{}}}, nil
-		}
-		return []*graph.Tensor{graph.NewTensor(graph.Float32, outShape)}, nil
+		return emptyConvOutput(k.outNHWC, n, oh, ow, so, outShape), nil
 	}
 	if k.outNHWC {
 		y := ctx.AllocF32(n * oh * ow * so)

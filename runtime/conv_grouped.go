@@ -21,7 +21,6 @@ package runtime
 
 import (
 	"fmt"
-	"slices"
 	"sync/atomic"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -159,34 +158,16 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	// final layout: the last block writes whole panels.
 	so := pixelStride(k.m)
 	if n*oh*ow == 0 {
-		if k.outNHWC {
-			return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: []float32{}}}, nil
-		}
-		return []*graph.Tensor{graph.NewTensor(graph.Float32, outShape)}, nil
-	}
-	var ynh []float32
-	if k.outNHWC {
-		ynh = ctx.AllocF32(n * oh * ow * so)
-	} else {
-		tmp := getF32(n * oh * ow * so)
-		defer putF32(tmp)
-		ynh = *tmp
+		return emptyConvOutput(k.outNHWC, n, oh, ow, so, outShape), nil
 	}
 	var res []float32
 	if k.residual {
-		r := in[k.nConvIn]
-		want := outShape
-		if k.outNHWC {
-			want = []int{n, oh, ow, so}
+		if res, err = residualInput(in[k.nConvIn], k.outNHWC, outShape, n, oh, ow, so); err != nil {
+			return nil, err
 		}
-		if r == nil {
-			return nil, fmt.Errorf("missing residual input")
-		}
-		if r.DType != graph.Float32 || !slices.Equal(r.Shape, want) {
-			return nil, fmt.Errorf("residual %s %v does not match the output %v", r.DType, r.Shape, want)
-		}
-		res = r.F32()
 	}
+	ynh, release := channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
+	defer release()
 	p := newConvPlan([]int{h, wd}, geom)
 	rp := newRowsPlan(p, k.c, k.kh, k.kw)
 	if rp == nil {

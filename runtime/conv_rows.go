@@ -136,34 +136,16 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		so = k.m
 	}
 	if n*oh*ow == 0 {
-		if k.outNHWC {
-			return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: []float32{}}}, nil
-		}
-		return []*graph.Tensor{graph.NewTensor(graph.Float32, outShape)}, nil
-	}
-	var ynh []float32
-	if k.outNHWC {
-		ynh = ctx.AllocF32(n * oh * ow * so)
-	} else {
-		tmp := getF32(n * oh * ow * so)
-		defer putF32(tmp)
-		ynh = *tmp
+		return emptyConvOutput(k.outNHWC, n, oh, ow, so, outShape), nil
 	}
 	var res []float32
 	if k.residual {
-		r := in[k.nConvIn]
-		want := outShape
-		if k.outNHWC {
-			want = []int{n, oh, ow, so}
+		if res, err = residualInput(in[k.nConvIn], k.outNHWC, outShape, n, oh, ow, so); err != nil {
+			return nil, err
 		}
-		if r == nil {
-			return nil, fmt.Errorf("missing residual input")
-		}
-		if r.DType != graph.Float32 || !slices.Equal(r.Shape, want) {
-			return nil, fmt.Errorf("residual %s %v does not match the output %v", r.DType, r.Shape, want)
-		}
-		res = r.F32()
 	}
+	ynh, release := channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
+	defer release()
 	// In NHWC the residual is applied by the GEMM; an NCHW one after the
 	// transposition.
 	gemmRes := res
@@ -437,4 +419,40 @@ func (rp *rowsPlan) gather(buf, col []float32, oh, ow, threads int) {
 		}
 	})
 	clear(col[oh*ow*kdim:])
+}
+
+// emptyConvOutput is the output of a convolution over no pixels: channels-last
+// at pixel stride so, or NCHW with outShape.
+func emptyConvOutput(outNHWC bool, n, oh, ow, so int, outShape []int) []*graph.Tensor {
+	if outNHWC {
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: []float32{}}}
+	}
+	return []*graph.Tensor{graph.NewTensor(graph.Float32, outShape)}
+}
+
+// channelsLastScratch is where a convolution computes its channels-last
+// output of size elements: the run's arena when that is the output, else a
+// pooled buffer the caller releases.
+func channelsLastScratch(ctx *ExecContext, outNHWC bool, size int) (y []float32, release func()) {
+	if outNHWC {
+		return ctx.AllocF32(size), func() {}
+	}
+	tmp := getF32(size)
+	return *tmp, func() { putF32(tmp) }
+}
+
+// residualInput checks the residual operand r of a fused convolution against
+// the output it is added to: outShape in NCHW, [n, oh, ow, so] channels-last.
+func residualInput(r *graph.Tensor, outNHWC bool, outShape []int, n, oh, ow, so int) ([]float32, error) {
+	want := outShape
+	if outNHWC {
+		want = []int{n, oh, ow, so}
+	}
+	if r == nil {
+		return nil, fmt.Errorf("missing residual input")
+	}
+	if r.DType != graph.Float32 || !slices.Equal(r.Shape, want) {
+		return nil, fmt.Errorf("residual %s %v does not match the output %v", r.DType, r.Shape, want)
+	}
+	return r.F32(), nil
 }

@@ -252,19 +252,11 @@ type nhwcMaxPoolKernel struct {
 }
 
 func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	x, st, err := channelsLastInput(in, k.c)
-	if err != nil {
-		return nil, fmt.Errorf("channels-last MaxPool: %w", err)
-	}
-	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
-	geom, err := graph.ResolveConvGeom(k.pool.node, []int{h, w}, k.pool.kernel, k.pool.ceil)
+	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "MaxPool")
 	if err != nil {
 		return nil, err
 	}
-	p := newPoolPlan([]int{h, w}, geom)
-	oh, ow := geom.Out[0], geom.Out[1]
-	yd := ctx.AllocF32(n * oh * ow * st)
-	xd := x.F32()
+	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
 	low := float32(math.Inf(-1))
 	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
 	nnParallel(th, n*oh, func(lo, hi int) {
@@ -381,4 +373,28 @@ func channelsLastInput(in []*graph.Tensor, c int) (*graph.Tensor, int, error) {
 		return nil, 0, fmt.Errorf("input %v, want float32 [N, H, W, %d]", x.Shape, st)
 	}
 	return x, st, nil
+}
+
+// nhwcPoolGeom is what a channels-last 2-D pooling kernel works on: the
+// input (n x h x w pixels at stride st), the output of oh x ow pixels at the
+// same stride allocated in the run's arena, and the window plan.
+type nhwcPoolGeom struct {
+	n, h, w, oh, ow, st int
+	p                   *poolPlan
+	xd, yd              []float32
+}
+
+func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, what string) (*nhwcPoolGeom, error) {
+	x, st, err := channelsLastInput(in, c)
+	if err != nil {
+		return nil, fmt.Errorf("channels-last %s: %w", what, err)
+	}
+	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
+	geom, err := graph.ResolveConvGeom(pk.node, []int{h, w}, pk.kernel, pk.ceil)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow := geom.Out[0], geom.Out[1]
+	return &nhwcPoolGeom{n: n, h: h, w: w, oh: oh, ow: ow, st: st, p: newPoolPlan([]int{h, w}, geom),
+		xd: x.F32(), yd: ctx.AllocF32(n * oh * ow * st)}, nil
 }

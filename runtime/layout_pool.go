@@ -56,19 +56,11 @@ type nhwcAvgPoolKernel struct {
 }
 
 func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	x, st, err := channelsLastInput(in, k.c)
-	if err != nil {
-		return nil, fmt.Errorf("channels-last AveragePool: %w", err)
-	}
-	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
-	geom, err := graph.ResolveConvGeom(k.pool.node, []int{h, w}, k.pool.kernel, k.pool.ceil)
+	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "AveragePool")
 	if err != nil {
 		return nil, err
 	}
-	p := newPoolPlan([]int{h, w}, geom)
-	oh, ow := geom.Out[0], geom.Out[1]
-	yd := ctx.AllocF32(n * oh * ow * st)
-	xd := x.F32()
+	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
 	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
 	nnParallel(th, n*oh, func(lo, hi int) {
 		acc := make([]float64, k.c)

@@ -129,7 +129,14 @@ func (k *dwPointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	bh := max(1, dwPWBandBytes/(4*rows))
 	bands := (oh + bh - 1) / bh
 	threads := max(1, ctx.Threads)
-	if n*oh*ow == 0 || !newConvPlan([]int{oh, ow}, geom).pointwise || threads > 1 && n*bands < 4*threads {
+	if threads > 1 && n*bands < 4*threads {
+		// Narrower bands cost nothing here (no rows are recomputed): four
+		// per thread, as ParallelRange deals them.
+		per := (4*threads + n - 1) / n
+		bh = max(1, (oh+per-1)/per)
+		bands = (oh + bh - 1) / bh
+	}
+	if n*oh*ow == 0 || !newConvPlan([]int{oh, ow}, geom).pointwise || threads > 1 && n*bands < 2*threads {
 		// Apart: the 1x1 Conv is not pointwise after all, or there are too
 		// few bands for the threads (each band runs on one).
 		mid.Data = []float32{}

@@ -125,7 +125,21 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	bh := max(1, (expandDWSlabBytes/rowBytes-khe)/cs.StrideH+1)
 	bands := (oh + bh - 1) / bh
 	threads := max(1, ctx.Threads)
-	if n*oh*ow == 0 || !newConvPlan([]int{h, w}, geom).pointwise || threads > 1 && n*bands < 4*threads {
+	if threads > 1 && n*bands < 4*threads {
+		// Too few bands to share: split each image into as many bands as
+		// there are threads, if the expansion rows they recompute at the
+		// band edges (khe - stride per edge) stay a small part of the
+		// input's rows; else the three steps run apart, each split on its
+		// own.
+		per := (threads + n - 1) / n
+		bh = max(bh, (oh+per-1)/per)
+		bh = min(bh, (oh+per-1)/per)
+		bands = (oh + bh - 1) / bh
+		if n*bands < threads || (bands-1)*max(0, khe-cs.StrideH) > h*15/100 {
+			return apart()
+		}
+	}
+	if n*oh*ow == 0 || !newConvPlan([]int{h, w}, geom).pointwise {
 		return apart()
 	}
 	// The projection's operands.

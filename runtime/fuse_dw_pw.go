@@ -46,11 +46,29 @@ func (s *Session) fuseDepthwisePointwise() {
 	if !dwPWFusion {
 		return
 	}
+	s.fuseIntoSoleReader(func(i, j int) Kernel {
+		dw, ok := s.steps[i].kernel.(*dwRowsKernel)
+		if !ok || !dw.outNHWC {
+			return nil
+		}
+		pw, ok := s.steps[j].kernel.(*rowsConvKernel)
+		if !ok || !pw.inNHWC || !pw.outNHWC || pw.kh != 1 || pw.kw != 1 || pw.c != dw.m {
+			return nil
+		}
+		return &dwPointwiseKernel{dw: dw, pw: pw, nDW: len(s.steps[i].in)}
+	})
+}
+
+// fuseIntoSoleReader merges each step i of one output with the later step j
+// that alone reads that output, once, as its first input, when fuse(i, j)
+// returns their merged kernel (nil: not these two). The merged step takes
+// j's place, where all of its inputs are ready; its inputs are i's, then j's
+// with the first (the intermediate, never written) absent.
+func (s *Session) fuseIntoSoleReader(fuse func(i, j int) Kernel) {
 	readers := s.stepReaders()
 	removed := make([]bool, len(s.steps))
 	for i, st := range s.steps {
-		dw, ok := st.kernel.(*dwRowsKernel)
-		if !ok || !dw.outNHWC || len(st.out) != 1 || st.out[0] < 0 || s.keep[st.out[0]] {
+		if len(st.out) != 1 || st.out[0] < 0 || s.keep[st.out[0]] {
 			continue
 		}
 		mid := st.out[0]
@@ -59,22 +77,17 @@ func (s *Session) fuseDepthwisePointwise() {
 			continue
 		}
 		j := r[0]
-		pw, ok := s.steps[j].kernel.(*rowsConvKernel)
-		if !ok || !pw.inNHWC || !pw.outNHWC || pw.kh != 1 || pw.kw != 1 || pw.c != dw.m || len(s.steps[j].in) == 0 || s.steps[j].in[0] != mid {
+		jin := s.steps[j].in
+		if len(jin) == 0 || jin[0] != mid || slices.Index(jin[1:], mid) >= 0 {
 			continue
 		}
-		uses := 0
-		for _, id := range s.steps[j].in {
-			if id == mid {
-				uses++
-			}
-		}
-		if uses != 1 {
+		k := fuse(i, j)
+		if k == nil {
 			continue
 		}
-		in := append(append([]int(nil), st.in...), s.steps[j].in...)
+		in := append(append([]int(nil), st.in...), jin...)
 		in[len(st.in)] = -1
-		s.steps[j] = step{node: s.steps[j].node, kernel: &dwPointwiseKernel{dw: dw, pw: pw, nDW: len(st.in)}, in: in, out: s.steps[j].out}
+		s.steps[j] = step{node: s.steps[j].node, kernel: k, in: in, out: s.steps[j].out}
 		removed[i] = true
 	}
 	s.dropSteps(removed)

@@ -51,16 +51,22 @@ func (k *nhwcGateKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if gt == nil || gt.DType != graph.Float32 || len(gt.F32()) != n*k.c {
 		return nil, fmt.Errorf("channels-last gate: gate %v, want float32 [%d, %d, 1, 1]", gt.Shape, n, k.c)
 	}
-	xd, gd := x.F32(), gt.F32()
+	xd := x.F32()
 	yd := ctx.AllocF32(len(xd))
-	nnParallel(min(ctx.Threads, max(1, len(xd)/parallelMinWork)), n*hw, func(lo, hi int) {
+	gateNHWC(xd, gt.F32(), yd, k.c, st, n*hw, hw, ctx.Threads)
+	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: yd}}, nil
+}
+
+// gateNHWC writes y = x ⊙ g for the pixels pixels (hw per image) of stride st
+// of a channels-last x of c channels, g [N, c].
+func gateNHWC(xd, gd, yd []float32, c, st, pixels, hw, threads int) {
+	nnParallel(min(threads, max(1, pixels*st/parallelMinWork)), pixels, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			gate := gd[p/hw*k.c:][:k.c]
-			src, dst := xd[p*st:][:k.c], yd[p*st:][:k.c]
+			gate := gd[p/hw*c:][:c]
+			src, dst := xd[p*st:][:c], yd[p*st:][:c]
 			for c, v := range src {
 				dst[c] = v * gate[c]
 			}
 		}
 	})
-	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: yd}}, nil
 }

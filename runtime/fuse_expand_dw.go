@@ -132,8 +132,7 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		// input's rows; else the three steps run apart, each split on its
 		// own.
 		per := (threads + n - 1) / n
-		bh = max(bh, (oh+per-1)/per)
-		bh = min(bh, (oh+per-1)/per)
+		bh = (oh + per - 1) / per
 		bands = (oh + bh - 1) / bh
 		if n*bands < threads || (bands-1)*max(0, khe-cs.StrideH) > h*15/100 {
 			return apart()

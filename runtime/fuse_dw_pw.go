@@ -35,15 +35,25 @@ type dwPointwiseKernel struct {
 	nDW int
 }
 
-// dwPWFusion switches the fusion (tests compare both executions).
-var dwPWFusion = true
+// bandFusions names the fusions of a channels-last chain that run steps band
+// by band; tests compare each with its steps apart (withoutFusions).
+type bandFusions uint8
+
+const (
+	fuseDWPW     bandFusions = 1 << iota // depthwise + projection (this file)
+	fuseExpandDW                         // expansion + depthwise + projection (fuse_expand_dw.go)
+	fuseGatePW                           // squeeze-excite gate + projection (fuse_gate_pw.go)
+)
+
+// withoutFusions leaves the given fusions out of a session's plan.
+func withoutFusions(f bandFusions) Option { return func(c *config) { c.skipFusions |= f } }
 
 // fuseDepthwisePointwise merges each channels-last depthwise step with the
 // pointwise step that alone reads its output (run after planChannelsLast,
 // before buffer lifetimes are planned). The fused step takes the pointwise
 // step's place, where all of its inputs are ready.
 func (s *Session) fuseDepthwisePointwise() {
-	if !dwPWFusion {
+	if s.cfg.skipFusions&fuseDWPW != 0 {
 		return
 	}
 	s.fuseIntoSoleReader(func(i, j int) Kernel {

@@ -77,7 +77,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			return b.Node("GlobalAveragePool", []string{z})
 		}},
 	}
-	defer func(v, f, e bool) { channelsLastMode, dwPWFusion, expandDWFusion = v, f, e }(channelsLastMode, dwPWFusion, expandDWFusion)
+	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(7)
@@ -92,12 +92,10 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			require.NoError(t, err)
 			channelsLastMode = true
 			for _, th := range []int{1, 2} {
-				dwPWFusion, expandDWFusion = false, false
-				apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th), withoutFusions(fuseDWPW|fuseExpandDW))
 				require.NoError(t, err)
 				same, err := apart.RunTensors(in)
 				require.NoError(t, err)
-				dwPWFusion, expandDWFusion = true, true
 				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 				require.NoError(t, err)
 				fused, exp := 0, 0

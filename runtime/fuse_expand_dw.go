@@ -36,9 +36,6 @@ type expandDWKernel struct {
 	next *dwPointwiseKernel
 }
 
-// expandDWFusion switches the fusion (tests compare both executions).
-var expandDWFusion = true
-
 // fuseExpandDepthwise merges each pointwise channels-last step with the
 // depthwise + projection step that alone reads its output (after
 // fuseDepthwisePointwise). A depthwise step without a fused projection (its
@@ -47,7 +44,7 @@ var expandDWFusion = true
 // noise of the loaded machine), while MobileNetV2, all of whose blocks have
 // the projection fused, took 10 % less.
 func (s *Session) fuseExpandDepthwise() {
-	if !expandDWFusion {
+	if s.cfg.skipFusions&fuseExpandDW != 0 {
 		return
 	}
 	producer := map[int]int{}

@@ -34,15 +34,12 @@ type gatePointwiseKernel struct {
 	pw   *rowsConvKernel
 }
 
-// gatePWFusion switches the fusion (tests compare both executions).
-var gatePWFusion = true
-
 // fuseGatePointwise merges each channels-last gate step with the pointwise
 // step that alone reads its output (after planChannelsLast, before buffer
 // lifetimes are planned). The fused step takes the Conv's place, where all of
 // its inputs are ready.
 func (s *Session) fuseGatePointwise() {
-	if !gatePWFusion {
+	if s.cfg.skipFusions&fuseGatePW != 0 {
 		return
 	}
 	s.fuseIntoSoleReader(func(i, j int) Kernel {

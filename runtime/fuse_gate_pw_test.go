@@ -73,7 +73,6 @@ func TestGatePointwiseFusion(t *testing.T) {
 			return b.Node("GlobalAveragePool", []string{y})
 		}},
 	}
-	defer func(f bool) { gatePWFusion = f }(gatePWFusion)
 	for _, tc := range cases {
 		for _, n := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/batch %d", tc.name, n), func(t *testing.T) {
@@ -83,12 +82,10 @@ func TestGatePointwiseFusion(t *testing.T) {
 				m := b.Model()
 				in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(5)), []int{n, tc.c, tc.h, tc.h}, -2, 2)}
 				for _, th := range []int{1, 2} {
-					gatePWFusion = false
-					apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+					apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th), withoutFusions(fuseGatePW))
 					require.NoError(t, err)
 					want, err := apart.RunTensors(in)
 					require.NoError(t, err)
-					gatePWFusion = true
 					s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 					require.NoError(t, err)
 					fused := 0

@@ -51,6 +51,8 @@ type config struct {
 	warn     func(string)
 	// noOptimize skips the graph-level optimisation (optimize.go).
 	noOptimize bool
+	// skipFusions leaves these band fusions out (fuse_dw_pw.go).
+	skipFusions bandFusions
 }
 
 // LowerConfig is passed to the int8 lowering pass (runtime/lower).

@@ -68,13 +68,11 @@ type groupBlock struct {
 // groupedRowsKernel is a grouped Conv (with the fused residual Add, clamp and
 // activation of a fusedConvKernel, if any) on the rows layout.
 type groupedRowsKernel struct {
-	conv            *convKernel
-	nConvIn         int
-	w, b            *graph.Tensor
-	residual        bool // input nConvIn is the residual, in the output's layout
-	clip            bool
-	lo, hi          float32
-	post            kernels.Act
+	conv     *convKernel
+	nConvIn  int
+	w, b     *graph.Tensor
+	residual bool // input nConvIn is the residual, in the output's layout
+	rowsEpilogue
 	inNHWC, outNHWC bool
 	c, m, groups    int
 	kh, kw          int
@@ -216,19 +214,7 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 			y1 := min(oh, y0+bh)
 			cb := *band
 			k.gemms((*buf)[y0*rp.ppw*rp.sb:], rp.sb, offs, (y1-y0)*rp.ppw, cb, so, nil, res != nil, ctx.Threads)
-			for r := y0; r < y1; r++ {
-				dst := yi[r*ow*so : (r+1)*ow*so]
-				src := cb[(r-y0)*rp.ppw*so : ((r-y0)*rp.ppw+ow)*so]
-				if ri == nil {
-					copy(dst, src)
-					continue
-				}
-				rr := ri[r*ow*so : (r+1)*ow*so]
-				for j, v := range src {
-					dst[j] = k.clamp(v + rr[j])
-				}
-				kernels.ActF32(k.post, dst, dst)
-			}
+			k.storeBand(yi, cb, ri, y0, y1, ow, rp.ppw, so)
 		}
 	}
 	if k.outNHWC {
@@ -283,13 +269,6 @@ func (k *groupedRowsKernel) gemms(x []float32, lda int, offs [][]int32, rows int
 	for i := range k.blocks {
 		run(i, threads)
 	}
-}
-
-func (k *groupedRowsKernel) clamp(v float32) float32 {
-	if k.clip {
-		v = max(k.lo, min(k.hi, v))
-	}
-	return v
 }
 
 // groupedFusable reports whether a Conv step runs on groupedRowsKernel when

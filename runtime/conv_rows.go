@@ -49,17 +49,15 @@ type rowsConvKernel struct {
 	conv     *convKernel
 	nConvIn  int
 	residual bool // input nConvIn is the residual, in the output's layout
-	clip     bool
-	lo, hi   float32
-	post     kernels.Act // activation after the clamp (fuse_act.go)
-	inNHWC   bool
-	outNHWC  bool
-	c, m     int // input and output channels
-	kh, kw   int
-	pb       *kernels.RowsB // weights as [kh][kw][c] × m
-	bias     []float32
-	identK   []int32 // 0..kh*kw*c-1: the offsets of an im2col
-	ident    []int32 // its first c: the offsets of a pointwise convolution
+	rowsEpilogue
+	inNHWC  bool
+	outNHWC bool
+	c, m    int // input and output channels
+	kh, kw  int
+	pb      *kernels.RowsB // weights as [kh][kw][c] × m
+	bias    []float32
+	identK  []int32 // 0..kh*kw*c-1: the offsets of an im2col
+	ident   []int32 // its first c: the offsets of a pointwise convolution
 }
 
 func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool) *rowsConvKernel {
@@ -246,19 +244,7 @@ func (k *rowsConvKernel) bandedGEMM(rp *rowsPlan, buf []float32, y, ri []float32
 	run := func(b int, cb []float32, th int) {
 		y0, y1 := b*bh, min(oh, (b+1)*bh)
 		k.gemm(buf[y0*rp.ppw*rp.sb:], rp.sb, rp.off, (y1-y0)*rp.ppw, cb, so, nil, resLater, th)
-		for r := y0; r < y1; r++ {
-			dst := y[r*ow*so : (r+1)*ow*so]
-			src := cb[(r-y0)*rp.ppw*so : ((r-y0)*rp.ppw+ow)*so]
-			if ri == nil {
-				copy(dst, src)
-				continue
-			}
-			rr := ri[r*ow*so : (r+1)*ow*so]
-			for j, v := range src {
-				dst[j] = k.clamp(v + rr[j])
-			}
-			kernels.ActF32(k.post, dst, dst)
-		}
+		k.storeBand(y, cb, ri, y0, y1, ow, rp.ppw, so)
 	}
 	if threads <= 1 || bands < 4*threads {
 		cb := getF32(min(bh, oh) * rp.ppw * so)
@@ -278,16 +264,45 @@ func (k *rowsConvKernel) bandedGEMM(rp *rowsPlan, buf []float32, y, ri []float32
 	})
 }
 
-func (k *rowsConvKernel) clamp(v float32) float32 {
-	if k.clip {
-		if k.lo > v {
-			v = k.lo
+// rowsEpilogue is what a channels-last convolution applies after its GEMM
+// and residual: the fused Relu/Clip as a clamp, then an activation
+// (fuse_act.go).
+type rowsEpilogue struct {
+	clip   bool
+	lo, hi float32
+	post   kernels.Act
+}
+
+func (e *rowsEpilogue) clamp(v float32) float32 {
+	if e.clip {
+		if e.lo > v {
+			v = e.lo
 		}
-		if k.hi < v {
-			v = k.hi
+		if e.hi < v {
+			v = e.hi
 		}
 	}
 	return v
+}
+
+// storeBand copies output rows [y0, y1) of a band computed ppw pixels per row
+// (cb) to y, ow pixels per row at pixel stride so; with a residual ri (same
+// layout as y) it adds it and applies the clamp and the activation, which the
+// GEMM left for later.
+func (e *rowsEpilogue) storeBand(y, cb, ri []float32, y0, y1, ow, ppw, so int) {
+	for r := y0; r < y1; r++ {
+		dst := y[r*ow*so : (r+1)*ow*so]
+		src := cb[(r-y0)*ppw*so : ((r-y0)*ppw+ow)*so]
+		if ri == nil {
+			copy(dst, src)
+			continue
+		}
+		rr := ri[r*ow*so : (r+1)*ow*so]
+		for j, v := range src {
+			dst[j] = e.clamp(v + rr[j])
+		}
+		kernels.ActF32(e.post, dst, dst)
+	}
 }
 
 // gemm runs the convolution's GEMM with its bias into c (row stride ldc), then

@@ -46,7 +46,6 @@ func main() {
 	}
 	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
 	transformerKernels() // gen_softmax.go
-	sgemvKernels()       // gen_gemv.go
 	sgemvRowsKernels()   // gen_gemv_rows.go
 	hardSwishF32(true)   // gen_hswish.go
 	hardSwishF32(false)

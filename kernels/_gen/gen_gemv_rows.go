@@ -8,15 +8,17 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// sgemvRows emits the one-row product of kernels.SgemmRows (a Gemm head or
-// a 1x1 convolution on a single pixel: squeeze-excite) on the weight panels
-// of kernels.RowsB: ng groups of 16 output columns, group g's row p at
-// b + g·gstride + p·pstep bytes (gstride 64 and pstep 256 inside one
-// 64-wide panel; gstride the panel size and pstep 64 across 16-wide
-// panels). The accumulators start from init (the bias, or zeros) and take
-// the reduction steps in order with one FMA each, the arithmetic of the
-// 6-row tile kernel, so the result is bit-identical to it; every weight is
-// read once where the tile computed five rows of nothing for it.
+// sgemvRows emits the one-row product (a Gemm head, or a 1x1 convolution on
+// a single pixel: squeeze-excite) of kernels.SgemmRows on the weight panels
+// of kernels.RowsB and of kernels.SgemmPackedB on those of kernels.PackedB:
+// ng groups of 16 output columns, group g's row p at b + g·gstride + p·pstep
+// bytes (gstride 64 and pstep 256 inside one 64-wide RowsB panel; gstride
+// the panel size and pstep 64 across 16-wide panels, the PackedB layout).
+// The accumulators start from init (the bias, or zeros) and take the
+// reduction steps in order with one FMA each, the arithmetic of the 6-row
+// tile kernel of SgemmRows, so the result is bit-identical to it; every
+// weight is read once where the tile computed five rows of nothing for it.
+// The ng groups run together so that their sums are independent FMA chains.
 func sgemvRows(wide bool, ng int) {
 	name := fmt.Sprintf("sgemvRowsAVX2_%d", ng)
 	vec, lanes, isa := ymm, 8, "AVX2"
@@ -79,8 +81,9 @@ func sgemvRows(wide bool, ng int) {
 	RET()
 }
 
-// sgemvRowsKernels generates the one-row kernels of SgemmRows: four groups
-// (one 64-wide panel or four 16-wide ones) and one group (the last panels).
+// sgemvRowsKernels generates the one-row kernels of SgemmRows and
+// SgemmPackedB: four groups (one 64-wide panel or four 16-wide ones) and one
+// group (the last panels).
 func sgemvRowsKernels() {
 	for _, wide := range []bool{true, false} {
 		for _, ng := range []int{1, 4} {

@@ -22,26 +22,19 @@ import (
 // requantized in float32 and stored as int8 (mode 1: VPACKSSDW of the two
 // accumulators restores channel order).
 func depthwiseAVX2(nb, px int) {
-	TEXT(fmt.Sprintf("depthwiseAVX2_%dx%d", nb, px), NOSPLIT, "func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("depthwiseAVX2_%dx%d computes %d channels of one output row of a depthwise convolution, %d pixels at a time.", nb, px, 16*nb, px))
+	kernel(fmt.Sprintf("depthwiseAVX2_%dx%d", nb, px), "func(in *int16, off *int64, npairs int, pstride int, ow int, w *int16, wstride int, bias *int32, out *int32, ostride int, ep *int64)",
+		fmt.Sprintf("depthwiseAVX2_%dx%d computes %d channels of one output row of a depthwise convolution, %d pixels at a time.", nb, px, 16*nb, px))
 	base, off, wcur, outp, x, pair, t0, wstride, npairs, pstride := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9, RDX
 	name := fmt.Sprintf("dw%dx%d", nb, px)
 	acc := func(q, b, h int) VecPhysical { return ymm((q*nb+b)*2 + h) } // 2·nb·px <= 8
 	wr := func(b, h int) VecPhysical { return ymm(8 + b*2 + h) }        // 2·nb <= 4
 	tmp := func(i int) VecPhysical { return ymm(12 + i%4) }
-	Load(Param("in"), base)
-	Load(Param("off"), off)
-	Load(Param("out"), outp)
-	Load(Param("ep"), RCX)
+	loadArgs("in off out ep", base, off, outp, RCX)
 	CMPQ(Mem{Base: RCX}, Imm(0))
 	JE(LabelRef(name + "_start"))
 	MOVQ(Mem{Base: RCX, Disp: 8}, outp) // int8 output cursor
 	Label(name + "_start")
-	Load(Param("ow"), x)
-	Load(Param("wstride"), wstride)
-	Load(Param("npairs"), npairs)
-	Load(Param("pstride"), pstride)
+	loadArgs("ow wstride npairs pstride", x, wstride, npairs, pstride)
 	Label(name + "_pixel")
 	Load(Param("bias"), RCX)
 	for b := 0; b < nb; b++ {
@@ -132,8 +125,7 @@ func depthwiseAVX2(nb, px int) {
 	}
 	SUBQ(Imm(uint64(px)), x)
 	JNZ(LabelRef(name + "_pixel"))
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // dwPairsAVX2 builds one row of the depthwise pair buffer: for each of n
@@ -141,15 +133,10 @@ func depthwiseAVX2(nb, px int) {
 // for c in {0-3,8-11} then {4-7,12-15} (64 bytes), from a row of cp-channel
 // int8 pixels (src must hold n+dil pixels).
 func dwPairsAVX2() {
-	TEXT("dwPairsAVX2", NOSPLIT, "func(dst *int16, src *int8, n int, cp int, dil int)")
-	Pragma("noescape")
-	Doc("dwPairsAVX2 builds one row of the depthwise int16 pair buffer.")
+	kernel("dwPairsAVX2", "func(dst *int16, src *int8, n int, cp int, dil int)",
+		"dwPairsAVX2 builds one row of the depthwise int16 pair buffer.")
 	dst, src, n, cp, part := RDI, RSI, RCX, RDX, R8
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	Load(Param("cp"), cp)
-	Load(Param("dil"), part)
+	loadArgs("dst src n cp dil", dst, src, n, cp, part)
 	IMULQ(cp, part) // partner byte offset
 	Label("dwp_pixel")
 	XORQ(RAX, RAX)
@@ -168,8 +155,7 @@ func dwPairsAVX2() {
 	ADDQ(cp, src)
 	DECQ(n)
 	JNZ(LabelRef("dwp_pixel"))
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // depthwiseF32AVX2 computes nb 8-channel blocks of one float32 output row of a
@@ -177,17 +163,11 @@ func dwPairsAVX2() {
 // out[x][c] = bias[c] + Σ_t in[x·pstride + off[t] + c] · w[t][c] (VFMADD231PS),
 // weights [taps][cp] (row stride wstride bytes), output pixel stride ostride bytes.
 func depthwiseF32AVX2(nb int) {
-	TEXT(fmt.Sprintf("depthwiseF32AVX2_%d", nb), NOSPLIT, "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("depthwiseF32AVX2_%d computes %d channels of one float32 output row of a depthwise convolution.", nb, 8*nb))
+	kernel(fmt.Sprintf("depthwiseF32AVX2_%d", nb), "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int)",
+		fmt.Sprintf("depthwiseF32AVX2_%d computes %d channels of one float32 output row of a depthwise convolution.", nb, 8*nb))
 	base, off, wcur, outp, x, tap, t0, wstride, taps := RSI, RDI, R8, R10, R11, R13, RAX, R12, R9
 	name := fmt.Sprintf("dwf%d", nb)
-	Load(Param("in"), base)
-	Load(Param("off"), off)
-	Load(Param("out"), outp)
-	Load(Param("ow"), x)
-	Load(Param("wstride"), wstride)
-	Load(Param("taps"), taps)
+	loadArgs("in off out ow wstride taps", base, off, outp, x, wstride, taps)
 	Label(name + "_pixel")
 	Load(Param("bias"), RCX)
 	for b := 0; b < nb; b++ {
@@ -214,6 +194,5 @@ func depthwiseF32AVX2(nb int) {
 	ADDQ(RCX, base)
 	DECQ(x)
 	JNZ(LabelRef(name + "_pixel"))
-	VZEROUPPER()
-	RET()
+	ret()
 }

@@ -25,15 +25,10 @@ func dwVNNIKernels() {
 // VPDPBUSD), d = dil pixels, from a row of cp-channel int8 pixels (src holds
 // n+3·dil pixels).
 func dwQuadsAVX2() {
-	TEXT("dwQuadsAVX2", NOSPLIT, "func(dst *int8, src *int8, n int, cp int, dil int)")
-	Pragma("noescape")
-	Doc("dwQuadsAVX2 builds one row of the VNNI depthwise quad buffer.")
+	kernel("dwQuadsAVX2", "func(dst *int8, src *int8, n int, cp int, dil int)",
+		"dwQuadsAVX2 builds one row of the VNNI depthwise quad buffer.")
 	dst, src, n, cp, d := RDI, RSI, RCX, RDX, R8
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	Load(Param("cp"), cp)
-	Load(Param("dil"), d)
+	loadArgs("dst src n cp dil", dst, src, n, cp, d)
 	IMULQ(cp, d)                                // partner byte offset
 	LEAQ(Mem{Base: d, Index: d, Scale: 2}, R10) // 3·d
 	MOVL(U32(0x80808080), EAX)
@@ -66,8 +61,7 @@ func dwQuadsAVX2() {
 	ADDQ(cp, src)
 	DECQ(n)
 	JNZ(LabelRef("dwq_pixel"))
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // depthwiseVNNI generates the VNNI depthwise row kernel for nb 16-channel
@@ -80,18 +74,13 @@ func dwQuadsAVX2() {
 // per block with VPMOVSDB at ep.out (pixel stride ep.ostride).
 func depthwiseVNNI(nb, px int) {
 	name := fmt.Sprintf("depthwiseVNNI_%dx%d", nb, px)
-	TEXT(name, NOSPLIT, "func(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes %d channels of one output row of an int8 depthwise convolution, %d pixels at a time.", name, 16*nb, px))
+	kernel(name, "func(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)",
+		fmt.Sprintf("%s computes %d channels of one output row of an int8 depthwise convolution, %d pixels at a time.", name, 16*nb, px))
 	base, off, wcur, outp, x, g, t0, pstride := RSI, RDI, R8, R10, R11, R13, RAX, RDX
 	acc := func(q, b int) VecPhysical { return zmm(q*nb + b) } // <= 16
 	wr := func(b int) VecPhysical { return zmm(16 + b) }
 	tmp := func(i int) VecPhysical { return zmm(20 + i%8) }
-	Load(Param("in"), base)
-	Load(Param("off"), off)
-	Load(Param("out"), outp)
-	Load(Param("pstride"), pstride)
-	Load(Param("ep"), RCX)
+	loadArgs("in off out pstride ep", base, off, outp, pstride, RCX)
 	CMPQ(Mem{Base: RCX}, Imm(0))
 	JE(LabelRef(name + "_start"))
 	MOVQ(Mem{Base: RCX, Disp: 8}, outp) // int8 output cursor
@@ -181,6 +170,5 @@ func depthwiseVNNI(nb, px int) {
 	}
 	SUBQ(Imm(uint64(px)), x)
 	JNZ(LabelRef(name + "_pixel"))
-	VZEROUPPER()
-	RET()
+	ret()
 }

@@ -5,7 +5,8 @@
 // (wired as `go generate ./kernels/...`). The generator is its own module (go.mod
 // here) so that avo is a dependency of the generator only, not of the main module.
 // The kernels are split by family: peaks.go, qgemm.go, sgemm.go, requant.go,
-// depthwise.go; main below fixes the order of the generated functions. avo v0.5.0 has no VNNI mnemonics, so
+// depthwise.go, ...; emit.go holds the emission helpers they share; main below
+// fixes the order of the generated functions. avo v0.5.0 has no VNNI mnemonics, so
 // VPDPBUSD is emitted as a raw instruction; the Go assembler encodes it with
 // EVEX (AVX512_VNNI, zmm), which TestVPDPBUSDEncoding checks with go tool objdump.
 package main

@@ -27,17 +27,10 @@ func sgemvRows(wide bool, ng int) {
 		vec, lanes, isa = zmm, 16, "AVX-512"
 	}
 	per := 16 / lanes // registers per group of 16 columns
-	TEXT(name, NOSPLIT, "func(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s (%s) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for %d groups g of 16 columns, FMAs in p order.", name, isa, ng))
+	kernel(name, "func(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)",
+		fmt.Sprintf("%s (%s) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for %d groups g of 16 columns, FMAs in p order.", name, isa, ng))
 	k, a, b, gs, ps, in, out := RCX, RSI, RDI, RDX, R8, R9, R10
-	Load(Param("k"), k)
-	Load(Param("a"), a)
-	Load(Param("b"), b)
-	Load(Param("gstride"), gs)
-	Load(Param("pstep"), ps)
-	Load(Param("init"), in)
-	Load(Param("out"), out)
+	loadArgs("k a b gstride pstep init out", k, a, b, gs, ps, in, out)
 	acc := func(g, r int) VecPhysical { return vec(g*per + r) }
 	for g := 0; g < ng; g++ {
 		for r := 0; r < per; r++ {
@@ -77,8 +70,7 @@ func sgemvRows(wide bool, ng int) {
 			VMOVUPS(acc(g, r), Mem{Base: out}.Offset(64*g+4*lanes*r))
 		}
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // sgemvRowsKernels generates the one-row kernels of SgemmRows and

@@ -25,14 +25,10 @@ func expShiftSum(wide bool) {
 	if wide {
 		name, width, vec = "expShiftSumAVX512", 16, func(i int) VecPhysical { return zmm(i) }
 	}
-	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int, shift float32) float32")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s writes exp(src[i] − shift) to dst[i] for n floats (n a multiple of %d) and returns their sum.", name, width))
+	kernel(name, "func(dst *float32, src *float32, n int, shift float32) float32",
+		fmt.Sprintf("%s writes exp(src[i] − shift) to dst[i] for n floats (n a multiple of %d) and returns their sum.", name, width))
 	dst, src, n := RDI, RSI, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	Load(Param("shift"), X15)
+	loadArgs("dst src n shift", dst, src, n, X15)
 	shift, acc := vec(15), vec(6)
 	VBROADCASTSS(X15, shift)
 	VXORPS(acc, acc, acc)

@@ -30,14 +30,10 @@ func int8EWKernels() {
 // per step (n a multiple of 8); p = [bits(scale), bits(-128-zp), bits(127-zp), zp].
 // VDIVPS is the float32 division of the Go reference, VMAXPS turns NaN into lo.
 func quantizeF32AVX2() {
-	TEXT("quantizeF32AVX2", NOSPLIT, "func(in *float32, out *int8, n int, p *[4]int32)")
-	Pragma("noescape")
-	Doc("quantizeF32AVX2 quantizes n float32 (a multiple of 8) to int8 as QuantizeF32.")
+	kernel("quantizeF32AVX2", "func(in *float32, out *int8, n int, p *[4]int32)",
+		"quantizeF32AVX2 quantizes n float32 (a multiple of 8) to int8 as QuantizeF32.")
 	in, out, n, p := RSI, RDI, RCX, RDX
-	Load(Param("in"), in)
-	Load(Param("out"), out)
-	Load(Param("n"), n)
-	Load(Param("p"), p)
+	loadArgs("in out n p", in, out, n, p)
 	VBROADCASTSS(Mem{Base: p}, Y8)           // scale
 	VBROADCASTSS(Mem{Base: p, Disp: 4}, Y9)  // lo
 	VBROADCASTSS(Mem{Base: p, Disp: 8}, Y10) // hi
@@ -57,19 +53,15 @@ func quantizeF32AVX2() {
 	DECQ(n)
 	JNZ(LabelRef("qf_loop"))
 	Label("qf_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // maxI8AVX2: dst[i] = max(dst[i], src[i]) (signed bytes), n a multiple of 32.
 func maxI8AVX2() {
-	TEXT("maxI8AVX2", NOSPLIT, "func(dst *int8, src *int8, n int)")
-	Pragma("noescape")
-	Doc("maxI8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 32.")
+	kernel("maxI8AVX2", "func(dst *int8, src *int8, n int)",
+		"maxI8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 32.")
 	dst, src, n := RDI, RSI, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
+	loadArgs("dst src n", dst, src, n)
 	SHRQ(Imm(5), n)
 	JZ(LabelRef("mxb_done"))
 	Label("mxb_loop")
@@ -81,22 +73,17 @@ func maxI8AVX2() {
 	DECQ(n)
 	JNZ(LabelRef("mxb_loop"))
 	Label("mxb_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // lutVBMI: dst[i] = table[uint8(src[i])], n a multiple of 64. Two VPERMI2B
 // look the low 7 bits up in each 128-byte half of the table; the sign bit
 // (VPMOVB2M) picks the half.
 func lutVBMI() {
-	TEXT("lutVBMI", NOSPLIT, "func(src *int8, dst *int8, n int, table *[256]int8)")
-	Pragma("noescape")
-	Doc("lutVBMI maps n bytes (a multiple of 64) through a 256-entry table (AVX-512 VBMI).")
+	kernel("lutVBMI", "func(src *int8, dst *int8, n int, table *[256]int8)",
+		"lutVBMI maps n bytes (a multiple of 64) through a 256-entry table (AVX-512 VBMI).")
 	src, dst, n, t := RSI, RDI, RCX, RDX
-	Load(Param("src"), src)
-	Load(Param("dst"), dst)
-	Load(Param("n"), n)
-	Load(Param("table"), t)
+	loadArgs("src dst n table", src, dst, n, t)
 	SHRQ(Imm(6), n)
 	JZ(LabelRef("lut_done"))
 	VMOVDQU64(Mem{Base: t}, Z0)
@@ -116,8 +103,7 @@ func lutVBMI() {
 	DECQ(n)
 	JNZ(LabelRef("lut_loop"))
 	Label("lut_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // qbinaryAVX2: out = clamp(round(f(a, b)) + zp, qmin, qmax), 8 values per step,
@@ -136,15 +122,10 @@ func qbinaryAVX2(mul bool) {
 	if mul {
 		name = "qmulAVX2"
 	}
-	TEXT(name, NOSPLIT, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).", name))
+	kernel(name, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)",
+		fmt.Sprintf("%s computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).", name))
 	a, b, out, n, p := RSI, RBX, RDI, RCX, RDX
-	Load(Param("a"), a)
-	Load(Param("b"), b)
-	Load(Param("out"), out)
-	Load(Param("n"), n)
-	Load(Param("p"), p)
+	loadArgs("a b out n p", a, b, out, n, p)
 	VPBROADCASTD(Mem{Base: p}, Y8)            // aZP
 	VPBROADCASTD(Mem{Base: p, Disp: 4}, Y9)   // bZP
 	VPBROADCASTD(Mem{Base: p, Disp: 8}, Y10)  // zp
@@ -182,22 +163,17 @@ func qbinaryAVX2(mul bool) {
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // sumPixelsI8AVX2_nb: acc[c] += Σ_p src[p·stride + c] for c < 8·nb (sign-extended
 // int32 sums over npix ≥ 1 pixels), the accumulators held in nb ymm registers.
 func sumPixelsI8AVX2(nb int) {
 	name := fmt.Sprintf("sumPixelsI8AVX2_%d", nb)
-	TEXT(name, NOSPLIT, "func(acc *int32, src *int8, npix int, stride int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s adds npix channels-last pixels of %d int8 channels into int32 sums.", name, 8*nb))
+	kernel(name, "func(acc *int32, src *int8, npix int, stride int)",
+		fmt.Sprintf("%s adds npix channels-last pixels of %d int8 channels into int32 sums.", name, 8*nb))
 	acc, src, n, stride := RDI, RSI, RCX, RDX
-	Load(Param("acc"), acc)
-	Load(Param("src"), src)
-	Load(Param("npix"), n)
-	Load(Param("stride"), stride)
+	loadArgs("acc src npix stride", acc, src, n, stride)
 	for i := 0; i < nb; i++ {
 		VMOVDQU(Mem{Base: acc, Disp: 32 * i}, ymm(i))
 	}
@@ -212,8 +188,7 @@ func sumPixelsI8AVX2(nb int) {
 	for i := 0; i < nb; i++ {
 		VMOVDQU(ymm(i), Mem{Base: acc, Disp: 32 * i})
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // qbinaryAVX512 is qbinaryAVX2 on zmm registers, 32 values per step (two
@@ -225,15 +200,10 @@ func qbinaryAVX512(mul bool) {
 	if mul {
 		name = "qmulAVX512"
 	}
-	TEXT(name, NOSPLIT, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.", name))
+	kernel(name, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)",
+		fmt.Sprintf("%s computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.", name))
 	a, b, out, n, p := RSI, RBX, RDI, RCX, RDX
-	Load(Param("a"), a)
-	Load(Param("b"), b)
-	Load(Param("out"), out)
-	Load(Param("n"), n)
-	Load(Param("p"), p)
+	loadArgs("a b out n p", a, b, out, n, p)
 	VPBROADCASTD(Mem{Base: p}, Z8)            // aZP
 	VPBROADCASTD(Mem{Base: p, Disp: 4}, Z9)   // bZP
 	VPBROADCASTD(Mem{Base: p, Disp: 8}, Z10)  // zp
@@ -273,6 +243,5 @@ func qbinaryAVX512(mul bool) {
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }

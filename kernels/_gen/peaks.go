@@ -20,8 +20,7 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakvz_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 
 	TEXT("peakVNNIZXor", NOSPLIT, "func(n int)")
 	Doc("peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion).")
@@ -35,8 +34,7 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakvzx_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 
 	TEXT("peakVNNIY", NOSPLIT, "func(n int)")
 	Doc("peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs).")
@@ -47,8 +45,7 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakvy_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 
 	TEXT("peakAVX2Int8", NOSPLIT, "func(n int)")
 	Doc("peakAVX2Int8 runs n iterations of the exact AVX2 sign-trick sequence of a 4x16 tile",
@@ -69,8 +66,7 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peaka_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 
 	TEXT("peakAVX2Madd", NOSPLIT, "func(n int)")
 	Doc("peakAVX2Madd runs n iterations of 8 x (VPMADDUBSW, VPMADDWD, VPADDD) = 256 int8 MACs",
@@ -87,8 +83,7 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakm_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 
 	TEXT("peakAVX2Madd16", NOSPLIT, "func(n int)")
 	Doc("peakAVX2Madd16 runs n iterations of 8 x (VPMADDWD, VPADDD) on int16 operands = 128 int8 MACs",
@@ -102,8 +97,7 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakw_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 
 	TEXT("peakFMA", NOSPLIT, "func(n int)")
 	Doc("peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).")
@@ -119,6 +113,5 @@ func peaks() {
 	}
 	DECQ(RCX)
 	JNZ(LabelRef("peakf_loop"))
-	VZEROUPPER()
-	RET()
+	ret()
 }

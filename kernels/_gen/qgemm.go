@@ -25,15 +25,11 @@ const qgemmVNNISig = "func(a *int8, lda int, b *int8, pstride int, k4 int, nseg 
 // to c; 1 requantizes in float32 (MLAS rounding) and stores int8 rows to
 // ep.out with masked VPMOVSDB (column masks ep.mask).
 func qgemmVNNI(mr, nv int) {
-	TEXT(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), NOSPLIT, qgemmVNNISig)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("qgemmVNNI_%dx%d is the AVX-512 VNNI %dx%d int8 micro-kernel.", mr, nv, mr, 16*nv))
+	kernel(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), qgemmVNNISig,
+		fmt.Sprintf("qgemmVNNI_%dx%d is the AVX-512 VNNI %dx%d int8 micro-kernel.", mr, nv, mr, 16*nv))
 	a0, lda, lda3, b0, b1, k := RSI, RBX, RDX, RDI, R10, RCX
 	bases := []GPPhysical{a0, R8, R9}
-	Load(Param("a"), a0)
-	Load(Param("lda"), lda)
-	Load(Param("b"), b0)
-	Load(Param("k4"), k)
+	loadArgs("a lda b k4", a0, lda, b0, k)
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	if mr > 4 {
 		LEAQ(Mem{Base: a0, Index: lda, Scale: 4}, bases[1])
@@ -71,8 +67,7 @@ func qgemmVNNI(mr, nv int) {
 	MOVL(U32(0x80808080), EAX)
 	VPBROADCASTD(EAX, Z31)
 	// segments: nseg runs of k4 steps; A moves by sstride between runs, B is contiguous
-	Load(Param("nseg"), R12)
-	Load(Param("sstride"), R13)
+	loadArgs("nseg sstride", R12, R13)
 	MOVQ(k, RAX)
 	SHLQ(Imm(2), RAX)
 	SUBQ(RAX, R13) // A adjustment after a run
@@ -117,8 +112,7 @@ func qgemmVNNI(mr, nv int) {
 			VMOVDQU32(acc(r, v), Mem{Base: R11, Disp: r*128 + v*64})
 		}
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 	Label(name + "_requant")
 	MOVQ(Mem{Base: R12, Disp: 8}, R11)  // out
 	MOVQ(Mem{Base: R12, Disp: 16}, RAX) // ldo
@@ -145,23 +139,18 @@ func qgemmVNNI(mr, nv int) {
 			ADDQ(RAX, R11)
 		}
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // qgemmAVX2 generates an mr×16 exact AVX2 int8 micro-kernel (the sign trick):
 // per 4 k, maddubs(|a|, sign(w, a)) then maddwd with ones, then add. Exact
 // because weights are in [-127, 127]: each int16 pair sum is at most 2·128·127.
 func qgemmAVX2(mr int) {
-	TEXT(fmt.Sprintf("qgemmAVX2_%dx1", mr), NOSPLIT, qgemmSig)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("qgemmAVX2_%dx1 is the exact AVX2 %dx16 int8 micro-kernel.", mr, mr))
+	kernel(fmt.Sprintf("qgemmAVX2_%dx1", mr), qgemmSig,
+		fmt.Sprintf("qgemmAVX2_%dx1 is the exact AVX2 %dx16 int8 micro-kernel.", mr, mr))
 	a0, lda, lda3, b0, k := RSI, RBX, RDX, RDI, RCX
 	bases := []GPPhysical{a0}
-	Load(Param("a"), a0)
-	Load(Param("lda"), lda)
-	Load(Param("b"), b0)
-	Load(Param("k4"), k)
+	loadArgs("a lda b k4", a0, lda, b0, k)
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	name := fmt.Sprintf("avx2q%d", mr)
 	Load(Param("accum"), RAX)
@@ -184,8 +173,7 @@ func qgemmAVX2(mr int) {
 	Label(name + "_init")
 	VPCMPEQW(Y10, Y10, Y10)
 	VPSRLW(Imm(15), Y10, Y10) // int16 ones
-	Load(Param("nseg"), R12)
-	Load(Param("sstride"), R13)
+	loadArgs("nseg sstride", R12, R13)
 	MOVQ(k, RAX)
 	SHLQ(Imm(2), RAX)
 	SUBQ(RAX, R13)
@@ -221,8 +209,7 @@ func qgemmAVX2(mr int) {
 			VMOVDQU(ymm(2*r+v), Mem{Base: R11, Disp: r*128 + v*32})
 		}
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // qgemmAVX2W generates an mr×16 exact AVX2 int8 micro-kernel on operands
@@ -232,15 +219,11 @@ func qgemmAVX2(mr int) {
 // bytes); B is the int16 panel layout [k/2][16][2] (64 bytes per step).
 // Steps per segment: k2; segments as in qgemmVNNI (sstride in bytes).
 func qgemmAVX2W(mr int) {
-	TEXT(fmt.Sprintf("qgemmAVX2W_%dx1", mr), NOSPLIT, "func(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("qgemmAVX2W_%dx1 is the exact AVX2 %dx16 int8 micro-kernel on int16-extended operands.", mr, mr))
+	kernel(fmt.Sprintf("qgemmAVX2W_%dx1", mr), "func(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)",
+		fmt.Sprintf("qgemmAVX2W_%dx1 is the exact AVX2 %dx16 int8 micro-kernel on int16-extended operands.", mr, mr))
 	a0, lda, lda3, b0, k := RSI, RBX, RDX, RDI, RCX
 	bases := []GPPhysical{a0, R8}
-	Load(Param("a"), a0)
-	Load(Param("lda"), lda)
-	Load(Param("b"), b0)
-	Load(Param("k2"), k)
+	loadArgs("a lda b k2", a0, lda, b0, k)
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	if mr > 4 {
 		LEAQ(Mem{Base: a0, Index: lda, Scale: 4}, bases[1])
@@ -264,8 +247,7 @@ func qgemmAVX2W(mr int) {
 		VMOVDQA(Y13, ymm(2*r+1))
 	}
 	Label(name + "_init")
-	Load(Param("nseg"), R12)
-	Load(Param("sstride"), R13)
+	loadArgs("nseg sstride", R12, R13)
 	MOVQ(k, RAX)
 	SHLQ(Imm(2), RAX)
 	SUBQ(RAX, R13)
@@ -300,18 +282,14 @@ func qgemmAVX2W(mr int) {
 		VMOVDQU(ymm(2*r), Mem{Base: R11, Disp: r * 128})
 		VMOVDQU(ymm(2*r+1), Mem{Base: R11, Disp: r*128 + 32})
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // widenAVX2 sign-extends n int8 (a multiple of 16) to int16.
 func widenAVX2() {
-	TEXT("widenAVX2", NOSPLIT, "func(dst *int16, src *int8, n int)")
-	Pragma("noescape")
-	Doc("widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.")
-	Load(Param("dst"), RDI)
-	Load(Param("src"), RSI)
-	Load(Param("n"), RCX)
+	kernel("widenAVX2", "func(dst *int16, src *int8, n int)",
+		"widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.")
+	loadArgs("dst src n", RDI, RSI, RCX)
 	SHRQ(Imm(4), RCX)
 	JZ(LabelRef("widen_done"))
 	Label("widen_loop")
@@ -322,6 +300,5 @@ func widenAVX2() {
 	DECQ(RCX)
 	JNZ(LabelRef("widen_loop"))
 	Label("widen_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }

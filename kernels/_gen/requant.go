@@ -13,17 +13,10 @@ const requantSig = "(src *int32, sstride int, dst *int8, dstride int, rows int, 
 // requantFloatAVX2: dst = int8(cvtps2dq(min(max(cvtdq2ps(src)*scale, lo), hi)) + zp)
 // over rows×(8·n8) values; consts = [zp, -, -, float32bits(Min-zp), float32bits(Max-zp)].
 func requantFloatAVX2() {
-	TEXT("requantFloatAVX2", NOSPLIT, "func"+requantSig+"scale *float32, consts *[8]int32)")
-	Pragma("noescape")
-	Doc("requantFloatAVX2 requantizes int32 rows to int8 with a per-channel float32 scale (MLAS rounding).")
+	kernel("requantFloatAVX2", "func"+requantSig+"scale *float32, consts *[8]int32)",
+		"requantFloatAVX2 requantizes int32 rows to int8 with a per-channel float32 scale (MLAS rounding).")
 	src, sstride, dst, dstride, rows, n8, scale, cs := RSI, RBX, RDI, RDX, R8, R9, R10, R11
-	Load(Param("src"), src)
-	Load(Param("sstride"), sstride)
-	Load(Param("dst"), dst)
-	Load(Param("dstride"), dstride)
-	Load(Param("rows"), rows)
-	Load(Param("n8"), n8)
-	Load(Param("consts"), cs)
+	loadArgs("src sstride dst dstride rows n8 consts", src, sstride, dst, dstride, rows, n8, cs)
 	VPBROADCASTD(Mem{Base: cs}, Y13)           // zp
 	VBROADCASTSS(Mem{Base: cs, Disp: 12}, Y14) // lo
 	VBROADCASTSS(Mem{Base: cs, Disp: 16}, Y15) // hi
@@ -47,8 +40,7 @@ func requantFloatAVX2() {
 	ADDQ(dstride, dst)
 	DECQ(rows)
 	JNZ(LabelRef("rqf_row"))
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // requantFixedAVX2: TFLite double rounding, vectorised:
@@ -56,17 +48,10 @@ func requantFloatAVX2() {
 // rounding right shift by max(-shift,0) (ties away from zero); clamp to
 // [Min-zp, Max-zp]; + zp. consts = [zp, Min-zp, Max-zp].
 func requantFixedAVX2() {
-	TEXT("requantFixedAVX2", NOSPLIT, "func"+requantSig+"mult *int32, shift *int32, consts *[8]int32)")
-	Pragma("noescape")
-	Doc("requantFixedAVX2 requantizes int32 rows to int8 with per-channel fixed-point multipliers (TFLite double rounding).")
+	kernel("requantFixedAVX2", "func"+requantSig+"mult *int32, shift *int32, consts *[8]int32)",
+		"requantFixedAVX2 requantizes int32 rows to int8 with per-channel fixed-point multipliers (TFLite double rounding).")
 	src, sstride, dst, dstride, rows, n8, mult, shift, cs := RSI, RBX, RDI, RDX, R8, R9, R10, R11, R12
-	Load(Param("src"), src)
-	Load(Param("sstride"), sstride)
-	Load(Param("dst"), dst)
-	Load(Param("dstride"), dstride)
-	Load(Param("rows"), rows)
-	Load(Param("n8"), n8)
-	Load(Param("consts"), cs)
+	loadArgs("src sstride dst dstride rows n8 consts", src, sstride, dst, dstride, rows, n8, cs)
 	VPBROADCASTD(Mem{Base: cs}, Y13)          // zp
 	VPBROADCASTD(Mem{Base: cs, Disp: 4}, Y14) // lo - zp
 	VPBROADCASTD(Mem{Base: cs, Disp: 8}, Y15) // hi - zp
@@ -77,8 +62,7 @@ func requantFixedAVX2() {
 	VPADDQ(Y9, Y10, Y10)                      // 2^30
 	VPSRLD(Imm(31), Y12, Y9)                  // dword 1
 	Label("rqx_row")
-	Load(Param("mult"), mult)
-	Load(Param("shift"), shift)
+	loadArgs("mult shift", mult, shift)
 	XORQ(RAX, RAX)
 	MOVQ(n8, RCX)
 	Label("rqx_col")
@@ -125,6 +109,5 @@ func requantFixedAVX2() {
 	ADDQ(dstride, dst)
 	DECQ(rows)
 	JNZ(LabelRef("rqx_row"))
-	VZEROUPPER()
-	RET()
+	ret()
 }

@@ -98,12 +98,13 @@ func paramAddr(name string) Mem {
 	return b.Addr
 }
 
-// packStore8 saturating-packs the 8 int32 lanes of v (already in range) into 8
-// int8 and stores them at dst.
-func packStore8(v VecPhysical, x VecPhysical, tmp VecPhysical, xtmp VecPhysical, dst Mem) {
+// packStore8 saturating-packs the 8 int32 lanes of the ymm register v
+// (already in range) into 8 int8 and stores them at dst; tmp (a ymm register)
+// is clobbered.
+func packStore8(v, tmp VecPhysical, dst Mem) {
+	x, xtmp := v.AsX(), tmp.AsX()
 	VEXTRACTI128(Imm(1), v, xtmp)
 	VPACKSSDW(xtmp, x, x)
 	VPACKSSWB(x, x, x)
 	MOVQ(x, dst)
-	_ = tmp
 }

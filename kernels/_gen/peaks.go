@@ -11,107 +11,84 @@ import (
 // peaks are throughput micro-benchmarks of the inner instruction sequences:
 // independent accumulators, register operands only, n iterations.
 func peaks() {
-	TEXT("peakVNNIZ", NOSPLIT, "func(n int)")
-	Doc("peakVNNIZ runs n iterations of 24 independent zmm VPDPBUSD (1536 int8 MACs).")
-	Load(Param("n"), RCX)
-	Label("peakvz_loop")
-	for i := 0; i < 24; i++ {
-		vpdpbusd(Z30, Z31, zmm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakvz_loop"))
-	ret()
-
-	TEXT("peakVNNIZXor", NOSPLIT, "func(n int)")
-	Doc("peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion).")
-	Load(Param("n"), RCX)
-	Label("peakvzx_loop")
-	for i := 0; i < 24; i++ {
-		if i%2 == 0 {
-			VPXORD(Z28, Z29, zmm(26+(i/2)%2))
+	peak("peakVNNIZ", "peakvz_loop", []string{"peakVNNIZ runs n iterations of 24 independent zmm VPDPBUSD (1536 int8 MACs)."}, nil, func() {
+		for i := 0; i < 24; i++ {
+			vpdpbusd(Z30, Z31, zmm(i))
 		}
-		vpdpbusd(Z30, zmm(26+(i/2)%2), zmm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakvzx_loop"))
-	ret()
-
-	TEXT("peakVNNIY", NOSPLIT, "func(n int)")
-	Doc("peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs).")
-	Load(Param("n"), RCX)
-	Label("peakvy_loop")
-	for i := 0; i < 12; i++ {
-		vpdpbusd(Y14, Y15, ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakvy_loop"))
-	ret()
-
-	TEXT("peakAVX2Int8", NOSPLIT, "func(n int)")
-	Doc("peakAVX2Int8 runs n iterations of the exact AVX2 sign-trick sequence of a 4x16 tile",
-		"(4 x VPABSB + 8 x (VPSIGNB, VPMADDUBSW, VPMADDWD, VPADDD)) = 256 int8 MACs.")
-	Load(Param("n"), RCX)
-	VPCMPEQW(Y10, Y10, Y10)
-	VPSRLW(Imm(15), Y10, Y10)
-	Label("peaka_loop")
-	for r := 0; r < 4; r++ {
-		VPABSB(Y11, Y12)
-		for v := 0; v < 2; v++ {
-			t := ymm(13 + v)
-			VPSIGNB(Y11, ymm(8+v), t)
-			VPMADDUBSW(t, Y12, t)
+	})
+	peak("peakVNNIZXor", "peakvzx_loop", []string{"peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion)."}, nil, func() {
+		for i := 0; i < 24; i++ {
+			if i%2 == 0 {
+				VPXORD(Z28, Z29, zmm(26+(i/2)%2))
+			}
+			vpdpbusd(Z30, zmm(26+(i/2)%2), zmm(i))
+		}
+	})
+	peak("peakVNNIY", "peakvy_loop", []string{"peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs)."}, nil, func() {
+		for i := 0; i < 12; i++ {
+			vpdpbusd(Y14, Y15, ymm(i))
+		}
+	})
+	peak("peakAVX2Int8", "peaka_loop", []string{"peakAVX2Int8 runs n iterations of the exact AVX2 sign-trick sequence of a 4x16 tile",
+		"(4 x VPABSB + 8 x (VPSIGNB, VPMADDUBSW, VPMADDWD, VPADDD)) = 256 int8 MACs."}, int16Ones, func() {
+		for r := 0; r < 4; r++ {
+			VPABSB(Y11, Y12)
+			for v := 0; v < 2; v++ {
+				t := ymm(13 + v)
+				VPSIGNB(Y11, ymm(8+v), t)
+				VPMADDUBSW(t, Y12, t)
+				VPMADDWD(Y10, t, t)
+				VPADDD(t, ymm(r*2+v), ymm(r*2+v))
+			}
+		}
+	})
+	peak("peakAVX2Madd", "peakm_loop", []string{"peakAVX2Madd runs n iterations of 8 x (VPMADDUBSW, VPMADDWD, VPADDD) = 256 int8 MACs",
+		"(the inexact u8·s8 sequence without the sign trick, for comparison)."}, int16Ones, func() {
+		for i := 0; i < 8; i++ {
+			t := ymm(12 + i%4)
+			VPMADDUBSW(ymm(8+i%2), Y11, t)
 			VPMADDWD(Y10, t, t)
-			VPADDD(t, ymm(r*2+v), ymm(r*2+v))
+			VPADDD(t, ymm(i), ymm(i))
 		}
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peaka_loop"))
-	ret()
+	})
+	peak("peakAVX2Madd16", "peakw_loop", []string{"peakAVX2Madd16 runs n iterations of 8 x (VPMADDWD, VPADDD) on int16 operands = 128 int8 MACs",
+		"(the exact sign-extended path: operands pre-widened to int16)."}, nil, func() {
+		for i := 0; i < 8; i++ {
+			t := ymm(12 + i%4)
+			VPMADDWD(ymm(8+i%2), Y11, t)
+			VPADDD(t, ymm(i), ymm(i))
+		}
+	})
+	peak("peakFMA", "peakf_loop", []string{"peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs)."}, func() {
+		for i := 0; i < 12; i++ {
+			VXORPS(ymm(i), ymm(i), ymm(i))
+		}
+		VXORPS(Y12, Y12, Y12)
+		VXORPS(Y14, Y14, Y14)
+	}, func() {
+		for i := 0; i < 12; i++ {
+			VFMADD231PS(Y12, Y14, ymm(i))
+		}
+	})
+}
 
-	TEXT("peakAVX2Madd", NOSPLIT, "func(n int)")
-	Doc("peakAVX2Madd runs n iterations of 8 x (VPMADDUBSW, VPMADDWD, VPADDD) = 256 int8 MACs",
-		"(the inexact u8·s8 sequence without the sign trick, for comparison).")
+// peak emits a func(n int) that runs setup (when not nil), then body n times.
+func peak(name, loop string, doc []string, setup, body func()) {
+	TEXT(name, NOSPLIT, "func(n int)")
+	Doc(doc...)
 	Load(Param("n"), RCX)
+	if setup != nil {
+		setup()
+	}
+	Label(loop)
+	body()
+	loopBack(RCX, loop)
+	ret()
+}
+
+// int16Ones sets the int16 lanes of Y10 to 1 (the VPMADDWD operand that sums
+// pairs).
+func int16Ones() {
 	VPCMPEQW(Y10, Y10, Y10)
 	VPSRLW(Imm(15), Y10, Y10)
-	Label("peakm_loop")
-	for i := 0; i < 8; i++ {
-		t := ymm(12 + i%4)
-		VPMADDUBSW(ymm(8+i%2), Y11, t)
-		VPMADDWD(Y10, t, t)
-		VPADDD(t, ymm(i), ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakm_loop"))
-	ret()
-
-	TEXT("peakAVX2Madd16", NOSPLIT, "func(n int)")
-	Doc("peakAVX2Madd16 runs n iterations of 8 x (VPMADDWD, VPADDD) on int16 operands = 128 int8 MACs",
-		"(the exact sign-extended path: operands pre-widened to int16).")
-	Load(Param("n"), RCX)
-	Label("peakw_loop")
-	for i := 0; i < 8; i++ {
-		t := ymm(12 + i%4)
-		VPMADDWD(ymm(8+i%2), Y11, t)
-		VPADDD(t, ymm(i), ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakw_loop"))
-	ret()
-
-	TEXT("peakFMA", NOSPLIT, "func(n int)")
-	Doc("peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).")
-	Load(Param("n"), RCX)
-	for i := 0; i < 12; i++ {
-		VXORPS(ymm(i), ymm(i), ymm(i))
-	}
-	VXORPS(Y12, Y12, Y12)
-	VXORPS(Y14, Y14, Y14)
-	Label("peakf_loop")
-	for i := 0; i < 12; i++ {
-		VFMADD231PS(Y12, Y14, ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakf_loop"))
-	ret()
 }

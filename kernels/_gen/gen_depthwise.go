@@ -120,59 +120,14 @@ func expConst(name string) Mem {
 func actExpF32(wide, sigmoid bool) {
 	name := map[bool]string{false: "silu", true: "sigmoid"}[sigmoid] + map[bool]string{false: "F32AVX2", true: "F32AVX512"}[wide]
 	vec, width := vecRegs(wide)
-	t, k, r, p, c := vec(1), vec(2), vec(3), vec(4), vec(5)
-	pre := map[string]VecPhysical{}
-	// bc is constant name in a register: preloaded (AVX-512) or broadcast into c.
-	bc := func(name string) VecPhysical {
-		if v, ok := pre[name]; ok {
-			return v
-		}
-		VBROADCASTSS(expConst(name), c)
-		return c
-	}
+	t, k, r, p := vec(1), vec(2), vec(3), vec(4)
+	preload, c := expRegs(wide, vec(5))
 	doc := fmt.Sprintf("%s applies %s to n floats (n a multiple of %d).", name, map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid], width)
-	f32Map(name, wide, doc, func() {
-		if wide {
-			for i, c := range expNames {
-				pre[c] = zmm(16 + i)
-				VBROADCASTSS(expConst(c), pre[c])
-			}
-		}
-	}, func(x VecPhysical) {
+	f32Map(name, wide, doc, preload, func(x VecPhysical) {
 		// t = clamp(−x) so that 2^n stays a normal float.
 		VXORPS(t, t, t)
 		VSUBPS(x, t, t)
-		VMINPS(bc("expHi"), t, t)
-		VMAXPS(bc("expLo"), t, t)
-		VMULPS(bc("log2e"), t, k)
-		if wide {
-			VRNDSCALEPS(Imm(0), k, k)
-		} else {
-			VROUNDPS(Imm(0), k, k)
-		}
-		VMOVAPS(t, r)
-		VFNMADD231PS(bc("ln2hi"), k, r)
-		VFNMADD231PS(bc("ln2lo"), k, r)
-		if wide {
-			VMOVAPS(pre["p0"], p)
-		} else {
-			VBROADCASTSS(expConst("p0"), p)
-		}
-		for i := 1; i <= 5; i++ {
-			VFMADD213PS(bc(fmt.Sprintf("p%d", i)), r, p)
-		}
-		VMULPS(r, r, t)
-		VFMADD213PS(r, t, p) // p·r² + r
-		one := bc("one")
-		VADDPS(one, p, p) // e^r
-		if wide {
-			VSCALEFPS(k, p, p) // exp(−x)
-		} else {
-			// 2^n: add n to the exponent field.
-			VCVTPS2DQ(k, k)
-			VPSLLD(Imm(23), k, k)
-			VPADDD(k, p, p)
-		}
+		one := expOf(wide, c, t, k, r, p, t) // exp(−x)
 		VADDPS(one, p, p)
 		if sigmoid {
 			VDIVPS(p, one, x)
@@ -180,6 +135,69 @@ func actExpF32(wide, sigmoid bool) {
 			VDIVPS(p, x, x)
 		}
 	})
+}
+
+// expRegs returns the emitter that preloads the exp constants (into zmm16
+// and up on AVX-512; nothing on AVX2, which has 16 ymm registers only) and
+// the function that returns constant name in a register: the preloaded one,
+// or scratch after a broadcast.
+func expRegs(wide bool, scratch VecPhysical) (preload func(), c func(name string) VecPhysical) {
+	preload = func() {
+		if wide {
+			for i, nm := range expNames {
+				VBROADCASTSS(expConst(nm), zmm(16+i))
+			}
+		}
+	}
+	c = func(nm string) VecPhysical {
+		for i, s := range expNames {
+			if s == nm && wide {
+				return zmm(16 + i)
+			}
+		}
+		VBROADCASTSS(expConst(nm), scratch)
+		return scratch
+	}
+	return preload, c
+}
+
+// expOf emits p = exp(u) with u clamped in place to [expLo, expHi], using k
+// and r as temporaries and sq for r² (sq may be u). It returns the register
+// holding 1 (c("one"), still valid after it). 2^n is VSCALEFPS on AVX-512,
+// an add to the exponent field on AVX2.
+func expOf(wide bool, c func(string) VecPhysical, u, k, r, p, sq VecPhysical) VecPhysical {
+	VMINPS(c("expHi"), u, u)
+	VMAXPS(c("expLo"), u, u)
+	VMULPS(c("log2e"), u, k)
+	if wide {
+		VRNDSCALEPS(Imm(0), k, k)
+	} else {
+		VROUNDPS(Imm(0), k, k)
+	}
+	VMOVAPS(u, r)
+	VFNMADD231PS(c("ln2hi"), k, r)
+	VFNMADD231PS(c("ln2lo"), k, r)
+	if wide {
+		VMOVAPS(c("p0"), p)
+	} else {
+		VBROADCASTSS(expConst("p0"), p)
+	}
+	for i := 1; i <= 5; i++ {
+		VFMADD213PS(c(fmt.Sprintf("p%d", i)), r, p)
+	}
+	VMULPS(r, r, sq)
+	VFMADD213PS(r, sq, p) // p·r² + r
+	one := c("one")
+	VADDPS(one, p, p) // e^r
+	if wide {
+		VSCALEFPS(k, p, p)
+	} else {
+		// 2^n: add n to the exponent field.
+		VCVTPS2DQ(k, k)
+		VPSLLD(Imm(23), k, k)
+		VPADDD(k, p, p)
+	}
+	return one
 }
 
 // sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 channels:

@@ -103,3 +103,20 @@ func f32Map(name string, wide bool, doc string, setup func(), body func(x VecPhy
 	JNZ(LabelRef(name + "_loop"))
 	ret()
 }
+
+// blocks emits the loop of a kernel over n values in blocks of 2^shift
+// values (n a multiple of it) and its return: n >>= shift, nothing more when
+// that is 0; else setup (nil for none) once, then step (one block, advancing
+// its pointers) n times. Its labels are prefix_loop and prefix_done.
+func blocks(prefix string, n GPPhysical, shift uint64, setup, step func()) {
+	SHRQ(Imm(shift), n)
+	JZ(LabelRef(prefix + "_done"))
+	if setup != nil {
+		setup()
+	}
+	Label(prefix + "_loop")
+	step()
+	loopBack(n, prefix+"_loop")
+	Label(prefix + "_done")
+	ret()
+}

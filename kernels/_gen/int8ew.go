@@ -39,18 +39,14 @@ func quantizeF32AVX2() {
 	VBROADCASTSS(Mem{Base: p, Disp: 4}, Y9)  // lo
 	VBROADCASTSS(Mem{Base: p, Disp: 8}, Y10) // hi
 	VPBROADCASTD(Mem{Base: p, Disp: 12}, Y11)
-	SHRQ(Imm(3), n)
-	JZ(LabelRef("qf_done"))
-	Label("qf_loop")
-	VMOVUPS(Mem{Base: in}, Y0)
-	VDIVPS(Y8, Y0, Y0)
-	clampCvtZP(Y0, Y9, Y10, Y11)
-	packStore8(Y0, Y1, Mem{Base: out})
-	ADDQ(Imm(32), in)
-	ADDQ(Imm(8), out)
-	loopBack(n, "qf_loop")
-	Label("qf_done")
-	ret()
+	blocks("qf", n, 3, nil, func() {
+		VMOVUPS(Mem{Base: in}, Y0)
+		VDIVPS(Y8, Y0, Y0)
+		clampCvtZP(Y0, Y9, Y10, Y11)
+		packStore8(Y0, Y1, Mem{Base: out})
+		ADDQ(Imm(32), in)
+		ADDQ(Imm(8), out)
+	})
 }
 
 // maxI8AVX2: dst[i] = max(dst[i], src[i]) (signed bytes), n a multiple of 32.
@@ -59,18 +55,13 @@ func maxI8AVX2() {
 		"maxI8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 32.")
 	dst, src, n := RDI, RSI, RCX
 	loadArgs("dst src n", dst, src, n)
-	SHRQ(Imm(5), n)
-	JZ(LabelRef("mxb_done"))
-	Label("mxb_loop")
-	VMOVDQU(Mem{Base: src}, Y0)
-	VPMAXSB(Mem{Base: dst}, Y0, Y0)
-	VMOVDQU(Y0, Mem{Base: dst})
-	ADDQ(Imm(32), dst)
-	ADDQ(Imm(32), src)
-	DECQ(n)
-	JNZ(LabelRef("mxb_loop"))
-	Label("mxb_done")
-	ret()
+	blocks("mxb", n, 5, nil, func() {
+		VMOVDQU(Mem{Base: src}, Y0)
+		VPMAXSB(Mem{Base: dst}, Y0, Y0)
+		VMOVDQU(Y0, Mem{Base: dst})
+		ADDQ(Imm(32), dst)
+		ADDQ(Imm(32), src)
+	})
 }
 
 // lutVBMI: dst[i] = table[uint8(src[i])], n a multiple of 64. Two VPERMI2B
@@ -81,26 +72,22 @@ func lutVBMI() {
 		"lutVBMI maps n bytes (a multiple of 64) through a 256-entry table (AVX-512 VBMI).")
 	src, dst, n, t := RSI, RDI, RCX, RDX
 	loadArgs("src dst n table", src, dst, n, t)
-	SHRQ(Imm(6), n)
-	JZ(LabelRef("lut_done"))
-	VMOVDQU64(Mem{Base: t}, Z0)
-	VMOVDQU64(Mem{Base: t, Disp: 64}, Z1)
-	VMOVDQU64(Mem{Base: t, Disp: 128}, Z2)
-	VMOVDQU64(Mem{Base: t, Disp: 192}, Z3)
-	Label("lut_loop")
-	VMOVDQU64(Mem{Base: src}, Z4)
-	VMOVDQA64(Z4, Z5)
-	VPMOVB2M(Z4, K1)
-	VPERMI2B(Z1, Z0, Z4) // Z4 = t[0:128][idx & 127]
-	VPERMI2B(Z3, Z2, Z5) // Z5 = t[128:256][idx & 127]
-	VPBLENDMB(Z5, Z4, K1, Z4)
-	VMOVDQU64(Z4, Mem{Base: dst})
-	ADDQ(Imm(64), src)
-	ADDQ(Imm(64), dst)
-	DECQ(n)
-	JNZ(LabelRef("lut_loop"))
-	Label("lut_done")
-	ret()
+	blocks("lut", n, 6, func() {
+		VMOVDQU64(Mem{Base: t}, Z0)
+		VMOVDQU64(Mem{Base: t, Disp: 64}, Z1)
+		VMOVDQU64(Mem{Base: t, Disp: 128}, Z2)
+		VMOVDQU64(Mem{Base: t, Disp: 192}, Z3)
+	}, func() {
+		VMOVDQU64(Mem{Base: src}, Z4)
+		VMOVDQA64(Z4, Z5)
+		VPMOVB2M(Z4, K1)
+		VPERMI2B(Z1, Z0, Z4) // Z4 = t[0:128][idx & 127]
+		VPERMI2B(Z3, Z2, Z5) // Z5 = t[128:256][idx & 127]
+		VPBLENDMB(Z5, Z4, K1, Z4)
+		VMOVDQU64(Z4, Mem{Base: dst})
+		ADDQ(Imm(64), src)
+		ADDQ(Imm(64), dst)
+	})
 }
 
 // qbinary emits qaddAVX2 / qmulAVX2: out = clamp(round(f(a, b)) + zp, qmin, qmax), 8 values per step,
@@ -144,43 +131,39 @@ func qbinary(wide, mul bool) {
 	if !wide {
 		MOVLQSX(Mem{Base: p, Disp: 28}, R8) // b stride
 	}
-	SHRQ(Imm(uint64(bits.TrailingZeros(uint(step)))), n)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	for h := 0; h < halves; h++ {
-		x, y := vec(2*h), vec(2*h+1)
-		VPMOVSXBD(Mem{Base: a, Disp: 16 * h}, x)
-		VPMOVSXBD(Mem{Base: b, Disp: 16 * h}, y)
-		VPSUBD(aZP, x, x)
-		VPSUBD(bZP, y, y)
-		if mul {
-			VPMULLD(y, x, x)
-			VCVTDQ2PS(x, x)
-			VMULPS(ra, x, x)
-		} else {
-			VCVTDQ2PS(x, x)
-			VCVTDQ2PS(y, y)
-			VMULPS(ra, x, x)
-			VMULPS(rb, y, y)
-			VADDPS(y, x, x)
+	blocks(name, n, uint64(bits.TrailingZeros(uint(step))), nil, func() {
+		for h := 0; h < halves; h++ {
+			x, y := vec(2*h), vec(2*h+1)
+			VPMOVSXBD(Mem{Base: a, Disp: 16 * h}, x)
+			VPMOVSXBD(Mem{Base: b, Disp: 16 * h}, y)
+			VPSUBD(aZP, x, x)
+			VPSUBD(bZP, y, y)
+			if mul {
+				VPMULLD(y, x, x)
+				VCVTDQ2PS(x, x)
+				VMULPS(ra, x, x)
+			} else {
+				VCVTDQ2PS(x, x)
+				VCVTDQ2PS(y, y)
+				VMULPS(ra, x, x)
+				VMULPS(rb, y, y)
+				VADDPS(y, x, x)
+			}
+			clampCvtZP(x, lo, hi, zp)
+			if wide {
+				VPMOVSDB(x, Mem{Base: out, Disp: 16 * h})
+			} else {
+				packStore8(x, y, Mem{Base: out})
+			}
 		}
-		clampCvtZP(x, lo, hi, zp)
+		ADDQ(Imm(uint64(step)), a)
 		if wide {
-			VPMOVSDB(x, Mem{Base: out, Disp: 16 * h})
+			ADDQ(Imm(uint64(step)), b)
 		} else {
-			packStore8(x, y, Mem{Base: out})
+			ADDQ(R8, b)
 		}
-	}
-	ADDQ(Imm(uint64(step)), a)
-	if wide {
-		ADDQ(Imm(uint64(step)), b)
-	} else {
-		ADDQ(R8, b)
-	}
-	ADDQ(Imm(uint64(step)), out)
-	loopBack(n, name+"_loop")
-	Label(name + "_done")
-	ret()
+		ADDQ(Imm(uint64(step)), out)
+	})
 }
 
 // sumPixelsI8AVX2_nb: acc[c] += Σ_p src[p·stride + c] for c < 8·nb (sign-extended

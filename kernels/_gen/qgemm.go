@@ -161,17 +161,12 @@ func widenAVX2() {
 	kernel("widenAVX2", "func(dst *int16, src *int8, n int)",
 		"widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.")
 	loadArgs("dst src n", RDI, RSI, RCX)
-	SHRQ(Imm(4), RCX)
-	JZ(LabelRef("widen_done"))
-	Label("widen_loop")
-	VPMOVSXBW(Mem{Base: RSI}, Y0)
-	VMOVDQU(Y0, Mem{Base: RDI})
-	ADDQ(Imm(16), RSI)
-	ADDQ(Imm(32), RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("widen_loop"))
-	Label("widen_done")
-	ret()
+	blocks("widen", RCX, 4, nil, func() {
+		VPMOVSXBW(Mem{Base: RSI}, Y0)
+		VMOVDQU(Y0, Mem{Base: RDI})
+		ADDQ(Imm(16), RSI)
+		ADDQ(Imm(32), RDI)
+	})
 }
 
 // The int32 tile of the int8 GEMM kernels: mr rows of nv vectors (zmm when

@@ -333,18 +333,13 @@ func maxF32AVX2() {
 		"maxF32AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 8, NaN propagating.")
 	dst, src, n := RDI, RSI, RCX
 	loadArgs("dst src n", dst, src, n)
-	SHRQ(Imm(3), n)
-	JZ(LabelRef("mx_done"))
-	Label("mx_loop")
-	VMOVUPS(Mem{Base: dst}, Y0)
-	VMAXPS(Mem{Base: src}, Y0, Y1)
-	VCMPPS(Imm(3), Y0, Y0, Y2) // unordered: dst lane is NaN
-	VBLENDVPS(Y2, Y0, Y1, Y1)
-	VMOVUPS(Y1, Mem{Base: dst})
-	ADDQ(Imm(32), dst)
-	ADDQ(Imm(32), src)
-	DECQ(n)
-	JNZ(LabelRef("mx_loop"))
-	Label("mx_done")
-	ret()
+	blocks("mx", n, 3, nil, func() {
+		VMOVUPS(Mem{Base: dst}, Y0)
+		VMAXPS(Mem{Base: src}, Y0, Y1)
+		VCMPPS(Imm(3), Y0, Y0, Y2) // unordered: dst lane is NaN
+		VBLENDVPS(Y2, Y0, Y1, Y1)
+		VMOVUPS(Y1, Mem{Base: dst})
+		ADDQ(Imm(32), dst)
+		ADDQ(Imm(32), src)
+	})
 }

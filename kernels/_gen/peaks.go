@@ -34,11 +34,7 @@ func peaks() {
 		for r := 0; r < 4; r++ {
 			VPABSB(Y11, Y12)
 			for v := 0; v < 2; v++ {
-				t := ymm(13 + v)
-				VPSIGNB(Y11, ymm(8+v), t)
-				VPMADDUBSW(t, Y12, t)
-				VPMADDWD(Y10, t, t)
-				VPADDD(t, ymm(r*2+v), ymm(r*2+v))
+				signTrickMAC(Y11, Y12, ymm(8+v), ymm(13+v), ymm(r*2+v))
 			}
 		}
 	})

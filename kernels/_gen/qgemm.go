@@ -112,15 +112,21 @@ func qgemmAVX2(mr int) {
 			VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y11)
 			VPABSB(Y11, Y12)
 			for v := 0; v < 2; v++ {
-				t := ymm(13 + v)
-				VPSIGNB(Y11, ymm(8+v), t)
-				VPMADDUBSW(t, Y12, t)
-				VPMADDWD(Y10, t, t)
-				VPADDD(t, acc(r, v), acc(r, v))
+				signTrickMAC(Y11, Y12, ymm(8+v), ymm(13+v), acc(r, v))
 			}
 		}
 	})
 	tileStore(mr, 2, false, acc)
+}
+
+// signTrickMAC emits acc += Σ a·w over each group of 4 int8 products, exact
+// for weights in [-127, 127]: t = sign(w, a) (VPSIGNB), VPMADDUBSW with |a|
+// (aAbs), VPMADDWD with the int16 ones of Y10 (int16Ones), VPADDD.
+func signTrickMAC(a, aAbs, w, t, acc VecPhysical) {
+	VPSIGNB(a, w, t)
+	VPMADDUBSW(t, aAbs, t)
+	VPMADDWD(Y10, t, t)
+	VPADDD(t, acc, acc)
 }
 
 // qgemmAVX2W generates an mr×16 exact AVX2 int8 micro-kernel on operands

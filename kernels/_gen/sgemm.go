@@ -50,6 +50,19 @@ func kLoop(name string, k GPPhysical, step func(u int), advance func(n int)) {
 	Label(name + "_done")
 }
 
+// tileRows emits op on the nv vectors (width bytes apart) of each of the six
+// rows of a tile at p, row stride stride bytes; p ends at the last row.
+func tileRows(p, stride GPPhysical, nv, width int, op func(m Mem, r, v int)) {
+	for r := 0; r < 6; r++ {
+		for v := 0; v < nv; v++ {
+			op(Mem{Base: p, Disp: width * v}, r, v)
+		}
+		if r < 5 {
+			ADDQ(stride, p)
+		}
+	}
+}
+
 // sgemmRowsKernel generates a 6 × (lanes·nv) micro-kernel of the channels-last
 // implicit GEMM: A is read in place, element (r, p) at a[r*lda + off[p]] (six
 // pixels of an NHWC buffer, off[p] the channel and kernel-tap shift of reduction
@@ -82,14 +95,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	JZ(LabelRef(name + "_fresh"))
 	loadArgs("c ldc", R13, R8)
 	SHLQ(Imm(2), R8)
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: R13, Disp: width * v}, acc(r, v))
-		}
-		if r < 5 {
-			ADDQ(R8, R13)
-		}
-	}
+	tileRows(R13, R8, nv, width, func(m Mem, r, v int) { VMOVUPS(m, acc(r, v)) })
 	JMP(LabelRef(name + "_start"))
 	Label(name + "_fresh")
 	Load(Param("bias"), RDX)
@@ -134,14 +140,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	Load(Param("res"), res)
 	TESTQ(res, res)
 	JZ(LabelRef(name + "_clamp"))
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VADDPS(Mem{Base: res, Disp: width * v}, acc(r, v), acc(r, v))
-		}
-		if r < 5 {
-			ADDQ(ldc, res)
-		}
-	}
+	tileRows(res, ldc, nv, width, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
 	Label(name + "_clamp")
 	VBROADCASTSS(paramAddr("lo"), tmp(0))
 	VBROADCASTSS(paramAddr("hi"), tmp(1))
@@ -151,14 +150,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 			VMINPS(acc(r, v), tmp(1), acc(r, v))
 		}
 	}
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVUPS(acc(r, v), Mem{Base: c, Disp: width * v})
-		}
-		if r < 5 {
-			ADDQ(ldc, c)
-		}
-	}
+	tileRows(c, ldc, nv, width, func(m Mem, r, v int) { VMOVUPS(acc(r, v), m) })
 	// Next row tile: a, c and res move six rows on.
 	Load(Param("ntiles"), RDX)
 	DECQ(RDX)
@@ -249,26 +241,14 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 	TESTQ(RAX, RAX)
 	JZ(LabelRef(name + "_noacc"))
 	MOVQ(c, RDX)
-	for r := 0; r < 6; r++ {
-		VADDPS(Mem{Base: RDX}, ymm(2*r), ymm(2*r))
-		VADDPS(Mem{Base: RDX, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
-		if r < 5 {
-			ADDQ(ldc, RDX)
-		}
-	}
+	tileRows(RDX, ldc, 2, 32, func(m Mem, r, v int) { VADDPS(m, ymm(2*r+v), ymm(2*r+v)) })
 	Label(name + "_noacc")
 	if ep {
 		res := R10
 		Load(Param("res"), res)
 		TESTQ(res, res)
 		JZ(LabelRef(name + "_clamp"))
-		for r := 0; r < 6; r++ {
-			VADDPS(Mem{Base: res}, ymm(2*r), ymm(2*r))
-			VADDPS(Mem{Base: res, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
-			if r < 5 {
-				ADDQ(ldc, res)
-			}
-		}
+		tileRows(res, ldc, 2, 32, func(m Mem, r, v int) { VADDPS(m, ymm(2*r+v), ymm(2*r+v)) })
 		Label(name + "_clamp")
 		loadArgs("lo hi", X14, X15)
 		VBROADCASTSS(X14, Y14)
@@ -278,13 +258,7 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 			VMINPS(ymm(i), Y15, ymm(i))
 		}
 	}
-	for r := 0; r < 6; r++ {
-		VMOVUPS(ymm(2*r), Mem{Base: c})
-		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
-		if r < 5 {
-			ADDQ(ldc, c)
-		}
-	}
+	tileRows(c, ldc, 2, 32, func(m Mem, r, v int) { VMOVUPS(ymm(2*r+v), m) })
 	ret()
 }
 

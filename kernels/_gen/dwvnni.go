@@ -34,34 +34,24 @@ func dwQuadsAVX2() {
 	MOVL(U32(0x80808080), EAX)
 	MOVD(EAX, X15)
 	VPBROADCASTD(X15, X15)
-	Label("dwq_pixel")
-	XORQ(RAX, RAX)
-	Label("dwq_block")
-	LEAQ(Mem{Base: src, Index: RAX, Scale: 1}, R9)
-	VPXOR(Mem{Base: R9}, X15, X0)
-	VPXOR(Mem{Base: R9, Index: d, Scale: 1}, X15, X1)
-	VPXOR(Mem{Base: R9, Index: d, Scale: 2}, X15, X2)
-	VPXOR(Mem{Base: R9, Index: R10, Scale: 1}, X15, X3)
-	VPUNPCKLBW(X1, X0, X4) // a0 b0 a1 b1 ... a7 b7
-	VPUNPCKHBW(X1, X0, X5) // a8 b8 ...
-	VPUNPCKLBW(X3, X2, X6) // c0 d0 ...
-	VPUNPCKHBW(X3, X2, X7)
-	VPUNPCKLWD(X6, X4, X0) // channels 0-3
-	VPUNPCKHWD(X6, X4, X1) // 4-7
-	VPUNPCKLWD(X7, X5, X2) // 8-11
-	VPUNPCKHWD(X7, X5, X3) // 12-15
-	VMOVDQU(X0, Mem{Base: dst})
-	VMOVDQU(X1, Mem{Base: dst, Disp: 16})
-	VMOVDQU(X2, Mem{Base: dst, Disp: 32})
-	VMOVDQU(X3, Mem{Base: dst, Disp: 48})
-	ADDQ(Imm(64), dst)
-	ADDQ(Imm(16), RAX)
-	CMPQ(RAX, cp)
-	JB(LabelRef("dwq_block"))
-	ADDQ(cp, src)
-	DECQ(n)
-	JNZ(LabelRef("dwq_pixel"))
-	ret()
+	rowBlocks("dwq", dst, src, n, cp, func() {
+		VPXOR(Mem{Base: R9}, X15, X0)
+		VPXOR(Mem{Base: R9, Index: d, Scale: 1}, X15, X1)
+		VPXOR(Mem{Base: R9, Index: d, Scale: 2}, X15, X2)
+		VPXOR(Mem{Base: R9, Index: R10, Scale: 1}, X15, X3)
+		VPUNPCKLBW(X1, X0, X4) // a0 b0 a1 b1 ... a7 b7
+		VPUNPCKHBW(X1, X0, X5) // a8 b8 ...
+		VPUNPCKLBW(X3, X2, X6) // c0 d0 ...
+		VPUNPCKHBW(X3, X2, X7)
+		VPUNPCKLWD(X6, X4, X0) // channels 0-3
+		VPUNPCKHWD(X6, X4, X1) // 4-7
+		VPUNPCKLWD(X7, X5, X2) // 8-11
+		VPUNPCKHWD(X7, X5, X3) // 12-15
+		VMOVDQU(X0, Mem{Base: dst})
+		VMOVDQU(X1, Mem{Base: dst, Disp: 16})
+		VMOVDQU(X2, Mem{Base: dst, Disp: 32})
+		VMOVDQU(X3, Mem{Base: dst, Disp: 48})
+	})
 }
 
 // depthwiseVNNI generates the VNNI depthwise row kernel for nb 16-channel
@@ -81,23 +71,11 @@ func depthwiseVNNI(nb, px int) {
 	wr := func(b int) VecPhysical { return zmm(16 + b) }
 	tmp := func(i int) VecPhysical { return zmm(20 + i%8) }
 	loadArgs("in off out pstride ep", base, off, outp, pstride, RCX)
-	CMPQ(Mem{Base: RCX}, Imm(0))
-	JE(LabelRef(name + "_start"))
-	MOVQ(Mem{Base: RCX, Disp: 8}, outp) // int8 output cursor
-	Label(name + "_start")
+	int8Cursor(name, outp)
 	Load(Param("ow"), x)
 	Label(name + "_pixel")
-	Load(Param("bias"), RCX)
-	for b := 0; b < nb; b++ {
-		VMOVDQU32(Mem{Base: RCX, Disp: 64 * b}, acc(0, b))
-		for q := 1; q < px; q++ {
-			VMOVDQA32(acc(0, b), acc(q, b))
-		}
-	}
-	Load(Param("w"), wcur)
-	XORQ(g, g)
-	Label(name + "_group")
-	MOVQ(Mem{Base: off, Index: g, Scale: 8}, t0)
+	splatBias(RCX, nb, 1, px, 64, movesI512, acc)
+	tapLoop(name+"_group", wcur, g, off, t0)
 	ADDQ(base, t0)
 	if px == 4 {
 		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
@@ -156,19 +134,11 @@ func depthwiseVNNI(nb, px int) {
 			v := acc(q, b)
 			VCVTDQ2PS(v, v)
 			VMULPS(wr(b), v, v)
-			VMAXPS(Z29, v, v)
-			VMINPS(Z30, v, v)
-			VCVTPS2DQ(v, v)
-			VPADDD(Z28, v, v)
+			clampCvtZP(v, Z29, Z30, Z28)
 			VPMOVSDB(v, Mem{Base: outp, Disp: 16 * b})
 		}
 		ADDQ(RBX, outp)
 	}
 	Label(name + "_next")
-	for q := 0; q < px; q++ {
-		ADDQ(pstride, base)
-	}
-	SUBQ(Imm(uint64(px)), x)
-	JNZ(LabelRef(name + "_pixel"))
-	ret()
+	nextPixels(name, px, base, pstride, x)
 }

@@ -120,3 +120,13 @@ func blocks(prefix string, n GPPhysical, shift uint64, setup, step func()) {
 	Label(prefix + "_done")
 	ret()
 }
+
+// vecMoves are the unaligned load/store and register move of one kind of
+// vector data.
+type vecMoves struct{ load, move func(src, dst Op) }
+
+var (
+	movesI256 = vecMoves{func(s, d Op) { VMOVDQU(s, d) }, func(s, d Op) { VMOVDQA(s, d) }}
+	movesI512 = vecMoves{func(s, d Op) { VMOVDQU32(s, d) }, func(s, d Op) { VMOVDQA32(s, d) }}
+	movesF32  = vecMoves{func(s, d Op) { VMOVUPS(s, d) }, func(s, d Op) { VMOVAPS(s, d) }}
+)

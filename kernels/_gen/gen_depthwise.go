@@ -53,17 +53,8 @@ func depthwiseF32AVX512(px, nb int) {
 	VBROADCASTSS(Mem{Base: tmp}, Z30)
 	VBROADCASTSS(Mem{Base: tmp, Disp: 4}, Z31)
 	Label(name + "_pixel")
-	Load(Param("bias"), tmp)
-	for b := 0; b < nb; b++ {
-		VMOVUPS(Mem{Base: tmp, Disp: 64 * b}, acc(0, b))
-		for p := 1; p < px; p++ {
-			VMOVAPS(acc(0, b), acc(p, b))
-		}
-	}
-	Load(Param("w"), wcur)
-	XORQ(tap, tap)
-	Label(name + "_tap")
-	MOVQ(Mem{Base: off, Index: tap, Scale: 8}, t0)
+	splatBias(tmp, nb, 1, px, 64, movesF32, acc)
+	tapLoop(name+"_tap", wcur, tap, off, t0)
 	for b := 0; b < nb; b++ {
 		VMOVUPS(Mem{Base: wcur, Disp: 64 * b}, zmm(24+b))
 		for p := 0; p < px; p++ {

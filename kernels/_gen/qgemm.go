@@ -217,13 +217,12 @@ func tileStore(mr, nv int, wide bool, acc func(r, v int) VecPhysical) {
 	ret()
 }
 
-// tileMoves returns the unaligned and register moves of the tile and its
-// vector size in bytes.
+// tileMoves returns the moves of the tile and its vector size in bytes.
 func tileMoves(wide bool) (load, move func(src, dst Op), vb int) {
 	if wide {
-		return func(src, dst Op) { VMOVDQU32(src, dst) }, func(src, dst Op) { VMOVDQA32(src, dst) }, 64
+		return movesI512.load, movesI512.move, 64
 	}
-	return func(src, dst Op) { VMOVDQU(src, dst) }, func(src, dst Op) { VMOVDQA(src, dst) }, 32
+	return movesI256.load, movesI256.move, 32
 }
 
 // segments emits the reduction loops: nseg runs of kArg steps (k holds the

@@ -233,16 +233,7 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 				row8 = make([]int8, ow*cp)
 			}
 		}
-		lo, hi, ok := next()
-		for r0 := lo; ok; {
-			if r0 >= hi {
-				if lo, hi, ok = next(); !ok {
-					break
-				}
-				r0 = lo
-			}
-			n, y0 := r0/oh, r0%oh
-			y1 := min(y0+chunk, oh, y0+hi-r0) // output rows in image n
+		eachBand(next, oh, chunk, func(n, y0, y1 int) {
 			p0, p1 := y0*s.StrideH, (y1-1)*s.StrideH+span
 			for y := p0; y < p1; y++ {
 				buildRow(buf[(y-p0)*rowLen:(y-p0+1)*rowLen], tmp, n, y)
@@ -266,7 +257,6 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 					}
 				}
 			}
-			r0 += y1 - y0
-		}
+		})
 	})
 }

@@ -28,9 +28,13 @@ func TestSgemmOperandPanics(t *testing.T) {
 			"kernels.PackSgemmA: A too small or bad lda (2×4, lda=4, len=7)"},
 		{"PackSgemmB", func() { PackSgemmB(true, 4, 3, f(11), 4) },
 			"kernels.PackSgemmB: B too small or bad ldb (3×4, ldb=4, len=11)"},
-		{"SgemmPackedA B", func() { SgemmPackedA(PackSgemmA(false, 2, 4, f(8), 4, nil), false, 3, f(11), 3, f(6), 3, false, nil, 1) },
+		{"SgemmPackedA B", func() {
+			SgemmPackedA(PackSgemmA(false, 2, 4, f(8), 4, nil), false, 3, f(11), 3, f(6), 3, false, nil, 1)
+		},
 			"kernels.SgemmPackedA: B too small or bad ldb (4×3, ldb=3, len=11)"},
-		{"SgemmPackedA C", func() { SgemmPackedA(PackSgemmA(false, 2, 4, f(8), 4, nil), false, 3, f(12), 3, f(6), 2, false, nil, 1) },
+		{"SgemmPackedA C", func() {
+			SgemmPackedA(PackSgemmA(false, 2, 4, f(8), 4, nil), false, 3, f(12), 3, f(6), 2, false, nil, 1)
+		},
 			"kernels.SgemmPackedA: C too small or bad ldc (2×3, ldc=2, len=6)"},
 		{"SgemmPackedB A", func() { SgemmPackedB(false, 2, f(7), 4, PackSgemmB(false, 4, 3, f(12), 3), f(6), 3, false, nil, 1) },
 			"kernels.SgemmPackedB: A too small or bad lda (2×4, lda=4, len=7)"},

@@ -338,17 +338,7 @@ func sgemmPackedABlock(pa *PackedA, packB PackBFunc, bbuf []float32, j0, nc, t0,
 						packedTile(kc, asub, bsub, c[r0*ldc+col:], ldc, acc)
 					default:
 						packedTile(kc, asub, bsub, tile[:], sgNR, false)
-						for r := 0; r < mr; r++ {
-							dst := c[(r0+r)*ldc+col : (r0+r)*ldc+col+w]
-							src := tile[r*sgNR : r*sgNR+w]
-							if acc {
-								for j := range dst {
-									dst[j] += src[j]
-								}
-							} else {
-								copy(dst, src)
-							}
-						}
+						putTile(c[r0*ldc+col:], ldc, tile[:], mr, w, acc)
 					}
 					if last && ep != nil {
 						applyEpilogue(ep, c, ldc, r0, r0+mr, col, col+w)
@@ -506,14 +496,7 @@ func sgemmPackedBGo(transA bool, lo, hi, p0, p1, n, k int, a []float32, lda int,
 					s[j] += av * bp[j]
 				}
 			}
-			dst := c[i*ldc+col : i*ldc+col+w]
-			for j := range dst {
-				if accumulate {
-					dst[j] += s[j]
-				} else {
-					dst[j] = s[j]
-				}
-			}
+			putRow(c[i*ldc+col:i*ldc+col+w], s[:w], accumulate)
 		}
 	}
 }

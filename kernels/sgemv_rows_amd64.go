@@ -76,14 +76,8 @@ func sgemvPanelsAsm(a []float32, pb *PackedB, p0, p1 int, c []float32, accumulat
 		}
 		sgemvGroups(np, k, &a[0], &pb.data[p*k*sgNR], k*sgNR*4, sgNR*4, &zero[0], &out[0])
 		col := p * sgNR
-		dst := c[col:min(n, col+np*sgNR)]
-		if accumulate {
-			for j := range dst {
-				dst[j] += out[j]
-			}
-		} else {
-			copy(dst, out[:len(dst)])
-		}
+		w := min(n, col+np*sgNR) - col
+		putRow(c[col:col+w], out[:w], accumulate)
 		p += np
 	}
 	return true

@@ -142,14 +142,7 @@ var (
 	i16Pool = sync.Pool{New: func() any { return new([]int16) }}
 )
 
-func getI16(n int) *[]int16 {
-	p := i16Pool.Get().(*[]int16)
-	if cap(*p) < n {
-		*p = make([]int16, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
+func getI16(n int) *[]int16 { return getBuf[int16](&i16Pool, n) }
 
 // depthwiseConvAsm runs the SIMD row kernel on a pair buffer built from the
 // input: zero point in the borders, cp channels per pixel (repeated for a
@@ -219,12 +212,9 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		buf := *bp
 		tmp := make([]int8, (wp+s.DilW)*cp)
 		fill(tmp, z)
-		rp := i32Pool.Get().(*[]int32)
+		rp := getBuf[int32](&i32Pool, ow*cp)
 		defer i32Pool.Put(rp)
-		if cap(*rp) < ow*cp {
-			*rp = make([]int32, ow*cp)
-		}
-		rowbuf := (*rp)[:ow*cp]
+		rowbuf := *rp
 		var e dwEpi
 		var row8 []int8
 		if ep != nil {

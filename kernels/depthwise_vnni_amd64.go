@@ -125,12 +125,9 @@ func depthwiseVNNI(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqParams
 		buf := *bp
 		tmp := make([]int8, tmpLen)
 		fill(tmp, z)
-		rp := i32Pool.Get().(*[]int32)
+		rp := getBuf[int32](&i32Pool, ow*cp)
 		defer i32Pool.Put(rp)
-		if cap(*rp) < ow*cp {
-			*rp = make([]int32, ow*cp)
-		}
-		rowbuf := (*rp)[:ow*cp]
+		rowbuf := *rp
 		var row8 []int8
 		if ep != nil && cp != d.oc {
 			row8 = make([]int8, ow*cp)

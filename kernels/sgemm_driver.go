@@ -12,10 +12,14 @@ const (
 
 var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
 
-func getF32(n int) *[]float32 {
-	p := f32Pool.Get().(*[]float32)
+func getF32(n int) *[]float32 { return getBuf[float32](&f32Pool, n) }
+
+// getBuf takes a scratch slice of n elements from pool (whose New makes a
+// *[]T), growing it when it is too short; the caller puts it back.
+func getBuf[T any](pool *sync.Pool, n int) *[]T {
+	p := pool.Get().(*[]T)
 	if cap(*p) < n {
-		*p = make([]float32, n)
+		*p = make([]T, n)
 	}
 	*p = (*p)[:n]
 	return p

@@ -197,12 +197,7 @@ func SgemmPackedAFunc(pa *PackedA, n int, packB PackBFunc, c []float32, ldc int,
 	checkEpilogue(ep, m, n, ldc)
 	threads = resolveThreads(threads)
 	if pa.kt == 0 {
-		for i := 0; i < m; i++ {
-			if !accumulate {
-				clear(c[i*ldc : i*ldc+n])
-			}
-		}
-		applyEpilogue(ep, c, ldc, 0, m, 0, n)
+		emptyReduction(c, ldc, m, n, accumulate, ep)
 		return
 	}
 	panels := (n + sgNR - 1) / sgNR
@@ -430,12 +425,7 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 	checkEpilogue(ep, m, n, ldc)
 	threads = resolveThreads(threads)
 	if k == 0 {
-		for i := 0; i < m; i++ {
-			if !accumulate {
-				clear(c[i*ldc : i*ldc+n])
-			}
-		}
-		applyEpilogue(ep, c, ldc, 0, m, 0, n)
+		emptyReduction(c, ldc, m, n, accumulate, ep)
 		return
 	}
 	panels := (n + sgNR - 1) / sgNR
@@ -473,6 +463,17 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 			block(lo, hi, 0, panels)
 		}
 	})
+}
+
+// emptyReduction is a product with k == 0: C = 0 (kept when accumulate),
+// then the epilogue.
+func emptyReduction(c []float32, ldc, m, n int, accumulate bool, ep *SgemmEpilogue) {
+	if !accumulate {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	applyEpilogue(ep, c, ldc, 0, m, 0, n)
 }
 
 // sgemmPackedBGo is the pure-Go path of SgemmPackedB: plain loops over the

@@ -42,15 +42,7 @@ func ActF32(a Act, dst, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels.ActF32: dst %d < src %d", len(dst), len(src)))
 	}
-	done := 0
-	switch a {
-	case ActSigmoid, ActSiLU:
-		done = actExpAsm(a == ActSigmoid, dst, src)
-	case ActGELU:
-		done = geluAsm(dst, src)
-	case ActHardSwish:
-		done = hardSwishAsm(dst, src)
-	}
+	done := actAsm(a, dst, src)
 	actGo(a, dst[done:len(src)], src[done:])
 }
 

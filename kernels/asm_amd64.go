@@ -91,6 +91,7 @@ func currentQKernel() qKernel {
 	return qKernelGo
 }
 
+// b2i is the int flag (0 or 1) the assembly kernels take for a bool.
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -144,11 +145,7 @@ func sgemmTile(kc int, a, b, c []float32, ldc int, accum bool) {
 	_ = a[kc*sgMR-1]
 	_ = b[kc*sgNR-1]
 	_ = c[(sgMR-1)*ldc+sgNR-1]
-	acc := 0
-	if accum {
-		acc = 1
-	}
-	sgemmAVX2_6x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+	sgemmAVX2_6x16(kc, &a[0], &b[0], &c[0], ldc, b2i(accum))
 }
 
 // panelRows copies 16 floats from each of n rows of src (row stride ld) into the
@@ -172,14 +169,14 @@ func panelRows(dst, src []float32, ld, n int) {
 // SgemmRows has checked the offsets against x.
 func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	tileRowsArgs(ntiles, k, sgNR, off, b, bias, c, ldc, res)
-	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, boolInt(accum), ptrOrNil(res), lo, hi, ntiles)
+	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
 }
 
 // sgemmTileRowsWide is sgemmTileRows on 64-column panels with the AVX-512
 // kernel.
 func sgemmTileRowsWide(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	tileRowsArgs(ntiles, k, rowsWideNR, off, b, bias, c, ldc, res)
-	sgemmAVX512_6x64rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, boolInt(accum), ptrOrNil(res), lo, hi, ntiles)
+	sgemmAVX512_6x64rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
 }
 
 // tileRowsArgs checks the bounds the row-tile kernels rely on.
@@ -205,13 +202,6 @@ func ptrOrNil(s []float32) *float32 {
 	return &s[0]
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // maxInto sets dst[i] = max(dst[i], src[i]), eight lanes at a time.
 func maxInto(dst, src []float32) {
 	n := len(dst)
@@ -231,16 +221,12 @@ func sgemmTileEp(kc int, a, b, c []float32, ldc int, accum bool, res []float32, 
 	_ = a[kc*sgMR-1]
 	_ = b[kc*sgNR-1]
 	_ = c[(sgMR-1)*ldc+sgNR-1]
-	acc := 0
-	if accum {
-		acc = 1
-	}
 	var rp *float32
 	if res != nil {
 		_ = res[(sgMR-1)*ldc+sgNR-1]
 		rp = &res[0]
 	}
-	sgemmAVX2_6x16ep(kc, &a[0], &b[0], &c[0], ldc, acc, rp, lo, hi)
+	sgemmAVX2_6x16ep(kc, &a[0], &b[0], &c[0], ldc, b2i(accum), rp, lo, hi)
 }
 
 // sgemmTileInd is the 6×16 tile with B row p read at x[off[p]:] (16 floats)
@@ -250,11 +236,7 @@ func sgemmTileInd(kc int, a, x []float32, off []int32, c []float32, ldc int, acc
 	_ = a[kc*sgMR-1]
 	_ = off[kc-1]
 	_ = c[(sgMR-1)*ldc+sgNR-1]
-	acc := 0
-	if accum {
-		acc = 1
-	}
-	sgemmAVX2_6x16ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	sgemmAVX2_6x16ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, b2i(accum), nil, lo, hi)
 }
 
 // peakLoop returns the peak loop of the current path for dtype ("int8" or

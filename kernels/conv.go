@@ -25,16 +25,22 @@ func (s ConvShape) norm() ConvShape {
 	return s
 }
 
+// outDim is the output size (floor mode) of a window of k taps, dilation
+// dil, moving by stride over n positions padded by padA and padB.
+func outDim(n, padA, padB, k, dil, stride int) int {
+	return (n+padA+padB-dil*(k-1)-1)/stride + 1
+}
+
 // OutH is the output height.
 func (s ConvShape) OutH() int {
 	s = s.norm()
-	return (s.H+s.PadTop+s.PadBottom-s.DilH*(s.KH-1)-1)/s.StrideH + 1
+	return outDim(s.H, s.PadTop, s.PadBottom, s.KH, s.DilH, s.StrideH)
 }
 
 // OutW is the output width.
 func (s ConvShape) OutW() int {
 	s = s.norm()
-	return (s.W+s.PadLeft+s.PadRight-s.DilW*(s.KW-1)-1)/s.StrideW + 1
+	return outDim(s.W, s.PadLeft, s.PadRight, s.KW, s.DilW, s.StrideW)
 }
 
 // Validate checks that the shape is consistent.
@@ -326,16 +332,7 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 		}
 		var tile [12 * qTileStride]int32
 		ep := qEpi{mode: 1, ldo: int64(s.OC), zp: p.zp, lo: float32(p.lo - p.zp), hi: float32(p.hi - p.zp)}
-		lo, hi, ok := next()
-		for r0 := lo; ok; {
-			if r0 >= hi {
-				if lo, hi, ok = next(); !ok {
-					break
-				}
-				r0 = lo
-			}
-			n, y0 := r0/oh, r0%oh
-			y1 := min(y0+chunk, oh, y0+hi-r0) // output rows within image n
+		eachBand(next, oh, chunk, func(n, y0, y1 int) {
 			pr0, pr1 := y0*s.StrideH, (y1-1)*s.StrideH+span
 			for pr := pr0; pr < pr1; pr++ {
 				iy := pr - s.PadTop
@@ -380,8 +377,7 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 					}
 				}
 			}
-			r0 += y1 - y0
-		}
+		})
 	})
 }
 

@@ -142,14 +142,7 @@ var (
 	i16Pool = sync.Pool{New: func() any { return new([]int16) }}
 )
 
-func getI16(n int) *[]int16 {
-	p := i16Pool.Get().(*[]int16)
-	if cap(*p) < n {
-		*p = make([]int16, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
+func getI16(n int) *[]int16 { return getBuf[int16](&i16Pool, n) }
 
 // depthwiseConvAsm runs the SIMD row kernel on a pair buffer built from the
 // input: zero point in the borders, cp channels per pixel (repeated for a
@@ -219,12 +212,9 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 		buf := *bp
 		tmp := make([]int8, (wp+s.DilW)*cp)
 		fill(tmp, z)
-		rp := i32Pool.Get().(*[]int32)
+		rp := getBuf[int32](&i32Pool, ow*cp)
 		defer i32Pool.Put(rp)
-		if cap(*rp) < ow*cp {
-			*rp = make([]int32, ow*cp)
-		}
-		rowbuf := (*rp)[:ow*cp]
+		rowbuf := *rp
 		var e dwEpi
 		var row8 []int8
 		if ep != nil {
@@ -233,16 +223,7 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 				row8 = make([]int8, ow*cp)
 			}
 		}
-		lo, hi, ok := next()
-		for r0 := lo; ok; {
-			if r0 >= hi {
-				if lo, hi, ok = next(); !ok {
-					break
-				}
-				r0 = lo
-			}
-			n, y0 := r0/oh, r0%oh
-			y1 := min(y0+chunk, oh, y0+hi-r0) // output rows in image n
+		eachBand(next, oh, chunk, func(n, y0, y1 int) {
 			p0, p1 := y0*s.StrideH, (y1-1)*s.StrideH+span
 			for y := p0; y < p1; y++ {
 				buildRow(buf[(y-p0)*rowLen:(y-p0+1)*rowLen], tmp, n, y)
@@ -266,7 +247,6 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 					}
 				}
 			}
-			r0 += y1 - y0
-		}
+		})
 	})
 }

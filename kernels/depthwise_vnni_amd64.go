@@ -125,26 +125,14 @@ func depthwiseVNNI(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqParams
 		buf := *bp
 		tmp := make([]int8, tmpLen)
 		fill(tmp, z)
-		rp := i32Pool.Get().(*[]int32)
+		rp := getBuf[int32](&i32Pool, ow*cp)
 		defer i32Pool.Put(rp)
-		if cap(*rp) < ow*cp {
-			*rp = make([]int32, ow*cp)
-		}
-		rowbuf := (*rp)[:ow*cp]
+		rowbuf := *rp
 		var row8 []int8
 		if ep != nil && cp != d.oc {
 			row8 = make([]int8, ow*cp)
 		}
-		lo, hi, ok := next()
-		for r0 := lo; ok; {
-			if r0 >= hi {
-				if lo, hi, ok = next(); !ok {
-					break
-				}
-				r0 = lo
-			}
-			n, y0 := r0/oh, r0%oh
-			y1 := min(y0+chunk, oh, y0+hi-r0)
+		eachBand(next, oh, chunk, func(n, y0, y1 int) {
 			p0, p1 := y0*s.StrideH, (y1-1)*s.StrideH+span
 			for y := p0; y < p1; y++ {
 				buildRow(buf[(y-p0)*rowLen:(y-p0+1)*rowLen], tmp, n, y)
@@ -152,8 +140,7 @@ func depthwiseVNNI(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqParams
 			for y := y0; y < y1; y++ {
 				row(buf[(y*s.StrideH-p0)*rowLen:], n*oh+y, rowbuf, row8)
 			}
-			r0 += y1 - y0
-		}
+		})
 	})
 	return true
 }

@@ -105,11 +105,44 @@ var poolCases = []PoolShape{
 	{N: 1, H: 56, W: 56, C: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
 }
 
+// refQPools is the direct definition of QMaxPool and of QAvgPool with input
+// scale 0.05 and zero point -3, output scale 0.04 and zero point 2.
+func refQPools(s PoolShape, in []int8) (mx8, avg8 []int8) {
+	sn := s.norm()
+	oh, ow := s.OutH(), s.OutW()
+	mx8, avg8 = make([]int8, s.N*oh*ow*s.C), make([]int8, s.N*oh*ow*s.C)
+	for n := 0; n < s.N; n++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				for c := 0; c < s.C; c++ {
+					mx, sum, cnt := -129, 0, 0
+					for kh := 0; kh < s.KH; kh++ {
+						for kw := 0; kw < s.KW; kw++ {
+							ih, iw := y*sn.StrideH-s.PadTop+kh*sn.DilH, x*sn.StrideW-s.PadLeft+kw*sn.DilW
+							if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
+								v := int(in[((n*s.H+ih)*s.W+iw)*s.C+c])
+								mx = max(mx, v)
+								sum += v + 3
+								cnt++
+							} else if s.CountIncludePad && ih < s.H+s.PadBottom && iw < s.W+s.PadRight {
+								cnt++
+							}
+						}
+					}
+					i := ((n*oh+y)*ow+x)*s.C + c
+					mx8[i] = int8(mx)
+					avg8[i] = refQuant(float64(sum)*(float64(float32(0.05))/(float64(float32(0.04))*float64(cnt))), 2, -128, 127)
+				}
+			}
+		}
+	}
+	return mx8, avg8
+}
+
 func TestQPools(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	for _, s := range poolCases {
 		require.NoError(t, s.Validate())
-		sn := s.norm()
 		in := randI8(r, s.N*s.H*s.W*s.C, -128, 127)
 		oh, ow := s.OutH(), s.OutW()
 		gotMax := make([]int8, s.N*oh*ow*s.C)
@@ -123,32 +156,9 @@ func TestQPools(t *testing.T) {
 			require.Equal(t, gotMax, m, "%+v threads %d", s, th)
 			require.Equal(t, gotAvg, a, "%+v threads %d", s, th)
 		}
-		for n := 0; n < s.N; n++ {
-			for y := 0; y < oh; y++ {
-				for x := 0; x < ow; x++ {
-					for c := 0; c < s.C; c++ {
-						mx, sum, cnt := -129, 0, 0
-						for kh := 0; kh < s.KH; kh++ {
-							for kw := 0; kw < s.KW; kw++ {
-								ih, iw := y*sn.StrideH-s.PadTop+kh*sn.DilH, x*sn.StrideW-s.PadLeft+kw*sn.DilW
-								if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
-									v := int(in[((n*s.H+ih)*s.W+iw)*s.C+c])
-									mx = max(mx, v)
-									sum += v + 3
-									cnt++
-								} else if s.CountIncludePad && ih < s.H+s.PadBottom && iw < s.W+s.PadRight {
-									cnt++
-								}
-							}
-						}
-						i := ((n*oh+y)*ow+x)*s.C + c
-						require.Equal(t, int8(mx), gotMax[i], "max %+v", s)
-						want := refQuant(float64(sum)*(float64(float32(0.05))/(float64(float32(0.04))*float64(cnt))), 2, -128, 127)
-						require.Equal(t, want, gotAvg[i], "avg %+v", s)
-					}
-				}
-			}
-		}
+		wantMax, wantAvg := refQPools(s, in)
+		require.Equal(t, wantMax, gotMax, "max %+v", s)
+		require.Equal(t, wantAvg, gotAvg, "avg %+v", s)
 	}
 	require.Error(t, PoolShape{N: 1, H: 2, W: 2, C: 1, KH: 3, KW: 3}.Validate())
 }

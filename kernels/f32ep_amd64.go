@@ -2,36 +2,52 @@
 
 package kernels
 
-// actExpAsm applies SiLU (or Sigmoid) to the longest vector-width prefix of
-// src on this CPU's path and returns its length.
-func actExpAsm(sigmoid bool, dst, src []float32) int {
+// f32Lanes is the vector width of this CPU's float32 kernels (0 when it has
+// none).
+func f32Lanes() int {
 	switch {
 	case f32Wide:
-		n := len(src) &^ 15
-		if n == 0 {
-			return 0
-		}
-		_ = dst[n-1]
-		if sigmoid {
-			sigmoidF32AVX512(&dst[0], &src[0], n)
-		} else {
-			siluF32AVX512(&dst[0], &src[0], n)
-		}
-		return n
+		return 16
 	case f32Path == isaAVX2:
-		n := len(src) &^ 7
-		if n == 0 {
-			return 0
-		}
-		_ = dst[n-1]
-		if sigmoid {
-			sigmoidF32AVX2(&dst[0], &src[0], n)
-		} else {
-			siluF32AVX2(&dst[0], &src[0], n)
-		}
-		return n
+		return 8
 	}
 	return 0
+}
+
+// actAsm applies a (Sigmoid, SiLU, GELU or HardSwish) to the longest
+// vector-width prefix of src on this CPU's path and returns its length.
+func actAsm(a Act, dst, src []float32) int {
+	w := f32Lanes()
+	if w == 0 {
+		return 0
+	}
+	n := len(src) &^ (w - 1)
+	if n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	d, s, wide := &dst[0], &src[0], w == 16
+	switch {
+	case a == ActSigmoid && wide:
+		sigmoidF32AVX512(d, s, n)
+	case a == ActSigmoid:
+		sigmoidF32AVX2(d, s, n)
+	case a == ActSiLU && wide:
+		siluF32AVX512(d, s, n)
+	case a == ActSiLU:
+		siluF32AVX2(d, s, n)
+	case a == ActGELU && wide:
+		geluF32AVX512(d, s, n)
+	case a == ActGELU:
+		geluF32AVX2(d, s, n)
+	case a == ActHardSwish && wide:
+		hardSwishF32AVX512(d, s, n)
+	case a == ActHardSwish:
+		hardSwishF32AVX2(d, s, n)
+	default:
+		return 0
+	}
+	return n
 }
 
 var dwF32ZTable = [2][4]func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32){
@@ -82,46 +98,20 @@ func sumPixelsWide(dst, x []float32, n, stride int) int {
 	return c
 }
 
-// geluAsm applies GELU to the longest vector-width prefix of src on this
-// CPU's path and returns its length.
-func geluAsm(dst, src []float32) int {
-	switch {
-	case f32Wide:
-		n := len(src) &^ 15
-		if n > 0 {
-			_ = dst[n-1]
-			geluF32AVX512(&dst[0], &src[0], n)
-		}
-		return n
-	case f32Path == isaAVX2:
-		n := len(src) &^ 7
-		if n > 0 {
-			_ = dst[n-1]
-			geluF32AVX2(&dst[0], &src[0], n)
-		}
-		return n
-	}
-	return 0
-}
-
 // expShiftSumAsm writes exp(src[i] − shift) for the longest vector-width
 // prefix of src on this CPU's path and returns the sum and the prefix length.
 func expShiftSumAsm(dst, src []float32, shift float32) (float32, int) {
-	switch {
-	case f32Wide:
-		n := len(src) &^ 15
-		if n == 0 {
-			return 0, 0
-		}
-		_ = dst[n-1]
-		return expShiftSumAVX512(&dst[0], &src[0], n, shift), n
-	case f32Path == isaAVX2:
-		n := len(src) &^ 7
-		if n == 0 {
-			return 0, 0
-		}
-		_ = dst[n-1]
-		return expShiftSumAVX2(&dst[0], &src[0], n, shift), n
+	w := f32Lanes()
+	if w == 0 {
+		return 0, 0
 	}
-	return 0, 0
+	n := len(src) &^ (w - 1)
+	if n == 0 {
+		return 0, 0
+	}
+	_ = dst[n-1]
+	if w == 16 {
+		return expShiftSumAVX512(&dst[0], &src[0], n, shift), n
+	}
+	return expShiftSumAVX2(&dst[0], &src[0], n, shift), n
 }

@@ -92,7 +92,6 @@ func TestQPoolsWideEveryPath(t *testing.T) {
 	}
 	forEachPath(t, func(t *testing.T) {
 		for _, s := range cases {
-			sn := s.norm()
 			in := randI8(r, s.N*s.H*s.W*s.C, -128, 127)
 			oh, ow := s.OutH(), s.OutW()
 			for _, threads := range []int{1, 2, 3} {
@@ -100,30 +99,9 @@ func TestQPoolsWideEveryPath(t *testing.T) {
 				gotAvg := make([]int8, len(gotMax))
 				QMaxPool(s, in, gotMax, threads)
 				QAvgPool(s, in, 0.05, -3, gotAvg, 0.04, 2, threads)
-				for n := 0; n < s.N; n++ {
-					for y := 0; y < oh; y++ {
-						for x := 0; x < ow; x++ {
-							for c := 0; c < s.C; c++ {
-								mx, sum, cnt := -128, 0, 0
-								for kh := 0; kh < s.KH; kh++ {
-									for kw := 0; kw < s.KW; kw++ {
-										ih, iw := y*sn.StrideH-s.PadTop+kh*sn.DilH, x*sn.StrideW-s.PadLeft+kw*sn.DilW
-										if ih >= 0 && ih < s.H && iw >= 0 && iw < s.W {
-											v := int(in[((n*s.H+ih)*s.W+iw)*s.C+c])
-											mx = max(mx, v)
-											sum += v + 3
-											cnt++
-										}
-									}
-								}
-								i := ((n*oh+y)*ow+x)*s.C + c
-								require.Equal(t, int8(mx), gotMax[i], "max %+v", s)
-								want := refQuant(float64(sum)*(float64(float32(0.05))/(float64(float32(0.04))*float64(cnt))), 2, -128, 127)
-								require.Equal(t, want, gotAvg[i], "avg %+v", s)
-							}
-						}
-					}
-				}
+				wantMax, wantAvg := refQPools(s, in)
+				require.Equal(t, wantMax, gotMax, "max %+v threads %d", s, threads)
+				require.Equal(t, wantAvg, gotAvg, "avg %+v threads %d", s, threads)
 			}
 		}
 	})

@@ -396,3 +396,22 @@ func ParallelRange(n, grain, threads int, fn func(lo, hi int)) {
 		}
 	})
 }
+
+// eachBand walks the output rows that next hands out (row r = n·oh + y over
+// all images) in bands of at most chunk rows within one image, calling
+// band(n, y0, y1) for the rows [y0, y1) of image n.
+func eachBand(next func() (int, int, bool), oh, chunk int, band func(n, y0, y1 int)) {
+	lo, hi, ok := next()
+	for r0 := lo; ok; {
+		if r0 >= hi {
+			if lo, hi, ok = next(); !ok {
+				break
+			}
+			r0 = lo
+		}
+		n, y0 := r0/oh, r0%oh
+		y1 := min(y0+chunk, oh, y0+hi-r0)
+		band(n, y0, y1)
+		r0 += y1 - y0
+	}
+}

@@ -24,13 +24,13 @@ func (s PoolShape) norm() PoolShape {
 // OutH is the output height (floor mode).
 func (s PoolShape) OutH() int {
 	s = s.norm()
-	return (s.H+s.PadTop+s.PadBottom-s.DilH*(s.KH-1)-1)/s.StrideH + 1
+	return outDim(s.H, s.PadTop, s.PadBottom, s.KH, s.DilH, s.StrideH)
 }
 
 // OutW is the output width (floor mode).
 func (s PoolShape) OutW() int {
 	s = s.norm()
-	return (s.W+s.PadLeft+s.PadRight-s.DilW*(s.KW-1)-1)/s.StrideW + 1
+	return outDim(s.W, s.PadLeft, s.PadRight, s.KW, s.DilW, s.StrideW)
 }
 
 // Validate checks the shape.

@@ -149,14 +149,7 @@ type qEpi struct {
 
 var abufPool = sync.Pool{New: func() any { return new([]int8) }}
 
-func getABuf(n int) *[]int8 {
-	p := abufPool.Get().(*[]int8)
-	if cap(*p) < n {
-		*p = make([]int8, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
+func getABuf(n int) *[]int8 { return getBuf[int8](&abufPool, n) }
 
 // qgemmRun computes rows [0, m) of A·W with the current int8 path, splitting
 // the work over threads goroutines.

@@ -140,42 +140,8 @@ func TestSgemmVsReference(t *testing.T) {
 			for _, ta := range []bool{false, true} {
 				for _, tb := range []bool{false, true} {
 					for _, accum := range []bool{false, true} {
-						ar, ac := sh.m, sh.k
-						if ta {
-							ar, ac = sh.k, sh.m
-						}
-						br, bc := sh.k, sh.n
-						if tb {
-							br, bc = sh.n, sh.k
-						}
-						lda, ldb, ldc := ac+r.IntN(3), bc+r.IntN(3), sh.n+r.IntN(3)
-						a := randF32(r, (ar-1)*lda+ac)
-						b := randF32(r, (br-1)*ldb+bc)
-						c := randF32(r, (sh.m-1)*ldc+sh.n)
-						want := make([]float64, sh.m*sh.n)
-						for i := 0; i < sh.m; i++ {
-							for j := 0; j < sh.n; j++ {
-								var s float64
-								if accum {
-									s = float64(c[i*ldc+j])
-								}
-								for p := 0; p < sh.k; p++ {
-									var av, bv float32
-									if ta {
-										av = a[p*lda+i]
-									} else {
-										av = a[i*lda+p]
-									}
-									if tb {
-										bv = b[j*ldb+p]
-									} else {
-										bv = b[p*ldb+j]
-									}
-									s += float64(av) * float64(bv)
-								}
-								want[i*sh.n+j] = s
-							}
-						}
+						a, lda, b, ldb, c, ldc := randOperands(r, ta, tb, sh.m, sh.n, sh.k)
+						want := refGemmEp(ta, tb, sh.m, sh.n, sh.k, a, lda, b, ldb, c, ldc, accum, nil)
 						Sgemm(ta, tb, sh.m, sh.n, sh.k, a, lda, b, ldb, c, ldc, accum, 1+r.IntN(2))
 						for i := 0; i < sh.m; i++ {
 							for j := 0; j < sh.n; j++ {

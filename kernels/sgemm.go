@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"runtime"
+	"strings"
 )
 
 // Sgemm computes C = A·B (or C += A·B when accumulate). Row-major. A is m×k
@@ -42,23 +43,21 @@ func resolveThreads(threads int) int {
 }
 
 func checkSgemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
 	if k > 0 {
-		if lda < ac || len(a) < (ar-1)*lda+ac {
-			panic(fmt.Sprintf("kernels.Sgemm: A too small or bad lda (%d×%d, lda=%d, len=%d)", ar, ac, lda, len(a)))
-		}
-		if ldb < bc || len(b) < (br-1)*ldb+bc {
-			panic(fmt.Sprintf("kernels.Sgemm: B too small or bad ldb (%d×%d, ldb=%d, len=%d)", br, bc, ldb, len(b)))
-		}
+		checkMatrix("kernels.Sgemm", "A", transA, m, k, a, lda)
+		checkMatrix("kernels.Sgemm", "B", transB, k, n, b, ldb)
 	}
-	if ldc < n || len(c) < (m-1)*ldc+n {
-		panic(fmt.Sprintf("kernels.Sgemm: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
+	checkMatrix("kernels.Sgemm", "C", false, m, n, c, ldc)
+}
+
+// checkMatrix panics unless x holds a rows×cols matrix (stored cols×rows
+// when trans) of row stride ld; fn and name (A, B or C) say whose.
+func checkMatrix(fn, name string, trans bool, rows, cols int, x []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < cols || len(x) < (rows-1)*ld+cols {
+		l := "ld" + strings.ToLower(name)
+		panic(fmt.Sprintf("%s: %s too small or bad %s (%d×%d, %s=%d, len=%d)", fn, name, l, rows, cols, l, ld, len(x)))
 	}
 }

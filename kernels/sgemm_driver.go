@@ -12,10 +12,14 @@ const (
 
 var f32Pool = sync.Pool{New: func() any { return new([]float32) }}
 
-func getF32(n int) *[]float32 {
-	p := f32Pool.Get().(*[]float32)
+func getF32(n int) *[]float32 { return getBuf[float32](&f32Pool, n) }
+
+// getBuf takes a scratch slice of n elements from pool (whose New makes a
+// *[]T), growing it when it is too short; the caller puts it back.
+func getBuf[T any](pool *sync.Pool, n int) *[]T {
+	p := pool.Get().(*[]T)
 	if cap(*p) < n {
-		*p = make([]float32, n)
+		*p = make([]T, n)
 	}
 	*p = (*p)[:n]
 	return p
@@ -76,17 +80,7 @@ func sgemmBlock(transA bool, lo, hi, p0, p1, n, k int, a []float32, lda int, bpa
 						continue
 					}
 					sgemmTile(kc, asub, bsub, tile[:], sgNR, false)
-					for r := 0; r < mr; r++ {
-						dst := c[crow+r*ldc+col : crow+r*ldc+col+nc]
-						src := tile[r*sgNR : r*sgNR+nc]
-						if acc {
-							for j := range dst {
-								dst[j] += src[j]
-							}
-						} else {
-							copy(dst, src)
-						}
-					}
+					putTile(c[crow+col:], ldc, tile[:], mr, nc, acc)
 				}
 			}
 		}
@@ -193,4 +187,23 @@ func sgemmDriverGo(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 		}
 		sgemmGeneric(transA, transB, hi-lo, n, k, as, lda, b, ldb, c[lo*ldc:], ldc, accumulate)
 	})
+}
+
+// putRow writes src to dst (of the same length), or adds it when acc.
+func putRow(dst, src []float32, acc bool) {
+	if !acc {
+		copy(dst, src)
+		return
+	}
+	for j := range dst {
+		dst[j] += src[j]
+	}
+}
+
+// putTile writes (or adds, when acc) the mr×w corner of a tile of row stride
+// sgNR to dst, row stride ldd.
+func putTile(dst []float32, ldd int, tile []float32, mr, w int, acc bool) {
+	for r := 0; r < mr; r++ {
+		putRow(dst[r*ldd:r*ldd+w], tile[r*sgNR:r*sgNR+w], acc)
+	}
 }

@@ -68,12 +68,8 @@ func PackSgemmA(transA bool, m, k int, a []float32, lda int, bias []float32) *Pa
 	if m <= 0 || k < 0 {
 		panic(fmt.Sprintf("kernels.PackSgemmA: bad shape %d×%d", m, k))
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	if k > 0 && (lda < ac || len(a) < (ar-1)*lda+ac) {
-		panic(fmt.Sprintf("kernels.PackSgemmA: A too small or bad lda (%d×%d, lda=%d, len=%d)", ar, ac, lda, len(a)))
+	if k > 0 {
+		checkMatrix("kernels.PackSgemmA", "A", transA, m, k, a, lda)
 	}
 	if bias != nil && len(bias) < m {
 		panic(fmt.Sprintf("kernels.PackSgemmA: bias has %d entries, want %d", len(bias), m))
@@ -183,12 +179,8 @@ func SgemmPackedA(pa *PackedA, transB bool, n int, b []float32, ldb int, c []flo
 	if n <= 0 {
 		return
 	}
-	br, bc := pa.k, n
-	if transB {
-		br, bc = n, pa.k
-	}
-	if pa.k > 0 && (ldb < bc || len(b) < (br-1)*ldb+bc) {
-		panic(fmt.Sprintf("kernels.SgemmPackedA: B too small or bad ldb (%d×%d, ldb=%d, len=%d)", br, bc, ldb, len(b)))
+	if pa.k > 0 {
+		checkMatrix("kernels.SgemmPackedA", "B", transB, pa.k, n, b, ldb)
 	}
 	SgemmPackedAFunc(pa, n, PackBRowMajor(transB, b, ldb), c, ldc, accumulate, ep, threads)
 }
@@ -201,18 +193,11 @@ func SgemmPackedAFunc(pa *PackedA, n int, packB PackBFunc, c []float32, ldc int,
 	if n <= 0 {
 		return
 	}
-	if ldc < n || len(c) < (m-1)*ldc+n {
-		panic(fmt.Sprintf("kernels.SgemmPackedA: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
-	}
+	checkMatrix("kernels.SgemmPackedA", "C", false, m, n, c, ldc)
 	checkEpilogue(ep, m, n, ldc)
 	threads = resolveThreads(threads)
 	if pa.kt == 0 {
-		for i := 0; i < m; i++ {
-			if !accumulate {
-				clear(c[i*ldc : i*ldc+n])
-			}
-		}
-		applyEpilogue(ep, c, ldc, 0, m, 0, n)
+		emptyReduction(c, ldc, m, n, accumulate, ep)
 		return
 	}
 	panels := (n + sgNR - 1) / sgNR
@@ -348,17 +333,7 @@ func sgemmPackedABlock(pa *PackedA, packB PackBFunc, bbuf []float32, j0, nc, t0,
 						packedTile(kc, asub, bsub, c[r0*ldc+col:], ldc, acc)
 					default:
 						packedTile(kc, asub, bsub, tile[:], sgNR, false)
-						for r := 0; r < mr; r++ {
-							dst := c[(r0+r)*ldc+col : (r0+r)*ldc+col+w]
-							src := tile[r*sgNR : r*sgNR+w]
-							if acc {
-								for j := range dst {
-									dst[j] += src[j]
-								}
-							} else {
-								copy(dst, src)
-							}
-						}
+						putTile(c[r0*ldc+col:], ldc, tile[:], mr, w, acc)
 					}
 					if last && ep != nil {
 						applyEpilogue(ep, c, ldc, r0, r0+mr, col, col+w)
@@ -423,12 +398,8 @@ func PackSgemmB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 	if n <= 0 || k < 0 {
 		panic(fmt.Sprintf("kernels.PackSgemmB: bad shape %d×%d", k, n))
 	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	if k > 0 && (ldb < bc || len(b) < (br-1)*ldb+bc) {
-		panic(fmt.Sprintf("kernels.PackSgemmB: B too small or bad ldb (%d×%d, ldb=%d, len=%d)", br, bc, ldb, len(b)))
+	if k > 0 {
+		checkMatrix("kernels.PackSgemmB", "B", transB, k, n, b, ldb)
 	}
 	panels := (n + sgNR - 1) / sgNR
 	p := &PackedB{k: k, n: n, data: make([]float32, panels*k*sgNR)}
@@ -447,25 +418,14 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 	if m <= 0 {
 		return
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
+	if k > 0 {
+		checkMatrix("kernels.SgemmPackedB", "A", transA, m, k, a, lda)
 	}
-	if k > 0 && (lda < ac || len(a) < (ar-1)*lda+ac) {
-		panic(fmt.Sprintf("kernels.SgemmPackedB: A too small or bad lda (%d×%d, lda=%d, len=%d)", ar, ac, lda, len(a)))
-	}
-	if ldc < n || len(c) < (m-1)*ldc+n {
-		panic(fmt.Sprintf("kernels.SgemmPackedB: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
-	}
+	checkMatrix("kernels.SgemmPackedB", "C", false, m, n, c, ldc)
 	checkEpilogue(ep, m, n, ldc)
 	threads = resolveThreads(threads)
 	if k == 0 {
-		for i := 0; i < m; i++ {
-			if !accumulate {
-				clear(c[i*ldc : i*ldc+n])
-			}
-		}
-		applyEpilogue(ep, c, ldc, 0, m, 0, n)
+		emptyReduction(c, ldc, m, n, accumulate, ep)
 		return
 	}
 	panels := (n + sgNR - 1) / sgNR
@@ -505,6 +465,17 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 	})
 }
 
+// emptyReduction is a product with k == 0: C = 0 (kept when accumulate),
+// then the epilogue.
+func emptyReduction(c []float32, ldc, m, n int, accumulate bool, ep *SgemmEpilogue) {
+	if !accumulate {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	applyEpilogue(ep, c, ldc, 0, m, 0, n)
+}
+
 // sgemmPackedBGo is the pure-Go path of SgemmPackedB: plain loops over the
 // packed panels.
 func sgemmPackedBGo(transA bool, lo, hi, p0, p1, n, k int, a []float32, lda int, bpack []float32, c []float32, ldc int, accumulate bool) {
@@ -526,14 +497,7 @@ func sgemmPackedBGo(transA bool, lo, hi, p0, p1, n, k int, a []float32, lda int,
 					s[j] += av * bp[j]
 				}
 			}
-			dst := c[i*ldc+col : i*ldc+col+w]
-			for j := range dst {
-				if accumulate {
-					dst[j] += s[j]
-				} else {
-					dst[j] = s[j]
-				}
-			}
+			putRow(c[i*ldc+col:i*ldc+col+w], s[:w], accumulate)
 		}
 	}
 }

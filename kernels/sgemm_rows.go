@@ -105,9 +105,7 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	if lda < 0 || k > 0 && (m-1)*lda+maxOff >= len(x) {
 		panic(fmt.Sprintf("kernels.SgemmRows: %d rows of stride %d with offsets up to %d do not fit %d elements", m, lda, maxOff, len(x)))
 	}
-	if ldc < n || len(c) < (m-1)*ldc+n {
-		panic(fmt.Sprintf("kernels.SgemmRows: C too small or bad ldc (%d×%d, ldc=%d, len=%d)", m, n, ldc, len(c)))
-	}
+	checkMatrix("kernels.SgemmRows", "C", false, m, n, c, ldc)
 	if bias != nil && len(bias) < n || res != nil && len(res) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernels.SgemmRows: bias (%d) or residual (%d) too short for %d×%d", len(bias), len(res), m, n))
 	}

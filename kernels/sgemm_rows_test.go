@@ -8,6 +8,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// rowsVariant decodes the 16 epilogue variants of the SgemmRows tests: bias,
+// residual, clamp and SiLU, one bit each.
+func rowsVariant(v int) (withBias, withRes, clip bool, act Act) {
+	act = ActNone
+	if v&8 != 0 {
+		act = ActSiLU
+	}
+	return v&1 != 0, v&2 != 0, v&4 != 0, act
+}
+
 // TestSgemmRowsVsReference checks the in-place-A GEMM against a float64
 // reference: x sized exactly (the last row tiles must be gathered) or with
 // room, partial column panels, bias, residual and clamp, 1-3 threads, every path.
@@ -19,11 +29,7 @@ func TestSgemmRowsVsReference(t *testing.T) {
 		r := rand.New(rand.NewPCG(49, 50))
 		for _, sh := range shapes {
 			for variant := 0; variant < 16; variant++ {
-				withBias, withRes, clip := variant&1 != 0, variant&2 != 0, variant&4 != 0
-				act := ActNone
-				if variant&8 != 0 {
-					act = ActSiLU
-				}
+				withBias, withRes, clip, act := rowsVariant(variant)
 				m, n, k := sh.m, sh.n, sh.k
 				lda := k/3 + 1 + r.IntN(5)
 				span := 2*k + 10

@@ -8,6 +8,22 @@ func sgemvRowsAsmOK(nr int) bool {
 	return f32Wide || f32Path == isaAVX2 && nr == sgNR
 }
 
+// sgemvGroups runs this CPU's one-row kernel on ng (4 or 1) groups of 16
+// columns. The calls are direct so that the kernels' noescape lets the
+// callers keep init and out on the stack.
+func sgemvGroups(ng, k int, a, b *float32, gstride, pstep int, init, out *float32) {
+	switch {
+	case f32Wide && ng == 4:
+		sgemvRowsAVX512_4(k, a, b, gstride, pstep, init, out)
+	case f32Wide:
+		sgemvRowsAVX512_1(k, a, b, gstride, pstep, init, out)
+	case ng == 4:
+		sgemvRowsAVX2_4(k, a, b, gstride, pstep, init, out)
+	default:
+		sgemvRowsAVX2_1(k, a, b, gstride, pstep, init, out)
+	}
+}
+
 // sgemvRowsAsm writes out[:64] = init + a·B for the columns [64u, 64u+64) of
 // pb (zero beyond the last panel's padding; the caller keeps the real ones).
 func sgemvRowsAsm(pb *RowsB, u int, a []float32, init, out *[rowsWideNR]float32) {
@@ -32,16 +48,37 @@ func sgemvRowsAsm(pb *RowsB, u int, a []float32, init, out *[rowsWideNR]float32)
 		return
 	}
 	_ = pb.data[p1*k*nr-1]
-	k4, k1 := sgemvRowsAVX2_4, sgemvRowsAVX2_1
-	if f32Wide {
-		k4, k1 = sgemvRowsAVX512_4, sgemvRowsAVX512_1
-	}
 	if p1-p0 == 4 {
-		k4(k, ap, &pb.data[p0*k*nr], 4*k*nr, 4*nr, &init[0], &out[0])
+		sgemvGroups(4, k, ap, &pb.data[p0*k*nr], 4*k*nr, 4*nr, &init[0], &out[0])
 		return
 	}
 	for p := p0; p < p1; p++ {
 		j := (p - p0) * nr
-		k1(k, ap, &pb.data[p*k*nr], 4*k*nr, 4*nr, &init[j], &out[j])
+		sgemvGroups(1, k, ap, &pb.data[p*k*nr], 4*k*nr, 4*nr, &init[j], &out[j])
 	}
+}
+
+// sgemvPanelsAsm writes c[j] (+)= Σ_p a[p]·B[p][j] for the columns of panels
+// [p0, p1) of pb (the whole panels and the partial last one; k ≥ 1) with the
+// one-row kernels from a zero start, and reports false when this CPU has none.
+func sgemvPanelsAsm(a []float32, pb *PackedB, p0, p1 int, c []float32, accumulate bool) bool {
+	if !sgemvRowsAsmOK(sgNR) {
+		return false
+	}
+	k, n := pb.k, pb.n
+	_ = a[k-1]
+	_ = pb.data[p1*k*sgNR-1]
+	var zero, out [4 * sgNR]float32
+	for p := p0; p < p1; {
+		np := 4
+		if p1-p < 4 {
+			np = 1
+		}
+		sgemvGroups(np, k, &a[0], &pb.data[p*k*sgNR], k*sgNR*4, sgNR*4, &zero[0], &out[0])
+		col := p * sgNR
+		w := min(n, col+np*sgNR) - col
+		putRow(c[col:col+w], out[:w], accumulate)
+		p += np
+	}
+	return true
 }

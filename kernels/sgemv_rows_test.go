@@ -22,11 +22,7 @@ func TestSgemvRowsVsReference(t *testing.T) {
 		r := rand.New(rand.NewPCG(51, 52))
 		for _, sh := range shapes {
 			for variant := 0; variant < 16; variant++ {
-				withBias, withRes, clip := variant&1 != 0, variant&2 != 0, variant&4 != 0
-				act := ActNone
-				if variant&8 != 0 {
-					act = ActSiLU
-				}
+				withBias, withRes, clip, act := rowsVariant(variant)
 				n, k := sh.n, sh.k
 				off := make([]int32, k)
 				span := 2*k + 3

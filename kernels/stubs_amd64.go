@@ -378,26 +378,6 @@ func expShiftSumAVX512(dst *float32, src *float32, n int, shift float32) float32
 //go:noescape
 func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
 
-// sgemvAVX512_1 (AVX-512) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 1 panels j, k ≥ 1.
-//
-//go:noescape
-func sgemvAVX512_1(a *float32, b *float32, k int, pstride int, out *float32)
-
-// sgemvAVX512_4 (AVX-512) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 4 panels j, k ≥ 1.
-//
-//go:noescape
-func sgemvAVX512_4(a *float32, b *float32, k int, pstride int, out *float32)
-
-// sgemvAVX2_1 (AVX2) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 1 panels j, k ≥ 1.
-//
-//go:noescape
-func sgemvAVX2_1(a *float32, b *float32, k int, pstride int, out *float32)
-
-// sgemvAVX2_4 (AVX2) writes out[j*16+l] = Σ_{p<k} a[p]·b[j*pstride/4 + p*16 + l] for 4 panels j, k ≥ 1.
-//
-//go:noescape
-func sgemvAVX2_4(a *float32, b *float32, k int, pstride int, out *float32)
-
 // sgemvRowsAVX512_1 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
 //
 //go:noescape

@@ -25,49 +25,33 @@ func dwVNNIKernels() {
 // VPDPBUSD), d = dil pixels, from a row of cp-channel int8 pixels (src holds
 // n+3·dil pixels).
 func dwQuadsAVX2() {
-	TEXT("dwQuadsAVX2", NOSPLIT, "func(dst *int8, src *int8, n int, cp int, dil int)")
-	Pragma("noescape")
-	Doc("dwQuadsAVX2 builds one row of the VNNI depthwise quad buffer.")
+	kernel("dwQuadsAVX2", "func(dst *int8, src *int8, n int, cp int, dil int)",
+		"dwQuadsAVX2 builds one row of the VNNI depthwise quad buffer.")
 	dst, src, n, cp, d := RDI, RSI, RCX, RDX, R8
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	Load(Param("cp"), cp)
-	Load(Param("dil"), d)
+	loadArgs("dst src n cp dil", dst, src, n, cp, d)
 	IMULQ(cp, d)                                // partner byte offset
 	LEAQ(Mem{Base: d, Index: d, Scale: 2}, R10) // 3·d
 	MOVL(U32(0x80808080), EAX)
 	MOVD(EAX, X15)
 	VPBROADCASTD(X15, X15)
-	Label("dwq_pixel")
-	XORQ(RAX, RAX)
-	Label("dwq_block")
-	LEAQ(Mem{Base: src, Index: RAX, Scale: 1}, R9)
-	VPXOR(Mem{Base: R9}, X15, X0)
-	VPXOR(Mem{Base: R9, Index: d, Scale: 1}, X15, X1)
-	VPXOR(Mem{Base: R9, Index: d, Scale: 2}, X15, X2)
-	VPXOR(Mem{Base: R9, Index: R10, Scale: 1}, X15, X3)
-	VPUNPCKLBW(X1, X0, X4) // a0 b0 a1 b1 ... a7 b7
-	VPUNPCKHBW(X1, X0, X5) // a8 b8 ...
-	VPUNPCKLBW(X3, X2, X6) // c0 d0 ...
-	VPUNPCKHBW(X3, X2, X7)
-	VPUNPCKLWD(X6, X4, X0) // channels 0-3
-	VPUNPCKHWD(X6, X4, X1) // 4-7
-	VPUNPCKLWD(X7, X5, X2) // 8-11
-	VPUNPCKHWD(X7, X5, X3) // 12-15
-	VMOVDQU(X0, Mem{Base: dst})
-	VMOVDQU(X1, Mem{Base: dst, Disp: 16})
-	VMOVDQU(X2, Mem{Base: dst, Disp: 32})
-	VMOVDQU(X3, Mem{Base: dst, Disp: 48})
-	ADDQ(Imm(64), dst)
-	ADDQ(Imm(16), RAX)
-	CMPQ(RAX, cp)
-	JB(LabelRef("dwq_block"))
-	ADDQ(cp, src)
-	DECQ(n)
-	JNZ(LabelRef("dwq_pixel"))
-	VZEROUPPER()
-	RET()
+	rowBlocks("dwq", dst, src, n, cp, func() {
+		VPXOR(Mem{Base: R9}, X15, X0)
+		VPXOR(Mem{Base: R9, Index: d, Scale: 1}, X15, X1)
+		VPXOR(Mem{Base: R9, Index: d, Scale: 2}, X15, X2)
+		VPXOR(Mem{Base: R9, Index: R10, Scale: 1}, X15, X3)
+		VPUNPCKLBW(X1, X0, X4) // a0 b0 a1 b1 ... a7 b7
+		VPUNPCKHBW(X1, X0, X5) // a8 b8 ...
+		VPUNPCKLBW(X3, X2, X6) // c0 d0 ...
+		VPUNPCKHBW(X3, X2, X7)
+		VPUNPCKLWD(X6, X4, X0) // channels 0-3
+		VPUNPCKHWD(X6, X4, X1) // 4-7
+		VPUNPCKLWD(X7, X5, X2) // 8-11
+		VPUNPCKHWD(X7, X5, X3) // 12-15
+		VMOVDQU(X0, Mem{Base: dst})
+		VMOVDQU(X1, Mem{Base: dst, Disp: 16})
+		VMOVDQU(X2, Mem{Base: dst, Disp: 32})
+		VMOVDQU(X3, Mem{Base: dst, Disp: 48})
+	})
 }
 
 // depthwiseVNNI generates the VNNI depthwise row kernel for nb 16-channel
@@ -80,35 +64,18 @@ func dwQuadsAVX2() {
 // per block with VPMOVSDB at ep.out (pixel stride ep.ostride).
 func depthwiseVNNI(nb, px int) {
 	name := fmt.Sprintf("depthwiseVNNI_%dx%d", nb, px)
-	TEXT(name, NOSPLIT, "func(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes %d channels of one output row of an int8 depthwise convolution, %d pixels at a time.", name, 16*nb, px))
+	kernel(name, "func(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)",
+		fmt.Sprintf("%s computes %d channels of one output row of an int8 depthwise convolution, %d pixels at a time.", name, 16*nb, px))
 	base, off, wcur, outp, x, g, t0, pstride := RSI, RDI, R8, R10, R11, R13, RAX, RDX
 	acc := func(q, b int) VecPhysical { return zmm(q*nb + b) } // <= 16
 	wr := func(b int) VecPhysical { return zmm(16 + b) }
 	tmp := func(i int) VecPhysical { return zmm(20 + i%8) }
-	Load(Param("in"), base)
-	Load(Param("off"), off)
-	Load(Param("out"), outp)
-	Load(Param("pstride"), pstride)
-	Load(Param("ep"), RCX)
-	CMPQ(Mem{Base: RCX}, Imm(0))
-	JE(LabelRef(name + "_start"))
-	MOVQ(Mem{Base: RCX, Disp: 8}, outp) // int8 output cursor
-	Label(name + "_start")
+	loadArgs("in off out pstride ep", base, off, outp, pstride, RCX)
+	int8Cursor(name, outp)
 	Load(Param("ow"), x)
 	Label(name + "_pixel")
-	Load(Param("bias"), RCX)
-	for b := 0; b < nb; b++ {
-		VMOVDQU32(Mem{Base: RCX, Disp: 64 * b}, acc(0, b))
-		for q := 1; q < px; q++ {
-			VMOVDQA32(acc(0, b), acc(q, b))
-		}
-	}
-	Load(Param("w"), wcur)
-	XORQ(g, g)
-	Label(name + "_group")
-	MOVQ(Mem{Base: off, Index: g, Scale: 8}, t0)
+	splatBias(RCX, nb, 1, px, 64, movesI512, acc)
+	tapLoop(name+"_group", wcur, g, off, t0)
 	ADDQ(base, t0)
 	if px == 4 {
 		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
@@ -167,20 +134,11 @@ func depthwiseVNNI(nb, px int) {
 			v := acc(q, b)
 			VCVTDQ2PS(v, v)
 			VMULPS(wr(b), v, v)
-			VMAXPS(Z29, v, v)
-			VMINPS(Z30, v, v)
-			VCVTPS2DQ(v, v)
-			VPADDD(Z28, v, v)
+			clampCvtZP(v, Z29, Z30, Z28)
 			VPMOVSDB(v, Mem{Base: outp, Disp: 16 * b})
 		}
 		ADDQ(RBX, outp)
 	}
 	Label(name + "_next")
-	for q := 0; q < px; q++ {
-		ADDQ(pstride, base)
-	}
-	SUBQ(Imm(uint64(px)), x)
-	JNZ(LabelRef(name + "_pixel"))
-	VZEROUPPER()
-	RET()
+	nextPixels(name, px, base, pstride, x)
 }

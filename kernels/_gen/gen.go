@@ -5,7 +5,8 @@
 // (wired as `go generate ./kernels/...`). The generator is its own module (go.mod
 // here) so that avo is a dependency of the generator only, not of the main module.
 // The kernels are split by family: peaks.go, qgemm.go, sgemm.go, requant.go,
-// depthwise.go; main below fixes the order of the generated functions. avo v0.5.0 has no VNNI mnemonics, so
+// depthwise.go, ...; emit.go holds the emission helpers they share; main below
+// fixes the order of the generated functions. avo v0.5.0 has no VNNI mnemonics, so
 // VPDPBUSD is emitted as a raw instruction; the Go assembler encodes it with
 // EVEX (AVX512_VNNI, zmm), which TestVPDPBUSDEncoding checks with go tool objdump.
 package main
@@ -46,7 +47,6 @@ func main() {
 	}
 	f32EpilogueKernels() // gen_depthwise.go, gen_gelu.go
 	transformerKernels() // gen_softmax.go
-	sgemvKernels()       // gen_gemv.go
 	sgemvRowsKernels()   // gen_gemv_rows.go
 	hardSwishF32(true)   // gen_hswish.go
 	hardSwishF32(false)
@@ -98,12 +98,13 @@ func paramAddr(name string) Mem {
 	return b.Addr
 }
 
-// packStore8 saturating-packs the 8 int32 lanes of v (already in range) into 8
-// int8 and stores them at dst.
-func packStore8(v VecPhysical, x VecPhysical, tmp VecPhysical, xtmp VecPhysical, dst Mem) {
+// packStore8 saturating-packs the 8 int32 lanes of the ymm register v
+// (already in range) into 8 int8 and stores them at dst; tmp (a ymm register)
+// is clobbered.
+func packStore8(v, tmp VecPhysical, dst Mem) {
+	x, xtmp := v.AsX(), tmp.AsX()
 	VEXTRACTI128(Imm(1), v, xtmp)
 	VPACKSSDW(xtmp, x, x)
 	VPACKSSWB(x, x, x)
 	MOVQ(x, dst)
-	_ = tmp
 }

@@ -7,7 +7,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -24,8 +23,8 @@ func f32EpilogueKernels() {
 		}
 	}
 	for _, sig := range []bool{false, true} {
-		actExpAVX512(sig)
-		actExpAVX2(sig)
+		actExpF32(true, sig)
+		actExpF32(false, sig)
 	}
 	sumPixelsF32AVX512()
 	geluF32(true)
@@ -40,9 +39,8 @@ func f32EpilogueKernels() {
 // Clip.
 func depthwiseF32AVX512(px, nb int) {
 	name := fmt.Sprintf("depthwiseF32AVX512_%dx%d", px, nb)
-	TEXT(name, NOSPLIT, "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes %d pixels x %d channels per step of one float32 depthwise output row, clamped to ep[0..1].", name, px, 16*nb))
+	kernel(name, "func(in *float32, off *int64, taps int, pstride int, ow int, w *float32, wstride int, bias *float32, out *float32, ostride int, ep *float32)",
+		fmt.Sprintf("%s computes %d pixels x %d channels per step of one float32 depthwise output row, clamped to ep[0..1].", name, px, 16*nb))
 	bases := []GPPhysical{RSI, RBX, RCX, RDX}[:px]
 	off, wcur, outp, x, tap, t0, wstride, taps, tmp := RDI, R8, R10, R11, R13, RAX, R12, R9, R14
 	acc := func(p, b int) VecPhysical { return zmm(p*nb + b) }
@@ -51,26 +49,12 @@ func depthwiseF32AVX512(px, nb int) {
 	for p := 1; p < px; p++ {
 		LEAQ(Mem{Base: bases[p-1], Index: tmp, Scale: 1}, bases[p])
 	}
-	Load(Param("off"), off)
-	Load(Param("out"), outp)
-	Load(Param("ow"), x)
-	Load(Param("wstride"), wstride)
-	Load(Param("taps"), taps)
-	Load(Param("ep"), tmp)
+	loadArgs("off out ow wstride taps ep", off, outp, x, wstride, taps, tmp)
 	VBROADCASTSS(Mem{Base: tmp}, Z30)
 	VBROADCASTSS(Mem{Base: tmp, Disp: 4}, Z31)
 	Label(name + "_pixel")
-	Load(Param("bias"), tmp)
-	for b := 0; b < nb; b++ {
-		VMOVUPS(Mem{Base: tmp, Disp: 64 * b}, acc(0, b))
-		for p := 1; p < px; p++ {
-			VMOVAPS(acc(0, b), acc(p, b))
-		}
-	}
-	Load(Param("w"), wcur)
-	XORQ(tap, tap)
-	Label(name + "_tap")
-	MOVQ(Mem{Base: off, Index: tap, Scale: 8}, t0)
+	splatBias(tmp, nb, 1, px, 64, movesF32, acc)
+	tapLoop(name+"_tap", wcur, tap, off, t0)
 	for b := 0; b < nb; b++ {
 		VMOVUPS(Mem{Base: wcur, Disp: 64 * b}, zmm(24+b))
 		for p := 0; p < px; p++ {
@@ -98,177 +82,123 @@ func depthwiseF32AVX512(px, nb int) {
 	}
 	SUBQ(Imm(uint64(px)), x)
 	JNZ(LabelRef(name + "_pixel"))
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // Constants of the exp approximation (Cephes expf): exp(t) = 2^n · e^r with
 // n = round(t·log2 e), r = t − n·ln2 (two-part ln2), e^r = 1 + r + r²·P(r).
-var expConsts = []struct {
-	name string
-	v    float32
-}{
-	{"expHi", 88.3762626647949},
-	{"expLo", -87.3365447504},
-	{"log2e", 1.44269504088896341},
-	{"ln2hi", 0.693359375},
-	{"ln2lo", -2.12194440e-4},
-	{"p0", 1.9875691500e-4},
-	{"p1", 1.3981999507e-3},
-	{"p2", 8.3334519073e-3},
-	{"p3", 4.1665795894e-2},
-	{"p4", 1.6666665459e-1},
-	{"p5", 5.0000001201e-1},
-	{"one", 1},
-}
+var expNames = []string{"expHi", "expLo", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one"}
 
-var expData Mem
-
-func expTable() Mem {
-	if expData.Symbol.Name == "" {
-		expData = GLOBL("actExpConsts", RODATA|NOPTR)
-		for i, c := range expConsts {
-			// Bit patterns: the assembler does not store float DATA of width 4 as float32.
-			DATA(4*i, U32(math.Float32bits(c.v)))
-		}
-	}
-	return expData
-}
+var expConsts = f32Table{sym: "actExpConsts", vals: []float32{
+	88.3762626647949, -87.3365447504, 1.44269504088896341, 0.693359375, -2.12194440e-4,
+	1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+	1,
+}}
 
 func expConst(name string) Mem {
-	for i, c := range expConsts {
-		if c.name == name {
-			return expTable().Offset(4 * i)
+	for i, n := range expNames {
+		if n == name {
+			return expConsts.at(i)
 		}
 	}
 	panic(name)
 }
 
-// actExp emits dst = x/(1+exp(−x)) (SiLU) or 1/(1+exp(−x)) (Sigmoid) for n
-// floats (n a multiple of the vector width), with vector registers of width
-// lanes; scale applies 2^n to p (VSCALEFPS on AVX-512, exponent add on AVX2).
-func actExpAVX512(sigmoid bool) {
-	name := "siluF32AVX512"
-	if sigmoid {
-		name = "sigmoidF32AVX512"
-	}
-	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int)")
-	Pragma("noescape")
-	Doc(name + " applies " + map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid] + " to n floats (n a multiple of 16).")
-	dst, src, n := RDI, RSI, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	names := []string{"expHi", "expLo", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one"}
-	for i, c := range names {
-		VBROADCASTSS(expConst(c), zmm(16+i))
-	}
-	hi, lo, log2e, ln2hi, ln2lo, p0, one := Z16, Z17, Z18, Z19, Z20, 21, Z27
-	x, t, k, r, p := Z0, Z1, Z2, Z3, Z4
-	Label(name + "_loop")
-	VMOVUPS(Mem{Base: src}, x)
-	// t = clamp(−x) so that 2^n stays a normal float.
-	VXORPS(t, t, t)
-	VSUBPS(x, t, t)
-	VMINPS(hi, t, t)
-	VMAXPS(lo, t, t)
-	VMULPS(log2e, t, k)
-	VRNDSCALEPS(Imm(0), k, k)
-	VMOVAPS(t, r)
-	VFNMADD231PS(ln2hi, k, r)
-	VFNMADD231PS(ln2lo, k, r)
-	VMOVAPS(zmm(p0), p)
-	for i := 1; i <= 5; i++ {
-		VFMADD213PS(zmm(p0+i), r, p)
-	}
-	VMULPS(r, r, t)
-	VFMADD213PS(r, t, p) // p·r² + r
-	VADDPS(one, p, p)    // e^r
-	VSCALEFPS(k, p, p)   // exp(−x)
-	VADDPS(one, p, p)
-	if sigmoid {
-		VDIVPS(p, one, x)
-	} else {
-		VDIVPS(p, x, x)
-	}
-	VMOVUPS(x, Mem{Base: dst})
-	ADDQ(Imm(64), src)
-	ADDQ(Imm(64), dst)
-	SUBQ(Imm(16), n)
-	JNZ(LabelRef(name + "_loop"))
-	VZEROUPPER()
-	RET()
+// actExpF32 emits dst = x/(1+exp(−x)) (SiLU) or 1/(1+exp(−x)) (Sigmoid) for
+// n floats (n a multiple of the vector width). AVX-512 keeps the constants in
+// registers and applies 2^n with VSCALEFPS; AVX2 broadcasts each constant
+// where it is used and adds n to the exponent field.
+func actExpF32(wide, sigmoid bool) {
+	name := map[bool]string{false: "silu", true: "sigmoid"}[sigmoid] + map[bool]string{false: "F32AVX2", true: "F32AVX512"}[wide]
+	vec, width := vecRegs(wide)
+	t, k, r, p := vec(1), vec(2), vec(3), vec(4)
+	preload, c := expRegs(wide, vec(5))
+	doc := fmt.Sprintf("%s applies %s to n floats (n a multiple of %d).", name, map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid], width)
+	f32Map(name, wide, doc, preload, func(x VecPhysical) {
+		// t = clamp(−x) so that 2^n stays a normal float.
+		VXORPS(t, t, t)
+		VSUBPS(x, t, t)
+		one := expOf(wide, c, t, k, r, p, t) // exp(−x)
+		VADDPS(one, p, p)
+		if sigmoid {
+			VDIVPS(p, one, x)
+		} else {
+			VDIVPS(p, x, x)
+		}
+	})
 }
 
-func actExpAVX2(sigmoid bool) {
-	name := "siluF32AVX2"
-	if sigmoid {
-		name = "sigmoidF32AVX2"
+// expRegs returns the emitter that preloads the exp constants (into zmm16
+// and up on AVX-512; nothing on AVX2, which has 16 ymm registers only) and
+// the function that returns constant name in a register: the preloaded one,
+// or scratch after a broadcast.
+func expRegs(wide bool, scratch VecPhysical) (preload func(), c func(name string) VecPhysical) {
+	preload = func() {
+		if wide {
+			for i, nm := range expNames {
+				VBROADCASTSS(expConst(nm), zmm(16+i))
+			}
+		}
 	}
-	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int)")
-	Pragma("noescape")
-	Doc(name + " applies " + map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid] + " to n floats (n a multiple of 8).")
-	dst, src, n := RDI, RSI, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	x, t, k, r, p, c := Y0, Y1, Y2, Y3, Y4, Y5
-	Label(name + "_loop")
-	VMOVUPS(Mem{Base: src}, x)
-	VXORPS(t, t, t)
-	VSUBPS(x, t, t)
-	VBROADCASTSS(expConst("expHi"), c)
-	VMINPS(c, t, t)
-	VBROADCASTSS(expConst("expLo"), c)
-	VMAXPS(c, t, t)
-	VBROADCASTSS(expConst("log2e"), c)
-	VMULPS(c, t, k)
-	VROUNDPS(Imm(0), k, k)
-	VMOVAPS(t, r)
-	VBROADCASTSS(expConst("ln2hi"), c)
-	VFNMADD231PS(c, k, r)
-	VBROADCASTSS(expConst("ln2lo"), c)
-	VFNMADD231PS(c, k, r)
-	VBROADCASTSS(expConst("p0"), p)
-	for i := 1; i <= 5; i++ {
-		VBROADCASTSS(expConst(fmt.Sprintf("p%d", i)), c)
-		VFMADD213PS(c, r, p)
+	c = func(nm string) VecPhysical {
+		for i, s := range expNames {
+			if s == nm && wide {
+				return zmm(16 + i)
+			}
+		}
+		VBROADCASTSS(expConst(nm), scratch)
+		return scratch
 	}
-	VMULPS(r, r, t)
-	VFMADD213PS(r, t, p)
-	VBROADCASTSS(expConst("one"), c)
-	VADDPS(c, p, p)
-	// 2^n: add n to the exponent field.
-	VCVTPS2DQ(k, k)
-	VPSLLD(Imm(23), k, k)
-	VPADDD(k, p, p)
-	VADDPS(c, p, p)
-	if sigmoid {
-		VDIVPS(p, c, x)
+	return preload, c
+}
+
+// expOf emits p = exp(u) with u clamped in place to [expLo, expHi], using k
+// and r as temporaries and sq for r² (sq may be u). It returns the register
+// holding 1 (c("one"), still valid after it). 2^n is VSCALEFPS on AVX-512,
+// an add to the exponent field on AVX2.
+func expOf(wide bool, c func(string) VecPhysical, u, k, r, p, sq VecPhysical) VecPhysical {
+	VMINPS(c("expHi"), u, u)
+	VMAXPS(c("expLo"), u, u)
+	VMULPS(c("log2e"), u, k)
+	if wide {
+		VRNDSCALEPS(Imm(0), k, k)
 	} else {
-		VDIVPS(p, x, x)
+		VROUNDPS(Imm(0), k, k)
 	}
-	VMOVUPS(x, Mem{Base: dst})
-	ADDQ(Imm(32), src)
-	ADDQ(Imm(32), dst)
-	SUBQ(Imm(8), n)
-	JNZ(LabelRef(name + "_loop"))
-	VZEROUPPER()
-	RET()
+	VMOVAPS(u, r)
+	VFNMADD231PS(c("ln2hi"), k, r)
+	VFNMADD231PS(c("ln2lo"), k, r)
+	if wide {
+		VMOVAPS(c("p0"), p)
+	} else {
+		VBROADCASTSS(expConst("p0"), p)
+	}
+	for i := 1; i <= 5; i++ {
+		VFMADD213PS(c(fmt.Sprintf("p%d", i)), r, p)
+	}
+	VMULPS(r, r, sq)
+	VFMADD213PS(r, sq, p) // p·r² + r
+	one := c("one")
+	VADDPS(one, p, p) // e^r
+	if wide {
+		VSCALEFPS(k, p, p)
+	} else {
+		// 2^n: add n to the exponent field.
+		VCVTPS2DQ(k, k)
+		VPSLLD(Imm(23), k, k)
+		VPADDD(k, p, p)
+	}
+	return one
 }
 
 // sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 channels:
 // dst[c] = Σ_p src[p·stride + c], four pixels at a time into independent
 // accumulators.
 func sumPixelsF32AVX512() {
-	TEXT("sumPixelsF32AVX512", NOSPLIT, "func(dst *float32, src *float32, n int, stride int)")
-	Pragma("noescape")
-	Doc("sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 float32 channels into dst.")
+	kernel("sumPixelsF32AVX512", "func(dst *float32, src *float32, n int, stride int)",
+		"sumPixelsF32AVX512 sums n pixels (stride bytes apart) of 16 float32 channels into dst.")
 	dst, src, n, stride, s3 := RDI, RSI, RCX, RDX, R8
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	Load(Param("stride"), stride)
+	loadArgs("dst src n stride", dst, src, n, stride)
 	LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, s3)
 	for i := 0; i < 4; i++ {
 		VXORPS(zmm(i), zmm(i), zmm(i))
@@ -296,6 +226,5 @@ func sumPixelsF32AVX512() {
 	VADDPS(Z3, Z2, Z2)
 	VADDPS(Z2, Z0, Z0)
 	VMOVUPS(Z0, Mem{Base: dst})
-	VZEROUPPER()
-	RET()
+	ret()
 }

@@ -8,15 +8,17 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// sgemvRows emits the one-row product of kernels.SgemmRows (a Gemm head or
-// a 1x1 convolution on a single pixel: squeeze-excite) on the weight panels
-// of kernels.RowsB: ng groups of 16 output columns, group g's row p at
-// b + g·gstride + p·pstep bytes (gstride 64 and pstep 256 inside one
-// 64-wide panel; gstride the panel size and pstep 64 across 16-wide
-// panels). The accumulators start from init (the bias, or zeros) and take
-// the reduction steps in order with one FMA each, the arithmetic of the
-// 6-row tile kernel, so the result is bit-identical to it; every weight is
-// read once where the tile computed five rows of nothing for it.
+// sgemvRows emits the one-row product (a Gemm head, or a 1x1 convolution on
+// a single pixel: squeeze-excite) of kernels.SgemmRows on the weight panels
+// of kernels.RowsB and of kernels.SgemmPackedB on those of kernels.PackedB:
+// ng groups of 16 output columns, group g's row p at b + g·gstride + p·pstep
+// bytes (gstride 64 and pstep 256 inside one 64-wide RowsB panel; gstride
+// the panel size and pstep 64 across 16-wide panels, the PackedB layout).
+// The accumulators start from init (the bias, or zeros) and take the
+// reduction steps in order with one FMA each, the arithmetic of the 6-row
+// tile kernel of SgemmRows, so the result is bit-identical to it; every
+// weight is read once where the tile computed five rows of nothing for it.
+// The ng groups run together so that their sums are independent FMA chains.
 func sgemvRows(wide bool, ng int) {
 	name := fmt.Sprintf("sgemvRowsAVX2_%d", ng)
 	vec, lanes, isa := ymm, 8, "AVX2"
@@ -25,17 +27,10 @@ func sgemvRows(wide bool, ng int) {
 		vec, lanes, isa = zmm, 16, "AVX-512"
 	}
 	per := 16 / lanes // registers per group of 16 columns
-	TEXT(name, NOSPLIT, "func(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s (%s) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for %d groups g of 16 columns, FMAs in p order.", name, isa, ng))
+	kernel(name, "func(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)",
+		fmt.Sprintf("%s (%s) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for %d groups g of 16 columns, FMAs in p order.", name, isa, ng))
 	k, a, b, gs, ps, in, out := RCX, RSI, RDI, RDX, R8, R9, R10
-	Load(Param("k"), k)
-	Load(Param("a"), a)
-	Load(Param("b"), b)
-	Load(Param("gstride"), gs)
-	Load(Param("pstep"), ps)
-	Load(Param("init"), in)
-	Load(Param("out"), out)
+	loadArgs("k a b gstride pstep init out", k, a, b, gs, ps, in, out)
 	acc := func(g, r int) VecPhysical { return vec(g*per + r) }
 	for g := 0; g < ng; g++ {
 		for r := 0; r < per; r++ {
@@ -75,12 +70,12 @@ func sgemvRows(wide bool, ng int) {
 			VMOVUPS(acc(g, r), Mem{Base: out}.Offset(64*g+4*lanes*r))
 		}
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
-// sgemvRowsKernels generates the one-row kernels of SgemmRows: four groups
-// (one 64-wide panel or four 16-wide ones) and one group (the last panels).
+// sgemvRowsKernels generates the one-row kernels of SgemmRows and
+// SgemmPackedB: four groups (one 64-wide panel or four 16-wide ones) and one
+// group (the last panels).
 func sgemvRowsKernels() {
 	for _, wide := range []bool{true, false} {
 		for _, ng := range []int{1, 4} {

@@ -21,73 +21,25 @@ func transformerKernels() {
 
 // expShiftSum emits expShiftSumAVX512 (wide) or expShiftSumAVX2.
 func expShiftSum(wide bool) {
-	name, width, vec := "expShiftSumAVX2", 8, func(i int) VecPhysical { return ymm(i) }
+	name := "expShiftSumAVX2"
 	if wide {
-		name, width, vec = "expShiftSumAVX512", 16, func(i int) VecPhysical { return zmm(i) }
+		name = "expShiftSumAVX512"
 	}
-	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int, shift float32) float32")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s writes exp(src[i] − shift) to dst[i] for n floats (n a multiple of %d) and returns their sum.", name, width))
+	vec, width := vecRegs(wide)
+	kernel(name, "func(dst *float32, src *float32, n int, shift float32) float32",
+		fmt.Sprintf("%s writes exp(src[i] − shift) to dst[i] for n floats (n a multiple of %d) and returns their sum.", name, width))
 	dst, src, n := RDI, RSI, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	Load(Param("shift"), X15)
+	loadArgs("dst src n shift", dst, src, n, X15)
 	shift, acc := vec(15), vec(6)
 	VBROADCASTSS(X15, shift)
 	VXORPS(acc, acc, acc)
-	names := []string{"expHi", "expLo", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "one"}
-	// c returns constant name in a register: preloaded (zmm16 and up) on
-	// AVX-512, broadcast into scratch on AVX2 (16 ymm registers only).
-	scratch := vec(5)
-	c := func(nm string) VecPhysical {
-		for i, s := range names {
-			if s == nm && wide {
-				return zmm(16 + i)
-			}
-		}
-		VBROADCASTSS(expConst(nm), scratch)
-		return scratch
-	}
-	if wide {
-		for i, nm := range names {
-			VBROADCASTSS(expConst(nm), zmm(16+i))
-		}
-	}
+	preload, c := expRegs(wide, vec(5))
+	preload()
 	x, k, r, p, t := vec(0), vec(1), vec(2), vec(3), vec(4)
 	Label(name + "_loop")
 	VMOVUPS(Mem{Base: src}, x)
 	VSUBPS(shift, x, x)
-	VMINPS(c("expHi"), x, x)
-	VMAXPS(c("expLo"), x, x)
-	VMULPS(c("log2e"), x, k)
-	if wide {
-		VRNDSCALEPS(Imm(0), k, k)
-	} else {
-		VROUNDPS(Imm(0), k, k)
-	}
-	VMOVAPS(x, r)
-	VFNMADD231PS(c("ln2hi"), k, r)
-	VFNMADD231PS(c("ln2lo"), k, r)
-	if wide {
-		VMOVAPS(c("p0"), p)
-	} else {
-		VBROADCASTSS(expConst("p0"), p)
-	}
-	for i := 1; i <= 5; i++ {
-		VFMADD213PS(c(fmt.Sprintf("p%d", i)), r, p)
-	}
-	VMULPS(r, r, t)
-	VFMADD213PS(r, t, p) // p·r² + r
-	VADDPS(c("one"), p, p)
-	if wide {
-		VSCALEFPS(k, p, p)
-	} else {
-		// 2^k: add k to the exponent field.
-		VCVTPS2DQ(k, k)
-		VPSLLD(Imm(23), k, k)
-		VPADDD(k, p, p)
-	}
+	expOf(wide, c, x, k, r, p, t)
 	VMOVUPS(p, Mem{Base: dst})
 	VADDPS(p, acc, acc)
 	ADDQ(Imm(uint64(4*width)), src)

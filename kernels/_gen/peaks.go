@@ -11,114 +11,87 @@ import (
 // peaks are throughput micro-benchmarks of the inner instruction sequences:
 // independent accumulators, register operands only, n iterations.
 func peaks() {
-	TEXT("peakVNNIZ", NOSPLIT, "func(n int)")
-	Doc("peakVNNIZ runs n iterations of 24 independent zmm VPDPBUSD (1536 int8 MACs).")
-	Load(Param("n"), RCX)
-	Label("peakvz_loop")
-	for i := 0; i < 24; i++ {
-		vpdpbusd(Z30, Z31, zmm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakvz_loop"))
-	VZEROUPPER()
-	RET()
-
-	TEXT("peakVNNIZXor", NOSPLIT, "func(n int)")
-	Doc("peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion).")
-	Load(Param("n"), RCX)
-	Label("peakvzx_loop")
-	for i := 0; i < 24; i++ {
-		if i%2 == 0 {
-			VPXORD(Z28, Z29, zmm(26+(i/2)%2))
+	peak("peakVNNIZ", "peakvz_loop", nil, func() {
+		for i := 0; i < 24; i++ {
+			vpdpbusd(Z30, Z31, zmm(i))
 		}
-		vpdpbusd(Z30, zmm(26+(i/2)%2), zmm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakvzx_loop"))
-	VZEROUPPER()
-	RET()
-
-	TEXT("peakVNNIY", NOSPLIT, "func(n int)")
-	Doc("peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs).")
-	Load(Param("n"), RCX)
-	Label("peakvy_loop")
-	for i := 0; i < 12; i++ {
-		vpdpbusd(Y14, Y15, ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakvy_loop"))
-	VZEROUPPER()
-	RET()
-
-	TEXT("peakAVX2Int8", NOSPLIT, "func(n int)")
-	Doc("peakAVX2Int8 runs n iterations of the exact AVX2 sign-trick sequence of a 4x16 tile",
+	},
+		"peakVNNIZ runs n iterations of 24 independent zmm VPDPBUSD (1536 int8 MACs).")
+	peak("peakVNNIZXor", "peakvzx_loop", nil, func() {
+		for i := 0; i < 24; i++ {
+			if i%2 == 0 {
+				VPXORD(Z28, Z29, zmm(26+(i/2)%2))
+			}
+			vpdpbusd(Z30, zmm(26+(i/2)%2), zmm(i))
+		}
+	},
+		"peakVNNIZXor is peakVNNIZ plus one VPXORD per two VPDPBUSD (in-kernel s8->u8 conversion).")
+	peak("peakVNNIY", "peakvy_loop", nil, func() {
+		for i := 0; i < 12; i++ {
+			vpdpbusd(Y14, Y15, ymm(i))
+		}
+	},
+		"peakVNNIY runs n iterations of 12 independent ymm VPDPBUSD (EVEX, 384 int8 MACs).")
+	peak("peakAVX2Int8", "peaka_loop", int16Ones, func() {
+		for r := 0; r < 4; r++ {
+			VPABSB(Y11, Y12)
+			for v := 0; v < 2; v++ {
+				signTrickMAC(Y11, Y12, ymm(8+v), ymm(13+v), ymm(r*2+v))
+			}
+		}
+	},
+		"peakAVX2Int8 runs n iterations of the exact AVX2 sign-trick sequence of a 4x16 tile",
 		"(4 x VPABSB + 8 x (VPSIGNB, VPMADDUBSW, VPMADDWD, VPADDD)) = 256 int8 MACs.")
-	Load(Param("n"), RCX)
-	VPCMPEQW(Y10, Y10, Y10)
-	VPSRLW(Imm(15), Y10, Y10)
-	Label("peaka_loop")
-	for r := 0; r < 4; r++ {
-		VPABSB(Y11, Y12)
-		for v := 0; v < 2; v++ {
-			t := ymm(13 + v)
-			VPSIGNB(Y11, ymm(8+v), t)
-			VPMADDUBSW(t, Y12, t)
+	peak("peakAVX2Madd", "peakm_loop", int16Ones, func() {
+		for i := 0; i < 8; i++ {
+			t := ymm(12 + i%4)
+			VPMADDUBSW(ymm(8+i%2), Y11, t)
 			VPMADDWD(Y10, t, t)
-			VPADDD(t, ymm(r*2+v), ymm(r*2+v))
+			VPADDD(t, ymm(i), ymm(i))
 		}
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peaka_loop"))
-	VZEROUPPER()
-	RET()
-
-	TEXT("peakAVX2Madd", NOSPLIT, "func(n int)")
-	Doc("peakAVX2Madd runs n iterations of 8 x (VPMADDUBSW, VPMADDWD, VPADDD) = 256 int8 MACs",
+	},
+		"peakAVX2Madd runs n iterations of 8 x (VPMADDUBSW, VPMADDWD, VPADDD) = 256 int8 MACs",
 		"(the inexact u8·s8 sequence without the sign trick, for comparison).")
+	peak("peakAVX2Madd16", "peakw_loop", nil, func() {
+		for i := 0; i < 8; i++ {
+			t := ymm(12 + i%4)
+			VPMADDWD(ymm(8+i%2), Y11, t)
+			VPADDD(t, ymm(i), ymm(i))
+		}
+	},
+		"peakAVX2Madd16 runs n iterations of 8 x (VPMADDWD, VPADDD) on int16 operands = 128 int8 MACs",
+		"(the exact sign-extended path: operands pre-widened to int16).")
+	peak("peakFMA", "peakf_loop", func() {
+		for i := 0; i < 12; i++ {
+			VXORPS(ymm(i), ymm(i), ymm(i))
+		}
+		VXORPS(Y12, Y12, Y12)
+		VXORPS(Y14, Y14, Y14)
+	}, func() {
+		for i := 0; i < 12; i++ {
+			VFMADD231PS(Y12, Y14, ymm(i))
+		}
+	},
+		"peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).")
+}
+
+// peak emits a func(n int) that runs setup (when not nil), then body n times.
+func peak(name, loop string, setup, body func(), doc ...string) {
+	TEXT(name, NOSPLIT, "func(n int)")
+	Doc(doc...)
 	Load(Param("n"), RCX)
+	if setup != nil {
+		setup()
+	}
+	Label(loop)
+	body()
+	loopBack(RCX, loop)
+	ret()
+}
+
+// int16Ones sets the int16 lanes of Y10 to 1 (the VPMADDWD operand that sums
+// pairs).
+func int16Ones() {
 	VPCMPEQW(Y10, Y10, Y10)
 	VPSRLW(Imm(15), Y10, Y10)
-	Label("peakm_loop")
-	for i := 0; i < 8; i++ {
-		t := ymm(12 + i%4)
-		VPMADDUBSW(ymm(8+i%2), Y11, t)
-		VPMADDWD(Y10, t, t)
-		VPADDD(t, ymm(i), ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakm_loop"))
-	VZEROUPPER()
-	RET()
-
-	TEXT("peakAVX2Madd16", NOSPLIT, "func(n int)")
-	Doc("peakAVX2Madd16 runs n iterations of 8 x (VPMADDWD, VPADDD) on int16 operands = 128 int8 MACs",
-		"(the exact sign-extended path: operands pre-widened to int16).")
-	Load(Param("n"), RCX)
-	Label("peakw_loop")
-	for i := 0; i < 8; i++ {
-		t := ymm(12 + i%4)
-		VPMADDWD(ymm(8+i%2), Y11, t)
-		VPADDD(t, ymm(i), ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakw_loop"))
-	VZEROUPPER()
-	RET()
-
-	TEXT("peakFMA", NOSPLIT, "func(n int)")
-	Doc("peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).")
-	Load(Param("n"), RCX)
-	for i := 0; i < 12; i++ {
-		VXORPS(ymm(i), ymm(i), ymm(i))
-	}
-	VXORPS(Y12, Y12, Y12)
-	VXORPS(Y14, Y14, Y14)
-	Label("peakf_loop")
-	for i := 0; i < 12; i++ {
-		VFMADD231PS(Y12, Y14, ymm(i))
-	}
-	DECQ(RCX)
-	JNZ(LabelRef("peakf_loop"))
-	VZEROUPPER()
-	RET()
 }

@@ -25,15 +25,11 @@ const qgemmVNNISig = "func(a *int8, lda int, b *int8, pstride int, k4 int, nseg 
 // to c; 1 requantizes in float32 (MLAS rounding) and stores int8 rows to
 // ep.out with masked VPMOVSDB (column masks ep.mask).
 func qgemmVNNI(mr, nv int) {
-	TEXT(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), NOSPLIT, qgemmVNNISig)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("qgemmVNNI_%dx%d is the AVX-512 VNNI %dx%d int8 micro-kernel.", mr, nv, mr, 16*nv))
+	kernel(fmt.Sprintf("qgemmVNNI_%dx%d", mr, nv), qgemmVNNISig,
+		fmt.Sprintf("qgemmVNNI_%dx%d is the AVX-512 VNNI %dx%d int8 micro-kernel.", mr, nv, mr, 16*nv))
 	a0, lda, lda3, b0, b1, k := RSI, RBX, RDX, RDI, R10, RCX
 	bases := []GPPhysical{a0, R8, R9}
-	Load(Param("a"), a0)
-	Load(Param("lda"), lda)
-	Load(Param("b"), b0)
-	Load(Param("k4"), k)
+	loadArgs("a lda b k4", a0, lda, b0, k)
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	if mr > 4 {
 		LEAQ(Mem{Base: a0, Index: lda, Scale: 4}, bases[1])
@@ -47,78 +43,28 @@ func qgemmVNNI(mr, nv int) {
 	}
 	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
 	name := fmt.Sprintf("vnni%dx%d", mr, nv)
-	Load(Param("accum"), RAX)
-	TESTQ(RAX, RAX)
-	JZ(LabelRef(name + "_bias"))
-	Load(Param("c"), R11)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVDQU32(Mem{Base: R11, Disp: r*128 + v*64}, acc(r, v))
-		}
-	}
-	JMP(LabelRef(name + "_init"))
-	Label(name + "_bias")
-	Load(Param("bias"), R11)
-	for v := 0; v < nv; v++ {
-		VMOVDQU32(Mem{Base: R11, Disp: 64 * v}, zmm(24+v))
-	}
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVDQA32(zmm(24+v), acc(r, v))
-		}
-	}
-	Label(name + "_init")
+	tileInit(name, mr, nv, true, acc, []VecPhysical{Z24, Z25})
 	MOVL(U32(0x80808080), EAX)
 	VPBROADCASTD(EAX, Z31)
-	// segments: nseg runs of k4 steps; A moves by sstride between runs, B is contiguous
-	Load(Param("nseg"), R12)
-	Load(Param("sstride"), R13)
-	MOVQ(k, RAX)
-	SHLQ(Imm(2), RAX)
-	SUBQ(RAX, R13) // A adjustment after a run
-	TESTQ(k, k)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_seg")
-	Load(Param("k4"), k)
-	Label(name + "_loop")
-	VMOVDQU32(Mem{Base: b0}, Z24)
-	if nv == 2 {
-		VMOVDQU32(Mem{Base: b1}, Z25)
-	}
-	for r := 0; r < mr; r++ {
-		t := zmm(26 + r%4)
-		VPBROADCASTD(rowAddr(r, bases, lda, lda3), t)
-		VPXORD(Z31, t, t)
-		for v := 0; v < nv; v++ {
-			vpdpbusd(zmm(24+v), t, acc(r, v))
+	bs := []GPPhysical{b0, b1}[:nv]
+	segments(name, k, "k4", bases[:(mr+3)/4], bs, func() {
+		VMOVDQU32(Mem{Base: b0}, Z24)
+		if nv == 2 {
+			VMOVDQU32(Mem{Base: b1}, Z25)
 		}
-	}
-	for i := 0; i < (mr+3)/4; i++ {
-		ADDQ(Imm(4), bases[i])
-	}
-	ADDQ(Imm(64), b0)
-	if nv == 2 {
-		ADDQ(Imm(64), b1)
-	}
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	for i := 0; i < (mr+3)/4; i++ {
-		ADDQ(R13, bases[i])
-	}
-	DECQ(R12)
-	JNZ(LabelRef(name + "_seg"))
-	Label(name + "_done")
+		for r := 0; r < mr; r++ {
+			t := zmm(26 + r%4)
+			VPBROADCASTD(rowAddr(r, bases, lda, lda3), t)
+			VPXORD(Z31, t, t)
+			for v := 0; v < nv; v++ {
+				vpdpbusd(zmm(24+v), t, acc(r, v))
+			}
+		}
+	})
 	Load(Param("ep"), R12)
 	CMPQ(Mem{Base: R12}, Imm(0))
 	JNE(LabelRef(name + "_requant"))
-	Load(Param("c"), R11)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVDQU32(acc(r, v), Mem{Base: R11, Disp: r*128 + v*64})
-		}
-	}
-	VZEROUPPER()
-	RET()
+	tileStore(mr, nv, true, acc)
 	Label(name + "_requant")
 	MOVQ(Mem{Base: R12, Disp: 8}, R11)  // out
 	MOVQ(Mem{Base: R12, Disp: 16}, RAX) // ldo
@@ -135,94 +81,52 @@ func qgemmVNNI(mr, nv int) {
 			x := acc(r, v)
 			VCVTDQ2PS(x, x)
 			VMULPS(zmm(24+v), x, x)
-			VMAXPS(Z26, x, x)
-			VMINPS(Z27, x, x)
-			VCVTPS2DQ(x, x)
-			VPADDD(Z28, x, x)
+			clampCvtZP(x, Z26, Z27, Z28)
 			VPMOVSDB(x, []Op{K1, K2}[v], Mem{Base: R11, Disp: 16 * v})
 		}
 		if r < mr-1 {
 			ADDQ(RAX, R11)
 		}
 	}
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // qgemmAVX2 generates an mr×16 exact AVX2 int8 micro-kernel (the sign trick):
 // per 4 k, maddubs(|a|, sign(w, a)) then maddwd with ones, then add. Exact
 // because weights are in [-127, 127]: each int16 pair sum is at most 2·128·127.
 func qgemmAVX2(mr int) {
-	TEXT(fmt.Sprintf("qgemmAVX2_%dx1", mr), NOSPLIT, qgemmSig)
-	Pragma("noescape")
-	Doc(fmt.Sprintf("qgemmAVX2_%dx1 is the exact AVX2 %dx16 int8 micro-kernel.", mr, mr))
+	kernel(fmt.Sprintf("qgemmAVX2_%dx1", mr), qgemmSig,
+		fmt.Sprintf("qgemmAVX2_%dx1 is the exact AVX2 %dx16 int8 micro-kernel.", mr, mr))
 	a0, lda, lda3, b0, k := RSI, RBX, RDX, RDI, RCX
 	bases := []GPPhysical{a0}
-	Load(Param("a"), a0)
-	Load(Param("lda"), lda)
-	Load(Param("b"), b0)
-	Load(Param("k4"), k)
+	loadArgs("a lda b k4", a0, lda, b0, k)
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	name := fmt.Sprintf("avx2q%d", mr)
-	Load(Param("accum"), RAX)
-	TESTQ(RAX, RAX)
-	JZ(LabelRef(name + "_bias"))
-	Load(Param("c"), R11)
-	for r := 0; r < mr; r++ {
-		VMOVDQU(Mem{Base: R11, Disp: r * 128}, ymm(2*r))
-		VMOVDQU(Mem{Base: R11, Disp: r*128 + 32}, ymm(2*r+1))
-	}
-	JMP(LabelRef(name + "_init"))
-	Label(name + "_bias")
-	Load(Param("bias"), R11)
-	VMOVDQU(Mem{Base: R11}, Y8)
-	VMOVDQU(Mem{Base: R11, Disp: 32}, Y9)
-	for r := 0; r < mr; r++ {
-		VMOVDQA(Y8, ymm(2*r))
-		VMOVDQA(Y9, ymm(2*r+1))
-	}
-	Label(name + "_init")
-	VPCMPEQW(Y10, Y10, Y10)
-	VPSRLW(Imm(15), Y10, Y10) // int16 ones
-	Load(Param("nseg"), R12)
-	Load(Param("sstride"), R13)
-	MOVQ(k, RAX)
-	SHLQ(Imm(2), RAX)
-	SUBQ(RAX, R13)
-	TESTQ(k, k)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_seg")
-	Load(Param("k4"), k)
-	Label(name + "_loop")
-	VMOVDQU(Mem{Base: b0}, Y8)
-	VMOVDQU(Mem{Base: b0, Disp: 32}, Y9)
-	for r := 0; r < mr; r++ {
-		VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y11)
-		VPABSB(Y11, Y12)
-		for v := 0; v < 2; v++ {
-			t := ymm(13 + v)
-			VPSIGNB(Y11, ymm(8+v), t)
-			VPMADDUBSW(t, Y12, t)
-			VPMADDWD(Y10, t, t)
-			VPADDD(t, ymm(2*r+v), ymm(2*r+v))
+	acc := func(r, v int) VecPhysical { return ymm(2*r + v) }
+	tileInit(name, mr, 2, false, acc, []VecPhysical{Y8, Y9})
+	int16Ones()
+	segments(name, k, "k4", bases, []GPPhysical{b0}, func() {
+		VMOVDQU(Mem{Base: b0}, Y8)
+		VMOVDQU(Mem{Base: b0, Disp: 32}, Y9)
+		for r := 0; r < mr; r++ {
+			VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y11)
+			VPABSB(Y11, Y12)
+			for v := 0; v < 2; v++ {
+				signTrickMAC(Y11, Y12, ymm(8+v), ymm(13+v), acc(r, v))
+			}
 		}
-	}
-	ADDQ(Imm(4), a0)
-	ADDQ(Imm(64), b0)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	ADDQ(R13, a0)
-	DECQ(R12)
-	JNZ(LabelRef(name + "_seg"))
-	Label(name + "_done")
-	Load(Param("c"), R11)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < 2; v++ {
-			VMOVDQU(ymm(2*r+v), Mem{Base: R11, Disp: r*128 + v*32})
-		}
-	}
-	VZEROUPPER()
-	RET()
+	})
+	tileStore(mr, 2, false, acc)
+}
+
+// signTrickMAC emits acc += Σ a·w over each group of 4 int8 products, exact
+// for weights in [-127, 127]: t = sign(w, a) (VPSIGNB), VPMADDUBSW with |a|
+// (aAbs), VPMADDWD with the int16 ones of Y10 (int16Ones), VPADDD.
+func signTrickMAC(a, aAbs, w, t, acc VecPhysical) {
+	VPSIGNB(a, w, t)
+	VPMADDUBSW(t, aAbs, t)
+	VPMADDWD(Y10, t, t)
+	VPADDD(t, acc, acc)
 }
 
 // qgemmAVX2W generates an mr×16 exact AVX2 int8 micro-kernel on operands
@@ -232,96 +136,121 @@ func qgemmAVX2(mr int) {
 // bytes); B is the int16 panel layout [k/2][16][2] (64 bytes per step).
 // Steps per segment: k2; segments as in qgemmVNNI (sstride in bytes).
 func qgemmAVX2W(mr int) {
-	TEXT(fmt.Sprintf("qgemmAVX2W_%dx1", mr), NOSPLIT, "func(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("qgemmAVX2W_%dx1 is the exact AVX2 %dx16 int8 micro-kernel on int16-extended operands.", mr, mr))
+	kernel(fmt.Sprintf("qgemmAVX2W_%dx1", mr), "func(a *int16, lda int, b *int16, k2 int, nseg int, sstride int, bias *int32, c *int32, accum int)",
+		fmt.Sprintf("qgemmAVX2W_%dx1 is the exact AVX2 %dx16 int8 micro-kernel on int16-extended operands.", mr, mr))
 	a0, lda, lda3, b0, k := RSI, RBX, RDX, RDI, RCX
 	bases := []GPPhysical{a0, R8}
-	Load(Param("a"), a0)
-	Load(Param("lda"), lda)
-	Load(Param("b"), b0)
-	Load(Param("k2"), k)
+	loadArgs("a lda b k2", a0, lda, b0, k)
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	if mr > 4 {
 		LEAQ(Mem{Base: a0, Index: lda, Scale: 4}, bases[1])
 	}
 	name := fmt.Sprintf("avx2w%d", mr)
+	acc := func(r, v int) VecPhysical { return ymm(2*r + v) }
+	tileInit(name, mr, 2, false, acc, []VecPhysical{Y12, Y13})
+	segments(name, k, "k2", bases[:(mr+3)/4], []GPPhysical{b0}, func() {
+		VMOVDQU(Mem{Base: b0}, Y12)
+		VMOVDQU(Mem{Base: b0, Disp: 32}, Y13)
+		for r := 0; r < mr; r++ {
+			VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y14)
+			VPMADDWD(Y12, Y14, Y15)
+			VPADDD(Y15, acc(r, 0), acc(r, 0))
+			VPMADDWD(Y13, Y14, Y15)
+			VPADDD(Y15, acc(r, 1), acc(r, 1))
+		}
+	})
+	tileStore(mr, 2, false, acc)
+}
+
+// widenAVX2 sign-extends n int8 (a multiple of 16) to int16.
+func widenAVX2() {
+	kernel("widenAVX2", "func(dst *int16, src *int8, n int)",
+		"widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.")
+	loadArgs("dst src n", RDI, RSI, RCX)
+	blocks("widen", RCX, 4, nil, func() {
+		VPMOVSXBW(Mem{Base: RSI}, Y0)
+		VMOVDQU(Y0, Mem{Base: RDI})
+		ADDQ(Imm(16), RSI)
+		ADDQ(Imm(32), RDI)
+	})
+}
+
+// The int32 tile of the int8 GEMM kernels: mr rows of nv vectors (zmm when
+// wide, ymm otherwise), row stride 128 bytes in c.
+
+// tileInit loads the tile from c (accum != 0) or sets every row to the bias
+// row (loaded into the nv registers bias), then falls through to name_init.
+func tileInit(name string, mr, nv int, wide bool, acc func(r, v int) VecPhysical, bias []VecPhysical) {
+	load, move, vb := tileMoves(wide)
 	Load(Param("accum"), RAX)
 	TESTQ(RAX, RAX)
 	JZ(LabelRef(name + "_bias"))
 	Load(Param("c"), R11)
 	for r := 0; r < mr; r++ {
-		VMOVDQU(Mem{Base: R11, Disp: r * 128}, ymm(2*r))
-		VMOVDQU(Mem{Base: R11, Disp: r*128 + 32}, ymm(2*r+1))
+		for v := 0; v < nv; v++ {
+			load(Mem{Base: R11, Disp: r*128 + v*vb}, acc(r, v))
+		}
 	}
 	JMP(LabelRef(name + "_init"))
 	Label(name + "_bias")
 	Load(Param("bias"), R11)
-	VMOVDQU(Mem{Base: R11}, Y12)
-	VMOVDQU(Mem{Base: R11, Disp: 32}, Y13)
+	for v := 0; v < nv; v++ {
+		load(Mem{Base: R11, Disp: vb * v}, bias[v])
+	}
 	for r := 0; r < mr; r++ {
-		VMOVDQA(Y12, ymm(2*r))
-		VMOVDQA(Y13, ymm(2*r+1))
+		for v := 0; v < nv; v++ {
+			move(bias[v], acc(r, v))
+		}
 	}
 	Label(name + "_init")
-	Load(Param("nseg"), R12)
-	Load(Param("sstride"), R13)
+}
+
+// tileStore stores the tile to c and returns.
+func tileStore(mr, nv int, wide bool, acc func(r, v int) VecPhysical) {
+	load, _, vb := tileMoves(wide)
+	Load(Param("c"), R11)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			load(acc(r, v), Mem{Base: R11, Disp: r*128 + v*vb})
+		}
+	}
+	ret()
+}
+
+// tileMoves returns the moves of the tile and its vector size in bytes.
+func tileMoves(wide bool) (load, move func(src, dst Op), vb int) {
+	if wide {
+		return movesI512.load, movesI512.move, 64
+	}
+	return movesI256.load, movesI256.move, 32
+}
+
+// segments emits the reduction loops: nseg runs of kArg steps (k holds the
+// first count; none when it is 0), step emitting one. After each step the A
+// row bases advance by 4 bytes and the B pointers bs by 64; between runs A
+// moves by sstride (less what the steps moved: B is contiguous). Ends at
+// name_done.
+func segments(name string, k GPPhysical, kArg string, bases, bs []GPPhysical, step func()) {
+	loadArgs("nseg sstride", R12, R13)
 	MOVQ(k, RAX)
 	SHLQ(Imm(2), RAX)
 	SUBQ(RAX, R13)
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_seg")
-	Load(Param("k2"), k)
+	Load(Param(kArg), k)
 	Label(name + "_loop")
-	VMOVDQU(Mem{Base: b0}, Y12)
-	VMOVDQU(Mem{Base: b0, Disp: 32}, Y13)
-	for r := 0; r < mr; r++ {
-		VPBROADCASTD(rowAddr(r, bases, lda, lda3), Y14)
-		VPMADDWD(Y12, Y14, Y15)
-		VPADDD(Y15, ymm(2*r), ymm(2*r))
-		VPMADDWD(Y13, Y14, Y15)
-		VPADDD(Y15, ymm(2*r+1), ymm(2*r+1))
+	step()
+	for _, a := range bases {
+		ADDQ(Imm(4), a)
 	}
-	for i := 0; i < (mr+3)/4; i++ {
-		ADDQ(Imm(4), bases[i])
+	for _, b := range bs {
+		ADDQ(Imm(64), b)
 	}
-	ADDQ(Imm(64), b0)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-	for i := 0; i < (mr+3)/4; i++ {
-		ADDQ(R13, bases[i])
+	loopBack(k, name+"_loop")
+	for _, a := range bases {
+		ADDQ(R13, a)
 	}
-	DECQ(R12)
-	JNZ(LabelRef(name + "_seg"))
+	loopBack(R12, name+"_seg")
 	Label(name + "_done")
-	Load(Param("c"), R11)
-	for r := 0; r < mr; r++ {
-		VMOVDQU(ymm(2*r), Mem{Base: R11, Disp: r * 128})
-		VMOVDQU(ymm(2*r+1), Mem{Base: R11, Disp: r*128 + 32})
-	}
-	VZEROUPPER()
-	RET()
-}
-
-// widenAVX2 sign-extends n int8 (a multiple of 16) to int16.
-func widenAVX2() {
-	TEXT("widenAVX2", NOSPLIT, "func(dst *int16, src *int8, n int)")
-	Pragma("noescape")
-	Doc("widenAVX2 sign-extends n int8 values (a multiple of 16) to int16.")
-	Load(Param("dst"), RDI)
-	Load(Param("src"), RSI)
-	Load(Param("n"), RCX)
-	SHRQ(Imm(4), RCX)
-	JZ(LabelRef("widen_done"))
-	Label("widen_loop")
-	VPMOVSXBW(Mem{Base: RSI}, Y0)
-	VMOVDQU(Y0, Mem{Base: RDI})
-	ADDQ(Imm(16), RSI)
-	ADDQ(Imm(32), RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("widen_loop"))
-	Label("widen_done")
-	VZEROUPPER()
-	RET()
 }

@@ -50,6 +50,19 @@ func kLoop(name string, k GPPhysical, step func(u int), advance func(n int)) {
 	Label(name + "_done")
 }
 
+// tileRows emits op on the nv vectors (width bytes apart) of each of the six
+// rows of a tile at p, row stride stride bytes; p ends at the last row.
+func tileRows(p, stride GPPhysical, nv, width int, op func(m Mem, r, v int)) {
+	for r := 0; r < 6; r++ {
+		for v := 0; v < nv; v++ {
+			op(Mem{Base: p, Disp: width * v}, r, v)
+		}
+		if r < 5 {
+			ADDQ(stride, p)
+		}
+	}
+}
+
 // sgemmRowsKernel generates a 6 × (lanes·nv) micro-kernel of the channels-last
 // implicit GEMM: A is read in place, element (r, p) at a[r*lda + off[p]] (six
 // pixels of an NHWC buffer, off[p] the channel and kernel-tap shift of reduction
@@ -60,9 +73,8 @@ func kLoop(name string, k GPPhysical, step func(u int), advance func(n int)) {
 // and the residual. vec numbers the vector registers: 6·nv accumulators, then nv
 // for B, then two broadcast temporaries (reused for lo and hi).
 func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int) {
-	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the %s 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, isa, width/4*nv))
+	kernel(name, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)",
+		fmt.Sprintf("%s is the %s 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, isa, width/4*nv))
 	k, b, off := RCX, RDI, RAX
 	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
 	idx := []GPPhysical{R13, R8}
@@ -78,22 +90,12 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	for r := 1; r < 6; r++ {
 		LEAQ(Mem{Base: rows[r-1], Index: R8, Scale: 1}, rows[r])
 	}
-	Load(Param("off"), off)
-	Load(Param("b"), b)
-	Load(Param("accum"), RDX)
+	loadArgs("off b accum", off, b, RDX)
 	TESTQ(RDX, RDX)
 	JZ(LabelRef(name + "_fresh"))
-	Load(Param("c"), R13)
-	Load(Param("ldc"), R8)
+	loadArgs("c ldc", R13, R8)
 	SHLQ(Imm(2), R8)
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: R13, Disp: width * v}, acc(r, v))
-		}
-		if r < 5 {
-			ADDQ(R8, R13)
-		}
-	}
+	tileRows(R13, R8, nv, width, func(m Mem, r, v int) { VMOVUPS(m, acc(r, v)) })
 	JMP(LabelRef(name + "_start"))
 	Label(name + "_fresh")
 	Load(Param("bias"), RDX)
@@ -133,20 +135,12 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 		ADDQ(U32(uint64(n*width*nv)), b)
 	})
 	c, ldc, res := RDI, RDX, RSI
-	Load(Param("c"), c)
-	Load(Param("ldc"), ldc)
+	loadArgs("c ldc", c, ldc)
 	SHLQ(Imm(2), ldc)
 	Load(Param("res"), res)
 	TESTQ(res, res)
 	JZ(LabelRef(name + "_clamp"))
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VADDPS(Mem{Base: res, Disp: width * v}, acc(r, v), acc(r, v))
-		}
-		if r < 5 {
-			ADDQ(ldc, res)
-		}
-	}
+	tileRows(res, ldc, nv, width, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
 	Label(name + "_clamp")
 	VBROADCASTSS(paramAddr("lo"), tmp(0))
 	VBROADCASTSS(paramAddr("hi"), tmp(1))
@@ -156,14 +150,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 			VMINPS(acc(r, v), tmp(1), acc(r, v))
 		}
 	}
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVUPS(acc(r, v), Mem{Base: c, Disp: width * v})
-		}
-		if r < 5 {
-			ADDQ(ldc, c)
-		}
-	}
+	tileRows(c, ldc, nv, width, func(m Mem, r, v int) { VMOVUPS(acc(r, v), m) })
 	// Next row tile: a, c and res move six rows on.
 	Load(Param("ntiles"), RDX)
 	DECQ(RDX)
@@ -181,8 +168,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	ADDQ(RDX, paramAddr("res"))
 	JMP(LabelRef(name + "_tile"))
 	Label(name + "_ret")
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // sgemmAVX2Kernel generates one 6x16 micro-kernel. With ind, B is not a packed
@@ -209,9 +195,7 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 	}
 	k, a, b, c, ldc := RCX, RSI, RDI, R8, R9
 	off := R10
-	Load(Param("k"), k)
-	Load(Param("a"), a)
-	Load(Param("b"), b)
+	loadArgs("k a b", k, a, b)
 	if ind {
 		Load(Param("off"), off)
 	}
@@ -251,36 +235,22 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 		ADDQ(Imm(uint64(24*n)), a)
 		advanceB(n)
 	})
-	Load(Param("c"), c)
-	Load(Param("ldc"), ldc)
+	loadArgs("c ldc", c, ldc)
 	SHLQ(Imm(2), ldc)
 	Load(Param("accum"), RAX)
 	TESTQ(RAX, RAX)
 	JZ(LabelRef(name + "_noacc"))
 	MOVQ(c, RDX)
-	for r := 0; r < 6; r++ {
-		VADDPS(Mem{Base: RDX}, ymm(2*r), ymm(2*r))
-		VADDPS(Mem{Base: RDX, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
-		if r < 5 {
-			ADDQ(ldc, RDX)
-		}
-	}
+	tileRows(RDX, ldc, 2, 32, func(m Mem, r, v int) { VADDPS(m, ymm(2*r+v), ymm(2*r+v)) })
 	Label(name + "_noacc")
 	if ep {
 		res := R10
 		Load(Param("res"), res)
 		TESTQ(res, res)
 		JZ(LabelRef(name + "_clamp"))
-		for r := 0; r < 6; r++ {
-			VADDPS(Mem{Base: res}, ymm(2*r), ymm(2*r))
-			VADDPS(Mem{Base: res, Disp: 32}, ymm(2*r+1), ymm(2*r+1))
-			if r < 5 {
-				ADDQ(ldc, res)
-			}
-		}
+		tileRows(res, ldc, 2, 32, func(m Mem, r, v int) { VADDPS(m, ymm(2*r+v), ymm(2*r+v)) })
 		Label(name + "_clamp")
-		Load(Param("lo"), X14)
-		Load(Param("hi"), X15)
+		loadArgs("lo hi", X14, X15)
 		VBROADCASTSS(X14, Y14)
 		VBROADCASTSS(X15, Y15)
 		for i := 0; i < 12; i++ {
@@ -288,29 +258,18 @@ func sgemmAVX2Kernel(name string, ep, ind bool) {
 			VMINPS(ymm(i), Y15, ymm(i))
 		}
 	}
-	for r := 0; r < 6; r++ {
-		VMOVUPS(ymm(2*r), Mem{Base: c})
-		VMOVUPS(ymm(2*r+1), Mem{Base: c, Disp: 32})
-		if r < 5 {
-			ADDQ(ldc, c)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	tileRows(c, ldc, 2, 32, func(m Mem, r, v int) { VMOVUPS(ymm(2*r+v), m) })
+	ret()
 }
 
 // panelRowsAVX2 generates the copy of 16 consecutive floats from each of n rows
 // (row stride ld floats) into a 16-float-wide panel: the B packing of a row-major
 // operand (pointwise convolutions, MatMul), two rows per iteration.
 func panelRowsAVX2() {
-	TEXT("panelRowsAVX2", NOSPLIT, "func(dst *float32, src *float32, ld int, n int)")
-	Pragma("noescape")
-	Doc("panelRowsAVX2 copies src[r*ld : r*ld+16] to dst[16r : 16r+16] for r < n.")
+	kernel("panelRowsAVX2", "func(dst *float32, src *float32, ld int, n int)",
+		"panelRowsAVX2 copies src[r*ld : r*ld+16] to dst[16r : 16r+16] for r < n.")
 	dst, src, ld, n := RDI, RSI, RDX, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("ld"), ld)
-	Load(Param("n"), n)
+	loadArgs("dst src ld n", dst, src, ld, n)
 	SHLQ(Imm(2), ld)
 	MOVQ(n, RAX)
 	SHRQ(Imm(1), RAX)
@@ -336,8 +295,7 @@ func panelRowsAVX2() {
 	VMOVUPS(Y0, Mem{Base: dst})
 	VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
 	Label("pr_done")
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // maxF32AVX2 generates dst[i] = max(dst[i], src[i]) over 8-float vectors with
@@ -345,26 +303,17 @@ func panelRowsAVX2() {
 // source when either is NaN, so src goes second and lanes where dst is NaN are
 // blended back from dst.
 func maxF32AVX2() {
-	TEXT("maxF32AVX2", NOSPLIT, "func(dst *float32, src *float32, n int)")
-	Pragma("noescape")
-	Doc("maxF32AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 8, NaN propagating.")
+	kernel("maxF32AVX2", "func(dst *float32, src *float32, n int)",
+		"maxF32AVX2 sets dst[i] = max(dst[i], src[i]) for i < n, n a multiple of 8, NaN propagating.")
 	dst, src, n := RDI, RSI, RCX
-	Load(Param("dst"), dst)
-	Load(Param("src"), src)
-	Load(Param("n"), n)
-	SHRQ(Imm(3), n)
-	JZ(LabelRef("mx_done"))
-	Label("mx_loop")
-	VMOVUPS(Mem{Base: dst}, Y0)
-	VMAXPS(Mem{Base: src}, Y0, Y1)
-	VCMPPS(Imm(3), Y0, Y0, Y2) // unordered: dst lane is NaN
-	VBLENDVPS(Y2, Y0, Y1, Y1)
-	VMOVUPS(Y1, Mem{Base: dst})
-	ADDQ(Imm(32), dst)
-	ADDQ(Imm(32), src)
-	DECQ(n)
-	JNZ(LabelRef("mx_loop"))
-	Label("mx_done")
-	VZEROUPPER()
-	RET()
+	loadArgs("dst src n", dst, src, n)
+	blocks("mx", n, 3, nil, func() {
+		VMOVUPS(Mem{Base: dst}, Y0)
+		VMAXPS(Mem{Base: src}, Y0, Y1)
+		VCMPPS(Imm(3), Y0, Y0, Y2) // unordered: dst lane is NaN
+		VBLENDVPS(Y2, Y0, Y1, Y1)
+		VMOVUPS(Y1, Mem{Base: dst})
+		ADDQ(Imm(32), dst)
+		ADDQ(Imm(32), src)
+	})
 }

@@ -40,5 +40,7 @@ func TestScaledRowsThreads(t *testing.T) {
 			})
 		}
 	}
-	require.Panics(t, func() { PackRowsB(4, 16, make([]float32, 64), 16).ScaledRowsThreads(make([]float32, 3), make([]float32, 64), 2) })
+	require.Panics(t, func() {
+		PackRowsB(4, 16, make([]float32, 64), 16).ScaledRowsThreads(make([]float32, 3), make([]float32, 64), 2)
+	})
 }

@@ -147,7 +147,7 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	qb := max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC(nr)))))
 	qblocks := (tiles + qb - 1) / qb
 	threads = resolveThreads(threads)
-	pbk := rowsPanelBlock(qblocks, panels, k, threads)
+	pbk := rowsPanelBlock(qblocks, panels, threads)
 	pblocks := (panels + pbk - 1) / pbk
 	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace}
 	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {

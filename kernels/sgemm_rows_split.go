@@ -6,31 +6,25 @@ package kernels
 // rowsItemsPerThread is the number of work items SgemmRows aims at per
 // thread when it has more than one: items are claimed one at a time, so a
 // thread that starts late (a worker woken from sleep, or descheduled) still
-// gets a share, and an even split does not hinge on both starting together.
-// On a small map (7x7, 14x14: one block of row tiles) the items are blocks
-// of weight panels; each reads the whole A, which is small and stays in L2,
-// and its own panels once, so finer items cost next to nothing there.
-const rowsItemsPerThread = 6
+// gets a share. On a small map (7x7, 14x14: one block of row tiles) the items
+// are blocks of weight panels, that is of output channels.
+const rowsItemsPerThread = 4
 
 // rowsPanelBlock returns the number of weight panels per work item of a
-// product of qblocks row blocks by panels panels of k reduction steps.
-// On one thread the panels are not split: an item per row block keeps the
-// rows of a block whole, which is what the activation pass wants (one call
-// over contiguous rows instead of one per row and panel block). On more,
-// panels are split until there are rowsItemsPerThread items per thread,
-// but not below two panels per item when k is short (an item is then a few
-// microseconds and the claim overhead would show).
-func rowsPanelBlock(qblocks, panels, k, threads int) int {
+// product of qblocks row blocks by panels panels. On one thread the panels
+// are not split: there is nobody to balance with, and an item per row block
+// keeps the rows of a block whole, which is what the activation pass wants
+// (one call over contiguous rows instead of one per row and panel block:
+// a 224x224 stem's 32 output channels were two 16-wide blocks, and SiLU ran
+// in 16-float calls). On more threads panels are halved until there are
+// rowsItemsPerThread items per thread, as before.
+func rowsPanelBlock(qblocks, panels, threads int) int {
 	if threads <= 1 {
 		return panels
 	}
-	minPanels := 1
-	if k < 128 {
-		minPanels = min(2, panels)
-	}
 	pbk := panels
-	for qblocks*((panels+pbk-1)/pbk) < rowsItemsPerThread*threads && pbk > minPanels {
-		pbk = max(minPanels, (pbk+1)/2)
+	for qblocks*((panels+pbk-1)/pbk) < rowsItemsPerThread*threads && pbk > 1 {
+		pbk = (pbk + 1) / 2
 	}
 	return pbk
 }

@@ -18,15 +18,18 @@ import (
 // strides with and without padding, 1-3 threads, on every dispatch path.
 func TestDepthwiseF32InPlaceRows(t *testing.T) {
 	shapes := []ConvShape{
-		{N: 1, H: 12, W: 20, C: 32, OC: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
-		{N: 2, H: 13, W: 23, C: 16, OC: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
-		{N: 1, H: 14, W: 14, C: 48, OC: 48, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
-		{N: 1, H: 15, W: 15, C: 80, OC: 80, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
-		{N: 1, H: 11, W: 17, C: 24, OC: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 2, PadBottom: 2, PadRight: 0},
-		{N: 1, H: 12, W: 18, C: 16, OC: 16, KH: 3, KW: 2, StrideH: 1, StrideW: 2, DilH: 2, DilW: 2, PadTop: 2, PadLeft: 1, PadBottom: 2, PadRight: 1},
+		{N: 1, H: 12, W: 24, C: 32, OC: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{N: 2, H: 13, W: 45, C: 16, OC: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{N: 1, H: 14, W: 44, C: 48, OC: 48, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
+		{N: 1, H: 15, W: 47, C: 80, OC: 80, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
+		{N: 1, H: 11, W: 40, C: 24, OC: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 2, PadBottom: 2, PadRight: 0},
+		{N: 1, H: 12, W: 40, C: 16, OC: 16, KH: 3, KW: 2, StrideH: 1, StrideW: 2, DilH: 2, DilW: 2, PadTop: 2, PadLeft: 1, PadBottom: 2, PadRight: 1},
 		{N: 1, H: 9, W: 16, C: 130, OC: 130, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
-		{N: 1, H: 10, W: 9, C: 8, OC: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{N: 1, H: 10, W: 30, C: 8, OC: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
 	}
+	// Rows whose edges are more than a tenth of their pixels keep the ring.
+	small := ConvShape{N: 1, H: 14, W: 14, C: 48, OC: 48, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}
+	require.False(t, newDWDirect(small.norm(), 1, 48, 48, small.OutW()).ok)
 	eps := []F32Epilogue{NoEpilogue, {Lo: 0, Hi: 6}, {Lo: NoEpilogue.Lo, Hi: NoEpilogue.Hi, Act: ActSiLU},
 		{Lo: NoEpilogue.Lo, Hi: NoEpilogue.Hi, Act: ActHardSwish}, {Lo: -1, Hi: 1, Act: ActSigmoid}}
 	forEachPath(t, func(t *testing.T) {
@@ -42,8 +45,8 @@ func TestDepthwiseF32InPlaceRows(t *testing.T) {
 			cp := (s.C + 15) &^ 15
 			inPlace, ring := toNHWC(x, s.N, s.C, s.H*s.W, cp), toNHWC(x, s.N, s.C, s.H*s.W, cp+16)
 			oh, ow := s.OutH(), s.OutW()
-			require.True(t, newDWDirect(s, 1, cp, cp, ow).ok, "shape %d takes the in-place path", si)
-			require.False(t, newDWDirect(s, 1, cp, cp+16, ow).ok, "shape %d at a wider stride takes the ring", si)
+			require.True(t, newDWDirect(s.norm(), 1, cp, cp, ow).ok, "shape %d takes the in-place path", si)
+			require.False(t, newDWDirect(s.norm(), 1, cp, cp+16, ow).ok, "shape %d at a wider stride takes the ring", si)
 			for v, ep := range eps {
 				for _, sy := range []int{cp, cp + 16} {
 					name := fmt.Sprintf("shape %d, ep %+v, sy %d", si, ep, sy)

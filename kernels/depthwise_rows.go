@@ -117,6 +117,7 @@ type DWRowsF32 struct {
 	epk         [2]float32
 	lastImg     int
 	direct      bool
+	dd          dwDirect // depthwise_rows_direct.go
 }
 
 // NewDWRowsF32 prepares the band computation of DepthwiseF32(s, pw, x, sx,
@@ -138,6 +139,7 @@ func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32
 	d.off = make([]int64, s.KH*s.KW)
 	d.epk = [2]float32{ep.Lo, ep.Hi}
 	d.direct = ep.Act == ActNone && cp == s.OC && sy == cp
+	d.dd = newDWDirect(s, pw.mult, cp, sx, d.ow)
 	return d
 }
 
@@ -145,7 +147,10 @@ func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32
 func (d *DWRowsF32) Release() {
 	f32Pool.Put(d.bandP)
 	f32Pool.Put(d.rowP)
-	d.bandP, d.rowP = nil, nil
+	if d.dd.edge != nil {
+		f32Pool.Put(d.dd.edge)
+	}
+	d.bandP, d.rowP, d.dd.edge = nil, nil, nil
 }
 
 // Rows computes output rows [oy0, oy1) of image img into y: row oy's pixels
@@ -171,6 +176,9 @@ func (d *DWRowsF32) Rows(img, oy0, oy1 int, y []float32) {
 	}
 	off, epk, sy := d.off, &d.epk, d.sy
 	for oy := oy0; oy < oy1; oy++ {
+		if d.rowInPlace(img, oy, y[(oy-oy0)*ow*sy:]) {
+			continue
+		}
 		for ki := 0; ki < s.KH; ki++ {
 			r := oy*s.StrideH + ki*s.DilH
 			slot := r % d.ring
@@ -190,17 +198,25 @@ func (d *DWRowsF32) Rows(img, oy0, oy1 int, y []float32) {
 		if !clamped && !depthwiseF32Row(band, off, taps, s.StrideW*cp*4, ow, pw.w, pw.bias, row, cp) {
 			dwRowGo(band, off, taps, s.StrideW*cp, ow, pw.w, pw.bias, row, cp)
 		}
-		lo, hi := d.ep.Lo, d.ep.Hi
-		if clamped {
-			lo, hi = NoEpilogue.Lo, NoEpilogue.Hi
-		}
-		if cp == s.OC && sy == s.OC {
-			clampActRow(dst[:ow*cp], row, lo, hi, d.ep.Act)
-			continue
-		}
-		for px := 0; px < ow; px++ {
-			clampActRow(dst[px*sy:px*sy+s.OC], row[px*cp:px*cp+s.OC], lo, hi, d.ep.Act)
-		}
+		d.epilogue(dst, clamped)
+	}
+}
+
+// epilogue stores the row scratch to dst with the clamp (unless the row
+// kernel applied it) and the activation.
+func (d *DWRowsF32) epilogue(dst []float32, clamped bool) {
+	s, cp, ow, sy := d.s, d.pw.cp, d.ow, d.sy
+	row := (*d.rowP)[:ow*cp]
+	lo, hi := d.ep.Lo, d.ep.Hi
+	if clamped {
+		lo, hi = NoEpilogue.Lo, NoEpilogue.Hi
+	}
+	if cp == s.OC && sy == s.OC {
+		clampActRow(dst[:ow*cp], row, lo, hi, d.ep.Act)
+		return
+	}
+	for px := 0; px < ow; px++ {
+		clampActRow(dst[px*sy:px*sy+s.OC], row[px*cp:px*cp+s.OC], lo, hi, d.ep.Act)
 	}
 }
 

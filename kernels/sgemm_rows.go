@@ -145,11 +145,7 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	qb := max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC(nr)))))
 	qblocks := (tiles + qb - 1) / qb
 	threads = resolveThreads(threads)
-	// Enough work items for the threads to balance, panels split last.
-	pbk := panels
-	for qblocks*((panels+pbk-1)/pbk) < 4*threads && pbk > 1 {
-		pbk = (pbk + 1) / 2
-	}
+	pbk := rowsPanelBlock(qblocks, panels, threads)
 	pblocks := (panels + pbk - 1) / pbk
 	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace}
 	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {
@@ -300,11 +296,7 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 		}
 	}
 	if rc.act != ActNone {
-		c0, c1 := p0*nr, min(p1*nr, n)
-		for r := t0 * sgMR; r < min(t1*sgMR, rc.m); r++ {
-			row := rc.c[r*rc.ldc+c0 : r*rc.ldc+c1]
-			ActF32(rc.act, row, row)
-		}
+		rc.activate(t0*sgMR, min(t1*sgMR, rc.m), p0*nr, min(p1*nr, n))
 	}
 }
 

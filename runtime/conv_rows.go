@@ -399,15 +399,7 @@ func (rp *rowsPlan) fill(p *convPlan, x []float32, nhwc bool, sx int, buf []floa
 					copy(row[j*rp.sb:j*rp.sb+c], x[(y*iw+j*rp.sw+b-left)*sx:])
 				}
 			default:
-				// NCHW: one input row per channel, scattered into the pixels.
-				sb, sw, n := rp.sb, rp.sw, jhi-jlo
-				for ci := 0; ci < c; ci++ {
-					src := x[ci*ih*iw+y*iw+jlo*sw+b-left : ci*ih*iw+(y+1)*iw]
-					dst := row[jlo*sb+ci : jlo*sb+ci+(n-1)*sb+1]
-					for i := 0; i < n; i++ {
-						dst[i*sb] = src[i*sw]
-					}
-				}
+				fillNCHWRow(row[jlo*rp.sb:jhi*rp.sb], x, c, ih*iw, y*iw+jlo*rp.sw+b-left, rp.sb, rp.sw)
 			}
 		}
 	})

@@ -43,6 +43,7 @@ const (
 	fuseDWPW     bandFusions = 1 << iota // depthwise + projection (this file)
 	fuseExpandDW                         // expansion + depthwise + projection (fuse_expand_dw.go)
 	fuseGatePW                           // squeeze-excite gate + projection (fuse_gate_pw.go)
+	fuseConvHSig                         // convolution + HardSigmoid (fuse_conv_hsig.go)
 )
 
 // withoutFusions leaves the given fusions out of a session's plan.

@@ -107,7 +107,7 @@ func (k *gatePointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	defer putF32(buf)
 	scaled := *k.pw
 	for img := 0; img < n; img++ {
-		scaled.pb = k.pw.pb.ScaledRows(gd[img*c:(img+1)*c], *buf)
+		scaled.pb = k.pw.pb.ScaledRowsThreads(gd[img*c:(img+1)*c], *buf, ctx.Threads)
 		var ri []float32
 		if res != nil {
 			ri = res[img*hw*so:]

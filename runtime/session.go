@@ -311,6 +311,7 @@ func (s *Session) plan() error {
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go
 	s.fuseExpandDepthwise()    // fuse_expand_dw.go
 	s.fuseGatePointwise()      // fuse_gate_pw.go
+	s.fuseConvHardSigmoid()    // fuse_conv_hsig.go
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}
 	for i, st := range s.steps {

@@ -1,0 +1,65 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRowsPanelBlock(t *testing.T) {
+	for _, tc := range []struct{ qblocks, panels, threads, want int }{
+		{1, 2, 1, 2},   // one thread: never split (a stem's two 16-wide panels)
+		{4, 18, 1, 18}, // nor with several row blocks
+		{1, 18, 2, 2},  // 7x7 map, 1152 channels: 9 items of 2 panels
+		{1, 42, 2, 3},  // 14x14 map, 672 channels in 16-wide panels: 14 items
+		{2, 9, 2, 2},   // 56x56, 144 channels: 2 row blocks × 5 panel blocks
+		{12, 6, 2, 6},  // enough row blocks: panels whole
+		{1, 1, 2, 1},
+		{1, 5, 4, 1},
+	} {
+		got := rowsPanelBlock(tc.qblocks, tc.panels, tc.threads)
+		require.Equal(t, tc.want, got, "%+v", tc)
+		items := tc.qblocks * ((tc.panels + got - 1) / got)
+		if tc.threads > 1 && got > 1 {
+			require.GreaterOrEqual(t, items, rowsItemsPerThread*tc.threads, "%+v", tc)
+		}
+	}
+}
+
+// TestSgemmRowsActWholeRows checks that the activation applied over whole
+// contiguous rows (ldc == n, one thread) and per row (a padded ldc, or
+// panels split over threads) gives what SgemmRows followed by ActF32 on each
+// row gives, bit for bit, for widths of one or several 16- and 64-wide panels
+// and rows that are and are not whole vectors.
+func TestSgemmRowsActWholeRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, sh := range []struct{ m, n, k int }{{49, 32, 27}, {300, 16, 24}, {196, 144, 96}, {49, 1152, 192}, {61, 24, 40}, {7, 64, 5}} {
+		for _, act := range []Act{ActSiLU, ActSigmoid, ActHardSwish} {
+			for _, th := range []int{1, 2} {
+				for _, pad := range []int{0, 16} {
+					t.Run(fmt.Sprintf("%dx%dx%d/act %d/%d threads/ldc n+%d", sh.m, sh.n, sh.k, act, th, pad), func(t *testing.T) {
+						m, n, k := sh.m, sh.n, sh.k
+						x := randF32(r, (m+6)*k)
+						off := make([]int32, k)
+						for p := range off {
+							off[p] = int32(p)
+						}
+						pb := PackRowsB(k, n, randF32(r, k*n), n)
+						bias := randF32(r, n)
+						ldc := n + pad
+						got, want := make([]float32, m*ldc), make([]float32, m*ldc)
+						SgemmRowsAct(pb, x, k, off, m, bias, got, ldc, nil, true, -2, 4, act, th)
+						SgemmRows(pb, x, k, off, m, bias, want, ldc, nil, true, -2, 4, th)
+						for i := 0; i < m; i++ {
+							row := want[i*ldc : i*ldc+n]
+							ActF32(act, row, row)
+						}
+						require.Equal(t, want, got)
+					})
+				}
+			}
+		}
+	}
+}

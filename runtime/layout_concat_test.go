@@ -16,7 +16,7 @@ import (
 func TestChannelsLastConcat(t *testing.T) {
 	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
 	cat := func(b *mb, xs ...string) string { return b.Node("Concat", xs, graph.IntAttr("axis", 1)) }
-	const nhwcCat, rows = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel"
+	const nhwcCat, rows, catBN = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel", "*runtime.nhwcConcatBNKernel"
 	cases := []struct {
 		name  string
 		x     []int
@@ -54,7 +54,8 @@ func TestChannelsLastConcat(t *testing.T) {
 		// DenseNet: Concat → BatchNormalization → Relu → Conv layers, a
 		// transition (AveragePool, outside the pass), and a LeakyRelu after a
 		// MaxPool (not fused into a convolution) in the chain.
-		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 4, "runtime.KernelFunc": 1 /* LeakyRelu: every Relu folded */}, build: func(b *mb) {
+		// Each Concat → BatchNormalization → Relu is one nhwcConcatBNKernel.
+		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 0, catBN: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 1, "runtime.KernelFunc": 1 /* LeakyRelu: every Relu folded */}, build: func(b *mb) {
 			bn := func(x string, c int) string {
 				v := make([]float32, c)
 				for i := range v {
@@ -109,6 +110,23 @@ func TestChannelsLastConcat(t *testing.T) {
 			c := shuffle(cat(b, a, relu(b, b.conv("x", 8, 20, 1, 1, 0, 1, true))), 40)
 			c = shuffle(cat(b, slice(c, 0, 20), relu(b, b.conv(slice(c, 20, 1<<40), 20, 20, 1, 1, 0, 1, true))), 40)
 			b.Output(b.Node("GlobalAveragePool", []string{b.conv(c, 40, 16, 1, 1, 0, 1, true)}))
+		}},
+		// Concat → BatchNormalization with growth 12 (padded pixel strides,
+		// channels outside the 16-lane blocks), an NCHW input (from outside
+		// the pass) and no Relu; batch 2.
+		{name: "concat into batchnorm, odd widths, NCHW input", x: []int{2, 8, 7, 7}, count: map[string]int{nhwcCat: 0, catBN: 2}, build: func(b *mb) {
+			bn := func(x string, c int) string {
+				v := make([]float32, c)
+				for i := range v {
+					v[i] = 0.5 + float32(i%5)*0.2
+				}
+				return b.Node("BatchNormalization", []string{x, b.RandInit("s", []int{c}, 1), b.RandInit("b", []int{c}, 0.5),
+					b.RandInit("m", []int{c}, 0.3), b.Init("v", graph.FromFloat32([]int{c}, v))})
+			}
+			f := relu(b, b.conv("x", 8, 12, 3, 1, 1, 1, true))
+			g := b.conv(relu(b, bn(cat(b, f, b.Node("Sigmoid", []string{"x"})), 20)), 20, 12, 3, 1, 1, 1, true)
+			h := b.conv(bn(cat(b, f, g, relu(b, b.conv(g, 12, 36, 1, 1, 0, 1, true))), 60), 60, 8, 1, 1, 0, 1, true)
+			b.Output(h)
 		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))

@@ -236,6 +236,7 @@ func (s *Session) planChannelsLast() {
 		}
 	}
 	s.foldChannelsLastRelu() // layout_elementwise.go
+	s.fuseConcatBatchNorms() // layout_concat.go
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

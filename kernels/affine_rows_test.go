@@ -53,5 +53,7 @@ func TestAffineRowsF32(t *testing.T) {
 			}
 		})
 	}
-	require.Panics(t, func() { AffineRowsF32(make([]float32, 8), 4, 2, 8, make([]float32, 8), make([]float32, 8), make([]float32, 16), 8, 0, 1) })
+	require.Panics(t, func() {
+		AffineRowsF32(make([]float32, 8), 4, 2, 8, make([]float32, 8), make([]float32, 8), make([]float32, 16), 8, 0, 1)
+	})
 }

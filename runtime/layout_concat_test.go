@@ -16,7 +16,7 @@ import (
 func TestChannelsLastConcat(t *testing.T) {
 	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
 	cat := func(b *mb, xs ...string) string { return b.Node("Concat", xs, graph.IntAttr("axis", 1)) }
-	const nhwcCat, rows, catBN = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel", "*runtime.nhwcConcatBNKernel"
+	const nhwcCat, rows, catBN, shuf = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel", "*runtime.nhwcConcatBNKernel", "*runtime.nhwcShuffleKernel"
 	cases := []struct {
 		name  string
 		x     []int
@@ -96,7 +96,9 @@ func TestChannelsLastConcat(t *testing.T) {
 		// ShuffleNet units: channel shuffle (Reshape, Transpose, Reshape)
 		// and the channel split (two Slices) between channels-last steps
 		// (layout_shuffle.go); 20 channels a branch (padded pixel stride).
-		{name: "shufflenet units", x: []int{1, 8, 10, 10}, count: map[string]int{"*runtime.channelShuffleKernel": 2, "*runtime.nhwcSliceKernel": 2, rows: 4, nhwcCat: 2}, build: func(b *mb) {
+		// The Concat, shuffle and Slices of a unit boundary are one
+		// nhwcShuffleKernel (layout_shuffle_fuse.go).
+		{name: "shufflenet units", x: []int{1, 8, 10, 10}, count: map[string]int{"*runtime.channelShuffleKernel": 0, "*runtime.nhwcSliceKernel": 0, rows: 4, nhwcCat: 0, shuf: 2}, build: func(b *mb) {
 			shuffle := func(x string, c int) string {
 				r := b.Node("Reshape", []string{x, b.Init("shape", graph.FromInt64([]int{5}, []int64{1, 2, int64(c / 2), 10, 10}))})
 				r = b.Node("Transpose", []string{r}, graph.IntsAttr("perm", []int{0, 2, 1, 3, 4}))
@@ -127,6 +129,23 @@ func TestChannelsLastConcat(t *testing.T) {
 			g := b.conv(relu(b, bn(cat(b, f, b.Node("Sigmoid", []string{"x"})), 20)), 20, 12, 3, 1, 1, 1, true)
 			h := b.conv(bn(cat(b, f, g, relu(b, b.conv(g, 12, 36, 1, 1, 0, 1, true))), 60), 60, 8, 1, 1, 0, 1, true)
 			b.Output(h)
+		}},
+		// Batch 2; a shuffle in four groups (a general permutation) that
+		// reads a Concat; Slices that do not split the map in halves.
+		{name: "shuffles in groups, batch 2", x: []int{2, 8, 6, 6}, count: map[string]int{"*runtime.channelShuffleKernel": 0, "*runtime.nhwcSliceKernel": 0, nhwcCat: 0, shuf: 2}, build: func(b *mb) {
+			shuffle := func(x string, c, g int) string {
+				r := b.Node("Reshape", []string{x, b.Init("shape", graph.FromInt64([]int{5}, []int64{2, int64(g), int64(c / g), 6, 6}))})
+				r = b.Node("Transpose", []string{r}, graph.IntsAttr("perm", []int{0, 2, 1, 3, 4}))
+				return b.Node("Reshape", []string{r, b.Init("shape", graph.FromInt64([]int{4}, []int64{2, -1, 6, 6}))})
+			}
+			slice := func(x string, lo, hi int64) string {
+				return b.Node("Slice", []string{x, b.Init("starts", graph.FromInt64([]int{1}, []int64{lo})),
+					b.Init("ends", graph.FromInt64([]int{1}, []int64{hi})), b.Init("axes", graph.FromInt64([]int{1}, []int64{1}))})
+			}
+			a := relu(b, b.conv("x", 8, 20, 3, 1, 1, 1, true))
+			c := shuffle(cat(b, a, relu(b, b.conv("x", 8, 12, 1, 1, 0, 1, true))), 32, 4)
+			c = shuffle(cat(b, slice(c, 3, 13), relu(b, b.conv(slice(c, 13, 32), 19, 22, 1, 1, 0, 1, true))), 32, 2)
+			b.Output(b.Node("GlobalAveragePool", []string{b.conv(c, 32, 16, 1, 1, 0, 1, true)}))
 		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))

@@ -235,8 +235,9 @@ func (s *Session) planChannelsLast() {
 			s.steps[i].kernel = &nhwcGlobalPoolKernel{isMax: k.isMax, c: channels(st.in[0])}
 		}
 	}
-	s.foldChannelsLastRelu() // layout_elementwise.go
-	s.fuseConcatBatchNorms() // layout_concat.go
+	s.foldChannelsLastRelu()    // layout_elementwise.go
+	s.fuseConcatBatchNorms()    // layout_concat.go
+	s.fuseShuffleConcatSlices() // layout_shuffle_fuse.go
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

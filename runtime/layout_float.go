@@ -235,9 +235,10 @@ func (s *Session) planChannelsLast() {
 			s.steps[i].kernel = &nhwcGlobalPoolKernel{isMax: k.isMax, c: channels(st.in[0])}
 		}
 	}
-	s.foldChannelsLastRelu()    // layout_elementwise.go
-	s.fuseConcatBatchNorms()    // layout_concat.go
-	s.fuseShuffleConcatSlices() // layout_shuffle_fuse.go
+	s.foldChannelsLastRelu() // layout_elementwise.go
+	// layout_concat.go, layout_shuffle_fuse.go
+	s.fuseConcatBatchNorms()
+	s.fuseShuffleConcatSlices()
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

@@ -193,14 +193,7 @@ func depthwiseConvAsm(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqPar
 			if direct {
 				copy(tmp[s.PadLeft*cp:], row)
 			} else {
-				for x := 0; x < s.W; x++ {
-					px := tmp[(s.PadLeft+x)*cp : (s.PadLeft+x+1)*cp]
-					src := row[x*s.C : (x+1)*s.C]
-					for c := 0; c < d.oc; c++ {
-						px[c] = src[c/d.mult]
-					}
-					clear(px[d.oc:])
-				}
+				spreadChannels(tmp[s.PadLeft*cp:(s.PadLeft+s.W)*cp], row, s.W, s.C, cp, d.oc, d.mult)
 			}
 		}
 		dwPairs(dst, tmp, wp, cp, s.DilW)

@@ -61,15 +61,7 @@ func depthwiseVNNI(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqParams
 		case direct:
 			copy(mid, in[(n*s.H+iy)*s.W*s.C:(n*s.H+iy+1)*s.W*s.C])
 		default:
-			row := in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
-			for x := 0; x < s.W; x++ {
-				px := mid[x*cp : (x+1)*cp]
-				src := row[x*s.C : (x+1)*s.C]
-				for c := 0; c < d.oc; c++ {
-					px[c] = src[c/d.mult]
-				}
-				clear(px[d.oc:])
-			}
+			spreadChannels(mid, in[(n*s.H+iy)*s.W*s.C:(n*s.H+iy+1)*s.W*s.C], s.W, s.C, cp, d.oc, d.mult)
 		}
 		_ = tmp[(wp+3*s.DilW)*cp-1]
 		_ = dst[wp*pix-1]

@@ -103,6 +103,10 @@ var poolCases = []PoolShape{
 	{N: 1, H: 7, W: 7, C: 1280, KH: 7, KW: 7},
 	{N: 2, H: 14, W: 14, C: 200, KH: 14, KW: 14},
 	{N: 1, H: 56, W: 56, C: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+	// Few channels (qMaxPoolRows): ShuffleNetV2's stem pool, and dilated
+	// columns with windows that start in the padding.
+	{N: 2, H: 112, W: 112, C: 24, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+	{N: 1, H: 6, W: 11, C: 31, KH: 2, KW: 3, StrideH: 3, StrideW: 1, PadTop: 1, PadLeft: 3, PadBottom: 2, PadRight: 3, DilW: 2},
 }
 
 // refQPools is the direct definition of QMaxPool and of QAvgPool with input

@@ -66,6 +66,10 @@ func QMaxPool(s PoolShape, in, out []int8, threads int) {
 	s = s.mustValidate(len(in), len(out))
 	oh, ow := s.OutH(), s.OutW()
 	threads = min(resolveThreads(threads), max(1, s.N*oh*ow*s.C*s.KH*s.KW/(64*1024)))
+	if s.C < 32 && s.KH*s.KW > 1 {
+		qMaxPoolRows(s, in, out, threads)
+		return
+	}
 	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, y := r/oh, r%oh

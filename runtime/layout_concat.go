@@ -11,8 +11,10 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // concatChannelsLast reports whether a step is a Concat of rank-4 float32
@@ -53,17 +55,17 @@ func newNHWCConcatKernel(st step, nhwc map[int]bool, channels func(id int) int) 
 	return k
 }
 
-func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+// geometry checks the inputs and returns the batch and the map size.
+func (k *nhwcConcatKernel) geometry(in []*graph.Tensor) (n, h, w int, err error) {
 	if len(in) != len(k.c) {
-		return nil, fmt.Errorf("channels-last Concat: got %d inputs, want %d", len(in), len(k.c))
+		return 0, 0, 0, fmt.Errorf("channels-last Concat: got %d inputs, want %d", len(in), len(k.c))
 	}
 	if err := checkInputs(in, len(in)); err != nil {
-		return nil, err
+		return 0, 0, 0, err
 	}
-	var n, h, w int
 	for i, x := range in {
 		if x.DType != graph.Float32 || len(x.Shape) != 4 {
-			return nil, fmt.Errorf("channels-last Concat: input %d is %s %v, want float32 rank 4", i, x.DType, x.Shape)
+			return 0, 0, 0, fmt.Errorf("channels-last Concat: input %d is %s %v, want float32 rank 4", i, x.DType, x.Shape)
 		}
 		want := []int{x.Shape[0], k.c[i], x.Shape[2], x.Shape[3]}
 		if k.inNHWC[i] {
@@ -82,9 +84,17 @@ func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		}
 		for a := range want {
 			if x.Shape[a] != want[a] {
-				return nil, fmt.Errorf("channels-last Concat: input %d has shape %v, want %v", i, x.Shape, want)
+				return 0, 0, 0, fmt.Errorf("channels-last Concat: input %d has shape %v, want %v", i, x.Shape, want)
 			}
 		}
+	}
+	return n, h, w, nil
+}
+
+func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	n, h, w, err := k.geometry(in)
+	if err != nil {
+		return nil, err
 	}
 	plane := h * w
 	if k.outNHWC {
@@ -148,4 +158,103 @@ func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		}
 	})
 	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, k.total, h, w}, Data: y}}, nil
+}
+
+// nhwcConcatBNKernel is a channels-last Concat whose only reader is an
+// inference BatchNormalization (and the Relu folded into it): DenseNet's
+// pre-activation layers. The Concat copied every earlier feature map once
+// more and the BatchNormalization read and wrote the copy again; here each
+// input is normalised straight into its channels of the output, one pass.
+type nhwcConcatBNKernel struct {
+	cat  *nhwcConcatKernel
+	a, b []float32 // per output channel
+	relu bool
+}
+
+// fuseConcatBatchNorms merges each channels-last Concat into the
+// channels-last BatchNormalization that alone reads it. It runs at the end of
+// the layout pass, after foldChannelsLastRelu.
+func (s *Session) fuseConcatBatchNorms() {
+	readers := map[int][]int{}
+	for i, st := range s.steps {
+		for _, id := range st.in {
+			if id >= 0 {
+				readers[id] = append(readers[id], i)
+			}
+		}
+	}
+	producer := map[int]int{}
+	for i, st := range s.steps {
+		if k, ok := st.kernel.(*nhwcConcatKernel); ok && k.outNHWC && !s.keep[st.out[0]] && len(readers[st.out[0]]) == 1 {
+			producer[st.out[0]] = i
+		}
+	}
+	removed := make([]bool, len(s.steps))
+	for j, st := range s.steps {
+		bn, ok := st.kernel.(*nhwcBatchNormKernel)
+		if !ok || len(st.in) == 0 || st.in[0] < 0 {
+			continue
+		}
+		i, ok := producer[st.in[0]]
+		if !ok || readers[st.in[0]][0] != j {
+			continue
+		}
+		cat := s.steps[i].kernel.(*nhwcConcatKernel)
+		if cat.total != len(bn.a) {
+			continue
+		}
+		s.steps[j].kernel = &nhwcConcatBNKernel{cat: cat, a: bn.a, b: bn.b, relu: bn.relu}
+		s.steps[j].in = append([]int(nil), s.steps[i].in...)
+		removed[i] = true
+	}
+	kept := s.steps[:0]
+	for i, st := range s.steps {
+		if !removed[i] {
+			kept = append(kept, st)
+		}
+	}
+	s.steps = kept
+}
+
+func (k *nhwcConcatBNKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	n, h, w, err := k.cat.geometry(in)
+	if err != nil {
+		return nil, err
+	}
+	plane := h * w
+	so := pixelStride(k.cat.total)
+	y := ctx.AllocF32(n * plane * so)
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if k.relu {
+		lo = 0
+	}
+	// Rows of pixels: each input's channels normalised into place, then the
+	// stride's padding cleared.
+	nnParallel(min(ctx.Threads, max(1, len(y)/parallelMinWork)), n*h, func(r0, r1 int) {
+		p0, np := r0*w, (r1-r0)*w
+		off := 0
+		for i, x := range in {
+			c, xd := k.cat.c[i], x.F32()
+			a, b := k.a[off:off+c], k.b[off:off+c]
+			if k.cat.inNHWC[i] {
+				sx := pixelStride(c)
+				kernels.AffineRowsF32(xd[p0*sx:], sx, np, c, a, b, y[p0*so+off:], so, lo, hi)
+			} else {
+				for p := p0; p < p0+np; p++ {
+					img, q := p/plane, p%plane
+					yp := y[p*so+off : p*so+off+c]
+					for ch := range yp {
+						yp[ch] = min(max(a[ch]*xd[(img*c+ch)*plane+q]+b[ch], lo), hi)
+					}
+				}
+			}
+			off += c
+		}
+		if so > k.cat.total {
+			for p := p0; p < p0+np; p++ {
+				clear(y[p*so+k.cat.total : (p+1)*so])
+			}
+		}
+	})
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, h, w, so}, Data: y}}, nil
 }

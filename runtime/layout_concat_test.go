@@ -16,7 +16,7 @@ import (
 func TestChannelsLastConcat(t *testing.T) {
 	relu := func(b *mb, x string) string { return b.Node("Relu", []string{x}) }
 	cat := func(b *mb, xs ...string) string { return b.Node("Concat", xs, graph.IntAttr("axis", 1)) }
-	const nhwcCat, rows = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel"
+	const nhwcCat, rows, catBN, shuf = "*runtime.nhwcConcatKernel", "*runtime.rowsConvKernel", "*runtime.nhwcConcatBNKernel", "*runtime.nhwcShuffleKernel"
 	cases := []struct {
 		name  string
 		x     []int
@@ -54,7 +54,8 @@ func TestChannelsLastConcat(t *testing.T) {
 		// DenseNet: Concat → BatchNormalization → Relu → Conv layers, a
 		// transition (AveragePool, outside the pass), and a LeakyRelu after a
 		// MaxPool (not fused into a convolution) in the chain.
-		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 4, "runtime.KernelFunc": 1 /* LeakyRelu: every Relu folded */}, build: func(b *mb) {
+		// Each Concat → BatchNormalization → Relu is one nhwcConcatBNKernel.
+		{name: "pre-activation dense block", x: []int{1, 8, 8, 8}, count: map[string]int{nhwcCat: 0, catBN: 3, rows: 7, "*runtime.nhwcBatchNormKernel": 1, "runtime.KernelFunc": 1 /* LeakyRelu: every Relu folded */}, build: func(b *mb) {
 			bn := func(x string, c int) string {
 				v := make([]float32, c)
 				for i := range v {
@@ -95,7 +96,9 @@ func TestChannelsLastConcat(t *testing.T) {
 		// ShuffleNet units: channel shuffle (Reshape, Transpose, Reshape)
 		// and the channel split (two Slices) between channels-last steps
 		// (layout_shuffle.go); 20 channels a branch (padded pixel stride).
-		{name: "shufflenet units", x: []int{1, 8, 10, 10}, count: map[string]int{"*runtime.channelShuffleKernel": 2, "*runtime.nhwcSliceKernel": 2, rows: 4, nhwcCat: 2}, build: func(b *mb) {
+		// The Concat, shuffle and Slices of a unit boundary are one
+		// nhwcShuffleKernel (layout_shuffle_fuse.go).
+		{name: "shufflenet units", x: []int{1, 8, 10, 10}, count: map[string]int{"*runtime.channelShuffleKernel": 0, "*runtime.nhwcSliceKernel": 0, rows: 4, nhwcCat: 0, shuf: 2}, build: func(b *mb) {
 			shuffle := func(x string, c int) string {
 				r := b.Node("Reshape", []string{x, b.Init("shape", graph.FromInt64([]int{5}, []int64{1, 2, int64(c / 2), 10, 10}))})
 				r = b.Node("Transpose", []string{r}, graph.IntsAttr("perm", []int{0, 2, 1, 3, 4}))
@@ -109,6 +112,40 @@ func TestChannelsLastConcat(t *testing.T) {
 			c := shuffle(cat(b, a, relu(b, b.conv("x", 8, 20, 1, 1, 0, 1, true))), 40)
 			c = shuffle(cat(b, slice(c, 0, 20), relu(b, b.conv(slice(c, 20, 1<<40), 20, 20, 1, 1, 0, 1, true))), 40)
 			b.Output(b.Node("GlobalAveragePool", []string{b.conv(c, 40, 16, 1, 1, 0, 1, true)}))
+		}},
+		// Concat → BatchNormalization with growth 12 (padded pixel strides,
+		// channels outside the 16-lane blocks), an NCHW input (from outside
+		// the pass) and no Relu; batch 2.
+		{name: "concat into batchnorm, odd widths, NCHW input", x: []int{2, 8, 7, 7}, count: map[string]int{nhwcCat: 0, catBN: 2}, build: func(b *mb) {
+			bn := func(x string, c int) string {
+				v := make([]float32, c)
+				for i := range v {
+					v[i] = 0.5 + float32(i%5)*0.2
+				}
+				return b.Node("BatchNormalization", []string{x, b.RandInit("s", []int{c}, 1), b.RandInit("b", []int{c}, 0.5),
+					b.RandInit("m", []int{c}, 0.3), b.Init("v", graph.FromFloat32([]int{c}, v))})
+			}
+			f := relu(b, b.conv("x", 8, 12, 3, 1, 1, 1, true))
+			g := b.conv(relu(b, bn(cat(b, f, b.Node("Sigmoid", []string{"x"})), 20)), 20, 12, 3, 1, 1, 1, true)
+			h := b.conv(bn(cat(b, f, g, relu(b, b.conv(g, 12, 36, 1, 1, 0, 1, true))), 60), 60, 8, 1, 1, 0, 1, true)
+			b.Output(h)
+		}},
+		// Batch 2; a shuffle in four groups (a general permutation) that
+		// reads a Concat; Slices that do not split the map in halves.
+		{name: "shuffles in groups, batch 2", x: []int{2, 8, 6, 6}, count: map[string]int{"*runtime.channelShuffleKernel": 0, "*runtime.nhwcSliceKernel": 0, nhwcCat: 0, shuf: 2}, build: func(b *mb) {
+			shuffle := func(x string, c, g int) string {
+				r := b.Node("Reshape", []string{x, b.Init("shape", graph.FromInt64([]int{5}, []int64{2, int64(g), int64(c / g), 6, 6}))})
+				r = b.Node("Transpose", []string{r}, graph.IntsAttr("perm", []int{0, 2, 1, 3, 4}))
+				return b.Node("Reshape", []string{r, b.Init("shape", graph.FromInt64([]int{4}, []int64{2, -1, 6, 6}))})
+			}
+			slice := func(x string, lo, hi int64) string {
+				return b.Node("Slice", []string{x, b.Init("starts", graph.FromInt64([]int{1}, []int64{lo})),
+					b.Init("ends", graph.FromInt64([]int{1}, []int64{hi})), b.Init("axes", graph.FromInt64([]int{1}, []int64{1}))})
+			}
+			a := relu(b, b.conv("x", 8, 20, 3, 1, 1, 1, true))
+			c := shuffle(cat(b, a, relu(b, b.conv("x", 8, 12, 1, 1, 0, 1, true))), 32, 4)
+			c = shuffle(cat(b, slice(c, 3, 13), relu(b, b.conv(slice(c, 13, 32), 19, 22, 1, 1, 0, 1, true))), 32, 2)
+			b.Output(b.Node("GlobalAveragePool", []string{b.conv(c, 32, 16, 1, 1, 0, 1, true)}))
 		}},
 		{name: "input from outside the pass", x: []int{1, 16, 6, 6}, count: map[string]int{nhwcCat: 1, rows: 2}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 16, 16, 1, 1, 0, 1, true))

@@ -236,6 +236,9 @@ func (s *Session) planChannelsLast() {
 		}
 	}
 	s.foldChannelsLastRelu() // layout_elementwise.go
+	// layout_concat.go, layout_shuffle_fuse.go
+	s.fuseConcatBatchNorms()
+	s.fuseShuffleConcatSlices()
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

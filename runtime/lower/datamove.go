@@ -83,6 +83,9 @@ func (l *lowerer) lowerTranspose(n *graph.Node) error {
 	if x == nil {
 		return notLowered("its input is not quantized")
 	}
+	if l.lowerChannelShuffle(n, x) {
+		return nil
+	}
 	if x.reshaped() {
 		s, err := l.plainI8(x)
 		if err != nil {

@@ -35,6 +35,7 @@ func (l *lowerer) finish() (*graph.Model, error) {
 	}
 	l.fuseQuantizeRelayout(roots)
 	l.mergeRelayouts(roots)
+	l.fuseChannelShuffles(roots)
 	nodes := l.liveNodes(roots)
 	ng := &graph.Graph{Name: l.g.Name, Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
 	for _, v := range l.g.Inputs {

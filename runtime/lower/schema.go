@@ -322,6 +322,7 @@ func init() {
 	reg("Dequantize", inferRelayoutLike(graph.Float32))
 	reg("DynamicQuantize", inferDynQuant)
 	reg("Relayout", inferRelayoutLike(graph.Undefined))
+	reg("ChannelShuffle", inferChannelShuffle)
 	reg("QLUT", graph.InferPassThrough(graph.Int8))
 	reg("QBinary", inferQBinary)
 	reg("QSoftmax", graph.InferPassThrough(graph.Int8))

@@ -1,0 +1,32 @@
+package kernels
+
+// AffineRowsF32 writes y = clamp(a·x + b, lo, hi) per channel for n pixels of
+// c channels: x at pixel stride sx, y at pixel stride sy (both at least c);
+// only the c channels of each output pixel are written. It is an inference
+// BatchNormalization (and the Relu after it) of a channels-last map, written
+// into its place in a wider one: DenseNet's Concat → BatchNormalization →
+// Relu becomes one such call per concatenated map. The channels in whole
+// 16-lane blocks run on the AVX-512 depthwise row kernel (one tap); the rest,
+// and CPUs without AVX-512, in Go.
+func AffineRowsF32(x []float32, sx, n, c int, a, b []float32, y []float32, sy int, lo, hi float32) {
+	if n <= 0 || c <= 0 {
+		return
+	}
+	if sx < c || sy < c || len(a) < c || len(b) < c || len(x) < (n-1)*sx+c || len(y) < (n-1)*sy+c {
+		panic("kernels.AffineRowsF32: strides below the channel count or buffers too short")
+	}
+	cv := c &^ 15
+	ep := [2]float32{lo, hi}
+	if cv == 0 || !dwRowF32Wide(x, []int64{0}, 1, sx*4, n, a, b, y, cv, sy, &ep) {
+		cv = 0
+	}
+	if cv == c {
+		return
+	}
+	for p := 0; p < n; p++ {
+		xs, ys := x[p*sx+cv:p*sx+c], y[p*sy+cv:p*sy+c]
+		for k, v := range xs {
+			ys[k] = min(max(a[cv+k]*v+b[cv+k], lo), hi)
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestAffineRowsF32 checks AffineRowsF32 against the definition: channel
+// counts below, at and above the 16-lane blocks, strides wider than the
+// channels, a Relu clamp and none; the channels of y outside each pixel's c
+// are left untouched.
+func TestAffineRowsF32(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	inf := float32(math.Inf(1))
+	for _, tc := range []struct {
+		n, c, sx, sy int
+		lo, hi       float32
+	}{
+		{n: 37, c: 64, sx: 64, sy: 256, lo: 0, hi: inf},
+		{n: 5, c: 32, sx: 48, sy: 32, lo: -inf, hi: inf},
+		{n: 9, c: 7, sx: 16, sy: 20, lo: 0, hi: inf},
+		{n: 11, c: 45, sx: 48, sy: 96, lo: -0.5, hi: 0.75},
+		{n: 1, c: 16, sx: 16, sy: 16, lo: 0, hi: 6},
+	} {
+		t.Run(fmt.Sprintf("n%d c%d sx%d sy%d", tc.n, tc.c, tc.sx, tc.sy), func(t *testing.T) {
+			x := make([]float32, tc.n*tc.sx)
+			for i := range x {
+				x[i] = rng.Float32()*4 - 2
+			}
+			a, b := make([]float32, tc.c), make([]float32, tc.c)
+			for i := range a {
+				a[i], b[i] = rng.Float32()*2-1, rng.Float32()-0.5
+			}
+			y := make([]float32, tc.n*tc.sy)
+			for i := range y {
+				y[i] = 42
+			}
+			AffineRowsF32(x, tc.sx, tc.n, tc.c, a, b, y, tc.sy, tc.lo, tc.hi)
+			for p := 0; p < tc.n; p++ {
+				for k := 0; k < tc.sy; k++ {
+					got := y[p*tc.sy+k]
+					if k >= tc.c {
+						require.Equal(t, float32(42), got, "pixel %d channel %d is not its to write", p, k)
+						continue
+					}
+					want := min(max(float64(a[k])*float64(x[p*tc.sx+k])+float64(b[k]), float64(tc.lo)), float64(tc.hi))
+					require.InDelta(t, want, got, 1e-5, "pixel %d channel %d", p, k)
+				}
+			}
+		})
+	}
+	require.Panics(t, func() {
+		AffineRowsF32(make([]float32, 8), 4, 2, 8, make([]float32, 8), make([]float32, 8), make([]float32, 16), 8, 0, 1)
+	})
+}

@@ -29,10 +29,11 @@ type Stats struct {
 	Identities int // Identity / inference Dropout nodes removed
 	Folded     int // nodes replaced by their constant outputs
 	Dead       int // nodes whose outputs nobody reads
+	Pads       int // zero Pads folded into the Conv or AveragePool after them
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead", s.Constants, s.Identities, s.Folded, s.Dead)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads", s.Constants, s.Identities, s.Folded, s.Dead, s.Pads)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -61,6 +62,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 		return st, err
 	}
 	st.Folded = n
+	st.Pads = foldPads(g, keep)
 	st.Dead = removeDead(g, keep)
 	return st, nil
 }

@@ -192,7 +192,7 @@ func identityLike(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) 
 				return false
 			}
 			if b, ok := t.Data.([]bool); !ok || len(b) != 1 || b[0] {
-				return false
+				return zeroDropoutRatio(g, n) // training mode drops nothing at ratio 0
 			}
 		}
 		return true

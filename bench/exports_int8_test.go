@@ -35,8 +35,11 @@ func exportedFiles(t *testing.T) []string {
 // TestExportedModelsInt8AgreeWithORT quantizes each exported model as `bench cpu`
 // does (PERCENTILE_ASYM on 8 synthetic inputs), then runs the QDQ file through our
 // int8 executor and through ONNX Runtime on one input and compares the outputs
-// (SQNR of ours against ORT's). Both executors requantize in float, so they should
-// agree to within a few rounding steps at every layer:
+// (SQNR of ours against ORT's). Both executors requantize in float, but rounding
+// ties and the order of float sums differ, and one-step differences compound
+// through a deep random-weight network (MobileNetV2/V3 land at 19-23 dB, most
+// CNNs at 34-37 dB, AlexNet and VGG bit-exact): the 10 dB floor catches a wrong
+// operator or layout, not rounding drift:
 //
 //	WARBOY_BENCH_MODEL=$PWD/out/bench-models-unseen/resnet18.onnx go test ./bench -run TestExportedModelsInt8AgreeWithORT -v
 func TestExportedModelsInt8AgreeWithORT(t *testing.T) {
@@ -70,8 +73,13 @@ func TestExportedModelsInt8AgreeWithORT(t *testing.T) {
 					sig += float64(b[i]) * float64(b[i])
 					noise += (float64(a[i]) - float64(b[i])) * (float64(a[i]) - float64(b[i]))
 				}
-				sqnr := 10 * math.Log10(sig/math.Max(noise, 1e-300))
 				d, scale := maxAbsDiff(a, b)
+				if noise == 0 {
+					// Identical (random-weight EfficientNets quantize their tiny logits to all zeros).
+					t.Logf("%s: int8 ours and ORT identical (max |ORT| = %.3g)", o.Name, scale)
+					continue
+				}
+				sqnr := 10 * math.Log10(sig/noise)
 				t.Logf("%s: int8 ours vs ORT SQNR %.1f dB, max |ours - ORT| / max |ORT| = %.3g", o.Name, sqnr, d/scale)
 				require.GreaterOrEqual(t, sqnr, 10.0, "int8 output %s differs from ONNX Runtime's", o.Name)
 			}

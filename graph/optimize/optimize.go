@@ -26,7 +26,7 @@ type Options struct {
 // Stats counts what a run of Optimize changed.
 type Stats struct {
 	Constants  int // Constant nodes turned into initializers
-	Identities int // Identity / inference Dropout nodes removed
+	Identities int // Identity / inference Dropout / zero Pad nodes removed
 	Folded     int // nodes replaced by their constant outputs
 	Dead       int // nodes whose outputs nobody reads
 	Pads       int // zero Pads folded into the Conv or AveragePool after them
@@ -63,6 +63,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	}
 	st.Folded = n
 	st.Pads = foldPads(g, keep)
+	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
 	st.Dead = removeDead(g, keep)
 	return st, nil
 }
@@ -179,6 +180,8 @@ func identityLike(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) 
 	switch {
 	case isOp(n, "Identity"):
 		return len(n.Outputs) == 1
+	case isOp(n, "Pad"):
+		return padsNothing(g, n)
 	case isOp(n, "Dropout"):
 		if len(n.Outputs) > 1 && n.Outputs[1] != "" && (len(cons[n.Outputs[1]]) > 0 || g.IsGraphOutput(n.Outputs[1])) {
 			return false

@@ -70,3 +70,58 @@ func TestTrainingDropoutOfRatioZero(t *testing.T) {
 		})
 	}
 }
+
+// TestPadOfZeros: Swin's F.pad to a multiple of the window size pads nothing at
+// 224x224, but its pads come out of Shape -> Gather -> Mod -> Concat; once folded
+// the Pad is the identity and goes. A Pad that pads stays.
+func TestPadOfZeros(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		side    int // H and W of x; the pads are side mod 4 at the end of H and W
+		mode    string
+		removed bool
+	}{
+		{name: "pads folded to zeros", side: 8, removed: true},
+		{name: "reflect, zeros", side: 4, mode: "reflect", removed: true},
+		{name: "pads one", side: 5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(8))
+			pad := node("Pad", []string{"x", "pads"}, []string{"p"})
+			if c.mode != "" {
+				pad.SetAttrString("mode", c.mode)
+			}
+			m := &graph.Model{Graph: &graph.Graph{
+				Name: "pad0",
+				Nodes: []*graph.Node{
+					node("Shape", []string{"x"}, []string{"shape"}),
+					node("Gather", []string{"shape", "i3"}, []string{"w"}, intAttr("axis", 0)),
+					node("Mod", []string{"w", "four"}, []string{"r"}),
+					node("Concat", []string{"zeros6", "r", "r"}, []string{"pads"}, intAttr("axis", 0)),
+					pad,
+					node("Relu", []string{"p"}, []string{"y"}),
+				},
+				Inputs:  []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.ShapeOf(1, 2, c.side, c.side), HasShape: true}},
+				Outputs: []*graph.Value{{Name: "y", DType: graph.Float32}},
+				Initializers: map[string]*graph.Tensor{
+					"i3": graph.FromInt64([]int{1}, []int64{3}), "four": graph.FromInt64([]int{1}, []int64{4}),
+					"zeros6": graph.FromInt64([]int{6}, make([]int64, 6)),
+				},
+				Values: map[string]*graph.Value{},
+			}, IRVersion: 8, Opsets: map[string]int64{"": 13}, Metadata: map[string]string{}}
+			in := map[string]*graph.Tensor{"x": randF32(rng, 1, 2, c.side, c.side)}
+			want := run(t, cloneGraph(m), in)
+			_, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+			require.NoError(t, err)
+			ops := opTypes(m.Graph)
+			if c.removed {
+				assert.Equal(t, map[string]int{"Relu": 1}, ops)
+			} else {
+				assert.Equal(t, 1, ops["Pad"])
+			}
+			got := run(t, m, in)
+			require.Equal(t, want["y"].Shape, got["y"].Shape)
+			assert.Equal(t, want["y"].F32(), got["y"].F32())
+		})
+	}
+}

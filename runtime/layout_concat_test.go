@@ -82,7 +82,7 @@ func TestChannelsLastConcat(t *testing.T) {
 		}},
 		// DenseNet's transition (a zero Pad, then AveragePool) and average
 		// pools with padding, count_include_pad and ceil mode (layout_pool.go).
-		{name: "average pools", x: []int{1, 8, 13, 13}, count: map[string]int{"*runtime.nhwcAvgPoolKernel": 3, "runtime.tensorCopyKernel": 1, rows: 4}, build: func(b *mb) {
+		{name: "average pools", x: []int{1, 8, 13, 13}, count: map[string]int{"*runtime.nhwcAvgPoolKernel": 3, "runtime.tensorCopyKernel": 0 /* graph/optimize drops the zero Pad */, rows: 4}, build: func(b *mb) {
 			t := b.conv("x", 8, 24, 3, 1, 1, 1, true)
 			t = b.Node("Pad", []string{t, b.Init("pads", graph.FromInt64([]int{8}, make([]int64, 8)))})
 			t = b.Node("AveragePool", []string{t}, graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2}))

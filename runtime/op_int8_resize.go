@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"math"
-
 	"github.com/warboy-sim/warboy/graph"
 )
 
@@ -15,20 +13,12 @@ import (
 
 func resizeInt8Wrap(ctx *ExecContext, k *resizeKernel, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	x := in[0]
-	codes := x.Data.([]int8)
-	wide := make([]float32, len(codes))
-	for i, c := range codes {
-		wide[i] = float32(c)
-	}
+	wide := widenInt8(x.Data.([]int8), ctx.Threads)
 	win := append([]*graph.Tensor{graph.FromFloat32(x.Shape, wide)}, in[1:]...)
 	out, err := k.Run(ctx, win)
 	if err != nil {
 		return nil, err
 	}
-	y := out[0].F32()
-	q := make([]int8, len(y))
-	for i, v := range y {
-		q[i] = int8(math.Max(-128, math.Min(127, math.RoundToEven(float64(v)))))
-	}
+	q := narrowInt8(out[0].F32(), ctx.Threads)
 	return []*graph.Tensor{{DType: graph.Int8, Shape: out[0].Shape, Data: q}}, nil
 }

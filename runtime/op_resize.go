@@ -197,7 +197,7 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 		if m.identity() {
 			continue
 		}
-		next, err := m.apply(cur, a, k.extrapolation)
+		next, err := m.apply(cur, a, k.extrapolation, ctx.Threads)
 		if err != nil {
 			return nil, err
 		}
@@ -375,7 +375,7 @@ func (k *resizeKernel) axisMap(in, out int, scale float64, roi []float64) *axisM
 }
 
 // apply resamples axis a of t.
-func (m *axisMap) apply(t *graph.Tensor, a int, extrapolation float64) (*graph.Tensor, error) {
+func (m *axisMap) apply(t *graph.Tensor, a int, extrapolation float64, threads int) (*graph.Tensor, error) {
 	shape := append([]int(nil), t.Shape...)
 	outer := graph.NumElements(shape[:a])
 	inner := graph.NumElements(shape[a+1:])
@@ -396,39 +396,13 @@ func (m *axisMap) apply(t *graph.Tensor, a int, extrapolation float64) (*graph.T
 	out := graph.NewTensor(t.DType, shape)
 	switch d := t.Data.(type) {
 	case []float32:
-		resampleAxis(m, d, out.F32(), outer, inner, extrapolation)
+		resampleAxis(m, d, out.F32(), outer, inner, extrapolation, threads)
 	case []float64:
-		resampleAxis(m, d, out.Data.([]float64), outer, inner, extrapolation)
+		resampleAxis(m, d, out.Data.([]float64), outer, inner, extrapolation, threads)
 	default:
 		return nil, fmt.Errorf("unsupported input type %s for interpolation", t.DType)
 	}
 	return out, nil
-}
-
-func resampleAxis[T floating](m *axisMap, x, y []T, outer, inner int, extrapolation float64) {
-	for o := 0; o < outer; o++ {
-		src := x[o*m.in*inner : (o+1)*m.in*inner]
-		for j := 0; j < m.out; j++ {
-			dst := y[(o*m.out+j)*inner : (o*m.out+j+1)*inner]
-			if m.extra != nil && m.extra[j] {
-				for i := range dst {
-					dst[i] = T(extrapolation)
-				}
-				continue
-			}
-			if m.w == nil {
-				copy(dst, src[m.idx[j]*inner:(m.idx[j]+1)*inner])
-				continue
-			}
-			for i := range dst {
-				var s float64
-				for t := 0; t < m.taps; t++ {
-					s += m.w[j*m.taps+t] * float64(src[m.idx[j*m.taps+t]*inner+i])
-				}
-				dst[i] = T(s)
-			}
-		}
-	}
 }
 
 func init() {

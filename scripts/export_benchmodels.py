@@ -8,11 +8,19 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
 
     /usr/bin/python3 scripts/export_benchmodels.py [--out DIR] [--models a,b,...]
     /usr/bin/python3 scripts/export_benchmodels.py --extra
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
 inception branches) to out/bench-models-extra/ unless --out is given: the
 check that a speed-up is general and not fitted to the five models above.
+
+--unseen exports a third set, for triage on architectures neither list has
+(big Gemm heads, asymmetric 1x7/7x1 convolutions, window attention with roll
+and LayerNorm, a segmentation head with Resize, non-224 inputs: inception_v3
+at 299x299, lraspp_mobilenet_v3_large at 320x320) to out/bench-models-unseen/
+unless --out is given. Segmentation models are exported with their "out" map
+only, as the single output "output".
 
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
@@ -29,17 +37,37 @@ MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "vit_b
 # Opt-in (--extra): outside the set the executors were tuned on.
 EXTRA_MODELS = ["regnet_y_800mf", "resnext50_32x4d", "densenet121", "shufflenet_v2_x1_0",
                 "mnasnet1_0", "mobilenet_v3_large", "squeezenet1_1", "googlenet"]
+# Opt-in (--unseen): neither list above; chosen for their operator mixes.
+UNSEEN_MODELS = ["resnet18", "alexnet", "vgg11_bn", "inception_v3", "mobilenet_v3_small",
+                 "efficientnet_b1", "regnet_x_400mf", "wide_resnet50_2", "swin_t",
+                 "lraspp_mobilenet_v3_large"]
+# Input side where the architecture is not run at 224x224.
+INPUT_SIZE = {"inception_v3": 299, "lraspp_mobilenet_v3_large": 320}
+
+
+class OutOnly(torch.nn.Module):
+    """A torchvision segmentation model returns a dict; export its "out" map."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
 
 
 def build(name):
     torch.manual_seed(0)
-    fn = getattr(torchvision.models, name)
+    seg = hasattr(torchvision.models.segmentation, name) and not hasattr(torchvision.models, name)
+    fn = getattr(torchvision.models.segmentation if seg else torchvision.models, name)
     kwargs = {}
     if name in ("googlenet", "inception_v3"):
         # No auxiliary classifiers (they are training-only and would be
         # exported as extra outputs); init_weights=True
         # silences the warning about the default changing.
         kwargs = {"aux_logits": False, "init_weights": True}
+    if seg:
+        kwargs = {"weights_backbone": None}
     model = fn(weights=None, **kwargs).eval()
     # torchvision zero-initialises some layers (vit_b_16's classifier head):
     # random values instead, so that the outputs say something when compared.
@@ -47,7 +75,7 @@ def build(name):
         for p in model.parameters():
             if p.dim() >= 2 and not p.any():
                 torch.nn.init.normal_(p, std=0.02)
-    return model
+    return OutOnly(model).eval() if seg else model
 
 
 def main():
@@ -55,12 +83,17 @@ def main():
     ap.add_argument("--out", default=None, help="default out/bench-models, or out/bench-models-extra with --extra")
     ap.add_argument("--models", default=None, help="comma-separated torchvision names (default: the set)")
     ap.add_argument("--extra", action="store_true", help="export the architectures outside the benchmark set")
+    ap.add_argument("--unseen", action="store_true",
+                    help="export the triage set (neither the benchmark set nor --extra)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.extra and args.unseen:
+        ap.error("--extra and --unseen are exclusive")
     if args.out is None:
-        args.out = "out/bench-models-extra" if args.extra else "out/bench-models"
+        args.out = ("out/bench-models-extra" if args.extra else
+                    "out/bench-models-unseen" if args.unseen else "out/bench-models")
     if args.models is None:
-        args.models = ",".join(EXTRA_MODELS if args.extra else MODELS)
+        args.models = ",".join(EXTRA_MODELS if args.extra else UNSEEN_MODELS if args.unseen else MODELS)
     os.makedirs(args.out, exist_ok=True)
     for name in args.models.split(","):
         name = name.strip()
@@ -69,7 +102,8 @@ def main():
         path = os.path.join(args.out, name + ".onnx")
         tmp = path + ".tmp"
         model = build(name)
-        x = torch.randn(1, 3, 224, 224)
+        side = INPUT_SIZE.get(name, 224)
+        x = torch.randn(1, 3, side, side)
         # Not under torch.no_grad(): with gradients enabled nn.MultiheadAttention
         # (vit_b_16) takes its composite path, which torch.onnx can export,
         # instead of the fused aten::_native_multi_head_attention.

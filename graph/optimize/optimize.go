@@ -26,13 +26,14 @@ type Options struct {
 // Stats counts what a run of Optimize changed.
 type Stats struct {
 	Constants  int // Constant nodes turned into initializers
-	Identities int // Identity / inference Dropout nodes removed
+	Identities int // Identity / inference Dropout / zero Pad nodes removed
 	Folded     int // nodes replaced by their constant outputs
 	Dead       int // nodes whose outputs nobody reads
+	Pads       int // zero Pads folded into the Conv or AveragePool after them
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead", s.Constants, s.Identities, s.Folded, s.Dead)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads", s.Constants, s.Identities, s.Folded, s.Dead, s.Pads)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -61,6 +62,8 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 		return st, err
 	}
 	st.Folded = n
+	st.Pads = foldPads(g, keep)
+	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
 	st.Dead = removeDead(g, keep)
 	return st, nil
 }
@@ -177,6 +180,8 @@ func identityLike(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) 
 	switch {
 	case isOp(n, "Identity"):
 		return len(n.Outputs) == 1
+	case isOp(n, "Pad"):
+		return padsNothing(g, n)
 	case isOp(n, "Dropout"):
 		if len(n.Outputs) > 1 && n.Outputs[1] != "" && (len(cons[n.Outputs[1]]) > 0 || g.IsGraphOutput(n.Outputs[1])) {
 			return false
@@ -190,7 +195,7 @@ func identityLike(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) 
 				return false
 			}
 			if b, ok := t.Data.([]bool); !ok || len(b) != 1 || b[0] {
-				return false
+				return zeroDropoutRatio(g, n) // training mode drops nothing at ratio 0
 			}
 		}
 		return true

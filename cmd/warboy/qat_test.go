@@ -18,7 +18,7 @@ func TestQATCommand(t *testing.T) {
 	out := filepath.Join(dir, "mlp_qat.onnx")
 	mlp := filepath.Join(testModels, "fmnist_mlp.onnx")
 	code, stdout, stderr := runCLI("qat", mlp, "--data", testData, "--n", "256", "--calib-n", "100", "--eval-n", "300",
-		"--epochs", "2", "--lr", "0.002", "--seed", "1", "-o", out, "--json")
+		"--epochs", "2", "--lr", "0.002", "--seed", "1", "--val-n", "5000", "-o", out, "--json")
 	require.Equal(t, 0, code, stderr)
 	var rep qatReport
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
@@ -30,7 +30,10 @@ func TestQATCommand(t *testing.T) {
 	q, err := graph.Load(out)
 	require.NoError(t, err)
 	assert.Equal(t, "QAT ("+rep.Method+" init)", q.Metadata[quantizer.MetaMethod])
-	// --method auto (the default) picked a method; 25 of the 256 images are held back;
+	// The defaults: no freezing, no warmup, all images trained on.
+	assert.Equal(t, []float64{-1, -1, 0}, []float64{rep.FreezeBNAfter, rep.FreezeRanges, rep.Warmup})
+	// --method auto (the default) picked a method; with --val-n 5000, a tenth of the
+	// 256 images (25) are held back;
 	// the post-training start and 4 checkpoints per epoch are scored, the best written.
 	_, err = quantizer.ParseMethod(rep.Method)
 	require.NoError(t, err)
@@ -83,10 +86,10 @@ func TestQATCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "QAT (PERCENTILE_ASYM init)", q.Metadata[quantizer.MetaMethod])
 
-	// --method auto with no held-back images scores the methods on the training images
-	// after the calibration ones.
+	// --method auto with no held-back images (the default) scores the methods on the
+	// training images after the calibration ones.
 	code, stdout, stderr = runCLI("qat", mlp, "--data", testData, "--n", "160", "--calib-n", "50", "--eval-n", "-1",
-		"--val-n", "0", "--batch", "32", "-o", out, "--json")
+		"--batch", "32", "-o", out, "--json")
 	require.Equal(t, 0, code, stderr)
 	rep = qatReport{}
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))

@@ -40,6 +40,7 @@ type qatReport struct {
 	Threads       int              `json:"threads"`
 	EpochLog      []qat.EpochStats `json:"epoch_log"`
 	ValImages     int              `json:"val_images"`
+	CheckSet      string           `json:"checkpoint_images"`
 	StartMargin   float64          `json:"start_margin"`
 	Checkpoints   []qatCheckpoint  `json:"checkpoints"`
 	ChosenEpochs  *float64         `json:"chosen_checkpoint"`
@@ -80,19 +81,19 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "train on the first N images (0 = all)")
 	epochs := fs.Int("epochs", 1, "epochs")
 	lr := fs.Float64("lr", 0, "peak learning rate (default 0.01 for sgd, 1e-4 for adamw), after --warmup, cosine decay to 0")
-	warmup := fs.Float64("warmup", 0.05, "fraction of the steps over which the learning rate rises linearly to --lr")
+	warmup := fs.Float64("warmup", 0, "fraction of the steps over which the learning rate rises linearly to --lr")
 	batch := fs.Int("batch", 64, "training batch size")
 	optName := fs.String("optimizer", "sgd", "sgd (momentum 0.9) or adamw")
 	wd := fs.Float64("weight-decay", 0, "weight decay (default 0 for sgd, 0.01 for adamw)")
 	schedule := fs.String("schedule", "cosine", "learning-rate schedule: cosine or constant")
 	methodName := fs.String("method", "auto", "calibration method that initialises the activation ranges: "+strings.Join(quantizer.MethodNames(), ", ")+
-		", or auto (each scored on the validation images, the best kept, as quantize --method auto)")
+		", or auto (each scored on the checkpoint images — the held-back ones, or with --val-n 0 the 1000 training images after the calibration ones — the best kept, as quantize --method auto)")
 	calibN := fs.Int("calib-n", 1000, "number of training images for the initial calibration")
-	freeze := fs.Float64("freeze-bn-after", 0.5, "freeze Conv+BatchNorm statistics after K epochs (fractions allowed; 0 = from the start, -1 = never)")
-	freezeRanges := fs.Float64("freeze-ranges-after", 0.75, "stop updating the activation ranges after K epochs (fractions allowed; -1 = never)")
-	valN := fs.Int("val-n", 5000, "training images held back (the last ones, at most a tenth) to pick the best checkpoint, the post-training start included (0 = keep the last)")
+	freeze := fs.Float64("freeze-bn-after", -1, "freeze Conv+BatchNorm statistics after K epochs (fractions allowed; 0 = from the start, -1 = never)")
+	freezeRanges := fs.Float64("freeze-ranges-after", -1, "stop updating the activation ranges after K epochs (fractions allowed; -1 = never)")
+	valN := fs.Int("val-n", 0, "training images held back (the last ones, at most a tenth) to pick the best checkpoint, the post-training start included (0 = train on all and keep the last, unless it scores more than --start-margin below the start on 1000 training images)")
 	ckpts := fs.Int("checkpoints", 4, "checkpoints scored on the validation images per epoch")
-	margin := fs.Float64("start-margin", 1, "write the post-training start instead of the best checkpoint only when that checkpoint scores more than P points below it on the validation images")
+	margin := fs.Float64("start-margin", 1, "write the post-training start instead of the chosen checkpoint only when that checkpoint scores more than P points below it on the checkpoint images")
 	rangesMode := fs.String("ranges", "ema", "activation ranges during training: ema (moving min/max) or fixed (calibrated)")
 	seed := fs.Int64("seed", 0, "seed of the data shuffle")
 	evalData := fs.String("eval-data", "", "labelled data to report int8 accuracy before and after training (default: --data)")
@@ -159,14 +160,17 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	vn := valImages(*valN, poolN)
 	trainN := poolN - vn
-	if auto && vn == 0 {
-		return usageErr("--method auto scores the methods on the validation images: --val-n must be > 0 (and the training set hold 10 images or more)")
+	// The images --method auto and the checkpoint choice score: the held-back ones, or
+	// with none held back, training images after the calibration ones.
+	from, cn := trainN, vn
+	checkSet := fmt.Sprintf("training images %d-%d, held back from training", from, from+cn-1)
+	if vn == 0 {
+		from, cn = checkSlice(poolN, min(*calibN, trainN))
+		checkSet = fmt.Sprintf("training images %d-%d, also trained on", from, from+cn-1)
 	}
-	var ev *quantizer.Evaluator
-	if vn > 0 {
-		if ev, err = qatValidation(m, ds, poolN, vn, *threads); err != nil {
-			return err
-		}
+	ev, err := qatValidation(m, ds, from, cn, *threads)
+	if err != nil {
+		return err
 	}
 	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
 	cal, _, err := calibratorFromDir(m, method, calibSource{path: *data, split: *split}, min(*calibN, trainN), 100, quantizer.DefaultPercentile, *threads, excluded, stderr, warn)
@@ -191,7 +195,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
-		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, StartMargin: *margin, Ranges: *rangesMode, Seed: *seed, Threads: *threads}
+		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Seed: *seed, Threads: *threads}
 
 	var evalDS *dataset.Dataset
 	if *evalN >= 0 {
@@ -242,9 +246,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if opts, err = opts.WithDefaults(); err != nil {
 		return usageErr("%v", err)
 	}
-	if ev != nil {
-		pick = &checkpointPicker{net: net, ev: ev, qopts: qopts, margin: *margin / 100}
-		opts.Checkpoint = pick.checkpoint
+	pick = &checkpointPicker{net: net, ev: ev, qopts: qopts, margin: *margin / 100, last: vn == 0, epochs: float64(opts.Epochs)}
+	opts.Checkpoint = pick.checkpoint
+	if vn == 0 {
+		opts.CheckpointsPerEpoch = 1 // only the start and the end are scored
 	}
 	rep.LR = opts.LR
 	stats, err := net.Fit(datasetSamples{ds: ds, n: trainN}, opts)
@@ -256,12 +261,12 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep.EpochLog = stats
 	var q *graph.Model
-	if pick != nil {
+	{
 		var at float64
 		q, rep.Checkpoints, at = pick.result()
 		rep.ChosenEpochs = &at
 		if !*asJSON {
-			fmt.Fprintf(stdout, "checkpoints (int8 accuracy on %d held-back training images):", vn)
+			fmt.Fprintf(stdout, "checkpoints (int8 accuracy on %s):", checkSet)
 			for _, c := range rep.Checkpoints {
 				mark := ""
 				if c.Chosen {
@@ -271,8 +276,6 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "\nchosen: the checkpoint at epoch %.2f\n", at)
 		}
-	} else if q, err = net.Export(qopts); err != nil {
-		return err
 	}
 	if evalDS != nil {
 		res, err := evalInt8(q, evalDS, *evalN, *threads, stderr, "eval QAT")

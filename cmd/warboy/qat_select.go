@@ -18,6 +18,13 @@ import (
 // without them gradually forgets, so a trained checkpoint that is better on unseen
 // data typically scores a few tenths below the start there. A larger drop means the
 // training went wrong (a divergence, a learning rate far too high).
+//
+// With no images held back (--val-n 0, the default) the last weights are written, as
+// PyTorch's recipe does, and the check against the start is made on training images
+// (the ones --method auto scored). The float model has seen them for many epochs
+// and a short fine-tune does not keep all it memorised, so a few tenths of a drop
+// there are normal; a drop beyond the margin means the training failed (a loss that
+// diverged without reaching a NaN). The choice never looks at the test data.
 
 // qatCheckpoint is one scored checkpoint (--json "checkpoints").
 type qatCheckpoint struct {
@@ -32,6 +39,10 @@ type checkpointPicker struct {
 	ev     *quantizer.Evaluator
 	qopts  quantizer.QuantOptions
 	margin float64 // accuracy, as a fraction
+	// last: the candidate is the last trained checkpoint, not the best (the scoring
+	// images are training images); only the start and the end are scored.
+	last   bool
+	epochs float64 // length of the training, for last
 	scored []qatCheckpoint
 	start  *graph.Model
 	best   *graph.Model
@@ -42,6 +53,9 @@ type checkpointPicker struct {
 // at least the best trained checkpoint's so far (a later checkpoint wins a tie: it has
 // trained longer). The first call (epoch 0) is the post-training start.
 func (p *checkpointPicker) checkpoint(epochs float64) error {
+	if p.last && epochs != 0 && epochs < p.epochs {
+		return nil
+	}
 	q, err := p.net.Export(p.qopts)
 	if err != nil {
 		return err
@@ -59,7 +73,7 @@ func (p *checkpointPicker) add(epochs, acc float64, q *graph.Model) {
 	switch i := len(p.scored) - 1; {
 	case i == 0:
 		p.start = q
-	case p.best == nil || acc >= p.scored[p.bestI].Accuracy:
+	case p.best == nil || p.last || acc >= p.scored[p.bestI].Accuracy:
 		p.best, p.bestI = q, i
 	}
 }
@@ -74,15 +88,30 @@ func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
 	return p.best, p.scored, p.scored[p.bestI].Epochs
 }
 
-// qatValidation returns the float model's evaluator on the last valN of the first
-// trainN images of the training set (held back from training).
-func qatValidation(m *graph.Model, ds *dataset.Dataset, trainN, valN, threads int) (*quantizer.Evaluator, error) {
+// qatValidation returns the float model's evaluator on n images of the training set
+// from the index from.
+func qatValidation(m *graph.Model, ds *dataset.Dataset, from, n, threads int) (*quantizer.Evaluator, error) {
 	set, err := dataset.FromDataset(ds, modelInputs(m.Graph))
 	if err != nil {
 		return nil, fmt.Errorf("validation data: %w", err)
 	}
-	set = set.Slice(trainN-valN, valN)
+	set = set.Slice(from, n)
 	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels})
+}
+
+// checkImages is the number of training images --method auto and the check against
+// the start score when none are held back (quantize --method auto's --val-n).
+const checkImages = 1000
+
+// checkSlice returns the training images scored when none are held back: the
+// checkImages after the calibration images (as quantize --method auto validates on
+// the samples after its calibration set), or when the calibration took every image,
+// the first ones.
+func checkSlice(poolN, calibN int) (from, n int) {
+	if poolN > calibN {
+		return calibN, min(checkImages, poolN-calibN)
+	}
+	return 0, min(checkImages, poolN)
 }
 
 // valImages is the number of training images held back for validation: --val-n,

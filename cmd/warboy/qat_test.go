@@ -18,7 +18,7 @@ func TestQATCommand(t *testing.T) {
 	out := filepath.Join(dir, "mlp_qat.onnx")
 	mlp := filepath.Join(testModels, "fmnist_mlp.onnx")
 	code, stdout, stderr := runCLI("qat", mlp, "--data", testData, "--n", "256", "--calib-n", "100", "--eval-n", "300",
-		"--epochs", "2", "--lr", "0.002", "--seed", "1", "-o", out, "--json")
+		"--epochs", "2", "--lr", "0.002", "--seed", "1", "--val-n", "5000", "-o", out, "--json")
 	require.Equal(t, 0, code, stderr)
 	var rep qatReport
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
@@ -30,7 +30,10 @@ func TestQATCommand(t *testing.T) {
 	q, err := graph.Load(out)
 	require.NoError(t, err)
 	assert.Equal(t, "QAT ("+rep.Method+" init)", q.Metadata[quantizer.MetaMethod])
-	// --method auto (the default) picked a method; 25 of the 256 images are held back;
+	// The defaults: no freezing, no warmup, all images trained on.
+	assert.Equal(t, []float64{-1, -1, 0}, []float64{rep.FreezeBNAfter, rep.FreezeRanges, rep.Warmup})
+	// --method auto (the default) picked a method; with --val-n 5000, a tenth of the
+	// 256 images (25) are held back;
 	// the post-training start and 4 checkpoints per epoch are scored, the best written.
 	_, err = quantizer.ParseMethod(rep.Method)
 	require.NoError(t, err)
@@ -66,11 +69,35 @@ func TestQATCommand(t *testing.T) {
 	rep = qatReport{}
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, 128, rep.TrainImages)
-	assert.Empty(t, rep.Checkpoints)
-	assert.Nil(t, rep.ChosenEpochs)
+	assert.Equal(t, 0, rep.ValImages)
+	assert.Equal(t, "training images 50-127, also trained on", rep.CheckSet)
+	// Only the start and the end are scored (on training images); the end is written
+	// unless it fell more than --start-margin below the start.
+	require.Len(t, rep.Checkpoints, 2)
+	assert.Equal(t, []float64{0, 1}, []float64{rep.Checkpoints[0].Epochs, rep.Checkpoints[1].Epochs})
+	want := 1
+	if rep.Checkpoints[1].Accuracy < rep.Checkpoints[0].Accuracy-0.01 {
+		want = 0
+	}
+	assert.True(t, rep.Checkpoints[want].Chosen)
+	require.NotNil(t, rep.ChosenEpochs)
+	assert.Equal(t, float64(want), *rep.ChosenEpochs)
 	q, err = graph.Load(out)
 	require.NoError(t, err)
 	assert.Equal(t, "QAT (PERCENTILE_ASYM init)", q.Metadata[quantizer.MetaMethod])
+
+	// --method auto with no held-back images (the default) scores the methods on the
+	// training images after the calibration ones.
+	code, stdout, stderr = runCLI("qat", mlp, "--data", testData, "--n", "160", "--calib-n", "50", "--eval-n", "-1",
+		"--batch", "32", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	rep = qatReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	_, err = quantizer.ParseMethod(rep.Method)
+	require.NoError(t, err)
+	assert.Equal(t, 160, rep.TrainImages)
+	assert.Equal(t, "training images 50-159, also trained on", rep.CheckSet)
+	require.Len(t, rep.Checkpoints, 2)
 
 	// Bad input: nothing is written.
 	bad := filepath.Join(dir, "bad.onnx")
@@ -80,9 +107,6 @@ func TestQATCommand(t *testing.T) {
 	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--optimizer", "lion", "-o", bad)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "unknown optimizer")
-	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--val-n", "0", "-o", bad)
-	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "--method auto")
 	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--freeze-bn-after", "-0.5", "-o", bad)
 	assert.Equal(t, 2, code)
 	code, _, stderr = runCLI("qat", mlp, "--data", testData, "--warmup", "1", "-o", bad)
@@ -97,14 +121,19 @@ func TestQATCommand(t *testing.T) {
 func TestCheckpointPicker(t *testing.T) {
 	for _, c := range []struct {
 		acc  []float64
+		last bool
 		want int
 	}{
-		{[]float64{0.90, 0.91, 0.92, 0.92}, 3},
-		{[]float64{0.95, 0.93, 0.945, 0.94}, 2}, // 0.5 point below the start: within the margin
-		{[]float64{0.95, 0.90, 0.92, 0.935}, 0}, // 1.5 points below: training went wrong
-		{[]float64{0.95}, 0},
+		{[]float64{0.90, 0.91, 0.92, 0.92}, false, 3},
+		{[]float64{0.95, 0.93, 0.945, 0.94}, false, 2}, // 0.5 point below the start: within the margin
+		{[]float64{0.95, 0.90, 0.92, 0.935}, false, 0}, // 1.5 points below: training went wrong
+		{[]float64{0.95}, false, 0},
+		// last: the last trained checkpoint, whatever the earlier ones scored.
+		{[]float64{0.90, 0.93, 0.92}, true, 2},
+		{[]float64{0.95, 0.945}, true, 1},
+		{[]float64{0.95, 0.935}, true, 0},
 	} {
-		p := &checkpointPicker{margin: 0.01}
+		p := &checkpointPicker{margin: 0.01, last: c.last}
 		for i, a := range c.acc {
 			p.add(float64(i), a, &graph.Model{Metadata: map[string]string{"i": string(rune('0' + i))}})
 		}
@@ -112,5 +141,20 @@ func TestCheckpointPicker(t *testing.T) {
 		assert.Equal(t, float64(c.want), at, "%v", c.acc)
 		assert.Equal(t, string(rune('0'+c.want)), q.Metadata["i"])
 		assert.True(t, scored[c.want].Chosen)
+	}
+}
+
+// TestCheckSlice: with no images held back, the methods and the start check are scored
+// on the training images after the calibration ones (at most 1000).
+func TestCheckSlice(t *testing.T) {
+	for _, c := range []struct{ pool, calib, from, n int }{
+		{60000, 1000, 1000, 1000},
+		{1500, 1000, 1000, 500},
+		{160, 50, 50, 110},
+		{100, 100, 0, 100}, // every image calibrates: the first ones
+		{5000, 8000, 0, 1000},
+	} {
+		from, n := checkSlice(c.pool, c.calib)
+		assert.Equal(t, []int{c.from, c.n}, []int{from, n}, "pool %d calib %d", c.pool, c.calib)
 	}
 }

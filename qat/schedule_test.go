@@ -111,3 +111,20 @@ func TestFreezeRanges(t *testing.T) {
 	assert.Equal(t, moving, run(1, 2))
 	assert.NotEqual(t, moving, run(-1, 2))
 }
+
+// TestDefaultOptions: the recommended options are complete (WithDefaults changes
+// nothing) and freeze neither BatchNorm nor the ranges, unlike the zero Options.
+func TestDefaultOptions(t *testing.T) {
+	d := DefaultOptions()
+	filled, err := d.WithDefaults()
+	require.NoError(t, err)
+	require.Equal(t, "sgd", filled.Optimizer)
+	require.Equal(t, 0.01, filled.LR)
+	d.LR = filled.LR // the learning rate is the one default that depends on the optimizer
+	require.Equal(t, d, filled)
+	require.Less(t, d.FreezeBNAfter, 0.0)
+	require.Less(t, d.FreezeRangesAfter, 0.0)
+	zero, err := Options{}.WithDefaults()
+	require.NoError(t, err)
+	require.Equal(t, 0.0, zero.FreezeBNAfter, "the zero Options freeze BatchNorm from the start")
+}

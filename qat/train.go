@@ -67,6 +67,24 @@ type EpochStats struct {
 	LR       float64 `json:"last_lr"`
 }
 
+// DefaultOptions is the recommended training configuration, the one `warboy qat`
+// starts from: PyTorch's eager QAT recipe (SGD with momentum, cosine decay, EMA
+// activation ranges, BatchNorm statistics and ranges never frozen, no warmup). It
+// differs from the zero Options, whose FreezeBNAfter of 0 freezes BatchNorm from the
+// start; docs/quantizer.md ("QAT measurements") has what each choice costs.
+func DefaultOptions() Options {
+	return Options{
+		Epochs:              1,
+		Batch:               64,
+		Optimizer:           "sgd",
+		Schedule:            "cosine",
+		Ranges:              "ema",
+		FreezeBNAfter:       -1,
+		FreezeRangesAfter:   -1,
+		CheckpointsPerEpoch: 1,
+	}
+}
+
 // WithDefaults returns the options with the defaults filled in, or an error for an
 // unknown optimizer, schedule or range mode.
 func (o Options) WithDefaults() (Options, error) {

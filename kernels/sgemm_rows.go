@@ -142,9 +142,9 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 			inPlace = tiles
 		}
 	}
-	qb := max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC(nr)))))
-	qblocks := (tiles + qb - 1) / qb
 	threads = resolveThreads(threads)
+	qb := rowsTileBlock(tiles, max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC(nr))))), k, n, threads)
+	qblocks := (tiles + qb - 1) / qb
 	pbk := rowsPanelBlock(qblocks, panels, threads)
 	pblocks := (panels + pbk - 1) / pbk
 	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace}

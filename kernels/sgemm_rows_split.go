@@ -10,6 +10,23 @@ package kernels
 // are blocks of weight panels, that is of output channels.
 const rowsItemsPerThread = 4
 
+// rowsTileBlock returns the number of row tiles per work item, given qb, the
+// most that fit the L2 budget. Above one thread, when the weights are small
+// (a 1x1 convolution of few input channels on a large map: 24 → 144 on 56x56)
+// the rows are split first, into rowsItemsPerThread items per thread, so that
+// the items keep whole rows of C: split by panels instead, every row of every
+// item took its activation in a call of its own, and SiLU's calls alone made
+// the 2-thread product slower than the 1-thread one. Large weights (a 7x7
+// map's 320 → 1280 projection) still split by panels, so that each thread
+// streams its own part of the weights once.
+func rowsTileBlock(tiles, qb, k, n, threads int) int {
+	want := rowsItemsPerThread * threads
+	if threads <= 1 || (tiles+qb-1)/qb >= want || tiles < want || 4*k*n > sgRowsL2 {
+		return qb
+	}
+	return (tiles + want - 1) / want
+}
+
 // rowsPanelBlock returns the number of weight panels per work item of a
 // product of qblocks row blocks by panels panels. On one thread the panels
 // are not split: there is nobody to balance with, and an item per row block

@@ -77,14 +77,7 @@ func (k *fusedConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 // fuseConvEpilogues rewrites the plan's steps; it runs after s.keep is known and
 // before buffer lifetimes are planned.
 func (s *Session) fuseConvEpilogues(opset int64) {
-	readers := map[int][]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-	}
+	readers := s.stepReaders()
 	// soleReader returns the only step that reads slot id, if the slot is not kept.
 	soleReader := func(id int) (int, bool) {
 		r := readers[id]

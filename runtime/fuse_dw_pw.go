@@ -117,6 +117,19 @@ func (s *Session) stepReaders() map[int][]int {
 	return readers
 }
 
+// stepProducers maps each slot to the step that writes it.
+func (s *Session) stepProducers() map[int]int {
+	producer := map[int]int{}
+	for i, st := range s.steps {
+		for _, id := range st.out {
+			if id >= 0 {
+				producer[id] = i
+			}
+		}
+	}
+	return producer
+}
+
 // dropSteps removes the steps marked in removed.
 func (s *Session) dropSteps(removed []bool) {
 	kept := s.steps[:0]

@@ -53,20 +53,7 @@ func (k *squareKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 // fuseElementwise rewrites the steps; it runs after the convolution epilogues
 // are fused and before buffer lifetimes are planned.
 func (s *Session) fuseElementwise() {
-	readers := map[int][]int{}
-	producer := map[int]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-		for _, id := range st.out {
-			if id >= 0 {
-				producer[id] = i
-			}
-		}
-	}
+	readers, producer := s.stepReaders(), s.stepProducers()
 	// sole returns the only reader of a step's single output, if it is of op
 	// type op and the output is not kept.
 	sole := func(i int, op string) (int, bool) {

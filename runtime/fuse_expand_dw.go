@@ -47,14 +47,7 @@ func (s *Session) fuseExpandDepthwise() {
 	if s.cfg.skipFusions&fuseExpandDW != 0 {
 		return
 	}
-	producer := map[int]int{}
-	for i, st := range s.steps {
-		for _, id := range st.out {
-			if id >= 0 {
-				producer[id] = i
-			}
-		}
-	}
+	producer := s.stepProducers()
 	readers := s.stepReaders()
 	removed := make([]bool, len(s.steps))
 	for j, st := range s.steps {

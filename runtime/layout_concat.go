@@ -175,14 +175,7 @@ type nhwcConcatBNKernel struct {
 // channels-last BatchNormalization that alone reads it. It runs at the end of
 // the layout pass, after foldChannelsLastRelu.
 func (s *Session) fuseConcatBatchNorms() {
-	readers := map[int][]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-	}
+	readers := s.stepReaders()
 	producer := map[int]int{}
 	for i, st := range s.steps {
 		if k, ok := st.kernel.(*nhwcConcatKernel); ok && k.outNHWC && !s.keep[st.out[0]] && len(readers[st.out[0]]) == 1 {

@@ -93,14 +93,7 @@ func (s *Session) fuseChannelShuffles() {
 		}
 		return v.Shape
 	}
-	readers := map[int][]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-	}
+	readers := s.stepReaders()
 	sole := func(id int) (int, bool) {
 		r := readers[id]
 		if len(r) != 1 || s.keep[id] {

@@ -77,20 +77,7 @@ func (k *nhwcShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 // Slices that alone read it (either or both). It runs at the end of the
 // layout pass.
 func (s *Session) fuseShuffleConcatSlices() {
-	readers := map[int][]int{}
-	producer := map[int]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-		for _, id := range st.out {
-			if id >= 0 {
-				producer[id] = i
-			}
-		}
-	}
+	readers, producer := s.stepReaders(), s.stepProducers()
 	removed := make([]bool, len(s.steps))
 	for j, st := range s.steps {
 		sk, ok := st.kernel.(*channelShuffleKernel)

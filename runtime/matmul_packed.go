@@ -85,14 +85,7 @@ func (k *packedMatMulKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([
 // is a constant matrix, fusing a bias Add that is the only reader of its
 // output. It runs with the other step rewrites, before buffer lifetimes.
 func (s *Session) packConstMatMuls() {
-	readers := map[int][]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-	}
+	readers := s.stepReaders()
 	removed := make([]bool, len(s.steps))
 	g := s.model.Graph
 	for i, st := range s.steps {

@@ -75,14 +75,7 @@ func (s *Session) planTapChains() {
 	for _, id := range s.outSlots {
 		outs[id] = true
 	}
-	readers := map[int][]int{}
-	for i, st := range s.steps {
-		for _, id := range st.in {
-			if id >= 0 {
-				readers[id] = append(readers[id], i)
-			}
-		}
-	}
+	readers := s.stepReaders()
 	// scalar reports a constant operand of one element (broadcast to any piece).
 	scalar := func(id int) (int, bool) {
 		t := s.consts[id]

@@ -216,7 +216,7 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = newGroupedRowsKernel(k, nil, w, b, len(st.in), in, out)
 				continue
 			}
-			s.steps[i].kernel = newRowsConvKernel(k, nil, in, out)
+			s.steps[i].kernel = newTapRowsKernel(newRowsConvKernel(k, nil, in, out)) // conv_taps_rows.go
 		case *fusedConvKernel:
 			if dw[i] {
 				w, b := s.depthwiseWeights(st, k.conv)
@@ -228,7 +228,7 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = newGroupedRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
 				continue
 			}
-			s.steps[i].kernel = newRowsConvKernel(k.conv, k, in, out)
+			s.steps[i].kernel = newTapRowsKernel(newRowsConvKernel(k.conv, k, in, out))
 		case *poolKernel:
 			s.steps[i].kernel = &nhwcMaxPoolKernel{pool: k, c: channels(st.in[0])}
 		case globalPoolKernel:

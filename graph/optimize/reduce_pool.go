@@ -11,20 +11,28 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// reduceMeanToPool rewrites ReduceMean over every spatial axis (2 to rank-1) of
-// a float tensor of known rank ≥ 3 as GlobalAveragePool, followed, when
-// keepdims is 0, by a Flatten from axis 1 (the pooled [N, C, 1, 1] is then
-// [N, C]). It returns the number of nodes rewritten.
+// reduceMeanToPool rewrites ReduceMean over both spatial axes (2 and 3) of a
+// float 4-D (NCHW) tensor as GlobalAveragePool, followed, when keepdims is 0,
+// by a Flatten from axis 1 (the pooled [N, C, 1, 1] is then [N, C]). Rank 3
+// is left alone: there the last axis is as often a transformer's features
+// ([N, L, D], whose LayerNorm means the fusions must still recognise) as a
+// 1-D signal's length. A mean that a Sub takes from its own input (the first
+// step of an instance or layer normalisation written out) stays too. It
+// returns the number of nodes rewritten.
 func reduceMeanToPool(g *graph.Graph, opset int64) int {
 	count := 0
+	cons := g.Consumers()
 	var nodes []*graph.Node
 	for _, n := range g.Nodes {
 		nodes = append(nodes, n)
 		if !isOp(n, "ReduceMean") || len(n.Inputs) == 0 || len(n.Outputs) != 1 || n.Inputs[0] == "" {
 			continue
 		}
+		if centres(n, cons[n.Outputs[0]]) {
+			continue
+		}
 		x := g.Values[n.Inputs[0]]
-		if x == nil || !x.HasShape || len(x.Shape) < 3 ||
+		if x == nil || !x.HasShape || len(x.Shape) != 4 ||
 			(x.DType != graph.Float32 && x.DType != graph.Float16 && x.DType != graph.Float64) {
 			continue
 		}
@@ -71,6 +79,17 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 	}
 	g.Nodes = nodes
 	return count
+}
+
+// centres reports whether a Sub among the readers of a mean subtracts it from
+// the mean's own input.
+func centres(mean *graph.Node, readers []*graph.Node) bool {
+	for _, r := range readers {
+		if isOp(r, "Sub") && len(r.Inputs) == 2 && r.Inputs[0] == mean.Inputs[0] && r.Inputs[1] == mean.Outputs[0] {
+			return true
+		}
+	}
+	return false
 }
 
 // spatialAxes reports whether axes (negative ones counted from the end) are

@@ -82,3 +82,55 @@ func TestReduceMeanToGlobalPool(t *testing.T) {
 		})
 	}
 }
+
+// TestReduceMeanLayerNormStays: the written-out LayerNorm of a ViT export
+// ([1, L, D], mean over the last axis; ReduceMean -> Sub -> Pow -> ReduceMean
+// -> Add -> Sqrt -> Div) and the centring mean of a 4-D instance
+// normalisation keep their ReduceMeans, so that the normalisation fusions
+// still see them.
+func TestReduceMeanLayerNormStays(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for _, c := range []struct {
+		name  string
+		shape []int
+		axes  []int64
+	}{
+		{"ViT LayerNorm, rank 3", []int{1, 5, 8}, []int64{-1}},
+		{"instance norm, rank 4", []int{1, 3, 4, 4}, []int64{2, 3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := &graph.Graph{
+				Name: "ln",
+				Nodes: []*graph.Node{
+					node("ReduceMean", []string{"x"}, []string{"mu"}, intsAttr("axes", c.axes...)),
+					node("Sub", []string{"x", "mu"}, []string{"d"}),
+					node("Pow", []string{"d", "two"}, []string{"d2"}),
+					node("ReduceMean", []string{"d2"}, []string{"var"}, intsAttr("axes", c.axes...)),
+					node("Add", []string{"var", "eps"}, []string{"ve"}),
+					node("Sqrt", []string{"ve"}, []string{"sd"}),
+					node("Div", []string{"d", "sd"}, []string{"y"}),
+				},
+				Inputs:       []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.ShapeOf(c.shape...), HasShape: true}},
+				Outputs:      []*graph.Value{{Name: "y", DType: graph.Float32}},
+				Initializers: map[string]*graph.Tensor{"two": graph.ScalarFloat32(2), "eps": graph.ScalarFloat32(1e-5)},
+				Values:       map[string]*graph.Value{},
+			}
+			src := &graph.Model{Graph: g, IRVersion: 8, Opsets: map[string]int64{"": 13}, Metadata: map[string]string{}}
+			in := map[string]*graph.Tensor{"x": randF32(rng, c.shape...)}
+			want := run(t, src, in)
+			m := cloneGraph(src)
+			st, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+			require.NoError(t, err)
+			// The variance's mean of the 4-D case is not a centring mean: only it may become a pool.
+			ops := opTypes(m.Graph)
+			if len(c.shape) == 3 {
+				assert.Zero(t, st.Pools)
+				assert.Equal(t, 2, ops["ReduceMean"])
+			} else {
+				assert.GreaterOrEqual(t, ops["ReduceMean"], 1, "the centring mean stays")
+			}
+			got := run(t, m, in)
+			assert.InDeltaSlice(t, want["y"].F32(), got["y"].F32(), 1e-5)
+		})
+	}
+}

@@ -18,8 +18,8 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// trimDeadTaps rewrites every Conv with a constant weight and a known input
-// shape whose outermost kernel taps, along some spatial axis, read padding
+// trimDeadTaps rewrites every Conv with a constant weight (or int8 codes
+// behind a DequantizeLinear: a QDQ model) and a known input shape whose outermost kernel taps, along some spatial axis, read padding
 // only for every output position: the weight is cut to the taps that read the
 // input (a new initializer; the original may be shared), the pads lose the
 // rows or columns those taps stood over, and an axis left with one tap gets
@@ -27,6 +27,13 @@ import (
 // rewritten.
 func trimDeadTaps(g *graph.Graph) int {
 	count := 0
+	cons := g.Consumers()
+	producers := map[string]*graph.Node{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			producers[o] = n
+		}
+	}
 	for _, n := range g.Nodes {
 		if !isOp(n, "Conv") || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.HasSubgraphs() {
 			continue
@@ -34,9 +41,9 @@ func trimDeadTaps(g *graph.Graph) int {
 		if a := n.AttrString("auto_pad", "NOTSET"); a != "NOTSET" && a != "" {
 			continue
 		}
-		w := g.Initializers[n.Inputs[1]]
+		w, dq := tapWeight(g, n, producers, cons)
 		x := g.Values[n.Inputs[0]]
-		if w == nil || w.DType != graph.Float32 || len(w.Shape) < 3 || x == nil || !x.HasShape || len(x.Shape) != len(w.Shape) {
+		if w == nil || len(w.Shape) < 3 || x == nil || !x.HasShape || len(x.Shape) != len(w.Shape) {
 			continue
 		}
 		sp := len(w.Shape) - 2
@@ -86,16 +93,63 @@ func trimDeadTaps(g *graph.Graph) int {
 				dil[i] = 1
 			}
 		}
-		name := uniqueName(g, n.Inputs[1]+"_taps")
-		g.Initializers[name] = sliceTaps(w, lo, hi)
-		g.Values[name] = &graph.Value{Name: name, DType: graph.Float32, Shape: graph.ShapeOf(g.Initializers[name].Shape...), HasShape: true}
-		n.Inputs[1] = name
+		src := n.Inputs[1]
+		if dq != nil {
+			src = dq.Inputs[0]
+		}
+		name := uniqueName(g, src+"_taps")
+		t := sliceTaps(w, lo, hi)
+		g.Initializers[name] = t
+		g.Values[name] = &graph.Value{Name: name, DType: t.DType, Shape: graph.ShapeOf(t.Shape...), HasShape: true}
+		if dq != nil {
+			// The DequantizeLinear reads the cut codes; its scales are per
+			// output channel (axis 0) or per tensor, which the cut keeps.
+			dq.Inputs[0] = name
+			if v := g.Values[dq.Outputs[0]]; v != nil {
+				g.Values[dq.Outputs[0]] = &graph.Value{Name: v.Name, DType: v.DType, Shape: graph.ShapeOf(t.Shape...), HasShape: true}
+			}
+		} else {
+			n.Inputs[1] = name
+		}
 		n.SetAttrInts("kernel_shape", nk)
 		n.SetAttrInts("pads", pads)
 		n.SetAttrInts("dilations", dil)
 		count++
 	}
 	return count
+}
+
+// tapWeight returns a Conv's weight when it can be cut: a float32 initializer,
+// or (a QDQ model) int8/uint8 codes behind a DequantizeLinear that only this
+// Conv reads, with per-tensor scales or per-channel ones along the output
+// channels (axis 0), returned with that DequantizeLinear.
+func tapWeight(g *graph.Graph, conv *graph.Node, producers map[string]*graph.Node, cons map[string][]*graph.Node) (*graph.Tensor, *graph.Node) {
+	name := conv.Inputs[1]
+	if w := g.Initializers[name]; w != nil {
+		if w.DType != graph.Float32 {
+			return nil, nil
+		}
+		return w, nil
+	}
+	dq := producers[name]
+	if dq == nil || !isOp(dq, "DequantizeLinear") || len(dq.Inputs) < 2 || len(dq.Outputs) != 1 ||
+		len(cons[name]) != 1 || g.IsGraphOutput(name) {
+		return nil, nil
+	}
+	w := g.Initializers[dq.Inputs[0]]
+	if w == nil || (w.DType != graph.Int8 && w.DType != graph.Uint8) {
+		return nil, nil
+	}
+	for _, in := range dq.Inputs[1:] {
+		if in == "" {
+			continue
+		}
+		t := g.Initializers[in]
+		if t == nil || t.Len() > 1 && (len(t.Shape) != 1 || dq.AttrInt("axis", 1) != 0) {
+			return nil, nil // per-channel along another axis, or computed scales
+		}
+	}
+	return w, dq
 }
 
 // liveTaps returns the first and last kernel taps along one axis (input size
@@ -129,15 +183,14 @@ func liveTaps(h, k, s, d, b, e int) (k0, k1 int, ok bool) {
 }
 
 // sliceTaps copies the taps [lo[i], hi[i]] of every spatial axis of a weight
-// [M, C/group, k1, k2, ...].
+// [M, C/group, k1, k2, ...] (float32, int8 or uint8).
 func sliceTaps(w *graph.Tensor, lo, hi []int) *graph.Tensor {
 	sp := len(lo)
 	shape := append([]int(nil), w.Shape...)
 	for i := 0; i < sp; i++ {
 		shape[2+i] = hi[i] - lo[i] + 1
 	}
-	out := graph.NewTensor(graph.Float32, shape)
-	src, dst := w.F32(), out.F32()
+	out := graph.NewTensor(w.DType, shape)
 	// Strides of the source.
 	st := make([]int, len(w.Shape))
 	st[len(st)-1] = 1
@@ -145,12 +198,19 @@ func sliceTaps(w *graph.Tensor, lo, hi []int) *graph.Tensor {
 		st[i] = st[i+1] * w.Shape[i+1]
 	}
 	idx := make([]int, len(shape))
-	for j := range dst {
+	for j := 0; j < out.Len(); j++ {
 		off := idx[0]*st[0] + idx[1]*st[1]
 		for i := 0; i < sp; i++ {
 			off += (idx[2+i] + lo[i]) * st[2+i]
 		}
-		dst[j] = src[off]
+		switch d := out.Data.(type) {
+		case []float32:
+			d[j] = w.F32()[off]
+		case []int8:
+			d[j] = w.I8()[off]
+		case []uint8:
+			d[j] = w.U8()[off]
+		}
 		for a := len(idx) - 1; a >= 0; a-- {
 			idx[a]++
 			if idx[a] < shape[a] {

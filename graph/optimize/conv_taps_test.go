@@ -121,3 +121,68 @@ func TestTrimDeadTapsSharedWeight(t *testing.T) {
 		assert.InDeltaSlice(t, want[name].F32(), got[name].F32(), 1e-4, name)
 	}
 }
+
+// TestTrimDeadTapsQDQ: in a QDQ model the weight is int8 codes behind a
+// DequantizeLinear (per output channel, axis 0, as the quantizer and ONNX
+// Runtime's write it); the codes are cut and the DequantizeLinear reads the
+// cut ones. Per-channel scales along another axis, and a DequantizeLinear
+// read twice, are left alone.
+func TestTrimDeadTapsQDQ(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		axis    int64
+		shared  bool
+		trimmed bool
+	}{
+		{"per output channel", 0, false, true},
+		{"per-channel along axis 1", 1, false, false},
+		{"dequantized weight read twice", 0, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(6))
+			codes := graph.NewTensor(graph.Int8, []int{5, 6, 3, 3})
+			for i := range codes.I8() {
+				codes.I8()[i] = int8(rng.Intn(255) - 127)
+			}
+			n := 5
+			if c.axis == 1 {
+				n = 6
+			}
+			scale := randF32(rng, n)
+			for i := range scale.F32() {
+				scale.F32()[i] = 0.01 + 0.001*float32(i)
+			}
+			zp := graph.NewTensor(graph.Int8, []int{n})
+			dq := node("DequantizeLinear", []string{"codes", "scale", "zp"}, []string{"w"}, intAttr("axis", c.axis))
+			conv := node("Conv", []string{"x", "w", "b"}, []string{"y"}, intsAttr("dilations", 24, 24), intsAttr("pads", 24, 24, 24, 24))
+			nodes := []*graph.Node{dq, conv}
+			outs := []*graph.Value{{Name: "y", DType: graph.Float32}}
+			if c.shared {
+				nodes = append(nodes, node("Conv", []string{"x", "w", "b"}, []string{"y2"}, intsAttr("pads", 1, 1, 1, 1)))
+				outs = append(outs, &graph.Value{Name: "y2", DType: graph.Float32})
+			}
+			g := &graph.Graph{Name: "qaspp", Nodes: nodes,
+				Inputs:       []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.ShapeOf(1, 6, 20, 20), HasShape: true}},
+				Outputs:      outs,
+				Initializers: map[string]*graph.Tensor{"codes": codes, "scale": scale, "zp": zp, "b": randF32(rng, 5)},
+				Values:       map[string]*graph.Value{}}
+			src := &graph.Model{Graph: g, IRVersion: 8, Opsets: map[string]int64{"": 13}, Metadata: map[string]string{}}
+			in := map[string]*graph.Tensor{"x": randF32(rng, 1, 6, 20, 20)}
+			want := run(t, src, in)
+			m := cloneGraph(src)
+			st, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+			require.NoError(t, err)
+			if c.trimmed {
+				assert.Equal(t, 1, st.Taps, st.String())
+				assert.Equal(t, []int{5, 6, 1, 1}, m.Graph.Initializers[m.Graph.Nodes[0].Inputs[0]].Shape)
+				assert.Equal(t, []int{5, 6, 3, 3}, codes.Shape, "the original codes are not edited")
+			} else {
+				assert.Zero(t, st.Taps, st.String())
+			}
+			got := run(t, m, in)
+			for name, w := range want {
+				assert.InDeltaSlice(t, w.F32(), got[name].F32(), 1e-4, name)
+			}
+		})
+	}
+}

@@ -29,8 +29,9 @@ given: architectures none of the lists above has, for new operator mixes
 backbones with a bilinear Resize back to the input size, deep bottleneck
 stacks, ConvNeXt-S), and older exporter spellings: mobilenet_v2 at opset 11
 (Clip with min/max inputs, file mobilenet_v2_op11.onnx) and resnet18 and
-deeplabv3_mobilenet_v3_large at opset 9 (Clip, Pad and Upsample with their
-arguments as attributes or Upsample scales; *_op9.onnx). One model,
+deeplabv3_mobilenet_v3_large at opset 9 (*_op9.onnx: the opset-9 operator
+set; DeepLabV3's bilinear upsampling becomes Upsample with scales computed
+from Shape -> Slice -> Cast -> Div -> Concat). One model,
 deeplabv3_mobilenet_v3_large, is also exported with symbolic height and width
 ("height", "width") to the dynamic/ subdirectory, which the benchmark tests
 (a glob of DIR/*.onnx) leave out: it is run with --input-shape

@@ -163,7 +163,11 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 	var timers []*timer
 	var inputs, int8In, ours map[string]*graph.Tensor
 	if floatModel != nil {
-		s, err := runtime.NewSession(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(opts.Threads))
+		bound, err := boundModel(floatModel, opts.Shapes) // bind.go
+		if err != nil {
+			return nil, err
+		}
+		s, err := runtime.NewSession(bound, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(opts.Threads))
 		if err != nil {
 			return nil, fmt.Errorf("float32 session: %w", err)
 		}

@@ -9,10 +9,11 @@ var ReduceOps = []string{
 }
 
 // ReduceAxesFromInput reports whether a reduction node of this opset takes its axes
-// as the second input (ReduceSum from opset 13; the others only from opset 18, beyond
-// what is implemented) rather than as an attribute.
+// as the second input (ReduceSum from opset 13, the others from opset 18) rather
+// than as an attribute. Read as an attribute, the axes of an opset-18 ReduceMean
+// were absent, and the node silently reduced every axis.
 func ReduceAxesFromInput(op string, opset int64) bool {
-	return op == "ReduceSum" && opset >= 13
+	return op == "ReduceSum" && opset >= 13 || opset >= 18
 }
 
 // ReduceSpec is the resolved configuration of a reduction node.

@@ -6,7 +6,6 @@ package runtime
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -216,7 +215,7 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = newGroupedRowsKernel(k, nil, w, b, len(st.in), in, out)
 				continue
 			}
-			s.steps[i].kernel = newRowsConvKernel(k, nil, in, out)
+			s.steps[i].kernel = newTapRowsKernel(newRowsConvKernel(k, nil, in, out)) // conv_taps_rows.go
 		case *fusedConvKernel:
 			if dw[i] {
 				w, b := s.depthwiseWeights(st, k.conv)
@@ -228,7 +227,7 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = newGroupedRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
 				continue
 			}
-			s.steps[i].kernel = newRowsConvKernel(k.conv, k, in, out)
+			s.steps[i].kernel = newTapRowsKernel(newRowsConvKernel(k.conv, k, in, out))
 		case *poolKernel:
 			s.steps[i].kernel = &nhwcMaxPoolKernel{pool: k, c: channels(st.in[0])}
 		case globalPoolKernel:
@@ -259,38 +258,9 @@ func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	if err != nil {
 		return nil, err
 	}
-	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
-	low := float32(math.Inf(-1))
-	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
-	nnParallel(th, n*oh, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			img, i := r/oh, r%oh
-			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
-			for j := 0; j < ow; j++ {
-				dst := yd[((img*oh+i)*ow+j)*st:][:k.c]
-				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
-				first := true
-				for a := hl; a < hh; a++ {
-					row := ((img*h + hs + a*p.d[0]) * w) * st
-					for b := wl; b < wh; b++ {
-						src := xd[row+(ws+b*p.d[1])*st:][:k.c]
-						if first {
-							copy(dst, src)
-							first = false
-						} else {
-							kernels.MaxF32(dst, src)
-						}
-					}
-				}
-				if first { // no input tap: the lowest value, as the NCHW kernel
-					for c := range dst {
-						dst[c] = low
-					}
-				}
-			}
-		}
-	})
-	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, st}, Data: yd}}, nil
+	th := min(ctx.Threads, max(1, g.n*g.oh*g.ow*k.c*g.p.kSizeHint()/parallelMinWork))
+	maxPoolRowsNHWC(g, k.c, th) // pool_rows.go
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.st}, Data: g.yd}}, nil
 }
 
 // nhwcGlobalPoolKernel is GlobalAverage/MaxPool of a channels-last tensor; its

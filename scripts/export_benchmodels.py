@@ -9,6 +9,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py [--out DIR] [--models a,b,...]
     /usr/bin/python3 scripts/export_benchmodels.py --extra
     /usr/bin/python3 scripts/export_benchmodels.py --unseen
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen2
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -21,6 +22,22 @@ and LayerNorm, a segmentation head with Resize, non-224 inputs: inception_v3
 at 299x299, lraspp_mobilenet_v3_large at 320x320) to out/bench-models-unseen/
 unless --out is given. Segmentation models are exported with their "out" map
 only, as the single output "output".
+
+--unseen2 exports a fourth set to out/bench-models-unseen2/ unless --out is
+given: architectures none of the lists above has, for new operator mixes
+(fused-MBConv, ViT with 32x32 patches, grouped RegNets, dilated segmentation
+backbones with a bilinear Resize back to the input size, deep bottleneck
+stacks, ConvNeXt-S), and older exporter spellings: mobilenet_v2 at opset 11
+(Clip with min/max inputs, file mobilenet_v2_op11.onnx) and resnet18 and
+deeplabv3_mobilenet_v3_large at opset 9 (*_op9.onnx: the opset-9 operator
+set; DeepLabV3's bilinear upsampling becomes Upsample with scales computed
+from Shape -> Slice -> Cast -> Div -> Concat). One model,
+deeplabv3_mobilenet_v3_large, is also exported with symbolic height and width
+("height", "width") to the dynamic/ subdirectory, which the benchmark tests
+(a glob of DIR/*.onnx) leave out: it is run with --input-shape
+input=1,3,H,W, and without it must be refused, never guessed. A name in
+--models may carry a suffix _opN (export at opset N) or _dynhw (symbolic
+H/W, written to DIR/dynamic/).
 
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
@@ -41,8 +58,30 @@ EXTRA_MODELS = ["regnet_y_800mf", "resnext50_32x4d", "densenet121", "shufflenet_
 UNSEEN_MODELS = ["resnet18", "alexnet", "vgg11_bn", "inception_v3", "mobilenet_v3_small",
                  "efficientnet_b1", "regnet_x_400mf", "wide_resnet50_2", "swin_t",
                  "lraspp_mobilenet_v3_large"]
-# Input side where the architecture is not run at 224x224.
-INPUT_SIZE = {"inception_v3": 299, "lraspp_mobilenet_v3_large": 320}
+# Opt-in (--unseen2): none of the lists above; new operator mixes and older
+# exporter spellings (a suffix _opN exports at opset N, _dynhw with symbolic
+# height and width into DIR/dynamic/).
+UNSEEN2_MODELS = ["efficientnet_v2_s", "vit_b_32", "regnet_y_400mf", "regnet_x_800mf",
+                  "mnasnet0_5", "shufflenet_v2_x0_5", "resnet101", "convnext_small",
+                  "deeplabv3_mobilenet_v3_large", "fcn_resnet50", "mobilenet_v2_op11",
+                  "resnet18_op9", "deeplabv3_mobilenet_v3_large_op9",
+                  "deeplabv3_mobilenet_v3_large_dynhw"]
+# Input side where the architecture is not run at 224x224 (torchvision's
+# evaluation size for efficientnet_v2_s; segmentation at 320 to keep the
+# dilated backbones affordable on 2 cores).
+INPUT_SIZE = {"inception_v3": 299, "lraspp_mobilenet_v3_large": 320, "efficientnet_v2_s": 384,
+              "deeplabv3_mobilenet_v3_large": 320, "fcn_resnet50": 320}
+
+
+def parse_name(name, opset):
+    """Split an export name into (architecture, opset, dynamic H/W)."""
+    dyn = name.endswith("_dynhw")
+    if dyn:
+        name = name[:-len("_dynhw")]
+    base, sep, tail = name.rpartition("_op")
+    if sep and tail.isdigit():
+        return base, int(tail), dyn
+    return name, opset, dyn
 
 
 class OutOnly(torch.nn.Module):
@@ -85,33 +124,52 @@ def main():
     ap.add_argument("--extra", action="store_true", help="export the architectures outside the benchmark set")
     ap.add_argument("--unseen", action="store_true",
                     help="export the triage set (neither the benchmark set nor --extra)")
+    ap.add_argument("--unseen2", action="store_true",
+                    help="export the fourth set (new operator mixes, opset 9/11 spellings, symbolic H/W)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
-    if args.extra and args.unseen:
-        ap.error("--extra and --unseen are exclusive")
+    if args.extra + args.unseen + args.unseen2 > 1:
+        ap.error("--extra, --unseen and --unseen2 are exclusive")
     if args.out is None:
         args.out = ("out/bench-models-extra" if args.extra else
-                    "out/bench-models-unseen" if args.unseen else "out/bench-models")
+                    "out/bench-models-unseen" if args.unseen else
+                    "out/bench-models-unseen2" if args.unseen2 else "out/bench-models")
     if args.models is None:
-        args.models = ",".join(EXTRA_MODELS if args.extra else UNSEEN_MODELS if args.unseen else MODELS)
+        args.models = ",".join(EXTRA_MODELS if args.extra else UNSEEN_MODELS if args.unseen else
+                               UNSEEN2_MODELS if args.unseen2 else MODELS)
     os.makedirs(args.out, exist_ok=True)
+    failed = []
     for name in args.models.split(","):
         name = name.strip()
         if not name:
             continue
-        path = os.path.join(args.out, name + ".onnx")
+        arch, opset, dyn = parse_name(name, args.opset)
+        outdir = os.path.join(args.out, "dynamic") if dyn else args.out
+        os.makedirs(outdir, exist_ok=True)
+        path = os.path.join(outdir, name + ".onnx")
         tmp = path + ".tmp"
-        model = build(name)
-        side = INPUT_SIZE.get(name, 224)
+        model = build(arch)
+        side = INPUT_SIZE.get(arch, 224)
         x = torch.randn(1, 3, side, side)
+        axes = {"input": {2: "height", 3: "width"}} if dyn else None
         # Not under torch.no_grad(): with gradients enabled nn.MultiheadAttention
         # (vit_b_16) takes its composite path, which torch.onnx can export,
         # instead of the fused aten::_native_multi_head_attention.
-        torch.onnx.export(model, x, tmp, opset_version=args.opset,
-                          input_names=["input"], output_names=["output"],
-                          do_constant_folding=True)
+        try:
+            torch.onnx.export(model, x, tmp, opset_version=opset,
+                              input_names=["input"], output_names=["output"],
+                              do_constant_folding=True, dynamic_axes=axes)
+        except Exception as e:  # noqa: BLE001 - report and go on with the others
+            print(f"{path}: torch.onnx cannot export {arch} at opset {opset}: {e}", file=sys.stderr, flush=True)
+            failed.append(name)
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            continue
         os.replace(tmp, path)  # nothing half-written under the final name
         print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
+    if failed:
+        print("not exported: " + ", ".join(failed), file=sys.stderr)
+        return 1
     return 0
 
 

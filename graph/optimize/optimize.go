@@ -30,10 +30,13 @@ type Stats struct {
 	Folded     int // nodes replaced by their constant outputs
 	Dead       int // nodes whose outputs nobody reads
 	Pads       int // zero Pads folded into the Conv or AveragePool after them
+	Taps       int // Convs cut to the kernel taps that read the input (conv_taps.go)
+	Pools      int // spatial ReduceMeans written as GlobalAveragePool (reduce_pool.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads", s.Constants, s.Identities, s.Folded, s.Dead, s.Pads)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -63,6 +66,8 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	}
 	st.Folded = n
 	st.Pads = foldPads(g, keep)
+	st.Taps = trimDeadTaps(g)
+	st.Pools = reduceMeanToPool(g, m.Opset())
 	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
 	st.Dead = removeDead(g, keep)
 	return st, nil

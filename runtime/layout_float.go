@@ -252,14 +252,16 @@ func rowsCapable(k *convKernel) bool {
 type nhwcMaxPoolKernel struct {
 	pool *poolKernel
 	c    int
+	out  *outView // in a Concat's buffer (concat_view.go), or nil
 }
 
 func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "MaxPool")
+	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "MaxPool", k.out)
 	if err != nil {
 		return nil, err
 	}
 	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
+	so, yo := g.so, g.yo
 	low := float32(math.Inf(-1))
 	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
 	nnParallel(th, n*oh, func(lo, hi int) {
@@ -267,7 +269,7 @@ func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 			img, i := r/oh, r%oh
 			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
 			for j := 0; j < ow; j++ {
-				dst := yd[((img*oh+i)*ow+j)*st:][:k.c]
+				dst := yd[((img*oh+i)*ow+j)*so+yo:][:k.c]
 				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
 				first := true
 				for a := hl; a < hh; a++ {
@@ -290,7 +292,7 @@ func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 			}
 		}
 	})
-	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, st}, Data: yd}}, nil
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: yd}}, nil
 }
 
 // nhwcGlobalPoolKernel is GlobalAverage/MaxPool of a channels-last tensor; its
@@ -380,14 +382,16 @@ func channelsLastInput(in []*graph.Tensor, c int) (*graph.Tensor, int, error) {
 
 // nhwcPoolGeom is what a channels-last 2-D pooling kernel works on: the
 // input (n x h x w pixels at stride st), the output of oh x ow pixels at the
-// same stride allocated in the run's arena, and the window plan.
+// same stride allocated in the run's arena (or at stride so, channel offset
+// yo, in a Concat's buffer), and the window plan.
 type nhwcPoolGeom struct {
 	n, h, w, oh, ow, st int
+	so, yo              int
 	p                   *poolPlan
 	xd, yd              []float32
 }
 
-func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, what string) (*nhwcPoolGeom, error) {
+func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, what string, out *outView) (*nhwcPoolGeom, error) {
 	x, st, err := channelsLastInput(in, c)
 	if err != nil {
 		return nil, fmt.Errorf("channels-last %s: %w", what, err)
@@ -398,6 +402,14 @@ func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, 
 		return nil, err
 	}
 	oh, ow := geom.Out[0], geom.Out[1]
-	return &nhwcPoolGeom{n: n, h: h, w: w, oh: oh, ow: ow, st: st, p: newPoolPlan([]int{h, w}, geom),
-		xd: x.F32(), yd: ctx.AllocF32(n * oh * ow * st)}, nil
+	g := &nhwcPoolGeom{n: n, h: h, w: w, oh: oh, ow: ow, st: st, so: st, p: newPoolPlan([]int{h, w}, geom), xd: x.F32()}
+	if out == nil {
+		g.yd = ctx.AllocF32(n * oh * ow * st)
+		return g, nil
+	}
+	g.so, g.yo = out.g.stride, out.off
+	if g.yd, err = ctx.viewBuffer(out.g, n*oh*ow*g.so); err != nil {
+		return nil, fmt.Errorf("channels-last %s: %w", what, err)
+	}
+	return g, nil
 }

@@ -147,49 +147,94 @@ func (s *Session) planConcatViews() {
 		}
 		return true
 	}
+	// First the placements, widest Concat first; then what each Concat
+	// reads where, once every member is placed (a narrower Concat may place
+	// an input a wider one, already seen, also reads).
+	type home struct {
+		g    *viewGroup
+		base int
+	}
+	homes := map[int]home{}
 	for _, i := range cats {
 		st := s.steps[i]
 		cat := concatOf(st.kernel)
 		_, pure := st.kernel.(*nhwcConcatKernel)
-		g, base := (*viewGroup)(nil), 0
-		if pure && cat.out != nil {
-			g, base = cat.out.g, cat.out.off
-		} else if pure && !cat.outNHWC {
-			g = nil // an NCHW output: its inputs stay where they are
-		} else {
-			g = &viewGroup{stride: pixelStride(cat.total), total: cat.total}
+		var h home
+		switch {
+		case pure && cat.out != nil:
+			h = home{cat.out.g, cat.out.off}
+		case pure && !cat.outNHWC:
+			// An NCHW output: its inputs stay where they are.
+		case s.viewFits(st.out[0], pixelStride(cat.total)):
+			h.g = &viewGroup{stride: pixelStride(cat.total), total: cat.total}
 		}
+		homes[i] = h
+		if h.g == nil {
+			continue
+		}
+		off := 0
+		for j, id := range st.in {
+			at := off
+			off += cat.c[j]
+			if !cat.inNHWC[j] || id < 0 || placed[id] != nil {
+				continue
+			}
+			p, ok := producer[id]
+			if !ok || s.keep[id] || s.consts[id] != nil || !onlyConcats(id) || len(s.steps[p].out) != 1 {
+				continue
+			}
+			v := &outView{g: h.g, off: h.base + at}
+			if placeOutput(s.steps[p].kernel, v) {
+				placed[id] = v
+			}
+		}
+	}
+	for _, i := range cats {
+		st := s.steps[i]
+		cat := concatOf(st.kernel)
+		_, pure := st.kernel.(*nhwcConcatKernel)
+		h := homes[i]
 		cat.inAt = make([]viewAt, len(st.in))
 		cat.inPlace = make([]bool, len(st.in))
 		off := 0
 		for j, id := range st.in {
-			c := cat.c[j]
 			at := off
-			off += c
-			if !cat.inNHWC[j] || id < 0 {
-				continue
-			}
-			if v, ok := placed[id]; ok {
+			off += cat.c[j]
+			if v := placed[id]; v != nil && cat.inNHWC[j] && id >= 0 {
 				cat.inAt[j] = viewAt{stride: v.g.stride, off: v.off, set: true}
-				cat.inPlace[j] = pure && v.g == g && v.off == base+at
-				continue
+				// A tensor twice in one Concat is in place once.
+				cat.inPlace[j] = pure && v.g == h.g && v.off == h.base+at
 			}
-			p, ok := producer[id]
-			if g == nil || !ok || s.keep[id] || s.consts[id] != nil || !onlyConcats(id) || len(s.steps[p].out) != 1 {
-				continue
-			}
-			v := &outView{g: g, off: base + at}
-			if !placeOutput(s.steps[p].kernel, v) {
-				continue
-			}
-			placed[id] = v
-			cat.inAt[j] = viewAt{stride: g.stride, off: v.off, set: true}
-			cat.inPlace[j] = pure
 		}
 		if pure && cat.outNHWC && cat.out == nil && slices.Contains(cat.inPlace, true) {
-			cat.out = &outView{g: g}
+			cat.out = &outView{g: h.g}
 		}
 	}
+}
+
+// concatViewBytes bounds one image of a shared buffer. Each producer writes
+// its channels of every pixel, a few cache lines a pixel stride apart; over
+// a buffer larger than the L2 cache those stores miss where the Concat's copy
+// wrote whole rows in order: DenseNet's first dense block (56×56 pixels of
+// 256 channels, 3.2 MB) took 8-12 % longer in each of its 3×3 convolutions
+// writing into the block's buffer, its second (1.7 MB) 5-8 %, more than the
+// copies saved (thread CPU time per step, docs/runtime.md).
+const concatViewBytes = 512 << 10
+
+// viewFits reports whether one image of a buffer of pixel stride stride
+// shaped like tensor id (static height and width) is within concatViewBytes.
+func (s *Session) viewFits(id, stride int) bool {
+	for name, sid := range s.slots {
+		if sid != id {
+			continue
+		}
+		v := s.model.Graph.Values[name]
+		if v == nil || !v.HasShape || len(v.Shape) != 4 || !v.Shape[2].Known() || !v.Shape[3].Known() {
+			return false
+		}
+		return v.Shape[2].Size*v.Shape[3].Size*stride*4 <= concatViewBytes
+	}
+	return false
 }
 
 // viewAt is where a Concat reads a channels-last input: a member at a

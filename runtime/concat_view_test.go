@@ -105,6 +105,10 @@ func TestConcatViews(t *testing.T) {
 			c := cat(b, a, relu(b, b.conv(a, 16, 16, 3, 1, 1, 1, true)))
 			b.Output(c)
 		}},
+		{name: "a buffer over concatViewBytes per image is copied", x: []int{1, 8, 64, 48}, want: viewPlan{copied: 2}, build: func(b *mb) {
+			c := cat(b, relu(b, b.conv("x", 8, 32, 1, 1, 0, 1, true)), relu(b, b.conv("x", 8, 32, 3, 1, 1, 1, true)))
+			b.Output(b.Node("GlobalMaxPool", []string{b.conv(c, 64, 16, 1, 1, 0, 1, true)}))
+		}},
 		{name: "height axis: no channels-last concat", x: []int{1, 8, 6, 6}, want: viewPlan{}, build: func(b *mb) {
 			a := relu(b, b.conv("x", 8, 16, 1, 1, 0, 1, true))
 			c := b.Node("Concat", []string{a, relu(b, b.conv("x", 8, 16, 3, 1, 1, 1, true))}, graph.IntAttr("axis", 2))
@@ -120,6 +124,18 @@ func TestConcatViews(t *testing.T) {
 				// torch.cat of one tensor is a Concat of one input.
 				feats = append(feats, b.conv(relu(b, bn(b, cat(b, feats...), c)), c, 20, 3, 1, 1, 1, true))
 				c += 20
+			}
+			b.Output(b.conv(relu(b, bn(b, cat(b, feats...), c)), c, 16, 1, 1, 0, 1, true))
+		}},
+		// The block's widest Concats are over concatViewBytes (32×32 pixels of
+		// 160 channels); the narrower ones share a buffer, which the wider
+		// ones then read in place.
+		{name: "dense block wider than the budget", x: []int{1, 8, 32, 32}, want: viewPlan{placed: 3}, build: func(b *mb) {
+			f := b.Node("MaxPool", []string{b.conv("x", 8, 64, 3, 1, 1, 1, true)}, graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
+			feats, c := []string{f}, 64
+			for i := 0; i < 3; i++ {
+				feats = append(feats, b.conv(relu(b, bn(b, cat(b, feats...), c)), c, 32, 3, 1, 1, 1, true))
+				c += 32
 			}
 			b.Output(b.conv(relu(b, bn(b, cat(b, feats...), c)), c, 16, 1, 1, 0, 1, true))
 		}},

@@ -8,8 +8,10 @@ package runtime
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // channelsLastAvgPool returns the 2-D AveragePool kernel of a step, or nil.
@@ -54,6 +56,10 @@ type nhwcAvgPoolKernel struct {
 	pool *poolKernel
 	c    int
 	out  *outView // in a Concat's buffer (concat_view.go), or nil
+	// dw is the pool as a depthwise convolution (avgpool_dw.go), packed on
+	// first use.
+	dwOnce sync.Once
+	dw     *kernels.DWWeightsF32
 }
 
 func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -63,6 +69,9 @@ func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	}
 	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
 	so, yo := g.so, g.yo
+	if k.runDepthwise(ctx, g) {
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: yd}}, nil
+	}
 	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
 	nnParallel(th, n*oh, func(lo, hi int) {
 		acc := make([]float64, k.c)

@@ -57,3 +57,22 @@ func TestAffineRowsF32(t *testing.T) {
 		AffineRowsF32(make([]float32, 8), 4, 2, 8, make([]float32, 8), make([]float32, 8), make([]float32, 16), 8, 0, 1)
 	})
 }
+
+// BenchmarkAffineRowsF32 is DenseNet-121's largest Concat → BatchNormalization
+// → Relu of the first dense block: 256 channels of 56×56 pixels, read from a
+// block buffer of the same stride and written to their own.
+func BenchmarkAffineRowsF32(b *testing.B) {
+	const n, c = 56 * 56, 256
+	x, y := make([]float32, n*c), make([]float32, n*c)
+	a, bb := make([]float32, c), make([]float32, c)
+	for i := range x {
+		x[i] = float32(i%17) - 8
+	}
+	for i := range a {
+		a[i], bb[i] = 0.5, 0.1
+	}
+	b.SetBytes(int64(2 * n * c * 4))
+	for i := 0; i < b.N; i++ {
+		AffineRowsF32(x, c, n, c, a, bb, y, c, 0, float32(math.Inf(1)))
+	}
+}

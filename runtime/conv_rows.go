@@ -58,6 +58,20 @@ type rowsConvKernel struct {
 	bias    []float32
 	identK  []int32 // 0..kh*kw*c-1: the offsets of an im2col
 	ident   []int32 // its first c: the offsets of a pointwise convolution
+	// view places the output in a Concat's buffer (concat_view.go): m
+	// channels at an offset, at the buffer's pixel stride.
+	view *outView
+}
+
+// setView makes the kernel write its output at v. The weights are packed
+// again without padding columns: the GEMM must store only the m channels,
+// the next ones belong to another input of the Concat.
+func (k *rowsConvKernel) setView(v *outView) {
+	k.view = v
+	if pixelStride(k.m) != k.m {
+		u := newRowsConvKernel(k.conv, nil, k.inNHWC, false)
+		k.pb, k.bias = u.pb, u.bias
+	}
 }
 
 func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool) *rowsConvKernel {
@@ -129,9 +143,12 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return nil, err
 	}
 	oh, ow := outShape[2], outShape[3]
-	so := pixelStride(k.m)
+	so, yo := pixelStride(k.m), 0
 	if !k.outNHWC {
 		so = k.m
+	}
+	if k.view != nil {
+		so, yo = k.view.g.stride, k.view.off
 	}
 	if n*oh*ow == 0 {
 		return emptyConvOutput(k.outNHWC, n, oh, ow, so, outShape), nil
@@ -142,8 +159,16 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			return nil, err
 		}
 	}
-	ynh, release := channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
-	defer release()
+	var ynh []float32
+	if k.view != nil {
+		if ynh, err = ctx.viewBuffer(k.view.g, n*oh*ow*so); err != nil {
+			return nil, err
+		}
+	} else {
+		var release func()
+		ynh, release = channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
+		defer release()
+	}
 	// In NHWC the residual is applied by the GEMM; an NCHW one after the
 	// transposition.
 	gemmRes := res
@@ -154,7 +179,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	p := newConvPlan([]int{h, wd}, geom)
 	if p.pointwise && k.inNHWC {
 		// The input pixels are the rows: one GEMM over the whole batch.
-		k.gemm(x.F32(), sx, k.ident, n*h*wd, ynh, so, gemmRes, resLater, ctx.Threads)
+		k.gemm(x.F32(), sx, k.ident, n*h*wd, ynh[yo:], so, gemmRes, resLater, ctx.Threads)
 	} else {
 		rp := newRowsPlan(p, k.c, k.kh, k.kw)
 		if rp == nil {
@@ -181,7 +206,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		osz := oh * ow * so
 		for img := 0; img < n; img++ {
 			rp.fill(p, xd[img*isz:(img+1)*isz], k.inNHWC, sx, *buf, ctx.Threads)
-			yi := ynh[img*osz : (img+1)*osz]
+			yi := ynh[img*osz+yo : (img+1)*osz]
 			var ri []float32
 			if gemmRes != nil {
 				ri = gemmRes[img*osz : (img+1)*osz]
@@ -244,7 +269,11 @@ func (k *rowsConvKernel) bandedGEMM(rp *rowsPlan, buf []float32, y, ri []float32
 	run := func(b int, cb []float32, th int) {
 		y0, y1 := b*bh, min(oh, (b+1)*bh)
 		k.gemm(buf[y0*rp.ppw*rp.sb:], rp.sb, rp.off, (y1-y0)*rp.ppw, cb, so, nil, resLater, th)
-		k.storeBand(y, cb, ri, y0, y1, ow, rp.ppw, so)
+		if k.view != nil {
+			storeBandCols(y, cb, y0, y1, ow, rp.ppw, so, k.m)
+		} else {
+			k.storeBand(y, cb, ri, y0, y1, ow, rp.ppw, so)
+		}
 	}
 	if threads <= 1 || bands < 4*threads {
 		cb := getF32(min(bh, oh) * rp.ppw * so)
@@ -302,6 +331,26 @@ func (e *rowsEpilogue) storeBand(y, cb, ri []float32, y0, y1, ow, ppw, so int) {
 			dst[j] = e.clamp(v + rr[j])
 		}
 		kernels.ActF32(e.post, dst, dst)
+	}
+}
+
+// storeBandCols is storeBand without a residual for an output in a wider
+// buffer (a Concat's, concat_view.go): only the first m channels of each
+// pixel are the convolution's, the rest of the stride so another input's.
+func storeBandCols(y, cb []float32, y0, y1, ow, ppw, so, m int) {
+	m16 := m &^ 15
+	for r := y0; r < y1; r++ {
+		for p := 0; p < ow; p++ {
+			q := (r*ow + p) * so
+			s := ((r-y0)*ppw + p) * so
+			// Whole 16-channel blocks as array moves: a copy call per
+			// pixel of DenseNet's 32 channels cost more than the data.
+			dst, src := y[q:q+m], cb[s:s+m]
+			for c := 0; c < m16; c += 16 {
+				*(*[16]float32)(dst[c:]) = *(*[16]float32)(src[c:])
+			}
+			copy(dst[m16:], src[m16:])
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -43,7 +44,25 @@ type nhwcConcatKernel struct {
 	inNHWC  []bool
 	outNHWC bool
 	total   int
+	// Set by planConcatViews (concat_view.go): where each channels-last input
+	// is read, which inputs their producers already wrote into the output,
+	// and where the output lives (nil: a buffer of its own).
+	inAt    []viewAt
+	inPlace []bool
+	out     *outView
 }
+
+// src returns where channels-last input i is read: its pixel stride and its
+// channel offset in the tensor.
+func (k *nhwcConcatKernel) src(i int) (stride, off int) {
+	if k.inAt != nil && k.inAt[i].set {
+		return k.inAt[i].stride, k.inAt[i].off
+	}
+	return pixelStride(k.c[i]), 0
+}
+
+// placed reports whether input i is already in the output.
+func (k *nhwcConcatKernel) placed(i int) bool { return k.inPlace != nil && k.inPlace[i] }
 
 func newNHWCConcatKernel(st step, nhwc map[int]bool, channels func(id int) int) *nhwcConcatKernel {
 	k := &nhwcConcatKernel{outNHWC: nhwc[st.out[0]]}
@@ -69,7 +88,8 @@ func (k *nhwcConcatKernel) geometry(in []*graph.Tensor) (n, h, w int, err error)
 		}
 		want := []int{x.Shape[0], k.c[i], x.Shape[2], x.Shape[3]}
 		if k.inNHWC[i] {
-			want = []int{x.Shape[0], x.Shape[1], x.Shape[2], pixelStride(k.c[i])}
+			sx, _ := k.src(i)
+			want = []int{x.Shape[0], x.Shape[1], x.Shape[2], sx}
 		}
 		if i == 0 {
 			n, h, w = want[0], want[1], want[2]
@@ -98,20 +118,39 @@ func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	}
 	plane := h * w
 	if k.outNHWC {
-		so := pixelStride(k.total)
-		y := ctx.AllocF32(n * plane * so)
-		// Rows of pixels: every input's channels of each pixel, then the
-		// stride's padding cleared.
-		nnParallel(min(ctx.Threads, max(1, len(y)/parallelMinWork)), n*h, func(lo, hi int) {
+		so, base, padLo := pixelStride(k.total), 0, k.total
+		var y []float32
+		if k.out != nil {
+			so, base, padLo = k.out.g.stride, k.out.off, k.out.g.stride
+			if base+k.total == k.out.g.total {
+				padLo = k.out.g.total
+			}
+			if y, err = ctx.viewBuffer(k.out.g, n*plane*so); err != nil {
+				return nil, err
+			}
+		} else {
+			y = ctx.AllocF32(n * plane * so)
+		}
+		out := []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, h, w, so}, Data: y}}
+		if padLo >= so && k.inPlace != nil && !slices.Contains(k.inPlace, false) {
+			return out, nil // every input is in place: a view
+		}
+		// Rows of pixels: every input's channels of each pixel that is not
+		// in place yet, then the stride's padding cleared.
+		nnParallel(min(ctx.Threads, max(1, n*plane*(k.total+so-padLo)/parallelMinWork)), n*h, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				img, p0 := r/h, (r%h)*w
 				yr := y[(img*plane+p0)*so : (img*plane+p0+w)*so]
-				off := 0
+				off := base
 				for i, x := range in {
 					c, xd := k.c[i], x.F32()
+					if k.placed(i) {
+						off += c
+						continue
+					}
 					if k.inNHWC[i] {
-						sx := pixelStride(c)
-						xr := xd[(img*plane+p0)*sx:]
+						sx, xo := k.src(i)
+						xr := xd[(img*plane+p0)*sx+xo:]
 						for p := 0; p < w; p++ {
 							copy(yr[p*so+off:p*so+off+c], xr[p*sx:p*sx+c])
 						}
@@ -125,14 +164,14 @@ func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 					}
 					off += c
 				}
-				if so > k.total {
+				if so > padLo {
 					for p := 0; p < w; p++ {
-						clear(yr[p*so+k.total : (p+1)*so])
+						clear(yr[p*so+padLo : (p+1)*so])
 					}
 				}
 			}
 		})
-		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, h, w, so}, Data: y}}, nil
+		return out, nil
 	}
 	y := ctx.AllocF32(n * k.total * plane)
 	// Channel planes: copied, or gathered from channels-last pixels.
@@ -150,8 +189,8 @@ func (k *nhwcConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 				copy(dst, xd[(img*c+ch)*plane:])
 				continue
 			}
-			sx := pixelStride(c)
-			src := xd[img*plane*sx+ch:]
+			sx, xo := k.src(i)
+			src := xd[img*plane*sx+xo+ch:]
 			for p := range dst {
 				dst[p] = src[p*sx]
 			}
@@ -226,13 +265,23 @@ func (k *nhwcConcatBNKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph
 	nnParallel(min(ctx.Threads, max(1, len(y)/parallelMinWork)), n*h, func(r0, r1 int) {
 		p0, np := r0*w, (r1-r0)*w
 		off := 0
-		for i, x := range in {
-			c, xd := k.cat.c[i], x.F32()
-			a, b := k.a[off:off+c], k.b[off:off+c]
+		for i := 0; i < len(in); i++ {
+			c, xd := k.cat.c[i], in[i].F32()
 			if k.cat.inNHWC[i] {
-				sx := pixelStride(c)
-				kernels.AffineRowsF32(xd[p0*sx:], sx, np, c, a, b, y[p0*so+off:], so, lo, hi)
+				sx, xo := k.cat.src(i)
+				// Inputs side by side in one shared buffer (a dense block's
+				// feature maps, concat_view.go) are one call.
+				for i+1 < len(in) && k.cat.inNHWC[i+1] && len(xd) > 0 && sameData(xd, in[i+1].F32()) {
+					if sx1, xo1 := k.cat.src(i + 1); sx1 != sx || xo1 != xo+c {
+						break
+					}
+					i++
+					c += k.cat.c[i]
+				}
+				a, b := k.a[off:off+c], k.b[off:off+c]
+				kernels.AffineRowsF32(xd[p0*sx+xo:], sx, np, c, a, b, y[p0*so+off:], so, lo, hi)
 			} else {
+				a, b := k.a[off:off+c], k.b[off:off+c]
 				for p := p0; p < p0+np; p++ {
 					img, q := p/plane, p%plane
 					yp := y[p*so+off : p*so+off+c]
@@ -251,3 +300,6 @@ func (k *nhwcConcatBNKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph
 	})
 	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, h, w, so}, Data: y}}, nil
 }
+
+// sameData reports whether two non-empty slices start at the same element.
+func sameData(a, b []float32) bool { return len(b) > 0 && &a[0] == &b[0] }

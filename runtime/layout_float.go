@@ -251,16 +251,17 @@ func rowsCapable(k *convKernel) bool {
 type nhwcMaxPoolKernel struct {
 	pool *poolKernel
 	c    int
+	out  *outView // in a Concat's buffer (concat_view.go), or nil
 }
 
 func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "MaxPool")
+	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "MaxPool", k.out)
 	if err != nil {
 		return nil, err
 	}
 	th := min(ctx.Threads, max(1, g.n*g.oh*g.ow*k.c*g.p.kSizeHint()/parallelMinWork))
 	maxPoolRowsNHWC(g, k.c, th) // pool_rows.go
-	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.st}, Data: g.yd}}, nil
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.so}, Data: g.yd}}, nil
 }
 
 // nhwcGlobalPoolKernel is GlobalAverage/MaxPool of a channels-last tensor; its
@@ -350,14 +351,16 @@ func channelsLastInput(in []*graph.Tensor, c int) (*graph.Tensor, int, error) {
 
 // nhwcPoolGeom is what a channels-last 2-D pooling kernel works on: the
 // input (n x h x w pixels at stride st), the output of oh x ow pixels at the
-// same stride allocated in the run's arena, and the window plan.
+// same stride allocated in the run's arena (or at stride so, channel offset
+// yo, in a Concat's buffer), and the window plan.
 type nhwcPoolGeom struct {
 	n, h, w, oh, ow, st int
+	so, yo              int
 	p                   *poolPlan
 	xd, yd              []float32
 }
 
-func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, what string) (*nhwcPoolGeom, error) {
+func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, what string, out *outView) (*nhwcPoolGeom, error) {
 	x, st, err := channelsLastInput(in, c)
 	if err != nil {
 		return nil, fmt.Errorf("channels-last %s: %w", what, err)
@@ -368,6 +371,14 @@ func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, 
 		return nil, err
 	}
 	oh, ow := geom.Out[0], geom.Out[1]
-	return &nhwcPoolGeom{n: n, h: h, w: w, oh: oh, ow: ow, st: st, p: newPoolPlan([]int{h, w}, geom),
-		xd: x.F32(), yd: ctx.AllocF32(n * oh * ow * st)}, nil
+	g := &nhwcPoolGeom{n: n, h: h, w: w, oh: oh, ow: ow, st: st, so: st, p: newPoolPlan([]int{h, w}, geom), xd: x.F32()}
+	if out == nil {
+		g.yd = ctx.AllocF32(n * oh * ow * st)
+		return g, nil
+	}
+	g.so, g.yo = out.g.stride, out.off
+	if g.yd, err = ctx.viewBuffer(out.g, n*oh*ow*g.so); err != nil {
+		return nil, fmt.Errorf("channels-last %s: %w", what, err)
+	}
+	return g, nil
 }

@@ -8,8 +8,10 @@ package runtime
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // channelsLastAvgPool returns the 2-D AveragePool kernel of a step, or nil.
@@ -53,14 +55,23 @@ func (s *Session) zeroPad(st step) bool {
 type nhwcAvgPoolKernel struct {
 	pool *poolKernel
 	c    int
+	out  *outView // in a Concat's buffer (concat_view.go), or nil
+	// dw is the pool as a depthwise convolution (avgpool_dw.go), packed on
+	// first use.
+	dwOnce sync.Once
+	dw     *kernels.DWWeightsF32
 }
 
 func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "AveragePool")
+	g, err := nhwcPoolSetup(ctx, in, k.pool, k.c, "AveragePool", k.out)
 	if err != nil {
 		return nil, err
 	}
 	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
+	so, yo := g.so, g.yo
+	if k.runDepthwise(ctx, g) {
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: yd}}, nil
+	}
 	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
 	nnParallel(th, n*oh, func(lo, hi int) {
 		acc := make([]float64, k.c)
@@ -68,7 +79,7 @@ func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 			img, i := r/oh, r%oh
 			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
 			for j := 0; j < ow; j++ {
-				dst := yd[((img*oh+i)*ow+j)*st:][:st]
+				dst := yd[((img*oh+i)*ow+j)*so+yo:][:k.c]
 				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
 				clear(acc)
 				for a := hl; a < hh; a++ {
@@ -91,11 +102,13 @@ func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 						dst[c] = 0
 					}
 				}
-				clear(dst[k.c:])
+				if k.out == nil {
+					clear(yd[((img*oh+i)*ow+j)*so+k.c : ((img*oh+i)*ow+j+1)*so])
+				}
 			}
 		}
 	})
-	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, st}, Data: yd}}, nil
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: yd}}, nil
 }
 
 // tensorCopyKernel is a zero Pad of a channels-last tensor: a copy of its

@@ -17,21 +17,22 @@ import (
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// maxPoolRowsNHWC runs the MaxPool of g (c channels at pixel stride g.st) over
-// up to th threads.
+// maxPoolRowsNHWC runs the MaxPool of g (c channels at input pixel stride
+// g.st, output pixel stride g.so from channel g.yo) over up to th threads.
 func maxPoolRowsNHWC(g *nhwcPoolGeom, c, th int) {
 	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
+	so, yo := g.so, g.yo
 	low := float32(math.Inf(-1))
 	nnParallel(th, n*oh, func(lo, hi int) {
 		var scratch *[]float32
 		for r := lo; r < hi; r++ {
 			img, i := r/oh, r%oh
 			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
-			out := yd[(img*oh+i)*ow*st : (img*oh+i+1)*ow*st]
+			out := yd[(img*oh+i)*ow*so : (img*oh+i+1)*ow*so]
 			if hl >= hh {
 				for j := 0; j < ow; j++ {
-					for k := range out[j*st : j*st+c] {
-						out[j*st+k] = low
+					for k := range out[j*so+yo : j*so+yo+c] {
+						out[j*so+yo+k] = low
 					}
 				}
 				continue
@@ -54,7 +55,7 @@ func maxPoolRowsNHWC(g *nhwcPoolGeom, c, th int) {
 				}
 			}
 			for j := 0; j < ow; j++ {
-				dst := out[j*st : j*st+c]
+				dst := out[j*so+yo : j*so+yo+c]
 				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
 				if wl >= wh {
 					for k := range dst {

@@ -15,6 +15,8 @@ type ExecContext struct {
 	// arena recycles output buffers across runs (nil: plain allocation).
 	arena *runArena
 	mu    sync.Mutex
+	// views are the run's Concat buffers (concat_view.go).
+	views map[*viewGroup][]float32
 }
 
 // Kernel executes one node. Kernels are built once per session and must be safe for

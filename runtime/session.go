@@ -312,6 +312,7 @@ func (s *Session) plan() error {
 	s.fuseExpandDepthwise()    // fuse_expand_dw.go
 	s.fuseGatePointwise()      // fuse_gate_pw.go
 	s.fuseConvHardSigmoid()    // fuse_conv_hsig.go
+	s.planConcatViews()        // concat_view.go
 	// Free each intermediate after its last reader to bound memory.
 	last := map[int]int{}
 	for i, st := range s.steps {

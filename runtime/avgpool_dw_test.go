@@ -1,0 +1,56 @@
+package runtime
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestAvgPoolDepthwise checks which channels-last average pools run as a
+// depthwise convolution (avgpool_dw.go) and that both paths match the NCHW
+// executor: count_include_pad with padding, no padding, stride 2 (DenseNet's
+// transition), dilation, channel counts off the 16-lane blocks, and the pools
+// that must keep the window-by-window divisor (padding without
+// count_include_pad, ceil mode past the padding).
+func TestAvgPoolDepthwise(t *testing.T) {
+	cases := []struct {
+		name  string
+		c     int
+		attrs []*graph.Attr
+		dw    bool
+	}{
+		{"3x3 s1 pad 1 count_include_pad (inception)", 48, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1}), graph.IntAttr("count_include_pad", 1)}, true},
+		{"2x2 s2 (densenet transition), 20 channels", 20, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2})}, true},
+		{"3x2 dilated, asymmetric pads counted", 37, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 2}), graph.IntsAttr("dilations", []int{2, 1}), graph.IntsAttr("pads", []int{2, 0, 1, 1}), graph.IntAttr("count_include_pad", 1)}, true},
+		{"pads not counted", 32, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1})}, false},
+		{"ceil mode past the padding", 16, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntAttr("ceil_mode", 1), graph.IntAttr("count_include_pad", 1)}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			x := []int{2, 8, 10, 11}
+			b := newMB(43)
+			b.Input("x", staticDims(x...)...)
+			a := b.Node("Relu", []string{b.conv("x", 8, tc.c, 3, 1, 1, 1, true)})
+			p := b.Node("AveragePool", []string{a}, tc.attrs...)
+			b.Output(b.Node("GlobalAveragePool", []string{b.conv(p, tc.c, 16, 1, 1, 0, 1, true)}))
+			m := b.Model()
+			s, err := NewSession(m, WithMode(ModeFloat))
+			require.NoError(t, err)
+			var k *nhwcAvgPoolKernel
+			for _, st := range s.steps {
+				if ak, ok := st.kernel.(*nhwcAvgPoolKernel); ok {
+					k = ak
+				}
+			}
+			require.NotNil(t, k, "the pool runs channels-last")
+			in := &graph.Tensor{DType: graph.Float32, Shape: []int{2, 10, 11, pixelStride(tc.c)}, Data: randInput(rand.New(rand.NewSource(1)), []int{2 * 10 * 11 * pixelStride(tc.c)}, -1, 1).F32()}
+			ctx := &ExecContext{Threads: 1}
+			g, err := nhwcPoolSetup(ctx, []*graph.Tensor{in}, k.pool, k.c, "AveragePool", nil)
+			require.NoError(t, err)
+			require.Equal(t, tc.dw, k.runDepthwise(ctx, g))
+			checkChannelsLastGraph(t, m, x, nil)
+		})
+	}
+}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // DWWeightsF32 are the weights of a float32 depthwise convolution (Groups ==
@@ -13,6 +14,7 @@ type DWWeightsF32 struct {
 	cp               int
 	w                []float32 // [kh·kw][cp]
 	bias             []float32 // [cp]
+	blocks           *sync.Map // [2]int{c0, c1} -> *DWWeightsF32 (depthwise_chan.go)
 }
 
 // PackDWF32 packs depthwise weights w [oc][1][kh][kw] (ONNX order) and an
@@ -23,7 +25,7 @@ func PackDWF32(oc, mult, kh, kw int, w, bias []float32) *DWWeightsF32 {
 		panic(fmt.Sprintf("kernels.PackDWF32: bad shape oc=%d mult=%d %dx%d (w %d, bias %d)", oc, mult, kh, kw, len(w), len(bias)))
 	}
 	cp := (oc + 15) &^ 15
-	p := &DWWeightsF32{oc: oc, mult: mult, kh: kh, kw: kw, cp: cp, w: make([]float32, taps*cp), bias: make([]float32, cp)}
+	p := &DWWeightsF32{oc: oc, mult: mult, kh: kh, kw: kw, cp: cp, w: make([]float32, taps*cp), bias: make([]float32, cp), blocks: new(sync.Map)}
 	for o := 0; o < oc; o++ {
 		for t := 0; t < taps; t++ {
 			p.w[t*cp+o] = w[o*taps+t]
@@ -65,6 +67,10 @@ func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float3
 	// output rows (rows of an image split in a few chunks per thread).
 	chunk := max(1, (oh+4*threads-1)/(4*max(threads, 1)))
 	rowsPerImg := (oh + chunk - 1) / chunk
+	if bu := dwChannelBlock(s, pw, sx, threads, chunk, s.N*rowsPerImg); bu > 0 {
+		depthwiseF32Channels(s, pw, x, sx, y, sy, ep, threads, bu)
+		return
+	}
 	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
 		d := newDWRowsF32(s, pw, x, sx, sy, ep)
 		defer d.Release()
@@ -138,7 +144,9 @@ func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32
 	d.filled = make([]int, d.ring)
 	d.off = make([]int64, s.KH*s.KW)
 	d.epk = [2]float32{ep.Lo, ep.Hi}
-	d.direct = ep.Act == ActNone && cp == s.OC && sy == cp
+	// The AVX-512 row kernel stores at any pixel stride: without an
+	// activation it writes dst itself whenever no lane is padding.
+	d.direct = ep.Act == ActNone && cp == s.OC
 	d.dd = newDWDirect(s, pw.mult, cp, sx, d.ow)
 	return d
 }
@@ -213,6 +221,17 @@ func (d *DWRowsF32) epilogue(dst []float32, clamped bool) {
 	}
 	if cp == s.OC && sy == s.OC {
 		clampActRow(dst[:ow*cp], row, lo, hi, d.ep.Act)
+		return
+	}
+	if cp == s.OC {
+		// Whole vectors per pixel: the activation over the contiguous row
+		// gives every element what the per-pixel calls would (the tail that
+		// is not on exact math never runs), in one call instead of ow (a
+		// channel block of depthwise_chan.go is 32-64 channels per pixel).
+		clampActRow(row, row, lo, hi, d.ep.Act)
+		for px := 0; px < ow; px++ {
+			copy(dst[px*sy:px*sy+cp], row[px*cp:(px+1)*cp])
+		}
 		return
 	}
 	for px := 0; px < ow; px++ {

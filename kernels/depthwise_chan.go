@@ -12,7 +12,10 @@ package kernels
 // value is computed by the same row kernel lanes in the same order as by the
 // row split: the results are identical.
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // dwChannelBlock returns the width, in 16-channel units, of the channel
 // blocks DepthwiseF32 splits s into at threads threads, or 0 when it splits
@@ -75,4 +78,15 @@ func (p *DWWeightsF32) block(c0, c1 int) *DWWeightsF32 {
 	copy(b.bias[:cb], p.bias[c0:c1])
 	v, _ := p.blocks.LoadOrStore(key, b)
 	return v.(*DWWeightsF32)
+}
+
+// Block returns the weights of output channels [c0, c1) as a depthwise
+// convolution of their own (multiplier 1, c0 a multiple of 16), made once and
+// kept: a caller that splits by channel blocks (the runtime's fused
+// expansion + depthwise step) runs DWRowsF32 on each block with it.
+func (p *DWWeightsF32) Block(c0, c1 int) *DWWeightsF32 {
+	if p.mult != 1 || c0 < 0 || c0 >= c1 || c1 > p.oc || c0%16 != 0 {
+		panic(fmt.Sprintf("kernels.DWWeightsF32.Block: channels [%d, %d) of %d (multiplier %d)", c0, c1, p.oc, p.mult))
+	}
+	return p.block(c0, c1)
 }

@@ -26,6 +26,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 		c, h  int
 		fused int // depthwise + projection
 		exp   int // expansion + depthwise (+ projection)
+		chans int // of those, split by channel blocks at 2 threads
 		build func(b *mb) string
 	}{
 		{name: "mobilenet_v2 blocks, many bands", c: 16, h: 48, fused: 3, exp: 2, build: func(b *mb) string {
@@ -76,6 +77,21 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			z = b.Node("Add", []string{y, tConv(b, z, 80, 40, 1, 1, 1)})
 			return b.Node("GlobalAveragePool", []string{z})
 		}},
+		{name: "14x14 and 7x7 maps: channel blocks", c: 16, h: 14, fused: 4, exp: 4, chans: 3, build: func(b *mb) string {
+			x := tConv(b, "x", 16, 64, 1, 1, 1)
+			y := tRelu6(b, tConv(b, x, 64, 384, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 384, 384, 3, 1, 384))
+			x = b.Node("Add", []string{x, tConv(b, y, 384, 64, 1, 1, 1)})
+			y = tSiLU(b, tConv(b, x, 64, 200, 1, 1, 1)) // 200: a partial last block
+			y = tSiLU(b, tConv(b, y, 200, 200, 5, 2, 200))
+			x = tConv(b, y, 200, 80, 1, 1, 1)
+			y = tHSwish(b, tConv(b, x, 80, 480, 1, 1, 1))
+			y = tRelu6(b, tConv(b, y, 480, 480, 5, 1, 480))
+			x = b.Node("Add", []string{x, tConv(b, y, 480, 80, 1, 1, 1)})
+			y = tRelu6(b, tConv(b, x, 80, 64, 1, 1, 1)) // too few channels: bands or apart
+			y = tRelu6(b, tConv(b, y, 64, 64, 3, 1, 64))
+			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
+		}},
 	}
 	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
 	for _, tc := range cases {
@@ -91,22 +107,28 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			want, err := ref.RunTensors(in)
 			require.NoError(t, err)
 			channelsLastMode = true
-			for _, th := range []int{1, 2} {
+			for _, th := range []int{1, 2, 3} {
 				apart, err := NewSession(m, WithMode(ModeFloat), WithThreads(th), withoutFusions(fuseDWPW|fuseExpandDW))
 				require.NoError(t, err)
 				same, err := apart.RunTensors(in)
 				require.NoError(t, err)
 				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 				require.NoError(t, err)
-				fused, exp := 0, 0
+				fused, exp, chans := 0, 0, 0
 				for _, st := range s.steps {
-					switch st.kernel.(type) {
+					switch k := st.kernel.(type) {
 					case *dwPointwiseKernel:
 						fused++
 					case *expandDWKernel: // always with the projection
 						exp++
 						fused++
+						if k.expandChannelBlock(2, 2) > 0 {
+							chans++
+						}
 					}
+				}
+				if tc.chans > 0 {
+					require.Equal(t, tc.chans, chans, "expansion + depthwise steps split by channels at 2 threads")
 				}
 				require.Equal(t, tc.fused, fused, "depthwise + projection steps")
 				require.Equal(t, tc.exp, exp, "expansion + depthwise steps")

@@ -115,17 +115,26 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	bh := max(1, (expandDWSlabBytes/rowBytes-khe)/cs.StrideH+1)
 	bands := (oh + bh - 1) / bh
 	threads := max(1, ctx.Threads)
+	chanBlock := 0
 	if threads > 1 && n*bands < 4*threads {
-		// Too few bands to share: split each image into as many bands as
-		// there are threads, if the expansion rows they recompute at the
-		// band edges (khe - stride per edge) stay a small part of the
-		// input's rows; else the three steps run apart, each split on its
-		// own.
-		per := (threads + n - 1) / n
-		bh = (oh + per - 1) / per
-		bands = (oh + bh - 1) / bh
-		if n*bands < threads || (bands-1)*max(0, khe-cs.StrideH) > h*15/100 {
-			return apart()
+		// Too few bands to share: split by blocks of expanded channels
+		// (fuse_expand_dw_chan.go) where there are enough, else each image
+		// into up to four bands per thread, as many as keep the expansion
+		// rows they recompute at the band edges (khe - stride per edge) a
+		// small part of the input's rows; else the three steps run apart,
+		// each split on its own.
+		if chanBlock = k.expandChannelBlock(n, threads); chanBlock == 0 {
+			for _, want := range []int{4 * threads, 2 * threads, threads} {
+				per := (want + n - 1) / n
+				bh = (oh + per - 1) / per
+				bands = (oh + bh - 1) / bh
+				if n*bands >= threads && (bands-1)*max(0, khe-cs.StrideH) <= h*15/100 {
+					break
+				}
+			}
+			if n*bands < threads || (bands-1)*max(0, khe-cs.StrideH) > h*15/100 {
+				return apart()
+			}
 		}
 	}
 	if n*oh*ow == 0 || !newConvPlan([]int{h, w}, geom).pointwise {
@@ -155,6 +164,10 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	y := ctx.AllocF32(n * oh * ow * so)
 	xd := x0.F32()
+	if chanBlock > 0 {
+		k.runChannels(xd, sx0, cs, oh, ow, chanBlock, y, so, res, threads)
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: y}}, nil
+	}
 	slabRows := (bh-1)*cs.StrideH + khe
 	run := func(lo, hi int) {
 		slab := getF32(slabRows * w * sp)

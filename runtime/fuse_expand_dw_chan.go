@@ -1,0 +1,78 @@
+package runtime
+
+// The fused expansion + depthwise + projection step on small maps, above one
+// thread. Its bands of output rows (fuse_expand_dw.go) are too few there to
+// share: a 14x14 map fits one slab, and split in bands per thread each band
+// recomputes the expansion rows its neighbour's taps also read (two of seven
+// rows per edge with a 5x5 kernel), so the step ran apart, three parallel
+// calls of a few tens of microseconds each, or in two bands that the caller
+// usually ran both of. The expanded channels are independent for the
+// depthwise convolution, so here a work item is a block of them for a whole
+// image: the expansion's output columns of the block (kernels.RowsB.Panels),
+// then the depthwise convolution of those channels while they are in cache,
+// into the depthwise output; the projection, which reduces over all of them,
+// follows as one split product. No expansion row is computed twice, and the
+// items are many and equal. Every value is computed with the same arithmetic
+// as by the steps apart.
+
+import (
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// expandChannelBlock returns the width of the expanded-channel blocks the
+// step splits into at threads threads for n images, or 0 when there are too
+// few: whole weight panels of the expansion, at least 32 channels (the
+// depthwise row kernel's accumulators), at most 64 unless a panel is wider,
+// and at least three blocks per thread.
+func (k *expandDWKernel) expandChannelBlock(n, threads int) int {
+	if threads <= 1 || k.next.dw.m != k.next.dw.c {
+		return 0
+	}
+	c, nr := k.pre.m, k.pre.pb.PanelWidth()
+	units := (c + 15) / 16
+	bw := 16 * min(4, max(2, units/(4*threads)))
+	bw = (bw + nr - 1) / nr * nr
+	if n*((c+bw-1)/bw) < 3*threads {
+		return 0
+	}
+	return bw
+}
+
+// runChannels computes the step by blocks of bw expanded channels (see
+// above): x0 is the expansion's input (pixel stride sx0), cs the depthwise
+// convolution's shape, y (pixel stride so) receives the projection plus res.
+func (k *expandDWKernel) runChannels(xd []float32, sx0 int, cs kernels.ConvShape, oh, ow, bw int, y []float32, so int, res []float32, threads int) {
+	pre, dw, pw := k.pre, k.next.dw, k.next.pw
+	n, h, w, c := cs.N, cs.H, cs.W, pre.m
+	// The expansion's weights may be padded to its output's pixel stride
+	// (zero columns): its product then covers the padding too, and so must a
+	// block's, so that its last block activates whole vectors where the
+	// product over all columns did.
+	nc := pre.pb.N()
+	sm := pixelStride(dw.m)
+	per := (c + bw - 1) / bw
+	// Six rows of slack: the projection's last row tile reads them in place.
+	mid := getF32((n*oh*ow + 6) * sm)
+	defer putF32(mid)
+	clear((*mid)[n*oh*ow*sm:])
+	kernels.ParallelRange(n*per, 1, threads, func(lo, hi int) {
+		slab := getF32(h * w * bw)
+		defer putF32(slab)
+		for it := lo; it < hi; it++ {
+			img, b := it/per, it%per
+			c0, c1 := b*bw, min(c, (b+1)*bw)
+			cbp := (c1 - c0 + 15) &^ 15 // >= the product's columns min(nc, c0+bw) - c0
+			var bias []float32
+			if pre.bias != nil {
+				bias = pre.bias[c0:]
+			}
+			kernels.SgemmRowsAct(pre.pb.Panels(c0, min(nc, c0+bw)), xd[img*h*w*sx0:], sx0, pre.ident, h*w, bias, *slab, cbp, nil, pre.clip, pre.lo, pre.hi, pre.post, 1)
+			sub := cs
+			sub.N, sub.C, sub.OC, sub.Groups = 1, c1-c0, c1-c0, c1-c0
+			d := kernels.NewDWRowsF32(sub, dw.pw.Block(c0, c1), (*slab)[:h*w*cbp], cbp, sm, dw.ep)
+			d.Rows(0, 0, oh, (*mid)[img*oh*ow*sm+c0:])
+			d.Release()
+		}
+	})
+	pw.gemm(*mid, sm, pw.ident, n*oh*ow, y, so, res, false, threads)
+}

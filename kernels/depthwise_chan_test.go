@@ -9,69 +9,73 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDepthwiseF32Channels checks the channel-block split against the float64
-// reference and bit for bit against one thread (the row path) on the small
-// maps it is chosen for: 14x14 and 7x7, 3x3 and 5x5, stride 2, channel counts
-// that are and are not multiples of 16 (a partial last block), two images,
-// padded pixel strides in and out, every epilogue, 2 and 3 threads, on every
+// depthwiseByBlocks computes DepthwiseF32 as the runtime's channel-block
+// split does: blocks of bw channels of one image each, on DWRowsF32 with the
+// block's weights, reading x and writing y in place at their pixel strides.
+func depthwiseByBlocks(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, bw int) {
+	s = s.norm()
+	oh, ow := s.OutH(), s.OutW()
+	for img := 0; img < s.N; img++ {
+		for c0 := 0; c0 < s.OC; c0 += bw {
+			c1 := min(s.OC, c0+bw)
+			sub := s
+			sub.C, sub.OC, sub.Groups = c1-c0, c1-c0, c1-c0
+			d := NewDWRowsF32(sub, pw.Block(c0, c1), x[c0:], sx, sy, ep)
+			d.Rows(img, 0, oh, y[img*oh*ow*sy+c0:])
+			d.Release()
+		}
+	}
+}
+
+// TestDepthwiseF32Blocks checks channel blocks against the float64
+// reference and bit for bit against DepthwiseF32 on all channels at once, on
+// the small maps they are used for: 14x14 and 7x7, 3x3 and 5x5, stride 2,
+// channel counts that are and are not multiples of 16 (a partial last
+// block), two images, padded pixel strides in and out (the blocks' pixels
+// not contiguous), blocks of 16-64 channels, every epilogue, on every
 // dispatch path.
-func TestDepthwiseF32Channels(t *testing.T) {
-	pad := func(k int) (int, int) { return k / 2, k / 2 }
-	type tc struct {
-		n, h, c, k, stride int
-		split              bool // at 2 threads
-	}
-	cases := []tc{
-		{1, 14, 192, 3, 1, true}, {1, 14, 240, 5, 1, true}, {2, 7, 160, 3, 1, true}, {1, 14, 72, 5, 2, false},
-		{1, 7, 200, 5, 1, true}, {1, 28, 96, 5, 1, false}, {1, 9, 64, 3, 1, false}, {1, 14, 328, 5, 2, true},
-	}
+func TestDepthwiseF32Blocks(t *testing.T) {
+	type tc struct{ n, h, c, k, stride int }
+	cases := []tc{{1, 14, 192, 3, 1}, {1, 14, 240, 5, 1}, {2, 7, 160, 3, 1}, {1, 14, 72, 5, 2}, {1, 7, 200, 5, 1}, {1, 9, 64, 3, 1}}
 	eps := []F32Epilogue{NoEpilogue, {Lo: 0, Hi: 6}, {Lo: NoEpilogue.Lo, Hi: NoEpilogue.Hi, Act: ActSiLU},
 		{Lo: NoEpilogue.Lo, Hi: NoEpilogue.Hi, Act: ActHardSwish}, {Lo: -1, Hi: 1, Act: ActSigmoid}}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(21, 22))
 		for ci, c := range cases {
-			pt, pl := pad(c.k)
+			p := c.k / 2
 			s := ConvShape{N: c.n, H: c.h, W: c.h, C: c.c, OC: c.c, KH: c.k, KW: c.k, StrideH: c.stride, StrideW: c.stride,
-				PadTop: pt, PadLeft: pl, PadBottom: pt, PadRight: pl, Groups: c.c}
+				PadTop: p, PadLeft: p, PadBottom: p, PadRight: p, Groups: c.c}
 			taps := c.k * c.k
 			w, bias := randF32(r, c.c*taps), randF32(r, c.c)
 			x := randF32(r, c.n*c.c*c.h*c.h)
 			oh, ow := s.OutH(), s.OutW()
+			want := refDepthwise(s, x, w, bias)
 			for ei, ep := range eps {
 				sx := c.c + 16*(ei%2) + (ci % 2) // padded pixel strides, some not whole vectors
 				sy := (c.c+15)&^15 + 16*((ei+1)%2)
 				xin := toNHWC(x, c.n, c.c, c.h*c.h, sx)
 				pw := PackDWF32(c.c, 1, c.k, c.k, w, bias)
-				want := refDepthwise(s, x, w, bias)
-				var one []float32
-				for _, threads := range []int{1, 2, 3} {
-					chunk := max(1, (oh+4*threads-1)/(4*threads))
-					bu := dwChannelBlock(s.norm(), pw, sx, threads, chunk, c.n*((oh+chunk-1)/chunk))
-					if threads == 2 {
-						require.Equal(t, c.split, bu > 0, "case %d: channel split at 2 threads", ci)
-					}
+				whole := make([]float32, c.n*oh*ow*sy)
+				DepthwiseF32(s, pw, xin, sx, whole, sy, ep, 1)
+				for _, bw := range []int{16, 32, 48, 64} {
 					y := make([]float32, c.n*oh*ow*sy)
 					for i := range y {
 						y[i] = 12345 // lanes between OC and sy must stay untouched
 					}
-					DepthwiseF32(s, pw, xin, sx, y, sy, ep, threads)
-					name := fmt.Sprintf("case %d, ep %d, %d threads (block %d units)", ci, ei, threads, bu)
-					if threads == 1 {
-						one = y
-					} else {
-						require.Equal(t, one, y, name)
-					}
+					depthwiseByBlocks(s, pw, xin, sx, y, sy, ep, bw)
+					name := fmt.Sprintf("case %d, ep %d, blocks of %d", ci, ei, bw)
 					for n := 0; n < c.n; n++ {
-						for p := 0; p < oh*ow; p++ {
+						for q := 0; q < oh*ow; q++ {
 							for o := 0; o < sy; o++ {
-								got := y[(n*oh*ow+p)*sy+o]
+								i := (n*oh*ow+q)*sy + o
 								if o >= c.c {
-									require.Equal(t, float32(12345), got, name)
+									require.Equal(t, float32(12345), y[i], name)
 									continue
 								}
-								ref := want[(n*c.c+o)*oh*ow+p]
+								require.Equal(t, whole[i], y[i], "%s at image %d pixel %d channel %d", name, n, q, o)
+								ref := want[(n*c.c+o)*oh*ow+q]
 								ref = refAct(ep.Act, math.Min(math.Max(ref, float64(ep.Lo)), float64(ep.Hi)))
-								require.InDelta(t, ref, float64(got), 1e-4*(1+math.Abs(ref)), "%s at image %d pixel %d channel %d", name, n, p, o)
+								require.InDelta(t, ref, float64(y[i]), 1e-4*(1+math.Abs(ref)), "%s at image %d pixel %d channel %d", name, n, q, o)
 							}
 						}
 					}
@@ -79,6 +83,8 @@ func TestDepthwiseF32Channels(t *testing.T) {
 			}
 		}
 	})
+	require.Panics(t, func() { PackDWF32(32, 1, 3, 3, make([]float32, 32*9), nil).Block(8, 24) })
+	require.Panics(t, func() { PackDWF32(32, 2, 3, 3, make([]float32, 32*9), nil).Block(0, 16) })
 }
 
 // TestDWWeightsBlock checks a block of the packed weights against packing

@@ -76,3 +76,14 @@ func copyPixels(dst []float32, ds int, src []float32, ss, n, w int) {
 		}
 	}
 }
+
+// Reset points d (zero or used) at another convolution as NewDWRowsF32
+// would, keeping its buffers where they are large enough: a thread that runs
+// channel block after channel block takes its buffers from the pool once
+// (taken per block, they were often too small, the pool serving every size,
+// and made afresh).
+func (d *DWRowsF32) Reset(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) {
+	s = s.norm()
+	checkDepthwiseF32(s, pw, x, sx, nil, sy)
+	d.reset(s, pw, x, sx, sy, ep)
+}

@@ -11,18 +11,20 @@ import (
 
 // depthwiseByBlocks computes DepthwiseF32 as the runtime's channel-block
 // split does: blocks of bw channels of one image each, on DWRowsF32 with the
-// block's weights, reading x and writing y in place at their pixel strides.
+// block's weights (one DWRowsF32 Reset block after block), reading x and
+// writing y in place at their pixel strides.
 func depthwiseByBlocks(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, bw int) {
 	s = s.norm()
 	oh, ow := s.OutH(), s.OutW()
+	var d DWRowsF32
+	defer d.Release()
 	for img := 0; img < s.N; img++ {
 		for c0 := 0; c0 < s.OC; c0 += bw {
 			c1 := min(s.OC, c0+bw)
 			sub := s
 			sub.C, sub.OC, sub.Groups = c1-c0, c1-c0, c1-c0
-			d := NewDWRowsF32(sub, pw.Block(c0, c1), x[c0:], sx, sy, ep)
+			d.Reset(sub, pw.Block(c0, c1), x[c0:], sx, sy, ep)
 			d.Rows(img, 0, oh, y[img*oh*ow*sy+c0:])
-			d.Release()
 		}
 	}
 }

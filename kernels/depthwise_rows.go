@@ -186,8 +186,12 @@ func regetF32(p *[]float32, n int) *[]float32 {
 
 // Release returns the buffers; d is not usable after it.
 func (d *DWRowsF32) Release() {
-	f32Pool.Put(d.bandP)
-	f32Pool.Put(d.rowP)
+	if d.bandP != nil {
+		f32Pool.Put(d.bandP)
+	}
+	if d.rowP != nil {
+		f32Pool.Put(d.rowP)
+	}
 	if d.dd.edge != nil {
 		f32Pool.Put(d.dd.edge)
 	}

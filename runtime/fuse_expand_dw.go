@@ -70,6 +70,8 @@ func (s *Session) fuseExpandDepthwise() {
 		removed[i] = true
 	}
 	s.dropSteps(removed)
+	// The depthwise steps left without a projection (squeeze-excite blocks).
+	s.fuseExpandDepthwiseSE() // fuse_expand_dw_se.go
 }
 
 func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {

@@ -21,14 +21,22 @@ import (
 
 // expandChannelBlock returns the width of the expanded-channel blocks the
 // step splits into at threads threads for n images, or 0 when there are too
-// few: whole weight panels of the expansion, at least 32 channels (the
-// depthwise row kernel's accumulators), at most 64 unless a panel is wider,
-// and at least three blocks per thread.
+// few (expandBlockWidth).
 func (k *expandDWKernel) expandChannelBlock(n, threads int) int {
-	if threads <= 1 || k.next.dw.m != k.next.dw.c {
+	return expandBlockWidth(k.pre, k.next.dw, n, threads)
+}
+
+// expandBlockWidth returns the width of the blocks of expanded channels
+// that an expansion pre feeding the depthwise convolution dw splits into at
+// threads threads for n images, or 0 when there are too few: whole weight
+// panels of the expansion, at least 32 channels (the depthwise row kernel's
+// accumulators), at most 64 unless a panel is wider, and at least three
+// blocks per thread.
+func expandBlockWidth(pre *rowsConvKernel, dw *dwRowsKernel, n, threads int) int {
+	if threads <= 1 || dw.m != dw.c {
 		return 0
 	}
-	c, nr := k.pre.m, k.pre.pb.PanelWidth()
+	c, nr := pre.m, pre.pb.PanelWidth()
 	units := (c + 15) / 16
 	bw := 16 * min(4, max(2, units/(4*threads)))
 	bw = (bw + nr - 1) / nr * nr
@@ -42,7 +50,22 @@ func (k *expandDWKernel) expandChannelBlock(n, threads int) int {
 // above): x0 is the expansion's input (pixel stride sx0), cs the depthwise
 // convolution's shape, y (pixel stride so) receives the projection plus res.
 func (k *expandDWKernel) runChannels(xd []float32, sx0 int, cs kernels.ConvShape, oh, ow, bw int, y []float32, so int, res []float32, threads int) {
-	pre, dw, pw := k.pre, k.next.dw, k.next.pw
+	dw, pw := k.next.dw, k.next.pw
+	n := cs.N
+	sm := pixelStride(dw.m)
+	// Six rows of slack: the projection's last row tile reads them in place.
+	mid := getF32((n*oh*ow + 6) * sm)
+	defer putF32(mid)
+	clear((*mid)[n*oh*ow*sm:])
+	expandDWBlocks(k.pre, dw, xd, sx0, cs, oh, ow, bw, *mid, threads)
+	pw.gemm(*mid, sm, pw.ident, n*oh*ow, y, so, res, false, threads)
+}
+
+// expandDWBlocks computes the expansion pre of xd (pixel stride sx0) and
+// the depthwise convolution dw (shape cs) of its output into out (pixel
+// stride pixelStride(dw.m)), a work item per block of bw expanded channels
+// of one image.
+func expandDWBlocks(pre *rowsConvKernel, dw *dwRowsKernel, xd []float32, sx0 int, cs kernels.ConvShape, oh, ow, bw int, out []float32, threads int) {
 	n, h, w, c := cs.N, cs.H, cs.W, pre.m
 	// The expansion's weights may be padded to its output's pixel stride
 	// (zero columns): its product then covers the padding too, and so must a
@@ -51,13 +74,11 @@ func (k *expandDWKernel) runChannels(xd []float32, sx0 int, cs kernels.ConvShape
 	nc := pre.pb.N()
 	sm := pixelStride(dw.m)
 	per := (c + bw - 1) / bw
-	// Six rows of slack: the projection's last row tile reads them in place.
-	mid := getF32((n*oh*ow + 6) * sm)
-	defer putF32(mid)
-	clear((*mid)[n*oh*ow*sm:])
 	kernels.ParallelRange(n*per, 1, threads, func(lo, hi int) {
 		slab := getF32(h * w * bw)
 		defer putF32(slab)
+		var d kernels.DWRowsF32
+		defer d.Release()
 		for it := lo; it < hi; it++ {
 			img, b := it/per, it%per
 			c0, c1 := b*bw, min(c, (b+1)*bw)
@@ -69,10 +90,8 @@ func (k *expandDWKernel) runChannels(xd []float32, sx0 int, cs kernels.ConvShape
 			kernels.SgemmRowsAct(pre.pb.Panels(c0, min(nc, c0+bw)), xd[img*h*w*sx0:], sx0, pre.ident, h*w, bias, *slab, cbp, nil, pre.clip, pre.lo, pre.hi, pre.post, 1)
 			sub := cs
 			sub.N, sub.C, sub.OC, sub.Groups = 1, c1-c0, c1-c0, c1-c0
-			d := kernels.NewDWRowsF32(sub, dw.pw.Block(c0, c1), (*slab)[:h*w*cbp], cbp, sm, dw.ep)
-			d.Rows(0, 0, oh, (*mid)[img*oh*ow*sm+c0:])
-			d.Release()
+			d.Reset(sub, dw.pw.Block(c0, c1), (*slab)[:h*w*cbp], cbp, sm, dw.ep)
+			d.Rows(0, 0, oh, out[img*oh*ow*sm+c0:])
 		}
 	})
-	pw.gemm(*mid, sm, pw.ident, n*oh*ow, y, so, res, false, threads)
 }

@@ -39,10 +39,12 @@ type expandDWKernel struct {
 // fuseExpandDepthwise merges each pointwise channels-last step with the
 // depthwise + projection step that alone reads its output (after
 // fuseDepthwisePointwise). A depthwise step without a fused projection (its
-// output also feeds a squeeze-excite pool) is left apart: there the fusion
-// saved nothing (EfficientNet-B0: about 2 % more CPU time with it, within the
-// noise of the loaded machine), while MobileNetV2, all of whose blocks have
-// the projection fused, took 10 % less.
+// output also feeds a squeeze-excite pool) is not banded: there the fusion
+// saved nothing at one thread (EfficientNet-B0: about 2 % more CPU time with
+// it, within the noise of the loaded machine), while MobileNetV2, all of
+// whose blocks have the projection fused, took 10 % less; such steps are
+// fused only for the channel-block split of small maps above one thread
+// (fuse_expand_dw_se.go).
 func (s *Session) fuseExpandDepthwise() {
 	if s.cfg.skipFusions&fuseExpandDW != 0 {
 		return

@@ -90,17 +90,12 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		nextIn[0] = mid[0]
 		return k.next.Run(ctx, nextIn)
 	}
-	x0 := preIn[0]
-	if len(preIn) < 2 || x0 == nil || x0.DType != graph.Float32 || len(x0.Shape) != 4 || preIn[1] != k.pre.conv.wConst || optInput(preIn[:k.pre.nConvIn], 2) != k.pre.conv.bConst {
+	x0, n, h, w, sx0, ok, err := expansionInput(k.pre, preIn)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return apart()
-	}
-	n, h, w, sx0, err := convInputDims(x0, k.pre.c, true)
-	if err != nil {
-		return nil, err
-	}
-	geom, _, err := convShapes(k.pre.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.pre.c, h, w}}, preIn[1], optInput(preIn[:k.pre.nConvIn], 2), 1, false)
-	if err != nil {
-		return nil, err
 	}
 	sp := pixelStride(k.pre.m)
 	// The depthwise step's geometry, on a header of the expanded tensor.
@@ -141,7 +136,7 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			}
 		}
 	}
-	if n*oh*ow == 0 || !newConvPlan([]int{h, w}, geom).pointwise {
+	if n*oh*ow == 0 {
 		return apart()
 	}
 	// The projection's operands.

@@ -16,8 +16,29 @@ package runtime
 // as by the steps apart.
 
 import (
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
 )
+
+// expansionInput returns the channels-last input of a fused step's 1x1
+// expansion pre (its inputs preIn) with its batch, height, width and pixel
+// stride; ok is false when the step must run apart: not the planned
+// operands, or not a pointwise product after all.
+func expansionInput(pre *rowsConvKernel, preIn []*graph.Tensor) (x0 *graph.Tensor, n, h, w, sx0 int, ok bool, err error) {
+	if len(preIn) < 2 || preIn[0] == nil || preIn[0].DType != graph.Float32 || len(preIn[0].Shape) != 4 ||
+		preIn[1] != pre.conv.wConst || optInput(preIn[:pre.nConvIn], 2) != pre.conv.bConst {
+		return nil, 0, 0, 0, 0, false, nil
+	}
+	x0 = preIn[0]
+	if n, h, w, sx0, err = convInputDims(x0, pre.c, true); err != nil {
+		return nil, 0, 0, 0, 0, false, err
+	}
+	geom, _, err := convShapes(pre.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, pre.c, h, w}}, preIn[1], optInput(preIn[:pre.nConvIn], 2), 1, false)
+	if err != nil {
+		return nil, 0, 0, 0, 0, false, err
+	}
+	return x0, n, h, w, sx0, newConvPlan([]int{h, w}, geom).pointwise, nil
+}
 
 // expandChannelBlock returns the width of the expanded-channel blocks the
 // step splits into at threads threads for n images, or 0 when there are too

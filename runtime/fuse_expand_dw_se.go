@@ -70,18 +70,15 @@ func (k *expandDWSEKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		return k.dw.Run(ctx, dwIn)
 	}
 	threads := max(1, ctx.Threads)
-	x0 := preIn[0]
-	if threads == 1 || len(preIn) < 2 || x0 == nil || x0.DType != graph.Float32 || len(x0.Shape) != 4 ||
-		preIn[1] != k.pre.conv.wConst || optInput(preIn[:k.pre.nConvIn], 2) != k.pre.conv.bConst {
+	if threads == 1 {
 		return apart()
 	}
-	n, h, w, sx0, err := convInputDims(x0, k.pre.c, true)
+	x0, n, h, w, sx0, ok, err := expansionInput(k.pre, preIn)
 	if err != nil {
 		return nil, err
 	}
-	geom, _, err := convShapes(k.pre.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.pre.c, h, w}}, preIn[1], optInput(preIn[:k.pre.nConvIn], 2), 1, false)
-	if err != nil {
-		return nil, err
+	if !ok {
+		return apart()
 	}
 	dwIn[0] = &graph.Tensor{DType: graph.Float32, Shape: []int{n, h, w, pixelStride(k.pre.m)}}
 	_, cs, dwOut, _, err := k.dw.geometry(dwIn)
@@ -90,7 +87,7 @@ func (k *expandDWSEKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	}
 	oh, ow := dwOut[2], dwOut[3]
 	bw := expandBlockWidth(k.pre, k.dw, n, threads)
-	if bw == 0 || oh > expandSESmallMap*threads || n*oh*ow == 0 || !newConvPlan([]int{h, w}, geom).pointwise {
+	if bw == 0 || oh > expandSESmallMap*threads || n*oh*ow == 0 {
 		return apart()
 	}
 	sm := pixelStride(k.dw.m)

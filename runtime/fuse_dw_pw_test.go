@@ -20,16 +20,16 @@ import (
 // that writes a graph output (not fused), an expansion read from the NCHW
 // graph input (not fused), a depthwise channel multiplier, and depthwise
 // convolutions whose output feeds a squeeze-excite pool and gate (expansion
-// + depthwise only, fuse_expand_dw_se.go; split by channel blocks on small
+// + depthwise + the pool folded in, fuse_expand_dw_se.go, only on small
 // maps above one thread). Threads 1-3.
 func TestDepthwisePointwiseFusion(t *testing.T) {
 	cases := []struct {
 		name  string
 		c, h  int
-		fused int // depthwise + projection
-		exp   int // expansion + depthwise (+ projection)
-		chans int // of those, split by channel blocks at 2 threads
-		se    int // expansion + depthwise without a projection (fuse_expand_dw_se.go)
+		fused int    // depthwise + projection
+		exp   int    // expansion + depthwise (+ projection)
+		chans int    // of those, split by channel blocks at 2 threads
+		se    [4]int // expansion + depthwise without a projection (fuse_expand_dw_se.go), by threads
 		build func(b *mb) string
 	}{
 		{name: "mobilenet_v2 blocks, many bands", c: 16, h: 48, fused: 3, exp: 2, build: func(b *mb) string {
@@ -67,7 +67,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			y = tRelu6(b, tConv(b, y, 64, 64, 5, 2, 64))
 			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
 		}},
-		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 1, se: 1, build: func(b *mb) string {
+		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 1, se: [4]int{3: 1}, build: func(b *mb) string {
 			x := tSiLU(b, tConv(b, "x", 8, 16, 3, 1, 1))
 			x = tConv(b, x, 16, 24, 1, 1, 1)
 			y := tSiLU(b, tConv(b, x, 24, 144, 1, 1, 1))
@@ -95,7 +95,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			y = tRelu6(b, tConv(b, y, 64, 64, 3, 1, 64))
 			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
 		}},
-		{name: "squeeze-excite blocks on 14x14 and 7x7 maps", c: 16, h: 14, fused: 0, exp: 0, se: 3, build: func(b *mb) string {
+		{name: "squeeze-excite blocks on 14x14 and 7x7 maps", c: 16, h: 14, fused: 0, exp: 0, se: [4]int{2: 3, 3: 3}, build: func(b *mb) string {
 			se := func(y string, c, r int) string {
 				g := tSiLU(b, tConv(b, b.Node("GlobalAveragePool", []string{y}), c, r, 1, 1, 1))
 				g = b.Node("Sigmoid", []string{tConv(b, g, r, c, 1, 1, 1)})
@@ -141,6 +141,8 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 						fused++
 					case *expandDWSEKernel:
 						se++
+						require.NotNil(t, k.pool, "the squeeze-excite pool is folded in")
+						require.Len(t, st.out, 2)
 					case *expandDWKernel: // always with the projection
 						exp++
 						fused++
@@ -154,7 +156,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 				}
 				require.Equal(t, tc.fused, fused, "depthwise + projection steps")
 				require.Equal(t, tc.exp, exp, "expansion + depthwise steps")
-				require.Equal(t, tc.se, se, "expansion + depthwise steps without a projection")
+				require.Equal(t, tc.se[th], se, "expansion + depthwise steps without a projection")
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)
 				for _, o := range s.Outputs() {

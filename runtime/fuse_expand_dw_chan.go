@@ -78,15 +78,17 @@ func (k *expandDWKernel) runChannels(xd []float32, sx0 int, cs kernels.ConvShape
 	mid := getF32((n*oh*ow + 6) * sm)
 	defer putF32(mid)
 	clear((*mid)[n*oh*ow*sm:])
-	expandDWBlocks(k.pre, dw, xd, sx0, cs, oh, ow, bw, *mid, threads)
+	expandDWBlocks(k.pre, dw, xd, sx0, cs, oh, ow, bw, *mid, nil, threads)
 	pw.gemm(*mid, sm, pw.ident, n*oh*ow, y, so, res, false, threads)
 }
 
 // expandDWBlocks computes the expansion pre of xd (pixel stride sx0) and
 // the depthwise convolution dw (shape cs) of its output into out (pixel
 // stride pixelStride(dw.m)), a work item per block of bw expanded channels
-// of one image.
-func expandDWBlocks(pre *rowsConvKernel, dw *dwRowsKernel, xd []float32, sx0 int, cs kernels.ConvShape, oh, ow, bw int, out []float32, threads int) {
+// of one image. With sums (n·dw.m) it also adds each output channel's
+// pixels to its sum, as the channels-last global pool does (AddPixelsF64
+// over the channel's pixels in order, whatever the channel range).
+func expandDWBlocks(pre *rowsConvKernel, dw *dwRowsKernel, xd []float32, sx0 int, cs kernels.ConvShape, oh, ow, bw int, out []float32, sums []float64, threads int) {
 	n, h, w, c := cs.N, cs.H, cs.W, pre.m
 	// The expansion's weights may be padded to its output's pixel stride
 	// (zero columns): its product then covers the padding too, and so must a
@@ -113,6 +115,9 @@ func expandDWBlocks(pre *rowsConvKernel, dw *dwRowsKernel, xd []float32, sx0 int
 			sub.N, sub.C, sub.OC, sub.Groups = 1, c1-c0, c1-c0, c1-c0
 			d.Reset(sub, dw.pw.Block(c0, c1), (*slab)[:h*w*cbp], cbp, sm, dw.ep)
 			d.Rows(0, 0, oh, out[img*oh*ow*sm+c0:])
+			if sums != nil {
+				kernels.AddPixelsF64(sums[img*c+c0:img*c+c1], out[img*oh*ow*sm+c0:], oh*ow, sm)
+			}
 		}
 	})
 }

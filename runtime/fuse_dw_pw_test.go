@@ -67,7 +67,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			y = tRelu6(b, tConv(b, y, 64, 64, 5, 2, 64))
 			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
 		}},
-		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 1, se: [4]int{3: 1}, build: func(b *mb) string {
+		{name: "efficientnet blocks, squeeze-excite", c: 8, h: 40, fused: 1, exp: 1, se: [4]int{}, build: func(b *mb) string {
 			x := tSiLU(b, tConv(b, "x", 8, 16, 3, 1, 1))
 			x = tConv(b, x, 16, 24, 1, 1, 1)
 			y := tSiLU(b, tConv(b, x, 24, 144, 1, 1, 1))
@@ -95,7 +95,7 @@ func TestDepthwisePointwiseFusion(t *testing.T) {
 			y = tRelu6(b, tConv(b, y, 64, 64, 3, 1, 64))
 			return b.Node("GlobalAveragePool", []string{tConv(b, y, 64, 24, 1, 1, 1)})
 		}},
-		{name: "squeeze-excite blocks on 14x14 and 7x7 maps", c: 16, h: 14, fused: 0, exp: 0, se: [4]int{2: 3, 3: 3}, build: func(b *mb) string {
+		{name: "squeeze-excite blocks on 14x14 and 7x7 maps", c: 16, h: 14, fused: 0, exp: 0, se: [4]int{1: 3, 2: 3, 3: 3}, build: func(b *mb) string {
 			se := func(y string, c, r int) string {
 				g := tSiLU(b, tConv(b, b.Node("GlobalAveragePool", []string{y}), c, r, 1, 1, 1))
 				g = b.Node("Sigmoid", []string{tConv(b, g, r, c, 1, 1, 1)})

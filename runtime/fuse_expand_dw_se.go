@@ -16,7 +16,6 @@ package runtime
 
 import (
 	"fmt"
-	goruntime "runtime"
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -39,19 +38,17 @@ type expandDWSEKernel struct {
 
 // fuseExpandDepthwiseSE merges each pointwise channels-last step with the
 // depthwise step that alone reads its output and that no projection was
-// fused into (run after fuseExpandDepthwise), where the session's threads
-// will split it by channel blocks: above one thread, on a small map of
-// static shape. Elsewhere the steps stay apart: run apart inside one step,
-// the expanded tensor would be a buffer no slot holds, kept for the rest of
-// the run instead of recycled while still in cache (1-thread CPU time of
-// EfficientNet-B0's fused steps 5-7 % above the steps apart when every block
-// was fused).
+// fused into (run after fuseExpandDepthwise), where two threads would split
+// it by channel blocks: a small map (at most expandSESmallMap·2 output rows)
+// of static shape. The plan does not depend on the thread count (the
+// per-step tools compare 1 and 2 threads step by step); at one thread such a
+// step runs its two halves apart. Larger maps are not fused: run apart
+// inside one step, the expanded tensor is a buffer no slot holds, kept for
+// the rest of the run instead of recycled while still in cache (1-thread CPU
+// time of EfficientNet-B0's fused steps 5-7 % above the steps apart when
+// every block was fused).
 func (s *Session) fuseExpandDepthwiseSE() {
-	threads := s.cfg.threads
-	if threads <= 0 {
-		threads = goruntime.GOMAXPROCS(0)
-	}
-	if s.cfg.skipFusions&fuseExpandDW != 0 || threads <= 1 {
+	if s.cfg.skipFusions&fuseExpandDW != 0 {
 		return
 	}
 	s.fuseIntoSoleReader(func(i, j int) Kernel {
@@ -72,7 +69,7 @@ func (s *Session) fuseExpandDepthwiseSE() {
 			return nil
 		}
 		shape, ok := v.Shape.Concrete()
-		if !ok || shape[2] > expandSESmallMap*threads || expandBlockWidth(pre, dw, shape[0], threads) == 0 {
+		if !ok || shape[2] > 2*expandSESmallMap || expandBlockWidth(pre, dw, shape[0], 2) == 0 {
 			return nil
 		}
 		return k

@@ -39,10 +39,12 @@ type expandDWKernel struct {
 // fuseExpandDepthwise merges each pointwise channels-last step with the
 // depthwise + projection step that alone reads its output (after
 // fuseDepthwisePointwise). A depthwise step without a fused projection (its
-// output also feeds a squeeze-excite pool) is left apart: there the fusion
-// saved nothing (EfficientNet-B0: about 2 % more CPU time with it, within the
-// noise of the loaded machine), while MobileNetV2, all of whose blocks have
-// the projection fused, took 10 % less.
+// output also feeds a squeeze-excite pool) is not banded: there the fusion
+// saved nothing at one thread (EfficientNet-B0: about 2 % more CPU time with
+// it, within the noise of the loaded machine), while MobileNetV2, all of
+// whose blocks have the projection fused, took 10 % less; such steps are
+// fused only for the channel-block split of small maps above one thread
+// (fuse_expand_dw_se.go).
 func (s *Session) fuseExpandDepthwise() {
 	if s.cfg.skipFusions&fuseExpandDW != 0 {
 		return
@@ -70,6 +72,8 @@ func (s *Session) fuseExpandDepthwise() {
 		removed[i] = true
 	}
 	s.dropSteps(removed)
+	// The depthwise steps left without a projection (squeeze-excite blocks).
+	s.fuseExpandDepthwiseSE() // fuse_expand_dw_se.go
 }
 
 func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -86,17 +90,12 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		nextIn[0] = mid[0]
 		return k.next.Run(ctx, nextIn)
 	}
-	x0 := preIn[0]
-	if len(preIn) < 2 || x0 == nil || x0.DType != graph.Float32 || len(x0.Shape) != 4 || preIn[1] != k.pre.conv.wConst || optInput(preIn[:k.pre.nConvIn], 2) != k.pre.conv.bConst {
+	x0, n, h, w, sx0, ok, err := expansionInput(k.pre, preIn)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return apart()
-	}
-	n, h, w, sx0, err := convInputDims(x0, k.pre.c, true)
-	if err != nil {
-		return nil, err
-	}
-	geom, _, err := convShapes(k.pre.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.pre.c, h, w}}, preIn[1], optInput(preIn[:k.pre.nConvIn], 2), 1, false)
-	if err != nil {
-		return nil, err
 	}
 	sp := pixelStride(k.pre.m)
 	// The depthwise step's geometry, on a header of the expanded tensor.
@@ -115,20 +114,29 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	bh := max(1, (expandDWSlabBytes/rowBytes-khe)/cs.StrideH+1)
 	bands := (oh + bh - 1) / bh
 	threads := max(1, ctx.Threads)
+	chanBlock := 0
 	if threads > 1 && n*bands < 4*threads {
-		// Too few bands to share: split each image into as many bands as
-		// there are threads, if the expansion rows they recompute at the
-		// band edges (khe - stride per edge) stay a small part of the
-		// input's rows; else the three steps run apart, each split on its
-		// own.
-		per := (threads + n - 1) / n
-		bh = (oh + per - 1) / per
-		bands = (oh + bh - 1) / bh
-		if n*bands < threads || (bands-1)*max(0, khe-cs.StrideH) > h*15/100 {
-			return apart()
+		// Too few bands to share: split by blocks of expanded channels
+		// (fuse_expand_dw_chan.go) where there are enough, else each image
+		// into up to four bands per thread, as many as keep the expansion
+		// rows they recompute at the band edges (khe - stride per edge) a
+		// small part of the input's rows; else the three steps run apart,
+		// each split on its own.
+		if chanBlock = k.expandChannelBlock(n, threads); chanBlock == 0 {
+			for _, want := range []int{4 * threads, 2 * threads, threads} {
+				per := (want + n - 1) / n
+				bh = (oh + per - 1) / per
+				bands = (oh + bh - 1) / bh
+				if n*bands >= threads && (bands-1)*max(0, khe-cs.StrideH) <= h*15/100 {
+					break
+				}
+			}
+			if n*bands < threads || (bands-1)*max(0, khe-cs.StrideH) > h*15/100 {
+				return apart()
+			}
 		}
 	}
-	if n*oh*ow == 0 || !newConvPlan([]int{h, w}, geom).pointwise {
+	if n*oh*ow == 0 {
 		return apart()
 	}
 	// The projection's operands.
@@ -155,6 +163,10 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	y := ctx.AllocF32(n * oh * ow * so)
 	xd := x0.F32()
+	if chanBlock > 0 {
+		k.runChannels(xd, sx0, cs, oh, ow, chanBlock, y, so, res, threads)
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: y}}, nil
+	}
 	slabRows := (bh-1)*cs.StrideH + khe
 	run := func(lo, hi int) {
 		slab := getF32(slabRows * w * sp)

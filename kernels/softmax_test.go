@@ -53,7 +53,7 @@ func TestSoftmaxRowF32(t *testing.T) {
 func TestLayerNormRowF32(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
-		for _, n := range []int{1, 5, 16, 33, 768} {
+		for _, n := range []int{1, 5, 8, 16, 33, 49, 96, 97, 768} {
 			src, scale, bias := make([]float32, n), make([]float32, n), make([]float32, n)
 			for i := range src {
 				src[i] = r.Float32()*8 - 3

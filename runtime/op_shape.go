@@ -164,6 +164,9 @@ func buildUnsqueeze(b *BuildContext) (Kernel, error) {
 // permuted copies x into a new tensor of shape outShape whose element at each index is
 // read from x at off + sum(index[i]*strides[i]).
 func permuted(threads int, x *graph.Tensor, outShape []int, off int, strides []int) (*graph.Tensor, error) {
+	if v := contiguousView(x, outShape, off, strides); v != nil { // view_strided.go
+		return v, nil
+	}
 	src, err := bufferOf(x)
 	if err != nil {
 		return nil, err

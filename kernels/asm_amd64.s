@@ -9302,6 +9302,26 @@ rowScaleAVX512_loop:
 	VZEROUPPER
 	RET
 
+// func rowAddAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·rowAddAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ n+24(FP), CX
+
+rowAddAVX512_loop:
+	VMOVUPS (SI), Z0
+	VADDPS  (R8), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, R8
+	SUBQ    $0x10, CX
+	JNZ     rowAddAVX512_loop
+	VZEROUPPER
+	RET
+
 // func rowSumAVX2(src *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·rowSumAVX2(SB), NOSPLIT, $0-20
@@ -9415,6 +9435,26 @@ rowScaleAVX2_loop:
 	ADDQ    $0x20, DI
 	SUBQ    $0x08, CX
 	JNZ     rowScaleAVX2_loop
+	VZEROUPPER
+	RET
+
+// func rowAddAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·rowAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ n+24(FP), CX
+
+rowAddAVX2_loop:
+	VMOVUPS (SI), Y0
+	VADDPS  (R8), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, R8
+	SUBQ    $0x08, CX
+	JNZ     rowAddAVX2_loop
 	VZEROUPPER
 	RET
 

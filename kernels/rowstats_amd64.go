@@ -70,3 +70,18 @@ func rowScaleAsm(dst []float32, c float32) int {
 	}
 	return n
 }
+
+func rowAddAsm(dst, a, b []float32) int {
+	w := f32Lanes()
+	n := len(a) &^ (w - 1)
+	if w == 0 || n == 0 {
+		return 0
+	}
+	_, _ = dst[n-1], b[n-1]
+	if w == 16 {
+		rowAddAVX512(&dst[0], &a[0], &b[0], n)
+	} else {
+		rowAddAVX2(&dst[0], &a[0], &b[0], n)
+	}
+	return n
+}

@@ -61,6 +61,12 @@ func TestRowStatsAsm(t *testing.T) {
 				for i := done; i < n; i++ {
 					require.Zero(t, dst[i], "past the prefix")
 				}
+				sum2 := make([]float32, n)
+				done = rowAddAsm(sum2, src, bias)
+				require.Equal(t, want, done)
+				for i := 0; i < done; i++ {
+					require.Equal(t, src[i]+bias[i], sum2[i], "add n=%d i=%d", n, i)
+				}
 				cp := append([]float32(nil), src...)
 				done = rowScaleAsm(cp, 1.5)
 				require.Equal(t, want, done)

@@ -47,6 +47,21 @@ func SoftmaxRowF32(dst, src []float32) {
 	}
 }
 
+// SoftmaxAddRowF32 writes the softmax of src + bias (element by element,
+// len(bias) >= len(src)) to dst: the attention scores plus a position bias
+// or a mask in one pass per row. dst may be src.
+func SoftmaxAddRowF32(dst, src, bias []float32) {
+	n := len(src)
+	if len(dst) < n || len(bias) < n {
+		panic(fmt.Sprintf("kernels.SoftmaxAddRowF32: src %d, dst %d, bias %d", n, len(dst), len(bias)))
+	}
+	done := rowAddAsm(dst[:n], src, bias[:n])
+	for i := done; i < n; i++ {
+		dst[i] = src[i] + bias[i]
+	}
+	SoftmaxRowF32(dst[:n], dst[:n])
+}
+
 // LayerNormRowF32 normalizes one row: dst[i] = (src[i] − mean) / sqrt(var +
 // eps) · scale[i] + bias[i] (scale and bias nil for none), with the mean and
 // the (biased) variance of the deviations from the mean (two passes), as the

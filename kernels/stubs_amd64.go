@@ -403,6 +403,11 @@ func rowMaxAVX512(src *float32, n int) float32
 //go:noescape
 func rowScaleAVX512(dst *float32, n int, c float32)
 
+// rowAddAVX512 writes a[i] + b[i] to dst[i] for n floats (n a multiple of 16).
+//
+//go:noescape
+func rowAddAVX512(dst *float32, a *float32, b *float32, n int)
+
 // rowSumAVX2 returns the sum of n floats (n a multiple of 8).
 //
 //go:noescape
@@ -427,6 +432,11 @@ func rowMaxAVX2(src *float32, n int) float32
 //
 //go:noescape
 func rowScaleAVX2(dst *float32, n int, c float32)
+
+// rowAddAVX2 writes a[i] + b[i] to dst[i] for n floats (n a multiple of 8).
+//
+//go:noescape
+func rowAddAVX2(dst *float32, a *float32, b *float32, n int)
 
 // sgemvRowsAVX512_1 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
 //

@@ -25,6 +25,7 @@ func rowStatsKernels() {
 		rowNormAffine(wide)
 		rowMax(wide)
 		rowScale(wide)
+		rowAdd(wide)
 	}
 }
 
@@ -162,6 +163,23 @@ func rowScale(wide bool) {
 	VBROADCASTSS(X15, c)
 	rowLoop(name, width, n, []GPPhysical{dst}, func() {
 		VMULPS(Mem{Base: dst}, c, x)
+		VMOVUPS(x, Mem{Base: dst})
+	})
+	ret()
+}
+
+// rowAdd emits rowAddAVX512/AVX2(dst, a, b, n): dst[i] = a[i] + b[i].
+func rowAdd(wide bool) {
+	name := rowName("rowAdd", wide)
+	vec, width := vecRegs(wide)
+	kernel(name, "func(dst *float32, a *float32, b *float32, n int)",
+		fmt.Sprintf("%s writes a[i] + b[i] to dst[i] for n floats (n a multiple of %d).", name, width))
+	dst, a, b, n := RDI, RSI, R8, RCX
+	loadArgs("dst a b n", dst, a, b, n)
+	x := vec(0)
+	rowLoop(name, width, n, []GPPhysical{dst, a, b}, func() {
+		VMOVUPS(Mem{Base: a}, x)
+		VADDPS(Mem{Base: b}, x, x)
 		VMOVUPS(x, Mem{Base: dst})
 	})
 	ret()

@@ -200,7 +200,7 @@ func buildTranspose(b *BuildContext) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := transposeTensor(ctx.Threads, in[0], perm)
+		out, err := transposeArena(ctx, in[0], perm) // view_strided.go
 		if err != nil {
 			return nil, err
 		}

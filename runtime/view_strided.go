@@ -46,3 +46,34 @@ func sliceView(x *graph.Tensor, shape []int, off, n int) *graph.Tensor {
 	}
 	return &graph.Tensor{DType: x.DType, Shape: append([]int{}, shape...), Data: v.Slice3(off, off+n, off+n).Interface()}
 }
+
+// permutedArena is permuted with a float32 result written into the run's
+// arena (a fresh make of a multi-megabyte window tensor was zeroed first,
+// and faulted in, at every Transpose and Slice of a transformer block).
+func permutedArena(ctx *ExecContext, x *graph.Tensor, outShape []int, off int, strides []int) (*graph.Tensor, error) {
+	xd, ok := x.Data.([]float32)
+	if !ok {
+		return permuted(ctx.Threads, x, outShape, off, strides)
+	}
+	if v := contiguousView(x, outShape, off, strides); v != nil {
+		return v, nil
+	}
+	if err := checkSize(outShape, "output shape"); err != nil {
+		return nil, err
+	}
+	dst := ctx.AllocF32(graph.NumElements(outShape))
+	stridedCopyPar(ctx.Threads, vec[float32](dst), 0, outShape, vec[float32](xd), off, strides)
+	return &graph.Tensor{DType: x.DType, Shape: append([]int{}, outShape...), Data: dst}, nil
+}
+
+// transposeArena is transposeTensor through permutedArena.
+func transposeArena(ctx *ExecContext, x *graph.Tensor, perm []int) (*graph.Tensor, error) {
+	st := graph.Strides(x.Shape)
+	out := make([]int, len(perm))
+	ost := make([]int, len(perm))
+	for i, p := range perm {
+		out[i] = x.Shape[p]
+		ost[i] = st[p]
+	}
+	return permutedArena(ctx, x, out, 0, ost)
+}

@@ -165,6 +165,7 @@ func (s *Session) packConstMatMuls() {
 		}
 	}
 	s.steps = kept
+	s.fuseMatMulTransposes() // matmul_strided.go
 }
 
 // fuseMatMulAct folds into the packed MatMul at step i a GELU step (the

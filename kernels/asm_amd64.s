@@ -9180,6 +9180,284 @@ expShiftSumAVX2_loop:
 	MOVSS        X6, ret+32(FP)
 	RET
 
+// func rowSumAVX512(src *float32, n int) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·rowSumAVX512(SB), NOSPLIT, $0-20
+	MOVQ   src+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Z0, Z0, Z0
+
+rowSumAVX512_loop:
+	VADDPS        (SI), Z0, Z0
+	ADDQ          $0x40, SI
+	SUBQ          $0x10, CX
+	JNZ           rowSumAVX512_loop
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
+	RET
+
+// func rowSqDevSumAVX512(src *float32, n int, mean float32) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·rowSqDevSumAVX512(SB), NOSPLIT, $0-28
+	MOVQ         src+0(FP), SI
+	MOVQ         n+8(FP), CX
+	MOVSS        mean+16(FP), X15
+	VBROADCASTSS X15, Z15
+	VXORPS       Z0, Z0, Z0
+
+rowSqDevSumAVX512_loop:
+	VMOVUPS       (SI), Z2
+	VSUBPS        Z15, Z2, Z2
+	VFMADD231PS   Z2, Z2, Z0
+	ADDQ          $0x40, SI
+	SUBQ          $0x10, CX
+	JNZ           rowSqDevSumAVX512_loop
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET
+
+// func rowNormAffineAVX512(dst *float32, src *float32, scale *float32, bias *float32, n int, mean float32, inv float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·rowNormAffineAVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         scale+16(FP), R8
+	MOVQ         bias+24(FP), R9
+	MOVQ         n+32(FP), CX
+	MOVSS        mean+40(FP), X14
+	MOVSS        inv+44(FP), X15
+	VBROADCASTSS X14, Z14
+	VBROADCASTSS X15, Z15
+
+rowNormAffineAVX512_loop:
+	VMOVUPS     (SI), Z0
+	VSUBPS      Z14, Z0, Z0
+	VMULPS      Z15, Z0, Z0
+	VMOVUPS     (R8), Z1
+	VFMADD213PS (R9), Z1, Z0
+	VMOVUPS     Z0, (DI)
+	ADDQ        $0x40, DI
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, R8
+	ADDQ        $0x40, R9
+	SUBQ        $0x10, CX
+	JNZ         rowNormAffineAVX512_loop
+	VZEROUPPER
+	RET
+
+// func rowMaxAVX512(src *float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·rowMaxAVX512(SB), NOSPLIT, $0-20
+	MOVQ    src+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Z0
+
+rowMaxAVX512_loop:
+	VMAXPS        (SI), Z0, Z0
+	ADDQ          $0x40, SI
+	SUBQ          $0x10, CX
+	JNZ           rowMaxAVX512_loop
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
+	RET
+
+// func rowScaleAVX512(dst *float32, n int, c float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·rowScaleAVX512(SB), NOSPLIT, $0-20
+	MOVQ         dst+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVSS        c+16(FP), X15
+	VBROADCASTSS X15, Z15
+
+rowScaleAVX512_loop:
+	VMULPS  (DI), Z15, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	SUBQ    $0x10, CX
+	JNZ     rowScaleAVX512_loop
+	VZEROUPPER
+	RET
+
+// func rowAddAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·rowAddAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ n+24(FP), CX
+
+rowAddAVX512_loop:
+	VMOVUPS (SI), Z0
+	VADDPS  (R8), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, R8
+	SUBQ    $0x10, CX
+	JNZ     rowAddAVX512_loop
+	VZEROUPPER
+	RET
+
+// func rowSumAVX2(src *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·rowSumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   src+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+
+rowSumAVX2_loop:
+	VADDPS       (SI), Y0, Y0
+	ADDQ         $0x20, SI
+	SUBQ         $0x08, CX
+	JNZ          rowSumAVX2_loop
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+16(FP)
+	RET
+
+// func rowSqDevSumAVX2(src *float32, n int, mean float32) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·rowSqDevSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ         src+0(FP), SI
+	MOVQ         n+8(FP), CX
+	MOVSS        mean+16(FP), X15
+	VBROADCASTSS X15, Y15
+	VXORPS       Y0, Y0, Y0
+
+rowSqDevSumAVX2_loop:
+	VMOVUPS      (SI), Y2
+	VSUBPS       Y15, Y2, Y2
+	VFMADD231PS  Y2, Y2, Y0
+	ADDQ         $0x20, SI
+	SUBQ         $0x08, CX
+	JNZ          rowSqDevSumAVX2_loop
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+24(FP)
+	RET
+
+// func rowNormAffineAVX2(dst *float32, src *float32, scale *float32, bias *float32, n int, mean float32, inv float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·rowNormAffineAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         scale+16(FP), R8
+	MOVQ         bias+24(FP), R9
+	MOVQ         n+32(FP), CX
+	MOVSS        mean+40(FP), X14
+	MOVSS        inv+44(FP), X15
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+
+rowNormAffineAVX2_loop:
+	VMOVUPS     (SI), Y0
+	VSUBPS      Y14, Y0, Y0
+	VMULPS      Y15, Y0, Y0
+	VMOVUPS     (R8), Y1
+	VFMADD213PS (R9), Y1, Y0
+	VMOVUPS     Y0, (DI)
+	ADDQ        $0x20, DI
+	ADDQ        $0x20, SI
+	ADDQ        $0x20, R8
+	ADDQ        $0x20, R9
+	SUBQ        $0x08, CX
+	JNZ         rowNormAffineAVX2_loop
+	VZEROUPPER
+	RET
+
+// func rowMaxAVX2(src *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·rowMaxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    src+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+
+rowMaxAVX2_loop:
+	VMAXPS       (SI), Y0, Y0
+	ADDQ         $0x20, SI
+	SUBQ         $0x08, CX
+	JNZ          rowMaxAVX2_loop
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+16(FP)
+	RET
+
+// func rowScaleAVX2(dst *float32, n int, c float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rowScaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ         dst+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVSS        c+16(FP), X15
+	VBROADCASTSS X15, Y15
+
+rowScaleAVX2_loop:
+	VMULPS  (DI), Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, DI
+	SUBQ    $0x08, CX
+	JNZ     rowScaleAVX2_loop
+	VZEROUPPER
+	RET
+
+// func rowAddAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·rowAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ n+24(FP), CX
+
+rowAddAVX2_loop:
+	VMOVUPS (SI), Y0
+	VADDPS  (R8), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, R8
+	SUBQ    $0x08, CX
+	JNZ     rowAddAVX2_loop
+	VZEROUPPER
+	RET
+
 // func sgemvRowsAVX512_1(k int, a *float32, b *float32, gstride int, pstep int, init *float32, out *float32)
 // Requires: AVX, AVX512F
 TEXT ·sgemvRowsAVX512_1(SB), NOSPLIT, $0-56

@@ -8,8 +8,9 @@ import (
 // SoftmaxRowF32 writes the softmax of src to dst (len(dst) >= len(src); dst
 // may be src): dst[i] = exp(src[i] − max) / Σ exp(src[j] − max), with the
 // exponentials and their sum in one vector pass (the Cephes expf of the
-// activation kernels, a few ulp of float32) on AVX-512 and AVX2; the Go path
-// and the tail use float64 math.Exp.
+// activation kernels, a few ulp of float32) on AVX-512 and AVX2, the maximum
+// and the final scaling vectorised too; the Go path and the tails use
+// float64 math.Exp and scalar loops.
 func SoftmaxRowF32(dst, src []float32) {
 	n := len(src)
 	if len(dst) < n {
@@ -18,14 +19,17 @@ func SoftmaxRowF32(dst, src []float32) {
 	if n == 0 {
 		return
 	}
-	mx := src[0]
-	for _, v := range src[1:] {
+	mx, done := rowMaxAsm(src)
+	if done == 0 {
+		mx = src[0]
+	}
+	for _, v := range src[done:] {
 		if v > mx {
 			mx = v
 		}
 	}
 	var sum float64
-	done := 0
+	done = 0
 	if n >= 16 {
 		var s float32
 		s, done = expShiftSumAsm(dst, src, mx)
@@ -37,16 +41,34 @@ func SoftmaxRowF32(dst, src []float32) {
 		sum += e
 	}
 	inv := float32(1 / sum)
-	for i := range dst[:n] {
-		dst[i] *= inv
+	done = rowScaleAsm(dst[:n], inv)
+	for i := range dst[done:n] {
+		dst[done+i] *= inv
 	}
+}
+
+// SoftmaxAddRowF32 writes the softmax of src + bias (element by element,
+// len(bias) >= len(src)) to dst: the attention scores plus a position bias
+// or a mask in one pass per row. dst may be src.
+func SoftmaxAddRowF32(dst, src, bias []float32) {
+	n := len(src)
+	if len(dst) < n || len(bias) < n {
+		panic(fmt.Sprintf("kernels.SoftmaxAddRowF32: src %d, dst %d, bias %d", n, len(dst), len(bias)))
+	}
+	done := rowAddAsm(dst[:n], src, bias[:n])
+	for i := done; i < n; i++ {
+		dst[i] = src[i] + bias[i]
+	}
+	SoftmaxRowF32(dst[:n], dst[:n])
 }
 
 // LayerNormRowF32 normalizes one row: dst[i] = (src[i] − mean) / sqrt(var +
 // eps) · scale[i] + bias[i] (scale and bias nil for none), with the mean and
-// the (biased) variance accumulated in float64 over the row, as the
+// the (biased) variance of the deviations from the mean (two passes), as the
 // decomposed ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div of an
-// exported LayerNorm computes them up to float32 rounding. dst may be src.
+// exported LayerNorm computes them up to float32 rounding: vector float32
+// partial sums on AVX-512/AVX2 (gen_rowstats.go), float64 on the Go path and
+// for the tails. dst may be src.
 func LayerNormRowF32(dst, src, scale, bias []float32, eps float32) {
 	n := len(src)
 	if len(dst) < n || scale != nil && len(scale) < n || bias != nil && len(bias) < n {
@@ -55,13 +77,15 @@ func LayerNormRowF32(dst, src, scale, bias []float32, eps float32) {
 	if n == 0 {
 		return
 	}
-	var s float64
-	for _, v := range src {
+	sv, done := rowSumAsm(src)
+	s := float64(sv)
+	for _, v := range src[done:] {
 		s += float64(v)
 	}
 	mean := float32(s / float64(n))
-	var q float64
-	for _, v := range src {
+	qv, done := rowSqDevSumAsm(src, mean)
+	q := float64(qv)
+	for _, v := range src[done:] {
 		d := float64(v - mean)
 		q += d * d
 	}
@@ -69,8 +93,9 @@ func LayerNormRowF32(dst, src, scale, bias []float32, eps float32) {
 	inv := 1 / float32(math.Sqrt(float64(variance+eps)))
 	switch {
 	case scale != nil && bias != nil:
-		for i, v := range src {
-			dst[i] = (v-mean)*inv*scale[i] + bias[i]
+		done = rowNormAffineAsm(dst[:n], src, scale[:n], bias[:n], mean, inv)
+		for i, v := range src[done:] {
+			dst[done+i] = (v-mean)*inv*scale[done+i] + bias[done+i]
 		}
 	case scale != nil:
 		for i, v := range src {

@@ -53,7 +53,7 @@ func TestSoftmaxRowF32(t *testing.T) {
 func TestLayerNormRowF32(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
-		for _, n := range []int{1, 5, 16, 33, 768} {
+		for _, n := range []int{1, 5, 8, 16, 33, 49, 96, 97, 768} {
 			src, scale, bias := make([]float32, n), make([]float32, n), make([]float32, n)
 			for i := range src {
 				src[i] = r.Float32()*8 - 3
@@ -84,6 +84,43 @@ func TestLayerNormRowF32(t *testing.T) {
 					require.InDelta(t, want, float64(got[i]), 3e-6*math.Max(1, math.Abs(want)), "n=%d i=%d", n, i)
 				}
 			}
+		}
+	})
+}
+
+// TestSoftmaxAddRowF32 checks softmax(src + bias) on every dispatch path
+// against float64, with a mask of large negative values (a shifted-window
+// attention mask) and in place.
+func TestSoftmaxAddRowF32(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, n := range []int{1, 7, 16, 17, 49, 197} {
+			src, bias := make([]float32, n), make([]float32, n)
+			for i := range src {
+				src[i] = r.Float32()*6 - 3
+				bias[i] = r.Float32() - 0.5
+				if i%5 == 2 {
+					bias[i] = -100
+				}
+			}
+			want := make([]float64, n)
+			mx := math.Inf(-1)
+			for i := range src {
+				want[i] = float64(src[i] + bias[i])
+				mx = math.Max(mx, want[i])
+			}
+			var s float64
+			for i := range want {
+				want[i] = math.Exp(want[i] - mx)
+				s += want[i]
+			}
+			got := make([]float32, n)
+			SoftmaxAddRowF32(got, src, bias)
+			for i := range got {
+				require.InDelta(t, want[i]/s, float64(got[i]), 2e-6*math.Max(1, want[i]/s), "n=%d i=%d", n, i)
+			}
+			SoftmaxAddRowF32(src, src, bias)
+			require.Equal(t, got, src)
 		}
 	})
 }

@@ -378,6 +378,66 @@ func expShiftSumAVX512(dst *float32, src *float32, n int, shift float32) float32
 //go:noescape
 func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
 
+// rowSumAVX512 returns the sum of n floats (n a multiple of 16).
+//
+//go:noescape
+func rowSumAVX512(src *float32, n int) float32
+
+// rowSqDevSumAVX512 returns the sum of (src[i] − mean)² over n floats (n a multiple of 16).
+//
+//go:noescape
+func rowSqDevSumAVX512(src *float32, n int, mean float32) float32
+
+// rowNormAffineAVX512 writes (src[i] − mean)·inv·scale[i] + bias[i] to dst[i] for n floats (n a multiple of 16).
+//
+//go:noescape
+func rowNormAffineAVX512(dst *float32, src *float32, scale *float32, bias *float32, n int, mean float32, inv float32)
+
+// rowMaxAVX512 returns the maximum of n floats (n a positive multiple of 16).
+//
+//go:noescape
+func rowMaxAVX512(src *float32, n int) float32
+
+// rowScaleAVX512 multiplies n floats by c in place (n a multiple of 16).
+//
+//go:noescape
+func rowScaleAVX512(dst *float32, n int, c float32)
+
+// rowAddAVX512 writes a[i] + b[i] to dst[i] for n floats (n a multiple of 16).
+//
+//go:noescape
+func rowAddAVX512(dst *float32, a *float32, b *float32, n int)
+
+// rowSumAVX2 returns the sum of n floats (n a multiple of 8).
+//
+//go:noescape
+func rowSumAVX2(src *float32, n int) float32
+
+// rowSqDevSumAVX2 returns the sum of (src[i] − mean)² over n floats (n a multiple of 8).
+//
+//go:noescape
+func rowSqDevSumAVX2(src *float32, n int, mean float32) float32
+
+// rowNormAffineAVX2 writes (src[i] − mean)·inv·scale[i] + bias[i] to dst[i] for n floats (n a multiple of 8).
+//
+//go:noescape
+func rowNormAffineAVX2(dst *float32, src *float32, scale *float32, bias *float32, n int, mean float32, inv float32)
+
+// rowMaxAVX2 returns the maximum of n floats (n a positive multiple of 8).
+//
+//go:noescape
+func rowMaxAVX2(src *float32, n int) float32
+
+// rowScaleAVX2 multiplies n floats by c in place (n a multiple of 8).
+//
+//go:noescape
+func rowScaleAVX2(dst *float32, n int, c float32)
+
+// rowAddAVX2 writes a[i] + b[i] to dst[i] for n floats (n a multiple of 8).
+//
+//go:noescape
+func rowAddAVX2(dst *float32, a *float32, b *float32, n int)
+
 // sgemvRowsAVX512_1 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
 //
 //go:noescape

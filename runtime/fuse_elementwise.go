@@ -108,6 +108,7 @@ func (s *Session) fuseElementwise() {
 		}
 	}
 	s.steps = kept
+	s.fuseSoftmaxAdd() // fuse_softmax.go
 }
 
 // scalarConst is the value of a constant float32 scalar (or one-element)

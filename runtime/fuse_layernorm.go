@@ -104,6 +104,14 @@ func (s *Session) fuseLayerNorms(opset int64) {
 		if k.bias, ok = expandParam(ctx.Const(p.Bias), k.n); !ok {
 			continue
 		}
+		// A missing scale is ones and a missing bias zeros (exact), so that
+		// every row takes the vector pass with both.
+		if k.scale == nil {
+			k.scale = constRow(k.n, 1)
+		}
+		if k.bias == nil {
+			k.bias = constRow(k.n, 0)
+		}
 		idx := make([]int, 0, len(p.Nodes))
 		for _, pn := range p.Nodes {
 			i, found := stepOf[pn]
@@ -156,4 +164,13 @@ func expandParam(t *graph.Tensor, n int) ([]float32, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+// constRow returns n copies of v.
+func constRow(n int, v float32) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }

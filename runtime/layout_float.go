@@ -26,6 +26,10 @@ const (
 	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
 	roleConcat                // a channel Concat: any layout in, either out (layout_concat.go)
 	roleSame                  // BatchNormalization, an elementwise unary, AveragePool, a zero Pad: same layout in and out (layout_elementwise.go, layout_pool.go)
+	roleToNHWC                // Transpose(0,2,3,1): reads channels-last as a view (layout_transpose.go)
+	roleFromNHWC              // Transpose(0,3,1,2): writes channels-last as a view (layout_transpose.go)
+	roleAffine                // per-channel Mul/Add of a constant: same layout in (xIdx) and out (layout_transpose.go)
+	roleBinary                // elementwise binary of two same-shape tensors: one layout for all three (layout_transpose.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -52,6 +56,8 @@ func (s *Session) planChannelsLast() {
 	xIdx := make([]int, len(s.steps))   // the channels-last input: 0, or a gate's x
 	dw := make([]bool, len(s.steps))    // a depthwise Conv (conv_depthwise.go)
 	grp := make([]bool, len(s.steps))   // a grouped Conv (conv_grouped.go)
+	affA := make([][]float32, len(s.steps))
+	affB := make([][]float32, len(s.steps)) // a roleAffine step's per-channel a·x + b
 	readers := map[int][]int{}
 	for i, st := range s.steps {
 		resIdx[i] = -1
@@ -59,6 +65,10 @@ func (s *Session) planChannelsLast() {
 			if id >= 0 {
 				readers[id] = append(readers[id], i)
 			}
+		}
+		if r, xi, a, b := s.transposeRole(st, channels); r != roleNone {
+			role[i], xIdx[i], affA[i], affB[i] = r, xi, a, b
+			continue
 		}
 		if xi := s.gateInput(st); xi >= 0 {
 			role[i], xIdx[i] = roleGate, xi
@@ -122,11 +132,11 @@ func (s *Session) planChannelsLast() {
 			switch role[r] {
 			case roleConv:
 				ok = p == 0 || p == resIdx[r]
-			case roleMaxPool, roleGlobalPool, roleSame:
+			case roleMaxPool, roleGlobalPool, roleSame, roleToNHWC:
 				ok = p == 0
-			case roleGate:
+			case roleGate, roleAffine:
 				ok = p == xIdx[r]
-			case roleConcat:
+			case roleConcat, roleBinary:
 				ok = true
 			}
 			if !ok {
@@ -137,7 +147,8 @@ func (s *Session) planChannelsLast() {
 	}
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
-		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat && role[i] != roleSame {
+		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat && role[i] != roleSame &&
+			role[i] != roleFromNHWC && role[i] != roleAffine && role[i] != roleBinary {
 			continue
 		}
 		out := st.out[0]
@@ -161,8 +172,12 @@ func (s *Session) planChannelsLast() {
 		}
 		for i, st := range s.steps {
 			switch {
-			case (role[i] == roleMaxPool || role[i] == roleGate || role[i] == roleSame) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
+			case (role[i] == roleMaxPool || role[i] == roleGate || role[i] == roleSame || role[i] == roleAffine) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[xIdx[i]])
+				drop(st.out[0])
+			case role[i] == roleBinary && (nhwc[st.in[0]] != nhwc[st.out[0]] || nhwc[st.in[1]] != nhwc[st.out[0]]):
+				drop(st.in[0])
+				drop(st.in[1])
 				drop(st.out[0])
 			case role[i] == roleConv && resIdx[i] >= 0 && nhwc[st.in[resIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[resIdx[i]])
@@ -172,6 +187,12 @@ func (s *Session) planChannelsLast() {
 	}
 	for i, st := range s.steps {
 		if role[i] == roleNone {
+			continue
+		}
+		if role[i] == roleToNHWC || role[i] == roleFromNHWC || role[i] == roleAffine || role[i] == roleBinary {
+			if k := transposeLayoutKernel(role[i], st, xIdx[i], affA[i], affB[i], nhwc, channels); k != nil {
+				s.steps[i].kernel = k
+			}
 			continue
 		}
 		if role[i] == roleConcat {

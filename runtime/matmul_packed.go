@@ -10,6 +10,7 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -29,6 +30,12 @@ type packedMatMulKernel struct {
 	biasFirst bool
 	// act is a fused activation (the GELU step that read the result).
 	act kernels.Act
+	// res: the last input is a residual added to the product (a fused Add,
+	// fuse_matmul_residual.go); scale, when set, is a per-column layer scale
+	// folded into rb and scaledBias.
+	res        bool
+	scale      []float32
+	scaledBias []float32
 }
 
 func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -36,20 +43,38 @@ func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph
 		return nil, err
 	}
 	a := in[0]
+	var res *graph.Tensor
+	if k.res {
+		res = in[len(in)-1]
+	}
 	if in[1] == k.b && a != nil && a.DType == graph.Float32 && len(a.Shape) >= 2 && a.Shape[len(a.Shape)-1] == k.k {
 		rows := graph.NumElements(a.Shape[:len(a.Shape)-1])
 		shape := append(append([]int(nil), a.Shape[:len(a.Shape)-1]...), k.n)
-		y := ctx.AllocF32(rows * k.n)
-		var bias []float32
+		var bias, rd []float32
 		if k.bias != nil {
 			bias = k.bias.F32()
+			if k.scaledBias != nil {
+				bias = k.scaledBias
+			}
 		}
-		if rows > 0 {
-			kernels.SgemmRowsAct(k.rb, a.F32(), k.k, k.ident, rows, bias, y, k.n, nil, false, 0, 0, k.act, ctx.Threads)
+		if res != nil {
+			// The residual has the output's layout and shape (the Add's).
+			if res.DType == graph.Float32 && len(res.F32()) == rows*k.n {
+				rd, shape = res.F32(), slices.Clone(res.Shape)
+			} else {
+				rows = -1 // the fallback below
+			}
 		}
-		if k.bias == nil || len(k.bias.Shape) <= len(shape) {
+		if rows >= 0 && (k.bias == nil || len(k.bias.Shape) <= len(shape)) {
+			y := ctx.AllocF32(rows * k.n)
+			if rows > 0 {
+				kernels.SgemmRowsAct(k.rb, a.F32(), k.k, k.ident, rows, bias, y, k.n, rd, false, 0, 0, k.act, ctx.Threads)
+			}
 			return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: y}}, nil
 		}
+	}
+	if k.res {
+		return k.runResidualUnfused(ctx, in)
 	}
 	if k.act != kernels.ActNone {
 		// Only reached for inputs the build did not foresee; the fused
@@ -140,6 +165,7 @@ func (s *Session) packConstMatMuls() {
 		}
 	}
 	s.steps = kept
+	s.fuseMatMulTransposes() // matmul_strided.go
 }
 
 // fuseMatMulAct folds into the packed MatMul at step i a GELU step (the

@@ -7,6 +7,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -463,7 +464,12 @@ func (k softmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if k.legacy {
 		n, inner = graph.NumElements(x.Shape[axis:]), 1
 	}
-	out := graph.NewTensor(x.DType, x.Shape)
+	var out *graph.Tensor
+	if x.DType == graph.Float32 {
+		out = &graph.Tensor{DType: graph.Float32, Shape: slices.Clone(x.Shape), Data: ctx.AllocF32(x.Len())}
+	} else {
+		out = graph.NewTensor(x.DType, x.Shape)
+	}
 	th := ctx.Threads
 	if x.Len() < parallelMinWork {
 		th = 1

@@ -164,6 +164,9 @@ func buildUnsqueeze(b *BuildContext) (Kernel, error) {
 // permuted copies x into a new tensor of shape outShape whose element at each index is
 // read from x at off + sum(index[i]*strides[i]).
 func permuted(threads int, x *graph.Tensor, outShape []int, off int, strides []int) (*graph.Tensor, error) {
+	if v := contiguousView(x, outShape, off, strides); v != nil { // view_strided.go
+		return v, nil
+	}
 	src, err := bufferOf(x)
 	if err != nil {
 		return nil, err
@@ -197,7 +200,7 @@ func buildTranspose(b *BuildContext) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := transposeTensor(ctx.Threads, in[0], perm)
+		out, err := transposeArena(ctx, in[0], perm) // view_strided.go
 		if err != nil {
 			return nil, err
 		}

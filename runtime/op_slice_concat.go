@@ -162,7 +162,7 @@ func buildSlice(b *BuildContext) (Kernel, error) {
 		if graph.NumElements(out) == 0 {
 			off = 0
 		}
-		r, err := permuted(ctx.Threads, x, out, off, ostr)
+		r, err := permutedArena(ctx, x, out, off, ostr) // view_strided.go
 		if err != nil {
 			return nil, err
 		}

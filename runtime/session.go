@@ -308,6 +308,7 @@ func (s *Session) plan() error {
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
 	s.planChannelsLast()
+	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go
 	s.fuseExpandDepthwise()    // fuse_expand_dw.go
 	s.fuseGatePointwise()      // fuse_gate_pw.go

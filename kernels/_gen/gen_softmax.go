@@ -17,6 +17,7 @@ import (
 func transformerKernels() {
 	expShiftSum(true)
 	expShiftSum(false)
+	rowStatsKernels() // gen_rowstats.go
 }
 
 // expShiftSum emits expShiftSumAVX512 (wide) or expShiftSumAVX2.

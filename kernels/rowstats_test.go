@@ -1,0 +1,97 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestRowStatsAsm checks the vector row passes (gen_rowstats.go) against
+// float64 loops on every dispatch path: the covered prefix is the longest
+// multiple of the vector width (nothing on the Go path), and the sums,
+// maximum, normalisation and scaling of that prefix match, for lengths
+// around the widths and rows offset far from zero.
+func TestRowStatsAsm(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		w := rowLanes()
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 49, 96, 100, 768} {
+			for _, off := range []float32{0, -50, 1000} {
+				src, scale, bias := make([]float32, n), make([]float32, n), make([]float32, n)
+				for i := range src {
+					src[i] = off + r.Float32()*8 - 3
+					scale[i] = r.Float32()*2 - 1
+					bias[i] = r.Float32() - 0.5
+				}
+				want := 0
+				if w > 0 {
+					want = n / w * w
+				}
+				sum, done := rowSumAsm(src)
+				require.Equal(t, want, done, "n=%d", n)
+				var ws, wq float64
+				wmax := math.Inf(-1)
+				for _, v := range src[:done] {
+					ws += float64(v)
+					wmax = math.Max(wmax, float64(v))
+				}
+				require.InDelta(t, ws, float64(sum), 1e-6*float64(n)*(math.Abs(float64(off))+5), "sum n=%d", n)
+				mean := float32(float64(off) + 0.5)
+				for _, v := range src[:done] {
+					wq += (float64(v) - float64(mean)) * (float64(v) - float64(mean))
+				}
+				q, done := rowSqDevSumAsm(src, mean)
+				require.Equal(t, want, done)
+				require.InDelta(t, wq, float64(q), 1e-5*math.Max(1, wq), "sqdev n=%d", n)
+				if done > 0 {
+					mx, done := rowMaxAsm(src)
+					require.Equal(t, want, done)
+					require.Equal(t, float32(wmax), mx, "max n=%d", n)
+				}
+				inv := float32(0.37)
+				dst := make([]float32, n)
+				done = rowNormAffineAsm(dst, src, scale, bias, mean, inv)
+				require.Equal(t, want, done)
+				for i := 0; i < done; i++ {
+					e := (float64(src[i])-float64(mean))*float64(inv)*float64(scale[i]) + float64(bias[i])
+					require.InDelta(t, e, float64(dst[i]), 2e-6*math.Max(1, math.Abs(e)), "norm n=%d i=%d", n, i)
+				}
+				for i := done; i < n; i++ {
+					require.Zero(t, dst[i], "past the prefix")
+				}
+				sum2 := make([]float32, n)
+				done = rowAddAsm(sum2, src, bias)
+				require.Equal(t, want, done)
+				for i := 0; i < done; i++ {
+					require.Equal(t, src[i]+bias[i], sum2[i], "add n=%d i=%d", n, i)
+				}
+				cp := append([]float32(nil), src...)
+				done = rowScaleAsm(cp, 1.5)
+				require.Equal(t, want, done)
+				for i := range cp {
+					e := src[i]
+					if i < done {
+						e *= 1.5
+					}
+					require.Equal(t, e, cp[i], "scale n=%d i=%d", n, i)
+				}
+			}
+		}
+	})
+}
+
+// rowLanes is the vector width of the row passes on the current path (0 on
+// the Go path), probed through them.
+func rowLanes() int {
+	_, d16 := rowSumAsm(make([]float32, 16))
+	_, d8 := rowSumAsm(make([]float32, 8))
+	switch {
+	case d16 == 0:
+		return 0
+	case d8 == 8:
+		return 8
+	}
+	return 16
+}

@@ -1,0 +1,241 @@
+package runtime
+
+// Batched MatMuls of two computed tensors (attention's q·kᵀ and p·v) that read
+// their operands through Transposes and write through one: exporters spell
+// multi-head attention as Reshape → Transpose around each product (kᵀ by a
+// Transpose of the last two axes; heads moved in front of the tokens and back).
+// Each Transpose was a copy of the whole tensor. The GEMM reads and writes
+// strided matrices anyway (row strides lda/ldb/ldc, transposed operands), so
+// when a Transpose only moves the batch axes and keeps one of a matrix's
+// two axes contiguous, the product reads the Transpose's input in place (and
+// writes the Transpose's output in place). A Transpose that other steps read
+// too still runs for them.
+
+import (
+	"slices"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// stridedOperand is how one operand of the product is read: from a tensor of
+// shape src, matrix i of the batch at off[i], with row stride ld (trans: the
+// stored matrix is the transpose, read with the GEMM's trans flag).
+type stridedOperand struct {
+	src   []int
+	off   []int
+	ld    int
+	trans bool
+	perm  []int // the absorbed Transpose's permutation, nil for none
+}
+
+type stridedMatMulKernel struct {
+	m, n, k  int
+	a, b     stridedOperand
+	cOff     []int
+	ldc      int
+	outShape []int // the written tensor (the absorbed output Transpose's, or the product's)
+	outPerm  []int // the absorbed output Transpose's permutation, nil for none
+	matmul   Kernel
+}
+
+func (k *stridedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	if err := checkInputs(in, 2); err != nil {
+		return nil, err
+	}
+	a, b := in[0], in[1]
+	if a.DType != graph.Float32 || b.DType != graph.Float32 || !slices.Equal(a.Shape, k.a.src) || !slices.Equal(b.Shape, k.b.src) {
+		return k.runUnfused(ctx, in)
+	}
+	c := ctx.AllocF32(graph.NumElements(k.outShape))
+	ad, bd := a.F32(), b.F32()
+	one := func(i, th int) {
+		kernels.Sgemm(k.a.trans, k.b.trans, k.m, k.n, k.k, ad[k.a.off[i]:], k.a.ld, bd[k.b.off[i]:], k.b.ld, c[k.cOff[i]:], k.ldc, false, th)
+	}
+	batch := len(k.cOff)
+	th := min(ctx.Threads, max(1, batch*k.m*k.n*k.k/(4*parallelMinWork)))
+	if batch >= th {
+		nnParallel(th, batch, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				one(i, 1)
+			}
+		})
+	} else {
+		for i := 0; i < batch; i++ {
+			one(i, th)
+		}
+	}
+	return []*graph.Tensor{{DType: graph.Float32, Shape: slices.Clone(k.outShape), Data: c}}, nil
+}
+
+// runUnfused runs the absorbed Transposes and the MatMul one by one.
+func (k *stridedMatMulKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	args := slices.Clone(in[:2])
+	for i, perm := range [][]int{k.a.perm, k.b.perm} {
+		if perm == nil {
+			continue
+		}
+		t, err := transposeArena(ctx, args[i], perm)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = t
+	}
+	out, err := k.matmul.Run(ctx, args)
+	if err != nil || k.outPerm == nil {
+		return out, err
+	}
+	t, err := transposeArena(ctx, out[0], k.outPerm)
+	if err != nil {
+		return nil, err
+	}
+	return []*graph.Tensor{t}, nil
+}
+
+// fuseMatMulTransposes rewrites every float32 MatMul of two computed tensors
+// of the same rank (≥ 3) and batch shape whose operands or result go through
+// Transposes that the GEMM can absorb. It runs after packConstMatMuls.
+func (s *Session) fuseMatMulTransposes() {
+	readers, producer := s.stepReaders(), s.stepProducers()
+	removed := make([]bool, len(s.steps))
+	for j, st := range s.steps {
+		if !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[0] < 0 || st.in[1] < 0 || st.out[0] < 0 ||
+			s.consts[st.in[0]] != nil || s.consts[st.in[1]] != nil {
+			continue
+		}
+		if _, plain := st.kernel.(KernelFunc); !plain {
+			continue
+		}
+		as, bs, cs := s.staticDims(st.node.Inputs[0]), s.staticDims(st.node.Inputs[1]), s.staticDims(st.node.Outputs[0])
+		r := len(as)
+		if r < 3 || len(bs) != r || len(cs) != r || !slices.Equal(as[:r-2], bs[:r-2]) || as[r-1] != bs[r-2] || as[r-1] == 0 {
+			continue
+		}
+		k := &stridedMatMulKernel{m: as[r-2], k: as[r-1], n: bs[r-1], matmul: st.kernel}
+		batch := as[:r-2]
+		ins := slices.Clone(st.in)
+		var drop []int
+		// operand returns how operand p is read, through its producing
+		// Transpose when that keeps one matrix axis contiguous.
+		operand := func(p, cols int) (stridedOperand, int, bool) {
+			id := st.in[p]
+			shape := s.staticDims(st.node.Inputs[p])
+			own := stridedOperand{src: shape, ld: cols, off: batchOffsets(batch, graph.Strides(shape)[:r-2])}
+			if t, ok := producer[id]; ok && !removed[t] {
+				if perm := s.permOfStatic(s.steps[t]); perm != nil {
+					src := s.staticDims(s.steps[t].node.Inputs[0])
+					str := graph.Strides(src)
+					view := make([]int, r) // the operand's axis strides in src
+					for d := range view {
+						view[d] = str[perm[d]]
+					}
+					var o stridedOperand
+					switch {
+					case view[r-1] == 1:
+						o = stridedOperand{src: src, ld: view[r-2], perm: perm}
+					case view[r-2] == 1:
+						o = stridedOperand{src: src, ld: view[r-1], trans: true, perm: perm}
+					default:
+						return own, id, false
+					}
+					o.off = batchOffsets(batch, view[:r-2])
+					return o, s.steps[t].in[0], len(readers[id]) == 1 && !s.keep[id]
+				}
+			}
+			return own, id, false
+		}
+		var ok1, ok2 bool
+		k.a, ins[0], ok1 = operand(0, k.k)
+		k.b, ins[1], ok2 = operand(1, k.n)
+		if ok1 {
+			drop = append(drop, producer[st.in[0]])
+		}
+		if ok2 {
+			drop = append(drop, producer[st.in[1]])
+		}
+		// The output: through its only reader when that is a Transpose that
+		// keeps the rows contiguous.
+		k.outShape, k.ldc = cs, k.n
+		k.cOff = batchOffsets(batch, graph.Strides(cs)[:r-2])
+		out := st.out
+		if rd := readers[st.out[0]]; len(rd) == 1 && !s.keep[st.out[0]] && !removed[rd[0]] {
+			if perm := s.permOfStatic(s.steps[rd[0]]); perm != nil {
+				ys := s.staticDims(s.steps[rd[0]].node.Outputs[0])
+				ystr := graph.Strides(ys)
+				cstr := make([]int, r) // the product's axis strides in the Transpose's output
+				for e, d := range perm {
+					cstr[d] = ystr[e]
+				}
+				if ys != nil && cstr[r-1] == 1 {
+					k.outShape, k.ldc, k.outPerm = ys, cstr[r-2], perm
+					k.cOff = batchOffsets(batch, cstr[:r-2])
+					out = s.steps[rd[0]].out
+					drop = append(drop, rd[0])
+				}
+			}
+		}
+		if k.a.perm == nil && k.b.perm == nil && k.outPerm == nil {
+			continue
+		}
+		// A Transpose with other readers stays for them; the product reads
+		// its input anyway.
+		ns := step{node: st.node, kernel: k, in: ins, out: out}
+		last := j
+		if k.outPerm != nil {
+			last = readers[st.out[0]][0]
+			removed[j] = true
+		}
+		s.steps[last] = ns
+		for _, d := range drop {
+			if d != last {
+				removed[d] = true
+			}
+		}
+	}
+	kept := s.steps[:0]
+	for i, st := range s.steps {
+		if !removed[i] {
+			kept = append(kept, st)
+		}
+	}
+	s.steps = kept
+}
+
+// permOfStatic returns a float32 Transpose step's permutation when its input
+// shape is static, or nil.
+func (s *Session) permOfStatic(st step) []int {
+	if !isOp(st.node, "Transpose") || len(st.in) != 1 || len(st.out) != 1 || st.in[0] < 0 || st.out[0] < 0 {
+		return nil
+	}
+	src := s.staticDims(st.node.Inputs[0])
+	if src == nil {
+		return nil
+	}
+	p, err := graph.TransposePerm(st.node, len(src))
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// batchOffsets returns the offset of each matrix of a batch of shape batch
+// whose axes have the given strides (row-major order of the batch).
+func batchOffsets(batch, strides []int) []int {
+	n := graph.NumElements(batch)
+	out := make([]int, n)
+	idx := make([]int, len(batch))
+	for i := range out {
+		o := 0
+		for d, v := range idx {
+			o += v * strides[d]
+		}
+		out[i] = o
+		for d := len(batch) - 1; d >= 0; d-- {
+			if idx[d]++; idx[d] < batch[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out
+}

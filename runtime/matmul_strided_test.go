@@ -1,0 +1,87 @@
+package runtime
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestMatMulTransposes runs attention-style products whose operands and
+// result go through Transposes (kᵀ as a swap of the last two axes; heads
+// moved in front of the tokens and back, as torch.onnx writes
+// multi-head attention) against the operators run one by one, at 1 and 2
+// threads: same outputs, the expected Transposes absorbed, one that another
+// step reads kept, and a Transpose that moves a matrix's contiguous axis into
+// the batch left alone.
+func TestMatMulTransposes(t *testing.T) {
+	perm := func(v ...int) *graph.Attr { return graph.IntsAttr("perm", v) }
+	cases := []struct {
+		name       string
+		x          []int
+		build      func(b *mb) // input "x"
+		transposes int         // Transpose steps left
+	}{
+		{name: "swin: kᵀ by the last two axes", x: []int{4, 3, 7, 8}, transposes: 0, build: func(b *mb) {
+			q := b.Node("Mul", []string{"x", b.Init("s", graph.ScalarFloat32(0.5))})
+			k := b.Node("Relu", []string{"x"})
+			s := b.Node("MatMul", []string{q, b.Node("Transpose", []string{k}, perm(0, 1, 3, 2))})
+			o := b.Node("MatMul", []string{b.Node("Softmax", []string{s}, graph.IntAttr("axis", -1)), k})
+			b.Output(b.Node("Transpose", []string{o}, perm(0, 2, 1, 3)))
+		}},
+		{name: "vit: heads in front of tokens", x: []int{9, 4, 6}, transposes: 0, build: func(b *mb) {
+			q := b.Node("Transpose", []string{"x"}, perm(1, 0, 2))
+			k := b.Node("Transpose", []string{b.Node("Relu", []string{"x"})}, perm(1, 2, 0))
+			s := b.Node("Softmax", []string{b.Node("MatMul", []string{q, k})}, graph.IntAttr("axis", -1))
+			v := b.Node("Transpose", []string{b.Node("Sigmoid", []string{"x"})}, perm(1, 0, 2))
+			o := b.Node("Transpose", []string{b.Node("MatMul", []string{s, v})}, perm(1, 0, 2))
+			b.Output(b.Node("Reshape", []string{o, b.Init("shape", &graph.Tensor{DType: graph.Int64, Shape: []int{2}, Data: []int64{9, 24}})}))
+		}},
+		{name: "shared transpose stays, contiguous axis into the batch", x: []int{5, 6, 7}, transposes: 2, build: func(b *mb) {
+			kt := b.Node("Transpose", []string{"x"}, perm(0, 2, 1))
+			s := b.Node("MatMul", []string{"x", kt})
+			b.Output(s, b.Node("Relu", []string{kt}))
+			y := b.Node("Transpose", []string{"x"}, perm(2, 1, 0)) // [7, 6, 5]
+			b.Output(b.Node("MatMul", []string{y, b.Node("Transpose", []string{y}, perm(0, 2, 1))}))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB(31)
+			dims := make([]graph.Dim, len(tc.x))
+			for i, v := range tc.x {
+				dims[i] = graph.Dim{Size: v}
+			}
+			b.Input("x", dims...)
+			tc.build(b)
+			m := b.Model()
+			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(4)), tc.x, -2, 2)}
+			ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				transposes, strided := 0, 0
+				for _, st := range s.steps {
+					if isOp(st.node, "Transpose") {
+						transposes++
+					}
+					if _, ok := st.kernel.(*stridedMatMulKernel); ok {
+						strided++
+					}
+				}
+				require.Equal(t, tc.transposes, transposes)
+				require.NotZero(t, strided)
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				for _, o := range m.Graph.Outputs {
+					require.NoError(t, CompareTensors(got[o.Name], want[o.Name], gemmTol), o.Name)
+				}
+			}
+		})
+	}
+}

@@ -6,15 +6,23 @@ import "fmt"
 // accumulation (ONNX MatMulInteger semantics; wraps on int32 overflow). a is m×k,
 // b is k×n, out m×n, all row-major and dense. Any int8 values and zero points are
 // allowed (no packing requirement), so it serves non-constant B and weights that
-// contain -128.
+// contain -128. It runs on all cores; MatMulInt8Threads takes a thread count.
 func MatMulInt8(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32) {
+	MatMulInt8Threads(m, n, k, a, aZP, b, bZP, out, 0)
+}
+
+// MatMulInt8Threads is MatMulInt8 on at most threads threads (0: all cores).
+// A caller that runs many small products side by side (batched attention
+// heads) passes 1, so that each product does not post work to the other
+// cores that are already busy with the other products.
+func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
 	if len(a) < m*k || len(b) < k*n || len(out) < m*n {
 		panic(fmt.Sprintf("kernels.MatMulInt8: buffers too small for %d×%d×%d", m, n, k))
 	}
-	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<15 && matMulPacked(m, n, k, a, aZP, b, bZP, out) {
+	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<15 && matMulPacked(m, n, k, a, aZP, b, bZP, out, threads) {
 		return
 	}
 	// B - bZP as int16 once (values fit in [-255, 255]).
@@ -22,7 +30,7 @@ func MatMulInt8(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int
 	for i, v := range b[:k*n] {
 		bs[i] = int16(int32(v) - bZP)
 	}
-	parallelFor(m, 1, resolveThreads(0), func(lo, hi int) {
+	parallelFor(m, 1, resolveThreads(threads), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := out[i*n : i*n+n]
 			clear(row)
@@ -47,7 +55,7 @@ func MatMulInt8(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int
 // and the missing -1·(a-aZP) subtracted afterwards, entry by entry; when more
 // than one B entry in 16 is -128 the plain loop is cheaper and it reports
 // false.
-func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32) bool {
+func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) bool {
 	bt := make([]int8, n*k)
 	var low []int32 // (p, j) pairs where b is -128
 	for p := 0; p < k; p++ {
@@ -63,7 +71,7 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 		}
 	}
 	pw := packQGemm(n, k, func(c, kk int) int8 { return bt[c*k+kk] }, nil, aZP)
-	QGemmInt32(m, a, k, pw, out, n, 0)
+	QGemmInt32(m, a, k, pw, out, n, threads)
 	for e := 0; e < len(low); e += 2 {
 		p, j := int(low[e]), int(low[e+1])
 		for i := 0; i < m; i++ {

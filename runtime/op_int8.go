@@ -820,7 +820,7 @@ func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	if err != nil {
 		return nil, err
 	}
-	acc, shape, err := batchedMatMulInt8(a, in[0].Shape, k.aZP, b, in[1].Shape, k.bZP)
+	acc, shape, err := batchedMatMulInt8(a, in[0].Shape, k.aZP, b, in[1].Shape, k.bZP, ctx.Threads)
 	if err != nil {
 		return nil, err
 	}
@@ -834,8 +834,11 @@ func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 }
 
 // batchedMatMulInt8 computes numpy-style matmul of int8 tensors with zero points,
-// with int32 accumulation: Σ_k (a-aZP)(b-bZP).
-func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP int32) ([]int32, []int, error) {
+// with int32 accumulation: Σ_k (a-aZP)(b-bZP), on up to threads threads. With
+// at least as many products as threads (attention: batch × heads of small
+// matrices) the products are shared out whole, each on one thread; fewer,
+// larger products are split inside.
+func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP int32, threads int) ([]int32, []int, error) {
 	if len(as) == 0 || len(bs) == 0 {
 		return nil, nil, fmt.Errorf("matmul of a scalar")
 	}
@@ -859,10 +862,20 @@ func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP in
 	out := make([]int32, nb*m*n)
 	aBatch := broadcastIndex(as1[:len(as1)-2], batch)
 	bBatch := broadcastIndex(bs1[:len(bs1)-2], batch)
-	for i := 0; i < nb; i++ {
-		ao, bo := aBatch[i]*m*k, bBatch[i]*k*n
-		kernels.MatMulInt8(m, n, k, a[ao:ao+m*k], aZP, b[bo:bo+k*n], bZP, out[i*m*n:(i+1)*m*n])
+	if nb == 0 {
+		return out, append(append([]int(nil), batch...), m, n), nil
 	}
+	threads = max(threads, 1)
+	inner := 1
+	if nb < threads {
+		inner = threads
+	}
+	nnParallel(min(threads, nb), nb, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ao, bo := aBatch[i]*m*k, bBatch[i]*k*n
+			kernels.MatMulInt8Threads(m, n, k, a[ao:ao+m*k], aZP, b[bo:bo+k*n], bZP, out[i*m*n:(i+1)*m*n], inner)
+		}
+	})
 	shape := append(append([]int(nil), batch...), m, n)
 	if len(as) == 1 {
 		shape = append(append([]int(nil), batch...), n)

@@ -447,7 +447,7 @@ func (k *qopMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 			}
 			acc, shape, err = batchedMatMulI16(a, ashape, azp[0], wide, bs)
 		} else {
-			acc, shape, err = batchedMatMulInt8(a, ashape, azp[0], b, bs, bzp[0])
+			acc, shape, err = batchedMatMulInt8(a, ashape, azp[0], b, bs, bzp[0], ctx.Threads)
 		}
 		if err != nil {
 			return nil, err

@@ -45,7 +45,16 @@ type Options struct {
 	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver) or "fixed"
 	// (the calibrated ranges are kept).
 	Ranges string
-	Seed   int64
+	// Average, when > 0, writes the mean of the weights over the last Average fraction
+	// of all steps (stochastic weight averaging, a sample after every step) instead of
+	// the last weights (0: off, PyTorch's recipe).
+	Average float64
+	// Reestimate, when > 0, runs that many batches of training images forward after the
+	// last step (and after Average) and sets the BatchNorm running statistics and the
+	// activation ranges that are not frozen to the mean of those batches' statistics
+	// (0: off, PyTorch's recipe: the moving averages of training are kept).
+	Reestimate int
+	Seed       int64
 	// Progress is called after every step with the running loss and accuracy.
 	Progress func(epoch, done, total int, loss, acc float64)
 	// EpochEnd is called after every epoch.
@@ -132,6 +141,12 @@ func (o *Options) defaults() error {
 	default:
 		return fmt.Errorf("qat: unknown range mode %q (ema, fixed)", o.Ranges)
 	}
+	if !(o.Average >= 0 && o.Average <= 1) {
+		return fmt.Errorf("qat: weight averaging over %v of the steps is not a fraction in [0, 1]", o.Average)
+	}
+	if o.Reestimate < 0 {
+		return fmt.Errorf("qat: %d re-estimation batches", o.Reestimate)
+	}
 	if o.LR < 0 || math.IsNaN(o.LR) || math.IsInf(o.LR, 0) {
 		return fmt.Errorf("qat: learning rate %v", o.LR)
 	}
@@ -211,6 +226,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		return nil
 	}
 	opt := newOptimizer(opts)
+	avg := newWeightAverage(opts.Average, total)
 	x := make([]float32, opts.Batch*per)
 	labels := make([]int, opts.Batch)
 	var grad []float32
@@ -257,7 +273,17 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			n.Backward(grad)
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
+			avg.add(n.params, step)
 			step++
+			if step == total && (avg != nil || opts.Reestimate > 0) {
+				// The written weights and statistics, before the last checkpoint scores them.
+				avg.apply(n.params)
+				if opts.Reestimate > 0 {
+					if err := n.reestimate(data, opts.Reestimate, opts.Batch, rng); err != nil {
+						return stats, err
+					}
+				}
+			}
 			lossSum += loss * float64(b)
 			correct += c
 			seen += b

@@ -7,7 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // TestWeightAverage: with Average F the written weights are the mean of the weights
@@ -114,5 +116,71 @@ func TestReestimate(t *testing.T) {
 		// could depend a little on what came before.
 		assert.InDelta(t, (sa.mean[c]+sb.mean[c])/2, both.mean[c], 1e-4, "channel %d mean", c)
 		assert.InDelta(t, (sa.vari[c]+sb.vari[c])/2, both.vari[c], 1e-4, "channel %d variance", c)
+	}
+}
+
+// TestDistillCrossEntropyGradient: the distillation loss's gradient against central
+// finite differences, at several weights and temperatures; alpha 0 is the plain
+// cross-entropy, and a student equal to its teacher at alpha 1 has zero loss and
+// gradient.
+func TestDistillCrossEntropyGradient(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	logits, teacher := make([]float32, 4*5), make([]float32, 4*5)
+	for i := range logits {
+		logits[i] = rng.Float32()*4 - 2
+		teacher[i] = rng.Float32()*6 - 3
+	}
+	labels := []int{0, 3, 4, 1}
+	for _, c := range []struct{ alpha, temp float64 }{{0.5, 1}, {1, 1}, {0.3, 4}, {0.9, 0.5}} {
+		grad := make([]float32, len(logits))
+		DistillCrossEntropy(logits, teacher, 5, labels, c.alpha, c.temp, grad)
+		const eps = 1e-3
+		for i := range logits {
+			old := logits[i]
+			logits[i] = old + eps
+			up, _ := DistillCrossEntropy(logits, teacher, 5, labels, c.alpha, c.temp, nil)
+			logits[i] = old - eps
+			down, _ := DistillCrossEntropy(logits, teacher, 5, labels, c.alpha, c.temp, nil)
+			logits[i] = old
+			require.InDelta(t, (up-down)/(2*eps), float64(grad[i]), 1e-3, "alpha %v T %v logit %d", c.alpha, c.temp, i)
+		}
+	}
+	g0, g1 := make([]float32, len(logits)), make([]float32, len(logits))
+	l0, c0 := DistillCrossEntropy(logits, teacher, 5, labels, 0, 2, g0)
+	l1, c1 := SoftmaxCrossEntropy(logits, 5, labels, g1)
+	assert.Equal(t, l1, l0)
+	assert.Equal(t, c1, c0)
+	assert.Equal(t, g1, g0)
+	l, _ := DistillCrossEntropy(teacher, teacher, 5, labels, 1, 3, g0)
+	assert.InDelta(t, 0, l, 1e-12)
+	for _, g := range g0 {
+		assert.InDelta(t, 0, g, 1e-7)
+	}
+}
+
+// TestTeacherIsTheFloatModel: the teacher computes the float32 model's logits (the
+// float runtime's, BatchNorm folded with its running statistics).
+func TestTeacherIsTheFloatModel(t *testing.T) {
+	m, err := graph.Load("../testdata/models/fmnist_cnn.onnx")
+	require.NoError(t, err)
+	train, err := dataset.Load("../testdata/fashion-mnist", "train")
+	require.NoError(t, err)
+	tc, err := NewTeacher(m, 1)
+	require.NoError(t, err)
+	x := make([]float32, 8*784)
+	d := dsData{train, 8}
+	for i := 0; i < 8; i++ {
+		d.Sample(i, x[i*784:(i+1)*784])
+	}
+	shape, got, err := tc.logits(x, 8)
+	require.NoError(t, err)
+	require.Equal(t, []int{8, 10}, shape)
+	sess, err := runtime.NewSession(m, runtime.WithThreads(1))
+	require.NoError(t, err)
+	out, err := sess.RunTensors(map[string]*graph.Tensor{m.Graph.Inputs[0].Name: graph.FromFloat32([]int{8, 1, 28, 28}, x)})
+	require.NoError(t, err)
+	want := out[m.Graph.Outputs[0].Name].F32()
+	for i := range want {
+		assert.InDelta(t, want[i], got[i], 1e-4, "logit %d", i)
 	}
 }

@@ -54,7 +54,13 @@ type Options struct {
 	// activation ranges that are not frozen to the mean of those batches' statistics
 	// (0: off, PyTorch's recipe: the moving averages of training are kept).
 	Reestimate int
-	Seed       int64
+	// Distill, when > 0 (at most 1), is the weight of the distillation from Teacher in
+	// the loss (DistillCrossEntropy; the labels' cross-entropy keeps 1 - Distill); 0:
+	// off, PyTorch's recipe. Temperature is its temperature (default 1).
+	Distill     float64
+	Temperature float64
+	Teacher     *Teacher
+	Seed        int64
 	// Progress is called after every step with the running loss and accuracy.
 	Progress func(epoch, done, total int, loss, acc float64)
 	// EpochEnd is called after every epoch.
@@ -90,6 +96,7 @@ func DefaultOptions() Options {
 		Ranges:              "ema",
 		FreezeBNAfter:       -1,
 		FreezeRangesAfter:   -1,
+		Temperature:         1,
 		CheckpointsPerEpoch: 1,
 	}
 }
@@ -144,6 +151,15 @@ func (o *Options) defaults() error {
 	if !(o.Average >= 0 && o.Average <= 1) {
 		return fmt.Errorf("qat: weight averaging over %v of the steps is not a fraction in [0, 1]", o.Average)
 	}
+	if !(o.Distill >= 0 && o.Distill <= 1) {
+		return fmt.Errorf("qat: distillation weight %v is not in [0, 1]", o.Distill)
+	}
+	if o.Temperature == 0 {
+		o.Temperature = 1
+	}
+	if !(o.Temperature > 0) || math.IsInf(o.Temperature, 0) {
+		return fmt.Errorf("qat: distillation temperature %v", o.Temperature)
+	}
 	if o.Reestimate < 0 {
 		return fmt.Errorf("qat: %d re-estimation batches", o.Reestimate)
 	}
@@ -194,6 +210,9 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	}
 	if data == nil || data.Len() == 0 {
 		return nil, errors.New("qat: no training data")
+	}
+	if opts.Distill > 0 && opts.Teacher == nil {
+		return nil, errors.New("qat: distillation needs a teacher")
 	}
 	for _, r := range n.ranges {
 		if r.fixed == nil && r.lo == 0 && r.hi == 0 {
@@ -265,7 +284,20 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				}
 			}
 			grad = grow(grad, b*k)
-			loss, c := SoftmaxCrossEntropy(logits, k, labels[:b], grad)
+			var loss float64
+			var c int
+			if opts.Distill > 0 {
+				tshape, tl, err := opts.Teacher.logits(x[:b*per], b)
+				if err != nil {
+					return stats, err
+				}
+				if len(tshape) != 2 || tshape[0] != b || tshape[1] != k {
+					return stats, fmt.Errorf("qat: the teacher's output has shape %v, the net's %v", tshape, shape)
+				}
+				loss, c = DistillCrossEntropy(logits, tl, k, labels[:b], opts.Distill, opts.Temperature, grad)
+			} else {
+				loss, c = SoftmaxCrossEntropy(logits, k, labels[:b], grad)
+			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return stats, fmt.Errorf("qat: the loss diverged (%v) at epoch %d step %d; lower --lr", loss, ep+1, s+1)
 			}

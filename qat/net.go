@@ -50,6 +50,9 @@ type Net struct {
 	emaRanges bool
 	emaConst  float32
 	frozenBN  bool
+	// bnMomentum, when > 0, replaces the BatchNorm running statistics' momentum of 0.1
+	// (the re-estimation pass's cumulative mean).
+	bnMomentum float64
 	// inputGrad makes Backward compute the gradient of the input (tests).
 	inputGrad bool
 	// computed holds the values of the shape arithmetic (ops_shapeprog.go), named in

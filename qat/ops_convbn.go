@@ -217,7 +217,10 @@ func (o *convBNOp) forward(n *Net) error {
 				}
 			}
 			if n.training {
-				const mom = 0.1
+				mom := 0.1
+				if n.bnMomentum > 0 {
+					mom = n.bnMomentum
+				}
 				unb := vr * m / math.Max(m-1, 1)
 				o.mean[ch] = float32((1-mom)*float64(o.mean[ch]) + mom*mean)
 				o.vari[ch] = float32((1-mom)*float64(o.vari[ch]) + mom*unb)

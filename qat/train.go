@@ -45,7 +45,22 @@ type Options struct {
 	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver) or "fixed"
 	// (the calibrated ranges are kept).
 	Ranges string
-	Seed   int64
+	// Average, when > 0, writes the mean of the weights over the last Average fraction
+	// of all steps (stochastic weight averaging, a sample after every step) instead of
+	// the last weights (0: off, PyTorch's recipe).
+	Average float64
+	// Reestimate, when > 0, runs that many batches of training images forward after the
+	// last step (and after Average) and sets the BatchNorm running statistics and the
+	// activation ranges that are not frozen to the mean of those batches' statistics
+	// (0: off, PyTorch's recipe: the moving averages of training are kept).
+	Reestimate int
+	// Distill, when > 0 (at most 1), is the weight of the distillation from Teacher in
+	// the loss (DistillCrossEntropy; the labels' cross-entropy keeps 1 - Distill); 0:
+	// off, PyTorch's recipe. Temperature is its temperature (default 1).
+	Distill     float64
+	Temperature float64
+	Teacher     *Teacher
+	Seed        int64
 	// Progress is called after every step with the running loss and accuracy.
 	Progress func(epoch, done, total int, loss, acc float64)
 	// EpochEnd is called after every epoch.
@@ -81,6 +96,7 @@ func DefaultOptions() Options {
 		Ranges:              "ema",
 		FreezeBNAfter:       -1,
 		FreezeRangesAfter:   -1,
+		Temperature:         1,
 		CheckpointsPerEpoch: 1,
 	}
 }
@@ -132,6 +148,21 @@ func (o *Options) defaults() error {
 	default:
 		return fmt.Errorf("qat: unknown range mode %q (ema, fixed)", o.Ranges)
 	}
+	if !(o.Average >= 0 && o.Average <= 1) {
+		return fmt.Errorf("qat: weight averaging over %v of the steps is not a fraction in [0, 1]", o.Average)
+	}
+	if !(o.Distill >= 0 && o.Distill <= 1) {
+		return fmt.Errorf("qat: distillation weight %v is not in [0, 1]", o.Distill)
+	}
+	if o.Temperature == 0 {
+		o.Temperature = 1
+	}
+	if !(o.Temperature > 0) || math.IsInf(o.Temperature, 0) {
+		return fmt.Errorf("qat: distillation temperature %v", o.Temperature)
+	}
+	if o.Reestimate < 0 {
+		return fmt.Errorf("qat: %d re-estimation batches", o.Reestimate)
+	}
 	if o.LR < 0 || math.IsNaN(o.LR) || math.IsInf(o.LR, 0) {
 		return fmt.Errorf("qat: learning rate %v", o.LR)
 	}
@@ -180,6 +211,9 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	if data == nil || data.Len() == 0 {
 		return nil, errors.New("qat: no training data")
 	}
+	if opts.Distill > 0 && opts.Teacher == nil {
+		return nil, errors.New("qat: distillation needs a teacher")
+	}
 	for _, r := range n.ranges {
 		if r.fixed == nil && r.lo == 0 && r.hi == 0 {
 			return nil, fmt.Errorf("qat: activation %q has no range (call SetRanges with calibrated ranges)", r.name)
@@ -211,6 +245,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		return nil
 	}
 	opt := newOptimizer(opts)
+	avg := newWeightAverage(opts.Average, total)
 	x := make([]float32, opts.Batch*per)
 	labels := make([]int, opts.Batch)
 	var grad []float32
@@ -249,7 +284,20 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				}
 			}
 			grad = grow(grad, b*k)
-			loss, c := SoftmaxCrossEntropy(logits, k, labels[:b], grad)
+			var loss float64
+			var c int
+			if opts.Distill > 0 {
+				tshape, tl, err := opts.Teacher.logits(x[:b*per], b)
+				if err != nil {
+					return stats, err
+				}
+				if len(tshape) != 2 || tshape[0] != b || tshape[1] != k {
+					return stats, fmt.Errorf("qat: the teacher's output has shape %v, the net's %v", tshape, shape)
+				}
+				loss, c = DistillCrossEntropy(logits, tl, k, labels[:b], opts.Distill, opts.Temperature, grad)
+			} else {
+				loss, c = SoftmaxCrossEntropy(logits, k, labels[:b], grad)
+			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return stats, fmt.Errorf("qat: the loss diverged (%v) at epoch %d step %d; lower --lr", loss, ep+1, s+1)
 			}
@@ -257,7 +305,17 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			n.Backward(grad)
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
+			avg.add(n.params, step)
 			step++
+			if step == total && (avg != nil || opts.Reestimate > 0) {
+				// The written weights and statistics, before the last checkpoint scores them.
+				avg.apply(n.params)
+				if opts.Reestimate > 0 {
+					if err := n.reestimate(data, opts.Reestimate, opts.Batch, rng); err != nil {
+						return stats, err
+					}
+				}
+			}
 			lossSum += loss * float64(b)
 			correct += c
 			seen += b

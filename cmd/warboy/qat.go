@@ -36,6 +36,10 @@ type qatReport struct {
 	FreezeRanges  float64          `json:"freeze_ranges_after"`
 	Warmup        float64          `json:"warmup"`
 	Ranges        string           `json:"ranges"`
+	Average       float64          `json:"average"`
+	Reestimate    int              `json:"reestimate_batches"`
+	Distill       float64          `json:"distill"`
+	Temperature   float64          `json:"temperature"`
 	Seed          int64            `json:"seed"`
 	Threads       int              `json:"threads"`
 	EpochLog      []qat.EpochStats `json:"epoch_log"`
@@ -74,7 +78,7 @@ func (d datasetSamples) Sample(i int, dst []float32) int {
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
-		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|fixed] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|fixed] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "training data directory (IDX files, or images with labels.txt)")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
@@ -96,6 +100,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	ckpts := fs.Int("checkpoints", 4, "checkpoints scored on the validation images per epoch")
 	margin := fs.Float64("start-margin", 1, "write the post-training start instead of the chosen checkpoint only when that checkpoint scores more than P points below it on the checkpoint images")
 	rangesMode := fs.String("ranges", def.Ranges, "activation ranges during training: ema (moving min/max) or fixed (calibrated)")
+	average := fs.Float64("average", def.Average, "write the mean of the weights over the last F of the steps (stochastic weight averaging; 0 = the last weights)")
+	reest := fs.Int("reestimate", def.Reestimate, "after training, re-estimate BatchNorm statistics and activation ranges as the mean over B training batches run forward (0 = keep the moving averages)")
+	distill := fs.Float64("distill", def.Distill, "weight of the distillation from the float32 model in the loss (the labels' cross-entropy keeps 1 - A; 0 = off)")
+	temp := fs.Float64("temperature", def.Temperature, "temperature of the distillation")
 	seed := fs.Int64("seed", 0, "seed of the data shuffle")
 	evalData := fs.String("eval-data", "", "labelled data to report int8 accuracy before and after training (default: --data)")
 	evalSplit := fs.String("eval-split", "t10k", "IDX split of the evaluation data")
@@ -124,7 +132,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return usageErr("%v", err)
 		}
 	}
-	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup}).WithDefaults(); err != nil {
+	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp}).WithDefaults(); err != nil {
 		return usageErr("%v", err)
 	}
 	var excluded []string
@@ -196,7 +204,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
-		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Seed: *seed, Threads: *threads}
+		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
 
 	var evalDS *dataset.Dataset
 	if *evalN >= 0 {
@@ -228,7 +236,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
 	var pick *checkpointPicker
 	opts := qat.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
-		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Seed: *seed, CheckpointsPerEpoch: *ckpts,
+		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts,
 		Progress: func(ep, done, total int, loss, acc float64) {
 			if bar == nil {
 				bar = progress.New(stderr, fmt.Sprintf("epoch %d/%d", ep, *epochs), total)
@@ -253,6 +261,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		opts.CheckpointsPerEpoch = 1 // only the start and the end are scored
 	}
 	rep.LR = opts.LR
+	if opts.Distill > 0 {
+		if opts.Teacher, err = qat.NewTeacher(m, *threads); err != nil {
+			return err
+		}
+	}
 	stats, err := net.Fit(datasetSamples{ds: ds, n: trainN}, opts)
 	if bar != nil {
 		bar.Done()

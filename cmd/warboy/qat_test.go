@@ -99,8 +99,24 @@ func TestQATCommand(t *testing.T) {
 	assert.Equal(t, "training images 50-159, also trained on", rep.CheckSet)
 	require.Len(t, rep.Checkpoints, 2)
 
+	// Weight averaging, re-estimation and distillation on a model with Conv+BatchNorm.
+	cnn := filepath.Join(testModels, "fmnist_cnn.onnx")
+	code, stdout, stderr = runCLI("qat", cnn, "--data", testData, "--n", "96", "--calib-n", "32", "--eval-n", "-1",
+		"--method", "MIN_MAX_ASYM", "--batch", "32", "--average", "0.5", "--reestimate", "2", "--distill", "0.5", "--temperature", "2",
+		"-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	rep = qatReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, []float64{0.5, 2, 0.5, 2}, []float64{rep.Average, float64(rep.Reestimate), rep.Distill, rep.Temperature})
+	_, err = graph.Load(out)
+	require.NoError(t, err)
+
 	// Bad input: nothing is written.
 	bad := filepath.Join(dir, "bad.onnx")
+	for _, f := range [][]string{{"--average", "1.5"}, {"--reestimate", "-1"}, {"--distill", "2"}, {"--temperature", "-1"}} {
+		code, _, stderr = runCLI(append([]string{"qat", mlp, "--data", testData, "-o", bad}, f...)...)
+		assert.Equal(t, 2, code, "%v: %s", f, stderr)
+	}
 	code, _, stderr = runCLI("qat", out, "--data", testData, "-o", bad)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "already quantized")

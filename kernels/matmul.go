@@ -56,21 +56,10 @@ func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, ou
 // than one B entry in 16 is -128 the plain loop is cheaper and it reports
 // false.
 func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) bool {
-	bt := make([]int8, n*k)
-	var low []int32 // (p, j) pairs where b is -128
-	for p := 0; p < k; p++ {
-		for j, v := range b[p*n : p*n+n] {
-			if v == -128 {
-				if len(low) >= 2*(k*n/16+1) {
-					return false
-				}
-				low = append(low, int32(p), int32(j))
-				v = -127
-			}
-			bt[j*k+p] = v
-		}
+	pw, low := packQGemmKN(n, k, b, aZP)
+	if pw == nil {
+		return false
 	}
-	pw := packQGemm(n, k, func(c, kk int) int8 { return bt[c*k+kk] }, nil, aZP)
 	QGemmInt32(m, a, k, pw, out, n, threads)
 	for e := 0; e < len(low); e += 2 {
 		p, j := int(low[e]), int(low[e+1])
@@ -92,4 +81,42 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 		}
 	}
 	return true
+}
+
+// packQGemmKN packs a k×n row-major B (an activation: the MatMul's right-hand
+// operand as stored, not transposed) in the layout packQGemm makes from the
+// n×k transpose, reading B once row by row instead of through a transposed
+// copy and a per-value callback: batched attention packs one B per product.
+// A -128 is packed as -127 and its (p, j) position returned in low; when more
+// than one value in 16 is -128 it returns nil.
+func packQGemmKN(n, k int, b []int8, inZP int32) (*QGemmWeights, []int32) {
+	kp := (k + 3) &^ 3
+	panels := (n + qPanel - 1) / qPanel
+	pw := &QGemmWeights{n: n, k: k, kp: kp, panels: panels, inZP: inZP,
+		data:  make([]int8, panels*qPanel*kp),
+		bias:  make([]int32, panels*qPanel),
+		biasX: make([]int32, panels*qPanel),
+	}
+	sums := make([]int64, n)
+	var low []int32
+	for kk := 0; kk < k; kk++ {
+		row := b[kk*n : kk*n+n]
+		off := (kk>>2)*64 + (kk & 3)
+		for c, v := range row {
+			if v == -128 {
+				if len(low) >= 2*(k*n/16+1) {
+					return nil, nil
+				}
+				low = append(low, int32(kk), int32(c))
+				v = -127
+			}
+			sums[c] += int64(v)
+			pw.data[(c/qPanel)*qPanel*kp+off+(c%qPanel)*4] = v
+		}
+	}
+	for c, sum := range sums {
+		pw.bias[c] = int32(-int64(inZP) * sum)
+		pw.biasX[c] = int32(-(int64(inZP) + 128) * sum)
+	}
+	return pw, low
 }

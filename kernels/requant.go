@@ -200,6 +200,20 @@ func (rq *Requant) Apply(acc int32, c int) int8 {
 	return RequantizeFloat(acc, rq.Scale[i], rq.OutZP, rq.Min, rq.Max)
 }
 
+// Rows requantizes len(src)/n rows of n accumulators into dst, column j
+// taking output channel j's parameters (the same for all with a per-tensor
+// Requant), on the vector path of the GEMM stores: for accumulators that are
+// not requantized inside a GEMM, such as the int8 MatMul of two activations.
+func (rq *Requant) Rows(src []int32, dst []int8, n int) {
+	if len(src) == 0 {
+		return
+	}
+	if n <= 0 || len(src)%n != 0 || len(dst) < len(src) {
+		panic(fmt.Sprintf("kernels.Requant.Rows: %d accumulators, %d outputs, rows of %d", len(src), len(dst), n))
+	}
+	rq.expand(n).tile(src, n, len(src)/n, n, dst, n, 0)
+}
+
 func (rq *Requant) check(n int) {
 	if rq == nil {
 		panic("kernels: nil Requant")

@@ -169,3 +169,34 @@ func TestRequantRowPaths(t *testing.T) {
 		}
 	})
 }
+
+// TestRequantRows checks Requant.Rows, per-tensor and per-channel, against the
+// scalar reference on every dispatch path, for row lengths below, at and past
+// the vector width.
+func TestRequantRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	forEachPath(t, func(t *testing.T) {
+		for _, n := range []int{1, 7, 8, 16, 49, 77} {
+			acc := randI32(r, n*5, 1<<20)
+			for _, mode := range []RequantMode{RequantFloat, RequantFixedPoint} {
+				for _, perChannel := range []bool{false, true} {
+					scales := []float64{0.0031}
+					if perChannel {
+						scales = make([]float64, n)
+						for i := range scales {
+							scales[i] = math.Exp(r.Float64()*10 - 9)
+						}
+					}
+					rq := NewRequant(mode, scales, 3, -128, 127)
+					got := make([]int8, len(acc))
+					rq.Rows(acc, got, n)
+					want := make([]int8, len(acc))
+					for i, v := range acc {
+						want[i] = rq.Apply(v, i%n)
+					}
+					require.Equal(t, want, got, "n=%d mode=%v per-channel=%v", n, mode, perChannel)
+				}
+			}
+		}
+	})
+}

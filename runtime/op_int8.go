@@ -825,11 +825,16 @@ func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		return nil, err
 	}
 	out := make([]int8, len(acc))
-	qtensor.ParallelChunks(len(acc), ctx.Threads, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i] = k.rq.Apply(acc[i], 0)
-		}
-	})
+	n := 1
+	if len(shape) > 0 {
+		n = shape[len(shape)-1]
+	}
+	if n > 0 && len(acc) > 0 {
+		rows := len(acc) / n
+		nnParallel(min(ctx.Threads, max(1, len(acc)>>14)), rows, func(lo, hi int) {
+			k.rq.Rows(acc[lo*n:hi*n], out[lo*n:hi*n], n)
+		})
+	}
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 }
 

@@ -32,11 +32,7 @@ func TestSoftmaxAdd(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%v+%v", tc.x, tc.b), func(t *testing.T) {
 			b := newMB(7)
-			dims := make([]graph.Dim, len(tc.x))
-			for i, v := range tc.x {
-				dims[i] = graph.Dim{Size: v}
-			}
-			b.Input("x", dims...)
+			b.Input("x", staticDims(tc.x...)...)
 			h := b.Node("Mul", []string{"x", b.Init("s", graph.ScalarFloat32(2))})
 			bias := b.RandInit("bias", tc.b, 3)
 			sum := b.Node("Add", []string{h, bias})

@@ -75,11 +75,7 @@ func TestTransposeChannelsLast(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(29)
-			dims := make([]graph.Dim, len(tc.x))
-			for i, v := range tc.x {
-				dims[i] = graph.Dim{Size: v}
-			}
-			b.Input("x", dims...)
+			b.Input("x", staticDims(tc.x...)...)
 			tc.build(b)
 			m := b.Model()
 			var taps []string

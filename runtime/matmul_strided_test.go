@@ -50,11 +50,7 @@ func TestMatMulTransposes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(31)
-			dims := make([]graph.Dim, len(tc.x))
-			for i, v := range tc.x {
-				dims[i] = graph.Dim{Size: v}
-			}
-			b.Input("x", dims...)
+			b.Input("x", staticDims(tc.x...)...)
 			tc.build(b)
 			m := b.Model()
 			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(4)), tc.x, -2, 2)}

@@ -20,7 +20,7 @@ import (
 // see, and the run's goroutine moves between Ps whenever it blocks on a pool
 // job; a GC cycle also empties it (its victim cache survives one).
 // BenchmarkExportedFloat on EfficientNet-B0 at two threads allocated 1.09 MB
-// a run with sync.Pool (after the sweep of arena_sweep.go), 0.59-0.65 MB
+// a run with sync.Pool (after the sweep of arena_sweep.go), 0.59-0.68 MB
 // with these lists, the rest being small scratch. Every miss was a fresh, zeroed,
 // page-faulted allocation, and the allocations brought GC cycles, which took
 // one of the two cores for their mark phase (docs/runtime.md, "Run-to-run

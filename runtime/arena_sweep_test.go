@@ -34,31 +34,31 @@ func TestBufPoolReuseAndTrim(t *testing.T) {
 	require.Contains(t, p.free, 16384)
 }
 
-// mbconvModel is an EfficientNet-style block (1x1 expansion with SiLU,
-// depthwise 3x3 with SiLU, squeeze-excite gate, 1x1 projection, residual):
-// the fused kernels of such chains run their parts apart at one thread, each
-// part's output taken from the arena.
+// mbconvModel is an EfficientNet-style block on a 14x14 map between two 1x1
+// convolutions (1x1 expansion with SiLU, depthwise 3x3 with SiLU, squeeze-excite
+// gate, 1x1 projection, residual), written as in the fused-step tests
+// (fuse_dw_pw_test.go): its expansion, depthwise convolution and pool make
+// one fused step, which at one thread runs its parts apart, each part's
+// output taken from the arena.
 func mbconvModel() *graph.Model {
 	b := newMB(3)
-	x := b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 16}, graph.Dim{Size: 14}, graph.Dim{Size: 14})
-	silu := func(v string) string { return b.Node("Mul", []string{v, b.Node("Sigmoid", []string{v})}) }
-	e := silu(b.conv(x, 16, 192, 1, 1, 0, 1, true))
-	d := silu(b.conv(e, 192, 192, 3, 1, 1, 192, true))
-	s := b.Node("GlobalAveragePool", []string{d})
-	s = silu(b.conv(s, 192, 8, 1, 1, 0, 1, true))
-	s = b.Node("Sigmoid", []string{b.conv(s, 8, 192, 1, 1, 0, 1, true)})
-	p := b.conv(b.Node("Mul", []string{d, s}), 192, 16, 1, 1, 0, 1, true)
-	y := b.Node("Add", []string{p, x})
-	b.Output(y)
+	b.Input("x", graph.Dim{Size: 2}, graph.Dim{Size: 16}, graph.Dim{Size: 14}, graph.Dim{Size: 14})
+	x := tConv(b, "x", 16, 80, 1, 1, 1)
+	y := tSiLU(b, tConv(b, x, 80, 480, 1, 1, 1))
+	y = tSiLU(b, tConv(b, y, 480, 480, 3, 1, 480))
+	g := tSiLU(b, tConv(b, b.Node("GlobalAveragePool", []string{y}), 480, 20, 1, 1, 1))
+	g = b.Node("Sigmoid", []string{tConv(b, g, 20, 480, 1, 1, 1)})
+	x = b.Node("Add", []string{x, tConv(b, b.Node("Mul", []string{y, g}), 480, 80, 1, 1, 1)})
+	b.Output(b.Node("GlobalAveragePool", []string{tConv(b, x, 80, 32, 1, 1, 1)}))
 	return b.Model()
 }
 
 // After warm-up a run takes every activation buffer from the session's
-// pool: it allocates less than one 14x14x192 feature map (150 KB), at one and
+// pool: it allocates less than one 14x14x480 feature map (376 KB), at one and
 // two threads, and its outputs do not change from run to run.
 func TestRunsReuseArenaBuffers(t *testing.T) {
 	m := mbconvModel()
-	x := graph.NewTensor(graph.Float32, []int{1, 16, 14, 14})
+	x := graph.NewTensor(graph.Float32, []int{2, 16, 14, 14})
 	r := rand.New(rand.NewSource(1))
 	for i := range x.F32() {
 		x.F32()[i] = r.Float32()*2 - 1
@@ -67,6 +67,13 @@ func TestRunsReuseArenaBuffers(t *testing.T) {
 	for _, th := range []int{1, 2} {
 		s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 		require.NoError(t, err)
+		fused := 0
+		for _, st := range s.steps {
+			if _, ok := st.kernel.(*expandDWSEKernel); ok {
+				fused++
+			}
+		}
+		require.Equal(t, 1, fused, "the expansion + depthwise + pool step")
 		first, err := s.RunTensors(in)
 		require.NoError(t, err)
 		for range 2 {
@@ -89,7 +96,7 @@ func TestRunsReuseArenaBuffers(t *testing.T) {
 		if raceEnabled {
 			continue
 		}
-		require.Less(t, perRun, uint64(14*14*192*4), "threads %d: %d bytes allocated per run", th, perRun)
+		require.Less(t, perRun, uint64(14*14*480*4), "threads %d: %d bytes allocated per run", th, perRun)
 	}
 }
 

@@ -5,7 +5,8 @@ package runtime
 // its wall time, the process CPU time, the minor page faults, the
 // involuntary context switches of the process (the OS took a core from one
 // of its threads), the GC cycles that ended during it and the bytes it
-// allocated. The runs are then split at the median: if the slow half has the
+// allocated; the thread pool's counters are summed over the runs. The runs
+// are then split at the median: if the slow half has the
 // GC cycles or the page faults, the executor makes its own spread; if it has
 // the context switches and a wall time well above its CPU time, the machine
 // does. On a loaded machine the wall times mostly measure the machine; the
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 type runSample struct {
@@ -96,6 +98,9 @@ func TestExportedRunSpread(t *testing.T) {
 		_, err := s.RunTensors(in)
 		require.NoError(t, err)
 	}
+	kernels.EnablePoolStats(true)
+	defer kernels.EnablePoolStats(false)
+	kernels.ResetPoolStats()
 	samples := make([]runSample, runs)
 	for i := range samples {
 		a := readRunCounters()
@@ -103,6 +108,7 @@ func TestExportedRunSpread(t *testing.T) {
 		require.NoError(t, err)
 		samples[i] = readRunCounters().since(a)
 	}
+	pst := kernels.ReadPoolStats()
 	sort.Slice(samples, func(i, j int) bool { return samples[i].wall < samples[j].wall })
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 	lo, p50, p90 := samples[0].wall, samples[len(samples)/2].wall, samples[len(samples)*9/10].wall
@@ -140,6 +146,8 @@ func TestExportedRunSpread(t *testing.T) {
 			name, n, ms(wall/time.Duration(n)), ms(cpu/time.Duration(n)), float64(faults)/float64(n),
 			float64(preempts)/float64(n), 100*withPreempt/n, gcs, 100*withGC/n, float64(bytes)/float64(n)/1024, objects/uint64(n))
 	}
+	t.Logf("thread pool: %.1f parallel calls a run, %d worker wake-ups, %d parks, turned passive %d times",
+		float64(pst.Jobs)/float64(runs), pst.Wakes, pst.Parks, pst.Passive)
 	half("fast half", samples[:len(samples)/2])
 	half("slow half", samples[len(samples)/2:])
 	half("slowest tenth", samples[len(samples)*9/10:])

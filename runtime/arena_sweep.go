@@ -8,9 +8,9 @@ package runtime
 // dropped. Every run then allocated them afresh. On EfficientNet-B0 at one
 // thread these were the expanded tensors of its 11 fused squeeze-excite
 // expansion steps, 4.4 MB a run: zeroed by the allocator, page-faulted in
-// again after the scavenger had returned the previous run's pages, and a GC
-// cycle every dozen runs, which spread the run times (docs/runtime.md,
-// "Run-to-run spread").
+// (the slow half of the runs took 250-280 minor faults each), and a GC cycle
+// every dozen runs, which spread the run times (docs/runtime.md, "Run-to-run
+// spread").
 //
 // sweep gives those buffers back after each step. A buffer nobody holds once
 // the step's outputs are held can only be such an intermediate: kernels keep

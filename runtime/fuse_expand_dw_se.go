@@ -46,7 +46,8 @@ type expandDWSEKernel struct {
 // inside one step, the expanded tensor is a buffer no slot holds, kept for
 // the rest of the run instead of recycled while still in cache (1-thread CPU
 // time of EfficientNet-B0's fused steps 5-7 % above the steps apart when
-// every block was fused).
+// every block was fused; measured before arena_sweep.go gave such buffers
+// back after the step, so worth measuring again).
 func (s *Session) fuseExpandDepthwiseSE() {
 	if s.cfg.skipFusions&fuseExpandDW != 0 {
 		return

@@ -377,6 +377,7 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 		return nil, err
 	}
 	defer keepPoolAwake(s.cfg.threads)()
+	s.bufs.beginRun()
 	arena := &runArena{pool: &s.bufs}
 	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
 	held := make([]*arenaBuf, s.nslots)
@@ -424,6 +425,7 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 				arena.release(b)
 			}
 		}
+		ctx.sweep()
 	}
 	res := make(map[string]*graph.Tensor, len(s.keep))
 	var owned []memRange

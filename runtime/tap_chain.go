@@ -235,7 +235,7 @@ func (s *Session) runChain(ctx *ExecContext, ch *tapChain, vals []*graph.Tensor,
 		copy(yd[off:off+m], local[ch.y].F32())
 		for _, b := range pctx.arena.bufs {
 			b.refs = 0
-			pctx.arena.pool.pool(len(*b.data)).Put(b.data)
+			pctx.arena.pool.put(b.data)
 		}
 		pctx.arena.bufs = pctx.arena.bufs[:0]
 		clear(local)

@@ -114,7 +114,9 @@ func TestSgemmRowsIdxRejects(t *testing.T) {
 	require.Panics(t, func() { SgemmRowsIdx(b, x, []int32{9}, []int32{0, 1}, nil, c, []int32{0}, nil, false, 0, 0, ActNone) })
 	require.Panics(t, func() { SgemmRowsIdx(b, x, []int32{0}, []int32{0, -1}, nil, c, []int32{0}, nil, false, 0, 0, ActNone) })
 	require.Panics(t, func() { SgemmRowsIdx(b, x, []int32{0}, []int32{0, 1}, nil, c, []int32{17}, nil, false, 0, 0, ActNone) })
-	require.Panics(t, func() { SgemmRowsIdx(b, x, []int32{0, 1}, []int32{0, 1}, nil, c, []int32{0}, nil, false, 0, 0, ActNone) })
+	require.Panics(t, func() {
+		SgemmRowsIdx(b, x, []int32{0, 1}, []int32{0, 1}, nil, c, []int32{0}, nil, false, 0, 0, ActNone)
+	})
 	require.Panics(t, func() { PackRowsB16(2, 20, make([]float32, 40), 20) })
 	require.NotPanics(t, func() { SgemmRowsIdx(b, x, []int32{8}, []int32{0, 1}, nil, c, []int32{16}, nil, false, 0, 0, ActNone) })
 }

@@ -178,16 +178,18 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	ynh, release := channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
 	defer release()
 	p := newConvPlan([]int{h, wd}, geom)
+	if k.idx {
+		if !k.runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, p, n, so, ynh, res) {
+			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
+		}
+		return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)
+	}
 	rp := newRowsPlan(p, k.c, k.kh, k.kw)
 	if rp == nil {
 		return nil, fmt.Errorf("convolution too large for 32-bit offsets")
 	}
 	buf := getF32(rp.size)
 	defer putF32(buf)
-	if k.idx {
-		k.runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, rp, p, n, oh, ow, so, *buf, ynh, res)
-		return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)
-	}
 	// Per block, its channels of every tap's offsets.
 	taps := k.kh * k.kw
 	offs := make([][]int32, len(k.blocks))

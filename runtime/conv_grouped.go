@@ -81,6 +81,11 @@ type groupedRowsKernel struct {
 	plan            atomic.Pointer[groupedIdxPlan]
 }
 
+// idxConv returns the indexed path's view of k.
+func (k *groupedRowsKernel) idxConv() *idxConv {
+	return &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: k.blocks, ep: &k.rowsEpilogue, plan: &k.plan}
+}
+
 // groupMerge is the number of consecutive groups of mg output channels that
 // one GEMM block computes: the fewest whose channels fill whole 16-lane panels.
 func groupMerge(mg, groups int) int {
@@ -179,7 +184,11 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	defer release()
 	p := newConvPlan([]int{h, wd}, geom)
 	if k.idx {
-		if !k.runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, p, n, so, ynh, res) {
+		var gemmRes []float32
+		if k.outNHWC {
+			gemmRes = res
+		}
+		if !k.idxConv().runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, p, n, so, 0, ynh, gemmRes, !k.outNHWC && res != nil) {
 			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
 		}
 		return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)

@@ -35,6 +35,7 @@ type idxRows struct {
 // the first run of that size, shared by later and concurrent runs.
 type groupedIdxPlan struct {
 	h, wd, sx int
+	so        int       // output pixel stride
 	rp        *rowsPlan // laid-out mode (direct == false)
 	direct    bool      // the interior reads the input in place
 	sets      []idxRows // laid out: one set; direct: the interior, then the border
@@ -42,15 +43,26 @@ type groupedIdxPlan struct {
 	patchLen  int       // floats of one border patch: taps·sx
 }
 
+// idxConv is what the indexed path needs of a convolution: its kernel size,
+// input channels and layout, its blocks of output channels (one block for an
+// ungrouped convolution), its epilogue, and the plan of the last input size.
+type idxConv struct {
+	kh, kw, c int
+	inNHWC    bool
+	blocks    []groupBlock
+	ep        *rowsEpilogue
+	plan      *atomic.Pointer[groupedIdxPlan]
+}
+
 // idxPlan returns the plan of an h×wd input of pixel stride sx (channels-
-// last) or NCHW (sx unused), geometry p.
-func (k *groupedRowsKernel) idxPlan(h, wd, sx int, p *convPlan, so int) *groupedIdxPlan {
-	if pl := k.plan.Load(); pl != nil && pl.h == h && pl.wd == wd && pl.sx == sx {
+// last) or NCHW (sx unused), geometry p, output pixel stride so.
+func (k *idxConv) idxPlan(h, wd, sx int, p *convPlan, so int) *groupedIdxPlan {
+	if pl := k.plan.Load(); pl != nil && pl.h == h && pl.wd == wd && pl.sx == sx && pl.so == so {
 		return pl
 	}
 	oh, ow := p.out[0], p.out[1]
 	taps := k.kh * k.kw
-	pl := &groupedIdxPlan{h: h, wd: wd, sx: sx}
+	pl := &groupedIdxPlan{h: h, wd: wd, sx: sx, so: so}
 	offsFor := func(tapOff func(t int) int) map[int][]int32 {
 		m := map[int][]int32{}
 		for _, blk := range k.blocks {
@@ -124,17 +136,16 @@ func (k *groupedRowsKernel) idxPlan(h, wd, sx int, p *convPlan, so int) *grouped
 }
 
 // runIdx computes the n images of xd (is floats each) into ynh (channels-
-// last, pixel stride so) with the bias, and the residual res when the output
-// is channels-last (else res, NCHW, is added by finish, and the clamp and the
-// activation wait for it). It reports false when the geometry does not fit
-// 32-bit offsets.
-func (k *groupedRowsKernel) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *convPlan, n, so int, ynh, res []float32) bool {
+// last, pixel stride so, each image's output yo floats in: a Concat view)
+// with the bias, and the residual gemmRes when not nil (in ynh's layout);
+// with resLater the clamp and the activation wait for a residual added
+// afterwards. It reports false when the geometry does not fit 32-bit
+// offsets.
+func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *convPlan, n, so, yo int, ynh, gemmRes []float32, resLater bool) bool {
 	pl := k.idxPlan(h, wd, sx, p, so)
 	if pl == nil {
 		return false
 	}
-	gemmRes := k.outNHWC && res != nil
-	resLater := !gemmRes && res != nil
 	osz := p.out[0] * p.out[1] * so
 	var buf *[]float32
 	if pl.direct {
@@ -157,17 +168,17 @@ func (k *groupedRowsKernel) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx
 			src[0] = *buf
 		}
 		var ri []float32
-		if gemmRes {
-			ri = res[img*osz : (img+1)*osz]
+		if gemmRes != nil {
+			ri = gemmRes[img*osz : (img+1)*osz]
 		}
-		k.idxGemms(pl, src, ynh[img*osz:(img+1)*osz], ri, resLater, ctx.Threads)
+		k.idxGemms(pl, src, ynh[img*osz+yo:(img+1)*osz], ri, resLater, ctx.Threads)
 	}
 	return true
 }
 
 // patches copies, for each border output pixel of the direct plan, the input
 // pixel under each tap (c channels; zeros outside the input) into buf.
-func (k *groupedRowsKernel) patches(pl *groupedIdxPlan, p *convPlan, x, buf []float32) {
+func (k *idxConv) patches(pl *groupedIdxPlan, p *convPlan, x, buf []float32) {
 	ow := p.out[1]
 	for j, q := range pl.border {
 		y, xo := int(q)/ow, int(q)%ow
@@ -189,8 +200,8 @@ func (k *groupedRowsKernel) patches(pl *groupedIdxPlan, p *convPlan, x, buf []fl
 // set i). Above one thread the work items are (block, set, range of rows):
 // whole sets when there are enough blocks to share out, else each set's rows
 // in a few ranges.
-func (k *groupedRowsKernel) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32, resLater bool, threads int) {
-	post, clip := k.post, k.clip
+func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32, resLater bool, threads int) {
+	post, clip := k.ep.post, k.ep.clip
 	if resLater {
 		post, clip = kernels.ActNone, false
 	}
@@ -213,7 +224,7 @@ func (k *groupedRowsKernel) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res
 		if res != nil {
 			rb = res[blk.o0:]
 		}
-		kernels.SgemmRowsIdx(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.lo, k.hi, post)
+		kernels.SgemmRowsIdx(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
 	}
 	items := len(k.blocks) * ns * chunks
 	if threads <= 1 || items < 2 {

@@ -17,14 +17,14 @@ import (
 //
 //	go test ./runtime -run '^$' -bench BenchmarkDenseNarrowConv
 func BenchmarkDenseNarrowConv(b *testing.B) {
-	for _, g := range []struct{ c, m, h, s int }{{128, 32, 56, 1}, {128, 32, 28, 1}, {128, 32, 14, 1}, {128, 32, 7, 1}, {3, 32, 224, 2}} {
+	for _, g := range []struct{ c, m, h, s, k int }{{128, 32, 56, 1, 3}, {128, 32, 28, 1, 3}, {128, 32, 14, 1, 3}, {128, 32, 7, 1, 3}, {3, 32, 224, 2, 3}, {3, 64, 224, 2, 7}} {
 		for _, kind := range []string{"rows", "idx"} {
-			b.Run(fmt.Sprintf("c%d_m%d_%dx%d_s%d_%s", g.c, g.m, g.h, g.h, g.s, kind), func(b *testing.B) {
+			b.Run(fmt.Sprintf("c%d_m%d_%dx%d_k%d_s%d_%s", g.c, g.m, g.h, g.h, g.k, g.s, kind), func(b *testing.B) {
 				rng := rand.New(rand.NewSource(1))
-				w, bias := randF32(rng, g.m, g.c, 3, 3), randF32(rng, g.m)
+				w, bias := randF32(rng, g.m, g.c, g.k, g.k), randF32(rng, g.m)
 				node := &graph.Node{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: map[string]*graph.Attr{
-					"kernel_shape": graph.IntsAttr("kernel_shape", []int{3, 3}),
-					"pads":         graph.IntsAttr("pads", []int{1, 1, 1, 1}),
+					"kernel_shape": graph.IntsAttr("kernel_shape", []int{g.k, g.k}),
+					"pads":         graph.IntsAttr("pads", []int{g.k / 2, g.k / 2, g.k / 2, g.k / 2}),
 					"strides":      graph.IntsAttr("strides", []int{g.s, g.s}),
 				}}
 				ck := &convKernel{node: node, group: 1, wConst: w, bConst: bias}
@@ -55,7 +55,7 @@ func BenchmarkDenseNarrowConv(b *testing.B) {
 				cpu := float64(cpuClock(clockThreadCPU)-t0) / 1e9
 				b.ReportMetric(cpu/float64(b.N)*1e6, "cpu-us/op")
 				oh := (g.h-1)/g.s + 1
-				b.ReportMetric(float64(oh*oh*g.m*g.c*9)*float64(b.N)/cpu/1e9, "GMAC/cpu-s")
+				b.ReportMetric(float64(oh*oh*g.m*g.c*g.k*g.k)*float64(b.N)/cpu/1e9, "GMAC/cpu-s")
 			})
 		}
 	}

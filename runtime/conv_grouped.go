@@ -77,6 +77,13 @@ type groupedRowsKernel struct {
 	c, m, groups    int
 	kh, kw          int
 	blocks          []groupBlock
+	idx             bool // blocks run on kernels.SgemmRowsIdx (conv_grouped_idx.go)
+	plan            atomic.Pointer[groupedIdxPlan]
+}
+
+// idxConv returns the indexed path's view of k.
+func (k *groupedRowsKernel) idxConv() *idxConv {
+	return &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: k.blocks, ep: &k.rowsEpilogue, plan: &k.plan}
 }
 
 // groupMerge is the number of consecutive groups of mg output channels that
@@ -102,6 +109,10 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 	mg := m / groups
 	f := groupMerge(mg, groups)
 	so := pixelStride(m)
+	// The indexed row tiles write whole 16-lane panels: every block's panel
+	// is one when the pixel stride is a multiple of 16 (all but outputs of
+	// fewer than 16 channels).
+	k.idx = so%16 == 0
 	wd := w.F32()
 	taps := kh * kw
 	for g0 := 0; g0 < groups; g0 += f {
@@ -121,7 +132,12 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 				}
 			}
 		}
-		blk := groupBlock{o0: o0, c0: c0, cn: cn, pb: kernels.PackRowsB(kdim, np, wt, np)}
+		blk := groupBlock{o0: o0, c0: c0, cn: cn}
+		if k.idx {
+			blk.pb = kernels.PackRowsB16(kdim, np, wt, np)
+		} else {
+			blk.pb = kernels.PackRowsB(kdim, np, wt, np)
+		}
 		blk.bias = make([]float32, np)
 		if b != nil {
 			copy(blk.bias, b.F32()[o0:o0+n])
@@ -167,6 +183,16 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	ynh, release := channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
 	defer release()
 	p := newConvPlan([]int{h, wd}, geom)
+	if k.idx {
+		var gemmRes []float32
+		if k.outNHWC {
+			gemmRes = res
+		}
+		if !k.idxConv().runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, p, n, so, 0, ynh, gemmRes, !k.outNHWC && res != nil) {
+			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
+		}
+		return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)
+	}
 	rp := newRowsPlan(p, k.c, k.kh, k.kw)
 	if rp == nil {
 		return nil, fmt.Errorf("convolution too large for 32-bit offsets")
@@ -194,13 +220,10 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	}
 	gemmRes := k.outNHWC && res != nil
 	xd := x.F32()
-	isz := h * wd * k.c
-	if k.inNHWC {
-		isz = h * wd * sx
-	}
+	is := isz(k, h, wd, sx)
 	osz := oh * ow * so
 	for img := 0; img < n; img++ {
-		rp.fill(p, xd[img*isz:(img+1)*isz], k.inNHWC, sx, *buf, ctx.Threads)
+		rp.fill(p, xd[img*is:(img+1)*is], k.inNHWC, sx, *buf, ctx.Threads)
 		yi := ynh[img*osz : (img+1)*osz]
 		var ri []float32
 		if gemmRes {
@@ -217,6 +240,20 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 			k.storeBand(yi, cb, ri, y0, y1, ow, rp.ppw, so)
 		}
 	}
+	return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)
+}
+
+// isz is the number of floats of one input image.
+func isz(k *groupedRowsKernel, h, wd, sx int) int {
+	if k.inNHWC {
+		return h * wd * sx
+	}
+	return h * wd * k.c
+}
+
+// finish returns the channels-last result ynh, or its NCHW copy with the
+// residual res (NCHW then), the clamp and the activation applied.
+func (k *groupedRowsKernel) finish(ctx *ExecContext, ynh, res []float32, n, oh, ow, so int, outShape []int) ([]*graph.Tensor, error) {
 	if k.outNHWC {
 		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: ynh}}, nil
 	}

@@ -61,6 +61,8 @@ type rowsConvKernel struct {
 	// view places the output in a Concat's buffer (concat_view.go): m
 	// channels at an offset, at the buffer's pixel stride.
 	view *outView
+	// narrow runs the convolution on the indexed path (conv_dense_idx.go).
+	narrow *narrowIdx
 }
 
 // setView makes the kernel write its output at v. The weights are packed
@@ -77,7 +79,7 @@ func (k *rowsConvKernel) setView(v *outView) {
 func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool) *rowsConvKernel {
 	w := ck.wConst
 	m, c, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-	k := &rowsConvKernel{conv: ck, nConvIn: len(ck.node.Inputs), inNHWC: inNHWC, outNHWC: outNHWC, c: c, m: m, kh: kh, kw: kw}
+	k := &rowsConvKernel{conv: ck, nConvIn: len(ck.node.Inputs), inNHWC: inNHWC, outNHWC: outNHWC, c: c, m: m, kh: kh, kw: kw, narrow: &narrowIdx{}}
 	if fk != nil {
 		k.nConvIn = fk.nConvIn
 		k.residual = fk.add != nil
@@ -180,7 +182,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if p.pointwise && k.inNHWC {
 		// The input pixels are the rows: one GEMM over the whole batch.
 		k.gemm(x.F32(), sx, k.ident, n*h*wd, ynh[yo:], so, gemmRes, resLater, ctx.Threads)
-	} else {
+	} else if !k.runNarrow(ctx, x.F32(), h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater) {
 		rp := newRowsPlan(p, k.c, k.kh, k.kw)
 		if rp == nil {
 			return nil, fmt.Errorf("convolution too large for 32-bit offsets")

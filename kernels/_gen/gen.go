@@ -12,14 +12,27 @@
 package main
 
 import (
+	"flag"
+
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 )
 
+// set selects the kernels of one output file: "main" (asm_amd64.s) or
+// "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go), so that a family can be
+// added without regenerating the others.
+var set = flag.String("set", "main", "kernel set to generate: main or rowsidx")
+
 func main() {
+	flag.Parse()
 	ConstraintExpr("amd64,!purego,!noasm")
+	if *set == "rowsidx" {
+		sgemmRowsIdxKernels() // gen_rows_idx.go
+		Generate()
+		return
+	}
 	peaks()
 	for _, nv := range []int{1, 2} {
 		for mr := 1; mr <= 12; mr++ {

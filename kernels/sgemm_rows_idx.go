@@ -1,0 +1,162 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// The indexed variant of SgemmRows for narrow convolutions (a group of 8 to
+// 64 channels, 16 or 32 output channels): every output row has its own A
+// offset and its own C offset. SgemmRows takes the rows of a laid-out image
+// at one constant stride, so a convolution whose padded row is wider than
+// its output (ppw > ow: every 3x3 one) computes the padding columns too and
+// copies the output rows out of a band (7x7 maps: 63 rows for 49 pixels,
+// 11 tiles of six for them), and a short last tile goes through a scratch
+// tile. With per-row offsets the tiles run over the output pixels only, a
+// short last tile repeats its last row, and C is written in place.
+
+// idxTilesPerCall bounds one assembly call (tiles of a reduction of at most
+// a few hundred steps: tens of microseconds), so that the goroutine stays
+// preemptible.
+const idxTilesPerCall = 32
+
+// PackRowsB16 packs b (k×n, row stride ldb, n a multiple of 16) in 16-wide
+// column panels [k][16], the layout SgemmRowsIdx takes on every CPU.
+func PackRowsB16(k, n int, b []float32, ldb int) *RowsB {
+	if n <= 0 || n%sgNR != 0 || k <= 0 || ldb < n || len(b) < (k-1)*ldb+n {
+		panic(fmt.Sprintf("kernels.PackRowsB16: bad shape %d×%d (ldb=%d, len=%d)", k, n, ldb, len(b)))
+	}
+	panels := n / sgNR
+	p := &RowsB{k: k, n: n, nr: sgNR, data: make([]float32, panels*k*sgNR)}
+	for q := 0; q < panels; q++ {
+		for r := 0; r < k; r++ {
+			copy(p.data[(q*k+r)*sgNR:(q*k+r+1)*sgNR], b[r*ldb+q*sgNR:])
+		}
+	}
+	return p
+}
+
+// SgemmRowsIdx computes, for every row i < len(aoff) and j < n = pb.N(),
+// C[coff[i]+j] = act(clamp(bias[j] + Σ_p x[aoff[i]+off[p]]·B[p][j] +
+// res[coff[i]+j])), bias and res optional (nil), the clamp to [lo, hi] only
+// when clip. pb comes from PackRowsB16; len(off) = pb.K(); coff has
+// len(aoff) entries. Rows may alias in C only if they are identical rows
+// (same aoff and coff). It runs on the calling goroutine: callers split the
+// rows or the panels over threads themselves.
+func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, coff []int32, res []float32, clip bool, lo, hi float32, act Act) {
+	m, n, k := len(aoff), pb.n, pb.k
+	if pb.nr != sgNR {
+		panic("kernels.SgemmRowsIdx: B not packed by PackRowsB16")
+	}
+	if len(coff) != m || len(off) != k {
+		panic(fmt.Sprintf("kernels.SgemmRowsIdx: %d row offsets for C, %d for A; %d steps for K=%d", len(coff), m, len(off), k))
+	}
+	if m == 0 {
+		return
+	}
+	maxA, maxC, maxOff := idxMax("A row", aoff), idxMax("C row", coff), idxMax("step", off)
+	if maxA+maxOff >= len(x) {
+		panic(fmt.Sprintf("kernels.SgemmRowsIdx: offsets up to %d+%d do not fit %d elements of x", maxA, maxOff, len(x)))
+	}
+	if maxC+n > len(c) || res != nil && maxC+n > len(res) {
+		panic(fmt.Sprintf("kernels.SgemmRowsIdx: C offsets up to %d with %d columns do not fit C (%d) or the residual (%d)", maxC, n, len(c), len(res)))
+	}
+	if bias != nil && len(bias) < n {
+		panic(fmt.Sprintf("kernels.SgemmRowsIdx: bias of %d for %d columns", len(bias), n))
+	}
+	if !clip {
+		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	}
+	full := m / sgMR
+	var ta, tc [sgMR]int32
+	if rem := m % sgMR; rem != 0 {
+		for r := range ta {
+			i := full*sgMR + min(r, rem-1)
+			ta[r], tc[r] = aoff[i], coff[i]
+		}
+	}
+	for p := 0; p < n/sgNR; p++ {
+		panel := pb.data[p*k*sgNR : (p+1)*k*sgNR]
+		col := p * sgNR
+		var pbias, pres []float32
+		if bias != nil {
+			pbias = bias[col:]
+		}
+		if res != nil {
+			pres = res[col:]
+		}
+		pc := c[col:]
+		for t := 0; t < full; t += idxTilesPerCall {
+			nt := min(idxTilesPerCall, full-t)
+			rowsIdxDispatch(nt, k, x, aoff[t*sgMR:(t+nt)*sgMR], off, panel, pbias, pc, coff[t*sgMR:(t+nt)*sgMR], pres, lo, hi)
+		}
+		if m%sgMR != 0 {
+			rowsIdxDispatch(1, k, x, ta[:], off, panel, pbias, pc, tc[:], pres, lo, hi)
+		}
+	}
+	if act != ActNone {
+		for _, o := range coff {
+			row := c[o : int(o)+n]
+			ActF32(act, row, row)
+		}
+	}
+}
+
+// idxMax returns the largest of the offsets, which must not be negative.
+func idxMax(what string, offs []int32) int {
+	mx := 0
+	for i, o := range offs {
+		if o < 0 {
+			panic(fmt.Sprintf("kernels.SgemmRowsIdx: negative %s offset %d at %d", what, o, i))
+		}
+		mx = max(mx, int(o))
+	}
+	return mx
+}
+
+func rowsIdxDispatch(ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
+	if f32Path == isaGo {
+		rowsIdxTilesGo(ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
+		return
+	}
+	rowsIdxTiles(ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
+}
+
+// rowsIdxTilesGo is the pure-Go version of the indexed tiles (same order:
+// the bias, the sum over p, the residual, the clamp).
+func rowsIdxTilesGo(ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
+	var acc [sgMR][sgNR]float32
+	for t := 0; t < ntiles; t++ {
+		for r := range acc {
+			if bias != nil {
+				copy(acc[r][:], bias[:sgNR])
+			} else {
+				acc[r] = [sgNR]float32{}
+			}
+		}
+		for p := 0; p < k; p++ {
+			bp := b[p*sgNR : (p+1)*sgNR]
+			for r := 0; r < sgMR; r++ {
+				av := a[int(aoff[t*sgMR+r])+int(off[p])]
+				for j, bv := range bp {
+					acc[r][j] += av * bv
+				}
+			}
+		}
+		// Every residual row is read before any C row is written, as the
+		// assembly does: a repeated row reads the same residual even when
+		// the residual is C itself.
+		for r := 0; res != nil && r < sgMR; r++ {
+			o := int(coff[t*sgMR+r])
+			for j, v := range res[o : o+sgNR] {
+				acc[r][j] += v
+			}
+		}
+		for r := 0; r < sgMR; r++ {
+			o := int(coff[t*sgMR+r])
+			row := c[o : o+sgNR]
+			copy(row, acc[r][:])
+			clampRow(row, lo, hi)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package runtime
+
+// Ungrouped convolutions with a kernel larger than 1x1 and 16-wide weight
+// panels (output channels not a multiple of 64: DenseNet's 3x3 layers with
+// 32 outputs, 3x3 stems with 32, Inception's 48/96/160...) run on the
+// indexed path of conv_grouped_idx.go as one block: the output pixels only
+// (no padding columns, no banded copy), and a channels-last input read in
+// place where its border is the smaller part. Measured (BenchmarkDenseNarrowConv,
+// thread CPU time, loaded machine) on DenseNet's 128 → 32 3x3 layers: 56x56
+// 2733 → 2373 µs, 28x28 646 → 569, 14x14 179 → 176, 7x7 73 → 43.
+
+import (
+	"sync/atomic"
+)
+
+// narrowIdxMaxK bounds the reduction of the indexed path: its tiles run the
+// whole reduction against one 16-wide weight panel (no blocking of K), which
+// should stay in L2 (4096 steps: 256 KB).
+const narrowIdxMaxK = 4096
+
+// narrowIdx is the plan cache of a rowsConvKernel's indexed path, shared by
+// the copies later fusions make of the kernel (the plan depends only on the
+// geometry).
+type narrowIdx struct {
+	plan atomic.Pointer[groupedIdxPlan]
+}
+
+// runNarrow computes the convolution on the indexed path when it applies
+// (see runIdx for the arguments) and reports whether it did.
+func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int, p *convPlan, n, so, yo int, ynh, gemmRes []float32, resLater bool) bool {
+	if k.narrow == nil || k.kh*k.kw == 1 || k.pb.NR() != 16 || k.pb.N()%16 != 0 || k.pb.K() > narrowIdxMaxK ||
+		k.bias != nil && len(k.bias) < k.pb.N() || len(p.out) != 2 {
+		return false
+	}
+	is := h * wd * k.c
+	if k.inNHWC {
+		is = h * wd * sx
+	}
+	ic := &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: []groupBlock{{cn: k.c, pb: k.pb, bias: k.bias}},
+		ep: &k.rowsEpilogue, plan: &k.narrow.plan}
+	return ic.runIdx(ctx, xd, is, h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater)
+}

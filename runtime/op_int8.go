@@ -652,7 +652,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return nil, err
 	}
 	row := graph.NumElements(shape[ax:])
-	out := make([]int8, len(x))
+	out := ctx.AllocI8(len(x))
 	if row == 0 {
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
@@ -660,22 +660,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
 		buf := make([]float32, row)
 		for r := lo; r < hi; r++ {
-			xs := x[r*row : (r+1)*row]
-			m := int32(-128)
-			for _, v := range xs {
-				m = max(m, int32(v))
-			}
-			var sum float32
-			for i, v := range xs {
-				e := k.exp[m-int32(v)]
-				buf[i] = e
-				sum += e
-			}
-			inv := 1 / sum
-			o := out[r*row : (r+1)*row]
-			for i, e := range buf {
-				o[i] = int8(qtensor.QuantizeRound(e*inv, k.yScale, k.yZP, -128, 127))
-			}
+			kernels.QSoftmaxRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], &k.exp, buf, k.yScale, k.yZP)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
@@ -686,6 +671,7 @@ type qlayerNormKernel struct {
 	eps         float32
 	xScale      float32
 	gamma, beta []float32
+	zeroBeta    []float32 // len(gamma) zeros when there is no bias
 	yScale      float32
 	yZP         int32
 }
@@ -713,6 +699,8 @@ func buildQLayerNorm(b *BuildContext) (Kernel, error) {
 		k.beta = bt.F32()
 	} else if b.Input(2) != nil {
 		return nil, b.Errorf("the bias must be a float32 constant")
+	} else {
+		k.zeroBeta = make([]float32, len(k.gamma))
 	}
 	return k, nil
 }
@@ -731,33 +719,17 @@ func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	if row == 0 || len(k.gamma) == 0 || row%len(k.gamma) != 0 || (k.beta != nil && row%len(k.beta) != 0) {
 		return nil, fmt.Errorf("normalized size %d does not match scale (%d) / bias", row, len(k.gamma))
 	}
-	out := make([]int8, len(x))
+	out := ctx.AllocI8(len(x))
 	rows := len(x) / row
 	gamma, beta := expandRow(k.gamma, row), expandRow(k.beta, row)
+	if beta == nil {
+		// A zero bias gives the same codes (only −0 becomes +0 before the
+		// requantization) and keeps the row on the vector path.
+		beta = expandRow(k.zeroBeta, row)
+	}
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			xs := x[r*row : (r+1)*row]
-			// The statistics of the codes, exact in integers: the mean and the
-			// variance of x = scale·(q − zp) follow without dequantizing.
-			var s, s2 int64
-			for _, v := range xs {
-				q := int64(v)
-				s += q
-				s2 += q * q
-			}
-			mq := float64(s) / float64(row)
-			vq := max(float64(s2)/float64(row)-mq*mq, 0)
-			sc := float64(k.xScale)
-			inv := 1 / math.Sqrt(vq*sc*sc+float64(k.eps))
-			a, m := float32(sc*inv), float32(mq)
-			o := out[r*row : (r+1)*row]
-			for i, v := range xs {
-				y := (float32(v) - m) * a * gamma[i]
-				if beta != nil {
-					y += beta[i]
-				}
-				o[i] = int8(qtensor.QuantizeRound(y, k.yScale, k.yZP, -128, 127))
-			}
+			kernels.QLayerNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], gamma, beta, k.xScale, k.eps, k.yScale, k.yZP)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil

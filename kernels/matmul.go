@@ -105,6 +105,14 @@ func packQGemmKNInto(n, k int, b []int8, inZP int32, bufs *packKNBufs) (*QGemmWe
 		biasX: bufs.zeroI32(&bufs.biasX, panels*qPanel),
 	}
 	sums := bufs.zeroI64(n)
+	if !hasMinI8(b[:k*n]) {
+		packKNRows4(n, k, kp, b, pw.data, sums)
+		for c, sum := range sums {
+			pw.bias[c] = int32(-int64(inZP) * sum)
+			pw.biasX[c] = int32(-(int64(inZP) + 128) * sum)
+		}
+		return pw, nil
+	}
 	low := bufs.low[:0]
 	defer func() { bufs.low = low[:0] }()
 	for kk := 0; kk < k; kk++ {

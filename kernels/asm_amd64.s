@@ -11289,3 +11289,29 @@ qsq_loop:
 qsq_done:
 	VZEROUPPER
 	RET
+
+// func qrowMaxI8AVX2(src *int8, n int) int32
+// Requires: AVX
+TEXT ·qrowMaxI8AVX2(SB), NOSPLIT, $0-20
+	MOVQ    src+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVDQU -16(SI)(CX*1), X0
+	SHRQ    $0x04, CX
+
+qmx_loop:
+	VPMAXSB (SI), X0, X0
+	ADDQ    $0x10, SI
+	DECQ    CX
+	JNZ     qmx_loop
+	VPSRLDQ $0x08, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLDQ $0x04, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLDQ $0x02, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLDQ $0x01, X0, X1
+	VPMAXSB X1, X0, X0
+	VPEXTRB $0x00, X0, AX
+	MOVBLSX AL, AX
+	MOVL    AX, ret+16(FP)
+	RET

@@ -90,10 +90,7 @@ func QSoftmaxRowI8(dst, src []int8, exp *[256]float32, buf []float32, yScale flo
 	if n == 0 {
 		return
 	}
-	m := int32(-128)
-	for _, v := range src {
-		m = max(m, int32(v))
-	}
+	m := qrowMaxI8(src)
 	sum, done := qrowExpSumVec(buf[:n], src, exp, m)
 	for i := done; i < n; i++ {
 		e := exp[m-int32(src[i])]
@@ -102,7 +99,20 @@ func QSoftmaxRowI8(dst, src []int8, exp *[256]float32, buf []float32, yScale flo
 	}
 	inv := 1 / sum
 	done = qrowScaleQuantVec(dst[:n], buf[:n], inv, yScale, yZP)
+	if done > 0 && done < n {
+		// The last vector again, overlapping: the same operations on the
+		// same values, no scalar tail.
+		done = n - 8 + qrowScaleQuantVec(dst[n-8:n], buf[n-8:n], inv, yScale, yZP)
+	}
 	for i := done; i < n; i++ {
 		dst[i] = quantizeOneF32(buf[i]*inv, yScale, yZP)
 	}
+}
+
+func qrowMaxI8Go(src []int8) int32 {
+	m := int32(-128)
+	for _, v := range src {
+		m = max(m, int32(v))
+	}
+	return m
 }

@@ -60,3 +60,11 @@ func qrowScaleQuantVec(dst []int8, src []float32, c, yScale float32, yZP int32) 
 }
 
 func f32bits(x float32) int32 { return int32(math.Float32bits(x)) }
+
+// qrowMaxI8 returns the largest code of src (len(src) ≥ 1).
+func qrowMaxI8(src []int8) int32 {
+	if simdPath != isaGo && len(src) >= 16 {
+		return qrowMaxI8AVX2(&src[0], len(src))
+	}
+	return qrowMaxI8Go(src)
+}

@@ -13,3 +13,5 @@ func qrowExpSumVec(dst []float32, src []int8, exp *[256]float32, m int32) (float
 }
 
 func qrowScaleQuantVec(dst []int8, src []float32, c, yScale float32, yZP int32) int { return 0 }
+
+func qrowMaxI8(src []int8) int32 { return qrowMaxI8Go(src) }

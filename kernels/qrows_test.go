@@ -188,3 +188,24 @@ func TestQSoftmaxRowI8(t *testing.T) {
 		}
 	})
 }
+
+func TestQRowMaxI8(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, n := range []int{1, 15, 16, 17, 31, 32, 49, 100} {
+			for pos := 0; pos < n; pos += max(1, n/7) {
+				src := make([]int8, n)
+				for i := range src {
+					src[i] = int8(r.IntN(200) - 128)
+				}
+				src[pos] = int8(72 + r.IntN(56))
+				require.Equal(t, qrowMaxI8Go(src), qrowMaxI8(src), "n %d max at %d", n, pos)
+			}
+			all := make([]int8, n)
+			for i := range all {
+				all[i] = -128
+			}
+			require.Equal(t, int32(-128), qrowMaxI8(all))
+		}
+	})
+}

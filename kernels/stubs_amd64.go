@@ -587,3 +587,8 @@ func qrowExpSumAVX2(dst *float32, src *int8, table *float32, n int, m int32) flo
 //
 //go:noescape
 func qrowScaleQuantAVX2(in *float32, out *int8, n int, p *[5]int32)
+
+// qrowMaxI8AVX2 returns the largest of n int8 (n at least 16).
+//
+//go:noescape
+func qrowMaxI8AVX2(src *int8, n int) int32

@@ -13,7 +13,8 @@ package main
 //     requantization of QuantizeF32 (VDIVPS, clamp, round half to even, + zp);
 //   - qrowExpSumAVX2: table[m − q] (VGATHERDPS from the 256 exponentials of
 //     the codes' distances to the row maximum) stored as float32, and their sum;
-//   - qrowScaleQuantAVX2: the requantization of QuantizeF32 of x·c.
+//   - qrowScaleQuantAVX2: the requantization of QuantizeF32 of x·c;
+//   - qrowMaxI8AVX2: the largest code of a row (VPMAXSB).
 
 import (
 	. "github.com/mmcloughlin/avo/build"
@@ -27,6 +28,7 @@ func qrowKernels() {
 	qrowNormAVX2()
 	qrowExpSumAVX2()
 	qrowScaleQuantAVX2()
+	qrowMaxI8AVX2()
 }
 
 // hsumD leaves in the low lane of x (the xmm half of y) the sum of y's eight
@@ -152,4 +154,27 @@ func qrowScaleQuantAVX2() {
 		ADDQ(Imm(32), in)
 		ADDQ(Imm(8), out)
 	})
+}
+
+// qrowMaxI8AVX2(src, n) = max src[i] for n ≥ 16: the last 16 bytes first,
+// then n/16 blocks from the start (the overlap is harmless for a maximum).
+func qrowMaxI8AVX2() {
+	kernel("qrowMaxI8AVX2", "func(src *int8, n int) int32",
+		"qrowMaxI8AVX2 returns the largest of n int8 (n at least 16).")
+	src, n := RSI, RCX
+	loadArgs("src n", src, n)
+	VMOVDQU(Mem{Base: src, Index: n, Scale: 1, Disp: -16}, X0)
+	SHRQ(Imm(4), n)
+	Label("qmx_loop")
+	VPMAXSB(Mem{Base: src}, X0, X0)
+	ADDQ(Imm(16), src)
+	loopBack(n, "qmx_loop")
+	for _, sh := range []uint64{8, 4, 2, 1} {
+		VPSRLDQ(Imm(sh), X0, X1)
+		VPMAXSB(X1, X0, X0)
+	}
+	VPEXTRB(Imm(0), X0, EAX)
+	MOVBLSX(AL, EAX)
+	Store(EAX, ReturnIndex(0))
+	RET()
 }

@@ -71,10 +71,8 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 	}
 	if bZP != 0 {
 		for i := 0; i < m; i++ {
-			var s int32
-			for _, v := range a[i*k : i*k+k] {
-				s += int32(v) - aZP
-			}
+			rs, _ := qrowStats(a[i*k : i*k+k]) // qrows_amd64.go: vector sum
+			s := int32(rs) - int32(k)*aZP
 			c := bZP * s
 			row := out[i*n : i*n+n]
 			for j := range row {

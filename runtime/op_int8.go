@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -337,9 +338,20 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			}
 			return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
 		}
-		data = qtensor.I8AsBytes(ctx.AllocI8(len(src)))
-		qtensor.TransposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
-		shape = qtensor.PermuteShape(shape, k.perm)
+		if xor == 0 && x.DType == graph.Int8 && !channelsLastPerm(shape, k.perm) {
+			// Window partitions and head splits ([64,49,3,3,32] → [3,64,3,49,32]):
+			// the strided copy of the float32 executor, split over the threads
+			// (TransposeBytes walks these on one thread).
+			t, err := transposeArena(ctx, x, k.perm) // view_strided.go
+			if err != nil {
+				return nil, err
+			}
+			data, shape = qtensor.I8AsBytes(t.Data.([]int8)), t.Shape
+		} else {
+			data = qtensor.I8AsBytes(ctx.AllocI8(len(src)))
+			qtensor.TransposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
+			shape = qtensor.PermuteShape(shape, k.perm)
+		}
 	} else if xor != 0 {
 		data = qtensor.I8AsBytes(ctx.AllocI8(len(src)))
 		qtensor.TransposeBytes(src, shape, nil, data, xor, ctx.Threads)
@@ -352,6 +364,12 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	// Unchanged data is shared: executor tensors are never written after creation.
 	return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
+}
+
+// channelsLastPerm reports the two rank-4 layout conversions that
+// qtensor.TransposeBytes runs on blocked, parallel loops.
+func channelsLastPerm(shape, perm []int) bool {
+	return len(shape) == 4 && (slices.Equal(perm, []int{0, 2, 3, 1}) || slices.Equal(perm, []int{0, 3, 1, 2}))
 }
 
 // ---- Lookup tables ------------------------------------------------------------------

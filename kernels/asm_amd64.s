@@ -11131,3 +11131,187 @@ depthwiseVNNI_4x1_next:
 	JNZ  depthwiseVNNI_4x1_pixel
 	VZEROUPPER
 	RET
+
+// func qrowStatsAVX2(src *int8, n int, out *[2]int32)
+// Requires: AVX, AVX2
+TEXT ·qrowStatsAVX2(SB), NOSPLIT, $0-24
+	MOVQ     src+0(FP), SI
+	MOVQ     n+8(FP), CX
+	MOVQ     out+16(FP), DI
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $0x0f, Y15, Y15
+	SHRQ     $0x04, CX
+	JZ       qst_done
+
+qst_loop:
+	VPMOVSXBW (SI), Y2
+	VPMADDWD  Y2, Y2, Y3
+	VPADDD    Y3, Y1, Y1
+	VPMADDWD  Y15, Y2, Y3
+	VPADDD    Y3, Y0, Y0
+	ADDQ      $0x10, SI
+	DECQ      CX
+	JNZ       qst_loop
+
+qst_done:
+	VEXTRACTI128 $0x01, Y0, X4
+	VPADDD       X4, X0, X0
+	VPSHUFD      $0x4e, X0, X4
+	VPADDD       X4, X0, X0
+	VPSHUFD      $0xb1, X0, X4
+	VPADDD       X4, X0, X0
+	VEXTRACTI128 $0x01, Y1, X4
+	VPADDD       X4, X1, X1
+	VPSHUFD      $0x4e, X1, X4
+	VPADDD       X4, X1, X1
+	VPSHUFD      $0xb1, X1, X4
+	VPADDD       X4, X1, X1
+	VMOVD        X0, (DI)
+	VMOVD        X1, 4(DI)
+	VZEROUPPER
+	RET
+
+// func qrowNormAVX2(dst *int8, src *int8, scale *float32, bias *float32, n int, p *[6]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qrowNormAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         scale+16(FP), R8
+	MOVQ         bias+24(FP), R9
+	MOVQ         n+32(FP), CX
+	MOVQ         p+40(FP), DX
+	VBROADCASTSS (DX), Y8
+	VBROADCASTSS 4(DX), Y9
+	VBROADCASTSS 8(DX), Y10
+	VBROADCASTSS 12(DX), Y11
+	VBROADCASTSS 16(DX), Y12
+	VPBROADCASTD 20(DX), Y13
+	SHRQ         $0x03, CX
+	JZ           qnm_done
+
+qnm_loop:
+	VPMOVSXBD    (SI), Y0
+	VCVTDQ2PS    Y0, Y0
+	VSUBPS       Y8, Y0, Y0
+	VMULPS       Y9, Y0, Y0
+	VMULPS       (R8), Y0, Y0
+	VADDPS       (R9), Y0, Y0
+	VDIVPS       Y10, Y0, Y0
+	VMAXPS       Y11, Y0, Y0
+	VMINPS       Y12, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y13, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x08, SI
+	ADDQ         $0x08, DI
+	ADDQ         $0x20, R8
+	ADDQ         $0x20, R9
+	DECQ         CX
+	JNZ          qnm_loop
+
+qnm_done:
+	VZEROUPPER
+	RET
+
+// func qrowExpSumAVX2(dst *float32, src *int8, table *float32, n int, m int32) float32
+// Requires: AVX, AVX2, SSE
+TEXT ·qrowExpSumAVX2(SB), NOSPLIT, $0-44
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         table+16(FP), DX
+	MOVQ         n+24(FP), CX
+	MOVLQSX      m+32(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	VXORPS       Y0, Y0, Y0
+	SHRQ         $0x03, CX
+	JZ           qes_done
+
+qes_loop:
+	VPMOVSXBD  (SI), Y1
+	VPSUBD     Y1, Y14, Y1
+	VPCMPEQD   Y2, Y2, Y2
+	VGATHERDPS Y2, (DX)(Y1*4), Y3
+	VMOVUPS    Y3, (DI)
+	VADDPS     Y3, Y0, Y0
+	ADDQ       $0x08, SI
+	ADDQ       $0x20, DI
+	DECQ       CX
+	JNZ        qes_loop
+
+qes_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+40(FP)
+	RET
+
+// func qrowScaleQuantAVX2(in *float32, out *int8, n int, p *[5]int32)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qrowScaleQuantAVX2(SB), NOSPLIT, $0-32
+	MOVQ         in+0(FP), SI
+	MOVQ         out+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Y7
+	VBROADCASTSS 4(DX), Y8
+	VBROADCASTSS 8(DX), Y9
+	VBROADCASTSS 12(DX), Y10
+	VPBROADCASTD 16(DX), Y11
+	SHRQ         $0x03, CX
+	JZ           qsq_done
+
+qsq_loop:
+	VMULPS       (SI), Y7, Y0
+	VDIVPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKSSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x08, DI
+	DECQ         CX
+	JNZ          qsq_loop
+
+qsq_done:
+	VZEROUPPER
+	RET
+
+// func qrowMaxI8AVX2(src *int8, n int) int32
+// Requires: AVX
+TEXT ·qrowMaxI8AVX2(SB), NOSPLIT, $0-20
+	MOVQ    src+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVDQU -16(SI)(CX*1), X0
+	SHRQ    $0x04, CX
+
+qmx_loop:
+	VPMAXSB (SI), X0, X0
+	ADDQ    $0x10, SI
+	DECQ    CX
+	JNZ     qmx_loop
+	VPSRLDQ $0x08, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLDQ $0x04, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLDQ $0x02, X0, X1
+	VPMAXSB X1, X0, X0
+	VPSRLDQ $0x01, X0, X1
+	VPMAXSB X1, X0, X0
+	VPEXTRB $0x00, X0, AX
+	MOVBLSX AL, AX
+	MOVL    AX, ret+16(FP)
+	RET

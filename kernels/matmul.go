@@ -56,7 +56,9 @@ func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, ou
 // than one B entry in 16 is -128 the plain loop is cheaper and it reports
 // false.
 func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) bool {
-	pw, low := packQGemmKN(n, k, b, aZP)
+	bufs := getPackKNBufs()
+	defer packKNPool.Put(bufs)
+	pw, low := packQGemmKNInto(n, k, b, aZP, bufs)
 	if pw == nil {
 		return false
 	}
@@ -69,10 +71,8 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 	}
 	if bZP != 0 {
 		for i := 0; i < m; i++ {
-			var s int32
-			for _, v := range a[i*k : i*k+k] {
-				s += int32(v) - aZP
-			}
+			rs, _ := qrowStats(a[i*k : i*k+k]) // qrows_amd64.go: vector sum
+			s := int32(rs) - int32(k)*aZP
 			c := bZP * s
 			row := out[i*n : i*n+n]
 			for j := range row {
@@ -90,15 +90,29 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 // A -128 is packed as -127 and its (p, j) position returned in low; when more
 // than one value in 16 is -128 it returns nil.
 func packQGemmKN(n, k int, b []int8, inZP int32) (*QGemmWeights, []int32) {
+	return packQGemmKNInto(n, k, b, inZP, &packKNBufs{})
+}
+
+// packQGemmKNInto is packQGemmKN with its slices taken from bufs (matmul_packpool.go).
+func packQGemmKNInto(n, k int, b []int8, inZP int32, bufs *packKNBufs) (*QGemmWeights, []int32) {
 	kp := (k + 3) &^ 3
 	panels := (n + qPanel - 1) / qPanel
 	pw := &QGemmWeights{n: n, k: k, kp: kp, panels: panels, inZP: inZP,
-		data:  make([]int8, panels*qPanel*kp),
-		bias:  make([]int32, panels*qPanel),
-		biasX: make([]int32, panels*qPanel),
+		data:  bufs.zeroI8(&bufs.data, panels*qPanel*kp),
+		bias:  bufs.zeroI32(&bufs.bias, panels*qPanel),
+		biasX: bufs.zeroI32(&bufs.biasX, panels*qPanel),
 	}
-	sums := make([]int64, n)
-	var low []int32
+	sums := bufs.zeroI64(n)
+	if !hasMinI8(b[:k*n]) {
+		packKNRows4(n, k, kp, b, pw.data, sums)
+		for c, sum := range sums {
+			pw.bias[c] = int32(-int64(inZP) * sum)
+			pw.biasX[c] = int32(-(int64(inZP) + 128) * sum)
+		}
+		return pw, nil
+	}
+	low := bufs.low[:0]
+	defer func() { bufs.low = low[:0] }()
 	for kk := 0; kk < k; kk++ {
 		row := b[kk*n : kk*n+n]
 		off := (kk>>2)*64 + (kk & 3)

@@ -149,6 +149,10 @@ type qEpi struct {
 
 var abufPool = sync.Pool{New: func() any { return new([]int8) }}
 
+// tilePool holds the accumulator tiles of qgemmBlock (contents undefined: the
+// micro-kernels start each tile from the bias).
+var tilePool = sync.Pool{New: func() any { return new([12 * qTileStride]int32) }}
+
 func getABuf(n int) *[]int8 { return getBuf[int8](&abufPool, n) }
 
 // qgemmRun computes rows [0, m) of A·W with the current int8 path, splitting
@@ -196,7 +200,9 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 		w16 = w.wide()
 	}
 	lda := kp
-	var tile [12 * qTileStride]int32
+	tp := tilePool.Get().(*[12 * qTileStride]int32) // escapes through kern.run: recycled, not allocated per block
+	defer tilePool.Put(tp)
+	tile := tp
 	bias := w.bias
 	if kern.xor {
 		bias = w.biasX

@@ -567,3 +567,28 @@ func depthwiseVNNI_4x4(in *int8, off *int64, ngroups int, pstride int, ow int, w
 //
 //go:noescape
 func depthwiseVNNI_4x1(in *int8, off *int64, ngroups int, pstride int, ow int, w *int8, wstride int, bias *int32, out *int32, ostride int, ep *int64)
+
+// qrowStatsAVX2 stores the sum and the sum of squares of n int8 (a multiple of 16, at most 65536) in out.
+//
+//go:noescape
+func qrowStatsAVX2(src *int8, n int, out *[2]int32)
+
+// qrowNormAVX2 normalizes and requantizes n int8 (a multiple of 8) as the int8 LayerNorm's Go loop.
+//
+//go:noescape
+func qrowNormAVX2(dst *int8, src *int8, scale *float32, bias *float32, n int, p *[6]int32)
+
+// qrowExpSumAVX2 looks up n int8 (a multiple of 8) distances to the row maximum m in table, stores them and returns their sum.
+//
+//go:noescape
+func qrowExpSumAVX2(dst *float32, src *int8, table *float32, n int, m int32) float32
+
+// qrowScaleQuantAVX2 quantizes n float32 (a multiple of 8) times a constant to int8 as QuantizeF32.
+//
+//go:noescape
+func qrowScaleQuantAVX2(in *float32, out *int8, n int, p *[5]int32)
+
+// qrowMaxI8AVX2 returns the largest of n int8 (n at least 16).
+//
+//go:noescape
+func qrowMaxI8AVX2(src *int8, n int) int32

@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -337,11 +338,22 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			}
 			return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
 		}
-		data = make([]byte, len(src))
-		qtensor.TransposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
-		shape = qtensor.PermuteShape(shape, k.perm)
+		if xor == 0 && x.DType == graph.Int8 && !channelsLastPerm(shape, k.perm) {
+			// Window partitions and head splits ([64,49,3,3,32] → [3,64,3,49,32]):
+			// the strided copy of the float32 executor, split over the threads
+			// (TransposeBytes walks these on one thread).
+			t, err := transposeArena(ctx, x, k.perm) // view_strided.go
+			if err != nil {
+				return nil, err
+			}
+			data, shape = qtensor.I8AsBytes(t.Data.([]int8)), t.Shape
+		} else {
+			data = qtensor.I8AsBytes(ctx.AllocI8(len(src)))
+			qtensor.TransposeBytes(src, shape, k.perm, data, xor, ctx.Threads)
+			shape = qtensor.PermuteShape(shape, k.perm)
+		}
 	} else if xor != 0 {
-		data = make([]byte, len(src))
+		data = qtensor.I8AsBytes(ctx.AllocI8(len(src)))
 		qtensor.TransposeBytes(src, shape, nil, data, xor, ctx.Threads)
 	}
 	if k.shape != nil {
@@ -352,6 +364,12 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	// Unchanged data is shared: executor tensors are never written after creation.
 	return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
+}
+
+// channelsLastPerm reports the two rank-4 layout conversions that
+// qtensor.TransposeBytes runs on blocked, parallel loops.
+func channelsLastPerm(shape, perm []int) bool {
+	return len(shape) == 4 && (slices.Equal(perm, []int{0, 2, 3, 1}) || slices.Equal(perm, []int{0, 3, 1, 2}))
 }
 
 // ---- Lookup tables ------------------------------------------------------------------
@@ -652,7 +670,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return nil, err
 	}
 	row := graph.NumElements(shape[ax:])
-	out := make([]int8, len(x))
+	out := ctx.AllocI8(len(x))
 	if row == 0 {
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
@@ -660,22 +678,7 @@ func (k *qsoftmaxKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
 		buf := make([]float32, row)
 		for r := lo; r < hi; r++ {
-			xs := x[r*row : (r+1)*row]
-			m := int32(-128)
-			for _, v := range xs {
-				m = max(m, int32(v))
-			}
-			var sum float32
-			for i, v := range xs {
-				e := k.exp[m-int32(v)]
-				buf[i] = e
-				sum += e
-			}
-			inv := 1 / sum
-			o := out[r*row : (r+1)*row]
-			for i, e := range buf {
-				o[i] = int8(qtensor.QuantizeRound(e*inv, k.yScale, k.yZP, -128, 127))
-			}
+			kernels.QSoftmaxRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], &k.exp, buf, k.yScale, k.yZP)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
@@ -686,6 +689,7 @@ type qlayerNormKernel struct {
 	eps         float32
 	xScale      float32
 	gamma, beta []float32
+	zeroBeta    []float32 // len(gamma) zeros when there is no bias
 	yScale      float32
 	yZP         int32
 }
@@ -713,6 +717,8 @@ func buildQLayerNorm(b *BuildContext) (Kernel, error) {
 		k.beta = bt.F32()
 	} else if b.Input(2) != nil {
 		return nil, b.Errorf("the bias must be a float32 constant")
+	} else {
+		k.zeroBeta = make([]float32, len(k.gamma))
 	}
 	return k, nil
 }
@@ -731,33 +737,17 @@ func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	if row == 0 || len(k.gamma) == 0 || row%len(k.gamma) != 0 || (k.beta != nil && row%len(k.beta) != 0) {
 		return nil, fmt.Errorf("normalized size %d does not match scale (%d) / bias", row, len(k.gamma))
 	}
-	out := make([]int8, len(x))
+	out := ctx.AllocI8(len(x))
 	rows := len(x) / row
 	gamma, beta := expandRow(k.gamma, row), expandRow(k.beta, row)
+	if beta == nil {
+		// A zero bias gives the same codes (only −0 becomes +0 before the
+		// requantization) and keeps the row on the vector path.
+		beta = expandRow(k.zeroBeta, row)
+	}
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			xs := x[r*row : (r+1)*row]
-			// The statistics of the codes, exact in integers: the mean and the
-			// variance of x = scale·(q − zp) follow without dequantizing.
-			var s, s2 int64
-			for _, v := range xs {
-				q := int64(v)
-				s += q
-				s2 += q * q
-			}
-			mq := float64(s) / float64(row)
-			vq := max(float64(s2)/float64(row)-mq*mq, 0)
-			sc := float64(k.xScale)
-			inv := 1 / math.Sqrt(vq*sc*sc+float64(k.eps))
-			a, m := float32(sc*inv), float32(mq)
-			o := out[r*row : (r+1)*row]
-			for i, v := range xs {
-				y := (float32(v) - m) * a * gamma[i]
-				if beta != nil {
-					y += beta[i]
-				}
-				o[i] = int8(qtensor.QuantizeRound(y, k.yScale, k.yZP, -128, 127))
-			}
+			kernels.QLayerNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], gamma, beta, k.xScale, k.eps, k.yScale, k.yZP)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
@@ -820,32 +810,34 @@ func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	if err != nil {
 		return nil, err
 	}
-	acc, shape, err := batchedMatMulInt8(a, in[0].Shape, k.aZP, b, in[1].Shape, k.bZP, ctx.Threads)
+	g, err := newQMatMulGeometry(in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int8, len(acc))
-	n := 1
-	if len(shape) > 0 {
-		n = shape[len(shape)-1]
-	}
-	if n > 0 && len(acc) > 0 {
-		rows := len(acc) / n
-		nnParallel(min(ctx.Threads, max(1, len(acc)>>14)), rows, func(lo, hi int) {
-			k.rq.Rows(acc[lo*n:hi*n], out[lo*n:hi*n], n)
-		})
-	}
-	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+	// Each product is requantized as soon as it is done, from a per-worker
+	// int32 tile of m×n: the int32 result of the whole batch (1.8 MB for
+	// Swin-T's first attention) is never written or zeroed.
+	out := ctx.AllocI8(g.nb * g.m * g.n)
+	g.each(a, k.aZP, b, k.bZP, ctx.Threads, func(i int, acc []int32) {
+		if g.n > 0 {
+			k.rq.Rows(acc, out[i*g.m*g.n:(i+1)*g.m*g.n], g.n)
+		}
+	})
+	return []*graph.Tensor{graph.FromInt8(g.shape, out)}, nil
 }
 
-// batchedMatMulInt8 computes numpy-style matmul of int8 tensors with zero points,
-// with int32 accumulation: Σ_k (a-aZP)(b-bZP), on up to threads threads. With
-// at least as many products as threads (attention: batch × heads of small
-// matrices) the products are shared out whole, each on one thread; fewer,
-// larger products are split inside.
-func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP int32, threads int) ([]int32, []int, error) {
+// qmatmulGeometry is the numpy-style broadcast of a batched matrix product:
+// nb products of m×k by k×n, product i reading A's matrix aBatch[i] and B's
+// bBatch[i].
+type qmatmulGeometry struct {
+	m, k, n, nb    int
+	aBatch, bBatch []int
+	shape          []int // of the result
+}
+
+func newQMatMulGeometry(as, bs []int) (*qmatmulGeometry, error) {
 	if len(as) == 0 || len(bs) == 0 {
-		return nil, nil, fmt.Errorf("matmul of a scalar")
+		return nil, fmt.Errorf("matmul of a scalar")
 	}
 	as1, bs1 := as, bs
 	if len(as1) == 1 {
@@ -857,38 +849,65 @@ func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP in
 	m, k := as1[len(as1)-2], as1[len(as1)-1]
 	k2, n := bs1[len(bs1)-2], bs1[len(bs1)-1]
 	if k != k2 {
-		return nil, nil, fmt.Errorf("matmul: inner dimensions differ: %v × %v", as, bs)
+		return nil, fmt.Errorf("matmul: inner dimensions differ: %v × %v", as, bs)
 	}
 	batch, err := graph.BroadcastInts(as1[:len(as1)-2], bs1[:len(bs1)-2])
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	nb := graph.NumElements(batch)
-	out := make([]int32, nb*m*n)
-	aBatch := broadcastIndex(as1[:len(as1)-2], batch)
-	bBatch := broadcastIndex(bs1[:len(bs1)-2], batch)
-	if nb == 0 {
-		return out, append(append([]int(nil), batch...), m, n), nil
-	}
-	threads = max(threads, 1)
-	inner := 1
-	if nb < threads {
-		inner = threads
-	}
-	nnParallel(min(threads, nb), nb, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ao, bo := aBatch[i]*m*k, bBatch[i]*k*n
-			kernels.MatMulInt8Threads(m, n, k, a[ao:ao+m*k], aZP, b[bo:bo+k*n], bZP, out[i*m*n:(i+1)*m*n], inner)
-		}
-	})
-	shape := append(append([]int(nil), batch...), m, n)
+	g := &qmatmulGeometry{m: m, k: k, n: n, nb: graph.NumElements(batch),
+		aBatch: broadcastIndex(as1[:len(as1)-2], batch),
+		bBatch: broadcastIndex(bs1[:len(bs1)-2], batch)}
+	g.shape = append(append([]int(nil), batch...), m, n)
 	if len(as) == 1 {
-		shape = append(append([]int(nil), batch...), n)
+		g.shape = append(append([]int(nil), batch...), n)
 	}
 	if len(bs) == 1 {
-		shape = shape[:len(shape)-1]
+		g.shape = g.shape[:len(g.shape)-1]
 	}
-	return out, shape, nil
+	return g, nil
+}
+
+// each computes the products Σ_k (a-aZP)(b-bZP) with int32 accumulation on up
+// to threads threads and hands each one to f (product index, its m×n
+// accumulators, valid only during the call; f runs on the worker that
+// computed it). With at least as many products as threads (attention: batch
+// × heads of small matrices) the products are shared out whole, each on one
+// thread; fewer, larger products are split inside.
+func (g *qmatmulGeometry) each(a []int8, aZP int32, b []int8, bZP int32, threads int, f func(i int, acc []int32)) {
+	if g.nb == 0 {
+		return
+	}
+	m, k, n := g.m, g.k, g.n
+	threads = max(threads, 1)
+	inner := 1
+	if g.nb < threads {
+		inner = threads
+	}
+	nnParallel(min(threads, g.nb), g.nb, func(lo, hi int) {
+		acc := make([]int32, m*n)
+		for i := lo; i < hi; i++ {
+			ao, bo := g.aBatch[i]*m*k, g.bBatch[i]*k*n
+			kernels.MatMulInt8Threads(m, n, k, a[ao:ao+m*k], aZP, b[bo:bo+k*n], bZP, acc, inner)
+			f(i, acc)
+		}
+	})
+}
+
+// batchedMatMulInt8 computes numpy-style matmul of int8 tensors with zero points,
+// with int32 accumulation: Σ_k (a-aZP)(b-bZP), on up to threads threads, into
+// one int32 tensor (see qmatmulGeometry.each).
+func batchedMatMulInt8(a []int8, as []int, aZP int32, b []int8, bs []int, bZP int32, threads int) ([]int32, []int, error) {
+	g, err := newQMatMulGeometry(as, bs)
+	if err != nil {
+		return nil, nil, err
+	}
+	mn := g.m * g.n
+	out := make([]int32, g.nb*mn)
+	g.each(a, aZP, b, bZP, threads, func(i int, acc []int32) {
+		copy(out[i*mn:(i+1)*mn], acc)
+	})
+	return out, g.shape, nil
 }
 
 // broadcastIndex maps each flat index of the broadcast shape to the flat index of a

@@ -52,7 +52,8 @@ func sliceView(x *graph.Tensor, shape []int, off, n int) *graph.Tensor {
 // and faulted in, at every Transpose and Slice of a transformer block).
 func permutedArena(ctx *ExecContext, x *graph.Tensor, outShape []int, off int, strides []int) (*graph.Tensor, error) {
 	xd, ok := x.Data.([]float32)
-	if !ok {
+	xi, okI8 := x.Data.([]int8) // the int8 executor's window Transposes and Slices
+	if !ok && !okI8 {
 		return permuted(ctx.Threads, x, outShape, off, strides)
 	}
 	if v := contiguousView(x, outShape, off, strides); v != nil {
@@ -60,6 +61,11 @@ func permutedArena(ctx *ExecContext, x *graph.Tensor, outShape []int, off int, s
 	}
 	if err := checkSize(outShape, "output shape"); err != nil {
 		return nil, err
+	}
+	if okI8 {
+		dst := ctx.AllocI8(graph.NumElements(outShape))
+		stridedCopyPar(ctx.Threads, vec[int8](dst), 0, outShape, vec[int8](xi), off, strides)
+		return &graph.Tensor{DType: x.DType, Shape: append([]int{}, outShape...), Data: dst}, nil
 	}
 	dst := ctx.AllocF32(graph.NumElements(outShape))
 	stridedCopyPar(ctx.Threads, vec[float32](dst), 0, outShape, vec[float32](xd), off, strides)

@@ -65,6 +65,7 @@ func main() {
 	hardSwishF32(false)
 	int8EWKernels() // int8ew.go
 	dwVNNIKernels() // dwvnni.go
+	qrowKernels()   // gen_qrows.go
 	Generate()
 }
 

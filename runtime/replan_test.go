@@ -81,3 +81,28 @@ func TestReplannerStaticModelPlansOnce(t *testing.T) {
 	}
 	assert.Equal(t, 1, r.Plans())
 }
+
+// Concurrent runs of two shapes: each gets the session of its own shapes (the
+// cache holds the last one; a session handed out stays usable after a re-plan).
+func TestReplannerConcurrent(t *testing.T) {
+	m, err := graph.Load(filepath.Join("..", "testdata", "exported", "detector_opset13.onnx"))
+	require.NoError(t, err)
+	r := NewReplanner(m, WithMode(ModeFloat), WithThreads(1))
+	shapes := [][]int{{1, 3, 32, 32}, {1, 3, 32, 64}}
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		s := shapes[i%2]
+		go func() {
+			x := graph.FromFloat32(s, make([]float32, s[1]*s[2]*s[3]))
+			out, err := r.RunTensors(map[string]*graph.Tensor{"images": x})
+			if err == nil && out["pred"].Shape[2] != s[2]/8 {
+				err = assert.AnError
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		require.NoError(t, <-errs)
+	}
+	assert.GreaterOrEqual(t, r.Plans(), 2)
+}

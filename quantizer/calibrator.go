@@ -65,6 +65,10 @@ type Calibrator struct {
 	method Method
 	opts   CalibOptions
 	sess   *runtime.Session
+	// plan, for a model with symbolic input dimensions, runs each batch on a
+	// session planned for its shapes (runtime.Replanner); sess then only
+	// describes the inputs.
+	plan *runtime.Replanner
 	// names lists the calibrated tensors: the first nacts are the activations the plan
 	// quantizes (reported), the rest every other float activation (ranges only).
 	names []string
@@ -143,6 +147,10 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
 	c.sess = sess
+	if runtime.HasSymbolicInputs(planned) {
+		c.plan = runtime.NewReplanner(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...),
+			runtime.WithTapFunc(c.observe), runtime.WithTapPieces(c.observePiece), runtime.WithThreads(opts.Threads))
+	}
 	for name := range p.consts {
 		c.consts[name] = planned.Graph.Initializers[name]
 	}
@@ -237,15 +245,25 @@ func (c *Calibrator) collect(batch map[string]*graph.Tensor, owned bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.seen)
-	run := c.sess.RunTensors
+	sess := c.sess
+	if c.plan != nil {
+		var err error
+		if sess, err = c.plan.Session(batch); err != nil {
+			return fmt.Errorf("calibration: %w", err)
+		}
+	}
+	run := sess.RunTensors
 	if owned {
-		run = c.sess.RunTensorsOwned
+		run = sess.RunTensorsOwned
 	}
 	if _, err := run(batch); err != nil {
 		return fmt.Errorf("calibration: %w", err)
 	}
 	for i, ok := range c.seen {
-		if !ok {
+		// With the shapes bound, tensors computed from shapes alone fold to
+		// constants and may leave the plan; they are never quantized
+		// (plan_shape.go), only the activations the plan quantizes must be seen.
+		if !ok && (c.plan == nil || i < c.nacts) {
 			return fmt.Errorf("calibration: tensor %q was not computed", c.names[i])
 		}
 	}

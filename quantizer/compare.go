@@ -189,9 +189,13 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		fNames = append(fNames, p.float)
 		qNames = append(qNames, p.int8)
 	}
-	fs, err := runtime.NewSession(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(fNames...), runtime.WithThreads(opts.Threads))
-	if err != nil {
-		return nil, fmt.Errorf("compare: float model: %w", err)
+	// Planned per input shape: a model with symbolic height/width runs as a
+	// static export would (runtime.Replanner).
+	fs := runtime.NewReplanner(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(fNames...), runtime.WithThreads(opts.Threads))
+	if !runtime.HasSymbolicInputs(floatModel) {
+		if _, err := fs.Session(nil); err != nil { // a model that cannot run fails before the data is read
+			return nil, fmt.Errorf("compare: float model: %w", err)
+		}
 	}
 	res := &Comparison{Samples: n}
 	qs, mode, err := int8Session(int8Model, qNames, opts)
@@ -213,7 +217,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		if err != nil {
 			return nil, fmt.Errorf("compare: batch at %d: %w", start, err)
 		}
-		fo, err := fs.RunTensors(in)
+		fsess, err := fs.Session(in)
+		if err != nil {
+			return nil, fmt.Errorf("compare: float model: %w", err)
+		}
+		fo, err := fsess.RunTensors(in)
 		if err != nil {
 			return nil, fmt.Errorf("compare: float model: %w", err)
 		}
@@ -242,7 +250,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				return nil, fmt.Errorf("compare: tensor %q has shape %v in the float model and %v in the quantized one", p.float, f.Shape, q.Shape)
 			}
 			if len(f.F32()) != len(qf) {
-				if !dataDependent(fs, p.float, f.Shape, q.Shape) {
+				if !dataDependent(fsess, p.float, f.Shape, q.Shape) {
 					return nil, fmt.Errorf("compare: tensor %q has shape %v in the float model and %v in the quantized one", p.float, f.Shape, q.Shape)
 				}
 				// A data-dependent size (after NonZero, TopK of a count, NMS): the
@@ -259,7 +267,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			}
 			ff := f.F32()
 			var qf []float32
-			if !slices.Equal(f.Shape, q.Shape) && f.DType == q.DType && dataDependent(fs, o, f.Shape, q.Shape) {
+			if !slices.Equal(f.Shape, q.Shape) && f.DType == q.DType && dataDependent(fsess, o, f.Shape, q.Shape) {
 				mism[i]++
 				oshapes[i] = addShape(oshapes[i], f.Shape)
 				continue

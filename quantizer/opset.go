@@ -21,22 +21,42 @@ func upgradeOpset(m *graph.Model, target int64) error {
 	if _, err := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); err != nil {
 		return err
 	}
-	g := m.Graph
+	if err := upgradeGraph(m.Graph, from); err != nil {
+		return fmt.Errorf("upgrading to opset %d: %w", target, err)
+	}
+	m.Opsets[""] = target
+	delete(m.Opsets, "ai.onnx")
+	return nil
+}
+
+// upgradeGraph rewrites the nodes of g and, since the model's opset also governs
+// them, of the subgraphs of its If/Loop/Scan nodes (torchvision detectors keep
+// attribute-form Unsqueeze/Squeeze in their post-processing branches).
+func upgradeGraph(g *graph.Graph, from int64) error {
+	if g.Initializers == nil {
+		g.Initializers = map[string]*graph.Tensor{}
+	}
+	if g.Values == nil {
+		g.Values = map[string]*graph.Value{}
+	}
 	var nodes []*graph.Node
 	for _, n := range g.Nodes {
+		for _, sg := range n.Subgraphs() {
+			if err := upgradeGraph(sg, from); err != nil {
+				return fmt.Errorf("%s: subgraph %q: %w", n.Label(), sg.Name, err)
+			}
+		}
 		if n.Domain != "" {
 			nodes = append(nodes, n)
 			continue
 		}
 		out, err := upgradeNode(g, n, from)
 		if err != nil {
-			return fmt.Errorf("upgrading to opset %d: %w", target, err)
+			return err
 		}
 		nodes = append(nodes, out...)
 	}
 	g.Nodes = nodes
-	m.Opsets[""] = target
-	delete(m.Opsets, "ai.onnx")
 	return nil
 }
 

@@ -47,8 +47,22 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 	}
 	g := sg.Clone()
 	ss := &subSession{}
-	for _, in := range g.Inputs {
+	for i, in := range g.Inputs {
 		ss.formal = append(ss.formal, in.Name)
+		if b.Node.OpType == "Loop" && i >= 2 && in.HasShape {
+			// A carried value may change shape from one iteration to the next
+			// (torchvision's paste_masks_in_image appends a mask per box to a
+			// value that starts as [0, H, W]); exporters declare the body's
+			// input with the traced first shape. Keep the rank only, as ONNX
+			// Runtime does.
+			v := *in
+			v.Shape = make(graph.Shape, len(in.Shape))
+			for d := range v.Shape {
+				v.Shape[d] = graph.Dim{Size: -1}
+			}
+			g.Inputs[i] = &v
+			g.Values[in.Name] = &v
+		}
 	}
 	pos := map[string]int{}
 	for i, name := range implicit {

@@ -389,12 +389,20 @@ func (cc *convCore) run(ctx *ExecContext, x []int8, shape []int, xZP int32) ([]i
 	if c != g.cg*g.groups {
 		return nil, nil, nil, fmt.Errorf("input has %d channels, weights expect %d", c, g.cg*g.groups)
 	}
-	s := g.shape(n, h, w, c)
+	s := g.shape(max(n, 1), h, w, c)
 	if err := s.Validate(); err != nil {
 		return nil, nil, nil, err
 	}
 	oh, ow := s.OutH(), s.OutW()
 	oshape := g.outShape(n, oh, ow)
+	if n == 0 {
+		// An empty batch (a detector's RoI head when no box is left): an
+		// empty output, as the float executor gives.
+		if cc.rq != nil {
+			return []int8{}, nil, oshape, nil
+		}
+		return nil, []int32{}, oshape, nil
+	}
 	if cc.packed != nil {
 		out := ctx.AllocI8(n * oh * ow * g.oc)
 		kernels.QConv(s, x, cc.packed, out, cc.rq, threads)

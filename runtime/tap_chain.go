@@ -181,10 +181,11 @@ func (s *Session) pieceStep(i int) bool {
 }
 
 // runChain runs a chain in pieces. It reports false, having done nothing, when
-// the chain's input is not a float32 tensor; the steps then run one by one.
+// the chain's input is not a float32 tensor or is empty (no piece would report
+// the tapped interior tensors); the steps then run one by one.
 func (s *Session) runChain(ctx *ExecContext, ch *tapChain, vals []*graph.Tensor, held []*arenaBuf, arena *runArena, inRanges []memRange) (bool, error) {
 	xt := vals[ch.x]
-	if xt == nil || xt.DType != graph.Float32 {
+	if xt == nil || xt.DType != graph.Float32 || xt.Len() == 0 {
 		return false, nil
 	}
 	xd := xt.F32()

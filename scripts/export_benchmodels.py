@@ -10,6 +10,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --extra
     /usr/bin/python3 scripts/export_benchmodels.py --unseen
     /usr/bin/python3 scripts/export_benchmodels.py --unseen2
+    /usr/bin/python3 scripts/export_benchmodels.py --detection
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -39,12 +40,28 @@ input=1,3,H,W, and without it must be refused, never guessed. A name in
 --models may carry a suffix _opN (export at opset N) or _dynhw (symbolic
 H/W, written to DIR/dynamic/).
 
+--detection exports a fifth set to out/bench-models-detection/ unless --out is
+given: detection and sequence models with the post-processing torch.onnx writes
+(If, Loop, NonMaxSuppression, TopK, RoiAlign, Gather/Scatter on data-dependent
+sizes) and symbolic sizes, at opsets 11-13 (see DETECTION_MODELS). Detectors
+take one image "input" [1, 3, H, W] and return "boxes", "scores", "labels"
+(and "masks" / "keypoints", "keypoints_scores"); the heads are re-initialised
+with spread-out weights, so that random-weight class scores are not all tied
+(torchvision initialises them to a prior of 0.01 with std 0.01: which of
+several tied anchors NMS keeps then depends on the last bit). Names ending in
+_dynhw have symbolic "height" and "width"; the sequence models have a symbolic
+"seq" (and "batch") and take float features or int64 tokens. Everything goes
+to DIR/ (not DIR/dynamic/: the ORT agreement tests of bench/ take one static
+input and do not read this set). For each model DIR/data/MODEL/ gets four
+.npz samples (one array per input name), for calibration and comparison.
+
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
 PyTorch timing is done by scripts/torch_int8_bench.py.
 """
 import argparse
 import os
+import re
 import sys
 
 import torch
@@ -66,6 +83,15 @@ UNSEEN2_MODELS = ["efficientnet_v2_s", "vit_b_32", "regnet_y_400mf", "regnet_x_8
                   "deeplabv3_mobilenet_v3_large", "fcn_resnet50", "mobilenet_v2_op11",
                   "resnet18_op9", "deeplabv3_mobilenet_v3_large_op9",
                   "deeplabv3_mobilenet_v3_large_dynhw"]
+# Opt-in (--detection): detection and sequence models (see the docstring).
+DETECTION_MODELS = ["ssdlite320_mobilenet_v3_large_op11", "ssd300_vgg16_op12", "fcos_resnet50_fpn",
+                    "fasterrcnn_mobilenet_v3_large_320_fpn_dynhw", "retinanet_resnet50_fpn_op11",
+                    "maskrcnn_resnet50_fpn_op11", "keypointrcnn_resnet50_fpn",
+                    "transformer_encoder", "mha_cross_op12", "lstm_tagger_op11", "gru_tagger"]
+# Image side of the detectors (the two-stage and FPN ones at 320 to keep them
+# affordable on 2 cores; torchvision resizes to min_size inside the model).
+DET_SIZE = {"ssdlite320_mobilenet_v3_large": 320, "ssd300_vgg16": 300}
+
 # Input side where the architecture is not run at 224x224 (torchvision's
 # evaluation size for efficientnet_v2_s; segmentation at 320 to keep the
 # dilated backbones affordable on 2 cores).
@@ -117,6 +143,176 @@ def build(name):
     return OutOnly(model).eval() if seg else model
 
 
+class DetOut(torch.nn.Module):
+    """A torchvision detector returns a list of dicts (one per image); export
+    the first image's tensors as separate outputs."""
+
+    def __init__(self, model, keys):
+        super().__init__()
+        self.model = model
+        self.keys = keys
+
+    def forward(self, x):
+        d = self.model(x)[0]
+        return tuple(d[k] for k in self.keys)
+
+
+LOGITS = re.compile(r"(cls_logits|cls_score|classification_head\.module_list\.\d+(\.1)?)$")
+
+
+def spread_logits(model, x):
+    """Scale the layers that produce class logits (RPN objectness included) so
+    that, on the example image x, their outputs have a standard deviation of 3:
+    with random weights they are otherwise within ~1e-3 of each other, and
+    which of the tied candidates TopK/NMS keep depends on rounding."""
+    stats, hooks = {}, []
+    for name, mod in model.named_modules():
+        if LOGITS.search(name) and isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+            hooks.append(mod.register_forward_hook(
+                lambda m, i, o, name=name: stats.setdefault(name, (m, []))[1].append(o.detach().flatten())))
+    with torch.no_grad():
+        model(x)
+        for h in hooks:
+            h.remove()
+        for name, (mod, outs) in stats.items():
+            std = float(torch.cat(outs).std())
+            if std > 0:
+                mod.weight.mul_(3.0 / std)
+                if mod.bias is not None:
+                    mod.bias.mul_(3.0 / std)
+
+
+def build_detector(arch, side, x):
+    """A torchvision detector with random weights whose scores are spread out."""
+    torch.manual_seed(0)
+    fn = getattr(torchvision.models.detection, arch)
+    kwargs = {}
+    if arch not in DET_SIZE:
+        kwargs = {"min_size": side, "max_size": side}
+    model = fn(weights=None, weights_backbone=None, **kwargs).eval()
+    nn = torch.nn
+    with torch.no_grad():
+        for name, mod in model.named_modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 2.0)
+            head = any(k in name for k in ("head", "predictor", "rpn"))
+            if head and isinstance(mod, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
+                # He-normal instead of torchvision's std 0.01 around a fixed
+                # prior: logits that differ by whole units, not by 1e-4.
+                fan_in = mod.weight[0].numel() if not isinstance(mod, nn.ConvTranspose2d) else \
+                    mod.weight.shape[0] * mod.weight[0, 0].numel()
+                nn.init.normal_(mod.weight, std=(2.0 / fan_in) ** 0.5)
+                if mod.bias is not None:
+                    nn.init.uniform_(mod.bias, -0.5, 0.5)
+    spread_logits(model, x)
+    keys = ["boxes", "scores", "labels"]
+    if arch.startswith("maskrcnn"):
+        keys.append("masks")
+    if arch.startswith("keypointrcnn"):
+        keys += ["keypoints", "keypoints_scores"]
+    return DetOut(model, keys).eval(), keys
+
+
+class EncoderModel(torch.nn.Module):
+    """Pre-norm TransformerEncoder over a symbolic number of tokens."""
+
+    def __init__(self):
+        super().__init__()
+        layer = torch.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=True)
+        self.enc = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.fc = torch.nn.Linear(64, 8)
+
+    def forward(self, x):
+        return self.fc(self.enc(x))
+
+
+class CrossAttention(torch.nn.Module):
+    """nn.MultiheadAttention between a query and a memory of other lengths;
+    returns the output and the head-averaged attention weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = torch.nn.MultiheadAttention(64, 8, batch_first=True)
+        self.fc = torch.nn.Linear(64, 64)
+
+    def forward(self, query, memory):
+        y, w = self.mha(query, memory, memory)
+        return self.fc(y), w
+
+
+class Tagger(torch.nn.Module):
+    """Token ids -> embedding -> 2-layer bidirectional RNN -> per-token tag scores."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.emb = torch.nn.Embedding(1000, 64)
+        self.rnn = getattr(torch.nn, cell)(64, 96, num_layers=2, bidirectional=True, batch_first=True)
+        self.fc = torch.nn.Linear(192, 17)
+
+    def forward(self, tokens):
+        y, _ = self.rnn(self.emb(tokens))
+        return self.fc(y)
+
+
+def build_sequence(arch):
+    """(model, example inputs, input names, output names, dynamic axes)."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+    if arch == "transformer_encoder":
+        x = torch.randn(1, 24, 64, generator=g)
+        return EncoderModel().eval(), (x,), ["input"], ["output"], {"input": {1: "seq"}, "output": {1: "seq"}}
+    if arch == "mha_cross":
+        q, m = torch.randn(1, 10, 64, generator=g), torch.randn(1, 30, 64, generator=g)
+        axes = {"query": {1: "q_len"}, "memory": {1: "m_len"}, "output": {1: "q_len"},
+                "attn_weights": {1: "q_len", 2: "m_len"}}
+        return CrossAttention().eval(), (q, m), ["query", "memory"], ["output", "attn_weights"], axes
+    cell = {"lstm_tagger": "LSTM", "gru_tagger": "GRU"}[arch]
+    t = torch.randint(0, 1000, (2, 20), generator=g)
+    axes = {"tokens": {0: "batch", 1: "seq"}, "output": {0: "batch", 1: "seq"}}
+    return Tagger(cell).eval(), (t,), ["tokens"], ["output"], axes
+
+
+def write_samples(d, names, xs):
+    """Four .npz samples for calibration and comparison: the example input and
+    three variations of it (float inputs plus noise, other token ids)."""
+    import numpy as np
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(11)
+    for i in range(4):
+        feeds = {}
+        for n, x in zip(names, xs):
+            a = x.numpy()
+            if i > 0:
+                a = (a + rng.standard_normal(a.shape).astype(a.dtype) * 0.5).astype(a.dtype) \
+                    if a.dtype.kind == "f" else rng.integers(0, 1000, a.shape).astype(a.dtype)
+            feeds[n] = a
+        np.savez(os.path.join(d, f"s{i}.npz"), **feeds)
+
+
+def export_detection(name, arch, opset, dyn, out):
+    """Export one model of --detection to OUT/NAME.onnx (a temporary file
+    first); returns (path, temporary path, input names, example inputs)."""
+    if hasattr(torchvision.models.detection, arch):
+        side = DET_SIZE.get(arch, 320)
+        g = torch.Generator().manual_seed(2)
+        # A smooth random image (coarse noise upsampled) rather than white noise.
+        x = torch.nn.functional.interpolate(torch.rand(1, 3, side // 8, side // 8, generator=g),
+                                            size=(side, side), mode="bilinear", align_corners=False)
+        model, outs = build_detector(arch, side, x)
+        xs, ins = (x,), ["input"]
+        axes = {"input": {2: "height", 3: "width"}} if dyn else None
+    else:
+        model, xs, ins, outs, axes = build_sequence(arch)
+    path = os.path.join(out, name + ".onnx")
+    tmp = path + ".tmp"
+    with torch.no_grad():
+        model(*xs)  # fail here, with torch's message, before the exporter's
+    torch.onnx.export(model, xs, tmp, opset_version=opset, input_names=ins, output_names=outs,
+                      do_constant_folding=True, dynamic_axes=axes)
+    return path, tmp, ins, xs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None, help="default out/bench-models, or out/bench-models-extra with --extra")
@@ -126,17 +322,21 @@ def main():
                     help="export the triage set (neither the benchmark set nor --extra)")
     ap.add_argument("--unseen2", action="store_true",
                     help="export the fourth set (new operator mixes, opset 9/11 spellings, symbolic H/W)")
+    ap.add_argument("--detection", action="store_true",
+                    help="export the fifth set (detectors with post-processing, sequence models, symbolic sizes)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
-    if args.extra + args.unseen + args.unseen2 > 1:
-        ap.error("--extra, --unseen and --unseen2 are exclusive")
+    if args.extra + args.unseen + args.unseen2 + args.detection > 1:
+        ap.error("--extra, --unseen, --unseen2 and --detection are exclusive")
     if args.out is None:
         args.out = ("out/bench-models-extra" if args.extra else
                     "out/bench-models-unseen" if args.unseen else
-                    "out/bench-models-unseen2" if args.unseen2 else "out/bench-models")
+                    "out/bench-models-unseen2" if args.unseen2 else
+                    "out/bench-models-detection" if args.detection else "out/bench-models")
     if args.models is None:
         args.models = ",".join(EXTRA_MODELS if args.extra else UNSEEN_MODELS if args.unseen else
-                               UNSEEN2_MODELS if args.unseen2 else MODELS)
+                               UNSEEN2_MODELS if args.unseen2 else
+                               DETECTION_MODELS if args.detection else MODELS)
     os.makedirs(args.out, exist_ok=True)
     failed = []
     for name in args.models.split(","):
@@ -144,6 +344,20 @@ def main():
         if not name:
             continue
         arch, opset, dyn = parse_name(name, args.opset)
+        if args.detection:
+            try:
+                path, tmp, ins, xs = export_detection(name, arch, opset, dyn, args.out)
+            except Exception as e:  # noqa: BLE001 - report and go on with the others
+                print(f"{name}: torch.onnx cannot export {arch} at opset {opset}: {e}", file=sys.stderr, flush=True)
+                failed.append(name)
+                tmp = os.path.join(args.out, name + ".onnx.tmp")
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+                continue
+            os.replace(tmp, path)
+            write_samples(os.path.join(args.out, "data", name), ins, xs)
+            print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB, opset {opset}", flush=True)
+            continue
         outdir = os.path.join(args.out, "dynamic") if dyn else args.out
         os.makedirs(outdir, exist_ok=True)
         path = os.path.join(outdir, name + ".onnx")

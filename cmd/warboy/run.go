@@ -88,8 +88,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sess, err := runtime.NewSession(m, runtime.WithMode(mode), runtime.WithThreads(*threads),
-		runtime.WithWarnings(func(s string) { fmt.Fprintln(stderr, "warning:", s) }))
+	sessOpts := []runtime.Option{runtime.WithMode(mode), runtime.WithThreads(*threads),
+		runtime.WithWarnings(func(s string) { fmt.Fprintln(stderr, "warning:", s) })}
+	sess, err := runtime.NewSession(m, sessOpts...)
 	if err != nil {
 		return err
 	}
@@ -157,6 +158,13 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		if set.Labels != nil {
 			l := set.Labels[*index]
 			rep.Label = &l
+		}
+	}
+	if runtime.HasSymbolicInputs(m) {
+		// Planned for the shapes fed, as a static export would be: the shape
+		// subgraphs fold and the static-shape rewrites apply.
+		if sess, err = runtime.NewReplanner(m, sessOpts...).Session(feeds); err != nil {
+			return err
 		}
 	}
 	out, err := sess.RunTensors(feeds)

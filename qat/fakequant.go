@@ -14,6 +14,8 @@ type actRange struct {
 	name   string
 	lo, hi float32
 	fixed  *quantizer.QParams
+	// glo, ghi accumulate d(loss)/d(lo, hi) when the ranges are learned (lsq.go).
+	glo, ghi float64
 }
 
 func (r *actRange) params() quantizer.QParams {
@@ -71,6 +73,9 @@ func (o *fqOp) forward(n *Net) error {
 
 func (o *fqOp) backward(n *Net) {
 	x, y := n.vals[o.in], n.vals[o.out]
+	if n.learnRanges && o.r.fixed == nil {
+		o.rangeGrad(x.data, y.grad, n.threads)
+	}
 	if x.grad == nil {
 		return
 	}

@@ -50,6 +50,9 @@ type Net struct {
 	emaRanges bool
 	emaConst  float32
 	frozenBN  bool
+
+	// learnRanges: the backward pass accumulates the activation ranges' gradients.
+	learnRanges bool
 	// bnMomentum, when > 0, replaces the BatchNorm running statistics' momentum of 0.1
 	// (the re-estimation pass's cumulative mean).
 	bnMomentum float64

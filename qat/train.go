@@ -42,8 +42,10 @@ type Options struct {
 	// disable_observer): the weights then adapt to fixed int8 grids.
 	FreezeRangesAfter float64
 	// Ranges: "ema" (default: activation ranges follow each batch's min/max with
-	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver) or "fixed"
-	// (the calibrated ranges are kept).
+	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver), "fixed"
+	// (the calibrated ranges are kept) or "learned" (each range is a trainable
+	// parameter, started from the calibrated range and stepped by the optimizer with
+	// the LSQ gradient: lsq.go).
 	Ranges string
 	// Average, when > 0, writes the mean of the weights over the last Average fraction
 	// of all steps (stochastic weight averaging, a sample after every step) instead of
@@ -144,9 +146,9 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("qat: unknown learning-rate schedule %q (cosine, constant)", o.Schedule)
 	}
 	switch o.Ranges {
-	case "", "ema", "fixed":
+	case "", "ema", "fixed", "learned":
 	default:
-		return fmt.Errorf("qat: unknown range mode %q (ema, fixed)", o.Ranges)
+		return fmt.Errorf("qat: unknown range mode %q (ema, fixed, learned)", o.Ranges)
 	}
 	if !(o.Average >= 0 && o.Average <= 1) {
 		return fmt.Errorf("qat: weight averaging over %v of the steps is not a fraction in [0, 1]", o.Average)
@@ -219,8 +221,14 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			return nil, fmt.Errorf("qat: activation %q has no range (call SetRanges with calibrated ranges)", r.name)
 		}
 	}
-	ema := opts.Ranges != "fixed"
+	ema := opts.Ranges == "" || opts.Ranges == "ema"
 	n.emaRanges = ema
+	learned := opts.Ranges == "learned"
+	var rps []rangeParam
+	var rangeOpt *optimizer
+	if learned {
+		rps, rangeOpt = n.learnedRanges(), newOptimizer(opts)
+	}
 	rng := rand.New(rand.NewSource(opts.Seed))
 	N := data.Len()
 	per := numel(n.inShape)
@@ -252,7 +260,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	var stats []EpochStats
 	step := 0
 	n.training = true
-	defer func() { n.training, n.emaRanges, n.frozenBN = false, ema, false }()
+	defer func() { n.training, n.emaRanges, n.frozenBN, n.learnRanges = false, ema, false, false }()
 	if err := checkpoint(0); err != nil {
 		return nil, err
 	}
@@ -265,6 +273,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		for s := 0; s < steps; s++ {
 			n.frozenBN = bnStep >= 0 && step >= bnStep
 			n.emaRanges = ema && !(rangeStep >= 0 && step >= rangeStep)
+			n.learnRanges = learned && !(rangeStep >= 0 && step >= rangeStep)
 			idx := perm[s*opts.Batch : min((s+1)*opts.Batch, N)]
 			b := len(idx)
 			for i, j := range idx {
@@ -302,9 +311,14 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				return stats, fmt.Errorf("qat: the loss diverged (%v) at epoch %d step %d; lower --lr", loss, ep+1, s+1)
 			}
 			n.ZeroGrad()
+			zeroRangeGrads(rps)
 			n.Backward(grad)
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
+			if n.learnRanges {
+				rangeOpt.step(rangeGradsToParams(rps), lr, 1)
+				paramsToRanges(rps)
+			}
 			avg.add(n.params, step)
 			step++
 			if step == total && (avg != nil || opts.Reestimate > 0) {

@@ -163,7 +163,10 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 	var timers []*timer
 	var inputs, int8In, ours map[string]*graph.Tensor
 	if floatModel != nil {
-		bound, err := boundModel(floatModel, opts.Shapes) // bind.go
+		// --input-shape must reach the float32 model as it reaches the
+		// quantized one: planned without the shapes, its shape subgraphs stay
+		// live and the shape-dependent rewrites cannot run.
+		bound, err := floatModel.WithInputShapes(opts.Shapes)
 		if err != nil {
 			return nil, err
 		}

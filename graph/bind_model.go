@@ -1,6 +1,10 @@
 package graph
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // BindInputShapes fixes the declared shapes of the given inputs (NAME -> concrete
 // shape, e.g. from --input-shape) so that shape inference, constant folding and
@@ -31,4 +35,24 @@ func (m *Model) BindInputShapes(shapes map[string][]int) error {
 		}
 	}
 	return nil
+}
+
+// WithInputShapes returns m with the given input shapes bound (BindInputShapes)
+// on a copy of its graph's inputs and values, or m itself when there is
+// nothing to bind. The nodes and initializers are shared, so the copy is cheap
+// and m is left as it was: a session planned for one input size does not fix
+// the model's declaration for the next.
+func (m *Model) WithInputShapes(shapes map[string][]int) (*Model, error) {
+	if m == nil || len(shapes) == 0 {
+		return m, nil
+	}
+	g := *m.Graph
+	g.Inputs = slices.Clone(g.Inputs)
+	g.Values = maps.Clone(g.Values)
+	c := *m
+	c.Graph = &g
+	if err := c.BindInputShapes(shapes); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }

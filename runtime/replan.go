@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 
@@ -29,7 +27,7 @@ func HasSymbolicInputs(m *graph.Model) bool {
 
 // Replanner runs a model whose inputs have symbolic dimensions on sessions
 // planned for the shapes actually fed: the first run binds the input shapes
-// (graph.Model.BindInputShapes on a copy), so that shape subgraphs fold to
+// (graph.Model.WithInputShapes), so that shape subgraphs fold to
 // constants and the shape-dependent rewrites (channels-last chains, dead
 // convolution taps, fusions needing static sizes) apply as for a static
 // export; a run with other input shapes plans again. The session of the
@@ -84,7 +82,7 @@ func (r *Replanner) Session(inputs map[string]*graph.Tensor) (*Session, error) {
 	m := r.model
 	if key.Len() > 0 {
 		var err error
-		if m, err = bindCopy(r.model, shapes); err != nil {
+		if m, err = r.model.WithInputShapes(shapes); err != nil {
 			return nil, err
 		}
 	}
@@ -104,19 +102,4 @@ func (r *Replanner) RunTensors(inputs map[string]*graph.Tensor) (map[string]*gra
 		return nil, err
 	}
 	return s.RunTensors(inputs)
-}
-
-// bindCopy returns m with the given input shapes bound on a copy of its
-// graph's inputs and values (the nodes and initializers are shared: sessions
-// do not modify the model).
-func bindCopy(m *graph.Model, shapes map[string][]int) (*graph.Model, error) {
-	g := *m.Graph
-	g.Inputs = slices.Clone(g.Inputs)
-	g.Values = maps.Clone(g.Values)
-	c := *m
-	c.Graph = &g
-	if err := c.BindInputShapes(shapes); err != nil {
-		return nil, err
-	}
-	return &c, nil
 }

@@ -69,7 +69,7 @@ func TestReplannerBindsFedShapes(t *testing.T) {
 func TestReplannerStaticModelPlansOnce(t *testing.T) {
 	m, err := graph.Load(filepath.Join("..", "testdata", "exported", "detector_opset13.onnx"))
 	require.NoError(t, err)
-	bound, err := bindCopy(m, map[string][]int{"images": {1, 3, 32, 32}})
+	bound, err := m.WithInputShapes(map[string][]int{"images": {1, 3, 32, 32}})
 	require.NoError(t, err)
 	require.False(t, HasSymbolicInputs(bound))
 	require.True(t, HasSymbolicInputs(m), "binding works on a copy")

@@ -52,40 +52,8 @@ func sgemmRowsIdxKernel(name, isa string, vec func(int) VecPhysical, width, nv i
 		LEAQ(Mem{Base: R13, Index: rows[r], Scale: 4}, rows[r])
 	}
 	loadArgs("off b bias", off, b, RDX)
-	TESTQ(RDX, RDX)
-	JZ(LabelRef(name + "_zero"))
-	for v := 0; v < nv; v++ {
-		VMOVUPS(Mem{Base: RDX, Disp: width * v}, acc(0, v))
-	}
-	JMP(LabelRef(name + "_init"))
-	Label(name + "_zero")
-	for v := 0; v < nv; v++ {
-		VXORPS(acc(0, v), acc(0, v), acc(0, v))
-	}
-	Label(name + "_init")
-	for r := 1; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVAPS(acc(0, v), acc(r, v))
-		}
-	}
-	step := func(p int) {
-		x := idx[p%2]
-		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
-		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: b, Disp: width * (nv*p + v)}, breg(v))
-		}
-		for r := 0; r < 6; r++ {
-			t := tmp(r % 2)
-			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
-			for v := 0; v < nv; v++ {
-				VFMADD231PS(breg(v), t, acc(r, v))
-			}
-		}
-	}
-	kLoop(name, k, step, func(n int) {
-		ADDQ(Imm(uint64(4*n)), off)
-		ADDQ(U32(uint64(n*width*nv)), b)
-	})
+	accFromBias(name, RDX, nv, width, acc)
+	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp)
 	c, coff, res, row := RDI, R8, RSI, RDX
 	loadArgs("c coff res", c, coff, res)
 	TESTQ(res, res)

@@ -99,41 +99,9 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	JMP(LabelRef(name + "_start"))
 	Label(name + "_fresh")
 	Load(Param("bias"), RDX)
-	TESTQ(RDX, RDX)
-	JZ(LabelRef(name + "_zero"))
-	for v := 0; v < nv; v++ {
-		VMOVUPS(Mem{Base: RDX, Disp: width * v}, acc(0, v))
-	}
-	JMP(LabelRef(name + "_init"))
-	Label(name + "_zero")
-	for v := 0; v < nv; v++ {
-		VXORPS(acc(0, v), acc(0, v), acc(0, v))
-	}
-	Label(name + "_init")
-	for r := 1; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMOVAPS(acc(0, v), acc(r, v))
-		}
-	}
+	accFromBias(name, RDX, nv, width, acc)
 	Label(name + "_start")
-	step := func(p int) {
-		x := idx[p%2]
-		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
-		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: b, Disp: width * (nv*p + v)}, breg(v))
-		}
-		for r := 0; r < 6; r++ {
-			t := tmp(r % 2)
-			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
-			for v := 0; v < nv; v++ {
-				VFMADD231PS(breg(v), t, acc(r, v))
-			}
-		}
-	}
-	kLoop(name, k, step, func(n int) {
-		ADDQ(Imm(uint64(4*n)), off)
-		ADDQ(U32(uint64(n*width*nv)), b)
-	})
+	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp)
 	c, ldc, res := RDI, RDX, RSI
 	loadArgs("c ldc", c, ldc)
 	SHLQ(Imm(2), ldc)
@@ -315,5 +283,51 @@ func maxF32AVX2() {
 		VMOVUPS(Y1, Mem{Base: dst})
 		ADDQ(Imm(32), dst)
 		ADDQ(Imm(32), src)
+	})
+}
+
+// accFromBias starts the six rows of accumulators from the bias at bias, or
+// from zero when bias is nil.
+func accFromBias(name string, bias GPPhysical, nv, width int, acc func(r, v int) VecPhysical) {
+	TESTQ(bias, bias)
+	JZ(LabelRef(name + "_zero"))
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: bias, Disp: width * v}, acc(0, v))
+	}
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_zero")
+	for v := 0; v < nv; v++ {
+		VXORPS(acc(0, v), acc(0, v), acc(0, v))
+	}
+	Label(name + "_init")
+	for r := 1; r < 6; r++ {
+		for v := 0; v < nv; v++ {
+			VMOVAPS(acc(0, v), acc(r, v))
+		}
+	}
+}
+
+// gatherFMALoop emits the K loop of the six-row kernels that gather A: step p
+// reads the element offset off[p] (an int32), loads B's nv vectors and adds
+// each row's A element at that offset, broadcast, times B into its
+// accumulators.
+func gatherFMALoop(name string, k, off, b GPPhysical, rows, idx []GPPhysical, nv, width int, acc func(r, v int) VecPhysical, breg, tmp func(int) VecPhysical) {
+	step := func(p int) {
+		x := idx[p%2]
+		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: width * (nv*p + v)}, breg(v))
+		}
+		for r := 0; r < 6; r++ {
+			t := tmp(r % 2)
+			VBROADCASTSS(Mem{Base: rows[r], Index: x, Scale: 4}, t)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(breg(v), t, acc(r, v))
+			}
+		}
+	}
+	kLoop(name, k, step, func(n int) {
+		ADDQ(Imm(uint64(4*n)), off)
+		ADDQ(U32(uint64(n*width*nv)), b)
 	})
 }

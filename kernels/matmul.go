@@ -98,11 +98,11 @@ func packQGemmKNInto(n, k int, b []int8, inZP int32, bufs *packKNBufs) (*QGemmWe
 	kp := (k + 3) &^ 3
 	panels := (n + qPanel - 1) / qPanel
 	pw := &QGemmWeights{n: n, k: k, kp: kp, panels: panels, inZP: inZP,
-		data:  bufs.zeroI8(&bufs.data, panels*qPanel*kp),
-		bias:  bufs.zeroI32(&bufs.bias, panels*qPanel),
-		biasX: bufs.zeroI32(&bufs.biasX, panels*qPanel),
+		data:  zeroed(&bufs.data, panels*qPanel*kp),
+		bias:  zeroed(&bufs.bias, panels*qPanel),
+		biasX: zeroed(&bufs.biasX, panels*qPanel),
 	}
-	sums := bufs.zeroI64(n)
+	sums := zeroed(&bufs.sums, n)
 	if !hasMinI8(b[:k*n]) {
 		packKNRows4(n, k, kp, b, pw.data, sums)
 		for c, sum := range sums {

@@ -31,33 +31,15 @@ func getPackKNBufs() *packKNBufs {
 	return &packKNBufs{}
 }
 
-// zeroI8 returns *s resized to n and cleared (the packing leaves its padding
-// untouched).
-func (*packKNBufs) zeroI8(s *[]int8, n int) []int8 {
+// zeroed returns *s resized to n and cleared (the packing leaves its padding
+// untouched), reusing its array when it is large enough.
+func zeroed[T int8 | int32 | int64](s *[]T, n int) []T {
 	if cap(*s) < n {
-		*s = make([]int8, n)
+		*s = make([]T, n)
 	}
 	*s = (*s)[:n]
 	clear(*s)
 	return *s
-}
-
-func (*packKNBufs) zeroI32(s *[]int32, n int) []int32 {
-	if cap(*s) < n {
-		*s = make([]int32, n)
-	}
-	*s = (*s)[:n]
-	clear(*s)
-	return *s
-}
-
-func (b *packKNBufs) zeroI64(n int) []int64 {
-	if cap(b.sums) < n {
-		b.sums = make([]int64, n)
-	}
-	b.sums = b.sums[:n]
-	clear(b.sums)
-	return b.sums
 }
 
 // hasMinI8 reports whether b holds a -128 (bytes.IndexByte's vector search).

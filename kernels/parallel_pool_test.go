@@ -179,24 +179,44 @@ func TestPoolWorkerPanicCrashes(t *testing.T) {
 	require.Contains(t, string(out), "worker boom")
 }
 
-// TestPoolContentionBackoff: contention makes the pool passive for
-// passiveFor, doubling (up to passiveMax) while signals keep coming, and back
-// to passiveFor after a quiet spell; while passive, every invocation still
-// runs once.
+// TestPoolContentionBackoff: an isolated contention signal makes the pool
+// passive for passiveFor; one soon after a period ends (sustained
+// contention) for at least passiveSustained, doubling up to passiveMax;
+// while passive, every invocation still runs once.
 func TestPoolContentionBackoff(t *testing.T) {
-	d := time.Duration(0)
-	want := passiveFor
-	for range 8 {
-		d = nextBackoff(d, int64(d))
+	d := nextBackoff(0, 0)
+	require.Equal(t, passiveFor, d, "the first signal")
+	want := passiveSustained
+	for range 12 {
+		d = nextBackoff(d, int64(d)) // sustained: a signal one period after the last ended
 		require.Equal(t, want, d)
 		want = min(2*want, passiveMax)
 	}
-	require.Equal(t, passiveFor, nextBackoff(passiveMax, 3*int64(passiveMax)))
+	require.Equal(t, passiveMax, d)
+	require.Equal(t, passiveFor, nextBackoff(passiveMax, 2*int64(passiveMax)+1), "isolated after the longest period")
+	require.Equal(t, passiveFor, nextBackoff(passiveFor, 2*int64(passiveFor)+1), "isolated after the first period")
+	require.Equal(t, passiveSustained, nextBackoff(passiveFor, 2*int64(passiveFor)))
 
-	pool.passive.Store(0) // earlier tests may have made the pool passive
+	resetPassive() // earlier tests may have made the pool passive
+	defer resetPassive()
 	now := nanotime()
 	contended(now)
-	require.Greater(t, pool.passive.Load(), now, "the pool is passive")
+	first := pool.passive.Load()
+	require.Equal(t, now+int64(passiveFor), first, "an isolated signal: passive for passiveFor")
+	contended(first - 1) // while passive: ignored
+	require.Equal(t, first, pool.passive.Load())
+	contended(first + 1) // right after: sustained
+	second := pool.passive.Load()
+	require.Equal(t, first+1+int64(passiveSustained), second)
+	contended(second + 2*int64(passiveSustained) + 1) // long after: isolated
+	require.Equal(t, second+2*int64(passiveSustained)+1+int64(passiveFor), pool.passive.Load())
 	require.Equal(t, int64(5), countInvocations(5))
+}
+
+// resetPassive makes the pool active with no passive period behind it.
+func resetPassive() {
+	pool.contention.Lock()
+	defer pool.contention.Unlock()
 	pool.passive.Store(0)
+	pool.backoff = 0
 }

@@ -220,3 +220,35 @@ func resetPassive() {
 	pool.passive.Store(0)
 	pool.backoff = 0
 }
+
+// TestPoolPassiveShare: the share of the time the pool is passive when
+// polling workers see a deschedule every 2 s (a lightly loaded machine: another
+// process wakes now and then) stays at passiveFor per signal, while a
+// deschedule soon after every passive period (an oversubscribed machine)
+// keeps it passive. Before, the first pattern made the pool passive most of
+// the time: 0.5 s, then doubling for every signal within 10 s of the last.
+func TestPoolPassiveShare(t *testing.T) {
+	resetPassive()
+	defer resetPassive()
+	// passiveShare feeds contended the signal times base+at(i) for signals
+	// and returns the passive time over the span.
+	passiveShare := func(signals int, at func(i int, end int64) int64) float64 {
+		resetPassive()
+		base := nanotime()
+		var passive, last int64
+		for i := range signals {
+			now := base + at(i, last-base)
+			before := pool.passive.Load()
+			contended(now)
+			if end := pool.passive.Load(); end != before {
+				passive += end - now
+				last = end
+			}
+		}
+		return float64(passive) / float64(max(last-base, 1))
+	}
+	isolated := passiveShare(30, func(i int, _ int64) int64 { return int64(i) * int64(2*time.Second) })
+	require.Less(t, isolated, 0.05, "a deschedule every 2 s")
+	sustained := passiveShare(30, func(i int, end int64) int64 { return end + int64(time.Millisecond) })
+	require.Greater(t, sustained, 0.99, "a deschedule 1 ms after every passive period")
+}

@@ -336,6 +336,9 @@ func runParallel(n int, fn func()) {
 	if stats.on.Load() {
 		j.posted = nanotime()
 		stats.jobs.Add(1)
+		if j.posted < pool.passive.Load() {
+			stats.passiveJobs.Add(1)
+		}
 		stats.offered.Add(int64(n - 1))
 	}
 	if slot := post(j); slot >= 0 {

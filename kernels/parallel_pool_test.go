@@ -210,7 +210,12 @@ func TestPoolContentionBackoff(t *testing.T) {
 	require.Equal(t, first+1+int64(passiveSustained), second)
 	contended(second + 2*int64(passiveSustained) + 1) // long after: isolated
 	require.Equal(t, second+2*int64(passiveSustained)+1+int64(passiveFor), pool.passive.Load())
+	EnablePoolStats(true)
+	defer EnablePoolStats(false)
 	require.Equal(t, int64(5), countInvocations(5))
+	st := ReadPoolStats()
+	require.Positive(t, st.Jobs)
+	require.Equal(t, st.Jobs, st.PassiveJobs, "every job was posted while passive")
 }
 
 // resetPassive makes the pool active with no passive period behind it.

@@ -42,17 +42,21 @@ import (
 // polling worker finds, between two clock reads, that it was descheduled for
 // more than preemptGap: KeepWorkersAwake is then ignored and callers block at
 // once, which is the earlier behaviour, for passiveFor, doubling up to
-// passiveMax while the signals keep coming.
+// passiveMax while the contention lasts (see nextBackoff).
 const (
 	idleSpin   = 30 * time.Microsecond
 	activeSpin = 5 * time.Millisecond
 	callerSpin = 200 * time.Microsecond
 	preemptGap = 200 * time.Microsecond
-	passiveFor = 500 * time.Millisecond
+	passiveFor = 50 * time.Millisecond
 	passiveMax = 5 * time.Second
 	poolSlots  = 32
 	pollBatch  = 128 // polls between clock reads
 )
+
+// passiveSustained is the shortest passive period once contention has
+// outlasted one (see nextBackoff).
+const passiveSustained = 500 * time.Millisecond
 
 // poolJob is one runParallel call: n-1 invocations of fn (the caller runs
 // the first), claimed one at a time by pool workers or, once it is done with
@@ -121,26 +125,36 @@ func (j *poolJob) wait() {
 	stats.callerWait(nanotime()-start, true)
 }
 
-// nextBackoff is the passive period after one of prev, given the time since
-// the previous contention signal.
-func nextBackoff(prev time.Duration, since int64) time.Duration {
-	if prev == 0 || since > 2*int64(passiveMax) {
+// nextBackoff is the passive period after one of prev (0: none yet) that
+// ended sinceEnd nanoseconds before the new contention signal. A signal that
+// comes soon after the previous period (within 2·prev) means sustained
+// contention, as on an oversubscribed machine, where a worker polling again
+// is descheduled within milliseconds: the period is then at least
+// passiveSustained and doubles up to passiveMax. A signal that comes later
+// is an isolated one (another process woke for a moment, a garbage
+// collection) and makes the pool passive for passiveFor only. Before, the
+// first period was 500 ms and the period doubled whenever signals came
+// within 10 s of each other, so a deschedule every few seconds kept the pool
+// passive for seconds: on a lightly loaded machine a small model's benchmark
+// then ran with a worker woken for every parallel call, 50-250 µs late
+// (docs/runtime.md, "2 threads on small models").
+func nextBackoff(prev time.Duration, sinceEnd int64) time.Duration {
+	if prev == 0 || sinceEnd > 2*int64(prev) {
 		return passiveFor
 	}
-	return min(2*prev, passiveMax)
+	return min(max(2*prev, passiveSustained), passiveMax)
 }
 
 // contended makes the pool passive: KeepWorkersAwake is ignored and callers
-// block at once. The period doubles (up to passiveMax) while contention
-// signals keep coming within passiveMax of each other.
+// block at once, for a period that nextBackoff chooses.
 func contended(now int64) {
 	pool.contention.Lock()
 	defer pool.contention.Unlock()
-	if now < pool.passive.Load() {
+	end := pool.passive.Load()
+	if now < end {
 		return
 	}
-	pool.backoff = nextBackoff(pool.backoff, now-pool.lastContended)
-	pool.lastContended = now
+	pool.backoff = nextBackoff(pool.backoff, now-end)
 	pool.passive.Store(now + int64(pool.backoff))
 	stats.passive.Add(1)
 }
@@ -158,11 +172,10 @@ var pool struct {
 	active   atomic.Int32  // KeepWorkersAwake holds
 	sleepers atomic.Int32
 	passive  atomic.Int64 // nanotime until which the pool is passive (see contended)
-	// contention guards backoff and lastContended.
-	contention    sync.Mutex
-	backoff       time.Duration
-	lastContended int64
-	workers       []*poolWorker
+	// contention guards backoff.
+	contention sync.Mutex
+	backoff    time.Duration
+	workers    []*poolWorker
 }
 
 func startPool() {
@@ -323,6 +336,9 @@ func runParallel(n int, fn func()) {
 	if stats.on.Load() {
 		j.posted = nanotime()
 		stats.jobs.Add(1)
+		if j.posted < pool.passive.Load() {
+			stats.passiveJobs.Add(1)
+		}
 		stats.offered.Add(int64(n - 1))
 	}
 	if slot := post(j); slot >= 0 {

@@ -179,24 +179,81 @@ func TestPoolWorkerPanicCrashes(t *testing.T) {
 	require.Contains(t, string(out), "worker boom")
 }
 
-// TestPoolContentionBackoff: contention makes the pool passive for
-// passiveFor, doubling (up to passiveMax) while signals keep coming, and back
-// to passiveFor after a quiet spell; while passive, every invocation still
-// runs once.
+// TestPoolContentionBackoff: an isolated contention signal makes the pool
+// passive for passiveFor; one soon after a period ends (sustained
+// contention) for at least passiveSustained, doubling up to passiveMax;
+// while passive, every invocation still runs once.
 func TestPoolContentionBackoff(t *testing.T) {
-	d := time.Duration(0)
-	want := passiveFor
-	for range 8 {
-		d = nextBackoff(d, int64(d))
+	d := nextBackoff(0, 0)
+	require.Equal(t, passiveFor, d, "the first signal")
+	want := passiveSustained
+	for range 12 {
+		d = nextBackoff(d, int64(d)) // sustained: a signal one period after the last ended
 		require.Equal(t, want, d)
 		want = min(2*want, passiveMax)
 	}
-	require.Equal(t, passiveFor, nextBackoff(passiveMax, 3*int64(passiveMax)))
+	require.Equal(t, passiveMax, d)
+	require.Equal(t, passiveFor, nextBackoff(passiveMax, 2*int64(passiveMax)+1), "isolated after the longest period")
+	require.Equal(t, passiveFor, nextBackoff(passiveFor, 2*int64(passiveFor)+1), "isolated after the first period")
+	require.Equal(t, passiveSustained, nextBackoff(passiveFor, 2*int64(passiveFor)))
 
-	pool.passive.Store(0) // earlier tests may have made the pool passive
+	resetPassive() // earlier tests may have made the pool passive
+	defer resetPassive()
 	now := nanotime()
 	contended(now)
-	require.Greater(t, pool.passive.Load(), now, "the pool is passive")
+	first := pool.passive.Load()
+	require.Equal(t, now+int64(passiveFor), first, "an isolated signal: passive for passiveFor")
+	contended(first - 1) // while passive: ignored
+	require.Equal(t, first, pool.passive.Load())
+	contended(first + 1) // right after: sustained
+	second := pool.passive.Load()
+	require.Equal(t, first+1+int64(passiveSustained), second)
+	contended(second + 2*int64(passiveSustained) + 1) // long after: isolated
+	require.Equal(t, second+2*int64(passiveSustained)+1+int64(passiveFor), pool.passive.Load())
+	EnablePoolStats(true)
+	defer EnablePoolStats(false)
 	require.Equal(t, int64(5), countInvocations(5))
+	st := ReadPoolStats()
+	require.Positive(t, st.Jobs)
+	require.Equal(t, st.Jobs, st.PassiveJobs, "every job was posted while passive")
+}
+
+// resetPassive makes the pool active with no passive period behind it.
+func resetPassive() {
+	pool.contention.Lock()
+	defer pool.contention.Unlock()
 	pool.passive.Store(0)
+	pool.backoff = 0
+}
+
+// TestPoolPassiveShare: the share of the time the pool is passive when
+// polling workers see a deschedule every 2 s (a lightly loaded machine: another
+// process wakes now and then) stays at passiveFor per signal, while a
+// deschedule soon after every passive period (an oversubscribed machine)
+// keeps it passive. Before, the first pattern made the pool passive most of
+// the time: 0.5 s, then doubling for every signal within 10 s of the last.
+func TestPoolPassiveShare(t *testing.T) {
+	resetPassive()
+	defer resetPassive()
+	// passiveShare feeds contended the signal times base+at(i) for signals
+	// and returns the passive time over the span.
+	passiveShare := func(signals int, at func(i int, end int64) int64) float64 {
+		resetPassive()
+		base := nanotime()
+		var passive, last int64
+		for i := range signals {
+			now := base + at(i, last-base)
+			before := pool.passive.Load()
+			contended(now)
+			if end := pool.passive.Load(); end != before {
+				passive += end - now
+				last = end
+			}
+		}
+		return float64(passive) / float64(max(last-base, 1))
+	}
+	isolated := passiveShare(30, func(i int, _ int64) int64 { return int64(i) * int64(2*time.Second) })
+	require.Less(t, isolated, 0.05, "a deschedule every 2 s")
+	sustained := passiveShare(30, func(i int, end int64) int64 { return end + int64(time.Millisecond) })
+	require.Greater(t, sustained, 0.99, "a deschedule 1 ms after every passive period")
 }

@@ -37,6 +37,7 @@ type PoolStats struct {
 	SpinWaitNs, BlockedWaitNs   int64
 	Wakes, Parks, Preempted     int64 // parked workers woken by a post; parks; polls ended by a deschedule
 	Passive                     int64 // times the pool turned passive (contention)
+	PassiveJobs                 int64 // jobs posted while the pool was passive
 	PollNs                      int64 // time workers spent polling for a post
 	WorkerClaims, CallerClaimed int64 // worker claims (sum of Polled and Woken); Offered - WorkerClaims
 }
@@ -49,6 +50,7 @@ type poolCounters struct {
 	spinWaitNs, blockedWaitNs atomic.Int64
 	wakes, parks, preempted   atomic.Int64
 	passive, pollNs           atomic.Int64
+	passiveJobs               atomic.Int64
 }
 
 var stats poolCounters
@@ -64,7 +66,7 @@ func EnablePoolStats(on bool) {
 // ResetPoolStats sets the pool counters to zero.
 func ResetPoolStats() {
 	for _, c := range []*atomic.Int64{&stats.jobs, &stats.offered, &stats.claimNs, &stats.spinWaits,
-		&stats.blockedWaits, &stats.spinWaitNs, &stats.blockedWaitNs, &stats.wakes, &stats.parks, &stats.preempted, &stats.passive, &stats.pollNs} {
+		&stats.blockedWaits, &stats.spinWaitNs, &stats.blockedWaitNs, &stats.wakes, &stats.parks, &stats.preempted, &stats.passive, &stats.pollNs, &stats.passiveJobs} {
 		c.Store(0)
 	}
 	for i := range stats.polled {
@@ -80,7 +82,7 @@ func ReadPoolStats() PoolStats {
 		SpinWaits: stats.spinWaits.Load(), BlockedWaits: stats.blockedWaits.Load(),
 		SpinWaitNs: stats.spinWaitNs.Load(), BlockedWaitNs: stats.blockedWaitNs.Load(),
 		Wakes: stats.wakes.Load(), Parks: stats.parks.Load(), Preempted: stats.preempted.Load(),
-		Passive: stats.passive.Load(), PollNs: stats.pollNs.Load(),
+		Passive: stats.passive.Load(), PollNs: stats.pollNs.Load(), PassiveJobs: stats.passiveJobs.Load(),
 	}
 	for i := range s.Polled {
 		s.Polled[i], s.Woken[i] = stats.polled[i].Load(), stats.woken[i].Load()
@@ -110,8 +112,8 @@ func (s PoolStats) String() string {
 	}
 	hist("polling-worker", s.Polled[:])
 	hist("woken-worker", s.Woken[:])
-	fmt.Fprintf(&b, "  caller waits: %d ended spinning (mean %.1f µs), %d blocked (mean %.1f µs); wakes %d, parks %d, polls ended by a deschedule %d, turned passive %d; workers polled %.2f ms",
-		s.SpinWaits, us(s.SpinWaitNs, s.SpinWaits), s.BlockedWaits, us(s.BlockedWaitNs, s.BlockedWaits), s.Wakes, s.Parks, s.Preempted, s.Passive, float64(s.PollNs)/1e6)
+	fmt.Fprintf(&b, "  caller waits: %d ended spinning (mean %.1f µs), %d blocked (mean %.1f µs); wakes %d, parks %d, polls ended by a deschedule %d, turned passive %d (%.1f%% of the jobs posted while passive); workers polled %.2f ms",
+		s.SpinWaits, us(s.SpinWaitNs, s.SpinWaits), s.BlockedWaits, us(s.BlockedWaitNs, s.BlockedWaits), s.Wakes, s.Parks, s.Preempted, s.Passive, pct(s.PassiveJobs, s.Jobs), float64(s.PollNs)/1e6)
 	return b.String()
 }
 

@@ -307,7 +307,7 @@ func (k *nhwcGlobalPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 	// every pixel): the sums keep their order, whatever the thread count.
 	const align = 16
 	units := (k.c + align - 1) / align
-	th := min(ctx.Threads, max(1, n*size*k.c/parallelMinWork))
+	th := memPassThreads(ctx.Threads, n*size*k.c)
 	kernels.ParallelRange(units, 1, th, func(u0, u1 int) {
 		c0, c1 := u0*align, min(k.c, u1*align)
 		var accBuf [256]float64

@@ -42,7 +42,7 @@ func (k *channelShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 		for o := range perm {
 			perm[o] = src(o)
 		}
-		nnParallel(min(ctx.Threads, max(1, len(xd)/parallelMinWork)), len(xd)/max(st, 1), func(lo, hi int) {
+		nnParallel(memPassThreads(ctx.Threads, len(xd)), len(xd)/max(st, 1), func(lo, hi int) {
 			for p := lo; p < hi; p++ {
 				xs, ys := xd[p*st:(p+1)*st], y[p*st:(p+1)*st]
 				if k.g == 2 {
@@ -206,7 +206,7 @@ func (k *nhwcSliceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	pixels := len(xd) / max(sx, 1)
 	so := pixelStride(k.cn)
 	y := ctx.AllocF32(pixels * so)
-	nnParallel(min(ctx.Threads, max(1, len(y)/parallelMinWork)), pixels, func(lo, hi int) {
+	nnParallel(memPassThreads(ctx.Threads, len(y)), pixels, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			copy(y[p*so:p*so+k.cn], xd[p*sx+k.c0:])
 			clear(y[p*so+k.cn : (p+1)*so])

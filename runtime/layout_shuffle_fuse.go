@@ -58,7 +58,7 @@ func (k *nhwcShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 		ys[o] = ctx.AllocF32(pixels * so)
 		outs[o] = &graph.Tensor{DType: graph.Float32, Shape: []int{in[0].Shape[0], in[0].Shape[1], in[0].Shape[2], so}, Data: ys[o]}
 	}
-	nnParallel(min(ctx.Threads, max(1, pixels*c/parallelMinWork)), pixels, func(p0, p1 int) {
+	nnParallel(memPassThreads(ctx.Threads, pixels*c), pixels, func(p0, p1 int) {
 		for o := range k.plan {
 			n, so := k.plan[o].n, pixelStride(k.plan[o].n)
 			runShuffle(&k.plan[o], ys[o], so, xs, sx, p0, p1)

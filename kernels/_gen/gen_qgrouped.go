@@ -1,0 +1,101 @@
+package main
+
+// int8 grouped convolution with few channels per group (4, 8 or 16 input
+// and output channels per group: ResNeXt's and RegNet's 3×3 convolutions)
+// with AVX-512 VNNI. The GEMM path gives each group its own panel of 16 or 32
+// output columns, so a 4- or 8-channel group multiplies mostly zeros; here the
+// 16 lanes of a vector are 16 consecutive output channels, and for each lane
+// VPERMD brings the four input bytes of its own group to it, so every
+// VPDPBUSD lane does useful work.
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func qgroupedKernels() {
+	for _, nq := range []int{1, 2, 4} {
+		qgroupedVNNI(nq, 4)
+		qgroupedVNNI(nq, 1)
+	}
+}
+
+// qgroupedVNNI generates the kernel for one 16-channel block of one output
+// row, nq = channels per group / 4, px output pixels per iteration. in points
+// at the block's first channel of the padded input row (u8: int8 ^ 0x80),
+// pixel stride pstride bytes; tap t reads the block's 16 bytes at in + off[t]
+// (VBROADCASTI32X4: the groups of a block lie in its own 16 channels). For tap t and quad q
+// the 64 weight bytes at w + (t·nq + q)·64 hold, in lane j, the four weights
+// of output channel j for input channels 4q..4q+3 of its group; idx + 64q
+// holds the VPERMD indices (lane j: the input dword of j's group for quad q).
+// out[x][j] = bias[j] + Σ_t Σ_q perm_q(in[x·pstride + off[t]]) · w[t][q], as
+// int32 with pixel stride ostride bytes.
+func qgroupedVNNI(nq, px int) {
+	name := fmt.Sprintf("qgroupedVNNI_%dx%d", nq, px)
+	kernel(name, "func(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)",
+		fmt.Sprintf("%s computes one 16-channel block of an int8 grouped convolution row (%d channels per group), %d pixels at a time.", name, 4*nq, px))
+	base, off, wcur, outp, x, t, t0, pstride, ostride := RSI, RDI, R8, R10, R11, R13, RAX, RDX, RBX
+	acc := func(p int) VecPhysical { return zmm(p) }
+	in := func(p int) VecPhysical { return zmm(8 + p) }
+	idx := func(q int) VecPhysical { return zmm(16 + q) }
+	wr := func(q int) VecPhysical { return zmm(20 + q) }
+	tmp := func(i int) VecPhysical { return zmm(24 + i%8) }
+	loadArgs("in off out pstride ostride idx", base, off, outp, pstride, ostride, RCX)
+	for q := 0; q < nq; q++ {
+		VMOVDQU32(Mem{Base: RCX, Disp: 64 * q}, idx(q))
+	}
+	Load(Param("ow"), x)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	VMOVDQU32(Mem{Base: RCX}, acc(0))
+	for p := 1; p < px; p++ {
+		VMOVDQA32(acc(0), acc(p))
+	}
+	Load(Param("w"), wcur)
+	XORQ(t, t)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
+	ADDQ(base, t0)
+	if px == 4 {
+		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
+	}
+	for p := 0; p < px; p++ {
+		var m Mem
+		switch p {
+		case 0:
+			m = Mem{Base: t0}
+		case 1:
+			m = Mem{Base: t0, Index: pstride, Scale: 1}
+		case 2:
+			m = Mem{Base: R14}
+		default:
+			m = Mem{Base: R14, Index: pstride, Scale: 1}
+		}
+		VBROADCASTI32X4(m, in(p))
+	}
+	for q := 0; q < nq; q++ {
+		VMOVDQU32(Mem{Base: wcur, Disp: 64 * q}, wr(q))
+	}
+	i := 0
+	for p := 0; p < px; p++ {
+		for q := 0; q < nq; q++ {
+			tv := tmp(i)
+			i++
+			VPERMD(in(p), idx(q), tv)
+			vpdpbusd(wr(q), tv, acc(p))
+		}
+	}
+	ADDQ(U32(64*nq), wcur)
+	INCQ(t)
+	Load(Param("ntaps"), RCX)
+	CMPQ(t, RCX)
+	JB(LabelRef(name + "_tap"))
+	for p := 0; p < px; p++ {
+		VMOVDQU32(acc(p), Mem{Base: outp})
+		ADDQ(ostride, outp)
+	}
+	nextPixels(name, px, base, pstride, x)
+}

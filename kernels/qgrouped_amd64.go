@@ -1,0 +1,38 @@
+//go:build amd64 && !purego && !noasm
+
+package kernels
+
+//go:generate sh -c "cd _gen && go run . -set qgrouped -out ../asm_qgrouped_amd64.s -stubs ../stubs_qgrouped_amd64.go -pkg kernels"
+
+import "unsafe"
+
+type qgroupedFunc func(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedKernels[nq] = {4 pixels per iteration, 1 pixel}.
+var qgroupedKernels = [5][2]qgroupedFunc{
+	1: {qgroupedVNNI_1x4, qgroupedVNNI_1x1},
+	2: {qgroupedVNNI_2x4, qgroupedVNNI_2x1},
+	4: {qgroupedVNNI_4x4, qgroupedVNNI_4x1},
+}
+
+// groupedBlockRow computes block b of one output row (see groupedBlockRowGo)
+// with the VNNI kernels on the avx512vnni path.
+func groupedBlockRow(g *groupedWeights, base []int8, b int, off []int64, pstride, ow int, out []int32) {
+	if int8Path != isaVNNI {
+		groupedBlockRowGo(g, base, b, off, pstride, ow, out)
+		return
+	}
+	_ = base[b*16+(ow-1)*pstride+int(off[len(off)-1])+15]
+	_ = out[(ow-1)*g.cp+b*16+15]
+	_ = g.w[(b+1)*g.taps*g.nq*64-1]
+	_ = g.idx[g.nq*16-1]
+	k := qgroupedKernels[g.nq]
+	main := ow &^ 3
+	in := func(x int) *uint8 { return (*uint8)(unsafe.Pointer(&base[b*16+x*pstride])) }
+	if main > 0 {
+		k[0](in(0), &off[0], len(off), pstride, main, &g.w[b*g.taps*g.nq*64], &g.idx[0], &g.bias[b*16], &out[b*16], g.cp*4)
+	}
+	if ow > main {
+		k[1](in(main), &off[0], len(off), pstride, ow-main, &g.w[b*g.taps*g.nq*64], &g.idx[0], &g.bias[b*16], &out[main*g.cp+b*16], g.cp*4)
+	}
+}

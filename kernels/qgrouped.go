@@ -123,22 +123,40 @@ func groupedConv(s ConvShape, in []int8, g *groupedWeights, out []int8, p *rqPar
 // groupedInputRow fills dst (one padded row of cp-channel pixels) from input
 // row iy of image n, XOR 0x80; padding pixels and channels hold zx.
 func groupedInputRow(dst, in []int8, s ConvShape, cp, n, iy int, zx int8) {
-	if iy < 0 || iy >= s.H {
-		fill(dst, zx)
+	var src []int8
+	if iy >= 0 && iy < s.H {
+		src = in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
+	}
+	paddedRow(dst, src, s.W, s.C, cp, s.PadLeft, zx, true)
+}
+
+// paddedRow lays the input row src (w pixels of c channels; nil for a row of
+// the padding) out in dst as pixels of cp channels after padLeft padding
+// pixels; padding pixels and channels hold z. flip XORs the copied bytes with
+// 0x80 (u8 for VPDPBUSD; z is then already flipped).
+func paddedRow(dst, src []int8, w, c, cp, padLeft int, z int8, flip bool) {
+	if src == nil {
+		fill(dst, z)
 		return
 	}
-	fill(dst[:s.PadLeft*cp], zx)
-	fill(dst[(s.PadLeft+s.W)*cp:], zx)
-	src := in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
-	mid := dst[s.PadLeft*cp : (s.PadLeft+s.W)*cp]
-	if cp == s.C {
-		xorCopy80(mid, src)
+	fill(dst[:padLeft*cp], z)
+	fill(dst[(padLeft+w)*cp:], z)
+	mid := dst[padLeft*cp : (padLeft+w)*cp]
+	cpy := func(d, s []int8) {
+		if flip {
+			xorCopy80(d, s)
+		} else {
+			copy(d, s)
+		}
+	}
+	if cp == c {
+		cpy(mid, src)
 		return
 	}
-	for x := 0; x < s.W; x++ {
+	for x := 0; x < w; x++ {
 		d := mid[x*cp : (x+1)*cp]
-		xorCopy80(d, src[x*s.C:(x+1)*s.C])
-		fill(d[s.C:], zx)
+		cpy(d, src[x*c:(x+1)*c])
+		fill(d[c:], z)
 	}
 }
 

@@ -21,10 +21,10 @@ import (
 )
 
 // set selects the kernels of one output file: "main" (asm_amd64.s) or
-// "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go) or "qgrouped"
-// (asm_qgrouped_amd64.s, gen_qgrouped.go), so that a family can be added
+// "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go) or "qwin" (int8 window
+// kernels: asm_qwin_amd64.s, gen_qwin.go), so that a family can be added
 // without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx or qgrouped")
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx or qwin")
 
 func main() {
 	flag.Parse()
@@ -34,8 +34,8 @@ func main() {
 		Generate()
 		return
 	}
-	if *set == "qgrouped" {
-		qgroupedKernels() // gen_qgrouped.go
+	if *set == "qwin" {
+		qwinKernels() // gen_qwin.go
 		Generate()
 		return
 	}

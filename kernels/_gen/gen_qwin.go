@@ -1,6 +1,9 @@
 package main
 
-// int8 grouped convolution with few channels per group (4, 8 or 16 input
+// int8 window kernels of the "qwin" set: the grouped convolution with few
+// channels per group and the average pool.
+//
+// Grouped convolution with few channels per group (4, 8 or 16 input
 // and output channels per group: ResNeXt's and RegNet's 3×3 convolutions)
 // with AVX-512 VNNI. The GEMM path gives each group its own panel of 16 or 32
 // output columns, so a 4- or 8-channel group multiplies mostly zeros; here the
@@ -16,11 +19,12 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-func qgroupedKernels() {
+func qwinKernels() {
 	for _, nq := range []int{1, 2, 4} {
 		qgroupedVNNI(nq, 4)
 		qgroupedVNNI(nq, 1)
 	}
+	qavgRowAVX512()
 }
 
 // qgroupedVNNI generates the kernel for one 16-channel block of one output
@@ -98,4 +102,64 @@ func qgroupedVNNI(nq, px int) {
 		ADDQ(ostride, outp)
 	}
 	nextPixels(name, px, base, pstride, x)
+}
+
+// qavgRowAVX512 generates the int8 average pool of one output row: for each
+// of ow pixels (input pixel stride pstride bytes) and each of nblk 16-channel
+// blocks, acc = Σ_t in[off[t] + c] − sub (sign-extended int32 sums; the
+// padded input holds the zero point in its borders, sub = taps·zp), then
+// out = clamp(acc·f[x], lo, hi) rounded half to even + zp, in float64 as the
+// Go loop (VCVTPD2DQ rounds to nearest even; clamping to the integer bounds
+// before rounding gives the same result as after), stored with VPMOVSDB at
+// out (pixel stride ostride bytes).
+func qavgRowAVX512() {
+	name := "qavgRowAVX512"
+	kernel(name, "func(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)",
+		name+" computes one output row of an int8 average pool, 16 channels at a time.")
+	base, off, outp, x, t, t0, pstride, b, inb, ob, fp, ntaps := RSI, RDI, R10, R11, R13, RAX, RDX, R12, R9, R14, R8, RCX
+	loadArgs("in off out ow pstride f ntaps", base, off, outp, x, pstride, fp, ntaps)
+	Load(Param("sub"), EBX)
+	NEGL(EBX)
+	VPBROADCASTD(EBX, Z31)
+	VBROADCASTSD(paramAddr("lo"), Z30)
+	VBROADCASTSD(paramAddr("hi"), Z29)
+	Load(Param("zp"), EBX)
+	VPBROADCASTD(EBX, Z28)
+	Label(name + "_pixel")
+	VBROADCASTSD(Mem{Base: fp}, Z27)
+	ADDQ(Imm(8), fp)
+	MOVQ(base, inb)
+	MOVQ(outp, ob)
+	Load(Param("nblk"), b)
+	Label(name + "_block")
+	VMOVDQA32(Z31, Z0)
+	XORQ(t, t)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
+	VPMOVSXBD(Mem{Base: inb, Index: t0, Scale: 1}, Z1)
+	VPADDD(Z1, Z0, Z0)
+	INCQ(t)
+	CMPQ(t, ntaps)
+	JB(LabelRef(name + "_tap"))
+	VEXTRACTI64X4(Imm(1), Z0, Y3)
+	VCVTDQ2PD(Y0, Z2)
+	VCVTDQ2PD(Y3, Z3)
+	for _, v := range []VecPhysical{Z2, Z3} {
+		VMULPD(Z27, v, v)
+		VMAXPD(Z30, v, v)
+		VMINPD(Z29, v, v)
+	}
+	VCVTPD2DQ(Z2, Y2)
+	VCVTPD2DQ(Z3, Y3)
+	VINSERTI64X4(Imm(1), Y3, Z2, Z2)
+	VPADDD(Z28, Z2, Z2)
+	VPMOVSDB(Z2, Mem{Base: ob})
+	ADDQ(Imm(16), inb)
+	ADDQ(Imm(16), ob)
+	loopBack(b, name+"_block")
+	ADDQ(pstride, base)
+	Load(Param("ostride"), RBX)
+	ADDQ(RBX, outp)
+	loopBack(x, name+"_pixel")
+	ret()
 }

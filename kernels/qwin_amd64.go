@@ -2,7 +2,7 @@
 
 package kernels
 
-//go:generate sh -c "cd _gen && go run . -set qgrouped -out ../asm_qgrouped_amd64.s -stubs ../stubs_qgrouped_amd64.go -pkg kernels"
+//go:generate sh -c "cd _gen && go run . -set qwin -out ../asm_qwin_amd64.s -stubs ../stubs_qwin_amd64.go -pkg kernels"
 
 import "unsafe"
 
@@ -35,4 +35,16 @@ func groupedBlockRow(g *groupedWeights, base []int8, b int, off []int64, pstride
 	if ow > main {
 		k[1](in(main), &off[0], len(off), pstride, ow-main, &g.w[b*g.taps*g.nq*64], &g.idx[0], &g.bias[b*16], &out[main*g.cp+b*16], g.cp*4)
 	}
+}
+
+// qavgRowOK reports whether qavgRow runs (AVX-512 F and BW).
+func qavgRowOK() bool { return ew512OK }
+
+// qavgRow runs qavgRowAVX512 on one output row (see qavgWindow); out holds
+// ow pixels of ostride bytes, cp = 16·nblk channels written per pixel.
+func qavgRow(base []int8, off []int64, pstride, ow, nblk int, f []float64, sub int32, lo, hi float64, zp int32, out []int8, ostride int) {
+	_ = base[(ow-1)*pstride+int(off[len(off)-1])+16*nblk-1]
+	_ = out[(ow-1)*ostride+16*nblk-1]
+	_ = f[ow-1]
+	qavgRowAVX512(&base[0], &off[0], len(off), pstride, ow, nblk, &f[0], sub, lo, hi, zp, &out[0], ostride)
 }

@@ -354,6 +354,458 @@ qgroupedVNNI_4x1_tap:
 	VZEROUPPER
 	RET
 
+// func qgroupedAVX2_2x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedAVX2_2x4(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	MOVQ    ow+32(FP), R11
+
+qgroupedAVX2_2x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedAVX2_2x4_tap:
+	MOVQ           (DI)(R13*8), AX
+	ADDQ           SI, AX
+	LEAQ           (AX)(DX*2), R14
+	VBROADCASTI128 (AX), Y6
+	VBROADCASTI128 (AX)(DX*1), Y7
+	VBROADCASTI128 (R14), Y8
+	VBROADCASTI128 (R14)(DX*1), Y9
+	VPERMD         Y6, Y4, Y10
+	VPMADDWD       (R8), Y10, Y10
+	VPADDD         Y10, Y0, Y0
+	VPERMD         Y6, Y5, Y11
+	VPMADDWD       32(R8), Y11, Y11
+	VPADDD         Y11, Y0, Y0
+	VPERMD         Y7, Y4, Y12
+	VPMADDWD       (R8), Y12, Y12
+	VPADDD         Y12, Y1, Y1
+	VPERMD         Y7, Y5, Y13
+	VPMADDWD       32(R8), Y13, Y13
+	VPADDD         Y13, Y1, Y1
+	VPERMD         Y8, Y4, Y14
+	VPMADDWD       (R8), Y14, Y14
+	VPADDD         Y14, Y2, Y2
+	VPERMD         Y8, Y5, Y15
+	VPMADDWD       32(R8), Y15, Y15
+	VPADDD         Y15, Y2, Y2
+	VPERMD         Y9, Y4, Y10
+	VPMADDWD       (R8), Y10, Y10
+	VPADDD         Y10, Y3, Y3
+	VPERMD         Y9, Y5, Y11
+	VPMADDWD       32(R8), Y11, Y11
+	VPADDD         Y11, Y3, Y3
+	ADDQ           $0x00000040, R8
+	INCQ           R13
+	MOVQ           ntaps+16(FP), CX
+	CMPQ           R13, CX
+	JB             qgroupedAVX2_2x4_tap
+	VMOVDQU        Y0, (R10)
+	ADDQ           BX, R10
+	VMOVDQU        Y1, (R10)
+	ADDQ           BX, R10
+	VMOVDQU        Y2, (R10)
+	ADDQ           BX, R10
+	VMOVDQU        Y3, (R10)
+	ADDQ           BX, R10
+	ADDQ           DX, SI
+	ADDQ           DX, SI
+	ADDQ           DX, SI
+	ADDQ           DX, SI
+	SUBQ           $0x04, R11
+	JNZ            qgroupedAVX2_2x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedAVX2_2x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedAVX2_2x1(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	MOVQ    ow+32(FP), R11
+
+qgroupedAVX2_2x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedAVX2_2x1_tap:
+	MOVQ           (DI)(R13*8), AX
+	ADDQ           SI, AX
+	VBROADCASTI128 (AX), Y6
+	VPERMD         Y6, Y4, Y10
+	VPMADDWD       (R8), Y10, Y10
+	VPADDD         Y10, Y0, Y0
+	VPERMD         Y6, Y5, Y11
+	VPMADDWD       32(R8), Y11, Y11
+	VPADDD         Y11, Y0, Y0
+	ADDQ           $0x00000040, R8
+	INCQ           R13
+	MOVQ           ntaps+16(FP), CX
+	CMPQ           R13, CX
+	JB             qgroupedAVX2_2x1_tap
+	VMOVDQU        Y0, (R10)
+	ADDQ           BX, R10
+	ADDQ           DX, SI
+	SUBQ           $0x01, R11
+	JNZ            qgroupedAVX2_2x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedAVX2_4x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedAVX2_4x4(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ostride+72(FP), BX
+	MOVQ ow+32(FP), R11
+
+qgroupedAVX2_4x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedAVX2_4x4_tap:
+	MOVQ         (DI)(R13*8), AX
+	ADDQ         SI, AX
+	LEAQ         (AX)(DX*2), R14
+	VPBROADCASTD (AX), Y10
+	VPMADDWD     (R8), Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD 4(AX), Y11
+	VPMADDWD     32(R8), Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPBROADCASTD 8(AX), Y12
+	VPMADDWD     64(R8), Y12, Y12
+	VPADDD       Y12, Y0, Y0
+	VPBROADCASTD 12(AX), Y13
+	VPMADDWD     96(R8), Y13, Y13
+	VPADDD       Y13, Y0, Y0
+	VPBROADCASTD (AX)(DX*1), Y14
+	VPMADDWD     (R8), Y14, Y14
+	VPADDD       Y14, Y1, Y1
+	VPBROADCASTD 4(AX)(DX*1), Y15
+	VPMADDWD     32(R8), Y15, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD 8(AX)(DX*1), Y10
+	VPMADDWD     64(R8), Y10, Y10
+	VPADDD       Y10, Y1, Y1
+	VPBROADCASTD 12(AX)(DX*1), Y11
+	VPMADDWD     96(R8), Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPBROADCASTD (R14), Y12
+	VPMADDWD     (R8), Y12, Y12
+	VPADDD       Y12, Y2, Y2
+	VPBROADCASTD 4(R14), Y13
+	VPMADDWD     32(R8), Y13, Y13
+	VPADDD       Y13, Y2, Y2
+	VPBROADCASTD 8(R14), Y14
+	VPMADDWD     64(R8), Y14, Y14
+	VPADDD       Y14, Y2, Y2
+	VPBROADCASTD 12(R14), Y15
+	VPMADDWD     96(R8), Y15, Y15
+	VPADDD       Y15, Y2, Y2
+	VPBROADCASTD (R14)(DX*1), Y10
+	VPMADDWD     (R8), Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VPBROADCASTD 4(R14)(DX*1), Y11
+	VPMADDWD     32(R8), Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPBROADCASTD 8(R14)(DX*1), Y12
+	VPMADDWD     64(R8), Y12, Y12
+	VPADDD       Y12, Y3, Y3
+	VPBROADCASTD 12(R14)(DX*1), Y13
+	VPMADDWD     96(R8), Y13, Y13
+	VPADDD       Y13, Y3, Y3
+	ADDQ         $0x00000080, R8
+	INCQ         R13
+	MOVQ         ntaps+16(FP), CX
+	CMPQ         R13, CX
+	JB           qgroupedAVX2_4x4_tap
+	VMOVDQU      Y0, (R10)
+	ADDQ         BX, R10
+	VMOVDQU      Y1, (R10)
+	ADDQ         BX, R10
+	VMOVDQU      Y2, (R10)
+	ADDQ         BX, R10
+	VMOVDQU      Y3, (R10)
+	ADDQ         BX, R10
+	ADDQ         DX, SI
+	ADDQ         DX, SI
+	ADDQ         DX, SI
+	ADDQ         DX, SI
+	SUBQ         $0x04, R11
+	JNZ          qgroupedAVX2_4x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedAVX2_4x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedAVX2_4x1(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ostride+72(FP), BX
+	MOVQ ow+32(FP), R11
+
+qgroupedAVX2_4x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedAVX2_4x1_tap:
+	MOVQ         (DI)(R13*8), AX
+	ADDQ         SI, AX
+	VPBROADCASTD (AX), Y10
+	VPMADDWD     (R8), Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD 4(AX), Y11
+	VPMADDWD     32(R8), Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPBROADCASTD 8(AX), Y12
+	VPMADDWD     64(R8), Y12, Y12
+	VPADDD       Y12, Y0, Y0
+	VPBROADCASTD 12(AX), Y13
+	VPMADDWD     96(R8), Y13, Y13
+	VPADDD       Y13, Y0, Y0
+	ADDQ         $0x00000080, R8
+	INCQ         R13
+	MOVQ         ntaps+16(FP), CX
+	CMPQ         R13, CX
+	JB           qgroupedAVX2_4x1_tap
+	VMOVDQU      Y0, (R10)
+	ADDQ         BX, R10
+	ADDQ         DX, SI
+	SUBQ         $0x01, R11
+	JNZ          qgroupedAVX2_4x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedAVX2_8x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedAVX2_8x4(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ostride+72(FP), BX
+	MOVQ ow+32(FP), R11
+
+qgroupedAVX2_8x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedAVX2_8x4_tap:
+	MOVQ         (DI)(R13*8), AX
+	ADDQ         SI, AX
+	LEAQ         (AX)(DX*2), R14
+	VPBROADCASTD (AX), Y10
+	VPMADDWD     (R8), Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD 4(AX), Y11
+	VPMADDWD     32(R8), Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPBROADCASTD 8(AX), Y12
+	VPMADDWD     64(R8), Y12, Y12
+	VPADDD       Y12, Y0, Y0
+	VPBROADCASTD 12(AX), Y13
+	VPMADDWD     96(R8), Y13, Y13
+	VPADDD       Y13, Y0, Y0
+	VPBROADCASTD 16(AX), Y14
+	VPMADDWD     128(R8), Y14, Y14
+	VPADDD       Y14, Y0, Y0
+	VPBROADCASTD 20(AX), Y15
+	VPMADDWD     160(R8), Y15, Y15
+	VPADDD       Y15, Y0, Y0
+	VPBROADCASTD 24(AX), Y10
+	VPMADDWD     192(R8), Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD 28(AX), Y11
+	VPMADDWD     224(R8), Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPBROADCASTD (AX)(DX*1), Y12
+	VPMADDWD     (R8), Y12, Y12
+	VPADDD       Y12, Y1, Y1
+	VPBROADCASTD 4(AX)(DX*1), Y13
+	VPMADDWD     32(R8), Y13, Y13
+	VPADDD       Y13, Y1, Y1
+	VPBROADCASTD 8(AX)(DX*1), Y14
+	VPMADDWD     64(R8), Y14, Y14
+	VPADDD       Y14, Y1, Y1
+	VPBROADCASTD 12(AX)(DX*1), Y15
+	VPMADDWD     96(R8), Y15, Y15
+	VPADDD       Y15, Y1, Y1
+	VPBROADCASTD 16(AX)(DX*1), Y10
+	VPMADDWD     128(R8), Y10, Y10
+	VPADDD       Y10, Y1, Y1
+	VPBROADCASTD 20(AX)(DX*1), Y11
+	VPMADDWD     160(R8), Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPBROADCASTD 24(AX)(DX*1), Y12
+	VPMADDWD     192(R8), Y12, Y12
+	VPADDD       Y12, Y1, Y1
+	VPBROADCASTD 28(AX)(DX*1), Y13
+	VPMADDWD     224(R8), Y13, Y13
+	VPADDD       Y13, Y1, Y1
+	VPBROADCASTD (R14), Y14
+	VPMADDWD     (R8), Y14, Y14
+	VPADDD       Y14, Y2, Y2
+	VPBROADCASTD 4(R14), Y15
+	VPMADDWD     32(R8), Y15, Y15
+	VPADDD       Y15, Y2, Y2
+	VPBROADCASTD 8(R14), Y10
+	VPMADDWD     64(R8), Y10, Y10
+	VPADDD       Y10, Y2, Y2
+	VPBROADCASTD 12(R14), Y11
+	VPMADDWD     96(R8), Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPBROADCASTD 16(R14), Y12
+	VPMADDWD     128(R8), Y12, Y12
+	VPADDD       Y12, Y2, Y2
+	VPBROADCASTD 20(R14), Y13
+	VPMADDWD     160(R8), Y13, Y13
+	VPADDD       Y13, Y2, Y2
+	VPBROADCASTD 24(R14), Y14
+	VPMADDWD     192(R8), Y14, Y14
+	VPADDD       Y14, Y2, Y2
+	VPBROADCASTD 28(R14), Y15
+	VPMADDWD     224(R8), Y15, Y15
+	VPADDD       Y15, Y2, Y2
+	VPBROADCASTD (R14)(DX*1), Y10
+	VPMADDWD     (R8), Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VPBROADCASTD 4(R14)(DX*1), Y11
+	VPMADDWD     32(R8), Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPBROADCASTD 8(R14)(DX*1), Y12
+	VPMADDWD     64(R8), Y12, Y12
+	VPADDD       Y12, Y3, Y3
+	VPBROADCASTD 12(R14)(DX*1), Y13
+	VPMADDWD     96(R8), Y13, Y13
+	VPADDD       Y13, Y3, Y3
+	VPBROADCASTD 16(R14)(DX*1), Y14
+	VPMADDWD     128(R8), Y14, Y14
+	VPADDD       Y14, Y3, Y3
+	VPBROADCASTD 20(R14)(DX*1), Y15
+	VPMADDWD     160(R8), Y15, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD 24(R14)(DX*1), Y10
+	VPMADDWD     192(R8), Y10, Y10
+	VPADDD       Y10, Y3, Y3
+	VPBROADCASTD 28(R14)(DX*1), Y11
+	VPMADDWD     224(R8), Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	ADDQ         $0x00000100, R8
+	INCQ         R13
+	MOVQ         ntaps+16(FP), CX
+	CMPQ         R13, CX
+	JB           qgroupedAVX2_8x4_tap
+	VMOVDQU      Y0, (R10)
+	ADDQ         BX, R10
+	VMOVDQU      Y1, (R10)
+	ADDQ         BX, R10
+	VMOVDQU      Y2, (R10)
+	ADDQ         BX, R10
+	VMOVDQU      Y3, (R10)
+	ADDQ         BX, R10
+	ADDQ         DX, SI
+	ADDQ         DX, SI
+	ADDQ         DX, SI
+	ADDQ         DX, SI
+	SUBQ         $0x04, R11
+	JNZ          qgroupedAVX2_8x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedAVX2_8x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedAVX2_8x1(SB), NOSPLIT, $0-80
+	MOVQ in+0(FP), SI
+	MOVQ off+8(FP), DI
+	MOVQ out+64(FP), R10
+	MOVQ pstride+24(FP), DX
+	MOVQ ostride+72(FP), BX
+	MOVQ ow+32(FP), R11
+
+qgroupedAVX2_8x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedAVX2_8x1_tap:
+	MOVQ         (DI)(R13*8), AX
+	ADDQ         SI, AX
+	VPBROADCASTD (AX), Y10
+	VPMADDWD     (R8), Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD 4(AX), Y11
+	VPMADDWD     32(R8), Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPBROADCASTD 8(AX), Y12
+	VPMADDWD     64(R8), Y12, Y12
+	VPADDD       Y12, Y0, Y0
+	VPBROADCASTD 12(AX), Y13
+	VPMADDWD     96(R8), Y13, Y13
+	VPADDD       Y13, Y0, Y0
+	VPBROADCASTD 16(AX), Y14
+	VPMADDWD     128(R8), Y14, Y14
+	VPADDD       Y14, Y0, Y0
+	VPBROADCASTD 20(AX), Y15
+	VPMADDWD     160(R8), Y15, Y15
+	VPADDD       Y15, Y0, Y0
+	VPBROADCASTD 24(AX), Y10
+	VPMADDWD     192(R8), Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPBROADCASTD 28(AX), Y11
+	VPMADDWD     224(R8), Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	ADDQ         $0x00000100, R8
+	INCQ         R13
+	MOVQ         ntaps+16(FP), CX
+	CMPQ         R13, CX
+	JB           qgroupedAVX2_8x1_tap
+	VMOVDQU      Y0, (R10)
+	ADDQ         BX, R10
+	ADDQ         DX, SI
+	SUBQ         $0x01, R11
+	JNZ          qgroupedAVX2_8x1_pixel
+	VZEROUPPER
+	RET
+
 // func qavgRowAVX512(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)
 // Requires: AVX, AVX512F
 TEXT ·qavgRowAVX512(SB), NOSPLIT, $0-104

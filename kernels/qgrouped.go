@@ -26,6 +26,15 @@ type groupedWeights struct {
 	// and the padding holds the zero point.
 	bias []int32
 	inZP int32
+	// The AVX2 form (int16 input, VPMADDWD): 8-channel blocks, cp8 channels.
+	cp8 int
+	// w16 is [cp8/8][taps][cg/2][8 lanes][2]: lane j of pair h holds the
+	// weights of output channel 8b+j for input channels 2h, 2h+1 of its group.
+	w16 []int16
+	// idx16 is [2][8], the VPERMD indices for 4 channels per group.
+	idx16 []int32
+	// bias16 is bias[o] − inZP·Σw[o] (the padding holds the zero point).
+	bias16 []int32
 }
 
 // groupedFits reports whether a (normalised, non-depthwise) shape takes the
@@ -46,6 +55,10 @@ func packGrouped(s ConvShape, w []int8, bias []int32, inZP int32) *groupedWeight
 	g.w = make([]int8, nblk*taps*g.nq*64)
 	g.bias = make([]int32, g.cp)
 	g.idx = make([]int32, g.nq*16)
+	g.cp8 = (s.OC + 7) &^ 7
+	g.w16 = make([]int16, g.cp8/8*taps*cg/2*16)
+	g.bias16 = make([]int32, g.cp8)
+	g.idx16 = make([]int32, 16)
 	for q := 0; q < g.nq; q++ {
 		for j := 0; j < 16; j++ {
 			g.idx[q*16+j] = int32((j/cg)*g.nq + q)
@@ -65,16 +78,31 @@ func packGrouped(s ConvShape, w []int8, bias []int32, inZP int32) *groupedWeight
 		if bias != nil {
 			g.bias[o] = bias[o]
 		}
+		g.bias16[o] = g.bias[o] - inZP*sum
 		g.bias[o] -= (inZP + 128) * sum
+	}
+	nh := cg / 2
+	for o := 0; o < s.OC; o++ {
+		b, j := o/8, o%8
+		for ci := 0; ci < cg; ci++ {
+			h, i := ci/2, ci%2
+			for t := 0; t < taps; t++ {
+				g.w16[((b*taps+t)*nh+h)*16+j*2+i] = int16(w[(o*cg+ci)*taps+t])
+			}
+		}
+	}
+	for h := 0; h < 2; h++ {
+		for j := 0; j < 8; j++ {
+			g.idx16[h*8+j] = int32((j/4)*2 + h)
+		}
 	}
 	return g
 }
 
-// groupedUsable reports whether QConv runs g's kernel on the current path:
-// AVX-512 VNNI, or the pure-Go path (where it beats the Go GEMM on zero
-// panels). The AVX2 path keeps the GEMM (no VPDPBUSD there).
+// usable reports whether QConv runs g's kernels: on every path (AVX-512
+// VNNI, AVX2 on int16, pure Go).
 func (g *groupedWeights) usable() bool {
-	return g != nil && (int8Path == isaVNNI || int8Path == isaGo)
+	return g != nil
 }
 
 // groupedConv runs the convolution: each thread takes bands of output rows,
@@ -82,6 +110,10 @@ func (g *groupedWeights) usable() bool {
 // and the zero point in the borders, computes the int32 row block by block and
 // requantizes it.
 func groupedConv(s ConvShape, in []int8, g *groupedWeights, out []int8, p *rqParams, threads int) {
+	if int8Path == isaAVX2 && haveAsm {
+		groupedConvWide(s, in, g, out, p, threads)
+		return
+	}
 	oh, ow := s.OutH(), s.OutW()
 	wp := s.W + s.PadLeft + s.PadRight
 	rowLen := wp * g.cp
@@ -195,5 +227,68 @@ func groupedBlockRowGo(g *groupedWeights, base []int8, b int, off []int64, pstri
 			}
 		}
 		copy(out[x*g.cp+b*16:], acc[:])
+	}
+}
+
+// groupedConvWide is groupedConv on the AVX2 path: the padded rows are int16
+// (the zero point in the borders, cp8 channels) for the VPMADDWD kernels.
+func groupedConvWide(s ConvShape, in []int8, g *groupedWeights, out []int8, p *rqParams, threads int) {
+	oh, ow := s.OutH(), s.OutW()
+	wp := s.W + s.PadLeft + s.PadRight
+	cp := g.cp8
+	rowLen := wp * cp
+	span := (s.KH-1)*s.DilH + 1
+	band := max(1, (64*1024/rowLen-span)/s.StrideH+1)
+	off := make([]int64, g.taps)
+	for t := range off {
+		kh, kw := t/s.KW, t%s.KW
+		off[t] = 2 * int64((kh*s.DilH*wp+kw*s.DilW)*cp)
+	}
+	z := int16(g.inZP)
+	chunk := min(band, max(1, (s.N*oh+4*threads-1)/(4*threads)))
+	parallelChunks(s.N*oh, chunk, threads, func(next func() (int, int, bool)) {
+		bp := getI16(((chunk-1)*s.StrideH + span) * rowLen)
+		defer i16Pool.Put(bp)
+		buf := *bp
+		rp := getBuf[int32](&i32Pool, ow*cp)
+		defer i32Pool.Put(rp)
+		rowbuf := (*rp)[:ow*cp]
+		eachBand(next, oh, chunk, func(n, y0, y1 int) {
+			p0, p1 := y0*s.StrideH, (y1-1)*s.StrideH+span
+			for y := p0; y < p1; y++ {
+				dst := buf[(y-p0)*rowLen : (y-p0+1)*rowLen]
+				iy := y - s.PadTop
+				if iy < 0 || iy >= s.H {
+					fill16(dst, z)
+					continue
+				}
+				fill16(dst[:s.PadLeft*cp], z)
+				fill16(dst[(s.PadLeft+s.W)*cp:], z)
+				src := in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
+				mid := dst[s.PadLeft*cp : (s.PadLeft+s.W)*cp]
+				if cp == s.C {
+					widen(mid, src)
+					continue
+				}
+				for x := 0; x < s.W; x++ {
+					widen(mid[x*cp:x*cp+s.C], src[x*s.C:(x+1)*s.C])
+					fill16(mid[x*cp+s.C:(x+1)*cp], z)
+				}
+			}
+			for y := y0; y < y1; y++ {
+				base := buf[(y*s.StrideH-p0)*rowLen:]
+				for b := 0; b < cp/8; b++ {
+					groupedBlockRowWide(g, base, b, off, 2*s.StrideW*cp, ow, rowbuf)
+				}
+				r := n*oh + y
+				p.tile(rowbuf, cp, ow, g.oc, out[r*ow*g.oc:(r+1)*ow*g.oc], g.oc, 0)
+			}
+		})
+	})
+}
+
+func fill16(b []int16, v int16) {
+	for i := range b {
+		b[i] = v
 	}
 }

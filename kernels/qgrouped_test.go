@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/klauspost/cpuid/v2"
 	"github.com/stretchr/testify/require"
 )
 
@@ -76,6 +77,58 @@ func TestGroupedBlockRowAsmMatchesGo(t *testing.T) {
 				groupedBlockRow(g, base, b, off, g.cp, ow, got)
 				require.Equal(t, want, got, "cg=%d ow=%d block %d", cg, ow, b)
 			}
+		}
+	}
+}
+
+// BenchmarkQConvGrouped compares the grouped kernels with the GEMM path they
+// replace (one GEMM per group) on ResNeXt's and RegNet's grouped 3×3
+// convolutions, on the detected int8 path and on AVX2 (AVX-512 disabled)
+// where the CPU has AVX-512:
+//
+//	go test ./kernels -run '^$' -bench QConvGrouped
+func BenchmarkQConvGrouped(b *testing.B) {
+	paths := [][]cpuid.FeatureID{nil}
+	if Int8Path() == PathAVX512VNNI {
+		paths = append(paths, []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX512F})
+	}
+	for _, disable := range paths {
+		saved := cpuid.CPU
+		cpuid.CPU.Disable(disable...)
+		Detect()
+		benchQConvGrouped(b)
+		cpuid.CPU = saved
+		Detect()
+	}
+}
+
+func benchQConvGrouped(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name string
+		s    ConvShape
+	}{
+		{"resnext-56x56x128-g32", ConvShape{N: 1, H: 56, W: 56, C: 128, OC: 128, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 32}},
+		{"regnety400-28x28x104-g13", ConvShape{N: 1, H: 28, W: 28, C: 104, OC: 104, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 13}},
+		{"regnetx400-14x14x400-g25", ConvShape{N: 1, H: 14, W: 14, C: 400, OC: 400, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Groups: 25}},
+	} {
+		s := tc.s
+		cg := s.C / s.Groups
+		pw, err := PackQConv(s, randI8(r, s.OC*cg*9, -127, 127), randI32(r, s.OC, 1<<10), 3)
+		require.NoError(b, err)
+		in := randI8(r, s.N*s.H*s.W*s.C, -128, 127)
+		out := make([]int8, s.N*s.OutH()*s.OutW()*s.OC)
+		rq := NewRequant(RequantFloat, []float64{0.001}, 0, -128, 127)
+		for _, kind := range []string{"grouped", "gemm"} {
+			w := *pw
+			if kind == "gemm" {
+				w.grp = nil
+			}
+			b.Run(tc.name+"/"+Int8Path()+"/"+kind, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					QConv(s, in, &w, out, rq, 1)
+				}
+			})
 		}
 	}
 }

@@ -48,3 +48,31 @@ func qavgRow(base []int8, off []int64, pstride, ow, nblk int, f []float64, sub i
 	_ = f[ow-1]
 	qavgRowAVX512(&base[0], &off[0], len(off), pstride, ow, nblk, &f[0], sub, lo, hi, zp, &out[0], ostride)
 }
+
+var qgroupedWideKernels = [9][2]func(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int){
+	2: {qgroupedAVX2_2x4, qgroupedAVX2_2x1},
+	4: {qgroupedAVX2_4x4, qgroupedAVX2_4x1},
+	8: {qgroupedAVX2_8x4, qgroupedAVX2_8x1},
+}
+
+// groupedBlockRowWide computes 8-channel block b of one output row from the
+// int16 padded row base (pstride and off in bytes) with the AVX2 kernels.
+func groupedBlockRowWide(g *groupedWeights, base []int16, b int, off []int64, pstride, ow int, out []int32) {
+	nh := g.cg / 2
+	start := 8 * b / g.cg * g.cg // the block's input: from its group's start
+	span := 8
+	if g.cg == 16 {
+		span = 16
+	}
+	_ = base[start+((ow-1)*pstride+int(off[len(off)-1]))/2+span-1]
+	_ = out[(ow-1)*g.cp8+b*8+7]
+	wb := g.w16[b*g.taps*nh*16 : (b+1)*g.taps*nh*16]
+	k := qgroupedWideKernels[nh]
+	main := ow &^ 3
+	if main > 0 {
+		k[0](&base[start], &off[0], len(off), pstride, main, &wb[0], &g.idx16[0], &g.bias16[b*8], &out[b*8], g.cp8*4)
+	}
+	if ow > main {
+		k[1](&base[start+main*pstride/2], &off[0], len(off), pstride, ow-main, &wb[0], &g.idx16[0], &g.bias16[b*8], &out[main*g.cp8+b*8], g.cp8*4)
+	}
+}

@@ -12,3 +12,7 @@ func qavgRowOK() bool { return false }
 func qavgRow(base []int8, off []int64, pstride, ow, nblk int, f []float64, sub int32, lo, hi float64, zp int32, out []int8, ostride int) {
 	panic("kernels: qavgRow without assembly")
 }
+
+func groupedBlockRowWide(g *groupedWeights, base []int16, b int, off []int64, pstride, ow int, out []int32) {
+	panic("kernels: groupedBlockRowWide without assembly")
+}

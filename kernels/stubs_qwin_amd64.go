@@ -34,6 +34,36 @@ func qgroupedVNNI_4x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *
 //go:noescape
 func qgroupedVNNI_4x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
 
+// qgroupedAVX2_2x4 computes one 8-channel block of an int8 grouped convolution row (4 channels per group, int16 input), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedAVX2_2x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedAVX2_2x1 computes one 8-channel block of an int8 grouped convolution row (4 channels per group, int16 input), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedAVX2_2x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedAVX2_4x4 computes one 8-channel block of an int8 grouped convolution row (8 channels per group, int16 input), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedAVX2_4x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedAVX2_4x1 computes one 8-channel block of an int8 grouped convolution row (8 channels per group, int16 input), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedAVX2_4x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedAVX2_8x4 computes one 8-channel block of an int8 grouped convolution row (16 channels per group, int16 input), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedAVX2_8x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedAVX2_8x1 computes one 8-channel block of an int8 grouped convolution row (16 channels per group, int16 input), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedAVX2_8x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
 // qavgRowAVX512 computes one output row of an int8 average pool, 16 channels at a time.
 //
 //go:noescape

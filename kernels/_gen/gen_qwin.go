@@ -24,6 +24,10 @@ func qwinKernels() {
 		qgroupedVNNI(nq, 4)
 		qgroupedVNNI(nq, 1)
 	}
+	for _, nh := range []int{2, 4, 8} {
+		qgroupedAVX2(nh, 4)
+		qgroupedAVX2(nh, 1)
+	}
 	qavgRowAVX512()
 }
 
@@ -162,4 +166,86 @@ func qavgRowAVX512() {
 	ADDQ(RBX, outp)
 	loopBack(x, name+"_pixel")
 	ret()
+}
+
+// qgroupedAVX2 is the AVX2 form of qgroupedVNNI for 8-channel blocks on
+// int16 input (VPMADDWD: two products per lane, exact), nh = channels per
+// group / 2. in points at the block's input: its first channel rounded down
+// to a group start (pixel stride pstride bytes, tap t at in + off[t]). For
+// 4 channels per group (nh = 2) the 16 bytes of the block are broadcast to
+// both halves and VPERMD (indices at idx + 32h) gives lane j the h-th pair of
+// its group; for 8 or 16 (a block inside one group) VPBROADCASTD reads pair h
+// directly. Weights at w + (t·nh + h)·32: lane j's two int16 weights.
+func qgroupedAVX2(nh, px int) {
+	name := fmt.Sprintf("qgroupedAVX2_%dx%d", nh, px)
+	kernel(name, "func(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)",
+		fmt.Sprintf("%s computes one 8-channel block of an int8 grouped convolution row (%d channels per group, int16 input), %d pixels at a time.", name, 2*nh, px))
+	base, off, wcur, outp, x, t, t0, pstride, ostride := RSI, RDI, R8, R10, R11, R13, RAX, RDX, RBX
+	acc := func(p int) VecPhysical { return ymm(p) }
+	idx := func(h int) VecPhysical { return ymm(4 + h) }
+	in := func(p int) VecPhysical { return ymm(6 + p) }
+	tmp := func(i int) VecPhysical { return ymm(10 + i%6) }
+	perm := nh == 2
+	loadArgs("in off out pstride ostride", base, off, outp, pstride, ostride)
+	if perm {
+		Load(Param("idx"), RCX)
+		for h := 0; h < nh; h++ {
+			VMOVDQU(Mem{Base: RCX, Disp: 32 * h}, idx(h))
+		}
+	}
+	Load(Param("ow"), x)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	VMOVDQU(Mem{Base: RCX}, acc(0))
+	for p := 1; p < px; p++ {
+		VMOVDQA(acc(0), acc(p))
+	}
+	Load(Param("w"), wcur)
+	XORQ(t, t)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
+	ADDQ(base, t0)
+	if px == 4 {
+		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
+	}
+	pix := func(p, disp int) Mem {
+		switch p {
+		case 0:
+			return Mem{Base: t0, Disp: disp}
+		case 1:
+			return Mem{Base: t0, Index: pstride, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: R14, Disp: disp}
+		}
+		return Mem{Base: R14, Index: pstride, Scale: 1, Disp: disp}
+	}
+	if perm {
+		for p := 0; p < px; p++ {
+			VBROADCASTI128(pix(p, 0), in(p))
+		}
+	}
+	i := 0
+	for p := 0; p < px; p++ {
+		for h := 0; h < nh; h++ {
+			tv := tmp(i)
+			i++
+			if perm {
+				VPERMD(in(p), idx(h), tv)
+			} else {
+				VPBROADCASTD(pix(p, 4*h), tv)
+			}
+			VPMADDWD(Mem{Base: wcur, Disp: 32 * h}, tv, tv)
+			VPADDD(tv, acc(p), acc(p))
+		}
+	}
+	ADDQ(U32(32*nh), wcur)
+	INCQ(t)
+	Load(Param("ntaps"), RCX)
+	CMPQ(t, RCX)
+	JB(LabelRef(name + "_tap"))
+	for p := 0; p < px; p++ {
+		VMOVDQU(acc(p), Mem{Base: outp})
+		ADDQ(ostride, outp)
+	}
+	nextPixels(name, px, base, pstride, x)
 }

@@ -867,3 +867,70 @@ qavgRowAVX512_tap:
 	JNZ           qavgRowAVX512_pixel
 	VZEROUPPER
 	RET
+
+// func qavgRowAVX2(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·qavgRowAVX2(SB), NOSPLIT, $0-104
+	MOVQ         in+0(FP), SI
+	MOVQ         off+8(FP), DI
+	MOVQ         out+88(FP), R10
+	MOVQ         ow+32(FP), R11
+	MOVQ         pstride+24(FP), DX
+	MOVQ         f+48(FP), R8
+	MOVQ         ntaps+16(FP), CX
+	MOVL         sub+56(FP), BX
+	NEGL         BX
+	MOVD         BX, X15
+	VPBROADCASTD X15, Y15
+	VBROADCASTSD lo+64(FP), Y14
+	VBROADCASTSD hi+72(FP), Y13
+	MOVL         zp+80(FP), BX
+	MOVD         BX, X12
+	VPBROADCASTD X12, Y12
+
+qavgRowAVX2_pixel:
+	VBROADCASTSD (R8), Y11
+	ADDQ         $0x08, R8
+	MOVQ         SI, R9
+	MOVQ         R10, R14
+	MOVQ         nblk+40(FP), R12
+
+qavgRowAVX2_block:
+	VMOVDQA Y15, Y0
+	XORQ    R13, R13
+
+qavgRowAVX2_tap:
+	MOVQ         (DI)(R13*8), AX
+	VPMOVSXBD    (R9)(AX*1), Y1
+	VPADDD       Y1, Y0, Y0
+	INCQ         R13
+	CMPQ         R13, CX
+	JB           qavgRowAVX2_tap
+	VEXTRACTI128 $0x01, Y0, X3
+	VCVTDQ2PD    X0, Y2
+	VCVTDQ2PD    X3, Y3
+	VMULPD       Y11, Y2, Y2
+	VMAXPD       Y14, Y2, Y2
+	VMINPD       Y13, Y2, Y2
+	VMULPD       Y11, Y3, Y3
+	VMAXPD       Y14, Y3, Y3
+	VMINPD       Y13, Y3, Y3
+	VCVTPD2DQY   Y2, X2
+	VCVTPD2DQY   Y3, X3
+	VINSERTI128  $0x01, X3, Y2, Y2
+	VPADDD       Y12, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X4
+	VPACKSSDW    X4, X2, X2
+	VPACKSSWB    X2, X2, X2
+	MOVQ         X2, (R14)
+	ADDQ         $0x08, R9
+	ADDQ         $0x08, R14
+	DECQ         R12
+	JNZ          qavgRowAVX2_block
+	ADDQ         DX, SI
+	MOVQ         ostride+96(FP), BX
+	ADDQ         BX, R10
+	DECQ         R11
+	JNZ          qavgRowAVX2_pixel
+	VZEROUPPER
+	RET

@@ -2,17 +2,18 @@ package kernels
 
 import "math"
 
-// qavgWindow is QAvgPool's general case on the vector row kernel
-// (qavgRowAVX512): each thread takes bands of output rows, lays the input
+// qavgWindow is QAvgPool's general case on the vector row kernels
+// (qavgRowAVX512, qavgRowAVX2): each thread takes bands of output rows, lays the input
 // rows a band reads out with the zero point in the borders (so a padding tap
 // adds zp and the kernel subtracts taps·zp: the sum over the taps inside the
 // image of v − zp, exactly the Go loop's int32 sum), and requantizes each
 // pixel with its own factor inScale / (outScale·count) in float64, count
 // being the taps the ONNX definition counts (count_include_pad or not). It
 // reports false, leaving the work to the Go loop, where the kernel does not
-// run (no AVX-512, or a factor that is not a positive finite number).
+// run (no AVX2, or a factor that is not a positive finite number).
 func qavgWindow(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, outScale float32, outZP int32, threads int) bool {
-	if !qavgRowOK() || inZP < -128 || inZP > 127 {
+	width := qavgWidth()
+	if width == 0 || inZP < -128 || inZP > 127 {
 		return false
 	}
 	if f0 := float64(inScale) / float64(outScale); !(f0 > 0) || math.IsInf(f0, 0) {
@@ -20,7 +21,7 @@ func qavgWindow(s PoolShape, in []int8, inScale float32, inZP int32, out []int8,
 	}
 	oh, ow := s.OutH(), s.OutW()
 	wp := s.W + s.PadLeft + s.PadRight
-	cp := (s.C + 15) &^ 15
+	cp := (s.C + width - 1) / width * width
 	rowLen := wp * cp
 	span := (s.KH-1)*s.DilH + 1
 	taps := s.KH * s.KW
@@ -78,10 +79,10 @@ func qavgWindow(s PoolShape, in []int8, inScale float32, inZP int32, out []int8,
 				r := n*oh + y
 				dst := out[r*ow*s.C : (r+1)*ow*s.C]
 				if row8 == nil {
-					qavgRow(base, off, s.StrideW*cp, ow, cp/16, fx, int32(taps)*inZP, lo, hi, outZP, dst, s.C)
+					qavgRow(width, base, off, s.StrideW*cp, ow, cp/width, fx, int32(taps)*inZP, lo, hi, outZP, dst, s.C)
 					continue
 				}
-				qavgRow(base, off, s.StrideW*cp, ow, cp/16, fx, int32(taps)*inZP, lo, hi, outZP, row8, cp)
+				qavgRow(width, base, off, s.StrideW*cp, ow, cp/width, fx, int32(taps)*inZP, lo, hi, outZP, row8, cp)
 				for x := 0; x < ow; x++ {
 					copy(dst[x*s.C:(x+1)*s.C], row8[x*cp:])
 				}

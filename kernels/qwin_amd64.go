@@ -37,16 +37,30 @@ func groupedBlockRow(g *groupedWeights, base []int8, b int, off []int64, pstride
 	}
 }
 
-// qavgRowOK reports whether qavgRow runs (AVX-512 F and BW).
-func qavgRowOK() bool { return ew512OK }
+// qavgWidth is the channel block of qavgRow: 16 with AVX-512 F and BW, 8
+// with AVX2, 0 without either.
+func qavgWidth() int {
+	switch {
+	case ew512OK:
+		return 16
+	case simdPath != isaGo:
+		return 8
+	}
+	return 0
+}
 
-// qavgRow runs qavgRowAVX512 on one output row (see qavgWindow); out holds
-// ow pixels of ostride bytes, cp = 16·nblk channels written per pixel.
-func qavgRow(base []int8, off []int64, pstride, ow, nblk int, f []float64, sub int32, lo, hi float64, zp int32, out []int8, ostride int) {
-	_ = base[(ow-1)*pstride+int(off[len(off)-1])+16*nblk-1]
-	_ = out[(ow-1)*ostride+16*nblk-1]
+// qavgRow runs qavgRowAVX512 or qavgRowAVX2 (width 16 or 8) on one output
+// row (see qavgWindow); out holds ow pixels of ostride bytes, width·nblk
+// channels written per pixel.
+func qavgRow(width int, base []int8, off []int64, pstride, ow, nblk int, f []float64, sub int32, lo, hi float64, zp int32, out []int8, ostride int) {
+	_ = base[(ow-1)*pstride+int(off[len(off)-1])+width*nblk-1]
+	_ = out[(ow-1)*ostride+width*nblk-1]
 	_ = f[ow-1]
-	qavgRowAVX512(&base[0], &off[0], len(off), pstride, ow, nblk, &f[0], sub, lo, hi, zp, &out[0], ostride)
+	k := qavgRowAVX2
+	if width == 16 {
+		k = qavgRowAVX512
+	}
+	k(&base[0], &off[0], len(off), pstride, ow, nblk, &f[0], sub, lo, hi, zp, &out[0], ostride)
 }
 
 var qgroupedWideKernels = [9][2]func(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int){

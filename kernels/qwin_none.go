@@ -7,9 +7,9 @@ func groupedBlockRow(g *groupedWeights, base []int8, b int, off []int64, pstride
 	groupedBlockRowGo(g, base, b, off, pstride, ow, out)
 }
 
-func qavgRowOK() bool { return false }
+func qavgWidth() int { return 0 }
 
-func qavgRow(base []int8, off []int64, pstride, ow, nblk int, f []float64, sub int32, lo, hi float64, zp int32, out []int8, ostride int) {
+func qavgRow(width int, base []int8, off []int64, pstride, ow, nblk int, f []float64, sub int32, lo, hi float64, zp int32, out []int8, ostride int) {
 	panic("kernels: qavgRow without assembly")
 }
 

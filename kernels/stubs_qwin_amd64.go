@@ -68,3 +68,8 @@ func qgroupedAVX2_8x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *
 //
 //go:noescape
 func qavgRowAVX512(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)
+
+// qavgRowAVX2 computes one output row of an int8 average pool, 8 channels at a time.
+//
+//go:noescape
+func qavgRowAVX2(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)

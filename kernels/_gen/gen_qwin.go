@@ -29,6 +29,7 @@ func qwinKernels() {
 		qgroupedAVX2(nh, 1)
 	}
 	qavgRowAVX512()
+	qavgRowAVX2()
 }
 
 // qgroupedVNNI generates the kernel for one 16-channel block of one output
@@ -248,4 +249,60 @@ func qgroupedAVX2(nh, px int) {
 		ADDQ(ostride, outp)
 	}
 	nextPixels(name, px, base, pstride, x)
+}
+
+// qavgRowAVX2 is qavgRowAVX512 with 8-channel blocks on AVX2 (nblk blocks of
+// 8 channels per pixel; the result packed with VPACKSSDW/VPACKSSWB).
+func qavgRowAVX2() {
+	name := "qavgRowAVX2"
+	kernel(name, "func(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)",
+		name+" computes one output row of an int8 average pool, 8 channels at a time.")
+	base, off, outp, x, t, t0, pstride, b, inb, ob, fp, ntaps := RSI, RDI, R10, R11, R13, RAX, RDX, R12, R9, R14, R8, RCX
+	loadArgs("in off out ow pstride f ntaps", base, off, outp, x, pstride, fp, ntaps)
+	Load(Param("sub"), EBX)
+	NEGL(EBX)
+	MOVD(EBX, X15)
+	VPBROADCASTD(X15, Y15)
+	VBROADCASTSD(paramAddr("lo"), Y14)
+	VBROADCASTSD(paramAddr("hi"), Y13)
+	Load(Param("zp"), EBX)
+	MOVD(EBX, X12)
+	VPBROADCASTD(X12, Y12)
+	Label(name + "_pixel")
+	VBROADCASTSD(Mem{Base: fp}, Y11)
+	ADDQ(Imm(8), fp)
+	MOVQ(base, inb)
+	MOVQ(outp, ob)
+	Load(Param("nblk"), b)
+	Label(name + "_block")
+	VMOVDQA(Y15, Y0)
+	XORQ(t, t)
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
+	VPMOVSXBD(Mem{Base: inb, Index: t0, Scale: 1}, Y1)
+	VPADDD(Y1, Y0, Y0)
+	INCQ(t)
+	CMPQ(t, ntaps)
+	JB(LabelRef(name + "_tap"))
+	VEXTRACTI128(Imm(1), Y0, X3)
+	VCVTDQ2PD(X0, Y2)
+	VCVTDQ2PD(X3, Y3)
+	for _, v := range []VecPhysical{Y2, Y3} {
+		VMULPD(Y11, v, v)
+		VMAXPD(Y14, v, v)
+		VMINPD(Y13, v, v)
+	}
+	VCVTPD2DQY(Y2, X2)
+	VCVTPD2DQY(Y3, X3)
+	VINSERTI128(Imm(1), X3, Y2, Y2)
+	VPADDD(Y12, Y2, Y2)
+	packStore8(Y2, Y4, Mem{Base: ob})
+	ADDQ(Imm(8), inb)
+	ADDQ(Imm(8), ob)
+	loopBack(b, name+"_block")
+	ADDQ(pstride, base)
+	Load(Param("ostride"), RBX)
+	ADDQ(RBX, outp)
+	loopBack(x, name+"_pixel")
+	ret()
 }

@@ -28,7 +28,12 @@ func (s ConvShape) norm() ConvShape {
 // outDim is the output size (floor mode) of a window of k taps, dilation
 // dil, moving by stride over n positions padded by padA and padB.
 func outDim(n, padA, padB, k, dil, stride int) int {
-	return (n+padA+padB-dil*(k-1)-1)/stride + 1
+	span := n + padA + padB - dil*(k-1) - 1
+	if span < 0 {
+		// the window does not fit (Go's division truncates -1/2 to 0)
+		return 0
+	}
+	return span/stride + 1
 }
 
 // OutH is the output height.
@@ -77,6 +82,9 @@ type QConvWeights struct {
 	// of 4 (zero weights): QConv copies the input into that layout and takes the
 	// implicit GEMM instead of an im2col of 3-byte runs.
 	c4 *QGemmWeights
+	// grp is the grouped kernel's packing (4, 8 or 16 channels per group,
+	// qgrouped.go), used instead of groups where its path runs.
+	grp *groupedWeights
 }
 
 // PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], values in
@@ -125,6 +133,9 @@ func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, 
 			return w[(((g*ocg+c)*cg+ci)*s.KH+kh)*s.KW+kw]
 		}
 		cw.groups = append(cw.groups, packQGemm(ocg, kk, at, gb, inZP))
+	}
+	if groupedFits(s) {
+		cw.grp = packGrouped(s, w, bias, inZP)
 	}
 	if s.Groups == 1 && s.C%4 != 0 && s.C < 16 {
 		c4 := (s.C + 3) &^ 3
@@ -179,6 +190,10 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	p := rq.expand(s.OC)
 	if w.dw != nil {
 		depthwiseConv(s, in, w.dw, out, p, threads)
+		return
+	}
+	if w.grp.usable() {
+		groupedConv(s, in, w.grp, out, p, threads)
 		return
 	}
 	kern := currentQKernel()

@@ -136,6 +136,9 @@ func QAvgPool(s PoolShape, in []int8, inScale float32, inZP int32, out []int8, o
 		qavgGlobal(s, in, inScale, inZP, out, outScale, outZP, threads)
 		return
 	}
+	if qavgWindow(s, in, inScale, inZP, out, outScale, outZP, threads) {
+		return
+	}
 	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		acc := make([]int32, s.C)
 		for r := lo; r < hi; r++ {

@@ -21,15 +21,21 @@ import (
 )
 
 // set selects the kernels of one output file: "main" (asm_amd64.s) or
-// "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go), so that a family can be
-// added without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main or rowsidx")
+// "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go) or "qwin" (int8 window
+// kernels: asm_qwin_amd64.s, gen_qwin.go), so that a family can be added
+// without regenerating the others.
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx or qwin")
 
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego,!noasm")
 	if *set == "rowsidx" {
 		sgemmRowsIdxKernels() // gen_rows_idx.go
+		Generate()
+		return
+	}
+	if *set == "qwin" {
+		qwinKernels() // gen_qwin.go
 		Generate()
 		return
 	}

@@ -191,18 +191,21 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	}
 	// Planned per input shape: a model with symbolic height/width runs as a
 	// static export would (runtime.Replanner).
-	fs := runtime.NewReplanner(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(fNames...), runtime.WithThreads(opts.Threads))
+	keep := compareKeep(data)
+	fs := runtime.NewReplanner(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(fNames...), runtime.WithThreads(opts.Threads)).Keep(keep)
 	if !runtime.HasSymbolicInputs(floatModel) {
 		if _, err := fs.Session(nil); err != nil { // a model that cannot run fails before the data is read
 			return nil, fmt.Errorf("compare: float model: %w", err)
 		}
 	}
 	res := &Comparison{Samples: n}
-	qs, mode, err := int8Session(int8Model, qNames, opts)
-	if err != nil {
-		return nil, fmt.Errorf("compare: quantized model: %w", err)
+	// The quantized model is planned per input shape too (int8Runner).
+	qr := &int8Runner{model: int8Model, taps: qNames, opts: opts, keep: keep}
+	if !runtime.HasSymbolicInputs(int8Model) {
+		if _, err := qr.session(nil); err != nil {
+			return nil, fmt.Errorf("compare: quantized model: %w", err)
+		}
 	}
-	res.Mode = mode
 	accs := make([]errAcc, len(pairs))
 	skip := make([]bool, len(pairs))
 	outs := outputPairs(floatModel, int8Model)
@@ -229,6 +232,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		if err != nil {
 			return nil, err
 		}
+		qs, err := qr.session(qin)
+		if err != nil {
+			return nil, fmt.Errorf("compare: quantized model: %w", err)
+		}
+		res.Mode = qr.mode
 		qo, err := qs.RunTensors(qin)
 		if err != nil {
 			return nil, fmt.Errorf("compare: quantized model: %w", err)
@@ -334,33 +342,6 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		res.Top1 = append(res.Top1, oa)
 	}
 	return res, nil
-}
-
-// int8Session builds the session of the quantized model in the requested mode.
-func int8Session(m *graph.Model, taps []string, opts CompareOptions) (*runtime.Session, string, error) {
-	build := func(mode runtime.Mode) (*runtime.Session, error) {
-		return runtime.NewSession(m, runtime.WithMode(mode), runtime.WithTaps(taps...), runtime.WithThreads(opts.Threads))
-	}
-	switch opts.Mode {
-	case runtime.ModeFloat:
-		s, err := build(runtime.ModeFloat)
-		return s, "float32 (simulated quantization)", err
-	case runtime.ModeInt8:
-		s, err := build(runtime.ModeInt8)
-		return s, "int8", err
-	}
-	s, err := build(runtime.ModeAuto)
-	if err == nil {
-		if s.Mode() == runtime.ModeInt8 {
-			return s, "int8", nil
-		}
-		return s, "float32 (simulated quantization: the int8 executor is not available)", nil
-	}
-	s, ferr := build(runtime.ModeFloat)
-	if ferr != nil {
-		return nil, "", ferr
-	}
-	return s, fmt.Sprintf("float32 (simulated quantization; the int8 executor failed: %v)", err), nil
 }
 
 type tensorPair struct {

@@ -50,6 +50,14 @@ type CompareOptions struct {
 	BatchSize int
 	Threads   int
 	Progress  func(done, total int)
+	// Detections selects the detection comparison (ParseDetectionSpec): "" or
+	// "auto" recognises torchvision-style outputs, "off" skips it, or a spec.
+	Detections string
+	// DetectionIoU is the IoU at which two detections match (default
+	// DefaultDetectionIoU); detections scoring below DetectionMinScore are left
+	// out of both runs.
+	DetectionIoU      float64
+	DetectionMinScore float64
 }
 
 // DB is a ratio in decibels; +Inf (identical tensors) is written to JSON as null.
@@ -120,6 +128,11 @@ type Comparison struct {
 	// Layers lists every quantized tensor, worst SQNR first.
 	Layers []LayerError      `json:"layers"`
 	Top1   []OutputAgreement `json:"outputs"`
+	// Detections compares the detections of the two runs (boxes matched by IoU and
+	// class) when the outputs are detections; nil otherwise. DetectionNote says
+	// why outputs that may be detections were not compared as such.
+	Detections    *DetectionAgreement `json:"detections"`
+	DetectionNote string              `json:"detection_note,omitempty"`
 }
 
 type errAcc struct {
@@ -205,6 +218,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		if _, err := qr.session(nil); err != nil {
 			return nil, fmt.Errorf("compare: quantized model: %w", err)
 		}
+	}
+	det, err := detectionSetup(floatModel, int8Model, outputPairs(floatModel, int8Model), opts, res)
+	if err != nil {
+		return nil, err
 	}
 	accs := make([]errAcc, len(pairs))
 	skip := make([]bool, len(pairs))
@@ -308,6 +325,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				stepPos[i] += len(ff) / c
 			}
 		}
+		if det != nil {
+			if err := addDetections(det, res.Detections, int8Model, bn, fo, qo); err != nil {
+				return nil, fmt.Errorf("compare: %w", err)
+			}
+		}
 		if opts.Progress != nil {
 			opts.Progress(start+bn, n)
 		}
@@ -340,6 +362,9 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			}
 		}
 		res.Top1 = append(res.Top1, oa)
+	}
+	if res.Detections != nil {
+		res.Detections.finish()
 	}
 	return res, nil
 }

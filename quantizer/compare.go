@@ -132,7 +132,7 @@ type Comparison struct {
 	// class) when the outputs are detections; nil otherwise. DetectionNote says
 	// why outputs that may be detections were not compared as such.
 	Detections    *DetectionAgreement `json:"detections"`
-	DetectionNote string              `json:"detection_note,omitempty"`
+	DetectionNote string              `json:"detection_note"`
 }
 
 type errAcc struct {

@@ -42,7 +42,12 @@ func (q *int8Runner) replanner(mode runtime.Mode) *runtime.Replanner {
 // static inputs).
 func (q *int8Runner) session(in map[string]*graph.Tensor) (*runtime.Session, error) {
 	if q.plan != nil {
-		return q.plan.Session(in)
+		s, err := q.plan.Session(in)
+		if err == nil && q.mode == "int8" && s.Mode() != runtime.ModeInt8 {
+			// ModeAuto planned another shape without the int8 executor.
+			q.mode = "int8 (float32 simulated quantization for the input shapes the int8 executor does not take)"
+		}
+		return s, err
 	}
 	switch q.opts.Mode {
 	case runtime.ModeFloat:

@@ -202,6 +202,12 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		fNames = append(fNames, p.float)
 		qNames = append(qNames, p.int8)
 	}
+	res := &Comparison{Samples: n}
+	// A wrong --detections fails before anything is planned.
+	det, err := detectionSetup(floatModel, int8Model, outputPairs(floatModel, int8Model), opts, res)
+	if err != nil {
+		return nil, err
+	}
 	// Planned per input shape: a model with symbolic height/width runs as a
 	// static export would (runtime.Replanner).
 	keep := compareKeep(data)
@@ -211,17 +217,12 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			return nil, fmt.Errorf("compare: float model: %w", err)
 		}
 	}
-	res := &Comparison{Samples: n}
 	// The quantized model is planned per input shape too (int8Runner).
 	qr := &int8Runner{model: int8Model, taps: qNames, opts: opts, keep: keep}
 	if !runtime.HasSymbolicInputs(int8Model) {
 		if _, err := qr.session(nil); err != nil {
 			return nil, fmt.Errorf("compare: quantized model: %w", err)
 		}
-	}
-	det, err := detectionSetup(floatModel, int8Model, outputPairs(floatModel, int8Model), opts, res)
-	if err != nil {
-		return nil, err
 	}
 	accs := make([]errAcc, len(pairs))
 	skip := make([]bool, len(pairs))
@@ -327,7 +328,12 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		}
 		if det != nil {
 			if err := addDetections(det, res.Detections, int8Model, bn, fo, qo); err != nil {
-				return nil, fmt.Errorf("compare: %w", err)
+				if !det.auto {
+					return nil, fmt.Errorf("compare: %w", err)
+				}
+				// Recognised from the declared shapes, but the values do not fit.
+				res.DetectionNote = fmt.Sprintf("%s looked like detections, but %v: not compared as detections (--detections forces it)", det.describe(), err)
+				det, res.Detections = nil, nil
 			}
 		}
 		if opts.Progress != nil {

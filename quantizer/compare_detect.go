@@ -29,6 +29,9 @@ type DetectionSpec struct {
 	// MatchedOn says how the outputs were recognised (automatically from their
 	// shapes and types, or given by --detections).
 	MatchedOn string
+	// auto is set for a recognised spec: outputs that turn out not to hold
+	// detections at run time are then reported in a note, not as an error.
+	auto bool
 }
 
 // detColumns are the column names a rows layout may use; "-" skips a column.
@@ -183,14 +186,12 @@ func recogniseDetections(fm *graph.Model, outs []string) (*DetectionSpec, string
 	}
 	b, okb := pick(boxes, "box")
 	s, oks := pick(scores, "score")
-	if okb && oks {
-		sp := &DetectionSpec{Boxes: b, Scores: s,
+	l, okl := pick(labels, "label")
+	// All three are needed: a float [N,4] beside a float [N] alone is too common
+	// (a Loop's carried values, regression targets) to be taken for detections.
+	if okb && oks && okl {
+		sp := &DetectionSpec{Boxes: b, Scores: s, Labels: l, auto: true,
 			MatchedOn: "recognised from the output shapes and types: a float [N,4], a float [N] and an integer [N] output (torchvision's layout)"}
-		if l, ok := pick(labels, "label"); ok {
-			sp.Labels = l
-		} else {
-			sp.MatchedOn = "recognised from the output shapes and types: a float [N,4] and a float [N] output, no integer [N] labels (class-agnostic)"
-		}
 		if len(boxes) > 1 || len(scores) > 1 || len(labels) > 1 {
 			sp.MatchedOn += ", chosen among several by their names"
 		}
@@ -201,7 +202,8 @@ func recogniseDetections(fm *graph.Model, outs []string) (*DetectionSpec, string
 			"give --detections rows=%s:x1,y1,x2,y2,score,class (in the exporter's column order) to compare them as detections", rows[0], rows[0])
 	}
 	if len(boxes) > 0 {
-		return nil, fmt.Sprintf("output %q looks like boxes but no single scores output goes with it: give --detections boxes=B,scores=S[,labels=L]", boxes[0])
+		return nil, fmt.Sprintf("output %q may hold boxes, but no single float [N] scores and integer [N] labels outputs go with it: "+
+			"give --detections boxes=B,scores=S[,labels=L] to compare them as detections", boxes[0])
 	}
 	return nil, ""
 }

@@ -203,29 +203,6 @@ func TestExtractRows(t *testing.T) {
 	assert.Equal(t, [][]detection{{box(3, 4, 7, 6, 0.7, 0)}}, d)
 }
 
-// A small detector with a data-dependent number of kept boxes: features [K, 8]
-// -> MatMul -> boxes [K, 4] (+ a centre offset), scores (sigmoid), labels
-// (arg-max of class logits); the rows scoring above 0.5 are kept (NonZero, Gather),
-// as torchvision's post-processing does.
-func tinyDetector(t *testing.T) *graph.Model {
-	b := testmodels.New(3)
-	x := b.Input("feat", graph.Dim{Size: -1, Param: "k"}, graph.Dim{Size: 8})
-	head := b.Node("MatMul", []string{x, b.RandInit("w", []int{8, 8}, 0.6)})
-	i64 := func(v ...int64) string { return b.Init("c", graph.FromInt64([]int{len(v)}, v)) }
-	boxes := b.Node("Slice", []string{head, i64(0), i64(4), i64(1)})
-	boxes = b.Node("Add", []string{b.Node("Mul", []string{boxes, b.Init("s", graph.FromFloat32(nil, []float32{4}))}),
-		b.Init("o", graph.FromFloat32([]int{4}, []float32{10, 10, 20, 20}))})
-	logit := b.Node("Squeeze", []string{b.Node("Slice", []string{head, i64(4), i64(5), i64(1)}), i64(1)})
-	scores := b.Node("Sigmoid", []string{logit})
-	labels := b.Node("ArgMax", []string{b.Node("Slice", []string{head, i64(5), i64(8), i64(1)})}, graph.IntAttr("axis", 1), graph.IntAttr("keepdims", 0))
-	keep := b.Node("Squeeze", []string{b.Node("NonZero", []string{b.Node("Greater", []string{scores, b.Init("t", graph.FromFloat32(nil, []float32{0.5}))})}), i64(0)})
-	g := func(v string) string { return b.Node("Gather", []string{v, keep}, graph.IntAttr("axis", 0)) }
-	ob, os, ol := g(boxes), g(scores), g(labels)
-	b.Output(ob, os)
-	b.G.Outputs = append(b.G.Outputs, &graph.Value{Name: ol, DType: graph.Int64})
-	return b.Model()
-}
-
 type featBatches struct{ k, n int }
 
 func (f featBatches) Len() int { return f.n }
@@ -241,7 +218,7 @@ func (f featBatches) Batch(start, n int) (map[string]*graph.Tensor, error) {
 // compare recognises the detector's outputs and matches its detections; the
 // element-wise measures of the same outputs stay as they were.
 func TestCompareDetections(t *testing.T) {
-	fm := tinyDetector(t)
+	fm := testmodels.Detector(3, false)
 	data := featBatches{k: 40, n: 3}
 	c, err := Calibrate(fm, MinMaxSym, data, CalibOptions{Threads: 1, BatchSize: 1})
 	require.NoError(t, err)
@@ -249,7 +226,7 @@ func TestCompareDetections(t *testing.T) {
 	require.NoError(t, err)
 	qm, err := Quantize(c.Model(), r, QuantOptions{})
 	require.NoError(t, err)
-	ob, os, ol := fm.Graph.Outputs[0].Name, fm.Graph.Outputs[1].Name, fm.Graph.Outputs[2].Name
+	ob, os, ol := "boxes", "scores", "labels"
 
 	res, err := Compare(fm, qm, data, 0, CompareOptions{Threads: 1, BatchSize: 1})
 	require.NoError(t, err)

@@ -16,30 +16,15 @@ import (
 	"github.com/warboy-sim/warboy/internal/testmodels"
 )
 
-// rowsDetector writes a small detector whose only output is rows [M, 6]
-// (x1, y1, x2, y2, score, class) of the candidates scoring above 0.5 (a
-// data-dependent M, as YOLO end-to-end exports write), its int8 version and
+// rowsDetector writes testmodels.Detector with rows: its only output "det" is
+// [M, 6] (x1, y1, x2, y2, score, class), as YOLO end-to-end exports write; its int8 version and
 // three samples of 40 candidate features each ([1, 40, 8]: rank + 1, one whole
 // input per sample). It returns the float model, the int8 model and the data.
 func rowsDetector(t *testing.T) (string, string, string) {
 	t.Helper()
-	b := testmodels.New(3)
-	x := b.Input("feat", graph.Dim{Size: -1, Param: "k"}, graph.Dim{Size: 8})
-	head := b.Node("MatMul", []string{x, b.RandInit("w", []int{8, 8}, 0.6)})
-	i64 := func(v ...int64) string { return b.Init("c", graph.FromInt64([]int{len(v)}, v)) }
-	boxes := b.Node("Slice", []string{head, i64(0), i64(4), i64(1)})
-	boxes = b.Node("Add", []string{b.Node("Mul", []string{boxes, b.Init("s", graph.FromFloat32(nil, []float32{4}))}),
-		b.Init("o", graph.FromFloat32([]int{4}, []float32{10, 10, 20, 20}))})
-	scores := b.Node("Sigmoid", []string{b.Node("Slice", []string{head, i64(4), i64(5), i64(1)})})
-	cls := b.Node("ArgMax", []string{b.Node("Slice", []string{head, i64(5), i64(8), i64(1)})}, graph.IntAttr("axis", 1), graph.IntAttr("keepdims", 1))
-	clsf := b.Node("Cast", []string{cls}, graph.IntAttr("to", int64(graph.Float32)))
-	rows := b.Node("Concat", []string{boxes, scores, clsf}, graph.IntAttr("axis", 1))
-	above := b.Node("Greater", []string{b.Node("Squeeze", []string{scores, i64(1)}), b.Init("t", graph.FromFloat32(nil, []float32{0.5}))})
-	keep := b.Node("Squeeze", []string{b.Node("NonZero", []string{above}), i64(0)})
-	b.Output(b.Node("Gather", []string{rows, keep}, graph.IntAttr("axis", 0)))
 	dir := t.TempDir()
 	model := filepath.Join(dir, "rows.onnx")
-	require.NoError(t, b.Model().Save(model))
+	require.NoError(t, testmodels.Detector(3, true).Save(model))
 	data := filepath.Join(dir, "data")
 	require.NoError(t, os.Mkdir(data, 0o700))
 	rng := rand.New(rand.NewSource(1))
@@ -73,7 +58,7 @@ func TestCompareDetectionRows(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "detections: not compared")
 
-	det := "rows=" + cr.Top1[0].Output + ":x1,y1,x2,y2,score,class"
+	det := "rows=det:x1,y1,x2,y2,score,class"
 	code, out, errOut = runCLI("compare", model, q, "--data", data, "--batch", "1", "--detections", det, "--json")
 	require.Equal(t, 0, code, errOut)
 	cr = compareReport{}

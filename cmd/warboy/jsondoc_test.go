@@ -166,9 +166,7 @@ func TestDocJSONFields(t *testing.T) {
 	q := filepath.Join(dir, "q.onnx")
 	ranges := filepath.Join(dir, "r.json")
 	det, detQ, detData := rowsDetector(t)
-	dm, err := graph.Load(det)
-	require.NoError(t, err)
-	detSpec := "rows=" + dm.Graph.Outputs[0].Name + ":x1,y1,x2,y2,score,class"
+	detSpec := "rows=det:x1,y1,x2,y2,score,class"
 	runs := []struct {
 		doc  string
 		args []string

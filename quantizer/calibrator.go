@@ -64,11 +64,14 @@ type Calibrator struct {
 	model  *graph.Model // optimized
 	method Method
 	opts   CalibOptions
-	sess   *runtime.Session
-	// plan, for a model with symbolic input dimensions, runs each batch on a
-	// session planned for its shapes (runtime.Replanner); sess then only
-	// describes the inputs.
+	// sess runs a model with static inputs; plan, for a model with symbolic
+	// input dimensions, runs each batch on a session planned for its shapes
+	// (runtime.Replanner) instead, keeping only the last one: one session,
+	// so one copy of the packed weights, at any time.
+	sess *runtime.Session
 	plan *runtime.Replanner
+	// inputs describes the model inputs a batch must provide.
+	inputs []*graph.Value
 	// names lists the calibrated tensors: the first nacts are the activations the plan
 	// quantizes (reported), the rest every other float activation (ranges only).
 	names []string
@@ -141,15 +144,19 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	// The activations are streamed to observe as the executor produces them, so a
 	// batch's memory is the float executor's own plus the tensor being observed, not
 	// every activation of the batch at once (docs/quantizer.md, calibration memory).
-	sess, err := runtime.NewSession(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...),
-		runtime.WithTapFunc(c.observe), runtime.WithTapPieces(c.observePiece), runtime.WithThreads(opts.Threads))
-	if err != nil {
-		return nil, fmt.Errorf("calibration: %w", err)
+	sessOpts := []runtime.Option{runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...),
+		runtime.WithTapFunc(c.observe), runtime.WithTapPieces(c.observePiece), runtime.WithThreads(opts.Threads)}
+	for _, in := range planned.Graph.Inputs {
+		if planned.Graph.Initializers[in.Name] == nil {
+			c.inputs = append(c.inputs, in)
+		}
 	}
-	c.sess = sess
 	if runtime.HasSymbolicInputs(planned) {
-		c.plan = runtime.NewReplanner(planned, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(names...),
-			runtime.WithTapFunc(c.observe), runtime.WithTapPieces(c.observePiece), runtime.WithThreads(opts.Threads))
+		// Calibrate feeds the data set's shape groups one after the other: a
+		// shape, once left, does not come back, so the last session is enough.
+		c.plan = runtime.NewReplanner(planned, sessOpts...).Keep(1)
+	} else if c.sess, err = runtime.NewSession(planned, sessOpts...); err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
 	}
 	for name := range p.consts {
 		c.consts[name] = planned.Graph.Initializers[name]
@@ -198,7 +205,7 @@ func otherActivations(g *graph.Graph, acts []string) []string {
 }
 
 // Inputs describes the model inputs a batch must provide.
-func (c *Calibrator) Inputs() []*graph.Value { return c.sess.Inputs() }
+func (c *Calibrator) Inputs() []*graph.Value { return c.inputs }
 
 // Samples is the number of samples collected so far (the sum of the batch sizes).
 func (c *Calibrator) Samples() int {
@@ -221,7 +228,7 @@ func (c *Calibrator) collect(batch map[string]*graph.Tensor, owned bool) error {
 		return errors.New("calibration: empty batch")
 	}
 	n := -1
-	for _, in := range c.sess.Inputs() {
+	for _, in := range c.inputs {
 		t, ok := batch[in.Name]
 		if !ok || t == nil {
 			return fmt.Errorf("calibration: batch has no input %q", in.Name)

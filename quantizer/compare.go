@@ -50,6 +50,14 @@ type CompareOptions struct {
 	BatchSize int
 	Threads   int
 	Progress  func(done, total int)
+	// Detections selects the detection comparison (ParseDetectionSpec): "" or
+	// "auto" recognises torchvision-style outputs, "off" skips it, or a spec.
+	Detections string
+	// DetectionIoU is the IoU at which two detections match (default
+	// DefaultDetectionIoU); detections scoring below DetectionMinScore are left
+	// out of both runs.
+	DetectionIoU      float64
+	DetectionMinScore float64
 }
 
 // DB is a ratio in decibels; +Inf (identical tensors) is written to JSON as null.
@@ -120,6 +128,11 @@ type Comparison struct {
 	// Layers lists every quantized tensor, worst SQNR first.
 	Layers []LayerError      `json:"layers"`
 	Top1   []OutputAgreement `json:"outputs"`
+	// Detections compares the detections of the two runs (boxes matched by IoU and
+	// class) when the outputs are detections; nil otherwise. DetectionNote says
+	// why outputs that may be detections were not compared as such.
+	Detections    *DetectionAgreement `json:"detections"`
+	DetectionNote string              `json:"detection_note"`
 }
 
 type errAcc struct {
@@ -189,20 +202,28 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		fNames = append(fNames, p.float)
 		qNames = append(qNames, p.int8)
 	}
+	res := &Comparison{Samples: n}
+	// A wrong --detections fails before anything is planned.
+	det, err := detectionSetup(floatModel, int8Model, outputPairs(floatModel, int8Model), opts, res)
+	if err != nil {
+		return nil, err
+	}
 	// Planned per input shape: a model with symbolic height/width runs as a
 	// static export would (runtime.Replanner).
-	fs := runtime.NewReplanner(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(fNames...), runtime.WithThreads(opts.Threads))
+	keep := compareKeep(data)
+	fs := runtime.NewReplanner(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(fNames...), runtime.WithThreads(opts.Threads)).Keep(keep)
 	if !runtime.HasSymbolicInputs(floatModel) {
 		if _, err := fs.Session(nil); err != nil { // a model that cannot run fails before the data is read
 			return nil, fmt.Errorf("compare: float model: %w", err)
 		}
 	}
-	res := &Comparison{Samples: n}
-	qs, mode, err := int8Session(int8Model, qNames, opts)
-	if err != nil {
-		return nil, fmt.Errorf("compare: quantized model: %w", err)
+	// The quantized model is planned per input shape too (int8Runner).
+	qr := &int8Runner{model: int8Model, taps: qNames, opts: opts, keep: keep}
+	if !runtime.HasSymbolicInputs(int8Model) {
+		if _, err := qr.session(nil); err != nil {
+			return nil, fmt.Errorf("compare: quantized model: %w", err)
+		}
 	}
-	res.Mode = mode
 	accs := make([]errAcc, len(pairs))
 	skip := make([]bool, len(pairs))
 	outs := outputPairs(floatModel, int8Model)
@@ -229,6 +250,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		if err != nil {
 			return nil, err
 		}
+		qs, err := qr.session(qin)
+		if err != nil {
+			return nil, fmt.Errorf("compare: quantized model: %w", err)
+		}
+		res.Mode = qr.mode
 		qo, err := qs.RunTensors(qin)
 		if err != nil {
 			return nil, fmt.Errorf("compare: quantized model: %w", err)
@@ -300,6 +326,16 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				stepPos[i] += len(ff) / c
 			}
 		}
+		if det != nil {
+			if err := addDetections(det, res.Detections, int8Model, bn, fo, qo); err != nil {
+				if !det.auto {
+					return nil, fmt.Errorf("compare: %w", err)
+				}
+				// Recognised from the declared shapes, but the values do not fit.
+				res.DetectionNote = fmt.Sprintf("%s looked like detections, but %v: not compared as detections (--detections forces it)", det.describe(), err)
+				det, res.Detections = nil, nil
+			}
+		}
 		if opts.Progress != nil {
 			opts.Progress(start+bn, n)
 		}
@@ -333,34 +369,10 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		}
 		res.Top1 = append(res.Top1, oa)
 	}
+	if res.Detections != nil {
+		res.Detections.finish()
+	}
 	return res, nil
-}
-
-// int8Session builds the session of the quantized model in the requested mode.
-func int8Session(m *graph.Model, taps []string, opts CompareOptions) (*runtime.Session, string, error) {
-	build := func(mode runtime.Mode) (*runtime.Session, error) {
-		return runtime.NewSession(m, runtime.WithMode(mode), runtime.WithTaps(taps...), runtime.WithThreads(opts.Threads))
-	}
-	switch opts.Mode {
-	case runtime.ModeFloat:
-		s, err := build(runtime.ModeFloat)
-		return s, "float32 (simulated quantization)", err
-	case runtime.ModeInt8:
-		s, err := build(runtime.ModeInt8)
-		return s, "int8", err
-	}
-	s, err := build(runtime.ModeAuto)
-	if err == nil {
-		if s.Mode() == runtime.ModeInt8 {
-			return s, "int8", nil
-		}
-		return s, "float32 (simulated quantization: the int8 executor is not available)", nil
-	}
-	s, ferr := build(runtime.ModeFloat)
-	if ferr != nil {
-		return nil, "", ferr
-	}
-	return s, fmt.Sprintf("float32 (simulated quantization; the int8 executor failed: %v)", err), nil
 }
 
 type tensorPair struct {

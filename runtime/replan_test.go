@@ -106,3 +106,100 @@ func TestReplannerConcurrent(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, r.Plans(), 2)
 }
+
+func detectorInput(shape []int, seed int64) map[string]*graph.Tensor {
+	x := graph.FromFloat32(shape, make([]float32, graph.NumElements(shape)))
+	rng := rand.New(rand.NewSource(seed))
+	for j := range x.F32() {
+		x.F32()[j] = rng.Float32()
+	}
+	return map[string]*graph.Tensor{"images": x}
+}
+
+// A stream alternating input sizes (images of two aspect ratios) plans each
+// size once while they fit in the cache; beyond it the least recently used
+// is evicted and planned again when it comes back.
+func TestReplannerKeepsRecentShapes(t *testing.T) {
+	m, err := graph.Load(filepath.Join("..", "testdata", "exported", "detector_opset13.onnx"))
+	require.NoError(t, err)
+	a, b, c := []int{1, 3, 32, 32}, []int{1, 3, 32, 64}, []int{1, 3, 64, 32}
+	for _, tc := range []struct {
+		name   string
+		keep   int // 0: the default
+		stream [][]int
+		plans  int
+		held   int
+	}{
+		{"alternating two sizes", 0, [][]int{a, b, a, b, a, b}, 2, 2},
+		{"three sizes, default cache", 0, [][]int{a, b, c, a, b, c}, 3, 3},
+		{"keep 2: a evicted by c", 2, [][]int{a, b, c, a}, 4, 2},
+		{"keep 2: b used last, a evicted", 2, [][]int{a, b, a, c, a, b}, 4, 2},
+		{"keep 1: every change plans", 1, [][]int{a, b, a, b}, 4, 1},
+		{"keep 1: grouped stream plans once per group", 1, [][]int{a, a, b, b, c}, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReplanner(m, WithMode(ModeFloat), WithThreads(1))
+			if tc.keep > 0 {
+				r.Keep(tc.keep)
+			}
+			for i, s := range tc.stream {
+				in := detectorInput(s, int64(i))
+				out, err := r.RunTensors(in)
+				require.NoError(t, err)
+				assert.Equal(t, s[2]/8, out["pred"].Shape[2], "step %d", i)
+			}
+			assert.Equal(t, tc.plans, r.Plans())
+			assert.Equal(t, tc.held, r.Held())
+		})
+	}
+}
+
+// Many goroutines on three shapes with a cache of two: every run gets the
+// session of its own shapes and the right outputs (run with -race).
+func TestReplannerConcurrentEviction(t *testing.T) {
+	m, err := graph.Load(filepath.Join("..", "testdata", "exported", "detector_opset13.onnx"))
+	require.NoError(t, err)
+	ref, err := NewSession(m, WithMode(ModeFloat), WithThreads(1))
+	require.NoError(t, err)
+	shapes := [][]int{{1, 3, 32, 32}, {1, 3, 32, 64}, {1, 3, 64, 32}}
+	ins := make([]map[string]*graph.Tensor, len(shapes))
+	wants := make([]*graph.Tensor, len(shapes))
+	for i, s := range shapes {
+		ins[i] = detectorInput(s, int64(i))
+		out, err := ref.RunTensors(ins[i])
+		require.NoError(t, err)
+		wants[i] = out["pred"]
+	}
+	r := NewReplanner(m, WithMode(ModeFloat), WithThreads(1)).Keep(2)
+	const runs = 18
+	errs := make(chan error, runs)
+	for i := 0; i < runs; i++ {
+		k := i % len(shapes)
+		go func() {
+			out, err := r.RunTensors(ins[k])
+			if err == nil {
+				err = CompareTensors(out["pred"], wants[k], Tolerance{Rtol: 1e-5, Atol: 1e-5})
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < runs; i++ {
+		require.NoError(t, <-errs)
+	}
+	assert.GreaterOrEqual(t, r.Plans(), 3)
+	assert.LessOrEqual(t, r.Held(), 2)
+}
+
+// A shape that fails to plan is not kept: the error comes back on every try.
+func TestReplannerFailedPlanNotKept(t *testing.T) {
+	m, err := graph.Load(filepath.Join("..", "testdata", "exported", "detector_opset13.onnx"))
+	require.NoError(t, err)
+	r := NewReplanner(m, WithMode(ModeFloat), WithThreads(1))
+	bad := map[string]*graph.Tensor{"images": graph.FromFloat32([]int{1, 3, 64}, make([]float32, 192))}
+	for i := 0; i < 2; i++ {
+		_, err := r.Session(bad)
+		require.Error(t, err)
+	}
+	assert.Equal(t, 0, r.Held())
+	assert.Equal(t, 0, r.Plans())
+}

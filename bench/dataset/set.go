@@ -62,6 +62,7 @@ type item struct {
 	file   string
 	row    int              // row of a batch file (0 for a file holding one sample)
 	shapes map[string][]int // per input, with a leading 1
+	modes  map[string]sampleMode
 	label  int
 	key    string
 }
@@ -273,6 +274,10 @@ func putRow(out map[string]*graph.Tensor, name string, t *graph.Tensor, i, n int
 	if t == nil {
 		return fmt.Errorf("sample %d has no value", i)
 	}
+	if len(t.Shape) == 0 || t.Shape[0] != 1 {
+		return fmt.Errorf("the samples are whole inputs of shape %s (a leading size that is not the batch axis): they run one per batch (--batch 1)",
+			graph.FormatDims(t.Shape))
+	}
 	b := out[name]
 	if b == nil {
 		b = graph.NewTensor(t.DType, append([]int{n}, t.Shape[1:]...))
@@ -355,25 +360,6 @@ func fitSample(in *graph.Value, given map[string][]int, sample []int, file strin
 	return nil
 }
 
-// sampleRows reads a file array's shape against input in: an array of the input's
-// rank is a batch along axis 0; one of rank-1 is a single sample.
-func sampleRows(in *graph.Value, given map[string][]int, shape []int, file string) (rows int, sample []int, err error) {
-	want, ok := target(in, given)
-	switch {
-	case !ok || len(shape) == len(want):
-		if len(shape) == 0 {
-			return 0, nil, fmt.Errorf("%s: a scalar cannot feed input %q", file, in.Name)
-		}
-		rows, sample = shape[0], append([]int{1}, shape[1:]...)
-	case len(shape) == len(want)-1:
-		rows, sample = 1, append([]int{1}, shape...)
-	default:
-		return 0, nil, fmt.Errorf("%s: array shape %s does not fit input %q %s (rank %d: give rank %d for a batch or %d for one sample)",
-			file, graph.FormatDims(shape), in.Name, want, len(shape), len(want), len(want)-1)
-	}
-	return rows, sample, fitSample(in, given, sample, file)
-}
-
 func openTensors(path string, files []string, o Options, ins []*graph.Value) (*Set, error) {
 	s := &Set{Name: filepath.Base(path), Kind: "tensors", inputs: ins}
 	var labels map[string][]int
@@ -384,6 +370,7 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 		}
 	}
 	var items []item
+	batch := batchAxes(ins, o.Shapes)
 	for _, f := range files {
 		if o.Limit > 0 && len(items) >= o.Limit {
 			break
@@ -407,6 +394,8 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 		}
 		rows := -1
 		shapes := map[string][]int{}
+		modes := map[string]sampleMode{}
+		first := ""
 		for _, in := range ins {
 			a, ok := arrays[in.Name]
 			if !ok {
@@ -416,15 +405,18 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			if err := checkConvertible(a.dtype, in.DType); err != nil {
 				return nil, fmt.Errorf("%s: input %q: %w", f, in.Name, err)
 			}
-			r, sample, err := sampleRows(in, o.Shapes, a.shape, f)
+			r, sample, mode, err := sampleRows(in, o.Shapes, batch[in.Name], a.shape, f)
 			if err != nil {
 				return nil, err
 			}
 			if rows >= 0 && r != rows {
-				return nil, fmt.Errorf("%s: arrays hold different numbers of samples (%d and %d along axis 0)", f, rows, r)
+				return nil, fmt.Errorf("%s: arrays %q %s and %q %s hold different numbers of samples (%d and %d): an array of the input's rank is "+
+					"a batch along axis 0 when the input's leading dimension is symbolic or 1; give a whole input a leading axis of 1 (rank + 1) to make it one sample",
+					f, first, graph.FormatDims(arrays[first].shape), in.Name, graph.FormatDims(a.shape), rows, r)
 			}
-			rows = r
+			rows, first = r, in.Name
 			shapes[in.Name] = sample
+			modes[in.Name] = mode
 		}
 		key := shapeKey(ins, shapes)
 		fl, labelled := labels[filepath.Base(f)]
@@ -435,7 +427,7 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			if o.Limit > 0 && len(items) >= o.Limit {
 				break
 			}
-			it := item{file: f, row: r, shapes: shapes, key: key}
+			it := item{file: f, row: r, shapes: shapes, modes: modes, key: key}
 			if labelled {
 				it.label = fl[r]
 			}
@@ -482,12 +474,7 @@ func (s *Set) loadTensors(it item) (map[string]*graph.Tensor, error) {
 	}
 	out := map[string]*graph.Tensor{}
 	for _, in := range s.inputs {
-		t := s.cache.t[in.Name]
-		if len(t.Shape) == len(it.shapes[in.Name]) {
-			t = row0(t, it.row) // a batch along axis 0
-		} else {
-			t = &graph.Tensor{DType: t.DType, Shape: append([]int{1}, t.Shape...), Data: t.Data} // one sample
-		}
+		t := pick(s.cache.t[in.Name], it.modes[in.Name], it.row)
 		c, err := ConvertTo(t, in.DType)
 		if err != nil {
 			return nil, fmt.Errorf("%s: input %q: %w", it.file, in.Name, err)

@@ -24,7 +24,7 @@ type compareReport struct {
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compare", "FLOAT.onnx INT8.onnx [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--split t10k] [--n 1000] [--top K] [--mode auto|float32|int8] [--json]", stderr)
+	fs := newFlags("compare", "FLOAT.onnx INT8.onnx [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--split t10k] [--n 1000] [--top K] [--mode auto|float32|int8] [--detections auto|off|SPEC] [--det-iou 0.5] [--det-min-score S] [--json]", stderr)
 	data := fs.String("data", projectPath(defaultData), "data (labels not needed): "+dataHelp)
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
@@ -35,6 +35,9 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	modeStr := fs.String("mode", "auto", "how the int8 model runs: auto (int8 executor when possible), int8, float32 (simulated quantization)")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print JSON (every tensor)")
+	detections := fs.String("detections", "auto", "compare detections by IoU and class: auto (torchvision-style boxes [N,4] / scores [N] / labels [N] outputs, recognised from their shapes and types), off, boxes=B,scores=S[,labels=L], or rows=OUTPUT:COLUMNS (e.g. rows=det:x1,y1,x2,y2,score,class for [1,N,6]; columns x1,y1,x2,y2 or cx,cy,w,h, score, class, batch, -)")
+	detIoU := fs.Float64("det-iou", quantizer.DefaultDetectionIoU, "IoU at which a float32 and an int8 detection of the same class match")
+	detMin := fs.Float64("det-min-score", 0, "leave out detections scoring below this, in both runs")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -48,6 +51,12 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	mode, err := parseMode(*modeStr)
 	if err != nil {
 		return err
+	}
+	if _, _, err := quantizer.ParseDetectionSpec(*detections); err != nil {
+		return usageErr("%v", err)
+	}
+	if !(*detIoU > 0 && *detIoU <= 1) {
+		return usageErr("--det-iou must be in (0, 1]")
 	}
 	fm, err := loadModel(pos[0])
 	if err != nil {
@@ -71,7 +80,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	total := feed.Len()
 	bar := progress.New(stderr, "compare", total)
 	res, err := quantizer.Compare(fm, qm, feed, total, quantizer.CompareOptions{
-		Mode: mode, BatchSize: *batch, Threads: *threads, Progress: bar.Callback()})
+		Mode: mode, BatchSize: *batch, Threads: *threads, Progress: bar.Callback(),
+		Detections: *detections, DetectionIoU: *detIoU, DetectionMinScore: *detMin})
 	bar.Done()
 	if err != nil {
 		return err
@@ -129,6 +139,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout)
+	printDetections(stdout, res)
 	return nil
 }
 

@@ -165,6 +165,8 @@ func TestDocJSONFields(t *testing.T) {
 	resnet := filepath.Join(testModels, "fmnist_resnet.onnx")
 	q := filepath.Join(dir, "q.onnx")
 	ranges := filepath.Join(dir, "r.json")
+	det, detQ, detData := rowsDetector(t)
+	detSpec := "rows=det:x1,y1,x2,y2,score,class"
 	runs := []struct {
 		doc  string
 		args []string
@@ -189,6 +191,8 @@ func TestDocJSONFields(t *testing.T) {
 		{"eval", []string{"eval", cnn, "--data", testData, "--n", "50", "--json"}, 0},
 		{"edit", []string{"edit", q, "--input-type", "uint8", "--output-type", "int8", "-o", filepath.Join(dir, "e.onnx"), "--json"}, 0},
 		{"compare", []string{"compare", cnn, q, "--data", testData, "--n", "20", "--json"}, 0},
+		{"compare", []string{"compare", det, detQ, "--data", detData, "--batch", "1", "--json"}, 0},
+		{"compare", []string{"compare", det, detQ, "--data", detData, "--batch", "1", "--detections", detSpec, "--json"}, 0},
 		{"sim", []string{"sim", "zoo:tiny_cnn", "--json", "--trace", filepath.Join(dir, "t.json")}, 0},
 		{"sim", []string{"sim", resnet, "--calib-n", "2", "--functional", "--json"}, 0},
 		{"sim", []string{"sim", logSoftmaxModel(t), "--timing-only", "--json"}, 0},

@@ -38,7 +38,9 @@ func TestRunWrongShapeNotation(t *testing.T) {
 		want  string
 	}{
 		{"wrong size", []int{1, 1, 14, 14}, `sample shape [1,1,14,14] does not fit input "input": the model declares [N,1,28,28]`},
-		{"wrong rank", []int{1, 1, 1, 28, 28}, `array shape [1,1,1,28,28] does not fit input "input" [N,1,28,28]`},
+		// Rank 5 is now a list of whole inputs (docs/cli.md, Data); rank 6 fits nothing.
+		{"wrong rank", []int{1, 1, 1, 1, 28, 28}, `array "input" has shape [1,1,1,1,28,28] (rank 6), which does not fit input "input" [N,1,28,28]`},
+		{"whole input of the wrong size", []int{1, 1, 1, 14, 14}, `sample shape [1,1,14,14] does not fit input "input": the model declares [N,1,28,28]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,7 +26,9 @@ func (l *lowerer) finish() (*graph.Model, error) {
 	}
 	sort.Strings(taps)
 	for _, name := range taps {
-		if v := l.vals[name]; v != nil && (v.avail || v.q != nil) {
+		// A tap may name a constant: a DequantizeLinear that bound input shapes
+		// turned into one (a scale computed from the image size).
+		if v := l.vals[name]; v != nil && (v.avail || v.q != nil) || l.dqConst[name] != nil || l.consts[name] != nil {
 			if _, err := l.need(name); err != nil {
 				return nil, fmt.Errorf("tap %q: %w", name, err)
 			}

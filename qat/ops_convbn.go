@@ -240,7 +240,7 @@ func (o *convBNOp) backward(n *Net) {
 	dw := o.w.grad()
 	if !o.batchStats(n) {
 		dbf := make([]float32, C)
-		o.core.backward(o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
+		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
 		for ch := 0; ch < C; ch++ {
 			var b float64
 			if o.convB != nil {
@@ -284,7 +284,7 @@ func (o *convBNOp) backward(n *Net) {
 				ds[ch] -= sdcc / float64(s*s)
 			}
 		})
-		o.core.backward(o.w.eff, dc, x.grad, dw, nil, n.threads)
+		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, n.threads)
 	}
 	w := o.w.p.W
 	for i, d := range dw {

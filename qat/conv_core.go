@@ -36,6 +36,13 @@ type convCore struct {
 	scratch []convScratch
 	dyR     []float32
 	dwT     []float32
+	shift   *shiftCache
+}
+
+// shiftCache is the shifted layout (nil: im2col) for the geometry n.
+type shiftCache struct {
+	n convGeom
+	s *shiftGeom
 }
 
 // imagesPerChunk is the number of images of a forward or input-gradient chunk.
@@ -76,8 +83,12 @@ func runChunks(chunks, workers int, f func(worker, chunk int)) {
 // split returns the image chunking of the batch: images per chunk, chunks, worker
 // goroutines and the threads each worker's kernels use.
 func (c *convCore) split(threads int) (per, chunks, workers, inner int) {
+	return c.splitImages(c.g.imagesPerChunk(), threads)
+}
+
+// splitImages is split with per images per chunk.
+func (c *convCore) splitImages(per, threads int) (_, chunks, workers, inner int) {
 	g := &c.g
-	per = g.imagesPerChunk()
 	chunks = (g.n + per - 1) / per
 	threads = resolveThreads(threads)
 	workers = max(1, min(threads, chunks))
@@ -91,6 +102,13 @@ func (c *convCore) split(threads int) (per, chunks, workers, inner int) {
 // forward computes y = conv(x, w) + bias (bias may be nil); y must hold N*OC*P values.
 func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 	g := &c.g
+	if c.shift == nil || c.shift.n != *g {
+		c.shift = &shiftCache{n: *g, s: g.shifted()}
+	}
+	if c.shift.s != nil {
+		c.forwardShifted(c.shift.s, x, w, bias, y, threads)
+		return
+	}
 	per, chunks, workers, inner := c.split(threads)
 	rows := g.c * g.kh * g.kw
 	pa := c.packWeights(false, w)

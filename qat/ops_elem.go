@@ -91,10 +91,17 @@ func (o *unaryOp) backward(n *Net) {
 func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 	switch o.kind {
 	case "Relu":
+		// Branch-free (the signs of a Relu's inputs are a coin toss for the branch
+		// predictor): the gradient's bits masked where x is not in (0, +Inf], the
+		// bit patterns 1 to 0x7f800000 (so NaN passes nothing, as x > 0 would).
+		xs = xs[:len(dy)]
+		dx = dx[:len(dy)]
 		for i, g := range dy {
-			if xs[i] > 0 {
-				dx[i] += g
+			var m uint32
+			if math.Float32bits(xs[i])-1 < 0x7f800000 {
+				m = ^uint32(0)
 			}
+			dx[i] += math.Float32frombits(math.Float32bits(g) & m)
 		}
 	case "Clip":
 		for i, g := range dy {

@@ -1,0 +1,110 @@
+package qat
+
+import (
+	"math"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// The forward pass of a stride-1 convolution as an implicit GEMM
+// (kernels.SgemmShifted, as the float runtime runs it): each image's channels are
+// copied once into zero-padded planes, where every kernel tap is one constant
+// shift of the output position numbered over the padded width, so the
+// micro-kernel reads its columns in place instead of from an im2col copy and its
+// packing. The columns past each output row are computed and dropped. The sums are
+// those of kernels.Sgemm over the im2col matrix (same micro-kernel, same reduction
+// blocks).
+
+// shiftGeom is the padded layout of one image for the shifted forward pass.
+type shiftGeom struct {
+	pph, ppw, pp int     // padded rows, columns, floats per channel plane
+	q            int     // GEMM columns: oh-1 padded rows, then ow
+	size         int     // buffer floats: the planes, then a panel of slack
+	off          []int32 // per group-local GEMM row (ci, i, j)
+}
+
+// shifted returns the layout, or nil when the convolution is strided or the
+// dropped columns would cost more than 15 % of the GEMM.
+func (g *convGeom) shifted() *shiftGeom {
+	if g.sh != 1 || g.sw != 1 {
+		return nil
+	}
+	s := &shiftGeom{pph: g.oh + (g.kh-1)*g.dh, ppw: g.ow + (g.kw-1)*g.dw}
+	s.pp = s.pph * s.ppw
+	s.q = (g.oh-1)*s.ppw + g.ow
+	nPad := (s.q + 15) / 16 * 16
+	if nPad*100 > g.p*115 || int64(g.c)*int64(s.pp)+int64(nPad) > math.MaxInt32 {
+		return nil
+	}
+	s.size = g.c*s.pp + nPad
+	s.off = make([]int32, g.k)
+	for ci := 0; ci < g.cg; ci++ {
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				s.off[(ci*g.kh+i)*g.kw+j] = int32(ci*s.pp + i*g.dh*s.ppw + j*g.dw)
+			}
+		}
+	}
+	return s
+}
+
+// fill lays image x (C planes of H×W) out in buf: input row y at padded row y+pt,
+// column x at x+pl, zeros elsewhere.
+func (s *shiftGeom) fill(g *convGeom, x, buf []float32) {
+	for ci := 0; ci < g.c; ci++ {
+		xc := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		d := buf[ci*s.pp : (ci+1)*s.pp]
+		jhi := min(s.ppw, g.w+g.pl)
+		for r := 0; r < s.pph; r++ {
+			row := d[r*s.ppw : (r+1)*s.ppw]
+			y := r - g.pt
+			if y < 0 || y >= g.h || g.pl >= jhi {
+				clear(row)
+				continue
+			}
+			clear(row[:g.pl])
+			copy(row[g.pl:jhi], xc[y*g.w:])
+			clear(row[jhi:])
+		}
+	}
+	clear(buf[g.c*s.pp : s.size])
+}
+
+// forwardShifted computes y = conv(x, w) + bias (bias may be nil) image by image.
+func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads int) {
+	g := &c.g
+	pa := c.packWeights(false, w)
+	_, _, workers, inner := c.splitImages(1, threads)
+	runChunks(g.n, workers, func(wk, n int) {
+		sc := &c.scratch[wk]
+		sc.cols = grow(sc.cols, s.size)
+		s.fill(g, x[n*g.c*g.p:(n+1)*g.c*g.p], sc.cols)
+		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
+		for gi := 0; gi < g.group; gi++ {
+			yg := yn[gi*g.ocg*g.p:]
+			kernels.SgemmShifted(pa[gi], sc.cols[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+				for r := r0; r < r1; r++ {
+					src := cb[(r-r0)*ldc:]
+					dst := yg[r*g.p : (r+1)*g.p]
+					for q := j0; q < j0+nc; {
+						oy, ox := q/s.ppw, q%s.ppw
+						end := min(j0+nc, (oy+1)*s.ppw)
+						if e := min(end-oy*s.ppw, g.ow); ox < e {
+							copy(dst[oy*g.ow+ox:oy*g.ow+e], src[q-j0:])
+						}
+						q = end
+					}
+				}
+			})
+		}
+		if bias != nil {
+			for o := 0; o < g.oc; o++ {
+				b := bias[o]
+				dst := yn[o*g.p : (o+1)*g.p]
+				for i := range dst {
+					dst[i] += b
+				}
+			}
+		}
+	})
+}

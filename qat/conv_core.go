@@ -37,6 +37,14 @@ type convCore struct {
 	dyR     []float32
 	dwT     []float32
 	shift   *shiftCache
+	trans   *transCache
+}
+
+// transCache is the input-gradient convolution (nil: columns and col2im) for the
+// geometry n.
+type transCache struct {
+	n convGeom
+	t *transposedConv
 }
 
 // shiftCache is the shifted layout (nil: im2col) for the geometry n.
@@ -109,6 +117,12 @@ func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 		c.forwardShifted(c.shift.s, x, w, bias, y, threads)
 		return
 	}
+	c.forwardIm2col(x, w, bias, y, threads)
+}
+
+// forwardIm2col is forward over chunks of the column matrix.
+func (c *convCore) forwardIm2col(x, w, bias, y []float32, threads int) {
+	g := &c.g
 	per, chunks, workers, inner := c.split(threads)
 	rows := g.c * g.kh * g.kw
 	pa := c.packWeights(false, w)
@@ -116,7 +130,7 @@ func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 		s := &c.scratch[wk]
 		n0, n1 := ch*per, min(g.n, (ch+1)*per)
 		l := (n1 - n0) * g.p
-		cols, ldb := x[n0*g.c*g.p:], g.p
+		cols, ldb := x[n0*g.c*g.h*g.w:], g.p
 		if n1-n0 > 1 || !g.pointwise() {
 			s.cols = grow(s.cols, rows*l)
 			g.im2colRange(x, s.cols, n0*g.p, n1*g.p, inner)
@@ -183,9 +197,17 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
 		})
 	}
 	c.weightGrad(x, dy, dw, threads)
-	if dx != nil {
-		c.inputGrad(w, dy, dx, threads)
+	if dx == nil {
+		return
 	}
+	if c.trans == nil || c.trans.n != *g {
+		c.trans = &transCache{n: *g, t: g.transposed(true)}
+	}
+	if c.trans.t != nil {
+		c.inputGradShifted(c.trans.t, w, dy, dx, threads)
+		return
+	}
+	c.inputGrad(w, dy, dx, threads)
 }
 
 // weightGrad accumulates dw from dy and the columns of x: per group, the

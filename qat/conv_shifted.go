@@ -24,8 +24,15 @@ type shiftGeom struct {
 }
 
 // shifted returns the layout, or nil when the convolution is strided or the
-// dropped columns would cost more than 15 % of the GEMM.
-func (g *convGeom) shifted() *shiftGeom {
+// dropped columns would make the GEMM more than 1.5 times longer. (BenchmarkConvPaths,
+// the ResNet's 3x3 layers at batch 64 and 1 thread, two runs on a loaded machine:
+// the shifted paths were faster than the im2col chunks in 11 of 12 comparisons,
+// by 10-60 %, down to 7x7 maps, where 49 outputs take 64 columns.)
+func (g *convGeom) shifted() *shiftGeom { return g.shiftLayout(true) }
+
+// shiftLayout is shifted, the cost check only when checkWaste (tests force the
+// layout on small maps).
+func (g *convGeom) shiftLayout(checkWaste bool) *shiftGeom {
 	if g.sh != 1 || g.sw != 1 {
 		return nil
 	}
@@ -33,7 +40,7 @@ func (g *convGeom) shifted() *shiftGeom {
 	s.pp = s.pph * s.ppw
 	s.q = (g.oh-1)*s.ppw + g.ow
 	nPad := (s.q + 15) / 16 * 16
-	if nPad*100 > g.p*115 || int64(g.c)*int64(s.pp)+int64(nPad) > math.MaxInt32 {
+	if checkWaste && nPad*100 > g.p*150 || int64(g.c)*int64(s.pp)+int64(nPad) > math.MaxInt32 {
 		return nil
 	}
 	s.size = g.c*s.pp + nPad
@@ -78,7 +85,7 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
 		sc.cols = grow(sc.cols, s.size)
-		s.fill(g, x[n*g.c*g.p:(n+1)*g.c*g.p], sc.cols)
+		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
 		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
 		for gi := 0; gi < g.group; gi++ {
 			yg := yn[gi*g.ocg*g.p:]
@@ -105,6 +112,96 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 					dst[i] += b
 				}
 			}
+		}
+	})
+}
+
+// The input gradient of a stride-1 convolution is itself a stride-1 convolution:
+// of dy, padded by (KH-1)*DH - PT on top (and likewise on the other sides), with
+// the weights transposed per group ([C][OC] instead of [OC][C]) and flipped in
+// both kernel axes. Run as an implicit GEMM, it replaces the columns' gradient and
+// its scatter back to the pixels (col2im) with the GEMM alone, whose store adds
+// each finished block to dx. The sum of a pixel's gradient is then one reduction
+// over (output channel, tap) instead of per-tap sums added one after another.
+
+// transposedConv is the layout of that convolution (g its geometry: dy in, dx out).
+type transposedConv struct {
+	g  convGeom
+	s  *shiftGeom
+	wt []float32
+}
+
+// transposed returns the input-gradient convolution of g (set to its input), or nil
+// when g is strided, a padding exceeds the kernel's extent, or the shifted layout
+// does not apply (checkWaste: as in shiftLayout).
+func (g *convGeom) transposed(checkWaste bool) *transposedConv {
+	if g.sh != 1 || g.sw != 1 {
+		return nil
+	}
+	ey, ex := (g.kh-1)*g.dh, (g.kw-1)*g.dw
+	t := &transposedConv{g: convGeom{c: g.oc, oc: g.c, group: g.group, kh: g.kh, kw: g.kw, sh: 1, sw: 1, dh: g.dh, dw: g.dw,
+		pt: ey - g.pt, pl: ex - g.pl, pb: ey - g.pb, pr: ex - g.pr}}
+	if t.g.pt < 0 || t.g.pl < 0 || t.g.pb < 0 || t.g.pr < 0 {
+		return nil
+	}
+	if err := t.g.setInput([]int{g.n, g.oc, g.oh, g.ow}); err != nil || t.g.oh != g.h || t.g.ow != g.w {
+		return nil
+	}
+	if t.s = t.g.shiftLayout(checkWaste); t.s == nil {
+		return nil
+	}
+	return t
+}
+
+// pack returns each group's transposed, flipped weights packed for the GEMM:
+// [Cg][OCg*KH*KW], row ci holding w[o][ci][KH-1-i][KW-1-j] at (o*KH+i)*KW+j.
+func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
+	taps := g.kh * g.kw
+	kt := g.ocg * taps
+	t.wt = grow(t.wt, g.cg*kt)
+	pa := make([]*kernels.PackedA, g.group)
+	for gi := range pa {
+		for ci := 0; ci < g.cg; ci++ {
+			for o := 0; o < g.ocg; o++ {
+				src := w[((gi*g.ocg+o)*g.cg+ci)*taps:][:taps]
+				dst := t.wt[ci*kt+o*taps:][:taps]
+				for k, v := range src {
+					dst[taps-1-k] = v
+				}
+			}
+		}
+		pa[gi] = kernels.PackSgemmA(false, g.cg, kt, t.wt, kt, nil)
+	}
+	return pa
+}
+
+// inputGradShifted adds the input gradient to dx image by image.
+func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, threads int) {
+	g, tg, s := &c.g, &t.g, t.s
+	pa := t.pack(g, w)
+	hw := g.h * g.w
+	_, _, workers, inner := c.splitImages(1, threads)
+	runChunks(g.n, workers, func(wk, n int) {
+		sc := &c.scratch[wk]
+		sc.dyT = grow(sc.dyT, s.size)
+		s.fill(tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p], sc.dyT)
+		dxn := dx[n*g.c*hw : (n+1)*g.c*hw]
+		for gi := 0; gi < g.group; gi++ {
+			dxg := dxn[gi*g.cg*hw:]
+			kernels.SgemmShifted(pa[gi], sc.dyT[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+				for r := r0; r < r1; r++ {
+					src := cb[(r-r0)*ldc:]
+					dst := dxg[r*hw : (r+1)*hw]
+					for q := j0; q < j0+nc; {
+						oy, ox := q/s.ppw, q%s.ppw
+						end := min(j0+nc, (oy+1)*s.ppw)
+						if e := min(end-oy*s.ppw, g.w); ox < e {
+							addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+						}
+						q = end
+					}
+				}
+			})
 		}
 	})
 }

@@ -1,10 +1,6 @@
 package qat
 
-import (
-	"fmt"
-
-	"github.com/warboy-sim/warboy/kernels"
-)
+import "fmt"
 
 // convGeom is the geometry of a 2-D convolution on NCHW data with OIHW weights.
 type convGeom struct {
@@ -49,37 +45,56 @@ func (g *convGeom) oxRange(off int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2col writes cols[C*KH*KW][N*P]: row (ci*KH+i)*KW+j holds input channel ci at
-// kernel tap (i, j) for every output position of every image. Group g's rows are
+// pointwise reports whether the convolution reads each output position's input
+// pixel alone (1x1, stride 1, no padding): the column matrix of one image is then
+// the image itself.
+func (g *convGeom) pointwise() bool {
+	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0
+}
+
+// im2colRange writes the columns [a, b) of the column matrix (output positions in
+// N*P order, so a range may span images) into cols[C*KH*KW][b-a]: row
+// (ci*KH+i)*KW+j holds input channel ci at kernel tap (i, j). Group g's rows are
 // the contiguous block [g*K, (g+1)*K).
-func (g *convGeom) im2col(x, cols []float32, threads int) {
-	np := g.n * g.p
-	parallel(g.c*g.kh*g.kw, threads, func(lo, hi int) {
+func (g *convGeom) im2colRange(x, cols []float32, a, b, threads int) {
+	l := b - a
+	taps := g.kh * g.kw
+	parallel(g.c*taps, threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			ci, t := r/(g.kh*g.kw), r%(g.kh*g.kw)
+			ci, t := r/taps, r%taps
 			i, j := t/g.kw, t%g.kw
 			off := j*g.dw - g.pl
 			xlo, xhi := g.oxRange(off)
-			row := cols[r*np : (r+1)*np]
-			for n := 0; n < g.n; n++ {
+			row := cols[r*l : (r+1)*l]
+			for n := a / g.p; n*g.p < b; n++ {
 				src := x[(n*g.c+ci)*g.h*g.w:][:g.h*g.w]
-				dst := row[n*g.p : (n+1)*g.p]
-				for oy := 0; oy < g.oh; oy++ {
+				base := n * g.p
+				plo, phi := max(a, base)-base, min(b, base+g.p)-base
+				for oy := plo / g.ow; oy*g.ow < phi; oy++ {
+					// output columns [c0, c1) of row oy lie in the range
+					c0, c1 := max(plo-oy*g.ow, 0), min(phi-oy*g.ow, g.ow)
+					d := row[base+oy*g.ow+c0-a : base+oy*g.ow+c1-a]
 					iy := oy*g.sh - g.pt + i*g.dh
-					d := dst[oy*g.ow : (oy+1)*g.ow]
-					if iy < 0 || iy >= g.h || xlo >= xhi {
+					if rows := g.flatRows(oy, iy, c0, c1, phi); rows > 0 {
+						g.copyFlat(src[iy*g.w:], row[base+oy*g.ow-a:], rows, off, xlo, xhi)
+						oy += rows - 1
+						continue
+					}
+					vlo, vhi := max(xlo, c0), min(xhi, c1)
+					if iy < 0 || iy >= g.h || vlo >= vhi {
 						clear(d)
 						continue
 					}
 					srow := src[iy*g.w : (iy+1)*g.w]
-					clear(d[:xlo])
-					clear(d[xhi:])
+					clear(d[:vlo-c0])
+					clear(d[vhi-c0:])
+					dv := d[vlo-c0 : vhi-c0]
 					if g.sw == 1 {
-						copy(d[xlo:xhi], srow[xlo+off:xhi+off])
+						copy(dv, srow[vlo+off:vhi+off])
 						continue
 					}
-					for ox := xlo; ox < xhi; ox++ {
-						d[ox] = srow[ox*g.sw+off]
+					for k := range dv {
+						dv[k] = srow[(vlo+k)*g.sw+off]
 					}
 				}
 			}
@@ -87,9 +102,11 @@ func (g *convGeom) im2col(x, cols []float32, threads int) {
 	})
 }
 
-// col2im adds cols (the layout of im2col) into dx.
-func (g *convGeom) col2im(cols, dx []float32, threads int) {
-	np := g.n * g.p
+// col2imImages adds the columns of images [n0, n1) (the layout of im2colRange
+// over those images) into dx. Every element of dx receives its kernel taps'
+// contributions in tap order, however the images are split.
+func (g *convGeom) col2imImages(cols, dx []float32, n0, n1, threads int) {
+	l := (n1 - n0) * g.p
 	taps := g.kh * g.kw
 	parallel(g.c, threads, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
@@ -100,13 +117,18 @@ func (g *convGeom) col2im(cols, dx []float32, threads int) {
 				if xlo >= xhi {
 					continue
 				}
-				row := cols[(ci*taps+t)*np : (ci*taps+t+1)*np]
-				for n := 0; n < g.n; n++ {
+				row := cols[(ci*taps+t)*l : (ci*taps+t+1)*l]
+				for n := n0; n < n1; n++ {
 					dst := dx[(n*g.c+ci)*g.h*g.w:][:g.h*g.w]
-					src := row[n*g.p : (n+1)*g.p]
+					src := row[(n-n0)*g.p : (n-n0+1)*g.p]
 					for oy := 0; oy < g.oh; oy++ {
 						iy := oy*g.sh - g.pt + i*g.dh
 						if iy < 0 || iy >= g.h {
+							continue
+						}
+						if rows := g.flatRows(oy, iy, 0, g.ow, g.p); rows > 0 {
+							g.addFlat(src[oy*g.ow:], dst[iy*g.w:], rows, off, xlo, xhi)
+							oy += rows - 1
 							continue
 						}
 						drow := dst[iy*g.w : (iy+1)*g.w]
@@ -128,71 +150,69 @@ func (g *convGeom) col2im(cols, dx []float32, threads int) {
 	})
 }
 
-// convCore holds the buffers of one convolution between its forward and backward
-// passes.
-type convCore struct {
-	g          convGeom
-	cols, tmp  []float32
-	dcols, dyT []float32
+// flatRows returns how many whole output rows from oy on (the first one spanning
+// columns [c0, c1), the run ending before position phi of the image) read whole
+// input rows from iy on when the convolution has stride 1 and keeps the width: one
+// flat run of the image then covers them, shifted by the tap's column offset, except
+// for the padding columns. It returns 0 when that does not apply.
+func (g *convGeom) flatRows(oy, iy, c0, c1, phi int) int {
+	if g.sh != 1 || g.sw != 1 || g.ow != g.w || c0 != 0 || c1 != g.ow || iy < 0 || iy >= g.h {
+		return 0
+	}
+	rows := min(g.h-iy, phi/g.ow-oy)
+	if rows < 2 {
+		return 0
+	}
+	return rows
 }
 
-// forward computes y = conv(x, w) + bias (bias may be nil); y must hold N*OC*P values.
-func (c *convCore) forward(x, w, bias, y []float32, threads int) {
-	g := &c.g
-	np := g.n * g.p
-	c.cols = grow(c.cols, g.c*g.kh*g.kw*np)
-	g.im2col(x, c.cols, threads)
-	c.tmp = grow(c.tmp, g.oc*np)
-	for gi := 0; gi < g.group; gi++ {
-		kernels.Sgemm(false, false, g.ocg, np, g.k, w[gi*g.ocg*g.k:], g.k, c.cols[gi*g.k*np:], np, c.tmp[gi*g.ocg*np:], np, false, threads)
+// copyFlat writes rows whole output rows of one tap (columns [xlo, xhi) valid, at
+// input column ox+off) from src (the first input row) into dst (the first output
+// row): one copy of the flat run, then the padding columns zeroed.
+func (g *convGeom) copyFlat(src, dst []float32, rows, off, xlo, xhi int) {
+	w := g.w
+	n := rows * w
+	if xlo >= xhi {
+		clear(dst[:n])
+		return
 	}
-	// [OC][N*P] -> [N][OC][P]
-	parallel(g.n*g.oc, threads, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, o := r/g.oc, r%g.oc
-			dst := y[r*g.p : (r+1)*g.p]
-			copy(dst, c.tmp[o*np+n*g.p:o*np+(n+1)*g.p])
-			if bias != nil {
-				b := bias[o]
-				for i := range dst {
-					dst[i] += b
-				}
-			}
-		}
-	})
+	copy(dst[xlo:n-(w-xhi)], src[xlo+off:n-(w-xhi)+off])
+	for r := 0; r < rows; r++ {
+		d := dst[r*w : (r+1)*w]
+		clear(d[:xlo])
+		clear(d[xhi:])
+	}
 }
 
-// backward accumulates dw (and dbias, dx when not nil) from dy.
-func (c *convCore) backward(w, dy, dx, dw, dbias []float32, threads int) {
-	g := &c.g
-	np := g.n * g.p
-	c.dyT = grow(c.dyT, g.oc*np)
-	parallel(g.n*g.oc, threads, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, o := r/g.oc, r%g.oc
-			copy(c.dyT[o*np+n*g.p:o*np+(n+1)*g.p], dy[r*g.p:(r+1)*g.p])
-		}
-	})
-	if dbias != nil {
-		for o := 0; o < g.oc; o++ {
-			var s float32
-			for _, v := range c.dyT[o*np : (o+1)*np] {
-				s += v
-			}
-			dbias[o] += s
-		}
+// addFlat is copyFlat's adjoint: it adds the valid columns of rows output rows of
+// src into dst. The padding columns of src (scratch columns of the chunk) are
+// zeroed first, so that one flat run of additions covers the rows.
+func (g *convGeom) addFlat(src, dst []float32, rows, off, xlo, xhi int) {
+	w := g.w
+	n := rows * w
+	if xlo >= xhi {
+		return
 	}
-	if dx != nil {
-		c.dcols = grow(c.dcols, g.c*g.kh*g.kw*np)
+	for r := 0; r < rows; r++ {
+		s := src[r*w : (r+1)*w]
+		clear(s[:xlo])
+		clear(s[xhi:])
 	}
-	for gi := 0; gi < g.group; gi++ {
-		dyg := c.dyT[gi*g.ocg*np:]
-		kernels.Sgemm(false, true, g.ocg, g.k, np, dyg, np, c.cols[gi*g.k*np:], np, dw[gi*g.ocg*g.k:], g.k, true, threads)
-		if dx != nil {
-			kernels.Sgemm(true, false, g.k, np, g.ocg, w[gi*g.ocg*g.k:], g.k, dyg, np, c.dcols[gi*g.k*np:], np, false, threads)
-		}
+	addTo(dst[xlo+off:n-(w-xhi)+off], src[xlo:n-(w-xhi)])
+}
+
+// addTo adds src into dst (of the same length).
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		d, s := (*[4]float32)(dst[i:]), (*[4]float32)(src[i:])
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
 	}
-	if dx != nil {
-		g.col2im(c.dcols, dx, threads)
+	for ; i < len(dst); i++ {
+		dst[i] += src[i]
 	}
 }

@@ -31,8 +31,12 @@
 // refuses a graph with an operator that has no gradient with an error naming the
 // node (ErrNoGradient).
 //
-// Forward and backward passes run on the executors' float32 GEMM (kernels.Sgemm):
-// convolutions as im2col + GEMM for the forward pass, the weight gradient and the
-// input gradient. Export writes the trained weights and ranges back and returns the
+// Forward and backward passes run on the executors' float32 GEMMs (kernels.Sgemm,
+// SgemmPackedAFunc, SgemmShifted), over chunks of the batch that stay in cache
+// (conv_core.go): stride-1 convolutions' forward pass and input gradient as the
+// runtime's implicit GEMM on zero-padded planes (the input gradient as the
+// convolution of dy with the transposed, flipped weights), other ones as im2col +
+// GEMM + col2im, and the weight gradient as the columns times dy, summed in the
+// GEMM's reduction blocks over the whole batch. Export writes the trained weights and ranges back and returns the
 // standard QDQ model that quantizer.Quantize writes.
 package qat

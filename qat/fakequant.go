@@ -99,13 +99,7 @@ func minMax(xs []float32, threads int) (float32, float32) {
 	chunk := (len(xs) + parts - 1) / parts
 	parallel(parts, parts, func(a, b int) {
 		for p := a; p < b; p++ {
-			seg := xs[p*chunk : min((p+1)*chunk, len(xs))]
-			lo, hi := seg[0], seg[0]
-			for _, v := range seg {
-				lo = min(lo, v)
-				hi = max(hi, v)
-			}
-			los[p], his[p] = lo, hi
+			los[p], his[p] = minMaxSeg(xs[p*chunk : min((p+1)*chunk, len(xs))])
 		}
 	})
 	lo, hi := los[0], his[0]
@@ -113,6 +107,26 @@ func minMax(xs []float32, threads int) (float32, float32) {
 		lo, hi = min(lo, los[p]), max(hi, his[p])
 	}
 	return lo, hi
+}
+
+// minMaxSeg is the smallest and largest value of seg (not empty), with four
+// independent running minima and maxima (min and max are exact, so the result is
+// that of one running pair).
+func minMaxSeg(seg []float32) (float32, float32) {
+	l0, h0 := seg[0], seg[0]
+	l1, l2, l3, h1, h2, h3 := l0, l0, l0, h0, h0, h0
+	i := 0
+	for ; i+4 <= len(seg); i += 4 {
+		v := (*[4]float32)(seg[i:])
+		l0, h0 = min(l0, v[0]), max(h0, v[0])
+		l1, h1 = min(l1, v[1]), max(h1, v[1])
+		l2, h2 = min(l2, v[2]), max(h2, v[2])
+		l3, h3 = min(l3, v[3]), max(h3, v[3])
+	}
+	for ; i < len(seg); i++ {
+		l0, h0 = min(l0, seg[i]), max(h0, seg[i])
+	}
+	return min(l0, l1, l2, l3), max(h0, h1, h2, h3)
 }
 
 // weightScales returns max|w|/127 per slice along axis (all-zero slices get 1), as

@@ -85,7 +85,7 @@ func (o *convOp) backward(n *Net) {
 		clear(o.dbias)
 		db = o.dbias
 	}
-	o.core.backward(o.w.eff, y.grad, x.grad, o.w.grad(), db, n.threads)
+	o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, n.threads)
 	o.w.flush()
 	if o.b != nil {
 		for i, v := range db {

@@ -194,13 +194,17 @@ func (o *convBNOp) forward(n *Net) error {
 				b = o.convB.W[ch]
 			}
 			s := o.s[ch]
+			// c/s + b (the conv output before the scaling by s) is kept in xhat
+			// for the normalization below.
 			var sum, sq float64
 			for i := 0; i < g.n; i++ {
-				seg := o.c[(i*C+ch)*P : (i*C+ch+1)*P]
-				for _, v := range seg {
-					u := float64(v/s + b)
-					sum += u
-					sq += u * u
+				off := (i*C + ch) * P
+				xs := o.xhat[off : off+P]
+				for j, v := range o.c[off : off+P] {
+					u := v/s + b
+					xs[j] = u
+					sum += float64(u)
+					sq += float64(u) * float64(u)
 				}
 			}
 			mean := sum / m
@@ -210,10 +214,11 @@ func (o *convBNOp) forward(n *Net) error {
 			gm, bt := o.gamma.W[ch], o.beta.W[ch]
 			for i := 0; i < g.n; i++ {
 				off := (i*C + ch) * P
-				for j, v := range o.c[off : off+P] {
-					xh := (v/s + b - float32(mean)) * float32(inv)
-					o.xhat[off+j] = xh
-					y.data[off+j] = gm*xh + bt
+				xs, ys := o.xhat[off:off+P], y.data[off:off+P]
+				for j, u := range xs {
+					xh := (u - float32(mean)) * float32(inv)
+					xs[j] = xh
+					ys[j] = gm*xh + bt
 				}
 			}
 			if n.training {
@@ -240,7 +245,7 @@ func (o *convBNOp) backward(n *Net) {
 	dw := o.w.grad()
 	if !o.batchStats(n) {
 		dbf := make([]float32, C)
-		o.core.backward(o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
+		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
 		for ch := 0; ch < C; ch++ {
 			var b float64
 			if o.convB != nil {
@@ -284,7 +289,7 @@ func (o *convBNOp) backward(n *Net) {
 				ds[ch] -= sdcc / float64(s*s)
 			}
 		})
-		o.core.backward(o.w.eff, dc, x.grad, dw, nil, n.threads)
+		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, n.threads)
 	}
 	w := o.w.p.W
 	for i, d := range dw {

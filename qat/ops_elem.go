@@ -91,10 +91,17 @@ func (o *unaryOp) backward(n *Net) {
 func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 	switch o.kind {
 	case "Relu":
+		// Branch-free (the signs of a Relu's inputs are a coin toss for the branch
+		// predictor): the gradient's bits masked where x is not in (0, +Inf], the
+		// bit patterns 1 to 0x7f800000 (so NaN passes nothing, as x > 0 would).
+		xs = xs[:len(dy)]
+		dx = dx[:len(dy)]
 		for i, g := range dy {
-			if xs[i] > 0 {
-				dx[i] += g
+			var m uint32
+			if math.Float32bits(xs[i])-1 < 0x7f800000 {
+				m = ^uint32(0)
 			}
+			dx[i] += math.Float32frombits(math.Float32bits(g) & m)
 		}
 	case "Clip":
 		for i, g := range dy {
@@ -217,9 +224,9 @@ func (o *binaryOp) forward(n *Net) error {
 	if equalShape(a.shape, b.shape) {
 		o.ia, o.ib = nil, nil
 		y.resize(a.shape)
-		for i := range y.data {
-			y.data[i] = o.apply(a.data[i], b.data[i])
-		}
+		parallel(len(y.data), n.threads, func(lo, hi int) {
+			o.applyRange(a.data[lo:hi], b.data[lo:hi], y.data[lo:hi])
+		})
 		return nil
 	}
 	if o.ia == nil || !equalShape(o.shapeA, a.shape) || !equalShape(o.shapeB, b.shape) {
@@ -251,8 +258,51 @@ func (o *binaryOp) apply(x, y float32) float32 {
 	return x * y
 }
 
+// applyRange is apply over equal-shaped operands, with the operator chosen once.
+func (o *binaryOp) applyRange(as, bs, ys []float32) {
+	bs, ys = bs[:len(as)], ys[:len(as)]
+	switch o.kind {
+	case "Add":
+		for i, v := range as {
+			ys[i] = v + bs[i]
+		}
+	case "Sub":
+		for i, v := range as {
+			ys[i] = v - bs[i]
+		}
+	case "Div":
+		for i, v := range as {
+			ys[i] = v / bs[i]
+		}
+	default:
+		for i, v := range as {
+			ys[i] = v * bs[i]
+		}
+	}
+}
+
 func (o *binaryOp) backward(n *Net) {
 	a, b, y := n.vals[o.a], n.vals[o.b], n.vals[o.out]
+	if o.ia == nil && (o.kind == "Add" || o.kind == "Sub") && o.a != o.b {
+		// The gradient passes to each operand unchanged (negated for Sub's second).
+		parallel(len(y.grad), n.threads, func(lo, hi int) {
+			g := y.grad[lo:hi]
+			if a.grad != nil {
+				addTo(a.grad[lo:hi], g)
+			}
+			if b.grad != nil {
+				db := b.grad[lo:hi]
+				if o.kind == "Add" {
+					addTo(db, g)
+				} else {
+					for i, v := range g {
+						db[i] += -v
+					}
+				}
+			}
+		})
+		return
+	}
 	for i, g := range y.grad {
 		ai, bi := i, i
 		if o.ia != nil {

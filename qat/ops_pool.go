@@ -113,31 +113,30 @@ func (o *poolOp) forward(n *Net) error {
 			src := x.data[pl2*H*W : (pl2+1)*H*W]
 			for oy := 0; oy < OH; oy++ {
 				for ox := 0; ox < OW; ox++ {
-					best, bi := float32(math.Inf(-1)), int32(-1)
-					var sum float32
-					cnt := 0
-					for i := 0; i < kh; i++ {
-						iy := oy*sh - pt + i
-						if iy < 0 || iy >= H {
-							continue
-						}
-						for j := 0; j < kw; j++ {
-							ix := ox*sw - pl + j
-							if ix < 0 || ix >= W {
-								continue
-							}
-							v := src[iy*W+ix]
-							sum += v
-							cnt++
-							if v > best {
-								best, bi = v, int32(iy*W+ix)
-							}
-						}
-					}
+					// The window's rows [ilo, ihi) and columns [jlo, jhi) inside the image.
+					ilo, ihi := max(0, pt-oy*sh), min(kh, H+pt-oy*sh)
+					jlo, jhi := max(0, pl-ox*sw), min(kw, W+pl-ox*sw)
 					oi := pl2*OH*OW + oy*OW + ox
 					if isMax {
+						best, bi := float32(math.Inf(-1)), int32(-1)
+						for i := ilo; i < ihi; i++ {
+							r := (oy*sh-pt+i)*W + ox*sw - pl
+							for j := jlo; j < jhi; j++ {
+								if v := src[r+j]; v > best {
+									best, bi = v, int32(r+j)
+								}
+							}
+						}
 						y.data[oi], o.argmax[oi] = best, bi
 						continue
+					}
+					var sum float32
+					cnt := max(0, ihi-ilo) * max(0, jhi-jlo)
+					for i := ilo; i < ihi; i++ {
+						r := (oy*sh-pt+i)*W + ox*sw - pl
+						for j := jlo; j < jhi; j++ {
+							sum += src[r+j]
+						}
 					}
 					div := float32(cnt)
 					if o.includePad && !o.global {

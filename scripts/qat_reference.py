@@ -176,6 +176,8 @@ def main():
                     "epoch (replaces the seeded shuffle; step-by-step comparison with warboy qat)")
     ap.add_argument("--init-ranges", default="", help="JSON file whose \"ranges\" maps ONNX tensor names to "
                     "[lo, hi]: initial activation ranges of the observers (default: the first batch's min/max)")
+    ap.add_argument("--time-only", action="store_true", help="skip the test-set evaluations (fp32 before, fake-quant "
+                    "and int8 after): the training loop and its seconds per epoch only (side-by-side timing)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -188,7 +190,7 @@ def main():
     xte, yte = load_split(args.data, "t10k")
 
     net = OnnxNet(onnx.load(args.model))
-    fp32 = evaluate(net, xte, yte)
+    fp32 = None if args.time_only else evaluate(net, xte, yte)
     net.train()
     tq.fuse_modules_qat(net, net.fusions(), inplace=True)
     net.qconfig = tq.get_default_qat_qconfig(args.engine)
@@ -243,6 +245,11 @@ def main():
                        "step_losses": step_losses})
         if not args.json:
             print(f"epoch {ep + 1}: loss {tot / seen:.4f}  train acc {100 * correct / seen:.2f} %  {sec:.1f} s", file=sys.stderr)
+    if args.time_only:
+        res = {"model": args.model, "engine": args.engine, "epochs": args.epochs, "batch": args.batch,
+               "train_images": len(xtr), "threads": args.threads, "seed": args.seed, "epoch_log": epochs}
+        print(json.dumps(res) if args.json else "seconds per epoch: " + ", ".join(f"{e['seconds']:.1f}" for e in epochs))
+        return
     net.eval()
     # The observers of PyTorch's FakeQuantize modules stay on in eval mode: every
     # forward pass, test images included, moves the activation ranges (averaging

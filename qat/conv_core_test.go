@@ -1,0 +1,146 @@
+package qat
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// convRef is the plain convolution (NCHW, OIHW) and its gradients with respect to x
+// and w, the reference of the chunked and implicit-GEMM paths.
+func convRef(g *convGeom, x, w, dy []float32) (y, dx, dw []float32) {
+	y = make([]float32, g.n*g.oc*g.p)
+	dx = make([]float32, len(x))
+	dw = make([]float32, len(w))
+	for n := 0; n < g.n; n++ {
+		for o := 0; o < g.oc; o++ {
+			gi := o / g.ocg
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					yi := (n*g.oc+o)*g.p + oy*g.ow + ox
+					var s float64
+					for ci := 0; ci < g.cg; ci++ {
+						c := gi*g.cg + ci
+						for i := 0; i < g.kh; i++ {
+							for j := 0; j < g.kw; j++ {
+								iy, ix := oy*g.sh-g.pt+i*g.dh, ox*g.sw-g.pl+j*g.dw
+								if iy < 0 || iy >= g.h || ix < 0 || ix >= g.w {
+									continue
+								}
+								xi := (n*g.c+c)*g.h*g.w + iy*g.w + ix
+								wi := ((o*g.cg+ci)*g.kh+i)*g.kw + j
+								s += float64(x[xi]) * float64(w[wi])
+								dx[xi] += dy[yi] * w[wi]
+								dw[wi] += dy[yi] * x[xi]
+							}
+						}
+					}
+					y[yi] = float32(s)
+				}
+			}
+		}
+	}
+	return y, dx, dw
+}
+
+// TestConvPaths checks the forward pass, the input and the weight gradient of every
+// path (im2col chunks, the shifted forward pass, the transposed input-gradient
+// convolution, forced on maps where the cost check would skip them) against
+// convRef, and that the chunked weight gradient equals one GEMM over the batch.
+func TestConvPaths(t *testing.T) {
+	cases := []convGeom{
+		{c: 3, oc: 4, group: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 4, oc: 6, group: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 3, oc: 3, group: 3, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 2, oc: 5, group: 1, kh: 2, kw: 3, sh: 1, sw: 1, dh: 2, dw: 1, pt: 1, pl: 0, pb: 0, pr: 2},
+		{c: 5, oc: 7, group: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1},
+		{c: 2, oc: 3, group: 1, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 3, oc: 2, group: 1, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1},
+	}
+	rng := rand.New(rand.NewSource(1))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	for _, geo := range cases {
+		for _, shape := range [][]int{{3, 0, 7, 6}, {2, 0, 28, 28}} {
+			g := geo
+			shape[1] = g.c
+			require.NoError(t, g.setInput(shape))
+			name := fmt.Sprintf("%dx%d s%d g%d %dx%d", g.kh, g.kw, g.sh, g.group, g.h, g.w)
+			x, w, dy := fill(numel(shape)), fill(g.oc*g.cg*g.kh*g.kw), fill(g.n*g.oc*g.p)
+			yr, dxr, dwr := convRef(&g, x, w, dy)
+			near := func(what string, want, got []float32) {
+				for i := range want {
+					require.InDelta(t, want[i], got[i], 1e-4*(1+math.Abs(float64(want[i]))), "%s: %s[%d]", name, what, i)
+				}
+			}
+			for _, threads := range []int{1, 2} {
+				var c convCore
+				c.g = g
+				y := make([]float32, len(yr))
+				c.forward(x, w, nil, y, threads)
+				near("y", yr, y)
+				dx, dw := make([]float32, len(x)), make([]float32, len(w))
+				c.backward(x, w, dy, dx, dw, nil, threads)
+				near("dx", dxr, dx)
+				near("dw", dwr, dw)
+				if s := g.shiftLayout(false); s != nil {
+					clear(y)
+					c.forwardShifted(s, x, w, nil, y, threads)
+					near("y (shifted)", yr, y)
+				}
+				if tc := g.transposed(false); tc != nil {
+					clear(dx)
+					c.inputGradShifted(tc, w, dy, dx, threads)
+					near("dx (transposed)", dxr, dx)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConvPaths times the forward pass and the input gradient of 3x3 layers of
+// the bundled ResNet's shapes (batch 64) on the implicit-GEMM paths and on the
+// im2col chunks.
+func BenchmarkConvPaths(b *testing.B) {
+	for _, hw := range []int{28, 14, 7} {
+		c := map[int]int{28: 16, 14: 32, 7: 64}[hw]
+		g := convGeom{c: c, oc: c, group: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1}
+		require.NoError(b, g.setInput([]int{64, c, hw, hw}))
+		x, w, dy := make([]float32, 64*c*hw*hw), make([]float32, c*c*9), make([]float32, 64*c*hw*hw)
+		for i := range x {
+			x[i], dy[i] = float32(i%7)-3, float32(i%5)-2
+		}
+		y, dx := make([]float32, len(x)), make([]float32, len(x))
+		for _, shifted := range []bool{true, false} {
+			var cc convCore
+			cc.g = g
+			s, t := g.shiftLayout(false), g.transposed(false)
+			b.Run(fmt.Sprintf("%dx%dx%d/forward/shifted=%v", c, hw, hw, shifted), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if shifted {
+						cc.forwardShifted(s, x, w, nil, y, 0)
+					} else {
+						cc.forwardIm2col(x, w, nil, y, 0)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("%dx%dx%d/input-grad/shifted=%v", c, hw, hw, shifted), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if shifted {
+						cc.inputGradShifted(t, w, dy, dx, 0)
+					} else {
+						cc.inputGrad(w, dy, dx, 0)
+					}
+				}
+			})
+		}
+	}
+}

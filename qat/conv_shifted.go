@@ -1,0 +1,207 @@
+package qat
+
+import (
+	"math"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// The forward pass of a stride-1 convolution as an implicit GEMM
+// (kernels.SgemmShifted, as the float runtime runs it): each image's channels are
+// copied once into zero-padded planes, where every kernel tap is one constant
+// shift of the output position numbered over the padded width, so the
+// micro-kernel reads its columns in place instead of from an im2col copy and its
+// packing. The columns past each output row are computed and dropped. The sums are
+// those of kernels.Sgemm over the im2col matrix (same micro-kernel, same reduction
+// blocks).
+
+// shiftGeom is the padded layout of one image for the shifted forward pass.
+type shiftGeom struct {
+	pph, ppw, pp int     // padded rows, columns, floats per channel plane
+	q            int     // GEMM columns: oh-1 padded rows, then ow
+	size         int     // buffer floats: the planes, then a panel of slack
+	off          []int32 // per group-local GEMM row (ci, i, j)
+}
+
+// shifted returns the layout, or nil when the convolution is strided or the
+// dropped columns would make the GEMM more than 1.5 times longer. (BenchmarkConvPaths,
+// the ResNet's 3x3 layers at batch 64 and 1 thread, two runs on a loaded machine:
+// the shifted paths were faster than the im2col chunks in 11 of 12 comparisons,
+// by 10-60 %, down to 7x7 maps, where 49 outputs take 64 columns.)
+func (g *convGeom) shifted() *shiftGeom { return g.shiftLayout(true) }
+
+// shiftLayout is shifted, the cost check only when checkWaste (tests force the
+// layout on small maps).
+func (g *convGeom) shiftLayout(checkWaste bool) *shiftGeom {
+	if g.sh != 1 || g.sw != 1 {
+		return nil
+	}
+	s := &shiftGeom{pph: g.oh + (g.kh-1)*g.dh, ppw: g.ow + (g.kw-1)*g.dw}
+	s.pp = s.pph * s.ppw
+	s.q = (g.oh-1)*s.ppw + g.ow
+	nPad := (s.q + 15) / 16 * 16
+	if checkWaste && nPad*100 > g.p*150 || int64(g.c)*int64(s.pp)+int64(nPad) > math.MaxInt32 {
+		return nil
+	}
+	s.size = g.c*s.pp + nPad
+	s.off = make([]int32, g.k)
+	for ci := 0; ci < g.cg; ci++ {
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				s.off[(ci*g.kh+i)*g.kw+j] = int32(ci*s.pp + i*g.dh*s.ppw + j*g.dw)
+			}
+		}
+	}
+	return s
+}
+
+// fill lays image x (C planes of H×W) out in buf: input row y at padded row y+pt,
+// column x at x+pl, zeros elsewhere.
+func (s *shiftGeom) fill(g *convGeom, x, buf []float32) {
+	for ci := 0; ci < g.c; ci++ {
+		xc := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		d := buf[ci*s.pp : (ci+1)*s.pp]
+		jhi := min(s.ppw, g.w+g.pl)
+		for r := 0; r < s.pph; r++ {
+			row := d[r*s.ppw : (r+1)*s.ppw]
+			y := r - g.pt
+			if y < 0 || y >= g.h || g.pl >= jhi {
+				clear(row)
+				continue
+			}
+			clear(row[:g.pl])
+			copy(row[g.pl:jhi], xc[y*g.w:])
+			clear(row[jhi:])
+		}
+	}
+	clear(buf[g.c*s.pp : s.size])
+}
+
+// forwardShifted computes y = conv(x, w) + bias (bias may be nil) image by image.
+func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads int) {
+	g := &c.g
+	pa := c.packWeights(false, w)
+	_, _, workers, inner := c.splitImages(1, threads)
+	runChunks(g.n, workers, func(wk, n int) {
+		sc := &c.scratch[wk]
+		sc.cols = grow(sc.cols, s.size)
+		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
+		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
+		for gi := 0; gi < g.group; gi++ {
+			yg := yn[gi*g.ocg*g.p:]
+			kernels.SgemmShifted(pa[gi], sc.cols[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+				for r := r0; r < r1; r++ {
+					src := cb[(r-r0)*ldc:]
+					dst := yg[r*g.p : (r+1)*g.p]
+					for q := j0; q < j0+nc; {
+						oy, ox := q/s.ppw, q%s.ppw
+						end := min(j0+nc, (oy+1)*s.ppw)
+						if e := min(end-oy*s.ppw, g.ow); ox < e {
+							copy(dst[oy*g.ow+ox:oy*g.ow+e], src[q-j0:])
+						}
+						q = end
+					}
+				}
+			})
+		}
+		if bias != nil {
+			for o := 0; o < g.oc; o++ {
+				b := bias[o]
+				dst := yn[o*g.p : (o+1)*g.p]
+				for i := range dst {
+					dst[i] += b
+				}
+			}
+		}
+	})
+}
+
+// The input gradient of a stride-1 convolution is itself a stride-1 convolution:
+// of dy, padded by (KH-1)*DH - PT on top (and likewise on the other sides), with
+// the weights transposed per group ([C][OC] instead of [OC][C]) and flipped in
+// both kernel axes. Run as an implicit GEMM, it replaces the columns' gradient and
+// its scatter back to the pixels (col2im) with the GEMM alone, whose store adds
+// each finished block to dx. The sum of a pixel's gradient is then one reduction
+// over (output channel, tap) instead of per-tap sums added one after another.
+
+// transposedConv is the layout of that convolution (g its geometry: dy in, dx out).
+type transposedConv struct {
+	g  convGeom
+	s  *shiftGeom
+	wt []float32
+}
+
+// transposed returns the input-gradient convolution of g (set to its input), or nil
+// when g is strided, a padding exceeds the kernel's extent, or the shifted layout
+// does not apply (checkWaste: as in shiftLayout).
+func (g *convGeom) transposed(checkWaste bool) *transposedConv {
+	if g.sh != 1 || g.sw != 1 {
+		return nil
+	}
+	ey, ex := (g.kh-1)*g.dh, (g.kw-1)*g.dw
+	t := &transposedConv{g: convGeom{c: g.oc, oc: g.c, group: g.group, kh: g.kh, kw: g.kw, sh: 1, sw: 1, dh: g.dh, dw: g.dw,
+		pt: ey - g.pt, pl: ex - g.pl, pb: ey - g.pb, pr: ex - g.pr}}
+	if t.g.pt < 0 || t.g.pl < 0 || t.g.pb < 0 || t.g.pr < 0 {
+		return nil
+	}
+	if err := t.g.setInput([]int{g.n, g.oc, g.oh, g.ow}); err != nil || t.g.oh != g.h || t.g.ow != g.w {
+		return nil
+	}
+	if t.s = t.g.shiftLayout(checkWaste); t.s == nil {
+		return nil
+	}
+	return t
+}
+
+// pack returns each group's transposed, flipped weights packed for the GEMM:
+// [Cg][OCg*KH*KW], row ci holding w[o][ci][KH-1-i][KW-1-j] at (o*KH+i)*KW+j.
+func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
+	taps := g.kh * g.kw
+	kt := g.ocg * taps
+	t.wt = grow(t.wt, g.cg*kt)
+	pa := make([]*kernels.PackedA, g.group)
+	for gi := range pa {
+		for ci := 0; ci < g.cg; ci++ {
+			for o := 0; o < g.ocg; o++ {
+				src := w[((gi*g.ocg+o)*g.cg+ci)*taps:][:taps]
+				dst := t.wt[ci*kt+o*taps:][:taps]
+				for k, v := range src {
+					dst[taps-1-k] = v
+				}
+			}
+		}
+		pa[gi] = kernels.PackSgemmA(false, g.cg, kt, t.wt, kt, nil)
+	}
+	return pa
+}
+
+// inputGradShifted adds the input gradient to dx image by image.
+func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, threads int) {
+	g, tg, s := &c.g, &t.g, t.s
+	pa := t.pack(g, w)
+	hw := g.h * g.w
+	_, _, workers, inner := c.splitImages(1, threads)
+	runChunks(g.n, workers, func(wk, n int) {
+		sc := &c.scratch[wk]
+		sc.dyT = grow(sc.dyT, s.size)
+		s.fill(tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p], sc.dyT)
+		dxn := dx[n*g.c*hw : (n+1)*g.c*hw]
+		for gi := 0; gi < g.group; gi++ {
+			dxg := dxn[gi*g.cg*hw:]
+			kernels.SgemmShifted(pa[gi], sc.dyT[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+				for r := r0; r < r1; r++ {
+					src := cb[(r-r0)*ldc:]
+					dst := dxg[r*hw : (r+1)*hw]
+					for q := j0; q < j0+nc; {
+						oy, ox := q/s.ppw, q%s.ppw
+						end := min(j0+nc, (oy+1)*s.ppw)
+						if e := min(end-oy*s.ppw, g.w); ox < e {
+							addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+						}
+						q = end
+					}
+				}
+			})
+		}
+	})
+}

@@ -10,9 +10,12 @@ import (
 
 // The fused quantize + interleave equals the scalar quantize (quantizeF32Go) followed by
 // a scalar NCHW -> NHWC byte interleave, bit for bit, over random shapes, scales and
-// zero points, with values at rounding ties, beyond saturation and NaN.
+// zero points, with values at rounding ties, beyond saturation and NaN, on the
+// AVX-512 VBMI kernel (3 channels, where the CPU has it) and on the Go path.
 func TestQuantizeF32InterleaveMatchesScalar(t *testing.T) {
 	rng := rand.New(rand.NewSource(15))
+	vbmi := lutVBMIOK
+	t.Cleanup(func() { lutVBMIOK = vbmi })
 	for trial := 0; trial < 300; trial++ {
 		c := 1 + rng.Intn(16)
 		if trial%3 == 0 {
@@ -56,13 +59,18 @@ func TestQuantizeF32InterleaveMatchesScalar(t *testing.T) {
 				want[i*c+ch] = int8(byte(v) ^ xor)
 			}
 		}
-		got := make([]int8, n*c+3)
-		for i := range got {
-			got[i] = 0x55
+		// with and without the assembly (where the CPU has it)
+		for _, asm := range []bool{vbmi, false} {
+			lutVBMIOK = asm
+			got := make([]int8, n*c+3)
+			for i := range got {
+				got[i] = 0x55
+			}
+			QuantizeF32Interleave(in, stride, c, n, scale, zp, xor, got[:n*c])
+			lutVBMIOK = vbmi
+			require.Equal(t, want, got[:n*c], "c=%d n=%d scale=%g zp=%d xor=%#x asm=%v", c, n, scale, zp, xor, asm)
+			require.Equal(t, []int8{0x55, 0x55, 0x55}, got[n*c:], "wrote past the end")
 		}
-		QuantizeF32Interleave(in, stride, c, n, scale, zp, xor, got[:n*c])
-		require.Equal(t, want, got[:n*c], "c=%d n=%d scale=%g zp=%d xor=%#x", c, n, scale, zp, xor)
-		require.Equal(t, []int8{0x55, 0x55, 0x55}, got[n*c:], "wrote past the end")
 	}
 }
 

@@ -29,7 +29,8 @@ func quantizeImageNHWC(ctx *ExecContext, x *graph.Tensor, perm []int, scale floa
 	}
 	hw := h * w
 	out := ctx.AllocI8(len(xf))
-	qtensor.ParallelChunks(n*hw, ctx.Threads, 4096, func(lo, hi int) {
+	// ~0.4 ns a pixel on the AVX-512 path: a 224×224 image is not worth splitting
+	qtensor.ParallelChunks(n*hw, ctx.Threads, 1<<16, func(lo, hi int) {
 		for p0 := lo; p0 < hi; {
 			b, s0 := p0/hw, p0%hw
 			cnt := min(hi-p0, hw-s0)

@@ -23,6 +23,9 @@ func TestQuantizeImageNHWCMatchesGeneralPath(t *testing.T) {
 		if trial%2 == 0 {
 			shape[1] = 3
 		}
+		if trial < 2 { // large enough to be split between threads
+			shape = []int{2 - trial, 3, 200, 260 + trial}
+		}
 		size := shape[0] * shape[1] * shape[2] * shape[3]
 		scale := float32(math.Exp(rng.Float64()*6 - 5))
 		xf := make([]float32, size)

@@ -117,6 +117,11 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	n := len(xf)
 	transpose := k.perm != nil && !qtensor.IsIdentityPerm(k.perm)
+	if transpose && p.Axis < 0 {
+		if out, ok := quantizeImageNHWC(ctx, x, k.perm, p.Scale[0], p.ZP[0], p.ZPType); ok {
+			return []*graph.Tensor{out}, nil
+		}
+	}
 	var q []int8
 	if transpose {
 		q = make([]int8, n) // scratch: the transposed copy is the output

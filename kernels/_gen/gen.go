@@ -22,15 +22,21 @@ import (
 
 // set selects the kernels of one output file: "main" (asm_amd64.s) or
 // "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go) or "qwin" (int8 window
-// kernels: asm_qwin_amd64.s, gen_qwin.go), so that a family can be added
+// kernels: asm_qwin_amd64.s, gen_qwin.go) or "qinter" (input quantize +
+// interleave: asm_qinter_amd64.s, gen_qinter.go), so that a family can be added
 // without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx or qwin")
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin or qinter")
 
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego,!noasm")
 	if *set == "rowsidx" {
 		sgemmRowsIdxKernels() // gen_rows_idx.go
+		Generate()
+		return
+	}
+	if *set == "qinter" {
+		qinterKernels() // gen_qinter.go
 		Generate()
 		return
 	}

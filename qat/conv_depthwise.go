@@ -149,19 +149,7 @@ func (c *convCore) weightGradDepthwise(x, dy, dw []float32, threads int) {
 						for oy := ylo; oy < yhi; oy++ {
 							iy := oy*g.sh - g.pt + i*g.dh
 							e := dyp[oy*g.ow+xlo : oy*g.ow+xhi]
-							var s float32
-							if g.sw == 1 {
-								xs := src[iy*g.w+xlo+off:][:len(e)]
-								for k := range e {
-									s += e[k] * xs[k]
-								}
-							} else {
-								xs := src[iy*g.w+xlo*g.sw+off:]
-								for k := range e {
-									s += e[k] * xs[k*g.sw]
-								}
-							}
-							acc += s
+							acc += dotStrided(e, src[iy*g.w+xlo*g.sw+off:], g.sw)
 						}
 					}
 					d[i*g.kw+j] += acc
@@ -169,4 +157,35 @@ func (c *convCore) weightGradDepthwise(x, dy, dw []float32, threads int) {
 			}
 		}
 	})
+}
+
+// dotStrided returns the sum of e[k]*xs[k*stride] over four partial sums, so that
+// the additions do not wait for each other.
+func dotStrided(e, xs []float32, stride int) float32 {
+	var s0, s1, s2, s3 float32
+	k := 0
+	if stride == 1 {
+		xs = xs[:len(e)]
+		for ; k+4 <= len(e); k += 4 {
+			s0 += e[k] * xs[k]
+			s1 += e[k+1] * xs[k+1]
+			s2 += e[k+2] * xs[k+2]
+			s3 += e[k+3] * xs[k+3]
+		}
+		for ; k < len(e); k++ {
+			s0 += e[k] * xs[k]
+		}
+		return (s0 + s1) + (s2 + s3)
+	}
+	for ; k+4 <= len(e); k += 4 {
+		i := k * stride
+		s0 += e[k] * xs[i]
+		s1 += e[k+1] * xs[i+stride]
+		s2 += e[k+2] * xs[i+2*stride]
+		s3 += e[k+3] * xs[i+3*stride]
+	}
+	for ; k < len(e); k++ {
+		s0 += e[k] * xs[k*stride]
+	}
+	return (s0 + s1) + (s2 + s3)
 }

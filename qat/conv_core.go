@@ -110,6 +110,10 @@ func (c *convCore) splitImages(per, threads int) (_, chunks, workers, inner int)
 // forward computes y = conv(x, w) + bias (bias may be nil); y must hold N*OC*P values.
 func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 	g := &c.g
+	if g.depthwise() {
+		c.forwardDepthwise(x, w, bias, y, threads)
+		return
+	}
 	if c.shift == nil || c.shift.n != *g {
 		c.shift = &shiftCache{n: *g, s: g.shifted()}
 	}
@@ -195,6 +199,13 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
 				dbias[o] += s
 			}
 		})
+	}
+	if g.depthwise() {
+		c.weightGradDepthwise(x, dy, dw, threads)
+		if dx != nil {
+			c.inputGradDepthwise(w, dy, dx, threads)
+		}
+		return
 	}
 	c.weightGrad(x, dy, dw, threads)
 	if dx == nil {

@@ -59,6 +59,11 @@ func TestConvPaths(t *testing.T) {
 		{c: 5, oc: 7, group: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1},
 		{c: 2, oc: 3, group: 1, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 		{c: 3, oc: 2, group: 1, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1},
+		// depthwise: stride 1 and 2, asymmetric padding, dilation, multiplier 2
+		{c: 5, oc: 5, group: 5, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 4, oc: 4, group: 4, kh: 3, kw: 2, sh: 1, sw: 2, dh: 2, dw: 3, pt: 2, pl: 0, pb: 1, pr: 3},
+		{c: 3, oc: 6, group: 3, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 1, pt: 0, pl: 1, pb: 2, pr: 1},
+		{c: 2, oc: 2, group: 2, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, pt: 2, pl: 2, pb: 2, pr: 2},
 	}
 	rng := rand.New(rand.NewSource(1))
 	fill := func(n int) []float32 {
@@ -69,11 +74,11 @@ func TestConvPaths(t *testing.T) {
 		return v
 	}
 	for _, geo := range cases {
-		for _, shape := range [][]int{{3, 0, 7, 6}, {2, 0, 28, 28}} {
+		for _, shape := range [][]int{{3, 0, 7, 6}, {1, 0, 5, 9}, {2, 0, 28, 28}} {
 			g := geo
 			shape[1] = g.c
 			require.NoError(t, g.setInput(shape))
-			name := fmt.Sprintf("%dx%d s%d g%d %dx%d", g.kh, g.kw, g.sh, g.group, g.h, g.w)
+			name := fmt.Sprintf("%dx%d s%dx%d d%dx%d g%d m%d %dx%d", g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.group, g.ocg, g.h, g.w)
 			x, w, dy := fill(numel(shape)), fill(g.oc*g.cg*g.kh*g.kw), fill(g.n*g.oc*g.p)
 			yr, dxr, dwr := convRef(&g, x, w, dy)
 			near := func(what string, want, got []float32) {
@@ -91,6 +96,18 @@ func TestConvPaths(t *testing.T) {
 				c.backward(x, w, dy, dx, dw, nil, threads)
 				near("dx", dxr, dx)
 				near("dw", dwr, dw)
+				if g.depthwise() {
+					// the GEMM paths the depthwise path replaces
+					clear(y)
+					c.forwardIm2col(x, w, nil, y, threads)
+					near("y (im2col)", yr, y)
+					clear(dx)
+					clear(dw)
+					c.inputGrad(w, dy, dx, threads)
+					c.weightGrad(x, dy, dw, threads)
+					near("dx (columns)", dxr, dx)
+					near("dw (columns)", dwr, dw)
+				}
 				if s := g.shiftLayout(false); s != nil {
 					clear(y)
 					c.forwardShifted(s, x, w, nil, y, threads)

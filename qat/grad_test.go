@@ -201,6 +201,13 @@ func TestGradients(t *testing.T) {
 		{"Reshape + MatMul", tinyModel{[]int{2, 3}, []*graph.Node{
 			node("Reshape", []string{"x", "s"}, "f"), node("MatMul", []string{"f", "w"}, "y")},
 			map[string]*graph.Tensor{"s": graph.FromInt64([]int{2}, []int64{0, -1}), "w": w(6, 2)}}, false},
+		// last, so that the random data of the cases above are unchanged
+		{"Conv depthwise stride 2 dilation multiplier 2", tinyModel{[]int{2, 7, 6}, []*graph.Node{
+			node("Conv", []string{"x", "w", "b"}, "y", intAttr("group", 2), ints("strides", 2, 2), ints("dilations", 1, 2), ints("pads", 1, 0, 0, 2))}, map[string]*graph.Tensor{"w": w(4, 1, 3, 2), "b": w(4)}}, false},
+		{"Conv depthwise+BatchNorm batch statistics", tinyModel{[]int{3, 5, 5}, []*graph.Node{
+			node("Conv", []string{"x", "w"}, "c", intAttr("group", 3), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1)),
+			node("BatchNormalization", []string{"c", "g", "be", "mu", "var"}, "y")},
+			map[string]*graph.Tensor{"w": w(3, 1, 3, 3), "g": pos(3), "be": w(3), "mu": w(3), "var": pos(3)}}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

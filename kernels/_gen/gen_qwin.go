@@ -65,25 +65,9 @@ func qgroupedVNNI(nq, px int) {
 	}
 	Load(Param("w"), wcur)
 	XORQ(t, t)
-	Label(name + "_tap")
-	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
-	ADDQ(base, t0)
-	if px == 4 {
-		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
-	}
+	groupedTapStart(name, px, base, off, t, t0, pstride)
 	for p := 0; p < px; p++ {
-		var m Mem
-		switch p {
-		case 0:
-			m = Mem{Base: t0}
-		case 1:
-			m = Mem{Base: t0, Index: pstride, Scale: 1}
-		case 2:
-			m = Mem{Base: R14}
-		default:
-			m = Mem{Base: R14, Index: pstride, Scale: 1}
-		}
-		VBROADCASTI32X4(m, in(p))
+		VBROADCASTI32X4(groupedPixel(p, 0, t0, pstride), in(p))
 	}
 	for q := 0; q < nq; q++ {
 		VMOVDQU32(Mem{Base: wcur, Disp: 64 * q}, wr(q))
@@ -97,11 +81,7 @@ func qgroupedVNNI(nq, px int) {
 			vpdpbusd(wr(q), tv, acc(p))
 		}
 	}
-	ADDQ(U32(64*nq), wcur)
-	INCQ(t)
-	Load(Param("ntaps"), RCX)
-	CMPQ(t, RCX)
-	JB(LabelRef(name + "_tap"))
+	groupedTapEnd(name, wcur, t, 64*nq)
 	for p := 0; p < px; p++ {
 		VMOVDQU32(acc(p), Mem{Base: outp})
 		ADDQ(ostride, outp)
@@ -203,23 +183,8 @@ func qgroupedAVX2(nh, px int) {
 	}
 	Load(Param("w"), wcur)
 	XORQ(t, t)
-	Label(name + "_tap")
-	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
-	ADDQ(base, t0)
-	if px == 4 {
-		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
-	}
-	pix := func(p, disp int) Mem {
-		switch p {
-		case 0:
-			return Mem{Base: t0, Disp: disp}
-		case 1:
-			return Mem{Base: t0, Index: pstride, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: R14, Disp: disp}
-		}
-		return Mem{Base: R14, Index: pstride, Scale: 1, Disp: disp}
-	}
+	groupedTapStart(name, px, base, off, t, t0, pstride)
+	pix := func(p, disp int) Mem { return groupedPixel(p, disp, t0, pstride) }
 	if perm {
 		for p := 0; p < px; p++ {
 			VBROADCASTI128(pix(p, 0), in(p))
@@ -239,11 +204,7 @@ func qgroupedAVX2(nh, px int) {
 			VPADDD(tv, acc(p), acc(p))
 		}
 	}
-	ADDQ(U32(32*nh), wcur)
-	INCQ(t)
-	Load(Param("ntaps"), RCX)
-	CMPQ(t, RCX)
-	JB(LabelRef(name + "_tap"))
+	groupedTapEnd(name, wcur, t, 32*nh)
 	for p := 0; p < px; p++ {
 		VMOVDQU(acc(p), Mem{Base: outp})
 		ADDQ(ostride, outp)
@@ -305,4 +266,40 @@ func qavgRowAVX2() {
 	ADDQ(RBX, outp)
 	loopBack(x, name+"_pixel")
 	ret()
+}
+
+// groupedTapStart opens the tap loop of the grouped kernels: t0 = base +
+// off[t], the tap's first pixel, and for four pixels R14 = t0 + 2·pstride
+// (pixel 2), so that groupedPixel addresses all four without more adds.
+func groupedTapStart(name string, px int, base, off, t, t0, pstride GPPhysical) {
+	Label(name + "_tap")
+	MOVQ(Mem{Base: off, Index: t, Scale: 8}, t0)
+	ADDQ(base, t0)
+	if px == 4 {
+		LEAQ(Mem{Base: t0, Index: pstride, Scale: 2}, R14) // pixel 2
+	}
+}
+
+// groupedPixel is the address disp bytes into pixel p of the current tap
+// (see groupedTapStart).
+func groupedPixel(p, disp int, t0, pstride GPPhysical) Mem {
+	switch p {
+	case 0:
+		return Mem{Base: t0, Disp: disp}
+	case 1:
+		return Mem{Base: t0, Index: pstride, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: R14, Disp: disp}
+	}
+	return Mem{Base: R14, Index: pstride, Scale: 1, Disp: disp}
+}
+
+// groupedTapEnd advances the weights by one tap's step bytes and loops while
+// t < ntaps.
+func groupedTapEnd(name string, wcur, t GPPhysical, step int) {
+	ADDQ(U32(step), wcur)
+	INCQ(t)
+	Load(Param("ntaps"), RCX)
+	CMPQ(t, RCX)
+	JB(LabelRef(name + "_tap"))
 }

@@ -165,7 +165,7 @@ func (s *Session) planConcatViews() {
 			h = home{cat.out.g, cat.out.off}
 		case pure && !cat.outNHWC:
 			// An NCHW output: its inputs stay where they are.
-		case s.viewFits(st.out[0], pixelStride(cat.total)):
+		case s.viewFits(st.out[0], pixelStride(cat.total), s.concatViewLimit(st, producer)):
 			h.g = &viewGroup{stride: pixelStride(cat.total), total: cat.total}
 		}
 		homes[i] = h
@@ -222,8 +222,9 @@ func (s *Session) planConcatViews() {
 const concatViewBytes = 512 << 10
 
 // viewFits reports whether one image of a buffer of pixel stride stride
-// shaped like tensor id (static height and width) is within concatViewBytes.
-func (s *Session) viewFits(id, stride int) bool {
+// shaped like tensor id (static height and width) is within limit bytes
+// (concatViewBytes, or concatViewWideBytes: see concatViewLimit).
+func (s *Session) viewFits(id, stride, limit int) bool {
 	for name, sid := range s.slots {
 		if sid != id {
 			continue
@@ -232,7 +233,7 @@ func (s *Session) viewFits(id, stride int) bool {
 		if v == nil || !v.HasShape || len(v.Shape) != 4 || !v.Shape[2].Known() || !v.Shape[3].Known() {
 			return false
 		}
-		return v.Shape[2].Size*v.Shape[3].Size*stride*4 <= concatViewBytes
+		return v.Shape[2].Size*v.Shape[3].Size*stride*4 <= limit
 	}
 	return false
 }

@@ -7,14 +7,12 @@
 // func qstemVNNI_1x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_1x4(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_1x4_pixel:
 	MOVQ      bias+56(FP), AX
@@ -33,13 +31,9 @@ qstemVNNI_1x4_row:
 qstemVNNI_1x4_step:
 	VMOVDQU32    (R9), Z20
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPBROADCASTD (R10)(BX*1), Z17
-	VPXORD       Z31, Z17, Z17
 	VPBROADCASTD (R10)(BX*2), Z18
-	VPXORD       Z31, Z18, Z18
 	VPBROADCASTD (R10)(DX*1), Z19
-	VPXORD       Z31, Z19, Z19
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z20, Z17, Z1
 	VPDPBUSD     Z20, Z18, Z2
@@ -70,14 +64,12 @@ qstemVNNI_1x4_step:
 // func qstemVNNI_1x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_1x1(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_1x1_pixel:
 	MOVQ      bias+56(FP), AX
@@ -93,7 +85,6 @@ qstemVNNI_1x1_row:
 qstemVNNI_1x1_step:
 	VMOVDQU32    (R9), Z20
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPDPBUSD     Z20, Z16, Z0
 	ADDQ         $0x04, R10
 	ADDQ         R14, R9
@@ -115,14 +106,12 @@ qstemVNNI_1x1_step:
 // func qstemVNNI_2x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_2x4(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_2x4_pixel:
 	MOVQ      bias+56(FP), AX
@@ -146,13 +135,9 @@ qstemVNNI_2x4_step:
 	VMOVDQU32    (R9), Z20
 	VMOVDQU32    64(R9), Z21
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPBROADCASTD (R10)(BX*1), Z17
-	VPXORD       Z31, Z17, Z17
 	VPBROADCASTD (R10)(BX*2), Z18
-	VPXORD       Z31, Z18, Z18
 	VPBROADCASTD (R10)(DX*1), Z19
-	VPXORD       Z31, Z19, Z19
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z21, Z16, Z1
 	VPDPBUSD     Z20, Z17, Z2
@@ -191,14 +176,12 @@ qstemVNNI_2x4_step:
 // func qstemVNNI_2x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_2x1(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_2x1_pixel:
 	MOVQ      bias+56(FP), AX
@@ -216,7 +199,6 @@ qstemVNNI_2x1_step:
 	VMOVDQU32    (R9), Z20
 	VMOVDQU32    64(R9), Z21
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z21, Z16, Z1
 	ADDQ         $0x04, R10
@@ -240,14 +222,12 @@ qstemVNNI_2x1_step:
 // func qstemVNNI_3x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_3x4(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_3x4_pixel:
 	MOVQ      bias+56(FP), AX
@@ -276,13 +256,9 @@ qstemVNNI_3x4_step:
 	VMOVDQU32    64(R9), Z21
 	VMOVDQU32    128(R9), Z22
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPBROADCASTD (R10)(BX*1), Z17
-	VPXORD       Z31, Z17, Z17
 	VPBROADCASTD (R10)(BX*2), Z18
-	VPXORD       Z31, Z18, Z18
 	VPBROADCASTD (R10)(DX*1), Z19
-	VPXORD       Z31, Z19, Z19
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z21, Z16, Z1
 	VPDPBUSD     Z22, Z16, Z2
@@ -329,14 +305,12 @@ qstemVNNI_3x4_step:
 // func qstemVNNI_3x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_3x1(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_3x1_pixel:
 	MOVQ      bias+56(FP), AX
@@ -356,7 +330,6 @@ qstemVNNI_3x1_step:
 	VMOVDQU32    64(R9), Z21
 	VMOVDQU32    128(R9), Z22
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z21, Z16, Z1
 	VPDPBUSD     Z22, Z16, Z2
@@ -382,14 +355,12 @@ qstemVNNI_3x1_step:
 // func qstemVNNI_4x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_4x4(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_4x4_pixel:
 	MOVQ      bias+56(FP), AX
@@ -423,13 +394,9 @@ qstemVNNI_4x4_step:
 	VMOVDQU32    128(R9), Z22
 	VMOVDQU32    192(R9), Z23
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPBROADCASTD (R10)(BX*1), Z17
-	VPXORD       Z31, Z17, Z17
 	VPBROADCASTD (R10)(BX*2), Z18
-	VPXORD       Z31, Z18, Z18
 	VPBROADCASTD (R10)(DX*1), Z19
-	VPXORD       Z31, Z19, Z19
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z21, Z16, Z1
 	VPDPBUSD     Z22, Z16, Z2
@@ -484,14 +451,12 @@ qstemVNNI_4x4_step:
 // func qstemVNNI_4x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qstemVNNI_4x1(SB), NOSPLIT, $0-88
-	MOVQ         in+0(FP), SI
-	MOVQ         pstride+8(FP), BX
-	MOVQ         out+64(FP), R11
-	MOVQ         wstep+48(FP), R14
-	MOVQ         ow+80(FP), CX
-	LEAQ         (BX)(BX*2), DX
-	MOVL         $0x80808080, AX
-	VPBROADCASTD AX, Z31
+	MOVQ in+0(FP), SI
+	MOVQ pstride+8(FP), BX
+	MOVQ out+64(FP), R11
+	MOVQ wstep+48(FP), R14
+	MOVQ ow+80(FP), CX
+	LEAQ (BX)(BX*2), DX
 
 qstemVNNI_4x1_pixel:
 	MOVQ      bias+56(FP), AX
@@ -513,7 +478,6 @@ qstemVNNI_4x1_step:
 	VMOVDQU32    128(R9), Z22
 	VMOVDQU32    192(R9), Z23
 	VPBROADCASTD (R10), Z16
-	VPXORD       Z31, Z16, Z16
 	VPDPBUSD     Z20, Z16, Z0
 	VPDPBUSD     Z21, Z16, Z1
 	VPDPBUSD     Z22, Z16, Z2
@@ -535,6 +499,884 @@ qstemVNNI_4x1_step:
 	ADDQ         BX, SI
 	SUBQ         $0x01, CX
 	JNZ          qstemVNNI_4x1_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_1x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_1x4(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_1x4_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_1x4_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_1x4_step:
+	VMOVDQU32    (R9), Z20
+	VPBROADCASTD (R10), Z16
+	VPBROADCASTD (R10)(BX*1), Z17
+	VPBROADCASTD (R10)(BX*2), Z18
+	VPBROADCASTD (R10)(DX*1), Z19
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z20, Z17, Z1
+	VPDPBUSD     Z20, Z18, Z2
+	VPDPBUSD     Z20, Z19, Z3
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_1x4_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_1x4_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K1, (R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	ADDQ         DI, R11
+	LEAQ         (SI)(BX*4), SI
+	SUBQ         $0x04, CX
+	JNZ          qstemVNNIQ_1x4_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_1x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_1x1(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_1x1_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_1x1_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_1x1_step:
+	VMOVDQU32    (R9), Z20
+	VPBROADCASTD (R10), Z16
+	VPDPBUSD     Z20, Z16, Z0
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_1x1_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_1x1_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	ADDQ         DI, R11
+	ADDQ         BX, SI
+	SUBQ         $0x01, CX
+	JNZ          qstemVNNIQ_1x1_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_2x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_2x4(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VMOVUPS      64(R8), Z25
+	KMOVW        46(AX), K2
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_2x4_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_2x4_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_2x4_step:
+	VMOVDQU32    (R9), Z20
+	VMOVDQU32    64(R9), Z21
+	VPBROADCASTD (R10), Z16
+	VPBROADCASTD (R10)(BX*1), Z17
+	VPBROADCASTD (R10)(BX*2), Z18
+	VPBROADCASTD (R10)(DX*1), Z19
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z20, Z17, Z2
+	VPDPBUSD     Z21, Z17, Z3
+	VPDPBUSD     Z20, Z18, Z4
+	VPDPBUSD     Z21, Z18, Z5
+	VPDPBUSD     Z20, Z19, Z6
+	VPDPBUSD     Z21, Z19, Z7
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_2x4_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_2x4_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K1, (R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z25, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K2, 16(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z29, Z4, Z4
+	VMINPS       Z30, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z29, Z5, Z5
+	VMINPS       Z30, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z29, Z6, Z6
+	VMINPS       Z30, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z29, Z7, Z7
+	VMINPS       Z30, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	ADDQ         DI, R11
+	LEAQ         (SI)(BX*4), SI
+	SUBQ         $0x04, CX
+	JNZ          qstemVNNIQ_2x4_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_2x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_2x1(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VMOVUPS      64(R8), Z25
+	KMOVW        46(AX), K2
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_2x1_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_2x1_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_2x1_step:
+	VMOVDQU32    (R9), Z20
+	VMOVDQU32    64(R9), Z21
+	VPBROADCASTD (R10), Z16
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_2x1_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_2x1_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	ADDQ         DI, R11
+	ADDQ         BX, SI
+	SUBQ         $0x01, CX
+	JNZ          qstemVNNIQ_2x1_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_3x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_3x4(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VMOVUPS      64(R8), Z25
+	KMOVW        46(AX), K2
+	VMOVUPS      128(R8), Z26
+	KMOVW        48(AX), K3
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_3x4_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQU32 128(AX), Z2
+	VMOVDQA32 Z0, Z3
+	VMOVDQA32 Z1, Z4
+	VMOVDQA32 Z2, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z2, Z8
+	VMOVDQA32 Z0, Z9
+	VMOVDQA32 Z1, Z10
+	VMOVDQA32 Z2, Z11
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_3x4_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_3x4_step:
+	VMOVDQU32    (R9), Z20
+	VMOVDQU32    64(R9), Z21
+	VMOVDQU32    128(R9), Z22
+	VPBROADCASTD (R10), Z16
+	VPBROADCASTD (R10)(BX*1), Z17
+	VPBROADCASTD (R10)(BX*2), Z18
+	VPBROADCASTD (R10)(DX*1), Z19
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z22, Z16, Z2
+	VPDPBUSD     Z20, Z17, Z3
+	VPDPBUSD     Z21, Z17, Z4
+	VPDPBUSD     Z22, Z17, Z5
+	VPDPBUSD     Z20, Z18, Z6
+	VPDPBUSD     Z21, Z18, Z7
+	VPDPBUSD     Z22, Z18, Z8
+	VPDPBUSD     Z20, Z19, Z9
+	VPDPBUSD     Z21, Z19, Z10
+	VPDPBUSD     Z22, Z19, Z11
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_3x4_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_3x4_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K3, 32(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K1, (R11)
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z25, Z4, Z4
+	VMAXPS       Z29, Z4, Z4
+	VMINPS       Z30, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K2, 16(R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z26, Z5, Z5
+	VMAXPS       Z29, Z5, Z5
+	VMINPS       Z30, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K3, 32(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMAXPS       Z29, Z6, Z6
+	VMINPS       Z30, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K1, (R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z25, Z7, Z7
+	VMAXPS       Z29, Z7, Z7
+	VMINPS       Z30, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K2, 16(R11)
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z26, Z8, Z8
+	VMAXPS       Z29, Z8, Z8
+	VMINPS       Z30, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K3, 32(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z24, Z9, Z9
+	VMAXPS       Z29, Z9, Z9
+	VMINPS       Z30, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K1, (R11)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z25, Z10, Z10
+	VMAXPS       Z29, Z10, Z10
+	VMINPS       Z30, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K2, 16(R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z26, Z11, Z11
+	VMAXPS       Z29, Z11, Z11
+	VMINPS       Z30, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K3, 32(R11)
+	ADDQ         DI, R11
+	LEAQ         (SI)(BX*4), SI
+	SUBQ         $0x04, CX
+	JNZ          qstemVNNIQ_3x4_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_3x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_3x1(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VMOVUPS      64(R8), Z25
+	KMOVW        46(AX), K2
+	VMOVUPS      128(R8), Z26
+	KMOVW        48(AX), K3
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_3x1_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQU32 128(AX), Z2
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_3x1_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_3x1_step:
+	VMOVDQU32    (R9), Z20
+	VMOVDQU32    64(R9), Z21
+	VMOVDQU32    128(R9), Z22
+	VPBROADCASTD (R10), Z16
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z22, Z16, Z2
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_3x1_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_3x1_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K3, 32(R11)
+	ADDQ         DI, R11
+	ADDQ         BX, SI
+	SUBQ         $0x01, CX
+	JNZ          qstemVNNIQ_3x1_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_4x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_4x4(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VMOVUPS      64(R8), Z25
+	KMOVW        46(AX), K2
+	VMOVUPS      128(R8), Z26
+	KMOVW        48(AX), K3
+	VMOVUPS      192(R8), Z27
+	KMOVW        50(AX), K4
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_4x4_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQU32 128(AX), Z2
+	VMOVDQU32 192(AX), Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z2, Z6
+	VMOVDQA32 Z3, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z2, Z10
+	VMOVDQA32 Z3, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z2, Z14
+	VMOVDQA32 Z3, Z15
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_4x4_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_4x4_step:
+	VMOVDQU32    (R9), Z20
+	VMOVDQU32    64(R9), Z21
+	VMOVDQU32    128(R9), Z22
+	VMOVDQU32    192(R9), Z23
+	VPBROADCASTD (R10), Z16
+	VPBROADCASTD (R10)(BX*1), Z17
+	VPBROADCASTD (R10)(BX*2), Z18
+	VPBROADCASTD (R10)(DX*1), Z19
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z22, Z16, Z2
+	VPDPBUSD     Z23, Z16, Z3
+	VPDPBUSD     Z20, Z17, Z4
+	VPDPBUSD     Z21, Z17, Z5
+	VPDPBUSD     Z22, Z17, Z6
+	VPDPBUSD     Z23, Z17, Z7
+	VPDPBUSD     Z20, Z18, Z8
+	VPDPBUSD     Z21, Z18, Z9
+	VPDPBUSD     Z22, Z18, Z10
+	VPDPBUSD     Z23, Z18, Z11
+	VPDPBUSD     Z20, Z19, Z12
+	VPDPBUSD     Z21, Z19, Z13
+	VPDPBUSD     Z22, Z19, Z14
+	VPDPBUSD     Z23, Z19, Z15
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_4x4_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_4x4_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K3, 32(R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K4, 48(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMAXPS       Z29, Z4, Z4
+	VMINPS       Z30, Z4, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPADDD       Z28, Z4, Z4
+	VPMOVSDB     Z4, K1, (R11)
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z25, Z5, Z5
+	VMAXPS       Z29, Z5, Z5
+	VMINPS       Z30, Z5, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPADDD       Z28, Z5, Z5
+	VPMOVSDB     Z5, K2, 16(R11)
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z26, Z6, Z6
+	VMAXPS       Z29, Z6, Z6
+	VMINPS       Z30, Z6, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPADDD       Z28, Z6, Z6
+	VPMOVSDB     Z6, K3, 32(R11)
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z27, Z7, Z7
+	VMAXPS       Z29, Z7, Z7
+	VMINPS       Z30, Z7, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPADDD       Z28, Z7, Z7
+	VPMOVSDB     Z7, K4, 48(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMAXPS       Z29, Z8, Z8
+	VMINPS       Z30, Z8, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPADDD       Z28, Z8, Z8
+	VPMOVSDB     Z8, K1, (R11)
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z25, Z9, Z9
+	VMAXPS       Z29, Z9, Z9
+	VMINPS       Z30, Z9, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPADDD       Z28, Z9, Z9
+	VPMOVSDB     Z9, K2, 16(R11)
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z26, Z10, Z10
+	VMAXPS       Z29, Z10, Z10
+	VMINPS       Z30, Z10, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPADDD       Z28, Z10, Z10
+	VPMOVSDB     Z10, K3, 32(R11)
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z27, Z11, Z11
+	VMAXPS       Z29, Z11, Z11
+	VMINPS       Z30, Z11, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPADDD       Z28, Z11, Z11
+	VPMOVSDB     Z11, K4, 48(R11)
+	ADDQ         DI, R11
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMAXPS       Z29, Z12, Z12
+	VMINPS       Z30, Z12, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPADDD       Z28, Z12, Z12
+	VPMOVSDB     Z12, K1, (R11)
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z25, Z13, Z13
+	VMAXPS       Z29, Z13, Z13
+	VMINPS       Z30, Z13, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPADDD       Z28, Z13, Z13
+	VPMOVSDB     Z13, K2, 16(R11)
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z26, Z14, Z14
+	VMAXPS       Z29, Z14, Z14
+	VMINPS       Z30, Z14, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPADDD       Z28, Z14, Z14
+	VPMOVSDB     Z14, K3, 32(R11)
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z27, Z15, Z15
+	VMAXPS       Z29, Z15, Z15
+	VMINPS       Z30, Z15, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPADDD       Z28, Z15, Z15
+	VPMOVSDB     Z15, K4, 48(R11)
+	ADDQ         DI, R11
+	LEAQ         (SI)(BX*4), SI
+	SUBQ         $0x04, CX
+	JNZ          qstemVNNIQ_4x4_pixel
+	VZEROUPPER
+	RET
+
+// func qstemVNNIQ_4x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qstemVNNIQ_4x1(SB), NOSPLIT, $0-80
+	MOVQ         in+0(FP), SI
+	MOVQ         pstride+8(FP), BX
+	MOVQ         wstep+48(FP), R14
+	MOVQ         ow+72(FP), CX
+	MOVQ         ep+64(FP), AX
+	MOVQ         8(AX), R11
+	MOVQ         16(AX), DI
+	MOVQ         24(AX), R8
+	VMOVUPS      (R8), Z24
+	KMOVW        44(AX), K1
+	VMOVUPS      64(R8), Z25
+	KMOVW        46(AX), K2
+	VMOVUPS      128(R8), Z26
+	KMOVW        48(AX), K3
+	VMOVUPS      192(R8), Z27
+	KMOVW        50(AX), K4
+	VPBROADCASTD 32(AX), Z28
+	VBROADCASTSS 36(AX), Z29
+	VBROADCASTSS 40(AX), Z30
+	LEAQ         (BX)(BX*2), DX
+
+qstemVNNIQ_4x1_pixel:
+	MOVQ      bias+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQU32 128(AX), Z2
+	VMOVDQU32 192(AX), Z3
+	MOVQ      SI, R8
+	MOVQ      w+40(FP), R9
+	MOVQ      kh+24(FP), R12
+
+qstemVNNIQ_4x1_row:
+	MOVQ R8, R10
+	MOVQ seg4+32(FP), R13
+
+qstemVNNIQ_4x1_step:
+	VMOVDQU32    (R9), Z20
+	VMOVDQU32    64(R9), Z21
+	VMOVDQU32    128(R9), Z22
+	VMOVDQU32    192(R9), Z23
+	VPBROADCASTD (R10), Z16
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z22, Z16, Z2
+	VPDPBUSD     Z23, Z16, Z3
+	ADDQ         $0x04, R10
+	ADDQ         R14, R9
+	DECQ         R13
+	JNZ          qstemVNNIQ_4x1_step
+	MOVQ         rstride+16(FP), AX
+	ADDQ         AX, R8
+	DECQ         R12
+	JNZ          qstemVNNIQ_4x1_row
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMAXPS       Z29, Z0, Z0
+	VMINPS       Z30, Z0, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPADDD       Z28, Z0, Z0
+	VPMOVSDB     Z0, K1, (R11)
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z25, Z1, Z1
+	VMAXPS       Z29, Z1, Z1
+	VMINPS       Z30, Z1, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPADDD       Z28, Z1, Z1
+	VPMOVSDB     Z1, K2, 16(R11)
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z26, Z2, Z2
+	VMAXPS       Z29, Z2, Z2
+	VMINPS       Z30, Z2, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPADDD       Z28, Z2, Z2
+	VPMOVSDB     Z2, K3, 32(R11)
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z27, Z3, Z3
+	VMAXPS       Z29, Z3, Z3
+	VMINPS       Z30, Z3, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPADDD       Z28, Z3, Z3
+	VPMOVSDB     Z3, K4, 48(R11)
+	ADDQ         DI, R11
+	ADDQ         BX, SI
+	SUBQ         $0x01, CX
+	JNZ          qstemVNNIQ_4x1_pixel
 	VZEROUPPER
 	RET
 
@@ -690,5 +1532,29 @@ qstemAVX2_1_step:
 	ADDQ         BX, SI
 	SUBQ         $0x01, CX
 	JNZ          qstemAVX2_1_pixel
+	VZEROUPPER
+	RET
+
+// func xorCopyAVX2(dst *int8, src *int8, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·xorCopyAVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $0x05, CX
+	JZ           xorcopy_done
+	MOVL         $0x80808080, AX
+	MOVD         AX, X1
+	VPBROADCASTD X1, Y1
+
+xorcopy_loop:
+	VPXOR   (SI), Y1, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	DECQ    CX
+	JNZ     xorcopy_loop
+
+xorcopy_done:
 	VZEROUPPER
 	RET

@@ -71,6 +71,12 @@ func stemConv(s ConvShape, in []int8, sw *stemWeights, zp int8, out []int8, p *r
 	// thread, claimed one at a time
 	band := max(1, (128*1024/rowLen-span)/s.StrideH+1)
 	chunk := min(band, max(1, (s.N*oh+4*threads-1)/(4*threads)))
+	fused, xor := stemFused(p), stemInputXOR()
+	var scale []float32
+	if fused {
+		scale = make([]float32, np)
+		copy(scale, p.scale[:s.OC])
+	}
 	parallelChunks(s.N*oh, chunk, threads, func(next func() (int, int, bool)) {
 		// the last window of a row reads up to 3 bytes past its row (zero
 		// weights): slack after the last row
@@ -88,15 +94,36 @@ func stemConv(s ConvShape, in []int8, sw *stemWeights, zp int8, out []int8, p *r
 				if iy >= 0 && iy < s.H {
 					src = in[(n*s.H+iy)*s.W*s.C : (n*s.H+iy+1)*s.W*s.C]
 				}
-				padRow(buf[(pr-pr0)*rowLen:(pr-pr0+1)*rowLen], src, s.PadLeft*s.C, zp)
+				padRowStem(buf[(pr-pr0)*rowLen:(pr-pr0+1)*rowLen], src, s.PadLeft*s.C, zp, xor)
 			}
 			for y := y0; y < y1; y++ {
 				r := n*oh + y
-				stemRow(sw, buf[(y*s.StrideH-pr0)*rowLen:], s.StrideW*s.C, s.DilH*rowLen, ow, acc)
+				base := buf[(y*s.StrideH-pr0)*rowLen:]
+				if fused {
+					stemRowQ(sw, base, s.StrideW*s.C, s.DilH*rowLen, ow, p, scale, out[r*ow*s.OC:])
+					continue
+				}
+				stemRow(sw, base, s.StrideW*s.C, s.DilH*rowLen, ow, acc)
 				p.tile(acc, np, ow, s.OC, out[r*ow*s.OC:], s.OC, 0)
 			}
 		})
 	})
+}
+
+// padRowStem is padRow, XORing the bytes with 0x80 when xor is set.
+func padRowStem(dst, src []int8, left int, z int8, xor bool) {
+	if !xor {
+		padRow(dst, src, left, z)
+		return
+	}
+	z ^= -128
+	if src == nil {
+		fill(dst, z)
+		return
+	}
+	fill(dst[:left], z)
+	xorCopy(dst[left:left+len(src)], src)
+	fill(dst[left+len(src):], z)
 }
 
 // stemRowGo computes one output row of int32 accumulators (row stride
@@ -122,9 +149,11 @@ func stemRowGo(sw *stemWeights, base []int8, pstride, rstride, ow int, out []int
 	}
 }
 
-// stemRowCheck panics unless base and out hold what a row of ow pixels reads
-// and writes (the assembly kernels do not check).
+// stemRowCheck panics unless base and out (nil: not checked) hold what a
+// row of ow pixels reads and writes (the assembly kernels do not check).
 func stemRowCheck(sw *stemWeights, base []int8, pstride, rstride, ow int, out []int32) {
 	_ = base[(ow-1)*pstride+(sw.kh-1)*rstride+4*sw.seg4-1]
-	_ = out[ow*sw.nb*16-1]
+	if out != nil {
+		_ = out[ow*sw.nb*16-1]
+	}
 }

@@ -44,6 +44,46 @@ func qstemVNNI_4x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8
 //go:noescape
 func qstemVNNI_4x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
 
+// qstemVNNIQ_1x4 computes an int8 stem convolution row for 1 block(s) of 16 output channels, 4 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_1x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_1x1 computes an int8 stem convolution row for 1 block(s) of 16 output channels, 1 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_1x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_2x4 computes an int8 stem convolution row for 2 block(s) of 16 output channels, 4 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_2x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_2x1 computes an int8 stem convolution row for 2 block(s) of 16 output channels, 1 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_2x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_3x4 computes an int8 stem convolution row for 3 block(s) of 16 output channels, 4 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_3x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_3x1 computes an int8 stem convolution row for 3 block(s) of 16 output channels, 1 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_3x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_4x4 computes an int8 stem convolution row for 4 block(s) of 16 output channels, 4 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_4x4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
+// qstemVNNIQ_4x1 computes an int8 stem convolution row for 4 block(s) of 16 output channels, 1 pixel(s) at a time (AVX-512 VNNI).
+//
+//go:noescape
+func qstemVNNIQ_4x1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)
+
 // qstemAVX2_4 computes an int8 stem convolution row for one block of 16 output channels, 4 pixel(s) at a time (AVX2).
 //
 //go:noescape
@@ -53,3 +93,8 @@ func qstemAVX2_4(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, 
 //
 //go:noescape
 func qstemAVX2_1(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)
+
+// xorCopyAVX2 copies n bytes (a multiple of 32) XORed with 0x80.
+//
+//go:noescape
+func xorCopyAVX2(dst *int8, src *int8, n int)

@@ -25,30 +25,75 @@ import (
 // bytes of the step. out[x] (stride ostride bytes) = bias + Σ, as int32.
 const qstemSig = "func(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, out *int32, ostride int, ow int)"
 
+// qstemFusedSig: as qstemSig, with the float requantization fused (ep:
+// the stemEpi of qstem_amd64.go) instead of the int32 output.
+const qstemFusedSig = "func(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)"
+
 func qstemKernels() {
-	for nb := 1; nb <= 4; nb++ {
-		qstemVNNI(nb, 4)
-		qstemVNNI(nb, 1)
+	for _, fused := range []bool{false, true} {
+		for nb := 1; nb <= 4; nb++ {
+			qstemVNNI(nb, 4, fused)
+			qstemVNNI(nb, 1, fused)
+		}
 	}
 	qstemAVX2(4)
 	qstemAVX2(1)
+	xorCopyAVX2()
+}
+
+// xorCopyAVX2 copies n bytes (a multiple of 32) XORed with 0x80: the input
+// rows of the VNNI stem kernels, s8 → u8 once per byte instead of once per
+// broadcast.
+func xorCopyAVX2() {
+	kernel("xorCopyAVX2", "func(dst *int8, src *int8, n int)",
+		"xorCopyAVX2 copies n bytes (a multiple of 32) XORed with 0x80.")
+	loadArgs("dst src n", RDI, RSI, RCX)
+	blocks("xorcopy", RCX, 5, func() {
+		MOVL(U32(0x80808080), EAX)
+		MOVD(EAX, X1)
+		VPBROADCASTD(X1, Y1)
+	}, func() {
+		VPXOR(Mem{Base: RSI}, Y1, Y0)
+		VMOVDQU(Y0, Mem{Base: RDI})
+		ADDQ(Imm(32), RSI)
+		ADDQ(Imm(32), RDI)
+	})
 }
 
 // qstemVNNI generates the AVX-512 VNNI stem kernel for nb 16-channel blocks,
-// px output pixels per iteration (ow a multiple of px): every broadcast input
-// dword is XORed with 0x80 in registers (s8 → u8, as qgemmVNNI), so bias
-// carries the −128·Σw compensation.
-func qstemVNNI(nb, px int) {
-	name := fmt.Sprintf("qstemVNNI_%dx%d", nb, px)
-	kernel(name, qstemSig, fmt.Sprintf("%s computes an int8 stem convolution row for %d block(s) of 16 output channels, %d pixel(s) at a time (AVX-512 VNNI).", name, nb, px))
-	in, ps, ps3, row, wp, a, outp, kc, dc, wstep, x := RSI, RBX, RDX, R8, R9, R10, R11, R12, R13, R14, RCX
+// px output pixels per iteration (ow a multiple of px). The input rows are
+// XORed with 0x80 (s8 → u8) when they are copied (xorCopyAVX2), so bias
+// carries the −128·Σw compensation. fused: the accumulators are requantized
+// as qgemmVNNI's epilogue does (float32 scale, clamp, round half to even,
+// zero point) and stored as int8 with VPMOVSDB under the block masks: ep
+// points at {mode, out, ldo, scale, zp, lo, hi, masks[4] uint16}.
+func qstemVNNI(nb, px int, fused bool) {
+	name, sig := fmt.Sprintf("qstemVNNI_%dx%d", nb, px), qstemSig
+	if fused {
+		name, sig = fmt.Sprintf("qstemVNNIQ_%dx%d", nb, px), qstemFusedSig
+	}
+	kernel(name, sig, fmt.Sprintf("%s computes an int8 stem convolution row for %d block(s) of 16 output channels, %d pixel(s) at a time (AVX-512 VNNI).", name, nb, px))
+	in, ps, ps3, row, wp, a, outp, kc, dc, wstep, x, ldo := RSI, RBX, RDX, R8, R9, R10, R11, R12, R13, R14, RCX, RDI
 	acc := func(p, b int) VecPhysical { return zmm(p*nb + b) }
 	t := func(p int) VecPhysical { return zmm(16 + p) }
 	wr := func(b int) VecPhysical { return zmm(20 + b) }
-	loadArgs("in pstride out wstep ow", in, ps, outp, wstep, x)
+	masks := []Op{K1, K2, K3, K4}
+	if fused {
+		loadArgs("in pstride wstep ow ep", in, ps, wstep, x, RAX)
+		MOVQ(Mem{Base: RAX, Disp: 8}, outp) // out
+		MOVQ(Mem{Base: RAX, Disp: 16}, ldo) // ldo
+		MOVQ(Mem{Base: RAX, Disp: 24}, row) // scale
+		for b := 0; b < nb; b++ {
+			VMOVUPS(Mem{Base: row, Disp: 64 * b}, zmm(24+b))
+			KMOVW(Mem{Base: RAX, Disp: 44 + 2*b}, masks[b])
+		}
+		VPBROADCASTD(Mem{Base: RAX, Disp: 32}, Z28) // zp
+		VBROADCASTSS(Mem{Base: RAX, Disp: 36}, Z29) // Min - zp
+		VBROADCASTSS(Mem{Base: RAX, Disp: 40}, Z30) // Max - zp
+	} else {
+		loadArgs("in pstride out wstep ow", in, ps, outp, wstep, x)
+	}
 	LEAQ(Mem{Base: ps, Index: ps, Scale: 2}, ps3)
-	MOVL(U32(0x80808080), EAX)
-	VPBROADCASTD(EAX, Z31)
 	Label(name + "_pixel")
 	Load(Param("bias"), RAX)
 	for b := 0; b < nb; b++ {
@@ -71,7 +116,6 @@ func qstemVNNI(nb, px int) {
 	}
 	for p := 0; p < px; p++ {
 		VPBROADCASTD(rowAddr(p, []GPPhysical{a}, ps, ps3), t(p))
-		VPXORD(Z31, t(p), t(p))
 	}
 	for p := 0; p < px; p++ {
 		for b := 0; b < nb; b++ {
@@ -84,12 +128,25 @@ func qstemVNNI(nb, px int) {
 	Load(Param("rstride"), RAX)
 	ADDQ(RAX, row)
 	loopBack(kc, name+"_row")
-	Load(Param("ostride"), RAX)
-	for p := 0; p < px; p++ {
-		for b := 0; b < nb; b++ {
-			VMOVDQU32(acc(p, b), Mem{Base: outp, Disp: 64 * b})
+	if fused {
+		for p := 0; p < px; p++ {
+			for b := 0; b < nb; b++ {
+				v := acc(p, b)
+				VCVTDQ2PS(v, v)
+				VMULPS(zmm(24+b), v, v)
+				clampCvtZP(v, Z29, Z30, Z28)
+				VPMOVSDB(v, masks[b], Mem{Base: outp, Disp: 16 * b})
+			}
+			ADDQ(ldo, outp)
 		}
-		ADDQ(RAX, outp)
+	} else {
+		Load(Param("ostride"), RAX)
+		for p := 0; p < px; p++ {
+			for b := 0; b < nb; b++ {
+				VMOVDQU32(acc(p, b), Mem{Base: outp, Disp: 64 * b})
+			}
+			ADDQ(RAX, outp)
+		}
 	}
 	if px == 4 {
 		LEAQ(Mem{Base: in, Index: ps, Scale: 4}, in)

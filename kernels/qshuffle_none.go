@@ -1,0 +1,7 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+func interleavePairsVec(y []int8, sy int, a []int8, sa int, b []int8, sb int, h, n int) bool {
+	return false
+}

@@ -24,10 +24,10 @@ import (
 // "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go) or "qwin" (int8 window
 // kernels: asm_qwin_amd64.s, gen_qwin.go) or "qinter" (input quantize +
 // interleave: asm_qinter_amd64.s, gen_qinter.go) or "qstem" (int8 stem
-// convolution: asm_qstem_amd64.s, gen_qstem.go) or "qshuffle" (int8 channel
-// shuffle: asm_qshuffle_amd64.s, gen_qshuffle.go), so that a family can be added
+// convolution: asm_qstem_amd64.s, gen_qstem.go) or "qbytes" (int8 byte
+// moves of small models: asm_qbytes_amd64.s, gen_qbytes.go), so that a family can be added
 // without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem or qshuffle")
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem or qbytes")
 
 func main() {
 	flag.Parse()
@@ -52,8 +52,8 @@ func main() {
 		Generate()
 		return
 	}
-	if *set == "qshuffle" {
-		qshuffleKernels() // gen_qshuffle.go
+	if *set == "qbytes" {
+		qbytesKernels() // gen_qbytes.go
 		Generate()
 		return
 	}

@@ -5,3 +5,5 @@ package kernels
 func interleavePairsVec(y []int8, sy int, a []int8, sa int, b []int8, sb int, h, n int) bool {
 	return false
 }
+
+func maxPixelsVec(dst, src []int8, c, ntaps, tstride, pstride, n int) bool { return false }

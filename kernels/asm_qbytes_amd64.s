@@ -130,3 +130,57 @@ mxp_next:
 mxp_done:
 	VZEROUPPER
 	RET
+
+// func copyPixelsAVX512(dst *int8, dstride int, src *int8, sstride int, c int, w int, n int)
+// Requires: AVX, AVX2, AVX512BW, AVX512VL, BMI2, CMOV
+TEXT ·copyPixelsAVX512(SB), NOSPLIT, $0-56
+	MOVQ  dst+0(FP), DI
+	MOVQ  dstride+8(FP), R8
+	MOVQ  src+16(FP), SI
+	MOVQ  sstride+24(FP), R9
+	MOVQ  n+48(FP), CX
+	MOVL  $0xffffffff, BX
+	MOVQ  $0x00000020, R14
+	TESTQ CX, CX
+	JZ    cpp_done
+
+cpp_pixel:
+	MOVQ DI, R10
+	MOVQ SI, R11
+	MOVQ c+32(FP), R12
+	MOVQ w+40(FP), R13
+
+cpp_chunk:
+	MOVQ       R13, AX
+	CMPQ       AX, R14
+	CMOVQGT    R14, AX
+	BZHIL      AX, BX, DX
+	KMOVD      DX, K2
+	TESTQ      R12, R12
+	JLE        cpp_zero
+	MOVQ       R12, AX
+	CMPQ       AX, R14
+	CMOVQGT    R14, AX
+	BZHIL      AX, BX, DX
+	KMOVD      DX, K1
+	VMOVDQU8.Z (R11), K1, Y0
+	JMP        cpp_store
+
+cpp_zero:
+	VPXOR Y0, Y0, Y0
+
+cpp_store:
+	VMOVDQU8 Y0, K2, (R10)
+	ADDQ     R14, R11
+	ADDQ     R14, R10
+	SUBQ     R14, R12
+	SUBQ     R14, R13
+	JG       cpp_chunk
+	ADDQ     R8, DI
+	ADDQ     R9, SI
+	DECQ     CX
+	JNZ      cpp_pixel
+
+cpp_done:
+	VZEROUPPER
+	RET

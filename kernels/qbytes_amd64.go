@@ -35,3 +35,19 @@ func maxPixelsVec(dst, src []int8, c, ntaps, tstride, pstride, n int) bool {
 	}
 	return true
 }
+
+// copyPixelsVec runs copyPixelsAVX512 (see there; AVX-512 BW and VL, BMI2)
+// and reports whether it did.
+func copyPixelsVec(dst []int8, dstride int, src []int8, sstride, c, w, n int) bool {
+	if !avx512BWVL() || !cpuid.CPU.Supports(cpuid.BMI2) {
+		return false
+	}
+	if n > 0 && w > 0 {
+		_ = dst[(n-1)*dstride+w-1]
+		if c > 0 {
+			_ = src[(n-1)*sstride+min(c, w)-1]
+		}
+		copyPixelsAVX512(&dst[0], dstride, &src[0], sstride, min(c, w), w, n)
+	}
+	return true
+}

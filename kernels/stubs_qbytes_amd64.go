@@ -13,3 +13,8 @@ func interleavePairsAVX512(y *int8, sy int, a *int8, sa int, b *int8, sb int, h1
 //
 //go:noescape
 func maxPixelsAVX512(dst *int8, src *int8, c int, c32 int, kmask uint32, ntaps int, tstride int, pstride int, n int)
+
+// copyPixelsAVX512 copies c bytes per pixel into w (AVX-512 BW, BMI2).
+//
+//go:noescape
+func copyPixelsAVX512(dst *int8, dstride int, src *int8, sstride int, c int, w int, n int)

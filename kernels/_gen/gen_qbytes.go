@@ -18,6 +18,7 @@ import (
 func qbytesKernels() {
 	interleavePairsAVX512()
 	maxPixelsAVX512()
+	copyPixelsAVX512()
 }
 
 // interleavePairsAVX512 interleaves, for each of n pixels, h bytes of a
@@ -125,5 +126,56 @@ func maxPixelsAVX512() {
 	ADDQ(ps, src)
 	loopBack(n, "mxp_pixel")
 	Label("mxp_done")
+	ret()
+}
+
+// copyPixelsAVX512 copies, for each of n pixels, c bytes of src (pixel stride
+// sstride) into the first w bytes of dst (stride dstride), the w − c bytes
+// after them (if w > c) set to 0: the channel padding of the int8 depthwise
+// convolution's rows and its removal. Runs of 32 bytes under BZHI masks: a
+// zero-masked load of the bytes left of c, a masked store of the bytes left
+// of w, so nothing outside the pixels is read or written.
+func copyPixelsAVX512() {
+	kernel("copyPixelsAVX512", "func(dst *int8, dstride int, src *int8, sstride int, c int, w int, n int)",
+		"copyPixelsAVX512 copies c bytes per pixel into w (AVX-512 BW, BMI2).")
+	dst, ds, src, ss, n, d, sp, rc, rw, c32 := RDI, R8, RSI, R9, RCX, R10, R11, R12, R13, R14
+	loadArgs("dst dstride src sstride n", dst, ds, src, ss, n)
+	MOVL(U32(0xffffffff), EBX)
+	MOVQ(U32(32), c32)
+	TESTQ(n, n)
+	JZ(LabelRef("cpp_done"))
+	Label("cpp_pixel")
+	MOVQ(dst, d)
+	MOVQ(src, sp)
+	Load(Param("c"), rc)
+	Load(Param("w"), rw)
+	Label("cpp_chunk")
+	MOVQ(rw, RAX)
+	CMPQ(RAX, c32)
+	CMOVQGT(c32, RAX)
+	BZHIL(EAX, EBX, EDX)
+	KMOVD(EDX, K2)
+	TESTQ(rc, rc)
+	JLE(LabelRef("cpp_zero"))
+	MOVQ(rc, RAX)
+	CMPQ(RAX, c32)
+	CMOVQGT(c32, RAX)
+	BZHIL(EAX, EBX, EDX)
+	KMOVD(EDX, K1)
+	VMOVDQU8_Z(Mem{Base: sp}, K1, Y0)
+	JMP(LabelRef("cpp_store"))
+	Label("cpp_zero")
+	VPXOR(Y0, Y0, Y0)
+	Label("cpp_store")
+	VMOVDQU8(Y0, K2, Mem{Base: d})
+	ADDQ(c32, sp)
+	ADDQ(c32, d)
+	SUBQ(c32, rc)
+	SUBQ(c32, rw)
+	JG(LabelRef("cpp_chunk"))
+	ADDQ(ds, dst)
+	ADDQ(ss, src)
+	loopBack(n, "cpp_pixel")
+	Label("cpp_done")
 	ret()
 }

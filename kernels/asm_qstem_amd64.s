@@ -42,8 +42,7 @@ qstemVNNI_1x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_1x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_1x4_row
 	MOVQ         ostride+72(FP), AX
@@ -90,8 +89,7 @@ qstemVNNI_1x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_1x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_1x1_row
 	MOVQ         ostride+72(FP), AX
@@ -150,8 +148,7 @@ qstemVNNI_2x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_2x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_2x4_row
 	MOVQ         ostride+72(FP), AX
@@ -205,8 +202,7 @@ qstemVNNI_2x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_2x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_2x1_row
 	MOVQ         ostride+72(FP), AX
@@ -275,8 +271,7 @@ qstemVNNI_3x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_3x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_3x4_row
 	MOVQ         ostride+72(FP), AX
@@ -337,8 +332,7 @@ qstemVNNI_3x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_3x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_3x1_row
 	MOVQ         ostride+72(FP), AX
@@ -417,8 +411,7 @@ qstemVNNI_4x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_4x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_4x4_row
 	MOVQ         ostride+72(FP), AX
@@ -486,8 +479,7 @@ qstemVNNI_4x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNI_4x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNI_4x1_row
 	MOVQ         ostride+72(FP), AX
@@ -548,8 +540,7 @@ qstemVNNIQ_1x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_1x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_1x4_row
 	VCVTDQ2PS    Z0, Z0
@@ -627,8 +618,7 @@ qstemVNNIQ_1x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_1x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_1x1_row
 	VCVTDQ2PS    Z0, Z0
@@ -702,8 +692,7 @@ qstemVNNIQ_2x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_2x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_2x4_row
 	VCVTDQ2PS    Z0, Z0
@@ -814,8 +803,7 @@ qstemVNNIQ_2x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_2x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_2x1_row
 	VCVTDQ2PS    Z0, Z0
@@ -907,8 +895,7 @@ qstemVNNIQ_3x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_3x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_3x4_row
 	VCVTDQ2PS    Z0, Z0
@@ -1052,8 +1039,7 @@ qstemVNNIQ_3x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_3x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_3x1_row
 	VCVTDQ2PS    Z0, Z0
@@ -1163,8 +1149,7 @@ qstemVNNIQ_4x4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_4x4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_4x4_row
 	VCVTDQ2PS    Z0, Z0
@@ -1341,8 +1326,7 @@ qstemVNNIQ_4x1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemVNNIQ_4x1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemVNNIQ_4x1_row
 	VCVTDQ2PS    Z0, Z0
@@ -1457,8 +1441,7 @@ qstemAVX2_4_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemAVX2_4_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemAVX2_4_row
 	MOVQ         ostride+72(FP), AX
@@ -1521,8 +1504,7 @@ qstemAVX2_1_step:
 	ADDQ         R14, R9
 	DECQ         R13
 	JNZ          qstemAVX2_1_step
-	MOVQ         rstride+16(FP), AX
-	ADDQ         AX, R8
+	ADDQ         rstride+16(FP), R8
 	DECQ         R12
 	JNZ          qstemAVX2_1_row
 	MOVQ         ostride+72(FP), AX

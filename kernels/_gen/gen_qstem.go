@@ -29,6 +29,15 @@ const qstemSig = "func(in *int8, pstride int, rstride int, kh int, seg4 int, w *
 // the stemEpi of qstem_amd64.go) instead of the int32 output.
 const qstemFusedSig = "func(in *int8, pstride int, rstride int, kh int, seg4 int, w *int8, wstep int, bias *int32, ep *int64, ow int)"
 
+// The registers of the stem kernels: the first pixel's window (in), the
+// pixel stride and 3 times it, the current kernel row, weights and window
+// bytes, the output, the kernel-row and step counters, the weight step and
+// the pixels left.
+var (
+	qsIn, qsPs, qsPs3, qsRow, qsWp, qsA, qsOutp = RSI, RBX, RDX, R8, R9, R10, R11
+	qsKc, qsDc, qsWstep, qsX                    = R12, R13, R14, RCX
+)
+
 func qstemKernels() {
 	for _, fused := range []bool{false, true} {
 		for nb := 1; nb <= 4; nb++ {
@@ -73,27 +82,27 @@ func qstemVNNI(nb, px int, fused bool) {
 		name, sig = fmt.Sprintf("qstemVNNIQ_%dx%d", nb, px), qstemFusedSig
 	}
 	kernel(name, sig, fmt.Sprintf("%s computes an int8 stem convolution row for %d block(s) of 16 output channels, %d pixel(s) at a time (AVX-512 VNNI).", name, nb, px))
-	in, ps, ps3, row, wp, a, outp, kc, dc, wstep, x, ldo := RSI, RBX, RDX, R8, R9, R10, R11, R12, R13, R14, RCX, RDI
+	ldo := RDI
 	acc := func(p, b int) VecPhysical { return zmm(p*nb + b) }
 	t := func(p int) VecPhysical { return zmm(16 + p) }
 	wr := func(b int) VecPhysical { return zmm(20 + b) }
 	masks := []Op{K1, K2, K3, K4}
 	if fused {
-		loadArgs("in pstride wstep ow ep", in, ps, wstep, x, RAX)
-		MOVQ(Mem{Base: RAX, Disp: 8}, outp) // out
-		MOVQ(Mem{Base: RAX, Disp: 16}, ldo) // ldo
-		MOVQ(Mem{Base: RAX, Disp: 24}, row) // scale
+		loadArgs("in pstride wstep ow ep", qsIn, qsPs, qsWstep, qsX, RAX)
+		MOVQ(Mem{Base: RAX, Disp: 8}, qsOutp) // out
+		MOVQ(Mem{Base: RAX, Disp: 16}, ldo)   // ldo
+		MOVQ(Mem{Base: RAX, Disp: 24}, qsRow) // scale
 		for b := 0; b < nb; b++ {
-			VMOVUPS(Mem{Base: row, Disp: 64 * b}, zmm(24+b))
+			VMOVUPS(Mem{Base: qsRow, Disp: 64 * b}, zmm(24+b))
 			KMOVW(Mem{Base: RAX, Disp: 44 + 2*b}, masks[b])
 		}
 		VPBROADCASTD(Mem{Base: RAX, Disp: 32}, Z28) // zp
 		VBROADCASTSS(Mem{Base: RAX, Disp: 36}, Z29) // Min - zp
 		VBROADCASTSS(Mem{Base: RAX, Disp: 40}, Z30) // Max - zp
 	} else {
-		loadArgs("in pstride out wstep ow", in, ps, outp, wstep, x)
+		loadArgs("in pstride out wstep ow", qsIn, qsPs, qsOutp, qsWstep, qsX)
 	}
-	LEAQ(Mem{Base: ps, Index: ps, Scale: 2}, ps3)
+	LEAQ(Mem{Base: qsPs, Index: qsPs, Scale: 2}, qsPs3)
 	Label(name + "_pixel")
 	Load(Param("bias"), RAX)
 	for b := 0; b < nb; b++ {
@@ -104,30 +113,19 @@ func qstemVNNI(nb, px int, fused bool) {
 			VMOVDQA32(acc(0, b), acc(p, b))
 		}
 	}
-	MOVQ(in, row)
-	Load(Param("w"), wp)
-	Load(Param("kh"), kc)
-	Label(name + "_row")
-	MOVQ(row, a)
-	Load(Param("seg4"), dc)
-	Label(name + "_step")
-	for b := 0; b < nb; b++ {
-		VMOVDQU32(Mem{Base: wp, Disp: 64 * b}, wr(b))
-	}
-	for p := 0; p < px; p++ {
-		VPBROADCASTD(rowAddr(p, []GPPhysical{a}, ps, ps3), t(p))
-	}
-	for p := 0; p < px; p++ {
+	qstemWindow(name, func() {
 		for b := 0; b < nb; b++ {
-			vpdpbusd(wr(b), t(p), acc(p, b))
+			VMOVDQU32(Mem{Base: qsWp, Disp: 64 * b}, wr(b))
 		}
-	}
-	ADDQ(Imm(4), a)
-	ADDQ(wstep, wp)
-	loopBack(dc, name+"_step")
-	Load(Param("rstride"), RAX)
-	ADDQ(RAX, row)
-	loopBack(kc, name+"_row")
+		for p := 0; p < px; p++ {
+			VPBROADCASTD(rowAddr(p, []GPPhysical{qsA}, qsPs, qsPs3), t(p))
+		}
+		for p := 0; p < px; p++ {
+			for b := 0; b < nb; b++ {
+				vpdpbusd(wr(b), t(p), acc(p, b))
+			}
+		}
+	})
 	if fused {
 		for p := 0; p < px; p++ {
 			for b := 0; b < nb; b++ {
@@ -135,27 +133,20 @@ func qstemVNNI(nb, px int, fused bool) {
 				VCVTDQ2PS(v, v)
 				VMULPS(zmm(24+b), v, v)
 				clampCvtZP(v, Z29, Z30, Z28)
-				VPMOVSDB(v, masks[b], Mem{Base: outp, Disp: 16 * b})
+				VPMOVSDB(v, masks[b], Mem{Base: qsOutp, Disp: 16 * b})
 			}
-			ADDQ(ldo, outp)
+			ADDQ(ldo, qsOutp)
 		}
 	} else {
 		Load(Param("ostride"), RAX)
 		for p := 0; p < px; p++ {
 			for b := 0; b < nb; b++ {
-				VMOVDQU32(acc(p, b), Mem{Base: outp, Disp: 64 * b})
+				VMOVDQU32(acc(p, b), Mem{Base: qsOutp, Disp: 64 * b})
 			}
-			ADDQ(RAX, outp)
+			ADDQ(RAX, qsOutp)
 		}
 	}
-	if px == 4 {
-		LEAQ(Mem{Base: in, Index: ps, Scale: 4}, in)
-	} else {
-		ADDQ(ps, in)
-	}
-	SUBQ(Imm(uint64(px)), x)
-	JNZ(LabelRef(name + "_pixel"))
-	ret()
+	qstemNext(name, px)
 }
 
 // qstemAVX2 generates the AVX2 stem kernel for one 16-channel block (two
@@ -165,10 +156,9 @@ func qstemVNNI(nb, px int, fused bool) {
 func qstemAVX2(px int) {
 	name := fmt.Sprintf("qstemAVX2_%d", px)
 	kernel(name, qstemSig, fmt.Sprintf("%s computes an int8 stem convolution row for one block of 16 output channels, %d pixel(s) at a time (AVX2).", name, px))
-	in, ps, ps3, row, wp, a, outp, kc, dc, wstep, x := RSI, RBX, RDX, R8, R9, R10, R11, R12, R13, R14, RCX
 	acc := func(p, h int) VecPhysical { return ymm(2*p + h) }
-	loadArgs("in pstride out wstep ow", in, ps, outp, wstep, x)
-	LEAQ(Mem{Base: ps, Index: ps, Scale: 2}, ps3)
+	loadArgs("in pstride out wstep ow", qsIn, qsPs, qsOutp, qsWstep, qsX)
+	LEAQ(Mem{Base: qsPs, Index: qsPs, Scale: 2}, qsPs3)
 	int16Ones()
 	Label(name + "_pixel")
 	Load(Param("bias"), RAX)
@@ -178,39 +168,54 @@ func qstemAVX2(px int) {
 		VMOVDQA(acc(0, 0), acc(p, 0))
 		VMOVDQA(acc(0, 1), acc(p, 1))
 	}
-	MOVQ(in, row)
-	Load(Param("w"), wp)
-	Load(Param("kh"), kc)
-	Label(name + "_row")
-	MOVQ(row, a)
-	Load(Param("seg4"), dc)
-	Label(name + "_step")
-	VMOVDQU(Mem{Base: wp}, Y8)
-	VMOVDQU(Mem{Base: wp, Disp: 32}, Y9)
-	for p := 0; p < px; p++ {
-		VPBROADCASTD(rowAddr(p, []GPPhysical{a}, ps, ps3), Y11)
-		VPABSB(Y11, Y12)
-		signTrickMAC(Y11, Y12, Y8, Y13, acc(p, 0))
-		signTrickMAC(Y11, Y12, Y9, Y13, acc(p, 1))
-	}
-	ADDQ(Imm(4), a)
-	ADDQ(wstep, wp)
-	loopBack(dc, name+"_step")
-	Load(Param("rstride"), RAX)
-	ADDQ(RAX, row)
-	loopBack(kc, name+"_row")
+	qstemWindow(name, func() {
+		VMOVDQU(Mem{Base: qsWp}, Y8)
+		VMOVDQU(Mem{Base: qsWp, Disp: 32}, Y9)
+		for p := 0; p < px; p++ {
+			VPBROADCASTD(rowAddr(p, []GPPhysical{qsA}, qsPs, qsPs3), Y11)
+			VPABSB(Y11, Y12)
+			signTrickMAC(Y11, Y12, Y8, Y13, acc(p, 0))
+			signTrickMAC(Y11, Y12, Y9, Y13, acc(p, 1))
+		}
+	})
 	Load(Param("ostride"), RAX)
 	for p := 0; p < px; p++ {
-		VMOVDQU(acc(p, 0), Mem{Base: outp})
-		VMOVDQU(acc(p, 1), Mem{Base: outp, Disp: 32})
-		ADDQ(RAX, outp)
+		VMOVDQU(acc(p, 0), Mem{Base: qsOutp})
+		VMOVDQU(acc(p, 1), Mem{Base: qsOutp, Disp: 32})
+		ADDQ(RAX, qsOutp)
 	}
+	qstemNext(name, px)
+}
+
+// qstemWindow emits the reduction of the stem kernels over the window: kh
+// kernel rows (rstride bytes apart) of seg4 steps; step emits one step, with
+// a at the window bytes of pixel 0 (4 more each step) and wp at its weights
+// (wstep more each step).
+func qstemWindow(name string, step func()) {
+	MOVQ(qsIn, qsRow)
+	Load(Param("w"), qsWp)
+	Load(Param("kh"), qsKc)
+	Label(name + "_row")
+	MOVQ(qsRow, qsA)
+	Load(Param("seg4"), qsDc)
+	Label(name + "_step")
+	step()
+	ADDQ(Imm(4), qsA)
+	ADDQ(qsWstep, qsWp)
+	loopBack(qsDc, name+"_step")
+	ADDQ(paramAddr("rstride"), qsRow)
+	loopBack(qsKc, name+"_row")
+}
+
+// qstemNext moves in to the next px pixels, loops back to name_pixel while
+// pixels are left, and returns.
+func qstemNext(name string, px int) {
 	if px == 4 {
-		LEAQ(Mem{Base: in, Index: ps, Scale: 4}, in)
+		LEAQ(Mem{Base: qsIn, Index: qsPs, Scale: 4}, qsIn)
 	} else {
-		ADDQ(ps, in)
+		ADDQ(qsPs, qsIn)
 	}
-	SUBQ(Imm(uint64(px)), x)
+	SUBQ(Imm(uint64(px)), qsX)
 	JNZ(LabelRef(name + "_pixel"))
 	ret()
 }

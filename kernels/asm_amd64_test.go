@@ -39,12 +39,16 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 	if testing.Short() {
 		t.Skip("links a test binary")
 	}
-	src, err := os.ReadFile("asm_amd64.s")
-	require.NoError(t, err)
-	lines := map[int]bool{}
-	for i, l := range strings.Split(string(src), "\n") {
-		if strings.Contains(l, "VPDPBUSD") {
-			lines[i+1] = true
+	// the VPDPBUSD lines of each generated file with VNNI kernels
+	lines := map[string]map[int]bool{}
+	for _, name := range []string{"asm_amd64.s", "asm_qstem_amd64.s"} {
+		src, err := os.ReadFile(name)
+		require.NoError(t, err)
+		lines[name] = map[int]bool{}
+		for i, l := range strings.Split(string(src), "\n") {
+			if strings.Contains(l, "VPDPBUSD") {
+				lines[name][i+1] = true
+			}
 		}
 	}
 	// go test strips the symbol table of the running binary: link one with symbols
@@ -66,7 +70,8 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 	checked := 0
 	for _, sym := range syms {
 		vnni := strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.qgemmVNNI_") ||
-			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.depthwiseVNNI_")
+			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.depthwiseVNNI_") ||
+			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.qstemVNNI")
 		if !vnni || !strings.HasSuffix(sym.Name, ".abi0") {
 			continue
 		}
@@ -76,7 +81,7 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 		enc := map[int][]byte{}
 		for i := range code {
 			file, n, _ := tab.PCToLine(sym.Value + uint64(i))
-			if strings.HasSuffix(file, "asm_amd64.s") && lines[n] {
+			if lines[filepath.Base(file)][n] {
 				enc[n] = append(enc[n], code[i])
 			}
 		}

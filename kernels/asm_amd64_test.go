@@ -39,12 +39,16 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 	if testing.Short() {
 		t.Skip("links a test binary")
 	}
-	src, err := os.ReadFile("asm_amd64.s")
-	require.NoError(t, err)
-	lines := map[int]bool{}
-	for i, l := range strings.Split(string(src), "\n") {
-		if strings.Contains(l, "VPDPBUSD") {
-			lines[i+1] = true
+	// the VPDPBUSD lines of each generated file with VNNI kernels
+	lines := map[string]map[int]bool{}
+	for _, name := range []string{"asm_amd64.s", "asm_qstem_amd64.s"} {
+		src, err := os.ReadFile(name)
+		require.NoError(t, err)
+		lines[name] = map[int]bool{}
+		for i, l := range strings.Split(string(src), "\n") {
+			if strings.Contains(l, "VPDPBUSD") {
+				lines[name][i+1] = true
+			}
 		}
 	}
 	// go test strips the symbol table of the running binary: link one with symbols
@@ -66,7 +70,8 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 	checked := 0
 	for _, sym := range syms {
 		vnni := strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.qgemmVNNI_") ||
-			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.depthwiseVNNI_")
+			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.depthwiseVNNI_") ||
+			strings.HasPrefix(sym.Name, "github.com/warboy-sim/warboy/kernels.qstemVNNI")
 		if !vnni || !strings.HasSuffix(sym.Name, ".abi0") {
 			continue
 		}
@@ -76,7 +81,7 @@ func TestVPDPBUSDEncoding(t *testing.T) {
 		enc := map[int][]byte{}
 		for i := range code {
 			file, n, _ := tab.PCToLine(sym.Value + uint64(i))
-			if strings.HasSuffix(file, "asm_amd64.s") && lines[n] {
+			if lines[filepath.Base(file)][n] {
 				enc[n] = append(enc[n], code[i])
 			}
 		}
@@ -113,16 +118,26 @@ func TestGeneratedAssemblyUpToDate(t *testing.T) {
 	// command line recorded in the headers is the same.
 	sub := filepath.Join(dir, "_gen")
 	require.NoError(t, os.Mkdir(sub, 0o755))
-	cmd = exec.Command(gen, "-out", "../asm_amd64.s", "-stubs", "../stubs_amd64.go", "-pkg", "kernels")
-	cmd.Dir = sub
-	out, err = cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
-	for _, f := range []string{"asm_amd64.s", "stubs_amd64.go"} {
-		want, err := os.ReadFile(filepath.Join(dir, f))
-		require.NoError(t, err)
-		got, err := os.ReadFile(f)
-		require.NoError(t, err)
-		require.True(t, bytes.Equal(want, got), "%s is stale: run go generate ./kernels/...", f)
+	// every kernel set, with the arguments of its go:generate line
+	for _, set := range []struct{ name, suffix string }{
+		{"", ""}, {"rowsidx", "_rows_idx"}, {"qwin", "_qwin"}, {"qinter", "_qinter"}, {"qstem", "_qstem"}, {"qbytes", "_qbytes"},
+	} {
+		asm, stubs := "asm"+set.suffix+"_amd64.s", "stubs"+set.suffix+"_amd64.go"
+		args := []string{"-out", "../" + asm, "-stubs", "../" + stubs, "-pkg", "kernels"}
+		if set.name != "" {
+			args = append([]string{"-set", set.name}, args...)
+		}
+		cmd = exec.Command(gen, args...)
+		cmd.Dir = sub
+		out, err = cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		for _, f := range []string{asm, stubs} {
+			want, err := os.ReadFile(filepath.Join(dir, f))
+			require.NoError(t, err)
+			got, err := os.ReadFile(f)
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(want, got), "%s is stale: run go generate ./kernels/...", f)
+		}
 	}
 }
 

@@ -85,6 +85,9 @@ type QConvWeights struct {
 	// grp is the grouped kernel's packing (4, 8 or 16 channels per group,
 	// qgrouped.go), used instead of groups where its path runs.
 	grp *groupedWeights
+	// stem packs a single-group convolution of 1-4 input channels for the
+	// stem kernel (qstem.go), used instead of the GEMM path when DilW == 1.
+	stem *stemWeights
 }
 
 // PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], values in
@@ -136,6 +139,9 @@ func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, 
 	}
 	if groupedFits(s) {
 		cw.grp = packGrouped(s, w, bias, inZP)
+	}
+	if stemFits(s) {
+		cw.stem = packStem(s, w, bias, inZP)
 	}
 	if s.Groups == 1 && s.C%4 != 0 && s.C < 16 {
 		c4 := (s.C + 3) &^ 3
@@ -194,6 +200,10 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	}
 	if w.grp.usable() {
 		groupedConv(s, in, w.grp, out, p, threads)
+		return
+	}
+	if w.stem != nil && s.DilW == 1 {
+		stemConv(s, in, w.stem, int8(w.inZP), out, p, threads)
 		return
 	}
 	kern := currentQKernel()

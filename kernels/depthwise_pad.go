@@ -8,6 +8,9 @@ package kernels
 // one it is a copy per pixel, not a division per byte.
 func spreadChannels(dst, src []int8, w, c, cp, oc, mult int) {
 	if mult == 1 {
+		if copyPixelsVec(dst, cp, src, c, c, cp, w) {
+			return
+		}
 		for x := 0; x < w; x++ {
 			px := dst[x*cp : (x+1)*cp]
 			copy(px, src[x*c:(x+1)*c])

@@ -104,7 +104,7 @@ func depthwiseVNNI(s ConvShape, in []int8, d *dwWeights, out []int8, p *rqParams
 		switch {
 		case ep == nil:
 			p.tile(rowbuf, cp, ow, d.oc, dst, d.oc, 0)
-		case row8 != nil:
+		case row8 != nil && !copyPixelsVec(dst, d.oc, row8, cp, d.oc, d.oc, ow):
 			for x := 0; x < ow; x++ {
 				copy(dst[x*d.oc:(x+1)*d.oc], row8[x*cp:])
 			}

@@ -89,6 +89,10 @@ func TestQPoolsWideEveryPath(t *testing.T) {
 		{N: 1, H: 12, W: 12, C: 96, KH: 12, KW: 12},
 		{N: 2, H: 7, W: 5, C: 1280 + 24 + 3, KH: 7, KW: 5},
 		{N: 3, H: 4, W: 4, C: 8, KH: 4, KW: 4},
+		{N: 1, H: 18, W: 18, C: 24, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, // ShuffleNet's
+		{N: 1, H: 9, W: 11, C: 3, KH: 3, KW: 5, StrideH: 1, StrideW: 3, DilW: 2, PadTop: 0, PadLeft: 4, PadBottom: 2, PadRight: 4},
+		{N: 1, H: 5, W: 2, C: 31, KH: 2, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 2}, // no inner pixel
+		{N: 2, H: 6, W: 7, C: 1, KH: 1, KW: 2, StrideH: 1, StrideW: 2},
 	}
 	forEachPath(t, func(t *testing.T) {
 		for _, s := range cases {

@@ -36,6 +36,9 @@ func qMaxPoolRows(s PoolShape, in, out []int8, threads int) {
 				fill(dst, -128)
 				continue
 			}
+			if maxPoolRowVec(s, vm, dst, ow, c) {
+				continue
+			}
 			for kw := 0; kw < s.KW; kw++ {
 				acc := col
 				if kw == 0 {

@@ -105,9 +105,13 @@ type arenaBuf struct {
 // AllocF32 returns a float32 slice of length n with undefined contents, recycled
 // from earlier runs when possible. Kernels use it for outputs they overwrite
 // completely.
-func (c *ExecContext) AllocF32(n int) []float32 {
+func (c *ExecContext) AllocF32(n int) []float32 { return c.allocF32(n, n >= minArenaLen) }
+
+// allocF32 is AllocF32 with the caller deciding whether the tensor is large
+// enough for the arena (AllocI8 counts int8 elements, not float32 words).
+func (c *ExecContext) allocF32(n int, large bool) []float32 {
 	a := c.arena
-	if a == nil || n < minArenaLen {
+	if a == nil || !large {
 		return make([]float32, n)
 	}
 	p := a.pool.get(n)

@@ -12,6 +12,8 @@ func (c *ExecContext) AllocI8(n int) []int8 {
 	if n == 0 {
 		return []int8{}
 	}
-	f := c.AllocF32((n + 3) / 4)
+	// the arena's threshold counts elements: int8 tensors of 4096 to 16383
+	// values (a 14×14 or 7×7 map) are recycled too
+	f := c.allocF32((n+3)/4, n >= minArenaLen)
 	return unsafe.Slice((*int8)(unsafe.Pointer(&f[0])), n)
 }

@@ -533,21 +533,48 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
 	period := min(pa, pb) // the length of the repeating operand (>= minPeriod)
-	blocks := n / period
+	// A short period (the gate of a squeeze-excite block with 16 channels
+	// on a 56×56 map) is repeated into a block of about minBlock values, so
+	// that the vector kernels run on long blocks instead of one call per
+	// pixel (the last block may be a shorter multiple of period).
+	if period < minBlock {
+		if pa < n {
+			a = repeatI8(a, minBlock/period)
+			pa = len(a)
+		} else {
+			b = repeatI8(b, minBlock/period)
+			pb = len(b)
+		}
+		period = min(pa, pb)
+	}
+	blocks := (n + period - 1) / period
 	qtensor.ParallelChunks(blocks, ctx.Threads, max(1, (1<<13)/period), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			o := out[i*period : (i+1)*period]
-			x, y := a, b
+			o := out[i*period : min((i+1)*period, n)]
+			x, y := a[:len(o)], b[:len(o)]
 			if pa == n {
-				x = a[i*period : (i+1)*period]
+				x = a[i*period:][:len(o)]
 			}
 			if pb == n {
-				y = b[i*period : (i+1)*period]
+				y = b[i*period:][:len(o)]
 			}
 			k.apply(x, y, o)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// minBlock is the block length below which a repeating operand is repeated
+// into a longer block (qbinaryKernel.Run).
+const minBlock = 1024
+
+// repeatI8 returns reps copies of x back to back.
+func repeatI8(x []int8, reps int) []int8 {
+	out := make([]int8, len(x)*reps)
+	for i := 0; i < reps; i++ {
+		copy(out[i*len(x):], x)
+	}
+	return out
 }
 
 // minPeriod is the shortest repeating operand applied block by block; shorter

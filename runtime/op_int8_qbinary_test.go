@@ -17,8 +17,10 @@ import (
 func TestQBinaryBroadcastBlocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	shapes := [][2][]int{
-		{{2, 5, 7, 48}, {2, 1, 1, 48}}, // SE gate, batch 2
-		{{1, 9, 9, 40}, {1, 40}},       // lower rank
+		{{2, 5, 7, 48}, {2, 1, 1, 48}},   // SE gate, batch 2
+		{{1, 13, 11, 16}, {1, 1, 1, 16}}, // 16 channels: repeated into ~1 KiB blocks
+		{{1, 3, 1100}, {1100}},           // a period longer than minBlock
+		{{1, 9, 9, 40}, {1, 40}},         // lower rank
 		{{3, 33}, {33}},
 		{{2, 3, 4, 32}, {2, 1, 4, 32}}, // not periodic: expanded
 		{{4, 4, 8}, {1}},               // scalar: expanded

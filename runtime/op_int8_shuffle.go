@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // channelShuffleI8Kernel concatenates its channels-last int8 inputs [N, H, W,
@@ -73,6 +74,12 @@ func (k *channelShuffleI8Kernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*g
 	}
 	nnParallel(min(ctx.Threads, max(1, pixels*c/parallelMinWork)), pixels, func(p0, p1 int) {
 		for o := range plan {
+			if po := &plan[o]; po.pair {
+				// the interleave of two channel runs, 16 pairs at a time
+				sa, sb := cs[po.a], cs[po.b]
+				kernels.InterleavePairsI8(ys[o][p0*po.n:], po.n, xs[po.a][p0*sa+po.a0:], sa, xs[po.b][p0*sb+po.b0:], sb, po.n/2, p1-p0)
+				continue
+			}
 			runShuffle(&plan[o], ys[o], plan[o].n, xs, cs, p0, p1)
 		}
 	})

@@ -23,9 +23,11 @@ import (
 // set selects the kernels of one output file: "main" (asm_amd64.s) or
 // "rowsidx" (asm_rows_idx_amd64.s, gen_rows_idx.go) or "qwin" (int8 window
 // kernels: asm_qwin_amd64.s, gen_qwin.go) or "qinter" (input quantize +
-// interleave: asm_qinter_amd64.s, gen_qinter.go), so that a family can be added
+// interleave: asm_qinter_amd64.s, gen_qinter.go) or "qstem" (int8 stem
+// convolution: asm_qstem_amd64.s, gen_qstem.go) or "qbytes" (int8 byte
+// moves of small models: asm_qbytes_amd64.s, gen_qbytes.go), so that a family can be added
 // without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin or qinter")
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem or qbytes")
 
 func main() {
 	flag.Parse()
@@ -42,6 +44,16 @@ func main() {
 	}
 	if *set == "qwin" {
 		qwinKernels() // gen_qwin.go
+		Generate()
+		return
+	}
+	if *set == "qstem" {
+		qstemKernels() // gen_qstem.go
+		Generate()
+		return
+	}
+	if *set == "qbytes" {
+		qbytesKernels() // gen_qbytes.go
 		Generate()
 		return
 	}

@@ -1,0 +1,118 @@
+package qat
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/ortoracle"
+	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// TestUnseenArchitectures trains, briefly, each network of testdata/qat_unseen (made by
+// scripts/make_qat_unseen.py with torch.onnx: MobileNetV3 block, Inception/ResNeXt,
+// EfficientNet at opset 10 with Identity-fed weights and Constant nodes, a tiny
+// transformer, in-graph mean/std preprocessing): the loss falls, the written QDQ model
+// runs every Conv/Gemm/MatMul on int8 kernels, its int8 logits are what the
+// fake-quantized forward pass computed, and ONNX Runtime (when installed) agrees.
+func TestUnseenArchitectures(t *testing.T) {
+	train, err := dataset.Load("../testdata/fashion-mnist", "train")
+	require.NoError(t, err)
+	test, err := dataset.Load("../testdata/fashion-mnist", "t10k")
+	require.NoError(t, err)
+	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "prep"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("..", "testdata", "qat_unseen", name+".onnx")
+			m, err := graph.Load(path)
+			require.NoError(t, err)
+			n, err := New(m, Config{Threads: 2})
+			require.NoError(t, err)
+			feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 200)
+			require.NoError(t, err)
+			cal, err := quantizer.Calibrate(m, quantizer.PercentileAsym, feed, quantizer.CalibOptions{})
+			require.NoError(t, err)
+			r, err := cal.ComputeRanges()
+			require.NoError(t, err)
+			require.NoError(t, n.SetRanges(r))
+			// the models come trained; two passes over few images still lower the loss.
+			stats, err := n.Fit(dsData{train, 192}, Options{Epochs: 2, Batch: 32, LR: 0.003, Seed: 1, Schedule: "constant", FreezeBNAfter: -1})
+			require.NoError(t, err)
+			require.Len(t, stats, 2)
+			for _, s := range stats {
+				t.Logf("epoch %d: loss %.4f, train accuracy %.3f", s.Epoch, s.Loss, s.Accuracy)
+				require.False(t, math.IsNaN(s.Loss))
+			}
+			require.Less(t, stats[1].Loss, stats[0].Loss, "the loss decreases")
+
+			const N = 100
+			x := test.Batch(0, N)
+			shape, got, err := n.Forward(x.F32(), N)
+			require.NoError(t, err)
+			q, err := n.Export(quantizer.QuantOptions{})
+			require.NoError(t, err)
+			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+			require.NoError(t, err)
+			weighted, int8Weighted := 0, 0
+			for _, nd := range q.Graph.Nodes {
+				if nd.OpType == "Conv" || nd.OpType == "Gemm" || nd.OpType == "MatMul" {
+					weighted++
+				}
+			}
+			for _, p := range s.Placement {
+				switch p.OpType {
+				case "QConv", "QGemm", "QMatMul":
+					require.True(t, p.Int8, "%s (%s)", p.Node, p.OpType)
+					int8Weighted++
+				case "Conv", "Gemm", "MatMul":
+					t.Errorf("%s (%s) runs in float32", p.Node, p.OpType)
+				}
+			}
+			require.Positive(t, weighted)
+			require.Equal(t, weighted, int8Weighted, "every Conv/Gemm/MatMul runs on an int8 kernel")
+
+			out, err := s.RunTensors(map[string]*graph.Tensor{"input": x})
+			require.NoError(t, err)
+			want := out["logits"].F32()
+			require.Len(t, got, len(want))
+			lr := n.Ranges()["logits"]
+			outScale := float64(quantizer.ParamsFromRange(lr[0], lr[1]).Scale)
+			agree := 0
+			var maxDiff float64
+			for i := 0; i < N; i++ {
+				if argmax(got[i*shape[1]:(i+1)*shape[1]]) == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
+					agree++
+				}
+			}
+			for i := range got {
+				maxDiff = math.Max(maxDiff, math.Abs(float64(got[i]-want[i])))
+			}
+			t.Logf("fake-quant vs int8 runtime: top-1 agreement %d/%d, max |logit difference| %.3g = %.2f output steps", agree, N, maxDiff, maxDiff/outScale)
+			require.GreaterOrEqual(t, agree, N-2, "top-1 agreement")
+			require.LessOrEqual(t, maxDiff, 4*outScale, "max |logit difference| in output steps")
+
+			if err := ortoracle.Available(); err != nil {
+				t.Logf("ONNX Runtime check skipped: %v", err)
+				return
+			}
+			file := filepath.Join(t.TempDir(), name+".qat.onnx")
+			require.NoError(t, q.Save(file))
+			theirs, err := ortoracle.Run(file, map[string]*graph.Tensor{"input": x}, 1)
+			require.NoError(t, err)
+			b, err := dataset.Top1(theirs["logits"])
+			require.NoError(t, err)
+			same := 0
+			for i := range b {
+				if b[i] == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
+					same++
+				}
+			}
+			t.Logf("ONNX Runtime agrees with the int8 runtime on %d/%d images", same, N)
+			require.GreaterOrEqual(t, same, N-2)
+		})
+	}
+}

@@ -10,7 +10,7 @@ import (
 )
 
 // TestGradientsBatchedMatMul: the batched MatMul of two activations (attention as
-// torch.onnx writes it) computes what the float runtime computes, and its gradients
+// torch.onnx writes it) and LayerNormalization computes what the float runtime computes, and its gradients
 // (both operands, broadcast batch dimensions, a constant N-D right-hand side) match
 // finite differences.
 func TestGradientsBatchedMatMul(t *testing.T) {
@@ -37,6 +37,15 @@ func TestGradientsBatchedMatMul(t *testing.T) {
 			node("Relu", []string{"x"}, "r"),
 			node("MatMul", []string{"r", "x0t"}, "y")},
 			map[string]*graph.Tensor{"st": i64(0), "en": i64(1), "ax": i64(1)}}},
+		{"LayerNormalization last axis (opset 17 nn.LayerNorm)", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("LayerNormalization", []string{"x", "g", "be"}, "y", floatAttr("epsilon", 1e-5))},
+			map[string]*graph.Tensor{"g": w(4), "be": w(4)}}},
+		{"LayerNormalization over two axes, no B, then attention", tinyModel{[]int{3, 2, 2}, []*graph.Node{
+			node("LayerNormalization", []string{"x", "g"}, "n", intAttr("axis", 1)),
+			node("Reshape", []string{"n", "s"}, "r"),
+			node("Transpose", []string{"r"}, "rt", ints("perm", 0, 2, 1)),
+			node("MatMul", []string{"r", "rt"}, "y")},
+			map[string]*graph.Tensor{"g": w(3, 2, 2), "s": i64(-1, 3, 4)}}},
 		{"broadcast of the left operand: constant [2, 4] x [N, 4, 3]", tinyModel{[]int{4, 3}, []*graph.Node{
 			node("MatMul", []string{"c", "x"}, "y")},
 			map[string]*graph.Tensor{"c": w(2, 4)}}},

@@ -20,4 +20,5 @@ func registerMoreOps() {
 	builders["Div"] = buildBinary
 	builders["Pow"] = buildPow
 	builders["PRelu"] = buildPRelu
+	builders["LayerNormalization"] = buildLayerNorm
 }

@@ -13,7 +13,8 @@ Python). docs/quantizer.md, "QAT on architectures outside the bundled set (eight
             nodes and the classifier's weight/bias as Constant nodes (as some exporters and
             onnx-simplifier-free pipelines write them).
   vit       tiny transformer: 7x7 patch conv, LayerNorm (decomposed at opset 13), two-head
-            MatMul attention with Softmax, GELU (Erf), Transpose/Reshape, token mean.
+            MatMul attention with Softmax, GELU (Erf), Transpose/Reshape, token mean;
+            also written at opset 17 as vit_op17 (LayerNormalization node).
   prep      mean/std preprocessing in the graph (Sub/Div by constants at the input),
             LeakyRelu, Tanh and Clip (ReLU6) activations; opset 13.
 
@@ -157,6 +158,8 @@ class Prep(nn.Module):
 
 
 MODELS = {"mbv3": (MBV3, 14), "inception": (Inception, 13), "effnet": (EffNet, 10), "vit": (ViT, 13), "prep": (Prep, 13)}
+# the same trained weights written again at another opset
+EXTRA_OPSETS = {"vit": [17]}
 
 
 def identity_weights_and_constants(path):
@@ -225,9 +228,15 @@ def main():
                           output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, **kw)
         if name == "effnet":
             identity_weights_and_constants(path)
-        ops = sorted({nd.op_type for nd in onnx.load(path).graph.node})
-        print("%s: float test accuracy %.2f %% (%d train images, %d epochs, %.0f s), %d bytes, ops %s" % (
-            name, acc / 100, len(xtr), epochs, time.time() - t0, os.path.getsize(path), " ".join(ops)), flush=True)
+        paths = [path]
+        for op in EXTRA_OPSETS.get(name, []):
+            paths.append(os.path.join(out, "%s_op%d.onnx" % (name, op)))
+            torch.onnx.export(model, torch.zeros(1, 1, 28, 28), paths[-1], opset_version=op, input_names=["input"],
+                              output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, **kw)
+        for p in paths:
+            ops = sorted({nd.op_type for nd in onnx.load(p).graph.node})
+            print("%s: float test accuracy %.2f %% (%d train images, %d epochs, %.0f s), %d bytes, ops %s" % (
+                os.path.basename(p), acc / 100, len(xtr), epochs, time.time() - t0, os.path.getsize(p), " ".join(ops)), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import (
 )
 
 // TestGradientsBatchedMatMul: the batched MatMul of two activations (attention as
-// torch.onnx writes it) and LayerNormalization computes what the float runtime computes, and its gradients
+// torch.onnx writes it), LayerNormalization and ReduceMax/ReduceMin computes what the float runtime computes, and its gradients
 // (both operands, broadcast batch dimensions, a constant N-D right-hand side) match
 // finite differences.
 func TestGradientsBatchedMatMul(t *testing.T) {
@@ -46,6 +46,10 @@ func TestGradientsBatchedMatMul(t *testing.T) {
 			node("Transpose", []string{"r"}, "rt", ints("perm", 0, 2, 1)),
 			node("MatMul", []string{"r", "rt"}, "y")},
 			map[string]*graph.Tensor{"g": w(3, 2, 2), "s": i64(-1, 3, 4)}}},
+		{"ReduceMax over tokens (x.amax(1))", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("ReduceMax", []string{"x"}, "y", ints("axes", 1), intAttr("keepdims", 0))}, nil}},
+		{"ReduceMin keepdims, all axes", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("ReduceMin", []string{"x"}, "m"), node("Sub", []string{"x", "m"}, "y")}, nil}},
 		{"broadcast of the left operand: constant [2, 4] x [N, 4, 3]", tinyModel{[]int{4, 3}, []*graph.Node{
 			node("MatMul", []string{"c", "x"}, "y")},
 			map[string]*graph.Tensor{"c": w(2, 4)}}},

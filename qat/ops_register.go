@@ -21,4 +21,6 @@ func registerMoreOps() {
 	builders["Pow"] = buildPow
 	builders["PRelu"] = buildPRelu
 	builders["LayerNormalization"] = buildLayerNorm
+	builders["ReduceMax"] = buildReduceMax
+	builders["ReduceMin"] = buildReduceMax
 }

@@ -17,7 +17,8 @@ import (
 // TestUnseenArchitectures trains, briefly, each network of testdata/qat_unseen (made by
 // scripts/make_qat_unseen.py with torch.onnx: MobileNetV3 block, Inception/ResNeXt,
 // EfficientNet at opset 10 with Identity-fed weights and Constant nodes, a tiny
-// transformer (also at opset 17, with LayerNormalization nodes), in-graph mean/std
+// transformer (also at opset 17, with LayerNormalization nodes), nn.MultiheadAttention
+// with ReduceMax pooling, in-graph mean/std
 // preprocessing): the loss falls, the written QDQ model
 // runs every Conv/Gemm/MatMul on int8 kernels, its int8 logits are what the
 // fake-quantized forward pass computed, and ONNX Runtime (when installed) agrees.
@@ -26,7 +27,7 @@ func TestUnseenArchitectures(t *testing.T) {
 	require.NoError(t, err)
 	test, err := dataset.Load("../testdata/fashion-mnist", "t10k")
 	require.NoError(t, err)
-	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "prep"} {
+	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "mha", "prep"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("..", "testdata", "qat_unseen", name+".onnx")
 			m, err := graph.Load(path)

@@ -15,6 +15,8 @@ Python). docs/quantizer.md, "QAT on architectures outside the bundled set (eight
   vit       tiny transformer: 7x7 patch conv, LayerNorm (decomposed at opset 13), two-head
             MatMul attention with Softmax, GELU (Erf), Transpose/Reshape, token mean;
             also written at opset 17 as vit_op17 (LayerNormalization node).
+  mha       nn.MultiheadAttention (4 heads, in_proj as one MatMul, batched MatMuls),
+            tanh-approximated GELU, max over tokens (ReduceMax); opset 13.
   prep      mean/std preprocessing in the graph (Sub/Div by constants at the input),
             LeakyRelu, Tanh and Clip (ReLU6) activations; opset 13.
 
@@ -139,6 +141,19 @@ class ViT(nn.Module):
         return self.fc(self.lnf(x).mean(1))
 
 
+class MHA(nn.Module):
+    def __init__(self, d=32):
+        super().__init__()
+        self.patch = nn.Conv2d(1, d, 7, 7)  # 4x4 tokens
+        self.att = nn.MultiheadAttention(d, 4, batch_first=True)
+        self.fc = nn.Linear(d, 10)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        a, _ = self.att(x, x, x, need_weights=False)
+        return self.fc(F.gelu(x + a, approximate="tanh").amax(1))
+
+
 class Prep(nn.Module):
     def __init__(self):
         super().__init__()
@@ -157,7 +172,7 @@ class Prep(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
-MODELS = {"mbv3": (MBV3, 14), "inception": (Inception, 13), "effnet": (EffNet, 10), "vit": (ViT, 13), "prep": (Prep, 13)}
+MODELS = {"mbv3": (MBV3, 14), "inception": (Inception, 13), "effnet": (EffNet, 10), "vit": (ViT, 13), "mha": (MHA, 13), "prep": (Prep, 13)}
 # the same trained weights written again at another opset
 EXTRA_OPSETS = {"vit": [17]}
 

@@ -2,6 +2,7 @@ package qat
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -115,6 +116,54 @@ func TestUnseenArchitectures(t *testing.T) {
 			}
 			t.Logf("ONNX Runtime agrees with the int8 runtime on %d/%d images", same, N)
 			require.GreaterOrEqual(t, same, N-2)
+		})
+	}
+}
+
+// TestUnseenQATFilesAgreeWithORT checks written `warboy qat` outputs (the files
+// docs/quantizer.md measures, named MODEL.qat.onnx in $WARBOY_QAT_UNSEEN_OUT) on the
+// first 1,000 Fashion-MNIST test images: the int8 runtime and ONNX Runtime give the
+// same top-1. Skipped unless the variable is set and ONNX Runtime is installed.
+func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
+	dir := os.Getenv("WARBOY_QAT_UNSEEN_OUT")
+	if dir == "" {
+		t.Skip("WARBOY_QAT_UNSEEN_OUT is not set")
+	}
+	if err := ortoracle.Available(); err != nil {
+		t.Skip(err)
+	}
+	test, err := dataset.Load("../testdata/fashion-mnist", "t10k")
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join(dir, "*.qat.onnx"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	const N = 1000
+	x := test.Batch(0, N)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			m, err := graph.Load(f)
+			require.NoError(t, err)
+			s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeInt8))
+			require.NoError(t, err)
+			out, err := s.RunTensors(map[string]*graph.Tensor{"input": x})
+			require.NoError(t, err)
+			ours, err := dataset.Top1(out["logits"])
+			require.NoError(t, err)
+			theirs, err := ortoracle.Run(f, map[string]*graph.Tensor{"input": x}, 1)
+			require.NoError(t, err)
+			b, err := dataset.Top1(theirs["logits"])
+			require.NoError(t, err)
+			same, correct := 0, 0
+			for i := range b {
+				if b[i] == ours[i] {
+					same++
+				}
+				if ours[i] == test.Labels[i] {
+					correct++
+				}
+			}
+			t.Logf("ONNX Runtime agrees on %d/%d images (int8 runtime accuracy %.1f %% on them)", same, N, 100*float64(correct)/N)
+			require.GreaterOrEqual(t, same, N-N/200)
 		})
 	}
 }

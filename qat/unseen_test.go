@@ -167,3 +167,41 @@ func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
 		})
 	}
 }
+
+// TestUnseenFloatFineTuneBaseline is the float control of the QAT table in
+// docs/quantizer.md: each testdata/qat_unseen model fine-tuned one epoch in float32
+// with warboy qat's default optimizer and schedule (no fake quantization), its float
+// test accuracy. Runs only with $WARBOY_QAT_UNSEEN_DATA (the full Fashion-MNIST
+// directory): minutes.
+func TestUnseenFloatFineTuneBaseline(t *testing.T) {
+	dir := os.Getenv("WARBOY_QAT_UNSEEN_DATA")
+	if dir == "" {
+		t.Skip("WARBOY_QAT_UNSEEN_DATA is not set")
+	}
+	train, err := dataset.Load(dir, "train")
+	require.NoError(t, err)
+	test, err := dataset.Load(dir, "t10k")
+	require.NoError(t, err)
+	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "mha", "prep"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := graph.Load(filepath.Join("..", "testdata", "qat_unseen", name+".onnx"))
+			require.NoError(t, err)
+			n, err := New(m, Config{FloatOnly: true})
+			require.NoError(t, err)
+			_, err = n.Fit(dsData{train, train.N}, Options{Epochs: 1, Seed: 0, FreezeBNAfter: -1})
+			require.NoError(t, err)
+			correct := 0
+			for start := 0; start < test.N; start += 500 {
+				k := min(500, test.N-start)
+				shape, y, err := n.Forward(test.Batch(start, k).F32(), k)
+				require.NoError(t, err)
+				for i := 0; i < k; i++ {
+					if argmax(y[i*shape[1]:(i+1)*shape[1]]) == test.Labels[start+i] {
+						correct++
+					}
+				}
+			}
+			t.Logf("%s: float32 after one float fine-tuning epoch: %.2f %%", name, 100*float64(correct)/float64(test.N))
+		})
+	}
+}

@@ -35,13 +35,7 @@ func TestUnseenArchitectures(t *testing.T) {
 			require.NoError(t, err)
 			n, err := New(m, Config{Threads: 2})
 			require.NoError(t, err)
-			feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 200)
-			require.NoError(t, err)
-			cal, err := quantizer.Calibrate(m, quantizer.PercentileAsym, feed, quantizer.CalibOptions{})
-			require.NoError(t, err)
-			r, err := cal.ComputeRanges()
-			require.NoError(t, err)
-			require.NoError(t, n.SetRanges(r))
+			calibrateNet(t, n, m, train, 200)
 			// the models come trained; two passes over few images still lower the loss.
 			stats, err := n.Fit(dsData{train, 192}, Options{Epochs: 2, Batch: 32, LR: 0.003, Seed: 1, Schedule: "constant", FreezeBNAfter: -1})
 			require.NoError(t, err)
@@ -54,13 +48,10 @@ func TestUnseenArchitectures(t *testing.T) {
 
 			const N = 100
 			x := test.Batch(0, N)
-			shape, got, err := n.Forward(x.F32(), N)
-			require.NoError(t, err)
-			q, err := n.Export(quantizer.QuantOptions{})
-			require.NoError(t, err)
+			q, want, classes := checkExportMatchesFakeQuant(t, n, x, N)
+			weighted, int8Weighted := 0, 0
 			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
 			require.NoError(t, err)
-			weighted, int8Weighted := 0, 0
 			for _, nd := range q.Graph.Nodes {
 				if nd.OpType == "Conv" || nd.OpType == "Gemm" || nd.OpType == "MatMul" {
 					weighted++
@@ -78,26 +69,6 @@ func TestUnseenArchitectures(t *testing.T) {
 			require.Positive(t, weighted)
 			require.Equal(t, weighted, int8Weighted, "every Conv/Gemm/MatMul runs on an int8 kernel")
 
-			out, err := s.RunTensors(map[string]*graph.Tensor{"input": x})
-			require.NoError(t, err)
-			want := out["logits"].F32()
-			require.Len(t, got, len(want))
-			lr := n.Ranges()["logits"]
-			outScale := float64(quantizer.ParamsFromRange(lr[0], lr[1]).Scale)
-			agree := 0
-			var maxDiff float64
-			for i := 0; i < N; i++ {
-				if argmax(got[i*shape[1]:(i+1)*shape[1]]) == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
-					agree++
-				}
-			}
-			for i := range got {
-				maxDiff = math.Max(maxDiff, math.Abs(float64(got[i]-want[i])))
-			}
-			t.Logf("fake-quant vs int8 runtime: top-1 agreement %d/%d, max |logit difference| %.3g = %.2f output steps", agree, N, maxDiff, maxDiff/outScale)
-			require.GreaterOrEqual(t, agree, N-2, "top-1 agreement")
-			require.LessOrEqual(t, maxDiff, 4*outScale, "max |logit difference| in output steps")
-
 			if err := ortoracle.Available(); err != nil {
 				t.Logf("ONNX Runtime check skipped: %v", err)
 				return
@@ -110,7 +81,7 @@ func TestUnseenArchitectures(t *testing.T) {
 			require.NoError(t, err)
 			same := 0
 			for i := range b {
-				if b[i] == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
+				if b[i] == argmax(want[i*classes:(i+1)*classes]) {
 					same++
 				}
 			}
@@ -204,4 +175,51 @@ func TestUnseenFloatFineTuneBaseline(t *testing.T) {
 			t.Logf("%s: float32 after one float fine-tuning epoch: %.2f %%", name, 100*float64(correct)/float64(test.N))
 		})
 	}
+}
+
+// calibrateNet sets n's ranges from a PERCENTILE_ASYM calibration of m on the first k
+// images of ds.
+func calibrateNet(t *testing.T, n *Net, m *graph.Model, ds *dataset.Dataset, k int) {
+	t.Helper()
+	feed, err := dataset.NewFeed(ds, n.Plan().Model.Graph.Inputs, k)
+	require.NoError(t, err)
+	cal, err := quantizer.Calibrate(m, quantizer.PercentileAsym, feed, quantizer.CalibOptions{})
+	require.NoError(t, err)
+	r, err := cal.ComputeRanges()
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(r))
+}
+
+// checkExportMatchesFakeQuant exports n and checks that the QDQ model on the int8
+// runtime computes, on the N images x, what n's fake-quantized forward pass computes:
+// top-1 on all but 2, logits within 4 steps of the output's scale. It returns the
+// exported model, its int8 logits and the number of classes.
+func checkExportMatchesFakeQuant(t *testing.T, n *Net, x *graph.Tensor, N int) (*graph.Model, []float32, int) {
+	t.Helper()
+	shape, got, err := n.Forward(x.F32(), N)
+	require.NoError(t, err)
+	q, err := n.Export(quantizer.QuantOptions{})
+	require.NoError(t, err)
+	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	out, err := s.RunTensors(map[string]*graph.Tensor{n.inName: x})
+	require.NoError(t, err)
+	want := out["logits"].F32()
+	require.Len(t, got, len(want))
+	lr := n.Ranges()["logits"]
+	outScale := float64(quantizer.ParamsFromRange(lr[0], lr[1]).Scale)
+	agree := 0
+	var maxDiff float64
+	for i := 0; i < N; i++ {
+		if argmax(got[i*shape[1]:(i+1)*shape[1]]) == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
+			agree++
+		}
+	}
+	for i := range got {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i]-want[i])))
+	}
+	t.Logf("top-1 agreement %d/%d, max |logit difference| %.3g = %.2f output steps", agree, N, maxDiff, maxDiff/outScale)
+	require.GreaterOrEqual(t, agree, N-2, "top-1 agreement")
+	require.LessOrEqual(t, maxDiff, 4*outScale, "max |logit difference| in output steps")
+	return q, want, shape[1]
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/testmodels"
-	"github.com/warboy-sim/warboy/quantizer"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // blockNet builds the architecture blocks of common CNNs on a 1x28x28 input with 10
@@ -172,13 +170,7 @@ func TestBlocksTrainAndExport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := New(tc.m, Config{Threads: 2})
 			require.NoError(t, err)
-			feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 200)
-			require.NoError(t, err)
-			cal, err := quantizer.Calibrate(tc.m, quantizer.PercentileAsym, feed, quantizer.CalibOptions{})
-			require.NoError(t, err)
-			r, err := cal.ComputeRanges()
-			require.NoError(t, err)
-			require.NoError(t, n.SetRanges(r))
+			calibrateNet(t, n, tc.m, train, 200)
 			epochs := 3
 			if testing.Short() {
 				epochs = 2
@@ -193,32 +185,7 @@ func TestBlocksTrainAndExport(t *testing.T) {
 			require.Less(t, stats[epochs-1].Loss, stats[0].Loss, "the loss decreases")
 
 			const N = 100
-			x := test.Batch(0, N)
-			shape, got, err := n.Forward(x.F32(), N)
-			require.NoError(t, err)
-			q, err := n.Export(quantizer.QuantOptions{})
-			require.NoError(t, err)
-			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-			require.NoError(t, err)
-			out, err := s.RunTensors(map[string]*graph.Tensor{"input": x})
-			require.NoError(t, err)
-			want := out["logits"].F32()
-			require.Len(t, got, len(want))
-			lr := n.Ranges()["logits"]
-			outScale := float64(quantizer.ParamsFromRange(lr[0], lr[1]).Scale)
-			agree := 0
-			var maxDiff float64
-			for i := 0; i < N; i++ {
-				if argmax(got[i*shape[1]:(i+1)*shape[1]]) == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
-					agree++
-				}
-			}
-			for i := range got {
-				maxDiff = math.Max(maxDiff, math.Abs(float64(got[i]-want[i])))
-			}
-			t.Logf("top-1 agreement %d/%d, max |logit difference| %.3g = %.2f output steps", agree, N, maxDiff, maxDiff/outScale)
-			require.GreaterOrEqual(t, agree, N-2, "top-1 agreement")
-			require.LessOrEqual(t, maxDiff, 4*outScale, "max |logit difference| in output steps")
+			checkExportMatchesFakeQuant(t, n, test.Batch(0, N), N)
 		})
 	}
 }

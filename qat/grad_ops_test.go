@@ -179,16 +179,21 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Add", []string{"x", "x"}, "a"), bn("a", "y")}, bnInits(2, nil)}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			m := tc.m.model()
-			n, err := New(m, Config{FloatOnly: true, Threads: 2})
-			require.NoError(t, err)
-			checkForwardMatchesRuntime(t, m, n, 3)
-			checkGrads(t, n, 3, false)
-			// a different batch size rebuilds the index maps and the computed shapes
-			checkForwardMatchesRuntime(t, m, n, 2)
-		})
+		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
 	}
+}
+
+// checkOpCase checks a tiny float model: the training forward pass against the float
+// runtime, the gradients against finite differences, the forward pass again at another
+// batch size (which rebuilds the index maps and the computed shapes).
+func checkOpCase(t *testing.T, tm tinyModel) {
+	t.Helper()
+	m := tm.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 2})
+	require.NoError(t, err)
+	checkForwardMatchesRuntime(t, m, n, 3)
+	checkGrads(t, n, 3, false)
+	checkForwardMatchesRuntime(t, m, n, 2)
 }
 
 // TestShapeArithmeticRunsEachBatch: shape computations that depend on the batch size

@@ -31,6 +31,9 @@ func buildGemm(b *builder, node *graph.Node) (built, error) {
 }
 
 func buildMatMul(b *builder, node *graph.Node) (built, error) {
+	if isBatchedMatMul(b, node) {
+		return buildBatchedMatMul(b, node)
+	}
 	o := &gemmOp{node: node.Label(), alpha: 1, beta: 1}
 	return o.build(b, node, false)
 }

@@ -20,4 +20,7 @@ func registerMoreOps() {
 	builders["Div"] = buildBinary
 	builders["Pow"] = buildPow
 	builders["PRelu"] = buildPRelu
+	builders["LayerNormalization"] = buildLayerNorm
+	builders["ReduceMax"] = buildReduceMax
+	builders["ReduceMin"] = buildReduceMax
 }

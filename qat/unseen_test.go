@@ -1,0 +1,225 @@
+package qat
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/ortoracle"
+	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// TestUnseenArchitectures trains, briefly, each network of testdata/qat_unseen (made by
+// scripts/make_qat_unseen.py with torch.onnx: MobileNetV3 block, Inception/ResNeXt,
+// EfficientNet at opset 10 with Identity-fed weights and Constant nodes, a tiny
+// transformer (also at opset 17, with LayerNormalization nodes), nn.MultiheadAttention
+// with ReduceMax pooling, in-graph mean/std
+// preprocessing): the loss falls, the written QDQ model
+// runs every Conv/Gemm/MatMul on int8 kernels, its int8 logits are what the
+// fake-quantized forward pass computed, and ONNX Runtime (when installed) agrees.
+func TestUnseenArchitectures(t *testing.T) {
+	train, err := dataset.Load("../testdata/fashion-mnist", "train")
+	require.NoError(t, err)
+	test, err := dataset.Load("../testdata/fashion-mnist", "t10k")
+	require.NoError(t, err)
+	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "mha", "prep"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("..", "testdata", "qat_unseen", name+".onnx")
+			m, err := graph.Load(path)
+			require.NoError(t, err)
+			n, err := New(m, Config{Threads: 2})
+			require.NoError(t, err)
+			calibrateNet(t, n, m, train, 200)
+			// the models come trained; two passes over few images still lower the loss.
+			stats, err := n.Fit(dsData{train, 192}, Options{Epochs: 2, Batch: 32, LR: 0.003, Seed: 1, Schedule: "constant", FreezeBNAfter: -1})
+			require.NoError(t, err)
+			require.Len(t, stats, 2)
+			for _, s := range stats {
+				t.Logf("epoch %d: loss %.4f, train accuracy %.3f", s.Epoch, s.Loss, s.Accuracy)
+				require.False(t, math.IsNaN(s.Loss))
+			}
+			require.Less(t, stats[1].Loss, stats[0].Loss, "the loss decreases")
+
+			const N = 100
+			x := test.Batch(0, N)
+			q, want, classes := checkExportMatchesFakeQuant(t, n, x, N)
+			weighted, int8Weighted := 0, 0
+			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+			require.NoError(t, err)
+			for _, nd := range q.Graph.Nodes {
+				if nd.OpType == "Conv" || nd.OpType == "Gemm" || nd.OpType == "MatMul" {
+					weighted++
+				}
+			}
+			for _, p := range s.Placement {
+				switch p.OpType {
+				case "QConv", "QGemm", "QMatMul":
+					require.True(t, p.Int8, "%s (%s)", p.Node, p.OpType)
+					int8Weighted++
+				case "Conv", "Gemm", "MatMul":
+					t.Errorf("%s (%s) runs in float32", p.Node, p.OpType)
+				}
+			}
+			require.Positive(t, weighted)
+			require.Equal(t, weighted, int8Weighted, "every Conv/Gemm/MatMul runs on an int8 kernel")
+
+			if err := ortoracle.Available(); err != nil {
+				t.Logf("ONNX Runtime check skipped: %v", err)
+				return
+			}
+			file := filepath.Join(t.TempDir(), name+".qat.onnx")
+			require.NoError(t, q.Save(file))
+			theirs, err := ortoracle.Run(file, map[string]*graph.Tensor{"input": x}, 1)
+			require.NoError(t, err)
+			b, err := dataset.Top1(theirs["logits"])
+			require.NoError(t, err)
+			same := 0
+			for i := range b {
+				if b[i] == argmax(want[i*classes:(i+1)*classes]) {
+					same++
+				}
+			}
+			t.Logf("ONNX Runtime agrees with the int8 runtime on %d/%d images", same, N)
+			require.GreaterOrEqual(t, same, N-2)
+		})
+	}
+}
+
+// TestUnseenQATFilesAgreeWithORT checks written `warboy qat` outputs (the files
+// docs/quantizer.md measures, named MODEL.qat.onnx in $WARBOY_QAT_UNSEEN_OUT) on the
+// first 1,000 Fashion-MNIST test images: the int8 runtime and ONNX Runtime give the
+// same top-1. Skipped unless the variable is set and ONNX Runtime is installed.
+func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
+	dir := os.Getenv("WARBOY_QAT_UNSEEN_OUT")
+	if dir == "" {
+		t.Skip("WARBOY_QAT_UNSEEN_OUT is not set")
+	}
+	if err := ortoracle.Available(); err != nil {
+		t.Skip(err)
+	}
+	test, err := dataset.Load("../testdata/fashion-mnist", "t10k")
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join(dir, "*.qat.onnx"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	const N = 1000
+	x := test.Batch(0, N)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			m, err := graph.Load(f)
+			require.NoError(t, err)
+			s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeInt8))
+			require.NoError(t, err)
+			out, err := s.RunTensors(map[string]*graph.Tensor{"input": x})
+			require.NoError(t, err)
+			ours, err := dataset.Top1(out["logits"])
+			require.NoError(t, err)
+			theirs, err := ortoracle.Run(f, map[string]*graph.Tensor{"input": x}, 1)
+			require.NoError(t, err)
+			b, err := dataset.Top1(theirs["logits"])
+			require.NoError(t, err)
+			same, correct := 0, 0
+			for i := range b {
+				if b[i] == ours[i] {
+					same++
+				}
+				if ours[i] == test.Labels[i] {
+					correct++
+				}
+			}
+			t.Logf("ONNX Runtime agrees on %d/%d images (int8 runtime accuracy %.1f %% on them)", same, N, 100*float64(correct)/N)
+			require.GreaterOrEqual(t, same, N-N/200)
+		})
+	}
+}
+
+// TestUnseenFloatFineTuneBaseline is the float control of the QAT table in
+// docs/quantizer.md: each testdata/qat_unseen model fine-tuned one epoch in float32
+// with warboy qat's default optimizer and schedule (no fake quantization), its float
+// test accuracy. Runs only with $WARBOY_QAT_UNSEEN_DATA (the full Fashion-MNIST
+// directory): minutes.
+func TestUnseenFloatFineTuneBaseline(t *testing.T) {
+	dir := os.Getenv("WARBOY_QAT_UNSEEN_DATA")
+	if dir == "" {
+		t.Skip("WARBOY_QAT_UNSEEN_DATA is not set")
+	}
+	train, err := dataset.Load(dir, "train")
+	require.NoError(t, err)
+	test, err := dataset.Load(dir, "t10k")
+	require.NoError(t, err)
+	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "mha", "prep"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := graph.Load(filepath.Join("..", "testdata", "qat_unseen", name+".onnx"))
+			require.NoError(t, err)
+			n, err := New(m, Config{FloatOnly: true})
+			require.NoError(t, err)
+			_, err = n.Fit(dsData{train, train.N}, Options{Epochs: 1, Seed: 0, FreezeBNAfter: -1})
+			require.NoError(t, err)
+			correct := 0
+			for start := 0; start < test.N; start += 500 {
+				k := min(500, test.N-start)
+				shape, y, err := n.Forward(test.Batch(start, k).F32(), k)
+				require.NoError(t, err)
+				for i := 0; i < k; i++ {
+					if argmax(y[i*shape[1]:(i+1)*shape[1]]) == test.Labels[start+i] {
+						correct++
+					}
+				}
+			}
+			t.Logf("%s: float32 after one float fine-tuning epoch: %.2f %%", name, 100*float64(correct)/float64(test.N))
+		})
+	}
+}
+
+// calibrateNet sets n's ranges from a PERCENTILE_ASYM calibration of m on the first k
+// images of ds.
+func calibrateNet(t *testing.T, n *Net, m *graph.Model, ds *dataset.Dataset, k int) {
+	t.Helper()
+	feed, err := dataset.NewFeed(ds, n.Plan().Model.Graph.Inputs, k)
+	require.NoError(t, err)
+	cal, err := quantizer.Calibrate(m, quantizer.PercentileAsym, feed, quantizer.CalibOptions{})
+	require.NoError(t, err)
+	r, err := cal.ComputeRanges()
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(r))
+}
+
+// checkExportMatchesFakeQuant exports n and checks that the QDQ model on the int8
+// runtime computes, on the N images x, what n's fake-quantized forward pass computes:
+// top-1 on all but 2, logits within 4 steps of the output's scale. It returns the
+// exported model, its int8 logits and the number of classes.
+func checkExportMatchesFakeQuant(t *testing.T, n *Net, x *graph.Tensor, N int) (*graph.Model, []float32, int) {
+	t.Helper()
+	shape, got, err := n.Forward(x.F32(), N)
+	require.NoError(t, err)
+	q, err := n.Export(quantizer.QuantOptions{})
+	require.NoError(t, err)
+	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	out, err := s.RunTensors(map[string]*graph.Tensor{n.inName: x})
+	require.NoError(t, err)
+	want := out["logits"].F32()
+	require.Len(t, got, len(want))
+	lr := n.Ranges()["logits"]
+	outScale := float64(quantizer.ParamsFromRange(lr[0], lr[1]).Scale)
+	agree := 0
+	var maxDiff float64
+	for i := 0; i < N; i++ {
+		if argmax(got[i*shape[1]:(i+1)*shape[1]]) == argmax(want[i*shape[1]:(i+1)*shape[1]]) {
+			agree++
+		}
+	}
+	for i := range got {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i]-want[i])))
+	}
+	t.Logf("top-1 agreement %d/%d, max |logit difference| %.3g = %.2f output steps", agree, N, maxDiff, maxDiff/outScale)
+	require.GreaterOrEqual(t, agree, N-2, "top-1 agreement")
+	require.LessOrEqual(t, maxDiff, 4*outScale, "max |logit difference| in output steps")
+	return q, want, shape[1]
+}

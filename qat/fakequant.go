@@ -28,7 +28,13 @@ func (r *actRange) params() quantizer.QParams {
 // fakeQuant rounds x to the int8 grid of (scale, zp) exactly as the runtime's
 // QuantizeLinear (kernels.QuantizeF32: float32 division, clamp, round half to even)
 // followed by DequantizeLinear (float32(q - zp) * scale).
+//
+// The rounding adds and subtracts 1.5*2^23 in float32: the clamped v lies within
+// ±256 (|zp| ≤ 128), where that sum's rounding to nearest even is exactly
+// math.RoundToEven's, without the round trip through float64 (v's sign bit is
+// copied so that values in (-0.5, 0] give -0 as RoundToEven does).
 func fakeQuant(x float32, scale float32, zp int) float32 {
+	const magic = 0x1.8p23
 	lo, hi := float32(-128-zp), float32(127-zp)
 	v := x / scale
 	if !(v > lo) {
@@ -37,7 +43,9 @@ func fakeQuant(x float32, scale float32, zp int) float32 {
 	if v > hi {
 		v = hi
 	}
-	return float32(math.RoundToEven(float64(v))) * scale
+	r := float32(float32(v+magic) - magic)
+	r = math.Float32frombits(math.Float32bits(r) | math.Float32bits(v)&(1<<31))
+	return r * scale
 }
 
 // fqOp fake-quantizes an activation (straight-through estimator: the gradient passes

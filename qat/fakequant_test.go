@@ -1,0 +1,69 @@
+package qat
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeQuantRef is fakeQuant with the rounding done by math.RoundToEven.
+func fakeQuantRef(x float32, scale float32, zp int) float32 {
+	lo, hi := float32(-128-zp), float32(127-zp)
+	v := x / scale
+	if !(v > lo) {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return float32(math.RoundToEven(float64(v))) * scale
+}
+
+// TestFakeQuantRounding checks fakeQuant bit for bit against math.RoundToEven on
+// ties (half-integers), values next to them, saturating values, NaN-free random
+// inputs and the extreme zero points.
+func TestFakeQuantRounding(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for _, zp := range []int{-128, -37, 0, 5, 127, 128} {
+		for _, scale := range []float32{1, 0.5, 0.0173, 3.1e-5, 7.25} {
+			var xs []float32
+			for k := -600; k <= 600; k++ {
+				h := float32(k) / 2 * scale
+				xs = append(xs, h, math.Nextafter32(h, -1e9), math.Nextafter32(h, 1e9))
+			}
+			for i := 0; i < 2000; i++ {
+				xs = append(xs, float32(rng.NormFloat64()*300)*scale)
+			}
+			xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e30, -1e30, float32(math.Inf(1)), float32(math.Inf(-1)))
+			for _, x := range xs {
+				want, got := fakeQuantRef(x, scale, zp), fakeQuant(x, scale, zp)
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got), "x=%g scale=%g zp=%d: %g != %g", x, scale, zp, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkFakeQuant times fakeQuant (inlined, as in fqOp.forward) against the
+// float64 rounding over 64K values.
+func BenchmarkFakeQuant(b *testing.B) {
+	xs, ys := make([]float32, 1<<16), make([]float32, 1<<16)
+	for i := range xs {
+		xs[i] = float32(i%1000-300) / 97
+	}
+	b.Run("magic", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for j, x := range xs {
+				ys[j] = fakeQuant(x, 0.05, 3)
+			}
+		}
+	})
+	b.Run("roundtoeven", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for j, x := range xs {
+				ys[j] = fakeQuantRef(x, 0.05, 3)
+			}
+		}
+	})
+}

@@ -530,6 +530,8 @@ type qconvTransposeKernel struct {
 	wd   []int16
 	bias []int32
 	rq   *kernels.Requant
+	// tiled is set when stride equals kernel (op_int8_convtranspose_tiled.go).
+	tiled *tiledQConvTranspose
 }
 
 func buildQConvTranspose(b *BuildContext) (Kernel, error) {
@@ -543,6 +545,9 @@ func buildQConvTranspose(b *BuildContext) (Kernel, error) {
 	k := &qconvTransposeKernel{geom: geom, xZP: xzp[0], bias: bias}
 	if k.rq, err = newRequantFromAttrs(b.Node, geom.oc); err != nil {
 		return nil, err
+	}
+	if k.tiled, err = newTiledQConvTranspose(geom, wd, wzp, bias, xzp[0], k.rq); err != nil {
+		return nil, b.Errorf("%v", err)
 	}
 	taps := geom.kh * geom.kw
 	ocg := geom.oc / geom.groups
@@ -583,6 +588,12 @@ func (k *qconvTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 		return nil, fmt.Errorf("empty output %dx%d", oh, ow)
 	}
 	out := make([]int8, n*oh*ow*g.oc)
+	if k.tiled != nil && n > 0 {
+		if err := k.tiled.run(ctx, g, x, in[0].Shape, k.xZP, n, h, w, out); err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{graph.FromInt8(g.outShape(n, oh, ow), out)}, nil
+	}
 	taps := g.kh * g.kw
 	ocg := g.oc / g.groups
 	qtensor.ParallelChunks(n*oh, ctx.Threads, 1, func(lo, hi int) {

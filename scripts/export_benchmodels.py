@@ -11,6 +11,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen
     /usr/bin/python3 scripts/export_benchmodels.py --unseen2
     /usr/bin/python3 scripts/export_benchmodels.py --detection
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen3
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -55,6 +56,20 @@ to DIR/ (not DIR/dynamic/: the ORT agreement tests of bench/ take one static
 input and do not read this set). For each model DIR/data/MODEL/ gets four
 .npz samples (one array per input name), for calibration and comparison.
 
+--unseen3 exports a sixth set to out/bench-models-unseen3/ unless --out is
+given (see UNSEEN3_MODELS): torchvision architectures none of the lists has
+(MaxViT's block/grid attention, ShuffleNetV2 x2.0, SqueezeNet 1.0,
+RegNetY-1.6GF; swin_v2_t is left out: torch 1.13 cannot export its aten::zero)
+and small modules defined
+here with random weights: a UNet (ConvTranspose, Concat skips, bilinear
+Resize), a Conv1d keyword spotter (Conv1d, GroupNorm, InstanceNorm, GELU), an
+ESPCN-style super-resolution net (PixelShuffle -> DepthToSpace) and a CNN that
+normalises its input with mean/std constants (Sub/Div), exported at opset 9
+with symbolic height and width (into DIR/dynamic/). Beside the models it
+writes, for the sweep (scripts/sweep_exports.sh with EXPORT=0 over a folder
+whose models/ points at DIR), DIR/data/NAME/ (four .npy samples),
+DIR/data/NAME.in.npy and DIR/manifest.txt.
+
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
 PyTorch timing is done by scripts/torch_int8_bench.py.
@@ -83,6 +98,10 @@ UNSEEN2_MODELS = ["efficientnet_v2_s", "vit_b_32", "regnet_y_400mf", "regnet_x_8
                   "deeplabv3_mobilenet_v3_large", "fcn_resnet50", "mobilenet_v2_op11",
                   "resnet18_op9", "deeplabv3_mobilenet_v3_large_op9",
                   "deeplabv3_mobilenet_v3_large_dynhw"]
+# Opt-in (--unseen3): none of the lists above; torchvision models and the
+# modules of SMALL_MODELS (random weights).
+UNSEEN3_MODELS = ["maxvit_t", "shufflenet_v2_x2_0", "squeezenet1_0", "regnet_y_1_6gf", "unet_small",
+                  "kws_conv1d", "espcn_x3", "meanstd_cnn_op9_dynhw"]
 # Opt-in (--detection): detection and sequence models (see the docstring).
 DETECTION_MODELS = ["ssdlite320_mobilenet_v3_large_op11", "ssd300_vgg16_op12", "fcos_resnet50_fpn",
                     "fasterrcnn_mobilenet_v3_large_320_fpn_dynhw", "retinanet_resnet50_fpn_op11",
@@ -97,6 +116,122 @@ DET_SIZE = {"ssdlite320_mobilenet_v3_large": 320, "ssd300_vgg16": 300}
 # dilated backbones affordable on 2 cores).
 INPUT_SIZE = {"inception_v3": 299, "lraspp_mobilenet_v3_large": 320, "efficientnet_v2_s": 384,
               "deeplabv3_mobilenet_v3_large": 320, "fcn_resnet50": 320}
+
+
+class UNetSmall(torch.nn.Module):
+    """Two-level UNet: strided encoder, ConvTranspose and bilinear-upsampling
+    decoders with Concat skips, a 1-channel mask head."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+
+        def blk(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+        self.e1, self.e2, self.e3 = blk(3, 16), blk(16, 32), blk(32, 64)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(64, 32, 2, stride=2)
+        self.d2 = blk(64, 32)
+        self.d1 = blk(48, 16)
+        self.head = nn.Conv2d(16, 1, 1)
+
+    def forward(self, x):
+        a = self.e1(x)
+        b = self.e2(self.pool(a))
+        c = self.e3(self.pool(b))
+        y = self.d2(torch.cat([self.up2(c), b], 1))
+        y = torch.nn.functional.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return torch.sigmoid(self.head(self.d1(torch.cat([y, a], 1))))
+
+
+class KWSConv1d(torch.nn.Module):
+    """Keyword spotting over 40 MFCC x 98 frames: Conv1d stacks with GroupNorm,
+    InstanceNorm and GELU, a dilated and a depthwise Conv1d, global average."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.net = nn.Sequential(
+            nn.Conv1d(40, 64, 5, padding=2), nn.GroupNorm(8, 64), nn.GELU(),
+            nn.Conv1d(64, 64, 3, padding=2, dilation=2), nn.InstanceNorm1d(64, affine=True), nn.GELU(),
+            nn.Conv1d(64, 64, 3, padding=1, groups=64), nn.Conv1d(64, 96, 1), nn.GroupNorm(4, 96), nn.GELU(),
+            nn.Conv1d(96, 96, 3, stride=2, padding=1), nn.GELU())
+        self.fc = nn.Linear(96, 12)
+
+    def forward(self, x):
+        return self.fc(self.net(x).mean(-1))
+
+
+class ESPCN(torch.nn.Module):
+    """ESPCN-style x3 super-resolution: tanh convolutions, PixelShuffle."""
+
+    def __init__(self, r=3):
+        super().__init__()
+        nn = torch.nn
+        self.body = nn.Sequential(nn.Conv2d(3, 64, 5, padding=2), nn.Tanh(), nn.Conv2d(64, 32, 3, padding=1),
+                                  nn.Tanh(), nn.Conv2d(32, 3 * r * r, 3, padding=1), nn.PixelShuffle(r))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class MeanStdCNN(torch.nn.Module):
+    """A CNN that takes raw [0, 1] pixels and normalises them itself (Sub/Div by
+    per-channel constants), then a small conv net with global pooling."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 24, 3, stride=2, padding=1), nn.BatchNorm2d(24), nn.ReLU6(),
+            nn.Conv2d(24, 24, 3, padding=1, groups=24), nn.Conv2d(24, 48, 1), nn.BatchNorm2d(48), nn.ReLU6(),
+            nn.MaxPool2d(2), nn.Conv2d(48, 96, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(96, 10))
+
+    def forward(self, x):
+        return self.net((x - self.mean) / self.std)
+
+
+# name -> (module class, example input shape)
+SMALL_MODELS = {"unet_small": (UNetSmall, (1, 3, 128, 128)), "kws_conv1d": (KWSConv1d, (1, 40, 98)),
+                "espcn_x3": (ESPCN, (1, 3, 96, 96)), "meanstd_cnn": (MeanStdCNN, (1, 3, 160, 160))}
+
+
+def build_small(arch):
+    """A module of SMALL_MODELS with random weights and BatchNorm statistics."""
+    torch.manual_seed(0)
+    cls, shape = SMALL_MODELS[arch]
+    model = cls().eval()
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 2.0)
+    x = torch.rand(shape) if arch == "meanstd_cnn" else torch.randn(shape)
+    return model, x
+
+
+def write_sweep_data(out, name, x, dyn):
+    """DIR/data/NAME/s{0..3}.npy, DIR/data/NAME.in.npy and a line of
+    DIR/manifest.txt, the layout scripts/sweep_exports.sh reads."""
+    import numpy as np
+    d = os.path.join(out, "data", name)
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(11)
+    a = x.numpy()
+    np.save(os.path.join(out, "data", name + ".in.npy"), a)
+    for i in range(4):
+        v = a if i == 0 else (a + rng.standard_normal(a.shape).astype(a.dtype) * 0.2).astype(a.dtype)
+        np.save(os.path.join(d, f"s{i}.npy"), v)
+    man = os.path.join(out, "manifest.txt")
+    lines = [ln for ln in (open(man).read().splitlines() if os.path.exists(man) else [])
+             if not ln.startswith(name + "|")]
+    flags = "dyn" if dyn else ""
+    lines.append(f"{name}|cls|input|{','.join(str(s) for s in a.shape)}|{flags}")
+    with open(man, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def parse_name(name, opset):
@@ -324,19 +459,23 @@ def main():
                     help="export the fourth set (new operator mixes, opset 9/11 spellings, symbolic H/W)")
     ap.add_argument("--detection", action="store_true",
                     help="export the fifth set (detectors with post-processing, sequence models, symbolic sizes)")
+    ap.add_argument("--unseen3", action="store_true",
+                    help="export the sixth set (MaxViT, UNet, Conv1d, PixelShuffle, mean/std at opset 9)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
-    if args.extra + args.unseen + args.unseen2 + args.detection > 1:
-        ap.error("--extra, --unseen, --unseen2 and --detection are exclusive")
+    if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
+        ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:
         args.out = ("out/bench-models-extra" if args.extra else
                     "out/bench-models-unseen" if args.unseen else
                     "out/bench-models-unseen2" if args.unseen2 else
-                    "out/bench-models-detection" if args.detection else "out/bench-models")
+                    "out/bench-models-detection" if args.detection else
+                    "out/bench-models-unseen3" if args.unseen3 else "out/bench-models")
     if args.models is None:
         args.models = ",".join(EXTRA_MODELS if args.extra else UNSEEN_MODELS if args.unseen else
                                UNSEEN2_MODELS if args.unseen2 else
-                               DETECTION_MODELS if args.detection else MODELS)
+                               DETECTION_MODELS if args.detection else
+                               UNSEEN3_MODELS if args.unseen3 else MODELS)
     os.makedirs(args.out, exist_ok=True)
     failed = []
     for name in args.models.split(","):
@@ -362,9 +501,12 @@ def main():
         os.makedirs(outdir, exist_ok=True)
         path = os.path.join(outdir, name + ".onnx")
         tmp = path + ".tmp"
-        model = build(arch)
-        side = INPUT_SIZE.get(arch, 224)
-        x = torch.randn(1, 3, side, side)
+        if arch in SMALL_MODELS:
+            model, x = build_small(arch)
+        else:
+            model = build(arch)
+            side = INPUT_SIZE.get(arch, 224)
+            x = torch.randn(1, 3, side, side)
         axes = {"input": {2: "height", 3: "width"}} if dyn else None
         # Not under torch.no_grad(): with gradients enabled nn.MultiheadAttention
         # (vit_b_16) takes its composite path, which torch.onnx can export,
@@ -380,6 +522,8 @@ def main():
                 os.remove(tmp)
             continue
         os.replace(tmp, path)  # nothing half-written under the final name
+        if args.unseen3:
+            write_sweep_data(args.out, name, x, dyn)
         print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
     if failed:
         print("not exported: " + ", ".join(failed), file=sys.stderr)

@@ -88,6 +88,158 @@ DETECTION_MODELS = ["ssdlite320_mobilenet_v3_large_op11", "ssd300_vgg16_op12", "
                     "fasterrcnn_mobilenet_v3_large_320_fpn_dynhw", "retinanet_resnet50_fpn_op11",
                     "maskrcnn_resnet50_fpn_op11", "keypointrcnn_resnet50_fpn",
                     "transformer_encoder", "mha_cross_op12", "lstm_tagger_op11", "gru_tagger"]
+# Opt-in (--unseen3): none of the lists above. torchvision architectures with
+# new operator mixes (a suffix _opN exports at opset N) and small torch-built
+# modules with random weights (UNET3 below), each with its own input.
+UNSEEN3_MODELS = ["squeezenet1_0", "shufflenet_v2_x2_0", "mnasnet1_3", "resnet34_op10", "r3d_18",
+                  "unet_small", "kws_conv1d", "espcn_sr", "meanstd_lnnet", "meanstd_lnnet_dynhw",
+                  "tinycnn_op9"]
+# Input shapes of the --unseen3 models that do not take [1, 3, 224, 224]
+# (r3d_18: a small clip, [batch, channels, frames, height, width]).
+UNSEEN3_INPUT = {"r3d_18": (1, 3, 8, 112, 112), "unet_small": (1, 3, 128, 128),
+                 "kws_conv1d": (1, 40, 98), "espcn_sr": (1, 1, 96, 96), "meanstd_lnnet": (1, 3, 160, 160),
+                 "tinycnn": (1, 3, 64, 64)}
+
+
+class UNetSmall(torch.nn.Module):
+    """Two-level UNet: ConvTranspose up, bilinear Upsample (Resize), Concat skips."""
+
+    def __init__(self, c=16):
+        super().__init__()
+        nn = torch.nn
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),
+                                 nn.Conv2d(o, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+        self.e1, self.e2, self.mid = block(3, c), block(c, 2 * c), block(2 * c, 4 * c)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(4 * c, 2 * c, 2, stride=2)
+        self.d2 = block(4 * c, 2 * c)
+        self.d1 = block(3 * c, c)
+        self.head = nn.Conv2d(c, 2, 1)
+
+    def forward(self, x):
+        e1 = self.e1(x)
+        e2 = self.e2(self.pool(e1))
+        m = self.mid(self.pool(e2))
+        d2 = self.d2(torch.cat([self.up2(m), e2], 1))
+        up = torch.nn.functional.interpolate(d2, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return self.head(self.d1(torch.cat([up, e1], 1)))
+
+
+class KWSConv1d(torch.nn.Module):
+    """Keyword spotting on 40 log-mel bands: Conv1d, GroupNorm, InstanceNorm, GELU, mean pool."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.net = nn.Sequential(
+            nn.Conv1d(40, 64, 5, padding=2), nn.GroupNorm(8, 64), nn.GELU(),
+            nn.Conv1d(64, 64, 3, padding=2, dilation=2, groups=4), nn.InstanceNorm1d(64, affine=True), nn.GELU(),
+            nn.Conv1d(64, 96, 3, stride=2), nn.GroupNorm(1, 96), nn.GELU())
+        self.fc = nn.Linear(96, 12)
+
+    def forward(self, x):
+        return self.fc(self.net(x).mean(-1))
+
+
+class ESPCN(torch.nn.Module):
+    """Super-resolution x3 with a PixelShuffle (DepthToSpace) tail."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.net = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.Tanh(), nn.Conv2d(32, 16, 3, padding=1),
+                                 nn.Tanh(), nn.Conv2d(16, 9, 3, padding=1), nn.PixelShuffle(3))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ChannelLN(torch.nn.Module):
+    """LayerNorm over channels the ConvNeXt way: permute to NHWC, LayerNorm, back."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.ln = torch.nn.LayerNorm(c, eps=1e-6)
+
+    def forward(self, x):
+        return self.ln(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class MeanStdLNNet(torch.nn.Module):
+    """ImageNet mean/std normalisation inside the graph (Sub/Div by constants at
+    the input), depthwise 7x7 + channel LayerNorm + GELU blocks, a Hardswish head."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.stem = nn.Sequential(nn.Conv2d(3, 32, 4, stride=4), ChannelLN(32))
+        blocks = []
+        for c in (32, 32):
+            blocks += [nn.Conv2d(c, c, 7, padding=3, groups=c), ChannelLN(c), nn.Conv2d(c, 4 * c, 1), nn.GELU(),
+                       nn.Conv2d(4 * c, c, 1)]
+        self.blocks = nn.Sequential(*blocks)
+        self.down = nn.Sequential(ChannelLN(32), nn.Conv2d(32, 64, 2, stride=2), nn.Hardswish())
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        x = self.stem(x)
+        x = x + self.blocks(x)
+        x = self.down(x)
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class TinyCNN(torch.nn.Module):
+    """A small CNN with weights shared between two convolutions (torch.onnx feeds
+    shared initializers through Identity), exported at opset 9."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.c1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.c2 = nn.Conv2d(16, 16, 3, padding=1)
+        self.bn = nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.c1(x)))
+        x = torch.nn.functional.max_pool2d(x, 2)
+        x = torch.relu(self.c2(x))
+        x = torch.nn.functional.conv2d(x, self.c2.weight, self.c2.bias, padding=1)  # shared weight
+        x = torch.clamp(x, 0.0, 6.0)
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+UNSEEN3_CUSTOM = {"unet_small": UNetSmall, "kws_conv1d": KWSConv1d, "espcn_sr": ESPCN,
+                  "meanstd_lnnet": MeanStdLNNet, "tinycnn": TinyCNN}
+
+
+def build_unseen3(arch):
+    """(model, example input) of an --unseen3 model: torch-built modules get
+    random weights and randomised BatchNorm statistics."""
+    torch.manual_seed(0)
+    if arch in UNSEEN3_CUSTOM:
+        model = UNSEEN3_CUSTOM[arch]()
+        with torch.no_grad():
+            for mod in model.modules():
+                if isinstance(mod, torch.nn.BatchNorm2d):
+                    mod.running_mean.uniform_(-0.2, 0.2)
+                    mod.running_var.uniform_(0.5, 2.0)
+        model = model.eval()
+    elif hasattr(torchvision.models.video, arch):
+        model = torchvision.models.video.__dict__[arch](weights=None).eval()
+    else:
+        model = build(arch)
+    shape = UNSEEN3_INPUT.get(arch, (1, 3, 224, 224))
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(shape, generator=g) if arch == "meanstd_lnnet" else torch.randn(shape, generator=g)
+    return model, x
+
+
 # Image side of the detectors (the two-stage and FPN ones at 320 to keep them
 # affordable on 2 cores; torchvision resizes to min_size inside the model).
 DET_SIZE = {"ssdlite320_mobilenet_v3_large": 320, "ssd300_vgg16": 300}
@@ -324,19 +476,23 @@ def main():
                     help="export the fourth set (new operator mixes, opset 9/11 spellings, symbolic H/W)")
     ap.add_argument("--detection", action="store_true",
                     help="export the fifth set (detectors with post-processing, sequence models, symbolic sizes)")
+    ap.add_argument("--unseen3", action="store_true",
+                    help="export the sixth set (video, UNet, Conv1d audio, PixelShuffle, in-graph mean/std, opset 9/10)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
-    if args.extra + args.unseen + args.unseen2 + args.detection > 1:
-        ap.error("--extra, --unseen, --unseen2 and --detection are exclusive")
+    if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
+        ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:
         args.out = ("out/bench-models-extra" if args.extra else
                     "out/bench-models-unseen" if args.unseen else
                     "out/bench-models-unseen2" if args.unseen2 else
-                    "out/bench-models-detection" if args.detection else "out/bench-models")
+                    "out/bench-models-detection" if args.detection else
+                    "out/bench-models-unseen3" if args.unseen3 else "out/bench-models")
     if args.models is None:
         args.models = ",".join(EXTRA_MODELS if args.extra else UNSEEN_MODELS if args.unseen else
                                UNSEEN2_MODELS if args.unseen2 else
-                               DETECTION_MODELS if args.detection else MODELS)
+                               DETECTION_MODELS if args.detection else
+                               UNSEEN3_MODELS if args.unseen3 else MODELS)
     os.makedirs(args.out, exist_ok=True)
     failed = []
     for name in args.models.split(","):
@@ -362,10 +518,15 @@ def main():
         os.makedirs(outdir, exist_ok=True)
         path = os.path.join(outdir, name + ".onnx")
         tmp = path + ".tmp"
-        model = build(arch)
-        side = INPUT_SIZE.get(arch, 224)
-        x = torch.randn(1, 3, side, side)
+        if args.unseen3:
+            model, x = build_unseen3(arch)
+        else:
+            model = build(arch)
+            side = INPUT_SIZE.get(arch, 224)
+            x = torch.randn(1, 3, side, side)
         axes = {"input": {2: "height", 3: "width"}} if dyn else None
+        if dyn and args.unseen3:
+            axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch"}}
         # Not under torch.no_grad(): with gradients enabled nn.MultiheadAttention
         # (vit_b_16) takes its composite path, which torch.onnx can export,
         # instead of the fused aten::_native_multi_head_attention.
@@ -380,7 +541,11 @@ def main():
                 os.remove(tmp)
             continue
         os.replace(tmp, path)  # nothing half-written under the final name
-        print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
+        if args.unseen3:
+            import numpy as np
+            write_samples(os.path.join(args.out, "data", name), ["input"], (x,))
+            np.save(os.path.join(args.out, "data", name + ".in.npy"), x.numpy())
+        print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB, opset {opset}", flush=True)
     if failed:
         print("not exported: " + ", ".join(failed), file=sys.stderr)
         return 1

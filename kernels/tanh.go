@@ -25,11 +25,13 @@ func TanhF32(dst, src []float32) {
 		}
 		done := actAsm(ActSigmoid, b, b)
 		for i, x := range s[:done] {
-			if x > -0.5 && x < 0.5 {
-				d[i] = tanhSmall(x)
-			} else {
-				d[i] = 2*b[i] - 1
-			}
+			// Branch-free choice between the two forms: conv outputs sit on
+			// both sides of 1/2, and a mispredicted branch per element cost
+			// more than computing both.
+			ax := int32(math.Float32bits(x) & 0x7fffffff)
+			m := uint32((ax - 0x3f000000) >> 31) // all ones when |x| < 1/2 (never for NaN)
+			t, v := math.Float32bits(tanhSmall(x)), math.Float32bits(2*b[i]-1)
+			d[i] = math.Float32frombits(t&m | v&^m)
 		}
 		for i := done; i < n; i++ {
 			d[i] = float32(math.Tanh(float64(s[i])))

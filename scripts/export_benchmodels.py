@@ -11,6 +11,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen
     /usr/bin/python3 scripts/export_benchmodels.py --unseen2
     /usr/bin/python3 scripts/export_benchmodels.py --detection
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen3
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -54,6 +55,17 @@ _dynhw have symbolic "height" and "width"; the sequence models have a symbolic
 to DIR/ (not DIR/dynamic/: the ORT agreement tests of bench/ take one static
 input and do not read this set). For each model DIR/data/MODEL/ gets four
 .npz samples (one array per input name), for calibration and comparison.
+
+--unseen3 exports a sixth set to out/bench-models-unseen3/ unless --out is
+given (see UNSEEN3_MODELS): squeezenet1_0, shufflenet_v2_x2_0, mnasnet1_3,
+resnet34 at opset 10, r3d_18 on a [1, 3, 8, 112, 112] clip (Conv3d, 5-D
+tensors), and small torch-built modules with random weights defined here: a
+UNet (ConvTranspose, Concat skips, bilinear Resize), a Conv1d keyword model
+(GroupNorm, InstanceNorm, GELU), a PixelShuffle super-resolution net
+(DepthToSpace), a CNN with mean/std preprocessing in the graph and ConvNeXt-style
+channel LayerNorm (also with symbolic batch, height and width, in DIR/dynamic/),
+and a small CNN at opset 9 with a weight shared by two convolutions. For each
+model DIR/data/NAME/ gets four .npz samples and DIR/data/NAME.in.npy the first.
 
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8

@@ -1,6 +1,9 @@
 package runtime
 
-import "github.com/warboy-sim/warboy/graph"
+import (
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
 
 // Float32 Relu and broadcasting arithmetic with their output from the run's
 // arena: a fresh make() of a feature map is zeroed by the calling thread (and
@@ -8,13 +11,20 @@ import "github.com/warboy-sim/warboy/graph"
 // steps serial at 2 threads (RegNet's unfused Relu and squeeze-excite Mul
 // after its NCHW grouped convolutions).
 
-// unaryF32Arena runs Relu on a float32 tensor; ok is false for anything else.
+// unaryF32Arena runs Relu or Tanh on a float32 tensor; ok is false for
+// anything else.
 func unaryF32Arena(ctx *ExecContext, n *graph.Node, x *graph.Tensor) (*graph.Tensor, bool) {
-	if n.OpType != "Relu" || x.DType != graph.Float32 {
+	if (n.OpType != "Relu" && n.OpType != "Tanh") || x.DType != graph.Float32 {
 		return nil, false
 	}
 	xd := x.F32()
 	out := ctx.AllocF32(len(xd))
+	if n.OpType == "Tanh" {
+		// A vector tanh, not float64 math.Tanh per element (7 ns each: the
+		// Tanh steps of a super-resolution net cost more than its convolutions).
+		parallelFor(ctx.Threads, len(xd), func(lo, hi int) { kernels.TanhF32(out[lo:hi], xd[lo:hi]) })
+		return &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: out}, true
+	}
 	parallelFor(ctx.Threads, len(xd), func(lo, hi int) {
 		s, o := xd[lo:hi], out[lo:hi]
 		for i, v := range s {

@@ -69,9 +69,12 @@ func packShiftedTaps(dst []float32, stride, p0, kc, j0, nc int, x []float32, off
 		for l := 0; l < 16; l++ {
 			lanes[l] = x[int(off[j0+q*16+l])+p0:][:kc]
 		}
-		l0, l1, l2, l3, l4, l5, l6, l7 := lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], lanes[6], lanes[7]
-		l8, l9, l10, l11, l12, l13, l14, l15 := lanes[8], lanes[9], lanes[10], lanes[11], lanes[12], lanes[13], lanes[14], lanes[15]
-		for p := 0; p < kc; p++ {
+		// Every lane resliced to l0's length, so that the loads need no bounds checks.
+		l0 := lanes[0]
+		l1, l2, l3, l4, l5, l6, l7 := lanes[1][:len(l0)], lanes[2][:len(l0)], lanes[3][:len(l0)], lanes[4][:len(l0)], lanes[5][:len(l0)], lanes[6][:len(l0)], lanes[7][:len(l0)]
+		l8, l9, l10, l11, l12, l13, l14, l15 := lanes[8][:len(l0)], lanes[9][:len(l0)], lanes[10][:len(l0)], lanes[11][:len(l0)], lanes[12][:len(l0)], lanes[13][:len(l0)], lanes[14][:len(l0)], lanes[15][:len(l0)]
+		d = d[:len(l0)*16]
+		for p := range l0 {
 			dp := (*[16]float32)(d[p*16:])
 			dp[0], dp[1], dp[2], dp[3] = l0[p], l1[p], l2[p], l3[p]
 			dp[4], dp[5], dp[6], dp[7] = l4[p], l5[p], l6[p], l7[p]

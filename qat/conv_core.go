@@ -36,6 +36,7 @@ type convCore struct {
 	scratch []convScratch
 	dyR     []float32
 	dwT     []float32
+	dyPack  *kernels.PackedA
 	shift   *shiftCache
 	trans   *transCache
 }
@@ -207,7 +208,11 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
 		}
 		return
 	}
-	c.weightGrad(x, dy, dw, threads)
+	if c.shift != nil && c.shift.n == *g && c.shift.s != nil {
+		c.weightGradShifted(c.shift.s, x, dy, dw, threads)
+	} else {
+		c.weightGrad(x, dy, dw, threads)
+	}
 	if dx == nil {
 		return
 	}

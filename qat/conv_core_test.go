@@ -112,6 +112,15 @@ func TestConvPaths(t *testing.T) {
 					clear(y)
 					c.forwardShifted(s, x, w, nil, y, threads)
 					near("y (shifted)", yr, y)
+					// accumulates into dw, every group and tap read from the padded image
+					for i := range dw {
+						dw[i] = 1
+					}
+					c.weightGradShifted(s, x, dy, dw, threads)
+					for i := range dw {
+						dw[i]--
+					}
+					near("dw (shifted)", dwr, dw)
 				}
 				if tc := g.transposed(false); tc != nil {
 					clear(dx)

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 	"github.com/warboy-sim/warboy/quantizer"
 )
 
@@ -72,11 +73,29 @@ func (o *fqOp) forward(n *Net) error {
 	o.p = o.r.params()
 	s, zp := o.p.Scale, o.p.ZeroPoint
 	parallel(len(x.data), n.threads, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			y.data[i] = fakeQuant(x.data[i], s, zp)
-		}
+		fakeQuantSlice(x.data[lo:hi], y.data[lo:hi], s, zp)
 	})
 	return nil
+}
+
+// fakeQuantSlice sets y[i] = fakeQuant(x[i], scale, zp) through the runtime's own
+// vectorised QuantizeLinear (kernels.QuantizeF32, whose rounding fakeQuant copies)
+// into a small int8 buffer, then DequantizeLinear's float32(q - zp) * scale: the
+// same values as fakeQuant (the clamped, rounded quotient is the integer q - zp;
+// NaN goes to the lowest code in both; a quotient rounded to zero gives +0 where
+// fakeQuant keeps -0), without a scalar division per element.
+func fakeQuantSlice(x, y []float32, scale float32, zp int) {
+	var q [2048]int8
+	z := int32(zp)
+	for len(x) > 0 {
+		m := min(len(x), len(q))
+		kernels.QuantizeF32(x[:m], scale, z, q[:m])
+		d := y[:m]
+		for i, v := range q[:m] {
+			d[i] = float32(int32(v)-z) * scale
+		}
+		x, y = x[m:], y[m:]
+	}
 }
 
 func (o *fqOp) backward(n *Net) {

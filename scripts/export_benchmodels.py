@@ -12,6 +12,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen2
     /usr/bin/python3 scripts/export_benchmodels.py --detection
     /usr/bin/python3 scripts/export_benchmodels.py --unseen3
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen4   (see scripts/unseen4_models.py)
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -461,8 +462,13 @@ def main():
                     help="export the fifth set (detectors with post-processing, sequence models, symbolic sizes)")
     ap.add_argument("--unseen3", action="store_true",
                     help="export the sixth set (MaxViT, UNet, Conv1d, PixelShuffle, mean/std at opset 9)")
+    ap.add_argument("--unseen4", action="store_true",
+                    help="export the tenth-session set (scripts/unseen4_models.py) to out/bench-models-unseen4")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.unseen4:
+        import unseen4_models  # beside this script; its own names, opsets and samples
+        return unseen4_models.main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

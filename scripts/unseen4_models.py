@@ -268,9 +268,9 @@ class TextCNN(nn.Module):
 # ------------------------------------------------------------ causal decoder
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, d, h):
+    def __init__(self, d, h, additive):
         super().__init__()
-        self.h, self.dk = h, d // h
+        self.h, self.dk, self.additive = h, d // h, additive
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
 
@@ -281,19 +281,25 @@ class CausalSelfAttention(nn.Module):
         k = k.view(b, t, self.h, self.dk).transpose(1, 2)
         v = v.view(b, t, self.h, self.dk).transpose(1, 2)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.dk))
-        # The causal mask as GPT-style code writes it: with a symbolic t,
-        # torch.onnx writes ConstantOfShape -> Trilu -> Equal -> Where.
-        mask = torch.tril(torch.ones(t, t, device=x.device))
-        att = att.masked_fill(mask == 0, float("-inf"))
+        if self.additive:
+            # nn.Transformer.generate_square_subsequent_mask's spelling: a
+            # float mask of -inf above the diagonal, added to the scores
+            # (ConstantOfShape(-inf) -> Trilu(upper, k=1) -> Add).
+            att = att + torch.triu(torch.full((t, t), float("-inf"), device=x.device), diagonal=1)
+        else:
+            # GPT-style code: with a symbolic t, torch.onnx writes
+            # ConstantOfShape -> Trilu -> Equal -> Where(-inf).
+            mask = torch.tril(torch.ones(t, t, device=x.device))
+            att = att.masked_fill(mask == 0, float("-inf"))
         att = torch.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).reshape(b, t, d)
         return self.proj(y)
 
 
 class DecoderBlock(nn.Module):
-    def __init__(self, d, h):
+    def __init__(self, d, h, additive):
         super().__init__()
-        self.ln1, self.attn = nn.LayerNorm(d), CausalSelfAttention(d, h)
+        self.ln1, self.attn = nn.LayerNorm(d), CausalSelfAttention(d, h, additive)
         self.ln2 = nn.LayerNorm(d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
@@ -304,13 +310,14 @@ class DecoderBlock(nn.Module):
 
 class CausalDecoder(nn.Module):
     """A 2-layer GPT-style decoder, d=128, 4 heads; returns next-token logits
-    for every position."""
+    for every position. The first block masks with masked_fill (Where), the
+    second adds a -inf float mask: the two spellings exporters meet."""
 
     def __init__(self, d=128, h=4, layers=2):
         super().__init__()
         self.tok = nn.Embedding(DEC_VOCAB, d)
         self.pos = nn.Embedding(DEC_MAXLEN, d)
-        self.blocks = nn.Sequential(*(DecoderBlock(d, h) for _ in range(layers)))
+        self.blocks = nn.Sequential(*(DecoderBlock(d, h, i % 2 == 1) for i in range(layers)))
         self.ln = nn.LayerNorm(d)
         self.head = nn.Linear(d, DEC_VOCAB)
 

@@ -54,7 +54,7 @@ func TestInterleavePairsF32(t *testing.T) {
 // output narrower than the pairs, are refused before anything is written.
 func TestInterleavePairsF32Bounds(t *testing.T) {
 	for _, tc := range []struct {
-		name              string
+		name             string
 		ny, na, nb, w, h int
 	}{
 		{"y short", 8 + 7, 16, 16, 8, 4},

@@ -12,6 +12,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen2
     /usr/bin/python3 scripts/export_benchmodels.py --detection
     /usr/bin/python3 scripts/export_benchmodels.py --unseen3
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen4   (see scripts/unseen4_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen5
 
 --extra exports, instead, architectures the executors were not tuned on
@@ -468,10 +469,16 @@ def main():
                     help="export the fifth set (detectors with post-processing, sequence models, symbolic sizes)")
     ap.add_argument("--unseen3", action="store_true",
                     help="export the sixth set (MaxViT, UNet, Conv1d, PixelShuffle, mean/std at opset 9)")
+    ap.add_argument("--unseen4", action="store_true",
+                    help="export the tenth-session set (scripts/unseen4_models.py) to out/bench-models-unseen4")
     ap.add_argument("--unseen5", action="store_true",
                     help="export the tenth session's set (scripts/unseen5_models.py)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.unseen4:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import unseen4_models  # beside this script; its own names, opsets and samples
+        return unseen4_models.main(args)
     if args.unseen5:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import unseen5_models as u5

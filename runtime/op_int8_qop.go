@@ -144,7 +144,7 @@ func buildQOpConv(integer bool) Builder {
 		if v := b.Input(ix); v != nil && v.DType != graph.Undefined {
 			xdt = v.DType
 		}
-		if len(in[iw].Shape) == 5 {
+		if wt := in[iw]; wt != nil && len(wt.Shape) == 5 {
 			c3, err := k.prepare3D(in, xdt, nil)
 			if err != nil {
 				return nil, b.Errorf("%v", err)

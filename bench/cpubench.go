@@ -227,7 +227,8 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 }
 
 // SyntheticInputs makes deterministic random inputs for the described model inputs:
-// float32 uniform in [-1, 1), uint8/int8 uniform over their range. Unknown leading
+// float32 uniform in [-1, 1), uint8/int8 uniform over their range, bool true with
+// probability 1/2 (masks). Unknown leading
 // dimensions take batch; other unknown dimensions are an error.
 func SyntheticInputs(vals []*graph.Value, batch int, seed int64) (map[string]*graph.Tensor, error) {
 	return SyntheticInputsFor(vals, batch, nil, seed)
@@ -273,6 +274,12 @@ func SyntheticInputsFor(vals []*graph.Value, batch int, shapes map[string][]int,
 		case []int8:
 			for i := range d {
 				d[i] = int8(rng.Intn(256) - 128)
+			}
+		case []bool:
+			// Masks (a transformer's key padding mask): half set, so that
+			// no row is all one value except by chance.
+			for i := range d {
+				d[i] = rng.Intn(2) == 1
 			}
 		default:
 			return nil, fmt.Errorf("input %q: synthetic data of type %s is not supported", v.Name, v.DType)

@@ -16,6 +16,7 @@ const (
 	ActSiLU          // x·sigmoid(x) (Swish with β = 1)
 	ActHardSwish     // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
 	ActGELU          // x·(1+erf(x/√2))/2
+	ActTanh          // tanh(x)
 )
 
 func (a Act) String() string {
@@ -30,14 +31,17 @@ func (a Act) String() string {
 		return "hardswish"
 	case ActGELU:
 		return "gelu"
+	case ActTanh:
+		return "tanh"
 	}
 	return fmt.Sprintf("Act(%d)", uint8(a))
 }
 
 // ActF32 writes a(src[i]) to dst[i]; dst may be src. Sigmoid and SiLU use a
 // vector exp (Cephes expf polynomial: a few ulp of float32), GELU a rational
-// erf (Eigen's float32 approximation, 6.5e-8 absolute) on the AVX-512 and AVX2
-// paths; the Go path and the tail use float64 math.
+// erf (Eigen's float32 approximation, 6.5e-8 absolute) and Tanh a rational
+// approximation (tanh.go) on the AVX-512 and AVX2 paths; the Go path and the
+// tail use float64 math.
 func ActF32(a Act, dst, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels.ActF32: dst %d < src %d", len(dst), len(src)))
@@ -68,6 +72,10 @@ func actGo(a Act, dst, src []float32) {
 		for i, v := range src {
 			x := float64(v)
 			dst[i] = float32(x * (1 + math.Erf(x/math.Sqrt2)) / 2)
+		}
+	case ActTanh:
+		for i, v := range src {
+			dst[i] = float32(math.Tanh(float64(v)))
 		}
 	default:
 		panic(fmt.Sprintf("kernels.ActF32: unknown activation %d", a))

@@ -120,7 +120,8 @@ func TestGeneratedAssemblyUpToDate(t *testing.T) {
 	require.NoError(t, os.Mkdir(sub, 0o755))
 	// every kernel set, with the arguments of its go:generate line
 	for _, set := range []struct{ name, suffix string }{
-		{"", ""}, {"rowsidx", "_rows_idx"}, {"qwin", "_qwin"}, {"qinter", "_qinter"}, {"qstem", "_qstem"}, {"qbytes", "_qbytes"},
+		{"", ""}, {"rowsidx", "_rows_idx"}, {"qwin", "_qwin"}, {"qinter", "_qinter"}, {"qstem", "_qstem"}, {"qbytes", "_qbytes"}, {"upsample", "_upsample"},
+		{"fshuf", "_fshuf"},
 	} {
 		asm, stubs := "asm"+set.suffix+"_amd64.s", "stubs"+set.suffix+"_amd64.go"
 		args := []string{"-out", "../" + asm, "-stubs", "../" + stubs, "-pkg", "kernels"}

@@ -20,6 +20,8 @@ func refAct(a Act, v float64) float64 {
 		return v * math.Max(0, math.Min(1, v/6+0.5))
 	case ActGELU:
 		return v * (1 + math.Erf(v/math.Sqrt2)) / 2
+	case ActTanh:
+		return math.Tanh(v)
 	}
 	return v
 }
@@ -31,7 +33,7 @@ func TestActF32VsReference(t *testing.T) {
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 5, -5, 30, -30, 87, -87, 88.5, -88.5, 100, -100, 1e-8, -1e-8}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
-		for _, a := range []Act{ActNone, ActSigmoid, ActSiLU, ActHardSwish, ActGELU} {
+		for _, a := range []Act{ActNone, ActSigmoid, ActSiLU, ActHardSwish, ActGELU, ActTanh} {
 			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 33, 100, 257} {
 				src := make([]float32, n)
 				for i := range src {

@@ -1,6 +1,10 @@
 package qat
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
 
 // convGeom is the geometry of a 2-D convolution on NCHW data with OIHW weights.
 type convGeom struct {
@@ -8,6 +12,22 @@ type convGeom struct {
 	kh, kw, sh, sw, dh, dw     int
 	pt, pl, pb, pr, oh, ow, cg int
 	ocg, k, p                  int
+	// autoPad is the node's auto_pad: with SAME_UPPER or SAME_LOWER the pads
+	// depend on the input size and are computed by setInput.
+	autoPad string
+}
+
+// samePads returns the leading and trailing pad of one axis under auto_pad
+// SAME_UPPER (the odd pixel at the end) or SAME_LOWER (at the start): the output
+// size is ceil(in / stride), as graph.ResolveConvGeom and ONNX Runtime compute it.
+func samePads(mode string, in, k, stride, dil int) (lo, hi int) {
+	out := (in + stride - 1) / stride
+	total := max(0, (out-1)*stride+(k-1)*dil+1-in)
+	lo, hi = total/2, total-total/2
+	if mode == graph.AutoPadSameLower {
+		lo, hi = hi, lo
+	}
+	return lo, hi
 }
 
 func (g *convGeom) setInput(shape []int) error {
@@ -15,6 +35,10 @@ func (g *convGeom) setInput(shape []int) error {
 		return fmt.Errorf("input shape %v, want [N,%d,H,W]", shape, g.c)
 	}
 	g.n, g.h, g.w = shape[0], shape[2], shape[3]
+	if g.autoPad == graph.AutoPadSameUpper || g.autoPad == graph.AutoPadSameLower {
+		g.pt, g.pb = samePads(g.autoPad, g.h, g.kh, g.sh, g.dh)
+		g.pl, g.pr = samePads(g.autoPad, g.w, g.kw, g.sw, g.dw)
+	}
 	g.oh = (g.h+g.pt+g.pb-g.dh*(g.kh-1)-1)/g.sh + 1
 	g.ow = (g.w+g.pl+g.pr-g.dw*(g.kw-1)-1)/g.sw + 1
 	if g.oh <= 0 || g.ow <= 0 {

@@ -21,15 +21,20 @@ func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
 	if len(w) != 4 {
 		return g, fmt.Errorf("weight shape %v: only 2-D convolutions are supported", w)
 	}
-	if ap := node.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" {
-		return g, fmt.Errorf("auto_pad %s is not supported (the quantizer's Optimize writes explicit pads)", ap)
+	ap, err := graph.NodeAutoPad(node)
+	if err != nil {
+		return g, err
 	}
+	g.autoPad = ap
 	g.group = int(node.AttrInt("group", 1))
 	g.oc, g.kh, g.kw = w[0], w[2], w[3]
 	g.c = w[1] * g.group
 	st := node.AttrInts("strides", []int64{1, 1})
 	dl := node.AttrInts("dilations", []int64{1, 1})
 	pd := node.AttrInts("pads", []int64{0, 0, 0, 0})
+	if ap != graph.AutoPadNotSet {
+		pd = []int64{0, 0, 0, 0} // VALID; SAME's pads are set per input size
+	}
 	if len(st) != 2 || len(dl) != 2 || len(pd) != 4 {
 		return g, fmt.Errorf("strides %v, dilations %v, pads %v: want 2, 2 and 4 values", st, dl, pd)
 	}

@@ -17,6 +17,7 @@ type poolOp struct {
 	pt, pl, pb, pr int
 	includePad     bool
 	ceil           bool // ceil_mode: a last, partial window (GoogLeNet's, SqueezeNet's max pooling)
+	autoPad        string
 	argmax         []int32
 	cnt            []float32 // AveragePool divisor per output position
 }
@@ -32,10 +33,15 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 		o.global = true
 		return built{o, o.out}, nil
 	}
-	if ap := node.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" {
-		return built{}, fmt.Errorf("%w: auto_pad %s", ErrNoGradient, ap)
+	ap, err := graph.NodeAutoPad(node)
+	if err != nil {
+		return built{}, err
 	}
-	o.ceil = node.AttrInt("ceil_mode", 0) != 0
+	o.autoPad = ap
+	// Under auto_pad SAME the output size is ceil(in / stride) whatever ceil_mode
+	// says; VALID is pads of 0, with ceil_mode as given (graph.ResolveConvGeom,
+	// ONNX Runtime).
+	o.ceil = node.AttrInt("ceil_mode", 0) != 0 && ap != graph.AutoPadSameUpper && ap != graph.AutoPadSameLower
 	if o.ceil && node.OpType == "AveragePool" && node.AttrInt("count_include_pad", 0) != 0 {
 		return built{}, fmt.Errorf("%w: AveragePool with ceil_mode=1 and count_include_pad=1", ErrNoGradient)
 	}
@@ -50,6 +56,9 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 	k := node.AttrInts("kernel_shape", nil)
 	s := node.AttrInts("strides", []int64{1, 1})
 	p := node.AttrInts("pads", []int64{0, 0, 0, 0})
+	if ap != graph.AutoPadNotSet {
+		p = []int64{0, 0, 0, 0} // VALID; SAME's pads are set per input size by geom
+	}
 	if len(k) != 2 || len(s) != 2 || len(p) != 4 {
 		return built{}, fmt.Errorf("%w: kernel %v, strides %v, pads %v (only 2-D pooling)", ErrNoGradient, k, s, p)
 	}
@@ -68,6 +77,10 @@ func (o *poolOp) geom(x []int) (n, c, h, w, oh, ow int, err error) {
 	n, c, h, w = x[0], x[1], x[2], x[3]
 	if o.global {
 		return n, c, h, w, 1, 1, nil
+	}
+	if o.autoPad == graph.AutoPadSameUpper || o.autoPad == graph.AutoPadSameLower {
+		o.pt, o.pb = samePads(o.autoPad, h, o.kh, o.sh, 1)
+		o.pl, o.pr = samePads(o.autoPad, w, o.kw, o.sw, 1)
 	}
 	oh = poolOut(h, o.pt, o.pb, o.kh, o.sh, o.ceil)
 	ow = poolOut(w, o.pl, o.pr, o.kw, o.sw, o.ceil)

@@ -11,9 +11,9 @@ import (
 const maskMagnitude = 1e30
 
 // maskValues returns the tensors that carry an additive attention mask: computed,
-// through elementwise and data-movement operators, from a constant holding an
-// infinity or a masking magnitude (Where(mask, -inf, 0), (1 - mask) * finfo.min,
-// scores + mask). Quantizing one would put a range of 1e38 (or -inf) on 8 bits: every
+// through elementwise and data-movement operators (and Trilu, which cuts the causal
+// triangle), from a constant holding an infinity or a masking magnitude (Where(mask,
+// -inf, 0), (1 - mask) * finfo.min, Trilu(ConstantOfShape(-inf)), scores + mask). Quantizing one would put a range of 1e38 (or -inf) on 8 bits: every
 // value would round to the same level and the masked positions would stop being
 // masked. They stay float32; the Softmax after them normalises the scores again.
 func maskValues(g *graph.Graph) map[string]bool {
@@ -27,7 +27,10 @@ func maskValues(g *graph.Graph) map[string]bool {
 		if n.Domain != "" {
 			continue
 		}
-		if n.OpType == "Constant" {
+		if n.OpType == "Constant" || n.OpType == "ConstantOfShape" {
+			// ConstantOfShape(-inf) is how torch.onnx writes torch.full((t, t),
+			// -inf) when t is symbolic: the mask is made at run time, at the input's
+			// length (nn.Transformer.generate_square_subsequent_mask).
 			if t := n.AttrTensor("value"); t != nil && isMaskConst(t) {
 				mask[n.Outputs[0]] = true
 			}
@@ -58,7 +61,7 @@ var maskCarriers = map[string]bool{
 	"Where": true, "Add": true, "Sub": true, "Mul": true, "Div": true, "Neg": true, "Cast": true,
 	"Expand": true, "Unsqueeze": true, "Squeeze": true, "Reshape": true, "Transpose": true,
 	"Concat": true, "Tile": true, "Slice": true, "Gather": true, "Identity": true,
-	"Min": true, "Max": true, "Flatten": true,
+	"Min": true, "Max": true, "Flatten": true, "Trilu": true,
 }
 
 func isMaskConst(t *graph.Tensor) bool {

@@ -2,11 +2,14 @@ package quantizer
 
 import (
 	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // Both spellings of an additive attention mask: torch's Where(mask, -inf, 0) and
@@ -37,4 +40,73 @@ func TestMaskValues(t *testing.T) {
 		assert.False(t, mv[name], name)
 	}
 	assert.Equal(t, []float32{1, 2}, dropInfinities([]float32{float32(math.Inf(-1)), 1, float32(math.Inf(1)), 2}))
+}
+
+// causalMaskModel is the attention core of a decoder whose sequence length T is
+// symbolic, with the causal mask torch.onnx writes for
+// scores + torch.triu(torch.full((t, t), -inf), diagonal=1): Shape -> Gather ->
+// Unsqueeze -> Concat -> ConstantOfShape(-inf) -> Trilu(k=1) -> Add -> Softmax.
+func causalMaskModel() *graph.Model {
+	ninf := graph.FromFloat32([]int{1}, []float32{float32(math.Inf(-1))})
+	m := newModel("x", []int{1, 6, 8}, []string{"y"}, []*graph.Node{
+		node("Shape", []string{"x"}, []string{"shape"}),
+		node("Gather", []string{"shape", "one"}, []string{"t"}, intAttr("axis", 0)),
+		node("Unsqueeze", []string{"t", "axes0"}, []string{"t1"}),
+		node("Concat", []string{"t1", "t1"}, []string{"tt"}, intAttr("axis", 0)),
+		node("ConstantOfShape", []string{"tt"}, []string{"full"}, func(n *graph.Node) { n.SetAttrTensor("value", ninf) }),
+		node("Trilu", []string{"full", "kone"}, []string{"mask"}, intAttr("upper", 1)),
+		node("Transpose", []string{"x"}, []string{"xt"}, ints("perm", 0, 2, 1)),
+		node("MatMul", []string{"x", "xt"}, []string{"scores"}),
+		node("Add", []string{"scores", "mask"}, []string{"masked"}),
+		node("Softmax", []string{"masked"}, []string{"p"}, intAttr("axis", -1)),
+		node("MatMul", []string{"p", "x"}, []string{"y"}),
+	}, map[string]*graph.Tensor{
+		"one":   graph.FromInt64(nil, []int64{1}),
+		"axes0": graph.FromInt64([]int{1}, []int64{0}),
+		"kone":  graph.FromInt64(nil, []int64{1}),
+	})
+	m.Graph.Inputs[0].Shape[0] = graph.Dim{Size: 1}
+	m.Graph.Inputs[0].Shape[1] = graph.Dim{Size: -1, Param: "T"}
+	m.Opsets[""] = 14
+	return m
+}
+
+// The run-time causal mask stays float32 through quantization: no QuantizeLinear
+// reads it, and the int8 model stays causal (a change to the last position leaves
+// every earlier output bit-identical) and close to the float one. Quantized, the mask's
+// -inf took a finite calibrated range and the masked scores leaked into the Softmax.
+func TestQuantizeKeepsRuntimeCausalMask(t *testing.T) {
+	m := causalMaskModel()
+	mv := maskValues(m.Graph)
+	for _, name := range []string{"full", "mask", "masked"} {
+		assert.True(t, mv[name], name)
+	}
+	assert.False(t, mv["p"])
+
+	// Calibrated at T=12; run at T=12 and on the first 7 positions. The changed last
+	// position takes row 0's values, so every score stays inside the calibrated range.
+	rng := rand.New(rand.NewSource(3))
+	calib := randTensor(rng, []int{1, 12, 8}, 0.5)
+	q, err := Quantize(m, rangesFromData(t, m, map[string]*graph.Tensor{"x": calib}), QuantOptions{})
+	require.NoError(t, err)
+	for _, n := range q.Graph.Nodes {
+		if n.OpType == "QuantizeLinear" {
+			assert.NotContains(t, []string{"full", "mask", "masked"}, n.Input(0), n.Name)
+		}
+	}
+	s, err := runtime.NewSession(q)
+	require.NoError(t, err)
+	for _, steps := range []int{12, 7} {
+		x := graph.FromFloat32([]int{1, steps, 8}, append([]float32(nil), calib.F32()[:steps*8]...))
+		x2 := graph.FromFloat32(x.Shape, append([]float32(nil), x.F32()...))
+		copy(x2.F32()[(steps-1)*8:], x.F32()[:8])
+		a, err := s.RunTensors(map[string]*graph.Tensor{"x": x})
+		require.NoError(t, err)
+		b, err := s.RunTensors(map[string]*graph.Tensor{"x": x2})
+		require.NoError(t, err)
+		ya, yb := a["y"].F32(), b["y"].F32()
+		assert.Equal(t, ya[:(steps-1)*8], yb[:(steps-1)*8], "T=%d: earlier positions saw the last one", steps)
+		ref := runFloat(t, m, map[string]*graph.Tensor{"x": x})["y"].F32()
+		assert.Less(t, maxAbsDiff(ref, ya), 0.05, "T=%d: int8 against float32", steps)
+	}
 }

@@ -8,6 +8,9 @@ package runtime
 //	WARBOY_BENCH_MODEL=$PWD/out/bench-models/mobilenet_v2.onnx \
 //	  go test ./runtime -run '^$' -bench BenchmarkExportedFloat -benchtime 50x -cpu 1,2
 //	WARBOY_BENCH_MODEL=... WARBOY_BENCH_THREADS=2 go test ./runtime -run TestExportedStepProfile -v
+//
+// WARBOY_BENCH_MODE=int8 runs a quantized (QDQ) model on the int8 executor
+// instead (e.g. the output of warboy quantize).
 
 import (
 	"fmt"
@@ -36,7 +39,11 @@ func exportedModelSession(tb testing.TB, threads int) (*Session, map[string]*gra
 	}
 	m, err := graph.Load(path)
 	require.NoError(tb, err)
-	s, err := NewSession(m, WithMode(ModeFloat), WithThreads(threads))
+	mode := ModeFloat
+	if os.Getenv("WARBOY_BENCH_MODE") == "int8" {
+		mode = ModeInt8
+	}
+	s, err := NewSession(m, WithMode(mode), WithThreads(threads))
 	require.NoError(tb, err)
 	in := s.inputs[0]
 	shape := make([]int, len(in.Shape))

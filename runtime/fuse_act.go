@@ -3,7 +3,8 @@ package runtime
 // Activation epilogues of fused convolutions, recognised however the exporter
 // spelled them: SiLU as Sigmoid(y) and Mul(y, sigmoid) (torch.onnx below
 // opset 14 has no Swish), HardSwish as the operator or as HardSigmoid(1/6,
-// 1/2) and Mul (torch.onnx at opset 13), a gating Sigmoid (squeeze-excite).
+// 1/2) and Mul (torch.onnx at opset 13), a gating Sigmoid (squeeze-excite),
+// Tanh (super-resolution nets such as ESPCN; tenth session).
 // The activation is applied after the bias, the residual and the clamp, as
 // the output is stored (kernels.SgemmRowsAct, kernels.DepthwiseF32).
 
@@ -37,6 +38,8 @@ func (s *Session) activationAfter(out int, readers map[int][]int, removed []bool
 			return kernels.ActSigmoid, rs, st.out[0], true
 		case isOp(st.node, "HardSwish"):
 			return kernels.ActHardSwish, rs, st.out[0], true
+		case isOp(st.node, "Tanh"):
+			return kernels.ActTanh, rs, st.out[0], true
 		}
 	case 2:
 		for g, m := range [2]int{1, 0} {

@@ -159,3 +159,48 @@ func TestFusedActivationNCHW(t *testing.T) {
 	o := s.Outputs()[0].Name
 	require.NoError(t, CompareTensors(got[o], want[o], gemmTol))
 }
+
+// TestFusedTanh runs ESPCN's Conv → Tanh → Conv → Tanh → Conv chain: each
+// Tanh becomes the epilogue of the convolution before it (kernels.ActTanh),
+// channels-last and NCHW, and the outputs match the unfused operators.
+func TestFusedTanh(t *testing.T) {
+	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
+	for _, cl := range []bool{true, false} {
+		t.Run(fmt.Sprintf("channels-last %v", cl), func(t *testing.T) {
+			channelsLastMode = cl
+			b := newMB(3)
+			b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 3}, graph.Dim{Size: 12}, graph.Dim{Size: 10})
+			y := b.Node("Tanh", []string{tConv(b, "x", 3, 16, 5, 1, 1)})
+			y = b.Node("Tanh", []string{tConv(b, y, 16, 8, 3, 1, 1)})
+			b.Output(tConv(b, y, 8, 12, 3, 1, 1))
+			m := b.Model()
+			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(4)), []int{1, 3, 12, 10}, -2, 2)}
+			ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				posts := 0
+				for _, st := range s.steps {
+					require.NotEqual(t, "Tanh", st.node.OpType)
+					if k, ok := st.kernel.(*fusedConvKernel); ok && k.post == kernels.ActTanh {
+						posts++
+					}
+					if k, ok := st.kernel.(*rowsConvKernel); ok && k.post == kernels.ActTanh {
+						posts++
+					}
+					if k, ok := st.kernel.(*tapRowsKernel); ok && k.rows.post == kernels.ActTanh {
+						posts++
+					}
+				}
+				require.Equal(t, 2, posts, "both Tanh fused")
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				o := s.Outputs()[0].Name
+				require.NoError(t, CompareTensors(got[o], want[o], gemmTol))
+			}
+		})
+	}
+}

@@ -29,7 +29,7 @@ func (k *actKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		return nil, fmt.Errorf("fused %s: input is not float32", k.act)
 	}
 	y := ctx.AllocF32(len(x.F32()))
-	kernels.ActF32(k.act, y, x.F32())
+	actParallel(ctx.Threads, k.act, y, x.F32()) // act_parallel.go
 	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
 }
 

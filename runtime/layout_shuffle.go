@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // channelShuffleKernel permutes the channels of a rank-4 tensor: output
@@ -43,18 +44,16 @@ func (k *channelShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 			perm[o] = src(o)
 		}
 		nnParallel(memPassThreads(ctx.Threads, len(xd)), len(xd)/max(st, 1), func(lo, hi int) {
+			if k.g == 2 {
+				// ShuffleNet's two branches: interleave the halves (and
+				// clear the padding), 16 pairs at a time.
+				kernels.InterleavePairsF32(y[lo*st:], st, st, xd[lo*st:], st, xd[lo*st+cpg:], st, cpg, hi-lo)
+				return
+			}
 			for p := lo; p < hi; p++ {
 				xs, ys := xd[p*st:(p+1)*st], y[p*st:(p+1)*st]
-				if k.g == 2 {
-					// ShuffleNet's two branches: interleave the halves.
-					a, b, yo := xs[:cpg], xs[cpg:2*cpg], ys[:2*cpg]
-					for j, v := range a {
-						yo[2*j], yo[2*j+1] = v, b[j]
-					}
-				} else {
-					for o, i := range perm {
-						ys[o] = xs[i]
-					}
+				for o, i := range perm {
+					ys[o] = xs[i]
 				}
 				clear(ys[k.c:])
 			}

@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // nhwcShuffleKernel concatenates channels-last float32 inputs of cs channels
@@ -60,8 +61,16 @@ func (k *nhwcShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	}
 	nnParallel(memPassThreads(ctx.Threads, pixels*c), pixels, func(p0, p1 int) {
 		for o := range k.plan {
-			n, so := k.plan[o].n, pixelStride(k.plan[o].n)
-			runShuffle(&k.plan[o], ys[o], so, xs, sx, p0, p1)
+			po := &k.plan[o]
+			n, so := po.n, pixelStride(po.n)
+			if po.pair {
+				// the interleave of two channel runs and the padding after
+				// them, 16 pairs at a time
+				sa, sb := sx[po.a], sx[po.b]
+				kernels.InterleavePairsF32(ys[o][p0*so:], so, so, xs[po.a][p0*sa+po.a0:], sa, xs[po.b][p0*sb+po.b0:], sb, n/2, p1-p0)
+				continue
+			}
+			runShuffle(po, ys[o], so, xs, sx, p0, p1)
 			if so > n {
 				for p := p0; p < p1; p++ {
 					clear(ys[o][p*so+n : (p+1)*so])

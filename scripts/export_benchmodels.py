@@ -12,6 +12,8 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen2
     /usr/bin/python3 scripts/export_benchmodels.py --detection
     /usr/bin/python3 scripts/export_benchmodels.py --unseen3
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen4   (see scripts/unseen4_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen5
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -69,6 +71,12 @@ with symbolic height and width (into DIR/dynamic/). Beside the models it
 writes, for the sweep (scripts/sweep_exports.sh with EXPORT=0 over a folder
 whose models/ points at DIR), DIR/data/NAME/ (four .npy samples),
 DIR/data/NAME.in.npy and DIR/manifest.txt.
+
+--unseen5 exports the tenth session's set (video Conv3d nets, VGG-16-BN,
+DeepLabV3-ResNet50, GRU/BiLSTM classifiers, a TransformerEncoder with a bool
+key padding mask, a two-input two-output net, opset-9 Upsample, a
+paddle2onnx-style graph) to out/bench-models-unseen5/ unless --out is given;
+the definitions and samples are in scripts/unseen5_models.py.
 
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
@@ -461,8 +469,30 @@ def main():
                     help="export the fifth set (detectors with post-processing, sequence models, symbolic sizes)")
     ap.add_argument("--unseen3", action="store_true",
                     help="export the sixth set (MaxViT, UNet, Conv1d, PixelShuffle, mean/std at opset 9)")
+    ap.add_argument("--unseen4", action="store_true",
+                    help="export the tenth-session set (scripts/unseen4_models.py) to out/bench-models-unseen4")
+    ap.add_argument("--unseen5", action="store_true",
+                    help="export the tenth session's set (scripts/unseen5_models.py)")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.unseen4:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import unseen4_models  # beside this script; its own names, opsets and samples
+        return unseen4_models.main(args)
+    if args.unseen5:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import unseen5_models as u5
+        out = args.out or "out/bench-models-unseen5"
+        os.makedirs(out, exist_ok=True)
+        failed = []
+        for name in (args.models.split(",") if args.models else u5.MODELS):
+            try:
+                path = u5.export(name.strip(), out)
+                print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
+            except Exception as e:  # noqa: BLE001 - report and go on with the others
+                print(f"{name}: not exported: {e}", file=sys.stderr, flush=True)
+                failed.append(name)
+        return 1 if failed else 0
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

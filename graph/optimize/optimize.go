@@ -32,11 +32,12 @@ type Stats struct {
 	Pads       int // zero Pads folded into the Conv or AveragePool after them
 	Taps       int // Convs cut to the kernel taps that read the input (conv_taps.go)
 	Pools      int // spatial ReduceMeans written as GlobalAveragePool (reduce_pool.go)
+	Sums       int // variadic Sums written as chains of Adds (sum_add.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools",
-		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -68,6 +69,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	st.Pads = foldPads(g, keep)
 	st.Taps = trimDeadTaps(g)
 	st.Pools = reduceMeanToPool(g, m.Opset())
+	st.Sums = sumToAdds(g, m.Opset())
 	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
 	st.Dead = removeDead(g, keep)
 	return st, nil

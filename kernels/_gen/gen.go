@@ -25,9 +25,11 @@ import (
 // kernels: asm_qwin_amd64.s, gen_qwin.go) or "qinter" (input quantize +
 // interleave: asm_qinter_amd64.s, gen_qinter.go) or "qstem" (int8 stem
 // convolution: asm_qstem_amd64.s, gen_qstem.go) or "qbytes" (int8 byte
-// moves of small models: asm_qbytes_amd64.s, gen_qbytes.go), so that a family can be added
-// without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem or qbytes")
+// moves of small models: asm_qbytes_amd64.s, gen_qbytes.go) or "upsample" (float32 tanh and
+// the linear Resize blend: asm_upsample_amd64.s, gen_upsample.go) or "fshuf" (the float32
+// channel interleave of ShuffleNet: asm_fshuf_amd64.s, gen_fshuf.go), so that a family can
+// be added without regenerating the others.
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample or fshuf")
 
 func main() {
 	flag.Parse()
@@ -54,6 +56,16 @@ func main() {
 	}
 	if *set == "qbytes" {
 		qbytesKernels() // gen_qbytes.go
+		Generate()
+		return
+	}
+	if *set == "fshuf" {
+		fshufKernels() // gen_fshuf.go
+		Generate()
+		return
+	}
+	if *set == "upsample" {
+		upsampleKernels() // gen_upsample.go
 		Generate()
 		return
 	}

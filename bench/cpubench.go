@@ -174,7 +174,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if err != nil {
 			return nil, fmt.Errorf("float32 session: %w", err)
 		}
-		if inputs, err = SyntheticInputsFor(s.Inputs(), opts.Batch, opts.Shapes, opts.Seed); err != nil {
+		if inputs, err = SyntheticInputsGraph(bound.Graph, s.Inputs(), opts.Batch, opts.Shapes, opts.Seed); err != nil {
 			return nil, err
 		}
 		res.Float32 = &LatencyStats{Mode: "float32"}
@@ -191,7 +191,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if err != nil {
 			return nil, fmt.Errorf("int8 session: %w", err)
 		}
-		in, err := SyntheticInputsFor(s.Inputs(), opts.Batch, opts.Shapes, opts.Seed)
+		in, err := SyntheticInputsGraph(int8Model.Graph, s.Inputs(), opts.Batch, opts.Shapes, opts.Seed)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +228,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 
 // SyntheticInputs makes deterministic random inputs for the described model inputs:
 // float32 uniform in [-1, 1), uint8/int8 uniform over their range, bool true with
-// probability 1/2 (masks). Unknown leading
+// probability 1/2 (masks), int64/int32 indices only with SyntheticInputsGraph. Unknown leading
 // dimensions take batch; other unknown dimensions are an error.
 func SyntheticInputs(vals []*graph.Value, batch int, seed int64) (map[string]*graph.Tensor, error) {
 	return SyntheticInputsFor(vals, batch, nil, seed)
@@ -237,6 +237,17 @@ func SyntheticInputs(vals []*graph.Value, batch int, seed int64) (map[string]*gr
 // SyntheticInputsFor is SyntheticInputs with inputs' shapes bound by shapes (the
 // --input-shape flag) where given.
 func SyntheticInputsFor(vals []*graph.Value, batch int, shapes map[string][]int, seed int64) (map[string]*graph.Tensor, error) {
+	return syntheticInputs(vals, batch, shapes, nil, seed)
+}
+
+// SyntheticInputsGraph is SyntheticInputsFor for the inputs of g: integer inputs
+// that index a table (token ids into an embedding, IndexBounds) are drawn uniformly
+// from its rows; other integer inputs are refused (no valid range is known).
+func SyntheticInputsGraph(g *graph.Graph, vals []*graph.Value, batch int, shapes map[string][]int, seed int64) (map[string]*graph.Tensor, error) {
+	return syntheticInputs(vals, batch, shapes, IndexBounds(g), seed)
+}
+
+func syntheticInputs(vals []*graph.Value, batch int, shapes map[string][]int, bounds map[string]int, seed int64) (map[string]*graph.Tensor, error) {
 	rng := rand.New(rand.NewSource(seed))
 	out := map[string]*graph.Tensor{}
 	for _, v := range vals {
@@ -280,6 +291,22 @@ func SyntheticInputsFor(vals []*graph.Value, batch int, shapes map[string][]int,
 			// no row is all one value except by chance.
 			for i := range d {
 				d[i] = rng.Intn(2) == 1
+			}
+		case []int64:
+			b, err := indexBound(bounds, v)
+			if err != nil {
+				return nil, err
+			}
+			for i := range d {
+				d[i] = int64(rng.Intn(b))
+			}
+		case []int32:
+			b, err := indexBound(bounds, v)
+			if err != nil {
+				return nil, err
+			}
+			for i := range d {
+				d[i] = int32(rng.Intn(b))
 			}
 		default:
 			return nil, fmt.Errorf("input %q: synthetic data of type %s is not supported", v.Name, v.DType)

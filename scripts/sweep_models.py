@@ -4,7 +4,7 @@
 Run with Debian's python (python3-torch 1.13, python3-torchvision 0.14, python3-onnx):
 
     /usr/bin/python3 scripts/sweep_models.py export OUTDIR [--only a,b,...]
-    /usr/bin/python3 scripts/sweep_models.py ortcheck MODEL INPUT.npy OURS.npz [--sqnr DB] [--qdq]
+    /usr/bin/python3 scripts/sweep_models.py ortcheck MODEL INPUT.npy|INPUT.npz OURS.npz [--sqnr DB] [--qdq]
     /usr/bin/python3 scripts/sweep_models.py testdata [OUTDIR]   (default testdata/exported)
     /usr/bin/python3 scripts/sweep_models.py otherinput IN.npy OUT.npy
 
@@ -33,7 +33,8 @@ count) with npy_windows/, and minibert_opset14.onnx (a BERT-style encoder with i
 inputs and a -inf key-padding mask) with npz_bert/, and control_flow_opset13.onnx (If and
 Loop built with onnx.helper) with npy_control/ and ONNX Runtime's answers (npy_control_ort/).
 
-`ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy and compares every
+`ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy (the input "input") or
+INPUT.npz (one array per input name) and compares every
 output with OURS.npz (written by `warboy run --output`): it prints the worst output's
 SQNR and max abs error and fails below --sqnr dB (default: 60 dB for float models; the
 sweep uses 30 dB for int8 QDQ files, the bar of issue 14).
@@ -599,7 +600,8 @@ def ort_run(model, feeds):
 
 def cmd_ortcheck(model, inp, ours, min_sqnr):
     x = np.load(inp)
-    ref = ort_run(model, {"input": x})
+    # INPUT.npz: one array per input name (the samples of --detection/--unseen4).
+    ref = ort_run(model, {k: x[k] for k in x.files} if hasattr(x, "files") else {"input": x})
     got = np.load(ours)
     got = {k: got[k] for k in got.files} if hasattr(got, "files") else {list(ref)[0]: got}
     worst, report = float("inf"), []

@@ -127,7 +127,7 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, src c
 		data = feed
 		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d samples of %s", method, feed.Len(), feed.Name)
 	} else {
-		sb := &syntheticBatches{vals: modelInputs(m.Graph), shapes: src.shapes, n: min(n, 32)}
+		sb := &syntheticBatches{g: m.Graph, vals: modelInputs(m.Graph), shapes: src.shapes, n: min(n, 32)}
 		data = sb
 		note = fmt.Sprintf("quantized to QDQ with %s calibrated on %d synthetic inputs (uniform [-1, 1)): the --calib-data samples (%s) do not fit the model input", method, sb.n, src.path)
 	}
@@ -146,6 +146,7 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, src c
 // syntheticBatches feeds deterministic random inputs for models the bundled images
 // do not fit.
 type syntheticBatches struct {
+	g      *graph.Graph // for the range of integer (index) inputs
 	vals   []*graph.Value
 	shapes map[string][]int
 	n      int
@@ -158,7 +159,7 @@ func (s *syntheticBatches) Batch(start, n int) (map[string]*graph.Tensor, error)
 	for k, v := range s.shapes {
 		shapes[k] = append([]int{n}, v[1:]...) // the batch of this call
 	}
-	return bench.SyntheticInputsFor(s.vals, n, shapes, int64(start)+1)
+	return bench.SyntheticInputsGraph(s.g, s.vals, n, shapes, int64(start)+1)
 }
 
 func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {

@@ -94,8 +94,14 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Symbolic height/width (and any other non-batch dimension) come from
-	// --input-shape; without it the command fails naming the dimension, before any
-	// calibration work.
+	// --input-shape, or else from the first sample of --data (as quantize and bench
+	// cpu take them); without either the command fails naming the dimension, before
+	// any calibration work.
+	if *data != "" && !isZoo {
+		if err := bindFromData(m, *data, *preprocess, inputShapes, *batch, stderr); err != nil {
+			return err
+		}
+	}
 	if m, err = npu.BindInputShapes(m, inputShapes); err != nil {
 		return err
 	}
@@ -135,6 +141,51 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	printSimReport(stdout, rep, source, prepNote, *opsRows)
 	if *tracePath != "" {
 		fmt.Fprintf(stdout, "\ntrace: %s (%d events; open in https://ui.perfetto.dev or chrome://tracing)\n", *tracePath, len(rep.TraceEvents()))
+	}
+	return nil
+}
+
+// bindFromData adds to shapes, for each input with a symbolic dimension that shapes
+// does not give, the shape of that input in the first sample of the data set (its
+// leading dimension set to batch when batch is given and the model's is symbolic).
+func bindFromData(m *graph.Model, dir, preprocess string, shapes inputShapes, batch int, stderr io.Writer) error {
+	var open []*graph.Value
+	for _, in := range modelInputs(m.Graph) {
+		if _, given := shapes[in.Name]; given || !in.HasShape {
+			continue
+		}
+		for _, d := range in.Shape {
+			if !d.Known() {
+				open = append(open, in)
+				break
+			}
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	set, err := loadCalibData(dir, preprocess, m)
+	if err != nil {
+		return err
+	}
+	if set.Len() == 0 {
+		return nil
+	}
+	sample := set.SampleShapes(0)
+	bound := inputShapes{}
+	for _, in := range open {
+		s, ok := sample[in.Name]
+		if !ok || len(s) != len(in.Shape) {
+			continue
+		}
+		s = append([]int(nil), s...)
+		if batch > 0 && !in.Shape[0].Known() {
+			s[0] = batch
+		}
+		shapes[in.Name], bound[in.Name] = s, s
+	}
+	if len(bound) > 0 {
+		fmt.Fprintf(stderr, "note: input shapes from the first sample of %s: %s\n", dir, bound)
 	}
 	return nil
 }

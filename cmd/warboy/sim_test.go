@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -36,6 +38,15 @@ func TestSimCommand(t *testing.T) {
 	require.NoError(t, fm.Save(fixed))
 	static := filepath.Join(dir, "static_batch.onnx")
 	require.NoError(t, zoo.TinyCNN(zoo.Options{Batch: 1}).Save(static))
+	// Samples of one size for the symbolic model: --data binds height and width.
+	samples := filepath.Join(dir, "samples")
+	require.NoError(t, os.Mkdir(samples, 0o755))
+	for i := range 2 {
+		f, err := os.Create(filepath.Join(samples, fmt.Sprintf("s%d.npy", i)))
+		require.NoError(t, err)
+		require.NoError(t, dataset.WriteNPY(f, graph.FromFloat32([]int{1, 3, 40, 56}, make([]float32, 3*40*56))))
+		require.NoError(t, f.Close())
+	}
 	opset17 := filepath.Join(dir, "opset17.onnx")
 	om := zoo.TinyCNN(zoo.Options{})
 	om.Opsets = map[string]int64{"": 17}
@@ -60,6 +71,10 @@ func TestSimCommand(t *testing.T) {
 		{"symbolic height and width given", []string{"sim", symbolic, "--timing-only", "--input-shape", "input=1,3,64,64", "--batch", "2"}, 0, []string{"batch 2", "latency"}},
 		{"symbolic leading dimension given", []string{"sim", symbolic, "--timing-only", "--input-shape", "input=3,3,64,64"}, 0, []string{"batch 3", "latency"}},
 		{"symbolic height and width given to a float model", []string{"sim", symbolic, "--calib", "1", "--input-shape", "input=1,3,48,48"}, 0, []string{"MIN_MAX_ASYM calibration on 1 samples"}},
+		{"symbolic height and width from --data", []string{"sim", symbolic, "--data", samples}, 0,
+			[]string{"input shapes from the first sample", "input=1,3,40,56", "calibration on 2 samples", "latency"}},
+		{"--input-shape before --data", []string{"sim", symbolic, "--data", samples, "--timing-only", "--input-shape", "input=1,3,64,64"}, 0,
+			[]string{"latency"}},
 		{"input shape of an unknown input", []string{"sim", symbolic, "--timing-only", "--input-shape", "images=1,3,64,64"}, 1, []string{"images", `"input"`}},
 		{"static batch 1 re-batched", []string{"sim", static, "--timing-only", "--batch", "8"}, 0, []string{"batch 8", "re-batched to 8"}},
 		{"static batch 1 that cannot re-batch is refused", []string{"sim", fixed, "--timing-only", "--batch", "8"}, 1, []string{"static batch of 1", "does not re-batch to 8"}},

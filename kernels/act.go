@@ -40,13 +40,27 @@ func (a Act) String() string {
 // ActF32 writes a(src[i]) to dst[i]; dst may be src. Sigmoid and SiLU use a
 // vector exp (Cephes expf polynomial: a few ulp of float32), GELU a rational
 // erf (Eigen's float32 approximation, 6.5e-8 absolute) and Tanh a rational
-// approximation (tanh.go) on the AVX-512 and AVX2 paths; the Go path and the
-// tail use float64 math.
+// approximation (tanh.go) on the AVX-512 and AVX2 paths; the Go path uses
+// float64 math. The tail after the last whole vector goes through the vector
+// kernel too (staged in a vector-wide buffer), so that an element's result
+// does not depend on where it sits: a block of rows gives what each row
+// gives alone, and a narrow row (a one-channel output) is not left to the
+// float64 exp.
 func ActF32(a Act, dst, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels.ActF32: dst %d < src %d", len(dst), len(src)))
 	}
 	done := actAsm(a, dst, src)
+	if done == len(src) {
+		return
+	}
+	if a != ActNone && f32Lanes() > 0 {
+		var buf [16]float32
+		n := copy(buf[:], src[done:])
+		actAsm(a, buf[:f32Lanes()], buf[:f32Lanes()])
+		copy(dst[done:done+n], buf[:n])
+		return
+	}
 	actGo(a, dst[done:len(src)], src[done:])
 }
 

@@ -74,7 +74,7 @@ func filled(n int, v float32) []float32 {
 	return d
 }
 
-func withoutLift1D() Option { return func(c *config) { c.noLift1D = true } }
+func withoutConv1D() Option { return func(c *config) { c.noConv1D = true } }
 
 // lifted4D counts the Convs of the session's graph that run in 2-D form.
 func lifted4D(s *Session) (conv2d, conv1d int) {
@@ -128,7 +128,7 @@ func TestConv1DLiftFloat(t *testing.T) {
 			require.NoError(t, err)
 			want, err := ref.RunTensors(in)
 			require.NoError(t, err)
-			flat, err := NewSession(m, WithMode(ModeFloat), withoutLift1D(), WithThreads(threads))
+			flat, err := NewSession(m, WithMode(ModeFloat), withoutConv1D(), WithThreads(threads))
 			require.NoError(t, err)
 			_, c1 := lifted4D(flat)
 			require.Equal(t, 7, c1, tc.name)
@@ -181,7 +181,7 @@ func TestConv1DLiftInt8(t *testing.T) {
 	q := qdqify(t, m, calib, qdqOptions{})
 	in := map[string]*graph.Tensor{"x": randInput(rng, []int{1, 8, 32}, -2, 2)}
 	for _, threads := range []int{1, 2} {
-		flat, err := NewSession(q, WithMode(ModeInt8), withoutLift1D(), WithThreads(threads))
+		flat, err := NewSession(q, WithMode(ModeInt8), withoutConv1D(), WithThreads(threads))
 		require.NoError(t, err)
 		want, err := flat.RunTensors(in)
 		require.NoError(t, err)

@@ -30,6 +30,7 @@ const (
 	roleFromNHWC              // Transpose(0,3,1,2): writes channels-last as a view (layout_transpose.go)
 	roleAffine                // per-channel Mul/Add of a constant: same layout in (xIdx) and out (layout_transpose.go)
 	roleBinary                // elementwise binary of two same-shape tensors: one layout for all three (layout_transpose.go)
+	roleResample              // Resize of H and W, DepthToSpace: reads channels-last, writes either (channels-last only from channels-last; layout_resize.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -79,6 +80,10 @@ func (s *Session) planChannelsLast() {
 			continue
 		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
+			continue
+		}
+		if s.resampleChannelsLast(st, channels) {
+			role[i] = roleResample
 			continue
 		}
 		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
@@ -132,7 +137,7 @@ func (s *Session) planChannelsLast() {
 			switch role[r] {
 			case roleConv:
 				ok = p == 0 || p == resIdx[r]
-			case roleMaxPool, roleGlobalPool, roleSame, roleToNHWC:
+			case roleMaxPool, roleGlobalPool, roleSame, roleToNHWC, roleResample:
 				ok = p == 0
 			case roleGate, roleAffine:
 				ok = p == xIdx[r]
@@ -148,7 +153,7 @@ func (s *Session) planChannelsLast() {
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
 		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat && role[i] != roleSame &&
-			role[i] != roleFromNHWC && role[i] != roleAffine && role[i] != roleBinary {
+			role[i] != roleFromNHWC && role[i] != roleAffine && role[i] != roleBinary && role[i] != roleResample {
 			continue
 		}
 		out := st.out[0]
@@ -182,6 +187,8 @@ func (s *Session) planChannelsLast() {
 			case role[i] == roleConv && resIdx[i] >= 0 && nhwc[st.in[resIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[resIdx[i]])
 				drop(st.out[0])
+			case role[i] == roleResample && !nhwc[st.in[0]] && nhwc[st.out[0]]:
+				drop(st.out[0])
 			}
 		}
 	}
@@ -204,6 +211,12 @@ func (s *Session) planChannelsLast() {
 		in := st.in[xIdx[i]] >= 0 && nhwc[st.in[xIdx[i]]]
 		out := len(st.out) == 1 && st.out[0] >= 0 && nhwc[st.out[0]]
 		if !in && !out && !dw[i] {
+			continue
+		}
+		if role[i] == roleResample {
+			if in {
+				s.steps[i].kernel = resampleKernel(st, channels(st.in[0]), out)
+			}
 			continue
 		}
 		if role[i] == roleSame {

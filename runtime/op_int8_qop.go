@@ -111,6 +111,8 @@ type qopConvKernel struct {
 	prepared *convCore
 	prepXZP  int32
 	prepDT   graph.DType
+	// prepared3D is the prepared form of a 3-D convolution (5-D weights).
+	prepared3D *qopConv3D
 }
 
 // input indices of the two operators
@@ -142,6 +144,14 @@ func buildQOpConv(integer bool) Builder {
 		if v := b.Input(ix); v != nil && v.DType != graph.Undefined {
 			xdt = v.DType
 		}
+		if wt := in[iw]; wt != nil && len(wt.Shape) == 5 {
+			c3, err := k.prepare3D(in, xdt, nil)
+			if err != nil {
+				return nil, b.Errorf("%v", err)
+			}
+			k.prepared3D = c3
+			return k, nil
+		}
 		core, xzp, ydt, err := k.prepare(in, xdt, nil)
 		if err != nil {
 			return nil, b.Errorf("%v", err)
@@ -154,33 +164,7 @@ func buildQOpConv(integer bool) Builder {
 // prepare builds the convolution from weights and parameters. xShape (may be nil)
 // resolves auto_pad.
 func (k *qopConvKernel) prepare(in []*graph.Tensor, xdt graph.DType, xShape []int) (*convCore, int32, graph.DType, error) {
-	_, ixs, ixz, iw, iws, iwz, iys, iyz, ib := k.idx()
-	get := func(i int) *graph.Tensor {
-		if i < 0 || i >= len(in) {
-			return nil
-		}
-		return in[i]
-	}
-	wt := get(iw)
-	if wt == nil {
-		return nil, 0, 0, fmt.Errorf("weights are missing")
-	}
-	w, wshift, err := toS8(wt, "weights")
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	xshift := int32(0)
-	if xdt == graph.Uint8 {
-		xshift = 128
-	}
-	xzps, err := zeroPoints(get(ixz), xshift, "x_zero_point")
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	if len(xzps) != 1 {
-		return nil, 0, 0, fmt.Errorf("x_zero_point must be a scalar")
-	}
-	wzp, err := zeroPoints(get(iwz), wshift, "w_zero_point")
+	w, wt, err := k.weights(in)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -194,39 +178,97 @@ func (k *qopConvKernel) prepare(in []*graph.Tensor, xdt graph.DType, xShape []in
 			return nil, 0, 0, err
 		}
 	}
-	var rq *kernels.Requant
-	ydt := graph.Int32
-	var bias []int32
+	p, err := k.params(in, xdt, wt, geom.oc)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	xzp := p.xzp
+	core, err := newConvCore(geom, w, p.wzp, p.bias, &xzp, p.rq)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return core, xzp, p.ydt, nil
+}
+
+// weights returns the weight input as int8 data (uint8 shifted by 128) and the tensor.
+func (k *qopConvKernel) weights(in []*graph.Tensor) ([]int8, *graph.Tensor, error) {
+	_, _, _, iw, _, _, _, _, _ := k.idx()
+	if iw >= len(in) || in[iw] == nil {
+		return nil, nil, fmt.Errorf("weights are missing")
+	}
+	w, _, err := toS8(in[iw], "weights")
+	return w, in[iw], err
+}
+
+// qopConvParams are the quantization parameters of a QLinearConv / ConvInteger with
+// oc output channels: zero points lowered to int8 data, the int32 bias and the
+// requantization to the output (nil for ConvInteger, whose output is int32).
+type qopConvParams struct {
+	xzp  int32
+	wzp  []int32
+	bias []int32
+	rq   *kernels.Requant
+	ydt  graph.DType
+}
+
+func (k *qopConvKernel) params(in []*graph.Tensor, xdt graph.DType, wt *graph.Tensor, oc int) (*qopConvParams, error) {
+	_, ixs, ixz, _, iws, iwz, iys, iyz, ib := k.idx()
+	get := func(i int) *graph.Tensor {
+		if i < 0 || i >= len(in) {
+			return nil
+		}
+		return in[i]
+	}
+	wshift := int32(0)
+	if wt.DType == graph.Uint8 {
+		wshift = 128
+	}
+	xshift := int32(0)
+	if xdt == graph.Uint8 {
+		xshift = 128
+	}
+	xzps, err := zeroPoints(get(ixz), xshift, "x_zero_point")
+	if err != nil {
+		return nil, err
+	}
+	if len(xzps) != 1 {
+		return nil, fmt.Errorf("x_zero_point must be a scalar")
+	}
+	wzp, err := zeroPoints(get(iwz), wshift, "w_zero_point")
+	if err != nil {
+		return nil, err
+	}
+	p := &qopConvParams{xzp: xzps[0], wzp: wzp, ydt: graph.Int32}
 	if !k.integer {
 		xs, err := scalesOf(get(ixs), "x_scale")
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		ws, err := scalesOf(get(iws), "w_scale")
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		ys, err := scalesOf(get(iys), "y_scale")
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
-		if len(xs) != 1 || len(ys) != 1 || (len(ws) != 1 && len(ws) != geom.oc) {
-			return nil, 0, 0, fmt.Errorf("scales must be per tensor (w_scale may be per output channel)")
+		if len(xs) != 1 || len(ys) != 1 || (len(ws) != 1 && len(ws) != oc) {
+			return nil, fmt.Errorf("scales must be per tensor (w_scale may be per output channel)")
 		}
-		ydt = xdt
+		p.ydt = xdt
 		yshift := xshift
 		if yz := get(iyz); yz != nil {
-			ydt = yz.DType
+			p.ydt = yz.DType
 			yshift = 0
-			if ydt == graph.Uint8 {
+			if p.ydt == graph.Uint8 {
 				yshift = 128
 			}
 		}
 		yzp, err := zeroPoints(get(iyz), yshift, "y_zero_point")
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
-		sc := make([]float64, geom.oc)
+		sc := make([]float64, oc)
 		for c := range sc {
 			wsc := ws[0]
 			if len(ws) > 1 {
@@ -234,22 +276,17 @@ func (k *qopConvKernel) prepare(in []*graph.Tensor, xdt graph.DType, xShape []in
 			}
 			sc[c] = float64(kernels.RequantScaleF32(xs[0], wsc, ys[0]))
 		}
-		rq = kernels.NewRequant(kernels.RequantFloat, sc, yzp[0], -128, 127)
+		p.rq = kernels.NewRequant(kernels.RequantFloat, sc, yzp[0], -128, 127)
 		if bt := get(ib); bt != nil {
-			if bias = bt.I32(); bias == nil {
-				return nil, 0, 0, fmt.Errorf("bias must be int32, got %s", bt.DType)
+			if p.bias = bt.I32(); p.bias == nil {
+				return nil, fmt.Errorf("bias must be int32, got %s", bt.DType)
 			}
 		}
 	}
-	if len(wzp) > 1 && len(wzp) != geom.oc {
-		return nil, 0, 0, fmt.Errorf("%d weight zero points for %d output channels", len(wzp), geom.oc)
+	if len(wzp) > 1 && len(wzp) != oc {
+		return nil, fmt.Errorf("%d weight zero points for %d output channels", len(wzp), oc)
 	}
-	xzp := xzps[0]
-	core, err := newConvCore(geom, w, wzp, bias, &xzp, rq)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	return core, xzp, ydt, nil
+	return p, nil
 }
 
 // resolveAutoPad turns SAME_UPPER/SAME_LOWER/VALID into explicit pads for an NCHW input.
@@ -288,8 +325,11 @@ func (k *qopConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		return nil, err
 	}
 	x := in[ix]
+	if len(x.Shape) == 5 {
+		return k.run3D(ctx, in)
+	}
 	if len(x.Shape) != 3 && len(x.Shape) != 4 {
-		return nil, fmt.Errorf("input must be 3-D or 4-D, got %v", x.Shape)
+		return nil, fmt.Errorf("input must be 3-D, 4-D or 5-D, got %v", x.Shape)
 	}
 	core, xzp, ydt := k.prepared, k.prepXZP, k.prepDT
 	if core == nil {

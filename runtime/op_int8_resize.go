@@ -10,9 +10,24 @@ import (
 // the code of the interpolated float value, which is what running the QDQ graph in
 // float gives. The codes are widened to float32 for the whole resize (every axis) and
 // rounded once at the end, half to even like QuantizeLinear, never per axis.
+// A bilinear resize of two adjacent axes runs row by row on the codes
+// (resize_bilinear.go), the others widen the whole tensor.
 
 func resizeInt8Wrap(ctx *ExecContext, k *resizeKernel, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	x := in[0]
+	if k.mode == "linear" {
+		outShape, scales, roi, err := k.geometry(x.Shape, in)
+		if err != nil {
+			return nil, err
+		}
+		if p := k.plan2D(x.Shape, outShape, scales); roi == nil && p != nil {
+			// Two adjacent axes (H and W, NCHW or the int8 executor's
+			// channels-last codes): row by row (resize_bilinear.go).
+			y := ctx.AllocI8(graph.NumElements(outShape))
+			p.runI8(x.Data.([]int8), y, ctx.Threads)
+			return []*graph.Tensor{{DType: graph.Int8, Shape: outShape, Data: y}}, nil
+		}
+	}
 	wide := widenInt8(x.Data.([]int8), ctx.Threads)
 	win := append([]*graph.Tensor{graph.FromFloat32(x.Shape, wide)}, in[1:]...)
 	out, err := k.Run(ctx, win)

@@ -24,11 +24,12 @@ type resizeKernel struct {
 	cubicA         float64
 	excludeOutside bool
 	extrapolation  float64
+	cache          *resizePlans // resize_bilinear.go; nil: no caching
 }
 
 func buildResize(b *BuildContext) (Kernel, error) {
 	n := b.Node
-	k := &resizeKernel{op: n.OpType, legacy: n.OpType == "Upsample" || b.Opset < 11}
+	k := &resizeKernel{op: n.OpType, legacy: n.OpType == "Upsample" || b.Opset < 11, cache: &resizePlans{}}
 	k.mode = n.AttrString("mode", "nearest")
 	switch k.mode {
 	case "nearest", "linear", "cubic":
@@ -84,116 +85,33 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if x.DType == graph.Int8 && (k.mode != "nearest" || k.ctm == "tf_crop_and_resize") { // extrapolation writes a value
 		return resizeInt8Wrap(ctx, k, in)
 	}
-	r := len(x.Shape)
-	var scales []float64
-	var sizes []int64
-	var roi []float64
-	switch {
-	case k.attrScales != nil:
-		for _, s := range k.attrScales {
-			scales = append(scales, float64(s))
-		}
-	case k.legacy:
-		s := optInput(in, 1)
-		if s == nil {
-			return nil, fmt.Errorf("missing input 1 (scales)")
-		}
-		f, err := s.AsFloat64()
-		if err != nil {
-			return nil, fmt.Errorf("scales: %v", err)
-		}
-		scales = f
-	default:
-		st, zt := optInput(in, 2), optInput(in, 3)
-		switch {
-		case resizePresent(st) && resizePresent(zt):
-			return nil, fmt.Errorf("both scales and sizes are given; exactly one is allowed")
-		case resizePresent(zt):
-			v, err := intsInput(zt, "sizes")
-			if err != nil {
-				return nil, err
-			}
-			sizes = v
-		case resizePresent(st):
-			f, err := st.AsFloat64()
-			if err != nil {
-				return nil, fmt.Errorf("scales: %v", err)
-			}
-			scales = f
-		default:
-			return nil, fmt.Errorf("neither scales nor sizes is given")
-		}
-		if k.ctm == "tf_crop_and_resize" {
-			rt := optInput(in, 1)
-			if !resizePresent(rt) {
-				return nil, fmt.Errorf("tf_crop_and_resize needs the roi input")
-			}
-			f, err := rt.AsFloat64()
-			if err != nil {
-				return nil, fmt.Errorf("roi: %v", err)
-			}
-			if len(f) != 2*r {
-				return nil, fmt.Errorf("roi has %d values, expected %d for rank %d", len(f), 2*r, r)
-			}
-			roi = f
-		}
-	}
-	outShape := make([]int, r)
-	if sizes != nil {
-		if len(sizes) != r {
-			return nil, fmt.Errorf("sizes %v has %d values, input has rank %d", sizes, len(sizes), r)
-		}
-		scales = make([]float64, r)
-		for a, s := range sizes {
-			if s < 0 || s > math.MaxInt32 {
-				return nil, fmt.Errorf("sizes %v: size %d is out of range", sizes, s)
-			}
-			outShape[a] = int(s)
-			if x.Shape[a] > 0 {
-				scales[a] = float64(s) / float64(x.Shape[a])
-			}
-		}
-	} else {
-		if len(scales) != r {
-			return nil, fmt.Errorf("scales %v has %d values, input has rank %d", scales, len(scales), r)
-		}
-		for a, s := range scales {
-			if !(s > 0) || math.IsInf(s, 0) {
-				return nil, fmt.Errorf("scales %v: scale %v must be positive", scales, s)
-			}
-			v := float64(x.Shape[a]) * s
-			if roi != nil {
-				v *= roi[r+a] - roi[a]
-			}
-			v = math.Floor(v)
-			if v < 0 || v > math.MaxInt32 {
-				return nil, fmt.Errorf("scales %v give axis %d the size %.0f", scales, a, v)
-			}
-			outShape[a] = int(v)
-		}
-	}
-	if k.op == "Upsample" {
-		for _, s := range scales {
-			if s < 1 {
-				return nil, fmt.Errorf("scales %v: Upsample scales must be at least 1", scales)
-			}
-		}
-	}
-	if err := checkSize(outShape, "output shape"); err != nil {
+	outShape, scales, roi, err := k.geometry(x.Shape, in)
+	if err != nil {
 		return nil, err
 	}
-	for a := 0; a < r; a++ {
-		if x.Shape[a] == 0 && outShape[a] > 0 {
-			return nil, fmt.Errorf("cannot resize the empty axis %d of %v to %d", a, x.Shape, outShape[a])
+	if x.DType == graph.Float32 && roi == nil {
+		if p := k.plan2D(x.Shape, outShape, scales); p != nil {
+			// NCHW (or any layout with the resized axes last but one and last):
+			// the separable two-axis plan (resize_bilinear.go).
+			y := ctx.AllocF32(graph.NumElements(outShape))
+			p.runF32(x.F32(), y, 0, ctx.Threads)
+			return []*graph.Tensor{{DType: graph.Float32, Shape: outShape, Data: y}}, nil
 		}
 	}
+	return k.perAxis(ctx, x, outShape, scales, roi)
+}
+
+// perAxis is the general resize: one 1-d resampling pass per axis that
+// changes, in float64 (resize_rows.go).
+func (k *resizeKernel) perAxis(ctx *ExecContext, x *graph.Tensor, outShape []int, scales, roi []float64) ([]*graph.Tensor, error) {
+	r := len(x.Shape)
 	cur := x
 	for a := 0; a < r; a++ {
 		var ra []float64
 		if roi != nil {
 			ra = []float64{roi[a], roi[r+a]}
 		}
-		m := k.axisMap(x.Shape[a], outShape[a], scales[a], ra)
+		m := k.cachedAxisMap(x.Shape[a], outShape[a], scales[a], ra)
 		if m.identity() {
 			continue
 		}
@@ -207,6 +125,115 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 		cur = x.Clone()
 	}
 	return []*graph.Tensor{cur}, nil
+}
+
+// geometry returns the output shape, the per-axis scales and the roi (nil
+// unless tf_crop_and_resize) of resizing a tensor of shape xs with the
+// node's inputs in (in[0], the data, is not read).
+func (k *resizeKernel) geometry(xs []int, in []*graph.Tensor) (outShape []int, scales, roi []float64, err error) {
+	x := &graph.Tensor{Shape: xs}
+	r := len(x.Shape)
+	var sizes []int64
+	switch {
+	case k.attrScales != nil:
+		for _, s := range k.attrScales {
+			scales = append(scales, float64(s))
+		}
+	case k.legacy:
+		s := optInput(in, 1)
+		if s == nil {
+			return nil, nil, nil, fmt.Errorf("missing input 1 (scales)")
+		}
+		f, err := s.AsFloat64()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("scales: %v", err)
+		}
+		scales = f
+	default:
+		st, zt := optInput(in, 2), optInput(in, 3)
+		switch {
+		case resizePresent(st) && resizePresent(zt):
+			return nil, nil, nil, fmt.Errorf("both scales and sizes are given; exactly one is allowed")
+		case resizePresent(zt):
+			v, err := intsInput(zt, "sizes")
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			sizes = v
+		case resizePresent(st):
+			f, err := st.AsFloat64()
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("scales: %v", err)
+			}
+			scales = f
+		default:
+			return nil, nil, nil, fmt.Errorf("neither scales nor sizes is given")
+		}
+		if k.ctm == "tf_crop_and_resize" {
+			rt := optInput(in, 1)
+			if !resizePresent(rt) {
+				return nil, nil, nil, fmt.Errorf("tf_crop_and_resize needs the roi input")
+			}
+			f, err := rt.AsFloat64()
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("roi: %v", err)
+			}
+			if len(f) != 2*r {
+				return nil, nil, nil, fmt.Errorf("roi has %d values, expected %d for rank %d", len(f), 2*r, r)
+			}
+			roi = f
+		}
+	}
+	outShape = make([]int, r)
+	if sizes != nil {
+		if len(sizes) != r {
+			return nil, nil, nil, fmt.Errorf("sizes %v has %d values, input has rank %d", sizes, len(sizes), r)
+		}
+		scales = make([]float64, r)
+		for a, s := range sizes {
+			if s < 0 || s > math.MaxInt32 {
+				return nil, nil, nil, fmt.Errorf("sizes %v: size %d is out of range", sizes, s)
+			}
+			outShape[a] = int(s)
+			if x.Shape[a] > 0 {
+				scales[a] = float64(s) / float64(x.Shape[a])
+			}
+		}
+	} else {
+		if len(scales) != r {
+			return nil, nil, nil, fmt.Errorf("scales %v has %d values, input has rank %d", scales, len(scales), r)
+		}
+		for a, s := range scales {
+			if !(s > 0) || math.IsInf(s, 0) {
+				return nil, nil, nil, fmt.Errorf("scales %v: scale %v must be positive", scales, s)
+			}
+			v := float64(x.Shape[a]) * s
+			if roi != nil {
+				v *= roi[r+a] - roi[a]
+			}
+			v = math.Floor(v)
+			if v < 0 || v > math.MaxInt32 {
+				return nil, nil, nil, fmt.Errorf("scales %v give axis %d the size %.0f", scales, a, v)
+			}
+			outShape[a] = int(v)
+		}
+	}
+	if k.op == "Upsample" {
+		for _, s := range scales {
+			if s < 1 {
+				return nil, nil, nil, fmt.Errorf("scales %v: Upsample scales must be at least 1", scales)
+			}
+		}
+	}
+	if err := checkSize(outShape, "output shape"); err != nil {
+		return nil, nil, nil, err
+	}
+	for a := 0; a < r; a++ {
+		if x.Shape[a] == 0 && outShape[a] > 0 {
+			return nil, nil, nil, fmt.Errorf("cannot resize the empty axis %d of %v to %d", a, x.Shape, outShape[a])
+		}
+	}
+	return outShape, scales, roi, nil
 }
 
 // axisMap is the 1-d resampling of one axis: output o reads input rows

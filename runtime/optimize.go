@@ -27,5 +27,13 @@ func optimizeModel(work *graph.Model, cfg *config) error {
 	if _, err := optimize.Optimize(work, optimize.Options{Keep: cfg.taps, Eval: ConstEval()}); err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
+	if !cfg.noConv1D {
+		if _, err := foldConvTrims(work, cfg.taps); err != nil {
+			return err
+		}
+		if _, err := liftConv1D(work, cfg.taps); err != nil {
+			return err
+		}
+	}
 	return nil
 }

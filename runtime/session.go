@@ -51,6 +51,8 @@ type config struct {
 	warn     func(string)
 	// noOptimize skips the graph-level optimisation (optimize.go).
 	noOptimize bool
+	// noConv1D leaves 1-D convolutions as written (conv1d_lift.go, conv1d_trim.go; tests).
+	noConv1D bool
 	// skipFusions leaves these band fusions out (fuse_dw_pw.go).
 	skipFusions bandFusions
 }

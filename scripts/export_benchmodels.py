@@ -14,6 +14,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen3
     /usr/bin/python3 scripts/export_benchmodels.py --unseen4   (see scripts/unseen4_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen5
+    /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -473,8 +474,14 @@ def main():
                     help="export the tenth-session set (scripts/unseen4_models.py) to out/bench-models-unseen4")
     ap.add_argument("--unseen5", action="store_true",
                     help="export the tenth session's set (scripts/unseen5_models.py)")
+    ap.add_argument("--audio", action="store_true",
+                    help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.audio:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import audio_models  # beside this script; its own names, opsets and samples
+        return audio_models.main(args)
     if args.unseen4:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import unseen4_models  # beside this script; its own names, opsets and samples

@@ -1,0 +1,299 @@
+package runtime
+
+// The separable two-axis Resize (tenth session): the upsampling of a UNet
+// decoder or a segmentation head changes two adjacent axes (H and W) of
+// [outer, H, W, inner] — NCHW (inner = 1), channels-last (inner = the pixel
+// stride) or the int8 executor's channels-last codes — with nearest or
+// linear interpolation. Each output row is made in one pass while its inputs
+// are in cache: the vertical step blends the two input rows it reads into a
+// scratch row (kernels.Blend2F32 over the whole row; nothing when a weight is
+// 0 or the taps coincide), the horizontal step blends, for each output pixel,
+// two pixels of that row (kernels.Blend2F32 over the inner block, or a scalar
+// loop when inner = 1). The general per-axis path (op_resize.go) made a full
+// float64 pass over the tensor per axis, and the channels-last chains had to
+// leave their layout for it. The arithmetic is float32, as in ONNX Runtime's
+// bilinear kernels; int8 codes are widened per input row (two rows kept),
+// interpolated and rounded once, half to even (op_int8_resize.go gives the
+// reason this is the QDQ result).
+//
+// The index and weight tables of a plan are built once per input shape and
+// kept with the kernel: a session resizes the same shape every run.
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// resize2D is the plan of a Resize of the adjacent axes a and a+1 of a
+// tensor [outer, h, w, inner] to [outer, oh, ow, inner].
+type resize2D struct {
+	outer, inner int
+	h, w, oh, ow int
+	linear       bool      // two taps per axis, else nearest (one)
+	hIdx         []int     // input row of each tap of output row j
+	hW           []float32 // weights of the linear taps
+	wIdx         []int     // input column of each tap of output column
+	wOff         []int64   // wIdx · inner (kernels.Blend2F32 offsets)
+	wW           []float32
+}
+
+// resizePlans caches a resizeKernel's axis maps and two-axis plans per
+// shape; a kernel may run in concurrent sessions' runs.
+type resizePlans struct {
+	mu    sync.Mutex
+	maps  map[axisMapKey]*axisMap
+	plans map[string]*resize2D
+}
+
+type axisMapKey struct {
+	in, out    int
+	scale      float64
+	roi0, roi1 float64
+	roi        bool
+}
+
+// cachedAxisMap is axisMap, built once per (sizes, scale, roi).
+func (k *resizeKernel) cachedAxisMap(in, out int, scale float64, roi []float64) *axisMap {
+	key := axisMapKey{in: in, out: out, scale: scale}
+	if roi != nil {
+		key.roi, key.roi0, key.roi1 = true, roi[0], roi[1]
+	}
+	c := k.cache
+	if c == nil {
+		return k.axisMap(in, out, scale, roi)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.maps[key]; ok {
+		return m
+	}
+	m := k.axisMap(in, out, scale, roi)
+	if c.maps == nil {
+		c.maps = map[axisMapKey]*axisMap{}
+	}
+	if len(c.maps) < 64 { // a dynamic-shape model may see many; keep a few
+		c.maps[key] = m
+	}
+	return m
+}
+
+// plan2D returns the two-axis plan of resizing shape xs to outShape with
+// these scales, or nil when the resize is not one: another axis changes, the
+// mode is cubic, it crops (tf_crop_and_resize), or an axis is empty.
+func (k *resizeKernel) plan2D(xs, outShape []int, scales []float64) *resize2D {
+	if k.mode == "cubic" || k.ctm == "tf_crop_and_resize" || len(xs) < 2 {
+		return nil
+	}
+	c := k.cache
+	if c == nil {
+		return k.buildPlan2D(xs, outShape, scales)
+	}
+	key := planKey(xs, outShape, scales)
+	c.mu.Lock()
+	p, ok := c.plans[key]
+	c.mu.Unlock()
+	if ok {
+		return p // nil when the shape was found not to fit
+	}
+	p = k.buildPlan2D(xs, outShape, scales)
+	c.mu.Lock()
+	if c.plans == nil {
+		c.plans = map[string]*resize2D{}
+	}
+	if len(c.plans) < 64 {
+		c.plans[key] = p
+	}
+	c.mu.Unlock()
+	return p
+}
+
+func planKey(xs, outShape []int, scales []float64) string {
+	b := make([]byte, 0, 24*len(xs))
+	for a := range xs {
+		b = strconv.AppendInt(b, int64(xs[a]), 10)
+		b = append(b, '>')
+		b = strconv.AppendInt(b, int64(outShape[a]), 10)
+		b = append(b, '@')
+		b = strconv.AppendFloat(b, scales[a], 'g', -1, 64)
+		b = append(b, ',')
+	}
+	return string(b)
+}
+
+func (k *resizeKernel) buildPlan2D(xs, outShape []int, scales []float64) *resize2D {
+	r := len(xs)
+	a0 := -1
+	var maps [2]*axisMap
+	for a := 0; a < r; a++ {
+		if xs[a] == 0 || outShape[a] == 0 {
+			return nil
+		}
+		m := k.cachedAxisMap(xs[a], outShape[a], scales[a], nil)
+		if m.identity() {
+			continue
+		}
+		switch {
+		case a0 < 0 && a+1 < r:
+			a0, maps[0] = a, m
+		case a0 >= 0 && a == a0+1:
+			maps[1] = m
+		default:
+			return nil
+		}
+	}
+	if a0 < 0 || maps[1] == nil {
+		return nil
+	}
+	hm, wm := maps[0], maps[1]
+	p := &resize2D{outer: 1, inner: 1, h: xs[a0], w: xs[a0+1], oh: outShape[a0], ow: outShape[a0+1], linear: hm.taps == 2}
+	for _, d := range xs[:a0] {
+		p.outer *= d
+	}
+	for _, d := range xs[a0+2:] {
+		p.inner *= d
+	}
+	p.hIdx, p.wIdx = hm.idx, wm.idx
+	p.wOff = make([]int64, len(wm.idx))
+	for i, c := range wm.idx {
+		p.wOff[i] = int64(c * p.inner)
+	}
+	if p.linear {
+		p.hW, p.wW = make([]float32, len(hm.w)), make([]float32, len(wm.w))
+		for i, v := range hm.w {
+			p.hW[i] = float32(v)
+		}
+		for i, v := range wm.w {
+			p.wW[i] = float32(v)
+		}
+	}
+	return p
+}
+
+// vertical returns output row j's input row (of src, one outer index's
+// h rows of rowIn values): an input row itself, or the blend of two in tmp.
+func (p *resize2D) vertical(src []float32, j, rowIn int, tmp []float32) []float32 {
+	if !p.linear {
+		i := p.hIdx[j]
+		return src[i*rowIn : (i+1)*rowIn]
+	}
+	i0, i1, a, b := p.hIdx[2*j], p.hIdx[2*j+1], p.hW[2*j], p.hW[2*j+1]
+	switch {
+	case b == 0 || i0 == i1:
+		return src[i0*rowIn : (i0+1)*rowIn]
+	case a == 0:
+		return src[i1*rowIn : (i1+1)*rowIn]
+	}
+	off, w := [2]int64{int64(i0 * rowIn), int64(i1 * rowIn)}, [2]float32{a, b}
+	kernels.Blend2F32(tmp, 0, src, off[:], w[:], 1, rowIn)
+	return tmp
+}
+
+// horizontal writes the output row dst (ow · inner values) from the input
+// row src (w · inner values).
+func (p *resize2D) horizontal(dst, src []float32) {
+	in := p.inner
+	switch {
+	case !p.linear && in == 1:
+		for o, i := range p.wIdx {
+			dst[o] = src[i]
+		}
+	case !p.linear:
+		for o, i := range p.wIdx {
+			copy(dst[o*in:(o+1)*in], src[i*in:(i+1)*in])
+		}
+	case in == 1:
+		idx, w := p.wIdx[:2*len(dst)], p.wW[:2*len(dst)]
+		for o := range dst {
+			dst[o] = w[2*o]*src[idx[2*o]] + w[2*o+1]*src[idx[2*o+1]]
+		}
+	default:
+		kernels.Blend2F32(dst, in, src, p.wOff, p.wW, p.ow, in)
+	}
+}
+
+// runF32 resizes x into y, both [outer, h|oh, w|ow, inner]; when nchwC > 0,
+// x is channels-last (inner is the pixel stride of nchwC channels) and y is
+// written NCHW, [outer, nchwC, oh, ow], each output row transposed from
+// scratch.
+func (p *resize2D) runF32(x, y []float32, nchwC, threads int) {
+	rowIn, rowOut, rows := p.w*p.inner, p.ow*p.inner, p.outer*p.oh
+	nnParallel(memPassThreads(threads, rows*rowOut), rows, func(lo, hi int) {
+		var tmp, orow []float32
+		if p.linear {
+			tmp = make([]float32, rowIn)
+		}
+		if nchwC > 0 {
+			orow = make([]float32, rowOut)
+		}
+		for r := lo; r < hi; r++ {
+			o, j := r/p.oh, r%p.oh
+			src := x[o*p.h*rowIn : (o+1)*p.h*rowIn]
+			dst := orow
+			if nchwC == 0 {
+				dst = y[r*rowOut : (r+1)*rowOut]
+			}
+			p.horizontal(dst, p.vertical(src, j, rowIn, tmp))
+			if nchwC > 0 {
+				for c := 0; c < nchwC; c++ {
+					d := y[((o*nchwC+c)*p.oh+j)*p.ow:][:p.ow]
+					for ox := range d {
+						d[ox] = orow[ox*p.inner+c]
+					}
+				}
+			}
+		}
+	})
+}
+
+// runI8 resizes int8 codes x into y (linear plans): each input row is
+// widened to float32 once per thread while consecutive output rows use it,
+// the output row is interpolated in float32 and rounded half to even with
+// saturation (kernels.QuantizeF32 with scale 1).
+func (p *resize2D) runI8(x, y []int8, threads int) {
+	rowIn, rowOut, rows := p.w*p.inner, p.ow*p.inner, p.outer*p.oh
+	nnParallel(memPassThreads(threads, rows*rowOut), rows, func(lo, hi int) {
+		// wide: the last two input rows widened, in two slots of one buffer
+		// (tags: their global row index).
+		wide := make([]float32, 2*rowIn)
+		tags, last := [2]int{-1, -1}, 0
+		get := func(g int) int {
+			for s, t := range tags {
+				if t == g {
+					last = s
+					return s
+				}
+			}
+			s := 1 - last
+			dst := wide[s*rowIn : (s+1)*rowIn]
+			for i, c := range x[g*rowIn : (g+1)*rowIn] {
+				dst[i] = float32(c)
+			}
+			tags[s], last = g, s
+			return s
+		}
+		tmp, orow := make([]float32, rowIn), make([]float32, rowOut)
+		for r := lo; r < hi; r++ {
+			o, j := r/p.oh, r%p.oh
+			i0, i1, a, b := p.hIdx[2*j], p.hIdx[2*j+1], p.hW[2*j], p.hW[2*j+1]
+			var row []float32
+			switch {
+			case b == 0 || i0 == i1:
+				s := get(o*p.h + i0)
+				row = wide[s*rowIn : (s+1)*rowIn]
+			case a == 0:
+				s := get(o*p.h + i1)
+				row = wide[s*rowIn : (s+1)*rowIn]
+			default:
+				s0 := get(o*p.h + i0)
+				s1 := get(o*p.h + i1)
+				off, w := [2]int64{int64(s0 * rowIn), int64(s1 * rowIn)}, [2]float32{a, b}
+				kernels.Blend2F32(tmp, 0, wide, off[:], w[:], 1, rowIn)
+				row = tmp
+			}
+			p.horizontal(orow, row)
+			kernels.QuantizeF32(orow, 1, 0, y[r*rowOut:(r+1)*rowOut])
+		}
+	})
+}

@@ -11,5 +11,3 @@ func dwRowF32Wide(base []float32, off []int64, taps, pstride, ow int, w, bias, o
 func sumPixelsWide(dst, x []float32, n, stride int) int { return 0 }
 
 func expShiftSumAsm(dst, src []float32, shift float32) (float32, int) { return 0, 0 }
-
-func f32Lanes() int { return 0 }

@@ -359,7 +359,7 @@ type rnnState struct {
 	// a GRU with linear_before_reset = 0, whose h block rhp multiplies r (.) H):
 	// Sgemm packed its B operand again at every time step, about half of a
 	// small GRU's time. The packed product is bit-identical to Sgemm's.
-	rp, rhp *kernels.PackedB
+	rp, rhp    *kernels.PackedB
 	wb, rb     []float32 // biases (nil when absent)
 	peep       []float32 // LSTM peepholes i, o, f (nil when absent)
 	hcur, ccur []float32 // [batch, h] current states, updated in place

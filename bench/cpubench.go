@@ -316,6 +316,10 @@ func syntheticInputs(vals []*graph.Value, batch int, shapes map[string][]int, bo
 	return out, nil
 }
 
+// roundWarmup is the number of untimed runs of each executor at the start of
+// every round after the first (see runTimers).
+const roundWarmup = 2
+
 // timer is one executor of a benchmark: run does warmup untimed runs and
 // then iterations timed ones (and keeps going until the duration is reached)
 // and returns their latencies in milliseconds; the rounds accumulate into st.
@@ -348,10 +352,22 @@ func sessionTimer(s *runtime.Session, in map[string]*graph.Tensor, st *LatencySt
 // runTimers runs the executors one after the other, opts.Rounds times, each
 // round timing about Iterations/Rounds runs (and Duration/Rounds), then fills
 // their statistics.
+//
+// Every round after the first starts with roundWarmup untimed runs of each
+// executor (fewer if opts.Warmup is smaller): its timed runs then follow a
+// run of its own, not the other executors' (a fresh ONNX Runtime process,
+// another session), which leave its weights out of cache and its threads
+// parked. ORT's timer warms up every round anyway (a fresh process, two runs
+// at least); ours used to start timing at once, so that with 10 rounds of 3
+// runs every third timed run of ours was such a cold one, and on a 2-core
+// machine the next ones too (idle gaps of 300 ms before groups of 4 runs of
+// MobileNetV3-Small at 2 threads: 2.4-2.9, 2.1-2.2, 1.7-1.8, 1.5-1.8 ms; the
+// same session back to back 1.4-1.7 ms; docs/runtime.md, "Small models at 2
+// threads (tenth session)").
 func runTimers(timers []*timer, opts CPUBenchOptions) error {
 	per := max(1, (opts.Iterations+opts.Rounds-1)/opts.Rounds)
 	for r := 0; r < opts.Rounds; r++ {
-		warm := 0
+		warm := min(opts.Warmup, roundWarmup)
 		if r == 0 {
 			warm = opts.Warmup
 		}

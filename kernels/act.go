@@ -40,15 +40,30 @@ func (a Act) String() string {
 // ActF32 writes a(src[i]) to dst[i]; dst may be src. Sigmoid and SiLU use a
 // vector exp (Cephes expf polynomial: a few ulp of float32), GELU a rational
 // erf (Eigen's float32 approximation, 6.5e-8 absolute) and Tanh a rational
-// approximation (tanh.go) on the AVX-512 and AVX2 paths; the Go path and the
-// tail use float64 math.
+// approximation (tanh.go) on the AVX-512 and AVX2 paths; the Go path uses
+// float64 math. With a vector path the tail (fewer elements than a vector) goes
+// through the same vector code in a padded buffer, so dst[i] depends on src[i]
+// alone, never on where a slice starts or ends: a tensor split over threads,
+// streamed in pieces or fused into a convolution's row store gets the same bits.
 func ActF32(a Act, dst, src []float32) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels.ActF32: dst %d < src %d", len(dst), len(src)))
 	}
 	done := actAsm(a, dst, src)
+	if rest := len(src) - done; rest > 0 && rest < actPad {
+		var buf [actPad]float32
+		copy(buf[:], src[done:])
+		if actAsm(a, buf[:], buf[:]) == actPad {
+			copy(dst[done:len(src)], buf[:rest])
+			return
+		}
+	}
 	actGo(a, dst[done:len(src)], src[done:])
 }
+
+// actPad is the padded tail of ActF32: a multiple of every vector width (8 and
+// 16 float32 lanes).
+const actPad = 16
 
 func actGo(a Act, dst, src []float32) {
 	switch a {

@@ -208,3 +208,27 @@ func TestAddPixelsF64VsReference(t *testing.T) {
 		}
 	})
 }
+
+// TestActF32SplitInvariant checks that an element's result does not depend on the
+// slice it is computed in: ActF32 over random pieces (tails of every length) gives
+// the bits of one call over the whole array, on every path.
+func TestActF32SplitInvariant(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		src := make([]float32, 1031)
+		for i := range src {
+			src[i] = float32(r.NormFloat64() * 6)
+		}
+		for _, a := range []Act{ActSigmoid, ActSiLU, ActHardSwish, ActGELU, ActTanh} {
+			whole := make([]float32, len(src))
+			ActF32(a, whole, src)
+			pieces := make([]float32, len(src))
+			for lo := 0; lo < len(src); {
+				hi := min(len(src), lo+1+r.IntN(40))
+				ActF32(a, pieces[lo:hi], src[lo:hi])
+				lo = hi
+			}
+			require.Equal(t, whole, pieces, "%s", a)
+		}
+	})
+}

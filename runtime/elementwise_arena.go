@@ -11,18 +11,27 @@ import (
 // steps serial at 2 threads (RegNet's unfused Relu and squeeze-excite Mul
 // after its NCHW grouped convolutions).
 
-// unaryF32Arena runs Relu or Tanh on a float32 tensor; ok is false for
-// anything else.
+// unaryActs are the float32 unary operators with a vector kernel (kernels.ActF32):
+// not float64 math per element (math.Tanh 7 ns, the exp of Sigmoid about as much:
+// the Tanh steps of a super-resolution net cost more than its convolutions, and
+// the Sigmoid of a YOLO Detect head over [1,3,80,80,85] took 14 ms, more than any
+// of the detector's convolutions). ActF32 gives an element the same bits wherever
+// a thread split or a calibration piece cuts the tensor.
+var unaryActs = map[string]kernels.Act{
+	"Tanh": kernels.ActTanh, "Sigmoid": kernels.ActSigmoid, "HardSwish": kernels.ActHardSwish,
+}
+
+// unaryF32Arena runs Relu, Tanh, Sigmoid or HardSwish on a float32 tensor; ok is
+// false for anything else.
 func unaryF32Arena(ctx *ExecContext, n *graph.Node, x *graph.Tensor) (*graph.Tensor, bool) {
-	if (n.OpType != "Relu" && n.OpType != "Tanh") || x.DType != graph.Float32 {
+	act, vec := unaryActs[n.OpType]
+	if (n.OpType != "Relu" && !vec) || n.Domain != "" || x.DType != graph.Float32 {
 		return nil, false
 	}
 	xd := x.F32()
 	out := ctx.AllocF32(len(xd))
-	if n.OpType == "Tanh" {
-		// A vector tanh, not float64 math.Tanh per element (7 ns each: the
-		// Tanh steps of a super-resolution net cost more than its convolutions).
-		parallelFor(ctx.Threads, len(xd), func(lo, hi int) { kernels.TanhF32(out[lo:hi], xd[lo:hi]) })
+	if vec {
+		parallelFor(ctx.Threads, len(xd), func(lo, hi int) { kernels.ActF32(act, out[lo:hi], xd[lo:hi]) })
 		return &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: out}, true
 	}
 	parallelFor(ctx.Threads, len(xd), func(lo, hi int) {

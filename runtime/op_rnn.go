@@ -307,6 +307,14 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		}
 		st := &rnnState{k: k, d: d, batch: batch, seq: seq, lens: lens, rd: rd, wb: wb, rb: rb,
 			hcur: yh[d*batch*h : (d+1)*batch*h], ccur: yc[d*batch*h : (d+1)*batch*h]}
+		if k.proj == nil && seq > 0 {
+			if k.kind == "GRU" && !k.linearBeforeReset {
+				st.rp = kernels.PackSgemmB(true, h, 2*h, rd[:2*h*h], h)
+				st.rhp = kernels.PackSgemmB(true, h, h, rd[2*h*h:3*h*h], h)
+			} else {
+				st.rp = kernels.PackSgemmB(true, h, gh, rd, h)
+			}
+		}
 		if init[0] != nil {
 			copy(st.hcur, init[0].F32()[d*batch*h:(d+1)*batch*h])
 		}
@@ -347,6 +355,11 @@ type rnnState struct {
 	batch, seq int
 	lens       []int32
 	rd         []float32 // R of this direction, [gates*h, h]
+	// rp is R packed once for the per-step products (the z and r blocks only for
+	// a GRU with linear_before_reset = 0, whose h block rhp multiplies r (.) H):
+	// Sgemm packed its B operand again at every time step, about half of a
+	// small GRU's time. The packed product is bit-identical to Sgemm's.
+	rp, rhp    *kernels.PackedB
 	wb, rb     []float32 // biases (nil when absent)
 	peep       []float32 // LSTM peepholes i, o, f (nil when absent)
 	hcur, ccur []float32 // [batch, h] current states, updated in place
@@ -379,11 +392,10 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 		copy(hprev, s.hcur)
 		if k.proj != nil {
 			k.proj.recurrent(s.d, hprev, s.batch, hr)
-		} else if k.kind == "GRU" && !k.linearBeforeReset {
-			// Only the z and r gates can use H_{t-1} * R^T directly.
-			kernels.Sgemm(false, true, s.batch, 2*h, h, hprev, h, s.rd[:2*h*h], h, hr, gh, false, 1)
 		} else {
-			kernels.Sgemm(false, true, s.batch, gh, h, hprev, h, s.rd, h, hr, gh, false, 1)
+			// H_{t-1} * R^T (for a GRU with linear_before_reset = 0, only the z
+			// and r gates can use it directly: rp holds those two blocks).
+			kernels.SgemmPackedB(false, s.batch, hprev, h, s.rp, hr, gh, false, nil, 1)
 		}
 		for b := 0; b < s.batch; b++ {
 			yrow := y[((t*dirs+s.d)*s.batch+b)*h : ((t*dirs+s.d)*s.batch+b+1)*h]
@@ -466,7 +478,7 @@ func (s *rnnState) gruCell(acts []rnnAct, xg, hg, hs, hprev, rh []float32) {
 			rhRow[j] = r[j] * hprev[j]
 		}
 		out := hg[2*h : 3*h]
-		kernels.Sgemm(false, true, 1, h, h, rhRow, h, s.rd[2*h*h:3*h*h], h, out, h, false, 1)
+		kernels.SgemmPackedB(false, 1, rhRow, h, s.rhp, out, h, false, nil, 1)
 	}
 	for j := 0; j < h; j++ {
 		if s.wb != nil {

@@ -164,6 +164,11 @@ func TestRNNMatchesReference(t *testing.T) {
 			attrs: []*graph.Attr{aInt("linear_before_reset", 1)}, seq: 3, b: 2, i: 3, bias: true},
 		{name: "gru batch-first reverse", cfg: rnnRefCfg{kind: "GRU", hidden: 2, dirs: 1, reverse: true},
 			attrs: []*graph.Attr{aStr("direction", "reverse")}, seq: 4, b: 3, i: 2, init: true, layout: 1},
+		// Hidden sizes that fill several 16-wide panels of the packed recurrent
+		// weights and leave a partial one.
+		{name: "gru hidden 20 bidirectional", cfg: rnnRefCfg{kind: "GRU", hidden: 20, dirs: 2},
+			attrs: []*graph.Attr{aStr("direction", "bidirectional")}, seq: 5, b: 3, i: 7, bias: true, init: true},
+		{name: "lstm hidden 17", cfg: rnnRefCfg{kind: "LSTM", hidden: 17, dirs: 1}, seq: 4, b: 2, i: 5, bias: true, init: true},
 		{name: "rnn relu bidirectional", cfg: rnnRefCfg{kind: "RNN", hidden: 3, dirs: 2, f: relu},
 			attrs: []*graph.Attr{aStr("direction", "bidirectional"), {Name: "activations", Type: graph.AttrStrings, Strings: []string{"Relu", "Relu"}}},
 			seq:   3, b: 2, i: 4, bias: true, init: true},

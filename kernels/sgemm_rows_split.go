@@ -55,10 +55,11 @@ func (rc *rowsCall) activate(r0, r1, c0, c1 int) {
 	if r0 >= r1 {
 		return
 	}
-	// Only when a row is whole vectors: ActF32 runs a tail that is not on
-	// exact math, so every element must fall where it does row by row (the
-	// one-row product applies it per row and must agree bit for bit).
-	if c0 == 0 && c1 == rc.ldc && c1%16 == 0 {
+	// ActF32 gives an element the same result wherever it sits (its tail
+	// runs the vector kernel too), so the block agrees bit for bit with the
+	// one-row product, which applies it per row; narrow rows (a one-channel
+	// head) need the block most.
+	if c0 == 0 && c1 == rc.ldc {
 		blk := rc.c[r0*rc.ldc : r1*rc.ldc]
 		ActF32(rc.act, blk, blk)
 		return

@@ -87,6 +87,16 @@ func placeOutput(k Kernel, v *outView) bool {
 			return false
 		}
 		k.out = v
+	case *nhwcResizeKernel: // layout_resize.go
+		if !k.out || k.view != nil {
+			return false
+		}
+		k.view = v
+	case *nhwcConvTransposeKernel: // layout_convtranspose.go
+		if !k.out || k.view != nil {
+			return false
+		}
+		k.view = v
 	default:
 		return false
 	}

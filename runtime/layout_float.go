@@ -30,7 +30,7 @@ const (
 	roleFromNHWC              // Transpose(0,3,1,2): writes channels-last as a view (layout_transpose.go)
 	roleAffine                // per-channel Mul/Add of a constant: same layout in (xIdx) and out (layout_transpose.go)
 	roleBinary                // elementwise binary of two same-shape tensors: one layout for all three (layout_transpose.go)
-	roleResample              // Resize of H and W, DepthToSpace: reads channels-last, writes either (channels-last only from channels-last; layout_resize.go)
+	roleResample              // Resize of H and W, DepthToSpace, block ConvTranspose: reads channels-last, writes either (channels-last only from channels-last; layout_resize.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -215,7 +215,7 @@ func (s *Session) planChannelsLast() {
 		}
 		if role[i] == roleResample {
 			if in {
-				s.steps[i].kernel = resampleKernel(st, channels(st.in[0]), out)
+				s.steps[i].kernel = s.resampleKernel(st, channels, out)
 			}
 			continue
 		}

@@ -15,13 +15,17 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// resampleChannelsLast reports whether a step is a Resize or DepthToSpace
-// the layout pass can run channels-last: a float32 rank-4 input of static
-// shape, and for Resize nearest or linear interpolation of H and W only with
+// resampleChannelsLast reports whether a step is a Resize, DepthToSpace or
+// block ConvTranspose (layout_convtranspose.go) the layout pass can run
+// channels-last: a float32 rank-4 input of static channels, and for Resize
+// a static shape and nearest or linear interpolation of H and W only with
 // constant scales or sizes (resize_bilinear.go's plan).
 func (s *Session) resampleChannelsLast(st step, channels func(int) int) bool {
 	if len(st.in) == 0 || st.in[0] < 0 || len(st.out) != 1 || st.out[0] < 0 || channels(st.in[0]) == 0 {
 		return false
+	}
+	if pb, _, _, _ := s.blockConvTranspose(st, channels); pb != nil {
+		return true // layout_convtranspose.go
 	}
 	if isOp(st.node, "DepthToSpace") {
 		bs := st.node.AttrInt("blocksize", 0)
@@ -62,7 +66,11 @@ func (s *Session) resampleChannelsLast(st step, channels func(int) int) bool {
 
 // resampleKernel is the channels-last kernel of a step resampleChannelsLast
 // accepted, with a channels-last output when out.
-func resampleKernel(st step, c int, out bool) Kernel {
+func (s *Session) resampleKernel(st step, channels func(int) int, out bool) Kernel {
+	c := channels(st.in[0])
+	if pb, bias, stride, m := s.blockConvTranspose(st, channels); pb != nil {
+		return newNHWCConvTransposeKernel(pb, bias, stride, c, m, out)
+	}
 	if isOp(st.node, "DepthToSpace") {
 		return &nhwcDepthToSpaceKernel{bs: int(st.node.AttrInt("blocksize", 0)), crd: st.node.AttrString("mode", "DCR") == "CRD", c: c, out: out}
 	}
@@ -72,9 +80,10 @@ func resampleKernel(st step, c int, out bool) Kernel {
 // nhwcResizeKernel is a Resize of H and W of a channels-last tensor of c
 // channels, writing channels-last (out) or NCHW.
 type nhwcResizeKernel struct {
-	rk  *resizeKernel
-	c   int
-	out bool
+	rk   *resizeKernel
+	c    int
+	out  bool
+	view *outView // in a Concat's buffer (concat_view.go), or nil
 }
 
 func (k *nhwcResizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -96,6 +105,15 @@ func (k *nhwcResizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	p := k.rk.plan2D([]int{n, h, w, st}, []int{outShape[0], oh, ow, st}, []float64{scales[0], scales[2], scales[3], scales[1]})
 	if p == nil || p.outer != n || p.inner != st || outShape[0] != n || outShape[1] != k.c {
 		return nil, fmt.Errorf("channels-last Resize: %v to %v is not a resize of H and W", []int{n, k.c, h, w}, outShape)
+	}
+	if k.view != nil {
+		so := k.view.g.stride
+		y, err := ctx.viewBuffer(k.view.g, n*oh*ow*so)
+		if err != nil {
+			return nil, fmt.Errorf("channels-last Resize: %w", err)
+		}
+		p.runF32Out(x.F32(), y, so, k.view.off, k.c, 0, ctx.Threads)
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: y}}, nil
 	}
 	if k.out {
 		y := ctx.AllocF32(n * oh * ow * st)

@@ -190,26 +190,26 @@ func (p *resize2D) vertical(src []float32, j, rowIn int, tmp []float32) []float3
 	return tmp
 }
 
-// horizontal writes the output row dst (ow · inner values) from the input
-// row src (w · inner values).
-func (p *resize2D) horizontal(dst, src []float32) {
+// horizontal writes the output row dst (ow pixels at stride so, the first
+// oc values of each) from the input row src (w · inner values).
+func (p *resize2D) horizontal(dst, src []float32, so, oc int) {
 	in := p.inner
 	switch {
 	case !p.linear && in == 1:
 		for o, i := range p.wIdx {
-			dst[o] = src[i]
+			dst[o*so] = src[i]
 		}
 	case !p.linear:
 		for o, i := range p.wIdx {
-			copy(dst[o*in:(o+1)*in], src[i*in:(i+1)*in])
+			copy(dst[o*so:o*so+oc], src[i*in:])
 		}
 	case in == 1:
-		idx, w := p.wIdx[:2*len(dst)], p.wW[:2*len(dst)]
-		for o := range dst {
-			dst[o] = w[2*o]*src[idx[2*o]] + w[2*o+1]*src[idx[2*o+1]]
+		idx, w := p.wIdx[:2*p.ow], p.wW[:2*p.ow]
+		for o := 0; o < p.ow; o++ {
+			dst[o*so] = w[2*o]*src[idx[2*o]] + w[2*o+1]*src[idx[2*o+1]]
 		}
 	default:
-		kernels.Blend2F32(dst, in, src, p.wOff, p.wW, p.ow, in)
+		kernels.Blend2F32(dst, so, src, p.wOff, p.wW, p.ow, oc)
 	}
 }
 
@@ -218,8 +218,15 @@ func (p *resize2D) horizontal(dst, src []float32) {
 // written NCHW, [outer, nchwC, oh, ow], each output row transposed from
 // scratch.
 func (p *resize2D) runF32(x, y []float32, nchwC, threads int) {
-	rowIn, rowOut, rows := p.w*p.inner, p.ow*p.inner, p.outer*p.oh
-	nnParallel(memPassThreads(threads, rows*rowOut), rows, func(lo, hi int) {
+	p.runF32Out(x, y, p.inner, 0, p.inner, nchwC, threads)
+}
+
+// runF32Out is runF32 into output pixels at stride so whose first oc values
+// (at offset off) are written: a channels-last output in a Concat's buffer
+// (concat_view.go) has the Concat's stride and its own channel offset.
+func (p *resize2D) runF32Out(x, y []float32, so, off, oc, nchwC, threads int) {
+	rowIn, rowOut, rows := p.w*p.inner, p.ow*so, p.outer*p.oh
+	nnParallel(memPassThreads(threads, rows*p.ow*oc), rows, func(lo, hi int) {
 		var tmp, orow []float32
 		if p.linear {
 			tmp = make([]float32, rowIn)
@@ -232,14 +239,14 @@ func (p *resize2D) runF32(x, y []float32, nchwC, threads int) {
 			src := x[o*p.h*rowIn : (o+1)*p.h*rowIn]
 			dst := orow
 			if nchwC == 0 {
-				dst = y[r*rowOut : (r+1)*rowOut]
+				dst = y[r*rowOut+off : (r+1)*rowOut]
 			}
-			p.horizontal(dst, p.vertical(src, j, rowIn, tmp))
+			p.horizontal(dst, p.vertical(src, j, rowIn, tmp), so, oc)
 			if nchwC > 0 {
 				for c := 0; c < nchwC; c++ {
 					d := y[((o*nchwC+c)*p.oh+j)*p.ow:][:p.ow]
 					for ox := range d {
-						d[ox] = orow[ox*p.inner+c]
+						d[ox] = orow[ox*so+c]
 					}
 				}
 			}
@@ -292,7 +299,7 @@ func (p *resize2D) runI8(x, y []int8, threads int) {
 				kernels.Blend2F32(tmp, 0, wide, off[:], w[:], 1, rowIn)
 				row = tmp
 			}
-			p.horizontal(orow, row)
+			p.horizontal(orow, row, p.inner, p.inner)
 			kernels.QuantizeF32(orow, 1, 0, y[r*rowOut:(r+1)*rowOut])
 		}
 	})

@@ -151,6 +151,8 @@ type plan struct {
 	shapeVals map[string]bool
 	// maskVals are the tensors that carry an attention mask (plan_mask.go).
 	maskVals map[string]bool
+	// warnings are said whatever the verbosity (plan_shape.go).
+	warnings []string
 }
 
 func (p *plan) isFloat(name string) bool {
@@ -211,12 +213,15 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 			}
 		}
 	}
+	var inRegion []*graph.Node
 	for _, r := range p.findRegions(exclude) {
 		for _, n := range r.nodes {
 			delete(p.quantOp, n)
 		}
+		inRegion = append(inRegion, r.nodes...)
 		p.regionEnd[r.nodes[len(r.nodes)-1]] = &r
 	}
+	p.warnSizeDependent(inRegion)
 	// Fuse Relu/Clip into the producer of their input.
 	for _, n := range g.Nodes {
 		if !p.quantOp[n] || (n.OpType != "Relu" && n.OpType != "Clip") {

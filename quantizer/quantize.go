@@ -58,6 +58,9 @@ type QuantOptions struct {
 	Percentile   float64
 	// Notes receives explanations of operators left in float32.
 	Notes func(string)
+	// Warn receives what the caller should act on (int8 ranges that hold only at
+	// the calibrated input size).
+	Warn func(string)
 }
 
 // Metadata keys written into quantized models.
@@ -108,6 +111,11 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 	if opts.Notes != nil {
 		for _, s := range p.notes {
 			opts.Notes(s)
+		}
+	}
+	if opts.Warn != nil {
+		for _, s := range p.warnings {
+			opts.Warn(s)
 		}
 	}
 	q.Graph.RemoveUnused()

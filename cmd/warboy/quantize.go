@@ -174,7 +174,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		var ev *quantizer.Evaluator
 		var evDesc string
-		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note}
+		qopts := quantizer.QuantOptions{Format: format, Exclude: excluded, Notes: note, Warn: warn}
 		src := calibSource{*calibData, *split, *preprocess, shapes}
 		calibKind := ""
 		if *rangesIn != "" {

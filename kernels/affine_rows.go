@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // AffineRowsF32 writes y = clamp(a·x + b, lo, hi) per channel for n pixels of
 // c channels: x at pixel stride sx, y at pixel stride sy (both at least c);
 // only the c channels of each output pixel are written. It is an inference
@@ -28,5 +30,27 @@ func AffineRowsF32(x []float32, sx, n, c int, a, b []float32, y []float32, sy in
 		for k, v := range xs {
 			ys[k] = min(max(a[cv+k]*v+b[cv+k], lo), hi)
 		}
+	}
+}
+
+// AffineRowF32 writes dst[i] = clamp(a·src[i] + b, lo, hi) for one contiguous
+// row (dst may be src): the per-row scale and shift of an instance or group
+// normalisation once its statistics are known. Whole 16-element blocks run as
+// pixels of 16 equal lanes on AffineRowsF32's vector path, the tail in Go.
+func AffineRowF32(dst, src []float32, a, b, lo, hi float32) {
+	n := len(src)
+	if len(dst) < n {
+		panic(fmt.Sprintf("kernels.AffineRowF32: dst %d < src %d", len(dst), n))
+	}
+	var av, bv [16]float32
+	for i := range av {
+		av[i], bv[i] = a, b
+	}
+	nv := n &^ 15
+	if nv > 0 {
+		AffineRowsF32(src, 16, nv/16, 16, av[:], bv[:], dst, 16, lo, hi)
+	}
+	for i := nv; i < n; i++ {
+		dst[i] = min(max(a*src[i]+b, lo), hi)
 	}
 }

@@ -76,3 +76,49 @@ func BenchmarkAffineRowsF32(b *testing.B) {
 		AffineRowsF32(x, c, n, c, a, bb, y, c, 0, float32(math.Inf(1)))
 	}
 }
+
+// TestAffineRowF32AndRowMeanVar checks AffineRowF32 (in place and not) and
+// RowMeanVarF32 against float64 definitions, on rows shorter than, equal to
+// and longer than the vector blocks.
+func TestAffineRowF32AndRowMeanVar(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	inf := float32(math.Inf(1))
+	for _, n := range []int{0, 1, 7, 16, 33, 98, 784, 1001} {
+		for _, inPlace := range []bool{false, true} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = rng.Float32()*6 - 2
+			}
+			s, q := 0.0, 0.0
+			for _, v := range x {
+				s += float64(v)
+			}
+			mean := 0.0
+			if n > 0 {
+				mean = s / float64(n)
+			}
+			for _, v := range x {
+				q += (float64(v) - mean) * (float64(v) - mean)
+			}
+			m, v := RowMeanVarF32(x)
+			require.InDelta(t, mean, m, 1e-5, "n %d mean", n)
+			if n > 0 {
+				require.InDelta(t, q/float64(n), v, 1e-4, "n %d variance", n)
+			}
+			a, b, lo, hi := rng.Float32()*2-1, rng.Float32()-0.5, float32(-0.7), inf
+			want := make([]float64, n)
+			for i, e := range x {
+				want[i] = math.Max(float64(a)*float64(e)+float64(b), float64(lo))
+			}
+			y := make([]float32, n)
+			if inPlace {
+				y = x
+			}
+			AffineRowF32(y, x, a, b, lo, hi)
+			for i := range want {
+				require.InDelta(t, want[i], y[i], 1e-5, "n %d element %d", n, i)
+			}
+		}
+	}
+	require.Panics(t, func() { AffineRowF32(make([]float32, 3), make([]float32, 4), 1, 0, 0, 1) })
+}

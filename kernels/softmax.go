@@ -62,6 +62,31 @@ func SoftmaxAddRowF32(dst, src, bias []float32) {
 	SoftmaxRowF32(dst[:n], dst[:n])
 }
 
+// RowMeanVarF32 returns the mean of src and the (biased) variance of its
+// deviations from the mean, in two passes: vector float32 partial sums on
+// AVX-512/AVX2 (gen_rowstats.go), float64 on the Go path and for the tails.
+// The statistics of LayerNormRowF32, and of an instance or group
+// normalisation's rows.
+func RowMeanVarF32(src []float32) (mean, variance float32) {
+	n := len(src)
+	if n == 0 {
+		return 0, 0
+	}
+	sv, done := rowSumAsm(src)
+	s := float64(sv)
+	for _, v := range src[done:] {
+		s += float64(v)
+	}
+	mean = float32(s / float64(n))
+	qv, done := rowSqDevSumAsm(src, mean)
+	q := float64(qv)
+	for _, v := range src[done:] {
+		d := float64(v - mean)
+		q += d * d
+	}
+	return mean, float32(q / float64(n))
+}
+
 // LayerNormRowF32 normalizes one row: dst[i] = (src[i] − mean) / sqrt(var +
 // eps) · scale[i] + bias[i] (scale and bias nil for none), with the mean and
 // the (biased) variance of the deviations from the mean (two passes), as the
@@ -77,20 +102,9 @@ func LayerNormRowF32(dst, src, scale, bias []float32, eps float32) {
 	if n == 0 {
 		return
 	}
-	sv, done := rowSumAsm(src)
-	s := float64(sv)
-	for _, v := range src[done:] {
-		s += float64(v)
-	}
-	mean := float32(s / float64(n))
-	qv, done := rowSqDevSumAsm(src, mean)
-	q := float64(qv)
-	for _, v := range src[done:] {
-		d := float64(v - mean)
-		q += d * d
-	}
-	variance := float32(q / float64(n))
+	mean, variance := RowMeanVarF32(src)
 	inv := 1 / float32(math.Sqrt(float64(variance+eps)))
+	var done int
 	switch {
 	case scale != nil && bias != nil:
 		done = rowNormAffineAsm(dst[:n], src, scale[:n], bias[:n], mean, inv)

@@ -4,7 +4,9 @@ package runtime
 // spelled them: SiLU as Sigmoid(y) and Mul(y, sigmoid) (torch.onnx below
 // opset 14 has no Swish), HardSwish as the operator or as HardSigmoid(1/6,
 // 1/2) and Mul (torch.onnx at opset 13), a gating Sigmoid (squeeze-excite),
-// Tanh (super-resolution nets such as ESPCN; tenth session).
+// Tanh (super-resolution nets such as ESPCN; tenth session), GELU as torch.onnx
+// writes it below opset 20, x·(erf(x/√2)+1)·0.5 (MaxViT's MBConv, wav2vec's
+// feature encoder, keyword-spotting Conv1d nets; tenth session).
 // The activation is applied after the bias, the residual and the clamp, as
 // the output is stored (kernels.SgemmRowsAct, kernels.DepthwiseF32).
 
@@ -42,6 +44,9 @@ func (s *Session) activationAfter(out int, readers map[int][]int, removed []bool
 			return kernels.ActTanh, rs, st.out[0], true
 		}
 	case 2:
+		if used, res, ok := s.geluAfter(out, readers, removed); ok {
+			return kernels.ActGELU, used, res, true
+		}
 		for g, m := range [2]int{1, 0} {
 			gate, mul := s.steps[rs[g]], s.steps[rs[m]]
 			a := gateAct(gate.node)
@@ -96,4 +101,46 @@ func applyPost(a kernels.Act, y *graph.Tensor) {
 func (s *Session) dwFusable(st step, ck *convKernel) bool {
 	w, _ := s.depthwiseWeights(st, ck)
 	return w != nil && channelsLastMode
+}
+
+// geluAfter matches the Erf GELU reading slot out, Mul(Mul(out, Add(Erf(
+// Div(out, √2)), 1)), 0.5) (or Mul by 1/√2), every intermediate read once and
+// not kept (the spelling fuseElementwise rewrites to one actKernel): its five
+// steps and the slot of its result.
+func (s *Session) geluAfter(out int, readers map[int][]int, removed []bool) (used []int, result int, ok bool) {
+	sole := func(id int, op string) (int, bool) {
+		r := readers[id]
+		if id < 0 || s.keep[id] || len(r) != 1 || removed[r[0]] || !isOp(s.steps[r[0]].node, op) || len(s.steps[r[0]].out) != 1 {
+			return -1, false
+		}
+		return r[0], true
+	}
+	rs := readers[out]
+	for k, d := range rs {
+		m1 := rs[1-k]
+		c := s.otherConst(s.steps[d], out)
+		scaled := isOp(s.steps[d].node, "Div") && s.steps[d].in[0] == out && math.Abs(c-math.Sqrt2) < 1e-6 ||
+			isOp(s.steps[d].node, "Mul") && math.Abs(c-1/math.Sqrt2) < 1e-6
+		if !scaled || len(s.steps[d].out) != 1 {
+			continue
+		}
+		e, ok := sole(s.steps[d].out[0], "Erf")
+		if !ok {
+			continue
+		}
+		a, ok := sole(s.steps[e].out[0], "Add")
+		if !ok || s.otherConst(s.steps[a], s.steps[e].out[0]) != 1 {
+			continue
+		}
+		if r := readers[s.steps[a].out[0]]; len(r) != 1 || r[0] != m1 || s.keep[s.steps[a].out[0]] ||
+			!isOp(s.steps[m1].node, "Mul") || !s.isPair(s.steps[m1], out, s.steps[a].out[0]) {
+			continue
+		}
+		m2, ok := sole(s.steps[m1].out[0], "Mul")
+		if !ok || s.otherConst(s.steps[m2], s.steps[m1].out[0]) != 0.5 {
+			continue
+		}
+		return []int{d, e, a, m1, m2}, s.steps[m2].out[0], true
+	}
+	return nil, -1, false
 }

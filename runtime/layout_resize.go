@@ -121,6 +121,19 @@ func (k *nhwcResizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, st}, Data: y}}, nil
 	}
 	y := ctx.AllocF32(n * k.c * oh * ow)
+	if oh*ow >= 4*h*w {
+		// A large upsample into NCHW (a segmentation head's last Resize):
+		// transposing the small input and resizing NCHW rows is cheaper
+		// than blending every output pixel's padded channels.
+		pn := k.rk.plan2D([]int{n, k.c, h, w}, outShape, scales)
+		if pn == nil || pn.inner != 1 {
+			return nil, fmt.Errorf("channels-last Resize: %v to %v is not a resize of H and W", []int{n, k.c, h, w}, outShape)
+		}
+		xn := ctx.AllocF32(n * k.c * h * w)
+		nhwcToNCHWF32(x.F32(), st, xn, n, k.c, h*w, ctx.Threads)
+		pn.runF32(xn, y, 0, ctx.Threads)
+		return []*graph.Tensor{{DType: graph.Float32, Shape: outShape, Data: y}}, nil
+	}
 	p.runF32(x.F32(), y, k.c, ctx.Threads)
 	return []*graph.Tensor{{DType: graph.Float32, Shape: outShape, Data: y}}, nil
 }
@@ -196,21 +209,22 @@ func (k *nhwcDepthToSpaceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*g
 				for i := 0; i < bs; i++ {
 					d := y[((img*co+c)*oh+hh*bs+i)*ow:][:ow]
 					b := base(i, 0) + c*step
-					if bs == 2 || bs == 3 {
-						// the common factors unrolled: w output pixel groups
-						for ww := 0; ww < w; ww++ {
-							s := src[ww*st+b:]
-							g := d[ww*bs : ww*bs+bs]
-							g[0], g[1] = s[0], s[js]
-							if bs == 3 {
-								g[2] = s[2*js]
-							}
+					switch bs {
+					case 2:
+						for ww, q := 0, b; ww < w; ww, q = ww+1, q+st {
+							d[2*ww], d[2*ww+1] = src[q], src[q+js]
 						}
-						continue
-					}
-					for ww := 0; ww < w; ww++ {
-						for j := 0; j < bs; j++ {
-							d[ww*bs+j] = src[ww*st+b+j*js]
+					case 3:
+						// ESPCN's x3 head: one input pixel's three values per step
+						for ww, q := 0, b; ww < w; ww, q = ww+1, q+st {
+							g := d[3*ww : 3*ww+3 : 3*ww+3]
+							g[0], g[1], g[2] = src[q], src[q+js], src[q+2*js]
+						}
+					default:
+						for ww := 0; ww < w; ww++ {
+							for j := 0; j < bs; j++ {
+								d[ww*bs+j] = src[ww*st+b+j*js]
+							}
 						}
 					}
 				}

@@ -12,11 +12,12 @@ import (
 
 // TestChannelsLastUpsampling runs a UNet-style decoder (bilinear and
 // nearest Resize and a 2x2 stride-2 ConvTranspose between convolutions, into
-// a Concat, and a Resize and a 3x3 stride-3 ConvTranspose as graph outputs) and ESPCN-style DepthToSpace heads (CRD as the graph output,
-// DCR into a convolution) with the channels-last pass and without: the
-// Resize, ConvTranspose and DepthToSpace steps run channels-last (writing
-// channels-last into the chain, straight into the Concat's buffer, and NCHW
-// for the graph outputs) and the outputs agree.
+// a Concat; a Resize, a 4x Resize as a segmentation head's and a 3x3
+// stride-3 ConvTranspose as graph outputs) and ESPCN-style DepthToSpace heads
+// (CRD as the graph output, DCR into a convolution) with the channels-last
+// pass and without: the Resize, ConvTranspose and DepthToSpace steps run
+// channels-last (writing channels-last into the chain, straight into the
+// Concat's buffer, and NCHW for the graph outputs) and the outputs agree.
 func TestChannelsLastUpsampling(t *testing.T) {
 	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
 	for _, ctm := range []string{"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"} {
@@ -36,10 +37,12 @@ func TestChannelsLastUpsampling(t *testing.T) {
 			ct2 := b.Node("ConvTranspose", []string{c1, b.RandInit("wt", []int{16, 4, 3, 3}, 0.3)}, graph.IntsAttr("strides", []int{3, 3}))
 			scales3 := b.Init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 1.5, 1.75}))
 			o2 := b.Node("Resize", []string{c1, "", scales3}, graph.StringAttr("mode", "linear"), graph.StringAttr("coordinate_transformation_mode", ctm))
+			scales4 := b.Init("scales", graph.FromFloat32([]int{4}, []float32{1, 1, 4, 4}))
+			o4 := b.Node("Resize", []string{c1, "", scales4}, graph.StringAttr("mode", "linear"), graph.StringAttr("coordinate_transformation_mode", ctm))
 			d1 := b.Node("DepthToSpace", []string{b.conv("x", 8, 27, 3, 1, 1, 1, true)}, graph.IntAttr("blocksize", 3), graph.StringAttr("mode", "CRD"))
 			d2 := b.Node("DepthToSpace", []string{b.conv("x", 8, 16, 3, 1, 1, 1, true)}, graph.IntAttr("blocksize", 2), graph.StringAttr("mode", "DCR"))
 			o3 := b.conv(d2, 4, 8, 3, 1, 1, 1, true)
-			b.Output(o1, o2, d1, o3, ct2)
+			b.Output(o1, o2, d1, o3, ct2, o4)
 			m := b.Model()
 			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(6)), []int{1, 8, 10, 12}, -2, 2)}
 			channelsLastMode = false
@@ -68,7 +71,7 @@ func TestChannelsLastUpsampling(t *testing.T) {
 						}
 					}
 				}
-				require.Equal(t, map[string]int{"resize out nhwc true": 2, "resize out nhwc false": 1, "d2s out nhwc true": 1, "d2s out nhwc false": 1,
+				require.Equal(t, map[string]int{"resize out nhwc true": 2, "resize out nhwc false": 2, "d2s out nhwc true": 1, "d2s out nhwc false": 1,
 					"convT out nhwc true": 1, "convT out nhwc false": 1, "in a Concat's buffer": 3}, kinds)
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)

@@ -234,6 +234,13 @@ func (k instanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	}
 	switch x.DType {
 	case graph.Float32:
+		if in[1].DType == graph.Float32 && in[2].DType == graph.Float32 {
+			// The vector row statistics and scale-shift (fuse_groupnorm.go).
+			y := ctx.AllocF32(x.Len())
+			inf := float32(math.Inf(1))
+			groupNormF32(ctx.Threads, x, y, &groupNormKernel{c: c, groups: c, eps: float32(k.eps), s: in[1].F32(), t: in[2].F32(), lo: -inf, hi: inf})
+			return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
+		}
 		return instanceNorm[float32](ctx, k.eps, in)
 	case graph.Float64:
 		return instanceNorm[float64](ctx, k.eps, in)

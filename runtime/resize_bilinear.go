@@ -225,6 +225,10 @@ func (p *resize2D) runF32(x, y []float32, nchwC, threads int) {
 // (at offset off) are written: a channels-last output in a Concat's buffer
 // (concat_view.go) has the Concat's stride and its own channel offset.
 func (p *resize2D) runF32Out(x, y []float32, so, off, oc, nchwC, threads int) {
+	if p.inner == 1 && nchwC == 0 && so == 1 {
+		p.runNCHW(x, y, threads)
+		return
+	}
 	rowIn, rowOut, rows := p.w*p.inner, p.ow*so, p.outer*p.oh
 	nnParallel(memPassThreads(threads, rows*p.ow*oc), rows, func(lo, hi int) {
 		var tmp, orow []float32
@@ -249,6 +253,57 @@ func (p *resize2D) runF32Out(x, y []float32, so, off, oc, nchwC, threads int) {
 						d[ox] = orow[ox*so+c]
 					}
 				}
+			}
+		}
+	})
+}
+
+// runNCHW is runF32 for inner = 1 (NCHW, the resized axes last): the other
+// order of the two passes. Each input row is resized horizontally once per
+// thread while the output rows that read it are made (two kept), and an
+// output row is the vertical blend of two such rows (kernels.Blend2F32 over
+// the whole row): the scalar horizontal step runs on h·ow values instead of
+// oh·ow (a segmentation head's 8x or 16x upsample), the vector step on all.
+func (p *resize2D) runNCHW(x, y []float32, threads int) {
+	rows := p.outer * p.oh
+	nnParallel(memPassThreads(threads, rows*p.ow), rows, func(lo, hi int) {
+		// wide: two horizontally resized input rows, tagged by their
+		// global row index.
+		wide := make([]float32, 2*p.ow)
+		tags, last := [2]int{-1, -1}, 0
+		get := func(g int) int {
+			for s, t := range tags {
+				if t == g {
+					last = s
+					return s
+				}
+			}
+			s := 1 - last
+			p.horizontal(wide[s*p.ow:(s+1)*p.ow], x[g*p.w:(g+1)*p.w], 1, 1)
+			tags[s], last = g, s
+			return s
+		}
+		for r := lo; r < hi; r++ {
+			o, j := r/p.oh, r%p.oh
+			dst := y[r*p.ow : (r+1)*p.ow]
+			if !p.linear {
+				s := get(o*p.h + p.hIdx[j])
+				copy(dst, wide[s*p.ow:(s+1)*p.ow])
+				continue
+			}
+			i0, i1, a, b := p.hIdx[2*j], p.hIdx[2*j+1], p.hW[2*j], p.hW[2*j+1]
+			switch {
+			case b == 0 || i0 == i1:
+				s := get(o*p.h + i0)
+				copy(dst, wide[s*p.ow:(s+1)*p.ow])
+			case a == 0:
+				s := get(o*p.h + i1)
+				copy(dst, wide[s*p.ow:(s+1)*p.ow])
+			default:
+				s0 := get(o*p.h + i0)
+				s1 := get(o*p.h + i1)
+				off, w := [2]int64{int64(s0 * p.ow), int64(s1 * p.ow)}, [2]float32{a, b}
+				kernels.Blend2F32(dst, 0, wide, off[:], w[:], 1, p.ow)
 			}
 		}
 	})

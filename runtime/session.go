@@ -305,6 +305,7 @@ func (s *Session) plan() error {
 		}
 	}
 	s.fuseConvEpilogues(m.Opset())
+	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
 	s.fuseElementwise()  // fuse_elementwise.go

@@ -95,10 +95,27 @@ func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, 
 		}
 	}
 	if act != ActNone {
-		for _, o := range coff {
-			row := c[o : int(o)+n]
-			ActF32(act, row, row)
+		activateRows(act, c, coff, n)
+	}
+}
+
+// activateRows applies act to the n columns of the C rows at coff. Rows
+// that follow each other in C (a convolution's output pixels at a pixel
+// stride of n: a stem's 16 channels) take one call per run instead of one
+// per row: MobileNetV3's 3 → 16 stem made 12,544 HardSwish calls of 16
+// floats. Only when n is a multiple of 16 (every vector width): each element
+// is then on the vector path in either form, so the values are the same.
+func activateRows(act Act, c []float32, coff []int32, n int) {
+	for i := 0; i < len(coff); {
+		j := i + 1
+		if n%16 == 0 {
+			for j < len(coff) && int(coff[j]) == int(coff[j-1])+n {
+				j++
+			}
 		}
+		run := c[coff[i] : int(coff[i])+(j-i)*n]
+		ActF32(act, run, run)
+		i = j
 	}
 }
 

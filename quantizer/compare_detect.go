@@ -165,7 +165,8 @@ func recogniseDetections(fm *graph.Model, outs []string) (*DetectionSpec, string
 			scores = append(scores, o)
 		case isIntegerType(v.DType) && r == 1:
 			labels = append(labels, o)
-		case (r == 2 || r == 3) && v.Shape[r-1].Known() && (v.Shape[r-1].Size == 6 || v.Shape[r-1].Size == 7) && !v.Shape[r-2].Known():
+		case (r == 2 || r == 3) && v.Shape[r-1].Known() && (v.Shape[r-1].Size == 6 || v.Shape[r-1].Size == 7) && !v.Shape[r-2].Known() &&
+			!(r == 2 && inputBatchDim(fm, v.Shape[0])):
 			rows = append(rows, o)
 		}
 	}
@@ -507,4 +508,19 @@ func addDetections(spec *DetectionSpec, acc *DetectionAgreement, qm *graph.Model
 		acc.add(f[i], q[i])
 	}
 	return nil
+}
+
+// inputBatchDim reports whether d is the symbolic leading dimension of a graph input:
+// an output [batch, 6] of a classifier with 6 classes has one row per sample, not
+// one per detection (a detector's row count is its own symbol).
+func inputBatchDim(m *graph.Model, d graph.Dim) bool {
+	if d.Known() || d.Param == "" {
+		return false
+	}
+	for _, in := range m.Graph.Inputs {
+		if m.Graph.Initializers[in.Name] == nil && in.HasShape && len(in.Shape) > 0 && in.Shape[0].Param == d.Param {
+			return true
+		}
+	}
+	return false
 }

@@ -85,15 +85,27 @@ func NewEvaluator(floatModel *graph.Model, data Batches, opts EvalOptions) (*Eva
 	if n <= 0 || n > data.Len() {
 		n = data.Len()
 	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 100
+	// A model with a static batch runs only batches of that size (n is cut to a
+	// multiple of it).
+	bs, n, _, err := runBatches(floatModel, opts.BatchSize, 100, n)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
 	}
+	opts.BatchSize = bs
 	if opts.Labels != nil && len(opts.Labels) < n {
 		return nil, fmt.Errorf("evaluate: %d labels for %d samples", len(opts.Labels), n)
 	}
 	e := &Evaluator{data: data, opts: opts, n: n, ref: map[string][]float32{}}
 	for _, o := range floatModel.Graph.Outputs {
+		// Outputs that are not float (ArgMax labels, counts, masks) are not scored:
+		// the SQNR is over the float outputs, as quantization changes only them.
+		if o.DType != graph.Undefined && o.DType != graph.Float32 {
+			continue
+		}
 		e.outputs = append(e.outputs, o.Name)
+	}
+	if len(e.outputs) == 0 {
+		return nil, errors.New("evaluate: the model has no float32 output to score")
 	}
 	s, err := runtime.NewSession(floatModel, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(opts.Threads))
 	if err != nil {
@@ -176,8 +188,8 @@ func (e *Evaluator) Score(q *graph.Model) (Score, error) {
 // raw outputs decoded with qm's recorded encoding) to f with the top-1 of the first
 // output (ok false when it is not [N, classes]).
 func (e *Evaluator) run(s *runtime.Session, qm *graph.Model, f func(map[string][]float32, []int, bool)) error {
-	for start := 0; start < e.n; start += e.opts.BatchSize {
-		bn := min(e.opts.BatchSize, e.n-start)
+	for start, bn := 0, 0; start < e.n; start += bn {
+		bn = batchLen(e.data, start, e.opts.BatchSize, e.n)
 		in, err := e.data.Batch(start, bn)
 		if err != nil {
 			return fmt.Errorf("batch at %d: %w", start, err)

@@ -26,6 +26,7 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 	if err := g.TopoSort(); err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
+	nameUnnamedNodes(g)
 	// The exporter clean-up every executor runs (Constant nodes, Identity-fed
 	// weights, shape subgraphs, dead nodes): one implementation, graph/optimize.
 	if _, err := optimize.Optimize(q, optimize.Options{Eval: runtime.ConstEval()}); err != nil {
@@ -242,4 +243,35 @@ func foldAffineInto(g *graph.Graph, cons map[string][]*graph.Node, p *graph.Node
 		p.SetAttrFloat("beta", 1)
 	}
 	return true, nil
+}
+
+// nameUnnamedNodes gives every node without a name (ONNX node names are optional;
+// hand-built and converted graphs often leave them empty) a name of its own: its
+// first output's, made unique. Exclusions and the accuracy-budget fallback name
+// nodes; with empty names an island "" excluded every unnamed node at once. The
+// names are deterministic, so every Optimize of a model agrees on them.
+func nameUnnamedNodes(g *graph.Graph) {
+	used := map[string]bool{}
+	for _, n := range g.Nodes {
+		if n.Name != "" {
+			used[n.Name] = true
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.Name != "" {
+			continue
+		}
+		base := n.OpType
+		for _, o := range n.Outputs {
+			if o != "" {
+				base = o
+				break
+			}
+		}
+		name := base
+		for i := 1; used[name]; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		n.Name, used[name] = name, true
+	}
 }

@@ -96,7 +96,7 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err := planModel(q, opts.Exclude)
+	p, err := planModel(q, liveExclusions(m, q, opts.Exclude))
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +169,35 @@ func checkNotQuantized(m *graph.Model) error {
 		}
 	}
 	return ErrAlreadyQuantized
+}
+
+// liveExclusions drops from exclude the nodes of m that optimizing it removed: a
+// shape computation folded to a constant once the input shapes are bound (an
+// accuracy-budget island of a symbolic-shape model, written with --input-shape)
+// runs nothing to keep in float32. Names that are in neither model stay, for
+// planModel to refuse.
+func liveExclusions(m, q *graph.Model, exclude []string) []string {
+	if len(exclude) == 0 {
+		return exclude
+	}
+	inQ, inM := map[string]bool{}, map[string]bool{}
+	for _, n := range q.Graph.Nodes {
+		inQ[n.Name] = true
+	}
+	for _, n := range m.Graph.Nodes {
+		name := n.Name
+		if name == "" {
+			continue
+		}
+		inM[name] = true
+	}
+	var out []string
+	for _, e := range exclude {
+		if inQ[e] || !inM[e] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // planModel raises the opset, infers shapes and plans the quantization of an

@@ -785,6 +785,65 @@ func (k *qlayerNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 }
 
+// qinstanceNormKernel is an InstanceNormalization of int8 codes: each
+// (sample, channel) row normalised (kernels.QLayerNormRowI8, whose statistics
+// do not depend on the zero point) with its channel's scale and B.
+type qinstanceNormKernel struct {
+	eps, xScale, yScale float32
+	scale, bias         []float32
+	yZP                 int32
+}
+
+func buildQInstanceNorm(b *BuildContext) (Kernel, error) {
+	n := b.Node
+	xs, _, err := attrQParams(n, "x_scale", "x_zp")
+	if err != nil {
+		return nil, err
+	}
+	k := &qinstanceNormKernel{eps: n.AttrFloat("epsilon", 1e-5), xScale: xs}
+	if k.yScale, k.yZP, err = attrQParams(n, "y_scale", "y_zp"); err != nil {
+		return nil, err
+	}
+	g, bt := b.Const(1), b.Const(2)
+	if g == nil || g.F32() == nil || bt == nil || bt.F32() == nil || g.Len() != bt.Len() {
+		return nil, b.Errorf("scale and B must be float32 constants of one length")
+	}
+	k.scale, k.bias = g.F32(), bt.F32()
+	return k, nil
+}
+
+func (k *qinstanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x, err := i8Data(in[0], "input")
+	if err != nil {
+		return nil, err
+	}
+	shape := in[0].Shape
+	if len(shape) < 3 || shape[1] != len(k.scale) {
+		return nil, fmt.Errorf("input %v: want [N, %d, ...]", shape, len(k.scale))
+	}
+	c, row := shape[1], graph.NumElements(shape[2:])
+	out := ctx.AllocI8(len(x))
+	if row == 0 {
+		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+	}
+	rows := len(x) / row
+	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
+		// The row kernel takes per-element scale and bias: this row's
+		// channel's, repeated.
+		gamma, beta := make([]float32, row), make([]float32, row)
+		for r := lo; r < hi; r++ {
+			ch := r % c
+			if r == lo || ch != (r-1)%c {
+				for i := range gamma {
+					gamma[i], beta[i] = k.scale[ch], k.bias[ch]
+				}
+			}
+			kernels.QLayerNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], gamma, beta, k.xScale, k.eps, k.yScale, k.yZP)
+		}
+	})
+	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
 // expandRow repeats p (whose length divides n) to n values; nil stays nil.
 func expandRow(p []float32, n int) []float32 {
 	if p == nil || len(p) == n {
@@ -990,6 +1049,7 @@ func init() {
 	Register(OpInfo{OpType: "QBinary", Domain: Int8Domain, Int8: true, Build: buildQBinary})
 	Register(OpInfo{OpType: "QSoftmax", Domain: Int8Domain, Int8: true, Build: buildQSoftmax})
 	Register(OpInfo{OpType: "QLayerNorm", Domain: Int8Domain, Int8: true, Build: buildQLayerNorm})
+	Register(OpInfo{OpType: "QInstanceNorm", Domain: Int8Domain, Int8: true, Build: buildQInstanceNorm})
 	Register(OpInfo{OpType: "QMatMul", Domain: Int8Domain, Int8: true, Build: buildQMatMul})
 	for _, op := range lower.DelegateOps {
 		Register(OpInfo{OpType: op, Domain: Int8Domain, Int8: true, Build: delegateBuilder(op)})

@@ -2,7 +2,8 @@
 # Triage of the --unseen5 export set (tenth session; docs/models.md, "Unseen
 # families (tenth session)"). Per model: inspect, float32 run against ONNX Runtime
 # (1 and 2 threads, both sides), quantize (4 samples), the int8 QDQ file against
-# ONNX Runtime on the same file (1 and 2 threads), compare, sim, and for models
+# ONNX Runtime on the same file (1 and 2 threads), compare, the QOperator form
+# against ONNX Runtime, sim, and for models
 # with symbolic sizes the float32 and int8 files at other sizes (DIR/data/M.alt.npz).
 #   scripts/triage_unseen5.sh [DIR] [MODEL ...]     (DIR: out/bench-models-unseen5)
 # Logs in DIR/logs/M.STEP.txt; a line per step "M STEP ok|FAIL".
@@ -20,6 +21,12 @@ step() { # name step command...
 }
 for m in $MODELS; do
 	M=$D/$m.onnx Q=$D/q/$m.int8.onnx IN=$D/data/$m.in.npz ALT=$D/data/$m.alt.npz
+	# sim needs every symbolic size (it never guesses one).
+	case $m in
+	gru_cls | bilstm_cls) SIMSHAPE="--input-shape input=1,20,40" ;;
+	encoder_mask) SIMSHAPE="--input-shape input=1,16,32 --input-shape pad=1,16" ;;
+	*) SIMSHAPE="" ;;
+	esac
 	step "$m" inspect "$W" inspect "$M"
 	for t in 1 2; do
 		step "$m" run-t$t "$W" run "$M" --input "$IN" --threads $t --output "$D/o/$m.f$t.npz"
@@ -31,7 +38,11 @@ for m in $MODELS; do
 		step "$m" ort-q-t$t $PY $U5 ortcheck "$Q" "$IN" "$D/o/$m.q$t.npz" 30 --threads $t
 	done
 	step "$m" compare "$W" compare "$M" "$Q" --data "$D/data/$m" --n 4 --batch 1 --json
-	step "$m" sim "$W" sim "$Q"
+	# The QOperator form (QLinearConv, QLinearMatMul) of the same calibration.
+	step "$m" quantize-qop "$W" quantize "$M" --calib-data "$D/data/$m" --calib-n 4 --batch 1 --format qoperator -o "$D/q/$m.qop.onnx"
+	step "$m" run-qop "$W" run "$D/q/$m.qop.onnx" --input "$IN" --output "$D/o/$m.qop.npz"
+	step "$m" ort-qop $PY $U5 ortcheck "$D/q/$m.qop.onnx" "$IN" "$D/o/$m.qop.npz" 30
+	step "$m" sim "$W" sim "$Q" $SIMSHAPE
 	if [ -f "$ALT" ]; then
 		step "$m" alt-f "$W" run "$M" --input "$ALT" --output "$D/o/$m.altf.npz"
 		step "$m" ort-alt-f $PY $U5 ortcheck "$M" "$ALT" "$D/o/$m.altf.npz" 60

@@ -7,7 +7,11 @@ Used by scripts/export_benchmodels.py --unseen5 (which writes the files); also a
 command of its own for the ONNX Runtime check:
 
     /usr/bin/python3 scripts/export_benchmodels.py --unseen5 [--models a,b]
-    /usr/bin/python3 scripts/unseen5_models.py ortcheck MODEL.onnx INPUT.npz OURS.npz [MIN_SQNR]
+    /usr/bin/python3 scripts/unseen5_models.py ortcheck MODEL.onnx INPUT.npz OURS.npz [MIN_SQNR] [--threads T]
+    /usr/bin/python3 scripts/unseen5_models.py qatmodel OUT.onnx
+
+qatmodel writes the paddle2onnx-style graph of paddle_style() at Fashion-MNIST's
+size ([N, 1, 28, 28] -> 10 logits, one output) for `warboy qat`.
 
 Random weights (BatchNorm statistics randomised), nothing downloaded. Every
 model NAME is written as DIR/NAME.onnx with four samples DIR/data/NAME/s{0..3}.npz
@@ -442,6 +446,10 @@ def main():
             threads = int(a[i + 1])
             del a[i:i + 2]
         return cmd_ortcheck(a[1], a[2], a[3], float(a[4]) if len(a) > 4 else 60.0, threads)
+    if len(a) == 2 and a[0] == "qatmodel":
+        import onnx
+        onnx.save(paddle_style(10, in_ch=1, side=28, logits_only=True), a[1])
+        return 0
     print(__doc__)
     return 2
 

@@ -238,7 +238,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 					return err
 				}
 			}
-			if rep.Fallback, err = runFallback(m, ranges, qopts, ev, af.budget, evDesc, stderr); err != nil {
+			if rep.Fallback, err = runFallback(m, ranges, qopts, ev, af.budget, evDesc, shapes, stderr); err != nil {
 				return err
 			}
 			qopts.Exclude = rep.Fallback.Exclude

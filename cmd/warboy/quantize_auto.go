@@ -115,7 +115,7 @@ func calibratorFromDir(m *graph.Model, method quantizer.Method, src calibSource,
 
 // runFallback keeps layers in float32 until the budget holds and prices the islands.
 func runFallback(m *graph.Model, ranges quantizer.Ranges, qopts quantizer.QuantOptions, ev *quantizer.Evaluator, budget float64,
-	valDesc string, stderr io.Writer) (*fallbackReport, error) {
+	valDesc string, shapes map[string][]int, stderr io.Writer) (*fallbackReport, error) {
 	b := quantizer.Budget{MinSQNR: budget}
 	if ev.Float().Labelled {
 		b = quantizer.Budget{UseAccuracy: true, MaxDrop: budget}
@@ -127,7 +127,7 @@ func runFallback(m *graph.Model, ranges quantizer.Ranges, qopts quantizer.QuantO
 		return nil, err
 	}
 	rep := &fallbackReport{FallbackResult: res, Validation: valDesc}
-	if err := priceIslands(m, ranges, qopts, rep); err != nil {
+	if err := priceIslands(m, ranges, qopts, shapes, rep); err != nil {
 		return nil, fmt.Errorf("pricing the float islands: %w", err)
 	}
 	return rep, nil
@@ -137,9 +137,25 @@ func runFallback(m *graph.Model, ranges quantizer.Ranges, qopts quantizer.QuantO
 // island alone in float32 against the model with none (host CPU time for its
 // operators, PCIe for the tensors that cross to and from the host, and NPU work that
 // no longer overlaps), and all islands together (adjacent islands share crossings, so
-// the total is not the sum).
-func priceIslands(m *graph.Model, ranges quantizer.Ranges, qopts quantizer.QuantOptions, rep *fallbackReport) error {
+// the total is not the sum). shapes (--input-shape) bind the symbolic dimensions
+// other than the batch for the simulator, which never guesses one.
+func priceIslands(m *graph.Model, ranges quantizer.Ranges, qopts quantizer.QuantOptions, shapes map[string][]int, rep *fallbackReport) error {
 	base := append([]string(nil), qopts.Exclude...)
+	// Priced at batch 1 (the report says so): a symbolic leading dimension that
+	// --input-shape gives is the batch and becomes 1; the other sizes are used as
+	// given.
+	one := map[string][]int{}
+	for _, in := range m.Graph.Inputs {
+		s, ok := shapes[in.Name]
+		if !ok {
+			continue
+		}
+		s = append([]int(nil), s...)
+		if len(s) > 0 && in.HasShape && len(in.Shape) > 0 && !in.Shape[0].Known() {
+			s[0] = 1
+		}
+		one[in.Name] = s
+	}
 	sim := func(extra []string) (*npu.Report, error) {
 		o := qopts
 		o.Exclude, o.Notes = append(append([]string(nil), base...), extra...), nil
@@ -147,7 +163,7 @@ func priceIslands(m *graph.Model, ranges quantizer.Ranges, qopts quantizer.Quant
 		if err != nil {
 			return nil, err
 		}
-		return npu.Simulate(q, npu.Config{Mode: npu.ModeFused, Batch: 1})
+		return npu.Simulate(q, npu.Config{Mode: npu.ModeFused, Batch: 1, InputShapes: one})
 	}
 	none, err := sim(nil)
 	if err != nil {

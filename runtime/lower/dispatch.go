@@ -56,6 +56,8 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 			err = l.lowerSoftmax(n)
 		case "LayerNormalization":
 			err = l.lowerLayerNorm(n)
+		case "InstanceNormalization":
+			err = l.lowerInstanceNorm(n)
 		case "Reshape", "Flatten", "Squeeze", "Unsqueeze":
 			err = l.lowerReshape(n)
 		case "Transpose":

@@ -176,3 +176,39 @@ func (l *lowerer) lowerLayerNorm(n *graph.Node) error {
 	l.bindOut(d, &qref{store: store, base: shape, shape: shape, scale: d.scale, zp: d.zp, exact: true}, isOut)
 	return nil
 }
+
+// lowerInstanceNorm emits an InstanceNormalization with constant scale and B
+// as QInstanceNorm: each (sample, channel) row normalised from its int8 codes
+// and requantized (as QLayerNorm does a row; tenth session: audio nets,
+// torch.onnx's GroupNorm, style transfer).
+func (l *lowerer) lowerInstanceNorm(n *graph.Node) error {
+	x := l.qIn(n.Input(0))
+	if x == nil {
+		return notLowered("its input is not quantized")
+	}
+	if len(x.shape) < 3 {
+		return notLowered("input of rank %d", len(x.shape))
+	}
+	g, bt := l.constFloat(n.Input(1)), l.constFloat(n.Input(2))
+	if g == nil || bt == nil {
+		return notLowered("scale or B is not constant")
+	}
+	d, err := l.outQ(n.Outputs[0], false)
+	if err != nil {
+		return err
+	}
+	xin, err := l.plainI8(x)
+	if err != nil {
+		return err
+	}
+	shape, err := l.outShape(d.final)
+	if err != nil {
+		return err
+	}
+	ins := []string{xin, l.addInit(n.Input(1)+"_f32", g), l.addInit(n.Input(2)+"_f32", bt)}
+	store, isOut := l.destStore(d, true, "_q")
+	l.emit(n, "QInstanceNorm", ins, []string{store}, graph.FloatAttr("epsilon", n.AttrFloat("epsilon", 1e-5)),
+		graph.FloatAttr("x_scale", x.scale), graph.IntAttr("x_zp", int64(x.zp)), graph.FloatAttr("y_scale", d.scale), graph.IntAttr("y_zp", int64(d.zp)))
+	l.bindOut(d, &qref{store: store, base: shape, shape: shape, scale: d.scale, zp: d.zp, exact: true}, isOut)
+	return nil
+}

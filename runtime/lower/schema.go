@@ -327,6 +327,7 @@ func init() {
 	reg("QBinary", inferQBinary)
 	reg("QSoftmax", graph.InferPassThrough(graph.Int8))
 	reg("QLayerNorm", graph.InferPassThrough(graph.Int8))
+	reg("QInstanceNorm", graph.InferPassThrough(graph.Int8))
 	reg("QMatMul", inferQMatMul)
 	reg("QGemm", inferQGemm)
 	reg("QConv", inferQConvLike(false))

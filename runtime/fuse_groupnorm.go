@@ -259,21 +259,33 @@ func (k *nhwcGroupNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	a, b := make([]float32, n*c), make([]float32, n*c)
 	for img := 0; img < n; img++ {
 		base := img * size * st
-		// Per-channel shifted sums, channel ranges split over threads.
-		s1, s2 := make([]float64, c), make([]float64, c)
+		// Per-channel shifted sums; pixel ranges split over threads, each
+		// with its own sums (each thread streams its part of the map once),
+		// added in thread order.
 		shift := xd[base : base+c]
-		units := (c + 15) / 16
-		kernels.ParallelRange(units, 1, min(th, units), func(u0, u1 int) {
-			c0, c1 := u0*16, min(c, u1*16)
-			for p := 0; p < size; p++ {
-				row := xd[base+p*st+c0 : base+p*st+c1]
-				for j, v := range row {
-					d := float64(v - shift[c0+j])
-					s1[c0+j] += d
-					s2[c0+j] += d * d
+		parts := min(th, size)
+		ps1, ps2 := make([][]float64, parts), make([][]float64, parts)
+		kernels.ParallelRange(parts, 1, parts, func(t0, t1 int) {
+			for t := t0; t < t1; t++ {
+				a1, a2 := make([]float64, c), make([]float64, c)
+				for p := t * size / parts; p < (t+1)*size/parts; p++ {
+					row := xd[base+p*st : base+p*st+c]
+					for j, v := range row {
+						d := float64(v - shift[j])
+						a1[j] += d
+						a2[j] += d * d
+					}
 				}
+				ps1[t], ps2[t] = a1, a2
 			}
 		})
+		s1, s2 := ps1[0], ps2[0]
+		for t := 1; t < parts; t++ {
+			for j := range s1 {
+				s1[j] += ps1[t][j]
+				s2[j] += ps2[t][j]
+			}
+		}
 		cnt := float64(cpg * size)
 		for g := 0; g < k.groups; g++ {
 			// Group mean and variance from the channels' shifted moments.

@@ -59,7 +59,7 @@ func TestExportedModelsInt8AgreeWithORT(t *testing.T) {
 			require.NoError(t, prep.Model.Save(q))
 			s, err := runtime.NewSession(prep.Model, runtime.WithMode(runtime.ModeInt8))
 			require.NoError(t, err)
-			in, err := SyntheticInputs(s.Inputs(), 1, 1)
+			in, err := SyntheticInputsGraph(prep.Model.Graph, s.Inputs(), 1, nil, 1)
 			require.NoError(t, err)
 			ours, err := s.RunTensors(in)
 			require.NoError(t, err)

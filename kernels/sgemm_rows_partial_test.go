@@ -51,3 +51,28 @@ func TestSgemmRowsPartialPanel(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSgemmRowsPartialPanel: products whose last 16-wide panel is
+// partial (8 and 24 outputs) beside the whole-panel ones of the same rows
+// (16 and 32): MNASNet-0.5's 112x112 projection to 8 channels, 56x56 to 24.
+func BenchmarkSgemmRowsPartialPanel(b *testing.B) {
+	for _, tc := range []struct{ m, k, n, ldc int }{{12544, 16, 8, 8}, {12544, 16, 16, 16}, {3136, 16, 24, 32}, {3136, 16, 32, 32}} {
+		x := make([]float32, tc.m*tc.k)
+		w := make([]float32, tc.k*tc.n)
+		for i := range w {
+			w[i] = float32(i%7) * 0.1
+		}
+		pb := PackRowsB(tc.k, tc.n, w, tc.n)
+		off := make([]int32, tc.k)
+		for i := range off {
+			off[i] = int32(i)
+		}
+		c := make([]float32, tc.m*tc.ldc)
+		bias := make([]float32, tc.n)
+		b.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.k, tc.n), func(b *testing.B) {
+			for b.Loop() {
+				SgemmRowsAct(pb, x, tc.k, off, tc.m, bias, c, tc.ldc, nil, true, 0, 6, ActNone, 1)
+			}
+		})
+	}
+}

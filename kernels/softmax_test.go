@@ -48,6 +48,35 @@ func TestSoftmaxRowF32(t *testing.T) {
 	})
 }
 
+// TestSoftmaxRowF32FlushesSubnormals checks, on every dispatch path, that logits
+// 87-104 below the row's maximum (whose probabilities are subnormal in float32)
+// come out as exact zeros, and that no output is subnormal; the rest still
+// matches the reference and sums to 1.
+func TestSoftmaxRowF32FlushesSubnormals(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, n := range []int{5, 16, 33, 100} {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = -87.5 - 16*float32(i)/float32(n) // subnormal after exp
+			}
+			src[0], src[n-1] = 0, -1
+			got := make([]float32, n)
+			SoftmaxRowF32(got, src)
+			var sum float64
+			for i, v := range got {
+				b := math.Float32bits(v)
+				require.False(t, b != 0 && b < 0x00800000, "n=%d i=%d: subnormal %g", n, i, v)
+				if i > 0 && i < n-1 {
+					require.Zero(t, v, "n=%d i=%d", n, i)
+				}
+				sum += float64(v)
+			}
+			require.InDelta(t, 1/(1+math.Exp(-1)), float64(got[0]), 1e-6)
+			require.InDelta(t, 1, sum, 1e-6)
+		}
+	})
+}
+
 // TestLayerNormRowF32 checks one-pass row normalisation against float64 on
 // every dispatch path, with and without scale and bias.
 func TestLayerNormRowF32(t *testing.T) {

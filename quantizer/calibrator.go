@@ -297,8 +297,13 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 	}
 	// Attention masks hold -Inf (torch's masked_fill with float("-inf")): those
 	// tensors are not quantized (plan_mask.go); their range is of the finite values.
-	d = dropInfinities(d)
-	if err := c.hists[i].addPar(d, c.opts.Threads); err != nil {
+	// addPar finds a non-finite value without changing the histogram, so the
+	// infinities are dropped only then, not searched for in every tensor first.
+	err := c.hists[i].addPar(d, c.opts.Threads)
+	if nf, ok := err.(errNonFinite); ok && math.IsInf(float64(nf.value), 0) {
+		err = c.hists[i].addPar(dropInfinities(d), c.opts.Threads)
+	}
+	if err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
 	c.seen[i] = true

@@ -31,7 +31,8 @@ import (
 )
 
 // exportedModelSession opens WARBOY_BENCH_MODEL with threads threads and
-// returns the session and a random input for its first graph input.
+// returns the session and a random input for its first graph input (zeros for an
+// integer input).
 func exportedModelSession(tb testing.TB, threads int) (*Session, map[string]*graph.Tensor) {
 	path := os.Getenv("WARBOY_BENCH_MODEL")
 	if path == "" {
@@ -52,6 +53,10 @@ func exportedModelSession(tb testing.TB, threads int) (*Session, map[string]*gra
 		if d.Size <= 0 {
 			shape[i] = 1
 		}
+	}
+	if in.DType != graph.Float32 {
+		// Integer inputs (token ids): zeros, a valid index into any table.
+		return s, map[string]*graph.Tensor{in.Name: graph.NewTensor(in.DType, shape)}
 	}
 	x := graph.NewTensor(graph.Float32, shape)
 	r := rand.New(rand.NewSource(1))

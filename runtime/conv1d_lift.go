@@ -256,6 +256,12 @@ func (l *lifter) plan(n *graph.Node) *liftPlan {
 				return nil
 			}
 		}
+		if isDefaultOp(n, "QuantizeLinear") && l.prod[in0] == nil {
+			// The Quantize of a graph input stays: the region is entered on its
+			// int8 codes (a Reshape the int8 lowering runs as a view), and the
+			// input is quantized in one pass as written.
+			return nil
+		}
 		p := &liftPlan{ins: ins, outs: outs(1)}
 		if isDefaultOp(n, "QuantizeLinear") || isDefaultOp(n, "DequantizeLinear") {
 			if n.HasAttr("block_size") && n.AttrInt("block_size", 0) != 0 {
@@ -598,6 +604,19 @@ func (l *lifter) globalPool(n *graph.Node, keepdims bool) {
 	flat := &graph.Node{Name: l.name(name + "_flatten"), OpType: "Flatten", Inputs: []string{pooled}, Outputs: []string{y}, Attrs: map[string]*graph.Attr{}}
 	flat.SetAttrInt("axis", 1)
 	l.added = append(l.added, flat)
+	// In a QDQ graph the mean is quantized: DequantizeLinear -> mean ->
+	// QuantizeLinear. Quantizing the pooled [N, C, 1, 1] and flattening the
+	// int8 codes keeps DequantizeLinear -> GlobalAveragePool -> QuantizeLinear,
+	// which the int8 lowering runs as one int8 pooling.
+	r := l.cons[y]
+	if len(r) != 1 || l.keep[y] || l.g.IsGraphOutput(y) || !isDefaultOp(r[0], "QuantizeLinear") || r[0].Input(0) != y ||
+		len(r[0].Outputs) != 1 || valueRank(l.g, r[0].Input(1)) > 0 || l.keep[r[0].Outputs[0]] {
+		return
+	}
+	q := r[0]
+	qp := l.name(q.Outputs[0] + "_pooled")
+	flat.Inputs[0], flat.Outputs[0] = qp, q.Outputs[0]
+	q.Inputs[0], q.Outputs[0] = pooled, qp
 }
 
 // planReshape: a Reshape reads either form (the data order is the same); its

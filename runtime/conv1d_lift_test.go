@@ -197,5 +197,10 @@ func TestConv1DLiftInt8(t *testing.T) {
 			}
 		}
 		require.Equal(t, 7, convs, "lifted Convs run int8")
+		for _, p := range s.Placement {
+			if p.OpType == "GlobalAveragePool" || p.OpType == "QPool" || p.OpType == "Flatten" {
+				require.True(t, p.Int8, "the mean over the length runs int8: %+v", p)
+			}
+		}
 	}
 }

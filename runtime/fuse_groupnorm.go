@@ -227,3 +227,106 @@ func sameInts(a, b []int) bool {
 	}
 	return true
 }
+
+// channelsLastGroupNorm returns the group normalisation of a step over c
+// channels, or nil.
+func channelsLastGroupNorm(st step, c int) *groupNormKernel {
+	k, ok := st.kernel.(*groupNormKernel)
+	if !ok || k.c != c || len(st.in) != 1 || len(st.out) != 1 || st.out[0] < 0 {
+		return nil
+	}
+	return k
+}
+
+// nhwcGroupNormKernel is a groupNormKernel on a channels-last tensor (inside
+// the convolution chains: wav2vec's first Conv -> GroupNorm -> GELU -> Conv,
+// a 1-D net's Conv -> InstanceNorm -> Conv). The per-channel sums run over
+// the pixels in float64 from a per-channel shift (the first pixel), the
+// variance from the shifted sum of squares; then each pixel's channels are
+// one per-channel scale and shift (kernels.AffineRowsF32) and the activation.
+type nhwcGroupNormKernel struct{ *groupNormKernel }
+
+func (k *nhwcGroupNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	x, st, err := channelsLastInput(in[:1], k.c)
+	if err != nil {
+		return nil, fmt.Errorf("channels-last group normalisation: %w", err)
+	}
+	xd := x.F32()
+	y := ctx.AllocF32(len(xd))
+	n, size := x.Shape[0], x.Shape[1]*x.Shape[2]
+	c, cpg := k.c, k.c/k.groups
+	th := min(ctx.Threads, max(1, len(xd)/parallelMinWork))
+	a, b := make([]float32, n*c), make([]float32, n*c)
+	for img := 0; img < n; img++ {
+		base := img * size * st
+		// Per-channel shifted sums; pixel ranges split over threads, each
+		// with its own sums (each thread streams its part of the map once),
+		// added in thread order.
+		shift := xd[base : base+c]
+		parts := min(th, size)
+		ps1, ps2 := make([][]float64, parts), make([][]float64, parts)
+		kernels.ParallelRange(parts, 1, parts, func(t0, t1 int) {
+			for t := t0; t < t1; t++ {
+				a1, a2 := make([]float64, c), make([]float64, c)
+				for p := t * size / parts; p < (t+1)*size/parts; p++ {
+					row := xd[base+p*st : base+p*st+c]
+					for j, v := range row {
+						d := float64(v - shift[j])
+						a1[j] += d
+						a2[j] += d * d
+					}
+				}
+				ps1[t], ps2[t] = a1, a2
+			}
+		})
+		s1, s2 := ps1[0], ps2[0]
+		for t := 1; t < parts; t++ {
+			for j := range s1 {
+				s1[j] += ps1[t][j]
+				s2[j] += ps2[t][j]
+			}
+		}
+		cnt := float64(cpg * size)
+		for g := 0; g < k.groups; g++ {
+			// Group mean and variance from the channels' shifted moments.
+			var m1 float64
+			for j := g * cpg; j < (g+1)*cpg; j++ {
+				m1 += s1[j] + float64(shift[j])*float64(size)
+			}
+			mean := m1 / cnt
+			var q float64
+			for j := g * cpg; j < (g+1)*cpg; j++ {
+				// Σ(x−mean)² = Σd² + 2(shift−mean)Σd + size·(shift−mean)²
+				o := float64(shift[j]) - mean
+				q += s2[j] + 2*o*s1[j] + float64(size)*o*o
+			}
+			v := max(q/cnt, 0)
+			a0 := float32(float64(k.s[g]) / math.Sqrt(v+float64(k.eps)))
+			b0 := k.t[g] - float32(mean)*a0
+			for j := g * cpg; j < (g+1)*cpg; j++ {
+				aj, bj := a0, b0
+				if k.gamma != nil {
+					aj, bj = aj*k.gamma[j], bj*k.gamma[j]+k.beta[j]
+				}
+				a[img*c+j], b[img*c+j] = aj, bj
+			}
+		}
+	}
+	nnParallel(th, n*size, func(lo, hi int) {
+		for i := lo; i < hi; {
+			img, p := i/size, i%size
+			np := min(hi-i, size-p)
+			off := (img*size + p) * st
+			kernels.AffineRowsF32(xd[off:], st, np, c, a[img*c:(img+1)*c], b[img*c:(img+1)*c], y[off:], st, k.lo, k.hi)
+			for q := 0; q < np; q++ {
+				px := y[off+q*st : off+(q+1)*st]
+				if k.post != kernels.ActNone {
+					kernels.ActF32(k.post, px[:c], px[:c])
+				}
+				clear(px[c:])
+			}
+			i += np
+		}
+	})
+	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
+}

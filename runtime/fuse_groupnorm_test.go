@@ -14,14 +14,9 @@ import (
 // groupNorm adds nn.GroupNorm as torch.onnx writes it.
 func (b *mb) groupNorm(x string, c, groups int, rank int) string {
 	shape := []int64{0, int64(groups), -1}
-	back := []int64{0, int64(c)}
 	bshape := []int{c}
 	for i := 2; i < rank; i++ {
-		back = append(back, -1)
 		bshape = append(bshape, 1)
-		if i > 2 {
-			back[len(back)-1] = 0 // a 2-D map: [0, C, -1, W] is not a shape; use the sizes below
-		}
 	}
 	g := b.Node("Reshape", []string{x, b.i64(shape...)})
 	g = b.Node("InstanceNormalization", []string{g, b.Init("one", graph.FromFloat32([]int{groups}, filled(groups, 1))),
@@ -49,21 +44,26 @@ func TestFusedGroupNorm(t *testing.T) {
 		shape []int
 		build func(b *mb, x string) string
 		norms int // groupNormKernel steps
+		nhwc  int // of which channels-last
 		conv  kernels.Act
 	}{
 		{"groupnorm-silu-2d", []int{1, 16, 6, 7}, func(b *mb, x string) string {
 			y := b.groupNorm(tConv(b, x, 16, 32, 3, 1, 1), 32, 4, 4)
 			return tSiLU(b, y)
-		}, 1, kernels.ActNone},
+		}, 1, 0, kernels.ActNone},
 		{"groupnorm-gelu-1d", []int{2, 16, 50}, func(b *mb, x string) string {
 			y := b.gelu(b.conv1d(x, 16, 32, 3, 1, 1, 1, 1))
 			y = b.gelu(b.groupNorm(y, 32, 32, 3))
 			return b.Node("InstanceNormalization", []string{b.conv1d(y, 32, 8, 1, 1, 0, 1, 1), b.RandInit("s", []int{8}, 1), b.RandInit("t", []int{8}, 1)})
-		}, 2, kernels.ActGELU},
+		}, 2, 1, kernels.ActGELU},
+		{"groupnorm-silu-nhwc-padded", []int{2, 8, 5, 6}, func(b *mb, x string) string {
+			y := tSiLU(b, b.groupNorm(tConv(b, x, 8, 24, 3, 1, 1), 24, 6, 4))
+			return tConv(b, y, 24, 8, 3, 1, 1)
+		}, 1, 1, kernels.ActNone},
 		{"instancenorm-relu", []int{1, 8, 9, 9}, func(b *mb, x string) string {
 			y := b.Node("InstanceNormalization", []string{x, b.RandInit("s", []int{8}, 1), b.RandInit("t", []int{8}, 1)}, tAttrF("epsilon", 1e-3))
 			return b.Node("Relu", []string{y})
-		}, 1, kernels.ActNone},
+		}, 1, 0, kernels.ActNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMB(11)
@@ -81,22 +81,28 @@ func TestFusedGroupNorm(t *testing.T) {
 			for _, threads := range []int{1, 2} {
 				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(threads))
 				require.NoError(t, err)
-				norms, convAct := 0, kernels.ActNone
+				norms, nhwc, convActs := 0, 0, map[kernels.Act]bool{}
 				for _, st := range s.steps {
 					switch k := st.kernel.(type) {
 					case *groupNormKernel:
 						norms++
+					case *nhwcGroupNormKernel:
+						norms++
+						nhwc++
 					case *fusedConvKernel:
-						convAct = k.post
+						convActs[k.post] = true
 					case *rowsConvKernel:
-						convAct = k.post
+						convActs[k.post] = true
 					case *tapRowsKernel:
-						convAct = k.rows.post
+						convActs[k.rows.post] = true
 					}
 					require.NotContains(t, []string{"Erf", "Div", "Mul", "Add", "Relu", "Sigmoid", "Shape"}, st.node.OpType, "left unfused")
 				}
 				require.Equal(t, tc.norms, norms)
-				require.Equal(t, tc.conv, convAct, "the Conv's GELU in its store")
+				require.Equal(t, tc.nhwc, nhwc, "between convolutions: channels-last")
+				if tc.conv != kernels.ActNone {
+					require.True(t, convActs[tc.conv], "the Conv's GELU in its store")
+				}
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)
 				for k, w := range want {

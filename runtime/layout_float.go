@@ -86,7 +86,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleResample
 			continue
 		}
-		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
+		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
 		}
@@ -222,6 +222,8 @@ func (s *Session) planChannelsLast() {
 		if role[i] == roleSame {
 			if bn := channelsLastBatchNorm(st, channels(st.in[0])); bn != nil {
 				s.steps[i].kernel = newNHWCBatchNormKernel(bn.a, bn.b, false)
+			} else if gn := channelsLastGroupNorm(st, channels(st.in[0])); gn != nil {
+				s.steps[i].kernel = &nhwcGroupNormKernel{gn} // fuse_groupnorm.go
 			} else if ap := channelsLastAvgPool(st); ap != nil {
 				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
 			} else if s.zeroPad(st) {

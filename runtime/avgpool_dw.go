@@ -1,37 +1,33 @@
 package runtime
 
-// A 2-D AveragePool whose every window divides by kh·kw (count_include_pad
-// with every tap inside the declared padding, or windows that never reach the
-// padding) is a depthwise convolution with weights 1/(kh·kw) and zero
-// padding: Inception-v3's 3×3 stride-1 pools before the branch convolutions,
-// DenseNet's 2×2 transitions. The channels-last pool summed each window pixel
+// A 2-D AveragePool is a depthwise convolution with weights 1/(kh·kw) and
+// zero padding, followed, where a window's count is not kh·kw (padding not
+// counted, ceil mode's windows past the padding; tenth session), by a
+// rescale of the border positions to kh·kw/count: Inception-v3's 3×3
+// stride-1 pools before the branch convolutions, DenseNet's 2×2 transitions,
+// paddle_op10's padded ceil-mode pool without count_include_pad. The channels-last pool summed each window pixel
 // by pixel in float64, one scalar add per channel and tap (2.4 ms of thread
 // CPU time for one 35×35×288 pool of Inception-v3, 12.5 ms for its nine);
 // kernels.DepthwiseF32 runs it on the vector depthwise kernel, in float32 as
 // ONNX Runtime does.
 
 import (
+	"slices"
+
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// runDepthwise runs the pool of g as a depthwise convolution when every
-// window divides by kh·kw, and reports whether it did.
+// runDepthwise runs the pool of g as a depthwise convolution and reports
+// whether it did (not for geometries the convolution cannot express).
 func (k *nhwcAvgPoolKernel) runDepthwise(ctx *ExecContext, g *nhwcPoolGeom) bool {
 	p := g.p
 	if p.rank != 2 || g.oh == 0 || g.ow == 0 || k.c == 0 {
 		return false
 	}
 	kh, kw := p.k[0], p.k[1]
-	for a, o := range []int{g.oh, g.ow} {
-		for i := 0; i < o; i++ {
-			taps := p.tapHi[a][i] - p.tapLo[a][i]
-			if k.pool.includePad {
-				taps = p.paddedTaps[a][i]
-			}
-			if taps != p.k[a] {
-				return false
-			}
-		}
+	cnt := newAvgPoolCounts(p, k.pool.includePad)
+	if slices.Contains(cnt.rows, 0) || slices.Contains(cnt.cols, 0) {
+		return false // a window wholly in the padding: the loop yields 0 there
 	}
 	// The declared padding: leading from the first window, trailing as far
 	// as the last window reaches (only taps in the padding read zeros).
@@ -55,10 +51,37 @@ func (k *nhwcAvgPoolKernel) runDepthwise(ctx *ExecContext, g *nhwcPoolGeom) bool
 		k.dw = kernels.PackDWF32(k.c, 1, kh, kw, w, nil)
 	})
 	kernels.DepthwiseF32(s, k.dw, g.xd, g.st, g.yd[g.yo:], g.so, kernels.NoEpilogue, ctx.Threads)
+	k.rescaleBorders(g, cnt)
 	if k.out == nil && g.so > k.c {
 		for q := 0; q < g.n*g.oh*g.ow; q++ {
 			clear(g.yd[q*g.so+k.c : (q+1)*g.so])
 		}
 	}
 	return true
+}
+
+// rescaleBorders turns the depthwise result, the window sum over kh·kw, into
+// the window sum over its own count at the positions whose count differs
+// (the border rows and columns: padding not counted, or ceil mode's windows
+// past the padding). The factor is separable and applied in float64.
+func (k *nhwcAvgPoolKernel) rescaleBorders(g *nhwcPoolGeom, cnt avgPoolCounts) {
+	kh, kw := g.p.k[0], g.p.k[1]
+	for i, rc := range cnt.rows {
+		fullRow := rc == kh
+		for j, cc := range cnt.cols {
+			if fullRow && cc == kw {
+				continue
+			}
+			f := 0.0
+			if rc > 0 && cc > 0 {
+				f = float64(kh*kw) / float64(rc*cc)
+			}
+			for q := 0; q < g.n; q++ {
+				dst := g.yd[((q*g.oh+i)*g.ow+j)*g.so+g.yo:][:k.c]
+				for c, v := range dst {
+					dst[c] = float32(float64(v) * f)
+				}
+			}
+		}
+	}
 }

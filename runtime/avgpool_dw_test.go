@@ -12,8 +12,9 @@ import (
 // depthwise convolution (avgpool_dw.go) and that both paths match the NCHW
 // executor: count_include_pad with padding, no padding, stride 2 (DenseNet's
 // transition), dilation, channel counts off the 16-lane blocks, and the pools
-// that must keep the window-by-window divisor (padding without
-// count_include_pad, ceil mode past the padding).
+// whose border windows divide by their own count (padding without
+// count_include_pad, ceil mode past the padding: rescaled borders, tenth
+// session).
 func TestAvgPoolDepthwise(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -24,8 +25,10 @@ func TestAvgPoolDepthwise(t *testing.T) {
 		{"3x3 s1 pad 1 count_include_pad (inception)", 48, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1}), graph.IntAttr("count_include_pad", 1)}, true},
 		{"2x2 s2 (densenet transition), 20 channels", 20, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{2, 2}), graph.IntsAttr("strides", []int{2, 2})}, true},
 		{"3x2 dilated, asymmetric pads counted", 37, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 2}), graph.IntsAttr("dilations", []int{2, 1}), graph.IntsAttr("pads", []int{2, 0, 1, 1}), graph.IntAttr("count_include_pad", 1)}, true},
-		{"pads not counted", 32, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1})}, false},
-		{"ceil mode past the padding", 16, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntAttr("ceil_mode", 1), graph.IntAttr("count_include_pad", 1)}, false},
+		{"pads not counted", 32, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("pads", []int{1, 1, 1, 1})}, true},
+		{"paddle_op10: 3x3 s2 pads not counted, ceil mode", 32, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}), graph.IntAttr("ceil_mode", 1)}, true},
+		{"5x3 asymmetric pads not counted, stride 2x1", 24, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{5, 3}), graph.IntsAttr("strides", []int{2, 1}), graph.IntsAttr("pads", []int{2, 0, 1, 2})}, true},
+		{"ceil mode past the padding", 16, []*graph.Attr{graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("strides", []int{2, 2}), graph.IntAttr("ceil_mode", 1), graph.IntAttr("count_include_pad", 1)}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

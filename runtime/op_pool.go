@@ -321,9 +321,19 @@ func buildPool(isMax bool) Builder {
 // planeIdx gives the plane's slice of MaxPool's Indices output (nil when not wanted).
 func poolFloatPlanes[T ~float32 | ~float64](k *poolKernel, p *poolPlan, th, planes int, x, y []T, planeIdx func(int) []int64) {
 	is, os := p.inSize, p.outSize
+	var cnt avgPoolCounts
+	fast2D := false
+	if !k.isMax && p.rank == 2 && p.outSize > 0 {
+		_, fast2D = any(x).([]float32)
+		if fast2D {
+			cnt = newAvgPoolCounts(p, k.includePad)
+		}
+	}
 	nnParallel(th, planes, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if k.isMax {
+			if fast2D {
+				avgPool2DF32(p, cnt, any(x[i*is:(i+1)*is]).([]float32), any(y[i*os:(i+1)*os]).([]float32))
+			} else if k.isMax {
 				maxPoolPlane(p, x[i*is:(i+1)*is], y[i*os:(i+1)*os], planeIdx(i), int64(i*is))
 			} else {
 				avgPoolPlane(p, x[i*is:(i+1)*is], y[i*os:(i+1)*os], k.includePad)

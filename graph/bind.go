@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -11,30 +10,15 @@ import (
 // Dimensions are taken, in order of precedence, from given (the user's
 // --input-shape NAME=d0,d1,...), from the model's declaration, and, for the leading
 // dimension only, from batch when batch > 0 (the batch axis of an image or sequence
-// model). A dimension that is still unknown is an error naming the input and the
-// dimension: a symbolic height or width is never silently replaced by a guess.
+// model). A symbolic dimension name bound by one given shape binds it in every
+// input (ShareSymbolicDims), ahead of batch. A dimension that is still unknown is an
+// error naming the input and the dimension: a symbolic height or width is never
+// silently replaced by a guess.
 // Given shapes must match the declared rank and every declared size.
 func ResolveInputShapes(g *Graph, batch int, given map[string][]int) (map[string][]int, error) {
-	known := map[string]bool{}
-	for _, in := range g.Inputs {
-		known[in.Name] = true
-	}
-	var unknownNames []string
-	for name := range given {
-		if !known[name] {
-			unknownNames = append(unknownNames, name)
-		}
-	}
-	if len(unknownNames) > 0 {
-		sort.Strings(unknownNames)
-		var names []string
-		for _, in := range g.Inputs {
-			if g.Initializers[in.Name] == nil {
-				names = append(names, in.Name)
-			}
-		}
-		return nil, fmt.Errorf("input shape given for %s, but the model's inputs are %s",
-			strings.Join(quoteAll(unknownNames), ", "), strings.Join(quoteAll(names), ", "))
+	given, names, err := shareSymbolicDims(g, given)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string][]int{}
 	for _, in := range g.Inputs {
@@ -42,9 +26,6 @@ func ResolveInputShapes(g *Graph, batch int, given map[string][]int) (map[string
 			continue
 		}
 		if s, ok := given[in.Name]; ok {
-			if err := CheckInputShape(in, s); err != nil {
-				return nil, err
-			}
 			out[in.Name] = append([]int(nil), s...)
 			continue
 		}
@@ -56,11 +37,13 @@ func ResolveInputShapes(g *Graph, batch int, given map[string][]int) (map[string
 			switch {
 			case d.Known():
 				s[i] = d.Size
+			case d.Param != "" && names[d.Param].input != "":
+				s[i] = names[d.Param].size
 			case i == 0 && batch > 0:
 				s[i] = batch
 			default:
 				return nil, fmt.Errorf("input %q: dimension %d (%s) of %s is symbolic; give it with --input-shape %s=%s",
-					in.Name, i, d, in.Shape, in.Name, exampleShape(in.Shape, batch))
+					in.Name, i, d, in.Shape, in.Name, exampleShape(in.Shape, batch, names))
 			}
 		}
 		out[in.Name] = s
@@ -114,12 +97,15 @@ func FormatDims(s []int) string {
 	return ShapeOf(s...).String()
 }
 
-func exampleShape(s Shape, batch int) string {
+func exampleShape(s Shape, batch int, names map[string]dimBinding) string {
 	parts := make([]string, len(s))
 	for i, d := range s {
+		b, bound := names[d.Param]
 		switch {
 		case d.Known():
 			parts[i] = strconv.Itoa(d.Size)
+		case d.Param != "" && bound:
+			parts[i] = strconv.Itoa(b.size)
 		case i == 0 && batch > 0:
 			parts[i] = strconv.Itoa(batch)
 		default:

@@ -85,6 +85,11 @@ func BindInputShapes(m *graph.Model, given map[string][]int) (*graph.Model, erro
 	if _, err := graph.ResolveInputShapes(m.Graph, 1, given); err != nil {
 		return nil, err
 	}
+	// An input whose symbolic names another input's shape binds is bound too.
+	given, err := graph.ShareSymbolicDims(m.Graph, given)
+	if err != nil {
+		return nil, err
+	}
 	g := *m.Graph
 	g.Inputs = nil
 	g.Values = make(map[string]*graph.Value, len(m.Graph.Values))

@@ -93,6 +93,9 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
 	eval, err := openData(*data, "t10k", *preprocess, m, shapes, 0)
 	if err != nil {
 		return err

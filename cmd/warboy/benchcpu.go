@@ -64,6 +64,9 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	} else if m, err = loadModel(source); err != nil {
 		return err
 	}
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
 	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant,
 		Shapes: shapes, ORT: *withORT, Rounds: *rounds}
 	if !isZoo {

@@ -62,6 +62,9 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := shapes.share(fm.Graph); err != nil {
+		return err
+	}
 	qm, err := loadModel(pos[1])
 	if err != nil {
 		return err

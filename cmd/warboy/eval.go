@@ -52,6 +52,9 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
 	ds, err := openData(*data, *split, *preprocess, m, shapes, *n)
 	if err != nil {
 		return err

@@ -79,6 +79,9 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
 	rep, err := inspectModel(m, pos[0], *batch, shapes)
 	if err != nil {
 		return err

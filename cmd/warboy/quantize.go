@@ -154,6 +154,9 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
 	if err := quantizer.CheckFloat(m); err != nil {
 		return alreadyQuantized(pos[0], err)
 	}

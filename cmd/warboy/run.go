@@ -88,6 +88,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
 	sessOpts := []runtime.Option{runtime.WithMode(mode), runtime.WithThreads(*threads),
 		runtime.WithWarnings(func(s string) { fmt.Fprintln(stderr, "warning:", s) })}
 	sess, err := runtime.NewSession(m, sessOpts...)

@@ -49,3 +49,22 @@ func addInputShapeFlag(fs *flag.FlagSet) inputShapes {
 	fs.Var(s, "input-shape", "bind an input's symbolic dimensions: NAME=d0,d1,... (repeatable), e.g. images=1,3,640,640")
 	return s
 }
+
+// share adds to s the shape of every input that the given shapes fix through the
+// names of their symbolic dimensions (graph.ShareSymbolicDims): one binding of
+// input_ids=1,128 also binds attention_mask [batch,seq]. Every command that takes
+// --input-shape calls it once the model is loaded, so data loading, calibration,
+// binding and simulation all see the same complete set of shapes.
+func (s inputShapes) share(g *graph.Graph) error {
+	if len(s) == 0 {
+		return nil
+	}
+	all, err := graph.ShareSymbolicDims(g, s)
+	if err != nil {
+		return err
+	}
+	for name, dims := range all {
+		s[name] = dims
+	}
+	return nil
+}

@@ -93,6 +93,9 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	} else if m, err = loadModel(source); err != nil {
 		return err
 	}
+	if err := inputShapes.share(m.Graph); err != nil {
+		return err
+	}
 	// Symbolic height/width (and any other non-batch dimension) come from
 	// --input-shape, or else from the first sample of --data (as quantize and bench
 	// cpu take them); without either the command fails naming the dimension, before

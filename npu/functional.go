@@ -41,8 +41,8 @@ func runFunctional(m *graph.Model, cfg Config) (map[string]*graph.Tensor, string
 }
 
 // RandomInputs makes one random tensor per model input with the batch dimension
-// bound: floats uniform in [0, 1) (image-like data after pixel/255), integers over
-// their type's range.
+// bound: floats uniform in [0, 1) (image-like data after pixel/255), 8-bit integers
+// over their type's range, int64 and bool 0 or 1 (ids of a small table, masks).
 func RandomInputs(m *graph.Model, batch int, seed int64) (map[string]*graph.Tensor, error) {
 	rng := rand.New(rand.NewSource(seed))
 	shapes, err := graph.ResolveInputShapes(m.Graph, max(batch, 1), nil)
@@ -72,6 +72,12 @@ func RandomInputs(m *graph.Model, batch int, seed int64) (map[string]*graph.Tens
 		case []int64:
 			for i := range d {
 				d[i] = int64(rng.Intn(2))
+			}
+		case []bool:
+			// Masks (a transformer's key padding mask): half set, as bench's
+			// synthetic inputs draw them, so no row is all one value except by chance.
+			for i := range d {
+				d[i] = rng.Intn(2) == 1
 			}
 		default:
 			return nil, fmt.Errorf("input %q: random %s data is not supported", in.Name, in.DType)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/bench/zoo"
@@ -105,3 +106,30 @@ func TestOpsetAbove13Warns(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestRandomInputsMask: a bool key padding mask that shares [batch,seq] with the
+// float input (bound through the names by BindInputShapes) gets random values of
+// both kinds in the bound shape.
+func TestRandomInputsMask(t *testing.T) {
+	sym := func(p string) graph.Dim { return graph.Dim{Size: -1, Param: p} }
+	m := &graph.Model{Graph: &graph.Graph{
+		Inputs: []*graph.Value{
+			{Name: "input", DType: graph.Float32, HasShape: true, Shape: graph.Shape{sym("batch"), sym("seq"), {Size: 4}}},
+			{Name: "pad", DType: graph.Bool, HasShape: true, Shape: graph.Shape{sym("batch"), sym("seq")}},
+		},
+		Initializers: map[string]*graph.Tensor{},
+	}}
+	b, err := npu.BindInputShapes(m, map[string][]int{"input": {1, 64, 4}})
+	require.NoError(t, err)
+	ins, err := npu.RandomInputs(b, 2, 1)
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 64}, ins["pad"].Shape)
+	set := 0
+	for _, v := range ins["pad"].Data.([]bool) {
+		if v {
+			set++
+		}
+	}
+	assert.Greater(t, set, 0)
+	assert.Less(t, set, 128)
+}

@@ -154,6 +154,17 @@ func (l *lowerer) lowerLayerNorm(n *graph.Node) error {
 			return notLowered("bias is not constant")
 		}
 	}
+	params := []string{l.addInit(n.Input(1)+"_f32", g)}
+	if bt != nil {
+		params = append(params, l.addInit(n.Input(2)+"_f32", bt))
+	}
+	return l.emitRowNorm(n, "QLayerNorm", x, params, graph.IntAttr("axis", n.AttrInt("axis", -1)))
+}
+
+// emitRowNorm emits a normalisation over rows of int8 codes (QLayerNorm,
+// QInstanceNorm): the input as plain int8 codes, then params, requantized to
+// the output's scale; extra carries the op's own attributes.
+func (l *lowerer) emitRowNorm(n *graph.Node, op string, x *qref, params []string, extra ...*graph.Attr) error {
 	d, err := l.outQ(n.Outputs[0], false)
 	if err != nil {
 		return err
@@ -166,13 +177,10 @@ func (l *lowerer) lowerLayerNorm(n *graph.Node) error {
 	if err != nil {
 		return err
 	}
-	ins := []string{xin, l.addInit(n.Input(1)+"_f32", g)}
-	if bt != nil {
-		ins = append(ins, l.addInit(n.Input(2)+"_f32", bt))
-	}
 	store, isOut := l.destStore(d, true, "_q")
-	l.emit(n, "QLayerNorm", ins, []string{store}, graph.IntAttr("axis", n.AttrInt("axis", -1)), graph.FloatAttr("epsilon", n.AttrFloat("epsilon", 1e-5)),
+	attrs := append(extra, graph.FloatAttr("epsilon", n.AttrFloat("epsilon", 1e-5)),
 		graph.FloatAttr("x_scale", x.scale), graph.IntAttr("x_zp", int64(x.zp)), graph.FloatAttr("y_scale", d.scale), graph.IntAttr("y_zp", int64(d.zp)))
+	l.emit(n, op, append([]string{xin}, params...), []string{store}, attrs...)
 	l.bindOut(d, &qref{store: store, base: shape, shape: shape, scale: d.scale, zp: d.zp, exact: true}, isOut)
 	return nil
 }
@@ -193,22 +201,5 @@ func (l *lowerer) lowerInstanceNorm(n *graph.Node) error {
 	if g == nil || bt == nil {
 		return notLowered("scale or B is not constant")
 	}
-	d, err := l.outQ(n.Outputs[0], false)
-	if err != nil {
-		return err
-	}
-	xin, err := l.plainI8(x)
-	if err != nil {
-		return err
-	}
-	shape, err := l.outShape(d.final)
-	if err != nil {
-		return err
-	}
-	ins := []string{xin, l.addInit(n.Input(1)+"_f32", g), l.addInit(n.Input(2)+"_f32", bt)}
-	store, isOut := l.destStore(d, true, "_q")
-	l.emit(n, "QInstanceNorm", ins, []string{store}, graph.FloatAttr("epsilon", n.AttrFloat("epsilon", 1e-5)),
-		graph.FloatAttr("x_scale", x.scale), graph.IntAttr("x_zp", int64(x.zp)), graph.FloatAttr("y_scale", d.scale), graph.IntAttr("y_zp", int64(d.zp)))
-	l.bindOut(d, &qref{store: store, base: shape, shape: shape, scale: d.scale, zp: d.zp, exact: true}, isOut)
-	return nil
+	return l.emitRowNorm(n, "QInstanceNorm", x, []string{l.addInit(n.Input(1)+"_f32", g), l.addInit(n.Input(2)+"_f32", bt)})
 }

@@ -82,3 +82,15 @@ func sgemvPanelsAsm(a []float32, pb *PackedB, p0, p1 int, c []float32, accumulat
 	}
 	return true
 }
+
+// sgemvPanel writes out[:nr] = init + a·B for one block of a RowsB panel
+// (len(a) ≥ k ≥ 1 rows of nr floats: 64 or 16).
+func sgemvPanel(nr, k int, a, panel []float32, init, out *[rowsWideNR]float32) {
+	_ = a[k-1]
+	_ = panel[k*nr-1]
+	if nr == rowsWideNR {
+		sgemvRowsAVX512_4(k, &a[0], &panel[0], 64, 4*nr, &init[0], &out[0])
+		return
+	}
+	sgemvGroups(1, k, &a[0], &panel[0], 4*nr, 4*nr, &init[0], &out[0])
+}

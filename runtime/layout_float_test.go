@@ -67,7 +67,7 @@ func TestChannelsLastMatchesNCHW(t *testing.T) {
 		// for each 128x64 output, so that 2 threads run them in parallel: a
 		// MobileNet stem (NCHW input, stride 2) and a 3x3 residual block with
 		// 24 channels (pixel stride 32), the residual copied to the band and
-	// added by the GEMM.
+		// added by the GEMM.
 		{name: "banded rows: stride-2 stem, residual block", in: dims(1, 3, 256, 128), x: []int{1, 3, 256, 128}, rows: 3, build: func(b *mb) {
 			s := relu(b, b.conv("x", 3, 32, 3, 2, 1, 1, true))
 			a := relu(b, b.conv(s, 32, 24, 1, 1, 0, 1, true))

@@ -169,6 +169,10 @@ func panelRows(dst, src []float32, ld, n int) {
 // SgemmRows has checked the offsets against x.
 func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	tileRowsArgs(ntiles, k, sgNR, off, b, bias, c, ldc, res)
+	if rows16Z {
+		sgemmAVX512_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
+		return
+	}
 	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
 }
 

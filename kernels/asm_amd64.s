@@ -259,6 +259,43 @@ peakf_loop:
 	VZEROUPPER
 	RET
 
+// func peakFMAZ(n int)
+// Requires: AVX, AVX512F
+TEXT ·peakFMAZ(SB), NOSPLIT, $0-8
+	MOVQ   n+0(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z14, Z14, Z14
+
+peakfz_loop:
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z12, Z14, Z11
+	DECQ        CX
+	JNZ         peakfz_loop
+	VZEROUPPER
+	RET
+
 // func qgemmVNNI_1x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·qgemmVNNI_1x1(SB), NOSPLIT, $0-88
@@ -7177,6 +7214,213 @@ sgemmAVX512_6x64rows_clamp:
 	JMP          sgemmAVX512_6x64rows_tile
 
 sgemmAVX512_6x64rows_ret:
+	VZEROUPPER
+	RET
+
+// func sgemmAVX512_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemmAVX512_6x16rows(SB), NOSPLIT, $0-96
+sgemmAVX512_6x16rows_tile:
+	MOVQ    k+0(FP), CX
+	MOVQ    a+8(FP), SI
+	MOVQ    lda+16(FP), R8
+	SHLQ    $0x02, R8
+	LEAQ    (SI)(R8*1), BX
+	LEAQ    (BX)(R8*1), R9
+	LEAQ    (R9)(R8*1), R10
+	LEAQ    (R10)(R8*1), R11
+	LEAQ    (R11)(R8*1), R12
+	MOVQ    off+24(FP), AX
+	MOVQ    b+32(FP), DI
+	MOVQ    accum+64(FP), DX
+	TESTQ   DX, DX
+	JZ      sgemmAVX512_6x16rows_fresh
+	MOVQ    c+48(FP), R13
+	MOVQ    ldc+56(FP), R8
+	SHLQ    $0x02, R8
+	VMOVUPS (R13), Z0
+	ADDQ    R8, R13
+	VMOVUPS (R13), Z1
+	ADDQ    R8, R13
+	VMOVUPS (R13), Z2
+	ADDQ    R8, R13
+	VMOVUPS (R13), Z3
+	ADDQ    R8, R13
+	VMOVUPS (R13), Z4
+	ADDQ    R8, R13
+	VMOVUPS (R13), Z5
+	JMP     sgemmAVX512_6x16rows_start
+
+sgemmAVX512_6x16rows_fresh:
+	MOVQ    bias+40(FP), DX
+	TESTQ   DX, DX
+	JZ      sgemmAVX512_6x16rows_zero
+	VMOVUPS (DX), Z0
+	JMP     sgemmAVX512_6x16rows_init
+
+sgemmAVX512_6x16rows_zero:
+	VXORPS Z0, Z0, Z0
+
+sgemmAVX512_6x16rows_init:
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+
+sgemmAVX512_6x16rows_start:
+	MOVQ CX, DX
+	SHRQ $0x02, DX
+	JZ   sgemmAVX512_6x16rows_tail
+
+sgemmAVX512_6x16rows_loop4:
+	MOVLQSX      (AX), R13
+	VMOVUPS      (DI), Z6
+	VBROADCASTSS (SI)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (BX)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z1
+	VBROADCASTSS (R9)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (R10)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z3
+	VBROADCASTSS (R11)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R12)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z5
+	MOVLQSX      4(AX), R8
+	VMOVUPS      64(DI), Z6
+	VBROADCASTSS (SI)(R8*4), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (BX)(R8*4), Z8
+	VFMADD231PS  Z6, Z8, Z1
+	VBROADCASTSS (R9)(R8*4), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (R10)(R8*4), Z8
+	VFMADD231PS  Z6, Z8, Z3
+	VBROADCASTSS (R11)(R8*4), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R12)(R8*4), Z8
+	VFMADD231PS  Z6, Z8, Z5
+	MOVLQSX      8(AX), R13
+	VMOVUPS      128(DI), Z6
+	VBROADCASTSS (SI)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (BX)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z1
+	VBROADCASTSS (R9)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (R10)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z3
+	VBROADCASTSS (R11)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R12)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z5
+	MOVLQSX      12(AX), R8
+	VMOVUPS      192(DI), Z6
+	VBROADCASTSS (SI)(R8*4), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (BX)(R8*4), Z8
+	VFMADD231PS  Z6, Z8, Z1
+	VBROADCASTSS (R9)(R8*4), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (R10)(R8*4), Z8
+	VFMADD231PS  Z6, Z8, Z3
+	VBROADCASTSS (R11)(R8*4), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R12)(R8*4), Z8
+	VFMADD231PS  Z6, Z8, Z5
+	ADDQ         $0x10, AX
+	ADDQ         $0x00000100, DI
+	DECQ         DX
+	JNZ          sgemmAVX512_6x16rows_loop4
+
+sgemmAVX512_6x16rows_tail:
+	ANDQ $0x03, CX
+	JZ   sgemmAVX512_6x16rows_done
+
+sgemmAVX512_6x16rows_loop:
+	MOVLQSX      (AX), R13
+	VMOVUPS      (DI), Z6
+	VBROADCASTSS (SI)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (BX)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z1
+	VBROADCASTSS (R9)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (R10)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z3
+	VBROADCASTSS (R11)(R13*4), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R12)(R13*4), Z8
+	VFMADD231PS  Z6, Z8, Z5
+	ADDQ         $0x04, AX
+	ADDQ         $0x00000040, DI
+	DECQ         CX
+	JNZ          sgemmAVX512_6x16rows_loop
+
+sgemmAVX512_6x16rows_done:
+	MOVQ   c+48(FP), DI
+	MOVQ   ldc+56(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   res+72(FP), SI
+	TESTQ  SI, SI
+	JZ     sgemmAVX512_6x16rows_clamp
+	VADDPS (SI), Z0, Z0
+	ADDQ   DX, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   DX, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   DX, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   DX, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   DX, SI
+	VADDPS (SI), Z5, Z5
+
+sgemmAVX512_6x16rows_clamp:
+	VBROADCASTSS lo+80(FP), Z7
+	VBROADCASTSS hi+84(FP), Z8
+	VMAXPS       Z0, Z7, Z0
+	VMINPS       Z0, Z8, Z0
+	VMAXPS       Z1, Z7, Z1
+	VMINPS       Z1, Z8, Z1
+	VMAXPS       Z2, Z7, Z2
+	VMINPS       Z2, Z8, Z2
+	VMAXPS       Z3, Z7, Z3
+	VMINPS       Z3, Z8, Z3
+	VMAXPS       Z4, Z7, Z4
+	VMINPS       Z4, Z8, Z4
+	VMAXPS       Z5, Z7, Z5
+	VMINPS       Z5, Z8, Z5
+	VMOVUPS      Z0, (DI)
+	ADDQ         DX, DI
+	VMOVUPS      Z1, (DI)
+	ADDQ         DX, DI
+	VMOVUPS      Z2, (DI)
+	ADDQ         DX, DI
+	VMOVUPS      Z3, (DI)
+	ADDQ         DX, DI
+	VMOVUPS      Z4, (DI)
+	ADDQ         DX, DI
+	VMOVUPS      Z5, (DI)
+	MOVQ         ntiles+88(FP), DX
+	DECQ         DX
+	JZ           sgemmAVX512_6x16rows_ret
+	MOVQ         DX, ntiles+88(FP)
+	MOVQ         lda+16(FP), DX
+	IMUL3Q       $0x18, DX, DX
+	ADDQ         DX, a+8(FP)
+	MOVQ         ldc+56(FP), DX
+	IMUL3Q       $0x18, DX, DX
+	ADDQ         DX, c+48(FP)
+	MOVQ         res+72(FP), AX
+	TESTQ        AX, AX
+	JZ           sgemmAVX512_6x16rows_tile
+	ADDQ         DX, res+72(FP)
+	JMP          sgemmAVX512_6x16rows_tile
+
+sgemmAVX512_6x16rows_ret:
 	VZEROUPPER
 	RET
 

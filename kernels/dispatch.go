@@ -34,6 +34,10 @@ var (
 	// f32Wide selects the AVX-512 (zmm, 32 output channels) micro-kernel of
 	// SgemmRows; weights packed for it keep working on other paths.
 	f32Wide bool
+	// rows16Z runs the 16-wide panels of SgemmRows and SgemmRowsIdx with the
+	// one-zmm-per-row kernels instead of the AVX2 ones: on CPUs with
+	// full-width 512-bit FMA units (zmmFullWidth).
+	rows16Z bool
 	// lutVBMIOK selects the AVX-512 VBMI lookup-table kernel (LUT.Apply).
 	lutVBMIOK bool
 	// ew512OK selects the AVX-512 elementwise int8 kernels (QAdd/QMul).
@@ -47,6 +51,7 @@ func init() { Detect() }
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
 	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK = isaGo, isaGo, isaGo, false, false, false
+	rows16Z = false
 	if !haveAsm {
 		return
 	}
@@ -56,6 +61,7 @@ func Detect() {
 		if cpuid.CPU.Supports(cpuid.FMA3) {
 			f32Path = isaAVX2
 			f32Wide = cpuid.CPU.Supports(cpuid.AVX512F)
+			rows16Z = f32Wide && zmmFullWidth()
 		}
 		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
 			int8Path = isaVNNI

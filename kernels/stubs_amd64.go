@@ -28,6 +28,9 @@ func peakAVX2Madd16(n int)
 // peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).
 func peakFMA(n int)
 
+// peakFMAZ runs n iterations of 12 independent zmm VFMADD231PS (192 float32 MACs).
+func peakFMAZ(n int)
+
 // qgemmVNNI_1x1 is the AVX-512 VNNI 1x16 int8 micro-kernel.
 //
 //go:noescape
@@ -227,6 +230,11 @@ func sgemmAVX2_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias
 //
 //go:noescape
 func sgemmAVX512_6x64rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_6x16rows is the AVX-512 6x16 float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
 
 // panelRowsAVX2 copies src[r*ld : r*ld+16] to dst[16r : 16r+16] for r < n.
 //

@@ -12,15 +12,17 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// sgemmRowsIdxKernels generates the indexed row-tile kernel: AVX2 6x16, two
-// ymm per row (12 accumulators). The same tile with one zmm per row (6
-// accumulators, one broadcast per FMA instead of per two) measured 34-39
-// GMAC/s of thread CPU time against 46-55 for this one on the AMD EPYC
-// (AVX-512 on 256-bit units) the project is measured on
-// (BenchmarkGroupIdxTiles), so no AVX-512 variant is generated; the 64-wide
-// panels of the wider layers keep theirs (sgemmAVX512_6x64rows).
+// sgemmRowsIdxKernels generates the indexed row-tile kernels: AVX2 6x16, two
+// ymm per row (12 accumulators), and AVX-512 6x16, one zmm per row (6
+// accumulators, one broadcast per FMA instead of per two). The zmm tile
+// measured 34-39 GMAC/s of thread CPU time against 46-55 for the ymm one on
+// the AMD EPYC (AVX-512 on 256-bit units) of the earlier sessions
+// (BenchmarkGroupIdxTiles), and is faster on a CPU whose 512-bit FMA units
+// are full width (the Intel Xeon of the eleventh session): kernels.Detect
+// picks it only there (zmmFullWidth).
 func sgemmRowsIdxKernels() {
 	sgemmRowsIdxKernel("sgemmAVX2_6x16rowsIdx", "AVX2+FMA", ymm, 32, 2)
+	sgemmRowsIdxKernel("sgemmAVX512_6x16rowsIdx", "AVX-512", zmm, 64, 1)
 }
 
 // sgemmRowsIdxKernel generates a 6 × (lanes·nv) micro-kernel of the

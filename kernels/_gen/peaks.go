@@ -73,6 +73,18 @@ func peaks() {
 		}
 	},
 		"peakFMA runs n iterations of 12 independent ymm VFMADD231PS (96 float32 MACs).")
+	peak("peakFMAZ", "peakfz_loop", func() {
+		for i := 0; i < 12; i++ {
+			VPXORD(zmm(i), zmm(i), zmm(i)) // AVX512F (VXORPS zmm needs DQ)
+		}
+		VPXORD(Z12, Z12, Z12)
+		VPXORD(Z14, Z14, Z14)
+	}, func() {
+		for i := 0; i < 12; i++ {
+			VFMADD231PS(Z12, Z14, zmm(i))
+		}
+	},
+		"peakFMAZ runs n iterations of 12 independent zmm VFMADD231PS (192 float32 MACs).")
 }
 
 // peak emits a func(n int) that runs setup (when not nil), then body n times.

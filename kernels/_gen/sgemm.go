@@ -23,6 +23,10 @@ func sgemmAVX2() {
 	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
 	sgemmRowsKernel("sgemmAVX2_6x16rows", "AVX2+FMA", ymm, 32, 2)
 	sgemmRowsKernel("sgemmAVX512_6x64rows", "AVX-512", zmm, 64, 4)
+	// 16-wide panels (output channels not a multiple of 64) with one zmm per
+	// row: six FMA chains, where the AVX2 kernel's twelve ymm ones run at
+	// half the zmm width on a CPU with full-width AVX-512 units.
+	sgemmRowsKernel("sgemmAVX512_6x16rows", "AVX-512", zmm, 64, 1)
 }
 
 // kLoop emits a reduction loop over k steps: four steps (step(0..3)) per

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+func zmmFullWidth() bool { return false }

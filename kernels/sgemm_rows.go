@@ -20,6 +20,24 @@ import (
 // which every weight panel of the block runs over.
 const sgRowsL2 = 256 << 10
 
+// rowsTilesInL2 is the number of row tiles whose A rows fit sgRowsL2 for one
+// reduction block (every weight panel of the block runs over them, so the
+// weights are read once per block of tiles). Rows lda apart that each read
+// more than lda floats overlap (the taps of a convolution read in place
+// read the same pixels): there a tile adds six rows of lda floats, and the
+// block as a whole the span of the offsets once. (Counting every tile's
+// rows as distinct split a 14x14 layer's 38 tiles in two blocks and read
+// its 1.8 MB of weights twice.)
+func rowsTilesInL2(tiles, k, lda, maxOff, nr int) int {
+	kc := min(k, rowsKC(nr))
+	per := 4 * sgMR * max(1, min(kc, lda))
+	budget := sgRowsL2
+	if lda < kc {
+		budget -= 4 * maxOff
+	}
+	return max(1, min(tiles, budget/per))
+}
+
 // rowsKC is the reduction block of SgemmRows (measured best of 128/256/512 on
 // ResNet-50's layers: 512 with the 64-wide kernel, 256 with the 16-wide one).
 func rowsKC(nr int) int {
@@ -151,7 +169,7 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 		}
 	}
 	threads = resolveThreads(threads)
-	qb := rowsTileBlock(tiles, max(1, min(tiles, sgRowsL2/max(1, 4*sgMR*min(k, rowsKC(nr))))), k, n, threads)
+	qb := rowsTileBlock(tiles, rowsTilesInL2(tiles, k, lda, maxOff, nr), k, n, threads)
 	qblocks := (tiles + qb - 1) / qb
 	pbk := rowsPanelBlock(qblocks, panels, threads)
 	pblocks := (panels + pbk - 1) / pbk

@@ -214,7 +214,7 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	var band *[]float32
 	bh := oh
 	if rp.ppw != ow {
-		bh = max(1, min(oh, convBandBytes/(rp.ppw*so*4)))
+		bh = convBandRows(oh, rp.ppw, so)
 		band = getF32(bh * rp.ppw * so)
 		defer putF32(band)
 	}

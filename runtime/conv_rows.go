@@ -254,11 +254,22 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	return []*graph.Tensor{y}, nil
 }
 
-// convBandBytes bounds the padded output rows computed at a time when the
-// GEMM's rows are wider than the output's (ppw > ow): they are computed into
-// a buffer that stays in L2 and copied out at once, instead of a whole
-// image's worth going to memory and back (the stride-2 stems: 1.6 MB).
-const convBandBytes = 128 << 10
+// convBandRows is the number of padded output rows (ppw pixels of stride
+// so, oh of them) computed at a time when the GEMM's rows are wider than the
+// output's (ppw > ow): they are computed into a buffer that stays in L2 and
+// copied out at once, instead of a whole image's worth going to memory and
+// back (the stride-2 stems: 1.6 MB). A band is an eighth of L2 (128 KB on
+// the 1 MB L2 this was measured on); but each band runs the whole GEMM and
+// reads all the weights again, so an image whose rows fit half of L2 is one
+// band (a 14x14 layer with 1.8 MB of weights ran three bands of six rows).
+func convBandRows(oh, ppw, so int) int {
+	row := ppw * so * 4
+	l2 := kernels.L2Bytes()
+	if oh*row <= l2/2 {
+		return max(1, oh)
+	}
+	return max(1, min(oh, l2/8/row))
+}
 
 // bandedGEMM runs the GEMM of one laid-out image (buf) band of output rows by
 // band into scratch rows of ppw pixels and copies the first ow pixels of each
@@ -270,7 +281,7 @@ const convBandBytes = 128 << 10
 // the clamp waits for it. Bands run in parallel when there are enough of
 // them, else one after the other on a parallel GEMM.
 func (k *rowsConvKernel) bandedGEMM(rp *rowsPlan, buf []float32, y, ri []float32, resLater bool, oh, ow, so, threads int) {
-	bh := max(1, convBandBytes/(rp.ppw*so*4))
+	bh := convBandRows(oh, rp.ppw, so)
 	bands := (oh + bh - 1) / bh
 	if ri != nil {
 		resLater = false

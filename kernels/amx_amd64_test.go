@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -55,7 +56,7 @@ func TestAMXBlock(t *testing.T) {
 		want := refQGemmAcc(c.rows, c.n, k, flat, k, w, bias, 0)
 		ldc := pw.panels*qPanel + 5
 		got := make([]int32, c.rows*ldc)
-		amxBlock(a, lda, c.kb, c.nseg, sstride, pw, pw.bias, 0, pw.panels, c.rows, got, ldc)
+		amxBlock(a, lda, c.kb, c.nseg, sstride, pw, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
 		for i := 0; i < c.rows; i++ {
 			require.Equal(t, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n], "%+v row %d", c, i)
 		}
@@ -82,8 +83,8 @@ func TestAMXBytesMatchAs(t *testing.T) {
 			text = append(text, s)
 			continue
 		}
-		if s, ok := strings.CutPrefix(l, "BYTE $"); ok {
-			v, err := strconv.ParseUint(s, 0, 8)
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "BYTE" {
+			v, err := strconv.ParseUint(strings.TrimPrefix(f[1], "$"), 0, 8)
 			require.NoError(t, err, l)
 			want = append(want, byte(v))
 		}
@@ -102,4 +103,13 @@ func TestAMXBytesMatchAs(t *testing.T) {
 	got, err := ef.Section(".text").Data()
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, got), "generated % x\nas gives   % x", want, got)
+}
+
+// TestAMXEpiLayout pins the field offsets of amxEpi that the fused kernels
+// read (amxEp* in kernels/_gen/gen_amx.go).
+func TestAMXEpiLayout(t *testing.T) {
+	var e amxEpi
+	got := []uintptr{unsafe.Offsetof(e.out), unsafe.Offsetof(e.scale), unsafe.Offsetof(e.rowoff), unsafe.Offsetof(e.rows),
+		unsafe.Offsetof(e.ncols), unsafe.Offsetof(e.zp), unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi)}
+	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48}, got)
 }

@@ -28,8 +28,9 @@ import (
 // moves of small models: asm_qbytes_amd64.s, gen_qbytes.go) or "upsample" (float32 tanh and
 // the linear Resize blend: asm_upsample_amd64.s, gen_upsample.go) or "fshuf" (the float32
 // channel interleave of ShuffleNet: asm_fshuf_amd64.s, gen_fshuf.go), so that a family can
-// be added without regenerating the others.
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample or fshuf")
+// be added without regenerating the others; "amx" holds the AMX int8 tile kernels
+// (asm_amx_amd64.s, gen_amx.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf or amx")
 
 func main() {
 	flag.Parse()
@@ -61,6 +62,11 @@ func main() {
 	}
 	if *set == "fshuf" {
 		fshufKernels() // gen_fshuf.go
+		Generate()
+		return
+	}
+	if *set == "amx" {
+		amxKernels() // gen_amx.go, amxenc.go
 		Generate()
 		return
 	}

@@ -263,6 +263,9 @@ func peakLoop(dtype string) (func(int), int) {
 	}
 	switch int8Path {
 	case isaVNNI:
+		if amxOK {
+			return peakAMXRun, 262144
+		}
 		return peakVNNIZ, 1536
 	case isaAVX2:
 		if avx2SignTrick {

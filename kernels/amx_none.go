@@ -1,0 +1,9 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+func amxFits(int, *QGemmWeights) bool { return false }
+
+func qgemmAMX(int, qA, *QGemmWeights, *qOut, int) { panic("kernels: no AMX kernels in this build") }
+
+func amxPermitted() bool { return false }

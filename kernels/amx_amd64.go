@@ -160,19 +160,32 @@ func qgemmAMX(m int, a qA, w *QGemmWeights, o *qOut, threads int) {
 	amxRun(g, w, o, threads)
 }
 
-// amxRun runs the GEMM g on threads goroutines: whole 32-row blocks, or,
-// with too few of them, column chunks.
+// amxBBudget bounds the weight bytes (16·kp per panel) one pass over a row
+// range keeps hot: half of this core's 2 MiB L2, the rest for A and the
+// output.
+const amxBBudget = 1 << 20
+
+// amxPackRows bounds the rows of A one packed (im2col) range holds.
+const amxPackRows = 512
+
+// amxRun runs the GEMM g on threads goroutines: ranges of whole 32-row
+// blocks, or, when the rows are few (or the weights too big for one core's
+// L2 and the rows not many), ranges of panel pairs, so that each core
+// streams only its part of the weights.
 func amxRun(g *amxGEMM, w *QGemmWeights, o *qOut, threads int) {
 	blocks := (g.m + amxRowBlock - 1) / amxRowBlock
-	chunks := (w.panels*qPanel + amxColChunk - 1) / amxColChunk
-	if threads > 1 && blocks < 2*threads && chunks >= 2*threads {
-		per := (w.panels + chunks - 1) / chunks // panels per column chunk
-		parallelFor(chunks, 1, threads, func(c0, c1 int) {
-			amxRange(g, 0, g.m, c0*per, min(c1*per, w.panels), w, o)
+	pairs := (w.panels + 1) / 2
+	bigB := w.panels*qPanel*w.kp > amxBBudget
+	if threads > 1 && pairs >= 2*threads && (blocks < 2*threads || bigB && blocks < 8*threads) {
+		parallelFor(pairs, 1, threads, func(q0, q1 int) {
+			amxRange(g, 0, g.m, 2*q0, min(2*q1, w.panels), w, o)
 		})
 		return
 	}
 	chunk := max(1, (blocks+4*threads-1)/(4*threads)) * amxRowBlock
+	if g.a == nil {
+		chunk = min(chunk, amxPackRows)
+	}
 	parallelChunks(g.m, chunk, threads, func(next func() (int, int, bool)) {
 		for lo, hi, ok := next(); ok; lo, hi, ok = next() {
 			amxRange(g, lo, hi, 0, w.panels, w, o)
@@ -180,7 +193,9 @@ func amxRun(g *amxGEMM, w *QGemmWeights, o *qOut, threads int) {
 	})
 }
 
-// amxRange computes rows [lo, hi) and panels [p0, p1) of g.
+// amxRange computes rows [lo, hi) and panels [p0, p1) of g: for each run of
+// panels whose weights fit amxBBudget, every 32-row block of the range (the
+// weights are read from memory once per range, the rows of A from L2).
 func amxRange(g *amxGEMM, lo, hi, p0, p1 int, w *QGemmWeights, o *qOut) {
 	if hi <= lo || p1 <= p0 {
 		return
@@ -188,11 +203,21 @@ func amxRange(g *amxGEMM, lo, hi, p0, p1 int, w *QGemmWeights, o *qOut) {
 	kp := w.kp
 	sp := amxScratch.Get().(*[amxRowBlock * amxColChunk]int32)
 	defer amxScratch.Put(sp)
-	var abuf []int8
-	if g.a == nil {
-		bp := getABuf(amxRowBlock * kp)
+	a, lda, kb, nseg, sstride := g.a, g.lda, kp/64/g.nseg, g.nseg, g.sstride
+	if a == nil {
+		// pack the range's rows once for all the panel runs
+		if hi-lo > amxPackRows {
+			for r := lo; r < hi; r += amxPackRows {
+				amxRange(g, r, min(r+amxPackRows, hi), p0, p1, w, o)
+			}
+			return
+		}
+		bp := getABuf((hi - lo) * kp)
 		defer abufPool.Put(bp)
-		abuf = *bp
+		g.src(*bp, lo, hi-lo, kp)
+		a, lda, kb, nseg, sstride = *bp, kp, kp/64, 1, 0
+	} else {
+		a = a[lo*lda:]
 	}
 	fused := o.out8 != nil && o.rq.mode == RequantFloat
 	var ep amxEpi
@@ -202,47 +227,44 @@ func amxRange(g *amxGEMM, lo, hi, p0, p1 int, w *QGemmWeights, o *qOut) {
 		ep.rowoff = &rowoff[0]
 		ep.zp, ep.lo, ep.hi = o.rq.zp, float32(o.rq.lo-o.rq.zp), float32(o.rq.hi-o.rq.zp)
 	}
-	const chunkPanels = amxColChunk / qPanel
-	for r := lo; r < hi; r += amxRowBlock {
-		rows := min(amxRowBlock, hi-r)
-		ab, lda, kb, nseg, sstride := abuf, kp, kp/64, 1, 0
-		if g.a != nil {
-			ab, lda, nseg, sstride = g.a[r*g.lda:], g.lda, g.nseg, g.sstride
-			kb = kp / 64 / nseg
-		} else {
-			g.src(abuf, r, rows, kp)
-		}
-		for i := 0; i < rows; i++ {
-			outRow[i] = r + i
-			if g.rowOff != nil {
-				outRow[i] = g.rowOff(r + i)
+	run := max(2, amxBBudget/(qPanel*kp)&^1) // panels per run
+	for pr := p0; pr < p1; pr += run {
+		pe := min(pr+run, p1)
+		for r := lo; r < hi; r += amxRowBlock {
+			rows := min(amxRowBlock, hi-r)
+			ab := a[(r-lo)*lda:]
+			for i := 0; i < rows; i++ {
+				outRow[i] = r + i
+				if g.rowOff != nil {
+					outRow[i] = g.rowOff(r + i)
+				}
+				rowoff[i] = -1
+				if outRow[i] >= 0 {
+					rowoff[i] = int64(outRow[i]*o.ldo + o.col0)
+				}
 			}
-			rowoff[i] = -1
-			if outRow[i] >= 0 {
-				rowoff[i] = int64(outRow[i]*o.ldo + o.col0)
-			}
-		}
-		if fused {
-			col := p0 * qPanel
-			ep.out = &o.out8[col]
-			ep.scale = &o.rq.scale[o.col0+col]
-			ep.rows = int64(rows)
-			ep.ncols = int64(w.n - col)
-			amxBlock(ab, lda, kb, nseg, sstride, w, w.bias, p0, p1, rows, sp[:], 2*qPanel, &ep)
-			continue
-		}
-		for p := p0; p < p1; p += chunkPanels {
-			pe := min(p+chunkPanels, p1)
-			amxBlock(ab, lda, kb, nseg, sstride, w, w.bias, p, pe, rows, sp[:], amxColChunk, nil)
-			col := p * qPanel
-			ncols := min(pe*qPanel, w.n) - col
-			if g.rowOff == nil {
-				o.storeN(sp[:], amxColChunk, r, rows, col, ncols)
+			if fused {
+				col := pr * qPanel
+				ep.out = &o.out8[col]
+				ep.scale = &o.rq.scale[o.col0+col]
+				ep.rows = int64(rows)
+				ep.ncols = int64(min(pe*qPanel, w.n) - col)
+				amxBlock(ab, lda, kb, nseg, sstride, w, w.bias, pr, pe, rows, sp[:], 2*qPanel, &ep)
 				continue
 			}
-			for i := 0; i < rows; i++ {
-				if outRow[i] >= 0 {
-					o.storeN(sp[i*amxColChunk:], amxColChunk, outRow[i], 1, col, ncols)
+			for p := pr; p < pe; p += amxColChunk / qPanel {
+				pc := min(p+amxColChunk/qPanel, pe)
+				amxBlock(ab, lda, kb, nseg, sstride, w, w.bias, p, pc, rows, sp[:], amxColChunk, nil)
+				col := p * qPanel
+				ncols := min(pc*qPanel, w.n) - col
+				if g.rowOff == nil {
+					o.storeN(sp[:], amxColChunk, r, rows, col, ncols)
+					continue
+				}
+				for i := 0; i < rows; i++ {
+					if outRow[i] >= 0 {
+						o.storeN(sp[i*amxColChunk:], amxColChunk, outRow[i], 1, col, ncols)
+					}
 				}
 			}
 		}

@@ -39,6 +39,9 @@ var (
 	// f32Wide selects the AVX-512 (zmm, 32 output channels) micro-kernel of
 	// SgemmRows; weights packed for it keep working on other paths.
 	f32Wide bool
+	// f32Tile512 selects the AVX-512 two-panel in-place-B micro-kernel of
+	// SgemmShifted (asm_sgemm512_amd64.s); it gives the AVX2 kernel's bits.
+	f32Tile512 bool
 	// lutVBMIOK selects the AVX-512 VBMI lookup-table kernel (LUT.Apply).
 	lutVBMIOK bool
 	// ew512OK selects the AVX-512 elementwise int8 kernels (QAdd/QMul).
@@ -54,6 +57,7 @@ func init() { Detect() }
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
 	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK, amxOK = isaGo, isaGo, isaGo, false, false, false, false
+	f32Tile512 = false
 	if !haveAsm {
 		return
 	}
@@ -63,6 +67,7 @@ func Detect() {
 		if cpuid.CPU.Supports(cpuid.FMA3) {
 			f32Path = isaAVX2
 			f32Wide = cpuid.CPU.Supports(cpuid.AVX512F)
+			f32Tile512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ)
 		}
 		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
 			int8Path = isaVNNI

@@ -56,7 +56,7 @@ func TestAMXBlock(t *testing.T) {
 		want := refQGemmAcc(c.rows, c.n, k, flat, k, w, bias, 0)
 		ldc := pw.panels*qPanel + 5
 		got := make([]int32, c.rows*ldc)
-		amxBlock(a, lda, c.kb, c.nseg, sstride, pw, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
+		amxBlock(a, lda, c.kb, c.nseg, sstride, pw.data, pw.kp, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
 		for i := 0; i < c.rows; i++ {
 			require.Equal(t, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n], "%+v row %d", c, i)
 		}
@@ -110,8 +110,8 @@ func TestAMXBytesMatchAs(t *testing.T) {
 func TestAMXEpiLayout(t *testing.T) {
 	var e amxEpi
 	got := []uintptr{unsafe.Offsetof(e.out), unsafe.Offsetof(e.scale), unsafe.Offsetof(e.rowoff), unsafe.Offsetof(e.rows),
-		unsafe.Offsetof(e.ncols), unsafe.Offsetof(e.zp), unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi)}
-	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48}, got)
+		unsafe.Offsetof(e.ncols), unsafe.Offsetof(e.zp), unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi), unsafe.Offsetof(e.col)}
+	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48, 56}, got)
 }
 
 // TestAMXRunRanges covers the AMX driver's splits that the shared GEMM and
@@ -154,5 +154,39 @@ func TestAMXRunRanges(t *testing.T) {
 			QConv(s, in, pc, gotc, rqc, threads)
 			require.Equal(t, refRequant(acc, s.OC, rqc), gotc, "conv mode %v threads %d", mode, threads)
 		}
+	}
+}
+
+// TestAMXEpiPointersStay checks that the fused kernels leave the pointer
+// fields of the descriptor where they were: the garbage collector scans it,
+// and a pointer moved past its object crashed it ("found bad pointer in Go
+// heap") before the kernels moved ep.col instead.
+func TestAMXEpiPointersStay(t *testing.T) {
+	if !amxOK {
+		t.Skip("no AMX on this CPU (or Linux refused the tile state)")
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, n := range []int{16, 40, 64, 80} {
+		k, rows := 128, 20
+		w, bias := randI8(r, n*k, -127, 127), randI32(r, n, 1000)
+		pw, err := PackQGemm(n, k, w, bias, 0)
+		require.NoError(t, err)
+		a := randI8(r, rows*k, -128, 127)
+		out := make([]int8, rows*n)
+		scale := make([]float32, n)
+		for i := range scale {
+			scale[i] = 1.0 / 2000
+		}
+		var rowoff [amxRowBlock]int64
+		for i := range rowoff[:rows] {
+			rowoff[i] = int64(i * n)
+		}
+		ep := amxEpi{out: &out[0], scale: &scale[0], rowoff: &rowoff[0], rows: int64(rows), ncols: int64(n), lo: -128, hi: 127}
+		var scratch [amxRowBlock * 2 * qPanel]int32
+		amxBlock(a, k, k/64, 1, 0, pw.data, pw.kp, pw.bias, 0, pw.panels, rows, scratch[:], 2*qPanel, &ep)
+		require.True(t, ep.out == &out[0] && ep.scale == &scale[0] && ep.rowoff == &rowoff[0], "n=%d", n)
+		require.Equal(t, int64(16*pw.panels), ep.col, "n=%d", n)
+		rq := NewRequant(RequantFloat, []float64{1.0 / 2000}, 0, -128, 127)
+		require.Equal(t, refRequant(refQGemmAcc(rows, n, k, a, k, w, bias, 0), n, rq), out, "n=%d", n)
 	}
 }

@@ -16,7 +16,6 @@ TEXT ·amxGemm_1x1(SB), NOSPLIT, $0-96
 	BYTE $0x07
 	MOVQ lda+16(FP), BX
 	MOVQ b+24(FP), R9
-	MOVQ $0x00000040, R11
 	MOVQ sstride+56(FP), R13
 	MOVQ kb+40(FP), DX
 	SHLQ $0x06, DX
@@ -24,6 +23,7 @@ TEXT ·amxGemm_1x1(SB), NOSPLIT, $0-96
 	XORQ AX, AX
 
 amxGemm_1x1_group:
+	MOVQ $0x00000040, R11
 	MOVQ a+8(FP), SI
 	MOVQ bias+64(FP), DX
 
@@ -104,7 +104,6 @@ TEXT ·amxGemm_1x2(SB), NOSPLIT, $0-96
 	BYTE $0x07
 	MOVQ lda+16(FP), BX
 	MOVQ b+24(FP), R9
-	MOVQ $0x00000040, R11
 	MOVQ pstride+32(FP), R10
 	ADDQ R9, R10
 	MOVQ sstride+56(FP), R13
@@ -114,6 +113,7 @@ TEXT ·amxGemm_1x2(SB), NOSPLIT, $0-96
 	XORQ AX, AX
 
 amxGemm_1x2_group:
+	MOVQ $0x00000040, R11
 	MOVQ a+8(FP), SI
 	MOVQ bias+64(FP), DX
 
@@ -231,7 +231,6 @@ TEXT ·amxGemm_2x1(SB), NOSPLIT, $0-96
 	BYTE $0x07
 	MOVQ lda+16(FP), BX
 	MOVQ b+24(FP), R9
-	MOVQ $0x00000040, R11
 	MOVQ sstride+56(FP), R13
 	MOVQ kb+40(FP), DX
 	SHLQ $0x06, DX
@@ -239,6 +238,7 @@ TEXT ·amxGemm_2x1(SB), NOSPLIT, $0-96
 	XORQ AX, AX
 
 amxGemm_2x1_group:
+	MOVQ $0x00000040, R11
 	MOVQ a+8(FP), SI
 	MOVQ BX, R8
 	SHLQ $0x04, R8
@@ -358,7 +358,6 @@ TEXT ·amxGemm_2x2(SB), NOSPLIT, $0-96
 	BYTE $0x07
 	MOVQ lda+16(FP), BX
 	MOVQ b+24(FP), R9
-	MOVQ $0x00000040, R11
 	MOVQ pstride+32(FP), R10
 	ADDQ R9, R10
 	MOVQ sstride+56(FP), R13
@@ -368,6 +367,7 @@ TEXT ·amxGemm_2x2(SB), NOSPLIT, $0-96
 	XORQ AX, AX
 
 amxGemm_2x2_group:
+	MOVQ $0x00000040, R11
 	MOVQ a+8(FP), SI
 	MOVQ BX, R8
 	SHLQ $0x04, R8
@@ -535,6 +535,737 @@ amxGemm_2x2_loop:
 	BYTE $0x78
 	BYTE $0x49
 	BYTE $0xc0
+	RET
+
+// func amxGemmQ_1x1(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·amxGemmQ_1x1(SB), NOSPLIT, $0-104
+	MOVQ cfg+0(FP), DI
+
+	// amx: ldtilecfg (%rdi)
+	BYTE         $0xc4
+	BYTE         $0xe2
+	BYTE         $0x78
+	BYTE         $0x49
+	BYTE         $0x07
+	MOVQ         lda+16(FP), BX
+	MOVQ         b+24(FP), R9
+	MOVQ         ep+96(FP), R14
+	VPBROADCASTD 40(R14), Z28
+	VBROADCASTSS 44(R14), Z26
+	VBROADCASTSS 48(R14), Z27
+	MOVQ         sstride+56(FP), R13
+	MOVQ         kb+40(FP), DX
+	SHLQ         $0x06, DX
+	SUBQ         DX, R13
+	XORQ         AX, AX
+
+amxGemmQ_1x1_group:
+	MOVQ $0x00000040, R11
+	MOVQ a+8(FP), SI
+	MOVQ bias+64(FP), DX
+
+	// amx: tileloadd (%rdx,%rax,1), %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x02
+	MOVQ nseg+48(FP), R12
+
+amxGemmQ_1x1_seg:
+	MOVQ kb+40(FP), CX
+
+amxGemmQ_1x1_loop:
+	// amx: tileloadd (%rsi,%rbx,1), %tmm4
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x24
+	BYTE $0x1e
+
+	// amx: tileloadd (%r9,%r11,1), %tmm6
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x34
+	BYTE $0x19
+
+	// amx: tdpbssd %tmm6, %tmm4, %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4b
+	BYTE $0x5e
+	BYTE $0xc4
+	ADDQ $0x40, SI
+	ADDQ $0x00000400, R9
+	DECQ CX
+	JNZ  amxGemmQ_1x1_loop
+	ADDQ R13, SI
+	DECQ R12
+	JNZ  amxGemmQ_1x1_seg
+	MOVQ c+72(FP), CX
+	MOVQ ldc+80(FP), R12
+
+	// amx: tilestored %tmm0, (%rcx,%r12,1)
+	BYTE      $0xc4
+	BYTE      $0xa2
+	BYTE      $0x7a
+	BYTE      $0x4b
+	BYTE      $0x04
+	BYTE      $0x21
+	MOVQ      32(R14), DX
+	MOVQ      $0x00000020, DI
+	CMPQ      DX, DI
+	CMOVQGT   DI, DX
+	MOVL      $0x0000ffff, R11
+	BZHIL     DX, R11, DI
+	KMOVW     DI, K1
+	SUBQ      $0x10, 32(R14)
+	MOVQ      56(R14), R11
+	MOVQ      8(R14), DX
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
+	MOVQ      (R14), DI
+	ADDQ      R11, DI
+	ADDQ      $0x10, 56(R14)
+	MOVQ      16(R14), DX
+	MOVQ      24(R14), R12
+	MOVQ      c+72(FP), CX
+	MOVQ      ldc+80(FP), AX
+
+amxGemmQ_1x1_row:
+	MOVQ      (DX), R11
+	TESTQ     R11, R11
+	JS        amxGemmQ_1x1_skip
+	VMOVDQU32 (CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VMAXPS    Z26, Z0, Z0
+	VMINPS    Z27, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z28, Z0, Z0
+	VPMOVSDB  Z0, K1, (DI)(R11*1)
+
+amxGemmQ_1x1_skip:
+	ADDQ AX, CX
+	ADDQ $0x08, DX
+	DECQ R12
+	JNZ  amxGemmQ_1x1_row
+	XORQ AX, AX
+	ADDQ $0x00000040, bias+64(FP)
+	DECQ ngroups+88(FP)
+	JNZ  amxGemmQ_1x1_group
+
+	// amx: tilerelease
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x78
+	BYTE $0x49
+	BYTE $0xc0
+	VZEROUPPER
+	RET
+
+// func amxGemmQ_1x2(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·amxGemmQ_1x2(SB), NOSPLIT, $0-104
+	MOVQ cfg+0(FP), DI
+
+	// amx: ldtilecfg (%rdi)
+	BYTE         $0xc4
+	BYTE         $0xe2
+	BYTE         $0x78
+	BYTE         $0x49
+	BYTE         $0x07
+	MOVQ         lda+16(FP), BX
+	MOVQ         b+24(FP), R9
+	MOVQ         ep+96(FP), R14
+	VPBROADCASTD 40(R14), Z28
+	VBROADCASTSS 44(R14), Z26
+	VBROADCASTSS 48(R14), Z27
+	MOVQ         pstride+32(FP), R10
+	ADDQ         R9, R10
+	MOVQ         sstride+56(FP), R13
+	MOVQ         kb+40(FP), DX
+	SHLQ         $0x06, DX
+	SUBQ         DX, R13
+	XORQ         AX, AX
+
+amxGemmQ_1x2_group:
+	MOVQ $0x00000040, R11
+	MOVQ a+8(FP), SI
+	MOVQ bias+64(FP), DX
+
+	// amx: tileloadd (%rdx,%rax,1), %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x02
+
+	// amx: tileloadd 64(%rdx,%rax,1), %tmm1
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x4c
+	BYTE $0x02
+	BYTE $0x40
+	MOVQ nseg+48(FP), R12
+
+amxGemmQ_1x2_seg:
+	MOVQ kb+40(FP), CX
+
+amxGemmQ_1x2_loop:
+	// amx: tileloadd (%rsi,%rbx,1), %tmm4
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x24
+	BYTE $0x1e
+
+	// amx: tileloadd (%r9,%r11,1), %tmm6
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x34
+	BYTE $0x19
+
+	// amx: tileloadd (%r10,%r11,1), %tmm7
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x3c
+	BYTE $0x1a
+
+	// amx: tdpbssd %tmm6, %tmm4, %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4b
+	BYTE $0x5e
+	BYTE $0xc4
+
+	// amx: tdpbssd %tmm7, %tmm4, %tmm1
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x43
+	BYTE $0x5e
+	BYTE $0xcc
+	ADDQ $0x40, SI
+	ADDQ $0x00000400, R9
+	ADDQ $0x00000400, R10
+	DECQ CX
+	JNZ  amxGemmQ_1x2_loop
+	ADDQ R13, SI
+	DECQ R12
+	JNZ  amxGemmQ_1x2_seg
+	MOVQ c+72(FP), CX
+	MOVQ ldc+80(FP), R12
+
+	// amx: tilestored %tmm0, (%rcx,%r12,1)
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x21
+
+	// amx: tilestored %tmm1, 64(%rcx,%r12,1)
+	BYTE      $0xc4
+	BYTE      $0xa2
+	BYTE      $0x7a
+	BYTE      $0x4b
+	BYTE      $0x4c
+	BYTE      $0x21
+	BYTE      $0x40
+	MOVQ      32(R14), DX
+	MOVQ      $0x00000020, DI
+	CMPQ      DX, DI
+	CMOVQGT   DI, DX
+	MOVL      $0x0000ffff, R11
+	BZHIL     DX, R11, DI
+	KMOVW     DI, K1
+	SUBQ      $0x10, DX
+	CMOVQLT   AX, DX
+	BZHIL     DX, R11, DI
+	KMOVW     DI, K2
+	SUBQ      $0x20, 32(R14)
+	MOVQ      56(R14), R11
+	MOVQ      8(R14), DX
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
+	VMOVUPS.Z 64(DX)(R11*4), K2, Z25
+	MOVQ      (R14), DI
+	ADDQ      R11, DI
+	ADDQ      $0x20, 56(R14)
+	MOVQ      16(R14), DX
+	MOVQ      24(R14), R12
+	MOVQ      c+72(FP), CX
+	MOVQ      ldc+80(FP), AX
+
+amxGemmQ_1x2_row:
+	MOVQ      (DX), R11
+	TESTQ     R11, R11
+	JS        amxGemmQ_1x2_skip
+	VMOVDQU32 (CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VMAXPS    Z26, Z0, Z0
+	VMINPS    Z27, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z28, Z0, Z0
+	VPMOVSDB  Z0, K1, (DI)(R11*1)
+	VMOVDQU32 64(CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VMAXPS    Z26, Z1, Z1
+	VMINPS    Z27, Z1, Z1
+	VCVTPS2DQ Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPMOVSDB  Z1, K2, 16(DI)(R11*1)
+
+amxGemmQ_1x2_skip:
+	ADDQ AX, CX
+	ADDQ $0x08, DX
+	DECQ R12
+	JNZ  amxGemmQ_1x2_row
+	XORQ AX, AX
+	ADDQ $0x00000080, bias+64(FP)
+	MOVQ pstride+32(FP), DX
+	ADDQ DX, R9
+	ADDQ DX, R10
+	DECQ ngroups+88(FP)
+	JNZ  amxGemmQ_1x2_group
+
+	// amx: tilerelease
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x78
+	BYTE $0x49
+	BYTE $0xc0
+	VZEROUPPER
+	RET
+
+// func amxGemmQ_2x1(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·amxGemmQ_2x1(SB), NOSPLIT, $0-104
+	MOVQ cfg+0(FP), DI
+
+	// amx: ldtilecfg (%rdi)
+	BYTE         $0xc4
+	BYTE         $0xe2
+	BYTE         $0x78
+	BYTE         $0x49
+	BYTE         $0x07
+	MOVQ         lda+16(FP), BX
+	MOVQ         b+24(FP), R9
+	MOVQ         ep+96(FP), R14
+	VPBROADCASTD 40(R14), Z28
+	VBROADCASTSS 44(R14), Z26
+	VBROADCASTSS 48(R14), Z27
+	MOVQ         sstride+56(FP), R13
+	MOVQ         kb+40(FP), DX
+	SHLQ         $0x06, DX
+	SUBQ         DX, R13
+	XORQ         AX, AX
+
+amxGemmQ_2x1_group:
+	MOVQ $0x00000040, R11
+	MOVQ a+8(FP), SI
+	MOVQ BX, R8
+	SHLQ $0x04, R8
+	ADDQ SI, R8
+	MOVQ bias+64(FP), DX
+
+	// amx: tileloadd (%rdx,%rax,1), %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x02
+
+	// amx: tileloadd (%rdx,%rax,1), %tmm2
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x14
+	BYTE $0x02
+	MOVQ nseg+48(FP), R12
+
+amxGemmQ_2x1_seg:
+	MOVQ kb+40(FP), CX
+
+amxGemmQ_2x1_loop:
+	// amx: tileloadd (%rsi,%rbx,1), %tmm4
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x24
+	BYTE $0x1e
+
+	// amx: tileloadd (%r8,%rbx,1), %tmm5
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x2c
+	BYTE $0x18
+
+	// amx: tileloadd (%r9,%r11,1), %tmm6
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x34
+	BYTE $0x19
+
+	// amx: tdpbssd %tmm6, %tmm4, %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4b
+	BYTE $0x5e
+	BYTE $0xc4
+
+	// amx: tdpbssd %tmm6, %tmm5, %tmm2
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4b
+	BYTE $0x5e
+	BYTE $0xd5
+	ADDQ $0x40, SI
+	ADDQ $0x40, R8
+	ADDQ $0x00000400, R9
+	DECQ CX
+	JNZ  amxGemmQ_2x1_loop
+	ADDQ R13, SI
+	ADDQ R13, R8
+	DECQ R12
+	JNZ  amxGemmQ_2x1_seg
+	MOVQ c+72(FP), CX
+	MOVQ ldc+80(FP), R12
+
+	// amx: tilestored %tmm0, (%rcx,%r12,1)
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x21
+	MOVQ R12, DX
+	SHLQ $0x04, DX
+	ADDQ DX, CX
+
+	// amx: tilestored %tmm2, (%rcx,%r12,1)
+	BYTE      $0xc4
+	BYTE      $0xa2
+	BYTE      $0x7a
+	BYTE      $0x4b
+	BYTE      $0x14
+	BYTE      $0x21
+	MOVQ      32(R14), DX
+	MOVQ      $0x00000020, DI
+	CMPQ      DX, DI
+	CMOVQGT   DI, DX
+	MOVL      $0x0000ffff, R11
+	BZHIL     DX, R11, DI
+	KMOVW     DI, K1
+	SUBQ      $0x10, 32(R14)
+	MOVQ      56(R14), R11
+	MOVQ      8(R14), DX
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
+	MOVQ      (R14), DI
+	ADDQ      R11, DI
+	ADDQ      $0x10, 56(R14)
+	MOVQ      16(R14), DX
+	MOVQ      24(R14), R12
+	MOVQ      c+72(FP), CX
+	MOVQ      ldc+80(FP), AX
+
+amxGemmQ_2x1_row:
+	MOVQ      (DX), R11
+	TESTQ     R11, R11
+	JS        amxGemmQ_2x1_skip
+	VMOVDQU32 (CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VMAXPS    Z26, Z0, Z0
+	VMINPS    Z27, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z28, Z0, Z0
+	VPMOVSDB  Z0, K1, (DI)(R11*1)
+
+amxGemmQ_2x1_skip:
+	ADDQ AX, CX
+	ADDQ $0x08, DX
+	DECQ R12
+	JNZ  amxGemmQ_2x1_row
+	XORQ AX, AX
+	ADDQ $0x00000040, bias+64(FP)
+	DECQ ngroups+88(FP)
+	JNZ  amxGemmQ_2x1_group
+
+	// amx: tilerelease
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x78
+	BYTE $0x49
+	BYTE $0xc0
+	VZEROUPPER
+	RET
+
+// func amxGemmQ_2x2(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·amxGemmQ_2x2(SB), NOSPLIT, $0-104
+	MOVQ cfg+0(FP), DI
+
+	// amx: ldtilecfg (%rdi)
+	BYTE         $0xc4
+	BYTE         $0xe2
+	BYTE         $0x78
+	BYTE         $0x49
+	BYTE         $0x07
+	MOVQ         lda+16(FP), BX
+	MOVQ         b+24(FP), R9
+	MOVQ         ep+96(FP), R14
+	VPBROADCASTD 40(R14), Z28
+	VBROADCASTSS 44(R14), Z26
+	VBROADCASTSS 48(R14), Z27
+	MOVQ         pstride+32(FP), R10
+	ADDQ         R9, R10
+	MOVQ         sstride+56(FP), R13
+	MOVQ         kb+40(FP), DX
+	SHLQ         $0x06, DX
+	SUBQ         DX, R13
+	XORQ         AX, AX
+
+amxGemmQ_2x2_group:
+	MOVQ $0x00000040, R11
+	MOVQ a+8(FP), SI
+	MOVQ BX, R8
+	SHLQ $0x04, R8
+	ADDQ SI, R8
+	MOVQ bias+64(FP), DX
+
+	// amx: tileloadd (%rdx,%rax,1), %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x02
+
+	// amx: tileloadd 64(%rdx,%rax,1), %tmm1
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x4c
+	BYTE $0x02
+	BYTE $0x40
+
+	// amx: tileloadd (%rdx,%rax,1), %tmm2
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x14
+	BYTE $0x02
+
+	// amx: tileloadd 64(%rdx,%rax,1), %tmm3
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x5c
+	BYTE $0x02
+	BYTE $0x40
+	MOVQ nseg+48(FP), R12
+
+amxGemmQ_2x2_seg:
+	MOVQ kb+40(FP), CX
+
+amxGemmQ_2x2_loop:
+	// amx: tileloadd (%rsi,%rbx,1), %tmm4
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x24
+	BYTE $0x1e
+
+	// amx: tileloadd (%r8,%rbx,1), %tmm5
+	BYTE $0xc4
+	BYTE $0xc2
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x2c
+	BYTE $0x18
+
+	// amx: tileloadd (%r9,%r11,1), %tmm6
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x34
+	BYTE $0x19
+
+	// amx: tileloadd (%r10,%r11,1), %tmm7
+	BYTE $0xc4
+	BYTE $0x82
+	BYTE $0x7b
+	BYTE $0x4b
+	BYTE $0x3c
+	BYTE $0x1a
+
+	// amx: tdpbssd %tmm6, %tmm4, %tmm0
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4b
+	BYTE $0x5e
+	BYTE $0xc4
+
+	// amx: tdpbssd %tmm7, %tmm4, %tmm1
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x43
+	BYTE $0x5e
+	BYTE $0xcc
+
+	// amx: tdpbssd %tmm6, %tmm5, %tmm2
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x4b
+	BYTE $0x5e
+	BYTE $0xd5
+
+	// amx: tdpbssd %tmm7, %tmm5, %tmm3
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x43
+	BYTE $0x5e
+	BYTE $0xdd
+	ADDQ $0x40, SI
+	ADDQ $0x40, R8
+	ADDQ $0x00000400, R9
+	ADDQ $0x00000400, R10
+	DECQ CX
+	JNZ  amxGemmQ_2x2_loop
+	ADDQ R13, SI
+	ADDQ R13, R8
+	DECQ R12
+	JNZ  amxGemmQ_2x2_seg
+	MOVQ c+72(FP), CX
+	MOVQ ldc+80(FP), R12
+
+	// amx: tilestored %tmm0, (%rcx,%r12,1)
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x04
+	BYTE $0x21
+
+	// amx: tilestored %tmm1, 64(%rcx,%r12,1)
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x4c
+	BYTE $0x21
+	BYTE $0x40
+	MOVQ R12, DX
+	SHLQ $0x04, DX
+	ADDQ DX, CX
+
+	// amx: tilestored %tmm2, (%rcx,%r12,1)
+	BYTE $0xc4
+	BYTE $0xa2
+	BYTE $0x7a
+	BYTE $0x4b
+	BYTE $0x14
+	BYTE $0x21
+
+	// amx: tilestored %tmm3, 64(%rcx,%r12,1)
+	BYTE      $0xc4
+	BYTE      $0xa2
+	BYTE      $0x7a
+	BYTE      $0x4b
+	BYTE      $0x5c
+	BYTE      $0x21
+	BYTE      $0x40
+	MOVQ      32(R14), DX
+	MOVQ      $0x00000020, DI
+	CMPQ      DX, DI
+	CMOVQGT   DI, DX
+	MOVL      $0x0000ffff, R11
+	BZHIL     DX, R11, DI
+	KMOVW     DI, K1
+	SUBQ      $0x10, DX
+	CMOVQLT   AX, DX
+	BZHIL     DX, R11, DI
+	KMOVW     DI, K2
+	SUBQ      $0x20, 32(R14)
+	MOVQ      56(R14), R11
+	MOVQ      8(R14), DX
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
+	VMOVUPS.Z 64(DX)(R11*4), K2, Z25
+	MOVQ      (R14), DI
+	ADDQ      R11, DI
+	ADDQ      $0x20, 56(R14)
+	MOVQ      16(R14), DX
+	MOVQ      24(R14), R12
+	MOVQ      c+72(FP), CX
+	MOVQ      ldc+80(FP), AX
+
+amxGemmQ_2x2_row:
+	MOVQ      (DX), R11
+	TESTQ     R11, R11
+	JS        amxGemmQ_2x2_skip
+	VMOVDQU32 (CX), Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z24, Z0, Z0
+	VMAXPS    Z26, Z0, Z0
+	VMINPS    Z27, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z28, Z0, Z0
+	VPMOVSDB  Z0, K1, (DI)(R11*1)
+	VMOVDQU32 64(CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z25, Z1, Z1
+	VMAXPS    Z26, Z1, Z1
+	VMINPS    Z27, Z1, Z1
+	VCVTPS2DQ Z1, Z1
+	VPADDD    Z28, Z1, Z1
+	VPMOVSDB  Z1, K2, 16(DI)(R11*1)
+
+amxGemmQ_2x2_skip:
+	ADDQ AX, CX
+	ADDQ $0x08, DX
+	DECQ R12
+	JNZ  amxGemmQ_2x2_row
+	XORQ AX, AX
+	ADDQ $0x00000080, bias+64(FP)
+	MOVQ pstride+32(FP), DX
+	ADDQ DX, R9
+	ADDQ DX, R10
+	DECQ ngroups+88(FP)
+	JNZ  amxGemmQ_2x2_group
+
+	// amx: tilerelease
+	BYTE $0xc4
+	BYTE $0xe2
+	BYTE $0x78
+	BYTE $0x49
+	BYTE $0xc0
+	VZEROUPPER
 	RET
 
 // func peakAMX(cfg *byte, n int)

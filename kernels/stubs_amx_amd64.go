@@ -24,6 +24,26 @@ func amxGemm_2x1(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg
 //go:noescape
 func amxGemm_2x2(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int)
 
+// amxGemmQ_1x1 is amxGemm_1x1 with the float32 requantization to int8 rows (ep).
+//
+//go:noescape
+func amxGemmQ_1x1(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+
+// amxGemmQ_1x2 is amxGemm_1x2 with the float32 requantization to int8 rows (ep).
+//
+//go:noescape
+func amxGemmQ_1x2(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+
+// amxGemmQ_2x1 is amxGemm_2x1 with the float32 requantization to int8 rows (ep).
+//
+//go:noescape
+func amxGemmQ_2x1(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+
+// amxGemmQ_2x2 is amxGemm_2x2 with the float32 requantization to int8 rows (ep).
+//
+//go:noescape
+func amxGemmQ_2x2(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int, ep *int64)
+
 // peakAMX runs n iterations of 16 TDPBSSD on 16x64 tiles (262144 int8 MACs) after loading cfg.
 //
 //go:noescape

@@ -11,9 +11,11 @@ import (
 )
 
 func amxKernels() {
-	for _, mt := range []int{1, 2} {
-		for _, nt := range []int{1, 2} {
-			amxGemm(mt, nt)
+	for _, fused := range []bool{false, true} {
+		for _, mt := range []int{1, 2} {
+			for _, nt := range []int{1, 2} {
+				amxGemm(mt, nt, fused)
+			}
 		}
 	}
 	peakAMX()
@@ -38,16 +40,33 @@ func amxAcc(r, c int) int { return 2*r + c }
 // one panel to the next), whose 16 rows of a 64-k block are one B tile.
 // bias: 16·nt int32 per group, loaded as a tile with stride 0 (every row
 // alike). C: row stride ldc bytes, groups 64·nt bytes apart.
-func amxGemm(mt, nt int) {
+//
+// The fused variant (amxGemmQ_*, ep != nil) stores each group's tiles to c
+// (the same 32 rows of scratch for every group) and requantizes them in
+// float32 as the VNNI kernels do (qgemmVNNI's epilogue): row r goes to
+// ep.out + ep.col + ep.rowoff[r] (skipped when negative: the padding columns
+// of an implicit convolution), columns masked to the ep.ncols still left.
+func amxGemm(mt, nt int, fused bool) {
 	name := fmt.Sprintf("amxGemm_%dx%d", mt, nt)
-	kernel(name, "func(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int)",
-		fmt.Sprintf("%s computes ngroups int8 blocks of %d×%d int32 with AMX TDPBSSD (cfg: the tile configuration).", name, 16*mt, 16*nt))
+	sig := "func(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int)"
+	doc := fmt.Sprintf("%s computes ngroups int8 blocks of %d×%d int32 with AMX TDPBSSD (cfg: the tile configuration).", name, 16*mt, 16*nt)
+	if fused {
+		name = fmt.Sprintf("amxGemmQ_%dx%d", mt, nt)
+		sig = sig[:len(sig)-1] + ", ep *int64)"
+		doc = fmt.Sprintf("%s is amxGemm_%dx%d with the float32 requantization to int8 rows (ep).", name, mt, nt)
+	}
+	kernel(name, sig, doc)
 	a0, a1, lda, b0, b1, s64 := RSI, R8, RBX, R9, R10, R11
 	k, seg, adj, zero := RCX, R12, R13, RAX
 	Load(Param("cfg"), RDI)
 	ldtilecfg(amxMem{base: gpNum(RDI), index: -1})
 	loadArgs("lda b", lda, b0)
-	MOVQ(U32(64), s64)
+	if fused {
+		Load(Param("ep"), R14)
+		VPBROADCASTD(Mem{Base: R14, Disp: amxEpZP}, Z28)
+		VBROADCASTSS(Mem{Base: R14, Disp: amxEpLo}, Z26)
+		VBROADCASTSS(Mem{Base: R14, Disp: amxEpHi}, Z27)
+	}
 	if nt == 2 {
 		Load(Param("pstride"), b1)
 		ADDQ(b0, b1)
@@ -60,6 +79,7 @@ func amxGemm(mt, nt int) {
 	XORQ(zero, zero)
 
 	Label(name + "_group")
+	MOVQ(U32(64), s64)
 	Load(Param("a"), a0)
 	if mt == 2 {
 		MOVQ(lda, a1)
@@ -117,7 +137,11 @@ func amxGemm(mt, nt int) {
 			tilestored(mem64(RCX, R12, int32(64*c)), amxAcc(r, c))
 		}
 	}
-	ADDQ(U32(64*nt), paramAddr("c"))
+	if fused {
+		amxEpilogue(name, nt)
+	} else {
+		ADDQ(U32(64*nt), paramAddr("c"))
+	}
 	ADDQ(U32(64*nt), paramAddr("bias"))
 	// B moved through one panel per column tile; the next group starts nt
 	// panels on.
@@ -129,7 +153,77 @@ func amxGemm(mt, nt int) {
 	DECQ(paramAddr("ngroups"))
 	JNZ(LabelRef(name + "_group"))
 	tilerelease()
+	if fused {
+		VZEROUPPER()
+	}
 	RET()
+}
+
+// Field offsets of kernels.amxEpi (checked by TestAMXEpiLayout).
+const (
+	amxEpOut    = 0  // *int8: column 0 of the group's output
+	amxEpScale  = 8  // *float32: the group's 16·nt scales
+	amxEpRowOff = 16 // *int64: output offset of each row, < 0 to skip it
+	amxEpRows   = 24 // int64
+	amxEpNCols  = 32 // int64: output columns left from the group's first
+	amxEpZP     = 40 // int32
+	amxEpLo     = 44 // float32(Min - zp)
+	amxEpHi     = 48 // float32(Max - zp)
+	amxEpCol    = 56 // int64: the group's first column, from out and scale
+)
+
+// amxEpilogue requantizes the group just stored at c (row stride ldc) to
+// int8 rows and moves ep.col and ep.ncols to the next group. R14
+// holds ep; Z26-Z28 the clamp bounds and zero point. Uses RCX, RDX, RDI,
+// R11, R12 and RAX (restored to 0).
+func amxEpilogue(name string, nt int) {
+	masks := []Op{K1, K2}
+	// column masks: min(ncols, 32) then max(ncols-16, 0) bits of 0xFFFF
+	MOVQ(Mem{Base: R14, Disp: amxEpNCols}, RDX)
+	MOVQ(U32(32), RDI)
+	CMPQ(RDX, RDI)
+	CMOVQGT(RDI, RDX)
+	MOVL(U32(0xFFFF), R11L)
+	BZHIL(EDX, R11L, EDI)
+	KMOVW(EDI, K1)
+	if nt == 2 {
+		SUBQ(Imm(16), RDX)
+		CMOVQLT(RAX, RDX)
+		BZHIL(EDX, R11L, EDI)
+		KMOVW(EDI, K2)
+	}
+	SUBQ(Imm(uint64(16*nt)), Mem{Base: R14, Disp: amxEpNCols})
+	// the group's scales and output column: the pointers plus ep.col, which
+	// moves on (the pointer fields never leave their objects: the GC scans them)
+	MOVQ(Mem{Base: R14, Disp: amxEpCol}, R11)
+	MOVQ(Mem{Base: R14, Disp: amxEpScale}, RDX)
+	for v := 0; v < nt; v++ {
+		VMOVUPS_Z(Mem{Base: RDX, Index: R11, Scale: 4, Disp: 64 * v}, masks[v], zmm(24+v)) // no read past the last column
+	}
+	MOVQ(Mem{Base: R14, Disp: amxEpOut}, RDI)
+	ADDQ(R11, RDI)
+	ADDQ(Imm(uint64(16*nt)), Mem{Base: R14, Disp: amxEpCol})
+	MOVQ(Mem{Base: R14, Disp: amxEpRowOff}, RDX)
+	MOVQ(Mem{Base: R14, Disp: amxEpRows}, R12)
+	Load(Param("c"), RCX)
+	Load(Param("ldc"), RAX)
+	Label(name + "_row")
+	MOVQ(Mem{Base: RDX}, R11)
+	TESTQ(R11, R11)
+	JS(LabelRef(name + "_skip"))
+	for v := 0; v < nt; v++ {
+		x := zmm(v)
+		VMOVDQU32(Mem{Base: RCX, Disp: 64 * v}, x)
+		VCVTDQ2PS(x, x)
+		VMULPS(zmm(24+v), x, x)
+		clampCvtZP(x, Z26, Z27, Z28)
+		VPMOVSDB(x, masks[v], Mem{Base: RDI, Index: R11, Scale: 1, Disp: 16 * v})
+	}
+	Label(name + "_skip")
+	ADDQ(RAX, RCX)
+	ADDQ(Imm(8), RDX)
+	loopBack(R12, name+"_row")
+	XORQ(RAX, RAX)
 }
 
 // peakAMX generates peakAMX(cfg, n): n iterations of 16 independent-ish

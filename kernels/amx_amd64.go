@@ -5,6 +5,7 @@ package kernels
 //go:generate sh -c "cd _gen && go run . -set amx -out ../asm_amx_amd64.s -stubs ../stubs_amx_amd64.go -pkg kernels"
 
 import (
+	"fmt"
 	"sync"
 	"unsafe"
 )
@@ -95,15 +96,35 @@ type amxEpi struct {
 
 // amxGEMM is one GEMM for the AMX kernels: m rows of A (row i of segment s
 // at a[i·lda + s·sstride], nseg segments of kb·64 values), or, when a is
-// nil, rows packed by src (one segment of kp values). rowOff gives the
-// output row (in units of o.ldo) of GEMM row i, or -1 for a row whose result
-// is dropped; nil means row i.
+// nil, rows packed by src (one segment of kp values). Output row of GEMM row
+// i (in units of o.ldo): i, or with wrap > 0 (the padded rows of an implicit
+// convolution) row0 + (i/wrap)·ow + i%wrap when i%wrap < ow, none otherwise.
 type amxGEMM struct {
 	m                  int
 	a                  []int8
 	lda, nseg, sstride int
 	src                qSource
-	rowOff             func(i int) int
+	wrap, ow, row0     int
+}
+
+// outRows sets out[j] to the output row of GEMM row r+j (-1: none).
+func (g *amxGEMM) outRows(out []int, r int) {
+	if g.wrap == 0 {
+		for j := range out {
+			out[j] = r + j
+		}
+		return
+	}
+	y, x := r/g.wrap, r%g.wrap
+	for j := range out {
+		out[j] = -1
+		if x < g.ow {
+			out[j] = g.row0 + y*g.ow + x
+		}
+		if x++; x == g.wrap {
+			x, y = 0, y+1
+		}
+	}
 }
 
 // amxBlock computes rows rows (≤ 32) of A·W + bias for panels [p0, p1) into
@@ -111,6 +132,9 @@ type amxGEMM struct {
 // them as ep says (c is then 32 rows of scratch for one group). A row r,
 // segment s starts at a[s·sstride + r·lda]; each segment is kb blocks of 64 k.
 func amxBlock(a []int8, lda, kb, nseg, sstride int, wd []int8, kpw int, bias []int32, p0, p1, rows int, c []int32, ldc int, ep *amxEpi) {
+	if kb < 1 || nseg < 1 {
+		panic(fmt.Sprintf("kernels: AMX block with %d segments of %d 64-byte blocks", nseg, kb))
+	}
 	r1 := max(rows-16, 0)
 	mt := 1
 	if r1 > 0 {
@@ -270,11 +294,8 @@ func amxRange(g *amxGEMM, lo, hi, p0, p1 int, w *QGemmWeights, o *qOut) {
 				copySource(g.a, lda, w.k)(*tp, r, rows, kp)
 				ab, ldb = *tp, kp
 			}
+			g.outRows(outRow[:rows], r)
 			for i := 0; i < rows; i++ {
-				outRow[i] = r + i
-				if g.rowOff != nil {
-					outRow[i] = g.rowOff(r + i)
-				}
 				rowoff[i] = -1
 				if outRow[i] >= 0 {
 					rowoff[i] = int64(outRow[i]*o.ldo + o.col0)
@@ -295,7 +316,7 @@ func amxRange(g *amxGEMM, lo, hi, p0, p1 int, w *QGemmWeights, o *qOut) {
 				amxBlock(ab, ldb, kb, nseg, sstride, wd, kp, w.bias, p, pc, rows, sp[:], amxColChunk, nil)
 				col := p * qPanel
 				ncols := min(pc*qPanel, w.n) - col
-				if g.rowOff == nil {
+				if g.wrap == 0 {
 					o.storeN(sp[:], amxColChunk, r, rows, col, ncols)
 					continue
 				}
@@ -326,19 +347,36 @@ func peakAMXRun(n int) {
 // the padded row and are computed and dropped: (Wp−OutW)/Wp of the work
 // (3% at 56 columns, 22% at 7) for no im2col copy.
 func convAMXRows(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams, threads int) {
-	oh, ow := s.OutH(), s.OutW()
 	pin, hp, wp, release := padInput(s, in, int8(w.inZP), threads)
 	defer release()
-	o := &qOut{out8: out, ldo: s.OC, rq: p}
-	img := hp * wp * s.C
-	for n := 0; n < s.N; n++ {
-		g := &amxGEMM{m: (oh-1)*wp + ow, a: pin[n*img : (n+1)*img], lda: s.C, nseg: s.KH, sstride: s.DilH * wp * s.C,
-			rowOff: func(i int) int {
-				if x := i % wp; x < ow {
-					return (n*oh+i/wp)*ow + x
-				}
-				return -1
-			}}
+	amxRowsOn(pin, s.N, hp, wp, s.C, s.KH, s.DilH, s.OutH(), s.OutW(), w, out, s.OC, p, threads)
+}
+
+// amxRowsOn runs the implicit GEMM of convAMXRows on the padded input pin
+// ([n][hp][wp][c]) for an oh×ow output of oc channels; the kernel has kh rows
+// (dilation dilH) and w.K()/(kh·c) columns.
+func amxRowsOn(pin []int8, n, hp, wp, c, kh, dilH, oh, ow int, w *QGemmWeights, out []int8, oc int, p *rqParams, threads int) {
+	o := &qOut{out8: out, ldo: oc, rq: p}
+	img := hp * wp * c
+	for b := 0; b < n; b++ {
+		g := &amxGEMM{m: (oh-1)*wp + ow, a: pin[b*img : (b+1)*img], lda: c, nseg: kh, sstride: dilH * wp * c,
+			wrap: wp, ow: ow, row0: b * oh * ow}
 		amxRun(g, w, o, threads)
 	}
+}
+
+// convAMXS2D runs a stride-2 convolution of at most 4 channels (s2dFits) as
+// the stride-1 convolution of its space-to-depth input (conv_s2d.go) on the
+// AMX rows path.
+func convAMXS2D(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams, threads int) {
+	ps := s
+	ps.PadBottom += (s.H + s.PadTop + s.PadBottom) % 2 // even padded sizes: the extra row and column
+	ps.PadRight += (s.W + s.PadLeft + s.PadRight) % 2  // meet zero weights or dropped outputs only
+	pin, hp, wp, release := padInput(ps, in, int8(w.inZP), threads)
+	defer release()
+	hs, ws := hp/2, wp/2
+	bp := getABuf(s.N * hs * ws * s2dChannels)
+	defer abufPool.Put(bp)
+	spaceToDepth(*bp, pin, s.N, hs, ws, s.C, threads)
+	amxRowsOn(*bp, s.N, hs, ws, s2dChannels, (s.KH+1)/2, 1, s.OutH(), s.OutW(), w, out, s.OC, p, threads)
 }

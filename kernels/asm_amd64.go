@@ -255,6 +255,19 @@ func sgemmTileInd(kc int, a, x []float32, off []int32, c []float32, ldc int, acc
 	sgemmAVX2_6x16ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, b2i(accum), nil, lo, hi)
 }
 
+// sgemmTileInd2 is sgemmTileInd on two adjacent panels (a 6×32 tile: B row p at
+// x[off[p]:], 32 floats), with the AVX-512 kernel; false (nothing done) without it.
+func sgemmTileInd2(kc int, a, x []float32, off []int32, c []float32, ldc int, accum bool, lo, hi float32) bool {
+	if !f32Tile512 {
+		return false
+	}
+	_ = a[kc*sgMR-1]
+	_ = off[kc-1]
+	_ = c[(sgMR-1)*ldc+2*sgNR-1]
+	sgemmAVX512_6x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, b2i(accum), nil, lo, hi)
+	return true
+}
+
 // peakLoop returns the peak loop of the current path for dtype ("int8" or
 // "float32") and the int8 MACs (or float32 FMAs) of one iteration.
 func peakLoop(dtype string) (func(int), int) {
@@ -266,6 +279,9 @@ func peakLoop(dtype string) (func(int), int) {
 	}
 	switch int8Path {
 	case isaVNNI:
+		if amxOK {
+			return peakAMXRun, 262144
+		}
 		return peakVNNIZ, 1536
 	case isaAVX2:
 		if avx2SignTrick {

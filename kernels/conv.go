@@ -216,7 +216,12 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 		qgemmRun(kern, s.N*s.H*s.W, qA{direct: in, lda: s.C}, w.groups[0], o, threads)
 		return
 	}
-	if s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
+	amx := s.Groups == 1 && amxFits(s.N*oh*ow, w.groups[0])
+	if amx && s.StrideH == 1 && s.StrideW == 1 && s.DilW == 1 && (s.KW*s.C)%64 == 0 {
+		convAMXRows(s, in, w.groups[0], out, p, threads)
+		return
+	}
+	if !amx && s.Groups == 1 && s.DilW == 1 && (s.KW*s.C)%4 == 0 && ow >= kern.mr/2 {
 		convDirect(s, in, w.groups[0], out, p, kern, threads)
 		return
 	}

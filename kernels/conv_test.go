@@ -40,6 +40,10 @@ var convCases = []struct {
 	{"rect-1x7", ConvShape{N: 1, H: 9, W: 9, C: 12, OC: 12, KH: 1, KW: 7, PadLeft: 3, PadRight: 3}},
 	{"kernel-eq-input", ConvShape{N: 1, H: 4, W: 4, C: 9, OC: 5, KH: 4, KW: 4}},
 	{"c1-grayscale", ConvShape{N: 3, H: 7, W: 7, C: 1, OC: 8, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+	{"amx-3x3s2-dil2-c64", ConvShape{N: 2, H: 12, W: 11, C: 64, OC: 40, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2, DilH: 2, DilW: 2}},
+	{"amx-rows-dilh2-n2", ConvShape{N: 2, H: 10, W: 7, C: 64, OC: 48, KH: 3, KW: 1, PadTop: 2, PadBottom: 2, DilH: 2}},
+	{"amx-rows-5x5", ConvShape{N: 1, H: 9, W: 20, C: 64, OC: 40, KH: 5, KW: 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}},
+	{"amx-1x1-wide", ConvShape{N: 1, H: 4, W: 5, C: 128, OC: 1100, KH: 1, KW: 1}},
 }
 
 func TestQConvVsReference(t *testing.T) {

@@ -7,6 +7,11 @@ const (
 	PathGo         = "go"
 	PathAVX2       = "avx2"       // int8: AVX2 sign trick (vpsignb+vpmaddubsw+vpmaddwd); f32: AVX2+FMA
 	PathAVX512VNNI = "avx512vnni" // int8: AVX-512 VNNI vpdpbusd on zmm (needs AVX512F+BW+VL+VNNI)
+	// PathAMX is the avx512vnni path whose GEMM-shaped int8 work (1×1 and
+	// im2col convolutions, MatMul/Gemm of 16 rows or more) runs on AMX tiles
+	// (TDPBSSD; needs AMX-TILE+AMX-INT8 and Linux's permission for the tile
+	// state); everything else runs the VNNI kernels.
+	PathAMX = "amx"
 )
 
 type isaPath int
@@ -34,10 +39,15 @@ var (
 	// f32Wide selects the AVX-512 (zmm, 32 output channels) micro-kernel of
 	// SgemmRows; weights packed for it keep working on other paths.
 	f32Wide bool
+	// f32Tile512 selects the AVX-512 two-panel in-place-B micro-kernel of
+	// SgemmShifted (asm_sgemm512_amd64.s); it gives the AVX2 kernel's bits.
+	f32Tile512 bool
 	// lutVBMIOK selects the AVX-512 VBMI lookup-table kernel (LUT.Apply).
 	lutVBMIOK bool
 	// ew512OK selects the AVX-512 elementwise int8 kernels (QAdd/QMul).
 	ew512OK bool
+	// amxOK selects the AMX int8 GEMM (amx_amd64.go) on the avx512vnni path.
+	amxOK bool
 )
 
 func init() { Detect() }
@@ -46,7 +56,8 @@ func init() { Detect() }
 // call it again after cpuid.CPU.Disable/Enable (tests, benchmarks) to force a
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
-	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK = isaGo, isaGo, isaGo, false, false, false
+	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK, amxOK = isaGo, isaGo, isaGo, false, false, false, false
+	f32Tile512 = false
 	if !haveAsm {
 		return
 	}
@@ -56,17 +67,24 @@ func Detect() {
 		if cpuid.CPU.Supports(cpuid.FMA3) {
 			f32Path = isaAVX2
 			f32Wide = cpuid.CPU.Supports(cpuid.AVX512F)
+			f32Tile512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ)
 		}
 		if cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI) {
 			int8Path = isaVNNI
+			amxOK = cpuid.CPU.Supports(cpuid.AMXTILE, cpuid.AMXINT8) && amxPermitted()
 		}
 		lutVBMIOK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VBMI)
 		ew512OK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW)
 	}
 }
 
-// Int8Path names the dispatch path of the int8 kernels: "avx512vnni", "avx2" or "go".
-func Int8Path() string { return int8Path.String() }
+// Int8Path names the dispatch path of the int8 kernels: "amx", "avx512vnni", "avx2" or "go".
+func Int8Path() string {
+	if amxOK {
+		return PathAMX
+	}
+	return int8Path.String()
+}
 
 // F32Path names the dispatch path of Sgemm: "avx2" (AVX2+FMA) or "go".
 func F32Path() string { return f32Path.String() }

@@ -16,7 +16,8 @@ type pathCase struct {
 }
 
 var allPaths = []pathCase{
-	{name: PathAVX512VNNI},
+	{name: PathAMX},
+	{name: PathAVX512VNNI, disable: []cpuid.FeatureID{cpuid.AMXINT8, cpuid.AMXTILE}},
 	{name: PathAVX2, disable: []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX512F}},
 	{name: PathAVX2, disable: []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX512F}, signTrick: true},
 	{name: PathGo, disable: []cpuid.FeatureID{cpuid.AVX512VNNI, cpuid.AVX2, cpuid.FMA3}},

@@ -25,6 +25,7 @@ func BenchmarkPeak(b *testing.B) {
 		{"avx2-int8-maddubs-inexact", 256, cpuid.CPU.Supports(cpuid.AVX2), peakAVX2Madd},
 		{"avx2-int16-maddwd-exact", 128, cpuid.CPU.Supports(cpuid.AVX2), peakAVX2Madd16},
 		{"fma-f32", 96, cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3), peakFMA},
+		{"amx-int8", 262144, amxOK, peakAMXRun},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -158,6 +158,10 @@ func getABuf(n int) *[]int8 { return getBuf[int8](&abufPool, n) }
 // qgemmRun computes rows [0, m) of A·W with the current int8 path, splitting
 // the work over threads goroutines.
 func qgemmRun(kern qKernel, m int, a qA, w *QGemmWeights, o *qOut, threads int) {
+	if amxFits(m, w) {
+		qgemmAMX(m, a, w, o, threads)
+		return
+	}
 	mr, nvMax := kern.mr, kern.nv
 	groups := (w.panels + nvMax - 1) / nvMax
 	rowTiles := (m + mr - 1) / mr
@@ -263,13 +267,19 @@ func colMasks(ncols int) [2]uint32 {
 }
 
 func (o *qOut) store(tile []int32, row, rows, col, ncols int) {
+	o.storeN(tile, qTileStride, row, rows, col, ncols)
+}
+
+// storeN stores (or requantizes) rows×ncols int32 of tile (row stride ts)
+// at output row row, column col.
+func (o *qOut) storeN(tile []int32, ts, row, rows, col, ncols int) {
 	if o.out32 != nil {
 		for i := 0; i < rows; i++ {
-			copy(o.out32[(row+i)*o.ldo+o.col0+col:][:ncols], tile[i*qTileStride:])
+			copy(o.out32[(row+i)*o.ldo+o.col0+col:][:ncols], tile[i*ts:])
 		}
 		return
 	}
-	o.rq.tile(tile, qTileStride, rows, ncols, o.out8[row*o.ldo+o.col0+col:], o.ldo, o.col0+col)
+	o.rq.tile(tile, ts, rows, ncols, o.out8[row*o.ldo+o.col0+col:], o.ldo, o.col0+col)
 }
 
 // qgemmMatrix runs the GEMM on a row-major A: read in place by the

@@ -95,11 +95,22 @@ func shiftedBlock(pa *PackedA, x []float32, off []int32, j0, nc, t0, t1 int, cb 
 		// As in sgemmPackedABlock: a block of A rows in L2, each B panel's rows
 		// (in L1) reused across it.
 		for tb := t0; tb < t1; tb += sgMC / sgMR {
-			for q := 0; q < panels; q++ {
+			for q := 0; q < panels; {
 				xb := x[j0+q*sgNR:]
-				for t := tb; t < min(t1, tb+sgMC/sgMR); t++ {
+				tEnd := min(t1, tb+sgMC/sgMR)
+				// Two panels per call where the AVX-512 kernel runs them (twelve
+				// independent accumulators; same bits as one panel at a time).
+				if q+1 < panels && f32Path != isaGo && sgemmTileInd2(kc, ablk[tb*sgMR*kc:], xb, o, cb[(tb-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h) {
+					for t := tb + 1; t < tEnd; t++ {
+						sgemmTileInd2(kc, ablk[t*sgMR*kc:], xb, o, cb[(t-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h)
+					}
+					q += 2
+					continue
+				}
+				for t := tb; t < tEnd; t++ {
 					shiftedTile(kc, ablk[t*sgMR*kc:], xb, o, cb[(t-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h)
 				}
+				q++
 			}
 		}
 	}

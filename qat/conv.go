@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // convGeom is the geometry of a 2-D convolution on NCHW data with OIHW weights.
@@ -226,17 +227,4 @@ func (g *convGeom) addFlat(src, dst []float32, rows, off, xlo, xhi int) {
 }
 
 // addTo adds src into dst (of the same length).
-func addTo(dst, src []float32) {
-	src = src[:len(dst)]
-	i := 0
-	for ; i+4 <= len(dst); i += 4 {
-		d, s := (*[4]float32)(dst[i:]), (*[4]float32)(src[i:])
-		d[0] += s[0]
-		d[1] += s[1]
-		d[2] += s[2]
-		d[3] += s[3]
-	}
-	for ; i < len(dst); i++ {
-		dst[i] += src[i]
-	}
-}
+func addTo(dst, src []float32) { kernels.AddF32(dst, src) }

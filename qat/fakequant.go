@@ -78,24 +78,13 @@ func (o *fqOp) forward(n *Net) error {
 	return nil
 }
 
-// fakeQuantSlice sets y[i] = fakeQuant(x[i], scale, zp) through the runtime's own
-// vectorised QuantizeLinear (kernels.QuantizeF32, whose rounding fakeQuant copies)
-// into a small int8 buffer, then DequantizeLinear's float32(q - zp) * scale: the
-// same values as fakeQuant (the clamped, rounded quotient is the integer q - zp;
-// NaN goes to the lowest code in both; a quotient rounded to zero gives +0 where
-// fakeQuant keeps -0), without a scalar division per element.
+// fakeQuantSlice sets y[i] = fakeQuant(x[i], scale, zp) with the runtime's own
+// rounding (kernels.FakeQuantF32: QuantizeF32's float32 division, clamp and round
+// half to even, then DequantizeLinear's float32(q - zp) * scale, vectorised): the
+// same values as fakeQuant (NaN goes to the lowest code in both; a quotient
+// rounded to zero gives +0 where fakeQuant keeps -0).
 func fakeQuantSlice(x, y []float32, scale float32, zp int) {
-	var q [2048]int8
-	z := int32(zp)
-	for len(x) > 0 {
-		m := min(len(x), len(q))
-		kernels.QuantizeF32(x[:m], scale, z, q[:m])
-		d := y[:m]
-		for i, v := range q[:m] {
-			d[i] = float32(int32(v)-z) * scale
-		}
-		x, y = x[m:], y[m:]
-	}
+	kernels.FakeQuantF32(x, y, scale, int32(zp))
 }
 
 func (o *fqOp) backward(n *Net) {
@@ -109,12 +98,7 @@ func (o *fqOp) backward(n *Net) {
 	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
 	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
 	parallel(len(y.grad), n.threads, func(a, b int) {
-		xs, dx := x.data[a:b], x.grad[a:b]
-		for i, g := range y.grad[a:b] {
-			if v := xs[i]; v >= lo && v <= hi {
-				dx[i] += g
-			}
-		}
+		kernels.STEAddF32(x.data[a:b], y.grad[a:b], x.grad[a:b], lo, hi)
 	})
 }
 
@@ -136,25 +120,9 @@ func minMax(xs []float32, threads int) (float32, float32) {
 	return lo, hi
 }
 
-// minMaxSeg is the smallest and largest value of seg (not empty), with four
-// independent running minima and maxima (min and max are exact, so the result is
-// that of one running pair).
-func minMaxSeg(seg []float32) (float32, float32) {
-	l0, h0 := seg[0], seg[0]
-	l1, l2, l3, h1, h2, h3 := l0, l0, l0, h0, h0, h0
-	i := 0
-	for ; i+4 <= len(seg); i += 4 {
-		v := (*[4]float32)(seg[i:])
-		l0, h0 = min(l0, v[0]), max(h0, v[0])
-		l1, h1 = min(l1, v[1]), max(h1, v[1])
-		l2, h2 = min(l2, v[2]), max(h2, v[2])
-		l3, h3 = min(l3, v[3]), max(h3, v[3])
-	}
-	for ; i < len(seg); i++ {
-		l0, h0 = min(l0, seg[i]), max(h0, seg[i])
-	}
-	return min(l0, l1, l2, l3), max(h0, h1, h2, h3)
-}
+// minMaxSeg is the smallest and largest value of seg (not empty), vectorised
+// (kernels.MinMaxF32; exact, so the result is that of one running pair).
+func minMaxSeg(seg []float32) (float32, float32) { return kernels.MinMaxF32(seg) }
 
 // weightScales returns max|w|/127 per slice along axis (all-zero slices get 1), as
 // Quantize stores weights.

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // unaryOp is Relu, Clip, LeakyRelu or Sigmoid.
@@ -94,21 +95,11 @@ func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 		// Branch-free (the signs of a Relu's inputs are a coin toss for the branch
 		// predictor): the gradient's bits masked where x is not in (0, +Inf], the
 		// bit patterns 1 to 0x7f800000 (so NaN passes nothing, as x > 0 would).
-		xs = xs[:len(dy)]
-		dx = dx[:len(dy)]
-		for i, g := range dy {
-			var m uint32
-			if math.Float32bits(xs[i])-1 < 0x7f800000 {
-				m = ^uint32(0)
-			}
-			dx[i] += math.Float32frombits(math.Float32bits(g) & m)
-		}
+		// x in (0, +Inf] (NaN passes nothing, as x > 0 would), vectorised and
+		// branch-free (the signs of a Relu's inputs are a coin toss for a branch).
+		kernels.STEAddF32(xs[:len(dy)], dy, dx, math.SmallestNonzeroFloat32, float32(math.Inf(1)))
 	case "Clip":
-		for i, g := range dy {
-			if v := xs[i]; v >= o.lo && v <= o.hi {
-				dx[i] += g
-			}
-		}
+		kernels.STEAddF32(xs[:len(dy)], dy, dx, o.lo, o.hi)
 	case "LeakyRelu":
 		for i, g := range dy {
 			if xs[i] < 0 {

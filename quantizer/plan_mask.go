@@ -10,16 +10,63 @@ import (
 // data: torch's float("-inf") and Hugging Face's torch.finfo(float32).min (-3.4e38).
 const maskMagnitude = 1e30
 
+// fillMagnitude is the size from which a constant is a masking value when what it
+// reaches is a Softmax: the finite fills of masked_fill(mask, -1e4) (code written
+// for float16, older BERTs' (1 - mask) * -10000.0), -1e9 (the Annotated
+// Transformer) and the like. exp() of a score that far below the others is 0 in
+// float32 as it is for -inf, so the fill masks; quantized with the scores, it sets
+// the range and every real score rounds to a few levels (einsum_where of --unseen6:
+// the Softmax 3.8 dB from float32). A constant this large that reaches no Softmax
+// through the carriers below is data and is quantized as before.
+const fillMagnitude = 1e4
+
 // maskValues returns the tensors that carry an additive attention mask: computed,
 // through elementwise and data-movement operators (and Trilu, which cuts the causal
 // triangle), from a constant holding an infinity or a masking magnitude (Where(mask,
-// -inf, 0), (1 - mask) * finfo.min, Trilu(ConstantOfShape(-inf)), scores + mask). Quantizing one would put a range of 1e38 (or -inf) on 8 bits: every
+// -inf, 0), (1 - mask) * finfo.min, Trilu(ConstantOfShape(-inf)), scores + mask), or
+// from a finite fill (fillMagnitude) on its way to a Softmax (Where(band, scores,
+// -1e4)). Quantizing one would put a range of 1e38 (or -inf) on 8 bits: every
 // value would round to the same level and the masked positions would stop being
 // masked. They stay float32; the Softmax after them normalises the scores again.
 func maskValues(g *graph.Graph) map[string]bool {
+	mask := carried(g, maskMagnitude)
+	// Finite fills count where the values they carry reach a Softmax.
+	fill := carried(g, fillMagnitude)
+	reach := map[string]bool{}
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		n := g.Nodes[i]
+		if n.Domain != "" {
+			continue
+		}
+		into := false
+		switch {
+		case n.OpType == "Softmax" || n.OpType == "LogSoftmax":
+			into = true
+		case maskCarriers[n.OpType]:
+			for _, o := range n.Outputs {
+				into = into || reach[o]
+			}
+		}
+		if into {
+			for _, in := range n.Inputs {
+				if fill[in] {
+					reach[in] = true
+				}
+			}
+		}
+	}
+	for name := range reach {
+		mask[name] = true
+	}
+	return mask
+}
+
+// carried returns the tensors computed, through maskCarriers, from a constant holding
+// an infinity or a value of at least magnitude in size.
+func carried(g *graph.Graph, magnitude float64) map[string]bool {
 	mask := map[string]bool{}
 	for name, t := range g.Initializers {
-		if isMaskConst(t) {
+		if isMaskConst(t, magnitude) {
 			mask[name] = true
 		}
 	}
@@ -31,7 +78,7 @@ func maskValues(g *graph.Graph) map[string]bool {
 			// ConstantOfShape(-inf) is how torch.onnx writes torch.full((t, t),
 			// -inf) when t is symbolic: the mask is made at run time, at the input's
 			// length (nn.Transformer.generate_square_subsequent_mask).
-			if t := n.AttrTensor("value"); t != nil && isMaskConst(t) {
+			if t := n.AttrTensor("value"); t != nil && isMaskConst(t, magnitude) {
 				mask[n.Outputs[0]] = true
 			}
 			continue
@@ -64,7 +111,7 @@ var maskCarriers = map[string]bool{
 	"Min": true, "Max": true, "Flatten": true, "Trilu": true,
 }
 
-func isMaskConst(t *graph.Tensor) bool {
+func isMaskConst(t *graph.Tensor, magnitude float64) bool {
 	if t == nil || !t.DType.IsFloat() {
 		return false
 	}
@@ -73,7 +120,7 @@ func isMaskConst(t *graph.Tensor) bool {
 		return false
 	}
 	for _, x := range v {
-		if math.IsInf(x, 0) || math.Abs(x) >= maskMagnitude {
+		if math.IsInf(x, 0) || math.Abs(x) >= magnitude {
 			return true
 		}
 	}

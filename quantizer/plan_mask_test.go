@@ -39,6 +39,29 @@ func TestMaskValues(t *testing.T) {
 	for _, name := range []string{"probs", "inv", "plain", "scores"} {
 		assert.False(t, mv[name], name)
 	}
+	// Finite fills: masks on their way to a Softmax, data otherwise.
+	g.Initializers["fill"] = graph.FromFloat32(nil, []float32{-1e4})
+	g.Initializers["big"] = graph.FromFloat32(nil, []float32{2e4})
+	cos := nd("ConstantOfShape", []string{"shape"}, "full")
+	cos.SetAttrTensor("value", graph.FromFloat32([]int{1}, []float32{-1e9}))
+	g.Nodes = append(g.Nodes,
+		nd("Where", []string{"band", "scores", "fill"}, "fmasked"),
+		nd("Softmax", []string{"fmasked"}, "fprobs"),
+		cos,
+		nd("Where", []string{"band", "scores", "full"}, "cmasked"),
+		nd("Transpose", []string{"cmasked"}, "ctrans"),
+		nd("LogSoftmax", []string{"ctrans"}, "cprobs"),
+		nd("Mul", []string{"scores", "big"}, "scaled"),
+		nd("Relu", []string{"scaled"}, "act"),
+		nd("Softmax", []string{"act"}, "aprobs"),
+	)
+	mv = maskValues(g)
+	for _, name := range []string{"fill", "fmasked", "full", "cmasked", "ctrans"} {
+		assert.True(t, mv[name], name)
+	}
+	for _, name := range []string{"fprobs", "cprobs", "big", "scaled", "act", "aprobs", "band"} {
+		assert.False(t, mv[name], name)
+	}
 	assert.Equal(t, []float32{1, 2}, dropInfinities([]float32{float32(math.Inf(-1)), 1, float32(math.Inf(1)), 2}))
 }
 
@@ -108,5 +131,55 @@ func TestQuantizeKeepsRuntimeCausalMask(t *testing.T) {
 		assert.Equal(t, ya[:(steps-1)*8], yb[:(steps-1)*8], "T=%d: earlier positions saw the last one", steps)
 		ref := runFloat(t, m, map[string]*graph.Tensor{"x": x})["y"].F32()
 		assert.Less(t, maxAbsDiff(ref, ya), 0.05, "T=%d: int8 against float32", steps)
+	}
+}
+
+// A band mask applied with a finite fill, Where(band, scores, -1e4) -> Softmax (torch's
+// masked_fill with -1e4 as float16-minded code writes it; einsum_where of --unseen6):
+// the filled scores stay float32, so the int8 Softmax sees the real scores. Quantized,
+// -1e4 set the range (a step of 80) and the Softmax came out 3.8 dB from float32.
+func TestQuantizeKeepsFiniteFillMask(t *testing.T) {
+	const n = 10
+	band := make([]bool, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			band[i*n+j] = i-j <= 2 && j-i <= 2
+		}
+	}
+	m := newModel("x", []int{1, n, 8}, []string{"y"}, []*graph.Node{
+		node("Transpose", []string{"x"}, []string{"xt"}, ints("perm", 0, 2, 1)),
+		node("MatMul", []string{"x", "xt"}, []string{"scores"}),
+		node("Where", []string{"band", "scores", "fill"}, []string{"masked"}),
+		node("Softmax", []string{"masked"}, []string{"p"}, intAttr("axis", -1)),
+		node("MatMul", []string{"p", "x"}, []string{"y"}),
+	}, map[string]*graph.Tensor{
+		"band": {DType: graph.Bool, Shape: []int{n, n}, Data: band},
+		"fill": graph.FromFloat32(nil, []float32{-1e4}),
+	})
+	m.Opsets[""] = 13
+	rng := rand.New(rand.NewSource(4))
+	calib := randTensor(rng, []int{1, n, 8}, 0.5)
+	q, err := Quantize(m, rangesFromData(t, m, map[string]*graph.Tensor{"x": calib}), QuantOptions{})
+	require.NoError(t, err)
+	quantized := map[string]bool{}
+	for _, nd := range q.Graph.Nodes {
+		if nd.OpType == "QuantizeLinear" {
+			quantized[nd.Input(0)] = true
+		}
+	}
+	// The QuantizeLinear of a node's output reads "NAME_QuantizeLinear_Input".
+	q8 := func(name string) bool { return quantized[name] || quantized[name+"_QuantizeLinear_Input"] }
+	assert.False(t, q8("masked"), "the filled scores stay float32")
+	assert.True(t, q8("scores"), "the scores are quantized")
+	assert.True(t, q8("p"), "the Softmax output is data again")
+	s, err := runtime.NewSession(q)
+	require.NoError(t, err)
+	for _, x := range []*graph.Tensor{calib, randTensor(rng, []int{1, n, 8}, 0.5)} {
+		got, err := s.RunTensors(map[string]*graph.Tensor{"x": x})
+		require.NoError(t, err)
+		ref := runFloat(t, m, map[string]*graph.Tensor{"x": x})["y"].F32()
+		d := maxAbsDiff(ref, got["y"].F32())
+		t.Logf("max |int8 - float32| %.4f", d)
+		assert.Less(t, d, 0.15, "int8 against float32")
 	}
 }

@@ -24,8 +24,10 @@ scripts/sweep_exports.sh reads (as --unseen3 writes it).
 import os
 import sys
 
-import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import exportlib  # noqa: E402  (beside this script)
 
 nn = torch.nn
 
@@ -128,58 +130,20 @@ def parse(name):
     return base, 13, dyn
 
 
-def write_sweep_data(out, name, x, dyn):
-    """DIR/data/NAME/s{0..3}.npy, DIR/data/NAME.in.npy and a manifest line."""
-    d = os.path.join(out, "data", name)
-    os.makedirs(d, exist_ok=True)
-    rng = np.random.default_rng(11)
-    a = x.numpy()
-    np.save(os.path.join(out, "data", name + ".in.npy"), a)
-    for i in range(4):
-        v = a if i == 0 else (a + rng.standard_normal(a.shape).astype(a.dtype) * 0.1 * float(np.abs(a).max()))
-        np.save(os.path.join(d, f"s{i}.npy"), v.astype(a.dtype))
-    man = os.path.join(out, "manifest.txt")
-    lines = [ln for ln in (open(man).read().splitlines() if os.path.exists(man) else [])
-             if not ln.startswith(name + "|")]
-    lines.append(f"{name}|cls|input|{','.join(str(s) for s in a.shape)}|{'dyn' if dyn else ''}")
-    with open(man, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
 def export_one(name, out):
     arch, opset, dyn = parse(name)
     model, x = build(arch)
     outdir = os.path.join(out, "dynamic") if dyn else out
     os.makedirs(outdir, exist_ok=True)
-    path = os.path.join(outdir, name + ".onnx")
-    tmp = path + ".tmp"
-    with torch.no_grad():
-        model(x)  # fail here, with torch's message, before the exporter's
-    try:
-        torch.onnx.export(model, x, tmp, opset_version=opset, input_names=["input"], output_names=["output"],
-                          do_constant_folding=True, dynamic_axes={"input": {2: "length"}} if dyn else None)
-    except Exception:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    os.replace(tmp, path)  # nothing half-written under the final name
-    write_sweep_data(out, name, x, dyn)
+    path = exportlib.torch_export(model, (x,), os.path.join(outdir, name + ".onnx"), opset, ["input"], ["output"],
+                                  {"input": {2: "length"}} if dyn else None)
+    # Samples 1..3: plus noise of a tenth of the input's largest magnitude.
+    exportlib.write_sweep_data(out, name, x, dyn, exportlib.noise_rel32(0.1))
     print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB, opset {opset}", flush=True)
 
 
 def main(args):
     """Export args.models (default AUDIO_MODELS) to args.out (default
     out/bench-models-audio); returns the process exit code."""
-    out = args.out or "out/bench-models-audio"
-    names = [n.strip() for n in (args.models or ",".join(AUDIO_MODELS)).split(",") if n.strip()]
-    failed = []
-    for name in names:
-        try:
-            export_one(name, out)
-        except Exception as e:  # noqa: BLE001 - report and go on with the others
-            print(f"{name}: cannot export: {e}", file=sys.stderr, flush=True)
-            failed.append(name)
-    if failed:
-        print("not exported: " + ", ".join(failed), file=sys.stderr)
-        return 1
-    return 0
+    return exportlib.export_all(exportlib.model_names(args.models, AUDIO_MODELS), export_one,
+                                args.out or "out/bench-models-audio")

@@ -79,6 +79,8 @@ key padding mask, a two-input two-output net, opset-9 Upsample, a
 paddle2onnx-style graph) to out/bench-models-unseen5/ unless --out is given;
 the definitions and samples are in scripts/unseen5_models.py.
 
+The sample files and the export loop of the opt-in sets are in scripts/exportlib.py.
+
 For each model MODEL.onnx is written, and, where PyTorch has a quantized
 version of the architecture (resnet50, mobilenet_v2), nothing else: the int8
 PyTorch timing is done by scripts/torch_int8_bench.py.
@@ -90,6 +92,9 @@ import sys
 
 import torch
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import exportlib  # noqa: E402  (beside this script: samples, export loop, ONNX Runtime check)
 
 MODELS = ["resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "vit_b_16"]
 # Opt-in (--extra): outside the set the executors were tuned on.
@@ -220,27 +225,6 @@ def build_small(arch):
                 mod.running_var.uniform_(0.5, 2.0)
     x = torch.rand(shape) if arch == "meanstd_cnn" else torch.randn(shape)
     return model, x
-
-
-def write_sweep_data(out, name, x, dyn):
-    """DIR/data/NAME/s{0..3}.npy, DIR/data/NAME.in.npy and a line of
-    DIR/manifest.txt, the layout scripts/sweep_exports.sh reads."""
-    import numpy as np
-    d = os.path.join(out, "data", name)
-    os.makedirs(d, exist_ok=True)
-    rng = np.random.default_rng(11)
-    a = x.numpy()
-    np.save(os.path.join(out, "data", name + ".in.npy"), a)
-    for i in range(4):
-        v = a if i == 0 else (a + rng.standard_normal(a.shape).astype(a.dtype) * 0.2).astype(a.dtype)
-        np.save(os.path.join(d, f"s{i}.npy"), v)
-    man = os.path.join(out, "manifest.txt")
-    lines = [ln for ln in (open(man).read().splitlines() if os.path.exists(man) else [])
-             if not ln.startswith(name + "|")]
-    flags = "dyn" if dyn else ""
-    lines.append(f"{name}|cls|input|{','.join(str(s) for s in a.shape)}|{flags}")
-    with open(man, "w") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 def parse_name(name, opset):
@@ -417,26 +401,9 @@ def build_sequence(arch):
     return Tagger(cell).eval(), (t,), ["tokens"], ["output"], axes
 
 
-def write_samples(d, names, xs):
-    """Four .npz samples for calibration and comparison: the example input and
-    three variations of it (float inputs plus noise, other token ids)."""
-    import numpy as np
-    os.makedirs(d, exist_ok=True)
-    rng = np.random.default_rng(11)
-    for i in range(4):
-        feeds = {}
-        for n, x in zip(names, xs):
-            a = x.numpy()
-            if i > 0:
-                a = (a + rng.standard_normal(a.shape).astype(a.dtype) * 0.5).astype(a.dtype) \
-                    if a.dtype.kind == "f" else rng.integers(0, 1000, a.shape).astype(a.dtype)
-            feeds[n] = a
-        np.savez(os.path.join(d, f"s{i}.npz"), **feeds)
-
-
 def export_detection(name, arch, opset, dyn, out):
-    """Export one model of --detection to OUT/NAME.onnx (a temporary file
-    first); returns (path, temporary path, input names, example inputs)."""
+    """Export one model of --detection to OUT/NAME.onnx (through a temporary
+    file); returns (path, input names, example inputs)."""
     if hasattr(torchvision.models.detection, arch):
         side = DET_SIZE.get(arch, 320)
         g = torch.Generator().manual_seed(2)
@@ -448,13 +415,8 @@ def export_detection(name, arch, opset, dyn, out):
         axes = {"input": {2: "height", 3: "width"}} if dyn else None
     else:
         model, xs, ins, outs, axes = build_sequence(arch)
-    path = os.path.join(out, name + ".onnx")
-    tmp = path + ".tmp"
-    with torch.no_grad():
-        model(*xs)  # fail here, with torch's message, before the exporter's
-    torch.onnx.export(model, xs, tmp, opset_version=opset, input_names=ins, output_names=outs,
-                      do_constant_folding=True, dynamic_axes=axes)
-    return path, tmp, ins, xs
+    path = exportlib.torch_export(model, xs, os.path.join(out, name + ".onnx"), opset, ins, outs, axes)
+    return path, ins, xs
 
 
 def main():
@@ -479,27 +441,19 @@ def main():
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
     if args.audio:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import audio_models  # beside this script; its own names, opsets and samples
         return audio_models.main(args)
     if args.unseen4:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import unseen4_models  # beside this script; its own names, opsets and samples
         return unseen4_models.main(args)
     if args.unseen5:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import unseen5_models as u5
-        out = args.out or "out/bench-models-unseen5"
-        os.makedirs(out, exist_ok=True)
-        failed = []
-        for name in (args.models.split(",") if args.models else u5.MODELS):
-            try:
-                path = u5.export(name.strip(), out)
-                print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
-            except Exception as e:  # noqa: BLE001 - report and go on with the others
-                print(f"{name}: not exported: {e}", file=sys.stderr, flush=True)
-                failed.append(name)
-        return 1 if failed else 0
+
+        def export5(name, out):
+            path = u5.export(name, out)
+            print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
+        return exportlib.export_all(exportlib.model_names(args.models, u5.MODELS), export5,
+                                    args.out or "out/bench-models-unseen5")
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:
@@ -522,16 +476,13 @@ def main():
         arch, opset, dyn = parse_name(name, args.opset)
         if args.detection:
             try:
-                path, tmp, ins, xs = export_detection(name, arch, opset, dyn, args.out)
+                path, ins, xs = export_detection(name, arch, opset, dyn, args.out)
             except Exception as e:  # noqa: BLE001 - report and go on with the others
                 print(f"{name}: torch.onnx cannot export {arch} at opset {opset}: {e}", file=sys.stderr, flush=True)
                 failed.append(name)
-                tmp = os.path.join(args.out, name + ".onnx.tmp")
-                if os.path.exists(tmp):
-                    os.remove(tmp)
                 continue
-            os.replace(tmp, path)
-            write_samples(os.path.join(args.out, "data", name), ins, xs)
+            # Float inputs plus N(0, 0.5) noise; token ids redrawn below 1000.
+            exportlib.write_samples(os.path.join(args.out, "data", name), ins, xs, exportlib.noise_abs_or_ids(0.5, 1000))
             print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB, opset {opset}", flush=True)
             continue
         outdir = os.path.join(args.out, "dynamic") if dyn else args.out
@@ -560,7 +511,7 @@ def main():
             continue
         os.replace(tmp, path)  # nothing half-written under the final name
         if args.unseen3:
-            write_sweep_data(args.out, name, x, dyn)
+            exportlib.write_sweep_data(args.out, name, x, dyn, exportlib.noise_abs(0.2))
         print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
     if failed:
         print("not exported: " + ", ".join(failed), file=sys.stderr)

@@ -33,19 +33,20 @@ count) with npy_windows/, and minibert_opset14.onnx (a BERT-style encoder with i
 inputs and a -inf key-padding mask) with npz_bert/, and control_flow_opset13.onnx (If and
 Loop built with onnx.helper) with npy_control/ and ONNX Runtime's answers (npy_control_ort/).
 
-`ortcheck` runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy (the input "input") or
+`ortcheck` (scripts/exportlib.py) runs MODEL on ONNX Runtime (tools/ort) with INPUT.npy (the input "input") or
 INPUT.npz (one array per input name) and compares every
 output with OURS.npz (written by `warboy run --output`): it prints the worst output's
 SQNR and max abs error and fails below --sqnr dB (default: 60 dB for float models; the
 sweep uses 30 dB for int8 QDQ files, the bar of issue 14).
 """
-import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from exportlib import ort_run  # noqa: E402,F401  (ONNX Runtime through node; triage_detection.py imports it from here)
+import exportlib  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -577,58 +578,6 @@ def cmd_export(out, only, force):
             f.write(lines[k] + "\n")
 
 
-def ort_run(model, feeds):
-    with tempfile.TemporaryDirectory() as td:
-        inputs = []
-        for i, (k, v) in enumerate(feeds.items()):
-            p = os.path.join(td, f"in{i}.bin")
-            v.tofile(p)
-            inputs.append(dict(name=k, dtype=str(v.dtype), shape=list(v.shape), file=p))
-        req = dict(model=os.path.abspath(model), threads=1, mode="run", inputs=inputs, outdir=td)
-        rp = os.path.join(td, "req.json")
-        json.dump(req, open(rp, "w"))
-        r = subprocess.run(["node", os.path.join(ROOT, "tools", "ort", "run.js"), rp], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("ORT: " + r.stderr.strip().splitlines()[0][:300])
-        res = {}
-        dt = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "int8": np.int8, "uint8": np.uint8,
-              "bool": np.bool_, "float64": np.float64}
-        for o in json.loads(r.stdout)["outputs"]:
-            res[o["name"]] = np.fromfile(o["file"], dtype=dt[o["dtype"]]).reshape(o["shape"])
-        return res
-
-
-def cmd_ortcheck(model, inp, ours, min_sqnr):
-    x = np.load(inp)
-    # INPUT.npz: one array per input name (the samples of --detection/--unseen4).
-    ref = ort_run(model, {k: x[k] for k in x.files} if hasattr(x, "files") else {"input": x})
-    got = np.load(ours)
-    got = {k: got[k] for k in got.files} if hasattr(got, "files") else {list(ref)[0]: got}
-    worst, report = float("inf"), []
-    for k, r in ref.items():
-        if k not in got:
-            print(f"output {k}: missing from ours")
-            return 1
-        g = got[k]
-        if g.shape != r.shape:
-            print(f"output {k}: shape {list(g.shape)} vs ORT {list(r.shape)}")
-            return 1
-        r64, g64 = r.astype(np.float64), g.astype(np.float64)
-        if r.dtype.kind in "iub":
-            ok = np.array_equal(r, g)
-            s = float("inf") if ok else 0.0
-            report.append(f"{k}: {'equal' if ok else 'DIFFERENT'} ({r.dtype})")
-        else:
-            noise = np.sum((r64 - g64) ** 2)
-            sig = np.sum(r64 ** 2)
-            s = float("inf") if noise == 0 else 10 * np.log10(max(sig, 1e-30) / noise)
-            report.append(f"{k}: sqnr {s:.1f} dB maxerr {np.max(np.abs(r64 - g64)) if r.size else 0:.3g}")
-        worst = min(worst, s)
-    print("; ".join(report))
-    print(f"worst: sqnr {worst:.1f} dB (pass at {min_sqnr:g} dB)")
-    return 0 if worst >= min_sqnr else 1
-
-
 def main():
     a = sys.argv[1:]
     if not a:
@@ -654,8 +603,7 @@ def main():
         np.save(a[2], np.random.default_rng(8).standard_normal(shape).astype(np.float32))
         return 0
     if a[0] == "ortcheck":
-        min_sqnr = float(a[a.index("--sqnr") + 1]) if "--sqnr" in a else 60.0
-        return cmd_ortcheck(a[1], a[2], a[3], min_sqnr)
+        return exportlib.ortcheck_main([x for x in a[1:] if x != "--qdq"])
     print(__doc__)
     return 2
 

@@ -32,9 +32,11 @@ import math
 import os
 import sys
 
-import numpy as np
 import torch
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import exportlib  # noqa: E402  (beside this script)
 
 nn = torch.nn
 F = torch.nn.functional
@@ -391,61 +393,22 @@ def parse(name):
     return base, 13, dyn
 
 
-def write_samples(d, names, xs, bounds):
-    """Four .npz samples (one array per input name): the example input and
-    three variations (float inputs plus noise; token ids redrawn below the
-    embedding table's row count)."""
-    os.makedirs(d, exist_ok=True)
-    rng = np.random.default_rng(11)
-    for i in range(4):
-        feeds = {}
-        for n, x in zip(names, xs):
-            a = x.numpy()
-            if i > 0:
-                if a.dtype.kind == "f":
-                    scale = 0.1 * (float(np.abs(a).max()) or 1.0)
-                    a = (a + rng.standard_normal(a.shape) * scale).astype(a.dtype)
-                else:
-                    a = rng.integers(0, bounds[n], a.shape).astype(a.dtype)
-            feeds[n] = a
-        np.savez(os.path.join(d, f"s{i}.npz"), **feeds)
-
-
 def export_one(name, out):
     arch, opset, dyn = parse(name)
     model, xs, ins, outs, axes = build(arch)
     outdir = os.path.join(out, "dynamic") if dyn else out
     os.makedirs(outdir, exist_ok=True)
-    path = os.path.join(outdir, name + ".onnx")
-    tmp = path + ".tmp"
-    with torch.no_grad():
-        model(*xs)  # fail here, with torch's message, before the exporter's
-    try:
-        torch.onnx.export(model, xs, tmp, opset_version=opset, input_names=ins, output_names=outs,
-                          do_constant_folding=True, dynamic_axes=axes if dyn else None)
-    except Exception:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    os.replace(tmp, path)  # nothing half-written under the final name
+    path = exportlib.torch_export(model, xs, os.path.join(outdir, name + ".onnx"), opset, ins, outs,
+                                  axes if dyn else None)
+    # Samples 1..3: float inputs plus noise of a tenth of their largest magnitude;
+    # token ids redrawn below the embedding table's row count.
     bounds = {n: (VOCAB if arch == "textcnn" else DEC_VOCAB) for n in ins}
-    write_samples(os.path.join(out, "data", name), ins, xs, bounds)
+    exportlib.write_samples(os.path.join(out, "data", name), ins, xs, exportlib.noise_rel64(0.1, bounds))
     print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB, opset {opset}", flush=True)
 
 
 def main(args):
     """Export args.models (default UNSEEN4_MODELS) to args.out (default
     out/bench-models-unseen4); returns the process exit code."""
-    out = args.out or "out/bench-models-unseen4"
-    names = [n.strip() for n in (args.models or ",".join(UNSEEN4_MODELS)).split(",") if n.strip()]
-    failed = []
-    for name in names:
-        try:
-            export_one(name, out)
-        except Exception as e:  # noqa: BLE001 - report and go on with the others
-            print(f"{name}: cannot export: {e}", file=sys.stderr, flush=True)
-            failed.append(name)
-    if failed:
-        print("not exported: " + ", ".join(failed), file=sys.stderr)
-        return 1
-    return 0
+    return exportlib.export_all(exportlib.model_names(args.models, UNSEEN4_MODELS), export_one,
+                                args.out or "out/bench-models-unseen4")

@@ -39,15 +39,13 @@ The models (MODELS below):
 - paddle_op10: a graph built with onnx.helper as paddle2onnx and other
   converters spell it (see paddle_style()).
 """
-import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import exportlib  # noqa: E402  (beside this script: the ONNX Runtime check)
 
 MODELS = ["r2plus1d_18", "mc3_18", "c3d_pool", "vgg16_bn", "deeplabv3_resnet50", "gru_cls", "bilstm_cls",
           "encoder_mask", "two_io", "upsample_op9", "paddle_op10"]
@@ -386,66 +384,10 @@ def export(name, out):
     return path
 
 
-def ort_run(model, feeds, threads=1):
-    with tempfile.TemporaryDirectory() as td:
-        inputs = []
-        for i, (k, v) in enumerate(feeds.items()):
-            p = os.path.join(td, f"in{i}.bin")
-            np.ascontiguousarray(v).tofile(p)
-            inputs.append(dict(name=k, dtype=str(v.dtype), shape=list(v.shape), file=p))
-        req = dict(model=os.path.abspath(model), threads=threads, mode="run", inputs=inputs, outdir=td)
-        rp = os.path.join(td, "req.json")
-        with open(rp, "w") as f:
-            json.dump(req, f)
-        r = subprocess.run(["node", os.path.join(ROOT, "tools", "ort", "run.js"), rp], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("ORT: " + r.stderr.strip()[:400])
-        dt = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "int8": np.int8, "uint8": np.uint8,
-              "bool": np.bool_, "float64": np.float64}
-        return {o["name"]: np.fromfile(o["file"], dtype=dt[o["dtype"]]).reshape(o["shape"])
-                for o in json.loads(r.stdout)["outputs"]}
-
-
-def cmd_ortcheck(model, inp, ours, min_sqnr, threads):
-    z = np.load(inp)
-    feeds = {k: z[k] for k in z.files}
-    ref = ort_run(model, feeds, threads)
-    got = np.load(ours)
-    got = {k: got[k] for k in got.files} if hasattr(got, "files") else {list(ref)[0]: got}
-    worst, report = float("inf"), []
-    for k, r in ref.items():
-        if k not in got:
-            print(f"output {k}: missing from ours")
-            return 1
-        g = got[k]
-        if g.shape != r.shape:
-            print(f"output {k}: shape {list(g.shape)} vs ORT {list(r.shape)}")
-            return 1
-        if r.dtype.kind in "iub":
-            ok = np.array_equal(r, g)
-            s = float("inf") if ok else 0.0
-            report.append(f"{k}: {'equal' if ok else 'DIFFERENT'} ({r.dtype})")
-        else:
-            r64, g64 = r.astype(np.float64), g.astype(np.float64)
-            noise, sig = np.sum((r64 - g64) ** 2), np.sum(r64 ** 2)
-            s = float("inf") if noise == 0 else 10 * np.log10(max(sig, 1e-30) / noise)
-            err = np.max(np.abs(r64 - g64)) if r.size else 0.0
-            report.append(f"{k}: sqnr {s:.1f} dB maxabs {err:.3g} (max |ORT| {np.max(np.abs(r64)):.3g})")
-        worst = min(worst, s)
-    print("; ".join(report))
-    print(f"worst: sqnr {worst:.1f} dB (pass at {min_sqnr:g} dB)")
-    return 0 if worst >= min_sqnr else 1
-
-
 def main():
     a = sys.argv[1:]
     if len(a) >= 4 and a[0] == "ortcheck":
-        threads = 1
-        if "--threads" in a:
-            i = a.index("--threads")
-            threads = int(a[i + 1])
-            del a[i:i + 2]
-        return cmd_ortcheck(a[1], a[2], a[3], float(a[4]) if len(a) > 4 else 60.0, threads)
+        return exportlib.ortcheck_main(a[1:])
     if len(a) == 2 and a[0] == "qatmodel":
         import onnx
         onnx.save(paddle_style(10, in_ch=1, side=28, logits_only=True), a[1])

@@ -26,7 +26,7 @@ func TestVersion(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &v))
 		assert.Equal(t, version, v["version"])
 		assert.Contains(t, v["go_version"], "go1.")
-		assert.Contains(t, []any{"avx512vnni", "avx2", "go"}, v["int8_kernel_path"])
+		assert.Contains(t, []any{"amx", "avx512vnni", "avx2", "go"}, v["int8_kernel_path"])
 		assert.Equal(t, "warboy-v1", v["profile"])
 		assert.Equal(t, float64(1), v["profile_format_version"])
 	}

@@ -245,6 +245,14 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	}
 	switch n.OpType {
 	case "Resize":
+		if n.AttrString("mode", "nearest") == "cubic" {
+			// The codes keep the input's scale and range, which is exact for nearest
+			// and linear (their weights are convex: the result stays in the input's
+			// range) but not for cubic: its negative lobes overshoot at edges, below
+			// a Relu's zero and above the maximum, and the codes would saturate
+			// there while the QDQ graph's output scale holds the overshoot.
+			return notLowered("cubic interpolation leaves the input's range (negative weights)")
+		}
 		// interpolating modes run on the codes, rounded once (runtime/op_int8_resize.go);
 		// tf_crop_and_resize's extrapolation value becomes the code QuantizeLinear gives
 		// it (an integer, so the final rounding keeps it).

@@ -1,0 +1,115 @@
+//go:build amd64 && !purego && !noasm
+
+package kernels
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestAMXBlock checks the AMX block kernels (both row-tile counts, both
+// column-tile counts, several groups, row tails, kernel-row segments) against
+// the reference GEMM. It needs an AMX CPU; elsewhere the GEMM tests run the
+// other paths (forEachPath).
+func TestAMXBlock(t *testing.T) {
+	if !amxOK {
+		t.Skip("no AMX on this CPU (or Linux refused the tile state)")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	cases := []struct {
+		rows, n, kb, nseg int
+		pad               int // extra bytes per A row (lda = kb·64 + pad)
+	}{
+		{16, 16, 1, 1, 0}, {1, 16, 1, 1, 0}, {5, 32, 2, 1, 3}, {16, 48, 1, 1, 0}, {17, 16, 1, 1, 0},
+		{32, 32, 3, 1, 64}, {31, 80, 2, 3, 0}, {32, 256, 4, 1, 0}, {20, 33, 1, 2, 7}, {32, 512, 9, 1, 0},
+	}
+	for _, c := range cases {
+		seg := c.kb * 64
+		k := seg * c.nseg
+		lda := seg + c.pad
+		sstride := c.rows * lda // segments one after the other
+		a := randI8(r, c.nseg*sstride, -128, 127)
+		a[0], a[1] = -128, -128
+		w := randI8(r, c.n*k, -127, 127)
+		w[0], w[1] = 127, -127
+		bias := randI32(r, c.n, 1<<20)
+		pw, err := PackQGemm(c.n, k, w, bias, 0)
+		require.NoError(t, err)
+		// the reference's row r: the row's segments one after the other
+		flat := make([]int8, c.rows*k)
+		for i := 0; i < c.rows; i++ {
+			for s := 0; s < c.nseg; s++ {
+				copy(flat[i*k+s*seg:i*k+(s+1)*seg], a[s*sstride+i*lda:])
+			}
+		}
+		want := refQGemmAcc(c.rows, c.n, k, flat, k, w, bias, 0)
+		ldc := pw.panels*qPanel + 5
+		got := make([]int32, c.rows*ldc)
+		amxBlock(a, lda, c.kb, c.nseg, sstride, pw, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
+		for i := 0; i < c.rows; i++ {
+			require.Equal(t, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n], "%+v row %d", c, i)
+		}
+	}
+}
+
+// TestAMXBytesMatchAs assembles the AT&T text of every AMX instruction of
+// the generated asm_amx_amd64.s (the "// amx:" comments) with binutils `as`
+// and compares the bytes with the BYTE directives that follow each comment.
+func TestAMXBytesMatchAs(t *testing.T) {
+	as, err := exec.LookPath("as")
+	if err != nil {
+		t.Skip("binutils as not installed")
+	}
+	f, err := os.Open("asm_amx_amd64.s")
+	require.NoError(t, err)
+	defer f.Close()
+	var text []string
+	var want []byte
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if s, ok := strings.CutPrefix(l, "// amx: "); ok {
+			text = append(text, s)
+			continue
+		}
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "BYTE" {
+			v, err := strconv.ParseUint(strings.TrimPrefix(f[1], "$"), 0, 8)
+			require.NoError(t, err, l)
+			want = append(want, byte(v))
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.NotEmpty(t, text)
+	dir := t.TempDir()
+	src, obj := filepath.Join(dir, "amx.s"), filepath.Join(dir, "amx.o")
+	require.NoError(t, os.WriteFile(src, []byte(strings.Join(text, "\n")+"\n"), 0o644))
+	if out, err := exec.Command(as, "--64", "-o", obj, src).CombinedOutput(); err != nil {
+		t.Skipf("as cannot assemble AMX (binutils before 2.36?): %v\n%s", err, out)
+	}
+	ef, err := elf.Open(obj)
+	require.NoError(t, err)
+	defer ef.Close()
+	got, err := ef.Section(".text").Data()
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "generated % x\nas gives   % x", want, got)
+}
+
+// TestAMXEpiLayout pins the field offsets of amxEpi that the fused kernels
+// read (amxEp* in kernels/_gen/gen_amx.go).
+func TestAMXEpiLayout(t *testing.T) {
+	var e amxEpi
+	got := []uintptr{unsafe.Offsetof(e.out), unsafe.Offsetof(e.scale), unsafe.Offsetof(e.rowoff), unsafe.Offsetof(e.rows),
+		unsafe.Offsetof(e.ncols), unsafe.Offsetof(e.zp), unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi)}
+	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48}, got)
+}

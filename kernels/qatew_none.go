@@ -1,0 +1,11 @@
+//go:build !amd64 || purego || noasm
+
+package kernels
+
+func minMaxF32Vec([]float32) (float32, float32, int) { return 0, 0, 0 }
+
+func fakeQuantF32Vec(_, _ []float32, _ float32, _ int32) int { return 0 }
+
+func steAddF32Vec(_, _, _ []float32, _, _ float32) int { return 0 }
+
+func addF32Vec(_, _ []float32) int { return 0 }

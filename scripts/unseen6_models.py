@@ -51,6 +51,20 @@ The models (MODELS below; a suffix _opN is the export opset):
 - grouped_dilated: grouped convolutions whose groups do not divide 16 (3, 5,
   6, 7 groups), depthwise with channel multiplier 2 (groups = C_in, C_out =
   2 C_in), dilations 2 and 3, a 5x5 kernel, an ASPP-like Concat.
+- rnn_tanh_op14: plain (Elman) RNN cells, tanh bidirectional 2-layer and ReLU,
+  symbolic batch and length (the ONNX RNN operator).
+- stn_gridsample_op16: a spatial transformer: a localization net regresses an
+  affine matrix, the grid is built by hand (torch.onnx cannot export
+  F.affine_grid) and F.grid_sample resamples the image (GridSample, opset 16).
+- acts_op17: HardSwish, Mish (Softplus/Tanh/Mul), Elu, Selu, Celu, GroupNorm and
+  LayerNorm as opset 17 writes it (the LayerNormalization operator), HardSigmoid.
+- scatter_cumsum: int64 tokens and an int64 0/1 mask: HF-style position ids by
+  CumSum, two Embeddings, TopK, GatherElements, ScatterElements, an int64 output.
+  (bench cpu needs --input for it: the mask indexes no table.)
+- tconv1d: a 1-D encoder/decoder: grouped Conv1d, ConvTranspose1d with
+  output_padding and groups, symbolic length.
+- tf2onnx_op13: a graph built with onnx.helper as tf2onnx writes a Keras model
+  (see tf2onnx_style()).
 """
 import os
 import sys

@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // The stride-2 stems of RGB networks (ResNet's 7×7, the 3×3 of MobileNet and
 // EfficientNet, YOLO's 6×6) as stride-1 convolutions on the 2×2
 // space-to-depth of the padded input: pixel (Y, X) of that input holds the
@@ -48,23 +53,44 @@ func packS2D(s ConvShape, w []int8, bias []int32, inZP int32) *QGemmWeights {
 
 // spaceToDepth writes the space-to-depth form dst ([N][hs][ws][s2dChannels])
 // of the padded input pin ([N][hp][wp][c], hp = 2·hs and wp = 2·ws); the
-// channels past 4·c are left as they are (they meet zero weights).
+// channels past 4·c are zero (they meet zero weights anyway).
 func spaceToDepth(dst, pin []int8, n, hs, ws, c, threads int) {
 	wp := 2 * ws
-	run := 2 * c // the two horizontal neighbours of one padded row, contiguous
+	run := 2 * c // the two horizontal neighbours of one padded row, contiguous (≤ 8 bytes)
+	m := uint64(1)<<(8*run) - 1
+	if run == 8 {
+		m = ^uint64(0)
+	}
 	parallelFor(n*hs, 1, threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			for dy := 0; dy < 2; dy++ {
-				src := pin[(2*r+dy)*wp*c : (2*r+dy+1)*wp*c]
-				d := dst[r*ws*s2dChannels+dy*run:]
-				for x := 0; x < ws; x++ {
-					// runs of at most 8 bytes: a loop, not a memmove call
-					dd, ss := d[x*s2dChannels:x*s2dChannels+run], src[2*x*c:2*x*c+run]
-					for j := range dd {
-						dd[j] = ss[j]
-					}
+			r0 := pin[2*r*wp*c : (2*r+1)*wp*c]
+			r1 := pin[(2*r+1)*wp*c : (2*r+2)*wp*c]
+			d := dst[r*ws*s2dChannels : (r+1)*ws*s2dChannels]
+			x := 0
+			// 8-byte loads while they stay inside the row
+			for ; x < ws && 2*x*c+8 <= len(r0); x++ {
+				a := binary.LittleEndian.Uint64(i8bytes(r0[2*x*c:]))
+				b := binary.LittleEndian.Uint64(i8bytes(r1[2*x*c:]))
+				v0, v1 := a, b
+				if run < 8 {
+					v0 = a&m | (b&m)<<(8*run)
+					v1 = (b & m) >> (64 - 8*run)
 				}
+				o := i8bytes(d[x*s2dChannels:])
+				binary.LittleEndian.PutUint64(o, v0)
+				binary.LittleEndian.PutUint64(o[8:], v1)
+			}
+			for ; x < ws; x++ {
+				o := d[x*s2dChannels : (x+1)*s2dChannels]
+				clear(o)
+				copy(o, r0[2*x*c:2*x*c+run])
+				copy(o[run:], r1[2*x*c:2*x*c+run])
 			}
 		}
 	})
+}
+
+// i8bytes views int8 data as bytes.
+func i8bytes(b []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }

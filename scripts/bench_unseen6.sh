@@ -15,7 +15,8 @@ for t in 1 2; do
 		"mixer_gelu_tanh|" "kv_cache_step|--input-shape x=1,1,64 --input-shape past_key=1,4,12,16 --input-shape past_value=1,4,12,16" \
 		"crnn_ctc|--input-shape input=1,1,32,128" "siamese|" "deconv_outpad|" "grouped_dilated|" \
 		"rnn_tanh_op14|--input-shape input=1,15,24" "stn_gridsample_op16|" "acts_op17|" "scatter_cumsum|--input $D/data/scatter_cumsum.in.npz" \
-		"tconv1d|--input-shape input=1,1,1024" "tf2onnx_op13|--input-shape input=1,48,48,3"; do
+		"tconv1d|--input-shape input=1,1,1024" "tf2onnx_op13|--input-shape input=1,48,48,3" \
+		"flip_unfold|" "embbag_op13|--input $D/data/embbag_op13.in.npz" "lrn_acts|" "dw_deconv|" "fp16_keepio|"; do
 		m=${spec%%|*} extra=${spec#*|}
 		# shellcheck disable=SC2086 # extra holds several flags
 		if "$W" bench cpu "$D/q/$m.int8.onnx" --float "$D/$m.onnx" --ort --threads "$t" --iterations "$IT" --rounds "$R" --warmup 1 $extra --json \

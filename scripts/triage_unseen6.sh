@@ -33,6 +33,7 @@ for m in $MODELS; do
 	rnn_tanh_op14) SIMSHAPE="--input-shape input=1,15,24" ;;
 	tconv1d) SIMSHAPE="--input-shape input=1,1,1024" ;;
 	tf2onnx_op13) SIMSHAPE="--input-shape input=1,48,48,3" ;;
+	embbag_op13) SIMSHAPE="--input-shape tokens=20 --input-shape offsets=4" ;;
 	*) SIMSHAPE="" ;;
 	esac
 	step "$m" inspect "$W" inspect "$M"
@@ -58,7 +59,7 @@ for m in $MODELS; do
 		step "$m" ort-alt-q $PY $U6 ortcheck "$Q" "$ALT" "$D/o/$m.altq.npz" 30
 	fi
 	case $m in
-	crnn_ctc | kv_cache_step | einsum_where | mixer_gelu_tanh | rnn_tanh_op14 | scatter_cumsum)
+	crnn_ctc | kv_cache_step | einsum_where | mixer_gelu_tanh | rnn_tanh_op14 | scatter_cumsum | embbag_op13)
 		step "$m" quantize-dyn "$W" quantize "$M" --dynamic -o "$D/q/$m.dyn.onnx"
 		step "$m" run-dyn "$W" run "$D/q/$m.dyn.onnx" --input "$IN" --output "$D/o/$m.dyn.npz"
 		step "$m" ort-dyn $PY $U6 ortcheck "$D/q/$m.dyn.onnx" "$IN" "$D/o/$m.dyn.npz" 30

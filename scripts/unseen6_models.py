@@ -6,6 +6,7 @@ sim, bench).
 
     /usr/bin/python3 scripts/export_benchmodels.py --unseen6 [--models a,b] [--out DIR]
     /usr/bin/python3 scripts/unseen6_models.py ortcheck MODEL.onnx INPUT.npz OURS.npz [MIN_SQNR] [--threads T]
+    /usr/bin/python3 scripts/unseen6_models.py testdata [OUTDIR]     (cmd/warboy's EmbeddingBag test model)
 
 Random weights (normalisation statistics randomised), nothing downloaded. Every
 model NAME is written as DIR/NAME.onnx (default DIR out/bench-models-unseen6) with
@@ -65,6 +66,16 @@ The models (MODELS below; a suffix _opN is the export opset):
   output_padding and groups, symbolic length.
 - tf2onnx_op13: a graph built with onnx.helper as tf2onnx writes a Keras model
   (see tf2onnx_style()).
+- flip_unfold: torch.flip (Slice with step -1), torch.roll, F.unfold (im2col by
+  Gather/Pad/Reshape), argsort (TopK) and index_select.
+- embbag_op13: nn.EmbeddingBag(mode="mean") with int64 tokens and offsets (a Loop
+  over the bags); its samples hold each input whole behind a leading axis of 1.
+- lrn_acts: LocalResponseNorm, Softsign, Hardtanh, LogSigmoid, Tanhshrink,
+  Conv1d + InstanceNorm1d.
+- dw_deconv: depthwise ConvTranspose (groups = channels, stride 2, with
+  output_padding) + pointwise Conv, as light segmentation decoders write them.
+- fp16_keepio: grouped_dilated in float16 as onnxconverter-common writes it with
+  keep_io_types (see fp16_keepio()).
 """
 import os
 import sys
@@ -77,7 +88,8 @@ import exportlib  # noqa: E402  (beside this script)
 MODELS = ["slicenet_op9", "slicenet_op10_dynhw", "resize_modes_op11", "googlenet_tin", "uint8_nhwc",
           "yolox_head", "einsum_where", "mixer_gelu_tanh", "kv_cache_step", "crnn_ctc", "siamese",
           "deconv_outpad", "grouped_dilated", "rnn_tanh_op14", "stn_gridsample_op16",
-          "acts_op17", "scatter_cumsum", "tconv1d", "tf2onnx_op13"]
+          "acts_op17", "scatter_cumsum", "tconv1d", "tf2onnx_op13", "flip_unfold", "embbag_op13", "lrn_acts",
+          "dw_deconv", "fp16_keepio"]
 
 
 def _torch():
@@ -628,6 +640,122 @@ def tf2onnx_style(opset=13):
     return m
 
 
+def flip_unfold():
+    torch = _torch()
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class FlipUnfold(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = cbr(3, 8, s=2)
+            self.proj = nn.Linear(8 * 9, 16)
+            self.fc = nn.Linear(16, 6)
+
+        def forward(self, x):
+            y = self.c1(x)                                         # [1, 8, 16, 16]
+            y = y + torch.flip(y, dims=[3])                        # Slice with step -1
+            y = torch.roll(y, shifts=(2, -3), dims=(2, 3))
+            p = F.unfold(y, kernel_size=3, stride=2, padding=1)    # [1, 72, 64] (im2col)
+            h = torch.relu(self.proj(p.transpose(1, 2)))           # [1, 64, 16]
+            order = torch.argsort(h.sum(-1), dim=1, descending=True)
+            h = torch.index_select(h, 1, order[0, :8])             # the 8 strongest positions
+            return self.fc(h.mean(1))
+
+    return FlipUnfold()
+
+
+def embbag():
+    torch = _torch()
+    nn = torch.nn
+
+    class EmbBag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(500, 24, mode="mean")
+            self.fc = nn.Linear(24, 4)
+
+        def forward(self, tokens, offsets):
+            return self.fc(self.bag(tokens, offsets))
+
+    return EmbBag()
+
+
+def lrn_acts():
+    torch = _torch()
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class LRNActs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 16, 5, 2, 2)
+            self.lrn = nn.LocalResponseNorm(5, alpha=1e-3, beta=0.75, k=2.0)
+            self.c2 = nn.Conv1d(16, 16, 3, padding=1)
+            self.inorm = nn.InstanceNorm1d(16, affine=True)
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, x):
+            y = self.lrn(F.softsign(self.c1(x)))
+            y = F.hardtanh(y, -0.5, 0.5) + F.logsigmoid(y) + F.tanhshrink(y)
+            z = self.inorm(self.c2(y.flatten(2)))                  # [1, 16, H*W]
+            return self.fc(z.mean(2))
+
+    return LRNActs()
+
+
+def dw_deconv():
+    torch = _torch()
+    nn = torch.nn
+
+    class DWDeconv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Sequential(cbr(3, 16, s=2), cbr(16, 32, s=2))
+            self.up1 = nn.Sequential(nn.ConvTranspose2d(32, 32, 4, 2, 1, groups=32, bias=False), nn.BatchNorm2d(32),
+                                     nn.ReLU(), nn.Conv2d(32, 16, 1))
+            self.up2 = nn.Sequential(nn.ConvTranspose2d(16, 16, 3, 2, 1, output_padding=1, groups=16), nn.ReLU6(),
+                                     nn.Conv2d(16, 3, 1))
+
+        def forward(self, x):
+            return self.up2(self.up1(self.down(x)))
+
+    return DWDeconv()
+
+
+def fp16_keepio():
+    """grouped_dilated() converted to float16 as onnxconverter-common's
+    convert_float_to_float16(keep_io_types=True) writes it: float16 initializers
+    and activations, a Cast to float16 after the float32 input and a Cast to
+    float32 before the output."""
+    import io
+    import onnx
+    from onnx import helper as h, numpy_helper as nh, TensorProto as T
+    torch = _torch()
+    torch.manual_seed(0)
+    model = randomise_norms(grouped_dilated()).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(model, (torch.randn(1, 3, 64, 64),), buf, opset_version=13, input_names=["input"],
+                      output_names=["output"], do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    g = m.graph
+    for i, t in enumerate(g.initializer):
+        if t.data_type == T.FLOAT:
+            g.initializer[i].CopyFrom(nh.from_array(nh.to_array(t).astype(np.float16), t.name))
+    for n in g.node:
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == T.FLOAT:
+                a.t.CopyFrom(nh.from_array(nh.to_array(a.t).astype(np.float16), a.t.name))
+    for n in g.node:
+        n.input[:] = ["input_fp16" if x == "input" else x for x in n.input]
+        n.output[:] = ["output_fp16" if x == "output" else x for x in n.output]
+    g.node.insert(0, h.make_node("Cast", ["input"], ["input_fp16"], to=T.FLOAT16, name="graph_input_cast0"))
+    g.node.append(h.make_node("Cast", ["output_fp16"], ["output"], to=T.FLOAT, name="graph_output_cast0"))
+    del g.value_info[:]
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
 def googlenet_tin():
     import torchvision
     torch = _torch()
@@ -671,14 +799,24 @@ SPECS = {
     "tconv1d": (tconv1d, 13, {"input": ((1, 1, 1024), "f")}, ["output"], {"input": {2: "length"},
                                                                             "output": {2: "length_out"}}),
     "tf2onnx_op13": ("tf2onnx", 13, {"input": ((1, 48, 48, 3), "u")}, ["prob"], None),
+    "flip_unfold": (flip_unfold, 13, {"input": ((1, 3, 32, 32), "f")}, ["output"], None),
+    "embbag_op13": (embbag, 13, {"tokens": ((20,), "tok"), "offsets": ((4,), "offsets")}, ["output"],
+                    {"tokens": {0: "ntok"}, "offsets": {0: "nbags"}, "output": {0: "nbags"}}),
+    "lrn_acts": (lrn_acts, 13, {"input": ((1, 3, 32, 32), "f")}, ["output"], None),
+    "dw_deconv": (dw_deconv, 13, {"input": ((1, 3, 64, 64), "f")}, ["output"], None),
+    "fp16_keepio": ("fp16", 13, {"input": ((1, 3, 64, 64), "f")}, ["output"], None),
 }
+
+# Models whose inputs differ in leading size (EmbeddingBag's tokens and offsets).
+WHOLE = {"embbag_op13"}
 
 # Other sizes for the symbolic-shape models.
 ALT = {"slicenet_op10_dynhw": {"input": (1, 3, 48, 80)}, "resize_modes_op11": {"input": (3, 3, 96, 96)},
        "uint8_nhwc": {"image": (2, 96, 96, 3)}, "einsum_where": {"input": (2, 20, 48)},
        "kv_cache_step": {"x": (2, 1, 64), "past_key": (2, 4, 5, 16), "past_value": (2, 4, 5, 16)},
        "crnn_ctc": {"input": (1, 1, 32, 200)}, "rnn_tanh_op14": {"input": (3, 9, 24)},
-       "tconv1d": {"input": (1, 1, 1600)}, "tf2onnx_op13": {"input": (2, 48, 48, 3)}}
+       "tconv1d": {"input": (1, 1, 1600)}, "tf2onnx_op13": {"input": (2, 48, 48, 3)},
+       "embbag_op13": {"tokens": (31,), "offsets": (6,)}}
 
 
 def make_input(shape, kind, rng):
@@ -687,11 +825,17 @@ def make_input(shape, kind, rng):
     if kind == "u":
         return rng.random(shape).astype(np.float32)
     if kind == "tok":
-        return rng.integers(0, 300, shape).astype(np.int64)
+        return rng.integers(0, 300, shape).astype(np.int64)  # below both tables (300, 500 rows)
     if kind == "mask":
         # each row keeps a prefix of real tokens (at least 6) and pads the rest
         keep = rng.integers(6, shape[1] + 1, shape[0])
         return (np.arange(shape[1])[None, :] < keep[:, None]).astype(np.int64)
+    if kind == "offsets":
+        # bag starts: 0 first, increasing, every bag at least one token (20 tokens; 31 for ALT)
+        n = shape[0]
+        total = 20 if n == 4 else 31
+        cuts = np.sort(rng.choice(np.arange(1, total), n - 1, replace=False))
+        return np.concatenate([[0], cuts]).astype(np.int64)
     if kind == "kv":
         return (rng.standard_normal(shape) * 0.5).astype(np.float32)
     return rng.standard_normal(shape).astype(np.float32)
@@ -703,10 +847,10 @@ def export(name, out):
     builder, opset, ins, outs, axes = SPECS[name]
     rng = np.random.default_rng(23)
     samples = [{k: make_input(s, kind, rng) for k, (s, kind) in ins.items()} for _ in range(4)]
-    if builder == "tf2onnx":
+    if builder in ("tf2onnx", "fp16"):
         import onnx
         path = os.path.join(out, name + ".onnx")
-        onnx.save(tf2onnx_style(opset), path + ".tmp")
+        onnx.save(tf2onnx_style(opset) if builder == "tf2onnx" else fp16_keepio(), path + ".tmp")
         os.replace(path + ".tmp", path)
     else:
         torch.manual_seed(0)
@@ -715,11 +859,17 @@ def export(name, out):
         path = exportlib.torch_export(model, xs, os.path.join(out, name + ".onnx"), opset, list(ins), outs, axes)
     d = os.path.join(out, "data", name)
     os.makedirs(d, exist_ok=True)
+    if name in WHOLE:
+        # Inputs of different leading sizes: each file holds one whole input per
+        # array, behind a leading axis of 1 (the rule of warboy's data reader).
+        samples = [{k: v[None] for k, v in s.items()} for s in samples]
     for i, s in enumerate(samples):
         np.savez(os.path.join(d, f"s{i}.npz"), **s)
     np.savez(os.path.join(out, "data", name + ".in.npz"), **samples[0])
     if name in ALT:
         alt = {k: make_input(ALT[name][k], ins[k][1], rng) for k in ins}
+        if name in WHOLE:
+            alt = {k: v[None] for k, v in alt.items()}
         np.savez(os.path.join(out, "data", name + ".alt.npz"), **alt)
     print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB, opset {opset}", flush=True)
     return path
@@ -732,9 +882,47 @@ def main(args):
                                 args.out or "out/bench-models-unseen6")
 
 
+def cmd_testdata(out):
+    """The small EmbeddingBag model of cmd/warboy's TestEmbeddingBagWorkflow:
+    OUT/embbag_opset13.onnx (50 rows of 8, mean bags, a Linear to 3) and
+    OUT/npz_embbag/s{0..3}.npz (tokens and offsets whole, behind a leading axis of 1)."""
+    torch = _torch()
+    nn = torch.nn
+
+    class SmallBag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bag = nn.EmbeddingBag(50, 8, mode="mean")
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, tokens, offsets):
+            return self.fc(self.bag(tokens, offsets))
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(29)
+    samples = []
+    for i in range(4):
+        nt, nb = 12 + 3 * i, 3 + i
+        cuts = np.sort(rng.choice(np.arange(1, nt), nb - 1, replace=False))
+        samples.append({"tokens": rng.integers(0, 50, nt).astype(np.int64),
+                        "offsets": np.concatenate([[0], cuts]).astype(np.int64)})
+    xs = [torch.from_numpy(samples[0]["tokens"]), torch.from_numpy(samples[0]["offsets"])]
+    path = exportlib.torch_export(SmallBag().eval(), xs, os.path.join(out, "embbag_opset13.onnx"), 13,
+                                  ["tokens", "offsets"], ["output"],
+                                  {"tokens": {0: "ntok"}, "offsets": {0: "nbags"}, "output": {0: "nbags"}})
+    d = os.path.join(out, "npz_embbag")
+    os.makedirs(d, exist_ok=True)
+    for i, smp in enumerate(samples):
+        np.savez(os.path.join(d, f"s{i}.npz"), **{k: v[None] for k, v in smp.items()})
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) >= 4 and a[0] == "ortcheck":
         sys.exit(exportlib.ortcheck_main(a[1:]))
+    if a and a[0] == "testdata":
+        cmd_testdata(a[1] if len(a) > 1 else os.path.join(exportlib.ROOT, "testdata", "exported"))
+        sys.exit(0)
     print(__doc__)
     sys.exit(2)

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand"
 	goruntime "runtime"
@@ -54,6 +55,11 @@ type CPUBenchOptions struct {
 	// run one executor after the other, so that all of them share the machine's
 	// load alike (default 1; 3 with ORT).
 	Rounds int
+	// Inputs, when set, are the timed inputs (for every executor) instead of
+	// synthetic ones; inputs it does not name are synthesized. For inputs whose
+	// values cannot be drawn without knowing what they mean (an int64 mask, a
+	// length): synthetic data is never guessed for them.
+	Inputs map[string]*graph.Tensor
 }
 
 // LatencyStats summarises the timed runs of one executor. Latencies are per run (one
@@ -174,7 +180,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if err != nil {
 			return nil, fmt.Errorf("float32 session: %w", err)
 		}
-		if inputs, err = SyntheticInputsGraph(bound.Graph, s.Inputs(), opts.Batch, opts.Shapes, opts.Seed); err != nil {
+		if inputs, err = timedInputs(bound.Graph, s.Inputs(), opts); err != nil {
 			return nil, err
 		}
 		res.Float32 = &LatencyStats{Mode: "float32"}
@@ -191,7 +197,7 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		if err != nil {
 			return nil, fmt.Errorf("int8 session: %w", err)
 		}
-		in, err := SyntheticInputsGraph(int8Model.Graph, s.Inputs(), opts.Batch, opts.Shapes, opts.Seed)
+		in, err := timedInputs(int8Model.Graph, s.Inputs(), opts)
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +230,44 @@ func RunCPUBench(m *graph.Model, opts CPUBenchOptions) (*CPUBenchResult, error) 
 		res.Speedup = res.Float32.MeanMs / res.Int8.MeanMs
 	}
 	return res, nil
+}
+
+// timedInputs are opts.Inputs for the inputs it names (checked against the
+// session's inputs) and synthetic data for the others.
+func timedInputs(g *graph.Graph, vals []*graph.Value, opts CPUBenchOptions) (map[string]*graph.Tensor, error) {
+	if len(opts.Inputs) == 0 {
+		return SyntheticInputsGraph(g, vals, opts.Batch, opts.Shapes, opts.Seed)
+	}
+	known := map[string]bool{}
+	var rest []*graph.Value
+	for _, v := range vals {
+		known[v.Name] = true
+		if opts.Inputs[v.Name] == nil {
+			rest = append(rest, v)
+		}
+	}
+	for name := range opts.Inputs {
+		if !known[name] {
+			return nil, fmt.Errorf("given input %q is not an input of the model", name)
+		}
+	}
+	out := map[string]*graph.Tensor{}
+	if len(rest) > 0 {
+		syn, err := SyntheticInputsGraph(g, rest, opts.Batch, opts.Shapes, opts.Seed)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, syn)
+	}
+	for _, v := range vals {
+		if t := opts.Inputs[v.Name]; t != nil {
+			if v.DType != graph.Undefined && t.DType != v.DType {
+				return nil, fmt.Errorf("input %q: given %s data, the model takes %s", v.Name, t.DType, v.DType)
+			}
+			out[v.Name] = t
+		}
+	}
+	return out, nil
 }
 
 // SyntheticInputs makes deterministic random inputs for the described model inputs:

@@ -128,6 +128,13 @@ func ResolveConvGeom(n *Node, in, kernel []int, ceil bool) (*ConvGeom, error) {
 			continue
 		}
 		span := in[i] + g.Pads[i] + g.Pads[rank+i] - ek
+		if ceil && span < 0 && span > -s {
+			// ceil((span)/s) + 1 = 1 (ONNX's and PyTorch's ceil_mode formula): one
+			// window that starts on the input and runs past its end, as
+			// GoogLeNet's last ceil_mode MaxPool on a 1x1 map (28x28 input).
+			g.Out[i] = 1
+			continue
+		}
 		if span < 0 {
 			return nil, fmt.Errorf("%s: axis %d: input size %d with pads %d+%d is smaller than the dilated kernel %d",
 				n.Label(), i, in[i], g.Pads[i], g.Pads[rank+i], ek)

@@ -40,6 +40,10 @@ func TestResolveConvGeom(t *testing.T) {
 		{"ceil mode", []*Attr{nnInts("strides", 2, 2)}, []int{4, 5}, []int{3, 2}, true, []int{2, 3}, []int{0, 0, 0, 0}, ""},
 		// ceil would start a window entirely in the trailing pad: dropped, like PyTorch.
 		{"ceil mode drops padding-only window", []*Attr{nnInts("strides", 2), nnInts("pads", 0, 1)}, []int{5}, []int{2}, true, []int{3}, []int{0, 1}, ""},
+		// GoogLeNet's last ceil_mode MaxPool (k 2, s 2) on a 1x1 map: ceil(-1/2)+1 = 1
+		// window, as PyTorch and ONNX Runtime; k 3 (span -2 = -stride) has none.
+		{"ceil mode window past a small input", []*Attr{nnInts("strides", 2, 2)}, []int{1, 1}, []int{2, 2}, true, []int{1, 1}, []int{0, 0, 0, 0}, ""},
+		{"ceil mode kernel too large", []*Attr{nnInts("strides", 2)}, []int{1}, []int{3}, true, nil, nil, "smaller than the dilated kernel"},
 		{"unknown dim", []*Attr{nnStr("auto_pad", "SAME_UPPER")}, []int{-1, 8}, []int{3, 3}, false, []int{-1, 8}, []int{-1, 1, -1, 1}, ""},
 		{"kernel too large", nil, []int{2}, []int{3}, false, nil, nil, "smaller than the dilated kernel"},
 		{"bad strides length", []*Attr{nnInts("strides", 1)}, []int{5, 5}, []int{3, 3}, false, nil, nil, "attribute strides has 1 values, expected 2"},

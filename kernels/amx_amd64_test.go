@@ -56,7 +56,7 @@ func TestAMXBlock(t *testing.T) {
 		want := refQGemmAcc(c.rows, c.n, k, flat, k, w, bias, 0)
 		ldc := pw.panels*qPanel + 5
 		got := make([]int32, c.rows*ldc)
-		amxBlock(a, lda, c.kb, c.nseg, sstride, pw, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
+		amxBlock(a, lda, c.kb, c.nseg, sstride, pw.data, pw.kp, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
 		for i := 0; i < c.rows; i++ {
 			require.Equal(t, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n], "%+v row %d", c, i)
 		}
@@ -110,6 +110,83 @@ func TestAMXBytesMatchAs(t *testing.T) {
 func TestAMXEpiLayout(t *testing.T) {
 	var e amxEpi
 	got := []uintptr{unsafe.Offsetof(e.out), unsafe.Offsetof(e.scale), unsafe.Offsetof(e.rowoff), unsafe.Offsetof(e.rows),
-		unsafe.Offsetof(e.ncols), unsafe.Offsetof(e.zp), unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi)}
-	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48}, got)
+		unsafe.Offsetof(e.ncols), unsafe.Offsetof(e.zp), unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi), unsafe.Offsetof(e.col)}
+	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48, 56}, got)
+}
+
+// TestAMXRunRanges covers the AMX driver's splits that the shared GEMM and
+// convolution tables do not reach: weights over amxBBudget (several panel
+// runs, the column split at 2 threads) and an im2col convolution of more
+// than amxPackRows output pixels, against the references, in both
+// requantization modes.
+func TestAMXRunRanges(t *testing.T) {
+	if !amxOK {
+		t.Skip("no AMX on this CPU (or Linux refused the tile state)")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	m, n, k := 40, 300, 4096
+	a := randI8(r, m*k, -128, 127)
+	w := randI8(r, n*k, -127, 127)
+	bias := randI32(r, n, 1<<16)
+	pw, err := PackQGemm(n, k, w, bias, 5)
+	require.NoError(t, err)
+	require.Greater(t, pw.panels*qPanel*pw.kp, amxBBudget)
+	want := refQGemmAcc(m, n, k, a, k, w, bias, 5)
+	s := ConvShape{N: 1, H: 48, W: 47, C: 64, OC: 24, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	require.Greater(t, s.OutH()*s.OutW(), amxPackRows)
+	cw := randI8(r, s.OC*s.C*9, -127, 127)
+	cb := randI32(r, s.OC, 1<<12)
+	in := randI8(r, s.H*s.W*s.C, -128, 127)
+	pc, err := PackQConv(s, cw, cb, -7)
+	require.NoError(t, err)
+	acc := refConvAcc(s, in, cw, cb, -7)
+	for _, mode := range []RequantMode{RequantFloat, RequantFixedPoint} {
+		for _, threads := range []int{1, 2} {
+			got32 := make([]int32, m*n)
+			QGemmInt32(m, a, k, pw, got32, n, threads)
+			require.Equal(t, want, got32, "threads %d", threads)
+			rq := NewRequant(mode, []float64{1.0 / 3000}, 3, -128, 127)
+			got := make([]int8, m*n)
+			QGemm(m, a, k, pw, got, n, rq, threads)
+			require.Equal(t, refRequant(want, n, rq), got, "mode %v threads %d", mode, threads)
+			rqc := NewRequant(mode, []float64{1.0 / 500}, -2, -128, 127)
+			gotc := make([]int8, len(acc))
+			QConv(s, in, pc, gotc, rqc, threads)
+			require.Equal(t, refRequant(acc, s.OC, rqc), gotc, "conv mode %v threads %d", mode, threads)
+		}
+	}
+}
+
+// TestAMXEpiPointersStay checks that the fused kernels leave the pointer
+// fields of the descriptor where they were: the garbage collector scans it,
+// and a pointer moved past its object crashed it ("found bad pointer in Go
+// heap") before the kernels moved ep.col instead.
+func TestAMXEpiPointersStay(t *testing.T) {
+	if !amxOK {
+		t.Skip("no AMX on this CPU (or Linux refused the tile state)")
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, n := range []int{16, 40, 64, 80} {
+		k, rows := 128, 20
+		w, bias := randI8(r, n*k, -127, 127), randI32(r, n, 1000)
+		pw, err := PackQGemm(n, k, w, bias, 0)
+		require.NoError(t, err)
+		a := randI8(r, rows*k, -128, 127)
+		out := make([]int8, rows*n)
+		scale := make([]float32, n)
+		for i := range scale {
+			scale[i] = 1.0 / 2000
+		}
+		var rowoff [amxRowBlock]int64
+		for i := range rowoff[:rows] {
+			rowoff[i] = int64(i * n)
+		}
+		ep := amxEpi{out: &out[0], scale: &scale[0], rowoff: &rowoff[0], rows: int64(rows), ncols: int64(n), lo: -128, hi: 127}
+		var scratch [amxRowBlock * 2 * qPanel]int32
+		amxBlock(a, k, k/64, 1, 0, pw.data, pw.kp, pw.bias, 0, pw.panels, rows, scratch[:], 2*qPanel, &ep)
+		require.True(t, ep.out == &out[0] && ep.scale == &scale[0] && ep.rowoff == &rowoff[0], "n=%d", n)
+		require.Equal(t, int64(16*pw.panels), ep.col, "n=%d", n)
+		rq := NewRequant(RequantFloat, []float64{1.0 / 2000}, 0, -128, 127)
+		require.Equal(t, refRequant(refQGemmAcc(rows, n, k, a, k, w, bias, 0), n, rq), out, "n=%d", n)
+	}
 }

@@ -11,3 +11,7 @@ func amxPermitted() bool { return false }
 func convAMXRows(ConvShape, []int8, *QGemmWeights, []int8, *rqParams, int) {
 	panic("kernels: no AMX kernels in this build")
 }
+
+func convAMXS2D(ConvShape, []int8, *QGemmWeights, []int8, *rqParams, int) {
+	panic("kernels: no AMX kernels in this build")
+}

@@ -169,10 +169,6 @@ func panelRows(dst, src []float32, ld, n int) {
 // SgemmRows has checked the offsets against x.
 func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	tileRowsArgs(ntiles, k, sgNR, off, b, bias, c, ldc, res)
-	if rows16Z {
-		sgemmAVX512_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
-		return
-	}
 	sgemmAVX2_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
 }
 
@@ -181,6 +177,22 @@ func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c 
 func sgemmTileRowsWide(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	tileRowsArgs(ntiles, k, rowsWideNR, off, b, bias, c, ldc, res)
 	sgemmAVX512_6x64rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
+}
+
+// sgemmTileRowsZ is sgemmTileRows on 16-, 32- or 48-column panels (nr)
+// with the AVX-512 kernels of that width.
+func sgemmTileRowsZ(nr, ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	tileRowsArgs(ntiles, k, nr, off, b, bias, c, ldc, res)
+	switch nr {
+	case 16:
+		sgemmAVX512_6x16rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
+	case 32:
+		sgemmAVX512_6x32rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
+	case 48:
+		sgemmAVX512_6x48rows(k, &a[0], lda, &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, b2i(accum), ptrOrNil(res), lo, hi, ntiles)
+	default:
+		panic("kernels: no AVX-512 row kernel of this width")
+	}
 }
 
 // tileRowsArgs checks the bounds the row-tile kernels rely on.

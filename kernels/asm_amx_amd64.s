@@ -625,11 +625,12 @@ amxGemmQ_1x1_loop:
 	BZHIL     DX, R11, DI
 	KMOVW     DI, K1
 	SUBQ      $0x10, 32(R14)
+	MOVQ      56(R14), R11
 	MOVQ      8(R14), DX
-	VMOVUPS.Z (DX), K1, Z24
-	ADDQ      $0x00000040, 8(R14)
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
 	MOVQ      (R14), DI
-	ADDQ      $0x00000010, (R14)
+	ADDQ      R11, DI
+	ADDQ      $0x10, 56(R14)
 	MOVQ      16(R14), DX
 	MOVQ      24(R14), R12
 	MOVQ      c+72(FP), CX
@@ -795,12 +796,13 @@ amxGemmQ_1x2_loop:
 	BZHIL     DX, R11, DI
 	KMOVW     DI, K2
 	SUBQ      $0x20, 32(R14)
+	MOVQ      56(R14), R11
 	MOVQ      8(R14), DX
-	VMOVUPS.Z (DX), K1, Z24
-	VMOVUPS.Z 64(DX), K2, Z25
-	ADDQ      $0x00000080, 8(R14)
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
+	VMOVUPS.Z 64(DX)(R11*4), K2, Z25
 	MOVQ      (R14), DI
-	ADDQ      $0x00000020, (R14)
+	ADDQ      R11, DI
+	ADDQ      $0x20, 56(R14)
 	MOVQ      16(R14), DX
 	MOVQ      24(R14), R12
 	MOVQ      c+72(FP), CX
@@ -976,11 +978,12 @@ amxGemmQ_2x1_loop:
 	BZHIL     DX, R11, DI
 	KMOVW     DI, K1
 	SUBQ      $0x10, 32(R14)
+	MOVQ      56(R14), R11
 	MOVQ      8(R14), DX
-	VMOVUPS.Z (DX), K1, Z24
-	ADDQ      $0x00000040, 8(R14)
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
 	MOVQ      (R14), DI
-	ADDQ      $0x00000010, (R14)
+	ADDQ      R11, DI
+	ADDQ      $0x10, 56(R14)
 	MOVQ      16(R14), DX
 	MOVQ      24(R14), R12
 	MOVQ      c+72(FP), CX
@@ -1210,12 +1213,13 @@ amxGemmQ_2x2_loop:
 	BZHIL     DX, R11, DI
 	KMOVW     DI, K2
 	SUBQ      $0x20, 32(R14)
+	MOVQ      56(R14), R11
 	MOVQ      8(R14), DX
-	VMOVUPS.Z (DX), K1, Z24
-	VMOVUPS.Z 64(DX), K2, Z25
-	ADDQ      $0x00000080, 8(R14)
+	VMOVUPS.Z (DX)(R11*4), K1, Z24
+	VMOVUPS.Z 64(DX)(R11*4), K2, Z25
 	MOVQ      (R14), DI
-	ADDQ      $0x00000020, (R14)
+	ADDQ      R11, DI
+	ADDQ      $0x20, 56(R14)
 	MOVQ      16(R14), DX
 	MOVQ      24(R14), R12
 	MOVQ      c+72(FP), CX

@@ -86,3 +86,7 @@ func sgemmTileRows(ntiles, k int, a []float32, lda int, off []int32, b, bias, c 
 func sgemmTileRowsWide(ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
 	rowsTilesGo(ntiles, rowsWideNR, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
 }
+
+func sgemmTileRowsZ(nr, ntiles, k int, a []float32, lda int, off []int32, b, bias, c []float32, ldc int, accum bool, res []float32, lo, hi float32) {
+	rowsTilesGo(ntiles, nr, k, a, lda, off, b, bias, c, ldc, accum, res, lo, hi)
+}

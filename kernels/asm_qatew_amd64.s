@@ -130,6 +130,39 @@ ste_done:
 	VZEROUPPER
 	RET
 
+// func steSetF32AVX2(x *float32, gr *float32, d *float32, n int, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·steSetF32AVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         gr+8(FP), DX
+	MOVQ         d+16(FP), DI
+	MOVQ         n+24(FP), CX
+	MOVSS        lo+32(FP), X14
+	MOVSS        hi+36(FP), X15
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y13, Y13, Y13
+	SHRQ         $0x03, CX
+	JZ           sts_done
+
+sts_loop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1d, Y14, Y0, Y1
+	VCMPPS  $0x12, Y15, Y0, Y2
+	VANDPS  Y2, Y1, Y1
+	VANDPS  (DX), Y1, Y1
+	VADDPS  Y13, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, DI
+	DECQ    CX
+	JNZ     sts_loop
+
+sts_done:
+	VZEROUPPER
+	RET
+
 // func addF32AVX2(dst *float32, src *float32, n int)
 // Requires: AVX
 TEXT ·addF32AVX2(SB), NOSPLIT, $0-24

@@ -88,6 +88,10 @@ type QConvWeights struct {
 	// stem packs a single-group convolution of 1-4 input channels for the
 	// stem kernel (qstem.go), used instead of the GEMM path when DilW == 1.
 	stem *stemWeights
+	// s2d packs such a convolution for its space-to-depth form
+	// (conv_s2d.go), which the AMX path runs at stride 2; packed only where
+	// the AMX path is selected.
+	s2d *QGemmWeights
 }
 
 // PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], values in
@@ -142,6 +146,9 @@ func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, 
 	}
 	if stemFits(s) {
 		cw.stem = packStem(s, w, bias, inZP)
+	}
+	if amxOK && s2dPacks(s) {
+		cw.s2d = packS2D(s, w, bias, inZP)
 	}
 	if s.Groups == 1 && s.C%4 != 0 && s.C < 16 {
 		c4 := (s.C + 3) &^ 3
@@ -200,6 +207,10 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	}
 	if w.grp.usable() {
 		groupedConv(s, in, w.grp, out, p, threads)
+		return
+	}
+	if w.s2d != nil && s2dFits(s) && amxFits(s.N*oh*ow, w.s2d) {
+		convAMXS2D(s, in, w.s2d, out, p, threads)
 		return
 	}
 	if w.stem != nil && s.DilW == 1 {

@@ -44,6 +44,10 @@ var convCases = []struct {
 	{"amx-rows-dilh2-n2", ConvShape{N: 2, H: 10, W: 7, C: 64, OC: 48, KH: 3, KW: 1, PadTop: 2, PadBottom: 2, DilH: 2}},
 	{"amx-rows-5x5", ConvShape{N: 1, H: 9, W: 20, C: 64, OC: 40, KH: 5, KW: 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}},
 	{"amx-1x1-wide", ConvShape{N: 1, H: 4, W: 5, C: 128, OC: 1100, KH: 1, KW: 1}},
+	{"amx-s2d-stem-7x7s2-odd", ConvShape{N: 2, H: 21, W: 19, C: 3, OC: 40, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+	{"amx-s2d-8x8s2-c4-asym", ConvShape{N: 1, H: 26, W: 30, C: 4, OC: 16, KH: 8, KW: 7, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 1, PadBottom: 0, PadRight: 3}},
+	{"amx-s2d-7x7s2-c1", ConvShape{N: 1, H: 17, W: 16, C: 1, OC: 16, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+	{"amx-s2d-8x8s2-c2", ConvShape{N: 1, H: 20, W: 23, C: 2, OC: 24, KH: 8, KW: 8, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 2, PadBottom: 1, PadRight: 1}},
 }
 
 func TestQConvVsReference(t *testing.T) {

@@ -39,9 +39,9 @@ var (
 	// f32Wide selects the AVX-512 (zmm, 32 output channels) micro-kernel of
 	// SgemmRows; weights packed for it keep working on other paths.
 	f32Wide bool
-	// rows16Z runs the 16-wide panels of SgemmRows and SgemmRowsIdx with the
-	// one-zmm-per-row kernels instead of the AVX2 ones: on CPUs with
-	// full-width 512-bit FMA units (zmmFullWidth).
+	// rows16Z runs the 16-wide panels of SgemmRowsIdx with the one-zmm-per-row
+	// kernel instead of the AVX2 one: on CPUs with full-width 512-bit FMA
+	// units (zmmFullWidth).
 	rows16Z bool
 	// f32Tile512 selects the AVX-512 two-panel in-place-B micro-kernel of
 	// SgemmShifted (asm_sgemm512_amd64.s); it gives the AVX2 kernel's bits.

@@ -81,6 +81,25 @@ func steAddF32Go(x, g, dx []float32, lo, hi float32) {
 	}
 }
 
+// STESetF32 is STEAddF32 into a cleared dx, without reading it: dx[i] = g[i] + 0
+// where lo <= x[i] <= hi, +0 elsewhere (the bits of 0 + g[i]).
+func STESetF32(x, g, dx []float32, lo, hi float32) {
+	g, dx = g[:len(x)], dx[:len(x)]
+	v := steSetF32Vec(x, g, dx, lo, hi)
+	steSetF32Go(x[v:], g[v:], dx[v:], lo, hi)
+}
+
+func steSetF32Go(x, g, dx []float32, lo, hi float32) {
+	g, dx = g[:len(x)], dx[:len(x)]
+	for i, v := range x {
+		var d float32
+		if v >= lo && v <= hi {
+			d += g[i]
+		}
+		dx[i] = d
+	}
+}
+
 // AddF32 sets dst[i] += src[i] for i < len(dst) (len(src) >= len(dst)).
 func AddF32(dst, src []float32) {
 	src = src[:len(dst)]

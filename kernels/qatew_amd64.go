@@ -52,6 +52,16 @@ func steAddF32Vec(x, g, dx []float32, lo, hi float32) int {
 	return v
 }
 
+func steSetF32Vec(x, g, dx []float32, lo, hi float32) int {
+	v := len(x) &^ 7
+	if simdPath == isaGo || v == 0 || math.IsNaN(float64(lo)) || math.IsNaN(float64(hi)) {
+		return 0
+	}
+	_, _ = g[v-1], dx[v-1]
+	steSetF32AVX2(&x[0], &g[0], &dx[0], v, lo, hi)
+	return v
+}
+
 func addF32Vec(dst, src []float32) int {
 	v := len(dst) &^ 15
 	if simdPath == isaGo || v == 0 {

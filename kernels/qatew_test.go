@@ -38,8 +38,8 @@ func qatewInput(r *rand.Rand, n int, scale float32, special bool) []float32 {
 	return x
 }
 
-// TestQATElementwiseKernels checks MinMaxF32, FakeQuantF32, STEAddF32 and
-// AddF32 on every path, at lengths around the vector blocks, bit for bit
+// TestQATElementwiseKernels checks MinMaxF32, FakeQuantF32, STEAddF32,
+// STESetF32 (against STEAddF32 into zeros) and AddF32 on every path, at lengths around the vector blocks, bit for bit
 // against the scalar references (the Go min/max fold, QuantizeF32 then
 // DequantizeI8, a Go if, a Go add).
 func TestQATElementwiseKernels(t *testing.T) {
@@ -79,7 +79,7 @@ func TestQATElementwiseKernels(t *testing.T) {
 					DequantizeI8(q, scale, zp, want)
 					require.Equal(t, bitsF32(want), bitsF32(y), "fake quantization")
 
-					g := qatewInput(r, n, 1, false)
+					g := qatewInput(r, n, 1, special)
 					dx := qatewInput(r, n, 1, special)
 					wdx := append([]float32(nil), dx...)
 					l, h := float32(-128-zp)*scale, float32(127-zp)*scale
@@ -90,6 +90,15 @@ func TestQATElementwiseKernels(t *testing.T) {
 					}
 					STEAddF32(x, g, dx, l, h)
 					require.Equal(t, bitsF32(wdx), bitsF32(dx), "straight-through gradient")
+
+					set := make([]float32, n)
+					for i := range set {
+						set[i] = float32(r.NormFloat64()) // overwritten
+					}
+					wset := make([]float32, n)
+					STEAddF32(x, g, wset, l, h)
+					STESetF32(x, g, set, l, h)
+					require.Equal(t, bitsF32(wset), bitsF32(set), "straight-through gradient, written")
 
 					sum := append([]float32(nil), dx...)
 					for i := range sum {

@@ -26,6 +26,9 @@ type QGemmWeights struct {
 
 	wideOnce sync.Once
 	data16   []int16 // [panels][kp/2][16][2], built on first use by the int16 AVX2 kernel
+
+	amxOnce sync.Once
+	data64  []int8 // data with K padded to a multiple of 64 (AMX), built on first use when kp%64 != 0
 }
 
 // wide returns the int16 packing [panels][kp/2][16][2] of the weights.

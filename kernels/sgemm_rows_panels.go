@@ -19,3 +19,24 @@ func (p *RowsB) Panels(c0, c1 int) *RowsB {
 	q0, q1 := c0/p.nr, (c1+p.nr-1)/p.nr
 	return &RowsB{k: p.k, n: c1 - c0, nr: p.nr, data: p.data[q0*p.k*p.nr : q1*p.k*p.nr]}
 }
+
+// Panels16 returns p's weights in 16-wide panels (p itself when they are):
+// the narrowest column blocks Panels can cut, for a caller that splits the
+// columns of 32- or 48-wide panels finer. SgemmRows computes every output
+// with the same arithmetic on either packing.
+func (p *RowsB) Panels16() *RowsB {
+	if p.nr == sgNR {
+		return p
+	}
+	panels := (p.n + sgNR - 1) / sgNR
+	q := &RowsB{k: p.k, n: p.n, nr: sgNR, data: make([]float32, panels*p.k*sgNR)}
+	for col := 0; col < panels*sgNR; col += sgNR {
+		w := min(sgNR, p.n-col)
+		src := p.data[(col/p.nr)*p.k*p.nr+col%p.nr:]
+		dst := q.data[(col/sgNR)*p.k*sgNR:]
+		for r := 0; r < p.k; r++ {
+			copy(dst[r*sgNR:r*sgNR+w], src[r*p.nr:r*p.nr+w])
+		}
+	}
+	return q
+}

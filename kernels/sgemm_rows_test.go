@@ -24,6 +24,7 @@ func rowsVariant(v int) (withBias, withRes, clip bool, act Act) {
 func TestSgemmRowsVsReference(t *testing.T) {
 	shapes := []struct{ m, n, k int }{
 		{1, 1, 1}, {1, 16, 5}, {6, 16, 9}, {7, 33, 65}, {13, 16, 300}, {49, 64, 100}, {61, 48, 577}, {100, 20, 7}, {5, 70, 0}, {200, 32, 40}, {50, 24, 600}, {300, 40, 24},
+		{19, 96, 30}, {25, 144, 17}, {14, 112, 50}, {1, 672, 28}, {1, 40, 9},
 	}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(49, 50))
@@ -98,29 +99,32 @@ func TestSgemmRowsRejectsBadArguments(t *testing.T) {
 	require.NotPanics(t, func() { SgemmRows(pb, x, 8, []int32{0, 1, 15}, 4, nil, c, 16, nil, false, 0, 0, 1) })
 }
 
-// TestRowsBAcrossPaths runs weights packed for one path (32-wide on AVX-512)
-// after the dispatch changed (tests, a forced fallback): the Go kernel takes
-// over with the same results.
+// TestRowsBAcrossPaths runs weights packed for one path (64- and 48-wide on
+// AVX-512) after the dispatch changed (tests, a forced fallback): the Go
+// kernel takes over with the same results.
 func TestRowsBAcrossPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
-	m, n, k := 13, 64, 37 // a multiple of 64: the AVX-512 panels where they run
-	x, w := randF32(r, m*k+8), randF32(r, k*n)
-	off := make([]int32, k)
-	for p := range off {
-		off[p] = int32(p)
-	}
-	pb := PackRowsB(k, n, w, n)
-	if RowsPath() == "avx512" {
-		require.Equal(t, rowsWideNR, pb.nr)
-	}
-	require.Equal(t, sgNR, PackRowsB(k, 48, w, 48).nr, "48 columns take 16-wide panels")
-	want := make([]float32, m*n)
-	SgemmRows(pb, x, k, off, m, nil, want, n, nil, false, 0, 0, 1)
-	forEachPath(t, func(t *testing.T) {
-		got := make([]float32, m*n)
-		SgemmRows(pb, x, k, off, m, nil, got, n, nil, false, 0, 0, 2)
-		for i := range got {
-			require.InDelta(t, want[i], got[i], 1e-4, "element %d (packed %d wide)", i, pb.nr)
+	for _, sh := range []struct{ n, avx512 int }{{64, rowsWideNR}, {48, 48}, {96, 48}, {32, 32}, {80, sgNR}} {
+		m, n, k := 13, sh.n, 37
+		x, w := randF32(r, m*k+8), randF32(r, k*n)
+		off := make([]int32, k)
+		for p := range off {
+			off[p] = int32(p)
 		}
-	})
+		pb := PackRowsB(k, n, w, n)
+		if RowsPath() == "avx512" {
+			require.Equal(t, sh.avx512, pb.nr, "%d columns", n)
+		} else {
+			require.Equal(t, sgNR, pb.nr, "%d columns", n)
+		}
+		want := make([]float32, m*n)
+		SgemmRows(pb, x, k, off, m, nil, want, n, nil, false, 0, 0, 1)
+		forEachPath(t, func(t *testing.T) {
+			got := make([]float32, m*n)
+			SgemmRows(pb, x, k, off, m, nil, got, n, nil, false, 0, 0, 2)
+			for i := range got {
+				require.InDelta(t, want[i], got[i], 1e-4, "element %d (packed %d wide)", i, pb.nr)
+			}
+		})
+	}
 }

@@ -20,17 +20,16 @@ func sgemvRows(pb *RowsB, x []float32, off []int32, bias, c, res []float32, lo, 
 	if !sgemvRowsAsmOK(pb.nr) {
 		return false
 	}
-	k, n, nr := pb.k, pb.n, pb.nr
+	k, n := pb.k, pb.n
 	ap := getF32(max(k, 1))
 	defer f32Pool.Put(ap)
 	a := *ap
 	for p, o := range off {
 		a[p] = x[o]
 	}
-	// Units of 64 columns: one 64-wide panel or four 16-wide ones.
-	per := rowsWideNR / nr
-	panels := (n + nr - 1) / nr
-	units := (panels + per - 1) / per
+	// Units of 64 columns: one 64-wide panel, four 16-wide ones or 16-column
+	// groups of 32- and 48-wide ones.
+	units := (n + rowsWideNR - 1) / rowsWideNR
 	run := func(u int) {
 		var init, out [rowsWideNR]float32
 		c0 := u * rowsWideNR

@@ -41,12 +41,22 @@ func sgemvRowsAsm(pb *RowsB, u int, a []float32, init, out *[rowsWideNR]float32)
 		sgemvRowsAVX512_4(k, ap, &b[0], 64, 4*nr, &init[0], &out[0])
 		return
 	}
-	panels := (pb.n + nr - 1) / nr
-	p0, p1 := u*4, min(panels, u*4+4)
 	if k == 0 {
 		*out = *init
 		return
 	}
+	if nr != sgNR {
+		// 32- or 48-wide panels: the unit's 16-column groups one at a
+		// time, each at its panel and its column in the panel.
+		for j := 0; j < rowsWideNR && u*rowsWideNR+j < pb.n; j += sgNR {
+			col := u*rowsWideNR + j
+			q, in := col/nr, col%nr
+			sgemvGroups(1, k, ap, &pb.data[q*k*nr+in], 0, 4*nr, &init[j], &out[j])
+		}
+		return
+	}
+	panels := (pb.n + nr - 1) / nr
+	p0, p1 := u*4, min(panels, u*4+4)
 	_ = pb.data[p1*k*nr-1]
 	if p1-p0 == 4 {
 		sgemvGroups(4, k, ap, &pb.data[p0*k*nr], 4*k*nr, 4*nr, &init[0], &out[0])
@@ -84,7 +94,7 @@ func sgemvPanelsAsm(a []float32, pb *PackedB, p0, p1 int, c []float32, accumulat
 }
 
 // sgemvPanel writes out[:nr] = init + a·B for one block of a RowsB panel
-// (len(a) ≥ k ≥ 1 rows of nr floats: 64 or 16).
+// (len(a) ≥ k ≥ 1 rows of nr floats: 64, 48, 32 or 16).
 func sgemvPanel(nr, k int, a, panel []float32, init, out *[rowsWideNR]float32) {
 	_ = a[k-1]
 	_ = panel[k*nr-1]
@@ -92,5 +102,8 @@ func sgemvPanel(nr, k int, a, panel []float32, init, out *[rowsWideNR]float32) {
 		sgemvRowsAVX512_4(k, &a[0], &panel[0], 64, 4*nr, &init[0], &out[0])
 		return
 	}
-	sgemvGroups(1, k, &a[0], &panel[0], 4*nr, 4*nr, &init[0], &out[0])
+	// 16-, 32- or 48-wide panels: one group of 16 columns at a time.
+	for g := 0; g < nr; g += sgNR {
+		sgemvGroups(1, k, &a[0], &panel[g], 4*nr, 4*nr, &init[g], &out[g])
+	}
 }

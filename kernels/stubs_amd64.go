@@ -236,6 +236,16 @@ func sgemmAVX512_6x64rows(k int, a *float32, lda int, off *int32, b *float32, bi
 //go:noescape
 func sgemmAVX512_6x16rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
 
+// sgemmAVX512_6x32rows is the AVX-512 6x32 float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6x32rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_6x48rows is the AVX-512 6x48 float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6x48rows(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)
+
 // panelRowsAVX2 copies src[r*ld : r*ld+16] to dst[16r : 16r+16] for r < n.
 //
 //go:noescape

@@ -19,6 +19,11 @@ func fakeQuantF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, 
 //go:noescape
 func steAddF32AVX2(x *float32, gr *float32, d *float32, n int, lo float32, hi float32)
 
+// steSetF32AVX2 sets d[i] = gr[i] + 0 where lo <= x[i] <= hi, else +0, for i < n, n a multiple of 8.
+//
+//go:noescape
+func steSetF32AVX2(x *float32, gr *float32, d *float32, n int, lo float32, hi float32)
+
 // addF32AVX2 sets dst[i] += src[i] for i < n, n a multiple of 16.
 //
 //go:noescape

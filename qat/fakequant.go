@@ -57,6 +57,9 @@ type fqOp struct {
 	r       *actRange
 	owner   bool // updates r (EMA) in training
 	p       quantizer.QParams
+	// writeGrad: the only reader of in, so backward writes in's gradient
+	// (not cleared by Backward) instead of adding to it.
+	writeGrad bool
 }
 
 func (o *fqOp) label() string { return o.node }
@@ -98,6 +101,10 @@ func (o *fqOp) backward(n *Net) {
 	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
 	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
 	parallel(len(y.grad), n.threads, func(a, b int) {
+		if o.writeGrad {
+			kernels.STESetF32(x.data[a:b], y.grad[a:b], x.grad[a:b], lo, hi)
+			return
+		}
 		kernels.STEAddF32(x.data[a:b], y.grad[a:b], x.grad[a:b], lo, hi)
 	})
 }

@@ -40,10 +40,14 @@ type Net struct {
 	ranges  map[string]*actRange
 	convBNs []*convBNOp
 	isConst map[int]bool
-	input   int
-	output  int
-	inName  string
-	inShape []int // per-sample shape
+	// gradWritten marks the tensors whose gradient one op writes whole (the
+	// only reader, a fake quantization or Relu/Clip: writeGrad): Backward does
+	// not clear them first.
+	gradWritten map[int]bool
+	input       int
+	output      int
+	inName      string
+	inShape     []int // per-sample shape
 
 	threads   int
 	training  bool
@@ -76,6 +80,9 @@ type builder struct {
 	bias   map[string]bool
 	consts map[string]bool
 	orig   *graph.Model
+	// reads counts the readers of each slot (every input a builder asked for,
+	// every fake quantization inserted by define).
+	reads map[int]int
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -94,7 +101,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
-		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m}
+		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}}
 	if !cfg.FloatOnly {
 		for _, a := range plan.Activations {
 			b.acts[a.Name] = a
@@ -133,6 +140,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		return nil, fmt.Errorf("qat: output %q is not computed", g.Outputs[0].Name)
 	}
 	n.output = out
+	b.markWrittenGrads()
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
 }
@@ -165,6 +173,7 @@ func (b *builder) define(name string, s int) {
 	}
 	out := b.slot()
 	f := &fqOp{node: name + " (fake quantization)", in: s, out: out, r: r, owner: owner}
+	b.reads[s]++
 	b.n.ops = append(b.n.ops, f)
 	b.fqOf[out] = f
 	b.cur[name] = out
@@ -190,6 +199,7 @@ func (b *builder) param(name string, decay bool) (*Param, error) {
 // per tensor when Quantize stores it as int8) for an initializer.
 func (b *builder) input(node *graph.Node, name string) (int, error) {
 	if s, ok := b.cur[name]; ok {
+		b.reads[s]++
 		return s, nil
 	}
 	t := b.g.Initializers[name]
@@ -215,7 +225,33 @@ func (b *builder) input(node *graph.Node, name string) (int, error) {
 	}
 	b.n.isConst[s] = true
 	b.cur[name] = s
+	b.reads[s]++
 	return s, nil
+}
+
+// markWrittenGrads lets a fake quantization or a Relu/Clip that is the only
+// reader of its input write that input's gradient instead of adding to a
+// cleared one (the same bits; it saves Backward's clear and a read per element).
+func (b *builder) markWrittenGrads() {
+	n := b.n
+	n.gradWritten = map[int]bool{}
+	sole := func(s int) bool {
+		return b.reads[s] == 1 && s != n.input && s != n.output && !n.isConst[s]
+	}
+	for _, o := range n.ops {
+		switch o := o.(type) {
+		case *fqOp:
+			if sole(o.in) {
+				o.writeGrad = true
+				n.gradWritten[o.in] = true
+			}
+		case *unaryOp:
+			if (o.kind == "Relu" || o.kind == "Clip") && sole(o.in) {
+				o.writeGrad = true
+				n.gradWritten[o.in] = true
+			}
+		}
+	}
 }
 
 // ErrNoGradient is wrapped by New when the graph has an operator without a gradient.
@@ -360,6 +396,10 @@ func (n *Net) Backward(dLogits []float32) {
 		}
 		if n.isConst[i] {
 			v.grad = nil
+			continue
+		}
+		if n.gradWritten[i] {
+			v.sizeGrad()
 			continue
 		}
 		v.zeroGrad()

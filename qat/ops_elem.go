@@ -15,6 +15,9 @@ type unaryOp struct {
 	in, out int
 	lo, hi  float32 // Clip bounds
 	alpha   float32 // LeakyRelu slope
+	// writeGrad (Relu, Clip): the only reader of in, so backward writes in's
+	// gradient (not cleared by Backward) instead of adding to it.
+	writeGrad bool
 }
 
 func buildUnary(b *builder, node *graph.Node) (built, error) {
@@ -97,9 +100,9 @@ func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 		// bit patterns 1 to 0x7f800000 (so NaN passes nothing, as x > 0 would).
 		// x in (0, +Inf] (NaN passes nothing, as x > 0 would), vectorised and
 		// branch-free (the signs of a Relu's inputs are a coin toss for a branch).
-		kernels.STEAddF32(xs[:len(dy)], dy, dx, math.SmallestNonzeroFloat32, float32(math.Inf(1)))
+		o.ste(xs[:len(dy)], dy, dx, math.SmallestNonzeroFloat32, float32(math.Inf(1)))
 	case "Clip":
-		kernels.STEAddF32(xs[:len(dy)], dy, dx, o.lo, o.hi)
+		o.ste(xs[:len(dy)], dy, dx, o.lo, o.hi)
 	case "LeakyRelu":
 		for i, g := range dy {
 			if xs[i] < 0 {
@@ -113,6 +116,15 @@ func (o *unaryOp) backwardRange(xs, ys, dy, dx []float32) {
 			dx[i] += g * s * (1 - s)
 		}
 	}
+}
+
+// ste passes dy to dx where lo <= x <= hi.
+func (o *unaryOp) ste(xs, dy, dx []float32, lo, hi float32) {
+	if o.writeGrad {
+		kernels.STESetF32(xs, dy, dx, lo, hi)
+		return
+	}
+	kernels.STEAddF32(xs, dy, dx, lo, hi)
 }
 
 // binaryOp is Add, Sub, Mul or Div with numpy broadcasting.

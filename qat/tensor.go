@@ -33,12 +33,18 @@ func (t *tensor) resize(shape []int) {
 
 // zeroGrad makes grad a zero slice of data's length.
 func (t *tensor) zeroGrad() {
+	t.sizeGrad()
+	clear(t.grad)
+}
+
+// sizeGrad gives the gradient the length of the data, without clearing it
+// (for a gradient that its only writer overwrites).
+func (t *tensor) sizeGrad() {
 	n := len(t.data)
 	if cap(t.grad) < n {
 		t.grad = make([]float32, n)
 	}
 	t.grad = t.grad[:n]
-	clear(t.grad)
 }
 
 // Param is a trainable float32 parameter (a weight, bias, BatchNorm scale or shift),

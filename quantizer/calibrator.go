@@ -228,6 +228,7 @@ func (c *Calibrator) collect(batch map[string]*graph.Tensor, owned bool) error {
 		return errors.New("calibration: empty batch")
 	}
 	n := -1
+	common := true
 	for _, in := range c.inputs {
 		t, ok := batch[in.Name]
 		if !ok || t == nil {
@@ -235,10 +236,16 @@ func (c *Calibrator) collect(batch map[string]*graph.Tensor, owned bool) error {
 		}
 		if len(t.Shape) > 0 {
 			if n >= 0 && t.Shape[0] != n {
-				return fmt.Errorf("calibration: inputs disagree on the batch size (%d vs %d)", n, t.Shape[0])
+				common = false
 			}
 			n = t.Shape[0]
 		}
+	}
+	if !common {
+		// Inputs without a shared batch axis (EmbeddingBag's tokens and bag offsets,
+		// a post-processing cut fed whole tensors): the data reader hands them over
+		// as one whole sample; the executor checks them against the model.
+		n = 1
 	}
 	if n == 0 {
 		return errors.New("calibration: batch of zero samples")

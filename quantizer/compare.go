@@ -272,10 +272,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			if err != nil {
 				return nil, err
 			}
-			if f.F32() == nil {
-				return nil, fmt.Errorf("compare: tensor %q has shape %v in the float model and %v in the quantized one", p.float, f.Shape, q.Shape)
+			fv := floatValues(f)
+			if fv == nil {
+				return nil, fmt.Errorf("compare: tensor %q is %s in the float model, not a floating-point type", p.float, f.DType)
 			}
-			if len(f.F32()) != len(qf) {
+			if len(fv) != len(qf) {
 				if !dataDependent(fsess, p.float, f.Shape, q.Shape) {
 					return nil, fmt.Errorf("compare: tensor %q has shape %v in the float model and %v in the quantized one", p.float, f.Shape, q.Shape)
 				}
@@ -284,14 +285,14 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				skip[i] = true
 				continue
 			}
-			accs[i].add(f.F32(), qf)
+			accs[i].add(fv, qf)
 		}
 		for i, o := range outs {
 			f, q := fo[o], qo[o]
 			if f == nil || q == nil {
 				return nil, fmt.Errorf("compare: output %q was not computed", o)
 			}
-			ff := f.F32()
+			ff := floatValues(f)
 			var qf []float32
 			if !slices.Equal(f.Shape, q.Shape) && f.DType == q.DType && dataDependent(fsess, o, f.Shape, q.Shape) {
 				mism[i]++
@@ -517,8 +518,8 @@ func EncodeRaw(t *graph.Tensor, dt graph.DType, p QParams) *graph.Tensor {
 // decodeTensor returns a tensor of the quantized model as float values, dequantizing
 // raw outputs with their recorded encoding.
 func decodeTensor(m *graph.Model, name string, t *graph.Tensor) ([]float32, error) {
-	if t.DType == graph.Float32 {
-		return t.F32(), nil
+	if t.DType.IsFloat() {
+		return floatValues(t), nil // float16 where a float16 model's interface is kept
 	}
 	_, p, ok, err := RawEncoding(m, name, true)
 	if err != nil {
@@ -661,4 +662,25 @@ func plainValues(name string, f, q *graph.Tensor) ([]float32, []float32, error) 
 		ff[i], qf[i] = float32(fv[i]), float32(qv[i])
 	}
 	return ff, qf, nil
+}
+
+// floatValues returns t's values as float32 for every floating-point type: a
+// float16 model's tensors are float16, its quantized form computes them in float32
+// (widen_f16.go). nil for other types.
+func floatValues(t *graph.Tensor) []float32 {
+	if f := t.F32(); f != nil {
+		return f
+	}
+	if !t.DType.IsFloat() {
+		return nil
+	}
+	v, err := t.AsFloat64()
+	if err != nil {
+		return nil
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }

@@ -151,6 +151,8 @@ type plan struct {
 	shapeVals map[string]bool
 	// maskVals are the tensors that carry an attention mask (plan_mask.go).
 	maskVals map[string]bool
+	// coordVals are the tensors that hold sampling locations (plan_coord.go).
+	coordVals map[string]bool
 	// warnings are said whatever the verbosity (plan_shape.go).
 	warnings []string
 }
@@ -176,7 +178,7 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 		quantOp: map[*graph.Node]bool{}, fused: map[string]bool{},
 		src: map[string]paramSrc{}, consts: map[string]bool{},
 		opset: opset, regionEnd: map[*graph.Node]*region{},
-		shapeVals: shapeValues(g), maskVals: maskValues(g),
+		shapeVals: shapeValues(g), maskVals: maskValues(g), coordVals: coordValues(g),
 	}
 	for _, n := range g.Nodes {
 		if ok, why := p.quantizable(n); ok && !exclude[n.Name] {
@@ -349,6 +351,9 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 	}
 	if p.touchesMask(n) {
 		return false, "it carries an attention mask (computed from an infinite or 1e30-sized constant)"
+	}
+	if p.makesCoord(n) {
+		return false, "it computes sampling locations (a GridSample grid): 8 bits would move the samples"
 	}
 	switch n.OpType {
 	case "Conv", "ConvTranspose":

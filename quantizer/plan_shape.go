@@ -24,7 +24,14 @@ func shapeValues(g *graph.Graph) map[string]bool {
 		case len(n.Inputs) > 0:
 			derived = true
 			fromShape := false
-			for _, in := range n.Inputs {
+			// A Loop or If also reads, inside its bodies, values of this graph that are
+			// not among its inputs (EmbeddingBag's Loop has only a shape-derived trip
+			// count as input; its body gathers the tokens' embeddings): they count too.
+			ins := n.Inputs
+			for _, sg := range n.Subgraphs() {
+				ins = append(append([]string(nil), ins...), sg.OuterReads()...)
+			}
+			for _, in := range ins {
 				if in == "" || g.Initializers[in] != nil {
 					continue
 				}

@@ -118,7 +118,8 @@ func TestQuantizeWeightAxes(t *testing.T) {
 		{"gemm transB=0", node("Gemm", []string{"x", "w", "b"}, []string{"y"}), randTensor(rng, []int{3, 4}, 1),
 			map[string]*graph.Tensor{"b": randTensor(rng, []int{1, 4}, 1)}, []int{2, 3}, 1, 4},
 		{"matmul", node("MatMul", []string{"x", "w"}, []string{"y"}), randTensor(rng, []int{3, 5}, 1), nil, []int{2, 3}, 1, 5},
-		{"convtranspose", node("ConvTranspose", []string{"x", "w", "b"}, []string{"y"}, intAttr("group", 2)), randTensor(rng, []int{4, 3, 2, 2}, 1),
+		// stride 2: a stride-1 ConvTranspose is written as a Conv before quantization
+		{"convtranspose", node("ConvTranspose", []string{"x", "w", "b"}, []string{"y"}, intAttr("group", 2), ints("strides", 2, 2)), randTensor(rng, []int{4, 3, 2, 2}, 1),
 			map[string]*graph.Tensor{"b": randTensor(rng, []int{6}, 1)}, []int{1, 4, 3, 3}, 1, 3},
 	}
 	for _, tt := range tests {

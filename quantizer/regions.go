@@ -39,8 +39,10 @@ func (p *plan) patternContext() *graph.PatternContext {
 func (p *plan) findRegions(exclude map[string]bool) []region {
 	rs := graph.FindRegions(p.g, p.patternContext(), graph.RegionOptions{
 		IsFloat: p.isFloat,
-		Skip:    func(n *graph.Node) bool { return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) },
-		Veto:    p.keepsFusion,
+		Skip: func(n *graph.Node) bool {
+			return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) || p.makesCoord(n)
+		},
+		Veto: p.keepsFusion,
 	})
 	out := make([]region, len(rs))
 	for i, r := range rs {
@@ -65,6 +67,16 @@ func (p *plan) keepsFusion(root string, nodes []*graph.Node) bool {
 func (p *plan) touchesMask(n *graph.Node) bool {
 	for _, t := range append(append([]string{}, n.Inputs...), n.Outputs...) {
 		if p.maskVals[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// makesCoord reports whether n writes a sampling location (plan_coord.go).
+func (p *plan) makesCoord(n *graph.Node) bool {
+	for _, o := range n.Outputs {
+		if p.coordVals[o] {
 			return true
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -63,6 +64,29 @@ type rowsConvKernel struct {
 	view *outView
 	// narrow runs the convolution on the indexed path (conv_dense_idx.go).
 	narrow *narrowIdx
+	// p16 is pb in 16-wide panels for channel blocks narrower than its own
+	// panels (blockB), made on first use and shared by the kernel's copies.
+	p16 *panels16
+}
+
+type panels16 struct {
+	once sync.Once
+	pb   *kernels.RowsB
+}
+
+// blockB returns the weights in panels that blocks of bw output channels,
+// starting at multiples of bw, cut whole (kernels.RowsB.Panels): pb when
+// its panel width divides bw, else its 16-wide repacking. Both give every
+// output the same arithmetic.
+func (k *rowsConvKernel) blockB(bw int) *kernels.RowsB {
+	if bw%k.pb.PanelWidth() == 0 {
+		return k.pb
+	}
+	if k.p16 == nil {
+		return k.pb.Panels16()
+	}
+	k.p16.once.Do(func() { k.p16.pb = k.pb.Panels16() })
+	return k.p16.pb
 }
 
 // setView makes the kernel write its output at v. The weights are packed
@@ -72,14 +96,14 @@ func (k *rowsConvKernel) setView(v *outView) {
 	k.view = v
 	if pixelStride(k.m) != k.m {
 		u := newRowsConvKernel(k.conv, nil, k.inNHWC, false)
-		k.pb, k.bias = u.pb, u.bias
+		k.pb, k.bias, k.p16 = u.pb, u.bias, u.p16
 	}
 }
 
 func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool) *rowsConvKernel {
 	w := ck.wConst
 	m, c, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-	k := &rowsConvKernel{conv: ck, nConvIn: len(ck.node.Inputs), inNHWC: inNHWC, outNHWC: outNHWC, c: c, m: m, kh: kh, kw: kw, narrow: &narrowIdx{}}
+	k := &rowsConvKernel{conv: ck, nConvIn: len(ck.node.Inputs), inNHWC: inNHWC, outNHWC: outNHWC, c: c, m: m, kh: kh, kw: kw, narrow: &narrowIdx{}, p16: &panels16{}}
 	if fk != nil {
 		k.nConvIn = fk.nConvIn
 		k.residual = fk.add != nil
@@ -111,6 +135,12 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 		wt = wp
 	}
 	k.pb = kernels.PackRowsB(kdim, np, wt, np)
+	if nr := k.pb.NR(); nr != 16 && nr != 64 && kh*kw > 1 && kdim <= narrowIdxMaxK {
+		// The indexed path of the narrow convolutions (conv_dense_idx.go)
+		// takes 16-wide panels; the 32- and 48-wide ones of AVX-512 are for
+		// the GEMM over rows.
+		k.pb = kernels.PackRowsB16(kdim, np, wt, np)
+	}
 	// The NCHW packing of the same weights is no longer used: drop it.
 	ck.packed = nil
 	if ck.bConst != nil {

@@ -50,9 +50,12 @@ func (k *expandDWKernel) expandChannelBlock(n, threads int) int {
 // expandBlockWidth returns the width of the blocks of expanded channels
 // that an expansion pre feeding the depthwise convolution dw splits into at
 // threads threads for n images, or 0 when there are too few: whole weight
-// panels of the expansion, at least 32 channels (the depthwise row kernel's
-// accumulators), at most 64 unless a panel is wider, and at least three
-// blocks per thread.
+// panels of the expansion (pre.blockB), at least 32 channels (the depthwise
+// row kernel's accumulators), at most 64 unless a panel is wider, and at
+// least three blocks per thread. Blocks of 32- or 48-wide panels (AVX-512)
+// are used where they leave three blocks per thread, else the block is cut
+// from 16-wide panels (EfficientNet's 240 channels: five blocks of 48, or
+// eight of 32 from 16-wide panels).
 func expandBlockWidth(pre *rowsConvKernel, dw *dwRowsKernel, n, threads int) int {
 	if threads <= 1 || dw.m != dw.c {
 		return 0
@@ -60,7 +63,9 @@ func expandBlockWidth(pre *rowsConvKernel, dw *dwRowsKernel, n, threads int) int
 	c, nr := pre.m, pre.pb.PanelWidth()
 	units := (c + 15) / 16
 	bw := 16 * min(4, max(2, units/(4*threads)))
-	bw = (bw + nr - 1) / nr * nr
+	if wide := (bw + nr - 1) / nr * nr; nr == 64 || n*((c+wide-1)/wide) >= 3*threads {
+		bw = wide
+	}
 	if n*((c+bw-1)/bw) < 3*threads {
 		return 0
 	}
@@ -94,7 +99,8 @@ func expandDWBlocks(pre *rowsConvKernel, dw *dwRowsKernel, xd []float32, sx0 int
 	// (zero columns): its product then covers the padding too, and so must a
 	// block's, so that its last block activates whole vectors where the
 	// product over all columns did.
-	nc := pre.pb.N()
+	pb := pre.blockB(bw)
+	nc := pb.N()
 	sm := pixelStride(dw.m)
 	per := (c + bw - 1) / bw
 	kernels.ParallelRange(n*per, 1, threads, func(lo, hi int) {
@@ -110,7 +116,7 @@ func expandDWBlocks(pre *rowsConvKernel, dw *dwRowsKernel, xd []float32, sx0 int
 			if pre.bias != nil {
 				bias = pre.bias[c0:]
 			}
-			kernels.SgemmRowsAct(pre.pb.Panels(c0, min(nc, c0+bw)), xd[img*h*w*sx0:], sx0, pre.ident, h*w, bias, *slab, cbp, nil, pre.clip, pre.lo, pre.hi, pre.post, 1)
+			kernels.SgemmRowsAct(pb.Panels(c0, min(nc, c0+bw)), xd[img*h*w*sx0:], sx0, pre.ident, h*w, bias, *slab, cbp, nil, pre.clip, pre.lo, pre.hi, pre.post, 1)
 			sub := cs
 			sub.N, sub.C, sub.OC, sub.Groups = 1, c1-c0, c1-c0, c1-c0
 			d.Reset(sub, dw.pw.Block(c0, c1), (*slab)[:h*w*cbp], cbp, sm, dw.ep)

@@ -14,6 +14,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen3
     /usr/bin/python3 scripts/export_benchmodels.py --unseen4   (see scripts/unseen4_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen5
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen6   (see scripts/unseen6_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
 
 --extra exports, instead, architectures the executors were not tuned on
@@ -78,6 +79,12 @@ DeepLabV3-ResNet50, GRU/BiLSTM classifiers, a TransformerEncoder with a bool
 key padding mask, a two-input two-output net, opset-9 Upsample, a
 paddle2onnx-style graph) to out/bench-models-unseen5/ unless --out is given;
 the definitions and samples are in scripts/unseen5_models.py.
+
+--unseen6 exports the eleventh session's set (opset 9/10 Slice and Upsample/Resize
+spellings, Resize by sizes in every mode, baked-in mean/std and a uint8 NHWC input,
+Split/Concat heads, Einsum with Where/Expand, MLP-Mixer with tanh GELU, a KV-cache
+decoder step, a CRNN, a Siamese net, ConvTranspose with output_padding, grouped and
+dilated convolutions) to out/bench-models-unseen6/; see scripts/unseen6_models.py.
 
 The sample files and the export loop of the opt-in sets are in scripts/exportlib.py.
 
@@ -436,6 +443,8 @@ def main():
                     help="export the tenth-session set (scripts/unseen4_models.py) to out/bench-models-unseen4")
     ap.add_argument("--unseen5", action="store_true",
                     help="export the tenth session's set (scripts/unseen5_models.py)")
+    ap.add_argument("--unseen6", action="store_true",
+                    help="export the eleventh session's set (scripts/unseen6_models.py) to out/bench-models-unseen6")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--opset", type=int, default=13)
@@ -454,6 +463,9 @@ def main():
             print(f"{path}: {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
         return exportlib.export_all(exportlib.model_names(args.models, u5.MODELS), export5,
                                     args.out or "out/bench-models-unseen5")
+    if args.unseen6:
+        import unseen6_models  # beside this script; its own names, opsets and samples
+        return unseen6_models.main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -176,12 +176,20 @@ def load_feeds(path):
     return {k: x[k] for k in x.files} if hasattr(x, "files") else {"input": x}
 
 
+def fit_ranks(model, feeds):
+    """Drop the leading axis of 1 from arrays one rank above the model's input
+    (a whole input in warboy's data layout) before ONNX Runtime reads them."""
+    import onnx
+    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in onnx.load(model, load_external_data=False).graph.input}
+    return {k: (v[0] if k in ranks and v.ndim == ranks[k] + 1 and v.shape[0] == 1 else v) for k, v in feeds.items()}
+
+
 def ortcheck(model, inp, ours, min_sqnr, threads=1):
     """Run MODEL on ONNX Runtime with INP and compare every output with OURS
     (.npz of named outputs, or .npy for a single output): SQNR for float
     outputs, equality for integer and bool ones. Prints a line per output and
     the worst; returns 0 when the worst is at least MIN_SQNR dB."""
-    ref = ort_run(model, load_feeds(inp), threads)
+    ref = ort_run(model, fit_ranks(model, load_feeds(inp)), threads)
     got = np.load(ours)
     got = {k: got[k] for k in got.files} if hasattr(got, "files") else {list(ref)[0]: got}
     worst, report = float("inf"), []

@@ -20,7 +20,7 @@ import (
 // model is timed int8 only, unless its float32 original is given with --float.
 func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench cpu", "MODEL|zoo:NAME [--batch N] [--threads T] [--float FLOAT.onnx] [--iterations N] [--warmup N] "+
-		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--ort] [--rounds N] [--json]", stderr)
+		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--input FILE.npy|FILE.npz] [--ort] [--rounds N] [--json]", stderr)
 	batch := fs.Int("batch", 1, "batch size of the timed runs")
 	threads := fs.Int("threads", 0, "threads the kernels may use (0 = all cores)")
 	floatPath := fs.String("float", "", "float32 original of an already quantized MODEL (timed as the float32 baseline)")
@@ -37,6 +37,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	withORT := fs.Bool("ort", false, "also time ONNX Runtime on the same files (float32 and int8), interleaved with ours, after comparing its float32 outputs with ours")
 	rounds := fs.Int("rounds", 0, "split each executor's timed runs into this many interleaved rounds (default 1, 3 with --ort)")
+	inputPath := fs.String("input", "", "time on this input (.npy: the one input; .npz: one array per input name) instead of synthetic data; inputs it does not name are synthesized")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -76,7 +77,24 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		opts.Warmup = -1
 	}
 	var notes []string
-	if len(shapes) == 0 && !isZoo && !m.Graph.IsQuantized() {
+	if *inputPath != "" {
+		set, err := openData(*inputPath, "", "", m, shapes, 0)
+		if err != nil {
+			return err
+		}
+		if opts.Inputs, err = set.Batch(0, set.GroupEnd(0)); err != nil {
+			return fmt.Errorf("%s: %w", *inputPath, err)
+		}
+		if len(shapes) == 0 {
+			// The given data binds the symbolic dimensions.
+			opts.Shapes = map[string][]int{}
+			for k, t := range opts.Inputs {
+				opts.Shapes[k] = t.Shape
+			}
+		}
+		notes = append(notes, fmt.Sprintf("timed on %s: %s", *inputPath, inputShapes(opts.Shapes)))
+	}
+	if len(shapes) == 0 && *inputPath == "" && !isZoo && !m.Graph.IsQuantized() {
 		// The calibration data binds symbolic dimensions (at --batch).
 		if set := calibFeedFor(m, calibSource{*calibData, "train", *preprocess, shapes}, 1); set != nil {
 			bound := map[string][]int{}

@@ -348,18 +348,25 @@ func sortedKeys(m map[string]*graph.Tensor) []string {
 }
 
 // givenLeadingDim is the size --input-shape gives to the symbolic leading dimension
-// of the model's inputs (0 when none is given); two different sizes are an error.
+// of the model's inputs (0 when none is given); two different sizes of one batch are
+// an error. Leading dimensions named differently (EmbeddingBag's "ntok" tokens and
+// "nbags" offsets) are not a batch: the given shapes bind them, and there is no
+// common batch (0).
 func givenLeadingDim(g *graph.Graph, given map[string][]int) (int, error) {
-	lead, from := 0, ""
+	lead, from, param := 0, "", ""
 	for _, in := range g.Inputs {
 		s, ok := given[in.Name]
 		if !ok || len(s) == 0 || !in.HasShape || len(in.Shape) == 0 || in.Shape[0].Known() {
 			continue
 		}
+		p := in.Shape[0].Param
+		if lead != 0 && p != "" && param != "" && p != param {
+			return 0, nil
+		}
 		if lead != 0 && s[0] != lead {
 			return 0, fmt.Errorf("--input-shape gives the leading (batch) dimension of %q as %d and of %q as %d; give --batch", from, lead, in.Name, s[0])
 		}
-		lead, from = s[0], in.Name
+		lead, from, param = s[0], in.Name, p
 	}
 	return lead, nil
 }

@@ -33,11 +33,12 @@ type Stats struct {
 	Taps       int // Convs cut to the kernel taps that read the input (conv_taps.go)
 	Pools      int // spatial ReduceMeans written as GlobalAveragePool (reduce_pool.go)
 	Sums       int // variadic Sums written as chains of Adds (sum_add.go)
+	Deconvs    int // stride-1 ConvTransposes written as Convs (convtranspose_conv.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums",
-		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -66,6 +67,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 		return st, err
 	}
 	st.Folded = n
+	st.Deconvs = convTransposeToConv(g)
 	st.Pads = foldPads(g, keep)
 	st.Taps = trimDeadTaps(g)
 	st.Pools = reduceMeanToPool(g, m.Opset())

@@ -44,8 +44,8 @@ func amxAcc(r, c int) int { return 2*r + c }
 // The fused variant (amxGemmQ_*, ep != nil) stores each group's tiles to c
 // (the same 32 rows of scratch for every group) and requantizes them in
 // float32 as the VNNI kernels do (qgemmVNNI's epilogue): row r goes to
-// ep.out + ep.rowoff[r] (skipped when negative: the padding columns of an
-// implicit convolution), columns masked to the ep.ncols still left.
+// ep.out + ep.col + ep.rowoff[r] (skipped when negative: the padding columns
+// of an implicit convolution), columns masked to the ep.ncols still left.
 func amxGemm(mt, nt int, fused bool) {
 	name := fmt.Sprintf("amxGemm_%dx%d", mt, nt)
 	sig := "func(cfg *byte, a *int8, lda int, b *int8, pstride int, kb int, nseg int, sstride int, bias *int32, c *int32, ldc int, ngroups int)"
@@ -169,10 +169,11 @@ const (
 	amxEpZP     = 40 // int32
 	amxEpLo     = 44 // float32(Min - zp)
 	amxEpHi     = 48 // float32(Max - zp)
+	amxEpCol    = 56 // int64: the group's first column, from out and scale
 )
 
 // amxEpilogue requantizes the group just stored at c (row stride ldc) to
-// int8 rows and moves ep.out, ep.scale and ep.ncols to the next group. R14
+// int8 rows and moves ep.col and ep.ncols to the next group. R14
 // holds ep; Z26-Z28 the clamp bounds and zero point. Uses RCX, RDX, RDI,
 // R11, R12 and RAX (restored to 0).
 func amxEpilogue(name string, nt int) {
@@ -192,13 +193,16 @@ func amxEpilogue(name string, nt int) {
 		KMOVW(EDI, K2)
 	}
 	SUBQ(Imm(uint64(16*nt)), Mem{Base: R14, Disp: amxEpNCols})
+	// the group's scales and output column: the pointers plus ep.col, which
+	// moves on (the pointer fields never leave their objects: the GC scans them)
+	MOVQ(Mem{Base: R14, Disp: amxEpCol}, R11)
 	MOVQ(Mem{Base: R14, Disp: amxEpScale}, RDX)
 	for v := 0; v < nt; v++ {
-		VMOVUPS_Z(Mem{Base: RDX, Disp: 64 * v}, masks[v], zmm(24+v)) // no read past the last column
+		VMOVUPS_Z(Mem{Base: RDX, Index: R11, Scale: 4, Disp: 64 * v}, masks[v], zmm(24+v)) // no read past the last column
 	}
-	ADDQ(U32(64*nt), Mem{Base: R14, Disp: amxEpScale})
 	MOVQ(Mem{Base: R14, Disp: amxEpOut}, RDI)
-	ADDQ(U32(16*nt), Mem{Base: R14, Disp: amxEpOut})
+	ADDQ(R11, RDI)
+	ADDQ(Imm(uint64(16*nt)), Mem{Base: R14, Disp: amxEpCol})
 	MOVQ(Mem{Base: R14, Disp: amxEpRowOff}, RDX)
 	MOVQ(Mem{Base: R14, Disp: amxEpRows}, R12)
 	Load(Param("c"), RCX)

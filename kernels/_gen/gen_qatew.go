@@ -15,6 +15,7 @@ func qatewKernels() {
 	minMaxSumF32AVX2()
 	fakeQuantF32AVX2()
 	steAddF32AVX2()
+	steSetF32AVX2()
 	addF32AVX2()
 }
 
@@ -104,6 +105,33 @@ func steAddF32AVX2() {
 		VADDPS(Mem{Base: g}, Y3, Y4)
 		VBLENDVPS(Y1, Y4, Y3, Y3)
 		VMOVUPS(Y3, Mem{Base: dx})
+		ADDQ(Imm(32), x)
+		ADDQ(Imm(32), g)
+		ADDQ(Imm(32), dx)
+	})
+}
+
+// steSetF32AVX2 generates the straight-through gradient written instead of
+// added (the only contribution to d): d[i] = (g[i] where lo <= x[i] <= hi, else
+// 0) + 0, the bits of adding it to a cleared d (the + 0 turns a -0 into +0, as
+// 0 + -0 is +0). n a multiple of 8.
+func steSetF32AVX2() {
+	kernel("steSetF32AVX2", "func(x *float32, gr *float32, d *float32, n int, lo float32, hi float32)",
+		"steSetF32AVX2 sets d[i] = gr[i] + 0 where lo <= x[i] <= hi, else +0, for i < n, n a multiple of 8.")
+	x, g, dx, n := RSI, RDX, RDI, RCX
+	loadArgs("x gr d n", x, g, dx, n)
+	loadArgs("lo hi", X14, X15)
+	VBROADCASTSS(X14, Y14)
+	VBROADCASTSS(X15, Y15)
+	VXORPS(Y13, Y13, Y13)
+	blocks("sts", n, 3, nil, func() {
+		VMOVUPS(Mem{Base: x}, Y0)
+		VCMPPS(Imm(0x1d), Y14, Y0, Y1) // x >= lo, ordered, quiet
+		VCMPPS(Imm(0x12), Y15, Y0, Y2) // x <= hi, ordered, quiet
+		VANDPS(Y2, Y1, Y1)
+		VANDPS(Mem{Base: g}, Y1, Y1)
+		VADDPS(Y13, Y1, Y1)
+		VMOVUPS(Y1, Mem{Base: dx})
 		ADDQ(Imm(32), x)
 		ADDQ(Imm(32), g)
 		ADDQ(Imm(32), dx)

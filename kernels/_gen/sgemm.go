@@ -23,10 +23,12 @@ func sgemmAVX2() {
 	sgemmAVX2Kernel("sgemmAVX2_6x16ind", true, true)
 	sgemmRowsKernel("sgemmAVX2_6x16rows", "AVX2+FMA", ymm, 32, 2)
 	sgemmRowsKernel("sgemmAVX512_6x64rows", "AVX-512", zmm, 64, 4)
-	// 16-wide panels (output channels not a multiple of 64) with one zmm per
-	// row: six FMA chains, where the AVX2 kernel's twelve ymm ones run at
-	// half the zmm width on a CPU with full-width AVX-512 units.
-	sgemmRowsKernel("sgemmAVX512_6x16rows", "AVX-512", zmm, 64, 1)
+	// Panels of 16, 32 and 48 columns on zmm: output channel counts that
+	// are not multiples of 64 (mobile networks' 24 ... 672), which ran on
+	// the AVX2 6x16 kernel at half the vector width.
+	for nv := 1; nv <= 3; nv++ {
+		sgemmRowsKernel(fmt.Sprintf("sgemmAVX512_6x%drows", 16*nv), "AVX-512", zmm, 64, nv)
+	}
 }
 
 // kLoop emits a reduction loop over k steps: four steps (step(0..3)) per

@@ -103,6 +103,9 @@ func ReadQDQParams(n *graph.Node, x *graph.Tensor, scale, zp *graph.Tensor, quan
 func CeilExtra(in, k, s, d, pBegin, pEnd int) int {
 	span := in + pBegin + pEnd - d*(k-1) - 1
 	if span < 0 {
+		if span > -s { // one window running past the end (graph.ResolveConvGeom)
+			return -span
+		}
 		return 0
 	}
 	out := (span+s-1)/s + 1

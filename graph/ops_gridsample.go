@@ -1,0 +1,51 @@
+package graph
+
+// GridSample (opset 16; opset 20's "linear"/"cubic" spellings of the modes are taken
+// too): Y[n, c, h, w] samples X[n, c] at the normalized location grid[n, h, w] =
+// (x, y) in [-1, 1]. Spatial transformers, optical-flow warping and deformable
+// sampling export it (torch's F.grid_sample). Only 4-D X (two spatial axes) here.
+
+func inferGridSample(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 2, 2); err != nil {
+		return nil, nil, err
+	}
+	x, grid := c.Input(0), c.Input(1)
+	switch m := c.Node.AttrString("mode", "bilinear"); m {
+	case "bilinear", "linear", "nearest", "bicubic", "cubic":
+	default:
+		return nil, nil, nnUnsupported(c, "mode %q", m)
+	}
+	switch p := c.Node.AttrString("padding_mode", "zeros"); p {
+	case "zeros", "border", "reflection":
+	default:
+		return nil, nil, nnUnsupported(c, "padding_mode %q", p)
+	}
+	if x.DType != Float32 {
+		return nil, nil, nnUnsupported(c, "input of type %s (float32 only)", x.DType)
+	}
+	out := unknownDims(4)
+	if x.HasShape {
+		if len(x.Shape) != 4 {
+			return nil, nil, nnUnsupported(c, "input of rank %d (4-D only: N, C, H, W)", len(x.Shape))
+		}
+		out[0], out[1] = x.Shape[0], x.Shape[1]
+	}
+	if grid.HasShape {
+		if len(grid.Shape) != 4 {
+			return nil, nil, c.Errorf("grid must be 4-D [N, H_out, W_out, 2], has shape %s", grid.Shape)
+		}
+		if d := grid.Shape[3]; d.Known() && d.Size != 2 {
+			return nil, nil, c.Errorf("grid's last dimension must be 2 for a 4-D input, has shape %s", grid.Shape)
+		}
+		if !out[0].Known() {
+			out[0] = grid.Shape[0]
+		}
+		out[2], out[3] = grid.Shape[1], grid.Shape[2]
+	}
+	return finish(c, &Value{DType: x.DType, Shape: out, HasShape: true})
+}
+
+func init() {
+	RegisterOp(OpSchema{OpType: "GridSample", SinceOpset: 16, Attrs: []string{"align_corners", "mode", "padding_mode"},
+		Infer: inferGridSample})
+}

@@ -1,0 +1,117 @@
+package quantizer
+
+import (
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// Float16 models (onnxconverter-common's convert_float_to_float16, torch's
+// .half() exports) compute in float16: float16 weights, Casts to float16 after a
+// float32 input (keep_io_types) and back before the outputs. The quantizer's
+// plan quantizes float32 operators only, so such a model had nothing to quantize
+// ("calibration: the model has no operator the quantizer can quantize";
+// fp16_keepio of --unseen6). Quantization starts from float32 instead: every
+// float16 initializer and Constant/ConstantOfShape value is widened (exactly),
+// Casts to float16 become Casts to float32, and float16 graph inputs and outputs
+// keep their type through a Cast at the boundary, so the quantized model takes and
+// returns what the float16 one did. int8 loses far more than float16 ever kept,
+// so computing the float parts in float32 changes nothing a caller can rely on.
+
+// widenFloat16 rewrites g (top level and subgraphs) from float16 to float32
+// arithmetic as described above; it returns the number of tensors and nodes
+// changed (0: the model had no float16 computation).
+func widenFloat16(g *graph.Graph) int {
+	count := widenBody(g)
+	// The interface keeps its types: float16 inputs are cast to float32 on entry,
+	// float32 results back to float16 on exit.
+	var pre, post []*graph.Node
+	for _, in := range g.Inputs {
+		if in.DType != graph.Float16 {
+			continue
+		}
+		wide := g.UniqueName(in.Name + "_f32")
+		g.ReplaceInput(in.Name, wide)
+		pre = append(pre, castNode(in.Name, wide, graph.Float32))
+		g.Values[wide] = &graph.Value{Name: wide, DType: graph.Float32, Shape: in.Shape, HasShape: in.HasShape}
+		count++
+	}
+	for _, out := range g.Outputs {
+		if out.DType != graph.Float16 {
+			continue
+		}
+		wide := g.UniqueName(out.Name + "_f32")
+		for _, n := range g.Nodes {
+			for i, o := range n.Outputs {
+				if o == out.Name {
+					n.Outputs[i] = wide
+				}
+			}
+			for i, x := range n.Inputs {
+				if x == out.Name {
+					n.Inputs[i] = wide
+				}
+			}
+		}
+		post = append(post, castNode(wide, out.Name, graph.Float16))
+		g.Values[wide] = &graph.Value{Name: wide, DType: graph.Float32, Shape: out.Shape, HasShape: out.HasShape}
+		count++
+	}
+	if count > 0 {
+		g.Nodes = append(append(pre, g.Nodes...), post...)
+	}
+	return count
+}
+
+// widenBody widens the initializers, constants, Casts and declared value types of
+// g and of its subgraphs; graph inputs and outputs are left to the caller.
+func widenBody(g *graph.Graph) int {
+	count := 0
+	for name, t := range g.Initializers {
+		if t.DType == graph.Float16 {
+			g.Initializers[name] = widenTensor(t)
+			count++
+		}
+	}
+	io := map[string]bool{}
+	for _, v := range g.Inputs {
+		io[v.Name] = true
+	}
+	for _, v := range g.Outputs {
+		io[v.Name] = true
+	}
+	for name, v := range g.Values {
+		if v.DType == graph.Float16 && !io[name] {
+			v.DType = graph.Float32
+		}
+	}
+	for _, n := range g.Nodes {
+		for _, a := range n.Attrs {
+			switch {
+			case a.T != nil && a.T.DType == graph.Float16:
+				a.T = widenTensor(a.T)
+				count++
+			case a.G != nil:
+				count += widenBody(a.G)
+			}
+		}
+		if n.OpType == "Cast" && (n.Domain == "" || n.Domain == "ai.onnx") && n.AttrInt("to", 0) == int64(graph.Float16) {
+			n.SetAttrInt("to", int64(graph.Float32))
+			count++
+		}
+	}
+	return count
+}
+
+func widenTensor(t *graph.Tensor) *graph.Tensor {
+	v, _ := t.AsFloat64() // float16 always converts
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return graph.FromFloat32(append([]int(nil), t.Shape...), f)
+}
+
+func castNode(in, out string, to graph.DType) *graph.Node {
+	n := &graph.Node{Name: out + "_cast", OpType: "Cast", Inputs: []string{in}, Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
+	n.SetAttrInt("to", int64(to))
+	return n
+}

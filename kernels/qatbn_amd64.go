@@ -1,0 +1,46 @@
+//go:build amd64 && !purego && !noasm
+
+package kernels
+
+// The AVX2 prefixes of the batch-normalization passes (qatbn.go): the kernels
+// take a multiple of 8 elements, which keeps lane i mod 8 of the Go reference.
+
+func bnStatsF32Vec(c, u []float32, s, b float32, acc *BNLanes) int {
+	v := len(c) &^ 7
+	if simdPath == isaGo || v == 0 {
+		return 0
+	}
+	_ = u[v-1]
+	bnStatsF32AVX2(&c[0], &u[0], v, s, b, &acc[0])
+	return v
+}
+
+func bnNormF32Vec(u, y []float32, mean, inv, gm, bt float32) int {
+	v := len(u) &^ 7
+	if simdPath == isaGo || v == 0 {
+		return 0
+	}
+	_ = y[v-1]
+	bnNormF32AVX2(&u[0], &y[0], v, mean, inv, gm, bt)
+	return v
+}
+
+func bnGradSumsF32Vec(d, xh []float32, acc *BNLanes) int {
+	v := len(d) &^ 7
+	if simdPath == isaGo || v == 0 {
+		return 0
+	}
+	_ = xh[v-1]
+	bnGradSumsF32AVX2(&d[0], &xh[0], v, &acc[0])
+	return v
+}
+
+func bnGradInputF32Vec(d, xh, c, dc []float32, k, a1, a2, s float32, acc *BNLanes) int {
+	v := len(d) &^ 7
+	if simdPath == isaGo || v == 0 {
+		return 0
+	}
+	_, _, _ = xh[v-1], c[v-1], dc[v-1]
+	bnGradInputF32AVX2(&d[0], &xh[0], &c[0], &dc[0], v, k, a1, a2, s, &acc[0])
+	return v
+}

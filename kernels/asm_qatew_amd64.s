@@ -468,3 +468,38 @@ tdot_tap:
 	JNZ     tdot_loop
 	VZEROUPPER
 	RET
+
+// func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·fakeQuantReluF32AVX2(SB), NOSPLIT, $0-36
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVSS        scale+24(FP), X13
+	MOVSS        lo+28(FP), X14
+	MOVSS        hi+32(FP), X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y12, Y12, Y12
+	SHRQ         $0x03, CX
+	JZ           fqr_done
+
+fqr_loop:
+	VMOVUPS   (SI), Y0
+	VMAXPS    Y0, Y12, Y0
+	VDIVPS    Y13, Y0, Y0
+	VMAXPS    Y14, Y0, Y0
+	VMINPS    Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y13, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       fqr_loop
+
+fqr_done:
+	VZEROUPPER
+	RET

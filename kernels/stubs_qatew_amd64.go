@@ -58,3 +58,8 @@ func tapsF32AVX2(dst *float32, src *float32, offs *int, w *float32, taps int, n 
 //
 //go:noescape
 func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes *float32)
+
+// fakeQuantReluF32AVX2 sets y[i] = float32(clamp(roundEven(max(x[i], 0)/scale), lo, hi)) * scale for i < n, n a multiple of 8.
+//
+//go:noescape
+func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)

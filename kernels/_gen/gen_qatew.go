@@ -25,6 +25,7 @@ func qatewKernels() {
 	bnGradInputF32AVX2()
 	tapsF32AVX2()
 	tapsDotF32AVX2()
+	fakeQuantReluF32AVX2()
 }
 
 // minMaxSumF32AVX2 generates the lane-wise minimum, maximum and sum of x (n a
@@ -70,17 +71,35 @@ func minMaxSumF32AVX2() {
 // kernels.QuantizeF32 and DequantizeI8 (lo = -128 - zp, hi = 127 - zp): float32
 // division, clamp with NaN going to lo, round half to even by the conversion,
 // back to float32 (a rounded zero is +0), times scale. n a multiple of 8.
-func fakeQuantF32AVX2() {
-	kernel("fakeQuantF32AVX2", "func(x *float32, y *float32, n int, scale float32, lo float32, hi float32)",
-		"fakeQuantF32AVX2 sets y[i] = float32(clamp(roundEven(x[i]/scale), lo, hi)) * scale for i < n, n a multiple of 8.")
+func fakeQuantF32AVX2() { fakeQuantKernel(false) }
+
+// fakeQuantReluF32AVX2 generates the same of max(x, 0), Go's max (NaN stays NaN):
+// a Relu whose only reader is the fake quantization, fused into it.
+func fakeQuantReluF32AVX2() { fakeQuantKernel(true) }
+
+func fakeQuantKernel(relu bool) {
+	name, what, p := "fakeQuantF32AVX2", "x[i]", "fq"
+	if relu {
+		name, what, p = "fakeQuantReluF32AVX2", "max(x[i], 0)", "fqr"
+	}
+	kernel(name, "func(x *float32, y *float32, n int, scale float32, lo float32, hi float32)",
+		name+" sets y[i] = float32(clamp(roundEven("+what+"/scale), lo, hi)) * scale for i < n, n a multiple of 8.")
 	x, y, n := RSI, RDI, RCX
 	loadArgs("x y n", x, y, n)
 	loadArgs("scale lo hi", X13, X14, X15)
 	VBROADCASTSS(X13, Y13)
 	VBROADCASTSS(X14, Y14)
 	VBROADCASTSS(X15, Y15)
-	blocks("fq", n, 3, nil, func() {
+	if relu {
+		VXORPS(Y12, Y12, Y12)
+	}
+	blocks(p, n, 3, nil, func() {
 		VMOVUPS(Mem{Base: x}, Y0)
+		if relu {
+			// Intel MAXPS(0, x) returns x when x is NaN, as Go's max; a -0 that
+			// comes through gives the same code as +0 below.
+			VMAXPS(Y0, Y12, Y0)
+		}
 		VDIVPS(Y13, Y0, Y0)
 		VMAXPS(Y14, Y0, Y0) // NaN → lo (the first operand is returned on NaN)
 		VMINPS(Y15, Y0, Y0)

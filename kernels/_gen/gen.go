@@ -31,8 +31,10 @@ import (
 // be added without regenerating the others; "amx" holds the AMX int8 tile kernels
 // (asm_amx_amd64.s, gen_amx.go), "sgemm512" the AVX-512 forms of the 6x16 float32
 // GEMM micro-kernels (asm_sgemm512_amd64.s, gen_sgemm512.go), "qatew" the float32
-// elementwise kernels of QAT (asm_qatew_amd64.s, gen_qatew.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512 or qatew")
+// elementwise kernels of QAT (asm_qatew_amd64.s, gen_qatew.go), "acts" the float32
+// Softplus/Mish/Softsign/ELU-family/HardSigmoid activations (asm_acts_amd64.s,
+// gen_acts.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew or acts")
 
 func main() {
 	flag.Parse()
@@ -64,6 +66,11 @@ func main() {
 	}
 	if *set == "fshuf" {
 		fshufKernels() // gen_fshuf.go
+		Generate()
+		return
+	}
+	if *set == "acts" {
+		actsKernels() // gen_acts.go
 		Generate()
 		return
 	}

@@ -17,6 +17,11 @@ const (
 	ActHardSwish     // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
 	ActGELU          // x·(1+erf(x/√2))/2
 	ActTanh          // tanh(x)
+	ActSoftplus      // log(1+e^x) (acts.go)
+	ActMish          // x·tanh(softplus(x))
+	ActSoftsign      // x/(1+|x|)
+	ActELU           // Elu with α = 1: x > 0 ? x : e^x − 1
+	ActSELU          // Selu with ONNX's default α, γ
 )
 
 func (a Act) String() string {
@@ -33,6 +38,16 @@ func (a Act) String() string {
 		return "gelu"
 	case ActTanh:
 		return "tanh"
+	case ActSoftplus:
+		return "softplus"
+	case ActMish:
+		return "mish"
+	case ActSoftsign:
+		return "softsign"
+	case ActELU:
+		return "elu"
+	case ActSELU:
+		return "selu"
 	}
 	return fmt.Sprintf("Act(%d)", uint8(a))
 }
@@ -93,7 +108,9 @@ func actGo(a Act, dst, src []float32) {
 			dst[i] = float32(math.Tanh(float64(v)))
 		}
 	default:
-		panic(fmt.Sprintf("kernels.ActF32: unknown activation %d", a))
+		if !actsGo(a, dst, src) {
+			panic(fmt.Sprintf("kernels.ActF32: unknown activation %d", a))
+		}
 	}
 }
 

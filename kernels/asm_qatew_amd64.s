@@ -187,3 +187,319 @@ add_loop:
 add_done:
 	VZEROUPPER
 	RET
+
+// func bnStatsF32AVX2(c *float32, u *float32, n int, s float32, b float32, acc *float64)
+// Requires: AVX, AVX2, SSE
+TEXT ·bnStatsF32AVX2(SB), NOSPLIT, $0-40
+	MOVQ         c+0(FP), SI
+	MOVQ         u+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVQ         acc+32(FP), DX
+	MOVSS        s+24(FP), X14
+	MOVSS        b+28(FP), X15
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VMOVUPD      (DX), Y0
+	VMOVUPD      32(DX), Y1
+	VMOVUPD      64(DX), Y2
+	VMOVUPD      96(DX), Y3
+	SHRQ         $0x03, CX
+
+bns_loop:
+	VMOVUPS      (SI), Y4
+	VDIVPS       Y14, Y4, Y4
+	VADDPS       Y15, Y4, Y4
+	VMOVUPS      Y4, (DI)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y1, Y1
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X8
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y7, Y7, Y7
+	VMULPD       Y8, Y8, Y8
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y3, Y3
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	DECQ         CX
+	JNZ          bns_loop
+	VMOVUPD      Y0, (DX)
+	VMOVUPD      Y1, 32(DX)
+	VMOVUPD      Y2, 64(DX)
+	VMOVUPD      Y3, 96(DX)
+	VZEROUPPER
+	RET
+
+// func bnNormF32AVX2(u *float32, y *float32, n int, mean float32, inv float32, gm float32, bt float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·bnNormF32AVX2(SB), NOSPLIT, $0-40
+	MOVQ         u+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVSS        mean+24(FP), X12
+	MOVSS        inv+28(FP), X13
+	MOVSS        gm+32(FP), X14
+	MOVSS        bt+36(FP), X15
+	VBROADCASTSS X12, Y12
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	SHRQ         $0x03, CX
+	JZ           bnn_done
+
+bnn_loop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y12, Y0, Y0
+	VMULPS  Y13, Y0, Y0
+	VMOVUPS Y0, (SI)
+	VMULPS  Y14, Y0, Y0
+	VADDPS  Y15, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	DECQ    CX
+	JNZ     bnn_loop
+
+bnn_done:
+	VZEROUPPER
+	RET
+
+// func bnGradSumsF32AVX2(d *float32, xh *float32, n int, acc *float64)
+// Requires: AVX
+TEXT ·bnGradSumsF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ    d+0(FP), SI
+	MOVQ    xh+8(FP), DI
+	MOVQ    n+16(FP), CX
+	MOVQ    acc+24(FP), DX
+	VMOVUPD (DX), Y0
+	VMOVUPD 32(DX), Y1
+	VMOVUPD 64(DX), Y2
+	VMOVUPD 96(DX), Y3
+	SHRQ    $0x03, CX
+
+bng_loop:
+	VMOVUPS      (SI), Y4
+	VMULPS       (DI), Y4, Y9
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y1, Y1
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y3, Y3
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	DECQ         CX
+	JNZ          bng_loop
+	VMOVUPD      Y0, (DX)
+	VMOVUPD      Y1, 32(DX)
+	VMOVUPD      Y2, 64(DX)
+	VMOVUPD      Y3, 96(DX)
+	VZEROUPPER
+	RET
+
+// func bnGradInputF32AVX2(d *float32, xh *float32, c *float32, dc *float32, n int, k float32, a1 float32, a2 float32, s float32, acc *float64)
+// Requires: AVX, AVX2, SSE
+TEXT ·bnGradInputF32AVX2(SB), NOSPLIT, $0-64
+	MOVQ         d+0(FP), SI
+	MOVQ         xh+8(FP), DI
+	MOVQ         c+16(FP), R8
+	MOVQ         dc+24(FP), R9
+	MOVQ         n+32(FP), CX
+	MOVQ         acc+56(FP), DX
+	MOVSS        k+40(FP), X12
+	MOVSS        a1+44(FP), X13
+	MOVSS        a2+48(FP), X14
+	MOVSS        s+52(FP), X15
+	VBROADCASTSS X12, Y12
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VMOVUPD      (DX), Y0
+	VMOVUPD      32(DX), Y1
+	VMOVUPD      64(DX), Y2
+	VMOVUPD      96(DX), Y3
+	SHRQ         $0x03, CX
+
+bnd_loop:
+	VMOVUPS      (SI), Y4
+	VSUBPS       Y13, Y4, Y4
+	VMULPS       (DI), Y14, Y9
+	VSUBPS       Y9, Y4, Y4
+	VMULPS       Y12, Y4, Y4
+	VMULPS       (R8), Y4, Y9
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y1, Y1
+	VCVTPS2PD    X9, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y3, Y3
+	VDIVPS       Y15, Y4, Y4
+	VMOVUPS      Y4, (R9)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	ADDQ         $0x20, R8
+	ADDQ         $0x20, R9
+	DECQ         CX
+	JNZ          bnd_loop
+	VMOVUPD      Y0, (DX)
+	VMOVUPD      Y1, 32(DX)
+	VMOVUPD      Y2, 64(DX)
+	VMOVUPD      Y3, 96(DX)
+	VZEROUPPER
+	RET
+
+// func tapsF32AVX2(dst *float32, src *float32, offs *int, w *float32, taps int, n int)
+// Requires: AVX
+TEXT ·tapsF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ w+24(FP), R9
+	MOVQ taps+32(FP), DX
+	MOVQ n+40(FP), CX
+	MOVQ CX, AX
+	SHRQ $0x05, AX
+	JZ   tp4_done
+
+tp4_loop:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    DX, R10
+	MOVQ    R8, R12
+	MOVQ    R9, R13
+
+tp4_tap:
+	MOVQ         (R12), R11
+	VBROADCASTSS (R13), Y15
+	VMULPS       (SI)(R11*4), Y15, Y4
+	VADDPS       Y4, Y0, Y0
+	VMULPS       32(SI)(R11*4), Y15, Y5
+	VADDPS       Y5, Y1, Y1
+	VMULPS       64(SI)(R11*4), Y15, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       96(SI)(R11*4), Y15, Y7
+	VADDPS       Y7, Y3, Y3
+	ADDQ         $0x08, R12
+	ADDQ         $0x04, R13
+	DECQ         R10
+	JNZ          tp4_tap
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	ADDQ         $0x80, DI
+	ADDQ         $0x80, SI
+	DECQ         AX
+	JNZ          tp4_loop
+
+tp4_done:
+	MOVQ CX, AX
+	ANDQ $0x1f, AX
+	SHRQ $0x03, AX
+	JZ   tp1_done
+
+tp1_loop:
+	VMOVUPS (DI), Y0
+	MOVQ    DX, R10
+	MOVQ    R8, R12
+	MOVQ    R9, R13
+
+tp1_tap:
+	MOVQ         (R12), R11
+	VBROADCASTSS (R13), Y15
+	VMULPS       (SI)(R11*4), Y15, Y4
+	VADDPS       Y4, Y0, Y0
+	ADDQ         $0x08, R12
+	ADDQ         $0x04, R13
+	DECQ         R10
+	JNZ          tp1_tap
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, DI
+	ADDQ         $0x20, SI
+	DECQ         AX
+	JNZ          tp1_loop
+
+tp1_done:
+	VZEROUPPER
+	RET
+
+// func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes *float32)
+// Requires: AVX
+TEXT ·tapsDotF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ taps+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ lanes+40(FP), R9
+	SHRQ $0x03, CX
+
+tdot_loop:
+	VMOVUPS (DI), Y0
+	MOVQ    DX, R10
+	MOVQ    R8, R12
+	MOVQ    R9, R13
+
+tdot_tap:
+	MOVQ    (R12), R11
+	VMULPS  (SI)(R11*4), Y0, Y1
+	VADDPS  (R13), Y1, Y1
+	VMOVUPS Y1, (R13)
+	ADDQ    $0x08, R12
+	ADDQ    $0x20, R13
+	DECQ    R10
+	JNZ     tdot_tap
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	DECQ    CX
+	JNZ     tdot_loop
+	VZEROUPPER
+	RET
+
+// func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·fakeQuantReluF32AVX2(SB), NOSPLIT, $0-36
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVSS        scale+24(FP), X13
+	MOVSS        lo+28(FP), X14
+	MOVSS        hi+32(FP), X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y12, Y12, Y12
+	SHRQ         $0x03, CX
+	JZ           fqr_done
+
+fqr_loop:
+	VMOVUPS   (SI), Y0
+	VMAXPS    Y0, Y12, Y0
+	VDIVPS    Y13, Y0, Y0
+	VMAXPS    Y14, Y0, Y0
+	VMINPS    Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y13, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       fqr_loop
+
+fqr_done:
+	VZEROUPPER
+	RET

@@ -14,15 +14,19 @@ func f32Lanes() int {
 	return 0
 }
 
-// actAsm applies a (Sigmoid, SiLU, GELU, HardSwish or Tanh) to the longest
-// vector-width prefix of src on this CPU's path and returns its length.
+// actAsm applies a (Sigmoid, SiLU, GELU, HardSwish or Tanh; the activations
+// of acts.go through actsAsm) to the longest vector-width prefix of src on
+// this CPU's path and returns its length.
 func actAsm(a Act, dst, src []float32) int {
 	w := f32Lanes()
 	if w == 0 {
 		return 0
 	}
-	if a == ActTanh {
+	switch a {
+	case ActTanh:
 		return tanhAsm(dst, src) // upsample_amd64.go
+	case ActSoftplus, ActMish, ActSoftsign, ActELU, ActSELU:
+		return actsAsm(a, dst, src) // acts_amd64.go
 	}
 	n := len(src) &^ (w - 1)
 	if n == 0 {

@@ -39,14 +39,16 @@ func PackRowsB16(k, n int, b []float32, ldb int) *RowsB {
 // SgemmRowsIdx computes, for every row i < len(aoff) and j < n = pb.N(),
 // C[coff[i]+j] = act(clamp(bias[j] + Σ_p x[aoff[i]+off[p]]·B[p][j] +
 // res[coff[i]+j])), bias and res optional (nil), the clamp to [lo, hi] only
-// when clip. pb comes from PackRowsB16; len(off) = pb.K(); coff has
+// when clip. pb comes from PackRowsB16, or from PackRowsB where its panels
+// are whole (n a multiple of the panel width: 32, 48 or 64 columns on
+// AVX-512, run on the zmm tiles of that width); len(off) = pb.K(); coff has
 // len(aoff) entries. Rows may alias in C only if they are identical rows
 // (same aoff and coff). It runs on the calling goroutine: callers split the
 // rows or the panels over threads themselves.
 func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, coff []int32, res []float32, clip bool, lo, hi float32, act Act) {
-	m, n, k := len(aoff), pb.n, pb.k
-	if pb.nr != sgNR {
-		panic("kernels.SgemmRowsIdx: B not packed by PackRowsB16")
+	m, n, k, nr := len(aoff), pb.n, pb.k, pb.nr
+	if nr%sgNR != 0 || nr > rowsWideNR || n%nr != 0 {
+		panic(fmt.Sprintf("kernels.SgemmRowsIdx: %d columns in partial %d-wide panels", n, nr))
 	}
 	if len(coff) != m || len(off) != k {
 		panic(fmt.Sprintf("kernels.SgemmRowsIdx: %d row offsets for C, %d for A; %d steps for K=%d", len(coff), m, len(off), k))
@@ -75,9 +77,9 @@ func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, 
 			ta[r], tc[r] = aoff[i], coff[i]
 		}
 	}
-	for p := 0; p < n/sgNR; p++ {
-		panel := pb.data[p*k*sgNR : (p+1)*k*sgNR]
-		col := p * sgNR
+	for p := 0; p < n/nr; p++ {
+		panel := pb.data[p*k*nr : (p+1)*k*nr]
+		col := p * nr
 		var pbias, pres []float32
 		if bias != nil {
 			pbias = bias[col:]
@@ -88,10 +90,10 @@ func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, 
 		pc := c[col:]
 		for t := 0; t < full; t += idxTilesPerCall {
 			nt := min(idxTilesPerCall, full-t)
-			rowsIdxDispatch(nt, k, x, aoff[t*sgMR:(t+nt)*sgMR], off, panel, pbias, pc, coff[t*sgMR:(t+nt)*sgMR], pres, lo, hi)
+			rowsIdxDispatch(nr, nt, k, x, aoff[t*sgMR:(t+nt)*sgMR], off, panel, pbias, pc, coff[t*sgMR:(t+nt)*sgMR], pres, lo, hi)
 		}
 		if m%sgMR != 0 {
-			rowsIdxDispatch(1, k, x, ta[:], off, panel, pbias, pc, tc[:], pres, lo, hi)
+			rowsIdxDispatch(nr, 1, k, x, ta[:], off, panel, pbias, pc, tc[:], pres, lo, hi)
 		}
 	}
 	if act != ActNone {
@@ -131,32 +133,34 @@ func idxMax(what string, offs []int32) int {
 	return mx
 }
 
-func rowsIdxDispatch(ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
-	if f32Path == isaGo {
-		rowsIdxTilesGo(ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
+func rowsIdxDispatch(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
+	if f32Path == isaGo || nr != sgNR && !f32Wide {
+		rowsIdxTilesGo(nr, ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
 		return
 	}
-	rowsIdxTiles(ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
+	rowsIdxTiles(nr, ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
 }
 
-// rowsIdxTilesGo is the pure-Go version of the indexed tiles (same order:
-// the bias, the sum over p, the residual, the clamp).
-func rowsIdxTilesGo(ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
-	var acc [sgMR][sgNR]float32
+// rowsIdxTilesGo is the pure-Go version of the indexed tiles on panels of
+// nr columns (same order: the bias, the sum over p, the residual, the
+// clamp).
+func rowsIdxTilesGo(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
+	var accs [sgMR][rowsWideNR]float32
 	for t := 0; t < ntiles; t++ {
-		for r := range acc {
+		for r := range accs {
 			if bias != nil {
-				copy(acc[r][:], bias[:sgNR])
+				copy(accs[r][:nr], bias[:nr])
 			} else {
-				acc[r] = [sgNR]float32{}
+				accs[r] = [rowsWideNR]float32{}
 			}
 		}
 		for p := 0; p < k; p++ {
-			bp := b[p*sgNR : (p+1)*sgNR]
+			bp := b[p*nr : (p+1)*nr]
 			for r := 0; r < sgMR; r++ {
 				av := a[int(aoff[t*sgMR+r])+int(off[p])]
+				acc := accs[r][:nr]
 				for j, bv := range bp {
-					acc[r][j] += av * bv
+					acc[j] += av * bv
 				}
 			}
 		}
@@ -165,14 +169,14 @@ func rowsIdxTilesGo(ntiles, k int, a []float32, aoff, off []int32, b, bias, c []
 		// the residual is C itself.
 		for r := 0; res != nil && r < sgMR; r++ {
 			o := int(coff[t*sgMR+r])
-			for j, v := range res[o : o+sgNR] {
-				acc[r][j] += v
+			for j, v := range res[o : o+nr] {
+				accs[r][j] += v
 			}
 		}
 		for r := 0; r < sgMR; r++ {
 			o := int(coff[t*sgMR+r])
-			row := c[o : o+sgNR]
-			copy(row, acc[r][:])
+			row := c[o : o+nr]
+			copy(row, accs[r][:nr])
 			clampRow(row, lo, hi)
 		}
 	}

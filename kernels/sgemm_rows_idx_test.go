@@ -46,6 +46,31 @@ func TestSgemmRowsIdxVsReference(t *testing.T) {
 	shapes := []struct{ m, n, k int }{
 		{1, 16, 1}, {5, 16, 9}, {6, 16, 144}, {7, 32, 37}, {49, 16, 144}, {50, 48, 72}, {197, 64, 288}, {13, 16, 576},
 	}
+	checkRowsIdx(t, shapes, PackRowsB16)
+}
+
+// TestSgemmRowsIdxWidePanels is TestSgemmRowsIdxVsReference on the panels of
+// PackRowsB, packed on this CPU (32, 48 and 64 columns wide where it has
+// AVX-512: the zmm tiles of those widths) and run on every path, which must
+// take them whatever their width (the Go tiles where no assembly kernel
+// does).
+func TestSgemmRowsIdxWidePanels(t *testing.T) {
+	shapes := []struct{ m, n, k int }{
+		{1, 32, 1}, {5, 32, 27}, {7, 48, 37}, {12, 64, 27}, {49, 96, 144}, {50, 128, 147}, {197, 192, 9}, {13, 144, 300},
+	}
+	checkRowsIdx(t, shapes, PackRowsB)
+}
+
+// checkRowsIdx runs SgemmRowsIdx on B packed by pack (once per shape,
+// before the path is chosen) on every path against refRowsIdx.
+func checkRowsIdx(t *testing.T, shapes []struct{ m, n, k int }, pack func(k, n int, b []float32, ldb int) *RowsB) {
+	packed := map[[2]int]*RowsB{}
+	bs := map[[2]int][]float32{}
+	for i, sh := range shapes {
+		b := randF32(rand.New(rand.NewPCG(uint64(i), 7)), sh.k*sh.n)
+		bs[[2]int{sh.k, sh.n}] = b
+		packed[[2]int{sh.k, sh.n}] = pack(sh.k, sh.n, b, sh.n)
+	}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(15, 6))
 		for _, sh := range shapes {
@@ -74,7 +99,7 @@ func TestSgemmRowsIdxVsReference(t *testing.T) {
 					for i, s := range r.Perm(m) {
 						coff[i] = int32(s * ldc)
 					}
-					b := randF32(r, k*n)
+					b := bs[[2]int{k, n}]
 					var bias, res []float32
 					if withBias {
 						bias = randF32(r, n)
@@ -92,7 +117,7 @@ func TestSgemmRowsIdxVsReference(t *testing.T) {
 					if inPlace {
 						res = c
 					}
-					SgemmRowsIdx(PackRowsB16(k, n, b, n), x, aoff, off, bias, c, coff, res, clip, lo, hi, act)
+					SgemmRowsIdx(packed[[2]int{k, n}], x, aoff, off, bias, c, coff, res, clip, lo, hi, act)
 					tol := 1e-5 * math.Sqrt(float64(k))
 					for i := 0; i < m; i++ {
 						got := c[coff[i] : int(coff[i])+n]

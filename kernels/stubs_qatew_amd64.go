@@ -28,3 +28,38 @@ func steSetF32AVX2(x *float32, gr *float32, d *float32, n int, lo float32, hi fl
 //
 //go:noescape
 func addF32AVX2(dst *float32, src *float32, n int)
+
+// bnStatsF32AVX2 sets u[i] = c[i]/s + b and adds u[i] and u[i]² (float64) to the lanes acc[i%8] and acc[8+i%8], n a positive multiple of 8.
+//
+//go:noescape
+func bnStatsF32AVX2(c *float32, u *float32, n int, s float32, b float32, acc *float64)
+
+// bnNormF32AVX2 sets u[i] = (u[i]-mean)*inv and y[i] = gm*u[i] + bt for i < n, n a multiple of 8.
+//
+//go:noescape
+func bnNormF32AVX2(u *float32, y *float32, n int, mean float32, inv float32, gm float32, bt float32)
+
+// bnGradSumsF32AVX2 adds d[i] and d[i]*xh[i] (the product in float32, the sums in float64) to the lanes acc[i%8] and acc[8+i%8], n a positive multiple of 8.
+//
+//go:noescape
+func bnGradSumsF32AVX2(d *float32, xh *float32, n int, acc *float64)
+
+// bnGradInputF32AVX2 sets e = k*((d[i]-a1) - xh[i]*a2), adds e and e*c[i] (float64) to the lanes acc[i%8] and acc[8+i%8] and sets dc[i] = e/s, n a positive multiple of 8.
+//
+//go:noescape
+func bnGradInputF32AVX2(d *float32, xh *float32, c *float32, dc *float32, n int, k float32, a1 float32, a2 float32, s float32, acc *float64)
+
+// tapsF32AVX2 adds w[t]*src[offs[t]+q] for t < taps, in order, to dst[q] for q < n, n a positive multiple of 8.
+//
+//go:noescape
+func tapsF32AVX2(dst *float32, src *float32, offs *int, w *float32, taps int, n int)
+
+// tapsDotF32AVX2 adds a[q]*src[offs[t]+q] to lanes[8*t+q%8] for t < taps and q < n, n a positive multiple of 8.
+//
+//go:noescape
+func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes *float32)
+
+// fakeQuantReluF32AVX2 sets y[i] = float32(clamp(roundEven(max(x[i], 0)/scale), lo, hi)) * scale for i < n, n a multiple of 8.
+//
+//go:noescape
+func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)

@@ -13,3 +13,18 @@ func sgemmAVX2_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float3
 //
 //go:noescape
 func sgemmAVX512_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_6x32rowsIdx is the AVX-512 6x32 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6x32rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_6x48rowsIdx is the AVX-512 6x48 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6x48rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_6x64rowsIdx is the AVX-512 6x64 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6x64rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)

@@ -1,6 +1,9 @@
 package qat
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,11 +13,19 @@ import (
 )
 
 // BenchmarkTrainStep times one QAT step (forward, loss, backward, SGD update) of a
-// bundled model on a batch of 64 synthetic images.
+// bundled model on a batch of 64 synthetic images. WARBOY_QAT_BENCH_MODELS, a
+// colon-separated list of ONNX files with a [N,1,28,28] input and 10 classes, adds
+// models that are not bundled (the dwnet of scripts/make_qat_dwnet.py, for instance)
+// under their base names.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, name := range []string{"fmnist_cnn", "fmnist_resnet", "fmnist_mlp"} {
+	paths := []string{"../testdata/models/fmnist_cnn.onnx", "../testdata/models/fmnist_resnet.onnx", "../testdata/models/fmnist_mlp.onnx"}
+	if extra := os.Getenv("WARBOY_QAT_BENCH_MODELS"); extra != "" {
+		paths = append(paths, strings.Split(extra, ":")...)
+	}
+	for _, path := range paths {
+		name := strings.TrimSuffix(filepath.Base(path), ".onnx")
 		b.Run(name, func(b *testing.B) {
-			m, err := graph.Load("../testdata/models/" + name + ".onnx")
+			m, err := graph.Load(path)
 			require.NoError(b, err)
 			n, err := New(m, Config{})
 			require.NoError(b, err)

@@ -39,6 +39,13 @@ type convCore struct {
 	dyPack  *kernels.PackedA
 	shift   *shiftCache
 	trans   *transCache
+	dw      *dwLayout // depthwise phase layout (conv_depthwise.go) for dwGeom
+	dwGeom  convGeom
+	// phases are the depthwise forward pass's phase planes of the input whose
+	// first element is phasesOf, read again by the weight gradient (the input of
+	// a training step is not changed between its forward and backward passes).
+	phases   []float32
+	phasesOf *float32
 }
 
 // transCache is the input-gradient convolution (nil: columns and col2im) for the

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // bnParams are the unfolded Conv and BatchNormalization parameters of the original
@@ -82,6 +83,8 @@ type convBNOp struct {
 	c, xhat      []float32
 	bmean, binv  []float32
 	bf, bfEff    []float32
+	dc, dbf      []float32 // backward scratch
+	ds           []float64
 	trainedStats bool
 }
 
@@ -196,30 +199,19 @@ func (o *convBNOp) forward(n *Net) error {
 			s := o.s[ch]
 			// c/s + b (the conv output before the scaling by s) is kept in xhat
 			// for the normalization below.
-			var sum, sq float64
+			var acc kernels.BNLanes
 			for i := 0; i < g.n; i++ {
 				off := (i*C + ch) * P
-				xs := o.xhat[off : off+P]
-				for j, v := range o.c[off : off+P] {
-					u := v/s + b
-					xs[j] = u
-					sum += float64(u)
-					sq += float64(u) * float64(u)
-				}
+				kernels.BNStatsF32(o.c[off:off+P], o.xhat[off:off+P], s, b, &acc)
 			}
-			mean := sum / m
-			vr := math.Max(sq/m-mean*mean, 0)
+			mean := acc.Sum1() / m
+			vr := math.Max(acc.Sum2()/m-mean*mean, 0)
 			inv := 1 / math.Sqrt(vr+o.eps)
 			o.bmean[ch], o.binv[ch] = float32(mean), float32(inv)
 			gm, bt := o.gamma.W[ch], o.beta.W[ch]
 			for i := 0; i < g.n; i++ {
 				off := (i*C + ch) * P
-				xs, ys := o.xhat[off:off+P], y.data[off:off+P]
-				for j, u := range xs {
-					xh := (u - float32(mean)) * float32(inv)
-					xs[j] = xh
-					ys[j] = gm*xh + bt
-				}
+				kernels.BNNormF32(o.xhat[off:off+P], y.data[off:off+P], float32(mean), float32(inv), gm, bt)
 			}
 			if n.training {
 				mom := 0.1
@@ -241,10 +233,16 @@ func (o *convBNOp) backward(n *Net) {
 	g := &o.core.g
 	C, P := g.oc, g.p
 	k := len(o.w.p.W) / C
-	ds := make([]float64, C)
+	if cap(o.ds) < C {
+		o.ds = make([]float64, C)
+	}
+	ds := o.ds[:C]
+	clear(ds)
 	dw := o.w.grad()
 	if !o.batchStats(n) {
-		dbf := make([]float32, C)
+		o.dbf = grow(o.dbf, C)
+		dbf := o.dbf
+		clear(dbf)
 		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
 		for ch := 0; ch < C; ch++ {
 			var b float64
@@ -257,32 +255,27 @@ func (o *convBNOp) backward(n *Net) {
 		}
 	} else {
 		m := float32(g.n * P)
-		dc := grow(nil, len(y.grad))
+		o.dc = grow(o.dc, len(y.grad))
+		dc := o.dc
 		parallel(C, n.threads, func(lo, hi int) {
 			for ch := lo; ch < hi; ch++ {
 				gm, s, inv := o.gamma.W[ch], o.s[ch], o.binv[ch]
-				var sdy, sdyx float64
+				var acc kernels.BNLanes
 				for i := 0; i < g.n; i++ {
 					off := (i*C + ch) * P
-					for j, d := range y.grad[off : off+P] {
-						sdy += float64(d)
-						sdyx += float64(d * o.xhat[off+j])
-					}
+					kernels.BNGradSumsF32(y.grad[off:off+P], o.xhat[off:off+P], &acc)
 				}
+				sdy, sdyx := acc.Sum1(), acc.Sum2()
 				o.gamma.G[ch] += float32(sdyx)
 				o.beta.G[ch] += float32(sdy)
 				// d(loss)/d(c_orig) with c_orig = c/s + b, then to c.
-				var sdc, sdcc float64
 				a1, a2 := float32(sdy)/m, float32(sdyx)/m
+				acc = kernels.BNLanes{}
 				for i := 0; i < g.n; i++ {
 					off := (i*C + ch) * P
-					for j, d := range y.grad[off : off+P] {
-						dco := gm * inv * (d - a1 - o.xhat[off+j]*a2)
-						sdc += float64(dco)
-						sdcc += float64(dco * o.c[off+j])
-						dc[off+j] = dco / s
-					}
+					kernels.BNGradInputF32(y.grad[off:off+P], o.xhat[off:off+P], o.c[off:off+P], dc[off:off+P], gm*inv, a1, a2, s, &acc)
 				}
+				sdc, sdcc := acc.Sum1(), acc.Sum2()
 				if o.convB != nil {
 					o.convB.G[ch] += float32(sdc)
 				}

@@ -28,7 +28,8 @@ type narrowIdx struct {
 // runNarrow computes the convolution on the indexed path when it applies
 // (see runIdx for the arguments) and reports whether it did.
 func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int, p *convPlan, n, so, yo int, ynh, gemmRes []float32, resLater bool) bool {
-	if k.narrow == nil || k.kh*k.kw == 1 || k.pb.NR() != 16 || k.pb.N()%16 != 0 || k.pb.K() > narrowIdxMaxK ||
+	stem := k.isStem()
+	if k.narrow == nil || k.kh*k.kw == 1 || !stem && k.pb.NR() != 16 || k.pb.N()%k.pb.NR() != 0 || k.pb.K() > narrowIdxMaxK ||
 		k.bias != nil && len(k.bias) < k.pb.N() || len(p.out) != 2 {
 		return false
 	}
@@ -37,6 +38,6 @@ func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int
 		is = h * wd * sx
 	}
 	ic := &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: []groupBlock{{cn: k.c, pb: k.pb, bias: k.bias}},
-		ep: &k.rowsEpilogue, plan: &k.narrow.plan}
+		ep: &k.rowsEpilogue, plan: &k.narrow.plan, stem: stem}
 	return ic.runIdx(ctx, xd, is, h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater)
 }

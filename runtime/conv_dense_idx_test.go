@@ -38,6 +38,11 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"48 out, residual NHWC, dilation", geo{24, 48, 20, 18, 3, 3, 1, 1, 2, 2, [4]int{2, 2, 2, 2}}, true, true, true, true, kernels.ActNone, false, true},
 		{"NCHW out, residual after", geo{40, 16, 16, 16, 3, 3, 1, 1, 1, 1, [4]int{1, 0, 1, 2}}, true, false, true, true, kernels.ActSiLU, false, true},
 		{"5x3, 80 out, into a concat view", geo{32, 80, 19, 23, 5, 3, 1, 2, 1, 1, [4]int{2, 1, 2, 1}}, true, true, false, false, kernels.ActNone, true, true},
+		{"stem 7x7, 3 -> 64, wide panels", geo{3, 64, 37, 35, 7, 7, 2, 2, 1, 1, [4]int{3, 3, 3, 3}}, false, true, false, true, kernels.ActNone, false, true},
+		{"stem 3x3, 3 -> 48, no padding", geo{3, 48, 31, 29, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, false, true},
+		{"stem 3x3, 1 -> 96, uneven pads, NCHW out", geo{1, 96, 17, 20, 3, 3, 2, 1, 1, 1, [4]int{0, 1, 1, 2}}, false, false, true, true, kernels.ActNone, false, true},
+		{"stem 3x3, 4 -> 16, dilation, residual", geo{4, 16, 21, 21, 3, 3, 1, 2, 2, 1, [4]int{2, 1, 2, 1}}, false, true, true, false, kernels.ActHardSwish, false, true},
+		{"stem 5x5, 3 -> 32, into a concat view", geo{3, 32, 14, 13, 5, 5, 2, 2, 1, 1, [4]int{2, 2, 2, 2}}, false, true, false, false, kernels.ActNone, true, true},
 		{"64 out: wide panels, rows path", geo{32, 64, 12, 12, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, false},
 	}
 	for _, tc := range cases {
@@ -100,6 +105,10 @@ func TestDenseNarrowIdx(t *testing.T) {
 				out, err := k.Run(&ExecContext{Threads: th}, in)
 				require.NoError(t, err)
 				require.Equal(t, tc.taken, k.narrow.plan.Load() != nil, "indexed path taken")
+				if tc.taken {
+					// The stems read their NCHW input in place.
+					require.Equal(t, !tc.inNH && g.c <= stemMaxC, k.narrow.plan.Load().nchw, "NCHW input read in place")
+				}
 				got := out[0].F32()
 				if !tc.outNH {
 					require.NoError(t, CompareTensors(out[0], graph.FromFloat32([]int{n, g.m, oh, ow}, want), tol), fmt.Sprintf("%d threads", th))

@@ -38,6 +38,7 @@ type groupedIdxPlan struct {
 	so        int       // output pixel stride
 	rp        *rowsPlan // laid-out mode (direct == false)
 	direct    bool      // the interior reads the input in place
+	nchw      bool      // direct from an NCHW input (a stem, conv_stem.go)
 	sets      []idxRows // laid out: one set; direct: the interior, then the border
 	border    []int32   // direct: output pixel (y*ow+x) of each patch
 	patchLen  int       // floats of one border patch: taps·sx
@@ -52,6 +53,8 @@ type idxConv struct {
 	blocks    []groupBlock
 	ep        *rowsEpilogue
 	plan      *atomic.Pointer[groupedIdxPlan]
+	// stem reads an NCHW input in place too (conv_stem.go).
+	stem bool
 }
 
 // idxPlan returns the plan of an h×wd input of pixel stride sx (channels-
@@ -117,6 +120,10 @@ func (k *idxConv) idxPlan(h, wd, sx int, p *convPlan, so int) *groupedIdxPlan {
 		}
 		pl.border = nil
 	}
+	if !k.inNHWC && k.stem && k.stemPlan(pl, p, h, wd, inside) {
+		k.plan.Store(pl)
+		return pl
+	}
 	rp := newRowsPlan(p, k.c, k.kh, k.kw)
 	if rp == nil {
 		return nil
@@ -157,8 +164,12 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 	src := make([][]float32, len(pl.sets))
 	for img := 0; img < n; img++ {
 		xi := xd[img*is : (img+1)*is]
-		if pl.direct {
+		if pl.nchw {
+			k.stemPatches(pl, p, xi, *buf)
+		} else if pl.direct {
 			k.patches(pl, p, xi, *buf)
+		}
+		if pl.direct {
 			src[0] = xi
 			if len(src) > 1 {
 				src[1] = *buf

@@ -6,7 +6,10 @@ package runtime
 // 1/2) and Mul (torch.onnx at opset 13), a gating Sigmoid (squeeze-excite),
 // Tanh (super-resolution nets such as ESPCN; tenth session), GELU as torch.onnx
 // writes it below opset 20, x·(erf(x/√2)+1)·0.5 (MaxViT's MBConv, wav2vec's
-// feature encoder, keyword-spotting Conv1d nets; tenth session).
+// feature encoder, keyword-spotting Conv1d nets; tenth session), and
+// (twelfth session) Softplus, Softsign, Elu/Celu with α = 1, Selu with its
+// default constants and Mish as torch.onnx writes it below opset 18,
+// Mul(x, Tanh(Softplus(x))).
 // The activation is applied after the bias, the residual and the clamp, as
 // the output is stored (kernels.SgemmRowsAct, kernels.DepthwiseF32).
 
@@ -43,9 +46,15 @@ func (s *Session) activationAfter(out int, readers map[int][]int, removed []bool
 		case isOp(st.node, "Tanh"):
 			return kernels.ActTanh, rs, st.out[0], true
 		}
+		if a := paramFreeAct(st.node); a != kernels.ActNone {
+			return a, rs, st.out[0], true
+		}
 	case 2:
 		if used, res, ok := s.geluAfter(out, readers, removed); ok {
 			return kernels.ActGELU, used, res, true
+		}
+		if used, res, ok := s.mishAfter(out, readers, removed); ok {
+			return kernels.ActMish, used, res, true
 		}
 		for g, m := range [2]int{1, 0} {
 			gate, mul := s.steps[rs[g]], s.steps[rs[m]]
@@ -78,6 +87,67 @@ func gateAct(n *graph.Node) kernels.Act {
 		}
 	}
 	return kernels.ActNone
+}
+
+// paramFreeAct is the kernels.Act a unary activation node amounts to with its
+// attributes (ActNone if its parameters have no Act): Softplus, Softsign,
+// Elu or Celu with α = 1 (the same function), Selu with ONNX's defaults.
+func paramFreeAct(n *graph.Node) kernels.Act {
+	switch {
+	case isOp(n, "Softplus"):
+		return kernels.ActSoftplus
+	case isOp(n, "Softsign"):
+		return kernels.ActSoftsign
+	case (isOp(n, "Elu") || isOp(n, "Celu")) && n.AttrFloat("alpha", 1) == 1:
+		return kernels.ActELU
+	case isOp(n, "Selu") && n.AttrFloat("alpha", kernels.SeluAlpha) == kernels.SeluAlpha &&
+		n.AttrFloat("gamma", kernels.SeluGamma) == kernels.SeluGamma:
+		return kernels.ActSELU
+	}
+	return kernels.ActNone
+}
+
+// mishAfter matches Mish reading slot out, Mul(out, Tanh(Softplus(out))),
+// the Softplus and Tanh outputs read once and not kept: its three steps and
+// the slot of its result.
+func (s *Session) mishAfter(out int, readers map[int][]int, removed []bool) (used []int, result int, ok bool) {
+	rs := readers[out]
+	if len(rs) != 2 {
+		return nil, -1, false
+	}
+	for k, sp := range rs {
+		m := rs[1-k]
+		if t, ok := s.mishTail(sp, readers, removed); ok && t >= 0 && m == s.mishMul(t, readers) && !removed[m] &&
+			s.isPair(s.steps[m], out, s.steps[t].out[0]) {
+			return []int{sp, t, m}, s.steps[m].out[0], true
+		}
+	}
+	return nil, -1, false
+}
+
+// mishTail returns the Tanh step that alone reads Softplus step sp's output
+// (not kept).
+func (s *Session) mishTail(sp int, readers map[int][]int, removed []bool) (int, bool) {
+	st := s.steps[sp]
+	if removed[sp] || !isOp(st.node, "Softplus") || len(st.in) != 1 || len(st.out) != 1 || st.out[0] < 0 || s.keep[st.out[0]] {
+		return -1, false
+	}
+	r := readers[st.out[0]]
+	if len(r) != 1 || removed[r[0]] || !isOp(s.steps[r[0]].node, "Tanh") || len(s.steps[r[0]].out) != 1 || s.steps[r[0]].out[0] < 0 {
+		return -1, false
+	}
+	return r[0], true
+}
+
+// mishMul returns the Mul step that alone reads Tanh step t's output (not
+// kept), -1 if none.
+func (s *Session) mishMul(t int, readers map[int][]int) int {
+	o := s.steps[t].out[0]
+	r := readers[o]
+	if s.keep[o] || len(r) != 1 || !isOp(s.steps[r[0]].node, "Mul") || len(s.steps[r[0]].out) != 1 {
+		return -1
+	}
+	return r[0]
 }
 
 // isF32Slot reports whether a slot holds a float32 tensor (by the graph's

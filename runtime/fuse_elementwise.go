@@ -6,6 +6,9 @@ package runtime
 //   - GELU as torch.onnx writes it below opset 20, Mul(Mul(x, Add(Erf(Div(x,
 //     √2)), 1)), 0.5), becomes one pass of kernels.ActF32(ActGELU) instead of
 //     five passes and a float64 erf per element;
+//   - Mish as torch.onnx writes it below opset 18, Mul(x, Tanh(Softplus(x)))
+//     (twelfth session), becomes one pass of ActF32(ActMish) where no
+//     convolution took it as its epilogue;
 //   - Pow(x, 2) (the variance of a decomposed LayerNorm) becomes x·x, which is
 //     exactly what the float64 pow rounds to.
 
@@ -99,6 +102,17 @@ func (s *Session) fuseElementwise() {
 				removed[r] = true
 			}
 			s.steps[m2] = step{node: s.steps[m2].node, kernel: &actKernel{act: kernels.ActGELU}, in: []int{x}, out: s.steps[m2].out}
+		case isOp(st.node, "Softplus") && len(st.in) == 1 && st.in[0] >= 0 && s.isF32Slot(st.in[0]) && !removed[i]:
+			t, ok := s.mishTail(i, readers, removed)
+			if !ok {
+				continue
+			}
+			m := s.mishMul(t, readers)
+			if m < 0 || removed[m] || !s.isPair(s.steps[m], st.in[0], s.steps[t].out[0]) {
+				continue
+			}
+			removed[i], removed[t] = true, true
+			s.steps[m] = step{node: s.steps[m].node, kernel: &actKernel{act: kernels.ActMish}, in: []int{st.in[0]}, out: s.steps[m].out}
 		}
 	}
 	kept := s.steps[:0]

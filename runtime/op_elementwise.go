@@ -258,11 +258,12 @@ func buildUnary(b *BuildContext) (Kernel, error) {
 	if _, err := unaryFn[float32](n); err != nil {
 		return nil, b.Errorf("%v", err)
 	}
+	vec := unaryVecF32(n) // elementwise_arena.go
 	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 		if err := checkInputs(in, 1); err != nil {
 			return nil, err
 		}
-		if out, ok := unaryF32Arena(ctx, n, in[0]); ok {
+		if out, ok := unaryF32Arena(ctx, n, vec, in[0]); ok {
 			return []*graph.Tensor{out}, nil
 		}
 		out, err := applyUnary(n, ctx.Threads, in[0])

@@ -141,7 +141,7 @@ func TestArenaElementwiseMatchesGeneric(t *testing.T) {
 	x := rnd(1, 48, 56, 56)
 	for _, th := range []int{1, 2} {
 		ctx := &ExecContext{Threads: th, arena: &runArena{pool: &bufPool{}}}
-		got, ok := unaryF32Arena(ctx, &graph.Node{OpType: "Relu"}, x)
+		got, ok := unaryF32Arena(ctx, &graph.Node{OpType: "Relu"}, nil, x)
 		require.True(t, ok)
 		want, err := applyUnary(&graph.Node{OpType: "Relu"}, 1, x)
 		require.NoError(t, err)
@@ -165,12 +165,29 @@ func TestArenaElementwiseMatchesGeneric(t *testing.T) {
 	for i := range xs.F32() {
 		xs.F32()[i] *= 8
 	}
+	// The twelfth session's (kernels/acts.go), with their attributes.
+	withAttr := func(op string, kv ...any) *graph.Node {
+		n := &graph.Node{OpType: op, Attrs: map[string]*graph.Attr{}}
+		for i := 0; i < len(kv); i += 2 {
+			n.Attrs[kv[i].(string)] = &graph.Attr{Type: graph.AttrFloat, F: kv[i+1].(float32)}
+		}
+		return n
+	}
+	nodes := map[string]*graph.Node{
+		"Softplus": withAttr("Softplus"), "Softsign": withAttr("Softsign"), "Elu": withAttr("Elu", "alpha", float32(0.7)),
+		"Celu": withAttr("Celu", "alpha", float32(0.5)), "Selu": withAttr("Selu"),
+		"Selu(2,1.5)": withAttr("Selu", "alpha", float32(2), "gamma", float32(1.5)),
+		"HardSigmoid": withAttr("HardSigmoid"), "HardSigmoid(1/6,1/2)": withAttr("HardSigmoid", "alpha", float32(1.0/6), "beta", float32(0.5)),
+	}
+	for _, op := range []string{"Sigmoid", "HardSwish", "Tanh"} {
+		nodes[op] = &graph.Node{OpType: op}
+	}
 	for _, th := range []int{1, 2} {
 		ctx := &ExecContext{Threads: th, arena: &runArena{pool: &bufPool{}}}
-		for _, op := range []string{"Sigmoid", "HardSwish", "Tanh"} {
-			got, ok := unaryF32Arena(ctx, &graph.Node{OpType: op}, xs)
+		for op, n := range nodes {
+			got, ok := unaryF32Arena(ctx, n, unaryVecF32(n), xs)
 			require.True(t, ok, op)
-			want, err := applyUnary(&graph.Node{OpType: op}, 1, xs)
+			want, err := applyUnary(n, 1, xs)
 			require.NoError(t, err)
 			for i, w := range want.F32() {
 				require.InDelta(t, w, got.F32()[i], 1e-6*math.Abs(float64(w))+1e-7, "%s(%g)", op, xs.F32()[i])
@@ -182,6 +199,9 @@ func TestArenaElementwiseMatchesGeneric(t *testing.T) {
 			}
 		}
 	}
-	_, ok := unaryF32Arena(&ExecContext{Threads: 1}, &graph.Node{OpType: "Exp"}, x)
+	exp := &graph.Node{OpType: "Exp"}
+	_, ok := unaryF32Arena(&ExecContext{Threads: 1}, exp, unaryVecF32(exp), x)
 	require.False(t, ok)
+	// Celu with α ≤ 0 keeps the general formula.
+	require.Nil(t, unaryVecF32(withAttr("Celu", "alpha", float32(-1))))
 }

@@ -31,9 +31,11 @@ import (
 // be added without regenerating the others; "amx" holds the AMX int8 tile kernels
 // (asm_amx_amd64.s, gen_amx.go), "sgemm512" the AVX-512 forms of the 6x16 float32
 // GEMM micro-kernels (asm_sgemm512_amd64.s, gen_sgemm512.go), "qatew" the float32
-// elementwise kernels of QAT (asm_qatew_amd64.s, gen_qatew.go), "pool" the float32
-// channels-last pooling and affine kernels (asm_pool_amd64.s, gen_pool.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew or pool")
+// elementwise kernels of QAT (asm_qatew_amd64.s, gen_qatew.go), "acts" the float32
+// Softplus/Mish/Softsign/ELU-family/HardSigmoid activations (asm_acts_amd64.s,
+// gen_acts.go), "pool" the float32 channels-last pooling and affine kernels
+// (asm_pool_amd64.s, gen_pool.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts or pool")
 
 func main() {
 	flag.Parse()
@@ -65,6 +67,11 @@ func main() {
 	}
 	if *set == "fshuf" {
 		fshufKernels() // gen_fshuf.go
+		Generate()
+		return
+	}
+	if *set == "acts" {
+		actsKernels() // gen_acts.go
 		Generate()
 		return
 	}

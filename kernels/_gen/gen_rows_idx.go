@@ -20,9 +20,18 @@ import (
 // (BenchmarkGroupIdxTiles), and is faster on a CPU whose 512-bit FMA units
 // are full width (the Intel Xeon of the eleventh session): kernels.Detect
 // picks it only there (zmmFullWidth).
+//
+// The 32-, 48- and 64-wide AVX-512 tiles (12, 18 and 24 accumulators) run the
+// wide panels of PackRowsB: convolutions with few input channels read in
+// place (the 3-channel stems from an NCHW input, runtime/conv_stem.go), where
+// six accumulators of a 6x16 tile leave the FMA units waiting on their
+// latency (twelfth session).
 func sgemmRowsIdxKernels() {
 	sgemmRowsIdxKernel("sgemmAVX2_6x16rowsIdx", "AVX2+FMA", ymm, 32, 2)
 	sgemmRowsIdxKernel("sgemmAVX512_6x16rowsIdx", "AVX-512", zmm, 64, 1)
+	sgemmRowsIdxKernel("sgemmAVX512_6x32rowsIdx", "AVX-512", zmm, 64, 2)
+	sgemmRowsIdxKernel("sgemmAVX512_6x48rowsIdx", "AVX-512", zmm, 64, 3)
+	sgemmRowsIdxKernel("sgemmAVX512_6x64rowsIdx", "AVX-512", zmm, 64, 4)
 }
 
 // sgemmRowsIdxKernel generates a 6 × (lanes·nv) micro-kernel of the

@@ -1,0 +1,101 @@
+package runtime
+
+// The stems: convolutions of a few input channels (RGB) from an NCHW input,
+// 3x3 or 7x7 at stride 2, into a channels-last chain. They were twice ONNX
+// Runtime's time on every mobile network of the benchmark set (MobileNetV3's
+// 3 → 16 3x3 stem: 245 against 136 µs; SqueezeNet's 3 → 64: 543 against
+// 286), from three costs: the input laid out channels-last, zero-padded and
+// split into stride phases before the GEMM (a scalar pass over 600 KB for a
+// 224x224 image); a 6x16 tile per 16 output channels, whose six accumulators
+// leave the FMA units waiting on their latency when the reduction is only 27
+// steps; and for 64 channels the GEMM over padded rows with a banded copy.
+//
+// Here the interior output pixels read the NCHW input in place (the indexed
+// tiles take any offset per reduction step: channel ci of tap (ki, kj) is
+// ci·H·W + ki·W + kj from the pixel's corner), only the border pixels read
+// zero-padded copies of their taps, and the weights keep the panels PackRowsB
+// gives them (32, 48 or 64 columns on AVX-512: 12 to 24 accumulators per
+// tile).
+
+// stemMaxC is the largest input channel count taken as a stem.
+const stemMaxC = 4
+
+// isStem reports whether the convolution runs as a stem: an NCHW input of at
+// most stemMaxC channels, a kernel larger than 1x1, a reduction the indexed
+// tiles take whole.
+func (k *rowsConvKernel) isStem() bool {
+	return !k.inNHWC && k.c <= stemMaxC && k.kh*k.kw > 1 && k.c*k.kh*k.kw <= narrowIdxMaxK
+}
+
+// stemPlan builds the direct plan of an NCHW input (see idxPlan): interior
+// rows read x in place, border rows their patches of taps·c floats (tap
+// after tap, c channels each). It returns false where the input does not fit
+// 32-bit offsets or has no interior pixel.
+func (k *idxConv) stemPlan(pl *groupedIdxPlan, p *convPlan, h, wd int, inside func(y, x int) bool) bool {
+	oh, ow := p.out[0], p.out[1]
+	plane := h * wd
+	if k.c*plane > 1<<31-1 || len(k.blocks) != 1 {
+		return false
+	}
+	var in idxRows
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			if inside(y, x) {
+				in.aoff = append(in.aoff, int32((y*p.s[0]-p.pb[0])*wd+x*p.s[1]-p.pb[1]))
+				in.coff = append(in.coff, int32((y*ow+x)*pl.so))
+			} else {
+				pl.border = append(pl.border, int32(y*ow+x))
+			}
+		}
+	}
+	if len(in.aoff) == 0 {
+		pl.border = nil
+		return false
+	}
+	taps := k.kh * k.kw
+	offs := func(tap func(t int) int, chStride int) map[int][]int32 {
+		o := make([]int32, taps*k.c)
+		for t := 0; t < taps; t++ {
+			for ci := 0; ci < k.c; ci++ {
+				o[t*k.c+ci] = int32(tap(t) + ci*chStride)
+			}
+		}
+		return map[int][]int32{k.c: o}
+	}
+	pl.direct, pl.nchw = true, true
+	pl.patchLen = taps * k.c
+	in.offs = offs(func(t int) int { return (t/k.kw)*p.d[0]*wd + (t%k.kw)*p.d[1] }, plane)
+	pl.sets = append(pl.sets, in)
+	if len(pl.border) > 0 {
+		bd := idxRows{aoff: make([]int32, len(pl.border)), coff: make([]int32, len(pl.border))}
+		for j, q := range pl.border {
+			bd.aoff[j] = int32(j * pl.patchLen)
+			bd.coff[j] = q * int32(pl.so)
+		}
+		bd.offs = offs(func(t int) int { return t * k.c }, 1)
+		pl.sets = append(pl.sets, bd)
+	}
+	return true
+}
+
+// stemPatches is patches for an NCHW input: the c channels of the input
+// pixel under each tap of each border pixel (zeros outside the input).
+func (k *idxConv) stemPatches(pl *groupedIdxPlan, p *convPlan, x, buf []float32) {
+	ow, plane := p.out[1], pl.h*pl.wd
+	for j, q := range pl.border {
+		y, xo := int(q)/ow, int(q)%ow
+		dst := buf[j*pl.patchLen : (j+1)*pl.patchLen]
+		for t := 0; t < k.kh*k.kw; t++ {
+			iy := y*p.s[0] - p.pb[0] + (t/k.kw)*p.d[0]
+			ix := xo*p.s[1] - p.pb[1] + (t%k.kw)*p.d[1]
+			d := dst[t*k.c : (t+1)*k.c]
+			if iy < 0 || ix < 0 || iy >= pl.h || ix >= pl.wd {
+				clear(d)
+				continue
+			}
+			for ci := range d {
+				d[ci] = x[ci*plane+iy*pl.wd+ix]
+			}
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// postsOf are the activation epilogues of a fused step (none for other steps).
+func postsOf(k Kernel) []kernels.Act {
+	var a kernels.Act
+	switch k := k.(type) {
+	case *fusedConvKernel:
+		a = k.post
+	case *rowsConvKernel:
+		a = k.post
+	case *tapRowsKernel:
+		a = k.rows.post
+	case *dwRowsKernel:
+		a = k.ep.Act
+	case *groupNormKernel:
+		a = k.post
+	case *actKernel:
+		a = k.act
+	case *dwPointwiseKernel:
+		return append(postsOf(k.dw), postsOf(k.pw)...)
+	}
+	if a == kernels.ActNone {
+		return nil
+	}
+	return []kernels.Act{a}
+}
+
+// tMish is Mish as torch.onnx writes it below opset 18.
+func tMish(b *mb, x string) string {
+	return b.Node("Mul", []string{x, b.Node("Tanh", []string{b.Node("Softplus", []string{x})})})
+}
+
+// TestFusedSmoothActivations builds the acts_op17 family of activations
+// (twelfth session) after dense, depthwise and 1x1 convolutions and after a
+// non-convolution: Mish (Softplus, Tanh, Mul), Softplus, Softsign, Elu and
+// Celu with α = 1, Selu with its defaults become convolution epilogues (or,
+// Mish after an Add, one actKernel); Elu with α = 0.7 and Celu with α = 0.5
+// stay steps (on the vector kernels), as do those after a depthwise
+// convolution in NCHW (no depthwise epilogue there). Outputs match the graph run operator by
+// operator with nothing fused, channels-last and NCHW, at 1 and 2 threads.
+func TestFusedSmoothActivations(t *testing.T) {
+	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
+	for _, cl := range []bool{true, false} {
+		t.Run(fmt.Sprintf("channels-last %v", cl), func(t *testing.T) {
+			channelsLastMode = cl
+			b := newMB(5)
+			b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 3}, graph.Dim{Size: 14}, graph.Dim{Size: 13})
+			y := tMish(b, tConv(b, "x", 3, 16, 3, 1, 1))
+			y = b.Node("Elu", []string{tConv(b, y, 16, 16, 3, 1, 16)}, tAttrF("alpha", 1))
+			y = b.Node("Selu", []string{tConv(b, y, 16, 24, 1, 1, 1)})
+			y = b.Node("Softplus", []string{tConv(b, y, 24, 24, 3, 2, 1)})
+			y = b.Node("Celu", []string{tConv(b, y, 24, 24, 3, 1, 24)})
+			z := b.Node("Softsign", []string{tConv(b, y, 24, 24, 1, 1, 1)})
+			y = tMish(b, b.Node("Add", []string{y, z}))
+			y = b.Node("Elu", []string{tConv(b, y, 24, 16, 1, 1, 1)}, tAttrF("alpha", 0.7))
+			y = b.Node("Celu", []string{tConv(b, y, 16, 16, 3, 1, 1)}, tAttrF("alpha", 0.5))
+			b.Output(y)
+			m := b.Model()
+			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(6)), []int{1, 3, 14, 13}, -3, 3)}
+			ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				posts := map[kernels.Act]int{}
+				left := map[string]int{}
+				for _, st := range s.steps {
+					for _, a := range postsOf(st.kernel) {
+						posts[a]++
+					}
+					switch st.node.OpType {
+					case "Softplus", "Tanh", "Softsign", "Elu", "Selu", "Celu":
+						left[st.node.OpType]++
+					}
+				}
+				wantPosts := map[kernels.Act]int{kernels.ActMish: 2, kernels.ActELU: 2, kernels.ActSELU: 1,
+					kernels.ActSoftplus: 1, kernels.ActSoftsign: 1}
+				wantLeft := map[string]int{"Elu": 1, "Celu": 1} // α ≠ 1
+				if !cl {
+					delete(wantPosts, kernels.ActELU)
+					wantLeft = map[string]int{"Elu": 2, "Celu": 2}
+				}
+				require.Equal(t, wantPosts, posts)
+				require.Equal(t, wantLeft, left)
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				o := s.Outputs()[0].Name
+				require.NoError(t, CompareTensors(got[o], want[o], gemmTol))
+			}
+		})
+	}
+}

@@ -152,6 +152,7 @@ type qgemmKernel struct {
 	packed  *kernels.QGemmWeights
 	general *genWeights
 	rq      *kernels.Requant
+	fix     []fixChannel // columns whose weights hold a -128 (minus128.go)
 }
 
 func buildQGemm(b *BuildContext) (Kernel, error) {
@@ -188,8 +189,13 @@ func buildQGemm(b *BuildContext) (Kernel, error) {
 	if k.rq, err = newRequantFromAttrs(n, k.n); err != nil {
 		return nil, err
 	}
-	if symmetricInt8(wd, wzp) {
-		if k.packed, err = kernels.PackQGemm(k.n, k.k, wd, bias, k.aZP); err != nil {
+	packW := wd
+	if !symmetricInt8(wd, wzp) {
+		// A fully connected layer is a 1x1 convolution of one pixel per row.
+		packW, k.fix = clampMinus128(&convGeom{oc: k.n, cg: k.k, kh: 1, kw: 1, groups: 1}, wd, wzp, bias)
+	}
+	if packW != nil {
+		if k.packed, err = kernels.PackQGemm(k.n, k.k, packW, bias, k.aZP); err != nil {
 			return nil, b.Errorf("%v", err)
 		}
 	} else {
@@ -214,6 +220,9 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	out := ctx.AllocI8(m * k.n)
 	if k.packed != nil {
 		kernels.QGemm(m, a, k.k, k.packed, out, k.n, k.rq, ctx.Threads)
+		if len(k.fix) > 0 {
+			refixGemm(k.fix, m, k.k, k.n, a, k.aZP, out, k.rq, ctx.Threads)
+		}
 	} else {
 		k.general.gemm(m, a, k.k, k.aZP, ctx.Threads, func(r int, acc []int32) {
 			requantRow(k.rq, acc, out[r*k.n:(r+1)*k.n], 0)
@@ -330,6 +339,9 @@ type convCore struct {
 	packed  *kernels.QConvWeights
 	general []*genWeights
 	rq      *kernels.Requant
+	// fix are the output channels whose weights hold a -128 (minus128.go): packed
+	// as -127, they are recomputed exactly after the packed convolution.
+	fix []fixChannel
 }
 
 // newConvCore packs OIHW int8 weights. When xZP is nil the activation zero point is
@@ -346,15 +358,19 @@ func newConvCore(geom *convGeom, w []int8, wzp []int32, bias []int32, xZP *int32
 	if len(w) != geom.oc*kk {
 		return nil, fmt.Errorf("weights have %d values, want %d", len(w), geom.oc*kk)
 	}
-	if rq != nil && xZP != nil && symmetricInt8(w, wzp) {
+	packW, fix := w, []fixChannel(nil)
+	if rq != nil && xZP != nil && !symmetricInt8(w, wzp) {
+		packW, fix = clampMinus128(geom, w, wzp, bias)
+	}
+	if rq != nil && xZP != nil && packW != nil {
 		s := geom.shape(1, geom.kh, geom.kw, geom.cg*geom.groups)
 		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = 0, 0, 0, 0
 		s.DilH, s.DilW, s.StrideH, s.StrideW = 1, 1, 1, 1
-		p, err := kernels.PackQConv(s, w, bias, *xZP)
+		p, err := kernels.PackQConv(s, packW, bias, *xZP)
 		if err != nil {
 			return nil, err
 		}
-		cc.packed = p
+		cc.packed, cc.fix = p, fix
 		return cc, nil
 	}
 	ocg := geom.oc / geom.groups
@@ -406,6 +422,9 @@ func (cc *convCore) run(ctx *ExecContext, x []int8, shape []int, xZP int32) ([]i
 	if cc.packed != nil {
 		out := ctx.AllocI8(n * oh * ow * g.oc)
 		kernels.QConv(s, x, cc.packed, out, cc.rq, threads)
+		if len(cc.fix) > 0 {
+			cc.refix(x, n, h, w, c, oh, ow, xZP, out, threads)
+		}
 		return out, nil, oshape, nil
 	}
 	var out8 []int8

@@ -126,16 +126,7 @@ func sigmoid64(x float64) float64 {
 // into scratch).
 func clampActRow(dst, src []float32, lo, hi float32, a Act) {
 	if lo != float32(math.Inf(-1)) || hi != float32(math.Inf(1)) {
-		for i, v := range src {
-			// max/min keep NaN as a separate Clip does.
-			if v < lo {
-				v = lo
-			}
-			if v > hi {
-				v = hi
-			}
-			dst[i] = v
-		}
+		ClampF32(dst, src, lo, hi) // Clip's comparisons: NaN kept as a separate Clip does
 		src = dst[:len(src)]
 	}
 	ActF32(a, dst, src)

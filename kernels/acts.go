@@ -65,6 +65,24 @@ func HardSigmoidF32(dst, src []float32, alpha, beta float32) {
 		})
 }
 
+// ClampF32 writes src[i] clamped to [lo, hi] to dst[i] with Clip's
+// comparisons (x < lo gives lo, then > hi gives hi: NaN and −0 pass through,
+// lo > hi gives hi); dst may be src.
+func ClampF32(dst, src []float32, lo, hi float32) {
+	mapPadded("ClampF32", dst, src, func(d, s []float32) int { return clampAsm(d, s, lo, hi) },
+		func(d, s []float32) {
+			for i, v := range s {
+				if v < lo {
+					v = lo
+				}
+				if v > hi {
+					v = hi
+				}
+				d[i] = v
+			}
+		})
+}
+
 // mapPadded runs vec on the longest prefix it takes, the tail through vec in
 // a vector-wide buffer, and goFn on what vec does not do at all (the Go path).
 func mapPadded(name string, dst, src []float32, vec func(d, s []float32) int, goFn func(d, s []float32)) {

@@ -73,3 +73,20 @@ func hardSigmoidAsm(dst, src []float32, alpha, beta float32) int {
 	}
 	return n
 }
+
+// clampAsm is actsAsm for ClampF32.
+func clampAsm(dst, src []float32, lo, hi float32) int {
+	w := f32Lanes()
+	n := len(src) &^ (w - 1)
+	if w == 0 || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	q := [2]float32{lo, hi}
+	if w == 16 {
+		clampF32AVX512(&dst[0], &src[0], n, &q[0])
+	} else {
+		clampF32AVX2(&dst[0], &src[0], n, &q[0])
+	}
+	return n
+}

@@ -47,6 +47,9 @@ func actsCases() []struct {
 		{"celu α=0.5", elu(celu), eluRef(0.5, 1, 0.5), 6e-7, 2e-38},
 		{"hardsigmoid α=0.2 β=0.5", func(d, s []float32) { HardSigmoidF32(d, s, 0.2, 0.5) },
 			func(x float64) float64 { return max(0, min(1, float64(float32(0.2))*x+0.5)) }, 2.4e-7, 1e-45},
+		{"clamp [0, 6]", func(d, s []float32) { ClampF32(d, s, 0, 6) }, clampRef(0, 6), 0, 0},
+		{"clamp [-inf, 0.5]", func(d, s []float32) { ClampF32(d, s, float32(math.Inf(-1)), 0.5) }, clampRef(math.Inf(-1), 0.5), 0, 0},
+		{"clamp lo > hi", func(d, s []float32) { ClampF32(d, s, 2, 1) }, clampRef(2, 1), 0, 0},
 		{"hardsigmoid α=1/6 β=0.5", func(d, s []float32) { HardSigmoidF32(d, s, 1.0/6, 0.5) },
 			func(x float64) float64 { return max(0, min(1, float64(float32(1.0/6))*x+0.5)) }, 2.4e-7, 1e-45},
 	}
@@ -145,5 +148,18 @@ func requireSameBits(t *testing.T, want, got []float32, msg string, args ...any)
 		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
 			require.Failf(t, "bits differ", "element %d: %g vs %g; "+msg, append([]any{i, want[i], got[i]}, args...)...)
 		}
+	}
+}
+
+// clampRef is Clip's reference: below lo gives lo, then above hi gives hi.
+func clampRef(lo, hi float64) func(float64) float64 {
+	return func(x float64) float64 {
+		if x < lo {
+			x = lo
+		}
+		if x > hi {
+			x = hi
+		}
+		return x
 	}
 }

@@ -34,11 +34,13 @@ type Stats struct {
 	Pools      int // spatial ReduceMeans written as GlobalAveragePool (reduce_pool.go)
 	Sums       int // variadic Sums written as chains of Adds (sum_add.go)
 	Deconvs    int // stride-1 ConvTransposes written as Convs (convtranspose_conv.go)
+	Transposes int // Transposes moved towards their readers, merged or cancelled (transpose_sink.go)
+	Affine     int // Mul/Add/Sub by per-channel constants folded into the Conv before them (conv_affine.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs",
-		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs, %d transposes sunk, %d affine ops folded into convs",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs, s.Transposes, s.Affine)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -68,6 +70,9 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	}
 	st.Folded = n
 	st.Deconvs = convTransposeToConv(g)
+	st.Transposes = sinkTransposes(g, keep, m.Opset())
+	st.Identities += removeIdentities(g, keep) // Transpose pairs that cancelled
+	st.Affine = foldConvAffine(g, keep)
 	st.Pads = foldPads(g, keep)
 	st.Taps = trimDeadTaps(g)
 	st.Pools = reduceMeanToPool(g, m.Opset())

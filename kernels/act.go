@@ -22,6 +22,7 @@ const (
 	ActSoftsign      // x/(1+|x|)
 	ActELU           // Elu with α = 1: x > 0 ? x : e^x − 1
 	ActSELU          // Selu with ONNX's default α, γ
+	ActLogSigmoid    // log(sigmoid(x)) = −softplus(−x)
 )
 
 func (a Act) String() string {
@@ -48,6 +49,8 @@ func (a Act) String() string {
 		return "elu"
 	case ActSELU:
 		return "selu"
+	case ActLogSigmoid:
+		return "logsigmoid"
 	}
 	return fmt.Sprintf("Act(%d)", uint8(a))
 }

@@ -142,6 +142,10 @@ func actsGo(a Act, dst, src []float32) bool {
 		eluGo(dst, src, eluOne)
 	case ActSELU:
 		eluGo(dst, src, seluDefault)
+	case ActLogSigmoid:
+		for i, v := range src {
+			dst[i] = float32(-Softplus64(-float64(v)))
+		}
 	default:
 		return false
 	}

@@ -4,7 +4,7 @@ package kernels
 
 //go:generate sh -c "cd _gen && go run . -set acts -out ../asm_acts_amd64.s -stubs ../stubs_acts_amd64.go -pkg kernels"
 
-// actsAsm applies a (Softplus, Mish, Softsign, ELU or SELU) to the longest
+// actsAsm applies a (Softplus, Mish, Softsign, ELU, SELU or LogSigmoid) to the longest
 // vector-width prefix of src on this CPU's path and returns its length (0
 // for other activations).
 func actsAsm(a Act, dst, src []float32) int {
@@ -34,6 +34,19 @@ func actsAsm(a Act, dst, src []float32) int {
 		softsignF32AVX512(d, s, n)
 	case a == ActSoftsign:
 		softsignF32AVX2(d, s, n)
+	case a == ActLogSigmoid:
+		// −softplus(−x): the Softplus kernel between two negations.
+		for i, v := range src[:n] {
+			dst[i] = -v
+		}
+		if wide {
+			softplusF32AVX512(d, d, n)
+		} else {
+			softplusF32AVX2(d, d, n)
+		}
+		for i, v := range dst[:n] {
+			dst[i] = -v
+		}
 	default:
 		return 0
 	}

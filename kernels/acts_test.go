@@ -39,6 +39,7 @@ func actsCases() []struct {
 	}{
 		{"softplus", act(ActSoftplus), Softplus64, 6e-7, 2e-38},
 		{"mish", act(ActMish), func(x float64) float64 { return x * math.Tanh(Softplus64(x)) }, 1e-6, 2e-35},
+		{"logsigmoid", act(ActLogSigmoid), func(x float64) float64 { return -Softplus64(-x) }, 6e-7, 2e-38},
 		{"softsign", act(ActSoftsign), func(x float64) float64 { return x / (1 + math.Abs(x)) }, 3e-7, 0},
 		{"elu (ActELU)", act(ActELU), eluRef(1, 1, 1), 6e-7, 2e-38},
 		{"selu (ActSELU)", act(ActSELU), eluRef(SeluAlpha, SeluGamma, 1), 6e-7, 2e-38},
@@ -130,7 +131,7 @@ func TestActsAgainstReference(t *testing.T) {
 
 // TestActsStrings names the new activations (the runtime prints them in plans).
 func TestActsStrings(t *testing.T) {
-	for a, want := range map[Act]string{ActSoftplus: "softplus", ActMish: "mish", ActSoftsign: "softsign", ActELU: "elu", ActSELU: "selu"} {
+	for a, want := range map[Act]string{ActSoftplus: "softplus", ActMish: "mish", ActSoftsign: "softsign", ActELU: "elu", ActSELU: "selu", ActLogSigmoid: "logsigmoid"} {
 		require.Equal(t, want, a.String())
 	}
 	_, ok := CeluParams(0)

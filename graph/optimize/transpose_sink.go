@@ -9,9 +9,10 @@ package optimize
 // executor ran --unseen6's tf2onnx_op13 7x slower than ONNX Runtime.
 //
 // sinkTransposes moves each Transpose past the operators that commute with it
-// towards its readers until it meets its inverse (both vanish), another
-// Transpose (they compose) or an operator it does not commute with (it stays
-// there). The rewrites are exact: the same arithmetic on the same values,
+// towards its readers when that ends by removing it: it meets its inverse
+// (both vanish), another Transpose (they compose), a Squeeze that absorbs it,
+// or a second input transposed alike (the two become one below the operator);
+// a Transpose that would only move stays (sinkPays). The rewrites are exact: the same arithmetic on the same values,
 // stored in another order. A Pad stops it: tf2onnx's explicit Pad before a
 // VALID Conv is folded into the Conv where it stands (pad_fold.go).
 
@@ -85,7 +86,7 @@ func sinkOnce(g *graph.Graph, keep map[string]bool, opset int64) int {
 			continue
 		}
 		perm, err := graph.TransposePerm(t, len(xv.Shape))
-		if err != nil {
+		if err != nil || !sinkPays(g, t, perm, cons, keep, opset) {
 			continue
 		}
 		var ok bool
@@ -293,44 +294,10 @@ func sinkReduceOp(g *graph.Graph, t, n *graph.Node, perm []int, opset int64) boo
 // squeezed on the spatial axes): the Squeeze then reads t's input with its
 // axes renumbered, and t goes.
 func sinkSqueeze(g *graph.Graph, t, n *graph.Node, perm []int, opset int64) bool {
-	r := len(perm)
-	var axes []int64
-	fromInput := false
-	switch {
-	case opset < 13 && n.HasAttr("axes"):
-		axes = n.AttrInts("axes", nil)
-	case opset >= 13 && len(n.Inputs) == 2 && n.Inputs[1] != "":
-		c := g.Initializers[n.Inputs[1]]
-		if c == nil || c.DType != graph.Int64 || len(c.Shape) != 1 {
-			return false
-		}
-		axes, fromInput = c.I64(), true
-	default:
+	newAxes, fromInput, ok := squeezeThrough(g, n, perm, opset)
+	if !ok {
 		return false
 	}
-	na, err := graph.NormalizeAxes(axes, r)
-	if err != nil || len(na) == 0 {
-		return false
-	}
-	squeezed := make([]bool, r)
-	for _, a := range na {
-		squeezed[a] = true
-	}
-	last := -1
-	for i, p := range perm {
-		if squeezed[i] {
-			continue
-		}
-		if p < last {
-			return false
-		}
-		last = p
-	}
-	newAxes := make([]int64, len(na))
-	for i, a := range na {
-		newAxes[i] = int64(perm[a])
-	}
-	slices.Sort(newAxes)
 	if fromInput {
 		name := uniqueName(g, n.Inputs[1]+"_transposed")
 		g.Initializers[name] = graph.FromInt64([]int{len(newAxes)}, newAxes)
@@ -343,6 +310,105 @@ func sinkSqueeze(g *graph.Graph, t, n *graph.Node, perm []int, opset int64) bool
 	n.Inputs[0] = t.Inputs[0]
 	dropNode(g, t)
 	return true
+}
+
+// squeezeThrough returns the axes with which Squeeze n reads the input of a
+// Transpose of perm instead of its output, when the axes that remain keep
+// their order, and whether n takes its axes as an input.
+func squeezeThrough(g *graph.Graph, n *graph.Node, perm []int, opset int64) (newAxes []int64, fromInput, ok bool) {
+	r := len(perm)
+	var axes []int64
+	switch {
+	case opset < 13 && n.HasAttr("axes"):
+		axes = n.AttrInts("axes", nil)
+	case opset >= 13 && len(n.Inputs) == 2 && n.Inputs[1] != "":
+		c := g.Initializers[n.Inputs[1]]
+		if c == nil || c.DType != graph.Int64 || len(c.Shape) != 1 {
+			return nil, false, false
+		}
+		axes, fromInput = c.I64(), true
+	default:
+		return nil, false, false
+	}
+	na, err := graph.NormalizeAxes(axes, r)
+	if err != nil || len(na) == 0 {
+		return nil, false, false
+	}
+	squeezed := make([]bool, r)
+	for _, a := range na {
+		squeezed[a] = true
+	}
+	last := -1
+	for i, p := range perm {
+		if squeezed[i] {
+			continue
+		}
+		if p < last {
+			return nil, false, false
+		}
+		last = p
+	}
+	newAxes = make([]int64, len(na))
+	for i, a := range na {
+		newAxes[i] = int64(perm[a])
+	}
+	slices.Sort(newAxes)
+	return newAxes, fromInput, true
+}
+
+// sinkPays reports whether moving t towards its readers ends by removing
+// it: it meets another Transpose (they cancel or compose), a Squeeze that
+// takes it (squeezeThrough), or a binary operator whose other input is
+// transposed alike (two become one). Otherwise t stays where the exporter
+// put it: a Transpose only moved would change nothing but the layout the
+// executors' own Transpose handling sees (ConvNeXt's NHWC MLPs run their
+// Transposes as views).
+func sinkPays(g *graph.Graph, t *graph.Node, perm []int, cons map[string][]*graph.Node, keep map[string]bool, opset int64) bool {
+	y := t.Outputs[0]
+	for range g.Nodes {
+		if keep[y] || g.IsGraphOutput(y) || len(cons[y]) != 1 {
+			return false
+		}
+		n := cons[y][0]
+		if n.HasSubgraphs() || len(n.Outputs) != 1 || n.Outputs[0] == "" || (n.Domain != "" && n.Domain != "ai.onnx") {
+			return false
+		}
+		switch {
+		case isOp(n, "Transpose"):
+			return true
+		case isOp(n, "Squeeze") && n.Inputs[0] == y:
+			_, _, ok := squeezeThrough(g, n, perm, opset)
+			return ok
+		case sinkUnary[n.OpType] && n.Inputs[0] == y && !slices.Contains(n.Inputs[1:], y):
+		case sinkBinary[n.OpType] && len(n.Inputs) == 2:
+			k := slices.Index(n.Inputs, y)
+			if k < 0 || n.Inputs[1-k] == y {
+				return false
+			}
+			other := n.Inputs[1-k]
+			if c := g.Initializers[other]; c != nil {
+				if len(c.Shape) > len(perm) {
+					return false
+				}
+				break
+			}
+			if keep[other] || len(cons[other]) != 1 {
+				return false
+			}
+			for _, m := range g.Nodes {
+				if len(m.Outputs) == 1 && m.Outputs[0] == other {
+					up, err := graph.TransposePerm(m, len(perm))
+					return isOp(m, "Transpose") && err == nil && slices.Equal(up, perm)
+				}
+			}
+			return false
+		case sinkReduce[n.OpType] && n.Inputs[0] == y && n.AttrInt("keepdims", 1) != 0:
+		default:
+			return false
+		}
+		y = n.Outputs[0]
+	}
+	return false
 }
 
 // permuteConst returns constant c, broadcast to rank len(perm) by leading 1s,

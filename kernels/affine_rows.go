@@ -7,15 +7,21 @@ import "fmt"
 // only the c channels of each output pixel are written. It is an inference
 // BatchNormalization (and the Relu after it) of a channels-last map, written
 // into its place in a wider one: DenseNet's Concat → BatchNormalization →
-// Relu becomes one such call per concatenated map. The channels in whole
-// 16-lane blocks run on the AVX-512 depthwise row kernel (one tap); the rest,
-// and CPUs without AVX-512, in Go.
+// Relu becomes one such call per concatenated map. On AVX-512 every channel
+// runs on affineRowsF32AVX512 (asm_pool_amd64.s), pixel after pixel (twelfth
+// session: sweeping 16-lane blocks of a row of pixels at the 4 KB pixel
+// stride of a dense block's buffer ran at a fraction of the memory speed);
+// without it, the channels in whole 16-lane blocks on the depthwise row
+// kernel (one tap), the rest in Go.
 func AffineRowsF32(x []float32, sx, n, c int, a, b []float32, y []float32, sy int, lo, hi float32) {
 	if n <= 0 || c <= 0 {
 		return
 	}
 	if sx < c || sy < c || len(a) < c || len(b) < c || len(x) < (n-1)*sx+c || len(y) < (n-1)*sy+c {
 		panic("kernels.AffineRowsF32: strides below the channel count or buffers too short")
+	}
+	if affineRowsVec(x, sx, n, c, a, b, y, sy, lo, hi) {
+		return
 	}
 	cv := c &^ 15
 	ep := [2]float32{lo, hi}

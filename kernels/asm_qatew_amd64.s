@@ -358,3 +358,148 @@ bnd_loop:
 	VMOVUPD      Y3, 96(DX)
 	VZEROUPPER
 	RET
+
+// func tapsF32AVX2(dst *float32, src *float32, offs *int, w *float32, taps int, n int)
+// Requires: AVX
+TEXT ·tapsF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ w+24(FP), R9
+	MOVQ taps+32(FP), DX
+	MOVQ n+40(FP), CX
+	MOVQ CX, AX
+	SHRQ $0x05, AX
+	JZ   tp4_done
+
+tp4_loop:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ    DX, R10
+	MOVQ    R8, R12
+	MOVQ    R9, R13
+
+tp4_tap:
+	MOVQ         (R12), R11
+	VBROADCASTSS (R13), Y15
+	VMULPS       (SI)(R11*4), Y15, Y4
+	VADDPS       Y4, Y0, Y0
+	VMULPS       32(SI)(R11*4), Y15, Y5
+	VADDPS       Y5, Y1, Y1
+	VMULPS       64(SI)(R11*4), Y15, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       96(SI)(R11*4), Y15, Y7
+	VADDPS       Y7, Y3, Y3
+	ADDQ         $0x08, R12
+	ADDQ         $0x04, R13
+	DECQ         R10
+	JNZ          tp4_tap
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	ADDQ         $0x80, DI
+	ADDQ         $0x80, SI
+	DECQ         AX
+	JNZ          tp4_loop
+
+tp4_done:
+	MOVQ CX, AX
+	ANDQ $0x1f, AX
+	SHRQ $0x03, AX
+	JZ   tp1_done
+
+tp1_loop:
+	VMOVUPS (DI), Y0
+	MOVQ    DX, R10
+	MOVQ    R8, R12
+	MOVQ    R9, R13
+
+tp1_tap:
+	MOVQ         (R12), R11
+	VBROADCASTSS (R13), Y15
+	VMULPS       (SI)(R11*4), Y15, Y4
+	VADDPS       Y4, Y0, Y0
+	ADDQ         $0x08, R12
+	ADDQ         $0x04, R13
+	DECQ         R10
+	JNZ          tp1_tap
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, DI
+	ADDQ         $0x20, SI
+	DECQ         AX
+	JNZ          tp1_loop
+
+tp1_done:
+	VZEROUPPER
+	RET
+
+// func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes *float32)
+// Requires: AVX
+TEXT ·tapsDotF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ taps+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ lanes+40(FP), R9
+	SHRQ $0x03, CX
+
+tdot_loop:
+	VMOVUPS (DI), Y0
+	MOVQ    DX, R10
+	MOVQ    R8, R12
+	MOVQ    R9, R13
+
+tdot_tap:
+	MOVQ    (R12), R11
+	VMULPS  (SI)(R11*4), Y0, Y1
+	VADDPS  (R13), Y1, Y1
+	VMOVUPS Y1, (R13)
+	ADDQ    $0x08, R12
+	ADDQ    $0x20, R13
+	DECQ    R10
+	JNZ     tdot_tap
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	DECQ    CX
+	JNZ     tdot_loop
+	VZEROUPPER
+	RET
+
+// func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·fakeQuantReluF32AVX2(SB), NOSPLIT, $0-36
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	MOVSS        scale+24(FP), X13
+	MOVSS        lo+28(FP), X14
+	MOVSS        hi+32(FP), X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y12, Y12, Y12
+	SHRQ         $0x03, CX
+	JZ           fqr_done
+
+fqr_loop:
+	VMOVUPS   (SI), Y0
+	VMAXPS    Y0, Y12, Y0
+	VDIVPS    Y13, Y0, Y0
+	VMAXPS    Y14, Y0, Y0
+	VMINPS    Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y13, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	DECQ      CX
+	JNZ       fqr_loop
+
+fqr_done:
+	VZEROUPPER
+	RET

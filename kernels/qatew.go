@@ -62,6 +62,22 @@ func fakeQuantF32Go(x, y []float32, scale float32, zp int32) {
 	}
 }
 
+// FakeQuantReluF32 is FakeQuantF32 of max(x[i], 0) (Go's max: NaN stays NaN, -0
+// becomes +0): a Relu fused into the fake quantization that is its only reader.
+func FakeQuantReluF32(x, y []float32, scale float32, zp int32) {
+	y = y[:len(x)]
+	v := fakeQuantReluF32Vec(x, y, scale, zp)
+	fakeQuantReluF32Go(x[v:], y[v:], scale, zp)
+}
+
+func fakeQuantReluF32Go(x, y []float32, scale float32, zp int32) {
+	y = y[:len(x)]
+	for i, e := range x {
+		y[i] = max(e, 0)
+	}
+	fakeQuantF32Go(y, y, scale, zp)
+}
+
 // STEAddF32 adds g[i] to dx[i] where lo <= x[i] <= hi (a NaN x passes
 // nothing) and leaves dx[i] as it is elsewhere: the straight-through estimator's
 // gradient through a clamp (fake quantization, Clip, Relu with lo the smallest

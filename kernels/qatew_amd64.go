@@ -42,6 +42,16 @@ func fakeQuantF32Vec(x, y []float32, scale float32, zp int32) int {
 	return v
 }
 
+func fakeQuantReluF32Vec(x, y []float32, scale float32, zp int32) int {
+	v := len(x) &^ 7
+	if simdPath == isaGo || v == 0 {
+		return 0
+	}
+	_ = y[v-1]
+	fakeQuantReluF32AVX2(&x[0], &y[0], v, scale, float32(-128-zp), float32(127-zp))
+	return v
+}
+
 func steAddF32Vec(x, g, dx []float32, lo, hi float32) int {
 	v := len(x) &^ 7
 	if simdPath == isaGo || v == 0 || math.IsNaN(float64(lo)) || math.IsNaN(float64(hi)) {

@@ -11,3 +11,5 @@ func steAddF32Vec(_, _, _ []float32, _, _ float32) int { return 0 }
 func addF32Vec(_, _ []float32) int { return 0 }
 
 func steSetF32Vec(_, _, _ []float32, _, _ float32) int { return 0 }
+
+func fakeQuantReluF32Vec(_, _ []float32, _ float32, _ int32) int { return 0 }

@@ -38,7 +38,8 @@ func qatewInput(r *rand.Rand, n int, scale float32, special bool) []float32 {
 	return x
 }
 
-// TestQATElementwiseKernels checks MinMaxF32, FakeQuantF32, STEAddF32,
+// TestQATElementwiseKernels checks MinMaxF32, FakeQuantF32, FakeQuantReluF32 (against
+// a Go max before QuantizeF32), STEAddF32,
 // STESetF32 (against STEAddF32 into zeros) and AddF32 on every path, at lengths around the vector blocks, bit for bit
 // against the scalar references (the Go min/max fold, QuantizeF32 then
 // DequantizeI8, a Go if, a Go add).
@@ -78,6 +79,15 @@ func TestQATElementwiseKernels(t *testing.T) {
 					want := make([]float32, n)
 					DequantizeI8(q, scale, zp, want)
 					require.Equal(t, bitsF32(want), bitsF32(y), "fake quantization")
+
+					rx := make([]float32, n)
+					for i, v := range x {
+						rx[i] = max(v, 0)
+					}
+					QuantizeF32(rx, scale, zp, q)
+					DequantizeI8(q, scale, zp, want)
+					FakeQuantReluF32(x, y, scale, zp)
+					require.Equal(t, bitsF32(want), bitsF32(y), "fake quantization of a Relu")
 
 					g := qatewInput(r, n, 1, special)
 					dx := qatewInput(r, n, 1, special)

@@ -48,3 +48,18 @@ func bnGradSumsF32AVX2(d *float32, xh *float32, n int, acc *float64)
 //
 //go:noescape
 func bnGradInputF32AVX2(d *float32, xh *float32, c *float32, dc *float32, n int, k float32, a1 float32, a2 float32, s float32, acc *float64)
+
+// tapsF32AVX2 adds w[t]*src[offs[t]+q] for t < taps, in order, to dst[q] for q < n, n a positive multiple of 8.
+//
+//go:noescape
+func tapsF32AVX2(dst *float32, src *float32, offs *int, w *float32, taps int, n int)
+
+// tapsDotF32AVX2 adds a[q]*src[offs[t]+q] to lanes[8*t+q%8] for t < taps and q < n, n a positive multiple of 8.
+//
+//go:noescape
+func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes *float32)
+
+// fakeQuantReluF32AVX2 sets y[i] = float32(clamp(roundEven(max(x[i], 0)/scale), lo, hi)) * scale for i < n, n a multiple of 8.
+//
+//go:noescape
+func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)

@@ -29,6 +29,11 @@ func bindInputs(g *graph.Graph, batch int, given map[string][]int) (*inputBindin
 		return nil, err
 	}
 	b := &inputBinding{shapes: shapes}
+	if batch == 1 && !sharedLeading(g, shapes) {
+		// The inputs share no batch axis (a time-major RNN's x [T, N, C] beside h0
+		// [L, N, H]): one request runs them as bound.
+		return b, nil
+	}
 	for _, in := range g.Inputs {
 		s, ok := shapes[in.Name]
 		if !ok || len(s) < 2 || s[0] == batch {
@@ -45,6 +50,23 @@ func bindInputs(g *graph.Graph, batch int, given map[string][]int) (*inputBindin
 		b.rebatched = append(b.rebatched, in.Name)
 	}
 	return b, nil
+}
+
+// sharedLeading reports whether the inputs of rank 2 or more all have the same
+// leading size (a batch axis they share).
+func sharedLeading(g *graph.Graph, shapes map[string][]int) bool {
+	lead := -1
+	for _, in := range g.Inputs {
+		s, ok := shapes[in.Name]
+		if !ok || len(s) < 2 {
+			continue
+		}
+		if lead >= 0 && s[0] != lead {
+			return false
+		}
+		lead = s[0]
+	}
+	return true
 }
 
 // checkRebatch refuses a re-batched model whose batch does not reach its outputs

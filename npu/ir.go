@@ -310,6 +310,15 @@ func canonicalOp(n *graph.Node) string {
 	return n.OpType
 }
 
+// castKeepsType reports whether a Cast converts to the type its input already has.
+func castKeepsType(values map[string]*graph.Value, n *graph.Node) bool {
+	if len(n.Inputs) == 0 || !n.HasAttr("to") {
+		return false
+	}
+	v := values[n.Inputs[0]]
+	return v != nil && v.DType != graph.Undefined && v.DType == graph.DType(n.AttrInt("to", 0))
+}
+
 // collapse builds the step list: constant subgraphs are folded, QuantizeLinear and
 // DequantizeLinear become aliases (their arithmetic is the requantisation epilogue of
 // the neighbouring operators), and every other node becomes a step.
@@ -329,8 +338,16 @@ func collapse(a *analysis, cfg Config) *program {
 		if allConst {
 			continue
 		}
+		alias := false
 		switch n.OpType {
 		case "QuantizeLinear", "DequantizeLinear", "Identity", "Dropout":
+			alias = true
+		case "Cast":
+			// torch.onnx's PyTorch-quantized models: QuantizeLinear -> Cast(to=uint8)
+			// -> DequantizeLinear, a Cast to the type its input has.
+			alias = castKeepsType(a.values, n)
+		}
+		if alias {
 			if len(n.Inputs) > 0 && !a.consts[n.Inputs[0]] && len(n.Outputs) > 0 {
 				src := b.tensor(n.Inputs[0])
 				b.alias[n.Outputs[0]] = src.name

@@ -39,6 +39,13 @@ type convCore struct {
 	dyPack  *kernels.PackedA
 	shift   *shiftCache
 	trans   *transCache
+	dw      *dwLayout // depthwise phase layout (conv_depthwise.go) for dwGeom
+	dwGeom  convGeom
+	// phases are the depthwise forward pass's phase planes of the input whose
+	// first element is phasesOf, read again by the weight gradient (the input of
+	// a training step is not changed between its forward and backward passes).
+	phases   []float32
+	phasesOf *float32
 }
 
 // transCache is the input-gradient convolution (nil: columns and col2im) for the
@@ -115,6 +122,12 @@ func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 		c.forwardDepthwise(x, w, bias, y, threads)
 		return
 	}
+	if g.pointwise() {
+		// x itself is each image's column matrix: one GEMM per image, written in
+		// place, with no padded copy nor output rows to move
+		c.forwardCols(1, x, w, bias, y, threads)
+		return
+	}
 	if c.shift == nil || c.shift.n != *g {
 		c.shift = &shiftCache{n: *g, s: g.shifted()}
 	}
@@ -127,8 +140,13 @@ func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 
 // forwardIm2col is forward over chunks of the column matrix.
 func (c *convCore) forwardIm2col(x, w, bias, y []float32, threads int) {
+	c.forwardCols(c.g.imagesPerChunk(), x, w, bias, y, threads)
+}
+
+// forwardCols is forward over chunks of per images.
+func (c *convCore) forwardCols(per int, x, w, bias, y []float32, threads int) {
 	g := &c.g
-	per, chunks, workers, inner := c.split(threads)
+	per, chunks, workers, inner := c.splitImages(per, threads)
 	rows := g.c * g.kh * g.kw
 	pa := c.packWeights(false, w)
 	runChunks(chunks, workers, func(wk, ch int) {
@@ -208,12 +226,20 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
 		}
 		return
 	}
+	if g.pointwise() && (c.shift == nil || c.shift.n != *g) {
+		// the forward pass did not need the layout; the weight gradient does
+		c.shift = &shiftCache{n: *g, s: g.shifted()}
+	}
 	if c.shift != nil && c.shift.n == *g && c.shift.s != nil {
 		c.weightGradShifted(c.shift.s, x, dy, dw, threads)
 	} else {
 		c.weightGrad(x, dy, dw, threads)
 	}
 	if dx == nil {
+		return
+	}
+	if g.pointwise() {
+		c.inputGradPointwise(w, dy, dx, threads)
 		return
 	}
 	if c.trans == nil || c.trans.n != *g {
@@ -276,6 +302,21 @@ func (g *convGeom) positionsMajor(dy, dst []float32, a, b, threads int) {
 					d[i*g.oc] = v
 				}
 			}
+		}
+	})
+}
+
+// inputGradPointwise adds the input gradient of a 1x1 stride-1 unpadded
+// convolution to dx: per image and group, dx += w^T·dy, the GEMM adding into dx in
+// place (dy is the image's right operand as it lies, dx its column matrix).
+func (c *convCore) inputGradPointwise(w, dy, dx []float32, threads int) {
+	g := &c.g
+	pa := c.packWeights(true, w)
+	_, _, workers, inner := c.splitImages(1, threads)
+	runChunks(g.n, workers, func(_, n int) {
+		dyn, dxn := dy[n*g.oc*g.p:], dx[n*g.c*g.p:]
+		for gi := 0; gi < g.group; gi++ {
+			kernels.SgemmPackedAFunc(pa[gi], g.p, kernels.PackBRowMajor(false, dyn[gi*g.ocg*g.p:], g.p), dxn[gi*g.cg*g.p:], g.p, true, nil, inner)
 		}
 	})
 }

@@ -97,6 +97,11 @@ func TestConvPaths(t *testing.T) {
 				near("dx", dxr, dx)
 				near("dw", dwr, dw)
 				if g.depthwise() {
+					// the weight gradient without the forward pass's phase planes
+					// (an input the forward pass did not see)
+					clear(dw)
+					c.weightGradDepthwise(append([]float32(nil), x...), dy, dw, threads)
+					near("dw (phases rebuilt)", dwr, dw)
 					// the GEMM paths the depthwise path replaces
 					clear(y)
 					c.forwardIm2col(x, w, nil, y, threads)

@@ -60,15 +60,28 @@ type fqOp struct {
 	// writeGrad: the only reader of in, so backward writes in's gradient
 	// (not cleared by Backward) instead of adding to it.
 	writeGrad bool
+	// relu: the Relu that computes in, fused into this op (net.go,
+	// fuseReluFakeQuant).
+	relu *unaryOp
 }
 
 func (o *fqOp) label() string { return o.node }
 
+// fusedRelu reports whether the op quantizes its Relu's input itself this step.
+func (o *fqOp) fusedRelu(n *Net) bool { return o.relu != nil && !n.learnRanges }
+
 func (o *fqOp) forward(n *Net) error {
+	fused := o.fusedRelu(n)
 	x, y := n.vals[o.in], n.vals[o.out]
+	if fused {
+		x = n.vals[o.relu.in]
+	}
 	y.resize(x.shape)
 	if o.owner && n.training && n.emaRanges && o.r.fixed == nil && len(x.data) > 0 {
 		lo, hi := minMax(x.data, n.threads)
+		if fused {
+			lo, hi = max(lo, 0), max(hi, 0)
+		}
 		c := n.emaConst
 		o.r.lo += c * (lo - o.r.lo)
 		o.r.hi += c * (hi - o.r.hi)
@@ -76,6 +89,10 @@ func (o *fqOp) forward(n *Net) error {
 	o.p = o.r.params()
 	s, zp := o.p.Scale, o.p.ZeroPoint
 	parallel(len(x.data), n.threads, func(lo, hi int) {
+		if fused {
+			kernels.FakeQuantReluF32(x.data[lo:hi], y.data[lo:hi], s, int32(zp))
+			return
+		}
 		fakeQuantSlice(x.data[lo:hi], y.data[lo:hi], s, zp)
 	})
 	return nil
@@ -92,16 +109,21 @@ func fakeQuantSlice(x, y []float32, scale float32, zp int) {
 
 func (o *fqOp) backward(n *Net) {
 	x, y := n.vals[o.in], n.vals[o.out]
-	if n.learnRanges && o.r.fixed == nil {
+	write := o.writeGrad
+	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
+	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
+	if o.fusedRelu(n) {
+		// the Relu's mask, x in [smallest positive, +Inf], and this one's
+		x, write = n.vals[o.relu.in], o.relu.writeGrad
+		lo = max(lo, math.SmallestNonzeroFloat32)
+	} else if n.learnRanges && o.r.fixed == nil {
 		o.rangeGrad(x.data, y.grad, n.threads)
 	}
 	if x.grad == nil {
 		return
 	}
-	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
-	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
 	parallel(len(y.grad), n.threads, func(a, b int) {
-		if o.writeGrad {
+		if write {
 			kernels.STESetF32(x.data[a:b], y.grad[a:b], x.grad[a:b], lo, hi)
 			return
 		}

@@ -141,6 +141,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	}
 	n.output = out
 	b.markWrittenGrads()
+	b.fuseReluFakeQuant()
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
 }
@@ -250,6 +251,34 @@ func (b *builder) markWrittenGrads() {
 				o.writeGrad = true
 				n.gradWritten[o.in] = true
 			}
+		}
+	}
+}
+
+// fuseReluFakeQuant fuses a Relu whose only reader is a fake quantization (after
+// every Conv+Relu, Add+Relu and BN+Relu of a quantize-ready graph) into it: the
+// fake quantization reads the Relu's input and quantizes max(x, 0) in one pass,
+// its EMA range is the Relu's (max(min x, 0), max(max x, 0) are min and max of
+// max(x, 0)), and its backward pass writes the Relu's input gradient where both
+// straight-through masks pass. The Relu then does nothing. Forward values and
+// gradients keep their bits (a -0 added instead of a +0 aside), and the Relu's
+// output, which is neither computed nor stored, is not read by anyone else. With
+// learned ranges the range gradient needs that output, so both run unfused.
+func (b *builder) fuseReluFakeQuant() {
+	n := b.n
+	relu := map[int]*unaryOp{}
+	for _, o := range n.ops {
+		if u, ok := o.(*unaryOp); ok && u.kind == "Relu" {
+			relu[u.out] = u
+		}
+	}
+	for _, o := range n.ops {
+		f, ok := o.(*fqOp)
+		if !ok {
+			continue
+		}
+		if u := relu[f.in]; u != nil && b.reads[f.in] == 1 && f.in != n.output && f.in != n.input {
+			f.relu, u.fq = u, f
 		}
 	}
 }

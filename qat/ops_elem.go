@@ -18,6 +18,9 @@ type unaryOp struct {
 	// writeGrad (Relu, Clip): the only reader of in, so backward writes in's
 	// gradient (not cleared by Backward) instead of adding to it.
 	writeGrad bool
+	// fq (Relu): the fake quantization this Relu is fused into (net.go,
+	// fuseReluFakeQuant); the Relu does nothing while the fusion is active.
+	fq *fqOp
 }
 
 func buildUnary(b *builder, node *graph.Node) (built, error) {
@@ -52,6 +55,9 @@ func buildUnary(b *builder, node *graph.Node) (built, error) {
 func (o *unaryOp) label() string { return o.node }
 
 func (o *unaryOp) forward(n *Net) error {
+	if o.fq != nil && o.fq.fusedRelu(n) {
+		return nil
+	}
 	x, y := n.vals[o.in], n.vals[o.out]
 	y.resize(x.shape)
 	parallel(len(x.data), n.threads, func(lo, hi int) { o.forwardRange(x.data[lo:hi], y.data[lo:hi]) })
@@ -83,6 +89,9 @@ func (o *unaryOp) forwardRange(xs, ys []float32) {
 }
 
 func (o *unaryOp) backward(n *Net) {
+	if o.fq != nil && o.fq.fusedRelu(n) {
+		return
+	}
 	x, y := n.vals[o.in], n.vals[o.out]
 	if x.grad == nil {
 		return

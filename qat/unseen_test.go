@@ -94,7 +94,8 @@ func TestUnseenArchitectures(t *testing.T) {
 // TestUnseenQATFilesAgreeWithORT checks written `warboy qat` outputs (the files
 // docs/quantizer.md measures, named MODEL.qat.onnx in $WARBOY_QAT_UNSEEN_OUT) on the
 // first 1,000 Fashion-MNIST test images: the int8 runtime and ONNX Runtime give the
-// same top-1. Skipped unless the variable is set and ONNX Runtime is installed.
+// same top-1 (on each file's first input and output, whatever their names, so that
+// the torchvision files of scripts/make_qat_torchvision.py are checked too). Skipped unless the variable is set and ONNX Runtime is installed.
 func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
 	dir := os.Getenv("WARBOY_QAT_UNSEEN_OUT")
 	if dir == "" {
@@ -116,13 +117,14 @@ func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
 			require.NoError(t, err)
 			s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeInt8))
 			require.NoError(t, err)
-			out, err := s.RunTensors(map[string]*graph.Tensor{"input": x})
+			in, outName := m.Graph.Inputs[0].Name, m.Graph.Outputs[0].Name
+			out, err := s.RunTensors(map[string]*graph.Tensor{in: x})
 			require.NoError(t, err)
-			ours, err := dataset.Top1(out["logits"])
+			ours, err := dataset.Top1(out[outName])
 			require.NoError(t, err)
-			theirs, err := ortoracle.Run(f, map[string]*graph.Tensor{"input": x}, 1)
+			theirs, err := ortoracle.Run(f, map[string]*graph.Tensor{in: x}, 1)
 			require.NoError(t, err)
-			b, err := dataset.Top1(theirs["logits"])
+			b, err := dataset.Top1(theirs[outName])
 			require.NoError(t, err)
 			same, correct := 0, 0
 			for i := range b {

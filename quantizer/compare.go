@@ -84,6 +84,10 @@ type LayerError struct {
 	Cosine    float64 `json:"cosine"`
 	MaxAbsErr float64 `json:"max_abs_err"`
 	Values    int64   `json:"values"`
+	// NonFinite counts the values that are infinite or NaN in either run and not
+	// equal in both (left out of the measures above; equal infinities, such as a
+	// -inf attention mask, are agreement).
+	NonFinite int64 `json:"non_finite,omitempty"`
 	// Int8Name is the tensor's name in the quantized model.
 	Int8Name string `json:"int8_tensor"`
 }
@@ -104,6 +108,8 @@ type OutputAgreement struct {
 	MaxAbsErr  float64 `json:"max_abs_err"`
 	MeanAbsErr float64 `json:"mean_abs_err"`
 	Values     int64   `json:"values"`
+	// NonFinite: as LayerError's.
+	NonFinite int64 `json:"non_finite,omitempty"`
 	// Shapes lists the distinct output shapes of the runs (batches of one shape group
 	// each).
 	Shapes [][]int `json:"output_shapes"`
@@ -137,12 +143,22 @@ type Comparison struct {
 
 type errAcc struct {
 	ff, dd, fq, qq, maxAbs, sumAbs float64
-	n                              int64
+	n, nonFinite                   int64
 }
 
+// add accumulates a pair of runs. Infinities equal in both (a -inf mask filled
+// before a Softmax, kept float32 by the quantizer) agree and add nothing; other
+// non-finite values are counted apart: summed in, they would make every measure
+// NaN (and `compare --json` fail to encode it).
 func (a *errAcc) add(f, q []float32) {
 	for i, x := range f {
 		fx, qx := float64(x), float64(q[i])
+		if math.IsInf(fx, 0) || math.IsInf(qx, 0) || math.IsNaN(fx) || math.IsNaN(qx) {
+			if fx != qx {
+				a.nonFinite++
+			}
+			continue
+		}
 		d := fx - qx
 		a.ff += fx * fx
 		a.qq += qx * qx
@@ -346,7 +362,8 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			continue
 		}
 		a := accs[i]
-		le := LayerError{Tensor: p.float, Int8Name: p.int8, Op: p.op, Node: p.node, MaxAbsErr: a.maxAbs, Values: a.n}
+		le := LayerError{Tensor: p.float, Int8Name: p.int8, Op: p.op, Node: p.node, MaxAbsErr: a.maxAbs, Values: a.n,
+			NonFinite: a.nonFinite}
 		le.SQNR, le.Cosine = a.sqnr(), a.cosine()
 		res.Layers = append(res.Layers, le)
 	}
@@ -354,7 +371,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	for i, o := range outs {
 		a := oaccs[i]
 		oa := OutputAgreement{Output: o, Classes: classes[i], SQNR: a.sqnr(), Cosine: a.cosine(), MaxAbsErr: a.maxAbs,
-			Values: a.n, Shapes: oshapes[i], ShapeMismatches: mism[i]}
+			Values: a.n, Shapes: oshapes[i], ShapeMismatches: mism[i], NonFinite: a.nonFinite}
 		if a.n > 0 {
 			oa.MeanAbsErr = a.sumAbs / float64(a.n)
 		}

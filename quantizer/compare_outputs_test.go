@@ -1,6 +1,7 @@
 package quantizer
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -51,4 +52,33 @@ func TestErrAccOutputs(t *testing.T) {
 	same.add([]float32{1, 2}, []float32{1, 2})
 	assert.True(t, math.IsInf(float64(same.sqnr()), 1))
 	assert.Equal(t, 1.0, same.cosine())
+}
+
+// Masked attention scores hold -inf in both runs (the mask stays float32): equal
+// infinities agree; an infinity or NaN in one run only is counted apart. Before,
+// every measure became NaN and `compare --json` of conformer_dynT's dynamic
+// quantization (--unseen7) failed with "json: unsupported value: NaN".
+func TestErrAccNonFinite(t *testing.T) {
+	ninf, inf, nan := float32(math.Inf(-1)), float32(math.Inf(1)), float32(math.NaN())
+	for _, tc := range []struct {
+		name      string
+		f, q      []float32
+		nonFinite int64
+	}{
+		{"equal masks", []float32{1, ninf, 2, ninf}, []float32{1, ninf, 2, ninf}, 0},
+		{"one-sided", []float32{1, ninf, 2, inf}, []float32{1, 0, 2, inf}, 1},
+		{"nan", []float32{1, nan, 2, 0}, []float32{1, nan, 2, 0}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a errAcc
+			a.add(tc.f, tc.q)
+			assert.Equal(t, tc.nonFinite, a.nonFinite)
+			assert.True(t, math.IsInf(float64(a.sqnr()), 1), "the finite values are equal")
+			assert.Equal(t, 1.0, a.cosine())
+			assert.Equal(t, 0.0, a.maxAbs)
+			le := LayerError{SQNR: a.sqnr(), Cosine: a.cosine(), MaxAbsErr: a.maxAbs, NonFinite: a.nonFinite}
+			_, err := json.Marshal(le)
+			assert.NoError(t, err)
+		})
+	}
 }

@@ -64,6 +64,9 @@ type rowsConvKernel struct {
 	view *outView
 	// narrow runs the convolution on the indexed path (conv_dense_idx.go).
 	narrow *narrowIdx
+	// mixed is the weights again in parts of wider panels where pb has
+	// 16-wide ones (conv_rows_mixed.go): gemm runs them instead of pb.
+	mixed []rowsPart
 	// p16 is pb in 16-wide panels for channel blocks narrower than its own
 	// panels (blockB), made on first use and shared by the kernel's copies.
 	p16 *panels16
@@ -96,7 +99,7 @@ func (k *rowsConvKernel) setView(v *outView) {
 	k.view = v
 	if pixelStride(k.m) != k.m {
 		u := newRowsConvKernel(k.conv, nil, k.inNHWC, false)
-		k.pb, k.bias, k.p16 = u.pb, u.bias, u.p16
+		k.pb, k.bias, k.p16, k.mixed = u.pb, u.bias, u.p16, u.mixed
 	}
 }
 
@@ -141,6 +144,9 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 		// the GEMM over rows. The stems (conv_stem.go) run on the indexed
 		// tiles of every width.
 		k.pb = kernels.PackRowsB16(kdim, np, wt, np)
+	}
+	if kh*kw == 1 && k.pb.NR() == 16 {
+		k.mixed = packMixed(kdim, np, wt)
 	}
 	// The NCHW packing of the same weights is no longer used: drop it.
 	ck.packed = nil
@@ -427,6 +433,10 @@ func storeBandCols(y, cb []float32, y0, y1, ow, ppw, so, m int) {
 // the residual res (nil for none) and, unless a residual is still to come
 // (resLater), the clamp.
 func (k *rowsConvKernel) gemm(x []float32, lda int, off []int32, rows int, c []float32, ldc int, res []float32, resLater bool, threads int) {
+	if k.mixed != nil {
+		k.gemmParts(x, lda, off, rows, c, ldc, res, resLater, threads)
+		return
+	}
 	post := k.post
 	if resLater {
 		post = kernels.ActNone

@@ -57,6 +57,9 @@ func foldAffineClamp(k *rowsConvKernel, alpha, beta, lo, hi float32) *rowsConvKe
 		scale[i] = alpha
 	}
 	f.pb = k.pb.ScaledRows(scale, make([]float32, k.pb.DataLen()))
+	if k.mixed != nil {
+		f.mixed = scaledParts(k.mixed, scale, make([]float32, partsDataLen(k.mixed)), 1)
+	}
 	f.bias = make([]float32, k.pb.N())
 	for o := range f.bias[:k.m] {
 		var b float32

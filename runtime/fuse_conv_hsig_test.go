@@ -38,6 +38,11 @@ func TestConvHardSigmoidFusion(t *testing.T) {
 			y = tConv(b, tHSigSE(b, tHSwish(b, tConv(b, y, 40, 120, 1, 1, 1)), 120, 1.0/6, 0.5), 120, 40, 1, 1, 1)
 			return b.Node("GlobalAveragePool", []string{y})
 		}},
+		{name: "80 channels (mixed panels)", c: 16, h: 7, folded: 1, build: func(b *mb) string {
+			y := tHSwish(b, tConv(b, "x", 16, 80, 1, 1, 1))
+			y = tConv(b, tHSigSE(b, tConv(b, y, 80, 80, 3, 1, 80), 80, 1.0/6, 0.5), 80, 112, 1, 1, 1)
+			return b.Node("GlobalAveragePool", []string{y})
+		}},
 		{name: "ONNX default alpha, 3x3 conv on the map", c: 8, h: 9, folded: 1, build: func(b *mb) string {
 			y := b.Node("HardSigmoid", []string{tConv(b, "x", 8, 24, 3, 1, 1)}, tAttrF("alpha", 0.2), tAttrF("beta", 0.5))
 			return b.Node("GlobalAveragePool", []string{tConv(b, y, 24, 16, 1, 1, 1)})

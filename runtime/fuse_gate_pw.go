@@ -103,11 +103,18 @@ func (k *gatePointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	}
 	y := ctx.AllocF32(n * hw * so)
 	xd, gd := x.F32(), gt.F32()
-	buf := getF32(k.pw.pb.DataLen())
-	defer putF32(buf)
 	scaled := *k.pw
+	// The weights gemm runs: the mixed parts where there are (only they
+	// are scaled), else pb.
+	buf := getF32(max(k.pw.pb.DataLen(), partsDataLen(k.pw.mixed)))
+	defer putF32(buf)
 	for img := 0; img < n; img++ {
-		scaled.pb = k.pw.pb.ScaledRowsThreads(gd[img*c:(img+1)*c], *buf, ctx.Threads)
+		g := gd[img*c : (img+1)*c]
+		if k.pw.mixed != nil {
+			scaled.mixed = scaledParts(k.pw.mixed, g, *buf, ctx.Threads)
+		} else {
+			scaled.pb = k.pw.pb.ScaledRowsThreads(g, *buf, ctx.Threads)
+		}
 		var ri []float32
 		if res != nil {
 			ri = res[img*hw*so:]

@@ -47,6 +47,10 @@ func TestGatePointwiseFusion(t *testing.T) {
 			x, _ = tSEBlock(b, x, 24, 72, 24, 5, true)
 			return b.Node("GlobalAveragePool", []string{x})
 		}},
+		{name: "folded, 112 channels (mixed panels)", c: 16, h: 12, fused: 1, build: func(b *mb) string {
+			x, _ := tSEBlock(b, "x", 16, 96, 112, 3, false)
+			return b.Node("GlobalAveragePool", []string{x})
+		}},
 		{name: "folded, 40 channels", c: 8, h: 12, fused: 1, build: func(b *mb) string {
 			x, _ := tSEBlock(b, "x", 8, 48, 40, 3, false)
 			return b.Node("GlobalAveragePool", []string{x})

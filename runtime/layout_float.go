@@ -283,7 +283,8 @@ func rowsCapable(k *convKernel) bool {
 }
 
 // nhwcMaxPoolKernel is a 2-D MaxPool on channels-last tensors: every output
-// pixel is the lane-wise max of its window's input pixels (kernels.MaxF32).
+// pixel is the lane-wise max of its window's input pixels
+// (kernels.MaxPoolPixelsF32).
 type nhwcMaxPoolKernel struct {
 	pool *poolKernel
 	c    int
@@ -296,7 +297,7 @@ func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 		return nil, err
 	}
 	th := min(ctx.Threads, max(1, g.n*g.oh*g.ow*k.c*g.p.kSizeHint()/parallelMinWork))
-	maxPoolRowsNHWC(g, k.c, th) // pool_rows.go
+	poolRowsNHWC(g, k.c, true, false, th) // pool_rows.go
 	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.so}, Data: g.yd}}, nil
 }
 
@@ -388,10 +389,11 @@ func channelsLastInput(in []*graph.Tensor, c int) (*graph.Tensor, int, error) {
 // nhwcPoolGeom is what a channels-last 2-D pooling kernel works on: the
 // input (n x h x w pixels at stride st), the output of oh x ow pixels at the
 // same stride allocated in the run's arena (or at stride so, channel offset
-// yo, in a Concat's buffer), and the window plan.
+// yo, in a Concat's buffer: out), and the window plan.
 type nhwcPoolGeom struct {
 	n, h, w, oh, ow, st int
 	so, yo              int
+	out                 *outView
 	p                   *poolPlan
 	xd, yd              []float32
 }
@@ -412,7 +414,7 @@ func nhwcPoolSetup(ctx *ExecContext, in []*graph.Tensor, pk *poolKernel, c int, 
 		g.yd = ctx.AllocF32(n * oh * ow * st)
 		return g, nil
 	}
-	g.so, g.yo = out.g.stride, out.off
+	g.so, g.yo, g.out = out.g.stride, out.off, out
 	if g.yd, err = ctx.viewBuffer(out.g, n*oh*ow*g.so); err != nil {
 		return nil, fmt.Errorf("channels-last %s: %w", what, err)
 	}

@@ -67,48 +67,9 @@ func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	if err != nil {
 		return nil, err
 	}
-	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
-	so, yo := g.so, g.yo
-	if k.runDepthwise(ctx, g) {
-		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: yd}}, nil
-	}
-	th := min(ctx.Threads, max(1, n*oh*ow*k.c*p.kSizeHint()/parallelMinWork))
-	nnParallel(th, n*oh, func(lo, hi int) {
-		acc := make([]float64, k.c)
-		for r := lo; r < hi; r++ {
-			img, i := r/oh, r%oh
-			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
-			for j := 0; j < ow; j++ {
-				dst := yd[((img*oh+i)*ow+j)*so+yo:][:k.c]
-				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
-				clear(acc)
-				for a := hl; a < hh; a++ {
-					row := ((img*h + hs + a*p.d[0]) * w) * st
-					for b := wl; b < wh; b++ {
-						src := xd[row+(ws+b*p.d[1])*st:][:k.c]
-						for c, v := range src {
-							acc[c] += float64(v)
-						}
-					}
-				}
-				div := max(0, hh-hl) * max(0, wh-wl)
-				if k.pool.includePad {
-					div = p.paddedTaps[0][i] * p.paddedTaps[1][j]
-				}
-				for c, v := range acc {
-					if div > 0 {
-						dst[c] = float32(v / float64(div))
-					} else {
-						dst[c] = 0
-					}
-				}
-				if k.out == nil {
-					clear(yd[((img*oh+i)*ow+j)*so+k.c : ((img*oh+i)*ow+j+1)*so])
-				}
-			}
-		}
-	})
-	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: yd}}, nil
+	th := min(ctx.Threads, max(1, g.n*g.oh*g.ow*k.c*g.p.kSizeHint()/parallelMinWork))
+	poolRowsNHWC(g, k.c, false, k.pool.includePad, th) // pool_rows.go
+	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.so}, Data: g.yd}}, nil
 }
 
 // tensorCopyKernel is a zero Pad of a channels-last tensor: a copy of its

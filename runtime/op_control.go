@@ -233,11 +233,13 @@ func buildLoop(b *BuildContext) (Kernel, error) {
 		}
 		trip := int64(-1)
 		if decl[0] != nil {
-			m, err := decl[0].AsFloat64()
-			if err != nil || len(m) != 1 {
-				return nil, fmt.Errorf("trip count M must be one int64")
+			// ONNX Runtime refuses another type when it loads the model; torch.jit.script
+			// writes int(float_tensor) as a float trip count.
+			m, ok := decl[0].Data.([]int64)
+			if !ok || len(m) != 1 {
+				return nil, fmt.Errorf("trip count M must be one int64, got %s %v", decl[0].DType, decl[0].Shape)
 			}
-			trip = decl[0].Data.([]int64)[0]
+			trip = m[0]
 		}
 		cond := true
 		useCond := decl[1] != nil

@@ -145,3 +145,43 @@ func TestControlFlowConcurrentRuns(t *testing.T) {
 		assert.NoError(t, <-errs)
 	}
 }
+
+// torch.jit.script writes `for _ in range(int(t))` of a float tensor t as a Loop
+// whose trip count is float32 (ONNX Runtime refuses such a model when it loads it):
+// an error naming the node and the type, not a panic.
+func TestLoopFloatTripCount(t *testing.T) {
+	body := &graph.Graph{Name: "body", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{},
+		Inputs: []*graph.Value{{Name: "i", DType: graph.Int64, HasShape: true}, {Name: "cin", DType: graph.Bool, HasShape: true},
+			{Name: "v", DType: graph.Float32}},
+		Nodes: []*graph.Node{
+			{OpType: "Identity", Inputs: []string{"cin"}, Outputs: []string{"cout"}, Attrs: map[string]*graph.Attr{}},
+			{OpType: "Neg", Inputs: []string{"v"}, Outputs: []string{"vout"}, Attrs: map[string]*graph.Attr{}}},
+		Outputs: []*graph.Value{{Name: "cout", DType: graph.Bool}, {Name: "vout", DType: graph.Float32}}}
+	n := &graph.Node{Name: "the_loop", OpType: "Loop", Inputs: []string{"m", "", "x"}, Outputs: []string{"y"},
+		Attrs: map[string]*graph.Attr{"body": {Name: "body", Type: graph.AttrGraph, G: body}}}
+	for _, tc := range []struct {
+		dt   graph.DType
+		trip *graph.Tensor
+		err  string
+	}{
+		{graph.Float32, graph.FromFloat32(nil, []float32{3}), "float32"},
+		{graph.Int64, graph.FromInt64(nil, []int64{3}), ""},
+	} {
+		g := &graph.Graph{Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{},
+			Inputs: []*graph.Value{{Name: "m", DType: tc.dt, HasShape: true},
+				{Name: "x", DType: graph.Float32, HasShape: true, Shape: graph.ShapeOf(2)}},
+			Outputs: []*graph.Value{{Name: "y", DType: graph.Float32}}, Nodes: []*graph.Node{n}}
+		m := &graph.Model{Graph: g, Opsets: map[string]int64{"": 13}}
+		s, err := NewSession(m, WithMode(ModeFloat))
+		require.NoError(t, err)
+		out, err := s.RunTensors(map[string]*graph.Tensor{"m": tc.trip, "x": graph.FromFloat32([]int{2}, []float32{1, -2})})
+		if tc.err == "" {
+			require.NoError(t, err)
+			assert.Equal(t, []float32{-1, 2}, out["y"].F32(), "three negations")
+			continue
+		}
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `Loop "the_loop"`)
+		assert.Contains(t, err.Error(), "trip count M must be one int64, got "+tc.err)
+	}
+}

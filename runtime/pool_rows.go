@@ -1,15 +1,17 @@
 package runtime
 
-// Channels-last 2-D MaxPool, vertical taps first. The per-pixel loop folded
-// every tap of every output pixel with one kernels.MaxF32 call over the
-// pixel's channels: for the 3×3 stride-2 MaxPool after a ResNet or
-// ShuffleNet stem (24-64 channels, 112×112) that is nine calls of a few
-// vectors per output pixel, and the calls, not the maxima, were the cost
-// (0.27 ms for ShuffleNetV2's, three times ONNX Runtime's). Here the valid
-// vertical taps of an output row are folded first over whole input rows (a
-// few long MaxF32 calls), then each output pixel folds its horizontal taps
-// from that row: kh times fewer calls, the same result bits (max is exact;
-// NaN propagates as before; an output with no input tap is -Inf).
+// Channels-last 2-D MaxPool and AveragePool, output row by output row on the
+// window kernels of package kernels (MaxPoolPixelsF32, AvgPoolPixelsF32: all
+// of a pixel's channels, its whole window, before the next pixel). The
+// pixels of a row whose windows lie wholly inside the input (all but a
+// border of one or two) are one call; each border pixel is a call with its
+// own window, clipped to the input (the valid taps of the plan: padding,
+// ceil mode's windows past the end), and for the average its own count.
+// Before (eleventh session) the max folded the vertical taps over whole
+// input rows, then each output pixel's horizontal taps with one MaxF32 call
+// per pixel and tap (3-4x ONNX Runtime's time on GoogLeNet's and
+// Inception-v3's pools), and the average ran as a depthwise convolution
+// whose border outputs were rescaled afterwards (3x ORT's on Inception-v3).
 
 import (
 	"math"
@@ -17,55 +19,63 @@ import (
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// maxPoolRowsNHWC runs the MaxPool of g (c channels at input pixel stride
-// g.st, output pixel stride g.so from channel g.yo) over up to th threads.
-func maxPoolRowsNHWC(g *nhwcPoolGeom, c, th int) {
+// poolRowsNHWC runs the 2-D MaxPool (isMax) or AveragePool (counting the
+// padding when includePad) of g, c channels, over up to th threads. An
+// output with no input tap is -Inf for the max and 0 for the average, as in
+// the generic kernel.
+func poolRowsNHWC(g *nhwcPoolGeom, c int, isMax, includePad bool, th int) {
 	n, h, w, oh, ow, st, p, xd, yd := g.n, g.h, g.w, g.oh, g.ow, g.st, g.p, g.xd, g.yd
 	so, yo := g.so, g.yo
-	low := float32(math.Inf(-1))
+	empty := float32(0)
+	if isMax {
+		empty = float32(math.Inf(-1))
+	}
+	kw := p.k[1]
+	hstride, wstride := p.d[0]*w*st, p.d[1]*st
+	// run computes cnt output pixels of row out from pixel j on, whose
+	// windows have taps [wl, wh) of the valid rows [hl, hh).
+	run := func(out []float32, img, i, hl, hh, j, wl, wh, cnt int) {
+		dst := out[j*so+yo:]
+		if hl >= hh || wl >= wh {
+			for q := 0; q < cnt; q++ {
+				for k := range dst[q*so : q*so+c] {
+					dst[q*so+k] = empty
+				}
+			}
+			return
+		}
+		src := xd[((img*h+p.start[0][i]+hl*p.d[0])*w+p.start[1][j]+wl*p.d[1])*st:]
+		if isMax {
+			kernels.MaxPoolPixelsF32(dst, so, src, c, hh-hl, wh-wl, hstride, wstride, p.s[1]*st, cnt)
+			return
+		}
+		div := (hh - hl) * (wh - wl)
+		if includePad {
+			div = p.paddedTaps[0][i] * p.paddedTaps[1][j]
+		}
+		kernels.AvgPoolPixelsF32(dst, so, src, c, hh-hl, wh-wl, hstride, wstride, p.s[1]*st, cnt, 1/float32(div))
+	}
 	nnParallel(th, n*oh, func(lo, hi int) {
-		var scratch *[]float32
 		for r := lo; r < hi; r++ {
 			img, i := r/oh, r%oh
-			hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
-			out := yd[(img*oh+i)*ow*so : (img*oh+i+1)*ow*so]
-			if hl >= hh {
-				for j := 0; j < ow; j++ {
-					for k := range out[j*so+yo : j*so+yo+c] {
-						out[j*so+yo+k] = low
+			hl, hh := p.tapLo[0][i], p.tapHi[0][i]
+			out := yd[r*ow*so : (r+1)*ow*so]
+			for j := 0; j < ow; {
+				wl, wh := p.tapLo[1][j], p.tapHi[1][j]
+				// The interior: whole windows (and, for the average, the
+				// same padded count) from j on.
+				e := j + 1
+				if wl == 0 && wh == kw {
+					for e < ow && p.tapLo[1][e] == 0 && p.tapHi[1][e] == kw && p.paddedTaps[1][e] == p.paddedTaps[1][j] {
+						e++
 					}
 				}
-				continue
+				run(out, img, i, hl, hh, j, wl, wh, e-j)
+				j = e
 			}
-			// The input rows of the valid vertical taps, folded.
-			row := func(a int) []float32 {
-				base := (img*h + hs + a*p.d[0]) * w * st
-				return xd[base : base+w*st]
-			}
-			v := row(hl)
-			if hh-hl > 1 {
-				if scratch == nil {
-					scratch = getF32(w * st)
-					defer putF32(scratch)
-				}
-				v = (*scratch)[:w*st]
-				copy(v, row(hl))
-				for a := hl + 1; a < hh; a++ {
-					kernels.MaxF32(v, row(a))
-				}
-			}
-			for j := 0; j < ow; j++ {
-				dst := out[j*so+yo : j*so+yo+c]
-				ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
-				if wl >= wh {
-					for k := range dst {
-						dst[k] = low
-					}
-					continue
-				}
-				copy(dst, v[(ws+wl*p.d[1])*st:])
-				for b := wl + 1; b < wh; b++ {
-					kernels.MaxF32(dst, v[(ws+b*p.d[1])*st:])
+			if so > c && g.out == nil {
+				for q := 0; q < ow; q++ {
+					clear(out[q*so+c : (q+1)*so])
 				}
 			}
 		}

@@ -78,3 +78,72 @@ func TestMaxPoolRowsMatchesNCHW(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolRowsRandomGeometry is a property test of the channels-last
+// MaxPool and AveragePool (pool_rows.go) against the NCHW executor's generic
+// pool: random kernels of 1-4 taps per axis, strides 1-3, dilations 1-2,
+// asymmetric pads below the kernel, ceil_mode, count_include_pad,
+// channel counts around the vector runs, 1 and 2 threads.
+func TestPoolRowsRandomGeometry(t *testing.T) {
+	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
+	rng := rand.New(rand.NewSource(11))
+	for it := 0; it < 24; it++ {
+		op := "MaxPool"
+		if it%2 == 1 {
+			op = "AveragePool"
+		}
+		ch := []int{4, 16, 21, 40, 64, 88, 136}[rng.Intn(7)]
+		h, w := 5+rng.Intn(9), 5+rng.Intn(9)
+		k := []int{1 + rng.Intn(4), 1 + rng.Intn(4)}
+		s := []int{1 + rng.Intn(3), 1 + rng.Intn(3)}
+		d := []int{1 + rng.Intn(2), 1 + rng.Intn(2)}
+		if op == "AveragePool" {
+			d = []int{1, 1} // opset 11 AveragePool: no dilations
+		}
+		pads := make([]int, 4)
+		for a := range pads {
+			pads[a] = rng.Intn(k[a%2]) // below the kernel
+		}
+		attrs := []*graph.Attr{graph.IntsAttr("kernel_shape", k), graph.IntsAttr("strides", s), graph.IntsAttr("pads", pads),
+			graph.IntAttr("ceil_mode", int64(rng.Intn(2)))}
+		if op == "MaxPool" {
+			attrs = append(attrs, graph.IntsAttr("dilations", d))
+		} else {
+			attrs = append(attrs, graph.IntAttr("count_include_pad", int64(rng.Intn(2))))
+		}
+		name := fmt.Sprintf("%s c%d %dx%d k%v s%v d%v pads%v", op, ch, h, w, k, s, d, pads)
+		t.Run(name, func(t *testing.T) {
+			b := newMB(int64(it))
+			b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 3}, graph.Dim{Size: h}, graph.Dim{Size: w})
+			a := b.Node("Conv", []string{"x", b.RandInit("w", []int{ch, 3, 1, 1}, 0.5), b.RandInit("b", []int{ch}, 0.2)},
+				graph.IntsAttr("kernel_shape", []int{1, 1}))
+			p := b.Node(op, []string{a}, attrs...)
+			b.Output(b.Node("Conv", []string{p, b.RandInit("w2", []int{8, ch, 1, 1}, 0.5)}, graph.IntsAttr("kernel_shape", []int{1, 1})))
+			m := b.Model()
+			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(int64(it))), []int{1, 3, h, w}, -1, 1)}
+			channelsLastMode = false
+			ref, err := NewSession(m, WithMode(ModeFloat))
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			channelsLastMode = true
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				pooled := false
+				for _, st := range s.steps {
+					switch st.kernel.(type) {
+					case *nhwcMaxPoolKernel, *nhwcAvgPoolKernel:
+						pooled = true
+					}
+				}
+				require.True(t, pooled, "the pool runs channels-last")
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				for n, w := range want {
+					require.NoError(t, CompareTensors(got[n], w, gemmTol), "%s, %d threads", n, th)
+				}
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen4   (see scripts/unseen4_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen5
     /usr/bin/python3 scripts/export_benchmodels.py --unseen6   (see scripts/unseen6_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen7   (see scripts/unseen7_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
 
 --extra exports, instead, architectures the executors were not tuned on
@@ -85,6 +86,11 @@ spellings, Resize by sizes in every mode, baked-in mean/std and a uint8 NHWC inp
 Split/Concat heads, Einsum with Where/Expand, MLP-Mixer with tanh GELU, a KV-cache
 decoder step, a CRNN, a Siamese net, ConvTranspose with output_padding, grouped and
 dilated convolutions) to out/bench-models-unseen6/; see scripts/unseen6_models.py.
+
+--unseen7 exports the twelfth session's set (InstanceNorm style transfer, opset 8/9
+spellings, DepthToSpace DCR, a Conformer, reductions, CenterNet decoding, NonZero,
+shared-weight ALBERT, If/Loop from torch.jit.script, external data, a model
+quantized by PyTorch) to out/bench-models-unseen7/; see scripts/unseen7_models.py.
 
 The sample files and the export loop of the opt-in sets are in scripts/exportlib.py.
 
@@ -445,6 +451,8 @@ def main():
                     help="export the tenth session's set (scripts/unseen5_models.py)")
     ap.add_argument("--unseen6", action="store_true",
                     help="export the eleventh session's set (scripts/unseen6_models.py) to out/bench-models-unseen6")
+    ap.add_argument("--unseen7", action="store_true",
+                    help="export the twelfth session's set (scripts/unseen7_models.py) to out/bench-models-unseen7")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--opset", type=int, default=13)
@@ -466,6 +474,9 @@ def main():
     if args.unseen6:
         import unseen6_models  # beside this script; its own names, opsets and samples
         return unseen6_models.main(args)
+    if args.unseen7:
+        import unseen7_models  # beside this script; its own names, opsets and samples
+        return unseen7_models.main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

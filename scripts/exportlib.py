@@ -103,15 +103,18 @@ def write_samples(d, names, xs, vary):
 
 # ------------------------------------------------------------------ exporting
 
-def torch_export(model, xs, path, opset, ins, outs, axes):
-    """torch.onnx.export of model(*xs) to PATH through PATH.tmp."""
+def torch_export(model, xs, path, opset, ins, outs, axes, **kw):
+    """torch.onnx.export of model(*xs) to PATH through PATH.tmp; KW are more
+    torch.onnx.export arguments (keep_initializers_as_inputs, do_constant_folding)."""
     import torch
     tmp = path + ".tmp"
     with torch.no_grad():
         model(*xs)  # fail here, with torch's message, before the exporter's
     try:
-        torch.onnx.export(model, tuple(xs), tmp, opset_version=opset, input_names=ins, output_names=outs,
-                          do_constant_folding=True, dynamic_axes=axes)
+        args = dict(opset_version=opset, input_names=ins, output_names=outs, do_constant_folding=True,
+                    dynamic_axes=axes)
+        args.update(kw)
+        torch.onnx.export(model, tuple(xs), tmp, **args)
     except Exception:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -151,8 +154,10 @@ DTYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "int8": n
           "bool": np.bool_, "float64": np.float64}
 
 
-def ort_run(model, feeds, threads=1):
-    """Outputs of MODEL on ONNX Runtime (tools/ort) for feeds {name: array}."""
+def ort_run(model, feeds, threads=1, optimization=None):
+    """Outputs of MODEL on ONNX Runtime (tools/ort) for feeds {name: array};
+    optimization is ONNX Runtime's graph optimization level ("disabled",
+    "basic", "extended"; default "all")."""
     with tempfile.TemporaryDirectory() as td:
         inputs = []
         for i, (k, v) in enumerate(feeds.items()):
@@ -160,6 +165,8 @@ def ort_run(model, feeds, threads=1):
             np.ascontiguousarray(v).tofile(p)
             inputs.append(dict(name=k, dtype=str(v.dtype), shape=list(v.shape), file=p))
         req = dict(model=os.path.abspath(model), threads=threads, mode="run", inputs=inputs, outdir=td)
+        if optimization:
+            req["optimization"] = optimization
         rp = os.path.join(td, "req.json")
         with open(rp, "w") as f:
             json.dump(req, f)
@@ -184,12 +191,12 @@ def fit_ranks(model, feeds):
     return {k: (v[0] if k in ranks and v.ndim == ranks[k] + 1 and v.shape[0] == 1 else v) for k, v in feeds.items()}
 
 
-def ortcheck(model, inp, ours, min_sqnr, threads=1):
+def ortcheck(model, inp, ours, min_sqnr, threads=1, optimization=None):
     """Run MODEL on ONNX Runtime with INP and compare every output with OURS
     (.npz of named outputs, or .npy for a single output): SQNR for float
     outputs, equality for integer and bool ones. Prints a line per output and
     the worst; returns 0 when the worst is at least MIN_SQNR dB."""
-    ref = ort_run(model, fit_ranks(model, load_feeds(inp)), threads)
+    ref = ort_run(model, fit_ranks(model, load_feeds(inp)), threads, optimization)
     got = np.load(ours)
     got = {k: got[k] for k in got.files} if hasattr(got, "files") else {list(ref)[0]: got}
     worst, report = float("inf"), []
@@ -219,18 +226,21 @@ def ortcheck(model, inp, ours, min_sqnr, threads=1):
 
 
 def ortcheck_main(argv):
-    """The `ortcheck MODEL INPUT OURS [MIN_SQNR] [--sqnr DB] [--threads T]` command."""
+    """The `ortcheck MODEL INPUT OURS [MIN_SQNR] [--sqnr DB] [--threads T] [--ort-opt LEVEL]`
+    command (--ort-opt disabled: ONNX Runtime without its graph optimizations)."""
     a = list(argv)
-    threads, min_sqnr = 1, 60.0
-    for flag in ("--threads", "--sqnr"):
+    threads, min_sqnr, opt = 1, 60.0, None
+    for flag in ("--threads", "--sqnr", "--ort-opt"):
         if flag in a:
             i = a.index(flag)
             v = a[i + 1]
             del a[i:i + 2]
             if flag == "--threads":
                 threads = int(v)
+            elif flag == "--ort-opt":
+                opt = v
             else:
                 min_sqnr = float(v)
     if len(a) > 3:
         min_sqnr = float(a[3])
-    return ortcheck(a[0], a[1], a[2], min_sqnr, threads)
+    return ortcheck(a[0], a[1], a[2], min_sqnr, threads, opt)

@@ -184,8 +184,8 @@ func (s *syntheticBatches) Batch(start, n int) (map[string]*graph.Tensor, error)
 }
 
 func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
-	fmt.Fprintf(w, "%s: batch %d, %d threads, int8 kernels %s, float32 kernels %s (convolutions %s), requantization %s\n\n",
-		r.Model, r.Batch, r.Threads, r.Int8Path, r.F32Path, r.F32ConvPath, r.Requant)
+	fmt.Fprintf(w, "%s: batch %d, %d threads, int8 kernels %s, float32 kernels %s, requantization %s\n\n",
+		r.Model, r.Batch, r.Threads, r.Int8Path, f32KernelsLabel(r.F32Path, r.F32ConvPath), r.Requant)
 	var rows [][]string
 	for _, st := range []*bench.LatencyStats{r.Float32, r.ORTFloat32, r.Int8, r.ORTInt8} {
 		if st == nil {

@@ -114,6 +114,11 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		if *batch, err = givenLeadingDim(m.Graph, inputShapes); err != nil {
 			return err
 		}
+		if *batch == 0 {
+			// Leading dimensions that are not a batch (EmbeddingBag's tokens and
+			// offsets, a time-major RNN's x and h0) take the given sizes too.
+			m = bindLeadingDims(m, inputShapes)
+		}
 	}
 	if _, err := graph.ResolveInputShapes(m.Graph, max(*batch, 1), nil); err != nil {
 		return err
@@ -352,6 +357,29 @@ func sortedKeys(m map[string]*graph.Tensor) []string {
 // an error. Leading dimensions named differently (EmbeddingBag's "ntok" tokens and
 // "nbags" offsets) are not a batch: the given shapes bind them, and there is no
 // common batch (0).
+// bindLeadingDims returns m with the symbolic leading dimension of each input given
+// in given bound to its size (npu.BindInputShapes leaves it symbolic: a batch).
+func bindLeadingDims(m *graph.Model, given map[string][]int) *graph.Model {
+	g := *m.Graph
+	g.Inputs = nil
+	g.Values = make(map[string]*graph.Value, len(m.Graph.Values))
+	for k, v := range m.Graph.Values {
+		g.Values[k] = v
+	}
+	for _, in := range m.Graph.Inputs {
+		v := *in
+		if s, ok := given[in.Name]; ok && v.HasShape && len(v.Shape) == len(s) && len(s) > 0 && !v.Shape[0].Known() {
+			v.Shape = append(graph.Shape(nil), in.Shape...)
+			v.Shape[0] = graph.Dim{Size: s[0]}
+		}
+		g.Inputs = append(g.Inputs, &v)
+		g.Values[in.Name] = &v
+	}
+	cp := *m
+	cp.Graph = &g
+	return &cp
+}
+
 func givenLeadingDim(g *graph.Graph, given map[string][]int) (int, error) {
 	lead, from, param := 0, "", ""
 	for _, in := range g.Inputs {
@@ -367,6 +395,16 @@ func givenLeadingDim(g *graph.Graph, given map[string][]int) (int, error) {
 			return 0, fmt.Errorf("--input-shape gives the leading (batch) dimension of %q as %d and of %q as %d; give --batch", from, lead, in.Name, s[0])
 		}
 		lead, from, param = s[0], in.Name, p
+	}
+	// A time-major recurrent model (x [time, batch, C], h0 [layers, batch, H]):
+	// another input's static leading size other than 1 says the leading
+	// dimensions are not a common batch; the given shapes bind them as they are.
+	for _, in := range g.Inputs {
+		if lead != 0 && in.HasShape && len(in.Shape) > 0 && in.Shape[0].Known() {
+			if d := in.Shape[0].Size; d != 1 && d != lead {
+				return 0, nil
+			}
+		}
 	}
 	return lead, nil
 }

@@ -84,7 +84,20 @@ func versionCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "warboy %s\n", v)
 	fmt.Fprintf(stdout, "go:       %s %s/%s\n", r.GoVersion, r.OS, r.Arch)
-	fmt.Fprintf(stdout, "kernels:  int8 %s, float32 %s (convolutions %s) on %s\n", r.Int8KernelPath, r.F32KernelPath, r.F32ConvPath, r.CPU)
+	fmt.Fprintf(stdout, "kernels:  int8 %s, float32 %s on %s\n", r.Int8KernelPath, f32KernelsLabel(r.F32KernelPath, r.F32ConvPath), r.CPU)
 	fmt.Fprintf(stdout, "profile:  %s (profile format %d)\n", r.Profile, r.ProfileFormat)
 	return nil
+}
+
+// f32KernelsLabel says which float32 kernels run, from the paths of the
+// packed GEMM (kernels.F32Path) and of the channels-last convolutions
+// (kernels.RowsPath): on an AVX-512 CPU the convolutions, depthwise, one-row
+// GEMMs and activations run on zmm and only the packed GEMM (NCHW im2col
+// convolutions, RNN gates, MatMuls off the rows path) on AVX2, which
+// "float32 avx2 (convolutions avx512)" understated.
+func f32KernelsLabel(gemm, conv string) string {
+	if conv == "avx512" && gemm != "go" && gemm != conv {
+		return "avx512 (packed GEMM " + gemm + ")"
+	}
+	return gemm
 }

@@ -34,3 +34,16 @@ func TestVersion(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "version takes no arguments")
 }
+
+// TestF32KernelsLabel checks the float32 kernel label of `version` and
+// `bench cpu` on each combination of dispatch paths.
+func TestF32KernelsLabel(t *testing.T) {
+	for _, tc := range []struct{ gemm, conv, want string }{
+		{"avx2", "avx512", "avx512 (packed GEMM avx2)"},
+		{"avx2", "avx2", "avx2"},
+		{"go", "go", "go"},
+		{"avx512", "avx512", "avx512"},
+	} {
+		assert.Equal(t, tc.want, f32KernelsLabel(tc.gemm, tc.conv), "%s/%s", tc.gemm, tc.conv)
+	}
+}

@@ -43,3 +43,15 @@ func padsNothing(g *graph.Graph, n *graph.Node) bool {
 	}
 	return len(pads) > 0
 }
+
+// castKeepsType reports whether a Cast converts to the type its input already has:
+// torch.onnx writes a PyTorch-quantized model's activations as QuantizeLinear ->
+// Cast(to=uint8) -> DequantizeLinear, a no-op Cast that splits the quantize/
+// dequantize pair the int8 executors run as one int8 tensor.
+func castKeepsType(g *graph.Graph, n *graph.Node) bool {
+	v := g.Values[n.Inputs[0]]
+	if v == nil || v.DType == graph.Undefined || !n.HasAttr("to") {
+		return false
+	}
+	return v.DType == graph.DType(n.AttrInt("to", 0))
+}

@@ -125,3 +125,44 @@ func TestPadOfZeros(t *testing.T) {
 		})
 	}
 }
+
+// TestCastToSameType: a Cast to the type its input has goes (torch.onnx writes one
+// between each QuantizeLinear and DequantizeLinear of a PyTorch-quantized model); a
+// Cast that converts stays.
+func TestCastToSameType(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		to      graph.DType
+		removed bool
+	}{
+		{name: "float32 to float32", to: graph.Float32, removed: true},
+		{name: "float32 to float16", to: graph.Float16},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := &graph.Model{Graph: &graph.Graph{
+				Name: "cast",
+				Nodes: []*graph.Node{
+					node("Cast", []string{"x"}, []string{"c"}, intAttr("to", int64(c.to))),
+					node("Cast", []string{"c"}, []string{"f"}, intAttr("to", int64(graph.Float32))),
+					node("Relu", []string{"f"}, []string{"y"}),
+				},
+				Inputs:       []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.ShapeOf(2, 3), HasShape: true}},
+				Outputs:      []*graph.Value{{Name: "y", DType: graph.Float32}},
+				Initializers: map[string]*graph.Tensor{},
+				Values:       map[string]*graph.Value{},
+			}, IRVersion: 8, Opsets: map[string]int64{"": 13}, Metadata: map[string]string{}}
+			rng := rand.New(rand.NewSource(4))
+			in := map[string]*graph.Tensor{"x": randF32(rng, 2, 3)}
+			want := run(t, cloneGraph(m), in)
+			_, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+			require.NoError(t, err)
+			if c.removed {
+				assert.Equal(t, map[string]int{"Relu": 1}, opTypes(m.Graph))
+				assert.Equal(t, "x", m.Graph.Nodes[0].Inputs[0])
+			} else {
+				assert.Equal(t, map[string]int{"Cast": 2, "Relu": 1}, opTypes(m.Graph))
+			}
+			assert.Equal(t, want["y"].F32(), run(t, m, in)["y"].F32())
+		})
+	}
+}

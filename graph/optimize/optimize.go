@@ -199,6 +199,8 @@ func identityLike(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) 
 		return len(n.Outputs) == 1
 	case isOp(n, "Pad"):
 		return padsNothing(g, n)
+	case isOp(n, "Cast"):
+		return len(n.Outputs) == 1 && castKeepsType(g, n)
 	case isOp(n, "Dropout"):
 		if len(n.Outputs) > 1 && n.Outputs[1] != "" && (len(cons[n.Outputs[1]]) > 0 || g.IsGraphOutput(n.Outputs[1])) {
 			return false

@@ -33,8 +33,9 @@ import (
 // GEMM micro-kernels (asm_sgemm512_amd64.s, gen_sgemm512.go), "qatew" the float32
 // elementwise kernels of QAT (asm_qatew_amd64.s, gen_qatew.go), "acts" the float32
 // Softplus/Mish/Softsign/ELU-family/HardSigmoid activations (asm_acts_amd64.s,
-// gen_acts.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew or acts")
+// gen_acts.go), "pool" the float32 channels-last pooling and affine kernels
+// (asm_pool_amd64.s, gen_pool.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts or pool")
 
 func main() {
 	flag.Parse()
@@ -86,6 +87,11 @@ func main() {
 	}
 	if *set == "amx" {
 		amxKernels() // gen_amx.go, amxenc.go
+		Generate()
+		return
+	}
+	if *set == "pool" {
+		poolKernels() // gen_pool.go
 		Generate()
 		return
 	}

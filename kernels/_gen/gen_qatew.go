@@ -6,6 +6,8 @@ package main
 // ones (gen_sgemm512.go), so an AVX-512 form would add code, not speed.
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -21,6 +23,9 @@ func qatewKernels() {
 	bnNormF32AVX2()
 	bnGradSumsF32AVX2()
 	bnGradInputF32AVX2()
+	tapsF32AVX2()
+	tapsDotF32AVX2()
+	fakeQuantReluF32AVX2()
 }
 
 // minMaxSumF32AVX2 generates the lane-wise minimum, maximum and sum of x (n a
@@ -66,17 +71,35 @@ func minMaxSumF32AVX2() {
 // kernels.QuantizeF32 and DequantizeI8 (lo = -128 - zp, hi = 127 - zp): float32
 // division, clamp with NaN going to lo, round half to even by the conversion,
 // back to float32 (a rounded zero is +0), times scale. n a multiple of 8.
-func fakeQuantF32AVX2() {
-	kernel("fakeQuantF32AVX2", "func(x *float32, y *float32, n int, scale float32, lo float32, hi float32)",
-		"fakeQuantF32AVX2 sets y[i] = float32(clamp(roundEven(x[i]/scale), lo, hi)) * scale for i < n, n a multiple of 8.")
+func fakeQuantF32AVX2() { fakeQuantKernel(false) }
+
+// fakeQuantReluF32AVX2 generates the same of max(x, 0), Go's max (NaN stays NaN):
+// a Relu whose only reader is the fake quantization, fused into it.
+func fakeQuantReluF32AVX2() { fakeQuantKernel(true) }
+
+func fakeQuantKernel(relu bool) {
+	name, what, p := "fakeQuantF32AVX2", "x[i]", "fq"
+	if relu {
+		name, what, p = "fakeQuantReluF32AVX2", "max(x[i], 0)", "fqr"
+	}
+	kernel(name, "func(x *float32, y *float32, n int, scale float32, lo float32, hi float32)",
+		name+" sets y[i] = float32(clamp(roundEven("+what+"/scale), lo, hi)) * scale for i < n, n a multiple of 8.")
 	x, y, n := RSI, RDI, RCX
 	loadArgs("x y n", x, y, n)
 	loadArgs("scale lo hi", X13, X14, X15)
 	VBROADCASTSS(X13, Y13)
 	VBROADCASTSS(X14, Y14)
 	VBROADCASTSS(X15, Y15)
-	blocks("fq", n, 3, nil, func() {
+	if relu {
+		VXORPS(Y12, Y12, Y12)
+	}
+	blocks(p, n, 3, nil, func() {
 		VMOVUPS(Mem{Base: x}, Y0)
+		if relu {
+			// Intel MAXPS(0, x) returns x when x is NaN, as Go's max; a -0 that
+			// comes through gives the same code as +0 below.
+			VMAXPS(Y0, Y12, Y0)
+		}
 		VDIVPS(Y13, Y0, Y0)
 		VMAXPS(Y14, Y0, Y0) // NaN → lo (the first operand is returned on NaN)
 		VMINPS(Y15, Y0, Y0)
@@ -287,4 +310,85 @@ func bnGradInputF32AVX2() {
 		ADDQ(Imm(32), c)
 		ADDQ(Imm(32), dc)
 	})
+}
+
+// The tap kernels of the depthwise convolution in training (qat/conv_depthwise.go):
+// every tap of a plane is a shifted copy of one contiguous run (phase planes of the
+// strided input, a zero-padded output gradient), so a convolution, its input
+// gradient and its weight gradient are sums of shifted runs. Products are rounded
+// to float32 before each addition (no FMA), in tap order, as the Go reference.
+
+// tapsF32AVX2 generates dst[q] += w[0]·src[offs[0]+q] + ... + w[taps-1]·src[offs[taps-1]+q],
+// 32 elements per pass over the taps while they last, then 8.
+func tapsF32AVX2() {
+	kernel("tapsF32AVX2", "func(dst *float32, src *float32, offs *int, w *float32, taps int, n int)",
+		"tapsF32AVX2 adds w[t]*src[offs[t]+q] for t < taps, in order, to dst[q] for q < n, n a positive multiple of 8.")
+	dst, src, offs, w, taps, n := RDI, RSI, R8, R9, RDX, RCX
+	loadArgs("dst src offs w taps n", dst, src, offs, w, taps, n)
+	blk, t, off, op, wp := RAX, R10, R11, R12, R13
+	for _, width := range []int{4, 1} {
+		p := fmt.Sprintf("tp%d", width)
+		MOVQ(n, blk)
+		if width == 4 {
+			SHRQ(Imm(5), blk)
+		} else {
+			ANDQ(Imm(31), blk)
+			SHRQ(Imm(3), blk)
+		}
+		JZ(LabelRef(p + "_done"))
+		Label(p + "_loop")
+		for v := 0; v < width; v++ {
+			VMOVUPS(Mem{Base: dst, Disp: 32 * v}, ymm(v))
+		}
+		MOVQ(taps, t)
+		MOVQ(offs, op)
+		MOVQ(w, wp)
+		Label(p + "_tap")
+		MOVQ(Mem{Base: op}, off)
+		VBROADCASTSS(Mem{Base: wp}, Y15)
+		for v := 0; v < width; v++ {
+			VMULPS(Mem{Base: src, Index: off, Scale: 4, Disp: 32 * v}, Y15, ymm(4+v))
+			VADDPS(ymm(4+v), ymm(v), ymm(v))
+		}
+		ADDQ(Imm(8), op)
+		ADDQ(Imm(4), wp)
+		loopBack(t, p+"_tap")
+		for v := 0; v < width; v++ {
+			VMOVUPS(ymm(v), Mem{Base: dst, Disp: 32 * v})
+		}
+		ADDQ(Imm(uint64(32*width)), dst)
+		ADDQ(Imm(uint64(32*width)), src)
+		loopBack(blk, p+"_loop")
+		Label(p + "_done")
+	}
+	ret()
+}
+
+// tapsDotF32AVX2 generates the lane sums lanes[8t + q mod 8] += a[q]·src[offs[t]+q]
+// for t < taps: the dot products of one run with every tap's shifted run, each
+// lane's sum kept in memory (independent chains, one per tap).
+func tapsDotF32AVX2() {
+	kernel("tapsDotF32AVX2", "func(a *float32, src *float32, offs *int, taps int, n int, lanes *float32)",
+		"tapsDotF32AVX2 adds a[q]*src[offs[t]+q] to lanes[8*t+q%8] for t < taps and q < n, n a positive multiple of 8.")
+	a, src, offs, taps, n, lanes := RDI, RSI, R8, RDX, RCX, R9
+	loadArgs("a src offs taps n lanes", a, src, offs, taps, n, lanes)
+	t, off, op, lp := R10, R11, R12, R13
+	SHRQ(Imm(3), n)
+	Label("tdot_loop")
+	VMOVUPS(Mem{Base: a}, Y0)
+	MOVQ(taps, t)
+	MOVQ(offs, op)
+	MOVQ(lanes, lp)
+	Label("tdot_tap")
+	MOVQ(Mem{Base: op}, off)
+	VMULPS(Mem{Base: src, Index: off, Scale: 4}, Y0, Y1)
+	VADDPS(Mem{Base: lp}, Y1, Y1)
+	VMOVUPS(Y1, Mem{Base: lp})
+	ADDQ(Imm(8), op)
+	ADDQ(Imm(32), lp)
+	loopBack(t, "tdot_tap")
+	ADDQ(Imm(32), a)
+	ADDQ(Imm(32), src)
+	loopBack(n, "tdot_loop")
+	ret()
 }

@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -278,7 +279,16 @@ func (l *lowerer) lowerDataMove(n *graph.Node) error {
 			if cv == nil || cv.Len() != 1 {
 				return notLowered("non-constant pad value")
 			}
-			ins[2] = l.scalarI8(in+"_int8", qtensor.QuantizeRound(cv.F32()[0], x.scale, x.zp, -128, 127))
+			// The padded output keeps the input's encoding, so the value must be one of
+			// its codes: a value off that grid (F.pad(x, p, value=0.5) after a Relu
+			// whose range ends at 0.34) would saturate or round twice, where the QDQ
+			// graph quantizes it once with the Pad's own output scale.
+			v := cv.F32()[0]
+			code := qtensor.QuantizeRound(v, x.scale, x.zp, -128, 127)
+			if back := float64(code-x.zp) * float64(x.scale); math.Abs(back-float64(v)) > 1e-6*math.Max(1, math.Abs(float64(v))) {
+				return notLowered("pad value %g is not on the input's int8 grid (scale %g, zero point %d)", v, x.scale, x.zp)
+			}
+			ins[2] = l.scalarI8(in+"_int8", code)
 			continue
 		}
 		name, err := l.need(in)

@@ -11,18 +11,18 @@ type Act uint8
 
 // Activations.
 const (
-	ActNone      Act = iota
-	ActSigmoid       // 1/(1+e^-x)
-	ActSiLU          // x·sigmoid(x) (Swish with β = 1)
-	ActHardSwish     // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
-	ActGELU          // x·(1+erf(x/√2))/2
-	ActTanh          // tanh(x)
-	ActSoftplus      // log(1+e^x) (acts.go)
-	ActMish          // x·tanh(softplus(x))
-	ActSoftsign      // x/(1+|x|)
-	ActELU           // Elu with α = 1: x > 0 ? x : e^x − 1
-	ActSELU          // Selu with ONNX's default α, γ
-	ActLogSigmoid    // log(sigmoid(x)) = −softplus(−x)
+	ActNone       Act = iota
+	ActSigmoid        // 1/(1+e^-x)
+	ActSiLU           // x·sigmoid(x) (Swish with β = 1)
+	ActHardSwish      // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
+	ActGELU           // x·(1+erf(x/√2))/2
+	ActTanh           // tanh(x)
+	ActSoftplus       // log(1+e^x) (acts.go)
+	ActMish           // x·tanh(softplus(x))
+	ActSoftsign       // x/(1+|x|)
+	ActELU            // Elu with α = 1: x > 0 ? x : e^x − 1
+	ActSELU           // Selu with ONNX's default α, γ
+	ActLogSigmoid     // log(sigmoid(x)) = −softplus(−x)
 )
 
 func (a Act) String() string {

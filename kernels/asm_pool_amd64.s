@@ -654,3 +654,119 @@ afr_next:
 afr_done:
 	VZEROUPPER
 	RET
+
+// func poolMaxI8AVX512(dst *int8, src *int8, c256 int, c64 int, kmask uint64, kh int, kw int, hstride int, wstride int, pstride int, dstride int, n int)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·poolMaxI8AVX512(SB), NOSPLIT, $0-96
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         hstride+56(FP), R8
+	MOVQ         wstride+64(FP), R9
+	MOVQ         n+88(FP), CX
+	MOVQ         kmask+32(FP), AX
+	KMOVQ        AX, K1
+	MOVL         $0x00000080, AX
+	VPBROADCASTB AX, Z30
+	TESTQ        CX, CX
+	JZ           pmb_done
+
+pmb_pixel:
+	MOVQ  DI, R10
+	MOVQ  SI, R11
+	MOVQ  c256+16(FP), R12
+	TESTQ R12, R12
+	JZ    pmb_r64
+
+pmb_c256:
+	VMOVDQA64 Z30, Z0
+	VMOVDQA64 Z30, Z1
+	VMOVDQA64 Z30, Z2
+	VMOVDQA64 Z30, Z3
+	MOVQ      R11, R13
+	MOVQ      kh+40(FP), BX
+
+pmb_b256_row:
+	MOVQ R13, R14
+	MOVQ kw+48(FP), DX
+
+pmb_b256_tap:
+	VPMAXSB   (R14), Z0, Z0
+	VPMAXSB   64(R14), Z1, Z1
+	VPMAXSB   128(R14), Z2, Z2
+	VPMAXSB   192(R14), Z3, Z3
+	ADDQ      R9, R14
+	DECQ      DX
+	JNZ       pmb_b256_tap
+	ADDQ      R8, R13
+	DECQ      BX
+	JNZ       pmb_b256_row
+	VMOVDQU64 Z0, (R10)
+	VMOVDQU64 Z1, 64(R10)
+	VMOVDQU64 Z2, 128(R10)
+	VMOVDQU64 Z3, 192(R10)
+	ADDQ      $0x00000100, R11
+	ADDQ      $0x00000100, R10
+	DECQ      R12
+	JNZ       pmb_c256
+
+pmb_r64:
+	MOVQ  c64+24(FP), R12
+	TESTQ R12, R12
+	JZ    pmb_tail
+
+pmb_c64:
+	VMOVDQA64 Z30, Z0
+	MOVQ      R11, R13
+	MOVQ      kh+40(FP), BX
+
+pmb_b64_row:
+	MOVQ R13, R14
+	MOVQ kw+48(FP), DX
+
+pmb_b64_tap:
+	VPMAXSB   (R14), Z0, Z0
+	ADDQ      R9, R14
+	DECQ      DX
+	JNZ       pmb_b64_tap
+	ADDQ      R8, R13
+	DECQ      BX
+	JNZ       pmb_b64_row
+	VMOVDQU64 Z0, (R10)
+	ADDQ      $0x00000040, R11
+	ADDQ      $0x00000040, R10
+	DECQ      R12
+	JNZ       pmb_c64
+
+pmb_tail:
+	KORTESTQ  K1, K1
+	JZ        pmb_next
+	VMOVDQA64 Z30, Z0
+	MOVQ      R11, R13
+	MOVQ      kh+40(FP), BX
+
+pmb_trow:
+	MOVQ R13, R14
+	MOVQ kw+48(FP), DX
+
+pmb_ttap:
+	VMOVDQU8.Z (R14), K1, Z1
+	VPMAXSB    Z1, Z0, Z0
+	ADDQ       R9, R14
+	DECQ       DX
+	JNZ        pmb_ttap
+	ADDQ       R8, R13
+	DECQ       BX
+	JNZ        pmb_trow
+	VMOVDQU8   Z0, K1, (R10)
+
+pmb_next:
+	MOVQ dstride+80(FP), AX
+	ADDQ AX, DI
+	MOVQ pstride+72(FP), AX
+	ADDQ AX, SI
+	DECQ CX
+	JNZ  pmb_pixel
+
+pmb_done:
+	VZEROUPPER
+	RET

@@ -93,6 +93,11 @@ func TestQPoolsWideEveryPath(t *testing.T) {
 		{N: 1, H: 9, W: 11, C: 3, KH: 3, KW: 5, StrideH: 1, StrideW: 3, DilW: 2, PadTop: 0, PadLeft: 4, PadBottom: 2, PadRight: 4},
 		{N: 1, H: 5, W: 2, C: 31, KH: 2, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 2, PadBottom: 0, PadRight: 2}, // no inner pixel
 		{N: 2, H: 6, W: 7, C: 1, KH: 1, KW: 2, StrideH: 1, StrideW: 2},
+		// The window kernel's runs: 256 + 64 + a tail, dilation, a pad on
+		// one side only.
+		{N: 1, H: 9, W: 10, C: 256 + 64 + 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 2, DilW: 3, PadTop: 2, PadLeft: 1, PadBottom: 0, PadRight: 2},
+		{N: 2, H: 8, W: 8, C: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{N: 1, H: 7, W: 9, C: 200, KH: 2, KW: 4, StrideH: 2, StrideW: 3, PadTop: 1, PadLeft: 3, PadBottom: 1, PadRight: 0},
 	}
 	forEachPath(t, func(t *testing.T) {
 		for _, s := range cases {

@@ -60,8 +60,13 @@ func (s PoolShape) mustValidate(inLen, outLen int) PoolShape {
 
 // QMaxPool is int8 NHWC max pooling (padding never wins: padded positions are
 // ignored). Input and output share scale and zero point. Output rows are split
-// over threads (<= 0: GOMAXPROCS); each output pixel folds its window's pixels
-// with vector byte maxima over the channels.
+// over threads (<= 0: GOMAXPROCS). Within a row, the pixels whose windows lie
+// wholly inside the input are one window-kernel call (poolMaxI8AVX512: all of
+// a pixel's channels and taps before the next pixel), each border pixel a
+// call with its window clipped to the input; without AVX-512 BW each pixel
+// folds its window's pixels with vector byte maxima over the channels. (That
+// fold, one call per pixel and tap, was the whole path before the twelfth
+// session: GoogLeNet's 112x112x64 stem pool took 3x ONNX Runtime's.)
 func QMaxPool(s PoolShape, in, out []int8, threads int) {
 	s = s.mustValidate(len(in), len(out))
 	oh, ow := s.OutH(), s.OutW()
@@ -70,37 +75,68 @@ func QMaxPool(s PoolShape, in, out []int8, threads int) {
 		qMaxPoolRows(s, in, out, threads)
 		return
 	}
+	c := s.C
 	parallelFor(s.N*oh, 1, threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, y := r/oh, r%oh
-			for x := 0; x < ow; x++ {
-				dst := out[((r*ow)+x)*s.C:][:s.C]
-				first := true
-				for kh := 0; kh < s.KH; kh++ {
-					ih := y*s.StrideH - s.PadTop + kh*s.DilH
-					if ih < 0 || ih >= s.H {
-						continue
-					}
-					for kw := 0; kw < s.KW; kw++ {
-						iw := x*s.StrideW - s.PadLeft + kw*s.DilW
-						if iw < 0 || iw >= s.W {
-							continue
+			y0 := y*s.StrideH - s.PadTop
+			k0, k1 := validTaps(y0, s.DilH, s.KH, s.H)
+			for x := 0; x < ow; {
+				x0 := x*s.StrideW - s.PadLeft
+				b0, b1 := validTaps(x0, s.DilW, s.KW, s.W)
+				e := x + 1
+				if b0 == 0 && b1 == s.KW {
+					for e < ow {
+						if l, h := validTaps(e*s.StrideW-s.PadLeft, s.DilW, s.KW, s.W); l != 0 || h != s.KW {
+							break
 						}
-						src := in[((n*s.H+ih)*s.W+iw)*s.C:][:s.C]
-						if first {
-							copy(dst, src)
-							first = false
-							continue
-						}
-						maxI8(dst, src)
+						e++
 					}
 				}
-				if first { // the window lies in the padding
+				dst := out[(r*ow+x)*c : (r*ow+e)*c]
+				if k0 >= k1 || b0 >= b1 { // the windows lie in the padding
 					fill(dst, -128)
+				} else {
+					src := in[((n*s.H+y0+k0*s.DilH)*s.W+x0+b0*s.DilW)*c:]
+					qMaxWindows(dst, src, c, k1-k0, b1-b0, s.DilH*s.W*c, s.DilW*c, s.StrideW*c, e-x)
 				}
+				x = e
 			}
 		}
 	})
+}
+
+// validTaps returns the taps [lo, hi) of a window whose tap 0 is at start
+// (dilation dil, k taps) that fall inside [0, size).
+func validTaps(start, dil, k, size int) (lo, hi int) {
+	for lo < k && start+lo*dil < 0 {
+		lo++
+	}
+	hi = k
+	for hi > lo && start+(hi-1)*dil >= size {
+		hi--
+	}
+	return lo, hi
+}
+
+// qMaxWindows writes n pixels of c channels (dst, contiguous): pixel i is the
+// maximum over the kh×kw taps at src[i·pstride + a·hstride + b·wstride].
+func qMaxWindows(dst, src []int8, c, kh, kw, hstride, wstride, pstride, n int) {
+	if maxWindowsI8Vec(dst, src, c, kh, kw, hstride, wstride, pstride, n) {
+		return
+	}
+	for i := 0; i < n; i++ {
+		d := dst[i*c : (i+1)*c]
+		s := src[i*pstride:]
+		copy(d, s[:c])
+		for a := 0; a < kh; a++ {
+			for b := 0; b < kw; b++ {
+				if a > 0 || b > 0 {
+					maxI8(d, s[a*hstride+b*wstride:][:c])
+				}
+			}
+		}
+	}
 }
 
 func maxI8Go(dst, src []int8) {

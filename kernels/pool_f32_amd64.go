@@ -44,3 +44,16 @@ func affineRowsVec(x []float32, sx, n, c int, a, b []float32, y []float32, sy in
 	affineRowsF32AVX512(&y[0], 4*sy, &x[0], 4*sx, &a[0], &b[0], c/64, c%64/16, uint16(1<<t-1), lo, hi, n)
 	return true
 }
+
+// maxWindowsI8Vec runs poolMaxI8AVX512 (AVX-512 BW) over n pixels of c
+// channels (dst contiguous; strides in bytes) and reports whether it did.
+func maxWindowsI8Vec(dst, src []int8, c, kh, kw, hstride, wstride, pstride, n int) bool {
+	if !avx512BWVL() {
+		return false
+	}
+	_ = dst[n*c-1]
+	_ = src[(n-1)*pstride+(kh-1)*hstride+(kw-1)*wstride+c-1]
+	t := c % 64
+	poolMaxI8AVX512(&dst[0], &src[0], c/256, c%256/64, uint64(1)<<t-1, kh, kw, hstride, wstride, pstride, c, n)
+	return true
+}

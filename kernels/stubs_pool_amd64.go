@@ -28,3 +28,8 @@ func poolAvgF32AVX2(dst *float32, src *float32, c32 int, c8 int, tail int, tmask
 //
 //go:noescape
 func affineRowsF32AVX512(y *float32, sy int, x *float32, sx int, a *float32, b *float32, c64 int, c16 int, kmask uint16, lo float32, hi float32, n int)
+
+// poolMaxI8AVX512 takes the maximum of int8 windows of channels-last pixels (AVX-512 BW).
+//
+//go:noescape
+func poolMaxI8AVX512(dst *int8, src *int8, c256 int, c64 int, kmask uint64, kh int, kw int, hstride int, wstride int, pstride int, dstride int, n int)

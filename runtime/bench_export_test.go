@@ -158,7 +158,11 @@ func TestExportedStepProfile(t *testing.T) {
 	}
 	t.Logf("threads %d: %v per run, %v in steps, %d steps", threads, total, sum, len(s.steps))
 	sort.Slice(rows, func(a, b int) bool { return rows[a].d > rows[b].d })
-	for _, r := range rows[:min(40, len(rows))] {
+	top := 40
+	if v, err := strconv.Atoi(os.Getenv("WARBOY_BENCH_TOP")); err == nil && v > 0 {
+		top = v // WARBOY_BENCH_TOP: how many of the slowest steps to print
+	}
+	for _, r := range rows[:min(top, len(rows))] {
 		st := s.steps[r.i]
 		var shapes []string
 		for _, id := range st.in {

@@ -8,6 +8,18 @@ package runtime
 // place where its border is the smaller part. Measured (BenchmarkDenseNarrowConv,
 // thread CPU time, loaded machine) on DenseNet's 128 → 32 3x3 layers: 56x56
 // 2733 → 2373 µs, 28x28 646 → 569, 14x14 179 → 176, 7x7 73 → 43.
+//
+// Twelfth session: the indexed tiles now come in every panel width of
+// PackRowsB (6x16 to 6x64 on AVX-512, kernels/_gen/gen_rows_idx.go), and
+// every ungrouped convolution larger than 1x1 whose reduction fits
+// narrowIdxMaxK takes this path with its own panels: the 32- and 48-wide
+// ones are no longer repacked 16 wide, and the 64-wide ones no longer run
+// the GEMM over padded rows with its banded copy. Step profiles at 1
+// thread (sum of step CPU times, TestExportedStepProfile, alternated runs,
+// loaded machine): Inception-v3 90-93 → 74 ms, GoogLeNet 22-26 → 21,
+// ResNet-18 27.5 → 25.2, SqueezeNet-1.1 5.3 → 4.6, DenseNet-121 49-52 → 46;
+// BenchmarkDenseNarrowConv, 3x3 layers: 256 → 256 on 14x14 76 → 100
+// GMAC/s, 128 → 128 on 28x28 85 → 93, 64 → 64 on 56x56 79 → 88.
 
 import (
 	"sync/atomic"
@@ -28,8 +40,7 @@ type narrowIdx struct {
 // runNarrow computes the convolution on the indexed path when it applies
 // (see runIdx for the arguments) and reports whether it did.
 func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int, p *convPlan, n, so, yo int, ynh, gemmRes []float32, resLater bool) bool {
-	stem := k.isStem()
-	if k.narrow == nil || k.kh*k.kw == 1 || !stem && k.pb.NR() != 16 || k.pb.N()%k.pb.NR() != 0 || k.pb.K() > narrowIdxMaxK ||
+	if k.narrow == nil || k.kh*k.kw == 1 || k.pb.N()%k.pb.NR() != 0 || k.pb.K() > narrowIdxMaxK ||
 		k.bias != nil && len(k.bias) < k.pb.N() || len(p.out) != 2 {
 		return false
 	}
@@ -38,6 +49,6 @@ func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int
 		is = h * wd * sx
 	}
 	ic := &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: []groupBlock{{cn: k.c, pb: k.pb, bias: k.bias}},
-		ep: &k.rowsEpilogue, plan: &k.narrow.plan, stem: stem}
+		ep: &k.rowsEpilogue, plan: &k.narrow.plan, stem: k.isStem()}
 	return ic.runIdx(ctx, xd, is, h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater)
 }

@@ -17,7 +17,7 @@ import (
 //
 //	go test ./runtime -run '^$' -bench BenchmarkDenseNarrowConv
 func BenchmarkDenseNarrowConv(b *testing.B) {
-	for _, g := range []struct{ c, m, h, s, k int }{{128, 32, 56, 1, 3}, {128, 32, 28, 1, 3}, {128, 32, 14, 1, 3}, {128, 32, 7, 1, 3}, {3, 32, 224, 2, 3}, {3, 16, 224, 2, 3}, {3, 64, 224, 2, 7}} {
+	for _, g := range []struct{ c, m, h, s, k int }{{128, 32, 56, 1, 3}, {128, 32, 28, 1, 3}, {128, 32, 14, 1, 3}, {128, 32, 7, 1, 3}, {3, 32, 224, 2, 3}, {3, 16, 224, 2, 3}, {3, 64, 224, 2, 7}, {16, 64, 55, 1, 3}, {32, 128, 27, 1, 3}, {64, 64, 56, 1, 3}, {128, 128, 28, 1, 3}, {256, 256, 14, 1, 3}, {512, 512, 7, 1, 3}} {
 		for _, kind := range []string{"rows", "idx"} {
 			b.Run(fmt.Sprintf("c%d_m%d_%dx%d_k%d_s%d_%s", g.c, g.m, g.h, g.h, g.k, g.s, kind), func(b *testing.B) {
 				rng := rand.New(rand.NewSource(1))

@@ -16,7 +16,7 @@ import (
 // channels-last and NCHW inputs and outputs, strides, dilation, uneven pads,
 // a residual in either layout (NCHW: added after, with the clamp and the
 // activation), an output placed in a Concat view, 1 and 2 threads, batch 2;
-// and that the path is taken (or not, for 64-wide panels and 1x1).
+// and that the path is taken (every panel width; not above narrowIdxMaxK).
 func TestDenseNarrowIdx(t *testing.T) {
 	type geo struct {
 		c, m, h, w, kh, kw, sh, sw, dh, dw int
@@ -43,7 +43,10 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"stem 3x3, 1 -> 96, uneven pads, NCHW out", geo{1, 96, 17, 20, 3, 3, 2, 1, 1, 1, [4]int{0, 1, 1, 2}}, false, false, true, true, kernels.ActNone, false, true},
 		{"stem 3x3, 4 -> 16, dilation, residual", geo{4, 16, 21, 21, 3, 3, 1, 2, 2, 1, [4]int{2, 1, 2, 1}}, false, true, true, false, kernels.ActHardSwish, false, true},
 		{"stem 5x5, 3 -> 32, into a concat view", geo{3, 32, 14, 13, 5, 5, 2, 2, 1, 1, [4]int{2, 2, 2, 2}}, false, true, false, false, kernels.ActNone, true, true},
-		{"64 out: wide panels, rows path", geo{32, 64, 12, 12, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, false},
+		{"64 out: wide panels", geo{32, 64, 12, 12, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, true},
+		{"1x7, 96 out (48-wide panels), residual", geo{64, 96, 17, 17, 1, 7, 1, 1, 1, 1, [4]int{0, 3, 0, 3}}, true, true, true, true, kernels.ActNone, false, true},
+		{"7x1, 160 out (32-wide panels), NCHW out", geo{48, 160, 17, 15, 7, 1, 1, 1, 1, 1, [4]int{3, 0, 3, 0}}, true, false, false, false, kernels.ActSiLU, false, true},
+		{"K over the bound: rows path", geo{464, 16, 6, 6, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

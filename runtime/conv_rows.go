@@ -137,14 +137,8 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 		}
 		wt = wp
 	}
+	// The indexed path (conv_dense_idx.go) runs every panel width.
 	k.pb = kernels.PackRowsB(kdim, np, wt, np)
-	if nr := k.pb.NR(); nr != 16 && nr != 64 && kh*kw > 1 && kdim <= narrowIdxMaxK && !k.isStem() {
-		// The indexed path of the narrow convolutions (conv_dense_idx.go)
-		// takes 16-wide panels; the 32- and 48-wide ones of AVX-512 are for
-		// the GEMM over rows. The stems (conv_stem.go) run on the indexed
-		// tiles of every width.
-		k.pb = kernels.PackRowsB16(kdim, np, wt, np)
-	}
 	if kh*kw == 1 && k.pb.NR() == 16 {
 		k.mixed = packMixed(kdim, np, wt)
 	}

@@ -1,8 +1,9 @@
 package main
 
 // The "pool" set: float32 max and average pooling over channels-last pixels
-// (kernels/pool_f32.go), and the per-channel affine map (inference
-// BatchNormalization, clamped) over channels-last pixels.
+// (kernels/pool_f32.go), the int8 max pool's window kernel (kernels/pool.go),
+// and the per-channel affine map (inference BatchNormalization, clamped)
+// over channels-last pixels.
 //
 // A pooling call computes n output pixels of one output row whose windows
 // all have the same shape: kh rows (hstride bytes apart) of kw taps
@@ -37,6 +38,89 @@ func poolKernels() {
 	poolF32AVX2(true)
 	poolF32AVX2(false)
 	affineRowsF32AVX512()
+	poolMaxI8AVX512()
+}
+
+// poolMaxI8AVX512 is the int8 max pool's window kernel (kernels.QMaxPool),
+// the same loops as poolMaxF32AVX512 on bytes: c256 runs of 256 channels
+// (four zmm), then c64 runs of 64, then the tail under the 64-bit kmask when
+// it is not 0. The accumulators start at −128; VPMAXSB is exact.
+func poolMaxI8AVX512() {
+	kernel("poolMaxI8AVX512", "func(dst *int8, src *int8, c256 int, c64 int, kmask uint64, kh int, kw int, hstride int, wstride int, pstride int, dstride int, n int)",
+		"poolMaxI8AVX512 takes the maximum of int8 windows of channels-last pixels (AVX-512 BW).")
+	dst, src, hs, ws, n, d, s, j, row, tap, a, b := RDI, RSI, R8, R9, RCX, R10, R11, R12, R13, R14, RBX, RDX
+	loadArgs("dst src hstride wstride n", dst, src, hs, ws, n)
+	Load(Param("kmask"), RAX)
+	KMOVQ(RAX, K1)
+	init := Z30
+	MOVL(U32(0x80), EAX)
+	VPBROADCASTB(EAX, init)
+	block := func(l string, nv int) {
+		for v := 0; v < nv; v++ {
+			VMOVDQA64(init, zmm(v))
+		}
+		MOVQ(s, row)
+		Load(Param("kh"), a)
+		Label(l + "_row")
+		MOVQ(row, tap)
+		Load(Param("kw"), b)
+		Label(l + "_tap")
+		for v := 0; v < nv; v++ {
+			VPMAXSB(Mem{Base: tap, Disp: 64 * v}, zmm(v), zmm(v))
+		}
+		ADDQ(ws, tap)
+		loopBack(b, l+"_tap")
+		ADDQ(hs, row)
+		loopBack(a, l+"_row")
+		for v := 0; v < nv; v++ {
+			VMOVDQU64(zmm(v), Mem{Base: d, Disp: 64 * v})
+		}
+		ADDQ(U32(64*nv), s)
+		ADDQ(U32(64*nv), d)
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("pmb_done"))
+	Label("pmb_pixel")
+	MOVQ(dst, d)
+	MOVQ(src, s)
+	Load(Param("c256"), j)
+	TESTQ(j, j)
+	JZ(LabelRef("pmb_r64"))
+	Label("pmb_c256")
+	block("pmb_b256", 4)
+	loopBack(j, "pmb_c256")
+	Label("pmb_r64")
+	Load(Param("c64"), j)
+	TESTQ(j, j)
+	JZ(LabelRef("pmb_tail"))
+	Label("pmb_c64")
+	block("pmb_b64", 1)
+	loopBack(j, "pmb_c64")
+	Label("pmb_tail")
+	KORTESTQ(K1, K1)
+	JZ(LabelRef("pmb_next"))
+	VMOVDQA64(init, Z0)
+	MOVQ(s, row)
+	Load(Param("kh"), a)
+	Label("pmb_trow")
+	MOVQ(row, tap)
+	Load(Param("kw"), b)
+	Label("pmb_ttap")
+	VMOVDQU8_Z(Mem{Base: tap}, K1, Z1)
+	VPMAXSB(Z1, Z0, Z0)
+	ADDQ(ws, tap)
+	loopBack(b, "pmb_ttap")
+	ADDQ(hs, row)
+	loopBack(a, "pmb_trow")
+	VMOVDQU8(Z0, K1, Mem{Base: d})
+	Label("pmb_next")
+	Load(Param("dstride"), RAX)
+	ADDQ(RAX, dst)
+	Load(Param("pstride"), RAX)
+	ADDQ(RAX, src)
+	loopBack(n, "pmb_pixel")
+	Label("pmb_done")
+	ret()
 }
 
 // poolF32AVX512 emits poolMaxF32AVX512 or poolAvgF32AVX512: c64 runs of 64

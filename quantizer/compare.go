@@ -87,7 +87,7 @@ type LayerError struct {
 	// NonFinite counts the values that are infinite or NaN in either run and not
 	// equal in both (left out of the measures above; equal infinities, such as a
 	// -inf attention mask, are agreement).
-	NonFinite int64 `json:"non_finite,omitempty"`
+	NonFinite int64 `json:"non_finite"`
 	// Int8Name is the tensor's name in the quantized model.
 	Int8Name string `json:"int8_tensor"`
 }
@@ -109,7 +109,7 @@ type OutputAgreement struct {
 	MeanAbsErr float64 `json:"mean_abs_err"`
 	Values     int64   `json:"values"`
 	// NonFinite: as LayerError's.
-	NonFinite int64 `json:"non_finite,omitempty"`
+	NonFinite int64 `json:"non_finite"`
 	// Shapes lists the distinct output shapes of the runs (batches of one shape group
 	// each).
 	Shapes [][]int `json:"output_shapes"`

@@ -330,6 +330,9 @@ type convCore struct {
 	packed  *kernels.QConvWeights
 	general []*genWeights
 	rq      *kernels.Requant
+	// fix are the output channels whose weights hold a -128 (minus128.go): packed
+	// as -127, they are recomputed exactly after the packed convolution.
+	fix []fixChannel
 }
 
 // newConvCore packs OIHW int8 weights. When xZP is nil the activation zero point is
@@ -346,15 +349,19 @@ func newConvCore(geom *convGeom, w []int8, wzp []int32, bias []int32, xZP *int32
 	if len(w) != geom.oc*kk {
 		return nil, fmt.Errorf("weights have %d values, want %d", len(w), geom.oc*kk)
 	}
-	if rq != nil && xZP != nil && symmetricInt8(w, wzp) {
+	packW, fix := w, []fixChannel(nil)
+	if rq != nil && xZP != nil && !symmetricInt8(w, wzp) {
+		packW, fix = clampMinus128(geom, w, wzp, bias)
+	}
+	if rq != nil && xZP != nil && packW != nil {
 		s := geom.shape(1, geom.kh, geom.kw, geom.cg*geom.groups)
 		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = 0, 0, 0, 0
 		s.DilH, s.DilW, s.StrideH, s.StrideW = 1, 1, 1, 1
-		p, err := kernels.PackQConv(s, w, bias, *xZP)
+		p, err := kernels.PackQConv(s, packW, bias, *xZP)
 		if err != nil {
 			return nil, err
 		}
-		cc.packed = p
+		cc.packed, cc.fix = p, fix
 		return cc, nil
 	}
 	ocg := geom.oc / geom.groups
@@ -406,6 +413,9 @@ func (cc *convCore) run(ctx *ExecContext, x []int8, shape []int, xZP int32) ([]i
 	if cc.packed != nil {
 		out := ctx.AllocI8(n * oh * ow * g.oc)
 		kernels.QConv(s, x, cc.packed, out, cc.rq, threads)
+		if len(cc.fix) > 0 {
+			cc.refix(x, n, h, w, c, oh, ow, xZP, out, threads)
+		}
 		return out, nil, oshape, nil
 	}
 	var out8 []int8

@@ -1,0 +1,84 @@
+package runtime
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// Weights holding -128 (PyTorch's symmetric quantization) take the packed path with
+// -128 read as -127 and the channels that hold one recomputed exactly: the output
+// equals the general integer path's bit for bit, for dense, grouped and depthwise
+// convolutions, strides, pads and dilations, at 1 and 2 threads. Too many such
+// channels, or a weight zero point, keep the general path.
+func TestConvMinus128Channels(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		c, oc, groups, k int
+		stride, pad, dil int
+		minus128Channels []int
+		packed           bool
+		wzp              int32
+	}{
+		{name: "1x1 dense", c: 16, oc: 24, groups: 1, k: 1, stride: 1, minus128Channels: []int{0, 7}, packed: true},
+		{name: "3x3 dense stride 2 pad 1", c: 8, oc: 16, groups: 1, k: 3, stride: 2, pad: 1, minus128Channels: []int{5}, packed: true},
+		{name: "depthwise 3x3", c: 12, oc: 12, groups: 12, k: 3, stride: 1, pad: 1, minus128Channels: []int{3}, packed: true},
+		{name: "depthwise multiplier 2, dilation 2", c: 8, oc: 16, groups: 8, k: 3, stride: 1, pad: 2, dil: 2, minus128Channels: []int{1, 14}, packed: true},
+		{name: "grouped 4", c: 16, oc: 16, groups: 4, k: 3, stride: 2, pad: 1, minus128Channels: []int{6}, packed: true},
+		{name: "too many channels", c: 8, oc: 8, groups: 1, k: 1, stride: 1, minus128Channels: []int{0, 1, 2, 3}, packed: false},
+		{name: "weight zero point", c: 8, oc: 8, groups: 1, k: 1, stride: 1, minus128Channels: []int{0}, packed: false, wzp: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(tc.oc*31 + tc.k)))
+			dil := max(tc.dil, 1)
+			cg := tc.c / tc.groups
+			kk := cg * tc.k * tc.k
+			w := make([]int8, tc.oc*kk)
+			for i := range w {
+				w[i] = int8(rng.Intn(255) - 127) // [-127, 127]
+			}
+			for _, oc := range tc.minus128Channels {
+				w[oc*kk+rng.Intn(kk)] = -128
+				w[oc*kk+rng.Intn(kk)] = -128
+			}
+			bias := make([]int32, tc.oc)
+			scales := make([]float64, tc.oc)
+			for i := range bias {
+				bias[i] = int32(rng.Intn(4001) - 2000)
+				scales[i] = 0.0005 + 0.001*rng.Float64()
+			}
+			geom := &convGeom{oc: tc.oc, cg: cg, kh: tc.k, kw: tc.k, groups: tc.groups, sh: tc.stride, sw: tc.stride,
+				dh: dil, dw: dil, pt: tc.pad, pl: tc.pad, pb: tc.pad, pr: tc.pad}
+			rq := kernels.NewRequant(kernels.RequantFloat, scales, -5, -128, 127)
+			xzp := int32(-20)
+			wzp := []int32{tc.wzp}
+			fast, err := newConvCore(geom, w, wzp, bias, &xzp, rq)
+			require.NoError(t, err)
+			assert.Equal(t, tc.packed, fast.packed != nil, "packed path")
+			if tc.packed {
+				assert.Len(t, fast.fix, len(tc.minus128Channels))
+			}
+			ref, err := newConvCore(geom, w, wzp, bias, nil, rq) // the general path
+			require.NoError(t, err)
+			require.Nil(t, ref.packed)
+			const n, h, wd = 2, 9, 11
+			x := make([]int8, n*h*wd*tc.c)
+			for i := range x {
+				x[i] = int8(rng.Intn(256) - 128)
+			}
+			shape := []int{n, h, wd, tc.c}
+			for _, threads := range []int{1, 2} {
+				want, _, wshape, err := ref.run(&ExecContext{Threads: threads}, x, shape, xzp)
+				require.NoError(t, err)
+				got, _, gshape, err := fast.run(&ExecContext{Threads: threads}, x, shape, xzp)
+				require.NoError(t, err)
+				require.Equal(t, wshape, gshape)
+				assert.Equal(t, want, got, "threads %d", threads)
+			}
+		})
+	}
+}

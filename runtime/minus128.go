@@ -1,6 +1,6 @@
 package runtime
 
-// Weights holding the int8 value -128. PyTorch's symmetric weight quantization uses
+// Weights holding the int8 value -128 (convolutions and fully connected layers). PyTorch's symmetric weight quantization uses
 // the full int8 range, so a model quantized by PyTorch and exported by torch.onnx has
 // a -128 in nearly every convolution (the most negative weight); the packed kernels
 // take weights in [-127, 127] only (kernels.PackQConv: the AVX2 sign trick cannot
@@ -12,6 +12,7 @@ package runtime
 // every other channel, so the output is exact throughout.
 
 import (
+	"github.com/warboy-sim/warboy/kernels"
 	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
@@ -110,6 +111,23 @@ func (cc *convCore) refix(x []int8, n, h, w, c, oh, ow int, xZP int32, out []int
 					}
 					out[pix+f.oc] = cc.rq.Apply(acc, f.oc)
 				}
+			}
+		}
+	})
+}
+
+// refixGemm recomputes the fix columns of an int8 fully connected output (m rows of
+// k features, n columns) exactly.
+func refixGemm(fix []fixChannel, m, k, n int, a []int8, aZP int32, out []int8, rq *kernels.Requant, threads int) {
+	qtensor.ParallelChunks(m, threads, 1, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := a[r*k : (r+1)*k]
+			for _, f := range fix {
+				acc := f.bias
+				for i, v := range row {
+					acc += (int32(v) - aZP) * int32(f.w[i])
+				}
+				out[r*n+f.oc] = rq.Apply(acc, f.oc)
 			}
 		}
 	})

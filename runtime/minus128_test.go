@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
 )
 
@@ -78,6 +79,63 @@ func TestConvMinus128Channels(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, wshape, gshape)
 				assert.Equal(t, want, got, "threads %d", threads)
+			}
+		})
+	}
+}
+
+// The same for QGemm (a fully connected layer; PyTorch-quantized classifier heads):
+// -128 columns recomputed after the packed GEMM, bit-exact with the general path.
+func TestQGemmMinus128Columns(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n, k    int
+		columns []int
+		packed  bool
+	}{
+		{"two columns", 40, 33, []int{0, 39}, true},
+		{"one column, long rows", 17, 300, []int{9}, true},
+		{"too many columns", 8, 16, []int{0, 1, 2, 3}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(tc.n + tc.k)))
+			w := make([]int8, tc.n*tc.k)
+			for i := range w {
+				w[i] = int8(rng.Intn(255) - 127)
+			}
+			for _, c := range tc.columns {
+				w[c*tc.k+rng.Intn(tc.k)] = -128
+			}
+			bias := make([]int32, tc.n)
+			scales := make([]float32, tc.n)
+			for i := range bias {
+				bias[i] = int32(rng.Intn(2001) - 1000)
+				scales[i] = float32(0.0002 + 0.0005*rng.Float64())
+			}
+			node := &graph.Node{Name: "fc", OpType: "QGemm", Domain: Int8Domain, Attrs: map[string]*graph.Attr{}}
+			for _, a := range []*graph.Attr{graph.IntsAttr("a_zp", []int{7}), graph.FloatsAttr("scales", scales),
+				graph.IntAttr("y_zp", -3)} {
+				node.Attrs[a.Name] = a
+			}
+			consts := []*graph.Tensor{nil, graph.FromInt8([]int{tc.n, tc.k}, w), graph.FromInt32([]int{tc.n}, bias)}
+			kern, err := buildQGemm(&BuildContext{Node: node, Consts: consts})
+			require.NoError(t, err)
+			fast := kern.(*qgemmKernel)
+			assert.Equal(t, tc.packed, fast.packed != nil, "packed path")
+			ref := &qgemmKernel{axis: 1, n: tc.n, k: tc.k, aZP: 7, rq: fast.rq,
+				general: newGenWeights(tc.n, tc.k, func(c, kk int) int8 { return w[c*tc.k+kk] }, []int32{0}, bias)}
+			const m = 13
+			a := make([]int8, m*tc.k)
+			for i := range a {
+				a[i] = int8(rng.Intn(256) - 128)
+			}
+			x := graph.FromInt8([]int{m, tc.k}, a)
+			for _, threads := range []int{1, 2} {
+				want, err := ref.Run(&ExecContext{Threads: threads}, []*graph.Tensor{x})
+				require.NoError(t, err)
+				got, err := fast.Run(&ExecContext{Threads: threads}, []*graph.Tensor{x})
+				require.NoError(t, err)
+				assert.Equal(t, want[0].Data, got[0].Data, "threads %d", threads)
 			}
 		})
 	}

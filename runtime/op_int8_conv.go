@@ -152,6 +152,7 @@ type qgemmKernel struct {
 	packed  *kernels.QGemmWeights
 	general *genWeights
 	rq      *kernels.Requant
+	fix     []fixChannel // columns whose weights hold a -128 (minus128.go)
 }
 
 func buildQGemm(b *BuildContext) (Kernel, error) {
@@ -188,8 +189,13 @@ func buildQGemm(b *BuildContext) (Kernel, error) {
 	if k.rq, err = newRequantFromAttrs(n, k.n); err != nil {
 		return nil, err
 	}
-	if symmetricInt8(wd, wzp) {
-		if k.packed, err = kernels.PackQGemm(k.n, k.k, wd, bias, k.aZP); err != nil {
+	packW := wd
+	if !symmetricInt8(wd, wzp) {
+		// A fully connected layer is a 1x1 convolution of one pixel per row.
+		packW, k.fix = clampMinus128(&convGeom{oc: k.n, cg: k.k, kh: 1, kw: 1, groups: 1}, wd, wzp, bias)
+	}
+	if packW != nil {
+		if k.packed, err = kernels.PackQGemm(k.n, k.k, packW, bias, k.aZP); err != nil {
 			return nil, b.Errorf("%v", err)
 		}
 	} else {
@@ -214,6 +220,9 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	out := ctx.AllocI8(m * k.n)
 	if k.packed != nil {
 		kernels.QGemm(m, a, k.k, k.packed, out, k.n, k.rq, ctx.Threads)
+		if len(k.fix) > 0 {
+			refixGemm(k.fix, m, k.k, k.n, a, k.aZP, out, k.rq, ctx.Threads)
+		}
 	} else {
 		k.general.gemm(m, a, k.k, k.aZP, ctx.Threads, func(r int, acc []int32) {
 			requantRow(k.rq, acc, out[r*k.n:(r+1)*k.n], 0)

@@ -88,5 +88,7 @@ func TestSgemmStem16Rejects(t *testing.T) {
 	require.Panics(t, func() { SgemmStem16(b, x, 0, []int32{0, -1}, nil, c, 0, 16, 1, false, 0, 0, ActNone) })
 	require.Panics(t, func() { SgemmStem16(b, x, 0, []int32{0, 1}, nil, c, 1, 16, 1, false, 0, 0, ActNone) })
 	require.Panics(t, func() { SgemmStem16(b, x, 0, []int32{0}, nil, c, 0, 16, 1, false, 0, 0, ActNone) })
-	require.Panics(t, func() { SgemmStem16(PackRowsB(2, 32, make([]float32, 64), 32), x, 0, []int32{0, 1}, nil, c, 0, 16, 1, false, 0, 0, ActNone) })
+	require.Panics(t, func() {
+		SgemmStem16(PackRowsB(2, 32, make([]float32, 64), 32), x, 0, []int32{0, 1}, nil, c, 0, 16, 1, false, 0, 0, ActNone)
+	})
 }

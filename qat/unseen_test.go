@@ -135,7 +135,13 @@ func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
 					correct++
 				}
 			}
-			t.Logf("ONNX Runtime agrees on %d/%d images (int8 runtime accuracy %.1f %% on them)", same, N, 100*float64(correct)/N)
+			// the logits' largest difference, against their largest magnitude
+			var diff, mag float64
+			for i, v := range theirs[outName].F32() {
+				diff = max(diff, math.Abs(float64(v-out[outName].F32()[i])))
+				mag = max(mag, math.Abs(float64(v)))
+			}
+			t.Logf("ONNX Runtime agrees on %d/%d images (int8 runtime accuracy %.1f %% on them); logits differ by at most %.3g (largest |logit| %.3g)", same, N, 100*float64(correct)/N, diff, mag)
 			require.GreaterOrEqual(t, same, N-N/200)
 		})
 	}

@@ -1,6 +1,10 @@
 package runtime
 
-import "github.com/warboy-sim/warboy/kernels"
+import (
+	"sync/atomic"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
 
 // Mixed panel widths for the pointwise convolutions whose output channels
 // none of the AVX-512 panel widths divides (80, 112, 208, 400: MobileNetV3's
@@ -15,11 +19,28 @@ import "github.com/warboy-sim/warboy/kernels"
 // (bias, then one FMA per reduction step in order, then the epilogue): the
 // split changes which call computes a column, not how.
 
-// rowsPart is the weights of output columns [col, col+pb.N()).
+// rowsPart is the weights of output columns [col, col+pb.N()), and each of
+// its column panels as a RowsB of its own (the work items of small maps).
 type rowsPart struct {
-	col int
-	pb  *kernels.RowsB
+	col    int
+	pb     *kernels.RowsB
+	panels []rowsPart
 }
+
+// newRowsPart makes the part of pb at column col with its panel views.
+func newRowsPart(col int, pb *kernels.RowsB) rowsPart {
+	p := rowsPart{col: col, pb: pb}
+	for c := 0; c < pb.N(); c += pb.PanelWidth() {
+		p.panels = append(p.panels, rowsPart{col: col + c, pb: pb.Panels(c, min(pb.N(), c+pb.PanelWidth()))})
+	}
+	return p
+}
+
+// mixedSmallRows is the most GEMM rows (output pixels) for which the parts
+// run panel by panel as the work items of one parallel section: on 7x7 and
+// 14x14 maps each part's own parallel section (three for 400 channels) cost
+// more than its split gained.
+const mixedSmallRows = 256
 
 // mixedPanelSplit returns the widths of the parts of n columns (n a multiple
 // of 16 that neither 32 nor 48 divides, at least 80), nil where PackRowsB's
@@ -60,7 +81,7 @@ func packMixed(kdim, np int, wt []float32) []rowsPart {
 		if pb.NR() == 16 {
 			return nil
 		}
-		parts = append(parts, rowsPart{col: col, pb: pb})
+		parts = append(parts, newRowsPart(col, pb))
 		col += w
 	}
 	return parts
@@ -72,7 +93,7 @@ func scaledParts(parts []rowsPart, s, buf []float32, threads int) []rowsPart {
 	out := make([]rowsPart, len(parts))
 	for i, p := range parts {
 		n := p.pb.DataLen()
-		out[i] = rowsPart{col: p.col, pb: p.pb.ScaledRowsThreads(s, buf[:n], threads)}
+		out[i] = newRowsPart(p.col, p.pb.ScaledRowsThreads(s, buf[:n], threads))
 		buf = buf[n:]
 	}
 	return out
@@ -94,7 +115,7 @@ func (k *rowsConvKernel) gemmParts(x []float32, lda int, off []int32, rows int, 
 	if resLater {
 		post = kernels.ActNone
 	}
-	for _, p := range k.mixed {
+	run := func(p *rowsPart, th int) {
 		var bias, rp []float32
 		if k.bias != nil {
 			bias = k.bias[p.col:]
@@ -102,6 +123,25 @@ func (k *rowsConvKernel) gemmParts(x []float32, lda int, off []int32, rows int, 
 		if res != nil {
 			rp = res[p.col:]
 		}
-		kernels.SgemmRowsAct(p.pb, x, lda, off, rows, bias, c[p.col:], ldc, rp, k.clip && !resLater, k.lo, k.hi, post, threads)
+		kernels.SgemmRowsAct(p.pb, x, lda, off, rows, bias, c[p.col:], ldc, rp, k.clip && !resLater, k.lo, k.hi, post, th)
 	}
+	if threads <= 1 || rows > mixedSmallRows {
+		for i := range k.mixed {
+			run(&k.mixed[i], threads)
+		}
+		return
+	}
+	// Small maps: every panel of every part is a work item, widest first.
+	var items []*rowsPart
+	for i := range k.mixed {
+		for j := range k.mixed[i].panels {
+			items = append(items, &k.mixed[i].panels[j])
+		}
+	}
+	var next atomic.Int64
+	nnParallel(threads, threads, func(int, int) {
+		for i := int(next.Add(1)) - 1; i < len(items); i = int(next.Add(1)) - 1 {
+			run(items[i], 1)
+		}
+	})
 }

@@ -411,11 +411,53 @@ func (k lrnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, e
 	}
 	switch x.DType {
 	case graph.Float32:
-		return lrn[float32](k, x)
+		return []*graph.Tensor{lrnF32(ctx.Threads, k, x)}, nil
 	case graph.Float64:
 		return lrn[float64](k, x)
 	}
 	return nil, fmt.Errorf("unsupported input type %s", x.DType)
+}
+
+// lrnF32 is LRN on float32 (twelfth session; torch's LocalResponseNorm comes
+// here through graph/optimize/lrn_fold.go): per channel plane, the window's
+// squares summed a plane at a time in float32, then x·(bias + α/size·sum)^−β
+// in float64 with β = 0.75, 0.5 and 1 as square roots and a division instead
+// of math.Pow; planes split over the threads. lrn below (float64 sums,
+// math.Pow) is its reference.
+func lrnF32(threads int, k lrnKernel, x *graph.Tensor) *graph.Tensor {
+	n, c := x.Shape[0], x.Shape[1]
+	plane := graph.NumElements(x.Shape[2:])
+	out := graph.NewTensor(graph.Float32, x.Shape)
+	xd, yd := x.F32(), out.F32()
+	before, after := (k.size-1)/2, k.size/2 // floor and ceil of (size-1)/2
+	scale := k.alpha / float64(k.size)
+	invPow := func(d float64) float64 { return math.Pow(d, -k.beta) }
+	switch k.beta {
+	case 0.75:
+		invPow = func(d float64) float64 { return 1 / math.Sqrt(d*math.Sqrt(d)) }
+	case 0.5:
+		invPow = func(d float64) float64 { return 1 / math.Sqrt(d) }
+	case 1:
+		invPow = func(d float64) float64 { return 1 / d }
+	}
+	grain := max(1, parallelMinWork/max(1, plane*min(k.size, c)))
+	parallelForGrain(threads, n*c, grain, func(lo, hi int) {
+		sum := make([]float32, plane)
+		for pc := lo; pc < hi; pc++ {
+			base, ch := pc/c*c*plane, pc%c
+			clear(sum)
+			for j := max(0, ch-before); j <= min(c-1, ch+after); j++ {
+				for p, v := range xd[base+j*plane : base+(j+1)*plane] {
+					sum[p] += v * v
+				}
+			}
+			ys := yd[base+ch*plane : base+(ch+1)*plane]
+			for p, v := range xd[base+ch*plane : base+(ch+1)*plane] {
+				ys[p] = float32(float64(v) * invPow(k.bias+scale*float64(sum[p])))
+			}
+		}
+	})
+	return out
 }
 
 func lrn[T floating](k lrnKernel, x *graph.Tensor) ([]*graph.Tensor, error) {

@@ -82,8 +82,51 @@ func clampMinus128(geom *convGeom, w []int8, wzp []int32, bias []int32) ([]int8,
 	return clamped, fix
 }
 
+// fixGemm recomputes the fix channels of an ungrouped convolution with the packed
+// int8 GEMM instead of a scalar loop per pixel (twelfth session: in PyTorch's
+// MobileNetV2 the one recomputed channel of a 1x1 convolution with 144 input
+// channels took ten times as long as the packed convolution of the other 23): the
+// fix channels' weights are packed with -128 read as -127, like the convolution's,
+// into int32 accumulators (no requantization), and for each -128 the missing
+// -1·(x-xZP) is subtracted, which makes the accumulators exact.
+type fixGemm struct {
+	w   *kernels.QGemmWeights // len(fix) columns, K in the (kh, kw, c) patch order
+	low [][]int               // low[j]: the patch positions where fix[j] holds -128
+}
+
+// newFixGemm packs the fix channels of an ungrouped convolution (nil for grouped
+// ones: their channels see only cg inputs, the scalar loop is cheap there).
+func newFixGemm(geom *convGeom, fix []fixChannel, xZP int32) (*fixGemm, error) {
+	if geom.groups != 1 || len(fix) == 0 {
+		return nil, nil
+	}
+	kk := geom.cg * geom.kh * geom.kw
+	fg := &fixGemm{low: make([][]int, len(fix))}
+	w := make([]int8, len(fix)*kk)
+	bias := make([]int32, len(fix))
+	for j, f := range fix {
+		for p, v := range f.w {
+			if v == -128 {
+				fg.low[j] = append(fg.low[j], p)
+				v = -127
+			}
+			w[j*kk+p] = int8(v)
+		}
+		bias[j] = f.bias
+	}
+	var err error
+	if fg.w, err = kernels.PackQGemm(len(fix), kk, w, bias, xZP); err != nil {
+		return nil, err
+	}
+	return fg, nil
+}
+
 // refix recomputes the fix channels of an NHWC int8 convolution output exactly.
 func (cc *convCore) refix(x []int8, n, h, w, c, oh, ow int, xZP int32, out []int8, threads int) {
+	if cc.fixGemm != nil {
+		cc.refixGemm(x, n, h, w, c, oh, ow, xZP, out, threads)
+		return
+	}
 	g := cc.geom
 	ocg := g.oc / g.groups
 	qtensor.ParallelChunks(n*oh, threads, 1, func(lo, hi int) {
@@ -129,6 +172,89 @@ func refixGemm(fix []fixChannel, m, k, n int, a []int8, aZP int32, out []int8, r
 				}
 				out[r*n+f.oc] = rq.Apply(acc, f.oc)
 			}
+		}
+	})
+}
+
+// refixGemm is refix for an ungrouped convolution: a pointwise convolution with
+// stride 1 and no padding reads its patches (pixels) straight from x; any other
+// gathers each output row's patches (im2col, padding = the zero point, which adds
+// nothing) and runs the GEMM on them.
+func (cc *convCore) refixGemm(x []int8, n, h, w, c, oh, ow int, xZP int32, out []int8, threads int) {
+	g, fg := cc.geom, cc.fixGemm
+	nf := len(cc.fix)
+	kk := g.cg * g.kh * g.kw
+	// emit corrects the accumulators of m patches (row stride lda in a) and writes
+	// the requantized fix channels of the m pixels from output pixel p0 on.
+	emit := func(a []int8, lda, m int, acc []int32, p0 int) {
+		for i := 0; i < m; i++ {
+			pix := (p0 + i) * g.oc
+			for j, f := range cc.fix {
+				s := acc[i*nf+j]
+				for _, p := range fg.low[j] {
+					s -= int32(a[i*lda+p]) - xZP
+				}
+				out[pix+f.oc] = cc.rq.Apply(s, f.oc)
+			}
+		}
+	}
+	if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 {
+		m := n * h * w // oh = h, ow = w
+		acc := make([]int32, m*nf)
+		kernels.QGemmInt32(m, x, c, fg.w, acc, nf, max(threads, 1))
+		qtensor.ParallelChunks(m, threads, 64, func(lo, hi int) {
+			emit(x[lo*c:], c, hi-lo, acc[lo*nf:], lo)
+		})
+		return
+	}
+	pad := int8(xZP)
+	span := g.kw * g.cg // one kernel row of a patch: contiguous in x when dw = 1
+	// rows of output pixels per GEMM call: one call per output row costs more
+	// than the patches of a 3-channel stem convolution
+	block := max(1, 2048/ow)
+	qtensor.ParallelChunks(n*oh, threads, 1, func(lo, hi int) {
+		rows := min(block, hi-lo)
+		patches := make([]int8, rows*ow*kk)
+		acc := make([]int32, rows*ow*nf)
+		for r0 := lo; r0 < hi; r0 += rows {
+			nr := min(rows, hi-r0)
+			for r := r0; r < r0+nr; r++ {
+				b, y := r/oh, r%oh
+				for xo := 0; xo < ow; xo++ {
+					dst := patches[((r-r0)*ow+xo)*kk:][:kk]
+					iw0 := xo*g.sw - g.pl
+					inW := g.dw == 1 && iw0 >= 0 && iw0+g.kw <= w
+					for ky := 0; ky < g.kh; ky++ {
+						ih := y*g.sh - g.pt + ky*g.dh
+						drow := dst[ky*span : (ky+1)*span]
+						if ih < 0 || ih >= h {
+							for i := range drow {
+								drow[i] = pad
+							}
+							continue
+						}
+						xrow := x[(b*h+ih)*w*c:]
+						if inW {
+							copy(drow, xrow[iw0*c:iw0*c+span])
+							continue
+						}
+						for kx := 0; kx < g.kw; kx++ {
+							iw := iw0 + kx*g.dw
+							d := drow[kx*g.cg : (kx+1)*g.cg]
+							if iw < 0 || iw >= w {
+								for i := range d {
+									d[i] = pad
+								}
+								continue
+							}
+							copy(d, xrow[iw*c:])
+						}
+					}
+				}
+			}
+			m := nr * ow
+			kernels.QGemmInt32(m, patches, kk, fg.w, acc, nf, 1)
+			emit(patches, kk, m, acc, r0*ow)
 		}
 	})
 }

@@ -24,9 +24,15 @@ func TestConvMinus128Channels(t *testing.T) {
 		minus128Channels []int
 		packed           bool
 		wzp              int32
+		h, w             int // input size; 0: 9x11
 	}{
 		{name: "1x1 dense", c: 16, oc: 24, groups: 1, k: 1, stride: 1, minus128Channels: []int{0, 7}, packed: true},
 		{name: "3x3 dense stride 2 pad 1", c: 8, oc: 16, groups: 1, k: 3, stride: 2, pad: 1, minus128Channels: []int{5}, packed: true},
+		{name: "1x1 dense wide K (MobileNetV2 projection)", c: 144, oc: 24, groups: 1, k: 1, stride: 1, minus128Channels: []int{17}, packed: true},
+		{name: "1x1 dense stride 2 pad 1", c: 40, oc: 16, groups: 1, k: 1, stride: 2, pad: 1, minus128Channels: []int{2, 9}, packed: true},
+		{name: "3x3 stem 3 channels stride 2 pad 1", c: 3, oc: 32, groups: 1, k: 3, stride: 2, pad: 1, minus128Channels: []int{0, 31}, packed: true},
+		{name: "3x3 stem, several GEMM blocks per thread", c: 3, oc: 16, groups: 1, k: 3, stride: 2, pad: 1, minus128Channels: []int{3}, packed: true, h: 130, w: 130},
+		{name: "3x3 dense dilation 2", c: 5, oc: 8, groups: 1, k: 3, stride: 1, pad: 2, dil: 2, minus128Channels: []int{4}, packed: true},
 		{name: "depthwise 3x3", c: 12, oc: 12, groups: 12, k: 3, stride: 1, pad: 1, minus128Channels: []int{3}, packed: true},
 		{name: "depthwise multiplier 2, dilation 2", c: 8, oc: 16, groups: 8, k: 3, stride: 1, pad: 2, dil: 2, minus128Channels: []int{1, 14}, packed: true},
 		{name: "grouped 4", c: 16, oc: 16, groups: 4, k: 3, stride: 2, pad: 1, minus128Channels: []int{6}, packed: true},
@@ -62,11 +68,15 @@ func TestConvMinus128Channels(t *testing.T) {
 			assert.Equal(t, tc.packed, fast.packed != nil, "packed path")
 			if tc.packed {
 				assert.Len(t, fast.fix, len(tc.minus128Channels))
+				assert.Equal(t, tc.groups == 1, fast.fixGemm != nil, "fix channels on the GEMM")
 			}
 			ref, err := newConvCore(geom, w, wzp, bias, nil, rq) // the general path
 			require.NoError(t, err)
 			require.Nil(t, ref.packed)
-			const n, h, wd = 2, 9, 11
+			n, h, wd := 2, 9, 11
+			if tc.h > 0 {
+				h, wd = tc.h, tc.w
+			}
 			x := make([]int8, n*h*wd*tc.c)
 			for i := range x {
 				x[i] = int8(rng.Intn(256) - 128)

@@ -341,7 +341,8 @@ type convCore struct {
 	rq      *kernels.Requant
 	// fix are the output channels whose weights hold a -128 (minus128.go): packed
 	// as -127, they are recomputed exactly after the packed convolution.
-	fix []fixChannel
+	fix     []fixChannel
+	fixGemm *fixGemm // the fix channels packed for the GEMM (ungrouped convolutions)
 }
 
 // newConvCore packs OIHW int8 weights. When xZP is nil the activation zero point is
@@ -371,6 +372,9 @@ func newConvCore(geom *convGeom, w []int8, wzp []int32, bias []int32, xZP *int32
 			return nil, err
 		}
 		cc.packed, cc.fix = p, fix
+		if cc.fixGemm, err = newFixGemm(geom, fix, *xZP); err != nil {
+			return nil, err
+		}
 		return cc, nil
 	}
 	ocg := geom.oc / geom.groups

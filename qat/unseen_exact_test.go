@@ -241,8 +241,15 @@ func checkOpsExact(t *testing.T, f string, x *graph.Tensor) {
 			}
 		}
 		total := len(ref)
-		t.Logf("%s %s (group %d): off the exact codes: ours %d (by up to %g), ONNX Runtime %d (by up to %g), of %d",
-			op.OpType, n, op.AttrInt("group", 1), bad[0], worst[0], bad[1], worst[1], total)
+		apart, far := 0, 0.0 // the two executors' codes against each other
+		for i, v := range codes[n][0] {
+			if d := math.Abs(v - codes[n][1][i]); d > 0 {
+				apart++
+				far = math.Max(far, d)
+			}
+		}
+		t.Logf("%s %s (group %d): off the exact codes: ours %d (by up to %g), ONNX Runtime %d (by up to %g), of %d; ours and ORT's differ in %d (by up to %g)",
+			op.OpType, n, op.AttrInt("group", 1), bad[0], worst[0], bad[1], worst[1], total, apart, far)
 		require.LessOrEqual(t, worst[0], 1.0, "%s: more than a rounding tie", n)
 		require.LessOrEqual(t, bad[0], max(1, total/10000), "%s: more than rounding ties", n)
 		checked++

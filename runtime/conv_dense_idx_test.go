@@ -46,6 +46,10 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"64 out: wide panels", geo{32, 64, 12, 12, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, true},
 		{"1x7, 96 out (48-wide panels), residual", geo{64, 96, 17, 17, 1, 7, 1, 1, 1, 1, [4]int{0, 3, 0, 3}}, true, true, true, true, kernels.ActNone, false, true},
 		{"7x1, 160 out (32-wide panels), NCHW out", geo{48, 160, 17, 15, 7, 1, 1, 1, 1, 1, [4]int{3, 0, 3, 0}}, true, false, false, false, kernels.ActSiLU, false, true},
+		{"1x1 stride 2, 256 -> 384 projection, residual", geo{256, 384, 14, 13, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, true, true, true, true, kernels.ActNone, false, true},
+		{"1x1 stride 2, 32 -> 400 (mixed widths: 16-wide panels)", geo{32, 400, 11, 12, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, true, true, false, false, kernels.ActNone, false, true},
+		{"1x1 padded, NCHW out", geo{24, 48, 9, 9, 1, 1, 1, 1, 1, 1, [4]int{1, 0, 0, 1}}, true, false, false, false, kernels.ActSiLU, false, true},
+		{"1x1 stride 2 from NCHW: rows path", geo{16, 32, 10, 10, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActNone, false, false},
 		{"K over the bound: rows path", geo{464, 16, 6, 6, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, false},
 	}
 	for _, tc := range cases {

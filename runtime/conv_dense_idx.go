@@ -57,6 +57,6 @@ func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int
 		is = h * wd * sx
 	}
 	ic := &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: []groupBlock{{cn: k.c, pb: k.pb, bias: k.bias}},
-		ep: &k.rowsEpilogue, plan: &k.narrow.plan, stem: k.isStem()}
+		ep: &k.rowsEpilogue, plan: &k.narrow.plan, stem: k.isStem(), stem16: k.isStem() && !k.residual}
 	return ic.runIdx(ctx, xd, is, h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater)
 }

@@ -38,6 +38,9 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"48 out, residual NHWC, dilation", geo{24, 48, 20, 18, 3, 3, 1, 1, 2, 2, [4]int{2, 2, 2, 2}}, true, true, true, true, kernels.ActNone, false, true},
 		{"NCHW out, residual after", geo{40, 16, 16, 16, 3, 3, 1, 1, 1, 1, [4]int{1, 0, 1, 2}}, true, false, true, true, kernels.ActSiLU, false, true},
 		{"5x3, 80 out, into a concat view", geo{32, 80, 19, 23, 5, 3, 1, 2, 1, 1, [4]int{2, 1, 2, 1}}, true, true, false, false, kernels.ActNone, true, true},
+		{"stem 3x3, 3 -> 16: 12-row runs", geo{3, 16, 41, 57, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, false, true, false, true, kernels.ActHardSwish, false, true},
+		{"stem 3x3, 3 -> 16: runs, no padding, into a concat view", geo{3, 16, 30, 61, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, true, true},
+		{"stem 3x3, 3 -> 16 with a residual: no runs", geo{3, 16, 25, 53, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, false, true, true, false, kernels.ActNone, false, true},
 		{"stem 7x7, 3 -> 64, wide panels", geo{3, 64, 37, 35, 7, 7, 2, 2, 1, 1, [4]int{3, 3, 3, 3}}, false, true, false, true, kernels.ActNone, false, true},
 		{"stem 3x3, 3 -> 48, no padding", geo{3, 48, 31, 29, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, false, true},
 		{"stem 3x3, 1 -> 96, uneven pads, NCHW out", geo{1, 96, 17, 20, 3, 3, 2, 1, 1, 1, [4]int{0, 1, 1, 2}}, false, false, true, true, kernels.ActNone, false, true},
@@ -115,6 +118,8 @@ func TestDenseNarrowIdx(t *testing.T) {
 				if tc.taken {
 					// The stems read their NCHW input in place.
 					require.Equal(t, !tc.inNH && g.c <= stemMaxC, k.narrow.plan.Load().nchw, "NCHW input read in place")
+					runs := !tc.inNH && g.m == 16 && g.sw == 2 && !tc.residual && kernels.Stem16Fast()
+					require.Equal(t, runs, len(k.narrow.plan.Load().runs) > 0, "12-row stem runs")
 				}
 				got := out[0].F32()
 				if !tc.outNH {

@@ -11,17 +11,18 @@ type Act uint8
 
 // Activations.
 const (
-	ActNone      Act = iota
-	ActSigmoid       // 1/(1+e^-x)
-	ActSiLU          // x·sigmoid(x) (Swish with β = 1)
-	ActHardSwish     // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
-	ActGELU          // x·(1+erf(x/√2))/2
-	ActTanh          // tanh(x)
-	ActSoftplus      // log(1+e^x) (acts.go)
-	ActMish          // x·tanh(softplus(x))
-	ActSoftsign      // x/(1+|x|)
-	ActELU           // Elu with α = 1: x > 0 ? x : e^x − 1
-	ActSELU          // Selu with ONNX's default α, γ
+	ActNone       Act = iota
+	ActSigmoid        // 1/(1+e^-x)
+	ActSiLU           // x·sigmoid(x) (Swish with β = 1)
+	ActHardSwish      // x·min(max(x/6+1/2, 0), 1) (ONNX HardSwish)
+	ActGELU           // x·(1+erf(x/√2))/2
+	ActTanh           // tanh(x)
+	ActSoftplus       // log(1+e^x) (acts.go)
+	ActMish           // x·tanh(softplus(x))
+	ActSoftsign       // x/(1+|x|)
+	ActELU            // Elu with α = 1: x > 0 ? x : e^x − 1
+	ActSELU           // Selu with ONNX's default α, γ
+	ActLogSigmoid     // log(sigmoid(x)) = −softplus(−x)
 )
 
 func (a Act) String() string {
@@ -48,6 +49,8 @@ func (a Act) String() string {
 		return "elu"
 	case ActSELU:
 		return "selu"
+	case ActLogSigmoid:
+		return "logsigmoid"
 	}
 	return fmt.Sprintf("Act(%d)", uint8(a))
 }
@@ -126,16 +129,7 @@ func sigmoid64(x float64) float64 {
 // into scratch).
 func clampActRow(dst, src []float32, lo, hi float32, a Act) {
 	if lo != float32(math.Inf(-1)) || hi != float32(math.Inf(1)) {
-		for i, v := range src {
-			// max/min keep NaN as a separate Clip does.
-			if v < lo {
-				v = lo
-			}
-			if v > hi {
-				v = hi
-			}
-			dst[i] = v
-		}
+		ClampF32(dst, src, lo, hi) // Clip's comparisons: NaN kept as a separate Clip does
 		src = dst[:len(src)]
 	}
 	ActF32(a, dst, src)

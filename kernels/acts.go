@@ -65,6 +65,24 @@ func HardSigmoidF32(dst, src []float32, alpha, beta float32) {
 		})
 }
 
+// ClampF32 writes src[i] clamped to [lo, hi] to dst[i] with Clip's
+// comparisons (x < lo gives lo, then > hi gives hi: NaN and −0 pass through,
+// lo > hi gives hi); dst may be src.
+func ClampF32(dst, src []float32, lo, hi float32) {
+	mapPadded("ClampF32", dst, src, func(d, s []float32) int { return clampAsm(d, s, lo, hi) },
+		func(d, s []float32) {
+			for i, v := range s {
+				if v < lo {
+					v = lo
+				}
+				if v > hi {
+					v = hi
+				}
+				d[i] = v
+			}
+		})
+}
+
 // mapPadded runs vec on the longest prefix it takes, the tail through vec in
 // a vector-wide buffer, and goFn on what vec does not do at all (the Go path).
 func mapPadded(name string, dst, src []float32, vec func(d, s []float32) int, goFn func(d, s []float32)) {
@@ -124,6 +142,10 @@ func actsGo(a Act, dst, src []float32) bool {
 		eluGo(dst, src, eluOne)
 	case ActSELU:
 		eluGo(dst, src, seluDefault)
+	case ActLogSigmoid:
+		for i, v := range src {
+			dst[i] = float32(-Softplus64(-float64(v)))
+		}
 	default:
 		return false
 	}

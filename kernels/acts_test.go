@@ -39,6 +39,7 @@ func actsCases() []struct {
 	}{
 		{"softplus", act(ActSoftplus), Softplus64, 6e-7, 2e-38},
 		{"mish", act(ActMish), func(x float64) float64 { return x * math.Tanh(Softplus64(x)) }, 1e-6, 2e-35},
+		{"logsigmoid", act(ActLogSigmoid), func(x float64) float64 { return -Softplus64(-x) }, 6e-7, 2e-38},
 		{"softsign", act(ActSoftsign), func(x float64) float64 { return x / (1 + math.Abs(x)) }, 3e-7, 0},
 		{"elu (ActELU)", act(ActELU), eluRef(1, 1, 1), 6e-7, 2e-38},
 		{"selu (ActSELU)", act(ActSELU), eluRef(SeluAlpha, SeluGamma, 1), 6e-7, 2e-38},
@@ -47,6 +48,9 @@ func actsCases() []struct {
 		{"celu α=0.5", elu(celu), eluRef(0.5, 1, 0.5), 6e-7, 2e-38},
 		{"hardsigmoid α=0.2 β=0.5", func(d, s []float32) { HardSigmoidF32(d, s, 0.2, 0.5) },
 			func(x float64) float64 { return max(0, min(1, float64(float32(0.2))*x+0.5)) }, 2.4e-7, 1e-45},
+		{"clamp [0, 6]", func(d, s []float32) { ClampF32(d, s, 0, 6) }, clampRef(0, 6), 0, 0},
+		{"clamp [-inf, 0.5]", func(d, s []float32) { ClampF32(d, s, float32(math.Inf(-1)), 0.5) }, clampRef(math.Inf(-1), 0.5), 0, 0},
+		{"clamp lo > hi", func(d, s []float32) { ClampF32(d, s, 2, 1) }, clampRef(2, 1), 0, 0},
 		{"hardsigmoid α=1/6 β=0.5", func(d, s []float32) { HardSigmoidF32(d, s, 1.0/6, 0.5) },
 			func(x float64) float64 { return max(0, min(1, float64(float32(1.0/6))*x+0.5)) }, 2.4e-7, 1e-45},
 	}
@@ -127,7 +131,7 @@ func TestActsAgainstReference(t *testing.T) {
 
 // TestActsStrings names the new activations (the runtime prints them in plans).
 func TestActsStrings(t *testing.T) {
-	for a, want := range map[Act]string{ActSoftplus: "softplus", ActMish: "mish", ActSoftsign: "softsign", ActELU: "elu", ActSELU: "selu"} {
+	for a, want := range map[Act]string{ActSoftplus: "softplus", ActMish: "mish", ActSoftsign: "softsign", ActELU: "elu", ActSELU: "selu", ActLogSigmoid: "logsigmoid"} {
 		require.Equal(t, want, a.String())
 	}
 	_, ok := CeluParams(0)
@@ -145,5 +149,18 @@ func requireSameBits(t *testing.T, want, got []float32, msg string, args ...any)
 		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
 			require.Failf(t, "bits differ", "element %d: %g vs %g; "+msg, append([]any{i, want[i], got[i]}, args...)...)
 		}
+	}
+}
+
+// clampRef is Clip's reference: below lo gives lo, then above hi gives hi.
+func clampRef(lo, hi float64) func(float64) float64 {
+	return func(x float64) float64 {
+		if x < lo {
+			x = lo
+		}
+		if x > hi {
+			x = hi
+		}
+		return x
 	}
 }

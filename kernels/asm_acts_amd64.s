@@ -281,6 +281,30 @@ hardSigmoidF32AVX512_loop:
 	VZEROUPPER
 	RET
 
+// func clampF32AVX512(dst *float32, src *float32, n int, p *float32)
+// Requires: AVX, AVX512F
+TEXT ·clampF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Z1
+	VBROADCASTSS 4(DX), Z2
+
+clampF32AVX512_loop:
+	VMOVUPS   (SI), Z0
+	VCMPPS    $0x11, Z1, Z0, K1
+	VBLENDMPS Z1, Z0, K1, Z0
+	VCMPPS    $0x1e, Z2, Z0, K1
+	VBLENDMPS Z2, Z0, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x40, SI
+	ADDQ      $0x40, DI
+	SUBQ      $0x10, CX
+	JNZ       clampF32AVX512_loop
+	VZEROUPPER
+	RET
+
 // func softplusF32AVX2(dst *float32, src *float32, n int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·softplusF32AVX2(SB), NOSPLIT, $0-24
@@ -531,5 +555,29 @@ hardSigmoidF32AVX2_loop:
 	ADDQ        $0x20, DI
 	SUBQ        $0x08, CX
 	JNZ         hardSigmoidF32AVX2_loop
+	VZEROUPPER
+	RET
+
+// func clampF32AVX2(dst *float32, src *float32, n int, p *float32)
+// Requires: AVX
+TEXT ·clampF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Y1
+	VBROADCASTSS 4(DX), Y2
+
+clampF32AVX2_loop:
+	VMOVUPS   (SI), Y0
+	VCMPPS    $0x11, Y1, Y0, Y3
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VCMPPS    $0x1e, Y2, Y0, Y3
+	VBLENDVPS Y3, Y2, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	SUBQ      $0x08, CX
+	JNZ       clampF32AVX2_loop
 	VZEROUPPER
 	RET

@@ -25,7 +25,7 @@ func actAsm(a Act, dst, src []float32) int {
 	switch a {
 	case ActTanh:
 		return tanhAsm(dst, src) // upsample_amd64.go
-	case ActSoftplus, ActMish, ActSoftsign, ActELU, ActSELU:
+	case ActSoftplus, ActMish, ActSoftsign, ActELU, ActSELU, ActLogSigmoid:
 		return actsAsm(a, dst, src) // acts_amd64.go
 	}
 	n := len(src) &^ (w - 1)

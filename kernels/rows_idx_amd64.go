@@ -32,3 +32,16 @@ func rowsIdxTiles(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c 
 		sgemmAVX2_6x16rowsIdx(k, &a[0], &aoff[0], &off[0], &b[0], ptrOrNil(bias), &c[0], &coff[0], ptrOrNil(res), lo, hi, ntiles)
 	}
 }
+
+// stem16Tiles runs ntiles 12×16 stem tiles: the AVX-512 tile where rows16Z
+// selects it, else Go. SgemmStem16 has checked every offset.
+func stem16Tiles(ntiles, k int, a []float32, off []int32, b, bias, c []float32, ldc int, lo, hi float32) {
+	if !rows16Z {
+		stem16TilesGo(ntiles, k, a, off, b, bias, c, ldc, lo, hi)
+		return
+	}
+	_ = off[k-1]
+	_ = b[k*sgNR-1]
+	_ = c[(stemTileRows*ntiles-1)*ldc+sgNR-1]
+	sgemmAVX512_12x16stemS2(k, &a[0], &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, lo, hi, ntiles)
+}

@@ -29,6 +29,11 @@ func eluF32AVX512(dst *float32, src *float32, n int, p *float32)
 //go:noescape
 func hardSigmoidF32AVX512(dst *float32, src *float32, n int, p *float32)
 
+// clampF32AVX512 clamps n floats to [p[0], p[1]] with Clip's comparisons (n a multiple of the vector width).
+//
+//go:noescape
+func clampF32AVX512(dst *float32, src *float32, n int, p *float32)
+
 // softplusF32AVX2 applies Softplus, log(1+exp(x)), to n floats (n a multiple of the vector width).
 //
 //go:noescape
@@ -53,3 +58,8 @@ func eluF32AVX2(dst *float32, src *float32, n int, p *float32)
 //
 //go:noescape
 func hardSigmoidF32AVX2(dst *float32, src *float32, n int, p *float32)
+
+// clampF32AVX2 clamps n floats to [p[0], p[1]] with Clip's comparisons (n a multiple of the vector width).
+//
+//go:noescape
+func clampF32AVX2(dst *float32, src *float32, n int, p *float32)

@@ -683,7 +683,7 @@ func plainValues(name string, f, q *graph.Tensor) ([]float32, []float32, error) 
 
 // floatValues returns t's values as float32 for every floating-point type: a
 // float16 model's tensors are float16, its quantized form computes them in float32
-// (widen_f16.go). nil for other types.
+// (graph/optimize/widen_f16.go). nil for other types.
 func floatValues(t *graph.Tensor) []float32 {
 	if f := t.F32(); f != nil {
 		return f

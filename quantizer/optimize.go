@@ -27,7 +27,7 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	nameUnnamedNodes(g)
-	widenFloat16(g) // a float16 model is quantized from float32 (widen_f16.go)
+	optimize.WidenFloat16(g) // a float16 model is quantized from float32 (graph/optimize/widen_f16.go)
 	// The exporter clean-up every executor runs (Constant nodes, Identity-fed
 	// weights, shape subgraphs, dead nodes): one implementation, graph/optimize.
 	if _, err := optimize.Optimize(q, optimize.Options{Eval: runtime.ConstEval()}); err != nil {

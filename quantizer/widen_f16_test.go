@@ -46,7 +46,7 @@ func fp16Model(rng *rand.Rand, keepIO bool) *graph.Model {
 	return m
 }
 
-// A float16 model is quantized from float32 (widen_f16.go): both Convs int8, the
+// A float16 model is quantized from float32 (graph/optimize/widen_f16.go): both Convs int8, the
 // interface types kept, the int8 output close to the float16 model's. Before: the
 // plan quantizes float32 operators only, and calibration stopped at "the model has
 // no operator the quantizer can quantize" (fp16_keepio of --unseen6).

@@ -38,6 +38,9 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"48 out, residual NHWC, dilation", geo{24, 48, 20, 18, 3, 3, 1, 1, 2, 2, [4]int{2, 2, 2, 2}}, true, true, true, true, kernels.ActNone, false, true},
 		{"NCHW out, residual after", geo{40, 16, 16, 16, 3, 3, 1, 1, 1, 1, [4]int{1, 0, 1, 2}}, true, false, true, true, kernels.ActSiLU, false, true},
 		{"5x3, 80 out, into a concat view", geo{32, 80, 19, 23, 5, 3, 1, 2, 1, 1, [4]int{2, 1, 2, 1}}, true, true, false, false, kernels.ActNone, true, true},
+		{"stem 3x3, 3 -> 16: 12-row runs", geo{3, 16, 41, 57, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, false, true, false, true, kernels.ActHardSwish, false, true},
+		{"stem 3x3, 3 -> 16: runs, no padding, into a concat view", geo{3, 16, 30, 61, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, true, true},
+		{"stem 3x3, 3 -> 16 with a residual: no runs", geo{3, 16, 25, 53, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, false, true, true, false, kernels.ActNone, false, true},
 		{"stem 7x7, 3 -> 64, wide panels", geo{3, 64, 37, 35, 7, 7, 2, 2, 1, 1, [4]int{3, 3, 3, 3}}, false, true, false, true, kernels.ActNone, false, true},
 		{"stem 3x3, 3 -> 48, no padding", geo{3, 48, 31, 29, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, false, true},
 		{"stem 3x3, 1 -> 96, uneven pads, NCHW out", geo{1, 96, 17, 20, 3, 3, 2, 1, 1, 1, [4]int{0, 1, 1, 2}}, false, false, true, true, kernels.ActNone, false, true},
@@ -46,6 +49,10 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"64 out: wide panels", geo{32, 64, 12, 12, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, true},
 		{"1x7, 96 out (48-wide panels), residual", geo{64, 96, 17, 17, 1, 7, 1, 1, 1, 1, [4]int{0, 3, 0, 3}}, true, true, true, true, kernels.ActNone, false, true},
 		{"7x1, 160 out (32-wide panels), NCHW out", geo{48, 160, 17, 15, 7, 1, 1, 1, 1, 1, [4]int{3, 0, 3, 0}}, true, false, false, false, kernels.ActSiLU, false, true},
+		{"1x1 stride 2, 256 -> 384 projection, residual", geo{256, 384, 14, 13, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, true, true, true, true, kernels.ActNone, false, true},
+		{"1x1 stride 2, 32 -> 400 (mixed widths: 16-wide panels)", geo{32, 400, 11, 12, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, true, true, false, false, kernels.ActNone, false, true},
+		{"1x1 padded, NCHW out", geo{24, 48, 9, 9, 1, 1, 1, 1, 1, 1, [4]int{1, 0, 0, 1}}, true, false, false, false, kernels.ActSiLU, false, true},
+		{"1x1 stride 2 from NCHW: rows path", geo{16, 32, 10, 10, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActNone, false, false},
 		{"K over the bound: rows path", geo{464, 16, 6, 6, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, false, kernels.ActNone, false, false},
 	}
 	for _, tc := range cases {
@@ -111,6 +118,8 @@ func TestDenseNarrowIdx(t *testing.T) {
 				if tc.taken {
 					// The stems read their NCHW input in place.
 					require.Equal(t, !tc.inNH && g.c <= stemMaxC, k.narrow.plan.Load().nchw, "NCHW input read in place")
+					runs := !tc.inNH && g.m == 16 && g.sw == 2 && !tc.residual && kernels.Stem16Fast()
+					require.Equal(t, runs, len(k.narrow.plan.Load().runs) > 0, "12-row stem runs")
 				}
 				got := out[0].F32()
 				if !tc.outNH {

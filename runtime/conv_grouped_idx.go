@@ -39,6 +39,7 @@ type groupedIdxPlan struct {
 	rp        *rowsPlan // laid-out mode (direct == false)
 	direct    bool      // the interior reads the input in place
 	nchw      bool      // direct from an NCHW input (a stem, conv_stem.go)
+	runs      []stemRun // nchw: interior pixels on the 12-row stem tiles
 	sets      []idxRows // laid out: one set; direct: the interior, then the border
 	border    []int32   // direct: output pixel (y*ow+x) of each patch
 	patchLen  int       // floats of one border patch: taps·sx
@@ -53,8 +54,9 @@ type idxConv struct {
 	blocks    []groupBlock
 	ep        *rowsEpilogue
 	plan      *atomic.Pointer[groupedIdxPlan]
-	// stem reads an NCHW input in place too (conv_stem.go).
-	stem bool
+	// stem reads an NCHW input in place too (conv_stem.go); stem16 may run
+	// 12-row stem tiles (no residual).
+	stem, stem16 bool
 }
 
 // idxPlan returns the plan of an h×wd input of pixel stride sx (channels-
@@ -181,6 +183,9 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 		var ri []float32
 		if gemmRes != nil {
 			ri = gemmRes[img*osz : (img+1)*osz]
+		}
+		if len(pl.runs) > 0 {
+			k.stemRuns(pl, xi, ynh[img*osz+yo:(img+1)*osz], ctx.Threads)
 		}
 		k.idxGemms(pl, src, ynh[img*osz+yo:(img+1)*osz], ri, resLater, ctx.Threads)
 	}

@@ -17,6 +17,12 @@ package runtime
 // gives them (32, 48 or 64 columns on AVX-512: 12 to 24 accumulators per
 // tile).
 
+import (
+	"sync/atomic"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
+
 // stemMaxC is the largest input channel count taken as a stem.
 const stemMaxC = 4
 
@@ -37,18 +43,36 @@ func (k *idxConv) stemPlan(pl *groupedIdxPlan, p *convPlan, h, wd int, inside fu
 	if k.c*plane > 1<<31-1 || len(k.blocks) != 1 {
 		return false
 	}
+	// The 16-channel stride-2 stems run the runs of twelve interior pixels
+	// of each output row on the 12-row tiles (kernels.SgemmStem16).
+	runs12 := k.stem16 && p.s[1] == 2 && k.blocks[0].pb.N() == 16 && k.blocks[0].pb.NR() == 16 && kernels.Stem16Fast()
 	var in idxRows
 	for y := 0; y < oh; y++ {
+		x12 := -1 // first pixel not in a run of this row
 		for x := 0; x < ow; x++ {
-			if inside(y, x) {
-				in.aoff = append(in.aoff, int32((y*p.s[0]-p.pb[0])*wd+x*p.s[1]-p.pb[1]))
-				in.coff = append(in.coff, int32((y*ow+x)*pl.so))
-			} else {
+			if !inside(y, x) {
 				pl.border = append(pl.border, int32(y*ow+x))
+				continue
 			}
+			a := (y*p.s[0]-p.pb[0])*wd + x*p.s[1] - p.pb[1]
+			if runs12 && x12 < 0 {
+				xb := x
+				for xb < ow && inside(y, xb) {
+					xb++
+				}
+				if nt := (xb - x) / stemRunTile; nt > 0 {
+					pl.runs = append(pl.runs, stemRun{a0: a, c0: (y*ow + x) * pl.so, ntiles: nt})
+				}
+				x12 = x + (xb-x)/stemRunTile*stemRunTile
+			}
+			if runs12 && x < x12 {
+				continue
+			}
+			in.aoff = append(in.aoff, int32(a))
+			in.coff = append(in.coff, int32((y*ow+x)*pl.so))
 		}
 	}
-	if len(in.aoff) == 0 {
+	if len(in.aoff) == 0 && len(pl.runs) == 0 {
 		pl.border = nil
 		return false
 	}
@@ -76,6 +100,37 @@ func (k *idxConv) stemPlan(pl *groupedIdxPlan, p *convPlan, h, wd int, inside fu
 		pl.sets = append(pl.sets, bd)
 	}
 	return true
+}
+
+// stemRunTile is the output pixels of one kernels.SgemmStem16 tile.
+const stemRunTile = 12
+
+// stemRun is ntiles tiles of consecutive interior pixels of one output row:
+// the first reads the NCHW input from a0, writes the output at c0.
+type stemRun struct {
+	a0, c0, ntiles int
+}
+
+// stemRuns computes the plan's runs of one image x into y (channels-last,
+// pixel stride pl.so), the runs split over threads.
+func (k *idxConv) stemRuns(pl *groupedIdxPlan, x, y []float32, threads int) {
+	blk := &k.blocks[0]
+	off := pl.sets[0].offs[k.c]
+	run := func(r stemRun) {
+		kernels.SgemmStem16(blk.pb, x, r.a0, off, blk.bias, y, r.c0, pl.so, r.ntiles, k.ep.clip, k.ep.lo, k.ep.hi, k.ep.post)
+	}
+	if threads <= 1 {
+		for _, r := range pl.runs {
+			run(r)
+		}
+		return
+	}
+	var next atomic.Int64
+	nnParallel(threads, threads, func(int, int) {
+		for i := int(next.Add(1)) - 1; i < len(pl.runs); i = int(next.Add(1)) - 1 {
+			run(pl.runs[i])
+		}
+	})
 }
 
 // stemPatches is patches for an NCHW input: the c channels of the input

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"math"
+
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
 )
@@ -95,4 +97,36 @@ func arithF32Arena(ctx *ExecContext, n *graph.Node, a, b *graph.Tensor) (*graph.
 	out := ctx.AllocF32(graph.NumElements(os))
 	binaryBroadcastRows(ctx.Threads, a.F32(), a.Shape, b.F32(), b.Shape, out, os, row)
 	return &graph.Tensor{DType: graph.Float32, Shape: os, Data: out}, true
+}
+
+// clipF32Arena runs a float32 Clip with one-element (or absent) bounds into
+// the arena on kernels.ClampF32: the generic path's per-element closure took 7
+// ns an element (tf2onnx's Relu6 Clips after its Transposes were sunk: 0.16
+// of 0.35 ms). The comparisons are the generic path's (NaN and -0 kept; min >
+// max gives max); ok is false for other types or bounds.
+func clipF32Arena(ctx *ExecContext, x, minT, maxT *graph.Tensor, attrLo, attrHi float32, attrs bool) (*graph.Tensor, bool) {
+	if x.DType != graph.Float32 {
+		return nil, false
+	}
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if attrs {
+		lo, hi = attrLo, attrHi
+	}
+	for i, b := range []*graph.Tensor{minT, maxT} {
+		if b == nil {
+			continue
+		}
+		if b.DType != graph.Float32 || len(b.F32()) != 1 {
+			return nil, false // the generic path reports it
+		}
+		if i == 0 {
+			lo = b.F32()[0]
+		} else {
+			hi = b.F32()[0]
+		}
+	}
+	xd := x.F32()
+	out := ctx.AllocF32(len(xd))
+	parallelFor(ctx.Threads, len(xd), func(a, b int) { kernels.ClampF32(out[a:b], xd[a:b], lo, hi) })
+	return &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: out}, true
 }

@@ -45,7 +45,8 @@ func tMish(b *mb, x string) string {
 // (twelfth session) after dense, depthwise and 1x1 convolutions and after a
 // non-convolution: Mish (Softplus, Tanh, Mul), Softplus, Softsign, Elu and
 // Celu with α = 1, Selu with its defaults become convolution epilogues (or,
-// Mish after an Add, one actKernel); Elu with α = 0.7 and Celu with α = 0.5
+// Mish after an Add, one actKernel; so do Softsign as Div(x, Add(Abs(x), 1))
+// and LogSigmoid as Log(Sigmoid(x))); Elu with α = 0.7 and Celu with α = 0.5
 // stay steps (on the vector kernels), as do those after a depthwise
 // convolution in NCHW (no depthwise epilogue there). Outputs match the graph run operator by
 // operator with nothing fused, channels-last and NCHW, at 1 and 2 threads.
@@ -63,6 +64,10 @@ func TestFusedSmoothActivations(t *testing.T) {
 			y = b.Node("Celu", []string{tConv(b, y, 24, 24, 3, 1, 24)})
 			z := b.Node("Softsign", []string{tConv(b, y, 24, 24, 1, 1, 1)})
 			y = tMish(b, b.Node("Add", []string{y, z}))
+			// torch.onnx's Softsign and LogSigmoid.
+			one := b.Init("one", graph.ScalarFloat32(1))
+			y = b.Node("Div", []string{y, b.Node("Add", []string{b.Node("Abs", []string{y}), one})})
+			y = b.Node("Log", []string{b.Node("Sigmoid", []string{y})})
 			y = b.Node("Elu", []string{tConv(b, y, 24, 16, 1, 1, 1)}, tAttrF("alpha", 0.7))
 			y = b.Node("Celu", []string{tConv(b, y, 16, 16, 3, 1, 1)}, tAttrF("alpha", 0.5))
 			b.Output(y)
@@ -81,13 +86,16 @@ func TestFusedSmoothActivations(t *testing.T) {
 					for _, a := range postsOf(st.kernel) {
 						posts[a]++
 					}
+					if _, fused := st.kernel.(*actKernel); fused {
+						continue // the last node of a fused chain names the step
+					}
 					switch st.node.OpType {
-					case "Softplus", "Tanh", "Softsign", "Elu", "Selu", "Celu":
+					case "Softplus", "Tanh", "Softsign", "Elu", "Selu", "Celu", "Abs", "Sigmoid", "Log":
 						left[st.node.OpType]++
 					}
 				}
 				wantPosts := map[kernels.Act]int{kernels.ActMish: 2, kernels.ActELU: 2, kernels.ActSELU: 1,
-					kernels.ActSoftplus: 1, kernels.ActSoftsign: 1}
+					kernels.ActSoftplus: 1, kernels.ActSoftsign: 2, kernels.ActLogSigmoid: 1}
 				wantLeft := map[string]int{"Elu": 1, "Celu": 1} // α ≠ 1
 				if !cl {
 					delete(wantPosts, kernels.ActELU)

@@ -9,6 +9,9 @@ package runtime
 //   - Mish as torch.onnx writes it below opset 18, Mul(x, Tanh(Softplus(x)))
 //     (twelfth session), becomes one pass of ActF32(ActMish) where no
 //     convolution took it as its epilogue;
+//   - LogSigmoid as Log(Sigmoid(x)) and Softsign as Div(x, Add(Abs(x), 1))
+//     (torch.onnx's spellings of F.logsigmoid and nn.Softsign; twelfth
+//     session) become one pass of ActLogSigmoid / ActSoftsign;
 //   - Pow(x, 2) (the variance of a decomposed LayerNorm) becomes x·x, which is
 //     exactly what the float64 pow rounds to.
 
@@ -102,6 +105,23 @@ func (s *Session) fuseElementwise() {
 				removed[r] = true
 			}
 			s.steps[m2] = step{node: s.steps[m2].node, kernel: &actKernel{act: kernels.ActGELU}, in: []int{x}, out: s.steps[m2].out}
+		case isOp(st.node, "Sigmoid") && len(st.in) == 1 && st.in[0] >= 0 && s.isF32Slot(st.in[0]) && !removed[i]:
+			if l, ok := sole(i, "Log"); ok && !removed[l] {
+				removed[i] = true
+				s.steps[l] = step{node: s.steps[l].node, kernel: &actKernel{act: kernels.ActLogSigmoid}, in: []int{st.in[0]}, out: s.steps[l].out}
+			}
+		case isOp(st.node, "Abs") && len(st.in) == 1 && st.in[0] >= 0 && s.isF32Slot(st.in[0]) && !removed[i]:
+			x := st.in[0]
+			a, ok := sole(i, "Add")
+			if !ok || removed[a] || s.otherConst(s.steps[a], st.out[0]) != 1 {
+				continue
+			}
+			d, ok := sole(a, "Div")
+			if !ok || removed[d] || len(s.steps[d].in) != 2 || s.steps[d].in[0] != x || s.steps[d].in[1] != s.steps[a].out[0] {
+				continue
+			}
+			removed[i], removed[a] = true, true
+			s.steps[d] = step{node: s.steps[d].node, kernel: &actKernel{act: kernels.ActSoftsign}, in: []int{x}, out: s.steps[d].out}
 		case isOp(st.node, "Softplus") && len(st.in) == 1 && st.in[0] >= 0 && s.isF32Slot(st.in[0]) && !removed[i]:
 			t, ok := s.mishTail(i, readers, removed)
 			if !ok {

@@ -388,6 +388,9 @@ func buildClip(b *BuildContext) (Kernel, error) {
 		}
 		x := in[0]
 		minT, maxT := optInput(in, 1), optInput(in, 2)
+		if out, ok := clipF32Arena(ctx, x, minT, maxT, lo, hi, attrs); ok { // elementwise_arena.go
+			return []*graph.Tensor{out}, nil
+		}
 		half := x.DType == graph.Float16 || x.DType == graph.BFloat16
 		if half {
 			x, minT, maxT = widenHalf(x), widenHalf(minT), widenHalf(maxT)

@@ -83,7 +83,10 @@ func TestNPZSampleAxes(t *testing.T) {
 }
 
 // Whole-input samples (leading size not a batch axis) are not stacked into one
-// batch: the error says to run one per batch.
+// batch: the error says to run one per batch, and GroupEnd makes each sample a
+// group of its own, so that batching by GroupEnd (calibration, compare, the
+// accuracy-budget evaluator) runs them one per batch at any --batch (bigru_h0 of
+// --unseen7: `quantize --accuracy-budget` failed with that error).
 func TestWholeSamplesOnePerBatch(t *testing.T) {
 	dir := t.TempDir()
 	writeNPZ(t, filepath.Join(dir, "s.npz"), map[string]*graph.Tensor{
@@ -93,4 +96,9 @@ func TestWholeSamplesOnePerBatch(t *testing.T) {
 	require.Equal(t, 2, s.Len())
 	_, err = s.Batch(0, 2)
 	assert.ErrorContains(t, err, "--batch 1")
+	assert.Equal(t, 1, s.GroupEnd(0))
+	assert.Equal(t, 2, s.GroupEnd(1))
+	b, err := s.Batch(1, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []int{6, 4}, b["boxes"].Shape)
 }

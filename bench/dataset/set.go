@@ -187,11 +187,27 @@ func (s *Set) Inputs() []*graph.Value { return s.inputs }
 // GroupEnd is the (exclusive) end of the shape group holding sample start: a batch
 // starting at start may hold samples up to GroupEnd(start)-1.
 func (s *Set) GroupEnd(start int) int {
+	if start >= 0 && start < len(s.items) && !stackable(s.items[start]) {
+		// Whole inputs (a time-major x [T, N, C] beside h0 [L, N, H]) have no axis
+		// to stack samples on: each is a batch of its own.
+		return start + 1
+	}
 	i := sort.SearchInts(s.ends, start+1)
 	if i == len(s.ends) {
 		return len(s.items)
 	}
 	return s.ends[i]
+}
+
+// stackable reports whether a sample's inputs all have a leading size of 1, the axis
+// a batch stacks samples on.
+func stackable(it item) bool {
+	for _, sh := range it.shapes {
+		if len(sh) == 0 || sh[0] != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // Groups is the number of shape groups.
@@ -243,7 +259,8 @@ func (s *Set) Batch(start, n int) (map[string]*graph.Tensor, error) {
 	if s.ds != nil {
 		return map[string]*graph.Tensor{s.inputs[0].Name: InputBatch(s.inputs[0], s.ds, start, n)}, nil
 	}
-	if end := s.GroupEnd(start); start+n > end {
+	// (Whole-input samples fall through to putRow's error, which says --batch 1.)
+	if end := s.GroupEnd(start); start+n > end && stackable(s.items[start]) {
 		return nil, fmt.Errorf("samples %d-%d have different shapes (%s and %s): batch them by GroupEnd", start, start+n-1,
 			s.items[start].key, s.items[end].key)
 	}

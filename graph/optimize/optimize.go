@@ -34,11 +34,14 @@ type Stats struct {
 	Pools      int // spatial ReduceMeans written as GlobalAveragePool (reduce_pool.go)
 	Sums       int // variadic Sums written as chains of Adds (sum_add.go)
 	Deconvs    int // stride-1 ConvTransposes written as Convs (convtranspose_conv.go)
+	Transposes int // Transposes moved towards their readers, merged or cancelled (transpose_sink.go)
+	Affine     int // Mul/Add/Sub by per-channel constants folded into the Conv before them (conv_affine.go)
+	LRNs       int // torch's spelled-out local response normalisations written as LRN (lrn_fold.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs",
-		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs, %d transposes sunk, %d affine ops folded into convs, %d LRNs",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs, s.Transposes, s.Affine, s.LRNs)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -68,12 +71,17 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	}
 	st.Folded = n
 	st.Deconvs = convTransposeToConv(g)
+	st.Transposes = sinkTransposes(g, keep, m.Opset())
+	st.Identities += removeIdentities(g, keep) // Transpose pairs that cancelled
+	st.Affine = foldConvAffine(g, keep)
 	st.Pads = foldPads(g, keep)
+	st.Dead = removeDead(g, keep) // folded shape checks still read the LRN's intermediates
+	st.LRNs = foldLRN(g, keep)    // after foldPads: the channel Pad is in the pool
 	st.Taps = trimDeadTaps(g)
 	st.Pools = reduceMeanToPool(g, m.Opset())
 	st.Sums = sumToAdds(g, m.Opset())
 	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
-	st.Dead = removeDead(g, keep)
+	st.Dead += removeDead(g, keep)
 	return st, nil
 }
 

@@ -16,7 +16,7 @@ import (
 // pads count as zeros too (count_include_pad=1, or no pads of its own, in which
 // case it gets count_include_pad=1) and ceil_mode is off (the windows a ceil
 // extends past the end are clipped differently by runtimes). Consumers with
-// auto_pad set keep their Pad. It returns the number of Pads folded; the Pad
+// auto_pad SAME_UPPER or SAME_LOWER keep their Pad (VALID is no padding). It returns the number of Pads folded; the Pad
 // nodes themselves are left for removeDead.
 func foldPads(g *graph.Graph, keep map[string]bool) int {
 	cons := g.Consumers()
@@ -51,6 +51,7 @@ func foldPads(g *graph.Graph, keep map[string]bool) int {
 			continue
 		}
 		c.SetAttrInts("pads", merged)
+		delete(c.Attrs, "auto_pad") // NOTSET or VALID: the pads say it all now
 		if isOp(c, "AveragePool") {
 			c.SetAttrInt("count_include_pad", 1)
 		}
@@ -105,10 +106,14 @@ func zeroPadAmounts(g *graph.Graph, n *graph.Node) ([]int64, bool) {
 func mergePads(c *graph.Node, pads []int64) ([]int64, bool) {
 	r := len(pads) / 2
 	sp := r - 2
-	if a := c.AttrString("auto_pad", "NOTSET"); a != "NOTSET" && a != "" {
+	a := c.AttrString("auto_pad", "NOTSET")
+	if a != "NOTSET" && a != "" && a != "VALID" {
 		return nil, false
 	}
 	own := c.AttrInts("pads", nil)
+	if a == "VALID" {
+		own = nil // VALID: no padding (tf2onnx's explicit Pad + VALID Conv)
+	}
 	if own == nil {
 		own = make([]int64, 2*sp)
 	}

@@ -6,6 +6,8 @@ package main
 // family (Elu, Celu, Selu: one kernel with three parameters) and HardSigmoid —
 // on AVX-512 and AVX2. They reuse the Cephes exp of gen_depthwise.go (expOf);
 // Softplus adds the Cephes logf polynomial as a log1p of exp(−|x|) ∈ (0, 1].
+// The set also has Clip's clamp (clampF32), for standalone Clips and the
+// convolutions' clamp epilogues.
 // A set of its own so that adding these does not regenerate the main set the
 // convolution kernels live in.
 
@@ -45,6 +47,7 @@ func actsKernels() {
 		softsignF32(wide)
 		eluF32(wide)
 		hardSigmoidF32(wide)
+		clampF32(wide)
 	}
 }
 
@@ -90,6 +93,7 @@ func (c cmpSel) zeroOr(v, dst VecPhysical) {
 // Compare predicates (quiet).
 const (
 	cmpGTOQ  = 0x1e // a > b, false on NaN
+	cmpLTOQ  = 0x11 // a < b, false on NaN
 	cmpNLEUQ = 0x06 // !(a <= b): a > b or NaN
 )
 
@@ -280,5 +284,24 @@ func hardSigmoidF32(wide bool) {
 		VFMADD213PS(b, a, x) // x = a·x + b
 		VMAXPS(x, zero, x)
 		VMINPS(x, one, x)
+	})
+}
+
+// clampF32 emits clampF32AVX512/AVX2 with p = {lo, hi}: x < lo ? lo : x, then
+// > hi ? hi : itself — Clip's comparisons, so NaN and −0 pass through and lo >
+// hi gives hi everywhere, as in the runtime's generic Clip.
+func clampF32(wide bool) {
+	name := "clamp" + isaSuffix(wide)
+	vec, _ := vecRegs(wide)
+	lo, hi := vec(1), vec(2)
+	cs := cmpSel{wide, vec(3)}
+	f32MapP(name, wide, name+" clamps n floats to [p[0], p[1]] with Clip's comparisons (n a multiple of the vector width).", func(pp GPPhysical) {
+		VBROADCASTSS(Mem{Base: pp}, lo)
+		VBROADCASTSS(Mem{Base: pp, Disp: 4}, hi)
+	}, func(x VecPhysical) {
+		cs.cmp(cmpLTOQ, x, lo)
+		cs.sel(lo, x, x)
+		cs.cmp(cmpGTOQ, x, hi)
+		cs.sel(hi, x, x)
 	})
 }

@@ -32,6 +32,7 @@ func sgemmRowsIdxKernels() {
 	sgemmRowsIdxKernel("sgemmAVX512_6x32rowsIdx", "AVX-512", zmm, 64, 2)
 	sgemmRowsIdxKernel("sgemmAVX512_6x48rowsIdx", "AVX-512", zmm, 64, 3)
 	sgemmRowsIdxKernel("sgemmAVX512_6x64rowsIdx", "AVX-512", zmm, 64, 4)
+	sgemmStem16Kernel()
 }
 
 // sgemmRowsIdxKernel generates a 6 × (lanes·nv) micro-kernel of the
@@ -97,6 +98,79 @@ func sgemmRowsIdxKernel(name, isa string, vec func(int) VecPhysical, width, nv i
 	Store(RDX, Param("ntiles"))
 	ADDQ(Imm(24), paramAddr("aoff"))
 	ADDQ(Imm(24), paramAddr("coff"))
+	JMP(LabelRef(name + "_tile"))
+	Label(name + "_ret")
+	ret()
+}
+
+// sgemmStem16Kernel generates the 12x16 AVX-512 tile of the 16-channel
+// stride-2 stems (MobileNetV3's 3 → 16): row r of a tile is output pixel r
+// of a run of consecutive pixels of one output row, whose A is 2r floats on
+// from the run's first (a stride-2 convolution reading its NCHW input in
+// place), so one base register and a displacement address all twelve rows
+// (the indexed 6x16 tile needs a register per row and has only six
+// accumulators: their FMA latency, not the units, bounded it). Step p
+// broadcasts a[off[p] + 2r]; C row r is at c + r·ldc floats. The
+// accumulators start from the bias; the epilogue clamps to [lo, hi]. It runs
+// ntiles tiles, each 24 floats of A and 12·ldc of C on from the last.
+func sgemmStem16Kernel() {
+	const name = "sgemmAVX512_12x16stemS2"
+	kernel(name, "func(k int, a *float32, off *int32, b *float32, bias *float32, c *float32, ldc int, lo float32, hi float32, ntiles int)",
+		name+" is the AVX-512 12x16 float32 tile of a stride-2 stem: A row r at a + 2r + off[p], C row r at c + r·ldc, initialised from the bias, clamped.")
+	acc := func(r int) VecPhysical { return zmm(r) }
+	breg, lov, hiv := zmm(12), zmm(15), zmm(16)
+	tmp := func(i int) VecPhysical { return zmm(13 + i) }
+	k, a, off, b, c := RCX, RSI, RAX, RDI, R8
+	idx := []GPPhysical{R9, R10}
+	VBROADCASTSS(paramAddr("lo"), lov)
+	VBROADCASTSS(paramAddr("hi"), hiv)
+	loadArgs("a c", a, c)
+	Label(name + "_tile")
+	Load(Param("k"), k)
+	loadArgs("off b bias", off, b, RDX)
+	TESTQ(RDX, RDX)
+	JZ(LabelRef(name + "_zero"))
+	VMOVUPS(Mem{Base: RDX}, acc(0))
+	JMP(LabelRef(name + "_init"))
+	Label(name + "_zero")
+	VXORPS(acc(0), acc(0), acc(0))
+	Label(name + "_init")
+	for r := 1; r < 12; r++ {
+		VMOVAPS(acc(0), acc(r))
+	}
+	step := func(p int) {
+		x := idx[p%2]
+		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
+		VMOVUPS(Mem{Base: b, Disp: 64 * p}, breg)
+		for r := 0; r < 12; r++ {
+			t := tmp(r % 2)
+			VBROADCASTSS(Mem{Base: a, Index: x, Scale: 4, Disp: 8 * r}, t)
+			VFMADD231PS(breg, t, acc(r))
+		}
+	}
+	kLoop(name, k, step, func(n int) {
+		ADDQ(Imm(uint64(4*n)), off)
+		ADDQ(U32(uint64(64*n)), b)
+	})
+	Load(Param("ldc"), R11)
+	SHLQ(Imm(2), R11)
+	MOVQ(c, R12)
+	for r := 0; r < 12; r++ {
+		VMAXPS(acc(r), lov, acc(r))
+		VMINPS(acc(r), hiv, acc(r))
+		VMOVUPS(acc(r), Mem{Base: R12})
+		if r < 11 {
+			ADDQ(R11, R12)
+		}
+	}
+	// Next tile: A 24 floats on, C twelve rows on.
+	ADDQ(Imm(96), a)
+	ADDQ(R11, R12)
+	MOVQ(R12, c)
+	Load(Param("ntiles"), RDX)
+	DECQ(RDX)
+	JZ(LabelRef(name + "_ret"))
+	Store(RDX, Param("ntiles"))
 	JMP(LabelRef(name + "_tile"))
 	Label(name + "_ret")
 	ret()

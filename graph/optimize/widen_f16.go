@@ -1,4 +1,4 @@
-package quantizer
+package optimize
 
 import (
 	"github.com/warboy-sim/warboy/graph"
@@ -6,20 +6,25 @@ import (
 
 // Float16 models (onnxconverter-common's convert_float_to_float16, torch's
 // .half() exports) compute in float16: float16 weights, Casts to float16 after a
-// float32 input (keep_io_types) and back before the outputs. The quantizer's
-// plan quantizes float32 operators only, so such a model had nothing to quantize
-// ("calibration: the model has no operator the quantizer can quantize";
-// fp16_keepio of --unseen6). Quantization starts from float32 instead: every
-// float16 initializer and Constant/ConstantOfShape value is widened (exactly),
-// Casts to float16 become Casts to float32, and float16 graph inputs and outputs
-// keep their type through a Cast at the boundary, so the quantized model takes and
-// returns what the float16 one did. int8 loses far more than float16 ever kept,
-// so computing the float parts in float32 changes nothing a caller can rely on.
+// float32 input (keep_io_types) and back before the outputs. Neither the
+// quantizer's plan (float32 operators only: "calibration: the model has no
+// operator the quantizer can quantize", fp16_keepio of --unseen6; eleventh
+// session) nor the float32 executor's fast kernels (a float16 Conv ran the
+// generic convolution, widening and narrowing per operator: 12x ONNX Runtime;
+// twelfth session) take them. Both start from float32 instead: every float16
+// initializer and Constant/ConstantOfShape value is widened (exactly), Casts to
+// float16 become Casts to float32, and float16 graph inputs and outputs keep their
+// type through a Cast at the boundary, so the model takes and returns what the
+// float16 one did. The arithmetic is float32's, not rounded to float16 after each
+// operator: the results differ from a float16 execution by float16 rounding (ONNX
+// Runtime's CPU provider runs most float16 operators through float32 kernels and
+// rounds between them). int8 loses far more than float16 ever kept.
 
-// widenFloat16 rewrites g (top level and subgraphs) from float16 to float32
+// WidenFloat16 rewrites g (top level and subgraphs) from float16 to float32
 // arithmetic as described above; it returns the number of tensors and nodes
-// changed (0: the model had no float16 computation).
-func widenFloat16(g *graph.Graph) int {
+// changed (0: the model had no float16 computation). Attributes are replaced,
+// never written (a cloned graph shares them with its original).
+func WidenFloat16(g *graph.Graph) int {
 	count := widenBody(g)
 	// The interface keeps its types: float16 inputs are cast to float32 on entry,
 	// float32 results back to float16 on exit.
@@ -84,10 +89,12 @@ func widenBody(g *graph.Graph) int {
 		}
 	}
 	for _, n := range g.Nodes {
-		for _, a := range n.Attrs {
+		for k, a := range n.Attrs {
 			switch {
 			case a.T != nil && a.T.DType == graph.Float16:
-				a.T = widenTensor(a.T)
+				wide := *a
+				wide.T = widenTensor(a.T)
+				n.Attrs[k] = &wide
 				count++
 			case a.G != nil:
 				count += widenBody(a.G)

@@ -1,0 +1,163 @@
+package optimize
+
+// Converters from frameworks whose batch normalisation is not an ONNX
+// BatchNormalization (tf2onnx's folded Keras BN, hand-written scale/shift
+// layers, torch's frozen affine layers) write it as Mul and Add by per-channel
+// constants after the Conv. Folded into the Conv's weight and bias (as ONNX
+// Runtime's ConvMulFusion / ConvAddFusion do), the Conv is again followed by
+// its activation, which the executors fuse into the convolution's store;
+// otherwise each Mul and Add is a pass over the feature map. The result
+// differs from the unfolded graph by float rounding only: (W·x + B)·s is
+// computed as (W·s)·x + B·s.
+
+import (
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// foldConvAffine folds into each float32 Conv with constant weight (and bias)
+// the chain of Mul, Add and Sub by constants of one value per output channel
+// (or one value) that alone reads its output. The new weight and bias are new
+// initializers (the old ones may be shared). It returns the number of nodes
+// folded away.
+func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
+	cons := g.Consumers()
+	removed := map[*graph.Node]bool{}
+	count := 0
+	for _, n := range g.Nodes {
+		if removed[n] || !isOp(n, "Conv") || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.HasSubgraphs() {
+			continue
+		}
+		w := g.Initializers[n.Inputs[1]]
+		if w == nil || w.DType != graph.Float32 || len(w.Shape) < 3 {
+			continue
+		}
+		m := w.Shape[0]
+		var b *graph.Tensor
+		if len(n.Inputs) > 2 && n.Inputs[2] != "" {
+			if b = g.Initializers[n.Inputs[2]]; b == nil || b.DType != graph.Float32 || len(b.F32()) != m {
+				continue
+			}
+		}
+		rank := len(w.Shape)
+		var scale, shift []float32 // per output channel: y·scale + shift, composed
+		out := n.Outputs[0]
+		var folded []*graph.Node
+		var mids []string // the chain's intermediate values
+		for {
+			if keep[out] || g.IsGraphOutput(out) || len(cons[out]) != 1 {
+				break
+			}
+			a := cons[out][0]
+			if len(a.Inputs) != 2 || len(a.Outputs) != 1 || a.Outputs[0] == "" ||
+				!(isOp(a, "Mul") || isOp(a, "Add") || isOp(a, "Sub")) {
+				break
+			}
+			k := 0
+			if a.Inputs[1] == out {
+				k = 1
+			}
+			if a.Inputs[k] != out || a.Inputs[1-k] == out {
+				break
+			}
+			if isOp(a, "Sub") && k != 0 {
+				break // c − y negates the convolution: not worth a case
+			}
+			c := perOutputChannel(g.Initializers[a.Inputs[1-k]], m, rank)
+			if c == nil {
+				break
+			}
+			if scale == nil {
+				scale, shift = make([]float32, m), make([]float32, m)
+				for i := range scale {
+					scale[i] = 1
+				}
+			}
+			for i := range scale {
+				switch a.OpType {
+				case "Mul":
+					scale[i] *= c[i]
+					shift[i] *= c[i]
+				case "Add":
+					shift[i] += c[i]
+				case "Sub":
+					shift[i] -= c[i]
+				}
+			}
+			folded = append(folded, a)
+			mids = append(mids, out)
+			out = a.Outputs[0]
+		}
+		if len(folded) == 0 {
+			continue
+		}
+		per := w.Len() / m
+		nw := &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), w.Shape...), Data: make([]float32, w.Len())}
+		wd, nwd := w.F32(), nw.F32()
+		for o := 0; o < m; o++ {
+			for j := o * per; j < (o+1)*per; j++ {
+				nwd[j] = wd[j] * scale[o]
+			}
+		}
+		nb := graph.FromFloat32([]int{m}, make([]float32, m))
+		for o := range nb.F32() {
+			v := float32(0)
+			if b != nil {
+				v = b.F32()[o]
+			}
+			nb.F32()[o] = v*scale[o] + shift[o]
+		}
+		wn := uniqueName(g, n.Inputs[1]+"_affine")
+		g.Initializers[wn] = nw
+		g.Values[wn] = &graph.Value{Name: wn, DType: graph.Float32, Shape: graph.ShapeOf(nw.Shape...), HasShape: true}
+		bn := uniqueName(g, n.Outputs[0]+"_bias_affine")
+		g.Initializers[bn] = nb
+		g.Values[bn] = &graph.Value{Name: bn, DType: graph.Float32, Shape: graph.ShapeOf(m), HasShape: true}
+		n.Inputs = []string{n.Inputs[0], wn, bn}
+		n.Outputs[0] = out
+		for _, v := range mids {
+			delete(g.Values, v)
+		}
+		for _, a := range folded {
+			removed[a] = true
+		}
+		count += len(folded)
+	}
+	if count > 0 {
+		nodes := g.Nodes[:0]
+		for _, n := range g.Nodes {
+			if !removed[n] {
+				nodes = append(nodes, n)
+			}
+		}
+		g.Nodes = nodes
+	}
+	return count
+}
+
+// perOutputChannel returns the m per-channel values of a float32 constant
+// that broadcasts against a rank-r Conv output [N, m, ...] along the channel
+// axis only ([m, 1, 1], [1, m, 1, 1], one value, ...), nil otherwise.
+func perOutputChannel(c *graph.Tensor, m, rank int) []float32 {
+	if c == nil || c.DType != graph.Float32 || len(c.Shape) > rank {
+		return nil
+	}
+	d := c.F32()
+	if len(d) == 1 {
+		out := make([]float32, m)
+		for i := range out {
+			out[i] = d[0]
+		}
+		return out
+	}
+	if len(d) != m {
+		return nil
+	}
+	// The channel axis of the output is 1; c's axes align from the right.
+	off := rank - len(c.Shape)
+	for i, s := range c.Shape {
+		if s != 1 && i+off != 1 {
+			return nil
+		}
+	}
+	return append([]float32(nil), d...)
+}

@@ -95,7 +95,8 @@ func TestUnseenArchitectures(t *testing.T) {
 // docs/quantizer.md measures, named MODEL.qat.onnx in $WARBOY_QAT_UNSEEN_OUT) on the
 // first 1,000 Fashion-MNIST test images: the int8 runtime and ONNX Runtime give the
 // same top-1 (on each file's first input and output, whatever their names, so that
-// the torchvision files of scripts/make_qat_torchvision.py are checked too). Skipped unless the variable is set and ONNX Runtime is installed.
+// the torchvision files of scripts/make_qat_torchvision.py are checked too) on all but
+// N/200 more images than ONNX Runtime at its two optimization extremes disagree on. Skipped unless the variable is set and ONNX Runtime is installed.
 func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
 	dir := os.Getenv("WARBOY_QAT_UNSEEN_OUT")
 	if dir == "" {
@@ -141,8 +142,48 @@ func TestUnseenQATFilesAgreeWithORT(t *testing.T) {
 				diff = max(diff, math.Abs(float64(v-out[outName].F32()[i])))
 				mag = max(mag, math.Abs(float64(v)))
 			}
-			t.Logf("ONNX Runtime agrees on %d/%d images (int8 runtime accuracy %.1f %% on them); logits differ by at most %.3g (largest |logit| %.3g)", same, N, 100*float64(correct)/N, diff, mag)
-			require.GreaterOrEqual(t, same, N-N/200)
+			// ONNX Runtime against itself: at level "disabled" it runs every QDQ group
+			// as DequantizeLinear, float operator, QuantizeLinear; at "all" it fuses
+			// some into integer kernels. Both are correct QDQ arithmetic and round
+			// values that sit on a tie (|v - (k + 0.5)| < 1e-4 of a code) differently;
+			// on these untrained nets, whose top logits lie a few output codes apart,
+			// that flips some top-1s (docs/quantizer.md, twelfth session: regnet_x_400mf
+			// 998/1000 between ORT's own levels). Our int8 runtime's arithmetic is a
+			// third such choice, so it is held to N/200 below ORT's own agreement.
+			ref, err := ortoracle.RunAtLevel(f, map[string]*graph.Tensor{in: x}, 1, "disabled")
+			require.NoError(t, err)
+			c, err := dataset.Top1(ref[outName])
+			require.NoError(t, err)
+			self := 0
+			for i := range b {
+				if b[i] == c[i] {
+					self++
+				}
+			}
+			var selfDiff float64
+			for i, v := range theirs[outName].F32() {
+				selfDiff = max(selfDiff, math.Abs(float64(v-ref[outName].F32()[i])))
+			}
+			t.Logf("ONNX Runtime agrees on %d/%d images (int8 runtime accuracy %.1f %% on them); logits differ by at most %.3g (largest |logit| %.3g); ORT at optimization levels all and disabled agree on %d/%d, logits %.3g apart", same, N, 100*float64(correct)/N, diff, mag, self, N, selfDiff)
+			// where the top-1s differ: ORT's margin between its class and ours, in steps
+			// of the output's quantization when the output is a DequantizeLinear's
+			step := float32(0)
+			for _, n := range m.Graph.Nodes {
+				if n.OpType == "DequantizeLinear" && n.Outputs[0] == outName {
+					if sc := m.Graph.Initializers[n.Input(1)]; sc != nil && len(sc.F32()) == 1 {
+						step = sc.F32()[0]
+					}
+				}
+			}
+			if k := len(theirs[outName].F32()) / N; step > 0 {
+				for i := range b {
+					if b[i] != ours[i] {
+						l := theirs[outName].F32()[i*k : (i+1)*k]
+						t.Logf("image %d: ORT's class %d, ours %d; ORT's margin %.0f output steps", i, b[i], ours[i], (l[b[i]]-l[ours[i]])/step)
+					}
+				}
+			}
+			require.GreaterOrEqual(t, same, self-N/200)
 		})
 	}
 }

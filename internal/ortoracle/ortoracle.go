@@ -61,13 +61,16 @@ type reqInput struct {
 }
 
 type request struct {
-	Model      string     `json:"model"`
-	Threads    int        `json:"threads"`
-	Mode       string     `json:"mode"`
-	Warmup     int        `json:"warmup,omitempty"`
-	Iterations int        `json:"iterations,omitempty"`
-	Inputs     []reqInput `json:"inputs"`
-	OutDir     string     `json:"outdir"`
+	Model   string `json:"model"`
+	Threads int    `json:"threads"`
+	Mode    string `json:"mode"`
+	// Optimization is ONNX Runtime's graph optimization level ("disabled", "basic",
+	// "extended", "all"); empty means "all".
+	Optimization string     `json:"optimization,omitempty"`
+	Warmup       int        `json:"warmup,omitempty"`
+	Iterations   int        `json:"iterations,omitempty"`
+	Inputs       []reqInput `json:"inputs"`
+	OutDir       string     `json:"outdir"`
 }
 
 type response struct {
@@ -157,7 +160,21 @@ func call(req *request, inputs map[string]*graph.Tensor) (*response, error) {
 // Run executes the model in ONNX Runtime (all graph optimizations on) and returns its
 // outputs by name.
 func Run(model string, inputs map[string]*graph.Tensor, threads int) (map[string]*graph.Tensor, error) {
-	resp, err := call(&request{Model: model, Threads: threads, Mode: "run"}, inputs)
+	return RunAtLevel(model, inputs, threads, "all")
+}
+
+// RunAtLevel is Run with ONNX Runtime's graph optimizations at level ("disabled",
+// "basic", "extended" or "all"). With "disabled" a QDQ model runs as written:
+// DequantizeLinear, the float operator, QuantizeLinear; with "all" ORT fuses some of
+// those groups into integer kernels (QLinearConv, QGemm, ...) and leaves others in
+// float, so the two levels can round a value on a tie differently.
+func RunAtLevel(model string, inputs map[string]*graph.Tensor, threads int, level string) (map[string]*graph.Tensor, error) {
+	switch level {
+	case "disabled", "basic", "extended", "all":
+	default:
+		return nil, fmt.Errorf("ortoracle: unknown optimization level %q", level)
+	}
+	resp, err := call(&request{Model: model, Threads: threads, Mode: "run", Optimization: level}, inputs)
 	if err != nil {
 		return nil, err
 	}

@@ -334,3 +334,17 @@ func stack(ts []*graph.Tensor) *graph.Tensor {
 	}
 	return graph.FromFloat32(append([]int{len(ts)}, ts[0].Shape[1:]...), x)
 }
+
+// exportedSession loads testdata/exported/MODEL, opens the samples in its DATA
+// directory bound to the model's inputs, and builds a session in mode: the setup every
+// exported-model test shares.
+func exportedSession(t *testing.T, model, data string, mode runtime.Mode) (*graph.Model, *dataset.Set, *runtime.Session) {
+	t.Helper()
+	m, err := graph.Load(filepath.Join(exportedDir, model))
+	require.NoError(t, err)
+	set, err := dataset.Open(filepath.Join(exportedDir, data), dataset.Options{Inputs: modelInputs(m.Graph)})
+	require.NoError(t, err)
+	sess, err := runtime.NewSession(m, runtime.WithMode(mode))
+	require.NoError(t, err)
+	return m, set, sess
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
-	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/runtime"
 )
 
@@ -21,14 +20,8 @@ import (
 // Before, every command refused the model: `GridSample "/GridSample": unsupported
 // operator GridSample` (a spatial transformer of --unseen6).
 func TestGridSampleAgreesWithORT(t *testing.T) {
-	model := filepath.Join(exportedDir, "gridsample_opset16.onnx")
-	m, err := graph.Load(model)
-	require.NoError(t, err)
-	set, err := dataset.Open(filepath.Join(exportedDir, "npz_gridsample"), dataset.Options{Inputs: modelInputs(m.Graph)})
-	require.NoError(t, err)
+	_, set, sess := exportedSession(t, "gridsample_opset16.onnx", "npz_gridsample", runtime.ModeFloat)
 	require.Equal(t, 2, set.Len())
-	sess, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeFloat))
-	require.NoError(t, err)
 	require.Len(t, sess.Outputs(), 18)
 	for i := 0; i < set.Len(); i++ {
 		in, err := set.Batch(i, 1)

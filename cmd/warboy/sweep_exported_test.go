@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/ortoracle"
 	"github.com/warboy-sim/warboy/runtime"
@@ -125,12 +124,7 @@ func TestSweepExportedFloatAgreesWithORT(t *testing.T) {
 	for _, c := range sweepCases {
 		t.Run(c.model, func(t *testing.T) {
 			model := filepath.Join(exportedDir, c.model+".onnx")
-			m, err := graph.Load(model)
-			require.NoError(t, err)
-			set, err := dataset.Open(filepath.Join(exportedDir, c.data), dataset.Options{Inputs: modelInputs(m.Graph)})
-			require.NoError(t, err)
-			sess, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeFloat))
-			require.NoError(t, err)
+			_, set, sess := exportedSession(t, c.model+".onnx", c.data, runtime.ModeFloat)
 			for i := 0; i < set.Len(); i++ {
 				in, err := set.Batch(i, 1)
 				require.NoError(t, err)

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
-	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/npu"
 	"github.com/warboy-sim/warboy/runtime"
 )
@@ -25,13 +24,8 @@ import (
 // same file.
 func TestTorchQuantizedModel(t *testing.T) {
 	model := filepath.Join(exportedDir, "torchq_qnnpack_opset13.onnx")
-	m, err := graph.Load(model)
-	require.NoError(t, err)
-	set, err := dataset.Open(filepath.Join(exportedDir, "npz_torchq"), dataset.Options{Inputs: modelInputs(m.Graph)})
-	require.NoError(t, err)
+	_, set, sess := exportedSession(t, "torchq_qnnpack_opset13.onnx", "npz_torchq", runtime.ModeInt8)
 	require.Equal(t, 2, set.Len())
-	sess, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
 	for _, p := range sess.Placement {
 		assert.NotEqual(t, "Cast", p.OpType, "node %s", p.Node)
 		if !p.Shape {

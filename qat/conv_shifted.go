@@ -175,8 +175,11 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 	return pa
 }
 
-// inputGradShifted adds the input gradient to dx image by image.
-func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, threads int) {
+// inputGradShifted adds the input gradient to dx image by image, or with set
+// writes it (every element of dx is stored exactly once; the GEMM's sums start
+// from +0 and so are never -0, which makes the copy the same bits as adding to a
+// cleared dx).
+func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, threads int) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
 	hw := g.h * g.w
@@ -196,7 +199,11 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, thre
 						oy, ox := q/s.ppw, q%s.ppw
 						end := min(j0+nc, (oy+1)*s.ppw)
 						if e := min(end-oy*s.ppw, g.w); ox < e {
-							addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+							if set {
+								copy(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+							} else {
+								addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+							}
 						}
 						q = end
 					}

@@ -46,6 +46,13 @@ type convCore struct {
 	// a training step is not changed between its forward and backward passes).
 	phases   []float32
 	phasesOf *float32
+	// padded are the shifted forward pass's zero-padded images of the input
+	// whose first element is paddedOf (nil after any other forward path) in
+	// layout paddedS, read again by the shifted weight gradient instead of a
+	// second copy.
+	padded   []float32
+	paddedOf *float32
+	paddedS  *shiftGeom
 }
 
 // transCache is the input-gradient convolution (nil: columns and col2im) for the
@@ -118,6 +125,7 @@ func (c *convCore) splitImages(per, threads int) (_, chunks, workers, inner int)
 // forward computes y = conv(x, w) + bias (bias may be nil); y must hold N*OC*P values.
 func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 	g := &c.g
+	c.paddedOf = nil
 	if g.depthwise() {
 		c.forwardDepthwise(x, w, bias, y, threads)
 		return
@@ -204,7 +212,7 @@ func (c *convCore) packWeights(trans bool, w []float32) []*kernels.PackedA {
 
 // backward accumulates dw (and dbias, dx when not nil) from dy; x is the input of
 // the last forward.
-func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
+func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, threads int) {
 	g := &c.g
 	if dbias != nil {
 		parallel(g.oc, threads, func(lo, hi int) {
@@ -222,6 +230,9 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
 	if g.depthwise() {
 		c.weightGradDepthwise(x, dy, dw, threads)
 		if dx != nil {
+			if set {
+				clear(dx)
+			}
 			c.inputGradDepthwise(w, dy, dx, threads)
 		}
 		return
@@ -239,15 +250,18 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, threads int) {
 		return
 	}
 	if g.pointwise() {
-		c.inputGradPointwise(w, dy, dx, threads)
+		c.inputGradPointwise(w, dy, dx, set, threads)
 		return
 	}
 	if c.trans == nil || c.trans.n != *g {
 		c.trans = &transCache{n: *g, t: g.transposed(true)}
 	}
 	if c.trans.t != nil {
-		c.inputGradShifted(c.trans.t, w, dy, dx, threads)
+		c.inputGradShifted(c.trans.t, w, dy, dx, set, threads)
 		return
+	}
+	if set {
+		clear(dx)
 	}
 	c.inputGrad(w, dy, dx, threads)
 }
@@ -306,17 +320,17 @@ func (g *convGeom) positionsMajor(dy, dst []float32, a, b, threads int) {
 	})
 }
 
-// inputGradPointwise adds the input gradient of a 1x1 stride-1 unpadded
-// convolution to dx: per image and group, dx += w^T·dy, the GEMM adding into dx in
+// inputGradPointwise adds (with set: writes) the input gradient of a 1x1
+// stride-1 unpadded convolution to dx: per image and group, dx += w^T·dy, the GEMM adding into dx in
 // place (dy is the image's right operand as it lies, dx its column matrix).
-func (c *convCore) inputGradPointwise(w, dy, dx []float32, threads int) {
+func (c *convCore) inputGradPointwise(w, dy, dx []float32, set bool, threads int) {
 	g := &c.g
 	pa := c.packWeights(true, w)
 	_, _, workers, inner := c.splitImages(1, threads)
 	runChunks(g.n, workers, func(_, n int) {
 		dyn, dxn := dy[n*g.oc*g.p:], dx[n*g.c*g.p:]
 		for gi := 0; gi < g.group; gi++ {
-			kernels.SgemmPackedAFunc(pa[gi], g.p, kernels.PackBRowMajor(false, dyn[gi*g.ocg*g.p:], g.p), dxn[gi*g.cg*g.p:], g.p, true, nil, inner)
+			kernels.SgemmPackedAFunc(pa[gi], g.p, kernels.PackBRowMajor(false, dyn[gi*g.ocg*g.p:], g.p), dxn[gi*g.cg*g.p:], g.p, !set, nil, inner)
 		}
 	})
 }

@@ -93,9 +93,19 @@ func TestConvPaths(t *testing.T) {
 				c.forward(x, w, nil, y, threads)
 				near("y", yr, y)
 				dx, dw := make([]float32, len(x)), make([]float32, len(w))
-				c.backward(x, w, dy, dx, dw, nil, threads)
+				c.backward(x, w, dy, dx, dw, nil, false, threads)
 				near("dx", dxr, dx)
 				near("dw", dwr, dw)
+				// set: dx written over garbage, every element, the same bits as
+				// added to a cleared dx
+				dxs := make([]float32, len(x))
+				for i := range dxs {
+					dxs[i] = float32(math.NaN())
+				}
+				c.backward(x, w, dy, dxs, make([]float32, len(w)), nil, true, threads)
+				for i := range dx {
+					require.Equal(t, math.Float32bits(dx[i]), math.Float32bits(dxs[i]), "%s: dx (set)[%d]", name, i)
+				}
 				if g.depthwise() {
 					// the weight gradient without the forward pass's phase planes
 					// (an input the forward pass did not see)
@@ -126,10 +136,14 @@ func TestConvPaths(t *testing.T) {
 						dw[i]--
 					}
 					near("dw (shifted)", dwr, dw)
+					// without the forward pass's padded images (an input it did not see)
+					clear(dw)
+					c.weightGradShifted(s, append([]float32(nil), x...), dy, dw, threads)
+					near("dw (shifted, images padded again)", dwr, dw)
 				}
 				if tc := g.transposed(false); tc != nil {
 					clear(dx)
-					c.inputGradShifted(tc, w, dy, dx, threads)
+					c.inputGradShifted(tc, w, dy, dx, false, threads)
 					near("dx (transposed)", dxr, dx)
 				}
 			}
@@ -166,7 +180,7 @@ func BenchmarkConvPaths(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/input-grad/shifted=%v", c, hw, hw, shifted), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					if shifted {
-						cc.inputGradShifted(t, w, dy, dx, 0)
+						cc.inputGradShifted(t, w, dy, dx, false, 0)
 					} else {
 						cc.inputGrad(w, dy, dx, 0)
 					}

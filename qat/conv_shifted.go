@@ -82,14 +82,16 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 	g := &c.g
 	pa := c.packWeights(false, w)
 	_, _, workers, inner := c.splitImages(1, threads)
+	// the padded images are kept for the weight gradient (weightGradShifted)
+	c.padded = grow(c.padded, g.n*s.size)
+	c.paddedOf, c.paddedS = &x[0], s
 	runChunks(g.n, workers, func(wk, n int) {
-		sc := &c.scratch[wk]
-		sc.cols = grow(sc.cols, s.size)
-		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
+		xp := c.padded[n*s.size : (n+1)*s.size]
+		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], xp)
 		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
 		for gi := 0; gi < g.group; gi++ {
 			yg := yn[gi*g.ocg*g.p:]
-			kernels.SgemmShifted(pa[gi], sc.cols[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+			kernels.SgemmShifted(pa[gi], xp[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
 					dst := yg[r*g.p : (r+1)*g.p]
@@ -175,8 +177,11 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 	return pa
 }
 
-// inputGradShifted adds the input gradient to dx image by image.
-func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, threads int) {
+// inputGradShifted adds the input gradient to dx image by image, or with set
+// writes it (every element of dx is stored exactly once; the GEMM's sums start
+// from +0 and so are never -0, which makes the copy the same bits as adding to a
+// cleared dx).
+func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, threads int) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
 	hw := g.h * g.w
@@ -196,7 +201,11 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, thre
 						oy, ox := q/s.ppw, q%s.ppw
 						end := min(j0+nc, (oy+1)*s.ppw)
 						if e := min(end-oy*s.ppw, g.w); ox < e {
-							addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+							if set {
+								copy(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+							} else {
+								addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
+							}
 						}
 						q = end
 					}

@@ -230,9 +230,11 @@ func (b *builder) input(node *graph.Node, name string) (int, error) {
 	return s, nil
 }
 
-// markWrittenGrads lets a fake quantization or a Relu/Clip that is the only
-// reader of its input write that input's gradient instead of adding to a
-// cleared one (the same bits; it saves Backward's clear and a read per element).
+// markWrittenGrads lets a fake quantization, a Relu/Clip or a convolution that
+// is the only reader of its input write that input's gradient instead of adding
+// to a cleared one (the same bits; it saves Backward's clear and a read per
+// element; a convolution whose input gradient accumulates over overlapping
+// windows clears it itself).
 func (b *builder) markWrittenGrads() {
 	n := b.n
 	n.gradWritten = map[int]bool{}
@@ -248,6 +250,16 @@ func (b *builder) markWrittenGrads() {
 			}
 		case *unaryOp:
 			if (o.kind == "Relu" || o.kind == "Clip") && sole(o.in) {
+				o.writeGrad = true
+				n.gradWritten[o.in] = true
+			}
+		case *convOp:
+			if sole(o.in) {
+				o.writeGrad = true
+				n.gradWritten[o.in] = true
+			}
+		case *convBNOp:
+			if sole(o.in) {
 				o.writeGrad = true
 				n.gradWritten[o.in] = true
 			}

@@ -14,6 +14,9 @@ type convOp struct {
 	b       *biasRef
 	core    convCore
 	dbias   []float32
+	// writeGrad: the only reader of in, so backward writes in's gradient
+	// (not cleared by Backward) instead of adding to it (markWrittenGrads).
+	writeGrad bool
 }
 
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
@@ -90,7 +93,7 @@ func (o *convOp) backward(n *Net) {
 		clear(o.dbias)
 		db = o.dbias
 	}
-	o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, n.threads)
+	o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, n.threads)
 	o.w.flush()
 	if o.b != nil {
 		for i, v := range db {

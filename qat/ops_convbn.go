@@ -71,6 +71,7 @@ type convBNOp struct {
 	node         string
 	in, out      int
 	fused        *graph.Node // the folded Conv of the quantize-ready graph
+	writeGrad    bool        // as convOp's
 	w            *weightRef  // the unfolded conv weight; w.eff holds fq(w*s)
 	convB        *Param      // nil when the conv had no bias
 	gamma, beta  *Param
@@ -243,7 +244,7 @@ func (o *convBNOp) backward(n *Net) {
 		o.dbf = grow(o.dbf, C)
 		dbf := o.dbf
 		clear(dbf)
-		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, n.threads)
+		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, o.writeGrad, n.threads)
 		for ch := 0; ch < C; ch++ {
 			var b float64
 			if o.convB != nil {
@@ -282,7 +283,7 @@ func (o *convBNOp) backward(n *Net) {
 				ds[ch] -= sdcc / float64(s*s)
 			}
 		})
-		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, n.threads)
+		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, o.writeGrad, n.threads)
 	}
 	w := o.w.p.W
 	for i, d := range dw {

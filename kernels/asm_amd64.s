@@ -10159,20 +10159,28 @@ rowMaxAVX512_loop:
 	MOVSS         X0, ret+16(FP)
 	RET
 
-// func rowScaleAVX512(dst *float32, n int, c float32)
-// Requires: AVX, AVX512F, SSE
-TEXT ·rowScaleAVX512(SB), NOSPLIT, $0-20
+// func rowScaleFlushAVX512(dst *float32, n int, c float32)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·rowScaleFlushAVX512(SB), NOSPLIT, $0-20
 	MOVQ         dst+0(FP), DI
 	MOVQ         n+8(FP), CX
 	MOVSS        c+16(FP), X15
 	VBROADCASTSS X15, Z15
+	MOVL         $0x00800000, AX
+	VMOVD        AX, X14
+	VBROADCASTSS X14, Z14
+	VXORPS       Z13, Z13, Z13
 
-rowScaleAVX512_loop:
-	VMULPS  (DI), Z15, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ    $0x40, DI
-	SUBQ    $0x10, CX
-	JNZ     rowScaleAVX512_loop
+rowScaleFlushAVX512_loop:
+	VMULPS    (DI), Z15, Z0
+	VCMPPS    $0x15, Z14, Z0, K1
+	VCMPPS    $0x12, Z13, Z0, K2
+	KORW      K2, K1, K1
+	VMOVAPS.Z Z0, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x40, DI
+	SUBQ      $0x10, CX
+	JNZ       rowScaleFlushAVX512_loop
 	VZEROUPPER
 	RET
 
@@ -10295,20 +10303,28 @@ rowMaxAVX2_loop:
 	MOVSS        X0, ret+16(FP)
 	RET
 
-// func rowScaleAVX2(dst *float32, n int, c float32)
+// func rowScaleFlushAVX2(dst *float32, n int, c float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·rowScaleAVX2(SB), NOSPLIT, $0-20
+TEXT ·rowScaleFlushAVX2(SB), NOSPLIT, $0-20
 	MOVQ         dst+0(FP), DI
 	MOVQ         n+8(FP), CX
 	MOVSS        c+16(FP), X15
 	VBROADCASTSS X15, Y15
+	MOVL         $0x00800000, AX
+	VMOVD        AX, X14
+	VBROADCASTSS X14, Y14
+	VXORPS       Y13, Y13, Y13
 
-rowScaleAVX2_loop:
+rowScaleFlushAVX2_loop:
 	VMULPS  (DI), Y15, Y0
+	VCMPPS  $0x15, Y14, Y0, Y1
+	VCMPPS  $0x12, Y13, Y0, Y2
+	VORPS   Y2, Y1, Y1
+	VANDPS  Y1, Y0, Y0
 	VMOVUPS Y0, (DI)
 	ADDQ    $0x20, DI
 	SUBQ    $0x08, CX
-	JNZ     rowScaleAVX2_loop
+	JNZ     rowScaleFlushAVX2_loop
 	VZEROUPPER
 	RET
 

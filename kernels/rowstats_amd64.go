@@ -57,16 +57,19 @@ func rowMaxAsm(src []float32) (float32, int) {
 	return rowMaxAVX2(&src[0], n), n
 }
 
-func rowScaleAsm(dst []float32, c float32) int {
+// rowScaleFlushAsm multiplies the vector-width prefix of dst by c and flushes
+// the positive subnormal products to 0 (as flushSubnormals), returning its
+// length.
+func rowScaleFlushAsm(dst []float32, c float32) int {
 	w := f32Lanes()
 	n := len(dst) &^ (w - 1)
 	if w == 0 || n == 0 {
 		return 0
 	}
 	if w == 16 {
-		rowScaleAVX512(&dst[0], n, c)
+		rowScaleFlushAVX512(&dst[0], n, c)
 	} else {
-		rowScaleAVX2(&dst[0], n, c)
+		rowScaleFlushAVX2(&dst[0], n, c)
 	}
 	return n
 }

@@ -6,5 +6,5 @@ func rowSumAsm(src []float32) (float32, int)                                  { 
 func rowSqDevSumAsm(src []float32, mean float32) (float32, int)               { return 0, 0 }
 func rowNormAffineAsm(dst, src, scale, bias []float32, mean, inv float32) int { return 0 }
 func rowMaxAsm(src []float32) (float32, int)                                  { return 0, 0 }
-func rowScaleAsm(dst []float32, c float32) int                                { return 0 }
+func rowScaleFlushAsm(dst []float32, c float32) int                           { return 0 }
 func rowAddAsm(dst, a, b []float32) int                                       { return 0 }

@@ -68,7 +68,7 @@ func TestRowStatsAsm(t *testing.T) {
 					require.Equal(t, src[i]+bias[i], sum2[i], "add n=%d i=%d", n, i)
 				}
 				cp := append([]float32(nil), src...)
-				done = rowScaleAsm(cp, 1.5)
+				done = rowScaleFlushAsm(cp, 1.5)
 				require.Equal(t, want, done)
 				for i := range cp {
 					e := src[i]
@@ -76,6 +76,45 @@ func TestRowStatsAsm(t *testing.T) {
 						e *= 1.5
 					}
 					require.Equal(t, e, cp[i], "scale n=%d i=%d", n, i)
+				}
+			}
+		}
+	})
+}
+
+// TestRowScaleFlushAsm checks the scaling pass of Softmax on every dispatch
+// path against the scalar product followed by flushSubnormals: products that
+// are positive subnormals become 0, negative ones, zeros, normals, infinities
+// and NaNs pass unchanged, in every lane position.
+func TestRowScaleFlushAsm(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		special := []float32{0, float32(math.Copysign(0, -1)), 1e-39, -1e-39, 1.1754942e-38, 1.1754944e-38,
+			1.2e-38, 1e-45, 3e-38, 0.5, -2, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+		for _, n := range []int{0, 5, 8, 16, 17, 40, 197} {
+			for _, c := range []float32{1, 0.25, 1e-30} {
+				src := make([]float32, n)
+				for i := range src {
+					if r.IntN(2) == 0 {
+						src[i] = special[r.IntN(len(special))]
+					} else {
+						src[i] = r.Float32() * 1e-8
+					}
+				}
+				want := make([]float32, n)
+				for i, v := range src {
+					want[i] = v * c
+				}
+				flushSubnormals(want)
+				got := append([]float32(nil), src...)
+				done := rowScaleFlushAsm(got, c)
+				for i := done; i < n; i++ {
+					got[i] *= c
+				}
+				flushSubnormals(got[done:])
+				for i := range want {
+					require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
+						"n=%d c=%g i=%d src=%g: want %g got %g", n, c, i, src[i], want[i], got[i])
 				}
 			}
 		}

@@ -416,10 +416,10 @@ func rowNormAffineAVX512(dst *float32, src *float32, scale *float32, bias *float
 //go:noescape
 func rowMaxAVX512(src *float32, n int) float32
 
-// rowScaleAVX512 multiplies n floats by c in place (n a multiple of 16).
+// rowScaleFlushAVX512 multiplies n floats by c in place and sets the positive subnormal results to 0 (n a multiple of 16).
 //
 //go:noescape
-func rowScaleAVX512(dst *float32, n int, c float32)
+func rowScaleFlushAVX512(dst *float32, n int, c float32)
 
 // rowAddAVX512 writes a[i] + b[i] to dst[i] for n floats (n a multiple of 16).
 //
@@ -446,10 +446,10 @@ func rowNormAffineAVX2(dst *float32, src *float32, scale *float32, bias *float32
 //go:noescape
 func rowMaxAVX2(src *float32, n int) float32
 
-// rowScaleAVX2 multiplies n floats by c in place (n a multiple of 8).
+// rowScaleFlushAVX2 multiplies n floats by c in place and sets the positive subnormal results to 0 (n a multiple of 8).
 //
 //go:noescape
-func rowScaleAVX2(dst *float32, n int, c float32)
+func rowScaleFlushAVX2(dst *float32, n int, c float32)
 
 // rowAddAVX2 writes a[i] + b[i] to dst[i] for n floats (n a multiple of 8).
 //

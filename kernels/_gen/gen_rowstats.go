@@ -2,8 +2,9 @@ package main
 
 // Row passes of LayerNorm and Softmax on AVX-512 and AVX2: the sum of a row,
 // the sum of its squared deviations from the mean, the normalisation with
-// scale and bias, the row maximum and the scaling by a constant. Each covers
-// n floats, n a multiple of the vector width (the Go wrappers do the tails).
+// scale and bias, the row maximum and the scaling by a constant (with
+// Softmax's flush of subnormals). Each covers n floats, n a multiple of the
+// vector width (the Go wrappers do the tails).
 // Before, LayerNorm ran these as scalar Go loops in float64 and Softmax its
 // maximum and its scaling: on Swin-T's 49-wide attention rows and on the
 // 96-768-wide LayerNorm rows of ConvNeXt and the transformers, the scalar
@@ -24,7 +25,7 @@ func rowStatsKernels() {
 		rowSqDevSum(wide)
 		rowNormAffine(wide)
 		rowMax(wide)
-		rowScale(wide)
+		rowScaleFlush(wide)
 		rowAdd(wide)
 	}
 }
@@ -151,18 +152,38 @@ func rowMax(wide bool) {
 	RET()
 }
 
-// rowScale emits rowScaleAVX512/AVX2(dst, n, c): dst[i] *= c.
-func rowScale(wide bool) {
-	name := rowName("rowScale", wide)
+// rowScaleFlush emits rowScaleFlushAVX512/AVX2(dst, n, c): dst[i] *= c, then
+// a positive subnormal product (0 < x < 2⁻¹²⁶) becomes 0. Softmax's final
+// scaling: the flush was a scalar Go loop after the scaling, 200 ns of the
+// 280 ns of a 197-wide ViT attention row, more than the exponentials.
+func rowScaleFlush(wide bool) {
+	name := rowName("rowScaleFlush", wide)
 	vec, width := vecRegs(wide)
 	kernel(name, "func(dst *float32, n int, c float32)",
-		fmt.Sprintf("%s multiplies n floats by c in place (n a multiple of %d).", name, width))
+		fmt.Sprintf("%s multiplies n floats by c in place and sets the positive subnormal results to 0 (n a multiple of %d).", name, width))
 	dst, n := RDI, RCX
 	loadArgs("dst n c", dst, n, X15)
-	c, x := vec(15), vec(0)
+	c, minv, zero, x := vec(15), vec(14), vec(13), vec(0)
 	VBROADCASTSS(X15, c)
+	MOVL(U32(0x00800000), EAX) // the smallest normal float32, 2⁻¹²⁶
+	VMOVD(EAX, X14)
+	VBROADCASTSS(X14, minv)
+	VXORPS(zero, zero, zero)
 	rowLoop(name, width, n, []GPPhysical{dst}, func() {
 		VMULPS(Mem{Base: dst}, c, x)
+		// keep = x >= 2⁻¹²⁶ or NaN (predicate NLT_UQ) | x <= 0 (LE_OQ)
+		if wide {
+			VCMPPS(Imm(0x15), minv, x, K1)
+			VCMPPS(Imm(0x12), zero, x, K2)
+			KORW(K2, K1, K1)
+			VMOVAPS_Z(x, K1, x)
+		} else {
+			t, t2 := vec(1), vec(2)
+			VCMPPS(Imm(0x15), minv, x, t)
+			VCMPPS(Imm(0x12), zero, x, t2)
+			VORPS(t2, t, t)
+			VANDPS(t, x, x)
+		}
 		VMOVUPS(x, Mem{Base: dst})
 	})
 	ret()

@@ -4,9 +4,12 @@
 
 #include "textflag.h"
 
-// func sgemmAVX2_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
-// Requires: AVX, FMA3
-TEXT ·sgemmAVX2_6x16rowsIdx(SB), NOSPLIT, $0-88
+// func sgemmAVX2_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmAVX2_6x16rowsIdx(SB), NOSPLIT, $0-104
+	MOVQ pf+88(FP), R14
+	MOVQ pfn+96(FP), R15
+
 sgemmAVX2_6x16rowsIdx_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    aoff+16(FP), DX
@@ -136,10 +139,20 @@ sgemmAVX2_6x16rowsIdx_loop4:
 	VBROADCASTSS (R12)(R8*4), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $0x10, AX
-	ADDQ         $0x00000100, DI
-	DECQ         DX
-	JNZ          sgemmAVX2_6x16rowsIdx_loop4
+	TESTQ        R15, R15
+	JZ           sgemmAVX2_6x16rowsIdx_nopf
+	PREFETCHT1   (R14)
+	PREFETCHT1   64(R14)
+	PREFETCHT1   128(R14)
+	PREFETCHT1   192(R14)
+	ADDQ         $0x00000100, R14
+	DECQ         R15
+
+sgemmAVX2_6x16rowsIdx_nopf:
+	ADDQ $0x10, AX
+	ADDQ $0x00000100, DI
+	DECQ DX
+	JNZ  sgemmAVX2_6x16rowsIdx_loop4
 
 sgemmAVX2_6x16rowsIdx_tail:
 	ANDQ $0x03, CX
@@ -254,9 +267,12 @@ sgemmAVX2_6x16rowsIdx_ret:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sgemmAVX512_6x16rowsIdx(SB), NOSPLIT, $0-88
+// func sgemmAVX512_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·sgemmAVX512_6x16rowsIdx(SB), NOSPLIT, $0-104
+	MOVQ pf+88(FP), R14
+	MOVQ pfn+96(FP), R15
+
 sgemmAVX512_6x16rowsIdx_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    aoff+16(FP), DX
@@ -351,10 +367,20 @@ sgemmAVX512_6x16rowsIdx_loop4:
 	VFMADD231PS  Z6, Z7, Z4
 	VBROADCASTSS (R12)(R8*4), Z8
 	VFMADD231PS  Z6, Z8, Z5
-	ADDQ         $0x10, AX
-	ADDQ         $0x00000100, DI
-	DECQ         DX
-	JNZ          sgemmAVX512_6x16rowsIdx_loop4
+	TESTQ        R15, R15
+	JZ           sgemmAVX512_6x16rowsIdx_nopf
+	PREFETCHT1   (R14)
+	PREFETCHT1   64(R14)
+	PREFETCHT1   128(R14)
+	PREFETCHT1   192(R14)
+	ADDQ         $0x00000100, R14
+	DECQ         R15
+
+sgemmAVX512_6x16rowsIdx_nopf:
+	ADDQ $0x10, AX
+	ADDQ $0x00000100, DI
+	DECQ DX
+	JNZ  sgemmAVX512_6x16rowsIdx_loop4
 
 sgemmAVX512_6x16rowsIdx_tail:
 	ANDQ $0x03, CX
@@ -438,9 +464,12 @@ sgemmAVX512_6x16rowsIdx_ret:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512_6x32rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sgemmAVX512_6x32rowsIdx(SB), NOSPLIT, $0-88
+// func sgemmAVX512_6x32rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·sgemmAVX512_6x32rowsIdx(SB), NOSPLIT, $0-104
+	MOVQ pf+88(FP), R14
+	MOVQ pfn+96(FP), R15
+
 sgemmAVX512_6x32rowsIdx_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    aoff+16(FP), DX
@@ -570,10 +599,20 @@ sgemmAVX512_6x32rowsIdx_loop4:
 	VBROADCASTSS (R12)(R8*4), Z15
 	VFMADD231PS  Z12, Z15, Z10
 	VFMADD231PS  Z13, Z15, Z11
-	ADDQ         $0x10, AX
-	ADDQ         $0x00000200, DI
-	DECQ         DX
-	JNZ          sgemmAVX512_6x32rowsIdx_loop4
+	TESTQ        R15, R15
+	JZ           sgemmAVX512_6x32rowsIdx_nopf
+	PREFETCHT1   (R14)
+	PREFETCHT1   64(R14)
+	PREFETCHT1   128(R14)
+	PREFETCHT1   192(R14)
+	ADDQ         $0x00000100, R14
+	DECQ         R15
+
+sgemmAVX512_6x32rowsIdx_nopf:
+	ADDQ $0x10, AX
+	ADDQ $0x00000200, DI
+	DECQ DX
+	JNZ  sgemmAVX512_6x32rowsIdx_loop4
 
 sgemmAVX512_6x32rowsIdx_tail:
 	ANDQ $0x03, CX
@@ -688,9 +727,12 @@ sgemmAVX512_6x32rowsIdx_ret:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512_6x48rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sgemmAVX512_6x48rowsIdx(SB), NOSPLIT, $0-88
+// func sgemmAVX512_6x48rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·sgemmAVX512_6x48rowsIdx(SB), NOSPLIT, $0-104
+	MOVQ pf+88(FP), R14
+	MOVQ pfn+96(FP), R15
+
 sgemmAVX512_6x48rowsIdx_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    aoff+16(FP), DX
@@ -855,10 +897,20 @@ sgemmAVX512_6x48rowsIdx_loop4:
 	VFMADD231PS  Z18, Z22, Z15
 	VFMADD231PS  Z19, Z22, Z16
 	VFMADD231PS  Z20, Z22, Z17
-	ADDQ         $0x10, AX
-	ADDQ         $0x00000300, DI
-	DECQ         DX
-	JNZ          sgemmAVX512_6x48rowsIdx_loop4
+	TESTQ        R15, R15
+	JZ           sgemmAVX512_6x48rowsIdx_nopf
+	PREFETCHT1   (R14)
+	PREFETCHT1   64(R14)
+	PREFETCHT1   128(R14)
+	PREFETCHT1   192(R14)
+	ADDQ         $0x00000100, R14
+	DECQ         R15
+
+sgemmAVX512_6x48rowsIdx_nopf:
+	ADDQ $0x10, AX
+	ADDQ $0x00000300, DI
+	DECQ DX
+	JNZ  sgemmAVX512_6x48rowsIdx_loop4
 
 sgemmAVX512_6x48rowsIdx_tail:
 	ANDQ $0x03, CX
@@ -1004,9 +1056,12 @@ sgemmAVX512_6x48rowsIdx_ret:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512_6x64rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sgemmAVX512_6x64rowsIdx(SB), NOSPLIT, $0-88
+// func sgemmAVX512_6x64rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·sgemmAVX512_6x64rowsIdx(SB), NOSPLIT, $0-104
+	MOVQ pf+88(FP), R14
+	MOVQ pfn+96(FP), R15
+
 sgemmAVX512_6x64rowsIdx_tile:
 	MOVQ    k+0(FP), CX
 	MOVQ    aoff+16(FP), DX
@@ -1206,10 +1261,20 @@ sgemmAVX512_6x64rowsIdx_loop4:
 	VFMADD231PS  Z25, Z29, Z21
 	VFMADD231PS  Z26, Z29, Z22
 	VFMADD231PS  Z27, Z29, Z23
-	ADDQ         $0x10, AX
-	ADDQ         $0x00000400, DI
-	DECQ         DX
-	JNZ          sgemmAVX512_6x64rowsIdx_loop4
+	TESTQ        R15, R15
+	JZ           sgemmAVX512_6x64rowsIdx_nopf
+	PREFETCHT1   (R14)
+	PREFETCHT1   64(R14)
+	PREFETCHT1   128(R14)
+	PREFETCHT1   192(R14)
+	ADDQ         $0x00000100, R14
+	DECQ         R15
+
+sgemmAVX512_6x64rowsIdx_nopf:
+	ADDQ $0x10, AX
+	ADDQ $0x00000400, DI
+	DECQ DX
+	JNZ  sgemmAVX512_6x64rowsIdx_loop4
 
 sgemmAVX512_6x64rowsIdx_tail:
 	ANDQ $0x03, CX

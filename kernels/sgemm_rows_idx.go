@@ -20,6 +20,15 @@ import (
 // preemptible.
 const idxTilesPerCall = 32
 
+// idxPrefetchFloats is the size of packed weights (1 MB) from which
+// SgemmRowsIdx has its tiles prefetch the next panel: weights that large
+// are not in cache from the previous run (ResNet-50's 3x3 layers of 0.6-2.4
+// MB, its stride-2 projections of 0.5-8 MB), and the first tile on each
+// panel otherwise waits for it from memory.
+// Smaller weights stay in L2 between runs, where a prefetch only costs its
+// load slot.
+const idxPrefetchFloats = 1 << 18
+
 // PackRowsB16 packs b (k×n, row stride ldb, n a multiple of 16) in 16-wide
 // column panels [k][16], the layout SgemmRowsIdx takes on every CPU.
 func PackRowsB16(k, n int, b []float32, ldb int) *RowsB {
@@ -46,6 +55,12 @@ func PackRowsB16(k, n int, b []float32, ldb int) *RowsB {
 // (same aoff and coff). It runs on the calling goroutine: callers split the
 // rows or the panels over threads themselves.
 func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, coff []int32, res []float32, clip bool, lo, hi float32, act Act) {
+	sgemmRowsIdx(pb, x, aoff, off, bias, c, coff, res, clip, lo, hi, act, len(pb.data) >= idxPrefetchFloats)
+}
+
+// sgemmRowsIdx is SgemmRowsIdx, its tiles prefetching the next weight panel
+// when prefetch (BenchmarkRowsIdxPrefetch times both).
+func sgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, coff []int32, res []float32, clip bool, lo, hi float32, act Act, prefetch bool) {
 	m, n, k, nr := len(aoff), pb.n, pb.k, pb.nr
 	if nr%sgNR != 0 || nr > rowsWideNR || n%nr != 0 {
 		panic(fmt.Sprintf("kernels.SgemmRowsIdx: %d columns in partial %d-wide panels", n, nr))
@@ -77,9 +92,22 @@ func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, 
 			ta[r], tc[r] = aoff[i], coff[i]
 		}
 	}
+	// pf is the next panel, pfn its 256-byte blocks not yet prefetched; a
+	// call of nt tiles prefetches at most one block every four reduction
+	// steps of each tile.
 	for p := 0; p < n/nr; p++ {
 		panel := pb.data[p*k*nr : (p+1)*k*nr]
 		col := p * nr
+		var pf []float32
+		if prefetch && p+1 < n/nr {
+			pf = pb.data[(p+1)*k*nr : (p+2)*k*nr]
+		}
+		call := func(nt int) ([]float32, int) {
+			q := min(len(pf)/64, nt*(k/4))
+			next := pf
+			pf = pf[q*64:]
+			return next, q
+		}
 		var pbias, pres []float32
 		if bias != nil {
 			pbias = bias[col:]
@@ -90,10 +118,12 @@ func SgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, 
 		pc := c[col:]
 		for t := 0; t < full; t += idxTilesPerCall {
 			nt := min(idxTilesPerCall, full-t)
-			rowsIdxDispatch(nr, nt, k, x, aoff[t*sgMR:(t+nt)*sgMR], off, panel, pbias, pc, coff[t*sgMR:(t+nt)*sgMR], pres, lo, hi)
+			npf, q := call(nt)
+			rowsIdxDispatch(nr, nt, k, x, aoff[t*sgMR:(t+nt)*sgMR], off, panel, pbias, pc, coff[t*sgMR:(t+nt)*sgMR], pres, lo, hi, npf, q)
 		}
 		if m%sgMR != 0 {
-			rowsIdxDispatch(nr, 1, k, x, ta[:], off, panel, pbias, pc, tc[:], pres, lo, hi)
+			npf, q := call(1)
+			rowsIdxDispatch(nr, 1, k, x, ta[:], off, panel, pbias, pc, tc[:], pres, lo, hi, npf, q)
 		}
 	}
 	if act != ActNone {
@@ -133,12 +163,15 @@ func idxMax(what string, offs []int32) int {
 	return mx
 }
 
-func rowsIdxDispatch(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32) {
+// rowsIdxDispatch runs ntiles indexed tiles on the path of this CPU; the
+// assembly tiles also prefetch pfn 256-byte blocks of pf (Go has no
+// prefetch: its tiles ignore them).
+func rowsIdxDispatch(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c []float32, coff []int32, res []float32, lo, hi float32, pf []float32, pfn int) {
 	if f32Path == isaGo || nr != sgNR && !f32Wide {
 		rowsIdxTilesGo(nr, ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
 		return
 	}
-	rowsIdxTiles(nr, ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
+	rowsIdxTiles(nr, ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi, pf, pfn)
 }
 
 // rowsIdxTilesGo is the pure-Go version of the indexed tiles on panels of

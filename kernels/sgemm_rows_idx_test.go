@@ -57,6 +57,7 @@ func TestSgemmRowsIdxVsReference(t *testing.T) {
 func TestSgemmRowsIdxWidePanels(t *testing.T) {
 	shapes := []struct{ m, n, k int }{
 		{1, 32, 1}, {5, 32, 27}, {7, 48, 37}, {12, 64, 27}, {49, 96, 144}, {50, 128, 147}, {197, 192, 9}, {13, 144, 300},
+		{49, 256, 1152}, // 1.2 MB of weights: the tiles prefetch the next panel
 	}
 	checkRowsIdx(t, shapes, PackRowsB)
 }

@@ -4,30 +4,30 @@
 
 package kernels
 
-// sgemmAVX2_6x16rowsIdx is the AVX2+FMA 6x16 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+// sgemmAVX2_6x16rowsIdx is the AVX2+FMA 6x16 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue, prefetching pfn 256-byte blocks at pf.
 //
 //go:noescape
-func sgemmAVX2_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+func sgemmAVX2_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_6x16rowsIdx is the AVX-512 6x16 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+// sgemmAVX512_6x16rowsIdx is the AVX-512 6x16 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue, prefetching pfn 256-byte blocks at pf.
 //
 //go:noescape
-func sgemmAVX512_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+func sgemmAVX512_6x16rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_6x32rowsIdx is the AVX-512 6x32 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+// sgemmAVX512_6x32rowsIdx is the AVX-512 6x32 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue, prefetching pfn 256-byte blocks at pf.
 //
 //go:noescape
-func sgemmAVX512_6x32rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+func sgemmAVX512_6x32rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_6x48rowsIdx is the AVX-512 6x48 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+// sgemmAVX512_6x48rowsIdx is the AVX-512 6x48 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue, prefetching pfn 256-byte blocks at pf.
 //
 //go:noescape
-func sgemmAVX512_6x48rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+func sgemmAVX512_6x48rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_6x64rowsIdx is the AVX-512 6x64 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue.
+// sgemmAVX512_6x64rowsIdx is the AVX-512 6x64 float32 micro-kernel with A row r at a + aoff[r] + off[p] and C row r at c + coff[r], initialised from the bias, with the fused epilogue, prefetching pfn 256-byte blocks at pf.
 //
 //go:noescape
-func sgemmAVX512_6x64rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int)
+func sgemmAVX512_6x64rowsIdx(k int, a *float32, aoff *int32, off *int32, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)
 
 // sgemmAVX512_12x16stemS2 is the AVX-512 12x16 float32 tile of a stride-2 stem: A row r at a + 2r + off[p], C row r at c + r·ldc, initialised from the bias, clamped.
 //

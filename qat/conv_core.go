@@ -46,13 +46,6 @@ type convCore struct {
 	// a training step is not changed between its forward and backward passes).
 	phases   []float32
 	phasesOf *float32
-	// padded are the shifted forward pass's zero-padded images of the input
-	// whose first element is paddedOf (nil after any other forward path) in
-	// layout paddedS, read again by the shifted weight gradient instead of a
-	// second copy.
-	padded   []float32
-	paddedOf *float32
-	paddedS  *shiftGeom
 }
 
 // transCache is the input-gradient convolution (nil: columns and col2im) for the
@@ -125,7 +118,6 @@ func (c *convCore) splitImages(per, threads int) (_, chunks, workers, inner int)
 // forward computes y = conv(x, w) + bias (bias may be nil); y must hold N*OC*P values.
 func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 	g := &c.g
-	c.paddedOf = nil
 	if g.depthwise() {
 		c.forwardDepthwise(x, w, bias, y, threads)
 		return

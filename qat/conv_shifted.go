@@ -82,16 +82,14 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 	g := &c.g
 	pa := c.packWeights(false, w)
 	_, _, workers, inner := c.splitImages(1, threads)
-	// the padded images are kept for the weight gradient (weightGradShifted)
-	c.padded = grow(c.padded, g.n*s.size)
-	c.paddedOf, c.paddedS = &x[0], s
 	runChunks(g.n, workers, func(wk, n int) {
-		xp := c.padded[n*s.size : (n+1)*s.size]
-		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], xp)
+		sc := &c.scratch[wk]
+		sc.cols = grow(sc.cols, s.size)
+		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
 		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
 		for gi := 0; gi < g.group; gi++ {
 			yg := yn[gi*g.ocg*g.p:]
-			kernels.SgemmShifted(pa[gi], xp[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+			kernels.SgemmShifted(pa[gi], sc.cols[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
 					dst := yg[r*g.p : (r+1)*g.p]

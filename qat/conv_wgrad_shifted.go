@@ -18,21 +18,12 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 	g := &c.g
 	c.split(threads)
 	sc := &c.scratch[0]
+	sc.cols = grow(sc.cols, s.size)
 	sc.dyT = grow(sc.dyT, g.oc*s.q)
 	c.dwT = grow(c.dwT, g.oc*g.k)
 	clear(c.dwT)
-	// the forward pass's padded images, when they are of this x and layout
-	cached := c.paddedOf == &x[0] && c.paddedS == s && len(c.padded) >= g.n*s.size
-	if !cached {
-		sc.cols = grow(sc.cols, s.size)
-	}
 	for n := 0; n < g.n; n++ {
-		xp := sc.cols
-		if cached {
-			xp = c.padded[n*s.size : (n+1)*s.size]
-		} else {
-			s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], xp)
-		}
+		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
 		dyq := sc.dyT
 		for o := 0; o < g.oc; o++ {
 			src := dy[(n*g.oc+o)*g.p:][:g.p]
@@ -47,7 +38,7 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 		}
 		for gi := 0; gi < g.group; gi++ {
 			c.dyPack = kernels.RepackSgemmA(c.dyPack, false, g.ocg, s.q, dyq[gi*g.ocg*s.q:], s.q)
-			xg := xp[gi*g.cg*s.pp:]
+			xg := sc.cols[gi*g.cg*s.pp:]
 			kernels.SgemmPackedAFunc(c.dyPack, g.k, func(dst []float32, stride, p0, kc, j0, nc int) {
 				packShiftedTaps(dst, stride, p0, kc, j0, nc, xg, s.off)
 			}, c.dwT[gi*g.ocg*g.k:], g.k, true, nil, threads)

@@ -107,7 +107,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	Load(Param("bias"), RDX)
 	accFromBias(name, RDX, nv, width, acc)
 	Label(name + "_start")
-	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp)
+	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, nil)
 	c, ldc, res := RDI, RDX, RSI
 	loadArgs("c ldc", c, ldc)
 	SHLQ(Imm(2), ldc)
@@ -316,8 +316,9 @@ func accFromBias(name string, bias GPPhysical, nv, width int, acc func(r, v int)
 // gatherFMALoop emits the K loop of the six-row kernels that gather A: step p
 // reads the element offset off[p] (an int32), loads B's nv vectors and adds
 // each row's A element at that offset, broadcast, times B into its
-// accumulators.
-func gatherFMALoop(name string, k, off, b GPPhysical, rows, idx []GPPhysical, nv, width int, acc func(r, v int) VecPhysical, breg, tmp func(int) VecPhysical) {
+// accumulators. pf, when not nil, is emitted after every four steps of the
+// unrolled loop (the software prefetch of gen_rows_idx.go).
+func gatherFMALoop(name string, k, off, b GPPhysical, rows, idx []GPPhysical, nv, width int, acc func(r, v int) VecPhysical, breg, tmp func(int) VecPhysical, pf func()) {
 	step := func(p int) {
 		x := idx[p%2]
 		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
@@ -333,6 +334,9 @@ func gatherFMALoop(name string, k, off, b GPPhysical, rows, idx []GPPhysical, nv
 		}
 	}
 	kLoop(name, k, step, func(n int) {
+		if n == 4 && pf != nil {
+			pf()
+		}
 		ADDQ(Imm(uint64(4*n)), off)
 		ADDQ(U32(uint64(n*width*nv)), b)
 	})

@@ -135,7 +135,12 @@ func TestReportOneCodePath(t *testing.T) {
 
 	cpu, err := RunCPUBench(q, CPUBenchOptions{Iterations: 20})
 	require.NoError(t, err)
-	// Timing noise on a shared machine: the same code path gives the same order of
-	// magnitude; a different path (e.g. float32 instead of int8) would not.
-	assert.InEpsilon(t, cpu.Int8.P50Ms, mr.CPUInt8.P50Ms, 3.0)
+	// The same code path, checked without timing (times on a shared machine are noise,
+	// and speed belongs to benchmarks): the report's int8 latency comes from the int8
+	// executor with the same nodes left in float32 as `bench cpu` reports.
+	require.NotNil(t, mr.CPUInt8)
+	assert.Equal(t, "int8", mr.CPUInt8.Mode)
+	assert.Equal(t, cpu.Int8.Mode, mr.CPUInt8.Mode)
+	assert.Equal(t, cpu.Int8.Fallback, mr.CPUInt8.Fallback)
+	assert.Positive(t, mr.CPUInt8.P50Ms)
 }

@@ -35,14 +35,20 @@ import (
 // Softplus/Mish/Softsign/ELU-family/HardSigmoid activations (asm_acts_amd64.s,
 // gen_acts.go), "pool" the float32 channels-last pooling and affine kernels
 // (asm_pool_amd64.s, gen_pool.go), "qattr" the transposing gather of QAT's
-// shifted weight gradient (asm_qattr_amd64.s, gen_qattr.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool or qattr")
+// shifted weight gradient (asm_qattr_amd64.s, gen_qattr.go), "rowspf" the channels-last
+// row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr or rowspf")
 
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego,!noasm")
 	if *set == "rowsidx" {
 		sgemmRowsIdxKernels() // gen_rows_idx.go
+		Generate()
+		return
+	}
+	if *set == "rowspf" {
+		sgemmRowsPfKernels() // gen_rows_pf.go
 		Generate()
 		return
 	}

@@ -18,27 +18,30 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 	g := &c.g
 	c.split(threads)
 	sc := &c.scratch[0]
-	sc.cols = grow(sc.cols, s.size)
-	sc.dyT = grow(sc.dyT, g.oc*s.q)
+	// dyq's columns past each output row are zero from its first image on
+	fresh := len(sc.dyq) != g.oc*s.q || sc.dyqOf != s
+	sc.dyq = grow(sc.dyq, g.oc*s.q)
+	sc.dyqOf = s
 	c.dwT = grow(c.dwT, g.oc*g.k)
 	clear(c.dwT)
 	for n := 0; n < g.n; n++ {
-		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
-		dyq := sc.dyT
+		xp := sc.xpad.fill(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w])
+		dyq := sc.dyq
 		for o := 0; o < g.oc; o++ {
 			src := dy[(n*g.oc+o)*g.p:][:g.p]
 			d := dyq[o*s.q : (o+1)*s.q]
 			for oy := 0; oy < g.oh; oy++ {
 				row := d[oy*s.ppw:]
 				copy(row[:g.ow], src[oy*g.ow:(oy+1)*g.ow])
-				if oy < g.oh-1 {
+				if fresh && oy < g.oh-1 {
 					clear(row[g.ow:s.ppw])
 				}
 			}
 		}
+		fresh = false
 		for gi := 0; gi < g.group; gi++ {
 			c.dyPack = kernels.RepackSgemmA(c.dyPack, false, g.ocg, s.q, dyq[gi*g.ocg*s.q:], s.q)
-			xg := sc.cols[gi*g.cg*s.pp:]
+			xg := xp[gi*g.cg*s.pp:]
 			kernels.SgemmPackedAFunc(c.dyPack, g.k, func(dst []float32, stride, p0, kc, j0, nc int) {
 				packShiftedTaps(dst, stride, p0, kc, j0, nc, xg, s.off)
 			}, c.dwT[gi*g.ocg*g.k:], g.k, true, nil, threads)

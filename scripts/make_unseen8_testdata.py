@@ -80,7 +80,7 @@ def t5_bucket_layer():
 
 def main(out):
     rng = np.random.default_rng(19)
-    xs = [rng.random((1, 3, 150, 100)).astype(np.float32), rng.random((1, 3, 120, 80)).astype(np.float32)]
+    xs = [rng.random((1, 1, 150, 100)).astype(np.float32), rng.random((1, 1, 120, 80)).astype(np.float32)]
     path = exportlib.torch_export(Resize10().eval(), [torch.from_numpy(xs[0])],
                                   os.path.join(out, "resize10_scale_dynhw.onnx"), 10, ["input"], ["output"],
                                   {"input": {2: "height", 3: "width"}, "output": {2: "oh", 3: "ow"}})

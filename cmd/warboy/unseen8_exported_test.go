@@ -38,9 +38,9 @@ func TestResize10ScaleSizeAsORT(t *testing.T) {
 		assert.InDeltaSlice(t, want.F32(), got["output"].F32(), 1e-5, "sample %d", i)
 	}
 	// The sizes shape inference states for the bound input agree.
-	out, err := graph.ResizeOutputShape([]int{1, 3, 150, 100}, []float32{1, 1, 0.64, 0.64}, nil)
+	out, err := graph.ResizeOutputShape([]int{1, 1, 150, 100}, []float32{1, 1, 0.64, 0.64}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []int{1, 3, 96, 64}, out)
+	assert.Equal(t, []int{1, 1, 96, 64}, out)
 }
 
 // One T5 encoder layer (scripts/make_unseen8_testdata.py; t5_relbias of --unseen8):

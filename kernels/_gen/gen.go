@@ -34,8 +34,9 @@ import (
 // elementwise kernels of QAT (asm_qatew_amd64.s, gen_qatew.go), "acts" the float32
 // Softplus/Mish/Softsign/ELU-family/HardSigmoid activations (asm_acts_amd64.s,
 // gen_acts.go), "pool" the float32 channels-last pooling and affine kernels
-// (asm_pool_amd64.s, gen_pool.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts or pool")
+// (asm_pool_amd64.s, gen_pool.go), "dense" the 12x32 float32 tiles of the dense packed-weight
+// GEMM of transformer Linear layers (asm_dense_amd64.s, gen_dense.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool or dense")
 
 func main() {
 	flag.Parse()
@@ -92,6 +93,11 @@ func main() {
 	}
 	if *set == "pool" {
 		poolKernels() // gen_pool.go
+		Generate()
+		return
+	}
+	if *set == "dense" {
+		denseKernels() // gen_dense.go
 		Generate()
 		return
 	}

@@ -368,12 +368,37 @@ func FromONNX(mp *onnxpb.ModelProto) (*Model, error) {
 	return m, nil
 }
 
+// typeKind names a non-tensor ONNX type for an error message. Sequences are what
+// exporters write most (torch.jit.script's list append in a loop becomes
+// SequenceEmpty / SequenceInsert / ConcatFromSequence with a sequence carried
+// through the Loop), so they say so.
+func typeKind(t *onnxpb.TypeProto) string {
+	elem := func(t *onnxpb.TypeProto) string {
+		if tt := t.GetTensorType(); tt != nil {
+			return "tensor(" + DType(tt.GetElemType()).String() + ")"
+		}
+		return "a non-tensor type"
+	}
+	switch {
+	case t.GetSequenceType() != nil:
+		return "a sequence of " + elem(t.GetSequenceType().GetElemType()) +
+			" (SequenceEmpty/SequenceInsert/ConcatFromSequence, as torch.jit.script writes a list append)"
+	case t.GetOptionalType() != nil:
+		return "an optional of " + elem(t.GetOptionalType().GetElemType())
+	case t.GetMapType() != nil:
+		return "a map"
+	case t.GetSparseTensorType() != nil:
+		return "a sparse tensor"
+	}
+	return "not a tensor"
+}
+
 func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 	v := &Value{Name: vi.GetName()}
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
 		if vi.GetType() != nil && vi.GetType().GetValue() != nil {
-			return nil, fmt.Errorf("value %q: only tensor types are supported", vi.GetName())
+			return nil, fmt.Errorf("value %q is %s: only tensor types are supported", vi.GetName(), typeKind(vi.GetType()))
 		}
 		return v, nil
 	}

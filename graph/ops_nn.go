@@ -924,7 +924,8 @@ func inferPad(c *InferContext) ([]*Value, []*Tensor, error) {
 }
 
 // ResizeOutputShape computes a Resize/Upsample output shape from the input shape and
-// either sizes (when non-nil) or scales, following ONNX: output = floor(input * scale).
+// either sizes (when non-nil) or scales, following ONNX: output = floor(input * scale),
+// the product rounded to float32 first.
 func ResizeOutputShape(in []int, scales []float32, sizes []int64) ([]int, error) {
 	out := make([]int, len(in))
 	if sizes != nil {
@@ -950,7 +951,10 @@ func ResizeOutputShape(in []int, scales []float32, sizes []int64) ([]int, error)
 			out[i] = -1
 			continue
 		}
-		v := math.Floor(float64(in[i]) * float64(s))
+		// The product in float32, as ONNX Runtime computes it (and PyTorch's
+		// float64 gets the same size): in float64, 100 * float32(0.64) is
+		// 63.9999986 and floors to 63 where both give 64.
+		v := math.Floor(float64(float32(in[i]) * s))
 		if v > math.MaxInt32 {
 			return nil, fmt.Errorf("scales %v give axis %d the size %.0f", scales, i, v)
 		}

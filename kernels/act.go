@@ -6,8 +6,12 @@ import (
 )
 
 // Act is an elementwise activation the float32 convolution kernels apply as
-// they store their output (after the bias, the residual and the clamp).
-type Act uint8
+// they store their output (after the bias, the residual and the clamp). The
+// low byte is the kind; a parameterised kind carries its float32 parameter in
+// the high 32 bits (LeakyReluAct; thirteenth session), so an Act stays one
+// comparable value that every epilogue passes through unchanged, and a
+// parameter-free Act equals its kind.
+type Act uint64
 
 // Activations.
 const (
@@ -23,9 +27,31 @@ const (
 	ActELU            // Elu with α = 1: x > 0 ? x : e^x − 1
 	ActSELU           // Selu with ONNX's default α, γ
 	ActLogSigmoid     // log(sigmoid(x)) = −softplus(−x)
+	// ActLeakyRelu is the kind of LeakyReluAct: x < 0 ? α·x : x with α in the
+	// high bits (LeakyRelu, and PRelu with one slope).
+	ActLeakyRelu
 )
 
+// actKindMask selects the kind of an Act.
+const actKindMask = 0xff
+
+// LeakyReluAct is LeakyRelu with slope alpha as an Act: x < 0 ? alpha·x : x,
+// one float32 product (NaN and −0 pass through), as the LeakyRelu and PRelu
+// operators compute it.
+func LeakyReluAct(alpha float32) Act {
+	return ActLeakyRelu | Act(math.Float32bits(alpha))<<32
+}
+
+// Kind is a without its parameter.
+func (a Act) Kind() Act { return a & actKindMask }
+
+// Alpha is the parameter of a parameterised Act (0 for others).
+func (a Act) Alpha() float32 { return math.Float32frombits(uint32(a >> 32)) }
+
 func (a Act) String() string {
+	if a.Kind() == ActLeakyRelu {
+		return fmt.Sprintf("leakyrelu(%g)", a.Alpha())
+	}
 	switch a {
 	case ActNone:
 		return "none"
@@ -52,7 +78,7 @@ func (a Act) String() string {
 	case ActLogSigmoid:
 		return "logsigmoid"
 	}
-	return fmt.Sprintf("Act(%d)", uint8(a))
+	return fmt.Sprintf("Act(%#x)", uint64(a))
 }
 
 // ActF32 writes a(src[i]) to dst[i]; dst may be src. Sigmoid and SiLU use a
@@ -111,6 +137,10 @@ func actGo(a Act, dst, src []float32) {
 			dst[i] = float32(math.Tanh(float64(v)))
 		}
 	default:
+		if a.Kind() == ActLeakyRelu {
+			leakyGo(dst, src, a.Alpha())
+			return
+		}
 		if !actsGo(a, dst, src) {
 			panic(fmt.Sprintf("kernels.ActF32: unknown activation %d", a))
 		}

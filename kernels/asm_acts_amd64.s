@@ -305,6 +305,52 @@ clampF32AVX512_loop:
 	VZEROUPPER
 	RET
 
+// func leakyF32AVX512(dst *float32, src *float32, n int, p *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·leakyF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Z1
+	VXORPS       Z2, Z2, Z2
+
+leakyF32AVX512_loop:
+	VMOVUPS   (SI), Z0
+	VMULPS    Z1, Z0, Z3
+	VCMPPS    $0x11, Z2, Z0, K1
+	VBLENDMPS Z3, Z0, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x40, SI
+	ADDQ      $0x40, DI
+	SUBQ      $0x10, CX
+	JNZ       leakyF32AVX512_loop
+	VZEROUPPER
+	RET
+
+// func preluF32AVX512(dst *float32, src *float32, n int, slope *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·preluF32AVX512(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	MOVQ   slope+24(FP), DX
+	VXORPS Z2, Z2, Z2
+
+preluF32AVX512_loop:
+	VMOVUPS   (SI), Z0
+	VMULPS    (DX), Z0, Z3
+	VCMPPS    $0x11, Z2, Z0, K1
+	VBLENDMPS Z3, Z0, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $0x40, SI
+	ADDQ      $0x40, DI
+	ADDQ      $0x40, DX
+	SUBQ      $0x10, CX
+	JNZ       preluF32AVX512_loop
+	VZEROUPPER
+	RET
+
 // func softplusF32AVX2(dst *float32, src *float32, n int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·softplusF32AVX2(SB), NOSPLIT, $0-24
@@ -579,5 +625,51 @@ clampF32AVX2_loop:
 	ADDQ      $0x20, DI
 	SUBQ      $0x08, CX
 	JNZ       clampF32AVX2_loop
+	VZEROUPPER
+	RET
+
+// func leakyF32AVX2(dst *float32, src *float32, n int, p *float32)
+// Requires: AVX
+TEXT ·leakyF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         p+24(FP), DX
+	VBROADCASTSS (DX), Y1
+	VXORPS       Y2, Y2, Y2
+
+leakyF32AVX2_loop:
+	VMOVUPS   (SI), Y0
+	VMULPS    Y1, Y0, Y3
+	VCMPPS    $0x11, Y2, Y0, Y4
+	VBLENDVPS Y4, Y3, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	SUBQ      $0x08, CX
+	JNZ       leakyF32AVX2_loop
+	VZEROUPPER
+	RET
+
+// func preluF32AVX2(dst *float32, src *float32, n int, slope *float32)
+// Requires: AVX
+TEXT ·preluF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), SI
+	MOVQ   n+16(FP), CX
+	MOVQ   slope+24(FP), DX
+	VXORPS Y2, Y2, Y2
+
+preluF32AVX2_loop:
+	VMOVUPS   (SI), Y0
+	VMULPS    (DX), Y0, Y3
+	VCMPPS    $0x11, Y2, Y0, Y4
+	VBLENDVPS Y4, Y3, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DI
+	ADDQ      $0x20, DX
+	SUBQ      $0x08, CX
+	JNZ       preluF32AVX2_loop
 	VZEROUPPER
 	RET

@@ -11,6 +11,12 @@ import (
 
 // refAct is the float64 definition of each activation.
 func refAct(a Act, v float64) float64 {
+	if a.Kind() == ActLeakyRelu {
+		if v < 0 {
+			return float64(a.Alpha()) * v
+		}
+		return v
+	}
 	switch a {
 	case ActSigmoid:
 		return sigmoid64(v)
@@ -33,7 +39,7 @@ func TestActF32VsReference(t *testing.T) {
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 5, -5, 30, -30, 87, -87, 88.5, -88.5, 100, -100, 1e-8, -1e-8}
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
-		for _, a := range []Act{ActNone, ActSigmoid, ActSiLU, ActHardSwish, ActGELU, ActTanh} {
+		for _, a := range []Act{ActNone, ActSigmoid, ActSiLU, ActHardSwish, ActGELU, ActTanh, LeakyReluAct(0.1), LeakyReluAct(-1.5)} {
 			for _, n := range []int{0, 1, 7, 8, 15, 16, 17, 33, 100, 257} {
 				src := make([]float32, n)
 				for i := range src {
@@ -219,7 +225,7 @@ func TestActF32SplitInvariant(t *testing.T) {
 		for i := range src {
 			src[i] = float32(r.NormFloat64() * 6)
 		}
-		for _, a := range []Act{ActSigmoid, ActSiLU, ActHardSwish, ActGELU, ActTanh} {
+		for _, a := range []Act{ActSigmoid, ActSiLU, ActHardSwish, ActGELU, ActTanh, LeakyReluAct(0.1)} {
 			whole := make([]float32, len(src))
 			ActF32(a, whole, src)
 			pieces := make([]float32, len(src))

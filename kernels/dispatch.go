@@ -52,6 +52,8 @@ var (
 	ew512OK bool
 	// amxOK selects the AMX int8 GEMM (amx_amd64.go) on the avx512vnni path.
 	amxOK bool
+	// gather512OK selects the zmm 16x16 transpose of GatherTaps16F32 (qattr_amd64.go).
+	gather512OK bool
 )
 
 func init() { Detect() }
@@ -72,7 +74,7 @@ func L2Bytes() int {
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
 	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK, amxOK = isaGo, isaGo, isaGo, false, false, false, false
-	f32Tile512, rows16Z = false, false
+	f32Tile512, rows16Z, gather512OK = false, false, false
 	if !haveAsm {
 		return
 	}
@@ -91,6 +93,7 @@ func Detect() {
 		}
 		lutVBMIOK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VBMI)
 		ew512OK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW)
+		gather512OK = cpuid.CPU.Supports(cpuid.AVX512F)
 	}
 }
 

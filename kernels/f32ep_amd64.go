@@ -22,6 +22,9 @@ func actAsm(a Act, dst, src []float32) int {
 	if w == 0 {
 		return 0
 	}
+	if a.Kind() == ActLeakyRelu {
+		return leakyAsm(dst, src, a.Alpha()) // leaky_amd64.go
+	}
 	switch a {
 	case ActTanh:
 		return tanhAsm(dst, src) // upsample_amd64.go

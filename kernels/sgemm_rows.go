@@ -295,11 +295,18 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 		}
 		return s.tiles[i]
 	}
+	// Weights of 1 MB or more are not in cache from the last run: the tiles
+	// of each block prefetch the block that follows (nextBlock).
+	prefetch := len(rc.pb.data) >= idxPrefetchFloats
 	for kb := 0; kb < nkb; kb++ {
 		pc, pe := k*kb/nkb, k*(kb+1)/nkb
 		acc, last := kb > 0, kb == nkb-1
 		for p := p0; p < p1; p++ {
 			panel := rc.pb.data[(p*k+pc)*nr : (p*k+pe)*nr]
+			var pf []float32
+			if prefetch {
+				pf = rc.nextBlock(p, p0, p1, kb, nkb)
+			}
 			col := p * nr
 			var bias []float32
 			if rc.bias != nil && !acc {
@@ -318,7 +325,10 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 				if last && rc.res != nil {
 					res = rc.res[r0*rc.ldc+col:]
 				}
-				rowsTiles(min(rowsTilesPerCall, fullT-ta), nr, pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi)
+				nt := min(rowsTilesPerCall, fullT-ta)
+				q := min(len(pf)/64, nt*((pe-pc)/4))
+				rowsTilesPf(nt, nr, pe-pc, rc.x[r0*rc.lda:], rc.lda, rc.off[pc:pe], panel, bias, rc.c[r0*rc.ldc+col:], rc.ldc, acc, res, lo, hi, pf, q)
+				pf = pf[q*64:]
 			}
 			tFrom := t0
 			if nkb == 1 && rc.res == nil && (p+1)*nr > n {
@@ -375,6 +385,23 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 		}
 		rc.activate(t0*sgMR, r1, p0*nr, min(p1*nr, n))
 	}
+}
+
+// nextBlock returns the weights block(p, kb) runs after panel p of reduction
+// block kb: the next panel's rows of the same block, or the first panel's of
+// the next block (nil after the last), which its tiles prefetch (see
+// sgemmRowsPfKernels in kernels/_gen).
+func (rc *rowsCall) nextBlock(p, p0, p1, kb, nkb int) []float32 {
+	k, nr := rc.pb.k, rc.pb.nr
+	if p+1 < p1 {
+		pc, pe := k*kb/nkb, k*(kb+1)/nkb
+		return rc.pb.data[((p+1)*k+pc)*nr : ((p+1)*k+pe)*nr]
+	}
+	if kb+1 < nkb {
+		pc, pe := k*(kb+1)/nkb, k*(kb+2)/nkb
+		return rc.pb.data[(p0*k+pc)*nr : (p0*k+pe)*nr]
+	}
+	return nil
 }
 
 // tailRow runs reduction steps [pc, pe) of the one-row tail against block

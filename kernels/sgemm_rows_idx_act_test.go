@@ -17,7 +17,7 @@ import (
 func TestActivateRows(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(15, 10))
-		for _, act := range []Act{ActSiLU, ActSigmoid, ActHardSwish, ActGELU} {
+		for _, act := range []Act{ActSiLU, ActSigmoid, ActHardSwish, ActGELU, LeakyReluAct(0.1)} {
 			for _, n := range []int{8, 16, 24, 48, 64} {
 				for _, order := range []string{"consecutive", "runs", "permuted"} {
 					t.Run(fmt.Sprintf("%v/n=%d/%s", act, n, order), func(t *testing.T) {

@@ -58,10 +58,10 @@ func TestRowsTileBlock(t *testing.T) {
 func TestSgemmRowsActWholeRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, sh := range []struct{ m, n, k int }{{49, 32, 27}, {300, 16, 24}, {196, 144, 96}, {49, 1152, 192}, {61, 24, 40}, {7, 64, 5}, {3136, 144, 24}, {602, 40, 16}} {
-		for _, act := range []Act{ActSiLU, ActSigmoid, ActHardSwish, ActTanh} {
+		for _, act := range []Act{ActSiLU, ActSigmoid, ActHardSwish, ActTanh, LeakyReluAct(0.1)} {
 			for _, th := range []int{1, 2} {
 				for _, pad := range []int{0, 16} {
-					t.Run(fmt.Sprintf("%dx%dx%d/act %d/%d threads/ldc n+%d", sh.m, sh.n, sh.k, act, th, pad), func(t *testing.T) {
+					t.Run(fmt.Sprintf("%dx%dx%d/act %v/%d threads/ldc n+%d", sh.m, sh.n, sh.k, act, th, pad), func(t *testing.T) {
 						m, n, k := sh.m, sh.n, sh.k
 						x := randF32(r, (m+6)*k)
 						off := make([]int32, k)

@@ -9,11 +9,15 @@ import (
 )
 
 // rowsVariant decodes the 16 epilogue variants of the SgemmRows tests: bias,
-// residual, clamp and SiLU, one bit each.
+// residual, clamp and an activation, one bit each (SiLU with a bias,
+// LeakyRelu(0.1) without).
 func rowsVariant(v int) (withBias, withRes, clip bool, act Act) {
 	act = ActNone
 	if v&8 != 0 {
 		act = ActSiLU
+		if v&1 == 0 {
+			act = LeakyReluAct(0.1)
+		}
 	}
 	return v&1 != 0, v&2 != 0, v&4 != 0, act
 }

@@ -23,6 +23,9 @@ func TestSgemmStem16VsReference(t *testing.T) {
 					act := ActNone
 					if variant&4 != 0 {
 						act = ActHardSwish
+						if variant&1 == 0 {
+							act = LeakyReluAct(0.1)
+						}
 					}
 					ldc := 16 + 16*(variant%2)
 					t.Run(fmt.Sprintf("k%d_t%d_v%d", k, ntiles, variant), func(t *testing.T) {

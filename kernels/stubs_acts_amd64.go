@@ -34,6 +34,16 @@ func hardSigmoidF32AVX512(dst *float32, src *float32, n int, p *float32)
 //go:noescape
 func clampF32AVX512(dst *float32, src *float32, n int, p *float32)
 
+// leakyF32AVX512 applies x < 0 ? p[0]·x : x to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func leakyF32AVX512(dst *float32, src *float32, n int, p *float32)
+
+// preluF32AVX512 applies x < 0 ? slope[i]·x : x to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func preluF32AVX512(dst *float32, src *float32, n int, slope *float32)
+
 // softplusF32AVX2 applies Softplus, log(1+exp(x)), to n floats (n a multiple of the vector width).
 //
 //go:noescape
@@ -63,3 +73,13 @@ func hardSigmoidF32AVX2(dst *float32, src *float32, n int, p *float32)
 //
 //go:noescape
 func clampF32AVX2(dst *float32, src *float32, n int, p *float32)
+
+// leakyF32AVX2 applies x < 0 ? p[0]·x : x to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func leakyF32AVX2(dst *float32, src *float32, n int, p *float32)
+
+// preluF32AVX2 applies x < 0 ? slope[i]·x : x to n floats (n a multiple of the vector width).
+//
+//go:noescape
+func preluF32AVX2(dst *float32, src *float32, n int, slope *float32)

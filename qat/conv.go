@@ -95,6 +95,12 @@ func (g *convGeom) im2colRange(x, cols []float32, a, b, threads int) {
 				src := x[(n*g.c+ci)*g.h*g.w:][:g.h*g.w]
 				base := n * g.p
 				plo, phi := max(a, base)-base, min(b, base+g.p)-base
+				if plo == 0 && phi == g.p && g.sh != 1 {
+					// a whole image of a strided convolution: row by row
+					// without the partial-range bookkeeping
+					g.im2colImage(src, row[base-a:base-a+g.p], i, off, xlo, xhi)
+					continue
+				}
 				for oy := plo / g.ow; oy*g.ow < phi; oy++ {
 					// output columns [c0, c1) of row oy lie in the range
 					c0, c1 := max(plo-oy*g.ow, 0), min(phi-oy*g.ow, g.ow)
@@ -125,6 +131,41 @@ func (g *convGeom) im2colRange(x, cols []float32, a, b, threads int) {
 			}
 		}
 	})
+}
+
+// im2colImage writes one image's row of the column matrix for kernel row i and
+// column offset off (valid output columns [xlo, xhi)) into d (P values): the
+// strided layers' rows are a few floats long (7 or 14 in the ResNet), so the
+// per-row work is kept to the gather and the zero padding.
+func (g *convGeom) im2colImage(src, d []float32, i, off, xlo, xhi int) {
+	ow, sw := g.ow, g.sw
+	for oy := 0; oy < g.oh; oy++ {
+		dr := d[oy*ow : oy*ow+ow]
+		iy := oy*g.sh - g.pt + i*g.dh
+		if iy < 0 || iy >= g.h || xlo >= xhi {
+			for k := range dr {
+				dr[k] = 0
+			}
+			continue
+		}
+		for k := 0; k < xlo; k++ {
+			dr[k] = 0
+		}
+		s := src[iy*g.w+xlo*sw+off : iy*g.w+(xhi-1)*sw+off+1]
+		dv := dr[xlo:xhi]
+		if sw == 2 {
+			for k := range dv {
+				dv[k] = s[2*k]
+			}
+		} else {
+			for k := range dv {
+				dv[k] = s[k*sw]
+			}
+		}
+		for k := xhi; k < ow; k++ {
+			dr[k] = 0
+		}
+	}
 }
 
 // col2imImages adds the columns of images [n0, n1) (the layout of im2colRange

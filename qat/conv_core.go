@@ -27,6 +27,12 @@ const sgemmKC = 384
 // convScratch is one worker's chunk buffers.
 type convScratch struct {
 	cols, out, dyT []float32
+	// the shifted paths' images: x (forward pass, weight gradient) and dy
+	// (input gradient) in their padded layouts, and dy spread over the padded
+	// width (weight gradient; its layout dyqOf)
+	xpad, dypad padded
+	dyq         []float32
+	dyqOf       *shiftGeom
 }
 
 // convCore holds a convolution's geometry and its scratch buffers (reused across
@@ -207,17 +213,7 @@ func (c *convCore) packWeights(trans bool, w []float32) []*kernels.PackedA {
 func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, threads int) {
 	g := &c.g
 	if dbias != nil {
-		parallel(g.oc, threads, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				var s float32
-				for n := 0; n < g.n; n++ {
-					for _, v := range dy[(n*g.oc+o)*g.p:][:g.p] {
-						s += v
-					}
-				}
-				dbias[o] += s
-			}
-		})
+		parallel(g.oc, threads, func(lo, hi int) { biasGrad(g, dy, dbias, lo, hi) })
 	}
 	if g.depthwise() {
 		c.weightGradDepthwise(x, dy, dw, threads)
@@ -256,6 +252,42 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, threads
 		clear(dx)
 	}
 	c.inputGrad(w, dy, dx, threads)
+}
+
+// biasGrad adds to dbias[o], o in [lo, hi), the sum of dy over the batch's
+// positions of channel o: one float32 running sum per channel in (image,
+// position) order. Four channels are summed side by side, so that the four
+// chains of dependent additions overlap (one chain waits on the adder's latency
+// at every element); each channel's sum is the same sequence of additions.
+func biasGrad(g *convGeom, dy, dbias []float32, lo, hi int) {
+	o := lo
+	for ; o+4 <= hi; o += 4 {
+		var s0, s1, s2, s3 float32
+		for n := 0; n < g.n; n++ {
+			b := (n*g.oc + o) * g.p
+			d0 := dy[b : b+g.p]
+			d1, d2, d3 := dy[b+g.p:][:len(d0)], dy[b+2*g.p:][:len(d0)], dy[b+3*g.p:][:len(d0)]
+			for i, v := range d0 {
+				s0 += v
+				s1 += d1[i]
+				s2 += d2[i]
+				s3 += d3[i]
+			}
+		}
+		dbias[o] += s0
+		dbias[o+1] += s1
+		dbias[o+2] += s2
+		dbias[o+3] += s3
+	}
+	for ; o < hi; o++ {
+		var s float32
+		for n := 0; n < g.n; n++ {
+			for _, v := range dy[(n*g.oc+o)*g.p:][:g.p] {
+				s += v
+			}
+		}
+		dbias[o] += s
+	}
 }
 
 // weightGrad accumulates dw from dy and the columns of x: per group, the

@@ -185,3 +185,99 @@ func BenchmarkConvPaths(b *testing.B) {
 		}
 	}
 }
+
+// TestIm2colRangeMatchesDefinition checks im2colRange, bit for bit, against the
+// definition cols[(ci*KH+i)*KW+j][q] = x[n][ci][oy*SH-PT+i*DH][ox*SW-PL+j*DW] (zero
+// outside the image) for q = n*P+oy*OW+ox in [a, b): ranges of whole images (the
+// strided layers' row-by-row path) and ranges cut inside images, strides 1-3,
+// dilation and asymmetric padding. Columns are garbage before the call.
+func TestIm2colRangeMatchesDefinition(t *testing.T) {
+	cases := []convGeom{
+		{c: 3, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 2, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1},
+		{c: 2, kh: 3, kw: 2, sh: 3, sw: 3, dh: 2, dw: 1, pt: 2, pl: 0, pb: 1, pr: 3},
+		{c: 2, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 2, pt: 0, pl: 2, pb: 2, pr: 1},
+		{c: 2, kh: 3, kw: 3, sh: 1, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 1, kh: 5, kw: 5, sh: 2, sw: 2, dh: 1, dw: 1, pt: 0, pl: 4, pb: 0, pr: 0},
+	}
+	rng := rand.New(rand.NewSource(3))
+	for _, geo := range cases {
+		for _, shape := range [][]int{{3, 0, 7, 6}, {2, 0, 28, 28}, {2, 0, 1, 9}} {
+			g := geo
+			g.oc, g.group = 1, 1
+			shape[1] = g.c
+			if g.setInput(shape) != nil {
+				continue
+			}
+			x := make([]float32, numel(shape))
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			np := g.n * g.p
+			for _, ab := range [][2]int{{0, np}, {g.p, np}, {1, np - 1}, {g.p / 2, g.p + 3}} {
+				a, b := ab[0], min(ab[1], np)
+				if a >= b {
+					continue
+				}
+				rows := g.c * g.kh * g.kw
+				cols := make([]float32, rows*(b-a))
+				for i := range cols {
+					cols[i] = float32(math.NaN())
+				}
+				g.im2colRange(x, cols, a, b, 2)
+				for ci := 0; ci < g.c; ci++ {
+					for i := 0; i < g.kh; i++ {
+						for j := 0; j < g.kw; j++ {
+							r := (ci*g.kh+i)*g.kw + j
+							for q := a; q < b; q++ {
+								n, p := q/g.p, q%g.p
+								iy, ix := p/g.ow*g.sh-g.pt+i*g.dh, p%g.ow*g.sw-g.pl+j*g.dw
+								var want float32
+								if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w {
+									want = x[((n*g.c+ci)*g.h+iy)*g.w+ix]
+								}
+								require.Equal(t, math.Float32bits(want), math.Float32bits(cols[r*(b-a)+q-a]),
+									"%v %v [%d,%d): row %d position %d", geo, shape, a, b, r, q)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBiasGradMatchesSequentialSum checks biasGrad, bit for bit, against one
+// running float32 sum per channel in (image, position) order, for channel counts
+// around its blocks of four and channel ranges that start anywhere.
+func TestBiasGradMatchesSequentialSum(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, oc := range []int{1, 3, 4, 5, 8, 9, 16} {
+		for _, lohi := range [][2]int{{0, oc}, {1, oc}, {oc / 2, oc}} {
+			g := convGeom{n: 3, oc: oc, p: 37}
+			dy := make([]float32, g.n*oc*g.p)
+			for i := range dy {
+				dy[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.Intn(7)-3)))
+			}
+			db := make([]float32, oc)
+			for i := range db {
+				db[i] = float32(i) * 0.25
+			}
+			want := append([]float32(nil), db...)
+			for o := lohi[0]; o < lohi[1]; o++ {
+				var s float32
+				for n := 0; n < g.n; n++ {
+					for _, v := range dy[(n*oc+o)*g.p:][:g.p] {
+						s += v
+					}
+				}
+				want[o] += s
+			}
+			biasGrad(&g, dy, db, lohi[0], lohi[1])
+			for o := range want {
+				require.Equal(t, math.Float32bits(want[o]), math.Float32bits(db[o]), "oc %d range %v channel %d", oc, lohi, o)
+			}
+		}
+	}
+}

@@ -77,6 +77,44 @@ func (s *shiftGeom) fill(g *convGeom, x, buf []float32) {
 	clear(buf[g.c*s.pp : s.size])
 }
 
+// padded is a buffer that holds one image in a shifted layout. Only fill and
+// refill write it: after the first fill of a layout its padding (and the slack
+// after the planes) is zero and stays zero, so the next images of that layout
+// copy their rows and nothing else.
+type padded struct {
+	buf []float32
+	of  *shiftGeom // the layout whose zeros buf holds; nil: none
+}
+
+// fill lays image x out in p's buffer in layout s (geometry g) and returns it.
+func (p *padded) fill(s *shiftGeom, g *convGeom, x []float32) []float32 {
+	if p.of != s || len(p.buf) != s.size {
+		p.buf = grow(p.buf, s.size)
+		s.fill(g, x, p.buf)
+		p.of = s
+		return p.buf
+	}
+	s.refill(g, x, p.buf)
+	return p.buf
+}
+
+// refill writes the rows of image x where fill puts them, leaving the rest of
+// buf (zero after a fill of the same layout) as it is.
+func (s *shiftGeom) refill(g *convGeom, x, buf []float32) {
+	jhi := min(s.ppw, g.w+g.pl)
+	if g.pl >= jhi {
+		return
+	}
+	r0, r1 := max(0, g.pt), min(s.pph, g.h+g.pt)
+	for ci := 0; ci < g.c; ci++ {
+		xc := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		d := buf[ci*s.pp : (ci+1)*s.pp]
+		for r := r0; r < r1; r++ {
+			copy(d[r*s.ppw+g.pl:r*s.ppw+jhi], xc[(r-g.pt)*g.w:])
+		}
+	}
+}
+
 // forwardShifted computes y = conv(x, w) + bias (bias may be nil) image by image.
 func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads int) {
 	g := &c.g
@@ -84,12 +122,11 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 	_, _, workers, inner := c.splitImages(1, threads)
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
-		sc.cols = grow(sc.cols, s.size)
-		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
+		xp := sc.xpad.fill(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w])
 		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
 		for gi := 0; gi < g.group; gi++ {
 			yg := yn[gi*g.ocg*g.p:]
-			kernels.SgemmShifted(pa[gi], sc.cols[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+			kernels.SgemmShifted(pa[gi], xp[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
 					dst := yg[r*g.p : (r+1)*g.p]
@@ -186,12 +223,11 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 	_, _, workers, inner := c.splitImages(1, threads)
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
-		sc.dyT = grow(sc.dyT, s.size)
-		s.fill(tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p], sc.dyT)
+		dyp := sc.dypad.fill(s, tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p])
 		dxn := dx[n*g.c*hw : (n+1)*g.c*hw]
 		for gi := 0; gi < g.group; gi++ {
 			dxg := dxn[gi*g.cg*hw:]
-			kernels.SgemmShifted(pa[gi], sc.dyT[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+			kernels.SgemmShifted(pa[gi], dyp[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
 					dst := dxg[r*hw : (r+1)*hw]

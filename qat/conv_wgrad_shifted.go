@@ -18,27 +18,30 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 	g := &c.g
 	c.split(threads)
 	sc := &c.scratch[0]
-	sc.cols = grow(sc.cols, s.size)
-	sc.dyT = grow(sc.dyT, g.oc*s.q)
+	// dyq's columns past each output row are zero from its first image on
+	fresh := len(sc.dyq) != g.oc*s.q || sc.dyqOf != s
+	sc.dyq = grow(sc.dyq, g.oc*s.q)
+	sc.dyqOf = s
 	c.dwT = grow(c.dwT, g.oc*g.k)
 	clear(c.dwT)
 	for n := 0; n < g.n; n++ {
-		s.fill(g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], sc.cols)
-		dyq := sc.dyT
+		xp := sc.xpad.fill(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w])
+		dyq := sc.dyq
 		for o := 0; o < g.oc; o++ {
 			src := dy[(n*g.oc+o)*g.p:][:g.p]
 			d := dyq[o*s.q : (o+1)*s.q]
 			for oy := 0; oy < g.oh; oy++ {
 				row := d[oy*s.ppw:]
 				copy(row[:g.ow], src[oy*g.ow:(oy+1)*g.ow])
-				if oy < g.oh-1 {
+				if fresh && oy < g.oh-1 {
 					clear(row[g.ow:s.ppw])
 				}
 			}
 		}
+		fresh = false
 		for gi := 0; gi < g.group; gi++ {
 			c.dyPack = kernels.RepackSgemmA(c.dyPack, false, g.ocg, s.q, dyq[gi*g.ocg*s.q:], s.q)
-			xg := sc.cols[gi*g.cg*s.pp:]
+			xg := xp[gi*g.cg*s.pp:]
 			kernels.SgemmPackedAFunc(c.dyPack, g.k, func(dst []float32, stride, p0, kc, j0, nc int) {
 				packShiftedTaps(dst, stride, p0, kc, j0, nc, xg, s.off)
 			}, c.dwT[gi*g.ocg*g.k:], g.k, true, nil, threads)
@@ -50,9 +53,11 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 }
 
 // packShiftedTaps is the kernels.PackBFunc of B[q][k] = x[off[k]+q]: rows
-// [p0, p0+kc), columns [j0, j0+nc), in panels of 16 columns.
+// [p0, p0+kc), columns [j0, j0+nc), in panels of 16 columns. A full panel is one
+// kernels.GatherTaps16F32 (a 16x16 register transpose in assembly); the last,
+// narrower one is gathered here, its missing columns zero.
 func packShiftedTaps(dst []float32, stride, p0, kc, j0, nc int, x []float32, off []int32) {
-	var lanes [16][]float32
+	var lanes [16]int
 	for q := 0; q*16 < nc; q++ {
 		d := dst[q*stride : q*stride+kc*16]
 		w := min(16, nc-q*16)
@@ -66,20 +71,12 @@ func packShiftedTaps(dst []float32, stride, p0, kc, j0, nc int, x []float32, off
 			}
 			continue
 		}
-		for l := 0; l < 16; l++ {
-			lanes[l] = x[int(off[j0+q*16+l])+p0:][:kc]
+		for l := range lanes {
+			lanes[l] = int(off[j0+q*16+l]) + p0
 		}
-		// Every lane resliced to l0's length, so that the loads need no bounds checks.
-		l0 := lanes[0]
-		l1, l2, l3, l4, l5, l6, l7 := lanes[1][:len(l0)], lanes[2][:len(l0)], lanes[3][:len(l0)], lanes[4][:len(l0)], lanes[5][:len(l0)], lanes[6][:len(l0)], lanes[7][:len(l0)]
-		l8, l9, l10, l11, l12, l13, l14, l15 := lanes[8][:len(l0)], lanes[9][:len(l0)], lanes[10][:len(l0)], lanes[11][:len(l0)], lanes[12][:len(l0)], lanes[13][:len(l0)], lanes[14][:len(l0)], lanes[15][:len(l0)]
-		d = d[:len(l0)*16]
-		for p := range l0 {
-			dp := (*[16]float32)(d[p*16:])
-			dp[0], dp[1], dp[2], dp[3] = l0[p], l1[p], l2[p], l3[p]
-			dp[4], dp[5], dp[6], dp[7] = l4[p], l5[p], l6[p], l7[p]
-			dp[8], dp[9], dp[10], dp[11] = l8[p], l9[p], l10[p], l11[p]
-			dp[12], dp[13], dp[14], dp[15] = l12[p], l13[p], l14[p], l15[p]
+		if err := kernels.GatherTaps16F32(d, x, &lanes, kc); err != nil {
+			// the offsets are the layout's own, inside the padded image
+			panic(err)
 		}
 	}
 }

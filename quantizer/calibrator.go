@@ -326,7 +326,14 @@ func (c *Calibrator) observePiece(name string, d []float32, offset, total int) e
 	if !ok {
 		return fmt.Errorf("calibration: tensor %q was not asked for", name)
 	}
-	if err := c.hists[i].addPiece(d, offset, c.opts.Threads); err != nil {
+	// Infinities are dropped as in observe: a streamed chain holds them too (T5's
+	// relative position buckets take Log of |i - j| / 8, -Inf on the diagonal, in
+	// an elementwise chain computed from the sequence length).
+	err := c.hists[i].addPiece(d, offset, c.opts.Threads)
+	if nf, ok := err.(errNonFinite); ok && math.IsInf(float64(nf.value), 0) {
+		err = c.hists[i].addPiece(dropInfinities(d), offset, c.opts.Threads)
+	}
+	if err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
 	if offset+len(d) == total {

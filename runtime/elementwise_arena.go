@@ -51,6 +51,11 @@ func unaryVecF32(n *graph.Node) func(dst, src []float32) {
 	case "HardSigmoid":
 		a, b := n.AttrFloat("alpha", 0.2), n.AttrFloat("beta", 0.5)
 		return func(d, s []float32) { kernels.HardSigmoidF32(d, s, a, b) }
+	case "LeakyRelu":
+		// The same product as the generic closure (thirteenth session: it
+		// ran per element through a function value).
+		act := kernels.LeakyReluAct(n.AttrFloat("alpha", 0.01))
+		return func(d, s []float32) { kernels.ActF32(act, d, s) }
 	default:
 		return nil
 	}

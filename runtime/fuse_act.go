@@ -35,6 +35,9 @@ func (s *Session) activationAfter(out int, readers map[int][]int, removed []bool
 	switch len(rs) {
 	case 1:
 		st := s.steps[rs[0]]
+		if a, ok := s.leakyAct(st, out); ok {
+			return a, rs, st.out[0], true
+		}
 		if len(st.in) != 1 {
 			break
 		}
@@ -105,6 +108,26 @@ func paramFreeAct(n *graph.Node) kernels.Act {
 		return kernels.ActSELU
 	}
 	return kernels.ActNone
+}
+
+// leakyAct is the kernels.Act of a LeakyRelu reading slot out, or of a
+// PRelu of out by a constant float32 slope of one element whose rank does not
+// exceed out's (a wider rank would broadcast the output to a new shape):
+// x < 0 ? α·x : x, one float32 product as the operators compute it
+// (thirteenth session; YOLO's LeakyRelu(0.1), nn.PReLU() with one slope).
+func (s *Session) leakyAct(st step, out int) (kernels.Act, bool) {
+	switch {
+	case isOp(st.node, "LeakyRelu") && len(st.in) == 1:
+		return kernels.LeakyReluAct(st.node.AttrFloat("alpha", 0.01)), true
+	case isOp(st.node, "PRelu") && len(st.in) == 2 && st.in[0] == out && st.in[1] >= 0:
+		slope := s.consts[st.in[1]]
+		v := s.model.Graph.Values[s.nameOf(out)]
+		if slope == nil || slope.DType != graph.Float32 || len(slope.F32()) != 1 || v == nil || !v.HasShape || len(slope.Shape) > len(v.Shape) {
+			return kernels.ActNone, false
+		}
+		return kernels.LeakyReluAct(slope.F32()[0]), true
+	}
+	return kernels.ActNone, false
 }
 
 // mishAfter matches Mish reading slot out, Mul(out, Tanh(Softplus(out))),

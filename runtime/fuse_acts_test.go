@@ -23,6 +23,8 @@ func postsOf(k Kernel) []kernels.Act {
 		a = k.rows.post
 	case *dwRowsKernel:
 		a = k.ep.Act
+	case *groupedRowsKernel:
+		a = k.post
 	case *groupNormKernel:
 		a = k.post
 	case *actKernel:

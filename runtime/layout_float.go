@@ -210,13 +210,15 @@ func (s *Session) planChannelsLast() {
 		}
 		in := st.in[xIdx[i]] >= 0 && nhwc[st.in[xIdx[i]]]
 		out := len(st.out) == 1 && st.out[0] >= 0 && nhwc[st.out[0]]
-		if !in && !out && !dw[i] {
-			continue
-		}
 		if role[i] == roleResample {
 			if in {
 				s.steps[i].kernel = s.resampleKernel(st, channels, out)
+			} else if k := s.phaseKernel(st, channels(st.in[0]), false, false); k != nil {
+				s.steps[i].kernel = k // an NCHW ConvTranspose (convtranspose_phase.go)
 			}
+			continue
+		}
+		if !in && !out && !dw[i] {
 			continue
 		}
 		if role[i] == roleSame {

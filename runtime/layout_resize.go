@@ -27,6 +27,9 @@ func (s *Session) resampleChannelsLast(st step, channels func(int) int) bool {
 	if pb, _, _, _ := s.blockConvTranspose(st, channels); pb != nil {
 		return true // layout_convtranspose.go
 	}
+	if w, _, _ := s.phaseConvTransposeWeights(st, channels(st.in[0])); w != nil {
+		return true // convtranspose_phase.go
+	}
 	if isOp(st.node, "DepthToSpace") {
 		bs := st.node.AttrInt("blocksize", 0)
 		mode := st.node.AttrString("mode", "DCR")
@@ -70,6 +73,9 @@ func (s *Session) resampleKernel(st step, channels func(int) int, out bool) Kern
 	c := channels(st.in[0])
 	if pb, bias, stride, m := s.blockConvTranspose(st, channels); pb != nil {
 		return newNHWCConvTransposeKernel(pb, bias, stride, c, m, out)
+	}
+	if k := s.phaseKernel(st, c, true, out); k != nil {
+		return k
 	}
 	if isOp(st.node, "DepthToSpace") {
 		return &nhwcDepthToSpaceKernel{bs: int(st.node.AttrInt("blocksize", 0)), crd: st.node.AttrString("mode", "DCR") == "CRD", c: c, out: out}

@@ -207,7 +207,9 @@ func (k *resizeKernel) geometry(xs []int, in []*graph.Tensor) (outShape []int, s
 			if !(s > 0) || math.IsInf(s, 0) {
 				return nil, nil, nil, fmt.Errorf("scales %v: scale %v must be positive", scales, s)
 			}
-			v := float64(x.Shape[a]) * s
+			// The product in float32 as graph.ResizeOutputShape (and ONNX
+			// Runtime) computes it: float64 floors 100 * float32(0.64) to 63.
+			v := float64(float32(x.Shape[a]) * float32(s))
 			if roi != nil {
 				v *= roi[r+a] - roi[a]
 			}

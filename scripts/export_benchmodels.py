@@ -16,6 +16,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen5
     /usr/bin/python3 scripts/export_benchmodels.py --unseen6   (see scripts/unseen6_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen7   (see scripts/unseen7_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen8   (see scripts/unseen8_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
 
 --extra exports, instead, architectures the executors were not tuned on
@@ -91,6 +92,12 @@ dilated convolutions) to out/bench-models-unseen6/; see scripts/unseen6_models.p
 spellings, DepthToSpace DCR, a Conformer, reductions, CenterNet decoding, NonZero,
 shared-weight ALBERT, If/Loop from torch.jit.script, external data, a model
 quantized by PyTorch) to out/bench-models-unseen7/; see scripts/unseen7_models.py.
+
+--unseen8 exports the thirteenth session's set (GPT-2 with past/present key-values,
+T5 relative position buckets, CLIP text, wav2vec 2.0, packed BiLSTM, scripted greedy
+decoding, a Llama step on a static cache, DETR, a pose net at opset 9, TF-SAME pads
+from Shape, uint8 preprocessing at opset 10, MobileViT, RAFT, paddle2onnx and
+keras2onnx graphs at opset 9) to out/bench-models-unseen8/; see scripts/unseen8_models.py.
 
 The sample files and the export loop of the opt-in sets are in scripts/exportlib.py.
 
@@ -453,6 +460,8 @@ def main():
                     help="export the eleventh session's set (scripts/unseen6_models.py) to out/bench-models-unseen6")
     ap.add_argument("--unseen7", action="store_true",
                     help="export the twelfth session's set (scripts/unseen7_models.py) to out/bench-models-unseen7")
+    ap.add_argument("--unseen8", action="store_true",
+                    help="export the thirteenth session's set (scripts/unseen8_models.py) to out/bench-models-unseen8")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--opset", type=int, default=13)
@@ -477,6 +486,9 @@ def main():
     if args.unseen7:
         import unseen7_models  # beside this script; its own names, opsets and samples
         return unseen7_models.main(args)
+    if args.unseen8:
+        import unseen8_models  # beside this script; its own names, opsets and samples
+        return unseen8_models.main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -48,6 +48,8 @@ func actsKernels() {
 		eluF32(wide)
 		hardSigmoidF32(wide)
 		clampF32(wide)
+		leakyF32(wide)
+		preluF32(wide)
 	}
 }
 
@@ -304,4 +306,50 @@ func clampF32(wide bool) {
 		cs.cmp(cmpGTOQ, x, hi)
 		cs.sel(hi, x, x)
 	})
+}
+
+// leakyF32 emits leakyF32AVX512/AVX2 with p = {α}: x < 0 ? α·x : x
+// (LeakyRelu, and PRelu with one slope; thirteenth session). One float32
+// product, as the runtime's operator computes it, so a fused epilogue gives
+// the same bits; NaN and −0 pass through (the compare is false on them).
+func leakyF32(wide bool) {
+	name := "leaky" + isaSuffix(wide)
+	vec, _ := vecRegs(wide)
+	a, zero, t := vec(1), vec(2), vec(3)
+	cs := cmpSel{wide, vec(4)}
+	f32MapP(name, wide, name+" applies x < 0 ? p[0]·x : x to n floats (n a multiple of the vector width).", func(pp GPPhysical) {
+		VBROADCASTSS(Mem{Base: pp}, a)
+		VXORPS(zero, zero, zero)
+	}, func(x VecPhysical) {
+		VMULPS(a, x, t)
+		cs.cmp(cmpLTOQ, x, zero)
+		cs.sel(t, x, x)
+	})
+}
+
+// preluF32 emits preluF32AVX512/AVX2: x < 0 ? s·x : x with a slope s per
+// element (slope advances with src): PRelu with per-channel slopes on a
+// channels-last row, one pixel's channels at a time (thirteenth session).
+func preluF32(wide bool) {
+	name := "prelu" + isaSuffix(wide)
+	vec, width := vecRegs(wide)
+	kernel(name, "func(dst *float32, src *float32, n int, slope *float32)",
+		name+" applies x < 0 ? slope[i]·x : x to n floats (n a multiple of the vector width).")
+	dst, src, n, sp := RDI, RSI, RCX, RDX
+	loadArgs("dst src n slope", dst, src, n, sp)
+	x, zero, t := vec(0), vec(2), vec(3)
+	cs := cmpSel{wide, vec(4)}
+	VXORPS(zero, zero, zero)
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: src}, x)
+	VMULPS(Mem{Base: sp}, x, t)
+	cs.cmp(cmpLTOQ, x, zero)
+	cs.sel(t, x, x)
+	VMOVUPS(x, Mem{Base: dst})
+	ADDQ(Imm(uint64(4*width)), src)
+	ADDQ(Imm(uint64(4*width)), dst)
+	ADDQ(Imm(uint64(4*width)), sp)
+	SUBQ(Imm(uint64(width)), n)
+	JNZ(LabelRef(name + "_loop"))
+	ret()
 }

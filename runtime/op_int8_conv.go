@@ -553,8 +553,10 @@ type qconvTransposeKernel struct {
 	wd   []int16
 	bias []int32
 	rq   *kernels.Requant
-	// tiled is set when stride equals kernel (op_int8_convtranspose_tiled.go).
-	tiled *tiledQConvTranspose
+	// tiled is set when stride equals kernel (op_int8_convtranspose_tiled.go),
+	// else phases (op_int8_convtranspose_phase.go).
+	tiled  *tiledQConvTranspose
+	phases *phaseQConvTranspose
 }
 
 func buildQConvTranspose(b *BuildContext) (Kernel, error) {
@@ -571,6 +573,11 @@ func buildQConvTranspose(b *BuildContext) (Kernel, error) {
 	}
 	if k.tiled, err = newTiledQConvTranspose(geom, wd, wzp, bias, xzp[0], k.rq); err != nil {
 		return nil, b.Errorf("%v", err)
+	}
+	if k.tiled == nil {
+		if k.phases, err = newPhaseQConvTranspose(geom, wd, wzp, bias, xzp[0], k.rq); err != nil {
+			return nil, b.Errorf("%v", err)
+		}
 	}
 	taps := geom.kh * geom.kw
 	ocg := geom.oc / geom.groups
@@ -613,6 +620,12 @@ func (k *qconvTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 	out := make([]int8, n*oh*ow*g.oc)
 	if k.tiled != nil && n > 0 {
 		if err := k.tiled.run(ctx, g, x, in[0].Shape, k.xZP, n, h, w, out); err != nil {
+			return nil, err
+		}
+		return []*graph.Tensor{graph.FromInt8(g.outShape(n, oh, ow), out)}, nil
+	}
+	if k.phases != nil && n > 0 {
+		if err := k.phases.run(ctx, g, x, in[0].Shape, k.xZP, n, h, w, oh, ow, out); err != nil {
 			return nil, err
 		}
 		return []*graph.Tensor{graph.FromInt8(g.outShape(n, oh, ow), out)}, nil

@@ -90,7 +90,7 @@ func TestQConvTransposeTiled(t *testing.T) {
 				got, err := k.Run(&ExecContext{Threads: threads}, in)
 				require.NoError(t, err)
 				scalar := *k
-				scalar.tiled = nil
+				scalar.tiled, scalar.phases = nil, nil
 				want, err := scalar.Run(&ExecContext{Threads: threads}, in)
 				require.NoError(t, err)
 				require.Equal(t, want[0].Shape, got[0].Shape)

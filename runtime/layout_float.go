@@ -86,7 +86,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleResample
 			continue
 		}
-		if channelsLastUnary(st) || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
+		if channelsLastUnary(st) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
 		}
@@ -224,6 +224,8 @@ func (s *Session) planChannelsLast() {
 		if role[i] == roleSame {
 			if bn := channelsLastBatchNorm(st, channels(st.in[0])); bn != nil {
 				s.steps[i].kernel = newNHWCBatchNormKernel(bn.a, bn.b, false)
+			} else if slope := s.channelsLastPReluSlope(st, channels(st.in[0])); slope != nil {
+				s.steps[i].kernel = &nhwcPReluKernel{slope: slope} // prelu.go
 			} else if gn := channelsLastGroupNorm(st, channels(st.in[0])); gn != nil {
 				s.steps[i].kernel = &nhwcGroupNormKernel{gn} // fuse_groupnorm.go
 			} else if ap := channelsLastAvgPool(st); ap != nil {

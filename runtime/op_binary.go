@@ -444,10 +444,6 @@ func buildPow(b *BuildContext) (Kernel, error) {
 	}), nil
 }
 
-func buildPRelu(b *BuildContext) (Kernel, error) {
-	return buildArith(b)
-}
-
 func compareFn[T number](op string) func(T, T) bool {
 	switch op {
 	case "Equal":

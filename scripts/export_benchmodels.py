@@ -18,6 +18,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen7   (see scripts/unseen7_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen8   (see scripts/unseen8_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
 --extra exports, instead, architectures the executors were not tuned on
 (grouped convolutions, channel shuffles, Concat-heavy graphs, hard-swish,
@@ -98,6 +99,11 @@ T5 relative position buckets, CLIP text, wav2vec 2.0, packed BiLSTM, scripted gr
 decoding, a Llama step on a static cache, DETR, a pose net at opset 9, TF-SAME pads
 from Shape, uint8 preprocessing at opset 10, MobileViT, RAFT, paddle2onnx and
 keras2onnx graphs at opset 9) to out/bench-models-unseen8/; see scripts/unseen8_models.py.
+
+--darknet exports the thirteenth session's set of nets whose activations carry a
+parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
+MobileFaceNet with per-channel PRelu at 112x112, an ENet-style segmenter with
+one-slope PRelu) to out/bench-models-darknet/; see scripts/darknet_models.py.
 
 The sample files and the export loop of the opt-in sets are in scripts/exportlib.py.
 
@@ -464,8 +470,13 @@ def main():
                     help="export the thirteenth session's set (scripts/unseen8_models.py) to out/bench-models-unseen8")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
+    ap.add_argument("--darknet", action="store_true",
+                    help="export LeakyRelu/PRelu detectors and face nets (scripts/darknet_models.py) to out/bench-models-darknet")
     ap.add_argument("--opset", type=int, default=13)
     args = ap.parse_args()
+    if args.darknet:
+        import darknet_models  # beside this script; its own names, opsets and samples
+        return darknet_models.main(args)
     if args.audio:
         import audio_models  # beside this script; its own names, opsets and samples
         return audio_models.main(args)

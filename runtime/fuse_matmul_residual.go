@@ -7,7 +7,7 @@ package runtime
 // (layout_transpose.go). Each was a pass over the feature map of its own (two
 // for ConvNeXt) after the GEMM had just written it. Folded, γ scales the
 // packed weights' columns and the bias once at session creation, and the
-// GEMM's store adds x (kernels.SgemmRowsAct's residual).
+// GEMM's store adds x (kernels.SgemmDense's residual).
 //
 // A chain qualifies when it is, from the MatMul's output to the Add:
 //
@@ -135,7 +135,7 @@ func scaleColumns(k *packedMatMulKernel, scale []float32) {
 			b[r*k.n+c] *= scale[c]
 		}
 	}
-	k.rb = kernels.PackRowsB(k.k, k.n, b, k.n)
+	k.db = kernels.PackDenseB(k.k, k.n, b, k.n, k.rows)
 	k.scale = scale
 	if k.bias != nil {
 		sb := slices.Clone(k.bias.F32())

@@ -2,8 +2,9 @@ package runtime
 
 // MatMul with a constant 2-D B (every Linear layer torch.onnx exports for a
 // 3-D input: the transformer blocks of ViT, the pointwise MLPs of ConvNeXt):
-// B is packed once for kernels.SgemmRowsAct (64-wide AVX-512 panels where the
-// CPU has them, A read in place) instead of at every call, the batch folds
+// B is packed once for kernels.SgemmDense (12x32 AVX-512 tiles where the CPU
+// has full-width units, else kernels.SgemmRowsAct's panels; A read in place)
+// instead of at every call, the batch folds
 // into the rows of one GEMM, a following Add of a bias of N values starts the
 // accumulators, and a GELU that is the only reader of the result is applied
 // as each block of the output is finished.
@@ -20,8 +21,8 @@ type packedMatMulKernel struct {
 	matmul Kernel // the MatMul's own kernel, when the fast path does not apply
 	b      *graph.Tensor
 	k, n   int
-	rb     *kernels.RowsB
-	ident  []int32 // the identity offsets: A is read row-major in place
+	db     *kernels.DenseB
+	rows   int // A's rows when the graph fixes them, else 0 (kernels.PackDenseB)
 	// bias is the constant of a fused Add (nil for none); add is its kernel,
 	// biasFirst says the bias is the Add's first input.
 	bias      *graph.Tensor
@@ -32,7 +33,7 @@ type packedMatMulKernel struct {
 	act kernels.Act
 	// res: the last input is a residual added to the product (a fused Add,
 	// fuse_matmul_residual.go); scale, when set, is a per-column layer scale
-	// folded into rb and scaledBias.
+	// folded into db and scaledBias.
 	res        bool
 	scale      []float32
 	scaledBias []float32
@@ -68,7 +69,7 @@ func (k *packedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph
 		if rows >= 0 && (k.bias == nil || len(k.bias.Shape) <= len(shape)) {
 			y := ctx.AllocF32(rows * k.n)
 			if rows > 0 {
-				kernels.SgemmRowsAct(k.rb, a.F32(), k.k, k.ident, rows, bias, y, k.n, rd, false, 0, 0, k.act, ctx.Threads)
+				kernels.SgemmDense(k.db, a.F32(), k.k, rows, bias, y, k.n, rd, k.act, ctx.Threads)
 			}
 			return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: y}}, nil
 		}
@@ -124,11 +125,8 @@ func (s *Session) packConstMatMuls() {
 			continue
 		}
 		pk := &packedMatMulKernel{matmul: st.kernel, b: b, k: b.Shape[0], n: b.Shape[1]}
-		pk.rb = kernels.PackRowsB(pk.k, pk.n, b.F32(), pk.n)
-		pk.ident = make([]int32, pk.k)
-		for p := range pk.ident {
-			pk.ident[p] = int32(p)
-		}
+		pk.rows = staticRows(av.Shape[:len(av.Shape)-1])
+		pk.db = kernels.PackDenseB(pk.k, pk.n, b.F32(), pk.n, pk.rows)
 		ns := step{node: st.node, kernel: pk, in: st.in, out: st.out}
 		out := st.out[0]
 		if r := readers[out]; len(r) == 1 && !s.keep[out] && isOp(s.steps[r[0]].node, "Add") && len(s.steps[r[0]].in) == 2 {
@@ -166,6 +164,19 @@ func (s *Session) packConstMatMuls() {
 	}
 	s.steps = kept
 	s.fuseMatMulTransposes() // matmul_strided.go
+}
+
+// staticRows returns the product of dims when all are known and positive,
+// else 0.
+func staticRows(dims graph.Shape) int {
+	r := 1
+	for _, d := range dims {
+		if d.Size <= 0 {
+			return 0
+		}
+		r *= d.Size
+	}
+	return r
 }
 
 // fuseMatMulAct folds into the packed MatMul at step i a GELU step (the

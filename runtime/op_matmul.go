@@ -211,11 +211,10 @@ type gemmKernel struct {
 	// bPanels is bPacked packed once more into the GEMM's panel layout, so that a
 	// call (a batch-1 classifier in particular) streams the weights once instead
 	// of repacking them. With transA it is the GEMM's packed B; otherwise the
-	// panels are kernels.SgemmRows's (rowsB, A read in place, the 64-wide AVX-512
-	// kernel where the CPU has it) and ident its identity offsets.
+	// panels are kernels.SgemmDense's (denseB, A read in place, the 12x32
+	// AVX-512 tiles where the CPU has them).
 	bPanels *kernels.PackedB
-	rowsB   *kernels.RowsB
-	ident   []int32
+	denseB  *kernels.DenseB
 }
 
 func buildGemm(b *BuildContext) (Kernel, error) {
@@ -262,11 +261,11 @@ func buildGemm(b *BuildContext) (Kernel, error) {
 			if g.transA {
 				g.bPanels = kernels.PackSgemmB(false, k, n, g.bPacked, n)
 			} else {
-				g.rowsB = kernels.PackRowsB(k, n, g.bPacked, n)
-				g.ident = make([]int32, k)
-				for p := range g.ident {
-					g.ident[p] = int32(p)
+				rows := 0 // A's rows, when the graph fixes them
+				if av := b.Input(0); av != nil && av.HasShape && len(av.Shape) == 2 {
+					rows = staticRows(av.Shape[:1])
 				}
+				g.denseB = kernels.PackDenseB(k, n, g.bPacked, n, rows)
 			}
 		}
 	}
@@ -357,7 +356,7 @@ func gemmFillC[T number](dst []T, m, n int, c []T, cs []int, scale T) {
 
 func (g *gemmKernel) runF32(ctx *ExecContext, a, b, c *graph.Tensor, m, n, k int) *graph.Tensor {
 	hasC := c != nil && g.beta != 0 && c.Len() > 0
-	rowsPath := b == g.bConst && g.rowsB != nil && (!hasC || c.Len() == n && (len(c.Shape) < 2 || c.Shape[0] == 1))
+	rowsPath := b == g.bConst && g.denseB != nil && (!hasC || c.Len() == n && (len(c.Shape) < 2 || c.Shape[0] == 1))
 	var out *graph.Tensor
 	if rowsPath && m > 0 && n > 0 && k > 0 {
 		// The rows GEMM writes every element: the output comes from the
@@ -389,10 +388,10 @@ func (g *gemmKernel) runF32(ctx *ExecContext, a, b, c *graph.Tensor, m, n, k int
 				}
 			}
 		}
-		kernels.SgemmRows(g.rowsB, a.F32(), max(lda, 1), g.ident, m, bias, y, n, nil, false, 0, 0, ctx.Threads)
+		kernels.SgemmDense(g.denseB, a.F32(), max(lda, 1), m, bias, y, n, nil, kernels.ActNone, ctx.Threads)
 		return out
 	}
-	if b == g.bConst && g.rowsB != nil {
+	if b == g.bConst && g.denseB != nil {
 		// The general C: the row-major B the rows panels were packed from.
 		bd, transB, ldb = g.bPacked, false, n
 	}

@@ -36,8 +36,10 @@ import (
 // gen_acts.go), "pool" the float32 channels-last pooling and affine kernels
 // (asm_pool_amd64.s, gen_pool.go), "qattr" the transposing gather of QAT's
 // shifted weight gradient (asm_qattr_amd64.s, gen_qattr.go), "rowspf" the channels-last
-// row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr or rowspf")
+// row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go),
+// "dense" the 12x32 float32 tiles of the dense packed-weight GEMM of transformer Linear
+// layers (asm_dense_amd64.s, gen_dense.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf or dense")
 
 func main() {
 	flag.Parse()
@@ -99,6 +101,11 @@ func main() {
 	}
 	if *set == "pool" {
 		poolKernels() // gen_pool.go
+		Generate()
+		return
+	}
+	if *set == "dense" {
+		denseKernels() // gen_dense.go
 		Generate()
 		return
 	}

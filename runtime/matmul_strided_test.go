@@ -63,7 +63,7 @@ func TestMatMulTransposes(t *testing.T) {
 		// Not folded: a constant divided by q, a per-column scale, and a
 		// scaled q that another step reads.
 		{name: "scalings that do not fold", x: []int{3, 5, 8}, transposes: 3, scales: 3, build: func(b *mb) {
-			q := b.Node("Transpose", []string{"x"}, perm(1, 0, 2)) // [5, 3, 8]
+			q := b.Node("Transpose", []string{"x"}, perm(1, 0, 2))  // [5, 3, 8]
 			kt := b.Node("Transpose", []string{"x"}, perm(1, 2, 0)) // [5, 8, 3]
 			b.Output(b.Node("MatMul", []string{b.Node("Div", []string{b.Init("one", graph.ScalarFloat32(1)), q}), kt}))
 			col := &graph.Tensor{DType: graph.Float32, Shape: []int{5}, Data: []float32{1, 2, 3, 4, 5}}

@@ -166,10 +166,8 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 	src := make([][]float32, len(pl.sets))
 	for img := 0; img < n; img++ {
 		xi := xd[img*is : (img+1)*is]
-		if pl.nchw {
-			k.stemPatches(pl, p, xi, *buf)
-		} else if pl.direct {
-			k.patches(pl, p, xi, *buf)
+		if pl.direct {
+			k.fillPatches(pl, p, xi, *buf, ctx.Threads) // conv_idx_split.go
 		}
 		if pl.direct {
 			src[0] = xi
@@ -192,11 +190,12 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 	return true
 }
 
-// patches copies, for each border output pixel of the direct plan, the input
+// patches copies, for border output pixels [j0, j1) of the direct plan, the input
 // pixel under each tap (c channels; zeros outside the input) into buf.
-func (k *idxConv) patches(pl *groupedIdxPlan, p *convPlan, x, buf []float32) {
+func (k *idxConv) patches(pl *groupedIdxPlan, p *convPlan, x, buf []float32, j0, j1 int) {
 	ow := p.out[1]
-	for j, q := range pl.border {
+	for j := j0; j < j1; j++ {
+		q := pl.border[j]
 		y, xo := int(q)/ow, int(q)%ow
 		dst := buf[j*pl.patchLen:]
 		for t := 0; t < k.kh*k.kw; t++ {
@@ -222,11 +221,14 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		post, clip = kernels.ActNone, false
 	}
 	chunks := 1
-	if threads > 1 && len(k.blocks) < 2*threads {
+	cols := idxColumnChunks(k.blocks, pl.sets, threads) // conv_idx_split.go
+	if cols == 1 && threads > 1 && len(k.blocks) < 2*threads {
 		chunks = (2*threads + len(k.blocks) - 1) / len(k.blocks)
 	}
 	ns := len(pl.sets)
 	run := func(i int) {
+		ci := i % cols
+		i /= cols
 		blk := &k.blocks[i/(ns*chunks)]
 		set := &pl.sets[i/chunks%ns]
 		m := len(set.aoff)
@@ -236,13 +238,14 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		if r0 >= r1 {
 			return
 		}
+		pb, bias, o0 := idxColumns(blk, ci, cols)
 		var rb []float32
 		if res != nil {
-			rb = res[blk.o0:]
+			rb = res[o0:]
 		}
-		kernels.SgemmRowsIdx(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+		kernels.SgemmRowsIdx(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
 	}
-	items := len(k.blocks) * ns * chunks
+	items := len(k.blocks) * ns * chunks * cols
 	if threads <= 1 || items < 2 {
 		for i := 0; i < items; i++ {
 			run(i)

@@ -240,6 +240,10 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		if res != nil {
 			rb = res[blk.o0:]
 		}
+		if blk.pair {
+			kernels.SgemmRowsIdxPair(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.dc, blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+			return
+		}
 		kernels.SgemmRowsIdx(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
 	}
 	items := len(k.blocks) * ns * chunks

@@ -424,6 +424,7 @@ func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 }
 
 func graphFromONNX(gp *onnxpb.GraphProto) (*Graph, error) {
+	listLoopsToScans(gp)
 	g := &Graph{
 		Name:         gp.GetName(),
 		Initializers: map[string]*Tensor{},

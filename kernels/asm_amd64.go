@@ -268,6 +268,35 @@ func sgemmTileInd2(kc int, a, x []float32, off []int32, c []float32, ldc int, ac
 	return true
 }
 
+// sgemmTileInd2Rows is sgemmTileInd2 on the first rows (1-6) of the tile only:
+// the last row tile of a GEMM whose rows are not a multiple of six, whose other
+// rows (A's zero padding) need not be computed. Each element it writes is the
+// one sgemmTileInd2 writes.
+func sgemmTileInd2Rows(rows, kc int, a, x []float32, off []int32, c []float32, ldc int, accum bool, lo, hi float32) bool {
+	if !f32Tile512 {
+		return false
+	}
+	_ = a[kc*sgMR-1]
+	_ = off[kc-1]
+	_ = c[(rows-1)*ldc+2*sgNR-1]
+	acc := b2i(accum)
+	switch rows {
+	case 1:
+		sgemmAVX512_1x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	case 2:
+		sgemmAVX512_2x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	case 3:
+		sgemmAVX512_3x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	case 4:
+		sgemmAVX512_4x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	case 5:
+		sgemmAVX512_5x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	default:
+		sgemmAVX512_6x32ind(kc, &a[0], &x[0], &off[0], &c[0], ldc, acc, nil, lo, hi)
+	}
+	return true
+}
+
 // peakLoop returns the peak loop of the current path for dtype ("int8" or
 // "float32") and the int8 MACs (or float32 FMAs) of one iteration.
 func peakLoop(dtype string) (func(int), int) {

@@ -38,6 +38,10 @@ func sgemmTileInd2(int, []float32, []float32, []int32, []float32, int, bool, flo
 	return false
 }
 
+func sgemmTileInd2Rows(int, int, []float32, []float32, []int32, []float32, int, bool, float32, float32) bool {
+	return false
+}
+
 func peakLoop(string) (func(int), int) { return nil, 0 }
 
 func depthwisePath() isaPath { return isaGo }

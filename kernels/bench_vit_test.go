@@ -61,3 +61,35 @@ func BenchmarkSgemmTokens(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSgemmScaledHeads times SgemmScaled on one head of ViT-B/16's
+// attention (197 tokens, 64 dims, operands read with the 768-float row
+// stride of the token-major layout): q·kᵀ (kᵀ stored transposed) and p·v.
+//
+//	go test ./kernels -run '^$' -bench BenchmarkSgemmScaledHeads -benchtime 2000x
+func BenchmarkSgemmScaledHeads(b *testing.B) {
+	const t, d, ld = 197, 64, 768
+	rng := rand.New(rand.NewPCG(3, 4))
+	q, kv := randF32(rng, t*ld), randF32(rng, t*ld)
+	p := randF32(rng, t*t)
+	c := make([]float32, t*ld)
+	for _, s := range []struct {
+		name string
+		run  func()
+		ops  float64
+	}{
+		{"q·kT", func() { SgemmScaled(true, t, t, d, 0.125, q, ld, kv, ld, c, t, 1) }, 2 * t * t * d},
+		{"p·v", func() { SgemmScaled(false, t, d, t, 1, p, t, kv, ld, c, ld, 1) }, 2 * t * t * d},
+	} {
+		b.Run(fmt.Sprintf("%s/%s", RowsPath(), s.name), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPUNanos()
+			for b.Loop() {
+				s.run()
+			}
+			reportGOPS(b, s.ops)
+			b.ReportMetric(s.ops*float64(b.N)/float64(threadCPUNanos()-cpu0), "cpu-GOPS")
+		})
+	}
+}

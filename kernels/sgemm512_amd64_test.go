@@ -51,6 +51,44 @@ func TestSgemm512TileMatchesAVX2Bits(t *testing.T) {
 	}
 }
 
+// TestSgemm512RowsTileMatchesFullTile checks the partial-row forms of the
+// two-panel in-place kernel (sgemmTileInd2Rows, 1-5 rows: the last row tile of
+// 16, 32 or 64 channels) bit for bit against the rows the 6-row kernel writes,
+// and that they leave the rows past theirs untouched.
+func TestSgemm512RowsTileMatchesFullTile(t *testing.T) {
+	if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ) {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(512, 6))
+	for rows := 1; rows <= 6; rows++ {
+		for _, kc := range []int{1, 3, 4, 9, 144, 255} {
+			for variant := 0; variant < 4; variant++ {
+				accum, clamp := variant&1 != 0, variant&2 != 0
+				t.Run(fmt.Sprintf("rows%d/k%d/accum=%v/clamp=%v", rows, kc, accum, clamp), func(t *testing.T) {
+					lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+					if clamp {
+						lo, hi = -0.5, 0.7
+					}
+					const ldc = 41
+					a := randF32(r, kc*sgMR)
+					c0 := randF32(r, sgMR*ldc+2*sgNR)
+					x := randF32(r, 3*kc+2*sgNR+40)
+					off := make([]int32, kc)
+					for p := range off {
+						off[p] = int32(r.IntN(3*kc + 40))
+					}
+					want := append([]float32(nil), c0...)
+					sgemmAVX512_6x32ind(kc, &a[0], &x[0], &off[0], &want[0], ldc, b2i(accum), nil, lo, hi)
+					got := append([]float32(nil), c0...)
+					require.True(t, sgemmTileInd2Rows(rows, kc, a, x, off, got, ldc, accum, lo, hi))
+					require.Equal(t, bitsOf(want[:rows*ldc]), bitsOf(got[:rows*ldc]))
+					require.Equal(t, bitsOf(c0[rows*ldc:]), bitsOf(got[rows*ldc:]))
+				})
+			}
+		}
+	}
+}
+
 func bitsOf(v []float32) []uint32 {
 	out := make([]uint32, len(v))
 	for i, f := range v {

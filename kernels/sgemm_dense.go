@@ -133,6 +133,12 @@ func SgemmDense(pb *DenseB, a []float32, lda, m int, bias, c []float32, ldc int,
 		SgemmRowsAct(pb.rows, a, lda, pb.ident, m, bias, c, ldc, res, false, 0, 0, act, threads)
 		return
 	}
+	runDense(pb, a, lda, m, bias, c, ldc, res, act, threads)
+}
+
+// runDense is SgemmDense on the 32-wide block layout, arguments checked.
+func runDense(pb *DenseB, a []float32, lda, m int, bias, c []float32, ldc int, res []float32, act Act, threads int) {
+	n, k := pb.n, pb.k
 	if k == 0 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]

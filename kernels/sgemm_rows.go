@@ -125,6 +125,15 @@ func SgemmRows(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []fl
 	SgemmRowsAct(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, ActNone, threads)
 }
 
+// SgemmRowsResidualInPlace reports whether SgemmRows and SgemmRowsAct on pb
+// may be given the residual as C itself (res and c the same slice, same
+// ldc): its reduction is one block, so every output is written once, after
+// its residual is read. A convolution's output can then take the residual's
+// buffer, as ONNX Runtime's fused Conv + Sum does: its memory is read and
+// written once instead of a residual read plus a separate output written
+// (whose lines the store first reads in).
+func SgemmRowsResidualInPlace(pb *RowsB) bool { return pb.k <= rowsKC(pb.nr) }
+
 // SgemmRowsAct is SgemmRows followed by the activation act on every output,
 // applied to each block of rows and panels as soon as it is final (while it is
 // still in cache).
@@ -149,6 +158,9 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	checkMatrix("kernels.SgemmRows", "C", false, m, n, c, ldc)
 	if bias != nil && len(bias) < n || res != nil && len(res) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernels.SgemmRows: bias (%d) or residual (%d) too short for %d×%d", len(bias), len(res), m, n))
+	}
+	if res != nil && len(res) > 0 && len(c) > 0 && &res[0] == &c[0] && !SgemmRowsResidualInPlace(pb) {
+		panic(fmt.Sprintf("kernels.SgemmRows: the residual is C with a reduction of %d steps (more than one block)", k))
 	}
 	if !clip {
 		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
@@ -424,16 +436,16 @@ func (rc *rowsCall) tailRow(panel []float32, p, pc, pe int, accum, last bool) {
 	} else {
 		out = init
 	}
-	copy(dst, out[:w])
-	if !last {
-		return
-	}
-	if rc.res != nil {
+	// The residual before C is written: it may be C itself.
+	if last && rc.res != nil {
 		for j, r := range rc.res[rc.tail*rc.ldc+col : rc.tail*rc.ldc+col+w] {
-			dst[j] += r
+			out[j] += r
 		}
 	}
-	clampRow(dst, rc.lo, rc.hi)
+	copy(dst, out[:w])
+	if last {
+		clampRow(dst, rc.lo, rc.hi)
+	}
 }
 
 // flush copies the final scratch tile of row tile t and panel p to C, with
@@ -445,14 +457,15 @@ func (rc *rowsCall) flush(st []float32, t, p int) {
 	col := p * nr
 	w := min(nr, rc.pb.n-col)
 	for r := 0; r < mr; r++ {
-		dst := rc.c[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
-		copy(dst, st[r*nr:r*nr+w])
+		src := st[r*nr : r*nr+w]
+		// The residual before C is written: it may be C itself.
 		if rc.res != nil {
-			rr := rc.res[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
-			for j := range dst {
-				dst[j] += rr[j]
+			for j, v := range rc.res[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w] {
+				src[j] += v
 			}
 		}
+		dst := rc.c[(r0+r)*rc.ldc+col : (r0+r)*rc.ldc+col+w]
+		copy(dst, src)
 		clampRow(dst, rc.lo, rc.hi)
 	}
 }
@@ -574,14 +587,14 @@ func rowsTileGo(nr, k int, a []float32, lda int, off []int32, b, bias, c []float
 		}
 	}
 	for r := 0; r < sgMR; r++ {
-		row := c[r*ldc : r*ldc+nr]
-		copy(row, acc[r][:nr])
+		// The residual before C is written: it may be C itself.
 		if res != nil {
-			rr := res[r*ldc : r*ldc+nr]
-			for j := range row {
-				row[j] += rr[j]
+			for j, v := range res[r*ldc : r*ldc+nr] {
+				acc[r][j] += v
 			}
 		}
+		row := c[r*ldc : r*ldc+nr]
+		copy(row, acc[r][:nr])
 		clampRow(row, lo, hi)
 	}
 }

@@ -99,10 +99,12 @@ func shiftedBlock(pa *PackedA, x []float32, off []int32, j0, nc, t0, t1 int, cb 
 				xb := x[j0+q*sgNR:]
 				tEnd := min(t1, tb+sgMC/sgMR)
 				// Two panels per call where the AVX-512 kernel runs them (twelve
-				// independent accumulators; same bits as one panel at a time).
-				if q+1 < panels && f32Path != isaGo && sgemmTileInd2(kc, ablk[tb*sgMR*kc:], xb, o, cb[(tb-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h) {
+				// independent accumulators; same bits as one panel at a time),
+				// the last row tile on its real rows only (C's rows past m are
+				// never stored).
+				if q+1 < panels && f32Path != isaGo && sgemmTileInd2Rows(min(sgMR, pa.m-tb*sgMR), kc, ablk[tb*sgMR*kc:], xb, o, cb[(tb-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h) {
 					for t := tb + 1; t < tEnd; t++ {
-						sgemmTileInd2(kc, ablk[t*sgMR*kc:], xb, o, cb[(t-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h)
+						sgemmTileInd2Rows(min(sgMR, pa.m-t*sgMR), kc, ablk[t*sgMR*kc:], xb, o, cb[(t-t0)*sgMR*ldc+q*sgNR:], ldc, acc, l, h)
 					}
 					q += 2
 					continue

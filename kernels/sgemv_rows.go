@@ -38,13 +38,15 @@ func sgemvRows(pb *RowsB, x []float32, off []int32, bias, c, res []float32, lo, 
 			copy(init[:], bias[c0:min(len(bias), c0+rowsWideNR)])
 		}
 		sgemvRowsAsm(pb, u, a[:k], &init, &out)
-		dst := c[c0 : c0+w]
-		copy(dst, out[:w])
+		// The residual before C is written: it may be C itself
+		// (SgemmRowsResidualInPlace).
 		if res != nil {
 			for j, r := range res[c0 : c0+w] {
-				dst[j] += r
+				out[j] += r
 			}
 		}
+		dst := c[c0 : c0+w]
+		copy(dst, out[:w])
 		clampRow(dst, lo, hi)
 		if act != ActNone {
 			ActF32(act, dst, dst)

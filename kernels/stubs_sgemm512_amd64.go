@@ -8,3 +8,28 @@ package kernels
 //
 //go:noescape
 func sgemmAVX512_6x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
+// sgemmAVX512_1x32ind is the AVX-512 1x32 float32 micro-kernel (B rows read at b+off[p], with the fused epilogue (residual add, clamp)).
+//
+//go:noescape
+func sgemmAVX512_1x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
+// sgemmAVX512_2x32ind is the AVX-512 2x32 float32 micro-kernel (B rows read at b+off[p], with the fused epilogue (residual add, clamp)).
+//
+//go:noescape
+func sgemmAVX512_2x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
+// sgemmAVX512_3x32ind is the AVX-512 3x32 float32 micro-kernel (B rows read at b+off[p], with the fused epilogue (residual add, clamp)).
+//
+//go:noescape
+func sgemmAVX512_3x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
+// sgemmAVX512_4x32ind is the AVX-512 4x32 float32 micro-kernel (B rows read at b+off[p], with the fused epilogue (residual add, clamp)).
+//
+//go:noescape
+func sgemmAVX512_4x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
+// sgemmAVX512_5x32ind is the AVX-512 5x32 float32 micro-kernel (B rows read at b+off[p], with the fused epilogue (residual add, clamp)).
+//
+//go:noescape
+func sgemmAVX512_5x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)

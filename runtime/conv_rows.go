@@ -192,8 +192,11 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			return nil, err
 		}
 	}
+	p := newConvPlan([]int{h, wd}, geom)
 	var ynh []float32
-	if k.view != nil {
+	if k.residualInPlace(ctx, p, res, n*oh*ow*so) {
+		ynh = res // residual_inplace.go
+	} else if k.view != nil {
 		if ynh, err = ctx.viewBuffer(k.view.g, n*oh*ow*so); err != nil {
 			return nil, err
 		}
@@ -209,7 +212,6 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		gemmRes = nil
 	}
 	resLater := res != nil && gemmRes == nil
-	p := newConvPlan([]int{h, wd}, geom)
 	if p.pointwise && k.inNHWC {
 		// The input pixels are the rows: one GEMM over the whole batch.
 		k.gemm(x.F32(), sx, k.ident, n*h*wd, ynh[yo:], so, gemmRes, resLater, ctx.Threads)

@@ -10,8 +10,18 @@ package runtime
 // two axes contiguous, the product reads the Transpose's input in place (and
 // writes the Transpose's output in place). A Transpose that other steps read
 // too still runs for them.
+//
+// A scalar Mul or Div by a constant on an operand or on the product (q / √d
+// before q·kᵀ in torch's MultiheadAttention, scores / √d after it in BERT's
+// exports) folds into the product as its alpha (thirteenth session): the
+// GEMM scales the per-call packed B (kernels.SgemmScaled), so the pass over
+// the tensor disappears, and the Transpose before it (ViT's q) is read in
+// place like the others. x / c becomes x · (1/c): exact for a power of two
+// (√64 = 8), within one rounding otherwise.
 
 import (
+	"fmt"
+	"math"
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -36,7 +46,21 @@ type stridedMatMulKernel struct {
 	ldc      int
 	outShape []int // the written tensor (the absorbed output Transpose's, or the product's)
 	outPerm  []int // the absorbed output Transpose's permutation, nil for none
+	// alpha scales the product (folded scalar Mul/Div steps); scales are
+	// those steps, run after the MatMul by runUnfused: inScale[p] on operand
+	// p before it, outScale on the product.
+	alpha    float32
+	inScale  [2]*foldedScale
+	outScale *foldedScale
 	matmul   Kernel
+}
+
+// foldedScale is a scalar Mul/Div step folded into a product's alpha: its
+// kernel, its constant and the index of its computed input.
+type foldedScale struct {
+	st step
+	c  *graph.Tensor
+	x  int
 }
 
 func (k *stridedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -50,7 +74,19 @@ func (k *stridedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	c := ctx.AllocF32(graph.NumElements(k.outShape))
 	ad, bd := a.F32(), b.F32()
 	one := func(i, th int) {
+		if !k.a.trans {
+			kernels.SgemmScaled(k.b.trans, k.m, k.n, k.k, k.alpha, ad[k.a.off[i]:], k.a.ld, bd[k.b.off[i]:], k.b.ld, c[k.cOff[i]:], k.ldc, th)
+			return
+		}
 		kernels.Sgemm(k.a.trans, k.b.trans, k.m, k.n, k.k, ad[k.a.off[i]:], k.a.ld, bd[k.b.off[i]:], k.b.ld, c[k.cOff[i]:], k.ldc, false, th)
+		if k.alpha != 1 {
+			for r := 0; r < k.m; r++ {
+				row := c[k.cOff[i]+r*k.ldc : k.cOff[i]+r*k.ldc+k.n]
+				for j := range row {
+					row[j] *= k.alpha
+				}
+			}
+		}
 	}
 	batch := len(k.cOff)
 	th := min(ctx.Threads, max(1, batch*k.m*k.n*k.k/(4*parallelMinWork)))
@@ -68,20 +104,32 @@ func (k *stridedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	return []*graph.Tensor{{DType: graph.Float32, Shape: slices.Clone(k.outShape), Data: c}}, nil
 }
 
-// runUnfused runs the absorbed Transposes and the MatMul one by one.
+// runUnfused runs the absorbed Transposes, scalings and the MatMul one by one.
 func (k *stridedMatMulKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	args := slices.Clone(in[:2])
 	for i, perm := range [][]int{k.a.perm, k.b.perm} {
-		if perm == nil {
-			continue
+		if perm != nil {
+			t, err := transposeArena(ctx, args[i], perm)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = t
 		}
-		t, err := transposeArena(ctx, args[i], perm)
-		if err != nil {
-			return nil, err
+		if sc := k.inScale[i]; sc != nil {
+			t, err := runScale(ctx, sc, args[i])
+			if err != nil {
+				return nil, err
+			}
+			args[i] = t
 		}
-		args[i] = t
 	}
 	out, err := k.matmul.Run(ctx, args)
+	if err == nil && k.outScale != nil {
+		var t *graph.Tensor
+		if t, err = runScale(ctx, k.outScale, out[0]); err == nil {
+			out = []*graph.Tensor{t}
+		}
+	}
 	if err != nil || k.outPerm == nil {
 		return out, err
 	}
@@ -90,6 +138,49 @@ func (k *stridedMatMulKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) (
 		return nil, err
 	}
 	return []*graph.Tensor{t}, nil
+}
+
+// runScale runs a folded scalar Mul/Div step on x.
+func runScale(ctx *ExecContext, sc *foldedScale, x *graph.Tensor) (*graph.Tensor, error) {
+	ins := []*graph.Tensor{sc.c, sc.c}
+	ins[sc.x] = x
+	out, err := sc.st.kernel.Run(ctx, ins)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sc.st.node.Label(), err)
+	}
+	return out[0], nil
+}
+
+// scalarScale reports whether st is a float32 Mul or Div of a computed
+// tensor by a scalar constant, x·f, giving f and the index of x's input.
+func (s *Session) scalarScale(st step) (float32, int, bool) {
+	if (!isOp(st.node, "Mul") && !isOp(st.node, "Div")) || len(st.in) != 2 || len(st.out) != 1 || st.out[0] < 0 {
+		return 0, 0, false
+	}
+	if _, plain := st.kernel.(KernelFunc); !plain {
+		return 0, 0, false
+	}
+	for x := 0; x < 2; x++ {
+		c := s.consts[st.in[1-x]]
+		if st.in[x] < 0 || s.consts[st.in[x]] != nil || c == nil || c.DType != graph.Float32 || c.Len() != 1 || len(c.Shape) > 1 {
+			continue
+		}
+		if xs, os := s.staticDims(st.node.Inputs[x]), s.staticDims(st.node.Outputs[0]); xs == nil || !slices.Equal(xs, os) {
+			return 0, 0, false
+		}
+		f := c.F32()[0]
+		if isOp(st.node, "Div") {
+			if x != 0 || f == 0 || math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
+				return 0, 0, false
+			}
+			f = 1 / f
+		}
+		if math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
+			return 0, 0, false
+		}
+		return f, x, true
+	}
+	return 0, 0, false
 }
 
 // fuseMatMulTransposes rewrites every float32 MatMul of two computed tensors
@@ -111,15 +202,30 @@ func (s *Session) fuseMatMulTransposes() {
 		if r < 3 || len(bs) != r || len(cs) != r || !slices.Equal(as[:r-2], bs[:r-2]) || as[r-1] != bs[r-2] || as[r-1] == 0 {
 			continue
 		}
-		k := &stridedMatMulKernel{m: as[r-2], k: as[r-1], n: bs[r-1], matmul: st.kernel}
+		k := &stridedMatMulKernel{m: as[r-2], k: as[r-1], n: bs[r-1], matmul: st.kernel, alpha: 1}
 		batch := as[:r-2]
 		ins := slices.Clone(st.in)
 		var drop []int
+		// A scalar Mul/Div read only by the product folds into alpha; the
+		// operand is then its input.
+		inID := [2]int{st.in[0], st.in[1]}
+		for p := 0; p < 2; p++ {
+			t, ok := producer[st.in[p]]
+			if !ok || removed[t] || len(readers[st.in[p]]) != 1 || s.keep[st.in[p]] {
+				continue
+			}
+			if f, x, ok := s.scalarScale(s.steps[t]); ok {
+				k.alpha *= f
+				k.inScale[p] = &foldedScale{st: s.steps[t], c: s.consts[s.steps[t].in[1-x]], x: x}
+				inID[p] = s.steps[t].in[x]
+				drop = append(drop, t)
+			}
+		}
 		// operand returns how operand p is read, through its producing
 		// Transpose when that keeps one matrix axis contiguous.
 		operand := func(p, cols int) (stridedOperand, int, bool) {
-			id := st.in[p]
-			shape := s.staticDims(st.node.Inputs[p])
+			id := inID[p]
+			shape := s.staticDims(st.node.Inputs[p]) // a folded scaling keeps the shape
 			own := stridedOperand{src: shape, ld: cols, off: batchOffsets(batch, graph.Strides(shape)[:r-2])}
 			if t, ok := producer[id]; ok && !removed[t] {
 				if perm := s.permOfStatic(s.steps[t]); perm != nil {
@@ -148,17 +254,33 @@ func (s *Session) fuseMatMulTransposes() {
 		k.a, ins[0], ok1 = operand(0, k.k)
 		k.b, ins[1], ok2 = operand(1, k.n)
 		if ok1 {
-			drop = append(drop, producer[st.in[0]])
+			drop = append(drop, producer[inID[0]])
 		}
 		if ok2 {
-			drop = append(drop, producer[st.in[1]])
+			drop = append(drop, producer[inID[1]])
+		}
+		// A scalar Mul/Div that is the product's only reader folds too.
+		prod := st.out[0]
+		outScaleStep := -1
+		if rd := readers[prod]; len(rd) == 1 && !s.keep[prod] && !removed[rd[0]] {
+			if f, x, ok := s.scalarScale(s.steps[rd[0]]); ok && s.steps[rd[0]].in[x] == prod {
+				k.alpha *= f
+				sc := s.steps[rd[0]]
+				k.outScale = &foldedScale{st: sc, c: s.consts[sc.in[1-x]], x: x}
+				outScaleStep = rd[0]
+				prod = sc.out[0]
+			}
 		}
 		// The output: through its only reader when that is a Transpose that
 		// keeps the rows contiguous.
 		k.outShape, k.ldc = cs, k.n
 		k.cOff = batchOffsets(batch, graph.Strides(cs)[:r-2])
 		out := st.out
-		if rd := readers[st.out[0]]; len(rd) == 1 && !s.keep[st.out[0]] && !removed[rd[0]] {
+		last := j
+		if outScaleStep >= 0 {
+			out, last = s.steps[outScaleStep].out, outScaleStep
+		}
+		if rd := readers[prod]; len(rd) == 1 && !s.keep[prod] && !removed[rd[0]] {
 			if perm := s.permOfStatic(s.steps[rd[0]]); perm != nil {
 				ys := s.staticDims(s.steps[rd[0]].node.Outputs[0])
 				ystr := graph.Strides(ys)
@@ -169,21 +291,22 @@ func (s *Session) fuseMatMulTransposes() {
 				if ys != nil && cstr[r-1] == 1 {
 					k.outShape, k.ldc, k.outPerm = ys, cstr[r-2], perm
 					k.cOff = batchOffsets(batch, cstr[:r-2])
-					out = s.steps[rd[0]].out
-					drop = append(drop, rd[0])
+					out, last = s.steps[rd[0]].out, rd[0]
 				}
 			}
 		}
-		if k.a.perm == nil && k.b.perm == nil && k.outPerm == nil {
+		if k.a.perm == nil && k.b.perm == nil && k.outPerm == nil && k.alpha == 1 && k.inScale == [2]*foldedScale{} && k.outScale == nil {
 			continue
 		}
 		// A Transpose with other readers stays for them; the product reads
-		// its input anyway.
+		// its input anyway. The fused step takes the place of the last step
+		// it absorbs (the output Transpose or scaling, else the MatMul).
 		ns := step{node: st.node, kernel: k, in: ins, out: out}
-		last := j
-		if k.outPerm != nil {
-			last = readers[st.out[0]][0]
+		if last != j {
 			removed[j] = true
+			if outScaleStep >= 0 && last != outScaleStep {
+				removed[outScaleStep] = true
+			}
 		}
 		s.steps[last] = ns
 		for _, d := range drop {

@@ -23,8 +23,9 @@ func TestMatMulTransposes(t *testing.T) {
 		x          []int
 		build      func(b *mb) // input "x"
 		transposes int         // Transpose steps left
+		scales     int         // Mul and Div steps left
 	}{
-		{name: "swin: kᵀ by the last two axes", x: []int{4, 3, 7, 8}, transposes: 0, build: func(b *mb) {
+		{name: "swin: kᵀ by the last two axes", x: []int{4, 3, 7, 8}, transposes: 0, scales: 0, build: func(b *mb) {
 			q := b.Node("Mul", []string{"x", b.Init("s", graph.ScalarFloat32(0.5))})
 			k := b.Node("Relu", []string{"x"})
 			s := b.Node("MatMul", []string{q, b.Node("Transpose", []string{k}, perm(0, 1, 3, 2))})
@@ -39,7 +40,38 @@ func TestMatMulTransposes(t *testing.T) {
 			o := b.Node("Transpose", []string{b.Node("MatMul", []string{s, v})}, perm(1, 0, 2))
 			b.Output(b.Node("Reshape", []string{o, b.Init("shape", &graph.Tensor{DType: graph.Int64, Shape: []int{2}, Data: []int64{9, 24}})}))
 		}},
-		{name: "shared transpose stays, contiguous axis into the batch", x: []int{5, 6, 7}, transposes: 2, build: func(b *mb) {
+		// torch.onnx's MultiheadAttention (ViT): q = Transpose(...) / √d
+		// before q·kᵀ; the Div folds into alpha and q's Transpose is read
+		// in place.
+		{name: "vit: q divided after its transpose", x: []int{13, 4, 64}, transposes: 0, scales: 0, build: func(b *mb) {
+			q := b.Node("Div", []string{b.Node("Transpose", []string{"x"}, perm(1, 0, 2)), b.Init("d", graph.ScalarFloat32(8))})
+			k := b.Node("Transpose", []string{b.Node("Relu", []string{"x"})}, perm(1, 2, 0))
+			s := b.Node("Softmax", []string{b.Node("MatMul", []string{q, k})}, graph.IntAttr("axis", -1))
+			v := b.Node("Transpose", []string{b.Node("Sigmoid", []string{"x"})}, perm(1, 0, 2))
+			b.Output(b.Node("Transpose", []string{b.Node("MatMul", []string{s, v})}, perm(1, 0, 2)))
+		}},
+		// BERT-style exports: scores = q·kᵀ / √d (not a power of two), then
+		// the mask Add and Softmax; and a Mul by a constant on the left of kᵀ.
+		{name: "bert: scores divided after the product", x: []int{1, 11, 2, 24}, transposes: 0, scales: 0, build: func(b *mb) {
+			q := b.Node("Transpose", []string{"x"}, perm(0, 2, 1, 3))
+			kt := b.Node("Mul", []string{b.Init("s", graph.ScalarFloat32(0.75)), b.Node("Transpose", []string{b.Node("Tanh", []string{"x"})}, perm(0, 2, 3, 1))})
+			sc := b.Node("Div", []string{b.Node("MatMul", []string{q, kt}), b.Init("d", graph.ScalarFloat32(4.898979))})
+			p := b.Node("Softmax", []string{b.Node("Add", []string{sc, b.Init("mask", graph.ScalarFloat32(-1))})}, graph.IntAttr("axis", -1))
+			v := b.Node("Transpose", []string{"x"}, perm(0, 2, 1, 3))
+			b.Output(b.Node("Transpose", []string{b.Node("MatMul", []string{p, v})}, perm(0, 2, 1, 3)))
+		}},
+		// Not folded: a constant divided by q, a per-column scale, and a
+		// scaled q that another step reads.
+		{name: "scalings that do not fold", x: []int{3, 5, 8}, transposes: 3, scales: 3, build: func(b *mb) {
+			q := b.Node("Transpose", []string{"x"}, perm(1, 0, 2))  // [5, 3, 8]
+			kt := b.Node("Transpose", []string{"x"}, perm(1, 2, 0)) // [5, 8, 3]
+			b.Output(b.Node("MatMul", []string{b.Node("Div", []string{b.Init("one", graph.ScalarFloat32(1)), q}), kt}))
+			col := &graph.Tensor{DType: graph.Float32, Shape: []int{5}, Data: []float32{1, 2, 3, 4, 5}}
+			b.Output(b.Node("MatMul", []string{"x", b.Node("Mul", []string{b.Node("Transpose", []string{"x"}, perm(0, 2, 1)), b.Init("col", col)})}))
+			shared := b.Node("Mul", []string{q, b.Init("h", graph.ScalarFloat32(0.5))})
+			b.Output(b.Node("MatMul", []string{shared, kt}), shared)
+		}},
+		{name: "shared transpose stays, contiguous axis into the batch", x: []int{5, 6, 7}, transposes: 2, scales: 0, build: func(b *mb) {
 			kt := b.Node("Transpose", []string{"x"}, perm(0, 2, 1))
 			s := b.Node("MatMul", []string{"x", kt})
 			b.Output(s, b.Node("Relu", []string{kt}))
@@ -61,16 +93,20 @@ func TestMatMulTransposes(t *testing.T) {
 			for _, th := range []int{1, 2} {
 				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
 				require.NoError(t, err)
-				transposes, strided := 0, 0
+				transposes, strided, scales := 0, 0, 0
 				for _, st := range s.steps {
 					if isOp(st.node, "Transpose") {
 						transposes++
+					}
+					if _, ok := st.kernel.(KernelFunc); ok && (isOp(st.node, "Mul") || isOp(st.node, "Div")) {
+						scales++
 					}
 					if _, ok := st.kernel.(*stridedMatMulKernel); ok {
 						strided++
 					}
 				}
 				require.Equal(t, tc.transposes, transposes)
+				require.Equal(t, tc.scales, scales)
 				require.NotZero(t, strided)
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)

@@ -17,6 +17,9 @@ type ExecContext struct {
 	mu    sync.Mutex
 	// views are the run's Concat buffers (concat_view.go).
 	views map[*viewGroup][]float32
+	// overwrite has bit i set when the running step may write over input i
+	// (residual_inplace.go).
+	overwrite uint64
 }
 
 // Kernel executes one node. Kernels are built once per session and must be safe for

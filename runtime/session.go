@@ -102,6 +102,9 @@ type step struct {
 	in     []int // slot indices, -1 for absent
 	out    []int
 	free   []int // slots whose last use is this step
+	// dying are the input positions whose slot is freed after this step
+	// and read by no other input of it (residual_inplace.go).
+	dying []int
 }
 
 // Session is a model prepared for execution. Run may be called concurrently.
@@ -333,6 +336,7 @@ func (s *Session) plan() error {
 	}
 	s.planTapStream()
 	s.planTapChains()
+	s.planDying() // residual_inplace.go
 	return nil
 }
 
@@ -403,7 +407,9 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 				args = append(args, vals[id])
 			}
 		}
+		ctx.overwrite = s.overwritable(&st, vals, held, ctx)
 		outs, err := st.kernel.Run(ctx, args)
+		ctx.overwrite = 0
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.node.Label(), err)
 		}

@@ -15,6 +15,12 @@ triage (docs/models.md, "Unseen families (thirteenth session)") and their data:
   Where, an Embedding of the buckets; RMSNorm; gated GELU) with a symbolic
   sequence length; npz_t5bucket/s{0,1}.npz two inputs of 12 tokens. Test:
   TestQuantizeT5RelativeBuckets (cmd/warboy).
+- script_lists_op13.onnx: a torch.jit.script greedy decoder whose Loop carries two
+  lists (SequenceEmpty -> SequenceInsert in the body -> ConcatFromSequence): the
+  tokens stacked (torch.stack, new_axis=1) and the hidden states concatenated
+  (torch.cat on axis 1, new_axis=0), and a data-dependent break; npz_lists/s{0,1}.npz
+  two inputs, npz_lists_ort/ ONNX Runtime's outputs. Test: TestScriptListLoop
+  (cmd/warboy).
 Committed so that the tests need neither Python nor node.
 """
 import math
@@ -78,6 +84,35 @@ def t5_bucket_layer():
     return Layer().eval()
 
 
+def script_lists():
+    from typing import List
+    torch.manual_seed(2)
+
+    class Dec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.init = nn.Linear(6, 8)
+            self.emb = nn.Embedding(5, 8)
+            self.wx, self.wh = nn.Linear(8, 8), nn.Linear(8, 8, bias=False)
+            self.out = nn.Linear(8, 5)
+
+        def forward(self, feats):
+            h = torch.tanh(self.init(feats))
+            tok = torch.zeros([1], dtype=torch.long)
+            toks: List[torch.Tensor] = []
+            hs: List[torch.Tensor] = []
+            for _ in range(7):
+                h = torch.tanh(self.wx(self.emb(tok)) + self.wh(h))
+                tok = self.out(h).argmax(-1)
+                toks.append(tok)
+                hs.append(h)
+                if bool(tok[0] == 0):
+                    break
+            return torch.stack(toks, 1), torch.cat(hs, 1)
+
+    return torch.jit.script(Dec().eval())
+
+
 def main(out):
     rng = np.random.default_rng(19)
     xs = [rng.random((1, 1, 150, 100)).astype(np.float32), rng.random((1, 1, 120, 80)).astype(np.float32)]
@@ -98,6 +133,16 @@ def main(out):
     os.makedirs(os.path.join(out, "npz_t5bucket"), exist_ok=True)
     for i, t in enumerate(ids):
         np.savez(os.path.join(out, "npz_t5bucket", f"s{i}.npz"), input_ids=t)
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+    fs = [rng.standard_normal((1, 6)).astype(np.float32) * 2 for _ in range(2)]
+    path = exportlib.torch_export(script_lists(), [torch.from_numpy(fs[0])],
+                                  os.path.join(out, "script_lists_op13.onnx"), 13, ["feats"], ["tokens", "states"], None)
+    for d in ("npz_lists", "npz_lists_ort"):
+        os.makedirs(os.path.join(out, d), exist_ok=True)
+    for i, f in enumerate(fs):
+        np.savez(os.path.join(out, "npz_lists", f"s{i}.npz"), feats=f)
+        np.savez(os.path.join(out, "npz_lists_ort", f"s{i}.npz"), **exportlib.ort_run(path, {"feats": f}))
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 

@@ -65,3 +65,33 @@ func TestQuantizeT5RelativeBuckets(t *testing.T) {
 	require.Len(t, rep.Outputs, 1)
 	assert.Greater(t, rep.Outputs[0].SQNR, 20.0, "int8 against float32")
 }
+
+// A torch.jit.script greedy decoder whose Loop carries two lists built by append
+// and read after it by torch.stack (ConcatFromSequence new_axis=1) and torch.cat on
+// axis 1 (new_axis=0), with a data-dependent break (scripts/make_unseen8_testdata.py;
+// greedy_decode_script of --unseen8). Before, loading refused the sequence-typed
+// Loop input; the lists are now the Loop's scan outputs (graph/seq_scan.go), and
+// both outputs equal ONNX Runtime's.
+func TestScriptListLoop(t *testing.T) {
+	m, err := graph.Load(filepath.Join(exportedDir, "script_lists_op13.onnx"))
+	require.NoError(t, err)
+	for _, n := range m.Graph.Nodes {
+		assert.NotContains(t, []string{"SequenceEmpty", "SequenceInsert", "ConcatFromSequence"}, n.OpType)
+	}
+	for _, threads := range []int{1, 2} {
+		sess, err := runtime.NewSession(m, runtime.WithThreads(threads))
+		require.NoError(t, err)
+		for i := 0; i < 2; i++ {
+			in, err := dataset.ReadNPZ(filepath.Join(exportedDir, "npz_lists", fmt.Sprintf("s%d.npz", i)))
+			require.NoError(t, err)
+			ort, err := dataset.ReadNPZ(filepath.Join(exportedDir, "npz_lists_ort", fmt.Sprintf("s%d.npz", i)))
+			require.NoError(t, err)
+			got, err := sess.RunTensors(in)
+			require.NoError(t, err)
+			require.Equal(t, ort["tokens"].Shape, got["tokens"].Shape)
+			assert.Equal(t, ort["tokens"].I64(), got["tokens"].I64(), "sample %d", i)
+			require.Equal(t, ort["states"].Shape, got["states"].Shape)
+			assert.InDeltaSlice(t, ort["states"].F32(), got["states"].F32(), 1e-6, "sample %d", i)
+		}
+	}
+}

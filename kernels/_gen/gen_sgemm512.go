@@ -21,13 +21,20 @@ import (
 // measured level with AVX2), but the two-panel in-place kernel ran 1.25x the
 // one-panel AVX2 one (BenchmarkSgemm512), fewer loads of off[p] and of A per FMA.
 func sgemm512Kernels() {
-	sgemm512Kernel("sgemmAVX512_6x32ind", 2, true, true)
+	sgemm512Kernel("sgemmAVX512_6x32ind", 6, 2, true, true)
+	// the last row tile of a GEMM whose rows are not a multiple of six (16, 32
+	// or 64 channels: 4, 2 and 4 rows): only its real rows, A still packed
+	// six rows per step
+	for mr := 1; mr < 6; mr++ {
+		sgemm512Kernel(fmt.Sprintf("sgemmAVX512_%dx32ind", mr), mr, 2, true, true)
+	}
 }
 
-// sgemm512Kernel generates a 6 x 16·np kernel. ep adds the residual and clamp
+// sgemm512Kernel generates an mr x 16·np kernel (mr <= 6; A packed six rows
+// per reduction step whatever mr). ep adds the residual and clamp
 // epilogue; ind reads B row p at b + off[p] (np panels 16 floats apart) instead
 // of packed panels (np panels bs floats apart).
-func sgemm512Kernel(name string, np int, ep, ind bool) {
+func sgemm512Kernel(name string, mr, np int, ep, ind bool) {
 	args := "k int, a *float32, b *float32"
 	if np == 2 && !ind {
 		args += ", bs int"
@@ -47,7 +54,7 @@ func sgemm512Kernel(name string, np int, ep, ind bool) {
 		what += ", with the fused epilogue (residual add, clamp)"
 	}
 	kernel(name, "func("+args+")",
-		fmt.Sprintf("%s is the AVX-512 6x%d float32 micro-kernel (%s).", name, 16*np, what))
+		fmt.Sprintf("%s is the AVX-512 %dx%d float32 micro-kernel (%s).", name, mr, 16*np, what))
 	k, a, b, c, ldc := RCX, RSI, RDI, R8, R9
 	off, b2 := R10, R13
 	loadArgs("k a b", k, a, b)
@@ -87,14 +94,14 @@ func sgemm512Kernel(name string, np int, ep, ind bool) {
 			}
 		}
 	}
-	for r := 0; r < 6; r++ {
+	for r := 0; r < mr; r++ {
 		for v := 0; v < np; v++ {
 			VXORPS(acc(r, v), acc(r, v), acc(r, v))
 		}
 	}
 	kLoop(name, k, func(u int) {
 		loadB(u)
-		for r := 0; r < 6; r++ {
+		for r := 0; r < mr; r++ {
 			for v := 0; v < np; v++ {
 				VFMADD231PS_BCST(Mem{Base: a, Disp: 24*u + 4*r}, bv(v), acc(r, v))
 			}
@@ -106,25 +113,37 @@ func sgemm512Kernel(name string, np int, ep, ind bool) {
 	TESTQ(RAX, RAX)
 	JZ(LabelRef(name + "_noacc"))
 	MOVQ(c, RDX)
-	tileRows(RDX, ldc, np, 64, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
+	tileRowsN(RDX, ldc, mr, np, 64, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
 	Label(name + "_noacc")
 	if ep {
 		res := R10
 		Load(Param("res"), res)
 		TESTQ(res, res)
 		JZ(LabelRef(name + "_clamp"))
-		tileRows(res, ldc, np, 64, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
+		tileRowsN(res, ldc, mr, np, 64, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
 		Label(name + "_clamp")
 		loadArgs("lo hi", X14, X15)
 		VBROADCASTSS(X14, Z14)
 		VBROADCASTSS(X15, Z15)
-		for r := 0; r < 6; r++ {
+		for r := 0; r < mr; r++ {
 			for v := 0; v < np; v++ {
 				VMAXPS(acc(r, v), Z14, acc(r, v))
 				VMINPS(acc(r, v), Z15, acc(r, v))
 			}
 		}
 	}
-	tileRows(c, ldc, np, 64, func(m Mem, r, v int) { VMOVUPS(acc(r, v), m) })
+	tileRowsN(c, ldc, mr, np, 64, func(m Mem, r, v int) { VMOVUPS(acc(r, v), m) })
 	ret()
+}
+
+// tileRowsN is tileRows over the first mr rows of a tile.
+func tileRowsN(p, stride GPPhysical, mr, nv, width int, op func(m Mem, r, v int)) {
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			op(Mem{Base: p, Disp: width * v}, r, v)
+		}
+		if r < mr-1 {
+			ADDQ(stride, p)
+		}
+	}
 }

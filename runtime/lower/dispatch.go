@@ -75,6 +75,11 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 		case "QLinearMatMul":
 			err = l.lowerQLinearMatMul(n)
 		default:
+			if n.OpType == "PRelu" {
+				if err = l.lowerChanPRelu(n); err == nil {
+					break
+				}
+			}
 			if lutOps[n.OpType] {
 				err = l.lowerElementwise(n)
 			} else {

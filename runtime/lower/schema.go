@@ -324,6 +324,7 @@ func init() {
 	reg("Relayout", inferRelayoutLike(graph.Undefined))
 	reg("ChannelShuffle", inferChannelShuffle)
 	reg("QLUT", graph.InferPassThrough(graph.Int8))
+	reg("QChanLUT", graph.InferPassThrough(graph.Int8))
 	reg("QBinary", inferQBinary)
 	reg("QSoftmax", graph.InferPassThrough(graph.Int8))
 	reg("QLayerNorm", graph.InferPassThrough(graph.Int8))

@@ -112,6 +112,8 @@ func TestSgemmRowsIdxPairRejects(t *testing.T) {
 	require.Panics(t, func() { SgemmRowsIdxPair(pb, x, []int32{0}, off[:3], 0, nil, c, []int32{0}, nil, false, 0, 0, ActNone) })
 	require.Panics(t, func() { SgemmRowsIdxPair(pb, x, []int32{0}, off, 97, nil, c, []int32{0}, nil, false, 0, 0, ActNone) })
 	require.Panics(t, func() { SgemmRowsIdxPair(pb, x, []int32{0}, off, 0, nil, c, []int32{80}, nil, false, 0, 0, ActNone) })
-	require.Panics(t, func() { SgemmRowsIdxPair(PackRowsB16(4, 16, randF32(r, 64), 16), x, []int32{0}, off, 0, nil, c, []int32{0}, nil, false, 0, 0, ActNone) })
+	require.Panics(t, func() {
+		SgemmRowsIdxPair(PackRowsB16(4, 16, randF32(r, 64), 16), x, []int32{0}, off, 0, nil, c, []int32{0}, nil, false, 0, 0, ActNone)
+	})
 	require.Panics(t, func() { PackRowsPair(4, randF32(r, 60), randF32(r, 64)) })
 }

@@ -222,11 +222,14 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		post, clip = kernels.ActNone, false
 	}
 	chunks := 1
-	if threads > 1 && len(k.blocks) < 2*threads {
+	cols := idxColumnChunks(k.blocks, pl.sets, threads) // conv_idx_split.go
+	if cols == 1 && threads > 1 && len(k.blocks) < 2*threads {
 		chunks = (2*threads + len(k.blocks) - 1) / len(k.blocks)
 	}
 	ns := len(pl.sets)
 	run := func(i int) {
+		ci := i % cols
+		i /= cols
 		blk := &k.blocks[i/(ns*chunks)]
 		set := &pl.sets[i/chunks%ns]
 		m := len(set.aoff)
@@ -236,17 +239,18 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		if r0 >= r1 {
 			return
 		}
+		pb, bias, o0 := idxColumns(blk, ci, cols)
 		var rb []float32
 		if res != nil {
-			rb = res[blk.o0:]
+			rb = res[o0:]
 		}
-		if blk.pair {
-			kernels.SgemmRowsIdxPair(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.dc, blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+		if blk.pair { // one 32-wide panel: cols is 1 (conv_grouped_pair.go)
+			kernels.SgemmRowsIdxPair(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.dc, bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
 			return
 		}
-		kernels.SgemmRowsIdx(blk.pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+		kernels.SgemmRowsIdx(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
 	}
-	items := len(k.blocks) * ns * chunks
+	items := len(k.blocks) * ns * chunks * cols
 	if threads <= 1 || items < 2 {
 		for i := 0; i < items; i++ {
 			run(i)

@@ -37,11 +37,12 @@ type Stats struct {
 	Transposes int // Transposes moved towards their readers, merged or cancelled (transpose_sink.go)
 	Affine     int // Mul/Add/Sub by per-channel constants folded into the Conv before them (conv_affine.go)
 	LRNs       int // torch's spelled-out local response normalisations written as LRN (lrn_fold.go)
+	Splits     int // Splits with one output read written as a Slice (split_slice.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs, %d transposes sunk, %d affine ops folded into convs, %d LRNs",
-		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs, s.Transposes, s.Affine, s.LRNs)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs, %d transposes sunk, %d affine ops folded into convs, %d LRNs, %d splits as slices",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs, s.Transposes, s.Affine, s.LRNs, s.Splits)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -80,6 +81,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	st.Taps = trimDeadTaps(g)
 	st.Pools = reduceMeanToPool(g, m.Opset())
 	st.Sums = sumToAdds(g, m.Opset())
+	st.Splits = splitToSlice(g, keep, m.Opset())
 	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
 	st.Dead += removeDead(g, keep)
 	return st, nil

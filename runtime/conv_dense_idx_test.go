@@ -52,6 +52,7 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"1x1 stride 2, 256 -> 384 projection, residual", geo{256, 384, 14, 13, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, true, true, true, true, kernels.ActNone, false, true},
 		{"1x1 stride 2, 32 -> 400 (mixed widths: 16-wide panels)", geo{32, 400, 11, 12, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, true, true, false, false, kernels.ActNone, false, true},
 		{"1x1 padded, NCHW out", geo{24, 48, 9, 9, 1, 1, 1, 1, 1, 1, [4]int{1, 0, 0, 1}}, true, false, false, false, kernels.ActSiLU, false, true},
+		{"stem 7x7, 3 -> 64 on 96x90: border patches on two threads", geo{3, 64, 96, 90, 7, 7, 2, 2, 1, 1, [4]int{3, 3, 3, 3}}, false, true, false, true, kernels.ActNone, false, true},
 		{"3x3 on 7x7, 64 -> 448 into a concat view: panel ranges at 2 threads", geo{64, 448, 7, 7, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, true, kernels.ActSiLU, true, true},
 		{"3x3 stride 2, 96 -> 192, residual: three panel ranges at 2 threads", geo{96, 192, 9, 11, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, true, kernels.ActNone, false, true},
 		{"1x1 stride 2 from NCHW: rows path", geo{16, 32, 10, 10, 1, 1, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActNone, false, false},

@@ -166,10 +166,8 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 	src := make([][]float32, len(pl.sets))
 	for img := 0; img < n; img++ {
 		xi := xd[img*is : (img+1)*is]
-		if pl.nchw {
-			k.stemPatches(pl, p, xi, *buf)
-		} else if pl.direct {
-			k.patches(pl, p, xi, *buf)
+		if pl.direct {
+			k.fillPatches(pl, p, xi, *buf, ctx.Threads) // conv_idx_split.go
 		}
 		if pl.direct {
 			src[0] = xi
@@ -192,11 +190,12 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 	return true
 }
 
-// patches copies, for each border output pixel of the direct plan, the input
+// patches copies, for border output pixels [j0, j1) of the direct plan, the input
 // pixel under each tap (c channels; zeros outside the input) into buf.
-func (k *idxConv) patches(pl *groupedIdxPlan, p *convPlan, x, buf []float32) {
+func (k *idxConv) patches(pl *groupedIdxPlan, p *convPlan, x, buf []float32, j0, j1 int) {
 	ow := p.out[1]
-	for j, q := range pl.border {
+	for j := j0; j < j1; j++ {
+		q := pl.border[j]
 		y, xo := int(q)/ow, int(q)%ow
 		dst := buf[j*pl.patchLen:]
 		for t := 0; t < k.kh*k.kw; t++ {

@@ -135,9 +135,10 @@ func (k *idxConv) stemRuns(pl *groupedIdxPlan, x, y []float32, threads int) {
 
 // stemPatches is patches for an NCHW input: the c channels of the input
 // pixel under each tap of each border pixel (zeros outside the input).
-func (k *idxConv) stemPatches(pl *groupedIdxPlan, p *convPlan, x, buf []float32) {
+func (k *idxConv) stemPatches(pl *groupedIdxPlan, p *convPlan, x, buf []float32, j0, j1 int) {
 	ow, plane := p.out[1], pl.h*pl.wd
-	for j, q := range pl.border {
+	for j := j0; j < j1; j++ {
+		q := pl.border[j]
 		y, xo := int(q)/ow, int(q)%ow
 		dst := buf[j*pl.patchLen : (j+1)*pl.patchLen]
 		for t := 0; t < k.kh*k.kw; t++ {

@@ -268,6 +268,32 @@ func sgemmTileInd2(kc int, a, x []float32, off []int32, c []float32, ldc int, ac
 	return true
 }
 
+// sgemmTilePart is sgemmTile on the first rows (1-5) of the tile only, with the
+// AVX-512 kernels (one zmm per row: the same running sums as the AVX2 6x16
+// kernel); false (nothing done) without them.
+func sgemmTilePart(rows, kc int, a, b, c []float32, ldc int, accum bool) bool {
+	if !f32Tile512 || rows < 1 || rows >= sgMR {
+		return false
+	}
+	_ = a[kc*sgMR-1]
+	_ = b[kc*sgNR-1]
+	_ = c[(rows-1)*ldc+sgNR-1]
+	acc := b2i(accum)
+	switch rows {
+	case 1:
+		sgemmAVX512_1x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+	case 2:
+		sgemmAVX512_2x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+	case 3:
+		sgemmAVX512_3x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+	case 4:
+		sgemmAVX512_4x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+	default:
+		sgemmAVX512_5x16(kc, &a[0], &b[0], &c[0], ldc, acc)
+	}
+	return true
+}
+
 // sgemmTileInd2Rows is sgemmTileInd2 on the first rows (1-6) of the tile only:
 // the last row tile of a GEMM whose rows are not a multiple of six, whose other
 // rows (A's zero padding) need not be computed. Each element it writes is the

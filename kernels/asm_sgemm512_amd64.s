@@ -894,3 +894,363 @@ sgemmAVX512_5x32ind_clamp:
 	VMOVUPS      Z9, 64(R8)
 	VZEROUPPER
 	RET
+
+// func sgemmAVX512_1x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemmAVX512_1x16(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, DX
+	SHRQ   $0x02, DX
+	JZ     sgemmAVX512_1x16_tail
+
+sgemmAVX512_1x16_loop4:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VMOVUPS          64(DI), Z12
+	VFMADD231PS.BCST 24(SI), Z12, Z0
+	VMOVUPS          128(DI), Z12
+	VFMADD231PS.BCST 48(SI), Z12, Z0
+	VMOVUPS          192(DI), Z12
+	VFMADD231PS.BCST 72(SI), Z12, Z0
+	ADDQ             $0x60, SI
+	ADDQ             $0x00000100, DI
+	DECQ             DX
+	JNZ              sgemmAVX512_1x16_loop4
+
+sgemmAVX512_1x16_tail:
+	ANDQ $0x03, CX
+	JZ   sgemmAVX512_1x16_done
+
+sgemmAVX512_1x16_loop:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	ADDQ             $0x18, SI
+	ADDQ             $0x00000040, DI
+	DECQ             CX
+	JNZ              sgemmAVX512_1x16_loop
+
+sgemmAVX512_1x16_done:
+	MOVQ   c+24(FP), R8
+	MOVQ   ldc+32(FP), R9
+	SHLQ   $0x02, R9
+	MOVQ   accum+40(FP), AX
+	TESTQ  AX, AX
+	JZ     sgemmAVX512_1x16_noacc
+	MOVQ   R8, DX
+	VADDPS (DX), Z0, Z0
+
+sgemmAVX512_1x16_noacc:
+	VMOVUPS Z0, (R8)
+	VZEROUPPER
+	RET
+
+// func sgemmAVX512_2x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemmAVX512_2x16(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   CX, DX
+	SHRQ   $0x02, DX
+	JZ     sgemmAVX512_2x16_tail
+
+sgemmAVX512_2x16_loop4:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VMOVUPS          64(DI), Z12
+	VFMADD231PS.BCST 24(SI), Z12, Z0
+	VFMADD231PS.BCST 28(SI), Z12, Z1
+	VMOVUPS          128(DI), Z12
+	VFMADD231PS.BCST 48(SI), Z12, Z0
+	VFMADD231PS.BCST 52(SI), Z12, Z1
+	VMOVUPS          192(DI), Z12
+	VFMADD231PS.BCST 72(SI), Z12, Z0
+	VFMADD231PS.BCST 76(SI), Z12, Z1
+	ADDQ             $0x60, SI
+	ADDQ             $0x00000100, DI
+	DECQ             DX
+	JNZ              sgemmAVX512_2x16_loop4
+
+sgemmAVX512_2x16_tail:
+	ANDQ $0x03, CX
+	JZ   sgemmAVX512_2x16_done
+
+sgemmAVX512_2x16_loop:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	ADDQ             $0x18, SI
+	ADDQ             $0x00000040, DI
+	DECQ             CX
+	JNZ              sgemmAVX512_2x16_loop
+
+sgemmAVX512_2x16_done:
+	MOVQ   c+24(FP), R8
+	MOVQ   ldc+32(FP), R9
+	SHLQ   $0x02, R9
+	MOVQ   accum+40(FP), AX
+	TESTQ  AX, AX
+	JZ     sgemmAVX512_2x16_noacc
+	MOVQ   R8, DX
+	VADDPS (DX), Z0, Z0
+	ADDQ   R9, DX
+	VADDPS (DX), Z1, Z1
+
+sgemmAVX512_2x16_noacc:
+	VMOVUPS Z0, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, (R8)
+	VZEROUPPER
+	RET
+
+// func sgemmAVX512_3x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemmAVX512_3x16(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	MOVQ   CX, DX
+	SHRQ   $0x02, DX
+	JZ     sgemmAVX512_3x16_tail
+
+sgemmAVX512_3x16_loop4:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	VMOVUPS          64(DI), Z12
+	VFMADD231PS.BCST 24(SI), Z12, Z0
+	VFMADD231PS.BCST 28(SI), Z12, Z1
+	VFMADD231PS.BCST 32(SI), Z12, Z2
+	VMOVUPS          128(DI), Z12
+	VFMADD231PS.BCST 48(SI), Z12, Z0
+	VFMADD231PS.BCST 52(SI), Z12, Z1
+	VFMADD231PS.BCST 56(SI), Z12, Z2
+	VMOVUPS          192(DI), Z12
+	VFMADD231PS.BCST 72(SI), Z12, Z0
+	VFMADD231PS.BCST 76(SI), Z12, Z1
+	VFMADD231PS.BCST 80(SI), Z12, Z2
+	ADDQ             $0x60, SI
+	ADDQ             $0x00000100, DI
+	DECQ             DX
+	JNZ              sgemmAVX512_3x16_loop4
+
+sgemmAVX512_3x16_tail:
+	ANDQ $0x03, CX
+	JZ   sgemmAVX512_3x16_done
+
+sgemmAVX512_3x16_loop:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	ADDQ             $0x18, SI
+	ADDQ             $0x00000040, DI
+	DECQ             CX
+	JNZ              sgemmAVX512_3x16_loop
+
+sgemmAVX512_3x16_done:
+	MOVQ   c+24(FP), R8
+	MOVQ   ldc+32(FP), R9
+	SHLQ   $0x02, R9
+	MOVQ   accum+40(FP), AX
+	TESTQ  AX, AX
+	JZ     sgemmAVX512_3x16_noacc
+	MOVQ   R8, DX
+	VADDPS (DX), Z0, Z0
+	ADDQ   R9, DX
+	VADDPS (DX), Z1, Z1
+	ADDQ   R9, DX
+	VADDPS (DX), Z2, Z2
+
+sgemmAVX512_3x16_noacc:
+	VMOVUPS Z0, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z2, (R8)
+	VZEROUPPER
+	RET
+
+// func sgemmAVX512_4x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemmAVX512_4x16(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   CX, DX
+	SHRQ   $0x02, DX
+	JZ     sgemmAVX512_4x16_tail
+
+sgemmAVX512_4x16_loop4:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	VFMADD231PS.BCST 12(SI), Z12, Z3
+	VMOVUPS          64(DI), Z12
+	VFMADD231PS.BCST 24(SI), Z12, Z0
+	VFMADD231PS.BCST 28(SI), Z12, Z1
+	VFMADD231PS.BCST 32(SI), Z12, Z2
+	VFMADD231PS.BCST 36(SI), Z12, Z3
+	VMOVUPS          128(DI), Z12
+	VFMADD231PS.BCST 48(SI), Z12, Z0
+	VFMADD231PS.BCST 52(SI), Z12, Z1
+	VFMADD231PS.BCST 56(SI), Z12, Z2
+	VFMADD231PS.BCST 60(SI), Z12, Z3
+	VMOVUPS          192(DI), Z12
+	VFMADD231PS.BCST 72(SI), Z12, Z0
+	VFMADD231PS.BCST 76(SI), Z12, Z1
+	VFMADD231PS.BCST 80(SI), Z12, Z2
+	VFMADD231PS.BCST 84(SI), Z12, Z3
+	ADDQ             $0x60, SI
+	ADDQ             $0x00000100, DI
+	DECQ             DX
+	JNZ              sgemmAVX512_4x16_loop4
+
+sgemmAVX512_4x16_tail:
+	ANDQ $0x03, CX
+	JZ   sgemmAVX512_4x16_done
+
+sgemmAVX512_4x16_loop:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	VFMADD231PS.BCST 12(SI), Z12, Z3
+	ADDQ             $0x18, SI
+	ADDQ             $0x00000040, DI
+	DECQ             CX
+	JNZ              sgemmAVX512_4x16_loop
+
+sgemmAVX512_4x16_done:
+	MOVQ   c+24(FP), R8
+	MOVQ   ldc+32(FP), R9
+	SHLQ   $0x02, R9
+	MOVQ   accum+40(FP), AX
+	TESTQ  AX, AX
+	JZ     sgemmAVX512_4x16_noacc
+	MOVQ   R8, DX
+	VADDPS (DX), Z0, Z0
+	ADDQ   R9, DX
+	VADDPS (DX), Z1, Z1
+	ADDQ   R9, DX
+	VADDPS (DX), Z2, Z2
+	ADDQ   R9, DX
+	VADDPS (DX), Z3, Z3
+
+sgemmAVX512_4x16_noacc:
+	VMOVUPS Z0, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z2, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z3, (R8)
+	VZEROUPPER
+	RET
+
+// func sgemmAVX512_5x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·sgemmAVX512_5x16(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	MOVQ   CX, DX
+	SHRQ   $0x02, DX
+	JZ     sgemmAVX512_5x16_tail
+
+sgemmAVX512_5x16_loop4:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	VFMADD231PS.BCST 12(SI), Z12, Z3
+	VFMADD231PS.BCST 16(SI), Z12, Z4
+	VMOVUPS          64(DI), Z12
+	VFMADD231PS.BCST 24(SI), Z12, Z0
+	VFMADD231PS.BCST 28(SI), Z12, Z1
+	VFMADD231PS.BCST 32(SI), Z12, Z2
+	VFMADD231PS.BCST 36(SI), Z12, Z3
+	VFMADD231PS.BCST 40(SI), Z12, Z4
+	VMOVUPS          128(DI), Z12
+	VFMADD231PS.BCST 48(SI), Z12, Z0
+	VFMADD231PS.BCST 52(SI), Z12, Z1
+	VFMADD231PS.BCST 56(SI), Z12, Z2
+	VFMADD231PS.BCST 60(SI), Z12, Z3
+	VFMADD231PS.BCST 64(SI), Z12, Z4
+	VMOVUPS          192(DI), Z12
+	VFMADD231PS.BCST 72(SI), Z12, Z0
+	VFMADD231PS.BCST 76(SI), Z12, Z1
+	VFMADD231PS.BCST 80(SI), Z12, Z2
+	VFMADD231PS.BCST 84(SI), Z12, Z3
+	VFMADD231PS.BCST 88(SI), Z12, Z4
+	ADDQ             $0x60, SI
+	ADDQ             $0x00000100, DI
+	DECQ             DX
+	JNZ              sgemmAVX512_5x16_loop4
+
+sgemmAVX512_5x16_tail:
+	ANDQ $0x03, CX
+	JZ   sgemmAVX512_5x16_done
+
+sgemmAVX512_5x16_loop:
+	VMOVUPS          (DI), Z12
+	VFMADD231PS.BCST (SI), Z12, Z0
+	VFMADD231PS.BCST 4(SI), Z12, Z1
+	VFMADD231PS.BCST 8(SI), Z12, Z2
+	VFMADD231PS.BCST 12(SI), Z12, Z3
+	VFMADD231PS.BCST 16(SI), Z12, Z4
+	ADDQ             $0x18, SI
+	ADDQ             $0x00000040, DI
+	DECQ             CX
+	JNZ              sgemmAVX512_5x16_loop
+
+sgemmAVX512_5x16_done:
+	MOVQ   c+24(FP), R8
+	MOVQ   ldc+32(FP), R9
+	SHLQ   $0x02, R9
+	MOVQ   accum+40(FP), AX
+	TESTQ  AX, AX
+	JZ     sgemmAVX512_5x16_noacc
+	MOVQ   R8, DX
+	VADDPS (DX), Z0, Z0
+	ADDQ   R9, DX
+	VADDPS (DX), Z1, Z1
+	ADDQ   R9, DX
+	VADDPS (DX), Z2, Z2
+	ADDQ   R9, DX
+	VADDPS (DX), Z3, Z3
+	ADDQ   R9, DX
+	VADDPS (DX), Z4, Z4
+
+sgemmAVX512_5x16_noacc:
+	VMOVUPS Z0, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z2, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z3, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z4, (R8)
+	VZEROUPPER
+	RET

@@ -89,6 +89,33 @@ func TestSgemm512RowsTileMatchesFullTile(t *testing.T) {
 	}
 }
 
+// TestSgemmTilePartMatchesAVX2Tile checks the partial-row packed tiles
+// (sgemmTilePart, 1-5 rows of a 6x16 tile on zmm) bit for bit against the rows
+// the AVX2 6x16 kernel writes, with and without accumulation, and that rows past
+// theirs stay untouched.
+func TestSgemmTilePartMatchesAVX2Tile(t *testing.T) {
+	if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ) {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(16, 6))
+	for rows := 1; rows < sgMR; rows++ {
+		for _, kc := range []int{1, 3, 4, 9, 72, 384} {
+			for _, accum := range []bool{false, true} {
+				const ldc = 29
+				a, b := randF32(r, kc*sgMR), randF32(r, kc*sgNR)
+				c0 := randF32(r, sgMR*ldc+sgNR)
+				want := append([]float32(nil), c0...)
+				sgemmAVX2_6x16(kc, &a[0], &b[0], &want[0], ldc, b2i(accum))
+				got := append([]float32(nil), c0...)
+				require.True(t, sgemmTilePart(rows, kc, a, b, got, ldc, accum))
+				require.Equal(t, bitsOf(want[:rows*ldc]), bitsOf(got[:rows*ldc]), "rows %d k %d accum %v", rows, kc, accum)
+				require.Equal(t, bitsOf(c0[rows*ldc:]), bitsOf(got[rows*ldc:]), "rows %d k %d accum %v", rows, kc, accum)
+			}
+		}
+	}
+	require.False(t, sgemmTilePart(sgMR, 1, make([]float32, sgMR), make([]float32, sgNR), make([]float32, sgMR*sgNR), sgNR, false))
+}
+
 func bitsOf(v []float32) []uint32 {
 	out := make([]uint32, len(v))
 	for i, f := range v {

@@ -331,6 +331,8 @@ func sgemmPackedABlock(pa *PackedA, packB PackBFunc, bbuf []float32, j0, nc, t0,
 						continue
 					case mr == sgMR && w == sgNR:
 						packedTile(kc, asub, bsub, c[r0*ldc+col:], ldc, acc)
+					case w == sgNR && f32Path != isaGo && sgemmTilePart(mr, kc, asub, bsub, c[r0*ldc+col:], ldc, acc):
+						// the last row tile on its real rows, straight into C
 					default:
 						packedTile(kc, asub, bsub, tile[:], sgNR, false)
 						putTile(c[r0*ldc+col:], ldc, tile[:], mr, w, acc)

@@ -33,3 +33,28 @@ func sgemmAVX512_4x32ind(k int, a *float32, b *float32, off *int32, c *float32, 
 //
 //go:noescape
 func sgemmAVX512_5x32ind(k int, a *float32, b *float32, off *int32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32)
+
+// sgemmAVX512_1x16 is the AVX-512 1x16 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_1x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+
+// sgemmAVX512_2x16 is the AVX-512 2x16 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_2x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+
+// sgemmAVX512_3x16 is the AVX-512 3x16 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_3x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+
+// sgemmAVX512_4x16 is the AVX-512 4x16 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_4x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+
+// sgemmAVX512_5x16 is the AVX-512 5x16 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_5x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)

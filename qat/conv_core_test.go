@@ -281,3 +281,37 @@ func TestBiasGradMatchesSequentialSum(t *testing.T) {
 		}
 	}
 }
+
+// TestShiftedForwardBiasMatchesIm2col checks the shifted forward pass, which adds
+// the bias in its store, bit for bit against the im2col chunks, which add it in a
+// pass over y afterwards (the same GEMM sums plus the same bias).
+func TestShiftedForwardBiasMatchesIm2col(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, geo := range []convGeom{
+		{c: 3, oc: 16, group: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 4, oc: 6, group: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 2, oc: 5, group: 1, kh: 2, kw: 3, sh: 1, sw: 1, dh: 2, dw: 1, pt: 1, pl: 0, pb: 0, pr: 2},
+	} {
+		for _, shape := range [][]int{{3, 0, 7, 6}, {2, 0, 28, 28}} {
+			g := geo
+			shape[1] = g.c
+			require.NoError(t, g.setInput(shape))
+			s := g.shiftLayout(false)
+			require.NotNil(t, s)
+			x, w, b := make([]float32, numel(shape)), make([]float32, g.oc*g.cg*g.kh*g.kw), make([]float32, g.oc)
+			for _, v := range [][]float32{x, w, b} {
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
+			}
+			var c convCore
+			c.g = g
+			want, got := make([]float32, g.n*g.oc*g.p), make([]float32, g.n*g.oc*g.p)
+			c.forwardIm2col(x, w, b, want, 1)
+			c.forwardShifted(s, x, w, b, got, 1)
+			for i := range want {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%v %v: y[%d]", geo, shape, i)
+			}
+		}
+	}
+}

@@ -126,6 +126,10 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
 		for gi := 0; gi < g.group; gi++ {
 			yg := yn[gi*g.ocg*g.p:]
+			var bg []float32
+			if bias != nil {
+				bg = bias[gi*g.ocg : (gi+1)*g.ocg]
+			}
 			kernels.SgemmShifted(pa[gi], xp[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
@@ -134,21 +138,23 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 						oy, ox := q/s.ppw, q%s.ppw
 						end := min(j0+nc, (oy+1)*s.ppw)
 						if e := min(end-oy*s.ppw, g.ow); ox < e {
-							copy(dst[oy*g.ow+ox:oy*g.ow+e], src[q-j0:])
+							d, sv := dst[oy*g.ow+ox:oy*g.ow+e], src[q-j0:]
+							if bg == nil {
+								copy(d, sv)
+							} else {
+								// the bias added in the store (the sum the
+								// separate pass over y computed)
+								b := bg[r]
+								sv = sv[:len(d)]
+								for i := range d {
+									d[i] = sv[i] + b
+								}
+							}
 						}
 						q = end
 					}
 				}
 			})
-		}
-		if bias != nil {
-			for o := 0; o < g.oc; o++ {
-				b := bias[o]
-				dst := yn[o*g.p : (o+1)*g.p]
-				for i := range dst {
-					dst[i] += b
-				}
-			}
 		}
 	})
 }

@@ -28,6 +28,10 @@ func sgemm512Kernels() {
 	for mr := 1; mr < 6; mr++ {
 		sgemm512Kernel(fmt.Sprintf("sgemmAVX512_%dx32ind", mr), mr, 2, true, true)
 	}
+	// the same for the packed 6x16 kernel's last row tile (one zmm per row)
+	for mr := 1; mr < 6; mr++ {
+		sgemm512Kernel(fmt.Sprintf("sgemmAVX512_%dx16", mr), mr, 1, false, false)
+	}
 }
 
 // sgemm512Kernel generates an mr x 16·np kernel (mr <= 6; A packed six rows

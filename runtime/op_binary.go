@@ -235,6 +235,10 @@ func arithRow[T number](op string) rowFunc[T, T] {
 				}
 			}
 		}
+	case "Max":
+		return minMaxRow[T](func(x, y T) bool { return x > y })
+	case "Min":
+		return minMaxRow[T](func(x, y T) bool { return x < y })
 	case "Div":
 		return func(o, x []T, sx int, y []T, sy int) {
 			switch {
@@ -262,6 +266,44 @@ func arithRow[T number](op string) rowFunc[T, T] {
 		}
 	}
 	return nil
+}
+
+// minMaxRow is the row loop of Max (keep x where x > y) or Min (x < y): a
+// NaN in x propagates as in numpy's maximum and ONNX Runtime, a NaN in y
+// gives y (the comparison is false), exactly as arithFn's closures. The
+// comparison is inlined by the compiler (the generic path called a function
+// value per element: paddle2onnx's variadic Max over [1,8,16,16] took 15 µs).
+func minMaxRow[T number](keepX func(x, y T) bool) rowFunc[T, T] {
+	return func(o, x []T, sx int, y []T, sy int) {
+		pick := func(a, b T) T {
+			if a != a || keepX(a, b) {
+				return a
+			}
+			return b
+		}
+		switch {
+		case sx == 1 && sy == 1:
+			x, y = x[:len(o)], y[:len(o)]
+			for i := range o {
+				o[i] = pick(x[i], y[i])
+			}
+		case sx == 1:
+			x, v := x[:len(o)], y[0]
+			for i := range o {
+				o[i] = pick(x[i], v)
+			}
+		case sy == 1:
+			v, y := x[0], y[:len(o)]
+			for i := range o {
+				o[i] = pick(v, y[i])
+			}
+		default:
+			v := pick(x[0], y[0])
+			for i := range o {
+				o[i] = v
+			}
+		}
+	}
 }
 
 // arith applies a same-type broadcasting arithmetic operator.
@@ -350,6 +392,9 @@ func buildVariadic(b *BuildContext) (Kernel, error) {
 		}
 		if err := checkInputs(in, len(in)); err != nil {
 			return nil, err
+		}
+		if out, ok := variadicF32Arena(ctx, n, in); ok {
+			return []*graph.Tensor{out}, nil
 		}
 		acc := in[0]
 		for _, t := range in[1:] {

@@ -236,9 +236,9 @@ func arithRow[T number](op string) rowFunc[T, T] {
 			}
 		}
 	case "Max":
-		return minMaxRow[T](func(x, y T) bool { return x > y })
+		return maxRow[T]
 	case "Min":
-		return minMaxRow[T](func(x, y T) bool { return x < y })
+		return minRow[T]
 	case "Div":
 		return func(o, x []T, sx int, y []T, sy int) {
 			switch {
@@ -268,40 +268,72 @@ func arithRow[T number](op string) rowFunc[T, T] {
 	return nil
 }
 
-// minMaxRow is the row loop of Max (keep x where x > y) or Min (x < y): a
-// NaN in x propagates as in numpy's maximum and ONNX Runtime, a NaN in y
-// gives y (the comparison is false), exactly as arithFn's closures. The
-// comparison is inlined by the compiler (the generic path called a function
-// value per element: paddle2onnx's variadic Max over [1,8,16,16] took 15 µs).
-func minMaxRow[T number](keepX func(x, y T) bool) rowFunc[T, T] {
-	return func(o, x []T, sx int, y []T, sy int) {
-		pick := func(a, b T) T {
-			if a != a || keepX(a, b) {
-				return a
-			}
-			return b
+// maxOf and minOf are arithFn's Max and Min: a NaN in x propagates as in
+// numpy's maximum and ONNX Runtime, a NaN in y gives y (the comparison is
+// false).
+func maxOf[T number](x, y T) T {
+	if x != x || x > y {
+		return x
+	}
+	return y
+}
+
+func minOf[T number](x, y T) T {
+	if x != x || x < y {
+		return x
+	}
+	return y
+}
+
+// maxRow and minRow are the row loops of Max and Min with the comparison
+// inlined (the generic path called a function value per element: paddle2onnx's
+// variadic Max over three [1,8,16,16] maps took 15 µs).
+func maxRow[T number](o, x []T, sx int, y []T, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(o)], y[:len(o)]
+		for i := range o {
+			o[i] = maxOf(x[i], y[i])
 		}
-		switch {
-		case sx == 1 && sy == 1:
-			x, y = x[:len(o)], y[:len(o)]
-			for i := range o {
-				o[i] = pick(x[i], y[i])
-			}
-		case sx == 1:
-			x, v := x[:len(o)], y[0]
-			for i := range o {
-				o[i] = pick(x[i], v)
-			}
-		case sy == 1:
-			v, y := x[0], y[:len(o)]
-			for i := range o {
-				o[i] = pick(v, y[i])
-			}
-		default:
-			v := pick(x[0], y[0])
-			for i := range o {
-				o[i] = v
-			}
+	case sx == 1:
+		x, v := x[:len(o)], y[0]
+		for i := range o {
+			o[i] = maxOf(x[i], v)
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(o)]
+		for i := range o {
+			o[i] = maxOf(v, y[i])
+		}
+	default:
+		v := maxOf(x[0], y[0])
+		for i := range o {
+			o[i] = v
+		}
+	}
+}
+
+func minRow[T number](o, x []T, sx int, y []T, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(o)], y[:len(o)]
+		for i := range o {
+			o[i] = minOf(x[i], y[i])
+		}
+	case sx == 1:
+		x, v := x[:len(o)], y[0]
+		for i := range o {
+			o[i] = minOf(x[i], v)
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(o)]
+		for i := range o {
+			o[i] = minOf(v, y[i])
+		}
+	default:
+		v := minOf(x[0], y[0])
+		for i := range o {
+			o[i] = v
 		}
 	}
 }

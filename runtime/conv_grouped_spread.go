@@ -23,10 +23,12 @@ import (
 // spreadGroups reports whether one group per block (of kdim = cg·taps
 // reduction steps) pays: at least 2.5x fewer vector steps per output pixel
 // than the merged blocks, on a reduction long enough that the tiles'
-// fixed costs and the gather do not eat it (BenchmarkGroupedSpread: groups
-// of 7 from 5 channels, 5x5, 2.5x fewer steps: 632 → 381 µs; groups of 3,
-// 1x1 from 21 channels: 108 → 215 µs; groups of 10 from 10, 3x3: 182 →
-// 190).
+// fixed costs and the gather do not eat it. Timed both ways on the layers
+// of grouped_dilated (32x32 maps, thread CPU time per run, loaded machine;
+// docs/runtime.md, thirteenth session): groups of 7 from 5 channels, 5x5,
+// 3x fewer steps: 632 → 381 µs; groups of 9 from 6, 3x3: 259 → 238; groups
+// of 10 from 10, 3x3, 2x fewer: 182 → 190; groups of 3 from 21, 1x1: 108 →
+// 215.
 func spreadGroups(mg, groups, kdim int) bool {
 	f := groupMerge(mg, groups)
 	merged := 0

@@ -184,6 +184,17 @@ func (l *lowerer) lowerConvTranspose(n *graph.Node) error {
 		if wsc, wzp, err = w.perChannel(-1, oc); err != nil {
 			return err
 		}
+	} else if w.axis == 1 {
+		// Grouped: axis 1 indexes an output channel within its group
+		// (W is [C, M/group, kH, kW]), so output channel g·M/group + j has
+		// the scale and zero point of j, in every group.
+		sc, zp, err := w.perChannel(1, w.shape[1])
+		if err != nil {
+			return err
+		}
+		for g := 0; g < group; g++ {
+			wsc, wzp = append(wsc, sc...), append(wzp, zp...)
+		}
 	} else {
 		return notLowered("weights quantized along axis %d", w.axis)
 	}

@@ -110,7 +110,8 @@ func TestQConvTransposePhases(t *testing.T) {
 // TestInt8ConvTransposeLowered quantizes decoders with ConvTransposes as
 // exporters write them (3x3 stride 2 with pads and output_padding; grouped
 // 3x3 stride 3 with weights quantized per output channel along axis 1; 4x4
-// stride 2 depthwise) and checks that every node runs int8, the
+// stride 2 depthwise; 3x3 stride 2 with auto_pad SAME_UPPER and output_shape,
+// as tf2onnx writes it) and checks that every node runs int8, the
 // ConvTransposes on their phases, and that the outputs stay within the
 // quantization steps of the QDQ model run in float.
 func TestInt8ConvTransposeLowered(t *testing.T) {
@@ -124,9 +125,12 @@ func TestInt8ConvTransposeLowered(t *testing.T) {
 		graph.IntAttr("group", 3), graph.IntsAttr("strides", []int{3, 3}))})
 	u3 := b.Node("ConvTranspose", []string{u1, b.RandInit("w3", []int{16, 1, 4, 4}, 0.3)},
 		graph.IntAttr("group", 16), graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
+	u4 := b.Node("ConvTranspose", []string{c1, b.RandInit("w4", []int{24, 8, 3, 3}, 0.2)}, graph.StringAttr("auto_pad", "SAME_UPPER"),
+		graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("output_shape", []int{20, 18}), graph.IntsAttr("strides", []int{2, 2}))
 	o1 := b.conv(u2, 24, 8, 1, 1, 0, 1, true)
 	o2 := b.conv(u3, 16, 4, 1, 1, 0, 1, true)
-	b.Output(o1, o2)
+	o3 := b.conv(b.Node("Relu", []string{u4}), 8, 4, 1, 1, 0, 1, true)
+	b.Output(o1, o2, o3)
 	fm := b.Model()
 	qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{1, 3, 10, 9}, -1, 1)}, qdqOptions{})
 	in := map[string]*graph.Tensor{"x": randInput(rng, []int{1, 3, 10, 9}, -1, 1)}
@@ -146,7 +150,7 @@ func TestInt8ConvTransposeLowered(t *testing.T) {
 			nct++
 		}
 	}
-	require.Equal(t, 3, nct)
+	require.Equal(t, 4, nct)
 	got, err := s.RunTensors(in)
 	require.NoError(t, err)
 	for _, o := range fm.Graph.Outputs {

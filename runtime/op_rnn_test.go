@@ -168,6 +168,10 @@ func TestRNNMatchesReference(t *testing.T) {
 		// weights and leave a partial one.
 		{name: "gru hidden 20 bidirectional", cfg: rnnRefCfg{kind: "GRU", hidden: 20, dirs: 2},
 			attrs: []*graph.Attr{aStr("direction", "bidirectional")}, seq: 5, b: 3, i: 7, bias: true, init: true},
+		// Outputs above the arena's minimum length (Y 2,304 values, the input
+		// projection 4,608), no initial state, a sequence ending early.
+		{name: "lstm hidden 48 bidirectional arena", cfg: rnnRefCfg{kind: "LSTM", hidden: 48, dirs: 2},
+			attrs: []*graph.Attr{aStr("direction", "bidirectional")}, seq: 12, b: 2, i: 10, bias: true, lens: []int32{12, 7}},
 		{name: "lstm hidden 17", cfg: rnnRefCfg{kind: "LSTM", hidden: 17, dirs: 1}, seq: 4, b: 2, i: 5, bias: true, init: true},
 		{name: "rnn relu bidirectional", cfg: rnnRefCfg{kind: "RNN", hidden: 3, dirs: 2, f: relu},
 			attrs: []*graph.Attr{aStr("direction", "bidirectional"), {Name: "activations", Type: graph.AttrStrings, Strings: []string{"Relu", "Relu"}}},
@@ -281,15 +285,26 @@ func TestRNNMatchesReference(t *testing.T) {
 			require.NoError(t, err)
 			consts, err := buildRNN(&BuildContext{Node: n, Opset: 14, Consts: []*graph.Tensor{nil, nil, r}})
 			require.NoError(t, err)
-			for run := 0; run < 2; run++ {
+			// The outputs come from the run's arena: each run's outputs are
+			// poisoned with NaN and given back to the pool, so a value the
+			// kernel failed to write would show in the next run.
+			pool := &bufPool{}
+			for run := 0; run < 3; run++ {
 				for _, th := range []int{1, 2} {
 					want, err := perRun.Run(&ExecContext{Threads: th}, ins)
 					require.NoError(t, err)
-					got, err := consts.Run(&ExecContext{Threads: th}, ins)
+					got, err := consts.Run(&ExecContext{Threads: th, arena: &runArena{pool: pool}}, ins)
 					require.NoError(t, err)
 					require.Len(t, got, len(want))
 					for o := range want {
 						require.Equal(t, want[o].F32(), got[o].F32(), "output %d run %d threads %d", o, run, th)
+					}
+					for _, o := range got {
+						d := o.F32()
+						for i := range d {
+							d[i] = float32(math.NaN())
+						}
+						pool.put(&d)
 					}
 				}
 			}

@@ -30,6 +30,10 @@ const (
 	// ActLeakyRelu is the kind of LeakyReluAct: x < 0 ? α·x : x with α in the
 	// high bits (LeakyRelu, and PRelu with one slope).
 	ActLeakyRelu
+	// ActEluAlpha and ActCeluAlpha are the kinds of EluAct and CeluAct: Elu
+	// and Celu with α in the high bits.
+	ActEluAlpha
+	ActCeluAlpha
 )
 
 // actKindMask selects the kind of an Act.
@@ -42,6 +46,39 @@ func LeakyReluAct(alpha float32) Act {
 	return ActLeakyRelu | Act(math.Float32bits(alpha))<<32
 }
 
+// EluAct is Elu with α as an Act (the ELU kernel with EluParams(alpha));
+// α = 1 is ActELU.
+func EluAct(alpha float32) Act {
+	if alpha == 1 {
+		return ActELU
+	}
+	return ActEluAlpha | Act(math.Float32bits(alpha))<<32
+}
+
+// CeluAct is Celu with α as an Act (ok false where CeluParams refuses α);
+// α = 1 is ActELU (the same function).
+func CeluAct(alpha float32) (Act, bool) {
+	if alpha == 1 {
+		return ActELU, true
+	}
+	if _, ok := CeluParams(alpha); !ok {
+		return ActNone, false
+	}
+	return ActCeluAlpha | Act(math.Float32bits(alpha))<<32, true
+}
+
+// eluOf is the ELU parameter set of an ELU-family Act with α (ok false for
+// other Acts).
+func (a Act) eluOf() (ELU, bool) {
+	switch a.Kind() {
+	case ActEluAlpha:
+		return EluParams(a.Alpha()), true
+	case ActCeluAlpha:
+		return CeluParams(a.Alpha())
+	}
+	return ELU{}, false
+}
+
 // Kind is a without its parameter.
 func (a Act) Kind() Act { return a & actKindMask }
 
@@ -49,8 +86,13 @@ func (a Act) Kind() Act { return a & actKindMask }
 func (a Act) Alpha() float32 { return math.Float32frombits(uint32(a >> 32)) }
 
 func (a Act) String() string {
-	if a.Kind() == ActLeakyRelu {
+	switch a.Kind() {
+	case ActLeakyRelu:
 		return fmt.Sprintf("leakyrelu(%g)", a.Alpha())
+	case ActEluAlpha:
+		return fmt.Sprintf("elu(%g)", a.Alpha())
+	case ActCeluAlpha:
+		return fmt.Sprintf("celu(%g)", a.Alpha())
 	}
 	switch a {
 	case ActNone:
@@ -139,6 +181,10 @@ func actGo(a Act, dst, src []float32) {
 	default:
 		if a.Kind() == ActLeakyRelu {
 			leakyGo(dst, src, a.Alpha())
+			return
+		}
+		if p, ok := a.eluOf(); ok {
+			eluGo(dst, src, p)
 			return
 		}
 		if !actsGo(a, dst, src) {

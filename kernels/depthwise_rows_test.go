@@ -194,7 +194,7 @@ func toNHWC(x []float32, n, c, hw, stride int) []float32 {
 func TestAddPixelsF64VsReference(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
-		for _, c := range []int{1, 15, 16, 17, 40, 64, 1024, 1100} {
+		for _, c := range []int{1, 15, 16, 17, 40, 64, 1024, 1100, 2064} {
 			for _, n := range []int{1, 3, 4, 5, 255, 256, 257, 1000} {
 				stride := c + r.IntN(3)
 				x := randF32(r, (n-1)*stride+c)
@@ -209,6 +209,13 @@ func TestAddPixelsF64VsReference(t *testing.T) {
 						want += float64(x[p*stride+ch])
 					}
 					require.InDelta(t, want, acc[ch], 1e-5*math.Sqrt(float64(n)), "c=%d n=%d channel %d", c, n, ch)
+				}
+				// A whole vector of channels gets the bits it gets in a call
+				// of its own, however many channels the call has.
+				for c0 := 0; c0+16 <= c; c0 += 16 * (1 + r.IntN(40)) {
+					part := []float64{0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}
+					AddPixelsF64(part, x[c0:], n, stride)
+					require.Equal(t, part, acc[c0:c0+16], "c=%d n=%d channels from %d", c, n, c0)
 				}
 			}
 		}

@@ -25,6 +25,9 @@ func actAsm(a Act, dst, src []float32) int {
 	if a.Kind() == ActLeakyRelu {
 		return leakyAsm(dst, src, a.Alpha()) // leaky_amd64.go
 	}
+	if p, ok := a.eluOf(); ok {
+		return eluAsm(dst, src, p) // acts_amd64.go
+	}
 	switch a {
 	case ActTanh:
 		return tanhAsm(dst, src) // upsample_amd64.go

@@ -102,3 +102,36 @@ func TestLeakyReluActString(t *testing.T) {
 	require.NotEqual(t, LeakyReluAct(0.1), LeakyReluAct(0.2))
 	require.Equal(t, ActNone, ActNone.Kind())
 }
+
+// TestEluCeluActs: Elu and Celu with α in the Act give the bits of ELUF32
+// with the operators' parameters on every path (the standalone steps run
+// ELUF32), α = 1 is ActELU, and Celu refuses what CeluParams refuses.
+func TestEluCeluActs(t *testing.T) {
+	require.Equal(t, ActELU, EluAct(1))
+	a, ok := CeluAct(1)
+	require.True(t, ok)
+	require.Equal(t, ActELU, a)
+	_, ok = CeluAct(-0.5)
+	require.False(t, ok)
+	require.Equal(t, "elu(0.7)", EluAct(0.7).String())
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 3))
+		for _, alpha := range []float32{0.7, 0.3, 2, 1e-3} {
+			c, ok := CeluAct(alpha)
+			require.True(t, ok)
+			cp, _ := CeluParams(alpha)
+			for _, tc := range []struct {
+				a Act
+				p ELU
+			}{{EluAct(alpha), EluParams(alpha)}, {c, cp}} {
+				for _, n := range []int{1, 15, 16, 33, 259} {
+					src := leakyInputs(r, n)
+					want, got := make([]float32, n), make([]float32, n)
+					ELUF32(want, src, tc.p)
+					ActF32(tc.a, got, src)
+					requireSameBits(t, want, got, "%v, n %d", tc.a, n)
+				}
+			}
+		}
+	})
+}

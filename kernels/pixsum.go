@@ -1,5 +1,8 @@
 package kernels
 
+// pixChunk is the most channels AddPixelsF64 sums in one pass.
+const pixChunk = 1024
+
 // AddPixelsF64 adds to acc[c] the sum over n pixels of x[p*stride+c] (the
 // global average pool of a channels-last tensor). Blocks of 256 pixels are
 // summed in float32 by the AVX-512 kernel and added in float64, so the result
@@ -13,9 +16,19 @@ func AddPixelsF64(acc []float64, x []float32, n, stride int) {
 	if stride < c || len(x) < (n-1)*stride+c {
 		panic("kernels.AddPixelsF64: x too short or stride below the channels")
 	}
-	var tmp [1024]float32
+	var tmp [pixChunk]float32
+	// More channels than tmp holds go in blocks of pixChunk (a multiple of
+	// every vector width, so each channel takes the path it would take in a
+	// block of its own): ResNet's 2048 channels took the scalar float64
+	// loop (thirteenth session).
+	if c > len(tmp) {
+		for c0 := 0; c0 < c; c0 += len(tmp) {
+			AddPixelsF64(acc[c0:min(c, c0+len(tmp))], x[c0:], n, stride)
+		}
+		return
+	}
 	done := 0
-	if c >= 16 && c <= len(tmp) {
+	if c >= 16 {
 		for p0 := 0; p0 < n; p0 += 256 {
 			np := min(256, n-p0)
 			done = sumPixelsWide(tmp[:c], x[p0*stride:], np, stride)

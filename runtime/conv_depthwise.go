@@ -120,7 +120,7 @@ func (k *dwRowsKernel) geometry(in []*graph.Tensor) (x *graph.Tensor, cs kernels
 		return nil, cs, nil, 0, err
 	}
 	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
-	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, k.c, false)
+	geom, outShape, err := k.conv.shapes(hdr, w, b, k.c, false)
 	if err != nil {
 		return nil, cs, nil, 0, err
 	}

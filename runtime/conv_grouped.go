@@ -63,6 +63,10 @@ type groupBlock struct {
 	o0, c0, cn int
 	pb         *kernels.RowsB
 	bias       []float32
+	// pair: two blocks of 16 outputs on kernels.SgemmRowsIdxPair, the
+	// second's input channels dc on (conv_grouped_pair.go).
+	pair bool
+	dc   int
 }
 
 // groupedRowsKernel is a grouped Conv (with the fused residual Add, clamp and
@@ -78,6 +82,7 @@ type groupedRowsKernel struct {
 	kh, kw          int
 	blocks          []groupBlock
 	idx             bool // blocks run on kernels.SgemmRowsIdx (conv_grouped_idx.go)
+	spread          int  // > 0: one group per block into a scratch of this pixel stride (conv_grouped_spread.go)
 	plan            atomic.Pointer[groupedIdxPlan]
 }
 
@@ -107,6 +112,11 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 		k.post = fk.post
 	}
 	mg := m / groups
+	if spreadGroups(mg, groups, cg*kh*kw) {
+		k.idx = true
+		k.blocks, k.spread = spreadBlocks(w, b, groups)
+		return k
+	}
 	f := groupMerge(mg, groups)
 	so := pixelStride(m)
 	// The indexed row tiles write whole 16-lane panels: every block's panel
@@ -115,6 +125,7 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 	k.idx = so%16 == 0
 	wd := w.F32()
 	taps := kh * kw
+	var wts [][]float32
 	for g0 := 0; g0 < groups; g0 += f {
 		nf := min(f, groups-g0)
 		o0, c0, cn, n := g0*mg, g0*cg, nf*cg, nf*mg
@@ -143,6 +154,10 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 			copy(blk.bias, b.F32()[o0:o0+n])
 		}
 		k.blocks = append(k.blocks, blk)
+		wts = append(wts, wt)
+	}
+	if k.idx {
+		k.blocks = pairBlocks(k.blocks, wts)
 	}
 	return k
 }
@@ -183,6 +198,18 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	ynh, release := channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
 	defer release()
 	p := newConvPlan([]int{h, wd}, geom)
+	if k.spread > 0 {
+		sc := ctx.AllocF32(n * oh * ow * k.spread)
+		if !k.idxConv().runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, p, n, k.spread, 0, sc, nil, true) {
+			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
+		}
+		var r []float32
+		if k.outNHWC {
+			r = res
+		}
+		k.gatherSpread(sc, k.spread, ynh, so, r, n*oh*ow, k.outNHWC || res == nil, ctx.Threads)
+		return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)
+	}
 	if k.idx {
 		var gemmRes []float32
 		if k.outNHWC {

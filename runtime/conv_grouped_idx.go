@@ -243,6 +243,10 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		if res != nil {
 			rb = res[o0:]
 		}
+		if blk.pair { // one 32-wide panel: cols is 1 (conv_grouped_pair.go)
+			kernels.SgemmRowsIdxPair(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.dc, bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+			return
+		}
 		kernels.SgemmRowsIdx(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
 	}
 	items := len(k.blocks) * ns * chunks * cols

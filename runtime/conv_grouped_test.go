@@ -66,7 +66,10 @@ func toNHWC(x []float32, n, c, plane int) []float32 {
 // TestGroupedRowsKernelMatchesReference checks the channels-last grouped
 // convolution against refGroupedConv over group widths that merge into
 // 16-lane blocks (4, 8), fill them (16, 32), leave a padded last block (13
-// groups of 8), are wider than the input group (mg 24 from cg 12), stay under
+// groups of 8), are wider than the input group (mg 24 from cg 12), do not
+// divide 16 (groups of 7 and 9 with reductions of 54 steps and more: one
+// group per block, spread into a scratch and gathered,
+// conv_grouped_spread.go; groups of 3 on a 1x1: merged), stay under
 // one panel (10 channels in all), with strides, dilation, asymmetric pads,
 // a batch of two, both layouts on either side, a clamp, an activation and a
 // fused residual.
@@ -92,6 +95,11 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 		{"group width 32, NCHW in", geo{1, 96, 7, 7, 96, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, false, kernels.ActNone, false, true, 3, 32},
 		{"13 groups of 8: padded last block", geo{1, 104, 6, 5, 104, 13, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActSiLU, true, true, 7, 16},
 		{"mg 24 from cg 12, dilation, odd pads", geo{1, 48, 9, 8, 96, 4, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}}, true, true, false, kernels.ActNone, true, true, 2, 48},
+		{"groups of 7 from 5, 5x5 dilated: spread", geo{1, 30, 12, 11, 42, 6, 5, 5, 1, 1, 2, 2, [4]int{4, 4, 4, 4}}, true, false, false, kernels.ActNone, true, true, 6, 16},
+		{"groups of 9, clamp, NCHW out: spread", geo{2, 30, 8, 9, 45, 5, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, kernels.ActNone, true, false, 5, 16},
+		{"groups of 3, 1x1, NCHW both: merged (short reduction)", geo{1, 147, 6, 6, 21, 7, 1, 1, 1, 1, 1, 1, [4]int{0, 0, 0, 0}}, false, false, false, kernels.ActNone, false, false, 1, 32},
+		{"groups of 7 from 8, residual and SiLU, NHWC: spread", geo{1, 48, 7, 7, 42, 6, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActSiLU, true, true, 6, 16},
+		{"groups of 7, residual, NCHW out, stride 2: spread", geo{1, 36, 9, 9, 42, 6, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActHardSwish, true, false, 6, 16},
 		{"10 channels, 2 groups, 1x1", geo{1, 6, 5, 5, 10, 2, 1, 1, 1, 1, 1, 1, [4]int{0, 0, 0, 0}}, true, false, false, kernels.ActNone, false, false, 1, 10},
 		{"residual, NHWC", geo{1, 64, 7, 7, 64, 8, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActNone, true, true, 4, 16},
 		{"residual, NCHW out, stride 2", geo{1, 32, 9, 9, 64, 2, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActSiLU, true, false, 2, 32},
@@ -137,8 +145,22 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 			}
 			nConvIn := len(in)
 			k := newGroupedRowsKernel(ck, fk, w, b, nConvIn, tc.inNH, tc.outNH)
-			require.Len(t, k.blocks, tc.wantBlocks)
-			require.Equal(t, tc.wantBlockOut, k.blocks[0].pb.N())
+			// Blocks of 16 outputs may run in pairs (conv_grouped_pair.go,
+			// where the CPU has the paired tile): count each pair as two.
+			nb := 0
+			for _, blk := range k.blocks {
+				nb++
+				if blk.pair {
+					nb++
+					require.Equal(t, 32, blk.pb.N())
+				}
+			}
+			require.Equal(t, tc.wantBlocks, nb)
+			if k.blocks[0].pair {
+				require.Equal(t, tc.wantBlockOut, 16)
+			} else {
+				require.Equal(t, tc.wantBlockOut, k.blocks[0].pb.N())
+			}
 
 			oh := (g.h+g.pads[0]+g.pads[2]-(g.kh-1)*g.dh-1)/g.sh + 1
 			ow := (g.w+g.pads[1]+g.pads[3]-(g.kw-1)*g.dw-1)/g.sw + 1

@@ -171,7 +171,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		return nil, err
 	}
 	hdr := &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.c, h, wd}}
-	geom, outShape, err := convShapes(k.conv.node, hdr, w, b, 1, false)
+	geom, outShape, err := k.conv.shapes(hdr, w, b, 1, false)
 	if err != nil {
 		return nil, err
 	}

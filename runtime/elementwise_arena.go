@@ -51,6 +51,25 @@ func unaryVecF32(n *graph.Node) func(dst, src []float32) {
 	case "HardSigmoid":
 		a, b := n.AttrFloat("alpha", 0.2), n.AttrFloat("beta", 0.5)
 		return func(d, s []float32) { kernels.HardSigmoidF32(d, s, a, b) }
+	case "Neg":
+		// Exact; the generic path called a function value per element.
+		return func(d, s []float32) {
+			s = s[:len(d)]
+			for i, v := range s {
+				d[i] = -v
+			}
+		}
+	case "Abs":
+		// The generic closure's comparison (-0 stays -0, NaN unchanged).
+		return func(d, s []float32) {
+			s = s[:len(d)]
+			for i, v := range s {
+				if v < 0 {
+					v = -v
+				}
+				d[i] = v
+			}
+		}
 	case "LeakyRelu":
 		// The same product as the generic closure (thirteenth session: it
 		// ran per element through a function value).
@@ -102,6 +121,44 @@ func arithF32Arena(ctx *ExecContext, n *graph.Node, a, b *graph.Tensor) (*graph.
 	out := ctx.AllocF32(graph.NumElements(os))
 	binaryBroadcastRows(ctx.Threads, a.F32(), a.Shape, b.F32(), b.Shape, out, os, row)
 	return &graph.Tensor{DType: graph.Float32, Shape: os, Data: out}, true
+}
+
+// variadicF32Arena runs Sum, Mean, Max or Min of two or more float32 inputs
+// into the arena with the row loops of arithRow, folding left to right as the
+// generic path does (Mean divides the sum by float32(len(in)) last), so the
+// bits are the generic path's. paddle2onnx writes them variadic over three
+// [1,8,16,16] maps; the generic fold called a function value per element and
+// made each intermediate with make(). ok is false for other types, a single
+// input, and shapes that do not broadcast (the generic path reports those).
+func variadicF32Arena(ctx *ExecContext, n *graph.Node, in []*graph.Tensor) (*graph.Tensor, bool) {
+	if len(in) < 2 {
+		return nil, false
+	}
+	for _, t := range in {
+		if t.DType != graph.Float32 {
+			return nil, false
+		}
+	}
+	row := arithRow[float32](n.OpType)
+	if row == nil {
+		return nil, false
+	}
+	acc := in[0]
+	for _, t := range in[1:] {
+		os, err := graph.BroadcastInts(acc.Shape, t.Shape)
+		if err != nil {
+			return nil, false
+		}
+		out := ctx.AllocF32(graph.NumElements(os))
+		binaryBroadcastRows(ctx.Threads, acc.F32(), acc.Shape, t.F32(), t.Shape, out, os, row)
+		acc = &graph.Tensor{DType: graph.Float32, Shape: os, Data: out}
+	}
+	if n.OpType == "Mean" {
+		// In place: acc is a fresh arena buffer here.
+		d, c := acc.F32(), []float32{float32(len(in))}
+		parallelFor(ctx.Threads, len(d), func(lo, hi int) { arithRow[float32]("Div")(d[lo:hi], d[lo:hi], 1, c, 0) })
+	}
+	return acc, true
 }
 
 // clipF32Arena runs a float32 Clip with one-element (or absent) bounds into

@@ -94,15 +94,19 @@ func gateAct(n *graph.Node) kernels.Act {
 
 // paramFreeAct is the kernels.Act a unary activation node amounts to with its
 // attributes (ActNone if its parameters have no Act): Softplus, Softsign,
-// Elu or Celu with α = 1 (the same function), Selu with ONNX's defaults.
+// Elu and Celu with any α (α = 1 is one function, ActELU; others carry α in
+// the Act since the thirteenth session), Selu with ONNX's defaults.
 func paramFreeAct(n *graph.Node) kernels.Act {
 	switch {
 	case isOp(n, "Softplus"):
 		return kernels.ActSoftplus
 	case isOp(n, "Softsign"):
 		return kernels.ActSoftsign
-	case (isOp(n, "Elu") || isOp(n, "Celu")) && n.AttrFloat("alpha", 1) == 1:
-		return kernels.ActELU
+	case isOp(n, "Elu"):
+		return kernels.EluAct(n.AttrFloat("alpha", 1))
+	case isOp(n, "Celu"):
+		a, _ := kernels.CeluAct(n.AttrFloat("alpha", 1)) // ActNone where refused
+		return a
 	case isOp(n, "Selu") && n.AttrFloat("alpha", kernels.SeluAlpha) == kernels.SeluAlpha &&
 		n.AttrFloat("gamma", kernels.SeluGamma) == kernels.SeluGamma:
 		return kernels.ActSELU

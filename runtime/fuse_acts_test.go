@@ -49,8 +49,9 @@ func tMish(b *mb, x string) string {
 // Celu with α = 1, Selu with its defaults become convolution epilogues (or,
 // Mish after an Add, one actKernel; so do Softsign as Div(x, Add(Abs(x), 1))
 // and LogSigmoid as Log(Sigmoid(x))); Elu with α = 0.7 and Celu with α = 0.5
-// stay steps (on the vector kernels), as do those after a depthwise
-// convolution in NCHW (no depthwise epilogue there). Outputs match the graph run operator by
+// too, with α in the Act (thirteenth session; they stayed steps before); those
+// after a depthwise convolution in NCHW stay steps (no depthwise epilogue
+// there). Outputs match the graph run operator by
 // operator with nothing fused, channels-last and NCHW, at 1 and 2 threads.
 func TestFusedSmoothActivations(t *testing.T) {
 	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
@@ -96,12 +97,15 @@ func TestFusedSmoothActivations(t *testing.T) {
 						left[st.node.OpType]++
 					}
 				}
+				celu, ok := kernels.CeluAct(0.5)
+				require.True(t, ok)
 				wantPosts := map[kernels.Act]int{kernels.ActMish: 2, kernels.ActELU: 2, kernels.ActSELU: 1,
-					kernels.ActSoftplus: 1, kernels.ActSoftsign: 2, kernels.ActLogSigmoid: 1}
-				wantLeft := map[string]int{"Elu": 1, "Celu": 1} // α ≠ 1
+					kernels.ActSoftplus: 1, kernels.ActSoftsign: 2, kernels.ActLogSigmoid: 1,
+					kernels.EluAct(0.7): 1, celu: 1} // α ≠ 1: the Act carries α (thirteenth session)
+				wantLeft := map[string]int{}
 				if !cl {
 					delete(wantPosts, kernels.ActELU)
-					wantLeft = map[string]int{"Elu": 2, "Celu": 2}
+					wantLeft = map[string]int{"Elu": 1, "Celu": 1} // after the depthwise convolutions
 				}
 				require.Equal(t, wantPosts, posts)
 				require.Equal(t, wantLeft, left)

@@ -157,7 +157,7 @@ func (k *dwPointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	if w != k.pw.conv.wConst || b != k.pw.conv.bConst {
 		return nil, fmt.Errorf("depthwise+pointwise Conv: inputs are not the planned ones")
 	}
-	geom, outShape, err := convShapes(k.pw.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, k.pw.c, oh, ow}}, w, b, 1, false)
+	geom, outShape, err := k.pw.conv.shapes(&graph.Tensor{DType: graph.Float32, Shape: []int{n, k.pw.c, oh, ow}}, w, b, 1, false)
 	if err != nil {
 		return nil, err
 	}

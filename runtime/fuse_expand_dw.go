@@ -145,7 +145,7 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if len(pin) < pw.nConvIn || pin[1] != pw.conv.wConst || optInput(pin[:pw.nConvIn], 2) != pw.conv.bConst {
 		return nil, fmt.Errorf("pointwise+depthwise Conv: projection inputs are not the planned ones")
 	}
-	g2, _, err := convShapes(pw.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, pw.c, oh, ow}}, pin[1], optInput(pin[:pw.nConvIn], 2), 1, false)
+	g2, _, err := pw.conv.shapes(&graph.Tensor{DType: graph.Float32, Shape: []int{n, pw.c, oh, ow}}, pin[1], optInput(pin[:pw.nConvIn], 2), 1, false)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func expansionInput(pre *rowsConvKernel, preIn []*graph.Tensor) (x0 *graph.Tenso
 	if n, h, w, sx0, err = convInputDims(x0, pre.c, true); err != nil {
 		return nil, 0, 0, 0, 0, false, err
 	}
-	geom, _, err := convShapes(pre.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, pre.c, h, w}}, preIn[1], optInput(preIn[:pre.nConvIn], 2), 1, false)
+	geom, _, err := pre.conv.shapes(&graph.Tensor{DType: graph.Float32, Shape: []int{n, pre.c, h, w}}, preIn[1], optInput(preIn[:pre.nConvIn], 2), 1, false)
 	if err != nil {
 		return nil, 0, 0, 0, 0, false, err
 	}

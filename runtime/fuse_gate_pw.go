@@ -77,7 +77,7 @@ func (k *gatePointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	if w != k.pw.conv.wConst || b != k.pw.conv.bConst {
 		return nil, fmt.Errorf("gate+pointwise Conv: inputs are not the planned ones")
 	}
-	geom, outShape, err := convShapes(k.pw.conv.node, &graph.Tensor{DType: graph.Float32, Shape: []int{n, c, h, wd}}, w, b, 1, false)
+	geom, outShape, err := k.pw.conv.shapes(&graph.Tensor{DType: graph.Float32, Shape: []int{n, c, h, wd}}, w, b, 1, false)
 	if err != nil {
 		return nil, err
 	}

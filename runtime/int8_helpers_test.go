@@ -200,7 +200,7 @@ func qdqify(t *testing.T, m *graph.Model, calib map[string]*graph.Tensor, opts q
 			for c := 0; c < nb; c++ {
 				sw := scales[0]
 				if nch > 1 {
-					sw = scales[c]
+					sw = scales[c%nch] // a grouped ConvTranspose's axis 1 repeats per group
 				}
 				bs[c] = sx * sw
 				bq[c] = int32(math.RoundToEven(float64(bt.F32()[c] / bs[c])))
@@ -224,6 +224,8 @@ func qdqify(t *testing.T, m *graph.Model, calib map[string]*graph.Tensor, opts q
 		switch c.OpType {
 		case "Conv":
 			weight(c, 1, 0)
+		case "ConvTranspose":
+			weight(c, 1, 1)
 		case "Gemm":
 			axis := 1
 			if c.AttrInt("transB", 0) != 0 {

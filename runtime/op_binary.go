@@ -235,6 +235,10 @@ func arithRow[T number](op string) rowFunc[T, T] {
 				}
 			}
 		}
+	case "Max":
+		return maxRow[T]
+	case "Min":
+		return minRow[T]
 	case "Div":
 		return func(o, x []T, sx int, y []T, sy int) {
 			switch {
@@ -262,6 +266,76 @@ func arithRow[T number](op string) rowFunc[T, T] {
 		}
 	}
 	return nil
+}
+
+// maxOf and minOf are arithFn's Max and Min: a NaN in x propagates as in
+// numpy's maximum and ONNX Runtime, a NaN in y gives y (the comparison is
+// false).
+func maxOf[T number](x, y T) T {
+	if x != x || x > y {
+		return x
+	}
+	return y
+}
+
+func minOf[T number](x, y T) T {
+	if x != x || x < y {
+		return x
+	}
+	return y
+}
+
+// maxRow and minRow are the row loops of Max and Min with the comparison
+// inlined (the generic path called a function value per element: paddle2onnx's
+// variadic Max over three [1,8,16,16] maps took 15 µs).
+func maxRow[T number](o, x []T, sx int, y []T, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(o)], y[:len(o)]
+		for i := range o {
+			o[i] = maxOf(x[i], y[i])
+		}
+	case sx == 1:
+		x, v := x[:len(o)], y[0]
+		for i := range o {
+			o[i] = maxOf(x[i], v)
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(o)]
+		for i := range o {
+			o[i] = maxOf(v, y[i])
+		}
+	default:
+		v := maxOf(x[0], y[0])
+		for i := range o {
+			o[i] = v
+		}
+	}
+}
+
+func minRow[T number](o, x []T, sx int, y []T, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(o)], y[:len(o)]
+		for i := range o {
+			o[i] = minOf(x[i], y[i])
+		}
+	case sx == 1:
+		x, v := x[:len(o)], y[0]
+		for i := range o {
+			o[i] = minOf(x[i], v)
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(o)]
+		for i := range o {
+			o[i] = minOf(v, y[i])
+		}
+	default:
+		v := minOf(x[0], y[0])
+		for i := range o {
+			o[i] = v
+		}
+	}
 }
 
 // arith applies a same-type broadcasting arithmetic operator.
@@ -350,6 +424,9 @@ func buildVariadic(b *BuildContext) (Kernel, error) {
 		}
 		if err := checkInputs(in, len(in)); err != nil {
 			return nil, err
+		}
+		if out, ok := variadicF32Arena(ctx, n, in); ok {
+			return []*graph.Tensor{out}, nil
 		}
 		acc := in[0]
 		for _, t := range in[1:] {

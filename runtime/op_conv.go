@@ -207,6 +207,7 @@ type convKernel struct {
 	// from (Run uses it only when it is given those very tensors).
 	packed         *kernels.PackedA
 	wConst, bConst *graph.Tensor
+	shapeMemo      convShapesMemo // conv_shapes_memo.go
 }
 
 func buildConv(b *BuildContext) (Kernel, error) {
@@ -381,7 +382,7 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 		return out, err
 	}
 	x, w, bias := in[0], in[1], optInput(in, 2)
-	geom, outShape, err := convShapes(k.node, x, w, bias, k.group, false)
+	geom, outShape, err := k.shapes(x, w, bias, k.group, false)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +423,7 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 	if k.packed == nil || w != k.wConst || bias != k.bConst || x.DType != graph.Float32 || len(x.Shape) != 4 {
 		return nil, false, nil
 	}
-	geom, outShape, err := convShapes(k.node, x, w, bias, k.group, false)
+	geom, outShape, err := k.shapes(x, w, bias, k.group, false)
 	if err != nil {
 		return nil, false, err
 	}

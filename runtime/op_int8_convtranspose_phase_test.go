@@ -106,3 +106,58 @@ func TestQConvTransposePhases(t *testing.T) {
 		})
 	}
 }
+
+// TestInt8ConvTransposeLowered quantizes decoders with ConvTransposes as
+// exporters write them (3x3 stride 2 with pads and output_padding; grouped
+// 3x3 stride 3 with weights quantized per output channel along axis 1; 4x4
+// stride 2 depthwise; 3x3 stride 2 with auto_pad SAME_UPPER and output_shape,
+// as tf2onnx writes it) and checks that every node runs int8, the
+// ConvTransposes on their phases, and that the outputs stay within the
+// quantization steps of the QDQ model run in float.
+func TestInt8ConvTransposeLowered(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	b := newMB(11)
+	x := b.Input("x", graph.Dim{Size: 1}, graph.Dim{Size: 3}, graph.Dim{Size: 10}, graph.Dim{Size: 9})
+	c1 := b.Node("Relu", []string{b.conv(x, 3, 24, 3, 1, 1, 1, true)})
+	u1 := b.Node("Relu", []string{b.Node("ConvTranspose", []string{c1, b.RandInit("w1", []int{24, 16, 3, 3}, 0.2), b.RandInit("b1", []int{16}, 0.1)},
+		graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}), graph.IntsAttr("output_padding", []int{1, 1}))})
+	u2 := b.Node("Relu", []string{b.Node("ConvTranspose", []string{c1, b.RandInit("w2", []int{24, 8, 3, 3}, 0.2), b.RandInit("b2", []int{24}, 0.1)},
+		graph.IntAttr("group", 3), graph.IntsAttr("strides", []int{3, 3}))})
+	u3 := b.Node("ConvTranspose", []string{u1, b.RandInit("w3", []int{16, 1, 4, 4}, 0.3)},
+		graph.IntAttr("group", 16), graph.IntsAttr("strides", []int{2, 2}), graph.IntsAttr("pads", []int{1, 1, 1, 1}))
+	u4 := b.Node("ConvTranspose", []string{c1, b.RandInit("w4", []int{24, 8, 3, 3}, 0.2)}, graph.StringAttr("auto_pad", "SAME_UPPER"),
+		graph.IntsAttr("kernel_shape", []int{3, 3}), graph.IntsAttr("output_shape", []int{20, 18}), graph.IntsAttr("strides", []int{2, 2}))
+	o1 := b.conv(u2, 24, 8, 1, 1, 0, 1, true)
+	o2 := b.conv(u3, 16, 4, 1, 1, 0, 1, true)
+	o3 := b.conv(b.Node("Relu", []string{u4}), 8, 4, 1, 1, 0, 1, true)
+	b.Output(o1, o2, o3)
+	fm := b.Model()
+	qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{1, 3, 10, 9}, -1, 1)}, qdqOptions{})
+	in := map[string]*graph.Tensor{"x": randInput(rng, []int{1, 3, 10, 9}, -1, 1)}
+	ref, err := NewSession(qm, WithMode(ModeFloat))
+	require.NoError(t, err)
+	want, err := ref.RunTensors(in)
+	require.NoError(t, err)
+	s, err := NewSession(qm, WithMode(ModeInt8))
+	require.NoError(t, err)
+	nct := 0
+	for _, p := range s.Placement {
+		require.True(t, p.Int8, "%s %s runs float", p.OpType, p.Node)
+	}
+	for _, st := range s.steps {
+		if k, ok := st.kernel.(*qconvTransposeKernel); ok {
+			require.NotNil(t, k.phases)
+			nct++
+		}
+	}
+	require.Equal(t, 4, nct)
+	got, err := s.RunTensors(in)
+	require.NoError(t, err)
+	for _, o := range fm.Graph.Outputs {
+		step := float64(stepOf(t, qm, o.Name))
+		frac, mx := outputSteps(t, got[o.Name], want[o.Name], step)
+		t.Logf("%s: within 1 step %.4f, max %.2f steps", o.Name, frac, mx)
+		require.GreaterOrEqual(t, frac, 0.98, o.Name)
+		require.LessOrEqual(t, mx, 4.0, o.Name)
+	}
+}

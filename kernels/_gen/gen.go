@@ -38,14 +38,20 @@ import (
 // shifted weight gradient (asm_qattr_amd64.s, gen_qattr.go), "rowspf" the channels-last
 // row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go),
 // "dense" the 12x32 float32 tiles of the dense packed-weight GEMM of transformer Linear
-// layers (asm_dense_amd64.s, gen_dense.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf or dense")
+// layers (asm_dense_amd64.s, gen_dense.go), "rowspair" the indexed row tile of two
+// 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair or dense")
 
 func main() {
 	flag.Parse()
 	ConstraintExpr("amd64,!purego,!noasm")
 	if *set == "rowsidx" {
 		sgemmRowsIdxKernels() // gen_rows_idx.go
+		Generate()
+		return
+	}
+	if *set == "rowspair" {
+		sgemmRowsPairKernels() // gen_rows_pair.go
 		Generate()
 		return
 	}

@@ -155,10 +155,9 @@ func (l *lowerer) lowerConvTranspose(n *graph.Node) error {
 	if rank != 3 && rank != 4 {
 		return notLowered("only 1-D and 2-D transposed convolutions run int8")
 	}
-	if n.HasAttr("output_shape") {
-		return notLowered("output_shape is not supported by the int8 kernel; use pads")
-	}
-	if ap := n.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" && ap != "VALID" {
+	ap := n.AttrString("auto_pad", "NOTSET")
+	resolve := n.HasAttr("output_shape") || ap == "SAME_UPPER" || ap == "SAME_LOWER"
+	if ap != "NOTSET" && ap != "" && ap != "VALID" && !resolve {
 		return notLowered("auto_pad %s is not supported by the int8 kernel", ap)
 	}
 	w, err := l.constWeights(n.Input(1))
@@ -184,13 +183,32 @@ func (l *lowerer) lowerConvTranspose(n *graph.Node) error {
 		if wsc, wzp, err = w.perChannel(-1, oc); err != nil {
 			return err
 		}
+	} else if w.axis == 1 {
+		// Grouped: axis 1 indexes an output channel within its group
+		// (W is [C, M/group, kH, kW]), so output channel g·M/group + j has
+		// the scale and zero point of j, in every group.
+		sc, zp, err := w.perChannel(1, w.shape[1])
+		if err != nil {
+			return err
+		}
+		for g := 0; g < group; g++ {
+			wsc, wzp = append(wsc, sc...), append(wzp, zp...)
+		}
 	} else {
 		return notLowered("weights quantized along axis %d", w.axis)
 	}
 	k := rank - 2
 	pads := intsOr(n, "pads", 2*k, 0)
-	if n.AttrString("auto_pad", "NOTSET") == "VALID" {
+	if ap == "VALID" {
 		pads = make([]int, 2*k)
+	}
+	outPad := intsOr(n, "output_padding", k, 0)
+	if resolve {
+		// output_shape or SAME padding (tf2onnx writes both): explicit pads
+		// and output_padding from the static input size (thirteenth session).
+		if pads, outPad, err = explicitTransposePads(n, x.shape, w.shape); err != nil {
+			return err
+		}
 	}
 	ins, scales, outShape, store, err := l.convOperands(n, x, w, wsc, d)
 	if err != nil {
@@ -198,9 +216,41 @@ func (l *lowerer) lowerConvTranspose(n *graph.Node) error {
 	}
 	l.emit(n, "QConvTranspose", ins, []string{store},
 		graph.IntsAttr("strides", intsOr(n, "strides", k, 1)), graph.IntsAttr("dilations", intsOr(n, "dilations", k, 1)), graph.IntsAttr("pads", pads),
-		graph.IntsAttr("output_padding", intsOr(n, "output_padding", k, 0)), graph.IntAttr("group", int64(group)),
+		graph.IntsAttr("output_padding", outPad), graph.IntAttr("group", int64(group)),
 		graph.IntAttr("x_zp", int64(x.zp)), graph.IntsAttr("w_zp", int32sToInts(compactZP(wzp))), graph.FloatsAttr("scales", scales),
 		graph.IntAttr("y_zp", int64(d.zp)), graph.IntAttr("qmin", int64(d.qmin)), graph.IntAttr("qmax", int64(d.qmax)), graph.StringAttr("requant", l.requantMode))
 	l.bindOut(d, &qref{store: store, perm: qtensor.ChannelsLastPerm(rank), base: outShape, shape: outShape, scale: d.scale, zp: d.zp, exact: true}, false)
 	return nil
+}
+
+// explicitTransposePads resolves the pads of a ConvTranspose given by
+// output_shape or auto_pad SAME_* on its static input x (N, C, spatial...)
+// and weights w (C, M/group, kernel...): begin and end pads and the
+// output_padding that give the same output, as the int8 kernel takes them.
+func explicitTransposePads(n *graph.Node, x graph.Shape, w []int) (pads, outPad []int, err error) {
+	k := len(w) - 2
+	if len(x) != k+2 {
+		return nil, nil, notLowered("input rank %d does not match the weights %v", len(x), w)
+	}
+	in := make([]int, k)
+	for i := range in {
+		d := x[2+i]
+		if !d.Known() || d.Size <= 0 {
+			return nil, nil, notLowered("output_shape or SAME padding needs a static input size")
+		}
+		in[i] = d.Size
+	}
+	geom, err := graph.ResolveConvTransposeGeom(n, in, w[2:])
+	if err != nil {
+		return nil, nil, notLowered("%v", err)
+	}
+	outPad = make([]int, k)
+	for i := range outPad {
+		full := (in[i]-1)*geom.Strides[i] + (w[2+i]-1)*geom.Dilations[i] + 1
+		outPad[i] = geom.Out[i] - (full - geom.Pads[i] - geom.Pads[k+i])
+		if outPad[i] < 0 || outPad[i] >= max(geom.Strides[i], geom.Dilations[i]) {
+			return nil, nil, notLowered("output_shape %v needs an output_padding of %d on axis %d", geom.Out, outPad[i], i)
+		}
+	}
+	return geom.Pads, outPad, nil
 }

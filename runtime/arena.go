@@ -126,8 +126,15 @@ func (c *ExecContext) allocF32(n int, large bool) []float32 {
 }
 
 // minArenaLen keeps small tensors on the ordinary allocator, which is cheaper
-// for them than the bookkeeping.
-const minArenaLen = 4096
+// for them than the bookkeeping. It was 4096: on models that take 0.05-0.15
+// ms, where every intermediate is a few thousand values (paddle2onnx's
+// [1,8,16,16] maps, a T5 encoder's [1,20,64] rows), the zeroed make() of each
+// and the GC cycles it brought were the largest per-run cost (16 % of a T5
+// encoder run in makeslice). At 1024 the minimum 1-thread run went 85 -> 80
+// µs (paddle_op9) and 172 -> 150-157 µs (t5_relbias), unchanged within noise
+// on the others and on EfficientNet-B0 (docs/runtime.md, "Small models:
+// per-step overhead (thirteenth session)").
+const minArenaLen = 1024
 
 // hold records that a slot now holds a tensor with data range r; it returns the
 // buffer it points into, if it is one of the run's.

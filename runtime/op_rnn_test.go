@@ -275,6 +275,26 @@ func TestRNNMatchesReference(t *testing.T) {
 			if c.kind == "LSTM" {
 				require.NoError(t, CompareTensors(got[2], wantC, tol), "Y_c")
 			}
+			// R as an initializer is packed once, at the first run, and
+			// the outputs keep the per-run packing's bits, at every run.
+			perRun, err := buildRNN(&BuildContext{Node: n, Opset: 14})
+			require.NoError(t, err)
+			consts, err := buildRNN(&BuildContext{Node: n, Opset: 14, Consts: []*graph.Tensor{nil, nil, r}})
+			require.NoError(t, err)
+			for run := 0; run < 2; run++ {
+				for _, th := range []int{1, 2} {
+					want, err := perRun.Run(&ExecContext{Threads: th}, ins)
+					require.NoError(t, err)
+					got, err := consts.Run(&ExecContext{Threads: th}, ins)
+					require.NoError(t, err)
+					require.Len(t, got, len(want))
+					for o := range want {
+						require.Equal(t, want[o].F32(), got[o].F32(), "output %d run %d threads %d", o, run, th)
+					}
+				}
+			}
+			require.Len(t, consts.(*rnnKernel).packs.rp, D, "the initializers were packed")
+			require.Empty(t, perRun.(*rnnKernel).packs.rp)
 		})
 	}
 }

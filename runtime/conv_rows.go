@@ -192,7 +192,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			return nil, err
 		}
 	}
-	p := newConvPlan([]int{h, wd}, geom)
+	p := k.conv.plan([]int{h, wd}, geom)
 	var ynh []float32
 	if k.residualInPlace(ctx, p, res, n*oh*ow*so) {
 		ynh = res // residual_inplace.go

@@ -29,6 +29,7 @@ type convShapesEntry struct {
 	transpose      bool
 	geom           *graph.ConvGeom // read-only: shared by every hit
 	out            []int
+	plan           *convPlan // newConvPlan(xShape[2:], geom), read-only; nil for ConvTranspose
 }
 
 func (e *convShapesEntry) matches(x, w, bias *graph.Tensor, group int, transpose bool) bool {
@@ -57,7 +58,19 @@ func (k *convKernel) shapes(x, w, bias *graph.Tensor, group int, transpose bool)
 		if bias != nil {
 			e.biasShape = slices.Clone(bias.Shape)
 		}
+		if !transpose {
+			e.plan = newConvPlan(e.xShape[2:], geom)
+		}
 		k.shapeMemo.last.Store(e)
 	}
 	return geom, out, nil
+}
+
+// plan is newConvPlan(hw, geom) for the geometry shapes returned, from the memo
+// when it is the memo's (3 allocations and a loop per Conv step per run less).
+func (k *convKernel) plan(hw []int, geom *graph.ConvGeom) *convPlan {
+	if e := k.shapeMemo.last.Load(); e != nil && e.plan != nil && e.geom == geom && slices.Equal(e.xShape[2:], hw) {
+		return e.plan
+	}
+	return newConvPlan(hw, geom)
 }

@@ -12,7 +12,8 @@ import (
 // TestConvShapesMemo checks that the memo returns what convShapes resolves for
 // a sequence of calls on one Conv: repeats (hits), other input sizes, other
 // weight and bias tensors, a bias of the wrong length (an error, never kept),
-// and that the output shape handed out is the caller's to keep.
+// that the output shape handed out is the caller's to keep, and that the plan
+// for those shapes is newConvPlan's.
 func TestConvShapesMemo(t *testing.T) {
 	node := &graph.Node{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: map[string]*graph.Attr{
 		"kernel_shape": graph.IntsAttr("kernel_shape", []int{3, 3}),
@@ -51,6 +52,7 @@ func TestConvShapesMemo(t *testing.T) {
 		require.NoError(t, err, "call %d", i)
 		require.Equal(t, *wantG, *g, "call %d", i)
 		require.Equal(t, wantOut, out, "call %d", i)
+		require.Equal(t, *newConvPlan(c.x.Shape[2:], wantG), *ck.plan(c.x.Shape[2:], g), "call %d", i)
 		out[0] = -1 // the caller's copy: the next hit must not see it
 	}
 }

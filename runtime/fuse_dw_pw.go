@@ -173,7 +173,7 @@ func (k *dwPointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 		bh = max(1, (oh+per-1)/per)
 		bands = (oh + bh - 1) / bh
 	}
-	if n*oh*ow == 0 || !newConvPlan([]int{oh, ow}, geom).pointwise || threads > 1 && n*bands < 2*threads {
+	if n*oh*ow == 0 || !k.pw.conv.plan([]int{oh, ow}, geom).pointwise || threads > 1 && n*bands < 2*threads {
 		// Apart: the 1x1 Conv is not pointwise after all, or there are too
 		// few bands for the threads (each band runs on one).
 		mid.Data = []float32{}

@@ -149,7 +149,7 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if err != nil {
 		return nil, err
 	}
-	if !newConvPlan([]int{oh, ow}, g2).pointwise {
+	if !pw.conv.plan([]int{oh, ow}, g2).pointwise {
 		return apart()
 	}
 	so := pixelStride(pw.m)

@@ -37,7 +37,7 @@ func expansionInput(pre *rowsConvKernel, preIn []*graph.Tensor) (x0 *graph.Tenso
 	if err != nil {
 		return nil, 0, 0, 0, 0, false, err
 	}
-	return x0, n, h, w, sx0, newConvPlan([]int{h, w}, geom).pointwise, nil
+	return x0, n, h, w, sx0, pre.conv.plan([]int{h, w}, geom).pointwise, nil
 }
 
 // expandChannelBlock returns the width of the expanded-channel blocks the

@@ -82,7 +82,7 @@ func (k *gatePointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 		return nil, err
 	}
 	hw := h * wd
-	if hw == 0 || !newConvPlan([]int{h, wd}, geom).pointwise || k.pw.m > hw {
+	if hw == 0 || !k.pw.conv.plan([]int{h, wd}, geom).pointwise || k.pw.m > hw {
 		// Apart: the weights are the larger operand to scale, or the 1x1
 		// Conv is not pointwise after all.
 		mid.Data = []float32{}

@@ -393,7 +393,7 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)
 	}
 	out := graph.NewTensor(graph.Float32, outShape)
-	p := newConvPlan(x.Shape[2:], geom)
+	p := k.plan(x.Shape[2:], geom)
 	var bd []float32
 	if bias != nil {
 		bd = bias.F32()
@@ -435,7 +435,7 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 		}
 		res = r.F32()
 	}
-	p := newConvPlan(x.Shape[2:], geom)
+	p := k.plan(x.Shape[2:], geom)
 	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
 	if sp := newShiftedPlan(p, c, k.packed.HasBias()); sp != nil {
 		y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}

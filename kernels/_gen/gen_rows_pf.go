@@ -36,7 +36,6 @@ func sgemmRowsPfKernel(name string, nv int) {
 	vec := zmm
 	kernel(name, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int, pf *float32, pfn int)",
 		fmt.Sprintf("%s is the AVX-512 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue, prefetching pfn 256-byte blocks at pf.", name, 16*nv))
-	k, b, off := RCX, RDI, RAX
 	pfp, pfn := R14, R15
 	loadArgs("pf pfn", pfp, pfn)
 	prefetch := func() {
@@ -49,64 +48,5 @@ func sgemmRowsPfKernel(name string, nv int) {
 		DECQ(pfn)
 		Label(name + "_nopf")
 	}
-	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
-	idx := []GPPhysical{R13, R8}
-	acc := func(r, v int) VecPhysical { return vec(r*nv + v) }
-	breg := func(v int) VecPhysical { return vec(6*nv + v) }
-	tmp := func(i int) VecPhysical { return vec(7*nv + i) }
-	Label(name + "_tile")
-	Load(Param("k"), k)
-	Load(Param("a"), rows[0])
-	Load(Param("lda"), R8)
-	SHLQ(Imm(2), R8)
-	for r := 1; r < 6; r++ {
-		LEAQ(Mem{Base: rows[r-1], Index: R8, Scale: 1}, rows[r])
-	}
-	loadArgs("off b accum", off, b, RDX)
-	TESTQ(RDX, RDX)
-	JZ(LabelRef(name + "_fresh"))
-	loadArgs("c ldc", R13, R8)
-	SHLQ(Imm(2), R8)
-	tileRows(R13, R8, nv, width, func(m Mem, r, v int) { VMOVUPS(m, acc(r, v)) })
-	JMP(LabelRef(name + "_start"))
-	Label(name + "_fresh")
-	Load(Param("bias"), RDX)
-	accFromBias(name, RDX, nv, width, acc)
-	Label(name + "_start")
-	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, prefetch)
-	c, ldc, res := RDI, RDX, RSI
-	loadArgs("c ldc", c, ldc)
-	SHLQ(Imm(2), ldc)
-	Load(Param("res"), res)
-	TESTQ(res, res)
-	JZ(LabelRef(name + "_clamp"))
-	tileRows(res, ldc, nv, width, func(m Mem, r, v int) { VADDPS(m, acc(r, v), acc(r, v)) })
-	Label(name + "_clamp")
-	VBROADCASTSS(paramAddr("lo"), tmp(0))
-	VBROADCASTSS(paramAddr("hi"), tmp(1))
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMAXPS(acc(r, v), tmp(0), acc(r, v))
-			VMINPS(acc(r, v), tmp(1), acc(r, v))
-		}
-	}
-	tileRows(c, ldc, nv, width, func(m Mem, r, v int) { VMOVUPS(acc(r, v), m) })
-	// Next row tile: a, c and res move six rows on.
-	Load(Param("ntiles"), RDX)
-	DECQ(RDX)
-	JZ(LabelRef(name + "_ret"))
-	Store(RDX, Param("ntiles"))
-	Load(Param("lda"), RDX)
-	IMUL3Q(Imm(24), RDX, RDX)
-	ADDQ(RDX, paramAddr("a"))
-	Load(Param("ldc"), RDX)
-	IMUL3Q(Imm(24), RDX, RDX)
-	ADDQ(RDX, paramAddr("c"))
-	Load(Param("res"), RAX)
-	TESTQ(RAX, RAX)
-	JZ(LabelRef(name + "_tile"))
-	ADDQ(RDX, paramAddr("res"))
-	JMP(LabelRef(name + "_tile"))
-	Label(name + "_ret")
-	ret()
+	sgemmRowsBody(name, vec, width, nv, prefetch)
 }

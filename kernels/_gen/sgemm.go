@@ -81,6 +81,13 @@ func tileRows(p, stride GPPhysical, nv, width int, op func(m Mem, r, v int)) {
 func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int) {
 	kernel(name, "func(k int, a *float32, lda int, off *int32, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, lo float32, hi float32, ntiles int)",
 		fmt.Sprintf("%s is the %s 6x%d float32 micro-kernel with A rows read in place at a + r*lda + off[p], initialised from C or the bias, with the fused epilogue.", name, isa, width/4*nv))
+	sgemmRowsBody(name, vec, width, nv, nil)
+}
+
+// sgemmRowsBody generates the row tiles of sgemmRowsKernel after its
+// arguments; prefetch (nil for none) runs once per reduction step of the FMA
+// loop, so that the prefetching variant (sgemmRowsPfKernel) shares the tile.
+func sgemmRowsBody(name string, vec func(int) VecPhysical, width, nv int, prefetch func()) {
 	k, b, off := RCX, RDI, RAX
 	rows := []GPPhysical{RSI, RBX, R9, R10, R11, R12}
 	idx := []GPPhysical{R13, R8}
@@ -107,7 +114,7 @@ func sgemmRowsKernel(name, isa string, vec func(int) VecPhysical, width, nv int)
 	Load(Param("bias"), RDX)
 	accFromBias(name, RDX, nv, width, acc)
 	Label(name + "_start")
-	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, nil)
+	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, prefetch)
 	c, ldc, res := RDI, RDX, RSI
 	loadArgs("c ldc", c, ldc)
 	SHLQ(Imm(2), ldc)

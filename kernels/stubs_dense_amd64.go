@@ -4,62 +4,62 @@
 
 package kernels
 
-// sgemmAVX512_1x32dense is the AVX-512 1x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=1)
+// sgemmAVX512_1x32dense is the AVX-512 1x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_1x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_2x32dense is the AVX-512 2x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=2)
+// sgemmAVX512_2x32dense is the AVX-512 2x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_2x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_3x32dense is the AVX-512 3x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=3)
+// sgemmAVX512_3x32dense is the AVX-512 3x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_3x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_4x32dense is the AVX-512 4x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=4)
+// sgemmAVX512_4x32dense is the AVX-512 4x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_4x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_5x32dense is the AVX-512 5x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=5)
+// sgemmAVX512_5x32dense is the AVX-512 5x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_5x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_6x32dense is the AVX-512 6x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=6)
+// sgemmAVX512_6x32dense is the AVX-512 6x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_6x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_7x32dense is the AVX-512 7x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=7)
+// sgemmAVX512_7x32dense is the AVX-512 7x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_7x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_8x32dense is the AVX-512 8x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=8)
+// sgemmAVX512_8x32dense is the AVX-512 8x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_8x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_9x32dense is the AVX-512 9x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=9)
+// sgemmAVX512_9x32dense is the AVX-512 9x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_9x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_10x32dense is the AVX-512 10x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=10)
+// sgemmAVX512_10x32dense is the AVX-512 10x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_10x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_11x32dense is the AVX-512 11x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=11)
+// sgemmAVX512_11x32dense is the AVX-512 11x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_11x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)
 
-// sgemmAVX512_12x32dense is the AVX-512 12x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.%!(EXTRA int=12)
+// sgemmAVX512_12x32dense is the AVX-512 12x32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.
 //
 //go:noescape
 func sgemmAVX512_12x32dense(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)

@@ -45,7 +45,7 @@ func denseKernels() {
 func denseKernel(mr int) {
 	name := fmt.Sprintf("sgemmAVX512_%dx32dense", mr)
 	kernel(name, "func(k int, a *float32, lda int, b *float32, bias *float32, c *float32, ldc int, accum int, res *float32, mask uint32, ntiles int, pf *float32, pfn int)",
-		fmt.Sprintf("%s is the AVX-512 %dx32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.", name, mr, mr))
+		fmt.Sprintf("%s is the AVX-512 %dx32 float32 tile of the dense GEMM: A row r at a + r*lda, broadcast in the FMA, B a [k][32] panel, columns masked by mask, initialised from C or the bias, plus the residual; it prefetches pfn pairs of lines at pf.", name, mr))
 	k, b := RCX, RDI
 	bases := []GPPhysical{RSI, RBX, R9}
 	lda, lda3 := R10, R11

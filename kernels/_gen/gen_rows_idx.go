@@ -86,6 +86,13 @@ func sgemmRowsIdxKernel(name, isa string, vec func(int) VecPhysical, width, nv i
 	loadArgs("off b bias", off, b, RDX)
 	accFromBias(name, RDX, nv, width, acc)
 	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, prefetch)
+	idxTileStore(name, nv, width, acc, tmp)
+}
+
+// idxTileStore generates the end of an indexed row tile (sgemmRowsIdxKernel,
+// sgemmRowsPairKernel): the residual rows gathered at coff, the clamp, the
+// store of the six rows at coff and the step to the next tile.
+func idxTileStore(name string, nv, width int, acc func(r, v int) VecPhysical, tmp func(i int) VecPhysical) {
 	c, coff, res, row := RDI, R8, RSI, RDX
 	loadArgs("c coff res", c, coff, res)
 	TESTQ(res, res)

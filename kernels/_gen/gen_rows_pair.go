@@ -70,39 +70,5 @@ func sgemmRowsPairKernel(name string) {
 		ADDQ(Imm(uint64(4*n)), off)
 		ADDQ(U32(uint64(n*width*nv)), b)
 	})
-	c, coff, res, row := RDI, R8, RSI, RDX
-	loadArgs("c coff res", c, coff, res)
-	TESTQ(res, res)
-	JZ(LabelRef(name + "_clamp"))
-	for r := 0; r < 6; r++ {
-		MOVLQSX(Mem{Base: coff, Disp: 4 * r}, row)
-		for v := 0; v < nv; v++ {
-			VADDPS(Mem{Base: res, Index: row, Scale: 4, Disp: width * v}, acc(r, v), acc(r, v))
-		}
-	}
-	Label(name + "_clamp")
-	VBROADCASTSS(paramAddr("lo"), tmp(0))
-	VBROADCASTSS(paramAddr("hi"), tmp(1))
-	for r := 0; r < 6; r++ {
-		for v := 0; v < nv; v++ {
-			VMAXPS(acc(r, v), tmp(0), acc(r, v))
-			VMINPS(acc(r, v), tmp(1), acc(r, v))
-		}
-	}
-	for r := 0; r < 6; r++ {
-		MOVLQSX(Mem{Base: coff, Disp: 4 * r}, row)
-		for v := 0; v < nv; v++ {
-			VMOVUPS(acc(r, v), Mem{Base: c, Index: row, Scale: 4, Disp: width * v})
-		}
-	}
-	// Next tile: both tables move six entries on.
-	Load(Param("ntiles"), RDX)
-	DECQ(RDX)
-	JZ(LabelRef(name + "_ret"))
-	Store(RDX, Param("ntiles"))
-	ADDQ(Imm(24), paramAddr("aoff"))
-	ADDQ(Imm(24), paramAddr("coff"))
-	JMP(LabelRef(name + "_tile"))
-	Label(name + "_ret")
-	ret()
+	idxTileStore(name, nv, width, acc, tmp)
 }

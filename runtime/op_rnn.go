@@ -415,6 +415,9 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	for d := 0; d < dirs; d++ {
 		rev := k.reverse || d == 1
 		var rd []float32
+		if k.proj == nil {
+			rd = r.F32()[d*gh*h : (d+1)*gh*h]
+		}
 		if k.proj != nil {
 			k.proj.input(d, x.F32(), seq, batch, xw, ctx.Threads)
 		} else if seq*batch > 0 {
@@ -426,7 +429,6 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 			} else {
 				pw = kernels.PackSgemmB(true, inSize, gh, w.F32()[d*gh*inSize:(d+1)*gh*inSize], max(inSize, 1))
 			}
-			rd = r.F32()[d*gh*h : (d+1)*gh*h]
 			kernels.SgemmPackedB(false, seq*batch, x.F32(), max(inSize, 1), pw, xw, gh, false, nil, ctx.Threads)
 		}
 		var wb, rb []float32

@@ -55,7 +55,7 @@ func TestAffineChains(t *testing.T) {
 			build: func(b *mb, x string) (string, []string) {
 				v := b.Node("Cast", []string{x}, graph.IntAttr("to", int64(graph.Float32)))
 				v = b.Node("Sub", []string{v, b.Init("m", graph.FromFloat32([]int{3, 1, 1}, []float32{100, 120, 140}))})
-				return b.Node("Mul", []string{v, b.Init("s", graph.ScalarFloat32(1.0 / 64))}), nil
+				return b.Node("Mul", []string{v, b.Init("s", graph.ScalarFloat32(1.0/64))}), nil
 			}, chains: 1},
 		{name: "tapped intermediate", dtype: graph.Float32, dims: staticDims(1, 3, 8, 8), runs: [][]int{{1, 3, 8, 8}},
 			build: func(b *mb, x string) (string, []string) {

@@ -422,6 +422,7 @@ type qbinaryKernel struct {
 	yZP, qmin, qmax int32
 	aScale, bScale  float32
 	aZP, bZP        int32
+	chans           *chanConst // one constant operand with a value per channel (op_int8_qbinary_chan.go)
 }
 
 func buildQBinary(b *BuildContext) (Kernel, error) {
@@ -454,6 +455,7 @@ func buildQBinary(b *BuildContext) (Kernel, error) {
 	k.ta = dequantTable(k.aScale, k.aZP)
 	k.tb = dequantTable(k.bScale, k.bZP)
 	k.pairs = k.pairTable()
+	k.chans = newChanConst(k, b)
 	return k, nil
 }
 
@@ -511,6 +513,11 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	b, err := i8Data(in[1], "input B")
 	if err != nil {
 		return nil, err
+	}
+	if k.chans != nil {
+		if out, ok, err := k.chans.run(ctx, in); ok || err != nil {
+			return out, err
+		}
 	}
 	shape, err := graph.BroadcastInts(in[0].Shape, in[1].Shape)
 	if err != nil {
@@ -827,18 +834,12 @@ func (k *qinstanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
 	rows := len(x) / row
+	// One scale and bias per row: kernels.QInstanceNormRowI8 (tabulated
+	// for long rows; the same arithmetic as the per-value LayerNorm row).
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
-		// The row kernel takes per-element scale and bias: this row's
-		// channel's, repeated.
-		gamma, beta := make([]float32, row), make([]float32, row)
 		for r := lo; r < hi; r++ {
 			ch := r % c
-			if r == lo || ch != (r-1)%c {
-				for i := range gamma {
-					gamma[i], beta[i] = k.scale[ch], k.bias[ch]
-				}
-			}
-			kernels.QLayerNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], gamma, beta, k.xScale, k.eps, k.yScale, k.yZP)
+			kernels.QInstanceNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], k.scale[ch], k.bias[ch], k.xScale, k.eps, k.yScale, k.yZP)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil

@@ -39,8 +39,10 @@ import (
 // row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go),
 // "dense" the 12x32 float32 tiles of the dense packed-weight GEMM of transformer Linear
 // layers (asm_dense_amd64.s, gen_dense.go), "rowspair" the indexed row tile of two
-// 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair or dense")
+// 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go), "rowsred"
+// the indexed row tiles of grouped convolutions with the reduction split over the lanes
+// (asm_rows_red_amd64.s, gen_rows_red.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred or dense")
 
 func main() {
 	flag.Parse()
@@ -52,6 +54,11 @@ func main() {
 	}
 	if *set == "rowspair" {
 		sgemmRowsPairKernels() // gen_rows_pair.go
+		Generate()
+		return
+	}
+	if *set == "rowsred" {
+		sgemmRowsRedKernels() // gen_rows_red.go
 		Generate()
 		return
 	}

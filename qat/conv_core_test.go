@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // convRef is the plain convolution (NCHW, OIHW) and its gradients with respect to x
@@ -93,7 +95,7 @@ func TestConvPaths(t *testing.T) {
 				c.forward(x, w, nil, y, threads)
 				near("y", yr, y)
 				dx, dw := make([]float32, len(x)), make([]float32, len(w))
-				c.backward(x, w, dy, dx, dw, nil, false, threads)
+				c.backward(x, w, dy, dx, dw, nil, false, nil, threads)
 				near("dx", dxr, dx)
 				near("dw", dwr, dw)
 				// set: dx written over garbage, every element, the same bits as
@@ -102,7 +104,7 @@ func TestConvPaths(t *testing.T) {
 				for i := range dxs {
 					dxs[i] = float32(math.NaN())
 				}
-				c.backward(x, w, dy, dxs, make([]float32, len(w)), nil, true, threads)
+				c.backward(x, w, dy, dxs, make([]float32, len(w)), nil, true, nil, threads)
 				for i := range dx {
 					require.Equal(t, math.Float32bits(dx[i]), math.Float32bits(dxs[i]), "%s: dx (set)[%d]", name, i)
 				}
@@ -139,8 +141,27 @@ func TestConvPaths(t *testing.T) {
 				}
 				if tc := g.transposed(false); tc != nil {
 					clear(dx)
-					c.inputGradShifted(tc, w, dy, dx, false, threads)
+					c.inputGradShifted(tc, w, dy, dx, false, nil, threads)
 					near("dx (transposed)", dxr, dx)
+					// the straight-through mask in the store (fuseSTEIntoConv):
+					// bit for bit the written gradient, then STESetF32 over it
+					sx := make([]float32, len(x))
+					for i := range sx {
+						sx[i] = float32(rng.NormFloat64())
+					}
+					sx[0], sx[len(sx)-1] = float32(math.NaN()), float32(math.Copysign(0, -1))
+					want, got := make([]float32, len(x)), make([]float32, len(x))
+					c.inputGradShifted(tc, w, dy, dx, true, nil, threads)
+					kernels.STESetF32(sx, dx, want, -0.7, 1.1)
+					for i := range got {
+						got[i] = float32(math.NaN())
+					}
+					untouched := append([]float32(nil), dx...)
+					c.inputGradShifted(tc, w, dy, dx, true, &steStore{x: sx, dx: got, lo: -0.7, hi: 1.1}, threads)
+					for i := range want {
+						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "masked dx[%d]", i)
+					}
+					require.Equal(t, untouched, dx, "dx written although the mask went to ste.dx")
 				}
 			}
 		}
@@ -176,7 +197,7 @@ func BenchmarkConvPaths(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/input-grad/shifted=%v", c, hw, hw, shifted), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					if shifted {
-						cc.inputGradShifted(t, w, dy, dx, false, 0)
+						cc.inputGradShifted(t, w, dy, dx, false, nil, 0)
 					} else {
 						cc.inputGrad(w, dy, dx, 0)
 					}
@@ -311,6 +332,46 @@ func TestShiftedForwardBiasMatchesIm2col(t *testing.T) {
 			c.forwardShifted(s, x, w, b, got, 1)
 			for i := range want {
 				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%v %v: y[%d]", geo, shape, i)
+			}
+		}
+	}
+}
+
+// TestRowRunsCoverTheOutputColumns checks the runs of every block of the
+// shifted GEMM's columns (whole 16-column panels and ragged ends, the ResNet's
+// 28, 14 and 7 wide maps and narrow ones) against the definition: column q of
+// the padded width is output (q/ppw, q%ppw) when q%ppw < ow, stored exactly
+// once, at the same place.
+func TestRowRunsCoverTheOutputColumns(t *testing.T) {
+	for _, geo := range []struct{ oh, ow, ppw int }{{28, 28, 30}, {14, 14, 16}, {7, 7, 9}, {5, 3, 7}, {1, 4, 6}, {6, 1, 3}} {
+		s := &shiftGeom{ppw: geo.ppw}
+		n := (geo.oh-1)*geo.ppw + geo.ow
+		for _, bs := range []int{1, 5, 16, 48, 224, n} {
+			for j0 := 0; j0 < n; j0 += bs {
+				nc := min(bs, n-j0)
+				t.Run(fmt.Sprintf("%v/j0=%d/nc=%d", geo, j0, nc), func(t *testing.T) {
+					got := map[int]int{} // block column -> output index
+					runs := s.rowRuns(j0, nc, geo.ow)
+					for _, u := range runs.all() {
+						require.Positive(t, u.w)
+						require.Positive(t, u.rows)
+						for i := 0; i < u.rows; i++ {
+							for j := 0; j < u.w; j++ {
+								q := u.q + i*geo.ppw + j
+								_, dup := got[q]
+								require.False(t, dup, "column %d stored twice", q)
+								got[q] = u.d + i*geo.ow + j
+							}
+						}
+					}
+					want := map[int]int{}
+					for q := j0; q < j0+nc; q++ {
+						if q%geo.ppw < geo.ow {
+							want[q-j0] = q/geo.ppw*geo.ow + q%geo.ppw
+						}
+					}
+					require.Equal(t, want, got)
+				})
 			}
 		}
 	}

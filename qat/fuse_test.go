@@ -64,3 +64,60 @@ func TestReluFakeQuantFusion(t *testing.T) {
 		})
 	}
 }
+
+// TestSTEConvFusion checks that the straight-through gradient applied in a
+// convolution's input-gradient store (fuseSTEIntoConv: the second convolution of
+// each ResNet block) gives every parameter gradient bit for bit as the separate
+// pass does, over two steps (the skipped pass must come back the next step),
+// at one and two threads.
+func TestSTEConvFusion(t *testing.T) {
+	m, err := graph.Load("../testdata/models/fmnist_resnet.onnx")
+	require.NoError(t, err)
+	x := make([]float32, 8*784)
+	for i := range x {
+		x[i] = float32(i*7%255)/255 - 0.3
+	}
+	labels := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	for _, threads := range []int{1, 2} {
+		run := func(fuse bool) [][]float32 {
+			n, err := New(m, Config{Threads: threads})
+			require.NoError(t, err)
+			fused := 0
+			for _, o := range n.ops {
+				if c, ok := o.(*convOp); ok && c.ste != nil {
+					fused++
+					if !fuse {
+						c.ste = nil
+					}
+				}
+			}
+			// the second convolution of each block, and the stem, whose input's
+			// fake quantization reads the net's input (no gradient: never
+			// fused at run time)
+			require.Equal(t, 7, fused)
+			r := quantizer.Ranges{}
+			for k := range n.ranges {
+				r[k] = [2]float32{-1, 3}
+			}
+			require.NoError(t, n.SetRanges(r))
+			n.training, n.emaRanges, n.emaConst = true, true, 0.1
+			var grads [][]float32
+			for step := 0; step < 2; step++ {
+				_, logits, err := n.Forward(x, 8)
+				require.NoError(t, err)
+				grad := make([]float32, len(logits))
+				SoftmaxCrossEntropy(logits, 10, labels, grad)
+				n.ZeroGrad()
+				n.Backward(grad)
+				for _, p := range n.params {
+					grads = append(grads, append([]float32(nil), p.G...))
+					for i := range p.W {
+						p.W[i] -= 0.01 * p.G[i]
+					}
+				}
+			}
+			return grads
+		}
+		require.Equal(t, run(false), run(true), "threads %d", threads)
+	}
+}

@@ -231,7 +231,8 @@ func (b *builder) input(node *graph.Node, name string) (int, error) {
 	return s, nil
 }
 
-// markWrittenGrads lets a fake quantization, a Relu/Clip or a convolution that
+// markWrittenGrads lets a fake quantization, a Relu/Clip, a convolution or an
+// elementwise binary op (each operand) that
 // is the only reader of its input write that input's gradient instead of adding
 // to a cleared one (the same bits; it saves Backward's clear and a read per
 // element; a convolution whose input gradient accumulates over overlapping
@@ -263,6 +264,17 @@ func (b *builder) markWrittenGrads() {
 			if sole(o.in) {
 				o.writeGrad = true
 				n.gradWritten[o.in] = true
+			}
+		case *binaryOp:
+			// Add's operands (the two branches of a residual block) take its
+			// output's gradient as it is
+			if o.a != o.b && sole(o.a) {
+				o.writeA = true
+				n.gradWritten[o.a] = true
+			}
+			if o.a != o.b && sole(o.b) {
+				o.writeB = true
+				n.gradWritten[o.b] = true
 			}
 		}
 	}

@@ -106,12 +106,15 @@ func (s *shiftGeom) refill(g *convGeom, x, buf []float32) {
 		return
 	}
 	r0, r1 := max(0, g.pt), min(s.pph, g.h+g.pt)
+	if r1 <= r0 {
+		return
+	}
 	for ci := 0; ci < g.c; ci++ {
 		xc := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
 		d := buf[ci*s.pp : (ci+1)*s.pp]
-		for r := r0; r < r1; r++ {
-			copy(d[r*s.ppw+g.pl:r*s.ppw+jhi], xc[(r-g.pt)*g.w:])
-		}
+		// the plane's rows in one call (rows of 7-28 floats: a copy each cost
+		// more in calls than in moves)
+		kernels.RowsCopyF32(d[r0*s.ppw+g.pl:], s.ppw, xc[(r0-g.pt)*g.w:], g.w, jhi-g.pl, r1-r0)
 	}
 }
 
@@ -254,7 +257,11 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 // writes it (every element of dx is stored exactly once; the GEMM's sums start
 // from +0 and so are never -0, which makes the copy the same bits as adding to a
 // cleared dx).
-func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, threads int) {
+//
+// With ste (set only) the store writes ste.dx instead, the gradient masked by
+// the fake quantization that computed the input (fuseSTEIntoConv); dx is not
+// written.
+func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
 	hw := g.h * g.w
@@ -262,7 +269,12 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
 		dyp := sc.dypad.fill(s, tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p])
-		dxn := dx[n*g.c*hw : (n+1)*g.c*hw]
+		var dxn, sxn []float32
+		if ste != nil {
+			dxn, sxn = ste.dx[n*g.c*hw:(n+1)*g.c*hw], ste.x[n*g.c*hw:(n+1)*g.c*hw]
+		} else {
+			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
+		}
 		for gi := 0; gi < g.group; gi++ {
 			dxg := dxn[gi*g.cg*hw:]
 			kernels.SgemmShifted(pa[gi], dyp[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
@@ -271,7 +283,10 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 					src := cb[(r-r0)*ldc:]
 					dst := dxg[r*hw : (r+1)*hw]
 					for _, u := range runs.all() {
-						if set {
+						if ste != nil {
+							xs := sxn[(gi*g.cg+r)*hw:][u.d:]
+							kernels.RowsSTESetF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows, xs, ste.lo, ste.hi)
+						} else if set {
 							kernels.RowsCopyF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows)
 						} else {
 							kernels.RowsAddF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows)

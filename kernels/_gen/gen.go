@@ -42,8 +42,9 @@ import (
 // 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go),
 // "fewrows" the 1-5-row float32 GEMM of the recurrent steps (asm_fewrows_amd64.s,
 // gen_fewrows.go), "affine" the per-channel affine map of preprocessing chains from
-// uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, dense, fewrows or affine")
+// uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go), "tpack" the transposing pack
+// of a per-call B stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, dense, fewrows, affine or tpack")
 
 func main() {
 	flag.Parse()
@@ -120,6 +121,11 @@ func main() {
 	}
 	if *set == "qattr" {
 		qattrKernels() // gen_qattr.go
+		Generate()
+		return
+	}
+	if *set == "tpack" {
+		tpackKernels() // gen_tpack.go
 		Generate()
 		return
 	}

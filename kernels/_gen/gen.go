@@ -42,8 +42,10 @@ import (
 // 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go),
 // "fewrows" the 1-5-row float32 GEMM of the recurrent steps (asm_fewrows_amd64.s,
 // gen_fewrows.go), "affine" the per-channel affine map of preprocessing chains from
-// uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, dense, fewrows or affine")
+// uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go), "rowsred" the indexed row
+// tiles of grouped convolutions with the reduction split over the lanes
+// (asm_rows_red_amd64.s, gen_rows_red.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows or affine")
 
 func main() {
 	flag.Parse()
@@ -55,6 +57,11 @@ func main() {
 	}
 	if *set == "rowspair" {
 		sgemmRowsPairKernels() // gen_rows_pair.go
+		Generate()
+		return
+	}
+	if *set == "rowsred" {
+		sgemmRowsRedKernels() // gen_rows_red.go
 		Generate()
 		return
 	}

@@ -38,9 +38,10 @@ import (
 // shifted weight gradient (asm_qattr_amd64.s, gen_qattr.go), "rowspf" the channels-last
 // row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go),
 // "dense" the 12x32 float32 tiles of the dense packed-weight GEMM of transformer Linear
-// layers (asm_dense_amd64.s, gen_dense.go), "rowspair" the indexed row tile of two
+// layers (asm_dense_amd64.s, gen_dense.go), "dwf32" the eight-pixel float32 depthwise
+// row kernels (asm_dwf32_amd64.s, gen_dwf32.go), "rowspair" the indexed row tile of two
 // 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair or dense")
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, dense or dwf32")
 
 func main() {
 	flag.Parse()
@@ -107,6 +108,11 @@ func main() {
 	}
 	if *set == "pool" {
 		poolKernels() // gen_pool.go
+		Generate()
+		return
+	}
+	if *set == "dwf32" {
+		dwf32Kernels() // gen_dwf32.go
 		Generate()
 		return
 	}

@@ -184,3 +184,58 @@ cpp_store:
 cpp_done:
 	VZEROUPPER
 	RET
+
+// func chanLUTAVX512(x *int8, out *int8, tables *int8, offs *int32, c int, c16 int, kmask uint16, n int)
+// Requires: AVX, AVX512F
+TEXT ·chanLUTAVX512(SB), NOSPLIT, $0-64
+	MOVQ    x+0(FP), SI
+	MOVQ    out+8(FP), DI
+	MOVQ    tables+16(FP), DX
+	MOVQ    offs+24(FP), R8
+	MOVQ    c+32(FP), R9
+	MOVQ    n+56(FP), CX
+	MOVWLZX kmask+48(FP), AX
+	KMOVW   AX, K2
+	TESTQ   CX, CX
+	JZ      clut_done
+
+clut_pixel:
+	MOVQ  SI, R10
+	MOVQ  DI, R11
+	MOVQ  R8, R12
+	MOVQ  c16+40(FP), R13
+	TESTQ R13, R13
+	JZ    clut_tail
+
+clut_run:
+	VPMOVZXBD  (R10), Z0
+	VPADDD     (R12), Z0, Z0
+	KXNORW     K1, K1, K1
+	VPXORD     Z1, Z1, Z1
+	VPGATHERDD (DX)(Z0*1), K1, Z1
+	VPMOVDB    Z1, (R11)
+	ADDQ       $0x10, R10
+	ADDQ       $0x10, R11
+	ADDQ       $0x40, R12
+	DECQ       R13
+	JNZ        clut_run
+
+clut_tail:
+	KORTESTW    K2, K2
+	JZ          clut_next
+	VPMOVZXBD.Z (R10), K2, Z0
+	VPADDD      (R12), Z0, Z0
+	KMOVW       K2, K1
+	VPXORD      Z1, Z1, Z1
+	VPGATHERDD  (DX)(Z0*1), K1, Z1
+	VPMOVDB     Z1, K2, (R11)
+
+clut_next:
+	ADDQ R9, SI
+	ADDQ R9, DI
+	DECQ CX
+	JNZ  clut_pixel
+
+clut_done:
+	VZEROUPPER
+	RET

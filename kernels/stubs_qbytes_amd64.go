@@ -18,3 +18,8 @@ func maxPixelsAVX512(dst *int8, src *int8, c int, c32 int, kmask uint32, ntaps i
 //
 //go:noescape
 func copyPixelsAVX512(dst *int8, dstride int, src *int8, sstride int, c int, w int, n int)
+
+// chanLUTAVX512 looks each channel of n channels-last pixels up in its own table (AVX-512 F, BW).
+//
+//go:noescape
+func chanLUTAVX512(x *int8, out *int8, tables *int8, offs *int32, c int, c16 int, kmask uint16, n int)

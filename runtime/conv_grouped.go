@@ -144,11 +144,12 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 			}
 		}
 		blk := groupBlock{o0: o0, c0: c0, cn: cn}
-		if k.idx {
-			blk.pb = kernels.PackRowsB16(kdim, np, wt, np)
-		} else {
-			blk.pb = kernels.PackRowsB(kdim, np, wt, np)
-		}
+		// The indexed tiles take PackRowsB's panels too where they are
+		// whole (np is a multiple of 16): 32-, 48- and 64-wide on AVX-512,
+		// one broadcast of the input feeding two to four FMAs instead of
+		// one (groups of 32, 48 or 64 channels, and merged blocks of 32 or
+		// 48 columns: fourteenth session).
+		blk.pb = kernels.PackRowsB(kdim, np, wt, np)
 		blk.bias = make([]float32, np)
 		if b != nil {
 			copy(blk.bias, b.F32()[o0:o0+n])

@@ -12,7 +12,11 @@ import (
 // BenchmarkGroupedRows times the channels-last grouped convolution on the
 // layers of RegNet-X-400MF (groups of 16 channels, 3x3, stride 2 at the
 // start of each stage) and of ResNeXt (groups of 4), reporting the achieved
-// multiply-adds per second of the calling thread's CPU time:
+// multiply-adds per second of the calling thread's CPU time. The layers of
+// the other RegNets and ResNeXt-50 (fourteenth session): groups of 8
+// (RegNet-Y-400MF), 24 (RegNet-Y-1.6GF), 32 (ResNeXt's last stage) and 48
+// (RegNet-X-3.2GF). Outputs come from a run arena as in a session, so that
+// the allocator and the GC are not timed:
 //
 //	go test ./runtime -run '^$' -bench BenchmarkGroupedRows
 func BenchmarkGroupedRows(b *testing.B) {
@@ -21,6 +25,8 @@ func BenchmarkGroupedRows(b *testing.B) {
 	}{
 		{32, 112, 2, 2}, {64, 56, 4, 2}, {64, 28, 4, 1}, {160, 28, 10, 2}, {160, 14, 10, 1},
 		{400, 14, 25, 2}, {400, 7, 25, 1}, {128, 56, 32, 1},
+		{208, 14, 26, 1}, {440, 7, 55, 1}, {336, 14, 14, 1}, {888, 7, 37, 1}, {1024, 7, 32, 1},
+		{432, 14, 9, 1}, {1008, 7, 21, 1}, {192, 28, 4, 1},
 	} {
 		b.Run(fmt.Sprintf("c%d_%dx%d_g%d_s%d", g.c, g.h, g.h, g.groups, g.stride), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
@@ -40,7 +46,9 @@ func BenchmarkGroupedRows(b *testing.B) {
 				x.F32()[i] = rng.Float32()
 			}
 			in := []*graph.Tensor{x, w, bias}
-			ctx := &ExecContext{Threads: 1}
+			pool := &bufPool{}
+			arena := &runArena{pool: pool}
+			ctx := &ExecContext{Threads: 1, arena: arena}
 			oh := (g.h-1)/g.stride + 1
 			macs := float64(oh * oh * g.c * cg * 9)
 			// Thread CPU time: the machine is shared, the wall clock says little.
@@ -52,6 +60,10 @@ func BenchmarkGroupedRows(b *testing.B) {
 				if _, err := k.Run(ctx, in); err != nil {
 					b.Fatal(err)
 				}
+				for _, buf := range arena.bufs {
+					pool.put(buf.data)
+				}
+				arena.bufs = arena.bufs[:0]
 			}
 			cpu := float64(cpuClock(clockThreadCPU)-t0) / 1e9
 			b.ReportMetric(cpu/float64(b.N)*1e6, "cpu-us/op")

@@ -65,7 +65,7 @@ func toNHWC(x []float32, n, c, plane int) []float32 {
 
 // TestGroupedRowsKernelMatchesReference checks the channels-last grouped
 // convolution against refGroupedConv over group widths that merge into
-// 16-lane blocks (4, 8), fill them (16, 32), leave a padded last block (13
+// 16-lane blocks (4, 8), fill them (16, 32, 48, 64), leave a padded last block (13
 // groups of 8), are wider than the input group (mg 24 from cg 12), do not
 // divide 16 (groups of 7 and 9 with reductions of 54 steps and more: one
 // group per block, spread into a scratch and gathered,
@@ -93,6 +93,8 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 		{"resnext 32x8, stride 2, NCHW out", geo{1, 256, 10, 11, 256, 32, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActNone, true, false, 16, 16},
 		{"regnet group width 16", geo{2, 64, 8, 8, 64, 4, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, kernels.ActNone, true, true, 4, 16},
 		{"group width 32, NCHW in", geo{1, 96, 7, 7, 96, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, false, kernels.ActNone, false, true, 3, 32},
+		{"group width 48 (RegNet-X-3.2GF): 48-wide panels", geo{1, 144, 8, 7, 144, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, kernels.ActNone, true, true, 3, 48},
+		{"group width 64, residual, stride 2", geo{1, 128, 9, 9, 128, 2, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, false, true, kernels.ActNone, true, true, 2, 64},
 		{"13 groups of 8: padded last block", geo{1, 104, 6, 5, 104, 13, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActSiLU, true, true, 7, 16},
 		{"mg 24 from cg 12, dilation, odd pads", geo{1, 48, 9, 8, 96, 4, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}}, true, true, false, kernels.ActNone, true, true, 2, 48},
 		{"groups of 7 from 5, 5x5 dilated: spread", geo{1, 30, 12, 11, 42, 6, 5, 5, 1, 1, 2, 2, [4]int{4, 4, 4, 4}}, true, false, false, kernels.ActNone, true, true, 6, 16},

@@ -98,12 +98,19 @@ func (k *rowsConvKernel) blockB(bw int) *kernels.RowsB {
 func (k *rowsConvKernel) setView(v *outView) {
 	k.view = v
 	if pixelStride(k.m) != k.m {
-		u := newRowsConvKernel(k.conv, nil, k.inNHWC, false)
+		u := packRowsConvKernel(k.conv, nil, k.inNHWC, false, false)
 		k.pb, k.bias, k.p16, k.mixed = u.pb, u.bias, u.p16, u.mixed
 	}
 }
 
 func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool) *rowsConvKernel {
+	return packRowsConvKernel(ck, fk, inNHWC, outNHWC, !outNHWC)
+}
+
+// packRowsConvKernel is newRowsConvKernel; padNCHW rounds the columns of an
+// NCHW output up to whole 16-wide panels (see below), which an output into
+// a Concat's buffer (setView, packed as if NCHW: no padding) must not have.
+func packRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC, padNCHW bool) *rowsConvKernel {
 	w := ck.wConst
 	m, c, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
 	k := &rowsConvKernel{conv: ck, nConvIn: len(ck.node.Inputs), inNHWC: inNHWC, outNHWC: outNHWC, c: c, m: m, kh: kh, kw: kw, narrow: &narrowIdx{}, p16: &panels16{}}
@@ -129,6 +136,15 @@ func newRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC bool
 	np := m
 	if so := pixelStride(m); outNHWC && so > m && so < m+16 {
 		np = so
+	}
+	// An NCHW output is computed channels-last and transposed: its stride
+	// there is free, so a width no panel divides (YOLO's 255-channel Detect
+	// heads, 3·85) is rounded up to whole 16-wide panels, and then takes
+	// the wide panels of PackRowsB (255 → 256: four 64-wide panels instead
+	// of fifteen 6x16 tiles and a partial panel through scratch; fourteenth
+	// session, BenchmarkDenseConvMaps).
+	if padNCHW && m > 16 && m%16 != 0 {
+		np = (m + 15) / 16 * 16
 	}
 	if np != m {
 		wp := make([]float32, kdim*np)
@@ -178,7 +194,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	oh, ow := outShape[2], outShape[3]
 	so, yo := pixelStride(k.m), 0
 	if !k.outNHWC {
-		so = k.m
+		so = k.pb.N()
 	}
 	if k.view != nil {
 		so, yo = k.view.g.stride, k.view.off
@@ -193,6 +209,9 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		}
 	}
 	p := k.conv.plan([]int{h, wd}, geom)
+	if p.pointwise && k.inNHWC && !k.outNHWC && k.view == nil {
+		return k.pointwiseNCHW(ctx, x.F32(), sx, n, oh*ow, so, outShape, res), nil
+	}
 	var ynh []float32
 	if k.residualInPlace(ctx, p, res, n*oh*ow*so) {
 		ynh = res // residual_inplace.go
@@ -265,25 +284,9 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	}
 	// An NCHW consumer: transpose (and add an NCHW residual).
 	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
-	yd := y.F32()
-	plane := oh * ow
-	nnParallel(min(ctx.Threads, max(1, len(yd)/parallelMinWork)), n*k.m, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			img, ch := i/k.m, i%k.m
-			dst := yd[i*plane : (i+1)*plane]
-			src := ynh[img*plane*so+ch:]
-			for j := range dst {
-				dst[j] = src[j*so]
-			}
-			if res != nil {
-				rr := res[i*plane : (i+1)*plane]
-				for j := range dst {
-					dst[j] = k.clamp(dst[j] + rr[j])
-				}
-				kernels.ActF32(k.post, dst, dst)
-			}
-		}
-	})
+	for img := 0; img < n; img++ {
+		k.toNCHW(ynh[img*oh*ow*so:], so, y.F32(), res, img, 0, oh*ow, oh*ow, ctx.Threads)
+	}
 	return []*graph.Tensor{y}, nil
 }
 

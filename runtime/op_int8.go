@@ -422,6 +422,7 @@ type qbinaryKernel struct {
 	yZP, qmin, qmax int32
 	aScale, bScale  float32
 	aZP, bZP        int32
+	chans           *chanConst // one constant operand with a value per channel (op_int8_qbinary_chan.go)
 }
 
 func buildQBinary(b *BuildContext) (Kernel, error) {
@@ -454,6 +455,7 @@ func buildQBinary(b *BuildContext) (Kernel, error) {
 	k.ta = dequantTable(k.aScale, k.aZP)
 	k.tb = dequantTable(k.bScale, k.bZP)
 	k.pairs = k.pairTable()
+	k.chans = newChanConst(k, b)
 	return k, nil
 }
 
@@ -511,6 +513,11 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	b, err := i8Data(in[1], "input B")
 	if err != nil {
 		return nil, err
+	}
+	if k.chans != nil {
+		if out, ok, err := k.chans.run(ctx, in); ok || err != nil {
+			return out, err
+		}
 	}
 	shape, err := graph.BroadcastInts(in[0].Shape, in[1].Shape)
 	if err != nil {

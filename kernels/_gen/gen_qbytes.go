@@ -19,6 +19,7 @@ func qbytesKernels() {
 	interleavePairsAVX512()
 	maxPixelsAVX512()
 	copyPixelsAVX512()
+	chanLUTAVX512() // gen_qchanlut.go
 }
 
 // interleavePairsAVX512 interleaves, for each of n pixels, h bytes of a

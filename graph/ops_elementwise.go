@@ -445,6 +445,9 @@ func init() {
 		{"ThresholdedRelu", 10, floatTypes, []string{"alpha"}},
 		{"HardSigmoid", 6, floatTypes, []string{"alpha", "beta"}},
 		{"HardSwish", 14, floatTypes, nil},
+		// Mish became an operator at opset 18 (x·tanh(softplus(x))); torch.onnx
+		// before it, and the converters, write it decomposed.
+		{"Mish", 18, floatTypes, nil},
 		{"Not", 1, boolTypes, nil},
 	} {
 		RegisterOp(unarySchema(u.op, u.since, u.types, u.attrs...))

@@ -852,8 +852,33 @@ const (
 	PadEdge     = "edge"
 )
 
+// ExpandPadAxes turns Pad-18's pads over the given axes (2·len(axes) values,
+// [begin..., end...] in the order of axes; negative axes count from the end)
+// into pads over all rank axes, zero on the others. A repeated axis is an error.
+func ExpandPadAxes(pads, axes []int64, rank int) ([]int64, error) {
+	if len(pads) != 2*len(axes) {
+		return nil, fmt.Errorf("pads has %d values for %d axes %v", len(pads), len(axes), axes)
+	}
+	full := make([]int64, 2*rank)
+	seen := make([]bool, rank)
+	for i, a := range axes {
+		ax, err := NormalizeAxis(a, rank)
+		if err != nil {
+			return nil, fmt.Errorf("axes %v: %v", axes, err)
+		}
+		if seen[ax] {
+			return nil, fmt.Errorf("axes %v name axis %d twice", axes, ax)
+		}
+		seen[ax] = true
+		full[ax], full[rank+ax] = pads[i], pads[len(axes)+i]
+	}
+	return full, nil
+}
+
 // NodePads returns a Pad node's pads from its attribute (opset < 11) or from the
-// constant pads input; ok is false when the pads input is not constant.
+// constant pads input, over all axes (Pad-18's axes input expanded, which needs
+// the data's rank); ok is false when the pads, the axes or that rank are not
+// known.
 func NodePads(c *InferContext) (pads []int64, ok bool, err error) {
 	if c.Opset < 11 {
 		p := c.Node.AttrInts("pads", nil)
@@ -873,6 +898,23 @@ func NodePads(c *InferContext) (pads []int64, ok bool, err error) {
 	if err != nil {
 		return nil, false, c.Errorf("pads: %v", err)
 	}
+	if c.Node.Input(3) == "" {
+		return p, true, nil
+	}
+	if c.Opset < 18 {
+		return nil, false, c.Errorf("has an axes input at opset %d (Pad has it since opset 18)", c.Opset)
+	}
+	at, x := c.Const(3), c.Input(0)
+	if at == nil || x == nil || !x.HasShape {
+		return nil, false, nil
+	}
+	axes, err := at.AsInt64()
+	if err != nil {
+		return nil, false, c.Errorf("axes: %v", err)
+	}
+	if p, err = ExpandPadAxes(p, axes, len(x.Shape)); err != nil {
+		return nil, false, c.Errorf("%v", err)
+	}
 	return p, true, nil
 }
 
@@ -889,6 +931,9 @@ func inferPad(c *InferContext) ([]*Value, []*Tensor, error) {
 	if c.Opset >= 11 {
 		if p := c.Input(1); p != nil && p.DType != Undefined && p.DType != Int64 {
 			return nil, nil, c.Errorf("pads input is %s, expected int64", p.DType)
+		}
+		if a := c.Input(3); a != nil && a.DType != Undefined && a.DType != Int64 && a.DType != Int32 {
+			return nil, nil, c.Errorf("axes input is %s, expected int32 or int64", a.DType)
 		}
 		if err := nnSameDType(c, 2, x.DType, "constant_value"); err != nil {
 			return nil, nil, err

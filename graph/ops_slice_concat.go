@@ -102,7 +102,40 @@ func SplitSizes(dim int, split []int64, n int) ([]int, error) {
 	return out, nil
 }
 
+// SplitNodeSizes is SplitSizes for Split node n, with Split-18's num_outputs:
+// without a split input, that many outputs of ceil(dim / num_outputs) elements,
+// the last one smaller when the axis does not divide (the opset-18 rule; before
+// it the axis had to divide). num_outputs must equal the node's output count
+// and cannot come with a split input.
+func SplitNodeSizes(n *Node, dim int, split []int64) ([]int, error) {
+	nout := len(n.Outputs)
+	if !n.HasAttr("num_outputs") {
+		return SplitSizes(dim, split, nout)
+	}
+	k := n.AttrInt("num_outputs", 0)
+	switch {
+	case split != nil:
+		return nil, fmt.Errorf("has both a split input and num_outputs %d", k)
+	case k != int64(nout) || k <= 0:
+		return nil, fmt.Errorf("num_outputs %d for %d outputs", k, nout)
+	}
+	chunk := (dim + nout - 1) / nout
+	last := dim - chunk*(nout-1)
+	if last < 0 {
+		return nil, fmt.Errorf("axis of size %d cannot be split into %d parts of %d", dim, nout, chunk)
+	}
+	out := make([]int, nout)
+	for i := range out {
+		out[i] = chunk
+	}
+	out[nout-1] = last
+	return out, nil
+}
+
 func inferSplit(c *InferContext) ([]*Value, []*Tensor, error) {
+	if c.Node.HasAttr("num_outputs") && c.Opset < 18 {
+		return nil, nil, errorf(c.Node, "%w attribute \"num_outputs\" at opset %d (Split has it since opset 18)", ErrUnsupported, c.Opset)
+	}
 	if err := attrBecameInput(c, 13, "split"); err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +163,7 @@ func inferSplit(c *InferContext) ([]*Value, []*Tensor, error) {
 	switch {
 	case !known:
 	case in.Shape[axis].Known():
-		if sizes, err = SplitSizes(in.Shape[axis].Size, split, n); err != nil {
+		if sizes, err = SplitNodeSizes(c.Node, in.Shape[axis].Size, split); err != nil {
 			return nil, nil, c.Errorf("%v", err)
 		}
 	case split != nil:
@@ -311,7 +344,7 @@ func inferCompress(c *InferContext) ([]*Value, []*Tensor, error) {
 
 func init() {
 	RegisterOp(OpSchema{OpType: "Concat", SinceOpset: 4, Attrs: []string{"axis"}, Infer: inferConcat})
-	RegisterOp(OpSchema{OpType: "Split", SinceOpset: 2, Attrs: []string{"axis", "split"}, Infer: inferSplit})
+	RegisterOp(OpSchema{OpType: "Split", SinceOpset: 2, Attrs: []string{"axis", "split", "num_outputs"}, Infer: inferSplit})
 	RegisterOp(OpSchema{OpType: "Slice", SinceOpset: 1, Attrs: []string{"starts", "ends", "axes"}, Infer: inferSlice})
 	RegisterOp(OpSchema{OpType: "Compress", SinceOpset: 9, Attrs: []string{"axis"}, Infer: inferCompress})
 }

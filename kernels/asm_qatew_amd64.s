@@ -503,3 +503,231 @@ fqr_loop:
 fqr_done:
 	VZEROUPPER
 	RET
+
+// func rowsCopyF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
+// Requires: AVX
+TEXT ·rowsCopyF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ    dst+0(FP), DI
+	MOVQ    ds+8(FP), DX
+	MOVQ    src+16(FP), SI
+	MOVQ    ss+24(FP), BX
+	MOVQ    w+32(FP), CX
+	MOVQ    rows+40(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, BX
+	MOVQ    CX, AX
+	ANDQ    $0x07, AX
+	MOVQ    AX, R12
+	NEGQ    AX
+	LEAQ    qatRowsMask<>+32(SB), R10
+	VMOVUPS (R10)(AX*4), Y12
+	ANDQ    $-8, CX
+
+rowsCopyF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsCopyF32AVX2_tail
+
+rowsCopyF32AVX2_block:
+	VMOVUPS (SI)(R11*4), Y0
+	VMOVUPS Y0, (DI)(R11*4)
+	ADDQ    $0x08, R11
+	CMPQ    R11, CX
+	JNE     rowsCopyF32AVX2_block
+
+rowsCopyF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsCopyF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsCopyF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  rowsCopyF32AVX2_row
+	VZEROUPPER
+	RET
+
+DATA qatRowsMask<>+0(SB)/4, $0xffffffff
+DATA qatRowsMask<>+4(SB)/4, $0xffffffff
+DATA qatRowsMask<>+8(SB)/4, $0xffffffff
+DATA qatRowsMask<>+12(SB)/4, $0xffffffff
+DATA qatRowsMask<>+16(SB)/4, $0xffffffff
+DATA qatRowsMask<>+20(SB)/4, $0xffffffff
+DATA qatRowsMask<>+24(SB)/4, $0xffffffff
+DATA qatRowsMask<>+28(SB)/4, $0xffffffff
+DATA qatRowsMask<>+32(SB)/4, $0x00000000
+DATA qatRowsMask<>+36(SB)/4, $0x00000000
+DATA qatRowsMask<>+40(SB)/4, $0x00000000
+DATA qatRowsMask<>+44(SB)/4, $0x00000000
+DATA qatRowsMask<>+48(SB)/4, $0x00000000
+DATA qatRowsMask<>+52(SB)/4, $0x00000000
+DATA qatRowsMask<>+56(SB)/4, $0x00000000
+DATA qatRowsMask<>+60(SB)/4, $0x00000000
+GLOBL qatRowsMask<>(SB), RODATA|NOPTR, $64
+
+// func rowsBiasF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, b float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rowsBiasF32AVX2(SB), NOSPLIT, $0-52
+	MOVQ         dst+0(FP), DI
+	MOVQ         ds+8(FP), DX
+	MOVQ         src+16(FP), SI
+	MOVQ         ss+24(FP), BX
+	MOVQ         w+32(FP), CX
+	MOVQ         rows+40(FP), R9
+	MOVSS        b+48(FP), X15
+	VBROADCASTSS X15, Y15
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	MOVQ         CX, AX
+	ANDQ         $0x07, AX
+	MOVQ         AX, R12
+	NEGQ         AX
+	LEAQ         qatRowsMask<>+32(SB), R10
+	VMOVUPS      (R10)(AX*4), Y12
+	ANDQ         $-8, CX
+
+rowsBiasF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsBiasF32AVX2_tail
+
+rowsBiasF32AVX2_block:
+	VMOVUPS (SI)(R11*4), Y0
+	VADDPS  Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R11*4)
+	ADDQ    $0x08, R11
+	CMPQ    R11, CX
+	JNE     rowsBiasF32AVX2_block
+
+rowsBiasF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsBiasF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VADDPS     Y15, Y0, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsBiasF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  rowsBiasF32AVX2_row
+	VZEROUPPER
+	RET
+
+// func rowsAddF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
+// Requires: AVX
+TEXT ·rowsAddF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ    dst+0(FP), DI
+	MOVQ    ds+8(FP), DX
+	MOVQ    src+16(FP), SI
+	MOVQ    ss+24(FP), BX
+	MOVQ    w+32(FP), CX
+	MOVQ    rows+40(FP), R9
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, BX
+	MOVQ    CX, AX
+	ANDQ    $0x07, AX
+	MOVQ    AX, R12
+	NEGQ    AX
+	LEAQ    qatRowsMask<>+32(SB), R10
+	VMOVUPS (R10)(AX*4), Y12
+	ANDQ    $-8, CX
+
+rowsAddF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsAddF32AVX2_tail
+
+rowsAddF32AVX2_block:
+	VMOVUPS (SI)(R11*4), Y0
+	VMOVUPS (DI)(R11*4), Y1
+	VADDPS  Y0, Y1, Y0
+	VMOVUPS Y0, (DI)(R11*4)
+	ADDQ    $0x08, R11
+	CMPQ    R11, CX
+	JNE     rowsAddF32AVX2_block
+
+rowsAddF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsAddF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VMASKMOVPS (DI)(R11*4), Y12, Y1
+	VADDPS     Y0, Y1, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsAddF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  rowsAddF32AVX2_row
+	VZEROUPPER
+	RET
+
+// func rowsSTESetF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, x *float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rowsSTESetF32AVX2(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         ds+8(FP), DX
+	MOVQ         src+16(FP), SI
+	MOVQ         ss+24(FP), BX
+	MOVQ         w+32(FP), CX
+	MOVQ         rows+40(FP), R9
+	MOVQ         x+48(FP), R8
+	MOVSS        lo+56(FP), X14
+	MOVSS        hi+60(FP), X15
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y13, Y13, Y13
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	MOVQ         CX, AX
+	ANDQ         $0x07, AX
+	MOVQ         AX, R12
+	NEGQ         AX
+	LEAQ         qatRowsMask<>+32(SB), R10
+	VMOVUPS      (R10)(AX*4), Y12
+	ANDQ         $-8, CX
+
+rowsSTESetF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsSTESetF32AVX2_tail
+
+rowsSTESetF32AVX2_block:
+	VMOVUPS (SI)(R11*4), Y0
+	VMOVUPS (R8)(R11*4), Y1
+	VCMPPS  $0x1d, Y14, Y1, Y2
+	VCMPPS  $0x12, Y15, Y1, Y3
+	VANDPS  Y3, Y2, Y2
+	VANDPS  Y2, Y0, Y0
+	VADDPS  Y13, Y0, Y0
+	VMOVUPS Y0, (DI)(R11*4)
+	ADDQ    $0x08, R11
+	CMPQ    R11, CX
+	JNE     rowsSTESetF32AVX2_block
+
+rowsSTESetF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsSTESetF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VMASKMOVPS (R8)(R11*4), Y12, Y1
+	VCMPPS     $0x1d, Y14, Y1, Y2
+	VCMPPS     $0x12, Y15, Y1, Y3
+	VANDPS     Y3, Y2, Y2
+	VANDPS     Y2, Y0, Y0
+	VADDPS     Y13, Y0, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsSTESetF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  rowsSTESetF32AVX2_row
+	VZEROUPPER
+	RET

@@ -81,3 +81,6 @@ func addF32Vec(dst, src []float32) int {
 	addF32AVX2(&dst[0], &src[0], v)
 	return v
 }
+
+// rowsAsm: the strided-row kernels of qatrows.go have an assembly form.
+const rowsAsm = true

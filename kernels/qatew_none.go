@@ -13,3 +13,10 @@ func addF32Vec(_, _ []float32) int { return 0 }
 func steSetF32Vec(_, _, _ []float32, _, _ float32) int { return 0 }
 
 func fakeQuantReluF32Vec(_, _ []float32, _ float32, _ int32) int { return 0 }
+
+const rowsAsm = false
+
+func rowsCopyF32AVX2(*float32, int, *float32, int, int, int)                               {}
+func rowsBiasF32AVX2(*float32, int, *float32, int, int, int, float32)                      {}
+func rowsAddF32AVX2(*float32, int, *float32, int, int, int)                                {}
+func rowsSTESetF32AVX2(*float32, int, *float32, int, int, int, *float32, float32, float32) {}

@@ -209,3 +209,32 @@ func TestQRowMaxI8(t *testing.T) {
 		}
 	})
 }
+
+// TestQInstanceNormRowI8 checks the tabulated one-scale row against the
+// per-value reference (refQLayerNormRow with the scale and bias repeated):
+// short rows on the per-value kernel, long ones through the table.
+func TestQInstanceNormRowI8(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 22))
+		for _, n := range []int{1, 9, 255, 256, 300, QInstanceNormLUTMin - 1, QInstanceNormLUTMin, 1000, 6400, 25600} {
+			for kind := 0; kind < 4; kind++ {
+				src := qrowTestCodes(r, n, kind)
+				for _, p := range []struct {
+					xs, eps, ys, gamma, beta float32
+					zp                       int32
+				}{{0.05, 1e-5, 0.03, 1.3, -0.2, 0}, {0.5, 1e-6, 0.01, -0.7, 0.4, -20}, {3e-3, 1e-5, 0.5, 0.01, 0, 127}, {0.1, 0, 1e-4, 2, 1, -128}} {
+					gamma, beta := make([]float32, n), make([]float32, n)
+					for i := range gamma {
+						gamma[i], beta[i] = p.gamma, p.beta
+					}
+					got := make([]int8, n+1)
+					got[n] = 99
+					QInstanceNormRowI8(got[:n], src, p.gamma, p.beta, p.xs, p.eps, p.ys, p.zp)
+					require.Equal(t, refQLayerNormRow(src, gamma, beta, p.xs, p.eps, p.ys, p.zp), got[:n],
+						"n %d kind %d params %+v", n, kind, p)
+					require.Equal(t, int8(99), got[n])
+				}
+			}
+		}
+	})
+}

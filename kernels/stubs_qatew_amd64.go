@@ -63,3 +63,23 @@ func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes 
 //
 //go:noescape
 func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)
+
+// rowsCopyF32AVX2 sets dst[i*ds+j] = src[i*ss+j] for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsCopyF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
+
+// rowsBiasF32AVX2 sets dst[i*ds+j] = src[i*ss+j] + b for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsBiasF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, b float32)
+
+// rowsAddF32AVX2 sets dst[i*ds+j] += src[i*ss+j] for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsAddF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
+
+// rowsSTESetF32AVX2 sets dst[i*ds+j] = src[i*ss+j] + 0 where lo <= x[i*ds+j] <= hi, else +0, for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsSTESetF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, x *float32, lo float32, hi float32)

@@ -172,8 +172,8 @@ func padsOf(n *graph.Node, a *analysis) []int64 {
 		return n.AttrInts("pads", nil)
 	}
 	p := n.Input(1)
-	if p == "" {
-		return nil
+	if p == "" || n.Input(3) != "" {
+		return nil // Pad-18 pads over an axes input (optimize makes them full-rank)
 	}
 	// Initializers, Constant nodes (torch.onnx writes pads as one) and folded shape
 	// arithmetic alike.

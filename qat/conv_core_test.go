@@ -315,3 +315,43 @@ func TestShiftedForwardBiasMatchesIm2col(t *testing.T) {
 		}
 	}
 }
+
+// TestRowRunsCoverTheOutputColumns checks the runs of every block of the
+// shifted GEMM's columns (whole 16-column panels and ragged ends, the ResNet's
+// 28, 14 and 7 wide maps and narrow ones) against the definition: column q of
+// the padded width is output (q/ppw, q%ppw) when q%ppw < ow, stored exactly
+// once, at the same place.
+func TestRowRunsCoverTheOutputColumns(t *testing.T) {
+	for _, geo := range []struct{ oh, ow, ppw int }{{28, 28, 30}, {14, 14, 16}, {7, 7, 9}, {5, 3, 7}, {1, 4, 6}, {6, 1, 3}} {
+		s := &shiftGeom{ppw: geo.ppw}
+		n := (geo.oh-1)*geo.ppw + geo.ow
+		for _, bs := range []int{1, 5, 16, 48, 224, n} {
+			for j0 := 0; j0 < n; j0 += bs {
+				nc := min(bs, n-j0)
+				t.Run(fmt.Sprintf("%v/j0=%d/nc=%d", geo, j0, nc), func(t *testing.T) {
+					got := map[int]int{} // block column -> output index
+					runs := s.rowRuns(j0, nc, geo.ow)
+					for _, u := range runs.all() {
+						require.Positive(t, u.w)
+						require.Positive(t, u.rows)
+						for i := 0; i < u.rows; i++ {
+							for j := 0; j < u.w; j++ {
+								q := u.q + i*geo.ppw + j
+								_, dup := got[q]
+								require.False(t, dup, "column %d stored twice", q)
+								got[q] = u.d + i*geo.ow + j
+							}
+						}
+					}
+					want := map[int]int{}
+					for q := j0; q < j0+nc; q++ {
+						if q%geo.ppw < geo.ow {
+							want[q-j0] = q/geo.ppw*geo.ow + q%geo.ppw
+						}
+					}
+					require.Equal(t, want, got)
+				})
+			}
+		}
+	}
+}

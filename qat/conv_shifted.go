@@ -131,32 +131,64 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 				bg = bias[gi*g.ocg : (gi+1)*g.ocg]
 			}
 			kernels.SgemmShifted(pa[gi], xp[gi*g.cg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+				runs := s.rowRuns(j0, nc, g.ow)
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
 					dst := yg[r*g.p : (r+1)*g.p]
-					for q := j0; q < j0+nc; {
-						oy, ox := q/s.ppw, q%s.ppw
-						end := min(j0+nc, (oy+1)*s.ppw)
-						if e := min(end-oy*s.ppw, g.ow); ox < e {
-							d, sv := dst[oy*g.ow+ox:oy*g.ow+e], src[q-j0:]
-							if bg == nil {
-								copy(d, sv)
-							} else {
-								// the bias added in the store (the sum the
-								// separate pass over y computed)
-								b := bg[r]
-								sv = sv[:len(d)]
-								for i := range d {
-									d[i] = sv[i] + b
-								}
-							}
+					for _, u := range runs.all() {
+						if bg == nil {
+							kernels.RowsCopyF32(dst[u.d:], g.ow, src[u.q:], s.ppw, u.w, u.rows)
+						} else {
+							// the bias added in the store (the sum the
+							// separate pass over y computed)
+							kernels.RowsBiasF32(dst[u.d:], g.ow, src[u.q:], s.ppw, u.w, u.rows, bg[r])
 						}
-						q = end
 					}
 				}
 			})
 		}
 	})
+}
+
+// rowRun is a run of output rows in a block of the shifted GEMM's columns: rows
+// rows of w floats, the first at column q of the block (the next ppw further)
+// and at d in the output plane (the next ow further).
+type rowRun struct{ q, d, w, rows int }
+
+// rowRuns holds the (at most three) runs of a block, without an allocation per
+// store.
+type rowRuns struct {
+	r [3]rowRun
+	n int
+}
+
+func (rs *rowRuns) add(r rowRun) { rs.r[rs.n] = r; rs.n++ }
+
+func (rs *rowRuns) all() []rowRun { return rs.r[:rs.n] }
+
+// rowRuns splits the block of GEMM columns [j0, j0+nc) (numbered over the padded
+// width) into the output columns it holds (the first ow of each padded row):
+// the end of a row the block starts inside, the whole rows, the start of a row
+// it ends inside. Runs of no column are left out.
+func (s *shiftGeom) rowRuns(j0, nc, ow int) rowRuns {
+	var runs rowRuns
+	q, end := j0, j0+nc
+	if ox := q % s.ppw; ox != 0 {
+		oy := q / s.ppw
+		if e := min(end-oy*s.ppw, ow); ox < e {
+			runs.add(rowRun{q - j0, oy*ow + ox, e - ox, 1})
+		}
+		q = min(end, (oy+1)*s.ppw)
+	}
+	if end-q >= ow {
+		k := (end-q-ow)/s.ppw + 1
+		runs.add(rowRun{q - j0, q / s.ppw * ow, ow, k})
+		q += k * s.ppw
+	}
+	if q < end {
+		runs.add(rowRun{q - j0, q / s.ppw * ow, min(end-q, ow), 1})
+	}
+	return runs
 }
 
 // The input gradient of a stride-1 convolution is itself a stride-1 convolution:
@@ -234,20 +266,16 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 		for gi := 0; gi < g.group; gi++ {
 			dxg := dxn[gi*g.cg*hw:]
 			kernels.SgemmShifted(pa[gi], dyp[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
+				runs := s.rowRuns(j0, nc, g.w)
 				for r := r0; r < r1; r++ {
 					src := cb[(r-r0)*ldc:]
 					dst := dxg[r*hw : (r+1)*hw]
-					for q := j0; q < j0+nc; {
-						oy, ox := q/s.ppw, q%s.ppw
-						end := min(j0+nc, (oy+1)*s.ppw)
-						if e := min(end-oy*s.ppw, g.w); ox < e {
-							if set {
-								copy(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
-							} else {
-								addTo(dst[oy*g.w+ox:oy*g.w+e], src[q-j0:])
-							}
+					for _, u := range runs.all() {
+						if set {
+							kernels.RowsCopyF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows)
+						} else {
+							kernels.RowsAddF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows)
 						}
-						q = end
 					}
 				}
 			})

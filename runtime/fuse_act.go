@@ -102,6 +102,8 @@ func paramFreeAct(n *graph.Node) kernels.Act {
 		return kernels.ActSoftplus
 	case isOp(n, "Softsign"):
 		return kernels.ActSoftsign
+	case isOp(n, "Mish"): // the opset-18 operator
+		return kernels.ActMish
 	case isOp(n, "Elu"):
 		return kernels.EluAct(n.AttrFloat("alpha", 1))
 	case isOp(n, "Celu"):

@@ -139,6 +139,8 @@ func unaryFn[T number](n *graph.Node) (func(T) T, error) {
 		return floatFn[T](softplus), nil
 	case "Softsign":
 		return floatFn[T](func(x float64) float64 { return x / (1 + math.Abs(x)) }), nil
+	case "Mish":
+		return floatFn[T](func(x float64) float64 { return x * math.Tanh(softplus(x)) }), nil
 	case "LeakyRelu":
 		a := T(n.AttrFloat("alpha", 0.01))
 		return func(x T) T {
@@ -449,7 +451,7 @@ func init() {
 	for _, op := range []string{"Relu", "Sigmoid", "Tanh", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal",
 		"Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
 		"Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Shrink", "Elu", "Celu", "Selu",
-		"LeakyRelu", "ThresholdedRelu", "HardSigmoid", "HardSwish"} {
+		"LeakyRelu", "ThresholdedRelu", "HardSigmoid", "HardSwish", "Mish"} {
 		Register(OpInfo{OpType: op, Build: buildUnary})
 	}
 	Register(OpInfo{OpType: "Not", Build: buildNot})

@@ -834,18 +834,12 @@ func (k *qinstanceNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
 	rows := len(x) / row
+	// One scale and bias per row: kernels.QInstanceNormRowI8 (tabulated
+	// for long rows; the same arithmetic as the per-value LayerNorm row).
 	qtensor.ParallelChunks(rows, ctx.Threads, max(1, 4096/row), func(lo, hi int) {
-		// The row kernel takes per-element scale and bias: this row's
-		// channel's, repeated.
-		gamma, beta := make([]float32, row), make([]float32, row)
 		for r := lo; r < hi; r++ {
 			ch := r % c
-			if r == lo || ch != (r-1)%c {
-				for i := range gamma {
-					gamma[i], beta[i] = k.scale[ch], k.bias[ch]
-				}
-			}
-			kernels.QLayerNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], gamma, beta, k.xScale, k.eps, k.yScale, k.yZP)
+			kernels.QInstanceNormRowI8(out[r*row:(r+1)*row], x[r*row:(r+1)*row], k.scale[ch], k.bias[ch], k.xScale, k.eps, k.yScale, k.yZP)
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil

@@ -121,6 +121,15 @@ func (k *padKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		if pads, err = intsInput(p, "pads"); err != nil {
 			return nil, err
 		}
+		if a := optInput(in, 3); a != nil { // Pad-18: pads over these axes only
+			axes, err := intsInput(a, "axes")
+			if err != nil {
+				return nil, err
+			}
+			if pads, err = graph.ExpandPadAxes(pads, axes, rank); err != nil {
+				return nil, err
+			}
+		}
 		if c := optInput(in, 2); c != nil && c.Len() > 0 {
 			if c.DType != x.DType {
 				return nil, fmt.Errorf("constant_value is %s, data is %s (dtype mismatch)", c.DType, x.DType)

@@ -80,7 +80,7 @@ func buildSplit(b *BuildContext) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		sizes, err := graph.SplitSizes(x.Shape[a], split, nout)
+		sizes, err := graph.SplitNodeSizes(b.Node, x.Shape[a], split)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen6   (see scripts/unseen6_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen7   (see scripts/unseen7_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen8   (see scripts/unseen8_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen9   (see scripts/unseen9_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -99,6 +100,13 @@ T5 relative position buckets, CLIP text, wav2vec 2.0, packed BiLSTM, scripted gr
 decoding, a Llama step on a static cache, DETR, a pose net at opset 9, TF-SAME pads
 from Shape, uint8 preprocessing at opset 10, MobileViT, RAFT, paddle2onnx and
 keras2onnx graphs at opset 9) to out/bench-models-unseen8/; see scripts/unseen8_models.py.
+
+--unseen9 exports the fourteenth session's set (a HiFi-GAN vocoder, the STFT operator of a
+Whisper-style front end, YOLOv8 DFL decoding, PoolFormer, a UNet padded from Shape, MHA with
+kdim/vdim, a tf2onnx BERT with int32 inputs and OneHot, opset-18 spellings with per-tensor
+external data, Constant-node spellings, Clip at opsets 9 and 12, scatter_add/index_put
+accumulate, an LSTMCell decoder, a ViT with interpolated positions) to
+out/bench-models-unseen9/; see scripts/unseen9_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -468,6 +476,8 @@ def main():
                     help="export the twelfth session's set (scripts/unseen7_models.py) to out/bench-models-unseen7")
     ap.add_argument("--unseen8", action="store_true",
                     help="export the thirteenth session's set (scripts/unseen8_models.py) to out/bench-models-unseen8")
+    ap.add_argument("--unseen9", action="store_true",
+                    help="export the fourteenth session's set (scripts/unseen9_models.py) to out/bench-models-unseen9")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -500,6 +510,9 @@ def main():
     if args.unseen8:
         import unseen8_models  # beside this script; its own names, opsets and samples
         return unseen8_models.main(args)
+    if args.unseen9:
+        import unseen9_models  # beside this script; its own names, opsets and samples
+        return unseen9_models.main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -71,6 +71,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 		return st, err
 	}
 	st.Folded = n
+	padAxesToFull(g) // Pad-18's axes form into full pads, which the passes below read
 	st.Deconvs = convTransposeToConv(g)
 	st.Transposes = sinkTransposes(g, keep, m.Opset())
 	st.Identities += removeIdentities(g, keep) // Transpose pairs that cancelled

@@ -26,6 +26,7 @@ func qatewKernels() {
 	tapsF32AVX2()
 	tapsDotF32AVX2()
 	fakeQuantReluF32AVX2()
+	qatRowsKernels() // gen_qatrows.go
 }
 
 // minMaxSumF32AVX2 generates the lane-wise minimum, maximum and sum of x (n a

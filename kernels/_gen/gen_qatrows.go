@@ -1,0 +1,118 @@
+package main
+
+// The strided-row stores of the shifted convolutions in quantization-aware
+// training (qat/conv_shifted.go): the implicit GEMM computes its rows over the
+// padded width, and the stores move each output row's first w columns to the
+// dense tensor, rows at a time. Rows of 7, 14 or 28 floats are too short for a
+// call per row; here one call moves many rows, the last partial vector of each
+// row through VMASKMOVPS (a load of the masked-off lanes reads nothing and
+// cannot fault). Part of the "qatew" set (asm_qatew_amd64.s); AVX2 only, as the
+// other streaming kernels of the set.
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// rowsMaskTable holds eight all-ones int32 then eight zeros: the eight lanes
+// starting at entry 8-r are the mask of the first r lanes.
+var rowsMaskTable = &f32Table{sym: "qatRowsMask", vals: []float32{nanOnes, nanOnes, nanOnes, nanOnes, nanOnes, nanOnes, nanOnes, nanOnes, 0, 0, 0, 0, 0, 0, 0, 0}}
+
+// nanOnes is the float32 whose bits are all ones (the table stores bits).
+var nanOnes = math.Float32frombits(0xffffffff)
+
+func qatRowsKernels() {
+	rowsKernel("rowsCopyF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int)",
+		"rowsCopyF32AVX2 sets dst[i*ds+j] = src[i*ss+j] for i < rows, j < w (w > 0).", nil, func(v, m VecPhysical, dm Mem, _ Mem) {})
+	rowsKernel("rowsBiasF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int, b float32)",
+		"rowsBiasF32AVX2 sets dst[i*ds+j] = src[i*ss+j] + b for i < rows, j < w (w > 0).",
+		func() {
+			Load(Param("b"), X15)
+			VBROADCASTSS(X15, Y15)
+		}, func(v, m VecPhysical, dm Mem, _ Mem) { VADDPS(Y15, v, v) })
+	rowsKernel("rowsAddF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int)",
+		"rowsAddF32AVX2 sets dst[i*ds+j] += src[i*ss+j] for i < rows, j < w (w > 0).", nil,
+		func(v, m VecPhysical, dm Mem, _ Mem) {
+			// dst + src, dst the first operand as in Go's dst[i] += src[i]
+			// (of two NaNs, the first is returned)
+			if m == nil {
+				VMOVUPS(dm, Y1)
+			} else {
+				VMASKMOVPS(dm, m, Y1)
+			}
+			VADDPS(v, Y1, v)
+		})
+	// the straight-through gradient of a fake quantization, as steSetF32AVX2:
+	// dst = (src where lo <= x <= hi, else 0) + 0, x strided as dst
+	rowsKernel("rowsSTESetF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int, x *float32, lo float32, hi float32)",
+		"rowsSTESetF32AVX2 sets dst[i*ds+j] = src[i*ss+j] + 0 where lo <= x[i*ds+j] <= hi, else +0, for i < rows, j < w (w > 0).",
+		func() {
+			Load(Param("x"), R8)
+			loadArgs("lo hi", X14, X15)
+			VBROADCASTSS(X14, Y14)
+			VBROADCASTSS(X15, Y15)
+			VXORPS(Y13, Y13, Y13)
+		}, func(v, m VecPhysical, _ Mem, xm Mem) {
+			if m == nil {
+				VMOVUPS(xm, Y1)
+			} else {
+				VMASKMOVPS(xm, m, Y1)
+			}
+			VCMPPS(Imm(0x1d), Y14, Y1, Y2) // x >= lo, ordered, quiet
+			VCMPPS(Imm(0x12), Y15, Y1, Y3) // x <= hi, ordered, quiet
+			VANDPS(Y3, Y2, Y2)
+			VANDPS(Y2, v, v)
+			VADDPS(Y13, v, v)
+		})
+}
+
+// rowsKernel emits a kernel over rows of w floats: per row, blocks of eight
+// then one masked block of the rest; op turns the loaded source vector v into
+// the stored value (m the lane mask of a partial block, nil for a whole one;
+// dm the destination and xm the x operand at the same position, x in R8 when
+// setup loads it).
+func rowsKernel(name, sig, doc string, setup func(), op func(v, m VecPhysical, dm, xm Mem)) {
+	kernel(name, sig, doc)
+	dst, ds, src, ss, w, rows := RDI, RDX, RSI, RBX, RCX, R9
+	loadArgs("dst ds src ss w rows", dst, ds, src, ss, w, rows)
+	if setup != nil {
+		setup()
+	}
+	SHLQ(Imm(2), ds)
+	SHLQ(Imm(2), ss)
+	// the partial block's mask: w mod 8 lanes (none: a whole block more)
+	MOVQ(w, RAX)
+	ANDQ(Imm(7), RAX)
+	MOVQ(RAX, R12) // no partial block: none run (a masked access costs even with an empty mask)
+	NEGQ(RAX)
+	LEAQ(rowsMaskTable.at(8), R10)
+	VMOVUPS(Mem{Base: R10, Index: RAX, Scale: 4}, Y12)
+	ANDQ(I32(-8), w) // the floats of whole blocks per row
+	j, x := R11, R8
+	Label(name + "_row")
+	XORQ(j, j)
+	CMPQ(j, w)
+	JEQ(LabelRef(name + "_tail"))
+	Label(name + "_block")
+	VMOVUPS(Mem{Base: src, Index: j, Scale: 4}, Y0)
+	op(Y0, nil, Mem{Base: dst, Index: j, Scale: 4}, Mem{Base: x, Index: j, Scale: 4})
+	VMOVUPS(Y0, Mem{Base: dst, Index: j, Scale: 4})
+	ADDQ(Imm(8), j)
+	CMPQ(j, w)
+	JNE(LabelRef(name + "_block"))
+	Label(name + "_tail")
+	TESTQ(R12, R12)
+	JZ(LabelRef(name + "_next"))
+	VMASKMOVPS(Mem{Base: src, Index: j, Scale: 4}, Y12, Y0)
+	op(Y0, Y12, Mem{Base: dst, Index: j, Scale: 4}, Mem{Base: x, Index: j, Scale: 4})
+	VMASKMOVPS(Y0, Y12, Mem{Base: dst, Index: j, Scale: 4})
+	Label(name + "_next")
+	ADDQ(ds, dst)
+	ADDQ(ss, src)
+	ADDQ(ds, x)
+	loopBack(rows, name+"_row")
+	ret()
+}

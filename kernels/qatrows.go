@@ -1,0 +1,93 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Strided-row moves of the shifted convolutions in quantization-aware training
+// (qat/conv_shifted.go): rows of w floats, src rows ss floats apart, dst (and x)
+// rows ds floats apart. The implicit GEMM computes each output row over the
+// padded width; these move the first w columns of rows rows at a time, with the
+// bias added, added to the destination, or with a fake quantization's
+// straight-through mask applied. Each element is the same float32 operation as
+// the scalar loop it replaces (RowsBiasF32: src + b; RowsAddF32: dst + src;
+// RowsSTESetF32: STESetF32's (src where lo <= x <= hi, else 0) + 0).
+
+// rowsArgs panics unless rows of w floats fit: the callers pass their own
+// layouts, so a miss is a bug, not bad input.
+func rowsArgs(name string, dst []float32, ds int, src []float32, ss, w, rows int) bool {
+	if w <= 0 || rows <= 0 {
+		return false
+	}
+	if ds < w || ss < w || len(dst) < (rows-1)*ds+w || len(src) < (rows-1)*ss+w {
+		panic(fmt.Sprintf("kernels.%s: %d rows of %d floats do not fit dst (%d, stride %d) or src (%d, stride %d)", name, rows, w, len(dst), ds, len(src), ss))
+	}
+	return true
+}
+
+// RowsCopyF32 sets dst[i*ds+j] = src[i*ss+j] for i < rows, j < w.
+func RowsCopyF32(dst []float32, ds int, src []float32, ss, w, rows int) {
+	if !rowsArgs("RowsCopyF32", dst, ds, src, ss, w, rows) {
+		return
+	}
+	if simdPath != isaGo && rowsAsm {
+		rowsCopyF32AVX2(&dst[0], ds, &src[0], ss, w, rows)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		copy(dst[i*ds:i*ds+w], src[i*ss:i*ss+w])
+	}
+}
+
+// RowsBiasF32 sets dst[i*ds+j] = src[i*ss+j] + b for i < rows, j < w.
+func RowsBiasF32(dst []float32, ds int, src []float32, ss, w, rows int, b float32) {
+	if !rowsArgs("RowsBiasF32", dst, ds, src, ss, w, rows) {
+		return
+	}
+	if simdPath != isaGo && rowsAsm {
+		rowsBiasF32AVX2(&dst[0], ds, &src[0], ss, w, rows, b)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		d, s := dst[i*ds:i*ds+w], src[i*ss:i*ss+w]
+		for j := range d {
+			d[j] = s[j] + b
+		}
+	}
+}
+
+// RowsAddF32 sets dst[i*ds+j] += src[i*ss+j] for i < rows, j < w.
+func RowsAddF32(dst []float32, ds int, src []float32, ss, w, rows int) {
+	if !rowsArgs("RowsAddF32", dst, ds, src, ss, w, rows) {
+		return
+	}
+	if simdPath != isaGo && rowsAsm {
+		rowsAddF32AVX2(&dst[0], ds, &src[0], ss, w, rows)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		d, s := dst[i*ds:i*ds+w], src[i*ss:i*ss+w]
+		for j := range d {
+			d[j] += s[j]
+		}
+	}
+}
+
+// RowsSTESetF32 sets dst[i*ds+j] = src[i*ss+j] + 0 where lo <= x[i*ds+j] <= hi,
+// else +0 (STESetF32 on each row; x has dst's layout).
+func RowsSTESetF32(dst []float32, ds int, src []float32, ss, w, rows int, x []float32, lo, hi float32) {
+	if !rowsArgs("RowsSTESetF32", dst, ds, src, ss, w, rows) {
+		return
+	}
+	if len(x) < (rows-1)*ds+w {
+		panic(fmt.Sprintf("kernels.RowsSTESetF32: x has %d floats, too few for %d rows of %d, stride %d", len(x), rows, w, ds))
+	}
+	if simdPath != isaGo && rowsAsm && !math.IsNaN(float64(lo)) && !math.IsNaN(float64(hi)) {
+		rowsSTESetF32AVX2(&dst[0], ds, &src[0], ss, w, rows, &x[0], lo, hi)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		steSetF32Go(x[i*ds:i*ds+w], src[i*ss:i*ss+w], dst[i*ds:i*ds+w], lo, hi)
+	}
+}

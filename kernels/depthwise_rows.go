@@ -193,7 +193,7 @@ func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32
 // after block).
 func (d *DWRowsF32) reset(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) {
 	cp := pw.cp
-	bandP, rowP, edge := d.bandP, d.rowP, d.dd.edge
+	bandP, rowP, edge, edges, ew := d.bandP, d.rowP, d.dd.edge, d.dd.edges, d.dd.ew
 	*d = DWRowsF32{s: s, pw: pw, x: x, sx: sx, sy: sy, ep: ep, oh: s.OutH(), ow: s.OutW(), lastImg: -1, filled: d.filled[:0], off: d.off[:0]}
 	d.wp = (d.ow-1)*s.StrideW + (s.KW-1)*s.DilW + 1
 	d.rowIn = d.wp * cp
@@ -208,7 +208,8 @@ func (d *DWRowsF32) reset(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int
 	d.direct = ep.Act == ActNone && d.whole
 	d.actStrided = ep.Act != ActNone && cp == s.OC && sy != cp
 	d.dd = newDWDirect(s, pw.mult, cp, sx, d.ow)
-	d.dd.edge = edge
+	d.dd.edge, d.dd.edges, d.dd.ew = edge, edges, ew
+	d.planEdges()
 }
 
 // regetF32 returns p resized to n floats when it holds them, else a buffer

@@ -116,18 +116,40 @@ func sgemmRowsIdx(pb *RowsB, x []float32, aoff, off []int32, bias, c []float32, 
 			pres = res[col:]
 		}
 		pc := c[col:]
+		// The activation runs on each call's rows of the panel right after
+		// it, while they are in L1/L2: after the whole product it read
+		// every output back from memory on large maps (fourteenth session).
 		for t := 0; t < full; t += idxTilesPerCall {
 			nt := min(idxTilesPerCall, full-t)
 			npf, q := call(nt)
 			rowsIdxDispatch(nr, nt, k, x, aoff[t*sgMR:(t+nt)*sgMR], off, panel, pbias, pc, coff[t*sgMR:(t+nt)*sgMR], pres, lo, hi, npf, q)
+			if act != ActNone {
+				activatePanelRows(act, pc, coff[t*sgMR:(t+nt)*sgMR], nr, n)
+			}
 		}
 		if m%sgMR != 0 {
 			npf, q := call(1)
 			rowsIdxDispatch(nr, 1, k, x, ta[:], off, panel, pbias, pc, tc[:], pres, lo, hi, npf, q)
+			if act != ActNone {
+				// The short tile's repeated row is activated once.
+				activatePanelRows(act, pc, coff[full*sgMR:], nr, n)
+			}
 		}
 	}
-	if act != ActNone {
+}
+
+// activatePanelRows applies act to the nr columns (a whole panel, a
+// multiple of 16: every element on the vector path, as in activateRows) at
+// c[coff[i]:] of each row; where the panel is the whole row (nr == n) the
+// rows that follow each other in C take one call per run.
+func activatePanelRows(act Act, c []float32, coff []int32, nr, n int) {
+	if nr == n {
 		activateRows(act, c, coff, n)
+		return
+	}
+	for _, o := range coff {
+		row := c[o : int(o)+nr]
+		ActF32(act, row, row)
 	}
 }
 

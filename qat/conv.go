@@ -269,3 +269,9 @@ func (g *convGeom) addFlat(src, dst []float32, rows, off, xlo, xhi int) {
 
 // addTo adds src into dst (of the same length).
 func addTo(dst, src []float32) { kernels.AddF32(dst, src) }
+
+// setTo sets dst[i] = src[i] + 0: the bits of adding src to a cleared dst (a -0
+// becomes +0), without reading dst.
+func setTo(dst, src []float32) {
+	kernels.RowsBiasF32(dst, len(dst), src, len(dst), len(dst), 1, 0)
+}

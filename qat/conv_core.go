@@ -210,7 +210,7 @@ func (c *convCore) packWeights(trans bool, w []float32) []*kernels.PackedA {
 
 // backward accumulates dw (and dbias, dx when not nil) from dy; x is the input of
 // the last forward.
-func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, threads int) {
+func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, ste *steStore, threads int) (steDone bool) {
 	g := &c.g
 	if dbias != nil {
 		parallel(g.oc, threads, func(lo, hi int) { biasGrad(g, dy, dbias, lo, hi) })
@@ -223,7 +223,7 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, threads
 			}
 			c.inputGradDepthwise(w, dy, dx, threads)
 		}
-		return
+		return false
 	}
 	if g.pointwise() && (c.shift == nil || c.shift.n != *g) {
 		// the forward pass did not need the layout; the weight gradient does
@@ -235,23 +235,27 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, threads
 		c.weightGrad(x, dy, dw, threads)
 	}
 	if dx == nil {
-		return
+		return false
 	}
 	if g.pointwise() {
 		c.inputGradPointwise(w, dy, dx, set, threads)
-		return
+		return false
 	}
 	if c.trans == nil || c.trans.n != *g {
 		c.trans = &transCache{n: *g, t: g.transposed(true)}
 	}
 	if c.trans.t != nil {
-		c.inputGradShifted(c.trans.t, w, dy, dx, set, threads)
-		return
+		if !set {
+			ste = nil
+		}
+		c.inputGradShifted(c.trans.t, w, dy, dx, set, ste, threads)
+		return ste != nil
 	}
 	if set {
 		clear(dx)
 	}
 	c.inputGrad(w, dy, dx, threads)
+	return false
 }
 
 // biasGrad adds to dbias[o], o in [lo, hi), the sum of dy over the batch's

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // convRef is the plain convolution (NCHW, OIHW) and its gradients with respect to x
@@ -93,7 +95,7 @@ func TestConvPaths(t *testing.T) {
 				c.forward(x, w, nil, y, threads)
 				near("y", yr, y)
 				dx, dw := make([]float32, len(x)), make([]float32, len(w))
-				c.backward(x, w, dy, dx, dw, nil, false, threads)
+				c.backward(x, w, dy, dx, dw, nil, false, nil, threads)
 				near("dx", dxr, dx)
 				near("dw", dwr, dw)
 				// set: dx written over garbage, every element, the same bits as
@@ -102,7 +104,7 @@ func TestConvPaths(t *testing.T) {
 				for i := range dxs {
 					dxs[i] = float32(math.NaN())
 				}
-				c.backward(x, w, dy, dxs, make([]float32, len(w)), nil, true, threads)
+				c.backward(x, w, dy, dxs, make([]float32, len(w)), nil, true, nil, threads)
 				for i := range dx {
 					require.Equal(t, math.Float32bits(dx[i]), math.Float32bits(dxs[i]), "%s: dx (set)[%d]", name, i)
 				}
@@ -139,8 +141,27 @@ func TestConvPaths(t *testing.T) {
 				}
 				if tc := g.transposed(false); tc != nil {
 					clear(dx)
-					c.inputGradShifted(tc, w, dy, dx, false, threads)
+					c.inputGradShifted(tc, w, dy, dx, false, nil, threads)
 					near("dx (transposed)", dxr, dx)
+					// the straight-through mask in the store (fuseSTEIntoConv):
+					// bit for bit the written gradient, then STESetF32 over it
+					sx := make([]float32, len(x))
+					for i := range sx {
+						sx[i] = float32(rng.NormFloat64())
+					}
+					sx[0], sx[len(sx)-1] = float32(math.NaN()), float32(math.Copysign(0, -1))
+					want, got := make([]float32, len(x)), make([]float32, len(x))
+					c.inputGradShifted(tc, w, dy, dx, true, nil, threads)
+					kernels.STESetF32(sx, dx, want, -0.7, 1.1)
+					for i := range got {
+						got[i] = float32(math.NaN())
+					}
+					untouched := append([]float32(nil), dx...)
+					c.inputGradShifted(tc, w, dy, dx, true, &steStore{x: sx, dx: got, lo: -0.7, hi: 1.1}, threads)
+					for i := range want {
+						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "masked dx[%d]", i)
+					}
+					require.Equal(t, untouched, dx, "dx written although the mask went to ste.dx")
 				}
 			}
 		}
@@ -176,7 +197,7 @@ func BenchmarkConvPaths(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/input-grad/shifted=%v", c, hw, hw, shifted), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					if shifted {
-						cc.inputGradShifted(t, w, dy, dx, false, 0)
+						cc.inputGradShifted(t, w, dy, dx, false, nil, 0)
 					} else {
 						cc.inputGrad(w, dy, dx, 0)
 					}

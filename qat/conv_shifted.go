@@ -254,7 +254,11 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 // writes it (every element of dx is stored exactly once; the GEMM's sums start
 // from +0 and so are never -0, which makes the copy the same bits as adding to a
 // cleared dx).
-func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, threads int) {
+//
+// With ste (set only) the store writes ste.dx instead, the gradient masked by
+// the fake quantization that computed the input (fuseSTEIntoConv); dx is not
+// written.
+func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
 	hw := g.h * g.w
@@ -262,7 +266,12 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
 		dyp := sc.dypad.fill(s, tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p])
-		dxn := dx[n*g.c*hw : (n+1)*g.c*hw]
+		var dxn, sxn []float32
+		if ste != nil {
+			dxn, sxn = ste.dx[n*g.c*hw:(n+1)*g.c*hw], ste.x[n*g.c*hw:(n+1)*g.c*hw]
+		} else {
+			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
+		}
 		for gi := 0; gi < g.group; gi++ {
 			dxg := dxn[gi*g.cg*hw:]
 			kernels.SgemmShifted(pa[gi], dyp[gi*g.ocg*s.pp:], s.off, s.q, false, 0, 0, inner, func(cb []float32, ldc, r0, r1, j0, nc int) {
@@ -271,7 +280,10 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 					src := cb[(r-r0)*ldc:]
 					dst := dxg[r*hw : (r+1)*hw]
 					for _, u := range runs.all() {
-						if set {
+						if ste != nil {
+							xs := sxn[(gi*g.cg+r)*hw:][u.d:]
+							kernels.RowsSTESetF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows, xs, ste.lo, ste.hi)
+						} else if set {
 							kernels.RowsCopyF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows)
 						} else {
 							kernels.RowsAddF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows)

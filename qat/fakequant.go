@@ -63,6 +63,9 @@ type fqOp struct {
 	// relu: the Relu that computes in, fused into this op (net.go,
 	// fuseReluFakeQuant).
 	relu *unaryOp
+	// steDone: the reading convolution applied this op's straight-through
+	// gradient in its store this step (fuseSTEIntoConv); backward skips it.
+	steDone bool
 }
 
 func (o *fqOp) label() string { return o.node }
@@ -108,14 +111,15 @@ func fakeQuantSlice(x, y []float32, scale float32, zp int) {
 }
 
 func (o *fqOp) backward(n *Net) {
+	if o.steDone {
+		// the reading convolution wrote x's gradient in its store
+		o.steDone = false
+		return
+	}
 	x, y := n.vals[o.in], n.vals[o.out]
-	write := o.writeGrad
-	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
-	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
+	write, lo, hi := o.steArgs(n)
 	if o.fusedRelu(n) {
-		// the Relu's mask, x in [smallest positive, +Inf], and this one's
-		x, write = n.vals[o.relu.in], o.relu.writeGrad
-		lo = max(lo, math.SmallestNonzeroFloat32)
+		x = n.vals[o.relu.in]
 	} else if n.learnRanges && o.r.fixed == nil {
 		o.rangeGrad(x.data, y.grad, n.threads)
 	}
@@ -129,6 +133,49 @@ func (o *fqOp) backward(n *Net) {
 		}
 		kernels.STEAddF32(x.data[a:b], y.grad[a:b], x.grad[a:b], lo, hi)
 	})
+}
+
+// steArgs returns how the straight-through gradient goes to the tensor whose
+// gradient this op computes (its input, or the fused Relu's input): written
+// or added, and the range [lo, hi] of that tensor's values that pass it.
+func (o *fqOp) steArgs(n *Net) (write bool, lo, hi float32) {
+	write = o.writeGrad
+	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
+	lo, hi = float32((-128-zp)*s), float32((127-zp)*s)
+	if o.fusedRelu(n) {
+		// the Relu's mask, x in [smallest positive, +Inf], and this one's
+		write = o.relu.writeGrad
+		lo = max(lo, math.SmallestNonzeroFloat32)
+	}
+	return write, lo, hi
+}
+
+// fusedSTE returns the destination of the straight-through gradient when the
+// reading convolution can write it in its store this step (fuseSTEIntoConv):
+// the gradient is written, not added, and the output's gradient is not needed
+// (learned ranges take it for the range gradient).
+func (o *fqOp) fusedSTE(n *Net) (ste *steStore) {
+	write, lo, hi := o.steArgs(n)
+	if !write || n.learnRanges && o.r.fixed == nil && !o.fusedRelu(n) {
+		return nil
+	}
+	x := n.vals[o.in]
+	if o.fusedRelu(n) {
+		x = n.vals[o.relu.in]
+	}
+	if x.grad == nil {
+		return nil
+	}
+	return &steStore{x: x.data, dx: x.grad, lo: lo, hi: hi}
+}
+
+// steStore is a fake quantization's straight-through gradient applied in a
+// convolution's input-gradient store: dx = (the convolution's input gradient
+// where lo <= x <= hi, else 0) + 0, dx and x laid out as the convolution's
+// input.
+type steStore struct {
+	x, dx  []float32
+	lo, hi float32
 }
 
 // minMax returns the smallest and largest value of xs (not empty), scanned in

@@ -1,6 +1,9 @@
 package qat
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -62,5 +65,119 @@ func TestReluFakeQuantFusion(t *testing.T) {
 			}
 			require.Equal(t, run(false), run(true))
 		})
+	}
+}
+
+// TestSTEConvFusion checks that the straight-through gradient applied in a
+// convolution's input-gradient store (fuseSTEIntoConv: the second convolution of
+// each ResNet block) gives every parameter gradient bit for bit as the separate
+// pass does, over two steps (the skipped pass must come back the next step),
+// at one and two threads.
+func TestSTEConvFusion(t *testing.T) {
+	m, err := graph.Load("../testdata/models/fmnist_resnet.onnx")
+	require.NoError(t, err)
+	x := make([]float32, 8*784)
+	for i := range x {
+		x[i] = float32(i*7%255)/255 - 0.3
+	}
+	labels := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	for _, threads := range []int{1, 2} {
+		run := func(fuse bool) [][]float32 {
+			n, err := New(m, Config{Threads: threads})
+			require.NoError(t, err)
+			fused := 0
+			for _, o := range n.ops {
+				if c, ok := o.(*convOp); ok && c.ste != nil {
+					fused++
+					if !fuse {
+						c.ste = nil
+					}
+				}
+			}
+			// the second convolution of each block, and the stem, whose input's
+			// fake quantization reads the net's input (no gradient: never
+			// fused at run time)
+			require.Equal(t, 7, fused)
+			r := quantizer.Ranges{}
+			for k := range n.ranges {
+				r[k] = [2]float32{-1, 3}
+			}
+			require.NoError(t, n.SetRanges(r))
+			n.training, n.emaRanges, n.emaConst = true, true, 0.1
+			var grads [][]float32
+			for step := 0; step < 2; step++ {
+				_, logits, err := n.Forward(x, 8)
+				require.NoError(t, err)
+				grad := make([]float32, len(logits))
+				SoftmaxCrossEntropy(logits, 10, labels, grad)
+				n.ZeroGrad()
+				n.Backward(grad)
+				for _, p := range n.params {
+					grads = append(grads, append([]float32(nil), p.G...))
+					for i := range p.W {
+						p.W[i] -= 0.01 * p.G[i]
+					}
+				}
+			}
+			return grads
+		}
+		require.Equal(t, run(false), run(true), "threads %d", threads)
+	}
+}
+
+// TestBinaryWrittenGradMatchesAccumulated checks Add, Sub and Mul, with equal and
+// broadcast shapes, writing an operand's gradient (writeA, writeB: its only
+// reader) against adding it to a cleared one, bit for bit: the written slices
+// start as NaN, and the output gradient holds zeros of both signs and a NaN.
+func TestBinaryWrittenGradMatchesAccumulated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, kind := range []string{"Add", "Sub", "Mul"} {
+		for _, broadcast := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/broadcast=%v", kind, broadcast), func(t *testing.T) {
+				const m = 37
+				nb := m
+				o := &binaryOp{kind: kind, a: 0, b: 1, out: 2}
+				if broadcast {
+					nb = 1
+					o.ia, o.ib = make([]int32, m), make([]int32, m)
+					for i := range o.ia {
+						o.ia[i] = int32(i)
+					}
+				}
+				data := func(k int) []float32 {
+					v := make([]float32, k)
+					for i := range v {
+						v[i] = float32(rng.NormFloat64())
+					}
+					return v
+				}
+				a, b, gy := data(m), data(nb), data(m)
+				gy[3], gy[4], gy[5] = float32(math.Copysign(0, -1)), 0, float32(math.NaN())
+				run := func(write bool) (ga, gb []float32) {
+					n := &Net{threads: 2, vals: []*tensor{{data: a, grad: make([]float32, m)}, {data: b, grad: make([]float32, nb)}, {grad: gy}}}
+					o.writeA, o.writeB = write, write
+					if write {
+						for _, v := range n.vals[:2] {
+							for i := range v.grad {
+								v.grad[i] = float32(math.NaN())
+							}
+						}
+					}
+					o.backward(n)
+					return n.vals[0].grad, n.vals[1].grad
+				}
+				wa, wb := run(false)
+				ga, gb := run(true)
+				bits := func(v []float32) []uint32 {
+					u := make([]uint32, len(v))
+					for i, f := range v {
+						u[i] = math.Float32bits(f)
+					}
+					return u
+				}
+				require.Equal(t, bits(wa), bits(ga), "a's gradient")
+				require.Equal(t, bits(wb), bits(gb), "b's gradient")
+			})
+		}
 	}
 }

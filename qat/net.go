@@ -142,6 +142,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	n.output = out
 	b.markWrittenGrads()
 	b.fuseReluFakeQuant()
+	b.fuseSTEIntoConv()
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
 }
@@ -230,7 +231,8 @@ func (b *builder) input(node *graph.Node, name string) (int, error) {
 	return s, nil
 }
 
-// markWrittenGrads lets a fake quantization, a Relu/Clip or a convolution that
+// markWrittenGrads lets a fake quantization, a Relu/Clip, a convolution or an
+// elementwise binary op (each operand) that
 // is the only reader of its input write that input's gradient instead of adding
 // to a cleared one (the same bits; it saves Backward's clear and a read per
 // element; a convolution whose input gradient accumulates over overlapping
@@ -262,6 +264,17 @@ func (b *builder) markWrittenGrads() {
 			if sole(o.in) {
 				o.writeGrad = true
 				n.gradWritten[o.in] = true
+			}
+		case *binaryOp:
+			// Add's operands (the two branches of a residual block) take its
+			// output's gradient as it is
+			if o.a != o.b && sole(o.a) {
+				o.writeA = true
+				n.gradWritten[o.a] = true
+			}
+			if o.a != o.b && sole(o.b) {
+				o.writeB = true
+				n.gradWritten[o.b] = true
 			}
 		}
 	}
@@ -455,5 +468,33 @@ func (n *Net) Backward(dLogits []float32) {
 func (n *Net) ZeroGrad() {
 	for _, p := range n.params {
 		clear(p.G)
+	}
+}
+
+// fuseSTEIntoConv lets a convolution whose input is a fake quantization's output,
+// read by nothing else, apply that fake quantization's straight-through mask in
+// its input gradient's store (the second convolution of each residual block,
+// after Conv+Relu+FakeQuant): when the convolution runs its input gradient as a
+// shifted GEMM it writes the fake quantization's input gradient directly,
+// instead of writing its own input's gradient for the fake quantization to mask
+// in another pass over memory. The same float32 operations on the same values
+// (STESetF32 on the GEMM's sums, which the separate pass read back), so the
+// same bits; where the convolution takes another path, or the fake quantization
+// adds to its input's gradient or needs its output's gradient (learned ranges),
+// both run as before (convOp.backward decides per step).
+func (b *builder) fuseSTEIntoConv() {
+	n := b.n
+	fq := map[int]*fqOp{}
+	for _, o := range n.ops {
+		if f, ok := o.(*fqOp); ok {
+			fq[f.out] = f
+		}
+	}
+	for _, o := range n.ops {
+		if c, ok := o.(*convOp); ok && c.writeGrad {
+			if f := fq[c.in]; f != nil && b.reads[c.in] == 1 {
+				c.ste = f
+			}
+		}
 	}
 }

@@ -17,6 +17,10 @@ type convOp struct {
 	// writeGrad: the only reader of in, so backward writes in's gradient
 	// (not cleared by Backward) instead of adding to it (markWrittenGrads).
 	writeGrad bool
+	// ste: the fake quantization that computes in and whose output only this
+	// op reads; its straight-through gradient may go in this op's store
+	// (fuseSTEIntoConv).
+	ste *fqOp
 }
 
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
@@ -93,7 +97,13 @@ func (o *convOp) backward(n *Net) {
 		clear(o.dbias)
 		db = o.dbias
 	}
-	o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, n.threads)
+	var ste *steStore
+	if o.ste != nil && x.grad != nil {
+		ste = o.ste.fusedSTE(n)
+	}
+	if o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, ste, n.threads) {
+		o.ste.steDone = true
+	}
 	o.w.flush()
 	if o.b != nil {
 		for i, v := range db {

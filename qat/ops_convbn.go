@@ -244,7 +244,7 @@ func (o *convBNOp) backward(n *Net) {
 		o.dbf = grow(o.dbf, C)
 		dbf := o.dbf
 		clear(dbf)
-		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, o.writeGrad, n.threads)
+		o.core.backward(x.data, o.w.eff, y.grad, x.grad, dw, dbf, o.writeGrad, nil, n.threads)
 		for ch := 0; ch < C; ch++ {
 			var b float64
 			if o.convB != nil {
@@ -283,7 +283,7 @@ func (o *convBNOp) backward(n *Net) {
 				ds[ch] -= sdcc / float64(s*s)
 			}
 		})
-		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, o.writeGrad, n.threads)
+		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, o.writeGrad, nil, n.threads)
 	}
 	w := o.w.p.W
 	for i, d := range dw {

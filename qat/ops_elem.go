@@ -145,6 +145,9 @@ type binaryOp struct {
 	ia, ib []int32
 	shapeA []int
 	shapeB []int
+	// writeA, writeB: the only reader of a (b), so backward writes its gradient
+	// (not cleared by Backward) instead of adding to it (markWrittenGrads).
+	writeA, writeB bool
 }
 
 func buildBinary(b *builder, node *graph.Node) (built, error) {
@@ -300,13 +303,23 @@ func (o *binaryOp) backward(n *Net) {
 		parallel(len(y.grad), n.threads, func(lo, hi int) {
 			g := y.grad[lo:hi]
 			if a.grad != nil {
-				addTo(a.grad[lo:hi], g)
+				if o.writeA {
+					setTo(a.grad[lo:hi], g)
+				} else {
+					addTo(a.grad[lo:hi], g)
+				}
 			}
 			if b.grad != nil {
 				db := b.grad[lo:hi]
-				if o.kind == "Add" {
+				switch {
+				case o.kind == "Add" && o.writeB:
+					setTo(db, g)
+				case o.kind == "Add":
 					addTo(db, g)
-				} else {
+				default:
+					if o.writeB {
+						clear(db)
+					}
 					for i, v := range g {
 						db[i] += -v
 					}
@@ -314,6 +327,13 @@ func (o *binaryOp) backward(n *Net) {
 			}
 		})
 		return
+	}
+	// a written gradient is accumulated here over the broadcast
+	if o.writeA && a.grad != nil {
+		clear(a.grad)
+	}
+	if o.writeB && b.grad != nil {
+		clear(b.grad)
 	}
 	for i, g := range y.grad {
 		ai, bi := i, i

@@ -2,11 +2,13 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	goruntime "runtime"
 	"testing"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // BenchmarkDenseConvMaps times the ungrouped convolutions that dominate
@@ -18,24 +20,25 @@ import (
 //	go test ./runtime -run '^$' -bench BenchmarkDenseConvMaps
 //
 // The cases: YOLOv5s's 3x3 layers at 640² (C3 bottlenecks on 80x80 and 40x40,
-// stride-2 downsamples), its 255-channel Detect head (1x1, NCHW output),
+// stride-2 downsamples; with their SiLU), its 255-channel Detect head (1x1, NCHW output),
 // VGG's 3x3 layers on 56x56 and 28x28, ResNet's 3x3 and 1x1 layers on 7x7.
 func BenchmarkDenseConvMaps(b *testing.B) {
 	for _, g := range []struct {
 		name          string
 		c, m, h, s, k int
 		outNCHW       bool
+		act           kernels.Act
 	}{
-		{"yolo_c3_64", 64, 64, 80, 1, 3, false},
-		{"yolo_c3_128", 128, 128, 40, 1, 3, false},
-		{"yolo_c3_32", 32, 32, 160, 1, 3, false},
-		{"yolo_down_32_64", 32, 64, 320, 2, 3, false},
-		{"yolo_down_128_256", 128, 256, 80, 2, 3, false},
-		{"yolo_head_128_255", 128, 255, 80, 1, 1, true},
-		{"vgg_256", 256, 256, 56, 1, 3, false},
-		{"vgg_512", 512, 512, 28, 1, 3, false},
-		{"resnet_7x7_512", 512, 512, 7, 1, 3, false},
-		{"resnet_7x7_1x1_512_2048", 512, 2048, 7, 1, 1, false},
+		{"yolo_c3_64", 64, 64, 80, 1, 3, false, kernels.ActSiLU},
+		{"yolo_c3_128", 128, 128, 40, 1, 3, false, kernels.ActSiLU},
+		{"yolo_c3_32", 32, 32, 160, 1, 3, false, kernels.ActSiLU},
+		{"yolo_down_32_64", 32, 64, 320, 2, 3, false, kernels.ActSiLU},
+		{"yolo_down_128_256", 128, 256, 80, 2, 3, false, kernels.ActSiLU},
+		{"yolo_head_128_255", 128, 255, 80, 1, 1, true, kernels.ActNone},
+		{"vgg_256", 256, 256, 56, 1, 3, false, kernels.ActNone},
+		{"vgg_512", 512, 512, 28, 1, 3, false, kernels.ActNone},
+		{"resnet_7x7_512", 512, 512, 7, 1, 3, false, kernels.ActNone},
+		{"resnet_7x7_1x1_512_2048", 512, 2048, 7, 1, 1, false, kernels.ActNone},
 	} {
 		b.Run(fmt.Sprintf("%s_c%d_m%d_%dx%d_k%d_s%d", g.name, g.c, g.m, g.h, g.h, g.k, g.s), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
@@ -46,7 +49,8 @@ func BenchmarkDenseConvMaps(b *testing.B) {
 				"strides":      graph.IntsAttr("strides", []int{g.s, g.s}),
 			}}
 			ck := &convKernel{node: node, group: 1, wConst: w, bConst: bias}
-			k := newRowsConvKernel(ck, nil, true, !g.outNCHW)
+			inf := float32(math.Inf(1))
+			k := newRowsConvKernel(ck, &fusedConvKernel{conv: ck, nConvIn: 3, post: g.act, lo: -inf, hi: inf}, true, !g.outNCHW)
 			sx := pixelStride(g.c)
 			x := &graph.Tensor{DType: graph.Float32, Shape: []int{1, g.h, g.h, sx}, Data: make([]float32, g.h*g.h*sx)}
 			for i := range x.F32() {

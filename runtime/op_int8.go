@@ -371,9 +371,14 @@ func (k *relayoutKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	return []*graph.Tensor{bytesTensor(to, shape, data)}, nil
 }
 
-// channelsLastPerm reports the two rank-4 layout conversions that
-// qtensor.TransposeBytes runs on blocked, parallel loops.
+// channelsLastPerm reports the layout conversions that qtensor.TransposeBytes
+// runs on blocked, parallel loops: the two rank-4 channels-last ones, and
+// every swap of two groups of dimensions into matrices of at least 8 × 8
+// (8×8 byte blocks, qtensor/transpose2d.go; fourteenth session).
 func channelsLastPerm(shape, perm []int) bool {
+	if _, rows, cols, ok := qtensor.BlockSwap(shape, perm); ok && rows >= 8 && cols >= 8 {
+		return true
+	}
 	return len(shape) == 4 && (slices.Equal(perm, []int{0, 2, 3, 1}) || slices.Equal(perm, []int{0, 3, 1, 2}))
 }
 

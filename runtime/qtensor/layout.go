@@ -181,6 +181,12 @@ func TransposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 		})
 		return
 	}
+	// Channels-last conversions (and every swap of two groups of dimensions)
+	// of matrices of at least 8 × 8: blocked 8×8 byte transposes (transpose2d.go).
+	if batch, rows, cols, ok := BlockSwap(shape, perm); ok && xor == 0 && rows >= 8 && cols >= 8 {
+		transposeBatch2D(dst, src, batch, rows, cols, threads)
+		return
+	}
 	// Channels-last conversions of 4-D tensors are the hot case: blocked loops.
 	if len(shape) == 4 && xor == 0 {
 		n, c, h, w := shape[0], shape[1], shape[2], shape[3]

@@ -504,6 +504,33 @@ fqr_done:
 	VZEROUPPER
 	RET
 
+// func sumF32AVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·sumF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $0x04, CX
+	JZ   sum_done
+
+sum_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VADDPS  (DX), Y0, Y0
+	VADDPS  32(DX), Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DX
+	DECQ    CX
+	JNZ     sum_loop
+
+sum_done:
+	VZEROUPPER
+	RET
+
 // func rowsCopyF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
 // Requires: AVX
 TEXT ·rowsCopyF32AVX2(SB), NOSPLIT, $0-48

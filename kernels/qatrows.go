@@ -91,3 +91,17 @@ func RowsSTESetF32(dst []float32, ds int, src []float32, ss, w, rows int, x []fl
 		steSetF32Go(x[i*ds:i*ds+w], src[i*ss:i*ss+w], dst[i*ds:i*ds+w], lo, hi)
 	}
 }
+
+// SumF32 sets dst[i] = a[i] + b[i] for i < len(dst) (a and b at least as long).
+func SumF32(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	v := 0
+	if simdPath != isaGo && rowsAsm {
+		if v = len(dst) &^ 15; v > 0 {
+			sumF32AVX2(&dst[0], &a[0], &b[0], v)
+		}
+	}
+	for i := v; i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}

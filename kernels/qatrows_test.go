@@ -78,3 +78,23 @@ func TestRowsKernelsRefuseShortSlices(t *testing.T) {
 	require.Panics(t, func() { RowsSTESetF32(dst, 10, src, 10, 8, 2, make([]float32, 15), 0, 1) })
 	require.NotPanics(t, func() { RowsBiasF32(dst, 10, src, 10, 8, 0, 1) })
 }
+
+// TestSumF32 checks SumF32 on every path bit for bit against a Go a[i] + b[i], at
+// lengths around the vector blocks, with zeros of both signs, infinities and NaN.
+func TestSumF32(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(8, 1))
+		for _, n := range []int{1, 7, 15, 16, 17, 33, 100, 1024} {
+			a, b := qatewInput(r, n, 0.05, true), qatewInput(r, n, 0.05, true)
+			got := make([]float32, n)
+			SumF32(got, a, b)
+			for i := range got {
+				want := a[i] + b[i]
+				if want != want && got[i] != got[i] && a[i] != a[i] && b[i] != b[i] {
+					continue // two NaNs: either payload
+				}
+				require.Equal(t, math.Float32bits(want), math.Float32bits(got[i]), "n %d: element %d", n, i)
+			}
+		}
+	})
+}

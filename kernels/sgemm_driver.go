@@ -79,6 +79,9 @@ func sgemmBlock(transA bool, lo, hi, p0, p1, n, k int, a []float32, lda int, bpa
 						sgemmTile(kc, asub, bsub, c[crow+col:], ldc, acc)
 						continue
 					}
+					if nc == sgNR && sgemmTilePart(mr, kc, asub, bsub, c[crow+col:], ldc, acc) {
+						continue // the last rows only, straight into C
+					}
 					sgemmTile(kc, asub, bsub, tile[:], sgNR, false)
 					putTile(c[crow+col:], ldc, tile[:], mr, nc, acc)
 				}

@@ -455,6 +455,17 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 		})
 		return
 	}
+	if m < sgMR && !transA && f32Path != isaGo && fewRowsOK() {
+		// Two to five rows (the batch of an LSTM or GRU step): A in place,
+		// only the real rows, four panels a call; the 6x16 tile's bits.
+		parallelFor(panels, 4, threads, func(p0, p1 int) {
+			fewRowsPanels(m, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate)
+			if ep != nil {
+				applyEpilogue(ep, c, ldc, 0, m, min(p0*sgNR, n), min(p1*sgNR, n))
+			}
+		})
+		return
+	}
 	if threads > 1 && rowTiles < 2*threads && panels >= 2*threads || m == 1 {
 		parallelFor(panels, 1, threads, func(p0, p1 int) { block(0, m, p0, p1) })
 		return

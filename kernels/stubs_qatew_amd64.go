@@ -64,6 +64,11 @@ func tapsDotF32AVX2(a *float32, src *float32, offs *int, taps int, n int, lanes 
 //go:noescape
 func fakeQuantReluF32AVX2(x *float32, y *float32, n int, scale float32, lo float32, hi float32)
 
+// sumF32AVX2 sets dst[i] = a[i] + b[i] for i < n, n a multiple of 16.
+//
+//go:noescape
+func sumF32AVX2(dst *float32, a *float32, b *float32, n int)
+
 // rowsCopyF32AVX2 sets dst[i*ds+j] = src[i*ss+j] for i < rows, j < w (w > 0).
 //
 //go:noescape

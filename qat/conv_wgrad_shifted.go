@@ -30,13 +30,10 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 		for o := 0; o < g.oc; o++ {
 			src := dy[(n*g.oc+o)*g.p:][:g.p]
 			d := dyq[o*s.q : (o+1)*s.q]
-			for oy := 0; oy < g.oh; oy++ {
-				row := d[oy*s.ppw:]
-				copy(row[:g.ow], src[oy*g.ow:(oy+1)*g.ow])
-				if fresh && oy < g.oh-1 {
-					clear(row[g.ow:s.ppw])
-				}
+			if fresh {
+				clear(d)
 			}
+			kernels.RowsCopyF32(d, s.ppw, src, g.ow, g.ow, g.oh)
 		}
 		fresh = false
 		for gi := 0; gi < g.group; gi++ {

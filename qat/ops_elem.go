@@ -278,9 +278,7 @@ func (o *binaryOp) applyRange(as, bs, ys []float32) {
 	bs, ys = bs[:len(as)], ys[:len(as)]
 	switch o.kind {
 	case "Add":
-		for i, v := range as {
-			ys[i] = v + bs[i]
-		}
+		kernels.SumF32(ys, as, bs)
 	case "Sub":
 		for i, v := range as {
 			ys[i] = v - bs[i]

@@ -10,7 +10,10 @@ package runtime
 //	WARBOY_BENCH_MODEL=... WARBOY_BENCH_THREADS=2 go test ./runtime -run TestExportedStepProfile -v
 //
 // WARBOY_BENCH_MODE=int8 runs a quantized (QDQ) model on the int8 executor
-// instead (e.g. the output of warboy quantize).
+// instead (e.g. the output of warboy quantize). WARBOY_BENCH_INPUT=FILE.npz
+// (or .npy for the first input) runs on that input instead of random data:
+// the symbolic sequence and batch sizes of a recurrent or text model are 1 in
+// the random input, which hides what a run on real data costs.
 
 import (
 	"fmt"
@@ -19,6 +22,7 @@ import (
 	goruntime "runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -26,6 +30,7 @@ import (
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/internal/ortoracle"
 )
@@ -46,6 +51,22 @@ func exportedModelSession(tb testing.TB, threads int) (*Session, map[string]*gra
 	}
 	s, err := NewSession(m, WithMode(mode), WithThreads(threads))
 	require.NoError(tb, err)
+	if f := os.Getenv("WARBOY_BENCH_INPUT"); f != "" {
+		feeds := map[string]*graph.Tensor{}
+		if strings.HasSuffix(f, ".npz") {
+			feeds, err = dataset.ReadNPZ(f)
+		} else {
+			feeds[s.inputs[0].Name], err = dataset.ReadNPY(f)
+		}
+		require.NoError(tb, err)
+		for _, in := range s.inputs {
+			// a file of samples ([1, ...] around one input) as bench cpu reads it
+			if t := feeds[in.Name]; t != nil && len(t.Shape) == len(in.Shape)+1 && t.Shape[0] == 1 {
+				feeds[in.Name] = &graph.Tensor{DType: t.DType, Shape: t.Shape[1:], Data: t.Data}
+			}
+		}
+		return s, feeds
+	}
 	in := s.inputs[0]
 	shape := make([]int, len(in.Shape))
 	for i, d := range in.Shape {

@@ -67,6 +67,11 @@ type groupBlock struct {
 	// second's input channels dc on (conv_grouped_pair.go).
 	pair bool
 	dc   int
+	// red > 0: a block of the reduced tiles, red input channels a step,
+	// weights rw instead of pb (conv_grouped_red.go); dc is then the
+	// channel shift between its groups.
+	red int
+	rw  *kernels.RowsRed
 }
 
 // groupedRowsKernel is a grouped Conv (with the fused residual Add, clamp and
@@ -112,6 +117,10 @@ func newGroupedRowsKernel(ck *convKernel, fk *fusedConvKernel, w, b *graph.Tenso
 		k.post = fk.post
 	}
 	mg := m / groups
+	if blocks := redBlocks(w, b, groups); blocks != nil {
+		k.idx, k.blocks = true, blocks
+		return k
+	}
 	if spreadGroups(mg, groups, cg*kh*kw) {
 		k.idx = true
 		k.blocks, k.spread = spreadBlocks(w, b, groups)
@@ -218,6 +227,12 @@ func (k *groupedRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 		}
 		if !k.idxConv().runIdx(ctx, x.F32(), isz(k, h, wd, sx), h, wd, sx, p, n, so, 0, ynh, gemmRes, !k.outNHWC && res != nil) {
 			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
+		}
+		if k.blocks[0].red > 0 && so > k.m {
+			// The reduced tiles store the m channels only: the stride's
+			// padding channels are zeros (the next layer's weights
+			// multiply them).
+			clearPadding(ynh, n*oh*ow, k.m, so)
 		}
 		return k.finish(ctx, ynh, res, n, oh, ow, so, outShape)
 	}

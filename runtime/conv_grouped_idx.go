@@ -71,7 +71,11 @@ func (k *idxConv) idxPlan(h, wd, sx int, p *convPlan, so int) *groupedIdxPlan {
 	offsFor := func(tapOff func(t int) int) map[int][]int32 {
 		m := map[int][]int32{}
 		for _, blk := range k.blocks {
-			if m[blk.cn] != nil {
+			if m[blk.offKey()] != nil {
+				continue
+			}
+			if blk.red > 0 {
+				m[blk.offKey()] = redOffsets(taps, blk.cn, blk.red, tapOff) // conv_grouped_red.go
 				continue
 			}
 			o := make([]int32, taps*blk.cn)
@@ -242,6 +246,10 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		var rb []float32
 		if res != nil {
 			rb = res[o0:]
+		}
+		if blk.red > 0 { // cols is 1 (conv_grouped_red.go)
+			kernels.SgemmRowsIdxRed(blk.rw, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.offKey()], blk.dc, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+			return
 		}
 		if blk.pair { // one 32-wide panel: cols is 1 (conv_grouped_pair.go)
 			kernels.SgemmRowsIdxPair(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.dc, bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)

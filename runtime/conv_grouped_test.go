@@ -72,7 +72,8 @@ func toNHWC(x []float32, n, c, plane int) []float32 {
 // conv_grouped_spread.go; groups of 3 on a 1x1: merged), stay under
 // one panel (10 channels in all), with strides, dilation, asymmetric pads,
 // a batch of two, both layouts on either side, a clamp, an activation and a
-// fused residual.
+// fused residual; each with the reduced tiles (conv_grouped_red.go, where
+// the CPU has them) and without.
 func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 	type geo struct {
 		n, c, h, w, m, groups, kh, kw, sh, sw, dh, dw int
@@ -95,6 +96,10 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 		{"group width 32, NCHW in", geo{1, 96, 7, 7, 96, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, false, kernels.ActNone, false, true, 3, 32},
 		{"group width 48 (RegNet-X-3.2GF): 48-wide panels", geo{1, 144, 8, 7, 144, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, false, kernels.ActNone, true, true, 3, 48},
 		{"group width 64, residual, stride 2", geo{1, 128, 9, 9, 128, 2, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, false, true, kernels.ActNone, true, true, 2, 64},
+		{"7 groups of 4, residual, stride 2: a block of four and one of three", geo{1, 28, 9, 8, 28, 7, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActNone, true, true, 2, 16},
+		{"groups of 12 and of 40 from 8, NCHW out", geo{1, 36, 7, 6, 36, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActSiLU, true, false, 3, 16},
+		{"groups of 40 from 8, residual NCHW out", geo{1, 16, 6, 6, 80, 2, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActNone, true, false, 1, 80},
+		{"groups of 20 from 4", geo{2, 12, 5, 5, 60, 3, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, false, kernels.ActNone, false, true, 1, 64},
 		{"13 groups of 8: padded last block", geo{1, 104, 6, 5, 104, 13, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, true, false, false, kernels.ActSiLU, true, true, 7, 16},
 		{"mg 24 from cg 12, dilation, odd pads", geo{1, 48, 9, 8, 96, 4, 3, 2, 1, 2, 2, 1, [4]int{2, 0, 1, 1}}, true, true, false, kernels.ActNone, true, true, 2, 48},
 		{"groups of 7 from 5, 5x5 dilated: spread", geo{1, 30, 12, 11, 42, 6, 5, 5, 1, 1, 2, 2, [4]int{4, 4, 4, 4}}, true, false, false, kernels.ActNone, true, true, 6, 16},
@@ -107,113 +112,129 @@ func TestGroupedRowsKernelMatchesReference(t *testing.T) {
 		{"residual, NCHW out, stride 2", geo{1, 32, 9, 9, 64, 2, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, true, true, true, kernels.ActSiLU, true, false, 2, 32},
 		{"5x5 stride 2 both NCHW", geo{1, 32, 11, 11, 64, 4, 5, 5, 2, 2, 1, 1, [4]int{2, 2, 2, 2}}, false, true, false, kernels.ActHardSwish, false, false, 4, 16},
 	}
+	defer func(v bool) { reducedGroupTiles = v }(reducedGroupTiles)
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			g := tc.g
-			rng := rand.New(rand.NewSource(int64(len(tc.name))))
-			cg := g.c / g.groups
-			w := randF32(rng, g.m, cg, g.kh, g.kw)
-			var b *graph.Tensor
-			var bd []float32
-			if tc.bias {
-				b = randF32(rng, g.m)
-				bd = b.F32()
-			}
-			x := randF32(rng, g.n, g.c, g.h, g.w)
-			node := &graph.Node{Name: "gconv", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"y"}, Attrs: map[string]*graph.Attr{
-				"group":        graph.IntAttr("group", int64(g.groups)),
-				"kernel_shape": graph.IntsAttr("kernel_shape", []int{g.kh, g.kw}),
-				"strides":      graph.IntsAttr("strides", []int{g.sh, g.sw}),
-				"dilations":    graph.IntsAttr("dilations", []int{g.dh, g.dw}),
-				"pads":         graph.IntsAttr("pads", []int{g.pads[0], g.pads[1], g.pads[2], g.pads[3]}),
-			}}
-			in := []*graph.Tensor{nil, w}
-			if tc.bias {
-				node.Inputs = append(node.Inputs, "b")
-				in = append(in, b)
-			}
-			ck := &convKernel{node: node, group: g.groups}
-			var fk *fusedConvKernel
-			lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-			if tc.clip || tc.act != kernels.ActNone || tc.residual {
-				fk = &fusedConvKernel{conv: ck, nConvIn: len(in), post: tc.act, lo: lo, hi: hi}
-				if tc.residual {
-					fk.add = KernelFunc(nil)
+		for _, red := range []bool{true, false} {
+			reducedGroupTiles = red
+			t.Run(fmt.Sprintf("%s, reduced tiles %v", tc.name, red), func(t *testing.T) {
+				g := tc.g
+				rng := rand.New(rand.NewSource(int64(len(tc.name))))
+				cg := g.c / g.groups
+				w := randF32(rng, g.m, cg, g.kh, g.kw)
+				var b *graph.Tensor
+				var bd []float32
+				if tc.bias {
+					b = randF32(rng, g.m)
+					bd = b.F32()
 				}
-				if tc.clip {
-					fk.act, fk.lo, fk.hi = KernelFunc(nil), -0.5, 0.75
-					lo, hi = fk.lo, fk.hi
+				x := randF32(rng, g.n, g.c, g.h, g.w)
+				node := &graph.Node{Name: "gconv", OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"y"}, Attrs: map[string]*graph.Attr{
+					"group":        graph.IntAttr("group", int64(g.groups)),
+					"kernel_shape": graph.IntsAttr("kernel_shape", []int{g.kh, g.kw}),
+					"strides":      graph.IntsAttr("strides", []int{g.sh, g.sw}),
+					"dilations":    graph.IntsAttr("dilations", []int{g.dh, g.dw}),
+					"pads":         graph.IntsAttr("pads", []int{g.pads[0], g.pads[1], g.pads[2], g.pads[3]}),
+				}}
+				in := []*graph.Tensor{nil, w}
+				if tc.bias {
+					node.Inputs = append(node.Inputs, "b")
+					in = append(in, b)
 				}
-			}
-			nConvIn := len(in)
-			k := newGroupedRowsKernel(ck, fk, w, b, nConvIn, tc.inNH, tc.outNH)
-			// Blocks of 16 outputs may run in pairs (conv_grouped_pair.go,
-			// where the CPU has the paired tile): count each pair as two.
-			nb := 0
-			for _, blk := range k.blocks {
-				nb++
-				if blk.pair {
-					nb++
-					require.Equal(t, 32, blk.pb.N())
-				}
-			}
-			require.Equal(t, tc.wantBlocks, nb)
-			if k.blocks[0].pair {
-				require.Equal(t, tc.wantBlockOut, 16)
-			} else {
-				require.Equal(t, tc.wantBlockOut, k.blocks[0].pb.N())
-			}
-
-			oh := (g.h+g.pads[0]+g.pads[2]-(g.kh-1)*g.dh-1)/g.sh + 1
-			ow := (g.w+g.pads[1]+g.pads[3]-(g.kw-1)*g.dw-1)/g.sw + 1
-			want := refGroupedConv(x.F32(), g.n, g.c, g.h, g.w, w.F32(), g.m, g.kh, g.kw, g.groups, bd,
-				g.sh, g.sw, g.dh, g.dw, g.pads[0], g.pads[1], oh, ow)
-			var res *graph.Tensor
-			if tc.residual {
-				res = randF32(rng, g.n, g.m, oh, ow)
-				for i, r := range res.F32() {
-					want[i] += r
-				}
-			}
-			for i, v := range want {
-				v = max(lo, min(hi, v))
-				want[i] = v
-			}
-			kernels.ActF32(tc.act, want, want)
-			in[0] = x
-			if tc.inNH {
-				in[0] = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, g.h, g.w, pixelStride(g.c)}, Data: toNHWC(x.F32(), g.n, g.c, g.h*g.w)}
-			}
-			if res != nil {
-				if tc.outNH {
-					res = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, oh, ow, pixelStride(g.m)}, Data: toNHWC(res.F32(), g.n, g.m, oh*ow)}
-				}
-				in = append(in, res)
-			}
-			wantT := graph.FromFloat32([]int{g.n, g.m, oh, ow}, want)
-			wantShape := wantT.Shape
-			if tc.outNH {
-				wantT = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, oh, ow, pixelStride(g.m)}, Data: toNHWC(want, g.n, g.m, oh*ow)}
-				wantShape = wantT.Shape
-			}
-			for _, th := range []int{1, 2} {
-				out, err := k.Run(&ExecContext{Threads: th}, in)
-				require.NoError(t, err)
-				require.Len(t, out, 1)
-				require.Equal(t, wantShape, out[0].Shape)
-				got := out[0].F32()
-				if tc.outNH {
-					// Compare the real channels only: the stride's padding is unused.
-					s := pixelStride(g.m)
-					for p := 0; p < g.n*oh*ow; p++ {
-						for ch := g.m; ch < s; ch++ {
-							got[p*s+ch] = 0
-						}
+				ck := &convKernel{node: node, group: g.groups}
+				var fk *fusedConvKernel
+				lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+				if tc.clip || tc.act != kernels.ActNone || tc.residual {
+					fk = &fusedConvKernel{conv: ck, nConvIn: len(in), post: tc.act, lo: lo, hi: hi}
+					if tc.residual {
+						fk.add = KernelFunc(nil)
+					}
+					if tc.clip {
+						fk.act, fk.lo, fk.hi = KernelFunc(nil), -0.5, 0.75
+						lo, hi = fk.lo, fk.hi
 					}
 				}
-				require.NoError(t, CompareTensors(out[0], wantT, gemmTol), fmt.Sprintf("%d threads", th))
-			}
-		})
+				nConvIn := len(in)
+				k := newGroupedRowsKernel(ck, fk, w, b, nConvIn, tc.inNH, tc.outNH)
+				if k.blocks[0].red > 0 {
+					// The reduced tiles (conv_grouped_red.go, where the CPU
+					// has them): blocks of whole groups or chunks of one,
+					// covering the outputs in order.
+					o := 0
+					for _, blk := range k.blocks {
+						require.Equal(t, o, blk.o0)
+						o += blk.rw.Outputs()
+					}
+					require.Equal(t, g.m, o)
+				} else {
+					// Blocks of 16 outputs may run in pairs (conv_grouped_pair.go,
+					// where the CPU has the paired tile): count each pair as two.
+					nb := 0
+					for _, blk := range k.blocks {
+						nb++
+						if blk.pair {
+							nb++
+							require.Equal(t, 32, blk.pb.N())
+						}
+					}
+					require.Equal(t, tc.wantBlocks, nb)
+					if k.blocks[0].pair {
+						require.Equal(t, tc.wantBlockOut, 16)
+					} else {
+						require.Equal(t, tc.wantBlockOut, k.blocks[0].pb.N())
+					}
+				}
+
+				oh := (g.h+g.pads[0]+g.pads[2]-(g.kh-1)*g.dh-1)/g.sh + 1
+				ow := (g.w+g.pads[1]+g.pads[3]-(g.kw-1)*g.dw-1)/g.sw + 1
+				want := refGroupedConv(x.F32(), g.n, g.c, g.h, g.w, w.F32(), g.m, g.kh, g.kw, g.groups, bd,
+					g.sh, g.sw, g.dh, g.dw, g.pads[0], g.pads[1], oh, ow)
+				var res *graph.Tensor
+				if tc.residual {
+					res = randF32(rng, g.n, g.m, oh, ow)
+					for i, r := range res.F32() {
+						want[i] += r
+					}
+				}
+				for i, v := range want {
+					v = max(lo, min(hi, v))
+					want[i] = v
+				}
+				kernels.ActF32(tc.act, want, want)
+				in[0] = x
+				if tc.inNH {
+					in[0] = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, g.h, g.w, pixelStride(g.c)}, Data: toNHWC(x.F32(), g.n, g.c, g.h*g.w)}
+				}
+				if res != nil {
+					if tc.outNH {
+						res = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, oh, ow, pixelStride(g.m)}, Data: toNHWC(res.F32(), g.n, g.m, oh*ow)}
+					}
+					in = append(in, res)
+				}
+				wantT := graph.FromFloat32([]int{g.n, g.m, oh, ow}, want)
+				wantShape := wantT.Shape
+				if tc.outNH {
+					wantT = &graph.Tensor{DType: graph.Float32, Shape: []int{g.n, oh, ow, pixelStride(g.m)}, Data: toNHWC(want, g.n, g.m, oh*ow)}
+					wantShape = wantT.Shape
+				}
+				for _, th := range []int{1, 2} {
+					out, err := k.Run(&ExecContext{Threads: th}, in)
+					require.NoError(t, err)
+					require.Len(t, out, 1)
+					require.Equal(t, wantShape, out[0].Shape)
+					got := out[0].F32()
+					if tc.outNH {
+						// Compare the real channels only: the stride's padding is unused.
+						s := pixelStride(g.m)
+						for p := 0; p < g.n*oh*ow; p++ {
+							for ch := g.m; ch < s; ch++ {
+								got[p*s+ch] = 0
+							}
+						}
+					}
+					require.NoError(t, CompareTensors(out[0], wantT, gemmTol), fmt.Sprintf("%d threads", th))
+				}
+			})
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ import "github.com/warboy-sim/warboy/kernels"
 // output channels than output pixels in its row sets, and at least two
 // panels per thread's share.
 func idxColumnChunks(blocks []groupBlock, sets []idxRows, threads int) int {
-	if threads <= 1 || len(blocks) != 1 {
+	if threads <= 1 || len(blocks) != 1 || blocks[0].pb == nil {
 		return 1
 	}
 	pb := blocks[0].pb

@@ -142,7 +142,8 @@ func (s *Session) fuseElementwise() {
 		}
 	}
 	s.steps = kept
-	s.fuseSoftmaxAdd() // fuse_softmax.go
+	s.fuseSoftmaxAdd()   // fuse_softmax.go
+	s.fuseAffineChains() // fuse_affine.go
 }
 
 // scalarConst is the value of a constant float32 scalar (or one-element)

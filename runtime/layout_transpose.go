@@ -93,6 +93,10 @@ func (s *Session) transposeRole(st step, channels func(int) int) (r layoutRole, 
 // float32 constant that broadcasts along the channel axis only. It returns
 // the index of x and a, b of x's channel count, or nil a.
 func (s *Session) channelAffine(st step, channels func(int) int) (int, []float32, []float32) {
+	if k, ok := st.kernel.(*affineChainKernel); ok {
+		a, b := s.chainChannelAffine(st, k, channels)
+		return 0, a, b
+	}
 	op := st.node.OpType
 	if (op != "Mul" && op != "Add" && op != "Sub") || (st.node.Domain != "" && st.node.Domain != "ai.onnx") ||
 		len(st.in) != 2 || len(st.out) != 1 || st.in[0] < 0 || st.in[1] < 0 || st.out[0] < 0 {
@@ -129,6 +133,29 @@ func (s *Session) channelAffine(st step, channels func(int) int) (int, []float32
 		return xi, a, b
 	}
 	return 0, nil, nil
+}
+
+// chainChannelAffine is channelAffine for a fused affine chain
+// (fuse_affine.go) of a rank-4 float32 tensor whose constants are scalars or
+// vary along the channel axis: its a and b, expanded to the channel count.
+func (s *Session) chainChannelAffine(st step, k *affineChainKernel, channels func(int) int) ([]float32, []float32) {
+	if k.cast != nil || len(st.in) != 1 || len(st.out) != 1 || st.in[0] < 0 || st.out[0] < 0 || s.consts[st.in[0]] != nil {
+		return nil, nil
+	}
+	c := channels(st.in[0])
+	xs, os := s.staticDims(s.nameOf(st.in[0])), s.staticDims(st.node.Outputs[0])
+	if c == 0 || xs == nil || len(xs) != 4 || !slices.Equal(xs, os) || k.constRank > 4 || k.fromEnd >= 0 && (k.fromEnd != 2 || len(k.a) != c) {
+		return nil, nil
+	}
+	a, b := make([]float32, c), make([]float32, c)
+	for i := range a {
+		j := i
+		if len(k.a) == 1 {
+			j = 0
+		}
+		a[i], b[i] = k.a[j], k.b[j]
+	}
+	return a, b
 }
 
 // channelVector expands a constant that broadcasts against [N, C, H, W] along
@@ -226,7 +253,7 @@ type nhwcAffineKernel struct {
 }
 
 func (k *nhwcAffineKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if err := checkInputs(in, 2); err != nil {
+	if err := checkInputs(in, k.xIdx+1); err != nil { // a fused chain (fuse_affine.go) has one input
 		return nil, err
 	}
 	return k.bn.Run(ctx, in[k.xIdx:k.xIdx+1])

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 func convertSlice[S, D number](src []S) []D {
@@ -73,6 +74,19 @@ func castTensor(t *graph.Tensor, to graph.DType) (*graph.Tensor, error) {
 	src := widenHalf(t)
 	var data any
 	var err error
+	if to == graph.Float32 {
+		// image bytes: the vector conversion (x·1 + 0 is x exactly)
+		switch d := src.Data.(type) {
+		case []uint8:
+			out := make([]float32, len(d))
+			kernels.AffineMapU8(out, d, 1, 0)
+			return &graph.Tensor{DType: to, Shape: append([]int{}, t.Shape...), Data: out}, nil
+		case []int8:
+			out := make([]float32, len(d))
+			kernels.AffineMapI8(out, d, 1, 0)
+			return &graph.Tensor{DType: to, Shape: append([]int{}, t.Shape...), Data: out}, nil
+		}
+	}
 	switch d := src.Data.(type) {
 	case []float32:
 		data, err = castFrom(d, to)

@@ -126,17 +126,20 @@ type rnnKernel struct {
 	// rconst is R when it is an initializer: its packed form is made once
 	// (packs) instead of at every run. A BiLSTM tagger at hidden 48 spent a
 	// sixth of its 0.28-ms run packing the same R each time (thirteenth
-	// session). W stays with Sgemm: SgemmPackedB over the input projection's
-	// shapes does not give Sgemm's bits (another blocking at small M and K).
-	rconst   *graph.Tensor
-	packOnce sync.Once
-	packs    rnnPacks
+	// session). wconst is W when it is an initializer, packed once as well
+	// (fourteenth session: packing the transposed W element by element was a
+	// tenth of a BiLSTM classifier's run); a W that is not one is packed per
+	// run the same way, so both give the same bits.
+	rconst, wconst *graph.Tensor
+	packOnce       sync.Once
+	wpackOnce      sync.Once
+	packs          rnnPacks
 }
 
 // rnnPacks holds, per direction, R packed for the recurrent products (rp,
-// rhp as rnnState's).
+// rhp as rnnState's) and W packed for the input projection (wp).
 type rnnPacks struct {
-	rp, rhp []*kernels.PackedB
+	rp, rhp, wp []*kernels.PackedB
 }
 
 // rnnSameConst reports whether t holds exactly c's float32 data (the initializer
@@ -175,6 +178,45 @@ func (k *rnnKernel) constPacks(r *graph.Tensor) *rnnPacks {
 	return &k.packs
 }
 
+// constWPacks returns W packed per direction when the run's W is the
+// build-time initializer (nil otherwise: the caller packs per run, the same
+// packing).
+func (k *rnnKernel) constWPacks(w *graph.Tensor, inSize int) []*kernels.PackedB {
+	if k.proj != nil || !rnnSameConst(w, k.wconst) {
+		return nil
+	}
+	gh := k.gates * k.hidden
+	if len(w.F32()) != k.dirs*gh*inSize {
+		return nil
+	}
+	k.wpackOnce.Do(func() {
+		for d := 0; d < k.dirs; d++ {
+			k.packs.wp = append(k.packs.wp, kernels.PackSgemmB(true, inSize, gh, w.F32()[d*gh*inSize:(d+1)*gh*inSize], inSize))
+		}
+	})
+	if k.packs.wp[0].K() != inSize {
+		return nil
+	}
+	return k.packs.wp
+}
+
+// rnnBiasSum returns the bias folded into the input projection's rows (nil
+// without B): Wb + Rb for every gate block, but only Wb for a GRU's h block
+// with linear_before_reset, whose Rb is added inside r (.) (H R_h^T + Rb_h).
+func (k *rnnKernel) rnnBiasSum(wb, rb, dst []float32) []float32 {
+	if wb == nil {
+		return nil
+	}
+	h := k.hidden
+	for i := range dst {
+		dst[i] = wb[i] + rb[i]
+	}
+	if k.kind == "GRU" && k.linearBeforeReset {
+		copy(dst[2*h:3*h], wb[2*h:3*h])
+	}
+	return dst
+}
+
 func buildRNN(b *BuildContext) (Kernel, error) {
 	n := b.Node
 	k := &rnnKernel{kind: n.OpType, gates: graph.RNNGates(n.OpType), layout: n.AttrInt("layout", 0)}
@@ -184,6 +226,7 @@ func buildRNN(b *BuildContext) (Kernel, error) {
 	}
 	k.dirs = dirs
 	k.rconst = b.Const(2)
+	k.wconst = b.Const(1)
 	k.reverse = n.AttrString("direction", "forward") == "reverse"
 	if k.layout != 0 && k.layout != 1 {
 		return nil, b.Errorf("layout %d must be 0 or 1", k.layout)
@@ -359,27 +402,46 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	clear(yh)
 	clear(yc)
 	xw := ctx.AllocF32(seq * batch * gh)
-	if k.proj != nil || inSize == 0 {
+	if k.proj != nil {
 		clear(xw)
 	}
 	var packs *rnnPacks
+	var wpacks []*kernels.PackedB
 	if seq > 0 {
 		packs = k.constPacks(r)
+		wpacks = k.constWPacks(w, inSize)
 	}
+	bsum := ctx.AllocF32(gh)
 	for d := 0; d < dirs; d++ {
 		rev := k.reverse || d == 1
 		var rd []float32
+		if k.proj == nil {
+			rd = r.F32()[d*gh*h : (d+1)*gh*h]
+		}
 		if k.proj != nil {
 			k.proj.input(d, x.F32(), seq, batch, xw, ctx.Threads)
-		} else {
-			wd := w.F32()[d*gh*inSize : (d+1)*gh*inSize]
-			rd = r.F32()[d*gh*h : (d+1)*gh*h]
-			kernels.Sgemm(false, true, seq*batch, gh, inSize, x.F32(), max(inSize, 1), wd, max(inSize, 1), xw, gh, false, ctx.Threads)
+		} else if seq*batch > 0 {
+			// X W^T for all steps at once, on W packed once (or per run
+			// when W is computed: the same packing, the same bits).
+			var pw *kernels.PackedB
+			if wpacks != nil {
+				pw = wpacks[d]
+			} else {
+				pw = kernels.PackSgemmB(true, inSize, gh, w.F32()[d*gh*inSize:(d+1)*gh*inSize], max(inSize, 1))
+			}
+			kernels.SgemmPackedB(false, seq*batch, x.F32(), max(inSize, 1), pw, xw, gh, false, nil, ctx.Threads)
 		}
 		var wb, rb []float32
 		if bias != nil {
 			wb = bias.F32()[d*2*gh : d*2*gh+gh]
 			rb = bias.F32()[d*2*gh+gh : (d+1)*2*gh]
+		}
+		// The biases are added to the projected rows once, not at every
+		// step in every cell.
+		if bs := k.rnnBiasSum(wb, rb, bsum); bs != nil {
+			for i := 0; i < seq*batch; i++ {
+				kernels.AddF32(xw[i*gh:(i+1)*gh], bs)
+			}
 		}
 		st := &rnnState{k: k, d: d, batch: batch, seq: seq, lens: lens, rd: rd, wb: wb, rb: rb,
 			hcur: yh[d*batch*h : (d+1)*batch*h], ccur: yc[d*batch*h : (d+1)*batch*h]}
@@ -456,24 +518,43 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 	k := s.k
 	h, g := k.hidden, k.gates
 	gh := g * h
-	hr := make([]float32, s.batch*gh)
-	hprev := make([]float32, s.batch*h)
+	lstm := k.kind == "LSTM"
+	var hr, hprev []float32
+	if !lstm || k.proj != nil {
+		hr = make([]float32, s.batch*gh)
+	}
+	if !lstm {
+		hprev = make([]float32, s.batch*h)
+	}
 	var rh []float32 // GRU (r (.) H) for linear_before_reset = 0
 	if k.kind == "GRU" && !k.linearBeforeReset {
 		rh = make([]float32, s.batch*h)
 	}
 	acts := k.acts[s.d]
+	vec := k.vec != nil && k.vec[s.d]
 	for step := 0; step < s.seq; step++ {
 		t := step
 		if rev {
 			t = s.seq - 1 - step
 		}
-		copy(hprev, s.hcur)
-		if k.proj != nil {
+		xt := xw[t*s.batch*gh : (t+1)*s.batch*gh]
+		switch {
+		case lstm && k.proj == nil:
+			// The step's projected rows (biases included) take
+			// H_{t-1} R^T in place: they become the gates'
+			// pre-activations. The cells read the states only after the
+			// product, so H needs no copy.
+			kernels.SgemmPackedB(false, s.batch, s.hcur, h, s.rp, xt, gh, true, nil, 1)
+		case lstm:
+			k.proj.recurrent(s.d, s.hcur, s.batch, hr)
+			kernels.AddF32(xt, hr)
+		case k.proj != nil:
+			copy(hprev, s.hcur)
 			k.proj.recurrent(s.d, hprev, s.batch, hr)
-		} else {
+		default:
 			// H_{t-1} * R^T (for a GRU with linear_before_reset = 0, only the z
 			// and r gates can use it directly: rp holds those two blocks).
+			copy(hprev, s.hcur)
 			kernels.SgemmPackedB(false, s.batch, hprev, h, s.rp, hr, gh, false, nil, 1)
 		}
 		for b := 0; b < s.batch; b++ {
@@ -482,43 +563,33 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 				clear(yrow) // past the end of this sequence: no output, state kept
 				continue
 			}
-			xg := xw[(t*s.batch+b)*gh : (t*s.batch+b+1)*gh]
-			hg := hr[b*gh : (b+1)*gh]
+			xg := xt[b*gh : (b+1)*gh]
 			hs := s.hcur[b*h : (b+1)*h]
-			vec := k.vec != nil && k.vec[s.d]
 			switch {
-			case k.kind == "LSTM" && vec && s.peep == nil && !k.inputForget:
-				s.lstmCellVec(xg, hg, hs, s.ccur[b*h:(b+1)*h])
-			case k.kind == "LSTM":
-				s.lstmCell(acts, xg, hg, hs, s.ccur[b*h:(b+1)*h])
+			case lstm && vec && s.peep == nil && !k.inputForget:
+				s.lstmCellVec(xg, hs, s.ccur[b*h:(b+1)*h])
+			case lstm:
+				s.lstmCell(acts, xg, hs, s.ccur[b*h:(b+1)*h])
 			case k.kind == "GRU" && vec:
-				s.gruCellVec(xg, hg, hs, hprev[b*h:(b+1)*h], rh)
+				s.gruCellVec(xg, hr[b*gh:(b+1)*gh], hs, hprev[b*h:(b+1)*h], rh)
 			case k.kind == "GRU":
-				s.gruCell(acts, xg, hg, hs, hprev[b*h:(b+1)*h], rh)
+				s.gruCell(acts, xg, hr[b*gh:(b+1)*gh], hs, hprev[b*h:(b+1)*h], rh)
 			default:
-				s.rnnCell(acts, xg, hg, hs)
+				s.rnnCell(acts, xg, hr[b*gh:(b+1)*gh], hs)
 			}
 			copy(yrow, hs)
 		}
 	}
 }
 
-func (s *rnnState) bias(i int) float32 {
-	var v float32
-	if s.wb != nil {
-		v = s.wb[i] + s.rb[i]
-	}
-	return v
-}
-
-// lstmCell updates h and c of one batch entry. Gate blocks are ordered i, o, f, c.
-func (s *rnnState) lstmCell(acts []rnnAct, xg, hg, hs, cs []float32) {
+// lstmCell updates h and c of one batch entry from the gate pre-activations
+// pre (X W^T + H R^T + biases). Gate blocks are ordered i, o, f, c.
+func (s *rnnState) lstmCell(acts []rnnAct, pre, hs, cs []float32) {
 	h := s.k.hidden
 	f, gf, hf := acts[0], acts[1], acts[2]
 	for j := 0; j < h; j++ {
-		pre := func(gate int) float32 { return xg[gate*h+j] + hg[gate*h+j] + s.bias(gate*h+j) }
 		cprev := cs[j]
-		ip, op, fp, cp := pre(0), pre(1), pre(2), pre(3)
+		ip, op, fp, cp := pre[j], pre[h+j], pre[2*h+j], pre[3*h+j]
 		if s.peep != nil {
 			ip += s.peep[j] * cprev
 			fp += s.peep[2*h+j] * cprev
@@ -541,19 +612,20 @@ func (s *rnnState) lstmCell(acts []rnnAct, xg, hg, hs, cs []float32) {
 	}
 }
 
-// gruCell updates h of one batch entry. Gate blocks are ordered z, r, h.
+// gruCell updates h of one batch entry. Gate blocks are ordered z, r, h; xg
+// holds X W^T with the biases of rnnBiasSum, hg H R^T.
 func (s *rnnState) gruCell(acts []rnnAct, xg, hg, hs, hprev, rh []float32) {
 	k := s.k
 	h := k.hidden
 	f, gf := acts[0], acts[1]
-	var wbh, rbh float32
+	var rbh float32
 	if s.z == nil {
 		s.z, s.r = make([]float32, h), make([]float32, h)
 	}
 	z, r := s.z, s.r
 	for j := 0; j < h; j++ {
-		z[j] = f(s.clip(xg[j] + hg[j] + s.bias(j)))
-		r[j] = f(s.clip(xg[h+j] + hg[h+j] + s.bias(h+j)))
+		z[j] = f(s.clip(xg[j] + hg[j]))
+		r[j] = f(s.clip(xg[h+j] + hg[h+j]))
 	}
 	if !k.linearBeforeReset {
 		// (r (.) H_{t-1}) * Rh^T, one row.
@@ -565,14 +637,14 @@ func (s *rnnState) gruCell(acts []rnnAct, xg, hg, hs, hprev, rh []float32) {
 		kernels.SgemmPackedB(false, 1, rhRow, h, s.rhp, out, h, false, nil, 1)
 	}
 	for j := 0; j < h; j++ {
-		if s.wb != nil {
-			wbh, rbh = s.wb[2*h+j], s.rb[2*h+j]
-		}
 		var pre float32
 		if k.linearBeforeReset {
-			pre = xg[2*h+j] + wbh + r[j]*(hg[2*h+j]+rbh)
+			if s.rb != nil {
+				rbh = s.rb[2*h+j]
+			}
+			pre = xg[2*h+j] + r[j]*(hg[2*h+j]+rbh)
 		} else {
-			pre = xg[2*h+j] + hg[2*h+j] + rbh + wbh
+			pre = xg[2*h+j] + hg[2*h+j]
 		}
 		ht := gf(s.clip(pre))
 		hs[j] = (1-z[j])*ht + z[j]*hprev[j]
@@ -589,23 +661,23 @@ func (s *rnnState) scratch() (pre, tc []float32) {
 
 // lstmCellVec is lstmCell for the default activations without peepholes,
 // input_forget or clip: the i, o, f blocks (contiguous) through one vector
-// Sigmoid, the c block and the new cell state through vector Tanh.
-func (s *rnnState) lstmCellVec(xg, hg, hs, cs []float32) {
+// Sigmoid, the c block and the new cell state through vector Tanh, in place
+// in pre (the step's row of the projection, used once).
+func (s *rnnState) lstmCellVec(pre, hs, cs []float32) {
 	h := s.k.hidden
-	pre, tc := s.scratch()
-	for i := range pre {
-		pre[i] = xg[i] + hg[i] + s.bias(i)
-	}
+	_, tc := s.scratch()
 	kernels.ActF32(kernels.ActSigmoid, pre[:3*h], pre[:3*h])
-	kernels.ActF32(kernels.ActTanh, pre[3*h:], pre[3*h:])
+	kernels.ActF32(kernels.ActTanh, pre[3*h:4*h], pre[3*h:4*h])
 	it, ot, ft, ct := pre[:h], pre[h:2*h], pre[2*h:3*h], pre[3*h:4*h]
-	for j := 0; j < h; j++ {
+	cs, tc = cs[:h], tc[:h]
+	for j := range cs {
 		c := ft[j]*cs[j] + it[j]*ct[j]
 		cs[j] = c
 		tc[j] = c
 	}
 	kernels.ActF32(kernels.ActTanh, tc, tc)
-	for j := 0; j < h; j++ {
+	hs = hs[:h]
+	for j := range hs {
 		hs[j] = ot[j] * tc[j]
 	}
 }
@@ -616,7 +688,7 @@ func (s *rnnState) gruCellVec(xg, hg, hs, hprev, rh []float32) {
 	h := k.hidden
 	pre, _ := s.scratch()
 	for i := 0; i < 2*h; i++ {
-		pre[i] = xg[i] + hg[i] + s.bias(i)
+		pre[i] = xg[i] + hg[i]
 	}
 	kernels.ActF32(kernels.ActSigmoid, pre[:2*h], pre[:2*h])
 	z, r := pre[:h], pre[h:2*h]
@@ -629,15 +701,15 @@ func (s *rnnState) gruCellVec(xg, hg, hs, hprev, rh []float32) {
 		kernels.SgemmPackedB(false, 1, rhRow, h, s.rhp, hg[2*h:3*h], h, false, nil, 1)
 	}
 	ht := pre[2*h : 3*h]
-	var wbh, rbh float32
+	var rbh float32
 	for j := 0; j < h; j++ {
-		if s.wb != nil {
-			wbh, rbh = s.wb[2*h+j], s.rb[2*h+j]
-		}
 		if k.linearBeforeReset {
-			ht[j] = xg[2*h+j] + wbh + r[j]*(hg[2*h+j]+rbh)
+			if s.rb != nil {
+				rbh = s.rb[2*h+j]
+			}
+			ht[j] = xg[2*h+j] + r[j]*(hg[2*h+j]+rbh)
 		} else {
-			ht[j] = xg[2*h+j] + hg[2*h+j] + rbh + wbh
+			ht[j] = xg[2*h+j] + hg[2*h+j]
 		}
 	}
 	kernels.ActF32(kernels.ActTanh, ht, ht)
@@ -648,7 +720,7 @@ func (s *rnnState) gruCellVec(xg, hg, hs, hprev, rh []float32) {
 
 func (s *rnnState) rnnCell(acts []rnnAct, xg, hg, hs []float32) {
 	for j := range hs {
-		hs[j] = acts[0](s.clip(xg[j] + hg[j] + s.bias(j)))
+		hs[j] = acts[0](s.clip(xg[j] + hg[j]))
 	}
 }
 

@@ -172,6 +172,11 @@ func TestRNNMatchesReference(t *testing.T) {
 		// projection 4,608), no initial state, a sequence ending early.
 		{name: "lstm hidden 48 bidirectional arena", cfg: rnnRefCfg{kind: "LSTM", hidden: 48, dirs: 2},
 			attrs: []*graph.Attr{aStr("direction", "bidirectional")}, seq: 12, b: 2, i: 10, bias: true, lens: []int32{12, 7}},
+		// Batches of 5 (the few-row recurrent product, four panels a call)
+		// and 7 (a six-row tile and a one-row tail), hidden sizes over 64.
+		{name: "lstm batch 5 hidden 40", cfg: rnnRefCfg{kind: "LSTM", hidden: 40, dirs: 1}, seq: 3, b: 5, i: 9, bias: true, init: true},
+		{name: "gru linear before reset batch 7 hidden 33", cfg: rnnRefCfg{kind: "GRU", hidden: 33, dirs: 2, linearBefore: true},
+			attrs: []*graph.Attr{aStr("direction", "bidirectional"), aInt("linear_before_reset", 1)}, seq: 3, b: 7, i: 6, bias: true, lens: []int32{3, 3, 1, 2, 3, 0, 3}},
 		{name: "lstm hidden 17", cfg: rnnRefCfg{kind: "LSTM", hidden: 17, dirs: 1}, seq: 4, b: 2, i: 5, bias: true, init: true},
 		{name: "rnn relu bidirectional", cfg: rnnRefCfg{kind: "RNN", hidden: 3, dirs: 2, f: relu},
 			attrs: []*graph.Attr{aStr("direction", "bidirectional"), {Name: "activations", Type: graph.AttrStrings, Strings: []string{"Relu", "Relu"}}},
@@ -279,11 +284,11 @@ func TestRNNMatchesReference(t *testing.T) {
 			if c.kind == "LSTM" {
 				require.NoError(t, CompareTensors(got[2], wantC, tol), "Y_c")
 			}
-			// R as an initializer is packed once, at the first run, and
-			// the outputs keep the per-run packing's bits, at every run.
+			// W and R as initializers are packed once, at the first run,
+			// and the outputs keep the per-run packing's bits, at every run.
 			perRun, err := buildRNN(&BuildContext{Node: n, Opset: 14})
 			require.NoError(t, err)
-			consts, err := buildRNN(&BuildContext{Node: n, Opset: 14, Consts: []*graph.Tensor{nil, nil, r}})
+			consts, err := buildRNN(&BuildContext{Node: n, Opset: 14, Consts: []*graph.Tensor{nil, w, r}})
 			require.NoError(t, err)
 			// The outputs come from the run's arena: each run's outputs are
 			// poisoned with NaN and given back to the pool, so a value the
@@ -309,7 +314,9 @@ func TestRNNMatchesReference(t *testing.T) {
 				}
 			}
 			require.Len(t, consts.(*rnnKernel).packs.rp, D, "the initializers were packed")
+			require.Len(t, consts.(*rnnKernel).packs.wp, D, "the initializers were packed")
 			require.Empty(t, perRun.(*rnnKernel).packs.rp)
+			require.Empty(t, perRun.(*rnnKernel).packs.wp)
 		})
 	}
 }

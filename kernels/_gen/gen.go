@@ -38,10 +38,15 @@ import (
 // shifted weight gradient (asm_qattr_amd64.s, gen_qattr.go), "rowspf" the channels-last
 // row tiles that prefetch the next weight block (asm_rows_pf_amd64.s, gen_rows_pf.go),
 // "dense" the 12x32 float32 tiles of the dense packed-weight GEMM of transformer Linear
-// layers (asm_dense_amd64.s, gen_dense.go), "dwf32" the eight-pixel float32 depthwise
-// row kernels (asm_dwf32_amd64.s, gen_dwf32.go), "rowspair" the indexed row tile of two
-// 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, dense or dwf32")
+// layers (asm_dense_amd64.s, gen_dense.go), "rowspair" the indexed row tile of two
+// 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go),
+// "fewrows" the 1-5-row float32 GEMM of the recurrent steps (asm_fewrows_amd64.s,
+// gen_fewrows.go), "affine" the per-channel affine map of preprocessing chains from
+// uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go), "rowsred" the indexed row
+// tiles of grouped convolutions with the reduction split over the lanes
+// (asm_rows_red_amd64.s, gen_rows_red.go), "dwf32" the eight-pixel float32 depthwise
+// row kernels (asm_dwf32_amd64.s, gen_dwf32.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, affine or dwf32")
 
 func main() {
 	flag.Parse()
@@ -53,6 +58,11 @@ func main() {
 	}
 	if *set == "rowspair" {
 		sgemmRowsPairKernels() // gen_rows_pair.go
+		Generate()
+		return
+	}
+	if *set == "rowsred" {
+		sgemmRowsRedKernels() // gen_rows_red.go
 		Generate()
 		return
 	}
@@ -123,6 +133,16 @@ func main() {
 	}
 	if *set == "qattr" {
 		qattrKernels() // gen_qattr.go
+		Generate()
+		return
+	}
+	if *set == "affine" {
+		affineKernels() // gen_affine.go
+		Generate()
+		return
+	}
+	if *set == "fewrows" {
+		fewRowsKernels() // gen_fewrows.go
 		Generate()
 		return
 	}

@@ -25,6 +25,7 @@ var rowsMaskTable = &f32Table{sym: "qatRowsMask", vals: []float32{nanOnes, nanOn
 var nanOnes = math.Float32frombits(0xffffffff)
 
 func qatRowsKernels() {
+	sumF32AVX2()
 	rowsKernel("rowsCopyF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int)",
 		"rowsCopyF32AVX2 sets dst[i*ds+j] = src[i*ss+j] for i < rows, j < w (w > 0).", nil, func(v, m VecPhysical, dm Mem, _ Mem) {})
 	rowsKernel("rowsBiasF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int, b float32)",
@@ -115,4 +116,25 @@ func rowsKernel(name, sig, doc string, setup func(), op func(v, m VecPhysical, d
 	ADDQ(ds, x)
 	loopBack(rows, name+"_row")
 	ret()
+}
+
+// sumF32AVX2 generates dst[i] = a[i] + b[i], a the first operand as in Go's
+// a[i] + b[i] (of two NaNs, the first is returned), n a multiple of 16: the
+// forward pass of an elementwise Add (the residual blocks' joins).
+func sumF32AVX2() {
+	kernel("sumF32AVX2", "func(dst *float32, a *float32, b *float32, n int)",
+		"sumF32AVX2 sets dst[i] = a[i] + b[i] for i < n, n a multiple of 16.")
+	dst, a, b, n := RDI, RSI, RDX, RCX
+	loadArgs("dst a b n", dst, a, b, n)
+	blocks("sum", n, 4, nil, func() {
+		VMOVUPS(Mem{Base: a}, Y0)
+		VMOVUPS(Mem{Base: a, Disp: 32}, Y1)
+		VADDPS(Mem{Base: b}, Y0, Y0)
+		VADDPS(Mem{Base: b, Disp: 32}, Y1, Y1)
+		VMOVUPS(Y0, Mem{Base: dst})
+		VMOVUPS(Y1, Mem{Base: dst, Disp: 32})
+		ADDQ(Imm(64), dst)
+		ADDQ(Imm(64), a)
+		ADDQ(Imm(64), b)
+	})
 }

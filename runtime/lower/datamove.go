@@ -239,6 +239,26 @@ func (l *lowerer) lowerShape(n *graph.Node) error {
 // lowerDataMove runs a data-movement operator on int8 data. Pad, Slice and Resize
 // keep a channels-last input channels-last (their per-axis constants are permuted);
 // the others work on the logical layout.
+// lowerReduceMaxMin runs ReduceMax / ReduceMin on the int8 codes: the largest
+// code dequantizes to the largest value (a positive scale), so the result is
+// one of the input's codes with its parameters. An empty reduction (a float
+// -inf or +inf, which no code holds) is left to float32.
+func (l *lowerer) lowerReduceMaxMin(n *graph.Node) error {
+	x := l.qIn(n.Input(0))
+	if x == nil {
+		return notLowered("its input is not quantized")
+	}
+	if !(x.scale > 0) {
+		return notLowered("its input's scale %g is not positive", x.scale)
+	}
+	for _, d := range x.shape {
+		if !d.Known() || d.Size == 0 {
+			return notLowered("its input shape %v may be empty", x.shape)
+		}
+	}
+	return l.lowerDataMove(n)
+}
+
 func (l *lowerer) lowerDataMove(n *graph.Node) error {
 	x := l.qIn(n.Input(0))
 	if x == nil {

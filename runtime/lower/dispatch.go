@@ -68,6 +68,8 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 			err = l.lowerConcat(n)
 		case "Slice", "Pad", "Resize", "Split", "Gather", "DepthToSpace", "SpaceToDepth", "Expand", "Tile":
 			err = l.lowerDataMove(n)
+		case "ReduceMax", "ReduceMin":
+			err = l.lowerReduceMaxMin(n)
 		case "Shape":
 			err = l.lowerShape(n)
 		case "QLinearConv":

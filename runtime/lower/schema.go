@@ -17,10 +17,14 @@ const Domain = "warboy.int8"
 
 // DelegateOps are data-movement operators executed on int8 data by the generic
 // (dtype-agnostic) kernels of the default domain; the int8 domain only changes their
-// placement to int8.
+// placement to int8. ReduceMax and ReduceMin pick one of their inputs' values
+// (dequantization is increasing), so they are data movement too (fourteenth
+// session: TextCNN's max over time ran in float32 between a Dequantize and a
+// Quantize).
 var DelegateOps = []string{
 	"Concat", "Slice", "Pad", "Split", "Gather", "Expand", "Tile", "DepthToSpace", "SpaceToDepth",
 	"Resize", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
+	"ReduceMax", "ReduceMin",
 }
 
 func unknownDim() graph.Dim { return graph.Dim{Size: -1} }

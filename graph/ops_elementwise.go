@@ -448,6 +448,8 @@ func init() {
 		// Mish became an operator at opset 18 (x·tanh(softplus(x))); torch.onnx
 		// before it, and the converters, write it decomposed.
 		{"Mish", 18, floatTypes, nil},
+		// Gelu became an operator at opset 20 (approximate "none": erf; "tanh").
+		{"Gelu", 20, floatTypes, []string{"approximate"}},
 		{"Not", 1, boolTypes, nil},
 	} {
 		RegisterOp(unarySchema(u.op, u.since, u.types, u.attrs...))

@@ -49,3 +49,37 @@ func init() {
 	RegisterOp(OpSchema{OpType: "GridSample", SinceOpset: 16, Attrs: []string{"align_corners", "mode", "padding_mode"},
 		Infer: inferGridSample})
 }
+
+// AffineGrid (opset 20): the sampling grid of an affine transform, theta [N, 2, 3]
+// and size [N, C, H, W] -> grid [N, H, W, 2] (F.affine_grid; spatial transformers).
+// Only the 2-D form here.
+func inferAffineGrid(c *InferContext) ([]*Value, []*Tensor, error) {
+	if err := requireInputs(c, 2, 2); err != nil {
+		return nil, nil, err
+	}
+	theta := c.Input(0)
+	if theta.DType != Float32 && theta.DType != Undefined {
+		return nil, nil, nnUnsupported(c, "theta of type %s (float32 only)", theta.DType)
+	}
+	if theta.HasShape {
+		if n, ok := theta.Shape.Concrete(); ok && (len(n) != 3 || n[1] != 2 || n[2] != 3) {
+			return nil, nil, nnUnsupported(c, "theta of shape %s (the 2-D form [N, 2, 3] only)", theta.Shape)
+		}
+	}
+	out := unknownDims(4)
+	out[3] = Dim{Size: 2}
+	if t := c.Const(1); t != nil {
+		size, err := t.AsInt64()
+		if err != nil || len(size) != 4 {
+			return nil, nil, nnUnsupported(c, "size %v (the 2-D form [N, C, H, W] only)", t.Shape)
+		}
+		out[0], out[1], out[2] = Dim{Size: int(size[0])}, Dim{Size: int(size[2])}, Dim{Size: int(size[3])}
+	} else if theta.HasShape && len(theta.Shape) == 3 {
+		out[0] = theta.Shape[0]
+	}
+	return finish(c, &Value{DType: Float32, Shape: out, HasShape: true})
+}
+
+func init() {
+	RegisterOp(OpSchema{OpType: "AffineGrid", SinceOpset: 20, Attrs: []string{"align_corners"}, Infer: inferAffineGrid})
+}

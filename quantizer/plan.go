@@ -215,6 +215,7 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 			}
 		}
 	}
+	p.keepLogInputsFloat()
 	var inRegion []*graph.Node
 	for _, r := range p.findRegions(exclude) {
 		for _, n := range r.nodes {
@@ -402,4 +403,44 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// keepLogInputsFloat leaves in float32 the quantizable nodes whose outputs only
+// Log reads, directly or through other such nodes (fourteenth session). A log-mel
+// front end takes Log of a power spectrum spanning ten decades: quantized
+// linearly over [0, max], everything under max/255 becomes code 0, the Clip after
+// it makes that 1e-10, and Log spreads the damage over the whole spectrogram
+// (whisper_stft_op17 of --unseen9: the log-mel 12.1 dB from float32, every value
+// of the quiet bins at the floor). Log has no int8 form, so nothing that runs
+// int8 is lost; the nodes run float32 and their inputs are dequantized as for
+// any float32 consumer.
+func (p *plan) keepLogInputsFloat() {
+	feedsLog := map[*graph.Node]bool{}
+	for i := len(p.g.Nodes) - 1; i >= 0; i-- {
+		n := p.g.Nodes[i]
+		if !p.quantOp[n] {
+			continue
+		}
+		only := len(n.Outputs) > 0
+		for _, o := range n.Outputs {
+			if o == "" {
+				continue
+			}
+			if p.g.IsGraphOutput(o) || len(p.cons[o]) == 0 {
+				only = false
+				break
+			}
+			for _, c := range p.cons[o] {
+				if !(c.OpType == "Log" && c.Domain == "") && !feedsLog[c] {
+					only = false
+					break
+				}
+			}
+		}
+		if only {
+			feedsLog[n] = true
+			delete(p.quantOp, n)
+			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: only Log reads its output (small values would all quantize to 0)", n.Label()))
+		}
+	}
 }

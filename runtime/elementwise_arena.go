@@ -48,6 +48,11 @@ func unaryVecF32(n *graph.Node) func(dst, src []float32) {
 		if p, ok = kernels.CeluParams(n.AttrFloat("alpha", 1)); !ok {
 			return nil
 		}
+	case "Gelu": // the opset-20 operator; its tanh approximation keeps the generic path
+		if n.AttrString("approximate", "none") == "none" {
+			return func(d, s []float32) { kernels.ActF32(kernels.ActGELU, d, s) }
+		}
+		return nil
 	case "HardSigmoid":
 		a, b := n.AttrFloat("alpha", 0.2), n.AttrFloat("beta", 0.5)
 		return func(d, s []float32) { kernels.HardSigmoidF32(d, s, a, b) }

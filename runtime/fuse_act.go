@@ -104,6 +104,8 @@ func paramFreeAct(n *graph.Node) kernels.Act {
 		return kernels.ActSoftsign
 	case isOp(n, "Mish"): // the opset-18 operator
 		return kernels.ActMish
+	case isOp(n, "Gelu") && n.AttrString("approximate", "none") == "none": // opset 20
+		return kernels.ActGELU
 	case isOp(n, "Elu"):
 		return kernels.EluAct(n.AttrFloat("alpha", 1))
 	case isOp(n, "Celu"):

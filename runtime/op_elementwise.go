@@ -141,6 +141,17 @@ func unaryFn[T number](n *graph.Node) (func(T) T, error) {
 		return floatFn[T](func(x float64) float64 { return x / (1 + math.Abs(x)) }), nil
 	case "Mish":
 		return floatFn[T](func(x float64) float64 { return x * math.Tanh(softplus(x)) }), nil
+	case "Gelu":
+		switch a := n.AttrString("approximate", "none"); a {
+		case "none":
+			return floatFn[T](func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }), nil
+		case "tanh":
+			return floatFn[T](func(x float64) float64 {
+				return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+			}), nil
+		default:
+			return nil, fmt.Errorf("%w approximate %q", graph.ErrUnsupported, a)
+		}
 	case "LeakyRelu":
 		a := T(n.AttrFloat("alpha", 0.01))
 		return func(x T) T {
@@ -451,7 +462,7 @@ func init() {
 	for _, op := range []string{"Relu", "Sigmoid", "Tanh", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal",
 		"Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
 		"Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Shrink", "Elu", "Celu", "Selu",
-		"LeakyRelu", "ThresholdedRelu", "HardSigmoid", "HardSwish", "Mish"} {
+		"LeakyRelu", "ThresholdedRelu", "HardSigmoid", "HardSwish", "Mish", "Gelu"} {
 		Register(OpInfo{OpType: op, Build: buildUnary})
 	}
 	Register(OpInfo{OpType: "Not", Build: buildNot})

@@ -271,3 +271,62 @@ func clampInt(v, lo, hi int) int {
 func init() {
 	Register(OpInfo{OpType: "GridSample", Build: buildGridSample})
 }
+
+// AffineGrid (opset 20, the 2-D form): grid[n, h, w] = theta[n] · (x_w, y_h, 1)
+// with x_w, y_h the normalised pixel centres (align_corners 0: (2i + 1) / W - 1)
+// or pixel corners (align_corners 1: -1 + 2i / (W - 1)), as F.affine_grid and
+// ONNX Runtime compute them; the products in float32 in the order x, y, 1.
+func buildAffineGrid(b *BuildContext) (Kernel, error) {
+	align := b.Node.AttrInt("align_corners", 0) != 0
+	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if err := checkInputs(in, 2); err != nil {
+			return nil, err
+		}
+		theta := in[0]
+		if theta.DType != graph.Float32 || len(theta.Shape) != 3 || theta.Shape[1] != 2 || theta.Shape[2] != 3 {
+			return nil, fmt.Errorf("theta must be float32 [N, 2, 3] (the 2-D form only), is %s %v", theta.DType, theta.Shape)
+		}
+		size, err := intsInput(in[1], "size")
+		if err != nil {
+			return nil, err
+		}
+		if len(size) != 4 {
+			return nil, fmt.Errorf("size %v must be [N, C, H, W] (the 2-D form only)", size)
+		}
+		n, h, w := size[0], size[2], size[3]
+		if n != int64(theta.Shape[0]) || h < 1 || w < 1 || h > math.MaxInt32 || w > math.MaxInt32 {
+			return nil, fmt.Errorf("size %v does not fit theta %v", size, theta.Shape)
+		}
+		shape := []int{int(n), int(h), int(w), 2}
+		if err := checkSize(shape, "output shape"); err != nil {
+			return nil, err
+		}
+		base := func(i, m int64) float32 {
+			if align {
+				if m == 1 {
+					return 0
+				}
+				return float32(-1 + 2*float64(i)/float64(m-1))
+			}
+			return float32((2*float64(i)+1)/float64(m) - 1)
+		}
+		out, td := make([]float32, graph.NumElements(shape)), theta.F32()
+		for b := 0; b < int(n); b++ {
+			t := td[b*6 : b*6+6]
+			for y := int64(0); y < h; y++ {
+				yy := base(y, h)
+				for x := int64(0); x < w; x++ {
+					xx := base(x, w)
+					o := ((int64(b)*h+y)*w + x) * 2
+					out[o] = t[0]*xx + t[1]*yy + t[2]
+					out[o+1] = t[3]*xx + t[4]*yy + t[5]
+				}
+			}
+		}
+		return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: out}}, nil
+	}), nil
+}
+
+func init() {
+	Register(OpInfo{OpType: "AffineGrid", Build: buildAffineGrid})
+}

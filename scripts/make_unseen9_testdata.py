@@ -18,6 +18,12 @@
   with axes inputs; symbolic N. npz_op18/s{0..3}.npz inputs, npz_op18_ort/ ONNX
   Runtime's outputs for s0 and s1. Tests: TestOpset18Spellings (float32 against
   ONNX Runtime) and TestQuantizeOpset18Spellings (quantize, int8 against float32).
+- opset21_ops.onnx: GroupNormalization-21 (per-channel scale and bias), Gelu-20
+  (approximate none and tanh), AffineGrid-20 (align_corners 0 and 1) feeding
+  GridSample, on x [N, 6, 7, 9] and theta [N, 2, 3] (newer_op21 of --unseen9);
+  groupnorm18.onnx: GroupNormalization at opset 18, scale and bias per group.
+  npz_op21/s{0,1}.npz inputs, npz_op21_ort/ ONNX Runtime's outputs (both models'
+  outputs in one file). Test: TestOpset20And21Operators (cmd/warboy).
 Committed so that the tests need neither Python nor node.
 """
 import math
@@ -100,6 +106,41 @@ def op18_model():
     return m  # onnx 1.12 knows opsets up to 17: ONNX Runtime checks it
 
 
+def op21_model():
+    rng = np.random.default_rng(21)
+    inits, nodes, const, node = graph_builder()
+    gn = node("GroupNormalization", ["x", const("gn_s", (1 + 0.3 * rng.standard_normal(6)).astype(np.float32)),
+                                     const("gn_b", (0.2 * rng.standard_normal(6)).astype(np.float32))], ["gn"],
+              num_groups=3, epsilon=1e-3)
+    node("Gelu", [gn], ["gelu_erf"])
+    node("Gelu", ["x"], ["gelu_tanh"], approximate="tanh")
+    size = node("Shape", ["x"], ["size"])
+    g0 = node("AffineGrid", ["theta", size], ["grid0"], align_corners=0)
+    node("AffineGrid", ["theta", size], ["grid1"], align_corners=1)
+    node("GridSample", ["x", g0], ["warped"], mode="linear", padding_mode="zeros")
+    g = helper.make_graph(
+        nodes, "op21", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 7, 9]),
+                        helper.make_tensor_value_info("theta", TensorProto.FLOAT, ["N", 2, 3])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+         for n in ("gelu_erf", "gelu_tanh", "grid0", "grid1", "warped")], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)], producer_name="pytorch")
+    m.ir_version = 10
+    return m
+
+
+def gn18_model():
+    rng = np.random.default_rng(22)
+    inits, nodes, const, node = graph_builder()
+    node("GroupNormalization", ["x", const("gn_s", (1 + 0.3 * rng.standard_normal(2)).astype(np.float32)),
+                                const("gn_b", (0.2 * rng.standard_normal(2)).astype(np.float32))], ["gn18"],
+         num_groups=2)
+    g = helper.make_graph(nodes, "gn18", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 7, 9])],
+                          [helper.make_tensor_value_info("gn18", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], producer_name="pytorch")
+    m.ir_version = 8
+    return m
+
+
 def main(out):
     import onnx
     rng = np.random.default_rng(9)
@@ -122,6 +163,18 @@ def main(out):
         np.savez(os.path.join(out, "npz_op18", f"s{i}.npz"), x=x)
         if i < 2:
             np.savez(os.path.join(out, "npz_op18_ort", f"s{i}.npz"), **exportlib.ort_run(path, {"x": x}))
+    p21, p18 = os.path.join(out, "opset21_ops.onnx"), os.path.join(out, "groupnorm18.onnx")
+    onnx.save(op21_model(), p21)
+    onnx.save(gn18_model(), p18)
+    for d in ("npz_op21", "npz_op21_ort"):
+        os.makedirs(os.path.join(out, d), exist_ok=True)
+    for i, n in enumerate((1, 2)):
+        x = rng.standard_normal((n, 6, 7, 9)).astype(np.float32)
+        theta = (np.array([[1, 0, 0], [0, 1, 0]], np.float32) + 0.3 * rng.standard_normal((n, 2, 3))).astype(np.float32)
+        np.savez(os.path.join(out, "npz_op21", f"s{i}.npz"), x=x, theta=theta)
+        ref = exportlib.ort_run(p21, {"x": x, "theta": theta})
+        ref.update(exportlib.ort_run(p18, {"x": x}))
+        np.savez(os.path.join(out, "npz_op21_ort", f"s{i}.npz"), **ref)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ The models (MODELS below; a suffix _opN is the export opset):
   exporters: Reduce* with axes as an input, Split with num_outputs, Pad with an
   axes input (reflect), Mish, Col2Im (F.fold, overlapping 3x3 blocks),
   LayerNormalization; weights saved as external data, one file per tensor.
+- newer_op21: an onnx.helper graph of opset 19-21 operators: GroupNormalization-21
+  (scale and bias per channel), Gelu-20 (erf and tanh), AffineGrid-20 feeding
+  GridSample with opset 20's mode name "linear" and border padding; symbolic N.
 - constants_op15: an onnx.helper graph of Constant-node spellings: value_float,
   value_floats, value_int, value_ints, a tensor value; Shape with start/end
   (opset 15), CastLike, BatchNormalization-15, Clip with only a max input,
@@ -78,7 +81,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import exportlib  # noqa: E402  (beside this script)
 
 MODELS = ["hifigan_dynT", "whisper_stft_op17", "yolov8_dfl_op12", "poolformer_gn1", "unet_pad_dynhw_op11",
-          "mha_kdim_op14", "tf2onnx_bert_int32", "dynamo_op18", "constants_op15", "hardtanh_op9",
+          "mha_kdim_op14", "tf2onnx_bert_int32", "dynamo_op18", "newer_op21", "constants_op15", "hardtanh_op9",
           "hardtanh_op12", "scatter_add_op16", "seq2seq_lstmcell", "vit_interp_pos_dynhw_op13"]
 
 
@@ -641,6 +644,53 @@ def dynamo_op18():
     return m  # onnx 1.12 knows opsets up to 17: no checker; ONNX Runtime is the oracle
 
 
+# ------------------------------------------------------------------ opset 21 (helper)
+
+def newer_op21():
+    from onnx import helper, numpy_helper, TensorProto
+    rng = np.random.default_rng(21)
+    inits, nodes = [], []
+
+    def const(name, a):
+        inits.append(numpy_helper.from_array(np.asarray(a), name))
+        return name
+
+    def node(op, ins, outs, **kw):
+        nodes.append(helper.make_node(op, ins, outs, **kw))
+        return outs[0]
+
+    def conv(x, tag, ci, co, k=3, s=1):
+        w = const(tag + ".weight", (rng.standard_normal((co, ci, k, k)) / math.sqrt(k * k * ci)).astype(np.float32))
+        b = const(tag + ".bias", (rng.standard_normal(co) * 0.05).astype(np.float32))
+        return node("Conv", [x, w, b], [tag], kernel_shape=[k, k], pads=[k // 2] * 4, strides=[s, s])
+
+    x = conv("x", "conv1", 3, 16)
+    x = node("GroupNormalization", [x, const("gn.weight", (1 + 0.2 * rng.standard_normal(16)).astype(np.float32)),
+                                    const("gn.bias", (0.1 * rng.standard_normal(16)).astype(np.float32))],
+             ["gn"], num_groups=4, epsilon=1e-5)
+    x = node("Gelu", [x], ["gelu_erf"])
+    x = node("Gelu", [conv(x, "conv2", 16, 16)], ["gelu_tanh"], approximate="tanh")
+    # a spatial transformer: theta from the pooled features, AffineGrid-20, GridSample-20 names
+    pooled = node("ReduceMean", [x, const("ax23", np.array([2, 3], np.int64))], ["pooled"], keepdims=0)
+    theta = node("Gemm", [pooled, const("loc.weight", (rng.standard_normal((6, 16)) * 0.02).astype(np.float32)),
+                          const("loc.bias", np.array([1, 0, 0, 0, 1, 0], np.float32))], ["theta6"], transB=1)
+    theta = node("Reshape", [theta, const("th_shape", np.array([-1, 2, 3], np.int64))], ["theta"])
+    grid = node("AffineGrid", [theta, node("Shape", [x], ["xshape"])], ["grid"], align_corners=0)
+    x = node("GridSample", [x, grid], ["warped"], mode="linear", padding_mode="border", align_corners=0)
+    # (Resize-18 with antialias=1, F.interpolate(antialias=True), is refused naming the
+    # node: not implemented; the plain linear downscale here)
+    x = node("Resize", [x, "", const("scales", np.array([1, 1, 0.5, 0.5], np.float32))], ["down"], mode="linear")
+    x = node("ReduceMean", [x, "ax23"], ["feat"], keepdims=0)
+    node("Gemm", [x, const("fc.weight", (rng.standard_normal((10, 16)) * 0.3).astype(np.float32)),
+                  const("fc.bias", np.zeros(10, np.float32))], ["logits"], transB=1)
+    graph = helper.make_graph(
+        nodes, "main_graph", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 24, 24])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], producer_name="pytorch")
+    m.ir_version = 10
+    return m  # onnx 1.12 knows opsets up to 17: no checker; ONNX Runtime is the oracle
+
+
 # ------------------------------------------------------------------ Constant spellings (helper)
 
 def constants_op15():
@@ -874,6 +924,7 @@ SPECS = {
                        "attn_weights": {0: "batch", 1: "lq", 2: "lk"}}, True),
     "tf2onnx_bert_int32": ("helper", 13, bert_inputs, ["start_logits", "end_logits", "start_pos"], None, True),
     "dynamo_op18": ("helper", 18, _img("x", (1, 3, 32, 32), (3, 3, 32, 32), uniform=False), ["logits"], None, True),
+    "newer_op21": ("helper", 21, _img("x", (1, 3, 24, 24), (2, 3, 24, 24), uniform=False), ["logits"], None, True),
     "constants_op15": ("helper", 15, _img("x", (1, 4, 16, 16), (2, 4, 16, 16), uniform=False), ["logits"], None,
                        True),
     "hardtanh_op9": (hardtanh_net, 9, _img("input", (1, 3, 96, 96), uniform=False), ["logits"], None, False),
@@ -888,7 +939,7 @@ SPECS = {
 }
 
 HELPER = {"whisper_stft_op17": whisper_stft_op17, "tf2onnx_bert_int32": tf2onnx_bert_int32,
-          "dynamo_op18": dynamo_op18, "constants_op15": constants_op15}
+          "dynamo_op18": dynamo_op18, "newer_op21": newer_op21, "constants_op15": constants_op15}
 
 # Saved with every initializer in a file of its own beside the model (onnx.save
 # with all_tensors_to_one_file=False): DIR/NAME.data/<tensor name>, the float

@@ -100,3 +100,36 @@ func maxErrOfMax(want, got []float32) float64 {
 	}
 	return e / m
 }
+
+// Operators of opsets 18-21 that the newer exporters write (scripts/make_unseen9_testdata.py;
+// newer_op21 of --unseen9): GroupNormalization with per-channel scale and bias
+// (opset 21) and per-group ones (opset 18), Gelu (opset 20, erf and tanh),
+// AffineGrid (opset 20, align_corners 0 and 1) feeding GridSample. Before, loading
+// refused each: `GroupNormalization (output "gn"): unsupported operator`.
+func TestOpset20And21Operators(t *testing.T) {
+	m21, err := graph.Load(filepath.Join(exportedDir, "opset21_ops.onnx"))
+	require.NoError(t, err)
+	m18, err := graph.Load(filepath.Join(exportedDir, "groupnorm18.onnx"))
+	require.NoError(t, err)
+	for _, threads := range []int{1, 2} {
+		s21, err := runtime.NewSession(m21, runtime.WithThreads(threads))
+		require.NoError(t, err)
+		s18, err := runtime.NewSession(m18, runtime.WithThreads(threads))
+		require.NoError(t, err)
+		for i := 0; i < 2; i++ {
+			in, err := dataset.ReadNPZ(filepath.Join(exportedDir, "npz_op21", fmt.Sprintf("s%d.npz", i)))
+			require.NoError(t, err)
+			ort, err := dataset.ReadNPZ(filepath.Join(exportedDir, "npz_op21_ort", fmt.Sprintf("s%d.npz", i)))
+			require.NoError(t, err)
+			got, err := s21.RunTensors(in)
+			require.NoError(t, err)
+			g18, err := s18.RunTensors(map[string]*graph.Tensor{"x": in["x"]})
+			require.NoError(t, err)
+			got["gn18"] = g18["gn18"]
+			for _, name := range []string{"gelu_erf", "gelu_tanh", "grid0", "grid1", "warped", "gn18"} {
+				require.Equal(t, ort[name].Shape, got[name].Shape, "%s sample %d", name, i)
+				assert.InDeltaSlice(t, ort[name].F32(), got[name].F32(), 2e-6, "%s sample %d threads %d", name, i, threads)
+			}
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package quantizer
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// A log-power front end: x -> Mul(x, x) -> MatMul (a filter bank) -> Clip(1e-10) ->
+// Log -> MatMul. The power spans decades; quantized linearly, the small values
+// all became code 0, then 1e-10, then -23 after Log (whisper_stft_op17 of
+// --unseen9: 12.1 dB). The Clip and the filter-bank MatMul, read only by Log, now
+// stay float32; the MatMul after the Log is still int8.
+func TestQuantizeKeepsLogInputsFloat(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	fb := graph.NewTensor(graph.Float32, []int{16, 8})
+	for i := range fb.F32() {
+		fb.F32()[i] = rng.Float32() * 0.2
+	}
+	m := newModel("x", []int{1, 16}, []string{"y"}, []*graph.Node{
+		node("Mul", []string{"x", "x"}, []string{"pow"}),
+		node("MatMul", []string{"pow", "fb"}, []string{"mel"}),
+		node("Clip", []string{"mel", "eps", ""}, []string{"melc"}),
+		node("Log", []string{"melc"}, []string{"logmel"}),
+		node("MatMul", []string{"logmel", "w"}, []string{"y"}),
+	}, map[string]*graph.Tensor{"fb": fb, "eps": graph.ScalarFloat32(1e-10), "w": randTensor(rng, []int{8, 4}, 0.5)})
+	in := graph.NewTensor(graph.Float32, []int{8, 16})
+	for i := range in.F32() {
+		// amplitudes over four decades, as a spectrum's
+		in.F32()[i] = float32(math.Pow(10, -4*rng.Float64())) * (rng.Float32()*2 - 1)
+	}
+	feed := map[string]*graph.Tensor{"x": in}
+	q, err := Quantize(m, rangesFromData(t, m, feed), QuantOptions{})
+	require.NoError(t, err)
+	quantized := map[string]bool{}
+	for _, n := range q.Graph.Nodes {
+		if n.OpType == "DequantizeLinear" { // an int8 tensor, under its float name
+			quantized[n.Outputs[0]] = true
+		}
+	}
+	assert.False(t, quantized["pow"], "the power (read only by the filter bank) stays float32")
+	assert.False(t, quantized["mel"], "the filter bank's output stays float32")
+	assert.False(t, quantized["melc"], "the Clip's output stays float32")
+	assert.True(t, quantized["logmel"], "the MatMul after the Log is int8")
+	want := runFloat(t, m, feed)["y"].F32()
+	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	got, err := s.RunTensors(feed)
+	require.NoError(t, err)
+	var sig, noise float64
+	for i, w := range want {
+		d := float64(w) - float64(got["y"].F32()[i])
+		sig, noise = sig+float64(w)*float64(w), noise+d*d
+	}
+	assert.Greater(t, 10*math.Log10(sig/noise), 30.0, "int8 against float32, dB")
+}

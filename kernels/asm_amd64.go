@@ -294,6 +294,35 @@ func sgemmTilePart(rows, kc int, a, b, c []float32, ldc int, accum bool) bool {
 	return true
 }
 
+// sgemmTile2Panels runs the first rows (1-6) of a 6x32 tile from two packed
+// 16-column panels, bs floats apart, into C (columns contiguous): each element
+// the running FMA sum over p of packedTile, then added to C when accum (the same
+// bits as packedTile on each panel; sgemmTilePart on each for fewer rows).
+func sgemmTile2Panels(rows, kc int, a, b []float32, bs int, c []float32, ldc int, accum bool) bool {
+	if !f32Tile512 || rows < 1 || rows > sgMR {
+		return false
+	}
+	_ = a[kc*sgMR-1]
+	_ = b[bs+kc*sgNR-1]
+	_ = c[(rows-1)*ldc+2*sgNR-1]
+	acc := b2i(accum)
+	switch rows {
+	case 1:
+		sgemmAVX512_1x32(kc, &a[0], &b[0], bs, &c[0], ldc, acc)
+	case 2:
+		sgemmAVX512_2x32(kc, &a[0], &b[0], bs, &c[0], ldc, acc)
+	case 3:
+		sgemmAVX512_3x32(kc, &a[0], &b[0], bs, &c[0], ldc, acc)
+	case 4:
+		sgemmAVX512_4x32(kc, &a[0], &b[0], bs, &c[0], ldc, acc)
+	case 5:
+		sgemmAVX512_5x32(kc, &a[0], &b[0], bs, &c[0], ldc, acc)
+	default:
+		sgemmAVX512_6x32(kc, &a[0], &b[0], bs, &c[0], ldc, acc)
+	}
+	return true
+}
+
 // sgemmTileInd2Rows is sgemmTileInd2 on the first rows (1-6) of the tile only:
 // the last row tile of a GEMM whose rows are not a multiple of six, whose other
 // rows (A's zero padding) need not be computed. Each element it writes is the

@@ -40,6 +40,8 @@ func sgemmTileInd2(int, []float32, []float32, []int32, []float32, int, bool, flo
 
 func sgemmTilePart(int, int, []float32, []float32, []float32, int, bool) bool { return false }
 
+func sgemmTile2Panels(int, int, []float32, []float32, int, []float32, int, bool) bool { return false }
+
 func sgemmTileInd2Rows(int, int, []float32, []float32, []int32, []float32, int, bool, float32, float32) bool {
 	return false
 }

@@ -116,6 +116,38 @@ func TestSgemmTilePartMatchesAVX2Tile(t *testing.T) {
 	require.False(t, sgemmTilePart(sgMR, 1, make([]float32, sgMR), make([]float32, sgNR), make([]float32, sgMR*sgNR), sgNR, false))
 }
 
+// TestSgemmTile2PanelsMatchesAVX2Tiles checks the two-panel packed AVX-512 tile
+// (rows 1-6, the panels bs floats apart) bit for bit against the AVX2 6x16 tile
+// run on each panel, with and without accumulation; C's rows past the tile's and
+// the columns past the two panels stay untouched.
+func TestSgemmTile2PanelsMatchesAVX2Tiles(t *testing.T) {
+	if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ) {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(32, 7))
+	for rows := 1; rows <= sgMR; rows++ {
+		for _, kc := range []int{1, 3, 4, 9, 72, 384} {
+			for _, accum := range []bool{false, true} {
+				const ldc = 45
+				bs := kc*sgNR + 5*(kc%2)
+				a, b := randF32(r, kc*sgMR), randF32(r, bs+kc*sgNR)
+				b[0], a[1] = float32(math.NaN()), float32(math.Inf(1))
+				c0 := randF32(r, sgMR*ldc+2*sgNR)
+				want := append([]float32(nil), c0...)
+				sgemmAVX2_6x16(kc, &a[0], &b[0], &want[0], ldc, b2i(accum))
+				sgemmAVX2_6x16(kc, &a[0], &b[bs], &want[sgNR], ldc, b2i(accum))
+				got := append([]float32(nil), c0...)
+				require.True(t, sgemmTile2Panels(rows, kc, a, b, bs, got, ldc, accum))
+				require.Equal(t, bitsOf(want[:rows*ldc]), bitsOf(got[:rows*ldc]), "rows %d k %d accum %v", rows, kc, accum)
+				require.Equal(t, bitsOf(c0[rows*ldc:]), bitsOf(got[rows*ldc:]), "rows %d k %d accum %v", rows, kc, accum)
+				for i := 0; i < rows; i++ {
+					require.Equal(t, bitsOf(c0[i*ldc+2*sgNR:i*ldc+ldc]), bitsOf(got[i*ldc+2*sgNR:i*ldc+ldc]), "columns past the panels")
+				}
+			}
+		}
+	}
+}
+
 func bitsOf(v []float32) []uint32 {
 	out := make([]uint32, len(v))
 	for i, f := range v {

@@ -317,6 +317,15 @@ func sgemmPackedABlock(pa *PackedA, packB PackBFunc, bbuf []float32, j0, nc, t0,
 				col := j0 + q*sgNR
 				w := min(sgNR, nc-q*sgNR)
 				bsub := bb[q*stride:]
+				if !(last && ep != nil) && nc-q*sgNR >= 2*sgNR && f32Path != isaGo && f32Tile512 {
+					// two full panels per call on the AVX-512 kernels (same bits)
+					for t := tb; t < min(t1, tb+sgMC/sgMR); t++ {
+						r0 := t * sgMR
+						sgemmTile2Panels(min(sgMR, m-r0), kc, ablk[t*sgMR*kc:], bsub, stride, c[r0*ldc+col:], ldc, acc)
+					}
+					q++
+					continue
+				}
 				for t := tb; t < min(t1, tb+sgMC/sgMR); t++ {
 					asub := ablk[t*sgMR*kc:]
 					r0 := t * sgMR

@@ -87,13 +87,29 @@ func (p *DenseB) repack(transB bool, k, n int, alpha float32, b []float32, ldb i
 			}
 			continue
 		}
-		// Four columns at a time: four reads of B in flight per step
-		// and one pass over the panel's rows per four columns.
+		// Whole groups of 16 columns and rows: 16x16 register transposes
+		// on AVX-512 (packTrans16Vec, the same products alpha·v).
+		// The rest four columns at a time: four reads of B in flight per
+		// step and one pass over the panel's rows per four columns.
 		for q := 0; q < p.panels; q++ {
 			blk := p.panel(kb, q)
 			col := q * denseNR
 			w := min(denseNR, n-col)
-			l := 0
+			l, rv := 0, 0
+			for ; l+16 <= w; l += 16 {
+				rv = packTrans16Vec(blk[l:], denseNR, b[(col+l)*ldb+pc:], ldb, pe-pc, alpha)
+				if rv == 0 {
+					break
+				}
+			}
+			if rv > 0 {
+				// the rows past the vector blocks of the columns done
+				for c := 0; c < l; c++ {
+					for r, v := range b[(col+c)*ldb+pc+rv : (col+c)*ldb+pe] {
+						blk[(rv+r)*denseNR+c] = v * alpha
+					}
+				}
+			}
 			for ; l+4 <= w; l += 4 {
 				b0 := b[(col+l)*ldb+pc : (col+l)*ldb+pe]
 				b1 := b[(col+l+1)*ldb+pc : (col+l+1)*ldb+pe]

@@ -58,3 +58,33 @@ func sgemmAVX512_4x16(k int, a *float32, b *float32, c *float32, ldc int, accum 
 //
 //go:noescape
 func sgemmAVX512_5x16(k int, a *float32, b *float32, c *float32, ldc int, accum int)
+
+// sgemmAVX512_1x32 is the AVX-512 1x32 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_1x32(k int, a *float32, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmAVX512_2x32 is the AVX-512 2x32 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_2x32(k int, a *float32, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmAVX512_3x32 is the AVX-512 3x32 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_3x32(k int, a *float32, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmAVX512_4x32 is the AVX-512 4x32 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_4x32(k int, a *float32, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmAVX512_5x32 is the AVX-512 5x32 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_5x32(k int, a *float32, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmAVX512_6x32 is the AVX-512 6x32 float32 micro-kernel (packed B).
+//
+//go:noescape
+func sgemmAVX512_6x32(k int, a *float32, b *float32, bs int, c *float32, ldc int, accum int)

@@ -37,6 +37,8 @@ func BenchmarkDenseConvMaps(b *testing.B) {
 		{"yolo_head_128_255", 128, 255, 80, 1, 1, true, kernels.ActNone},
 		{"vgg_256", 256, 256, 56, 1, 3, false, kernels.ActNone},
 		{"vgg_512", 512, 512, 28, 1, 3, false, kernels.ActNone},
+		{"yolov3tiny_13x13_512_1024", 512, 1024, 13, 1, 3, false, kernels.ActNone},
+		{"yolov3tiny_26x26_384_256", 384, 256, 26, 1, 3, false, kernels.ActNone},
 		{"resnet_7x7_512", 512, 512, 7, 1, 3, false, kernels.ActNone},
 		{"resnet_7x7_1x1_512_2048", 512, 2048, 7, 1, 1, false, kernels.ActNone},
 	} {

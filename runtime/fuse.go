@@ -31,6 +31,9 @@ type fusedConvKernel struct {
 	actNode *graph.Node
 	actArgs []*graph.Tensor
 	lo, hi  float32
+	// more are the clamps after the first one (a Relu then a Clip: how
+	// torch.onnx spells ReLU6 at every opset), folded into lo and hi.
+	more []fusedClamp
 	// post is the activation after the clamp (fuse_act.go).
 	post kernels.Act
 }
@@ -68,6 +71,11 @@ func (k *fusedConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	if k.act != nil {
 		if y, err = k.act.Run(ctx, append([]*graph.Tensor{y[0]}, k.actArgs...)); err != nil {
 			return nil, fmt.Errorf("%s: %w", k.actNode.Label(), err)
+		}
+		for _, c := range k.more {
+			if y, err = c.kernel.Run(ctx, append([]*graph.Tensor{y[0]}, c.args...)); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.node.Label(), err)
+			}
 		}
 	}
 	applyPost(k.post, y[0])
@@ -112,12 +120,26 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 				j, ok = soleReader(out)
 			}
 		}
-		if ok && len(s.steps[j].out) == 1 {
-			if lo, hi, args, fusable := s.clampOf(s.steps[j], opset); fusable {
-				fk.act, fk.actNode, fk.actArgs, fk.lo, fk.hi = s.steps[j].kernel, s.steps[j].node, args, lo, hi
-				removed[j] = true
-				out = s.steps[j].out[0]
+		// A chain of clamps (Relu then Clip(0, 6), Clip then Clip) is one
+		// clamp to the intersection of their ranges.
+		for ok && len(s.steps[j].out) == 1 {
+			lo, hi, args, fusable := s.clampOf(s.steps[j], opset)
+			if !fusable {
+				break
 			}
+			if fk.act == nil {
+				fk.act, fk.actNode, fk.actArgs, fk.lo, fk.hi = s.steps[j].kernel, s.steps[j].node, args, lo, hi
+			} else {
+				clo, chi, composable := composeClamps(fk.lo, fk.hi, lo, hi)
+				if !composable {
+					break
+				}
+				fk.more = append(fk.more, fusedClamp{kernel: s.steps[j].kernel, node: s.steps[j].node, args: args})
+				fk.lo, fk.hi = clo, chi
+			}
+			removed[j] = true
+			out = s.steps[j].out[0]
+			j, ok = soleReader(out)
 		}
 		if post, used, res, found := s.activationAfter(out, readers, removed); found {
 			fk.post, out = post, res
@@ -139,6 +161,24 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 		}
 	}
 	s.steps = kept
+}
+
+// fusedClamp is a Relu or Clip step folded into a fusedConvKernel's clamp,
+// with its constant extra inputs (run one by one when the fast path does not
+// apply).
+type fusedClamp struct {
+	kernel Kernel
+	node   *graph.Node
+	args   []*graph.Tensor
+}
+
+// composeClamps returns the one clamp that clamp(clamp(x, lo1, hi1), lo2, hi2)
+// amounts to: [max(lo1, lo2), min(hi1, hi2)] when that range is not empty (and
+// neither bound is NaN). Disjoint ranges make the chain a constant, which one
+// clamp does not express: then ok is false and the second stays a step.
+func composeClamps(lo1, hi1, lo2, hi2 float32) (lo, hi float32, ok bool) {
+	lo, hi = max(lo1, lo2), min(hi1, hi2)
+	return lo, hi, lo1 <= hi1 && lo2 <= hi2 && lo <= hi
 }
 
 func isOp(n *graph.Node, op string) bool {

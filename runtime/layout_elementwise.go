@@ -31,6 +31,19 @@ func channelsLastUnary(st step) bool {
 		len(st.in) == 1 && len(st.out) == 1 && st.out[0] >= 0
 }
 
+// channelsLastClip reports whether a step is a Clip with constant scalar
+// float32 bounds (attributes before opset 11, inputs after; either may be
+// absent): elementwise like a Relu, so it keeps the chain channels-last
+// instead of cutting it (a ReLU6 or Hardtanh whose producer is not a fusable
+// Conv, or whose Conv output has other readers).
+func (s *Session) channelsLastClip(st step) bool {
+	if !isOp(st.node, "Clip") || len(st.out) != 1 || st.out[0] < 0 {
+		return false
+	}
+	_, _, _, ok := s.clampOf(st, s.model.Opset())
+	return ok
+}
+
 // channelsLastBatchNorm returns the folded inference BatchNormalization of a
 // step over c channels, or nil.
 func channelsLastBatchNorm(st step, c int) *batchNormKernel {

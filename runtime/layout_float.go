@@ -86,7 +86,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleResample
 			continue
 		}
-		if channelsLastUnary(st) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
+		if channelsLastUnary(st) || s.channelsLastClip(st) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
 		}

@@ -44,8 +44,9 @@ import (
 // gen_fewrows.go), "affine" the per-channel affine map of preprocessing chains from
 // uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go), "rowsred" the indexed row
 // tiles of grouped convolutions with the reduction split over the lanes
-// (asm_rows_red_amd64.s, gen_rows_red.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows or affine")
+// (asm_rows_red_amd64.s, gen_rows_red.go), "tpack" the transposing pack of a per-call B
+// stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, affine or tpack")
 
 func main() {
 	flag.Parse()
@@ -127,6 +128,11 @@ func main() {
 	}
 	if *set == "qattr" {
 		qattrKernels() // gen_qattr.go
+		Generate()
+		return
+	}
+	if *set == "tpack" {
+		tpackKernels() // gen_tpack.go
 		Generate()
 		return
 	}

@@ -33,6 +33,19 @@ func gatherTaps16AVX512() {
 		MOVQ(Mem{Base: off, Disp: 8 * l}, t)
 		VMOVUPS(Mem{Base: x, Index: t, Scale: 4}, zmm(l))
 	}
+	transpose16Zmm(func(row int, o VecPhysical) { VMOVUPS(o, Mem{Base: dst, Disp: 64 * row}) })
+	ADDQ(Imm(64), x)
+	ADDQ(U32(1024), dst)
+	loopBack(n, "gt512_loop")
+	ret()
+}
+
+// transpose16Zmm transposes the 16x16 floats in Z0-Z15 (row r in Z(r)) with
+// Z16-Z31 as temporaries (Z16-Z20 still in use when store runs) (unpack of floats, unpack of pairs, two exchanges of
+// 128-bit quarters) and hands each output row to store, in Z20 (row r of the
+// output is column r of the input), rows in the order 0, 4, 8, 12, 1, 5, ...
+// Z0-Z15 are clobbered.
+func transpose16Zmm(store func(row int, o VecPhysical)) {
 	// floats: t[2i] = (r2i0 r2i+1,0 r2i1 r2i+1,1 | ...), t[2i+1] the high pairs
 	for i := 0; i < 8; i++ {
 		VUNPCKLPS(zmm(2*i+1), zmm(2*i), zmm(16+2*i))
@@ -63,13 +76,9 @@ func gatherTaps16AVX512() {
 				imm = 0xDD
 			}
 			VSHUFF32X4(Imm(imm), src2, src1, o)
-			VMOVUPS(o, Mem{Base: dst, Disp: 64 * (4*m + j)})
+			store(4*m+j, o)
 		}
 	}
-	ADDQ(Imm(64), x)
-	ADDQ(U32(1024), dst)
-	loopBack(n, "gt512_loop")
-	ret()
 }
 
 // gatherTaps16AVX2 generates blocks of 8 rows, each two 8x8 transposes (lanes

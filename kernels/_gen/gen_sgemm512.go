@@ -32,6 +32,13 @@ func sgemm512Kernels() {
 	for mr := 1; mr < 6; mr++ {
 		sgemm512Kernel(fmt.Sprintf("sgemmAVX512_%dx16", mr), mr, 1, false, false)
 	}
+	// two packed 16-column panels per call (bs floats apart), for the packed
+	// GEMM's full panel pairs (kernels.sgemmPackedABlock; the weight gradients
+	// of QAT's convolutions): twelve accumulators per A broadcast, as the
+	// in-place kernel above, rows 1-6
+	for mr := 1; mr <= 6; mr++ {
+		sgemm512Kernel(fmt.Sprintf("sgemmAVX512_%dx32", mr), mr, 2, false, false)
+	}
 }
 
 // sgemm512Kernel generates an mr x 16·np kernel (mr <= 6; A packed six rows

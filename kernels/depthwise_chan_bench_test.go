@@ -45,9 +45,9 @@ func BenchmarkDepthwiseF32Split(b *testing.B) {
 					case "rows-2t":
 						DepthwiseF32(s, pw, x, sx, y, sx, ep, 2)
 					case "rows-work":
-						depthwiseF32Rows(s, pw, x, sx, y, sx, ep, 1, chunk)
+						depthwiseF32Rows(s, pw, x, sx, y, sx, ep, 1, chunk, false)
 					case "finerows-work":
-						depthwiseF32Rows(s, pw, x, sx, y, sx, ep, 1, max(1, chunk/2))
+						depthwiseF32Rows(s, pw, x, sx, y, sx, ep, 1, max(1, chunk/2), false)
 					case "blocks-work":
 						depthwiseByBlocks(s, pw, x, sx, y, sx, ep, 64)
 					}

@@ -71,16 +71,41 @@ func DepthwiseF32(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float3
 	// its outputs go pixel by pixel; BenchmarkDepthwiseF32Split measured
 	// that at 40-80 % more work than the row chunks' repeated row layouts
 	// (1-7 %).
-	depthwiseF32Rows(s, pw, x, sx, y, sy, ep, threads, chunk)
+	depthwiseF32Rows(s, pw, x, sx, y, sy, ep, threads, chunk, false)
+}
+
+// DepthwiseF32Padded is DepthwiseF32 for an output whose pixel stride sy
+// holds padding lanes nobody reads (the runtime's channels-last tensors,
+// whose pixels are padded to a multiple of 16 channels): where sy is the
+// packed channel count (OC rounded up to 16) the row kernel stores whole
+// vectors, lanes OC..sy-1 included, straight into y, and the activation runs
+// over whole rows. The lanes OC..sy-1 then hold the values of channels whose
+// weights and bias are zero (not necessarily 0: padding lanes of the input
+// go through them). With MobileNetV3's 72 and 120 channels (stored 80 and
+// 128 wide) the per-pixel copies of 72 floats out of a row scratch took as
+// long as the convolution. Lanes 0..OC-1 are bit for bit DepthwiseF32's. y
+// must hold every pixel's sy floats.
+func DepthwiseF32Padded(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, threads int) {
+	s = s.norm()
+	checkDepthwiseF32(s, pw, x, sx, y, sy)
+	oh, ow := s.OutH(), s.OutW()
+	if s.N <= 0 || oh <= 0 || ow <= 0 {
+		return
+	}
+	if len(y) < s.N*oh*ow*sy {
+		panic(fmt.Sprintf("kernels.DepthwiseF32Padded: y (%d) shorter than %d pixels of %d", len(y), s.N*oh*ow, sy))
+	}
+	chunk := max(1, (oh+4*threads-1)/(4*max(threads, 1)))
+	depthwiseF32Rows(s, pw, x, sx, y, sy, ep, threads, chunk, true)
 }
 
 // depthwiseF32Rows runs DepthwiseF32 as chunks of chunk output rows of one
-// image each.
-func depthwiseF32Rows(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, threads, chunk int) {
+// image each (padded: DepthwiseF32Padded's stores).
+func depthwiseF32Rows(s ConvShape, pw *DWWeightsF32, x []float32, sx int, y []float32, sy int, ep F32Epilogue, threads, chunk int, padded bool) {
 	oh, ow := s.OutH(), s.OutW()
 	rowsPerImg := (oh + chunk - 1) / chunk
 	parallelChunks(s.N*rowsPerImg, 1, threads, func(next func() (int, int, bool)) {
-		d := newDWRowsF32(s, pw, x, sx, sy, ep)
+		d := newDWRowsF32(s, pw, x, sx, sy, ep, padded)
 		defer d.Release()
 		for it, _, ok := next(); ok; it, _, ok = next() {
 			img, c0 := it/rowsPerImg, it%rowsPerImg*chunk
@@ -132,6 +157,7 @@ type DWRowsF32 struct {
 	lastImg     int
 	direct      bool
 	actStrided  bool     // the row kernel stores, then the activation runs per pixel in place
+	whole       bool     // the stores cover whole pixels: cp == OC, or padded output lanes are free
 	dd          dwDirect // depthwise_rows_direct.go
 }
 
@@ -140,12 +166,25 @@ type DWRowsF32 struct {
 func NewDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) *DWRowsF32 {
 	s = s.norm()
 	checkDepthwiseF32(s, pw, x, sx, nil, sy)
-	return newDWRowsF32(s, pw, x, sx, sy, ep)
+	return newDWRowsF32(s, pw, x, sx, sy, ep, false)
 }
 
-func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) *DWRowsF32 {
+// NewDWRowsF32Padded is NewDWRowsF32 with DepthwiseF32Padded's stores: the
+// y given to Rows holds every pixel's sy floats, and where sy is the packed
+// channel count its padding lanes are written.
+func NewDWRowsF32Padded(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) *DWRowsF32 {
+	s = s.norm()
+	checkDepthwiseF32(s, pw, x, sx, nil, sy)
+	return newDWRowsF32(s, pw, x, sx, sy, ep, true)
+}
+
+func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue, padded bool) *DWRowsF32 {
 	d := &DWRowsF32{}
 	d.reset(s, pw, x, sx, sy, ep)
+	if padded && sy == pw.cp && pw.cp != s.OC {
+		d.whole = true
+		d.direct = ep.Act == ActNone
+	}
 	return d
 }
 
@@ -154,7 +193,7 @@ func newDWRowsF32(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32
 // after block).
 func (d *DWRowsF32) reset(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int, ep F32Epilogue) {
 	cp := pw.cp
-	bandP, rowP, edge := d.bandP, d.rowP, d.dd.edge
+	bandP, rowP, edge, edges, ew := d.bandP, d.rowP, d.dd.edge, d.dd.edges, d.dd.ew
 	*d = DWRowsF32{s: s, pw: pw, x: x, sx: sx, sy: sy, ep: ep, oh: s.OutH(), ow: s.OutW(), lastImg: -1, filled: d.filled[:0], off: d.off[:0]}
 	d.wp = (d.ow-1)*s.StrideW + (s.KW-1)*s.DilW + 1
 	d.rowIn = d.wp * cp
@@ -165,10 +204,12 @@ func (d *DWRowsF32) reset(s ConvShape, pw *DWWeightsF32, x []float32, sx, sy int
 	d.epk = [2]float32{ep.Lo, ep.Hi}
 	// The AVX-512 row kernel stores at any pixel stride: without an
 	// activation it writes dst itself whenever no lane is padding.
-	d.direct = ep.Act == ActNone && cp == s.OC
+	d.whole = cp == s.OC
+	d.direct = ep.Act == ActNone && d.whole
 	d.actStrided = ep.Act != ActNone && cp == s.OC && sy != cp
 	d.dd = newDWDirect(s, pw.mult, cp, sx, d.ow)
-	d.dd.edge = edge
+	d.dd.edge, d.dd.edges, d.dd.ew = edge, edges, ew
+	d.planEdges()
 }
 
 // regetF32 returns p resized to n floats when it holds them, else a buffer
@@ -209,7 +250,7 @@ func (d *DWRowsF32) Rows(img, oy0, oy1 int, y []float32) {
 		}
 		panic(fmt.Sprintf("kernels.DWRowsF32: rows [%d, %d) of image %d out of range (%d×%d)", oy0, oy1, img, s.N, d.oh))
 	}
-	if len(y) < ((oy1-oy0)*ow-1)*d.sy+s.OC {
+	if len(y) < ((oy1-oy0)*ow-1)*d.sy+s.OC || d.whole && d.pw.cp != s.OC && len(y) < (oy1-oy0)*ow*d.sy {
 		panic(fmt.Sprintf("kernels.DWRowsF32: y (%d) too short for %d rows", len(y), oy1-oy0))
 	}
 	band, row := (*d.bandP)[:d.ring*rowIn], (*d.rowP)[:ow*cp]
@@ -266,7 +307,7 @@ func (d *DWRowsF32) epilogue(dst []float32, clamped bool) {
 	if clamped {
 		lo, hi = NoEpilogue.Lo, NoEpilogue.Hi
 	}
-	if cp == s.OC && sy == s.OC {
+	if d.whole && sy == cp {
 		clampActRow(dst[:ow*cp], row, lo, hi, d.ep.Act)
 		return
 	}

@@ -10,8 +10,9 @@ import (
 )
 
 // TestDepthwiseF32InPlaceRows checks the rows that read the input in place
-// (pixel stride equal to the padded channel count) bit for bit against the
-// ring of padded rows (the same input at a wider stride, which never takes
+// (pixel stride equal to the padded channel count; their edge pixels with the
+// taps on the image only, or, where a pixel has none, on a zero-padded copy)
+// bit for bit against the ring of padded rows (the same input at a wider stride, which never takes
 // the in-place path) and within float tolerance against the float64
 // reference: strides, dilation, asymmetric and zero padding, kernels wider
 // than the padding, channels below and above 16, every epilogue, output
@@ -26,6 +27,9 @@ func TestDepthwiseF32InPlaceRows(t *testing.T) {
 		{N: 1, H: 12, W: 40, C: 16, OC: 16, KH: 3, KW: 2, StrideH: 1, StrideW: 2, DilH: 2, DilW: 2, PadTop: 2, PadLeft: 1, PadBottom: 2, PadRight: 1},
 		{N: 1, H: 9, W: 16, C: 130, OC: 130, KH: 3, KW: 3, StrideH: 1, StrideW: 1},
 		{N: 1, H: 10, W: 30, C: 8, OC: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		// Edge pixels whose taps all fall on the padding: the zero-padded
+		// edge copies instead of the in-place edges.
+		{N: 1, H: 9, W: 70, C: 24, OC: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 3, PadBottom: 1, PadRight: 3},
 	}
 	// Rows whose edges are more than a tenth of their pixels keep the ring.
 	small := ConvShape{N: 1, H: 14, W: 14, C: 48, OC: 48, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}

@@ -82,11 +82,18 @@ func dwRowF32Wide(base []float32, off []int64, taps, pstride, ow int, w, bias, o
 	_ = base[(ow-1)*pstride/4+int(maxOff)/4+cp-1]
 	_ = w[taps*cp-1]
 	_ = out[(ow-1)*ostride+cp-1]
-	ow4 := ow &^ 3
 	for c := 0; c < cp; c += 64 {
 		nb := min(4, (cp-c)/16)
-		if ow4 > 0 {
-			dwF32ZTable[1][nb-1](&base[c], &off[0], taps, pstride, ow4, &w[c], cp*4, &bias[c], &out[c], ostride*4, &ep[0])
+		ow4, px0 := ow&^3, 0
+		if nb < 4 {
+			// Eight pixels per step where the blocks are too few for the
+			// four-pixel kernel (dwf32_amd64.go); the rest of the row as before.
+			if px0 = ow &^ 7; px0 > 0 {
+				dwF32Z8Table[nb-1](&base[c], &off[0], taps, pstride, px0, &w[c], cp*4, &bias[c], &out[c], ostride*4, &ep[0])
+			}
+		}
+		if ow4 > px0 {
+			dwF32ZTable[1][nb-1](&base[c+px0*pstride/4], &off[0], taps, pstride, ow4-px0, &w[c], cp*4, &bias[c], &out[c+px0*ostride], ostride*4, &ep[0])
 		}
 		if ow > ow4 {
 			dwF32ZTable[0][nb-1](&base[c+ow4*pstride/4], &off[0], taps, pstride, ow-ow4, &w[c], cp*4, &bias[c], &out[c+ow4*ostride], ostride*4, &ep[0])

@@ -94,7 +94,7 @@ func (k *dwRowsKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	}
 	if k.outNHWC {
 		y := ctx.AllocF32(n * oh * ow * so)
-		kernels.DepthwiseF32(cs, k.pw, x.F32(), sx, y, so, k.ep, ctx.Threads)
+		kernels.DepthwiseF32Padded(cs, k.pw, x.F32(), sx, y, so, k.ep, ctx.Threads)
 		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: y}}, nil
 	}
 	tmp := getF32(n * oh * ow * k.m)

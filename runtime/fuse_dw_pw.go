@@ -182,7 +182,7 @@ func (k *dwPointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 			tmp = getF32(n * oh * ow * sm)
 			defer putF32(tmp)
 			mid.Data = *tmp
-			kernels.DepthwiseF32(cs, k.dw.pw, x.F32(), sx, *tmp, sm, k.dw.ep, ctx.Threads)
+			kernels.DepthwiseF32Padded(cs, k.dw.pw, x.F32(), sx, *tmp, sm, k.dw.ep, ctx.Threads)
 		}
 		return k.pw.Run(ctx, pin)
 	}
@@ -198,7 +198,7 @@ func (k *dwPointwiseKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	y := ctx.AllocF32(n * oh * ow * so)
 	xd := x.F32()
 	run := func(lo, hi int) {
-		d := kernels.NewDWRowsF32(cs, k.dw.pw, xd, sx, sm, k.dw.ep)
+		d := kernels.NewDWRowsF32Padded(cs, k.dw.pw, xd, sx, sm, k.dw.ep)
 		defer d.Release()
 		// Six rows of slack: the GEMM's last row tile reads them in place.
 		buf := getF32((bh*ow + 6) * sm)

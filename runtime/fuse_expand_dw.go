@@ -198,7 +198,7 @@ func (k *expandDWKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			sub.N, sub.H = 1, b-a
 			sub.PadTop = a - top
 			sub.PadBottom = (y1-y0-1)*cs.StrideH + khe - sub.H - sub.PadTop
-			d := kernels.NewDWRowsF32(sub, dw.pw, (*slab)[:max(1, sub.H*w*sp)], sp, sm, dw.ep)
+			d := kernels.NewDWRowsF32Padded(sub, dw.pw, (*slab)[:max(1, sub.H*w*sp)], sp, sm, dw.ep)
 			d.Rows(0, 0, y1-y0, *band)
 			d.Release()
 			q0 := (img*oh + y0) * ow * so

@@ -196,10 +196,24 @@ func (k *col2ImKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if err := checkSize(shape, "output shape"); err != nil {
 		return nil, err
 	}
-	img := graph.NumElements(shape[2:])
 	src, out := x.F32(), make([]float32, graph.NumElements(shape))
+	if r == 2 {
+		col2Im2D(ctx.Threads, out, src, x.Shape[0], ch, image, block, blocks, dil, pads, str) // col2im_2d.go
+	} else {
+		col2ImND(out, src, x.Shape[0], ch, kb, l, image, block, blocks, dil, pads, str)
+	}
+	return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: out}}, nil
+}
+
+// col2ImND is Col2Im of any rank: each column value is added to its image
+// position, row by row of the input.
+func col2ImND(out, src []float32, batch, ch, kb, l int, image, block []int64, blocks []int, dil, pads, str []int64) {
+	r, img := len(image), 1
+	for _, v := range image {
+		img *= int(v)
+	}
 	ko, lo := make([]int, r), make([]int, r) // block offset and block position, multi-indices
-	for n := 0; n < x.Shape[0]; n++ {
+	for n := 0; n < batch; n++ {
 		for row := 0; row < ch*kb; row++ {
 			c, kk := row/kb, row%kb
 			for d := r - 1; d >= 0; d-- {
@@ -229,7 +243,6 @@ func (k *col2ImKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 			}
 		}
 	}
-	return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: out}}, nil
 }
 
 func ones64(n int) []int64 {

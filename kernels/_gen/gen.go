@@ -45,8 +45,9 @@ import (
 // uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go), "rowsred" the indexed row
 // tiles of grouped convolutions with the reduction split over the lanes
 // (asm_rows_red_amd64.s, gen_rows_red.go), "tpack" the transposing pack of a per-call B
-// stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, affine or tpack")
+// stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go), "dwf32" the
+// eight-pixel float32 depthwise row kernels (asm_dwf32_amd64.s, gen_dwf32.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, affine, tpack or dwf32")
 
 func main() {
 	flag.Parse()
@@ -118,6 +119,11 @@ func main() {
 	}
 	if *set == "pool" {
 		poolKernels() // gen_pool.go
+		Generate()
+		return
+	}
+	if *set == "dwf32" {
+		dwf32Kernels() // gen_dwf32.go
 		Generate()
 		return
 	}

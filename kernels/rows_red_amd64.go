@@ -16,6 +16,10 @@ func rowsRedTiles(pw *RowsRed, ntiles int, a []float32, aoff, off []int32, dc in
 	_ = coff[6*ntiles-1]
 	_ = off[pw.k-1]
 	_ = pw.data[pw.k*pw.nacc*16-1]
+	if pw.vdata != nil && dc == 4 {
+		sgemmAVX512_6xRedVec4x4(pw.k, &a[0], &aoff[0], &off[0], dc, &pw.vdata[0], ptrOrNil(pw.vbias), &c[0], &coff[0], ptrOrNil(res), lo, hi, ntiles, &rowsRedPerm[1][0])
+		return
+	}
 	f := sgemmAVX512_6xRedP2N1G1
 	switch [3]int{pw.p, pw.nacc, pw.ngrp} {
 	case [3]int{2, 1, 1}:

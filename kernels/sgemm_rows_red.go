@@ -29,6 +29,12 @@ func RowsRedFast() bool { return rows16Z }
 type RowsRed struct {
 	p, nacc, ngrp, nout, k int
 	data, bias             []float32
+	// vdata, vbias: four groups of four outputs also packed for the vector
+	// tile (sgemmAVX512_6xRedVec4x4: one load of the 16 channels a step
+	// instead of four broadcasts), used when the groups' channels are
+	// consecutive (dc = 4): lane 4g+i of vector j is channel i of group g
+	// for output j.
+	vdata, vbias []float32
 }
 
 // Outputs returns the number of output channels of one row (ngrp·nout).
@@ -90,6 +96,24 @@ func PackRowsRed(p, ngrp, nout, k int, w, bias [][]float32) *RowsRed {
 			}
 		}
 	}
+	if p == 4 && ngrp == 4 && nout == 4 {
+		pw.vdata = make([]float32, k*4*16)
+		for s := 0; s < k; s++ {
+			for j := 0; j < 4; j++ {
+				for l := 0; l < 16; l++ {
+					pw.vdata[(s*4+j)*16+l] = w[l/4][(s*4+l%4)*4+j]
+				}
+			}
+		}
+		if bias != nil {
+			pw.vbias = make([]float32, 4*16)
+			for j := 0; j < 4; j++ {
+				for g := 0; g < 4; g++ {
+					pw.vbias[j*16+4*g] = bias[g][j]
+				}
+			}
+		}
+	}
 	return pw
 }
 
@@ -101,6 +125,7 @@ var rowsRedPerm = func() (perm [5][16]int32) {
 	for t := 0; t < 16; t++ {
 		perm[2][t] = int32(4*((t%8)/2) + (t%8)%2 + 2*(t/8))
 		perm[4][t] = int32(4*(t%4) + t/4)
+		perm[1][t] = int32(t) // the vector tile's lanes are in channel order
 	}
 	return perm
 }()

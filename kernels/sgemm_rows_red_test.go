@@ -42,6 +42,9 @@ func TestSgemmRowsIdxRedVsReference(t *testing.T) {
 						}
 						t.Run(fmt.Sprintf("P%dN%dG%d_k%d_m%d_v%d", p, nacc, ngrp, k, m, variant), func(t *testing.T) {
 							dc := p * (1 + r.IntN(12))
+							if variant != 3 && p == 4 && nacc == 4 && ngrp == 4 {
+								dc = 4 // the vector tile: the four groups' channels consecutive
+							}
 							off := make([]int32, k)
 							maxOff := 0
 							for s := range off {

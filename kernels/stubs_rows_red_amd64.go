@@ -73,3 +73,8 @@ func sgemmAVX512_6xRedP4N3G3(k int, a *float32, aoff *int32, off *int32, dc int,
 //
 //go:noescape
 func sgemmAVX512_6xRedP4N4G4(k int, a *float32, aoff *int32, off *int32, dc int, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, perm *int32)
+
+// sgemmAVX512_6xRedVec4x4 is the AVX-512 six-row indexed tile (groups a tile: 1; zmm a row: 4; input channels a step: 4) a step split over the lanes, reduced, permuted to channel order and stored with the fused epilogue.
+//
+//go:noescape
+func sgemmAVX512_6xRedVec4x4(k int, a *float32, aoff *int32, off *int32, dc int, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, perm *int32)

@@ -230,10 +230,30 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		chunks = (2*threads + len(k.blocks) - 1) / len(k.blocks)
 	}
 	ns := len(pl.sets)
+	// Blocks of the reduced tiles run in bands of rows, every block over a
+	// band before the next band (redBandRows, conv_grouped_red.go): a
+	// block's 16 input channels are one 64-byte line of a pixel of 128 or
+	// more, and block after block over the whole map read each pixel's
+	// lines from L2 or beyond eight times.
+	nb := len(k.blocks)
+	banded := k.blocks[0].red > 0 && nb > 1 && cols == 1
+	if banded {
+		mx := 0
+		for _, st := range pl.sets {
+			mx = max(mx, len(st.aoff))
+		}
+		chunks = max(chunks, (mx+redBandRows-1)/redBandRows)
+	}
 	run := func(i int) {
 		ci := i % cols
 		i /= cols
-		blk := &k.blocks[i/(ns*chunks)]
+		var blk *groupBlock
+		if banded {
+			blk = &k.blocks[i%nb]
+			i /= nb
+		} else {
+			blk = &k.blocks[i/(ns*chunks)]
+		}
 		set := &pl.sets[i/chunks%ns]
 		m := len(set.aoff)
 		rows := ((m+chunks-1)/chunks + 5) / 6 * 6

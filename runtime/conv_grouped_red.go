@@ -21,6 +21,10 @@ import (
 // to check the merged, spread and paired blocks on this CPU too).
 var reducedGroupTiles = true
 
+// redBandRows is the band of output rows every reduced block runs over
+// before the next band (idxGemms).
+const redBandRows = 96
+
 // redPlan is how a grouped convolution runs on the reduced tiles: P input
 // channels a step, tiles of ngrp whole groups (ngrp > 1: groups of 4, 8 or
 // 16 outputs) or of chunks of at most chunk outputs of one group.

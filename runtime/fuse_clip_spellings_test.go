@@ -148,3 +148,57 @@ func TestClipSpellingsReachFusedConv(t *testing.T) {
 		})
 	}
 }
+
+// TestChannelMinMaxKeepsChannelsLast: torch.max(torch.min(x, hi), lo) with
+// [C, 1, 1] parameters (learned per-channel clipping bounds) between two Convs
+// stays in the channels-last chain (fourteenth session), with the outputs of
+// the graph run operator by operator, NaN inputs and a zero bound included.
+func TestChannelMinMaxKeepsChannelsLast(t *testing.T) {
+	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
+	channelsLastMode = true
+	for _, shape := range [][]int{{16, 1, 1}, {1, 16, 1, 1}, {1}} {
+		t.Run(fmt.Sprint(shape), func(t *testing.T) {
+			b := newMB(12)
+			b.Input("x", graph.Dim{Size: 2}, graph.Dim{Size: 8}, graph.Dim{Size: 9}, graph.Dim{Size: 10})
+			y := tConv(b, "x", 8, 16, 3, 1, 1)
+			r := rand.New(rand.NewSource(8))
+			n := graph.NumElements(shape)
+			hv, lv := make([]float32, n), make([]float32, n)
+			for i := range hv {
+				hv[i], lv[i] = 0.5+r.Float32(), -0.5-r.Float32()
+			}
+			if n == 1 {
+				hv[0] = 0 // a zero bound: the exact scalar rule (layout_minmax.go)
+			}
+			hi := b.Init("hi", graph.FromFloat32(shape, hv))
+			lo := b.Init("lo", graph.FromFloat32(shape, lv))
+			y = b.Node("Max", []string{b.Node("Min", []string{y, hi}), lo})
+			b.Output(tConv(b, y, 16, 12, 1, 1, 1))
+			m := b.Model()
+			x := randInput(rand.New(rand.NewSource(5)), []int{2, 8, 9, 10}, -4, 4)
+			x.F32()[17] = float32(math.NaN())
+			in := map[string]*graph.Tensor{"x": x}
+			ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				kinds := 0
+				for _, st := range s.steps {
+					if _, ok := st.kernel.(*nhwcChannelMinMaxKernel); ok {
+						kinds++
+					}
+				}
+				require.Equal(t, 2, kinds, "Min and Max run channels-last")
+				_, _, _, inNHWC := clampOfStep(s.steps[len(s.steps)-1].kernel)
+				require.True(t, inNHWC, "the second Conv reads channels-last")
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				o := s.Outputs()[0].Name
+				require.NoError(t, CompareTensors(got[o], want[o], gemmTol), fmt.Sprintf("%d threads", th))
+			}
+		})
+	}
+}

@@ -86,7 +86,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleResample
 			continue
 		}
-		if channelsLastUnary(st) || s.channelsLastClip(st) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
+		if channelsLastUnary(st) || s.channelsLastClip(st) || s.channelMinMaxOf(st, channels) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
 		}
@@ -234,6 +234,8 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = tensorCopyKernel{}
 			} else if sk, ok := st.kernel.(*channelShuffleKernel); ok {
 				s.steps[i].kernel = &channelShuffleKernel{g: sk.g, c: sk.c, nhwc: true}
+			} else if b, isMax := s.channelMinMax(st, channels(st.in[0])); b != nil {
+				s.steps[i].kernel = newNHWCChannelMinMaxKernel(b, isMax) // layout_minmax.go
 			} else if c0, ok := s.channelSlice(st, channels(st.in[0]), channels(st.out[0])); ok {
 				s.steps[i].kernel = &nhwcSliceKernel{c: channels(st.in[0]), c0: c0, cn: channels(st.out[0])}
 			}

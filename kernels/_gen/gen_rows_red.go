@@ -20,8 +20,9 @@ func sgemmRowsRedKernels() {
 		{2, 1, 1}, {2, 2, 1}, {2, 3, 1}, {2, 4, 1}, {2, 4, 2}, {2, 2, 2},
 		{4, 1, 1}, {4, 2, 1}, {4, 3, 1}, {4, 4, 1}, {4, 4, 2}, {4, 2, 2}, {4, 3, 3}, {4, 4, 4},
 	} {
-		sgemmRowsRedKernel(fmt.Sprintf("sgemmAVX512_6xRedP%dN%dG%d", v.p, v.nacc, v.ngrp), v.p, v.nacc, v.ngrp)
+		sgemmRowsRedKernel(fmt.Sprintf("sgemmAVX512_6xRedP%dN%dG%d", v.p, v.nacc, v.ngrp), v.p, v.nacc, v.ngrp, false)
 	}
+	sgemmRowsRedKernel("sgemmAVX512_6xRedVec4x4", 4, 4, 1, true)
 }
 
 // sgemmRowsRedKernel generates a six-row indexed tile of a grouped
@@ -48,7 +49,14 @@ func sgemmRowsRedKernels() {
 // nacc·16/P floats at c + coff[r], the last vector masked when nacc is not
 // a multiple of P. It runs ntiles tiles, the tables advancing six entries a
 // tile.
-func sgemmRowsRedKernel(name string, p, nacc, ngrp int) {
+//
+// With vec (four groups of four outputs from four channels each, their 16
+// input channels consecutive: ResNeXt's first stage) a step loads the 16
+// channels of one tap as a vector instead of four broadcasts: lane 4g+i is
+// channel i of group g, accumulator j adds output j of every group, so one
+// load feeds four FMAs; the epilogue's sums leave output j of group g in
+// lane 4g+j, which is its channel (perm is the identity).
+func sgemmRowsRedKernel(name string, p, nacc, ngrp int, vec bool) {
 	kernel(name, "func(k int, a *float32, aoff *int32, off *int32, dc int, b *float32, bias *float32, c *float32, coff *int32, res *float32, lo float32, hi float32, ntiles int, perm *int32)",
 		fmt.Sprintf("%s is the AVX-512 six-row indexed tile (groups a tile: %d; zmm a row: %d; input channels a step: %d) a step split over the lanes, reduced, permuted to channel order and stored with the fused epilogue.", name, ngrp, nacc, p))
 	const width = 64
@@ -60,7 +68,9 @@ func sgemmRowsRedKernel(name string, p, nacc, ngrp int) {
 	tmp := func(i int) VecPhysical { return zmm(7*nacc + i) }
 	per := nacc / ngrp
 	bcast := func(m Mem, t VecPhysical) {
-		if p == 2 {
+		if vec {
+			VMOVUPS(m, t)
+		} else if p == 2 {
 			VBROADCASTSD(m, t)
 		} else {
 			VBROADCASTF32X4(m, t)

@@ -75,6 +75,15 @@ func sgemmRowsIdxKernel(name, isa string, vec func(int) VecPhysical, width, nv i
 	acc := func(r, v int) VecPhysical { return vec(r*nv + v) }
 	breg := func(v int) VecPhysical { return vec(6*nv + v) }
 	tmp := func(i int) VecPhysical { return vec(7*nv + i) }
+	idxTileStart(name, k, off, b, rows, nv, width, acc)
+	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, prefetch)
+	idxTileStore(name, nv, width, acc, tmp)
+}
+
+// idxTileStart generates the start of an indexed row tile (sgemmRowsIdxKernel,
+// the paired and the reduced tiles): the six A row pointers a + aoff[r], the
+// offsets, B and bias arguments, and the accumulators from the bias.
+func idxTileStart(name string, k, off, b GPPhysical, rows []GPPhysical, nacc, width int, acc func(r, v int) VecPhysical) {
 	Label(name + "_tile")
 	Load(Param("k"), k)
 	Load(Param("aoff"), RDX)
@@ -84,9 +93,7 @@ func sgemmRowsIdxKernel(name, isa string, vec func(int) VecPhysical, width, nv i
 		LEAQ(Mem{Base: R13, Index: rows[r], Scale: 4}, rows[r])
 	}
 	loadArgs("off b bias", off, b, RDX)
-	accFromBias(name, RDX, nv, width, acc)
-	gatherFMALoop(name, k, off, b, rows, idx, nv, width, acc, breg, tmp, prefetch)
-	idxTileStore(name, nv, width, acc, tmp)
+	accFromBias(name, RDX, nacc, width, acc)
 }
 
 // idxTileStore generates the end of an indexed row tile (sgemmRowsIdxKernel,

@@ -39,16 +39,7 @@ func sgemmRowsPairKernel(name string) {
 	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
 	breg := func(v int) VecPhysical { return zmm(12 + v) }
 	tmp := func(i int) VecPhysical { return zmm(14 + i) }
-	Label(name + "_tile")
-	Load(Param("k"), k)
-	Load(Param("aoff"), RDX)
-	Load(Param("a"), R13)
-	for r := 0; r < 6; r++ {
-		MOVLQSX(Mem{Base: RDX, Disp: 4 * r}, rows[r])
-		LEAQ(Mem{Base: R13, Index: rows[r], Scale: 4}, rows[r])
-	}
-	loadArgs("off b bias", off, b, RDX)
-	accFromBias(name, RDX, nv, width, acc)
+	idxTileStart(name, k, off, b, rows, nv, width, acc)
 	dc := paramAddr("dc")
 	step := func(p int) {
 		x, x2 := idx[p%2], idx2[p%2]

@@ -76,16 +76,7 @@ func sgemmRowsRedKernel(name string, p, nacc, ngrp int, vec bool) {
 			VBROADCASTF32X4(m, t)
 		}
 	}
-	Label(name + "_tile")
-	Load(Param("k"), k)
-	Load(Param("aoff"), RDX)
-	Load(Param("a"), R13)
-	for r := 0; r < 6; r++ {
-		MOVLQSX(Mem{Base: RDX, Disp: 4 * r}, rows[r])
-		LEAQ(Mem{Base: R13, Index: rows[r], Scale: 4}, rows[r])
-	}
-	loadArgs("off b bias", off, b, RDX)
-	accFromBias(name, RDX, nacc, width, acc)
+	idxTileStart(name, k, off, b, rows, nacc, width, acc)
 	dc := paramAddr("dc")
 	step := func(s int) {
 		MOVLQSX(Mem{Base: off, Disp: 4 * s}, idx[0])

@@ -13,9 +13,11 @@ func fewRowsOK() bool { return f32Tile512 || f32Path == isaAVX2 }
 // blocks of sgKC with C accumulated between them, as sgemmBlock does, so each
 // element is the 6x16 tile's.
 func fewRowsPanels(mr, p0, p1, n, k int, a []float32, lda int, bpack, c []float32, ldc int, accumulate bool) {
-	_ = a[(mr-1)*lda+k-1]
-	_ = bpack[p1*k*sgNR-1]
-	_ = c[(mr-1)*ldc+n-1]
+	// Bounds checks by slicing: reading c's last element here would race
+	// with the worker that owns the last panel.
+	_ = a[:(mr-1)*lda+k]
+	_ = bpack[:p1*k*sgNR]
+	_ = c[:(mr-1)*ldc+n]
 	gstride := 4 * k * sgNR
 	var tail [5 * sgNR]float32
 	for pc := 0; pc < k; pc += sgKC {

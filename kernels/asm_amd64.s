@@ -10603,7 +10603,7 @@ lut_done:
 	VZEROUPPER
 	RET
 
-// func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[9]int32)
 // Requires: AVX, AVX2, SSE2
 TEXT ·qaddAVX2(SB), NOSPLIT, $0-40
 	MOVQ         a+0(FP), SI
@@ -10650,7 +10650,7 @@ qaddAVX2_done:
 	VZEROUPPER
 	RET
 
-// func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[9]int32)
 // Requires: AVX, AVX2, SSE2
 TEXT ·qmulAVX2(SB), NOSPLIT, $0-40
 	MOVQ         a+0(FP), SI
@@ -10665,6 +10665,7 @@ TEXT ·qmulAVX2(SB), NOSPLIT, $0-40
 	VBROADCASTSS 16(DX), Y12
 	VBROADCASTSS 20(DX), Y13
 	VBROADCASTSS 24(DX), Y14
+	VBROADCASTSS 32(DX), Y15
 	MOVLQSX      28(DX), R8
 	SHRQ         $0x03, CX
 	JZ           qmulAVX2_done
@@ -10674,9 +10675,12 @@ qmulAVX2_loop:
 	VPMOVSXBD    (BX), Y1
 	VPSUBD       Y8, Y0, Y0
 	VPSUBD       Y9, Y1, Y1
-	VPMULLD      Y1, Y0, Y0
 	VCVTDQ2PS    Y0, Y0
+	VCVTDQ2PS    Y1, Y1
 	VMULPS       Y11, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y1, Y0, Y0
+	VDIVPS       Y15, Y0, Y0
 	VMAXPS       Y13, Y0, Y0
 	VMINPS       Y14, Y0, Y0
 	VCVTPS2DQ    Y0, Y0
@@ -10695,7 +10699,7 @@ qmulAVX2_done:
 	VZEROUPPER
 	RET
 
-// func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[9]int32)
 // Requires: AVX, AVX512F
 TEXT ·qaddAVX512(SB), NOSPLIT, $0-40
 	MOVQ         a+0(FP), SI
@@ -10752,7 +10756,7 @@ qaddAVX512_done:
 	VZEROUPPER
 	RET
 
-// func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+// func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[9]int32)
 // Requires: AVX, AVX512F
 TEXT ·qmulAVX512(SB), NOSPLIT, $0-40
 	MOVQ         a+0(FP), SI
@@ -10767,6 +10771,7 @@ TEXT ·qmulAVX512(SB), NOSPLIT, $0-40
 	VBROADCASTSS 16(DX), Z12
 	VBROADCASTSS 20(DX), Z13
 	VBROADCASTSS 24(DX), Z14
+	VBROADCASTSS 32(DX), Z15
 	SHRQ         $0x05, CX
 	JZ           qmulAVX512_done
 
@@ -10775,9 +10780,12 @@ qmulAVX512_loop:
 	VPMOVSXBD (BX), Z1
 	VPSUBD    Z8, Z0, Z0
 	VPSUBD    Z9, Z1, Z1
-	VPMULLD   Z1, Z0, Z0
 	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
 	VMULPS    Z11, Z0, Z0
+	VMULPS    Z12, Z1, Z1
+	VMULPS    Z1, Z0, Z0
+	VDIVPS    Z15, Z0, Z0
 	VMAXPS    Z13, Z0, Z0
 	VMINPS    Z14, Z0, Z0
 	VCVTPS2DQ Z0, Z0
@@ -10787,9 +10795,12 @@ qmulAVX512_loop:
 	VPMOVSXBD 16(BX), Z3
 	VPSUBD    Z8, Z2, Z2
 	VPSUBD    Z9, Z3, Z3
-	VPMULLD   Z3, Z2, Z2
 	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
 	VMULPS    Z11, Z2, Z2
+	VMULPS    Z12, Z3, Z3
+	VMULPS    Z3, Z2, Z2
+	VDIVPS    Z15, Z2, Z2
 	VMAXPS    Z13, Z2, Z2
 	VMINPS    Z14, Z2, Z2
 	VCVTPS2DQ Z2, Z2

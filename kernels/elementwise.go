@@ -11,22 +11,30 @@ import (
 // Add: out = clamp(roundHalfToEven(ta[a] + tb[b]) + outZP, qmin, qmax) with
 // ta[a] = float32(aScale/outScale) * float32(a-aZP) and likewise tb (float32
 // products, one float32 addition; no FMA).
-// Mul: out = clamp(roundHalfToEven(float32((a-aZP)·(b-bZP)) * float32(aScale*bScale/outScale)) + outZP, qmin, qmax).
+// Mul: out = clamp(roundHalfToEven((ta[a] * tb[b]) / outScale) + outZP, qmin, qmax) with
+// ta[a] = float32(a-aZP) * aScale and likewise tb: the arithmetic a QDQ file states
+// (DequantizeLinear, a float32 Mul, QuantizeLinear's division by its scale), which
+// ONNX Runtime computes at every optimisation level (also in its QLinearMul). One
+// combined scale, float32((a-aZP)·(b-bZP)) * float32(aScale*bScale/outScale), differs
+// from it in the last bit, and at an exact tie of the file's arithmetic that is a
+// code: 124 to 342 of the 65,536 code pairs for the scales tried (fifteenth session).
 type QBinary struct {
 	mul        bool
-	ta, tb     [256]float32 // add: indexed by uint8(q)
-	scale      float32      // mul
+	ta, tb     [256]float32 // indexed by uint8(q); add: scaled by 1/outScale; mul: dequantized
+	outScale   float32      // mul
 	aZP, bZP   int32
 	outZP      int32
 	qmin, qmax int32
 	// vec holds the parameters of the assembly kernels:
-	// [aZP, bZP, outZP, bits(ra or scale), bits(rb), bits(qmin-outZP), bits(qmax-outZP), b stride]
-	vec [8]int32
+	// [aZP, bZP, outZP, bits(ra or aScale), bits(rb or bScale), bits(qmin-outZP), bits(qmax-outZP), b stride,
+	// bits(outScale) (mul)]
+	vec [9]int32
 }
 
-func (p *QBinary) setVec(r0, r1 float32) {
-	p.vec = [8]int32{p.aZP, p.bZP, p.outZP, int32(math.Float32bits(r0)), int32(math.Float32bits(r1)),
-		int32(math.Float32bits(float32(p.qmin - p.outZP))), int32(math.Float32bits(float32(p.qmax - p.outZP))), 8}
+func (p *QBinary) setVec(r0, r1, r2 float32) {
+	p.vec = [9]int32{p.aZP, p.bZP, p.outZP, int32(math.Float32bits(r0)), int32(math.Float32bits(r1)),
+		int32(math.Float32bits(float32(p.qmin - p.outZP))), int32(math.Float32bits(float32(p.qmax - p.outZP))), 8,
+		int32(math.Float32bits(r2))}
 }
 
 func newQBinary(qmin, qmax int32) (int32, int32) {
@@ -48,16 +56,19 @@ func NewQAdd(aScale float32, aZP int32, bScale float32, bZP int32, outScale floa
 		p.ta[uint8(int8(q))] = ra * float32(int32(q)-aZP)
 		p.tb[uint8(int8(q))] = rb * float32(int32(q)-bZP)
 	}
-	p.setVec(ra, rb)
+	p.setVec(ra, rb, 0)
 	return p
 }
 
 // NewQMul builds out = a * b for int8 tensors with their own scales and zero points.
 func NewQMul(aScale float32, aZP int32, bScale float32, bZP int32, outScale float32, outZP, qmin, qmax int32) *QBinary {
-	p := &QBinary{mul: true, aZP: aZP, bZP: bZP, outZP: outZP}
+	p := &QBinary{mul: true, aZP: aZP, bZP: bZP, outZP: outZP, outScale: outScale}
 	p.qmin, p.qmax = newQBinary(qmin, qmax)
-	p.scale = float32(float32(aScale*bScale) / outScale)
-	p.setVec(p.scale, 0)
+	for q := -128; q < 128; q++ {
+		p.ta[uint8(int8(q))] = float32(int32(q)-aZP) * aScale
+		p.tb[uint8(int8(q))] = float32(int32(q)-bZP) * bScale
+	}
+	p.setVec(aScale, bScale, outScale)
 	return p
 }
 
@@ -87,8 +98,8 @@ func (p *QBinary) applyGo(a, b, out []int8) {
 	_, _ = a[:n], b[:n]
 	if p.mul {
 		for i := 0; i < n; i++ {
-			x := (int32(a[i]) - p.aZP) * (int32(b[i]) - p.bZP)
-			out[i] = p.finish(float32(x) * p.scale)
+			x := p.ta[uint8(a[i])] * p.tb[uint8(b[i])]
+			out[i] = p.finish(x / p.outScale)
 		}
 		return
 	}

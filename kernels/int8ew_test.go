@@ -1,8 +1,11 @@
 package kernels
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -154,6 +157,40 @@ func TestQuantizeF32EveryPath(t *testing.T) {
 					require.Equal(t, want, got, "scale %g zp %d len %d", sc, zp, l)
 				}
 			}
+		}
+	})
+}
+
+// ONNX Runtime's codes for DequantizeLinear -> Mul -> QuantizeLinear, where one
+// combined scale float32((a-za)(b-zb)) * float32(sa*sb/sy) rounds the other way
+// (ties of the file's float32 arithmetic), and 64 other pairs per scale set
+// (kernels/testdata/qmul_ort_ties.json, scripts/make_qmul_ties_testdata.py).
+func TestQMulMatchesONNXRuntime(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "qmul_ort_ties.json"))
+	require.NoError(t, err)
+	var sets []struct {
+		AScale          float32  `json:"a_scale"`
+		AZP             int32    `json:"a_zp"`
+		BScale          float32  `json:"b_scale"`
+		BZP             int32    `json:"b_zp"`
+		YScale          float32  `json:"y_scale"`
+		YZP             int32    `json:"y_zp"`
+		CombinedDiffers int      `json:"combined_differs"`
+		Pairs           [][3]int `json:"pairs"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &sets))
+	require.Len(t, sets, 5)
+	forEachPath(t, func(t *testing.T) {
+		for _, s := range sets {
+			require.Greater(t, s.CombinedDiffers, 100, "the set exercises ties")
+			a, b := make([]int8, len(s.Pairs)), make([]int8, len(s.Pairs))
+			want := make([]int8, len(s.Pairs))
+			for i, p := range s.Pairs {
+				a[i], b[i], want[i] = int8(p[0]), int8(p[1]), int8(p[2])
+			}
+			got := make([]int8, len(a))
+			NewQMul(s.AScale, s.AZP, s.BScale, s.BZP, s.YScale, s.YZP, -128, 127).Apply(a, b, got)
+			require.Equal(t, want, got, "scales %v %v %v", s.AScale, s.BScale, s.YScale)
 		}
 	})
 }

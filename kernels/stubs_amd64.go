@@ -499,22 +499,22 @@ func lutVBMI(src *int8, dst *int8, n int, table *[256]int8)
 // qaddAVX2 computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).
 //
 //go:noescape
-func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+func qaddAVX2(a *int8, b *int8, out *int8, n int, p *[9]int32)
 
 // qmulAVX2 computes n (a multiple of 8) requantized int8 results of QBinary (see kernels/_gen/int8ew.go).
 //
 //go:noescape
-func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[8]int32)
+func qmulAVX2(a *int8, b *int8, out *int8, n int, p *[9]int32)
 
 // qaddAVX512 computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.
 //
 //go:noescape
-func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+func qaddAVX512(a *int8, b *int8, out *int8, n int, p *[9]int32)
 
 // qmulAVX512 computes n (a multiple of 32) requantized int8 results of QBinary with AVX-512.
 //
 //go:noescape
-func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[8]int32)
+func qmulAVX512(a *int8, b *int8, out *int8, n int, p *[9]int32)
 
 // sumPixelsI8AVX2_1 adds npix channels-last pixels of 8 int8 channels into int32 sums.
 //

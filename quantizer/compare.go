@@ -423,6 +423,10 @@ func tensorPairs(fm, qm *graph.Model) ([]tensorPair, error) {
 			}
 		}
 	}
+	isName := make(map[string]bool, len(names))
+	for _, name := range names {
+		isName[name] = true
+	}
 	var out []tensorPair
 	for _, name := range names {
 		q := ""
@@ -445,7 +449,11 @@ func tensorPairs(fm, qm *graph.Model) ([]tensorPair, error) {
 					continue
 				}
 				for _, d := range qcons[c.Outputs[0]] {
-					if d.OpType == "DequantizeLinear" {
+					// A dequantized output named after another float tensor is that
+					// tensor's: a fused Relu/Clip the int8 range implies is not
+					// written (dropImpliedActivations), so its producer's output feeds
+					// the QuantizeLinear of the Relu's output.
+					if d.OpType == "DequantizeLinear" && (d.Outputs[0] == name || !isName[d.Outputs[0]]) {
 						q = d.Outputs[0]
 					}
 				}

@@ -1,8 +1,6 @@
 package quantizer
 
 import (
-	"math"
-
 	"github.com/warboy-sim/warboy/graph"
 )
 
@@ -75,31 +73,6 @@ func sameParams(g *graph.Graph, a, b *graph.Node) bool {
 		}
 	}
 	return a.AttrInt("axis", 1) == b.AttrInt("axis", 1) || len(g.Initializers[a.Input(1)].Shape) == 0
-}
-
-// activationImplied reports whether a Relu/Clip is implied by the output quantization
-// (its clamp bounds saturate the int8 range exactly), so it can be dropped.
-func activationImplied(g *graph.Graph, act, q *graph.Node) bool {
-	s, z := g.Initializers[q.Input(1)], g.Initializers[q.Input(2)]
-	if s == nil || z == nil || len(s.F32()) != 1 || len(z.I8()) != 1 {
-		return false
-	}
-	p := qparams{scale: s.F32()[0], zp: z.I8()[0]}
-	lo, hi := float32(0), float32(math.Inf(1))
-	if act.OpType == "Clip" {
-		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-		if t := g.Initializers[act.Input(1)]; t != nil && len(t.F32()) == 1 {
-			lo = t.F32()[0]
-		}
-		if t := g.Initializers[act.Input(2)]; t != nil && len(t.F32()) == 1 {
-			hi = t.F32()[0]
-		}
-	}
-	// Quantization is monotonic: if a bound itself quantizes to the saturated code,
-	// every value beyond it does too, so clamping first changes nothing.
-	okLo := math.IsInf(float64(lo), -1) || quantizeValue(lo, p) == -128
-	okHi := math.IsInf(float64(hi), 1) || quantizeValue(hi, p) == 127
-	return okLo && okHi
 }
 
 func fuseQLinear(g *graph.Graph, prod map[string]*graph.Node, cons map[string][]*graph.Node, q *graph.Node) bool {

@@ -118,6 +118,7 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 			opts.Warn(s)
 		}
 	}
+	dropImpliedActivations(q.Graph, p.fused)
 	q.Graph.RemoveUnused()
 	if opts.Format == FormatQOperator {
 		if err := toQOperator(q); err != nil {

@@ -94,11 +94,14 @@ func lutVBMI() {
 // n a multiple of 8, with
 //
 //	add: f = float32(a-aZP)·ra + float32(b-bZP)·rb
-//	mul: f = float32((a-aZP)·(b-bZP))·scale
+//	mul: f = (float32(a-aZP)·aScale · float32(b-bZP)·bScale) / outScale
 //
+// (the QDQ file's arithmetic: DequantizeLinear twice, a float32 Mul, QuantizeLinear's
+// division; VDIVPS, not a multiplication by the reciprocal, which differs at ties),
 // the float value clamped to [qmin-zp, qmax-zp] before VCVTPS2DQ (round half to
 // even; a NaN becomes qmin-zp as in the Go reference). p = [aZP, bZP, zp,
-// bits(ra or scale), bits(rb), bits(qmin-zp), bits(qmax-zp), bstride]: bstride
+// bits(ra or aScale), bits(rb or bScale), bits(qmin-zp), bits(qmax-zp), bstride,
+// bits(outScale) (mul)]: bstride
 // 0 repeats b's first 8 values (a broadcast row of 8 is not supported: b is
 // always read with stride 8 unless bstride is 0).
 //
@@ -117,17 +120,21 @@ func qbinary(wide, mul bool) {
 	} else {
 		name += "AVX2"
 	}
-	kernel(name, "func(a *int8, b *int8, out *int8, n int, p *[8]int32)", fmt.Sprintf(doc, name))
+	kernel(name, "func(a *int8, b *int8, out *int8, n int, p *[9]int32)", fmt.Sprintf(doc, name))
 	a, b, out, n, p := RSI, RBX, RDI, RCX, RDX
 	loadArgs("a b out n p", a, b, out, n, p)
 	aZP, bZP, zp, ra, rb, lo, hi := vec(8), vec(9), vec(10), vec(11), vec(12), vec(13), vec(14)
 	VPBROADCASTD(Mem{Base: p}, aZP)
 	VPBROADCASTD(Mem{Base: p, Disp: 4}, bZP)
 	VPBROADCASTD(Mem{Base: p, Disp: 8}, zp)
-	VBROADCASTSS(Mem{Base: p, Disp: 12}, ra) // ra / scale
+	VBROADCASTSS(Mem{Base: p, Disp: 12}, ra) // ra / aScale
 	VBROADCASTSS(Mem{Base: p, Disp: 16}, rb)
 	VBROADCASTSS(Mem{Base: p, Disp: 20}, lo)
 	VBROADCASTSS(Mem{Base: p, Disp: 24}, hi)
+	sy := vec(15)
+	if mul {
+		VBROADCASTSS(Mem{Base: p, Disp: 32}, sy)
+	}
 	if !wide {
 		MOVLQSX(Mem{Base: p, Disp: 28}, R8) // b stride
 	}
@@ -139,9 +146,12 @@ func qbinary(wide, mul bool) {
 			VPSUBD(aZP, x, x)
 			VPSUBD(bZP, y, y)
 			if mul {
-				VPMULLD(y, x, x)
 				VCVTDQ2PS(x, x)
+				VCVTDQ2PS(y, y)
 				VMULPS(ra, x, x)
+				VMULPS(rb, y, y)
+				VMULPS(y, x, x)
+				VDIVPS(sy, x, x)
 			} else {
 				VCVTDQ2PS(x, x)
 				VCVTDQ2PS(y, y)

@@ -513,7 +513,9 @@ func (c *Calibrator) applySharing(rep *CalibReport) {
 		case srcInput:
 			return resolve(s.other, depth+1)
 		case srcFixed:
-			return paramsRange(s.fixed), true
+			if !s.narrowed(float64(rep.Tensors[i].Min), float64(rep.Tensors[i].Max)) {
+				return paramsRange(s.fixed), true
+			}
 		}
 		return [2]float64{float64(rep.Tensors[i].Min), float64(rep.Tensors[i].Max)}, true
 	}
@@ -521,6 +523,9 @@ func (c *Calibrator) applySharing(rep *CalibReport) {
 		s := c.src[name]
 		if s.kind != srcInput && s.kind != srcFixed {
 			continue
+		}
+		if s.narrowed(float64(rep.Tensors[i].Min), float64(rep.Tensors[i].Max)) {
+			continue // keeps its calibrated range
 		}
 		r, ok := resolve(name, 0)
 		if !ok {

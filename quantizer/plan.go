@@ -2,6 +2,7 @@ package quantizer
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -118,6 +119,29 @@ type paramSrc struct {
 	kind  srcKind
 	other string
 	fixed qparams
+	// narrow: a calibrated range at most half as wide as the fixed one replaces it
+	// (narrowFixed).
+	narrow bool
+}
+
+// narrowFixed are the fixed-output operators whose output takes its calibrated range
+// when that range is at most half as wide as the spec's. The TFLite spec fixes Tanh's
+// output at scale 1/128 for any input; a Tanh that stays small (a vocoder's last layer
+// whose samples keep within +-0.12) then has 30 codes, and its output lost 7.5 dB
+// against the calibrated range (hifigan_dynT, fifteenth session). A QDQ file states its
+// parameters, so ONNX Runtime and the int8 executor run either; a Tanh that spans most
+// of [-1, 1] keeps the spec's parameters.
+var narrowFixed = map[string]bool{"Tanh": true}
+
+// narrowed reports whether a fixed-output tensor calibrated to [lo, hi] takes that
+// range instead of its fixed parameters (see narrowFixed).
+func (s paramSrc) narrowed(lo, hi float64) bool {
+	if s.kind != srcFixed || !s.narrow || math.IsNaN(lo) || math.IsNaN(hi) {
+		return false
+	}
+	f := paramsRange(s.fixed)
+	l, h := math.Min(lo, 0), math.Max(hi, 0)
+	return h > l && l >= f[0] && h <= f[1] && h-l <= (f[1]-f[0])/2
 }
 
 // plan is the quantization decision for a graph: which tensors get a Q/DQ pair and
@@ -297,7 +321,7 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 				p.src[name] = paramSrc{kind: srcInput, other: in}
 			}
 		case roleFixed:
-			p.src[name] = paramSrc{kind: srcFixed, fixed: fixedParams[n.OpType]}
+			p.src[name] = paramSrc{kind: srcFixed, fixed: fixedParams[n.OpType], narrow: narrowFixed[n.OpType]}
 		}
 	}
 	// Concat: an input that only the Concat reads takes the Concat's output parameters

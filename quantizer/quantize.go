@@ -262,6 +262,9 @@ func (p *plan) resolve(r Ranges) (map[string]qparams, error) {
 			}
 		case srcFixed:
 			v = s.fixed
+			if rg, ok := r[name]; ok && s.narrowed(float64(rg[0]), float64(rg[1])) {
+				v = paramsFromRange(rg[0], rg[1])
+			}
 		}
 		out[name] = v
 		return v, true

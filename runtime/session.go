@@ -313,6 +313,7 @@ func (s *Session) plan() error {
 	s.fuseLayerNorms(m.Opset())
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
+	s.fuseAttention()    // fuse_attention.go
 	s.planChannelsLast()
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go

@@ -8,26 +8,26 @@ import (
 // QBinary is an int8 elementwise binary operator with requantization, built by
 // NewQAdd or NewQMul.
 //
-// Add: out = clamp(roundHalfToEven(ta[a] + tb[b]) + outZP, qmin, qmax) with
-// ta[a] = float32(aScale/outScale) * float32(a-aZP) and likewise tb (float32
-// products, one float32 addition; no FMA).
-// Mul: out = clamp(roundHalfToEven((ta[a] * tb[b]) / outScale) + outZP, qmin, qmax) with
-// ta[a] = float32(a-aZP) * aScale and likewise tb: the arithmetic a QDQ file states
-// (DequantizeLinear, a float32 Mul, QuantizeLinear's division by its scale), which
-// ONNX Runtime computes at every optimisation level (also in its QLinearMul). One
-// combined scale, float32((a-aZP)·(b-bZP)) * float32(aScale*bScale/outScale), differs
-// from it in the last bit, and at an exact tie of the file's arithmetic that is a
-// code: 124 to 342 of the 65,536 code pairs for the scales tried (fifteenth session).
+// Add: out = clamp(roundHalfToEven((ta[a] + tb[b]) / outScale) + outZP, qmin, qmax),
+// Mul: out = clamp(roundHalfToEven((ta[a] * tb[b]) / outScale) + outZP, qmin, qmax),
+// with ta[a] = float32(a-aZP) * aScale and likewise tb (float32 operations, no FMA):
+// the arithmetic a QDQ file states (DequantizeLinear, a float32 Add or Mul,
+// QuantizeLinear's division by its scale), which ONNX Runtime computes at every
+// optimisation level (also in its QLinearAdd and QLinearMul). Combined scales,
+// float32(aScale/outScale)·float32(a-aZP) + ... for Add and float32((a-aZP)·(b-bZP)) ·
+// float32(aScale*bScale/outScale) for Mul, differ from it in the last bit, and near a
+// rounding boundary that is a code: 124 to 342 of the 65,536 code pairs of the Mul for
+// the scales tried, 448 for an Add (fifteenth session).
 type QBinary struct {
 	mul        bool
-	ta, tb     [256]float32 // indexed by uint8(q); add: scaled by 1/outScale; mul: dequantized
-	outScale   float32      // mul
+	ta, tb     [256]float32 // dequantized codes, indexed by uint8(q)
+	outScale   float32
 	aZP, bZP   int32
 	outZP      int32
 	qmin, qmax int32
 	// vec holds the parameters of the assembly kernels:
-	// [aZP, bZP, outZP, bits(ra or aScale), bits(rb or bScale), bits(qmin-outZP), bits(qmax-outZP), b stride,
-	// bits(outScale) (mul)]
+	// [aZP, bZP, outZP, bits(aScale), bits(bScale), bits(qmin-outZP), bits(qmax-outZP), b stride,
+	// bits(outScale)]
 	vec [9]int32
 }
 
@@ -48,15 +48,13 @@ func newQBinary(qmin, qmax int32) (int32, int32) {
 
 // NewQAdd builds out = a + b for int8 tensors with their own scales and zero points.
 func NewQAdd(aScale float32, aZP int32, bScale float32, bZP int32, outScale float32, outZP, qmin, qmax int32) *QBinary {
-	p := &QBinary{aZP: aZP, bZP: bZP, outZP: outZP}
+	p := &QBinary{aZP: aZP, bZP: bZP, outZP: outZP, outScale: outScale}
 	p.qmin, p.qmax = newQBinary(qmin, qmax)
-	ra := aScale / outScale
-	rb := bScale / outScale
 	for q := -128; q < 128; q++ {
-		p.ta[uint8(int8(q))] = ra * float32(int32(q)-aZP)
-		p.tb[uint8(int8(q))] = rb * float32(int32(q)-bZP)
+		p.ta[uint8(int8(q))] = float32(int32(q)-aZP) * aScale
+		p.tb[uint8(int8(q))] = float32(int32(q)-bZP) * bScale
 	}
-	p.setVec(ra, rb, 0)
+	p.setVec(aScale, bScale, outScale)
 	return p
 }
 
@@ -104,7 +102,7 @@ func (p *QBinary) applyGo(a, b, out []int8) {
 		return
 	}
 	for i := 0; i < n; i++ {
-		out[i] = p.finish(p.ta[uint8(a[i])] + p.tb[uint8(b[i])])
+		out[i] = p.finish((p.ta[uint8(a[i])] + p.tb[uint8(b[i])]) / p.outScale)
 	}
 }
 

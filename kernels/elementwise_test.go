@@ -37,12 +37,12 @@ func TestQAddMul(t *testing.T) {
 		gotM := make([]int8, len(a))
 		add.Apply(a, b, gotA)
 		mul.Apply(a, b, gotM)
-		ra, rb := c.as/c.os, c.bs/c.os
 		for i := range a {
-			va := ra*float32(int32(a[i])-c.azp) + rb*float32(int32(b[i])-c.bzp)
-			require.Equal(t, refQuant(float64(va), c.ozp, c.qmin, c.qmax), gotA[i], "add %v a=%d b=%d", c, a[i], b[i])
-			// the QDQ file's arithmetic: two DequantizeLinear, a float32 Mul, QuantizeLinear's division
+			// the QDQ file's arithmetic: two DequantizeLinear, a float32 Add/Mul, QuantizeLinear's division
 			da, db := float32(int32(a[i])-c.azp)*c.as, float32(int32(b[i])-c.bzp)*c.bs
+			sum := da + db
+			va := sum / c.os
+			require.Equal(t, refQuant(float64(va), c.ozp, c.qmin, c.qmax), gotA[i], "add %v a=%d b=%d", c, a[i], b[i])
 			vm := (da * db) / c.os
 			require.Equal(t, refQuant(float64(vm), c.ozp, c.qmin, c.qmax), gotM[i], "mul %v a=%d b=%d", c, a[i], b[i])
 			// the dequantized sum is within one output step (+ half) of the real sum

@@ -161,14 +161,15 @@ func TestQuantizeF32EveryPath(t *testing.T) {
 	})
 }
 
-// ONNX Runtime's codes for DequantizeLinear -> Mul -> QuantizeLinear, where one
-// combined scale float32((a-za)(b-zb)) * float32(sa*sb/sy) rounds the other way
-// (ties of the file's float32 arithmetic), and 64 other pairs per scale set
-// (kernels/testdata/qmul_ort_ties.json, scripts/make_qmul_ties_testdata.py).
-func TestQMulMatchesONNXRuntime(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "qmul_ort_ties.json"))
+// ONNX Runtime's codes for DequantizeLinear -> Mul|Add -> QuantizeLinear, where
+// combined scales (float32((a-za)(b-zb)) * float32(sa*sb/sy); float32(sa/sy)·(a-za) +
+// float32(sb/sy)·(b-zb)) round the other way, and 64 other pairs per scale set
+// (kernels/testdata/qbinary_ort_ties.json, scripts/make_qbinary_ties_testdata.py).
+func TestQBinaryMatchesONNXRuntime(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "qbinary_ort_ties.json"))
 	require.NoError(t, err)
 	var sets []struct {
+		Op              string   `json:"op"`
 		AScale          float32  `json:"a_scale"`
 		AZP             int32    `json:"a_zp"`
 		BScale          float32  `json:"b_scale"`
@@ -179,18 +180,22 @@ func TestQMulMatchesONNXRuntime(t *testing.T) {
 		Pairs           [][3]int `json:"pairs"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &sets))
-	require.Len(t, sets, 5)
+	require.Len(t, sets, 8)
 	forEachPath(t, func(t *testing.T) {
 		for _, s := range sets {
-			require.Greater(t, s.CombinedDiffers, 100, "the set exercises ties")
+			require.Greater(t, s.CombinedDiffers, 50, "the set exercises rounding boundaries")
 			a, b := make([]int8, len(s.Pairs)), make([]int8, len(s.Pairs))
 			want := make([]int8, len(s.Pairs))
 			for i, p := range s.Pairs {
 				a[i], b[i], want[i] = int8(p[0]), int8(p[1]), int8(p[2])
 			}
+			k := NewQMul(s.AScale, s.AZP, s.BScale, s.BZP, s.YScale, s.YZP, -128, 127)
+			if s.Op == "Add" {
+				k = NewQAdd(s.AScale, s.AZP, s.BScale, s.BZP, s.YScale, s.YZP, -128, 127)
+			}
 			got := make([]int8, len(a))
-			NewQMul(s.AScale, s.AZP, s.BScale, s.BZP, s.YScale, s.YZP, -128, 127).Apply(a, b, got)
-			require.Equal(t, want, got, "scales %v %v %v", s.AScale, s.BScale, s.YScale)
+			k.Apply(a, b, got)
+			require.Equal(t, want, got, "%s scales %v %v %v", s.Op, s.AScale, s.BScale, s.YScale)
 		}
 	})
 }

@@ -93,15 +93,16 @@ func lutVBMI() {
 // qbinary emits qaddAVX2 / qmulAVX2: out = clamp(round(f(a, b)) + zp, qmin, qmax), 8 values per step,
 // n a multiple of 8, with
 //
-//	add: f = float32(a-aZP)·ra + float32(b-bZP)·rb
+//	add: f = (float32(a-aZP)·aScale + float32(b-bZP)·bScale) / outScale
 //	mul: f = (float32(a-aZP)·aScale · float32(b-bZP)·bScale) / outScale
 //
-// (the QDQ file's arithmetic: DequantizeLinear twice, a float32 Mul, QuantizeLinear's
-// division; VDIVPS, not a multiplication by the reciprocal, which differs at ties),
+// (the QDQ file's arithmetic: DequantizeLinear twice, a float32 Add or Mul,
+// QuantizeLinear's division; VDIVPS, not a multiplication by the reciprocal, which
+// differs at ties),
 // the float value clamped to [qmin-zp, qmax-zp] before VCVTPS2DQ (round half to
 // even; a NaN becomes qmin-zp as in the Go reference). p = [aZP, bZP, zp,
-// bits(ra or aScale), bits(rb or bScale), bits(qmin-zp), bits(qmax-zp), bstride,
-// bits(outScale) (mul)]: bstride
+// bits(aScale), bits(bScale), bits(qmin-zp), bits(qmax-zp), bstride,
+// bits(outScale)]: bstride
 // 0 repeats b's first 8 values (a broadcast row of 8 is not supported: b is
 // always read with stride 8 unless bstride is 0).
 //
@@ -127,14 +128,12 @@ func qbinary(wide, mul bool) {
 	VPBROADCASTD(Mem{Base: p}, aZP)
 	VPBROADCASTD(Mem{Base: p, Disp: 4}, bZP)
 	VPBROADCASTD(Mem{Base: p, Disp: 8}, zp)
-	VBROADCASTSS(Mem{Base: p, Disp: 12}, ra) // ra / aScale
+	VBROADCASTSS(Mem{Base: p, Disp: 12}, ra) // aScale
 	VBROADCASTSS(Mem{Base: p, Disp: 16}, rb)
 	VBROADCASTSS(Mem{Base: p, Disp: 20}, lo)
 	VBROADCASTSS(Mem{Base: p, Disp: 24}, hi)
 	sy := vec(15)
-	if mul {
-		VBROADCASTSS(Mem{Base: p, Disp: 32}, sy)
-	}
+	VBROADCASTSS(Mem{Base: p, Disp: 32}, sy)
 	if !wide {
 		MOVLQSX(Mem{Base: p, Disp: 28}, R8) // b stride
 	}
@@ -158,6 +157,7 @@ func qbinary(wide, mul bool) {
 				VMULPS(ra, x, x)
 				VMULPS(rb, y, y)
 				VADDPS(y, x, x)
+				VDIVPS(sy, x, x)
 			}
 			clampCvtZP(x, lo, hi, zp)
 			if wide {

@@ -26,7 +26,7 @@ func (l *lowerer) lowerElementwise(n *graph.Node) error {
 	}
 	if single && root != "" && lutOps[n.OpType] {
 		if _, err := l.outQ(n.Outputs[0], false); err == nil {
-			return l.lowerLUT(&lutGroup{nodes: []*graph.Node{n}, root: root, last: n})
+			return l.lowerLUT(&lutGroup{nodes: []*graph.Node{n}, root: root, last: n, chanAxis: -1})
 		}
 	}
 	switch n.OpType {

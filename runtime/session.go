@@ -311,8 +311,10 @@ func (s *Session) plan() error {
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
+	s.fuseLSTMCells()    // fuse_lstmcell.go
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
+	s.fuseAttention()    // fuse_attention.go
 	s.planChannelsLast()
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go

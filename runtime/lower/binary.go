@@ -25,7 +25,7 @@ func (l *lowerer) lowerElementwise(n *graph.Node) error {
 		}
 	}
 	if single && root != "" && lutOps[n.OpType] {
-		grp := &lutGroup{nodes: []*graph.Node{n}, root: root, last: n}
+		grp := &lutGroup{nodes: []*graph.Node{n}, root: root, last: n, chanAxis: -1}
 		if _, err := l.outQ(n.Outputs[0], false); err == nil {
 			return l.lowerLUT(grp)
 		}

@@ -138,6 +138,9 @@ type lutGroup struct {
 	// ln, when set, makes the group a written-out layer normalization (patterns.go)
 	// rather than a lookup table.
 	ln *graph.LayerNormPattern
+	// chanAxis >= 0: some constants of the group have one value per index of
+	// this axis of the root (chanSize of them): a table per channel (chanlut.go).
+	chanAxis, chanSize int
 }
 
 type lowerer struct {

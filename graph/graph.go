@@ -409,10 +409,17 @@ func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 		for i, d := range sh.GetDim() {
 			switch x := d.GetValue().(type) {
 			case *onnxpb.TensorShapeProto_Dimension_DimValue:
-				if x.DimValue < 0 {
+				switch {
+				case x.DimValue == -1:
+					// paddle2onnx and older converters write -1 for a size known only at run
+					// time (onnx.helper turns the -1 of their shapes into a dim_value); ONNX
+					// Runtime reads it as an unnamed symbolic size, and so does this.
+					v.Shape[i] = Dim{Size: -1}
+				case x.DimValue < 0:
 					return nil, fmt.Errorf("value %q: negative dimension %d", vi.GetName(), x.DimValue)
+				default:
+					v.Shape[i] = Dim{Size: int(x.DimValue)}
 				}
-				v.Shape[i] = Dim{Size: int(x.DimValue)}
 			case *onnxpb.TensorShapeProto_Dimension_DimParam:
 				v.Shape[i] = Dim{Size: -1, Param: x.DimParam}
 			default:

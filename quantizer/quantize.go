@@ -321,10 +321,31 @@ func (rw *rewriter) name(base string) string {
 	return n
 }
 
+func (rw *rewriter) isGraphOutput(name string) bool {
+	for _, o := range rw.g.Outputs {
+		if o.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (rw *rewriter) setValue(name string, dt graph.DType, like string) {
 	v := &graph.Value{Name: name, DType: dt}
 	if old := rw.g.Values[like]; old != nil && old.HasShape {
 		v.Shape, v.HasShape = append(graph.Shape(nil), old.Shape...), true
+		if rw.isGraphOutput(like) {
+			// A graph output's shape is the one its file declares, which names
+			// symbolic sizes as the exporter was told (dynamic_axes naming an
+			// upscaler's output sizes like its input's): written on the internal
+			// tensor it becomes a claim ONNX Runtime plans buffers by, and fails
+			// on. Only its fixed sizes are kept there.
+			for i := range v.Shape {
+				if v.Shape[i].Size < 0 {
+					v.Shape[i] = graph.Dim{Size: -1}
+				}
+			}
+		}
 	} else if t := rw.g.Initializers[like]; t != nil {
 		v.Shape, v.HasShape = graph.ShapeOf(t.Shape...), true
 	}

@@ -35,15 +35,25 @@ func newTiledQConvTranspose(g *convGeom, w []int8, wzp, bias []int32, xZP int32,
 			}
 		}
 	}
-	perCol := func(v []int32) []int32 {
-		if len(v) <= 1 {
-			return v
-		}
+	repeat := func(v []int32) []int32 {
 		r := make([]int32, cols)
 		for t := 0; t < taps; t++ {
 			copy(r[t*oc:], v)
 		}
 		return r
+	}
+	// A single zero point, multiplier or shift holds for every column; a bias has
+	// one value per output channel even when there is only one (a mask head's
+	// ConvTranspose to 1 channel), so it is always repeated per tap.
+	perCol := func(v []int32) []int32 {
+		if len(v) <= 1 {
+			return v
+		}
+		return repeat(v)
+	}
+	var biasCols []int32
+	if bias != nil {
+		biasCols = repeat(bias)
 	}
 	rq1 := *rq
 	if len(rq.Scale) > 1 {
@@ -54,7 +64,7 @@ func newTiledQConvTranspose(g *convGeom, w []int8, wzp, bias []int32, xZP int32,
 	}
 	rq1.Multiplier, rq1.Shift = perCol(rq.Multiplier), perCol(rq.Shift)
 	g1 := &convGeom{oc: cols, cg: c, kh: 1, kw: 1, groups: 1, sh: 1, sw: 1, dh: 1, dw: 1, oneD: g.oneD}
-	core, err := newConvCore(g1, w1, perCol(wzp), perCol(bias), &xZP, &rq1)
+	core, err := newConvCore(g1, w1, perCol(wzp), biasCols, &xZP, &rq1)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,9 @@ func TestQConvTransposeTiled(t *testing.T) {
 		{name: "3x2 s3x2 fixed point", n: 1, h: 3, w: 4, c: 9, oc: 6, kh: 3, kw: 2, sh: 3, sw: 2, perChannel: true, bias: true, requant: "fixed", tiled: true},
 		{name: "weight zero point", n: 1, h: 3, w: 3, c: 4, oc: 4, kh: 2, kw: 2, sh: 2, sw: 2, wzp: 2, bias: true, tiled: true},
 		{name: "1-D k4 s4", oneD: true, n: 1, h: 1, w: 6, c: 8, oc: 5, kh: 1, kw: 4, sh: 1, sw: 4, perChannel: true, bias: true, tiled: true},
+		// A mask head's up-convolution to one channel with a bias (paddle2onnx's
+		// DBNet, --unseen10): the one bias value is repeated per tap too.
+		{name: "2x2 s2 one output channel bias", n: 2, h: 3, w: 4, c: 8, oc: 1, kh: 2, kw: 2, sh: 2, sw: 2, bias: true, xzp: 1, tiled: true},
 		{name: "3x3 s2 pad 1 (scalar)", n: 1, h: 4, w: 4, c: 4, oc: 4, kh: 3, kw: 3, sh: 2, sw: 2, pads: []int{1, 1, 1, 1}, bias: true},
 	}
 	rng := rand.New(rand.NewSource(5))

@@ -311,6 +311,7 @@ func (s *Session) plan() error {
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
+	s.fuseLSTMCells()    // fuse_lstmcell.go
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
 	s.fuseAttention()    // fuse_attention.go

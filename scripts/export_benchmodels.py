@@ -18,6 +18,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen7   (see scripts/unseen7_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen8   (see scripts/unseen8_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen9   (see scripts/unseen9_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen10  (see scripts/unseen10_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -107,6 +108,13 @@ kdim/vdim, a tf2onnx BERT with int32 inputs and OneHot, opset-18 spellings with 
 external data, Constant-node spellings, Clip at opsets 9 and 12, scatter_add/index_put
 accumulate, an LSTMCell decoder, a ViT with interpolated positions) to
 out/bench-models-unseen9/; see scripts/unseen9_models.py.
+
+--unseen10 exports the fifteenth session's set (RoI max pooling, paddle2onnx MaxUnpool and
+DBNet graphs, Det and metric-learning spellings, Unique for voxelisation, ONNX local
+functions, training-mode BatchNorm, an opset-9 export without constant folding,
+masked_select/argsort/bucketize post-processing, a 3-D UNet with pooling indices, a run-time
+relative position bias, scripted split loops over sequences, grid_sample modes, Real-ESRGAN's
+pixel_unshuffle) to out/bench-models-unseen10/; see scripts/unseen10_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -478,6 +486,8 @@ def main():
                     help="export the thirteenth session's set (scripts/unseen8_models.py) to out/bench-models-unseen8")
     ap.add_argument("--unseen9", action="store_true",
                     help="export the fourteenth session's set (scripts/unseen9_models.py) to out/bench-models-unseen9")
+    ap.add_argument("--unseen10", action="store_true",
+                    help="export the fifteenth session's set (scripts/unseen10_models.py) to out/bench-models-unseen10")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -513,6 +523,9 @@ def main():
     if args.unseen9:
         import unseen9_models  # beside this script; its own names, opsets and samples
         return unseen9_models.main(args)
+    if args.unseen10:
+        import unseen10_models  # beside this script; its own names, opsets and samples
+        return unseen10_models.main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

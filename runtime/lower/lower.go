@@ -126,6 +126,9 @@ type qdest struct {
 	qmin     int32
 	qmax     int32
 	srcDType graph.DType // element type of the quantized outputs
+	// exact, for a destination without QuantizeLinear nodes (implicitOut): the int8
+	// output represents the float value exactly (ReLU), not up to rounding (averages).
+	exact bool
 }
 
 type lutGroup struct {

@@ -220,6 +220,11 @@ func (l *lowerer) lowerLUT(grp *lutGroup) error {
 	if err != nil {
 		return err
 	}
+	return l.lowerLUTTo(grp, r, d)
+}
+
+// lowerLUTTo emits the group's lookup table from r's codes to d's.
+func (l *lowerer) lowerLUTTo(grp *lutGroup, r *qref, d *qdest) error {
 	ys, err := l.evalLUT(grp, r)
 	if err != nil {
 		return notLowered("its lookup table could not be computed: %v", err)

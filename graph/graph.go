@@ -336,6 +336,13 @@ func (m *Model) Encode() ([]byte, error) {
 
 // FromONNX converts a protobuf model to the IR.
 func FromONNX(mp *onnxpb.ModelProto) (*Model, error) {
+	if len(mp.GetFunctions()) > 0 {
+		// Expanded on a copy: the caller's proto stays as it was read.
+		mp = proto.Clone(mp).(*onnxpb.ModelProto)
+		if err := inlineFunctions(mp); err != nil {
+			return nil, err
+		}
+	}
 	m := &Model{
 		IRVersion:       mp.GetIrVersion(),
 		Opsets:          map[string]int64{},
@@ -431,6 +438,7 @@ func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 }
 
 func graphFromONNX(gp *onnxpb.GraphProto) (*Graph, error) {
+	splitSequencesToSlices(gp)
 	listLoopsToScans(gp)
 	g := &Graph{
 		Name:         gp.GetName(),

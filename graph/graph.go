@@ -634,6 +634,19 @@ func (g *Graph) toONNX() (*onnxpb.GraphProto, error) {
 		gp.Input = append(gp.Input, valueToONNX(v))
 	}
 	for _, v := range g.Outputs {
+		// An output a rewrite added without a type (the scan output a list loop
+		// becomes, seq_scan.go) has the type inference found in Values; one with
+		// neither is written without a type, not as element type 0, which ONNX
+		// Runtime refuses to load.
+		if v.DType == Undefined {
+			if iv := g.Values[v.Name]; iv != nil && iv.DType != Undefined {
+				v = iv
+			}
+		}
+		if v.DType == Undefined {
+			gp.Output = append(gp.Output, &onnxpb.ValueInfoProto{Name: proto.String(v.Name)})
+			continue
+		}
 		gp.Output = append(gp.Output, valueToONNX(v))
 	}
 	for _, k := range slices.Sorted(maps.Keys(g.Initializers)) {

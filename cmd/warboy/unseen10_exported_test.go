@@ -10,6 +10,7 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/onnx"
 	"github.com/warboy-sim/warboy/runtime"
 )
 
@@ -84,4 +85,33 @@ func TestPoolIndexOpsAsORT(t *testing.T) {
 // reads: `graph input: value "15" is a sequence of tensor(float32)`.
 func TestSplitSequenceLoopsAsORT(t *testing.T) {
 	checkAgainstORT(t, "seq_split_op13.onnx", "npz_seqsplit", nil, []string{"cat", "stacked"}, 1e-6, 1, 2)
+}
+
+// The same model through quantize: the loops' scan outputs (added by the rewrite
+// without a declared type) are written with the type inference found. Before,
+// they were written as element type 0 and ONNX Runtime refused the int8 file
+// ("Invalid tensor data type 0").
+func TestSplitSequenceLoopsQuantize(t *testing.T) {
+	model := filepath.Join(exportedDir, "seq_split_op13.onnx")
+	q := filepath.Join(t.TempDir(), "seq.int8.onnx")
+	code, _, errOut := runCLI("quantize", model, "--calib-data", filepath.Join(exportedDir, "npz_seqsplit"), "--batch", "1", "-o", q)
+	require.Equal(t, 0, code, errOut)
+	mp, err := onnx.LoadFile(q)
+	require.NoError(t, err)
+	loops := 0
+	for _, n := range mp.GetGraph().GetNode() {
+		for _, a := range n.GetAttribute() {
+			if a.GetG() == nil {
+				continue
+			}
+			loops++
+			for _, o := range a.GetG().GetOutput() {
+				assert.NotZero(t, o.GetType().GetTensorType().GetElemType(), "loop body output %q of %s", o.GetName(), n.GetName())
+			}
+		}
+	}
+	require.Equal(t, 2, loops)
+	code, out, errOut := runCLI("compare", model, q, "--data", filepath.Join(exportedDir, "npz_seqsplit"), "--batch", "1", "--json")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "sqnr_db")
 }

@@ -19,7 +19,10 @@ import (
 // tie and the first wins (--unseen10's paddle_unpool_op11: 20.4 dB from float32).
 func TestMaxPoolIndicesReadFloat(t *testing.T) {
 	rng := rand.New(rand.NewSource(14))
-	k := func(n *graph.Node) { n.SetAttrInts("kernel_shape", []int64{2, 2}); n.SetAttrInts("strides", []int64{2, 2}) }
+	k := func(n *graph.Node) {
+		n.SetAttrInts("kernel_shape", []int64{2, 2})
+		n.SetAttrInts("strides", []int64{2, 2})
+	}
 	m := newModel("x", []int{1, 4, 8, 8}, []string{"y"}, []*graph.Node{
 		node("Conv", []string{"x", "w"}, []string{"c"}, ints("kernel_shape", 3, 3), ints("pads", 1, 1, 1, 1)),
 		node("Relu", []string{"c"}, []string{"r"}),

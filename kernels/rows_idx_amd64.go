@@ -40,15 +40,25 @@ func rowsIdxTiles(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c 
 	}
 }
 
-// stem16Tiles runs ntiles 12×16 stem tiles: the AVX-512 tile where rows16Z
-// selects it, else Go. SgemmStem16 has checked every offset.
-func stem16Tiles(ntiles, k int, a []float32, off []int32, b, bias, c []float32, ldc int, lo, hi float32) {
-	if !rows16Z {
-		stem16TilesGo(ntiles, k, a, off, b, bias, c, ldc, lo, hi)
+// stemTiles runs ntiles 12×n stem tiles of input stride xs: the AVX-512
+// tile where StemFast selects it, else Go. SgemmStem has checked every
+// offset.
+func stemTiles(n, xs, ntiles, k int, a []float32, off []int32, b, bias, c []float32, ldc int, lo, hi float32) {
+	if !StemFast(n, xs) {
+		stemTilesGo(n, xs, ntiles, k, a, off, b, bias, c, ldc, lo, hi)
 		return
 	}
 	_ = off[k-1]
-	_ = b[k*sgNR-1]
-	_ = c[(stemTileRows*ntiles-1)*ldc+sgNR-1]
-	sgemmAVX512_12x16stemS2(k, &a[0], &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, lo, hi, ntiles)
+	_ = b[k*n-1]
+	_ = c[(stemTileRows*ntiles-1)*ldc+n-1]
+	switch {
+	case n == sgNR && xs == 2:
+		sgemmAVX512_12x16stemS2(k, &a[0], &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, lo, hi, ntiles)
+	case n == sgNR:
+		sgemmAVX512_12x16stemS1(k, &a[0], &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, lo, hi, ntiles)
+	case xs == 2:
+		sgemmAVX512_12x32stemS2(k, &a[0], &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, lo, hi, ntiles)
+	default:
+		sgemmAVX512_12x32stemS1(k, &a[0], &off[0], &b[0], ptrOrNil(bias), &c[0], ldc, lo, hi, ntiles)
+	}
 }

@@ -7,7 +7,7 @@ func rowsIdxTiles(nr, ntiles, k int, a []float32, aoff, off []int32, b, bias, c 
 	rowsIdxTilesGo(nr, ntiles, k, a, aoff, off, b, bias, c, coff, res, lo, hi)
 }
 
-// stem16Tiles runs ntiles 12×16 stem tiles in Go (no assembly here).
-func stem16Tiles(ntiles, k int, a []float32, off []int32, b, bias, c []float32, ldc int, lo, hi float32) {
-	stem16TilesGo(ntiles, k, a, off, b, bias, c, ldc, lo, hi)
+// stemTiles runs ntiles 12×n stem tiles in Go (no assembly here).
+func stemTiles(n, xs, ntiles, k int, a []float32, off []int32, b, bias, c []float32, ldc int, lo, hi float32) {
+	stemTilesGo(n, xs, ntiles, k, a, off, b, bias, c, ldc, lo, hi)
 }

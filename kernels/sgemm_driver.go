@@ -178,6 +178,12 @@ func packABlock(transA bool, a []float32, lda, i0, mc, p0, kc int, dst []float32
 
 // sgemmDriverGo is the pure-Go path: row blocks over threads.
 func sgemmDriverGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool, threads int) {
+	if min(threads, (m+7)/8) <= 1 {
+		// What parallelFor would run inline, without the closure it
+		// allocates (the products under 16³ of a decoder step land here).
+		sgemmGeneric(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		return
+	}
 	parallelFor(m, 8, threads, func(lo, hi int) {
 		if hi <= lo {
 			return

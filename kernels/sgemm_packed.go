@@ -441,6 +441,34 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 	}
 	panels := (n + sgNR - 1) / sgNR
 	rowTiles := (m + sgMR - 1) / sgMR
+	// The one-thread calls of the two small-row paths below run without a
+	// closure: a closure handed to parallelFor escapes, and its allocation
+	// (with the GC work it brings) was a visible part of a recurrent step of
+	// a few microseconds (an LSTM or GRU cell's H·Rᵀ at batch 1-2).
+	if m == 1 && (!transA || lda == 1) && f32Path != isaGo {
+		// A matrix-vector product (a classifier head): the weights are read
+		// once by the matrix-vector kernels, split in groups of four panels.
+		if min(threads, (panels+3)/4) <= 1 {
+			sgemvPanels(transA, k, n, a, lda, pb, 0, panels, c, ldc, accumulate, ep)
+			return
+		}
+		parallelFor(panels, 4, threads, func(p0, p1 int) {
+			sgemvPanels(transA, k, n, a, lda, pb, p0, p1, c, ldc, accumulate, ep)
+		})
+		return
+	}
+	if m < sgMR && !transA && f32Path != isaGo && fewRowsOK() {
+		// Two to five rows (the batch of an LSTM or GRU step): A in place,
+		// only the real rows, four panels a call; the 6x16 tile's bits.
+		if min(threads, (panels+3)/4) <= 1 {
+			fewRowsPanelsEp(m, 0, panels, n, k, a, lda, pb.data, c, ldc, accumulate, ep)
+			return
+		}
+		parallelFor(panels, 4, threads, func(p0, p1 int) {
+			fewRowsPanelsEp(m, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate, ep)
+		})
+		return
+	}
 	block := func(lo, hi, p0, p1 int) {
 		if f32Path == isaGo {
 			sgemmPackedBGo(transA, lo, hi, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate)
@@ -450,30 +478,6 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 		if ep != nil {
 			applyEpilogue(ep, c, ldc, lo, hi, min(p0*sgNR, n), min(p1*sgNR, n))
 		}
-	}
-	if m == 1 && (!transA || lda == 1) && f32Path != isaGo {
-		// A matrix-vector product (a classifier head): the weights are read
-		// once by the matrix-vector kernels, split in groups of four panels.
-		parallelFor(panels, 4, threads, func(p0, p1 int) {
-			if !sgemvPanelsAsm(a[:k], pb, p0, p1, c, accumulate) {
-				sgemmBlock(transA, 0, 1, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate)
-			}
-			if ep != nil {
-				applyEpilogue(ep, c, ldc, 0, 1, min(p0*sgNR, n), min(p1*sgNR, n))
-			}
-		})
-		return
-	}
-	if m < sgMR && !transA && f32Path != isaGo && fewRowsOK() {
-		// Two to five rows (the batch of an LSTM or GRU step): A in place,
-		// only the real rows, four panels a call; the 6x16 tile's bits.
-		parallelFor(panels, 4, threads, func(p0, p1 int) {
-			fewRowsPanels(m, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate)
-			if ep != nil {
-				applyEpilogue(ep, c, ldc, 0, m, min(p0*sgNR, n), min(p1*sgNR, n))
-			}
-		})
-		return
 	}
 	if threads > 1 && rowTiles < 2*threads && panels >= 2*threads || m == 1 {
 		parallelFor(panels, 1, threads, func(p0, p1 int) { block(0, m, p0, p1) })
@@ -485,6 +489,25 @@ func SgemmPackedB(transA bool, m int, a []float32, lda int, pb *PackedB, c []flo
 			block(lo, hi, 0, panels)
 		}
 	})
+}
+
+// sgemvPanels is SgemmPackedB's matrix-vector product on panels [p0, p1).
+func sgemvPanels(transA bool, k, n int, a []float32, lda int, pb *PackedB, p0, p1 int, c []float32, ldc int, accumulate bool, ep *SgemmEpilogue) {
+	if !sgemvPanelsAsm(a[:k], pb, p0, p1, c, accumulate) {
+		sgemmBlock(transA, 0, 1, p0, p1, n, k, a, lda, pb.data, c, ldc, accumulate)
+	}
+	if ep != nil {
+		applyEpilogue(ep, c, ldc, 0, 1, min(p0*sgNR, n), min(p1*sgNR, n))
+	}
+}
+
+// fewRowsPanelsEp is SgemmPackedB's few-row product on panels [p0, p1),
+// then the epilogue on them.
+func fewRowsPanelsEp(m, p0, p1, n, k int, a []float32, lda int, bpack, c []float32, ldc int, accumulate bool, ep *SgemmEpilogue) {
+	fewRowsPanels(m, p0, p1, n, k, a, lda, bpack, c, ldc, accumulate)
+	if ep != nil {
+		applyEpilogue(ep, c, ldc, 0, m, min(p0*sgNR, n), min(p1*sgNR, n))
+	}
 }
 
 // emptyReduction is a product with k == 0: C = 0 (kept when accumulate),

@@ -33,3 +33,18 @@ func sgemmAVX512_6x64rowsIdx(k int, a *float32, aoff *int32, off *int32, b *floa
 //
 //go:noescape
 func sgemmAVX512_12x16stemS2(k int, a *float32, off *int32, b *float32, bias *float32, c *float32, ldc int, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_12x16stemS1 is the AVX-512 12x16 float32 tile of a stride-1 stem: A row r at a + 1r + off[p], C row r at c + r·ldc, initialised from the bias, clamped.
+//
+//go:noescape
+func sgemmAVX512_12x16stemS1(k int, a *float32, off *int32, b *float32, bias *float32, c *float32, ldc int, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_12x32stemS2 is the AVX-512 12x32 float32 tile of a stride-2 stem: A row r at a + 2r + off[p], C row r at c + r·ldc, initialised from the bias, clamped.
+//
+//go:noescape
+func sgemmAVX512_12x32stemS2(k int, a *float32, off *int32, b *float32, bias *float32, c *float32, ldc int, lo float32, hi float32, ntiles int)
+
+// sgemmAVX512_12x32stemS1 is the AVX-512 12x32 float32 tile of a stride-1 stem: A row r at a + 1r + off[p], C row r at c + r·ldc, initialised from the bias, clamped.
+//
+//go:noescape
+func sgemmAVX512_12x32stemS1(k int, a *float32, off *int32, b *float32, bias *float32, c *float32, ldc int, lo float32, hi float32, ntiles int)

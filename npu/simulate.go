@@ -24,7 +24,7 @@ func Simulate(m *graph.Model, cfg Config) (*Report, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("npu: nil model")
 	}
-	m = graph.FoldWeightQDQ(m) // QAT exports: Q -> DQ of float weights become int8 constants
+	m = graph.FoldQATWeights(m) // QAT exports: Q -> DQ of float weights become int8 constants, Conv-BN scaling folds into them
 	h := newHW(cfg.Profile, cfg.Mode)
 	// A batch runs layer-major (every operator over the whole batch, weights loaded
 	// once) unless memory makes that slower than running the batch-1 program once per

@@ -40,6 +40,9 @@ func TestDenseNarrowIdx(t *testing.T) {
 		{"5x3, 80 out, into a concat view", geo{32, 80, 19, 23, 5, 3, 1, 2, 1, 1, [4]int{2, 1, 2, 1}}, true, true, false, false, kernels.ActNone, true, true},
 		{"stem 3x3, 3 -> 16: 12-row runs", geo{3, 16, 41, 57, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, false, true, false, true, kernels.ActHardSwish, false, true},
 		{"stem 3x3, 3 -> 16: runs, no padding, into a concat view", geo{3, 16, 30, 61, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, true, true},
+		{"stem 3x3/1, 3 -> 16: runs at stride 1", geo{3, 16, 26, 40, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, true, false, false, kernels.LeakyReluAct(0.1), false, true},
+		{"stem 6x6/2, 3 -> 32: 12x32 runs", geo{3, 32, 44, 50, 6, 6, 2, 2, 1, 1, [4]int{2, 2, 2, 2}}, false, true, false, true, kernels.ActSiLU, false, true},
+		{"stem 3x3/1, 3 -> 32: 12x32 runs, NCHW out", geo{3, 32, 27, 29, 3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}}, false, false, false, false, kernels.ActNone, false, true},
 		{"stem 3x3, 3 -> 16 with a residual: no runs", geo{3, 16, 25, 53, 3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}}, false, true, true, false, kernels.ActNone, false, true},
 		{"stem 7x7, 3 -> 64, wide panels", geo{3, 64, 37, 35, 7, 7, 2, 2, 1, 1, [4]int{3, 3, 3, 3}}, false, true, false, true, kernels.ActNone, false, true},
 		{"stem 3x3, 3 -> 48, no padding", geo{3, 48, 31, 29, 3, 3, 2, 2, 1, 1, [4]int{0, 0, 0, 0}}, false, true, false, false, kernels.ActSiLU, false, true},
@@ -121,7 +124,14 @@ func TestDenseNarrowIdx(t *testing.T) {
 				if tc.taken {
 					// The stems read their NCHW input in place.
 					require.Equal(t, !tc.inNH && g.c <= stemMaxC, k.narrow.plan.Load().nchw, "NCHW input read in place")
-					runs := !tc.inNH && g.m == 16 && g.sw == 2 && !tc.residual && kernels.Stem16Fast()
+					// Runs need twelve output pixels of a row whose taps are all inside.
+					inside := 0
+					for x := 0; x < ow; x++ {
+						if x0 := x*g.sw - g.pads[1]; x0 >= 0 && x0+(g.kw-1)*g.dw < g.w {
+							inside++
+						}
+					}
+					runs := !tc.inNH && (g.m == 16 || g.m == 32) && k.pb.N() == k.pb.NR() && !tc.residual && kernels.StemFast(g.m, g.sw) && inside >= 12
 					require.Equal(t, runs, len(k.narrow.plan.Load().runs) > 0, "12-row stem runs")
 				}
 				got := out[0].F32()

@@ -40,6 +40,7 @@ type groupedIdxPlan struct {
 	direct    bool      // the interior reads the input in place
 	nchw      bool      // direct from an NCHW input (a stem, conv_stem.go)
 	runs      []stemRun // nchw: interior pixels on the 12-row stem tiles
+	runStride int       // nchw: the input floats between a run's pixels
 	sets      []idxRows // laid out: one set; direct: the interior, then the border
 	border    []int32   // direct: output pixel (y*ow+x) of each patch
 	patchLen  int       // floats of one border patch: taps·sx

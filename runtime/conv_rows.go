@@ -70,6 +70,9 @@ type rowsConvKernel struct {
 	// p16 is pb in 16-wide panels for channel blocks narrower than its own
 	// panels (blockB), made on first use and shared by the kernel's copies.
 	p16 *panels16
+	// split is a detection head's Reshape → Transpose (→ Sigmoid) fused
+	// into the convolution (layout_head.go): the output is [N, A, H, W, K].
+	split *headSplitKernel
 }
 
 type panels16 struct {
@@ -212,6 +215,9 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if p.pointwise && k.inNHWC && !k.outNHWC && k.view == nil {
 		return k.pointwiseNCHW(ctx, x.F32(), sx, n, oh*ow, so, outShape, res), nil
 	}
+	if k.split != nil && p.pointwise && k.inNHWC && res == nil && k.view == nil {
+		return k.pointwiseSplit(ctx, x.F32(), sx, n, oh, ow, so), nil // layout_head.go
+	}
 	var ynh []float32
 	if k.residualInPlace(ctx, p, res, n*oh*ow*so) {
 		ynh = res // residual_inplace.go
@@ -221,7 +227,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		}
 	} else {
 		var release func()
-		ynh, release = channelsLastScratch(ctx, k.outNHWC, n*oh*ow*so)
+		ynh, release = channelsLastScratch(ctx, k.outNHWC && k.split == nil, n*oh*ow*so)
 		defer release()
 	}
 	// In NHWC the residual is applied by the GEMM; an NCHW one after the
@@ -278,6 +284,13 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			// Output rows carry ppw-ow padding pixels: computed, then dropped.
 			k.bandedGEMM(rp, *buf, yi, ri, res != nil, oh, ow, so, ctx.Threads)
 		}
+	}
+	if k.split != nil && k.outNHWC {
+		y := ctx.AllocF32(n * k.m * oh * ow)
+		for img := 0; img < n; img++ {
+			k.split.splitNHWC(ynh[img*oh*ow*so:], so, y, img, oh*ow, 0, oh*ow, ctx.Threads)
+		}
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, k.split.a, oh, ow, k.split.k}, Data: y}}, nil
 	}
 	if k.outNHWC {
 		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: ynh}}, nil

@@ -43,9 +43,14 @@ func (k *idxConv) stemPlan(pl *groupedIdxPlan, p *convPlan, h, wd int, inside fu
 	if k.c*plane > 1<<31-1 || len(k.blocks) != 1 {
 		return false
 	}
-	// The 16-channel stride-2 stems run the runs of twelve interior pixels
-	// of each output row on the 12-row tiles (kernels.SgemmStem16).
-	runs12 := k.stem16 && p.s[1] == 2 && k.blocks[0].pb.N() == 16 && k.blocks[0].pb.NR() == 16 && kernels.Stem16Fast()
+	// The 16- and 32-channel stems of stride 1 or 2 run the runs of twelve
+	// interior pixels of each output row on the 12-row tiles
+	// (kernels.SgemmStem): the 16-channel ones of stride 2 since the
+	// twelfth session, the others since the fifteenth (YOLOv3-tiny's 3 → 16
+	// 3x3/1, YOLOv5's 3 → 32 6x6/2, YOLOv4-tiny's 3 → 32 3x3/2).
+	pb := k.blocks[0].pb
+	runs12 := k.stem16 && pb.N() == pb.NR() && kernels.StemFast(pb.NR(), p.s[1])
+	pl.runStride = p.s[1]
 	var in idxRows
 	for y := 0; y < oh; y++ {
 		x12 := -1 // first pixel not in a run of this row
@@ -102,7 +107,7 @@ func (k *idxConv) stemPlan(pl *groupedIdxPlan, p *convPlan, h, wd int, inside fu
 	return true
 }
 
-// stemRunTile is the output pixels of one kernels.SgemmStem16 tile.
+// stemRunTile is the output pixels of one kernels.SgemmStem tile.
 const stemRunTile = 12
 
 // stemRun is ntiles tiles of consecutive interior pixels of one output row:
@@ -117,7 +122,7 @@ func (k *idxConv) stemRuns(pl *groupedIdxPlan, x, y []float32, threads int) {
 	blk := &k.blocks[0]
 	off := pl.sets[0].offs[k.c]
 	run := func(r stemRun) {
-		kernels.SgemmStem16(blk.pb, x, r.a0, off, blk.bias, y, r.c0, pl.so, r.ntiles, k.ep.clip, k.ep.lo, k.ep.hi, k.ep.post)
+		kernels.SgemmStem(blk.pb, x, r.a0, pl.runStride, off, blk.bias, y, r.c0, pl.so, r.ntiles, k.ep.clip, k.ep.lo, k.ep.hi, k.ep.post)
 	}
 	if threads <= 1 {
 		for _, r := range pl.runs {

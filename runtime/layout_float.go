@@ -31,6 +31,7 @@ const (
 	roleAffine                // per-channel Mul/Add of a constant: same layout in (xIdx) and out (layout_transpose.go)
 	roleBinary                // elementwise binary of two same-shape tensors: one layout for all three (layout_transpose.go)
 	roleResample              // Resize of H and W, DepthToSpace, block ConvTranspose: reads channels-last, writes either (channels-last only from channels-last; layout_resize.go)
+	roleHeadSplit             // a detection head's Reshape → Transpose (→ Sigmoid): reads channels-last, writes rank 5 (layout_head.go)
 )
 
 // planChannelsLast runs after fuseConvEpilogues and before buffer lifetimes.
@@ -39,6 +40,7 @@ func (s *Session) planChannelsLast() {
 		return
 	}
 	s.fuseChannelShuffles() // layout_shuffle.go
+	s.fuseHeadSplits()      // layout_head.go
 	g := s.model.Graph
 	names := make(map[int]string, len(s.slots))
 	for name, id := range s.slots {
@@ -80,6 +82,10 @@ func (s *Session) planChannelsLast() {
 			continue
 		}
 		if len(st.in) == 0 || st.in[0] < 0 || channels(st.in[0]) == 0 {
+			continue
+		}
+		if _, ok := st.kernel.(*headSplitKernel); ok {
+			role[i] = roleHeadSplit
 			continue
 		}
 		if s.resampleChannelsLast(st, channels) {
@@ -137,7 +143,7 @@ func (s *Session) planChannelsLast() {
 			switch role[r] {
 			case roleConv:
 				ok = p == 0 || p == resIdx[r]
-			case roleMaxPool, roleGlobalPool, roleSame, roleToNHWC, roleResample:
+			case roleMaxPool, roleGlobalPool, roleSame, roleToNHWC, roleResample, roleHeadSplit:
 				ok = p == 0
 			case roleGate, roleAffine:
 				ok = p == xIdx[r]
@@ -199,6 +205,12 @@ func (s *Session) planChannelsLast() {
 		if role[i] == roleToNHWC || role[i] == roleFromNHWC || role[i] == roleAffine || role[i] == roleBinary {
 			if k := transposeLayoutKernel(role[i], st, xIdx[i], affA[i], affB[i], nhwc, channels); k != nil {
 				s.steps[i].kernel = k
+			}
+			continue
+		}
+		if role[i] == roleHeadSplit {
+			if hk := st.kernel.(*headSplitKernel); nhwc[st.in[0]] {
+				s.steps[i].kernel = &headSplitKernel{a: hk.a, k: hk.k, act: hk.act, nhwc: true}
 			}
 			continue
 		}
@@ -280,6 +292,7 @@ func (s *Session) planChannelsLast() {
 	// layout_concat.go, layout_shuffle_fuse.go
 	s.fuseConcatBatchNorms()
 	s.fuseShuffleConcatSlices()
+	s.fuseConvHeadSplits() // layout_head.go
 }
 
 // rowsCapable reports whether a Conv can run as kernels.SgemmRows: 2-D, one

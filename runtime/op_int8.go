@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -183,6 +184,38 @@ type dequantizeKernel struct {
 	node  *graph.Node
 	perm  []int
 	shape []int64
+	// tab is the last per-tensor table, indexed by the stored byte: the
+	// parameters of a session's runs do not change, and building the table
+	// (and, for uint8, its reindexed copy) on the heap every run was most of
+	// what a Dequantize of a few thousand values cost besides its output.
+	tab atomic.Pointer[dqTab]
+}
+
+type dqTab struct {
+	scale float32
+	zp    int32
+	u8    bool
+	t     [256]float32
+}
+
+// table returns the table of (scale, zp) for int8 or uint8 bytes: t[b] is the
+// value of the stored byte b (a uint8 byte v holds the int8 code v^0x80 with
+// the zero point moved by 128).
+func (k *dequantizeKernel) table(scale float32, zp int32, u8 bool) *[256]float32 {
+	if c := k.tab.Load(); c != nil && c.scale == scale && c.zp == zp && c.u8 == u8 {
+		return &c.t
+	}
+	c := &dqTab{scale: scale, zp: zp, u8: u8}
+	if u8 {
+		t := dequantTable(scale, zp-128)
+		for v := 0; v < 256; v++ {
+			c.t[v] = t[byte(v)^0x80]
+		}
+	} else {
+		c.t = *dequantTable(scale, zp)
+	}
+	k.tab.Store(c)
+	return &c.t
 }
 
 func buildDequantize(b *BuildContext) (Kernel, error) {
@@ -210,26 +243,14 @@ func (k *dequantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 		}
 		shape = qtensor.PermuteShape(shape, perm)
 	}
-	out := make([]float32, x.Len())
+	var out []float32
 	switch {
 	case p.Axis < 0 && (x.DType == graph.Int8 || x.DType == graph.Uint8):
-		zp := p.ZP[0]
-		if x.DType == graph.Uint8 {
-			zp -= 128
-		}
 		bytes, _ := qtensor.Int8Bytes(x)
-		if x.DType == graph.Uint8 {
-			// index the table by the int8 code: uint8 v is int8 code v^0x80
-			t := dequantTable(p.Scale[0], zp)
-			var tu [256]float32
-			for v := 0; v < 256; v++ {
-				tu[v] = t[byte(v)^0x80]
-			}
-			qtensor.TransposeTable(bytes, x.Shape, perm, out, &tu, ctx.Threads)
-		} else {
-			qtensor.TransposeTable(bytes, x.Shape, perm, out, dequantTable(p.Scale[0], zp), ctx.Threads)
-		}
+		out = ctx.AllocF32(x.Len()) // every element is written
+		qtensor.TransposeTable(bytes, x.Shape, perm, out, k.table(p.Scale[0], p.ZP[0], x.DType == graph.Uint8), ctx.Threads)
 	default:
+		out = make([]float32, x.Len())
 		if perm != nil && !qtensor.IsIdentityPerm(perm) {
 			return nil, fmt.Errorf("layout change of a per-axis or int32 dequantization is not supported")
 		}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,4 +88,82 @@ func TestInt8PReluPerChannel(t *testing.T) {
 	t.Logf("within 1 step: %.4f, max %.2f steps", frac, mx)
 	assert.GreaterOrEqual(t, frac, 0.98)
 	assert.LessOrEqual(t, mx, 4.0)
+}
+
+// TestInt8ChanConstGroups: elementwise groups between a DequantizeLinear and
+// a QuantizeLinear whose float constants have one value per channel (an input
+// normalisation's division by std [1,3,1,1], an unfolded BatchNorm's Mul and
+// Add with the intermediate left in float32, an Add of a constant along the
+// last axis) become QChanLUT, on NCHW and on the int8 executor's
+// channels-last tensors, and agree with the QDQ graph run in float32.
+// Constants along two different axes in one group cannot be one table per
+// channel: that group stays on float32 and still agrees.
+func TestInt8ChanConstGroups(t *testing.T) {
+	pos := func(b *mb, shape []int) string {
+		d := make([]float32, graph.NumElements(shape))
+		for i := range d {
+			d[i] = 0.2 + 0.15*float32(i)
+		}
+		return b.Init("std", graph.FromFloat32(shape, d))
+	}
+	for _, tc := range []struct {
+		name  string
+		build func(b *mb, x string) (string, map[string]bool)
+		luts  int
+		float []string // operators left in float32
+	}{
+		{"div-mul-add-addW", func(b *mb, x string) (string, map[string]bool) {
+			y := b.Node("Div", []string{x, pos(b, []int{1, 3, 1, 1})})
+			y = b.conv(y, 3, 16, 3, 1, 1, 1, true)
+			m := b.Node("Mul", []string{y, b.RandInit("s", []int{16, 1, 1}, 1)})
+			y = b.Node("Add", []string{m, b.RandInit("a", []int{1, 16, 1, 1}, 0.5)})
+			y = b.Node("Relu", []string{y})
+			y = b.Node("Add", []string{y, b.RandInit("w", []int{12}, 0.5)})
+			return b.conv(y, 16, 8, 1, 1, 0, 1, true), map[string]bool{m: true}
+		}, 3, nil},
+		{"two-axes", func(b *mb, x string) (string, map[string]bool) {
+			y := b.conv(x, 3, 8, 3, 1, 1, 1, true)
+			m := b.Node("Mul", []string{y, b.RandInit("s", []int{8, 1, 1}, 1)})
+			y = b.Node("Add", []string{m, b.RandInit("w", []int{12}, 0.5)})
+			return b.conv(y, 8, 4, 1, 1, 0, 1, true), map[string]bool{m: true}
+		}, 0, []string{"Mul", "Add"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB(44)
+			x := b.Input("x", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 12}, graph.Dim{Size: 12})
+			y, float := tc.build(b, x)
+			b.Output(y)
+			fm := b.Model()
+			rng := rand.New(rand.NewSource(45))
+			qm := qdqify(t, fm, map[string]*graph.Tensor{"x": randInput(rng, []int{8, 3, 12, 12}, -1, 1)}, qdqOptions{float: float})
+			ref, err := NewSession(qm, WithMode(ModeFloat))
+			require.NoError(t, err)
+			in := map[string]*graph.Tensor{"x": randInput(rng, []int{2, 3, 12, 12}, -1, 1)}
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(qm, WithMode(ModeInt8), WithThreads(th), WithWarnings(func(string) {}))
+				require.NoError(t, err)
+				ops := map[string]int{}
+				for _, n := range s.Model().Graph.Nodes {
+					ops[n.OpType]++
+				}
+				assert.Equal(t, tc.luts, ops["QChanLUT"], "%v", ops)
+				for _, op := range []string{"Div", "Mul", "Add"} {
+					if !slices.Contains(tc.float, op) {
+						assert.Zero(t, ops[op], "%s in float32: %v", op, ops)
+					} else {
+						assert.NotZero(t, ops[op], "%s: %v", op, ops)
+					}
+				}
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				out := fm.Graph.Outputs[0].Name
+				frac, mx := outputSteps(t, got[out], want[out], float64(stepOf(t, qm, out)))
+				t.Logf("%d threads: within 1 step: %.4f, max %.2f steps", th, frac, mx)
+				assert.GreaterOrEqual(t, frac, 0.98)
+				assert.LessOrEqual(t, mx, 4.0)
+			}
+		})
+	}
 }

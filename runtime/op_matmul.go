@@ -164,6 +164,10 @@ func matmulF32(threads int, p *matmulBatch, a, b, c []float32) {
 		kernels.Sgemm(false, false, p.batch*m, n, k, a, max(k, 1), b, n, c, n, false, threads)
 		return
 	}
+	if p.batch == 1 {
+		kernels.Sgemm(false, false, m, n, k, a[p.aOff[0]:], max(k, 1), b[p.bOff[0]:], n, c, n, false, threads)
+		return
+	}
 	one := func(i, th int) {
 		kernels.Sgemm(false, false, m, n, k, a[p.aOff[i]:], max(k, 1), b[p.bOff[i]:], n, c[i*m*n:], n, false, th)
 	}

@@ -687,11 +687,11 @@ func (s *rnnState) gruCellVec(xg, hg, hs, hprev, rh []float32) {
 	k := s.k
 	h := k.hidden
 	pre, _ := s.scratch()
-	for i := 0; i < 2*h; i++ {
-		pre[i] = xg[i] + hg[i]
-	}
-	kernels.ActF32(kernels.ActSigmoid, pre[:2*h], pre[:2*h])
-	z, r := pre[:h], pre[h:2*h]
+	// The z and r pre-activations in place in the step's projected row (used
+	// once), with the vector add: the same sums as a scalar loop.
+	kernels.AddF32(xg[:2*h], hg[:2*h])
+	kernels.ActF32(kernels.ActSigmoid, xg[:2*h], xg[:2*h])
+	z, r := xg[:h], xg[h:2*h]
 	if !k.linearBeforeReset {
 		// (r (.) H_{t-1}) * Rh^T, one row.
 		rhRow := rh[:h]

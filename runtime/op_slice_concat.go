@@ -43,14 +43,25 @@ func buildConcat(b *BuildContext) (Kernel, error) {
 			}
 			out[a] += t.Shape[a]
 		}
+		outer := graph.NumElements(out[:a])
+		inner := graph.NumElements(out[a+1:])
+		rowOut := out[a] * inner
+		if first.DType == graph.Float32 {
+			// parallel_copy.go: the output from the run's arena, typed copies.
+			dst := ctx.AllocF32(graph.NumElements(out))
+			srcs := make([][]float32, len(in))
+			rows := make([]int, len(in))
+			for i, t := range in {
+				srcs[i], rows[i] = t.F32(), t.Shape[a]*inner
+			}
+			concatCopyF32(ctx.Threads, dst, srcs, rows, outer, rowOut)
+			return []*graph.Tensor{{DType: graph.Float32, Shape: out, Data: dst}}, nil
+		}
 		src0, err := bufferOf(first)
 		if err != nil {
 			return nil, err
 		}
 		dst := src0.Make(graph.NumElements(out))
-		outer := graph.NumElements(out[:a])
-		inner := graph.NumElements(out[a+1:])
-		rowOut := out[a] * inner
 		srcs := make([]buffer, len(in))
 		rows := make([]int, len(in))
 		for i, t := range in {

@@ -68,3 +68,36 @@ func concatCopy(threads int, dst buffer, srcs []buffer, rows []int, outer, rowOu
 	}
 	kernels.ParallelRange(total, copyParallelMin/4, threads, copyRange)
 }
+
+// concatCopyF32 is concatCopy on float32 slices. The generic copy found the
+// input of every piece by division and copied it through the buffer
+// interface: YOLOv5's Detect concatenates pieces of 2, 2 and 81 floats along
+// the last axis, 57,600 pieces for the 80x80 scale (2.3 ms of step CPU time
+// at 1 thread, fifteenth session); here a range locates its first row once
+// and walks the pieces in order.
+func concatCopyF32(threads int, dst []float32, srcs [][]float32, rows []int, outer, rowOut int) {
+	total := outer * rowOut
+	if total == 0 {
+		return
+	}
+	copyRange := func(lo, hi int) {
+		o, r := lo/rowOut, lo%rowOut
+		for f := lo; f < hi; o, r = o+1, 0 {
+			off := 0
+			for i, row := range rows {
+				if r < off+row && f < hi {
+					n := min(off+row-r, hi-f)
+					copy(dst[f:f+n], srcs[i][o*row+r-off:])
+					f += n
+					r += n
+				}
+				off += row
+			}
+		}
+	}
+	if threads <= 1 || total < copyParallelMin {
+		copyRange(0, total)
+		return
+	}
+	kernels.ParallelRange(total, copyParallelMin/4, threads, copyRange)
+}

@@ -205,3 +205,55 @@ func TestArenaElementwiseMatchesGeneric(t *testing.T) {
 	// Celu with α ≤ 0 keeps the general formula.
 	require.Nil(t, unaryVecF32(withAttr("Celu", "alpha", float32(-1))))
 }
+
+// concatCopyF32 against the concatenation written out index by index, on
+// random pieces (empty ones included), YOLOv5's Detect pieces of 2, 2 and 81
+// floats, and one outer row split into ranges, at 1 to 3 threads.
+func TestConcatCopyF32(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	cases := []struct {
+		rows  []int
+		outer int
+	}{
+		{[]int{2, 2, 81}, 19200},
+		{[]int{1, 0, 3}, 5},
+		{[]int{700000, 3}, 1},
+		{[]int{0, 0}, 4},
+		{[]int{5}, 0},
+	}
+	for i := 0; i < 20; i++ {
+		rows := make([]int, 1+r.Intn(4))
+		for j := range rows {
+			rows[j] = r.Intn(40)
+		}
+		cases = append(cases, struct {
+			rows  []int
+			outer int
+		}{rows, 1 + r.Intn(3000)})
+	}
+	for _, tc := range cases {
+		rowOut := 0
+		srcs := make([][]float32, len(tc.rows))
+		for i, n := range tc.rows {
+			rowOut += n
+			srcs[i] = make([]float32, n*tc.outer)
+			for j := range srcs[i] {
+				srcs[i][j] = r.Float32()
+			}
+		}
+		want := make([]float32, 0, rowOut*tc.outer)
+		for o := 0; o < tc.outer; o++ {
+			for i, n := range tc.rows {
+				want = append(want, srcs[i][o*n:(o+1)*n]...)
+			}
+		}
+		for th := 1; th <= 3; th++ {
+			got := make([]float32, len(want))
+			for j := range got {
+				got[j] = float32(math.NaN())
+			}
+			concatCopyF32(th, got, srcs, tc.rows, tc.outer, rowOut)
+			require.Equal(t, want, got, "rows %v outer %d threads %d", tc.rows, tc.outer, th)
+		}
+	}
+}

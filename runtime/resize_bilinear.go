@@ -37,7 +37,17 @@ type resize2D struct {
 	wIdx         []int     // input column of each tap of output column
 	wOff         []int64   // wIdx · inner (kernels.Blend2F32 offsets)
 	wW           []float32
+	// eIdx and eW are wIdx and wW per value of an output row when a pixel
+	// has fewer than 8 values (an RGB image, channels-last): the vector
+	// blend takes none of them, and its per-pixel fallback cost more than
+	// the arithmetic (fifteenth session); one flat loop gives the same sums.
+	eIdx []int32
+	eW   []float32
 }
+
+// smallInner is the pixel size below which a linear plan blends channels-last
+// rows value by value (kernels.Blend2F32's vector path needs 8 or 16 values).
+const smallInner = 8
 
 // resizePlans caches a resizeKernel's axis maps and two-axis plans per
 // shape; a kernel may run in concurrent sessions' runs.
@@ -167,6 +177,17 @@ func (k *resizeKernel) buildPlan2D(xs, outShape []int, scales []float64) *resize
 		for i, v := range wm.w {
 			p.wW[i] = float32(v)
 		}
+		if p.inner > 1 && p.inner < smallInner {
+			in := p.inner
+			p.eIdx, p.eW = make([]int32, 2*p.ow*in), make([]float32, 2*p.ow*in)
+			for o := 0; o < p.ow; o++ {
+				for c := 0; c < in; c++ {
+					e := o*in + c
+					p.eIdx[2*e], p.eIdx[2*e+1] = int32(p.wIdx[2*o]*in+c), int32(p.wIdx[2*o+1]*in+c)
+					p.eW[2*e], p.eW[2*e+1] = p.wW[2*o], p.wW[2*o+1]
+				}
+			}
+		}
 	}
 	return p
 }
@@ -207,6 +228,13 @@ func (p *resize2D) horizontal(dst, src []float32, so, oc int) {
 		idx, w := p.wIdx[:2*p.ow], p.wW[:2*p.ow]
 		for o := 0; o < p.ow; o++ {
 			dst[o*so] = w[2*o]*src[idx[2*o]] + w[2*o+1]*src[idx[2*o+1]]
+		}
+	case p.eIdx != nil && so == in && oc == in:
+		// Blend2F32's scalar fallback, d = wa·a + wb·b, over the row.
+		n := p.ow * in
+		idx, w, d := p.eIdx[:2*n], p.eW[:2*n], dst[:n]
+		for e := range d {
+			d[e] = w[2*e]*src[idx[2*e]] + w[2*e+1]*src[idx[2*e+1]]
 		}
 	default:
 		kernels.Blend2F32(dst, so, src, p.wOff, p.wW, p.ow, oc)
@@ -328,10 +356,8 @@ func (p *resize2D) runI8(x, y []int8, threads int) {
 				}
 			}
 			s := 1 - last
-			dst := wide[s*rowIn : (s+1)*rowIn]
-			for i, c := range x[g*rowIn : (g+1)*rowIn] {
-				dst[i] = float32(c)
-			}
+			// c·1 + 0 with one FMA: exactly float32(c)
+			kernels.AffineMapI8(wide[s*rowIn:(s+1)*rowIn], x[g*rowIn:(g+1)*rowIn], 1, 0)
 			tags[s], last = g, s
 			return s
 		}

@@ -134,3 +134,40 @@ func TestResize2DDeclines(t *testing.T) {
 		})
 	}
 }
+
+// TestResize2DSmallPixelsSameBits: a linear plan over pixels of 2-7 values
+// blends each output row value by value (resize2D.eIdx); the results are the
+// bits of the per-pixel kernels.Blend2F32 it replaces, float32 and int8, up
+// and down, at 1 and 2 threads.
+func TestResize2DSmallPixelsSameBits(t *testing.T) {
+	for inner := 2; inner < smallInner; inner++ {
+		for _, sz := range [][4]int{{150, 100, 96, 64}, {7, 9, 20, 31}} {
+			for _, th := range []int{1, 2} {
+				t.Run(fmt.Sprintf("inner %d %v %d threads", inner, sz, th), func(t *testing.T) {
+					k := resizeKernel{mode: "linear", ctm: "half_pixel"}
+					xs, outSh := []int{1, sz[0], sz[1], inner}, []int{1, sz[2], sz[3], inner}
+					p := k.plan2D(xs, outSh, resizeScales(xs, outSh))
+					require.NotNil(t, p)
+					require.NotNil(t, p.eIdx)
+					ref := *p
+					ref.eIdx, ref.eW = nil, nil
+					x := randInput(rand.New(rand.NewSource(int64(inner))), xs, -3, 3)
+					got, want := make([]float32, graph.NumElements(outSh)), make([]float32, graph.NumElements(outSh))
+					p.runF32(x.F32(), got, 0, th)
+					ref.runF32(x.F32(), want, 0, th)
+					for i := range want {
+						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "element %d", i)
+					}
+					codes := make([]int8, len(x.F32()))
+					for i, v := range x.F32() {
+						codes[i] = int8(v * 40)
+					}
+					gi, wi := make([]int8, len(got)), make([]int8, len(got))
+					p.runI8(codes, gi, th)
+					ref.runI8(codes, wi, th)
+					require.Equal(t, wi, gi)
+				})
+			}
+		}
+	}
+}

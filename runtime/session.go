@@ -178,7 +178,7 @@ func NewSession(m *graph.Model, opts ...Option) (*Session, error) {
 		lc := cfg.lowerCfg
 		lc.Warn = cfg.warn
 		lc.Taps = cfg.taps
-		work = graph.FoldWeightQDQ(work) // QAT exports: Q -> DQ of float weights become int8 constants
+		work = graph.FoldQATWeights(work) // QAT exports: Q -> DQ of float weights become int8 constants, Conv-BN scaling folds into them
 		work, err = lower.Lower(work, &lc, executor{})
 		if err != nil {
 			return nil, fmt.Errorf("int8 lowering: %w", err)
@@ -311,8 +311,10 @@ func (s *Session) plan() error {
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
+	s.fuseLSTMCells()    // fuse_lstmcell.go
 	s.fuseElementwise()  // fuse_elementwise.go
 	s.packConstMatMuls() // matmul_packed.go
+	s.fuseAttention()    // fuse_attention.go
 	s.planChannelsLast()
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go

@@ -32,7 +32,10 @@ func sgemmRowsIdxKernels() {
 	sgemmRowsIdxKernel("sgemmAVX512_6x32rowsIdx", "AVX-512", zmm, 64, 2)
 	sgemmRowsIdxKernel("sgemmAVX512_6x48rowsIdx", "AVX-512", zmm, 64, 3)
 	sgemmRowsIdxKernel("sgemmAVX512_6x64rowsIdx", "AVX-512", zmm, 64, 4)
-	sgemmStem16Kernel()
+	sgemmStemKernel("sgemmAVX512_12x16stemS2", 2, 1)
+	sgemmStemKernel("sgemmAVX512_12x16stemS1", 1, 1)
+	sgemmStemKernel("sgemmAVX512_12x32stemS2", 2, 2)
+	sgemmStemKernel("sgemmAVX512_12x32stemS1", 1, 2)
 }
 
 // sgemmRowsIdxKernel generates a 6 × (lanes·nv) micro-kernel of the
@@ -137,23 +140,26 @@ func idxTileStore(name string, nv, width int, acc func(r, v int) VecPhysical, tm
 	ret()
 }
 
-// sgemmStem16Kernel generates the 12x16 AVX-512 tile of the 16-channel
-// stride-2 stems (MobileNetV3's 3 → 16): row r of a tile is output pixel r
-// of a run of consecutive pixels of one output row, whose A is 2r floats on
-// from the run's first (a stride-2 convolution reading its NCHW input in
-// place), so one base register and a displacement address all twelve rows
-// (the indexed 6x16 tile needs a register per row and has only six
-// accumulators: their FMA latency, not the units, bounded it). Step p
-// broadcasts a[off[p] + 2r]; C row r is at c + r·ldc floats. The
-// accumulators start from the bias; the epilogue clamps to [lo, hi]. It runs
-// ntiles tiles, each 24 floats of A and 12·ldc of C on from the last.
-func sgemmStem16Kernel() {
-	const name = "sgemmAVX512_12x16stemS2"
+// sgemmStemKernel generates the 12 × 16·nv AVX-512 tile of the stems
+// (MobileNetV3's 3 → 16 at stride 2; YOLOv3-tiny's 3 → 16 at stride 1,
+// YOLOv5's 6x6/2 3 → 32 and YOLOv4-tiny's 3 → 32 3x3/2, fifteenth session):
+// row r of a tile is output pixel r of a run of consecutive pixels of one
+// output row, whose A is xs·r floats on from the run's first (a convolution
+// of stride xs reading its NCHW input in place), so one base register and a
+// displacement address all twelve rows (the indexed 6-row tiles need a
+// register per row and have half the accumulators: with 16 columns their
+// FMA latency, not the units, bounded them). Step p broadcasts
+// a[off[p] + xs·r]; C row r is at c + r·ldc floats. The accumulators start
+// from the bias; the epilogue clamps to [lo, hi]. It runs ntiles tiles, each
+// 12·xs floats of A and 12·ldc of C on from the last. Registers: 12·nv
+// accumulators, nv for B, two broadcast temporaries, lo and hi (nv ≤ 2).
+func sgemmStemKernel(name string, xs, nv int) {
 	kernel(name, "func(k int, a *float32, off *int32, b *float32, bias *float32, c *float32, ldc int, lo float32, hi float32, ntiles int)",
-		name+" is the AVX-512 12x16 float32 tile of a stride-2 stem: A row r at a + 2r + off[p], C row r at c + r·ldc, initialised from the bias, clamped.")
-	acc := func(r int) VecPhysical { return zmm(r) }
-	breg, lov, hiv := zmm(12), zmm(15), zmm(16)
-	tmp := func(i int) VecPhysical { return zmm(13 + i) }
+		fmt.Sprintf("%s is the AVX-512 12x%d float32 tile of a stride-%d stem: A row r at a + %dr + off[p], C row r at c + r·ldc, initialised from the bias, clamped.", name, 16*nv, xs, xs))
+	acc := func(r, v int) VecPhysical { return zmm(r*nv + v) }
+	breg := func(v int) VecPhysical { return zmm(12*nv + v) }
+	tmp := func(i int) VecPhysical { return zmm(13*nv + i) }
+	lov, hiv := zmm(13*nv+2), zmm(13*nv+3)
 	k, a, off, b, c := RCX, RSI, RAX, RDI, R8
 	idx := []GPPhysical{R9, R10}
 	VBROADCASTSS(paramAddr("lo"), lov)
@@ -164,41 +170,53 @@ func sgemmStem16Kernel() {
 	loadArgs("off b bias", off, b, RDX)
 	TESTQ(RDX, RDX)
 	JZ(LabelRef(name + "_zero"))
-	VMOVUPS(Mem{Base: RDX}, acc(0))
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: RDX, Disp: 64 * v}, acc(0, v))
+	}
 	JMP(LabelRef(name + "_init"))
 	Label(name + "_zero")
-	VXORPS(acc(0), acc(0), acc(0))
+	for v := 0; v < nv; v++ {
+		VXORPS(acc(0, v), acc(0, v), acc(0, v))
+	}
 	Label(name + "_init")
 	for r := 1; r < 12; r++ {
-		VMOVAPS(acc(0), acc(r))
+		for v := 0; v < nv; v++ {
+			VMOVAPS(acc(0, v), acc(r, v))
+		}
 	}
 	step := func(p int) {
 		x := idx[p%2]
 		MOVLQSX(Mem{Base: off, Disp: 4 * p}, x)
-		VMOVUPS(Mem{Base: b, Disp: 64 * p}, breg)
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: 64 * (nv*p + v)}, breg(v))
+		}
 		for r := 0; r < 12; r++ {
 			t := tmp(r % 2)
-			VBROADCASTSS(Mem{Base: a, Index: x, Scale: 4, Disp: 8 * r}, t)
-			VFMADD231PS(breg, t, acc(r))
+			VBROADCASTSS(Mem{Base: a, Index: x, Scale: 4, Disp: 4 * xs * r}, t)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(breg(v), t, acc(r, v))
+			}
 		}
 	}
 	kLoop(name, k, step, func(n int) {
 		ADDQ(Imm(uint64(4*n)), off)
-		ADDQ(U32(uint64(64*n)), b)
+		ADDQ(U32(uint64(64*nv*n)), b)
 	})
 	Load(Param("ldc"), R11)
 	SHLQ(Imm(2), R11)
 	MOVQ(c, R12)
 	for r := 0; r < 12; r++ {
-		VMAXPS(acc(r), lov, acc(r))
-		VMINPS(acc(r), hiv, acc(r))
-		VMOVUPS(acc(r), Mem{Base: R12})
+		for v := 0; v < nv; v++ {
+			VMAXPS(acc(r, v), lov, acc(r, v))
+			VMINPS(acc(r, v), hiv, acc(r, v))
+			VMOVUPS(acc(r, v), Mem{Base: R12, Disp: 64 * v})
+		}
 		if r < 11 {
 			ADDQ(R11, R12)
 		}
 	}
-	// Next tile: A 24 floats on, C twelve rows on.
-	ADDQ(Imm(96), a)
+	// Next tile: A 12·xs floats on, C twelve rows on.
+	ADDQ(Imm(uint64(48*xs)), a)
 	ADDQ(R11, R12)
 	MOVQ(R12, c)
 	Load(Param("ntiles"), RDX)

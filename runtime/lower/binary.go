@@ -25,8 +25,14 @@ func (l *lowerer) lowerElementwise(n *graph.Node) error {
 		}
 	}
 	if single && root != "" && lutOps[n.OpType] {
+		grp := &lutGroup{nodes: []*graph.Node{n}, root: root, last: n, chanAxis: -1}
 		if _, err := l.outQ(n.Outputs[0], false); err == nil {
-			return l.lowerLUT(&lutGroup{nodes: []*graph.Node{n}, root: root, last: n})
+			return l.lowerLUT(grp)
+		}
+		if n.OpType == "Relu" {
+			if d, err := l.implicitOut(n.Outputs[0], l.qIn(root), true); err == nil {
+				return l.lowerLUTTo(grp, l.qIn(root), d)
+			}
 		}
 	}
 	switch n.OpType {

@@ -126,6 +126,9 @@ type qdest struct {
 	qmin     int32
 	qmax     int32
 	srcDType graph.DType // element type of the quantized outputs
+	// exact, for a destination without QuantizeLinear nodes (implicitOut): the int8
+	// output represents the float value exactly (ReLU), not up to rounding (averages).
+	exact bool
 }
 
 type lutGroup struct {
@@ -135,6 +138,9 @@ type lutGroup struct {
 	// ln, when set, makes the group a written-out layer normalization (patterns.go)
 	// rather than a lookup table.
 	ln *graph.LayerNormPattern
+	// chanAxis >= 0: some constants of the group have one value per index of
+	// this axis of the root (chanSize of them): a table per channel (chanlut.go).
+	chanAxis, chanSize int
 }
 
 type lowerer struct {

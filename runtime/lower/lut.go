@@ -64,6 +64,7 @@ func (l *lowerer) isScalarConst(name string) bool {
 func (l *lowerer) collectLUT(last *graph.Node) *lutGroup {
 	in := map[*graph.Node]bool{}
 	root := ""
+	var chans []string // constants of one value per channel (chanlut.go)
 	stack := []*graph.Node{last}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
@@ -84,6 +85,8 @@ func (l *lowerer) collectLUT(last *graph.Node) *lutGroup {
 					return nil
 				}
 				root = x
+			case l.isChanConst(x):
+				chans = append(chans, x)
 			default:
 				p := l.prod[x]
 				if p == nil {
@@ -113,7 +116,10 @@ func (l *lowerer) collectLUT(last *graph.Node) *lutGroup {
 			}
 		}
 	}
-	grp := &lutGroup{root: root, last: last}
+	grp := &lutGroup{root: root, last: last, chanAxis: -1}
+	if len(chans) > 0 && !l.setChanAxis(grp, chans) {
+		return nil
+	}
 	for _, n := range l.g.Nodes { // topological order
 		if in[n] {
 			grp.nodes = append(grp.nodes, n)
@@ -152,9 +158,19 @@ func (l *lowerer) shapePreserved(root, out string, in map[*graph.Node]bool) bool
 
 // evalLUT evaluates the group's float subgraph on the 256 values of the input code.
 func (l *lowerer) evalLUT(grp *lutGroup, r *qref) ([]float32, error) {
-	const x = "lut_input"
+	xs := make([]float32, 256)
+	for q := -128; q < 128; q++ {
+		xs[q+128] = float32(int32(q)-r.zp) * r.scale
+	}
+	return l.evalGroup(grp, graph.FromFloat32([]int{256}, xs))
+}
+
+// evalGroup runs the group's float subgraph (the float executor's own kernels)
+// on x in place of its root and returns the output, which must have x's length.
+func (l *lowerer) evalGroup(grp *lutGroup, x *graph.Tensor) ([]float32, error) {
+	const xn = "lut_input"
 	mg := &graph.Graph{Name: "lut", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
-	mg.Inputs = []*graph.Value{{Name: x, DType: graph.Float32, Shape: graph.ShapeOf(256), HasShape: true}}
+	mg.Inputs = []*graph.Value{{Name: xn, DType: graph.Float32, Shape: graph.ShapeOf(x.Shape...), HasShape: true}}
 	out := grp.last.Outputs[0]
 	mg.Outputs = []*graph.Value{{Name: out, DType: graph.Float32}}
 	for _, n := range grp.nodes {
@@ -163,28 +179,30 @@ func (l *lowerer) evalLUT(grp *lutGroup, r *qref) ([]float32, error) {
 			switch {
 			case in == "":
 			case in == grp.root:
-				c.Inputs[i] = x
+				c.Inputs[i] = xn
 			case l.isScalarConst(in):
 				t := l.constFloat(in)
 				if t == nil {
 					return nil, fmt.Errorf("constant %q", in)
 				}
 				mg.Initializers[in] = graph.FromFloat32(nil, []float32{t.F32()[0]})
+			case grp.chanAxis >= 0 && l.isChanConst(in):
+				t := l.constFloat(in)
+				if t == nil {
+					return nil, fmt.Errorf("constant %q", in)
+				}
+				mg.Initializers[in] = graph.FromFloat32(append([]int(nil), t.Shape...), t.F32())
 			}
 		}
 		mg.Nodes = append(mg.Nodes, c)
 	}
 	mm := &graph.Model{Graph: mg, IRVersion: l.m.IRVersion, Opsets: l.m.Opsets}
-	xs := make([]float32, 256)
-	for q := -128; q < 128; q++ {
-		xs[q+128] = float32(int32(q)-r.zp) * r.scale
-	}
-	res, err := l.exec.EvalFloat(mm, map[string]*graph.Tensor{x: graph.FromFloat32([]int{256}, xs)})
+	res, err := l.exec.EvalFloat(mm, map[string]*graph.Tensor{xn: x})
 	if err != nil {
 		return nil, err
 	}
 	y := res[out]
-	if y == nil || y.F32() == nil || len(y.F32()) != 256 {
+	if y == nil || y.F32() == nil || len(y.F32()) != x.Len() {
 		return nil, fmt.Errorf("unexpected result")
 	}
 	return y.F32(), nil
@@ -195,10 +213,18 @@ func (l *lowerer) lowerLUT(grp *lutGroup) error {
 	if r == nil {
 		return notLowered("its input is not quantized")
 	}
+	if grp.chanAxis >= 0 {
+		return l.lowerChanLUT(grp, r)
+	}
 	d, err := l.outQ(grp.last.Outputs[0], false)
 	if err != nil {
 		return err
 	}
+	return l.lowerLUTTo(grp, r, d)
+}
+
+// lowerLUTTo emits the group's lookup table from r's codes to d's.
+func (l *lowerer) lowerLUTTo(grp *lutGroup, r *qref, d *qdest) error {
 	ys, err := l.evalLUT(grp, r)
 	if err != nil {
 		return notLowered("its lookup table could not be computed: %v", err)

@@ -45,7 +45,7 @@ func (l *lowerer) findLayerNorms() {
 		if l.luts[last] != nil || l.inLUT[last] {
 			continue
 		}
-		grp := &lutGroup{root: p.Input, last: last, ln: p}
+		grp := &lutGroup{root: p.Input, last: last, ln: p, chanAxis: -1}
 		for _, m := range l.g.Nodes { // topological order
 			for _, pm := range p.Nodes {
 				if m == pm {

@@ -79,6 +79,11 @@ func (l *lowerer) lowerAvgPool(n *graph.Node) error {
 	}
 	d, err := l.outQ(n.Outputs[0], false)
 	if err != nil {
+		if di, e := l.implicitOut(n.Outputs[0], x, false); e == nil {
+			d, err = di, nil
+		}
+	}
+	if err != nil {
 		return err
 	}
 	shape, err := l.outShape(d.final)

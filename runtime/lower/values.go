@@ -453,9 +453,57 @@ func (l *lowerer) outQ(name string, allowAct bool) (*qdest, error) {
 	return d, nil
 }
 
+// implicitOut is the destination of an operator on x whose output no QuantizeLinear
+// quantizes, when every reader of that output is a Conv, ConvTranspose, Gemm or MatMul:
+// the output keeps x's scale and zero point. PyTorch's eager-mode convert runs ReLU and
+// average pooling on quantized tensors that way (operators that keep their input's
+// quantization parameters), so its QAT models, exported before convert, have no fake
+// quantization after them; without this the layers they feed would run in float32.
+// exact says whether the operator commutes with dequantization (ReLU: max(q, zp)) or
+// rounds its result to x's grid (averages, as PyTorch's quantized kernels do).
+func (l *lowerer) implicitOut(name string, x *qref, exact bool) (*qdest, error) {
+	if l.outputs[name] {
+		return nil, notLowered("its output %q is a graph output", name)
+	}
+	cs := l.cons[name]
+	if len(cs) == 0 {
+		return nil, notLowered("its output %q is not used", name)
+	}
+	if c := l.notWeightedReader(name, 4); c != nil {
+		return nil, notLowered("its output %q feeds %s, not only QuantizeLinear", name, c.Label())
+	}
+	return &qdest{final: name, scale: x.scale, zp: x.zp, qmin: -128, qmax: 127, srcDType: graph.Int8, exact: exact}, nil
+}
+
+// notWeightedReader returns a reader of name that is neither a Conv, ConvTranspose,
+// Gemm or MatMul nor a reshape-like operator (Flatten, Reshape, Squeeze, Unsqueeze,
+// Identity) whose readers, up to depth such steps, all are; nil when there is none.
+func (l *lowerer) notWeightedReader(name string, depth int) *graph.Node {
+	for _, c := range l.cons[name] {
+		if c.Domain != "" || l.claimed[c] {
+			return c
+		}
+		switch c.OpType {
+		case "Conv", "ConvTranspose", "Gemm", "MatMul":
+			continue
+		case "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity":
+			if depth > 0 && c.Input(0) == name && !l.outputs[c.Outputs[0]] && len(l.cons[c.Outputs[0]]) > 0 {
+				if r := l.notWeightedReader(c.Outputs[0], depth-1); r == nil {
+					continue
+				}
+			}
+		}
+		return c
+	}
+	return nil
+}
+
 // destStore picks the name of a fused operator's int8 output: the QuantizeLinear's
 // output itself when that is what the source graph holds (plain int8), else a new name.
 func (l *lowerer) destStore(d *qdest, plain bool, suffix string) (string, bool) {
+	if len(d.qs) == 0 {
+		return l.fresh(d.final + suffix), false
+	}
 	if plain && len(d.qs) == 1 && d.srcDType == graph.Int8 {
 		out := d.qs[0].Outputs[0]
 		if st := l.vals[out]; st == nil || !st.avail {
@@ -479,6 +527,6 @@ func (l *lowerer) bindOut(d *qdest, r *qref, storeIsOutput bool) {
 		l.claimed[v] = true
 	}
 	fr := *r
-	fr.exact = false
+	fr.exact = len(d.qs) == 0 && d.exact
 	l.state(d.final).q = &fr
 }

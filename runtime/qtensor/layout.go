@@ -199,6 +199,19 @@ func TransposeBytes(src []byte, shape, perm []int, dst []byte, xor byte, threads
 					b, s0 := p0/hw, p0%hw
 					cnt := min(hi-p0, hw-s0)
 					d := dst[p0*c : (p0+cnt)*c]
+					if c == 3 {
+						// RGB: the three planes interleaved pixel by
+						// pixel, writes in order (fifteenth session: the
+						// plane-at-a-time loop wrote every third byte)
+						base := b*3*hw + s0
+						r, g, bl := src[base:base+cnt], src[base+hw:base+hw+cnt], src[base+2*hw:base+2*hw+cnt]
+						for i := range r {
+							px := d[3*i : 3*i+3 : 3*i+3]
+							px[0], px[1], px[2] = r[i], g[i], bl[i]
+						}
+						p0 += cnt
+						continue
+					}
 					for ch := 0; ch < c; ch++ {
 						plane := src[(b*c+ch)*hw+s0 : (b*c+ch)*hw+s0+cnt]
 						for i, v := range plane {

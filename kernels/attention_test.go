@@ -1,0 +1,208 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestAttentionVsReference checks Attention on every dispatch path against a
+// float64 reference (scores, softmax and product in float64) and against the
+// three steps it replaces run one by one (SgemmScaled, SoftmaxAddRowF32 or
+// SoftmaxRowF32, SgemmScaled): ViT's and Swin's head shapes, a decoder's
+// single query, key counts over one query block and over one reduction
+// block, keys and values stored either way, row strides past the widths,
+// position biases and padding masks (with -Inf), the probabilities written
+// out, 1-3 threads. Entries past each row's width must stay untouched.
+func TestAttentionVsReference(t *testing.T) {
+	type shape struct {
+		m, n, d, dv   int
+		kt, vt        bool
+		bias          string // "", "rows" (one bias row per query), "mask" (one row for all), "inf"
+		withP         bool
+		alpha, valpha float32
+	}
+	shapes := []shape{
+		{m: 197, n: 197, d: 64, dv: 64, alpha: 0.125, valpha: 1},
+		{m: 49, n: 49, d: 32, dv: 32, bias: "rows", alpha: 0.17677669, valpha: 1},
+		{m: 11, n: 11, d: 24, dv: 24, bias: "mask", alpha: 0.2041, valpha: 1, withP: true},
+		{m: 1, n: 1, d: 8, dv: 8, alpha: 1, valpha: 1},
+		{m: 1, n: 37, d: 16, dv: 40, kt: true, alpha: 0.25, valpha: 0.5},
+		{m: 30, n: 700, d: 16, dv: 16, bias: "inf", alpha: 0.25, valpha: 1},
+		{m: 25, n: 13, d: 300, dv: 33, vt: true, alpha: 0.05, valpha: 2, withP: true},
+		{m: 77, n: 50, d: 64, dv: 64, kt: true, vt: true, bias: "rows", alpha: 0.125, valpha: 1},
+	}
+	forEachPath(t, func(t *testing.T) {
+		for si, s := range shapes {
+			for _, th := range []int{1, 2, 3} {
+				name := fmt.Sprintf("%dx%dx%dx%d/kt=%v/vt=%v/bias=%s/p=%v/threads=%d", s.m, s.n, s.d, s.dv, s.kt, s.vt, s.bias, s.withP, th)
+				r := rand.New(rand.NewPCG(uint64(si), 11))
+				h := AttentionHead{M: s.m, N: s.n, D: s.d, DV: s.dv, Alpha: s.alpha, VAlpha: s.valpha, KT: s.kt, VT: s.vt}
+				h.LdQ, h.LdO = s.d+3, s.dv+5
+				h.Q = scaledF32(r, (s.m-1)*h.LdQ+s.d, 3)
+				if s.kt {
+					h.LdK = s.n + 2
+					h.K = scaledF32(r, (s.d-1)*h.LdK+s.n, 3)
+				} else {
+					h.LdK = s.d + 1
+					h.K = scaledF32(r, (s.n-1)*h.LdK+s.d, 3)
+				}
+				if s.vt {
+					h.LdV = s.n + 4
+					h.V = randF32(r, (s.dv-1)*h.LdV+s.n)
+				} else {
+					h.LdV = s.dv + 2
+					h.V = randF32(r, (s.n-1)*h.LdV+s.dv)
+				}
+				switch s.bias {
+				case "rows":
+					h.Bias = scaledF32(r, s.m*s.n, 2)
+					h.BiasRow = make([]int32, s.m)
+					for i := range h.BiasRow {
+						h.BiasRow[i] = int32(((i * 7) % s.m) * s.n)
+					}
+				case "mask", "inf":
+					h.Bias = make([]float32, s.n)
+					for j := range h.Bias {
+						if j%3 == 2 {
+							h.Bias[j] = -10000
+							if s.bias == "inf" {
+								h.Bias[j] = float32(math.Inf(-1))
+							}
+						}
+					}
+					h.BiasRow = make([]int32, s.m)
+				}
+				h.O = make([]float32, s.m*h.LdO)
+				fillF32(h.O, 7)
+				if s.withP {
+					h.LdP = s.n + 1
+					h.P = make([]float32, s.m*h.LdP)
+					fillF32(h.P, 7)
+				}
+				Attention(&h, th)
+
+				// The three steps, one by one.
+				sc := make([]float32, s.m*s.n)
+				SgemmScaled(!s.kt, s.m, s.n, s.d, s.alpha, h.Q, h.LdQ, h.K, h.LdK, sc, s.n, 1)
+				for i := 0; i < s.m; i++ {
+					row := sc[i*s.n : (i+1)*s.n]
+					if h.Bias != nil {
+						o := int(h.BiasRow[i])
+						SoftmaxAddRowF32(row, row, h.Bias[o:o+s.n])
+					} else {
+						SoftmaxRowF32(row, row)
+					}
+				}
+				steps := make([]float32, s.m*s.dv)
+				SgemmScaled(s.vt, s.m, s.dv, s.n, s.valpha, sc, s.n, h.V, h.LdV, steps, s.dv, 1)
+
+				for i := 0; i < s.m; i++ {
+					// float64 reference
+					p := make([]float64, s.n)
+					mx := math.Inf(-1)
+					for j := range p {
+						var acc float64
+						for q := 0; q < s.d; q++ {
+							var kv float32
+							if s.kt {
+								kv = h.K[q*h.LdK+j]
+							} else {
+								kv = h.K[j*h.LdK+q]
+							}
+							acc += float64(h.Q[i*h.LdQ+q]) * float64(kv)
+						}
+						acc *= float64(s.alpha)
+						if h.Bias != nil {
+							acc += float64(h.Bias[int(h.BiasRow[i])+j])
+						}
+						p[j] = acc
+						mx = math.Max(mx, acc)
+					}
+					var sum float64
+					for j := range p {
+						p[j] = math.Exp(p[j] - mx)
+						sum += p[j]
+					}
+					for j := range p {
+						p[j] /= sum
+					}
+					for j := 0; j < h.LdO; j++ {
+						got := h.O[i*h.LdO+j]
+						if j >= s.dv {
+							require.Equal(t, float32(7), got, "%s: O[%d][%d] past dv written", name, i, j)
+							continue
+						}
+						var want float64
+						for q := range p {
+							var vv float32
+							if s.vt {
+								vv = h.V[j*h.LdV+q]
+							} else {
+								vv = h.V[q*h.LdV+j]
+							}
+							want += p[q] * float64(vv)
+						}
+						want *= float64(s.valpha)
+						require.InDelta(t, want, got, 2e-5*math.Max(1, math.Abs(float64(s.valpha))), "%s: O[%d][%d]", name, i, j)
+						require.InDelta(t, steps[i*s.dv+j], got, 1e-6, "%s: O[%d][%d] against the steps", name, i, j)
+					}
+					if s.withP {
+						for j := 0; j < h.LdP; j++ {
+							got := h.P[i*h.LdP+j]
+							if j >= s.n {
+								require.Equal(t, float32(7), got, "%s: P[%d][%d] past n written", name, i, j)
+								continue
+							}
+							require.InDelta(t, p[j], got, 2e-6, "%s: P[%d][%d]", name, i, j)
+							require.Equal(t, sc[i*s.n+j], got, "%s: P[%d][%d] against the steps", name, i, j)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestAttentionRejectsBadArguments: short operands and bias rows out of
+// range panic with the kernel's name instead of reading past the slices.
+func TestAttentionRejectsBadArguments(t *testing.T) {
+	ok := func() AttentionHead {
+		return AttentionHead{M: 2, N: 3, D: 4, DV: 5, Alpha: 1, VAlpha: 1,
+			Q: make([]float32, 8), LdQ: 4, K: make([]float32, 12), LdK: 4, V: make([]float32, 15), LdV: 5, O: make([]float32, 10), LdO: 5}
+	}
+	h := ok()
+	require.NotPanics(t, func() { Attention(&h, 1) })
+	for name, edit := range map[string]func(h *AttentionHead){
+		"short Q":         func(h *AttentionHead) { h.Q = h.Q[:7] },
+		"short K":         func(h *AttentionHead) { h.K = h.K[:11] },
+		"short V":         func(h *AttentionHead) { h.VT = true },
+		"short O":         func(h *AttentionHead) { h.LdO = 6 },
+		"bias rows":       func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 3), []int32{0} },
+		"bias past end":   func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 3), []int32{0, 1} },
+		"no keys":         func(h *AttentionHead) { h.N = 0 },
+		"short P":         func(h *AttentionHead) { h.P, h.LdP = make([]float32, 5), 3 },
+		"negative offset": func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 6), []int32{0, -1} },
+	} {
+		h := ok()
+		edit(&h)
+		require.Panics(t, func() { Attention(&h, 1) }, name)
+	}
+}
+
+func scaledF32(r *rand.Rand, n int, scale float32) []float32 {
+	b := randF32(r, n)
+	for i := range b {
+		b[i] *= scale
+	}
+	return b
+}
+
+func fillF32(p []float32, v float32) {
+	for i := range p {
+		p[i] = v
+	}
+}

@@ -28,10 +28,6 @@ func inferUnique(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err := requireInputs(c, 1, 1); err != nil {
 		return nil, nil, err
 	}
-	if c.Node.HasAttr("axis") {
-		// torch.unique(dim=...): unique slices along an axis.
-		return nil, nil, nnUnsupported(c, "attribute axis (unique slices; only the flattened form is implemented)")
-	}
 	x := c.Input(0)
 	switch x.DType {
 	case Float32, Float64, Int64, Int32, Int8, Uint8, Int16, Uint16, Uint32, Uint64, Bool, Undefined:
@@ -41,9 +37,21 @@ func inferUnique(c *InferContext) ([]*Value, []*Tensor, error) {
 	u := Shape{{Size: -1}}
 	outs := []*Value{{DType: x.DType, Shape: u, HasShape: true}, {DType: Int64, Shape: u, HasShape: true}}
 	inv := &Value{DType: Int64, Shape: Shape{{Size: -1}}, HasShape: true}
-	if x.HasShape {
-		n := mulDims(x.Shape...)
-		inv.Shape = Shape{n}
+	if c.Node.HasAttr("axis") {
+		// torch.unique(dim=...): unique slices along the axis.
+		outs[0] = &Value{DType: x.DType}
+		if x.HasShape {
+			a, err := NormalizeAxis(c.Node.AttrInt("axis", 0), len(x.Shape))
+			if err != nil {
+				return nil, nil, c.Errorf("%v", err)
+			}
+			y := append(Shape{}, x.Shape...)
+			y[a] = Dim{Size: -1}
+			outs[0] = &Value{DType: x.DType, Shape: y, HasShape: true}
+			inv.Shape = Shape{x.Shape[a]}
+		}
+	} else if x.HasShape {
+		inv.Shape = Shape{mulDims(x.Shape...)}
 	}
 	outs = append(outs, inv, &Value{DType: Int64, Shape: u, HasShape: true})
 	if k := len(c.Node.Outputs); k < 1 || k > 4 {

@@ -74,15 +74,14 @@ func detLU(a []float64, m int) float64 {
 	return det
 }
 
-// buildUnique returns the distinct values of the flattened input (ascending when
-// sorted, the default; else in order of first appearance), the flat index of each
-// one's first appearance, each element's position in the distinct values, and the
-// counts. Integers compare as int64 (exact), floats as float64; a NaN input is
+// buildUnique returns the distinct values of the flattened input, or with axis
+// the distinct slices along it (ascending when sorted, the default; else in order
+// of first appearance), the index of each one's first appearance, each element's
+// (slice's) position in the distinct ones, and the counts. Integers compare as int64 (exact), floats as float64; a NaN input is
 // refused (its place in the order is not defined).
 func buildUnique(b *BuildContext) (Kernel, error) {
-	if b.Node.HasAttr("axis") {
-		return nil, fmt.Errorf("attribute axis (unique slices) is not implemented")
-	}
+	hasAxis := b.Node.HasAttr("axis")
+	axis := b.Node.AttrInt("axis", 0)
 	sorted := b.Node.AttrInt("sorted", 1) != 0
 	nout := len(b.Node.Outputs)
 	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -90,7 +89,20 @@ func buildUnique(b *BuildContext) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		n := graph.NumElements(x.Shape)
+		// The units compared: the elements of the flattened input, or with axis its
+		// slices along the axis, each read as the flat sequence of its elements
+		// (outer axes first, as numpy.unique(axis=) orders them).
+		outer, n, inner := 1, graph.NumElements(x.Shape), 1
+		a := 0
+		if hasAxis {
+			var err error
+			if a, err = graph.NormalizeAxis(axis, len(x.Shape)); err != nil {
+				return nil, err
+			}
+			outer, n, inner = graph.NumElements(x.Shape[:a]), x.Shape[a], graph.NumElements(x.Shape[a+1:])
+		}
+		at := func(u, k int) int { return (k/inner*n+u)*inner + k%inner } // element k of unit u
+		width := outer * inner
 		var less func(i, j int) bool
 		var same func(i, j int) bool
 		if x.DType.IsFloat() {
@@ -103,13 +115,13 @@ func buildUnique(b *BuildContext) (Kernel, error) {
 					return nil, fmt.Errorf("NaN at element %d", i)
 				}
 			}
-			less, same = func(i, j int) bool { return v[i] < v[j] }, func(i, j int) bool { return v[i] == v[j] }
+			less, same = unitOrder(width, at, func(p, q int) int { return cmpF(v[p], v[q]) })
 		} else {
 			v, err := x.AsInt64()
 			if err != nil {
 				return nil, err
 			}
-			less, same = func(i, j int) bool { return v[i] < v[j] }, func(i, j int) bool { return v[i] == v[j] }
+			less, same = unitOrder(width, at, func(p, q int) int { return cmpI(v[p], v[q]) })
 		}
 		// Positions ordered by value, ties by position: each run's first is the
 		// value's first appearance.
@@ -157,13 +169,71 @@ func buildUnique(b *BuildContext) (Kernel, error) {
 		for i := range inv {
 			inv[i] = int64(rank[group[i]])
 		}
-		vals, err := gatherFlat(x, pick)
+		var vals *graph.Tensor
+		var err error
+		if hasAxis {
+			vals, err = gatherUnits(x, a, outer, n, inner, pick)
+		} else {
+			vals, err = gatherFlat(x, pick)
+		}
 		if err != nil {
 			return nil, err
 		}
 		outs := []*graph.Tensor{vals, graph.FromInt64([]int{u}, idx), graph.FromInt64([]int{n}, inv), graph.FromInt64([]int{u}, cnt)}
 		return outs[:nout], nil
 	}), nil
+}
+
+// unitOrder compares units of width elements lexicographically.
+func unitOrder(width int, at func(u, k int) int, cmp func(p, q int) int) (less, same func(i, j int) bool) {
+	c := func(i, j int) int {
+		for k := 0; k < width; k++ {
+			if d := cmp(at(i, k), at(j, k)); d != 0 {
+				return d
+			}
+		}
+		return 0
+	}
+	return func(i, j int) bool { return c(i, j) < 0 }, func(i, j int) bool { return c(i, j) == 0 }
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpI(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// gatherUnits returns x's slices pick along axis a (x is [outer, n, inner] around it).
+func gatherUnits(x *graph.Tensor, a, outer, n, inner int, pick []int) (*graph.Tensor, error) {
+	src, err := bufferOf(x)
+	if err != nil {
+		return nil, err
+	}
+	shape := append([]int{}, x.Shape...)
+	shape[a] = len(pick)
+	dst := src.Make(graph.NumElements(shape))
+	d := 0
+	for o := 0; o < outer; o++ {
+		for _, j := range pick {
+			dst.Copy(d, src, (o*n+j)*inner, inner)
+			d += inner
+		}
+	}
+	return &graph.Tensor{DType: x.DType, Shape: shape, Data: dst.Data()}, nil
 }
 
 // gatherFlat returns the elements of x at the given flat positions, as a 1-D

@@ -132,10 +132,17 @@ func TestUniqueMatchesReference(t *testing.T) {
 			}
 		})
 	}
-	_, err := runSingleNode(t, 11, &graph.Node{Name: "u_axis", OpType: "Unique", Inputs: []string{"x"}, Outputs: []string{"y"},
-		Attrs: map[string]*graph.Attr{"axis": graph.IntAttr("axis", 0)}}, graph.FromInt64([]int{2, 2}, []int64{1, 2, 1, 2}))
-	require.ErrorContains(t, err, "u_axis")
-	require.ErrorContains(t, err, "axis")
+	// Unique slices along an axis: the rows of a matrix, by first appearance.
+	x := graph.FromInt64([]int{4, 3}, []int64{1, 2, 3, 0, 0, 1, 1, 2, 3, 0, 0, 0})
+	n := &graph.Node{Name: "u_axis", OpType: "Unique", Inputs: []string{"x"}, Outputs: []string{"y", "first", "inv", "counts"},
+		Attrs: map[string]*graph.Attr{"axis": graph.IntAttr("axis", 0), "sorted": graph.IntAttr("sorted", 0)}}
+	out, err := runSingleNode(t, 11, n, x)
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 3}, out[0].Shape)
+	assert.Equal(t, []int64{1, 2, 3, 0, 0, 1, 0, 0, 0}, out[0].I64())
+	assert.Equal(t, []int64{0, 1, 3}, out[1].I64())
+	assert.Equal(t, []int64{0, 1, 0, 2}, out[2].I64())
+	assert.Equal(t, []int64{2, 1, 1}, out[3].I64())
 }
 
 func randInts(rng *rand.Rand, n int, lo, hi int64) []int64 {

@@ -138,10 +138,26 @@ func SgemmRowsResidualInPlace(pb *RowsB) bool { return pb.k <= rowsKC(pb.nr) }
 // applied to each block of rows and panels as soon as it is final (while it is
 // still in cache).
 func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, act Act, threads int) {
-	n, k := pb.n, pb.k
 	if m <= 0 {
 		return
 	}
+	threads = resolveThreads(threads)
+	rc, release := newRowsCall(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, act, threads)
+	defer release()
+	if rc == nil {
+		return // the one-row product ran
+	}
+	rc.run(threads)
+}
+
+// newRowsCall checks the arguments of SgemmRowsAct (m > 0) and sets up its
+// call: the padded bias, the one-row tail, the row tiles read in place.
+// It returns nil when the product was a single row and ran here (sgemvRows,
+// on threads threads);
+// release returns the tail's buffer once the call is done.
+func newRowsCall(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c []float32, ldc int, res []float32, clip bool, lo, hi float32, act Act, threads int) (rc *rowsCall, release func()) {
+	n, k := pb.n, pb.k
+	release = func() {}
 	if len(off) != k {
 		panic(fmt.Sprintf("kernels.SgemmRows: %d offsets for K=%d", len(off), k))
 	}
@@ -171,7 +187,7 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 		bias = append(append(make([]float32, 0, panels*nr), bias[:n]...), make([]float32, panels*nr-n)...)
 	}
 	if m == 1 && sgemvRows(pb, x, off, bias, c, res, lo, hi, act, threads) {
-		return
+		return nil, release
 	}
 	// A last row tile of one row (a 7x7 map: 49 = 8·6 + 1 pixels) would
 	// compute five rows of nothing for every weight: that row runs as the
@@ -185,7 +201,7 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 	if m > sgMR && m%sgMR == 1 && sgemvRowsAsmOK(nr) {
 		tail = m - 1
 		ap := getF32(max(k, 1))
-		defer f32Pool.Put(ap)
+		release = func() { f32Pool.Put(ap) }
 		tailA = (*ap)[:k]
 		row := x[tail*lda:]
 		for p, o := range off {
@@ -203,21 +219,8 @@ func SgemmRowsAct(pb *RowsB, x []float32, lda int, off []int32, m int, bias, c [
 			inPlace = tiles
 		}
 	}
-	threads = resolveThreads(threads)
-	qb := rowsTileBlock(tiles, rowsTilesInL2(tiles, k, lda, maxOff, nr), k, n, threads)
-	qblocks := (tiles + qb - 1) / qb
-	pbk := rowsPanelBlock(qblocks, panels, threads)
-	pblocks := (panels + pbk - 1) / pbk
-	rc := &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace,
-		tiles: tiles, tail: tail, tailA: tailA}
-	parallelChunks(qblocks*pblocks, 1, threads, func(next func() (int, int, bool)) {
-		scratch := rowsScratchPool.Get().(*rowsScratch)
-		defer rowsScratchPool.Put(scratch)
-		for it, _, ok := next(); ok; it, _, ok = next() {
-			qi, pi := it/pblocks, it%pblocks
-			rc.block(scratch, qi*qb, min(tiles, (qi+1)*qb), pi*pbk, min(panels, (pi+1)*pbk))
-		}
-	})
+	return &rowsCall{pb: pb, x: x, lda: lda, off: off, m: m, bias: bias, c: c, ldc: ldc, res: res, lo: lo, hi: hi, act: act, inPlace: inPlace,
+		tiles: tiles, tail: tail, tailA: tailA, maxOff: maxOff}, release
 }
 
 type rowsCall struct {
@@ -237,6 +240,14 @@ type rowsCall struct {
 	// the block owning the last row tile (-1: none), tailA its A row.
 	tail  int
 	tailA []float32
+	// maxOff is the largest of off.
+	maxOff int
+	// prefetch makes the tiles of each weight block prefetch the next one
+	// whatever the size of the weights, and then is the block to prefetch
+	// after the call's last one (the next call's first, sgemm_rows_parts.go;
+	// nil for none).
+	prefetch bool
+	then     []float32
 }
 
 // rowsScratch is one thread's buffers: gathered row tiles (rows that would
@@ -309,7 +320,7 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 	}
 	// Weights of 1 MB or more are not in cache from the last run: the tiles
 	// of each block prefetch the block that follows (nextBlock).
-	prefetch := len(rc.pb.data) >= idxPrefetchFloats
+	prefetch := rc.prefetch || len(rc.pb.data) >= idxPrefetchFloats
 	for kb := 0; kb < nkb; kb++ {
 		pc, pe := k*kb/nkb, k*(kb+1)/nkb
 		acc, last := kb > 0, kb == nkb-1
@@ -401,7 +412,7 @@ func (rc *rowsCall) block(s *rowsScratch, t0, t1, p0, p1 int) {
 
 // nextBlock returns the weights block(p, kb) runs after panel p of reduction
 // block kb: the next panel's rows of the same block, or the first panel's of
-// the next block (nil after the last), which its tiles prefetch (see
+// the next block (rc.then after the last), which its tiles prefetch (see
 // sgemmRowsPfKernels in kernels/_gen).
 func (rc *rowsCall) nextBlock(p, p0, p1, kb, nkb int) []float32 {
 	k, nr := rc.pb.k, rc.pb.nr
@@ -413,7 +424,7 @@ func (rc *rowsCall) nextBlock(p, p0, p1, kb, nkb int) []float32 {
 		pc, pe := k*(kb+1)/nkb, k*(kb+2)/nkb
 		return rc.pb.data[(p0*k+pc)*nr : (p0*k+pe)*nr]
 	}
-	return nil
+	return rc.then
 }
 
 // tailRow runs reduction steps [pc, pe) of the one-row tail against block

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"sync/atomic"
-
 	"github.com/warboy-sim/warboy/kernels"
 )
 
@@ -14,33 +12,21 @@ import (
 // latency (RegNet's 7x7 400 → 400 layers ran at 38 GMAC/s, ONNX Runtime's at
 // 65). Here the columns are split into parts that each take a wide panel
 // width: 64-wide panels for the most, then one 48- and/or one 32-wide part
-// (80 = 48 + 32, 112 = 64 + 48, 400 = 320 + 48 + 32), each part one
-// SgemmRowsAct call on the same rows. Every output keeps the same arithmetic
+// (80 = 48 + 32, 112 = 64 + 48, 400 = 320 + 48 + 32), run on the same rows
+// by kernels.SgemmRowsPartsAct. Every output keeps the same arithmetic
 // (bias, then one FMA per reduction step in order, then the epilogue): the
 // split changes which call computes a column, not how.
 
-// rowsPart is the weights of output columns [col, col+pb.N()), and each of
-// its column panels as a RowsB of its own (the work items of small maps).
+// rowsPart is the weights of output columns [col, col+pb.N()).
 type rowsPart struct {
-	col    int
-	pb     *kernels.RowsB
-	panels []rowsPart
+	col int
+	pb  *kernels.RowsB
 }
 
-// newRowsPart makes the part of pb at column col with its panel views.
+// newRowsPart makes the part of pb at column col.
 func newRowsPart(col int, pb *kernels.RowsB) rowsPart {
-	p := rowsPart{col: col, pb: pb}
-	for c := 0; c < pb.N(); c += pb.PanelWidth() {
-		p.panels = append(p.panels, rowsPart{col: col + c, pb: pb.Panels(c, min(pb.N(), c+pb.PanelWidth()))})
-	}
-	return p
+	return rowsPart{col: col, pb: pb}
 }
-
-// mixedSmallRows is the most GEMM rows (output pixels) for which the parts
-// run panel by panel as the work items of one parallel section: on 7x7 and
-// 14x14 maps each part's own parallel section (three for 400 channels) cost
-// more than its split gained.
-const mixedSmallRows = 256
 
 // mixedPanelSplit returns the widths of the parts of n columns (n a multiple
 // of 16 that neither 32 nor 48 divides, at least 80), nil where PackRowsB's
@@ -108,40 +94,21 @@ func partsDataLen(parts []rowsPart) int {
 	return n
 }
 
-// gemmParts is gemm on the mixed parts: one SgemmRowsAct per part, on the
-// part's columns of the bias, C and the residual.
+// gemmParts is gemm on the mixed parts: kernels.SgemmRowsPartsAct, which on
+// a small map (7x7, 14x14: one block of row tiles) runs the parts' panels as
+// one chain whose every panel prefetches the next (split in chains of equal
+// width over the threads), and on larger maps the parts one after the other
+// (fifteenth session; each part's first panel came cold from L3 when every
+// part was a call of its own, and on two threads every panel was).
 func (k *rowsConvKernel) gemmParts(x []float32, lda int, off []int32, rows int, c []float32, ldc int, res []float32, resLater bool, threads int) {
 	post := k.post
 	if resLater {
 		post = kernels.ActNone
 	}
-	run := func(p *rowsPart, th int) {
-		var bias, rp []float32
-		if k.bias != nil {
-			bias = k.bias[p.col:]
-		}
-		if res != nil {
-			rp = res[p.col:]
-		}
-		kernels.SgemmRowsAct(p.pb, x, lda, off, rows, bias, c[p.col:], ldc, rp, k.clip && !resLater, k.lo, k.hi, post, th)
+	var buf [4]kernels.RowsPart
+	parts := buf[:0]
+	for _, p := range k.mixed {
+		parts = append(parts, kernels.RowsPart{B: p.pb, Col: p.col})
 	}
-	if threads <= 1 || rows > mixedSmallRows {
-		for i := range k.mixed {
-			run(&k.mixed[i], threads)
-		}
-		return
-	}
-	// Small maps: every panel of every part is a work item, widest first.
-	var items []*rowsPart
-	for i := range k.mixed {
-		for j := range k.mixed[i].panels {
-			items = append(items, &k.mixed[i].panels[j])
-		}
-	}
-	var next atomic.Int64
-	nnParallel(threads, threads, func(int, int) {
-		for i := int(next.Add(1)) - 1; i < len(items); i = int(next.Add(1)) - 1 {
-			run(items[i], 1)
-		}
-	})
+	kernels.SgemmRowsPartsAct(parts, x, lda, off, rows, k.bias, c, ldc, res, k.clip && !resLater, k.lo, k.hi, post, threads)
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,7 +22,7 @@ import (
 // EfficientNet at opset 10 with Identity-fed weights and Constant nodes, a tiny
 // transformer (also at opset 17, with LayerNormalization nodes), nn.MultiheadAttention
 // with ReduceMax pooling, in-graph mean/std
-// preprocessing): the loss falls, the written QDQ model
+// preprocessing) and of testdata/qat_unseen15: the loss falls, the written QDQ model
 // runs every Conv/Gemm/MatMul on int8 kernels, its int8 logits are what the
 // fake-quantized forward pass computed, and ONNX Runtime (when installed) agrees.
 func TestUnseenArchitectures(t *testing.T) {
@@ -28,9 +30,20 @@ func TestUnseenArchitectures(t *testing.T) {
 	require.NoError(t, err)
 	test, err := dataset.Load("../testdata/fashion-mnist", "t10k")
 	require.NoError(t, err)
+	var paths []string
 	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "mha", "prep"} {
+		paths = append(paths, filepath.Join("..", "testdata", "qat_unseen", name+".onnx"))
+	}
+	// fifteenth session (scripts/make_qat_unseen15.py): MobileNetV2 at opset 11 with
+	// unfused BatchNormalization, ReLU6 as Clip and Identity-fed weights; grouped convs
+	// with HardSwish, SiLU, a Sigmoid gate, padded AvgPool, Concat, a MatMul head and
+	// BatchNorm1d; squeeze-excite with AvgPool and a ReduceMean head at opset 11.
+	for _, name := range []string{"mbv2_op11", "gconv_op13", "se_op11"} {
+		paths = append(paths, filepath.Join("..", "testdata", "qat_unseen15", name+".onnx"))
+	}
+	for _, path := range paths {
+		name := strings.TrimSuffix(filepath.Base(path), ".onnx")
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("..", "testdata", "qat_unseen", name+".onnx")
 			m, err := graph.Load(path)
 			require.NoError(t, err)
 			n, err := New(m, Config{Threads: 2})
@@ -202,13 +215,28 @@ func TestUnseenFloatFineTuneBaseline(t *testing.T) {
 	require.NoError(t, err)
 	test, err := dataset.Load(dir, "t10k")
 	require.NoError(t, err)
+	// $WARBOY_QAT_UNSEEN_N trains on the first N images only (default all).
+	images := train.N
+	if v := os.Getenv("WARBOY_QAT_UNSEEN_N"); v != "" {
+		k, err := strconv.Atoi(v)
+		require.NoError(t, err)
+		images = min(k, train.N)
+	}
+	var paths []string
 	for _, name := range []string{"mbv3", "inception", "effnet", "vit", "vit_op17", "mha", "prep"} {
+		paths = append(paths, filepath.Join("..", "testdata", "qat_unseen", name+".onnx"))
+	}
+	for _, name := range []string{"mbv2_op11", "gconv_op13", "se_op11"} {
+		paths = append(paths, filepath.Join("..", "testdata", "qat_unseen15", name+".onnx"))
+	}
+	for _, path := range paths {
+		name := strings.TrimSuffix(filepath.Base(path), ".onnx")
 		t.Run(name, func(t *testing.T) {
-			m, err := graph.Load(filepath.Join("..", "testdata", "qat_unseen", name+".onnx"))
+			m, err := graph.Load(path)
 			require.NoError(t, err)
 			n, err := New(m, Config{FloatOnly: true})
 			require.NoError(t, err)
-			_, err = n.Fit(dsData{train, train.N}, Options{Epochs: 1, Seed: 0, FreezeBNAfter: -1})
+			_, err = n.Fit(dsData{train, images}, Options{Epochs: 1, Seed: 0, FreezeBNAfter: -1})
 			require.NoError(t, err)
 			correct := 0
 			for start := 0; start < test.N; start += 500 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,22 +15,53 @@ import (
 	"github.com/warboy-sim/warboy/runtime"
 )
 
-// TestPyTorchQATModelRunsInt8: a model fine-tuned with PyTorch's eager-mode QAT and
-// exported by torch.onnx (QuantizeLinear -> DequantizeLinear around float weights,
-// made by scripts/make_qat_testdata.py) runs every Conv and Gemm on int8 kernels once
-// graph.FoldWeightQDQ has folded its weights at load, and gives PyTorch's accuracy
-// (within 0.1 point on the 10,000 test images); ONNX Runtime agrees.
+// TestPyTorchQATModelRunsInt8: models fine-tuned with PyTorch's eager-mode QAT and
+// exported by torch.onnx run every Conv and Gemm on int8 kernels and give PyTorch's
+// accuracy (within 0.1 point on the 10,000 test images); ONNX Runtime agrees.
+//   - fmnist_qat_torch (scripts/make_qat_testdata.py): exported before convert
+//     (QuantizeLinear -> DequantizeLinear around float weights), folded at load by
+//     graph.FoldWeightQDQ.
+//   - qat_unseen15/tq_mbnet_* (scripts/make_qat_unseen15.py): a MobileNet-like net with
+//     fused Conv-BN-ReLU, depthwise and grouped convs, a residual add, Hardswish, a
+//     squeeze-excite gate, AvgPool2d and cat; converted with the onednn and fbgemm
+//     per-channel QAT qconfigs (int8 weights in the file), and exported before convert
+//     (Conv -> Div -> BatchNormalization of the fused QAT modules, folded into the
+//     weights' scales by graph.FoldDQWeightAffine; AvgPool and ReLU without fake
+//     quantization after them keep their input's parameters).
 func TestPyTorchQATModelRunsInt8(t *testing.T) {
-	path := filepath.Join(modelsDir, "fmnist_qat_torch.onnx")
+	for _, path := range []string{
+		filepath.Join(modelsDir, "fmnist_qat_torch.onnx"),
+		filepath.Join("..", "testdata", "qat_unseen15", "tq_mbnet_onednn.onnx"),
+		filepath.Join("..", "testdata", "qat_unseen15", "tq_mbnet_fbgemm.onnx"),
+		filepath.Join("..", "testdata", "qat_unseen15", "tq_mbnet_fq.onnx"),
+	} {
+		t.Run(filepath.Base(path), func(t *testing.T) { checkTorchQATModel(t, path) })
+	}
+}
+
+func checkTorchQATModel(t *testing.T, path string) {
 	m, err := graph.Load(path)
 	require.NoError(t, err)
-	raw, err := os.ReadFile(filepath.Join(modelsDir, "fmnist_qat_torch.json"))
+	raw, err := os.ReadFile(strings.TrimSuffix(path, ".onnx") + ".json")
 	require.NoError(t, err)
 	var ref struct {
-		FakeQuant   float64 `json:"fake_quant_accuracy"`
-		Predictions []int   `json:"predictions"`
+		FakeQuant float64 `json:"fake_quant_accuracy"`
+		// PyTorch's own int8 execution: its convert of the QAT model, run by its
+		// quantized kernels (onednn engine)
+		Int8            *float64 `json:"pytorch_int8_accuracy"`
+		Predictions     []int    `json:"predictions"`
+		Int8Predictions []int    `json:"pytorch_int8_predictions"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &ref))
+	// What int8 execution gives in PyTorch; the fake-quant model rounds nothing where
+	// PyTorch's int8 kernels (and ours) round pooled averages to their input's grid.
+	want, pred := ref.FakeQuant, ref.Predictions
+	if ref.Int8 != nil {
+		want = *ref.Int8
+	}
+	if ref.Int8Predictions != nil {
+		pred = ref.Int8Predictions
+	}
 
 	weighted := 0
 	for _, n := range m.Graph.Nodes {
@@ -51,19 +83,19 @@ func TestPyTorchQATModelRunsInt8(t *testing.T) {
 
 	_, test := fmnist(t)
 	res := evalAll(t, s, test)
-	require.Len(t, ref.Predictions, len(res))
+	require.Len(t, pred, len(res))
 	correct, agree := 0, 0
 	for i, p := range res {
 		if p == test.Labels[i] {
 			correct++
 		}
-		if p == ref.Predictions[i] {
+		if p == pred[i] {
 			agree++
 		}
 	}
 	acc := float64(correct) / float64(len(res))
-	t.Logf("int8 runtime %.2f %%, PyTorch (fake-quant model) %.2f %%, same top-1 on %d/%d images", 100*acc, 100*ref.FakeQuant, agree, len(res))
-	require.InDelta(t, ref.FakeQuant, acc, 0.001)
+	t.Logf("int8 runtime %.2f %%, PyTorch int8 %.2f %% (its fake-quant model %.2f %%), same top-1 on %d/%d images", 100*acc, 100*want, 100*ref.FakeQuant, agree, len(res))
+	require.InDelta(t, want, acc, 0.001)
 
 	if err := ortoracle.Available(); err != nil {
 		t.Logf("ONNX Runtime check skipped: %v", err)
@@ -72,6 +104,13 @@ func TestPyTorchQATModelRunsInt8(t *testing.T) {
 	const n = 1000
 	x := test.Batch(0, n)
 	theirs, err := ortoracle.Run(path, map[string]*graph.Tensor{"input": x}, 2)
+	if err != nil {
+		// ORT's extended optimizer fuses QDQ groups into QLinearAdd and friends and then
+		// refuses their [1]-shaped scales, which torch.onnx writes (docs/models.md); its
+		// basic level runs the file as written.
+		t.Logf("ONNX Runtime refuses the file at its default optimization level (%v); comparing at level basic", err)
+		theirs, err = ortoracle.RunAtLevel(path, map[string]*graph.Tensor{"input": x}, 2, "basic")
+	}
 	require.NoError(t, err)
 	b, err := dataset.Top1(theirs["logits"])
 	require.NoError(t, err)
@@ -81,8 +120,22 @@ func TestPyTorchQATModelRunsInt8(t *testing.T) {
 			same++
 		}
 	}
-	t.Logf("ONNX Runtime agrees on %d/%d images", same, n)
-	require.GreaterOrEqual(t, same, n-1)
+	// ONNX Runtime against itself: at level "disabled" it runs every QDQ group as
+	// DequantizeLinear, float operator, QuantizeLinear; by default it fuses some into
+	// integer kernels; both are correct and round ties differently (see
+	// TestUnseenQATFilesAgreeWithORT in package qat). Ours is held to n/200 below that.
+	plain, err := ortoracle.RunAtLevel(path, map[string]*graph.Tensor{"input": x}, 2, "disabled")
+	require.NoError(t, err)
+	c, err := dataset.Top1(plain["logits"])
+	require.NoError(t, err)
+	self := 0
+	for i := range b {
+		if b[i] == c[i] {
+			self++
+		}
+	}
+	t.Logf("ONNX Runtime agrees on %d/%d images (with itself at levels all (or basic) and disabled: %d/%d)", same, n, self, n)
+	require.GreaterOrEqual(t, same, self-n/200)
 }
 
 func evalAll(t *testing.T, s *runtime.Session, ds *dataset.Dataset) []int {

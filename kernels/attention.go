@@ -38,8 +38,12 @@ type AttentionHead struct {
 	// bias, broadcast over the rows it does not vary along).
 	Bias    []float32
 	BiasRow []int32
-	O       []float32
-	LdO     int
+	// PreBias, when not nil (Bias must be set too), is added before Bias,
+	// the same way (row i at PreBiasRow[i]): a position bias, then a mask.
+	PreBias    []float32
+	PreBiasRow []int32
+	O          []float32
+	LdO        int
 	// P, when not nil, receives the probabilities (M×N, row stride LdP):
 	// another step reads them (the averaged attention weights of torch's
 	// MultiheadAttention).
@@ -98,6 +102,16 @@ func Attention(h *AttentionHead, threads int) {
 			}
 		}
 	}
+	if h.PreBias != nil {
+		if h.Bias == nil || len(h.PreBiasRow) < m {
+			panic(fmt.Sprintf("kernels.Attention: %d position bias rows for %d queries (mask set: %v)", len(h.PreBiasRow), m, h.Bias != nil))
+		}
+		for _, o := range h.PreBiasRow[:m] {
+			if o < 0 || int(o)+n > len(h.PreBias) {
+				panic(fmt.Sprintf("kernels.Attention: position bias row at %d past %d", o, len(h.PreBias)))
+			}
+		}
+	}
 	threads = resolveThreads(threads)
 	br := attnBlockRows(n)
 	blocks := (m + br - 1) / br
@@ -148,10 +162,14 @@ func attnBlock(h *AttentionHead, ws *attnScratch, dense bool, kp, vp *DenseB, r0
 	}
 	for i := 0; i < rows; i++ {
 		row := s[i*lds : i*lds+n]
-		if h.Bias != nil {
+		switch {
+		case h.PreBias != nil:
+			b, b0 := int(h.BiasRow[r0+i]), int(h.PreBiasRow[r0+i])
+			SoftmaxAdd2RowF32(row, row, h.PreBias[b0:b0+n], h.Bias[b:b+n])
+		case h.Bias != nil:
 			b := int(h.BiasRow[r0+i])
 			SoftmaxAddRowF32(row, row, h.Bias[b:b+n])
-		} else {
+		default:
 			SoftmaxRowF32(row, row)
 		}
 	}

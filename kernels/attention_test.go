@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,7 +22,7 @@ func TestAttentionVsReference(t *testing.T) {
 	type shape struct {
 		m, n, d, dv   int
 		kt, vt        bool
-		bias          string // "", "rows" (one bias row per query), "mask" (one row for all), "inf"
+		bias          string // "", "rows" (one bias row per query), "mask" (one row for all), "inf", "two" (rows, then a mask)
 		withP         bool
 		alpha, valpha float32
 	}
@@ -34,6 +35,7 @@ func TestAttentionVsReference(t *testing.T) {
 		{m: 30, n: 700, d: 16, dv: 16, bias: "inf", alpha: 0.25, valpha: 1},
 		{m: 25, n: 13, d: 300, dv: 33, vt: true, alpha: 0.05, valpha: 2, withP: true},
 		{m: 77, n: 50, d: 64, dv: 64, kt: true, vt: true, bias: "rows", alpha: 0.125, valpha: 1},
+		{m: 49, n: 49, d: 32, dv: 32, bias: "two", alpha: 0.17677669, valpha: 1},
 	}
 	forEachPath(t, func(t *testing.T) {
 		for si, s := range shapes {
@@ -64,6 +66,22 @@ func TestAttentionVsReference(t *testing.T) {
 					for i := range h.BiasRow {
 						h.BiasRow[i] = int32(((i * 7) % s.m) * s.n)
 					}
+				case "two":
+					h.PreBias = scaledF32(r, s.m*s.n, 2)
+					h.PreBiasRow = make([]int32, s.m)
+					for i := range h.PreBiasRow {
+						h.PreBiasRow[i] = int32(i * s.n)
+					}
+					h.Bias = make([]float32, 2*s.n)
+					for j := range h.Bias {
+						if j%5 == 1 {
+							h.Bias[j] = -100
+						}
+					}
+					h.BiasRow = make([]int32, s.m)
+					for i := range h.BiasRow {
+						h.BiasRow[i] = int32((i % 2) * s.n)
+					}
 				case "mask", "inf":
 					h.Bias = make([]float32, s.n)
 					for j := range h.Bias {
@@ -90,10 +108,14 @@ func TestAttentionVsReference(t *testing.T) {
 				SgemmScaled(!s.kt, s.m, s.n, s.d, s.alpha, h.Q, h.LdQ, h.K, h.LdK, sc, s.n, 1)
 				for i := 0; i < s.m; i++ {
 					row := sc[i*s.n : (i+1)*s.n]
-					if h.Bias != nil {
+					switch {
+					case h.PreBias != nil:
+						o, o0 := int(h.BiasRow[i]), int(h.PreBiasRow[i])
+						SoftmaxAdd2RowF32(row, row, h.PreBias[o0:o0+s.n], h.Bias[o:o+s.n])
+					case h.Bias != nil:
 						o := int(h.BiasRow[i])
 						SoftmaxAddRowF32(row, row, h.Bias[o:o+s.n])
-					} else {
+					default:
 						SoftmaxRowF32(row, row)
 					}
 				}
@@ -116,6 +138,9 @@ func TestAttentionVsReference(t *testing.T) {
 							acc += float64(h.Q[i*h.LdQ+q]) * float64(kv)
 						}
 						acc *= float64(s.alpha)
+						if h.PreBias != nil {
+							acc += float64(h.PreBias[int(h.PreBiasRow[i])+j])
+						}
 						if h.Bias != nil {
 							acc += float64(h.Bias[int(h.BiasRow[i])+j])
 						}
@@ -186,6 +211,7 @@ func TestAttentionRejectsBadArguments(t *testing.T) {
 		"no keys":         func(h *AttentionHead) { h.N = 0 },
 		"short P":         func(h *AttentionHead) { h.P, h.LdP = make([]float32, 5), 3 },
 		"negative offset": func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 6), []int32{0, -1} },
+		"pre bias alone":  func(h *AttentionHead) { h.PreBias, h.PreBiasRow = make([]float32, 6), []int32{0, 3} },
 	} {
 		h := ok()
 		edit(&h)
@@ -204,5 +230,42 @@ func scaledF32(r *rand.Rand, n int, scale float32) []float32 {
 func fillF32(p []float32, v float32) {
 	for i := range p {
 		p[i] = v
+	}
+}
+
+// BenchmarkAttention times one head fused (Attention) and as the three
+// steps it replaces (SgemmScaled, SoftmaxRowF32 per row, SgemmScaled) on
+// ViT-B/16's, Swin-T's and small encoders' head shapes, 1 thread; cpu-µs is
+// the thread's CPU time per head (the machine is shared):
+//
+//	go test ./kernels -run '^$' -bench Attention -benchtime 2000x -count 3
+func BenchmarkAttention(b *testing.B) {
+	for _, s := range []struct{ m, d int }{{197, 64}, {49, 32}, {16, 8}, {128, 16}} {
+		r := rand.New(rand.NewPCG(1, 2))
+		q, k, v := randF32(r, s.m*s.d), randF32(r, s.m*s.d), randF32(r, s.m*s.d)
+		o, sc := make([]float32, s.m*s.d), make([]float32, s.m*s.m)
+		h := AttentionHead{M: s.m, N: s.m, D: s.d, DV: s.d, Alpha: 0.125, VAlpha: 1, Q: q, LdQ: s.d, K: k, LdK: s.d, V: v, LdV: s.d, O: o, LdO: s.d}
+		b.Run(fmt.Sprintf("fused/%dx%d", s.m, s.d), func(b *testing.B) {
+			goruntime.LockOSThread()
+			defer goruntime.UnlockOSThread()
+			cpu0 := threadCPUNanos()
+			for i := 0; i < b.N; i++ {
+				Attention(&h, 1)
+			}
+			b.ReportMetric(float64(threadCPUNanos()-cpu0)/1e3/float64(b.N), "cpu-µs")
+		})
+		b.Run(fmt.Sprintf("steps/%dx%d", s.m, s.d), func(b *testing.B) {
+			goruntime.LockOSThread()
+			defer goruntime.UnlockOSThread()
+			cpu0 := threadCPUNanos()
+			for i := 0; i < b.N; i++ {
+				SgemmScaled(true, s.m, s.m, s.d, 0.125, q, s.d, k, s.d, sc, s.m, 1)
+				for j := 0; j < s.m; j++ {
+					SoftmaxRowF32(sc[j*s.m:(j+1)*s.m], sc[j*s.m:(j+1)*s.m])
+				}
+				SgemmScaled(false, s.m, s.d, s.m, 1, sc, s.m, v, s.d, o, s.d, 1)
+			}
+			b.ReportMetric(float64(threadCPUNanos()-cpu0)/1e3/float64(b.N), "cpu-µs")
+		})
 	}
 }

@@ -94,6 +94,22 @@ func SoftmaxAddRowF32(dst, src, bias []float32) {
 	SoftmaxRowF32(dst[:n], dst[:n])
 }
 
+// SoftmaxAdd2RowF32 writes the softmax of (src + b1) + b2 (element by
+// element, in that order, as two Adds compute it; len(b1), len(b2) >=
+// len(src)) to dst: scores plus a position bias plus a mask (Swin's shifted
+// windows). dst may be src.
+func SoftmaxAdd2RowF32(dst, src, b1, b2 []float32) {
+	n := len(src)
+	if len(dst) < n || len(b1) < n || len(b2) < n {
+		panic(fmt.Sprintf("kernels.SoftmaxAdd2RowF32: src %d, dst %d, biases %d and %d", n, len(dst), len(b1), len(b2)))
+	}
+	done := rowAddAsm(dst[:n], src, b1[:n])
+	for i := done; i < n; i++ {
+		dst[i] = src[i] + b1[i]
+	}
+	SoftmaxAddRowF32(dst[:n], dst[:n], b2)
+}
+
 // RowMeanVarF32 returns the mean of src and the (biased) variance of its
 // deviations from the mean, in two passes: vector float32 partial sums on
 // AVX-512/AVX2 (gen_rowstats.go), float64 on the Go path and for the tails.

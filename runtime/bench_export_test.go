@@ -49,24 +49,43 @@ func exportedModelSession(tb testing.TB, threads int) (*Session, map[string]*gra
 	if os.Getenv("WARBOY_BENCH_MODE") == "int8" {
 		mode = ModeInt8
 	}
-	s, err := NewSession(m, WithMode(mode), WithThreads(threads))
-	require.NoError(tb, err)
 	if f := os.Getenv("WARBOY_BENCH_INPUT"); f != "" {
+		var inputs []*graph.Value
+		for _, in := range m.Graph.Inputs {
+			if m.Graph.Initializers[in.Name] == nil {
+				inputs = append(inputs, in)
+			}
+		}
+		require.NotEmpty(tb, inputs)
 		feeds := map[string]*graph.Tensor{}
 		if strings.HasSuffix(f, ".npz") {
 			feeds, err = dataset.ReadNPZ(f)
 		} else {
-			feeds[s.inputs[0].Name], err = dataset.ReadNPY(f)
+			feeds[inputs[0].Name], err = dataset.ReadNPY(f)
 		}
 		require.NoError(tb, err)
-		for _, in := range s.inputs {
+		shapes := map[string][]int{}
+		for _, in := range inputs {
 			// a file of samples ([1, ...] around one input) as bench cpu reads it
 			if t := feeds[in.Name]; t != nil && len(t.Shape) == len(in.Shape)+1 && t.Shape[0] == 1 {
 				feeds[in.Name] = &graph.Tensor{DType: t.DType, Shape: t.Shape[1:], Data: t.Data}
 			}
+			if t := feeds[in.Name]; t != nil {
+				shapes[in.Name] = t.Shape
+			}
 		}
+		// Symbolic axes bound to the file's shapes, as bench cpu's Replanner
+		// plans them (the shape-dependent rewrites need static sizes).
+		if HasSymbolicInputs(m) {
+			m, err = m.WithInputShapes(shapes)
+			require.NoError(tb, err)
+		}
+		s, err := NewSession(m, WithMode(mode), WithThreads(threads))
+		require.NoError(tb, err)
 		return s, feeds
 	}
+	s, err := NewSession(m, WithMode(mode), WithThreads(threads))
+	require.NoError(tb, err)
 	in := s.inputs[0]
 	shape := make([]int, len(in.Shape))
 	for i, d := range in.Shape {

@@ -40,8 +40,9 @@ import (
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// attentionKernel's inputs are q, k, v and, with a bias, the bias (the
-// sources its products read: the tensors before any absorbed Transpose);
+// attentionKernel's inputs are q, k, v (the sources its products read: the
+// tensors before any absorbed Transpose) and, with a bias, the bias, then
+// the first bias of two (Swin's position bias before its window mask);
 // its outputs are the p·v product (through its absorbed output Transpose)
 // and, when withP, the probabilities.
 type attentionKernel struct {
@@ -58,6 +59,9 @@ func (k *attentionKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	want := 3
 	if k.add != nil {
 		want = 4
+		if k.add.pre != nil {
+			want = 5
+		}
 	}
 	if err := checkInputs(in, want); err != nil {
 		return nil, err
@@ -65,17 +69,21 @@ func (k *attentionKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	q, kt, v := in[0], in[1], in[2]
 	if q.DType != graph.Float32 || kt.DType != graph.Float32 || v.DType != graph.Float32 ||
 		!slices.Equal(q.Shape, k.qk.a.src) || !slices.Equal(kt.Shape, k.qk.b.src) || !slices.Equal(v.Shape, k.pv.b.src) ||
-		k.add != nil && (in[3].DType != graph.Float32 || in[3].Len() != k.add.bLen) {
+		k.add != nil && (in[3].DType != graph.Float32 || in[3].Len() != k.add.bLen) ||
+		k.add != nil && k.add.pre != nil && (in[4].DType != graph.Float32 || in[4].Len() != k.add.pre.bLen) {
 		return k.runUnfused(ctx, in)
 	}
 	m, n := k.m, k.n
 	o := ctx.AllocF32(graph.NumElements(k.pv.outShape))
-	var p, bias []float32
+	var p, bias, pre []float32
 	if k.withP {
 		p = ctx.AllocF32(graph.NumElements(k.scores))
 	}
 	if k.add != nil {
 		bias = in[3].F32()
+		if k.add.pre != nil {
+			pre = in[4].F32()
+		}
 	}
 	qd, kd, vd := q.F32(), kt.F32(), v.F32()
 	one := func(i, th int) {
@@ -86,6 +94,9 @@ func (k *attentionKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 			O: o[k.pv.cOff[i]:], LdO: k.pv.ldc}
 		if bias != nil {
 			h.Bias, h.BiasRow = bias, k.add.bRow[i*m:(i+1)*m]
+		}
+		if pre != nil {
+			h.PreBias, h.PreBiasRow = pre, k.add.pre.bRow[i*m:(i+1)*m]
 		}
 		if p != nil {
 			h.P, h.LdP = p[i*m*n:], n
@@ -121,8 +132,11 @@ func (k *attentionKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*g
 	}
 	args := s
 	if k.add != nil {
-		args = make([]*graph.Tensor, 2)
+		args = make([]*graph.Tensor, 2, 3)
 		args[k.add.xIdx], args[1-k.add.xIdx] = s[0], in[3]
+		if k.add.pre != nil {
+			args = append(args, in[4])
+		}
 	}
 	p, err := k.softmax.Run(ctx, args)
 	if err != nil {
@@ -138,16 +152,17 @@ func (k *attentionKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*g
 	return o, nil
 }
 
-// attnProduct returns how a step computes a batched product of two computed
-// float32 tensors: its stridedMatMulKernel, or for a plain MatMul of static
+// attnProduct returns how a step computes a batched product of two float32
+// tensors: its stridedMatMulKernel, or for a plain MatMul of static
 // shapes with equal batch axes (rank ≥ 2, no broadcasting) the same kernel
 // reading and writing in place. nil for anything else.
 func (s *Session) attnProduct(st step) *stridedMatMulKernel {
 	if k, ok := st.kernel.(*stridedMatMulKernel); ok {
 		return k
 	}
-	if !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[0] < 0 || st.in[1] < 0 || st.out[0] < 0 ||
-		s.consts[st.in[0]] != nil || s.consts[st.in[1]] != nil {
+	// A constant operand is read like a computed one (DETR's first decoder
+	// layer: the queries are learned, folded to a constant).
+	if !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[0] < 0 || st.in[1] < 0 || st.out[0] < 0 {
 		return nil
 	}
 	if _, plain := st.kernel.(KernelFunc); !plain {
@@ -256,6 +271,9 @@ func (s *Session) fuseAttention() {
 		in := []int{s.steps[i].in[0], s.steps[i].in[1], s.steps[l].in[1]}
 		if add != nil {
 			in = append(in, maskID)
+			if add.pre != nil {
+				in = append(in, st.in[2])
+			}
 		}
 		out := []int{s.steps[l].out[0]}
 		if withP {

@@ -88,6 +88,16 @@ func TestFuseAttention(t *testing.T) {
 			p := b.Node("Softmax", []string{b.Node("Add", []string{b.Node("MatMul", []string{q, k}), bias})}, axis)
 			b.Output(b.Node("Transpose", []string{b.Node("MatMul", []string{p, b.Node("Sigmoid", []string{"x"})})}, perm(0, 2, 1, 3)))
 		}},
+		// Swin's shifted windows: the position bias, then the window mask
+		// added to the scores viewed as [B, nW, H, N, N].
+		{name: "swin: shifted windows, position bias and mask", inputs: []input{{"x", []int{4, 3, 16, 8}}}, fused: 1, build: func(b *mb) {
+			q := b.Node("Mul", []string{"x", b.Init("s", graph.ScalarFloat32(0.35355339))})
+			k := b.Node("Transpose", []string{b.Node("Relu", []string{"x"})}, perm(0, 1, 3, 2))
+			sc := b.Node("Add", []string{b.Node("MatMul", []string{q, k}), b.RandInit("rpb", []int{3, 16, 16}, 2)})
+			w := b.Node("Add", []string{b.Node("Reshape", []string{sc, shape(b, 2, 2, 3, 16, 16)}), b.RandInit("mask", []int{2, 1, 16, 16}, 60)})
+			p := b.Node("Softmax", []string{b.Node("Reshape", []string{w, shape(b, -1, 3, 16, 16)})}, axis)
+			b.Output(b.Node("Transpose", []string{b.Node("MatMul", []string{p, b.Node("Sigmoid", []string{"x"})})}, perm(0, 2, 1, 3)))
+		}},
 		// Plain products: kᵀ given, nothing to absorb; one head, rank 2.
 		{name: "plain batched products and one rank-2 head", inputs: []input{{"q", []int{3, 10, 8}}, {"kt", []int{3, 8, 10}}, {"v", []int{3, 10, 5}}}, fused: 2, build: func(b *mb) {
 			p := b.Node("Softmax", []string{b.Node("MatMul", []string{"q", "kt"})}, axis)

@@ -71,6 +71,106 @@ func TestSoftmaxAdd(t *testing.T) {
 	}
 }
 
+// TestSoftmaxAddThroughReshapes: Swin's shifted-window attention adds its
+// relative position bias to the scores, then its mask to the scores viewed
+// with the windows split from the batch, Reshape([B·nW, H, N, N] → [B, nW,
+// H, N, N]) → Add(mask [nW, 1, N, N]) → Reshape back → Softmax; both Adds
+// fold into the Softmax's row pass. Reshapes that change the last axis, or
+// with another reader, do not fold.
+func TestSoftmaxAddThroughReshapes(t *testing.T) {
+	i64 := func(b *mb, v ...int64) string {
+		return b.Init("shape", &graph.Tensor{DType: graph.Int64, Shape: []int{len(v)}, Data: v})
+	}
+	cases := []struct {
+		name  string
+		x     []int
+		build func(b *mb) string // the Softmax's input, from x
+		fused bool
+	}{
+		{name: "swin shifted windows", x: []int{8, 3, 7, 7}, fused: true, build: func(b *mb) string {
+			v := b.Node("Reshape", []string{"x", i64(b, 2, 4, 3, 7, 7)})
+			a := b.Node("Add", []string{v, b.RandInit("mask", []int{4, 1, 7, 7}, 50)})
+			return b.Node("Reshape", []string{a, i64(b, -1, 3, 7, 7)})
+		}},
+		{name: "swin: position bias, then the mask through the view", x: []int{8, 3, 7, 7}, fused: true, build: func(b *mb) string {
+			pb := b.Node("Add", []string{"x", b.RandInit("rpb", []int{3, 7, 7}, 2)})
+			v := b.Node("Reshape", []string{pb, i64(b, 2, 4, 3, 7, 7)})
+			a := b.Node("Add", []string{v, b.RandInit("mask", []int{4, 1, 7, 7}, 50)})
+			return b.Node("Reshape", []string{a, i64(b, -1, 3, 7, 7)})
+		}},
+		{name: "two biases, no view", x: []int{2, 3, 5}, fused: true, build: func(b *mb) string {
+			pb := b.Node("Add", []string{b.RandInit("b1", []int{3, 5}, 2), "x"})
+			return b.Node("Add", []string{pb, b.RandInit("b2", []int{2, 1, 5}, 2)})
+		}},
+		{name: "mask first, rank 3 view", x: []int{6, 5, 9}, fused: true, build: func(b *mb) string {
+			v := b.Node("Reshape", []string{"x", i64(b, 2, 3, 5, 9)})
+			a := b.Node("Add", []string{b.RandInit("mask", []int{3, 1, 9}, 5), v})
+			return b.Node("Reshape", []string{a, i64(b, 6, 5, 9)})
+		}},
+		{name: "last axis changed", x: []int{4, 3, 7, 7}, fused: false, build: func(b *mb) string {
+			v := b.Node("Reshape", []string{"x", i64(b, 4, 3, 49)})
+			a := b.Node("Add", []string{v, b.RandInit("bias", []int{49}, 3)})
+			return b.Node("Reshape", []string{a, i64(b, 4, 3, 7, 7)})
+		}},
+		{name: "view read elsewhere", x: []int{8, 3, 7, 7}, fused: false, build: func(b *mb) string {
+			v := b.Node("Reshape", []string{"x", i64(b, 2, 4, 3, 7, 7)})
+			b.Output(b.Node("Relu", []string{v}))
+			a := b.Node("Add", []string{v, b.RandInit("mask", []int{4, 1, 7, 7}, 50)})
+			return b.Node("Reshape", []string{a, i64(b, -1, 3, 7, 7)})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newMB(3)
+			b.Input("x", staticDims(tc.x...)...)
+			b.Output(b.Node("Softmax", []string{tc.build(b)}, graph.IntAttr("axis", -1)))
+			m := b.Model()
+			in := map[string]*graph.Tensor{"x": randInput(rand.New(rand.NewSource(2)), tc.x, -3, 3)}
+			ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+			require.NoError(t, err)
+			want, err := ref.RunTensors(in)
+			require.NoError(t, err)
+			for _, th := range []int{1, 2} {
+				s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+				require.NoError(t, err)
+				fused, others := false, 0
+				for _, st := range s.steps {
+					_, ok := st.kernel.(*softmaxAddKernel)
+					fused = fused || ok
+					if isOp(st.node, "Reshape") || isOp(st.node, "Add") {
+						others++
+					}
+				}
+				require.Equal(t, tc.fused, fused)
+				if fused {
+					require.Zero(t, others, "Reshape and Add steps left")
+				}
+				got, err := s.RunTensors(in)
+				require.NoError(t, err)
+				for _, o := range m.Graph.Outputs {
+					require.NoError(t, CompareTensors(got[o.Name], want[o.Name], Tolerance{Rtol: 1e-5, Atol: 1e-6}), o.Name)
+				}
+				// The fallback (inputs of other types or shapes) runs the
+				// Reshape, Add, Reshape and Softmax one by one, same result.
+				for _, st := range s.steps {
+					if k, ok := st.kernel.(*softmaxAddKernel); ok {
+						args := []*graph.Tensor{in["x"], s.consts[st.in[1-k.xIdx]]}
+						if k.xIdx == 1 {
+							args[0], args[1] = args[1], args[0]
+						}
+						if k.pre != nil {
+							args = append(args, s.consts[st.in[2]])
+						}
+						y, err := k.runUnfused(&ExecContext{Threads: th}, args)
+						require.NoError(t, err)
+						require.NoError(t, CompareTensors(y[0], want[m.Graph.Outputs[len(m.Graph.Outputs)-1].Name], Tolerance{Rtol: 1e-5, Atol: 1e-6}))
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestBroadcastRows checks the row offsets of a broadcast bias.
 func TestBroadcastRows(t *testing.T) {
 	rows, ok := broadcastRows([]int{2, 3, 4}, []int{3, 4})

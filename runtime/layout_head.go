@@ -120,18 +120,7 @@ func (h *headSplitKernel) splitNCHW(x, y []float32, img, plane, threads int) {
 // headSplitKernel step (NCHW; the layout pass may make it read channels-
 // last). Intermediates that are kept (graph outputs, taps) stop the fusion.
 func (s *Session) fuseHeadSplits() {
-	g := s.model.Graph
-	names := make(map[int]string, len(s.slots))
-	for name, id := range s.slots {
-		names[id] = name
-	}
-	shape := func(id int) []graph.Dim {
-		v := g.Values[names[id]]
-		if v == nil || !v.HasShape || v.DType != graph.Float32 {
-			return nil
-		}
-		return v.Shape
-	}
+	shape := s.float32Shapes()
 	readers := s.stepReaders()
 	sole := func(id int) (int, bool) {
 		r := readers[id]

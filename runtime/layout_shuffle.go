@@ -80,18 +80,7 @@ func (k *channelShuffleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 // intermediates read by nothing else and not kept) by one channelShuffleKernel
 // step.
 func (s *Session) fuseChannelShuffles() {
-	g := s.model.Graph
-	names := make(map[int]string, len(s.slots))
-	for name, id := range s.slots {
-		names[id] = name
-	}
-	shape := func(id int) []graph.Dim {
-		v := g.Values[names[id]]
-		if v == nil || !v.HasShape || v.DType != graph.Float32 {
-			return nil
-		}
-		return v.Shape
-	}
+	shape := s.float32Shapes()
 	readers := s.stepReaders()
 	sole := func(id int) (int, bool) {
 		r := readers[id]

@@ -1,9 +1,6 @@
 package graph
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // FoldQATWeights prepares a quantization-aware-trained export for int8 execution:
 // FoldWeightQDQ (fake-quantized float weights become int8 constants), then
@@ -287,10 +284,10 @@ func (f *dqAffine) apply(ng *Graph) {
 	}
 	base := f.layer.Outputs[0]
 	dq := f.dq.Clone()
-	dq.Name = uniqueName(ng, f.dq.Name+"_folded")
-	dq.Outputs = []string{uniqueName(ng, f.dq.Outputs[0]+"_folded")}
+	dq.Name = ng.UniqueName(f.dq.Name + "_folded")
+	dq.Outputs = []string{ng.UniqueName(f.dq.Outputs[0] + "_folded")}
 	dq.Inputs = append([]string(nil), f.dq.Inputs...)
-	dq.Inputs[1] = uniqueName(ng, base+"_weight_scale")
+	dq.Inputs[1] = ng.UniqueName(base + "_weight_scale")
 	ng.Initializers[dq.Inputs[1]] = FromFloat32([]int{c}, scale)
 	wAxis := 0
 	if f.layer.OpType == "Gemm" && f.layer.AttrInt("transB", 0) == 0 {
@@ -306,7 +303,7 @@ func (f *dqAffine) apply(ng *Graph) {
 				z.U8()[i] = f.zp.U8()[0]
 			}
 		}
-		dq.Inputs[2] = uniqueName(ng, base+"_weight_zero_point")
+		dq.Inputs[2] = ng.UniqueName(base + "_weight_zero_point")
 		ng.Initializers[dq.Inputs[2]] = z
 	}
 	ng.Values[dq.Outputs[0]] = &Value{Name: dq.Outputs[0], DType: Float32, Shape: ShapeOf(ng.Initializers[f.dq.Input(0)].Shape...), HasShape: true}
@@ -316,7 +313,7 @@ func (f *dqAffine) apply(ng *Graph) {
 	for len(layer.Inputs) < 3 {
 		layer.Inputs = append(layer.Inputs, "")
 	}
-	layer.Inputs[2] = uniqueName(ng, base+"_folded_bias")
+	layer.Inputs[2] = ng.UniqueName(base + "_folded_bias")
 	ng.Initializers[layer.Inputs[2]] = FromFloat32([]int{c}, bias)
 	layer.Outputs = []string{f.op.Outputs[0]}
 	delete(ng.Values, base)
@@ -364,30 +361,4 @@ func (f *dqAffine) apply(ng *Graph) {
 			delete(ng.Values, name)
 		}
 	}
-}
-
-// uniqueName returns base, or base with a numeric suffix, unused as a node, value or
-// initializer name in g.
-func uniqueName(g *Graph, base string) string {
-	taken := func(s string) bool {
-		if g.Initializers[s] != nil || g.Values[s] != nil {
-			return true
-		}
-		for _, n := range g.Nodes {
-			if n.Name == s {
-				return true
-			}
-			for _, o := range n.Outputs {
-				if o == s {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	name := base
-	for i := 1; taken(name); i++ {
-		name = fmt.Sprintf("%s_%d", base, i)
-	}
-	return name
 }

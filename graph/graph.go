@@ -336,6 +336,13 @@ func (m *Model) Encode() ([]byte, error) {
 
 // FromONNX converts a protobuf model to the IR.
 func FromONNX(mp *onnxpb.ModelProto) (*Model, error) {
+	if len(mp.GetFunctions()) > 0 {
+		// Expanded on a copy: the caller's proto stays as it was read.
+		mp = proto.Clone(mp).(*onnxpb.ModelProto)
+		if err := inlineFunctions(mp); err != nil {
+			return nil, err
+		}
+	}
 	m := &Model{
 		IRVersion:       mp.GetIrVersion(),
 		Opsets:          map[string]int64{},
@@ -431,6 +438,7 @@ func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 }
 
 func graphFromONNX(gp *onnxpb.GraphProto) (*Graph, error) {
+	splitSequencesToSlices(gp)
 	listLoopsToScans(gp)
 	g := &Graph{
 		Name:         gp.GetName(),
@@ -626,6 +634,19 @@ func (g *Graph) toONNX() (*onnxpb.GraphProto, error) {
 		gp.Input = append(gp.Input, valueToONNX(v))
 	}
 	for _, v := range g.Outputs {
+		// An output a rewrite added without a type (the scan output a list loop
+		// becomes, seq_scan.go) has the type inference found in Values; one with
+		// neither is written without a type, not as element type 0, which ONNX
+		// Runtime refuses to load.
+		if v.DType == Undefined {
+			if iv := g.Values[v.Name]; iv != nil && iv.DType != Undefined {
+				v = iv
+			}
+		}
+		if v.DType == Undefined {
+			gp.Output = append(gp.Output, &onnxpb.ValueInfoProto{Name: proto.String(v.Name)})
+			continue
+		}
 		gp.Output = append(gp.Output, valueToONNX(v))
 	}
 	for _, k := range slices.Sorted(maps.Keys(g.Initializers)) {

@@ -82,7 +82,12 @@ func listLoopToScan(gp *onnxpb.GraphProto, n *onnxpb.NodeProto, j int) bool {
 	}
 	// The element rank r (moving the loop axis needs it): from the element's or the
 	// result's declared type (torch.onnx declares both).
+	// torch.onnx can declare the result's rank wrong (a stack of unbind's chunks
+	// declared one axis too many, --unseen10), so the producers come first.
 	r := rankP(body, elem)
+	if r < 0 {
+		r = rankFromProducersP([]*onnxpb.GraphProto{body, gp}, elem, 0)
+	}
 	if r < 0 {
 		if yr := rankP(gp, cat.GetOutput()[0]); yr >= 0 {
 			r = yr - int(newAxis)

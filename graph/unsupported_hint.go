@@ -11,9 +11,6 @@ func unsupportedHint(n *Node) string {
 	case "Scan":
 		return ": Scan is not implemented (If and Loop are); export the loop as a Loop " +
 			"(torch.onnx does for scripted loops) or unrolled"
-	case "MaxRoiPool":
-		return ": detection post-processing is not implemented; export the network up to the raw boxes " +
-			"and scores and run it outside the model"
 	}
 	return ""
 }

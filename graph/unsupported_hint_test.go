@@ -13,7 +13,6 @@ func TestCheckNodeUnsupportedNamesNodeAndOperator(t *testing.T) {
 		op, want string
 	}{
 		{"Scan", `Scan "If_1080": unsupported operator Scan (domain ai.onnx): Scan is not implemented (If and Loop are)`},
-		{"MaxRoiPool", `MaxRoiPool "If_1080": unsupported operator MaxRoiPool (domain ai.onnx): detection post-processing`},
 		{"FancyOp", `FancyOp "If_1080": unsupported operator FancyOp (domain ai.onnx)`},
 	} {
 		err := CheckNode(&Node{Name: "If_1080", OpType: tc.op}, 13)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestGradientsBatchedMatMul: the batched MatMul of two activations (attention as
-// torch.onnx writes it), LayerNormalization and ReduceMax/ReduceMin computes what the float runtime computes, and its gradients
+// torch.onnx writes it), LayerNormalization, InstanceNormalization (and GroupNorm through it) and ReduceMax/ReduceMin computes what the float runtime computes, and its gradients
 // (both operands, broadcast batch dimensions, a constant N-D right-hand side) match
 // finite differences.
 func TestGradientsBatchedMatMul(t *testing.T) {
@@ -46,6 +46,17 @@ func TestGradientsBatchedMatMul(t *testing.T) {
 			node("Transpose", []string{"r"}, "rt", ints("perm", 0, 2, 1)),
 			node("MatMul", []string{"r", "rt"}, "y")},
 			map[string]*graph.Tensor{"g": w(3, 2, 2), "s": i64(-1, 3, 4)}}},
+		{"InstanceNormalization (nn.InstanceNorm2d, affine)", tinyModel{[]int{3, 2, 3}, []*graph.Node{
+			node("InstanceNormalization", []string{"x", "g", "be"}, "y", floatAttr("epsilon", 1e-5))},
+			map[string]*graph.Tensor{"g": w(3), "be": w(3)}}},
+		{"GroupNorm as torch.onnx writes it (Reshape, InstanceNormalization, Reshape, Mul, Add)", tinyModel{[]int{4, 2, 2}, []*graph.Node{
+			node("Reshape", []string{"x", "s1"}, "r"),
+			node("InstanceNormalization", []string{"r", "one", "zero"}, "n", floatAttr("epsilon", 1e-5)),
+			node("Reshape", []string{"n", "s2"}, "r2"),
+			node("Mul", []string{"r2", "g"}, "m"),
+			node("Add", []string{"m", "be"}, "y")},
+			map[string]*graph.Tensor{"s1": i64(0, 2, -1), "s2": i64(-1, 4, 2, 2), "one": graph.FromFloat32([]int{2}, []float32{1, 1}),
+				"zero": graph.FromFloat32([]int{2}, []float32{0, 0}), "g": w(4, 1, 1), "be": w(4, 1, 1)}}},
 		{"ReduceMax over tokens (x.amax(1))", tinyModel{[]int{3, 4}, []*graph.Node{
 			node("ReduceMax", []string{"x"}, "y", ints("axes", 1), intAttr("keepdims", 0))}, nil}},
 		{"ReduceMin keepdims, all axes", tinyModel{[]int{2, 3}, []*graph.Node{

@@ -21,6 +21,7 @@ func registerMoreOps() {
 	builders["Pow"] = buildPow
 	builders["PRelu"] = buildPRelu
 	builders["LayerNormalization"] = buildLayerNorm
+	builders["InstanceNormalization"] = buildInstanceNorm
 	builders["ReduceMax"] = buildReduceMax
 	builders["ReduceMin"] = buildReduceMax
 }

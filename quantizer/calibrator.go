@@ -80,6 +80,9 @@ type Calibrator struct {
 	// index maps a calibrated tensor to its position in names; seen marks the
 	// tensors observed during the current Collect (both only touched under mu).
 	index map[string]int
+	// nanOK marks the tensors an IsNaN reads (plan_mask.go nanGuarded): their NaNs
+	// are expected and left out of the statistics.
+	nanOK map[string]bool
 	seen  []bool
 	// src says which tensors take another tensor's parameters (shared-scale
 	// operators, Concat inputs) or fixed ones; consts holds constant tensors they may
@@ -137,7 +140,7 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 	// leaves float).
 	names := append(append([]string(nil), p.acts...), otherActivations(planned.Graph, p.acts)...)
 	c := &Calibrator{model: planned, method: method, opts: opts, names: names, nacts: len(p.acts), src: p.src, consts: map[string]*graph.Tensor{},
-		index: make(map[string]int, len(names)), seen: make([]bool, len(names))}
+		index: make(map[string]int, len(names)), seen: make([]bool, len(names)), nanOK: nanGuarded(planned.Graph)}
 	for i, n := range names {
 		c.index[n] = i
 	}
@@ -307,7 +310,9 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 	// addPar finds a non-finite value without changing the histogram, so the
 	// infinities are dropped only then, not searched for in every tensor first.
 	err := c.hists[i].addPar(d, c.opts.Threads)
-	if nf, ok := err.(errNonFinite); ok && math.IsInf(float64(nf.value), 0) {
+	if nf, ok := err.(errNonFinite); ok && c.nanOK[name] {
+		err = c.hists[i].addPar(dropNonFinite(d), c.opts.Threads)
+	} else if ok && math.IsInf(float64(nf.value), 0) {
 		err = c.hists[i].addPar(dropInfinities(d), c.opts.Threads)
 	}
 	if err != nil {
@@ -330,7 +335,9 @@ func (c *Calibrator) observePiece(name string, d []float32, offset, total int) e
 	// relative position buckets take Log of |i - j| / 8, -Inf on the diagonal, in
 	// an elementwise chain computed from the sequence length).
 	err := c.hists[i].addPiece(d, offset, c.opts.Threads)
-	if nf, ok := err.(errNonFinite); ok && math.IsInf(float64(nf.value), 0) {
+	if nf, ok := err.(errNonFinite); ok && c.nanOK[name] {
+		err = c.hists[i].addPiece(dropNonFinite(d), offset, c.opts.Threads)
+	} else if ok && math.IsInf(float64(nf.value), 0) {
 		err = c.hists[i].addPiece(dropInfinities(d), offset, c.opts.Threads)
 	}
 	if err != nil {

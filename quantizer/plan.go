@@ -204,6 +204,12 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 		opset: opset, regionEnd: map[*graph.Node]*region{},
 		shapeVals: shapeValues(g), maskVals: maskValues(g), coordVals: coordValues(g),
 	}
+	for name := range nanGuarded(g) {
+		p.maskVals[name] = true
+	}
+	for name := range pooledForIndices(g) {
+		p.coordVals[name] = true
+	}
 	for _, n := range g.Nodes {
 		if ok, why := p.quantizable(n); ok && !exclude[n.Name] {
 			p.quantOp[n] = true

@@ -61,6 +61,36 @@ func maskValues(g *graph.Graph) map[string]bool {
 	return mask
 }
 
+// nanGuarded returns the tensors an IsNaN reads: torch.nan_to_num and
+// masked-NaN code (Where(IsNaN(x), 0, x)) expect NaN in them, from a Log or Sqrt of
+// values out of the domain (--unseen10's postproc_select_op13). They stay float32
+// (a NaN has no int8 code, and the Where after the IsNaN replaces it), and their
+// calibration statistics are of the finite values, where any other tensor holding a
+// NaN is refused (a broken model or input).
+func nanGuarded(g *graph.Graph) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range g.Nodes {
+		if n.Domain == "" && n.OpType == "IsNaN" && len(n.Inputs) == 1 {
+			out[n.Inputs[0]] = true
+		}
+	}
+	return out
+}
+
+// dropNonFinite returns d without its NaNs and infinities (d itself when it has none).
+func dropNonFinite(d []float32) []float32 {
+	out := make([]float32, 0, len(d))
+	for _, v := range d {
+		if !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) {
+			out = append(out, v)
+		}
+	}
+	if len(out) == len(d) {
+		return d
+	}
+	return out
+}
+
 // carried returns the tensors computed, through maskCarriers, from a constant holding
 // an infinity or a value of at least magnitude in size.
 func carried(g *graph.Graph, magnitude float64) map[string]bool {

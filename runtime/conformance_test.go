@@ -37,6 +37,12 @@ var conformanceSkips = map[string]string{
 	"test_if_opt":                            "optional-typed values are not supported",
 	"test_loop13_seq":                        "sequence-typed values are not supported",
 	"test_loop16_seq_none":                   "optional and sequence-typed values are not supported",
+	// ONNX's expected output reads MaxPool's indices in the default-size layout (4x4)
+	// and places them at the same coordinates of the larger output_shape (5x5); ONNX
+	// Runtime 1.30 reads them as flat positions in the output_shape tensor (run on
+	// this case it gives 5 at [0 0 1 0]), and so does this executor, which is checked
+	// against ONNX Runtime on MaxUnpool with an output_shape (TestPoolIndexOpsAsORT).
+	"test_maxunpool_export_with_output_shape": "expected data disagrees with ONNX Runtime; we follow ONNX Runtime",
 	// bfloat16 is not a required dtype (Cast supports it nonetheless). ONNX 1.12's data
 	// stores the bfloat16 inputs of these tests as uint16 tensors, which do not match
 	// the models' declared bfloat16 inputs.

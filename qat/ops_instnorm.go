@@ -2,7 +2,6 @@ package qat
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -55,17 +54,7 @@ func (o *instanceNormOp) forward(n *Net) error {
 	parallel(o.rows, n.threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			src := x.data[r*d : (r+1)*d]
-			var mu float64
-			for _, v := range src {
-				mu += float64(v)
-			}
-			mu /= float64(d)
-			var v2 float64
-			for _, v := range src {
-				dv := float64(v) - mu
-				v2 += dv * dv
-			}
-			inv := 1 / math.Sqrt(v2/float64(d)+o.eps)
+			mu, inv := rowMeanInvStd(src, o.eps)
 			o.invs[r] = float32(inv)
 			s, b := o.scale.W[r%o.c], o.b.W[r%o.c]
 			xh, dst := o.xhat[r*d:(r+1)*d], y.data[r*d:(r+1)*d]

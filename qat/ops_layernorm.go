@@ -78,17 +78,7 @@ func (o *layerNormOp) forward(n *Net) error {
 	parallel(o.rows, n.threads, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			src := x.data[r*d : (r+1)*d]
-			var mu float64
-			for _, v := range src {
-				mu += float64(v)
-			}
-			mu /= float64(d)
-			var v2 float64
-			for _, v := range src {
-				dv := float64(v) - mu
-				v2 += dv * dv
-			}
-			inv := 1 / math.Sqrt(v2/float64(d)+o.eps)
+			mu, inv := rowMeanInvStd(src, o.eps)
 			o.invs[r] = float32(inv)
 			xh, dst := o.xhat[r*d:(r+1)*d], y.data[r*d:(r+1)*d]
 			for i, v := range src {
@@ -132,4 +122,20 @@ func (o *layerNormOp) backward(n *Net) {
 			dx[i] += float32(k * (float64(d)*g - sg - float64(xh[i])*sgx))
 		}
 	}
+}
+
+// rowMeanInvStd returns the mean of row and 1/sqrt(variance + eps), in
+// float64 (two passes: the normalisations' forward and backward both use the
+// same figures, LayerNorm along its last axes and InstanceNorm per channel).
+func rowMeanInvStd(row []float32, eps float64) (mu, inv float64) {
+	for _, v := range row {
+		mu += float64(v)
+	}
+	mu /= float64(len(row))
+	var v2 float64
+	for _, v := range row {
+		dv := float64(v) - mu
+		v2 += dv * dv
+	}
+	return mu, 1 / math.Sqrt(v2/float64(len(row))+eps)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // A log-power front end: x -> Mul(x, x) -> MatMul (a filter bank) -> Clip(1e-10) ->
@@ -38,25 +37,10 @@ func TestQuantizeKeepsLogInputsFloat(t *testing.T) {
 	feed := map[string]*graph.Tensor{"x": in}
 	q, err := Quantize(m, rangesFromData(t, m, feed), QuantOptions{})
 	require.NoError(t, err)
-	quantized := map[string]bool{}
-	for _, n := range q.Graph.Nodes {
-		if n.OpType == "DequantizeLinear" { // an int8 tensor, under its float name
-			quantized[n.Outputs[0]] = true
-		}
-	}
+	quantized := dequantizedNames(q)
 	assert.False(t, quantized["pow"], "the power (read only by the filter bank) stays float32")
 	assert.False(t, quantized["mel"], "the filter bank's output stays float32")
 	assert.False(t, quantized["melc"], "the Clip's output stays float32")
 	assert.True(t, quantized["logmel"], "the MatMul after the Log is int8")
-	want := runFloat(t, m, feed)["y"].F32()
-	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
-	got, err := s.RunTensors(feed)
-	require.NoError(t, err)
-	var sig, noise float64
-	for i, w := range want {
-		d := float64(w) - float64(got["y"].F32()[i])
-		sig, noise = sig+float64(w)*float64(w), noise+d*d
-	}
-	assert.Greater(t, 10*math.Log10(sig/noise), 30.0, "int8 against float32, dB")
+	assert.Greater(t, int8AgainstFloatDB(t, m, q, feed, "y"), 30.0, "int8 against float32, dB")
 }

@@ -1,7 +1,6 @@
 package quantizer
 
 import (
-	"math"
 	"math/rand"
 	"testing"
 
@@ -9,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // TestCalibrateNaNGuardedTensor checks torch.nan_to_num's spelling: a Log of
@@ -46,26 +44,10 @@ func TestCalibrateNaNGuardedTensor(t *testing.T) {
 	m := newModel("x", []int{1, 8}, []string{"y"}, nodes(true), inits())
 	q, err := Quantize(m, rangesFromData(t, m, feed), QuantOptions{})
 	require.NoError(t, err)
-	quantized := map[string]bool{}
-	for _, n := range q.Graph.Nodes {
-		if n.OpType == "DequantizeLinear" {
-			quantized[n.Outputs[0]] = true
-		}
-	}
+	quantized := dequantizedNames(q)
 	assert.False(t, quantized["lg"], "the NaN-guarded Log output stays float32")
 	assert.True(t, quantized["clean"], "the cleaned tensor the MatMul reads is int8")
-	want := runFloat(t, m, feed)["y"].F32()
-	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
-	got, err := s.RunTensors(feed)
-	require.NoError(t, err)
-	var sig, noise float64
-	for i, w := range want {
-		require.False(t, math.IsNaN(float64(got["y"].F32()[i])))
-		d := float64(w) - float64(got["y"].F32()[i])
-		sig, noise = sig+float64(w)*float64(w), noise+d*d
-	}
-	assert.Greater(t, 10*math.Log10(sig/noise), 30.0, "int8 against float32, dB")
+	assert.Greater(t, int8AgainstFloatDB(t, m, q, feed, "y"), 30.0, "int8 against float32, dB")
 
 	bad := newModel("x", []int{1, 8}, []string{"y"}, nodes(false), inits())
 	c, err := NewCalibrator(bad, MinMaxAsym, CalibOptions{})

@@ -1,7 +1,6 @@
 package quantizer
 
 import (
-	"math"
 	"math/rand"
 	"testing"
 
@@ -9,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // TestMaxPoolIndicesReadFloat checks a SegNet stage (Conv → Relu → MaxPool with
@@ -35,23 +33,8 @@ func TestMaxPoolIndicesReadFloat(t *testing.T) {
 	feed := map[string]*graph.Tensor{"x": randTensor(rng, []int{2, 4, 8, 8}, 1)}
 	q, err := Quantize(m, rangesFromData(t, m, feed), QuantOptions{})
 	require.NoError(t, err)
-	quantized := map[string]bool{}
-	for _, n := range q.Graph.Nodes {
-		if n.OpType == "DequantizeLinear" {
-			quantized[n.Outputs[0]] = true
-		}
-	}
+	quantized := dequantizedNames(q)
 	assert.False(t, quantized["r"], "the pooled tensor stays float32")
 	assert.False(t, quantized["c"], "and what computes it")
-	want := runFloat(t, m, feed)["y"].F32()
-	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
-	got, err := s.RunTensors(feed)
-	require.NoError(t, err)
-	var sig, noise float64
-	for i, w := range want {
-		d := float64(w) - float64(got["y"].F32()[i])
-		sig, noise = sig+float64(w)*float64(w), noise+d*d
-	}
-	assert.Greater(t, 10*math.Log10(sig/noise), 30.0, "int8 against float32, dB")
+	assert.Greater(t, int8AgainstFloatDB(t, m, q, feed, "y"), 30.0, "int8 against float32, dB")
 }

@@ -75,25 +75,7 @@ func TestSgemmRowsPartsVsReference(t *testing.T) {
 					}
 					SgemmRowsAct(p.B, x, lda, off, m, bp, want32[p.Col:], ldc, rp, clip, lo, hi, act, 1)
 				}
-				want := make([]float64, m*n)
-				for i := 0; i < m; i++ {
-					for j := 0; j < n; j++ {
-						var s float64
-						if withBias {
-							s = float64(bias[j])
-						}
-						for p := 0; p < k; p++ {
-							s += float64(x[i*lda+int(off[p])]) * float64(w[p*n+j])
-						}
-						if withRes {
-							s += float64(res[i*ldc+j])
-						}
-						if clip {
-							s = min(max(s, float64(lo)), float64(hi))
-						}
-						want[i*n+j] = refAct(act, s)
-					}
-				}
+				want := refRowsAct(x, lda, off, w, m, n, k, bias, res, ldc, clip, lo, hi, act)
 				for th := 1; th <= 5; th += 2 {
 					name := fmt.Sprintf("%v variant=%d threads=%d", sh, variant, th)
 					c := append([]float32(nil), c0...)

@@ -67,25 +67,7 @@ func TestSgemmRowsVsReference(t *testing.T) {
 				} else {
 					SgemmRowsAct(pb, x, lda, off, m, bias, c, ldc, res, clip, lo, hi, act, th)
 				}
-				want := make([]float64, m*n)
-				for i := 0; i < m; i++ {
-					for j := 0; j < n; j++ {
-						var s float64
-						if withBias {
-							s = float64(bias[j])
-						}
-						for p := 0; p < k; p++ {
-							s += float64(x[i*lda+int(off[p])]) * float64(w[p*n+j])
-						}
-						if withRes {
-							s += float64(res[i*ldc+j])
-						}
-						if clip {
-							s = min(max(s, float64(lo)), float64(hi))
-						}
-						want[i*n+j] = refAct(act, s)
-					}
-				}
+				want := refRowsAct(x, lda, off, w, m, n, k, bias, res, ldc, clip, lo, hi, act)
 				checkClose(t, want, c, m, n, k, ldc, fmt.Sprintf("%v variant=%d threads=%d", sh, variant, th))
 			}
 		}
@@ -131,4 +113,30 @@ func TestRowsBAcrossPaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refRowsAct is the float64 reference of SgemmRowsAct: row i of the m×n result
+// is bias + Σ_p x[i·lda + off[p]] · w[p·n + j] (+ res[i·ldc + j]), clamped to
+// [lo, hi] when clip, then act. A nil bias or res adds nothing.
+func refRowsAct(x []float32, lda int, off []int32, w []float32, m, n, k int, bias, res []float32, ldc int, clip bool, lo, hi float32, act Act) []float64 {
+	want := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			if bias != nil {
+				s = float64(bias[j])
+			}
+			for p := 0; p < k; p++ {
+				s += float64(x[i*lda+int(off[p])]) * float64(w[p*n+j])
+			}
+			if res != nil {
+				s += float64(res[i*ldc+j])
+			}
+			if clip {
+				s = min(max(s, float64(lo)), float64(hi))
+			}
+			want[i*n+j] = refAct(act, s)
+		}
+	}
+	return want
 }

@@ -76,6 +76,7 @@ type request struct {
 type response struct {
 	Outputs []reqInput `json:"outputs"`
 	Latency []float64  `json:"latencies_ms"`
+	CPU     []float64  `json:"cpu_ms"`
 }
 
 func ortDType(dt graph.DType) (string, error) {
@@ -193,11 +194,23 @@ func RunAtLevel(model string, inputs map[string]*graph.Tensor, threads int, leve
 // Bench times repeated runs of the model on the same inputs and returns the latency
 // of each run in milliseconds.
 func Bench(model string, inputs map[string]*graph.Tensor, threads, warmup, iterations int) ([]float64, error) {
+	lat, _, err := BenchCPU(model, inputs, threads, warmup, iterations)
+	return lat, err
+}
+
+// BenchCPU is Bench that also returns each run's process CPU time in
+// milliseconds (user + system over all of ONNX Runtime's threads, node's
+// process.cpuUsage), which a loaded machine disturbs far less than the
+// latency. The CPU times are nil when the ORT script does not report them.
+func BenchCPU(model string, inputs map[string]*graph.Tensor, threads, warmup, iterations int) (lat, cpu []float64, err error) {
 	resp, err := call(&request{Model: model, Threads: threads, Mode: "bench", Warmup: warmup, Iterations: iterations}, inputs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return resp.Latency, nil
+	if len(resp.CPU) != len(resp.Latency) {
+		resp.CPU = nil
+	}
+	return resp.Latency, resp.CPU, nil
 }
 
 func decode(dtype string, shape []int, raw []byte) (*graph.Tensor, error) {

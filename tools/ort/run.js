@@ -6,7 +6,9 @@
 //    "inputs": [{"name": "input", "dtype": "float32", "shape": [1,1,28,28], "file": "in0.bin"}],
 //    "outdir": "/tmp/x"}
 // "run" writes each output to OUTDIR/out_<i>.bin and prints a JSON description on stdout;
-// "bench" prints {"latencies_ms": [...]} for repeated runs on the same input.
+// "bench" prints {"latencies_ms": [...], "cpu_ms": [...]} for repeated runs on the same input:
+// each run's wall time and the process CPU time (user + system, all threads:
+// process.cpuUsage) it took.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -47,12 +49,16 @@ async function main() {
   if (req.mode === 'bench') {
     for (let i = 0; i < (req.warmup || 5); i++) await sess.run(feeds);
     const lat = [];
+    const cpu = [];
     for (let i = 0; i < (req.iterations || 50); i++) {
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       await sess.run(feeds);
       lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1e3);
     }
-    process.stdout.write(JSON.stringify({ latencies_ms: lat }) + '\n');
+    process.stdout.write(JSON.stringify({ latencies_ms: lat, cpu_ms: cpu }) + '\n');
     return;
   }
   const res = await sess.run(feeds);

@@ -151,9 +151,13 @@ func TestQuantizeStaticRecurrent(t *testing.T) {
 func TestQuantizeStaticGRUResetFirstStaysFloat(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	m := gruModel(rng, 5, 2, 8, 8, "forward", 0, nil)
+	// A Relu after it, so that the model has an operator to quantize.
+	m.Graph.Nodes = append(m.Graph.Nodes, node("Relu", []string{"y"}, []string{"r"}))
+	m.Graph.Outputs[0] = &graph.Value{Name: "r", DType: graph.Float32}
 	x := map[string]*graph.Tensor{"x": randTensor(rng, []int{5, 2, 8}, 1)}
 	q, err := Quantize(m, rangesFromData(t, m, x), QuantOptions{})
 	require.NoError(t, err)
+	assert.Equal(t, 2, countOps(q)["QuantizeLinear"], "the Relu's input and output are quantized, the GRU's X is not")
 	for _, n := range q.Graph.Nodes {
 		if n.OpType == "GRU" {
 			assert.Equal(t, "W", n.Input(1))

@@ -5,7 +5,8 @@ spellings none of the earlier sets (--unseen .. --unseen10, --detection, --audio
 inspect, run against ONNX Runtime, quantize, int8 against ONNX Runtime, sim,
 bench cpu --ort).
 
-    /usr/bin/python3 scripts/unseen11_models.py export [--models a,b] [--out DIR]
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen11 [--models a,b] [--out DIR]
+    /usr/bin/python3 scripts/unseen11_models.py export [--models a,b] [--out DIR]      (the same)
     /usr/bin/python3 scripts/unseen11_models.py ortcheck MODEL.onnx INPUT.npz OURS.npz [MIN_SQNR] [--threads T]
 
 Random weights (normalisation statistics randomised), nothing downloaded. Every
@@ -705,14 +706,19 @@ def export(name, out):
     return path
 
 
+def export_main(args):
+    """Export args.models (default MODELS) to args.out (default
+    out/bench-models-unseen11); returns the process exit code."""
+    return exportlib.export_all(exportlib.model_names(args.models, MODELS), export,
+                                args.out or "out/bench-models-unseen11")
+
+
 def main(argv):
     import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default=None)
     ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
-    return exportlib.export_all(exportlib.model_names(args.models, MODELS), export,
-                                args.out or "out/bench-models-unseen11")
+    return export_main(ap.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ func (s *shiftGeom) refillPhases(g *convGeom, x, buf []float32) {
 	plane := s.pph * s.ppw
 	for a := 0; a < s.sh; a++ {
 		r0, r1 := phaseSpan(s.sh, a, g.pt, g.h, s.pph)
+		if s.sw == 2 && s.used[a*2] && s.used[a*2+1] && r0 < r1 {
+			s.refillPairs(g, x, buf, a, r0, r1)
+			continue
+		}
 		for b := 0; b < s.sw; b++ {
 			ph := a*s.sw + b
 			c0, c1 := phaseSpan(s.sw, b, g.pl, g.w, s.ppw)
@@ -61,6 +65,45 @@ func (s *shiftGeom) refillPhases(g *convGeom, x, buf []float32) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// refillPairs is refillPhases for the two column phases of row phase a (rows
+// [r0, r1)) of a layout with sw = 2, in one pass over each input row: pixel
+// column xc goes to phase (xc+pl) mod 2, column (xc+pl)/2, so the even columns
+// fill one plane and the odd ones the other, from column 0 and column 1 on
+// (phaseSpan's first columns). Columns past a plane's width are not written.
+func (s *shiftGeom) refillPairs(g *convGeom, x, buf []float32, a, r0, r1 int) {
+	plane := s.pph * s.ppw
+	be, bo := g.pl&1, (g.pl+1)&1 // the phases of the even and the odd columns
+	ce0, ce1 := phaseSpan(2, be, g.pl, g.w, s.ppw)
+	co0, co1 := phaseSpan(2, bo, g.pl, g.w, s.ppw)
+	ne, no := ce1-ce0, co1-co0
+	pairs := min(ne, no)
+	for ci := 0; ci < g.c; ci++ {
+		xc := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		de := buf[ci*s.pp+(a*2+be)*plane:][:plane]
+		do := buf[ci*s.pp+(a*2+bo)*plane:][:plane]
+		for r := r0; r < r1; r++ {
+			src := xc[(r*s.sh+a-g.pt)*g.w:][:g.w]
+			e := de[r*s.ppw+ce0:][:max(ne, 0)]
+			o := do[r*s.ppw+co0:][:max(no, 0)]
+			k := 0
+			if pairs > 0 {
+				sp := src[:2*pairs]
+				ep, op := e[:pairs], o[:pairs]
+				for ; k < pairs; k++ {
+					ep[k] = sp[2*k]
+					op[k] = sp[2*k+1]
+				}
+			}
+			for i := k; i < ne; i++ {
+				e[i] = src[2*i]
+			}
+			for i := k; i < no; i++ {
+				o[i] = src[2*i+1]
 			}
 		}
 	}

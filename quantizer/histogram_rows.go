@@ -306,17 +306,17 @@ func (r *rowRuns) runs(h *histogram, d []float32, first, rows int) {
 			r.row1 = append(r.row1[:0], pixel(g)...)
 		}
 		if g%plane == plane-1 {
-			r.imageEnd(h, pixel(g), pixel(g - 1))
+			r.imageEnd(h, pixel(g), pixel(g-1))
 		}
 	}
 	// Keep the last two pixels for the next piece.
 	g := first + rows
 	if rows >= 2 {
-		r.last2 = append(r.last2[:0], pixel(g - 2)...)
+		r.last2 = append(r.last2[:0], pixel(g-2)...)
 	} else {
 		r.last2 = append(r.last2[:0], r.last...)
 	}
-	r.last = append(r.last[:0], pixel(g - 1)...)
+	r.last = append(r.last[:0], pixel(g-1)...)
 	r.next = g
 }
 

@@ -340,6 +340,18 @@ func syntheticInputs(vals []*graph.Value, batch int, shapes map[string][]int, bo
 			for i := range d {
 				d[i] = rng.Float32()*2 - 1
 			}
+		case []float64: // a model.double() export
+			for i := range d {
+				d[i] = rng.Float64()*2 - 1
+			}
+		case []uint16:
+			if v.DType != graph.Float16 {
+				return nil, fmt.Errorf("input %q: synthetic data of type %s is not supported", v.Name, v.DType)
+			}
+			// A float16 model without keep_io_types: float16 bits of [-1, 1).
+			for i := range d {
+				d[i] = graph.Float32ToFloat16(rng.Float32()*2 - 1)
+			}
 		case []uint8:
 			for i := range d {
 				d[i] = uint8(rng.Intn(256))

@@ -81,7 +81,8 @@ type response struct {
 
 func ortDType(dt graph.DType) (string, error) {
 	switch dt {
-	case graph.Float32, graph.Int8, graph.Uint8, graph.Int32, graph.Int64, graph.Float64, graph.Bool, graph.Int16, graph.Uint16:
+	case graph.Float32, graph.Int8, graph.Uint8, graph.Int32, graph.Int64, graph.Float64, graph.Bool, graph.Int16, graph.Uint16,
+		graph.Float16:
 		return dt.String(), nil
 	}
 	return "", fmt.Errorf("ortoracle: unsupported input dtype %s", dt)
@@ -245,6 +246,34 @@ func decode(dtype string, shape []int, raw []byte) (*graph.Tensor, error) {
 			d[i] = int64(le.Uint64(raw[8*i:]))
 		}
 		return graph.FromInt64(shape, d), nil
+	case "float64", "bool", "float16", "int16", "uint16":
+		// Comparison masks, float16 and float64 models: the raw little-endian
+		// bytes as the .npy reader takes them.
+		dt := map[string]graph.DType{"float64": graph.Float64, "bool": graph.Bool, "float16": graph.Float16,
+			"int16": graph.Int16, "uint16": graph.Uint16}[dtype]
+		if len(raw) != n*dt.Size() {
+			return nil, fmt.Errorf("%d bytes for %d %s", len(raw), n, dtype)
+		}
+		t := graph.NewTensor(dt, shape)
+		switch d := t.Data.(type) {
+		case []float64:
+			for i := range d {
+				d[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
+			}
+		case []bool:
+			for i := range d {
+				d[i] = raw[i] != 0
+			}
+		case []uint16: // float16 bits too
+			for i := range d {
+				d[i] = le.Uint16(raw[2*i:])
+			}
+		case []int16:
+			for i := range d {
+				d[i] = int16(le.Uint16(raw[2*i:]))
+			}
+		}
+		return t, nil
 	}
 	return nil, fmt.Errorf("unsupported output dtype %s", dtype)
 }

@@ -17,6 +17,7 @@ const ort = require('onnxruntime-node');
 const typed = {
   float32: Float32Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array,
   int64: BigInt64Array, float64: Float64Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array,
+  float16: Uint16Array, // IEEE half bits, as numpy's float16 writes them
 };
 
 function loadInput(inp) {
@@ -35,6 +36,13 @@ async function main() {
     executionMode: 'sequential',
     graphOptimizationLevel: req.optimization || 'all',
   };
+  // "save_optimized": write the graph ONNX Runtime optimized (as a user's
+  // optimized_model_filepath does) and stop; scripts/unseen11_models.py uses it.
+  if (req.save_optimized) {
+    opts.optimizedModelFilePath = req.save_optimized;
+    await ort.InferenceSession.create(req.model, opts);
+    return;
+  }
   const sess = await ort.InferenceSession.create(req.model, opts);
   const feeds = {};
   for (const inp of req.inputs) feeds[inp.name] = loadInput(inp);

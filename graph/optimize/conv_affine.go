@@ -51,7 +51,7 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 				break
 			}
 			a := cons[out][0]
-			if bs, bt := batchNormAffine(g, cons, a, out, m, rank); bs != nil {
+			if bs, bt := batchNormAffine(g, a, out, m, rank); bs != nil {
 				if scale == nil {
 					scale, shift = make([]float32, m), make([]float32, m)
 					for i := range scale {
@@ -161,15 +161,18 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 // mode) leave BatchNormalization after the Conv that ONNX Runtime folds
 // (ConvBNFusion); unfolded, it was a pass over the feature map between the
 // Conv and its activation (sixteenth session). Nil when a is not such a node.
-func batchNormAffine(g *graph.Graph, cons map[string][]*graph.Node, a *graph.Node, x string, m, rank int) (scale, shift []float32) {
+func batchNormAffine(g *graph.Graph, a *graph.Node, x string, m, rank int) (scale, shift []float32) {
 	// rank: the Conv's weight rank, the rank of its output (N, C, spatial...).
 	if !isOp(a, "BatchNormalization") || len(a.Inputs) != 5 || a.Inputs[0] != x || len(a.Outputs) == 0 || a.Outputs[0] == "" ||
 		a.AttrInt("training_mode", 0) != 0 || a.AttrInt("spatial", 1) != 1 || rank < 3 {
 		return nil, nil
 	}
 	for _, o := range a.Outputs[1:] {
-		if o != "" && (len(cons[o]) > 0 || g.IsGraphOutput(o)) {
-			return nil, nil // running statistics are read: not an inference node
+		if o != "" {
+			// Before opset 14 the extra outputs (mean, var, saved mean and
+			// var) make the node a training-mode one, read or not: it
+			// normalises with the batch's statistics.
+			return nil, nil
 		}
 	}
 	var p [4][]float32

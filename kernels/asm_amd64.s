@@ -10204,6 +10204,29 @@ rowAddAVX512_loop:
 	VZEROUPPER
 	RET
 
+// func rowSelectAVX512(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·rowSelectAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ keep+16(FP), R8
+	MOVQ fill+24(FP), R9
+	MOVQ n+32(FP), CX
+
+rowSelectAVX512_loop:
+	VMOVUPS (SI), Z0
+	VANDPS  (R8), Z0, Z0
+	VADDPS  (R9), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, R8
+	ADDQ    $0x40, R9
+	SUBQ    $0x10, CX
+	JNZ     rowSelectAVX512_loop
+	VZEROUPPER
+	RET
+
 // func rowSumAVX2(src *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·rowSumAVX2(SB), NOSPLIT, $0-20
@@ -10345,6 +10368,29 @@ rowAddAVX2_loop:
 	ADDQ    $0x20, R8
 	SUBQ    $0x08, CX
 	JNZ     rowAddAVX2_loop
+	VZEROUPPER
+	RET
+
+// func rowSelectAVX2(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+// Requires: AVX
+TEXT ·rowSelectAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ keep+16(FP), R8
+	MOVQ fill+24(FP), R9
+	MOVQ n+32(FP), CX
+
+rowSelectAVX2_loop:
+	VMOVUPS (SI), Y0
+	VANDPS  (R8), Y0, Y0
+	VADDPS  (R9), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, R8
+	ADDQ    $0x20, R9
+	SUBQ    $0x08, CX
+	JNZ     rowSelectAVX2_loop
 	VZEROUPPER
 	RET
 

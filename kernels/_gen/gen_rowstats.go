@@ -27,6 +27,7 @@ func rowStatsKernels() {
 		rowMax(wide)
 		rowScaleFlush(wide)
 		rowAdd(wide)
+		rowSelect(wide)
 	}
 }
 
@@ -201,6 +202,30 @@ func rowAdd(wide bool) {
 	rowLoop(name, width, n, []GPPhysical{dst, a, b}, func() {
 		VMOVUPS(Mem{Base: a}, x)
 		VADDPS(Mem{Base: b}, x, x)
+		VMOVUPS(x, Mem{Base: dst})
+	})
+	ret()
+}
+
+// rowSelect emits rowSelectAVX512/AVX2(dst, a, keep, fill, n): dst[i] =
+// (a[i] AND keep[i]) + fill[i], keep[i] all ones or zero. With fill[i] = 0
+// where keep[i] is all ones and the Where's constant where it is zero, this
+// is Where(cond, a, c) exactly (a masked element, NaN or not, becomes +0 +
+// c = c; a kept one a + 0): the causal and padding masks that torch's
+// masked_fill and HF's torch.where write, folded into the softmax's row
+// pass (sixteenth session).
+func rowSelect(wide bool) {
+	name := rowName("rowSelect", wide)
+	vec, width := vecRegs(wide)
+	kernel(name, "func(dst *float32, a *float32, keep *uint32, fill *float32, n int)",
+		fmt.Sprintf("%s writes (a[i] AND keep[i]) + fill[i] to dst[i] for n floats (n a multiple of %d).", name, width))
+	dst, a, k, f, n := RDI, RSI, R8, R9, RCX
+	loadArgs("dst a keep fill n", dst, a, k, f, n)
+	x := vec(0)
+	rowLoop(name, width, n, []GPPhysical{dst, a, k, f}, func() {
+		VMOVUPS(Mem{Base: a}, x)
+		VANDPS(Mem{Base: k}, x, x)
+		VADDPS(Mem{Base: f}, x, x)
 		VMOVUPS(x, Mem{Base: dst})
 	})
 	ret()

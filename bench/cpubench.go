@@ -74,6 +74,15 @@ type LatencyStats struct {
 	P99Ms      float64 `json:"p99_ms"`
 	MaxMs      float64 `json:"max_ms"`
 	Throughput float64 `json:"throughput_per_s"`
+	// CPUMinMs, CPUP50Ms and CPUMeanMs summarise the process CPU time (user +
+	// system, every thread of the process) of each timed run, in milliseconds;
+	// 0 where it was not measured. On a loaded machine they move far less
+	// than the latencies: time the process waits for a core is not counted.
+	// The threads of a pool that spin while waiting count, so compare them at
+	// one thread (scripts/cpu_ratio_sweep.sh).
+	CPUMinMs  float64 `json:"cpu_min_ms"`
+	CPUP50Ms  float64 `json:"cpu_p50_ms"`
+	CPUMeanMs float64 `json:"cpu_mean_ms"`
 	// Fallback lists the nodes of an int8 session that run in float32.
 	Fallback []string `json:"fallback_nodes"`
 }
@@ -322,6 +331,18 @@ func syntheticInputs(vals []*graph.Value, batch int, shapes map[string][]int, bo
 			for i := range d {
 				d[i] = rng.Float32()*2 - 1
 			}
+		case []float64: // a model.double() export
+			for i := range d {
+				d[i] = rng.Float64()*2 - 1
+			}
+		case []uint16:
+			if v.DType != graph.Float16 {
+				return nil, fmt.Errorf("input %q: synthetic data of type %s is not supported", v.Name, v.DType)
+			}
+			// A float16 model without keep_io_types: float16 bits of [-1, 1).
+			for i := range d {
+				d[i] = graph.Float32ToFloat16(rng.Float32()*2 - 1)
+			}
 		case []uint8:
 			for i := range d {
 				d[i] = uint8(rng.Intn(256))
@@ -366,30 +387,35 @@ const roundWarmup = 2
 
 // timer is one executor of a benchmark: run does warmup untimed runs and
 // then iterations timed ones (and keeps going until the duration is reached)
-// and returns their latencies in milliseconds; the rounds accumulate into st.
+// and returns their latencies and their process CPU times in milliseconds
+// (cpu nil when not measured); the rounds accumulate into st.
 type timer struct {
-	st  *LatencyStats
-	lat []float64
-	run func(warmup, iterations int, d time.Duration) ([]float64, error)
+	st       *LatencyStats
+	lat, cpu []float64
+	run      func(warmup, iterations int, d time.Duration) (lat, cpu []float64, err error)
 }
 
 func sessionTimer(s *runtime.Session, in map[string]*graph.Tensor, st *LatencyStats) *timer {
-	return &timer{st: st, run: func(warmup, iterations int, d time.Duration) ([]float64, error) {
+	return &timer{st: st, run: func(warmup, iterations int, d time.Duration) ([]float64, []float64, error) {
 		for i := 0; i < warmup; i++ {
 			if _, err := s.RunTensors(in); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		var lat []float64
+		var lat, cpu []float64
 		start := time.Now()
 		for len(lat) < iterations || time.Since(start) < d {
+			c0, okCPU := processCPUMs()
 			t0 := time.Now()
 			if _, err := s.RunTensors(in); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e6)
+			if c1, ok := processCPUMs(); ok && okCPU {
+				cpu = append(cpu, c1-c0)
+			}
 		}
-		return lat, nil
+		return lat, cpu, nil
 	}}
 }
 
@@ -416,16 +442,21 @@ func runTimers(timers []*timer, opts CPUBenchOptions) error {
 			warm = opts.Warmup
 		}
 		for _, t := range timers {
-			lat, err := t.run(warm, per, opts.Duration/time.Duration(opts.Rounds))
+			lat, cpu, err := t.run(warm, per, opts.Duration/time.Duration(opts.Rounds))
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.st.Mode, err)
 			}
 			t.lat = append(t.lat, lat...)
+			t.cpu = append(t.cpu, cpu...)
 		}
 	}
 	for _, t := range timers {
 		st := LatencyFromMs(t.lat)
 		st.Mode, st.Fallback = t.st.Mode, t.st.Fallback
+		if len(t.cpu) > 0 {
+			c := LatencyFromMs(t.cpu)
+			st.CPUMinMs, st.CPUP50Ms, st.CPUMeanMs = c.MinMs, c.P50Ms, c.MeanMs
+		}
 		if st.MeanMs > 0 {
 			st.Throughput = float64(opts.Batch) * 1000 / st.MeanMs
 		}

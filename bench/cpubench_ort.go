@@ -71,10 +71,10 @@ func addORTTimers(res *CPUBenchResult, timers *[]*timer, floatModel, int8Model, 
 // ortTimer times ORT: every round is a fresh ORT process and session, so
 // every round warms up (two runs at least).
 func ortTimer(path string, in map[string]*graph.Tensor, threads int, st *LatencyStats) *timer {
-	return &timer{st: st, run: func(warmup, iterations int, d time.Duration) ([]float64, error) {
-		lat, err := ortoracle.Bench(path, in, threads, max(warmup, 2), iterations)
+	return &timer{st: st, run: func(warmup, iterations int, d time.Duration) ([]float64, []float64, error) {
+		lat, cpu, err := ortoracle.BenchCPU(path, in, threads, max(warmup, 2), iterations)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// Keep going (in further calls) until the duration is reached.
 		var total float64
@@ -82,16 +82,21 @@ func ortTimer(path string, in map[string]*graph.Tensor, threads int, st *Latency
 			total += l
 		}
 		for d > 0 && time.Duration(total*1e6) < d {
-			more, err := ortoracle.Bench(path, in, threads, 2, iterations)
+			more, moreCPU, err := ortoracle.BenchCPU(path, in, threads, 2, iterations)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, l := range more {
 				total += l
 			}
 			lat = append(lat, more...)
+			if cpu != nil && moreCPU != nil {
+				cpu = append(cpu, moreCPU...)
+			} else {
+				cpu = nil
+			}
 		}
-		return lat, nil
+		return lat, cpu, nil
 	}}
 }
 

@@ -29,14 +29,14 @@ func TestRunTimersRoundWarmup(t *testing.T) {
 			for e := range got {
 				e := e
 				n := 0.0
-				timers = append(timers, &timer{st: &LatencyStats{Mode: fmt.Sprint("executor ", e)}, run: func(warmup, iterations int, _ time.Duration) ([]float64, error) {
+				timers = append(timers, &timer{st: &LatencyStats{Mode: fmt.Sprint("executor ", e)}, run: func(warmup, iterations int, _ time.Duration) ([]float64, []float64, error) {
 					got[e] = append(got[e], warmup)
 					var lat []float64
 					for i := 0; i < iterations; i++ {
 						n++
 						lat = append(lat, n)
 					}
-					return lat, nil
+					return lat, lat, nil
 				}})
 			}
 			require.NoError(t, runTimers(timers, CPUBenchOptions{Warmup: tc.warmup, Rounds: tc.rounds, Iterations: tc.iterations}))
@@ -45,6 +45,8 @@ func TestRunTimersRoundWarmup(t *testing.T) {
 				require.Equal(t, tc.iterations, tm.st.Iterations)
 				require.Equal(t, 1.0, tm.st.MinMs)
 				require.Equal(t, float64(tc.iterations), tm.st.MaxMs)
+				require.Equal(t, 1.0, tm.st.CPUMinMs, "CPU times summarised like the latencies")
+				require.Equal(t, float64(tc.iterations+1)/2, tm.st.CPUMeanMs)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -256,6 +257,11 @@ func TestRunCPUBenchSmall(t *testing.T) {
 				assert.GreaterOrEqual(t, st.Iterations, tc.opts.Iterations)
 				assert.True(t, st.MinMs <= st.P50Ms && st.P50Ms <= st.P95Ms && st.P95Ms <= st.P99Ms && st.P99Ms <= st.MaxMs, "%+v", st)
 				assert.Greater(t, st.Throughput, 0.0)
+				if _, ok := processCPUMs(); ok {
+					// Each run's process CPU time, summarised like the latencies.
+					assert.Greater(t, st.CPUMeanMs, 0.0, "%+v", st)
+					assert.True(t, st.CPUMinMs <= st.CPUP50Ms && st.CPUP50Ms <= st.MaxMs*float64(2+goruntime.GOMAXPROCS(0)), "%+v", st)
+				}
 			}
 			if r.Int8 != nil {
 				assert.Empty(t, r.Int8.Fallback)

@@ -3,6 +3,8 @@ package quantizer
 import (
 	"fmt"
 	"math"
+
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 const (
@@ -68,7 +70,62 @@ func (h *histogram) addPar(data []float32, threads int) error {
 	if len(data) == 0 || h.addFused(data, threads) {
 		return nil
 	}
+	if h.width == 0 && h.firstGrid(data, threads) {
+		if h.addFused(data, threads) {
+			return nil
+		}
+		h.width, h.lo, h.bins, h.reps = 0, 0, nil, nil // not reached: the grid covers the batch
+	}
 	return h.addTwoPass(data, threads)
+}
+
+// firstGrid sets up the grid of a histogram that has none from the batch's min
+// and max (kernels.MinMaxF32, vectorized), so that the first batch is binned in
+// one pass (addFused) like the others instead of scanned and then binned: it is
+// the grid addTwoPass would set up. It reports false, changing nothing, for a
+// batch with a non-finite value or only zeros (addTwoPass handles both).
+func (h *histogram) firstGrid(data []float32, threads int) bool {
+	nch := max(1, min(threads, len(data)/histChunk))
+	los, his := make([]float32, nch), make([]float32, nch)
+	_ = parallelFor(nch, nch, func(c int) error {
+		los[c], his[c] = kernels.MinMaxF32(data[c*len(data)/nch : (c+1)*len(data)/nch])
+		return nil
+	})
+	mn, mx := los[0], his[0]
+	for c := 1; c < nch; c++ {
+		mn, mx = min(mn, los[c]), max(mx, his[c])
+	}
+	bmin, bmax := float64(mn), float64(mx)
+	if math.IsNaN(bmin) || math.IsInf(bmin, 0) || math.IsInf(bmax, 0) || bmin == 0 && bmax == 0 {
+		return false
+	}
+	// A -0 extreme reads as 0 (scanValues).
+	if bmin == 0 {
+		bmin = 0
+	}
+	if bmax == 0 {
+		bmax = 0
+	}
+	h.initGrid(bmin, bmax)
+	return true
+}
+
+// initGrid sets up the grid of the first batch with a non-zero value, of range
+// [bmin, bmax] (zeros included).
+func (h *histogram) initGrid(bmin, bmax float64) {
+	// The smallest power of two that fits the batch (float32 inputs keep it a
+	// normal float64 with an exact inverse).
+	amax := math.Max(math.Abs(bmin), math.Abs(bmax))
+	h.width = math.Ldexp(1, int(math.Ceil(math.Log2(amax/histMaxBins))))
+	for !fits(h.width, bmin, bmax) {
+		h.width *= 2
+	}
+	for fits(h.width/2, bmin, bmax) {
+		h.width /= 2
+	}
+	h.lo = h.index(math.Min(bmin, 0))
+	h.bins = make([]float64, h.index(math.Max(bmax, 0))-h.lo+1)
+	h.reps = make([]float64, len(h.bins))
 }
 
 // addTwoPass is addPar in two passes over data: scan, then bin (histogram_fused.go
@@ -105,19 +162,7 @@ func (h *histogram) addTwoPass(data []float32, threads int) error {
 	h.min = math.Min(h.min, bmin)
 	h.max = math.Max(h.max, bmax)
 	if h.width == 0 {
-		// The smallest power of two that fits the batch (float32 inputs keep it a
-		// normal float64 with an exact inverse).
-		amax := math.Max(math.Abs(bmin), math.Abs(bmax))
-		h.width = math.Ldexp(1, int(math.Ceil(math.Log2(amax/histMaxBins))))
-		for !fits(h.width, bmin, bmax) {
-			h.width *= 2
-		}
-		for fits(h.width/2, bmin, bmax) {
-			h.width /= 2
-		}
-		h.lo = h.index(math.Min(bmin, 0))
-		h.bins = make([]float64, h.index(math.Max(bmax, 0))-h.lo+1)
-		h.reps = make([]float64, len(h.bins))
+		h.initGrid(bmin, bmax)
 	}
 	h.cover(bmin, bmax)
 	if nch == 1 {
@@ -318,7 +363,10 @@ func gridIndex(x, w float64) int { return int(math.Floor(x * (1 / w))) }
 // fits reports whether bins of width w cover [lo, hi] with at most histMaxBins bins
 // on either side of zero.
 func fits(w, lo, hi float64) bool {
-	return -gridIndex(lo, w) <= histMaxBins && gridIndex(hi, w)+1 <= histMaxBins
+	// In float64: a grid index beyond the range of int (a batch of 1e-30s, then
+	// one of -3) would wrap around and pass (and cover would then panic).
+	inv := 1 / w
+	return math.Floor(lo*inv) >= -histMaxBins && math.Floor(hi*inv)+1 <= histMaxBins
 }
 
 // cover grows the grid so that [lo, hi] falls inside it, doubling the width while the

@@ -12,7 +12,9 @@ import (
 // The one-pass path gives the histogram the two passes give, bit for bit, over
 // batches whose ranges grow, shrink and stay, on one and several threads, with
 // runs of equal values across chunk boundaries, and leaves the histogram as the
-// two passes do on a non-finite value.
+// two passes do on a non-finite value. The first batch with a non-zero value
+// (whose grid firstGrid sets up from a vectorized min/max) is checked too, also
+// after all-zero batches and when it is not finite.
 func TestHistogramFusedMatchesTwoPass(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	cases := histCases()
@@ -50,6 +52,8 @@ func TestHistogramFusedMatchesTwoPass(t *testing.T) {
 		{relu, relu, scaled(relu, 0.5), scaled(relu, 1.5), scaled(relu, 1e3), relu},
 		{cases["signed"], scaled(cases["signed"], 0.1), cases["zeros"], cases["signed"]},
 		{runs, runs, cases["constant"], cases["negzero"], runs},
+		{cases["zeros"], cases["negzero"], relu, cases["tiny"]},
+		{cases["tiny"], cases["one"], big},
 		batches,
 	}
 	for _, threads := range []int{1, 2, 3} {
@@ -57,11 +61,7 @@ func TestHistogramFusedMatchesTwoPass(t *testing.T) {
 			fused, two := newHistogram(), newHistogram()
 			for bi, d := range seq {
 				require.NoError(t, fused.addPar(d, threads))
-				if two.width == 0 {
-					require.NoError(t, two.addPar(d, threads)) // the grid's first batch: two passes anyway
-				} else {
-					require.NoError(t, two.addTwoPass(d, threads))
-				}
+				require.NoError(t, two.addTwoPass(d, threads))
 				assertSameHistogram(t, two, fused, "threads %d, sequence %d, batch %d", threads, si, bi)
 			}
 			bad := append(append([]float32(nil), relu...), float32(math.Inf(1)))
@@ -70,6 +70,11 @@ func TestHistogramFusedMatchesTwoPass(t *testing.T) {
 			require.Error(t, e1)
 			assert.Equal(t, e2.Error(), e1.Error())
 			assertSameHistogram(t, two, fused, "threads %d, sequence %d, after a non-finite batch", threads, si)
+			fused, two = newHistogram(), newHistogram()
+			e1, e2 = fused.addPar(bad, threads), two.addTwoPass(bad, threads)
+			require.Error(t, e1)
+			assert.Equal(t, e2.Error(), e1.Error())
+			assertSameHistogram(t, two, fused, "threads %d, sequence %d, a non-finite first batch", threads, si)
 		}
 	}
 }

@@ -151,7 +151,7 @@ def model_names(arg, default):
 # ------------------------------------------------------------------ ONNX Runtime
 
 DTYPES = {"float32": np.float32, "int64": np.int64, "int32": np.int32, "int8": np.int8, "uint8": np.uint8,
-          "bool": np.bool_, "float64": np.float64}
+          "bool": np.bool_, "float64": np.float64, "float16": np.float16}
 
 
 def ort_run(model, feeds, threads=1, optimization=None):

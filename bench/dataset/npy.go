@@ -228,7 +228,11 @@ func DecodeRaw(b []byte, dt graph.DType, shape []int) (*graph.Tensor, error) {
 
 // WriteNPY writes a tensor as a .npy file (format 1.0).
 func WriteNPY(w io.Writer, t *graph.Tensor) error {
-	descr := map[graph.DType]string{graph.Float32: "<f4", graph.Float64: "<f8", graph.Int8: "|i1", graph.Uint8: "|u1", graph.Int32: "<i4", graph.Int64: "<i8"}[t.DType]
+	// Every type ReadNPY reads is written back (bool and float16 outputs of
+	// exported models: comparison masks, onnxconverter-common float16 models).
+	descr := map[graph.DType]string{graph.Float32: "<f4", graph.Float64: "<f8", graph.Float16: "<f2",
+		graph.Int8: "|i1", graph.Uint8: "|u1", graph.Int16: "<i2", graph.Uint16: "<u2", graph.Int32: "<i4",
+		graph.Uint32: "<u4", graph.Int64: "<i8", graph.Uint64: "<u8", graph.Bool: "|b1"}[t.DType]
 	if descr == "" {
 		return fmt.Errorf("cannot write %s as .npy", t.DType)
 	}

@@ -20,6 +20,12 @@ func TestWriteNPZRoundTrip(t *testing.T) {
 		{"u8", graph.FromUint8([]int{1, 2, 2}, []uint8{0, 1, 254, 255})},
 		{"ids", graph.FromInt64([]int{3}, []int64{-1, 1 << 40, 7})},
 		{"count", graph.FromInt32([]int{}, []int32{42})},
+		{"mask", &graph.Tensor{DType: graph.Bool, Shape: []int{2, 2}, Data: []bool{true, false, false, true}}},
+		{"half", &graph.Tensor{DType: graph.Float16, Shape: []int{3}, Data: []uint16{0x3c00, 0xc000, 0x7bff}}},
+		{"i16", &graph.Tensor{DType: graph.Int16, Shape: []int{2}, Data: []int16{-32768, 7}}},
+		{"u16", &graph.Tensor{DType: graph.Uint16, Shape: []int{1}, Data: []uint16{65535}}},
+		{"u32", &graph.Tensor{DType: graph.Uint32, Shape: []int{1}, Data: []uint32{1 << 31}}},
+		{"u64", &graph.Tensor{DType: graph.Uint64, Shape: []int{1}, Data: []uint64{1 << 63}}},
 	}
 	var buf bytes.Buffer
 	require.NoError(t, WriteNPZ(&buf, arrays))

@@ -74,7 +74,9 @@ func sampleRows(in *graph.Value, given map[string][]int, batch bool, shape []int
 		rows, sample, mode = shape[0], append([]int(nil), shape[1:]...), modeStack
 	case len(shape) == r && r > 0 && batch:
 		rows, sample, mode = shape[0], append([]int{1}, shape[1:]...), modeRows
-	case len(shape) == r && r > 0:
+	case len(shape) == r:
+		// r > 0: not a batch axis; r == 0: a scalar input (a loop count, a
+		// threshold), whole in every sample.
 		rows, sample, mode = 1, append([]int(nil), shape...), modeWhole
 	case len(shape) == r-1:
 		rows, sample, mode = 1, append([]int{1}, shape...), modeUnit
@@ -85,7 +87,7 @@ func sampleRows(in *graph.Value, given map[string][]int, batch bool, shape []int
 	if err := fitSample(in, given, sample, file); err != nil {
 		return 0, nil, 0, err
 	}
-	if mode == modeStack || mode == modeWhole {
+	if (mode == modeStack || mode == modeWhole) && r > 0 {
 		// A whole input: its leading size is checked too.
 		if want[0].Known() && sample[0] != want[0].Size {
 			return 0, nil, 0, fmt.Errorf("%s: array %q: sample shape %s does not fit input %q %s (dimension 0 is %d, not %d)",

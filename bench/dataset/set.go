@@ -277,6 +277,12 @@ func (s *Set) Batch(start, n int) (map[string]*graph.Tensor, error) {
 			return t, nil
 		}
 		for _, in := range s.inputs {
+			if x := t[in.Name]; x != nil && len(x.Shape) == 0 {
+				if err := putScalar(out, in.Name, x, i); err != nil {
+					return nil, fmt.Errorf("input %q: %w", in.Name, err)
+				}
+				continue
+			}
 			if err := putRow(out, in.Name, t[in.Name], i, n); err != nil {
 				return nil, fmt.Errorf("input %q: %w", in.Name, err)
 			}
@@ -305,6 +311,20 @@ func putRow(out map[string]*graph.Tensor, name string, t *graph.Tensor, i, n int
 		return fmt.Errorf("samples of different types or sizes in one batch")
 	}
 	reflect.Copy(reflect.ValueOf(b.Data).Slice(i*per, (i+1)*per), reflect.ValueOf(t.Data))
+	return nil
+}
+
+// putScalar sets the scalar input out[name] from sample i: a scalar is one value
+// for the whole batch, so the samples of one batch must agree on it.
+func putScalar(out map[string]*graph.Tensor, name string, t *graph.Tensor, i int) error {
+	b := out[name]
+	if b == nil {
+		out[name] = t
+		return nil
+	}
+	if !reflect.DeepEqual(b.Data, t.Data) || b.DType != t.DType {
+		return fmt.Errorf("the scalar input differs between sample 0 and sample %d of one batch (a scalar has no batch axis): run them one per batch (--batch 1)", i)
+	}
 	return nil
 }
 
@@ -426,6 +446,13 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			if err != nil {
 				return nil, err
 			}
+			if mode == modeWhole && len(sample) == 0 {
+				// A scalar input has no batch axis: every row of the file's
+				// other arrays takes it (Batch checks that one batch agrees).
+				shapes[in.Name] = sample
+				modes[in.Name] = mode
+				continue
+			}
 			if rows >= 0 && r != rows {
 				return nil, fmt.Errorf("%s: arrays %q %s and %q %s hold different numbers of samples (%d and %d): an array of the input's rank is "+
 					"a batch along axis 0 when the input's leading dimension is symbolic or 1; give a whole input a leading axis of 1 (rank + 1) to make it one sample",
@@ -434,6 +461,9 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			rows, first = r, in.Name
 			shapes[in.Name] = sample
 			modes[in.Name] = mode
+		}
+		if rows < 0 {
+			rows = 1 // scalars only
 		}
 		key := shapeKey(ins, shapes)
 		fl, labelled := labels[filepath.Base(f)]

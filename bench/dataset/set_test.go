@@ -323,3 +323,43 @@ func TestOpenTensorLabels(t *testing.T) {
 	_, err = Open(dir, Options{Inputs: []*graph.Value{in}})
 	assert.ErrorContains(t, err, "1 labels for a.npy, which holds 2 samples")
 }
+
+// A rank-0 input (a torch.jit.script loop count, a threshold) is read from a
+// rank-0 array as one whole sample (unseen11's loop_cat_script_op13 was refused
+// with "give rank 0 for one sample": the rank it had).
+func TestOpenNPZScalarInput(t *testing.T) {
+	dir := t.TempDir()
+	for i, steps := range []int64{4, 4} {
+		writeNPZ(t, filepath.Join(dir, "s"+string(rune('0'+i))+".npz"), map[string]*graph.Tensor{
+			"x":     graph.FromFloat32([]int{2, 3}, seq(6)),
+			"steps": graph.FromInt64([]int{}, []int64{steps}),
+		}, false)
+	}
+	ins := []*graph.Value{input("x", graph.Float32, -1, 3), input("steps", graph.Int64)}
+	s, err := Open(dir, Options{Inputs: ins})
+	require.NoError(t, err)
+	assert.Equal(t, 4, s.Len(), "x's rows are the samples")
+	b, err := s.Batch(0, 2)
+	require.NoError(t, err)
+	assert.Empty(t, b["steps"].Shape)
+	assert.Equal(t, []int64{4}, b["steps"].I64())
+	assert.Equal(t, []int{2, 3}, b["x"].Shape)
+}
+
+// Samples that disagree on a scalar input cannot share a batch.
+func TestOpenNPZScalarInputDiffers(t *testing.T) {
+	dir := t.TempDir()
+	for i, steps := range []int64{4, 5} {
+		writeNPZ(t, filepath.Join(dir, "s"+string(rune('0'+i))+".npz"), map[string]*graph.Tensor{
+			"x":     graph.FromFloat32([]int{1, 3}, seq(3)),
+			"steps": graph.FromInt64([]int{}, []int64{steps}),
+		}, false)
+	}
+	s, err := Open(dir, Options{Inputs: []*graph.Value{input("x", graph.Float32, -1, 3), input("steps", graph.Int64)}})
+	require.NoError(t, err)
+	b, err := s.Batch(0, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{4}, b["steps"].I64())
+	_, err = s.Batch(0, 2)
+	assert.ErrorContains(t, err, "scalar input differs")
+}

@@ -203,6 +203,7 @@ func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
 			fmt.Fprintf(w, "%s / %s: p50 %.2fx, min %.2fx\n", p[0].Mode, p[1].Mode, p[0].P50Ms/p[1].P50Ms, p[0].MinMs/p[1].MinMs)
 		}
 	}
+	printCPUTimes(w, r)
 	if r.Speedup > 0 {
 		fmt.Fprintf(w, "\nint8 speedup over float32 (mean): %.2fx (int8 latency = %.2f x float32)\n", r.Speedup, 1/r.Speedup)
 	}
@@ -211,6 +212,28 @@ func printCPUBench(w io.Writer, r *bench.CPUBenchResult) {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
+	}
+}
+
+// printCPUTimes prints each executor's process CPU time per run and the
+// ratios of the medians: on a loaded machine at one thread these hold
+// where the latency ratios do not (the time waiting for a core is not
+// counted).
+func printCPUTimes(w io.Writer, r *bench.CPUBenchResult) {
+	var parts []string
+	for _, st := range []*bench.LatencyStats{r.Float32, r.ORTFloat32, r.Int8, r.ORTInt8} {
+		if st != nil && st.CPUP50Ms > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.2f (min %.2f)", st.Mode, st.CPUP50Ms, st.CPUMinMs))
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nprocess CPU time per run, p50 ms: %s\n", strings.Join(parts, ", "))
+	for _, p := range [][2]*bench.LatencyStats{{r.Float32, r.ORTFloat32}, {r.Int8, r.ORTInt8}, {r.Int8, r.Float32}} {
+		if p[0] != nil && p[1] != nil && p[0].CPUP50Ms > 0 && p[1].CPUP50Ms > 0 {
+			fmt.Fprintf(w, "%s / %s, CPU time: p50 %.2fx, min %.2fx\n", p[0].Mode, p[1].Mode, p[0].CPUP50Ms/p[1].CPUP50Ms, p[0].CPUMinMs/p[1].CPUMinMs)
+		}
 	}
 }
 

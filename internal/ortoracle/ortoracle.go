@@ -76,11 +76,13 @@ type request struct {
 type response struct {
 	Outputs []reqInput `json:"outputs"`
 	Latency []float64  `json:"latencies_ms"`
+	CPU     []float64  `json:"cpu_ms"`
 }
 
 func ortDType(dt graph.DType) (string, error) {
 	switch dt {
-	case graph.Float32, graph.Int8, graph.Uint8, graph.Int32, graph.Int64, graph.Float64, graph.Bool, graph.Int16, graph.Uint16:
+	case graph.Float32, graph.Int8, graph.Uint8, graph.Int32, graph.Int64, graph.Float64, graph.Bool, graph.Int16, graph.Uint16,
+		graph.Float16:
 		return dt.String(), nil
 	}
 	return "", fmt.Errorf("ortoracle: unsupported input dtype %s", dt)
@@ -192,11 +194,23 @@ func RunAtLevel(model string, inputs map[string]*graph.Tensor, threads int, leve
 // Bench times repeated runs of the model on the same inputs and returns the latency
 // of each run in milliseconds.
 func Bench(model string, inputs map[string]*graph.Tensor, threads, warmup, iterations int) ([]float64, error) {
+	lat, _, err := BenchCPU(model, inputs, threads, warmup, iterations)
+	return lat, err
+}
+
+// BenchCPU is Bench that also returns each run's process CPU time in
+// milliseconds (user + system over all of ONNX Runtime's threads, node's
+// process.cpuUsage), which a loaded machine disturbs far less than the
+// latency. The CPU times are nil when the ORT script does not report them.
+func BenchCPU(model string, inputs map[string]*graph.Tensor, threads, warmup, iterations int) (lat, cpu []float64, err error) {
 	resp, err := call(&request{Model: model, Threads: threads, Mode: "bench", Warmup: warmup, Iterations: iterations}, inputs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return resp.Latency, nil
+	if len(resp.CPU) != len(resp.Latency) {
+		resp.CPU = nil
+	}
+	return resp.Latency, resp.CPU, nil
 }
 
 func decode(dtype string, shape []int, raw []byte) (*graph.Tensor, error) {
@@ -232,6 +246,34 @@ func decode(dtype string, shape []int, raw []byte) (*graph.Tensor, error) {
 			d[i] = int64(le.Uint64(raw[8*i:]))
 		}
 		return graph.FromInt64(shape, d), nil
+	case "float64", "bool", "float16", "int16", "uint16":
+		// Comparison masks, float16 and float64 models: the raw little-endian
+		// bytes as the .npy reader takes them.
+		dt := map[string]graph.DType{"float64": graph.Float64, "bool": graph.Bool, "float16": graph.Float16,
+			"int16": graph.Int16, "uint16": graph.Uint16}[dtype]
+		if len(raw) != n*dt.Size() {
+			return nil, fmt.Errorf("%d bytes for %d %s", len(raw), n, dtype)
+		}
+		t := graph.NewTensor(dt, shape)
+		switch d := t.Data.(type) {
+		case []float64:
+			for i := range d {
+				d[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
+			}
+		case []bool:
+			for i := range d {
+				d[i] = raw[i] != 0
+			}
+		case []uint16: // float16 bits too
+			for i := range d {
+				d[i] = le.Uint16(raw[2*i:])
+			}
+		case []int16:
+			for i := range d {
+				d[i] = int16(le.Uint16(raw[2*i:]))
+			}
+		}
+		return t, nil
 	}
 	return nil, fmt.Errorf("unsupported output dtype %s", dtype)
 }

@@ -9,3 +9,4 @@ func rowMaxAsm(src []float32) (float32, int)                                  { 
 func rowScaleFlushAsm(dst []float32, c float32) int                           { return 0 }
 func rowAddAsm(dst, a, b []float32) int                                       { return 0 }
 func rowSelectAsm(dst, a []float32, keep []uint32, fill []float32) int        { return 0 }
+func rowsAddI32Asm(dst []int32, ld, n int, c []int32) int                     { return 0 }

@@ -431,6 +431,11 @@ func rowAddAVX512(dst *float32, a *float32, b *float32, n int)
 //go:noescape
 func rowSelectAVX512(dst *float32, a *float32, keep *uint32, fill *float32, n int)
 
+// rowsAddI32AVX512 adds c[r] to the first n int32 of each of rows rows (ld apart) of dst (n a multiple of 16).
+//
+//go:noescape
+func rowsAddI32AVX512(dst *int32, ld int, rows int, n int, c *int32)
+
 // rowSumAVX2 returns the sum of n floats (n a multiple of 8).
 //
 //go:noescape
@@ -465,6 +470,11 @@ func rowAddAVX2(dst *float32, a *float32, b *float32, n int)
 //
 //go:noescape
 func rowSelectAVX2(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+
+// rowsAddI32AVX2 adds c[r] to the first n int32 of each of rows rows (ld apart) of dst (n a multiple of 8).
+//
+//go:noescape
+func rowsAddI32AVX2(dst *int32, ld int, rows int, n int, c *int32)
 
 // sgemvRowsAVX512_1 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
 //

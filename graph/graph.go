@@ -371,6 +371,10 @@ func FromONNX(mp *onnxpb.ModelProto) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Composite operators become standard ones (graph/expand.go).
+	if err := expandOps(g, m.Opsets[""]); err != nil {
+		return nil, err
+	}
 	m.Graph = g
 	return m, nil
 }
@@ -403,6 +407,12 @@ func typeKind(t *onnxpb.TypeProto) string {
 func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 	v := &Value{Name: vi.GetName()}
 	tt := vi.GetType().GetTensorType()
+	if ot := vi.GetType().GetOptionalType(); tt == nil && ot != nil {
+		// An optional holding a tensor (a torch.jit.script Optional[Tensor]
+		// argument) is read as that tensor, given; the Optional* operators
+		// over it are expanded accordingly (expand_ops.go).
+		tt = ot.GetElemType().GetTensorType()
+	}
 	if tt == nil {
 		if vi.GetType() != nil && vi.GetType().GetValue() != nil {
 			return nil, fmt.Errorf("value %q is %s: only tensor types are supported", vi.GetName(), typeKind(vi.GetType()))

@@ -1149,7 +1149,9 @@ func init() {
 		Attrs: []string{"epsilon", "momentum", "spatial", "is_test", "training_mode"}, Infer: inferBatchNorm})
 	RegisterOp(OpSchema{OpType: "InstanceNormalization", SinceOpset: 6, Attrs: []string{"epsilon"}, Infer: inferInstanceNorm})
 	RegisterOp(OpSchema{OpType: "LRN", SinceOpset: 1, Attrs: []string{"alpha", "beta", "bias", "size"}, Infer: inferLRN})
-	RegisterOp(OpSchema{OpType: "LayerNormalization", SinceOpset: 17, Attrs: []string{"axis", "epsilon", "stash_type"}, Infer: inferLayerNorm})
+	// Since 1, not 17: ONNX Runtime registers it in the default domain from opset 1
+	// and its optimizer writes it into opset-13 files (unseen11 ort_ext_bert_op13).
+	RegisterOp(OpSchema{OpType: "LayerNormalization", SinceOpset: 1, Attrs: []string{"axis", "epsilon", "stash_type"}, Infer: inferLayerNorm})
 	RegisterOp(OpSchema{OpType: "Softmax", SinceOpset: 1, Attrs: []string{"axis"}, Infer: inferSoftmax})
 	RegisterOp(OpSchema{OpType: "LogSoftmax", SinceOpset: 1, Attrs: []string{"axis"}, Infer: inferSoftmax})
 	RegisterOp(OpSchema{OpType: "Erf", SinceOpset: 9, Attrs: []string{}, Infer: inferErf})

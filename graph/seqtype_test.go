@@ -20,16 +20,17 @@ func TestNonTensorTypeNamed(t *testing.T) {
 			ElemType: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
 				ElemType: proto.Int32(int32(dt))}}}}}}
 	}
+	// An optional of a tensor is read as the tensor (a torch.jit.script
+	// Optional[Tensor] argument; expand_ops.go): an optional of a list is not.
 	opt := &onnxpb.TypeProto{Value: &onnxpb.TypeProto_OptionalType{OptionalType: &onnxpb.TypeProto_Optional{
-		ElemType: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
-			ElemType: proto.Int32(int32(Float32))}}}}}}
+		ElemType: seqOf(Float32)}}}
 	for _, tc := range []struct {
 		name string
 		typ  *onnxpb.TypeProto
 		want string
 	}{
 		{"sequence", seqOf(Int64), `value "toks" is a sequence of tensor(int64) (SequenceEmpty/SequenceInsert/ConcatFromSequence`},
-		{"optional", opt, `value "toks" is an optional of tensor(float32)`},
+		{"optional", opt, `value "toks" is an optional of a non-tensor type`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := modelP([]*onnxpb.NodeProto{nodeP("Identity", []string{"x"}, []string{"y"})},

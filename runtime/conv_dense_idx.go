@@ -56,7 +56,31 @@ func (k *rowsConvKernel) runNarrow(ctx *ExecContext, xd []float32, h, wd, sx int
 	if k.inNHWC {
 		is = h * wd * sx
 	}
-	ic := &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: []groupBlock{{cn: k.c, pb: k.pb, bias: k.bias}},
+	ic := &idxConv{kh: k.kh, kw: k.kw, c: k.c, inNHWC: k.inNHWC, blocks: k.narrowBlocks(),
 		ep: &k.rowsEpilogue, plan: &k.narrow.plan, stem: k.isStem(), stem16: k.isStem() && !k.residual}
 	return ic.runIdx(ctx, xd, is, h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater)
+}
+
+// narrowBlocks is the weights of the indexed path as blocks of output
+// channels: pb whole, or, for a 1x1 convolution whose columns take mixed
+// panel widths (conv_rows_mixed.go), one block per part (sixteenth
+// session). With pb alone, RegNet-X-400MF's stride-2 160 → 400 projection
+// onto 7x7 ran 25 tiles of 6x16 (six accumulators, latency-bound: 36
+// GMAC/s of thread CPU time in BenchmarkSmallMapConvs) where its
+// stride-1 400 → 400 layers run 6x64, 6x48 and 6x32 tiles. The blocks read
+// the same input channels; every output keeps its arithmetic (bias, one
+// FMA per reduction step in order, then the epilogue).
+func (k *rowsConvKernel) narrowBlocks() []groupBlock {
+	if k.mixed == nil || k.kh*k.kw != 1 {
+		return []groupBlock{{cn: k.c, pb: k.pb, bias: k.bias}}
+	}
+	blocks := make([]groupBlock, len(k.mixed))
+	for i, p := range k.mixed {
+		var bias []float32
+		if k.bias != nil {
+			bias = k.bias[p.col:]
+		}
+		blocks[i] = groupBlock{o0: p.col, cn: k.c, pb: p.pb, bias: bias}
+	}
+	return blocks
 }

@@ -39,29 +39,36 @@ func TestMixedPanelSplit(t *testing.T) {
 // counts take mixed panels (80, 112, 208, 400; 72 stored 80 wide) against
 // the reference convolution: channels-last and NCHW outputs, a residual in
 // either layout, the clamp, an activation, one pixel (the one-row product),
-// 7x7 (a one-row tail), 1 and 2 threads, batch 2; and that the parts are
-// used where the CPU has AVX-512.
+// 7x7 (a one-row tail), 1 and 2 threads, batch 2, stride 2 (the indexed
+// path, one block per part: narrowBlocks); and that the parts are used
+// where the CPU has AVX-512.
 func TestMixedPanelsPointwise(t *testing.T) {
 	cases := []struct {
 		c, m, h  int
+		s        int // stride (0: 1)
 		outNH    bool
 		residual bool
 		clip     bool
 		act      kernels.Act
 	}{
-		{24, 80, 9, true, false, false, kernels.ActHardSwish},
-		{24, 72, 8, true, true, true, kernels.ActNone},
-		{160, 400, 7, true, true, false, kernels.ActNone},
-		{400, 400, 7, false, true, true, kernels.ActNone},
-		{64, 112, 1, true, false, false, kernels.ActSiLU},
-		{96, 208, 14, false, false, true, kernels.ActNone},
+		{24, 80, 9, 0, true, false, false, kernels.ActHardSwish},
+		{24, 72, 8, 0, true, true, true, kernels.ActNone},
+		{160, 400, 7, 0, true, true, false, kernels.ActNone},
+		{400, 400, 7, 0, false, true, true, kernels.ActNone},
+		{64, 112, 1, 0, true, false, false, kernels.ActSiLU},
+		{96, 208, 14, 0, false, false, true, kernels.ActNone},
+		{160, 400, 14, 2, true, true, false, kernels.ActNone},
+		{24, 80, 9, 2, true, false, true, kernels.ActHardSwish},
+		{40, 112, 15, 3, false, true, false, kernels.ActNone},
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("%d->%d_%dx%d_nhwc%v_res%v", tc.c, tc.m, tc.h, tc.h, tc.outNH, tc.residual), func(t *testing.T) {
+		st := max(1, tc.s)
+		t.Run(fmt.Sprintf("%d->%d_%dx%d_s%d_nhwc%v_res%v", tc.c, tc.m, tc.h, tc.h, st, tc.outNH, tc.residual), func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(tc.m + tc.h)))
 			w, b := randF32(rng, tc.m, tc.c, 1, 1), randF32(rng, tc.m)
 			node := &graph.Node{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: map[string]*graph.Attr{
 				"kernel_shape": graph.IntsAttr("kernel_shape", []int{1, 1}),
+				"strides":      graph.IntsAttr("strides", []int{st, st}),
 			}}
 			ck := &convKernel{node: node, group: 1, wConst: w, bConst: b}
 			lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
@@ -76,20 +83,25 @@ func TestMixedPanelsPointwise(t *testing.T) {
 			k := newRowsConvKernel(ck, fk, true, tc.outNH)
 			if kernels.RowsPath() == "avx512" {
 				require.NotNil(t, k.mixed, "mixed panels")
+				if st > 1 { // the indexed path, a block per part
+					require.NotNil(t, k.narrow)
+					require.Len(t, k.narrowBlocks(), len(k.mixed))
+				}
 			}
 			const n = 2
-			hw := tc.h * tc.h
+			oh := (tc.h-1)/st + 1
+			hw := oh * oh
 			so := pixelStride(tc.m)
 			x := randF32(rng, n, tc.c, tc.h, tc.h)
-			want := refGroupedConv(x.F32(), n, tc.c, tc.h, tc.h, w.F32(), tc.m, 1, 1, 1, b.F32(), 1, 1, 1, 1, 0, 0, tc.h, tc.h)
-			in := []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, tc.h, tc.h, pixelStride(tc.c)}, Data: toNHWC(x.F32(), n, tc.c, hw)}, w, b}
+			want := refGroupedConv(x.F32(), n, tc.c, tc.h, tc.h, w.F32(), tc.m, 1, 1, 1, b.F32(), st, st, 1, 1, 0, 0, oh, oh)
+			in := []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, tc.h, tc.h, pixelStride(tc.c)}, Data: toNHWC(x.F32(), n, tc.c, tc.h*tc.h)}, w, b}
 			if tc.residual {
-				r := randF32(rng, n, tc.m, tc.h, tc.h)
+				r := randF32(rng, n, tc.m, oh, oh)
 				for i, v := range r.F32() {
 					want[i] += v
 				}
 				if tc.outNH {
-					r = &graph.Tensor{DType: graph.Float32, Shape: []int{n, tc.h, tc.h, so}, Data: toNHWC(r.F32(), n, tc.m, hw)}
+					r = &graph.Tensor{DType: graph.Float32, Shape: []int{n, oh, oh, so}, Data: toNHWC(r.F32(), n, tc.m, hw)}
 				}
 				in = append(in, r)
 			}
@@ -102,7 +114,7 @@ func TestMixedPanelsPointwise(t *testing.T) {
 				out, err := k.Run(&ExecContext{Threads: th}, in)
 				require.NoError(t, err)
 				if !tc.outNH {
-					require.NoError(t, CompareTensors(out[0], graph.FromFloat32([]int{n, tc.m, tc.h, tc.h}, want), tol), "%d threads", th)
+					require.NoError(t, CompareTensors(out[0], graph.FromFloat32([]int{n, tc.m, oh, oh}, want), tol), "%d threads", th)
 					continue
 				}
 				got, wantNH := out[0].F32(), toNHWC(want, n, tc.m, hw)

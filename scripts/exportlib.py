@@ -187,7 +187,9 @@ def fit_ranks(model, feeds):
     """Drop the leading axis of 1 from arrays one rank above the model's input
     (a whole input in warboy's data layout) before ONNX Runtime reads them."""
     import onnx
-    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in onnx.load(model, load_external_data=False).graph.input}
+    def tensor_type(t):  # an optional's tensor (torch.jit.script Optional[Tensor] inputs)
+        return t.tensor_type if t.HasField("tensor_type") else t.optional_type.elem_type.tensor_type
+    ranks = {i.name: len(tensor_type(i.type).shape.dim) for i in onnx.load(model, load_external_data=False).graph.input}
     return {k: (v[0] if k in ranks and v.ndim == ranks[k] + 1 and v.shape[0] == 1 else v) for k, v in feeds.items()}
 
 

@@ -639,6 +639,16 @@ HELPER = {"ort_qop_squeeze_op13": ort_qop_squeeze, "caffe2_lp_op11": caffe2_lp, 
           "passthrough_io_op13": passthrough_io}
 # the input names of the helper graphs whose generator names them "x"
 RENAME = {"ort_qop_squeeze_op13": {"x": "input"}}
+# Inputs whose leading axis is not one sample's: saved with a leading axis of 1,
+# which warboy's data layout reads as one whole input (ortcheck drops it again for
+# ONNX Runtime): the optional bias [6] (and x beside it); the classifier's batch with its labels
+# (a loss is over a batch: one row alone whose label is ignored has no mean).
+WHOLE = {"optional_script_op15": {"x", "bias"}, "cls_loss_op13": {"x", "labels"}}
+
+
+def _save(path, name, feeds):
+    whole = WHOLE.get(name, set())
+    np.savez(path, **{k: (v[None] if k in whole else v) for k, v in feeds.items()})
 
 
 def vary(a, rng):
@@ -685,10 +695,10 @@ def export(name, out):
     d = os.path.join(out, "data", name)
     os.makedirs(d, exist_ok=True)
     for i, s in enumerate(samples):
-        np.savez(os.path.join(d, f"s{i}.npz"), **s)
-    np.savez(os.path.join(out, "data", name + ".in.npz"), **samples[0])
+        _save(os.path.join(d, f"s{i}.npz"), name, s)
+    _save(os.path.join(out, "data", name + ".in.npz"), name, samples[0])
     if has_alt:
-        np.savez(os.path.join(out, "data", name + ".alt.npz"), **draw(True))
+        _save(os.path.join(out, "data", name + ".alt.npz"), name, draw(True))
     print(f"{path}: {os.path.getsize(path) / 1e6:.2f} MB, opset {opset}", flush=True)
     return path
 

@@ -13,3 +13,63 @@ func gatherTaps16AVX512(dst *float32, x *float32, off *int64, n int)
 //
 //go:noescape
 func gatherTaps16AVX2(dst *float32, x *float32, off *int64, n int)
+
+// sgemmTapsAVX512_1x16 is the AVX-512 1x16 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_1x16(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_2x16 is the AVX-512 2x16 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_2x16(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_3x16 is the AVX-512 3x16 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_3x16(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_4x16 is the AVX-512 4x16 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_4x16(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_5x16 is the AVX-512 5x16 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_5x16(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_6x16 is the AVX-512 6x16 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_6x16(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_1x32 is the AVX-512 1x32 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_1x32(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_2x32 is the AVX-512 2x32 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_2x32(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_3x32 is the AVX-512 3x32 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_3x32(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_4x32 is the AVX-512 4x32 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_4x32(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_5x32 is the AVX-512 5x32 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_5x32(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)
+
+// sgemmTapsAVX512_6x32 is the AVX-512 6x32 float32 tile with A's rows read in place at x+off[r] (QAT's shifted weight gradient).
+//
+//go:noescape
+func sgemmTapsAVX512_6x32(k int, x *float32, off *int64, b *float32, bs int, c *float32, ldc int, accum int)

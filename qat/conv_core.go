@@ -42,7 +42,6 @@ type convCore struct {
 	scratch []convScratch
 	dyR     []float32
 	dwT     []float32
-	dyPack  *kernels.PackedA
 	shift   *shiftCache
 	trans   *transCache
 	dw      *dwLayout // depthwise phase layout (conv_depthwise.go) for dwGeom

@@ -61,6 +61,10 @@ func TestConvPaths(t *testing.T) {
 		{c: 5, oc: 7, group: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1},
 		{c: 2, oc: 3, group: 1, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 		{c: 3, oc: 2, group: 1, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1},
+		// strided layers on phase planes: 1x1 stride 2 (one plane of four read),
+		// stride 3x2 with dilation and asymmetric padding, grouped
+		{c: 3, oc: 4, group: 1, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1},
+		{c: 4, oc: 6, group: 2, kh: 3, kw: 2, sh: 3, sw: 2, dh: 2, dw: 1, pt: 2, pl: 0, pb: 1, pr: 1},
 		// depthwise: stride 1 and 2, asymmetric padding, dilation, multiplier 2
 		{c: 5, oc: 5, group: 5, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 		{c: 4, oc: 4, group: 4, kh: 3, kw: 2, sh: 1, sw: 2, dh: 2, dw: 3, pt: 2, pl: 0, pb: 1, pr: 3},
@@ -305,13 +309,18 @@ func TestBiasGradMatchesSequentialSum(t *testing.T) {
 
 // TestShiftedForwardBiasMatchesIm2col checks the shifted forward pass, which adds
 // the bias in its store, bit for bit against the im2col chunks, which add it in a
-// pass over y afterwards (the same GEMM sums plus the same bias).
+// pass over y afterwards (the same GEMM sums plus the same bias), stride 1 and
+// strided (phase planes).
 func TestShiftedForwardBiasMatchesIm2col(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
 	for _, geo := range []convGeom{
 		{c: 3, oc: 16, group: 1, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 		{c: 4, oc: 6, group: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 		{c: 2, oc: 5, group: 1, kh: 2, kw: 3, sh: 1, sw: 1, dh: 2, dw: 1, pt: 1, pl: 0, pb: 0, pr: 2},
+		// strided, on phase planes
+		{c: 16, oc: 32, group: 1, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
+		{c: 16, oc: 32, group: 1, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1},
+		{c: 4, oc: 6, group: 2, kh: 3, kw: 2, sh: 3, sw: 2, dh: 2, dw: 1, pt: 2, pl: 0, pb: 1, pr: 1},
 	} {
 		for _, shape := range [][]int{{3, 0, 7, 6}, {2, 0, 28, 28}} {
 			g := geo

@@ -16,28 +16,37 @@ import (
 // blocks).
 
 // shiftGeom is the padded layout of one image for the shifted forward pass.
+// A strided convolution's layout (conv_phases.go) splits each channel's padded
+// image into sh×sw phase planes of pph×ppw; a stride-1 layout has one plane per
+// channel.
 type shiftGeom struct {
-	pph, ppw, pp int     // padded rows, columns, floats per channel plane
+	pph, ppw, pp int     // padded (phase) rows, columns, floats per channel
 	q            int     // GEMM columns: oh-1 padded rows, then ow
 	size         int     // buffer floats: the planes, then a panel of slack
 	off          []int32 // per group-local GEMM row (ci, i, j)
+	sh, sw       int     // phases per axis (the strides)
+	used         []bool  // per phase a*sw+b: read by a tap
 }
 
-// shifted returns the layout, or nil when the convolution is strided or the
-// dropped columns would make the GEMM more than 1.5 times longer. (BenchmarkConvPaths,
-// the ResNet's 3x3 layers at batch 64 and 1 thread, two runs on a loaded machine:
-// the shifted paths were faster than the im2col chunks in 11 of 12 comparisons,
-// by 10-60 %, down to 7x7 maps, where 49 outputs take 64 columns.)
+// shifted returns the layout, or nil when the dropped columns would make the
+// GEMM more than 1.5 times longer. (BenchmarkConvPaths, the ResNet's 3x3 layers
+// at batch 64 and 1 thread, two runs on a loaded machine: the shifted paths were
+// faster than the im2col chunks in 11 of 12 comparisons, by 10-60 %, down to 7x7
+// maps, where 49 outputs take 64 columns.)
 func (g *convGeom) shifted() *shiftGeom { return g.shiftLayout(true) }
 
 // shiftLayout is shifted, the cost check only when checkWaste (tests force the
 // layout on small maps).
+//
+// Tap (i, j) of output (oy, ox) reads padded row oy*sh + i*dh, which is row
+// oy + i*dh/sh of phase (i*dh) mod sh (and likewise for the columns): in the
+// phase planes every tap is again one constant shift of the output position
+// numbered over the plane's width. With stride 1 there is one phase and the
+// planes are the padded images.
 func (g *convGeom) shiftLayout(checkWaste bool) *shiftGeom {
-	if g.sh != 1 || g.sw != 1 {
-		return nil
-	}
-	s := &shiftGeom{pph: g.oh + (g.kh-1)*g.dh, ppw: g.ow + (g.kw-1)*g.dw}
-	s.pp = s.pph * s.ppw
+	s := &shiftGeom{sh: g.sh, sw: g.sw, pph: g.oh + (g.kh-1)*g.dh/g.sh, ppw: g.ow + (g.kw-1)*g.dw/g.sw}
+	plane := s.pph * s.ppw
+	s.pp = g.sh * g.sw * plane
 	s.q = (g.oh-1)*s.ppw + g.ow
 	nPad := (s.q + 15) / 16 * 16
 	if checkWaste && nPad*100 > g.p*150 || int64(g.c)*int64(s.pp)+int64(nPad) > math.MaxInt32 {
@@ -45,10 +54,14 @@ func (g *convGeom) shiftLayout(checkWaste bool) *shiftGeom {
 	}
 	s.size = g.c*s.pp + nPad
 	s.off = make([]int32, g.k)
+	s.used = make([]bool, g.sh*g.sw)
 	for ci := 0; ci < g.cg; ci++ {
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
-				s.off[(ci*g.kh+i)*g.kw+j] = int32(ci*s.pp + i*g.dh*s.ppw + j*g.dw)
+				ty, tx := i*g.dh, j*g.dw
+				ph := ty%g.sh*g.sw + tx%g.sw
+				s.used[ph] = true
+				s.off[(ci*g.kh+i)*g.kw+j] = int32(ci*s.pp + ph*plane + ty/g.sh*s.ppw + tx/g.sw)
 			}
 		}
 	}
@@ -58,6 +71,10 @@ func (g *convGeom) shiftLayout(checkWaste bool) *shiftGeom {
 // fill lays image x (C planes of H×W) out in buf: input row y at padded row y+pt,
 // column x at x+pl, zeros elsewhere.
 func (s *shiftGeom) fill(g *convGeom, x, buf []float32) {
+	if s.sh != 1 || s.sw != 1 {
+		s.fillPhases(g, x, buf)
+		return
+	}
 	for ci := 0; ci < g.c; ci++ {
 		xc := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
 		d := buf[ci*s.pp : (ci+1)*s.pp]
@@ -101,6 +118,10 @@ func (p *padded) fill(s *shiftGeom, g *convGeom, x []float32) []float32 {
 // refill writes the rows of image x where fill puts them, leaving the rest of
 // buf (zero after a fill of the same layout) as it is.
 func (s *shiftGeom) refill(g *convGeom, x, buf []float32) {
+	if s.sh != 1 || s.sw != 1 {
+		s.refillPhases(g, x, buf)
+		return
+	}
 	jhi := min(s.ppw, g.w+g.pl)
 	if g.pl >= jhi {
 		return

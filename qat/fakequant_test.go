@@ -101,3 +101,23 @@ func TestFakeQuantSlice(t *testing.T) {
 		}
 	}
 }
+
+// TestClampWeightCodeMatchesMathMinMax checks the builtin clamp of the weights'
+// codes bit for bit against math.Max(-127, math.Min(127, q)), the form it replaced
+// (a NaN stays a NaN; its payload is not compared).
+func TestClampWeightCodeMatchesMathMinMax(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 126.5, 127, 127.5, 128, -127, -128, -127.5, 1e30, -1e30,
+		math.Inf(1), math.Inf(-1), math.NaN(), 5e-324, -5e-324}
+	rng := rand.New(rand.NewSource(3))
+	for i := 0; i < 1000; i++ {
+		vals = append(vals, math.RoundToEven(rng.NormFloat64()*100))
+	}
+	for _, q := range vals {
+		want := math.Max(-127, math.Min(127, q))
+		if math.IsNaN(want) {
+			require.True(t, math.IsNaN(clampWeightCode(q)))
+			continue
+		}
+		require.Equal(t, math.Float64bits(want), math.Float64bits(clampWeightCode(q)), "q = %v", q)
+	}
+}

@@ -177,6 +177,21 @@ func TestGradientsMoreOps(t *testing.T) {
 			bnInits(3, map[string]*graph.Tensor{"w": w(2, 3, 3, 3)})}},
 		{"BatchNormalization after an Add", tinyModel{[]int{2, 3, 3}, []*graph.Node{
 			node("Add", []string{"x", "x"}, "a"), bn("a", "y")}, bnInits(2, nil)}},
+		// ConvTranspose (sixteenth session; a stride-1 one is rewritten as a
+		// Conv before training): stride 2 with bias (a decoder's upsampling),
+		// grouped with padding and output_padding, dilated with asymmetric pads,
+		// 3x3 stride 2 after a Relu
+		{"ConvTranspose stride 2 + bias", tinyModel{[]int{3, 3, 4}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "w", "b"}, "y", ints("strides", 2, 2))}, map[string]*graph.Tensor{"w": w(3, 2, 2, 2), "b": w(2)}}},
+		{"ConvTranspose grouped, pads, output_padding", tinyModel{[]int{4, 3, 3}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "w", "b"}, "y", intAttr("group", 2), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1), ints("output_padding", 1, 0))},
+			map[string]*graph.Tensor{"w": w(4, 3, 3, 3), "b": w(6)}}},
+		{"ConvTranspose dilation 2 asymmetric pads", tinyModel{[]int{2, 4, 3}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "w"}, "y", ints("strides", 1, 2), ints("dilations", 2, 1), ints("pads", 1, 0, 0, 2))},
+			map[string]*graph.Tensor{"w": w(2, 3, 2, 3)}}},
+		{"Relu then ConvTranspose 3x3 stride 2", tinyModel{[]int{2, 4, 4}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"),
+			node("ConvTranspose", []string{"r", "w", "b"}, "y", ints("strides", 2, 2), ints("pads", 1, 1, 1, 1))}, map[string]*graph.Tensor{"w": w(2, 3, 3, 3), "b": w(3)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -24,4 +24,5 @@ func registerMoreOps() {
 	builders["InstanceNormalization"] = buildInstanceNorm
 	builders["ReduceMax"] = buildReduceMax
 	builders["ReduceMin"] = buildReduceMax
+	builders["ConvTranspose"] = buildConvTranspose
 }

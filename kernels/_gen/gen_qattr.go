@@ -16,6 +16,7 @@ import (
 func qattrKernels() {
 	gatherTaps16AVX512()
 	gatherTaps16AVX2()
+	tapRowsKernels() // gen_taprows.go
 }
 
 // gatherTaps16AVX512 generates blocks of 16 rows: the 16 lanes' next 16 floats

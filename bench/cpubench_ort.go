@@ -100,27 +100,32 @@ func ortTimer(path string, in map[string]*graph.Tensor, threads int, st *Latency
 	}}
 }
 
-// maxRelDiff is max |a - b| / max |b| over the float32 outputs both have.
+// maxRelDiff is max |a - b| / max |b| over the float outputs (float32, and the
+// float16 or float64 of such models) both have.
 func maxRelDiff(a, b map[string]*graph.Tensor) (float64, error) {
 	var d, scale float64
 	n := 0
 	for name, t := range a {
 		r := b[name]
-		if r == nil || t.DType != graph.Float32 || r.DType != graph.Float32 {
+		if r == nil || !t.DType.IsFloat() || t.DType != r.DType {
 			continue
 		}
-		x, y := t.F32(), r.F32()
+		x, errX := t.AsFloat64()
+		y, errY := r.AsFloat64()
+		if errX != nil || errY != nil {
+			continue
+		}
 		if len(x) != len(y) {
 			return 0, fmt.Errorf("output %q: %d values, ONNX Runtime %d", name, len(x), len(y))
 		}
 		n++
 		for i := range x {
-			d = math.Max(d, math.Abs(float64(x[i])-float64(y[i])))
-			scale = math.Max(scale, math.Abs(float64(y[i])))
+			d = math.Max(d, math.Abs(x[i]-y[i]))
+			scale = math.Max(scale, math.Abs(y[i]))
 		}
 	}
 	if n == 0 {
-		return 0, fmt.Errorf("no float32 output to compare with ONNX Runtime")
+		return 0, fmt.Errorf("no float output to compare with ONNX Runtime")
 	}
 	if scale == 0 {
 		return d, nil

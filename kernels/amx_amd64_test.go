@@ -15,6 +15,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -58,7 +59,9 @@ func TestAMXBlock(t *testing.T) {
 		got := make([]int32, c.rows*ldc)
 		amxBlock(a, lda, c.kb, c.nseg, sstride, pw.data, pw.kp, pw.bias, 0, pw.panels, c.rows, got, ldc, nil)
 		for i := 0; i < c.rows; i++ {
-			require.Equal(t, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n], "%+v row %d", c, i)
+			if !assert.Equal(quietT{}, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n]) {
+				require.Equal(t, want[i*c.n:(i+1)*c.n], got[i*ldc:i*ldc+c.n], "%+v row %d", c, i)
+			}
 		}
 	}
 }
@@ -144,15 +147,21 @@ func TestAMXRunRanges(t *testing.T) {
 		for _, threads := range []int{1, 2} {
 			got32 := make([]int32, m*n)
 			QGemmInt32(m, a, k, pw, got32, n, threads)
-			require.Equal(t, want, got32, "threads %d", threads)
+			if !assert.Equal(quietT{}, want, got32) {
+				require.Equal(t, want, got32, "threads %d", threads)
+			}
 			rq := NewRequant(mode, []float64{1.0 / 3000}, 3, -128, 127)
 			got := make([]int8, m*n)
 			QGemm(m, a, k, pw, got, n, rq, threads)
-			require.Equal(t, refRequant(want, n, rq), got, "mode %v threads %d", mode, threads)
+			if !assert.Equal(quietT{}, refRequant(want, n, rq), got) {
+				require.Equal(t, refRequant(want, n, rq), got, "mode %v threads %d", mode, threads)
+			}
 			rqc := NewRequant(mode, []float64{1.0 / 500}, -2, -128, 127)
 			gotc := make([]int8, len(acc))
 			QConv(s, in, pc, gotc, rqc, threads)
-			require.Equal(t, refRequant(acc, s.OC, rqc), gotc, "conv mode %v threads %d", mode, threads)
+			if !assert.Equal(quietT{}, refRequant(acc, s.OC, rqc), gotc) {
+				require.Equal(t, refRequant(acc, s.OC, rqc), gotc, "conv mode %v threads %d", mode, threads)
+			}
 		}
 	}
 }
@@ -184,9 +193,15 @@ func TestAMXEpiPointersStay(t *testing.T) {
 		ep := amxEpi{out: &out[0], scale: &scale[0], rowoff: &rowoff[0], rows: int64(rows), ncols: int64(n), lo: -128, hi: 127}
 		var scratch [amxRowBlock * 2 * qPanel]int32
 		amxBlock(a, k, k/64, 1, 0, pw.data, pw.kp, pw.bias, 0, pw.panels, rows, scratch[:], 2*qPanel, &ep)
-		require.True(t, ep.out == &out[0] && ep.scale == &scale[0] && ep.rowoff == &rowoff[0], "n=%d", n)
-		require.Equal(t, int64(16*pw.panels), ep.col, "n=%d", n)
+		if !assert.True(quietT{}, ep.out == &out[0] && ep.scale == &scale[0] && ep.rowoff == &rowoff[0]) {
+			require.True(t, ep.out == &out[0] && ep.scale == &scale[0] && ep.rowoff == &rowoff[0], "n=%d", n)
+		}
+		if !assert.Equal(quietT{}, int64(16*pw.panels), ep.col) {
+			require.Equal(t, int64(16*pw.panels), ep.col, "n=%d", n)
+		}
 		rq := NewRequant(RequantFloat, []float64{1.0 / 2000}, 0, -128, 127)
-		require.Equal(t, refRequant(refQGemmAcc(rows, n, k, a, k, w, bias, 0), n, rq), out, "n=%d", n)
+		if !assert.Equal(quietT{}, refRequant(refQGemmAcc(rows, n, k, a, k, w, bias, 0), n, rq), out) {
+			require.Equal(t, refRequant(refQGemmAcc(rows, n, k, a, k, w, bias, 0), n, rq), out, "n=%d", n)
+		}
 	}
 }

@@ -57,13 +57,19 @@ func widen(dst []int16, src []int8) {
 	}
 }
 
+// qEpiInt32 is the mode-0 epilogue (store the int32 tile), shared and only
+// read by the kernels: a &qEpi{} per call escaped to the heap through the
+// kernel table, one allocation per tile (sixteenth session: most of an int8
+// BiLSTM's allocations, a few rows per recurrent step).
+var qEpiInt32 qEpi
+
 func qTileVNNI(a []int8, lda int, b []int8, pstride, k4, nseg, sstride int, bias []int32, tile []int32, mr, nv int, accum bool, ep *qEpi) {
 	_ = a[(nseg-1)*sstride+(mr-1)*lda+k4*4-1]
 	_ = b[(nv-1)*pstride+nseg*k4*64-1]
 	_ = bias[nv*16-1]
 	_ = tile[(mr-1)*qTileStride+nv*16-1]
 	if ep == nil {
-		ep = &qEpi{}
+		ep = &qEpiInt32
 	}
 	qVNNITable[nv-1][mr-1](&a[0], lda, &b[0], pstride, k4, nseg, sstride, &bias[0], &tile[0], b2i(accum), &ep.mode)
 }

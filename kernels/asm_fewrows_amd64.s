@@ -1963,3 +1963,68 @@ sgemmFewRowsAVX2_5x16_noacc:
 	VMOVUPS Y9, 32(DX)
 	VZEROUPPER
 	RET
+
+// func dequantSetI32AVX2(dst *float32, acc *int32, sum *int32, ws *float32, n int, s float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·dequantSetI32AVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         sum+16(FP), DX
+	MOVQ         ws+24(FP), R8
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS s+40(FP), Y14
+	VBROADCASTSS zp+44(FP), Y15
+	SHRQ         $0x03, CX
+	JZ           dq_done
+
+dq_loop:
+	VPMULLD   (DX), Y15, Y0
+	VMOVDQU   (SI), Y1
+	VPSUBD    Y0, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    (R8), Y14, Y2
+	VMULPS    Y2, Y1, Y1
+	VMOVUPS   Y1, (DI)
+	ADDQ      $0x20, DI
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DX
+	ADDQ      $0x20, R8
+	DECQ      CX
+	JNZ       dq_loop
+
+dq_done:
+	VZEROUPPER
+	RET
+
+// func dequantAddI32AVX2(dst *float32, acc *int32, sum *int32, ws *float32, n int, s float32, zp int32)
+// Requires: AVX, AVX2
+TEXT ·dequantAddI32AVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         sum+16(FP), DX
+	MOVQ         ws+24(FP), R8
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS s+40(FP), Y14
+	VBROADCASTSS zp+44(FP), Y15
+	SHRQ         $0x03, CX
+	JZ           dq_done
+
+dq_loop:
+	VPMULLD   (DX), Y15, Y0
+	VMOVDQU   (SI), Y1
+	VPSUBD    Y0, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    (R8), Y14, Y2
+	VMULPS    Y2, Y1, Y1
+	VADDPS    (DI), Y1, Y1
+	VMOVUPS   Y1, (DI)
+	ADDQ      $0x20, DI
+	ADDQ      $0x20, SI
+	ADDQ      $0x20, DX
+	ADDQ      $0x20, R8
+	DECQ      CX
+	JNZ       dq_loop
+
+dq_done:
+	VZEROUPPER
+	RET

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,7 +46,9 @@ func TestDWRowsF32Bands(t *testing.T) {
 							} else {
 								v = refAct(ep.Act, v)
 							}
-							require.InDelta(t, v, float64(want[(n*oh*ow+q)*sy+o]), 1e-4, "shape %d", si)
+							if !assert.InDelta(quietT{}, v, float64(want[(n*oh*ow+q)*sy+o]), 1e-4) {
+								require.InDelta(t, v, float64(want[(n*oh*ow+q)*sy+o]), 1e-4, "shape %d", si)
+							}
 						}
 					}
 				}
@@ -83,7 +86,9 @@ func TestDWRowsF32Bands(t *testing.T) {
 					}
 				}
 				d.Release()
-				require.Equal(t, want, got, fmt.Sprintf("shape %d %+v", si, ep))
+				if !assert.Equal(quietT{}, want, got) {
+					require.Equal(t, want, got, fmt.Sprintf("shape %d %+v", si, ep))
+				}
 			}
 		}
 	})

@@ -96,3 +96,19 @@ func fewRows512(mr, ng, k int, a *float32, lda int, b *float32, gstride int, c *
 		sgemmFewRowsAVX512_5x16(k, a, lda, b, gstride, c, ldc, accum)
 	}
 }
+
+// dequantRowVec runs DequantRowI32 on the leading multiple of 8 elements and
+// returns how many it did.
+func dequantRowVec(dst []float32, acc, sum []int32, ws []float32, s float32, zp int32, add bool) int {
+	v := len(dst) &^ 7
+	if simdPath == isaGo || v == 0 {
+		return 0
+	}
+	_, _, _ = acc[v-1], sum[v-1], ws[v-1]
+	if add {
+		dequantAddI32AVX2(&dst[0], &acc[0], &sum[0], &ws[0], v, s, zp)
+	} else {
+		dequantSetI32AVX2(&dst[0], &acc[0], &sum[0], &ws[0], v, s, zp)
+	}
+	return v
+}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,11 +37,15 @@ func TestGatherTaps16F32(t *testing.T) {
 				require.NoError(t, GatherTaps16F32(dst, x, &off, n))
 				for p := 0; p < n; p++ {
 					for l := 0; l < 16; l++ {
-						require.Equal(t, math.Float32bits(x[off[l]+p]), math.Float32bits(dst[p*16+l]), "row %d lane %d", p, l)
+						if !assert.Equal(quietT{}, math.Float32bits(x[off[l]+p]), math.Float32bits(dst[p*16+l])) {
+							require.Equal(t, math.Float32bits(x[off[l]+p]), math.Float32bits(dst[p*16+l]), "row %d lane %d", p, l)
+						}
 					}
 				}
 				for _, v := range dst[16*n:] {
-					require.Equal(t, float32(-7), v)
+					if !assert.Equal(quietT{}, float32(-7), v) {
+						require.Equal(t, float32(-7), v)
+					}
 				}
 			})
 		}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,6 +37,8 @@ func TestGeneratedRowsIdxUpToDate(t *testing.T) {
 		require.NoError(t, err)
 		got, err := os.ReadFile(f)
 		require.NoError(t, err)
-		require.True(t, bytes.Equal(want, got), "%s is stale: run go generate ./kernels/...", f)
+		if !assert.True(quietT{}, bytes.Equal(want, got)) {
+			require.True(t, bytes.Equal(want, got), "%s is stale: run go generate ./kernels/...", f)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -59,7 +60,9 @@ func TestSgemmShiftedVsReference(t *testing.T) {
 				})
 				msg := fmt.Sprintf("%v bias=%v clip=%v threads=%d", sh, withBias, clip, th)
 				for i, s := range seen {
-					require.Equal(t, 1, s, "%s: element %d stored %d times", msg, i, s)
+					if !assert.Equal(quietT{}, 1, s) {
+						require.Equal(t, 1, s, "%s: element %d stored %d times", msg, i, s)
+					}
 				}
 				want := make([]float64, m*n)
 				for i := 0; i < m; i++ {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -55,7 +56,9 @@ func TestSgemvPackedBVsReference(t *testing.T) {
 				}
 				rows := make([]float32, n)
 				SgemmRowsAct(PackRowsB(k, n, w, n), a, k, off, 1, nil, rows, n, res, false, 0, 0, ActNone, th)
-				require.Equal(t, rows, c, msg+" bit-exact vs SgemmRowsAct")
+				if !assert.Equal(quietT{}, rows, c) {
+					require.Equal(t, rows, c, msg+" bit-exact vs SgemmRowsAct")
+				}
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,7 +70,9 @@ func TestSgemvRowsVsReference(t *testing.T) {
 					res2 = append(append([]float32{}, res...), res...)
 				}
 				SgemmRowsAct(pb, x, 0, off, 2, bias, c2, n, res2, clip, lo, hi, act, th)
-				require.Equal(t, c2[:n], c, msg)
+				if !assert.Equal(quietT{}, c2[:n], c) {
+					require.Equal(t, c2[:n], c, msg)
+				}
 			}
 		}
 	})

@@ -78,3 +78,13 @@ func sgemmFewRowsAVX2_4x16(k int, a *float32, lda int, b *float32, gstride int, 
 //
 //go:noescape
 func sgemmFewRowsAVX2_5x16(k int, a *float32, lda int, b *float32, gstride int, c *float32, ldc int, accum int)
+
+// dequantSetI32AVX2 sets (or adds to) dst[i] float32(acc[i]-zp*sum[i])*(s*ws[i]) for i < n, n a multiple of 8.
+//
+//go:noescape
+func dequantSetI32AVX2(dst *float32, acc *int32, sum *int32, ws *float32, n int, s float32, zp int32)
+
+// dequantAddI32AVX2 sets (or adds to) dst[i] float32(acc[i]-zp*sum[i])*(s*ws[i]) for i < n, n a multiple of 8.
+//
+//go:noescape
+func dequantAddI32AVX2(dst *float32, acc *int32, sum *int32, ws *float32, n int, s float32, zp int32)

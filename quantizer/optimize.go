@@ -27,7 +27,8 @@ func Optimize(m *graph.Model) (*graph.Model, error) {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}
 	nameUnnamedNodes(g)
-	optimize.WidenFloat16(g) // a float16 model is quantized from float32 (graph/optimize/widen_f16.go)
+	optimize.WidenFloat16(g)  // a float16 model is quantized from float32 (graph/optimize/widen_f16.go)
+	optimize.NarrowFloat64(g) // and so is a float64 one
 	// The exporter clean-up every executor runs (Constant nodes, Identity-fed
 	// weights, shape subgraphs, dead nodes): one implementation, graph/optimize.
 	if _, err := optimize.Optimize(q, optimize.Options{Eval: runtime.ConstEval()}); err != nil {

@@ -28,6 +28,9 @@ var opRoles = map[string]opRole{
 	"Add": roleCompute, "Sub": roleCompute, "Mul": roleCompute,
 	"AveragePool": roleCompute, "GlobalAveragePool": roleCompute, "ReduceMean": roleCompute,
 	"Relu": roleCompute, "Clip": roleCompute, "LeakyRelu": roleCompute, "Concat": roleCompute,
+	// LSTM and GRU: W and R int8 through DequantizeLinear (recurrentWeights), X and
+	// the outputs calibrated; the gates and the cell state stay float32.
+	"LSTM": roleCompute, "GRU": roleCompute,
 
 	"MaxPool": roleShared, "GlobalMaxPool": roleShared, "Reshape": roleShared, "Transpose": roleShared,
 	"Flatten": roleShared, "Slice": roleShared, "Squeeze": roleShared, "Unsqueeze": roleShared,
@@ -70,6 +73,11 @@ func weightAxis(n *graph.Node, i int, w *graph.Tensor) (bool, int) {
 			return false, 0
 		}
 		return true, len(w.Shape) - 1
+	case "LSTM", "GRU":
+		// W [dirs, gates*hidden, input] and R [dirs, gates*hidden, hidden]: one
+		// scale per gate row, shared by the directions (DequantizeLinear takes a
+		// 1-D scale along one axis).
+		return (i == 1 || i == 2) && len(w.Shape) == 3, 1
 	}
 	return false, 0
 }
@@ -395,6 +403,8 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 		if b := n.Input(2); b != "" && (p.g.Initializers[b] == nil || p.g.Initializers[b].DType != graph.Float32) {
 			return false, "its bias is not a float32 initializer"
 		}
+	case "LSTM", "GRU":
+		return recurrentQuantizable(p.g, n)
 	case "Gemm":
 		if b := p.g.Initializers[n.Input(1)]; b != nil && len(b.Shape) != 2 {
 			return false, "its weight is not 2-D"
@@ -473,4 +483,25 @@ func (p *plan) keepLogInputsFloat() {
 			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: only Log reads its output (small values would all quantize to 0)", n.Label()))
 		}
 	}
+}
+
+// recurrentQuantizable tells whether an LSTM or GRU gets int8 weights: the int8
+// executor runs them with int8 products (runtime/lower/rnn.go) when W and R are
+// float32 constants, X is sequence-first and a GRU applies its reset gate after
+// the recurrent product (linear_before_reset = 1, as torch.onnx exports it).
+// Otherwise int8 weights would only add error, so the operator stays float32.
+func recurrentQuantizable(g *graph.Graph, n *graph.Node) (bool, string) {
+	for i, what := range []string{"W", "R"} {
+		w := g.Initializers[n.Input(1+i)]
+		if w == nil || w.DType != graph.Float32 || len(w.Shape) != 3 {
+			return false, fmt.Sprintf("its %s is not a 3-D float32 initializer", what)
+		}
+	}
+	if n.AttrInt("layout", 0) != 0 {
+		return false, "batch-first layout (the int8 recurrent kernel takes sequence-first X)"
+	}
+	if n.OpType == "GRU" && n.AttrInt("linear_before_reset", 0) == 0 {
+		return false, "linear_before_reset = 0 (the int8 GRU needs the reset gate after R)"
+	}
+	return true, ""
 }

@@ -20,13 +20,33 @@ import (
 // rnnProjector computes the two projections of a recurrent operator in place of the
 // float32 GEMMs over W and R.
 type rnnProjector interface {
-	// check validates the data input's feature size against the weights.
-	check(inSize int) error
+	// check validates the data input X (its type and feature size) against the
+	// weights.
+	check(x *graph.Tensor) error
 	// input writes X·W^T of direction d for every time step: x is [seq*batch, inSize],
 	// xw is [seq*batch, gates*hidden].
-	input(d int, x []float32, seq, batch int, xw []float32, threads int)
-	// recurrent writes H·R^T of direction d: h is [batch, hidden], hr [batch, gates*hidden].
-	recurrent(d int, h []float32, batch int, hr []float32)
+	input(d int, x *graph.Tensor, seq, batch int, xw []float32, sc *rnnProjScratch, threads int)
+	// recurrent writes H·R^T of direction d to out, or adds it to out when add is
+	// set: h is [batch, hidden], out [batch, gates*hidden].
+	recurrent(d int, h []float32, batch int, out []float32, add bool, sc *rnnProjScratch)
+}
+
+// rnnProjScratch holds an int8 projector's buffers for one run (from the
+// kernel's pool: the steps of a run reuse them instead of allocating).
+type rnnProjScratch struct {
+	q   []int8
+	acc []int32
+}
+
+// buffers returns q and acc of at least nq and nacc elements.
+func (sc *rnnProjScratch) buffers(nq, nacc int) ([]int8, []int32) {
+	if cap(sc.q) < nq {
+		sc.q = make([]int8, nq)
+	}
+	if cap(sc.acc) < nacc {
+		sc.acc = make([]int32, nacc)
+	}
+	return sc.q[:nq], sc.acc[:nacc]
 }
 
 // dynLSTMWeights is one weight matrix of one direction, packed for kernels.QGemmInt32.
@@ -39,6 +59,11 @@ type dynLSTMWeights struct {
 type dynLSTMProj struct {
 	inSize, hidden int
 	w, r           []dynLSTMWeights // per direction
+	// xStatic: X arrives as int8 codes with the file's scale xScale; its zero
+	// point is folded into w's packing (op_qrnn.go). Otherwise X is float32 and
+	// each time step is quantized at run time.
+	xStatic bool
+	xScale  float32
 }
 
 // buildDynLSTM reuses the LSTM kernel (attributes, validation, gates) with int8
@@ -140,9 +165,16 @@ func dynLSTMPack(b *BuildContext, wt *graph.Tensor, what string, si, dirs int) (
 	return out, nil
 }
 
-func (p *dynLSTMProj) check(inSize int) error {
-	if inSize != p.inSize {
-		return fmt.Errorf("input X has %d features, W expects %d", inSize, p.inSize)
+func (p *dynLSTMProj) check(x *graph.Tensor) error {
+	want := graph.Float32
+	if p.xStatic {
+		want = graph.Int8
+	}
+	if x.DType != want {
+		return fmt.Errorf("input X is %s, expected %s", x.DType, want)
+	}
+	if len(x.Shape) == 3 && x.Shape[2] != p.inSize {
+		return fmt.Errorf("input X has %d features, W expects %d", x.Shape[2], p.inSize)
 	}
 	return nil
 }
@@ -151,8 +183,11 @@ func (p *dynLSTMProj) check(inSize int) error {
 // include 0), returning int8 values q-128 and the zero point shifted the same way.
 func quantizeDynamic(x []float32, q []int8) (scale float32, zp int32) {
 	var lo, hi float32
-	for _, v := range x {
-		lo, hi = min(lo, v), max(hi, v)
+	if len(x) > 0 {
+		// The vector fold (Go's min and max, NaN included): a scalar loop here
+		// was a fifth of an int8 BiLSTM's run, once per time step.
+		lo, hi = kernels.MinMaxF32(x)
+		lo, hi = min(lo, 0), max(hi, 0)
 	}
 	s, z := DynamicQuantizeParams(lo, hi)
 	zp = int32(z) - 128
@@ -166,56 +201,63 @@ func quantizeDynamic(x []float32, q []int8) (scale float32, zp int32) {
 	return s, zp
 }
 
-// dequantizeRows writes out[i, c] = (acc[i, c] - zp·sum[c])·scale·wScale[c] for rows of
-// one quantized block.
-func (wt *dynLSTMWeights) dequantizeRows(acc []int32, rows int, scale float32, zp int32, out []float32) {
+// dequantizeRows writes (or adds) out[i, c] = (acc[i, c] - zp·sum[c])·scale·wScale[c]
+// for rows of one quantized block.
+func (wt *dynLSTMWeights) dequantizeRows(acc []int32, rows int, scale float32, zp int32, out []float32, add bool) {
 	n := len(wt.sum)
 	for i := 0; i < rows; i++ {
-		a, o := acc[i*n:(i+1)*n], out[i*n:(i+1)*n]
-		for c := range o {
-			o[c] = float32(a[c]-zp*wt.sum[c]) * (scale * wt.scale[c])
-		}
+		kernels.DequantRowI32(out[i*n:(i+1)*n], acc[i*n:(i+1)*n], wt.sum, wt.scale, scale, zp, add)
 	}
 }
 
-func (p *dynLSTMProj) input(d int, x []float32, seq, batch int, xw []float32, threads int) {
+func (p *dynLSTMProj) input(d int, x *graph.Tensor, seq, batch int, xw []float32, sc *rnnProjScratch, threads int) {
 	wt := &p.w[d]
 	rows := seq * batch
 	if rows == 0 {
 		return
 	}
-	q := make([]int8, rows*p.inSize)
-	scales := make([]float32, seq)
-	zps := make([]int32, seq)
-	step := batch * p.inSize
-	for t := 0; t < seq; t++ {
-		scales[t], zps[t] = quantizeDynamic(x[t*step:(t+1)*step], q[t*step:(t+1)*step])
-	}
 	n := len(wt.sum)
-	acc := make([]int32, rows*n)
+	if p.xStatic {
+		// The file's codes, whose zero point the packing folded in: one GEMM
+		// and one scale for the whole sequence.
+		_, acc := sc.buffers(0, rows*n)
+		kernels.QGemmInt32(rows, x.I8(), p.inSize, wt.packed, acc, n, threads)
+		wt.dequantizeRows(acc, rows, p.xScale, 0, xw, false)
+		return
+	}
+	q, acc := sc.buffers(rows*p.inSize, rows*n)
+	xf := x.F32()
+	step := batch * p.inSize
 	// One GEMM over every time step: each step's block has its own scale and zero
 	// point, applied after the integer accumulation.
+	scales := make([]float32, seq)
+	zps := make([]int32, seq)
+	for t := 0; t < seq; t++ {
+		scales[t], zps[t] = quantizeDynamic(xf[t*step:(t+1)*step], q[t*step:(t+1)*step])
+	}
 	kernels.QGemmInt32(rows, q, p.inSize, wt.packed, acc, n, threads)
 	for t := 0; t < seq; t++ {
-		wt.dequantizeRows(acc[t*batch*n:(t+1)*batch*n], batch, scales[t], zps[t], xw[t*batch*n:(t+1)*batch*n])
+		wt.dequantizeRows(acc[t*batch*n:(t+1)*batch*n], batch, scales[t], zps[t], xw[t*batch*n:(t+1)*batch*n], false)
 	}
 }
 
-func (p *dynLSTMProj) recurrent(d int, h []float32, batch int, hr []float32) {
+func (p *dynLSTMProj) recurrent(d int, h []float32, batch int, out []float32, add bool, sc *rnnProjScratch) {
 	wt := &p.r[d]
 	if batch == 0 {
 		return
 	}
-	q := make([]int8, batch*p.hidden)
-	scale, zp := quantizeDynamic(h[:batch*p.hidden], q)
 	n := len(wt.sum)
+	// The input projection's buffers are done with by now: a step reuses them.
+	q, acc := sc.buffers(batch*p.hidden, batch*n)
+	scale, zp := quantizeDynamic(h[:batch*p.hidden], q)
 	if scale == 0 {
-		clear(hr[:batch*n]) // a zero state (the first step without initial_h)
+		if !add {
+			clear(out[:batch*n]) // a zero state (the first step without initial_h)
+		}
 		return
 	}
-	acc := make([]int32, batch*n)
-	kernels.QGemmInt32(batch, q, p.hidden, wt.packed, acc, n, 1)
-	wt.dequantizeRows(acc, batch, scale, zp, hr)
+	kernels.QGemmInt32Few(batch, q, p.hidden, wt.packed, acc, n)
+	wt.dequantizeRows(acc, batch, scale, zp, out, add)
 }
 
 func init() {

@@ -134,6 +134,8 @@ type rnnKernel struct {
 	packOnce       sync.Once
 	wpackOnce      sync.Once
 	packs          rnnPacks
+	// projScratch pools the int8 projector's buffers (*rnnProjScratch).
+	projScratch sync.Pool
 }
 
 // rnnPacks holds, per direction, R packed for the recurrent products (rp,
@@ -308,8 +310,8 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	}
 	x, w, r := in[0], in[1], in[2]
 	for i, t := range in {
-		if k.proj != nil && (i == 1 || i == 2 || i > 7) {
-			continue // the projector's int8 weights and their parameters
+		if k.proj != nil && (i <= 2 || i > 7) {
+			continue // X (checked by the projector), the int8 weights and their parameters
 		}
 		if t != nil && i != 4 && t.DType != graph.Float32 {
 			if t.DType == x.DType || i == 0 {
@@ -337,7 +339,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		return nil
 	}
 	if k.proj != nil {
-		if err := k.proj.check(inSize); err != nil {
+		if err := k.proj.check(x); err != nil {
 			return nil, err
 		}
 	} else if err := want(w, "W", dirs, gh, inSize); err != nil {
@@ -412,6 +414,14 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		wpacks = k.constWPacks(w, inSize)
 	}
 	bsum := ctx.AllocF32(gh)
+	var ps *rnnProjScratch
+	if k.proj != nil {
+		ps, _ = k.projScratch.Get().(*rnnProjScratch)
+		if ps == nil {
+			ps = &rnnProjScratch{}
+		}
+		defer k.projScratch.Put(ps)
+	}
 	for d := 0; d < dirs; d++ {
 		rev := k.reverse || d == 1
 		var rd []float32
@@ -419,7 +429,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 			rd = r.F32()[d*gh*h : (d+1)*gh*h]
 		}
 		if k.proj != nil {
-			k.proj.input(d, x.F32(), seq, batch, xw, ctx.Threads)
+			k.proj.input(d, x, seq, batch, xw, ps, ctx.Threads)
 		} else if seq*batch > 0 {
 			// X W^T for all steps at once, on W packed once (or per run
 			// when W is computed: the same packing, the same bits).
@@ -443,7 +453,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 				kernels.AddF32(xw[i*gh:(i+1)*gh], bs)
 			}
 		}
-		st := &rnnState{k: k, d: d, batch: batch, seq: seq, lens: lens, rd: rd, wb: wb, rb: rb,
+		st := &rnnState{k: k, d: d, batch: batch, seq: seq, lens: lens, rd: rd, wb: wb, rb: rb, ps: ps,
 			hcur: yh[d*batch*h : (d+1)*batch*h], ccur: yc[d*batch*h : (d+1)*batch*h]}
 		if packs != nil {
 			st.rp, st.rhp = packs.rp[d], packs.rhp[d]
@@ -502,6 +512,7 @@ type rnnState struct {
 	rp, rhp    *kernels.PackedB
 	wb, rb     []float32 // biases (nil when absent)
 	peep       []float32 // LSTM peepholes i, o, f (nil when absent)
+	ps         *rnnProjScratch
 	hcur, ccur []float32 // [batch, h] current states, updated in place
 	z, r       []float32 // GRU gate scratch, [h]
 	pre, tc    []float32 // vector cells' scratch: gate pre-activations [gates*h], tanh(c) [h]
@@ -520,7 +531,7 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 	gh := g * h
 	lstm := k.kind == "LSTM"
 	var hr, hprev []float32
-	if !lstm || k.proj != nil {
+	if !lstm {
 		hr = make([]float32, s.batch*gh)
 	}
 	if !lstm {
@@ -546,11 +557,12 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 			// product, so H needs no copy.
 			kernels.SgemmPackedB(false, s.batch, s.hcur, h, s.rp, xt, gh, true, nil, 1)
 		case lstm:
-			k.proj.recurrent(s.d, s.hcur, s.batch, hr)
-			kernels.AddF32(xt, hr)
+			// int8: H_{t-1} R^T dequantized straight into the step's
+			// pre-activations.
+			k.proj.recurrent(s.d, s.hcur, s.batch, xt, true, s.ps)
 		case k.proj != nil:
 			copy(hprev, s.hcur)
-			k.proj.recurrent(s.d, hprev, s.batch, hr)
+			k.proj.recurrent(s.d, hprev, s.batch, hr, false, s.ps)
 		default:
 			// H_{t-1} * R^T (for a GRU with linear_before_reset = 0, only the z
 			// and r gates can use it directly: rp holds those two blocks).

@@ -24,6 +24,8 @@ func optimizeModel(work *graph.Model, cfg *config) error {
 	if cfg.noOptimize || cfg.tapAll {
 		return nil
 	}
+	// A float64 model has no float64 kernels to fall back on (taps or not).
+	optimize.NarrowFloat64(work.Graph)
 	if len(cfg.taps) == 0 && cfg.mode != ModeInt8 && !work.Graph.IsQuantized() {
 		widenFloat16Model(work)
 	}

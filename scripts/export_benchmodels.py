@@ -19,6 +19,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen8   (see scripts/unseen8_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen9   (see scripts/unseen9_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen10  (see scripts/unseen10_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen11  (see scripts/unseen11_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -115,6 +116,12 @@ functions, training-mode BatchNorm, an opset-9 export without constant folding,
 masked_select/argsort/bucketize post-processing, a 3-D UNet with pooling indices, a run-time
 relative position bias, scripted split loops over sequences, grid_sample modes, Real-ESRGAN's
 pixel_unshuffle) to out/bench-models-unseen10/; see scripts/unseen10_models.py.
+
+--unseen11 exports the sixteenth session's set (a scripted Optional argument, a classifier
+with its loss, PyTorch per-channel and QAT fake-quant exports, a growing scripted loop,
+float16 and float64 models, files saved by ONNX Runtime's optimizer and quantizer, caffe2
+and tf2onnx norm/pool/ReverseSequence spellings, inputs passed through as outputs) to
+out/bench-models-unseen11/; see scripts/unseen11_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -488,6 +495,8 @@ def main():
                     help="export the fourteenth session's set (scripts/unseen9_models.py) to out/bench-models-unseen9")
     ap.add_argument("--unseen10", action="store_true",
                     help="export the fifteenth session's set (scripts/unseen10_models.py) to out/bench-models-unseen10")
+    ap.add_argument("--unseen11", action="store_true",
+                    help="export the sixteenth session's set (scripts/unseen11_models.py) to out/bench-models-unseen11")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -526,6 +535,9 @@ def main():
     if args.unseen10:
         import unseen10_models  # beside this script; its own names, opsets and samples
         return unseen10_models.main(args)
+    if args.unseen11:
+        import unseen11_models  # beside this script; its own names, opsets and samples
+        return unseen11_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

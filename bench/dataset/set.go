@@ -200,9 +200,12 @@ func (s *Set) GroupEnd(start int) int {
 }
 
 // stackable reports whether a sample's inputs all have a leading size of 1, the axis
-// a batch stacks samples on.
+// a batch stacks samples on; scalar inputs are shared by the batch (putScalar).
 func stackable(it item) bool {
-	for _, sh := range it.shapes {
+	for name, sh := range it.shapes {
+		if len(sh) == 0 && it.modes[name] == modeWhole {
+			continue
+		}
 		if len(sh) == 0 || sh[0] != 1 {
 			return false
 		}

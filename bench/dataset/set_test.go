@@ -339,6 +339,7 @@ func TestOpenNPZScalarInput(t *testing.T) {
 	s, err := Open(dir, Options{Inputs: ins})
 	require.NoError(t, err)
 	assert.Equal(t, 4, s.Len(), "x's rows are the samples")
+	assert.Equal(t, 4, s.GroupEnd(0), "the samples batch together beside the scalar")
 	b, err := s.Batch(0, 2)
 	require.NoError(t, err)
 	assert.Empty(t, b["steps"].Shape)

@@ -26,6 +26,44 @@ func fewRowsKernels() {
 	for mr := 1; mr <= 5; mr++ {
 		sgemmFewRows(false, mr, 1)
 	}
+	dequantRowAVX2(false)
+	dequantRowAVX2(true)
+}
+
+// dequantRowAVX2 emits dequant{Set,Add}I32AVX2: the int8 recurrent steps'
+// int32 products back to float32 gate pre-activations,
+// dst[i] (+)= float32(acc[i] - zp·sum[i]) · (s·ws[i]), n a multiple of 8.
+// One rounding per operation in the order of the Go reference
+// (kernels.DequantRowI32): s·ws, the conversion, the product, the sum.
+func dequantRowAVX2(add bool) {
+	name := "dequantSetI32AVX2"
+	if add {
+		name = "dequantAddI32AVX2"
+	}
+	kernel(name, "func(dst *float32, acc *int32, sum *int32, ws *float32, n int, s float32, zp int32)",
+		name+" sets (or adds to) dst[i] float32(acc[i]-zp*sum[i])*(s*ws[i]) for i < n, n a multiple of 8.")
+	dst, acc, sum, ws, n := RDI, RSI, RDX, R8, RCX
+	loadArgs("dst acc sum ws n", dst, acc, sum, ws, n)
+	// Broadcast from the frame (VEX forms only: a legacy-SSE load here cost
+	// more than the loop on the Xeon, with the vector state dirty).
+	VBROADCASTSS(paramAddr("s"), Y14)
+	VBROADCASTSS(paramAddr("zp"), Y15) // the int32 bits, broadcast as they are
+	blocks("dq", n, 3, nil, func() {
+		VPMULLD(Mem{Base: sum}, Y15, Y0)
+		VMOVDQU(Mem{Base: acc}, Y1)
+		VPSUBD(Y0, Y1, Y1)
+		VCVTDQ2PS(Y1, Y1)
+		VMULPS(Mem{Base: ws}, Y14, Y2)
+		VMULPS(Y2, Y1, Y1)
+		if add {
+			VADDPS(Mem{Base: dst}, Y1, Y1)
+		}
+		VMOVUPS(Y1, Mem{Base: dst})
+		ADDQ(Imm(32), dst)
+		ADDQ(Imm(32), acc)
+		ADDQ(Imm(32), sum)
+		ADDQ(Imm(32), ws)
+	})
 }
 
 // sgemmFewRows emits sgemmFewRows{AVX512,AVX2}_{mr}x{16·ng}: mr rows of A at

@@ -44,6 +44,8 @@ func (l *lowerer) lowerNode(n *graph.Node) error {
 			err = l.lowerConvTranspose(n)
 		case "Gemm":
 			err = l.lowerGemm(n)
+		case "LSTM", "GRU":
+			err = l.lowerRecurrent(n)
 		case "MatMul":
 			err = l.lowerMatMul(n)
 		case "Add", "Sub", "Mul", "Div", "Max", "Min":

@@ -335,6 +335,7 @@ func init() {
 	reg("QInstanceNorm", graph.InferPassThrough(graph.Int8))
 	reg("QMatMul", inferQMatMul)
 	reg("QGemm", inferQGemm)
+	reg("QRNN", inferQRNN)
 	reg("QConv", inferQConvLike(false))
 	reg("QConvTranspose", inferQConvLike(true))
 	reg("QPool", inferQPool)

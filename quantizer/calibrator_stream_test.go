@@ -13,10 +13,55 @@ import (
 	"github.com/warboy-sim/warboy/runtime"
 )
 
+// nchwTapSession is a session planned as the calibrator plans its own (streamed
+// taps, elementwise chains in pieces, tensors held channels-last: the same
+// kernels, so the same values) whose run returns every tapped tensor whole, in
+// NCHW order: the reference the calibrator's statistics must match bit for bit.
+func nchwTapSession(t *testing.T, c *Calibrator) func(map[string]*graph.Tensor) map[string][]float32 {
+	got := map[string][]float32{}
+	buf := func(name string, n int) []float32 {
+		if len(got[name]) != n {
+			got[name] = make([]float32, n)
+		}
+		return got[name]
+	}
+	whole := func(name string, x *graph.Tensor) error {
+		copy(buf(name, x.Len()), x.F32())
+		return nil
+	}
+	piece := func(name string, d []float32, off, total int) error {
+		copy(buf(name, total)[off:], d)
+		return nil
+	}
+	rows := func(name string, d []float32, first int, l runtime.ChannelsLast) error {
+		plane := l.H * l.W
+		out := buf(name, l.N*l.C*plane)
+		for j := 0; j < len(d)/l.Stride; j++ {
+			n, p := (first+j)/plane, (first+j)%plane
+			for k := 0; k < l.C; k++ {
+				out[(n*l.C+k)*plane+p] = d[j*l.Stride+k]
+			}
+		}
+		return nil
+	}
+	// Planned for each batch's shapes, as the calibrator's own.
+	plan := runtime.NewReplanner(c.model, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(c.names...),
+		runtime.WithTapFunc(whole), runtime.WithTapPieces(piece), runtime.WithTapChannelsLast(rows)).Keep(1)
+	return func(batch map[string]*graph.Tensor) map[string][]float32 {
+		clear(got)
+		sess, err := plan.Session(batch)
+		require.NoError(t, err)
+		_, err = sess.RunTensors(batch)
+		require.NoError(t, err)
+		return got
+	}
+}
+
 // The calibrator observes activations as the executor streams them
-// (runtime.WithTapFunc). Its statistics, and so the ranges and reports of all ten
-// methods, are bit-identical to those of the former path, which kept every tapped
-// tensor of a batch (runtime.WithTaps) and then added each to its histogram.
+// (runtime.WithTapFunc), most of them channels-last (WithTapChannelsLast). Its
+// statistics, and so the ranges and reports of all ten methods, are bit-identical
+// to those of adding each tensor of the batch whole, in NCHW order, to its
+// histogram (the former path, which kept every tapped tensor of a batch).
 func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
 	train, _ := fmnist(t)
 	for _, model := range []string{"fmnist_cnn", "fmnist_resnet"} {
@@ -26,17 +71,15 @@ func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
 			require.NoError(t, err)
 			retained, err := NewCalibrator(m, MinMaxSym, CalibOptions{})
 			require.NoError(t, err)
-			sess, err := runtime.NewSession(retained.model, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(retained.names...))
-			require.NoError(t, err)
+			run := nchwTapSession(t, retained)
 			// Uneven batches: the statistics must not depend on where a batch ends.
 			for _, b := range [][2]int{{0, 100}, {100, 37}, {137, 63}} {
 				batch := map[string]*graph.Tensor{"input": train.Batch(b[0], b[1])}
 				require.NoError(t, streamed.Collect(batch))
-				out, err := sess.RunTensors(batch)
-				require.NoError(t, err)
+				out := run(batch)
 				for i, name := range retained.names {
 					require.NotNil(t, out[name], name)
-					require.NoError(t, retained.hists[i].add(out[name].F32()))
+					require.NoError(t, retained.hists[i].add(out[name]))
 				}
 				retained.samples += b[1]
 				retained.batches++
@@ -57,10 +100,11 @@ func TestCalibratorStreamingMatchesRetainedTaps(t *testing.T) {
 	}
 }
 
-// histStats is a histogram without the piece bookkeeping (tail).
+// histStats is a histogram without the piece bookkeeping (tail, rows).
 func histStats(h *histogram) histogram {
 	c := *h
 	c.tail = [2]float32{}
+	c.rows = nil
 	return c
 }
 
@@ -74,8 +118,7 @@ func TestCalibratorPiecesMatchRetainedTaps(t *testing.T) {
 	require.NoError(t, err)
 	retained, err := NewCalibrator(m, MinMaxSym, CalibOptions{})
 	require.NoError(t, err)
-	sess, err := runtime.NewSession(retained.model, runtime.WithMode(runtime.ModeFloat), runtime.WithTaps(retained.names...))
-	require.NoError(t, err)
+	run := nchwTapSession(t, retained)
 	rng := rand.New(rand.NewSource(11))
 	for _, n := range []int{2, 1, 3} {
 		x := graph.NewTensor(graph.Float32, []int{n, 3, 96, 128})
@@ -83,13 +126,12 @@ func TestCalibratorPiecesMatchRetainedTaps(t *testing.T) {
 			x.F32()[i] = rng.Float32()
 		}
 		batch := map[string]*graph.Tensor{"images": x}
-		out, err := sess.RunTensors(batch)
-		require.NoError(t, err)
+		out := run(batch)
 		require.NoError(t, streamed.collect(batch, true))
 		assert.Empty(t, batch, "an owned batch is handed to the executor")
 		for i, name := range retained.names {
 			require.NotNil(t, out[name], name)
-			require.NoError(t, retained.hists[i].add(out[name].F32()))
+			require.NoError(t, retained.hists[i].add(out[name]))
 		}
 		retained.samples += n
 		retained.batches++

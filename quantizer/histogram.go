@@ -40,6 +40,10 @@ type histogram struct {
 	// tail is the last two values of the piece added last (addPiece), NaN where
 	// there is none.
 	tail [2]float32
+	// noReps makes add count values only, reps unchanged (addRows counts the runs
+	// of a channels-last tensor itself); rows is its state (histogram_rows.go).
+	noReps bool
+	rows   *rowRuns
 }
 
 func newHistogram() *histogram {
@@ -166,7 +170,11 @@ func (h *histogram) addTwoPass(data []float32, threads int) error {
 	}
 	h.cover(bmin, bmax)
 	if nch == 1 {
-		h.bin(data, 0, len(data), h.bins, h.reps)
+		reps := h.reps
+		if h.noReps {
+			reps = make([]float64, len(h.bins))
+		}
+		h.bin(data, 0, len(data), h.bins, reps)
 		return nil
 	}
 	part := make([][2][]float64, nch)
@@ -179,7 +187,9 @@ func (h *histogram) addTwoPass(data []float32, threads int) error {
 	for _, p := range part {
 		for k := range p[0] {
 			h.bins[k] += p[0][k]
-			h.reps[k] += p[1][k]
+			if !h.noReps {
+				h.reps[k] += p[1][k]
+			}
 		}
 	}
 	return nil

@@ -77,7 +77,9 @@ func (h *histogram) addFused(data []float32, threads int) bool {
 		}
 		for k, n := range cnt[nb:] {
 			if n != 0 {
-				h.reps[k] += float64(n)
+				if !h.noReps {
+					h.reps[k] += float64(n)
+				}
 				cnt[nb+k] = 0
 			}
 		}

@@ -156,6 +156,9 @@ func (s *Session) planChannelsLast() {
 		}
 		return role[r] != roleNone
 	}
+	// Streamed taps the caller reads channels-last (tap_channels_last.go) are
+	// kept, but need not be NCHW.
+	tapCL := s.streamTapsChannelsLast(names)
 	nhwc := map[int]bool{}
 	for i, st := range s.steps {
 		if role[i] != roleConv && role[i] != roleMaxPool && role[i] != roleGate && role[i] != roleConcat && role[i] != roleSame &&
@@ -163,7 +166,7 @@ func (s *Session) planChannelsLast() {
 			continue
 		}
 		out := st.out[0]
-		if out < 0 || s.keep[out] || channels(out) == 0 || len(readers[out]) == 0 {
+		if out < 0 || s.keep[out] && !tapCL[out] || channels(out) == 0 || len(readers[out]) == 0 {
 			continue
 		}
 		ok := true
@@ -195,6 +198,18 @@ func (s *Session) planChannelsLast() {
 				drop(st.out[0])
 			case role[i] == roleResample && !nhwc[st.in[0]] && nhwc[st.out[0]]:
 				drop(st.out[0])
+			}
+		}
+	}
+	s.nhwc = map[int]int{}
+	for id, ok := range nhwc {
+		if ok {
+			s.nhwc[id] = channels(id)
+			if tapCL[id] {
+				if s.tapCL == nil {
+					s.tapCL = map[int]int{}
+				}
+				s.tapCL[id] = channels(id)
 			}
 		}
 	}

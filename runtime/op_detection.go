@@ -56,6 +56,10 @@ func buildNonMaxSuppression(b *BuildContext) (Kernel, error) {
 		order := make([]int, 0, n)
 		for bi := 0; bi < nb; bi++ {
 			corners := nmsCorners(bx[bi*n*4:(bi+1)*n*4], n, center == 1)
+			areas := make([]float64, n)
+			for i, c := range corners {
+				areas[i] = (c[2] - c[0]) * (c[3] - c[1])
+			}
 			for ci := 0; ci < nc; ci++ {
 				s := sc[(bi*nc+ci)*n : (bi*nc+ci+1)*n]
 				order = order[:0]
@@ -72,7 +76,7 @@ func buildNonMaxSuppression(b *BuildContext) (Kernel, error) {
 					}
 					ok := true
 					for _, j := range kept {
-						if nmsIoU(corners[i], corners[j]) > iouT {
+						if nmsIoU(corners[i], corners[j], areas[i], areas[j]) > iouT {
 							ok = false
 							break
 						}
@@ -123,14 +127,18 @@ func nmsCorners(b []float32, n int, center bool) [][4]float64 {
 	return out
 }
 
-func nmsIoU(a, b [4]float64) float64 {
-	ih := math.Min(a[2], b[2]) - math.Max(a[0], b[0])
-	iw := math.Min(a[3], b[3]) - math.Max(a[1], b[1])
+// nmsIoU is the intersection over union of two boxes of areas areaA and areaB.
+// The builtin min and max are math.Min and math.Max (NaN and -0 included), inlined:
+// the loop over the kept boxes ran most of a random-weight SSDlite's quantize
+// time in math.Min/Max calls.
+func nmsIoU(a, b [4]float64, areaA, areaB float64) float64 {
+	ih := min(a[2], b[2]) - max(a[0], b[0])
+	iw := min(a[3], b[3]) - max(a[1], b[1])
 	if ih <= 0 || iw <= 0 {
 		return 0
 	}
 	inter := ih * iw
-	union := (a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter
+	union := areaA + areaB - inter
 	if union <= 0 {
 		return 0
 	}

@@ -44,9 +44,10 @@ type config struct {
 	mode     Mode
 	taps     map[string]bool
 	tapAll   bool
-	tapFunc  TapFunc      // tap_stream.go
-	tapPiece TapPieceFunc // tap_chain.go
-	pieceLen int          // tap_chain.go
+	tapFunc  TapFunc             // tap_stream.go
+	tapPiece TapPieceFunc        // tap_chain.go
+	tapCL    TapChannelsLastFunc // tap_channels_last.go
+	pieceLen int                 // tap_chain.go
 	lowerCfg LowerConfig
 	warn     func(string)
 	// noOptimize skips the graph-level optimisation (optimize.go).
@@ -132,6 +133,10 @@ type Session struct {
 	tapNames map[int]string
 	// chains are the elementwise chains run in pieces, by first step (tap_chain.go).
 	chains map[int]*tapChain
+	// nhwc gives the channels of the slots held channels-last (layout_float.go);
+	// tapCL those of them streamed to cfg.tapCL (tap_channels_last.go).
+	nhwc  map[int]int
+	tapCL map[int]int
 	// afterStep, when set (tests), sees the slots once each step or chain has
 	// produced its outputs, before its inputs are freed.
 	afterStep func(vals []*graph.Tensor)

@@ -51,6 +51,10 @@ type tapChain struct {
 	x, y        int
 	inPlace     bool
 	rank        int // rank of y: x's, or a constant operand's if larger
+	// cl is the channel count when the chain's tensors are held channels-last
+	// (tap_channels_last.go): its pieces are then whole pixels, shaped
+	// [1, 1, pixels, stride] for the kernels the layout pass chose.
+	cl int
 }
 
 // planTapChains finds the chains; it runs after planTapStream.
@@ -149,7 +153,10 @@ func (s *Session) planTapChains() {
 				break
 			}
 		}
-		ch := &tapChain{first: i, last: last, x: x, y: s.steps[last].out[0], inPlace: !outs[x] && within(x, i, last), rank: rank}
+		ch := &tapChain{first: i, last: last, x: x, y: s.steps[last].out[0], inPlace: !outs[x] && within(x, i, last), rank: rank, cl: s.nhwc[x]}
+		if !s.sameLayout(ch) {
+			continue
+		}
 		for k := i; k <= last; k++ {
 			for _, id := range s.steps[k].in {
 				if r, sc := scalar(id); sc {
@@ -166,6 +173,18 @@ func (s *Session) planTapChains() {
 		s.chains[i] = ch
 		i = last
 	}
+}
+
+// sameLayout reports whether every tensor of a chain is held in its input's
+// layout (the layout pass keeps an elementwise operator's layout: a mix would
+// be a chain the pieces cannot follow).
+func (s *Session) sameLayout(ch *tapChain) bool {
+	for k := ch.first; k <= ch.last; k++ {
+		if s.nhwc[s.steps[k].out[0]] != ch.cl {
+			return false
+		}
+	}
+	return true
 }
 
 // pieceStep reports whether step i is an elementwise operator with one float32
@@ -194,6 +213,14 @@ func (s *Session) runChain(ctx *ExecContext, ch *tapChain, vals []*graph.Tensor,
 	if plen <= 0 {
 		plen = tapPieceLen
 	}
+	var cl ChannelsLast
+	if ch.cl > 0 {
+		var err error
+		if cl, err = channelsLastOf(xt, ch.cl); err != nil {
+			return true, fmt.Errorf("%s: %w", s.steps[ch.first].node.Label(), err)
+		}
+		plen = max(1, plen/cl.Stride) * cl.Stride
+	}
 	yd := xd
 	if !ch.inPlace || !s.exclusive(ch.x, vals, inRanges) {
 		yd = ctx.AllocF32(n)
@@ -205,7 +232,11 @@ func (s *Session) runChain(ctx *ExecContext, ch *tapChain, vals []*graph.Tensor,
 	args := make([]*graph.Tensor, 0, 4)
 	for off := 0; off < n; off += plen {
 		m := min(plen, n-off)
-		local[ch.x] = &graph.Tensor{DType: graph.Float32, Shape: []int{m}, Data: xd[off : off+m]}
+		shape := []int{m}
+		if ch.cl > 0 {
+			shape = []int{1, 1, m / cl.Stride, cl.Stride}
+		}
+		local[ch.x] = &graph.Tensor{DType: graph.Float32, Shape: shape, Data: xd[off : off+m]}
 		for k := ch.first; k <= ch.last; k++ {
 			st := &s.steps[k]
 			args = args[:0]
@@ -228,7 +259,13 @@ func (s *Session) runChain(ctx *ExecContext, ch *tapChain, vals []*graph.Tensor,
 			}
 			local[st.out[0]] = o[0]
 			if name, ok := s.tapNames[st.out[0]]; ok && k < ch.last {
-				if err := s.cfg.tapPiece(name, o[0].F32(), off, n); err != nil {
+				var err error
+				if _, isCL := s.tapCL[st.out[0]]; isCL {
+					err = s.cfg.tapCL(name, o[0].F32(), off/cl.Stride, cl)
+				} else {
+					err = s.cfg.tapPiece(name, o[0].F32(), off, n)
+				}
+				if err != nil {
 					return true, err
 				}
 			}

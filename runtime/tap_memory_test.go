@@ -48,7 +48,8 @@ func peakLive(t *testing.T, s *Session, x *graph.Tensor, owned bool) int {
 }
 
 // The memory regression test of calibration at real resolutions (issue 14): a
-// session that streams every float activation (what the calibrator builds) holds
+// session that streams every float activation, channels-last where it can (what
+// the calibrator builds), holds
 // at most 1.2x the activation bytes the plain float executor holds for the same
 // batch, because the elementwise chains the taps keep from being fused run in
 // pieces over their input and the batch is handed over (0.82x here). Without the
@@ -61,7 +62,8 @@ func TestTapStreamingMemoryNearFloat(t *testing.T) {
 	plain, err := NewSession(m, WithMode(ModeFloat))
 	require.NoError(t, err)
 	pieces, err := NewSession(m, WithMode(ModeFloat), WithTaps(names...), WithTapFunc(noop),
-		WithTapPieces(func(string, []float32, int, int) error { return nil }))
+		WithTapPieces(func(string, []float32, int, int) error { return nil }),
+		WithTapChannelsLast(func(string, []float32, int, ChannelsLast) error { return nil }))
 	require.NoError(t, err)
 	whole, err := NewSession(m, WithMode(ModeFloat), WithTaps(names...), WithTapFunc(noop))
 	require.NoError(t, err)

@@ -85,7 +85,7 @@ func (s *Session) tapStreamStep(st *step, vals []*graph.Tensor) error {
 			continue
 		}
 		if name, ok := s.tapNames[id]; ok {
-			if err := s.cfg.tapFunc(name, vals[id]); err != nil {
+			if err := s.tapTensor(id, name, vals[id]); err != nil {
 				return err
 			}
 		}

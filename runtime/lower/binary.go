@@ -30,7 +30,7 @@ func (l *lowerer) lowerElementwise(n *graph.Node) error {
 			return l.lowerLUT(grp)
 		}
 		if n.OpType == "Relu" {
-			if d, err := l.implicitOut(n.Outputs[0], l.qIn(root), true); err == nil {
+			if d, err := l.implicitOut(n.Outputs[0], l.qIn(root)); err == nil {
 				return l.lowerLUTTo(grp, l.qIn(root), d)
 			}
 		}

@@ -77,12 +77,10 @@ func (l *lowerer) lowerAvgPool(n *graph.Node) error {
 		}
 		attrs = append(pa, graph.StringAttr("kind", "avg"), graph.IntAttr("count_include_pad", cip))
 	}
+	// Only a QuantizeLinear after the pool gives it an int8 output: an average is not on
+	// its input's grid, and a file that leaves it unquantized (a QAT export whose global
+	// pool feeds the classifier) computes the next layer on the exact float average.
 	d, err := l.outQ(n.Outputs[0], false)
-	if err != nil {
-		if di, e := l.implicitOut(n.Outputs[0], x, false); e == nil {
-			d, err = di, nil
-		}
-	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,90 @@
+package quantizer
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// A channels-last tensor added by pixel rows (whole, or in pieces of any number
+// of pixels) gives bit for bit the histogram of adding the same tensor in NCHW
+// order, over layouts with padded pixels, one or two pixels per image, several
+// images, and runs of equal values inside a channel, across the end of a channel
+// plane (into the next channel and the next image), across piece ends, and of
+// zeros (never runs); batches follow each other into one histogram.
+func TestHistogramAddRowsMatchesNCHW(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	layouts := []runtime.ChannelsLast{
+		{N: 1, C: 16, H: 5, W: 7, Stride: 16},
+		{N: 3, C: 24, H: 4, W: 3, Stride: 32},
+		{N: 2, C: 3, H: 1, W: 2, Stride: 3},
+		{N: 4, C: 5, H: 1, W: 1, Stride: 16},
+		{N: 2, C: 8, H: 2, W: 1, Stride: 8},
+		{N: 2, C: 512, H: 3, W: 2, Stride: 528},
+	}
+	for li, l := range layouts {
+		plane := l.H * l.W
+		for _, kind := range []string{"signed", "relu", "runs"} {
+			// NCHW values, then the channels-last rows (padding holds garbage).
+			gen := func() ([]float32, []float32) {
+				nchw := make([]float32, l.N*l.C*plane)
+				for i := range nchw {
+					v := float32(rng.NormFloat64())
+					switch kind {
+					case "relu":
+						v = max(0, v)
+					case "runs":
+						// Few distinct values, zeros among them, so that equal
+						// neighbours occur everywhere, plane ends included.
+						v = float32(rng.Intn(3)) * 0.5
+					}
+					nchw[i] = v
+				}
+				rows := make([]float32, l.N*plane*l.Stride)
+				for i := range rows {
+					rows[i] = float32(rng.NormFloat64()) * 100
+				}
+				for n := 0; n < l.N; n++ {
+					for c := 0; c < l.C; c++ {
+						for p := 0; p < plane; p++ {
+							rows[(n*plane+p)*l.Stride+c] = nchw[(n*l.C+c)*plane+p]
+						}
+					}
+				}
+				return nchw, rows
+			}
+			for _, piece := range []int{0, 1, 2, 3, 5} {
+				name := fmt.Sprintf("layout %d %s pieces of %d pixels", li, kind, piece)
+				want, got := newHistogram(), newHistogram()
+				for batch := 0; batch < 3; batch++ {
+					nchw, rows := gen()
+					require.NoError(t, want.add(nchw), name)
+					if piece == 0 {
+						require.NoError(t, got.addRows(rows, 0, l, 2), name)
+					} else {
+						for first := 0; first < l.Pixels(); first += piece {
+							end := min(l.Pixels(), first+piece)
+							require.NoError(t, got.addRows(rows[first*l.Stride:end*l.Stride], first, l, 2), name)
+						}
+					}
+					assertSameHistogram(t, want, got, "%s, batch %d", name, batch)
+				}
+			}
+		}
+	}
+}
+
+// Pieces out of order, or a layout the data does not fit, are errors.
+func TestHistogramAddRowsErrors(t *testing.T) {
+	l := runtime.ChannelsLast{N: 1, C: 2, H: 2, W: 2, Stride: 2}
+	h := newHistogram()
+	require.Error(t, h.addRows(make([]float32, 3), 0, l, 1), "not whole pixels")
+	require.Error(t, h.addRows(make([]float32, 4), 2, l, 1), "a piece before the first")
+	require.NoError(t, h.addRows(make([]float32, 4), 0, l, 1))
+	require.Error(t, h.addRows(make([]float32, 2), 3, l, 1), "a piece skipped")
+	require.Error(t, h.addRows(make([]float32, 6), 2, l, 1), "past the end")
+}

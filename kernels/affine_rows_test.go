@@ -133,3 +133,43 @@ func TestAffineRowF32AndRowMeanVar(t *testing.T) {
 	}
 	require.Panics(t, func() { AffineRowF32(make([]float32, 3), make([]float32, 4), 1, 0, 0, 1) })
 }
+
+// TestRowsMeanVarF32 checks the statistics of strided segments (a channel
+// over a batch) against float64 definitions: one and several segments,
+// lengths shorter than, equal to and longer than the vector blocks, gaps
+// between segments, and the argument check.
+func TestRowsMeanVarF32(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	for _, tc := range []struct{ rows, n, gap int }{{1, 1, 0}, {1, 33, 0}, {4, 256, 768}, {3, 7, 5}, {2, 16, 16}, {8, 64, 1984}, {5, 1001, 3}} {
+		stride := tc.n + tc.gap
+		x := make([]float32, (tc.rows-1)*stride+tc.n)
+		for i := range x {
+			x[i] = rng.Float32()*6 - 2 + 3
+		}
+		s, cnt := 0.0, float64(tc.rows*tc.n)
+		for r := 0; r < tc.rows; r++ {
+			for _, v := range x[r*stride : r*stride+tc.n] {
+				s += float64(v)
+			}
+		}
+		mean, q := s/cnt, 0.0
+		for r := 0; r < tc.rows; r++ {
+			for _, v := range x[r*stride : r*stride+tc.n] {
+				q += (float64(v) - mean) * (float64(v) - mean)
+			}
+		}
+		m, v := RowsMeanVarF32(x, tc.rows, tc.n, stride)
+		require.InDelta(t, mean, m, 1e-5*math.Abs(mean)+1e-6, "%+v mean", tc)
+		require.InDelta(t, q/cnt, v, 1e-4*(q/cnt)+1e-6, "%+v variance", tc)
+		if tc.rows == 1 {
+			m1, v1 := RowMeanVarF32(x)
+			require.Equal(t, m1, m, "%+v: one segment is RowMeanVarF32", tc)
+			require.Equal(t, v1, v, "%+v: one segment is RowMeanVarF32", tc)
+		}
+	}
+	m, v := RowsMeanVarF32(nil, 0, 4, 4)
+	require.Zero(t, m)
+	require.Zero(t, v)
+	require.Panics(t, func() { RowsMeanVarF32(make([]float32, 10), 2, 6, 4) })
+	require.Panics(t, func() { RowsMeanVarF32(make([]float32, 10), 2, 4, 8) })
+}

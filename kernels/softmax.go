@@ -135,6 +135,43 @@ func RowMeanVarF32(src []float32) (mean, variance float32) {
 	return mean, float32(q / float64(n))
 }
 
+// RowsMeanVarF32 returns the mean and the (biased) variance of the
+// deviations from the mean of rows segments of n elements, the first at
+// src[0] and each next one stride elements further (a channel's rows over a
+// batch: the statistics of a training-mode BatchNormalization), in two
+// passes like RowMeanVarF32: vector float32 partial sums per segment,
+// float64 across segments and for the tails.
+func RowsMeanVarF32(src []float32, rows, n, stride int) (mean, variance float32) {
+	if rows <= 0 || n <= 0 {
+		return 0, 0
+	}
+	if stride < n || len(src) < (rows-1)*stride+n {
+		panic(fmt.Sprintf("kernels.RowsMeanVarF32: %d rows of %d at stride %d do not fit %d elements", rows, n, stride, len(src)))
+	}
+	s := 0.0
+	for r := 0; r < rows; r++ {
+		row := src[r*stride : r*stride+n]
+		sv, done := rowSumAsm(row)
+		s += float64(sv)
+		for _, v := range row[done:] {
+			s += float64(v)
+		}
+	}
+	cnt := float64(rows) * float64(n)
+	mean = float32(s / cnt)
+	q := 0.0
+	for r := 0; r < rows; r++ {
+		row := src[r*stride : r*stride+n]
+		qv, done := rowSqDevSumAsm(row, mean)
+		q += float64(qv)
+		for _, v := range row[done:] {
+			d := float64(v - mean)
+			q += d * d
+		}
+	}
+	return mean, float32(q / cnt)
+}
+
 // LayerNormRowF32 normalizes one row: dst[i] = (src[i] − mean) / sqrt(var +
 // eps) · scale[i] + bias[i] (scale and bias nil for none), with the mean and
 // the (biased) variance of the deviations from the mean (two passes), as the

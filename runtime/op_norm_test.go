@@ -97,3 +97,50 @@ func TestNormKernelChecks(t *testing.T) {
 	_, err = runNodeDynamic(t, mk("BatchNormalization", 5, 1), f32([]int{2}, 1, 2), f32([]int{1}, 1), f32([]int{1}, 1), f32([]int{1}, 1), f32([]int{1}, 1))
 	require.ErrorContains(t, err, "expected [N, C, ...]")
 }
+
+// TestBatchNormTrainingF32 checks the float32 training-mode statistics and
+// scale-shift (the vector row sums, kernels.RowsMeanVarF32) against the
+// float64 path of the same node on the same values: [4, 16, 16, 16] and
+// [3, 5, 7, 9] (tails), channels of non-zero mean, 1 and 2 threads, the
+// output and the running mean and variance.
+func TestBatchNormTrainingF32(t *testing.T) {
+	r := rand.New(rand.NewSource(17))
+	for _, shape := range [][]int{{4, 16, 16, 16}, {3, 5, 7, 9}, {2, 3, 1, 1}} {
+		c := shape[1]
+		x := graph.NewTensor(graph.Float32, shape)
+		for i, d := 0, x.F32(); i < len(d); i++ {
+			d[i] = r.Float32()*4 - 1 + float32(i%c)
+		}
+		params := make([]*graph.Tensor, 4)
+		for i := range params {
+			params[i] = graph.NewTensor(graph.Float32, []int{c})
+			for j := range params[i].F32() {
+				params[i].F32()[j] = r.Float32() + 0.5
+			}
+		}
+		as64 := func(t32 *graph.Tensor) *graph.Tensor {
+			t64 := graph.NewTensor(graph.Float64, t32.Shape)
+			for i, v := range t32.F32() {
+				t64.Data.([]float64)[i] = float64(v)
+			}
+			return t64
+		}
+		node := func() *graph.Node {
+			return mk("BatchNormalization", 5, 3, aFloat("epsilon", 1e-5), aInt("training_mode", 1), aFloat("momentum", 0.9))
+		}
+		want, err := runNodeWith(t, 15, 1, node(), nil, as64(x), as64(params[0]), as64(params[1]), as64(params[2]), as64(params[3]))
+		require.NoError(t, err)
+		for _, th := range []int{1, 2} {
+			got, err := runNodeWith(t, 15, th, node(), nil, x, params[0], params[1], params[2], params[3])
+			require.NoError(t, err)
+			require.Len(t, got, 3)
+			for o := range got {
+				w32 := graph.NewTensor(graph.Float32, want[o].Shape)
+				for i, v := range want[o].Data.([]float64) {
+					w32.F32()[i] = float32(v)
+				}
+				require.NoError(t, CompareTensors(got[o], w32, Tolerance{Rtol: 1e-5, Atol: 1e-5}), "%v output %d, %d threads", shape, o, th)
+			}
+		}
+	}
+}

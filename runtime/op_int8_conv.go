@@ -150,6 +150,7 @@ type qgemmKernel struct {
 	n, k    int
 	aZP     int32
 	packed  *kernels.QGemmWeights
+	zpw     *zpGemm // weights with zero points or many -128s (qgemm_zp.go)
 	general *genWeights
 	rq      *kernels.Requant
 	fix     []fixChannel // columns whose weights hold a -128 (minus128.go)
@@ -198,8 +199,14 @@ func buildQGemm(b *BuildContext) (Kernel, error) {
 		if k.packed, err = kernels.PackQGemm(k.n, k.k, packW, bias, k.aZP); err != nil {
 			return nil, b.Errorf("%v", err)
 		}
-	} else {
-		k.general = newGenWeights(k.n, k.k, func(c, kk int) int8 { return wd[c*k.k+kk] }, wzp, bias)
+		return k, nil
+	}
+	at := func(c, kk int) int8 { return wd[c*k.k+kk] }
+	if k.zpw, err = newZPGemm(k.n, k.k, at, wzp, bias); err != nil {
+		return nil, b.Errorf("%v", err)
+	}
+	if k.zpw == nil {
+		k.general = newGenWeights(k.n, k.k, at, wzp, bias)
 	}
 	return k, nil
 }
@@ -223,6 +230,8 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		if len(k.fix) > 0 {
 			refixGemm(k.fix, m, k.k, k.n, a, k.aZP, out, k.rq, ctx.Threads)
 		}
+	} else if k.zpw != nil {
+		k.zpw.gemmRequant(m, a, k.k, k.aZP, out, k.rq, ctx.Threads)
 	} else {
 		k.general.gemm(m, a, k.k, k.aZP, ctx.Threads, func(r int, acc []int32) {
 			requantRow(k.rq, acc, out[r*k.n:(r+1)*k.n], 0)

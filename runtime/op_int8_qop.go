@@ -372,6 +372,7 @@ type qopMatMulKernel struct {
 	integer bool
 	// constant B (2-D) prepared once
 	prepB   *genWeights
+	zpB     *zpGemm               // B with zero points or -128s (qgemm_zp.go)
 	packedB *kernels.QGemmWeights // symmetric int8 B: a·B via the packed kernel
 	colSum  []int32               // Σ_k B[k,c] for the run-time activation zero point
 	bShape  []int
@@ -416,7 +417,13 @@ func buildQOpMatMul(integer bool) Builder {
 			}
 			return k, nil
 		}
-		k.prepB = newGenWeights(n, kk, func(c, i int) int8 { return bd[i*n+c] }, bzp, nil)
+		at := func(c, i int) int8 { return bd[i*n+c] }
+		if k.zpB, err = newZPGemm(n, kk, at, bzp, nil); err != nil {
+			return nil, b.Errorf("%v", err)
+		}
+		if k.zpB == nil {
+			k.prepB = newGenWeights(n, kk, at, bzp, nil)
+		}
 		return k, nil
 	}
 }
@@ -444,7 +451,7 @@ func (k *qopMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 	var acc []int32
 	var shape []int
 	var ncols int
-	if (k.packedB != nil || k.prepB != nil) && len(ashape) >= 2 {
+	if (k.packedB != nil || k.zpB != nil || k.prepB != nil) && len(ashape) >= 2 {
 		kk, n := k.bShape[0], k.bShape[1]
 		if ashape[len(ashape)-1] != kk {
 			return nil, fmt.Errorf("A %v and B %v do not match", ashape, k.bShape)
@@ -460,6 +467,8 @@ func (k *qopMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 					row[c] -= z * k.colSum[c]
 				}
 			}
+		} else if k.zpB != nil {
+			k.zpB.gemm(m, a, kk, azp[0], acc, ctx.Threads)
 		} else {
 			k.prepB.gemm(m, a, kk, azp[0], ctx.Threads, func(r int, v []int32) { copy(acc[r*n:], v) })
 		}

@@ -48,7 +48,9 @@ sweep_one() { # MODEL.onnx
 		echo "$m ok ($start, load $load)"
 		echo "$start $load" >"$out/logs/$m.load"
 	else
+		rc=$?
 		rm -f "$out/json/$m.json.tmp"
+		[ $rc -eq 124 ] && echo "timed out after ${TIMEOUT:-900} s" >>"$out/logs/$m.txt"
 		echo "$m FAIL ($start): $(tail -n 1 "$out/logs/$m.txt" | cut -c1-200)"
 	fi
 }

@@ -11,12 +11,15 @@ package optimize
 // computed as (W·s)·x + B·s.
 
 import (
+	"math"
+
 	"github.com/warboy-sim/warboy/graph"
 )
 
 // foldConvAffine folds into each float32 Conv with constant weight (and bias)
 // the chain of Mul, Add and Sub by constants of one value per output channel
-// (or one value) that alone reads its output. The new weight and bias are new
+// (or one value), and of inference BatchNormalizations with constant
+// parameters (batchNormAffine), that alone reads its output. The new weight and bias are new
 // initializers (the old ones may be shared). It returns the number of nodes
 // folded away.
 func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
@@ -48,6 +51,22 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 				break
 			}
 			a := cons[out][0]
+			if bs, bt := batchNormAffine(g, a, out, m, rank); bs != nil {
+				if scale == nil {
+					scale, shift = make([]float32, m), make([]float32, m)
+					for i := range scale {
+						scale[i] = 1
+					}
+				}
+				for i := range scale {
+					scale[i] *= bs[i]
+					shift[i] = shift[i]*bs[i] + bt[i]
+				}
+				folded = append(folded, a)
+				mids = append(mids, out)
+				out = a.Outputs[0]
+				continue
+			}
 			if len(a.Inputs) != 2 || len(a.Outputs) != 1 || a.Outputs[0] == "" ||
 				!(isOp(a, "Mul") || isOp(a, "Add") || isOp(a, "Sub")) {
 				break
@@ -132,6 +151,49 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 		g.Nodes = nodes
 	}
 	return count
+}
+
+// batchNormAffine returns the per-channel y·scale + shift of an inference
+// BatchNormalization a reading x (the output of a Conv with m channels, rank
+// r) with constant parameters: scale = s / sqrt(var + eps), shift = b -
+// mean·scale, computed in float64 and rounded once. Exporters other than
+// torch.onnx's eval mode (Paddle's p2o, tf2onnx, a model exported in training
+// mode) leave BatchNormalization after the Conv that ONNX Runtime folds
+// (ConvBNFusion); unfolded, it was a pass over the feature map between the
+// Conv and its activation (sixteenth session). Nil when a is not such a node.
+func batchNormAffine(g *graph.Graph, a *graph.Node, x string, m, rank int) (scale, shift []float32) {
+	// rank: the Conv's weight rank, the rank of its output (N, C, spatial...).
+	if !isOp(a, "BatchNormalization") || len(a.Inputs) != 5 || a.Inputs[0] != x || len(a.Outputs) == 0 || a.Outputs[0] == "" ||
+		a.AttrInt("training_mode", 0) != 0 || a.AttrInt("spatial", 1) != 1 || rank < 3 {
+		return nil, nil
+	}
+	for _, o := range a.Outputs[1:] {
+		if o != "" {
+			// Before opset 14 the extra outputs (mean, var, saved mean and
+			// var) make the node a training-mode one, read or not: it
+			// normalises with the batch's statistics.
+			return nil, nil
+		}
+	}
+	var p [4][]float32
+	for i := range p {
+		if a.Inputs[1+i] == x {
+			return nil, nil
+		}
+		t := g.Initializers[a.Inputs[1+i]]
+		if t == nil || t.DType != graph.Float32 || len(t.Shape) != 1 || t.Len() != m {
+			return nil, nil
+		}
+		p[i] = t.F32()
+	}
+	eps := float64(a.AttrFloat("epsilon", 1e-5))
+	scale, shift = make([]float32, m), make([]float32, m)
+	for c := range scale {
+		sc := float64(p[0][c]) / math.Sqrt(float64(p[3][c])+eps)
+		scale[c] = float32(sc)
+		shift[c] = float32(float64(p[1][c]) - float64(p[2][c])*sc)
+	}
+	return scale, shift
 }
 
 // perOutputChannel returns the m per-channel values of a float32 constant

@@ -14,8 +14,8 @@ import (
 )
 
 // TestFoldConvAffine folds Mul/Add/Sub by per-output-channel constants (any
-// rank that broadcasts along the channel axis only, or one value) into the
-// Conv before them, and leaves the others: a constant varying along another
+// rank that broadcasts along the channel axis only, or one value) and inference
+// BatchNormalizations into the Conv before them, and leaves the others: a constant varying along another
 // axis, a Conv output read twice, a constant minus the output. A weight shared
 // with a Conv that is not folded keeps its values there. Outputs match the
 // graph run as written within float rounding.
@@ -32,6 +32,21 @@ func TestFoldConvAffine(t *testing.T) {
 				return []*graph.Node{node("Mul", []string{"s", c}, []string{"m"}), node("Add", []string{"m", "b"}, []string{"a"}),
 					node("Sub", []string{"a", "d"}, []string{"u"}), node("Relu", []string{"u"}, []string{"y"})}
 			}, 3, []string{"y"}},
+		{"BatchNormalization (Paddle, tf2onnx), then Relu", map[string][]int{"s": {6}, "b": {6}, "mean": {6}, "var": {6}},
+			func(c string) []*graph.Node {
+				return []*graph.Node{node("BatchNormalization", []string{c, "s", "b", "mean", "var"}, []string{"n"}, graph.FloatAttr("epsilon", 1e-3)),
+					node("Relu", []string{"n"}, []string{"y"})}
+			}, 1, []string{"y"}},
+		{"BatchNormalization then Mul", map[string][]int{"s": {6}, "b": {6}, "mean": {6}, "var": {6}, "k": {1, 6, 1, 1}},
+			func(c string) []*graph.Node {
+				return []*graph.Node{node("BatchNormalization", []string{c, "s", "b", "mean", "var"}, []string{"n"}),
+					node("Mul", []string{"n", "k"}, []string{"y"})}
+			}, 2, []string{"y"}},
+		{"BatchNormalization of a conv output read twice stays", map[string][]int{"s": {6}, "b": {6}, "mean": {6}, "var": {6}},
+			func(c string) []*graph.Node {
+				return []*graph.Node{node("BatchNormalization", []string{c, "s", "b", "mean", "var"}, []string{"y"}),
+					node("Relu", []string{c}, []string{"y2"})}
+			}, 0, []string{"y", "y2"}},
 		{"Mul by [1,1,1,W] stays", map[string][]int{"s": {1, 1, 1, 5}},
 			func(c string) []*graph.Node { return []*graph.Node{node("Mul", []string{c, "s"}, []string{"y"})} }, 0, []string{"y"}},
 		{"c - conv stays", map[string][]int{"s": {6, 1, 1}},
@@ -47,6 +62,11 @@ func TestFoldConvAffine(t *testing.T) {
 			inits := map[string]*graph.Tensor{"w": randF32(rng, 6, 3, 3, 3), "bias": randF32(rng, 6)}
 			for k, s := range c.consts {
 				inits[k] = randF32(rng, s...)
+				if k == "var" { // a variance: positive
+					for i, v := range inits[k].F32() {
+						inits[k].F32()[i] = float32(math.Abs(float64(v))) + 0.1
+					}
+				}
 			}
 			nodes := []*graph.Node{
 				node("Conv", []string{"x", "w", "bias"}, []string{"conv"}, graph.IntsAttr("pads", []int{1, 1, 1, 1})),

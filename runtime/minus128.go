@@ -24,13 +24,22 @@ type fixChannel struct {
 	bias int32
 }
 
-// maxFixShare bounds the share of output channels recomputed: beyond it the general
-// path for the whole convolution is as cheap.
+// maxFixShare bounds the share of output channels recomputed in a grouped convolution:
+// beyond it the general path for the whole convolution is as cheap. Ungrouped layers
+// have no bound. A convolution recomputes its fix channels with the packed GEMM
+// (fixGemm): even with every channel holding a -128 that costs about one more packed
+// convolution, where the general path is 20-50x slower. A fully connected layer
+// recomputes its fix columns with the same scalar loop the general path would run over
+// all columns. PyTorch's per-channel symmetric weights put a -128 in 30-50 % of the
+// channels (the most negative weight of each channel whose extreme is negative), so
+// with the bound every convolution of qresnet18_perchan_op13 (--unseen11) ran on the
+// general path (sixteenth session).
 const maxFixShare = 4 // at most one channel in four
 
 // clampMinus128 returns weights with every -128 replaced by -127 and the channels that
-// held one, when the weights are otherwise symmetric (zero points all zero) and such
-// channels are few; nil when the general path should run the convolution.
+// held one, when the weights are otherwise symmetric (zero points all zero) and, in a
+// grouped convolution, such channels are few; nil when the general path should run the
+// convolution.
 func clampMinus128(geom *convGeom, w []int8, wzp []int32, bias []int32) ([]int8, []fixChannel) {
 	for _, z := range wzp {
 		if z != 0 {
@@ -52,7 +61,7 @@ func clampMinus128(geom *convGeom, w []int8, wzp []int32, bias []int32) ([]int8,
 		if !has {
 			continue
 		}
-		if len(fix) >= max(1, geom.oc/maxFixShare) {
+		if geom.groups != 1 && len(fix) >= max(1, geom.oc/maxFixShare) {
 			return nil, nil
 		}
 		if clamped == nil {

@@ -36,7 +36,10 @@ func TestConvMinus128Channels(t *testing.T) {
 		{name: "depthwise 3x3", c: 12, oc: 12, groups: 12, k: 3, stride: 1, pad: 1, minus128Channels: []int{3}, packed: true},
 		{name: "depthwise multiplier 2, dilation 2", c: 8, oc: 16, groups: 8, k: 3, stride: 1, pad: 2, dil: 2, minus128Channels: []int{1, 14}, packed: true},
 		{name: "grouped 4", c: 16, oc: 16, groups: 4, k: 3, stride: 2, pad: 1, minus128Channels: []int{6}, packed: true},
-		{name: "too many channels", c: 8, oc: 8, groups: 1, k: 1, stride: 1, minus128Channels: []int{0, 1, 2, 3}, packed: false},
+		{name: "grouped, too many channels", c: 8, oc: 8, groups: 2, k: 3, stride: 1, pad: 1, minus128Channels: []int{0, 1, 2, 3}, packed: false},
+		{name: "1x1 dense, half the channels (PyTorch per-channel)", c: 8, oc: 8, groups: 1, k: 1, stride: 1, minus128Channels: []int{0, 1, 2, 3}, packed: true},
+		{name: "3x3 dense, every channel", c: 16, oc: 12, groups: 1, k: 3, stride: 1, pad: 1, minus128Channels: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, packed: true},
+		{name: "7x7 stem stride 2, most channels", c: 3, oc: 16, groups: 1, k: 7, stride: 2, pad: 3, minus128Channels: []int{0, 2, 3, 5, 6, 8, 9, 11, 12, 15}, packed: true, h: 20, w: 20},
 		{name: "weight zero point", c: 8, oc: 8, groups: 1, k: 1, stride: 1, minus128Channels: []int{0}, packed: false, wzp: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +108,8 @@ func TestQGemmMinus128Columns(t *testing.T) {
 	}{
 		{"two columns", 40, 33, []int{0, 39}, true},
 		{"one column, long rows", 17, 300, []int{9}, true},
-		{"too many columns", 8, 16, []int{0, 1, 2, 3}, false},
+		{"half the columns (PyTorch per-channel)", 8, 16, []int{0, 1, 2, 3}, true},
+		{"every column", 6, 40, []int{0, 1, 2, 3, 4, 5}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(tc.n + tc.k)))

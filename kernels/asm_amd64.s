@@ -10204,6 +10204,57 @@ rowAddAVX512_loop:
 	VZEROUPPER
 	RET
 
+// func rowSelectAVX512(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·rowSelectAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ keep+16(FP), R8
+	MOVQ fill+24(FP), R9
+	MOVQ n+32(FP), CX
+
+rowSelectAVX512_loop:
+	VMOVUPS (SI), Z0
+	VANDPS  (R8), Z0, Z0
+	VADDPS  (R9), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, R8
+	ADDQ    $0x40, R9
+	SUBQ    $0x10, CX
+	JNZ     rowSelectAVX512_loop
+	VZEROUPPER
+	RET
+
+// func rowsAddI32AVX512(dst *int32, ld int, rows int, n int, c *int32)
+// Requires: AVX, AVX512F
+TEXT ·rowsAddI32AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ld+8(FP), BX
+	MOVQ rows+16(FP), R8
+	MOVQ n+24(FP), R9
+	MOVQ c+32(FP), R10
+	SHLQ $0x02, BX
+
+rowsAddI32AVX512_row:
+	MOVQ         DI, SI
+	MOVQ         R9, CX
+	VPBROADCASTD (R10), Z15
+
+rowsAddI32AVX512_loop:
+	VPADDD    (SI), Z15, Z0
+	VMOVDQU32 Z0, (SI)
+	ADDQ      $0x40, SI
+	SUBQ      $0x10, CX
+	JNZ       rowsAddI32AVX512_loop
+	ADDQ      BX, DI
+	ADDQ      $0x04, R10
+	DECQ      R8
+	JNZ       rowsAddI32AVX512_row
+	VZEROUPPER
+	RET
+
 // func rowSumAVX2(src *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·rowSumAVX2(SB), NOSPLIT, $0-20
@@ -10345,6 +10396,57 @@ rowAddAVX2_loop:
 	ADDQ    $0x20, R8
 	SUBQ    $0x08, CX
 	JNZ     rowAddAVX2_loop
+	VZEROUPPER
+	RET
+
+// func rowSelectAVX2(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+// Requires: AVX
+TEXT ·rowSelectAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ keep+16(FP), R8
+	MOVQ fill+24(FP), R9
+	MOVQ n+32(FP), CX
+
+rowSelectAVX2_loop:
+	VMOVUPS (SI), Y0
+	VANDPS  (R8), Y0, Y0
+	VADDPS  (R9), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, R8
+	ADDQ    $0x20, R9
+	SUBQ    $0x08, CX
+	JNZ     rowSelectAVX2_loop
+	VZEROUPPER
+	RET
+
+// func rowsAddI32AVX2(dst *int32, ld int, rows int, n int, c *int32)
+// Requires: AVX, AVX2
+TEXT ·rowsAddI32AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ld+8(FP), BX
+	MOVQ rows+16(FP), R8
+	MOVQ n+24(FP), R9
+	MOVQ c+32(FP), R10
+	SHLQ $0x02, BX
+
+rowsAddI32AVX2_row:
+	MOVQ         DI, SI
+	MOVQ         R9, CX
+	VPBROADCASTD (R10), Y15
+
+rowsAddI32AVX2_loop:
+	VPADDD  (SI), Y15, Y0
+	VMOVDQU Y0, (SI)
+	ADDQ    $0x20, SI
+	SUBQ    $0x08, CX
+	JNZ     rowsAddI32AVX2_loop
+	ADDQ    BX, DI
+	ADDQ    $0x04, R10
+	DECQ    R8
+	JNZ     rowsAddI32AVX2_row
 	VZEROUPPER
 	RET
 

@@ -6,6 +6,8 @@ import (
 )
 
 // Fused attention (fifteenth session): one head of softmax(α·Q·Kᵀ + bias)·V
+// (since the sixteenth, the bias is a list of ScoreTerms: Adds and the
+// Where selects of masks)
 // computed block of query rows by block of query rows, so that the scores
 // of a block are written by the q·kᵀ tiles, turned into probabilities by the
 // softmax row pass and read back by the p·v tiles while they are in L1. Run
@@ -33,17 +35,12 @@ type AttentionHead struct {
 	V             []float32
 	LdV           int
 	VT            bool
-	// Bias, when not nil, is added to the scores before the softmax: query
-	// row i takes Bias[BiasRow[i] : BiasRow[i]+N] (a mask or a position
-	// bias, broadcast over the rows it does not vary along).
-	Bias    []float32
-	BiasRow []int32
-	// PreBias, when not nil (Bias must be set too), is added before Bias,
-	// the same way (row i at PreBiasRow[i]): a position bias, then a mask.
-	PreBias    []float32
-	PreBiasRow []int32
-	O          []float32
-	LdO        int
+	// Terms are applied to each row of α·Q·Kᵀ before the softmax, in order
+	// (ScoreTerm: bias Adds and mask selects); query row i takes the rows
+	// at Row[i] of each.
+	Terms []ScoreTerm
+	O     []float32
+	LdO   int
 	// P, when not nil, receives the probabilities (M×N, row stride LdP):
 	// another step reads them (the averaged attention weights of torch's
 	// MultiheadAttention).
@@ -74,9 +71,9 @@ var attnPool = sync.Pool{New: func() any { return new(attnScratch) }}
 // Attention computes h.O = VAlpha · softmax(Alpha·Q·Kᵀ + bias) · V for one
 // head on up to threads threads (the query row blocks split over them; a
 // caller with many heads runs one head per thread with threads = 1). The
-// softmax is SoftmaxRowF32's (SoftmaxAddRowF32's with a bias), the products
-// those of SgemmScaled, so the result equals the three steps run one by
-// one up to the order of the reduction inside the tiles.
+// softmax is SoftmaxTermsRowF32's, the products those of SgemmScaled, so
+// the result equals the three steps run one by one up to the order of the
+// reduction inside the tiles.
 func Attention(h *AttentionHead, threads int) {
 	m, n, d, dv := h.M, h.N, h.D, h.DV
 	if m <= 0 || dv <= 0 {
@@ -92,26 +89,7 @@ func Attention(h *AttentionHead, threads int) {
 	if h.P != nil {
 		checkMatrix("kernels.Attention", "P", false, m, n, h.P, h.LdP)
 	}
-	if h.Bias != nil {
-		if len(h.BiasRow) < m {
-			panic(fmt.Sprintf("kernels.Attention: %d bias rows for %d queries", len(h.BiasRow), m))
-		}
-		for _, o := range h.BiasRow[:m] {
-			if o < 0 || int(o)+n > len(h.Bias) {
-				panic(fmt.Sprintf("kernels.Attention: bias row at %d past %d", o, len(h.Bias)))
-			}
-		}
-	}
-	if h.PreBias != nil {
-		if h.Bias == nil || len(h.PreBiasRow) < m {
-			panic(fmt.Sprintf("kernels.Attention: %d position bias rows for %d queries (mask set: %v)", len(h.PreBiasRow), m, h.Bias != nil))
-		}
-		for _, o := range h.PreBiasRow[:m] {
-			if o < 0 || int(o)+n > len(h.PreBias) {
-				panic(fmt.Sprintf("kernels.Attention: position bias row at %d past %d", o, len(h.PreBias)))
-			}
-		}
-	}
+	checkScoreTerms("kernels.Attention", h.Terms, 0, m, n)
 	threads = resolveThreads(threads)
 	br := attnBlockRows(n)
 	blocks := (m + br - 1) / br
@@ -162,16 +140,7 @@ func attnBlock(h *AttentionHead, ws *attnScratch, dense bool, kp, vp *DenseB, r0
 	}
 	for i := 0; i < rows; i++ {
 		row := s[i*lds : i*lds+n]
-		switch {
-		case h.PreBias != nil:
-			b, b0 := int(h.BiasRow[r0+i]), int(h.PreBiasRow[r0+i])
-			SoftmaxAdd2RowF32(row, row, h.PreBias[b0:b0+n], h.Bias[b:b+n])
-		case h.Bias != nil:
-			b := int(h.BiasRow[r0+i])
-			SoftmaxAddRowF32(row, row, h.Bias[b:b+n])
-		default:
-			SoftmaxRowF32(row, row)
-		}
+		SoftmaxRowF32(row, applyScoreTerms(row, row, h.Terms, r0+i))
 	}
 	if dense {
 		denseItem(vp, s, lds, 0, rows, 0, vp.panels, nil, o, h.LdO, nil, ActNone)

@@ -17,13 +17,15 @@ import (
 // SoftmaxRowF32, SgemmScaled): ViT's and Swin's head shapes, a decoder's
 // single query, key counts over one query block and over one reduction
 // block, keys and values stored either way, row strides past the widths,
-// position biases and padding masks (with -Inf), the probabilities written
+// position biases and padding masks (with -Inf), masks as Where selects
+// (causal with −Inf, causal then a padding Add, an Add then a select that
+// masks whole rows with finfo.min), the probabilities written
 // out, 1-3 threads. Entries past each row's width must stay untouched.
 func TestAttentionVsReference(t *testing.T) {
 	type shape struct {
 		m, n, d, dv   int
 		kt, vt        bool
-		bias          string // "", "rows" (one bias row per query), "mask" (one row for all), "inf", "two" (rows, then a mask)
+		bias          string // testScoreTerms' kinds
 		withP         bool
 		alpha, valpha float32
 	}
@@ -37,6 +39,10 @@ func TestAttentionVsReference(t *testing.T) {
 		{m: 25, n: 13, d: 300, dv: 33, vt: true, alpha: 0.05, valpha: 2, withP: true},
 		{m: 77, n: 50, d: 64, dv: 64, kt: true, vt: true, bias: "rows", alpha: 0.125, valpha: 1},
 		{m: 49, n: 49, d: 32, dv: 32, bias: "two", alpha: 0.17677669, valpha: 1},
+		{m: 32, n: 32, d: 16, dv: 16, bias: "causal", alpha: 0.25, valpha: 1, withP: true},
+		{m: 7, n: 45, d: 64, dv: 64, bias: "causal", alpha: 0.125, valpha: 1},
+		{m: 40, n: 40, d: 64, dv: 64, bias: "gpt2", alpha: 0.125, valpha: 1},
+		{m: 30, n: 19, d: 8, dv: 12, kt: true, bias: "rows+select", alpha: 0.3, valpha: 1, withP: true},
 	}
 	forEachPath(t, func(t *testing.T) {
 		for si, s := range shapes {
@@ -60,41 +66,7 @@ func TestAttentionVsReference(t *testing.T) {
 					h.LdV = s.dv + 2
 					h.V = randF32(r, (s.n-1)*h.LdV+s.dv)
 				}
-				switch s.bias {
-				case "rows":
-					h.Bias = scaledF32(r, s.m*s.n, 2)
-					h.BiasRow = make([]int32, s.m)
-					for i := range h.BiasRow {
-						h.BiasRow[i] = int32(((i * 7) % s.m) * s.n)
-					}
-				case "two":
-					h.PreBias = scaledF32(r, s.m*s.n, 2)
-					h.PreBiasRow = make([]int32, s.m)
-					for i := range h.PreBiasRow {
-						h.PreBiasRow[i] = int32(i * s.n)
-					}
-					h.Bias = make([]float32, 2*s.n)
-					for j := range h.Bias {
-						if j%5 == 1 {
-							h.Bias[j] = -100
-						}
-					}
-					h.BiasRow = make([]int32, s.m)
-					for i := range h.BiasRow {
-						h.BiasRow[i] = int32((i % 2) * s.n)
-					}
-				case "mask", "inf":
-					h.Bias = make([]float32, s.n)
-					for j := range h.Bias {
-						if j%3 == 2 {
-							h.Bias[j] = -10000
-							if s.bias == "inf" {
-								h.Bias[j] = float32(math.Inf(-1))
-							}
-						}
-					}
-					h.BiasRow = make([]int32, s.m)
-				}
+				h.Terms = testScoreTerms(r, s.bias, s.m, s.n)
 				h.O = make([]float32, s.m*h.LdO)
 				fillF32(h.O, 7)
 				if s.withP {
@@ -110,13 +82,25 @@ func TestAttentionVsReference(t *testing.T) {
 				for i := 0; i < s.m; i++ {
 					row := sc[i*s.n : (i+1)*s.n]
 					switch {
-					case h.PreBias != nil:
-						o, o0 := int(h.BiasRow[i]), int(h.PreBiasRow[i])
-						SoftmaxAdd2RowF32(row, row, h.PreBias[o0:o0+s.n], h.Bias[o:o+s.n])
-					case h.Bias != nil:
-						o := int(h.BiasRow[i])
-						SoftmaxAddRowF32(row, row, h.Bias[o:o+s.n])
+					case len(h.Terms) == 1 && h.Terms[0].Keep == nil:
+						o := int(h.Terms[0].Row[i])
+						SoftmaxAddRowF32(row, row, h.Terms[0].Vals[o:o+s.n])
+					case len(h.Terms) == 2 && h.Terms[0].Keep == nil && h.Terms[1].Keep == nil:
+						o0, o := int(h.Terms[0].Row[i]), int(h.Terms[1].Row[i])
+						SoftmaxAdd2RowF32(row, row, h.Terms[0].Vals[o0:o0+s.n], h.Terms[1].Vals[o:o+s.n])
 					default:
+						// the Adds and Wheres as the graph runs them
+						for _, st := range h.Terms {
+							o := int(st.Row[i])
+							for j := range row {
+								switch {
+								case st.Keep == nil:
+									row[j] += st.Vals[o+j]
+								case st.Keep[o+j] == 0:
+									row[j] = st.Vals[o+j]
+								}
+							}
+						}
 						SoftmaxRowF32(row, row)
 					}
 				}
@@ -139,11 +123,14 @@ func TestAttentionVsReference(t *testing.T) {
 							acc += float64(h.Q[i*h.LdQ+q]) * float64(kv)
 						}
 						acc *= float64(s.alpha)
-						if h.PreBias != nil {
-							acc += float64(h.PreBias[int(h.PreBiasRow[i])+j])
-						}
-						if h.Bias != nil {
-							acc += float64(h.Bias[int(h.BiasRow[i])+j])
+						for _, st := range h.Terms {
+							o := int(st.Row[i]) + j
+							switch {
+							case st.Keep == nil:
+								acc += float64(st.Vals[o])
+							case st.Keep[o] == 0:
+								acc = float64(st.Vals[o])
+							}
 						}
 						p[j] = acc
 						mx = math.Max(mx, acc)
@@ -219,17 +206,83 @@ func TestAttentionRejectsBadArguments(t *testing.T) {
 		"short K":         func(h *AttentionHead) { h.K = h.K[:11] },
 		"short V":         func(h *AttentionHead) { h.VT = true },
 		"short O":         func(h *AttentionHead) { h.LdO = 6 },
-		"bias rows":       func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 3), []int32{0} },
-		"bias past end":   func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 3), []int32{0, 1} },
+		"bias rows":       func(h *AttentionHead) { h.Terms = []ScoreTerm{{Vals: make([]float32, 3), Row: []int32{0}}} },
+		"bias past end":   func(h *AttentionHead) { h.Terms = []ScoreTerm{{Vals: make([]float32, 3), Row: []int32{0, 1}}} },
 		"no keys":         func(h *AttentionHead) { h.N = 0 },
 		"short P":         func(h *AttentionHead) { h.P, h.LdP = make([]float32, 5), 3 },
-		"negative offset": func(h *AttentionHead) { h.Bias, h.BiasRow = make([]float32, 6), []int32{0, -1} },
-		"pre bias alone":  func(h *AttentionHead) { h.PreBias, h.PreBiasRow = make([]float32, 6), []int32{0, 3} },
+		"negative offset": func(h *AttentionHead) { h.Terms = []ScoreTerm{{Vals: make([]float32, 6), Row: []int32{0, -1}}} },
+		"short keep": func(h *AttentionHead) {
+			h.Terms = []ScoreTerm{{Vals: make([]float32, 6), Keep: make([]uint32, 5), Row: []int32{0, 3}}}
+		},
+		"second term": func(h *AttentionHead) {
+			h.Terms = []ScoreTerm{{Vals: make([]float32, 6), Row: []int32{0, 3}}, {Vals: make([]float32, 3), Row: []int32{0, 1}}}
+		},
 	} {
 		h := ok()
 		edit(&h)
 		require.Panics(t, func() { Attention(&h, 1) }, name)
 	}
+}
+
+// testScoreTerms returns the score terms of TestAttentionVsReference's
+// kind: "" none, "rows" a bias row per query, "mask" one additive row for
+// all with −10000, "inf" the same with −Inf, "two" rows then a two-row mask,
+// "causal" Where(j ≤ i, s, −Inf), "gpt2" Where(j ≤ i, s, finfo.min) then an
+// additive padding row of finfo.min (so −Inf where both mask), "rows+select"
+// rows then Where(cond, finfo.min, s) masking every fifth query row whole.
+func testScoreTerms(r *rand.Rand, kind string, m, n int) []ScoreTerm {
+	rowsOf := func(f func(i int) int) []int32 {
+		rows := make([]int32, m)
+		for i := range rows {
+			rows[i] = int32(f(i))
+		}
+		return rows
+	}
+	sel := func(keepIf bool, fill float32, cond func(i, j int) bool) ScoreTerm {
+		c := make([]bool, m*n)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				c[i*n+j] = cond(i, j)
+			}
+		}
+		t := ScoreTerm{Vals: make([]float32, m*n), Keep: make([]uint32, m*n), Row: rowsOf(func(i int) int { return i * n })}
+		SelectTerm(c, keepIf, fill, t.Keep, t.Vals)
+		return t
+	}
+	oneRow := func(v float32, every int) ScoreTerm {
+		t := ScoreTerm{Vals: make([]float32, n), Row: make([]int32, m)}
+		for j := range t.Vals {
+			if j%every == every-1 {
+				t.Vals[j] = v
+			}
+		}
+		return t
+	}
+	const finfoMin = -math.MaxFloat32
+	switch kind {
+	case "rows":
+		return []ScoreTerm{{Vals: scaledF32(r, m*n, 2), Row: rowsOf(func(i int) int { return ((i * 7) % m) * n })}}
+	case "mask":
+		return []ScoreTerm{oneRow(-10000, 3)}
+	case "inf":
+		return []ScoreTerm{oneRow(float32(math.Inf(-1)), 3)}
+	case "two":
+		mask := ScoreTerm{Vals: make([]float32, 2*n), Row: rowsOf(func(i int) int { return (i % 2) * n })}
+		for j := range mask.Vals {
+			if j%5 == 1 {
+				mask.Vals[j] = -100
+			}
+		}
+		return []ScoreTerm{{Vals: scaledF32(r, m*n, 2), Row: rowsOf(func(i int) int { return i * n })}, mask}
+	case "causal":
+		return []ScoreTerm{sel(true, float32(math.Inf(-1)), func(i, j int) bool { return j <= i+n-m })}
+	case "gpt2":
+		return []ScoreTerm{sel(true, finfoMin, func(i, j int) bool { return j <= i }), oneRow(finfoMin, 4)}
+	case "rows+select":
+		return []ScoreTerm{{Vals: scaledF32(r, m*n, 2), Row: rowsOf(func(i int) int { return i * n })},
+			sel(false, finfoMin, func(i, j int) bool { return i%5 == 4 || j%3 == 0 })}
+	}
+	return nil
 }
 
 func scaledF32(r *rand.Rand, n int, scale float32) []float32 {

@@ -70,15 +70,15 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 		}
 	}
 	if bZP != 0 {
+		// −bZP·Σ(a − aZP) per row, added to the row's accumulators in one
+		// vector pass over them all.
+		c := bufs.rowC[:0]
 		for i := 0; i < m; i++ {
 			rs, _ := qrowStats(a[i*k : i*k+k]) // qrows_amd64.go: vector sum
-			s := int32(rs) - int32(k)*aZP
-			c := bZP * s
-			row := out[i*n : i*n+n]
-			for j := range row {
-				row[j] -= c
-			}
+			c = append(c, -bZP*(int32(rs)-int32(k)*aZP))
 		}
+		bufs.rowC = c
+		addRowsI32(out, n, n, c)
 	}
 	return true
 }
@@ -133,4 +133,19 @@ func packQGemmKNInto(n, k int, b []int8, inZP int32, bufs *packKNBufs) (*QGemmWe
 		pw.biasX[c] = int32(-(int64(inZP) + 128) * sum)
 	}
 	return pw, low
+}
+
+// addRowsI32 adds c[r] to the first n values of each of the len(c) rows (ld
+// apart) of dst: vector passes where the CPU has them, the tail in Go.
+func addRowsI32(dst []int32, ld, n int, c []int32) {
+	done := rowsAddI32Asm(dst, ld, n, c)
+	if done == n {
+		return
+	}
+	for r, v := range c {
+		row := dst[r*ld+done : r*ld+n]
+		for j := range row {
+			row[j] += v
+		}
+	}
 }

@@ -20,6 +20,7 @@ type packKNBufs struct {
 	bias, biasX []int32
 	sums        []int64
 	low         []int32
+	rowC        []int32 // per row of A, the B zero-point correction
 }
 
 var packKNPool sync.Pool

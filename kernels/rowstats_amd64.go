@@ -88,3 +88,38 @@ func rowAddAsm(dst, a, b []float32) int {
 	}
 	return n
 }
+
+// rowSelectAsm writes (a AND keep) + fill over the vector-width prefix of a
+// (see rowSelect in gen_rowstats.go) and returns its length.
+func rowSelectAsm(dst, a []float32, keep []uint32, fill []float32) int {
+	w := f32Lanes()
+	n := len(a) &^ (w - 1)
+	if w == 0 || n == 0 {
+		return 0
+	}
+	_, _, _ = dst[n-1], keep[n-1], fill[n-1]
+	if w == 16 {
+		rowSelectAVX512(&dst[0], &a[0], &keep[0], &fill[0], n)
+	} else {
+		rowSelectAVX2(&dst[0], &a[0], &keep[0], &fill[0], n)
+	}
+	return n
+}
+
+// rowsAddI32Asm adds c[r] to the vector-width prefix of the first n values
+// of each of the len(c) rows (ld apart) of dst and returns that prefix's
+// length.
+func rowsAddI32Asm(dst []int32, ld, n int, c []int32) int {
+	w := f32Lanes()
+	v := n &^ (w - 1)
+	if w == 0 || v == 0 || len(c) == 0 {
+		return 0
+	}
+	_ = dst[(len(c)-1)*ld+v-1]
+	if w == 16 {
+		rowsAddI32AVX512(&dst[0], ld, len(c), v, &c[0])
+	} else {
+		rowsAddI32AVX2(&dst[0], ld, len(c), v, &c[0])
+	}
+	return v
+}

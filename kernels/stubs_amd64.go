@@ -426,6 +426,16 @@ func rowScaleFlushAVX512(dst *float32, n int, c float32)
 //go:noescape
 func rowAddAVX512(dst *float32, a *float32, b *float32, n int)
 
+// rowSelectAVX512 writes (a[i] AND keep[i]) + fill[i] to dst[i] for n floats (n a multiple of 16).
+//
+//go:noescape
+func rowSelectAVX512(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+
+// rowsAddI32AVX512 adds c[r] to the first n int32 of each of rows rows (ld apart) of dst (n a multiple of 16).
+//
+//go:noescape
+func rowsAddI32AVX512(dst *int32, ld int, rows int, n int, c *int32)
+
 // rowSumAVX2 returns the sum of n floats (n a multiple of 8).
 //
 //go:noescape
@@ -455,6 +465,16 @@ func rowScaleFlushAVX2(dst *float32, n int, c float32)
 //
 //go:noescape
 func rowAddAVX2(dst *float32, a *float32, b *float32, n int)
+
+// rowSelectAVX2 writes (a[i] AND keep[i]) + fill[i] to dst[i] for n floats (n a multiple of 8).
+//
+//go:noescape
+func rowSelectAVX2(dst *float32, a *float32, keep *uint32, fill *float32, n int)
+
+// rowsAddI32AVX2 adds c[r] to the first n int32 of each of rows rows (ld apart) of dst (n a multiple of 8).
+//
+//go:noescape
+func rowsAddI32AVX2(dst *int32, ld int, rows int, n int, c *int32)
 
 // sgemvRowsAVX512_1 (AVX-512) writes out[g*16+l] = init[g*16+l] + Σ_{p<k} a[p]·b[(g*gstride + p*pstep)/4 + l] for 1 groups g of 16 columns, FMAs in p order.
 //

@@ -56,33 +56,37 @@ type attentionKernel struct {
 }
 
 func (k *attentionKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	want := 3
+	nt := 0
 	if k.add != nil {
-		want = 4
-		if k.add.pre != nil {
-			want = 5
-		}
+		nt = len(k.add.terms)
 	}
-	if err := checkInputs(in, want); err != nil {
+	if err := checkInputs(in, 3+nt); err != nil {
 		return nil, err
 	}
 	q, kt, v := in[0], in[1], in[2]
+	var terms []kernels.ScoreTerm
+	if k.add != nil {
+		var ok bool
+		if terms, ok = k.add.kernelTerms(in[3:]); !ok {
+			return k.runUnfused(ctx, in)
+		}
+	}
 	if q.DType != graph.Float32 || kt.DType != graph.Float32 || v.DType != graph.Float32 ||
-		!slices.Equal(q.Shape, k.qk.a.src) || !slices.Equal(kt.Shape, k.qk.b.src) || !slices.Equal(v.Shape, k.pv.b.src) ||
-		k.add != nil && (in[3].DType != graph.Float32 || in[3].Len() != k.add.bLen) ||
-		k.add != nil && k.add.pre != nil && (in[4].DType != graph.Float32 || in[4].Len() != k.add.pre.bLen) {
+		!slices.Equal(q.Shape, k.qk.a.src) || !slices.Equal(kt.Shape, k.qk.b.src) || !slices.Equal(v.Shape, k.pv.b.src) {
 		return k.runUnfused(ctx, in)
 	}
 	m, n := k.m, k.n
 	o := ctx.AllocF32(graph.NumElements(k.pv.outShape))
-	var p, bias, pre []float32
+	var p []float32
 	if k.withP {
 		p = ctx.AllocF32(graph.NumElements(k.scores))
 	}
-	if k.add != nil {
-		bias = in[3].F32()
-		if k.add.pre != nil {
-			pre = in[4].F32()
+	// Each head's terms: the rows of its queries.
+	heads := make([]kernels.ScoreTerm, len(k.qk.cOff)*nt)
+	for i := range k.qk.cOff {
+		for t, st := range terms {
+			st.Row = st.Row[i*m : (i+1)*m]
+			heads[i*nt+t] = st
 		}
 	}
 	qd, kd, vd := q.F32(), kt.F32(), v.F32()
@@ -91,13 +95,7 @@ func (k *attentionKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Te
 			Q: qd[k.qk.a.off[i]:], LdQ: k.qk.a.ld,
 			K: kd[k.qk.b.off[i]:], LdK: k.qk.b.ld, KT: !k.qk.b.trans,
 			V: vd[k.pv.b.off[i]:], LdV: k.pv.b.ld, VT: k.pv.b.trans,
-			O: o[k.pv.cOff[i]:], LdO: k.pv.ldc}
-		if bias != nil {
-			h.Bias, h.BiasRow = bias, k.add.bRow[i*m:(i+1)*m]
-		}
-		if pre != nil {
-			h.PreBias, h.PreBiasRow = pre, k.add.pre.bRow[i*m:(i+1)*m]
-		}
+			O: o[k.pv.cOff[i]:], LdO: k.pv.ldc, Terms: heads[i*nt : (i+1)*nt]}
 		if p != nil {
 			h.P, h.LdP = p[i*m*n:], n
 		}
@@ -130,14 +128,7 @@ func (k *attentionKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*g
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", k.nodes[0].Label(), err)
 	}
-	args := s
-	if k.add != nil {
-		args = make([]*graph.Tensor, 2, 3)
-		args[k.add.xIdx], args[1-k.add.xIdx] = s[0], in[3]
-		if k.add.pre != nil {
-			args = append(args, in[4])
-		}
-	}
+	args := append(s[:1:1], in[3:]...)
 	p, err := k.softmax.Run(ctx, args)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", k.nodes[1].Label(), err)
@@ -194,7 +185,7 @@ func (s *Session) fuseAttention() {
 			continue
 		}
 		var add *softmaxAddKernel
-		var scoresID, maskID int
+		var scoresID int
 		switch sk := st.kernel.(type) {
 		case softmaxKernel:
 			if sk.log || len(st.in) != 1 || st.in[0] < 0 {
@@ -207,7 +198,7 @@ func (s *Session) fuseAttention() {
 			scoresID = st.in[0]
 		case *softmaxAddKernel:
 			add = sk
-			scoresID, maskID = st.in[sk.xIdx], st.in[1-sk.xIdx]
+			scoresID = st.in[0]
 		default:
 			continue
 		}
@@ -269,12 +260,7 @@ func (s *Session) fuseAttention() {
 		k := &attentionKernel{qk: qk, pv: pv, softmax: st.kernel, add: add, withP: withP, m: m, n: n, scores: scores,
 			nodes: [3]*graph.Node{s.steps[i].node, st.node, s.steps[l].node}}
 		in := []int{s.steps[i].in[0], s.steps[i].in[1], s.steps[l].in[1]}
-		if add != nil {
-			in = append(in, maskID)
-			if add.pre != nil {
-				in = append(in, st.in[2])
-			}
-		}
+		in = append(in, st.in[1:]...)
 		out := []int{s.steps[l].out[0]}
 		if withP {
 			out = append(out, pid)

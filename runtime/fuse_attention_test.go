@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"math"
 	"math/rand"
 	"slices"
 	"testing"
@@ -120,6 +121,78 @@ func TestFuseAttention(t *testing.T) {
 		{name: "p a graph output", inputs: []input{{"q", []int{2, 5, 4}}, {"kt", []int{2, 4, 5}}}, fused: 1, twoOuts: 1, build: func(b *mb) {
 			p := b.Node("Softmax", []string{b.Node("MatMul", []string{"q", "kt"})}, axis)
 			b.Output(b.Node("MatMul", []string{p, "q"}), p)
+		}},
+		// Masks written as Where (sixteenth session). A GPT-style causal
+		// block as torch.onnx writes masked_fill: Where(causal, −inf,
+		// scores · c), q and v (0, 2, 1, 3), kᵀ (0, 2, 3, 1).
+		{name: "gpt: masked_fill with a causal mask", inputs: []input{{"x", []int{1, 9, 2, 16}}}, fused: 1, build: func(b *mb) {
+			q := b.Node("Transpose", []string{"x"}, perm(0, 2, 1, 3))
+			k := b.Node("Transpose", []string{b.Node("Sin", []string{"x"})}, perm(0, 2, 3, 1))
+			sc := b.Node("Mul", []string{b.Node("MatMul", []string{q, k}), b.Init("s", graph.ScalarFloat32(0.25))})
+			p := b.Node("Softmax", []string{b.Node("Where", []string{causalInit(b, 9, true, 9, 9), b.Init("ninf", graph.ScalarFloat32(float32(math.Inf(-1)))), sc})}, axis)
+			v := b.Node("Transpose", []string{b.Node("Cos", []string{"x"})}, perm(0, 2, 1, 3))
+			b.Output(b.Node("Transpose", []string{b.Node("MatMul", []string{p, v})}, perm(0, 2, 1, 3)))
+		}},
+		// Hugging Face's GPT-2 with a past: 4 cached keys, 6 new queries;
+		// torch.where(causal, scores / √d, finfo.min), then the padding
+		// mask (1 − m) · finfo.min of an input m [B, 1, 1, S] added.
+		{name: "gpt2: Where(causal, scores, finfo.min), then the padding mask", inputs: []input{{"x", []int{2, 6, 3, 8}}, {"kv", []int{2, 3, 10, 8}}, {"m", []int{2, 1, 1, 10}}}, fused: 1, build: func(b *mb) {
+			q := b.Node("Transpose", []string{"x"}, perm(0, 2, 1, 3))
+			k := b.Node("Transpose", []string{"kv"}, perm(0, 1, 3, 2))
+			sc := b.Node("Div", []string{b.Node("MatMul", []string{q, k}), b.Init("d", graph.ScalarFloat32(2.828427))})
+			w := b.Node("Where", []string{causalInit(b, 10, false, 1, 1, 6, 10), sc, b.Init("min", graph.ScalarFloat32(-math.MaxFloat32))})
+			pad := b.Node("Mul", []string{b.Node("Sub", []string{b.Init("one", graph.ScalarFloat32(1)), b.Node("Sign", []string{b.Node("Relu", []string{"m"})})}), b.Init("min", graph.ScalarFloat32(-math.MaxFloat32))})
+			p := b.Node("Softmax", []string{b.Node("Add", []string{w, pad})}, axis)
+			o := b.Node("Transpose", []string{b.Node("MatMul", []string{p, b.Node("Tanh", []string{"kv"})})}, perm(0, 2, 1, 3))
+			b.Output(b.Node("Reshape", []string{o, shape(b, 2, 6, 24)}))
+		}},
+		// Llama with a static cache: the condition comes from an input
+		// (key positions past the current one), Where(cond, finfo.min,
+		// scores); a position before the first key masks whole rows.
+		{name: "llama: a condition computed from an input", inputs: []input{{"x", []int{1, 2, 5, 16}}, {"cache", []int{1, 2, 12, 16}}, {"pos", []int{1}}}, fused: 1, build: func(b *mb) {
+			keys := make([]float32, 12)
+			for j := range keys {
+				keys[j] = float32(j) - 1
+			}
+			cond := b.Node("Greater", []string{b.Init("keys", &graph.Tensor{DType: graph.Float32, Shape: []int{12}, Data: keys}), b.Node("Mul", []string{"pos", b.Init("c", graph.ScalarFloat32(6))})})
+			k := b.Node("Transpose", []string{"cache"}, perm(0, 1, 3, 2))
+			sc := b.Node("Div", []string{b.Node("MatMul", []string{"x", k}), b.Init("d", graph.ScalarFloat32(4))})
+			p := b.Node("Softmax", []string{b.Node("Where", []string{cond, b.Init("min", graph.ScalarFloat32(-math.MaxFloat32)), sc})}, axis)
+			b.Output(b.Node("MatMul", []string{p, "cache"}))
+		}},
+		// Attention through Einsum (sixteenth session): MaxViT's
+		// "B G H I D, B G H J D -> B G H I J" on q and k read through
+		// Transposes (0, 1, 3, 2, 4), k scaled, a position bias added,
+		// p·v by Einsum too and its output through a Transpose.
+		{name: "maxvit: Einsum products", inputs: []input{{"x", []int{1, 4, 9, 2, 8}}}, fused: 1, build: func(b *mb) {
+			q := b.Node("Transpose", []string{"x"}, perm(0, 1, 3, 2, 4))
+			k := b.Node("Mul", []string{b.Node("Transpose", []string{b.Node("Sin", []string{"x"})}, perm(0, 1, 3, 2, 4)), b.Init("s", graph.ScalarFloat32(0.35355339))})
+			sc := b.Node("Einsum", []string{q, k}, graph.StringAttr("equation", "B G H I D, B G H J D -> B G H I J"))
+			p := b.Node("Softmax", []string{b.Node("Add", []string{sc, b.RandInit("rpb", []int{2, 9, 9}, 2)})}, axis)
+			v := b.Node("Transpose", []string{b.Node("Cos", []string{"x"})}, perm(0, 1, 3, 2, 4))
+			o := b.Node("Einsum", []string{p, v}, graph.StringAttr("equation", "B G H I J, B G H J D -> B G H I D"))
+			b.Output(b.Node("Transpose", []string{o}, perm(0, 1, 3, 2, 4)))
+		}},
+		// torch.einsum("bhid,bhjd->bhij") with a masked_fill, and p·v as
+		// "bhij,bhjd->bhid"; one head's products as plain Einsums.
+		{name: "einsum: bhid,bhjd->bhij with a mask", inputs: []input{{"q", []int{2, 3, 7, 8}}, {"kv", []int{2, 3, 7, 8}}}, fused: 1, build: func(b *mb) {
+			sc := b.Node("Einsum", []string{"q", b.Node("Relu", []string{"kv"})}, graph.StringAttr("equation", "bhid,bhjd->bhij"))
+			p := b.Node("Softmax", []string{b.Node("Where", []string{causalInit(b, 7, true, 7, 7), b.Init("ninf", graph.ScalarFloat32(float32(math.Inf(-1)))), sc})}, axis)
+			b.Output(b.Node("Einsum", []string{p, "kv"}, graph.StringAttr("equation", "bhij,bhjd->bhid")))
+		}},
+		// Einsums that are not plain products stay (a batch label moved,
+		// a summed label): nothing fuses.
+		{name: "Einsums that are not products", inputs: []input{{"q", []int{2, 5, 4}}, {"kt", []int{2, 4, 5}}}, fused: 0, softmax: 2, build: func(b *mb) {
+			s1 := b.Node("Einsum", []string{"q", "q"}, graph.StringAttr("equation", "bid,bjd->ibj"))
+			b.Output(b.Node("Softmax", []string{s1}, axis))
+			s2 := b.Node("Einsum", []string{"q", "kt"}, graph.StringAttr("equation", "bid,bdj->bij"))
+			b.Output(b.Node("Einsum", []string{b.Node("Softmax", []string{s2}, axis), "q"}, graph.StringAttr("equation", "bij,bjd->bi")))
+		}},
+		// A Where that does not fold (its constant varies): nothing fuses.
+		{name: "Where with a constant that varies", inputs: []input{{"q", []int{2, 6, 6}}, {"kt", []int{2, 6, 6}}}, fused: 0, softmax: 1, build: func(b *mb) {
+			s := b.Node("MatMul", []string{"q", "kt"})
+			p := b.Node("Softmax", []string{b.Node("Where", []string{causalInit(b, 6, true, 6, 6), b.RandInit("fill", []int{6}, 3), s})}, axis)
+			b.Output(b.Node("MatMul", []string{p, "q"}))
 		}},
 		// Not fused: LogSoftmax, Softmax over another axis, p as the right
 		// operand, scores that another step reads, q read transposed.

@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -107,6 +109,25 @@ func TestSoftmaxAddThroughReshapes(t *testing.T) {
 			a := b.Node("Add", []string{b.RandInit("mask", []int{3, 1, 9}, 5), v})
 			return b.Node("Reshape", []string{a, i64(b, 6, 5, 9)})
 		}},
+		// Masks written as Where (sixteenth session).
+		{name: "masked_fill: Where(causal, -inf, x)", x: []int{2, 3, 7, 7}, fused: true, build: func(b *mb) string {
+			return b.Node("Where", []string{causalInit(b, 7, true, 7, 7), b.Init("ninf", graph.ScalarFloat32(float32(math.Inf(-1)))), "x"})
+		}},
+		{name: "HF: Where(causal, x, finfo.min), then a padding Add", x: []int{2, 3, 7, 7}, fused: true, build: func(b *mb) string {
+			w := b.Node("Where", []string{causalInit(b, 7, false, 1, 1, 7, 7), "x", b.Init("min", graph.ScalarFloat32(-math.MaxFloat32))})
+			return b.Node("Add", []string{w, b.RandInit("pad", []int{2, 1, 1, 7}, 5)})
+		}},
+		{name: "an Add, then Where with a full-size constant", x: []int{2, 5, 6}, fused: true, build: func(b *mb) string {
+			a := b.Node("Add", []string{"x", b.RandInit("rpb", []int{5, 6}, 2)})
+			fill := &graph.Tensor{DType: graph.Float32, Shape: []int{2, 5, 6}, Data: slices.Repeat([]float32{-1e9}, 60)}
+			return b.Node("Where", []string{causalInit(b, 6, false, 5, 6), a, b.Init("fill", fill)})
+		}},
+		{name: "Where with a constant that varies", x: []int{2, 5, 6}, fused: false, build: func(b *mb) string {
+			return b.Node("Where", []string{causalInit(b, 6, false, 5, 6), "x", b.RandInit("fill", []int{6}, 3)})
+		}},
+		{name: "condition broadcast along the keys", x: []int{2, 5, 6}, fused: false, build: func(b *mb) string {
+			return b.Node("Where", []string{causalInit(b, 6, false, 5, 1), "x", b.Init("min", graph.ScalarFloat32(-1e9))})
+		}},
 		{name: "last axis changed", x: []int{4, 3, 7, 7}, fused: false, build: func(b *mb) string {
 			v := b.Node("Reshape", []string{"x", i64(b, 4, 3, 49)})
 			a := b.Node("Add", []string{v, b.RandInit("bias", []int{49}, 3)})
@@ -137,7 +158,7 @@ func TestSoftmaxAddThroughReshapes(t *testing.T) {
 				for _, st := range s.steps {
 					_, ok := st.kernel.(*softmaxAddKernel)
 					fused = fused || ok
-					if isOp(st.node, "Reshape") || isOp(st.node, "Add") {
+					if isOp(st.node, "Reshape") || isOp(st.node, "Add") || isOp(st.node, "Where") {
 						others++
 					}
 				}
@@ -154,12 +175,9 @@ func TestSoftmaxAddThroughReshapes(t *testing.T) {
 				// Reshape, Add, Reshape and Softmax one by one, same result.
 				for _, st := range s.steps {
 					if k, ok := st.kernel.(*softmaxAddKernel); ok {
-						args := []*graph.Tensor{in["x"], s.consts[st.in[1-k.xIdx]]}
-						if k.xIdx == 1 {
-							args[0], args[1] = args[1], args[0]
-						}
-						if k.pre != nil {
-							args = append(args, s.consts[st.in[2]])
+						args := []*graph.Tensor{in["x"]}
+						for _, id := range st.in[1:] {
+							args = append(args, s.consts[id])
 						}
 						y, err := k.runUnfused(&ExecContext{Threads: th}, args)
 						require.NoError(t, err)
@@ -169,6 +187,24 @@ func TestSoftmaxAddThroughReshapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// causalInit adds a constant bool condition of the given shape: for the
+// element at column j of row i (its last two axes; a single row for rank
+// 1), j > i+off where masked is true (masked_fill's mask), j <= i+off
+// otherwise (HF's keep mask), off = the number of keys n minus the rows.
+func causalInit(b *mb, n int, masked bool, shape ...int) string {
+	c := make([]bool, graph.NumElements(shape))
+	cols := shape[len(shape)-1]
+	rows := 1
+	if len(shape) > 1 {
+		rows = shape[len(shape)-2]
+	}
+	for e := range c {
+		i, j := (e/cols)%rows, e%cols
+		c[e] = (j > i+n-rows) == masked
+	}
+	return b.Init("cond", &graph.Tensor{DType: graph.Bool, Shape: shape, Data: c})
 }
 
 // TestBroadcastRows checks the row offsets of a broadcast bias.

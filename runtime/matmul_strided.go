@@ -190,7 +190,8 @@ func (s *Session) fuseMatMulTransposes() {
 	readers, producer := s.stepReaders(), s.stepProducers()
 	removed := make([]bool, len(s.steps))
 	for j, st := range s.steps {
-		if !isOp(st.node, "MatMul") || len(st.in) != 2 || len(st.out) != 1 || st.in[0] < 0 || st.in[1] < 0 || st.out[0] < 0 ||
+		einsum := isOp(st.node, "Einsum")
+		if !isOp(st.node, "MatMul") && !einsum || len(st.in) != 2 || len(st.out) != 1 || st.in[0] < 0 || st.in[1] < 0 || st.out[0] < 0 ||
 			s.consts[st.in[0]] != nil || s.consts[st.in[1]] != nil {
 			continue
 		}
@@ -199,10 +200,25 @@ func (s *Session) fuseMatMulTransposes() {
 		}
 		as, bs, cs := s.staticDims(st.node.Inputs[0]), s.staticDims(st.node.Inputs[1]), s.staticDims(st.node.Outputs[0])
 		r := len(as)
-		if r < 3 || len(bs) != r || len(cs) != r || !slices.Equal(as[:r-2], bs[:r-2]) || as[r-1] != bs[r-2] || as[r-1] == 0 {
+		if r < 3 || len(bs) != r || len(cs) != r {
 			continue
 		}
-		k := &stridedMatMulKernel{m: as[r-2], k: as[r-1], n: bs[r-1], matmul: st.kernel, alpha: 1}
+		// bT: B is stored [.., n, k] (an Einsum "..ik,..jk->..ij").
+		bT := false
+		if einsum {
+			var ok bool
+			if bT, ok = einsumProduct(st.node.AttrString("equation", ""), r); !ok {
+				continue
+			}
+		}
+		bk, bn := bs[r-2], bs[r-1]
+		if bT {
+			bk, bn = bn, bk
+		}
+		if !slices.Equal(as[:r-2], bs[:r-2]) || as[r-1] != bk || as[r-1] == 0 {
+			continue
+		}
+		k := &stridedMatMulKernel{m: as[r-2], k: as[r-1], n: bn, matmul: st.kernel, alpha: 1}
 		batch := as[:r-2]
 		ins := slices.Clone(st.in)
 		var drop []int
@@ -223,10 +239,29 @@ func (s *Session) fuseMatMulTransposes() {
 		}
 		// operand returns how operand p is read, through its producing
 		// Transpose when that keeps one matrix axis contiguous.
-		operand := func(p, cols int) (stridedOperand, int, bool) {
+		operand := func(p int) (stridedOperand, int, bool) {
 			id := inID[p]
+			// strided reads the stored operand (axis strides view in src)
+			// as the product's matrix: rows and columns swapped for an
+			// Einsum's B stored [.., n, k].
+			strided := func(src, view, perm []int) (stridedOperand, bool) {
+				if p == 1 && bT {
+					view[r-2], view[r-1] = view[r-1], view[r-2]
+				}
+				var o stridedOperand
+				switch {
+				case view[r-1] == 1:
+					o = stridedOperand{src: src, ld: view[r-2], perm: perm}
+				case view[r-2] == 1:
+					o = stridedOperand{src: src, ld: view[r-1], trans: true, perm: perm}
+				default:
+					return o, false
+				}
+				o.off = batchOffsets(batch, view[:r-2])
+				return o, true
+			}
 			shape := s.staticDims(st.node.Inputs[p]) // a folded scaling keeps the shape
-			own := stridedOperand{src: shape, ld: cols, off: batchOffsets(batch, graph.Strides(shape)[:r-2])}
+			own, _ := strided(shape, graph.Strides(shape), nil)
 			if t, ok := producer[id]; ok && !removed[t] {
 				if perm := s.permOfStatic(s.steps[t]); perm != nil {
 					src := s.staticDims(s.steps[t].node.Inputs[0])
@@ -235,24 +270,16 @@ func (s *Session) fuseMatMulTransposes() {
 					for d := range view {
 						view[d] = str[perm[d]]
 					}
-					var o stridedOperand
-					switch {
-					case view[r-1] == 1:
-						o = stridedOperand{src: src, ld: view[r-2], perm: perm}
-					case view[r-2] == 1:
-						o = stridedOperand{src: src, ld: view[r-1], trans: true, perm: perm}
-					default:
-						return own, id, false
+					if o, ok := strided(src, view, perm); ok {
+						return o, s.steps[t].in[0], len(readers[id]) == 1 && !s.keep[id]
 					}
-					o.off = batchOffsets(batch, view[:r-2])
-					return o, s.steps[t].in[0], len(readers[id]) == 1 && !s.keep[id]
 				}
 			}
 			return own, id, false
 		}
 		var ok1, ok2 bool
-		k.a, ins[0], ok1 = operand(0, k.k)
-		k.b, ins[1], ok2 = operand(1, k.n)
+		k.a, ins[0], ok1 = operand(0)
+		k.b, ins[1], ok2 = operand(1)
 		if ok1 {
 			drop = append(drop, producer[inID[0]])
 		}
@@ -295,7 +322,7 @@ func (s *Session) fuseMatMulTransposes() {
 				}
 			}
 		}
-		if k.a.perm == nil && k.b.perm == nil && k.outPerm == nil && k.alpha == 1 && k.inScale == [2]*foldedScale{} && k.outScale == nil {
+		if !einsum && k.a.perm == nil && k.b.perm == nil && k.outPerm == nil && k.alpha == 1 && k.inScale == [2]*foldedScale{} && k.outScale == nil {
 			continue
 		}
 		// A Transpose with other readers stays for them; the product reads
@@ -322,6 +349,42 @@ func (s *Session) fuseMatMulTransposes() {
 		}
 	}
 	s.steps = kept
+}
+
+// einsumProduct reports whether an Einsum equation over two operands of
+// rank r is a batched matrix product: the first r−2 labels the same in
+// both operands and the output (in that order), A's last label contracted
+// with B's second-to-last (bT false: "..ik,..kj->..ij") or last (bT true:
+// "..ik,..jk->..ij", attention's q·kᵀ as torch.einsum writes it), the
+// output's last two labels A's row and B's column. Repeated labels
+// (diagonals) and summed ones are not products.
+func einsumProduct(eq string, r int) (bT, ok bool) {
+	spec, err := graph.ParseEinsum(eq, []int{r, r})
+	if err != nil || len(spec.Output) != r || len(spec.Operands[0]) != r || len(spec.Operands[1]) != r {
+		return false, false
+	}
+	a, b, o := spec.Operands[0], spec.Operands[1], spec.Output
+	seen := map[int]bool{}
+	for d := 0; d < r-2; d++ {
+		if a[d] != b[d] || a[d] != o[d] || seen[a[d]] {
+			return false, false
+		}
+		seen[a[d]] = true
+	}
+	i, k := a[r-2], a[r-1]
+	var j int
+	switch {
+	case b[r-2] == k:
+		j = b[r-1]
+	case b[r-1] == k:
+		j, bT = b[r-2], true
+	default:
+		return false, false
+	}
+	if seen[i] || seen[j] || seen[k] || i == j || i == k || j == k || o[r-2] != i || o[r-1] != j {
+		return false, false
+	}
+	return bT, true
 }
 
 // permOfStatic returns a float32 Transpose step's permutation when its input

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 )
 
@@ -118,5 +119,70 @@ func TestMatMulTransposes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEinsumProduct: the Einsum equations read as batched products, with B
+// stored transposed or not, and those that are not products.
+func TestEinsumProduct(t *testing.T) {
+	cases := []struct {
+		eq     string
+		r      int
+		bT, ok bool
+	}{
+		{"B G H I D, B G H J D -> B G H I J", 5, true, true},
+		{"B G H I J, B G H J D -> B G H I D", 5, false, true},
+		{"bhid,bhjd->bhij", 4, true, true},
+		{"bij,bjk->bik", 3, false, true},
+		{"...id,...jd->...ij", 4, true, true},
+		{"bid,bjd->bji", 3, false, false},    // output columns swapped
+		{"bid,bjd->ibj", 3, false, false},    // batch label moved
+		{"bij,bjd->bi", 3, false, false},     // a summed label
+		{"bii,bij->bij", 3, false, false},    // a diagonal
+		{"abid,bajd->abij", 4, false, false}, // batch labels in another order
+	}
+	for _, tc := range cases {
+		bT, ok := einsumProduct(tc.eq, tc.r)
+		require.Equal(t, tc.ok, ok, tc.eq)
+		if ok {
+			require.Equal(t, tc.bT, bT, tc.eq)
+		}
+	}
+}
+
+// TestEinsumAttentionExport: the committed MaxViT-style export
+// (testdata/exported/einsum_attention_opset13.onnx, made by
+// scripts/sweep_models.py: Einsum q·kᵀ and p·v in [B, G, H, N, d]
+// windows) fuses into one attention step on its windows input and gives
+// the outputs of the operators run one by one.
+func TestEinsumAttentionExport(t *testing.T) {
+	m, err := graph.Load("../testdata/exported/einsum_attention_opset13.onnx")
+	require.NoError(t, err)
+	x, err := dataset.ReadNPY("../testdata/exported/npy_windows/batch.npy")
+	require.NoError(t, err)
+	m, err = m.WithInputShapes(map[string][]int{"x": x.Shape})
+	require.NoError(t, err)
+	in := map[string]*graph.Tensor{"x": x}
+	ref, err := NewSession(m, WithMode(ModeFloat), WithAllTaps())
+	require.NoError(t, err)
+	want, err := ref.RunTensors(in)
+	require.NoError(t, err)
+	for _, th := range []int{1, 2} {
+		s, err := NewSession(m, WithMode(ModeFloat), WithThreads(th))
+		require.NoError(t, err)
+		fused := 0
+		for _, st := range s.steps {
+			if _, ok := st.kernel.(*attentionKernel); ok {
+				fused++
+			}
+			_, plain := st.kernel.(KernelFunc)
+			require.False(t, isOp(st.node, "Einsum") && plain, "Einsum step left")
+		}
+		require.Equal(t, 1, fused)
+		got, err := s.RunTensors(in)
+		require.NoError(t, err)
+		for _, o := range m.Graph.Outputs {
+			require.NoError(t, CompareTensors(got[o.Name], want[o.Name], gemmTol), o.Name)
+		}
 	}
 }

@@ -40,10 +40,9 @@ type histogram struct {
 	// tail is the last two values of the piece added last (addPiece), NaN where
 	// there is none.
 	tail [2]float32
-	// noReps makes add count values only, reps unchanged (addRows counts the runs
-	// of a channels-last tensor itself); rows is its state (histogram_rows.go).
-	noReps bool
-	rows   *rowRuns
+	// rows is the run state of a channels-last tensor added by addRows
+	// (histogram_rows.go).
+	rows *rowRuns
 }
 
 func newHistogram() *histogram {
@@ -170,11 +169,7 @@ func (h *histogram) addTwoPass(data []float32, threads int) error {
 	}
 	h.cover(bmin, bmax)
 	if nch == 1 {
-		reps := h.reps
-		if h.noReps {
-			reps = make([]float64, len(h.bins))
-		}
-		h.bin(data, 0, len(data), h.bins, reps)
+		h.bin(data, 0, len(data), h.bins, h.reps)
 		return nil
 	}
 	part := make([][2][]float64, nch)
@@ -187,9 +182,7 @@ func (h *histogram) addTwoPass(data []float32, threads int) error {
 	for _, p := range part {
 		for k := range p[0] {
 			h.bins[k] += p[0][k]
-			if !h.noReps {
-				h.reps[k] += p[1][k]
-			}
+			h.reps[k] += p[1][k]
 		}
 	}
 	return nil

@@ -21,16 +21,24 @@ func (h *histogram) addFused(data []float32, threads int) bool {
 	if h.width == 0 || len(data) == 0 || len(data) > fusedMaxLen {
 		return false
 	}
-	nb := len(h.bins)
 	nch := max(1, min(threads, len(data)/histChunk))
-	bounds := func(c int) (int, int) { return c * len(data) / nch, (c + 1) * len(data) / nch }
+	return h.addScanned(int64(len(data)), nch, func(c int, cnt []uint32) (valueScan, bool) {
+		return h.scanBin(data, c*len(data)/nch, (c+1)*len(data)/nch, cnt)
+	})
+}
+
+// addScanned runs scan on chunks 0..nch-1 of n values in parallel, each binning
+// on the current grid into its own integer counters (the bins' counts, then the
+// run counts), and adds the counts to h when every value fitted and h's range
+// stays within the grid; otherwise it reports false having changed nothing.
+func (h *histogram) addScanned(n int64, nch int, scan func(c int, cnt []uint32) (valueScan, bool)) bool {
+	nb := len(h.bins)
 	scans := make([]valueScan, nch)
 	cnts := make([][]uint32, nch)
 	oob := make([]bool, nch)
 	_ = parallelFor(nch, nch, func(c int) error {
-		s, e := bounds(c)
 		cnts[c] = getFusedCounts(2 * nb)
-		scans[c], oob[c] = h.scanBin(data, s, e, cnts[c])
+		scans[c], oob[c] = scan(c, cnts[c])
 		return nil
 	})
 	added := false
@@ -53,7 +61,7 @@ func (h *histogram) addFused(data []float32, threads int) bool {
 	}
 	// What addPar would do with these values, if it leaves the grid unchanged.
 	hmin, hmax := h.min, h.max
-	if zeros == int64(len(data)) {
+	if zeros == n {
 		hmin, hmax = math.Min(hmin, 0), math.Max(hmax, 0)
 	} else {
 		if zeros > 0 {
@@ -65,21 +73,19 @@ func (h *histogram) addFused(data []float32, threads int) bool {
 		}
 	}
 	added = true
-	h.count += int64(len(data))
+	h.count += n
 	h.zeros += zeros
 	h.min, h.max = hmin, hmax
 	for _, cnt := range cnts {
-		for k, n := range cnt[:nb] {
-			if n != 0 {
-				h.bins[k] += float64(n)
+		for k, m := range cnt[:nb] {
+			if m != 0 {
+				h.bins[k] += float64(m)
 				cnt[k] = 0
 			}
 		}
-		for k, n := range cnt[nb:] {
-			if n != 0 {
-				if !h.noReps {
-					h.reps[k] += float64(n)
-				}
+		for k, m := range cnt[nb:] {
+			if m != 0 {
+				h.reps[k] += float64(m)
 				cnt[nb+k] = 0
 			}
 		}

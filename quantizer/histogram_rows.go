@@ -133,73 +133,14 @@ func (h *histogram) addRowValues(d []float32, first int, l runtime.ChannelsLast,
 // current grid and the runs inside d, or reports false having changed nothing.
 func (h *histogram) addRowsFused(d []float32, first int, l runtime.ChannelsLast, threads int) bool {
 	rows := len(d) / l.Stride
-	nb := len(h.bins)
 	nch := max(1, min(threads, rows*l.C/histChunk))
-	bounds := func(c int) (int, int) { return c * rows / nch, (c + 1) * rows / nch }
 	none := make([]float32, l.C)
 	for k := range none {
 		none[k] = math.Float32frombits(0x7fc00001) // equal to no value
 	}
-	scans := make([]valueScan, nch)
-	cnts := make([][]uint32, nch)
-	oob := make([]bool, nch)
-	_ = parallelFor(nch, nch, func(c int) error {
-		s, e := bounds(c)
-		cnts[c] = getFusedCounts(2 * nb)
-		scans[c], oob[c] = h.scanBinRows(d, s, e, first, l, none, cnts[c])
-		return nil
+	return h.addScanned(int64(rows*l.C), nch, func(c int, cnt []uint32) (valueScan, bool) {
+		return h.scanBinRows(d, c*rows/nch, (c+1)*rows/nch, first, l, none, cnt)
 	})
-	added := false
-	defer func() {
-		for _, c := range cnts {
-			if !added {
-				clear(c)
-			}
-			putFusedCounts(c)
-		}
-	}()
-	bmin, bmax := math.Inf(1), math.Inf(-1)
-	var zeros int64
-	for c, sc := range scans {
-		if oob[c] {
-			return false
-		}
-		bmin, bmax = math.Min(bmin, sc.min), math.Max(bmax, sc.max)
-		zeros += sc.zeros
-	}
-	n := int64(rows * l.C)
-	hmin, hmax := h.min, h.max
-	if zeros == n {
-		hmin, hmax = math.Min(hmin, 0), math.Max(hmax, 0)
-	} else {
-		if zeros > 0 {
-			bmin, bmax = math.Min(bmin, 0), math.Max(bmax, 0)
-		}
-		hmin, hmax = math.Min(hmin, bmin), math.Max(hmax, bmax)
-		if !fits(h.width, bmin, bmax) || !fits(h.width, hmin, hmax) {
-			return false
-		}
-	}
-	added = true
-	h.count += n
-	h.zeros += zeros
-	h.min, h.max = hmin, hmax
-	for _, cnt := range cnts {
-		for k, m := range cnt[:nb] {
-			if m != 0 {
-				h.bins[k] += float64(m)
-				cnt[k] = 0
-			}
-		}
-		for k, m := range cnt[nb:] {
-			if m != 0 {
-				h.reps[k] += float64(m)
-				cnt[nb+k] = 0
-			}
-		}
-	}
-	h.bins[-h.lo] -= float64(zeros)
-	return true
 }
 
 // scanBinRows is scanBin over rows [s, e) of d (pixels first+s ...): a value is

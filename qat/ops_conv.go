@@ -54,17 +54,9 @@ func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
 }
 
 func buildConv(b *builder, node *graph.Node) (built, error) {
-	in, err := b.input(node, node.Input(0))
+	in, w, bias, err := b.convOperands(node)
 	if err != nil {
 		return built{}, err
-	}
-	w, err := b.weight(node.Input(1))
-	if err != nil {
-		return built{}, fmt.Errorf("weight: %w", err)
-	}
-	bias, err := b.biasOf(node.Input(2), in)
-	if err != nil {
-		return built{}, fmt.Errorf("bias: %w", err)
 	}
 	g, err := convGeomOf(node, w.p.Shape)
 	if err != nil {

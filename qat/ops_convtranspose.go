@@ -31,17 +31,9 @@ type convTransposeOp struct {
 }
 
 func buildConvTranspose(b *builder, node *graph.Node) (built, error) {
-	in, err := b.input(node, node.Input(0))
+	in, w, bias, err := b.convOperands(node)
 	if err != nil {
 		return built{}, err
-	}
-	w, err := b.weight(node.Input(1))
-	if err != nil {
-		return built{}, fmt.Errorf("weight: %w", err)
-	}
-	bias, err := b.biasOf(node.Input(2), in)
-	if err != nil {
-		return built{}, fmt.Errorf("bias: %w", err)
 	}
 	if len(w.p.Shape) != 4 {
 		return built{}, fmt.Errorf("weight shape %v: only 2-D transposed convolutions are supported", w.p.Shape)

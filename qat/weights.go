@@ -1,5 +1,11 @@
 package qat
 
+import (
+	"fmt"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
 // weightRef is the weight an operator multiplies with: a trainable parameter,
 // fake-quantized per channel when Quantize stores it as int8. eff holds the values
 // used by the forward pass; the gradient with respect to eff goes straight to the
@@ -84,4 +90,19 @@ func (r *biasRef) prepare(w *weightRef) []float32 {
 	r.eff = grow(r.eff, len(r.p.W))
 	fakeQuantBias(r.p.W, r.inFQ.p.Scale, w.scales, r.eff)
 	return r.eff
+}
+
+// convOperands reads a Conv's or ConvTranspose's input slot, weight and
+// optional bias (inputs 0, 1 and 2).
+func (b *builder) convOperands(node *graph.Node) (in int, w *weightRef, bias *biasRef, err error) {
+	if in, err = b.input(node, node.Input(0)); err != nil {
+		return 0, nil, nil, err
+	}
+	if w, err = b.weight(node.Input(1)); err != nil {
+		return 0, nil, nil, fmt.Errorf("weight: %w", err)
+	}
+	if bias, err = b.biasOf(node.Input(2), in); err != nil {
+		return 0, nil, nil, fmt.Errorf("bias: %w", err)
+	}
+	return in, w, bias, nil
 }

@@ -40,8 +40,15 @@ func TestFloat64Model(t *testing.T) {
 	in32, in64 := map[string]*graph.Tensor{"x": x}, map[string]*graph.Tensor{"x": double(x)}
 
 	want := runFloat(t, m32, in32)["y"].F32()
-	s, err := runtime.NewSession(m64, runtime.WithMode(runtime.ModeFloat))
+	var warnings []string
+	s, err := runtime.NewSession(m64, runtime.WithMode(runtime.ModeFloat), runtime.WithWarnings(func(w string) { warnings = append(warnings, w) }))
 	require.NoError(t, err)
+	require.Len(t, warnings, 1, "the narrowing is said")
+	assert.Contains(t, warnings[0], "float32 precision")
+	warnings = nil
+	_, err = runtime.NewSession(m32, runtime.WithMode(runtime.ModeFloat), runtime.WithWarnings(func(w string) { warnings = append(warnings, w) }))
+	require.NoError(t, err)
+	assert.Empty(t, warnings, "a float32 model is not narrowed")
 	got, err := s.RunTensors(in64)
 	require.NoError(t, err)
 	require.Equal(t, graph.Float64, got["y"].DType, "the output keeps its type")

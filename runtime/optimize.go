@@ -24,8 +24,11 @@ func optimizeModel(work *graph.Model, cfg *config) error {
 	if cfg.noOptimize || cfg.tapAll {
 		return nil
 	}
-	// A float64 model has no float64 kernels to fall back on (taps or not).
-	optimize.NarrowFloat64(work.Graph)
+	// A float64 model has no float64 kernels to fall back on (taps or not); say
+	// so, since its results then carry float32 precision.
+	if optimize.NarrowFloat64(work.Graph) > 0 && cfg.warn != nil {
+		cfg.warn("the model computes in float64; it runs in float32 (float32 precision), its inputs and outputs kept float64")
+	}
 	if len(cfg.taps) == 0 && cfg.mode != ModeInt8 && !work.Graph.IsQuantized() {
 		widenFloat16Model(work)
 	}

@@ -215,19 +215,9 @@ func affineOf(g *Graph, op *Node, y string, c, r, ax int) (factor, offset []floa
 				return nil, nil
 			}
 		}
-		var p [4][]float64
-		for i := range p {
-			t := g.Initializers[op.Input(i+1)]
-			if t == nil || t.DType != Float32 || t.Len() != c {
-				return nil, nil
-			}
-			p[i], _ = t.AsFloat64()
-		}
-		eps := float64(op.AttrFloat("epsilon", 1e-5))
-		factor, offset = make([]float64, c), make([]float64, c)
-		for i := range factor {
-			factor[i] = p[0][i] / math.Sqrt(p[3][i]+eps)
-			offset[i] = p[1][i] - p[2][i]*factor[i]
+		factor, offset, ok := BatchNormAffine(g, op)
+		if !ok || len(factor) != c {
+			return nil, nil
 		}
 		return factor, offset
 	}

@@ -547,6 +547,30 @@ func nnChannelParam(c *InferContext, i int, ch Dim, what string) error {
 	return nil
 }
 
+// BatchNormAffine returns an inference BatchNormalization as y = scale·x + shift
+// per channel, computed in float64 (scale = s / sqrt(var + eps), shift = b -
+// mean·scale) for the callers that fold it into a neighbour's weights. ok is
+// false when its scale, bias, mean and variance are not float32 constants of one
+// length. Whether the node is in training mode is the caller's test
+// (BatchNormTraining).
+func BatchNormAffine(g *Graph, bn *Node) (scale, shift []float64, ok bool) {
+	var p [4][]float64
+	for i := range p {
+		t := g.Initializers[bn.Input(i+1)]
+		if t == nil || t.DType != Float32 || (i > 0 && t.Len() != len(p[0])) {
+			return nil, nil, false
+		}
+		p[i], _ = t.AsFloat64()
+	}
+	eps := float64(bn.AttrFloat("epsilon", 1e-5))
+	scale, shift = make([]float64, len(p[0])), make([]float64, len(p[0]))
+	for c := range scale {
+		scale[c] = p[0][c] / math.Sqrt(p[3][c]+eps)
+		shift[c] = p[1][c] - p[2][c]*scale[c]
+	}
+	return scale, shift, true
+}
+
 // BatchNormTraining reports whether a BatchNormalization node computes batch
 // statistics (training mode) rather than using the running mean and variance.
 func BatchNormTraining(n *Node, opset int64) bool {

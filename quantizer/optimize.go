@@ -2,7 +2,6 @@ package quantizer
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/graph/optimize"
@@ -85,7 +84,7 @@ func foldBatchNorms(m *graph.Model) error {
 		if graph.BatchNormTraining(bn, m.Opset()) || bn.AttrInt("spatial", 1) != 1 {
 			continue
 		}
-		scale, shift, ok := bnAffine(g, bn)
+		scale, shift, ok := graph.BatchNormAffine(g, bn)
 		if !ok {
 			continue
 		}
@@ -107,32 +106,6 @@ func foldBatchNorms(m *graph.Model) error {
 	}
 	g.Nodes = keep
 	return nil
-}
-
-// bnAffine returns BatchNormalization as y = scale*x + shift per channel.
-func bnAffine(g *graph.Graph, bn *graph.Node) ([]float64, []float64, bool) {
-	var ts [4][]float32
-	for i := 0; i < 4; i++ {
-		t := g.Initializers[bn.Input(i+1)]
-		if t == nil || t.DType != graph.Float32 {
-			return nil, nil, false
-		}
-		ts[i] = t.F32()
-	}
-	c := len(ts[0])
-	for _, v := range ts {
-		if len(v) != c {
-			return nil, nil, false
-		}
-	}
-	eps := float64(bn.AttrFloat("epsilon", 1e-5))
-	scale, shift := make([]float64, c), make([]float64, c)
-	for i := 0; i < c; i++ {
-		s := float64(ts[0][i]) / math.Sqrt(float64(ts[3][i])+eps)
-		scale[i] = s
-		shift[i] = float64(ts[1][i]) - float64(ts[2][i])*s
-	}
-	return scale, shift, true
 }
 
 // foldAffineInto rewrites p's weight and bias so that p computes scale*p(x)+shift per

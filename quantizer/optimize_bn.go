@@ -31,7 +31,7 @@ func batchNormsToDepthwise(g *graph.Graph, opset int64) bool {
 		if used || v == nil || !v.HasShape || v.DType != graph.Float32 || (len(v.Shape) != 3 && len(v.Shape) != 4) {
 			continue
 		}
-		scale, shift, ok := bnAffine(g, bn)
+		scale, shift, ok := graph.BatchNormAffine(g, bn)
 		if !ok || !v.Shape[1].Known() || int(v.Shape[1].Size) != len(scale) {
 			continue
 		}

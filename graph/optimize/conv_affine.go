@@ -11,8 +11,6 @@ package optimize
 // computed as (W·s)·x + B·s.
 
 import (
-	"math"
-
 	"github.com/warboy-sim/warboy/graph"
 )
 
@@ -175,23 +173,19 @@ func batchNormAffine(g *graph.Graph, a *graph.Node, x string, m, rank int) (scal
 			return nil, nil
 		}
 	}
-	var p [4][]float32
-	for i := range p {
-		if a.Inputs[1+i] == x {
+	for i := 1; i <= 4; i++ {
+		t := g.Initializers[a.Inputs[i]]
+		if a.Inputs[i] == x || t == nil || len(t.Shape) != 1 {
 			return nil, nil
 		}
-		t := g.Initializers[a.Inputs[1+i]]
-		if t == nil || t.DType != graph.Float32 || len(t.Shape) != 1 || t.Len() != m {
-			return nil, nil
-		}
-		p[i] = t.F32()
 	}
-	eps := float64(a.AttrFloat("epsilon", 1e-5))
+	sc, sh, ok := graph.BatchNormAffine(g, a)
+	if !ok || len(sc) != m {
+		return nil, nil
+	}
 	scale, shift = make([]float32, m), make([]float32, m)
 	for c := range scale {
-		sc := float64(p[0][c]) / math.Sqrt(float64(p[3][c])+eps)
-		scale[c] = float32(sc)
-		shift[c] = float32(float64(p[1][c]) - float64(p[2][c])*sc)
+		scale[c], shift[c] = float32(sc[c]), float32(sh[c])
 	}
 	return scale, shift
 }

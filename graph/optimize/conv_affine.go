@@ -8,13 +8,17 @@ package optimize
 // its activation, which the executors fuse into the convolution's store;
 // otherwise each Mul and Add is a pass over the feature map. The result
 // differs from the unfolded graph by float rounding only: (W·x + B)·s is
-// computed as (W·s)·x + B·s.
+// computed as (W·s)·x + B·s. The same holds for a ConvTranspose, whose
+// BatchNormalization decoders exported by Paddle's p2o or in training mode
+// leave after it (ENet's and DBNet's upsampling, depthwise deconvolutions, pose
+// heads; seventeenth session): each output is still a sum of products with its
+// own channel's taps.
 
 import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// foldConvAffine folds into each float32 Conv with constant weight (and bias)
+// foldConvAffine folds into each float32 Conv or ConvTranspose with constant weight (and bias)
 // the chain of Mul, Add and Sub by constants of one value per output channel
 // (or one value), and of inference BatchNormalizations with constant
 // parameters (batchNormAffine), that alone reads its output. The new weight and bias are new
@@ -25,14 +29,17 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 	removed := map[*graph.Node]bool{}
 	count := 0
 	for _, n := range g.Nodes {
-		if removed[n] || !isOp(n, "Conv") || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.HasSubgraphs() {
+		if removed[n] || !(isOp(n, "Conv") || isOp(n, "ConvTranspose")) || len(n.Inputs) < 2 || len(n.Outputs) != 1 || n.HasSubgraphs() {
 			continue
 		}
 		w := g.Initializers[n.Inputs[1]]
 		if w == nil || w.DType != graph.Float32 || len(w.Shape) < 3 {
 			continue
 		}
-		m := w.Shape[0]
+		m := outputChannels(n, w)
+		if m <= 0 {
+			continue
+		}
 		var b *graph.Tensor
 		if len(n.Inputs) > 2 && n.Inputs[2] != "" {
 			if b = g.Initializers[n.Inputs[2]]; b == nil || b.DType != graph.Float32 || len(b.F32()) != m {
@@ -107,14 +114,7 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 		if len(folded) == 0 {
 			continue
 		}
-		per := w.Len() / m
-		nw := &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), w.Shape...), Data: make([]float32, w.Len())}
-		wd, nwd := w.F32(), nw.F32()
-		for o := 0; o < m; o++ {
-			for j := o * per; j < (o+1)*per; j++ {
-				nwd[j] = wd[j] * scale[o]
-			}
-		}
+		nw := scaleOutputChannels(n, w, scale)
 		nb := graph.FromFloat32([]int{m}, make([]float32, m))
 		for o := range nb.F32() {
 			v := float32(0)
@@ -149,6 +149,54 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 		g.Nodes = nodes
 	}
 	return count
+}
+
+// outputChannels returns the number of output channels of a Conv or
+// ConvTranspose with weight w, 0 when the weight and the group attribute
+// disagree. A Conv's weight is [M, C/group, k...]; a ConvTranspose's is
+// [C, M/group, k...] (ONNX's layout, torch's too).
+func outputChannels(n *graph.Node, w *graph.Tensor) int {
+	if !isOp(n, "ConvTranspose") {
+		return w.Shape[0]
+	}
+	grp := n.AttrInt("group", 1)
+	if grp < 1 || w.Shape[0]%int(grp) != 0 {
+		return 0
+	}
+	return int(grp) * w.Shape[1]
+}
+
+// scaleOutputChannels returns a copy of the weight w of n (a Conv or a
+// ConvTranspose) with every output channel o's taps multiplied by scale[o].
+// Folding y·s + t into the layer this way is exact up to rounding for both:
+// each output is a sum of products with its own channel's taps. In a
+// ConvTranspose's weight [C, M/group, k...], input channel c belongs to group
+// c / (C/group), whose output channels are group·(M/group) + j.
+func scaleOutputChannels(n *graph.Node, w *graph.Tensor, scale []float32) *graph.Tensor {
+	nw := &graph.Tensor{DType: graph.Float32, Shape: append([]int(nil), w.Shape...), Data: make([]float32, w.Len())}
+	wd, nwd := w.F32(), nw.F32()
+	if !isOp(n, "ConvTranspose") {
+		per := w.Len() / w.Shape[0]
+		for o := range scale {
+			for j := o * per; j < (o+1)*per; j++ {
+				nwd[j] = wd[j] * scale[o]
+			}
+		}
+		return nw
+	}
+	c, mg := w.Shape[0], w.Shape[1]
+	taps := w.Len() / (c * mg)
+	cg := c / (len(scale) / mg) // input channels per group
+	for ci := 0; ci < c; ci++ {
+		for j := 0; j < mg; j++ {
+			s := scale[(ci/cg)*mg+j]
+			at := (ci*mg + j) * taps
+			for k := at; k < at+taps; k++ {
+				nwd[k] = wd[k] * s
+			}
+		}
+	}
+	return nw
 }
 
 // batchNormAffine returns the per-channel y·scale + shift of an inference

@@ -91,3 +91,99 @@ func TestFoldConvAffine(t *testing.T) {
 		})
 	}
 }
+
+// TestFoldConvTransposeAffine folds the inference BatchNormalization (and
+// Mul/Add by per-channel constants) after a ConvTranspose into its weight and
+// bias, as decoders exported by Paddle's p2o or in training mode write it
+// (ENet's and DBNet's upsampling blocks, a depthwise deconvolution, a pose
+// head): strided, grouped (the weight is [C, M/group, k...], output channel
+// group·M/group + j), 1-D, with output_padding, with and without a bias. A
+// stride-1 ConvTranspose is rewritten as a Conv first and folds there. A
+// training-mode BatchNormalization (extra outputs) stays, and a weight shared
+// with a ConvTranspose that is not folded keeps its values there. Outputs
+// match the graph run as written within float rounding.
+func TestFoldConvTransposeAffine(t *testing.T) {
+	bn := func(y string) []*graph.Node {
+		return []*graph.Node{node("BatchNormalization", []string{"deconv", "s", "b", "mean", "var"}, []string{"n"}, graph.FloatAttr("epsilon", 1e-5)),
+			node("Relu", []string{"n"}, []string{y})}
+	}
+	cases := []struct {
+		name          string
+		in            []int // input shape; the weight is [in[1], cout/group, k...]
+		cout, group   int
+		k, stride     int
+		attrs         []*graph.Attr
+		bias          bool
+		chain         func(y string) []*graph.Node
+		folded, convs int // affine nodes folded; ConvTransposes rewritten as Conv
+	}{
+		{name: "stride 2, BN, Relu (ENet upsampling)", in: []int{1, 8, 5, 6}, cout: 4, group: 1, k: 3, stride: 2,
+			attrs: []*graph.Attr{graph.IntsAttr("pads", []int{1, 1, 1, 1}), graph.IntsAttr("output_padding", []int{1, 1})},
+			chain: bn, folded: 1},
+		{name: "stride 2, kernel 2, bias, BN, Relu (DBNet head)", in: []int{1, 6, 4, 4}, cout: 3, group: 1, k: 2, stride: 2,
+			bias: true, chain: bn, folded: 1},
+		{name: "depthwise deconvolution, group = C", in: []int{1, 6, 5, 5}, cout: 6, group: 6, k: 4, stride: 2,
+			attrs: []*graph.Attr{graph.IntsAttr("pads", []int{1, 1, 1, 1})}, bias: true, chain: bn, folded: 1},
+		{name: "group 2, 4 -> 6 channels, BN then Mul", in: []int{1, 4, 3, 5}, cout: 6, group: 2, k: 3, stride: 2,
+			chain: func(y string) []*graph.Node {
+				return []*graph.Node{node("BatchNormalization", []string{"deconv", "s", "b", "mean", "var"}, []string{"n"}),
+					node("Mul", []string{"n", "k"}, []string{y})}
+			}, folded: 2},
+		{name: "1-D, stride 3", in: []int{1, 5, 7}, cout: 3, group: 1, k: 3, stride: 3, bias: true, chain: bn, folded: 1},
+		{name: "stride 1: rewritten as Conv, folded there", in: []int{1, 4, 6, 6}, cout: 5, group: 1, k: 3, stride: 1,
+			attrs: []*graph.Attr{graph.IntsAttr("pads", []int{1, 1, 1, 1})}, bias: true, chain: bn, folded: 1, convs: 1},
+		{name: "training-mode BN (mean and var outputs) stays", in: []int{1, 4, 3, 3}, cout: 4, group: 1, k: 2, stride: 2,
+			chain: func(y string) []*graph.Node {
+				return []*graph.Node{node("BatchNormalization", []string{"deconv", "s", "b", "mean", "var"}, []string{y, "rm", "rv"})}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(len(c.name))))
+			sp := len(c.in) - 2
+			wshape := []int{c.in[1], c.cout / c.group}
+			for i := 0; i < sp; i++ {
+				wshape = append(wshape, c.k)
+			}
+			strides := make([]int, sp)
+			for i := range strides {
+				strides[i] = c.stride
+			}
+			inits := map[string]*graph.Tensor{"w": randF32(rng, wshape...), "s": randF32(rng, c.cout), "b": randF32(rng, c.cout),
+				"mean": randF32(rng, c.cout), "var": randF32(rng, c.cout), "k": randF32(rng, 1, c.cout, 1, 1)}
+			for i, v := range inits["var"].F32() {
+				inits["var"].F32()[i] = float32(math.Abs(float64(v))) + 0.1
+			}
+			ins := []string{"x", "w"}
+			if c.bias {
+				inits["bias"] = randF32(rng, c.cout)
+				ins = append(ins, "bias")
+			}
+			attrs := append([]*graph.Attr{graph.IntAttr("group", int64(c.group)), graph.IntsAttr("strides", strides)}, c.attrs...)
+			nodes := []*graph.Node{
+				node("ConvTranspose", ins, []string{"deconv"}, attrs...),
+				node("ConvTranspose", []string{"x", "w"}, []string{"shared"}, attrs...), // the same weight, not folded
+			}
+			nodes = append(nodes, c.chain("y")...)
+			src := tfModel(nodes, inits, c.in, "y", "shared")
+			in := map[string]*graph.Tensor{"x": randF32(rng, c.in...)}
+			want := run(t, src, in)
+			m := cloneGraph(src)
+			st, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+			require.NoError(t, err)
+			assert.Equal(t, c.folded, st.Affine, st.String())
+			assert.Equal(t, 2*c.convs, st.Deconvs, st.String())
+			if c.folded > 0 {
+				assert.Zero(t, opTypes(m.Graph)["BatchNormalization"])
+			}
+			got := run(t, m, in)
+			for _, o := range []string{"y", "shared"} {
+				w, g := want[o].F32(), got[o].F32()
+				require.Equal(t, want[o].Shape, got[o].Shape, o)
+				for i := range w {
+					require.InDelta(t, w[i], g[i], 1e-4*(1+math.Abs(float64(w[i]))), "%s[%d]", o, i)
+				}
+			}
+		})
+	}
+}

@@ -35,7 +35,7 @@ type Stats struct {
 	Sums       int // variadic Sums written as chains of Adds (sum_add.go)
 	Deconvs    int // stride-1 ConvTransposes written as Convs (convtranspose_conv.go)
 	Transposes int // Transposes moved towards their readers, merged or cancelled (transpose_sink.go)
-	Affine     int // Mul/Add/Sub by per-channel constants folded into the Conv before them (conv_affine.go)
+	Affine     int // Mul/Add/Sub by per-channel constants folded into the Conv or ConvTranspose before them (conv_affine.go)
 	LRNs       int // torch's spelled-out local response normalisations written as LRN (lrn_fold.go)
 	Splits     int // Splits with one output read written as a Slice (split_slice.go)
 }

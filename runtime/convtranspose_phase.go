@@ -53,6 +53,7 @@ type phaseConvTranspose struct {
 	lagY, lagX      int // the largest lag over all taps
 	inNHWC, outNHWC bool
 	plan            atomic.Pointer[ctPlan]
+	clamp           ctClamp // a Relu or Clip after it (fuse_convtranspose_clamp.go)
 }
 
 // phaseConvTransposeWeights returns the constant weights and bias of a
@@ -389,11 +390,12 @@ func (k *phaseConvTranspose) gemms(pl *ctPlan, a, y []float32, threads int) {
 				if k.b != nil {
 					copy(row, k.b.F32())
 				}
+				k.clamp.apply(row)
 			}
 			return
 		}
 		blk := &ph.blocks[it.blk]
-		kernels.SgemmRowsIdx(blk.pb, a[blk.c0:], set.aoff[it.r0:it.r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[it.r0:it.r1], nil, false, 0, 0, kernels.ActNone)
+		kernels.SgemmRowsIdx(blk.pb, a[blk.c0:], set.aoff[it.r0:it.r1], set.offs[blk.cn], blk.bias, y[blk.o0:], set.coff[it.r0:it.r1], nil, k.clamp.on, k.clamp.lo, k.clamp.hi, kernels.ActNone)
 	}
 	if threads <= 1 || len(items) < 2 {
 		for _, it := range items {

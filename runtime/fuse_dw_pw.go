@@ -44,6 +44,7 @@ const (
 	fuseExpandDW                         // expansion + depthwise + projection (fuse_expand_dw.go)
 	fuseGatePW                           // squeeze-excite gate + projection (fuse_gate_pw.go)
 	fuseConvHSig                         // convolution + HardSigmoid (fuse_conv_hsig.go)
+	fuseCTClamp                          // ConvTranspose + Relu/Clip (fuse_convtranspose_clamp.go)
 )
 
 // withoutFusions leaves the given fusions out of a session's plan.

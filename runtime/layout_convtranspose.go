@@ -83,6 +83,7 @@ type nhwcConvTransposeKernel struct {
 	s, c, m int
 	out     bool
 	view    *outView // in a Concat's buffer (concat_view.go), or nil
+	clamp   ctClamp  // a Relu or Clip after it (fuse_convtranspose_clamp.go)
 }
 
 func newNHWCConvTransposeKernel(pb *kernels.RowsB, bias []float32, s, c, m int, out bool) *nhwcConvTransposeKernel {
@@ -133,7 +134,7 @@ func (k *nhwcConvTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*
 		for b := lo; b < hi; b++ {
 			r0, r1 := b*band, min(rows, (b+1)*band)
 			q := (r1 - r0) * w
-			kernels.SgemmRows(k.pb, xd[r0*w*st:], st, k.off, q, k.bias, scratch, cols, nil, false, 0, 0, 1)
+			kernels.SgemmRows(k.pb, xd[r0*w*st:], st, k.off, q, k.bias, scratch, cols, nil, k.clamp.on, k.clamp.lo, k.clamp.hi, 1)
 			for r := r0; r < r1; r++ {
 				img, hh := r/h, r%h
 				for ww := 0; ww < w; ww++ {

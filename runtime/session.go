@@ -321,6 +321,8 @@ func (s *Session) plan() error {
 	s.packConstMatMuls() // matmul_packed.go
 	s.fuseAttention()    // fuse_attention.go
 	s.planChannelsLast()
+	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose
+	s.fuseConvTransposeClamps(m.Opset())
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go
 	s.fuseExpandDepthwise()    // fuse_expand_dw.go

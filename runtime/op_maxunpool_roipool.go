@@ -55,12 +55,25 @@ func buildMaxUnpool(b *BuildContext) (Kernel, error) {
 			}
 			shape = append([]int{x.Shape[0], x.Shape[1]}, sp...)
 		}
+		ix := idx.I64()
+		total := graph.NumElements(shape)
+		if xf, ok := x.Data.([]float32); ok {
+			// float32 straight into its output (the general path below
+			// goes through float64 and a cast: 0.09 ms of a 0.36 ms
+			// Paddle export; seventeenth session).
+			out := make([]float32, total)
+			for i, j := range ix {
+				if j < 0 || j >= int64(total) {
+					return nil, fmt.Errorf("index %d at element %d is outside the output of shape %v", j, i, shape)
+				}
+				out[j] = xf[i]
+			}
+			return []*graph.Tensor{graph.FromFloat32(shape, out)}, nil
+		}
 		xf, err := widenHalf(x).AsFloat64()
 		if err != nil {
 			return nil, err
 		}
-		ix := idx.I64()
-		total := graph.NumElements(shape)
 		out := make([]float64, total)
 		for i, j := range ix {
 			if j < 0 || j >= int64(total) {

@@ -91,6 +91,57 @@ func maxPoolPlane[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
 		maxPool2D(p, x, y)
 		return
 	}
+	if r == 2 {
+		maxPool2DIdx(p, x, y, idx, base)
+		return
+	}
+	maxPoolPlaneND(p, x, y, idx, base)
+}
+
+// maxPool2DIdx is maxPoolPlaneND for two spatial axes with Indices (MaxPool
+// feeding a MaxUnpool: SegNet's and paddle2onnx's decoders): the same taps in
+// the same row-major order, the first one taken and a later one only when
+// greater, without the odometer over any number of axes (the generic loop
+// took 0.12 ms of a 0.36 ms Paddle export for an 8×32×32 map, 15 ns per
+// output; seventeenth session).
+func maxPool2DIdx[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
+	oh, ow := p.out[0], p.out[1]
+	h, w := p.in[0], p.in[1]
+	dh, dw := p.d[0], p.d[1]
+	low := poolLowest[T]()
+	for i := 0; i < oh; i++ {
+		hs, hl, hh := p.start[0][i], p.tapLo[0][i], p.tapHi[0][i]
+		for j := 0; j < ow; j++ {
+			ws, wl, wh := p.start[1][j], p.tapLo[1][j], p.tapHi[1][j]
+			best, bestPos := low, -1
+			if hl < hh && wl < wh {
+				for a := hl; a < hh; a++ {
+					ii := hs + a*dh
+					row := x[ii*w : (ii+1)*w]
+					for b := wl; b < wh; b++ {
+						jj := ws + b*dw
+						if v := row[jj]; bestPos < 0 || v > best {
+							best, bestPos = v, ii*w+jj
+							if p.storageCols {
+								bestPos = ii + jj*h
+							}
+						}
+					}
+				}
+			}
+			if bestPos < 0 {
+				best, bestPos = low, 0 // a window entirely in the padding (ceil_mode)
+			}
+			y[i*ow+j] = best
+			idx[i*ow+j] = base + int64(bestPos)
+		}
+	}
+}
+
+// maxPoolPlaneND pools one plane of any rank: an odometer over each output's
+// window.
+func maxPoolPlaneND[T poolElem](p *poolPlan, x, y []T, idx []int64, base int64) {
+	r := p.rank
 	colStride := make([]int, r)
 	cs := 1
 	for a := 0; a < r; a++ {

@@ -178,3 +178,56 @@ func BenchmarkMaxPool(b *testing.B) {
 		})
 	}
 }
+
+// TestMaxPool2DIndicesMatchesND checks the two-axis MaxPool with Indices
+// against the any-rank odometer loop (maxPoolPlaneND) on random geometries:
+// strides, dilations, asymmetric pads, ceil_mode (windows wholly in the
+// padding), row- and column-major indices, values with ties and NaNs, float32,
+// int8 and uint8 planes.
+func TestMaxPool2DIndicesMatchesND(t *testing.T) {
+	rng := rand.New(rand.NewSource(17))
+	for it := 0; it < 200; it++ {
+		h, w := 1+rng.Intn(12), 1+rng.Intn(12)
+		k := []int{1 + rng.Intn(3), 1 + rng.Intn(3)}
+		d := []int{1 + rng.Intn(2), 1 + rng.Intn(2)}
+		s := []int{1 + rng.Intn(3), 1 + rng.Intn(3)}
+		pads := []int{rng.Intn(k[0]), rng.Intn(k[1]), rng.Intn(k[0]), rng.Intn(k[1])}
+		ceil := rng.Intn(2) == 1
+		n := mk("MaxPool", 1, 2, aInts("kernel_shape", toI64(k)...), aInts("strides", toI64(s)...), aInts("dilations", toI64(d)...),
+			aInts("pads", toI64(pads)...), aInt("ceil_mode", boolInt(ceil)))
+		geom, err := graph.ResolveConvGeom(n, []int{h, w}, k, ceil)
+		if err != nil || geom.Out[0] <= 0 || geom.Out[1] <= 0 {
+			continue
+		}
+		p := newPoolPlan([]int{h, w}, geom)
+		p.storageCols = rng.Intn(2) == 1
+		name := fmt.Sprintf("%dx%d k%v s%v d%v pads%v ceil %v cols %v", h, w, k, s, d, pads, ceil, p.storageCols)
+		xf := make([]float32, h*w)
+		xi := make([]int8, h*w)
+		xu := make([]uint8, h*w)
+		for i := range xf {
+			xf[i] = float32(rng.Intn(5)) // ties
+			if rng.Intn(15) == 0 {
+				xf[i] = float32(math.NaN())
+			}
+			xi[i], xu[i] = int8(rng.Intn(7)-3), uint8(rng.Intn(4))
+		}
+		base := int64(rng.Intn(100))
+		checkMaxPool2DIdx(t, p, xf, base, name+" float32")
+		checkMaxPool2DIdx(t, p, xi, base, name+" int8")
+		checkMaxPool2DIdx(t, p, xu, base, name+" uint8")
+	}
+}
+
+func checkMaxPool2DIdx[T poolElem](t *testing.T, p *poolPlan, x []T, base int64, name string) {
+	t.Helper()
+	y, idx := make([]T, p.outSize), make([]int64, p.outSize)
+	wy, widx := make([]T, p.outSize), make([]int64, p.outSize)
+	maxPool2DIdx(p, x, y, idx, base)
+	maxPoolPlaneND(p, x, wy, widx, base)
+	require.Equal(t, widx, idx, name)
+	for i := range y {
+		// NaN != NaN: compare bits through fmt.
+		require.Equal(t, fmt.Sprint(wy[i]), fmt.Sprint(y[i]), "%s output %d", name, i)
+	}
+}

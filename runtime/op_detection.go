@@ -259,6 +259,7 @@ func buildRoiAlign(b *BuildContext) (Kernel, error) {
 		if halfPixel {
 			off = 0.5
 		}
+		var samples []roiPoint
 		for ri := 0; ri < r; ri++ {
 			bi := idx[ri]
 			if bi < 0 || int(bi) >= nb {
@@ -275,43 +276,72 @@ func buildRoiAlign(b *BuildContext) (Kernel, error) {
 				gh, gw = int(math.Ceil(rh/float64(oh))), int(math.Ceil(rw/float64(ow)))
 			}
 			count := float64(max(gh*gw, 1))
-			for ci := 0; ci < c; ci++ {
-				plane := xd[(int(bi)*c+ci)*h*w : (int(bi)*c+ci+1)*h*w]
-				for ph := 0; ph < oh; ph++ {
-					for pw := 0; pw < ow; pw++ {
+			// The sampling points and bilinear weights depend on the roi
+			// only: computed once, then applied to every channel (as ONNX
+			// Runtime's pre_calc does). The per-channel loop did the
+			// geometry again for each of the 256 channels of a torchvision
+			// detector's MultiScaleRoIAlign (94 of Faster R-CNN's 224 ms;
+			// seventeenth session).
+			samples = roiSamples(samples[:0], h, w, oh, ow, gh, gw, sh, sw, bh, bw)
+			per := gh * gw
+			nnParallel(ctx.Threads, c, func(lo, hi int) {
+				for ci := lo; ci < hi; ci++ {
+					plane := xd[(int(bi)*c+ci)*h*w : (int(bi)*c+ci+1)*h*w]
+					dst := od[(ri*c+ci)*oh*ow : (ri*c+ci+1)*oh*ow]
+					for b := range dst {
 						acc := 0.0
-						first := true
-						for iy := 0; iy < gh; iy++ {
-							y := sh + float64(ph)*bh + (float64(iy)+0.5)*bh/float64(gh)
-							for ix := 0; ix < gw; ix++ {
-								xx := sw + float64(pw)*bw + (float64(ix)+0.5)*bw/float64(gw)
-								v := roiSample(plane, h, w, y, xx, maxMode)
-								switch {
-								case !maxMode:
-									acc += v
-								case first || v > acc:
-									acc = v
-								}
-								first = false
+						for si, sm := range samples[b*per : (b+1)*per] {
+							v := sm.value(plane, maxMode)
+							switch {
+							case !maxMode:
+								acc += v
+							case si == 0 || v > acc:
+								acc = v
 							}
 						}
 						if !maxMode {
 							acc /= count
 						}
-						od[((ri*c+ci)*oh+ph)*ow+pw] = float32(acc)
+						dst[b] = float32(acc)
 					}
 				}
-			}
+			})
 		}
 		return []*graph.Tensor{out}, nil
 	}), nil
 }
 
-// roiSample is the bilinear value at (y, x), or, for max mode, the largest of the
-// four weighted corners (ONNX Runtime's definition).
-func roiSample(p []float32, h, w int, y, x float64, maxMode bool) float64 {
+// roiPoint is one bilinear sampling point of a roi: the four input positions
+// and weights of its corners, or none (outside: the sample is 0).
+type roiPoint struct {
+	outside bool
+	pos     [4]int
+	wt      [4]float64
+}
+
+// roiSamples appends the sampling points of every output bin (row-major, gh·gw
+// per bin in the order the bin sums them) of a roi starting at (sh, sw) with
+// bins of bh × bw.
+func roiSamples(dst []roiPoint, h, w, oh, ow, gh, gw int, sh, sw, bh, bw float64) []roiPoint {
+	for ph := 0; ph < oh; ph++ {
+		for pw := 0; pw < ow; pw++ {
+			for iy := 0; iy < gh; iy++ {
+				y := sh + float64(ph)*bh + (float64(iy)+0.5)*bh/float64(gh)
+				for ix := 0; ix < gw; ix++ {
+					x := sw + float64(pw)*bw + (float64(ix)+0.5)*bw/float64(gw)
+					dst = append(dst, roiPointAt(h, w, y, x))
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// roiPointAt is the geometry of a bilinear sample at (y, x): none outside
+// [-1, h] × [-1, w], else clamped to the map (ONNX Runtime's definition).
+func roiPointAt(h, w int, y, x float64) roiPoint {
 	if y < -1 || y > float64(h) || x < -1 || x > float64(w) {
-		return 0
+		return roiPoint{outside: true}
 	}
 	y, x = math.Max(y, 0), math.Max(x, 0)
 	yl, xl := int(y), int(x)
@@ -324,8 +354,18 @@ func roiSample(p []float32, h, w int, y, x float64, maxMode bool) float64 {
 	}
 	ly, lx := y-float64(yl), x-float64(xl)
 	hy, hx := 1-ly, 1-lx
-	v1, v2 := hy*hx*float64(p[yl*w+xl]), hy*lx*float64(p[yl*w+xh])
-	v3, v4 := ly*hx*float64(p[yh*w+xl]), ly*lx*float64(p[yh*w+xh])
+	return roiPoint{pos: [4]int{yl*w + xl, yl*w + xh, yh*w + xl, yh*w + xh},
+		wt: [4]float64{hy * hx, hy * lx, ly * hx, ly * lx}}
+}
+
+// value is the bilinear value at the point, or, for max mode, the largest of
+// the four weighted corners (ONNX Runtime's definition).
+func (p *roiPoint) value(plane []float32, maxMode bool) float64 {
+	if p.outside {
+		return 0
+	}
+	v1, v2 := p.wt[0]*float64(plane[p.pos[0]]), p.wt[1]*float64(plane[p.pos[1]])
+	v3, v4 := p.wt[2]*float64(plane[p.pos[2]]), p.wt[3]*float64(plane[p.pos[3]])
 	if maxMode {
 		return math.Max(math.Max(v1, v2), math.Max(v3, v4))
 	}

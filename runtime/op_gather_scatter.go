@@ -354,31 +354,59 @@ func buildScatterElements(b *BuildContext) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		xst := graph.Strides(x.Shape)
-		ups := make([]scatterUpdate, len(idx))
-		coord := make([]int, r)
-		for i := range idx {
-			off := idx[i] * xst[a]
-			for k := 0; k < r; k++ {
-				if k != a {
-					off += coord[k] * xst[k]
-				}
-			}
-			ups[i] = scatterUpdate{dst: off, src: i, n: 1}
-			for k := r - 1; k >= 0; k-- {
-				coord[k]++
-				if coord[k] < it.Shape[k] {
-					break
-				}
-				coord[k] = 0
-			}
-		}
-		out, err := applyScatter(x, upd, ups, reduction)
+		out, err := applyScatter(x, upd, scatterElementRuns(x.Shape, it.Shape, a, idx), reduction)
 		if err != nil {
 			return nil, err
 		}
 		return []*graph.Tensor{out}, nil
 	}), nil
+}
+
+// scatterElementRuns returns ScatterElements' updates along axis a of data
+// shaped xs, element i of the indices (shaped is, row-major) going to its own
+// coordinates with axis a replaced by idx[i], in element order, consecutive
+// elements that land on consecutive positions merged into one run.
+// torchvision's MultiScaleRoIAlign scatters each level's [K, 256, 7, 7] rows
+// by one index per roi, expanded: 12 544 elements a run instead of one update
+// each (45 of Faster R-CNN's 224 ms; seventeenth session). Merging changes no
+// result: a run's positions are distinct, and runs apply in element order.
+func scatterElementRuns(xs, is []int, a int, idx []int) []scatterUpdate {
+	r := len(xs)
+	if len(idx) == 0 || r == 0 {
+		return nil
+	}
+	xst := graph.Strides(xs)
+	inner := is[r-1]
+	ups := make([]scatterUpdate, 0, 16)
+	coord := make([]int, r) // of the row's first element; coord[r-1] stays 0
+	for row := 0; row*inner < len(idx); row++ {
+		base := 0
+		for k := 0; k < r-1; k++ {
+			if k != a {
+				base += coord[k] * xst[k]
+			}
+		}
+		for j := 0; j < inner; j++ {
+			i := row*inner + j
+			off := base + idx[i]*xst[a]
+			if a != r-1 {
+				off += j // xst[r-1] is 1
+			}
+			if n := len(ups); n > 0 && ups[n-1].dst+ups[n-1].n == off && ups[n-1].src+ups[n-1].n == i {
+				ups[n-1].n++
+				continue
+			}
+			ups = append(ups, scatterUpdate{dst: off, src: i, n: 1})
+		}
+		for k := r - 2; k >= 0; k-- {
+			coord[k]++
+			if coord[k] < is[k] {
+				break
+			}
+			coord[k] = 0
+		}
+	}
+	return ups
 }
 
 func buildNonZero(b *BuildContext) (Kernel, error) {

@@ -1,6 +1,9 @@
 package quantizer
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // ENTROPY calibration: TensorRT's KL-divergence threshold search (GTC 2017, "8-bit
 // inference with TensorRT"; NVIDIA pytorch-quantization calib/histogram.py
@@ -110,7 +113,14 @@ func rebinEntropy(c, reps []float64, w, amax float64, n int) (cont, spikes []flo
 // of the last candidate with the smallest KL divergence (n if no candidate is finite
 // or n <= start).
 //
-// Prefix sums make each candidate O(levels + point-mass bins) instead of O(i).
+// Prefix sums make each candidate O(levels + point-mass bins) instead of O(i). A
+// level's mean and its logarithm depend only on the level's first bin and its
+// width (at most ceil(n/levels) bins), not on the candidate: the ~2000 candidates
+// of levels levels each ask for the same few tens of thousands of (first bin,
+// width) pairs, so each is computed once (levelMeans), with the expressions of the
+// per-candidate loop, and the KL sums are those of that loop bit for bit
+// (TestKLSearchMatchesReference). The level bounds are shifts when levels is a
+// power of two (128 and 256 always are).
 func klSearch(c, s []float64, levels, start int) int {
 	n := len(c)
 	if n <= start {
@@ -142,6 +152,8 @@ func klSearch(c, s []float64, levels, start int) int {
 		return n
 	}
 	logT := math.Log(total)
+	lm := newLevelMeans(C, NZ, (n+levels-1)/levels+1)
+	pow2, sh := levels&(levels-1) == 0, bits.TrailingZeros(uint(levels))
 	mean := make([]float64, levels)
 	best, bestKL := n, math.Inf(1)
 	for i := start; i <= n; i++ {
@@ -152,20 +164,27 @@ func klSearch(c, s []float64, levels, start int) int {
 		tail := total - S
 		logS := math.Log(S)
 		kl := 0.0
+		b1 := 0
 		for m := 0; m < levels; m++ {
-			b0 := (m*i + levels - 1) / levels
-			b1 := ((m+1)*i + levels - 1) / levels
-			nz := NZ[b1] - NZ[b0]
-			mean[m] = 0
-			if nz == 0 {
+			b0 := b1
+			if pow2 {
+				b1 = ((m+1)*i + levels - 1) >> sh
+			} else {
+				b1 = ((m+1)*i + levels - 1) / levels
+			}
+			k := b0*lm.stride + b1 - b0
+			if lm.state[k] == 0 {
+				lm.compute(k, b0, b1)
+			}
+			mean[m] = lm.mean[k]
+			if lm.state[k] == 1 {
 				continue
 			}
-			mean[m] = (C[b1] - C[b0]) / float64(nz)
 			e := min(b1, i-1) // the last bin carries the outliers: summed below
 			if e <= b0 {
 				continue
 			}
-			kl += (CLns[e] - CLns[b0]) - (Cns[e]-Cns[b0])*(logT+math.Log(mean[m])-logS)
+			kl += (CLns[e] - CLns[b0]) - (Cns[e]-Cns[b0])*(logT+lm.logMu[k]-logS)
 		}
 		term := func(j int, p float64) float64 {
 			q := s[j]
@@ -193,4 +212,31 @@ func klSearch(c, s []float64, levels, start int) int {
 		}
 	}
 	return best
+}
+
+// levelMeans memoizes, per level [b0, b1) of a candidate (index b0*stride +
+// b1-b0), the mean count of its non-empty bins and the logarithm of that mean.
+type levelMeans struct {
+	C           []float64
+	NZ          []int
+	stride      int
+	mean, logMu []float64
+	state       []uint8 // 0 not computed, 1 no non-empty bin (mean 0), 2 computed
+}
+
+// newLevelMeans is the memo for levels of up to wmax bins.
+func newLevelMeans(C []float64, NZ []int, wmax int) *levelMeans {
+	k := len(C) * (wmax + 1)
+	return &levelMeans{C: C, NZ: NZ, stride: wmax + 1, mean: make([]float64, k), logMu: make([]float64, k), state: make([]uint8, k)}
+}
+
+func (l *levelMeans) compute(k, b0, b1 int) {
+	nz := l.NZ[b1] - l.NZ[b0]
+	if nz == 0 {
+		l.state[k] = 1
+		return
+	}
+	l.mean[k] = (l.C[b1] - l.C[b0]) / float64(nz)
+	l.logMu[k] = math.Log(l.mean[k])
+	l.state[k] = 2
 }

@@ -136,25 +136,20 @@ func (h *histogram) addRowsFused(d []float32, first int, l runtime.ChannelsLast,
 	nch := max(1, min(threads, rows*l.C/histChunk))
 	none := make([]float32, l.C)
 	for k := range none {
-		none[k] = math.Float32frombits(0x7fc00001) // equal to no value
+		none[k] = math.Float32frombits(noValue)
 	}
-	return h.addScanned(int64(rows*l.C), nch, func(c int, cnt []uint32) (valueScan, bool) {
-		return h.scanBinRows(d, c*rows/nch, (c+1)*rows/nch, first, l, none, cnt)
+	return h.addScanned(int64(rows*l.C), nch, func(c int, g *kernels.BinGrid) (valueScan, bool) {
+		return scanBinRows(d, c*rows/nch, (c+1)*rows/nch, first, l, none, g)
 	})
 }
 
 // scanBinRows is scanBin over rows [s, e) of d (pixels first+s ...): a value is
 // in a run when it equals the same channel of the pixel before or after it in
 // d and in its image (none stands for a pixel that is not).
-func (h *histogram) scanBinRows(d []float32, s, e, first int, l runtime.ChannelsLast, none []float32, cnt []uint32) (out valueScan, outOfGrid bool) {
-	nb := len(cnt) / 2
-	bins, reps := cnt[:nb], cnt[nb:2*nb]
-	inv := 1 / h.width
-	lo := h.lo
+func scanBinRows(d []float32, s, e, first int, l runtime.ChannelsLast, none []float32, g *kernels.BinGrid) (out valueScan, outOfGrid bool) {
 	rows, plane, st, c := len(d)/l.Stride, l.H*l.W, l.Stride, l.C
-	inf := float32(math.Inf(1))
-	mn, mx := inf, -inf
-	var zeros uint64
+	var acc kernels.BinAcc
+	acc.Reset()
 	for j := s; j < e; j++ {
 		p := (first + j) % plane
 		row := d[j*st : j*st+c]
@@ -165,36 +160,11 @@ func (h *histogram) scanBinRows(d []float32, s, e, first int, l runtime.Channels
 		if p < plane-1 && j+1 < rows {
 			next = d[(j+1)*st : (j+1)*st+c]
 		}
-		prev, next = prev[:len(row)], next[:len(row)]
-		for i, v := range row {
-			cur := math.Float32bits(v)
-			mn, mx = min32(mn, v), max32(mx, v)
-			k := int(math.Floor(float64(v)*inv)) - lo
-			if uint(k) >= uint(nb) {
-				return out, true
-			}
-			bins[k]++
-			zero := (uint64(cur<<1) - 1) >> 63
-			inRun := ((uint64(cur^math.Float32bits(prev[i])) - 1) >> 63) | ((uint64(cur^math.Float32bits(next[i])) - 1) >> 63)
-			if inRun&^zero != 0 {
-				reps[k]++
-			}
-			zeros += zero
+		if !kernels.BinF32(row, prev, next, g, &acc) {
+			return out, true
 		}
 	}
-	n := (e - s) * c
-	out.zeros = int64(zeros)
-	out.min, out.max = float64(mn), float64(mx)
-	if out.zeros == int64(n) {
-		out.min, out.max = math.Inf(1), math.Inf(-1)
-	}
-	if out.min == 0 {
-		out.min = 0
-	}
-	if out.max == 0 {
-		out.max = 0
-	}
-	return out, false
+	return scanOf(&acc, (e-s)*c), false
 }
 
 // eqRun reports whether a and b are equal and not zero (bits: -0 and +0 are

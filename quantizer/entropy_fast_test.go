@@ -53,6 +53,20 @@ func TestKLSearchMatchesReference(t *testing.T) {
 			s[n-1] = 5000 // saturation
 			return c, s
 		}},
+		{"dense point masses", func(n int) ([]float64, []float64) {
+			// a point mass in every few bins, some without continuous mass (a
+			// detector's letterbox borders: one constant per channel)
+			c, s := make([]float64, n), make([]float64, n)
+			for j := range c {
+				if rng.Intn(4) > 0 {
+					c[j] = math.Floor(5e4 * math.Exp(-float64(j)/float64(n)*6) * rng.Float64())
+				}
+				if rng.Intn(3) == 0 {
+					s[j] = float64(1 + rng.Intn(3000))
+				}
+			}
+			return c, s
+		}},
 		{"flat fractional", func(n int) ([]float64, []float64) {
 			c := make([]float64, n)
 			for j := range c {

@@ -25,7 +25,7 @@ type binCase struct {
 // and ReLU-like zeros, at lengths around the vector widths.
 func binCases(r *rand.Rand) []binCase {
 	var cs []binCase
-	lens := []int{1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1000}
+	lens := []int{1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1000, 40003} // the last over several assembly calls (binBlock)
 	for _, n := range lens {
 		x := make([]float32, n)
 		for i := range x {

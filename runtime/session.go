@@ -316,10 +316,11 @@ func (s *Session) plan() error {
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
-	s.fuseLSTMCells()    // fuse_lstmcell.go
-	s.fuseElementwise()  // fuse_elementwise.go
-	s.packConstMatMuls() // matmul_packed.go
-	s.fuseAttention()    // fuse_attention.go
+	s.fuseLSTMCells()     // fuse_lstmcell.go
+	s.fuseElementwise()   // fuse_elementwise.go
+	s.packConstMatMuls()  // matmul_packed.go
+	s.fuseAttention()     // fuse_attention.go
+	s.fuseInt8Attention() // fuse_int8_attention.go
 	s.planChannelsLast()
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go

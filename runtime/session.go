@@ -312,6 +312,7 @@ func (s *Session) plan() error {
 			return fmt.Errorf("tap %q: no such tensor in the executed graph", name)
 		}
 	}
+	s.foldConstSteps() // fold_const_steps.go
 	s.fuseConvEpilogues(m.Opset())
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -208,4 +209,62 @@ func TestFuseInt8AttentionOtherShapes(t *testing.T) {
 	want, err = k.runUnfused(&ExecContext{Threads: 1}, ins)
 	require.NoError(t, err)
 	require.Equal(t, want[0].Data, got[0].Data)
+}
+
+// BenchmarkInt8Attention times the fused int8 attention step on the heads of
+// the small encoders (8 heads of 16 tokens, d = 8: encoder_mask; 4 of 24,
+// d = 16: transformer_encoder) against the steps one by one, thread CPU per
+// step at 1 thread:
+//
+//	go test ./runtime -run '^$' -bench Int8Attention -benchtime 3000x
+func BenchmarkInt8Attention(b *testing.B) {
+	for _, dm := range []struct{ h, m, d int }{{8, 16, 8}, {4, 24, 16}, {4, 96, 8}} {
+		mb := newMB(1)
+		mb.Input("q", staticDims(dm.h, dm.m, dm.d)...)
+		mb.Input("kt", staticDims(dm.h, dm.d, dm.m)...)
+		mb.Input("v", staticDims(dm.h, dm.m, dm.d)...)
+		mb.Input("mask", staticDims(dm.h, 1, dm.m)...)
+		s := mb.qdqNode(mb.Node("MatMul", []string{mb.qdqNode("q", 0.02, 3), mb.qdqNode("kt", 0.02, -4)}), 0.05, 2)
+		x := mb.Node("Add", []string{mb.Node("Div", []string{s, mb.Init("d", graph.ScalarFloat32(2.828427))}), "mask"})
+		p := mb.qdqNode(mb.Node("Softmax", []string{x}, graph.IntAttr("axis", -1)), 1.0/255, -128)
+		mb.Output(mb.qdqNode(mb.Node("MatMul", []string{p, mb.qdqNode("v", 0.02, 1)}), 0.02, 0))
+		sess, err := NewSession(mb.Model(), WithMode(ModeInt8), WithThreads(1))
+		require.NoError(b, err)
+		var k *qattentionKernel
+		for _, c := range sess.steps {
+			if kk, ok := c.kernel.(*qattentionKernel); ok {
+				k = kk
+			}
+		}
+		require.NotNil(b, k)
+		rng := rand.New(rand.NewSource(2))
+		var ins []*graph.Tensor
+		for _, shape := range [][]int{{dm.h, dm.m, dm.d}, {dm.h, dm.d, dm.m}, {dm.h, dm.m, dm.d}} {
+			d := make([]int8, graph.NumElements(shape))
+			for j := range d {
+				d[j] = int8(rng.Intn(256) - 128)
+			}
+			ins = append(ins, graph.FromInt8(shape, d))
+		}
+		ins = append(ins, randInput(rng, []int{dm.h, 1, dm.m}, -1, 0))
+		for _, fused := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%dx%dx%d/fused=%v", dm.h, dm.m, dm.d, fused), func(b *testing.B) {
+				goruntime.LockOSThread()
+				defer goruntime.UnlockOSThread()
+				ctx := &ExecContext{Threads: 1}
+				c0 := stepClock(1)
+				for i := 0; i < b.N; i++ {
+					if fused {
+						_, err = k.Run(ctx, ins)
+					} else {
+						_, err = k.runUnfused(ctx, ins)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(stepClock(1)-c0)/1e3/float64(b.N), "cpu-µs")
+			})
+		}
+	}
 }

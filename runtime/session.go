@@ -321,6 +321,7 @@ func (s *Session) plan() error {
 	s.packConstMatMuls() // matmul_packed.go
 	s.fuseAttention()    // fuse_attention.go
 	s.planChannelsLast()
+	s.planChannelsLast3D()     // layout_3d.go
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go
 	s.fuseDepthwisePointwise() // fuse_dw_pw.go
 	s.fuseExpandDepthwise()    // fuse_expand_dw.go

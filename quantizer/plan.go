@@ -446,22 +446,37 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 }
 
 // keepLogInputsFloat leaves in float32 the quantizable nodes whose outputs only
-// Log reads, directly or through other such nodes (fourteenth session). A log-mel
-// front end takes Log of a power spectrum spanning ten decades: quantized
-// linearly over [0, max], everything under max/255 becomes code 0, the Clip after
-// it makes that 1e-10, and Log spreads the damage over the whole spectrogram
-// (whisper_stft_op17 of --unseen9: the log-mel 12.1 dB from float32, every value
-// of the quiet bins at the floor). Log has no int8 form, so nothing that runs
-// int8 is lost; the nodes run float32 and their inputs are dequantized as for
-// any float32 consumer.
+// Log, Sin or Cos read, directly or through other such nodes.
+//
+// Log (fourteenth session): a log-mel front end takes Log of a power spectrum
+// spanning ten decades: quantized linearly over [0, max], everything under
+// max/255 becomes code 0, the Clip after it makes that 1e-10, and Log spreads the
+// damage over the whole spectrogram (whisper_stft_op17 of --unseen9: the log-mel
+// 12.1 dB from float32, every value of the quiet bins at the floor).
+//
+// Sin and Cos (seventeenth session): the argument's quantization error is the
+// result's absolute error, and arguments are angles over many periods: a
+// diffusion model's timestep embedding takes sin/cos of t*f for t up to 1000 (an
+// int8 step of 4 radians: ddpm_unet_op13 of --unseen12 had its embedding at
+// -0.5 dB and its output 17 dB from float32), a NeRF positional encoding of
+// 2^k x, a SIREN layer of 30(Wx+b).
+//
+// None of these has an int8 form, so nothing that runs int8 is lost; the nodes
+// run float32 and their inputs are dequantized as for any float32 consumer.
 func (p *plan) keepLogInputsFloat() {
-	feedsLog := map[*graph.Node]bool{}
+	why := map[string]string{
+		"Log": "only Log reads its output (small values would all quantize to 0)",
+		"Sin": "only Sin/Cos read its output (an angle's int8 step is an absolute error of the result)",
+		"Cos": "only Sin/Cos read its output (an angle's int8 step is an absolute error of the result)",
+	}
+	feeds := map[*graph.Node]string{} // node -> the reason its output stays float32
 	for i := len(p.g.Nodes) - 1; i >= 0; i-- {
 		n := p.g.Nodes[i]
 		if !p.quantOp[n] {
 			continue
 		}
 		only := len(n.Outputs) > 0
+		reason := ""
 		for _, o := range n.Outputs {
 			if o == "" {
 				continue
@@ -471,16 +486,21 @@ func (p *plan) keepLogInputsFloat() {
 				break
 			}
 			for _, c := range p.cons[o] {
-				if !(c.OpType == "Log" && c.Domain == "") && !feedsLog[c] {
+				r := feeds[c]
+				if c.Domain == "" && why[c.OpType] != "" {
+					r = why[c.OpType]
+				}
+				if r == "" {
 					only = false
 					break
 				}
+				reason = r
 			}
 		}
 		if only {
-			feedsLog[n] = true
+			feeds[n] = reason
 			delete(p.quantOp, n)
-			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: only Log reads its output (small values would all quantize to 0)", n.Label()))
+			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: %s", n.Label(), reason))
 		}
 	}
 }

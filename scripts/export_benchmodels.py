@@ -20,6 +20,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen9   (see scripts/unseen9_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen10  (see scripts/unseen10_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen11  (see scripts/unseen11_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen12  (see scripts/unseen12_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -122,6 +123,13 @@ with its loss, PyTorch per-channel and QAT fake-quant exports, a growing scripte
 float16 and float64 models, files saved by ONNX Runtime's optimizer and quantizer, caffe2
 and tf2onnx norm/pool/ReverseSequence spellings, inputs passed through as outputs) to
 out/bench-models-unseen11/; see scripts/unseen11_models.py.
+
+--unseen12 exports the seventeenth session's set (PSPNet pyramid pooling, HRNet fusion,
+BiSeNet, PointNet, a GCN by index_add, a sentence encoder with mean pooling in float32 and
+float16, a diffusion UNet with a timestep embedding, a scripted symbolic-size restorer,
+StyleGAN modulated convolutions, a top-2 mixture of experts, NeRF/SIREN coordinate nets,
+the ONNX model zoo's opset-8 spellings) to out/bench-models-unseen12/; see
+scripts/unseen12_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -497,6 +505,8 @@ def main():
                     help="export the fifteenth session's set (scripts/unseen10_models.py) to out/bench-models-unseen10")
     ap.add_argument("--unseen11", action="store_true",
                     help="export the sixteenth session's set (scripts/unseen11_models.py) to out/bench-models-unseen11")
+    ap.add_argument("--unseen12", action="store_true",
+                    help="export the seventeenth session's set (scripts/unseen12_models.py) to out/bench-models-unseen12")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -538,6 +548,9 @@ def main():
     if args.unseen11:
         import unseen11_models  # beside this script; its own names, opsets and samples
         return unseen11_models.export_main(args)
+    if args.unseen12:
+        import unseen12_models  # beside this script; its own names, opsets and samples
+        return unseen12_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

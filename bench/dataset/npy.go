@@ -20,8 +20,8 @@ var (
 	npyShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
 )
 
-// ReadNPY reads a NumPy .npy file (format 1.0-3.0, C order; float16/32/64, signed and
-// unsigned integers of 1-8 bytes, bool; either byte order).
+// ReadNPY reads a NumPy .npy file (format 1.0-3.0, C or Fortran order; float16/32/64,
+// signed and unsigned integers of 1-8 bytes, bool; either byte order).
 func ReadNPY(path string) (*graph.Tensor, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -54,6 +54,7 @@ type npyHeader struct {
 	dtype      graph.DType
 	elemSize   int
 	bigEndian  bool
+	fortran    bool // column-major: np.save of a transposed or Fortran-ordered array writes it so
 	shape      []int
 	dataOffset int
 }
@@ -93,10 +94,7 @@ func parseNPYHeader(data []byte) (*npyHeader, error) {
 	if d == nil || f == nil || s == nil {
 		return nil, fmt.Errorf("bad .npy header %q", header)
 	}
-	if f[1] == "True" {
-		return nil, fmt.Errorf("Fortran-order .npy arrays are not supported (save with np.ascontiguousarray)")
-	}
-	h := &npyHeader{descr: d[1], dataOffset: off + hlen}
+	h := &npyHeader{descr: d[1], dataOffset: off + hlen, fortran: f[1] == "True"}
 	n := 1
 	for _, part := range strings.Split(s[1], ",") {
 		part = strings.TrimSpace(part)
@@ -166,7 +164,39 @@ func (h *npyHeader) decode(b []byte) (*graph.Tensor, error) {
 		}
 		b = c
 	}
+	if h.fortran && len(h.shape) > 1 {
+		b = fortranToC(b, h.shape, h.elemSize)
+	}
 	return DecodeRaw(b, h.dtype, h.shape)
+}
+
+// fortranToC reorders column-major array bytes (the first index varying fastest)
+// into row-major order.
+func fortranToC(b []byte, shape []int, size int) []byte {
+	r := len(shape)
+	fstride := make([]int, r) // in elements
+	st := 1
+	for i := 0; i < r; i++ {
+		fstride[i] = st
+		st *= shape[i]
+	}
+	out := make([]byte, len(b))
+	idx := make([]int, r)
+	off := 0 // the Fortran offset of idx
+	for c := 0; c < st; c++ {
+		copy(out[c*size:(c+1)*size], b[off*size:(off+1)*size])
+		// Advance idx in row-major order (the last index fastest).
+		for i := r - 1; i >= 0; i-- {
+			idx[i]++
+			off += fstride[i]
+			if idx[i] < shape[i] {
+				break
+			}
+			off -= idx[i] * fstride[i]
+			idx[i] = 0
+		}
+	}
+	return out
 }
 
 // DecodeRaw interprets little-endian bytes as a tensor of the given type and shape.

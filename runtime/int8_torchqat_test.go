@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -114,6 +115,50 @@ func TestTorchQATExportRunsInt8(t *testing.T) {
 			t.Logf("%.1f %% within one output step, at most %.0f steps", 100*within1, maxSteps)
 			require.GreaterOrEqual(t, within1, 0.95)
 			require.LessOrEqual(t, maxSteps, 3.0)
+		})
+	}
+}
+
+// TestTorchQATPoolOnInputGrid: with graph.QuantizePoolsOnInputGrid (the CLI's
+// --pool-qparams input, PyTorch's convert rule) the unquantized average pool of the
+// export takes its input's scale and zero point, so it and the Conv reading it run int8,
+// and the rewritten model computes exactly what the same export with an explicit fake
+// quantization on those parameters after the pool computes, on both executors.
+func TestTorchQATPoolOnInputGrid(t *testing.T) {
+	for _, perTensor := range []bool{false, true} {
+		t.Run(map[bool]string{false: "per-channel", true: "per-tensor"}[perTensor], func(t *testing.T) {
+			file := torchQATGraph(perTensor, false)
+			var warned []string
+			_, err := NewSession(file, WithMode(ModeInt8), WithWarnings(func(s string) { warned = append(warned, s) }))
+			require.NoError(t, err)
+			require.Contains(t, strings.Join(warned, "\n"), "AveragePool", "the file's pool runs float32")
+			require.Contains(t, strings.Join(warned, "\n"), "--pool-qparams input", "the warning names the option")
+			m, pools := graph.QuantizePoolsOnInputGrid(file)
+			require.Len(t, pools, 1)
+			explicit := torchQATGraph(perTensor, true)
+			x := randInput(rand.New(rand.NewSource(2)), []int{8, 2, 6, 6}, -1, 1)
+			for _, mode := range []Mode{ModeInt8, ModeFloat} {
+				s, err := NewSession(m, WithMode(mode), WithThreads(1))
+				require.NoError(t, err)
+				if mode == ModeInt8 {
+					qconv := 0
+					for _, p := range s.Placement {
+						require.True(t, p.Int8, "%s (%s) runs in float32", p.Node, p.OpType)
+						if p.OpType == "QConv" {
+							qconv++
+						}
+					}
+					require.Equal(t, 2, qconv)
+				}
+				ref, err := NewSession(explicit, WithMode(mode), WithThreads(1))
+				require.NoError(t, err)
+				got, err := s.RunTensors(map[string]*graph.Tensor{"x": x})
+				require.NoError(t, err)
+				want, err := ref.RunTensors(map[string]*graph.Tensor{"x": x})
+				require.NoError(t, err)
+				out := m.Graph.Outputs[0].Name
+				require.Equal(t, want[explicit.Graph.Outputs[0].Name].F32(), got[out].F32(), "mode %v", mode)
+			}
 		})
 	}
 }

@@ -20,7 +20,7 @@ import (
 // model is timed int8 only, unless its float32 original is given with --float.
 func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench cpu", "MODEL|zoo:NAME [--batch N] [--threads T] [--float FLOAT.onnx] [--iterations N] [--warmup N] "+
-		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--input FILE.npy|FILE.npz] [--ort] [--rounds N] [--json]", stderr)
+		"[--min-time D] [--requant float|fixed] [--method M] [--calib-n N] [--calib-data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--input FILE.npy|FILE.npz] [--ort] [--rounds N] [--json]", stderr)
 	batch := fs.Int("batch", 1, "batch size of the timed runs")
 	threads := fs.Int("threads", 0, "threads the kernels may use (0 = all cores)")
 	floatPath := fs.String("float", "", "float32 original of an already quantized MODEL (timed as the float32 baseline)")
@@ -34,6 +34,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	calibData := fs.String("calib-data", projectPath(defaultData), "calibration data: "+dataHelp)
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
+	poolQ := addPoolQParamsFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	withORT := fs.Bool("ort", false, "also time ONNX Runtime on the same files (float32 and int8), interleaved with ours, after comparing its float32 outputs with ours")
 	rounds := fs.Int("rounds", 0, "split each executor's timed runs into this many interleaved rounds (default 1, 3 with --ort)")
@@ -65,13 +66,15 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	} else if m, err = loadModel(source); err != nil {
 		return err
 	}
+	loaded := m
+	m = poolQ.apply(m, stderr)
 	if err := shapes.share(m.Graph); err != nil {
 		return err
 	}
 	opts := bench.CPUBenchOptions{Batch: *batch, Threads: *threads, Iterations: *iters, Warmup: *warmup, Duration: *duration, Requant: *requant,
 		Shapes: shapes, ORT: *withORT, Rounds: *rounds}
-	if !isZoo {
-		opts.ModelPath = source
+	if !isZoo && m == loaded {
+		opts.ModelPath = source // ONNX Runtime reads the file; a rewritten model is saved for it
 	}
 	if *warmup == 0 {
 		opts.Warmup = -1

@@ -24,10 +24,11 @@ type compareReport struct {
 }
 
 func compareCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compare", "FLOAT.onnx INT8.onnx [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--split t10k] [--n 1000] [--top K] [--mode auto|float32|int8] [--detections auto|off|SPEC] [--det-iou 0.5] [--det-min-score S] [--json]", stderr)
+	fs := newFlags("compare", "FLOAT.onnx INT8.onnx [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--split t10k] [--n 1000] [--top K] [--mode auto|float32|int8] [--detections auto|off|SPEC] [--det-iou 0.5] [--det-min-score S] [--json]", stderr)
 	data := fs.String("data", projectPath(defaultData), "data (labels not needed): "+dataHelp)
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
+	poolQ := addPoolQParamsFlag(fs)
 	split := fs.String("split", "t10k", "IDX split (file prefix)")
 	n := fs.Int("n", 1000, "number of samples (0 = all)")
 	batch := fs.Int("batch", 100, "batch size (a model with a static batch uses its own)")
@@ -69,6 +70,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	qm = poolQ.apply(qm, stderr)
 	shapes = boundShapes(shapes, fm, qm)
 	feed, err := openData(*data, *split, *preprocess, fm, shapes, *n)
 	if err != nil {

@@ -20,10 +20,11 @@ type evalReport struct {
 }
 
 func evalCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", "MODEL [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--split t10k] [--n N] [--batch B] [--mode auto|float32|int8] [--json]", stderr)
+	fs := newFlags("eval", "MODEL [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--split t10k] [--n N] [--batch B] [--mode auto|float32|int8] [--json]", stderr)
 	data := fs.String("data", projectPath(defaultData), "labelled data: "+dataHelp+" (images need labels.txt)")
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
+	poolQ := addPoolQParamsFlag(fs)
 	split := fs.String("split", "t10k", "IDX split (file prefix): t10k or train")
 	n := fs.Int("n", 0, "evaluate the first N images (0 = all)")
 	batch := fs.Int("batch", 100, "batch size (a model with a static batch uses its own)")
@@ -55,6 +56,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err := shapes.share(m.Graph); err != nil {
 		return err
 	}
+	m = poolQ.apply(m, stderr)
 	ds, err := openData(*data, *split, *preprocess, m, shapes, *n)
 	if err != nil {
 		return err

@@ -60,10 +60,11 @@ type inspectReport struct {
 }
 
 func inspectCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("inspect", "[--ops] [--batch N] [--input-shape NAME=d0,d1,...] [--json] MODEL", stderr)
+	fs := newFlags("inspect", "[--ops] [--batch N] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--json] MODEL", stderr)
 	ops := fs.Bool("ops", false, "list the operators the executor implements (no model needed)")
 	batch := fs.Int("batch", 1, "batch size bound to a symbolic leading (batch) dimension when counting MACs")
 	shapes := addInputShapeFlag(fs)
+	poolQ := addPoolQParamsFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -82,6 +83,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	if err := shapes.share(m.Graph); err != nil {
 		return err
 	}
+	m = poolQ.apply(m, stderr)
 	rep, err := inspectModel(m, pos[0], *batch, shapes)
 	if err != nil {
 		return err

@@ -50,10 +50,11 @@ func parseMode(s string) (runtime.Mode, error) {
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "MODEL [--index I --data DIR [--preprocess SPEC] | --input FILE.npy|FILE.npz | --input FILE.raw --shape 1,1,28,28] [--input-shape NAME=d0,d1,...] [--output OUT.npy|OUT.npz] [--json]", stderr)
+	fs := newFlags("run", "MODEL [--index I --data DIR [--preprocess SPEC] | --input FILE.npy|FILE.npz | --input FILE.raw --shape 1,1,28,28] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--output OUT.npy|OUT.npz] [--json]", stderr)
 	data := fs.String("data", projectPath(defaultData), "data for --index: "+dataHelp)
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
+	poolQ := addPoolQParamsFlag(fs)
 	split := fs.String("split", "t10k", "IDX split (file prefix) for --index")
 	index := fs.Int("index", -1, "run on this image of the data set (default 0 when no --input)")
 	input := fs.String("input", "", "input file: .npy (one input; every row of a batch), .npz (one array per input name), or raw little-endian data with --shape and --dtype")
@@ -91,6 +92,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := shapes.share(m.Graph); err != nil {
 		return err
 	}
+	m = poolQ.apply(m, stderr)
 	sessOpts := []runtime.Option{runtime.WithMode(mode), runtime.WithThreads(*threads),
 		runtime.WithWarnings(func(s string) { fmt.Fprintln(stderr, "warning:", s) })}
 	sess, err := runtime.NewSession(m, sessOpts...)

@@ -29,7 +29,7 @@ type simJSON struct {
 }
 
 func simCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--input-shape NAME=d0,d1,...] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
+	fs := newFlags("sim", "MODEL|zoo:NAME [--mode single|fused|2pe] [--batch N] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--trace trace.json] [--json] [--profile P.json] [--data DIR]", stderr)
 	modeStr := fs.String("mode", "fused", "PE mode: single (1 PE, 64 slices), fused (2 PEs as one, 128 slices), 2pe (two independent PEs)")
 	batch := fs.Int("batch", 0, "images per request (default: the model's static batch, the leading size --input-shape gives, or 1); a static batch of 1 is re-batched")
 	inflight := fs.Int("in-flight", 0, "requests in flight (default 1; 2 in 2pe mode)")
@@ -50,6 +50,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 	functional := fs.Bool("functional", false, "also compute the outputs with the int8 runtime")
 	opsRows := fs.Int("ops", 40, "operator rows to print (0 = all)")
 	inputShapes := addInputShapeFlag(fs)
+	poolQ := addPoolQParamsFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -92,6 +93,8 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	} else if m, err = loadModel(source); err != nil {
 		return err
+	} else {
+		m = poolQ.apply(m, stderr)
 	}
 	if err := inputShapes.share(m.Graph); err != nil {
 		return err

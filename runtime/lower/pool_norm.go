@@ -82,6 +82,9 @@ func (l *lowerer) lowerAvgPool(n *graph.Node) error {
 	// pool feeds the classifier) computes the next layer on the exact float average.
 	d, err := l.outQ(n.Outputs[0], false)
 	if err != nil {
+		if !l.readByQuantize(n.Outputs[0]) {
+			return notLowered("%v; the file leaves the average unquantized (--pool-qparams input gives it its input's scale and zero point, as PyTorch's convert does, and runs it int8)", err)
+		}
 		return err
 	}
 	shape, err := l.outShape(d.final)

@@ -477,6 +477,16 @@ func (l *lowerer) implicitOut(name string, x *qref) (*qdest, error) {
 	return &qdest{final: name, scale: x.scale, zp: x.zp, qmin: -128, qmax: 127, srcDType: graph.Int8, exact: true}, nil
 }
 
+// readByQuantize reports whether a QuantizeLinear reads name.
+func (l *lowerer) readByQuantize(name string) bool {
+	for _, c := range l.cons[name] {
+		if c.OpType == "QuantizeLinear" && c.Domain == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // notWeightedReader returns a reader of name that is neither a Conv, ConvTranspose,
 // Gemm or MatMul nor a reshape-like operator (Flatten, Reshape, Squeeze, Unsqueeze,
 // Identity) whose readers, up to depth such steps, all are; nil when there is none.

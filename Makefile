@@ -1,7 +1,8 @@
 # warboy: int8 quantization, CPU execution and Warboy NPU simulation of ONNX models.
 GO      ?= go
 BIN     := bin/warboy
-# Packages with concurrent code, run again under the race detector.
+# Packages with concurrent code, run again under the race detector (kernels there
+# on the best and the pure-Go dispatch paths only: kernels/race_on_test.go).
 RACE_PKGS := ./runtime/... ./kernels/... ./quantizer/... ./npu/... ./qat/...
 
 .PHONY: all build test demo deps ort generate check-generate vet fmt bench clean

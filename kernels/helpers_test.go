@@ -24,7 +24,8 @@ var allPaths = []pathCase{
 }
 
 // forEachPath runs fn once per dispatch path available on this CPU, with the
-// kernels forced to that path, and restores auto-detection afterwards.
+// kernels forced to that path, and restores auto-detection afterwards (under
+// the race detector: the best path and the Go path, see race_on_test.go).
 func forEachPath(t *testing.T, fn func(t *testing.T)) {
 	t.Helper()
 	seen := map[string]bool{}
@@ -48,6 +49,13 @@ func forEachPath(t *testing.T, fn func(t *testing.T)) {
 			if !seen[name] && got != pc.name {
 				t.Logf("path %s not available on this CPU (got %s)", pc.name, got)
 			}
+			continue
+		}
+		if raceEnabled && len(seen) > 0 && got != PathGo {
+			// Under the race detector: the best path and the Go path only
+			// (race_on_test.go says why).
+			cpuid.CPU = saved
+			Detect()
 			continue
 		}
 		seen[name] = true

@@ -27,12 +27,18 @@ const sgemmKC = 384
 // convScratch is one worker's chunk buffers.
 type convScratch struct {
 	cols, out, dyT []float32
+	// lo, hi: the min/max of the outputs this worker stored (has: any)
+	lo, hi float32
+	has    bool
 	// the shifted paths' images: x (forward pass, weight gradient) and dy
 	// (input gradient) in their padded layouts, and dy spread over the padded
 	// width (weight gradient; its layout dyqOf)
 	xpad, dypad padded
 	dyq         []float32
 	dyqOf       *shiftGeom
+	// dy in the strided layers' input-gradient layout (conv_phase_grad.go)
+	phasePad []float32
+	phaseOf  *phaseGrad
 }
 
 // convCore holds a convolution's geometry and its scratch buffers (reused across
@@ -51,6 +57,16 @@ type convCore struct {
 	// a training step is not changed between its forward and backward passes).
 	phases   []float32
 	phasesOf *float32
+	// wantMinMax asks the next forward pass for its output's min/max; hasMinMax
+	// says it computed them (the shifted path does, in its store), into minLo
+	// and maxHi.
+	wantMinMax, hasMinMax bool
+	minLo, maxHi          float32
+	// phase is the strided input gradient's phase-plane layout (nil: columns
+	// and col2im) for the geometry phaseN; phaseWT packs its weights
+	phase   *phaseGrad
+	phaseN  convGeom
+	phaseWT []float32
 }
 
 // transCache is the input-gradient convolution (nil: columns and col2im) for the
@@ -123,6 +139,7 @@ func (c *convCore) splitImages(per, threads int) (_, chunks, workers, inner int)
 // forward computes y = conv(x, w) + bias (bias may be nil); y must hold N*OC*P values.
 func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 	g := &c.g
+	c.hasMinMax = false
 	if g.depthwise() {
 		c.forwardDepthwise(x, w, bias, y, threads)
 		return
@@ -249,6 +266,18 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, ste *st
 		}
 		c.inputGradShifted(c.trans.t, w, dy, dx, set, ste, threads)
 		return ste != nil
+	}
+	if g.sh != 1 || g.sw != 1 {
+		if c.phase == nil || c.phaseN != *g {
+			c.phase, c.phaseN = g.phased(), *g
+		}
+		if c.phase != nil {
+			if !set {
+				ste = nil
+			}
+			c.inputGradPhased(c.phase, w, dy, dx, set, ste, threads)
+			return ste != nil
+		}
 	}
 	if set {
 		clear(dx)

@@ -65,6 +65,11 @@ func TestConvPaths(t *testing.T) {
 		// stride 3x2 with dilation and asymmetric padding, grouped
 		{c: 3, oc: 4, group: 1, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1},
 		{c: 4, oc: 6, group: 2, kh: 3, kw: 2, sh: 3, sw: 2, dh: 2, dw: 1, pt: 2, pl: 0, pb: 1, pr: 1},
+		// the input gradient on phase planes (seventeenth session): 2x2 stride 2
+		// (no overlap), 5x5 stride 2 asymmetric pads, stride 2x1 dilated
+		{c: 3, oc: 5, group: 1, kh: 2, kw: 2, sh: 2, sw: 2, dh: 1, dw: 1},
+		{c: 2, oc: 3, group: 1, kh: 5, kw: 5, sh: 2, sw: 2, dh: 1, dw: 1, pt: 2, pl: 1, pb: 0, pr: 2},
+		{c: 2, oc: 4, group: 1, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 2, pt: 1, pl: 2, pb: 1, pr: 2},
 		// depthwise: stride 1 and 2, asymmetric padding, dilation, multiplier 2
 		{c: 5, oc: 5, group: 5, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1, pb: 1, pr: 1},
 		{c: 4, oc: 4, group: 4, kh: 3, kw: 2, sh: 1, sw: 2, dh: 2, dw: 3, pt: 2, pl: 0, pb: 1, pr: 3},
@@ -164,6 +169,39 @@ func TestConvPaths(t *testing.T) {
 					c.inputGradShifted(tc, w, dy, dx, true, &steStore{x: sx, dx: got, lo: -0.7, hi: 1.1}, threads)
 					for i := range want {
 						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "masked dx[%d]", i)
+					}
+					require.Equal(t, untouched, dx, "dx written although the mask went to ste.dx")
+				}
+				if p := g.phased(); p != nil && !g.depthwise() {
+					// strided layers: the input gradient on phase planes, added,
+					// written over garbage, and masked in the store
+					for i := range dx {
+						dx[i] = 1
+					}
+					c.inputGradPhased(p, w, dy, dx, false, nil, threads)
+					for i := range dx {
+						dx[i]--
+					}
+					near("dx (phase planes)", dxr, dx)
+					sx := make([]float32, len(x))
+					for i := range sx {
+						sx[i] = float32(rng.NormFloat64())
+					}
+					sx[0], sx[len(sx)-1] = float32(math.NaN()), float32(math.Copysign(0, -1))
+					want, got := make([]float32, len(x)), make([]float32, len(x))
+					for i := range dx {
+						dx[i] = float32(math.NaN())
+					}
+					c.inputGradPhased(p, w, dy, dx, true, nil, threads)
+					near("dx (phase planes, set)", dxr, dx)
+					kernels.STESetF32(sx, dx, want, -0.7, 1.1)
+					for i := range got {
+						got[i] = float32(math.NaN())
+					}
+					untouched := append([]float32(nil), dx...)
+					c.inputGradPhased(p, w, dy, dx, true, &steStore{x: sx, dx: got, lo: -0.7, hi: 1.1}, threads)
+					for i := range want {
+						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s: masked dx[%d]", name, i)
 					}
 					require.Equal(t, untouched, dx, "dx written although the mask went to ste.dx")
 				}

@@ -144,6 +144,10 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 	g := &c.g
 	pa := c.packWeights(false, w)
 	_, _, workers, inner := c.splitImages(1, threads)
+	mm := c.wantMinMax && len(y) > 0
+	for wk := range workers {
+		c.scratch[wk].has = false
+	}
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
 		xp := sc.xpad.fill(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w])
@@ -171,7 +175,29 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 				}
 			})
 		}
+		if mm && len(yn) > 0 {
+			// the image's output, read again while it is in cache
+			lo, hi := kernels.MinMaxF32(yn)
+			if !sc.has {
+				sc.lo, sc.hi, sc.has = lo, hi, true
+			} else {
+				sc.lo, sc.hi = min(sc.lo, lo), max(sc.hi, hi)
+			}
+		}
 	})
+	if mm {
+		for wk := range workers {
+			sc := &c.scratch[wk]
+			if !sc.has {
+				continue
+			}
+			if !c.hasMinMax {
+				c.minLo, c.maxHi, c.hasMinMax = sc.lo, sc.hi, true
+			} else {
+				c.minLo, c.maxHi = min(c.minLo, sc.lo), max(c.maxHi, sc.hi)
+			}
+		}
+	}
 }
 
 // rowRun is a run of output rows in a block of the shifted GEMM's columns: rows

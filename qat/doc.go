@@ -35,8 +35,11 @@
 // SgemmPackedAFunc, SgemmShifted), over chunks of the batch that stay in cache
 // (conv_core.go): stride-1 convolutions' forward pass and input gradient as the
 // runtime's implicit GEMM on zero-padded planes (the input gradient as the
-// convolution of dy with the transposed, flipped weights), other ones as im2col +
-// GEMM + col2im, and the weight gradient as the columns times dy, summed in the
-// GEMM's reduction blocks over the whole batch. Export writes the trained weights and ranges back and returns the
+// convolution of dy with the transposed, flipped weights; conv_shifted.go), strided
+// ones' forward pass and weight gradient on the input's phase planes
+// (conv_phases.go) and their input gradient as one stride-1 correlation of dy per
+// phase (conv_phase_grad.go), the weight gradient as the taps of the padded image
+// times dy (conv_wgrad_shifted.go), and what fits none of these as im2col + GEMM +
+// col2im. Export writes the trained weights and ranges back and returns the
 // standard QDQ model that quantizer.Quantize writes.
 package qat

@@ -66,6 +66,15 @@ type fqOp struct {
 	// steDone: the reading convolution applied this op's straight-through
 	// gradient in its store this step (fuseSTEIntoConv); backward skips it.
 	steDone bool
+	// rangeFrom: the convolution whose forward store computes the min/max of
+	// this op's input (fuseMinMaxIntoConv); nil: this op scans its input.
+	rangeFrom *convOp
+}
+
+// followsBatch reports whether this op moves its range toward the batch's
+// min/max this step (EMA ranges in training).
+func (o *fqOp) followsBatch(n *Net) bool {
+	return o.owner && n.training && n.emaRanges && o.r.fixed == nil
 }
 
 func (o *fqOp) label() string { return o.node }
@@ -75,13 +84,19 @@ func (o *fqOp) fusedRelu(n *Net) bool { return o.relu != nil && !n.learnRanges }
 
 func (o *fqOp) forward(n *Net) error {
 	fused := o.fusedRelu(n)
-	x, y := n.vals[o.in], n.vals[o.out]
+	in := o.in
 	if fused {
-		x = n.vals[o.relu.in]
+		in = o.relu.in
 	}
+	x, y := n.vals[in], n.vals[o.out]
 	y.resize(x.shape)
-	if o.owner && n.training && n.emaRanges && o.r.fixed == nil && len(x.data) > 0 {
-		lo, hi := minMax(x.data, n.threads)
+	if o.followsBatch(n) && len(x.data) > 0 {
+		var lo, hi float32
+		if c := o.rangeFrom; c != nil && c.out == in && c.core.hasMinMax {
+			lo, hi = c.core.minLo, c.core.maxHi // computed in the convolution's store
+		} else {
+			lo, hi = minMax(x.data, n.threads)
+		}
 		if fused {
 			lo, hi = max(lo, 0), max(hi, 0)
 		}

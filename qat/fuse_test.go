@@ -15,7 +15,9 @@ import (
 // TestReluFakeQuantFusion checks that fusing each Relu into the fake quantization
 // that is its only reader changes nothing: on the bundled CNN and ResNet, one
 // training step (EMA ranges, batch statistics) with the fusion and one without give
-// the same logits, parameter gradients and updated ranges.
+// the same logits, parameter gradients and updated ranges. So does taking the EMA
+// ranges' batch min/max from the convolutions' forward stores (fuseMinMaxIntoConv)
+// instead of a pass of the fake quantization over its input.
 func TestReluFakeQuantFusion(t *testing.T) {
 	for _, name := range []string{"fmnist_cnn", "fmnist_resnet"} {
 		t.Run(name, func(t *testing.T) {
@@ -31,10 +33,21 @@ func TestReluFakeQuantFusion(t *testing.T) {
 				grads  [][]float32
 				ranges quantizer.Ranges
 			}
-			run := func(fuse bool) result {
+			run := func(fuse, storeMinMax bool) result {
 				n, err := New(m, Config{})
 				require.NoError(t, err)
-				fused := 0
+				fused, fromStore := 0, 0
+				for _, o := range n.ops {
+					if f, ok := o.(*fqOp); ok && f.rangeFrom != nil {
+						fromStore++
+						if !storeMinMax {
+							f.rangeFrom.rangeOf, f.rangeFrom = nil, nil
+						}
+					}
+				}
+				if name == "fmnist_resnet" { // the CNN's convolutions feed max pools
+					require.Positive(t, fromStore, "no convolution computes a range's min/max")
+				}
 				for _, o := range n.ops {
 					if f, ok := o.(*fqOp); ok && f.relu != nil {
 						fused++
@@ -63,7 +76,10 @@ func TestReluFakeQuantFusion(t *testing.T) {
 				out.ranges = n.Ranges()
 				return out
 			}
-			require.Equal(t, run(false), run(true))
+			ref := run(false, false)
+			require.Equal(t, ref, run(true, false))
+			require.Equal(t, ref, run(true, true))
+			require.Equal(t, ref, run(false, true))
 		})
 	}
 }

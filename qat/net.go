@@ -143,6 +143,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	b.markWrittenGrads()
 	b.fuseReluFakeQuant()
 	b.fuseSTEIntoConv()
+	b.fuseMinMaxIntoConv()
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
 }
@@ -482,6 +483,34 @@ func (n *Net) ZeroGrad() {
 // same bits; where the convolution takes another path, or the fake quantization
 // adds to its input's gradient or needs its output's gradient (learned ranges),
 // both run as before (convOp.backward decides per step).
+// fuseMinMaxIntoConv lets a convolution's forward store compute the min/max of its
+// output for the EMA range of the fake quantization that reads it (alone, or
+// through a fused Relu): the range must be known before that fake quantization
+// rounds anything, so its own pass would read the whole output once more just for
+// them. Min and max are exact, so the range is the same whatever the order.
+func (b *builder) fuseMinMaxIntoConv() {
+	n := b.n
+	conv := map[int]*convOp{}
+	for _, o := range n.ops {
+		if c, ok := o.(*convOp); ok {
+			conv[c.out] = c
+		}
+	}
+	for _, o := range n.ops {
+		f, ok := o.(*fqOp)
+		if !ok || !f.owner {
+			continue
+		}
+		in := f.in
+		if f.relu != nil {
+			in = f.relu.in
+		}
+		if c := conv[in]; c != nil && in != n.output {
+			c.rangeOf, f.rangeFrom = f, c
+		}
+	}
+}
+
 func (b *builder) fuseSTEIntoConv() {
 	n := b.n
 	fq := map[int]*fqOp{}

@@ -21,6 +21,10 @@ type convOp struct {
 	// op reads; its straight-through gradient may go in this op's store
 	// (fuseSTEIntoConv).
 	ste *fqOp
+	// rangeOf: the fake quantization (owner of an EMA range) that reads this op's
+	// output, alone or through its fused Relu; the forward store computes the
+	// output's min/max for it when it follows the batch (fuseMinMaxIntoConv).
+	rangeOf *fqOp
 }
 
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
@@ -77,6 +81,7 @@ func (o *convOp) forward(n *Net) error {
 	g := &o.core.g
 	y.resize([]int{g.n, g.oc, g.oh, g.ow})
 	o.w.prepare(n.threads)
+	o.core.wantMinMax = o.rangeOf != nil && o.rangeOf.followsBatch(n)
 	o.core.forward(x.data, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
 	return nil
 }

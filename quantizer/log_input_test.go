@@ -75,3 +75,41 @@ func TestQuantizeKeepsAngleInputsFloat(t *testing.T) {
 	assert.True(t, quantized["emb"], "the MatMul after Sin and Cos is int8")
 	assert.Greater(t, int8AgainstFloatDB(t, m, q, feed, "y"), 30.0, "int8 against float32, dB")
 }
+
+// StyleGAN's modulated convolution: the weight is computed at run time (a
+// constant times a per-sample style from a Gemm, demodulated by the root of its
+// sum of squares), so the Conv runs float32. Its weight chain (the style Gemm,
+// the modulation, the demodulation) stays float32 too: quantizing the weight per
+// tensor on its way only added error (stylegan_modconv_op13 of --unseen12).
+func TestQuantizeKeepsComputedConvWeightFloat(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	m := newModel("x", []int{1, 8, 10, 10}, []string{"y"}, []*graph.Node{
+		node("Gemm", []string{"z", "a", "ab"}, []string{"style"}),
+		node("Reshape", []string{"style", "s4shape"}, []string{"s4"}),
+		node("Mul", []string{"wp", "s4"}, []string{"wmod"}),
+		node("Mul", []string{"wmod", "wmod"}, []string{"sq"}),
+		node("ReduceSum", []string{"sq", "axes"}, []string{"ss"}, intAttr("keepdims", 1)),
+		node("Sqrt", []string{"ss"}, []string{"nrm"}),
+		node("Div", []string{"wmod", "nrm"}, []string{"wd"}),
+		node("Conv", []string{"x", "wd"}, []string{"c"}, ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"c"}, []string{"r"}),
+		node("Conv", []string{"r", "w2"}, []string{"y"}),
+	}, map[string]*graph.Tensor{
+		"a": randTensor(rng, []int{16, 8}, 0.3), "ab": graph.FromFloat32([]int{8}, []float32{1, 1, 1, 1, 1, 1, 1, 1}),
+		"s4shape": graph.FromInt64([]int{4}, []int64{1, 8, 1, 1}), "wp": randTensor(rng, []int{6, 8, 3, 3}, 1),
+		"axes": graph.FromInt64([]int{3}, []int64{1, 2, 3}), "w2": randTensor(rng, []int{4, 6, 1, 1}, 0.5),
+	})
+	// The style vector is a second input (a constant one would fold the chain).
+	z := &graph.Value{Name: "z", DType: graph.Float32, Shape: graph.ShapeOf(1, 16), HasShape: true}
+	m.Graph.Inputs = append(m.Graph.Inputs, z)
+	m.Graph.Values["z"] = z
+	feed := map[string]*graph.Tensor{"x": randTensor(rng, []int{1, 8, 10, 10}, 1), "z": randTensor(rng, []int{1, 16}, 1)}
+	q, err := Quantize(m, rangesFromData(t, m, feed), QuantOptions{})
+	require.NoError(t, err)
+	quantized := dequantizedNames(q)
+	for _, name := range []string{"style", "s4", "wmod", "wd"} {
+		assert.False(t, quantized[name], "%s (only the float32 Conv's weight needs it) stays float32", name)
+	}
+	assert.True(t, quantized["r"], "the constant-weight Conv after it is int8")
+	assert.Greater(t, int8AgainstFloatDB(t, m, q, feed, "y"), 38.0, "int8 against float32, dB (36.0 with the weight quantized)")
+}

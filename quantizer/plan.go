@@ -469,12 +469,12 @@ func (p *plan) keepLogInputsFloat() {
 		"Sin": "only Sin/Cos read its output (an angle's int8 step is an absolute error of the result)",
 		"Cos": "only Sin/Cos read its output (an angle's int8 step is an absolute error of the result)",
 	}
-	feeds := map[*graph.Node]string{} // node -> the reason its output stays float32
+	// node -> the reason its output stays float32. Float32 nodes get one too, so
+	// that the reason passes through them (a sum of squares, its root, to the
+	// demodulating Div of a computed weight).
+	feeds := map[*graph.Node]string{}
 	for i := len(p.g.Nodes) - 1; i >= 0; i-- {
 		n := p.g.Nodes[i]
-		if !p.quantOp[n] {
-			continue
-		}
 		only := len(n.Outputs) > 0
 		reason := ""
 		for _, o := range n.Outputs {
@@ -487,8 +487,15 @@ func (p *plan) keepLogInputsFloat() {
 			}
 			for _, c := range p.cons[o] {
 				r := feeds[c]
-				if c.Domain == "" && why[c.OpType] != "" {
+				switch {
+				case c.Domain == "" && why[c.OpType] != "":
 					r = why[c.OpType]
+				case r == "" && p.floatWeightOnly(c, o):
+					r = fmt.Sprintf("it computes the weight of %s, which runs float32 (its weight is not a constant)", c.Label())
+				case r == "" && !p.quantOp[c]:
+					// A float32 consumer beside the others (the sum of squares
+					// demodulating a computed weight) needs no int8 copy either.
+					continue
 				}
 				if r == "" {
 					only = false
@@ -497,12 +504,33 @@ func (p *plan) keepLogInputsFloat() {
 				reason = r
 			}
 		}
-		if only {
-			feeds[n] = reason
+		if !only || reason == "" {
+			continue
+		}
+		feeds[n] = reason
+		if p.quantOp[n] {
 			delete(p.quantOp, n)
 			p.notes = append(p.notes, fmt.Sprintf("%s stays float32: %s", n.Label(), reason))
 		}
 	}
+}
+
+// floatWeightOnly reports whether c reads o only as the weight of a convolution
+// that runs float32 because its weight is computed at run time (StyleGAN's
+// modulated convolution: the weight times a per-sample style, demodulated, batch
+// folded into groups; stylegan_modconv_op13 of --unseen12 had that weight
+// quantized per tensor twice on its way, 35.8 dB, while the convolution ran in
+// float32 anyway).
+func (p *plan) floatWeightOnly(c *graph.Node, o string) bool {
+	if c.Domain != "" || (c.OpType != "Conv" && c.OpType != "ConvTranspose") || p.quantOp[c] || p.isConst(c.Input(1)) {
+		return false
+	}
+	for i, in := range c.Inputs {
+		if in == o && i != 1 {
+			return false
+		}
+	}
+	return c.Input(1) == o
 }
 
 // recurrentQuantizable tells whether an LSTM or GRU gets int8 weights: the int8

@@ -43,7 +43,7 @@ func buildQRNN(b *BuildContext) (Kernel, error) {
 	if !(xs > 0) || xzp < -128 || xzp > 127 {
 		return nil, b.Errorf("x_scale %g must be positive and x_zp %d within int8", xs, xzp)
 	}
-	proj := &dynLSTMProj{hidden: k.hidden, xStatic: true, xScale: xs}
+	proj := &dynLSTMProj{hidden: k.hidden, xStatic: true, xScale: xs, xZP: int32(xzp)}
 	for i, what := range []string{"W", "R"} {
 		wt := b.Const(1 + i)
 		if wt == nil || wt.DType != graph.Int8 || len(wt.Shape) != 3 {
@@ -78,6 +78,9 @@ func buildQRNN(b *BuildContext) (Kernel, error) {
 				return nil, b.Errorf("input %s: %v", what, err)
 			}
 			per[d] = dynLSTMWeights{packed: p, sum: sum, scale: sc[d*gh : (d+1)*gh]}
+			if per[d].gemv, err = kernels.PackQGemv(gh, kk, wd); err != nil {
+				return nil, b.Errorf("input %s: %v", what, err)
+			}
 		}
 		if i == 0 {
 			proj.w = per

@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -225,6 +226,9 @@ func (k *reduceKernel) noop(x *graph.Tensor) ([]*graph.Tensor, error) {
 
 // reduceFloat reduces x viewed as [outer, n, inner] along the middle axis.
 func reduceFloat[T floating](op redOp, x, y []T, outer, n, inner int) {
+	if inner == 1 && n > 0 && reduceRowFloat(op, x, y, outer, n) {
+		return
+	}
 	acc := make([]float64, inner)
 	var mx []float64
 	if op == redLogSumExp {
@@ -313,6 +317,46 @@ func reduceFloat[T floating](op redOp, x, y []T, outer, n, inner int) {
 	}
 }
 
+// reduceRowFloat reduces contiguous rows of n (the last axes: PointNet's max over
+// points, a mean over time) for Max, Min, Sum and Mean, with the general loop's
+// float64 accumulation and NaN propagation, without its per-element dispatch (the
+// general loop re-slices and switches for every element when inner is 1: 2.5 ns
+// an element on a [2, 256, 1, 256] max). It reports false for the other operators.
+func reduceRowFloat[T floating](op redOp, x, y []T, outer, n int) bool {
+	switch op {
+	case redMax, redMin:
+		hi := op == redMax
+		for o := range outer {
+			row := x[o*n : (o+1)*n]
+			a := float64(row[0])
+			for _, v := range row[1:] {
+				f := float64(v)
+				if a != a {
+					break // NaN wins
+				}
+				if (hi && f > a) || (!hi && f < a) || f != f {
+					a = f
+				}
+			}
+			y[o] = T(a)
+		}
+	case redSum, redMean:
+		for o := range outer {
+			var a float64
+			for _, v := range x[o*n : (o+1)*n] {
+				a += float64(v)
+			}
+			if op == redMean {
+				a /= float64(n)
+			}
+			y[o] = T(a)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // reduceInt reduces integers exactly where the result is an integer; L2, LogSum and
 // LogSumExp go through float64 and truncate like a cast.
 func reduceInt[T integer](op redOp, x, y []T, outer, n, inner int) {
@@ -339,6 +383,10 @@ func reduceInt[T integer](op redOp, x, y []T, outer, n, inner int) {
 			case redMax, redMin:
 				if n > 0 {
 					acc[i] = int64(x[base+i])
+				} else {
+					// An empty reduction: the type's minimum (maximum), as ONNX
+					// defines it for types without infinities.
+					acc[i] = intExtreme[T](op == redMin)
 				}
 			default:
 				acc[i] = 0
@@ -391,4 +439,22 @@ func init() {
 	for _, op := range graph.ReduceOps {
 		Register(OpInfo{OpType: op, Build: buildReduce})
 	}
+}
+
+// intExtreme is T's largest value (high) or its smallest.
+func intExtreme[T integer](high bool) int64 {
+	var z T
+	bits := 8 * int(unsafe.Sizeof(z))
+	signed := ^z < 0
+	switch {
+	case signed && high:
+		return int64(uint64(1)<<(bits-1) - 1)
+	case signed:
+		return -int64(uint64(1) << (bits - 1))
+	case high && bits == 64:
+		return -1 // uint64 max wraps through int64: T(-1) is all ones
+	case high:
+		return int64(uint64(1)<<bits - 1)
+	}
+	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -177,4 +178,30 @@ func TestReduceOps(t *testing.T) {
 	require.ErrorContains(t, err, `ReduceSum "n": axes: axis 5 is out of range for rank 1`)
 	_, err = runNodeDynamic(t, mk("ReduceSum", 2, 1), f32([]int{2}, 1, 2), f32([]int{1}, 0))
 	require.ErrorContains(t, err, "axes input is float32, expected int64")
+}
+
+// The contiguous-row path (reducing the last axes) keeps the general loop's NaN
+// propagation: a NaN anywhere in a row is that row's Max, Min, Sum and Mean.
+func TestReduceLastAxisNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, op := range []string{"ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean"} {
+		for _, pos := range []int{0, 2, 4} {
+			row := []float32{1, -2, 3, 0.5, -1}
+			row[pos] = nan
+			x := graph.FromFloat32([]int{2, 5}, append(append([]float32(nil), row...), 4, 5, -6, 7, 8))
+			n := mk(op, 1, 1, aInt("keepdims", 0))
+			ins := []*graph.Tensor{x}
+			if op == "ReduceSum" {
+				n.Inputs = append(n.Inputs, "x1")
+				ins = append(ins, i64([]int{1}, 1))
+			} else {
+				n.Attrs["axes"] = aInts("axes", 1)
+			}
+			got, err := runNodeWith(t, 13, 1, n, nil, ins...)
+			require.NoError(t, err)
+			y := got[0].F32()
+			assert.True(t, math.IsNaN(float64(y[0])), "%s with a NaN at %d: %v", op, pos, y[0])
+			assert.False(t, math.IsNaN(float64(y[1])), "%s of the row without NaN", op)
+		}
+	}
 }

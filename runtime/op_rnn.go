@@ -403,10 +403,7 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	yc := ctx.AllocF32(dirs * batch * h)
 	clear(yh)
 	clear(yc)
-	xw := ctx.AllocF32(seq * batch * gh)
-	if k.proj != nil {
-		clear(xw)
-	}
+	xw := ctx.AllocF32(seq * batch * gh) // every row written by the projection
 	var packs *rnnPacks
 	var wpacks []*kernels.PackedB
 	if seq > 0 {
@@ -414,14 +411,11 @@ func (k *rnnKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 		wpacks = k.constWPacks(w, inSize)
 	}
 	bsum := ctx.AllocF32(gh)
-	var ps *rnnProjScratch
-	if k.proj != nil {
-		ps, _ = k.projScratch.Get().(*rnnProjScratch)
-		if ps == nil {
-			ps = &rnnProjScratch{}
-		}
-		defer k.projScratch.Put(ps)
+	ps, _ := k.projScratch.Get().(*rnnProjScratch)
+	if ps == nil {
+		ps = &rnnProjScratch{}
 	}
+	defer k.projScratch.Put(ps)
 	for d := 0; d < dirs; d++ {
 		rev := k.reverse || d == 1
 		var rd []float32
@@ -515,7 +509,7 @@ type rnnState struct {
 	ps         *rnnProjScratch
 	hcur, ccur []float32 // [batch, h] current states, updated in place
 	z, r       []float32 // GRU gate scratch, [h]
-	pre, tc    []float32 // vector cells' scratch: gate pre-activations [gates*h], tanh(c) [h]
+	pre        []float32 // gruCellVec's scratch: gate pre-activations [gates*h]
 }
 
 func (s *rnnState) clip(v float32) float32 {
@@ -530,19 +524,29 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 	h, g := k.hidden, k.gates
 	gh := g * h
 	lstm := k.kind == "LSTM"
-	var hr, hprev []float32
+	// The GRU/RNN buffers from the run's scratch (all written before they
+	// are read): make() here was a tenth of a small GRU's run with its GC.
+	var hr, hprev, rh []float32 // rh: GRU (r (.) H) for linear_before_reset = 0
 	if !lstm {
-		hr = make([]float32, s.batch*gh)
-	}
-	if !lstm {
-		hprev = make([]float32, s.batch*h)
-	}
-	var rh []float32 // GRU (r (.) H) for linear_before_reset = 0
-	if k.kind == "GRU" && !k.linearBeforeReset {
-		rh = make([]float32, s.batch*h)
+		f := s.ps.floats(s.batch*gh + 2*s.batch*h)
+		hr, hprev, rh = f[:s.batch*gh], f[s.batch*gh:s.batch*(gh+h)], f[s.batch*(gh+h):]
 	}
 	acts := k.acts[s.d]
 	vec := k.vec != nil && k.vec[s.d]
+	// The fused cells (kernels.LSTMCellF32, GRUCellF32: the vector cells'
+	// bits in one call per row, writing Y's row too): a step at hidden 48
+	// and batch 2 made a dozen calls, which cost more than its arithmetic
+	// (seventeenth session).
+	fusedLSTM := lstm && vec && s.peep == nil && !k.inputForget
+	fusedGRU := k.kind == "GRU" && vec && k.linearBeforeReset
+	var rbh []float32
+	if fusedGRU {
+		if s.rb != nil {
+			rbh = s.rb[2*h : 3*h]
+		} else {
+			rbh = s.ps.zeros(h)
+		}
+	}
 	for step := 0; step < s.seq; step++ {
 		t := step
 		if rev {
@@ -560,9 +564,15 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 			// int8: H_{t-1} R^T dequantized straight into the step's
 			// pre-activations.
 			k.proj.recurrent(s.d, s.hcur, s.batch, xt, true, s.ps)
+		case k.proj != nil && fusedGRU:
+			// The fused cell reads the state in place (each value before
+			// it writes it): no copy of H_{t-1}.
+			k.proj.recurrent(s.d, s.hcur, s.batch, hr, false, s.ps)
 		case k.proj != nil:
 			copy(hprev, s.hcur)
 			k.proj.recurrent(s.d, hprev, s.batch, hr, false, s.ps)
+		case fusedGRU:
+			kernels.SgemmPackedB(false, s.batch, s.hcur, h, s.rp, hr, gh, false, nil, 1)
 		default:
 			// H_{t-1} * R^T (for a GRU with linear_before_reset = 0, only the z
 			// and r gates can use it directly: rp holds those two blocks).
@@ -578,8 +588,12 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 			xg := xt[b*gh : (b+1)*gh]
 			hs := s.hcur[b*h : (b+1)*h]
 			switch {
-			case lstm && vec && s.peep == nil && !k.inputForget:
-				s.lstmCellVec(xg, hs, s.ccur[b*h:(b+1)*h])
+			case fusedLSTM:
+				kernels.LSTMCellF32(xg, h, s.ccur[b*h:(b+1)*h], hs, yrow)
+				continue
+			case fusedGRU:
+				kernels.GRUCellF32(xg, hr[b*gh:(b+1)*gh], h, rbh, hs, yrow)
+				continue
 			case lstm:
 				s.lstmCell(acts, xg, hs, s.ccur[b*h:(b+1)*h])
 			case k.kind == "GRU" && vec:
@@ -664,41 +678,19 @@ func (s *rnnState) gruCell(acts []rnnAct, xg, hg, hs, hprev, rh []float32) {
 }
 
 // scratch returns the vector cells' buffers.
-func (s *rnnState) scratch() (pre, tc []float32) {
+func (s *rnnState) scratch() []float32 {
 	if s.pre == nil {
-		s.pre, s.tc = make([]float32, s.k.gates*s.k.hidden), make([]float32, s.k.hidden)
+		s.pre = make([]float32, s.k.gates*s.k.hidden)
 	}
-	return s.pre, s.tc
+	return s.pre
 }
 
-// lstmCellVec is lstmCell for the default activations without peepholes,
-// input_forget or clip: the i, o, f blocks (contiguous) through one vector
-// Sigmoid, the c block and the new cell state through vector Tanh, in place
-// in pre (the step's row of the projection, used once).
-func (s *rnnState) lstmCellVec(pre, hs, cs []float32) {
-	h := s.k.hidden
-	_, tc := s.scratch()
-	kernels.ActF32(kernels.ActSigmoid, pre[:3*h], pre[:3*h])
-	kernels.ActF32(kernels.ActTanh, pre[3*h:4*h], pre[3*h:4*h])
-	it, ot, ft, ct := pre[:h], pre[h:2*h], pre[2*h:3*h], pre[3*h:4*h]
-	cs, tc = cs[:h], tc[:h]
-	for j := range cs {
-		c := ft[j]*cs[j] + it[j]*ct[j]
-		cs[j] = c
-		tc[j] = c
-	}
-	kernels.ActF32(kernels.ActTanh, tc, tc)
-	hs = hs[:h]
-	for j := range hs {
-		hs[j] = ot[j] * tc[j]
-	}
-}
-
-// gruCellVec is gruCell for the default activations without clip.
+// gruCellVec is gruCell for the default activations without clip, with
+// linear_before_reset = 0 (the other GRUs take kernels.GRUCellF32).
 func (s *rnnState) gruCellVec(xg, hg, hs, hprev, rh []float32) {
 	k := s.k
 	h := k.hidden
-	pre, _ := s.scratch()
+	pre := s.scratch()
 	// The z and r pre-activations in place in the step's projected row (used
 	// once), with the vector add: the same sums as a scalar loop.
 	kernels.AddF32(xg[:2*h], hg[:2*h])

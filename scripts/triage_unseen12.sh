@@ -22,7 +22,7 @@ for m in $MODELS; do
 	case $m in
 	hrnet_dynhw_op13) SHAPE="--input-shape x=1,3,64,64" ;;
 	pointnet_op13) SHAPE="--input-shape points=2,3,256" ;;
-	gcn_index_add_op16) SHAPE="--input-shape x=19,8 --input-shape edge_index=2,80 --input-shape batch=19" ;;
+	gcn_index_add_op16) SHAPE="--input-shape x=19,8 --input-shape edge_index=2,100 --input-shape batch=19" ;;
 	sbert_meanpool_op14 | sbert_fp16_op14) SHAPE="--input-shape input_ids=2,16 --input-shape attention_mask=2,16" ;;
 	ddpm_unet_op13) SHAPE="--input-shape x=2,3,32,32 --input-shape t=2" ;;
 	scripted_pad_dynhw_op13) SHAPE="--input-shape x=1,3,40,52" ;;

@@ -41,13 +41,14 @@ import (
 // layers (asm_dense_amd64.s, gen_dense.go), "rowspair" the indexed row tile of two
 // 16-channel groups of a grouped convolution (asm_rows_pair_amd64.s, gen_rows_pair.go),
 // "fewrows" the 1-5-row float32 GEMM of the recurrent steps (asm_fewrows_amd64.s,
-// gen_fewrows.go), "affine" the per-channel affine map of preprocessing chains from
+// gen_fewrows.go), "qrnn" the fused recurrent steps of int8 and float32 LSTM/GRU
+// (asm_qrnn_amd64.s, gen_qrnn.go), "affine" the per-channel affine map of preprocessing chains from
 // uint8, int8 or float32 (asm_affine_amd64.s, gen_affine.go), "rowsred" the indexed row
 // tiles of grouped convolutions with the reduction split over the lanes
 // (asm_rows_red_amd64.s, gen_rows_red.go), "tpack" the transposing pack of a per-call B
 // stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go), "dwf32" the
 // eight-pixel float32 depthwise row kernels (asm_dwf32_amd64.s, gen_dwf32.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, affine, tpack or dwf32")
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack or dwf32")
 
 func main() {
 	flag.Parse()
@@ -144,6 +145,11 @@ func main() {
 	}
 	if *set == "affine" {
 		affineKernels() // gen_affine.go
+		Generate()
+		return
+	}
+	if *set == "qrnn" {
+		qrnnKernels() // gen_qrnn.go
 		Generate()
 		return
 	}

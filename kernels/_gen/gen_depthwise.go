@@ -115,17 +115,30 @@ func actExpF32(wide, sigmoid bool) {
 	preload, c := expRegs(wide, vec(5))
 	doc := fmt.Sprintf("%s applies %s to n floats (n a multiple of %d).", name, map[bool]string{false: "x·sigmoid(x)", true: "sigmoid(x)"}[sigmoid], width)
 	f32Map(name, wide, doc, preload, func(x VecPhysical) {
+		if sigmoid {
+			sigmoidOf(wide, c, x, t, k, r, p, func(one VecPhysical) { VDIVPS(p, one, x) })
+			return
+		}
 		// t = clamp(−x) so that 2^n stays a normal float.
 		VXORPS(t, t, t)
 		VSUBPS(x, t, t)
 		one := expOf(wide, c, t, k, r, p, t) // exp(−x)
 		VADDPS(one, p, p)
-		if sigmoid {
-			VDIVPS(p, one, x)
-		} else {
-			VDIVPS(p, x, x)
-		}
+		VDIVPS(p, x, x)
 	})
+}
+
+// sigmoidOf emits x = 1/(1+exp(−x)) in place with t, k, r, p as temporaries
+// and c the exp constants (expRegs): the Sigmoid of ActF32, shared with the
+// fused recurrent cells (gen_qrnn.go). inv sets x = one/p (ActF32: VDIVPS;
+// the cells: a refined reciprocal estimate).
+func sigmoidOf(wide bool, c func(string) VecPhysical, x, t, k, r, p VecPhysical, inv func(one VecPhysical)) {
+	// t = clamp(−x) so that 2^n stays a normal float.
+	VXORPS(t, t, t)
+	VSUBPS(x, t, t)
+	one := expOf(wide, c, t, k, r, p, t) // exp(−x)
+	VADDPS(one, p, p)
+	inv(one)
 }
 
 // expRegs returns the emitter that preloads the exp constants (into zmm16

@@ -63,22 +63,30 @@ func tanhF32(wide bool) {
 			}
 		}
 	}, func(x VecPhysical) {
-		VMINPS(x, bc(0), x) // min(hi, x): x when NaN
-		VMAXPS(x, bc(1), x)
-		VMULPS(x, x, t2)
-		VMOVAPS(bc(2), p)
-		for i := 3; i <= 8; i++ {
-			VFMADD213PS(bc(i), t2, p) // p = p·x² + alpha
-		}
-		VMOVAPS(bc(9), q)
-		for i := 10; i <= 12; i++ {
-			VFMADD213PS(bc(i), t2, q)
-		}
-		// x·(p/q), not (x·p)/q: x·alpha_1 would underflow for |x| below
-		// about 2e-36 and lose the bits of the result.
-		VDIVPS(q, p, p)
-		VMULPS(p, x, x)
+		tanhOf(x, t2, p, q, bc, func() { VDIVPS(q, p, p) })
 	})
+}
+
+// tanhOf emits x = tanh(x) in place with t2, p, q as temporaries and bc(i)
+// the register holding tanhConsts[i]: the body of tanhF32, shared with the
+// fused recurrent cells (gen_qrnn.go). div sets p = p/q (tanhF32: VDIVPS;
+// the cells: a refined reciprocal estimate); t2 is free by then.
+func tanhOf(x, t2, p, q VecPhysical, bc func(int) VecPhysical, div func()) {
+	VMINPS(x, bc(0), x) // min(hi, x): x when NaN
+	VMAXPS(x, bc(1), x)
+	VMULPS(x, x, t2)
+	VMOVAPS(bc(2), p)
+	for i := 3; i <= 8; i++ {
+		VFMADD213PS(bc(i), t2, p) // p = p·x² + alpha
+	}
+	VMOVAPS(bc(9), q)
+	for i := 10; i <= 12; i++ {
+		VFMADD213PS(bc(i), t2, q)
+	}
+	// x·(p/q), not (x·p)/q: x·alpha_1 would underflow for |x| below
+	// about 2e-36 and lose the bits of the result.
+	div()
+	VMULPS(p, x, x)
 }
 
 // blend2F32 emits blend2F32AVX512 (wide) or blend2F32AVX2: for each of n

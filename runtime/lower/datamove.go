@@ -241,8 +241,12 @@ func (l *lowerer) lowerShape(n *graph.Node) error {
 // the others work on the logical layout.
 // lowerReduceMaxMin runs ReduceMax / ReduceMin on the int8 codes: the largest
 // code dequantizes to the largest value (a positive scale), so the result is
-// one of the input's codes with its parameters. An empty reduction (a float
-// -inf or +inf, which no code holds) is left to float32.
+// one of the input's codes with its parameters. A reduction known to be empty
+// (a float -inf or +inf) is left to float32. A reduced axis of symbolic size (a
+// point cloud's point count, a sentence's length: PointNet's global max over
+// points of --unseen12 ran in float32 before, three float islands per model)
+// is lowered: should it be empty at run time the integer kernel gives the
+// lowest (highest) code, which is what QuantizeLinear makes of -inf (+inf).
 func (l *lowerer) lowerReduceMaxMin(n *graph.Node) error {
 	x := l.qIn(n.Input(0))
 	if x == nil {
@@ -251,12 +255,47 @@ func (l *lowerer) lowerReduceMaxMin(n *graph.Node) error {
 	if !(x.scale > 0) {
 		return notLowered("its input's scale %g is not positive", x.scale)
 	}
-	for _, d := range x.shape {
-		if !d.Known() || d.Size == 0 {
-			return notLowered("its input shape %v may be empty", x.shape)
+	axes, ok := l.reducedAxes(n, len(x.shape))
+	if !ok {
+		return notLowered("its axes are not constant")
+	}
+	for _, a := range axes {
+		if d := x.shape[a]; d.Known() && d.Size == 0 {
+			return notLowered("it reduces the empty axis %d of %v", a, x.shape)
 		}
 	}
 	return l.lowerDataMove(n)
+}
+
+// reducedAxes are the axes a Reduce* node reduces (normalised; all of them when
+// it names none), false when they are not known at lowering.
+func (l *lowerer) reducedAxes(n *graph.Node, rank int) ([]int, bool) {
+	axes := n.AttrInts("axes", nil)
+	if graph.ReduceAxesFromInput(n.OpType, l.opset) {
+		axes = nil
+		if in := n.Input(1); in != "" {
+			t := l.constOf(in)
+			if t == nil {
+				return nil, false
+			}
+			axes = t.I64()
+		}
+	}
+	if len(axes) == 0 {
+		if n.AttrInt("noop_with_empty_axes", 0) != 0 {
+			return nil, true
+		}
+		all := make([]int, rank)
+		for i := range all {
+			all[i] = i
+		}
+		return all, true
+	}
+	na, err := graph.NormalizeAxes(axes, rank)
+	if err != nil {
+		return nil, false
+	}
+	return na, true
 }
 
 func (l *lowerer) lowerDataMove(n *graph.Node) error {

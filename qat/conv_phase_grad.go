@@ -1,0 +1,250 @@
+package qat
+
+import (
+	"math"
+
+	"github.com/warboy-sim/warboy/kernels"
+)
+
+// The input gradient of a strided convolution on phase planes. Input pixel (Y, X)
+// of the padded image, with Y = R·sh + a and X = Q·sw + b, is read by the taps (i, j)
+// with i·dh ≡ a (mod sh) and j·dw ≡ b (mod sw), tap (i, j) at output position
+// (R − i·dh/sh, Q − j·dw/sw) (integer division). So each phase (a, b) of the input
+// gradient is a stride-1 correlation of dy with that phase's taps:
+//
+//	dx[c][R·sh+a−pt][Q·sw+b−pl] = Σ_o Σ_(i,j in phase) w[o][c][i][j] · dy[o][R − ti][Q − tj]
+//
+// With dy zero-padded by the largest shift on top and left (and laid out over a
+// common padded width), every tap is one constant shift of (R, Q) numbered over that
+// width, and each phase runs as an implicit GEMM (kernels.SgemmShifted, as the
+// stride-1 layers' input gradient does) whose store writes the phase's pixels of dx.
+// This replaces the column matrix's gradient (9·C rows for a 3x3 layer) and its
+// scatter back to the pixels (col2im). Every pixel belongs to exactly one phase, so
+// with set every element of dx is written once; a phase no tap reaches (the odd
+// pixels of a 1x1 stride-2 layer) gets +0. The sum of a pixel's gradient is one
+// reduction over (output channel, tap): it differs from the col2im path's per-tap
+// sums by rounding.
+
+// phaseGrad is the layout of a strided convolution's input gradient on phase planes.
+type phaseGrad struct {
+	ti, tj     int // dy's padding on top and left: the largest shifts (kh-1)·dh/sh, (kw-1)·dw/sw
+	hd, wd     int // padded dy rows and columns
+	pd         int // floats per padded dy channel
+	rows, cols int // phase-plane rows R and columns Q that hold input pixels
+	q          int // GEMM columns: rows-1 padded rows, then cols
+	size       int // dy buffer floats: the channels, then a panel of slack
+	phases     []gradPhase
+}
+
+// gradPhase is one phase (a, b) of the input gradient: its taps (i·kw+j) and, per
+// group-local GEMM row o·len(taps)+t, the offset of tap t of channel o in padded dy.
+type gradPhase struct {
+	a, b int
+	taps []int
+	off  []int32
+}
+
+// phased returns g's phase-plane input-gradient layout, or nil when g has stride 1
+// or the buffer would not be indexable by int32.
+func (g *convGeom) phased() *phaseGrad {
+	if g.sh == 1 && g.sw == 1 {
+		return nil
+	}
+	p := &phaseGrad{ti: (g.kh - 1) * g.dh / g.sh, tj: (g.kw - 1) * g.dw / g.sw}
+	p.rows = (g.h + g.pt + g.sh - 1) / g.sh
+	p.cols = (g.w + g.pl + g.sw - 1) / g.sw
+	p.hd = max(p.rows, g.oh) + p.ti
+	p.wd = max(p.cols, g.ow) + p.tj
+	p.pd = p.hd * p.wd
+	p.q = (p.rows-1)*p.wd + p.cols
+	nPad := (p.q + 15) / 16 * 16
+	if int64(g.oc)*int64(p.pd)+int64(nPad) > math.MaxInt32 {
+		return nil
+	}
+	p.size = g.oc*p.pd + nPad
+	for a := 0; a < g.sh; a++ {
+		for b := 0; b < g.sw; b++ {
+			ph := gradPhase{a: a, b: b}
+			for i := 0; i < g.kh; i++ {
+				for j := 0; j < g.kw; j++ {
+					if i*g.dh%g.sh == a && j*g.dw%g.sw == b {
+						ph.taps = append(ph.taps, i*g.kw+j)
+					}
+				}
+			}
+			nt := len(ph.taps)
+			ph.off = make([]int32, g.ocg*nt)
+			for o := 0; o < g.ocg; o++ {
+				for t, tap := range ph.taps {
+					i, j := tap/g.kw, tap%g.kw
+					ph.off[o*nt+t] = int32(o*p.pd + (p.ti-i*g.dh/g.sh)*p.wd + p.tj - j*g.dw/g.sw)
+				}
+			}
+			p.phases = append(p.phases, ph)
+		}
+	}
+	return p
+}
+
+// fill lays image dy (OC planes of oh×ow) out in buf: row r at padded row r+ti,
+// column x at x+tj, zeros elsewhere; with fresh the zeros are written too (a buffer
+// filled before in this layout keeps them).
+func (p *phaseGrad) fill(g *convGeom, dy, buf []float32, fresh bool) {
+	if fresh {
+		clear(buf[:p.size])
+	}
+	for o := 0; o < g.oc; o++ {
+		kernels.RowsCopyF32(buf[o*p.pd+p.ti*p.wd+p.tj:], p.wd, dy[o*g.p:], g.ow, g.ow, g.oh)
+	}
+}
+
+// pack returns, per phase and group, the weights of the phase's taps transposed and
+// packed for the GEMM ([Cg][OCg·taps], row ci holding w[o][ci][tap t] at o·taps+t);
+// nil for a phase without taps.
+func (p *phaseGrad) pack(g *convGeom, w []float32, wt []float32) ([][]*kernels.PackedA, []float32) {
+	taps := g.kh * g.kw
+	pa := make([][]*kernels.PackedA, len(p.phases))
+	for pi, ph := range p.phases {
+		nt := len(ph.taps)
+		if nt == 0 {
+			continue
+		}
+		kt := g.ocg * nt
+		wt = grow(wt, g.cg*kt)
+		pa[pi] = make([]*kernels.PackedA, g.group)
+		for gi := range pa[pi] {
+			for ci := 0; ci < g.cg; ci++ {
+				row := wt[ci*kt : (ci+1)*kt]
+				for o := 0; o < g.ocg; o++ {
+					src := w[((gi*g.ocg+o)*g.cg+ci)*taps:][:taps]
+					for t, tap := range ph.taps {
+						row[o*nt+t] = src[tap]
+					}
+				}
+			}
+			pa[pi][gi] = kernels.PackSgemmA(false, g.cg, kt, wt, kt, nil)
+		}
+	}
+	return pa, wt
+}
+
+// inputGradPhased adds the input gradient of the strided convolution g to dx image
+// by image, or with set writes it (every element once). With ste (set only) the
+// store writes ste.dx instead, masked by the fake quantization that computed the
+// input (as inputGradShifted); dx is not written.
+func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, ste *steStore, threads int) {
+	g := &c.g
+	var pa [][]*kernels.PackedA
+	pa, c.phaseWT = p.pack(g, w, c.phaseWT)
+	hw := g.h * g.w
+	_, _, workers, inner := c.splitImages(1, threads)
+	runChunks(g.n, workers, func(wk, n int) {
+		sc := &c.scratch[wk]
+		fresh := sc.phaseOf != p || len(sc.phasePad) != p.size
+		sc.phasePad = grow(sc.phasePad, p.size)
+		sc.phaseOf = p
+		dyp := sc.phasePad
+		p.fill(g, dy[n*g.oc*g.p:(n+1)*g.oc*g.p], dyp, fresh)
+		mode, lo, hi := phaseAdd, float32(0), float32(0)
+		var dxn, sxn []float32
+		switch {
+		case ste != nil:
+			mode, lo, hi = phaseSTE, ste.lo, ste.hi
+			dxn, sxn = ste.dx[n*g.c*hw:(n+1)*g.c*hw], ste.x[n*g.c*hw:(n+1)*g.c*hw]
+		case set:
+			mode = phaseSet
+			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
+		default:
+			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
+		}
+		for pi := range p.phases {
+			ph := &p.phases[pi]
+			// the phase's input pixels: plane rows [r0, r1), columns [c0, c1)
+			r0, r1 := phaseSpan(g.sh, ph.a, g.pt, g.h, p.rows)
+			c0, c1 := phaseSpan(g.sw, ph.b, g.pl, g.w, p.cols)
+			if r0 >= r1 || c0 >= c1 {
+				continue
+			}
+			if pa[pi] == nil {
+				// no tap reads these pixels: their gradient is +0
+				for ci := 0; ci < g.c; ci++ {
+					p.storePhase(g, ph, mode, nil, 0, dxn[ci*hw:(ci+1)*hw], nil, lo, hi, r0, r1, c0, c1)
+				}
+				continue
+			}
+			for gi := 0; gi < g.group; gi++ {
+				kernels.SgemmShifted(pa[pi][gi], dyp[gi*g.ocg*p.pd:], ph.off, p.q, false, 0, 0, inner, func(cb []float32, ldc, cr0, cr1, j0, nc int) {
+					// the block holds columns [j0, j0+nc), numbered over the
+					// padded width: plane rows [jr0, jr1)
+					jr0, jr1 := j0/p.wd, (j0+nc-1)/p.wd+1
+					for r := cr0; r < cr1; r++ {
+						ci := gi*g.cg + r
+						var xs []float32
+						if mode == phaseSTE {
+							xs = sxn[ci*hw : (ci+1)*hw]
+						}
+						src := cb[(r-cr0)*ldc:][:nc]
+						for R := max(jr0, r0); R < min(jr1, r1); R++ {
+							// the block's columns of plane row R that hold pixels
+							qa, qb := max(c0, j0-R*p.wd), min(c1, j0+nc-R*p.wd)
+							if qa < qb {
+								p.storePhase(g, ph, mode, src, R*p.wd-j0, dxn[ci*hw:(ci+1)*hw], xs, lo, hi, R, R+1, qa, qb)
+							}
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+// phaseMode is how a phase's values reach dx: added, written, or written masked by
+// a fake quantization's straight-through estimator (kernels.STESetF32's arithmetic).
+type phaseMode int
+
+const (
+	phaseAdd phaseMode = iota
+	phaseSet
+	phaseSTE
+)
+
+// storePhase stores plane rows [ra, rb), columns [qa, qb) of phase ph into the
+// channel plane d of dx. The value of (R, Q) is src[base + (R-ra)·wd + Q]; with src
+// nil it is +0 (a phase no tap reaches; phaseAdd then has nothing to do). xs is the
+// channel plane of the input the fake quantization read (phaseSTE).
+func (p *phaseGrad) storePhase(g *convGeom, ph *gradPhase, mode phaseMode, src []float32, base int, d, xs []float32, lo, hi float32, ra, rb, qa, qb int) {
+	if src == nil && mode == phaseAdd {
+		return
+	}
+	for R := ra; R < rb; R++ {
+		y := R*g.sh + ph.a - g.pt
+		row := d[y*g.w : (y+1)*g.w]
+		x := qa*g.sw + ph.b - g.pl
+		switch {
+		case src == nil:
+			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
+				row[x] = 0
+			}
+		case mode == phaseAdd:
+			s := src[base+(R-ra)*p.wd+qa:][:qb-qa]
+			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
+				row[x] += s[Q-qa]
+			}
+		case mode == phaseSet:
+			s := src[base+(R-ra)*p.wd+qa:][:qb-qa]
+			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
+				row[x] = s[Q-qa]
+			}
+		default:
+			s := src[base+(R-ra)*p.wd+qa:][:qb-qa]
+			xr := xs[y*g.w : (y+1)*g.w]
+			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
+				var v float32
+				if xr[x] >= lo && xr[x] <= hi {
+					v += s[Q-qa]
+				}
+				row[x] = v
+			}
+		}
+	}
+}

@@ -54,6 +54,9 @@ var (
 	amxOK bool
 	// gather512OK selects the zmm 16x16 transpose of GatherTaps16F32 (qattr_amd64.go).
 	gather512OK bool
+	// binPath is the path of the histogram binning kernel (histbin.go): isaGo,
+	// isaAVX2 or isaVNNI (standing for AVX-512F).
+	binPath isaPath
 )
 
 func init() { Detect() }
@@ -74,7 +77,7 @@ func L2Bytes() int {
 // fallback path. It must not run concurrently with kernels.
 func Detect() {
 	int8Path, f32Path, simdPath, f32Wide, lutVBMIOK, ew512OK, amxOK = isaGo, isaGo, isaGo, false, false, false, false
-	f32Tile512, rows16Z, gather512OK = false, false, false
+	f32Tile512, rows16Z, gather512OK, binPath = false, false, false, isaGo
 	if !haveAsm {
 		return
 	}
@@ -94,6 +97,12 @@ func Detect() {
 		lutVBMIOK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VBMI)
 		ew512OK = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW)
 		gather512OK = cpuid.CPU.Supports(cpuid.AVX512F)
+		if cpuid.CPU.Supports(cpuid.BMI1, cpuid.POPCNT) {
+			binPath = isaAVX2
+			if cpuid.CPU.Supports(cpuid.AVX512F) {
+				binPath = isaVNNI
+			}
+		}
 	}
 }
 

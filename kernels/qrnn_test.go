@@ -184,3 +184,90 @@ func TestGRUCellF32(t *testing.T) {
 		}
 	})
 }
+
+// TestQRNNSequenceFusedVsUnfused runs int8 LSTM sequences (hidden 12-96,
+// batch 1-3, 24 steps) as the runtime's old step did (QGemmInt32Few,
+// DequantRowI32 per row, the unfused cell) and as the fused step does
+// (QGemvDequant, LSTMCellF32), with the state requantized before every step
+// as DynamicQuantizeLinear does. The cells differ by a few ulps, which can
+// move a state value across a rounding boundary of the next step's
+// quantization, so the sequences are compared within a tolerance: the
+// largest difference of h over all steps stays below 1e-3 (h in [-1, 1];
+// one code of the state is about 8e-3).
+func TestQRNNSequenceFusedVsUnfused(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 5))
+	worst := 0.0
+	for _, c := range []struct{ hidden, batch int }{{12, 1}, {48, 2}, {64, 2}, {96, 3}} {
+		h, b, n := c.hidden, c.batch, 4*c.hidden
+		w := make([]int8, n*h)
+		for i := range w {
+			w[i] = int8(r.IntN(255) - 127)
+		}
+		ws := make([]float32, n)
+		for i := range ws {
+			ws[i] = float32(0.5 / 127 / math.Sqrt(float64(h)) * (0.5 + r.Float64()))
+		}
+		pq, err := PackQGemm(n, h, w, nil, 0)
+		require.NoError(t, err)
+		pv, err := PackQGemv(n, h, w)
+		require.NoError(t, err)
+		sum := pv.Sum()
+		type state struct{ h, c []float32 }
+		run := func(fused bool, xs [][]float32) [][]float32 {
+			st := state{make([]float32, b*h), make([]float32, b*h)}
+			var out [][]float32
+			ldq := (h + 3) &^ 3
+			q := make([]int8, b*ldq)
+			acc := make([]int32, b*n)
+			for _, x := range xs {
+				pre := append([]float32(nil), x...)
+				lo, hi := MinMaxF32(st.h)
+				lo, hi = min(lo, 0), max(hi, 0)
+				s := (hi - lo) / 255
+				if s > 0 {
+					zp := int32(math.RoundToEven(float64(-lo/s))) - 128
+					for i := 0; i < b; i++ {
+						QuantizeF32(st.h[i*h:(i+1)*h], s, zp, q[i*ldq:])
+					}
+					if fused {
+						QGemvDequant(pre, n, q, ldq, b, pv, ws, s, zp, true)
+					} else {
+						qq := make([]int8, b*h)
+						for i := 0; i < b; i++ {
+							copy(qq[i*h:], q[i*ldq:i*ldq+h])
+						}
+						QGemmInt32Few(b, qq, h, pq, acc, n)
+						for i := 0; i < b; i++ {
+							DequantRowI32(pre[i*n:(i+1)*n], acc[i*n:(i+1)*n], sum, ws, s, zp, true)
+						}
+					}
+				}
+				y := make([]float32, b*h)
+				for i := 0; i < b; i++ {
+					if fused {
+						LSTMCellF32(pre[i*n:(i+1)*n], h, st.c[i*h:(i+1)*h], st.h[i*h:(i+1)*h], y[i*h:(i+1)*h])
+					} else {
+						lstmCellGo(pre[i*n:(i+1)*n], h, st.c[i*h:(i+1)*h], st.h[i*h:(i+1)*h], y[i*h:(i+1)*h])
+					}
+				}
+				out = append(out, y)
+			}
+			return out
+		}
+		xs := make([][]float32, 24)
+		for i := range xs {
+			xs[i] = make([]float32, b*n)
+			for j := range xs[i] {
+				xs[i][j] = float32(r.NormFloat64())
+			}
+		}
+		a, f := run(false, xs), run(true, xs)
+		for s := range a {
+			for j := range a[s] {
+				worst = max(worst, math.Abs(float64(a[s][j]-f[s][j])))
+			}
+		}
+	}
+	t.Logf("largest difference of h between the fused and unfused steps: %.3g", worst)
+	require.Less(t, worst, 1e-3)
+}

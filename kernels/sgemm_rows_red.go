@@ -40,6 +40,9 @@ type RowsRed struct {
 // Outputs returns the number of output channels of one row (ngrp·nout).
 func (w *RowsRed) Outputs() int { return w.ngrp * w.nout }
 
+// Groups returns the number of groups of a tile.
+func (w *RowsRed) Groups() int { return w.ngrp }
+
 // K returns the number of steps (the reduction length over P).
 func (w *RowsRed) K() int { return w.k }
 

@@ -353,19 +353,15 @@ func (c *Calibrator) observePiece(name string, d []float32, offset, total int) e
 
 // observeRows is observe for a tensor the executor holds channels-last
 // (runtime.WithTapChannelsLast), whole or in pieces of pixels: the statistics are
-// those of the tensor in NCHW order (histogram_rows.go). A whole tensor with a
-// non-finite value goes through observe in NCHW order, which drops what it drops.
+// those of the tensor in NCHW order (histogram_rows.go), with observe's rules for
+// non-finite values: infinities are dropped, NaNs too where an IsNaN reads the
+// tensor, and any other NaN is an error.
 func (c *Calibrator) observeRows(name string, d []float32, first int, l runtime.ChannelsLast) error {
 	i, ok := c.index[name]
 	if !ok {
 		return fmt.Errorf("calibration: tensor %q was not asked for", name)
 	}
-	whole := first == 0 && len(d) == l.Pixels()*l.Stride
-	err := c.hists[i].addRows(d, first, l, c.opts.Threads)
-	if _, nf := err.(errNonFinite); nf && whole {
-		return c.observe(name, channelsLastToNCHW(d, l))
-	}
-	if err != nil {
+	if err := c.hists[i].addRows(d, first, l, c.opts.Threads, c.nanOK[name]); err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d, channels-last): %w", name, c.batches+1, err)
 	}
 	if first+len(d)/l.Stride == l.Pixels() {
@@ -373,21 +369,6 @@ func (c *Calibrator) observeRows(name string, d []float32, first int, l runtime.
 	}
 	c.gc.sample()
 	return nil
-}
-
-// channelsLastToNCHW returns the [N, C, H, W] tensor of channels-last pixels.
-func channelsLastToNCHW(d []float32, l runtime.ChannelsLast) *graph.Tensor {
-	t := graph.NewTensor(graph.Float32, []int{l.N, l.C, l.H, l.W})
-	out, plane := t.F32(), l.H*l.W
-	for n := 0; n < l.N; n++ {
-		for p := 0; p < plane; p++ {
-			px := d[(n*plane+p)*l.Stride:]
-			for k := 0; k < l.C; k++ {
-				out[(n*l.C+k)*plane+p] = px[k]
-			}
-		}
-	}
-	return t
 }
 
 // parallelFor runs f(0..n-1) on up to threads goroutines. It returns the error of the

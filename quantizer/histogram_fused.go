@@ -3,6 +3,8 @@ package quantizer
 import (
 	"math"
 	"sync"
+
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // One pass instead of two. addPar scans a batch for its min, max and zeros, grows
@@ -22,23 +24,39 @@ func (h *histogram) addFused(data []float32, threads int) bool {
 		return false
 	}
 	nch := max(1, min(threads, len(data)/histChunk))
-	return h.addScanned(int64(len(data)), nch, func(c int, cnt []uint32) (valueScan, bool) {
-		return h.scanBin(data, c*len(data)/nch, (c+1)*len(data)/nch, cnt)
+	return h.addScanned(int64(len(data)), nch, func(c int, g *kernels.BinGrid) (valueScan, bool) {
+		return scanBin(data, c*len(data)/nch, (c+1)*len(data)/nch, g)
 	})
 }
 
+// binTables is the number of counter tables a chunk of n values is binned into
+// on a grid of nb bins: four (kernels.BinGrid: a run of values in one bin
+// spreads over four counters) when summing them costs little next to the
+// binning, else one.
+func binTables(n int64, nb int) int {
+	if n >= 8*int64(nb) {
+		return 4
+	}
+	return 1
+}
+
 // addScanned runs scan on chunks 0..nch-1 of n values in parallel, each binning
-// on the current grid into its own integer counters (the bins' counts, then the
-// run counts), and adds the counts to h when every value fitted and h's range
-// stays within the grid; otherwise it reports false having changed nothing.
-func (h *histogram) addScanned(n int64, nch int, scan func(c int, cnt []uint32) (valueScan, bool)) bool {
+// on the current grid into its own integer counters (kernels.BinGrid), and adds
+// the counts to h when every value fitted and h's range stays within the grid;
+// otherwise it reports false having changed nothing.
+func (h *histogram) addScanned(n int64, nch int, scan func(c int, g *kernels.BinGrid) (valueScan, bool)) bool {
 	nb := len(h.bins)
+	tables := binTables(n/int64(nch), nb)
 	scans := make([]valueScan, nch)
 	cnts := make([][]uint32, nch)
 	oob := make([]bool, nch)
 	_ = parallelFor(nch, nch, func(c int) error {
-		cnts[c] = getFusedCounts(2 * nb)
-		scans[c], oob[c] = scan(c, cnts[c])
+		cnts[c] = getFusedCounts((tables + 1) * nb)
+		g := &kernels.BinGrid{Inv: 1 / h.width, Lo: h.lo, NB: nb, Reps: cnts[c][tables*nb:]}
+		for t := range g.Tables {
+			g.Tables[t] = cnts[c][t%tables*nb : (t%tables+1)*nb]
+		}
+		scans[c], oob[c] = scan(c, g)
 		return nil
 	})
 	added := false
@@ -77,16 +95,18 @@ func (h *histogram) addScanned(n int64, nch int, scan func(c int, cnt []uint32) 
 	h.zeros += zeros
 	h.min, h.max = hmin, hmax
 	for _, cnt := range cnts {
-		for k, m := range cnt[:nb] {
-			if m != 0 {
-				h.bins[k] += float64(m)
-				cnt[k] = 0
+		for t := 0; t < tables; t++ {
+			for k, m := range cnt[t*nb : (t+1)*nb] {
+				if m != 0 {
+					h.bins[k] += float64(m)
+					cnt[t*nb+k] = 0
+				}
 			}
 		}
-		for k, m := range cnt[nb:] {
+		for k, m := range cnt[tables*nb:] {
 			if m != 0 {
 				h.reps[k] += float64(m)
-				cnt[nb+k] = 0
+				cnt[tables*nb+k] = 0
 			}
 		}
 	}
@@ -98,52 +118,49 @@ func (h *histogram) addScanned(n int64, nch int, scan func(c int, cnt []uint32) 
 // fusedMaxLen keeps the uint32 counters from overflowing.
 const fusedMaxLen = math.MaxUint32
 
-// scanBin is scanValues and bin over data[s:e] in one loop, binning on the
-// current grid into cnt (the bins' counts, then the run counts). outOfGrid
-// reports a value outside the grid or not finite (its grid index is then out of
-// range too); the loop stops there and the counts are meaningless.
-func (h *histogram) scanBin(data []float32, s, e int, cnt []uint32) (out valueScan, outOfGrid bool) {
-	nb := len(cnt) / 2
-	bins, reps := cnt[:nb], cnt[nb:2*nb]
-	inv := 1 / h.width
-	lo := h.lo
-	const none = 0x7fc00001
-	prev := uint32(none)
+// noValue is a float32 NaN pattern: as a neighbour it equals no value (the
+// run test compares bits, and a binned value is finite).
+const noValue = 0x7fc00001
+
+// scanBin is scanValues and bin over data[s:e] in one pass (kernels.BinF32),
+// binning on the current grid g. outOfGrid reports a value outside the grid or
+// not finite; the counts are then meaningless.
+func scanBin(data []float32, s, e int, g *kernels.BinGrid) (out valueScan, outOfGrid bool) {
+	none := math.Float32frombits(noValue)
+	before, after := []float32{none}, []float32{none}
 	if s > 0 {
-		prev = math.Float32bits(data[s-1])
+		before[0] = data[s-1]
 	}
-	next := uint32(none)
 	if e < len(data) {
-		next = math.Float32bits(data[e])
+		after[0] = data[e]
 	}
 	d := data[s:e]
-	inf := float32(math.Inf(1))
-	mn, mx := inf, -inf
-	var zeros uint64
-	cur := math.Float32bits(d[0])
-	for i := range d {
-		nx := next
-		if i+1 < len(d) {
-			nx = math.Float32bits(d[i+1])
-		}
-		v := math.Float32frombits(cur)
-		mn, mx = min32(mn, v), max32(mx, v)
-		k := int(math.Floor(float64(v)*inv)) - lo
-		if uint(k) >= uint(nb) { // outside the grid, or not finite: never, once the grid is set
-			return out, true
-		}
-		bins[k]++
-		zero := (uint64(cur<<1) - 1) >> 63
-		inRun := ((uint64(cur^prev) - 1) >> 63) | ((uint64(cur^nx) - 1) >> 63)
-		if inRun&^zero != 0 { // rare, so predicted: point masses are few values
-			reps[k]++
-		}
-		zeros += zero
-		prev, cur = cur, nx
+	var acc kernels.BinAcc
+	acc.Reset()
+	ok := true
+	if len(d) == 1 {
+		ok = kernels.BinF32(d, before, after, g, &acc)
+	} else {
+		// The ends, whose neighbours lie outside d; then the inside, whose
+		// neighbours are d shifted by one.
+		n := len(d)
+		ok = kernels.BinF32(d[:1], before, d[1:2], g, &acc) &&
+			kernels.BinF32(d[n-1:], d[n-2:n-1], after, g, &acc) &&
+			kernels.BinF32(d[1:n-1], d[:n-2], d[2:], g, &acc)
 	}
-	out.zeros = int64(zeros)
+	if !ok {
+		return out, true
+	}
+	return scanOf(&acc, len(d)), false
+}
+
+// scanOf is the valueScan of n values binned into acc: min and max (±Inf when
+// every value is zero, a -0 extreme read as 0) and zeros.
+func scanOf(acc *kernels.BinAcc, n int) (out valueScan) {
+	mn, mx, zeros := acc.Result()
+	out.zeros = zeros
 	out.min, out.max = float64(mn), float64(mx)
-	if out.zeros == int64(len(d)) {
+	if out.zeros == int64(n) {
 		out.min, out.max = math.Inf(1), math.Inf(-1)
 	}
 	if out.min == 0 {
@@ -152,7 +169,7 @@ func (h *histogram) scanBin(data []float32, s, e int, cnt []uint32) (out valueSc
 	if out.max == 0 {
 		out.max = 0
 	}
-	return out, false
+	return out
 }
 
 var fusedCountPool sync.Pool

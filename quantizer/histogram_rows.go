@@ -21,28 +21,39 @@ import (
 // channel (addRowsFused); the runs across the ends of a piece and of the channel
 // planes are counted once an image is complete (rowRuns.runs).
 
-// rowRuns is the run state of a channels-last tensor streamed in rows.
+// rowRuns is the run state of a channels-last tensor streamed in rows: per
+// channel of the current image, the first and the last value seen so far and
+// whether each is counted in a run already. Non-finite values that are dropped
+// (addRowsDropping) leave their neighbours adjacent, as dropping them from the
+// NCHW tensor does, so "the pixel before" is the last value kept.
 type rowRuns struct {
 	l    runtime.ChannelsLast
 	next int // the pixel expected next
-	// last2, last are the two pixels before next (the C channels), when in the
-	// current image; row0, row1 the current image's first two.
-	last2, last, row0, row1 []float32
-	// end is the last value of the previous image (channel C-1, last pixel) and
-	// endMarked whether it is in a run through the pixel before it; hasEnd
-	// says there is one.
-	end       float32
-	endMarked bool
-	hasEnd    bool
+	// seen counts the values kept in each channel of the current image (0, 1, or
+	// 2 for two or more); first, last and firstIn, lastIn are the first and last
+	// of them and whether each is counted (the same value when seen is 1).
+	seen            []uint8
+	first, last     []float32
+	firstIn, lastIn []bool
+	// end is the last value kept of the previous images and endIn whether it is
+	// counted; hasEnd says there is one.
+	end    float32
+	endIn  bool
+	hasEnd bool
+}
+
+func newRowRuns(l runtime.ChannelsLast) *rowRuns {
+	return &rowRuns{l: l, seen: make([]uint8, l.C), first: make([]float32, l.C), last: make([]float32, l.C),
+		firstIn: make([]bool, l.C), lastIn: make([]bool, l.C)}
 }
 
 // addRows adds pixels [first, first+len(d)/l.Stride) of a channels-last tensor
 // of layout l; a tensor's pixels come in order, first 0 starting it. The
-// result is that of add (addPiece) on the tensor in NCHW order. On a
-// non-finite value it returns errNonFinite having changed nothing if first is
-// 0 (the caller may then convert the tensor and drop the value as observe
-// does).
-func (h *histogram) addRows(d []float32, first int, l runtime.ChannelsLast, threads int) error {
+// result is that of add (addPiece) on the tensor in NCHW order, infinities
+// dropped, and NaNs too when dropNaN is set (observe's rules); a NaN that is
+// not dropped is an errNonFinite naming its NCHW element, before anything
+// changed.
+func (h *histogram) addRows(d []float32, first int, l runtime.ChannelsLast, threads int, dropNaN bool) error {
 	if l.C <= 0 || l.Stride < l.C || len(d)%l.Stride != 0 || first < 0 || first+len(d)/l.Stride > l.Pixels() {
 		return fmt.Errorf("channels-last rows: %d floats at pixel %d of layout %+v", len(d), first, l)
 	}
@@ -51,15 +62,28 @@ func (h *histogram) addRows(d []float32, first int, l runtime.ChannelsLast, thre
 	}
 	if l.H*l.W == 1 {
 		// One pixel per image: NCHW order is the rows' order.
-		return h.addPiece(compactRows(d, l, nil), first*l.C, threads)
+		flat := compactRows(d, l, nil)
+		err := h.addPiece(flat, first*l.C, threads)
+		if nf, ok := err.(errNonFinite); ok && (dropNaN || math.IsInf(float64(nf.value), 0)) {
+			kept := dropInfinities(flat)
+			if dropNaN {
+				kept = dropNonFinite(flat)
+			}
+			err = h.addPiece(kept, first*l.C, threads)
+		}
+		return err
 	}
 	if first == 0 {
-		h.rows = &rowRuns{l: l}
+		h.rows = newRowRuns(l)
 	} else if h.rows == nil || h.rows.l != l || h.rows.next != first {
 		return fmt.Errorf("channels-last rows: pixel %d of layout %+v out of order", first, l)
 	}
-	if err := h.addRowValues(d, first, l, threads); err != nil {
+	finite, err := h.addRowValues(d, first, l, threads)
+	if err != nil {
 		return err
+	}
+	if !finite {
+		return h.addRowsDropping(d, first, l, dropNaN)
 	}
 	h.rows.runs(h, d, first, len(d)/l.Stride)
 	return nil
@@ -81,10 +105,11 @@ func compactRows(d []float32, l runtime.ChannelsLast, buf []float32) []float32 {
 // addRowValues counts the values of the rows, and the runs between pixels of a
 // channel that are both in d (rowRuns.runs counts the others): in one pass on
 // the current grid when it covers them, else after growing it to their min and
-// max (as addPar).
-func (h *histogram) addRowValues(d []float32, first int, l runtime.ChannelsLast, threads int) error {
+// max (as addPar). It reports false, having changed nothing, when a value is
+// not finite.
+func (h *histogram) addRowValues(d []float32, first int, l runtime.ChannelsLast, threads int) (bool, error) {
 	if h.width != 0 && h.addRowsFused(d, first, l, threads) {
-		return nil
+		return true, nil
 	}
 	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
 	for r := 0; r < len(d)/l.Stride; r++ {
@@ -97,20 +122,14 @@ func (h *histogram) addRowValues(d []float32, first int, l runtime.ChannelsLast,
 	}
 	bmin, bmax := float64(mn), float64(mx)
 	if math.IsNaN(bmin) || math.IsInf(bmin, 0) || math.IsInf(bmax, 0) {
-		for r := 0; r < len(d)/l.Stride; r++ {
-			for k, v := range d[r*l.Stride : r*l.Stride+l.C] {
-				if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-					return errNonFinite{v, r*l.Stride + k}
-				}
-			}
-		}
+		return false, nil
 	}
 	n := int64(len(d) / l.Stride * l.C)
 	if bmin == 0 && bmax == 0 {
 		h.count += n
 		h.zeros += n
 		h.min, h.max = math.Min(h.min, 0), math.Max(h.max, 0)
-		return nil
+		return true, nil
 	}
 	if bmin == 0 {
 		bmin = 0 // a -0 extreme reads as 0 (scanValues)
@@ -124,9 +143,72 @@ func (h *histogram) addRowValues(d []float32, first int, l runtime.ChannelsLast,
 		h.cover(bmin, bmax)
 	}
 	if !h.addRowsFused(d, first, l, threads) {
-		return fmt.Errorf("channels-last rows: values outside the grid just grown to [%v, %v]", bmin, bmax)
+		return false, fmt.Errorf("channels-last rows: values outside the grid just grown to [%v, %v]", bmin, bmax)
 	}
+	return true, nil
+}
+
+// addRowsDropping is addRows for rows holding a non-finite value, one value
+// at a time (they are rare: attention masks, a Log of zero): the kept values
+// are counted like addTwoPass counts them, and each extends the run state of
+// its channel (rowRuns.add) in NCHW order, the dropped ones skipped.
+func (h *histogram) addRowsDropping(d []float32, first int, l runtime.ChannelsLast, dropNaN bool) error {
+	rows, plane := len(d)/l.Stride, l.H*l.W
+	kept := make([]float32, 0, rows*l.C)
+	for j := 0; j < rows; j++ {
+		for k, v := range d[j*l.Stride : j*l.Stride+l.C] {
+			switch {
+			case v != v && !dropNaN:
+				g := first + j
+				return errNonFinite{v, (g/plane*l.C+k)*plane + g%plane}
+			case v == v && !math.IsInf(float64(v), 0):
+				kept = append(kept, v)
+			}
+		}
+	}
+	h.addValues(kept)
+	r := h.rows
+	for j := 0; j < rows; j++ {
+		for k, v := range d[j*l.Stride : j*l.Stride+l.C] {
+			if v == v && !math.IsInf(float64(v), 0) {
+				r.add(h, k, v)
+			}
+		}
+		if (first+j)%plane == plane-1 {
+			r.imageEnd(h)
+		}
+	}
+	r.next = first + rows
 	return nil
+}
+
+// addValues counts finite values as addTwoPass does, without runs.
+func (h *histogram) addValues(d []float32) {
+	if len(d) == 0 {
+		return
+	}
+	sc := scanValues(d, 0, len(d))
+	n := int64(len(d))
+	h.count += n
+	h.zeros += sc.zeros
+	if sc.zeros == n {
+		h.min, h.max = math.Min(h.min, 0), math.Max(h.max, 0)
+		return
+	}
+	bmin, bmax := sc.min, sc.max
+	if sc.zeros > 0 {
+		bmin, bmax = math.Min(bmin, 0), math.Max(bmax, 0)
+	}
+	h.min, h.max = math.Min(h.min, bmin), math.Max(h.max, bmax)
+	if h.width == 0 {
+		h.initGrid(bmin, bmax)
+	}
+	h.cover(bmin, bmax)
+	for _, v := range d {
+		if v != 0 {
+			h.bins[h.index(float64(v))-h.lo]++
+		}
+	}
 }
 
 // addRowsFused is addFused for rows: it counts values, zeros, min and max on the
@@ -136,25 +218,20 @@ func (h *histogram) addRowsFused(d []float32, first int, l runtime.ChannelsLast,
 	nch := max(1, min(threads, rows*l.C/histChunk))
 	none := make([]float32, l.C)
 	for k := range none {
-		none[k] = math.Float32frombits(0x7fc00001) // equal to no value
+		none[k] = math.Float32frombits(noValue)
 	}
-	return h.addScanned(int64(rows*l.C), nch, func(c int, cnt []uint32) (valueScan, bool) {
-		return h.scanBinRows(d, c*rows/nch, (c+1)*rows/nch, first, l, none, cnt)
+	return h.addScanned(int64(rows*l.C), nch, func(c int, g *kernels.BinGrid) (valueScan, bool) {
+		return scanBinRows(d, c*rows/nch, (c+1)*rows/nch, first, l, none, g)
 	})
 }
 
 // scanBinRows is scanBin over rows [s, e) of d (pixels first+s ...): a value is
 // in a run when it equals the same channel of the pixel before or after it in
 // d and in its image (none stands for a pixel that is not).
-func (h *histogram) scanBinRows(d []float32, s, e, first int, l runtime.ChannelsLast, none []float32, cnt []uint32) (out valueScan, outOfGrid bool) {
-	nb := len(cnt) / 2
-	bins, reps := cnt[:nb], cnt[nb:2*nb]
-	inv := 1 / h.width
-	lo := h.lo
+func scanBinRows(d []float32, s, e, first int, l runtime.ChannelsLast, none []float32, g *kernels.BinGrid) (out valueScan, outOfGrid bool) {
 	rows, plane, st, c := len(d)/l.Stride, l.H*l.W, l.Stride, l.C
-	inf := float32(math.Inf(1))
-	mn, mx := inf, -inf
-	var zeros uint64
+	var acc kernels.BinAcc
+	acc.Reset()
 	for j := s; j < e; j++ {
 		p := (first + j) % plane
 		row := d[j*st : j*st+c]
@@ -165,36 +242,11 @@ func (h *histogram) scanBinRows(d []float32, s, e, first int, l runtime.Channels
 		if p < plane-1 && j+1 < rows {
 			next = d[(j+1)*st : (j+1)*st+c]
 		}
-		prev, next = prev[:len(row)], next[:len(row)]
-		for i, v := range row {
-			cur := math.Float32bits(v)
-			mn, mx = min32(mn, v), max32(mx, v)
-			k := int(math.Floor(float64(v)*inv)) - lo
-			if uint(k) >= uint(nb) {
-				return out, true
-			}
-			bins[k]++
-			zero := (uint64(cur<<1) - 1) >> 63
-			inRun := ((uint64(cur^math.Float32bits(prev[i])) - 1) >> 63) | ((uint64(cur^math.Float32bits(next[i])) - 1) >> 63)
-			if inRun&^zero != 0 {
-				reps[k]++
-			}
-			zeros += zero
+		if !kernels.BinF32(row, prev, next, g, &acc) {
+			return out, true
 		}
 	}
-	n := (e - s) * c
-	out.zeros = int64(zeros)
-	out.min, out.max = float64(mn), float64(mx)
-	if out.zeros == int64(n) {
-		out.min, out.max = math.Inf(1), math.Inf(-1)
-	}
-	if out.min == 0 {
-		out.min = 0
-	}
-	if out.max == 0 {
-		out.max = 0
-	}
-	return out, false
+	return scanOf(&acc, (e-s)*c), false
 }
 
 // eqRun reports whether a and b are equal and not zero (bits: -0 and +0 are
@@ -207,88 +259,105 @@ func eqRun(a, b float32) bool {
 // mark counts v as a value in a run.
 func (h *histogram) mark(v float32) { h.reps[h.index(float64(v))-h.lo]++ }
 
-// runs counts the runs of pixels [first, first+rows) of d that addRowsFused
-// could not see: between the pixel before d and d's first (in the same image),
-// and across the ends of the channel planes of each image d completes. A value
-// already in a run through another neighbour is not counted again.
+// markLast counts channel k's last value as in a run, unless it is already.
+func (r *rowRuns) markLast(h *histogram, k int) {
+	if r.lastIn[k] {
+		return
+	}
+	h.mark(r.last[k])
+	r.lastIn[k] = true
+	if r.seen[k] == 1 {
+		r.firstIn[k] = true // the same value
+	}
+}
+
+// add extends channel k of the current image by the value v (addRowsDropping).
+func (r *rowRuns) add(h *histogram, k int, v float32) {
+	in := false
+	if r.seen[k] > 0 && eqRun(r.last[k], v) {
+		r.markLast(h, k)
+		h.mark(v)
+		in = true
+	}
+	if r.seen[k] == 0 {
+		r.first[k], r.firstIn[k] = v, in
+	}
+	r.last[k], r.lastIn[k] = v, in
+	r.seen[k] = min(2, r.seen[k]+1)
+}
+
+// runs counts the runs of pixels [first, first+rows) of d, all finite, that
+// addRowsFused could not see: between the last value kept of a channel before
+// d and its first in d (in the same image), and across the ends of the
+// channel planes of each image d completes. A value already in a run through
+// another neighbour is not counted again.
 func (r *rowRuns) runs(h *histogram, d []float32, first, rows int) {
 	l := r.l
 	c, st, plane := l.C, l.Stride, l.H*l.W
-	// pixel returns the channels of pixel g, in d or saved.
-	pixel := func(g int) []float32 {
-		if g >= first {
-			return d[(g-first)*st : (g-first)*st+c]
+	px := func(j int) []float32 { return d[j*st : j*st+c] }
+	for j0 := 0; j0 < rows; {
+		p0 := (first + j0) % plane
+		j1 := min(rows, j0+plane-p0) // the pixels of d in this image
+		n := j1 - j0
+		a := px(j0)
+		var b, y, z []float32 // the second pixel, the last two
+		if n >= 2 {
+			b, y, z = px(j0+1), px(j1-2), px(j1-1)
 		}
-		if g == r.next-1 {
-			return r.last
-		}
-		return r.last2
-	}
-	if p := first % plane; p >= 1 {
-		a, b := r.last, pixel(first)
-		for k := range b {
-			if !eqRun(a[k], b[k]) {
-				continue
+		for k := 0; k < c; k++ {
+			v := a[k]
+			// whether addRowsFused counted v (through the pixel after it)
+			in := n >= 2 && eqRun(v, b[k])
+			if r.seen[k] > 0 {
+				if eqRun(r.last[k], v) {
+					r.markLast(h, k)
+					if !in {
+						h.mark(v)
+						in = true
+					}
+				}
+			} else {
+				r.first[k], r.firstIn[k] = v, in
 			}
-			if p == 1 || !eqRun(a[k], r.last2[k]) {
-				h.mark(a[k])
+			if n >= 2 {
+				r.last[k], r.lastIn[k] = z[k], eqRun(z[k], y[k])
+			} else {
+				r.last[k], r.lastIn[k] = v, in
 			}
-			if rows < 2 || p == plane-1 || !eqRun(b[k], pixel(first + 1)[k]) {
-				h.mark(b[k])
-			}
+			r.seen[k] = uint8(min(2, int(r.seen[k])+n))
 		}
-	}
-	for j := 0; j < rows; j++ {
-		g := first + j
-		switch p := g % plane; p {
-		case 0:
-			r.row0 = append(r.row0[:0], pixel(g)...)
-		case 1:
-			r.row1 = append(r.row1[:0], pixel(g)...)
+		if p0+n == plane {
+			r.imageEnd(h)
 		}
-		if g%plane == plane-1 {
-			r.imageEnd(h, pixel(g), pixel(g-1))
-		}
+		j0 = j1
 	}
-	// Keep the last two pixels for the next piece.
-	g := first + rows
-	if rows >= 2 {
-		r.last2 = append(r.last2[:0], pixel(g-2)...)
-	} else {
-		r.last2 = append(r.last2[:0], r.last...)
-	}
-	r.last = append(r.last[:0], pixel(g-1)...)
-	r.next = g
+	r.next = first + rows
 }
 
-// imageEnd counts the runs across the ends of the image's channel planes
-// (the last pixel of channel k, then the first of channel k+1) and from the
-// previous image's last value to this one's first; last and before are the
-// image's last two pixels.
-func (r *rowRuns) imageEnd(h *histogram, last, before []float32) {
-	c := r.l.C
-	// Whether the first pixel's value is in a run through the second pixel,
-	// the last's through the one before it (both counted already).
-	first0 := func(k int) bool { return eqRun(r.row0[k], r.row1[k]) }
-	lastIn := func(k int) bool { return eqRun(last[k], before[k]) }
-	if r.hasEnd && eqRun(r.end, r.row0[0]) {
-		if !r.endMarked {
-			h.mark(r.end)
-		}
-		if !first0(0) {
-			h.mark(r.row0[0])
-		}
-	}
-	for k := 0; k+1 < c; k++ {
-		if !eqRun(last[k], r.row0[k+1]) {
+// imageEnd counts the runs across the ends of the image's channel planes (the
+// last value kept of a channel, then the first of the next channel with one)
+// and from the previous images' last value to this one's first, and starts
+// the next image.
+func (r *rowRuns) imageEnd(h *histogram) {
+	prev, prevIn, has := r.end, r.endIn, r.hasEnd
+	for k := range r.seen {
+		if r.seen[k] == 0 {
 			continue
 		}
-		if !lastIn(k) {
-			h.mark(last[k])
+		if has && eqRun(prev, r.first[k]) {
+			if !prevIn {
+				h.mark(prev)
+			}
+			if !r.firstIn[k] {
+				h.mark(r.first[k])
+				r.firstIn[k] = true
+				if r.seen[k] == 1 {
+					r.lastIn[k] = true // the same value
+				}
+			}
 		}
-		if !first0(k + 1) {
-			h.mark(r.row0[k+1])
-		}
+		prev, prevIn, has = r.last[k], r.lastIn[k], true
 	}
-	r.end, r.endMarked, r.hasEnd = last[c-1], lastIn(c-1), true
+	r.end, r.endIn, r.hasEnd = prev, prevIn, has
+	clear(r.seen)
 }

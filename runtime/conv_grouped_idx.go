@@ -169,8 +169,17 @@ func (k *idxConv) runIdx(ctx *ExecContext, xd []float32, is, h, wd, sx int, p *c
 	}
 	defer putF32(buf)
 	src := make([][]float32, len(pl.sets))
+	shares := k.idxShares(pl, ctx.Threads) // conv_idx_shares.go
 	for img := 0; img < n; img++ {
 		xi := xd[img*is : (img+1)*is]
+		if shares != nil {
+			var ri []float32
+			if gemmRes != nil {
+				ri = gemmRes[img*osz : (img+1)*osz]
+			}
+			k.runShares(pl, p, shares, xi, *buf, ynh[img*osz+yo:(img+1)*osz], ri, resLater, ctx.Threads)
+			continue
+		}
 		if pl.direct {
 			k.fillPatches(pl, p, xi, *buf, ctx.Threads) // conv_idx_split.go
 		}
@@ -263,20 +272,7 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		if r0 >= r1 {
 			return
 		}
-		pb, bias, o0 := idxColumns(blk, ci, cols)
-		var rb []float32
-		if res != nil {
-			rb = res[o0:]
-		}
-		if blk.red > 0 { // cols is 1 (conv_grouped_red.go)
-			kernels.SgemmRowsIdxRed(blk.rw, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.offKey()], blk.dc, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
-			return
-		}
-		if blk.pair { // one 32-wide panel: cols is 1 (conv_grouped_pair.go)
-			kernels.SgemmRowsIdxPair(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], blk.dc, bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
-			return
-		}
-		kernels.SgemmRowsIdx(pb, src[i/chunks%ns][blk.c0:], set.aoff[r0:r1], set.offs[blk.cn], bias, y[o0:], set.coff[r0:r1], rb, clip, k.ep.lo, k.ep.hi, post)
+		k.runItem(blk, ci, cols, set, src[i/chunks%ns], r0, r1, y, res, clip, post) // conv_idx_shares.go
 	}
 	items := len(k.blocks) * ns * chunks * cols
 	if threads <= 1 || items < 2 {

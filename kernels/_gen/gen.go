@@ -47,8 +47,9 @@ import (
 // tiles of grouped convolutions with the reduction split over the lanes
 // (asm_rows_red_amd64.s, gen_rows_red.go), "tpack" the transposing pack of a per-call B
 // stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go), "dwf32" the
-// eight-pixel float32 depthwise row kernels (asm_dwf32_amd64.s, gen_dwf32.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack or dwf32")
+// eight-pixel float32 depthwise row kernels (asm_dwf32_amd64.s, gen_dwf32.go), "histbin" the
+// binning loop of the calibration histograms (asm_histbin_amd64.s, gen_histbin.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32 or histbin")
 
 func main() {
 	flag.Parse()
@@ -155,6 +156,11 @@ func main() {
 	}
 	if *set == "fewrows" {
 		fewRowsKernels() // gen_fewrows.go
+		Generate()
+		return
+	}
+	if *set == "histbin" {
+		histbinKernels() // gen_histbin.go
 		Generate()
 		return
 	}

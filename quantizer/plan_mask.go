@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 )
 
 // maskMagnitude is the size from which a constant is a masking value rather than
@@ -144,6 +145,14 @@ var maskCarriers = map[string]bool{
 func isMaskConst(t *graph.Tensor, magnitude float64) bool {
 	if t == nil || !t.DType.IsFloat() {
 		return false
+	}
+	// float32 (every weight of a model is asked, twice): the vectorized min and
+	// max decide unless a NaN hides them (they are then NaN).
+	if d := t.F32(); len(d) > 0 {
+		lo, hi := kernels.MinMaxF32(d)
+		if lo == lo && hi == hi {
+			return math.Max(-float64(lo), float64(hi)) >= magnitude
+		}
 	}
 	v, err := t.AsFloat64()
 	if err != nil {

@@ -84,8 +84,8 @@ func (s *Session) fuseElementwise() {
 				continue
 			}
 			x, c := s.steps[d].in[0], s.scalarConst(s.steps[d].in[1])
-			scaled := isOp(s.steps[d].node, "Div") && math.Abs(c-math.Sqrt2) < 1e-6 ||
-				isOp(s.steps[d].node, "Mul") && math.Abs(c-1/math.Sqrt2) < 1e-6
+			scaled := isOp(s.steps[d].node, "Div") && geluConst(c, math.Sqrt2) ||
+				isOp(s.steps[d].node, "Mul") && geluConst(c, 1/math.Sqrt2)
 			if !scaled || x < 0 || !s.isF32Slot(x) {
 				continue
 			}

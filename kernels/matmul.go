@@ -22,7 +22,11 @@ func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, ou
 	if len(a) < m*k || len(b) < k*n || len(out) < m*n {
 		panic(fmt.Sprintf("kernels.MatMulInt8: buffers too small for %d×%d×%d", m, n, k))
 	}
-	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<15 && matMulPacked(m, n, k, a, aZP, b, bZP, out, threads) {
+	// The packed GEMM wins from a few hundred multiply-adds on: an attention
+	// head of 24 tokens and inner size 16 (9216) took 6.3 µs of thread CPU in
+	// the int16 loop below and 1.5 µs packed (BenchmarkMatMulInt8Attention,
+	// seventeenth session; the bound was 1<<15 before).
+	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<8 && matMulPacked(m, n, k, a, aZP, b, bZP, out, threads) {
 		return
 	}
 	// B - bZP as int16 once (values fit in [-255, 255]).
@@ -62,7 +66,14 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 	if pw == nil {
 		return false
 	}
-	QGemmInt32(m, a, k, pw, out, n, threads)
+	if resolveThreads(threads) == 1 && k%4 == 0 && !amxFits(m, pw) {
+		// One thread, as the attention heads run: the micro-kernels on the
+		// whole product inline, without the parallel driver's closures
+		// (most of a 24x24x16 product's time went there).
+		qgemmBlock(currentQKernel(), 0, m, 0, pw.panels, qA{direct: a, lda: k}, pw, &qOut{out32: out, ldo: n})
+	} else {
+		QGemmInt32(m, a, k, pw, out, n, threads)
+	}
 	for e := 0; e < len(low); e += 2 {
 		p, j := int(low[e]), int(low[e+1])
 		for i := 0; i < m; i++ {

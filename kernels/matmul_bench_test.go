@@ -15,7 +15,7 @@ import (
 //
 //	go test ./kernels -run '^$' -bench MatMulInt8Attention -benchtime 3000x -count 3
 func BenchmarkMatMulInt8Attention(b *testing.B) {
-	for _, s := range []struct{ m, n, k int }{{128, 128, 16}, {128, 128, 64}, {128, 16, 128}, {197, 197, 64}} {
+	for _, s := range []struct{ m, n, k int }{{128, 128, 16}, {128, 128, 64}, {128, 16, 128}, {197, 197, 64}, {24, 24, 16}, {24, 16, 24}, {10, 30, 8}, {16, 16, 8}, {16, 8, 16}} {
 		r := rand.New(rand.NewPCG(3, 4))
 		a, w := make([]int8, s.m*s.k), make([]int8, s.k*s.n)
 		for i := range a {

@@ -312,14 +312,16 @@ func (s *Session) plan() error {
 			return fmt.Errorf("tap %q: no such tensor in the executed graph", name)
 		}
 	}
+	s.foldConstSteps() // fold_const_steps.go
 	s.fuseConvEpilogues(m.Opset())
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
-	s.fuseLSTMCells()    // fuse_lstmcell.go
-	s.fuseElementwise()  // fuse_elementwise.go
-	s.packConstMatMuls() // matmul_packed.go
-	s.fuseAttention()    // fuse_attention.go
+	s.fuseLSTMCells()     // fuse_lstmcell.go
+	s.fuseElementwise()   // fuse_elementwise.go
+	s.packConstMatMuls()  // matmul_packed.go
+	s.fuseAttention()     // fuse_attention.go
+	s.fuseInt8Attention() // fuse_int8_attention.go
 	s.planChannelsLast()
 	s.planChannelsLast3D()     // layout_3d.go
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go

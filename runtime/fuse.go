@@ -97,14 +97,18 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 	removed := make([]bool, len(s.steps))
 	for i := range s.steps {
 		ck, ok := s.steps[i].kernel.(*convKernel)
-		if !ok || ck.packed == nil && !s.dwFusable(s.steps[i], ck) && !s.groupedFusable(s.steps[i], ck) || removed[i] || len(s.steps[i].out) != 1 {
+		if !ok || removed[i] || len(s.steps[i].out) != 1 {
+			continue
+		}
+		w3, _ := s.conv3DWeights(s.steps[i], ck) // layout_3d.go
+		if ck.packed == nil && w3 == nil && !s.dwFusable(s.steps[i], ck) && !s.groupedFusable(s.steps[i], ck) {
 			continue
 		}
 		fk := &fusedConvKernel{conv: ck, nConvIn: len(s.steps[i].in)}
 		in := append([]int(nil), s.steps[i].in...)
 		out, at := s.steps[i].out[0], i
 		j, ok := soleReader(out)
-		if ok && ck.packed != nil && isOp(s.steps[j].node, "Add") && len(s.steps[j].in) == 2 && len(s.steps[j].out) == 1 {
+		if ok && (ck.packed != nil || w3 != nil) && isOp(s.steps[j].node, "Add") && len(s.steps[j].in) == 2 && len(s.steps[j].out) == 1 {
 			a, b := s.steps[j].in[0], s.steps[j].in[1]
 			if a != b && a >= 0 && b >= 0 {
 				other := a

@@ -526,6 +526,9 @@ func qconvOperands(b *BuildContext, transpose bool) (wd []int8, geom *convGeom, 
 }
 
 func buildQConv(b *BuildContext) (Kernel, error) {
+	if w := b.Const(1); w != nil && len(w.Shape) == 5 {
+		return buildQConv3D(b) // op_int8_conv3d.go
+	}
 	wd, geom, xzp, wzp, bias, err := qconvOperands(b, false)
 	if err != nil {
 		return nil, err
@@ -720,6 +723,9 @@ func buildQPool(b *BuildContext) (Kernel, error) {
 		return nil, b.Errorf("unknown pooling kind %q", k.kind)
 	}
 	ks := n.AttrIntList("kernel_shape")
+	if len(ks) == 3 && k.kind == "max" {
+		return buildQPool3D(b, ks) // op_int8_conv3d.go
+	}
 	get2 := func(name string, def int) (int, int, error) {
 		v := n.AttrIntList(name)
 		switch {
@@ -771,8 +777,14 @@ func (k *qpoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		n, h, w, c = shape[0], 1, shape[1], shape[2]
 	case 4:
 		n, h, w, c = shape[0], shape[1], shape[2], shape[3]
+	case 5:
+		// [N, D, H, W, C]: a global pool over the D·H rows of W pixels.
+		if k.kind != "gmax" && k.kind != "gavg" {
+			return nil, fmt.Errorf("pooling input %v: rank 5 is only pooled globally here", shape)
+		}
+		n, h, w, c = shape[0], shape[1]*shape[2], shape[3], shape[4]
 	default:
-		return nil, fmt.Errorf("pooling input must be 3-D or 4-D channels-last, got %v", shape)
+		return nil, fmt.Errorf("pooling input must be 3-D, 4-D or 5-D channels-last, got %v", shape)
 	}
 	s := kernels.PoolShape{N: n, H: h, W: w, C: c, KH: k.kh, KW: k.kw, StrideH: k.sh, StrideW: k.sw,
 		PadTop: k.pt, PadLeft: k.pl, PadBottom: k.pb, PadRight: k.pr, DilH: k.dh, DilW: k.dw, CountIncludePad: k.countPad}
@@ -800,8 +812,11 @@ func (k *qpoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		kernels.QAvgPool(s, x, k.xScale, k.xZP, out, k.yScale, k.yZP, ctx.Threads)
 	}
 	oshape := []int{n, oh, ow, c}
-	if len(shape) == 3 {
+	switch len(shape) {
+	case 3:
 		oshape = []int{n, ow, c}
+	case 5:
+		oshape = []int{n, 1, 1, 1, c}
 	}
 	return []*graph.Tensor{graph.FromInt8(oshape, out)}, nil
 }

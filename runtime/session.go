@@ -323,6 +323,7 @@ func (s *Session) plan() error {
 	s.fuseAttention()     // fuse_attention.go
 	s.fuseInt8Attention() // fuse_int8_attention.go
 	s.planChannelsLast()
+	s.planChannelsLast3D() // layout_3d.go
 	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose
 	s.fuseConvTransposeClamps(m.Opset())
 	s.fuseMatMulResidual()     // fuse_matmul_residual.go

@@ -1,6 +1,8 @@
 package lower
 
 import (
+	"slices"
+
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
 	"github.com/warboy-sim/warboy/runtime/qtensor"
@@ -69,8 +71,8 @@ func (l *lowerer) lowerConv(n *graph.Node) error {
 		return notLowered("its input is not quantized")
 	}
 	rank := len(x.shape)
-	if rank != 3 && rank != 4 {
-		return notLowered("only 1-D and 2-D convolutions run int8 (input rank %d)", rank)
+	if rank != 3 && rank != 4 && rank != 5 {
+		return notLowered("only 1-D, 2-D and 3-D convolutions run int8 (input rank %d)", rank)
 	}
 	w, err := l.constWeights(n.Input(1))
 	if err != nil {
@@ -79,12 +81,18 @@ func (l *lowerer) lowerConv(n *graph.Node) error {
 	if len(w.shape) != rank {
 		return notLowered("weights %v do not match the input rank", w.shape)
 	}
-	d, err := l.outQ(n.Outputs[0], true)
+	oc := w.shape[0]
+	wsc, wzp, err := w.perChannel(0, oc)
 	if err != nil {
 		return err
 	}
-	oc := w.shape[0]
-	wsc, wzp, err := w.perChannel(0, oc)
+	if rank == 5 {
+		// The 3-D kernel (kernels.QConv3D) packs symmetric weights only.
+		if slices.ContainsFunc(wzp, func(z int32) bool { return z != 0 }) || slices.Contains(w.data, -128) {
+			return notLowered("3-D convolution weights with a zero point or the value -128")
+		}
+	}
+	d, err := l.outQ(n.Outputs[0], true)
 	if err != nil {
 		return err
 	}

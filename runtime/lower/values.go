@@ -236,8 +236,8 @@ func (l *lowerer) plainI8(r *qref) (string, error) {
 // channelsLast returns an int8 tensor holding r channels-last (rank 3 or 4).
 func (l *lowerer) channelsLast(r *qref) (string, error) {
 	rank := len(r.shape)
-	if rank != 3 && rank != 4 {
-		return "", notLowered("rank-%d input (channels-last needs rank 3 or 4)", rank)
+	if rank != 3 && rank != 4 && rank != 5 {
+		return "", notLowered("rank-%d input (channels-last needs rank 3, 4 or 5)", rank)
 	}
 	cl := qtensor.ChannelsLastPerm(rank)
 	if !r.reshaped() && slices.Equal(r.perm, cl) {

@@ -31,23 +31,13 @@ func buildQConv3D(b *BuildContext) (Kernel, error) {
 	if !ok || len(w.Shape) != 5 {
 		return nil, b.Errorf("weights must be 5-D int8, got %s %v", w.DType, w.Shape)
 	}
-	three := func(name string, def int) ([]int, error) {
-		v := n.AttrIntList(name)
-		if v == nil {
-			return []int{def, def, def}, nil
-		}
-		if len(v) != 3 {
-			return nil, b.Errorf("attribute %s %v: want 3 values for a 3-D convolution", name, v)
-		}
-		return v, nil
-	}
-	st, err := three("strides", 1)
+	st, err := conv3DAttr(n, "strides")
 	if err != nil {
-		return nil, err
+		return nil, b.Errorf("%v", err)
 	}
-	dl, err := three("dilations", 1)
+	dl, err := conv3DAttr(n, "dilations")
 	if err != nil {
-		return nil, err
+		return nil, b.Errorf("%v", err)
 	}
 	pads := n.AttrIntList("pads")
 	if pads == nil {
@@ -236,4 +226,17 @@ func (k *qpool3DKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		}
 	}
 	return []*graph.Tensor{graph.FromInt8([]int{n, od, oh, ow, c}, out)}, nil
+}
+
+// conv3DAttr reads a 3-D convolution's strides or dilations (default 1 on
+// every axis), for the QDQ-lowered QConv and the QOperator QLinearConv alike.
+func conv3DAttr(n *graph.Node, name string) ([]int, error) {
+	v := n.AttrIntList(name)
+	if v == nil {
+		return []int{1, 1, 1}, nil
+	}
+	if len(v) != 3 {
+		return nil, fmt.Errorf("attribute %s %v: want 3 values for a 3-D convolution", name, v)
+	}
+	return v, nil
 }

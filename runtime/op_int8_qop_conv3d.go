@@ -51,21 +51,11 @@ func (k *qopConvKernel) prepare3D(in []*graph.Tensor, xdt graph.DType, xShape []
 	if c.groups < 1 || c.oc%c.groups != 0 {
 		return nil, fmt.Errorf("group %d does not divide %d output channels", c.groups, c.oc)
 	}
-	three := func(name string, def int) ([]int, error) {
-		v := n.AttrIntList(name)
-		if v == nil {
-			return []int{def, def, def}, nil
-		}
-		if len(v) != 3 {
-			return nil, fmt.Errorf("attribute %s %v: want 3 values for a 3-D convolution", name, v)
-		}
-		return v, nil
-	}
-	st, err := three("strides", 1)
+	st, err := conv3DAttr(n, "strides")
 	if err != nil {
 		return nil, err
 	}
-	dl, err := three("dilations", 1)
+	dl, err := conv3DAttr(n, "dilations")
 	if err != nil {
 		return nil, err
 	}

@@ -217,10 +217,8 @@ func (pl *conv3dPlan) fill(x []float32, nhwc bool, c int, buf []float32, threads
 	pp := rp.pph * rp.ppw * rp.sb
 	rowsPer := rp.nph * rp.pph
 	phase := make([][2]int, rp.nph)
-	for ph, sl := range rp.slot {
-		if sl >= 0 {
-			phase[sl] = [2]int{ph / rp.sw, ph % rp.sw}
-		}
+	for s := range phase {
+		phase[s][0], phase[s][1] = rp.slotPhase(s)
 	}
 	chPlane := pl.d * ih * iw // NCDHW channel stride
 	nnParallel(min(threads, max(1, pl.d*rp.planes/parallelMinWork)), pl.d*rowsPer, func(lo, hi int) {
@@ -229,10 +227,8 @@ func (pl *conv3dPlan) fill(x []float32, nhwc bool, c int, buf []float32, threads
 			s, i := rr/rp.pph, rr%rp.pph
 			a, b := phase[s][0], phase[s][1]
 			row := buf[z*pl.planeSize+s*pp+i*rp.ppw*rp.sb : z*pl.planeSize+s*pp+(i+1)*rp.ppw*rp.sb]
-			y := i*rp.sh + a - top
-			jlo := max(0, ceilDiv(left-b, rp.sw))
-			jhi := min(rp.ppw, max(jlo, ceilDiv(iw+left-b, rp.sw)))
-			if y < 0 || y >= ih || jlo >= jhi {
+			y, jlo, jhi, ok := rp.phaseRow(i, a, b, top, left, ih, iw)
+			if !ok {
 				clear(row)
 				continue
 			}

@@ -319,17 +319,10 @@ func (rp *rowsPlan) fillChannels(p *convPlan, x []float32, sx int, buf []float32
 	rows := rp.nph * rp.pph
 	for r := 0; r < rows; r++ {
 		s, i := r/rp.pph, r%rp.pph
-		a, b := 0, 0
-		for ph, sl := range rp.slot {
-			if sl == s {
-				a, b = ph/rp.sw, ph%rp.sw
-			}
-		}
+		a, b := rp.slotPhase(s)
 		row := buf[s*pp+i*rp.ppw*rp.sb : s*pp+(i+1)*rp.ppw*rp.sb]
-		y := i*rp.sh + a - top
-		jlo := max(0, ceilDiv(left-b, rp.sw))
-		jhi := min(rp.ppw, max(jlo, ceilDiv(iw+left-b, rp.sw)))
-		if y < 0 || y >= ih {
+		y, jlo, jhi, ok := rp.phaseRow(i, a, b, top, left, ih, iw)
+		if !ok {
 			jlo, jhi = 0, 0
 		}
 		for j := 0; j < rp.ppw; j++ {

@@ -504,6 +504,26 @@ func newRowsPlan(p *convPlan, c, kh, kw int) *rowsPlan {
 	return rp
 }
 
+// slotPhase is the (row, column) phase whose plane fill writes to slot s.
+func (rp *rowsPlan) slotPhase(s int) (a, b int) {
+	for ph, sl := range rp.slot {
+		if sl == s {
+			a, b = ph/rp.sw, ph%rp.sw
+		}
+	}
+	return a, b
+}
+
+// phaseRow places row i of the padded plane of phase (a, b): the input row y
+// it reads and the plane columns [jlo, jhi) that fall inside the input (the
+// rest is padding); ok is false when the whole row is padding.
+func (rp *rowsPlan) phaseRow(i, a, b, top, left, ih, iw int) (y, jlo, jhi int, ok bool) {
+	y = i*rp.sh + a - top
+	jlo = max(0, ceilDiv(left-b, rp.sw))
+	jhi = min(rp.ppw, max(jlo, ceilDiv(iw+left-b, rp.sw)))
+	return y, jlo, jhi, y >= 0 && y < ih && jlo < jhi
+}
+
 // fill lays one image x out in buf: x is NCHW (c planes) or, with nhwc, pixels
 // of stride sx.
 func (rp *rowsPlan) fill(p *convPlan, x []float32, nhwc bool, sx int, buf []float32, threads int) {
@@ -515,17 +535,10 @@ func (rp *rowsPlan) fill(p *convPlan, x []float32, nhwc bool, sx int, buf []floa
 	nnParallel(min(threads, max(1, rp.planes/parallelMinWork)), rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			s, i := r/rp.pph, r%rp.pph
-			a, b := 0, 0
-			for ph, sl := range rp.slot {
-				if sl == s {
-					a, b = ph/rp.sw, ph%rp.sw
-				}
-			}
+			a, b := rp.slotPhase(s)
 			row := buf[s*pp+i*rp.ppw*rp.sb : s*pp+(i+1)*rp.ppw*rp.sb]
-			y := i*rp.sh + a - top
-			jlo := max(0, ceilDiv(left-b, rp.sw))
-			jhi := min(rp.ppw, max(jlo, ceilDiv(iw+left-b, rp.sw)))
-			if y < 0 || y >= ih || jlo >= jhi {
+			y, jlo, jhi, ok := rp.phaseRow(i, a, b, top, left, ih, iw)
+			if !ok {
 				clear(row)
 				continue
 			}

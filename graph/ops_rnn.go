@@ -29,6 +29,23 @@ func RNNDirections(n *Node) (int, error) {
 	}
 }
 
+// GRUDefaultCell reports whether a GRU has the default cell: no clip and the
+// activations Sigmoid, Tanh for every direction (absent, or written out as
+// Keras's exporters do). The int8 GRU with linear_before_reset = 0 runs only
+// that cell (runtime/op_qrnn.go).
+func GRUDefaultCell(n *Node) bool {
+	if n.HasAttr("clip") {
+		return false
+	}
+	acts := n.AttrStrings("activations", nil)
+	for i, a := range acts {
+		if a != []string{"Sigmoid", "Tanh"}[i%2] {
+			return false
+		}
+	}
+	return len(acts)%2 == 0
+}
+
 func inferRNN(c *InferContext) ([]*Value, []*Tensor, error) {
 	n := c.Node
 	x := c.Input(0)

@@ -548,8 +548,8 @@ func recurrentQuantizable(g *graph.Graph, n *graph.Node) (bool, string) {
 	if n.AttrInt("layout", 0) != 0 {
 		return false, "batch-first layout (the int8 recurrent kernel takes sequence-first X)"
 	}
-	if n.OpType == "GRU" && n.AttrInt("linear_before_reset", 0) == 0 {
-		return false, "linear_before_reset = 0 (the int8 GRU needs the reset gate after R)"
+	if n.OpType == "GRU" && n.AttrInt("linear_before_reset", 0) == 0 && !graph.GRUDefaultCell(n) {
+		return false, "linear_before_reset = 0 with a clip or other activations than Sigmoid, Tanh (that int8 GRU runs the default cell only)"
 	}
 	return true, ""
 }

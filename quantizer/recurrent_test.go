@@ -78,6 +78,13 @@ func TestQuantizeStaticRecurrent(t *testing.T) {
 			3: randTensor(rng, []int{2, 6 * hidden}, 0.2), 5: randTensor(rng, []int{2, batch, hidden}, 0.5)})},
 		{"GRU reverse with sequence lengths", gruModel(rng, seq, batch, in, hidden, "reverse", 1, map[int]*graph.Tensor{
 			3: randTensor(rng, []int{1, 6 * hidden}, 0.2), 4: graph.FromInt32([]int{batch}, []int32{3, 7, 5})})},
+		// linear_before_reset = 0 (Keras's GRU): the candidate's product
+		// after the reset gate (eighteenth session).
+		{"GRU reset first forward", gruModel(rng, seq, batch, in, hidden, "forward", 0, nil)},
+		{"GRU reset first bidirectional, hidden 10, bias and initial state", gruModel(rng, seq, batch, in, 10, "bidirectional", 0, map[int]*graph.Tensor{
+			3: randTensor(rng, []int{2, 6 * 10}, 0.2), 5: randTensor(rng, []int{2, batch, 10}, 0.5)})},
+		{"GRU reset first reverse with sequence lengths and default activations written out", withActs(gruModel(rng, seq, batch, in, hidden, "reverse", 0, map[int]*graph.Tensor{
+			3: randTensor(rng, []int{1, 6 * hidden}, 0.2), 4: graph.FromInt32([]int{batch}, []int32{3, 7, 5})}), "Sigmoid", "Tanh")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,23 +153,46 @@ func TestQuantizeStaticRecurrent(t *testing.T) {
 	}
 }
 
-// A GRU with linear_before_reset = 0 stays float32 with a note: the int8 GRU
-// multiplies the state by R before the reset gate.
-func TestQuantizeStaticGRUResetFirstStaysFloat(t *testing.T) {
-	rng := rand.New(rand.NewSource(3))
-	m := gruModel(rng, 5, 2, 8, 8, "forward", 0, nil)
-	// A Relu after it, so that the model has an operator to quantize.
-	m.Graph.Nodes = append(m.Graph.Nodes, node("Relu", []string{"y"}, []string{"r"}))
-	m.Graph.Outputs[0] = &graph.Value{Name: "r", DType: graph.Float32}
-	x := map[string]*graph.Tensor{"x": randTensor(rng, []int{5, 2, 8}, 1)}
-	q, err := Quantize(m, rangesFromData(t, m, x), QuantOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, 2, countOps(q)["QuantizeLinear"], "the Relu's input and output are quantized, the GRU's X is not")
-	for _, n := range q.Graph.Nodes {
-		if n.OpType == "GRU" {
-			assert.Equal(t, "W", n.Input(1))
-			assert.Equal(t, "R", n.Input(2))
+// withActs sets the recurrent node's activations attribute.
+func withActs(m *graph.Model, acts ...string) *graph.Model {
+	for _, n := range m.Graph.Nodes {
+		if n.OpType == "GRU" || n.OpType == "LSTM" {
+			n.Attrs["activations"] = &graph.Attr{Name: "activations", Type: graph.AttrStrings, Strings: acts}
 		}
 	}
-	assert.Equal(t, graph.Float32, q.Graph.Initializers["W"].DType)
+	return m
+}
+
+// A GRU with linear_before_reset = 0 and a clip or other activations stays
+// float32 with a note: its int8 step runs the default fused cell only.
+func TestQuantizeStaticGRUResetFirstOtherCellStaysFloat(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		set  func(n *graph.Node)
+	}{
+		{"clip", func(n *graph.Node) { n.SetAttrFloat("clip", 2) }},
+		{"HardSigmoid", func(n *graph.Node) {
+			n.Attrs["activations"] = &graph.Attr{Name: "activations", Type: graph.AttrStrings, Strings: []string{"HardSigmoid", "Tanh"}}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(3))
+			m := gruModel(rng, 5, 2, 8, 8, "forward", 0, nil)
+			tt.set(m.Graph.Nodes[0])
+			// A Relu after it, so that the model has an operator to quantize.
+			m.Graph.Nodes = append(m.Graph.Nodes, node("Relu", []string{"y"}, []string{"r"}))
+			m.Graph.Outputs[0] = &graph.Value{Name: "r", DType: graph.Float32}
+			x := map[string]*graph.Tensor{"x": randTensor(rng, []int{5, 2, 8}, 1)}
+			q, err := Quantize(m, rangesFromData(t, m, x), QuantOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, 2, countOps(q)["QuantizeLinear"], "the Relu's input and output are quantized, the GRU's X is not")
+			for _, n := range q.Graph.Nodes {
+				if n.OpType == "GRU" {
+					assert.Equal(t, "W", n.Input(1))
+					assert.Equal(t, "R", n.Input(2))
+				}
+			}
+			assert.Equal(t, graph.Float32, q.Graph.Initializers["W"].DType)
+		})
+	}
 }

@@ -92,6 +92,9 @@ type dynLSTMProj struct {
 	xStatic bool
 	xScale  float32
 	xZP     int32 // X's zero point (static), which w.packed folds in and inputGemv applies
+	// rSplit: per direction, R of a GRU with linear_before_reset = 0 in
+	// two parts (op_qrnn.go, resetFirstStep).
+	rSplit []qgruResetR
 }
 
 // buildDynLSTM reuses the LSTM kernel (attributes, validation, gates) with int8

@@ -35,7 +35,12 @@ func buildQRNN(b *BuildContext) (Kernel, error) {
 		return nil, b.Errorf("layout %d: the int8 recurrent kernel takes sequence-first X", k.layout)
 	}
 	if kind == "GRU" && !k.linearBeforeReset {
-		return nil, b.Errorf("a GRU with linear_before_reset = 0 has no int8 kernel")
+		// The reset gate scales the state before R's h block: the step
+		// needs the fused cell (default activations, no clip).
+		if slices.Contains(k.vec, false) {
+			return nil, b.Errorf("a GRU with linear_before_reset = 0 runs in int8 with the default activations and no clip only")
+		}
+		k.resetFirst = true
 	}
 	gh := k.gates * k.hidden
 	xzp := n.AttrInt("x_zp", 0)
@@ -87,9 +92,83 @@ func buildQRNN(b *BuildContext) (Kernel, error) {
 		} else {
 			proj.r = per
 		}
+		if i == 1 && k.resetFirst {
+			h := k.hidden
+			for d := range per {
+				wd := w[d*gh*kk : (d+1)*gh*kk]
+				zr, err := kernels.PackQGemv(2*h, h, wd[:2*h*h])
+				if err != nil {
+					return nil, b.Errorf("input R: %v", err)
+				}
+				hh, err := kernels.PackQGemv(h, h, wd[2*h*h:])
+				if err != nil {
+					return nil, b.Errorf("input R: %v", err)
+				}
+				proj.rSplit = append(proj.rSplit, qgruResetR{zr: zr, hh: hh, zrScale: per[d].scale[:2*h], hScale: per[d].scale[2*h:]})
+			}
+		}
 	}
 	k.proj = proj
 	return k, nil
+}
+
+// qgruResetR is R of one direction of an int8 GRU with linear_before_reset
+// = 0, packed in two parts: the z and r rows, multiplied by the state, and
+// the h rows, multiplied by r (.) H after the reset gate.
+type qgruResetR struct {
+	zr, hh          *kernels.QGemvWeights
+	zrScale, hScale []float32
+}
+
+// resetFirstStep makes the recurrent products of one step of an int8 GRU
+// with linear_before_reset = 0: H·R_zrᵀ into hr's z and r blocks (hr is
+// [batch, 3h], its h block left as it is: zero), then r = σ(x_r + h_r),
+// and (r (.) H)·R_hᵀ added to the h block of the step's projected rows xt.
+// Each product quantizes its operand as the other recurrent products do
+// (DynamicQuantizeLinear's uint8 parameters over the batch: r (.) H gets its
+// own, a reset gate near 0 would otherwise leave it a few codes) and runs
+// on kernels.QGemvDequant. The fused cell (kernels.GRUCellF32 with a zero
+// recurrent h block and zero rbh) then gives t = tanh(x_h + (r (.) H)·R_hᵀ),
+// the candidate of linear_before_reset = 0. rh is [batch, h] scratch.
+func (p *dynLSTMProj) resetFirstStep(d int, h []float32, batch int, xt, hr, rh []float32, sc *rnnProjScratch) {
+	sp := &p.rSplit[d]
+	hd := p.hidden
+	gh := 3 * hd
+	ldq := (hd + 3) &^ 3
+	q, _ := sc.buffers(batch*ldq, 0)
+	quant := func(v []float32) (float32, int32) {
+		s, zp := dynamicParams(v)
+		if s == 0 {
+			return 0, zp
+		}
+		if ldq == hd {
+			kernels.QuantizeF32(v, s, zp, q)
+		} else {
+			for b := 0; b < batch; b++ {
+				kernels.QuantizeF32(v[b*hd:(b+1)*hd], s, zp, q[b*ldq:])
+			}
+		}
+		return s, zp
+	}
+	if s, zp := quant(h[:batch*hd]); s == 0 {
+		for b := 0; b < batch; b++ {
+			clear(hr[b*gh : b*gh+2*hd]) // a zero state
+		}
+	} else {
+		kernels.QGemvDequant(hr, gh, q, ldq, batch, sp.zr, sp.zrScale, s, zp, false)
+	}
+	for b := 0; b < batch; b++ {
+		r := rh[b*hd : (b+1)*hd]
+		copy(r, xt[b*gh+hd:b*gh+2*hd])
+		kernels.AddF32(r, hr[b*gh+hd:b*gh+2*hd])
+		kernels.ActF32(kernels.ActSigmoid, r, r)
+		for j, v := range h[b*hd : (b+1)*hd] {
+			r[j] *= v
+		}
+	}
+	if s, zp := quant(rh[:batch*hd]); s != 0 {
+		kernels.QGemvDequant(xt[2*hd:], gh, q, ldq, batch, sp.hh, sp.hScale, s, zp, true)
+	}
 }
 
 func init() {

@@ -136,6 +136,12 @@ type rnnKernel struct {
 	packs          rnnPacks
 	// projScratch pools the int8 projector's buffers (*rnnProjScratch).
 	projScratch sync.Pool
+	// resetFirst: an int8 GRU with linear_before_reset = 0 (QRNN,
+	// op_qrnn.go), whose steps run dynLSTMProj.resetFirstStep: the
+	// candidate's recurrent product reads r (.) H, so it is made after the
+	// reset gate and added to the step's projected rows, and the fused cell
+	// then sees a zero recurrent h block.
+	resetFirst bool
 }
 
 // rnnPacks holds, per direction, R packed for the recurrent products (rp,
@@ -538,14 +544,22 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 	// and batch 2 made a dozen calls, which cost more than its arithmetic
 	// (seventeenth session).
 	fusedLSTM := lstm && vec && s.peep == nil && !k.inputForget
-	fusedGRU := k.kind == "GRU" && vec && k.linearBeforeReset
+	fusedGRU := k.kind == "GRU" && vec && (k.linearBeforeReset || k.resetFirst)
 	var rbh []float32
 	if fusedGRU {
-		if s.rb != nil {
+		if s.rb != nil && !k.resetFirst {
 			rbh = s.rb[2*h : 3*h]
 		} else {
+			// resetFirst: R's h-block bias is in the projected rows
+			// (rnnBiasSum), as for every GRU with linear_before_reset = 0.
 			rbh = s.ps.zeros(h)
 		}
+	}
+	if k.resetFirst {
+		// The recurrent h block stays zero: the candidate's product is
+		// added to the projected rows (resetFirstStep), so the fused
+		// cell's t = xn + r·(0 + 0) is xn.
+		clear(hr)
 	}
 	for step := 0; step < s.seq; step++ {
 		t := step
@@ -564,6 +578,8 @@ func (s *rnnState) run(xw, y []float32, rev bool, dirs int) {
 			// int8: H_{t-1} R^T dequantized straight into the step's
 			// pre-activations.
 			k.proj.recurrent(s.d, s.hcur, s.batch, xt, true, s.ps)
+		case k.resetFirst:
+			k.proj.(*dynLSTMProj).resetFirstStep(s.d, s.hcur, s.batch, xt, hr, rh, s.ps)
 		case k.proj != nil && fusedGRU:
 			// The fused cell reads the state in place (each value before
 			// it writes it): no copy of H_{t-1}.

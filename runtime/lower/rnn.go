@@ -18,8 +18,9 @@ func (l *lowerer) lowerRecurrent(n *graph.Node) error {
 	if n.AttrInt("layout", 0) != 0 {
 		return notLowered("batch-first layout")
 	}
-	if n.OpType == "GRU" && n.AttrInt("linear_before_reset", 0) == 0 {
-		return notLowered("linear_before_reset = 0 (the reset gate scales the state before R)")
+	if n.OpType == "GRU" && n.AttrInt("linear_before_reset", 0) == 0 && !graph.GRUDefaultCell(n) {
+		// Its int8 step runs the fused cell (runtime/op_qrnn.go, resetFirstStep).
+		return notLowered("linear_before_reset = 0 with a clip or other activations than Sigmoid, Tanh")
 	}
 	x := l.qIn(n.Input(0))
 	if x == nil {

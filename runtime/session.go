@@ -322,6 +322,7 @@ func (s *Session) plan() error {
 	s.packConstMatMuls()  // matmul_packed.go
 	s.fuseAttention()     // fuse_attention.go
 	s.fuseInt8Attention() // fuse_int8_attention.go
+	s.fuseInt8LSTMCells() // fuse_int8_lstmcell.go
 	s.planChannelsLast()
 	s.planChannelsLast3D() // layout_3d.go
 	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose

@@ -194,7 +194,13 @@ func classifyConv(l *lop, a *analysis) string {
 	x := l.in[0].shape
 	y := l.out[0].shape
 	if len(x) != 4 {
-		return fmt.Sprintf("%d-D convolution (the NPU runs 2-D)", len(x)-2)
+		// The SDK's documents list "Conv" with limits on group and
+		// dilation only, and show 2-D layouts (warboy.md 1.4, 1.5); none
+		// says whether the compiler runs a 1-D or 3-D convolution (as a
+		// height-1 2-D one, say) or sends it to the CPU. Without evidence
+		// the simulator keeps it on the host (docs/npu.md, "1-D and 3-D
+		// convolutions").
+		return fmt.Sprintf("%d-D convolution (the SDK documents no %d-D convolution on the NPU; its layouts are 2-D)", len(x)-2, len(x)-2)
 	}
 	wi := 1
 	if n.OpType == "QLinearConv" {

@@ -91,10 +91,24 @@ func qRange(dt graph.DType) (int32, int32) {
 type quantizeKernel struct {
 	node *graph.Node
 	perm []int
+	// params are the per-tensor parameters read once from the constant
+	// scale sc and zero point zp, used when a run passes those constants:
+	// reading them at every run (ReadQDQParams: two conversions and three
+	// small allocations) was a large part of a Quantize of a few dozen
+	// values (an int8 GRU's state, eighteenth session).
+	params *qtensor.QDQParams
+	sc, zp *graph.Tensor
 }
 
 func buildQuantize(b *BuildContext) (Kernel, error) {
 	k := &quantizeKernel{node: b.Node, perm: b.Node.AttrIntList("perm")}
+	sc, zp := b.Const(1), b.Const(2)
+	hasZP := len(b.Node.Inputs) > 2 && b.Node.Inputs[2] != ""
+	if sc != nil && sc.Len() == 1 && (zp != nil || !hasZP) {
+		if p, err := qtensor.ReadQDQParams(b.Node, nil, sc, zp, true); err == nil && p.Axis < 0 {
+			k.params, k.sc, k.zp = p, sc, zp
+		}
+	}
 	return k, nil
 }
 
@@ -107,9 +121,12 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 	if !ok {
 		return nil, fmt.Errorf("input must be float32, got %s", x.DType)
 	}
-	p, err := qtensor.ReadQDQParams(k.node, x, in[1], optInput(in, 2), true)
-	if err != nil {
-		return nil, err
+	p := k.params
+	if p == nil || in[1] != k.sc || optInput(in, 2) != k.zp {
+		var err error
+		if p, err = qtensor.ReadQDQParams(k.node, x, in[1], optInput(in, 2), true); err != nil {
+			return nil, err
+		}
 	}
 	if k.perm != nil {
 		if err := qtensor.ValidPerm(k.perm, len(x.Shape)); err != nil {

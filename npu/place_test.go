@@ -142,7 +142,7 @@ func TestPlacementRules(t *testing.T) {
 			return b.model(y), y
 		}, true, "3-D convolution"},
 		// The SDK's documents say nothing of 1-D convolutions (docs/npu.md,
-		// "1-D convolutions"): a Conv1d stays a host fallback.
+		// "1-D and 3-D convolutions"): a Conv1d stays a host fallback.
 		{"1-D convolution", func() (*graph.Model, string) {
 			b := newGB(map[string][]int{"x": {1, 16, 100}})
 			w := b.weight(32, 16, 3)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,7 +42,8 @@ func TestReluFakeQuantFusion(t *testing.T) {
 					if f, ok := o.(*fqOp); ok && f.rangeFrom != nil {
 						fromStore++
 						if !storeMinMax {
-							f.rangeFrom.rangeOf, f.rangeFrom = nil, nil
+							f.rangeFrom.dropRange()
+							f.rangeFrom = nil
 						}
 					}
 				}
@@ -194,6 +196,94 @@ func TestBinaryWrittenGradMatchesAccumulated(t *testing.T) {
 				require.Equal(t, bits(wa), bits(ga), "a's gradient")
 				require.Equal(t, bits(wb), bits(gb), "b's gradient")
 			})
+		}
+	}
+}
+
+// TestAddFusion checks that the residual joins' Adds absorbing their operands'
+// fake quantizations and the next range's min/max (fuse_add.go) change nothing:
+// two training steps of the bundled ResNet with and without the fusion give the
+// same logits, parameter gradients, ranges and (learned ranges) range
+// gradients, bit for bit, at one and two threads.
+func TestAddFusion(t *testing.T) {
+	m, err := graph.Load("../testdata/models/fmnist_resnet.onnx")
+	require.NoError(t, err)
+	x := make([]float32, 8*784)
+	for i := range x {
+		x[i] = float32(i*7%255)/255 - 0.3
+	}
+	labels := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	type result struct {
+		logits, grads, rangeGrads [][]float32
+		ranges                    quantizer.Ranges
+	}
+	for _, threads := range []int{1, 2} {
+		for _, learned := range []bool{false, true} {
+			run := func(fuse bool) result {
+				n, err := New(m, Config{Threads: threads})
+				require.NoError(t, err)
+				absorbed, joins := 0, 0
+				for _, o := range n.ops {
+					a, ok := o.(*binaryOp)
+					if !ok {
+						continue
+					}
+					if a.rangeOf != nil {
+						joins++
+						if !fuse {
+							a.rangeOf.rangeFrom, a.rangeOf = nil, nil
+						}
+					}
+					for k, f := range a.fq {
+						if f != nil {
+							absorbed++
+							if !fuse {
+								f.addFused, a.fq[k] = nil, nil
+							}
+						}
+					}
+				}
+				// conv2's FakeQuant in each of the six blocks, and the two
+				// projections' FakeQuant
+				require.Equal(t, 8, absorbed)
+				require.Equal(t, 6, joins)
+				r := quantizer.Ranges{}
+				for k := range n.ranges {
+					r[k] = [2]float32{-1, 3}
+				}
+				require.NoError(t, n.SetRanges(r))
+				n.training, n.emaRanges, n.emaConst = true, !learned, 0.1
+				var out result
+				for step := 0; step < 2; step++ {
+					n.learnRanges = learned
+					_, logits, err := n.Forward(x, 8)
+					require.NoError(t, err)
+					out.logits = append(out.logits, append([]float32(nil), logits...))
+					grad := make([]float32, len(logits))
+					SoftmaxCrossEntropy(logits, 10, labels, grad)
+					n.ZeroGrad()
+					n.Backward(grad)
+					for _, p := range n.params {
+						out.grads = append(out.grads, append([]float32(nil), p.G...))
+						for i := range p.W {
+							p.W[i] -= 0.01 * p.G[i]
+						}
+					}
+					names := make([]string, 0, len(n.ranges))
+					for k := range n.ranges {
+						names = append(names, k)
+					}
+					sort.Strings(names)
+					for _, k := range names {
+						rg := n.ranges[k]
+						out.rangeGrads = append(out.rangeGrads, []float32{float32(rg.glo), float32(rg.ghi)})
+						rg.glo, rg.ghi = 0, 0
+					}
+				}
+				out.ranges = n.Ranges()
+				return out
+			}
+			require.Equal(t, run(false), run(true), "threads %d, learned ranges %v", threads, learned)
 		}
 	}
 }

@@ -143,6 +143,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	b.markWrittenGrads()
 	b.fuseReluFakeQuant()
 	b.fuseSTEIntoConv()
+	b.fuseFakeQuantIntoAdd()
 	b.fuseMinMaxIntoConv()
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
@@ -487,13 +488,20 @@ func (n *Net) ZeroGrad() {
 // output for the EMA range of the fake quantization that reads it (alone, or
 // through a fused Relu): the range must be known before that fake quantization
 // rounds anything, so its own pass would read the whole output once more just for
-// them. Min and max are exact, so the range is the same whatever the order.
+// them. Min and max are exact, so the range is the same whatever the order. An
+// Add (equal shapes: the residual join) computes them in its pass likewise.
 func (b *builder) fuseMinMaxIntoConv() {
 	n := b.n
 	conv := map[int]*convOp{}
+	add := map[int]*binaryOp{}
 	for _, o := range n.ops {
-		if c, ok := o.(*convOp); ok {
-			conv[c.out] = c
+		switch o := o.(type) {
+		case *convOp:
+			conv[o.out] = o
+		case *binaryOp:
+			if o.kind == "Add" {
+				add[o.out] = o
+			}
 		}
 	}
 	for _, o := range n.ops {
@@ -505,8 +513,14 @@ func (b *builder) fuseMinMaxIntoConv() {
 		if f.relu != nil {
 			in = f.relu.in
 		}
-		if c := conv[in]; c != nil && in != n.output {
+		if in == n.output {
+			continue
+		}
+		if c := conv[in]; c != nil {
 			c.rangeOf, f.rangeFrom = f, c
+		} else if a := add[in]; a != nil {
+			// the residual join: its pass (fuse_add.go) reads each sum once
+			a.rangeOf, f.rangeFrom = f, a
 		}
 	}
 }

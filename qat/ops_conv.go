@@ -86,6 +86,15 @@ func (o *convOp) forward(n *Net) error {
 	return nil
 }
 
+func (o *convOp) batchMinMax(s int) (lo, hi float32, ok bool) {
+	if s != o.out || !o.core.hasMinMax {
+		return 0, 0, false
+	}
+	return o.core.minLo, o.core.maxHi, true
+}
+
+func (o *convOp) dropRange() { o.rangeOf = nil }
+
 func (o *convOp) backward(n *Net) {
 	x, y := n.vals[o.in], n.vals[o.out]
 	var db []float32

@@ -200,90 +200,97 @@ func TestBinaryWrittenGradMatchesAccumulated(t *testing.T) {
 	}
 }
 
-// TestAddFusion checks that the residual joins' Adds absorbing their operands'
-// fake quantizations and the next range's min/max (fuse_add.go) change nothing:
-// two training steps of the bundled ResNet with and without the fusion give the
-// same logits, parameter gradients, ranges and (learned ranges) range
-// gradients, bit for bit, at one and two threads.
-func TestAddFusion(t *testing.T) {
-	m, err := graph.Load("../testdata/models/fmnist_resnet.onnx")
-	require.NoError(t, err)
-	x := make([]float32, 8*784)
-	for i := range x {
-		x[i] = float32(i*7%255)/255 - 0.3
-	}
-	labels := []int{0, 1, 2, 3, 4, 5, 6, 7}
+// TestFusionsExact checks that the program's fusions change nothing: the
+// residual joins' Adds absorbing their operands' fake quantizations and the next
+// range's min/max (fuse_add.go), gradients written by the last of several
+// readers, no input gradient behind the input's fake quantization
+// (markGradFree), and the earlier fusions (Relu into fake quantization,
+// straight-through masks and min/max in the convolutions' stores). Two training
+// steps with the fusions and two of the same net built without them
+// (Config.unfused) give the same logits, parameter gradients, ranges and (learned
+// ranges) range gradients, bit for bit, at one and two threads, on the bundled
+// models and torch.onnx's export of assorted blocks.
+func TestFusionsExact(t *testing.T) {
 	type result struct {
 		logits, grads, rangeGrads [][]float32
 		ranges                    quantizer.Ranges
 	}
-	for _, threads := range []int{1, 2} {
-		for _, learned := range []bool{false, true} {
-			run := func(fuse bool) result {
-				n, err := New(m, Config{Threads: threads})
-				require.NoError(t, err)
-				absorbed, joins := 0, 0
-				for _, o := range n.ops {
-					a, ok := o.(*binaryOp)
-					if !ok {
-						continue
-					}
-					if a.rangeOf != nil {
-						joins++
-						if !fuse {
-							a.rangeOf.rangeFrom, a.rangeOf = nil, nil
-						}
-					}
-					for k, f := range a.fq {
-						if f != nil {
-							absorbed++
-							if !fuse {
-								f.addFused, a.fq[k] = nil, nil
+	for _, name := range []string{"fmnist_resnet", "fmnist_cnn", "fmnist_mlp", "torch_cnn_blocks"} {
+		m, err := graph.Load("../testdata/models/" + name + ".onnx")
+		require.NoError(t, err)
+		for _, threads := range []int{1, 2} {
+			for _, learned := range []bool{false, true} {
+				run := func(unfused bool) result {
+					n, err := New(m, Config{Threads: threads, unfused: unfused})
+					require.NoError(t, err)
+					if name == "fmnist_resnet" && !unfused {
+						absorbed, joins, written := 0, 0, 0
+						for _, o := range n.ops {
+							if a, ok := o.(*binaryOp); ok {
+								if a.rangeOf != nil {
+									joins++
+								}
+								for _, f := range a.fq {
+									if f != nil {
+										absorbed++
+									}
+								}
 							}
 						}
+						for s := range n.gradWritten {
+							if s == 4 || s == 12 || s == 20 {
+								written++
+							}
+						}
+						// conv2's FakeQuant in each of the six blocks and the two
+						// projections'; each block's join; the first blocks' inputs
+						require.Equal(t, 8, absorbed)
+						require.Equal(t, 6, joins)
+						require.Equal(t, 3, written)
+						require.Len(t, n.gradFree, 1)
 					}
-				}
-				// conv2's FakeQuant in each of the six blocks, and the two
-				// projections' FakeQuant
-				require.Equal(t, 8, absorbed)
-				require.Equal(t, 6, joins)
-				r := quantizer.Ranges{}
-				for k := range n.ranges {
-					r[k] = [2]float32{-1, 3}
-				}
-				require.NoError(t, n.SetRanges(r))
-				n.training, n.emaRanges, n.emaConst = true, !learned, 0.1
-				var out result
-				for step := 0; step < 2; step++ {
-					n.learnRanges = learned
-					_, logits, err := n.Forward(x, 8)
-					require.NoError(t, err)
-					out.logits = append(out.logits, append([]float32(nil), logits...))
-					grad := make([]float32, len(logits))
-					SoftmaxCrossEntropy(logits, 10, labels, grad)
-					n.ZeroGrad()
-					n.Backward(grad)
-					for _, p := range n.params {
-						out.grads = append(out.grads, append([]float32(nil), p.G...))
-						for i := range p.W {
-							p.W[i] -= 0.01 * p.G[i]
+					shape := append([]int{8}, n.inShape...)
+					x := make([]float32, numel(shape))
+					for i := range x {
+						x[i] = float32(i*7%255)/255 - 0.3
+					}
+					r := quantizer.Ranges{}
+					for k := range n.ranges {
+						r[k] = [2]float32{-1, 3}
+					}
+					require.NoError(t, n.SetRanges(r))
+					n.training, n.emaRanges, n.emaConst, n.learnRanges = true, !learned, 0.1, learned
+					var out result
+					for step := 0; step < 2; step++ {
+						_, logits, err := n.Forward(x, 8)
+						require.NoError(t, err)
+						out.logits = append(out.logits, append([]float32(nil), logits...))
+						grad := make([]float32, len(logits))
+						SoftmaxCrossEntropy(logits, len(logits)/8, []int{0, 1, 2, 3, 4, 5, 6, 7}, grad)
+						n.ZeroGrad()
+						n.Backward(grad)
+						for _, p := range n.params {
+							out.grads = append(out.grads, append([]float32(nil), p.G...))
+							for i := range p.W {
+								p.W[i] -= 0.01 * p.G[i]
+							}
+						}
+						names := make([]string, 0, len(n.ranges))
+						for k := range n.ranges {
+							names = append(names, k)
+						}
+						sort.Strings(names)
+						for _, k := range names {
+							rg := n.ranges[k]
+							out.rangeGrads = append(out.rangeGrads, []float32{float32(rg.glo), float32(rg.ghi)})
+							rg.glo, rg.ghi = 0, 0
 						}
 					}
-					names := make([]string, 0, len(n.ranges))
-					for k := range n.ranges {
-						names = append(names, k)
-					}
-					sort.Strings(names)
-					for _, k := range names {
-						rg := n.ranges[k]
-						out.rangeGrads = append(out.rangeGrads, []float32{float32(rg.glo), float32(rg.ghi)})
-						rg.glo, rg.ghi = 0, 0
-					}
+					out.ranges = n.Ranges()
+					return out
 				}
-				out.ranges = n.Ranges()
-				return out
+				require.Equal(t, run(true), run(false), "%s, threads %d, learned ranges %v", name, threads, learned)
 			}
-			require.Equal(t, run(false), run(true), "threads %d, learned ranges %v", threads, learned)
 		}
 	}
 }

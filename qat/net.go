@@ -27,6 +27,9 @@ type Config struct {
 	Threads int
 	// FloatOnly trains without fake quantization (a float fine-tuning baseline).
 	FloatOnly bool
+	// unfused builds the program without its fusions (net.go, fuse_add.go:
+	// the reference the fusion tests compare with).
+	unfused bool
 }
 
 // Net is a model prepared for quantization-aware training.
@@ -44,10 +47,13 @@ type Net struct {
 	// only reader, a fake quantization or Relu/Clip: writeGrad): Backward does
 	// not clear them first.
 	gradWritten map[int]bool
-	input       int
-	output      int
-	inName      string
-	inShape     []int // per-sample shape
+	// gradFree: by output slot, the fake quantizations whose output needs no
+	// gradient (markGradFree)
+	gradFree map[int]*fqOp
+	input    int
+	output   int
+	inName   string
+	inShape  []int // per-sample shape
 
 	threads   int
 	training  bool
@@ -83,6 +89,9 @@ type builder struct {
 	// reads counts the readers of each slot (every input a builder asked for,
 	// every fake quantization inserted by define).
 	reads map[int]int
+	// known counts the reads by the ops markWrittenGrads knows (how they treat
+	// their input's gradient).
+	known map[int]int
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -141,10 +150,13 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	}
 	n.output = out
 	b.markWrittenGrads()
-	b.fuseReluFakeQuant()
-	b.fuseSTEIntoConv()
-	b.fuseFakeQuantIntoAdd()
-	b.fuseMinMaxIntoConv()
+	if !cfg.unfused {
+		b.markGradFree()
+		b.fuseReluFakeQuant()
+		b.fuseSTEIntoConv()
+		b.fuseFakeQuantIntoAdd()
+		b.fuseMinMaxIntoConv()
+	}
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
 }
@@ -234,50 +246,93 @@ func (b *builder) input(node *graph.Node, name string) (int, error) {
 }
 
 // markWrittenGrads lets a fake quantization, a Relu/Clip, a convolution or an
-// elementwise binary op (each operand) that
-// is the only reader of its input write that input's gradient instead of adding
-// to a cleared one (the same bits; it saves Backward's clear and a read per
+// elementwise binary op (each operand) write its input's gradient instead of
+// adding to a cleared one (the same bits; it saves Backward's clear and a read per
 // element; a convolution whose input gradient accumulates over overlapping
-// windows clears it itself).
+// windows clears it itself) when its backward pass is the first to reach that
+// gradient: it is the input's only reader, or the last of its readers in program
+// order (the backward pass runs in reverse), every reader being one of these ops
+// (the residual block's input, read by the block's first convolution and by the
+// join's Add; a strided stage's input, read by the projection and the 3x3
+// convolution). The readers after it add to what it wrote.
 func (b *builder) markWrittenGrads() {
 	n := b.n
 	n.gradWritten = map[int]bool{}
-	sole := func(s int) bool {
-		return b.reads[s] == 1 && s != n.input && s != n.output && !n.isConst[s]
+	eligible := func(s int) bool {
+		return s != n.input && s != n.output && !n.isConst[s]
+	}
+	// per slot, the reads by the ops below and, for the last of them, a
+	// function that makes it write (nil: it cannot)
+	known := map[int]int{}
+	last := map[int]func(){}
+	note := func(s int, mark func()) {
+		known[s]++
+		last[s] = mark
+	}
+	sole := func(s int) bool { return b.reads[s] == 1 }
+	if b.n.cfg.unfused {
+		// the reference of the fusion tests: sole readers only
+		note = func(s int, mark func()) {
+			known[s]++
+			last[s] = nil
+			if sole(s) {
+				last[s] = mark
+			}
+		}
 	}
 	for _, o := range n.ops {
 		switch o := o.(type) {
 		case *fqOp:
-			if sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
-			}
+			note(o.in, func() { o.writeGrad = true })
 		case *unaryOp:
-			if (o.kind == "Relu" || o.kind == "Clip") && sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
+			if o.kind == "Relu" || o.kind == "Clip" {
+				note(o.in, func() { o.writeGrad = true })
+			} else {
+				note(o.in, nil)
 			}
 		case *convOp:
-			if sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
-			}
+			note(o.in, func() { o.writeGrad = true })
 		case *convBNOp:
-			if sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
-			}
+			note(o.in, func() { o.writeGrad = true })
 		case *binaryOp:
+			if o.a == o.b {
+				note(o.a, nil)
+				note(o.b, nil)
+				break
+			}
 			// Add's operands (the two branches of a residual block) take its
 			// output's gradient as it is
-			if o.a != o.b && sole(o.a) {
-				o.writeA = true
-				n.gradWritten[o.a] = true
+			note(o.a, func() { o.writeA = true })
+			note(o.b, func() { o.writeB = true })
+		case *gemmOp:
+			note(o.in, nil)
+			if o.w == nil {
+				note(o.bSlot, nil)
 			}
-			if o.a != o.b && sole(o.b) {
-				o.writeB = true
-				n.gradWritten[o.b] = true
-			}
+		case *reshapeOp:
+			note(o.in, nil)
+		}
+	}
+	for s, mark := range last {
+		if mark != nil && known[s] == b.reads[s] && eligible(s) {
+			mark()
+			n.gradWritten[s] = true
+		}
+	}
+	b.known = known
+}
+
+// markGradFree lists the fake quantizations of the net's input (or of a
+// constant) whose output's gradient nothing needs: every reader is an op that
+// skips an input without gradient (the stem convolution's input gradient is
+// otherwise computed in full and dropped). Backward gives those outputs no
+// gradient unless the input's gradient is asked for or the range is learned.
+func (b *builder) markGradFree() {
+	n := b.n
+	n.gradFree = map[int]*fqOp{}
+	for _, o := range n.ops {
+		if f, ok := o.(*fqOp); ok && (f.in == n.input || n.isConst[f.in]) && f.out != n.output && b.known[f.out] == b.reads[f.out] {
+			n.gradFree[f.out] = f
 		}
 	}
 }
@@ -451,6 +506,10 @@ func (n *Net) Backward(dLogits []float32) {
 			continue
 		}
 		if n.isConst[i] {
+			v.grad = nil
+			continue
+		}
+		if f := n.gradFree[i]; f != nil && !(n.inputGrad && f.in == n.input) && !(n.learnRanges && f.r.fixed == nil) {
 			v.grad = nil
 			continue
 		}

@@ -207,10 +207,13 @@ func (o *fqOp) fusedSTE(n *Net) (ste *steStore) {
 // steStore is a fake quantization's straight-through gradient applied in a
 // convolution's input-gradient store: dx = (the convolution's input gradient
 // where lo <= x <= hi, else 0) + 0, dx and x laid out as the convolution's
-// input.
+// input. With acc (the convolution is the first of several readers, so its
+// backward pass is the last to reach the gradient acc the others accumulated)
+// the masked value is acc + the convolution's input gradient, acc is not
+// written.
 type steStore struct {
-	x, dx  []float32
-	lo, hi float32
+	x, dx, acc []float32
+	lo, hi     float32
 }
 
 // minMax returns the smallest and largest value of xs (not empty), scanned in

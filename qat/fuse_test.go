@@ -103,19 +103,24 @@ func TestSTEConvFusion(t *testing.T) {
 		run := func(fuse bool) [][]float32 {
 			n, err := New(m, Config{Threads: threads})
 			require.NoError(t, err)
-			fused := 0
+			fused, acc := 0, 0
 			for _, o := range n.ops {
 				if c, ok := o.(*convOp); ok && c.ste != nil {
 					fused++
+					if c.steAcc {
+						acc++
+					}
 					if !fuse {
-						c.ste = nil
+						c.ste, c.steAcc = nil, false
 					}
 				}
 			}
-			// the second convolution of each block, and the stem, whose input's
-			// fake quantization reads the net's input (no gradient: never
-			// fused at run time)
-			require.Equal(t, 7, fused)
+			// written: the second convolution of each block, and the stem,
+			// whose input's fake quantization reads the net's input (no
+			// gradient: never fused at run time); added to the other readers'
+			// gradient: the first convolution of the four stride-1 blocks
+			require.Equal(t, 7, fused-acc)
+			require.Equal(t, 4, acc)
 			r := quantizer.Ranges{}
 			for k := range n.ranges {
 				r[k] = [2]float32{-1, 3}

@@ -90,8 +90,10 @@ type builder struct {
 	// every fake quantization inserted by define).
 	reads map[int]int
 	// known counts the reads by the ops markWrittenGrads knows (how they treat
-	// their input's gradient).
-	known map[int]int
+	// their input's gradient); firstReader is the first of them in program
+	// order.
+	known       map[int]int
+	firstReader map[int]op
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -265,7 +267,12 @@ func (b *builder) markWrittenGrads() {
 	// function that makes it write (nil: it cannot)
 	known := map[int]int{}
 	last := map[int]func(){}
+	b.firstReader = map[int]op{}
+	var cur op
 	note := func(s int, mark func()) {
+		if known[s] == 0 {
+			b.firstReader[s] = cur
+		}
 		known[s]++
 		last[s] = mark
 	}
@@ -273,6 +280,9 @@ func (b *builder) markWrittenGrads() {
 	if b.n.cfg.unfused {
 		// the reference of the fusion tests: sole readers only
 		note = func(s int, mark func()) {
+			if known[s] == 0 {
+				b.firstReader[s] = cur
+			}
 			known[s]++
 			last[s] = nil
 			if sole(s) {
@@ -281,6 +291,7 @@ func (b *builder) markWrittenGrads() {
 		}
 	}
 	for _, o := range n.ops {
+		cur = o
 		switch o := o.(type) {
 		case *fqOp:
 			note(o.in, func() { o.writeGrad = true })
@@ -543,6 +554,12 @@ func (n *Net) ZeroGrad() {
 // same bits; where the convolution takes another path, or the fake quantization
 // adds to its input's gradient or needs its output's gradient (learned ranges),
 // both run as before (convOp.backward decides per step).
+//
+// A convolution that is the first of several readers of that output (a residual
+// block's first convolution: the join's Add reads the block input too) adds its
+// input gradient last; its store then writes the fake quantization's input
+// gradient from the sum of what the other readers accumulated and its own
+// (kernels.RowsSTEAccSetF32: the same additions, then the same mask).
 // fuseMinMaxIntoConv lets a convolution's forward store compute the min/max of its
 // output for the EMA range of the fake quantization that reads it (alone, or
 // through a fused Relu): the range must be known before that fake quantization
@@ -593,10 +610,21 @@ func (b *builder) fuseSTEIntoConv() {
 		}
 	}
 	for _, o := range n.ops {
-		if c, ok := o.(*convOp); ok && c.writeGrad {
-			if f := fq[c.in]; f != nil && b.reads[c.in] == 1 {
-				c.ste = f
-			}
+		c, ok := o.(*convOp)
+		if !ok {
+			continue
+		}
+		f := fq[c.in]
+		switch {
+		case f == nil:
+		case c.writeGrad && b.reads[c.in] == 1:
+			c.ste = f
+		case b.firstReader[c.in] == c && b.known[c.in] == b.reads[c.in] && c.in != n.output && c.core.g.sh == 1 && c.core.g.sw == 1:
+			// the first of several readers, all of them known: its backward
+			// pass is the last to reach the gradient of c.in. Stride 1 only:
+			// the strided layers' phase store is scalar, and masking every
+			// pixel there cost more than the separate pass
+			c.ste, c.steAcc = f, true
 		}
 	}
 }

@@ -112,3 +112,35 @@ func TestQGRUResetFirstStepReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMinMaxRow: the recurrent steps' range fold equals kernels.MinMaxF32
+// (up to the sign of a zero, which either may return) on lengths 1-100, with
+// NaN, infinities and signed zeros placed at random, so the quantization
+// parameters are those of the vector fold.
+func TestMinMaxRow(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	for n := 1; n <= 100; n++ {
+		for trial := 0; trial < 20; trial++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = rng.Float32()*6 - 3
+			}
+			if trial%3 == 0 {
+				x[rng.Intn(n)] = special[rng.Intn(len(special))]
+			}
+			lo, hi := minMaxRow(x)
+			wl, wh := kernels.MinMaxF32(x)
+			if wl != wl {
+				require.True(t, lo != lo && hi != hi, "n %d: NaN gives NaN, got %v %v", n, lo, hi)
+				continue
+			}
+			require.Equal(t, wl, lo, "n %d min", n)
+			require.Equal(t, wh, hi, "n %d max", n)
+			s, z := dynamicParams(x)
+			ws, wz := DynamicQuantizeParams(min(wl, 0), max(wh, 0))
+			require.Equal(t, ws, s)
+			require.Equal(t, int32(wz)-128, z)
+		}
+	}
+}

@@ -39,6 +39,8 @@ type convScratch struct {
 	// dy in the strided layers' input-gradient layout (conv_phase_grad.go)
 	phasePad []float32
 	phaseOf  *phaseGrad
+	// the written input gradient's phase planes, then one interleaved channel
+	phaseOut []float32
 }
 
 // convCore holds a convolution's geometry and its scratch buffers (reused across

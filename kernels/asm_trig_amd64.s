@@ -206,6 +206,72 @@ DATA trigExpConsts<>+44(SB)/4, $0x3f800000
 DATA trigExpConsts<>+48(SB)/4, $0x0000007f
 GLOBL trigExpConsts<>(SB), RODATA|NOPTR, $52
 
+// func erfF32AVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·erfF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS trigErfConsts<>+0(SB), Z16
+	VBROADCASTSS trigErfConsts<>+4(SB), Z17
+	VBROADCASTSS trigErfConsts<>+8(SB), Z18
+	VBROADCASTSS trigErfConsts<>+12(SB), Z19
+	VBROADCASTSS trigErfConsts<>+16(SB), Z20
+	VBROADCASTSS trigErfConsts<>+20(SB), Z21
+	VBROADCASTSS trigErfConsts<>+24(SB), Z22
+	VBROADCASTSS trigErfConsts<>+28(SB), Z23
+	VBROADCASTSS trigErfConsts<>+32(SB), Z24
+	VBROADCASTSS trigErfConsts<>+36(SB), Z25
+	VBROADCASTSS trigErfConsts<>+40(SB), Z26
+	VBROADCASTSS trigErfConsts<>+44(SB), Z27
+	VBROADCASTSS trigErfConsts<>+48(SB), Z28
+	VBROADCASTSS trigErfConsts<>+52(SB), Z29
+
+erfF32AVX512_loop:
+	VMOVUPS     (SI), Z0
+	VMINPS      Z16, Z0, Z1
+	VMAXPS      Z17, Z1, Z1
+	VMULPS      Z1, Z1, Z2
+	VMOVAPS     Z18, Z3
+	VFMADD213PS Z19, Z2, Z3
+	VFMADD213PS Z20, Z2, Z3
+	VFMADD213PS Z21, Z2, Z3
+	VFMADD213PS Z22, Z2, Z3
+	VFMADD213PS Z23, Z2, Z3
+	VFMADD213PS Z24, Z2, Z3
+	VMULPS      Z1, Z3, Z3
+	VMOVAPS     Z25, Z4
+	VFMADD213PS Z26, Z2, Z4
+	VFMADD213PS Z27, Z2, Z4
+	VFMADD213PS Z28, Z2, Z4
+	VFMADD213PS Z29, Z2, Z4
+	VDIVPS      Z4, Z3, Z3
+	VCMPPS      $0x03, Z0, Z0, K1
+	VBLENDMPS   Z0, Z3, K1, Z0
+	VMOVUPS     Z0, (DI)
+	ADDQ        $0x40, SI
+	ADDQ        $0x40, DI
+	SUBQ        $0x10, CX
+	JNZ         erfF32AVX512_loop
+	VZEROUPPER
+	RET
+
+DATA trigErfConsts<>+0(SB)/4, $0x40800000
+DATA trigErfConsts<>+4(SB)/4, $0xc0800000
+DATA trigErfConsts<>+8(SB)/4, $0xaf95df0b
+DATA trigErfConsts<>+12(SB)/4, $0x32edffee
+DATA trigErfConsts<>+16(SB)/4, $0xb60cff51
+DATA trigErfConsts<>+20(SB)/4, $0xb86ec2d2
+DATA trigErfConsts<>+24(SB)/4, $0xba40ac63
+DATA trigErfConsts<>+28(SB)/4, $0xbb41a1f6
+DATA trigErfConsts<>+32(SB)/4, $0xbc83dbd4
+DATA trigErfConsts<>+36(SB)/4, $0xb77460cd
+DATA trigErfConsts<>+40(SB)/4, $0xb95fbd29
+DATA trigErfConsts<>+44(SB)/4, $0xbadc924e
+DATA trigErfConsts<>+48(SB)/4, $0xbbf19bf8
+DATA trigErfConsts<>+52(SB)/4, $0xbc69b6a7
+GLOBL trigErfConsts<>(SB), RODATA|NOPTR, $56
+
 // func sinF32AVX2(dst *float32, src *float32, n int, maxAbs *float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·sinF32AVX2(SB), NOSPLIT, $0-32
@@ -378,5 +444,53 @@ expF32AVX2_loop:
 	ADDQ         $0x20, DI
 	SUBQ         $0x08, CX
 	JNZ          expF32AVX2_loop
+	VZEROUPPER
+	RET
+
+// func erfF32AVX2(dst *float32, src *float32, n int)
+// Requires: AVX, FMA3
+TEXT ·erfF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+erfF32AVX2_loop:
+	VMOVUPS      (SI), Y0
+	VBROADCASTSS trigErfConsts<>+0(SB), Y5
+	VMINPS       Y5, Y0, Y1
+	VBROADCASTSS trigErfConsts<>+4(SB), Y5
+	VMAXPS       Y5, Y1, Y1
+	VMULPS       Y1, Y1, Y2
+	VBROADCASTSS trigErfConsts<>+8(SB), Y3
+	VBROADCASTSS trigErfConsts<>+12(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS trigErfConsts<>+16(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS trigErfConsts<>+20(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS trigErfConsts<>+24(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS trigErfConsts<>+28(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VBROADCASTSS trigErfConsts<>+32(SB), Y5
+	VFMADD213PS  Y5, Y2, Y3
+	VMULPS       Y1, Y3, Y3
+	VBROADCASTSS trigErfConsts<>+36(SB), Y4
+	VBROADCASTSS trigErfConsts<>+40(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS trigErfConsts<>+44(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS trigErfConsts<>+48(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS trigErfConsts<>+52(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VDIVPS       Y4, Y3, Y3
+	VCMPPS       $0x03, Y0, Y0, Y6
+	VBLENDVPS    Y6, Y0, Y3, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $0x20, SI
+	ADDQ         $0x20, DI
+	SUBQ         $0x08, CX
+	JNZ          erfF32AVX2_loop
 	VZEROUPPER
 	RET

@@ -19,6 +19,11 @@ func cosF32AVX512(dst *float32, src *float32, n int, maxAbs *float32)
 //go:noescape
 func expF32AVX512(dst *float32, src *float32, n int)
 
+// erfF32AVX512 applies erf to n floats (n a multiple of the vector width), NaN kept.
+//
+//go:noescape
+func erfF32AVX512(dst *float32, src *float32, n int)
+
 // sinF32AVX2 writes sin(src) to dst for n floats (n a multiple of the vector width) and the lane-wise maximum of |src| (NaN left out) to maxAbs.
 //
 //go:noescape
@@ -33,3 +38,8 @@ func cosF32AVX2(dst *float32, src *float32, n int, maxAbs *float32)
 //
 //go:noescape
 func expF32AVX2(dst *float32, src *float32, n int)
+
+// erfF32AVX2 applies erf to n floats (n a multiple of the vector width), NaN kept.
+//
+//go:noescape
+func erfF32AVX2(dst *float32, src *float32, n int)

@@ -2,7 +2,7 @@ package kernels
 
 import "math"
 
-// Float32 Sin, Cos and Exp as operators (eighteenth session; asm_trig_amd64.s,
+// Float32 Sin, Cos, Exp and Erf as operators (eighteenth session; asm_trig_amd64.s,
 // gen_trig.go). The runtime computed them with float64 math per element, 21-23
 // ns each: the SIREN layers and NeRF positional encodings of coordinate
 // networks and the sinusoidal timestep embeddings of diffusion UNets spent
@@ -10,12 +10,14 @@ import "math"
 //
 // Accuracy of the AVX-512 and AVX2 paths against float64 math rounded to
 // float32 (TestTrigAccuracy): Sin and Cos within 1.2e-7 absolute for
-// |x| ≤ TrigMax — where x is within π/4 of a multiple of π/2 that is not a
-// zero of the function, that is a few ulp, and near a zero the absolute bound
-// is what float32's argument itself carries (its ulp at 1000 rad is 6e-5);
-// larger |x| (and ±Inf, NaN) are computed with float64 math. Exp within 2
+// |x| ≤ TrigMax (a few ulp where the result is not near 0; near a zero of
+// the function an absolute bound is the meaningful one: the float32 argument
+// itself is uncertain by its ulp, 6e-5 at 1000 rad); larger |x| (and ±Inf,
+// NaN) are computed with float64 math. Exp within 2
 // ulp of the float32 result where that is normal, 2.5e-45 absolute where it
-// is subnormal, +Inf where it overflows. As in ActF32, a tail shorter than a
+// is subnormal, +Inf where it overflows. Erf (Eigen's rational approximation,
+// the one of the fused GELU) within 3e-7 relative (3e-45 absolute where
+// the result is subnormal). As in ActF32, a tail shorter than a
 // vector goes through the vector code in a padded buffer, so an element's
 // result never depends on where a tensor is cut.
 
@@ -33,6 +35,15 @@ func ExpF32(dst, src []float32) {
 	mapPadded("ExpF32", dst, src, expAsm, func(d, s []float32) {
 		for i, v := range s {
 			d[i] = float32(math.Exp(float64(v)))
+		}
+	})
+}
+
+// ErfF32 writes erf(src[i]) to dst[i]; dst may be src.
+func ErfF32(dst, src []float32) {
+	mapPadded("ErfF32", dst, src, erfAsm, func(d, s []float32) {
+		for i, v := range s {
+			d[i] = float32(math.Erf(float64(v)))
 		}
 	})
 }

@@ -34,17 +34,26 @@ func trigAsm(cos bool, dst, src []float32) (int, bool) {
 	return n, false
 }
 
-// expAsm is actsAsm for ExpF32.
-func expAsm(dst, src []float32) int {
+// expAsm is actsAsm for ExpF32 (erfAsm for ErfF32).
+func expAsm(dst, src []float32) int { return mapAsm(false, dst, src) }
+
+func erfAsm(dst, src []float32) int { return mapAsm(true, dst, src) }
+
+func mapAsm(erf bool, dst, src []float32) int {
 	w := f32Lanes()
 	n := len(src) &^ (w - 1)
 	if w == 0 || n == 0 {
 		return 0
 	}
 	_ = dst[n-1]
-	if w == 16 {
+	switch {
+	case w == 16 && erf:
+		erfF32AVX512(&dst[0], &src[0], n)
+	case w == 16:
 		expF32AVX512(&dst[0], &src[0], n)
-	} else {
+	case erf:
+		erfF32AVX2(&dst[0], &src[0], n)
+	default:
 		expF32AVX2(&dst[0], &src[0], n)
 	}
 	return n

@@ -73,6 +73,7 @@ func trigKernels() {
 		sinCosF32(wide, false)
 		sinCosF32(wide, true)
 		expF32(wide)
+		erfF32(wide)
 	}
 }
 
@@ -232,3 +233,54 @@ func expF32(wide bool) {
 
 // cmpUNORDQ is the unordered compare predicate: true where either is NaN.
 const cmpUNORDQ = 0x03
+
+// erfConsts: the clamp ±4 and the numerator and denominator of Eigen's
+// float32 erf (geluConsts without GELU's own constants).
+var erfConsts = f32Table{sym: "trigErfConsts", vals: append([]float32{4, -4}, geluConsts.vals[5:]...)}
+
+// erfF32 emits erfF32AVX512/AVX2: Eigen's rational erf of GELU (gen_gelu.go)
+// on x clamped to [−4, 4] (erf(4) is 1 in float32), NaN kept.
+func erfF32(wide bool) {
+	name := "erf" + isaSuffix(wide)
+	vec, _ := vecRegs(wide)
+	t, t2, p, q, sc := vec(1), vec(2), vec(3), vec(4), vec(5)
+	cs := cmpSel{wide, vec(6)}
+	c := func(i int) VecPhysical {
+		if wide {
+			return zmm(16 + i)
+		}
+		VBROADCASTSS(erfConsts.at(i), sc)
+		return sc
+	}
+	f32Map(name, wide, name+" applies erf to n floats (n a multiple of the vector width), NaN kept.", func() {
+		if wide {
+			for i := range erfConsts.vals {
+				VBROADCASTSS(erfConsts.at(i), zmm(16+i))
+			}
+		}
+	}, func(x VecPhysical) {
+		VMINPS(c(0), x, t)
+		VMAXPS(c(1), t, t)
+		VMULPS(t, t, t2)
+		if wide {
+			VMOVAPS(c(2), p)
+		} else {
+			VBROADCASTSS(erfConsts.at(2), p)
+		}
+		for i := 3; i <= 8; i++ {
+			VFMADD213PS(c(i), t2, p) // p = p·t² + alpha
+		}
+		VMULPS(t, p, p)
+		if wide {
+			VMOVAPS(c(9), q)
+		} else {
+			VBROADCASTSS(erfConsts.at(9), q)
+		}
+		for i := 10; i <= 13; i++ {
+			VFMADD213PS(c(i), t2, q)
+		}
+		VDIVPS(q, p, p)
+		cs.cmp(cmpUNORDQ, x, x)
+		cs.sel(x, p, x) // NaN: itself
+	})
+}

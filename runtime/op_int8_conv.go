@@ -723,8 +723,8 @@ func buildQPool(b *BuildContext) (Kernel, error) {
 		return nil, b.Errorf("unknown pooling kind %q", k.kind)
 	}
 	ks := n.AttrIntList("kernel_shape")
-	if len(ks) == 3 && k.kind == "max" {
-		return buildQPool3D(b, ks) // op_int8_conv3d.go
+	if len(ks) == 3 {
+		return buildQPool3D(b, k, ks) // op_int8_conv3d.go
 	}
 	get2 := func(name string, def int) (int, int, error) {
 		v := n.AttrIntList(name)

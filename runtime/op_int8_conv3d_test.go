@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 
@@ -83,19 +84,30 @@ func TestInt8Conv3DMatchesSimulatedQuantization(t *testing.T) {
 }
 
 // volume3DModel is a small 3-D network with the operators the eighteenth
-// session took to int8: C3D's (1,2,2) AveragePool, a (2,3,3) AveragePool
-// with depth and spatial padding counted, and a GlobalAveragePool.
+// session took to int8: C3D's (1,2,2) AveragePool and (1,2,2)-strided
+// ConvTranspose, a (2,3,3) AveragePool with depth and spatial padding
+// counted, a grouped 3x3x3 ConvTranspose of stride 2 with output padding (a
+// 3-D UNet's decoder), a (1,1,1) ConvTranspose of depth stride 2 (a depth
+// phase that no tap reaches) and a GlobalAveragePool.
 func volume3DModel(seed int64) *graph.Model {
 	one := [3]int{1, 1, 1}
 	b := newMB(seed)
 	x := b.Input("input", batchDim(), graph.Dim{Size: 3}, graph.Dim{Size: 6}, graph.Dim{Size: 16}, graph.Dim{Size: 16})
 	relu := func(v string) string { return b.Node("Relu", []string{v}) }
+	convT := func(x string, cin, cout, group int, k, s, p, op []int) string {
+		w := b.RandInit("wt", []int{cin, cout / group, k[0], k[1], k[2]}, float32(1.5/math.Sqrt(float64(cin/group*k[0]*k[1]*k[2]))))
+		return b.Node("ConvTranspose", []string{x, w, b.RandInit("bt", []int{cout}, 0.2)}, graph.IntsAttr("kernel_shape", k),
+			graph.IntsAttr("strides", s), graph.IntsAttr("pads", p), graph.IntsAttr("output_padding", op), graph.IntAttr("group", int64(group)))
+	}
 	a := relu(b.conv3d(x, conv3dSpec{3, 16, 1, [3]int{3, 3, 3}, one, one, [6]int{1, 1, 1, 1, 1, 1}}, true))
 	a = b.Node("AveragePool", []string{a}, graph.IntsAttr("kernel_shape", []int{1, 2, 2}), graph.IntsAttr("strides", []int{1, 2, 2}))
+	a = relu(convT(a, 16, 16, 1, []int{1, 2, 2}, []int{1, 2, 2}, []int{0, 0, 0, 0, 0, 0}, []int{0, 0, 0}))
 	a = relu(b.conv3d(a, conv3dSpec{16, 24, 1, [3]int{3, 3, 3}, one, one, [6]int{1, 1, 1, 1, 1, 1}}, true))
 	a = b.Node("AveragePool", []string{a}, graph.IntsAttr("kernel_shape", []int{2, 3, 3}), graph.IntsAttr("strides", []int{2, 1, 1}),
 		graph.IntsAttr("pads", []int{1, 1, 1, 0, 1, 1}), graph.IntAttr("count_include_pad", 1))
-	a = relu(b.conv3d(a, conv3dSpec{24, 16, 1, one, one, one, [6]int{}}, true))
+	a = relu(convT(a, 24, 8, 2, []int{3, 3, 3}, []int{2, 2, 2}, []int{1, 1, 1, 1, 1, 1}, []int{1, 1, 1}))
+	a = relu(convT(a, 8, 8, 1, []int{1, 1, 1}, []int{2, 1, 1}, []int{0, 0, 0, 0, 0, 0}, []int{1, 0, 0}))
+	a = relu(b.conv3d(a, conv3dSpec{8, 16, 1, one, one, one, [6]int{}}, true))
 	g := b.Node("GlobalAveragePool", []string{a})
 	b.Output(b.gemm(b.Node("Flatten", []string{g}, graph.IntAttr("axis", 1)), 16, 10))
 	return b.Model()
@@ -103,7 +115,8 @@ func volume3DModel(seed int64) *graph.Model {
 
 // TestInt8Volume3DMatchesSimulatedQuantization quantizes volume3DModel (QDQ,
 // int8 and uint8 activations) and runs it on the int8 executor: every
-// operator int8 (the average pools as QPool on kernels.QAvgPool3D) and the
+// operator int8 (the average pools as QPool on kernels.QAvgPool3D, the
+// transposed convolutions by depth phase on the 2-D QConvTranspose) and the
 // output within the rounding of the simulated quantization, batch 2, 1 and 2
 // threads.
 func TestInt8Volume3DMatchesSimulatedQuantization(t *testing.T) {
@@ -131,14 +144,13 @@ func TestInt8Volume3DMatchesSimulatedQuantization(t *testing.T) {
 				s, err := NewSession(qm, WithMode(ModeInt8), WithThreads(th), WithWarnings(func(w string) { warns = append(warns, w) }))
 				require.NoError(t, err)
 				assert.Empty(t, warns)
-				pools := 0
+				ops := map[string]int{}
 				for _, p := range s.Placement {
 					assert.True(t, p.Int8, "%s %s runs float", p.OpType, p.Node)
-					if p.OpType == "QPool" {
-						pools++
-					}
+					ops[p.OpType]++
 				}
-				require.Equal(t, 3, pools, "3-D average pools on the int8 kernel")
+				require.Equal(t, 3, ops["QPool"], "3-D average pools on the int8 kernel")
+				require.Equal(t, 3, ops["QConvTranspose"], "3-D transposed convolutions on the int8 kernel")
 				got, err := s.RunTensors(in)
 				require.NoError(t, err)
 				frac, mx := outputSteps(t, got[out], want[out], step)

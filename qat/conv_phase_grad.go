@@ -129,9 +129,9 @@ func (p *phaseGrad) pack(g *convGeom, w []float32, wt []float32) ([][]*kernels.P
 }
 
 // inputGradPhased adds the input gradient of the strided convolution g to dx image
-// by image, or with set writes it (every element once). With ste (set only) the
-// store writes ste.dx instead, masked by the fake quantization that computed the
-// input (as inputGradShifted); dx is not written.
+// by image, or with set writes it (every element once). With ste (set, or not
+// set with ste.acc) the store writes ste.dx instead, masked by the fake
+// quantization that computed the input (as inputGradShifted); dx is not written.
 func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, ste *steStore, threads int) {
 	g := &c.g
 	var pa [][]*kernels.PackedA
@@ -146,11 +146,14 @@ func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, 
 		dyp := sc.phasePad
 		p.fill(g, dy[n*g.oc*g.p:(n+1)*g.oc*g.p], dyp, fresh)
 		mode, lo, hi := phaseAdd, float32(0), float32(0)
-		var dxn, sxn []float32
+		var dxn, sxn, axn []float32
 		switch {
 		case ste != nil:
 			mode, lo, hi = phaseSTE, ste.lo, ste.hi
 			dxn, sxn = ste.dx[n*g.c*hw:(n+1)*g.c*hw], ste.x[n*g.c*hw:(n+1)*g.c*hw]
+			if ste.acc != nil {
+				mode, axn = phaseSTEAcc, ste.acc[n*g.c*hw:(n+1)*g.c*hw]
+			}
 		case set:
 			mode = phaseSet
 			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
@@ -168,7 +171,11 @@ func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, 
 			if pa[pi] == nil {
 				// no tap reads these pixels: their gradient is +0
 				for ci := 0; ci < g.c; ci++ {
-					p.storePhase(g, ph, mode, nil, 0, dxn[ci*hw:(ci+1)*hw], nil, lo, hi, r0, r1, c0, c1)
+					var xs, as []float32
+					if mode == phaseSTEAcc {
+						xs, as = sxn[ci*hw:(ci+1)*hw], axn[ci*hw:(ci+1)*hw]
+					}
+					p.storePhase(g, ph, mode, nil, 0, dxn[ci*hw:(ci+1)*hw], xs, as, lo, hi, r0, r1, c0, c1)
 				}
 				continue
 			}
@@ -179,16 +186,19 @@ func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, 
 					jr0, jr1 := j0/p.wd, (j0+nc-1)/p.wd+1
 					for r := cr0; r < cr1; r++ {
 						ci := gi*g.cg + r
-						var xs []float32
-						if mode == phaseSTE {
+						var xs, as []float32
+						if mode >= phaseSTE {
 							xs = sxn[ci*hw : (ci+1)*hw]
+						}
+						if mode == phaseSTEAcc {
+							as = axn[ci*hw : (ci+1)*hw]
 						}
 						src := cb[(r-cr0)*ldc:][:nc]
 						for R := max(jr0, r0); R < min(jr1, r1); R++ {
 							// the block's columns of plane row R that hold pixels
 							qa, qb := max(c0, j0-R*p.wd), min(c1, j0+nc-R*p.wd)
 							if qa < qb {
-								p.storePhase(g, ph, mode, src, R*p.wd-j0, dxn[ci*hw:(ci+1)*hw], xs, lo, hi, R, R+1, qa, qb)
+								p.storePhase(g, ph, mode, src, R*p.wd-j0, dxn[ci*hw:(ci+1)*hw], xs, as, lo, hi, R, R+1, qa, qb)
 							}
 						}
 					}
@@ -198,21 +208,25 @@ func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, 
 	})
 }
 
-// phaseMode is how a phase's values reach dx: added, written, or written masked by
-// a fake quantization's straight-through estimator (kernels.STESetF32's arithmetic).
+// phaseMode is how a phase's values reach dx: added, written, written masked by
+// a fake quantization's straight-through estimator (kernels.STESetF32's
+// arithmetic), or added to an accumulated gradient and the sum written masked
+// (kernels.RowsSTEAccSetF32's).
 type phaseMode int
 
 const (
 	phaseAdd phaseMode = iota
 	phaseSet
 	phaseSTE
+	phaseSTEAcc
 )
 
 // storePhase stores plane rows [ra, rb), columns [qa, qb) of phase ph into the
 // channel plane d of dx. The value of (R, Q) is src[base + (R-ra)·wd + Q]; with src
 // nil it is +0 (a phase no tap reaches; phaseAdd then has nothing to do). xs is the
-// channel plane of the input the fake quantization read (phaseSTE).
-func (p *phaseGrad) storePhase(g *convGeom, ph *gradPhase, mode phaseMode, src []float32, base int, d, xs []float32, lo, hi float32, ra, rb, qa, qb int) {
+// channel plane of the input the fake quantization read (phaseSTE, phaseSTEAcc),
+// as the plane of the accumulated gradient (phaseSTEAcc).
+func (p *phaseGrad) storePhase(g *convGeom, ph *gradPhase, mode phaseMode, src []float32, base int, d, xs, as []float32, lo, hi float32, ra, rb, qa, qb int) {
 	if src == nil && mode == phaseAdd {
 		return
 	}
@@ -221,6 +235,19 @@ func (p *phaseGrad) storePhase(g *convGeom, ph *gradPhase, mode phaseMode, src [
 		row := d[y*g.w : (y+1)*g.w]
 		x := qa*g.sw + ph.b - g.pl
 		switch {
+		case mode == phaseSTEAcc:
+			xr, ar := xs[y*g.w:(y+1)*g.w], as[y*g.w:(y+1)*g.w]
+			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
+				a := ar[x]
+				if src != nil {
+					a += src[base+(R-ra)*p.wd+Q]
+				}
+				var v float32
+				if xr[x] >= lo && xr[x] <= hi {
+					v += a
+				}
+				row[x] = v
+			}
 		case src == nil:
 			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
 				row[x] = 0

@@ -23,6 +23,9 @@ type qconv3DKernel struct {
 	s  kernels.Conv3DShape // the filter and its geometry; N, D, H, W per run
 	w  *kernels.QConv3DWeights
 	rq *kernels.Requant
+	// dw runs a depthwise convolution on the 2-D depthwise kernel
+	// (op_int8_dwconv3d.go); nil otherwise.
+	dw *dwQConv3D
 }
 
 func buildQConv3D(b *BuildContext) (Kernel, error) {
@@ -79,6 +82,10 @@ func buildQConv3D(b *BuildContext) (Kernel, error) {
 	} else if b.Input(2) != nil {
 		return nil, b.Errorf("bias must be a constant")
 	}
+	dw, err := newDWQConv3D(s.C, wd, w.Shape, st, dl, pads, g, wzp, bias, xzp[0], b)
+	if err != nil {
+		return nil, b.Errorf("%v", err)
+	}
 	rq, err := newRequantFromAttrs(n, s.OC)
 	if err != nil {
 		return nil, err
@@ -87,7 +94,7 @@ func buildQConv3D(b *BuildContext) (Kernel, error) {
 	if err != nil {
 		return nil, b.Errorf("%v", err)
 	}
-	return &qconv3DKernel{s: s, w: pw, rq: rq}, nil
+	return &qconv3DKernel{s: s, w: pw, rq: rq, dw: dw}, nil
 }
 
 func (k *qconv3DKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -108,6 +115,9 @@ func (k *qconv3DKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
+	}
+	if k.dw != nil {
+		return k.dw.run(ctx, x, s.N, s.D, s.H, s.W)
 	}
 	od, oh, ow := s.Out()
 	out := ctx.AllocI8(s.N * od * oh * ow * s.OC)

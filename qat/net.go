@@ -157,6 +157,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		b.fuseReluFakeQuant()
 		b.fuseSTEIntoConv()
 		b.fuseFakeQuantIntoAdd()
+		b.fuseFakeQuantIntoConv()
 		b.fuseMinMaxIntoConv()
 	}
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
@@ -619,11 +620,9 @@ func (b *builder) fuseSTEIntoConv() {
 		case f == nil:
 		case c.writeGrad && b.reads[c.in] == 1:
 			c.ste = f
-		case b.firstReader[c.in] == c && b.known[c.in] == b.reads[c.in] && c.in != n.output && c.core.g.sh == 1 && c.core.g.sw == 1:
+		case b.firstReader[c.in] == c && b.known[c.in] == b.reads[c.in] && c.in != n.output:
 			// the first of several readers, all of them known: its backward
-			// pass is the last to reach the gradient of c.in. Stride 1 only:
-			// the strided layers' phase store is scalar, and masking every
-			// pixel there cost more than the separate pass
+			// pass is the last to reach the gradient of c.in
 			c.ste, c.steAcc = f, true
 		}
 	}

@@ -90,16 +90,33 @@ func buildArgMinMax(b *BuildContext) (Kernel, error) {
 	}), nil
 }
 
+// topkTyped takes the k best values of every line along axis by selection
+// (topkSelect); a line holding a NaN is sorted whole, stably, as before.
 func topkTyped[T number](x []T, shape []int, axis, k int, largest bool) ([]T, []int64) {
 	outer := graph.NumElements(shape[:axis])
 	inner := graph.NumElements(shape[axis+1:])
 	n := shape[axis]
 	vals := make([]T, outer*k*inner)
 	idxs := make([]int64, outer*k*inner)
-	order := make([]int, n)
+	var order []int
+	var sel []int32
+	if n <= 1<<31-1 {
+		sel = make([]int32, k)
+	}
 	for o := 0; o < outer; o++ {
 		for in := 0; in < inner; in++ {
 			base := o*n*inner + in
+			if sel != nil && topkSelect(x, base, n, inner, k, largest, sel) {
+				for j, p := range sel {
+					at := (o*k+j)*inner + in
+					vals[at] = x[base+int(p)*inner]
+					idxs[at] = int64(p)
+				}
+				continue
+			}
+			if order == nil {
+				order = make([]int, n)
+			}
 			for j := range order {
 				order[j] = j
 			}

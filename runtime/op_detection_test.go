@@ -139,4 +139,3 @@ func TestNMSSelectMatchesReference(t *testing.T) {
 		}
 	}
 }
-

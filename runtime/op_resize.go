@@ -372,6 +372,14 @@ func (k *resizeKernel) axisMap(in, out int, scale float64, roi []float64) *axisM
 		}
 		if m.taps == 1 {
 			m.idx[o] = clamp(k.nearestIndex(x, scale))
+			if scale == 1 && in == out && roi == nil {
+				// An axis nearest mode does not resize is copied, whatever the coordinate
+				// mapping says: ONNX Runtime's rule. tf_half_pixel_for_nn maps o to o + 0.5,
+				// which round_prefer_ceil and ceil would take to o + 1 (a shift of the
+				// channel axis of an NHWC Resize with scales [1, 2, 2, 1], as tf2onnx
+				// writes one).
+				m.idx[o] = o
+			}
 			continue
 		}
 		// The left neighbour is the last input position strictly below x (x itself

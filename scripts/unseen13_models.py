@@ -98,7 +98,7 @@ def _torch():
 
 # ------------------------------------------------------------------ recurrences
 
-def rwkv():
+def rwkv(vocab=50, c=32):
     torch = _torch()
     nn = torch.nn
     F = nn.functional
@@ -173,7 +173,7 @@ def rwkv():
             return x + self.ffn(self.ln2(x))
 
     class RWKV(nn.Module):
-        def __init__(self, vocab=50, c=32):
+        def __init__(self):
             super().__init__()
             self.emb = nn.Embedding(vocab, c)
             self.ln0 = nn.LayerNorm(c)

@@ -2,18 +2,18 @@ package graph
 
 import "fmt"
 
-// Shape inference for Scan (opset 9 and later; the opset-8 form, with a batch axis
-// and sequence_lens, is not implemented and refused as unsupported, naming the node). The node's
-// inputs are N state values followed by M scan inputs; the body takes the N states
-// and one slice of each scan input (the scan axis removed) and returns the N next
-// states and K scan-output elements, which the node stacks along a new axis
+// Shape inference for Scan. From opset 9 on, the node's inputs are N state values
+// followed by M scan inputs; the body takes the N states and one slice of each scan
+// input (the scan axis removed) and returns the N next states and K scan-output
+// elements, which the node stacks along a new axis
 // (scan_output_axes) of the sequence length. skl2onnx writes one for pairwise
 // distances (its cdist), and hand-written state-space models (Mamba) for their
-// recurrence.
+// recurrence. The opset-8 form has sequence_lens as its first input and a leading
+// batch axis on every other input and output (each batch element scanned alone).
 
 func init() {
-	RegisterOp(OpSchema{OpType: "Scan", SinceOpset: 9, Attrs: []string{"body", "num_scan_inputs", "scan_input_axes",
-		"scan_input_directions", "scan_output_axes", "scan_output_directions"}, Infer: inferScan})
+	RegisterOp(OpSchema{OpType: "Scan", SinceOpset: 8, Attrs: []string{"body", "num_scan_inputs", "scan_input_axes",
+		"scan_input_directions", "scan_output_axes", "scan_output_directions", "directions"}, Infer: inferScan})
 }
 
 // ScanLayout is a Scan node's layout: the number of states and scan inputs, and
@@ -22,19 +22,27 @@ func init() {
 type ScanLayout struct {
 	States, ScanInputs, ScanOutputs  int
 	InAxes, InDirs, OutAxes, OutDirs []int64
+	Batched                          bool // opset 8: sequence_lens first, a batch axis
 }
 
 // ScanLayoutOf reads n's attributes against its body, or returns an error naming n.
-func ScanLayoutOf(n *Node, body *Graph) (*ScanLayout, error) {
+// At opset 8 the node's first input is sequence_lens (Batched is set), every other
+// input has a leading batch axis, the scan axis of an input without it is 0 and the
+// directions attribute gives the scan inputs' directions.
+func ScanLayoutOf(n *Node, body *Graph, opset int64) (*ScanLayout, error) {
 	m := int(n.AttrInt("num_scan_inputs", 0))
 	if m <= 0 {
 		return nil, fmt.Errorf("%s: num_scan_inputs must be positive, got %d", n.Label(), m)
 	}
-	l := &ScanLayout{States: len(n.Inputs) - m, ScanInputs: m}
+	first := 0
+	if opset < 9 {
+		first = 1
+	}
+	l := &ScanLayout{States: len(n.Inputs) - first - m, ScanInputs: m, Batched: opset < 9}
 	if l.States < 0 {
 		return nil, fmt.Errorf("%s: %d inputs, fewer than num_scan_inputs %d", n.Label(), len(n.Inputs), m)
 	}
-	if len(body.Inputs) != len(n.Inputs) {
+	if len(body.Inputs) != len(n.Inputs)-first {
 		return nil, fmt.Errorf("%s: body has %d inputs, want %d (%d states and %d scan inputs)", n.Label(), len(body.Inputs), len(n.Inputs), l.States, m)
 	}
 	l.ScanOutputs = len(body.Outputs) - l.States
@@ -55,7 +63,14 @@ func ScanLayoutOf(n *Node, body *Graph) (*ScanLayout, error) {
 	if l.InAxes, err = list("scan_input_axes", m); err != nil {
 		return nil, err
 	}
-	if l.InDirs, err = list("scan_input_directions", m); err != nil {
+	if l.Batched {
+		l.InAxes = make([]int64, m) // the time axis, once the batch axis is taken
+	}
+	dirs := "scan_input_directions"
+	if l.Batched {
+		dirs = "directions"
+	}
+	if l.InDirs, err = list(dirs, m); err != nil {
 		return nil, err
 	}
 	if l.OutAxes, err = list("scan_output_axes", l.ScanOutputs); err != nil {
@@ -85,21 +100,37 @@ func ScanAxis(a int64, r int) int {
 }
 
 func inferScan(c *InferContext) ([]*Value, []*Tensor, error) {
-	if c.Opset < 9 {
-		return nil, nil, fmt.Errorf("%s: %w opset %d: the opset-8 Scan (a batch axis and sequence_lens) is not implemented; export at opset 9 or later",
-			c.Node.Label(), ErrUnsupported, c.Opset)
-	}
 	body, err := SubgraphAttr(c.Node, "body")
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := ScanLayoutOf(c.Node, body)
+	l, err := ScanLayoutOf(c.Node, body, c.Opset)
 	if err != nil {
 		return nil, nil, err
 	}
-	ins := make([]*Value, len(c.Node.Inputs))
+	first := 0
+	var batch Dim
+	if l.Batched {
+		first = 1
+	}
+	// input returns input i of the states and scan inputs, without the batch axis of
+	// an opset-8 Scan (its size in batch).
+	input := func(i int) *Value {
+		v := c.Input(first + i)
+		if v == nil || !l.Batched || !v.HasShape {
+			return v
+		}
+		if len(v.Shape) > 0 {
+			batch = v.Shape[0]
+			cp := *v
+			cp.Shape = append(Shape{}, v.Shape[1:]...)
+			return &cp
+		}
+		return v
+	}
+	ins := make([]*Value, len(c.Node.Inputs)-first)
 	for j := 0; j < l.States; j++ {
-		if ins[j] = c.Input(j); ins[j] == nil {
+		if ins[j] = input(j); ins[j] == nil {
 			return nil, nil, c.Errorf("state %d is missing", j)
 		}
 	}
@@ -107,7 +138,7 @@ func inferScan(c *InferContext) ([]*Value, []*Tensor, error) {
 	var seq Dim
 	seqKnown := false
 	for k := 0; k < l.ScanInputs; k++ {
-		v := c.Input(l.States + k)
+		v := input(l.States + k)
 		if v == nil {
 			return nil, nil, c.Errorf("scan input %d is missing", k)
 		}
@@ -166,6 +197,15 @@ func inferScan(c *InferContext) ([]*Value, []*Tensor, error) {
 			v.Shape = append(append(append(Shape{}, v.Shape[:a]...), seq), v.Shape[a:]...)
 		}
 		outs = append(outs, &v)
+	}
+	if l.Batched {
+		for i, v := range outs {
+			if v.HasShape {
+				cp := *v
+				cp.Shape = append(Shape{batch}, v.Shape...)
+				outs[i] = &cp
+			}
+		}
 	}
 	return outs[:len(c.Node.Outputs)], nil, nil
 }

@@ -11,6 +11,12 @@
   npz_cdist/ inputs (two sizes), *_ort/ ONNX Runtime's outputs. Test:
   TestScanAsORT (every command refused them before: `Scan "f_hT": unsupported
   operator Scan`).
+- preproc_aa_op18.onnx: the onnx.helper graph of scripts/unseen13_models.py (a
+  decoded uint8 [H, W, 3] image, Resize-18 with axes [0, 1], not_smaller and
+  antialias, CenterCropPad to 56x56, mean/std, a CNN). npz_preproc/ (90x120, which
+  the Resize shrinks, and 41x30, which it enlarges), npz_preproc_ort/. Test:
+  TestUnseen13AsORT (before: `Resize "resized": unsupported attribute
+  "keep_aspect_ratio_policy"`).
 - rwkv_small_op13.onnx: rwkv_loop_script_op13 of scripts/unseen13_models.py at a
   vocabulary of 20 and 8 channels (torch.jit.script: the WKV recurrence in a Loop
   whose list of outputs is a loop-carried sequence torch.onnx declares only by its
@@ -56,6 +62,9 @@ def main(out):
         # The crop model's feature map (147 KB a sample) is left out of the
         # reference: the crops and their logits are made from it.
         write(p, data, [gen(rng, alt) for alt in (False, True)], drop=("feat",))
+    p = os.path.join(out, "preproc_aa_op18.onnx")
+    onnx.save(u.preproc_aa_op18(), p)  # opset 18: beyond the onnx package's checker here
+    write(p, "npz_preproc", [{"image": (rng.random(s) * 255).astype(np.uint8)} for s in ((90, 120, 3), (41, 30, 3))])
     p = os.path.join(out, "rwkv_small_op13.onnx")
     torch.manual_seed(0)
     feeds = [{"tokens": rng.integers(0, 20, s).astype(np.int64)} for s in ((2, 7), (1, 3))]

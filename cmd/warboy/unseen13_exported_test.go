@@ -29,6 +29,11 @@ func TestUnseen13AsORT(t *testing.T) {
 		// round_prefer_ceil) and its crop_and_resize Loop: the channel axis, not
 		// resized, is copied as ONNX Runtime does (crop_logits was 0.3 dB off).
 		{"tf2onnx crop and resize", "tf2onnx_cropresize_op13.onnx", "npz_crop", []string{"crop_logits", "tail", "tail_check"}, 1e-4},
+		// Resize-18's axes, keep_aspect_ratio_policy and antialias, and CenterCropPad
+		// (runtime/resize_antialias.go, graph/resize_axes.go, op_centercroppad.go) on a
+		// decoded uint8 image of any size. Before: `Resize "resized": unsupported
+		// attribute "keep_aspect_ratio_policy"`.
+		{"opset-18 preprocessing", "preproc_aa_op18.onnx", "npz_preproc", []string{"nchw", "logits"}, 1e-4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			checkAgainstORT(t, c.model, c.data, nil, c.outs, c.tol, 1, 2)

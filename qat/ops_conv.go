@@ -19,12 +19,20 @@ type convOp struct {
 	writeGrad bool
 	// ste: the fake quantization that computes in and whose output only this
 	// op reads; its straight-through gradient may go in this op's store
-	// (fuseSTEIntoConv).
-	ste *fqOp
+	// (fuseSTEIntoConv). steAcc: in has other readers, all after this op in
+	// program order; the store masks their accumulated gradient plus this
+	// op's.
+	ste    *fqOp
+	steAcc bool
 	// rangeOf: the fake quantization (owner of an EMA range) that reads this op's
 	// output, alone or through its fused Relu; the forward store computes the
 	// output's min/max for it when it follows the batch (fuseMinMaxIntoConv).
 	rangeOf *fqOp
+	// fqIn: the fake quantization that computes in, read by nothing else,
+	// applied as the shifted paths lay the input out (fuseFakeQuantIntoConv);
+	// src is what the last forward pass read (fqIn's input when it did).
+	fqIn *fqOp
+	src  []float32
 }
 
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
@@ -82,9 +90,26 @@ func (o *convOp) forward(n *Net) error {
 	y.resize([]int{g.n, g.oc, g.oh, g.ow})
 	o.w.prepare(n.threads)
 	o.core.wantMinMax = o.rangeOf != nil && o.rangeOf.followsBatch(n)
-	o.core.forward(x.data, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
+	o.src, o.core.xq = x.data, nil
+	if f := o.fqIn; f != nil {
+		if o.core.shiftedForward() {
+			o.src, o.core.xq = f.fillQuant(n)
+		} else {
+			f.quantize(n) // the other paths read the input as it lies
+		}
+	}
+	o.core.forward(o.src, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
 	return nil
 }
+
+func (o *convOp) batchMinMax(s int) (lo, hi float32, ok bool) {
+	if s != o.out || !o.core.hasMinMax {
+		return 0, 0, false
+	}
+	return o.core.minLo, o.core.maxHi, true
+}
+
+func (o *convOp) dropRange() { o.rangeOf = nil }
 
 func (o *convOp) backward(n *Net) {
 	x, y := n.vals[o.in], n.vals[o.out]
@@ -96,9 +121,11 @@ func (o *convOp) backward(n *Net) {
 	}
 	var ste *steStore
 	if o.ste != nil && x.grad != nil {
-		ste = o.ste.fusedSTE(n)
+		if ste = o.ste.fusedSTE(n); ste != nil && o.steAcc {
+			ste.acc = x.grad
+		}
 	}
-	if o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, ste, n.threads) {
+	if o.core.backward(o.src, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, ste, n.threads) {
 		o.ste.steDone = true
 	}
 	o.w.flush()

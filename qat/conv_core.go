@@ -64,6 +64,10 @@ type convCore struct {
 	// and maxHi.
 	wantMinMax, hasMinMax bool
 	minLo, maxHi          float32
+	// xq: x is the input of a fake quantization whose output is this
+	// convolution's input, applied as the shifted paths lay x out (nil: x is
+	// the input; set by convOp per pass, only when the shifted paths run)
+	xq *fillQuant
 	// phase is the strided input gradient's phase-plane layout (nil: columns
 	// and col2im) for the geometry phaseN; phaseWT packs its weights
 	phase   *phaseGrad
@@ -160,6 +164,20 @@ func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 		return
 	}
 	c.forwardIm2col(x, w, bias, y, threads)
+}
+
+// shiftedForward reports whether forward and the weight gradient run on the
+// stride-1 shifted layout for the current geometry (where a fused fake
+// quantization can be applied as the input is laid out).
+func (c *convCore) shiftedForward() bool {
+	g := &c.g
+	if g.depthwise() || g.pointwise() || g.sh != 1 || g.sw != 1 {
+		return false
+	}
+	if c.shift == nil || c.shift.n != *g {
+		c.shift = &shiftCache{n: *g, s: g.shifted()}
+	}
+	return c.shift.s != nil
 }
 
 // forwardIm2col is forward over chunks of the column matrix.

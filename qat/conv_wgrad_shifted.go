@@ -28,7 +28,7 @@ func (c *convCore) weightGradShifted(s *shiftGeom, x, dy, dw []float32, threads 
 	c.dwT = grow(c.dwT, g.oc*g.k)
 	clear(c.dwT)
 	for n := 0; n < g.n; n++ {
-		xp := sc.xpad.fill(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w])
+		xp := sc.xpad.fillQ(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], c.xq)
 		dyq := sc.dyq
 		for o := 0; o < g.oc; o++ {
 			src := dy[(n*g.oc+o)*g.p:][:g.p]

@@ -265,6 +265,21 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, ste *st
 		// the forward pass did not need the layout; the weight gradient does
 		c.shift = &shiftCache{n: *g, s: g.shifted()}
 	}
+	if c.shift != nil && c.shift.n == *g && c.shift.s != nil && dx != nil && !g.pointwise() && resolveThreads(threads) == 1 {
+		// one thread: both gradients image by image on one padded dy
+		if c.trans == nil || c.trans.n != *g {
+			c.trans = &transCache{n: *g, t: g.transposed(true)}
+		}
+		if t := c.trans.t; t != nil {
+			if base, ok := t.sharedDy(c.shift.s); ok {
+				if ste != nil && set != (ste.acc == nil) {
+					ste = nil
+				}
+				c.gradsShifted(c.shift.s, t, base, x, w, dy, dx, dw, set, ste)
+				return ste != nil
+			}
+		}
+	}
 	if c.shift != nil && c.shift.n == *g && c.shift.s != nil {
 		c.weightGradShifted(c.shift.s, x, dy, dw, threads)
 	} else {

@@ -347,6 +347,13 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 // gradient (plus ste.acc) masked by the fake quantization that computed the
 // input (fuseSTEIntoConv); dx is not written.
 func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int) {
+	c.inputGradShiftedEach(t, w, dy, dx, set, ste, threads, nil)
+}
+
+// inputGradShiftedEach is inputGradShifted that calls each(n, dyp) after image
+// n, dyp its dy in t's padded layout (one worker only: each runs on the images
+// in order).
+func (c *convCore) inputGradShiftedEach(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int, each func(n int, dyp []float32)) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
 	hw := g.h * g.w
@@ -385,6 +392,9 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 					}
 				}
 			})
+		}
+		if each != nil {
+			each(n, dyp)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,9 +59,13 @@ func TestSoftmaxRowF32(t *testing.T) {
 // TestSoftmaxRowF32FlushesSubnormals checks, on every dispatch path, that logits
 // 87-104 below the row's maximum (whose probabilities are subnormal in float32)
 // come out as exact zeros, and that no output is subnormal; the rest still
-// matches the reference and sums to 1.
+// matches the reference and sums to 1. The row kernels run with flush-to-zero
+// set in MXCSR (eighteenth session): afterwards Go's own float arithmetic
+// must produce subnormals again.
 func TestSoftmaxRowF32FlushesSubnormals(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
+		goruntime.LockOSThread() // the MXCSR checks below: the kernels' thread
+		defer goruntime.UnlockOSThread()
 		for _, n := range []int{5, 16, 33, 100} {
 			src := make([]float32, n)
 			for i := range src {
@@ -69,6 +74,9 @@ func TestSoftmaxRowF32FlushesSubnormals(t *testing.T) {
 			src[0], src[n-1] = 0, -1
 			got := make([]float32, n)
 			SoftmaxRowF32(got, src)
+			tiny := []float32{1e-30, 1e-10, 1e-40, 2}
+			require.NotZero(t, tiny[0]*tiny[1], "MXCSR left with flush-to-zero")
+			require.NotZero(t, tiny[2]*tiny[3], "MXCSR left with denormals-are-zero")
 			var sum float64
 			for i, v := range got {
 				b := math.Float32bits(v)

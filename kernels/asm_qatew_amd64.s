@@ -758,3 +758,73 @@ rowsSTESetF32AVX2_next:
 	JNZ  rowsSTESetF32AVX2_row
 	VZEROUPPER
 	RET
+
+// func rowsSTEAccSetF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, acc *float32, x *float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rowsSTEAccSetF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ         dst+0(FP), DI
+	MOVQ         ds+8(FP), DX
+	MOVQ         src+16(FP), SI
+	MOVQ         ss+24(FP), BX
+	MOVQ         w+32(FP), CX
+	MOVQ         rows+40(FP), R9
+	MOVQ         x+56(FP), R8
+	MOVQ         acc+48(FP), R13
+	MOVSS        lo+64(FP), X14
+	MOVSS        hi+68(FP), X15
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y13, Y13, Y13
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	MOVQ         CX, AX
+	ANDQ         $0x07, AX
+	MOVQ         AX, R12
+	NEGQ         AX
+	LEAQ         qatRowsMask<>+32(SB), R10
+	VMOVUPS      (R10)(AX*4), Y12
+	ANDQ         $-8, CX
+
+rowsSTEAccSetF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsSTEAccSetF32AVX2_tail
+
+rowsSTEAccSetF32AVX2_block:
+	VMOVUPS (SI)(R11*4), Y0
+	VMOVUPS (R8)(R11*4), Y1
+	VMOVUPS (R13)(R11*4), Y4
+	VADDPS  Y0, Y4, Y0
+	VCMPPS  $0x1d, Y14, Y1, Y2
+	VCMPPS  $0x12, Y15, Y1, Y3
+	VANDPS  Y3, Y2, Y2
+	VANDPS  Y2, Y0, Y0
+	VADDPS  Y13, Y0, Y0
+	VMOVUPS Y0, (DI)(R11*4)
+	ADDQ    $0x08, R11
+	CMPQ    R11, CX
+	JNE     rowsSTEAccSetF32AVX2_block
+
+rowsSTEAccSetF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsSTEAccSetF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VMASKMOVPS (R8)(R11*4), Y12, Y1
+	VMASKMOVPS (R13)(R11*4), Y12, Y4
+	VADDPS     Y0, Y4, Y0
+	VCMPPS     $0x1d, Y14, Y1, Y2
+	VCMPPS     $0x12, Y15, Y1, Y3
+	VANDPS     Y3, Y2, Y2
+	VANDPS     Y2, Y0, Y0
+	VADDPS     Y13, Y0, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsSTEAccSetF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	ADDQ DX, R13
+	DECQ R9
+	JNZ  rowsSTEAccSetF32AVX2_row
+	VZEROUPPER
+	RET

@@ -806,6 +806,1310 @@ qgroupedAVX2_8x1_tap:
 	VZEROUPPER
 	RET
 
+// func qgroupedWinVNNI_1x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_1x4(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_1x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_1x4_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (AX)(DX*1), Z9
+	VMOVDQU32 (R14), Z10
+	VMOVDQU32 (R14)(DX*1), Z11
+	VMOVDQU32 (R8), Z22
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z9, Z16, Z5
+	VPDPBUSD  Z22, Z5, Z1
+	VPERMD    Z10, Z16, Z6
+	VPDPBUSD  Z22, Z6, Z2
+	VPERMD    Z11, Z16, Z7
+	VPDPBUSD  Z22, Z7, Z3
+	ADDQ      $0x00000040, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_1x4_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	SUBQ      $0x04, R11
+	JNZ       qgroupedWinVNNI_1x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_1x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_1x1(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_1x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_1x1_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (R8), Z22
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	ADDQ      $0x00000040, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_1x1_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	SUBQ      $0x01, R11
+	JNZ       qgroupedWinVNNI_1x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_2x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_2x4(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_2x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_2x4_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (AX)(DX*1), Z9
+	VMOVDQU32 (R14), Z10
+	VMOVDQU32 (R14)(DX*1), Z11
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z9, Z16, Z6
+	VPDPBUSD  Z22, Z6, Z1
+	VPERMD    Z9, Z17, Z7
+	VPDPBUSD  Z23, Z7, Z1
+	VPERMD    Z10, Z16, Z28
+	VPDPBUSD  Z22, Z28, Z2
+	VPERMD    Z10, Z17, Z29
+	VPDPBUSD  Z23, Z29, Z2
+	VPERMD    Z11, Z16, Z30
+	VPDPBUSD  Z22, Z30, Z3
+	VPERMD    Z11, Z17, Z31
+	VPDPBUSD  Z23, Z31, Z3
+	ADDQ      $0x00000080, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_2x4_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	SUBQ      $0x04, R11
+	JNZ       qgroupedWinVNNI_2x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_2x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_2x1(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_2x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_2x1_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	ADDQ      $0x00000080, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_2x1_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	SUBQ      $0x01, R11
+	JNZ       qgroupedWinVNNI_2x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_3x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_3x4(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_3x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_3x4_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (AX)(DX*1), Z9
+	VMOVDQU32 (R14), Z10
+	VMOVDQU32 (R14)(DX*1), Z11
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z9, Z16, Z7
+	VPDPBUSD  Z22, Z7, Z1
+	VPERMD    Z9, Z17, Z28
+	VPDPBUSD  Z23, Z28, Z1
+	VPERMD    Z9, Z18, Z29
+	VPDPBUSD  Z24, Z29, Z1
+	VPERMD    Z10, Z16, Z30
+	VPDPBUSD  Z22, Z30, Z2
+	VPERMD    Z10, Z17, Z31
+	VPDPBUSD  Z23, Z31, Z2
+	VPERMD    Z10, Z18, Z4
+	VPDPBUSD  Z24, Z4, Z2
+	VPERMD    Z11, Z16, Z5
+	VPDPBUSD  Z22, Z5, Z3
+	VPERMD    Z11, Z17, Z6
+	VPDPBUSD  Z23, Z6, Z3
+	VPERMD    Z11, Z18, Z7
+	VPDPBUSD  Z24, Z7, Z3
+	ADDQ      $0x000000c0, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_3x4_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	SUBQ      $0x04, R11
+	JNZ       qgroupedWinVNNI_3x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_3x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_3x1(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_3x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_3x1_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	ADDQ      $0x000000c0, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_3x1_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	SUBQ      $0x01, R11
+	JNZ       qgroupedWinVNNI_3x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_4x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_4x4(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	VMOVDQU32 192(CX), Z19
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_4x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_4x4_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (AX)(DX*1), Z9
+	VMOVDQU32 (R14), Z10
+	VMOVDQU32 (R14)(DX*1), Z11
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VMOVDQU32 192(R8), Z25
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z8, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z0
+	VPERMD    Z9, Z16, Z28
+	VPDPBUSD  Z22, Z28, Z1
+	VPERMD    Z9, Z17, Z29
+	VPDPBUSD  Z23, Z29, Z1
+	VPERMD    Z9, Z18, Z30
+	VPDPBUSD  Z24, Z30, Z1
+	VPERMD    Z9, Z19, Z31
+	VPDPBUSD  Z25, Z31, Z1
+	VPERMD    Z10, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z2
+	VPERMD    Z10, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z2
+	VPERMD    Z10, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z2
+	VPERMD    Z10, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z2
+	VPERMD    Z11, Z16, Z28
+	VPDPBUSD  Z22, Z28, Z3
+	VPERMD    Z11, Z17, Z29
+	VPDPBUSD  Z23, Z29, Z3
+	VPERMD    Z11, Z18, Z30
+	VPDPBUSD  Z24, Z30, Z3
+	VPERMD    Z11, Z19, Z31
+	VPDPBUSD  Z25, Z31, Z3
+	ADDQ      $0x00000100, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_4x4_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	SUBQ      $0x04, R11
+	JNZ       qgroupedWinVNNI_4x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_4x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_4x1(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	VMOVDQU32 192(CX), Z19
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_4x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_4x1_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VMOVDQU32 192(R8), Z25
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z8, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z0
+	ADDQ      $0x00000100, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_4x1_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	SUBQ      $0x01, R11
+	JNZ       qgroupedWinVNNI_4x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_5x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_5x4(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	VMOVDQU32 192(CX), Z19
+	VMOVDQU32 256(CX), Z20
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_5x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_5x4_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (AX)(DX*1), Z9
+	VMOVDQU32 (R14), Z10
+	VMOVDQU32 (R14)(DX*1), Z11
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VMOVDQU32 192(R8), Z25
+	VMOVDQU32 256(R8), Z26
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z8, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z0
+	VPERMD    Z8, Z20, Z28
+	VPDPBUSD  Z26, Z28, Z0
+	VPERMD    Z9, Z16, Z29
+	VPDPBUSD  Z22, Z29, Z1
+	VPERMD    Z9, Z17, Z30
+	VPDPBUSD  Z23, Z30, Z1
+	VPERMD    Z9, Z18, Z31
+	VPDPBUSD  Z24, Z31, Z1
+	VPERMD    Z9, Z19, Z4
+	VPDPBUSD  Z25, Z4, Z1
+	VPERMD    Z9, Z20, Z5
+	VPDPBUSD  Z26, Z5, Z1
+	VPERMD    Z10, Z16, Z6
+	VPDPBUSD  Z22, Z6, Z2
+	VPERMD    Z10, Z17, Z7
+	VPDPBUSD  Z23, Z7, Z2
+	VPERMD    Z10, Z18, Z28
+	VPDPBUSD  Z24, Z28, Z2
+	VPERMD    Z10, Z19, Z29
+	VPDPBUSD  Z25, Z29, Z2
+	VPERMD    Z10, Z20, Z30
+	VPDPBUSD  Z26, Z30, Z2
+	VPERMD    Z11, Z16, Z31
+	VPDPBUSD  Z22, Z31, Z3
+	VPERMD    Z11, Z17, Z4
+	VPDPBUSD  Z23, Z4, Z3
+	VPERMD    Z11, Z18, Z5
+	VPDPBUSD  Z24, Z5, Z3
+	VPERMD    Z11, Z19, Z6
+	VPDPBUSD  Z25, Z6, Z3
+	VPERMD    Z11, Z20, Z7
+	VPDPBUSD  Z26, Z7, Z3
+	ADDQ      $0x00000140, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_5x4_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	SUBQ      $0x04, R11
+	JNZ       qgroupedWinVNNI_5x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_5x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_5x1(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	VMOVDQU32 192(CX), Z19
+	VMOVDQU32 256(CX), Z20
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_5x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_5x1_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VMOVDQU32 192(R8), Z25
+	VMOVDQU32 256(R8), Z26
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z8, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z0
+	VPERMD    Z8, Z20, Z28
+	VPDPBUSD  Z26, Z28, Z0
+	ADDQ      $0x00000140, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_5x1_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	SUBQ      $0x01, R11
+	JNZ       qgroupedWinVNNI_5x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_6x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_6x4(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	VMOVDQU32 192(CX), Z19
+	VMOVDQU32 256(CX), Z20
+	VMOVDQU32 320(CX), Z21
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_6x4_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_6x4_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	LEAQ      (AX)(DX*2), R14
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (AX)(DX*1), Z9
+	VMOVDQU32 (R14), Z10
+	VMOVDQU32 (R14)(DX*1), Z11
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VMOVDQU32 192(R8), Z25
+	VMOVDQU32 256(R8), Z26
+	VMOVDQU32 320(R8), Z27
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z8, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z0
+	VPERMD    Z8, Z20, Z28
+	VPDPBUSD  Z26, Z28, Z0
+	VPERMD    Z8, Z21, Z29
+	VPDPBUSD  Z27, Z29, Z0
+	VPERMD    Z9, Z16, Z30
+	VPDPBUSD  Z22, Z30, Z1
+	VPERMD    Z9, Z17, Z31
+	VPDPBUSD  Z23, Z31, Z1
+	VPERMD    Z9, Z18, Z4
+	VPDPBUSD  Z24, Z4, Z1
+	VPERMD    Z9, Z19, Z5
+	VPDPBUSD  Z25, Z5, Z1
+	VPERMD    Z9, Z20, Z6
+	VPDPBUSD  Z26, Z6, Z1
+	VPERMD    Z9, Z21, Z7
+	VPDPBUSD  Z27, Z7, Z1
+	VPERMD    Z10, Z16, Z28
+	VPDPBUSD  Z22, Z28, Z2
+	VPERMD    Z10, Z17, Z29
+	VPDPBUSD  Z23, Z29, Z2
+	VPERMD    Z10, Z18, Z30
+	VPDPBUSD  Z24, Z30, Z2
+	VPERMD    Z10, Z19, Z31
+	VPDPBUSD  Z25, Z31, Z2
+	VPERMD    Z10, Z20, Z4
+	VPDPBUSD  Z26, Z4, Z2
+	VPERMD    Z10, Z21, Z5
+	VPDPBUSD  Z27, Z5, Z2
+	VPERMD    Z11, Z16, Z6
+	VPDPBUSD  Z22, Z6, Z3
+	VPERMD    Z11, Z17, Z7
+	VPDPBUSD  Z23, Z7, Z3
+	VPERMD    Z11, Z18, Z28
+	VPDPBUSD  Z24, Z28, Z3
+	VPERMD    Z11, Z19, Z29
+	VPDPBUSD  Z25, Z29, Z3
+	VPERMD    Z11, Z20, Z30
+	VPDPBUSD  Z26, Z30, Z3
+	VPERMD    Z11, Z21, Z31
+	VPDPBUSD  Z27, Z31, Z3
+	ADDQ      $0x00000180, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_6x4_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z1, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z2, (R10)
+	ADDQ      BX, R10
+	VMOVDQU32 Z3, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	ADDQ      DX, SI
+	SUBQ      $0x04, R11
+	JNZ       qgroupedWinVNNI_6x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinVNNI_6x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·qgroupedWinVNNI_6x1(SB), NOSPLIT, $0-80
+	MOVQ      in+0(FP), SI
+	MOVQ      off+8(FP), DI
+	MOVQ      out+64(FP), R10
+	MOVQ      pstride+24(FP), DX
+	MOVQ      ostride+72(FP), BX
+	MOVQ      idx+48(FP), CX
+	VMOVDQU32 (CX), Z16
+	VMOVDQU32 64(CX), Z17
+	VMOVDQU32 128(CX), Z18
+	VMOVDQU32 192(CX), Z19
+	VMOVDQU32 256(CX), Z20
+	VMOVDQU32 320(CX), Z21
+	MOVQ      ow+32(FP), R11
+
+qgroupedWinVNNI_6x1_pixel:
+	MOVQ      bias+56(FP), CX
+	VMOVDQU32 (CX), Z0
+	MOVQ      w+40(FP), R8
+	XORQ      R13, R13
+
+qgroupedWinVNNI_6x1_tap:
+	MOVQ      (DI)(R13*8), AX
+	ADDQ      SI, AX
+	VMOVDQU32 (AX), Z8
+	VMOVDQU32 (R8), Z22
+	VMOVDQU32 64(R8), Z23
+	VMOVDQU32 128(R8), Z24
+	VMOVDQU32 192(R8), Z25
+	VMOVDQU32 256(R8), Z26
+	VMOVDQU32 320(R8), Z27
+	VPERMD    Z8, Z16, Z4
+	VPDPBUSD  Z22, Z4, Z0
+	VPERMD    Z8, Z17, Z5
+	VPDPBUSD  Z23, Z5, Z0
+	VPERMD    Z8, Z18, Z6
+	VPDPBUSD  Z24, Z6, Z0
+	VPERMD    Z8, Z19, Z7
+	VPDPBUSD  Z25, Z7, Z0
+	VPERMD    Z8, Z20, Z28
+	VPDPBUSD  Z26, Z28, Z0
+	VPERMD    Z8, Z21, Z29
+	VPDPBUSD  Z27, Z29, Z0
+	ADDQ      $0x00000180, R8
+	INCQ      R13
+	MOVQ      ntaps+16(FP), CX
+	CMPQ      R13, CX
+	JB        qgroupedWinVNNI_6x1_tap
+	VMOVDQU32 Z0, (R10)
+	ADDQ      BX, R10
+	ADDQ      DX, SI
+	SUBQ      $0x01, R11
+	JNZ       qgroupedWinVNNI_6x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_1x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_1x4(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_1x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_1x4_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	LEAQ     (AX)(DX*2), R14
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VMOVDQU  (AX)(DX*1), Y9
+	VPERMD   Y9, Y4, Y11
+	VPMADDWD (R8), Y11, Y11
+	VPADDD   Y11, Y1, Y1
+	VMOVDQU  (R14), Y8
+	VPERMD   Y8, Y4, Y12
+	VPMADDWD (R8), Y12, Y12
+	VPADDD   Y12, Y2, Y2
+	VMOVDQU  (R14)(DX*1), Y9
+	VPERMD   Y9, Y4, Y13
+	VPMADDWD (R8), Y13, Y13
+	VPADDD   Y13, Y3, Y3
+	ADDQ     $0x00000020, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_1x4_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y1, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y2, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y3, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	SUBQ     $0x04, R11
+	JNZ      qgroupedWinAVX2_1x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_1x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_1x1(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_1x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_1x1_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	ADDQ     $0x00000020, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_1x1_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	SUBQ     $0x01, R11
+	JNZ      qgroupedWinAVX2_1x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_2x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_2x4(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_2x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_2x4_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	LEAQ     (AX)(DX*2), R14
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y0, Y0
+	VMOVDQU  (AX)(DX*1), Y9
+	VPERMD   Y9, Y4, Y12
+	VPMADDWD (R8), Y12, Y12
+	VPADDD   Y12, Y1, Y1
+	VPERMD   Y9, Y5, Y13
+	VPMADDWD 32(R8), Y13, Y13
+	VPADDD   Y13, Y1, Y1
+	VMOVDQU  (R14), Y8
+	VPERMD   Y8, Y4, Y14
+	VPMADDWD (R8), Y14, Y14
+	VPADDD   Y14, Y2, Y2
+	VPERMD   Y8, Y5, Y15
+	VPMADDWD 32(R8), Y15, Y15
+	VPADDD   Y15, Y2, Y2
+	VMOVDQU  (R14)(DX*1), Y9
+	VPERMD   Y9, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y3, Y3
+	VPERMD   Y9, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y3, Y3
+	ADDQ     $0x00000040, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_2x4_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y1, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y2, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y3, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	SUBQ     $0x04, R11
+	JNZ      qgroupedWinAVX2_2x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_2x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_2x1(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_2x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_2x1_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y0, Y0
+	ADDQ     $0x00000040, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_2x1_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	SUBQ     $0x01, R11
+	JNZ      qgroupedWinAVX2_2x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_3x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_3x4(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	VMOVDQU 64(CX), Y6
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_3x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_3x4_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	LEAQ     (AX)(DX*2), R14
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y0, Y0
+	VPERMD   Y8, Y6, Y12
+	VPMADDWD 64(R8), Y12, Y12
+	VPADDD   Y12, Y0, Y0
+	VMOVDQU  (AX)(DX*1), Y9
+	VPERMD   Y9, Y4, Y13
+	VPMADDWD (R8), Y13, Y13
+	VPADDD   Y13, Y1, Y1
+	VPERMD   Y9, Y5, Y14
+	VPMADDWD 32(R8), Y14, Y14
+	VPADDD   Y14, Y1, Y1
+	VPERMD   Y9, Y6, Y15
+	VPMADDWD 64(R8), Y15, Y15
+	VPADDD   Y15, Y1, Y1
+	VMOVDQU  (R14), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y2, Y2
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y2, Y2
+	VPERMD   Y8, Y6, Y12
+	VPMADDWD 64(R8), Y12, Y12
+	VPADDD   Y12, Y2, Y2
+	VMOVDQU  (R14)(DX*1), Y9
+	VPERMD   Y9, Y4, Y13
+	VPMADDWD (R8), Y13, Y13
+	VPADDD   Y13, Y3, Y3
+	VPERMD   Y9, Y5, Y14
+	VPMADDWD 32(R8), Y14, Y14
+	VPADDD   Y14, Y3, Y3
+	VPERMD   Y9, Y6, Y15
+	VPMADDWD 64(R8), Y15, Y15
+	VPADDD   Y15, Y3, Y3
+	ADDQ     $0x00000060, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_3x4_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y1, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y2, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y3, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	SUBQ     $0x04, R11
+	JNZ      qgroupedWinAVX2_3x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_3x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_3x1(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	VMOVDQU 64(CX), Y6
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_3x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_3x1_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y0, Y0
+	VPERMD   Y8, Y6, Y12
+	VPMADDWD 64(R8), Y12, Y12
+	VPADDD   Y12, Y0, Y0
+	ADDQ     $0x00000060, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_3x1_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	SUBQ     $0x01, R11
+	JNZ      qgroupedWinAVX2_3x1_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_4x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_4x4(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	VMOVDQU 64(CX), Y6
+	VMOVDQU 96(CX), Y7
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_4x4_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	VMOVDQA Y0, Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y0, Y3
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_4x4_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	LEAQ     (AX)(DX*2), R14
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y0, Y0
+	VPERMD   Y8, Y6, Y12
+	VPMADDWD 64(R8), Y12, Y12
+	VPADDD   Y12, Y0, Y0
+	VPERMD   Y8, Y7, Y13
+	VPMADDWD 96(R8), Y13, Y13
+	VPADDD   Y13, Y0, Y0
+	VMOVDQU  (AX)(DX*1), Y9
+	VPERMD   Y9, Y4, Y14
+	VPMADDWD (R8), Y14, Y14
+	VPADDD   Y14, Y1, Y1
+	VPERMD   Y9, Y5, Y15
+	VPMADDWD 32(R8), Y15, Y15
+	VPADDD   Y15, Y1, Y1
+	VPERMD   Y9, Y6, Y10
+	VPMADDWD 64(R8), Y10, Y10
+	VPADDD   Y10, Y1, Y1
+	VPERMD   Y9, Y7, Y11
+	VPMADDWD 96(R8), Y11, Y11
+	VPADDD   Y11, Y1, Y1
+	VMOVDQU  (R14), Y8
+	VPERMD   Y8, Y4, Y12
+	VPMADDWD (R8), Y12, Y12
+	VPADDD   Y12, Y2, Y2
+	VPERMD   Y8, Y5, Y13
+	VPMADDWD 32(R8), Y13, Y13
+	VPADDD   Y13, Y2, Y2
+	VPERMD   Y8, Y6, Y14
+	VPMADDWD 64(R8), Y14, Y14
+	VPADDD   Y14, Y2, Y2
+	VPERMD   Y8, Y7, Y15
+	VPMADDWD 96(R8), Y15, Y15
+	VPADDD   Y15, Y2, Y2
+	VMOVDQU  (R14)(DX*1), Y9
+	VPERMD   Y9, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y3, Y3
+	VPERMD   Y9, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y3, Y3
+	VPERMD   Y9, Y6, Y12
+	VPMADDWD 64(R8), Y12, Y12
+	VPADDD   Y12, Y3, Y3
+	VPERMD   Y9, Y7, Y13
+	VPMADDWD 96(R8), Y13, Y13
+	VPADDD   Y13, Y3, Y3
+	ADDQ     $0x00000080, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_4x4_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y1, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y2, (R10)
+	ADDQ     BX, R10
+	VMOVDQU  Y3, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	ADDQ     DX, SI
+	SUBQ     $0x04, R11
+	JNZ      qgroupedWinAVX2_4x4_pixel
+	VZEROUPPER
+	RET
+
+// func qgroupedWinAVX2_4x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+// Requires: AVX, AVX2
+TEXT ·qgroupedWinAVX2_4x1(SB), NOSPLIT, $0-80
+	MOVQ    in+0(FP), SI
+	MOVQ    off+8(FP), DI
+	MOVQ    out+64(FP), R10
+	MOVQ    pstride+24(FP), DX
+	MOVQ    ostride+72(FP), BX
+	MOVQ    idx+48(FP), CX
+	VMOVDQU (CX), Y4
+	VMOVDQU 32(CX), Y5
+	VMOVDQU 64(CX), Y6
+	VMOVDQU 96(CX), Y7
+	MOVQ    ow+32(FP), R11
+
+qgroupedWinAVX2_4x1_pixel:
+	MOVQ    bias+56(FP), CX
+	VMOVDQU (CX), Y0
+	MOVQ    w+40(FP), R8
+	XORQ    R13, R13
+
+qgroupedWinAVX2_4x1_tap:
+	MOVQ     (DI)(R13*8), AX
+	ADDQ     SI, AX
+	VMOVDQU  (AX), Y8
+	VPERMD   Y8, Y4, Y10
+	VPMADDWD (R8), Y10, Y10
+	VPADDD   Y10, Y0, Y0
+	VPERMD   Y8, Y5, Y11
+	VPMADDWD 32(R8), Y11, Y11
+	VPADDD   Y11, Y0, Y0
+	VPERMD   Y8, Y6, Y12
+	VPMADDWD 64(R8), Y12, Y12
+	VPADDD   Y12, Y0, Y0
+	VPERMD   Y8, Y7, Y13
+	VPMADDWD 96(R8), Y13, Y13
+	VPADDD   Y13, Y0, Y0
+	ADDQ     $0x00000080, R8
+	INCQ     R13
+	MOVQ     ntaps+16(FP), CX
+	CMPQ     R13, CX
+	JB       qgroupedWinAVX2_4x1_tap
+	VMOVDQU  Y0, (R10)
+	ADDQ     BX, R10
+	ADDQ     DX, SI
+	SUBQ     $0x01, R11
+	JNZ      qgroupedWinAVX2_4x1_pixel
+	VZEROUPPER
+	RET
+
 // func qavgRowAVX512(in *int8, off *int64, ntaps int, pstride int, ow int, nblk int, f *float64, sub int32, lo float64, hi float64, zp int32, out *int8, ostride int)
 // Requires: AVX, AVX512F
 TEXT ·qavgRowAVX512(SB), NOSPLIT, $0-104

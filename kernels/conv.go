@@ -85,6 +85,9 @@ type QConvWeights struct {
 	// grp is the grouped kernel's packing (4, 8 or 16 channels per group,
 	// qgrouped.go), used instead of groups where its path runs.
 	grp *groupedWeights
+	// win is the window kernel's packing (few input channels per group,
+	// outputs per group ≠ inputs, qgrouped_win.go), used where its path runs.
+	win *winWeights
 	// stem packs a single-group convolution of 1-4 input channels for the
 	// stem kernel (qstem.go), used instead of the GEMM path when DilW == 1.
 	stem *stemWeights
@@ -143,6 +146,9 @@ func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, 
 	}
 	if groupedFits(s) {
 		cw.grp = packGrouped(s, w, bias, inZP)
+	}
+	if winFits(s) {
+		cw.win = packWin(s, w, bias, inZP)
 	}
 	if stemFits(s) {
 		cw.stem = packStem(s, w, bias, inZP)
@@ -207,6 +213,10 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 	}
 	if w.grp.usable() {
 		groupedConv(s, in, w.grp, out, p, threads)
+		return
+	}
+	if w.win.usable() {
+		winConv(s, in, w.win, out, p, threads)
 		return
 	}
 	if w.s2d != nil && s2dFits(s) && amxFits(s.N*oh*ow, w.s2d) {

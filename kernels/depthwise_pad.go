@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // spreadChannels lays out w pixels of c channels (src) at a pixel stride of
 // cp bytes in dst: output channel o of each pixel is input channel o/mult for
 // o < oc, zero from oc to cp. The depthwise kernels work on 16-channel
@@ -18,6 +20,13 @@ func spreadChannels(dst, src []int8, w, c, cp, oc, mult int) {
 		}
 		return
 	}
+	if mult == 2 {
+		for x := 0; x < w; x++ {
+			spread2(dst[x*cp:(x+1)*cp], src[x*c:(x+1)*c])
+			clear(dst[x*cp+oc : (x+1)*cp])
+		}
+		return
+	}
 	for x := 0; x < w; x++ {
 		px := dst[x*cp : (x+1)*cp]
 		in := src[x*c : (x+1)*c]
@@ -29,5 +38,23 @@ func spreadChannels(dst, src []int8, w, c, cp, oc, mult int) {
 			}
 		}
 		clear(px[oc:])
+	}
+}
+
+// spread2 sets dst[2i] = dst[2i+1] = src[i] (a channel multiplier of 2),
+// four source bytes a word: the byte loop took 60 % of a depthwise ×2
+// convolution's time (grouped_dilated's 30 → 60 channels, eighteenth session).
+func spread2(dst, src []int8) {
+	n := len(src)
+	_ = dst[2*n-1]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		y := uint64(*(*uint32)(unsafe.Pointer(&src[i])))
+		y = (y | y<<16) & 0x0000ffff0000ffff
+		y = (y | y<<8) & 0x00ff00ff00ff00ff
+		*(*uint64)(unsafe.Pointer(&dst[2*i])) = y | y<<8
+	}
+	for ; i < n; i++ {
+		dst[2*i], dst[2*i+1] = src[i], src[i]
 	}
 }

@@ -17,6 +17,7 @@ func TestSpreadChannels(t *testing.T) {
 	for _, tc := range []struct{ w, c, mult int }{
 		{w: 7, c: 58, mult: 1}, {w: 3, c: 16, mult: 1}, {w: 5, c: 1, mult: 1},
 		{w: 4, c: 3, mult: 2}, {w: 6, c: 10, mult: 3}, {w: 1, c: 8, mult: 2},
+		{w: 5, c: 30, mult: 2}, {w: 3, c: 13, mult: 2}, {w: 2, c: 16, mult: 2},
 	} {
 		t.Run(fmt.Sprintf("w%d c%d mult%d", tc.w, tc.c, tc.mult), func(t *testing.T) {
 			oc := tc.c * tc.mult

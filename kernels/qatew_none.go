@@ -20,5 +20,7 @@ func rowsCopyF32AVX2(*float32, int, *float32, int, int, int)                    
 func rowsBiasF32AVX2(*float32, int, *float32, int, int, int, float32)                      {}
 func rowsAddF32AVX2(*float32, int, *float32, int, int, int)                                {}
 func rowsSTESetF32AVX2(*float32, int, *float32, int, int, int, *float32, float32, float32) {}
+func rowsSTEAccSetF32AVX2(*float32, int, *float32, int, int, int, *float32, *float32, float32, float32) {
+}
 
 func sumF32AVX2(*float32, *float32, *float32, int) {}

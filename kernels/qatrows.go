@@ -12,7 +12,8 @@ import (
 // bias added, added to the destination, or with a fake quantization's
 // straight-through mask applied. Each element is the same float32 operation as
 // the scalar loop it replaces (RowsBiasF32: src + b; RowsAddF32: dst + src;
-// RowsSTESetF32: STESetF32's (src where lo <= x <= hi, else 0) + 0).
+// RowsSTESetF32: STESetF32's (src where lo <= x <= hi, else 0) + 0;
+// RowsSTEAccSetF32: the same of acc + src).
 
 // rowsArgs panics unless rows of w floats fit: the callers pass their own
 // layouts, so a miss is a bug, not bad input.
@@ -89,6 +90,37 @@ func RowsSTESetF32(dst []float32, ds int, src []float32, ss, w, rows int, x []fl
 	}
 	for i := 0; i < rows; i++ {
 		steSetF32Go(x[i*ds:i*ds+w], src[i*ss:i*ss+w], dst[i*ds:i*ds+w], lo, hi)
+	}
+}
+
+// RowsSTEAccSetF32 is RowsAddF32 into acc followed by RowsSTESetF32 of the sums,
+// without writing acc: dst[i*ds+j] = (acc[i*ds+j] + src[i*ss+j]) + 0 where lo <=
+// x[i*ds+j] <= hi, else +0 (acc and x have dst's layout; dst may be acc). The
+// last contribution to a gradient that other readers accumulated in acc, stored
+// through the straight-through mask of the fake quantization that computed the
+// tensor.
+func RowsSTEAccSetF32(dst []float32, ds int, src []float32, ss, w, rows int, acc, x []float32, lo, hi float32) {
+	if !rowsArgs("RowsSTEAccSetF32", dst, ds, src, ss, w, rows) {
+		return
+	}
+	if len(x) < (rows-1)*ds+w || len(acc) < (rows-1)*ds+w {
+		panic(fmt.Sprintf("kernels.RowsSTEAccSetF32: x (%d floats) or acc (%d) too short for %d rows of %d, stride %d", len(x), len(acc), rows, w, ds))
+	}
+	if simdPath != isaGo && rowsAsm && !math.IsNaN(float64(lo)) && !math.IsNaN(float64(hi)) {
+		rowsSTEAccSetF32AVX2(&dst[0], ds, &src[0], ss, w, rows, &acc[0], &x[0], lo, hi)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		d, s, a, xr := dst[i*ds:i*ds+w], src[i*ss:i*ss+w], acc[i*ds:i*ds+w], x[i*ds:i*ds+w]
+		for j, v := range xr {
+			g := a[j]
+			g += s[j]
+			var o float32
+			if v >= lo && v <= hi {
+				o += g
+			}
+			d[j] = o
+		}
 	}
 }
 

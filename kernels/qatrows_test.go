@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRowsKernels checks RowsCopyF32, RowsBiasF32, RowsAddF32 and RowsSTESetF32
-// on every path, bit for bit against the scalar definitions (a copy, src + b,
-// dst += src, STESetF32 per row), for row widths around the vector blocks
+// TestRowsKernels checks RowsCopyF32, RowsBiasF32, RowsAddF32, RowsSTESetF32 and
+// RowsSTEAccSetF32 on every path, bit for bit against the scalar definitions (a
+// copy, src + b, dst += src, STESetF32 per row, STESetF32 of acc + src per row), for row widths around the vector blocks
 // (the shifted convolutions' 7, 14 and 28 among them), strides past the width,
 // inputs with zeros of both signs, infinities and NaN; the floats between the
 // rows and past the last one must stay as they were.
@@ -50,6 +50,21 @@ func TestRowsKernels(t *testing.T) {
 								return v
 							}},
 					}
+					acc := qatewInput(r, dlen, 0.05, true)
+					cases = append(cases, struct {
+						name string
+						run  func(dst []float32)
+						want func(i int) float32
+					}{"steacc", func(d []float32) { RowsSTEAccSetF32(d, ds, src, ss, w, rows, acc, x, lo, hi) },
+						func(i int) float32 {
+							g := acc[i]
+							g += src[i/ds*ss+i%ds]
+							var v float32
+							if x[i] >= lo && x[i] <= hi {
+								v += g
+							}
+							return v
+						}})
 					for _, c := range cases {
 						dst := append([]float32(nil), old...)
 						c.run(dst)
@@ -79,6 +94,7 @@ func TestRowsKernelsRefuseShortSlices(t *testing.T) {
 	require.Panics(t, func() { RowsCopyF32(dst, 10, src, 10, 8, 3) })
 	require.Panics(t, func() { RowsAddF32(dst, 4, src, 10, 8, 2) })
 	require.Panics(t, func() { RowsSTESetF32(dst, 10, src, 10, 8, 2, make([]float32, 15), 0, 1) })
+	require.Panics(t, func() { RowsSTEAccSetF32(dst, 10, src, 10, 8, 2, make([]float32, 15), make([]float32, 20), 0, 1) })
 	require.NotPanics(t, func() { RowsBiasF32(dst, 10, src, 10, 8, 0, 1) })
 }
 

@@ -16,3 +16,12 @@ func qavgRow(width int, base []int8, off []int64, pstride, ow, nblk int, f []flo
 func groupedBlockRowWide(g *groupedWeights, base []int16, b int, off []int64, pstride, ow int, out []int32) {
 	panic("kernels: groupedBlockRowWide without assembly")
 }
+
+// winBlockRow computes block b of one output row in Go (no assembly here).
+func winBlockRow(g *winWeights, base []int8, b int, off []int64, pstride, ow int, out []int32) {
+	winBlockRowGo(g, base, b, off, pstride, ow, out)
+}
+
+func winBlockRowWide(g *winWeights, base []int16, b int, off []int64, pstride, ow int, out []int32) {
+	panic("kernels: winBlockRowWide without assembly")
+}

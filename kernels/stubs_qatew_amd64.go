@@ -88,3 +88,8 @@ func rowsAddF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
 //
 //go:noescape
 func rowsSTESetF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, x *float32, lo float32, hi float32)
+
+// rowsSTEAccSetF32AVX2 sets dst[i*ds+j] = (acc[i*ds+j] + src[i*ss+j]) + 0 where lo <= x[i*ds+j] <= hi, else +0, for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsSTEAccSetF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, acc *float32, x *float32, lo float32, hi float32)

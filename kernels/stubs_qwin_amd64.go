@@ -64,6 +64,106 @@ func qgroupedAVX2_8x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *
 //go:noescape
 func qgroupedAVX2_8x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
 
+// qgroupedWinVNNI_1x4 computes one 16-channel block of an int8 grouped convolution row (up to 4 channels per group, a 64-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_1x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_1x1 computes one 16-channel block of an int8 grouped convolution row (up to 4 channels per group, a 64-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_1x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_2x4 computes one 16-channel block of an int8 grouped convolution row (up to 8 channels per group, a 64-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_2x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_2x1 computes one 16-channel block of an int8 grouped convolution row (up to 8 channels per group, a 64-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_2x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_3x4 computes one 16-channel block of an int8 grouped convolution row (up to 12 channels per group, a 64-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_3x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_3x1 computes one 16-channel block of an int8 grouped convolution row (up to 12 channels per group, a 64-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_3x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_4x4 computes one 16-channel block of an int8 grouped convolution row (up to 16 channels per group, a 64-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_4x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_4x1 computes one 16-channel block of an int8 grouped convolution row (up to 16 channels per group, a 64-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_4x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_5x4 computes one 16-channel block of an int8 grouped convolution row (up to 20 channels per group, a 64-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_5x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_5x1 computes one 16-channel block of an int8 grouped convolution row (up to 20 channels per group, a 64-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_5x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_6x4 computes one 16-channel block of an int8 grouped convolution row (up to 24 channels per group, a 64-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_6x4(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinVNNI_6x1 computes one 16-channel block of an int8 grouped convolution row (up to 24 channels per group, a 64-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinVNNI_6x1(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_1x4 computes one 8-channel block of an int8 grouped convolution row (up to 2 channels per group, int16 input, a 32-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_1x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_1x1 computes one 8-channel block of an int8 grouped convolution row (up to 2 channels per group, int16 input, a 32-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_1x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_2x4 computes one 8-channel block of an int8 grouped convolution row (up to 4 channels per group, int16 input, a 32-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_2x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_2x1 computes one 8-channel block of an int8 grouped convolution row (up to 4 channels per group, int16 input, a 32-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_2x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_3x4 computes one 8-channel block of an int8 grouped convolution row (up to 6 channels per group, int16 input, a 32-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_3x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_3x1 computes one 8-channel block of an int8 grouped convolution row (up to 6 channels per group, int16 input, a 32-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_3x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_4x4 computes one 8-channel block of an int8 grouped convolution row (up to 8 channels per group, int16 input, a 32-byte window), 4 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_4x4(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
+// qgroupedWinAVX2_4x1 computes one 8-channel block of an int8 grouped convolution row (up to 8 channels per group, int16 input, a 32-byte window), 1 pixels at a time.
+//
+//go:noescape
+func qgroupedWinAVX2_4x1(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)
+
 // qavgRowAVX512 computes one output row of an int8 average pool, 16 channels at a time.
 //
 //go:noescape

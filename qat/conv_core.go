@@ -39,6 +39,8 @@ type convScratch struct {
 	// dy in the strided layers' input-gradient layout (conv_phase_grad.go)
 	phasePad []float32
 	phaseOf  *phaseGrad
+	// the written input gradient's phase planes, then one interleaved channel
+	phaseOut []float32
 }
 
 // convCore holds a convolution's geometry and its scratch buffers (reused across
@@ -260,10 +262,10 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, ste *st
 	if c.trans == nil || c.trans.n != *g {
 		c.trans = &transCache{n: *g, t: g.transposed(true)}
 	}
+	if ste != nil && set != (ste.acc == nil) {
+		ste = nil // set: a written input gradient; acc: an accumulated one
+	}
 	if c.trans.t != nil {
-		if !set {
-			ste = nil
-		}
 		c.inputGradShifted(c.trans.t, w, dy, dx, set, ste, threads)
 		return ste != nil
 	}
@@ -272,9 +274,6 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, ste *st
 			c.phase, c.phaseN = g.phased(), *g
 		}
 		if c.phase != nil {
-			if !set {
-				ste = nil
-			}
 			c.inputGradPhased(c.phase, w, dy, dx, set, ste, threads)
 			return ste != nil
 		}

@@ -171,6 +171,12 @@ func TestConvPaths(t *testing.T) {
 						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "masked dx[%d]", i)
 					}
 					require.Equal(t, untouched, dx, "dx written although the mask went to ste.dx")
+					// the first of several readers (steAcc): added to what the
+					// others accumulated, then masked, bit for bit
+					acc := accumulated(rng, len(x))
+					checkSTEAcc(t, name, acc, sx, func(dx []float32, ste *steStore) {
+						c.inputGradShifted(tc, w, dy, dx, false, ste, threads)
+					})
 				}
 				if p := g.phased(); p != nil && !g.depthwise() {
 					// strided layers: the input gradient on phase planes, added,
@@ -204,9 +210,47 @@ func TestConvPaths(t *testing.T) {
 						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s: masked dx[%d]", name, i)
 					}
 					require.Equal(t, untouched, dx, "dx written although the mask went to ste.dx")
+					acc := accumulated(rng, len(x))
+					checkSTEAcc(t, name, acc, sx, func(dx []float32, ste *steStore) {
+						c.inputGradPhased(p, w, dy, dx, false, ste, threads)
+					})
 				}
 			}
 		}
+	}
+}
+
+// accumulated returns a gradient as other readers leave it: random values, zeros
+// of both signs and a NaN.
+func accumulated(rng *rand.Rand, n int) []float32 {
+	acc := make([]float32, n)
+	for i := range acc {
+		acc[i] = float32(rng.NormFloat64())
+	}
+	acc[1%n], acc[2%n], acc[3%n] = 0, float32(math.Copysign(0, -1)), float32(math.NaN())
+	return acc
+}
+
+// checkSTEAcc checks an input-gradient store with ste.acc (run(dx, ste)): the
+// store writes STESetF32(sx, acc + the input gradient) to ste.dx, bit for bit
+// what adding the input gradient to acc and masking it in a separate pass give,
+// and leaves acc as it was.
+func checkSTEAcc(t *testing.T, name string, acc, sx []float32, run func(dx []float32, ste *steStore)) {
+	sum := append([]float32(nil), acc...)
+	run(sum, nil)
+	want := make([]float32, len(acc))
+	kernels.STESetF32(sx, sum, want, -0.7, 1.1)
+	got := make([]float32, len(acc))
+	for i := range got {
+		got[i] = float32(math.NaN())
+	}
+	keep := append([]float32(nil), acc...)
+	run(nil, &steStore{x: sx, dx: got, acc: acc, lo: -0.7, hi: 1.1})
+	for i := range want {
+		require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s: masked acc + dx[%d]", name, i)
+	}
+	for i := range keep {
+		require.Equal(t, math.Float32bits(keep[i]), math.Float32bits(acc[i]), "%s: acc[%d] written", name, i)
 	}
 }
 

@@ -129,14 +129,22 @@ func (p *phaseGrad) pack(g *convGeom, w []float32, wt []float32) ([][]*kernels.P
 }
 
 // inputGradPhased adds the input gradient of the strided convolution g to dx image
-// by image, or with set writes it (every element once). With ste (set only) the
-// store writes ste.dx instead, masked by the fake quantization that computed the
-// input (as inputGradShifted); dx is not written.
+// by image, or with set writes it (every element once). With ste (set, or not
+// set with ste.acc) the store writes ste.dx instead, masked by the fake
+// quantization that computed the input (as inputGradShifted); dx is not written.
+//
+// Added, each phase's values go straight to their pixels (a strided scatter).
+// Written, the GEMMs' stores copy each phase into a plane of an image buffer,
+// then each channel's phases are interleaved into one contiguous plane, and that
+// plane is written, masked (kernels.STESetF32) or added to ste.acc and masked
+// (kernels.SumF32, then STESetF32) by the vector kernels, instead of per pixel.
 func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, ste *steStore, threads int) {
 	g := &c.g
 	var pa [][]*kernels.PackedA
 	pa, c.phaseWT = p.pack(g, w, c.phaseWT)
 	hw := g.h * g.w
+	planeN := p.rows * p.cols
+	nph := len(p.phases)
 	_, _, workers, inner := c.splitImages(1, threads)
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
@@ -146,30 +154,33 @@ func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, 
 		dyp := sc.phasePad
 		p.fill(g, dy[n*g.oc*g.p:(n+1)*g.oc*g.p], dyp, fresh)
 		mode, lo, hi := phaseAdd, float32(0), float32(0)
-		var dxn, sxn []float32
+		var dxn, sxn, axn []float32
 		switch {
 		case ste != nil:
 			mode, lo, hi = phaseSTE, ste.lo, ste.hi
 			dxn, sxn = ste.dx[n*g.c*hw:(n+1)*g.c*hw], ste.x[n*g.c*hw:(n+1)*g.c*hw]
+			if ste.acc != nil {
+				mode, axn = phaseSTEAcc, ste.acc[n*g.c*hw:(n+1)*g.c*hw]
+			}
 		case set:
 			mode = phaseSet
 			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
 		default:
 			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
 		}
+		var planes []float32
+		if mode != phaseAdd {
+			sc.phaseOut = grow(sc.phaseOut, g.c*nph*planeN+hw)
+			planes = sc.phaseOut
+		}
 		for pi := range p.phases {
 			ph := &p.phases[pi]
 			// the phase's input pixels: plane rows [r0, r1), columns [c0, c1)
 			r0, r1 := phaseSpan(g.sh, ph.a, g.pt, g.h, p.rows)
 			c0, c1 := phaseSpan(g.sw, ph.b, g.pl, g.w, p.cols)
-			if r0 >= r1 || c0 >= c1 {
-				continue
-			}
-			if pa[pi] == nil {
-				// no tap reads these pixels: their gradient is +0
-				for ci := 0; ci < g.c; ci++ {
-					p.storePhase(g, ph, mode, nil, 0, dxn[ci*hw:(ci+1)*hw], nil, lo, hi, r0, r1, c0, c1)
-				}
+			if r0 >= r1 || c0 >= c1 || pa[pi] == nil {
+				// no pixels, or no tap reads them: their gradient is +0
+				// (nothing to add; written by interleave)
 				continue
 			}
 			for gi := 0; gi < g.group; gi++ {
@@ -179,71 +190,97 @@ func (c *convCore) inputGradPhased(p *phaseGrad, w, dy, dx []float32, set bool, 
 					jr0, jr1 := j0/p.wd, (j0+nc-1)/p.wd+1
 					for r := cr0; r < cr1; r++ {
 						ci := gi*g.cg + r
-						var xs []float32
-						if mode == phaseSTE {
-							xs = sxn[ci*hw : (ci+1)*hw]
-						}
 						src := cb[(r-cr0)*ldc:][:nc]
 						for R := max(jr0, r0); R < min(jr1, r1); R++ {
 							// the block's columns of plane row R that hold pixels
 							qa, qb := max(c0, j0-R*p.wd), min(c1, j0+nc-R*p.wd)
-							if qa < qb {
-								p.storePhase(g, ph, mode, src, R*p.wd-j0, dxn[ci*hw:(ci+1)*hw], xs, lo, hi, R, R+1, qa, qb)
+							if qa >= qb {
+								continue
+							}
+							v := src[R*p.wd-j0+qa : R*p.wd-j0+qb]
+							if planes != nil {
+								copy(planes[(ci*nph+pi)*planeN+R*p.cols+qa:], v)
+							} else {
+								p.addPhase(g, ph, v, dxn[ci*hw:(ci+1)*hw], R, qa)
 							}
 						}
 					}
 				})
 			}
 		}
+		if planes == nil {
+			return
+		}
+		plane := planes[g.c*nph*planeN:][:hw]
+		for ci := 0; ci < g.c; ci++ {
+			p.interleave(g, pa, planes[ci*nph*planeN:(ci+1)*nph*planeN], plane)
+			d := dxn[ci*hw : (ci+1)*hw]
+			switch mode {
+			case phaseSet:
+				// the GEMM's sums start from +0 and are never -0: a copy is
+				// the bits of adding to a cleared dx
+				copy(d, plane)
+			case phaseSTE:
+				kernels.STESetF32(sxn[ci*hw:(ci+1)*hw], plane, d, lo, hi)
+			case phaseSTEAcc:
+				// acc + 0 where no tap reaches gives the bits of acc after
+				// the mask's + 0
+				kernels.SumF32(plane, axn[ci*hw:(ci+1)*hw], plane)
+				kernels.STESetF32(sxn[ci*hw:(ci+1)*hw], plane, d, lo, hi)
+			}
+		}
 	})
 }
 
-// phaseMode is how a phase's values reach dx: added, written, or written masked by
-// a fake quantization's straight-through estimator (kernels.STESetF32's arithmetic).
+// phaseMode is how a phase's values reach dx: added, written, written masked by
+// a fake quantization's straight-through estimator (kernels.STESetF32's
+// arithmetic), or added to an accumulated gradient and the sum written masked
+// (kernels.RowsSTEAccSetF32's).
 type phaseMode int
 
 const (
 	phaseAdd phaseMode = iota
 	phaseSet
 	phaseSTE
+	phaseSTEAcc
 )
 
-// storePhase stores plane rows [ra, rb), columns [qa, qb) of phase ph into the
-// channel plane d of dx. The value of (R, Q) is src[base + (R-ra)·wd + Q]; with src
-// nil it is +0 (a phase no tap reaches; phaseAdd then has nothing to do). xs is the
-// channel plane of the input the fake quantization read (phaseSTE).
-func (p *phaseGrad) storePhase(g *convGeom, ph *gradPhase, mode phaseMode, src []float32, base int, d, xs []float32, lo, hi float32, ra, rb, qa, qb int) {
-	if src == nil && mode == phaseAdd {
-		return
+// addPhase adds the values v of plane row R, columns [qa, qa+len(v)) of phase
+// ph to the channel plane d of dx.
+func (p *phaseGrad) addPhase(g *convGeom, ph *gradPhase, v, d []float32, R, qa int) {
+	y := R*g.sh + ph.a - g.pt
+	row := d[y*g.w : (y+1)*g.w]
+	x := qa*g.sw + ph.b - g.pl
+	for _, e := range v {
+		row[x] += e
+		x += g.sw
 	}
-	for R := ra; R < rb; R++ {
-		y := R*g.sh + ph.a - g.pt
-		row := d[y*g.w : (y+1)*g.w]
-		x := qa*g.sw + ph.b - g.pl
-		switch {
-		case src == nil:
-			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
-				row[x] = 0
-			}
-		case mode == phaseAdd:
-			s := src[base+(R-ra)*p.wd+qa:][:qb-qa]
-			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
-				row[x] += s[Q-qa]
-			}
-		case mode == phaseSet:
-			s := src[base+(R-ra)*p.wd+qa:][:qb-qa]
-			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
-				row[x] = s[Q-qa]
-			}
-		default:
-			s := src[base+(R-ra)*p.wd+qa:][:qb-qa]
-			xr := xs[y*g.w : (y+1)*g.w]
-			for Q := qa; Q < qb; Q, x = Q+1, x+g.sw {
-				var v float32
-				if xr[x] >= lo && xr[x] <= hi {
-					v += s[Q-qa]
+}
+
+// interleave writes one channel's input gradient, laid out as its phase planes in
+// planes (phase pi's plane row R at (pi·rows + R)·cols; a phase without taps is
+// +0), to the H×W plane out: pixel (y, x) is column (x+pl)/sw of row (y+pt)/sh of
+// phase ((y+pt) mod sh, (x+pl) mod sw).
+func (p *phaseGrad) interleave(g *convGeom, pa [][]*kernels.PackedA, planes, out []float32) {
+	planeN := p.rows * p.cols
+	for y := 0; y < g.h; y++ {
+		a, R := (y+g.pt)%g.sh, (y+g.pt)/g.sh
+		row := out[y*g.w : (y+1)*g.w]
+		for b := 0; b < g.sw; b++ {
+			pi := a*g.sw + b
+			// the first column of phase b: x ≡ b - pl (mod sw)
+			x0 := ((b-g.pl)%g.sw + g.sw) % g.sw
+			if pa[pi] == nil {
+				for x := x0; x < g.w; x += g.sw {
+					row[x] = 0
 				}
-				row[x] = v
+				continue
+			}
+			src := planes[pi*planeN+R*p.cols:][:p.cols]
+			Q := (x0 + g.pl - b) / g.sw
+			for x := x0; x < g.w; x += g.sw {
+				row[x] = src[Q]
+				Q++
 			}
 		}
 	}

@@ -305,9 +305,9 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 // from +0 and so are never -0, which makes the copy the same bits as adding to a
 // cleared dx).
 //
-// With ste (set only) the store writes ste.dx instead, the gradient masked by
-// the fake quantization that computed the input (fuseSTEIntoConv); dx is not
-// written.
+// With ste (set, or not set with ste.acc) the store writes ste.dx instead, the
+// gradient (plus ste.acc) masked by the fake quantization that computed the
+// input (fuseSTEIntoConv); dx is not written.
 func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
@@ -316,9 +316,12 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
 		dyp := sc.dypad.fill(s, tg, dy[n*g.oc*g.p:(n+1)*g.oc*g.p])
-		var dxn, sxn []float32
+		var dxn, sxn, axn []float32
 		if ste != nil {
 			dxn, sxn = ste.dx[n*g.c*hw:(n+1)*g.c*hw], ste.x[n*g.c*hw:(n+1)*g.c*hw]
+			if ste.acc != nil {
+				axn = ste.acc[n*g.c*hw : (n+1)*g.c*hw]
+			}
 		} else {
 			dxn = dx[n*g.c*hw : (n+1)*g.c*hw]
 		}
@@ -330,7 +333,10 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 					src := cb[(r-r0)*ldc:]
 					dst := dxg[r*hw : (r+1)*hw]
 					for _, u := range runs.all() {
-						if ste != nil {
+						if axn != nil {
+							o := (gi*g.cg+r)*hw + u.d
+							kernels.RowsSTEAccSetF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows, axn[o:], sxn[o:], ste.lo, ste.hi)
+						} else if ste != nil {
 							xs := sxn[(gi*g.cg+r)*hw:][u.d:]
 							kernels.RowsSTESetF32(dst[u.d:], g.w, src[u.q:], s.ppw, u.w, u.rows, xs, ste.lo, ste.hi)
 						} else if set {

@@ -66,9 +66,24 @@ type fqOp struct {
 	// steDone: the reading convolution applied this op's straight-through
 	// gradient in its store this step (fuseSTEIntoConv); backward skips it.
 	steDone bool
-	// rangeFrom: the convolution whose forward store computes the min/max of
-	// this op's input (fuseMinMaxIntoConv); nil: this op scans its input.
-	rangeFrom *convOp
+	// rangeFrom: the convolution (forward store) or Add (its pass) that computes
+	// the min/max of this op's input (fuseMinMaxIntoConv); nil: this op scans
+	// its input.
+	rangeFrom batchRange
+	// addFused: the Add that reads this op's output, alone, and quantizes its
+	// operand itself in its own pass (fuseFakeQuantIntoAdd); this op then only
+	// moves its range, and the Add writes its output when it cannot fuse.
+	addFused *binaryOp
+}
+
+// batchRange is an op that computes the min/max of its output in its forward
+// pass for the fake quantization that reads it (fuseMinMaxIntoConv).
+type batchRange interface {
+	// batchMinMax returns the min/max of slot s if the op computed them this
+	// step (s its output).
+	batchMinMax(s int) (lo, hi float32, ok bool)
+	// dropRange stops the computation (tests compare against the scan).
+	dropRange()
 }
 
 // followsBatch reports whether this op moves its range toward the batch's
@@ -92,9 +107,11 @@ func (o *fqOp) forward(n *Net) error {
 	y.resize(x.shape)
 	if o.followsBatch(n) && len(x.data) > 0 {
 		var lo, hi float32
-		if c := o.rangeFrom; c != nil && c.out == in && c.core.hasMinMax {
-			lo, hi = c.core.minLo, c.core.maxHi // computed in the convolution's store
-		} else {
+		ok := false
+		if c := o.rangeFrom; c != nil {
+			lo, hi, ok = c.batchMinMax(in) // computed in the producer's pass
+		}
+		if !ok {
 			lo, hi = minMax(x.data, n.threads)
 		}
 		if fused {
@@ -105,6 +122,9 @@ func (o *fqOp) forward(n *Net) error {
 		o.r.hi += c * (hi - o.r.hi)
 	}
 	o.p = o.r.params()
+	if o.addFused != nil {
+		return nil // the Add quantizes x in its own pass
+	}
 	s, zp := o.p.Scale, o.p.ZeroPoint
 	parallel(len(x.data), n.threads, func(lo, hi int) {
 		if fused {
@@ -187,10 +207,13 @@ func (o *fqOp) fusedSTE(n *Net) (ste *steStore) {
 // steStore is a fake quantization's straight-through gradient applied in a
 // convolution's input-gradient store: dx = (the convolution's input gradient
 // where lo <= x <= hi, else 0) + 0, dx and x laid out as the convolution's
-// input.
+// input. With acc (the convolution is the first of several readers, so its
+// backward pass is the last to reach the gradient acc the others accumulated)
+// the masked value is acc + the convolution's input gradient, acc is not
+// written.
 type steStore struct {
-	x, dx  []float32
-	lo, hi float32
+	x, dx, acc []float32
+	lo, hi     float32
 }
 
 // minMax returns the smallest and largest value of xs (not empty), scanned in

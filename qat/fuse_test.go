@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,7 +42,8 @@ func TestReluFakeQuantFusion(t *testing.T) {
 					if f, ok := o.(*fqOp); ok && f.rangeFrom != nil {
 						fromStore++
 						if !storeMinMax {
-							f.rangeFrom.rangeOf, f.rangeFrom = nil, nil
+							f.rangeFrom.dropRange()
+							f.rangeFrom = nil
 						}
 					}
 				}
@@ -101,19 +103,25 @@ func TestSTEConvFusion(t *testing.T) {
 		run := func(fuse bool) [][]float32 {
 			n, err := New(m, Config{Threads: threads})
 			require.NoError(t, err)
-			fused := 0
+			fused, acc := 0, 0
 			for _, o := range n.ops {
 				if c, ok := o.(*convOp); ok && c.ste != nil {
 					fused++
+					if c.steAcc {
+						acc++
+					}
 					if !fuse {
-						c.ste = nil
+						c.ste, c.steAcc = nil, false
 					}
 				}
 			}
-			// the second convolution of each block, and the stem, whose input's
-			// fake quantization reads the net's input (no gradient: never
-			// fused at run time)
-			require.Equal(t, 7, fused)
+			// written: the second convolution of each block, and the stem,
+			// whose input's fake quantization reads the net's input (no
+			// gradient: never fused at run time); added to the other readers'
+			// gradient: the first convolution of the four stride-1 blocks and
+			// the projections of the two strided ones
+			require.Equal(t, 7, fused-acc)
+			require.Equal(t, 6, acc)
 			r := quantizer.Ranges{}
 			for k := range n.ranges {
 				r[k] = [2]float32{-1, 3}
@@ -194,6 +202,101 @@ func TestBinaryWrittenGradMatchesAccumulated(t *testing.T) {
 				require.Equal(t, bits(wa), bits(ga), "a's gradient")
 				require.Equal(t, bits(wb), bits(gb), "b's gradient")
 			})
+		}
+	}
+}
+
+// TestFusionsExact checks that the program's fusions change nothing: the
+// residual joins' Adds absorbing their operands' fake quantizations and the next
+// range's min/max (fuse_add.go), gradients written by the last of several
+// readers, no input gradient behind the input's fake quantization
+// (markGradFree), and the earlier fusions (Relu into fake quantization,
+// straight-through masks and min/max in the convolutions' stores). Two training
+// steps with the fusions and two of the same net built without them
+// (Config.unfused) give the same logits, parameter gradients, ranges and (learned
+// ranges) range gradients, bit for bit, at one and two threads, on the bundled
+// models and torch.onnx's export of assorted blocks.
+func TestFusionsExact(t *testing.T) {
+	type result struct {
+		logits, grads, rangeGrads [][]float32
+		ranges                    quantizer.Ranges
+	}
+	for _, name := range []string{"fmnist_resnet", "fmnist_cnn", "fmnist_mlp", "torch_cnn_blocks"} {
+		m, err := graph.Load("../testdata/models/" + name + ".onnx")
+		require.NoError(t, err)
+		for _, threads := range []int{1, 2} {
+			for _, learned := range []bool{false, true} {
+				run := func(unfused bool) result {
+					n, err := New(m, Config{Threads: threads, unfused: unfused})
+					require.NoError(t, err)
+					if name == "fmnist_resnet" && !unfused {
+						absorbed, joins, written := 0, 0, 0
+						for _, o := range n.ops {
+							if a, ok := o.(*binaryOp); ok {
+								if a.rangeOf != nil {
+									joins++
+								}
+								for _, f := range a.fq {
+									if f != nil {
+										absorbed++
+									}
+								}
+							}
+						}
+						for s := range n.gradWritten {
+							if s == 4 || s == 12 || s == 20 {
+								written++
+							}
+						}
+						// conv2's FakeQuant in each of the six blocks and the two
+						// projections'; each block's join; the first blocks' inputs
+						require.Equal(t, 8, absorbed)
+						require.Equal(t, 6, joins)
+						require.Equal(t, 3, written)
+						require.Len(t, n.gradFree, 1)
+					}
+					shape := append([]int{8}, n.inShape...)
+					x := make([]float32, numel(shape))
+					for i := range x {
+						x[i] = float32(i*7%255)/255 - 0.3
+					}
+					r := quantizer.Ranges{}
+					for k := range n.ranges {
+						r[k] = [2]float32{-1, 3}
+					}
+					require.NoError(t, n.SetRanges(r))
+					n.training, n.emaRanges, n.emaConst, n.learnRanges = true, !learned, 0.1, learned
+					var out result
+					for step := 0; step < 2; step++ {
+						_, logits, err := n.Forward(x, 8)
+						require.NoError(t, err)
+						out.logits = append(out.logits, append([]float32(nil), logits...))
+						grad := make([]float32, len(logits))
+						SoftmaxCrossEntropy(logits, len(logits)/8, []int{0, 1, 2, 3, 4, 5, 6, 7}, grad)
+						n.ZeroGrad()
+						n.Backward(grad)
+						for _, p := range n.params {
+							out.grads = append(out.grads, append([]float32(nil), p.G...))
+							for i := range p.W {
+								p.W[i] -= 0.01 * p.G[i]
+							}
+						}
+						names := make([]string, 0, len(n.ranges))
+						for k := range n.ranges {
+							names = append(names, k)
+						}
+						sort.Strings(names)
+						for _, k := range names {
+							rg := n.ranges[k]
+							out.rangeGrads = append(out.rangeGrads, []float32{float32(rg.glo), float32(rg.ghi)})
+							rg.glo, rg.ghi = 0, 0
+						}
+					}
+					out.ranges = n.Ranges()
+					return out
+				}
+				require.Equal(t, run(true), run(false), "%s, threads %d, learned ranges %v", name, threads, learned)
+			}
 		}
 	}
 }

@@ -27,6 +27,9 @@ type Config struct {
 	Threads int
 	// FloatOnly trains without fake quantization (a float fine-tuning baseline).
 	FloatOnly bool
+	// unfused builds the program without its fusions (net.go, fuse_add.go:
+	// the reference the fusion tests compare with).
+	unfused bool
 }
 
 // Net is a model prepared for quantization-aware training.
@@ -44,10 +47,13 @@ type Net struct {
 	// only reader, a fake quantization or Relu/Clip: writeGrad): Backward does
 	// not clear them first.
 	gradWritten map[int]bool
-	input       int
-	output      int
-	inName      string
-	inShape     []int // per-sample shape
+	// gradFree: by output slot, the fake quantizations whose output needs no
+	// gradient (markGradFree)
+	gradFree map[int]*fqOp
+	input    int
+	output   int
+	inName   string
+	inShape  []int // per-sample shape
 
 	threads   int
 	training  bool
@@ -83,6 +89,11 @@ type builder struct {
 	// reads counts the readers of each slot (every input a builder asked for,
 	// every fake quantization inserted by define).
 	reads map[int]int
+	// known counts the reads by the ops markWrittenGrads knows (how they treat
+	// their input's gradient); firstReader is the first of them in program
+	// order.
+	known       map[int]int
+	firstReader map[int]op
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -141,9 +152,13 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	}
 	n.output = out
 	b.markWrittenGrads()
-	b.fuseReluFakeQuant()
-	b.fuseSTEIntoConv()
-	b.fuseMinMaxIntoConv()
+	if !cfg.unfused {
+		b.markGradFree()
+		b.fuseReluFakeQuant()
+		b.fuseSTEIntoConv()
+		b.fuseFakeQuantIntoAdd()
+		b.fuseMinMaxIntoConv()
+	}
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	return n, nil
 }
@@ -233,50 +248,102 @@ func (b *builder) input(node *graph.Node, name string) (int, error) {
 }
 
 // markWrittenGrads lets a fake quantization, a Relu/Clip, a convolution or an
-// elementwise binary op (each operand) that
-// is the only reader of its input write that input's gradient instead of adding
-// to a cleared one (the same bits; it saves Backward's clear and a read per
+// elementwise binary op (each operand) write its input's gradient instead of
+// adding to a cleared one (the same bits; it saves Backward's clear and a read per
 // element; a convolution whose input gradient accumulates over overlapping
-// windows clears it itself).
+// windows clears it itself) when its backward pass is the first to reach that
+// gradient: it is the input's only reader, or the last of its readers in program
+// order (the backward pass runs in reverse), every reader being one of these ops
+// (the residual block's input, read by the block's first convolution and by the
+// join's Add; a strided stage's input, read by the projection and the 3x3
+// convolution). The readers after it add to what it wrote.
 func (b *builder) markWrittenGrads() {
 	n := b.n
 	n.gradWritten = map[int]bool{}
-	sole := func(s int) bool {
-		return b.reads[s] == 1 && s != n.input && s != n.output && !n.isConst[s]
+	eligible := func(s int) bool {
+		return s != n.input && s != n.output && !n.isConst[s]
+	}
+	// per slot, the reads by the ops below and, for the last of them, a
+	// function that makes it write (nil: it cannot)
+	known := map[int]int{}
+	last := map[int]func(){}
+	b.firstReader = map[int]op{}
+	var cur op
+	note := func(s int, mark func()) {
+		if known[s] == 0 {
+			b.firstReader[s] = cur
+		}
+		known[s]++
+		last[s] = mark
+	}
+	sole := func(s int) bool { return b.reads[s] == 1 }
+	if b.n.cfg.unfused {
+		// the reference of the fusion tests: sole readers only
+		note = func(s int, mark func()) {
+			if known[s] == 0 {
+				b.firstReader[s] = cur
+			}
+			known[s]++
+			last[s] = nil
+			if sole(s) {
+				last[s] = mark
+			}
+		}
 	}
 	for _, o := range n.ops {
+		cur = o
 		switch o := o.(type) {
 		case *fqOp:
-			if sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
-			}
+			note(o.in, func() { o.writeGrad = true })
 		case *unaryOp:
-			if (o.kind == "Relu" || o.kind == "Clip") && sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
+			if o.kind == "Relu" || o.kind == "Clip" {
+				note(o.in, func() { o.writeGrad = true })
+			} else {
+				note(o.in, nil)
 			}
 		case *convOp:
-			if sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
-			}
+			note(o.in, func() { o.writeGrad = true })
 		case *convBNOp:
-			if sole(o.in) {
-				o.writeGrad = true
-				n.gradWritten[o.in] = true
-			}
+			note(o.in, func() { o.writeGrad = true })
 		case *binaryOp:
+			if o.a == o.b {
+				note(o.a, nil)
+				note(o.b, nil)
+				break
+			}
 			// Add's operands (the two branches of a residual block) take its
 			// output's gradient as it is
-			if o.a != o.b && sole(o.a) {
-				o.writeA = true
-				n.gradWritten[o.a] = true
+			note(o.a, func() { o.writeA = true })
+			note(o.b, func() { o.writeB = true })
+		case *gemmOp:
+			note(o.in, nil)
+			if o.w == nil {
+				note(o.bSlot, nil)
 			}
-			if o.a != o.b && sole(o.b) {
-				o.writeB = true
-				n.gradWritten[o.b] = true
-			}
+		case *reshapeOp:
+			note(o.in, nil)
+		}
+	}
+	for s, mark := range last {
+		if mark != nil && known[s] == b.reads[s] && eligible(s) {
+			mark()
+			n.gradWritten[s] = true
+		}
+	}
+	b.known = known
+}
+
+// markGradFree lists the fake quantizations of the net's input (or of a
+// constant) whose output's gradient nothing needs: every reader is an op that
+// skips an input without gradient (the stem convolution's input gradient is
+// otherwise computed in full and dropped). Backward gives those outputs no
+// gradient unless the input's gradient is asked for or the range is learned.
+func (b *builder) markGradFree() {
+	n := b.n
+	n.gradFree = map[int]*fqOp{}
+	for _, o := range n.ops {
+		if f, ok := o.(*fqOp); ok && (f.in == n.input || n.isConst[f.in]) && f.out != n.output && b.known[f.out] == b.reads[f.out] {
+			n.gradFree[f.out] = f
 		}
 	}
 }
@@ -453,6 +520,10 @@ func (n *Net) Backward(dLogits []float32) {
 			v.grad = nil
 			continue
 		}
+		if f := n.gradFree[i]; f != nil && !(n.inputGrad && f.in == n.input) && !(n.learnRanges && f.r.fixed == nil) {
+			v.grad = nil
+			continue
+		}
 		if n.gradWritten[i] {
 			v.sizeGrad()
 			continue
@@ -483,17 +554,30 @@ func (n *Net) ZeroGrad() {
 // same bits; where the convolution takes another path, or the fake quantization
 // adds to its input's gradient or needs its output's gradient (learned ranges),
 // both run as before (convOp.backward decides per step).
+//
+// A convolution that is the first of several readers of that output (a residual
+// block's first convolution: the join's Add reads the block input too) adds its
+// input gradient last; its store then writes the fake quantization's input
+// gradient from the sum of what the other readers accumulated and its own
+// (kernels.RowsSTEAccSetF32: the same additions, then the same mask).
 // fuseMinMaxIntoConv lets a convolution's forward store compute the min/max of its
 // output for the EMA range of the fake quantization that reads it (alone, or
 // through a fused Relu): the range must be known before that fake quantization
 // rounds anything, so its own pass would read the whole output once more just for
-// them. Min and max are exact, so the range is the same whatever the order.
+// them. Min and max are exact, so the range is the same whatever the order. An
+// Add (equal shapes: the residual join) computes them in its pass likewise.
 func (b *builder) fuseMinMaxIntoConv() {
 	n := b.n
 	conv := map[int]*convOp{}
+	add := map[int]*binaryOp{}
 	for _, o := range n.ops {
-		if c, ok := o.(*convOp); ok {
-			conv[c.out] = c
+		switch o := o.(type) {
+		case *convOp:
+			conv[o.out] = o
+		case *binaryOp:
+			if o.kind == "Add" {
+				add[o.out] = o
+			}
 		}
 	}
 	for _, o := range n.ops {
@@ -505,8 +589,14 @@ func (b *builder) fuseMinMaxIntoConv() {
 		if f.relu != nil {
 			in = f.relu.in
 		}
-		if c := conv[in]; c != nil && in != n.output {
+		if in == n.output {
+			continue
+		}
+		if c := conv[in]; c != nil {
 			c.rangeOf, f.rangeFrom = f, c
+		} else if a := add[in]; a != nil {
+			// the residual join: its pass (fuse_add.go) reads each sum once
+			a.rangeOf, f.rangeFrom = f, a
 		}
 	}
 }
@@ -520,10 +610,19 @@ func (b *builder) fuseSTEIntoConv() {
 		}
 	}
 	for _, o := range n.ops {
-		if c, ok := o.(*convOp); ok && c.writeGrad {
-			if f := fq[c.in]; f != nil && b.reads[c.in] == 1 {
-				c.ste = f
-			}
+		c, ok := o.(*convOp)
+		if !ok {
+			continue
+		}
+		f := fq[c.in]
+		switch {
+		case f == nil:
+		case c.writeGrad && b.reads[c.in] == 1:
+			c.ste = f
+		case b.firstReader[c.in] == c && b.known[c.in] == b.reads[c.in] && c.in != n.output:
+			// the first of several readers, all of them known: its backward
+			// pass is the last to reach the gradient of c.in
+			c.ste, c.steAcc = f, true
 		}
 	}
 }

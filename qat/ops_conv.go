@@ -19,8 +19,11 @@ type convOp struct {
 	writeGrad bool
 	// ste: the fake quantization that computes in and whose output only this
 	// op reads; its straight-through gradient may go in this op's store
-	// (fuseSTEIntoConv).
-	ste *fqOp
+	// (fuseSTEIntoConv). steAcc: in has other readers, all after this op in
+	// program order; the store masks their accumulated gradient plus this
+	// op's.
+	ste    *fqOp
+	steAcc bool
 	// rangeOf: the fake quantization (owner of an EMA range) that reads this op's
 	// output, alone or through its fused Relu; the forward store computes the
 	// output's min/max for it when it follows the batch (fuseMinMaxIntoConv).
@@ -86,6 +89,15 @@ func (o *convOp) forward(n *Net) error {
 	return nil
 }
 
+func (o *convOp) batchMinMax(s int) (lo, hi float32, ok bool) {
+	if s != o.out || !o.core.hasMinMax {
+		return 0, 0, false
+	}
+	return o.core.minLo, o.core.maxHi, true
+}
+
+func (o *convOp) dropRange() { o.rangeOf = nil }
+
 func (o *convOp) backward(n *Net) {
 	x, y := n.vals[o.in], n.vals[o.out]
 	var db []float32
@@ -96,7 +108,9 @@ func (o *convOp) backward(n *Net) {
 	}
 	var ste *steStore
 	if o.ste != nil && x.grad != nil {
-		ste = o.ste.fusedSTE(n)
+		if ste = o.ste.fusedSTE(n); ste != nil && o.steAcc {
+			ste.acc = x.grad
+		}
 	}
 	if o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, ste, n.threads) {
 		o.ste.steDone = true

@@ -148,6 +148,15 @@ type binaryOp struct {
 	// writeA, writeB: the only reader of a (b), so backward writes its gradient
 	// (not cleared by Backward) instead of adding to it (markWrittenGrads).
 	writeA, writeB bool
+	// Add only (fuse_add.go): fq[0], fq[1] are the fake quantizations that
+	// compute a and b, read by nothing else, done in this op's pass; rangeOf
+	// is the fake quantization whose EMA range takes this op's output min/max
+	// (hasMinMax: computed this step, into minLo, maxHi).
+	fq                [2]*fqOp
+	rangeOf           *fqOp
+	hasMinMax         bool
+	minLo, maxHi      float32
+	scratch, los, his []float32
 }
 
 func buildBinary(b *builder, node *graph.Node) (built, error) {
@@ -236,14 +245,20 @@ func broadcastIndex(sa, sb []int) ([]int, []int32, []int32, error) {
 
 func (o *binaryOp) forward(n *Net) error {
 	a, b, y := n.vals[o.a], n.vals[o.b], n.vals[o.out]
+	o.hasMinMax = false
 	if equalShape(a.shape, b.shape) {
 		o.ia, o.ib = nil, nil
 		y.resize(a.shape)
+		if o.kind == "Add" && (o.fq[0] != nil || o.fq[1] != nil || o.rangeOf != nil) {
+			o.forwardAdd(n, y)
+			return nil
+		}
 		parallel(len(y.data), n.threads, func(lo, hi int) {
 			o.applyRange(a.data[lo:hi], b.data[lo:hi], y.data[lo:hi])
 		})
 		return nil
 	}
+	o.materializeFakeQuant(n)
 	if o.ia == nil || !equalShape(o.shapeA, a.shape) || !equalShape(o.shapeB, b.shape) {
 		shape, ia, ib, err := broadcastIndex(a.shape, b.shape)
 		if err != nil {
@@ -296,6 +311,10 @@ func (o *binaryOp) applyRange(as, bs, ys []float32) {
 
 func (o *binaryOp) backward(n *Net) {
 	a, b, y := n.vals[o.a], n.vals[o.b], n.vals[o.out]
+	if o.ia == nil && o.kind == "Add" && (o.fq[0] != nil || o.fq[1] != nil) {
+		o.backwardAdd(n, y.grad)
+		return
+	}
 	if o.ia == nil && (o.kind == "Add" || o.kind == "Sub") && o.a != o.b {
 		// The gradient passes to each operand unchanged (negated for Sub's second).
 		parallel(len(y.grad), n.threads, func(lo, hi int) {

@@ -1,5 +1,7 @@
 package runtime
 
+import "github.com/warboy-sim/warboy/kernels"
+
 // A 2-D float32 AveragePool over NCHW planes on row sums. The generic
 // avgPoolPlane walks every window tap by tap with an odometer over the axes
 // and accumulates in float64 (0.44 ms of paddle_op10's 1.03 ms at 1 thread,
@@ -51,10 +53,9 @@ func avgPool2DF32(p *poolPlan, cnt avgPoolCounts, x, y []float32) {
 		}
 		copy(mid, x[(hs+hl*dh)*w:(hs+hl*dh+1)*w])
 		for a := hl + 1; a < hh; a++ {
-			src := x[(hs+a*dh)*w : (hs+a*dh+1)*w]
-			for j, v := range src {
-				mid[j] += v
-			}
+			// the row adds in SIMD (eighteenth session: adaptive_odd's 12×12
+			// pool on 60×84 spent 0.05 ms here adding one float at a time)
+			kernels.AddF32(mid, x[(hs+a*dh)*w:(hs+a*dh+1)*w])
 		}
 		rc := cnt.rows[i]
 		for j := range yr {

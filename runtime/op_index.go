@@ -90,35 +90,85 @@ func buildArgMinMax(b *BuildContext) (Kernel, error) {
 	}), nil
 }
 
+// topkTyped returns the k largest (smallest) values along axis and their
+// indices, in order, equal values lower index first (ONNX). A small k runs a
+// selection pass (topkSelect); a large k, and a row holding a NaN (whose order
+// the comparison sort defines), the stable sort.
 func topkTyped[T number](x []T, shape []int, axis, k int, largest bool) ([]T, []int64) {
 	outer := graph.NumElements(shape[:axis])
 	inner := graph.NumElements(shape[axis+1:])
 	n := shape[axis]
 	vals := make([]T, outer*k*inner)
 	idxs := make([]int64, outer*k*inner)
-	order := make([]int, n)
+	var order []int
+	sel := make([]int, 0, k)
 	for o := 0; o < outer; o++ {
 		for in := 0; in < inner; in++ {
 			base := o*n*inner + in
-			for j := range order {
-				order[j] = j
-			}
-			// Stable: equal values keep the lower index first, as ONNX specifies.
-			sort.SliceStable(order, func(p, q int) bool {
-				a, b := x[base+order[p]*inner], x[base+order[q]*inner]
-				if largest {
-					return a > b
+			top := topkSelect(x, base, inner, n, k, largest, sel[:0])
+			if top == nil {
+				if order == nil {
+					order = make([]int, n)
 				}
-				return a < b
-			})
-			for j := 0; j < k; j++ {
+				for j := range order {
+					order[j] = j
+				}
+				// Stable: equal values keep the lower index first, as ONNX specifies.
+				sort.SliceStable(order, func(p, q int) bool {
+					a, b := x[base+order[p]*inner], x[base+order[q]*inner]
+					if largest {
+						return a > b
+					}
+					return a < b
+				})
+				top = order[:k]
+			}
+			for j, i := range top {
 				at := (o*k+j)*inner + in
-				vals[at] = x[base+order[j]*inner]
-				idxs[at] = int64(order[j])
+				vals[at] = x[base+i*inner]
+				idxs[at] = int64(i)
 			}
 		}
 	}
 	return vals, idxs
+}
+
+// topkSelect returns the indices of the k best of the n values x[base +
+// i·stride] in the stable sort's order (better first, equal values lower
+// index first) by one pass that keeps the best k sorted in buf: a later index
+// enters only when strictly better than the k-th, after the equal values
+// already kept. It returns nil when k is more than an eighth of n (the sort is
+// as fast) or a value is NaN.
+func topkSelect[T number](x []T, base, stride, n, k int, largest bool, buf []int) []int {
+	if k == 0 {
+		return buf[:0]
+	}
+	if 8*k > n {
+		return nil
+	}
+	better := func(a, b T) bool {
+		if largest {
+			return a > b
+		}
+		return a < b
+	}
+	for i := 0; i < n; i++ {
+		v := x[base+i*stride]
+		if v != v {
+			return nil
+		}
+		if len(buf) == k && !better(v, x[base+buf[k-1]*stride]) {
+			continue
+		}
+		// the first kept value v is better than
+		p := sort.Search(len(buf), func(j int) bool { return better(v, x[base+buf[j]*stride]) })
+		if len(buf) < k {
+			buf = append(buf, 0)
+		}
+		copy(buf[p+1:], buf[p:len(buf)-1])
+		buf[p] = i
+	}
+	return buf
 }
 
 func buildTopK(b *BuildContext) (Kernel, error) {

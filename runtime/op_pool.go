@@ -277,11 +277,24 @@ func maxPool2DF32(p *poolPlan, x, y []float32) {
 				kernels.MaxF32(mid, x[(hs+a*dh)*w:(hs+a*dh+1)*w])
 			}
 		}
+		yr := y[i*ow : (i+1)*ow]
+		if ow*8 <= span {
+			// Windows far apart (a stride of 8 or more: adaptive pools to a
+			// few outputs): the vector pass would fold every position of the
+			// span for ow of them, so each window folds its own taps.
+			for j := range yr {
+				m := row[first+j*sw]
+				for b := 1; b < kw; b++ {
+					m = max(m, row[first+j*sw+b*dw])
+				}
+				yr[j] = m
+			}
+			continue
+		}
 		copy(u, row[first:first+span])
 		for b := 1; b < kw; b++ {
 			kernels.MaxF32(u, row[first+b*dw:first+b*dw+span])
 		}
-		yr := y[i*ow : (i+1)*ow]
 		for j := range yr {
 			yr[j] = u[j*sw]
 		}

@@ -68,6 +68,33 @@ func qatRowsKernels() {
 			VANDPS(Y2, v, v)
 			VADDPS(Y13, v, v)
 		})
+	// the same applied to acc + src: the last contribution to a gradient that
+	// other readers have accumulated in acc, stored through the fake
+	// quantization's mask (RowsAddF32 into acc, then STESetF32, in one pass)
+	rowsKernelAcc("rowsSTEAccSetF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int, acc *float32, x *float32, lo float32, hi float32)",
+		"rowsSTEAccSetF32AVX2 sets dst[i*ds+j] = (acc[i*ds+j] + src[i*ss+j]) + 0 where lo <= x[i*ds+j] <= hi, else +0, for i < rows, j < w (w > 0).", true,
+		func() {
+			Load(Param("x"), R8)
+			Load(Param("acc"), R13)
+			loadArgs("lo hi", X14, X15)
+			VBROADCASTSS(X14, Y14)
+			VBROADCASTSS(X15, Y15)
+			VXORPS(Y13, Y13, Y13)
+		}, func(v, m VecPhysical, _ Mem, xm, am Mem) {
+			if m == nil {
+				VMOVUPS(xm, Y1)
+				VMOVUPS(am, Y4)
+			} else {
+				VMASKMOVPS(xm, m, Y1)
+				VMASKMOVPS(am, m, Y4)
+			}
+			VADDPS(v, Y4, v)               // acc + src, acc first as in RowsAddF32
+			VCMPPS(Imm(0x1d), Y14, Y1, Y2) // x >= lo, ordered, quiet
+			VCMPPS(Imm(0x12), Y15, Y1, Y3) // x <= hi, ordered, quiet
+			VANDPS(Y3, Y2, Y2)
+			VANDPS(Y2, v, v)
+			VADDPS(Y13, v, v)
+		})
 }
 
 // rowsKernel emits a kernel over rows of w floats: per row, blocks of eight
@@ -76,6 +103,13 @@ func qatRowsKernels() {
 // dm the destination and xm the x operand at the same position, x in R8 when
 // setup loads it).
 func rowsKernel(name, sig, doc string, setup func(), op func(v, m VecPhysical, dm, xm Mem)) {
+	rowsKernelAcc(name, sig, doc, false, setup, func(v, m VecPhysical, dm, xm, _ Mem) { op(v, m, dm, xm) })
+}
+
+// rowsKernelAcc is rowsKernel whose op also gets am, the operand acc (in R13,
+// which setup loads, when withAcc) at the destination's position: acc has dst's
+// layout.
+func rowsKernelAcc(name, sig, doc string, withAcc bool, setup func(), op func(v, m VecPhysical, dm, xm, am Mem)) {
 	kernel(name, sig, doc)
 	dst, ds, src, ss, w, rows := RDI, RDX, RSI, RBX, RCX, R9
 	loadArgs("dst ds src ss w rows", dst, ds, src, ss, w, rows)
@@ -92,14 +126,14 @@ func rowsKernel(name, sig, doc string, setup func(), op func(v, m VecPhysical, d
 	LEAQ(rowsMaskTable.at(8), R10)
 	VMOVUPS(Mem{Base: R10, Index: RAX, Scale: 4}, Y12)
 	ANDQ(I32(-8), w) // the floats of whole blocks per row
-	j, x := R11, R8
+	j, x, acc := R11, R8, R13
 	Label(name + "_row")
 	XORQ(j, j)
 	CMPQ(j, w)
 	JEQ(LabelRef(name + "_tail"))
 	Label(name + "_block")
 	VMOVUPS(Mem{Base: src, Index: j, Scale: 4}, Y0)
-	op(Y0, nil, Mem{Base: dst, Index: j, Scale: 4}, Mem{Base: x, Index: j, Scale: 4})
+	op(Y0, nil, Mem{Base: dst, Index: j, Scale: 4}, Mem{Base: x, Index: j, Scale: 4}, Mem{Base: acc, Index: j, Scale: 4})
 	VMOVUPS(Y0, Mem{Base: dst, Index: j, Scale: 4})
 	ADDQ(Imm(8), j)
 	CMPQ(j, w)
@@ -108,12 +142,15 @@ func rowsKernel(name, sig, doc string, setup func(), op func(v, m VecPhysical, d
 	TESTQ(R12, R12)
 	JZ(LabelRef(name + "_next"))
 	VMASKMOVPS(Mem{Base: src, Index: j, Scale: 4}, Y12, Y0)
-	op(Y0, Y12, Mem{Base: dst, Index: j, Scale: 4}, Mem{Base: x, Index: j, Scale: 4})
+	op(Y0, Y12, Mem{Base: dst, Index: j, Scale: 4}, Mem{Base: x, Index: j, Scale: 4}, Mem{Base: acc, Index: j, Scale: 4})
 	VMASKMOVPS(Y0, Y12, Mem{Base: dst, Index: j, Scale: 4})
 	Label(name + "_next")
 	ADDQ(ds, dst)
 	ADDQ(ss, src)
 	ADDQ(ds, x)
+	if withAcc {
+		ADDQ(ds, acc)
+	}
 	loopBack(rows, name+"_row")
 	ret()
 }

@@ -21,12 +21,22 @@ import (
 
 func qwinKernels() {
 	for _, nq := range []int{1, 2, 4} {
-		qgroupedVNNI(nq, 4)
-		qgroupedVNNI(nq, 1)
+		qgroupedVNNI(nq, 4, false)
+		qgroupedVNNI(nq, 1, false)
 	}
 	for _, nh := range []int{2, 4, 8} {
 		qgroupedAVX2(nh, 4)
 		qgroupedAVX2(nh, 1)
+	}
+	// The window forms (qgrouped_win.go): up to 24 (VNNI) or 8 (AVX2) input
+	// channels per group.
+	for nq := 1; nq <= 6; nq++ {
+		qgroupedVNNI(nq, 4, true)
+		qgroupedVNNI(nq, 1, true)
+	}
+	for nh := 1; nh <= 4; nh++ {
+		qgroupedWinAVX2(nh, 4)
+		qgroupedWinAVX2(nh, 1)
 	}
 	qavgRowAVX512()
 	qavgRowAVX2()
@@ -42,16 +52,32 @@ func qwinKernels() {
 // holds the VPERMD indices (lane j: the input dword of j's group for quad q).
 // out[x][j] = bias[j] + Σ_t Σ_q perm_q(in[x·pstride + off[t]]) · w[t][q], as
 // int32 with pixel stride ostride bytes.
-func qgroupedVNNI(nq, px int) {
+//
+// win makes the window form (qgroupedWinVNNI): in points at the block's
+// window, the first input channel of its first group in a layout of groups
+// padded to 4q channels, and each tap loads the window's 64 bytes (16
+// dwords) instead of broadcasting 16: lane j's group may lie anywhere in the
+// window, so groups of 5, 6 or 10 inputs and 7 or 9 outputs fit, the output
+// lanes of a block spanning several groups (nq up to 6).
+func qgroupedVNNI(nq, px int, win bool) {
 	name := fmt.Sprintf("qgroupedVNNI_%dx%d", nq, px)
-	kernel(name, "func(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)",
-		fmt.Sprintf("%s computes one 16-channel block of an int8 grouped convolution row (%d channels per group), %d pixels at a time.", name, 4*nq, px))
+	doc := fmt.Sprintf("%s computes one 16-channel block of an int8 grouped convolution row (%d channels per group), %d pixels at a time.", name, 4*nq, px)
+	if win {
+		name = fmt.Sprintf("qgroupedWinVNNI_%dx%d", nq, px)
+		doc = fmt.Sprintf("%s computes one 16-channel block of an int8 grouped convolution row (up to %d channels per group, a 64-byte window), %d pixels at a time.", name, 4*nq, px)
+	}
+	kernel(name, "func(in *uint8, off *int64, ntaps int, pstride int, ow int, w *int8, idx *int32, bias *int32, out *int32, ostride int)", doc)
 	base, off, wcur, outp, x, t, t0, pstride, ostride := RSI, RDI, R8, R10, R11, R13, RAX, RDX, RBX
 	acc := func(p int) VecPhysical { return zmm(p) }
 	in := func(p int) VecPhysical { return zmm(8 + p) }
 	idx := func(q int) VecPhysical { return zmm(16 + q) }
 	wr := func(q int) VecPhysical { return zmm(20 + q) }
 	tmp := func(i int) VecPhysical { return zmm(24 + i%8) }
+	if win {
+		// up to six quads: indices Z16-Z21, weights Z22-Z27
+		wr = func(q int) VecPhysical { return zmm(22 + q) }
+		tmp = func(i int) VecPhysical { return zmm([]int{4, 5, 6, 7, 28, 29, 30, 31}[i%8]) }
+	}
 	loadArgs("in off out pstride ostride idx", base, off, outp, pstride, ostride, RCX)
 	for q := 0; q < nq; q++ {
 		VMOVDQU32(Mem{Base: RCX, Disp: 64 * q}, idx(q))
@@ -67,7 +93,11 @@ func qgroupedVNNI(nq, px int) {
 	XORQ(t, t)
 	groupedTapStart(name, px, base, off, t, t0, pstride)
 	for p := 0; p < px; p++ {
-		VBROADCASTI32X4(groupedPixel(p, 0, t0, pstride), in(p))
+		if win {
+			VMOVDQU32(groupedPixel(p, 0, t0, pstride), in(p))
+		} else {
+			VBROADCASTI32X4(groupedPixel(p, 0, t0, pstride), in(p))
+		}
 	}
 	for q := 0; q < nq; q++ {
 		VMOVDQU32(Mem{Base: wcur, Disp: 64 * q}, wr(q))
@@ -200,6 +230,56 @@ func qgroupedAVX2(nh, px int) {
 			} else {
 				VPBROADCASTD(pix(p, 4*h), tv)
 			}
+			VPMADDWD(Mem{Base: wcur, Disp: 32 * h}, tv, tv)
+			VPADDD(tv, acc(p), acc(p))
+		}
+	}
+	groupedTapEnd(name, wcur, t, 32*nh)
+	for p := 0; p < px; p++ {
+		VMOVDQU(acc(p), Mem{Base: outp})
+		ADDQ(ostride, outp)
+	}
+	nextPixels(name, px, base, pstride, x)
+}
+
+// qgroupedWinAVX2 is the window form of the grouped kernel on AVX2 (see
+// qgroupedVNNI) for 8-channel blocks on int16 input (VPMADDWD: exact), nh =
+// input channels per group rounded up to 2, halved. in points at the block's
+// window (the first channel of its first group, groups padded to 2·nh
+// channels); each tap loads the window's 32 bytes (8 dwords of two channels)
+// and VPERMD (indices at idx + 32h) gives lane j the h-th pair of its group.
+// Weights at w + (t·nh + h)·32: lane j's two int16 weights.
+func qgroupedWinAVX2(nh, px int) {
+	name := fmt.Sprintf("qgroupedWinAVX2_%dx%d", nh, px)
+	kernel(name, "func(in *int16, off *int64, ntaps int, pstride int, ow int, w *int16, idx *int32, bias *int32, out *int32, ostride int)",
+		fmt.Sprintf("%s computes one 8-channel block of an int8 grouped convolution row (up to %d channels per group, int16 input, a 32-byte window), %d pixels at a time.", name, 2*nh, px))
+	base, off, wcur, outp, x, t, t0, pstride, ostride := RSI, RDI, R8, R10, R11, R13, RAX, RDX, RBX
+	acc := func(p int) VecPhysical { return ymm(p) }
+	idx := func(h int) VecPhysical { return ymm(4 + h) }
+	in := func(p int) VecPhysical { return ymm(8 + p%2) }
+	tmp := func(i int) VecPhysical { return ymm(10 + i%6) }
+	loadArgs("in off out pstride ostride", base, off, outp, pstride, ostride)
+	Load(Param("idx"), RCX)
+	for h := 0; h < nh; h++ {
+		VMOVDQU(Mem{Base: RCX, Disp: 32 * h}, idx(h))
+	}
+	Load(Param("ow"), x)
+	Label(name + "_pixel")
+	Load(Param("bias"), RCX)
+	VMOVDQU(Mem{Base: RCX}, acc(0))
+	for p := 1; p < px; p++ {
+		VMOVDQA(acc(0), acc(p))
+	}
+	Load(Param("w"), wcur)
+	XORQ(t, t)
+	groupedTapStart(name, px, base, off, t, t0, pstride)
+	i := 0
+	for p := 0; p < px; p++ {
+		VMOVDQU(groupedPixel(p, 0, t0, pstride), in(p))
+		for h := 0; h < nh; h++ {
+			tv := tmp(i)
+			i++
+			VPERMD(in(p), idx(h), tv)
 			VPMADDWD(Mem{Base: wcur, Disp: 32 * h}, tv, tv)
 			VPADDD(tv, acc(p), acc(p))
 		}

@@ -695,6 +695,138 @@ rowsAddF32AVX2_next:
 	VZEROUPPER
 	RET
 
+// func rowsFakeQuantF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, scale float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rowsFakeQuantF32AVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), DI
+	MOVQ         ds+8(FP), DX
+	MOVQ         src+16(FP), SI
+	MOVQ         ss+24(FP), BX
+	MOVQ         w+32(FP), CX
+	MOVQ         rows+40(FP), R9
+	MOVSS        scale+48(FP), X13
+	MOVSS        lo+52(FP), X14
+	MOVSS        hi+56(FP), X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y11, Y11, Y11
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	MOVQ         CX, AX
+	ANDQ         $0x07, AX
+	MOVQ         AX, R12
+	NEGQ         AX
+	LEAQ         qatRowsMask<>+32(SB), R10
+	VMOVUPS      (R10)(AX*4), Y12
+	ANDQ         $-8, CX
+
+rowsFakeQuantF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsFakeQuantF32AVX2_tail
+
+rowsFakeQuantF32AVX2_block:
+	VMOVUPS   (SI)(R11*4), Y0
+	VDIVPS    Y13, Y0, Y0
+	VMAXPS    Y14, Y0, Y0
+	VMINPS    Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y13, Y0, Y0
+	VMOVUPS   Y0, (DI)(R11*4)
+	ADDQ      $0x08, R11
+	CMPQ      R11, CX
+	JNE       rowsFakeQuantF32AVX2_block
+
+rowsFakeQuantF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsFakeQuantF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VDIVPS     Y13, Y0, Y0
+	VMAXPS     Y14, Y0, Y0
+	VMINPS     Y15, Y0, Y0
+	VCVTPS2DQ  Y0, Y0
+	VCVTDQ2PS  Y0, Y0
+	VMULPS     Y13, Y0, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsFakeQuantF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  rowsFakeQuantF32AVX2_row
+	VZEROUPPER
+	RET
+
+// func rowsFakeQuantReluF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, scale float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·rowsFakeQuantReluF32AVX2(SB), NOSPLIT, $0-60
+	MOVQ         dst+0(FP), DI
+	MOVQ         ds+8(FP), DX
+	MOVQ         src+16(FP), SI
+	MOVQ         ss+24(FP), BX
+	MOVQ         w+32(FP), CX
+	MOVQ         rows+40(FP), R9
+	MOVSS        scale+48(FP), X13
+	MOVSS        lo+52(FP), X14
+	MOVSS        hi+56(FP), X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VXORPS       Y11, Y11, Y11
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	MOVQ         CX, AX
+	ANDQ         $0x07, AX
+	MOVQ         AX, R12
+	NEGQ         AX
+	LEAQ         qatRowsMask<>+32(SB), R10
+	VMOVUPS      (R10)(AX*4), Y12
+	ANDQ         $-8, CX
+
+rowsFakeQuantReluF32AVX2_row:
+	XORQ R11, R11
+	CMPQ R11, CX
+	JEQ  rowsFakeQuantReluF32AVX2_tail
+
+rowsFakeQuantReluF32AVX2_block:
+	VMOVUPS   (SI)(R11*4), Y0
+	VMAXPS    Y0, Y11, Y0
+	VDIVPS    Y13, Y0, Y0
+	VMAXPS    Y14, Y0, Y0
+	VMINPS    Y15, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y13, Y0, Y0
+	VMOVUPS   Y0, (DI)(R11*4)
+	ADDQ      $0x08, R11
+	CMPQ      R11, CX
+	JNE       rowsFakeQuantReluF32AVX2_block
+
+rowsFakeQuantReluF32AVX2_tail:
+	TESTQ      R12, R12
+	JZ         rowsFakeQuantReluF32AVX2_next
+	VMASKMOVPS (SI)(R11*4), Y12, Y0
+	VMAXPS     Y0, Y11, Y0
+	VDIVPS     Y13, Y0, Y0
+	VMAXPS     Y14, Y0, Y0
+	VMINPS     Y15, Y0, Y0
+	VCVTPS2DQ  Y0, Y0
+	VCVTDQ2PS  Y0, Y0
+	VMULPS     Y13, Y0, Y0
+	VMASKMOVPS Y0, Y12, (DI)(R11*4)
+
+rowsFakeQuantReluF32AVX2_next:
+	ADDQ DX, DI
+	ADDQ BX, SI
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  rowsFakeQuantReluF32AVX2_row
+	VZEROUPPER
+	RET
+
 // func rowsSTESetF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, x *float32, lo float32, hi float32)
 // Requires: AVX, AVX2, SSE
 TEXT ·rowsSTESetF32AVX2(SB), NOSPLIT, $0-64

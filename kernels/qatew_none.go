@@ -16,10 +16,13 @@ func fakeQuantReluF32Vec(_, _ []float32, _ float32, _ int32) int { return 0 }
 
 const rowsAsm = false
 
-func rowsCopyF32AVX2(*float32, int, *float32, int, int, int)                               {}
-func rowsBiasF32AVX2(*float32, int, *float32, int, int, int, float32)                      {}
-func rowsAddF32AVX2(*float32, int, *float32, int, int, int)                                {}
-func rowsSTESetF32AVX2(*float32, int, *float32, int, int, int, *float32, float32, float32) {}
+func rowsCopyF32AVX2(*float32, int, *float32, int, int, int)                                 {}
+func rowsBiasF32AVX2(*float32, int, *float32, int, int, int, float32)                        {}
+func rowsAddF32AVX2(*float32, int, *float32, int, int, int)                                  {}
+func rowsSTESetF32AVX2(*float32, int, *float32, int, int, int, *float32, float32, float32)   {}
+func rowsFakeQuantF32AVX2(*float32, int, *float32, int, int, int, float32, float32, float32) {}
+func rowsFakeQuantReluF32AVX2(*float32, int, *float32, int, int, int, float32, float32, float32) {
+}
 func rowsSTEAccSetF32AVX2(*float32, int, *float32, int, int, int, *float32, *float32, float32, float32) {
 }
 

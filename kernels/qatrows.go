@@ -13,7 +13,7 @@ import (
 // straight-through mask applied. Each element is the same float32 operation as
 // the scalar loop it replaces (RowsBiasF32: src + b; RowsAddF32: dst + src;
 // RowsSTESetF32: STESetF32's (src where lo <= x <= hi, else 0) + 0;
-// RowsSTEAccSetF32: the same of acc + src).
+// RowsSTEAccSetF32: the same of acc + src; RowsFakeQuantF32: FakeQuantF32's).
 
 // rowsArgs panics unless rows of w floats fit: the callers pass their own
 // layouts, so a miss is a bug, not bad input.
@@ -120,6 +120,33 @@ func RowsSTEAccSetF32(dst []float32, ds int, src []float32, ss, w, rows int, acc
 				o += g
 			}
 			d[j] = o
+		}
+	}
+}
+
+// RowsFakeQuantF32 sets dst[i*ds+j] to FakeQuantF32 of src[i*ss+j] (relu: of
+// max(src[i*ss+j], 0), FakeQuantReluF32) for i < rows, j < w: a convolution's
+// input laid out in its padded layout straight from the input of the fake
+// quantization that computes it.
+func RowsFakeQuantF32(dst []float32, ds int, src []float32, ss, w, rows int, scale float32, zp int32, relu bool) {
+	if !rowsArgs("RowsFakeQuantF32", dst, ds, src, ss, w, rows) {
+		return
+	}
+	lo, hi := float32(-128-zp), float32(127-zp)
+	if simdPath != isaGo && rowsAsm {
+		if relu {
+			rowsFakeQuantReluF32AVX2(&dst[0], ds, &src[0], ss, w, rows, scale, lo, hi)
+		} else {
+			rowsFakeQuantF32AVX2(&dst[0], ds, &src[0], ss, w, rows, scale, lo, hi)
+		}
+		return
+	}
+	for i := 0; i < rows; i++ {
+		d, s := dst[i*ds:i*ds+w], src[i*ss:i*ss+w]
+		if relu {
+			fakeQuantReluF32Go(s, d, scale, zp)
+		} else {
+			fakeQuantF32Go(s, d, scale, zp)
 		}
 	}
 }

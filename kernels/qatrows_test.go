@@ -10,9 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRowsKernels checks RowsCopyF32, RowsBiasF32, RowsAddF32, RowsSTESetF32 and
-// RowsSTEAccSetF32 on every path, bit for bit against the scalar definitions (a
-// copy, src + b, dst += src, STESetF32 per row, STESetF32 of acc + src per row), for row widths around the vector blocks
+// TestRowsKernels checks RowsCopyF32, RowsBiasF32, RowsAddF32, RowsSTESetF32,
+// RowsSTEAccSetF32 and RowsFakeQuantF32 on every path, bit for bit against the
+// scalar definitions (a copy, src + b, dst += src, STESetF32 per row, STESetF32
+// of acc + src per row, the Go fake quantization per element), for row widths around the vector blocks
 // (the shifted convolutions' 7, 14 and 28 among them), strides past the width,
 // inputs with zeros of both signs, infinities and NaN; the floats between the
 // rows and past the last one must stay as they were.
@@ -49,6 +50,26 @@ func TestRowsKernels(t *testing.T) {
 								}
 								return v
 							}},
+					}
+					for _, relu := range []bool{false, true} {
+						name, scale, zp := "fq", float32(0.05), int32(-7)
+						if relu {
+							name, zp = "fqrelu", -128
+						}
+						cases = append(cases, struct {
+							name string
+							run  func(dst []float32)
+							want func(i int) float32
+						}{name, func(d []float32) { RowsFakeQuantF32(d, ds, src, ss, w, rows, scale, zp, relu) },
+							func(i int) float32 {
+								v := []float32{src[i/ds*ss+i%ds]}
+								if relu {
+									fakeQuantReluF32Go(v, v, scale, zp)
+								} else {
+									fakeQuantF32Go(v, v, scale, zp)
+								}
+								return v[0]
+							}})
 					}
 					acc := qatewInput(r, dlen, 0.05, true)
 					cases = append(cases, struct {

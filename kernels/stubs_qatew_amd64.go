@@ -84,6 +84,16 @@ func rowsBiasF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int
 //go:noescape
 func rowsAddF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int)
 
+// rowsFakeQuantF32AVX2 sets dst[i*ds+j] = float32(clamp(roundEven(src[i*ss+j]/scale), lo, hi)) * scale for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsFakeQuantF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, scale float32, lo float32, hi float32)
+
+// rowsFakeQuantReluF32AVX2 sets dst[i*ds+j] = float32(clamp(roundEven(max(src[i*ss+j], 0)/scale), lo, hi)) * scale for i < rows, j < w (w > 0).
+//
+//go:noescape
+func rowsFakeQuantReluF32AVX2(dst *float32, ds int, src *float32, ss int, w int, rows int, scale float32, lo float32, hi float32)
+
 // rowsSTESetF32AVX2 sets dst[i*ds+j] = src[i*ss+j] + 0 where lo <= x[i*ds+j] <= hi, else +0, for i < rows, j < w (w > 0).
 //
 //go:noescape

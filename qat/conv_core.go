@@ -64,6 +64,10 @@ type convCore struct {
 	// and maxHi.
 	wantMinMax, hasMinMax bool
 	minLo, maxHi          float32
+	// xq: x is the input of a fake quantization whose output is this
+	// convolution's input, applied as the shifted paths lay x out (nil: x is
+	// the input; set by convOp per pass, only when the shifted paths run)
+	xq *fillQuant
 	// phase is the strided input gradient's phase-plane layout (nil: columns
 	// and col2im) for the geometry phaseN; phaseWT packs its weights
 	phase   *phaseGrad
@@ -162,6 +166,20 @@ func (c *convCore) forward(x, w, bias, y []float32, threads int) {
 	c.forwardIm2col(x, w, bias, y, threads)
 }
 
+// shiftedForward reports whether forward and the weight gradient run on the
+// stride-1 shifted layout for the current geometry (where a fused fake
+// quantization can be applied as the input is laid out).
+func (c *convCore) shiftedForward() bool {
+	g := &c.g
+	if g.depthwise() || g.pointwise() || g.sh != 1 || g.sw != 1 {
+		return false
+	}
+	if c.shift == nil || c.shift.n != *g {
+		c.shift = &shiftCache{n: *g, s: g.shifted()}
+	}
+	return c.shift.s != nil
+}
+
 // forwardIm2col is forward over chunks of the column matrix.
 func (c *convCore) forwardIm2col(x, w, bias, y []float32, threads int) {
 	c.forwardCols(c.g.imagesPerChunk(), x, w, bias, y, threads)
@@ -246,6 +264,21 @@ func (c *convCore) backward(x, w, dy, dx, dw, dbias []float32, set bool, ste *st
 	if g.pointwise() && (c.shift == nil || c.shift.n != *g) {
 		// the forward pass did not need the layout; the weight gradient does
 		c.shift = &shiftCache{n: *g, s: g.shifted()}
+	}
+	if c.shift != nil && c.shift.n == *g && c.shift.s != nil && dx != nil && !g.pointwise() && resolveThreads(threads) == 1 {
+		// one thread: both gradients image by image on one padded dy
+		if c.trans == nil || c.trans.n != *g {
+			c.trans = &transCache{n: *g, t: g.transposed(true)}
+		}
+		if t := c.trans.t; t != nil {
+			if base, ok := t.sharedDy(c.shift.s); ok {
+				if ste != nil && set != (ste.acc == nil) {
+					ste = nil
+				}
+				c.gradsShifted(c.shift.s, t, base, x, w, dy, dx, dw, set, ste)
+				return ste != nil
+			}
+		}
 	}
 	if c.shift != nil && c.shift.n == *g && c.shift.s != nil {
 		c.weightGradShifted(c.shift.s, x, dy, dw, threads)

@@ -152,6 +152,19 @@ func TestConvPaths(t *testing.T) {
 					clear(dx)
 					c.inputGradShifted(tc, w, dy, dx, false, nil, threads)
 					near("dx (transposed)", dxr, dx)
+					if s := g.shiftLayout(false); s != nil {
+						if base, ok := tc.sharedDy(s); ok {
+							// both gradients on one padded dy (one thread):
+							// bit for bit the two passes
+							dwA, dwB := make([]float32, len(w)), make([]float32, len(w))
+							dxA, dxB := make([]float32, len(x)), make([]float32, len(x))
+							c.weightGradShifted(s, x, dy, dwA, 1)
+							c.inputGradShifted(tc, w, dy, dxA, false, nil, 1)
+							c.gradsShifted(s, tc, base, x, w, dy, dxB, dwB, false, nil)
+							require.Equal(t, dwA, dwB, "%s: dw (shared dy)", name)
+							require.Equal(t, dxA, dxB, "%s: dx (shared dy)", name)
+						}
+					}
 					// the straight-through mask in the store (fuseSTEIntoConv):
 					// bit for bit the written gradient, then STESetF32 over it
 					sx := make([]float32, len(x))

@@ -70,8 +70,35 @@ func (g *convGeom) shiftLayout(checkWaste bool) *shiftGeom {
 
 // fill lays image x (C planes of H×W) out in buf: input row y at padded row y+pt,
 // column x at x+pl, zeros elsewhere.
-func (s *shiftGeom) fill(g *convGeom, x, buf []float32) {
+func (s *shiftGeom) fill(g *convGeom, x, buf []float32) { s.fillQ(g, x, buf, nil) }
+
+// fillQuant is the fake quantization a stride-1 convolution applies to its input
+// as it lays it out (fuseFakeQuantIntoConv): the fake quantization's input is
+// read and its output, which nothing else reads, is never stored.
+type fillQuant struct {
+	scale float32
+	zp    int32
+	relu  bool // of max(x, 0): a Relu fused into the fake quantization
+}
+
+// rows moves rows of w floats (kernels.RowsCopyF32), fake-quantized when q is
+// not nil (kernels.RowsFakeQuantF32: the values FakeQuantF32 and
+// FakeQuantReluF32 give, so the padded image holds what the fake
+// quantization's pass would have written).
+func (q *fillQuant) rows(dst []float32, ds int, src []float32, ss, w, rows int) {
+	if q == nil {
+		kernels.RowsCopyF32(dst, ds, src, ss, w, rows)
+		return
+	}
+	kernels.RowsFakeQuantF32(dst, ds, src, ss, w, rows, q.scale, q.zp, q.relu)
+}
+
+// fillQ is fill with the rows fake-quantized by q (nil: copied; stride 1 only).
+func (s *shiftGeom) fillQ(g *convGeom, x, buf []float32, q *fillQuant) {
 	if s.sh != 1 || s.sw != 1 {
+		if q != nil {
+			panic("qat: a fake quantization fused into a strided layout")
+		}
 		s.fillPhases(g, x, buf)
 		return
 	}
@@ -87,7 +114,7 @@ func (s *shiftGeom) fill(g *convGeom, x, buf []float32) {
 				continue
 			}
 			clear(row[:g.pl])
-			copy(row[g.pl:jhi], xc[y*g.w:])
+			q.rows(row[g.pl:jhi], jhi-g.pl, xc[y*g.w:], g.w, jhi-g.pl, 1)
 			clear(row[jhi:])
 		}
 	}
@@ -105,20 +132,31 @@ type padded struct {
 
 // fill lays image x out in p's buffer in layout s (geometry g) and returns it.
 func (p *padded) fill(s *shiftGeom, g *convGeom, x []float32) []float32 {
+	return p.fillQ(s, g, x, nil)
+}
+
+// fillQ is fill with the rows fake-quantized by q (nil: copied).
+func (p *padded) fillQ(s *shiftGeom, g *convGeom, x []float32, q *fillQuant) []float32 {
 	if p.of != s || len(p.buf) != s.size {
 		p.buf = grow(p.buf, s.size)
-		s.fill(g, x, p.buf)
+		s.fillQ(g, x, p.buf, q)
 		p.of = s
 		return p.buf
 	}
-	s.refill(g, x, p.buf)
+	s.refillQ(g, x, p.buf, q)
 	return p.buf
 }
 
 // refill writes the rows of image x where fill puts them, leaving the rest of
 // buf (zero after a fill of the same layout) as it is.
-func (s *shiftGeom) refill(g *convGeom, x, buf []float32) {
+func (s *shiftGeom) refill(g *convGeom, x, buf []float32) { s.refillQ(g, x, buf, nil) }
+
+// refillQ is refill with the rows fake-quantized by q (nil: copied).
+func (s *shiftGeom) refillQ(g *convGeom, x, buf []float32, q *fillQuant) {
 	if s.sh != 1 || s.sw != 1 {
+		if q != nil {
+			panic("qat: a fake quantization fused into a strided layout")
+		}
 		s.refillPhases(g, x, buf)
 		return
 	}
@@ -135,7 +173,7 @@ func (s *shiftGeom) refill(g *convGeom, x, buf []float32) {
 		d := buf[ci*s.pp : (ci+1)*s.pp]
 		// the plane's rows in one call (rows of 7-28 floats: a copy each cost
 		// more in calls than in moves)
-		kernels.RowsCopyF32(d[r0*s.ppw+g.pl:], s.ppw, xc[(r0-g.pt)*g.w:], g.w, jhi-g.pl, r1-r0)
+		q.rows(d[r0*s.ppw+g.pl:], s.ppw, xc[(r0-g.pt)*g.w:], g.w, jhi-g.pl, r1-r0)
 	}
 }
 
@@ -150,7 +188,7 @@ func (c *convCore) forwardShifted(s *shiftGeom, x, w, bias, y []float32, threads
 	}
 	runChunks(g.n, workers, func(wk, n int) {
 		sc := &c.scratch[wk]
-		xp := sc.xpad.fill(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w])
+		xp := sc.xpad.fillQ(s, g, x[n*g.c*g.h*g.w:(n+1)*g.c*g.h*g.w], c.xq)
 		yn := y[n*g.oc*g.p : (n+1)*g.oc*g.p]
 		for gi := 0; gi < g.group; gi++ {
 			yg := yn[gi*g.ocg*g.p:]
@@ -309,6 +347,13 @@ func (t *transposedConv) pack(g *convGeom, w []float32) []*kernels.PackedA {
 // gradient (plus ste.acc) masked by the fake quantization that computed the
 // input (fuseSTEIntoConv); dx is not written.
 func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int) {
+	c.inputGradShiftedEach(t, w, dy, dx, set, ste, threads, nil)
+}
+
+// inputGradShiftedEach is inputGradShifted that calls each(n, dyp) after image
+// n, dyp its dy in t's padded layout (one worker only: each runs on the images
+// in order).
+func (c *convCore) inputGradShiftedEach(t *transposedConv, w, dy, dx []float32, set bool, ste *steStore, threads int, each func(n int, dyp []float32)) {
 	g, tg, s := &c.g, &t.g, t.s
 	pa := t.pack(g, w)
 	hw := g.h * g.w
@@ -347,6 +392,9 @@ func (c *convCore) inputGradShifted(t *transposedConv, w, dy, dx []float32, set 
 					}
 				}
 			})
+		}
+		if each != nil {
+			each(n, dyp)
 		}
 	})
 }

@@ -74,6 +74,11 @@ type fqOp struct {
 	// operand itself in its own pass (fuseFakeQuantIntoAdd); this op then only
 	// moves its range, and the Add writes its output when it cannot fuse.
 	addFused *binaryOp
+	// convFused: the convolution that reads this op's output, alone, and
+	// fake-quantizes this op's input itself as it lays it out
+	// (fuseFakeQuantIntoConv); this op then only moves its range, and the
+	// convolution writes its output when it takes a path without that layout.
+	convFused *convOp
 }
 
 // batchRange is an op that computes the min/max of its output in its forward
@@ -122,18 +127,42 @@ func (o *fqOp) forward(n *Net) error {
 		o.r.hi += c * (hi - o.r.hi)
 	}
 	o.p = o.r.params()
-	if o.addFused != nil {
-		return nil // the Add quantizes x in its own pass
+	if o.addFused != nil || o.convFused != nil {
+		return nil // the reader quantizes x in its own pass
 	}
+	o.quantize(n)
+	return nil
+}
+
+// quantize writes the output: the fake quantization of the input (of the fused
+// Relu's input, through max(x, 0)), with the parameters of this step.
+func (o *fqOp) quantize(n *Net) {
+	x, fused := o.source(n)
+	y := n.vals[o.out]
 	s, zp := o.p.Scale, o.p.ZeroPoint
-	parallel(len(x.data), n.threads, func(lo, hi int) {
+	parallel(len(x), n.threads, func(lo, hi int) {
 		if fused {
-			kernels.FakeQuantReluF32(x.data[lo:hi], y.data[lo:hi], s, int32(zp))
+			kernels.FakeQuantReluF32(x[lo:hi], y.data[lo:hi], s, int32(zp))
 			return
 		}
-		fakeQuantSlice(x.data[lo:hi], y.data[lo:hi], s, zp)
+		fakeQuantSlice(x[lo:hi], y.data[lo:hi], s, zp)
 	})
-	return nil
+}
+
+// source returns the values this op quantizes this step: its input's, or with
+// a fused Relu (relu) the Relu's input's.
+func (o *fqOp) source(n *Net) (x []float32, relu bool) {
+	if o.fusedRelu(n) {
+		return n.vals[o.relu.in].data, true
+	}
+	return n.vals[o.in].data, false
+}
+
+// fillQuant returns the source and the fake quantization a convolution applies
+// as it lays that source out (fuseFakeQuantIntoConv).
+func (o *fqOp) fillQuant(n *Net) ([]float32, *fillQuant) {
+	x, relu := o.source(n)
+	return x, &fillQuant{scale: o.p.Scale, zp: int32(o.p.ZeroPoint), relu: relu}
 }
 
 // fakeQuantSlice sets y[i] = fakeQuant(x[i], scale, zp) with the runtime's own

@@ -169,3 +169,30 @@ func (o *binaryOp) backwardAdd(n *Net, g []float32) {
 		}
 	})
 }
+
+// fuseFakeQuantIntoConv lets a convolution apply the fake quantization of its
+// input, when nothing else reads that fake quantization's output, as it copies
+// its input into the padded layout of its shifted paths (forward pass and weight
+// gradient): the fake quantization's output (written, then read back by each of
+// those copies) is never stored. kernels.RowsFakeQuantF32 computes what
+// FakeQuantF32 / FakeQuantReluF32 computes, so the padded images hold the same
+// values. On its other paths the convolution has the fake quantization write
+// its output first, as before.
+func (b *builder) fuseFakeQuantIntoConv() {
+	n := b.n
+	fq := map[int]*fqOp{}
+	for _, o := range n.ops {
+		if f, ok := o.(*fqOp); ok {
+			fq[f.out] = f
+		}
+	}
+	for _, o := range n.ops {
+		c, ok := o.(*convOp)
+		if !ok {
+			continue
+		}
+		if f := fq[c.in]; f != nil && b.reads[c.in] == 1 && c.in != n.output && f.addFused == nil {
+			c.fqIn, f.convFused = f, c
+		}
+	}
+}

@@ -210,7 +210,8 @@ func TestBinaryWrittenGradMatchesAccumulated(t *testing.T) {
 // residual joins' Adds absorbing their operands' fake quantizations and the next
 // range's min/max (fuse_add.go), gradients written by the last of several
 // readers, no input gradient behind the input's fake quantization
-// (markGradFree), and the earlier fusions (Relu into fake quantization,
+// (markGradFree), fake quantizations applied as a convolution lays its input
+// out (fuseFakeQuantIntoConv), and the earlier fusions (Relu into fake quantization,
 // straight-through masks and min/max in the convolutions' stores). Two training
 // steps with the fusions and two of the same net built without them
 // (Config.unfused) give the same logits, parameter gradients, ranges and (learned
@@ -230,8 +231,11 @@ func TestFusionsExact(t *testing.T) {
 					n, err := New(m, Config{Threads: threads, unfused: unfused})
 					require.NoError(t, err)
 					if name == "fmnist_resnet" && !unfused {
-						absorbed, joins, written := 0, 0, 0
+						absorbed, joins, written, laidOut := 0, 0, 0, 0
 						for _, o := range n.ops {
+							if c, ok := o.(*convOp); ok && c.fqIn != nil {
+								laidOut++
+							}
 							if a, ok := o.(*binaryOp); ok {
 								if a.rangeOf != nil {
 									joins++
@@ -253,6 +257,8 @@ func TestFusionsExact(t *testing.T) {
 						require.Equal(t, 8, absorbed)
 						require.Equal(t, 6, joins)
 						require.Equal(t, 3, written)
+						// each block's second convolution and the stem
+						require.Equal(t, 7, laidOut)
 						require.Len(t, n.gradFree, 1)
 					}
 					shape := append([]int{8}, n.inShape...)

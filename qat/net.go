@@ -157,6 +157,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		b.fuseReluFakeQuant()
 		b.fuseSTEIntoConv()
 		b.fuseFakeQuantIntoAdd()
+		b.fuseFakeQuantIntoConv()
 		b.fuseMinMaxIntoConv()
 	}
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })

@@ -28,6 +28,11 @@ type convOp struct {
 	// output, alone or through its fused Relu; the forward store computes the
 	// output's min/max for it when it follows the batch (fuseMinMaxIntoConv).
 	rangeOf *fqOp
+	// fqIn: the fake quantization that computes in, read by nothing else,
+	// applied as the shifted paths lay the input out (fuseFakeQuantIntoConv);
+	// src is what the last forward pass read (fqIn's input when it did).
+	fqIn *fqOp
+	src  []float32
 }
 
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
@@ -85,7 +90,15 @@ func (o *convOp) forward(n *Net) error {
 	y.resize([]int{g.n, g.oc, g.oh, g.ow})
 	o.w.prepare(n.threads)
 	o.core.wantMinMax = o.rangeOf != nil && o.rangeOf.followsBatch(n)
-	o.core.forward(x.data, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
+	o.src, o.core.xq = x.data, nil
+	if f := o.fqIn; f != nil {
+		if o.core.shiftedForward() {
+			o.src, o.core.xq = f.fillQuant(n)
+		} else {
+			f.quantize(n) // the other paths read the input as it lies
+		}
+	}
+	o.core.forward(o.src, o.w.eff, o.b.prepare(o.w), y.data, n.threads)
 	return nil
 }
 
@@ -112,7 +125,7 @@ func (o *convOp) backward(n *Net) {
 			ste.acc = x.grad
 		}
 	}
-	if o.core.backward(x.data, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, ste, n.threads) {
+	if o.core.backward(o.src, o.w.eff, y.grad, x.grad, o.w.grad(), db, o.writeGrad, ste, n.threads) {
 		o.ste.steDone = true
 	}
 	o.w.flush()

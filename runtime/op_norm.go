@@ -663,12 +663,10 @@ func runErf(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	out := graph.NewTensor(x.DType, x.Shape)
 	switch xd := x.Data.(type) {
 	case []float32:
+		// The vector erf (kernels/trig.go; eighteenth session): math.Erf
+		// took 21 ns an element. Any cut gives the same bits.
 		yd := out.F32()
-		parallelFor(ctx.Threads, len(xd), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				yd[i] = float32(math.Erf(float64(xd[i])))
-			}
-		})
+		parallelFor(ctx.Threads, len(xd), func(lo, hi int) { kernels.ErfF32(yd[lo:hi], xd[lo:hi]) })
 	case []float64:
 		yd := out.Data.([]float64)
 		parallelFor(ctx.Threads, len(xd), func(lo, hi int) {

@@ -205,3 +205,46 @@ func TestReduceLastAxisNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestRowExtremes: the row maxima and minima of reduceRowFloat (the vector
+// halving of rowMaxF32 from 64 elements, the four-accumulator loops below)
+// against a plain loop, at every length to 300 (odd halves at each step),
+// with a NaN at a random place in one row in three.
+func TestRowExtremes(t *testing.T) {
+	r := rand.New(rand.NewSource(18))
+	buf := make([]float32, 150)
+	for n := 1; n <= 300; n++ {
+		for trial := 0; trial < 3; trial++ {
+			row := make([]float32, n)
+			for i := range row {
+				row[i] = float32(r.NormFloat64() * 100)
+			}
+			nan := trial == 2
+			if nan {
+				row[r.Intn(n)] = float32(math.NaN())
+			}
+			wantMax, wantMin := row[0], row[0]
+			for _, v := range row {
+				if v > wantMax || v != v || wantMax != wantMax {
+					wantMax = max(wantMax, v)
+				}
+				wantMin = min(wantMin, v)
+			}
+			got := []float32{rowMax(row), rowMin(row)}
+			if n >= rowMaxVecMin {
+				got = append(got, rowMaxF32(row, buf))
+			}
+			for i, g := range got {
+				want := wantMax
+				if i == 1 {
+					want = wantMin
+				}
+				if nan {
+					require.True(t, math.IsNaN(float64(g)), "n %d case %d: %v", n, i, g)
+					continue
+				}
+				require.Equal(t, want, g, "n %d case %d", n, i)
+			}
+		}
+	}
+}

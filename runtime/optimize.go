@@ -32,7 +32,10 @@ func optimizeModel(work *graph.Model, cfg *config) error {
 	if len(cfg.taps) == 0 && cfg.mode != ModeInt8 && !work.Graph.IsQuantized() {
 		widenFloat16Model(work)
 	}
-	if _, err := optimize.Optimize(work, optimize.Options{Keep: cfg.taps, Eval: ConstEval()}); err != nil {
+	// A quantized graph on the float executor: its Q/DQ of constant weights
+	// fold (a QAT export's fake-quantized weights were recomputed every run).
+	fq := cfg.mode == ModeFloat
+	if _, err := optimize.Optimize(work, optimize.Options{Keep: cfg.taps, Eval: ConstEval(), FoldQDQ: fq}); err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	if !cfg.noConv1D {

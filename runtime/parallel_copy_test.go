@@ -179,7 +179,7 @@ func TestArenaElementwiseMatchesGeneric(t *testing.T) {
 		"Selu(2,1.5)": withAttr("Selu", "alpha", float32(2), "gamma", float32(1.5)),
 		"HardSigmoid": withAttr("HardSigmoid"), "HardSigmoid(1/6,1/2)": withAttr("HardSigmoid", "alpha", float32(1.0/6), "beta", float32(0.5)),
 	}
-	for _, op := range []string{"Sigmoid", "HardSwish", "Tanh"} {
+	for _, op := range []string{"Sigmoid", "HardSwish", "Tanh", "Sin", "Cos", "Exp"} {
 		nodes[op] = &graph.Node{OpType: op}
 	}
 	for _, th := range []int{1, 2} {
@@ -199,8 +199,8 @@ func TestArenaElementwiseMatchesGeneric(t *testing.T) {
 			}
 		}
 	}
-	exp := &graph.Node{OpType: "Exp"}
-	_, ok := unaryF32Arena(&ExecContext{Threads: 1}, exp, unaryVecF32(exp), x)
+	floor := &graph.Node{OpType: "Floor"}
+	_, ok := unaryF32Arena(&ExecContext{Threads: 1}, floor, unaryVecF32(floor), x)
 	require.False(t, ok)
 	// Celu with α ≤ 0 keeps the general formula.
 	require.Nil(t, unaryVecF32(withAttr("Celu", "alpha", float32(-1))))

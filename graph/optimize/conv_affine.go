@@ -12,7 +12,11 @@ package optimize
 // BatchNormalization decoders exported by Paddle's p2o or in training mode
 // leave after it (ENet's and DBNet's upsampling, depthwise deconvolutions, pose
 // heads; seventeenth session): each output is still a sum of products with its
-// own channel's taps.
+// own channel's taps. A Div by per-channel constants folds too (eighteenth
+// session): PyTorch's fused ConvBn QAT modules, exported before convert,
+// write Conv → Div by the weight's scale factor → Add of the bias →
+// BatchNormalization; with the fake-quantized weight folded to a constant
+// (Options.FoldQDQ) the float executor runs that as one Conv.
 
 import (
 	"github.com/warboy-sim/warboy/graph"
@@ -73,7 +77,7 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 				continue
 			}
 			if len(a.Inputs) != 2 || len(a.Outputs) != 1 || a.Outputs[0] == "" ||
-				!(isOp(a, "Mul") || isOp(a, "Add") || isOp(a, "Sub")) {
+				!(isOp(a, "Mul") || isOp(a, "Add") || isOp(a, "Sub") || isOp(a, "Div")) {
 				break
 			}
 			k := 0
@@ -83,11 +87,11 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 			if a.Inputs[k] != out || a.Inputs[1-k] == out {
 				break
 			}
-			if isOp(a, "Sub") && k != 0 {
-				break // c − y negates the convolution: not worth a case
+			if (isOp(a, "Sub") || isOp(a, "Div")) && k != 0 {
+				break // c − y negates the convolution (not worth a case), c / y is not affine
 			}
 			c := perOutputChannel(g.Initializers[a.Inputs[1-k]], m, rank)
-			if c == nil {
+			if c == nil || isOp(a, "Div") && !nonZeroFinite(c) {
 				break
 			}
 			if scale == nil {
@@ -105,6 +109,9 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 					shift[i] += c[i]
 				case "Sub":
 					shift[i] -= c[i]
+				case "Div":
+					scale[i] /= c[i]
+					shift[i] /= c[i]
 				}
 			}
 			folded = append(folded, a)
@@ -149,6 +156,17 @@ func foldConvAffine(g *graph.Graph, keep map[string]bool) int {
 		g.Nodes = nodes
 	}
 	return count
+}
+
+// nonZeroFinite: every divisor of a folded Div is finite and not zero (y/0
+// and y/Inf are not y·(1/c) for every y: 0/0, Inf/Inf).
+func nonZeroFinite(c []float32) bool {
+	for _, v := range c {
+		if v == 0 || v-v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // outputChannels returns the number of output channels of a Conv or

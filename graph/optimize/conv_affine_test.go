@@ -47,6 +47,17 @@ func TestFoldConvAffine(t *testing.T) {
 				return []*graph.Node{node("BatchNormalization", []string{c, "s", "b", "mean", "var"}, []string{"y"}),
 					node("Relu", []string{c}, []string{"y2"})}
 			}, 0, []string{"y", "y2"}},
+		{"Div [C,1,1], Add [C,1,1], BatchNormalization, Relu (PyTorch ConvBn QAT)",
+			map[string][]int{"f": {6, 1, 1}, "b": {6, 1, 1}, "s": {6}, "beta": {6}, "mean": {6}, "var": {6}},
+			func(c string) []*graph.Node {
+				return []*graph.Node{node("Div", []string{c, "f"}, []string{"d"}), node("Add", []string{"d", "b"}, []string{"a"}),
+					node("BatchNormalization", []string{"a", "s", "beta", "mean", "var"}, []string{"n"}),
+					node("Relu", []string{"n"}, []string{"y"})}
+			}, 3, []string{"y"}},
+		{"Div by a zero stays", map[string][]int{"zero6": {6, 1, 1}},
+			func(c string) []*graph.Node { return []*graph.Node{node("Div", []string{c, "zero6"}, []string{"y"})} }, 0, []string{"y"}},
+		{"c / conv stays", map[string][]int{"s": {6, 1, 1}},
+			func(c string) []*graph.Node { return []*graph.Node{node("Div", []string{"s", c}, []string{"y"})} }, 0, []string{"y"}},
 		{"Mul by [1,1,1,W] stays", map[string][]int{"s": {1, 1, 1, 5}},
 			func(c string) []*graph.Node { return []*graph.Node{node("Mul", []string{c, "s"}, []string{"y"})} }, 0, []string{"y"}},
 		{"c - conv stays", map[string][]int{"s": {6, 1, 1}},
@@ -62,6 +73,9 @@ func TestFoldConvAffine(t *testing.T) {
 			inits := map[string]*graph.Tensor{"w": randF32(rng, 6, 3, 3, 3), "bias": randF32(rng, 6)}
 			for k, s := range c.consts {
 				inits[k] = randF32(rng, s...)
+				if k == "zero6" {
+					inits[k].F32()[2] = 0
+				}
 				if k == "var" { // a variance: positive
 					for i, v := range inits[k].F32() {
 						inits[k].F32()[i] = float32(math.Abs(float64(v))) + 0.1
@@ -85,6 +99,10 @@ func TestFoldConvAffine(t *testing.T) {
 				w, g := want[o].F32(), got[o].F32()
 				require.Len(t, g, len(w), o)
 				for i := range w {
+					if math.IsInf(float64(w[i]), 0) || math.IsNaN(float64(w[i])) { // y/0
+						require.Equal(t, math.Float32bits(w[i]), math.Float32bits(g[i]), "%s[%d]", o, i)
+						continue
+					}
 					require.InDelta(t, w[i], g[i], 1e-5*(1+math.Abs(float64(w[i]))), "%s[%d]", o, i)
 				}
 			}
@@ -185,5 +203,87 @@ func TestFoldConvTransposeAffine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFoldQATConvBnFloat: a PyTorch eager-mode QAT model exported before
+// convert (fused ConvBnReLU2d), as torch.onnx writes it — the input's fake
+// quantization, the weight's per-channel Q → DQ of a float initializer, Conv
+// with no bias, Div by the per-channel scale factor, Add of the bias as a
+// [C,1,1] Constant, BatchNormalization, Relu, the output's fake quantization.
+// With FoldQDQ (the float executor's setting) the weight's Q → DQ fold to a
+// constant and Div, Add and BatchNormalization into the Conv: one Conv and
+// its Relu between the activations' Q/DQ, outputs within float rounding of
+// the graph run as written. Without it (the int8 lowering's setting) the
+// weight's Q/DQ stay for the lowering to read as int8 weights.
+func TestFoldQATConvBnFloat(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	const m = 8
+	pos := func(shape ...int) *graph.Tensor {
+		x := randF32(rng, shape...)
+		for i, v := range x.F32() {
+			x.F32()[i] = float32(math.Abs(float64(v))) + 0.2
+		}
+		return x
+	}
+	wsc := make([]float32, m)
+	for i := range wsc {
+		wsc[i] = 0.01 + 0.005*float32(i)
+	}
+	inits := map[string]*graph.Tensor{
+		"w": randF32(rng, m, 3, 3, 3), "ws": graph.FromFloat32([]int{m}, wsc), "wz": graph.FromInt8([]int{m}, make([]int8, m)),
+		"xs": graph.ScalarFloat32(1.0 / 64), "xz": graph.FromUint8(nil, []uint8{128}),
+		"ys": graph.ScalarFloat32(1.0 / 32), "yz": graph.FromUint8(nil, []uint8{0}),
+		"f": pos(m), "gamma": pos(m), "beta": randF32(rng, m), "mean": randF32(rng, m), "var": pos(m),
+	}
+	ax := graph.IntAttr("axis", 0)
+	nodes := []*graph.Node{
+		node("QuantizeLinear", []string{"x", "xs", "xz"}, []string{"xq"}),
+		node("DequantizeLinear", []string{"xq", "xs", "xz"}, []string{"xd"}),
+		node("QuantizeLinear", []string{"w", "ws", "wz"}, []string{"wq"}, ax),
+		node("DequantizeLinear", []string{"wq", "ws", "wz"}, []string{"wd"}, ax),
+		node("Conv", []string{"xd", "wd"}, []string{"conv"}, graph.IntsAttr("pads", []int{1, 1, 1, 1})),
+		node("Reshape", []string{"f", "shape"}, []string{"f3"}),
+		node("Div", []string{"conv", "f3"}, []string{"div"}),
+		node("Constant", nil, []string{"bias"}, tensorAttr(randF32(rng, m, 1, 1))),
+		node("Add", []string{"div", "bias"}, []string{"add"}),
+		node("BatchNormalization", []string{"add", "gamma", "beta", "mean", "var"}, []string{"bn"}, graph.FloatAttr("epsilon", 1e-5)),
+		node("Relu", []string{"bn"}, []string{"r"}),
+		node("QuantizeLinear", []string{"r", "ys", "yz"}, []string{"yq"}),
+		node("DequantizeLinear", []string{"yq", "ys", "yz"}, []string{"y"}),
+	}
+	inits["shape"] = graph.FromInt64([]int{3}, []int64{m, 1, 1})
+	src := tfModel(nodes, inits, []int{1, 3, 9, 7}, "y", "r")
+	x := randF32(rng, 1, 3, 9, 7)
+	in := map[string]*graph.Tensor{"x": x}
+	want := run(t, src, in)
+
+	for _, fold := range []bool{true, false} {
+		mdl := cloneGraph(src)
+		st, err := optimize.Optimize(mdl, optimize.Options{Eval: runtime.ConstEval(), FoldQDQ: fold})
+		require.NoError(t, err)
+		ops := opTypes(mdl.Graph)
+		if !fold {
+			assert.Equal(t, 3, ops["QuantizeLinear"], "%v", ops)
+			assert.Zero(t, st.Affine)
+			continue
+		}
+		assert.Equal(t, 3, st.Affine, st.String())
+		assert.Equal(t, map[string]int{"QuantizeLinear": 2, "DequantizeLinear": 2, "Conv": 1, "Relu": 1}, ops)
+		got := run(t, mdl, in)
+		w, g := want["r"].F32(), got["r"].F32()
+		for i := range w {
+			require.InDelta(t, w[i], g[i], 1e-5*(1+math.Abs(float64(w[i]))), "r[%d]", i)
+		}
+		// the output's fake quantization: the same codes except where the
+		// rounding of the fold moves a value across a rounding boundary
+		diff := 0
+		for i, v := range want["y"].F32() {
+			if d := math.Abs(float64(v - got["y"].F32()[i])); d > 0 {
+				require.LessOrEqual(t, d, 1.0/32+1e-6, "y[%d]", i)
+				diff++
+			}
+		}
+		assert.LessOrEqual(t, diff, len(w)/50, "codes moved")
 	}
 }

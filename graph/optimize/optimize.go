@@ -21,6 +21,14 @@ type Options struct {
 	// runtime.ConstEval(), its own kernels. nil folds only what shape inference
 	// knows without running a kernel (graph.NoFold) and Constant/Identity chains.
 	Eval graph.ConstEval
+	// FoldQDQ lets QuantizeLinear and DequantizeLinear of constants fold like
+	// any other node (with Eval). The int8 lowering reads DequantizeLinear of a
+	// constant as int8 weights, so only a session that runs a quantized graph
+	// on the float executor sets it (eighteenth session): a QAT export's
+	// fake-quantized weights, Q → DQ of a float initializer, were recomputed
+	// at every run, and the convolutions reading them took the general path
+	// for weights not known in advance.
+	FoldQDQ bool
 }
 
 // Stats counts what a run of Optimize changed.
@@ -66,7 +74,7 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	}
 	st.Constants = constantsToInitializers(g, keep)
 	st.Identities = removeIdentities(g, keep)
-	n, err := foldConstants(m, keep, opts.Eval)
+	n, err := foldConstants(m, keep, opts.Eval, opts.FoldQDQ)
 	if err != nil {
 		return st, err
 	}
@@ -239,7 +247,7 @@ var neverFold = map[string]bool{
 // initializers: what shape inference computes (Shape -> Gather -> Concat ... once
 // the input shapes are bound) and, with an evaluator, any node whose inputs are
 // all constant.
-func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval) (int, error) {
+func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval, qdq bool) (int, error) {
 	g := m.Graph
 	infer := eval
 	if infer == nil {
@@ -252,7 +260,7 @@ func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval) (
 	var nodes []*graph.Node
 	count := 0
 	for _, n := range g.Nodes {
-		if !foldable(n, keep) {
+		if !foldable(n, keep) && !(qdq && foldableQDQ(n, keep)) {
 			nodes = append(nodes, n)
 			continue
 		}
@@ -311,6 +319,20 @@ func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval) (
 // output or tap would be the model's constant, which callers do not expect).
 func foldable(n *graph.Node, keep map[string]bool) bool {
 	if (n.Domain != "" && n.Domain != "ai.onnx") || neverFold[n.OpType] || len(n.Outputs) == 0 || n.HasSubgraphs() {
+		return false
+	}
+	for _, o := range n.Outputs {
+		if o != "" && keep[o] {
+			return false
+		}
+	}
+	return true
+}
+
+// foldableQDQ: a default-domain QuantizeLinear or DequantizeLinear that
+// writes no kept tensor (Options.FoldQDQ).
+func foldableQDQ(n *graph.Node, keep map[string]bool) bool {
+	if (n.Domain != "" && n.Domain != "ai.onnx") || !(n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear") {
 		return false
 	}
 	for _, o := range n.Outputs {

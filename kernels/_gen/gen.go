@@ -48,8 +48,9 @@ import (
 // (asm_rows_red_amd64.s, gen_rows_red.go), "tpack" the transposing pack of a per-call B
 // stored transposed (attention's kᵀ: asm_tpack_amd64.s, gen_tpack.go), "dwf32" the
 // eight-pixel float32 depthwise row kernels (asm_dwf32_amd64.s, gen_dwf32.go), "histbin" the
-// binning loop of the calibration histograms (asm_histbin_amd64.s, gen_histbin.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32 or histbin")
+// binning loop of the calibration histograms (asm_histbin_amd64.s, gen_histbin.go), "trig" the
+// float32 Sin, Cos and Exp operators (asm_trig_amd64.s, gen_trig.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin or trig")
 
 func main() {
 	flag.Parse()
@@ -96,6 +97,11 @@ func main() {
 	}
 	if *set == "fshuf" {
 		fshufKernels() // gen_fshuf.go
+		Generate()
+		return
+	}
+	if *set == "trig" {
+		trigKernels() // gen_trig.go
 		Generate()
 		return
 	}

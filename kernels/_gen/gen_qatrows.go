@@ -46,6 +46,34 @@ func qatRowsKernels() {
 			}
 			VADDPS(v, Y1, v)
 		})
+	// a fake quantization (of max(x, 0) with relu) as fakeQuantKernel computes
+	// it, applied as the rows are moved: a convolution's input laid out in its
+	// padded layout straight from the fake quantization's input
+	for _, relu := range []bool{false, true} {
+		name, what := "rowsFakeQuantF32AVX2", "src[i*ss+j]"
+		if relu {
+			name, what = "rowsFakeQuantReluF32AVX2", "max(src[i*ss+j], 0)"
+		}
+		rowsKernel(name, "func(dst *float32, ds int, src *float32, ss int, w int, rows int, scale float32, lo float32, hi float32)",
+			name+" sets dst[i*ds+j] = float32(clamp(roundEven("+what+"/scale), lo, hi)) * scale for i < rows, j < w (w > 0).",
+			func() {
+				loadArgs("scale lo hi", X13, X14, X15)
+				VBROADCASTSS(X13, Y13)
+				VBROADCASTSS(X14, Y14)
+				VBROADCASTSS(X15, Y15)
+				VXORPS(Y11, Y11, Y11)
+			}, func(v, m VecPhysical, _ Mem, _ Mem) {
+				if relu {
+					VMAXPS(v, Y11, v) // Go's max(x, 0): a NaN x is returned
+				}
+				VDIVPS(Y13, v, v)
+				VMAXPS(Y14, v, v) // NaN → lo
+				VMINPS(Y15, v, v)
+				VCVTPS2DQ(v, v)
+				VCVTDQ2PS(v, v)
+				VMULPS(Y13, v, v)
+			})
+	}
 	// the straight-through gradient of a fake quantization, as steSetF32AVX2:
 	// dst = (src where lo <= x <= hi, else 0) + 0, x strided as dst
 	rowsKernel("rowsSTESetF32AVX2", "func(dst *float32, ds int, src *float32, ss int, w int, rows int, x *float32, lo float32, hi float32)",

@@ -236,3 +236,275 @@ blend2F32AVX2_next:
 	JNZ  blend2F32AVX2_pixel
 	VZEROUPPER
 	RET
+
+// func roiBinsF32AVX512(dst *float32, ostride int, src *float32, off *int64, w *float32, n int, per int, c int, count *float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·roiBinsF32AVX512(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ off+24(FP), DX
+	MOVQ w+32(FP), BX
+	MOVQ n+40(FP), CX
+
+roiBinsF32AVX512_bin:
+	MOVQ c+56(FP), R12
+	MOVQ SI, R13
+	MOVQ DI, R14
+
+roiBinsF32AVX512_quad:
+	CMPQ   R12, $0x40
+	JB     roiBinsF32AVX512_one
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   DX, R8
+	MOVQ   BX, R9
+	MOVQ   per+48(FP), R15
+
+roiBinsF32AVX512_q_sample:
+	VBROADCASTSS (R9), Z12
+	VBROADCASTSS 4(R9), Z13
+	VBROADCASTSS 8(R9), Z14
+	VBROADCASTSS 12(R9), Z15
+	MOVQ         (R8), R10
+	MOVQ         8(R8), R11
+	VMULPS       (R13)(R10*4), Z12, Z4
+	VMULPS       (R13)(R11*4), Z13, Z8
+	VADDPS       Z8, Z4, Z4
+	VMULPS       64(R13)(R10*4), Z12, Z5
+	VMULPS       64(R13)(R11*4), Z13, Z9
+	VADDPS       Z9, Z5, Z5
+	VMULPS       128(R13)(R10*4), Z12, Z6
+	VMULPS       128(R13)(R11*4), Z13, Z10
+	VADDPS       Z10, Z6, Z6
+	VMULPS       192(R13)(R10*4), Z12, Z7
+	VMULPS       192(R13)(R11*4), Z13, Z11
+	VADDPS       Z11, Z7, Z7
+	MOVQ         16(R8), R10
+	MOVQ         24(R8), R11
+	VMULPS       (R13)(R10*4), Z14, Z8
+	VADDPS       Z8, Z4, Z4
+	VMULPS       (R13)(R11*4), Z15, Z8
+	VADDPS       Z8, Z4, Z4
+	VADDPS       Z4, Z0, Z0
+	VMULPS       64(R13)(R10*4), Z14, Z9
+	VADDPS       Z9, Z5, Z5
+	VMULPS       64(R13)(R11*4), Z15, Z9
+	VADDPS       Z9, Z5, Z5
+	VADDPS       Z5, Z1, Z1
+	VMULPS       128(R13)(R10*4), Z14, Z10
+	VADDPS       Z10, Z6, Z6
+	VMULPS       128(R13)(R11*4), Z15, Z10
+	VADDPS       Z10, Z6, Z6
+	VADDPS       Z6, Z2, Z2
+	VMULPS       192(R13)(R10*4), Z14, Z11
+	VADDPS       Z11, Z7, Z7
+	VMULPS       192(R13)(R11*4), Z15, Z11
+	VADDPS       Z11, Z7, Z7
+	VADDPS       Z7, Z3, Z3
+	ADDQ         $0x20, R8
+	ADDQ         $0x10, R9
+	DECQ         R15
+	JNZ          roiBinsF32AVX512_q_sample
+	MOVQ         count+64(FP), R10
+	VBROADCASTSS (R10), Z12
+	VDIVPS       Z12, Z0, Z0
+	VMOVUPS      Z0, (R14)
+	VDIVPS       Z12, Z1, Z1
+	VMOVUPS      Z1, 64(R14)
+	VDIVPS       Z12, Z2, Z2
+	VMOVUPS      Z2, 128(R14)
+	VDIVPS       Z12, Z3, Z3
+	VMOVUPS      Z3, 192(R14)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000100, R14
+	SUBQ         $0x40, R12
+	JMP          roiBinsF32AVX512_quad
+
+roiBinsF32AVX512_one:
+	TESTQ  R12, R12
+	JZ     roiBinsF32AVX512_next
+	VXORPS Z0, Z0, Z0
+	MOVQ   DX, R8
+	MOVQ   BX, R9
+	MOVQ   per+48(FP), R15
+
+roiBinsF32AVX512_o_sample:
+	VBROADCASTSS (R9), Z12
+	VBROADCASTSS 4(R9), Z13
+	VBROADCASTSS 8(R9), Z14
+	VBROADCASTSS 12(R9), Z15
+	MOVQ         (R8), R10
+	MOVQ         8(R8), R11
+	VMULPS       (R13)(R10*4), Z12, Z4
+	VMULPS       (R13)(R11*4), Z13, Z8
+	VADDPS       Z8, Z4, Z4
+	MOVQ         16(R8), R10
+	MOVQ         24(R8), R11
+	VMULPS       (R13)(R10*4), Z14, Z8
+	VADDPS       Z8, Z4, Z4
+	VMULPS       (R13)(R11*4), Z15, Z8
+	VADDPS       Z8, Z4, Z4
+	VADDPS       Z4, Z0, Z0
+	ADDQ         $0x20, R8
+	ADDQ         $0x10, R9
+	DECQ         R15
+	JNZ          roiBinsF32AVX512_o_sample
+	MOVQ         count+64(FP), R10
+	VBROADCASTSS (R10), Z12
+	VDIVPS       Z12, Z0, Z0
+	VMOVUPS      Z0, (R14)
+	ADDQ         $0x40, R13
+	ADDQ         $0x40, R14
+	SUBQ         $0x10, R12
+	JMP          roiBinsF32AVX512_one
+
+roiBinsF32AVX512_next:
+	MOVQ per+48(FP), R15
+	SHLQ $0x05, R15
+	ADDQ R15, DX
+	SHRQ $0x01, R15
+	ADDQ R15, BX
+	MOVQ ostride+8(FP), R15
+	ADDQ R15, DI
+	DECQ CX
+	JNZ  roiBinsF32AVX512_bin
+	VZEROUPPER
+	RET
+
+// func roiBinsF32AVX2(dst *float32, ostride int, src *float32, off *int64, w *float32, n int, per int, c int, count *float32)
+// Requires: AVX
+TEXT ·roiBinsF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ off+24(FP), DX
+	MOVQ w+32(FP), BX
+	MOVQ n+40(FP), CX
+
+roiBinsF32AVX2_bin:
+	MOVQ c+56(FP), R12
+	MOVQ SI, R13
+	MOVQ DI, R14
+
+roiBinsF32AVX2_quad:
+	CMPQ   R12, $0x20
+	JB     roiBinsF32AVX2_one
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   DX, R8
+	MOVQ   BX, R9
+	MOVQ   per+48(FP), R15
+
+roiBinsF32AVX2_q_sample:
+	VBROADCASTSS (R9), Y12
+	VBROADCASTSS 4(R9), Y13
+	VBROADCASTSS 8(R9), Y14
+	VBROADCASTSS 12(R9), Y15
+	MOVQ         (R8), R10
+	MOVQ         8(R8), R11
+	VMULPS       (R13)(R10*4), Y12, Y4
+	VMULPS       (R13)(R11*4), Y13, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       32(R13)(R10*4), Y12, Y5
+	VMULPS       32(R13)(R11*4), Y13, Y9
+	VADDPS       Y9, Y5, Y5
+	VMULPS       64(R13)(R10*4), Y12, Y6
+	VMULPS       64(R13)(R11*4), Y13, Y10
+	VADDPS       Y10, Y6, Y6
+	VMULPS       96(R13)(R10*4), Y12, Y7
+	VMULPS       96(R13)(R11*4), Y13, Y11
+	VADDPS       Y11, Y7, Y7
+	MOVQ         16(R8), R10
+	MOVQ         24(R8), R11
+	VMULPS       (R13)(R10*4), Y14, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       (R13)(R11*4), Y15, Y8
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VMULPS       32(R13)(R10*4), Y14, Y9
+	VADDPS       Y9, Y5, Y5
+	VMULPS       32(R13)(R11*4), Y15, Y9
+	VADDPS       Y9, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VMULPS       64(R13)(R10*4), Y14, Y10
+	VADDPS       Y10, Y6, Y6
+	VMULPS       64(R13)(R11*4), Y15, Y10
+	VADDPS       Y10, Y6, Y6
+	VADDPS       Y6, Y2, Y2
+	VMULPS       96(R13)(R10*4), Y14, Y11
+	VADDPS       Y11, Y7, Y7
+	VMULPS       96(R13)(R11*4), Y15, Y11
+	VADDPS       Y11, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	ADDQ         $0x20, R8
+	ADDQ         $0x10, R9
+	DECQ         R15
+	JNZ          roiBinsF32AVX2_q_sample
+	MOVQ         count+64(FP), R10
+	VBROADCASTSS (R10), Y12
+	VDIVPS       Y12, Y0, Y0
+	VMOVUPS      Y0, (R14)
+	VDIVPS       Y12, Y1, Y1
+	VMOVUPS      Y1, 32(R14)
+	VDIVPS       Y12, Y2, Y2
+	VMOVUPS      Y2, 64(R14)
+	VDIVPS       Y12, Y3, Y3
+	VMOVUPS      Y3, 96(R14)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000080, R14
+	SUBQ         $0x20, R12
+	JMP          roiBinsF32AVX2_quad
+
+roiBinsF32AVX2_one:
+	TESTQ  R12, R12
+	JZ     roiBinsF32AVX2_next
+	VXORPS Y0, Y0, Y0
+	MOVQ   DX, R8
+	MOVQ   BX, R9
+	MOVQ   per+48(FP), R15
+
+roiBinsF32AVX2_o_sample:
+	VBROADCASTSS (R9), Y12
+	VBROADCASTSS 4(R9), Y13
+	VBROADCASTSS 8(R9), Y14
+	VBROADCASTSS 12(R9), Y15
+	MOVQ         (R8), R10
+	MOVQ         8(R8), R11
+	VMULPS       (R13)(R10*4), Y12, Y4
+	VMULPS       (R13)(R11*4), Y13, Y8
+	VADDPS       Y8, Y4, Y4
+	MOVQ         16(R8), R10
+	MOVQ         24(R8), R11
+	VMULPS       (R13)(R10*4), Y14, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       (R13)(R11*4), Y15, Y8
+	VADDPS       Y8, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	ADDQ         $0x20, R8
+	ADDQ         $0x10, R9
+	DECQ         R15
+	JNZ          roiBinsF32AVX2_o_sample
+	MOVQ         count+64(FP), R10
+	VBROADCASTSS (R10), Y12
+	VDIVPS       Y12, Y0, Y0
+	VMOVUPS      Y0, (R14)
+	ADDQ         $0x20, R13
+	ADDQ         $0x20, R14
+	SUBQ         $0x08, R12
+	JMP          roiBinsF32AVX2_one
+
+roiBinsF32AVX2_next:
+	MOVQ per+48(FP), R15
+	SHLQ $0x05, R15
+	ADDQ R15, DX
+	SHRQ $0x01, R15
+	ADDQ R15, BX
+	MOVQ ostride+8(FP), R15
+	ADDQ R15, DI
+	DECQ CX
+	JNZ  roiBinsF32AVX2_bin
+	VZEROUPPER
+	RET

@@ -23,3 +23,13 @@ func blend2F32AVX512(dst *float32, ostride int, src *float32, off *int64, w *flo
 //
 //go:noescape
 func blend2F32AVX2(dst *float32, ostride int, src *float32, off *int64, w *float32, n int, c int)
+
+// roiBinsF32AVX512 averages per bilinear samples of four corners per bin over c floats (c a multiple of 16).
+//
+//go:noescape
+func roiBinsF32AVX512(dst *float32, ostride int, src *float32, off *int64, w *float32, n int, per int, c int, count *float32)
+
+// roiBinsF32AVX2 averages per bilinear samples of four corners per bin over c floats (c a multiple of 8).
+//
+//go:noescape
+func roiBinsF32AVX2(dst *float32, ostride int, src *float32, off *int64, w *float32, n int, per int, c int, count *float32)

@@ -44,3 +44,23 @@ func blend2Asm(dst []float32, ostride int, src []float32, off []int64, w []float
 	}
 	return cv
 }
+
+// roiBinsAsm runs RoiBinsF32 on the first c&^(w-1) floats of every bin with
+// this CPU's vector kernel and returns how many floats per bin it did (0 when
+// it has none). The caller has checked the bounds and that per > 0.
+func roiBinsAsm(dst []float32, ostride int, src []float32, off []int64, w []float32, n, per, c int, count float32) int {
+	lanes := f32Lanes()
+	if lanes == 0 || n == 0 {
+		return 0
+	}
+	cv := c &^ (lanes - 1)
+	if cv == 0 {
+		return 0
+	}
+	if lanes == 16 {
+		roiBinsF32AVX512(&dst[0], 4*ostride, &src[0], &off[0], &w[0], n, per, cv, &count)
+	} else {
+		roiBinsF32AVX2(&dst[0], 4*ostride, &src[0], &off[0], &w[0], n, per, cv, &count)
+	}
+	return cv
+}

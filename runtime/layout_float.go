@@ -25,7 +25,7 @@ const (
 	roleGlobalPool            // GlobalAverage/MaxPool: reads channels-last, writes [N, C, 1, 1]
 	roleGate                  // Mul(x, [N, C, 1, 1]): same layout in (x) and out (gate_nhwc.go)
 	roleConcat                // a channel Concat: any layout in, either out (layout_concat.go)
-	roleSame                  // BatchNormalization, an elementwise unary, AveragePool, a zero Pad: same layout in and out (layout_elementwise.go, layout_pool.go)
+	roleSame                  // BatchNormalization, an elementwise unary, AveragePool, a spatial Pad: same layout in and out (layout_elementwise.go, layout_pool.go, layout_pad.go)
 	roleToNHWC                // Transpose(0,2,3,1): reads channels-last as a view (layout_transpose.go)
 	roleFromNHWC              // Transpose(0,3,1,2): writes channels-last as a view (layout_transpose.go)
 	roleAffine                // per-channel Mul/Add of a constant: same layout in (xIdx) and out (layout_transpose.go)
@@ -92,7 +92,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleResample
 			continue
 		}
-		if channelsLastUnary(st) || s.channelsLastClip(st) || s.channelMinMaxOf(st, channels) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.sameLayoutShuffle(st, channels) {
+		if channelsLastUnary(st) || s.channelsLastClip(st) || s.channelMinMaxOf(st, channels) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.spatialPadOf(st) != nil || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
 		}
@@ -259,6 +259,8 @@ func (s *Session) planChannelsLast() {
 				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
 			} else if s.zeroPad(st) {
 				s.steps[i].kernel = tensorCopyKernel{}
+			} else if p := s.spatialPadOf(st); p != nil {
+				s.steps[i].kernel = &nhwcPadKernel{p: *p, c: channels(st.in[0])} // layout_pad.go
 			} else if sk, ok := st.kernel.(*channelShuffleKernel); ok {
 				s.steps[i].kernel = &channelShuffleKernel{g: sk.g, c: sk.c, nhwc: true}
 			} else if b, isMax := s.channelMinMax(st, channels(st.in[0])); b != nil {

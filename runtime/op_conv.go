@@ -392,6 +392,9 @@ func (k *convKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 	if x.DType != graph.Float32 {
 		return nil, fmt.Errorf("unsupported input type %s", x.DType)
 	}
+	if out, ok := depthwise3DF32(ctx, x, w, bias, geom, outShape, k.group); ok {
+		return []*graph.Tensor{out}, nil // conv_depthwise3d.go
+	}
 	out := graph.NewTensor(graph.Float32, outShape)
 	p := k.plan(x.Shape[2:], geom)
 	var bd []float32

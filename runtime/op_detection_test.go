@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -135,122 +134,6 @@ func TestNMSSelectMatchesReference(t *testing.T) {
 					want := nmsSelectRef(order, corners, areas, maxOut, iouT)
 					got := nmsSelect(order, corners, areas, maxOut, iouT)
 					require.Equal(t, want, got, "%s, %d boxes, iou %v, max %v", l.name, n, iouT, maxOut)
-				}
-			}
-		}
-	}
-}
-
-// roiSampleRef is the bilinear value at (y, x), or, for max mode, the largest of the
-// four weighted corners (ONNX Runtime's definition).
-func roiSampleRef(p []float32, h, w int, y, x float64, maxMode bool) float64 {
-	if y < -1 || y > float64(h) || x < -1 || x > float64(w) {
-		return 0
-	}
-	y, x = math.Max(y, 0), math.Max(x, 0)
-	yl, xl := int(y), int(x)
-	yh, xh := yl+1, xl+1
-	if yl >= h-1 {
-		yl, yh, y = h-1, h-1, float64(h-1)
-	}
-	if xl >= w-1 {
-		xl, xh, x = w-1, w-1, float64(w-1)
-	}
-	ly, lx := y-float64(yl), x-float64(xl)
-	hy, hx := 1-ly, 1-lx
-	v1, v2 := hy*hx*float64(p[yl*w+xl]), hy*lx*float64(p[yl*w+xh])
-	v3, v4 := ly*hx*float64(p[yh*w+xl]), ly*lx*float64(p[yh*w+xh])
-	if maxMode {
-		return math.Max(math.Max(v1, v2), math.Max(v3, v4))
-	}
-	return v1 + v2 + v3 + v4
-}
-
-// roiAlignRef is RoiAlign computed per channel, bin and sample, each sample's
-// geometry computed where it is used.
-func roiAlignRef(x []float32, c, h, w int, rois []float32, idx []int64, oh, ow, ratio int, scale float64, halfPixel, maxMode bool) []float32 {
-	r := len(idx)
-	out := make([]float32, r*c*oh*ow)
-	off := 0.0
-	if halfPixel {
-		off = 0.5
-	}
-	for ri := 0; ri < r; ri++ {
-		bi := int(idx[ri])
-		sw, sh := float64(rois[ri*4])*scale-off, float64(rois[ri*4+1])*scale-off
-		rw, rh := float64(rois[ri*4+2])*scale-off-sw, float64(rois[ri*4+3])*scale-off-sh
-		if !halfPixel {
-			rw, rh = math.Max(rw, 1), math.Max(rh, 1)
-		}
-		bh, bw := rh/float64(oh), rw/float64(ow)
-		gh, gw := ratio, ratio
-		if ratio == 0 {
-			gh, gw = int(math.Ceil(rh/float64(oh))), int(math.Ceil(rw/float64(ow)))
-		}
-		count := float64(max(gh*gw, 1))
-		for ci := 0; ci < c; ci++ {
-			plane := x[(bi*c+ci)*h*w : (bi*c+ci+1)*h*w]
-			for ph := 0; ph < oh; ph++ {
-				for pw := 0; pw < ow; pw++ {
-					acc, first := 0.0, true
-					for iy := 0; iy < gh; iy++ {
-						y := sh + float64(ph)*bh + (float64(iy)+0.5)*bh/float64(gh)
-						for ix := 0; ix < gw; ix++ {
-							xx := sw + float64(pw)*bw + (float64(ix)+0.5)*bw/float64(gw)
-							v := roiSampleRef(plane, h, w, y, xx, maxMode)
-							switch {
-							case !maxMode:
-								acc += v
-							case first || v > acc:
-								acc = v
-							}
-							first = false
-						}
-					}
-					if !maxMode {
-						acc /= count
-					}
-					out[((ri*c+ci)*oh+ph)*ow+pw] = float32(acc)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// TestRoiAlignMatchesReference runs RoiAlign (the sampling geometry computed
-// once per roi) against the per-channel reference on random maps and rois
-// (inside, straddling and outside the map, degenerate ones), both modes,
-// both coordinate transformations, fixed and adaptive sampling ratios, at 1 and
-// 2 threads: the outputs are equal bit for bit.
-func TestRoiAlignMatchesReference(t *testing.T) {
-	rng := rand.New(rand.NewSource(23))
-	const n, c, h, w = 2, 5, 9, 11
-	x := make([]float32, n*c*h*w)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	var rois []float32
-	var idx []int64
-	for i := 0; i < 12; i++ {
-		x1, y1 := rng.Float32()*30-6, rng.Float32()*26-5
-		rois = append(rois, x1, y1, x1+rng.Float32()*20, y1+rng.Float32()*16)
-		idx = append(idx, int64(rng.Intn(n)))
-	}
-	rois = append(rois, 4, 4, 4, 4, 50, 50, 60, 60) // a point, one wholly outside
-	idx = append(idx, 0, 1)
-	for _, mode := range []string{"avg", "max"} {
-		for _, opset := range []int64{10, 16} {
-			for _, ratio := range []int{0, 2} {
-				name := fmt.Sprintf("%s opset %d ratio %d", mode, opset, ratio)
-				node := mk("RoiAlign", 3, 1, aStr("mode", mode), aInt("sampling_ratio", int64(ratio)), aInt("output_height", 3),
-					aInt("output_width", 4), &graph.Attr{Name: "spatial_scale", Type: graph.AttrFloat, F: 0.5})
-				want := roiAlignRef(x, c, h, w, rois, idx, 3, 4, ratio, 0.5, opset >= 16, mode == "max")
-				for _, th := range []int{1, 2} {
-					got, err := runNodeWith(t, opset, th, node, nil, graph.FromFloat32([]int{n, c, h, w}, x),
-						graph.FromFloat32([]int{len(idx), 4}, rois), graph.FromInt64([]int{len(idx)}, idx))
-					require.NoError(t, err, name)
-					require.Equal(t, want, got[0].F32(), "%s, %d threads", name, th)
 				}
 			}
 		}

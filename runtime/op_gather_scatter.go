@@ -178,6 +178,13 @@ func buildGatherND(b *BuildContext) (Kernel, error) {
 			return nil, err
 		}
 		dst := src.Make(graph.NumElements(out))
+		// Single elements (a detector's scores picked by NonZero's positions,
+		// hundreds of thousands) are gathered by one Take over their offsets
+		// rather than one Copy through the buffer interface each.
+		var offs []int
+		if block == 1 {
+			offs = make([]int, 0, batches*perBatch)
+		}
 		d := 0
 		for bi := 0; bi < batches; bi++ {
 			for j := 0; j < perBatch; j++ {
@@ -193,9 +200,16 @@ func buildGatherND(b *BuildContext) (Kernel, error) {
 					}
 					off += int(v) * xst[bd+m]
 				}
+				if offs != nil {
+					offs = append(offs, off)
+					continue
+				}
 				dst.Copy(d, src, off, block)
 				d += block
 			}
+		}
+		if offs != nil {
+			dst.Take(0, src, offs)
 		}
 		return []*graph.Tensor{{DType: x.DType, Shape: out, Data: dst.Data()}}, nil
 	}), nil
@@ -415,26 +429,76 @@ func buildNonZero(b *BuildContext) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		v, err := x.AsFloat64()
-		if err != nil {
-			return nil, err
-		}
-		var hits []int
-		for i, f := range v {
-			if f != 0 {
-				hits = append(hits, i)
+		var out []int64
+		var hits int
+		switch d := x.Data.(type) {
+		case []bool:
+			out, hits = nonZeroTyped(d, x.Shape)
+		case []float32:
+			out, hits = nonZeroTyped(d, x.Shape)
+		case []int64:
+			out, hits = nonZeroTyped(d, x.Shape)
+		case []int32:
+			out, hits = nonZeroTyped(d, x.Shape)
+		case []uint8:
+			out, hits = nonZeroTyped(d, x.Shape)
+		default: // float16 and bfloat16 (raw bits: -0 is zero), and the rest
+			v, err := x.AsFloat64()
+			if err != nil {
+				return nil, err
 			}
+			out, hits = nonZeroTyped(v, x.Shape)
 		}
-		r := len(x.Shape)
-		out := make([]int64, r*len(hits))
-		for j, h := range hits {
-			idx := unravel(h, x.Shape)
-			for k := 0; k < r; k++ {
-				out[k*len(hits)+j] = int64(idx[k])
-			}
-		}
-		return []*graph.Tensor{graph.FromInt64([]int{r, len(hits)}, out)}, nil
+		return []*graph.Tensor{graph.FromInt64([]int{len(x.Shape), hits}, out)}, nil
 	}), nil
+}
+
+// nonZeroTyped returns NonZero's [rank, hits] coordinates of the elements of x
+// that are not zero (NaN is not zero), in row-major order. Detectors run it on
+// every anchor × class score of a level (838,656 at RetinaNet's first): one
+// counting pass and one pass that keeps the coordinates as an odometer, no
+// division per hit. It returns the coordinates and the number of hits (a scalar
+// has no coordinates: [0, hits]).
+func nonZeroTyped[T comparable](x []T, shape []int) ([]int64, int) {
+	var zero T
+	hits := 0
+	for _, v := range x {
+		if v != zero {
+			hits++
+		}
+	}
+	r := len(shape)
+	out := make([]int64, r*hits)
+	if r == 0 || hits == 0 {
+		return out, hits
+	}
+	if r == 1 {
+		j := 0
+		for i, v := range x {
+			if v != zero {
+				out[j] = int64(i)
+				j++
+			}
+		}
+		return out, hits
+	}
+	idx := make([]int, r)
+	j := 0
+	for _, v := range x {
+		if v != zero {
+			for k, c := range idx {
+				out[k*hits+j] = int64(c)
+			}
+			j++
+		}
+		for k := r - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return out, hits
 }
 
 func init() {

@@ -572,6 +572,9 @@ type qconvTransposeKernel struct {
 }
 
 func buildQConvTranspose(b *BuildContext) (Kernel, error) {
+	if w := b.Const(1); w != nil && len(w.Shape) == 5 {
+		return buildQConvTranspose3D(b) // op_int8_convtranspose3d.go
+	}
 	wd, geom, xzp, wzp, bias, err := qconvOperands(b, true)
 	if err != nil {
 		return nil, err
@@ -579,16 +582,28 @@ func buildQConvTranspose(b *BuildContext) (Kernel, error) {
 	if len(wzp) != 1 && len(wzp) != geom.oc {
 		return nil, b.Errorf("%d weight zero points for %d output channels", len(wzp), geom.oc)
 	}
-	k := &qconvTransposeKernel{geom: geom, xZP: xzp[0], bias: bias}
-	if k.rq, err = newRequantFromAttrs(b.Node, geom.oc); err != nil {
+	rq, err := newRequantFromAttrs(b.Node, geom.oc)
+	if err != nil {
 		return nil, err
 	}
-	if k.tiled, err = newTiledQConvTranspose(geom, wd, wzp, bias, xzp[0], k.rq); err != nil {
+	k, err := newQConvTransposeKernel(geom, wd, wzp, bias, xzp[0], rq)
+	if err != nil {
 		return nil, b.Errorf("%v", err)
 	}
+	return k, nil
+}
+
+// newQConvTransposeKernel builds a 1-D or 2-D int8 ConvTranspose of weights
+// wd [C, OC/group, kh, kw] (the 3-D one runs its depth phases on it).
+func newQConvTransposeKernel(geom *convGeom, wd []int8, wzp, bias []int32, xzp int32, rq *kernels.Requant) (*qconvTransposeKernel, error) {
+	k := &qconvTransposeKernel{geom: geom, xZP: xzp, bias: bias, rq: rq}
+	var err error
+	if k.tiled, err = newTiledQConvTranspose(geom, wd, wzp, bias, xzp, k.rq); err != nil {
+		return nil, err
+	}
 	if k.tiled == nil {
-		if k.phases, err = newPhaseQConvTranspose(geom, wd, wzp, bias, xzp[0], k.rq); err != nil {
-			return nil, b.Errorf("%v", err)
+		if k.phases, err = newPhaseQConvTranspose(geom, wd, wzp, bias, xzp, k.rq); err != nil {
+			return nil, err
 		}
 	}
 	taps := geom.kh * geom.kw
@@ -616,31 +631,48 @@ func (k *qconvTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 	if err != nil {
 		return nil, err
 	}
-	g := k.geom
-	n, h, w, c, err := g.inputDims(in[0].Shape)
+	out, shape, err := k.runInto(ctx, x, in[0].Shape, nil)
 	if err != nil {
 		return nil, err
 	}
+	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// transposeOutHW is the ConvTranspose output height and width of an h×w input.
+func (g *convGeom) transposeOutHW(h, w int) (oh, ow int) {
+	return (h-1)*g.sh - g.pt - g.pb + g.dh*(g.kh-1) + 1 + g.outPadH, (w-1)*g.sw - g.pl - g.pr + g.dw*(g.kw-1) + 1 + g.outPadW
+}
+
+// runInto computes the ConvTranspose of x (channels-last, shape) into out, or
+// into a new buffer when out is nil, and returns it with its shape.
+func (k *qconvTransposeKernel) runInto(ctx *ExecContext, x []int8, shape []int, out []int8) ([]int8, []int, error) {
+	g := k.geom
+	n, h, w, c, err := g.inputDims(shape)
+	if err != nil {
+		return nil, nil, err
+	}
 	if c != g.cg*g.groups {
-		return nil, fmt.Errorf("input has %d channels, weights expect %d", c, g.cg*g.groups)
+		return nil, nil, fmt.Errorf("input has %d channels, weights expect %d", c, g.cg*g.groups)
 	}
-	oh := (h-1)*g.sh - g.pt - g.pb + g.dh*(g.kh-1) + 1 + g.outPadH
-	ow := (w-1)*g.sw - g.pl - g.pr + g.dw*(g.kw-1) + 1 + g.outPadW
+	oh, ow := g.transposeOutHW(h, w)
 	if oh <= 0 || ow <= 0 {
-		return nil, fmt.Errorf("empty output %dx%d", oh, ow)
+		return nil, nil, fmt.Errorf("empty output %dx%d", oh, ow)
 	}
-	out := make([]int8, n*oh*ow*g.oc)
+	if out == nil {
+		out = make([]int8, n*oh*ow*g.oc)
+	}
+	out = out[:n*oh*ow*g.oc]
 	if k.tiled != nil && n > 0 {
-		if err := k.tiled.run(ctx, g, x, in[0].Shape, k.xZP, n, h, w, out); err != nil {
-			return nil, err
+		if err := k.tiled.run(ctx, g, x, shape, k.xZP, n, h, w, out); err != nil {
+			return nil, nil, err
 		}
-		return []*graph.Tensor{graph.FromInt8(g.outShape(n, oh, ow), out)}, nil
+		return out, g.outShape(n, oh, ow), nil
 	}
 	if k.phases != nil && n > 0 {
-		if err := k.phases.run(ctx, g, x, in[0].Shape, k.xZP, n, h, w, oh, ow, out); err != nil {
-			return nil, err
+		if err := k.phases.run(ctx, g, x, shape, k.xZP, n, h, w, oh, ow, out); err != nil {
+			return nil, nil, err
 		}
-		return []*graph.Tensor{graph.FromInt8(g.outShape(n, oh, ow), out)}, nil
+		return out, g.outShape(n, oh, ow), nil
 	}
 	taps := g.kh * g.kw
 	ocg := g.oc / g.groups
@@ -689,7 +721,7 @@ func (k *qconvTransposeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*gra
 			}
 		}
 	})
-	return []*graph.Tensor{graph.FromInt8(g.outShape(n, oh, ow), out)}, nil
+	return out, g.outShape(n, oh, ow), nil
 }
 
 // ---- QPool ----------------------------------------------------------------------------------
@@ -723,8 +755,8 @@ func buildQPool(b *BuildContext) (Kernel, error) {
 		return nil, b.Errorf("unknown pooling kind %q", k.kind)
 	}
 	ks := n.AttrIntList("kernel_shape")
-	if len(ks) == 3 && k.kind == "max" {
-		return buildQPool3D(b, ks) // op_int8_conv3d.go
+	if len(ks) == 3 {
+		return buildQPool3D(b, k, ks) // op_int8_conv3d.go
 	}
 	get2 := func(name string, def int) (int, int, error) {
 		v := n.AttrIntList(name)

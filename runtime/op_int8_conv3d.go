@@ -1,9 +1,10 @@
 package runtime
 
 // The int8 dialect's 3-D operators (the lowering emits them for Conv,
-// MaxPool and the global pools of QDQ video and volumetric networks): QConv
-// with 5-D weights on kernels.QConv3D (the int8 GEMM, VNNI or AMX, over the
-// NDHWC input), and QPool of an NDHWC tensor. A 3-D max pool is separable:
+// MaxPool, AveragePool and the global pools of QDQ video and volumetric
+// networks): QConv with 5-D weights on kernels.QConv3D (the int8 GEMM, VNNI
+// or AMX, over the NDHWC input), and QPool of an NDHWC tensor (an average on
+// kernels.QAvgPool3D, eighteenth session). A 3-D max pool is separable:
 // the lane-wise max of the window's depth planes is one plane, whose 2-D
 // max pool (kernels.QMaxPool) is the output slice; max commutes with the
 // int8 grid, so the result is exact. A global pool of [N, D, H, W, C] is the
@@ -22,6 +23,9 @@ type qconv3DKernel struct {
 	s  kernels.Conv3DShape // the filter and its geometry; N, D, H, W per run
 	w  *kernels.QConv3DWeights
 	rq *kernels.Requant
+	// dw runs a depthwise convolution on the 2-D depthwise kernel
+	// (op_int8_dwconv3d.go); nil otherwise.
+	dw *dwQConv3D
 }
 
 func buildQConv3D(b *BuildContext) (Kernel, error) {
@@ -78,6 +82,10 @@ func buildQConv3D(b *BuildContext) (Kernel, error) {
 	} else if b.Input(2) != nil {
 		return nil, b.Errorf("bias must be a constant")
 	}
+	dw, err := newDWQConv3D(s.C, wd, w.Shape, st, dl, pads, g, wzp, bias, xzp[0], b)
+	if err != nil {
+		return nil, b.Errorf("%v", err)
+	}
 	rq, err := newRequantFromAttrs(n, s.OC)
 	if err != nil {
 		return nil, err
@@ -86,7 +94,7 @@ func buildQConv3D(b *BuildContext) (Kernel, error) {
 	if err != nil {
 		return nil, b.Errorf("%v", err)
 	}
-	return &qconv3DKernel{s: s, w: pw, rq: rq}, nil
+	return &qconv3DKernel{s: s, w: pw, rq: rq, dw: dw}, nil
 }
 
 func (k *qconv3DKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -108,22 +116,29 @@ func (k *qconv3DKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if k.dw != nil {
+		return k.dw.run(ctx, x, s.N, s.D, s.H, s.W)
+	}
 	od, oh, ow := s.Out()
 	out := ctx.AllocI8(s.N * od * oh * ow * s.OC)
 	kernels.QConv3D(s, x, k.w, out, k.rq, ctx.Threads)
 	return []*graph.Tensor{graph.FromInt8([]int{s.N, od, oh, ow, s.OC}, out)}, nil
 }
 
-// qpool3DKernel is a 3-D max QPool of an NDHWC int8 tensor.
+// qpool3DKernel is a 3-D max or average QPool of an NDHWC int8 tensor.
 type qpool3DKernel struct {
 	k, s, d [3]int
 	pads    [6]int
 	ceil    bool
+	// avg is an average pool (kernels.QAvgPool3D) with its quantization.
+	avg      bool
+	countPad bool
+	q        *qpoolKernel
 }
 
-func buildQPool3D(b *BuildContext, ks []int) (Kernel, error) {
+func buildQPool3D(b *BuildContext, q *qpoolKernel, ks []int) (Kernel, error) {
 	n := b.Node
-	k := &qpool3DKernel{ceil: n.AttrInt("ceil_mode", 0) != 0}
+	k := &qpool3DKernel{ceil: q.ceil, avg: q.kind == "avg", countPad: q.countPad, q: q}
 	copy(k.k[:], ks)
 	get := func(name string, def int, dst []int) error {
 		v := n.AttrIntList(name)
@@ -190,6 +205,15 @@ func (k *qpool3DKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	oh, ow := s2.OutH(), s2.OutW()
 	plane, oplane := h*w*c, oh*ow*c
 	out := ctx.AllocI8(n * od * oplane)
+	if k.avg {
+		s3 := kernels.Pool3DShape{N: n, D: d, H: h, W: w, C: c, K: k.k, Stride: k.s, Dil: k.d, CountIncludePad: k.countPad,
+			Pads: [6]int{pf, s2.PadTop, s2.PadLeft, pe, s2.PadBottom, s2.PadRight}}
+		if err := s3.Validate(); err != nil {
+			return nil, err
+		}
+		kernels.QAvgPool3D(s3, x, k.q.xScale, k.q.xZP, out, k.q.yScale, k.q.yZP, ctx.Threads)
+		return []*graph.Tensor{graph.FromInt8([]int{n, od, oh, ow, c}, out)}, nil
+	}
 	var tmp []int8
 	for img := 0; img < n; img++ {
 		for z := 0; z < od; z++ {

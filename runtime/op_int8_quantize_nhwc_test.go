@@ -11,14 +11,14 @@ import (
 	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
-// The input Quantize with a channels-last perm (the fused one-pass path) gives the same
+// The input Quantize with a channels-last perm (the fused one-pass path; 4-D and 5-D) gives the same
 // bytes as the general path it replaces: per-tensor quantize into NCHW, then the byte
 // transpose (with the uint8 xor), over random shapes, scales and zero points of both
 // types, with ties, saturation and NaN, at 1 and 2 threads.
 func TestQuantizeImageNHWCMatchesGeneralPath(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	perm := []int{0, 2, 3, 1}
-	for trial := 0; trial < 60; trial++ {
+	for trial := 0; trial < 80; trial++ {
+		perm := []int{0, 2, 3, 1}
 		shape := []int{1 + rng.Intn(2), 1 + rng.Intn(16), 1 + rng.Intn(40), 1 + rng.Intn(130)}
 		if trial%2 == 0 {
 			shape[1] = 3
@@ -26,7 +26,11 @@ func TestQuantizeImageNHWCMatchesGeneralPath(t *testing.T) {
 		if trial < 2 { // large enough to be split between threads
 			shape = []int{2 - trial, 3, 200, 260 + trial}
 		}
-		size := shape[0] * shape[1] * shape[2] * shape[3]
+		if trial%4 == 3 { // a clip or volume, NCDHW to NDHWC (eighteenth session)
+			shape = []int{shape[0], shape[1], 1 + rng.Intn(5), shape[2], shape[3]}
+			perm = []int{0, 2, 3, 4, 1}
+		}
+		size := graph.NumElements(shape)
 		scale := float32(math.Exp(rng.Float64()*6 - 5))
 		xf := make([]float32, size)
 		for i := range xf {
@@ -68,6 +72,8 @@ func TestQuantizeImageNHWCMatchesGeneralPath(t *testing.T) {
 		node := &graph.Node{Name: "q", OpType: "Quantize", Attrs: map[string]*graph.Attr{"perm": graph.IntsAttr("perm", perm)}}
 		k, err := buildQuantize(&BuildContext{Node: node})
 		require.NoError(t, err)
+		_, fast := quantizeImageNHWC(&ExecContext{Threads: 1}, graph.FromFloat32(shape, xf), perm, scale, zp, zpType)
+		require.True(t, fast, "shape %v takes the one-pass path", shape)
 		for _, threads := range []int{1, 2} {
 			x := graph.FromFloat32(shape, xf)
 			out, err := k.Run(&ExecContext{Threads: threads}, []*graph.Tensor{x, graph.FromFloat32([]int{}, []float32{scale}), zpT})

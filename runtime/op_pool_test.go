@@ -231,3 +231,111 @@ func checkMaxPool2DIdx[T poolElem](t *testing.T, p *poolPlan, x []T, base int64,
 		require.Equal(t, fmt.Sprint(wy[i]), fmt.Sprint(y[i]), "%s output %d", name, i)
 	}
 }
+
+// TestMaxPool3DMatchesND checks the three-axis MaxPool, with and without
+// Indices, against the any-rank odometer loop (maxPoolPlaneND) on random
+// geometries: strides, dilations, asymmetric pads, ceil_mode (windows wholly
+// in the padding), row- and column-major indices, ties and NaNs, float32,
+// int8 and uint8 volumes.
+func TestMaxPool3DMatchesND(t *testing.T) {
+	rng := rand.New(rand.NewSource(23))
+	for it := 0; it < 150; it++ {
+		in := []int{1 + rng.Intn(6), 1 + rng.Intn(7), 1 + rng.Intn(7)}
+		var k, d, s, pads []int
+		for a := 0; a < 3; a++ {
+			k = append(k, 1+rng.Intn(3))
+			d = append(d, 1+rng.Intn(2))
+			s = append(s, 1+rng.Intn(3))
+		}
+		for a := 0; a < 6; a++ {
+			pads = append(pads, rng.Intn(k[a%3]))
+		}
+		ceil := rng.Intn(2) == 1
+		n := mk("MaxPool", 1, 2, aInts("kernel_shape", toI64(k)...), aInts("strides", toI64(s)...), aInts("dilations", toI64(d)...),
+			aInts("pads", toI64(pads)...), aInt("ceil_mode", boolInt(ceil)))
+		geom, err := graph.ResolveConvGeom(n, in, k, ceil)
+		if err != nil || geom.Out[0] <= 0 || geom.Out[1] <= 0 || geom.Out[2] <= 0 {
+			continue
+		}
+		p := newPoolPlan(in, geom)
+		p.storageCols = rng.Intn(2) == 1
+		name := fmt.Sprintf("%v k%v s%v d%v pads%v ceil %v cols %v", in, k, s, d, pads, ceil, p.storageCols)
+		size := in[0] * in[1] * in[2]
+		xf, xi, xu := make([]float32, size), make([]int8, size), make([]uint8, size)
+		for i := range xf {
+			xf[i] = float32(rng.Intn(5)) // ties
+			if rng.Intn(15) == 0 {
+				xf[i] = float32(math.NaN())
+			}
+			xi[i], xu[i] = int8(rng.Intn(7)-3), uint8(rng.Intn(4))
+		}
+		base := int64(rng.Intn(100))
+		checkMaxPool3D(t, p, xf, base, name+" float32")
+		checkMaxPool3D(t, p, xi, base, name+" int8")
+		checkMaxPool3D(t, p, xu, base, name+" uint8")
+	}
+}
+
+func checkMaxPool3D[T poolElem](t *testing.T, p *poolPlan, x []T, base int64, name string) {
+	t.Helper()
+	y, idx := make([]T, p.outSize), make([]int64, p.outSize)
+	wy, widx := make([]T, p.outSize), make([]int64, p.outSize)
+	maxPool3D(p, x, y, idx, base)
+	maxPoolPlaneND(p, x, wy, widx, base)
+	require.Equal(t, widx, idx, name)
+	y2 := make([]T, p.outSize)
+	maxPool3D(p, x, y2, nil, base)
+	for i := range y {
+		// NaN != NaN: compare bits through fmt.
+		require.Equal(t, fmt.Sprint(wy[i]), fmt.Sprint(y[i]), "%s output %d", name, i)
+		require.Equal(t, fmt.Sprint(wy[i]), fmt.Sprint(y2[i]), "%s output %d without Indices", name, i)
+	}
+}
+
+// TestMaxPoolOneTapIndices checks the pool of one tap with Indices (the
+// plane offsets of torch.onnx's max_pool(return_indices=True) export): the
+// values are the input and Indices count the positions, row-major and, with
+// storage_order 1, column-major within each plane; 2-D and 3-D, 1 and 2
+// threads.
+func TestMaxPoolOneTapIndices(t *testing.T) {
+	r := rand.New(rand.NewSource(29))
+	for _, shape := range [][]int{{2, 3, 4, 5}, {1, 8, 3, 4, 5}} {
+		for _, cols := range []int{0, 1} {
+			for _, threads := range []int{1, 2} {
+				rank := len(shape) - 2
+				ones := make([]int64, rank)
+				for i := range ones {
+					ones[i] = 1
+				}
+				n := mk("MaxPool", 1, 2, aInts("kernel_shape", ones...), aInts("strides", ones...), aInt("storage_order", int64(cols)))
+				x := randF32(r, shape...)
+				got, err := runNodeWith(t, 12, threads, n, nil, x)
+				require.NoError(t, err)
+				require.Equal(t, x.F32(), got[0].F32())
+				plane := graph.NumElements(shape[2:])
+				sp := shape[2:]
+				want := make([]int64, graph.NumElements(shape))
+				for i := range want {
+					p, q := i/plane, i%plane
+					if cols == 0 {
+						want[i] = int64(i)
+						continue
+					}
+					// row-major q → column-major position
+					c, stride := 0, 1
+					coord := make([]int, rank)
+					for a := rank - 1; a >= 0; a-- {
+						coord[a] = q % sp[a]
+						q /= sp[a]
+					}
+					for a := 0; a < rank; a++ {
+						c += coord[a] * stride
+						stride *= sp[a]
+					}
+					want[i] = int64(p*plane + c)
+				}
+				require.Equal(t, want, got[1].I64(), "%v storage_order %d threads %d", shape, cols, threads)
+			}
+		}
+	}
+}

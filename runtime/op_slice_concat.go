@@ -109,8 +109,15 @@ func buildSplit(b *BuildContext) (Kernel, error) {
 			shape[a] = sz
 			row := sz * inner
 			dst := src.Make(outer * row)
-			for o := 0; o < outer; o++ {
-				dst.Copy(o*row, src, o*rowIn+off, row)
+			switch {
+			case row == rowIn || outer == 1: // the whole input, or one contiguous piece
+				dst.Copy(0, src, off, outer*row)
+			case row == 1: // one column of many short rows: one strided pass
+				dst.CopyStrided(0, src, off, rowIn, outer)
+			default:
+				for o := 0; o < outer; o++ {
+					dst.Copy(o*row, src, o*rowIn+off, row)
+				}
 			}
 			off += row
 			outs[i] = &graph.Tensor{DType: x.DType, Shape: shape, Data: dst.Data()}

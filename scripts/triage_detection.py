@@ -3,7 +3,7 @@
 every warboy command on each model, and its outputs against ONNX Runtime.
 
     /usr/bin/python3 scripts/triage_detection.py [--dir out/bench-models-detection]
-        [--warboy out/warboy] [--models a,b,...] [--json OUT.json]
+        [--warboy out/warboy] [--models a,b,...] [--json OUT.json] [--float-only] [--logs DIR]
 
 Per model (DIR/NAME.onnx with its samples DIR/data/NAME/s*.npz):
   inspect   warboy inspect MODEL
@@ -17,7 +17,9 @@ Per model (DIR/NAME.onnx with its samples DIR/data/NAME/s*.npz):
   sim       warboy sim INT8 (--input-shape from the sample when an input is
             symbolic): simulated latency and number of host fallbacks
 with the wall time of each command (a loaded shared machine: indicative only).
-Logs go to DIR/logs/, int8 models to DIR/q/.
+Logs go to DIR/logs/ (or --logs), int8 models to DIR/q/. --float-only stops after
+the float32 checks (inspect, run, post-processing): what a float32 executor change
+must keep.
 """
 import argparse
 import glob
@@ -244,7 +246,7 @@ def load_npz(p):
     return {k: z[k] for k in z.files}
 
 
-def triage(w, d, name, logs, qdir):
+def triage(w, d, name, logs, qdir, float_only=False):
     m = os.path.join(d, name + ".onnx")
     data = os.path.join(d, "data", name)
     s0 = os.path.join(data, "s0.npz")
@@ -267,6 +269,8 @@ def triage(w, d, name, logs, qdir):
                 row["post_vs_ort"] = post_check(w, m, feeds, td)
             except Exception as e:  # noqa: BLE001
                 row["post_vs_ort"] = f"not checked: {str(e)[:200]}"
+    if float_only:
+        return row
     q = os.path.join(qdir, name + ".int8.onnx")
     if os.path.exists(q):
         os.remove(q)
@@ -307,8 +311,10 @@ def main():
     ap.add_argument("--warboy", default="out/warboy")
     ap.add_argument("--models", default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--float-only", action="store_true", help="stop after the float32 checks")
+    ap.add_argument("--logs", default=None, help="log directory (default DIR/logs)")
     a = ap.parse_args()
-    logs, qdir = os.path.join(a.dir, "logs"), os.path.join(a.dir, "q")
+    logs, qdir = a.logs or os.path.join(a.dir, "logs"), os.path.join(a.dir, "q")
     os.makedirs(logs, exist_ok=True)
     os.makedirs(qdir, exist_ok=True)
     names = a.models.split(",") if a.models else sorted(
@@ -316,7 +322,7 @@ def main():
     rows = []
     for n in names:
         try:
-            r = triage(a.warboy, a.dir, n, logs, qdir)
+            r = triage(a.warboy, a.dir, n, logs, qdir, a.float_only)
         except Exception as e:  # noqa: BLE001 - one model's failure does not stop the others
             r = dict(model=n, error=str(e)[:300])
         print(json.dumps(r), flush=True)

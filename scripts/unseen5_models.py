@@ -24,6 +24,10 @@ The models (MODELS below):
   (Conv3d with (1,3,3)/(3,1,1) factorised kernels, BatchNorm3d, AdaptiveAvgPool3d).
 - c3d_pool: a small C3D-style net: Conv3d, MaxPool3d (kernel (1,2,2) and 2x2x2,
   ceil mode), AvgPool3d, ConvTranspose3d, a global 3-D average, Linear.
+- x3d_dw (eighteenth session): X3D-style bottlenecks on a [1, 3, 8, 56, 56]
+  clip: a (1,3,3) stem, pointwise expand, a depthwise 3x3x3 Conv3d
+  (groups = channels; one with stride (1,2,2)), BatchNorm3d, ReLU, pointwise
+  project with a residual, a global 3-D average, Linear.
 - vgg16_bn (224x224), deeplabv3_resnet50 (160x160, "out" map only: dilated
   ResNet-50, ASPP with a pooled branch upsampled to the feature size).
 - gru_cls (opset 11), bilstm_cls (opset 12): sequence classifiers over
@@ -47,7 +51,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import exportlib  # noqa: E402  (beside this script: the ONNX Runtime check)
 
-MODELS = ["r2plus1d_18", "mc3_18", "c3d_pool", "vgg16_bn", "deeplabv3_resnet50", "gru_cls", "bilstm_cls",
+MODELS = ["r2plus1d_18", "mc3_18", "c3d_pool", "x3d_dw", "vgg16_bn", "deeplabv3_resnet50", "gru_cls", "bilstm_cls",
           "encoder_mask", "two_io", "upsample_op9", "paddle_op10"]
 
 
@@ -90,6 +94,38 @@ def c3d_pool():
             return self.fc(y.mean(dim=(2, 3, 4)))
 
     return C3DPool()
+
+
+def x3d_dw():
+    torch = _torch()
+    nn = torch.nn
+
+    def bn_relu(c):
+        return [nn.BatchNorm3d(c), nn.ReLU()]
+
+    class Block(nn.Module):
+        def __init__(self, c, e, stride):
+            super().__init__()
+            self.f = nn.Sequential(nn.Conv3d(c, e, 1, bias=False), *bn_relu(e),
+                                   nn.Conv3d(e, e, 3, stride=(1, stride, stride), padding=1, groups=e, bias=False), *bn_relu(e),
+                                   nn.Conv3d(e, c, 1, bias=False), nn.BatchNorm3d(c))
+            self.res = stride == 1
+
+        def forward(self, x):
+            y = self.f(x)
+            return torch.relu(x + y) if self.res else torch.relu(y)
+
+    class X3DDW(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv3d(3, 24, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False), *bn_relu(24))
+            self.blocks = nn.Sequential(Block(24, 54, 1), Block(24, 54, 2), Block(24, 54, 1))
+            self.fc = nn.Linear(24, 10)
+
+        def forward(self, x):
+            return self.fc(self.blocks(self.stem(x)).mean(dim=(2, 3, 4)))
+
+    return X3DDW()
 
 
 def gru_cls():
@@ -301,6 +337,7 @@ SPECS = {
     "r2plus1d_18": ("video", 13, {"input": ((1, 3, 8, 112, 112), "f")}, ["output"], None),
     "mc3_18": ("video", 13, {"input": ((1, 3, 8, 112, 112), "f")}, ["output"], None),
     "c3d_pool": (c3d_pool, 13, {"input": ((1, 3, 8, 64, 64), "f")}, ["output"], None),
+    "x3d_dw": (x3d_dw, 13, {"input": ((1, 3, 8, 56, 56), "f")}, ["output"], None),
     "vgg16_bn": ("cls", 13, {"input": ((1, 3, 224, 224), "f")}, ["output"], None),
     "deeplabv3_resnet50": ("seg", 13, {"input": ((1, 3, 160, 160), "f")}, ["output"], None),
     "gru_cls": (gru_cls, 11, {"input": ((2, 20, 40), "f")}, ["output"],

@@ -74,11 +74,22 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	}
 	st.Constants = constantsToInitializers(g, keep)
 	st.Identities = removeIdentities(g, keep)
-	n, err := foldConstants(m, keep, opts.Eval, opts.FoldQDQ)
-	if err != nil {
-		return st, err
+	// Folding by the evaluator can make a shape known that inference could not
+	// see in the same round (torchvision's detection transform computes its
+	// Resize sizes with float arithmetic: once they are an initializer, the
+	// resized image's shape, the Shape chains of batch_images that read it, the
+	// padding and every backbone shape after it become known). Fold again
+	// until nothing changes; a round that folds nothing ends it.
+	for round := 0; round < maxFoldRounds; round++ {
+		n, err := foldConstants(m, keep, opts.Eval, opts.FoldQDQ)
+		if err != nil {
+			return st, err
+		}
+		st.Folded += n
+		if n == 0 || opts.Eval == nil {
+			break
+		}
 	}
-	st.Folded = n
 	padAxesToFull(g) // Pad-18's axes form into full pads, which the passes below read
 	st.Deconvs = convTransposeToConv(g)
 	st.Transposes = sinkTransposes(g, keep, m.Opset())
@@ -242,6 +253,10 @@ var neverFold = map[string]bool{
 	"QuantizeLinear": true, "DequantizeLinear": true, "DynamicQuantizeLinear": true,
 	"QLinearConv": true, "QLinearMatMul": true, "ConvInteger": true, "MatMulInteger": true,
 }
+
+// maxFoldRounds bounds the folding rounds (each one shape inference over the
+// graph); exports need two or three.
+const maxFoldRounds = 8
 
 // foldConstants replaces nodes whose outputs are known at compile time by
 // initializers: what shape inference computes (Shape -> Gather -> Concat ... once

@@ -250,3 +250,49 @@ func TestOptimizeLeavesNodesItCannotEvaluate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, opTypes(m.Graph)["Conv"], "the constant Conv stays for the executor")
 }
+
+// TestOptimizeFoldsUntilNothingChanges: torchvision's detection transform
+// computes its Resize sizes with float arithmetic on constants (ReduceMin →
+// Reciprocal → Mul → Floor → Cast), which only the evaluator folds; the Shape
+// chain that reads the resized image (batch_images' padding) becomes known only
+// after that, in a second round.
+func TestOptimizeFoldsUntilNothingChanges(t *testing.T) {
+	i64 := func(v ...int64) *graph.Tensor { return graph.FromInt64([]int{len(v)}, v) }
+	m := &graph.Model{Graph: &graph.Graph{
+		Name:   "transform",
+		Inputs: []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.ShapeOf(1, 3, 8, 8), HasShape: true}},
+		Initializers: map[string]*graph.Tensor{
+			"sizes_hw": {DType: graph.Float32, Shape: []int{2}, Data: []float32{8, 12}},
+			"target":   graph.ScalarFloat32(12),
+			"nc":       i64(1, 3),
+			"ax0":      i64(0),
+			"two":      graph.FromInt64(nil, []int64{2}),
+			"minus1":   i64(-1),
+		},
+		Values: map[string]*graph.Value{},
+		Nodes: []*graph.Node{
+			node("ReduceMin", []string{"sizes_hw"}, []string{"mn"}, &graph.Attr{Name: "keepdims", Type: graph.AttrInt, I: 0}),
+			node("Reciprocal", []string{"mn"}, []string{"rc"}),
+			node("Mul", []string{"rc", "target"}, []string{"scale"}),
+			node("Mul", []string{"scale", "mn"}, []string{"side"}),
+			node("Floor", []string{"side"}, []string{"fl"}),
+			node("Cast", []string{"fl"}, []string{"side64"}, &graph.Attr{Name: "to", Type: graph.AttrInt, I: int64(graph.Int64)}),
+			node("Unsqueeze", []string{"side64", "ax0"}, []string{"side1"}),
+			node("Concat", []string{"nc", "side1", "side1"}, []string{"sizes"}, &graph.Attr{Name: "axis", Type: graph.AttrInt, I: 0}),
+			node("Resize", []string{"x", "", "", "sizes"}, []string{"y"}, &graph.Attr{Name: "mode", Type: graph.AttrString, S: "linear"}),
+			node("Shape", []string{"y"}, []string{"ys"}),
+			node("Gather", []string{"ys", "two"}, []string{"h"}),
+			node("Unsqueeze", []string{"h", "ax0"}, []string{"h1"}),
+			node("Concat", []string{"minus1", "h1"}, []string{"shape"}, &graph.Attr{Name: "axis", Type: graph.AttrInt, I: 0}),
+			node("Reshape", []string{"y", "shape"}, []string{"z"}),
+		},
+		Outputs: []*graph.Value{{Name: "z"}},
+	}}
+	m.IRVersion, m.Opsets, m.Metadata = 8, map[string]int64{"": 13}, map[string]string{}
+	_, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+	require.NoError(t, err)
+	ops := opTypes(m.Graph)
+	assert.Equal(t, map[string]int{"Resize": 1, "Reshape": 1}, ops, "everything but the two data nodes folds")
+	assert.Equal(t, []int64{-1, 12}, m.Graph.Initializers["shape"].Data)
+	assert.Equal(t, "[1,3,12,12]", m.Graph.Values["y"].Shape.String())
+}

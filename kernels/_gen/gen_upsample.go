@@ -11,6 +11,8 @@ package main
 //   - the two-tap blend of a linear Resize, dst = wa·a + wb·b over channels-last
 //     pixels, which serves the vertical pass (one "pixel" of a whole row) and
 //     the horizontal pass (each output pixel from two input pixels).
+//   - RoiAlign's bins: the average of bilinear samples of channels-last
+//     pixels (gen_roialign.go).
 
 import (
 	"fmt"
@@ -26,6 +28,8 @@ func upsampleKernels() {
 	tanhF32(false)
 	blend2F32(true)
 	blend2F32(false)
+	roiBinsF32(true) // gen_roialign.go
+	roiBinsF32(false)
 }
 
 var tanhConsts = f32Table{sym: "tanhConsts", vals: f32s(

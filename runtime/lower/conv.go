@@ -160,8 +160,8 @@ func (l *lowerer) lowerConvTranspose(n *graph.Node) error {
 		return notLowered("its input is not quantized")
 	}
 	rank := len(x.shape)
-	if rank != 3 && rank != 4 {
-		return notLowered("only 1-D and 2-D transposed convolutions run int8")
+	if rank != 3 && rank != 4 && rank != 5 {
+		return notLowered("only 1-D, 2-D and 3-D transposed convolutions run int8")
 	}
 	ap := n.AttrString("auto_pad", "NOTSET")
 	resolve := n.HasAttr("output_shape") || ap == "SAME_UPPER" || ap == "SAME_LOWER"

@@ -62,8 +62,8 @@ func (l *lowerer) lowerAvgPool(n *graph.Node) error {
 	if x == nil {
 		return notLowered("its input is not quantized")
 	}
-	if rank := len(x.shape); rank != 3 && rank != 4 && (rank != 5 || n.OpType != "GlobalAveragePool") {
-		return notLowered("only 1-D and 2-D average pooling (and 3-D global) runs int8")
+	if rank := len(x.shape); rank != 3 && rank != 4 && rank != 5 {
+		return notLowered("only 1-D, 2-D and 3-D average pooling runs int8")
 	}
 	attrs := []*graph.Attr{graph.StringAttr("kind", "gavg")}
 	if n.OpType == "AveragePool" {

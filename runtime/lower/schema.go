@@ -230,8 +230,8 @@ func inferQConvLike(transpose bool) graph.InferFunc {
 		ws := w.Shape
 		n := c.Node
 		g := int(n.AttrInt("group", 1))
-		if len(ws) != len(x) || (len(x) != 3 && len(x) != 4 && (len(x) != 5 || transpose)) {
-			return nil, nil, c.Errorf("input %s and weights %s ranks do not match (3-D, 4-D or, for QConv, 5-D channels-last)", x, ws)
+		if len(ws) != len(x) || (len(x) != 3 && len(x) != 4 && len(x) != 5) {
+			return nil, nil, c.Errorf("input %s and weights %s ranks do not match (3-D, 4-D or 5-D channels-last)", x, ws)
 		}
 		oc := ws[0].Size
 		if transpose {

@@ -125,7 +125,7 @@ func CheckNode(n *Node, opset int64) error {
 		if dom == "" {
 			dom = "ai.onnx"
 		}
-		return fmt.Errorf("%s: %w operator %s (domain %s)%s", n.Label(), ErrUnsupported, n.OpType, dom, unsupportedHint(n))
+		return fmt.Errorf("%s: %w operator %s (domain %s)", n.Label(), ErrUnsupported, n.OpType, dom)
 	}
 	if n.Domain == "" && s.MaxOpset > 0 && opset > s.MaxOpset {
 		return fmt.Errorf("%s: %w opset %d (implemented up to %d)", n.Label(), ErrUnsupported, opset, s.MaxOpset)

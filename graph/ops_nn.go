@@ -1130,8 +1130,15 @@ func inferResize(c *InferContext) ([]*Value, []*Tensor, error) {
 			}
 		}
 	}
+	if n.AttrInt("antialias", 0) != 0 && mode == "nearest" {
+		// ONNX Runtime refuses it too: the filter widening is defined for linear and cubic.
+		return nil, nil, nnUnsupported(c, "antialias with mode nearest")
+	}
 	if !x.HasShape {
 		return []*Value{nnValue(x.DType, nil)}, nil, nil
+	}
+	if axes, policy := n.AttrInts("axes", nil), n.AttrString("keep_aspect_ratio_policy", "stretch"); known && (axes != nil || policy != "stretch") {
+		return inferResizeAxes(c, x, scales, sizes, axes, policy)
 	}
 	// With scales, tf_crop_and_resize sizes the output by the region of interest too.
 	cropScales := sizes == nil && n.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize"
@@ -1153,6 +1160,58 @@ func inferResize(c *InferContext) ([]*Value, []*Tensor, error) {
 		}
 	}
 	return []*Value{nnValue(x.DType, s)}, nil, nil
+}
+
+// inferResizeAxes is the output of a Resize-18 with axes or a kept aspect ratio
+// (resize_axes.go): the axes it does not resize keep their dimensions, symbolic
+// ones included; a resized axis of an unknown input size is unknown.
+func inferResizeAxes(c *InferContext, x *Value, scales []float32, sizes []int64, axes []int64, policy string) ([]*Value, []*Tensor, error) {
+	in := make([]int, len(x.Shape))
+	for i, d := range x.Shape {
+		in[i] = -1
+		if d.Known() {
+			in[i] = d.Size
+		}
+	}
+	var f []float64
+	for _, v := range scales {
+		f = append(f, float64(v))
+	}
+	fs, fz, err := ResizeAxesFull(in, f, sizes, axes, policy)
+	if err != nil {
+		return nil, nil, c.Errorf("%v", err)
+	}
+	s := make(Shape, len(in))
+	for a := range s {
+		switch {
+		case fz != nil && fz[a] >= 0:
+			s[a] = Dim{Size: int(fz[a])}
+		case fz == nil && fs[a] == 1 || fz != nil && in[a] < 0 && int64(in[a]) == fz[a] && !resizeListed(axes, a, len(in)):
+			s[a] = x.Shape[a] // an axis not resized keeps its dimension (and a symbolic name)
+		case fz == nil && in[a] >= 0:
+			out, err := ResizeOutputShape([]int{in[a]}, []float32{float32(fs[a])}, nil)
+			if err != nil {
+				return nil, nil, c.Errorf("%v", err)
+			}
+			s[a] = Dim{Size: out[0]}
+		default:
+			s[a] = Dim{Size: -1}
+		}
+	}
+	return []*Value{nnValue(x.DType, s)}, nil, nil
+}
+
+// resizeListed reports whether axis a of a rank-r input is among axes (nil: all).
+func resizeListed(axes []int64, a, r int) bool {
+	if axes == nil {
+		return true
+	}
+	for _, b := range axes {
+		if nb, err := NormalizeAxis(b, r); err == nil && nb == a {
+			return true
+		}
+	}
+	return false
 }
 
 func init() {
@@ -1183,7 +1242,8 @@ func init() {
 	RegisterOp(OpSchema{OpType: "Gemm", SinceOpset: 1, Attrs: []string{"alpha", "beta", "transA", "transB", "broadcast"}, Infer: inferGemm})
 	RegisterOp(OpSchema{OpType: "Pad", SinceOpset: 2, Attrs: []string{"mode", "pads", "value"}, Infer: inferPad})
 	RegisterOp(OpSchema{OpType: "Resize", SinceOpset: 10,
-		Attrs: []string{"coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside", "extrapolation_value", "mode", "nearest_mode"},
+		Attrs: []string{"coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside", "extrapolation_value", "mode", "nearest_mode",
+			"antialias", "axes", "keep_aspect_ratio_policy"},
 		Infer: inferResize})
 	RegisterOp(OpSchema{OpType: "Upsample", SinceOpset: 7, Attrs: []string{"mode", "scales"}, Infer: inferResize})
 }

@@ -94,6 +94,11 @@ func listLoopToScan(gp *onnxpb.GraphProto, n *onnxpb.NodeProto, j int) bool {
 		}
 	}
 	if r < 0 {
+		// Last, the list's own declared element type (an RWKV's WKV loop, whose
+		// elements come from loop-carried states that torch.onnx leaves untyped).
+		r = seqElemRankP(body, seqIn)
+	}
+	if r < 0 {
 		return false
 	}
 	if axis < 0 {
@@ -186,6 +191,21 @@ func rankP(gp *onnxpb.GraphProto, name string) int {
 		for _, v := range list {
 			if v.GetName() == name {
 				if sh := v.GetType().GetTensorType().GetShape(); sh != nil {
+					return len(sh.GetDim())
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// seqElemRankP is the rank of the elements of the sequence name as gp declares
+// them, or -1.
+func seqElemRankP(gp *onnxpb.GraphProto, name string) int {
+	for _, list := range [][]*onnxpb.ValueInfoProto{gp.GetValueInfo(), gp.GetOutput(), gp.GetInput()} {
+		for _, v := range list {
+			if v.GetName() == name {
+				if sh := v.GetType().GetSequenceType().GetElemType().GetTensorType().GetShape(); sh != nil {
 					return len(sh.GetDim())
 				}
 			}

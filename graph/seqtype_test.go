@@ -146,3 +146,42 @@ func TestListLoopToScan(t *testing.T) {
 		})
 	}
 }
+
+// The element's rank can come from the list's declared type alone: in an RWKV's
+// WKV loop (rwkv_loop_script_op13 of --unseen13) the appended element is computed
+// from loop-carried states torch.onnx leaves untyped, and neither the element nor
+// the stacked result has a declared rank.
+func TestListLoopToScanRankFromListType(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		elemDims int
+		wantErr  bool
+	}{
+		{"rank from the list's element type", 2, false},
+		{"no rank anywhere", -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := listLoopModel(2, 1, []string{"s_in", "t"}, nil, nil)
+			body := m.Graph.Node[1].Attribute[0].G
+			body.Node[0] = nodeP("Shrink", []string{"x"}, []string{"t"}) // no rank rule for Shrink
+			body.ValueInfo = nil
+			if tc.elemDims >= 0 {
+				shape := &onnxpb.TensorShapeProto{}
+				for i := 0; i < tc.elemDims; i++ {
+					shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{})
+				}
+				body.Input[2].Type.GetSequenceType().ElemType.GetTensorType().Shape = shape
+			}
+			g, err := Decode(encodeP(t, m))
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "is a sequence of tensor(float32)")
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, g.Graph.Nodes, 2)
+			assert.Equal(t, "Transpose", g.Graph.Nodes[1].OpType)
+			assert.Equal(t, []int64{1, 2, 0}, g.Graph.Nodes[1].AttrInts("perm", nil))
+		})
+	}
+}

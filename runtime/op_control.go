@@ -49,12 +49,12 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 	ss := &subSession{}
 	for i, in := range g.Inputs {
 		ss.formal = append(ss.formal, in.Name)
-		if b.Node.OpType == "Loop" && i >= 2 && in.HasShape {
+		if (b.Node.OpType == "Loop" && i >= 2 || b.Node.OpType == "Scan") && in.HasShape {
 			// A carried value may change shape from one iteration to the next
 			// (torchvision's paste_masks_in_image appends a mask per box to a
 			// value that starts as [0, H, W]); exporters declare the body's
 			// input with the traced first shape. Keep the rank only, as ONNX
-			// Runtime does.
+			// Runtime does (also for a Scan's states and elements, op_scan.go).
 			v := *in
 			v.Shape = make(graph.Shape, len(in.Shape))
 			for d := range v.Shape {

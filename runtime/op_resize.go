@@ -24,7 +24,13 @@ type resizeKernel struct {
 	cubicA         float64
 	excludeOutside bool
 	extrapolation  float64
-	cache          *resizePlans // resize_bilinear.go; nil: no caching
+	// Resize-18 (graph/resize_axes.go, resize_antialias.go): the axes the scales or
+	// sizes are for (nil: all), the aspect-ratio policy, and antialias (a filter
+	// widened by 1/scale when linear or cubic interpolation downscales).
+	axes      []int64
+	policy    string
+	antialias bool
+	cache     *resizePlans // resize_bilinear.go; nil: no caching
 }
 
 func buildResize(b *BuildContext) (Kernel, error) {
@@ -63,6 +69,15 @@ func buildResize(b *BuildContext) (Kernel, error) {
 	case "round_prefer_floor", "round_prefer_ceil", "floor", "ceil":
 	default:
 		return nil, fmt.Errorf("%s: %w nearest_mode %q", n.Label(), graph.ErrUnsupported, k.nearest)
+	}
+	k.axes = n.AttrInts("axes", nil)
+	k.policy = n.AttrString("keep_aspect_ratio_policy", "stretch")
+	k.antialias = n.AttrInt("antialias", 0) != 0
+	if k.antialias && k.mode == "nearest" {
+		return nil, fmt.Errorf("%s: %w antialias with mode nearest", n.Label(), graph.ErrUnsupported)
+	}
+	if k.antialias && k.ctm == "tf_crop_and_resize" {
+		return nil, fmt.Errorf("%s: %w antialias with tf_crop_and_resize", n.Label(), graph.ErrUnsupported)
 	}
 	k.cubicA = float64(n.AttrFloat("cubic_coeff_a", -0.75))
 	k.excludeOutside = n.AttrInt("exclude_outside", 0) != 0
@@ -169,6 +184,15 @@ func (k *resizeKernel) geometry(xs []int, in []*graph.Tensor) (outShape []int, s
 		default:
 			return nil, nil, nil, fmt.Errorf("neither scales nor sizes is given")
 		}
+		if k.axes != nil || k.policy != "stretch" {
+			// Resize-18's axes and aspect-ratio policy: one value per axis, and with a
+			// kept aspect ratio one scale for the coordinates of the resized axes.
+			fs, fz, err := graph.ResizeAxesFull(xs, scales, sizes, k.axes, k.policy)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			scales, sizes = fs, fz
+		}
 		if k.ctm == "tf_crop_and_resize" {
 			rt := optInput(in, 1)
 			if !resizePresent(rt) {
@@ -178,8 +202,8 @@ func (k *resizeKernel) geometry(xs []int, in []*graph.Tensor) (outShape []int, s
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("roi: %v", err)
 			}
-			if len(f) != 2*r {
-				return nil, nil, nil, fmt.Errorf("roi has %d values, expected %d for rank %d", len(f), 2*r, r)
+			if f, err = resizeRoiFull(f, k.axes, r); err != nil {
+				return nil, nil, nil, err
 			}
 			roi = f
 		}
@@ -189,13 +213,16 @@ func (k *resizeKernel) geometry(xs []int, in []*graph.Tensor) (outShape []int, s
 		if len(sizes) != r {
 			return nil, nil, nil, fmt.Errorf("sizes %v has %d values, input has rank %d", sizes, len(sizes), r)
 		}
-		scales = make([]float64, r)
+		keep := scales != nil // the aspect-ratio policy's coordinate scales
+		if !keep {
+			scales = make([]float64, r)
+		}
 		for a, s := range sizes {
 			if s < 0 || s > math.MaxInt32 {
 				return nil, nil, nil, fmt.Errorf("sizes %v: size %d is out of range", sizes, s)
 			}
 			outShape[a] = int(s)
-			if x.Shape[a] > 0 {
+			if x.Shape[a] > 0 && !keep {
 				scales[a] = float64(s) / float64(x.Shape[a])
 			}
 		}
@@ -236,6 +263,32 @@ func (k *resizeKernel) geometry(xs []int, in []*graph.Tensor) (outShape []int, s
 		}
 	}
 	return outShape, scales, roi, nil
+}
+
+// resizeRoiFull expands a tf_crop_and_resize roi given for the axes listed (nil:
+// every axis; starts then ends) to every axis of a rank-r input, the others whole.
+func resizeRoiFull(roi []float64, axes []int64, r int) ([]float64, error) {
+	if axes == nil {
+		if len(roi) != 2*r {
+			return nil, fmt.Errorf("roi has %d values, expected %d for rank %d", len(roi), 2*r, r)
+		}
+		return roi, nil
+	}
+	if len(roi) != 2*len(axes) {
+		return nil, fmt.Errorf("roi has %d values, expected %d for axes %v", len(roi), 2*len(axes), axes)
+	}
+	full := make([]float64, 2*r)
+	for a := 0; a < r; a++ {
+		full[r+a] = 1
+	}
+	for i, a := range axes {
+		na, err := graph.NormalizeAxis(a, r)
+		if err != nil {
+			return nil, fmt.Errorf("axes %v: %v", axes, err)
+		}
+		full[na], full[r+na] = roi[i], roi[len(axes)+i]
+	}
+	return full, nil
 }
 
 // axisMap is the 1-d resampling of one axis: output o reads input rows
@@ -347,6 +400,9 @@ func cubicCoeffs(t, a float64) [4]float64 {
 }
 
 func (k *resizeKernel) axisMap(in, out int, scale float64, roi []float64) *axisMap {
+	if k.antialias && k.mode != "nearest" && scale < 1 && roi == nil {
+		return k.antialiasMap(in, out, scale)
+	}
 	m := &axisMap{in: in, out: out}
 	switch k.mode {
 	case "nearest":
@@ -372,6 +428,14 @@ func (k *resizeKernel) axisMap(in, out int, scale float64, roi []float64) *axisM
 		}
 		if m.taps == 1 {
 			m.idx[o] = clamp(k.nearestIndex(x, scale))
+			if scale == 1 && in == out && roi == nil {
+				// An axis nearest mode does not resize is copied, whatever the coordinate
+				// mapping says: ONNX Runtime's rule. tf_half_pixel_for_nn maps o to o + 0.5,
+				// which round_prefer_ceil and ceil would take to o + 1 (a shift of the
+				// channel axis of an NHWC Resize with scales [1, 2, 2, 1], as tf2onnx
+				// writes one).
+				m.idx[o] = o
+			}
 			continue
 		}
 		// The left neighbour is the last input position strictly below x (x itself

@@ -51,6 +51,13 @@ func TestResizeOps(t *testing.T) {
 		{name: "upsample 9", opset: 9, node: mk("Upsample", 2, 1), inputs: []*graph.Tensor{x, scales}, want: []*graph.Tensor{nearest2x}},
 		{name: "upsample 7 bilinear", opset: 7, node: mk("Upsample", 1, 1, aStr("mode", "bilinear"), &graph.Attr{Name: "scales", Type: graph.AttrFloats, Floats: []float32{1, 2}}),
 			inputs: []*graph.Tensor{f32([]int{1, 2}, 1, 3)}, want: []*graph.Tensor{f32([]int{1, 4}, 1, 2, 3, 3)}},
+		// ONNX Runtime copies the axes nearest mode does not resize; tf_half_pixel_for_nn
+		// with round_prefer_ceil would otherwise move channel c to c + 1 (scales
+		// [1, 2, 2, 1] of an NHWC tensor, as tf2onnx writes them). Values from ORT 1.30.
+		{name: "nearest tf_half_pixel_for_nn keeps unscaled axes",
+			node:   resize(aStr("coordinate_transformation_mode", "tf_half_pixel_for_nn"), aStr("nearest_mode", "round_prefer_ceil")),
+			inputs: []*graph.Tensor{f32([]int{1, 2, 1, 3}, 0, 1, 2, 3, 4, 5), nil, f32([]int{4}, 1, 2, 1, 1)},
+			want:   []*graph.Tensor{f32([]int{1, 4, 1, 3}, 0, 1, 2, 3, 4, 5, 3, 4, 5, 3, 4, 5)}},
 		{name: "identity scales", node: resize(aStr("mode", "cubic")), inputs: []*graph.Tensor{x, nil, f32([]int{4}, 1, 1, 1, 1)}, want: []*graph.Tensor{x}},
 		{name: "upsample below 1", opset: 9, node: mk("Upsample", 2, 1), inputs: []*graph.Tensor{x, f32([]int{4}, 1, 1, 0.5, 1)},
 			wantErr: "Upsample scales must be at least 1"},

@@ -144,6 +144,9 @@ func (k *resizeKernel) buildPlan2D(xs, outShape []int, scales []float64) *resize
 		if m.identity() {
 			continue
 		}
+		if m.taps > 2 {
+			return nil // an antialiased downscaling's wide filter (resize_antialias.go)
+		}
 		switch {
 		case a0 < 0 && a+1 < r:
 			a0, maps[0] = a, m

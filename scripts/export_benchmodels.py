@@ -21,6 +21,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen10  (see scripts/unseen10_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen11  (see scripts/unseen11_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen12  (see scripts/unseen12_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen13  (see scripts/unseen13_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -130,6 +131,13 @@ float16, a diffusion UNet with a timestep embedding, a scripted symbolic-size re
 StyleGAN modulated convolutions, a top-2 mixture of experts, NeRF/SIREN coordinate nets,
 the ONNX model zoo's opset-8 spellings) to out/bench-models-unseen12/; see
 scripts/unseen12_models.py.
+
+--unseen13 exports the eighteenth session's set (a Mamba block whose recurrence is a Scan,
+scripted RWKV and ConvLSTM loops, a PWC-Net cost volume, multi-scale deformable attention by
+grid_sample, an RT-DETR post-processor, tf2onnx's CropAndResize Loop and NHWC Resize, a
+paddle2onnx OCR recogniser with CTC decoding, opset-18 antialiased Resize and CenterCropPad,
+KAN B-splines, TabNet sparsemax, skl2onnx's cdist Scan) to out/bench-models-unseen13/; see
+scripts/unseen13_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -507,6 +515,8 @@ def main():
                     help="export the sixteenth session's set (scripts/unseen11_models.py) to out/bench-models-unseen11")
     ap.add_argument("--unseen12", action="store_true",
                     help="export the seventeenth session's set (scripts/unseen12_models.py) to out/bench-models-unseen12")
+    ap.add_argument("--unseen13", action="store_true",
+                    help="export the eighteenth session's set (scripts/unseen13_models.py) to out/bench-models-unseen13")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -551,6 +561,9 @@ def main():
     if args.unseen12:
         import unseen12_models  # beside this script; its own names, opsets and samples
         return unseen12_models.export_main(args)
+    if args.unseen13:
+        import unseen13_models  # beside this script; its own names, opsets and samples
+        return unseen13_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

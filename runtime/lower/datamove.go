@@ -517,6 +517,9 @@ func (l *lowerer) channelsLastInputs(n *graph.Node, x *qref, ins []string) ([]in
 		if n.AttrString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize" {
 			return nil, false
 		}
+		if n.AttrInts("axes", nil) != nil {
+			return nil, false // scales or sizes for some axes only: not permuted here
+		}
 		switch {
 		case n.Input(3) != "":
 			sizes, ok := permute(n.Input(3), 1)

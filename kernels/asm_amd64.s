@@ -9941,11 +9941,16 @@ geluF32AVX2_loop:
 
 // func expShiftSumAVX512(dst *float32, src *float32, n int, shift float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, SSE
-TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-36
+TEXT ·expShiftSumAVX512(SB), NOSPLIT, $8-36
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
 	MOVSS        shift+24(FP), X15
+	STMXCSR      (SP)
+	MOVL         (SP), AX
+	ORL          $0x00008040, AX
+	MOVL         AX, 4(SP)
+	LDMXCSR      4(SP)
 	VBROADCASTSS X15, Z15
 	VXORPS       Z6, Z6, Z6
 	VBROADCASTSS actExpConsts<>+0(SB), Z16
@@ -9994,16 +9999,22 @@ expShiftSumAVX512_loop:
 	VHADDPS       X6, X6, X6
 	VHADDPS       X6, X6, X6
 	VZEROUPPER
+	LDMXCSR       (SP)
 	MOVSS         X6, ret+32(FP)
 	RET
 
 // func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
 // Requires: AVX, AVX2, FMA3, SSE
-TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $8-36
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
 	MOVSS        shift+24(FP), X15
+	STMXCSR      (SP)
+	MOVL         (SP), AX
+	ORL          $0x00008040, AX
+	MOVL         AX, 4(SP)
+	LDMXCSR      4(SP)
 	VBROADCASTSS X15, Y15
 	VXORPS       Y6, Y6, Y6
 
@@ -10051,6 +10062,7 @@ expShiftSumAVX2_loop:
 	VHADDPS      X6, X6, X6
 	VHADDPS      X6, X6, X6
 	VZEROUPPER
+	LDMXCSR      (SP)
 	MOVSS        X6, ret+32(FP)
 	RET
 
@@ -10161,10 +10173,15 @@ rowMaxAVX512_loop:
 
 // func rowScaleFlushAVX512(dst *float32, n int, c float32)
 // Requires: AVX, AVX512DQ, AVX512F, SSE
-TEXT ·rowScaleFlushAVX512(SB), NOSPLIT, $0-20
+TEXT ·rowScaleFlushAVX512(SB), NOSPLIT, $8-20
 	MOVQ         dst+0(FP), DI
 	MOVQ         n+8(FP), CX
 	MOVSS        c+16(FP), X15
+	STMXCSR      (SP)
+	MOVL         (SP), AX
+	ORL          $0x00008000, AX
+	MOVL         AX, 4(SP)
+	LDMXCSR      4(SP)
 	VBROADCASTSS X15, Z15
 	MOVL         $0x00800000, AX
 	VMOVD        AX, X14
@@ -10181,6 +10198,7 @@ rowScaleFlushAVX512_loop:
 	ADDQ      $0x40, DI
 	SUBQ      $0x10, CX
 	JNZ       rowScaleFlushAVX512_loop
+	LDMXCSR   (SP)
 	VZEROUPPER
 	RET
 
@@ -10356,10 +10374,15 @@ rowMaxAVX2_loop:
 
 // func rowScaleFlushAVX2(dst *float32, n int, c float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·rowScaleFlushAVX2(SB), NOSPLIT, $0-20
+TEXT ·rowScaleFlushAVX2(SB), NOSPLIT, $8-20
 	MOVQ         dst+0(FP), DI
 	MOVQ         n+8(FP), CX
 	MOVSS        c+16(FP), X15
+	STMXCSR      (SP)
+	MOVL         (SP), AX
+	ORL          $0x00008000, AX
+	MOVL         AX, 4(SP)
+	LDMXCSR      4(SP)
 	VBROADCASTSS X15, Y15
 	MOVL         $0x00800000, AX
 	VMOVD        AX, X14
@@ -10376,6 +10399,7 @@ rowScaleFlushAVX2_loop:
 	ADDQ    $0x20, DI
 	SUBQ    $0x08, CX
 	JNZ     rowScaleFlushAVX2_loop
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 

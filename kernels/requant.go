@@ -214,6 +214,20 @@ func (rq *Requant) Rows(src []int32, dst []int8, n int) {
 	rq.expand(n).tile(src, n, len(src)/n, n, dst, n, 0)
 }
 
+// RowsTo is Rows writing row r of the result at dst[r*ldd:], ldd >= n: the
+// fused int8 attention stores a head's output straight into the token-major
+// tensor the output projection reads (heads interleaved along a row).
+func (rq *Requant) RowsTo(src []int32, n int, dst []int8, ldd int) {
+	if len(src) == 0 {
+		return
+	}
+	rows := len(src) / max(n, 1)
+	if n <= 0 || len(src)%n != 0 || ldd < n || len(dst) < (rows-1)*ldd+n {
+		panic(fmt.Sprintf("kernels.Requant.RowsTo: %d accumulators, %d outputs, rows of %d, %d apart", len(src), len(dst), n, ldd))
+	}
+	rq.expand(n).tile(src, n, rows, n, dst, ldd, 0)
+}
+
 func (rq *Requant) check(n int) {
 	if rq == nil {
 		panic("kernels: nil Requant")

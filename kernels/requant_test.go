@@ -174,9 +174,9 @@ func TestRequantRowPaths(t *testing.T) {
 	})
 }
 
-// TestRequantRows checks Requant.Rows, per-tensor and per-channel, against the
-// scalar reference on every dispatch path, for row lengths below, at and past
-// the vector width.
+// TestRequantRows checks Requant.Rows and RowsTo (rows apart in the
+// output), per-tensor and per-channel, against the scalar reference on every
+// dispatch path, for row lengths below, at and past the vector width.
 func TestRequantRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	forEachPath(t, func(t *testing.T) {
@@ -200,6 +200,22 @@ func TestRequantRows(t *testing.T) {
 					}
 					if !assert.Equal(quietT{}, want, got) {
 						require.Equal(t, want, got, "n=%d mode=%v per-channel=%v", n, mode, perChannel)
+					}
+					// RowsTo: the same rows n+3 apart, the gaps untouched.
+					ld := n + 3
+					to := make([]int8, 5*ld)
+					for i := range to {
+						to[i] = 99
+					}
+					rq.RowsTo(acc, n, to, ld)
+					for i := range to {
+						w := int8(99)
+						if i%ld < n {
+							w = want[i/ld*n+i%ld]
+						}
+						if !assert.Equal(quietT{}, w, to[i]) {
+							require.Equal(t, w, to[i], "RowsTo n=%d mode=%v per-channel=%v i=%d", n, mode, perChannel, i)
+						}
 					}
 				}
 			}

@@ -58,7 +58,7 @@ func rowMaxAsm(src []float32) (float32, int) {
 }
 
 // rowScaleFlushAsm multiplies the vector-width prefix of dst by c and flushes
-// the positive subnormal products to 0 (as flushSubnormals), returning its
+// the subnormal products to zeros of their sign (as flushSubnormals), returning its
 // length.
 func rowScaleFlushAsm(dst []float32, c float32) int {
 	w := f32Lanes()

@@ -109,8 +109,8 @@ func TestRowStatsAsm(t *testing.T) {
 
 // TestRowScaleFlushAsm checks the scaling pass of Softmax on every dispatch
 // path against the scalar product followed by flushSubnormals: products that
-// are positive subnormals become 0, negative ones, zeros, normals, infinities
-// and NaNs pass unchanged, in every lane position.
+// are subnormals become zeros of their sign; zeros, normals, infinities and
+// NaNs pass unchanged, in every lane position.
 func TestRowScaleFlushAsm(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(13, 14))

@@ -64,17 +64,20 @@ func SoftmaxRowF32(dst, src []float32) {
 	flushSubnormals(dst[done:n])
 }
 
-// flushSubnormals sets the positive subnormal values of p (probabilities: no
+// flushSubnormals sets the subnormal values of p (probabilities: no
 // negatives) to zero. exp(x − max) below 2⁻¹²⁶ (scores 87 or more below the
 // row's maximum, common in attention with masks or untrained weights) is
 // subnormal, and the GEMM that multiplies the probabilities by the values runs
 // 25x slower on subnormal operands (microcode assists on x86: a causal
 // decoder's p·v took 250 µs instead of 10). The change is below 1.2e-38 per
 // probability; ONNX Runtime's softmax produces no subnormals either.
+//
+// A negative subnormal becomes −0 (the row kernels flush with the CPU's
+// flush-to-zero mode, which keeps the sign; probabilities have none).
 func flushSubnormals(p []float32) {
 	for i, v := range p {
-		if b := math.Float32bits(v); b != 0 && b < 0x00800000 {
-			p[i] = 0
+		if b := math.Float32bits(v); b&0x7fffffff != 0 && b&0x7fffffff < 0x00800000 {
+			p[i] = math.Float32frombits(b & 0x80000000)
 		}
 	}
 }

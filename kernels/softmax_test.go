@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,9 +59,13 @@ func TestSoftmaxRowF32(t *testing.T) {
 // TestSoftmaxRowF32FlushesSubnormals checks, on every dispatch path, that logits
 // 87-104 below the row's maximum (whose probabilities are subnormal in float32)
 // come out as exact zeros, and that no output is subnormal; the rest still
-// matches the reference and sums to 1.
+// matches the reference and sums to 1. The row kernels run with flush-to-zero
+// set in MXCSR (eighteenth session): afterwards Go's own float arithmetic
+// must produce subnormals again.
 func TestSoftmaxRowF32FlushesSubnormals(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
+		goruntime.LockOSThread() // the MXCSR checks below: the kernels' thread
+		defer goruntime.UnlockOSThread()
 		for _, n := range []int{5, 16, 33, 100} {
 			src := make([]float32, n)
 			for i := range src {
@@ -69,6 +74,9 @@ func TestSoftmaxRowF32FlushesSubnormals(t *testing.T) {
 			src[0], src[n-1] = 0, -1
 			got := make([]float32, n)
 			SoftmaxRowF32(got, src)
+			tiny := []float32{1e-30, 1e-10, 1e-40, 2}
+			require.NotZero(t, tiny[0]*tiny[1], "MXCSR left with flush-to-zero")
+			require.NotZero(t, tiny[2]*tiny[3], "MXCSR left with denormals-are-zero")
 			var sum float64
 			for i, v := range got {
 				b := math.Float32bits(v)
@@ -187,5 +195,35 @@ func BenchmarkSoftmaxRowF32(b *testing.B) {
 		for r := 0; r < rows; r++ {
 			SoftmaxRowF32(dst[r*n:(r+1)*n], src[r*n:(r+1)*n])
 		}
+	}
+}
+
+// BenchmarkSoftmaxRowMasked times one 96-wide Softmax row (relpos_dynhw_op13's
+// attention) plain and with half of it masked (−1e4, −Inf, 95 below the
+// maximum): the masked entries' exponentials are subnormal, and before the
+// row kernels ran under flush-to-zero each took a microcode assist
+// (eighteenth session: 2.1-2.9 µs per masked row against 0.06 plain):
+//
+//	go test ./kernels -run '^$' -bench SoftmaxRowMasked -benchtime 300000x -cpu 1
+func BenchmarkSoftmaxRowMasked(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		fill float32
+		frac float64
+	}{{"plain", 0, 0}, {"neg1e4", -1e4, 0.5}, {"neginf", float32(math.Inf(-1)), 0.5}, {"neg95", -95, 0.5}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x := make([]float32, 96)
+			for i := range x {
+				x[i] = r.Float32() * 4
+				if r.Float64() < c.frac {
+					x[i] = c.fill
+				}
+			}
+			d := make([]float32, 96)
+			for i := 0; i < b.N; i++ {
+				SoftmaxRowF32(d, x)
+			}
+		})
 	}
 }

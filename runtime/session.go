@@ -317,12 +317,13 @@ func (s *Session) plan() error {
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
-	s.fuseLSTMCells()     // fuse_lstmcell.go
-	s.fuseElementwise()   // fuse_elementwise.go
-	s.packConstMatMuls()  // matmul_packed.go
-	s.fuseAttention()     // fuse_attention.go
-	s.fuseInt8Attention() // fuse_int8_attention.go
-	s.fuseInt8LSTMCells() // fuse_int8_lstmcell.go
+	s.fuseLSTMCells()            // fuse_lstmcell.go
+	s.fuseElementwise()          // fuse_elementwise.go
+	s.packConstMatMuls()         // matmul_packed.go
+	s.fuseAttention()            // fuse_attention.go
+	s.fuseInt8Attention()        // fuse_int8_attention.go
+	s.absorbInt8AttentionViews() // int8_attention_views.go
+	s.fuseInt8LSTMCells()        // fuse_int8_lstmcell.go
 	s.planChannelsLast()
 	s.planChannelsLast3D() // layout_3d.go
 	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose

@@ -155,7 +155,7 @@ func rowMax(wide bool) {
 }
 
 // rowScaleFlush emits rowScaleFlushAVX512/AVX2(dst, n, c): dst[i] *= c, then
-// a positive subnormal product (0 < x < 2⁻¹²⁶) becomes 0. Softmax's final
+// a subnormal product (0 < |x| < 2⁻¹²⁶) becomes a zero of its sign (FTZ). Softmax's final
 // scaling: the flush was a scalar Go loop after the scaling, 200 ns of the
 // 280 ns of a 197-wide ViT attention row, more than the exponentials.
 func rowScaleFlush(wide bool) {
@@ -165,6 +165,12 @@ func rowScaleFlush(wide bool) {
 		fmt.Sprintf("%s multiplies n floats by c in place and sets the positive subnormal results to 0 (n a multiple of %d).", name, width))
 	dst, n := RDI, RCX
 	loadArgs("dst n c", dst, n, X15)
+	// A subnormal product (the exponentials of masked scores times 1/sum)
+	// took a microcode assist each; the results are flushed anyway. FTZ
+	// only: the flush of a subnormal product keeps its sign (−0 for a
+	// negative one, as flushSubnormals), a subnormal operand times c > 1
+	// stays exact.
+	csr := ftzEnter(false) // gen_softmax.go
 	c, minv, zero, x := vec(15), vec(14), vec(13), vec(0)
 	VBROADCASTSS(X15, c)
 	MOVL(U32(0x00800000), EAX) // the smallest normal float32, 2⁻¹²⁶
@@ -188,6 +194,7 @@ func rowScaleFlush(wide bool) {
 		}
 		VMOVUPS(x, Mem{Base: dst})
 	})
+	ftzLeave(csr)
 	ret()
 }
 

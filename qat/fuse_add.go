@@ -27,12 +27,7 @@ const addChunk = 2048
 // that nothing else reads and that is not fused with a Relu (fuseReluFakeQuant).
 func (b *builder) fuseFakeQuantIntoAdd() {
 	n := b.n
-	fq := map[int]*fqOp{}
-	for _, o := range n.ops {
-		if f, ok := o.(*fqOp); ok {
-			fq[f.out] = f
-		}
-	}
+	fq := n.fakeQuantsByOutput()
 	for _, o := range n.ops {
 		a, ok := o.(*binaryOp)
 		if !ok || a.kind != "Add" || a.a == a.b {
@@ -180,12 +175,7 @@ func (o *binaryOp) backwardAdd(n *Net, g []float32) {
 // its output first, as before.
 func (b *builder) fuseFakeQuantIntoConv() {
 	n := b.n
-	fq := map[int]*fqOp{}
-	for _, o := range n.ops {
-		if f, ok := o.(*fqOp); ok {
-			fq[f.out] = f
-		}
-	}
+	fq := n.fakeQuantsByOutput()
 	for _, o := range n.ops {
 		c, ok := o.(*convOp)
 		if !ok {

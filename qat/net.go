@@ -604,12 +604,7 @@ func (b *builder) fuseMinMaxIntoConv() {
 
 func (b *builder) fuseSTEIntoConv() {
 	n := b.n
-	fq := map[int]*fqOp{}
-	for _, o := range n.ops {
-		if f, ok := o.(*fqOp); ok {
-			fq[f.out] = f
-		}
-	}
+	fq := n.fakeQuantsByOutput()
 	for _, o := range n.ops {
 		c, ok := o.(*convOp)
 		if !ok {
@@ -626,4 +621,16 @@ func (b *builder) fuseSTEIntoConv() {
 			c.ste, c.steAcc = f, true
 		}
 	}
+}
+
+// fakeQuantsByOutput indexes the net's fake quantizations by the tensor they
+// write (the fusion passes look an operand's producer up by it).
+func (n *Net) fakeQuantsByOutput() map[int]*fqOp {
+	fq := map[int]*fqOp{}
+	for _, o := range n.ops {
+		if f, ok := o.(*fqOp); ok {
+			fq[f.out] = f
+		}
+	}
+	return fq
 }

@@ -110,6 +110,11 @@ func TestQuantizeNormRegions(t *testing.T) {
 			for _, name := range tc.inside {
 				assert.False(t, quantized[name], "%s is inside the region", name)
 			}
+			rules, err := FloatRules(q)
+			require.NoError(t, err)
+			require.Len(t, rules, 1, "the region is stated in the metadata (warboy inspect)")
+			assert.Contains(t, rules[0].Nodes, "InstanceNormalization_gn")
+			assert.Equal(t, normRule, rules[0].Rule)
 			db := int8AgainstFloatDB(t, m, q, feed, "y")
 			t.Logf("int8 against float32: %.2f dB", db)
 			assert.Greater(t, db, tc.minSQNRdB, "int8 against float32, dB")
@@ -129,6 +134,9 @@ func TestQuantizeNormRegions(t *testing.T) {
 		q, err := Quantize(m, rangesFromData(t, m, feed), QuantOptions{})
 		require.NoError(t, err)
 		assert.True(t, dequantizedNames(q)["in"], "nothing to gain: the normalization's output stays quantized (int8 QInstanceNorm)")
+		rules, err := FloatRules(q)
+		require.NoError(t, err)
+		assert.Empty(t, rules)
 	})
 	t.Run("excluded activation", func(t *testing.T) {
 		rng := rand.New(rand.NewSource(11))

@@ -1,6 +1,10 @@
 package quantizer
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
 	"github.com/warboy-sim/warboy/graph"
 )
 
@@ -19,6 +23,39 @@ import (
 // chain as one fused float32 group normalization with its activation, ONNX Runtime
 // computes it in float). A normalization followed by nothing of that (a
 // convolution reads it directly) is left as it was: nothing would be saved.
+
+// FloatRule is a set of nodes a stated rule keeps in float32 in a quantized model
+// (the model's MetaFloatRules metadata).
+type FloatRule struct {
+	Rule  string   `json:"rule"`
+	Nodes []string `json:"nodes"`
+}
+
+// normRule is the rule of a normalization region.
+const normRule = "normalization region (quantized at its input and output only)"
+
+// FloatRules reads a quantized model's MetaFloatRules (nil when there are none).
+func FloatRules(m *graph.Model) ([]FloatRule, error) {
+	s := m.Metadata[MetaFloatRules]
+	if s == "" {
+		return nil, nil
+	}
+	var out []FloatRule
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("metadata %s: %w", MetaFloatRules, err)
+	}
+	return out, nil
+}
+
+// noteNormRegion records a normalization region in the notes and the metadata.
+func (p *plan) noteNormRegion(r region) {
+	names := make([]string, len(r.nodes))
+	for i, n := range r.nodes {
+		names[i] = n.Name
+	}
+	p.ruled = append(p.ruled, FloatRule{Rule: normRule, Nodes: names})
+	p.notes = append(p.notes, fmt.Sprintf("[%s] stay float32 inside: %s; input %q, output %q", strings.Join(names, " "), normRule, r.root, r.out))
+}
 
 // normOps are the normalization operators that head a normalization region, with
 // the indices of their constant parameter inputs.

@@ -64,6 +64,9 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 			kept = append(kept, r)
 		}
 	}
+	for _, r := range norms {
+		p.noteNormRegion(r)
+	}
 	return append(kept, norms...)
 }
 

@@ -149,3 +149,51 @@ func TestQuantizeNormRegions(t *testing.T) {
 		assert.True(t, quantized["gn"] || quantized["gnc"], "no region through an excluded node")
 	})
 }
+
+// Attention probabilities over many tokens stay far below 1: at the spec's fixed
+// 1/256, a near-uniform attention over 64 keys has every probability on code 3 or 4
+// (ViT-B/16's 197 tokens: every attention map 13.7 dB from float32). A Softmax whose
+// calibrated output stays below 1/2 takes its calibrated range (narrowFixed); one
+// that saturates (a peaked attention) keeps 1/256.
+func TestQuantizeSoftmaxNarrowsToItsRange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sscale float32 // score magnitude: small = flat attention, large = peaked
+		fixed  bool
+	}{
+		{"flat attention over 64 keys", 0.3, false},
+		{"peaked attention", 40, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(5))
+			// scores [N, 64 queries, 64 keys] = x·Wq (x [N, 64, 16]) x keys [16, 64]
+			m := newModel("x", []int{1, 64, 16}, []string{"y"}, []*graph.Node{
+				node("MatMul", []string{"x", "k"}, []string{"s"}),
+				node("Softmax", []string{"s"}, []string{"p"}, intAttr("axis", -1)),
+				node("MatMul", []string{"p", "v"}, []string{"y"}),
+			}, map[string]*graph.Tensor{"k": randTensor(rng, []int{16, 64}, tc.sscale/4), "v": randTensor(rng, []int{64, 16}, 1)})
+			x := randTensor(rng, []int{2, 64, 16}, 1)
+			feed := map[string]*graph.Tensor{"x": x}
+			r := rangesFromData(t, m, feed)
+			q, err := Quantize(m, r, QuantOptions{})
+			require.NoError(t, err)
+			pq := scalarParams(t, q, producer(q, "p"))
+			if tc.fixed {
+				assert.Equal(t, fixedParams["Softmax"], pq)
+				return
+			}
+			assert.Less(t, pq.scale, fixedParams["Softmax"].scale/2)
+			fixed := Ranges{}
+			for k, v := range r {
+				fixed[k] = v
+			}
+			f := paramsRange(fixedParams["Softmax"])
+			fixed["p"] = [2]float32{float32(f[0]), float32(f[1])}
+			qf, err := Quantize(m, fixed, QuantOptions{})
+			require.NoError(t, err)
+			narrow, wide := int8AgainstFloatDB(t, m, q, feed, "y"), int8AgainstFloatDB(t, m, qf, feed, "y")
+			t.Logf("calibrated range %.1f dB, fixed 1/256 %.1f dB", narrow, wide)
+			assert.Greater(t, narrow, wide+6, "narrow %.1f dB, fixed %.1f dB", narrow, wide)
+		})
+	}
+}

@@ -139,12 +139,7 @@ type paramSrc struct {
 // against the calibrated range (hifigan_dynT, fifteenth session). A QDQ file states its
 // parameters, so ONNX Runtime and the int8 executor run either; a Tanh that spans most
 // of [-1, 1] keeps the spec's parameters.
-//
-// Softmax (nineteenth session): attention over n tokens gives probabilities near 1/n;
-// at the spec's 1/256, ViT-B/16's 197 tokens put almost every probability on code 0
-// or 1 (every attention map 13.7 dB from float32, the model's output 7.0 dB, top-1
-// agreement 1 of 4). Probabilities calibrated below 1/2 take their range.
-var narrowFixed = map[string]bool{"Tanh": true, "Softmax": true}
+var narrowFixed = map[string]bool{"Tanh": true}
 
 // narrowed reports whether a fixed-output tensor calibrated to [lo, hi] takes that
 // range instead of its fixed parameters (see narrowFixed).

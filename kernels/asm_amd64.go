@@ -97,6 +97,18 @@ func currentQKernel() qKernel {
 	return qKernelGo
 }
 
+// qKernelFor is currentQKernel for packed weights: weights holding a -128
+// (full) take the int16 AVX2 kernel instead of the sign trick's, which cannot
+// represent it. Every other kernel is exact on the full int8 range: VPDPBUSD
+// adds its four u8·s8 products into int32 without saturation, VPMADDWD's pair
+// of int16 products (at most 2·128·255 in magnitude) fits int32, and so does Go's.
+func qKernelFor(full bool) qKernel {
+	if full && int8Path == isaAVX2 {
+		return qKernelAVX2Int16
+	}
+	return currentQKernel()
+}
+
 // b2i is the int flag (0 or 1) the assembly kernels take for a bool.
 func b2i(b bool) int {
 	if b {

@@ -6,6 +6,9 @@ const haveAsm = false
 
 func currentQKernel() qKernel { return qKernelGo }
 
+// qKernelFor is currentQKernel for packed weights (the Go kernel takes any int8).
+func qKernelFor(bool) qKernel { return qKernelGo }
+
 func (p *rqParams) row(src []int32, dst []int8, c0 int) { p.rowGo(src, dst, c0) }
 
 func (p *rqParams) tile(src []int32, ts, rows, ncols int, dst []int8, ldo int, c0 int) {

@@ -75,6 +75,7 @@ func (s ConvShape) depthwise() bool {
 type QConvWeights struct {
 	s      ConvShape // filter part of the shape (normalised)
 	inZP   int32
+	full   bool            // a weight is -128 (see QGemmWeights.full)
 	groups []*QGemmWeights // GEMM path, one per group
 	dw     *dwWeights      // depthwise path
 	// c4 packs the weights of a single-group convolution whose channel count is
@@ -97,9 +98,12 @@ type QConvWeights struct {
 	s2d *QGemmWeights
 }
 
-// PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], values in
-// [-127, 127]) and an optional int32 bias (len OC) for QConv, folding the input
-// zero point into the bias. Only the filter fields of s are bound
+// PackQConv packs ONNX OIHW weights w ([OC][C/Groups][KH][KW], any int8: the
+// symmetric [-127, 127] or the full range with -128, as PyTorch's per-channel
+// qint8 weights use it) and an optional int32 bias (len OC) for QConv, folding
+// the input zero point into the bias. Every path is exact on -128; the two
+// AVX2 kernels that cannot represent it (the sign-trick GEMM and the stem) are
+// not taken for such weights. Only the filter fields of s are bound
 // (C, OC, KH, KW, Groups); N, H, W, strides, pads and dilations may change per
 // QConv call.
 func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, error) {
@@ -119,14 +123,7 @@ func PackQConv(s ConvShape, w []int8, bias []int32, inZP int32) (*QConvWeights, 
 	if inZP < -128 || inZP > 127 {
 		return nil, fmt.Errorf("kernels.PackQConv: input zero point %d outside [-128, 127]", inZP)
 	}
-	for i, v := range w[:s.OC*kk] {
-		if v == -128 {
-			oc, r := i/kk, i%kk
-			return nil, fmt.Errorf("kernels.PackQConv: weight value -128 at [%d,%d,%d,%d] outside the symmetric range [-127, 127]",
-				oc, r/(s.KH*s.KW), r/s.KW%s.KH, r%s.KW)
-		}
-	}
-	cw := &QConvWeights{s: s, inZP: inZP}
+	cw := &QConvWeights{s: s, inZP: inZP, full: hasMinI8(w[:s.OC*kk])}
 	if s.depthwise() {
 		cw.dw = packDepthwise(s, w, bias, inZP)
 		return cw, nil
@@ -223,11 +220,11 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 		convAMXS2D(s, in, w.s2d, out, p, threads)
 		return
 	}
-	if w.stem != nil && s.DilW == 1 {
+	if w.stem != nil && s.DilW == 1 && stemTakes(w.full) {
 		stemConv(s, in, w.stem, int8(w.inZP), out, p, threads)
 		return
 	}
-	kern := currentQKernel()
+	kern := qKernelFor(w.full)
 	cg := s.C / s.Groups
 	ocg := s.OC / s.Groups
 	unpadded := s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0

@@ -88,8 +88,8 @@ func TestQConvVsReference(t *testing.T) {
 
 func TestPackQConvErrors(t *testing.T) {
 	s := ConvShape{N: 1, H: 4, W: 4, C: 2, OC: 2, KH: 1, KW: 1}
-	_, err := PackQConv(s, []int8{1, 2, -128, 4}, nil, 0)
-	require.ErrorContains(t, err, "-128")
+	_, err := PackQConv(s, []int8{1, 2, -128}, nil, 0)
+	require.ErrorContains(t, err, "weights have 3 values")
 	_, err = PackQConv(ConvShape{N: 1, H: 4, W: 4, C: 3, OC: 2, KH: 1, KW: 1, Groups: 2}, make([]int8, 6), nil, 0)
 	require.Error(t, err)
 	_, err = PackQConv(ConvShape{N: 1, H: 2, W: 2, C: 1, OC: 1, KH: 3, KW: 3}, make([]int8, 9), nil, 0)

@@ -6,8 +6,9 @@
 //
 // # Data contract (TFLite int8)
 //
-// Activations are int8 with a zero point; weights are int8 symmetric in
-// [-127, 127] (zero point 0), one scale per output channel; the bias is int32
+// Activations are int8 with a zero point; weights are int8 with zero point 0,
+// symmetric in [-127, 127] (TFLite) or over the full range with -128 (PyTorch's
+// per-channel qint8), one scale per output channel; the bias is int32
 // with scale s_in·s_w[c]; accumulation is int32:
 //
 //	acc[c] = bias[c] + Σ_k (x[k] - zp_in)·w[c,k]
@@ -15,8 +16,10 @@
 // (the input zero point is folded into the packed bias; padding holds the
 // input zero point). The output is int8 with a zero point, clamped to
 // [Min, Max] ⊆ [-128, 127], which is how a fused Relu/Relu6/Clip is applied.
-// PackQGemm/PackQConv reject the weight value -128 with an error naming it;
-// MatMulInt8 accepts any int8 and any zero points.
+// PackQGemm/PackQConv take any int8 weight value, and every dispatch path is
+// exact on -128 (the two kernels that are not, the AVX2 sign-trick GEMM and
+// the AVX2 stem kernel, are not taken for weights holding one: qKernelFor,
+// stemTakes); MatMulInt8 accepts any int8 and any zero points.
 //
 // # Requantization
 //
@@ -62,8 +65,8 @@
 //     requantization is fused into the micro-kernel (masked VPMOVSDB stores).
 //   - avx2: exact int8 arithmetic on int16-extended operands (VPMADDWD +
 //     VPADDD, 6×16 tiles). The sign-trick kernel (VPABSB, VPSIGNB, VPMADDUBSW,
-//     VPMADDWD with ones, VPADDD; exact because weights are never -128) is also
-//     built and tested, but it is slower on AMD Zen 4 (its VPSIGNB/VPABSB compete
+//     VPMADDWD with ones, VPADDD; exact for weights in [-127, 127], so weights
+//     holding a -128 take the int16 kernel instead) is also built and tested, but it is slower on AMD Zen 4 (its VPSIGNB/VPABSB compete
 //     with the multiplies for the same pipes, peak 134 vs 188 GOPS); see README.
 //     Float32 uses a 6×16 AVX2+FMA micro-kernel.
 //   - go: portable Go, also selected by the purego or noasm build tags and on

@@ -70,7 +70,7 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 		// One thread, as the attention heads run: the micro-kernels on the
 		// whole product inline, without the parallel driver's closures
 		// (most of a 24x24x16 product's time went there).
-		qgemmBlock(currentQKernel(), 0, m, 0, pw.panels, qA{direct: a, lda: k}, pw, &qOut{out32: out, ldo: n})
+		qgemmBlock(qKernelFor(pw.full), 0, m, 0, pw.panels, qA{direct: a, lda: k}, pw, &qOut{out32: out, ldo: n})
 	} else {
 		QGemmInt32(m, a, k, pw, out, n, threads)
 	}

@@ -68,8 +68,8 @@ func (s Conv3DShape) stacked2D(n, h, w int) ConvShape {
 		PadTop: s.PadTop, PadLeft: s.PadLeft, PadBottom: s.PadBottom, PadRight: s.PadRight, DilH: s.DilH, DilW: s.DilW, Groups: s.Groups}
 }
 
-// PackQConv3D packs ONNX OIDHW weights w ([OC][C/Groups][KD][KH][KW], values
-// in [-127, 127]) and an optional int32 bias (len OC) for QConv3D, folding the
+// PackQConv3D packs ONNX OIDHW weights w ([OC][C/Groups][KD][KH][KW], any
+// int8 value, -128 included: see PackQConv) and an optional int32 bias (len OC) for QConv3D, folding the
 // input zero point into the bias. Only the filter fields of s are bound.
 func PackQConv3D(s Conv3DShape, w []int8, bias []int32, inZP int32) (*QConv3DWeights, error) {
 	if err := s.Validate(); err != nil {
@@ -81,11 +81,6 @@ func PackQConv3D(s Conv3DShape, w []int8, bias []int32, inZP int32) (*QConv3DWei
 	kk := cg * taps
 	if len(w) < s.OC*kk {
 		return nil, fmt.Errorf("kernels.PackQConv3D: weights have %d values, want %d", len(w), s.OC*kk)
-	}
-	for i, v := range w[:s.OC*kk] {
-		if v == -128 {
-			return nil, fmt.Errorf("kernels.PackQConv3D: weight value -128 at output channel %d, offset %d outside the symmetric range [-127, 127]", i/kk, i%kk)
-		}
 	}
 	// OIDHW → O, (kt, ci), H, W: input channel kt·cg + ci of the group.
 	hw := s.KH * s.KW

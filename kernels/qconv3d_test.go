@@ -83,6 +83,10 @@ func TestQConv3DVsReference(t *testing.T) {
 			w := randI8(r, s.OC*k, -127, 127)
 			bias := randI32(r, s.OC, 1<<12)
 			in := randI8(r, s.N*s.D*s.H*s.W*s.C, -128, 127)
+			if tc.name == "c3d-3x3x3" || tc.name == "mc3-stem-3x7x7s122" || tc.name == "grouped-3x1x1" {
+				// full-range weights (PyTorch's qint8, -128 included) at the extremes
+				w, in = fullRangeWeights(r, s.OC*k, k), extremeActivations(r, len(in))
+			}
 			for _, zp := range []int32{-128, 0, 17} {
 				pw, err := PackQConv3D(s, w, bias, zp)
 				require.NoError(t, err, tc.name)
@@ -109,8 +113,8 @@ func TestQConv3DVsReference(t *testing.T) {
 
 func TestPackQConv3DErrors(t *testing.T) {
 	s := Conv3DShape{N: 1, D: 2, H: 2, W: 2, C: 2, OC: 2, KD: 1, KH: 1, KW: 1}
-	_, err := PackQConv3D(s, []int8{1, 2, -128, 4}, nil, 0)
-	require.ErrorContains(t, err, "-128")
+	_, err := PackQConv3D(s, []int8{1, 2, -128}, nil, 0)
+	require.ErrorContains(t, err, "weights have 3 values")
 	_, err = PackQConv3D(Conv3DShape{N: 1, D: 2, H: 2, W: 2, C: 3, OC: 2, KD: 1, KH: 1, KW: 1, Groups: 2}, make([]int8, 6), nil, 0)
 	require.Error(t, err)
 	_, err = PackQConv3D(Conv3DShape{N: 1, D: 2, H: 3, W: 3, C: 1, OC: 1, KD: 3, KH: 1, KW: 1}, make([]int8, 3), nil, 0)

@@ -20,9 +20,14 @@ const qTileStride = 32
 type QGemmWeights struct {
 	n, k, kp, panels int
 	inZP             int32
-	data             []int8  // [panels][kp/4][16][4]
-	bias             []int32 // bias[c] - inZP*Σ_k w[c,k], padded to panels*16
-	biasX            []int32 // bias[c] - (inZP+128)*Σ_k w[c,k] (activations XOR 0x80)
+	// full is set when a weight is -128 (the full int8 range, as PyTorch's
+	// symmetric quantization writes): every kernel is exact on it except the
+	// AVX2 sign trick's (VPSIGNB cannot negate -128 and a VPMADDUBSW pair of
+	// 128·128 overflows int16), which qKernelFor then replaces by the int16 one.
+	full  bool
+	data  []int8  // [panels][kp/4][16][4]
+	bias  []int32 // bias[c] - inZP*Σ_k w[c,k], padded to panels*16
+	biasX []int32 // bias[c] - (inZP+128)*Σ_k w[c,k] (activations XOR 0x80)
 
 	wideOnce sync.Once
 	data16   []int16 // [panels][kp/2][16][2], built on first use by the int16 AVX2 kernel
@@ -62,9 +67,10 @@ func (w *QGemmWeights) K() int { return w.k }
 func (w *QGemmWeights) InZP() int32 { return w.inZP }
 
 // PackQGemm packs constant weights for QGemm. w is n×k row-major (output-major,
-// like Gemm with transB=1) with values in [-127, 127] (TFLite symmetric int8;
-// -128 is rejected because the exact AVX2 sign trick cannot represent it — use
-// MatMulInt8 for such weights). bias (len n) may be nil. inZP is the activation
+// like Gemm with transB=1) with any int8 values: the TFLite symmetric range
+// [-127, 127] or the full range with -128 (PyTorch's per-channel qint8), exact on
+// every dispatch path (weights holding a -128 never take the AVX2 sign-trick
+// kernel: qKernelFor). bias (len n) may be nil. inZP is the activation
 // zero point, folded into the bias: acc[c] = bias[c] + Σ_k (a[k]-inZP)·w[c,k].
 func PackQGemm(n, k int, w []int8, bias []int32, inZP int32) (*QGemmWeights, error) {
 	if n <= 0 || k <= 0 {
@@ -78,11 +84,6 @@ func PackQGemm(n, k int, w []int8, bias []int32, inZP int32) (*QGemmWeights, err
 	}
 	if inZP < -128 || inZP > 127 {
 		return nil, fmt.Errorf("kernels.PackQGemm: input zero point %d outside [-128, 127]", inZP)
-	}
-	for i, v := range w[:n*k] {
-		if v == -128 {
-			return nil, fmt.Errorf("kernels.PackQGemm: weight value -128 at [%d,%d] outside the symmetric range [-127, 127]", i/k, i%k)
-		}
 	}
 	return packQGemm(n, k, func(c, kk int) int8 { return w[c*k+kk] }, bias, inZP), nil
 }
@@ -102,6 +103,7 @@ func packQGemm(n, k int, at func(c, kk int) int8, bias []int32, inZP int32) *QGe
 		for kk := 0; kk < k; kk++ {
 			v := at(c, kk)
 			sum += int64(v)
+			pw.full = pw.full || v == -128
 			pw.data[base+(kk>>2)*64+j*4+(kk&3)] = v
 		}
 		var b int64
@@ -288,7 +290,7 @@ func (o *qOut) storeN(tile []int32, ts, row, rows, col, ncols int) {
 // qgemmMatrix runs the GEMM on a row-major A: read in place by the
 // micro-kernels when k is a multiple of 4, packed otherwise.
 func qgemmMatrix(m int, a []int8, lda int, w *QGemmWeights, o *qOut, threads int) {
-	kern := currentQKernel()
+	kern := qKernelFor(w.full)
 	if w.k%4 != 0 {
 		qgemmRun(kern, m, qA{src: copySource(a, lda, w.k)}, w, o, threads)
 		return

@@ -14,7 +14,7 @@ func QGemmInt32Few(m int, a []int8, lda int, w *QGemmWeights, out []int32, ldo i
 		return
 	}
 	checkQGemm(m, a, lda, w, len(out), ldo)
-	kern := currentQKernel()
+	kern := qKernelFor(w.full)
 	if m > kern.mr || w.k%4 != 0 || kern.wide {
 		QGemmInt32(m, a, lda, w, out, ldo, 1)
 		return

@@ -19,6 +19,11 @@ var qstemVNNIKernels = [4][2]qstemFunc{
 // with 0x80 (the VNNI path: u8 operands).
 func stemInputXOR() bool { return int8Path == isaVNNI }
 
+// stemTakes reports whether the stem kernels run weights with a -128 (full)
+// exactly: the AVX2 one is a sign trick (VPSIGNB, VPMADDUBSW) and does not;
+// such a convolution takes the int16 GEMM path there instead.
+func stemTakes(full bool) bool { return !full || int8Path != isaAVX2 }
+
 // xorCopy sets dst[i] = src[i] ^ 0x80 (len(dst) >= len(src)).
 func xorCopy(dst, src []int8) {
 	n := len(src) &^ 31

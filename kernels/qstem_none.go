@@ -15,6 +15,9 @@ func stemRowQ(sw *stemWeights, base []int8, pstride, rstride, ow int, p *rqParam
 
 func stemInputXOR() bool { return false }
 
+// stemTakes reports whether the stem kernels run weights with a -128 exactly (Go: always).
+func stemTakes(bool) bool { return true }
+
 func xorCopy(dst, src []int8) {
 	for i, v := range src {
 		dst[i] = v ^ -128

@@ -11,11 +11,12 @@ import (
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// Weights holding -128 (PyTorch's symmetric quantization) take the packed path with
-// -128 read as -127 and the channels that hold one recomputed exactly: the output
-// equals the general integer path's bit for bit, for dense, grouped and depthwise
-// convolutions, strides, pads and dilations, at 1 and 2 threads. Too many such
-// channels, or a weight zero point, keep the general path.
+// Weights holding -128 (PyTorch's symmetric per-channel qint8 uses the full range)
+// take the packed path as they are (the kernels are exact on -128 on every dispatch
+// path): the output equals the general integer path's bit for bit, for dense,
+// grouped and depthwise convolutions, strides, pads and dilations, activations at
+// both ends of the range and zero points at both ends, at 1 and 2 threads. A weight
+// zero point keeps the general path.
 func TestConvMinus128Channels(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
@@ -36,7 +37,8 @@ func TestConvMinus128Channels(t *testing.T) {
 		{name: "depthwise 3x3", c: 12, oc: 12, groups: 12, k: 3, stride: 1, pad: 1, minus128Channels: []int{3}, packed: true},
 		{name: "depthwise multiplier 2, dilation 2", c: 8, oc: 16, groups: 8, k: 3, stride: 1, pad: 2, dil: 2, minus128Channels: []int{1, 14}, packed: true},
 		{name: "grouped 4", c: 16, oc: 16, groups: 4, k: 3, stride: 2, pad: 1, minus128Channels: []int{6}, packed: true},
-		{name: "grouped, too many channels", c: 8, oc: 8, groups: 2, k: 3, stride: 1, pad: 1, minus128Channels: []int{0, 1, 2, 3}, packed: false},
+		{name: "grouped, half the channels", c: 8, oc: 8, groups: 2, k: 3, stride: 1, pad: 1, minus128Channels: []int{0, 1, 2, 3}, packed: true},
+		{name: "depthwise, every channel (PyTorch MobileNetV2)", c: 32, oc: 32, groups: 32, k: 3, stride: 2, pad: 1, minus128Channels: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}, packed: true},
 		{name: "1x1 dense, half the channels (PyTorch per-channel)", c: 8, oc: 8, groups: 1, k: 1, stride: 1, minus128Channels: []int{0, 1, 2, 3}, packed: true},
 		{name: "3x3 dense, every channel", c: 16, oc: 12, groups: 1, k: 3, stride: 1, pad: 1, minus128Channels: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, packed: true},
 		{name: "7x7 stem stride 2, most channels", c: 3, oc: 16, groups: 1, k: 7, stride: 2, pad: 3, minus128Channels: []int{0, 2, 3, 5, 6, 8, 9, 11, 12, 15}, packed: true, h: 20, w: 20},
@@ -69,10 +71,6 @@ func TestConvMinus128Channels(t *testing.T) {
 			fast, err := newConvCore(geom, w, wzp, bias, &xzp, rq)
 			require.NoError(t, err)
 			assert.Equal(t, tc.packed, fast.packed != nil, "packed path")
-			if tc.packed {
-				assert.Len(t, fast.fix, len(tc.minus128Channels))
-				assert.Equal(t, tc.groups == 1, fast.fixGemm != nil, "fix channels on the GEMM")
-			}
 			ref, err := newConvCore(geom, w, wzp, bias, nil, rq) // the general path
 			require.NoError(t, err)
 			require.Nil(t, ref.packed)
@@ -83,22 +81,29 @@ func TestConvMinus128Channels(t *testing.T) {
 			x := make([]int8, n*h*wd*tc.c)
 			for i := range x {
 				x[i] = int8(rng.Intn(256) - 128)
+				if rng.Intn(2) == 0 { // the ends of the range (uint8 0 and 255)
+					x[i] = int8(-128 + 255*rng.Intn(2))
+				}
 			}
 			shape := []int{n, h, wd, tc.c}
-			for _, threads := range []int{1, 2} {
-				want, _, wshape, err := ref.run(&ExecContext{Threads: threads}, x, shape, xzp)
+			for _, zp := range []int32{xzp, -128, 127} {
+				fast, err := newConvCore(geom, w, wzp, bias, &zp, rq)
 				require.NoError(t, err)
-				got, _, gshape, err := fast.run(&ExecContext{Threads: threads}, x, shape, xzp)
-				require.NoError(t, err)
-				require.Equal(t, wshape, gshape)
-				assert.Equal(t, want, got, "threads %d", threads)
+				for _, threads := range []int{1, 2} {
+					want, _, wshape, err := ref.run(&ExecContext{Threads: threads}, x, shape, zp)
+					require.NoError(t, err)
+					got, _, gshape, err := fast.run(&ExecContext{Threads: threads}, x, shape, zp)
+					require.NoError(t, err)
+					require.Equal(t, wshape, gshape)
+					assert.Equal(t, want, got, "zp %d threads %d", zp, threads)
+				}
 			}
 		})
 	}
 }
 
 // The same for QGemm (a fully connected layer; PyTorch-quantized classifier heads):
-// -128 columns recomputed after the packed GEMM, bit-exact with the general path.
+// -128 columns packed as they are, bit-exact with the general path.
 func TestQGemmMinus128Columns(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -110,6 +115,7 @@ func TestQGemmMinus128Columns(t *testing.T) {
 		{"one column, long rows", 17, 300, []int{9}, true},
 		{"half the columns (PyTorch per-channel)", 8, 16, []int{0, 1, 2, 3}, true},
 		{"every column", 6, 40, []int{0, 1, 2, 3, 4, 5}, true},
+		{"every column, wide (PyTorch classifier)", 100, 512, []int{0, 17, 33, 50, 64, 99}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(tc.n + tc.k)))

@@ -1,10 +1,10 @@
 package runtime
 
-// Convolution, fully connected and pooling operators of the int8 executor. Weights that
-// follow the TFLite spec (symmetric, zero point 0, values in [-127, 127]) are packed for
-// the SIMD kernels of package kernels; anything else (asymmetric or uint8 weights of
-// QOperator models, weights containing -128) takes a general integer path that is
-// still int8 arithmetic, only slower.
+// Convolution, fully connected and pooling operators of the int8 executor. Weights with
+// zero point 0 (the TFLite spec's [-127, 127] or PyTorch's full int8 range with -128)
+// are packed for the SIMD kernels of package kernels; weights with zero points
+// (asymmetric or uint8 weights of QOperator models) take the zero-point GEMM
+// (qgemm_zp.go) or a general integer path that is still int8 arithmetic, only slower.
 
 import (
 	"fmt"
@@ -79,16 +79,12 @@ func (g *genWeights) gemm(m int, a []int8, lda int, aZP int32, threads int, emit
 	})
 }
 
-// symmetricInt8 reports whether weights can take the packed fast path: zero points all
-// zero and no -128.
-func symmetricInt8(w []int8, wzp []int32) bool {
+// zeroWeightZP reports whether weights can take the packed fast path: zero points all
+// zero. Any int8 value packs, -128 included (PyTorch's per-channel qint8 weights use
+// the full range; kernels.PackQConv/PackQGemm are exact on it on every dispatch path).
+func zeroWeightZP(wzp []int32) bool {
 	for _, z := range wzp {
 		if z != 0 {
-			return false
-		}
-	}
-	for _, v := range w {
-		if v == -128 {
 			return false
 		}
 	}
@@ -153,7 +149,6 @@ type qgemmKernel struct {
 	zpw     *zpGemm // weights with zero points or many -128s (qgemm_zp.go)
 	general *genWeights
 	rq      *kernels.Requant
-	fix     []fixChannel // columns whose weights hold a -128 (minus128.go)
 }
 
 func buildQGemm(b *BuildContext) (Kernel, error) {
@@ -190,13 +185,8 @@ func buildQGemm(b *BuildContext) (Kernel, error) {
 	if k.rq, err = newRequantFromAttrs(n, k.n); err != nil {
 		return nil, err
 	}
-	packW := wd
-	if !symmetricInt8(wd, wzp) {
-		// A fully connected layer is a 1x1 convolution of one pixel per row.
-		packW, k.fix = clampMinus128(&convGeom{oc: k.n, cg: k.k, kh: 1, kw: 1, groups: 1}, wd, wzp, bias)
-	}
-	if packW != nil {
-		if k.packed, err = kernels.PackQGemm(k.n, k.k, packW, bias, k.aZP); err != nil {
+	if zeroWeightZP(wzp) {
+		if k.packed, err = kernels.PackQGemm(k.n, k.k, wd, bias, k.aZP); err != nil {
 			return nil, b.Errorf("%v", err)
 		}
 		return k, nil
@@ -227,9 +217,6 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	out := ctx.AllocI8(m * k.n)
 	if k.packed != nil {
 		kernels.QGemm(m, a, k.k, k.packed, out, k.n, k.rq, ctx.Threads)
-		if len(k.fix) > 0 {
-			refixGemm(k.fix, m, k.k, k.n, a, k.aZP, out, k.rq, ctx.Threads)
-		}
 	} else if k.zpw != nil {
 		k.zpw.gemmRequant(m, a, k.k, k.aZP, out, k.rq, ctx.Threads)
 	} else {
@@ -348,10 +335,6 @@ type convCore struct {
 	packed  *kernels.QConvWeights
 	general []*genWeights
 	rq      *kernels.Requant
-	// fix are the output channels whose weights hold a -128 (minus128.go): packed
-	// as -127, they are recomputed exactly after the packed convolution.
-	fix     []fixChannel
-	fixGemm *fixGemm // the fix channels packed for the GEMM (ungrouped convolutions)
 }
 
 // newConvCore packs OIHW int8 weights. When xZP is nil the activation zero point is
@@ -368,22 +351,15 @@ func newConvCore(geom *convGeom, w []int8, wzp []int32, bias []int32, xZP *int32
 	if len(w) != geom.oc*kk {
 		return nil, fmt.Errorf("weights have %d values, want %d", len(w), geom.oc*kk)
 	}
-	packW, fix := w, []fixChannel(nil)
-	if rq != nil && xZP != nil && !symmetricInt8(w, wzp) {
-		packW, fix = clampMinus128(geom, w, wzp, bias)
-	}
-	if rq != nil && xZP != nil && packW != nil {
+	if rq != nil && xZP != nil && zeroWeightZP(wzp) {
 		s := geom.shape(1, geom.kh, geom.kw, geom.cg*geom.groups)
 		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = 0, 0, 0, 0
 		s.DilH, s.DilW, s.StrideH, s.StrideW = 1, 1, 1, 1
-		p, err := kernels.PackQConv(s, packW, bias, *xZP)
+		p, err := kernels.PackQConv(s, w, bias, *xZP)
 		if err != nil {
 			return nil, err
 		}
-		cc.packed, cc.fix = p, fix
-		if cc.fixGemm, err = newFixGemm(geom, fix, *xZP); err != nil {
-			return nil, err
-		}
+		cc.packed = p
 		return cc, nil
 	}
 	ocg := geom.oc / geom.groups
@@ -435,9 +411,6 @@ func (cc *convCore) run(ctx *ExecContext, x []int8, shape []int, xZP int32) ([]i
 	if cc.packed != nil {
 		out := ctx.AllocI8(n * oh * ow * g.oc)
 		kernels.QConv(s, x, cc.packed, out, cc.rq, threads)
-		if len(cc.fix) > 0 {
-			cc.refix(x, n, h, w, c, oh, ow, xZP, out, threads)
-		}
 		return out, nil, oshape, nil
 	}
 	var out8 []int8

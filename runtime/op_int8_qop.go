@@ -402,7 +402,7 @@ func buildQOpMatMul(integer bool) Builder {
 			return nil, b.Errorf("b_zero_point has %d values for %d columns", len(bzp), n)
 		}
 		k.bShape = bt.Shape
-		if symmetricInt8(bd, bzp) {
+		if zeroWeightZP(bzp) {
 			wt := make([]int8, n*kk)
 			k.colSum = make([]int32, n)
 			for c := 0; c < n; c++ {

@@ -6,53 +6,39 @@ import (
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// zpGemm is a constant n×k int8 weight matrix that the packed kernel cannot
-// take as it is: weights with zero points (one, or one per output column) or
-// with -128s. Such weights come from a value the quantizer saw as an
-// activation: a weight sliced, transposed or reshaped out of an initializer
-// (nn.MultiheadAttention's in_proj_weight at opset 12, mha_cross_op12 of the
-// detection set), folded to a constant once the shapes are bound, quantized
-// asymmetrically over its range, so that its minimum is a -128. They took the
-// general path (genWeights: int16 rows, a scalar loop per output), 0.23 of
-// 0.35 ms of the int8 steps of mha_cross_op12 for a 30×64×128 product.
+// zpGemm is a constant n×k int8 weight matrix with zero points (one, or one per
+// output column), which the packed kernel does not take as they are. Such weights
+// come from a value the quantizer saw as an activation: a weight sliced, transposed
+// or reshaped out of an initializer (nn.MultiheadAttention's in_proj_weight at
+// opset 12, mha_cross_op12 of the detection set), folded to a constant once the
+// shapes are bound, quantized asymmetrically over its range. They took the general
+// path (genWeights: int16 rows, a scalar loop per output), 0.23 of 0.35 ms of the
+// int8 steps of mha_cross_op12 for a 30×64×128 product.
 //
-// Here the weights are packed with every -128 clamped to -127 and the
-// missing terms added back after the packed GEMM, as kernels.MatMulInt8 does
-// for an activation B:
+// Here the weights are packed as they are (any int8, -128 included: the packed
+// kernels take the full range) and the zero point's term is subtracted after the
+// packed GEMM:
 //
-//	Σ_k (a_k - aZP)(w_ck - z_c) = Σ_k (a_k - aZP)·w'_ck - z_c·Σ_k (a_k - aZP) - Σ_{k: w_ck = -128} (a_k - aZP)
+//	Σ_k (a_k - aZP)(w_ck - z_c) = Σ_k (a_k - aZP)·w_ck - z_c·Σ_k (a_k - aZP)
 //
-// with w' the clamped weights; every term is an exact int32 sum, so the
-// accumulators are those of the general path bit for bit.
+// every term is an exact int32 sum, so the accumulators are those of the general
+// path bit for bit. (Until the nineteenth session -128s were packed as -127 and
+// corrected per row as well.)
 type zpGemm struct {
 	n, k   int
-	packed *kernels.QGemmWeights // w' with the bias folded, activation zero point 0
-	colSum []int32               // Σ_k w'_ck: the run-time activation zero point's term
+	packed *kernels.QGemmWeights // w with the bias folded, activation zero point 0
+	colSum []int32               // Σ_k w_ck: the run-time activation zero point's term
 	zp     []int32               // z_c per column; nil when all are 0
-	low    [][]int32             // per column, the k of each -128
 }
 
-// maxLowShare bounds the -128s (one weight in maxLowShare): beyond it the
-// corrections cost about as much as the general path's products.
-const maxLowShare = 16
-
 // newZPGemm packs the weights at(c, kk) (c < n output columns, kk < k) with
-// zero points wzp (1 or n values) and bias (nil or n values). It returns nil
-// when the weights hold too many -128s for the corrections to pay.
+// zero points wzp (1 or n values) and bias (nil or n values).
 func newZPGemm(n, k int, at func(c, kk int) int8, wzp, bias []int32) (*zpGemm, error) {
-	g := &zpGemm{n: n, k: k, colSum: make([]int32, n), low: make([][]int32, n)}
+	g := &zpGemm{n: n, k: k, colSum: make([]int32, n)}
 	w := make([]int8, n*k)
-	nlow := 0
 	for c := 0; c < n; c++ {
 		for kk := 0; kk < k; kk++ {
 			v := at(c, kk)
-			if v == -128 {
-				if nlow++; nlow > n*k/maxLowShare {
-					return nil, nil
-				}
-				g.low[c] = append(g.low[c], int32(kk))
-				v = -127
-			}
 			w[c*k+kk] = v
 			g.colSum[c] += int32(v)
 		}
@@ -94,11 +80,6 @@ func (g *zpGemm) gemm(m int, a []int8, lda int, aZP int32, acc []int32, threads 
 		if g.zp != nil {
 			for c, z := range g.zp {
 				row[c] -= z * s
-			}
-		}
-		for c, ks := range g.low {
-			for _, kk := range ks {
-				row[c] -= int32(arow[kk]) - aZP
 			}
 		}
 	}

@@ -87,9 +87,10 @@ func (l *lowerer) lowerConv(n *graph.Node) error {
 		return err
 	}
 	if rank == 5 {
-		// The 3-D kernel (kernels.QConv3D) packs symmetric weights only.
-		if slices.ContainsFunc(wzp, func(z int32) bool { return z != 0 }) || slices.Contains(w.data, -128) {
-			return notLowered("3-D convolution weights with a zero point or the value -128")
+		// The 3-D kernel (kernels.QConv3D) packs weights with zero point 0 only
+		// (any value, -128 included).
+		if slices.ContainsFunc(wzp, func(z int32) bool { return z != 0 }) {
+			return notLowered("3-D convolution weights with a zero point")
 		}
 	}
 	d, err := l.outQ(n.Outputs[0], true)

@@ -36,8 +36,9 @@ import (
 // encoder_mask's batch and heads, [T, B, 3·H·d] sliced, then viewed as
 // [T, B·H, d]): its index is split over comp[a]'s sizes, outermost first,
 // each with its own stride (strides[a] unused). Such a dimension can be
-// permuted and merged whole into another, not sliced or split; only batch
-// dimensions of the final operand may be one (matrixOffsets).
+// permuted, merged into another or split again (reshape works on the parts),
+// not sliced; only batch dimensions of the final operand may be one
+// (matrixOffsets).
 type i8View struct {
 	off            int
 	shape, strides []int

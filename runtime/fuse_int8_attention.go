@@ -197,14 +197,9 @@ func (k *qattentionKernel) head(g1, g2 *qmatmulGeometry, i int, q, kt, v []int8,
 			kernels.QSoftmaxRowI8(p[r*n:(r+1)*n], s[r*n:(r+1)*n], &k.qsm.exp, w.f, k.qsm.yScale, k.qsm.yZP)
 		}
 	} else {
-		x := w.f
-		for r := 0; r < m; r++ {
-			for j, c := range s[r*n : (r+1)*n] {
-				x[j] = k.tab[uint8(c)]
-			}
-			kernels.SoftmaxTermsRowF32(x, x, terms, i*m+r)
-			kernels.QuantizeF32(x, k.qScale, k.qZP, p[r*n:(r+1)*n])
-		}
+		// The table, the Softmax with its terms and the Quantize, one
+		// kernel call per row (bit-equal to the three steps).
+		kernels.QSoftmaxTabRowsI8(p, s, m, n, k.tab, terms, i*m, w.f, k.qScale, k.qZP)
 	}
 	if vw := k.views[2]; vw != nil {
 		vw.gather(w.v, v, g2.bBatch[i], n, dv)

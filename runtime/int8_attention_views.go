@@ -31,10 +31,38 @@ import (
 )
 
 // i8View addresses a tensor of shape shape inside a flat buffer: element idx
-// is at off + Σ idx[a]·strides[a].
+// is at off + Σ idx[a]·strides[a]. A dimension with comp[a] set is a merge
+// of dimensions that are not contiguous in the buffer (nineteenth session:
+// encoder_mask's batch and heads, [T, B, 3·H·d] sliced, then viewed as
+// [T, B·H, d]): its index is split over comp[a]'s sizes, outermost first,
+// each with its own stride (strides[a] unused). Such a dimension can be
+// permuted, merged into another or split again (reshape works on the parts),
+// not sliced; only batch dimensions of the final operand may be one
+// (matrixOffsets).
 type i8View struct {
 	off            int
 	shape, strides []int
+	comp           []*i8Comp // nil, or one per dimension (nil: a plain one)
+}
+
+// i8Comp is a dimension of an i8View made of dimensions not contiguous in
+// the buffer.
+type i8Comp struct{ sizes, strides []int }
+
+// compAt is dimension a's merge, nil for a plain dimension.
+func (v i8View) compAt(a int) *i8Comp {
+	if a < len(v.comp) {
+		return v.comp[a]
+	}
+	return nil
+}
+
+// parts appends dimension a's (size, stride) pairs, outermost first.
+func (v i8View) parts(a int, sizes, strides []int) ([]int, []int) {
+	if c := v.compAt(a); c != nil {
+		return append(sizes, c.sizes...), append(strides, c.strides...)
+	}
+	return append(sizes, v.shape[a]), append(strides, v.strides[a])
 }
 
 func denseI8View(shape []int) i8View {
@@ -45,64 +73,95 @@ func (v i8View) permute(perm []int) (i8View, bool) {
 	if len(perm) != len(v.shape) {
 		return v, false
 	}
-	w := i8View{off: v.off, shape: make([]int, len(perm)), strides: make([]int, len(perm))}
+	w := i8View{off: v.off, shape: make([]int, len(perm)), strides: make([]int, len(perm)), comp: make([]*i8Comp, len(perm))}
 	for i, p := range perm {
 		if p < 0 || p >= len(perm) {
 			return v, false
 		}
-		w.shape[i], w.strides[i] = v.shape[p], v.strides[p]
+		w.shape[i], w.strides[i], w.comp[i] = v.shape[p], v.strides[p], v.compAt(p)
 	}
 	return w, true
 }
 
-// reshape views v as shape nd without moving data, false when a merged
-// group of v's dimensions is not contiguous in the view (numpy's no-copy
-// reshape rule).
+// reshape views v as shape nd without moving data, false when it cannot.
+// v's dimensions are taken apart into (size, stride) atoms (a merged
+// dimension into its parts), and each new dimension, outermost first, takes
+// the atoms it spans from the front, splitting one when the sizes divide
+// (numpy's no-copy reshape). A new dimension over atoms that are contiguous
+// in the buffer is a plain one; over atoms that are not, a merged one
+// (i8Comp: batch and heads of a sliced [T, B, 3·H·d] viewed as [T, B·H, d]).
 func (v i8View) reshape(nd []int) (i8View, bool) {
 	if graph.NumElements(nd) != graph.NumElements(v.shape) || slices.Contains(nd, 0) || slices.Contains(v.shape, 0) {
 		return v, false
 	}
-	var od, os []int
-	for i, d := range v.shape {
-		if d != 1 {
-			od, os = append(od, d), append(os, v.strides[i])
+	type atom struct{ size, stride int }
+	var at []atom
+	for a, d := range v.shape {
+		if d == 1 {
+			continue
 		}
-	}
-	ns := make([]int, len(nd))
-	ni, oi := 0, 0
-	for ni < len(nd) && oi < len(od) {
-		nj, oj := ni+1, oi+1
-		np, op := nd[ni], od[oi]
-		for np != op {
-			if np < op {
-				if nj >= len(nd) {
-					return v, false
-				}
-				np *= nd[nj]
-				nj++
-			} else {
-				if oj >= len(od) {
-					return v, false
-				}
-				op *= od[oj]
-				oj++
+		sz, st := v.parts(a, nil, nil)
+		for i, n := range sz {
+			if n != 1 {
+				at = append(at, atom{n, st[i]})
 			}
 		}
-		for ok := oi; ok < oj-1; ok++ {
-			if os[ok] != od[ok+1]*os[ok+1] {
+	}
+	w := i8View{off: v.off, shape: slices.Clone(nd), strides: make([]int, len(nd)), comp: make([]*i8Comp, len(nd))}
+	for i, n := range nd {
+		var taken []atom
+		for n > 1 {
+			if len(at) == 0 {
+				return v, false
+			}
+			a := at[0]
+			switch {
+			case a.size == n:
+				taken, at, n = append(taken, a), at[1:], 1
+			case a.size > n && a.size%n == 0:
+				taken = append(taken, atom{n, a.stride * (a.size / n)})
+				at[0], n = atom{a.size / n, a.stride}, 1
+			case a.size < n && n%a.size == 0:
+				taken, at, n = append(taken, a), at[1:], n/a.size
+			default:
 				return v, false
 			}
 		}
-		ns[nj-1] = os[oj-1]
-		for nk := nj - 1; nk > ni; nk-- {
-			ns[nk-1] = ns[nk] * nd[nk]
+		if len(taken) == 0 {
+			continue // a size-1 dimension (its stride below)
 		}
-		ni, oi = nj, oj
+		merged := []atom{taken[0]}
+		for _, a := range taken[1:] {
+			if l := &merged[len(merged)-1]; l.stride == a.size*a.stride {
+				l.size, l.stride = l.size*a.size, a.stride
+			} else {
+				merged = append(merged, a)
+			}
+		}
+		if len(merged) == 1 {
+			w.strides[i] = merged[0].stride
+			continue
+		}
+		c := &i8Comp{}
+		for _, a := range merged {
+			c.sizes, c.strides = append(c.sizes, a.size), append(c.strides, a.stride)
+		}
+		w.comp[i] = c
 	}
-	for ; ni < len(nd); ni++ {
-		ns[ni] = 1 // trailing size-1 dimensions
+	if len(at) != 0 {
+		return v, false
 	}
-	return i8View{off: v.off, shape: slices.Clone(nd), strides: ns}, true
+	// Size-1 dimensions: the stride they would have in a contiguous run
+	// (as before the merged dimensions: a column of one stays cs = 1).
+	for i := len(nd) - 1; i >= 0; i-- {
+		if nd[i] == 1 {
+			w.strides[i] = 1
+			if i+1 < len(nd) && w.comp[i+1] == nil {
+				w.strides[i] = w.strides[i+1] * nd[i+1]
+			}
+		}
+	}
+	return w, true
 }
 
 // matrixOffsets splits v ([batch..., rows, cols]) into the offset of each
@@ -110,10 +169,13 @@ func (v i8View) reshape(nd []int) (i8View, bool) {
 // column strides.
 func (v i8View) matrixOffsets() (offs []int, rs, cs int, ok bool) {
 	r := len(v.shape)
-	if r < 2 {
+	if r < 2 || v.compAt(r-2) != nil || v.compAt(r-1) != nil {
 		return nil, 0, 0, false
 	}
-	bd, bs := v.shape[:r-2], v.strides[:r-2]
+	var bd, bs []int
+	for a := 0; a < r-2; a++ {
+		bd, bs = v.parts(a, bd, bs)
+	}
 	nb := graph.NumElements(bd)
 	offs = make([]int, nb)
 	idx := make([]int, len(bd))
@@ -438,8 +500,11 @@ func (s *Session) sliceView(v i8View, st step) (i8View, bool) {
 	if err != nil {
 		return v, false
 	}
-	w := i8View{off: v.off, shape: slices.Clone(v.shape), strides: slices.Clone(v.strides)}
+	w := i8View{off: v.off, shape: slices.Clone(v.shape), strides: slices.Clone(v.strides), comp: v.comp}
 	for i, a := range ax {
+		if v.compAt(a) != nil {
+			return v, false
+		}
 		p, err := graph.ResolveSlice(v.shape[a], starts[i], ends[i], sts[i])
 		if err != nil || p.Len <= 0 {
 			return v, false
@@ -467,10 +532,10 @@ func (s *Session) splitView(v i8View, st step, o int) (i8View, bool) {
 		start += d[a]
 	}
 	od := s.valueDims(s.nameOf(st.out[o]))
-	if od == nil || len(od) != len(v.shape) || start+od[a] > v.shape[a] {
+	if od == nil || len(od) != len(v.shape) || start+od[a] > v.shape[a] || v.compAt(a) != nil {
 		return v, false
 	}
-	w := i8View{off: v.off + start*v.strides[a], shape: slices.Clone(v.shape), strides: v.strides}
+	w := i8View{off: v.off + start*v.strides[a], shape: slices.Clone(v.shape), strides: v.strides, comp: v.comp}
 	w.shape[a] = od[a]
 	return w, true
 }
@@ -538,9 +603,9 @@ func (s *Session) outputViewOf(o int, chain []chainStep) *qaView {
 		if v, ok = v.reshape(pshape); !ok {
 			return nil
 		}
-		w := i8View{off: v.off, shape: make([]int, len(in)), strides: make([]int, len(in))}
+		w := i8View{off: v.off, shape: make([]int, len(in)), strides: make([]int, len(in)), comp: make([]*i8Comp, len(in))}
 		for i, p := range perm {
-			w.shape[p], w.strides[p] = v.shape[i], v.strides[i]
+			w.shape[p], w.strides[p], w.comp[p] = v.shape[i], v.strides[i], v.compAt(i)
 		}
 		v = w
 	}

@@ -40,25 +40,12 @@ func TestInt8AttentionViews(t *testing.T) {
 		build func(b *mb, dm dims, sc []float32, zp []int8)
 	}{
 		{name: "torch MultiheadAttention", input: func(dm dims) []int { return []int{dm.t, 1, 3 * dm.h * dm.d} },
-			build: func(b *mb, dm dims, sc []float32, zp []int8) {
-				e := int64(dm.h * dm.d)
-				x := b.qdqNode("qkv", sc[0], zp[0])
-				part := func(i int64) string {
-					s := b.qdqNode(b.Node("Slice", []string{x, b.i64(i * e), b.i64((i + 1) * e), b.i64(2)}), sc[0], zp[0])
-					return b.qdqNode(b.Node("Reshape", []string{s, b.i64(int64(dm.t), int64(dm.h), int64(dm.d))}), sc[0], zp[0])
-				}
-				q, k, v := part(0), part(1), part(2)
-				q = b.qdqNode(b.Node("Div", []string{q, b.Init("sd", graph.ScalarFloat32(float32(math.Sqrt(float64(dm.d)))))}), sc[1], zp[1])
-				q = b.qdqNode(b.Node("Transpose", []string{q}, graph.IntsAttr("perm", []int{1, 0, 2})), sc[1], zp[1])
-				kt := b.qdqNode(b.Node("Transpose", []string{k}, graph.IntsAttr("perm", []int{1, 2, 0})), sc[0], zp[0])
-				v = b.qdqNode(b.Node("Transpose", []string{v}, graph.IntsAttr("perm", []int{1, 0, 2})), sc[0], zp[0])
-				s := b.qdqNode(b.Node("MatMul", []string{q, kt}), sc[2], zp[2])
-				p := b.qdqNode(b.Node("Softmax", []string{s}, axis), 1.0/255, -128)
-				o := b.qdqNode(b.Node("MatMul", []string{p, v}), sc[3], zp[3])
-				o = b.qdqNode(b.Node("Transpose", []string{o}, graph.IntsAttr("perm", []int{1, 0, 2})), sc[3], zp[3])
-				o = b.qdqNode(b.Node("Reshape", []string{o, b.i64(int64(dm.t), e)}), sc[3], zp[3])
-				b.Output(b.qdqNode(b.Node("MatMul", []string{o, b.weightDQ(int(e), 7)}), 0.05, 3)) // the output projection
-			}},
+			build: func(b *mb, dm dims, sc []float32, zp []int8) { torchMHA(b, dm.t, 1, dm.h, dm.d, sc, zp) }},
+		// Batch 2 (encoder_mask): the heads of both batch entries as one
+		// axis, [T, 2·H, d], after the Slice: batch and heads are not one
+		// stride (a merged view dimension).
+		{name: "torch MultiheadAttention batch 2", input: func(dm dims) []int { return []int{dm.t, 2, 3 * dm.h * dm.d} },
+			build: func(b *mb, dm dims, sc []float32, zp []int8) { torchMHA(b, dm.t, 2, dm.h, dm.d, sc, zp) }},
 		{name: "qkv Split, float scale and mask", input: func(dm dims) []int { return []int{1, dm.t, 3 * dm.h * dm.d} },
 			build: func(b *mb, dm dims, sc []float32, zp []int8) {
 				x := b.qdqNode("qkv", sc[0], zp[0])
@@ -174,4 +161,29 @@ func TestInt8AttentionViews(t *testing.T) {
 			})
 		}
 	}
+}
+
+// torchMHA builds torch's MultiheadAttention (sequence first, batch bsz) on
+// the input qkv [t, bsz, 3·h·d]: Slice, Reshape to [t, bsz·h, d], q / √d,
+// Transpose, the products, Transpose and Reshape back, a QDQ output
+// projection.
+func torchMHA(b *mb, t, bsz, h, d int, sc []float32, zp []int8) {
+	axis := graph.IntAttr("axis", -1)
+	e := int64(h * d)
+	x := b.qdqNode("qkv", sc[0], zp[0])
+	part := func(i int64) string {
+		s := b.qdqNode(b.Node("Slice", []string{x, b.i64(i * e), b.i64((i + 1) * e), b.i64(2)}), sc[0], zp[0])
+		return b.qdqNode(b.Node("Reshape", []string{s, b.i64(int64(t), int64(bsz*h), int64(d))}), sc[0], zp[0])
+	}
+	q, k, v := part(0), part(1), part(2)
+	q = b.qdqNode(b.Node("Div", []string{q, b.Init("sd", graph.ScalarFloat32(float32(math.Sqrt(float64(d)))))}), sc[1], zp[1])
+	q = b.qdqNode(b.Node("Transpose", []string{q}, graph.IntsAttr("perm", []int{1, 0, 2})), sc[1], zp[1])
+	kt := b.qdqNode(b.Node("Transpose", []string{k}, graph.IntsAttr("perm", []int{1, 2, 0})), sc[0], zp[0])
+	v = b.qdqNode(b.Node("Transpose", []string{v}, graph.IntsAttr("perm", []int{1, 0, 2})), sc[0], zp[0])
+	s := b.qdqNode(b.Node("MatMul", []string{q, kt}), sc[2], zp[2])
+	p := b.qdqNode(b.Node("Softmax", []string{s}, axis), 1.0/255, -128)
+	o := b.qdqNode(b.Node("MatMul", []string{p, v}), sc[3], zp[3])
+	o = b.qdqNode(b.Node("Transpose", []string{o}, graph.IntsAttr("perm", []int{1, 0, 2})), sc[3], zp[3])
+	o = b.qdqNode(b.Node("Reshape", []string{o, b.i64(int64(t*bsz), e)}), sc[3], zp[3])
+	b.Output(b.qdqNode(b.Node("MatMul", []string{o, b.weightDQ(int(e), 7)}), 0.05, 3)) // the output projection
 }

@@ -10,8 +10,12 @@ import (
 )
 
 func TestBitwiseOps(t *testing.T) {
-	u8 := func(shape []int, v ...uint8) *graph.Tensor { return &graph.Tensor{DType: graph.Uint8, Shape: shape, Data: v} }
-	i32 := func(shape []int, v ...int32) *graph.Tensor { return &graph.Tensor{DType: graph.Int32, Shape: shape, Data: v} }
+	u8 := func(shape []int, v ...uint8) *graph.Tensor {
+		return &graph.Tensor{DType: graph.Uint8, Shape: shape, Data: v}
+	}
+	i32 := func(shape []int, v ...int32) *graph.Tensor {
+		return &graph.Tensor{DType: graph.Int32, Shape: shape, Data: v}
+	}
 	cases := []struct {
 		name string
 		op   string

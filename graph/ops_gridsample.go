@@ -33,7 +33,7 @@ func inferGridSample(c *InferContext) ([]*Value, []*Tensor, error) {
 	}
 	switch {
 	case r == 5 && c.Opset < 20:
-		return nil, nil, c.Errorf("a 5-D input is defined from opset 20 on, the model has opset %d", c.Opset)
+		return nil, nil, nnUnsupported(c, "input of rank 5 before opset 20 (the model has opset %d)", c.Opset)
 	case r == 5:
 		if m := c.Node.AttrString("mode", "bilinear"); m == "cubic" || m == "bicubic" {
 			return nil, nil, c.Errorf("mode %q on a 5-D input (ONNX defines cubic for 4-D inputs only)", m)

@@ -81,3 +81,32 @@ func (d constData) Sample(i int, dst []float32) int {
 	}
 	return d.label
 }
+
+// TestFitCPUSeconds: an epoch's CPUSeconds is the CPU clock's advance over its
+// training steps, without the checkpoints scored in the epoch (a counting clock
+// stands in for the process's).
+func TestFitCPUSeconds(t *testing.T) {
+	m := tinyModel{[]int{4}, []*graph.Node{node("Gemm", []string{"x", "w"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 4}, make([]float32, 12))}}.model()
+	n, err := New(m, Config{})
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(quantizer.Ranges{"x": {-1, 1}, "y": {-1, 1}}))
+	var clock float64
+	saved := cpuClock
+	cpuClock = func() (float64, bool) { return clock, true }
+	defer func() { cpuClock = saved }()
+	var ckpts int
+	st, err := n.Fit(constData{10, 1}, Options{Batch: 4, Epochs: 2, CheckpointsPerEpoch: 2,
+		Progress:   func(ep, done, total int, loss, acc float64) { clock++ },      // a step costs 1
+		Checkpoint: func(at float64) error { ckpts++; clock += 100; return nil }}) // a checkpoint 100
+	require.NoError(t, err)
+	require.Equal(t, 5, ckpts, "the start and two per epoch")
+	require.Len(t, st, 2)
+	for _, s := range st {
+		require.Equal(t, 3.0, s.CPUSeconds, "epoch %d: 3 steps of 4, 4 and 2 images", s.Epoch)
+	}
+	cpuClock = func() (float64, bool) { return 0, false }
+	st, err = n.Fit(constData{10, 1}, Options{Batch: 4})
+	require.NoError(t, err)
+	require.Zero(t, st[0].CPUSeconds, "no clock: left out")
+}

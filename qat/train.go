@@ -82,6 +82,12 @@ type EpochStats struct {
 	Accuracy float64 `json:"train_accuracy"`
 	Seconds  float64 `json:"seconds"`
 	LR       float64 `json:"last_lr"`
+	// CPUSeconds is the process's CPU time (user + system, every thread) spent
+	// in the epoch's training steps: the checkpoints scored during the epoch are
+	// left out (Seconds, the wall-clock time, includes them). 0 where the system
+	// has no process CPU time. On a shared machine it is the steadier figure:
+	// other processes delay a step, they hardly make it use more CPU.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // DefaultOptions is the recommended training configuration, the one `warboy qat`
@@ -243,11 +249,16 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			ckpt = append(ckpt, (c*steps+opts.CheckpointsPerEpoch-1)/opts.CheckpointsPerEpoch)
 		}
 	}
+	var ckCPU float64 // CPU seconds of the checkpoints scored in the current epoch
 	checkpoint := func(at float64) error {
 		if opts.Checkpoint == nil {
 			return nil
 		}
-		if err := opts.Checkpoint(at); err != nil {
+		c0, _ := cpuClock()
+		err := opts.Checkpoint(at)
+		c1, _ := cpuClock()
+		ckCPU += c1 - c0
+		if err != nil {
 			return fmt.Errorf("qat: checkpoint at epoch %.2f: %w", at, err)
 		}
 		return nil
@@ -267,6 +278,8 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	for ep := 0; ep < opts.Epochs; ep++ {
 		perm := rng.Perm(N)
 		start := time.Now()
+		cpu0, cpuOK := cpuClock()
+		ckCPU = 0
 		var lossSum float64
 		correct, seen, next := 0, 0, 0
 		lr := opts.LR
@@ -345,6 +358,9 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		}
 		st := EpochStats{Epoch: ep + 1, Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
 			Seconds: time.Since(start).Seconds(), LR: lr}
+		if cpu1, ok := cpuClock(); ok && cpuOK {
+			st.CPUSeconds = max(0, cpu1-cpu0-ckCPU)
+		}
 		stats = append(stats, st)
 		if opts.EpochEnd != nil {
 			opts.EpochEnd(st)
@@ -485,3 +501,7 @@ func (n *Net) FloatModel() (*graph.Model, error) {
 	}
 	return m, nil
 }
+
+// cpuClock reads the process CPU time for EpochStats.CPUSeconds (a variable so
+// that a test can count instead).
+var cpuClock = processCPUSeconds

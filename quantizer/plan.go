@@ -187,6 +187,9 @@ type plan struct {
 	coordVals map[string]bool
 	// warnings are said whatever the verbosity (plan_shape.go).
 	warnings []string
+	// ruled lists the nodes a stated rule keeps in float32 (plan_norm.go), for the
+	// model's metadata (MetaFloatRules).
+	ruled []FloatRule
 }
 
 func (p *plan) isFloat(name string) bool {

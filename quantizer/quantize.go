@@ -1,6 +1,7 @@
 package quantizer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -76,6 +77,11 @@ const (
 	metaOutputPrefix = "warboy.output."
 )
 
+// MetaFloatRules lists the nodes kept in float32 by a stated rule (not by an
+// exclusion or a missing int8 form): JSON [{"rule": ..., "nodes": [...]}]
+// (FloatRules; `warboy inspect` shows the rule beside each node).
+const MetaFloatRules = "warboy.quantization.float_rules"
+
 // Quantize returns an int8 version of m following the TFLite int8 spec: per-tensor
 // asymmetric int8 activations with parameters from r, per-channel symmetric int8
 // weights, int32 biases with scale s_in*s_w. The model is first optimized (Optimize)
@@ -129,6 +135,13 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 		return nil, fmt.Errorf("quantize: the quantized graph is invalid (a quantizer bug): %w", err)
 	}
 	recordMeta(q, opts)
+	if len(p.ruled) > 0 {
+		b, err := json.Marshal(p.ruled)
+		if err != nil {
+			return nil, err
+		}
+		q.Metadata[MetaFloatRules] = string(b)
+	}
 	return q, nil
 }
 

@@ -45,10 +45,29 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 		Veto: p.keepsFusion,
 	})
 	out := make([]region, len(rs))
+	taken := map[*graph.Node]bool{}
+	lut := map[string]int{} // root -> index of an elementwise region
 	for i, r := range rs {
 		out[i] = region{root: r.Root, out: r.Out, nodes: r.Nodes}
+		if r.Kind == graph.RegionLUT {
+			lut[r.Root] = i
+		} else {
+			for _, n := range r.Nodes {
+				taken[n] = true
+			}
+		}
 	}
-	return out
+	norms, absorbed := p.normRegions(exclude, taken, lut, out) // plan_norm.go
+	kept := out[:0]
+	for i, r := range out {
+		if !absorbed[i] {
+			kept = append(kept, r)
+		}
+	}
+	for _, r := range norms {
+		p.noteNormRegion(r)
+	}
+	return append(kept, norms...)
 }
 
 // keepsFusion reports whether the region starts with a Relu/Clip that the producer of

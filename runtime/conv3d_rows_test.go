@@ -231,6 +231,22 @@ func TestChannelsLast3DMatchesNCDHW(t *testing.T) {
 			c = b.conv3d(c, conv3dSpec{24, 8, 1, one, one, one, [6]int{}}, true)
 			return b.Node("Sigmoid", []string{c})
 		}},
+		{name: "x3d blocks: depthwise, multiplier 2, SiLU", x: []int{1, 3, 4, 12, 12}, nhwc: 5, build: func(b *mb) string {
+			s := relu(b, b.conv3d("x", conv3dSpec{3, 24, 1, [3]int{1, 3, 3}, [3]int{1, 2, 2}, one, [6]int{0, 1, 1, 0, 1, 1}}, true))
+			a := relu(b, b.conv3d(s, conv3dSpec{24, 54, 1, one, one, one, [6]int{}}, true))
+			a = relu(b, b.conv3d(a, conv3dSpec{54, 54, 54, [3]int{3, 3, 3}, one, one, [6]int{1, 1, 1, 1, 1, 1}}, true))
+			r := b.Node("Add", []string{b.conv3d(a, conv3dSpec{54, 24, 1, one, one, one, [6]int{}}, true), s})
+			d := b.conv3d(r, conv3dSpec{24, 48, 24, [3]int{3, 3, 3}, [3]int{1, 2, 2}, one, [6]int{1, 1, 1, 1, 1, 1}}, true)
+			d = b.Node("Mul", []string{d, b.Node("Sigmoid", []string{d})})
+			g := b.Node("GlobalAveragePool", []string{d})
+			return b.gemm(b.Node("Flatten", []string{g}), 48, 10)
+		}},
+		{name: "depthwise on the input, tapped, then NCDHW out", x: []int{2, 16, 5, 7, 9}, taps: []string{"Relu_out"}, nhwc: 1, build: func(b *mb) string {
+			a := relu(b, b.conv3d("x", conv3dSpec{16, 16, 16, [3]int{3, 3, 3}, one, [3]int{2, 1, 1}, [6]int{2, 1, 1, 2, 1, 1}}, true))
+			c := b.conv3d(a, conv3dSpec{16, 32, 1, one, one, one, [6]int{}}, true)
+			c = b.conv3d(c, conv3dSpec{32, 32, 32, [3]int{2, 3, 3}, [3]int{2, 1, 2}, one, [6]int{0, 1, 1, 1, 1, 0}}, false)
+			return b.Node("ReduceMean", []string{c}, graph.IntsAttr("axes", []int{3}), graph.IntAttr("keepdims", 1))
+		}},
 	}
 	defer func(v bool) { channelsLastMode = v }(channelsLastMode)
 	for ci, tc := range cases {
@@ -271,6 +287,10 @@ func TestChannelsLast3DMatchesNCDHW(t *testing.T) {
 				for _, st := range s.steps {
 					switch k := st.kernel.(type) {
 					case *conv3dRowsKernel:
+						if k.outNHWC {
+							cl++
+						}
+					case *dw3DRowsKernel:
 						if k.outNHWC {
 							cl++
 						}

@@ -101,7 +101,8 @@ func (s *Session) fuseConvEpilogues(opset int64) {
 			continue
 		}
 		w3, _ := s.conv3DWeights(s.steps[i], ck) // layout_3d.go
-		if ck.packed == nil && w3 == nil && !s.dwFusable(s.steps[i], ck) && !s.groupedFusable(s.steps[i], ck) {
+		if ck.packed == nil && w3 == nil && !s.dwFusable(s.steps[i], ck) && !s.groupedFusable(s.steps[i], ck) &&
+			!s.dw3DFusable(s.steps[i], ck) {
 			continue
 		}
 		fk := &fusedConvKernel{conv: ck, nConvIn: len(s.steps[i].in)}

@@ -5,7 +5,8 @@ package runtime
 // keeps the tensors between 3-D convolutions, 3-D pools, elementwise
 // unaries and global pools channels-last, [N, D, H, W, S]: no layout
 // transposition per operator. Every 3-D Conv on constant weights runs on the
-// rows GEMM whatever the layouts around it (an NCDHW input is laid out by its
+// rows GEMM (a depthwise one on kernels.Depthwise3DF32, conv_depthwise3d.go)
+// whatever the layouts around it (an NCDHW input is laid out by its
 // fill, an NCDHW output transposed as it is stored), so a Conv between
 // operators that need NCDHW (InstanceNormalization, a MaxPool with indices)
 // still leaves the im2col path.
@@ -83,9 +84,14 @@ func (s *Session) planChannelsLast3D() {
 		case *convKernel:
 			if w, _ := s.conv3DWeights(st, k); w != nil {
 				role[i] = role3DConv
+			} else if w, _ := s.depthwise3DWeights(st, k); w != nil {
+				role[i] = role3DConv // conv_depthwise3d.go
 			}
 		case *fusedConvKernel:
 			if w, _ := s.conv3DWeights(st, k.conv); w == nil {
+				if w, _ := s.depthwise3DWeights(st, k.conv); w != nil && k.add == nil {
+					role[i] = role3DConv
+				}
 				continue
 			}
 			if k.add != nil {
@@ -172,11 +178,19 @@ func (s *Session) planChannelsLast3D() {
 		c := channels(st.in[0])
 		switch k := st.kernel.(type) {
 		case *convKernel:
-			w, b := s.conv3DWeights(st, k)
-			s.steps[i].kernel = newConv3DRowsKernel(k, nil, w, b, len(st.in), in, out)
+			if w, b := s.conv3DWeights(st, k); w != nil {
+				s.steps[i].kernel = newConv3DRowsKernel(k, nil, w, b, len(st.in), in, out)
+			} else {
+				w, b := s.depthwise3DWeights(st, k)
+				s.steps[i].kernel = newDW3DRowsKernel(k, nil, w, b, len(st.in), in, out)
+			}
 		case *fusedConvKernel:
-			w, b := s.conv3DWeights(st, k.conv)
-			s.steps[i].kernel = newConv3DRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+			if w, b := s.conv3DWeights(st, k.conv); w != nil {
+				s.steps[i].kernel = newConv3DRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+			} else {
+				w, b := s.depthwise3DWeights(st, k.conv)
+				s.steps[i].kernel = newDW3DRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+			}
 		case *poolKernel:
 			if in {
 				s.steps[i].kernel = &nhwc3DPoolKernel{pool: k, c: c}

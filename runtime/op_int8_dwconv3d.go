@@ -17,14 +17,28 @@ package runtime
 
 import (
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 	"github.com/warboy-sim/warboy/runtime/qtensor"
 )
 
-// dwQConv3D is a depthwise 3-D QConv on the interleaved 2-D kernel.
+//
+// Where kernels.QDepthwise3D has a path (AVX-512 VNNI) the interleaving is not
+// needed: it lays the volume out once as the 2-D kernel's quad rows and runs
+// the kd·kh kernel rows of a 3-D window as one 2-D window of byte offsets
+// into it (nineteenth session: the interleaving and the relayout of the
+// interleaved rows were two thirds of x3d_dw's int8 depthwise time).
+
+// dwQConv3D is a depthwise 3-D QConv on the interleaved 2-D kernel, or on
+// kernels.QDepthwise3D.
 type dwQConv3D struct {
 	core                  *convCore
 	c, kd, sd, dd, pf, pb int
 	xZP                   int32
+	// vol is the convolution as kernels.QDepthwise3D runs it (nil where its
+	// packing does not apply: weights with a -128 or a zero point), and s its
+	// filter geometry.
+	vol *convCore
+	s   kernels.Conv3DShape
 }
 
 // newDWQConv3D returns nil when the convolution is not depthwise with depth
@@ -56,10 +70,30 @@ func newDWQConv3D(c int, w []int8, wshape []int, st, dl, pads []int, groups int,
 	if err != nil {
 		return nil, err
 	}
-	return &dwQConv3D{core: core, c: c, kd: kd, sd: st[0], dd: dl[0], pf: pads[0], pb: pads[3], xZP: xzp}, nil
+	k := &dwQConv3D{core: core, c: c, kd: kd, sd: st[0], dd: dl[0], pf: pads[0], pb: pads[3], xZP: xzp,
+		s: kernels.Conv3DShape{C: c, OC: oc, KD: kd, KH: kh, KW: kw, StrideD: st[0], StrideH: st[1], StrideW: st[2],
+			PadFront: pads[0], PadTop: pads[1], PadLeft: pads[2], PadBack: pads[3], PadBottom: pads[4], PadRight: pads[5],
+			DilD: dl[0], DilH: dl[1], DilW: dl[2], Groups: c}}
+	// The same weights as a 2-D depthwise window of kd·kh rows of kw taps.
+	vgeom := &convGeom{oc: oc, cg: 1, kh: kd * kh, kw: kw, groups: c, sh: 1, sw: 1, dh: 1, dw: 1}
+	if vol, err := newConvCore(vgeom, w, wzp, bias, &xzp, rq); err == nil && vol.packed != nil && len(vol.fix) == 0 {
+		k.vol = vol
+	}
+	return k, nil
 }
 
 func (k *dwQConv3D) run(ctx *ExecContext, x []int8, n, d, h, w int) ([]*graph.Tensor, error) {
+	if k.vol != nil {
+		s := k.s
+		s.N, s.D, s.H, s.W = n, d, h, w
+		if s.Validate() == nil {
+			od, oh, ow := s.Out()
+			out := ctx.AllocI8(n * od * oh * ow * s.OC)
+			if kernels.QDepthwise3D(s, x, k.vol.packed, out, k.vol.rq, ctx.Threads) {
+				return []*graph.Tensor{graph.FromInt8([]int{n, od, oh, ow, s.OC}, out)}, nil
+			}
+		}
+	}
 	od := 0
 	if span := d + k.pf + k.pb - (k.kd-1)*k.dd - 1; span >= 0 {
 		od = span/k.sd + 1

@@ -10,6 +10,12 @@
 #
 # DATA (default ../shared/data/fashion-mnist), PYTHON (default /usr/bin/python3) and THREADS
 # (default 1: GOMAXPROCS, --threads and PyTorch's thread count) may be set.
+#
+# Each line also gives "steps": the same difference taken from the CPU time the two runs
+# report for their training loops alone (epoch_log[0].cpu_seconds of `warboy qat --json`
+# and of qat_reference.py; docs/quantizer.md, "QAT (nineteenth session)"), which leaves out
+# the noise of everything around the loop (loading, calibration, checkpoints); "n/a" for a
+# warboy binary older than that field.
 set -u
 m=$1 rounds=${2:-2}
 D=${DATA:-../shared/data/fashion-mnist}
@@ -19,21 +25,34 @@ here=$(cd "$(dirname "$0")" && pwd)
 b=$(basename "$m" .onnx)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# cpu prints the user+system and the wall-clock seconds of a command.
-cpu() { /usr/bin/time -f "%U %S %e" -o "$tmp/time" "$@" >/dev/null 2>&1 || echo "failed: $*" >&2; awk '{print $1 + $2, $3}' "$tmp/time"; }
-# diff prints "CPU s, wall s" of run z minus run a (each "cpu wall").
-diff() { echo "$1 $2" | awk '{printf "%.2f CPU s, %.2f wall s", $3 - $1, $4 - $2}'; }
+# cpu prints the user+system and the wall-clock seconds of a command and the CPU seconds
+# of the training loop its --json output reports (0 when it reports none).
+cpu() {
+	/usr/bin/time -f "%U %S %e" -o "$tmp/time" "$@" >"$tmp/out" 2>/dev/null || echo "failed: $*" >&2
+	local loop
+	loop=$("$PYTHON" -c 'import json, sys
+try:
+    print(json.load(open(sys.argv[1]))["epoch_log"][0].get("cpu_seconds", 0))
+except (OSError, ValueError, KeyError, IndexError):
+    print(0)' "$tmp/out")
+	awk -v loop="$loop" '{print $1 + $2, $3, loop}' "$tmp/time"
+}
+# diff prints "CPU s, wall s, steps CPU s" of run z minus run a (each "cpu wall loop").
+diff() {
+	echo "$1 $2" | awk '{printf "%.2f CPU s, %.2f wall s, steps ", $4 - $1, $5 - $2
+		if ($3 > 0 && $6 > 0) printf "%.2f CPU s", $6 - $3; else printf "n/a"}'
+}
 for r in $(seq 1 "$rounds"); do
 	for v in ${WARBOY_BEFORE:+before} after; do
 		w=${WARBOY:-warboy}
 		[ "$v" = before ] && w=$WARBOY_BEFORE
 		l=$(cut -d' ' -f1 /proc/loadavg)
-		a=$(cpu env GOMAXPROCS="$T" "$w" qat "$m" -o "$tmp/o.onnx" --data "$D" --n 3200 --eval-n -1 --threads "$T" --method MIN_MAX_ASYM)
-		z=$(cpu env GOMAXPROCS="$T" "$w" qat "$m" -o "$tmp/o.onnx" --data "$D" --n 6400 --eval-n -1 --threads "$T" --method MIN_MAX_ASYM)
+		a=$(cpu env GOMAXPROCS="$T" "$w" qat "$m" -o "$tmp/o.onnx" --data "$D" --n 3200 --eval-n -1 --threads "$T" --method MIN_MAX_ASYM --json)
+		z=$(cpu env GOMAXPROCS="$T" "$w" qat "$m" -o "$tmp/o.onnx" --data "$D" --n 6400 --eval-n -1 --threads "$T" --method MIN_MAX_ASYM --json)
 		echo "round $r $b warboy-$v $(diff "$a" "$z"), threads $T, load $l"
 	done
 	l=$(cut -d' ' -f1 /proc/loadavg)
-	a=$(cpu "$PYTHON" "$here/qat_reference.py" "$m" --data "$D" --train-n 3200 --threads "$T" --time-only)
-	z=$(cpu "$PYTHON" "$here/qat_reference.py" "$m" --data "$D" --train-n 6400 --threads "$T" --time-only)
+	a=$(cpu "$PYTHON" "$here/qat_reference.py" "$m" --data "$D" --train-n 3200 --threads "$T" --time-only --json)
+	z=$(cpu "$PYTHON" "$here/qat_reference.py" "$m" --data "$D" --train-n 6400 --threads "$T" --time-only --json)
 	echo "round $r $b torch $(diff "$a" "$z"), threads $T, load $l"
 done

@@ -225,7 +225,7 @@ def main():
         if 0 <= args.freeze_bn_after <= ep:
             net.apply(torch.nn.intrinsic.qat.freeze_bn_stats)
         perm = torch.randperm(len(xtr), generator=g) if order is None else order
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         tot, correct, seen, step_losses = 0.0, 0, 0, []
         for s in range(0, len(xtr), args.batch):
             idx = perm[s:s + args.batch]
@@ -240,9 +240,11 @@ def main():
             step_losses.append(loss.item())
             correct += (out.argmax(1) == yb).sum().item()
             seen += len(idx)
-        sec = time.perf_counter() - t0
+        sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+        # cpu_seconds: the process's CPU time (every thread) in the epoch's training loop, as
+        # warboy qat's epoch_log[].cpu_seconds (scripts/qat_cpu_time.sh compares the two).
         epochs.append({"epoch": ep + 1, "loss": tot / seen, "train_accuracy": correct / seen, "seconds": sec,
-                       "step_losses": step_losses})
+                       "cpu_seconds": cpu, "step_losses": step_losses})
         if not args.json:
             print(f"epoch {ep + 1}: loss {tot / seen:.4f}  train acc {100 * correct / seen:.2f} %  {sec:.1f} s", file=sys.stderr)
     if args.time_only:

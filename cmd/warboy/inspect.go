@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
 	"github.com/warboy-sim/warboy/runtime"
 )
 
@@ -36,6 +37,9 @@ type inspectPlacement struct {
 	Name   string `json:"name"`
 	OpType string `json:"op_type"`
 	Runs   string `json:"runs_on"`
+	// Why names the quantizer's rule when the node runs float32 by one
+	// (quantizer.MetaFloatRules), else "".
+	Why string `json:"why"`
 }
 
 type inspectReport struct {
@@ -187,6 +191,16 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 		if err != nil {
 			return nil, fmt.Errorf("preparing int8 execution: %w", err)
 		}
+		rules, err := quantizer.FloatRules(m)
+		if err != nil {
+			return nil, err
+		}
+		why := map[string]string{}
+		for _, r := range rules {
+			for _, n := range r.Nodes {
+				why[n] = r.Rule
+			}
+		}
 		for _, p := range s.Placement {
 			where := "float32"
 			switch {
@@ -195,7 +209,11 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 			case p.Shape:
 				where = "shape"
 			}
-			rep.Placement = append(rep.Placement, inspectPlacement{Name: p.Node, OpType: p.OpType, Runs: where})
+			pl := inspectPlacement{Name: p.Node, OpType: p.OpType, Runs: where}
+			if where == "float32" {
+				pl.Why = why[p.Node]
+			}
+			rep.Placement = append(rep.Placement, pl)
 		}
 	}
 	return rep, nil
@@ -242,7 +260,7 @@ func printInspect(w io.Writer, r *inspectReport) {
 	if len(r.Placement) > 0 {
 		fmt.Fprintln(w, "\nexecution (after int8 lowering):")
 		rows = rows[:0]
-		n8, nShape := 0, 0
+		n8, nShape, nRuled := 0, 0, 0
 		for _, p := range r.Placement {
 			switch p.Runs {
 			case "int8":
@@ -250,9 +268,17 @@ func printInspect(w io.Writer, r *inspectReport) {
 			case "shape":
 				nShape++
 			}
-			rows = append(rows, []string{p.Name, p.OpType, p.Runs})
+			row := []string{p.Name, p.OpType, p.Runs}
+			if p.Why != "" {
+				nRuled++
+				row[2] += " (rule: " + p.Why + ")"
+			}
+			rows = append(rows, row)
 		}
 		table(w, []string{"node", "op", "runs"}, rows)
+		if nRuled > 0 {
+			fmt.Fprintf(w, "%d nodes run float32 by a quantizer rule (docs/quantizer.md, \"int8 accuracy on exports (nineteenth session)\")\n", nRuled)
+		}
 		fmt.Fprintf(w, "%d of %d executed nodes run int8", n8, len(r.Placement))
 		if nShape > 0 {
 			fmt.Fprintf(w, "; %d compute shapes (int64, folded once --input-shape binds the inputs)", nShape)

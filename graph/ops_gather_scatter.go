@@ -3,6 +3,8 @@ package graph
 // Shape schemas of Gather, GatherElements, GatherND, ScatterND, ScatterElements,
 // Scatter and NonZero.
 
+import "fmt"
+
 func inferGather(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err := requireInputs(c, 2, 2); err != nil {
 		return nil, nil, err
@@ -64,9 +66,24 @@ func inferGatherND(c *InferContext) ([]*Value, []*Tensor, error) {
 	return finish(c, &Value{DType: data.DType, Shape: out, HasShape: true})
 }
 
+// CheckScatterReduction checks a ScatterND/ScatterElements reduction: "none",
+// "add" and "mul" (opset 16), "max" and "min" (opset 18).
+func CheckScatterReduction(r string, opset int64) error {
+	switch r {
+	case "none", "add", "mul":
+		return nil
+	case "max", "min":
+		if opset >= 18 || opset == 0 {
+			return nil
+		}
+		return fmt.Errorf("reduction %q is defined from opset 18 on, the model has opset %d", r, opset)
+	}
+	return fmt.Errorf("%w reduction %q", ErrUnsupported, r)
+}
+
 func inferScatter(c *InferContext) ([]*Value, []*Tensor, error) {
-	if r := c.Node.AttrString("reduction", "none"); r != "none" && r != "add" && r != "mul" {
-		return nil, nil, errorf(c.Node, "%w reduction %q", ErrUnsupported, r)
+	if err := CheckScatterReduction(c.Node.AttrString("reduction", "none"), c.Opset); err != nil {
+		return nil, nil, errorf(c.Node, "%w", err)
 	}
 	if err := checkInputType(c, 1, typeSet{Int32, Int64}); err != nil {
 		return nil, nil, err

@@ -3,7 +3,9 @@ package graph
 // GridSample (opset 16; opset 20's "linear"/"cubic" spellings of the modes are taken
 // too): Y[n, c, h, w] samples X[n, c] at the normalized location grid[n, h, w] =
 // (x, y) in [-1, 1]. Spatial transformers, optical-flow warping and deformable
-// sampling export it (torch's F.grid_sample). Only 4-D X (two spatial axes) here.
+// sampling export it (torch's F.grid_sample). A 5-D X (three spatial axes, grid
+// [N, D_out, H_out, W_out, 3]: VoxelMorph-style volume warping) from opset 20, with
+// the linear and nearest modes (ONNX defines cubic for 4-D only).
 
 func inferGridSample(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err := requireInputs(c, 2, 2); err != nil {
@@ -23,24 +25,40 @@ func inferGridSample(c *InferContext) ([]*Value, []*Tensor, error) {
 	if x.DType != Float32 {
 		return nil, nil, nnUnsupported(c, "input of type %s (float32 only)", x.DType)
 	}
-	out := unknownDims(4)
+	r := 4
 	if x.HasShape {
-		if len(x.Shape) != 4 {
-			return nil, nil, nnUnsupported(c, "input of rank %d (4-D only: N, C, H, W)", len(x.Shape))
+		r = len(x.Shape)
+	} else if grid.HasShape {
+		r = len(grid.Shape)
+	}
+	switch {
+	case r == 5 && c.Opset < 20:
+		return nil, nil, nnUnsupported(c, "input of rank 5 before opset 20 (the model has opset %d)", c.Opset)
+	case r == 5:
+		if m := c.Node.AttrString("mode", "bilinear"); m == "cubic" || m == "bicubic" {
+			return nil, nil, c.Errorf("mode %q on a 5-D input (ONNX defines cubic for 4-D inputs only)", m)
+		}
+	case r != 4:
+		return nil, nil, nnUnsupported(c, "input of rank %d (4-D N, C, H, W or 5-D N, C, D, H, W)", r)
+	}
+	out := unknownDims(r)
+	if x.HasShape {
+		if len(x.Shape) != r {
+			return nil, nil, c.Errorf("input of shape %s and grid of shape %s differ in rank", x.Shape, grid.Shape)
 		}
 		out[0], out[1] = x.Shape[0], x.Shape[1]
 	}
 	if grid.HasShape {
-		if len(grid.Shape) != 4 {
-			return nil, nil, c.Errorf("grid must be 4-D [N, H_out, W_out, 2], has shape %s", grid.Shape)
+		if len(grid.Shape) != r {
+			return nil, nil, c.Errorf("grid must be %d-D [N, spatial out..., %d], has shape %s", r, r-2, grid.Shape)
 		}
-		if d := grid.Shape[3]; d.Known() && d.Size != 2 {
-			return nil, nil, c.Errorf("grid's last dimension must be 2 for a 4-D input, has shape %s", grid.Shape)
+		if d := grid.Shape[r-1]; d.Known() && d.Size != r-2 {
+			return nil, nil, c.Errorf("grid's last dimension must be %d for a %d-D input, has shape %s", r-2, r, grid.Shape)
 		}
 		if !out[0].Known() {
 			out[0] = grid.Shape[0]
 		}
-		out[2], out[3] = grid.Shape[1], grid.Shape[2]
+		copy(out[2:], grid.Shape[1:r-1])
 	}
 	return finish(c, &Value{DType: x.DType, Shape: out, HasShape: true})
 }

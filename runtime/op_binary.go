@@ -51,6 +51,8 @@ func arithFn[T number](n *graph.Node) (func(T, T) T, error) {
 		return modFn[T](n.AttrInt("fmod", 0) != 0)
 	case "BitShift":
 		return shiftFn[T](n.AttrString("direction", "") == "LEFT")
+	case "BitwiseAnd", "BitwiseOr", "BitwiseXor":
+		return bitwiseFn[T](n.OpType)
 	}
 	return nil, fmt.Errorf("%w operator %s", graph.ErrUnsupported, n.OpType)
 }
@@ -402,6 +404,9 @@ func buildArith(b *BuildContext) (Kernel, error) {
 			default:
 				return nil, fmt.Errorf("BitShift needs unsigned integers, got %s", in[0].DType)
 			}
+		}
+		if isBitwise(n.OpType) && !isIntegerDType(in[0].DType) {
+			return nil, fmt.Errorf("%s needs integers, got %s", n.OpType, in[0].DType)
 		}
 		if out, ok := arithF32Arena(ctx, n, in[0], in[1]); ok {
 			return []*graph.Tensor{out}, nil

@@ -218,13 +218,31 @@ func buildGatherND(b *BuildContext) (Kernel, error) {
 // scatterUpdate writes updates[src:src+n] into the output at dst.
 type scatterUpdate struct{ dst, src, n int }
 
-func reduceTyped[T number](out, upd []T, ups []scatterUpdate, mul bool) {
+// reduceTyped applies the updates with reduction "add", "mul", "max" or "min"
+// (max and min as ONNX Runtime's std::max(out, update) and std::min: a NaN update
+// leaves the element as it is).
+func reduceTyped[T number](out, upd []T, ups []scatterUpdate, reduction string) {
 	for _, u := range ups {
 		o, s := out[u.dst:u.dst+u.n], upd[u.src:u.src+u.n]
-		for i := range o {
-			if mul {
+		switch reduction {
+		case "mul":
+			for i := range o {
 				o[i] *= s[i]
-			} else {
+			}
+		case "max":
+			for i := range o {
+				if o[i] < s[i] {
+					o[i] = s[i]
+				}
+			}
+		case "min":
+			for i := range o {
+				if s[i] < o[i] {
+					o[i] = s[i]
+				}
+			}
+		default:
+			for i := range o {
 				o[i] += s[i]
 			}
 		}
@@ -254,7 +272,7 @@ func applyScatter(data, updates *graph.Tensor, ups []scatterUpdate, reduction st
 		}
 		return out, nil
 	}
-	mul := reduction == "mul"
+	mul := reduction
 	if data.DType == graph.Float16 || data.DType == graph.BFloat16 {
 		w, err := applyScatter(widenHalf(data), widenHalf(updates), ups, reduction)
 		if err != nil {
@@ -291,8 +309,8 @@ func applyScatter(data, updates *graph.Tensor, ups []scatterUpdate, reduction st
 
 func scatterReduction(b *BuildContext) (string, error) {
 	r := b.Node.AttrString("reduction", "none")
-	if r != "none" && r != "add" && r != "mul" {
-		return "", fmt.Errorf("%s: %w reduction %q", b.Node.Label(), graph.ErrUnsupported, r)
+	if err := graph.CheckScatterReduction(r, b.Opset); err != nil {
+		return "", fmt.Errorf("%s: %w", b.Node.Label(), err)
 	}
 	return r, nil
 }

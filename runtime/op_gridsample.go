@@ -57,8 +57,11 @@ func (k *gridSampleKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	if x.DType != graph.Float32 || grid.DType != graph.Float32 {
 		return nil, fmt.Errorf("input and grid must be float32, are %s and %s", x.DType, grid.DType)
 	}
+	if len(x.Shape) == 5 {
+		return k.runVolume(ctx, x, grid)
+	}
 	if len(x.Shape) != 4 {
-		return nil, fmt.Errorf("input must be 4-D (N, C, H, W), has shape %v", x.Shape)
+		return nil, fmt.Errorf("input must be 4-D (N, C, H, W) or 5-D (N, C, D, H, W), has shape %v", x.Shape)
 	}
 	if len(grid.Shape) != 4 || grid.Shape[3] != 2 || grid.Shape[0] != x.Shape[0] {
 		return nil, fmt.Errorf("grid must be [N, H_out, W_out, 2] with N = %d, has shape %v", x.Shape[0], grid.Shape)

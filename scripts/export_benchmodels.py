@@ -517,6 +517,8 @@ def main():
                     help="export the seventeenth session's set (scripts/unseen12_models.py) to out/bench-models-unseen12")
     ap.add_argument("--unseen13", action="store_true",
                     help="export the eighteenth session's set (scripts/unseen13_models.py) to out/bench-models-unseen13")
+    ap.add_argument("--unseen14", action="store_true",
+                    help="export the nineteenth session's set (scripts/unseen14_models.py) to out/bench-models-unseen14")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -564,6 +566,9 @@ def main():
     if args.unseen13:
         import unseen13_models  # beside this script; its own names, opsets and samples
         return unseen13_models.export_main(args)
+    if args.unseen14:
+        import unseen14_models  # beside this script; its own names, opsets and samples
+        return unseen14_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -1,0 +1,133 @@
+package runtime
+
+// GridSample on a 5-D input (opset 20): Y[n, c, od, oh, ow] samples the volume
+// X[n, c] at grid[n, od, oh, ow] = (x, y, z) normalized to [-1, 1] over W, H and D,
+// with the 4-D kernel's denormalization and padding rules per axis (op_gridsample.go)
+// and trilinear weights combined as ONNX Runtime does (z outermost, then y, then x).
+// Nearest rounds half to even; cubic is refused for 5-D inputs by shape inference.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// gsAxis prepares one axis: the denormalized coordinate after the padding rule
+// and its valid range.
+func (k *gridSampleKernel) gsAxis(v float32, n int) (float32, float32, float32) {
+	c := gsDenormalize(v, n, k.align)
+	lo, hi := float32(-0.5), float32(n)-0.5
+	if k.align {
+		lo, hi = 0, float32(n-1)
+	}
+	if k.mode == "nearest" {
+		c = float32(math.RoundToEven(float64(c)))
+	}
+	return c, lo, hi
+}
+
+func (k *gridSampleKernel) runVolume(ctx *ExecContext, x, grid *graph.Tensor) ([]*graph.Tensor, error) {
+	if k.mode == "bicubic" {
+		return nil, fmt.Errorf("cubic mode on a 5-D input (ONNX defines it for 4-D inputs only)")
+	}
+	if len(grid.Shape) != 5 || grid.Shape[4] != 3 || grid.Shape[0] != x.Shape[0] {
+		return nil, fmt.Errorf("grid must be [N, D_out, H_out, W_out, 3] with N = %d, has shape %v", x.Shape[0], grid.Shape)
+	}
+	N, C, D, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], x.Shape[4]
+	oshape := []int{N, C, grid.Shape[1], grid.Shape[2], grid.Shape[3]}
+	if err := checkSize(oshape, "output shape"); err != nil {
+		return nil, err
+	}
+	ovol := grid.Shape[1] * grid.Shape[2] * grid.Shape[3]
+	out := ctx.AllocF32(N * C * ovol)
+	if D == 0 || H == 0 || W == 0 {
+		if k.padding != "zeros" && len(out) > 0 {
+			return nil, fmt.Errorf("input of shape %v has no voxel to pad from", x.Shape)
+		}
+		for i := range out {
+			out[i] = 0
+		}
+		return []*graph.Tensor{graph.FromFloat32(oshape, out)}, nil
+	}
+	xd, gd := x.F32(), grid.F32()
+	vol := D * H * W
+	for n := 0; n < N; n++ {
+		xn, gn, yn := xd[n*C*vol:(n+1)*C*vol], gd[n*ovol*3:(n+1)*ovol*3], out[n*C*ovol:(n+1)*C*ovol]
+		parallelFor(ctx.Threads, ovol, func(lo, hi int) {
+			var idx [8]int
+			var w [8]float32
+			for p := lo; p < hi; p++ {
+				taps := k.volumeTaps(gn[3*p], gn[3*p+1], gn[3*p+2], D, H, W, &idx, &w)
+				for c := 0; c < C; c++ {
+					plane := xn[c*vol : (c+1)*vol]
+					var v float32
+					if taps == 1 {
+						if idx[0] >= 0 {
+							v = plane[idx[0]]
+						}
+					} else {
+						var s [8]float32
+						for i := range s {
+							if idx[i] >= 0 {
+								s[i] = plane[idx[i]]
+							}
+						}
+						// dz2·(dy2·(dx2·p000 + dx1·p001) + dy1·(dx2·p010 + dx1·p011)) + dz1·(...)
+						v = w[4]*(w[2]*(w[0]*s[0]+w[1]*s[1])+w[3]*(w[0]*s[2]+w[1]*s[3])) +
+							w[5]*(w[2]*(w[0]*s[4]+w[1]*s[5])+w[3]*(w[0]*s[6]+w[1]*s[7]))
+					}
+					yn[c*ovol+p] = v
+				}
+			}
+		})
+	}
+	return []*graph.Tensor{graph.FromFloat32(oshape, out)}, nil
+}
+
+// volumeTaps fills the voxel indices (-1: a zero outside) and, for trilinear, the
+// weights w[0..1] along x, w[2..3] along y, w[4..5] along z; it returns the number
+// of taps (1 or 8).
+func (k *gridSampleKernel) volumeTaps(nx, ny, nz float32, D, H, W int, idx *[8]int, w *[8]float32) int {
+	x, xmin, xmax := k.gsAxis(nx, W)
+	y, ymin, ymax := k.gsAxis(ny, H)
+	z, zmin, zmax := k.gsAxis(nz, D)
+	if x < xmin || x > xmax || y < ymin || y > ymax || z < zmin || z > zmax {
+		switch k.padding {
+		case "border":
+			x, y, z = clampF32(x, 0, float32(W-1)), clampF32(y, 0, float32(H-1)), clampF32(z, 0, float32(D-1))
+		case "reflection":
+			x, y, z = gsReflect(x, xmin, xmax), gsReflect(y, ymin, ymax), gsReflect(z, zmin, zmax)
+		}
+	}
+	if math.IsNaN(float64(x)) || math.IsNaN(float64(y)) || math.IsNaN(float64(z)) {
+		idx[0] = -1
+		return 1
+	}
+	at := func(d, r, c int) int {
+		switch k.padding {
+		case "border":
+			d, r, c = clampInt(d, 0, D-1), clampInt(r, 0, H-1), clampInt(c, 0, W-1)
+		case "reflection":
+			c = int(gsReflect(float32(c), xmin, xmax))
+			r = int(gsReflect(float32(r), ymin, ymax))
+			d = int(gsReflect(float32(d), zmin, zmax))
+		}
+		if d < 0 || d >= D || r < 0 || r >= H || c < 0 || c >= W {
+			return -1
+		}
+		return (d*H+r)*W + c
+	}
+	if k.mode == "nearest" {
+		idx[0] = at(int(z), int(y), int(x))
+		return 1
+	}
+	x1, y1, z1 := int(math.Floor(float64(x))), int(math.Floor(float64(y))), int(math.Floor(float64(z)))
+	for i := 0; i < 8; i++ {
+		idx[i] = at(z1+i>>2&1, y1+i>>1&1, x1+i&1)
+	}
+	w[0], w[1] = float32(x1+1)-x, x-float32(x1)
+	w[2], w[3] = float32(y1+1)-y, y-float32(y1)
+	w[4], w[5] = float32(z1+1)-z, z-float32(z1)
+	return 8
+}

@@ -76,7 +76,7 @@ func newDWQConv3D(c int, w []int8, wshape []int, st, dl, pads []int, groups int,
 			DilD: dl[0], DilH: dl[1], DilW: dl[2], Groups: c}}
 	// The same weights as a 2-D depthwise window of kd·kh rows of kw taps.
 	vgeom := &convGeom{oc: oc, cg: 1, kh: kd * kh, kw: kw, groups: c, sh: 1, sw: 1, dh: 1, dw: 1}
-	if vol, err := newConvCore(vgeom, w, wzp, bias, &xzp, rq); err == nil && vol.packed != nil && len(vol.fix) == 0 {
+	if vol, err := newConvCore(vgeom, w, wzp, bias, &xzp, rq); err == nil && vol.packed != nil {
 		k.vol = vol
 	}
 	return k, nil

@@ -14,7 +14,11 @@ package runtime
 // the rest of that execution on the rank-only session, and every later execution
 // of the node starts there: such a body is never planned per iteration. Nothing is
 // guessed: a plan is made only from the shapes of tensors actually fed, and a
-// shape that does not match leaves that plan.
+// shape that does not match leaves that plan. A node whose executions keep
+// bringing new shapes (an If around a detector's NMS, whose outer values have
+// as many rows as boxes were found) stops planning after maxBodyPlans plans and
+// runs on the rank-only session from then on, so a stream of sizes costs at most
+// that many plans.
 
 import (
 	"sync"
@@ -27,6 +31,9 @@ import (
 // two).
 var bodyPlansOff atomic.Bool
 
+// maxBodyPlans bounds the plans one body makes in a session's life.
+const maxBodyPlans = 2 * DefaultReplanCache
+
 // bodyPlans caches the sessions of one body planned per input shapes.
 type bodyPlans struct {
 	mu sync.Mutex
@@ -34,8 +41,9 @@ type bodyPlans struct {
 	plans []*bodyPlan
 	// varying is set once an execution saw the shapes change between iterations.
 	varying atomic.Bool
-	// made counts the plans made (tests).
-	made atomic.Int64
+	// made counts the plans made, failed those that failed (under mu).
+	made   atomic.Int64
+	failed int64
 }
 
 // bodyPlan is the session of one set of input shapes; sess is nil when planning
@@ -61,6 +69,10 @@ func (p *bodyPlans) planFor(in []*graph.Tensor, plan func(shapes map[string][]in
 			return c.sess
 		}
 	}
+	if p.made.Load()+p.failed >= maxBodyPlans {
+		p.varying.Store(true)
+		return nil
+	}
 	c := &bodyPlan{shapes: make([][]int, len(in))}
 	shapes := make(map[string][]int, len(in))
 	for i, t := range in {
@@ -70,6 +82,8 @@ func (p *bodyPlans) planFor(in []*graph.Tensor, plan func(shapes map[string][]in
 	if s, err := plan(shapes); err == nil {
 		c.sess = s
 		p.made.Add(1)
+	} else {
+		p.failed++
 	}
 	if len(p.plans) == DefaultReplanCache {
 		p.plans = p.plans[:len(p.plans)-1]

@@ -253,3 +253,34 @@ func TestBodyPlanLeftWhenShapesChange(t *testing.T) {
 		assert.Equal(t, ws, out["sums"].F32(), "n=%d a0=%v", tc.n, tc.a0)
 	}
 }
+
+// A Scan fed sequences of many lengths: each length is a plan until the node
+// has made maxBodyPlans of them, then the rank-only body runs the rest; the
+// values are right throughout.
+func TestBodyPlansBounded(t *testing.T) {
+	node := func(op, name string, in []string, out string) *graph.Node {
+		return &graph.Node{Name: name, OpType: op, Inputs: in, Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
+	}
+	nodes := []*graph.Node{node("Add", "acc", []string{"h_in", "x_t"}, "h_out"), node("Identity", "out", []string{"h_out"}, "y_t")}
+	s, err := NewSession(scanModel(t, nodes, nil, 1), WithMode(ModeFloat), WithThreads(1))
+	require.NoError(t, err)
+	for round := 0; round < 2; round++ {
+		for l := 1; l <= maxBodyPlans+4; l++ {
+			x := graph.NewTensor(graph.Float32, []int{2, l})
+			for i := range x.F32() {
+				x.F32()[i] = float32(i)
+			}
+			out, err := s.RunTensors(map[string]*graph.Tensor{"h0": graph.FromFloat32([]int{2}, []float32{1, 2}), "x": x})
+			require.NoError(t, err, "L=%d", l)
+			h := []float32{1, 2}
+			y := make([]float32, 2*l)
+			for i := 0; i < l; i++ {
+				h[0] += float32(i)
+				h[1] += float32(l + i)
+				y[2*i], y[2*i+1] = h[0], h[1]
+			}
+			assert.Equal(t, h, out["h"].F32(), "L=%d", l)
+			assert.Equal(t, y, out["y"].F32(), "L=%d", l)
+		}
+	}
+}

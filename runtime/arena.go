@@ -94,6 +94,10 @@ func (p *bufPool) put(b *[]float32) {
 type runArena struct {
 	pool *bufPool
 	bufs []*arenaBuf // outstanding: taken and not yet given back
+	// all takes every float32 buffer from the pool, whatever its size: a
+	// Loop or Scan body asks for the same sizes every iteration
+	// (session_iter.go).
+	all bool
 }
 
 type arenaBuf struct {
@@ -111,7 +115,7 @@ func (c *ExecContext) AllocF32(n int) []float32 { return c.allocF32(n, n >= minA
 // enough for the arena (AllocI8 counts int8 elements, not float32 words).
 func (c *ExecContext) allocF32(n int, large bool) []float32 {
 	a := c.arena
-	if a == nil || !large {
+	if a == nil || n == 0 || !large && !a.all {
 		return make([]float32, n)
 	}
 	p := a.pool.get(n)

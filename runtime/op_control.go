@@ -11,6 +11,7 @@ package runtime
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -30,12 +31,19 @@ func withImplicit(n *graph.Node) []string {
 }
 
 // subSession runs one subgraph. Its inputs are the subgraph's formal inputs (a Loop
-// body's) followed by the outer values it reads.
+// body's) followed by the outer values it reads that are not constants; the outer
+// values that are initializers of the enclosing graph are the body's own
+// initializers (a ConvLSTM body's convolution weights: packed once, as at the top
+// level, instead of being fed every iteration).
 type subSession struct {
+	// sess is planned with the formal inputs' ranks only (body_plans.go).
 	sess   *Session
+	model  *graph.Model
 	formal []string // formal input names
-	outer  []int    // index into the node's implicit inputs of each outer value read
+	outer  []int    // index into the node's implicit inputs of each outer value fed
 	outs   []string
+	opts   []Option
+	plans  bodyPlans
 }
 
 // newSubSession builds the sub-session of subgraph attribute attr of b.Node. outer
@@ -73,6 +81,11 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 		if !ok {
 			return nil, b.Errorf("%s reads %q, which is not among the node's implicit inputs", attr, name)
 		}
+		if c := b.Const(len(b.Node.Inputs) + i); c != nil {
+			g.Initializers[name] = c
+			g.Values[name] = &graph.Value{Name: name, DType: c.DType, Shape: graph.ShapeOf(c.Shape...), HasShape: true}
+			continue
+		}
 		v := &graph.Value{Name: name}
 		if ov := outerVals[name]; ov != nil {
 			cp := *ov
@@ -87,8 +100,9 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 	for _, o := range g.Outputs {
 		ss.outs = append(ss.outs, o.Name)
 	}
-	m := &graph.Model{Graph: g, Opsets: map[string]int64{"": b.Opset}, IRVersion: 8}
-	s, err := NewSession(m, WithMode(ModeFloat), WithThreads(b.Threads))
+	ss.model = &graph.Model{Graph: g, Opsets: map[string]int64{"": b.Opset}, IRVersion: 8}
+	ss.opts = []Option{WithMode(ModeFloat), WithThreads(b.Threads)}
+	s, err := NewSession(ss.model, ss.opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", b.Node.Label(), attr, err)
 	}
@@ -96,31 +110,95 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 	return ss, nil
 }
 
-// run feeds formal (the formal inputs' values) and the outer values (all implicit
-// inputs of the node, in order) and returns the outputs in order.
-func (ss *subSession) run(formal []*graph.Tensor, implicit []*graph.Tensor) ([]*graph.Tensor, error) {
-	feed := make(map[string]*graph.Tensor, len(ss.formal)+len(ss.outer))
-	for i, name := range ss.formal {
-		feed[name] = formal[i]
-	}
-	for k, i := range ss.outer {
-		name := ss.sess.inputs[len(ss.formal)+k].Name
-		if implicit[i] == nil {
-			return nil, fmt.Errorf("outer value %q is not available", name)
-		}
-		feed[name] = implicit[i]
-	}
-	res, err := ss.sess.RunTensors(feed)
+// planShapes plans the body for the given input shapes (body_plans.go).
+func (ss *subSession) planShapes(shapes map[string][]int) (*Session, error) {
+	m, err := ss.model.WithInputShapes(shapes)
 	if err != nil {
 		return nil, err
 	}
-	outs := make([]*graph.Tensor, len(ss.outs))
-	for i, name := range ss.outs {
-		if outs[i] = res[name]; outs[i] == nil {
-			return nil, fmt.Errorf("subgraph output %q was not computed", name)
+	return NewSession(m, ss.opts...)
+}
+
+// bodyExec is one execution of a subgraph (every iteration of one Loop or Scan
+// run, or one If branch), on the session planned for the shapes of its first
+// iteration (body_plans.go), or the rank-only session.
+type bodyExec struct {
+	ss    *subSession
+	it    *iterRun
+	bound bool
+	feed  []*graph.Tensor // the formal inputs, then the outer values fed
+	names []string
+}
+
+// start begins an execution whose first iteration's formal inputs are first
+// (their shapes pick the plan; only the shapes are read), with the node's
+// implicit inputs implicit.
+func (ss *subSession) start(first, implicit []*graph.Tensor) (*bodyExec, error) {
+	e := &bodyExec{ss: ss, feed: make([]*graph.Tensor, len(ss.formal)+len(ss.outer))}
+	for k, i := range ss.outer {
+		if i >= len(implicit) || implicit[i] == nil {
+			return nil, fmt.Errorf("outer value %q is not available", ss.sess.inputs[len(ss.formal)+k].Name)
+		}
+		e.feed[len(ss.formal)+k] = implicit[i]
+	}
+	s := ss.sess
+	if len(first) == len(ss.formal) {
+		copy(e.feed, first)
+		names := make([]string, len(s.inputs))
+		for k, v := range s.inputs {
+			names[k] = v.Name
+		}
+		if b := ss.plans.planFor(e.feed, ss.planShapes, names); b != nil {
+			s, e.bound = b, true
 		}
 	}
-	return outs, nil
+	e.it = s.startIter()
+	return e, nil
+}
+
+// allocF32 is a float32 buffer of the execution's arena (iterRun.allocF32).
+func (e *bodyExec) allocF32(n int) []float32 { return e.it.allocF32(n) }
+
+// iterate runs one iteration on the formal inputs. When they do not have the
+// shapes the session was planned for, the rest of the execution (and every later
+// one) runs on the rank-only session.
+func (e *bodyExec) iterate(formal []*graph.Tensor) ([]*graph.Tensor, error) {
+	if len(formal) != len(e.ss.formal) {
+		return nil, fmt.Errorf("got %d formal inputs, the body has %d", len(formal), len(e.ss.formal))
+	}
+	if e.bound && !fitsInputs(e.it.s, formal) {
+		for k, t := range formal {
+			formal[k] = e.it.keep(t)
+		}
+		e.it.finish(true)
+		e.ss.plans.varying.Store(true)
+		e.it, e.bound = e.ss.sess.startIter(), false
+	}
+	copy(e.feed, formal)
+	return e.it.run(e.feed)
+}
+
+// keep hands an output of the last iteration to the caller (iterRun.keep).
+func (e *bodyExec) keep(t *graph.Tensor) *graph.Tensor { return e.it.keep(t) }
+
+// finish ends the execution (iterRun.finish).
+func (e *bodyExec) finish(ok bool) { e.it.finish(ok) }
+
+// fitsInputs reports whether the formal tensors (the first inputs of s) have the
+// shapes s was planned for.
+func fitsInputs(s *Session, formal []*graph.Tensor) bool {
+	for k, t := range formal {
+		v := s.inputs[k]
+		if t == nil || !v.HasShape || len(v.Shape) != len(t.Shape) {
+			return false
+		}
+		for d, dim := range v.Shape {
+			if dim.Size != t.Shape[d] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // implicitValues maps each implicit input to its static type (from the session's
@@ -189,12 +267,31 @@ func buildIf(b *BuildContext) (Kernel, error) {
 		if c {
 			br, name = then, "then_branch"
 		}
-		outs, err := br.run(nil, outer)
+		outs, err := runOnce(br, outer)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		return outs, nil
 	}), nil
+}
+
+// runOnce runs a subgraph without formal inputs once (an If branch).
+func runOnce(ss *subSession, outer []*graph.Tensor) ([]*graph.Tensor, error) {
+	e, err := ss.start(nil, outer)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := e.iterate(nil)
+	if err != nil {
+		e.finish(false)
+		return nil, err
+	}
+	res := make([]*graph.Tensor, len(outs))
+	for i, t := range outs {
+		res[i] = e.keep(t)
+	}
+	e.finish(true)
+	return res, nil
 }
 
 // maxLoopIterations bounds a Loop without a trip count, whose condition never
@@ -248,42 +345,131 @@ func buildLoop(b *BuildContext) (Kernel, error) {
 				return nil, err
 			}
 		}
-		carried := append([]*graph.Tensor(nil), decl[2:]...)
-		scans := make([][]*graph.Tensor, nScan)
-		for i := int64(0); (trip < 0 || i < trip) && cond; i++ {
-			if i >= maxLoopIterations {
-				return nil, fmt.Errorf("more than %d iterations", maxLoopIterations)
-			}
-			formal := make([]*graph.Tensor, 0, 2+nCarried)
-			formal = append(formal, graph.FromInt64(nil, []int64{i}), &graph.Tensor{DType: graph.Bool, Data: []bool{cond}})
-			formal = append(formal, carried...)
-			outs, err := body.run(formal, outer)
-			if err != nil {
-				return nil, fmt.Errorf("iteration %d: %w", i, err)
-			}
-			if useCond {
-				if cond, err = scalarTrue(outs[0], "the body's condition"); err != nil {
-					return nil, fmt.Errorf("iteration %d: %w", i, err)
-				}
-			}
-			copy(carried, outs[1:1+nCarried])
-			for k := range scans {
-				scans[k] = append(scans[k], outs[1+nCarried+k])
-			}
-		}
-		res := append([]*graph.Tensor(nil), carried...)
-		for k, parts := range scans {
-			t, err := stackScan(parts, scanVals[k])
-			if err != nil {
-				return nil, fmt.Errorf("scan output %d: %w", k, err)
-			}
-			res = append(res, t)
+		res, err := runLoop(ctx, body, trip, cond, useCond, decl[2:], nScan, scanVals, outer)
+		if err != nil {
+			return nil, err
 		}
 		if len(res) > len(n.Outputs) {
 			res = res[:len(n.Outputs)]
 		}
 		return res, nil
 	}), nil
+}
+
+// runLoop runs the iterations of a Loop: trip (negative: none) and cond (when
+// useCond) bound them, carried holds the initial values, and the result is the
+// final carried values followed by the nScan scan outputs. Each iteration's scan
+// values are copied into the result as they come (loopScans); the carried values
+// pass from one iteration to the next without a copy (session_iter.go).
+func runLoop(ctx *ExecContext, body *subSession, trip int64, cond, useCond bool, init []*graph.Tensor, nScan int, scanVals []*graph.Value, outer []*graph.Tensor) ([]*graph.Tensor, error) {
+	nCarried := len(init)
+	carried := append([]*graph.Tensor(nil), init...)
+	if trip == 0 || !cond {
+		res := carried
+		for k := 0; k < nScan; k++ {
+			t, err := stackScan(nil, scanVals[k])
+			if err != nil {
+				return nil, fmt.Errorf("scan output %d: %w", k, err)
+			}
+			res = append(res, t)
+		}
+		return res, nil
+	}
+	formal := make([]*graph.Tensor, 2+nCarried)
+	formal[0] = &graph.Tensor{DType: graph.Int64, Shape: []int{}, Data: []int64{0}}
+	formal[1] = &graph.Tensor{DType: graph.Bool, Shape: []int{}, Data: []bool{cond}}
+	copy(formal[2:], carried)
+	e, err := body.start(formal, outer)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() { e.finish(ok) }()
+	scans := make([]loopScan, nScan)
+	var outs []*graph.Tensor
+	i := int64(0)
+	for ; (trip < 0 || i < trip) && cond; i++ {
+		if i >= maxLoopIterations {
+			return nil, fmt.Errorf("more than %d iterations", maxLoopIterations)
+		}
+		// Fresh scalars each iteration: the body may hand them on (an output
+		// that is the iteration number) and they must not change under it.
+		formal[0] = &graph.Tensor{DType: graph.Int64, Shape: []int{}, Data: []int64{i}}
+		formal[1] = &graph.Tensor{DType: graph.Bool, Shape: []int{}, Data: []bool{cond}}
+		copy(formal[2:], carried)
+		if outs, err = e.iterate(formal); err != nil {
+			return nil, fmt.Errorf("iteration %d: %w", i, err)
+		}
+		if useCond {
+			if cond, err = scalarTrue(outs[0], "the body's condition"); err != nil {
+				return nil, fmt.Errorf("iteration %d: %w", i, err)
+			}
+		}
+		copy(carried, outs[1:1+nCarried])
+		for k := range scans {
+			if err := scans[k].add(ctx, outs[1+nCarried+k], int(i), trip, useCond); err != nil {
+				return nil, fmt.Errorf("iteration %d: scan output %d: %w", i, k, err)
+			}
+		}
+	}
+	res := make([]*graph.Tensor, 0, nCarried+nScan)
+	for _, t := range carried {
+		res = append(res, e.keep(t))
+	}
+	for k := range scans {
+		res = append(res, scans[k].result(int(i)))
+	}
+	ok = true
+	return res, nil
+}
+
+// loopScan gathers one scan output of a Loop: each iteration's value is copied
+// into place in the result, allocated at the first iteration for the trip count
+// when there is one (the exact size without a condition), else grown by doubling.
+type loopScan struct {
+	dst   buffer
+	dtype graph.DType
+	elem  []int
+	per   int
+}
+
+func (l *loopScan) add(ctx *ExecContext, t *graph.Tensor, i int, trip int64, useCond bool) error {
+	src, err := bufferOf(t)
+	if err != nil {
+		return err
+	}
+	if i == 0 {
+		l.dtype, l.elem, l.per = t.DType, append([]int{}, t.Shape...), t.Len()
+		n := 8
+		if trip > 0 && trip <= 1<<31 {
+			if tot := trip * int64(l.per); tot <= 1<<31 && (!useCond || tot <= 1<<20) {
+				n = int(trip)
+			}
+		}
+		if _, f32 := t.Data.([]float32); f32 && !useCond {
+			l.dst = vec[float32](ctx.AllocF32(n * l.per))
+		} else {
+			l.dst = src.Make(n * l.per)
+		}
+	} else if t.DType != l.dtype || !sameDims(t.Shape, l.elem) {
+		return fmt.Errorf("iteration %d gives %s%v, iteration 0 gave %s%v", i, t.DType, t.Shape, l.dtype, l.elem)
+	}
+	if need := (i + 1) * l.per; need > l.dst.Len() {
+		grown := l.dst.Make(max(need, 2*l.dst.Len()))
+		grown.Copy(0, l.dst, 0, i*l.per)
+		l.dst = grown
+	}
+	l.dst.Copy(i*l.per, src, 0, l.per)
+	return nil
+}
+
+// result is the scan output after n iterations (n > 0).
+func (l *loopScan) result(n int) *graph.Tensor {
+	data := l.dst.Data()
+	if n*l.per < l.dst.Len() {
+		data = reflect.ValueOf(data).Slice(0, n*l.per).Interface()
+	}
+	return &graph.Tensor{DType: l.dtype, Shape: append([]int{n}, l.elem...), Data: data}
 }
 
 // stackScan stacks the per-iteration values of a scan output along a new first

@@ -12,6 +12,7 @@ package runtime
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -41,13 +42,13 @@ func buildScan(b *BuildContext) (Kernel, error) {
 			return nil, err
 		}
 		if !l.Batched {
-			res, err := scanRun(body, l, decl, outer)
+			res, err := scanRun(ctx, body, l, decl, outer)
 			if err != nil {
 				return nil, err
 			}
 			return res[:len(n.Outputs)], nil
 		}
-		res, err := scanBatched(body, l, decl, outer)
+		res, err := scanBatched(ctx, body, l, decl, outer)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +59,7 @@ func buildScan(b *BuildContext) (Kernel, error) {
 // scanBatched runs an opset-8 Scan: decl[0] is sequence_lens (absent, or every
 // length the full one), the others have a leading batch axis; each batch element
 // is scanned alone (its time axis is then axis 0) and the results stacked again.
-func scanBatched(body *subSession, l *graph.ScanLayout, decl, outer []*graph.Tensor) ([]*graph.Tensor, error) {
+func scanBatched(ctx *ExecContext, body *subSession, l *graph.ScanLayout, decl, outer []*graph.Tensor) ([]*graph.Tensor, error) {
 	vals := decl[1:]
 	if len(vals) == 0 || vals[0] == nil || len(vals[0].Shape) == 0 {
 		return nil, fmt.Errorf("opset-8 Scan: the inputs need a batch axis")
@@ -91,7 +92,7 @@ func scanBatched(body *subSession, l *graph.ScanLayout, decl, outer []*graph.Ten
 			}
 			one[i] = t
 		}
-		res, err := scanRun(body, l, one, outer)
+		res, err := scanRun(ctx, body, l, one, outer)
 		if err != nil {
 			return nil, fmt.Errorf("batch element %d: %w", bi, err)
 		}
@@ -113,8 +114,12 @@ func scanBatched(body *subSession, l *graph.ScanLayout, decl, outer []*graph.Ten
 }
 
 // scanRun is one Scan of decl (the states, then the scan inputs): the final states
-// followed by the scan outputs.
-func scanRun(body *subSession, l *graph.ScanLayout, decl, outer []*graph.Tensor) ([]*graph.Tensor, error) {
+// followed by the scan outputs. The body runs as one execution over the iterations
+// (session_iter.go): each scan input element is cut into a buffer of its arena (or
+// is a view when the scan axis is the outermost one), the states pass from one
+// iteration to the next without a copy, and each scan output element is written
+// straight into its place in the result.
+func scanRun(ctx *ExecContext, body *subSession, l *graph.ScanLayout, decl, outer []*graph.Tensor) ([]*graph.Tensor, error) {
 	// The scan axes and the sequence length.
 	axes := make([]int, l.ScanInputs)
 	seq := -1
@@ -138,8 +143,31 @@ func scanRun(body *subSession, l *graph.ScanLayout, decl, outer []*graph.Tensor)
 			return nil, fmt.Errorf("state %d is missing", j)
 		}
 	}
-	parts := make([][]*graph.Tensor, l.ScanOutputs)
+	if seq <= 0 {
+		res := append([]*graph.Tensor(nil), states...)
+		for k := 0; k < l.ScanOutputs; k++ {
+			t, err := stackAlong(nil, l.OutAxes[k], body.sess.model.Graph.Values[body.outs[l.States+k]])
+			if err != nil {
+				return nil, fmt.Errorf("scan output %d: %w", k, err)
+			}
+			res = append(res, t)
+		}
+		return res, nil
+	}
+	// The first iteration's shapes pick the body's plan (body_plans.go).
 	formal := make([]*graph.Tensor, l.States+l.ScanInputs)
+	copy(formal, states)
+	for k, a := range axes {
+		x := decl[l.States+k]
+		formal[l.States+k] = &graph.Tensor{DType: x.DType, Shape: append(append([]int{}, x.Shape[:a]...), x.Shape[a+1:]...)}
+	}
+	e, err := body.start(formal, outer)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() { e.finish(ok) }()
+	outs := make([]scanOut, l.ScanOutputs)
 	for i := 0; i < seq; i++ {
 		copy(formal, states)
 		for k := range axes {
@@ -148,33 +176,106 @@ func scanRun(body *subSession, l *graph.ScanLayout, decl, outer []*graph.Tensor)
 				at = seq - 1 - i
 			}
 			var err error
-			if formal[l.States+k], err = takeAlong(decl[l.States+k], axes[k], at); err != nil {
+			if formal[l.States+k], err = e.takeAlong(decl[l.States+k], axes[k], at); err != nil {
 				return nil, fmt.Errorf("scan input %d: %w", k, err)
 			}
 		}
-		outs, err := body.run(formal, outer)
+		res, err := e.iterate(formal)
 		if err != nil {
 			return nil, fmt.Errorf("iteration %d: %w", i, err)
 		}
-		copy(states, outs[:l.States])
-		for k := range parts {
-			parts[k] = append(parts[k], outs[l.States+k])
-		}
-	}
-	res := append([]*graph.Tensor(nil), states...)
-	for k, p := range parts {
-		if l.OutDirs[k] == 1 {
-			for a, z := 0, len(p)-1; a < z; a, z = a+1, z-1 {
-				p[a], p[z] = p[z], p[a]
+		copy(states, res[:l.States])
+		for k := range outs {
+			at := i
+			if l.OutDirs[k] == 1 {
+				at = seq - 1 - i
+			}
+			if err := outs[k].put(ctx, res[l.States+k], i, at, seq, l.OutAxes[k]); err != nil {
+				return nil, fmt.Errorf("scan output %d: %w", k, err)
 			}
 		}
-		t, err := stackAlong(p, l.OutAxes[k], body.sess.model.Graph.Values[body.outs[l.States+k]])
-		if err != nil {
-			return nil, fmt.Errorf("scan output %d: %w", k, err)
-		}
-		res = append(res, t)
 	}
+	res := make([]*graph.Tensor, 0, l.States+l.ScanOutputs)
+	for _, t := range states {
+		res = append(res, e.keep(t))
+	}
+	for k := range outs {
+		res = append(res, outs[k].t)
+	}
+	ok = true
 	return res, nil
+}
+
+// scanOut is one scan output of a Scan, allocated at the first iteration and
+// filled in place.
+type scanOut struct {
+	t            *graph.Tensor
+	dst          buffer
+	elem         []int
+	outer, inner int
+}
+
+// put writes element e of iteration i at position at (of seq) along the new
+// axis a.
+func (o *scanOut) put(ctx *ExecContext, e *graph.Tensor, i, at, seq int, a int64) error {
+	src, err := bufferOf(e)
+	if err != nil {
+		return err
+	}
+	if i == 0 {
+		axis := graph.ScanAxis(a, len(e.Shape)+1)
+		if axis < 0 {
+			return fmt.Errorf("axis %d is out of range for rank %d", a, len(e.Shape)+1)
+		}
+		o.elem = append([]int{}, e.Shape...)
+		o.outer, o.inner = graph.NumElements(e.Shape[:axis]), graph.NumElements(e.Shape[axis:])
+		n := o.outer * seq * o.inner
+		if _, f32 := e.Data.([]float32); f32 {
+			o.dst = vec[float32](ctx.AllocF32(n))
+		} else {
+			o.dst = src.Make(n)
+		}
+		shape := append(append(append([]int{}, e.Shape[:axis]...), seq), e.Shape[axis:]...)
+		o.t = &graph.Tensor{DType: e.DType, Shape: shape, Data: o.dst.Data()}
+	} else if e.DType != o.t.DType || !sameDims(e.Shape, o.elem) {
+		return fmt.Errorf("iteration %d gives %s%v, iteration 0 gave %s%v", i, e.DType, e.Shape, o.t.DType, o.elem)
+	}
+	for j := 0; j < o.outer; j++ {
+		o.dst.Copy((j*seq+at)*o.inner, src, j*o.inner, o.inner)
+	}
+	return nil
+}
+
+// takeAlong is takeAlong on the execution's arena: x[..., i, ...] along axis as a
+// view when axis is the outermost non-trivial one, else copied into a buffer the
+// body recycles after its last reader.
+func (e *bodyExec) takeAlong(x *graph.Tensor, axis, i int) (*graph.Tensor, error) {
+	outer, inner := graph.NumElements(x.Shape[:axis]), graph.NumElements(x.Shape[axis+1:])
+	shape := append(append([]int{}, x.Shape[:axis]...), x.Shape[axis+1:]...)
+	if outer == 1 {
+		if err := checkTensor("scan input", x); err != nil {
+			return nil, err
+		}
+		lo, hi := i*inner, (i+1)*inner
+		var data any
+		switch d := x.Data.(type) {
+		case []float32:
+			data = d[lo:hi:hi]
+		default:
+			data = reflect.ValueOf(d).Slice3(lo, hi, hi).Interface()
+		}
+		return &graph.Tensor{DType: x.DType, Shape: shape, Data: data}, nil
+	}
+	src, ok := x.Data.([]float32)
+	if !ok || len(src) != graph.NumElements(x.Shape) {
+		return takeAlong(x, axis, i)
+	}
+	dst := e.allocF32(outer * inner)
+	l := x.Shape[axis]
+	for o := 0; o < outer; o++ {
+		copy(dst[o*inner:(o+1)*inner], src[(o*l+i)*inner:])
+	}
+	return &graph.Tensor{DType: x.DType, Shape: shape, Data: dst}, nil
 }
 
 // takeAlong is x with axis removed, at index i of that axis.

@@ -402,53 +402,8 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 	arena := &runArena{pool: &s.bufs}
 	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
 	held := make([]*arenaBuf, s.nslots)
-	args := make([]*graph.Tensor, 0, 8)
-	for i := 0; i < len(s.steps); i++ {
-		if ch := s.chains[i]; ch != nil {
-			if done, err := s.runChain(ctx, ch, vals, held, arena, inRanges); err != nil {
-				return nil, err
-			} else if done {
-				i = ch.last
-				continue
-			}
-		}
-		st := s.steps[i]
-		args = args[:0]
-		for _, id := range st.in {
-			if id < 0 {
-				args = append(args, nil)
-			} else {
-				args = append(args, vals[id])
-			}
-		}
-		ctx.overwrite = s.overwritable(&st, vals, held, ctx)
-		outs, err := st.kernel.Run(ctx, args)
-		ctx.overwrite = 0
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.node.Label(), err)
-		}
-		for i, id := range st.out {
-			if id >= 0 && i < len(outs) {
-				vals[id] = outs[i]
-				if len(arena.bufs) > 0 && outs[i] != nil {
-					held[id] = arena.hold(rangeOf(outs[i].Data))
-				}
-			}
-		}
-		if s.afterStep != nil {
-			s.afterStep(vals)
-		}
-		if err := s.tapStreamStep(&st, vals); err != nil {
-			return nil, err
-		}
-		for _, id := range st.free {
-			vals[id] = nil
-			if b := held[id]; b != nil {
-				held[id] = nil
-				arena.release(b)
-			}
-		}
-		ctx.sweep()
+	if err := s.execSteps(ctx, vals, held, inRanges, make([]*graph.Tensor, 0, 8)); err != nil {
+		return nil, err
 	}
 	res := make(map[string]*graph.Tensor, len(s.keep))
 	var owned []memRange
@@ -468,6 +423,68 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 		}
 	}
 	return res, nil
+}
+
+// execSteps runs the steps on vals (inputs and constants set): each step's
+// outputs are held in held (the arena buffers they point into), and each slot
+// is freed after its last reader. args is scratch for the steps' arguments.
+// A slot that still holds a buffer when its step writes it again (an output
+// nothing reads, in a body run once per iteration: session_iter.go) lets go of
+// the old one first.
+func (s *Session) execSteps(ctx *ExecContext, vals []*graph.Tensor, held []*arenaBuf, inRanges []memRange, args []*graph.Tensor) error {
+	arena := ctx.arena
+	for i := 0; i < len(s.steps); i++ {
+		if ch := s.chains[i]; ch != nil {
+			if done, err := s.runChain(ctx, ch, vals, held, arena, inRanges); err != nil {
+				return err
+			} else if done {
+				i = ch.last
+				continue
+			}
+		}
+		st := s.steps[i]
+		args = args[:0]
+		for _, id := range st.in {
+			if id < 0 {
+				args = append(args, nil)
+			} else {
+				args = append(args, vals[id])
+			}
+		}
+		ctx.overwrite = s.overwritable(&st, vals, held, ctx)
+		outs, err := st.kernel.Run(ctx, args)
+		ctx.overwrite = 0
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.node.Label(), err)
+		}
+		for i, id := range st.out {
+			if id >= 0 && i < len(outs) {
+				if b := held[id]; b != nil {
+					held[id] = nil
+					arena.release(b)
+				}
+				vals[id] = outs[i]
+				if len(arena.bufs) > 0 && outs[i] != nil {
+					held[id] = arena.hold(rangeOf(outs[i].Data))
+				}
+			}
+		}
+		if s.afterStep != nil {
+			s.afterStep(vals)
+		}
+		if err := s.tapStreamStep(&st, vals); err != nil {
+			return err
+		}
+		for _, id := range st.free {
+			vals[id] = nil
+			if b := held[id]; b != nil {
+				held[id] = nil
+				arena.release(b)
+			}
+		}
+		ctx.sweep()
+	}
+	return nil
 }
 
 // memRange is the address range of a tensor's backing array.

@@ -35,8 +35,8 @@ type dwQConv3D struct {
 	c, kd, sd, dd, pf, pb int
 	xZP                   int32
 	// vol is the convolution as kernels.QDepthwise3D runs it (nil where its
-	// packing does not apply: weights with a -128 or a zero point), and s its
-	// filter geometry.
+	// packing does not apply: weights with a zero point), and s its filter
+	// geometry.
 	vol *convCore
 	s   kernels.Conv3DShape
 }

@@ -2,8 +2,6 @@
 
 package kernels
 
-import "unsafe"
-
 // depthwise3DVNNI is depthwiseVNNI (depthwise_vnni_amd64.go) over a volume:
 // the planes and rows the windows read are laid out once per image as quad
 // rows (dwQuadsAVX2: per pixel and channel the four bytes of four
@@ -67,49 +65,7 @@ func depthwise3DVNNI(s Conv3DShape, in []int8, d *dwWeights, out []int8, p *rqPa
 		_ = dst[wp*pix-1]
 		dwQuadsAVX2(&dst[0], &tmp[0], wp, cp, s.DilW)
 	}
-	nblk := cp / 16
-	row := func(base []int8, r int, rowbuf []int32, row8 []int8) {
-		dst := out[r*ow*d.oc : (r+1)*ow*d.oc]
-		pstride := s.StrideW * pix
-		_ = base[(ow-1)*pstride+int(off[ngroups-1])+pix-1]
-		var e dwEpi
-		var o8 []int8
-		if ep != nil {
-			e = *ep
-			o8, e.ostride = dst, int64(d.oc)
-			if row8 != nil {
-				o8, e.ostride = row8, int64(cp)
-			}
-		}
-		for b := 0; b < nblk; {
-			nb := min(4, nblk-b)
-			k := dwVNNIKernels[nb-1]
-			main := ow &^ 3
-			for _, part := range [2]struct{ x0, n int }{{0, main}, {main, ow - main}} {
-				if part.n == 0 {
-					continue
-				}
-				fn := k[0]
-				if part.x0 == main {
-					fn = k[1]
-				}
-				if ep != nil {
-					e.out = &o8[b*16+part.x0*int(e.ostride)]
-					e.scale = (*float32)(unsafe.Add(unsafe.Pointer(ep.scale), b*64))
-				}
-				fn(&base[b*64+part.x0*pstride], &off[0], ngroups, pstride, part.n, &d.wq[b*64], cp*4, &d.biasQ[b*16], &rowbuf[b*16+part.x0*cp], cp*4, &e.mode)
-			}
-			b += nb
-		}
-		switch {
-		case ep == nil:
-			p.tile(rowbuf, cp, ow, d.oc, dst, d.oc, 0)
-		case row8 != nil && !copyPixelsVec(dst, d.oc, row8, cp, d.oc, d.oc, ow):
-			for x := 0; x < ow; x++ {
-				copy(dst[x*d.oc:(x+1)*d.oc], row8[x*cp:])
-			}
-		}
-	}
+	row := (&dwVNNIRow{d: d, p: p, ep: ep, off: off, out: out, ngroups: ngroups, pix: pix, ow: ow, cp: cp, sw: s.StrideW}).run
 	vp := getABuf(dn * hn * rowLen)
 	defer abufPool.Put(vp)
 	vol := *vp

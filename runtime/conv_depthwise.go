@@ -19,11 +19,17 @@ import (
 // depthwise float32 Conv (group == input channels == W.shape[0] / multiplier,
 // W of shape [OC, 1, KH, KW]), or nil.
 func (s *Session) depthwiseWeights(st step, ck *convKernel) (w, b *graph.Tensor) {
+	return s.depthwiseConsts(st, ck, 4)
+}
+
+// depthwiseConsts is depthwiseWeights for an input and weights of the given
+// rank (4 for 2-D, 5 for 3-D convolutions).
+func (s *Session) depthwiseConsts(st step, ck *convKernel, rank int) (w, b *graph.Tensor) {
 	if ck.group <= 1 || len(st.in) < 2 || st.in[1] < 0 {
 		return nil, nil
 	}
 	w = s.consts[st.in[1]]
-	if w == nil || w.DType != graph.Float32 || len(w.Shape) != 4 || w.Shape[1] != 1 || w.Shape[0]%ck.group != 0 ||
+	if w == nil || w.DType != graph.Float32 || len(w.Shape) != rank || w.Shape[1] != 1 || w.Shape[0]%ck.group != 0 ||
 		graph.NumElements(w.Shape) == 0 || checkTensor("input W", w) != nil {
 		return nil, nil
 	}
@@ -37,7 +43,7 @@ func (s *Session) depthwiseWeights(st step, ck *convKernel) (w, b *graph.Tensor)
 		}
 	}
 	x := s.model.Graph.Values[s.nameOf(st.in[0])]
-	if x == nil || !x.HasShape || len(x.Shape) != 4 || x.DType != graph.Float32 || x.Shape[1].Size != ck.group {
+	if x == nil || !x.HasShape || len(x.Shape) != rank || x.DType != graph.Float32 || x.Shape[1].Size != ck.group {
 		return nil, nil
 	}
 	return w, b

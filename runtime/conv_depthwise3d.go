@@ -101,28 +101,10 @@ func depthwise3DF32(ctx *ExecContext, x, w, bias *graph.Tensor, geom *graph.Conv
 // depthwise3DWeights returns the constant weights and bias of a step's Conv
 // when it is a float32 depthwise 3-D Conv that dw3DRowsKernel runs, or nil.
 func (s *Session) depthwise3DWeights(st step, ck *convKernel) (w, b *graph.Tensor) {
-	if ck.group <= 1 || len(st.in) < 2 || st.in[1] < 0 || len(st.out) != 1 {
+	if len(st.out) != 1 {
 		return nil, nil
 	}
-	w = s.consts[st.in[1]]
-	if w == nil || w.DType != graph.Float32 || len(w.Shape) != 5 || w.Shape[1] != 1 || w.Shape[0]%ck.group != 0 ||
-		graph.NumElements(w.Shape) == 0 || checkTensor("input W", w) != nil {
-		return nil, nil
-	}
-	if len(st.in) > 2 && len(ck.node.Inputs) > 2 && ck.node.Inputs[2] != "" {
-		if st.in[2] < 0 {
-			return nil, nil
-		}
-		b = s.consts[st.in[2]]
-		if b == nil || b.DType != graph.Float32 || len(b.Shape) != 1 || b.Shape[0] != w.Shape[0] || checkTensor("input B", b) != nil {
-			return nil, nil
-		}
-	}
-	x := s.model.Graph.Values[s.nameOf(st.in[0])]
-	if x == nil || !x.HasShape || len(x.Shape) != 5 || x.DType != graph.Float32 || x.Shape[1].Size != ck.group {
-		return nil, nil
-	}
-	return w, b
+	return s.depthwiseConsts(st, ck, 5)
 }
 
 // dw3DFusable reports whether a Conv step is a depthwise 3-D Conv whose clamp

@@ -1,0 +1,174 @@
+package qat
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// torchPasses is PyTorch's straight-through rule as its CPU kernels compute it
+// (ste_mask.go): the gradient passes where qmin <= nearbyint(x * (1/s)) + zp <=
+// qmax, 1/s and the product in float32.
+func torchPasses(x, scale float32, zp int) bool {
+	code := math.RoundToEven(float64(x*(1/scale))) + float64(zp)
+	return code >= -128 && code <= 127
+}
+
+// steMask applies the kernels' inclusive straight-through test with steBounds to
+// xs: 1 where the gradient passes, else 0.
+func steMask(xs []float32, scale float32, zp int) []int {
+	lo, hi := steBounds(scale, zp)
+	g, dx := make([]float32, len(xs)), make([]float32, len(xs))
+	for i := range g {
+		g[i] = 1
+	}
+	kernels.STESetF32(xs, g, dx, lo, hi)
+	out := make([]int, len(xs))
+	for i, v := range dx {
+		out[i] = int(v)
+	}
+	return out
+}
+
+type torchMaskFixture struct {
+	Torch       string `json:"torch"`
+	Activations []struct {
+		Scale float32   `json:"scale"`
+		ZP    int       `json:"zp"`
+		X     []float32 `json:"x"`
+		Pass  []int     `json:"pass"`
+	} `json:"activations"`
+	Weights []struct {
+		Shape  []int     `json:"shape"`
+		W      []float32 `json:"w"`
+		Scales []float32 `json:"scales"`
+		Pass   []int     `json:"pass"`
+	} `json:"weights"`
+}
+
+func loadTorchMask(t *testing.T) torchMaskFixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "qat_ste", "torch_mask.json"))
+	require.NoError(t, err)
+	var f torchMaskFixture
+	require.NoError(t, json.Unmarshal(b, &f))
+	require.NotEmpty(t, f.Activations)
+	require.NotEmpty(t, f.Weights)
+	return f
+}
+
+// TestSTEMaskMatchesTorch pins the straight-through mask at the edges of the grid
+// against torch 1.13's own gradients (scripts/make_qat_ste_testdata.py: a few ulps
+// around the clamp points and the half-way points beyond them, for seven scales and
+// five zero points, through torch.fake_quantize_per_tensor_affine and eager QAT's
+// FusedMovingAvgObsFakeQuantize): every value gets PyTorch's 0 or 1, including the
+// half step beyond the clamp that passes and the ties, whose side follows the parity
+// of the code.
+func TestSTEMaskMatchesTorch(t *testing.T) {
+	f := loadTorchMask(t)
+	band := 0
+	for _, c := range f.Activations {
+		got := steMask(c.X, c.Scale, c.ZP)
+		for i, x := range c.X {
+			require.Equal(t, c.Pass[i], got[i], "scale %g zp %d x %g (code %g)", c.Scale, c.ZP, x, float64(x)/float64(c.Scale)+float64(c.ZP))
+			require.Equal(t, c.Pass[i] == 1, torchPasses(x, c.Scale, c.ZP), "the rule written out, x %g", x)
+			// the values the forward clamps and PyTorch still passes
+			q := fakeQuant(x, c.Scale, c.ZP)
+			if got[i] == 1 && (q == float32(-128-c.ZP)*c.Scale || q == float32(127-c.ZP)*c.Scale) && x != q {
+				band++
+			}
+		}
+	}
+	assert.Greater(t, band, 100, "the fixture reaches into the half step beyond the clamp")
+}
+
+// TestSTEBoundsAreTheRule: for random and extreme grids, steBounds' lo and hi pass
+// under PyTorch's rule and their outer float32 neighbours do not, so the inclusive
+// [lo, hi] test is the rule on every float32; and the interval is the clamp's widened
+// by half a step on each side.
+func TestSTEBoundsAreTheRule(t *testing.T) {
+	rng := rand.New(rand.NewSource(20))
+	type grid struct {
+		scale float32
+		zp    int
+	}
+	grids := []grid{{1, 0}, {1, -128}, {1, 127}, {0.5, 3}, {1e-6, 0}, {1e-6, -128}, {3e4, 127}, {1.0 / 255, -128}}
+	for range 2000 {
+		grids = append(grids, grid{float32(math.Pow(10, rng.Float64()*8-6)), rng.Intn(256) - 128})
+	}
+	up, down := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, g := range grids {
+		lo, hi := steBounds(g.scale, g.zp)
+		require.True(t, torchPasses(lo, g.scale, g.zp), "%v lo %g", g, lo)
+		require.True(t, torchPasses(hi, g.scale, g.zp), "%v hi %g", g, hi)
+		require.False(t, torchPasses(math.Nextafter32(lo, down), g.scale, g.zp), "%v below lo %g", g, lo)
+		require.False(t, torchPasses(math.Nextafter32(hi, up), g.scale, g.zp), "%v above hi %g", g, hi)
+		s := float64(g.scale)
+		assert.InDelta(t, float64(-128-g.zp)-0.5, float64(lo)/s, 1e-4, "%v", g)
+		assert.InDelta(t, float64(127-g.zp)+0.5, float64(hi)/s, 1e-4, "%v", g)
+	}
+}
+
+// TestWeightCodesNeverClamp: the weights' grid (per channel, max|w|/127 on [-127,
+// 127]) never clamps, so PyTorch's rule passes every weight and the weights need no
+// mask (ste_mask.go). Checked against torch's per-channel mask on the fixture's
+// weights (whose scales weightScales reproduces bit for bit) and on random weights
+// with the rule written out.
+func TestWeightCodesNeverClamp(t *testing.T) {
+	f := loadTorchMask(t)
+	for _, w := range f.Weights {
+		scales := weightScales(w.W, w.Shape, 0, nil, 1)
+		require.Equal(t, w.Scales, scales)
+		for i, p := range w.Pass {
+			require.Equal(t, 1, p, "torch masks weight %d", i)
+		}
+	}
+	rng := rand.New(rand.NewSource(21))
+	for range 200 {
+		shape := []int{1 + rng.Intn(16), 1 + rng.Intn(40)}
+		ws := make([]float32, shape[0]*shape[1])
+		for i := range ws {
+			ws[i] = float32(rng.NormFloat64() * math.Pow(10, rng.Float64()*6-4))
+		}
+		scales := weightScales(ws, shape, 0, nil, 1)
+		for i, v := range ws {
+			s := scales[i/shape[1]]
+			code := math.RoundToEven(float64(v * (1 / s)))
+			require.True(t, code >= -127 && code <= 127, "weight %g scale %g code %g", v, s, code)
+			require.LessOrEqual(t, math.Abs(math.RoundToEven(float64(v)/float64(s))), 127.0)
+		}
+	}
+}
+
+// TestFakeQuantHalfStepBeyondClamp: in a network, an input the forward clamps by
+// less than half a step passes its gradient (PyTorch's mask), one clamped by more
+// does not, on both sides of the grid.
+func TestFakeQuantHalfStepBeyondClamp(t *testing.T) {
+	m := tinyModel{[]int{4}, []*graph.Node{node("Add", []string{"x", "x"}, "y")}, nil}.model()
+	n, err := New(m, Config{})
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(quantizer.Ranges{"x": {-1, 1}, "y": {-4, 4}}))
+	p := quantizer.ParamsFromRange(-1, 1)
+	s := float64(p.Scale)
+	top := float64(127-p.ZeroPoint) * s
+	bot := float64(-128-p.ZeroPoint) * s
+	x := []float32{float32(top + 0.4*s), float32(top + 0.6*s), float32(bot - 0.4*s), float32(bot - 0.6*s)}
+	_, _, err = n.Forward(x, 1)
+	require.NoError(t, err)
+	n.inputGrad = true
+	n.Backward([]float32{1, 1, 1, 1})
+	// y = 2 fq(x): the gradient is 2 where the input's mask passes
+	assert.Equal(t, []float32{2, 0, 2, 0}, n.vals[n.input].grad,
+		"0.4 step beyond either end passes, 0.6 does not")
+	assert.Equal(t, []int{1, 0, 1, 0}, steMask(x, p.Scale, p.ZeroPoint))
+}

@@ -6,9 +6,8 @@
 // puts QuantizeLinear/DequantizeLinear: per-tensor asymmetric int8 activations (EMA
 // or fixed ranges initialised from a calibration pass), per-channel symmetric int8
 // weights (scale max|w|/127) and int32 biases with scale s_in*s_w. Rounding uses the
-// straight-through estimator with PyTorch's mask (gradients pass unchanged where the
-// unclamped code round(x/s) + zp lies in [-128, 127], half a step beyond the clamp,
-// and are zero outside; ste_mask.go).
+// straight-through estimator (gradients pass unchanged inside the representable
+// range, zero outside it, as PyTorch's fake quantization).
 //
 // A Conv whose output fed a BatchNormalization in the original model trains as
 // PyTorch's fused ConvBn QAT modules do: the conv weight is scaled by

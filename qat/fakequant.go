@@ -50,8 +50,7 @@ func fakeQuant(x float32, scale float32, zp int) float32 {
 }
 
 // fqOp fake-quantizes an activation (straight-through estimator: the gradient passes
-// where x's unclamped code lies inside the grid, PyTorch's rule (ste_mask.go), and is
-// zero where it saturated by half a step or more).
+// where x lies inside the representable range, and is zero where it saturated).
 type fqOp struct {
 	node    string
 	in, out int
@@ -202,11 +201,11 @@ func (o *fqOp) backward(n *Net) {
 
 // steArgs returns how the straight-through gradient goes to the tensor whose
 // gradient this op computes (its input, or the fused Relu's input): written
-// or added, and the range [lo, hi] of that tensor's values that pass it
-// (steBounds: PyTorch's mask, half a step beyond the clamp).
+// or added, and the range [lo, hi] of that tensor's values that pass it.
 func (o *fqOp) steArgs(n *Net) (write bool, lo, hi float32) {
 	write = o.writeGrad
-	lo, hi = steBounds(o.p.Scale, o.p.ZeroPoint) // PyTorch's mask (ste_mask.go)
+	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
+	lo, hi = float32((-128-zp)*s), float32((127-zp)*s)
 	if o.fusedRelu(n) {
 		// the Relu's mask, x in [smallest positive, +Inf], and this one's
 		write = o.relu.writeGrad

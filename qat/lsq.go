@@ -1,6 +1,9 @@
 package qat
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // Learned activation ranges (Options.Ranges "learned"): the range [lo, hi] of each
 // quantized activation is a trainable parameter, updated by the optimizer with the
@@ -14,10 +17,6 @@ import "sort"
 //	x > hi (saturated high):  y = hi             dy/dhi = 1
 //	inside:                   y = x + s*r        dy/dlo = -r/255, dy/dhi = r/255
 //
-// where "saturated" is outside the straight-through mask, PyTorch's (ste_mask.go:
-// the code round(x/s) + zp outside [-128, 127], half a step beyond the clamp), and in
-// the half step between the clamp and the mask's edge r is the residual of the
-// clamped code (the forward's value), as PyTorch's (xfq - x)/s;
 // so a clipping point moves out when the values it clips matter to the loss, and in
 // when finer steps inside the range do. The gradient is not scaled (PyTorch's
 // default, use_grad_scaling=False): LSQ's factor 1/sqrt(numel(x) * 255) makes the
@@ -90,8 +89,8 @@ func (o *fqOp) rangeGrad(xs, gy []float32, threads int) {
 	if len(gy) == 0 || len(gy) != len(xs) {
 		return
 	}
-	s, zp := float64(o.p.Scale), o.p.ZeroPoint
-	lo, hi := steBounds(o.p.Scale, zp) // the straight-through mask's bounds
+	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
+	lo, hi := float32((-128-zp)*s), float32((127-zp)*s)
 	const chunk = 1 << 14
 	parts := (len(xs) + chunk - 1) / chunk
 	dlo, dhi := make([]float64, parts), make([]float64, parts)
@@ -108,7 +107,7 @@ func (o *fqOp) rangeGrad(xs, gy []float32, threads int) {
 					h += g
 				default:
 					t := float64(v) / s
-					r := (steClampedCode(t, zp) - t) / 255
+					r := (math.RoundToEven(t) - t) / 255
 					l -= g * r
 					h += g * r
 				}

@@ -13,13 +13,12 @@ import (
 
 // TestLearnedRangeGradient checks the range gradient against central finite
 // differences of the straight-through surrogate it differentiates (lsq.go): with the
-// saturation of each value and its rounding residual r held at the base point, y = lo
-// below the straight-through mask (PyTorch's rule, written out here: nearbyint(x *
-// (1/s)) + zp below -128), hi above it, and x + s(lo, hi)*r inside, r = q - x/s with q
-// the clamped code round(x/s), s = (hi - lo)/255, and the loss sum(gy*y). Fake
-// quantization itself is piecewise constant in lo and hi, so only the surrogate has a
-// derivative to compare with; TestLearnedRangeReducesQuantError checks that following
-// it improves the real function. Values fall below, inside and above the range, in more
+// saturation of each value and its rounding residual r = round(x/s) - x/s held at the
+// base point, y = lo below the range, hi above it, x + s(lo, hi)*r inside, s = (hi -
+// lo)/255, and the loss sum(gy*y). Fake quantization
+// itself is piecewise constant in lo and hi, so only the surrogate has a derivative
+// to compare with; TestLearnedRangeReducesQuantError checks that following it
+// improves the real function. Values fall below, inside and above the range, in more
 // than one chunk of the parallel sum, and the result must not depend on the threads.
 func TestLearnedRangeGradient(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
@@ -43,22 +42,20 @@ func TestLearnedRangeGradient(t *testing.T) {
 
 		p := quantizer.ParamsFromRange(c.lo, c.hi)
 		s0, zp := float64(p.Scale), float64(p.ZeroPoint)
-		inv := 1 / p.Scale
+		qlo, qhi := float32((-128-zp)*s0), float32((127-zp)*s0)
 		surrogate := func(lo, hi float64) float64 {
 			s := (hi - lo) / 255
 			var sum float64
 			for i, v := range xs {
 				var y float64
-				code := math.RoundToEven(float64(v*inv)) + zp // PyTorch's mask
 				switch {
-				case code < -128:
+				case v < qlo:
 					y = lo
-				case code > 127:
+				case v > qhi:
 					y = hi
 				default:
 					t0 := float64(v) / s0
-					q := max(-128-zp, min(127-zp, math.RoundToEven(t0))) // the clamped code
-					y = float64(v) + s*(q-t0)
+					y = float64(v) + s*(math.RoundToEven(t0)-t0)
 				}
 				sum += float64(gy[i]) * y
 			}

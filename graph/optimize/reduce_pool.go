@@ -24,10 +24,12 @@ import (
 // transformer's features ([N, L, D], whose LayerNorm means the fusions must
 // still recognise) as a 1-D signal's length. A mean that a Sub takes from
 // its own input (the first step of an instance or layer normalisation
-// written out) stays too. It returns the number of nodes rewritten.
+// written out) stays too, and so does a mean over one axis of a square (its
+// variance). It returns the number of nodes rewritten.
 func reduceMeanToPool(g *graph.Graph, opset int64) int {
 	count := 0
 	cons := g.Consumers()
+	prod := g.Producers()
 	var nodes []*graph.Node
 	for _, n := range g.Nodes {
 		nodes = append(nodes, n)
@@ -59,7 +61,7 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 		keep := n.AttrInt("keepdims", 1) != 0
 		y := n.Outputs[0]
 		if !spatialAxes(axes, r) {
-			if a, ok := oneSpatialAxis(axes, x.Shape); ok && opset >= 5 {
+			if a, ok := oneSpatialAxis(axes, x.Shape); ok && opset >= 5 && !squares(prod[n.Inputs[0]]) {
 				nodes = append(nodes, meanAsWindow(g, n, x, a, keep)...)
 				count++
 			}
@@ -119,6 +121,17 @@ func spatialAxes(axes []int64, r int64) bool {
 		seen[a] = true
 	}
 	return true
+}
+
+// squares reports whether p squares its input (Pow by 2, or Mul of a value
+// by itself): a mean of it over one axis is the variance of a normalisation
+// written out over the last axis of a channels-last 4-D tensor
+// (ReduceMean, Sub, Pow, ReduceMean, ...), which the fusions must still see.
+func squares(p *graph.Node) bool {
+	if p == nil || len(p.Inputs) != 2 {
+		return false
+	}
+	return isOp(p, "Pow") || isOp(p, "Mul") && p.Inputs[0] == p.Inputs[1]
 }
 
 // oneSpatialAxis returns the axis when axes name exactly one spatial axis of

@@ -1437,3 +1437,167 @@ binF32DivSVAVX2_next:
 binF32DivSVAVX2_done:
 	VZEROUPPER
 	RET
+
+// func dequantI8F32AVX512(dst *float32, src *int8, n int, zp float32, scale float32)
+// Requires: AVX, AVX512F
+TEXT ·dequantI8F32AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS zp+24(FP), Z8
+	VBROADCASTSS scale+28(FP), Z9
+	TESTQ        CX, CX
+	JZ           dequantI8F32AVX512_done
+
+dequantI8F32AVX512_loop:
+	VPMOVSXBD (SI), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    Z8, Z0, Z0
+	VMULPS    Z9, Z0, Z0
+	VMOVUPS   Z0, (DI)
+	VPMOVSXBD 16(SI), Z1
+	VCVTDQ2PS Z1, Z1
+	VSUBPS    Z8, Z1, Z1
+	VMULPS    Z9, Z1, Z1
+	VMOVUPS   Z1, 64(DI)
+	VPMOVSXBD 32(SI), Z2
+	VCVTDQ2PS Z2, Z2
+	VSUBPS    Z8, Z2, Z2
+	VMULPS    Z9, Z2, Z2
+	VMOVUPS   Z2, 128(DI)
+	VPMOVSXBD 48(SI), Z3
+	VCVTDQ2PS Z3, Z3
+	VSUBPS    Z8, Z3, Z3
+	VMULPS    Z9, Z3, Z3
+	VMOVUPS   Z3, 192(DI)
+	ADDQ      $0x00000040, SI
+	ADDQ      $0x00000100, DI
+	SUBQ      $0x40, CX
+	JNZ       dequantI8F32AVX512_loop
+
+dequantI8F32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dequantU8F32AVX512(dst *float32, src *uint8, n int, zp float32, scale float32)
+// Requires: AVX, AVX512F
+TEXT ·dequantU8F32AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS zp+24(FP), Z8
+	VBROADCASTSS scale+28(FP), Z9
+	TESTQ        CX, CX
+	JZ           dequantU8F32AVX512_done
+
+dequantU8F32AVX512_loop:
+	VPMOVZXBD (SI), Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS    Z8, Z0, Z0
+	VMULPS    Z9, Z0, Z0
+	VMOVUPS   Z0, (DI)
+	VPMOVZXBD 16(SI), Z1
+	VCVTDQ2PS Z1, Z1
+	VSUBPS    Z8, Z1, Z1
+	VMULPS    Z9, Z1, Z1
+	VMOVUPS   Z1, 64(DI)
+	VPMOVZXBD 32(SI), Z2
+	VCVTDQ2PS Z2, Z2
+	VSUBPS    Z8, Z2, Z2
+	VMULPS    Z9, Z2, Z2
+	VMOVUPS   Z2, 128(DI)
+	VPMOVZXBD 48(SI), Z3
+	VCVTDQ2PS Z3, Z3
+	VSUBPS    Z8, Z3, Z3
+	VMULPS    Z9, Z3, Z3
+	VMOVUPS   Z3, 192(DI)
+	ADDQ      $0x00000040, SI
+	ADDQ      $0x00000100, DI
+	SUBQ      $0x40, CX
+	JNZ       dequantU8F32AVX512_loop
+
+dequantU8F32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dequantI8F32AVX2(dst *float32, src *int8, n int, zp float32, scale float32)
+// Requires: AVX, AVX2
+TEXT ·dequantI8F32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS zp+24(FP), Y8
+	VBROADCASTSS scale+28(FP), Y9
+	TESTQ        CX, CX
+	JZ           dequantI8F32AVX2_done
+
+dequantI8F32AVX2_loop:
+	VPMOVSXBD (SI), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS    Y8, Y0, Y0
+	VMULPS    Y9, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	VPMOVSXBD 8(SI), Y1
+	VCVTDQ2PS Y1, Y1
+	VSUBPS    Y8, Y1, Y1
+	VMULPS    Y9, Y1, Y1
+	VMOVUPS   Y1, 32(DI)
+	VPMOVSXBD 16(SI), Y2
+	VCVTDQ2PS Y2, Y2
+	VSUBPS    Y8, Y2, Y2
+	VMULPS    Y9, Y2, Y2
+	VMOVUPS   Y2, 64(DI)
+	VPMOVSXBD 24(SI), Y3
+	VCVTDQ2PS Y3, Y3
+	VSUBPS    Y8, Y3, Y3
+	VMULPS    Y9, Y3, Y3
+	VMOVUPS   Y3, 96(DI)
+	ADDQ      $0x00000020, SI
+	ADDQ      $0x00000080, DI
+	SUBQ      $0x20, CX
+	JNZ       dequantI8F32AVX2_loop
+
+dequantI8F32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dequantU8F32AVX2(dst *float32, src *uint8, n int, zp float32, scale float32)
+// Requires: AVX, AVX2
+TEXT ·dequantU8F32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS zp+24(FP), Y8
+	VBROADCASTSS scale+28(FP), Y9
+	TESTQ        CX, CX
+	JZ           dequantU8F32AVX2_done
+
+dequantU8F32AVX2_loop:
+	VPMOVZXBD (SI), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS    Y8, Y0, Y0
+	VMULPS    Y9, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	VPMOVZXBD 8(SI), Y1
+	VCVTDQ2PS Y1, Y1
+	VSUBPS    Y8, Y1, Y1
+	VMULPS    Y9, Y1, Y1
+	VMOVUPS   Y1, 32(DI)
+	VPMOVZXBD 16(SI), Y2
+	VCVTDQ2PS Y2, Y2
+	VSUBPS    Y8, Y2, Y2
+	VMULPS    Y9, Y2, Y2
+	VMOVUPS   Y2, 64(DI)
+	VPMOVZXBD 24(SI), Y3
+	VCVTDQ2PS Y3, Y3
+	VSUBPS    Y8, Y3, Y3
+	VMULPS    Y9, Y3, Y3
+	VMOVUPS   Y3, 96(DI)
+	ADDQ      $0x00000020, SI
+	ADDQ      $0x00000080, DI
+	SUBQ      $0x20, CX
+	JNZ       dequantU8F32AVX2_loop
+
+dequantU8F32AVX2_done:
+	VZEROUPPER
+	RET

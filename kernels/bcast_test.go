@@ -149,3 +149,31 @@ func BenchmarkBinBlockF32(b *testing.B) {
 		})
 	}
 }
+
+func TestDequantBytesF32EveryPath(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		src := make([]byte, 256*3+37)
+		for i := range src {
+			src[i] = byte(i * 7)
+		}
+		for _, c := range []struct {
+			u8    bool
+			zp    int32
+			scale float32
+		}{{false, 0, 0.0123}, {false, -128, 3.7e-5}, {false, 127, 1}, {true, 0, 0.02}, {true, 255, 0.5}, {true, 131, 1e-30}} {
+			for _, n := range []int{0, 1, 31, 32, 63, 64, 65, 200, len(src)} {
+				got := make([]float32, n+3)
+				DequantBytesF32(got[:n], src[:n], c.u8, c.zp, c.scale)
+				for i := 0; i < n; i++ {
+					q := int32(int8(src[i]))
+					if c.u8 {
+						q = int32(src[i])
+					}
+					want := float32(q-c.zp) * c.scale
+					require.Equal(t, math.Float32bits(want), math.Float32bits(got[i]), "%+v n %d element %d", c, n, i)
+				}
+				require.Equal(t, []float32{0, 0, 0}, got[n:])
+			}
+		}
+	})
+}

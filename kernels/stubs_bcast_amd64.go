@@ -123,3 +123,23 @@ func binF32DivVSAVX2(dst *float32, x *float32, xs int, y *float32, ys int, w int
 //
 //go:noescape
 func binF32DivSVAVX2(dst *float32, x *float32, xs int, y *float32, ys int, w int, rows int)
+
+// dequantI8F32AVX512 writes dst[i] = (float32(src[i]) - zp)·scale for n elements, n a multiple of 64.
+//
+//go:noescape
+func dequantI8F32AVX512(dst *float32, src *int8, n int, zp float32, scale float32)
+
+// dequantU8F32AVX512 writes dst[i] = (float32(src[i]) - zp)·scale for n elements, n a multiple of 64.
+//
+//go:noescape
+func dequantU8F32AVX512(dst *float32, src *uint8, n int, zp float32, scale float32)
+
+// dequantI8F32AVX2 writes dst[i] = (float32(src[i]) - zp)·scale for n elements, n a multiple of 32.
+//
+//go:noescape
+func dequantI8F32AVX2(dst *float32, src *int8, n int, zp float32, scale float32)
+
+// dequantU8F32AVX2 writes dst[i] = (float32(src[i]) - zp)·scale for n elements, n a multiple of 32.
+//
+//go:noescape
+func dequantU8F32AVX2(dst *float32, src *uint8, n int, zp float32, scale float32)

@@ -38,6 +38,7 @@ func bcastKernels() {
 			}
 		}
 	}
+	dequantKernels()
 }
 
 // bcastTailMask is the AVX2 lane-mask table of bcastBlock.
@@ -169,4 +170,52 @@ func bcastBlock(wide bool, op, mode string) {
 	loopBack(rows, name+"_row")
 	Label(name + "_done")
 	ret()
+}
+
+// dequantKernels emits dequant{I8,U8}F32{AVX512,AVX2}(dst *float32, src *T,
+// n int, zp, scale float32): dst[i] = (float32(src[i]) - zp)·scale, an exact
+// subtraction (two integers below 2^24) and one rounded product, so the bits of the runtime's dequantization table
+// float32(q-zp)·scale; n a multiple of four vectors. A large DequantizeLinear
+// (the int8 cdist's [256,200,56] difference) looked each element up in Go.
+func dequantKernels() {
+	for _, wide := range []bool{true, false} {
+		for _, src := range []string{"I8", "U8"} {
+			vec, lanes := vecRegs(wide)
+			isa := "AVX2"
+			if wide {
+				isa = "AVX512"
+			}
+			name := fmt.Sprintf("dequant%sF32%s", src, isa)
+			typ := map[string]string{"U8": "uint8", "I8": "int8"}[src]
+			kernel(name, fmt.Sprintf("func(dst *float32, src *%s, n int, zp float32, scale float32)", typ),
+				fmt.Sprintf("%s writes dst[i] = (float32(src[i]) - zp)·scale for n elements, n a multiple of %d.", name, 4*lanes))
+			dst, s, n := RDI, RSI, RCX
+			loadArgs("dst src n", dst, s, n)
+			vz, vs := vec(8), vec(9)
+			VBROADCASTSS(paramAddr("zp"), vz)
+			VBROADCASTSS(paramAddr("scale"), vs)
+			TESTQ(n, n)
+			JZ(LabelRef(name + "_done"))
+			Label(name + "_loop")
+			for u := 0; u < 4; u++ {
+				x := vec(u)
+				m := Mem{Base: s, Disp: lanes * u}
+				if src == "U8" {
+					VPMOVZXBD(m, x)
+				} else {
+					VPMOVSXBD(m, x)
+				}
+				VCVTDQ2PS(x, x)
+				VSUBPS(vz, x, x)
+				VMULPS(vs, x, x)
+				VMOVUPS(x, Mem{Base: dst, Disp: 4 * lanes * u})
+			}
+			ADDQ(U32(uint64(4*lanes)), s)
+			ADDQ(U32(uint64(16*lanes)), dst)
+			SUBQ(Imm(uint64(4*lanes)), n)
+			JNZ(LabelRef(name + "_loop"))
+			Label(name + "_done")
+			ret()
+		}
+	}
 }

@@ -20,6 +20,9 @@ Tests: TestUnseen15AsORT (cmd/warboy).
   2-bit weights, K not a multiple of the block (a padded last block) and a
   bias; SimplifiedLayerNormalization over the last two axes;
   SkipSimplifiedLayerNormalization with a bias.
+- skl2onnx_coltrans_mlp_ml (scripts/unseen15_models.py): ai.onnx.ml
+  ArrayFeatureExtractor, Binarizer, OneHotEncoder (an unseen category all zeros)
+  feeding MatMuls. Before: `ArrayFeatureExtractor "num_sel": unsupported operator`.
 Committed so that the tests need neither Python nor node.
 """
 import os
@@ -103,7 +106,8 @@ def main(out):
     rng = np.random.default_rng(15)
     models = {"dcnv2_deformconv_op19": (u.dcnv2_deformconv_op19, u.SPECS["dcnv2_deformconv_op19"][2]),
               "ortgenai_int4_llama": (llama_acc0, u.SPECS["ortgenai_int4_llama"][2]),
-              "genai_ops": (genai_ops, _genai_feeds)}
+              "genai_ops": (genai_ops, _genai_feeds),
+              "skl2onnx_coltrans_mlp_ml": (u.skl2onnx_coltrans_mlp_ml, u.SPECS["skl2onnx_coltrans_mlp_ml"][2])}
     import onnx
     for name, (builder, gen) in models.items():
         p = os.path.join(out, name + ".onnx")

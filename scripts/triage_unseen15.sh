@@ -30,17 +30,19 @@ for m in $MODELS; do
 	superpoint_nms_dynhw_op16) SHAPE="--input-shape image=1,1,64,64" ;;
 	dcnv2_deformconv_op19) SHAPE="--input-shape x=1,3,48,48" ;;
 	ortgenai_int4_llama) SHAPE="--input-shape input_ids=2,12 --input-shape position_ids=2,12" ;;
+	skl2onnx_coltrans_mlp_ml) SHAPE="--input-shape num=16,5 --input-shape cat=16,2" ;;
 	*) SHAPE="" ;;
 	esac
 	case $m in
-	deberta_disentangled_op13 | retnet_retention_op14 | informer_probsparse_op13) DYN=1 ;;
+	deberta_disentangled_op13 | retnet_retention_op14 | informer_probsparse_op13 | skl2onnx_coltrans_mlp_ml) DYN=1 ;;
 	*) DYN=0 ;;
 	esac
 	triage_model "$m" "$SHAPE" $DYN "${THREADS:-1}"
 	# Inputs whose meaning bench cannot draw (token ids, masks, phonemes with padding,
 	# positions) come from the sample.
 	case $m in
-	deberta_disentangled_op13 | fastspeech2_lenreg_op13 | retnet_retention_op14 | ortgenai_int4_llama)
+	deberta_disentangled_op13 | fastspeech2_lenreg_op13 | retnet_retention_op14 | ortgenai_int4_llama | \
+		skl2onnx_coltrans_mlp_ml)
 		triage_bench "$m" --input "$D/data/$m.in.npz" ;;
 	# shellcheck disable=SC2086 # SHAPE holds several flags
 	*) triage_bench "$m" $SHAPE ;;

@@ -74,6 +74,12 @@ The models (MODELS below; a suffix _opN is the export opset):
   causal attention spelled with standard operators,
   SkipSimplifiedLayerNormalization (residual sum as its fourth output), a SiLU
   gated MLP and an int4 lm_head; int64 input_ids and position_ids, symbolic N, S.
+- skl2onnx_coltrans_mlp_ml: an onnx.helper graph as skl2onnx writes a
+  ColumnTransformer over a float and an int64 input feeding an MLPRegressor:
+  ai.onnx.ml ArrayFeatureExtractor (column picks), Scaler on the numeric
+  columns, Binarizer on two others, OneHotEncoder per categorical column
+  (cats_int64s, zeros=1: a category the encoder did not see is all zeros) with
+  skl2onnx's Reshape to [N, K], Concat, then MatMul/Add/Relu layers; symbolic N.
 """
 import math
 import os
@@ -89,7 +95,7 @@ from unseen12_models import randomise_norms  # noqa: E402
 MODELS = ["segformer_dynhw_op13", "deberta_disentangled_op13", "fastspeech2_lenreg_op13",
           "beam_search_script_op13", "informer_probsparse_op13", "retnet_retention_op14",
           "convnextv2_grn_dynhw_op17", "superpoint_nms_dynhw_op16", "dcnv2_deformconv_op19",
-          "ortgenai_int4_llama"]
+          "ortgenai_int4_llama", "skl2onnx_coltrans_mlp_ml"]
 
 
 def _torch():
@@ -714,6 +720,41 @@ def ortgenai_int4_llama():
                   [("", 17), (ms, 1)], producer="onnxruntime-genai")
 
 
+def skl2onnx_coltrans_mlp_ml():
+    """ColumnTransformer (scaled, binarized and one-hot columns) + MLPRegressor."""
+    from onnx import helper, TensorProto
+    inits, nodes, const, node, rng = graph_builder(154)
+    ml = "ai.onnx.ml"
+    node("ArrayFeatureExtractor", ["num", const("num_cols", np.array([0, 1, 3], np.int64))], ["num_sel"], domain=ml)
+    node("Scaler", ["num_sel"], ["scaled"], domain=ml, offset=[0.1, -0.2, 0.3], scale=[1.5, 0.8, 2.0])
+    node("ArrayFeatureExtractor", ["num", const("bin_cols", np.array([2, 4], np.int64))], ["bin_sel"], domain=ml)
+    node("Binarizer", ["bin_sel"], ["binned"], domain=ml, threshold=0.1)
+    parts = ["scaled", "binned"]
+    for j, cats in enumerate(([0, 1, 2, 3], [10, 20, 30])):
+        node("ArrayFeatureExtractor", ["cat", const(f"cat_col{j}", np.array([j], np.int64))], [f"cat{j}"], domain=ml)
+        node("OneHotEncoder", [f"cat{j}"], [f"onehot{j}"], domain=ml, cats_int64s=cats, zeros=1)
+        node("Reshape", [f"onehot{j}", const(f"oh_shape{j}", np.array([-1, len(cats)], np.int64))], [f"oh{j}"])
+        parts.append(f"oh{j}")
+    node("Concat", parts, ["features"], axis=1)  # [N, 3 + 2 + 4 + 3]
+    x, width = "features", 12
+    for i, hid in enumerate((32, 16)):
+        const(f"coef{i}", (rng.standard_normal((width, hid)) * np.sqrt(2.0 / width)).astype(np.float32))
+        const(f"intercept{i}", (rng.standard_normal(hid) * 0.1).astype(np.float32))
+        node("MatMul", [x, f"coef{i}"], [f"mm{i}"])
+        node("Add", [f"mm{i}", f"intercept{i}"], [f"lin{i}"])
+        x = node("Relu", [f"lin{i}"], [f"relu{i}"])
+        width = hid
+    const("coef2", (rng.standard_normal((width, 1)) * 0.3).astype(np.float32))
+    const("intercept2", np.array([0.5], np.float32))
+    node("MatMul", [x, "coef2"], ["mm2"])
+    node("Add", ["mm2", "intercept2"], ["variable"])
+    return _model(nodes, inits, "pipeline_mlp",
+                  [helper.make_tensor_value_info("num", TensorProto.FLOAT, ["N", 5]),
+                   helper.make_tensor_value_info("cat", TensorProto.INT64, ["N", 2])],
+                  [helper.make_tensor_value_info("variable", TensorProto.FLOAT, ["N", 1])],
+                  [("", 13), (ml, 1)], producer="skl2onnx")
+
+
 # ------------------------------------------------------------------ the set
 
 def _img(name, shape, alt_shape=None, uniform=True, dtype=np.float32, scale=1.0):
@@ -761,6 +802,12 @@ def _llama(rng, alt):
             "position_ids": np.tile(np.arange(s, dtype=np.int64), (n, 1))}
 
 
+def _mixed(rng, alt):
+    n = 7 if alt else 16
+    cat = np.stack([rng.integers(0, 5, n), rng.choice([10, 20, 30, 40], n)], 1).astype(np.int64)  # 4, 40 unseen
+    return {"num": rng.standard_normal((n, 5)).astype(np.float32), "cat": cat}
+
+
 def _gray(rng, alt):
     h, w = (48, 80) if alt else (64, 64)
     yy, xx = np.mgrid[0:h, 0:w]
@@ -793,9 +840,11 @@ SPECS = {
                                    "descriptors": {1: "K"}}, True),
     "dcnv2_deformconv_op19": ("helper", 19, _img("x", (1, 3, 48, 48), (2, 3, 48, 48)), None, None, True),
     "ortgenai_int4_llama": ("helper", 17, _llama, None, None, True),
+    "skl2onnx_coltrans_mlp_ml": ("helper", 13, _mixed, None, None, True),
 }
 
-HELPER = {"dcnv2_deformconv_op19": dcnv2_deformconv_op19, "ortgenai_int4_llama": ortgenai_int4_llama}
+HELPER = {"dcnv2_deformconv_op19": dcnv2_deformconv_op19, "ortgenai_int4_llama": ortgenai_int4_llama,
+          "skl2onnx_coltrans_mlp_ml": skl2onnx_coltrans_mlp_ml}
 # Checked by the onnx package (1.12 knows opsets up to 17 and no com.microsoft operators)? No for these.
 UNCHECKED = {"dcnv2_deformconv_op19", "ortgenai_int4_llama"}
 

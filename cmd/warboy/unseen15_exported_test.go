@@ -27,6 +27,10 @@ func TestUnseen15AsORT(t *testing.T) {
 		// partial rotary dimension; MatMulNBits 8-bit and 2-bit, a padded last block,
 		// a bias; RMSNorm over two axes; SkipSimplifiedLayerNormalization with a bias.
 		{"genai operator spellings", "genai_ops", []string{"y", "summed"}, 1e-5},
+		// ai.onnx.ml ArrayFeatureExtractor, Scaler, Binarizer, OneHotEncoder (an
+		// unseen category all zeros), then MatMuls. Before: `ArrayFeatureExtractor
+		// "num_sel": unsupported operator ArrayFeatureExtractor (domain ai.onnx.ml)`.
+		{"skl2onnx column transformer", "skl2onnx_coltrans_mlp_ml", []string{"variable"}, 1e-5},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			checkAgainstORT(t, c.model+".onnx", "npz_u15_"+c.model, nil, c.outs, c.tol, 1, 2)

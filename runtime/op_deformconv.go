@@ -15,9 +15,10 @@ import (
 )
 
 // deformSample is the bilinear value of plane [h, w] at (y, x): 0 when the point is
-// a full pixel or more outside, each corner outside the plane counted as 0.
+// a full pixel or more outside (or not a number: a NaN offset), each corner outside
+// the plane counted as 0.
 func deformSample(plane []float32, h, w int, y, x float32) float32 {
-	if y <= -1 || float32(h) <= y || x <= -1 || float32(w) <= x {
+	if y != y || x != x || y <= -1 || float32(h) <= y || x <= -1 || float32(w) <= x {
 		return 0
 	}
 	yl, xl := int(math.Floor(float64(y))), int(math.Floor(float64(x)))

@@ -189,4 +189,21 @@ func TestDeformConvRefusals(t *testing.T) {
 	_, err = runSingleNode(t, 19, node("x", "w", "o"), graph.NewTensor(graph.Float64, []int{1, 4, 5, 5}),
 		graph.NewTensor(graph.Float64, []int{2, 4, 3, 3}), graph.NewTensor(graph.Float64, []int{1, 18, 5, 5}))
 	require.ErrorContains(t, err, "dcn")
+	// A NaN or infinite offset samples nothing (0), as a point outside the map.
+	off := graph.NewTensor(graph.Float32, []int{1, 18, 5, 5})
+	for i := range off.F32() {
+		off.F32()[i] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[i%3]
+	}
+	for i := range x.F32() {
+		x.F32()[i] = 1
+	}
+	ones := graph.NewTensor(graph.Float32, []int{2, 4, 3, 3})
+	for i := range ones.F32() {
+		ones.F32()[i] = 1
+	}
+	y, err := runSingleNode(t, 19, node("x", "w", "o"), x, ones, off)
+	require.NoError(t, err)
+	for _, v := range y[0].F32() {
+		require.Zero(t, v)
+	}
 }

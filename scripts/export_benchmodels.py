@@ -22,6 +22,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen11  (see scripts/unseen11_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen12  (see scripts/unseen12_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen13  (see scripts/unseen13_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen15  (see scripts/unseen15_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -138,6 +139,14 @@ grid_sample, an RT-DETR post-processor, tf2onnx's CropAndResize Loop and NHWC Re
 paddle2onnx OCR recogniser with CTC decoding, opset-18 antialiased Resize and CenterCropPad,
 KAN B-splines, TabNet sparsemax, skl2onnx's cdist Scan) to out/bench-models-unseen13/; see
 scripts/unseen13_models.py.
+
+--unseen15 exports the twentieth session's set (SegFormer's spatial-reduction attention,
+DeBERTa's disentangled attention by GatherElements, a FastSpeech 2 length regulator with a
+data-dependent output length, a scripted beam search Loop, Informer's ProbSparse attention
+with a TopK k from the symbolic length, RetNet retention, ConvNeXt V2's GRN, SuperPoint's
+NMS and keypoint sampling, the opset-19 DeformConv, onnxruntime-genai's 4-bit Llama
+spelling with MatMulNBits/RotaryEmbedding/SimplifiedLayerNormalization) to
+out/bench-models-unseen15/; see scripts/unseen15_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -519,6 +528,8 @@ def main():
                     help="export the eighteenth session's set (scripts/unseen13_models.py) to out/bench-models-unseen13")
     ap.add_argument("--unseen14", action="store_true",
                     help="export the nineteenth session's set (scripts/unseen14_models.py) to out/bench-models-unseen14")
+    ap.add_argument("--unseen15", action="store_true",
+                    help="export the twentieth session's set (scripts/unseen15_models.py) to out/bench-models-unseen15")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -569,6 +580,9 @@ def main():
     if args.unseen14:
         import unseen14_models  # beside this script; its own names, opsets and samples
         return unseen14_models.export_main(args)
+    if args.unseen15:
+        import unseen15_models  # beside this script; its own names, opsets and samples
+        return unseen15_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -1,0 +1,209 @@
+package runtime
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// deformRef is DeformConv by its definition, one output value at a time in
+// float64: the bilinear value of each moved tap (corners outside the map count
+// 0, a point a pixel or more outside is 0), times the mask, times the weight.
+func deformRef(x, w, off, b, mask *graph.Tensor, group, og int, stride, pad, dil [2]int) ([]float64, []int) {
+	n, c, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	oc, cg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+	oh := (h+2*pad[0]-dil[0]*(kh-1)-1)/stride[0] + 1
+	ow := (wd+2*pad[1]-dil[1]*(kw-1)-1)/stride[1] + 1
+	at := func(t *graph.Tensor, i ...int) float64 {
+		o := 0
+		for a, v := range i {
+			o = o*t.Shape[a] + v
+		}
+		return float64(t.F32()[o])
+	}
+	sample := func(bn, ch int, y, xx float64) float64 {
+		if y <= -1 || y >= float64(h) || xx <= -1 || xx >= float64(wd) {
+			return 0
+		}
+		y0, x0 := math.Floor(y), math.Floor(xx)
+		s := 0.0
+		for _, cy := range []float64{y0, y0 + 1} {
+			for _, cx := range []float64{x0, x0 + 1} {
+				if cy < 0 || cy >= float64(h) || cx < 0 || cx >= float64(wd) {
+					continue
+				}
+				s += (1 - math.Abs(y-cy)) * (1 - math.Abs(xx-cx)) * at(x, bn, ch, int(cy), int(cx))
+			}
+		}
+		return s
+	}
+	out := make([]float64, n*oc*oh*ow)
+	for bn := 0; bn < n; bn++ {
+		for o := 0; o < oc; o++ {
+			g := o / (oc / group)
+			for y := 0; y < oh; y++ {
+				for xx := 0; xx < ow; xx++ {
+					s := 0.0
+					if b != nil {
+						s = float64(b.F32()[o])
+					}
+					for ci := 0; ci < cg; ci++ {
+						ch := g*cg + ci
+						gg := ch / (c / og)
+						for i := 0; i < kh; i++ {
+							for j := 0; j < kw; j++ {
+								k := i*kw + j
+								dy := at(off, bn, gg*2*kh*kw+2*k, y, xx)
+								dx := at(off, bn, gg*2*kh*kw+2*k+1, y, xx)
+								v := sample(bn, ch, float64(y*stride[0]-pad[0]+i*dil[0])+dy, float64(xx*stride[1]-pad[1]+j*dil[1])+dx)
+								if mask != nil {
+									v *= at(mask, bn, gg*kh*kw+k, y, xx)
+								}
+								s += v * at(w, o, ci, i, j)
+							}
+						}
+					}
+					out[((bn*oc+o)*oh+y)*ow+xx] = s
+				}
+			}
+		}
+	}
+	return out, []int{n, oc, oh, ow}
+}
+
+// TestDeformConvMatchesReference checks DeformConv against deformRef (random
+// fractional offsets reaching outside the map, masks, groups, offset groups,
+// strides, dilations, padding, 1 and 2 threads) and, with zero offsets and no
+// mask, against the Conv operator.
+func TestDeformConvMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(19))
+	rnd := func(scale float64, shape ...int) *graph.Tensor {
+		tt := graph.NewTensor(graph.Float32, shape)
+		for i := range tt.F32() {
+			tt.F32()[i] = float32(rng.NormFloat64() * scale)
+		}
+		return tt
+	}
+	for _, tc := range []struct {
+		name                 string
+		n, c, h, w, oc, k    int
+		group, og            int
+		stride, pad, dil     int
+		mask, bias, zeroOffs bool
+	}{
+		{"3x3 pad 1 mask bias", 1, 4, 7, 6, 5, 3, 1, 1, 1, 1, 1, true, true, false},
+		{"offset groups 2, groups 2", 2, 4, 6, 6, 6, 3, 2, 2, 1, 1, 1, true, false, false},
+		{"stride 2 dilation 2 no mask", 1, 3, 9, 8, 4, 3, 1, 3, 2, 2, 2, false, true, false},
+		{"1x1", 1, 2, 5, 5, 3, 1, 1, 1, 1, 0, 1, true, false, false},
+		{"zero offsets equal Conv", 2, 4, 8, 7, 6, 3, 2, 2, 2, 1, 1, false, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := rnd(1, tc.n, tc.c, tc.h, tc.w)
+			w := rnd(0.3, tc.oc, tc.c/tc.group, tc.k, tc.k)
+			oh := (tc.h+2*tc.pad-tc.dil*(tc.k-1)-1)/tc.stride + 1
+			ow := (tc.w+2*tc.pad-tc.dil*(tc.k-1)-1)/tc.stride + 1
+			taps := tc.k * tc.k
+			off := rnd(1.5, tc.n, tc.og*2*taps, oh, ow)
+			if tc.zeroOffs {
+				off = graph.NewTensor(graph.Float32, off.Shape)
+			}
+			ins := []*graph.Tensor{x, w, off}
+			names := []string{"x", "w", "off"}
+			var b, m *graph.Tensor
+			if tc.bias {
+				b = rnd(0.1, tc.oc)
+			}
+			if tc.mask {
+				m = graph.NewTensor(graph.Float32, []int{tc.n, tc.og * taps, oh, ow})
+				for i := range m.F32() {
+					m.F32()[i] = rng.Float32()
+				}
+			}
+			if b == nil && m != nil {
+				b = graph.NewTensor(graph.Float32, []int{tc.oc}) // the test runner binds every input name
+			}
+			if b != nil {
+				names, ins = append(names, "b"), append(ins, b)
+			}
+			if m != nil {
+				names, ins = append(names, "mask"), append(ins, m)
+			}
+			attrs := map[string]*graph.Attr{
+				"kernel_shape": graph.IntsAttr("kernel_shape", []int{tc.k, tc.k}),
+				"strides":      graph.IntsAttr("strides", []int{tc.stride, tc.stride}),
+				"dilations":    graph.IntsAttr("dilations", []int{tc.dil, tc.dil}),
+				"pads":         graph.IntsAttr("pads", []int{tc.pad, tc.pad, tc.pad, tc.pad}),
+				"group":        graph.IntAttr("group", int64(tc.group)),
+				"offset_group": graph.IntAttr("offset_group", int64(tc.og)),
+			}
+			want, shape := deformRef(x, w, off, b, m, tc.group, tc.og, [2]int{tc.stride, tc.stride}, [2]int{tc.pad, tc.pad}, [2]int{tc.dil, tc.dil})
+			for _, th := range []int{1, 2} {
+				n := &graph.Node{Name: "dcn", OpType: "DeformConv", Inputs: names, Outputs: []string{"y"}, Attrs: attrs}
+				got, err := runNodeWith(t, 19, th, n, nil, ins...)
+				require.NoError(t, err)
+				require.Equal(t, shape, got[0].Shape)
+				for i, v := range got[0].F32() {
+					require.InDelta(t, want[i], float64(v), 1e-4, "element %d threads %d", i, th)
+				}
+			}
+			if tc.zeroOffs {
+				delete(attrs, "offset_group")
+				cn := &graph.Node{Name: "conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}, Attrs: attrs}
+				conv, err := runSingleNode(t, 13, cn, x, w, b)
+				require.NoError(t, err)
+				for i, v := range conv[0].F32() {
+					assert.InDelta(t, want[i], float64(v), 1e-4, "Conv element %d", i)
+				}
+			}
+		})
+	}
+}
+
+// TestDeformConvRefusals: wrong offset and mask sizes, a group that does not
+// divide the channels, and float64 are errors naming the node, shape inference
+// or the kernel (inputs without declared shapes).
+func TestDeformConvRefusals(t *testing.T) {
+	x := graph.NewTensor(graph.Float32, []int{1, 4, 5, 5})
+	w := graph.NewTensor(graph.Float32, []int{2, 4, 3, 3})
+	node := func(ins ...string) *graph.Node {
+		return &graph.Node{Name: "dcn", OpType: "DeformConv", Inputs: ins, Outputs: []string{"y"},
+			Attrs: map[string]*graph.Attr{"pads": graph.IntsAttr("pads", []int{1, 1, 1, 1})}}
+	}
+	_, err := runSingleNode(t, 19, node("x", "w", "o"), x, w, graph.NewTensor(graph.Float32, []int{1, 9, 5, 5}))
+	require.ErrorContains(t, err, "dcn")
+	require.ErrorContains(t, err, "offset")
+	_, err = runNodeDynamic(t, node("x", "w", "o"), x, w, graph.NewTensor(graph.Float32, []int{1, 18, 4, 5}))
+	require.ErrorContains(t, err, "offset has shape")
+	_, err = runNodeDynamic(t, node("x", "w", "o", "b", "m"), x, w, graph.NewTensor(graph.Float32, []int{1, 18, 5, 5}),
+		graph.NewTensor(graph.Float32, []int{2}), graph.NewTensor(graph.Float32, []int{1, 18, 5, 5}))
+	require.ErrorContains(t, err, "mask has shape")
+	g3 := node("x", "w", "o")
+	g3.Attrs["group"] = graph.IntAttr("group", 3)
+	_, err = runSingleNode(t, 19, g3, x, graph.NewTensor(graph.Float32, []int{3, 1, 3, 3}), graph.NewTensor(graph.Float32, []int{1, 18, 5, 5}))
+	require.ErrorContains(t, err, "group 3")
+	_, err = runSingleNode(t, 19, node("x", "w", "o"), graph.NewTensor(graph.Float64, []int{1, 4, 5, 5}),
+		graph.NewTensor(graph.Float64, []int{2, 4, 3, 3}), graph.NewTensor(graph.Float64, []int{1, 18, 5, 5}))
+	require.ErrorContains(t, err, "dcn")
+	// A NaN or infinite offset samples nothing (0), as a point outside the map.
+	off := graph.NewTensor(graph.Float32, []int{1, 18, 5, 5})
+	for i := range off.F32() {
+		off.F32()[i] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[i%3]
+	}
+	for i := range x.F32() {
+		x.F32()[i] = 1
+	}
+	ones := graph.NewTensor(graph.Float32, []int{2, 4, 3, 3})
+	for i := range ones.F32() {
+		ones.F32()[i] = 1
+	}
+	y, err := runSingleNode(t, 19, node("x", "w", "o"), x, ones, off)
+	require.NoError(t, err)
+	for _, v := range y[0].F32() {
+		require.Zero(t, v)
+	}
+}

@@ -14,7 +14,7 @@ package runtime
 // Dequantize → group normalisation → Quantize is one step here, int8 in and
 // int8 out. The (sample, group) mean and variance come from the integer sums of
 // the codes (kernels.RowStatsI8 on planes, per-channel sums on channels-last
-// pixels); then each (sample, channel) maps a code through one affine map, the
+// pixels, moved to planes first); then each (sample, channel) maps a code through one affine map, the
 // clamp and the activation, then the output quantization, which is a function
 // of the 256 codes only: a 256-entry table per (sample, channel), applied to
 // the plane (kernels.LUT) or to channels-last pixels (kernels.ChanLUT). The
@@ -53,10 +53,10 @@ type qGroupNormKernel struct {
 // qgnScratch is the working memory of a qGroupNormKernel run.
 type qgnScratch struct {
 	s1, s2 []int64
-	p1, p2 []int32
 	a, b   []float32
 	buf    []float32
 	dst    []int8
+	planes []int8
 	luts   []*kernels.ChanLUT // one per sample: its channels' tables
 }
 
@@ -284,28 +284,14 @@ func (k *qGroupNormKernel) affine(sc *qgnScratch, x []int8, n, size int) (a, b [
 	clear(s1)
 	clear(s2)
 	if k.inNHWC {
+		// Each sample's channels moved to planes (a vector transposition),
+		// then the planes' sums.
+		sc.planes = grow(sc.planes, size*c)
+		pl := sc.planes
 		for img := 0; img < n; img++ {
-			a1, a2 := s1[img*c:(img+1)*c], s2[img*c:(img+1)*c]
-			part := x[img*size*c : (img+1)*size*c]
-			// int32 partial sums (127²·2^17 fits), added every 2^17 pixels
-			sc.p1, sc.p2 = grow(sc.p1, c), grow(sc.p2, c)
-			p1, p2 := sc.p1, sc.p2
-			clear(p1)
-			clear(p2)
-			for p0 := 0; p0 < size; p0 += 1 << 17 {
-				for p := p0; p < min(size, p0+1<<17); p++ {
-					px := part[p*c : (p+1)*c]
-					for j, v := range px {
-						q := int32(v)
-						p1[j] += q
-						p2[j] += q * q
-					}
-				}
-				for j := range a1 {
-					a1[j] += int64(p1[j])
-					a2[j] += int64(p2[j])
-					p1[j], p2[j] = 0, 0
-				}
+			qtensor.TransposeBytes(qtensor.I8AsBytes(x[img*size*c:(img+1)*size*c]), []int{size, c}, []int{1, 0}, qtensor.I8AsBytes(pl), 0, 1)
+			for j := 0; j < c; j++ {
+				s1[img*c+j], s2[img*c+j] = kernels.RowStatsI8(pl[j*size : (j+1)*size])
 			}
 		}
 	} else {

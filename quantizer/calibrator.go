@@ -484,7 +484,14 @@ func (c *Calibrator) computeRanges(method Method, warn func(string)) (Ranges, *C
 	}
 	_ = parallelFor(len(c.names), c.opts.Threads, func(i int) error {
 		h := c.hists[i]
-		res := searchRange(h, method, c.opts.Percentile)
+		m := method
+		if s := c.src[c.names[i]]; s.kind == srcFixed && s.observed {
+			m = MinMaxAsym // observedRange: the observed [min, max] whatever the method
+			if method.Symmetric() {
+				m = MinMaxSym
+			}
+		}
+		res := searchRange(h, m, c.opts.Percentile)
 		tr := TensorReport{
 			Name: c.names[i], Min: float32(res.lo), Max: float32(res.hi),
 			ObservedMin: float32(math.Min(h.min, 0)), ObservedMax: float32(math.Max(h.max, 0)),

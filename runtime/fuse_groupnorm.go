@@ -29,13 +29,25 @@ type groupNormKernel struct {
 	gamma, beta []float32 // per channel (nil: 1 and 0)
 	lo, hi      float32
 	post        kernels.Act
+	// view, when set, is the shape [N, C, spatial...] the kernel reads its
+	// input [N, G, ...] at and writes its output in: the GroupNorm whose
+	// Reshape before the InstanceNormalization the int8 lowering folded into
+	// the quantized tensor's view (a normalization region of the quantizer,
+	// Dequantize -> InstanceNormalization -> Reshape back).
+	view []int
 }
 
 func (k *groupNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if len(in) < 1 || in[0] == nil || in[0].DType != graph.Float32 || len(in[0].Shape) < 3 || in[0].Shape[1] != k.c {
+	if len(in) < 1 || in[0] == nil || in[0].DType != graph.Float32 || len(in[0].Shape) < 3 || (k.view == nil && in[0].Shape[1] != k.c) {
 		return nil, fmt.Errorf("group normalisation: input is not float32 [N, %d, ...]", k.c)
 	}
 	x := in[0]
+	if k.view != nil {
+		if graph.NumElements(x.Shape) != graph.NumElements(k.view) {
+			return nil, fmt.Errorf("group normalisation: input %v does not hold %v", x.Shape, k.view)
+		}
+		x = &graph.Tensor{DType: graph.Float32, Shape: k.view, Data: x.Data}
+	}
 	y := ctx.AllocF32(len(x.F32()))
 	groupNormF32(ctx.Threads, x, y, k)
 	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
@@ -153,6 +165,18 @@ func (s *Session) fuseGroupNorms(opset int64) {
 			}
 		}
 		shape := shapeOf(x)
+		// The Reshape before folded into the int8 tensor's view (the lowering
+		// moves a Reshape of a dequantized tensor onto the int8 data): only the
+		// Reshape back to [N, C, ...] is left.
+		if k.c == k.groups && len(used) == 1 {
+			if q, ok := sole(out); ok && isOp(s.steps[q].node, "Reshape") {
+				if xs := shapeOf(s.steps[q].out[0]); len(xs) >= 3 && xs[0] == xin[0] && xs[1] > k.groups && xs[1]%k.groups == 0 &&
+					graph.NumElements(xs) == graph.NumElements(xin) {
+					k.c, k.view, out, shape = xs[1], xs, s.steps[q].out[0], xs
+					used = append(used, q)
+				}
+			}
+		}
 		if len(shape) < 3 {
 			continue
 		}

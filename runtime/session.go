@@ -315,6 +315,7 @@ func (s *Session) plan() error {
 	s.foldConstSteps() // fold_const_steps.go
 	s.fuseConvEpilogues(m.Opset())
 	s.fuseGroupNorms(m.Opset()) // fuse_groupnorm.go
+	s.fuseInt8GroupNorms()      // fuse_int8_groupnorm.go
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
 	s.fuseLSTMCells()            // fuse_lstmcell.go

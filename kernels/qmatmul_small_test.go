@@ -95,8 +95,8 @@ func TestMatMulInt8WithLongK(t *testing.T) {
 	require.Equal(t, refMatMulInt8(m, n, k, a, -128, b, 127), got)
 }
 
-// BenchmarkMatMulInt8Small times MatMulInt8With (the pair kernel up to its
-// bound) against MatMulInt8Threads at 1 thread (the packed VNNI GEMM) on
+// BenchmarkMatMulInt8Small times the pair kernel (small=true) against the
+// packed VNNI GEMM MatMulInt8Threads took before it (small=false), 1 thread, on
 // attention heads' shapes, both zero points non-zero; cpu-µs is the thread's
 // CPU time per product:
 //
@@ -117,8 +117,8 @@ func BenchmarkMatMulInt8Small(b *testing.B) {
 						if !matMulPairs(&buf, s.m, s.n, s.k, a, 3, w, -5, out) {
 							b.Skip("no pair kernel for this shape here")
 						}
-					} else {
-						MatMulInt8Threads(s.m, s.n, s.k, a, 3, w, -5, out, 1)
+					} else if !matMulPacked(s.m, s.n, s.k, a, 3, w, -5, out, 1) {
+						b.Skip("no packed GEMM for this shape")
 					}
 				}
 				b.ReportMetric(float64(threadCPUNanos()-cpu0)/1e3/float64(b.N), "cpu-µs")

@@ -258,7 +258,7 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 	}
 	p.keepLogInputsFloat()
 	var inRegion []*graph.Node
-	for _, r := range p.findRegions(exclude) {
+	for _, r := range p.keepSpectraFloat(p.findRegions(exclude)) { // plan_spectral.go
 		for _, n := range r.nodes {
 			delete(p.quantOp, n)
 		}

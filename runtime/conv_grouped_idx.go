@@ -282,6 +282,26 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		return
 	}
 	var next atomic.Int64
+	if banded {
+		// Above one thread a thread takes a whole band, every block over
+		// it, as one thread runs them (twentieth session): with (block,
+		// band) items the two threads ran the same band at once, each
+		// reading its blocks' lines of the same input pixels and writing
+		// its lines of the same output pixels. RegNet-X-800MF's 64-channel
+		// stride-2 layer on 112x112 alone (BenchmarkConvThreads): 242-284
+		// -> 174 µs at 2 threads (300-320 at 1). In the model its 16 grouped
+		// layers still take 94-102 % of their 1-thread time at 2 threads
+		// (docs/runtime.md, "Named set at one and two threads on AMD").
+		bands := ns * chunks
+		nnParallel(threads, threads, func(int, int) {
+			for b := int(next.Add(1)) - 1; b < bands; b = int(next.Add(1)) - 1 {
+				for j := 0; j < nb; j++ {
+					run(b*nb + j)
+				}
+			}
+		})
+		return
+	}
 	nnParallel(threads, threads, func(int, int) {
 		for i := int(next.Add(1)) - 1; i < items; i = int(next.Add(1)) - 1 {
 			run(i)

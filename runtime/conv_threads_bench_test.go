@@ -37,6 +37,8 @@ func BenchmarkConvThreads(b *testing.B) {
 		{"regnetx400_g_160_14x14", 160, 160, 14, 10, 3, 1, false},
 		{"regnetx400_g_160_28x28_s2", 160, 160, 28, 10, 3, 2, false},
 		{"regnetx400_g_64_56x56_s2", 64, 64, 56, 4, 3, 2, false},
+		{"regnetx800_g_64_112x112_s2", 64, 64, 112, 4, 3, 2, false},
+		{"regnetx800_g_128_56x56", 128, 128, 56, 8, 3, 1, false},
 		{"regnetx400_pw_400_7x7", 400, 400, 7, 1, 1, 1, true},
 		{"regnetx400_pw_160_14x14", 160, 160, 14, 1, 1, 1, false},
 		{"resnext50_g_1024_7x7", 1024, 1024, 7, 32, 3, 1, false},

@@ -3,14 +3,14 @@ package runtime
 // HannWindow, HammingWindow, BlackmanWindow, MelWeightMatrix and DFT (opset 17;
 // DFT's axis input of opset 20) on float32. The windows and the filter bank are
 // graph.WindowValues and graph.MelWeights (they fold to constants when their
-// sizes are constant). DFT is a direct transform per signal (L·n products in
-// float64 from a cosine/sine table indexed by (k·j) mod L, rounded once to
-// float32), as STFT: the transform lengths of front ends and spectral masks are
-// small; a long DFT is O(L²).
+// sizes are constant). DFT is the FFT of op_dft_fft.go per signal (float64,
+// rounded once to float32; O(L log L) for every length), planned at build time
+// when the length is known. STFT (op_dft_stft.go) runs on the same plans.
 
 import (
 	"fmt"
-	"math"
+	"math/bits"
+	"math/cmplx"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -79,9 +79,7 @@ type dftKernel struct {
 	inverse, onesided bool
 	axisAttr          int64
 	axisInput         bool // opset 20: the axis is input 2 (default -2)
-	// the cos/sin table of the last transform length seen (length² each)
-	length   int
-	cos, sin []float64
+	plans             dftPlans
 }
 
 func buildDFT(b *BuildContext) (Kernel, error) {
@@ -93,21 +91,59 @@ func buildDFT(b *BuildContext) (Kernel, error) {
 	if k.inverse && k.onesided {
 		return nil, fmt.Errorf("%s: %w onesided inverse DFT (the real inverse of a half spectrum)", b.Node.Label(), graph.ErrUnsupported)
 	}
+	k.planAhead(b)
 	return k, nil
 }
 
-func (k *dftKernel) table(l int) {
-	if k.length == l {
+// planAhead plans the transform at build time when its length and the signal's
+// kind (real or complex) are known: dft_length a constant, or the signal axis a
+// fixed size. A length that is not known (or not valid: Run says why) is planned
+// at its first run.
+func (k *dftKernel) planAhead(b *BuildContext) {
+	x := b.Input(0)
+	if x == nil || !x.HasShape || len(x.Shape) < 2 {
 		return
 	}
-	k.length = l
-	k.cos, k.sin = make([]float64, l*l), make([]float64, l*l)
-	for f := 0; f < l; f++ {
-		for j := 0; j < l; j++ {
-			a := 2 * math.Pi * float64((f*j)%l) / float64(l)
-			k.cos[f*l+j], k.sin[f*l+j] = math.Cos(a), math.Sin(a)
-		}
+	r := len(x.Shape)
+	last := x.Shape[r-1]
+	if !last.Known() || (last.Size != 1 && last.Size != 2) {
+		return
 	}
+	l := -1
+	if t := b.Const(1); t != nil {
+		v, err := scalarInt(t, "dft_length")
+		if err != nil {
+			return
+		}
+		l = v
+	} else if len(b.Node.Inputs) < 2 || b.Node.Inputs[1] == "" {
+		axisV := k.axisAttr
+		if k.axisInput && len(b.Node.Inputs) > 2 && b.Node.Inputs[2] != "" {
+			t := b.Const(2)
+			if t == nil {
+				return
+			}
+			v, err := scalarInt(t, "axis")
+			if err != nil {
+				return
+			}
+			axisV = int64(v)
+		}
+		axis, err := graph.DFTAxis(axisV, r)
+		if err != nil || !x.Shape[axis].Known() {
+			return
+		}
+		l = x.Shape[axis].Size
+	}
+	if l >= 1 && l <= fftMaxLength {
+		_, _ = k.plans.get(l, last.Size == 1)
+	}
+}
+
+// fftGrain is the number of signals of length l a parallel chunk takes (about
+// parallelMinWork butterfly points).
+func fftGrain(l int) int {
+	return max(1, parallelMinWork/(l*max(1, bits.Len(uint(l)))))
 }
 
 func (k *dftKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -148,8 +184,8 @@ func (k *dftKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 			return nil, fmt.Errorf("dft_length %d is not positive", l)
 		}
 	}
-	if l > 1<<14 {
-		return nil, fmt.Errorf("a direct DFT of length %d is too long (at most %d)", l, 1<<14)
+	if l > fftMaxLength {
+		return nil, fmt.Errorf("a DFT of length %d is too long (at most %d)", l, fftMaxLength)
 	}
 	bins := graph.DFTOutLength(l, k.onesided)
 	shape := append([]int{}, x.Shape...)
@@ -157,40 +193,59 @@ func (k *dftKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, 
 	if err := checkSize(shape, "output shape"); err != nil {
 		return nil, err
 	}
+	isReal := comps == 1
+	plan, err := k.plans.get(l, isReal)
+	if err != nil {
+		return nil, err
+	}
 	outer := graph.NumElements(x.Shape[:axis])
 	inner := graph.NumElements(x.Shape[axis+1 : r-1])
-	k.table(l)
 	src, out := x.F32(), make([]float32, graph.NumElements(shape))
 	used := min(n, l) // samples beyond dft_length are dropped, missing ones are zeros
-	sign, scale := -1.0, 1.0
-	if k.inverse {
-		sign, scale = 1.0, 1/float64(l)
-	}
-	re, im := make([]float64, used), make([]float64, used)
-	for o := 0; o < outer; o++ {
-		for q := 0; q < inner; q++ {
-			for j := 0; j < used; j++ {
-				p := ((o*n+j)*inner + q) * comps
-				re[j] = float64(src[p])
-				im[j] = 0
-				if comps == 2 {
-					im[j] = float64(src[p+1])
+	inverse, scale := k.inverse, 1/float64(l)
+	parallelForGrain(ctx.Threads, outer*inner, fftGrain(l), func(lo, hi int) {
+		w := plan.newWork()
+		for s := lo; s < hi; s++ {
+			o, q := s/inner, s%inner
+			at := func(j int) int { return ((o*n+j)*inner + q) * comps }
+			if isReal {
+				for j := 0; j < used; j++ {
+					w.real[j] = float64(src[at(j)])
 				}
+				clear(w.real[used:])
+				plan.realForward(w)
+				// The upper bins of a real signal's spectrum mirror the lower ones.
+				for f := l/2 + 1; f < bins; f++ {
+					w.out[f] = cmplx.Conj(w.out[l-f])
+				}
+			} else {
+				for j := 0; j < used; j++ {
+					p := at(j)
+					w.in[j] = complex(float64(src[p]), float64(src[p+1]))
+				}
+				clear(w.in[used:])
+				if inverse {
+					conjAll(w.in)
+				}
+				plan.cplx.transform(w.out, w.in, w.work)
 			}
 			for f := 0; f < bins; f++ {
-				cs, sn := k.cos[f*l:f*l+used], k.sin[f*l:f*l+used]
-				var sr, si float64
-				for j := range re {
-					// (re + i·im)(cos + i·sign·sin)
-					sr += re[j]*cs[j] - sign*im[j]*sn[j]
-					si += im[j]*cs[j] + sign*re[j]*sn[j]
+				v := w.out[f]
+				if inverse { // the inverse DFT is conj(DFT(conj(x)))/L; a real x is its own conj
+					v = cmplx.Conj(v) * complex(scale, 0)
 				}
 				p := ((o*bins+f)*inner + q) * 2
-				out[p], out[p+1] = float32(sr*scale), float32(si*scale)
+				out[p], out[p+1] = float32(real(v)), float32(imag(v))
 			}
 		}
-	}
+	})
 	return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: out}}, nil
+}
+
+func conjAll(v []complex128) {
+	for i, c := range v {
+		v[i] = cmplx.Conj(c)
+	}
 }
 
 func init() {

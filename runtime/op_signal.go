@@ -1,13 +1,7 @@
 package runtime
 
-// STFT (opset 17) and Col2Im (opset 18) on float32: the log-mel front end the
-// newer exporters write with the STFT operator, and F.fold.
-//
-// STFT is a direct DFT per frame (frame_length x bins products in float64 from a
-// cosine/sine table, rounded once to float32), not an FFT: the frame lengths of
-// speech front ends (400, 512) are small, the front end is a small part of a
-// speech model, and a direct sum needs no radix cases. The table is indexed by
-// (k·n) mod N so every angle is exact to the float64 rounding of 2π·j/N.
+// Col2Im (opset 18) on float32 (F.fold), and the scalar inputs of the signal
+// operators. STFT (opset 17) is in op_dft_stft.go, on the FFT of op_dft_fft.go.
 
 import (
 	"fmt"
@@ -15,17 +9,6 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 )
-
-type stftKernel struct {
-	onesided bool
-	// the cos/sin table of the last frame length seen (frame·bins each)
-	frame, bins int
-	cos, sin    []float64
-}
-
-func buildSTFT(b *BuildContext) (Kernel, error) {
-	return &stftKernel{onesided: b.Node.AttrInt("onesided", 1) != 0}, nil
-}
 
 func scalarInt(t *graph.Tensor, what string) (int, error) {
 	v, err := intsInput(t, what)
@@ -39,106 +22,6 @@ func scalarInt(t *graph.Tensor, what string) (int, error) {
 		return 0, fmt.Errorf("%s %d is out of range", what, v[0])
 	}
 	return int(v[0]), nil
-}
-
-func (k *stftKernel) table(frame, bins int) {
-	if k.frame == frame && k.bins == bins {
-		return
-	}
-	k.frame, k.bins = frame, bins
-	k.cos, k.sin = make([]float64, frame*bins), make([]float64, frame*bins)
-	for f := 0; f < bins; f++ {
-		for n := 0; n < frame; n++ {
-			a := 2 * math.Pi * float64((f*n)%frame) / float64(frame)
-			k.cos[f*frame+n], k.sin[f*frame+n] = math.Cos(a), math.Sin(a)
-		}
-	}
-}
-
-func (k *stftKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if err := checkInputs(in, 2); err != nil {
-		return nil, err
-	}
-	x := in[0]
-	if x.DType != graph.Float32 {
-		return nil, fmt.Errorf("signal must be float32, is %s", x.DType)
-	}
-	if len(x.Shape) != 3 || (x.Shape[2] != 1 && x.Shape[2] != 2) {
-		return nil, fmt.Errorf("signal must be [batch, length, 1 or 2], has shape %v", x.Shape)
-	}
-	comps := x.Shape[2]
-	if comps == 2 && k.onesided {
-		return nil, fmt.Errorf("onesided output of a complex signal (ONNX defines it for real signals only)")
-	}
-	step, err := scalarInt(in[1], "frame_step")
-	if err != nil {
-		return nil, err
-	}
-	win, wlen := optInput(in, 2), -1
-	if win != nil {
-		if win.DType != graph.Float32 || len(win.Shape) != 1 {
-			return nil, fmt.Errorf("window must be a 1-D float32 tensor, is %s %v", win.DType, win.Shape)
-		}
-		wlen = win.Shape[0]
-	}
-	flen := -1
-	if t := optInput(in, 3); t != nil {
-		if flen, err = scalarInt(t, "frame_length"); err != nil {
-			return nil, err
-		}
-	}
-	frame, err := graph.STFTFrameLength(wlen, flen)
-	if err != nil {
-		return nil, err
-	}
-	frames, bins, err := graph.STFTShape(x.Shape[1], frame, step, k.onesided)
-	if err != nil {
-		return nil, err
-	}
-	shape := []int{x.Shape[0], frames, bins, 2}
-	if err := checkSize(shape, "output shape"); err != nil {
-		return nil, err
-	}
-	k.table(frame, bins)
-	src, out := x.F32(), make([]float32, graph.NumElements(shape))
-	var w []float32
-	if win != nil {
-		w = win.F32()
-	}
-	re, im := make([]float64, frame), make([]float64, frame)
-	for b := 0; b < x.Shape[0]; b++ {
-		for f := 0; f < frames; f++ {
-			base := (b*x.Shape[1] + f*step) * comps
-			for n := 0; n < frame; n++ {
-				g := 1.0
-				if w != nil {
-					g = float64(w[n])
-				}
-				re[n] = g * float64(src[base+n*comps])
-				if comps == 2 {
-					im[n] = g * float64(src[base+n*comps+1])
-				}
-			}
-			o := out[((b*frames+f)*bins)*2:]
-			for q := 0; q < bins; q++ {
-				cs, sn := k.cos[q*frame:(q+1)*frame], k.sin[q*frame:(q+1)*frame]
-				var sr, si float64
-				if comps == 1 {
-					for n, v := range re {
-						sr += v * cs[n]
-						si -= v * sn[n]
-					}
-				} else {
-					for n, v := range re {
-						sr += v*cs[n] + im[n]*sn[n]
-						si += im[n]*cs[n] - v*sn[n]
-					}
-				}
-				o[2*q], o[2*q+1] = float32(sr), float32(si)
-			}
-		}
-	}
-	return []*graph.Tensor{{DType: graph.Float32, Shape: shape, Data: out}}, nil
 }
 
 type col2ImKernel struct {
@@ -254,6 +137,5 @@ func ones64(n int) []int64 {
 }
 
 func init() {
-	Register(OpInfo{OpType: "STFT", Build: buildSTFT})
 	Register(OpInfo{OpType: "Col2Im", Build: buildCol2Im})
 }

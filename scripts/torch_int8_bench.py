@@ -8,7 +8,9 @@ torch.set_num_threads(T):
 
     /usr/bin/python3 scripts/torch_int8_bench.py [--threads 1,2] [--engine onednn] [--iterations 30]
 
-Prints one line per model and thread count: min / p50 / mean milliseconds.
+Prints one line per model and thread count: min / p50 / mean milliseconds
+(wall clock), then the process CPU time per run (min / p50): under load
+the wall clock is mostly other processes' time slices.
 """
 import argparse
 import statistics
@@ -48,21 +50,24 @@ def main():
         model = build(name, args.engine)
         for t in [int(v) for v in args.threads.split(",")]:
             torch.set_num_threads(t)
-            lat = []
+            lat, cpu = [], []
             try:
                 with torch.no_grad():
                     for _ in range(3):
                         model(x)
                     for _ in range(args.iterations):
-                        t0 = time.perf_counter()
+                        t0, c0 = time.perf_counter(), time.process_time()
                         model(x)
                         lat.append((time.perf_counter() - t0) * 1e3)
+                        cpu.append((time.process_time() - c0) * 1e3)
             except RuntimeError as e:  # onednn rejects some shapes at some thread counts
                 print(f"pytorch {torch.__version__} {args.engine} int8 {name} threads={t}: failed: {e}", flush=True)
                 continue
             lat.sort()
+            cpu.sort()
             print(f"pytorch {torch.__version__} {args.engine} int8 {name} threads={t}: "
-                  f"min {lat[0]:.2f} ms, p50 {statistics.median(lat):.2f} ms, mean {statistics.mean(lat):.2f} ms ({len(lat)} runs)",
+                  f"min {lat[0]:.2f} ms, p50 {statistics.median(lat):.2f} ms, mean {statistics.mean(lat):.2f} ms ({len(lat)} runs); "
+                  f"process CPU time min {cpu[0]:.2f} ms, p50 {statistics.median(cpu):.2f} ms",
                   flush=True)
     return 0
 

@@ -216,6 +216,10 @@ func QConv(s ConvShape, in []int8, w *QConvWeights, out []int8, rq *Requant, thr
 		winConv(s, in, w.win, out, p, threads)
 		return
 	}
+	if dilatedWidthFits(s) {
+		dilatedWidthConv(s, in, w, out, rq, threads) // qconv_dilated.go
+		return
+	}
 	if w.s2d != nil && s2dFits(s) && amxFits(s.N*oh*ow, w.s2d) {
 		convAMXS2D(s, in, w.s2d, out, p, threads)
 		return

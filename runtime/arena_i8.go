@@ -17,3 +17,13 @@ func (c *ExecContext) AllocI8(n int) []int8 {
 	f := c.allocF32((n+3)/4, n >= minArenaLen)
 	return unsafe.Slice((*int8)(unsafe.Pointer(&f[0])), n)
 }
+
+// AllocI64 returns an int64 slice of length n with undefined contents, carved
+// from the arena like AllocI8 (a MaxPool's Indices).
+func (c *ExecContext) AllocI64(n int) []int64 {
+	if n == 0 {
+		return []int64{}
+	}
+	f := c.allocF32(2*n, 2*n >= minArenaLen)
+	return unsafe.Slice((*int64)(unsafe.Pointer(&f[0])), n)
+}

@@ -159,9 +159,10 @@ func TestInt8FallbackWarnsAndPlacesFloat(t *testing.T) {
 	b := newMB(5)
 	x := b.Input("x", batchDim(), graph.Dim{Size: 4}, graph.Dim{Size: 5}, graph.Dim{Size: 5})
 	c := b.Node("Relu", []string{b.conv(x, 4, 4, 3, 1, 1, 1, true)})
-	// One spatial axis: a mean over both is a GlobalAveragePool once the graph
-	// pass has run (graph/optimize/reduce_pool.go), which runs int8.
-	r := b.Node("ReduceMean", []string{c}, graph.IntsAttr("axes", []int{3}), graph.IntAttr("keepdims", 1))
+	// The channel axis: a mean over the spatial axes, both or one, is an
+	// average pool once the graph pass has run (graph/optimize/reduce_pool.go),
+	// which runs int8.
+	r := b.Node("ReduceMean", []string{c}, graph.IntsAttr("axes", []int{1}), graph.IntAttr("keepdims", 1))
 	b.Output(b.Node("Sigmoid", []string{r}))
 	fm := b.Model()
 	rng := rand.New(rand.NewSource(1))

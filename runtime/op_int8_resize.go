@@ -27,6 +27,9 @@ func resizeInt8Wrap(ctx *ExecContext, k *resizeKernel, in []*graph.Tensor) ([]*g
 			p.runI8(x.Data.([]int8), y, ctx.Threads)
 			return []*graph.Tensor{{DType: graph.Int8, Shape: outShape, Data: y}}, nil
 		}
+		if out := k.run3D(ctx, x, outShape, scales, roi); out != nil {
+			return out, nil // three adjacent axes (resize_3d.go)
+		}
 	}
 	wide := widenInt8(x.Data.([]int8), ctx.Threads)
 	win := append([]*graph.Tensor{graph.FromFloat32(x.Shape, wide)}, in[1:]...)

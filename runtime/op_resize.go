@@ -112,6 +112,9 @@ func (k *resizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 			p.runF32(x.F32(), y, 0, ctx.Threads)
 			return []*graph.Tensor{{DType: graph.Float32, Shape: outShape, Data: y}}, nil
 		}
+		if out := k.run3D(ctx, x, outShape, scales, roi); out != nil {
+			return out, nil // three adjacent axes (resize_3d.go)
+		}
 	}
 	return k.perAxis(ctx, x, outShape, scales, roi)
 }

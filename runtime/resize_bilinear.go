@@ -55,6 +55,8 @@ type resizePlans struct {
 	mu    sync.Mutex
 	maps  map[axisMapKey]*axisMap
 	plans map[string]*resize2D
+	// plans3 are the three-axis plans (resize_3d.go), nil where none fits.
+	plans3 map[string]*resize3D
 }
 
 type axisMapKey struct {

@@ -11,17 +11,25 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// reduceMeanToPool rewrites ReduceMean over both spatial axes (2 and 3) of a
-// float 4-D (NCHW) tensor as GlobalAveragePool, followed, when keepdims is 0,
-// by a Flatten from axis 1 (the pooled [N, C, 1, 1] is then [N, C]). Rank 3
-// is left alone: there the last axis is as often a transformer's features
-// ([N, L, D], whose LayerNorm means the fusions must still recognise) as a
-// 1-D signal's length. A mean that a Sub takes from its own input (the first
-// step of an instance or layer normalisation written out) stays too. It
-// returns the number of nodes rewritten.
+// reduceMeanToPool rewrites ReduceMean over all spatial axes of a float 4-D
+// (NCHW) or 5-D (NCDHW, a video or volume net's x.mean([2, 3, 4])) tensor as
+// GlobalAveragePool, followed, when keepdims is 0, by a Flatten from axis 1
+// (the pooled [N, C, 1, 1(, 1)] is then [N, C]); and ReduceMean over one
+// spatial axis of a 4-D tensor whose size is static (x.mean(2): a column or
+// row profile, adaptive_odd's head) as an AveragePool whose window is that
+// whole axis, followed, when keepdims is 0, by a Reshape to [0, 0, -1] (the
+// pooled [N, C, 1, W] or [N, C, H, 1] is then [N, C, W] or [N, C, H]); the
+// pools run channels-last and in int8 where a ReduceMean runs NCHW and in
+// float32. Rank 3 is left alone: there the last axis is as often a
+// transformer's features ([N, L, D], whose LayerNorm means the fusions must
+// still recognise) as a 1-D signal's length. A mean that a Sub takes from
+// its own input (the first step of an instance or layer normalisation
+// written out) stays too, and so does a mean over one axis of a square (its
+// variance). It returns the number of nodes rewritten.
 func reduceMeanToPool(g *graph.Graph, opset int64) int {
 	count := 0
 	cons := g.Consumers()
+	prod := g.Producers()
 	var nodes []*graph.Node
 	for _, n := range g.Nodes {
 		nodes = append(nodes, n)
@@ -32,7 +40,7 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 			continue
 		}
 		x := g.Values[n.Inputs[0]]
-		if x == nil || !x.HasShape || len(x.Shape) != 4 ||
+		if x == nil || !x.HasShape || (len(x.Shape) != 4 && len(x.Shape) != 5) ||
 			(x.DType != graph.Float32 && x.DType != graph.Float16 && x.DType != graph.Float64) {
 			continue
 		}
@@ -50,11 +58,15 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 		default:
 			continue
 		}
-		if !spatialAxes(axes, r) {
-			continue
-		}
 		keep := n.AttrInt("keepdims", 1) != 0
 		y := n.Outputs[0]
+		if !spatialAxes(axes, r) {
+			if a, ok := oneSpatialAxis(axes, x.Shape); ok && opset >= 5 && !squares(prod[n.Inputs[0]]) {
+				nodes = append(nodes, meanAsWindow(g, n, x, a, keep)...)
+				count++
+			}
+			continue
+		}
 		if keep {
 			n.OpType, n.Inputs, n.Attrs = "GlobalAveragePool", n.Inputs[:1], map[string]*graph.Attr{}
 			count++
@@ -109,4 +121,61 @@ func spatialAxes(axes []int64, r int64) bool {
 		seen[a] = true
 	}
 	return true
+}
+
+// squares reports whether p squares its input (Pow by 2, or Mul of a value
+// by itself): a mean of it over one axis is the variance of a normalisation
+// written out over the last axis of a channels-last 4-D tensor
+// (ReduceMean, Sub, Pow, ReduceMean, ...), which the fusions must still see.
+func squares(p *graph.Node) bool {
+	if p == nil || len(p.Inputs) != 2 {
+		return false
+	}
+	return isOp(p, "Pow") || isOp(p, "Mul") && p.Inputs[0] == p.Inputs[1]
+}
+
+// oneSpatialAxis returns the axis when axes name exactly one spatial axis of
+// a 4-D shape and its size is static.
+func oneSpatialAxis(axes []int64, shape graph.Shape) (int, bool) {
+	if len(shape) != 4 || len(axes) != 1 {
+		return 0, false
+	}
+	a := axes[0]
+	if a < 0 {
+		a += 4
+	}
+	if a != 2 && a != 3 || shape[a].Size <= 0 {
+		return 0, false
+	}
+	return int(a), true
+}
+
+// meanAsWindow rewrites the ReduceMean n over spatial axis a of the 4-D x
+// as an AveragePool whose window spans that axis (one output position along
+// it), and returns the Reshape that drops the pooled axis when keepdims is
+// 0 (nil otherwise). The pool's output takes the mean's name when it is the
+// result.
+func meanAsWindow(g *graph.Graph, n *graph.Node, x *graph.Value, a int, keep bool) []*graph.Node {
+	kernel := []int64{1, 1}
+	kernel[a-2] = int64(x.Shape[a].Size)
+	y := n.Outputs[0]
+	n.OpType, n.Inputs, n.Attrs = "AveragePool", n.Inputs[:1], map[string]*graph.Attr{}
+	n.SetAttrInts("kernel_shape", kernel)
+	if keep {
+		return nil
+	}
+	pooled := uniqueName(g, y+"_pooled")
+	shape := append(graph.Shape(nil), x.Shape...)
+	shape[a] = graph.Dim{Size: 1}
+	g.Values[pooled] = &graph.Value{Name: pooled, DType: x.DType, Shape: shape, HasShape: true}
+	n.Outputs = []string{pooled}
+	fname := n.Name
+	if fname == "" {
+		fname = y
+	}
+	target := uniqueName(g, fname+"_shape")
+	g.Initializers[target] = graph.FromInt64([]int{3}, []int64{0, 0, -1})
+	g.Values[target] = &graph.Value{Name: target, DType: graph.Int64, Shape: graph.ShapeOf(3), HasShape: true}
+	return []*graph.Node{{Name: fname + "_reshape", OpType: "Reshape", Inputs: []string{pooled, target}, Outputs: []string{y},
+		Attrs: map[string]*graph.Attr{}}}
 }

@@ -39,7 +39,7 @@ type Stats struct {
 	Dead       int // nodes whose outputs nobody reads
 	Pads       int // zero Pads folded into the Conv or AveragePool after them
 	Taps       int // Convs cut to the kernel taps that read the input (conv_taps.go)
-	Pools      int // spatial ReduceMeans written as GlobalAveragePool, or as an AveragePool over one axis (reduce_pool.go)
+	Pools      int // spatial ReduceMeans written as GlobalAveragePool, or as an AveragePool over one axis, and ReduceMaxes as GlobalMaxPool (reduce_pool.go)
 	Sums       int // variadic Sums written as chains of Adds (sum_add.go)
 	Deconvs    int // stride-1 ConvTransposes written as Convs (convtranspose_conv.go)
 	Transposes int // Transposes moved towards their readers, merged or cancelled (transpose_sink.go)

@@ -25,7 +25,8 @@ import (
 // still recognise) as a 1-D signal's length. A mean that a Sub takes from
 // its own input (the first step of an instance or layer normalisation
 // written out) stays too, and so does a mean over one axis of a square (its
-// variance). It returns the number of nodes rewritten.
+// variance). A ReduceMax over all spatial axes (slicenet's x.amax([2, 3]))
+// is a GlobalMaxPool the same way. It returns the number of nodes rewritten.
 func reduceMeanToPool(g *graph.Graph, opset int64) int {
 	count := 0
 	cons := g.Consumers()
@@ -33,10 +34,11 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 	var nodes []*graph.Node
 	for _, n := range g.Nodes {
 		nodes = append(nodes, n)
-		if !isOp(n, "ReduceMean") || len(n.Inputs) == 0 || len(n.Outputs) != 1 || n.Inputs[0] == "" {
+		isMean := isOp(n, "ReduceMean")
+		if !isMean && !isOp(n, "ReduceMax") || len(n.Inputs) == 0 || len(n.Outputs) != 1 || n.Inputs[0] == "" {
 			continue
 		}
-		if centres(n, cons[n.Outputs[0]]) {
+		if isMean && centres(n, cons[n.Outputs[0]]) {
 			continue
 		}
 		x := g.Values[n.Inputs[0]]
@@ -61,14 +63,18 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 		keep := n.AttrInt("keepdims", 1) != 0
 		y := n.Outputs[0]
 		if !spatialAxes(axes, r) {
-			if a, ok := oneSpatialAxis(axes, x.Shape); ok && opset >= 5 && !squares(prod[n.Inputs[0]]) {
+			if a, ok := oneSpatialAxis(axes, x.Shape); isMean && ok && opset >= 5 && !squares(prod[n.Inputs[0]]) {
 				nodes = append(nodes, meanAsWindow(g, n, x, a, keep)...)
 				count++
 			}
 			continue
 		}
+		pool := "GlobalAveragePool"
+		if !isMean {
+			pool = "GlobalMaxPool"
+		}
 		if keep {
-			n.OpType, n.Inputs, n.Attrs = "GlobalAveragePool", n.Inputs[:1], map[string]*graph.Attr{}
+			n.OpType, n.Inputs, n.Attrs = pool, n.Inputs[:1], map[string]*graph.Attr{}
 			count++
 			continue
 		}
@@ -78,7 +84,7 @@ func reduceMeanToPool(g *graph.Graph, opset int64) int {
 			shape = append(shape, graph.Dim{Size: 1})
 		}
 		g.Values[pooled] = &graph.Value{Name: pooled, DType: x.DType, Shape: shape, HasShape: true}
-		n.OpType, n.Inputs, n.Outputs, n.Attrs = "GlobalAveragePool", n.Inputs[:1], []string{pooled}, map[string]*graph.Attr{}
+		n.OpType, n.Inputs, n.Outputs, n.Attrs = pool, n.Inputs[:1], []string{pooled}, map[string]*graph.Attr{}
 		fname := n.Name
 		if fname == "" {
 			fname = y

@@ -17,7 +17,12 @@ import (
 // keepdims 0); at opset 18 the axes come from a Constant node. Another shape
 // (a 5-D clip, a mean over one axis) has no Gemm: the mean is the output.
 func meanModel(rng *rand.Rand, opset int64, shape []int, axes []int64, keepdims int64) *graph.Model {
-	mean := node("ReduceMean", []string{"r"}, []string{"m"}, intAttr("keepdims", keepdims))
+	return reduceModel(rng, "ReduceMean", opset, shape, axes, keepdims)
+}
+
+// reduceModel is meanModel with another reduction.
+func reduceModel(rng *rand.Rand, op string, opset int64, shape []int, axes []int64, keepdims int64) *graph.Model {
+	mean := node(op, []string{"r"}, []string{"m"}, intAttr("keepdims", keepdims))
 	nodes := []*graph.Node{node("Relu", []string{"x"}, []string{"r"})}
 	if opset >= 18 {
 		nodes = append(nodes, node("Constant", nil, []string{"axes"}, tensorAttr(graph.FromInt64([]int{len(axes)}, axes))))
@@ -159,6 +164,52 @@ func TestReduceMeanLayerNormStays(t *testing.T) {
 			}
 			got := run(t, m, in)
 			assert.InDeltaSlice(t, want["y"].F32(), got["y"].F32(), 1e-5)
+		})
+	}
+}
+
+// TestReduceMaxToGlobalPool: a ReduceMax over all spatial axes (4-D or 5-D)
+// is a GlobalMaxPool (+ Flatten when keepdims is 0); over one spatial axis or
+// the channels it stays.
+func TestReduceMaxToGlobalPool(t *testing.T) {
+	image, clip := []int{2, 5, 4, 3}, []int{2, 3, 4, 5, 6}
+	for _, c := range []struct {
+		name     string
+		opset    int64
+		shape    []int
+		axes     []int64
+		keepdims int64
+		pooled   bool
+	}{
+		{"slicenet x.amax([2, 3])", 11, image, []int64{2, 3}, 0, true},
+		{"keepdims, negative axes", 13, image, []int64{-2, -1}, 1, true},
+		{"opset 18 axes input", 18, image, []int64{2, 3}, 0, true},
+		{"clip", 13, clip, []int64{2, 3, 4}, 0, true},
+		{"one spatial axis", 13, image, []int64{3}, 0, false},
+		{"channels", 13, image, []int64{1}, 1, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(5))
+			src := reduceModel(rng, "ReduceMax", c.opset, c.shape, c.axes, c.keepdims)
+			in := map[string]*graph.Tensor{"x": randF32(rng, c.shape...)}
+			want := run(t, src, in)
+			m := cloneGraph(src)
+			st, err := optimize.Optimize(m, optimize.Options{Eval: runtime.ConstEval()})
+			require.NoError(t, err)
+			ops := opTypes(m.Graph)
+			if c.pooled {
+				assert.Equal(t, 1, st.Pools, st.String())
+				assert.Zero(t, ops["ReduceMax"])
+				assert.Equal(t, 1, ops["GlobalMaxPool"])
+			} else {
+				assert.Zero(t, st.Pools, st.String())
+				assert.Equal(t, 1, ops["ReduceMax"])
+			}
+			got := run(t, m, in)
+			for name, w := range want {
+				require.Equal(t, w.Shape, got[name].Shape, name)
+				assert.Equal(t, w.F32(), got[name].F32(), name)
+			}
 		})
 	}
 }

@@ -132,8 +132,17 @@ func arithF32Arena(ctx *ExecContext, n *graph.Node, a, b *graph.Tensor) (*graph.
 		return nil, false
 	}
 	out := ctx.AllocF32(graph.NumElements(os))
-	binaryBroadcastRows(ctx.Threads, a.F32(), a.Shape, b.F32(), b.Shape, out, os, row)
+	binaryF32(ctx.Threads, n.OpType, row, a.F32(), a.Shape, b.F32(), b.Shape, out, os)
 	return &graph.Tensor{DType: graph.Float32, Shape: os, Data: out}, true
+}
+
+// binaryF32 computes a float32 broadcasting operator on the block kernels
+// (broadcast_plan.go) when it has one, with its row function otherwise.
+func binaryF32(threads int, op string, row rowFunc[float32, float32], a []float32, as []int, b []float32, bs []int, out []float32, os []int) {
+	if bop, ok := binF32Op(op); ok && broadcastF32(threads, bop, a, as, b, bs, out, os) {
+		return
+	}
+	binaryBroadcastRows(threads, a, as, b, bs, out, os, row)
 }
 
 // variadicF32Arena runs Sum, Mean, Max or Min of two or more float32 inputs
@@ -163,7 +172,7 @@ func variadicF32Arena(ctx *ExecContext, n *graph.Node, in []*graph.Tensor) (*gra
 			return nil, false
 		}
 		out := ctx.AllocF32(graph.NumElements(os))
-		binaryBroadcastRows(ctx.Threads, acc.F32(), acc.Shape, t.F32(), t.Shape, out, os, row)
+		binaryF32(ctx.Threads, n.OpType, row, acc.F32(), acc.Shape, t.F32(), t.Shape, out, os)
 		acc = &graph.Tensor{DType: graph.Float32, Shape: os, Data: out}
 	}
 	if n.OpType == "Mean" {

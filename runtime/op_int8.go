@@ -265,6 +265,16 @@ func (k *dequantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.T
 	case p.Axis < 0 && (x.DType == graph.Int8 || x.DType == graph.Uint8):
 		bytes, _ := qtensor.Int8Bytes(x)
 		out = ctx.AllocF32(x.Len()) // every element is written
+		if qtensor.IsIdentityPerm(perm) || qtensor.TrivialPerm(x.Shape, perm) {
+			// The table's arithmetic on the vector kernels (twentieth
+			// session: a lookup per element in Go took 1.1 ms of the int8
+			// cdist's [256,200,56] difference).
+			u8, zp, scale := x.DType == graph.Uint8, p.ZP[0], p.Scale[0]
+			qtensor.ParallelChunks(len(bytes), ctx.Threads, 1<<15, func(lo, hi int) {
+				kernels.DequantBytesF32(out[lo:hi], bytes[lo:hi], u8, zp, scale)
+			})
+			break
+		}
 		qtensor.TransposeTable(bytes, x.Shape, perm, out, k.table(p.Scale[0], p.ZP[0], x.DType == graph.Uint8), ctx.Threads)
 	default:
 		out = make([]float32, x.Len())
@@ -572,6 +582,11 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	// [N,1,1,C] against channels-last [N,H,W,C], a bias row, ...) is applied block
 	// by block instead of being expanded first.
 	pa, pb := len(a), len(b)
+	aBlocks := pa == n || pb == n && periodic(in[0].Shape, shape) && pa >= minPeriod
+	bBlocks := pb == n || pa == n && periodic(in[1].Shape, shape) && pb >= minPeriod
+	if (!aBlocks || !bBlocks) && k.runRows(ctx.Threads, a, in[0].Shape, b, in[1].Shape, out, shape) {
+		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+	}
 	if len(a) != n && (pb != n || !periodic(in[0].Shape, shape) || pa < minPeriod) {
 		a, pa = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(a), in[0].Shape, shape)), n
 	}
@@ -612,6 +627,61 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// qbinarySub is the size of the sub-blocks of qbinaryKernel.runRows: an
+// operand that is not contiguous across one (a row repeated, a value repeated
+// along the row) is laid out in a stack buffer of this size first, so that
+// the vector kernels run over thousands of elements per call.
+const qbinarySub = 4096
+
+// runRows computes a broadcast that neither operand repeats block-wise
+// (PatchCore's cdist, [HW,1,C] - [1,M,C]; an outer product) over the blocks
+// of its collapsed loop nest (broadcast_plan.go), instead of expanding the
+// operands to the output's size first (twentieth session: the expansion of
+// cdist's [256,1,56] operand to [256,200,56] cost more than the
+// arithmetic). False when the plan is too deep.
+func (k *qbinaryKernel) runRows(threads int, a []int8, as []int, b []int8, bs []int, out []int8, os []int) bool {
+	p, ok := planBroadcast(as, bs, os)
+	if !ok {
+		return false
+	}
+	runPlan(threads, &p, a, b, out, func(o, x []int8, xs, xi int, y []int8, ys, yi, w, rows int) {
+		var bx, by [qbinarySub]int8
+		step := max(1, qbinarySub/w)
+		for r0 := 0; r0 < rows; r0 += step {
+			m := min(step, rows-r0)
+			xb := layBlockI8(bx[:], x[r0*xs:], xs, xi, w, m)
+			yb := layBlockI8(by[:], y[r0*ys:], ys, yi, w, m)
+			k.apply(xb, yb, o[r0*w:(r0+m)*w])
+		}
+	})
+	return true
+}
+
+// layBlockI8 returns the m rows of w values of an operand read with row
+// stride xs and column stride xi as one contiguous run: x itself when it is
+// one already, else a copy in buf (or a new slice when buf is too short).
+func layBlockI8(buf, x []int8, xs, xi, w, m int) []int8 {
+	if xi == 1 && (xs == w || m == 1) {
+		return x[:m*w]
+	}
+	if len(buf) < m*w {
+		buf = make([]int8, m*w)
+	}
+	buf = buf[:m*w]
+	for r := 0; r < m; r++ {
+		d := buf[r*w : (r+1)*w]
+		if xi == 1 {
+			copy(d, x[r*xs:r*xs+w])
+			continue
+		}
+		v := x[r*xs]
+		for i := range d {
+			d[i] = v
+		}
+	}
+	return buf
 }
 
 // minBlock is the block length below which a repeating operand is repeated

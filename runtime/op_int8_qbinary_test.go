@@ -12,7 +12,8 @@ import (
 
 // TestQBinaryBroadcastBlocks checks QBinary's block-by-block broadcasting (a
 // squeeze-excite gate against a channels-last map, a row against a matrix, on
-// either side of a non-commutative operator) against expanding the operand first
+// either side of a non-commutative operator; the planned rows of a cdist, an
+// outer product, a value per row) against expanding the operand first
 // and looking every pair up in the operator's table, with 1 and 2 threads.
 func TestQBinaryBroadcastBlocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
@@ -25,6 +26,10 @@ func TestQBinaryBroadcastBlocks(t *testing.T) {
 		{{2, 3, 4, 32}, {2, 1, 4, 32}}, // not periodic: expanded
 		{{4, 4, 8}, {1}},               // scalar: expanded
 		{{6, 20}, {6, 20}},             // no broadcast
+		{{5, 1, 56}, {1, 7, 56}},       // cdist: planned rows, both contiguous
+		{{6, 1}, {1, 40}},              // outer product: planned rows, one spread
+		{{3, 40}, {3, 1}},              // a value per row: planned rows, spread
+		{{2, 9, 3}, {2, 1, 3}},         // rows shorter than minPlannedRow: expanded
 	}
 	for _, op := range []string{"Add", "Sub", "Mul", "Max", "Div"} {
 		n := &graph.Node{Name: "q", OpType: "QBinary", Domain: Int8Domain, Attrs: map[string]*graph.Attr{}}

@@ -352,6 +352,10 @@ func binaryBroadcastRows[T, U any](threads int, a []T, as []int, b []T, bs []int
 	if n == 0 {
 		return
 	}
+	if p, ok := planBroadcast(as, bs, os); ok {
+		runPlan(threads, &p, a, b, out, rowsBlock(row))
+		return
+	}
 	shape, st := collapseStrided(os, broadcastStrides(as, os), broadcastStrides(bs, os))
 	if len(shape) == 0 {
 		row(out[:1], a, 0, b, 0)

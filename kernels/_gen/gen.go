@@ -50,9 +50,11 @@ import (
 // eight-pixel float32 depthwise row kernels (asm_dwf32_amd64.s, gen_dwf32.go), "histbin" the
 // binning loop of the calibration histograms (asm_histbin_amd64.s, gen_histbin.go), "trig" the
 // float32 Sin, Cos and Exp operators (asm_trig_amd64.s, gen_trig.go), "qsmrow" the
-// fused float Softmax row of the int8 attention (asm_qsmrow_amd64.s, gen_qsmrow.go), "qsmall"
-// the int8 product of two small activations in int16 pairs (asm_qsmall_amd64.s, gen_qsmall.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow or qsmall")
+// fused float Softmax row of the int8 attention (asm_qsmrow_amd64.s, gen_qsmrow.go), "bcast" the
+// float32 broadcasting Add/Sub/Mul/Div blocks and the int8/uint8 dequantization (asm_bcast_amd64.s,
+// gen_bcast.go), "qsmall" the int8 product of two small activations in int16 pairs
+// (asm_qsmall_amd64.s, gen_qsmall.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast or qsmall")
 
 func main() {
 	flag.Parse()
@@ -179,6 +181,11 @@ func main() {
 	}
 	if *set == "qsmall" {
 		qsmallKernels() // gen_qsmall.go
+		Generate()
+		return
+	}
+	if *set == "bcast" {
+		bcastKernels() // gen_bcast.go
 		Generate()
 		return
 	}

@@ -136,7 +136,7 @@ func TestGeneratedAssemblyUpToDate(t *testing.T) {
 		{"", ""}, {"rowsidx", "_rows_idx"}, {"qwin", "_qwin"}, {"qinter", "_qinter"}, {"qstem", "_qstem"}, {"qbytes", "_qbytes"}, {"upsample", "_upsample"},
 		{"fshuf", "_fshuf"}, {"sgemm512", "_sgemm512"}, {"qatew", "_qatew"}, {"acts", "_acts"}, {"pool", "_pool"}, {"rowspf", "_rows_pf"}, {"rowspair", "_rows_pair"}, {"rowsred", "_rows_red"},
 		{"dense", "_dense"}, {"fewrows", "_fewrows"}, {"affine", "_affine"}, {"tpack", "_tpack"}, {"dwf32", "_dwf32"}, {"histbin", "_histbin"}, {"trig", "_trig"},
-		{"qsmrow", "_qsmrow"},
+		{"qsmrow", "_qsmrow"}, {"qsmall", "_qsmall"},
 	} {
 		asm, stubs := "asm"+set.suffix+"_amd64.s", "stubs"+set.suffix+"_amd64.go"
 		args := []string{"-out", "../" + asm, "-stubs", "../" + stubs, "-pkg", "kernels"}

@@ -26,6 +26,16 @@ func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, ou
 	// head of 24 tokens and inner size 16 (9216) took 6.3 µs of thread CPU in
 	// the int16 loop below and 1.5 µs packed (BenchmarkMatMulInt8Attention,
 	// seventeenth session; the bound was 1<<15 before).
+	if macs := int64(m) * int64(n) * int64(k); macs <= smallMatMulAnyThreads || (macs <= smallMatMulMax && resolveThreads(threads) == 1) {
+		// Small products (attention heads): the int16 pair kernel, without
+		// the packing's fixed cost (qmatmul_small.go).
+		buf := matMulScratchPool.Get().(*MatMulScratch)
+		done := matMulPairs(buf, m, n, k, a, aZP, b, bZP, out)
+		matMulScratchPool.Put(buf)
+		if done {
+			return
+		}
+	}
 	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<8 && matMulPacked(m, n, k, a, aZP, b, bZP, out, threads) {
 		return
 	}

@@ -21,11 +21,12 @@ func QSoftmaxTabRowsI8(p, s []int8, m, n int, tab *[256]float32, terms []ScoreTe
 		panic(fmt.Sprintf("kernels.QSoftmaxTabRowsI8: %d rows of %d, p %d, s %d, buf %d", m, n, len(p), len(s), len(buf)))
 	}
 	checkScoreTerms("kernels.QSoftmaxTabRowsI8", terms, r0, r0+m, n)
+	if qsmRowsAsm(p, s, m, n, tab, terms, r0, buf, scale, zp) {
+		return
+	}
 	for r := 0; r < m; r++ {
 		pr, sr := p[r*n:(r+1)*n], s[r*n:(r+1)*n]
-		if !qsmRowAsm(pr, sr, tab, terms, r0+r, buf[:n], scale, zp) {
-			qsoftmaxTabRowGo(pr, sr, tab, terms, r0+r, buf[:n], scale, zp)
-		}
+		qsoftmaxTabRowGo(pr, sr, tab, terms, r0+r, buf[:n], scale, zp)
 	}
 }
 

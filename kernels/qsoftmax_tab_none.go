@@ -2,6 +2,6 @@
 
 package kernels
 
-func qsmRowAsm([]int8, []int8, *[256]float32, []ScoreTerm, int, []float32, float32, int32) bool {
+func qsmRowsAsm([]int8, []int8, int, int, *[256]float32, []ScoreTerm, int, []float32, float32, int32) bool {
 	return false
 }

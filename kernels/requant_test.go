@@ -217,6 +217,18 @@ func TestRequantRows(t *testing.T) {
 							require.Equal(t, w, to[i], "RowsTo n=%d mode=%v per-channel=%v i=%d", n, mode, perChannel, i)
 						}
 					}
+					// ForRows: the same codes from the expanded snapshot.
+					fr := rq.ForRows(n)
+					require.Equal(t, n, fr.N())
+					got2 := make([]int8, len(acc))
+					fr.Rows(acc, got2)
+					require.Equal(t, want, got2, "ForRows n=%d", n)
+					to2 := make([]int8, 5*ld)
+					for i := range to2 {
+						to2[i] = 99
+					}
+					fr.RowsTo(acc, to2, ld)
+					require.Equal(t, to, to2, "ForRows.RowsTo n=%d", n)
 				}
 			}
 		}

@@ -186,9 +186,9 @@ func (k *qattentionKernel) head(g1, g2 *qmatmulGeometry, i int, q, kt, v []int8,
 		bo := g1.bBatch[i] * d * n
 		kh = kt[bo : bo+d*n]
 	}
-	kernels.MatMulInt8Threads(m, n, d, qh, k.qk.aZP, kh, k.qk.bZP, w.acc, threads)
+	k.product(w, m, n, d, qh, k.qk.aZP, kh, k.qk.bZP, w.acc, threads)
 	s := w.s
-	k.qk.rq.Rows(w.acc[:m*n], s, n)
+	k.qk.rowsFor(n).Rows(w.acc[:m*n], s)
 	if k.qsm != nil {
 		if k.lut != nil {
 			k.lut.Apply(s, s)
@@ -208,19 +208,20 @@ func (k *qattentionKernel) head(g1, g2 *qmatmulGeometry, i int, q, kt, v []int8,
 		vo := g2.bBatch[i] * n * dv
 		vh = v[vo : vo+n*dv]
 	}
-	kernels.MatMulInt8Threads(m, dv, n, p, k.pv.aZP, vh, k.pv.bZP, w.acc2, threads)
+	k.product(w, m, dv, n, p, k.pv.aZP, vh, k.pv.bZP, w.acc2, threads)
 	if dv == 0 {
 		return
 	}
 	ov := k.outView
+	rq := k.pv.rowsFor(dv)
 	switch {
 	case ov == nil:
-		k.pv.rq.Rows(w.acc2[:m*dv], out[i*m*dv:(i+1)*m*dv], dv)
+		rq.Rows(w.acc2[:m*dv], out[i*m*dv:(i+1)*m*dv])
 	case ov.cs == 1 && ov.rs >= dv:
 		o := ov.offs[i]
-		k.pv.rq.RowsTo(w.acc2[:m*dv], dv, out[o:], ov.rs)
+		rq.RowsTo(w.acc2[:m*dv], out[o:], ov.rs)
 	default:
-		k.pv.rq.Rows(w.acc2[:m*dv], w.o, dv)
+		rq.Rows(w.acc2[:m*dv], w.o)
 		o := ov.offs[i]
 		for r := 0; r < m; r++ {
 			for c, x := range w.o[r*dv : (r+1)*dv] {
@@ -230,13 +231,26 @@ func (k *qattentionKernel) head(g1, g2 *qmatmulGeometry, i int, q, kt, v []int8,
 	}
 }
 
+// product is one of a head's two int32 products: on the worker's scratch
+// (the small-product kernel, kernels.MatMulInt8With) when the head runs on
+// one thread, as heads split over the threads do.
+func (k *qattentionKernel) product(w *qattnBufs, m, n, kk int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) {
+	if threads == 1 {
+		kernels.MatMulInt8With(&w.mm, m, n, kk, a, aZP, b, bZP, out)
+		return
+	}
+	kernels.MatMulInt8Threads(m, n, kk, a, aZP, b, bZP, out, threads)
+}
+
 // qattnBufs are one worker's scratch buffers (q, k, v: a head's operands
-// gathered from views; o: its output before a scattered store).
+// gathered from views; o: its output before a scattered store; mm: the
+// products').
 type qattnBufs struct {
 	acc, acc2  []int32
 	s, p       []int8
 	q, k, v, o []int8
 	f          []float32
+	mm         kernels.MatMulScratch
 }
 
 var qattnPool = sync.Pool{New: func() any { return new(qattnBufs) }}

@@ -975,6 +975,19 @@ func expandRow(p []float32, n int) []float32 {
 type qmatmulKernel struct {
 	aZP, bZP int32
 	rq       *kernels.Requant
+	// rows is rq expanded for the last row length seen (rowsFor).
+	rows atomic.Pointer[kernels.RequantRows]
+}
+
+// rowsFor returns the requantization of rows of n accumulators, expanded
+// once instead of on every product (kernels.RequantRows).
+func (k *qmatmulKernel) rowsFor(n int) *kernels.RequantRows {
+	if r := k.rows.Load(); r != nil && r.N() == n {
+		return r
+	}
+	r := k.rq.ForRows(n)
+	k.rows.Store(r)
+	return r
 }
 
 func buildQMatMul(b *BuildContext) (Kernel, error) {
@@ -1023,9 +1036,13 @@ func (k *qmatmulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 	// int32 tile of m×n: the int32 result of the whole batch (1.8 MB for
 	// Swin-T's first attention) is never written or zeroed.
 	out := ctx.AllocI8(g.nb * g.m * g.n)
+	var rows *kernels.RequantRows
+	if g.n > 0 {
+		rows = k.rowsFor(g.n)
+	}
 	g.each(a, k.aZP, b, k.bZP, ctx.Threads, func(i int, acc []int32) {
 		if g.n > 0 {
-			k.rq.Rows(acc, out[i*g.m*g.n:(i+1)*g.m*g.n], g.n)
+			rows.Rows(acc, out[i*g.m*g.n:(i+1)*g.m*g.n])
 		}
 	})
 	return []*graph.Tensor{graph.FromInt8(g.shape, out)}, nil

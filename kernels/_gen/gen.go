@@ -52,8 +52,9 @@ import (
 // float32 Sin, Cos and Exp operators (asm_trig_amd64.s, gen_trig.go), "qsmrow" the
 // fused float Softmax row of the int8 attention (asm_qsmrow_amd64.s, gen_qsmrow.go), "bcast" the
 // float32 broadcasting Add/Sub/Mul/Div blocks and the int8/uint8 dequantization (asm_bcast_amd64.s,
-// gen_bcast.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow or bcast")
+// gen_bcast.go), "qsmall" the int8 product of two small activations in int16 pairs
+// (asm_qsmall_amd64.s, gen_qsmall.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast or qsmall")
 
 func main() {
 	flag.Parse()
@@ -175,6 +176,11 @@ func main() {
 	}
 	if *set == "upsample" {
 		upsampleKernels() // gen_upsample.go
+		Generate()
+		return
+	}
+	if *set == "qsmall" {
+		qsmallKernels() // gen_qsmall.go
 		Generate()
 		return
 	}

@@ -131,19 +131,13 @@ func TestGeneratedAssemblyUpToDate(t *testing.T) {
 	// command line recorded in the headers is the same.
 	sub := filepath.Join(dir, "_gen")
 	require.NoError(t, os.Mkdir(sub, 0o755))
-	// every kernel set, with the arguments of its go:generate line
-	for _, set := range []struct{ name, suffix string }{
-		{"", ""}, {"rowsidx", "_rows_idx"}, {"qwin", "_qwin"}, {"qinter", "_qinter"}, {"qstem", "_qstem"}, {"qbytes", "_qbytes"}, {"upsample", "_upsample"},
-		{"fshuf", "_fshuf"}, {"sgemm512", "_sgemm512"}, {"qatew", "_qatew"}, {"acts", "_acts"}, {"pool", "_pool"}, {"rowspf", "_rows_pf"}, {"rowspair", "_rows_pair"}, {"rowsred", "_rows_red"},
-		{"dense", "_dense"}, {"fewrows", "_fewrows"}, {"affine", "_affine"}, {"tpack", "_tpack"}, {"dwf32", "_dwf32"}, {"histbin", "_histbin"}, {"trig", "_trig"},
-		{"qsmrow", "_qsmrow"}, {"qsmall", "_qsmall"},
-	} {
-		asm, stubs := "asm"+set.suffix+"_amd64.s", "stubs"+set.suffix+"_amd64.go"
-		args := []string{"-out", "../" + asm, "-stubs", "../" + stubs, "-pkg", "kernels"}
-		if set.name != "" {
-			args = append([]string{"-set", set.name}, args...)
-		}
-		cmd = exec.Command(gen, args...)
+	// every kernel set, with the arguments of its go:generate line (read from
+	// the sources, so that a new set cannot be left out of this check)
+	sets := generateLines(t)
+	require.Greater(t, len(sets), 20)
+	for _, args := range sets {
+		asm, stubs := args.asm, args.stubs
+		cmd = exec.Command(gen, args.argv...)
 		cmd.Dir = sub
 		out, err = cmd.CombinedOutput()
 		require.NoError(t, err, string(out))
@@ -169,4 +163,42 @@ func TestPeakGOPS(t *testing.T) {
 		require.Greater(t, g, 1.0)
 		require.Greater(t, PeakGOPS("float32", 20*time.Millisecond), 1.0)
 	})
+}
+
+// generateArgs is one go:generate line of the avo generator.
+type generateArgs struct {
+	argv       []string // the generator's arguments
+	asm, stubs string   // the files it writes, relative to kernels/
+}
+
+// generateLines reads every `go run . ...` go:generate line of the package's
+// Go files.
+func generateLines(t *testing.T) []generateArgs {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var sets []generateArgs
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(src), "\n") {
+			const pre = `//go:generate sh -c "cd _gen && go run . `
+			if !strings.HasPrefix(line, pre) {
+				continue
+			}
+			argv := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(line, pre), `"`))
+			g := generateArgs{argv: argv}
+			for i := 0; i+1 < len(argv); i++ {
+				switch argv[i] {
+				case "-out":
+					g.asm = strings.TrimPrefix(argv[i+1], "../")
+				case "-stubs":
+					g.stubs = strings.TrimPrefix(argv[i+1], "../")
+				}
+			}
+			require.NotEmpty(t, g.asm, "%s: %s", f, line)
+			require.NotEmpty(t, g.stubs, "%s: %s", f, line)
+			sets = append(sets, g)
+		}
+	}
+	return sets
 }

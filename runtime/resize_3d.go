@@ -37,27 +37,12 @@ func (k *resizeKernel) plan3D(xs, outShape []int, scales []float64) *resize3D {
 	if k.mode == "cubic" || k.ctm == "tf_crop_and_resize" || len(xs) < 3 {
 		return nil
 	}
-	c := k.cache
-	if c == nil {
+	if k.cache == nil {
 		return k.buildPlan3D(xs, outShape, scales)
 	}
-	key := planKey(xs, outShape, scales)
-	c.mu.Lock()
-	p, ok := c.plans3[key]
-	c.mu.Unlock()
-	if ok {
-		return p // nil when the shape was found not to fit
-	}
-	p = k.buildPlan3D(xs, outShape, scales)
-	c.mu.Lock()
-	if c.plans3 == nil {
-		c.plans3 = map[string]*resize3D{}
-	}
-	if len(c.plans3) < 64 {
-		c.plans3[key] = p
-	}
-	c.mu.Unlock()
-	return p
+	return cachedPlan(&k.cache.mu, &k.cache.plans3, planKey(xs, outShape, scales), func() *resize3D {
+		return k.buildPlan3D(xs, outShape, scales)
+	})
 }
 
 func (k *resizeKernel) buildPlan3D(xs, outShape []int, scales []float64) *resize3D {

@@ -98,26 +98,33 @@ func (k *resizeKernel) plan2D(xs, outShape []int, scales []float64) *resize2D {
 	if k.mode == "cubic" || k.ctm == "tf_crop_and_resize" || len(xs) < 2 {
 		return nil
 	}
-	c := k.cache
-	if c == nil {
+	if k.cache == nil {
 		return k.buildPlan2D(xs, outShape, scales)
 	}
-	key := planKey(xs, outShape, scales)
-	c.mu.Lock()
-	p, ok := c.plans[key]
-	c.mu.Unlock()
+	return cachedPlan(&k.cache.mu, &k.cache.plans, planKey(xs, outShape, scales), func() *resize2D {
+		return k.buildPlan2D(xs, outShape, scales)
+	})
+}
+
+// cachedPlan returns the plan stored under key in *m, building and storing it
+// (a nil plan too: the shape was found not to fit) when absent; at most 64
+// plans are kept per kernel.
+func cachedPlan[P any](mu *sync.Mutex, m *map[string]*P, key string, build func() *P) *P {
+	mu.Lock()
+	p, ok := (*m)[key]
+	mu.Unlock()
 	if ok {
-		return p // nil when the shape was found not to fit
+		return p
 	}
-	p = k.buildPlan2D(xs, outShape, scales)
-	c.mu.Lock()
-	if c.plans == nil {
-		c.plans = map[string]*resize2D{}
+	p = build()
+	mu.Lock()
+	if *m == nil {
+		*m = map[string]*P{}
 	}
-	if len(c.plans) < 64 {
-		c.plans[key] = p
+	if len(*m) < 64 {
+		(*m)[key] = p
 	}
-	c.mu.Unlock()
+	mu.Unlock()
 	return p
 }
 

@@ -73,12 +73,12 @@ func placeOutput(k Kernel, v *outView) bool {
 		}
 		k.setView(v)
 	case *nhwcMaxPoolKernel:
-		if k.out != nil {
+		if k.out != nil || k.nchwOut {
 			return false
 		}
 		k.out = v
 	case *nhwcAvgPoolKernel:
-		if k.out != nil {
+		if k.out != nil || k.nchwOut {
 			return false
 		}
 		k.out = v

@@ -61,6 +61,7 @@ func (s *Session) planChannelsLast() {
 	grp := make([]bool, len(s.steps))   // a grouped Conv (conv_grouped.go)
 	affA := make([][]float32, len(s.steps))
 	affB := make([][]float32, len(s.steps)) // a roleAffine step's per-channel a·x + b
+	pool := make([]bool, len(s.steps))      // a 2-D MaxPool or AveragePool: may read channels-last and write NCHW (layout_pool_nchw.go)
 	readers := map[int][]int{}
 	for i, st := range s.steps {
 		resIdx[i] = -1
@@ -92,6 +93,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleResample
 			continue
 		}
+		pool[i] = channelsLastAvgPool(st) != nil
 		if channelsLastUnary(st) || s.channelsLastClip(st) || s.channelMinMaxOf(st, channels) || s.channelsLastPReluSlope(st, channels(st.in[0])) != nil || channelsLastBatchNorm(st, channels(st.in[0])) != nil || channelsLastGroupNorm(st, channels(st.in[0])) != nil || channelsLastAvgPool(st) != nil || s.zeroPad(st) || s.spatialPadOf(st) != nil || s.sameLayoutShuffle(st, channels) {
 			role[i] = roleSame
 			continue
@@ -126,7 +128,7 @@ func (s *Session) planChannelsLast() {
 			role[i] = roleConv
 		case *poolKernel:
 			if k.isMax && len(k.kernel) == 2 && len(st.out) == 1 && (len(st.node.Outputs) < 2 || st.node.Outputs[1] == "") {
-				role[i] = roleMaxPool
+				role[i], pool[i] = roleMaxPool, true
 			}
 		case globalPoolKernel:
 			role[i] = roleGlobalPool
@@ -186,6 +188,11 @@ func (s *Session) planChannelsLast() {
 		}
 		for i, st := range s.steps {
 			switch {
+			case pool[i] && nhwc[st.in[0]] && !nhwc[st.out[0]]:
+				// reads channels-last, writes NCHW (its output is small:
+				// an adaptive pool's handful of windows)
+			case pool[i] && !nhwc[st.in[0]] && nhwc[st.out[0]]:
+				drop(st.out[0])
 			case (role[i] == roleMaxPool || role[i] == roleGate || role[i] == roleSame || role[i] == roleAffine) && nhwc[st.in[xIdx[i]]] != nhwc[st.out[0]]:
 				drop(st.in[xIdx[i]])
 				drop(st.out[0])
@@ -256,7 +263,7 @@ func (s *Session) planChannelsLast() {
 			} else if gn := channelsLastGroupNorm(st, channels(st.in[0])); gn != nil {
 				s.steps[i].kernel = &nhwcGroupNormKernel{gn} // fuse_groupnorm.go
 			} else if ap := channelsLastAvgPool(st); ap != nil {
-				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0])}
+				s.steps[i].kernel = &nhwcAvgPoolKernel{pool: ap, c: channels(st.in[0]), nchwOut: !out}
 			} else if s.zeroPad(st) {
 				s.steps[i].kernel = tensorCopyKernel{}
 			} else if p := s.spatialPadOf(st); p != nil {
@@ -300,7 +307,7 @@ func (s *Session) planChannelsLast() {
 			}
 			s.steps[i].kernel = newTapRowsKernel(newRowsConvKernel(k.conv, k, in, out))
 		case *poolKernel:
-			s.steps[i].kernel = &nhwcMaxPoolKernel{pool: k, c: channels(st.in[0])}
+			s.steps[i].kernel = &nhwcMaxPoolKernel{pool: k, c: channels(st.in[0]), nchwOut: !out}
 		case globalPoolKernel:
 			s.steps[i].kernel = &nhwcGlobalPoolKernel{isMax: k.isMax, c: channels(st.in[0])}
 		}
@@ -322,9 +329,10 @@ func rowsCapable(k *convKernel) bool {
 // pixel is the lane-wise max of its window's input pixels
 // (kernels.MaxPoolPixelsF32).
 type nhwcMaxPoolKernel struct {
-	pool *poolKernel
-	c    int
-	out  *outView // in a Concat's buffer (concat_view.go), or nil
+	pool    *poolKernel
+	c       int
+	out     *outView // in a Concat's buffer (concat_view.go), or nil
+	nchwOut bool     // writes NCHW (layout_pool_nchw.go)
 }
 
 func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
@@ -334,6 +342,9 @@ func (k *nhwcMaxPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	}
 	th := min(ctx.Threads, max(1, g.n*g.oh*g.ow*k.c*g.p.kSizeHint()/parallelMinWork))
 	poolRowsNHWC(g, k.c, true, false, th) // pool_rows.go
+	if k.nchwOut {
+		return []*graph.Tensor{poolOutNCHW(ctx, g, k.c)}, nil
+	}
 	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.so}, Data: g.yd}}, nil
 }
 

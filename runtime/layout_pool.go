@@ -56,6 +56,8 @@ type nhwcAvgPoolKernel struct {
 	pool *poolKernel
 	c    int
 	out  *outView // in a Concat's buffer (concat_view.go), or nil
+	// nchwOut: writes NCHW (layout_pool_nchw.go)
+	nchwOut bool
 	// dw is the pool as a depthwise convolution (avgpool_dw.go), packed on
 	// first use.
 	dwOnce sync.Once
@@ -69,6 +71,9 @@ func (k *nhwcAvgPoolKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	}
 	th := min(ctx.Threads, max(1, g.n*g.oh*g.ow*k.c*g.p.kSizeHint()/parallelMinWork))
 	poolRowsNHWC(g, k.c, false, k.pool.includePad, th) // pool_rows.go
+	if k.nchwOut {
+		return []*graph.Tensor{poolOutNCHW(ctx, g, k.c)}, nil
+	}
 	return []*graph.Tensor{{DType: graph.Float32, Shape: []int{g.n, g.oh, g.ow, g.so}, Data: g.yd}}, nil
 }
 

@@ -52,12 +52,16 @@ func (k *gridSampleKernel) runVolume(ctx *ExecContext, x, grid *graph.Tensor) ([
 	}
 	xd, gd := x.F32(), grid.F32()
 	vol := D * H * W
+	trilinear := k.mode != "nearest"
 	for n := 0; n < N; n++ {
 		xn, gn, yn := xd[n*C*vol:(n+1)*C*vol], gd[n*ovol*3:(n+1)*ovol*3], out[n*C*ovol:(n+1)*C*ovol]
 		parallelFor(ctx.Threads, ovol, func(lo, hi int) {
 			var idx [8]int
 			var w [8]float32
 			for p := lo; p < hi; p++ {
+				if trilinear && k.interiorVoxel(xn, yn, gn[3*p:3*p+3], p, C, D, H, W, ovol) {
+					continue
+				}
 				taps := k.volumeTaps(gn[3*p], gn[3*p+1], gn[3*p+2], D, H, W, &idx, &w)
 				for c := 0; c < C; c++ {
 					plane := xn[c*vol : (c+1)*vol]
@@ -130,4 +134,62 @@ func (k *gridSampleKernel) volumeTaps(nx, ny, nz float32, D, H, W int, idx *[8]i
 	w[2], w[3] = float32(y1+1)-y, y-float32(y1)
 	w[4], w[5] = float32(z1+1)-z, z-float32(z1)
 	return 8
+}
+
+// interiorVoxel samples output voxel p trilinearly when the padding rule
+// changes nothing there: its 2x2x2 neighbourhood lies wholly inside the volume,
+// or partly outside with zeros padding (the taps outside are zeros); it reports
+// whether it did, and the others (NaN, reflection and border padding at the
+// edges, coordinates far outside) take volumeTaps. It is the same arithmetic as
+// the general path (the same denormalization, weights and order of the sums:
+// bit for bit), without its per-tap padding switch and closure, which made the
+// 5-D GridSample 45 ns per output voxel (voxelmorph_grid5d_op20's 16³ warp
+// 0.19 ms against its 2.65 M-MAC flow convolution's 0.25 ms).
+func (k *gridSampleKernel) interiorVoxel(xn, yn, g []float32, p, C, D, H, W, ovol int) bool {
+	x, y, z := gsDenormalize(g[0], W, k.align), gsDenormalize(g[1], H, k.align), gsDenormalize(g[2], D, k.align)
+	hw := H * W
+	vol := D * hw
+	if x >= 0 && y >= 0 && z >= 0 && x < float32(W-1) && y < float32(H-1) && z < float32(D-1) {
+		x1, y1, z1 := int(x), int(y), int(z) // the floors: non-negative
+		w0, w1 := float32(x1+1)-x, x-float32(x1)
+		w2, w3 := float32(y1+1)-y, y-float32(y1)
+		w4, w5 := float32(z1+1)-z, z-float32(z1)
+		i0 := (z1*H+y1)*W + x1
+		for c := 0; c < C; c++ {
+			pl := xn[c*vol+i0 : c*vol+i0+hw+W+2]
+			s0, s1, s2, s3 := pl[0], pl[1], pl[W], pl[W+1]
+			s4, s5, s6, s7 := pl[hw], pl[hw+1], pl[hw+W], pl[hw+W+1]
+			yn[c*ovol+p] = w4*(w2*(w0*s0+w1*s1)+w3*(w0*s2+w1*s3)) +
+				w5*(w2*(w0*s4+w1*s5)+w3*(w0*s6+w1*s7))
+		}
+		return true
+	}
+	// NaN fails every comparison and takes the general path.
+	if k.padding != "zeros" || !(x > -1 && y > -1 && z > -1 && x < float32(W) && y < float32(H) && z < float32(D)) {
+		return false
+	}
+	x1, y1, z1 := int(math.Floor(float64(x))), int(math.Floor(float64(y))), int(math.Floor(float64(z)))
+	w0, w1 := float32(x1+1)-x, x-float32(x1)
+	w2, w3 := float32(y1+1)-y, y-float32(y1)
+	w4, w5 := float32(z1+1)-z, z-float32(z1)
+	var idx [8]int
+	for i := range idx {
+		d, r, c := z1+i>>2&1, y1+i>>1&1, x1+i&1
+		idx[i] = -1
+		if d >= 0 && d < D && r >= 0 && r < H && c >= 0 && c < W {
+			idx[i] = (d*H+r)*W + c
+		}
+	}
+	for c := 0; c < C; c++ {
+		pl := xn[c*vol : (c+1)*vol]
+		var s [8]float32
+		for i, j := range idx {
+			if j >= 0 {
+				s[i] = pl[j]
+			}
+		}
+		yn[c*ovol+p] = w4*(w2*(w0*s[0]+w1*s[1])+w3*(w0*s[2]+w1*s[3])) +
+			w5*(w2*(w0*s[4]+w1*s[5])+w3*(w0*s[6]+w1*s[7]))
+	}
+	return true
 }

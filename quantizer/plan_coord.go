@@ -25,8 +25,8 @@ func coordValues(g *graph.Graph) map[string]bool {
 		}
 		coord[t] = true
 		n := prod[t]
-		if n == nil || n.Domain != "" || !coordCarriers[n.OpType] {
-			return
+		if n == nil || n.Domain != "" || !coordCarriers[n.OpType] || displacementBase(g, n) {
+			return // displacementBase: plan_coord_disp.go
 		}
 		for _, in := range n.Inputs {
 			walk(in)

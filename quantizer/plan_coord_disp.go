@@ -16,17 +16,27 @@ import "github.com/warboy-sim/warboy/graph"
 // the base, carried in float32 by the Add; the other operand is a
 // displacement, quantized as any activation (its producer runs int8).
 
-// displacementBase reports whether n adds a constant to a computed tensor (an
-// Add with exactly one float32 initializer operand).
+// A base grid holds a position per sampling point: it varies along an axis
+// before the last (the coordinates). A constant that varies along the last axis
+// only is a bias (torch's Linear writes MatMul + Add of its bias at opset 13 and
+// later): a grid regressed by a Linear is an absolute position, and the walk
+// goes on through it.
+
+// displacementBase reports whether n adds a constant base grid to a computed
+// tensor (an Add with exactly one float32 initializer operand, which varies
+// along an axis before its last).
 func displacementBase(g *graph.Graph, n *graph.Node) bool {
 	if n.OpType != "Add" || len(n.Inputs) != 2 {
 		return false
 	}
-	consts := 0
+	consts, base := 0, false
 	for _, in := range n.Inputs {
 		if t := g.Initializers[in]; t != nil && t.DType == graph.Float32 {
 			consts++
+			for a := 0; a+1 < len(t.Shape); a++ {
+				base = base || t.Shape[a] > 1
+			}
 		}
 	}
-	return consts == 1
+	return consts == 1 && base
 }

@@ -14,9 +14,11 @@ import (
 // flowModel is a registration network as voxelmorph writes one, in 2-D: a Conv
 // regresses a 2-channel displacement (small: weights of 0.02), moved
 // channels-last and added to a constant base grid of pixel centres, and
-// GridSample warps the image with the sum. baseConst false computes the base
-// (a Mul of an input by a constant) instead: nothing is a displacement then.
-func flowModel(rng *rand.Rand, baseConst bool) *graph.Model {
+// GridSample warps the image with the sum. kind "computed base" computes the
+// base (a Mul of the flow by a constant) instead, "linear bias" regresses the
+// grid by a Linear (MatMul + Add of a bias varying along the coordinates only):
+// nothing is a displacement then.
+func flowModel(rng *rand.Rand, kind string) *graph.Model {
 	const h, w = 8, 8
 	base := make([]float32, 0, h*w*2)
 	for y := 0; y < h; y++ {
@@ -37,9 +39,16 @@ func flowModel(rng *rand.Rand, baseConst bool) *graph.Model {
 		"bf":   randTensor(rng, []int{2}, 0.01),
 		"base": graph.FromFloat32([]int{1, h, w, 2}, base),
 	}
-	if baseConst {
+	switch kind {
+	case "constant base":
 		nodes = append(nodes, node("Add", []string{"flow_l", "base"}, []string{"grid"}))
-	} else {
+	case "linear bias":
+		// the grid regressed by a Linear: MatMul, then Add of its bias [2]
+		inits["lw"] = randTensor(rng, []int{2, 2}, 0.5)
+		inits["lb"] = randTensor(rng, []int{2}, 0.1)
+		nodes = append(nodes, node("MatMul", []string{"flow_l", "lw"}, []string{"lin"}),
+			node("Add", []string{"lin", "lb"}, []string{"grid"}))
+	default:
 		inits["one"] = graph.FromFloat32(nil, []float32{1})
 		nodes = append(nodes, node("Mul", []string{"flow_l", "one"}, []string{"scaled"}),
 			node("Add", []string{"flow_l", "scaled"}, []string{"grid"}))
@@ -52,22 +61,22 @@ func flowModel(rng *rand.Rand, baseConst bool) *graph.Model {
 
 // The walk back from a grid stops at the Add of a constant base: the grid stays
 // float32, the displacement and its Conv are quantized, and the warped image
-// stays close to float32; a grid computed from two computed tensors keeps
-// everything float32 as before, and so does the spatial transformer's
-// (TestQuantizeKeepsSamplingGridFloat).
+// stays close to float32; a grid computed from two computed tensors, or by a
+// Linear with its bias, keeps everything float32 as before, and so does the
+// spatial transformer's (TestQuantizeKeepsSamplingGridFloat).
 func TestQuantizeDisplacementBeforeBaseGrid(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		baseConst bool
+		kind      string
 		coord     []string // kept float32
 		quantized []string
 	}{
-		{"constant base grid", true, []string{"grid"}, []string{"flow"}},
-		{"computed base", false, []string{"grid", "flow_l", "flow", "scaled"}, nil},
+		{"constant base", []string{"grid"}, []string{"flow"}},
+		{"computed base", []string{"grid", "flow_l", "flow", "scaled"}, nil},
+		{"linear bias", []string{"grid", "lin"}, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.kind, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(3))
-			m := flowModel(rng, tc.baseConst)
+			m := flowModel(rng, tc.kind)
 			cv := coordValues(m.Graph)
 			for _, name := range tc.coord {
 				assert.True(t, cv[name], "%s is a sampling location", name)

@@ -40,7 +40,7 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 	rs := graph.FindRegions(p.g, p.patternContext(), graph.RegionOptions{
 		IsFloat: p.isFloat,
 		Skip: func(n *graph.Node) bool {
-			return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) || p.makesCoord(n)
+			return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) || p.makesCoord(n) || p.turnsInteger(n)
 		},
 		Veto: p.keepsFusion,
 	})

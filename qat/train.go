@@ -467,7 +467,11 @@ func (n *Net) Export(opts quantizer.QuantOptions) (*graph.Model, error) {
 		return nil, err
 	}
 	opts.Exclude = n.cfg.Exclude
-	return quantizer.Quantize(m, n.Ranges(), opts)
+	qm, err := quantizer.Quantize(m, n.Ranges(), opts)
+	if err != nil || !expTorchGrid {
+		return qm, err
+	}
+	return qm, expPatch(n, qm)
 }
 
 // FloatModel returns the quantize-ready float graph with the trained weights.

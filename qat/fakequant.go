@@ -103,21 +103,6 @@ func (o *fqOp) label() string { return o.node }
 func (o *fqOp) fusedRelu(n *Net) bool { return o.relu != nil && !n.learnRanges }
 
 func (o *fqOp) forward(n *Net) error {
-	if expPlacement {
-		expSetup(n)
-		if a := expAlias[o.r]; a != nil {
-			if n.training {
-				x, y := n.vals[o.in], n.vals[o.out]
-				y.resize(x.shape)
-				copy(y.data, x.data)
-				o.p = a.params()
-				return nil
-			}
-			o.p = a.params()
-			o.quantize(n)
-			return nil
-		}
-	}
 	fused := o.fusedRelu(n)
 	in := o.in
 	if fused {
@@ -134,7 +119,7 @@ func (o *fqOp) forward(n *Net) error {
 		if !ok {
 			lo, hi = minMax(x.data, n.threads)
 		}
-		if fused && !(expPlacement && expAddRelu[o]) {
+		if fused {
 			lo, hi = max(lo, 0), max(hi, 0)
 		}
 		c := n.emaConst
@@ -221,9 +206,6 @@ func (o *fqOp) steArgs(n *Net) (write bool, lo, hi float32) {
 	write = o.writeGrad
 	s, zp := float64(o.p.Scale), float64(o.p.ZeroPoint)
 	lo, hi = float32((-128-zp)*s), float32((127-zp)*s)
-	if expPlacement && n.training && expAlias[o.r] != nil {
-		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-	}
 	if o.fusedRelu(n) {
 		// the Relu's mask, x in [smallest positive, +Inf], and this one's
 		write = o.relu.writeGrad
@@ -333,10 +315,6 @@ func clampWeightCode(q float64) float64 { return max(-127, min(127, q)) }
 
 // fakeQuantBias rounds a per-channel bias to the int32 grid of scale sIn*sW[c].
 func fakeQuantBias(b []float32, sIn float32, sW, dst []float32) {
-	if expFloatBias {
-		copy(dst, b)
-		return
-	}
 	for i, v := range b {
 		s := float64(sIn * sW[i%len(sW)]) // float32 product, as Quantize computes it
 		dst[i] = float32(math.RoundToEven(float64(v)/s) * s)

@@ -488,7 +488,6 @@ func (n *Net) Ranges() quantizer.Ranges {
 			out[a.Name] = [2]float32{r.lo, r.hi}
 		}
 	}
-	n.expRanges(out)
 	return out
 }
 
@@ -501,7 +500,6 @@ func (n *Net) Forward(x []float32, batch int) ([]int, []float32, error) {
 		return nil, nil, fmt.Errorf("qat: input has %d values, want %d (%v)", len(x), len(in.data), in.shape)
 	}
 	copy(in.data, x)
-	expTraining = n.training
 	for _, o := range n.ops {
 		if err := o.forward(n); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", o.label(), err)

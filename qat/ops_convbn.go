@@ -105,10 +105,6 @@ func buildConvBN(p *bnParams) buildFunc {
 		wp := newParam("qat.convbn."+p.convW, p.w.Shape, p.w.F32(), true)
 		_, quant := b.wAxis[node.Input(1)]
 		o.w = &weightRef{p: wp, quant: quant, axis: 0}
-		if expTorchGrid {
-			o.w.tg = &torchGrid{}
-		}
-		expWeights = append(expWeights, expWeight{name: node.Input(1), w: o.w, bn: o})
 		ps := []*Param{wp}
 		if p.b != nil {
 			o.convB = newParam("qat.convbn."+p.convB, p.b.Shape, p.b.F32(), false)
@@ -146,10 +142,7 @@ func (o *convBNOp) scale(threads int) {
 	for i := range o.ws {
 		o.ws[i] = w[i] * o.s[i/k]
 	}
-	if o.w.quant && o.w.tg != nil {
-		o.w.eff = grow(o.w.eff, len(w))
-		o.w.scales = o.w.tg.fq(o.ws, o.w.p.Shape, 0, o.w.scales, o.w.eff)
-	} else if o.w.quant {
+	if o.w.quant {
 		o.w.scales = weightScales(o.ws, o.w.p.Shape, 0, o.w.scales, threads)
 		o.w.eff = grow(o.w.eff, len(w))
 		fakeQuantWeights(o.ws, o.w.p.Shape, 0, o.w.scales, o.w.eff, threads)
@@ -291,9 +284,6 @@ func (o *convBNOp) backward(n *Net) {
 			}
 		})
 		o.core.backward(x.data, o.w.eff, dc, x.grad, dw, nil, o.writeGrad, nil, n.threads)
-	}
-	if o.w.tg != nil && o.w.quant {
-		o.w.tg.applyMask(dw)
 	}
 	w := o.w.p.W
 	for i, d := range dw {

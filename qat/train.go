@@ -467,11 +467,7 @@ func (n *Net) Export(opts quantizer.QuantOptions) (*graph.Model, error) {
 		return nil, err
 	}
 	opts.Exclude = n.cfg.Exclude
-	qm, err := quantizer.Quantize(m, n.Ranges(), opts)
-	if err != nil || !expTorchGrid {
-		return qm, err
-	}
-	return qm, expPatch(n, qm)
+	return quantizer.Quantize(m, n.Ranges(), opts)
 }
 
 // FloatModel returns the quantize-ready float graph with the trained weights.

@@ -17,7 +17,6 @@ type weightRef struct {
 	scales []float32
 	eff    []float32
 	deff   []float32
-	tg     *torchGrid
 }
 
 func (b *builder) weight(name string) (*weightRef, error) {
@@ -26,23 +25,13 @@ func (b *builder) weight(name string) (*weightRef, error) {
 		return nil, err
 	}
 	axis, q := b.wAxis[name]
-	w := &weightRef{p: p, quant: q, axis: axis}
-	if expTorchGrid {
-		w.tg = &torchGrid{}
-	}
-	expWeights = append(expWeights, expWeight{name: name, w: w})
-	return w, nil
+	return &weightRef{p: p, quant: q, axis: axis}, nil
 }
 
 // prepare computes eff from the parameter.
 func (w *weightRef) prepare(threads int) {
 	if !w.quant {
 		w.eff = w.p.W
-		return
-	}
-	if w.tg != nil {
-		w.eff = grow(w.eff, len(w.p.W))
-		w.scales = w.tg.fq(w.p.W, w.p.Shape, w.axis, w.scales, w.eff)
 		return
 	}
 	w.scales = weightScales(w.p.W, w.p.Shape, w.axis, w.scales, threads)
@@ -59,9 +48,6 @@ func (w *weightRef) grad() []float32 {
 
 // flush adds d(eff) to the parameter's gradient.
 func (w *weightRef) flush() {
-	if w.tg != nil && w.quant {
-		w.tg.applyMask(w.deff)
-	}
 	for i, g := range w.deff {
 		w.p.G[i] += g
 	}

@@ -53,8 +53,9 @@ import (
 // fused float Softmax row of the int8 attention (asm_qsmrow_amd64.s, gen_qsmrow.go), "bcast" the
 // float32 broadcasting Add/Sub/Mul/Div blocks and the int8/uint8 dequantization (asm_bcast_amd64.s,
 // gen_bcast.go), "qsmall" the int8 product of two small activations in int16 pairs
-// (asm_qsmall_amd64.s, gen_qsmall.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast or qsmall")
+// (asm_qsmall_amd64.s, gen_qsmall.go), "pixstats" the per-channel squared deviations of
+// channels-last maps (asm_pixstats_amd64.s, gen_pixstats.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast, qsmall or pixstats")
 
 func main() {
 	flag.Parse()
@@ -186,6 +187,11 @@ func main() {
 	}
 	if *set == "bcast" {
 		bcastKernels() // gen_bcast.go
+		Generate()
+		return
+	}
+	if *set == "pixstats" {
+		pixStatsKernels() // gen_pixstats.go
 		Generate()
 		return
 	}

@@ -81,28 +81,34 @@ func sampleBiases(sb *graph.Tensor, n, m int, bias []float32, np int) ([]float32
 }
 
 // sampleBiasShape reports whether the static shape of value r is a
-// per-sample bias of the convolution output value o (sampleBiasDims).
+// per-sample bias of the convolution output value o (sampleBiasDims). Its
+// batch may be the output's symbolic batch (the same named dimension): the
+// run-time check then holds it to the input's.
 func sampleBiasShape(r, o *graph.Value) bool {
-	if r == nil || o == nil || !r.HasShape || !o.HasShape || r.DType != graph.Float32 || len(o.Shape) != 4 {
-		return false
-	}
-	rs, ok := r.Shape.Concrete()
-	if !ok {
+	if r == nil || o == nil || !r.HasShape || !o.HasShape || r.DType != graph.Float32 || len(o.Shape) != 4 || len(r.Shape) > 4 {
 		return false
 	}
 	n, m := o.Shape[0], o.Shape[1]
 	if !m.Known() {
 		return false
 	}
-	d := [4]int{1, 1, 1, 1}
-	if len(rs) > 4 {
-		return false
+	d := [4]graph.Dim{{Size: 1}, {Size: 1}, {Size: 1}, {Size: 1}}
+	copy(d[4-len(r.Shape):], r.Shape)
+	rs := make([]int, 4)
+	for i, v := range d {
+		switch {
+		case v.Known():
+			rs[i] = v.Size
+		case i == 0 && v.Param != "" && v.Param == n.Param:
+			rs[i] = 1 // the output's batch, whatever its size
+		default:
+			return false
+		}
 	}
-	copy(d[4-len(rs):], rs)
 	// The batch of the bias: 1, or the output's (known) batch.
-	if d[0] != 1 && (!n.Known() || d[0] != n.Size) {
+	if rs[0] != 1 && (!n.Known() || rs[0] != n.Size) {
 		return false
 	}
-	_, _, ok = sampleBiasDims(rs, d[0], m.Size)
+	_, _, ok := sampleBiasDims(rs, rs[0], m.Size)
 	return ok
 }

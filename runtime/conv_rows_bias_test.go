@@ -160,3 +160,44 @@ func TestConvSampleBias(t *testing.T) {
 		}
 	}
 }
+
+func TestSampleBiasShape(t *testing.T) {
+	dims := func(d ...any) graph.Shape {
+		s := make(graph.Shape, len(d))
+		for i, v := range d {
+			switch v := v.(type) {
+			case int:
+				s[i] = graph.Dim{Size: v}
+			case string:
+				s[i] = graph.Dim{Size: -1, Param: v}
+			}
+		}
+		return s
+	}
+	out := &graph.Value{DType: graph.Float32, HasShape: true, Shape: dims(2, 8, 5, 5)}
+	symOut := &graph.Value{DType: graph.Float32, HasShape: true, Shape: dims("N", 8, 5, 5)}
+	tests := []struct {
+		name string
+		r    graph.Shape
+		o    *graph.Value
+		want bool
+	}{
+		{"per sample", dims(2, 8, 1, 1), out, true},
+		{"per channel", dims(8, 1, 1), out, true},
+		{"batch larger than the output's", dims(4, 8, 1, 1), out, false},
+		{"spatial", dims(2, 8, 5, 1), out, false},
+		{"symbolic batch of the output", dims("N", 8, 1, 1), symOut, true},
+		{"another symbolic batch", dims("M", 8, 1, 1), symOut, false},
+		{"static batch on a symbolic output", dims(2, 8, 1, 1), symOut, false},
+		{"symbolic channels", dims(2, "C", 1, 1), out, false},
+		{"rank 5", dims(1, 2, 8, 1, 1), out, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &graph.Value{DType: graph.Float32, HasShape: true, Shape: tc.r}
+			assert.Equal(t, tc.want, sampleBiasShape(r, tc.o))
+		})
+	}
+	assert.False(t, sampleBiasShape(&graph.Value{DType: graph.Int64, HasShape: true, Shape: dims(2, 8, 1, 1)}, out), "not float32")
+	assert.False(t, sampleBiasShape(nil, out))
+}

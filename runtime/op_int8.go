@@ -192,9 +192,9 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 // bytesTensor wraps bytes as an int8 or uint8 tensor.
 func bytesTensor(dt graph.DType, shape []int, data []byte) *graph.Tensor {
 	if dt == graph.Uint8 {
-		return &graph.Tensor{DType: graph.Uint8, Shape: append([]int(nil), shape...), Data: data}
+		return graph.FromUint8(shape, data)
 	}
-	return &graph.Tensor{DType: graph.Int8, Shape: append([]int(nil), shape...), Data: qtensor.BytesAsI8(data)}
+	return graph.FromInt8(shape, qtensor.BytesAsI8(data))
 }
 
 type dequantizeKernel struct {

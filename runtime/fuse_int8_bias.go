@@ -96,9 +96,10 @@ func (s *Session) foldInt8BiasAdds() {
 	s.dropSteps(removed)
 }
 
-// apply maps the GEMM's output through the tables in place and returns the
-// Add's output shape: the GEMM's, with leading 1s up to the constant's rank.
-func (p *int8BiasPost) apply(out []int8, shape []int) []int {
+// apply runs the folded operator on the GEMM's output in place. The Add's
+// output shape is the GEMM's with leading 1s up to the constant's rank
+// (qgemmKernel.Run).
+func (p *int8BiasPost) apply(out []int8) {
 	if p.fast == nil {
 		p.luts.ApplyPixels(out, out)
 	} else {
@@ -112,8 +113,4 @@ func (p *int8BiasPost) apply(out []int8, shape []int) []int {
 			}
 		}
 	}
-	for len(shape) < p.rank {
-		shape = append([]int{1}, shape...)
-	}
-	return shape
 }

@@ -228,10 +228,14 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		})
 	}
 	var buf [8]int
-	oshape := append(append(buf[:0], shape[:k.axis]...), k.n) // copied by FromInt8
+	oshape := buf[:0] // copied by FromInt8
 	if k.post != nil {
-		oshape = k.post.apply(out, oshape)
+		k.post.apply(out)
+		for r := k.axis + 1; r < k.post.rank; r++ {
+			oshape = append(oshape, 1) // the Add's output has the constant's rank at least
+		}
 	}
+	oshape = append(append(oshape, shape[:k.axis]...), k.n)
 	return []*graph.Tensor{graph.FromInt8(oshape, out)}, nil
 }
 

@@ -133,6 +133,9 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 		return nil, err
 	}
 	if len(p.acts) == 0 {
+		if err := mlOnlyError(planned.Graph); err != nil {
+			return nil, err
+		}
 		return nil, errors.New("calibration: the model has no operator the quantizer can quantize")
 	}
 	// Every other float activation is calibrated too, so that the ranges serve any

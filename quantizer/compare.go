@@ -139,6 +139,9 @@ type Comparison struct {
 	// why outputs that may be detections were not compared as such.
 	Detections    *DetectionAgreement `json:"detections"`
 	DetectionNote string              `json:"detection_note"`
+	// Indices is the agreement of the integer outputs and of the ArgMax, ArgMin and
+	// TopK indices inside (compare_index.go), in graph order.
+	Indices []IndexAgreement `json:"indices"`
 }
 
 type errAcc struct {
@@ -217,6 +220,13 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 	for _, p := range pairs {
 		fNames = append(fNames, p.float)
 		qNames = append(qNames, p.int8)
+	}
+	idx := indexTensors(floatModel, int8Model)
+	iaccs := make([]indexAcc, len(idx))
+	for _, t := range idx {
+		if !t.output {
+			fNames, qNames = append(fNames, t.name), append(qNames, t.name)
+		}
 	}
 	res := &Comparison{Samples: n}
 	// A wrong --detections fails before anything is planned.
@@ -343,6 +353,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 				stepPos[i] += len(ff) / c
 			}
 		}
+		for i, t := range idx {
+			if f, q := fo[t.name], qo[t.name]; f != nil && q != nil {
+				iaccs[i].add(t, f, q, bn)
+			}
+		}
 		if det != nil {
 			if err := addDetections(det, res.Detections, int8Model, bn, fo, qo); err != nil {
 				if !det.auto {
@@ -386,6 +401,11 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			}
 		}
 		res.Top1 = append(res.Top1, oa)
+	}
+	for i, t := range idx {
+		if iaccs[i].samples > 0 {
+			res.Indices = append(res.Indices, iaccs[i].result(t))
+		}
 	}
 	if res.Detections != nil {
 		res.Detections.finish()

@@ -203,6 +203,8 @@ type plan struct {
 	maskVals map[string]bool
 	// coordVals are the tensors that hold sampling locations (plan_coord.go).
 	coordVals map[string]bool
+	// intVals are the values turned into integers (plan_integer.go).
+	intVals map[string]bool
 	// warnings are said whatever the verbosity (plan_shape.go).
 	warnings []string
 	// ruled lists the nodes a stated rule keeps in float32 (plan_norm.go), for the
@@ -239,6 +241,8 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 	for name := range pooledForIndices(g) {
 		p.coordVals[name] = true
 	}
+	intSinks := map[*graph.Node]bool{}
+	p.intVals, intSinks = integerValues(g, p.isFloat, p.shapeVals)
 	for _, n := range g.Nodes {
 		if ok, why := p.quantizable(n); ok && !exclude[n.Name] {
 			p.quantOp[n] = true
@@ -274,6 +278,8 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 			}
 		}
 	}
+	p.noteIntegerRule(intSinks)
+	p.noteMLRule() // plan_ml.go
 	p.keepLogInputsFloat()
 	var inRegion []*graph.Node
 	for _, r := range p.keepSpectraFloat(p.findRegions(exclude)) { // plan_spectral.go
@@ -414,6 +420,9 @@ func (p *plan) quantizable(n *graph.Node) (bool, string) {
 	}
 	if p.makesCoord(n) {
 		return false, "it computes sampling locations (a GridSample grid): 8 bits would move the samples"
+	}
+	if p.turnsInteger(n) {
+		return false, "it computes or reads a value turned into an integer or index (Round/Floor/Ceil/Cast to int/ArgMax/TopK/a count): 8 bits would move the integer"
 	}
 	switch n.OpType {
 	case "Conv", "ConvTranspose":

@@ -73,7 +73,7 @@ func (p *plan) normRegions(exclude map[string]bool, taken map[*graph.Node]bool, 
 	var out []region
 	absorbed := map[int]bool{}
 	ok := func(n *graph.Node) bool {
-		return n != nil && n.Domain == "" && !taken[n] && !exclude[n.Name] && len(n.Outputs) == 1 && p.isFloat(n.Outputs[0])
+		return n != nil && n.Domain == "" && !taken[n] && !exclude[n.Name] && len(n.Outputs) == 1 && p.isFloat(n.Outputs[0]) && !p.turnsInteger(n)
 	}
 	// single returns the one consumer of name when nothing else reads it.
 	single := func(name string) *graph.Node {

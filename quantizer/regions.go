@@ -40,22 +40,35 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 	rs := graph.FindRegions(p.g, p.patternContext(), graph.RegionOptions{
 		IsFloat: p.isFloat,
 		Skip: func(n *graph.Node) bool {
-			return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) || p.makesCoord(n)
+			return exclude[n.Name] || p.shapeVals[n.Input(0)] || p.touchesMask(n) || p.makesCoord(n) || p.turnsInteger(n)
 		},
 		Veto: p.keepsFusion,
 	})
-	out := make([]region, len(rs))
 	taken := map[*graph.Node]bool{}
-	lut := map[string]int{} // root -> index of an elementwise region
-	for i, r := range rs {
-		out[i] = region{root: r.Root, out: r.Out, nodes: r.Nodes}
-		if r.Kind == graph.RegionLUT {
-			lut[r.Root] = i
-		} else {
+	for _, r := range rs {
+		if r.Kind != graph.RegionLUT {
 			for _, n := range r.Nodes {
 				taken[n] = true
 			}
 		}
+	}
+	// RMS normalizations (plan_rms.go) replace the elementwise regions inside them
+	// (Add(eps) → Sqrt).
+	rms := p.rmsRegions(exclude, taken)
+	out := make([]region, 0, len(rs))
+	lut := map[string]int{} // root -> index of an elementwise region
+	for _, r := range rs {
+		inRMS := false
+		for _, n := range r.Nodes {
+			inRMS = inRMS || (r.Kind == graph.RegionLUT && taken[n])
+		}
+		if inRMS {
+			continue
+		}
+		if r.Kind == graph.RegionLUT {
+			lut[r.Root] = len(out)
+		}
+		out = append(out, region{root: r.Root, out: r.Out, nodes: r.Nodes})
 	}
 	norms, absorbed := p.normRegions(exclude, taken, lut, out) // plan_norm.go
 	kept := out[:0]
@@ -67,7 +80,10 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 	for _, r := range norms {
 		p.noteNormRegion(r)
 	}
-	return append(kept, norms...)
+	for _, r := range rms {
+		p.noteRMSRegion(r)
+	}
+	return append(append(kept, norms...), rms...)
 }
 
 // keepsFusion reports whether the region starts with a Relu/Clip that the producer of

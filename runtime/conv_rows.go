@@ -178,6 +178,13 @@ func packRowsConvKernel(ck *convKernel, fk *fusedConvKernel, inNHWC, outNHWC, pa
 }
 
 func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+	return k.run(ctx, in, nil)
+}
+
+// run is Run; sb, when not nil, is a per-sample bias added to the output
+// (conv_rows_bias.go): each image is then computed on its own with the bias
+// and that image's sb in one bias vector.
+func (k *rowsConvKernel) run(ctx *ExecContext, in []*graph.Tensor, sb *graph.Tensor) ([]*graph.Tensor, error) {
 	if len(in) < k.nConvIn || k.residual && len(in) <= k.nConvIn {
 		return nil, fmt.Errorf("channels-last Conv: got %d inputs", len(in))
 	}
@@ -211,11 +218,17 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			return nil, err
 		}
 	}
+	var biases []float32
+	if sb != nil {
+		if biases, err = sampleBiases(sb, n, k.m, k.bias, k.pb.N()); err != nil {
+			return nil, err
+		}
+	}
 	p := k.conv.plan([]int{h, wd}, geom)
-	if p.pointwise && k.inNHWC && !k.outNHWC && k.view == nil {
+	if p.pointwise && k.inNHWC && !k.outNHWC && k.view == nil && sb == nil {
 		return k.pointwiseNCHW(ctx, x.F32(), sx, n, oh*ow, so, outShape, res), nil
 	}
-	if k.split != nil && p.pointwise && k.inNHWC && res == nil && k.view == nil {
+	if k.split != nil && p.pointwise && k.inNHWC && res == nil && k.view == nil && sb == nil {
 		return k.pointwiseSplit(ctx, x.F32(), sx, n, oh, ow, so), nil // layout_head.go
 	}
 	var ynh []float32
@@ -237,13 +250,55 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 		gemmRes = nil
 	}
 	resLater := res != nil && gemmRes == nil
+	if biases == nil {
+		if err := k.compute(ctx, x.F32(), h, wd, sx, p, n, oh, ow, so, yo, ynh, res, gemmRes, resLater); err != nil {
+			return nil, err
+		}
+	} else {
+		// One image at a time, each with its own bias vector: every path
+		// of compute applies it as it applies the per-channel bias.
+		isz, osz, np := h*wd*k.c, oh*ow*so, k.pb.N()
+		if k.inNHWC {
+			isz = h * wd * sx
+		}
+		for img := 0; img < n; img++ {
+			ki := *k
+			ki.bias = biases[img*np : (img+1)*np]
+			if err := ki.compute(ctx, x.F32()[img*isz:(img+1)*isz], h, wd, sx, p, 1, oh, ow, so, yo, ynh[img*osz:(img+1)*osz], nil, nil, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if k.split != nil && k.outNHWC {
+		y := ctx.AllocF32(n * k.m * oh * ow)
+		for img := 0; img < n; img++ {
+			k.split.splitNHWC(ynh[img*oh*ow*so:], so, y, img, oh*ow, 0, oh*ow, ctx.Threads)
+		}
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, k.split.a, oh, ow, k.split.k}, Data: y}}, nil
+	}
+	if k.outNHWC {
+		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: ynh}}, nil
+	}
+	// An NCHW consumer: transpose (and add an NCHW residual).
+	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
+	for img := 0; img < n; img++ {
+		k.toNCHW(ynh[img*oh*ow*so:], so, y.F32(), res, img, 0, oh*ow, oh*ow, ctx.Threads)
+	}
+	return []*graph.Tensor{y}, nil
+}
+
+// compute runs the convolution of the n images of xd (NCHW, or channels-last
+// at pixel stride sx) into ynh (channels-last at pixel stride so, each
+// image's output yo floats in), with the residual gemmRes in the GEMM (res
+// is the residual whatever its layout; resLater: it is added afterwards).
+func (k *rowsConvKernel) compute(ctx *ExecContext, xd []float32, h, wd, sx int, p *convPlan, n, oh, ow, so, yo int, ynh, res, gemmRes []float32, resLater bool) error {
 	if p.pointwise && k.inNHWC {
 		// The input pixels are the rows: one GEMM over the whole batch.
-		k.gemm(x.F32(), sx, k.ident, n*h*wd, ynh[yo:], so, gemmRes, resLater, ctx.Threads)
-	} else if !k.runNarrow(ctx, x.F32(), h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater) {
+		k.gemm(xd, sx, k.ident, n*h*wd, ynh[yo:], so, gemmRes, resLater, ctx.Threads)
+	} else if !k.runNarrow(ctx, xd, h, wd, sx, p, n, so, yo, ynh, gemmRes, resLater) {
 		rp := newRowsPlan(p, k.c, k.kh, k.kw)
 		if rp == nil {
-			return nil, fmt.Errorf("convolution too large for 32-bit offsets")
+			return fmt.Errorf("convolution too large for 32-bit offsets")
 		}
 		buf := getF32(rp.size)
 		defer putF32(buf)
@@ -258,7 +313,6 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			defer putF32(colBuf)
 		}
 		cbuf := rp.ppw != ow && !im2col
-		xd := x.F32()
 		isz := h * wd * k.c
 		if k.inNHWC {
 			isz = h * wd * sx
@@ -285,22 +339,7 @@ func (k *rowsConvKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 			k.bandedGEMM(rp, *buf, yi, ri, res != nil, oh, ow, so, ctx.Threads)
 		}
 	}
-	if k.split != nil && k.outNHWC {
-		y := ctx.AllocF32(n * k.m * oh * ow)
-		for img := 0; img < n; img++ {
-			k.split.splitNHWC(ynh[img*oh*ow*so:], so, y, img, oh*ow, 0, oh*ow, ctx.Threads)
-		}
-		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, k.split.a, oh, ow, k.split.k}, Data: y}}, nil
-	}
-	if k.outNHWC {
-		return []*graph.Tensor{{DType: graph.Float32, Shape: []int{n, oh, ow, so}, Data: ynh}}, nil
-	}
-	// An NCHW consumer: transpose (and add an NCHW residual).
-	y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
-	for img := 0; img < n; img++ {
-		k.toNCHW(ynh[img*oh*ow*so:], so, y.F32(), res, img, 0, oh*ow, oh*ow, ctx.Threads)
-	}
-	return []*graph.Tensor{y}, nil
+	return nil
 }
 
 // convBandRows is the number of padded output rows (ppw pixels of stride

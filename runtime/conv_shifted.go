@@ -177,10 +177,12 @@ func ceilDiv(a, b int) int {
 	return (a + b - 1) / b
 }
 
-// run computes one image: y (m planes of oh×ow) = conv(x), with ep applied.
-func (sp *shiftedPlan) run(pa *kernels.PackedA, buf, y []float32, ep *convEpilogue, res []float32, threads int) {
+// run computes one image: y (m planes of oh×ow) = conv(x), with ep applied:
+// res is its residual and rowBias a value per output channel (a per-sample
+// bias, conv_rows_bias.go) added first, either nil for none.
+func (sp *shiftedPlan) run(pa *kernels.PackedA, buf, y []float32, ep *convEpilogue, res, rowBias []float32, threads int) {
 	clip, lo, hi := false, float32(0), float32(0)
-	if ep != nil && res == nil {
+	if ep != nil && res == nil && rowBias == nil {
 		clip, lo, hi = ep.clip, ep.lo, ep.hi
 	}
 	osz := sp.oh * sp.ow
@@ -199,12 +201,20 @@ func (sp *shiftedPlan) run(pa *kernels.PackedA, buf, y []float32, ep *convEpilog
 				if e := min(rowEnd-oy*sp.ppw, sp.ow); ox < e {
 					s := src[q-j0 : q-j0+e-ox]
 					d := dst[oy*sp.ow+ox : oy*sp.ow+e]
-					if rs == nil {
+					if rs == nil && rowBias == nil {
 						copy(d, s)
 					} else {
-						r := rs[oy*sp.ow+ox : oy*sp.ow+e]
+						var r []float32
+						if rs != nil {
+							r = rs[oy*sp.ow+ox : oy*sp.ow+e]
+						}
 						for j, v := range s {
-							v += r[j]
+							if rowBias != nil {
+								v += rowBias[i] // a per-sample bias
+							}
+							if r != nil {
+								v += r[j]
+							}
 							if ep.clip {
 								if ep.lo > v {
 									v = ep.lo

@@ -264,11 +264,20 @@ func channelsLastGroupNorm(st step, c int) *groupNormKernel {
 
 // nhwcGroupNormKernel is a groupNormKernel on a channels-last tensor (inside
 // the convolution chains: wav2vec's first Conv -> GroupNorm -> GELU -> Conv,
-// a 1-D net's Conv -> InstanceNorm -> Conv). The per-channel sums run over
-// the pixels in float64 from a per-channel shift (the first pixel), the
-// variance from the shifted sum of squares; then each pixel's channels are
-// one per-channel scale and shift (kernels.AffineRowsF32) and the activation.
+// a 1-D net's Conv -> InstanceNorm -> Conv, a diffusion UNet's GroupNorm ->
+// SiLU -> Conv). The statistics take two vector passes over the pixels
+// (twenty-first session; before, one scalar float64 pass of shifted sums
+// that cost twice the NCHW kernel): the per-channel sums
+// (kernels.AddPixelsF64), then each channel's squared deviations from its
+// group's mean (kernels.AddSqDevPixelsF64), pixel ranges split over threads
+// and added in range order. Then each pixel's channels are one per-channel
+// scale and shift (kernels.AffineRowsF32) and the activation, a block of
+// pixels at a time while it is in L1.
 type nhwcGroupNormKernel struct{ *groupNormKernel }
+
+// gnPixelBlock is how many pixels the normalisation pass scales and
+// activates at a time.
+const gnPixelBlock = 128
 
 func (k *nhwcGroupNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 	x, st, err := channelsLastInput(in[:1], k.c)
@@ -278,79 +287,106 @@ func (k *nhwcGroupNormKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	xd := x.F32()
 	y := ctx.AllocF32(len(xd))
 	n, size := x.Shape[0], x.Shape[1]*x.Shape[2]
-	c, cpg := k.c, k.c/k.groups
+	c := k.c
 	th := min(ctx.Threads, max(1, len(xd)/parallelMinWork))
 	a, b := make([]float32, n*c), make([]float32, n*c)
-	for img := 0; img < n; img++ {
-		base := img * size * st
-		// Per-channel shifted sums; pixel ranges split over threads, each
-		// with its own sums (each thread streams its part of the map once),
-		// added in thread order.
-		shift := xd[base : base+c]
-		parts := min(th, size)
-		ps1, ps2 := make([][]float64, parts), make([][]float64, parts)
+	parts := max(1, min(th, size))
+	ps := make([][]float64, parts)
+	for t := range ps {
+		ps[t] = make([]float64, c)
+	}
+	s1, s2 := make([]float64, c), make([]float64, c)
+	mu := make([]float32, c)
+	mean := make([]float64, k.groups)
+	// sums adds each part's per-channel sums (f over its pixel range) into
+	// dst, in part order.
+	sums := func(dst []float64, base int, f func(acc []float64, x []float32, np int)) {
 		kernels.ParallelRange(parts, 1, parts, func(t0, t1 int) {
 			for t := t0; t < t1; t++ {
-				a1, a2 := make([]float64, c), make([]float64, c)
-				for p := t * size / parts; p < (t+1)*size/parts; p++ {
-					row := xd[base+p*st : base+p*st+c]
-					for j, v := range row {
-						d := float64(v - shift[j])
-						a1[j] += d
-						a2[j] += d * d
-					}
+				clear(ps[t])
+				p0, p1 := t*size/parts, (t+1)*size/parts
+				if p1 > p0 {
+					f(ps[t], xd[base+p0*st:], p1-p0)
 				}
-				ps1[t], ps2[t] = a1, a2
 			}
 		})
-		s1, s2 := ps1[0], ps2[0]
-		for t := 1; t < parts; t++ {
-			for j := range s1 {
-				s1[j] += ps1[t][j]
-				s2[j] += ps2[t][j]
+		clear(dst)
+		for t := range ps {
+			for j, v := range ps[t] {
+				dst[j] += v
 			}
 		}
-		cnt := float64(cpg * size)
-		for g := 0; g < k.groups; g++ {
-			// Group mean and variance from the channels' shifted moments.
-			var m1 float64
-			for j := g * cpg; j < (g+1)*cpg; j++ {
-				m1 += s1[j] + float64(shift[j])*float64(size)
-			}
-			mean := m1 / cnt
-			var q float64
-			for j := g * cpg; j < (g+1)*cpg; j++ {
-				// Σ(x−mean)² = Σd² + 2(shift−mean)Σd + size·(shift−mean)²
-				o := float64(shift[j]) - mean
-				q += s2[j] + 2*o*s1[j] + float64(size)*o*o
-			}
-			v := max(q/cnt, 0)
-			a0 := float32(float64(k.s[g]) / math.Sqrt(v+float64(k.eps)))
-			b0 := k.t[g] - float32(mean)*a0
-			for j := g * cpg; j < (g+1)*cpg; j++ {
-				aj, bj := a0, b0
-				if k.gamma != nil {
-					aj, bj = aj*k.gamma[j], bj*k.gamma[j]+k.beta[j]
-				}
-				a[img*c+j], b[img*c+j] = aj, bj
-			}
+	}
+	for img := 0; img < n; img++ {
+		base := img * size * st
+		if size == 0 {
+			break
 		}
+		k.imageAffine(img, size, xd, base, st, a, b, s1, s2, mu, mean, sums)
 	}
 	nnParallel(th, n*size, func(lo, hi int) {
 		for i := lo; i < hi; {
 			img, p := i/size, i%size
-			np := min(hi-i, size-p)
+			np := min(hi-i, size-p, gnPixelBlock)
 			off := (img*size + p) * st
 			kernels.AffineRowsF32(xd[off:], st, np, c, a[img*c:(img+1)*c], b[img*c:(img+1)*c], y[off:], st, k.lo, k.hi)
-			for q := 0; q < np; q++ {
-				px := y[off+q*st : off+(q+1)*st]
+			switch {
+			case st == c:
 				if k.post != kernels.ActNone {
-					kernels.ActF32(k.post, px[:c], px[:c])
+					kernels.ActF32(k.post, y[off:off+np*c], y[off:off+np*c])
 				}
-				clear(px[c:])
+			default:
+				for q := 0; q < np; q++ {
+					px := y[off+q*st : off+(q+1)*st]
+					if k.post != kernels.ActNone {
+						kernels.ActF32(k.post, px[:c], px[:c])
+					}
+					clear(px[c:])
+				}
 			}
 			i += np
 		}
 	})
 	return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
+}
+
+// imageAffine computes the per-channel scale a and shift b of image img
+// (size pixels from xd[base], stride st): the group means from the channel
+// sums, then the group variances from the channels' squared deviations
+// about their group's mean (rounded to float32 as the kernel's centre mu;
+// the rounding's offset is taken out exactly).
+func (k *nhwcGroupNormKernel) imageAffine(img, size int, xd []float32, base, st int, a, b []float32, s1, s2 []float64, mu []float32, mean []float64,
+	sums func(dst []float64, base int, f func(acc []float64, x []float32, np int))) {
+	c, cpg := k.c, k.c/k.groups
+	cnt := float64(cpg * size)
+	sums(s1, base, func(acc []float64, x []float32, np int) { kernels.AddPixelsF64(acc, x, np, st) })
+	for g := 0; g < k.groups; g++ {
+		var m1 float64
+		for j := g * cpg; j < (g+1)*cpg; j++ {
+			m1 += s1[j]
+		}
+		mean[g] = m1 / cnt
+		for j := g * cpg; j < (g+1)*cpg; j++ {
+			mu[j] = float32(mean[g])
+		}
+	}
+	sums(s2, base, func(acc []float64, x []float32, np int) { kernels.AddSqDevPixelsF64(acc, x, mu, np, st) })
+	for g := 0; g < k.groups; g++ {
+		var q float64
+		for j := g * cpg; j < (g+1)*cpg; j++ {
+			q += s2[j]
+		}
+		// Σ(x−mean)² = Σ(x−mu)² − cnt·(mean−mu)²
+		o := mean[g] - float64(mu[g*cpg])
+		v := max(q/cnt-o*o, 0)
+		a0 := float32(float64(k.s[g]) / math.Sqrt(v+float64(k.eps)))
+		b0 := k.t[g] - float32(mean[g])*a0
+		for j := g * cpg; j < (g+1)*cpg; j++ {
+			aj, bj := a0, b0
+			if k.gamma != nil {
+				aj, bj = aj*k.gamma[j], bj*k.gamma[j]+k.beta[j]
+			}
+			a[img*c+j], b[img*c+j] = aj, bj
+		}
+	}
 }

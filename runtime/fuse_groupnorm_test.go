@@ -115,3 +115,87 @@ func TestFusedGroupNorm(t *testing.T) {
 		})
 	}
 }
+
+// TestNHWCGroupNormKernelVsReference runs the channels-last group
+// normalisation on random maps (channel counts on and off the 16-lane
+// blocks and the padded pixel strides, values far from zero for the
+// variance's cancellation, SiLU after or a clamp) against a float64
+// reference of its definition, at one and two threads.
+func TestNHWCGroupNormKernelVsReference(t *testing.T) {
+	tests := []struct {
+		name           string
+		n, c, groups   int
+		h, w           int
+		offset, spread float32
+		post           kernels.Act
+		lo, hi         float32
+	}{
+		{"ddpm 32 channels, 8 groups, silu", 2, 32, 8, 8, 9, 0, 2, kernels.ActSiLU, float32(math.Inf(-1)), float32(math.Inf(1))},
+		{"96 channels, large offset", 1, 96, 8, 5, 7, 100, 1, kernels.ActNone, float32(math.Inf(-1)), float32(math.Inf(1))},
+		{"24 channels padded, relu6 clamp", 2, 24, 6, 4, 4, -3, 4, kernels.ActNone, 0, 6},
+		{"instance norm 20 channels", 1, 20, 20, 3, 300, 0.5, 1, kernels.ActSiLU, float32(math.Inf(-1)), float32(math.Inf(1))},
+		{"one pixel", 2, 16, 4, 1, 1, 0, 1, kernels.ActNone, float32(math.Inf(-1)), float32(math.Inf(1))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewSource(5))
+			rnd := func(n int, lo, hi float32) []float32 {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = lo + r.Float32()*(hi-lo)
+				}
+				return v
+			}
+			gk := &groupNormKernel{c: tc.c, groups: tc.groups, eps: 1e-5, s: rnd(tc.groups, 0.5, 1.5), t: rnd(tc.groups, -0.5, 0.5),
+				gamma: rnd(tc.c, 0.5, 1.5), beta: rnd(tc.c, -0.5, 0.5), lo: tc.lo, hi: tc.hi, post: tc.post}
+			st, size, cpg := pixelStride(tc.c), tc.h*tc.w, tc.c/tc.groups
+			x := make([]float32, tc.n*size*st)
+			for p := 0; p < tc.n*size; p++ {
+				copy(x[p*st:], rnd(tc.c, tc.offset-tc.spread, tc.offset+tc.spread))
+			}
+			want := make([]float64, len(x))
+			for img := 0; img < tc.n; img++ {
+				for g := 0; g < tc.groups; g++ {
+					var s, q float64
+					at := func(p, j int) float64 { return float64(x[(img*size+p)*st+g*cpg+j]) }
+					for p := 0; p < size; p++ {
+						for j := 0; j < cpg; j++ {
+							s += at(p, j)
+						}
+					}
+					mean := s / float64(size*cpg)
+					for p := 0; p < size; p++ {
+						for j := 0; j < cpg; j++ {
+							q += (at(p, j) - mean) * (at(p, j) - mean)
+						}
+					}
+					inv := 1 / math.Sqrt(q/float64(size*cpg)+1e-5)
+					for p := 0; p < size; p++ {
+						for j := 0; j < cpg; j++ {
+							ch := g*cpg + j
+							v := ((at(p, j)-mean)*inv*float64(gk.s[g])+float64(gk.t[g]))*float64(gk.gamma[ch]) + float64(gk.beta[ch])
+							v = math.Min(math.Max(v, float64(tc.lo)), float64(tc.hi))
+							if tc.post == kernels.ActSiLU {
+								v /= 1 + math.Exp(-v)
+							}
+							want[(img*size+p)*st+ch] = v
+						}
+					}
+				}
+			}
+			for _, threads := range []int{1, 2} {
+				xt := &graph.Tensor{DType: graph.Float32, Shape: []int{tc.n, tc.h, tc.w, st}, Data: x}
+				out, err := (&nhwcGroupNormKernel{gk}).Run(&ExecContext{Threads: threads}, []*graph.Tensor{xt})
+				require.NoError(t, err)
+				got := out[0].F32()
+				require.Len(t, got, len(want))
+				for i, v := range want {
+					// a·x + b with b ≈ −a·mean: the output's rounding scales
+					// with the offset of the inputs.
+					tol := 2e-5 * math.Max(math.Max(1, math.Abs(v)), 2*math.Abs(float64(tc.offset)))
+					require.InDelta(t, v, float64(got[i]), tol, "threads %d element %d", threads, i)
+				}
+			}
+		})
+	}
+}

@@ -59,6 +59,7 @@ func (s *Session) planChannelsLast() {
 	xIdx := make([]int, len(s.steps))   // the channels-last input: 0, or a gate's x
 	dw := make([]bool, len(s.steps))    // a depthwise Conv (conv_depthwise.go)
 	grp := make([]bool, len(s.steps))   // a grouped Conv (conv_grouped.go)
+	sbias := make([]bool, len(s.steps)) // a Conv + per-sample bias Add (conv_rows_bias.go)
 	affA := make([][]float32, len(s.steps))
 	affB := make([][]float32, len(s.steps)) // a roleAffine step's per-channel a·x + b
 	readers := map[int][]int{}
@@ -118,10 +119,14 @@ func (s *Session) planChannelsLast() {
 			if k.add != nil {
 				// Only a residual of the output's shape is fused in the GEMM.
 				r, o := g.Values[names[st.in[k.nConvIn]]], g.Values[names[st.out[0]]]
-				if !sameStaticShape(r, o) {
+				switch {
+				case sameStaticShape(r, o):
+					resIdx[i] = k.nConvIn
+				case !grp[i] && sampleBiasShape(r, g.Values[k.conv.node.Outputs[0]]):
+					sbias[i] = true // a per-sample bias (conv_rows_bias.go)
+				default:
 					continue
 				}
-				resIdx[i] = k.nConvIn
 			}
 			role[i] = roleConv
 		case *poolKernel:
@@ -296,6 +301,12 @@ func (s *Session) planChannelsLast() {
 			if grp[i] {
 				w, b := s.groupedWeights(st, k.conv)
 				s.steps[i].kernel = newGroupedRowsKernel(k.conv, k, w, b, k.nConvIn, in, out)
+				continue
+			}
+			if sbias[i] {
+				rk := newRowsConvKernel(k.conv, k, in, out)
+				rk.residual = false
+				s.steps[i].kernel = &sampleBiasConvKernel{rows: rk, bIdx: k.nConvIn}
 				continue
 			}
 			s.steps[i].kernel = newTapRowsKernel(newRowsConvKernel(k.conv, k, in, out))

@@ -475,7 +475,7 @@ func powInt[T integer](x, y T) T {
 	return r
 }
 
-func buildPow(b *BuildContext) (Kernel, error) {
+func buildPowGeneral(b *BuildContext) (Kernel, error) {
 	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 		if err := checkInputs(in, 2); err != nil {
 			return nil, err

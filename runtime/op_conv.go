@@ -430,16 +430,24 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 	if err != nil {
 		return nil, false, err
 	}
-	var res []float32
+	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
+	// The Add is a residual of the output's shape or a per-sample bias
+	// (conv_rows_bias.go): each image's is a row bias of its GEMM.
+	var res, sbias []float32
 	if ep != nil && ep.residual != nil {
 		r := ep.residual
-		if r.DType != graph.Float32 || !slices.Equal(r.Shape, outShape) {
+		switch {
+		case r.DType != graph.Float32:
 			return nil, false, nil
+		case slices.Equal(r.Shape, outShape):
+			res = r.F32()
+		default:
+			if sbias, err = sampleBiases(r, n, m, nil, m); err != nil {
+				return nil, false, nil
+			}
 		}
-		res = r.F32()
 	}
 	p := k.plan(x.Shape[2:], geom)
-	n, c, m := x.Shape[0], x.Shape[1], outShape[1]
 	if sp := newShiftedPlan(p, c, k.packed.HasBias()); sp != nil {
 		y := &graph.Tensor{DType: graph.Float32, Shape: outShape, Data: ctx.AllocF32(graph.NumElements(outShape))}
 		buf := getF32(sp.size)
@@ -451,7 +459,11 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 			if res != nil {
 				rs = res[img*m*p.outSize : (img+1)*m*p.outSize]
 			}
-			sp.run(k.packed, *buf, yd[img*m*p.outSize:(img+1)*m*p.outSize], ep, rs, ctx.Threads)
+			var rb []float32
+			if sbias != nil {
+				rb = sbias[img*m : (img+1)*m]
+			}
+			sp.run(k.packed, *buf, yd[img*m*p.outSize:(img+1)*m*p.outSize], ep, rs, rb, ctx.Threads)
 		}
 		return []*graph.Tensor{y}, true, nil
 	}
@@ -496,6 +508,9 @@ func (k *convKernel) runPacked(ctx *ExecContext, in []*graph.Tensor, ep *convEpi
 			kep = &kernels.SgemmEpilogue{Clip: ep.clip, Min: ep.lo, Max: ep.hi}
 			if res != nil {
 				kep.Residual = res[img*m*p.outSize : (img+1)*m*p.outSize]
+			}
+			if sbias != nil {
+				kep.RowBias = sbias[img*m : (img+1)*m]
 			}
 		}
 		kernels.SgemmPackedAFunc(k.packed, p.outSize, pack, ys, p.outSize, false, kep, ctx.Threads)

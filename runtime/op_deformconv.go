@@ -14,31 +14,98 @@ import (
 	"github.com/warboy-sim/warboy/kernels"
 )
 
-// deformSample is the bilinear value of plane [h, w] at (y, x): 0 when the point is
-// a full pixel or more outside (or not a number: a NaN offset), each corner outside
-// the plane counted as 0.
-func deformSample(plane []float32, h, w int, y, x float32) float32 {
+// deformGeom is the geometry of one DeformConv: input plane, output plane,
+// kernel, strides, leading pads, dilations and offset groups.
+type deformGeom struct {
+	h, w, oh, ow, kh, kw int
+	sy, sx, py, px       int
+	dy, dx               int
+	og                   int
+}
+
+// deformTap is one moved tap at one output position: the plane indices of
+// its four bilinear corners and their weights. A corner outside the plane
+// reads the zero after the plane (index h·w) with its weight unchanged, and
+// a point a pixel or more outside (or NaN) reads it four times with weight
+// 0, so that the sum below is, bit for bit, deformSample's
+// (op_deformconv_test.go).
+type deformTap struct {
+	i [4]int32
+	w [4]float32
+}
+
+// deformColumns writes the sampled column matrix [c·taps][oh·ow] of one
+// image x [c][h·w]: the bilinear coordinates and weights of each offset
+// group's taps are computed once (the scalar version, deformSample of
+// op_deformconv_test.go, redid them for every channel), then each channel gathers its four corners per tap and
+// position, weights them in deformSample's order and multiplies by the
+// mask (nil: none). Channels are split over threads.
+func deformColumns(col, x, off, mask []float32, c int, d deformGeom, threads int) {
+	taps, p, hw := d.kh*d.kw, d.oh*d.ow, d.h*d.w
+	tb := make([]deformTap, d.og*taps*p)
+	nnParallel(min(threads, d.og*taps), d.og*taps, func(lo, hi int) {
+		for gt := lo; gt < hi; gt++ {
+			g, t := gt/taps, gt%taps
+			i, j := t/d.kw, t%d.kw
+			dy, dx := off[(g*2*taps+2*t)*p:][:p], off[(g*2*taps+2*t+1)*p:][:p]
+			dst := tb[gt*p:][:p]
+			for yy := 0; yy < d.oh; yy++ {
+				y0 := float32(yy*d.sy - d.py + i*d.dy)
+				for xx := 0; xx < d.ow; xx++ {
+					q := yy*d.ow + xx
+					dst[q] = deformCorners(d.h, d.w, y0+dy[q], float32(xx*d.sx-d.px+j*d.dx)+dx[q])
+				}
+			}
+		}
+	})
+	chPerOff := c / d.og
+	nnParallel(min(threads, c), c, func(lo, hi int) {
+		plane := make([]float32, hw+1) // the plane and a zero
+		for ch := lo; ch < hi; ch++ {
+			copy(plane, x[ch*hw:(ch+1)*hw])
+			g := ch / chPerOff
+			for t := 0; t < taps; t++ {
+				src := tb[(g*taps+t)*p:][:p]
+				dst := col[(ch*taps+t)*p:][:p]
+				for q := range dst {
+					s := &src[q]
+					dst[q] = s.w[0]*plane[s.i[0]] + s.w[1]*plane[s.i[1]] + s.w[2]*plane[s.i[2]] + s.w[3]*plane[s.i[3]]
+				}
+				if mask != nil {
+					for q, m := range mask[(g*taps+t)*p:][:p] {
+						dst[q] *= m
+					}
+				}
+			}
+		}
+	})
+}
+
+// deformCorners is deformSample's arithmetic without the plane: the corner
+// indices into a [h·w + 1] plane whose last element is 0, and the weights.
+func deformCorners(h, w int, y, x float32) deformTap {
+	zero := int32(h * w)
 	if y != y || x != x || y <= -1 || float32(h) <= y || x <= -1 || float32(w) <= x {
-		return 0
+		return deformTap{i: [4]int32{zero, zero, zero, zero}}
 	}
 	yl, xl := int(math.Floor(float64(y))), int(math.Floor(float64(x)))
 	yh, xh := yl+1, xl+1
 	ly, lx := y-float32(yl), x-float32(xl)
 	hy, hx := 1-ly, 1-lx
-	var v1, v2, v3, v4 float32
+	t := deformTap{i: [4]int32{zero, zero, zero, zero}, w: [4]float32{hy * hx, hy * lx, ly * hx, ly * lx}}
 	if yl >= 0 && xl >= 0 {
-		v1 = plane[yl*w+xl]
+		t.i[0] = int32(yl*w + xl)
 	}
 	if yl >= 0 && xh <= w-1 {
-		v2 = plane[yl*w+xh]
+		t.i[1] = int32(yl*w + xh)
 	}
 	if yh <= h-1 && xl >= 0 {
-		v3 = plane[yh*w+xl]
+		t.i[2] = int32(yh*w + xl)
 	}
 	if yh <= h-1 && xh <= w-1 {
-		v4 = plane[yh*w+xh]
+		t.i[3] = int32(yh*w + xh)
 	}
-	return hy*hx*v1 + hy*lx*v2 + ly*hx*v3 + ly*lx*v4
+	return t
 }
 
 type deformConv struct {
@@ -102,37 +169,19 @@ func (k *deformConv) run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 		md = mask.F32()
 	}
 	out := make([]float32, n*oc*p)
-	col := make([]float32, c*taps*p)
-	chPerOff := c / k.offGroup
+	colBuf := getF32(c * taps * p)
+	defer putF32(colBuf)
+	col := *colBuf
+	d := deformGeom{h: h, w: wd, oh: oh, ow: ow, kh: kh, kw: kw,
+		sy: geom.Strides[0], sx: geom.Strides[1], py: geom.PadBegin(0), px: geom.PadBegin(1),
+		dy: geom.Dilations[0], dx: geom.Dilations[1], og: k.offGroup}
+	threads := max(1, ctx.Threads)
 	for b := 0; b < n; b++ {
-		for ch := 0; ch < c; ch++ {
-			g := ch / chPerOff
-			plane := xd[(b*c+ch)*h*wd:][:h*wd]
-			offB := od[(b*k.offGroup+g)*2*taps*p:]
-			for i := 0; i < kh; i++ {
-				for j := 0; j < kw; j++ {
-					t := i*kw + j
-					dy, dx := offB[(2*t)*p:][:p], offB[(2*t+1)*p:][:p]
-					var mt []float32
-					if md != nil {
-						mt = md[((b*k.offGroup+g)*taps+t)*p:][:p]
-					}
-					dst := col[(ch*taps+t)*p:][:p]
-					for y := 0; y < oh; y++ {
-						y0 := float32(y*geom.Strides[0] - geom.PadBegin(0) + i*geom.Dilations[0])
-						for xx := 0; xx < ow; xx++ {
-							q := y*ow + xx
-							x0 := float32(xx*geom.Strides[1] - geom.PadBegin(1) + j*geom.Dilations[1])
-							v := deformSample(plane, h, wd, y0+dy[q], x0+dx[q])
-							if mt != nil {
-								v *= mt[q]
-							}
-							dst[q] = v
-						}
-					}
-				}
-			}
+		var mb []float32
+		if md != nil {
+			mb = md[b*k.offGroup*taps*p:][:k.offGroup*taps*p]
 		}
+		deformColumns(col, xd[b*c*h*wd:][:c*h*wd], od[b*k.offGroup*2*taps*p:][:k.offGroup*2*taps*p], mb, c, d, threads)
 		ocg, kk := oc/k.group, cg*taps
 		for g := 0; g < k.group; g++ {
 			dst := out[(b*oc+g*ocg)*p:][:ocg*p]

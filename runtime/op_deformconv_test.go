@@ -207,3 +207,116 @@ func TestDeformConvRefusals(t *testing.T) {
 		require.Zero(t, v)
 	}
 }
+
+// deformSample is the bilinear value of plane [h, w] at (y, x): 0 when the point is
+// a full pixel or more outside (or not a number: a NaN offset), each corner outside
+// the plane counted as 0.
+func deformSample(plane []float32, h, w int, y, x float32) float32 {
+	if y != y || x != x || y <= -1 || float32(h) <= y || x <= -1 || float32(w) <= x {
+		return 0
+	}
+	yl, xl := int(math.Floor(float64(y))), int(math.Floor(float64(x)))
+	yh, xh := yl+1, xl+1
+	ly, lx := y-float32(yl), x-float32(xl)
+	hy, hx := 1-ly, 1-lx
+	var v1, v2, v3, v4 float32
+	if yl >= 0 && xl >= 0 {
+		v1 = plane[yl*w+xl]
+	}
+	if yl >= 0 && xh <= w-1 {
+		v2 = plane[yl*w+xh]
+	}
+	if yh <= h-1 && xl >= 0 {
+		v3 = plane[yh*w+xl]
+	}
+	if yh <= h-1 && xh <= w-1 {
+		v4 = plane[yh*w+xh]
+	}
+	return hy*hx*v1 + hy*lx*v2 + ly*hx*v3 + ly*lx*v4
+}
+
+// deformColumnsRef is the column matrix of one image as the scalar
+// DeformConv of the twentieth session built it: deformSample per channel,
+// tap and position, times the mask.
+func deformColumnsRef(x, off, mask []float32, c int, d deformGeom) []float32 {
+	taps, p, hw := d.kh*d.kw, d.oh*d.ow, d.h*d.w
+	col := make([]float32, c*taps*p)
+	for ch := 0; ch < c; ch++ {
+		g := ch / (c / d.og)
+		plane := x[ch*hw:][:hw]
+		for i := 0; i < d.kh; i++ {
+			for j := 0; j < d.kw; j++ {
+				t := i*d.kw + j
+				dy, dx := off[(g*2*taps+2*t)*p:][:p], off[(g*2*taps+2*t+1)*p:][:p]
+				for y := 0; y < d.oh; y++ {
+					y0 := float32(y*d.sy - d.py + i*d.dy)
+					for xx := 0; xx < d.ow; xx++ {
+						q := y*d.ow + xx
+						v := deformSample(plane, d.h, d.w, y0+dy[q], float32(xx*d.sx-d.px+j*d.dx)+dx[q])
+						if mask != nil {
+							v *= mask[(g*taps+t)*p+q]
+						}
+						col[(ch*taps+t)*p+q] = v
+					}
+				}
+			}
+		}
+	}
+	return col
+}
+
+// TestDeformColumnsMatchScalar: the precomputed-corner column builder gives
+// the scalar builder's bits over random geometries (kernel 1-4, strides,
+// dilations, pads), offset groups, masks, offsets reaching far outside the
+// map (every border), integer offsets (a corner exactly on the edge), NaN
+// and infinite offsets, and maps holding Inf and NaN (a corner outside must
+// still read 0, not 0·Inf), at 1 and 3 threads.
+func TestDeformColumnsMatchScalar(t *testing.T) {
+	rng := rand.New(rand.NewSource(15))
+	for trial := 0; trial < 150; trial++ {
+		d := deformGeom{h: 1 + rng.Intn(9), w: 1 + rng.Intn(9), kh: 1 + rng.Intn(4), kw: 1 + rng.Intn(4),
+			sy: 1 + rng.Intn(2), sx: 1 + rng.Intn(2), py: rng.Intn(3), px: rng.Intn(3), dy: 1 + rng.Intn(2), dx: 1 + rng.Intn(2),
+			og: []int{1, 2, 3}[rng.Intn(3)]}
+		d.oh = (d.h+2*d.py-d.dy*(d.kh-1)-1)/d.sy + 1
+		d.ow = (d.w+2*d.px-d.dx*(d.kw-1)-1)/d.sx + 1
+		if d.oh <= 0 || d.ow <= 0 {
+			continue
+		}
+		c := d.og * (1 + rng.Intn(3))
+		taps, p := d.kh*d.kw, d.oh*d.ow
+		x := make([]float32, c*d.h*d.w)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			if rng.Intn(50) == 0 {
+				x[i] = []float32{float32(math.Inf(1)), float32(math.NaN())}[rng.Intn(2)]
+			}
+		}
+		off := make([]float32, d.og*2*taps*p)
+		for i := range off {
+			switch rng.Intn(10) {
+			case 0:
+				off[i] = float32(rng.Intn(7) - 3) // whole pixels
+			case 1:
+				off[i] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e9}[rng.Intn(4)]
+			default:
+				off[i] = float32(rng.NormFloat64() * 3)
+			}
+		}
+		var mask []float32
+		if rng.Intn(2) == 0 {
+			mask = make([]float32, d.og*taps*p)
+			for i := range mask {
+				mask[i] = rng.Float32()
+			}
+		}
+		want := deformColumnsRef(x, off, mask, c, d)
+		for _, threads := range []int{1, 3} {
+			got := make([]float32, len(want))
+			deformColumns(got, x, off, mask, c, d, threads)
+			for i := range want {
+				require.Equalf(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "trial %d %+v c %d threads %d element %d: %g vs %g",
+					trial, d, c, threads, i, got[i], want[i])
+			}
+		}
+	}
+}

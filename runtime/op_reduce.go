@@ -69,43 +69,14 @@ func (k *reduceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	if nnIsHalf(x) {
 		return nnHalfWrap(ctx, k, in)
 	}
-	axes := k.attrAxes
-	if k.fromInput {
-		axes = nil
-		if a := optInput(in, 1); a != nil {
-			var err error
-			if axes, err = intsInput(a, "axes"); err != nil {
-				return nil, err
-			}
-		}
+	red, noop, err := k.reducedAxes(len(x.Shape), in)
+	if err != nil {
+		return nil, err
 	}
-	rank := len(x.Shape)
-	red := make([]bool, rank)
-	if len(axes) == 0 {
-		if k.noopEmpty {
-			return k.noop(x)
-		}
-		for i := range red {
-			red[i] = true
-		}
-	} else {
-		na, err := graph.NormalizeAxes(axes, rank)
-		if err != nil {
-			return nil, fmt.Errorf("axes: %v", err)
-		}
-		for _, a := range na {
-			red[a] = true
-		}
+	if noop {
+		return k.noop(x)
 	}
-	var outShape []int
-	for i, d := range x.Shape {
-		switch {
-		case !red[i]:
-			outShape = append(outShape, d)
-		case k.keepDims:
-			outShape = append(outShape, 1)
-		}
-	}
+	outShape := k.outShape(x.Shape, red)
 	// Order the input as [kept..., reduced...] when the reduced axes are not one run.
 	src := x
 	var segs []int
@@ -185,6 +156,54 @@ func (k *reduceKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tenso
 	return []*graph.Tensor{out}, nil
 }
 
+// reducedAxes marks the axes of a rank-rank input that the reduction
+// reduces (in holds the kernel's inputs: the axes input of opset 18 and
+// ReduceSum-13 is in[1]); noop reports a reduction over no axes with
+// noop_with_empty_axes.
+func (k *reduceKernel) reducedAxes(rank int, in []*graph.Tensor) (red []bool, noop bool, err error) {
+	axes := k.attrAxes
+	if k.fromInput {
+		axes = nil
+		if a := optInput(in, 1); a != nil {
+			if axes, err = intsInput(a, "axes"); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	red = make([]bool, rank)
+	if len(axes) == 0 {
+		if k.noopEmpty {
+			return nil, true, nil
+		}
+		for i := range red {
+			red[i] = true
+		}
+		return red, false, nil
+	}
+	na, err := graph.NormalizeAxes(axes, rank)
+	if err != nil {
+		return nil, false, fmt.Errorf("axes: %v", err)
+	}
+	for _, a := range na {
+		red[a] = true
+	}
+	return red, false, nil
+}
+
+// outShape is the shape of the reduction of an input of shape shape.
+func (k *reduceKernel) outShape(shape []int, red []bool) []int {
+	var out []int
+	for i, d := range shape {
+		switch {
+		case !red[i]:
+			out = append(out, d)
+		case k.keepDims:
+			out = append(out, 1)
+		}
+	}
+	return out
+}
+
 // nnPermute returns x transposed by perm.
 func nnPermute(x *graph.Tensor, perm []int) (*graph.Tensor, error) {
 	src, err := bufferOf(x)
@@ -228,6 +247,12 @@ func (k *reduceKernel) noop(x *graph.Tensor) ([]*graph.Tensor, error) {
 // reduceFloat reduces x viewed as [outer, n, inner] along the middle axis.
 func reduceFloat[T floating](op redOp, x, y []T, outer, n, inner int) {
 	if inner == 1 && n > 0 && reduceRowFloat(op, x, y, outer, n) {
+		return
+	}
+	// Sums of squares of float32 rows: the vector row distance to a row of
+	// zeros (kernels.SqDistF32: float64 squares and sum, in lanes).
+	if xs, ok := any(x).([]float32); ok && inner == 1 && n > 0 && (op == redSumSquare || op == redL2) {
+		kernels.SqDistF32(any(y).([]float32), xs, n, make([]float32, n), 0, n, op == redL2)
 		return
 	}
 	acc := make([]float64, inner)

@@ -35,7 +35,7 @@ func optimizeModel(work *graph.Model, cfg *config) error {
 	// A quantized graph on the float executor: its Q/DQ of constant weights
 	// fold (a QAT export's fake-quantized weights were recomputed every run).
 	fq := cfg.mode == ModeFloat
-	if _, err := optimize.Optimize(work, optimize.Options{Keep: cfg.taps, Eval: ConstEval(), FoldQDQ: fq}); err != nil {
+	if _, err := optimize.Optimize(work, optimize.Options{Keep: cfg.taps, Eval: ConstEval(), FoldQDQ: fq, SumSquares: true}); err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	if !cfg.noConv1D {

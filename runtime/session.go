@@ -325,6 +325,7 @@ func (s *Session) plan() error {
 	s.fuseLayerNorms(m.Opset())
 	s.fuseLSTMCells()            // fuse_lstmcell.go
 	s.fuseElementwise()          // fuse_elementwise.go
+	s.fuseDistances()            // fuse_distance.go
 	s.packConstMatMuls()         // matmul_packed.go
 	s.fuseAttention()            // fuse_attention.go
 	s.fuseInt8Attention()        // fuse_int8_attention.go

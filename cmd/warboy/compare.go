@@ -126,8 +126,13 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		for _, s := range o.Shapes {
 			shapes = append(shapes, graph.FormatDims(s))
 		}
-		orows = append(orows, []string{o.Output, strings.Join(shapes, " "), fmtDB(o.SQNR), fmt.Sprintf("%.5f", o.Cosine),
-			fmt.Sprintf("%.4g", o.MaxAbsErr), fmt.Sprintf("%.4g", o.MeanAbsErr), t1, t5})
+		row := []string{o.Output, strings.Join(shapes, " "), fmtDB(o.SQNR), fmt.Sprintf("%.5f", o.Cosine),
+			fmt.Sprintf("%.4g", o.MaxAbsErr), fmt.Sprintf("%.4g", o.MeanAbsErr), t1, t5}
+		if o.Values == 0 {
+			// Every sample was left out (different shapes in the two runs): nothing measured.
+			row[2], row[3], row[4], row[5] = "-", "-", "-", "-"
+		}
+		orows = append(orows, row)
 	}
 	table(stdout, []string{"output", "shape", "SQNR dB", "cosine", "max |err|", "mean |err|", "top-1 agree", "top-5 agree"}, orows)
 	for _, o := range res.Top1 {
@@ -144,8 +149,36 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout)
+	printIndices(stdout, res)
 	printDetections(stdout, res)
 	return nil
+}
+
+// printIndices prints the agreement of the integer outputs and of the ArgMax/TopK
+// indices inside the model.
+func printIndices(w io.Writer, res *quantizer.Comparison) {
+	if len(res.Indices) == 0 {
+		return
+	}
+	rows := make([][]string, 0, len(res.Indices))
+	for _, x := range res.Indices {
+		where := "inside"
+		if x.Output {
+			where = "output"
+		}
+		overlap := "-"
+		if x.K > 0 {
+			overlap = fmt.Sprintf("%.2f %% (k=%d)", 100*x.SetOverlap, x.K)
+		}
+		equal := "-"
+		if x.Values > 0 {
+			equal = fmt.Sprintf("%.2f %%", 100*x.Equal)
+		}
+		rows = append(rows, []string{x.Tensor, x.Op, where, fmt.Sprint(x.Values), equal,
+			fmt.Sprintf("%.2f %% of %d", 100*x.SamplesEqual, x.Samples), overlap})
+	}
+	fmt.Fprintln(w, "\nindex agreement (integer outputs, ArgMax/ArgMin/TopK indices), float32 against int8:")
+	table(w, []string{"tensor", "op", "where", "values", "equal", "samples all equal", "top-k set overlap"}, rows)
 }
 
 func fmtDB(d quantizer.DB) string {

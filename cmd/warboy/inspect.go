@@ -277,7 +277,7 @@ func printInspect(w io.Writer, r *inspectReport) {
 		}
 		table(w, []string{"node", "op", "runs"}, rows)
 		if nRuled > 0 {
-			fmt.Fprintf(w, "%d nodes run float32 by a quantizer rule (docs/quantizer.md, \"int8 accuracy on exports (nineteenth session)\")\n", nRuled)
+			fmt.Fprintf(w, "%d nodes run float32 by a quantizer rule (docs/quantizer.md, the \"int8 accuracy on exports\" sections)\n", nRuled)
 		}
 		fmt.Fprintf(w, "%d of %d executed nodes run int8", n8, len(r.Placement))
 		if nShape > 0 {

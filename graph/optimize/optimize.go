@@ -29,6 +29,11 @@ type Options struct {
 	// at every run, and the convolutions reading them took the general path
 	// for weights not known in advance.
 	FoldQDQ bool
+	// SumSquares writes sums of squares and their roots as ReduceSumSquare
+	// and ReduceL2 (sum_squares.go). The executors set it; the quantizer,
+	// whose plan and calibration read the square as a tensor of its own,
+	// does not.
+	SumSquares bool
 }
 
 // Stats counts what a run of Optimize changed.
@@ -46,11 +51,12 @@ type Stats struct {
 	Affine     int // Mul/Add/Sub by per-channel constants folded into the Conv or ConvTranspose before them (conv_affine.go)
 	LRNs       int // torch's spelled-out local response normalisations written as LRN (lrn_fold.go)
 	Splits     int // Splits with one output read written as a Slice (split_slice.go)
+	SumSquares int // ReduceSum of a square written as ReduceSumSquare, its square root as ReduceL2 (sum_squares.go)
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs, %d transposes sunk, %d affine ops folded into convs, %d LRNs, %d splits as slices",
-		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs, s.Transposes, s.Affine, s.LRNs, s.Splits)
+	return fmt.Sprintf("%d constants, %d identities, %d folded, %d dead, %d pads, %d trimmed convs, %d pools, %d sums, %d deconvs as convs, %d transposes sunk, %d affine ops folded into convs, %d LRNs, %d splits as slices, %d sums of squares",
+		s.Constants, s.Identities, s.Folded, s.Dead, s.Pads, s.Taps, s.Pools, s.Sums, s.Deconvs, s.Transposes, s.Affine, s.LRNs, s.Splits, s.SumSquares)
 }
 
 // Optimize rewrites m in place (callers that need the original pass a copy:
@@ -102,6 +108,9 @@ func Optimize(m *graph.Model, opts Options) (Stats, error) {
 	st.Pools = reduceMeanToPool(g, m.Opset())
 	st.Sums = sumToAdds(g, m.Opset())
 	st.Splits = splitToSlice(g, keep, m.Opset())
+	if opts.SumSquares {
+		st.SumSquares = sumSquares(g, keep, m.Opset())
+	}
 	st.Identities += removeIdentities(g, keep) // Pads of zero found by folding
 	st.Dead += removeDead(g, keep)
 	return st, nil

@@ -53,8 +53,11 @@ import (
 // fused float Softmax row of the int8 attention (asm_qsmrow_amd64.s, gen_qsmrow.go), "bcast" the
 // float32 broadcasting Add/Sub/Mul/Div blocks and the int8/uint8 dequantization (asm_bcast_amd64.s,
 // gen_bcast.go), "qsmall" the int8 product of two small activations in int16 pairs
-// (asm_qsmall_amd64.s, gen_qsmall.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast or qsmall")
+// (asm_qsmall_amd64.s, gen_qsmall.go), "pixstats" the per-channel squared deviations of
+// channels-last maps (asm_pixstats_amd64.s, gen_pixstats.go), "powdist" the float32 Pow by a
+// constant in float64 lanes and the float64-accumulated squared row distances
+// (asm_powdist_amd64.s, gen_powdist.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast, qsmall, pixstats or powdist")
 
 func main() {
 	flag.Parse()
@@ -184,8 +187,18 @@ func main() {
 		Generate()
 		return
 	}
+	if *set == "powdist" {
+		powdistKernels() // gen_powdist.go
+		Generate()
+		return
+	}
 	if *set == "bcast" {
 		bcastKernels() // gen_bcast.go
+		Generate()
+		return
+	}
+	if *set == "pixstats" {
+		pixStatsKernels() // gen_pixstats.go
 		Generate()
 		return
 	}

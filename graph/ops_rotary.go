@@ -30,6 +30,39 @@ func CheckRotaryAttrs(n *Node) error {
 	return nil
 }
 
+// RotaryFit checks that the input's last dimension (hidden for a rank-3 input,
+// the head size for rank 4), num_heads, rotary_embedding_dim and the caches'
+// column count (rotary_dim/2) fit, and returns the head size and rotary
+// dimension. It is the one check both shape inference (inspect, every command
+// reading the model) and the kernel (run, on actual shapes) make.
+func RotaryFit(n *Node, rank, last, half int) (head, rot int, err error) {
+	heads := int(n.AttrInt("num_heads", 0))
+	switch rank {
+	case 3:
+		head = 2 * half
+		if heads > 0 {
+			head = last / heads
+		}
+		if head == 0 || last%head != 0 {
+			return 0, 0, errorf(n, "hidden size %d is not a multiple of the head size %d (num_heads %d, caches of %d columns)",
+				last, head, heads, half)
+		}
+	case 4:
+		head = last
+	default:
+		return 0, 0, errorf(n, "input has rank %d, expected [B, S, hidden] or [B, heads, S, head]", rank)
+	}
+	rot = head
+	if r := int(n.AttrInt("rotary_embedding_dim", 0)); r > 0 {
+		rot = r
+	}
+	if rot > head || rot%2 != 0 || rot/2 != half {
+		return 0, 0, errorf(n, "rotary dimension %d does not fit head size %d and caches of %d columns (cos_cache and sin_cache must be [max_position, rotary_dim/2])",
+			rot, head, half)
+	}
+	return head, rot, nil
+}
+
 func inferRotary(c *InferContext) ([]*Value, []*Tensor, error) {
 	if err := requireInputs(c, 4, 4); err != nil {
 		return nil, nil, err
@@ -56,6 +89,11 @@ func inferRotary(c *InferContext) ([]*Value, []*Tensor, error) {
 	}
 	if cos.HasShape && sin.HasShape && cos.Shape[1].Known() && sin.Shape[1].Known() && cos.Shape[1].Size != sin.Shape[1].Size {
 		return nil, nil, c.Errorf("cos_cache %s and sin_cache %s differ", cos.Shape, sin.Shape)
+	}
+	if x.HasShape && cos.HasShape && x.Shape[len(x.Shape)-1].Known() && cos.Shape[1].Known() {
+		if _, _, err := RotaryFit(c.Node, len(x.Shape), x.Shape[len(x.Shape)-1].Size, cos.Shape[1].Size); err != nil {
+			return nil, nil, err
+		}
 	}
 	return finish(c, &Value{DType: Float32, Shape: append(Shape{}, x.Shape...), HasShape: x.HasShape})
 }

@@ -319,6 +319,9 @@ func TensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	bad := func(have int) error {
 		return fmt.Errorf("tensor %q: shape %v needs %d elements of %s, data has %d", tp.GetName(), dims, n, dt, have)
 	}
+	if dt == uint4Code || dt == int4Code {
+		return decodeInt4(tp, dt, shape, n)
+	}
 	if hasRaw && dt != String {
 		es := dt.Size()
 		if es == 0 {

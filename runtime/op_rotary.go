@@ -19,8 +19,6 @@ func buildRotary(b *BuildContext) (Kernel, error) {
 		return nil, err
 	}
 	interleaved := b.Node.AttrInt("interleaved", 0) == 1
-	heads := int(b.Node.AttrInt("num_heads", 0))
-	rdim := int(b.Node.AttrInt("rotary_embedding_dim", 0))
 	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
 		if err := checkInputs(in, 4); err != nil {
 			return nil, err
@@ -33,30 +31,18 @@ func buildRotary(b *BuildContext) (Kernel, error) {
 			return nil, fmt.Errorf("cos_cache %v and sin_cache %v must be equal 2-D shapes", cosT.Shape, sinT.Shape)
 		}
 		maxPos, half := cosT.Shape[0], cosT.Shape[1]
-		var bsz, seq, nh, head int
-		switch len(x.Shape) {
-		case 3:
-			bsz, seq = x.Shape[0], x.Shape[1]
-			hidden := x.Shape[2]
-			head = 2 * half
-			if heads > 0 {
-				head = hidden / heads
-			}
-			if head == 0 || hidden%head != 0 {
-				return nil, fmt.Errorf("hidden size %d is not a multiple of the head size %d", hidden, head)
-			}
-			nh = hidden / head
-		case 4:
-			bsz, nh, seq, head = x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-		default:
+		if len(x.Shape) != 3 && len(x.Shape) != 4 {
 			return nil, fmt.Errorf("input has shape %v, expected [B, S, hidden] or [B, heads, S, head]", x.Shape)
 		}
-		rot := head
-		if rdim > 0 {
-			rot = rdim
+		head, rot, err := graph.RotaryFit(b.Node, len(x.Shape), x.Shape[len(x.Shape)-1], half)
+		if err != nil {
+			return nil, err
 		}
-		if rot > head || rot%2 != 0 || rot/2 != half {
-			return nil, fmt.Errorf("rotary dimension %d does not fit head size %d and caches of %d columns", rot, head, half)
+		var bsz, seq, nh int
+		if len(x.Shape) == 3 {
+			bsz, seq, nh = x.Shape[0], x.Shape[1], x.Shape[2]/head
+		} else {
+			bsz, nh, seq = x.Shape[0], x.Shape[1], x.Shape[2]
 		}
 		pd := pid.Data.([]int64)
 		offset := len(pd) == 1 && !(len(pid.Shape) == 2 && bsz*seq == 1)

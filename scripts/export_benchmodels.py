@@ -23,6 +23,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen12  (see scripts/unseen12_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen13  (see scripts/unseen13_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen15  (see scripts/unseen15_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen16  (see scripts/unseen16_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -147,6 +148,15 @@ with a TopK k from the symbolic length, RetNet retention, ConvNeXt V2's GRN, Sup
 NMS and keypoint sampling, the opset-19 DeformConv, onnxruntime-genai's 4-bit Llama
 spelling with MatMulNBits/RotaryEmbedding/SimplifiedLayerNormalization) to
 out/bench-models-unseen15/; see scripts/unseen15_models.py.
+
+--unseen16 exports the twenty-first session's set (Piper's VITS with RandomNormalLike and
+the monotonic alignment path, SwinV2's cosine attention and continuous position bias,
+SuperGlue's log-space Sinkhorn, NAFNet, Perceiver IO, repeat_interleave by tensor repeats,
+ONNX Runtime's transformers-optimizer BERT (EmbedLayerNormalization, Attention), its saved
+dynamic-quantized MatMuls (DynamicQuantizeMatMul, MatMulIntegerToFloat), the opset-23
+RMSNormalization/RotaryEmbedding/Attention, int4 weights by DequantizeLinear-21 block_size,
+skl2onnx's KNN with com.microsoft CDist) to out/bench-models-unseen16/; see
+scripts/unseen16_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -530,6 +540,8 @@ def main():
                     help="export the nineteenth session's set (scripts/unseen14_models.py) to out/bench-models-unseen14")
     ap.add_argument("--unseen15", action="store_true",
                     help="export the twentieth session's set (scripts/unseen15_models.py) to out/bench-models-unseen15")
+    ap.add_argument("--unseen16", action="store_true",
+                    help="export the twenty-first session's set (scripts/unseen16_models.py) to out/bench-models-unseen16")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -583,6 +595,9 @@ def main():
     if args.unseen15:
         import unseen15_models  # beside this script; its own names, opsets and samples
         return unseen15_models.export_main(args)
+    if args.unseen16:
+        import unseen16_models  # beside this script; its own names, opsets and samples
+        return unseen16_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -16,10 +16,17 @@
 // (the input zero point is folded into the packed bias; padding holds the
 // input zero point). The output is int8 with a zero point, clamped to
 // [Min, Max] ⊆ [-128, 127], which is how a fused Relu/Relu6/Clip is applied.
-// PackQGemm/PackQConv take any int8 weight value, and every dispatch path is
-// exact on -128 (the two kernels that are not, the AVX2 sign-trick GEMM and
-// the AVX2 stem kernel, are not taken for weights holding one: qKernelFor,
-// stemTakes); MatMulInt8 accepts any int8 and any zero points.
+// PackQGemm/PackQConv/PackQGemv take any int8 weight value, and every dispatch
+// path is exact on -128 (the two kernels that are not, the AVX2 sign-trick GEMM
+// and the AVX2 stem kernel, are not taken for weights holding one: qKernelFor,
+// stemTakes); MatMulInt8 accepts any int8 and any zero points and packs a
+// run-time B holding -128 as it is (flagged full, like constant weights).
+// The rule: no u8·s8 pair is ever summed in int16 (VPMADDUBSW) unless both
+// operands are known to keep the pair within int16, i.e. weights in
+// [-127, 127]; products go through VPDPBUSD (four products into int32),
+// VPMADDWD (two int16 products into int32) or int32 arithmetic. Tests with
+// -128 weights against 0/255 activations on every path: fullrange_test.go,
+// fullrange_gemv_test.go.
 //
 // # Requantization
 //

@@ -36,7 +36,8 @@ func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, ou
 			return
 		}
 	}
-	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<8 && matMulPacked(m, n, k, a, aZP, b, bZP, out, threads) {
+	if k > 0 && aZP >= -128 && aZP <= 127 && int64(m)*int64(n)*int64(k) >= 1<<8 {
+		matMulPacked(m, n, k, a, aZP, b, bZP, out, threads)
 		return
 	}
 	// B - bZP as int16 once (values fit in [-255, 255]).
@@ -64,18 +65,14 @@ func MatMulInt8Threads(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, ou
 
 // matMulPacked runs MatMulInt8 through the packed int8 GEMM: Σ(a-aZP)(b-bZP)
 // = Σ(a-aZP)·b - bZP·Σ(a-aZP), all in wrapping int32 arithmetic like the
-// reference loop. The packed kernels take weights in [-127, 127], so a -128
-// of B (an activation quantized over the full int8 range) is packed as -127
-// and the missing -1·(a-aZP) subtracted afterwards, entry by entry; when more
-// than one B entry in 16 is -128 the plain loop is cheaper and it reports
-// false.
-func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) bool {
+// reference loop. B is packed as it is, -128 included (the full int8 range:
+// a uint8 activation's zeros are int8 -128 here, so a post-Relu or softmax B
+// holds many): every kernel is exact on it, the AVX2 sign trick excepted,
+// which qKernelFor replaces by the int16 kernel for such a B (QGemmWeights.full).
+func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []int32, threads int) {
 	bufs := getPackKNBufs()
 	defer packKNPool.Put(bufs)
-	pw, low := packQGemmKNInto(n, k, b, aZP, bufs)
-	if pw == nil {
-		return false
-	}
+	pw := packQGemmKNInto(n, k, b, aZP, bufs)
 	if resolveThreads(threads) == 1 && k%4 == 0 && !amxFits(m, pw) {
 		// One thread, as the attention heads run: the micro-kernels on the
 		// whole product inline, without the parallel driver's closures
@@ -83,12 +80,6 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 		qgemmBlock(qKernelFor(pw.full), 0, m, 0, pw.panels, qA{direct: a, lda: k}, pw, &qOut{out32: out, ldo: n})
 	} else {
 		QGemmInt32(m, a, k, pw, out, n, threads)
-	}
-	for e := 0; e < len(low); e += 2 {
-		p, j := int(low[e]), int(low[e+1])
-		for i := 0; i < m; i++ {
-			out[i*n+j] -= int32(a[i*k+p]) - aZP
-		}
 	}
 	if bZP != 0 {
 		// −bZP·Σ(a − aZP) per row, added to the row's accumulators in one
@@ -101,59 +92,34 @@ func matMulPacked(m, n, k int, a []int8, aZP int32, b []int8, bZP int32, out []i
 		bufs.rowC = c
 		addRowsI32(out, n, n, c)
 	}
-	return true
 }
 
 // packQGemmKN packs a k×n row-major B (an activation: the MatMul's right-hand
 // operand as stored, not transposed) in the layout packQGemm makes from the
 // n×k transpose, reading B once row by row instead of through a transposed
 // copy and a per-value callback: batched attention packs one B per product.
-// A -128 is packed as -127 and its (p, j) position returned in low; when more
-// than one value in 16 is -128 it returns nil.
-func packQGemmKN(n, k int, b []int8, inZP int32) (*QGemmWeights, []int32) {
+// Any int8 value is packed as it is; full records a -128.
+func packQGemmKN(n, k int, b []int8, inZP int32) *QGemmWeights {
 	return packQGemmKNInto(n, k, b, inZP, &packKNBufs{})
 }
 
 // packQGemmKNInto is packQGemmKN with its slices taken from bufs (matmul_packpool.go).
-func packQGemmKNInto(n, k int, b []int8, inZP int32, bufs *packKNBufs) (*QGemmWeights, []int32) {
+func packQGemmKNInto(n, k int, b []int8, inZP int32, bufs *packKNBufs) *QGemmWeights {
 	kp := (k + 3) &^ 3
 	panels := (n + qPanel - 1) / qPanel
 	pw := &QGemmWeights{n: n, k: k, kp: kp, panels: panels, inZP: inZP,
 		data:  zeroed(&bufs.data, panels*qPanel*kp),
 		bias:  zeroed(&bufs.bias, panels*qPanel),
 		biasX: zeroed(&bufs.biasX, panels*qPanel),
+		full:  hasMinI8(b[:k*n]),
 	}
 	sums := zeroed(&bufs.sums, n)
-	if !hasMinI8(b[:k*n]) {
-		packKNRows4(n, k, kp, b, pw.data, sums)
-		for c, sum := range sums {
-			pw.bias[c] = int32(-int64(inZP) * sum)
-			pw.biasX[c] = int32(-(int64(inZP) + 128) * sum)
-		}
-		return pw, nil
-	}
-	low := bufs.low[:0]
-	defer func() { bufs.low = low[:0] }()
-	for kk := 0; kk < k; kk++ {
-		row := b[kk*n : kk*n+n]
-		off := (kk>>2)*64 + (kk & 3)
-		for c, v := range row {
-			if v == -128 {
-				if len(low) >= 2*(k*n/16+1) {
-					return nil, nil
-				}
-				low = append(low, int32(kk), int32(c))
-				v = -127
-			}
-			sums[c] += int64(v)
-			pw.data[(c/qPanel)*qPanel*kp+off+(c%qPanel)*4] = v
-		}
-	}
+	packKNRows4(n, k, kp, b, pw.data, sums)
 	for c, sum := range sums {
 		pw.bias[c] = int32(-int64(inZP) * sum)
 		pw.biasX[c] = int32(-(int64(inZP) + 128) * sum)
 	}
-	return pw, low
+	return pw
 }
 
 // addRowsI32 adds c[r] to the first n values of each of the len(c) rows (ld

@@ -19,7 +19,6 @@ type packKNBufs struct {
 	data        []int8
 	bias, biasX []int32
 	sums        []int64
-	low         []int32
 	rowC        []int32 // per row of A, the B zero-point correction
 }
 
@@ -51,8 +50,7 @@ func hasMinI8(b []int8) bool {
 	return bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), len(b)), 0x80) >= 0
 }
 
-// packKNRows4 is packQGemmKN's loop for a B free of -128: four rows of B at a
-// time, each column's four values stored as one 32-bit word (the packed
+// packKNRows4 is packQGemmKN's loop: four rows of B at a time, each column's four values stored as one 32-bit word (the packed
 // layout keeps the four k values of a column together); rows past k are
 // zeros, as the padding of the packing. sums[c] gets Σ_k b[k, c].
 func packKNRows4(n, k, kp int, b []int8, data []int8, sums []int64) {

@@ -65,37 +65,39 @@ const passiveSustained = 500 * time.Millisecond
 // has claimed instead of waiting for that worker to wake up, and a worker
 // that comes late finds nothing left and moves on.
 type poolJob struct {
-	fn        func()
+	fn        func(id int)
+	n         int          // invocations: the caller's (id 0) and n-1 others
 	unclaimed atomic.Int64 // invocations nobody has taken
 	left      atomic.Int64 // invocations taken by others and not finished
 	wg        sync.WaitGroup
 	posted    int64 // monotonic ns, when statistics are on
 }
 
-// claim takes one unclaimed invocation.
-func (j *poolJob) claim() bool {
+// claim takes one unclaimed invocation and returns its id (1 for the
+// first claimed, n-1 for the last).
+func (j *poolJob) claim() (int, bool) {
 	for {
 		u := j.unclaimed.Load()
 		if u <= 0 {
-			return false
+			return 0, false
 		}
 		if j.unclaimed.CompareAndSwap(u, u-1) {
-			return true
+			return j.n - int(u), true
 		}
 	}
 }
 
-// runOne runs one claimed invocation.
-func (j *poolJob) runOne() {
-	j.fn()
+// runOne runs claimed invocation id.
+func (j *poolJob) runOne(id int) {
+	j.fn(id)
 	j.left.Add(-1)
 	j.wg.Done()
 }
 
 // runClaimed runs the invocations this goroutine can claim.
 func (j *poolJob) runClaimed() {
-	for j.claim() {
-		j.runOne()
+	for id, ok := j.claim(); ok; id, ok = j.claim() {
+		j.runOne(id)
 	}
 }
 
@@ -228,25 +230,29 @@ func wakeWorkers(n int) {
 	}
 }
 
-// take claims one invocation of a posted job, scanning the slots from i.
-func take(i int) *poolJob {
+// take claims one invocation of a posted job, scanning the slots from i,
+// and returns the job and the invocation's id.
+func take(i int) (*poolJob, int) {
 	for k := range poolSlots {
 		j := pool.slots[(i+k)%poolSlots].Load()
-		if j != nil && j.claim() {
-			return j
+		if j == nil {
+			continue
+		}
+		if id, ok := j.claim(); ok {
+			return j, id
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 func (w *poolWorker) loop(id int) {
 	woken := false
 	for {
 		g := pool.gen.Load()
-		if j := take(id); j != nil {
+		if j, jid := take(id); j != nil {
 			stats.claimed(j, woken)
 			woken = false
-			j.runOne()
+			j.runOne(jid)
 			continue
 		}
 		if w.poll(g) {
@@ -324,12 +330,22 @@ func (w *poolWorker) park(id int) {
 // with its own run on the caller. A panic in fn on the caller propagates to
 // the caller; one on a worker crashes the program, as in any goroutine.
 func runParallel(n int, fn func()) {
+	runParallelID(n, func(int) { fn() })
+}
+
+// runParallelID is runParallel with each invocation told its id in [0, n):
+// 0 is the caller's own, which it runs as soon as the job is posted; the
+// others are numbered in the order they are claimed (a worker's, or the
+// caller's for those nobody took). So with two threads the caller's
+// goroutine is always invocation 0, call after call, whichever worker is
+// faster to arrive: the ground of parallelChunks' shares.
+func runParallelID(n int, fn func(id int)) {
 	if n <= 1 {
-		fn()
+		fn(0)
 		return
 	}
 	pool.once.Do(startPool)
-	j := &poolJob{fn: fn}
+	j := &poolJob{fn: fn, n: n}
 	j.unclaimed.Store(int64(n - 1))
 	j.left.Store(int64(n - 1))
 	j.wg.Add(n - 1)
@@ -348,7 +364,7 @@ func runParallel(n int, fn func()) {
 	for range n - 1 - len(pool.workers) {
 		go j.runClaimed()
 	}
-	fn()
+	fn(0)
 	j.runClaimed()
 	j.wait()
 }
@@ -363,9 +379,9 @@ func parallelFor(n, align, threads int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var next atomic.Int64
-	runParallel(threads, func() {
-		t := int(next.Add(1)) - 1
+	runParallelID(threads, func(t int) {
+		// Chunk t to invocation t: the first to the caller, as in
+		// parallelChunks.
 		lo := min(units*t/threads*align, n)
 		hi := min(units*(t+1)/threads*align, n)
 		fn(lo, hi)
@@ -374,20 +390,49 @@ func parallelFor(n, align, threads int, fn func(lo, hi int)) {
 
 // parallelChunks runs worker on up to threads goroutines (the caller's
 // included); each worker pulls chunks [lo, hi) of [0, n) of the given size
-// from a shared counter until none is left. Dynamic assignment absorbs late
-// starters and uneven progress on a shared machine.
+// until none is left. The chunks are dealt in contiguous shares of about
+// equal length, share 0 (the first chunks) to the caller and share s to
+// invocation s of runParallelID: a thread takes its own share's chunks from
+// the front, then the chunks left in the other shares from their backs.
+//
+// Why shares and not one counter (twenty-first session): the callers'
+// chunks are rows of an output (pixels of a channels-last map, rows of a
+// tensor), and with a shared counter the two threads took alternate chunks,
+// so the next layer's thread read about half of its input lines from the
+// other core's cache, at about a memory access per line on the 2-vCPU AMD
+// machine (docs/runtime.md, "Named set at one and two threads on AMD": a
+// grouped layer at 2 threads took 252-277 µs on an input written in
+// alternate chunks, 191 µs on one written in the same halves). With shares,
+// the caller's rows are the top part of every map of the run and the
+// worker's the bottom part, layer after layer, so a thread mostly reads
+// what it wrote. Stealing from the back keeps the counter's balancing: a
+// late or descheduled worker's chunks run on the caller, the last first.
 func parallelChunks(n, chunk, threads int, worker func(next func() (lo, hi int, ok bool))) {
 	chunk = max(chunk, 1)
-	threads = min(threads, (n+chunk-1)/chunk)
-	var ctr atomic.Int64
-	next := func() (int, int, bool) {
-		lo := int(ctr.Add(int64(chunk))) - chunk
-		if lo >= n {
-			return 0, 0, false
-		}
-		return lo, min(lo+chunk, n), true
+	chunks := (n + chunk - 1) / chunk
+	threads = max(1, min(threads, chunks))
+	if threads == 1 {
+		c := 0
+		worker(func() (int, int, bool) {
+			if c >= chunks {
+				return 0, 0, false
+			}
+			c++
+			return (c - 1) * chunk, min(c*chunk, n), true
+		})
+		return
 	}
-	runParallel(max(threads, 1), func() { worker(next) })
+	sh := newShares(chunks, threads)
+	runParallelID(threads, func(id int) {
+		next := sh.next(id, threads)
+		worker(func() (int, int, bool) {
+			c, ok := next()
+			if !ok {
+				return 0, 0, false
+			}
+			return c * chunk, min((c+1)*chunk, n), true
+		})
+	})
 }
 
 // ParallelRange runs fn over [0, n) in contiguous chunks [lo, hi) on up to

@@ -13,8 +13,9 @@ import "fmt"
 // (QGemvDequant, the unfused path's bits) and the cell in one call per row
 // (LSTMCellF32, GRUCellF32, within a few ulps of the unfused cell).
 
-// QGemvWeights is an int8 matrix [n, k] (symmetric, values in [-127, 127])
-// packed for QGemvDequant: [k4][cols][4] with k4 = ⌈k/4⌉ and cols = n rounded
+// QGemvWeights is an int8 matrix [n, k] (any int8 values: the symmetric
+// [-127, 127] or the full range with -128, as PyTorch's per-channel qint8
+// writes it) packed for QGemvDequant: [k4][cols][4] with k4 = ⌈k/4⌉ and cols = n rounded
 // up to 16, so that one step of 4 along k reads the weights of every output
 // column contiguously, zero-padded.
 type QGemvWeights struct {
@@ -23,7 +24,10 @@ type QGemvWeights struct {
 	sum            []int32 // Σ_k w[c, k], the correction for the activations' zero point
 }
 
-// PackQGemv packs the row-major int8 matrix w [n, k] for QGemvDequant.
+// PackQGemv packs the row-major int8 matrix w [n, k] for QGemvDequant. A
+// weight of -128 is exact on both paths: the VNNI kernel's VPDPBUSD adds its
+// four u8·s8 products (at most 255·128 each in magnitude) into int32 without
+// an int16 step, and the Go path multiplies in int32.
 func PackQGemv(n, k int, w []int8) (*QGemvWeights, error) {
 	if n <= 0 || k <= 0 {
 		return nil, fmt.Errorf("kernels.PackQGemv: bad shape n=%d k=%d", n, k)
@@ -35,9 +39,6 @@ func PackQGemv(n, k int, w []int8) (*QGemvWeights, error) {
 	p := &QGemvWeights{n: n, k: k, k4: k4, cols: cols, data: make([]int8, k4*cols*4), sum: make([]int32, n)}
 	for c := 0; c < n; c++ {
 		for kk, v := range w[c*k : (c+1)*k] {
-			if v == -128 {
-				return nil, fmt.Errorf("kernels.PackQGemv: weight value -128 at [%d,%d] outside the symmetric range [-127, 127]", c, kk)
-			}
 			p.data[(kk/4*cols+c)*4+kk%4] = v
 			p.sum[c] += int32(v)
 		}

@@ -198,11 +198,9 @@ func runRowsPanels(rcs []*rowsCall, prefetch bool, threads int) {
 		}
 		rc.block(s, 0, rc.tiles, it.p, it.p+1)
 	}
-	var who atomic.Int64
-	runParallel(threads, func() {
+	runParallelID(threads, func(own int) {
 		s := rowsScratchPool.Get().(*rowsScratch)
 		defer rowsScratchPool.Put(s)
-		own := int(who.Add(1)) - 1
 		for i, ok := take(own, true); ok; i, ok = take(own, true) {
 			next := -1
 			if i+1 < bnd[own+1] {

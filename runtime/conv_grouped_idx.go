@@ -254,25 +254,27 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		}
 		chunks = max(chunks, (mx+redBandRows-1)/redBandRows)
 	}
-	run := func(i int) {
-		ci := i % cols
+	// span returns the block, the row set and the rows [r0, r1) of item i.
+	span := func(i int) (blk *groupBlock, set, r0, r1 int) {
 		i /= cols
-		var blk *groupBlock
 		if banded {
 			blk = &k.blocks[i%nb]
 			i /= nb
 		} else {
 			blk = &k.blocks[i/(ns*chunks)]
 		}
-		set := &pl.sets[i/chunks%ns]
-		m := len(set.aoff)
+		set = i / chunks % ns
+		m := len(pl.sets[set].aoff)
 		rows := ((m+chunks-1)/chunks + 5) / 6 * 6
-		r0 := (i % chunks) * rows
-		r1 := min(m, r0+rows)
+		r0 = (i % chunks) * rows
+		return blk, set, r0, min(m, r0+rows)
+	}
+	run := func(i int) {
+		blk, set, r0, r1 := span(i)
 		if r0 >= r1 {
 			return
 		}
-		k.runItem(blk, ci, cols, set, src[i/chunks%ns], r0, r1, y, res, clip, post) // conv_idx_shares.go
+		k.runItem(blk, i%cols, cols, &pl.sets[set], src[set], r0, r1, y, res, clip, post) // conv_idx_shares.go
 	}
 	items := len(k.blocks) * ns * chunks * cols
 	if threads <= 1 || items < 2 {
@@ -281,20 +283,29 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		}
 		return
 	}
-	var next atomic.Int64
+	// Above one thread the items (or bands) are dealt in contiguous shares
+	// of about equal work, the first to the caller (kernels.ParallelItems,
+	// twenty-first session): a thread's rows are then its rows of the
+	// neighbouring layers, whose output it wrote, where a shared counter
+	// dealt alternate items. The shares are cut by work, not by count: the
+	// border set's items are a few pixels each (counted as items, one
+	// thread's share was the whole interior and the other's the border).
 	if banded {
-		// Above one thread a thread takes a whole band, every block over
-		// it, as one thread runs them (twentieth session): with (block,
-		// band) items the two threads ran the same band at once, each
-		// reading its blocks' lines of the same input pixels and writing
-		// its lines of the same output pixels. RegNet-X-800MF's 64-channel
-		// stride-2 layer on 112x112 alone (BenchmarkConvThreads): 242-284
-		// -> 174 µs at 2 threads (300-320 at 1). In the model its 16 grouped
-		// layers still take 94-102 % of their 1-thread time at 2 threads
-		// (docs/runtime.md, "Named set at one and two threads on AMD").
+		// A thread takes a whole band, every block over it, as one thread
+		// runs them (twentieth session): with (block, band) items the two
+		// threads ran the same band at once, each reading its blocks' lines
+		// of the same input pixels and writing its lines of the same output
+		// pixels. RegNet-X-800MF's 64-channel stride-2 layer on 112x112 alone
+		// (BenchmarkConvThreads): 242-284 -> 174 µs at 2 threads (300-320
+		// at 1).
 		bands := ns * chunks
-		nnParallel(threads, threads, func(int, int) {
-			for b := int(next.Add(1)) - 1; b < bands; b = int(next.Add(1)) - 1 {
+		work := make([]int, bands)
+		for b := range work {
+			_, _, r0, r1 := span(b * nb * cols)
+			work[b] = max(0, r1-r0)
+		}
+		kernels.ParallelItems(work, threads, func(next func() (int, bool)) {
+			for b, ok := next(); ok; b, ok = next() {
 				for j := 0; j < nb; j++ {
 					run(b*nb + j)
 				}
@@ -302,8 +313,13 @@ func (k *idxConv) idxGemms(pl *groupedIdxPlan, src [][]float32, y, res []float32
 		})
 		return
 	}
-	nnParallel(threads, threads, func(int, int) {
-		for i := int(next.Add(1)) - 1; i < items; i = int(next.Add(1)) - 1 {
+	work := make([]int, items)
+	for i := range work {
+		blk, _, r0, r1 := span(i)
+		work[i] = max(0, r1-r0) * blockWork(blk) / cols
+	}
+	kernels.ParallelItems(work, threads, func(next func() (int, bool)) {
+		for i, ok := next(); ok; i, ok = next() {
 			run(i)
 		}
 	})

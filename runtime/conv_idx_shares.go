@@ -21,8 +21,7 @@ package runtime
 //
 // Here the threads split the blocks in contiguous shares of about equal
 // work (blocks over ranges of rows where there are few blocks), the first
-// share to the first thread to arrive (the caller: it posts the job and
-// starts at once), so that a thread's share is the same channels as its
+// share to the caller, so that a thread's share is the same channels as its
 // share of the neighbouring layers. A thread copies (laid-out input) or
 // patches (border pixels of an input read in place) the input channels of
 // its share's blocks in one pass, then runs its items; done, it takes items
@@ -251,9 +250,9 @@ func (k *idxConv) runShares(pl *groupedIdxPlan, p *convPlan, sp *idxSharePlan, x
 		set := &pl.sets[it.set]
 		k.runItem(&k.blocks[it.b], 0, 1, set, src[it.set], it.r0, it.r1, y, res, clip, post)
 	}
-	var who atomic.Int64
-	nnParallel(threads, threads, func(int, int) {
-		own := int(who.Add(1)) - 1
+	// Share s to invocation s of the pool (nnParallel's chunks are dealt
+	// in shares: kernels.ParallelChunks), the first to the caller.
+	nnParallel(threads, threads, func(own, _ int) {
 		claim(own)
 		// A share's first block may be its neighbour's last (rows split):
 		// the owner runs its share from the back, so that block comes last,

@@ -22,7 +22,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -409,11 +408,12 @@ func (k *rowsConvKernel) bandedGEMM(rp *rowsPlan, buf []float32, y, ri []float32
 		}
 		return
 	}
-	var next atomic.Int64
-	nnParallel(threads, threads, func(int, int) {
+	// Bands in contiguous shares, the first to the caller (kernels.ParallelChunks):
+	// a thread's bands are its rows of the neighbouring layers.
+	kernels.ParallelChunks(bands, 1, threads, func(next func() (int, int, bool)) {
 		cb, rb, release := band()
 		defer release()
-		for b := int(next.Add(1)) - 1; b < bands; b = int(next.Add(1)) - 1 {
+		for b, _, ok := next(); ok; b, _, ok = next() {
 			run(b, cb, rb, 1)
 		}
 	})

@@ -18,8 +18,6 @@ package runtime
 // tile).
 
 import (
-	"sync/atomic"
-
 	"github.com/warboy-sim/warboy/kernels"
 )
 
@@ -132,9 +130,10 @@ func (k *idxConv) stemRuns(pl *groupedIdxPlan, x, y []float32, threads int) {
 		}
 		return
 	}
-	var next atomic.Int64
-	nnParallel(threads, threads, func(int, int) {
-		for i := int(next.Add(1)) - 1; i < len(pl.runs); i = int(next.Add(1)) - 1 {
+	// The runs (rows of the output) in contiguous shares, the first to the
+	// caller: a thread's rows are its rows of the next layers.
+	kernels.ParallelChunks(len(pl.runs), 1, threads, func(next func() (int, int, bool)) {
+		for i, _, ok := next(); ok; i, _, ok = next() {
 			run(pl.runs[i])
 		}
 	})

@@ -141,7 +141,10 @@ func buildDynLSTM(b *BuildContext) (Kernel, error) {
 
 // dynLSTMPack transposes a [dirs, k, 4*hidden] int8 weight to per-direction
 // [4*hidden, k] matrices and packs them, with the scales of inputs si (scale) and si+1
-// (zero point, which must be 0: the weights are symmetric).
+// (zero point, which must be 0: the weights are symmetric). Any int8 weight is
+// taken, -128 included (the full range, as PyTorch's qint8 or a hand-made export
+// writes it): the packed GEMM and the recurrent matrix-vector kernel are exact on
+// it on every dispatch path (kernels.PackQGemm, kernels.PackQGemv).
 func dynLSTMPack(b *BuildContext, wt *graph.Tensor, what string, si, dirs int) ([]dynLSTMWeights, error) {
 	if wt.DType != graph.Int8 {
 		return nil, b.Errorf("input %s is %s, expected int8 (symmetric weights)", what, wt.DType)
@@ -173,9 +176,6 @@ func dynLSTMPack(b *BuildContext, wt *graph.Tensor, what string, si, dirs int) (
 		sum := make([]int32, n)
 		for j := 0; j < kk; j++ {
 			for c, v := range w[(d*kk+j)*n : (d*kk+j+1)*n] {
-				if v == -128 {
-					return nil, b.Errorf("input %s holds -128: symmetric int8 weights must lie in [-127, 127]", what)
-				}
 				t[c*kk+j] = v
 				sum[c] += int32(v)
 			}

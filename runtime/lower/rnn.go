@@ -67,11 +67,6 @@ func (l *lowerer) lowerRecurrent(n *graph.Node) error {
 				return notLowered("weights are not symmetric (zero point %d)", z)
 			}
 		}
-		for _, v := range q.data {
-			if v == -128 {
-				return notLowered("weights hold -128 (symmetric int8 lies in [-127, 127])")
-			}
-		}
 		for d := 0; d < dirs; d++ {
 			scales[i] = append(scales[i], sc...)
 		}

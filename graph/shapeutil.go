@@ -8,8 +8,18 @@ import (
 // shapes: shapes are right-aligned and each pair of dimensions must be equal or one of
 // them 1.
 func BroadcastInts(a, b []int) ([]int, error) {
+	return BroadcastIntsTo(nil, a, b)
+}
+
+// BroadcastIntsTo is BroadcastInts writing the result into dst's backing
+// array when it has room (a caller's stack buffer: dst[:0] of a [8]int).
+func BroadcastIntsTo(dst, a, b []int) ([]int, error) {
 	n := max(len(a), len(b))
-	out := make([]int, n)
+	out := dst[:0]
+	if cap(out) < n {
+		out = make([]int, n)
+	}
+	out = out[:n]
 	for i := 0; i < n; i++ {
 		da, db := 1, 1
 		if j := len(a) - n + i; j >= 0 {

@@ -71,27 +71,27 @@ func makeSlice(dt DType, n int) any {
 
 // FromFloat32 wraps data (not copied).
 func FromFloat32(shape []int, data []float32) *Tensor {
-	return &Tensor{DType: Float32, Shape: append([]int(nil), shape...), Data: data}
+	return wrapF32(shape, data)
 }
 
 // FromInt64 wraps data (not copied).
 func FromInt64(shape []int, data []int64) *Tensor {
-	return &Tensor{DType: Int64, Shape: append([]int(nil), shape...), Data: data}
+	return wrapI64(shape, data)
 }
 
 // FromInt8 wraps data (not copied).
 func FromInt8(shape []int, data []int8) *Tensor {
-	return &Tensor{DType: Int8, Shape: append([]int(nil), shape...), Data: data}
+	return wrapI8(shape, data)
 }
 
 // FromUint8 wraps data (not copied).
 func FromUint8(shape []int, data []uint8) *Tensor {
-	return &Tensor{DType: Uint8, Shape: append([]int(nil), shape...), Data: data}
+	return wrapU8(shape, data)
 }
 
 // FromInt32 wraps data (not copied).
 func FromInt32(shape []int, data []int32) *Tensor {
-	return &Tensor{DType: Int32, Shape: append([]int(nil), shape...), Data: data}
+	return wrapI32(shape, data)
 }
 
 // Scalar helpers.

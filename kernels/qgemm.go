@@ -156,7 +156,17 @@ var abufPool = sync.Pool{New: func() any { return new([]int8) }}
 
 // tilePool holds the accumulator tiles of qgemmBlock (contents undefined: the
 // micro-kernels start each tile from the bias).
-var tilePool = sync.Pool{New: func() any { return new([12 * qTileStride]int32) }}
+var tilePool = sync.Pool{New: func() any { return new(qTileBuf) }}
+
+// qTileBuf is an accumulator tile with the epilogue descriptor the fused
+// micro-kernels read: both escape through kern.run (a function value), so
+// both are recycled with the tile instead of the descriptor being a heap
+// object per qgemmBlock call (one allocation per QGemm step, twentieth
+// session's profile).
+type qTileBuf struct {
+	tile [12 * qTileStride]int32
+	ep   qEpi
+}
 
 func getABuf(n int) *[]int8 { return getBuf[int8](&abufPool, n) }
 
@@ -209,17 +219,18 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 		w16 = w.wide()
 	}
 	lda := kp
-	tp := tilePool.Get().(*[12 * qTileStride]int32) // escapes through kern.run: recycled, not allocated per block
+	tp := tilePool.Get().(*qTileBuf) // escapes through kern.run: recycled, not allocated per block
 	defer tilePool.Put(tp)
-	tile := tp
+	tile := &tp.tile
 	bias := w.bias
 	if kern.xor {
 		bias = w.biasX
 	}
 	fuse := kern.fused && o.rq != nil && o.rq.mode == RequantFloat
-	var ep qEpi
+	ep := &tp.ep
+	*ep = qEpi{}
 	if fuse {
-		ep = qEpi{mode: 1, ldo: int64(o.ldo), zp: o.rq.zp, lo: float32(o.rq.lo - o.rq.zp), hi: float32(o.rq.hi - o.rq.zp)}
+		*ep = qEpi{mode: 1, ldo: int64(o.ldo), zp: o.rq.zp, lo: float32(o.rq.lo - o.rq.zp), hi: float32(o.rq.hi - o.rq.zp)}
 	}
 	for r := lo; r < hi; r += mc {
 		rows := min(mc, hi-r)
@@ -251,7 +262,7 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 				}
 				if fuse {
 					ep.out = &o.out8[(r+t)*o.ldo+o.col0+col]
-					kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, &ep)
+					kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, ep)
 					continue
 				}
 				kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, nil)
@@ -332,6 +343,32 @@ func QGemm(m int, a []int8, lda int, w *QGemmWeights, out []int8, ldo int, rq *R
 	checkQGemm(m, a, lda, w, len(out), ldo)
 	o := &qOut{out8: out, ldo: ldo, rq: rq.expand(w.n)}
 	qgemmMatrix(m, a, lda, w, o, resolveThreads(threads))
+}
+
+// QGemmRows is QGemm with the requantization expanded once for rows of w's
+// n outputs (Requant.ForRows(n)), for a caller that runs the same GEMM run
+// after run: QGemm expands a per-tensor scale to n values on every call. At
+// one thread (and where the micro-kernels read A in place) the GEMM runs on
+// the calling goroutine without the driver's closures and chunk counter: on
+// the small projections of a transformer encoder ([32, 32] by 96) those, the
+// expansion and the heap descriptors cost more than the VNNI tiles (docs/
+// runtime.md, "int8 attention, fifth round (twenty-first session)"). Same
+// results as QGemm: every output is the same integer sum, requantized alike.
+func QGemmRows(m int, a []int8, lda int, w *QGemmWeights, out []int8, ldo int, rr *RequantRows, threads int) {
+	if m <= 0 {
+		return
+	}
+	checkQGemm(m, a, lda, w, len(out), ldo)
+	if rr.n != w.n {
+		panic(fmt.Sprintf("kernels.QGemmRows: requantization for rows of %d, weights have %d outputs", rr.n, w.n))
+	}
+	threads = resolveThreads(threads)
+	if threads == 1 && w.k%4 == 0 && !amxFits(m, w) {
+		o := qOut{out8: out, ldo: ldo, rq: rr.p}
+		qgemmBlock(qKernelFor(w.full), 0, m, 0, w.panels, qA{direct: a, lda: lda}, w, &o)
+		return
+	}
+	qgemmMatrix(m, a, lda, w, &qOut{out8: out, ldo: ldo, rq: rr.p}, threads)
 }
 
 // QGemmInt32 is QGemm without requantization: out[i,c] = bias[c] + Σ_k (a[i,k]-inZP)·w[c,k]

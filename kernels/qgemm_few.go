@@ -19,7 +19,7 @@ func QGemmInt32Few(m int, a []int8, lda int, w *QGemmWeights, out []int32, ldo i
 		QGemmInt32(m, a, lda, w, out, ldo, 1)
 		return
 	}
-	tp := tilePool.Get().(*[12 * qTileStride]int32)
+	tp := tilePool.Get().(*qTileBuf)
 	defer tilePool.Put(tp)
 	bias := w.bias
 	if kern.xor {
@@ -30,9 +30,9 @@ func QGemmInt32Few(m int, a []int8, lda int, w *QGemmWeights, out []int32, ldo i
 		nv := min(kern.nv, w.panels-p)
 		col := p * qPanel
 		ncols := min(nv*qPanel, w.n-col)
-		kern.run(a, lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tp[:], m, nv, false, nil)
+		kern.run(a, lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tp.tile[:], m, nv, false, nil)
 		for i := 0; i < m; i++ {
-			copy(out[i*ldo+col:][:ncols], tp[i*qTileStride:])
+			copy(out[i*ldo+col:][:ncols], tp.tile[i*qTileStride:])
 		}
 	}
 }

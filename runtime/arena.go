@@ -11,6 +11,7 @@ package runtime
 
 import (
 	"sync"
+	"unsafe"
 )
 
 // bufPool holds free float32 buffers by length, for the session's lifetime.
@@ -32,6 +33,9 @@ type bufPool struct {
 	mu   sync.Mutex
 	runs uint64 // runs begun
 	free map[int]*freeBufs
+	// spare are bookkeeping records given back with their buffers (recycle),
+	// reused by take: one fewer heap object per arena tensor and run.
+	spare []*arenaBuf
 }
 
 type freeBufs struct {
@@ -57,6 +61,10 @@ func (p *bufPool) beginRun() {
 func (p *bufPool) get(n int) *[]float32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.getLocked(n)
+}
+
+func (p *bufPool) getLocked(n int) *[]float32 {
 	if p.free == nil {
 		p.free = map[int]*freeBufs{}
 	}
@@ -75,10 +83,57 @@ func (p *bufPool) get(n int) *[]float32 {
 	return b
 }
 
+// take returns a record for a buffer of length n: a free one, or a new one.
+func (p *bufPool) take(n int) *arenaBuf {
+	p.mu.Lock()
+	d := p.getLocked(n)
+	var b *arenaBuf
+	if k := len(p.spare); k > 0 {
+		b = p.spare[k-1]
+		p.spare[k-1] = nil
+		p.spare = p.spare[:k-1]
+	}
+	p.mu.Unlock()
+	if d == nil {
+		s := make([]float32, n)
+		d = &s
+	}
+	if b == nil {
+		b = &arenaBuf{}
+	}
+	*b = arenaBuf{data: d, r: rangeOfF32(*d)}
+	return b
+}
+
+// rangeOfF32 is rangeOf for a float32 slice, without boxing it in an
+// interface (an allocation per call).
+func rangeOfF32(d []float32) memRange {
+	if len(d) == 0 {
+		return memRange{}
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(d)))
+	return memRange{lo, lo + uintptr(len(d))*4}
+}
+
+// recycle gives b's buffer back (put) and keeps the record for take. No slot
+// may hold b any more.
+func (p *bufPool) recycle(b *arenaBuf) {
+	d := b.data
+	*b = arenaBuf{}
+	p.mu.Lock()
+	p.putLocked(d)
+	p.spare = append(p.spare, b)
+	p.mu.Unlock()
+}
+
 // put makes b available to later get calls.
 func (p *bufPool) put(b *[]float32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.putLocked(b)
+}
+
+func (p *bufPool) putLocked(b *[]float32) {
 	if p.free == nil {
 		p.free = map[int]*freeBufs{}
 	}
@@ -118,15 +173,11 @@ func (c *ExecContext) allocF32(n int, large bool) []float32 {
 	if a == nil || n == 0 || !large && !a.all {
 		return make([]float32, n)
 	}
-	p := a.pool.get(n)
-	if p == nil {
-		s := make([]float32, n)
-		p = &s
-	}
+	b := a.pool.take(n)
 	c.mu.Lock()
-	a.bufs = append(a.bufs, &arenaBuf{data: p, r: rangeOf(*p)})
+	a.bufs = append(a.bufs, b)
 	c.mu.Unlock()
-	return *p
+	return *b.data
 }
 
 // minArenaLen keeps small tensors on the ordinary allocator, which is cheaper
@@ -169,5 +220,5 @@ func (a *runArena) release(b *arenaBuf) {
 			break
 		}
 	}
-	a.pool.put(b.data)
+	a.pool.recycle(b)
 }

@@ -33,7 +33,7 @@ func (c *ExecContext) sweep() {
 		}
 		a.bufs[i] = a.bufs[len(a.bufs)-1]
 		a.bufs = a.bufs[:len(a.bufs)-1]
-		a.pool.put(b.data)
+		a.pool.recycle(b)
 	}
 }
 

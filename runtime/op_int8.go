@@ -192,9 +192,9 @@ func (k *quantizeKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Ten
 // bytesTensor wraps bytes as an int8 or uint8 tensor.
 func bytesTensor(dt graph.DType, shape []int, data []byte) *graph.Tensor {
 	if dt == graph.Uint8 {
-		return &graph.Tensor{DType: graph.Uint8, Shape: append([]int(nil), shape...), Data: data}
+		return graph.FromUint8(shape, data)
 	}
-	return &graph.Tensor{DType: graph.Int8, Shape: append([]int(nil), shape...), Data: qtensor.BytesAsI8(data)}
+	return graph.FromInt8(shape, qtensor.BytesAsI8(data))
 }
 
 type dequantizeKernel struct {
@@ -572,7 +572,8 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 			return out, err
 		}
 	}
-	shape, err := graph.BroadcastInts(in[0].Shape, in[1].Shape)
+	var sbuf [8]int
+	shape, err := graph.BroadcastIntsTo(sbuf[:0], in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -594,7 +595,12 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		b, pb = qtensor.BytesAsI8(expandBytes(qtensor.I8AsBytes(b), in[1].Shape, shape)), n
 	}
 	if pa == n && pb == n {
-		qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) { k.apply(a[lo:hi], b[lo:hi], out[lo:hi]) })
+		if ctx.Threads <= 1 || n < 2<<13 { // what ParallelChunks runs inline, without its closure on the heap
+			k.apply(a, b, out)
+		} else {
+			x, y := a, b
+			qtensor.ParallelChunks(n, ctx.Threads, 1<<13, func(lo, hi int) { k.apply(x[lo:hi], y[lo:hi], out[lo:hi]) })
+		}
 		return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
 	}
 	period := min(pa, pb) // the length of the repeating operand (>= minPeriod)
@@ -612,21 +618,32 @@ func (k *qbinaryKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tens
 		}
 		period = min(pa, pb)
 	}
-	blocks := (n + period - 1) / period
-	qtensor.ParallelChunks(blocks, ctx.Threads, max(1, (1<<13)/period), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			o := out[i*period : min((i+1)*period, n)]
-			x, y := a[:len(o)], b[:len(o)]
-			if pa == n {
-				x = a[i*period:][:len(o)]
-			}
-			if pb == n {
-				y = b[i*period:][:len(o)]
-			}
-			k.apply(x, y, o)
-		}
-	})
+	blocks, grain := (n+period-1)/period, max(1, (1<<13)/period)
+	if ctx.Threads <= 1 || blocks < 2*grain {
+		k.applyBlocks(a, b, out, pa, pb, period, 0, blocks)
+	} else {
+		x, y := a, b
+		qtensor.ParallelChunks(blocks, ctx.Threads, grain, func(lo, hi int) { k.applyBlocks(x, y, out, pa, pb, period, lo, hi) })
+	}
 	return []*graph.Tensor{graph.FromInt8(shape, out)}, nil
+}
+
+// applyBlocks applies the operator to the blocks [lo, hi) of period values
+// of out (the last one may be shorter); an operand shorter than out is one
+// block repeated.
+func (k *qbinaryKernel) applyBlocks(a, b, out []int8, pa, pb, period, lo, hi int) {
+	n := len(out)
+	for i := lo; i < hi; i++ {
+		o := out[i*period : min((i+1)*period, n)]
+		x, y := a[:len(o)], b[:len(o)]
+		if pa == n {
+			x = a[i*period:][:len(o)]
+		}
+		if pb == n {
+			y = b[i*period:][:len(o)]
+		}
+		k.apply(x, y, o)
+	}
 }
 
 // qbinarySub is the size of the sub-blocks of qbinaryKernel.runRows: an

@@ -149,6 +149,8 @@ type qgemmKernel struct {
 	zpw     *zpGemm // weights with zero points or many -128s (qgemm_zp.go)
 	general *genWeights
 	rq      *kernels.Requant
+	rows    *kernels.RequantRows // rq expanded for rows of n (QGemmRows)
+	post    *int8BiasPost        // a bias Add folded in (fuse_int8_bias.go)
 }
 
 func buildQGemm(b *BuildContext) (Kernel, error) {
@@ -189,6 +191,7 @@ func buildQGemm(b *BuildContext) (Kernel, error) {
 		if k.packed, err = kernels.PackQGemm(k.n, k.k, wd, bias, k.aZP); err != nil {
 			return nil, b.Errorf("%v", err)
 		}
+		k.rows = k.rq.ForRows(k.n)
 		return k, nil
 	}
 	at := func(c, kk int) int8 { return wd[c*k.k+kk] }
@@ -216,7 +219,7 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 	}
 	out := ctx.AllocI8(m * k.n)
 	if k.packed != nil {
-		kernels.QGemm(m, a, k.k, k.packed, out, k.n, k.rq, ctx.Threads)
+		kernels.QGemmRows(m, a, k.k, k.packed, out, k.n, k.rows, ctx.Threads)
 	} else if k.zpw != nil {
 		k.zpw.gemmRequant(m, a, k.k, k.aZP, out, k.rq, ctx.Threads)
 	} else {
@@ -224,7 +227,15 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 			requantRow(k.rq, acc, out[r*k.n:(r+1)*k.n], 0)
 		})
 	}
-	oshape := append(append([]int(nil), shape[:k.axis]...), k.n)
+	var buf [8]int
+	oshape := buf[:0] // copied by FromInt8
+	if k.post != nil {
+		k.post.apply(out)
+		for r := k.axis + 1; r < k.post.rank; r++ {
+			oshape = append(oshape, 1) // the Add's output has the constant's rank at least
+		}
+	}
+	oshape = append(append(oshape, shape[:k.axis]...), k.n)
 	return []*graph.Tensor{graph.FromInt8(oshape, out)}, nil
 }
 

@@ -120,6 +120,11 @@ type Session struct {
 	outputs  []*graph.Value
 	outSlots []int
 	keep     map[int]bool
+	// constVals holds the constants at their slots and keptSlots the (name, slot)
+	// pairs handed back by a run (session_slots.go): a run copies the one and
+	// walks the other instead of ranging over the maps above.
+	constVals []*graph.Tensor
+	keptSlots []keptSlot
 	// constRanges are the memory ranges of the initializers.
 	constRanges []memRange
 	// Placement records, per node label, whether it runs int8 or float.
@@ -326,6 +331,7 @@ func (s *Session) plan() error {
 	s.fuseInt8Attention()        // fuse_int8_attention.go
 	s.absorbInt8AttentionViews() // int8_attention_views.go
 	s.fuseInt8LSTMCells()        // fuse_int8_lstmcell.go
+	s.foldInt8BiasAdds()         // fuse_int8_bias.go
 	s.planChannelsLast()
 	s.planChannelsLast3D() // layout_3d.go
 	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose
@@ -353,6 +359,7 @@ func (s *Session) plan() error {
 	s.planTapStream()
 	s.planTapChains()
 	s.planDying() // residual_inplace.go
+	s.planSlotLists()
 	return nil
 }
 
@@ -365,9 +372,7 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 // run is RunTensors; with consume it empties the inputs map (RunTensorsOwned).
 func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string]*graph.Tensor, error) {
 	vals := make([]*graph.Tensor, s.nslots)
-	for id, t := range s.consts {
-		vals[id] = t
-	}
+	copy(vals, s.constVals)
 	for _, in := range s.inputs {
 		t, ok := inputs[in.Name]
 		if !ok {
@@ -409,8 +414,8 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 	}
 	res := make(map[string]*graph.Tensor, len(s.keep))
 	var owned []memRange
-	for name, id := range s.slots {
-		if s.keep[id] && vals[id] != nil {
+	for _, ks := range s.keptSlots {
+		if name, id := ks.name, ks.id; vals[id] != nil {
 			t := vals[id]
 			// View operators (Reshape, Identity, ...) may return the memory of an
 			// initializer or of a caller's input; hand out a copy so that a caller who

@@ -54,9 +54,7 @@ func (s *Session) startIter() *iterRun {
 		args:    make([]*graph.Tensor, 0, 8),
 		wake:    keepPoolAwake(s.cfg.threads),
 	}
-	for id, t := range s.consts {
-		it.vals[id] = t
-	}
+	copy(it.vals, s.constVals)
 	for k, in := range s.inputs {
 		it.inSlots[k] = s.slots[in.Name]
 	}
@@ -72,7 +70,7 @@ func (it *iterRun) allocF32(n int) []float32 {
 		b := make([]float32, n)
 		p = &b
 	}
-	it.arena.bufs = append(it.arena.bufs, &arenaBuf{data: p, r: rangeOf(*p)})
+	it.arena.bufs = append(it.arena.bufs, &arenaBuf{data: p, r: rangeOfF32(*p)})
 	return *p
 }
 

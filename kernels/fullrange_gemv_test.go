@@ -79,16 +79,7 @@ func TestQGemvDequantFullRange(t *testing.T) {
 							dst[i] = float32(r.NormFloat64())
 						}
 						want := slices.Clone(dst)
-						acc := make([]int32, n)
-						for i := 0; i < rows; i++ {
-							for c := 0; c < n; c++ {
-								acc[c] = 0
-								for kk := 0; kk < k; kk++ {
-									acc[c] += int32(q[i*ldq+kk]) * int32(w[c*k+kk])
-								}
-							}
-							dequantRowGo(want[i*ldd:i*ldd+n], acc, sum, ws, s, zp, add)
-						}
+						qgemvDequantRef(want, ldd, q, ldq, rows, w, n, k, sum, ws, s, zp, add)
 						QGemvDequant(dst, ldd, q, ldq, rows, pw, ws, s, zp, add)
 						for i := range want {
 							require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dst[i]),

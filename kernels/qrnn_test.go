@@ -46,22 +46,13 @@ func TestQGemvDequant(t *testing.T) {
 						dst[i] = float32(r.NormFloat64())
 					}
 					want := slices.Clone(dst)
-					acc := make([]int32, n)
 					sum := make([]int32, n)
 					for c := 0; c < n; c++ {
 						for kk := 0; kk < k; kk++ {
 							sum[c] += int32(w[c*k+kk])
 						}
 					}
-					for i := 0; i < rows; i++ {
-						for c := 0; c < n; c++ {
-							acc[c] = 0
-							for kk := 0; kk < k; kk++ {
-								acc[c] += int32(q[i*ldq+kk]) * int32(w[c*k+kk])
-							}
-						}
-						dequantRowGo(want[i*ldd:i*ldd+n], acc, sum, ws, s, zp, add)
-					}
+					qgemvDequantRef(want, ldd, q, ldq, rows, w, n, k, sum, ws, s, zp, add)
 					QGemvDequant(dst, ldd, q, ldq, rows, pw, ws, s, zp, add)
 					for i := range want {
 						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dst[i]),
@@ -269,4 +260,19 @@ func TestQRNNSequenceFusedVsUnfused(t *testing.T) {
 	}
 	t.Logf("largest difference of h between the fused and unfused steps: %.3g", worst)
 	require.Less(t, worst, 1e-3)
+}
+
+// qgemvDequantRef is QGemvDequant's reference: each row's int32 products
+// summed in a plain loop, then dequantRowGo.
+func qgemvDequantRef(want []float32, ldd int, q []int8, ldq, rows int, w []int8, n, k int, sum []int32, ws []float32, s float32, zp int32, add bool) {
+	acc := make([]int32, n)
+	for i := 0; i < rows; i++ {
+		for c := 0; c < n; c++ {
+			acc[c] = 0
+			for kk := 0; kk < k; kk++ {
+				acc[c] += int32(q[i*ldq+kk]) * int32(w[c*k+kk])
+			}
+		}
+		dequantRowGo(want[i*ldd:i*ldd+n], acc, sum, ws, s, zp, add)
+	}
 }

@@ -4,85 +4,100 @@
 
 #include "textflag.h"
 
-// func qsmRowAVX512(dst *int8, src *int8, n int, tab *float32, buf *float32, v1 *float32, k1 *uint32, v2 *float32, k2 *uint32, p *[4]int32)
+// func qsmRowsAVX512(dst *int8, src *int8, m int, n int, tab *float32, buf *float32, tp *uintptr, p *[4]int32)
 // Requires: AVX, AVX512DQ, AVX512F, SSE
-TEXT ·qsmRowAVX512(SB), NOSPLIT, $16-80
-	MOVQ         dst+0(FP), DI
-	MOVQ         src+8(FP), SI
-	MOVQ         n+16(FP), CX
-	MOVQ         tab+24(FP), DX
-	MOVQ         buf+32(FP), R8
-	MOVQ         v1+40(FP), R9
-	MOVQ         k1+48(FP), R10
-	MOVQ         v2+56(FP), R11
-	MOVQ         k2+64(FP), R12
-	MOVQ         p+72(FP), R13
+TEXT ·qsmRowsAVX512(SB), NOSPLIT, $16-64
+	MOVQ         n+24(FP), CX
+	MOVQ         tab+32(FP), DX
+	MOVQ         tp+48(FP), DI
 	MOVL         $0xff800000, AX
-	VMOVD        AX, X6
-	VBROADCASTSS X6, Z6
-	MOVQ         CX, AX
-	ANDQ         $-16, AX
-	XORQ         BX, BX
+	VMOVD        AX, X12
+	VBROADCASTSS X12, Z12
+	XORQ         R9, R9
+	XORQ         R10, R10
+	XORQ         R11, R11
+	XORQ         R12, R12
+	MOVQ         buf+40(FP), R8
+	MOVQ         src+8(FP), SI
+	MOVQ         m+16(FP), R14
+	IMULQ        CX, R14
+	LEAQ         (R8)(R14*4), R14
+	MOVQ         m+16(FP), R13
 
-qsmRowAVX512_x1_loop:
+qsmRowsAVX512_x1_row:
+	TESTQ DI, DI
+	JZ    qsmRowsAVX512_xt2_noterms
+	MOVQ  (DI), R9
+	MOVQ  8(DI), R10
+	MOVQ  16(DI), R11
+	MOVQ  24(DI), R12
+	ADDQ  $0x20, DI
+
+qsmRowsAVX512_xt2_noterms:
+	VMOVAPS Z12, Z6
+	MOVQ    CX, AX
+	ANDQ    $-16, AX
+	XORQ    BX, BX
+
+qsmRowsAVX512_x3_loop:
 	VPMOVZXBD  (SI)(BX*1), Z1
 	KXNORW     K1, K1, K1
 	VGATHERDPS (DX)(Z1*4), K1, Z3
 	TESTQ      R9, R9
-	JZ         qsmRowAVX512_t0_2_skip
+	JZ         qsmRowsAVX512_t0_4_skip
 	TESTQ      R10, R10
-	JZ         qsmRowAVX512_t0_2_add
+	JZ         qsmRowsAVX512_t0_4_add
 	VANDPS     (R10)(BX*4), Z3, Z3
 
-qsmRowAVX512_t0_2_add:
+qsmRowsAVX512_t0_4_add:
 	VADDPS (R9)(BX*4), Z3, Z3
 
-qsmRowAVX512_t0_2_skip:
+qsmRowsAVX512_t0_4_skip:
 	TESTQ  R11, R11
-	JZ     qsmRowAVX512_t1_3_skip
+	JZ     qsmRowsAVX512_t1_5_skip
 	TESTQ  R12, R12
-	JZ     qsmRowAVX512_t1_3_add
+	JZ     qsmRowsAVX512_t1_5_add
 	VANDPS (R12)(BX*4), Z3, Z3
 
-qsmRowAVX512_t1_3_add:
+qsmRowsAVX512_t1_5_add:
 	VADDPS (R11)(BX*4), Z3, Z3
 
-qsmRowAVX512_t1_3_skip:
+qsmRowsAVX512_t1_5_skip:
 	VMOVUPS    Z3, (R8)(BX*4)
 	VMAXPS     Z3, Z6, Z6
 	ADDQ       $0x10, BX
 	CMPQ       BX, AX
-	JB         qsmRowAVX512_x1_loop
+	JB         qsmRowsAVX512_x3_loop
 	CMPQ       CX, AX
-	JE         qsmRowAVX512_xt4_done
+	JE         qsmRowsAVX512_xt2_done
 	MOVQ       CX, BX
 	SUBQ       $0x10, BX
 	VPMOVZXBD  (SI)(BX*1), Z1
 	KXNORW     K1, K1, K1
 	VGATHERDPS (DX)(Z1*4), K1, Z3
 	TESTQ      R9, R9
-	JZ         qsmRowAVX512_t0_5_skip
+	JZ         qsmRowsAVX512_t0_6_skip
 	TESTQ      R10, R10
-	JZ         qsmRowAVX512_t0_5_add
+	JZ         qsmRowsAVX512_t0_6_add
 	VANDPS     (R10)(BX*4), Z3, Z3
 
-qsmRowAVX512_t0_5_add:
+qsmRowsAVX512_t0_6_add:
 	VADDPS (R9)(BX*4), Z3, Z3
 
-qsmRowAVX512_t0_5_skip:
+qsmRowsAVX512_t0_6_skip:
 	TESTQ  R11, R11
-	JZ     qsmRowAVX512_t1_6_skip
+	JZ     qsmRowsAVX512_t1_7_skip
 	TESTQ  R12, R12
-	JZ     qsmRowAVX512_t1_6_add
+	JZ     qsmRowsAVX512_t1_7_add
 	VANDPS (R12)(BX*4), Z3, Z3
 
-qsmRowAVX512_t1_6_add:
+qsmRowsAVX512_t1_7_add:
 	VADDPS (R11)(BX*4), Z3, Z3
 
-qsmRowAVX512_t1_6_skip:
+qsmRowsAVX512_t1_7_skip:
 	VMOVUPS Z3, (R8)(BX*4)
 
-qsmRowAVX512_xt4_done:
+qsmRowsAVX512_xt2_done:
 	VEXTRACTF64X4 $0x01, Z6, Y7
 	VMAXPS        Y7, Y6, Y6
 	VEXTRACTF128  $0x01, Y6, X7
@@ -93,21 +108,26 @@ qsmRowAVX512_xt4_done:
 	VMAXPS        X7, X6, X6
 	MOVQ          AX, BX
 
-qsmRowAVX512_xt4_max:
+qsmRowsAVX512_xt2_max:
 	CMPQ   BX, CX
-	JAE    qsmRowAVX512_xt4_maxdone
+	JAE    qsmRowsAVX512_xt2_maxdone
 	VMOVSS (R8)(BX*4), X0
 	VMAXSS X6, X0, X6
 	INCQ   BX
-	JMP    qsmRowAVX512_xt4_max
+	JMP    qsmRowsAVX512_xt2_max
 
-qsmRowAVX512_xt4_maxdone:
+qsmRowsAVX512_xt2_maxdone:
+	VMOVSS       X6, (R14)
+	LEAQ         (R8)(CX*4), R8
+	ADDQ         CX, SI
+	ADDQ         $0x04, R14
+	DECQ         R13
+	JNZ          qsmRowsAVX512_x1_row
 	STMXCSR      (SP)
 	MOVL         (SP), AX
 	ORL          $0x00008040, AX
 	MOVL         AX, 4(SP)
 	LDMXCSR      4(SP)
-	VBROADCASTSS X6, Z15
 	VBROADCASTSS qsmExpConsts<>+0(SB), Z16
 	VBROADCASTSS qsmExpConsts<>+4(SB), Z17
 	VBROADCASTSS qsmExpConsts<>+8(SB), Z18
@@ -120,10 +140,18 @@ qsmRowAVX512_xt4_maxdone:
 	VBROADCASTSS qsmExpConsts<>+36(SB), Z25
 	VBROADCASTSS qsmExpConsts<>+40(SB), Z26
 	VBROADCASTSS qsmExpConsts<>+44(SB), Z27
+	MOVQ         buf+40(FP), R8
+	MOVQ         m+16(FP), R14
+	IMULQ        CX, R14
+	LEAQ         (R8)(R14*4), R14
+	MOVQ         m+16(FP), R13
+
+qsmRowsAVX512_e8_row:
+	VBROADCASTSS (R14), Z15
 	MOVQ         CX, AX
 	ANDQ         $-16, AX
 	CMPQ         CX, AX
-	JE           qsmRowAVX512_e7_notail
+	JE           qsmRowsAVX512_e9_notail
 	MOVQ         CX, BX
 	SUBQ         $0x10, BX
 	VMOVUPS      (R8)(BX*4), Z0
@@ -147,13 +175,13 @@ qsmRowAVX512_xt4_maxdone:
 	VSCALEFPS    Z1, Z3, Z3
 	VMOVAPS      Z3, Z7
 
-qsmRowAVX512_e7_notail:
+qsmRowsAVX512_e9_notail:
 	VXORPS Z6, Z6, Z6
 	MOVQ   CX, AX
 	ANDQ   $-16, AX
 	XORQ   BX, BX
 
-qsmRowAVX512_e8_loop:
+qsmRowsAVX512_e10_loop:
 	VMOVUPS      (R8)(BX*4), Z0
 	VSUBPS       Z15, Z0, Z0
 	VMINPS       Z16, Z0, Z0
@@ -177,58 +205,84 @@ qsmRowAVX512_e8_loop:
 	VADDPS       Z3, Z6, Z6
 	ADDQ         $0x10, BX
 	CMPQ         BX, AX
-	JB           qsmRowAVX512_e8_loop
+	JB           qsmRowsAVX512_e10_loop
 	CMPQ         CX, AX
-	JE           qsmRowAVX512_e7_nostore
+	JE           qsmRowsAVX512_e9_nostore
 	MOVQ         CX, BX
 	SUBQ         $0x10, BX
 	VMOVUPS      Z7, (R8)(BX*4)
 
-qsmRowAVX512_e7_nostore:
+qsmRowsAVX512_e9_nostore:
 	VEXTRACTF64X4 $0x01, Z6, Y7
 	VADDPS        Y7, Y6, Y6
 	VEXTRACTF128  $0x01, Y6, X7
 	VADDPS        X7, X6, X6
 	VHADDPS       X6, X6, X6
 	VHADDPS       X6, X6, X6
+	VMOVSS        X6, (R14)
+	LEAQ          (R8)(CX*4), R8
+	ADDQ          $0x04, R14
+	DECQ          R13
+	JNZ           qsmRowsAVX512_e8_row
 	LDMXCSR       (SP)
-	VCVTSS2SD     X6, X6, X6
-	MOVQ          CX, AX
-	ANDQ          $-16, AX
-	MOVQ          AX, BX
+	MOVQ          buf+40(FP), R8
+	MOVQ          m+16(FP), R14
+	IMULQ         CX, R14
+	LEAQ          (R8)(R14*4), R14
+	MOVQ          m+16(FP), R13
 
-qsmRowAVX512_e7_sum:
+qsmRowsAVX512_s11_row:
+	VCVTSS2SD (R14), X6, X6
+	MOVQ      CX, AX
+	ANDQ      $-16, AX
+	MOVQ      AX, BX
+
+qsmRowsAVX512_s12_sum:
 	CMPQ      BX, CX
-	JAE       qsmRowAVX512_e7_sumdone
+	JAE       qsmRowsAVX512_s12_sumdone
 	VCVTSS2SD (R8)(BX*4), X0, X0
 	VADDSD    X0, X6, X6
 	INCQ      BX
-	JMP       qsmRowAVX512_e7_sum
+	JMP       qsmRowsAVX512_s12_sum
 
-qsmRowAVX512_e7_sumdone:
+qsmRowsAVX512_s12_sumdone:
 	MOVQ         $0x3ff0000000000000, AX
 	VMOVQ        AX, X1
 	VDIVSD       X6, X1, X1
 	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, (R14)
+	LEAQ         (R8)(CX*4), R8
+	ADDQ         $0x04, R14
+	DECQ         R13
+	JNZ          qsmRowsAVX512_s11_row
 	STMXCSR      8(SP)
 	MOVL         8(SP), AX
 	ORL          $0x00008000, AX
 	MOVL         AX, 12(SP)
 	LDMXCSR      12(SP)
-	VBROADCASTSS X1, Z15
 	MOVL         $0x00800000, AX
 	VMOVD        AX, X14
 	VBROADCASTSS X14, Z14
 	VXORPS       Z13, Z13, Z13
-	VBROADCASTSS (R13), Z8
-	VBROADCASTSS 4(R13), Z9
-	VBROADCASTSS 8(R13), Z10
-	VPBROADCASTD 12(R13), Z11
+	MOVQ         p+56(FP), R9
+	VBROADCASTSS (R9), Z8
+	VBROADCASTSS 4(R9), Z9
+	VBROADCASTSS 8(R9), Z10
+	VPBROADCASTD 12(R9), Z11
+	MOVQ         buf+40(FP), R8
+	MOVQ         dst+0(FP), DI
+	MOVQ         m+16(FP), R14
+	IMULQ        CX, R14
+	LEAQ         (R8)(R14*4), R14
+	MOVQ         m+16(FP), R13
+
+qsmRowsAVX512_q13_row:
+	VBROADCASTSS (R14), Z15
 	MOVQ         CX, AX
 	ANDQ         $-16, AX
 	XORQ         BX, BX
 
-qsmRowAVX512_q9_loop:
+qsmRowsAVX512_q14_loop:
 	VMULPS    (R8)(BX*4), Z15, Z0
 	VCMPPS    $0x15, Z14, Z0, K1
 	VCMPPS    $0x12, Z13, Z0, K2
@@ -242,9 +296,9 @@ qsmRowAVX512_q9_loop:
 	VPMOVSDB  Z0, (DI)(BX*1)
 	ADDQ      $0x10, BX
 	CMPQ      BX, AX
-	JB        qsmRowAVX512_q9_loop
+	JB        qsmRowsAVX512_q14_loop
 	CMPQ      CX, AX
-	JE        qsmRowAVX512_q9_done
+	JE        qsmRowsAVX512_q14_done
 	MOVQ      CX, BX
 	SUBQ      $0x10, BX
 	VMULPS    (R8)(BX*4), Z15, Z0
@@ -259,7 +313,12 @@ qsmRowAVX512_q9_loop:
 	VPADDD    Z11, Z0, Z0
 	VPMOVSDB  Z0, (DI)(BX*1)
 
-qsmRowAVX512_q9_done:
+qsmRowsAVX512_q14_done:
+	LEAQ    (R8)(CX*4), R8
+	ADDQ    CX, DI
+	ADDQ    $0x04, R14
+	DECQ    R13
+	JNZ     qsmRowsAVX512_q13_row
 	LDMXCSR 8(SP)
 	VZEROUPPER
 	RET
@@ -278,85 +337,100 @@ DATA qsmExpConsts<>+40(SB)/4, $0x3f000000
 DATA qsmExpConsts<>+44(SB)/4, $0x3f800000
 GLOBL qsmExpConsts<>(SB), RODATA|NOPTR, $48
 
-// func qsmRowAVX2(dst *int8, src *int8, n int, tab *float32, buf *float32, v1 *float32, k1 *uint32, v2 *float32, k2 *uint32, p *[4]int32)
+// func qsmRowsAVX2(dst *int8, src *int8, m int, n int, tab *float32, buf *float32, tp *uintptr, p *[4]int32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·qsmRowAVX2(SB), NOSPLIT, $16-80
-	MOVQ         dst+0(FP), DI
-	MOVQ         src+8(FP), SI
-	MOVQ         n+16(FP), CX
-	MOVQ         tab+24(FP), DX
-	MOVQ         buf+32(FP), R8
-	MOVQ         v1+40(FP), R9
-	MOVQ         k1+48(FP), R10
-	MOVQ         v2+56(FP), R11
-	MOVQ         k2+64(FP), R12
-	MOVQ         p+72(FP), R13
+TEXT ·qsmRowsAVX2(SB), NOSPLIT, $16-64
+	MOVQ         n+24(FP), CX
+	MOVQ         tab+32(FP), DX
+	MOVQ         tp+48(FP), DI
 	MOVL         $0xff800000, AX
-	VMOVD        AX, X6
-	VBROADCASTSS X6, Y6
-	MOVQ         CX, AX
-	ANDQ         $-8, AX
-	XORQ         BX, BX
+	VMOVD        AX, X12
+	VBROADCASTSS X12, Y12
+	XORQ         R9, R9
+	XORQ         R10, R10
+	XORQ         R11, R11
+	XORQ         R12, R12
+	MOVQ         buf+40(FP), R8
+	MOVQ         src+8(FP), SI
+	MOVQ         m+16(FP), R14
+	IMULQ        CX, R14
+	LEAQ         (R8)(R14*4), R14
+	MOVQ         m+16(FP), R13
 
-qsmRowAVX2_x1_loop:
+qsmRowsAVX2_x1_row:
+	TESTQ DI, DI
+	JZ    qsmRowsAVX2_xt2_noterms
+	MOVQ  (DI), R9
+	MOVQ  8(DI), R10
+	MOVQ  16(DI), R11
+	MOVQ  24(DI), R12
+	ADDQ  $0x20, DI
+
+qsmRowsAVX2_xt2_noterms:
+	VMOVAPS Y12, Y6
+	MOVQ    CX, AX
+	ANDQ    $-8, AX
+	XORQ    BX, BX
+
+qsmRowsAVX2_x3_loop:
 	VPMOVZXBD  (SI)(BX*1), Y1
 	VPCMPEQD   Y2, Y2, Y2
 	VGATHERDPS Y2, (DX)(Y1*4), Y3
 	TESTQ      R9, R9
-	JZ         qsmRowAVX2_t0_2_skip
+	JZ         qsmRowsAVX2_t0_4_skip
 	TESTQ      R10, R10
-	JZ         qsmRowAVX2_t0_2_add
+	JZ         qsmRowsAVX2_t0_4_add
 	VANDPS     (R10)(BX*4), Y3, Y3
 
-qsmRowAVX2_t0_2_add:
+qsmRowsAVX2_t0_4_add:
 	VADDPS (R9)(BX*4), Y3, Y3
 
-qsmRowAVX2_t0_2_skip:
+qsmRowsAVX2_t0_4_skip:
 	TESTQ  R11, R11
-	JZ     qsmRowAVX2_t1_3_skip
+	JZ     qsmRowsAVX2_t1_5_skip
 	TESTQ  R12, R12
-	JZ     qsmRowAVX2_t1_3_add
+	JZ     qsmRowsAVX2_t1_5_add
 	VANDPS (R12)(BX*4), Y3, Y3
 
-qsmRowAVX2_t1_3_add:
+qsmRowsAVX2_t1_5_add:
 	VADDPS (R11)(BX*4), Y3, Y3
 
-qsmRowAVX2_t1_3_skip:
+qsmRowsAVX2_t1_5_skip:
 	VMOVUPS    Y3, (R8)(BX*4)
 	VMAXPS     Y3, Y6, Y6
 	ADDQ       $0x08, BX
 	CMPQ       BX, AX
-	JB         qsmRowAVX2_x1_loop
+	JB         qsmRowsAVX2_x3_loop
 	CMPQ       CX, AX
-	JE         qsmRowAVX2_xt4_done
+	JE         qsmRowsAVX2_xt2_done
 	MOVQ       CX, BX
 	SUBQ       $0x08, BX
 	VPMOVZXBD  (SI)(BX*1), Y1
 	VPCMPEQD   Y2, Y2, Y2
 	VGATHERDPS Y2, (DX)(Y1*4), Y3
 	TESTQ      R9, R9
-	JZ         qsmRowAVX2_t0_5_skip
+	JZ         qsmRowsAVX2_t0_6_skip
 	TESTQ      R10, R10
-	JZ         qsmRowAVX2_t0_5_add
+	JZ         qsmRowsAVX2_t0_6_add
 	VANDPS     (R10)(BX*4), Y3, Y3
 
-qsmRowAVX2_t0_5_add:
+qsmRowsAVX2_t0_6_add:
 	VADDPS (R9)(BX*4), Y3, Y3
 
-qsmRowAVX2_t0_5_skip:
+qsmRowsAVX2_t0_6_skip:
 	TESTQ  R11, R11
-	JZ     qsmRowAVX2_t1_6_skip
+	JZ     qsmRowsAVX2_t1_7_skip
 	TESTQ  R12, R12
-	JZ     qsmRowAVX2_t1_6_add
+	JZ     qsmRowsAVX2_t1_7_add
 	VANDPS (R12)(BX*4), Y3, Y3
 
-qsmRowAVX2_t1_6_add:
+qsmRowsAVX2_t1_7_add:
 	VADDPS (R11)(BX*4), Y3, Y3
 
-qsmRowAVX2_t1_6_skip:
+qsmRowsAVX2_t1_7_skip:
 	VMOVUPS Y3, (R8)(BX*4)
 
-qsmRowAVX2_xt4_done:
+qsmRowsAVX2_xt2_done:
 	VEXTRACTF128 $0x01, Y6, X7
 	VMAXPS       X7, X6, X6
 	VMOVHLPS     X6, X6, X7
@@ -365,25 +439,38 @@ qsmRowAVX2_xt4_done:
 	VMAXPS       X7, X6, X6
 	MOVQ         AX, BX
 
-qsmRowAVX2_xt4_max:
+qsmRowsAVX2_xt2_max:
 	CMPQ   BX, CX
-	JAE    qsmRowAVX2_xt4_maxdone
+	JAE    qsmRowsAVX2_xt2_maxdone
 	VMOVSS (R8)(BX*4), X0
 	VMAXSS X6, X0, X6
 	INCQ   BX
-	JMP    qsmRowAVX2_xt4_max
+	JMP    qsmRowsAVX2_xt2_max
 
-qsmRowAVX2_xt4_maxdone:
-	STMXCSR      (SP)
-	MOVL         (SP), AX
-	ORL          $0x00008040, AX
-	MOVL         AX, 4(SP)
-	LDMXCSR      4(SP)
-	VBROADCASTSS X6, Y15
+qsmRowsAVX2_xt2_maxdone:
+	VMOVSS  X6, (R14)
+	LEAQ    (R8)(CX*4), R8
+	ADDQ    CX, SI
+	ADDQ    $0x04, R14
+	DECQ    R13
+	JNZ     qsmRowsAVX2_x1_row
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    buf+40(FP), R8
+	MOVQ    m+16(FP), R14
+	IMULQ   CX, R14
+	LEAQ    (R8)(R14*4), R14
+	MOVQ    m+16(FP), R13
+
+qsmRowsAVX2_e8_row:
+	VBROADCASTSS (R14), Y15
 	MOVQ         CX, AX
 	ANDQ         $-8, AX
 	CMPQ         CX, AX
-	JE           qsmRowAVX2_e7_notail
+	JE           qsmRowsAVX2_e9_notail
 	MOVQ         CX, BX
 	SUBQ         $0x08, BX
 	VMOVUPS      (R8)(BX*4), Y0
@@ -420,13 +507,13 @@ qsmRowAVX2_xt4_maxdone:
 	VPADDD       Y1, Y3, Y3
 	VMOVAPS      Y3, Y7
 
-qsmRowAVX2_e7_notail:
+qsmRowsAVX2_e9_notail:
 	VXORPS Y6, Y6, Y6
 	MOVQ   CX, AX
 	ANDQ   $-8, AX
 	XORQ   BX, BX
 
-qsmRowAVX2_e8_loop:
+qsmRowsAVX2_e10_loop:
 	VMOVUPS      (R8)(BX*4), Y0
 	VSUBPS       Y15, Y0, Y0
 	VBROADCASTSS qsmExpConsts<>+0(SB), Y5
@@ -463,56 +550,82 @@ qsmRowAVX2_e8_loop:
 	VADDPS       Y3, Y6, Y6
 	ADDQ         $0x08, BX
 	CMPQ         BX, AX
-	JB           qsmRowAVX2_e8_loop
+	JB           qsmRowsAVX2_e10_loop
 	CMPQ         CX, AX
-	JE           qsmRowAVX2_e7_nostore
+	JE           qsmRowsAVX2_e9_nostore
 	MOVQ         CX, BX
 	SUBQ         $0x08, BX
 	VMOVUPS      Y7, (R8)(BX*4)
 
-qsmRowAVX2_e7_nostore:
+qsmRowsAVX2_e9_nostore:
 	VEXTRACTF128 $0x01, Y6, X7
 	VADDPS       X7, X6, X6
 	VHADDPS      X6, X6, X6
 	VHADDPS      X6, X6, X6
+	VMOVSS       X6, (R14)
+	LEAQ         (R8)(CX*4), R8
+	ADDQ         $0x04, R14
+	DECQ         R13
+	JNZ          qsmRowsAVX2_e8_row
 	LDMXCSR      (SP)
-	VCVTSS2SD    X6, X6, X6
-	MOVQ         CX, AX
-	ANDQ         $-8, AX
-	MOVQ         AX, BX
+	MOVQ         buf+40(FP), R8
+	MOVQ         m+16(FP), R14
+	IMULQ        CX, R14
+	LEAQ         (R8)(R14*4), R14
+	MOVQ         m+16(FP), R13
 
-qsmRowAVX2_e7_sum:
+qsmRowsAVX2_s11_row:
+	VCVTSS2SD (R14), X6, X6
+	MOVQ      CX, AX
+	ANDQ      $-8, AX
+	MOVQ      AX, BX
+
+qsmRowsAVX2_s12_sum:
 	CMPQ      BX, CX
-	JAE       qsmRowAVX2_e7_sumdone
+	JAE       qsmRowsAVX2_s12_sumdone
 	VCVTSS2SD (R8)(BX*4), X0, X0
 	VADDSD    X0, X6, X6
 	INCQ      BX
-	JMP       qsmRowAVX2_e7_sum
+	JMP       qsmRowsAVX2_s12_sum
 
-qsmRowAVX2_e7_sumdone:
+qsmRowsAVX2_s12_sumdone:
 	MOVQ         $0x3ff0000000000000, AX
 	VMOVQ        AX, X1
 	VDIVSD       X6, X1, X1
 	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, (R14)
+	LEAQ         (R8)(CX*4), R8
+	ADDQ         $0x04, R14
+	DECQ         R13
+	JNZ          qsmRowsAVX2_s11_row
 	STMXCSR      8(SP)
 	MOVL         8(SP), AX
 	ORL          $0x00008000, AX
 	MOVL         AX, 12(SP)
 	LDMXCSR      12(SP)
-	VBROADCASTSS X1, Y15
 	MOVL         $0x00800000, AX
 	VMOVD        AX, X14
 	VBROADCASTSS X14, Y14
 	VXORPS       Y13, Y13, Y13
-	VBROADCASTSS (R13), Y8
-	VBROADCASTSS 4(R13), Y9
-	VBROADCASTSS 8(R13), Y10
-	VPBROADCASTD 12(R13), Y11
+	MOVQ         p+56(FP), R9
+	VBROADCASTSS (R9), Y8
+	VBROADCASTSS 4(R9), Y9
+	VBROADCASTSS 8(R9), Y10
+	VPBROADCASTD 12(R9), Y11
+	MOVQ         buf+40(FP), R8
+	MOVQ         dst+0(FP), DI
+	MOVQ         m+16(FP), R14
+	IMULQ        CX, R14
+	LEAQ         (R8)(R14*4), R14
+	MOVQ         m+16(FP), R13
+
+qsmRowsAVX2_q13_row:
+	VBROADCASTSS (R14), Y15
 	MOVQ         CX, AX
 	ANDQ         $-8, AX
 	XORQ         BX, BX
 
-qsmRowAVX2_q9_loop:
+qsmRowsAVX2_q14_loop:
 	VMULPS       (R8)(BX*4), Y15, Y0
 	VCMPPS       $0x15, Y14, Y0, Y1
 	VCMPPS       $0x12, Y13, Y0, Y2
@@ -529,9 +642,9 @@ qsmRowAVX2_q9_loop:
 	MOVQ         X0, (DI)(BX*1)
 	ADDQ         $0x08, BX
 	CMPQ         BX, AX
-	JB           qsmRowAVX2_q9_loop
+	JB           qsmRowsAVX2_q14_loop
 	CMPQ         CX, AX
-	JE           qsmRowAVX2_q9_done
+	JE           qsmRowsAVX2_q14_done
 	MOVQ         CX, BX
 	SUBQ         $0x08, BX
 	VMULPS       (R8)(BX*4), Y15, Y0
@@ -549,7 +662,12 @@ qsmRowAVX2_q9_loop:
 	VPACKSSWB    X0, X0, X0
 	MOVQ         X0, (DI)(BX*1)
 
-qsmRowAVX2_q9_done:
+qsmRowsAVX2_q14_done:
+	LEAQ    (R8)(CX*4), R8
+	ADDQ    CX, DI
+	ADDQ    $0x04, R14
+	DECQ    R13
+	JNZ     qsmRowsAVX2_q13_row
 	LDMXCSR 8(SP)
 	VZEROUPPER
 	RET

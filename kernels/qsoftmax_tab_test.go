@@ -54,6 +54,9 @@ func TestQSoftmaxTabRowsI8(t *testing.T) {
 				for _, fill := range []float32{-1e4, float32(math.Inf(-1)), -math.MaxFloat32} {
 					name := fmt.Sprintf("n=%d/%s/fill=%g", n, form, fill)
 					m := 1 + rng.IntN(4)
+					if rng.IntN(4) == 0 {
+						m = 15 + rng.IntN(20) // more rows than one kernel call takes
+					}
 					r0 := rng.IntN(3)
 					rows := r0 + m
 					var tab [256]float32
@@ -102,11 +105,14 @@ func TestQSoftmaxTabRowsI8(t *testing.T) {
 						zp = -128
 					}
 					got := make([]int8, m*n)
-					QSoftmaxTabRowsI8(got, s, m, n, &tab, terms, r0, make([]float32, n+5), scale, zp)
+					// scratch for one row (the Go path), one row per call, a
+					// few rows per call, and as many as one call takes
+					bufLen := []int{n, n + 1, 3*(n+1) + 2, QSoftmaxTabBufLen(m, n)}[rng.IntN(4)]
+					QSoftmaxTabRowsI8(got, s, m, n, &tab, terms, r0, make([]float32, bufLen), scale, zp)
 					for r := 0; r < m; r++ {
 						want := make([]int8, n)
 						qsoftmaxTabRowGo(want, s[r*n:(r+1)*n], &tab, terms, r0+r, make([]float32, n), scale, zp)
-						require.Equal(t, want, got[r*n:(r+1)*n], "%s row %d: not the three steps' codes", name, r)
+						require.Equal(t, want, got[r*n:(r+1)*n], "%s (%d rows, buf %d) row %d: not the three steps' codes", name, m, bufLen, r)
 						plain := plainQSoftmaxRow(s[r*n:(r+1)*n], &tab, terms, r0+r, scale, zp)
 						for j := range plain {
 							require.InDelta(t, plain[j], got[r*n+j], 1, "%s row %d col %d: the float64 reference", name, r, j)
@@ -136,7 +142,7 @@ func TestQSoftmaxTabRowsI8Special(t *testing.T) {
 					s[j] = int8(j*37 + i)
 				}
 				got, want := make([]int8, 2*n), make([]int8, 2*n)
-				QSoftmaxTabRowsI8(got, s, 2, n, &tab, nil, 0, make([]float32, n), 1.0/255, -128)
+				QSoftmaxTabRowsI8(got, s, 2, n, &tab, nil, 0, make([]float32, QSoftmaxTabBufLen(2, n)), 1.0/255, -128)
 				for r := 0; r < 2; r++ {
 					qsoftmaxTabRowGo(want[r*n:(r+1)*n], s[r*n:(r+1)*n], &tab, nil, r, make([]float32, n), 1.0/255, -128)
 				}
@@ -174,7 +180,7 @@ func BenchmarkQSoftmaxTabRows(b *testing.B) {
 		for j := range s {
 			s[j] = int8(j * 29)
 		}
-		p, buf := make([]int8, m*n), make([]float32, n)
+		p, buf := make([]int8, m*n), make([]float32, QSoftmaxTabBufLen(m, n))
 		for _, fused := range []bool{true, false} {
 			b.Run(fmt.Sprintf("n=%d/fused=%v", n, fused), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
@@ -183,7 +189,7 @@ func BenchmarkQSoftmaxTabRows(b *testing.B) {
 						continue
 					}
 					for r := 0; r < m; r++ {
-						qsoftmaxTabRowGo(p[r*n:(r+1)*n], s[r*n:(r+1)*n], &tab, []ScoreTerm{mask}, r, buf, 1.0/255, -128)
+						qsoftmaxTabRowGo(p[r*n:(r+1)*n], s[r*n:(r+1)*n], &tab, []ScoreTerm{mask}, r, buf[:n], 1.0/255, -128)
 					}
 				}
 			})

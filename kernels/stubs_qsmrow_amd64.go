@@ -4,12 +4,12 @@
 
 package kernels
 
-// qsmRowAVX512 writes the int8 softmax of one row of n int8 scores (n ≥ 16) mapped through tab, with up to two terms (v nil: none; k nil: an Add, else a select), quantized with p = [bits(scale), bits(−128−zp), bits(127−zp), zp], as the Go path does; buf is scratch of n floats.
+// qsmRowsAVX512 writes the int8 softmax of m rows of n int8 scores (n ≥ 16, m ≥ 1) mapped through tab, with up to two terms per row (tp: nil, or per row [v1, k1, v2, k2], v 0: none, k 0: an Add, else a select), quantized with p = [bits(scale), bits(−128−zp), bits(127−zp), zp], as the Go path does; buf is scratch of m·n + m floats.
 //
 //go:noescape
-func qsmRowAVX512(dst *int8, src *int8, n int, tab *float32, buf *float32, v1 *float32, k1 *uint32, v2 *float32, k2 *uint32, p *[4]int32)
+func qsmRowsAVX512(dst *int8, src *int8, m int, n int, tab *float32, buf *float32, tp *uintptr, p *[4]int32)
 
-// qsmRowAVX2 writes the int8 softmax of one row of n int8 scores (n ≥ 16) mapped through tab, with up to two terms (v nil: none; k nil: an Add, else a select), quantized with p = [bits(scale), bits(−128−zp), bits(127−zp), zp], as the Go path does; buf is scratch of n floats.
+// qsmRowsAVX2 writes the int8 softmax of m rows of n int8 scores (n ≥ 16, m ≥ 1) mapped through tab, with up to two terms per row (tp: nil, or per row [v1, k1, v2, k2], v 0: none, k 0: an Add, else a select), quantized with p = [bits(scale), bits(−128−zp), bits(127−zp), zp], as the Go path does; buf is scratch of m·n + m floats.
 //
 //go:noescape
-func qsmRowAVX2(dst *int8, src *int8, n int, tab *float32, buf *float32, v1 *float32, k1 *uint32, v2 *float32, k2 *uint32, p *[4]int32)
+func qsmRowsAVX2(dst *int8, src *int8, m int, n int, tab *float32, buf *float32, tp *uintptr, p *[4]int32)

@@ -275,10 +275,11 @@ func getQAttnBufs(m, n, d, dv int) *qattnBufs {
 		return b[:l]
 	}
 	w.q, w.k, w.v, w.o = growI8(w.q, m*d), growI8(w.k, d*n), growI8(w.v, n*dv), growI8(w.o, m*dv)
-	if cap(w.f) < n {
-		w.f = make([]float32, n)
+	// the Softmax rows' scratch: several rows per kernel call
+	if l := kernels.QSoftmaxTabBufLen(m, n); cap(w.f) < l {
+		w.f = make([]float32, l)
 	}
-	w.f = w.f[:n]
+	w.f = w.f[:kernels.QSoftmaxTabBufLen(m, n)]
 	return w
 }
 

@@ -36,6 +36,12 @@ type bufPool struct {
 	// spare are bookkeeping records given back with their buffers (recycle),
 	// reused by take: one fewer heap object per arena tensor and run.
 	spare []*arenaBuf
+	// slabs are the spare small-tensor blocks, slabNeed the most floats a
+	// run has asked for in them (arena_slab.go).
+	slabs    []*slab
+	slabNeed int
+	// runStates are finished runs' scratch (session_runstate.go).
+	runStates []*runState
 }
 
 type freeBufs struct {
@@ -153,6 +159,8 @@ type runArena struct {
 	// Loop or Scan body asks for the same sizes every iteration
 	// (session_iter.go).
 	all bool
+	// slab holds the run's small tensors (arena_slab.go; nil: allocated).
+	slab *slab
 }
 
 type arenaBuf struct {
@@ -170,7 +178,18 @@ func (c *ExecContext) AllocF32(n int) []float32 { return c.allocF32(n, n >= minA
 // enough for the arena (AllocI8 counts int8 elements, not float32 words).
 func (c *ExecContext) allocF32(n int, large bool) []float32 {
 	a := c.arena
-	if a == nil || n == 0 || !large && !a.all {
+	if a == nil || n == 0 {
+		return make([]float32, n)
+	}
+	if !large && !a.all {
+		if a.slab != nil && !c.noSlab {
+			c.mu.Lock()
+			d := a.slab.carve(n)
+			c.mu.Unlock()
+			if d != nil {
+				return d
+			}
+		}
 		return make([]float32, n)
 	}
 	b := a.pool.take(n)

@@ -20,6 +20,9 @@ type ExecContext struct {
 	// overwrite has bit i set when the running step may write over input i
 	// (residual_inplace.go).
 	overwrite uint64
+	// noSlab keeps the running step's small outputs off the run's block
+	// (they are kept past the run: arena_slab.go).
+	noSlab bool
 }
 
 // Kernel executes one node. Kernels are built once per session and must be safe for

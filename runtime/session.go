@@ -125,6 +125,8 @@ type Session struct {
 	// walks the other instead of ranging over the maps above.
 	constVals []*graph.Tensor
 	keptSlots []keptSlot
+	// keptStep[i]: step i writes a kept slot (session_slots.go).
+	keptStep []bool
 	// constRanges are the memory ranges of the initializers.
 	constRanges []memRange
 	// Placement records, per node label, whether it runs int8 or float.
@@ -371,7 +373,9 @@ func (s *Session) RunTensors(inputs map[string]*graph.Tensor) (map[string]*graph
 
 // run is RunTensors; with consume it empties the inputs map (RunTensorsOwned).
 func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string]*graph.Tensor, error) {
-	vals := make([]*graph.Tensor, s.nslots)
+	rs := s.bufs.takeRun(s.nslots)
+	defer s.bufs.putRun(rs)
+	vals := rs.vals
 	copy(vals, s.constVals)
 	for _, in := range s.inputs {
 		t, ok := inputs[in.Name]
@@ -394,10 +398,11 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 			return nil, fmt.Errorf("unknown input %q", name)
 		}
 	}
-	inRanges := make([]memRange, 0, len(inputs))
+	inRanges := rs.inRanges[:0]
 	for _, in := range inputs {
 		inRanges = append(inRanges, rangeOf(in.Data))
 	}
+	rs.inRanges = inRanges
 	if consume {
 		clear(inputs)
 	}
@@ -406,22 +411,31 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 	}
 	defer keepPoolAwake(s.cfg.threads)()
 	s.bufs.beginRun()
-	arena := &runArena{pool: &s.bufs}
-	ctx := &ExecContext{Threads: s.cfg.threads, arena: arena}
-	held := make([]*arenaBuf, s.nslots)
-	if err := s.execSteps(ctx, vals, held, inRanges, make([]*graph.Tensor, 0, 8)); err != nil {
+	arena := &rs.arena
+	*arena = runArena{pool: &s.bufs, bufs: arena.bufs[:0]}
+	if s.cfg.tapFunc == nil && s.afterStep == nil {
+		arena.slab = s.bufs.takeSlab()
+		defer s.bufs.putSlab(arena.slab)
+	}
+	ctx := &rs.ctx
+	ctx.Threads, ctx.arena, ctx.views, ctx.overwrite, ctx.noSlab = s.cfg.threads, arena, nil, 0, false
+	if err := s.execSteps(ctx, vals, rs.held, inRanges, rs.args[:0]); err != nil {
 		return nil, err
 	}
 	res := make(map[string]*graph.Tensor, len(s.keep))
-	var owned []memRange
+	owned := rs.owned[:0]
 	for _, ks := range s.keptSlots {
 		if name, id := ks.name, ks.id; vals[id] != nil {
 			t := vals[id]
 			// View operators (Reshape, Identity, ...) may return the memory of an
 			// initializer or of a caller's input; hand out a copy so that a caller who
 			// edits a result cannot change the model or its own inputs.
-			if owned == nil {
-				owned = append(s.constRanges[:len(s.constRanges):len(s.constRanges)], inRanges...)
+			if len(owned) == 0 {
+				owned = append(append(owned, s.constRanges...), inRanges...)
+				// the small-tensor block goes back to the session
+				if r := arena.slab.memRange(); r.lo != r.hi {
+					owned = append(owned, r)
+				}
 			}
 			if s.consts[id] != nil || overlapsAny(rangeOf(t.Data), owned) {
 				t = t.Clone()
@@ -429,6 +443,7 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 			res[name] = t
 		}
 	}
+	rs.owned = owned
 	return res, nil
 }
 
@@ -459,8 +474,9 @@ func (s *Session) execSteps(ctx *ExecContext, vals []*graph.Tensor, held []*aren
 			}
 		}
 		ctx.overwrite = s.overwritable(&st, vals, held, ctx)
+		ctx.noSlab = i < len(s.keptStep) && s.keptStep[i]
 		outs, err := st.kernel.Run(ctx, args)
-		ctx.overwrite = 0
+		ctx.overwrite, ctx.noSlab = 0, false
 		if err != nil {
 			return fmt.Errorf("%s: %w", st.node.Label(), err)
 		}

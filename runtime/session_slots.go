@@ -28,4 +28,15 @@ func (s *Session) planSlotLists() {
 			s.keptSlots = append(s.keptSlots, keptSlot{name: name, id: id})
 		}
 	}
+	// Steps writing a kept slot take their outputs from the allocator, not
+	// from the run's small-tensor block, which the run would copy them out
+	// of (arena_slab.go).
+	s.keptStep = make([]bool, len(s.steps))
+	for i, st := range s.steps {
+		for _, id := range st.out {
+			if id >= 0 && s.keep[id] {
+				s.keptStep[i] = true
+			}
+		}
+	}
 }

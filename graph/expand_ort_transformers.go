@@ -164,8 +164,10 @@ func expandMSAttention(e *expander, n *Node) error {
 		biases = append(biases, b)
 	}
 	if n.AttrInt("unidirectional", 0) != 0 {
+		// ONNX Runtime hides the future keys whatever mask_filter_value is
+		// (checked: at -3 the outputs equal a -inf mask's, not a -3 one's).
 		s := e.dim(x, 1)
-		biases = append(biases, e.causalBias(s, s, fill))
+		biases = append(biases, e.causalBias(s, s, maskLowest))
 	}
 	if ab := in(n, 5); ab != "" {
 		biases = append(biases, ab)

@@ -27,7 +27,9 @@ neither Python nor node.
   3-D q/k/v with a bias and a 2-D key_padding_mask (mask_filter_value);
   cross-attention to 4-D [B, N, L, H] key/value with a bias (added to q only);
   self-attention with a past, unidirectional and the present outputs; a 1-D
-  key-length mask with a scale; a 3-D mask with an attention_bias.
+  key-length mask with a scale; a 3-D mask with an attention_bias; and a
+  com.microsoft Attention, unidirectional at mask_filter_value -3 (ONNX Runtime
+  hides the future keys whatever the value; the unseen16 expansion filled -3).
   Before: `MultiHeadAttention "mha_self": unsupported operator`.
 """
 import os
@@ -167,6 +169,12 @@ def mha_ops():
          scale=0.3)
     node("MultiHeadAttention", ["x", "xk", "xv", "", "mask3", "abias"], ["y_mask3"], domain=MS, name="mha_mask3",
          num_heads=nh)
+    # com.microsoft Attention's unidirectional at a mask_filter_value of -3: ONNX
+    # Runtime still hides the future keys (the unseen16 expansion filled -3).
+    const("aw", (rng.standard_normal((d, 3 * d)) * 0.4).astype(np.float32))
+    const("ab", np.zeros(3 * d, np.float32))
+    node("Attention", ["x", "aw", "ab"], ["y_attn_causal"], domain=MS, name="attn_causal", num_heads=nh,
+         unidirectional=1, mask_filter_value=-3.0)
     return u._model(nodes, inits, "mha_ops",
                     [_vi("x", T.FLOAT, ["B", "S", d]), _vi("xk", T.FLOAT, ["B", "S", d]), _vi("xv", T.FLOAT, ["B", "S", d]),
                      _vi("mask2", T.INT32, ["B", "S"]), _vi("ck", T.FLOAT, ["B", nh, "L", d // nh]),
@@ -176,7 +184,7 @@ def mha_ops():
                     [_vi("y_bias_mask", T.FLOAT, ["B", "S", d]), _vi("y_cross", T.FLOAT, ["B", "S", d]),
                      _vi("y_self", T.FLOAT, ["B", "S", d]), _vi("present_k", T.FLOAT, ["B", nh, "T", d // nh]),
                      _vi("present_v", T.FLOAT, ["B", nh, "T", d // nh]), _vi("y_lens", T.FLOAT, ["B", "S", d]),
-                     _vi("y_mask3", T.FLOAT, ["B", "S", d])],
+                     _vi("y_mask3", T.FLOAT, ["B", "S", d]), _vi("y_attn_causal", T.FLOAT, ["B", "S", d])],
                     [("", 14), (MS, 1)])
 
 

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
 )
 
 // The unseen17 families fixed in the twenty-second session against ONNX
@@ -22,6 +29,41 @@ func TestUnseen17AsORT(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			checkAgainstORT(t, c.model+".onnx", "npz_u17_"+c.model, nil, c.outs, c.tol, 1, 2)
+		})
+	}
+}
+
+// TestInspectNamesUnsupportedOperator: `inspect` of a model with a symbolic size
+// and an operator the project does not implement names the operator alone;
+// before it asked for --input-shape, which would not help (unseen17's
+// canine_bytes_op13: `input "bytes": dimension 1 (L) of [N,L] is symbolic; give
+// it with --input-shape ... (... SplitToSequence ... unsupported operator ...)`).
+// A model whose operators are all known still gets the --input-shape advice.
+func TestInspectNamesUnsupportedOperator(t *testing.T) {
+	for _, tc := range []struct {
+		name, op, want, not string
+	}{
+		{"unknown operator", "NoSuchOp", `NoSuchOp "n": unsupported operator NoSuchOp (domain ai.onnx)`, "--input-shape"},
+		{"known operator", "Relu", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &graph.Graph{Name: "g", Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}
+			g.Inputs = []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.Shape{{Size: 1}, {Size: -1, Param: "L"}}, HasShape: true}}
+			g.Outputs = []*graph.Value{{Name: "y", DType: graph.Float32}}
+			g.Nodes = []*graph.Node{{Name: "n", OpType: tc.op, Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: map[string]*graph.Attr{}}}
+			m := &graph.Model{Graph: g, IRVersion: 8, Opsets: map[string]int64{"": 13}}
+			b, err := m.Encode()
+			require.NoError(t, err)
+			path := filepath.Join(t.TempDir(), "m.onnx")
+			require.NoError(t, os.WriteFile(path, b, 0o644))
+			code, _, errOut := runCLI("inspect", path)
+			if tc.want == "" {
+				require.Equal(t, 0, code, errOut)
+				return
+			}
+			require.Equal(t, 1, code)
+			assert.Contains(t, errOut, tc.want)
+			assert.NotContains(t, errOut, tc.not)
 		})
 	}
 }

@@ -61,6 +61,14 @@ func TestExpandContribAttentionRefusals(t *testing.T) {
 		{"mha key rank", mha(nil, []string{"x", "lens", "x"}), 17, `unsupported: key "lens" of rank 1`},
 		{"mha 4-D mask", mha(nil, []string{"x", "x", "x", "", "m4"}), 17, "mask_index of rank 4"},
 		{"mha past alone", mha(nil, []string{"x", "x", "x", "", "", "", "x"}), 17, "past_key and past_value must be given together"},
+		{"ms dequantize int64", &Node{Name: "dq", OpType: "DequantizeLinear", Domain: msDomain, Inputs: []string{"lens", "w", "lens"},
+			Outputs: []string{"y"}, Attrs: map[string]*Attr{}}, 17, `DequantizeLinear "dq": unsupported: zero point of type int64`},
+		{"qattention run-time weights", &Node{Name: "qa", OpType: "QAttention", Domain: msDomain,
+			Inputs: []string{"x", "x", "w", "w", "w"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{"num_heads": IntAttr("num_heads", 1)}},
+			17, `QAttention "qa": unsupported: weight "x" and weight_scale "w" computed at run time`},
+		{"qattention past", &Node{Name: "qa", OpType: "QAttention", Domain: msDomain,
+			Inputs: []string{"x", "w2", "w", "w", "w", "", "", "", "x"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{}},
+			17, `QAttention "qa": unsupported: a past state`},
 	} {
 		m := withInput(t, oneNodeModel(t, tc.node, tc.opset), "m4", 4)
 		_, err := Decode(m)

@@ -15,6 +15,11 @@ package graph
 //     scale): the input dequantized, the constant weights dequantized once at
 //     load, then the com.microsoft Attention expansion
 //     (graph/expand_ort_transformers.go) with the same attributes.
+//   - GatherBlockQuantized (onnxruntime-genai's builder for int4 / int8 token
+//     embeddings): uint8 data, 4-bit fields packed two per byte (low first) or
+//     8-bit, blocks along the last axis, (q - zero_point) · scale with the zero
+//     point 8 or 128 when absent (packed like the data); the table dequantized
+//     once at load, then Gather.
 // Refused naming the node: other data types, 16-bit per-axis scales, QAttention
 // weights computed at run time (and what Attention refuses: a past state).
 
@@ -24,6 +29,7 @@ func init() {
 	registerExpansion(msDomain, "QuantizeLinear", expandMSQuantizeLinear)
 	registerExpansion(msDomain, "DequantizeLinear", expandMSDequantizeLinear)
 	registerExpansion(msDomain, "QAttention", expandQAttention)
+	registerExpansion(msDomain, "GatherBlockQuantized", expandGatherBlockQuantized)
 }
 
 // msQuantType is the integer type of a com.microsoft Q/DQ: its zero point's
@@ -169,4 +175,87 @@ func expandQAttention(e *expander, n *Node) error {
 	attn := &Node{Name: n.Name, OpType: "Attention", Domain: msDomain, Attrs: n.Attrs, Outputs: n.Outputs,
 		Inputs: []string{xf, e.constant("weight", FromFloat32(append([]int(nil), wt.Shape...), wf)), bias, mask}}
 	return expandMSAttention(e, attn)
+}
+
+// BlockQuantizedTable dequantizes GatherBlockQuantized's uint8 table: rows of
+// k values (bits 4: two per byte, low first; bits 8: one), blocks of blockSize
+// along a row, scales [rows, blocks], zp nil (2^(bits-1)) or uint8 packed like
+// the data, [rows, ceil(blocks·bits/8)]. The result is float32 [rows, k].
+func BlockQuantizedTable(rows, k, bits, blockSize int, data []uint8, scales []float32, zp []uint8) ([]float32, error) {
+	if bits != 4 && bits != 8 {
+		return nil, fmt.Errorf("bits %d (4 or 8 are supported)", bits)
+	}
+	if rows < 1 || k < 1 || blockSize < 16 || blockSize&(blockSize-1) != 0 {
+		return nil, fmt.Errorf("%d rows of %d values in blocks of %d (block_size a power of 2, at least 16)", rows, k, blockSize)
+	}
+	per := 8 / bits
+	if len(data) != rows*k/per || k%per != 0 {
+		return nil, fmt.Errorf("data has %d bytes, expected %d rows of %d %d-bit values", len(data), rows, k, bits)
+	}
+	blocks := (k + blockSize - 1) / blockSize
+	if len(scales) != rows*blocks {
+		return nil, fmt.Errorf("scales has %d values, expected rows·blocks = %d·%d", len(scales), rows, blocks)
+	}
+	zpRow := (blocks*bits + 7) / 8
+	if zp != nil && len(zp) != rows*zpRow {
+		return nil, fmt.Errorf("zero_points has %d bytes, expected %d rows of %d", len(zp), rows, zpRow)
+	}
+	mask := uint8(1<<bits - 1)
+	field := func(buf []uint8, i int) uint8 { return buf[i*bits/8] >> (i * bits % 8) & mask }
+	out := make([]float32, rows*k)
+	for r := 0; r < rows; r++ {
+		row := data[r*k/per : (r+1)*k/per]
+		for j := 0; j < k; j++ {
+			b := j / blockSize
+			z := uint8(1 << (bits - 1))
+			if zp != nil {
+				z = field(zp[r*zpRow:(r+1)*zpRow], b)
+			}
+			out[r*k+j] = float32(int(field(row, j))-int(z)) * scales[r*blocks+b]
+		}
+	}
+	return out, nil
+}
+
+func expandGatherBlockQuantized(e *expander, n *Node) error {
+	d, idx, sc, zp := in(n, 0), in(n, 1), in(n, 2), in(n, 3)
+	if d == "" || idx == "" || sc == "" {
+		return fmt.Errorf("needs data, indices and scales")
+	}
+	dt, st := e.g.Initializers[d], e.g.Initializers[sc]
+	if dt == nil || st == nil {
+		return refuse("data %q and scales %q computed at run time (only a constant table is dequantized)", d, sc)
+	}
+	if dt.DType != Uint8 {
+		return refuse("data of type %s (packed uint8 only)", dt.DType)
+	}
+	if st.DType != Float32 {
+		return refuse("scales of type %s (float32 only)", st.DType)
+	}
+	if len(dt.Shape) != 2 {
+		return refuse("data of shape %v (a 2-D table only)", dt.Shape)
+	}
+	if qa := n.AttrInt("quantize_axis", 1); qa != 1 && qa != -1 {
+		return refuse("quantize_axis %d (blocks along the last axis only)", qa)
+	}
+	bits := int(n.AttrInt("bits", 4))
+	if bits != 4 && bits != 8 {
+		return refuse("bits %d (4 or 8 are supported)", bits)
+	}
+	var z []uint8
+	if zp != "" {
+		zt := e.g.Initializers[zp]
+		if zt == nil || zt.DType != Uint8 {
+			return refuse("zero_points %q that are not a constant packed uint8", zp)
+		}
+		z = zt.Data.([]uint8)
+	}
+	rows, k := dt.Shape[0], dt.Shape[1]*(8/bits)
+	table, err := BlockQuantizedTable(rows, k, bits, int(n.AttrInt("block_size", 128)), dt.Data.([]uint8), st.Data.([]float32), z)
+	if err != nil {
+		return err
+	}
+	e.std("Gather", n.Output(0), []string{e.constant("table", FromFloat32([]int{rows, k}, table)), idx},
+		IntAttr("axis", n.AttrInt("gather_axis", 0)))
+	return nil
 }

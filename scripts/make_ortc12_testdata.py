@@ -31,6 +31,11 @@ neither Python nor node.
   com.microsoft Attention, unidirectional at mask_filter_value -3 (ONNX Runtime
   hides the future keys whatever the value; the unseen16 expansion filled -3).
   Before: `MultiHeadAttention "mha_self": unsupported operator`.
+- ortc12_ms_quant_ops: com.microsoft QuantizeLinear/DequantizeLinear (uint16 and
+  int16 per tensor, int8 per axis), QAttention after DynamicQuantizeLinear (a
+  per-column and a per-tensor weight scale, a 1-D mask, unidirectional),
+  GatherBlockQuantized (4-bit packed with zero points, 8-bit without). Before:
+  `QuantizeLinear "xq16": unsupported operator`.
 """
 import os
 import sys
@@ -236,16 +241,29 @@ def ms_quant_ops():
     const("ws1", np.array(wt, np.float32))
     node("QAttention", ["xq", "wq1", "qb", "x_s", "ws1", "", "x_zp"], ["y_qattn_causal"], domain=MS,
          name="qattn_causal", num_heads=nh, unidirectional=1)
+    # GatherBlockQuantized as onnxruntime-genai writes int4 / int8 embeddings.
+    vocab, k, bs = 12, 64, 32
+    q4 = rng.integers(0, 16, (vocab, k))
+    const("emb4", (q4[:, 0::2] | (q4[:, 1::2] << 4)).astype(np.uint8))
+    const("emb4_s", (rng.random((vocab, k // bs)) * 0.1 + 0.01).astype(np.float32))
+    z4 = rng.integers(0, 16, (vocab, k // bs))
+    const("emb4_z", (z4[:, 0::2] | (z4[:, 1::2] << 4)).astype(np.uint8))
+    node("GatherBlockQuantized", ["emb4", "ids", "emb4_s", "emb4_z"], ["e4"], domain=MS, block_size=bs, bits=4,
+         gather_axis=0, quantize_axis=1)
+    const("emb8", rng.integers(0, 256, (vocab, k)).astype(np.uint8))
+    const("emb8_s", (rng.random((vocab, k // bs)) * 0.01 + 0.001).astype(np.float32))
+    node("GatherBlockQuantized", ["emb8", "ids", "emb8_s"], ["e8"], domain=MS, block_size=bs, bits=8)
     return u._model(nodes, inits, "ms_quant_ops",
-                    [_vi("x", T.FLOAT, ["B", "S", d]), _vi("lens", T.INT32, ["B"])],
-                    [_vi(y, T.FLOAT, ["B", "S", d]) for y in ("y16", "y16i", "y8", "y_qattn", "y_qattn_causal")],
+                    [_vi("x", T.FLOAT, ["B", "S", d]), _vi("lens", T.INT32, ["B"]), _vi("ids", T.INT64, ["B", "S"])],
+                    [_vi(y, T.FLOAT, ["B", "S", d]) for y in ("y16", "y16i", "y8", "y_qattn", "y_qattn_causal")] +
+                    [_vi(y, T.FLOAT, ["B", "S", k]) for y in ("e4", "e8")],
                     [("", 14), (MS, 1)], producer="onnxruntime.quantization")
 
 
 def _ms_quant_feeds(rng, alt):
     b, s = (1, 3) if alt else (2, 5)
     return {"x": (rng.standard_normal((b, s, 16)) * 2).astype(np.float32),
-            "lens": np.array([s - i for i in range(b)], np.int32)}
+            "lens": np.array([s - i for i in range(b)], np.int32), "ids": rng.integers(0, 12, (b, s)).astype(np.int64)}
 
 
 MODELS = {"ortc12_genai_gqa": (genai_gqa, _genai_feeds),

@@ -334,6 +334,9 @@ func syntheticInputs(vals []*graph.Value, batch int, shapes map[string][]int, bo
 				}
 			}
 		}
+		if _, err := graph.CheckNumElements(shape); err != nil {
+			return nil, fmt.Errorf("input %q at batch %d: %w", v.Name, batch, err)
+		}
 		t := graph.NewTensor(v.DType, shape)
 		switch d := t.Data.(type) {
 		case []float32:

@@ -104,6 +104,12 @@ func EvaluateSet(s *runtime.Session, set *dataset.Set, opts EvalOptions) (*EvalR
 			return nil, err
 		}
 		for j, p := range pred {
+			// A label the output has no class for can never be right: the labels
+			// belong to another model (or are off by one), and the accuracy would be
+			// silently low.
+			if l := set.Labels[i+j]; l >= shape[1] {
+				return nil, fmt.Errorf("evaluate: sample %d of %s has label %d, but output %q has %d classes (0 to %d): the labels do not fit this model", i+j, set.Name, l, outName, shape[1], shape[1]-1)
+			}
 			res.Predictions = append(res.Predictions, p)
 			if p == set.Labels[i+j] {
 				res.Correct++

@@ -30,6 +30,19 @@ func NumElements(shape []int) int {
 	return n
 }
 
+// CheckNumElements returns the element count of shape, or an error when a dimension
+// is negative or the count exceeds the limit a model file may declare
+// (onnx.DefaultLimits.MaxTensorElements): a shape from the command line or a data
+// file is checked before a tensor of it is allocated.
+func CheckNumElements(shape []int) (int, error) {
+	dims := make([]int64, len(shape))
+	for i, d := range shape {
+		dims[i] = int64(d)
+	}
+	n, err := onnx.NumElements(dims, onnx.DefaultLimits.MaxTensorElements)
+	return int(n), err
+}
+
 // Len is the number of elements.
 func (t *Tensor) Len() int { return NumElements(t.Shape) }
 

@@ -55,6 +55,9 @@ func RandomInputs(m *graph.Model, batch int, seed int64) (map[string]*graph.Tens
 		if !ok {
 			return nil, fmt.Errorf("input %q has no shape", in.Name)
 		}
+		if _, err := graph.CheckNumElements(s); err != nil {
+			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		}
 		t := graph.NewTensor(in.DType, s)
 		switch d := t.Data.(type) {
 		case []float32:

@@ -1,6 +1,9 @@
 package npu
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // taskRole says what a task does, for the report and the trace.
 type taskRole uint8
@@ -78,19 +81,39 @@ func (s *schedule) add(t task, m taskMeta) int32 {
 
 // build instantiates every request. Request r runs on PE r mod PEs and starts when
 // request r - InFlight has finished (a closed loop with InFlight workers).
-func (s *schedule) build() {
+func (s *schedule) build() error {
 	// Size the task table once: growing it by appending copies every task.
-	perImage := 0
-	for _, l := range s.prog.steps {
-		c := s.costs[l]
-		perImage += 2 + 4*max(c.tiles, 1)
+	n := s.taskCount()
+	if n > maxTasks {
+		return fmt.Errorf("%d requests of %d image(s) need about %.3g scheduler tasks, more than the simulator's limit of %d (some %d GiB of memory): give fewer --requests or a smaller --batch",
+			s.cfg.Requests, s.images, n, maxTasks, maxTasks*taskBytes>>30)
 	}
-	n := s.cfg.Requests * (2 + s.images*perImage)
-	s.e.tasks = make([]task, 0, n)
-	s.meta = make([]taskMeta, 0, n)
+	s.e.tasks = make([]task, 0, int(n))
+	s.meta = make([]taskMeta, 0, int(n))
 	for r := 0; r < s.cfg.Requests; r++ {
 		s.request(r)
 	}
+	return nil
+}
+
+// maxTasks bounds the task table of one simulation (each task takes taskBytes or so
+// with its edges): a request count or batch that would need more is refused with an
+// error instead of exhausting memory. The largest documented runs (YOLOv5x6, batch
+// 4, 8 requests) need about 216k tasks.
+const (
+	maxTasks  = 1 << 24
+	taskBytes = 256
+)
+
+// taskCount is the number of tasks build creates, in float64 so that a huge request
+// count or batch cannot overflow it.
+func (s *schedule) taskCount() float64 {
+	perImage := 0.0
+	for _, l := range s.prog.steps {
+		c := s.costs[l]
+		perImage += 2 + 4*float64(max(c.tiles, 1))
+	}
+	return float64(s.cfg.Requests) * (2 + float64(s.images)*perImage)
 }
 
 func (s *schedule) request(r int) {

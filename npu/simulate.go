@@ -91,7 +91,9 @@ func simulateSchedule(m *graph.Model, cfg Config, h hw, compileBatch, images int
 	t1 := time.Now()
 	s := newSchedule(prog, costs, mp, cfg, h)
 	s.images = images
-	s.build()
+	if err := s.build(); err != nil {
+		return nil, fmt.Errorf("npu: %w", err)
+	}
 	if err := s.e.run(); err != nil {
 		// Name the operator whose task never ran (a simulator defect, not a model one).
 		for id := range s.e.tasks {

@@ -81,19 +81,28 @@ func LoadRanges(path string) (Ranges, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := DecodeRanges(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// DecodeRanges parses and validates the JSON of a ranges file.
+func DecodeRanges(b []byte) (Ranges, error) {
 	var raw map[string][]float64
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("%s: not a ranges file ({\"tensor\": [min, max]}): %w", path, err)
+		return nil, fmt.Errorf("not a ranges file ({\"tensor\": [min, max]}): %w", err)
 	}
 	r := make(Ranges, len(raw))
 	for k, v := range raw {
 		if len(v) != 2 {
-			return nil, fmt.Errorf("%s: range of tensor %q has %d numbers, want [min, max]", path, k, len(v))
+			return nil, fmt.Errorf("range of tensor %q has %d numbers, want [min, max]", k, len(v))
 		}
 		r[k] = [2]float32{float32(v[0]), float32(v[1])}
 	}
 	if err := r.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return r, nil
 }

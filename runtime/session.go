@@ -243,6 +243,9 @@ func (s *Session) plan() error {
 		return err
 	}
 	_ = consts
+	if err := checkValueSizes(g); err != nil {
+		return err
+	}
 	s.slots = map[string]int{}
 	slot := func(name string) int {
 		if id, ok := s.slots[name]; ok {

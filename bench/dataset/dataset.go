@@ -98,7 +98,11 @@ func ReadIDX(path string) (dims []int, data []uint8, err error) {
 		return nil, nil, err
 	}
 	defer rc.Close()
-	r := bufio.NewReader(rc)
+	return DecodeIDX(bufio.NewReader(rc), path)
+}
+
+// DecodeIDX reads IDX data of unsigned bytes from r (name labels the errors).
+func DecodeIDX(r io.Reader, path string) (dims []int, data []uint8, err error) {
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
 		return nil, nil, fmt.Errorf("%s: reading IDX header: %w", path, err)
@@ -125,9 +129,14 @@ func ReadIDX(path string) (dims []int, data []uint8, err error) {
 			return nil, nil, fmt.Errorf("%s: IDX declares more than %d elements", path, int64(maxIDXElements))
 		}
 	}
-	data = make([]uint8, total)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return nil, nil, fmt.Errorf("%s: IDX data truncated (want %d bytes): %w", path, total, err)
+	// Read what is there rather than allocate what the header declares: a corrupt
+	// header of a few bytes must not cost gigabytes before the truncation shows.
+	data, err = io.ReadAll(io.LimitReader(r, total))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: reading IDX data: %w", path, err)
+	}
+	if int64(len(data)) != total {
+		return nil, nil, fmt.Errorf("%s: IDX data truncated: the header declares %v (%d bytes), the file holds %d", path, dims, total, len(data))
 	}
 	return dims, data, nil
 }

@@ -201,7 +201,21 @@ func fortranToC(b []byte, shape []int, size int) []byte {
 
 // DecodeRaw interprets little-endian bytes as a tensor of the given type and shape.
 func DecodeRaw(b []byte, dt graph.DType, shape []int) (*graph.Tensor, error) {
-	n := graph.NumElements(shape)
+	// The shape comes from the user (run --shape): its element count is checked for
+	// overflow, so that a huge shape cannot wrap around to the file's size.
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d > 0 && n > maxNPYElements/d {
+			return nil, fmt.Errorf("shape %v has more than %d elements", shape, maxNPYElements)
+		}
+		n *= d
+	}
+	if dt.Size() <= 0 {
+		return nil, fmt.Errorf("raw data of type %s is not supported", dt)
+	}
 	if len(b) != n*dt.Size() {
 		return nil, fmt.Errorf("%d bytes, shape %v of %s needs %d", len(b), shape, dt, n*dt.Size())
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 )
 
 // Bundled defaults, relative to the project root.
@@ -62,4 +63,19 @@ func cpuName() string {
 		return n
 	}
 	return "unknown CPU"
+}
+
+// checkOutput checks, before any work, that the int8 model can be written to out and
+// that out is not the float32 model read from in: quantize and qat would replace the
+// original that compare, bench and a later quantize need.
+func checkOutput(out, in string) error {
+	if err := atomicfile.CheckWritable(out); err != nil {
+		return err
+	}
+	a, errA := os.Stat(out)
+	b, errB := os.Stat(in)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
+		return usageErr("-o %s is the input model: the int8 model would replace the float32 original; give another path", out)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -79,8 +80,8 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return usageErr("--output-range: %v", err)
 		}
-		if a > b {
-			return usageErr("--output-range %s has min > max", *outRange)
+		if a >= b {
+			return usageErr("--output-range %s is empty: MIN must be below MAX", *outRange)
 		}
 		rng = &[2]float32{float32(a), float32(b)}
 	}
@@ -182,26 +183,31 @@ func inputParams(s string, dt graph.DType) (*quantizer.QParams, error) {
 	if err != nil {
 		return nil, usageErr("--input-params: %v (want pixel, model or SCALE,ZP)", err)
 	}
-	if a <= 0 || b != float64(int(b)) {
+	if !(float32(a) > 0) || b != math.Trunc(b) {
 		return nil, usageErr("--input-params %s: the scale must be positive and the zero point an integer", s)
 	}
 	return &quantizer.QParams{Scale: float32(a), ZeroPoint: int(b)}, nil
 }
 
+// parsePair parses two comma-separated numbers, each finite as a float32 (the type
+// the model stores them in): NaN, Inf and 1e39 are refused, not written into a model.
 func parsePair(s string) (float64, float64, error) {
 	parts := strings.Split(s, ",")
 	if len(parts) != 2 {
 		return 0, 0, fmt.Errorf("%q is not two comma-separated numbers", s)
 	}
-	a, err := strconv.ParseFloat(strings.TrimSpace(parts[0]), 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%q: %v", parts[0], err)
+	var v [2]float64
+	for i, p := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%q is not a number", p)
+		}
+		if math.IsNaN(x) || math.Abs(x) > math.MaxFloat32 {
+			return 0, 0, fmt.Errorf("%q is not a finite float32 number", p)
+		}
+		v[i] = x
 	}
-	b, err := strconv.ParseFloat(strings.TrimSpace(parts[1]), 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%q: %v", parts[1], err)
-	}
-	return a, b, nil
+	return v[0], v[1], nil
 }
 
 func pickName(name string, vals []*graph.Value, kind string) (string, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // command is one subcommand. Subcommands live in their own files and register
@@ -247,14 +249,50 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, checkNonNegative(fs)
 		}
 		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+			return append(pos, args[1:]...), checkNonNegative(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// nonNegativeFlags are counts and durations for which no command gives a negative
+// value a meaning: a negative one given on the command line is a usage error (before,
+// --threads -3 ran on all cores, --index -1 ran image 0, --min-time -1s and
+// --iterations -1 took the defaults).
+var nonNegativeFlags = map[string]bool{
+	"threads": true, "index": true, "iterations": true, "min-time": true, "ops": true,
+	"calib-n": true, "requests": true, "in-flight": true,
+}
+
+// checkNonNegative refuses a negative value given to one of nonNegativeFlags.
+func checkNonNegative(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		name := canonicalName(f)
+		g, ok := f.Value.(flag.Getter)
+		if err != nil || !nonNegativeFlags[name] || !ok {
+			return
+		}
+		neg := false
+		switch v := g.Get().(type) {
+		case int:
+			neg = v < 0
+		case int64:
+			neg = v < 0
+		case float64:
+			neg = v < 0
+		case time.Duration:
+			neg = v < 0
+		}
+		if neg {
+			err = usageErr("--%s %s must not be negative", name, f.Value.String())
+		}
+	})
+	return err
 }
 
 // nonNil returns s, or an empty slice for nil: a documented list is printed as [] when
@@ -266,11 +304,30 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// writeJSON prints v as indented JSON.
+// writeJSON prints v as indented JSON. A non-finite number (NaN, +-Inf), which JSON
+// cannot hold, is written as null (finiteJSON) instead of failing a command that
+// worked; nothing is printed when encoding fails.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		var uv *json.UnsupportedValueError
+		if !errors.As(err, &uv) {
+			return err
+		}
+		raw, ferr := finiteJSON(v)
+		if ferr != nil {
+			return ferr
+		}
+		b.Reset()
+		if err := json.Indent(&b, raw, "", "  "); err != nil {
+			return err
+		}
+		b.WriteByte('\n')
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // table renders rows as an aligned plain-text (and Markdown-compatible) table.

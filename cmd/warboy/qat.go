@@ -141,6 +141,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			excluded = append(excluded, e)
 		}
 	}
+	if err := checkOutput(*out, pos[0]); err != nil {
+		return err
+	}
 	start := time.Now()
 	m, err := loadModel(pos[0])
 	if err != nil {

@@ -142,11 +142,12 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	// Refuse a bad output path now, not after the calibration.
-	for _, p := range []string{*out, *rangesOut} {
-		if p != "" {
-			if err := atomicfile.CheckWritable(p); err != nil {
-				return err
-			}
+	if err := checkOutput(*out, pos[0]); err != nil {
+		return err
+	}
+	if *rangesOut != "" {
+		if err := atomicfile.CheckWritable(*rangesOut); err != nil {
+			return err
 		}
 	}
 	start := time.Now()

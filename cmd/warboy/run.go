@@ -256,13 +256,9 @@ func readInputFile(path, shapeStr, dtypeStr string) (*graph.Tensor, error) {
 	if shapeStr == "" {
 		return nil, usageErr("raw --input %s needs --shape", path)
 	}
-	var shape []int
-	for _, p := range strings.Split(shapeStr, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || v < 0 {
-			return nil, usageErr("bad --shape %q", shapeStr)
-		}
-		shape = append(shape, v)
+	shape, err := parseShapeFlag(shapeStr)
+	if err != nil {
+		return nil, err
 	}
 	dt, err := graph.ParseDType(dtypeStr)
 	if err != nil {
@@ -277,4 +273,18 @@ func readInputFile(path, shapeStr, dtypeStr string) (*graph.Tensor, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, nil
+}
+
+// parseShapeFlag parses run's --shape D0,D1,...: non-negative integers (the element
+// count is checked when the raw file is decoded).
+func parseShapeFlag(s string) ([]int, error) {
+	var shape []int
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v < 0 {
+			return nil, usageErr("bad --shape %q", s)
+		}
+		shape = append(shape, v)
+	}
+	return shape, nil
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/bench/zoo"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/atomicfile"
 	"github.com/warboy-sim/warboy/npu"
 	"github.com/warboy-sim/warboy/quantizer"
 )
@@ -68,6 +69,11 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		_, err = stdout.Write(b)
 		return err
+	}
+	if *tracePath != "" {
+		if err := atomicfile.CheckWritable(*tracePath); err != nil {
+			return err
+		}
 	}
 	if len(pos) != 1 {
 		return usageErr("sim takes one MODEL (an ONNX file or zoo:NAME; zoo models: %s)", strings.Join(zoo.Names(), ", "))
@@ -253,16 +259,13 @@ func loadCalibData(dir, preprocess string, m *graph.Model) (*dataset.Set, error)
 	return loadCalibSet(dir, preprocess, m, nil)
 }
 
+// writeTraceFile writes the trace atomically (a failure leaves no partial file).
 func writeTraceFile(path string, rep *npu.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+	var b bytes.Buffer
+	if err := rep.WriteTrace(&b); err != nil {
+		return fmt.Errorf("--trace %s: %w", path, err)
 	}
-	if err := rep.WriteTrace(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.WriteFile(path, b.Bytes())
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20)) }

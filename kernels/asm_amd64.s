@@ -320,6 +320,7 @@ vnni1x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni1x1_nopf
@@ -337,8 +338,7 @@ vnni1x1p_seg:
 vnni1x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -433,6 +433,7 @@ vnni2x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni2x1_nopf
@@ -450,8 +451,7 @@ vnni2x1p_seg:
 vnni2x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -563,6 +563,7 @@ vnni3x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni3x1_nopf
@@ -580,8 +581,7 @@ vnni3x1p_seg:
 vnni3x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -710,6 +710,7 @@ vnni4x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni4x1_nopf
@@ -727,8 +728,7 @@ vnni4x1p_seg:
 vnni4x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -875,6 +875,7 @@ vnni5x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni5x1_nopf
@@ -892,8 +893,7 @@ vnni5x1p_seg:
 vnni5x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -1061,6 +1061,7 @@ vnni6x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni6x1_nopf
@@ -1078,8 +1079,7 @@ vnni6x1p_seg:
 vnni6x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -1264,6 +1264,7 @@ vnni7x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni7x1_nopf
@@ -1281,8 +1282,7 @@ vnni7x1p_seg:
 vnni7x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -1484,6 +1484,7 @@ vnni8x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni8x1_nopf
@@ -1501,8 +1502,7 @@ vnni8x1p_seg:
 vnni8x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -1722,6 +1722,7 @@ vnni9x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni9x1_nopf
@@ -1739,8 +1740,7 @@ vnni9x1p_seg:
 vnni9x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -1981,6 +1981,7 @@ vnni10x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni10x1_nopf
@@ -1998,8 +1999,7 @@ vnni10x1p_seg:
 vnni10x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -2257,6 +2257,7 @@ vnni11x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni11x1_nopf
@@ -2274,8 +2275,7 @@ vnni11x1p_seg:
 vnni11x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -2550,6 +2550,7 @@ vnni12x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni12x1_nopf
@@ -2567,8 +2568,7 @@ vnni12x1p_seg:
 vnni12x1p_loop:
 	VMOVDQU32    (DI), Z24
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -2839,6 +2839,7 @@ vnni1x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni1x2_nopf
@@ -2857,8 +2858,7 @@ vnni1x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -2975,6 +2975,7 @@ vnni2x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni2x2_nopf
@@ -2993,8 +2994,7 @@ vnni2x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -3140,6 +3140,7 @@ vnni3x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni3x2_nopf
@@ -3158,8 +3159,7 @@ vnni3x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -3334,6 +3334,7 @@ vnni4x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni4x2_nopf
@@ -3352,8 +3353,7 @@ vnni4x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -3558,6 +3558,7 @@ vnni5x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni5x2_nopf
@@ -3576,8 +3577,7 @@ vnni5x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -3815,6 +3815,7 @@ vnni6x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni6x2_nopf
@@ -3833,8 +3834,7 @@ vnni6x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -4101,6 +4101,7 @@ vnni7x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni7x2_nopf
@@ -4119,8 +4120,7 @@ vnni7x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -4416,6 +4416,7 @@ vnni8x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni8x2_nopf
@@ -4434,8 +4435,7 @@ vnni8x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -4761,6 +4761,7 @@ vnni9x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni9x2_nopf
@@ -4779,8 +4780,7 @@ vnni9x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -5139,6 +5139,7 @@ vnni10x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni10x2_nopf
@@ -5157,8 +5158,7 @@ vnni10x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -5546,6 +5546,7 @@ vnni11x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni11x2_nopf
@@ -5564,8 +5565,7 @@ vnni11x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0
@@ -5982,6 +5982,7 @@ vnni12x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
 	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
 	MOVQ         56(R14), R14
 	TESTQ        R14, R14
 	JZ           vnni12x2_nopf
@@ -6000,8 +6001,7 @@ vnni12x2p_loop:
 	VMOVDQU32    (DI), Z24
 	VMOVDQU32    (R10), Z25
 	PREFETCHT1   (R14)
-	PREFETCHT1   64(R14)
-	ADDQ         $0x80, R14
+	ADDQ         R15, R14
 	VPBROADCASTD (SI), Z26
 	VPXORD       Z31, Z26, Z26
 	VPDPBUSD     Z24, Z26, Z0

@@ -382,7 +382,7 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 	// then the band's rows go inside each panel pair, so the panels are
 	// read once per band (layer4 of ResNet-50: 2.4 MB of 3×3 weights read
 	// once, not once per output row of the 7×7 map).
-	panelsOuter := w.panels*qPanel*w.kp > 512*1024
+	panelsOuter := weightsStream(w)
 	parallelChunks(s.N*oh, chunk, threads, func(next func() (int, int, bool)) {
 		nbuf := ((chunk-1)*s.StrideH + span) * rowLen
 		var buf []int8
@@ -402,14 +402,14 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 		if fuse {
 			ep.mode = 1
 		}
-		tiles := (ow + kern.mr - 1) / kern.mr // per pair and output row
+		rowTiles := (ow + kern.mr - 1) / kern.mr
+		var pf pfPlan // the prefetch of the panels outer walk (a band's tiles per pair)
 		if panelsOuter {
-			tiles *= chunk
+			pf = newPFPlan(w, kern.nv, seg/4*s.KH, rowTiles*min(chunk, oh))
 		}
-		pf := newPFCursor(w, kern.nv, seg/4, s.KH, tiles)
 		// rowPanels computes output row y of image n (its input rows at
 		// band offset pr0) for the panel pair at p0.
-		rowPanels := func(band []int8, n, y, pr0, p0 int) {
+		rowPanels := func(band []int8, n, y, y0, pr0, p0 int) {
 			r := n*oh + y
 			nv := min(kern.nv, w.panels-p0)
 			col := p0 * qPanel
@@ -418,7 +418,7 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 				ep.scale = &p.scale[col]
 				ep.mask = colMasks(ncols)
 			}
-			for x0, tr := 0, 0; x0 < ow; x0 += tr {
+			for x0, tr, ti := 0, 0, (y-y0)*rowTiles; x0 < ow; x0, ti = x0+tr, ti+1 {
 				tr = tileRows(ow-x0, kern.mr)
 				o := out[(r*ow+x0)*s.OC+col:]
 				ai := (y*s.StrideH-pr0)*rowLen + x0*lda
@@ -430,7 +430,7 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 				if fuse {
 					ep.out = &o[0]
 				}
-				ep.pf = pf.at(p0 * qPanel * w.kp)
+				pf.at(&ep, p0*qPanel*w.kp, ti)
 				kern.run(band[ai:], lda, w.data[p0*qPanel*w.kp:], qPanel*w.kp, seg/4, s.KH, sstride, bias[col:], tile[:], tr, nv, false, &ep)
 				if !fuse {
 					p.tile(tile[:], qTileStride, tr, ncols, o, s.OC, col)
@@ -459,14 +459,14 @@ func convDirect(s ConvShape, in []int8, w *QGemmWeights, out []int8, p *rqParams
 			if panelsOuter {
 				for p0 := 0; p0 < w.panels; p0 += kern.nv {
 					for y := y0; y < y1; y++ {
-						rowPanels(band, n, y, pr0, p0)
+						rowPanels(band, n, y, y0, pr0, p0)
 					}
 				}
 				return
 			}
 			for y := y0; y < y1; y++ {
 				for p0 := 0; p0 < w.panels; p0 += kern.nv {
-					rowPanels(band, n, y, pr0, p0)
+					rowPanels(band, n, y, y0, pr0, p0)
 				}
 			}
 		})

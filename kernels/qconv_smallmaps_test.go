@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,41 +130,44 @@ func TestTileRows(t *testing.T) {
 	}
 }
 
-// TestPFCursor walks panels as the drivers do and checks that every
-// prefetch starts inside the weights, within the next pair of the one
-// computed, and that walks of one tile per pair get none.
-func TestPFCursor(t *testing.T) {
+// TestPFPlan checks the prefetch plans as the drivers use them: each
+// tile's lines lie in the pair after the one computed, the tiles of a
+// pair together cover all of it, and weights that stay in cache or pairs of
+// one tile get none.
+func TestPFPlan(t *testing.T) {
 	defer func(v bool) { weightPrefetch = v }(weightPrefetch)
 	weightPrefetch = true
-	w := &QGemmWeights{kp: 64, panels: 9, data: make([]int8, 9*qPanel*64)}
-	for _, tiles := range []int{1, 2, 5} {
-		c := newPFCursor(w, 2, 16, 1, tiles)
-		pair := 2 * qPanel * 64
+	for _, tc := range []struct{ panels, kp, tiles int }{{9, 4608, 7}, {128, 512, 5}, {31, 1024, 2}, {64, 512, 1}, {4, 256, 5}} {
+		w := &QGemmWeights{kp: tc.kp, panels: tc.panels, data: make([]int8, tc.panels*qPanel*tc.kp)}
+		steps := tc.kp / 4
+		plan := newPFPlan(w, 2, steps, tc.tiles)
+		pair := 2 * qPanel * tc.kp
 		n := 0
-		for walk := 0; walk < 2; walk++ {
-			for p := 0; p < w.panels; p += 2 {
-				for tl := 0; tl < tiles; tl++ {
-					a := c.at(p * qPanel * 64)
-					if a == nil {
-						continue
-					}
-					n++
-					off := 0
-					for i := range w.data {
-						if &w.data[i] == a {
-							off = i
-							break
-						}
-					}
-					require.GreaterOrEqual(t, off, (p+2)*qPanel*64)
-					require.Less(t, off, p*qPanel*64+2*pair)
+		for p := 0; p < tc.panels; p += 2 {
+			covered := 0
+			for ti := 0; ti < tc.tiles; ti++ {
+				var ep qEpi
+				plan.at(&ep, p*qPanel*tc.kp, ti)
+				if ep.pf == nil {
+					continue
 				}
+				n++
+				off := int(uintptr(unsafe.Pointer(ep.pf)) - uintptr(unsafe.Pointer(&w.data[0])))
+				end := off + (steps-1)*int(ep.pfStep)
+				require.GreaterOrEqual(t, off, (p+2)*qPanel*tc.kp, "%+v", tc)
+				// the last share may end a few lines into the pair after
+				// (a prefetch past the weights does not fault)
+				require.Less(t, end, (p+2)*qPanel*tc.kp+pair+plan.share, "%+v", tc)
+				covered = max(covered, end+64-(p+2)*qPanel*tc.kp)
+			}
+			if n > 0 && (p+4)*qPanel*tc.kp <= len(w.data) {
+				require.GreaterOrEqual(t, covered, pair, "%+v pair at %d", tc, p)
 			}
 		}
-		if tiles == 1 {
-			require.Zero(t, n)
+		if tc.tiles == 1 || !weightsStream(w) {
+			require.Zero(t, n, "%+v", tc)
 		} else {
-			require.Positive(t, n)
+			require.Positive(t, n, "%+v", tc)
 		}
 	}
 }

@@ -150,10 +150,11 @@ type qEpi struct {
 	lo    float32 // float32(Min - zp)
 	hi    float32 // float32(Max - zp)
 	mask  [2]uint32
-	// pf, when not nil, is where the kernel prefetches the weights of
-	// later tiles from: two 64-byte lines per step of 4 k, into L2
-	// (pfCursor, qgemm_prefetch.go). Read in either mode.
-	pf *int8
+	// pf, when not nil, is where the kernel prefetches weights of later
+	// tiles from: a line at pf, pf+pfStep, pf+2·pfStep, ... one per step
+	// of 4 k, into L2 (pfPlan, qgemm_prefetch.go). Read in either mode.
+	pf     *int8
+	pfStep int64
 }
 
 var abufPool = sync.Pool{New: func() any { return new([]int8) }}
@@ -257,7 +258,7 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 				widen(abuf16[i*kp:(i+1)*kp], ab[i*lda:i*lda+kp])
 			}
 		}
-		pf := newPFCursor(w, kern.nv, kp/4, 1, (rows+mr-1)/mr)
+		pf := newPFPlan(w, kern.nv, kp/4, (rows+mr-1)/mr)
 		for p := p0; p < p1; p += kern.nv {
 			nv := min(kern.nv, p1-p)
 			col := p * qPanel
@@ -266,14 +267,14 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 				ep.scale = &o.rq.scale[o.col0+col]
 				ep.mask = colMasks(ncols)
 			}
-			for t, tr := 0, 0; t < rows; t += tr {
+			for t, tr, ti := 0, 0, 0; t < rows; t, ti = t+tr, ti+1 {
 				tr = tileRows(rows-t, mr)
 				if kern.wide {
 					kern.runW(abuf16[t*kp:], kp, w16[p*qPanel*kp:], qPanel*kp, kp/2, 1, 0, bias[col:], tile[:], tr, nv, false)
 					o.store(tile[:], r+t, tr, col, ncols)
 					continue
 				}
-				ep.pf = pf.at(p * qPanel * kp)
+				pf.at(ep, p*qPanel*kp, ti)
 				if fuse {
 					ep.out = &o.out8[(r+t)*o.ldo+o.col0+col]
 					kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, ep)

@@ -6,52 +6,52 @@ package kernels
 // layer4: 1-2.4 MB per layer, each weight used by 49 output pixels), and
 // they are read in bursts: the first row tile of a panel pair misses on
 // every line of the pair, the other tiles of the pair hit. Measured at one
-// thread, a 1×1 stride-2 layer of 2 MB took 443 µs with its weights in
-// memory against 269 µs in cache. The VNNI micro-kernels therefore prefetch
-// (qEpi.pf: two lines per step of 4 k, into L2) the pairs the next tiles
-// will read, while they compute on the current one: the loads of a pair are
-// spread over the tiles of the pairs before it.
+// thread, a 1×1 stride-2 layer of 2 MB took 410 µs with its weights in
+// memory against 268 µs in cache (BenchmarkQConvSmallMapsCold). The VNNI
+// micro-kernels therefore prefetch (qEpi.pf, one line per step of 4 k,
+// into L2) the next panel pair while they compute on the current one, each
+// tile of the pair a share of it: the loads of a pair are spread over the
+// tiles of the pair before it instead of falling on its own first tile.
 
 // weightPrefetch switches the prefetch on (tests and benchmarks compare
 // both).
 var weightPrefetch = true
 
-// pfCursor places the prefetch of the tiles of one walk over the weight
-// panels: a tile of the pair at byte offset cur prefetches the next bytes
-// not yet prefetched of the next pair, and nothing further (two and three
-// pairs ahead measured alike on the 1×1 layers; further ahead the 3×3
-// layers of 2.4 MB slowed). A walk whose pairs have one tile each (a
-// GEMV: the fc layer) is given none (newPFCursor with tiles 1): its own
-// loads stream the panels, and a second stream beside them slowed it.
-type pfCursor struct {
-	data       []int8
-	pair, step int // bytes of a panel pair; bytes a tile prefetches
-	next, last int
+// weightsStream reports whether w's panels do not stay in L2 (1 MB per
+// core here, shared with the activations): their walks read them from L3
+// or memory, so the drivers walk them once per block or band and prefetch
+// them. Smaller weights are neither (the prefetch's extra loads slowed the
+// layers whose weights stay in cache by 1-2 %).
+func weightsStream(w *QGemmWeights) bool {
+	return w.panels*qPanel*w.kp > 512*1024
 }
 
-// newPFCursor is the cursor of a walk over w's panels in pairs of nv
-// panels by tiles of nseg segments of k4 steps, tiles per pair.
-func newPFCursor(w *QGemmWeights, nv, k4, nseg, tiles int) pfCursor {
-	c := pfCursor{data: w.data, pair: nv * qPanel * w.kp, step: 128 * k4 * nseg, last: -1}
-	if tiles < 2 || !weightPrefetch {
-		c.data = nil
-	}
-	return c
+// pfPlan places the prefetches of a walk over the panels in pairs of nv
+// panels with tiles row tiles per pair, each tile running steps steps of 4
+// k: tile t of the pair at byte offset cur prefetches share t of the next
+// pair.
+type pfPlan struct {
+	data              []int8
+	pair, share, step int
 }
 
-// at returns the prefetch address of a tile of the pair at byte offset
-// cur, or nil. A walk that starts again (cur below the last) starts its
-// prefetch again.
-func (c *pfCursor) at(cur int) *int8 {
-	if cur < c.last {
-		c.next = 0
+// newPFPlan is the plan of such a walk over w, or an empty one (no
+// prefetch) when w's panels stay in cache or a pair has a single tile (a
+// GEMV: its own loads stream the panels, and a second stream beside them
+// slowed the fc layer).
+func newPFPlan(w *QGemmWeights, nv, steps, tiles int) pfPlan {
+	if !weightPrefetch || !weightsStream(w) || tiles < 2 || steps < 1 {
+		return pfPlan{}
 	}
-	c.last = cur
-	c.next = max(c.next, cur+c.pair)
-	if c.next >= len(c.data) || c.next >= cur+2*c.pair {
-		return nil
+	pair := nv * qPanel * w.kp
+	share := (pair/tiles + 63) &^ 63
+	return pfPlan{data: w.data, pair: pair, share: share, step: max(1, share/steps)}
+}
+
+// at sets ep's prefetch for tile t of the pair at byte offset cur.
+func (p *pfPlan) at(ep *qEpi, cur, t int) {
+	ep.pf = nil
+	if off := cur + p.pair + t*p.share; p.data != nil && off < len(p.data) {
+		ep.pf, ep.pfStep = &p.data[off], int64(p.step)
 	}
-	p := &c.data[c.next]
-	c.next += c.step
-	return p
 }

@@ -54,11 +54,11 @@ func qgemmVNNI(mr, nv int) {
 				VMOVDQU32(Mem{Base: b1}, Z25)
 			}
 			if pf {
-				// two lines of weights a later tile reads (ep.pf,
-				// placed by the driver: qgemm_prefetch.go), into L2
+				// a line of weights a later tile reads (ep.pf,
+				// ep.pfStep: placed by the driver, qgemm_prefetch.go),
+				// into L2
 				PREFETCHT1(Mem{Base: R14})
-				PREFETCHT1(Mem{Base: R14, Disp: 64})
-				ADDQ(Imm(128), R14)
+				ADDQ(R15, R14)
 			}
 			for r := 0; r < mr; r++ {
 				t := zmm(26 + r%4)
@@ -73,6 +73,7 @@ func qgemmVNNI(mr, nv int) {
 	// ep.pf (offset 56): where to prefetch from, or nil. The two loops
 	// differ only by the prefetches.
 	Load(Param("ep"), R14)
+	MOVQ(Mem{Base: R14, Disp: 64}, R15)
 	MOVQ(Mem{Base: R14, Disp: 56}, R14)
 	TESTQ(R14, R14)
 	JZ(LabelRef(name + "_nopf"))

@@ -61,9 +61,37 @@ func TestExpandContribAttentionRefusals(t *testing.T) {
 		{"mha key rank", mha(nil, []string{"x", "lens", "x"}), 17, `unsupported: key "lens" of rank 1`},
 		{"mha 4-D mask", mha(nil, []string{"x", "x", "x", "", "m4"}), 17, "mask_index of rank 4"},
 		{"mha past alone", mha(nil, []string{"x", "x", "x", "", "", "", "x"}), 17, "past_key and past_value must be given together"},
+		{"ms dequantize int64", &Node{Name: "dq", OpType: "DequantizeLinear", Domain: msDomain, Inputs: []string{"lens", "w", "lens"},
+			Outputs: []string{"y"}, Attrs: map[string]*Attr{}}, 17, `DequantizeLinear "dq": unsupported: zero point of type int64`},
+		{"qattention run-time weights", &Node{Name: "qa", OpType: "QAttention", Domain: msDomain,
+			Inputs: []string{"x", "x", "w", "w", "w"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{"num_heads": IntAttr("num_heads", 1)}},
+			17, `QAttention "qa": unsupported: weight "x" and weight_scale "w" computed at run time`},
+		{"qattention past", &Node{Name: "qa", OpType: "QAttention", Domain: msDomain,
+			Inputs: []string{"x", "w2", "w", "w", "w", "", "", "", "x"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{}},
+			17, `QAttention "qa": unsupported: a past state`},
+		{"gather block quantized run-time table", &Node{Name: "gbq", OpType: "GatherBlockQuantized", Domain: msDomain,
+			Inputs: []string{"x", "lens", "w"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{}},
+			17, `GatherBlockQuantized "gbq": unsupported: data "x" and scales "w" computed at run time`},
+		{"gather block quantized float table", &Node{Name: "gbq", OpType: "GatherBlockQuantized", Domain: msDomain,
+			Inputs: []string{"w", "lens", "w"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{}},
+			17, `GatherBlockQuantized "gbq": unsupported: data of type float32 (packed uint8 only)`},
 	} {
 		m := withInput(t, oneNodeModel(t, tc.node, tc.opset), "m4", 4)
 		_, err := Decode(m)
 		assert.ErrorContains(t, err, tc.want, tc.name)
 	}
+}
+
+// BlockQuantizedTable checks the table against its sizes before reading it.
+func TestBlockQuantizedTableSizes(t *testing.T) {
+	_, err := BlockQuantizedTable(2, 32, 4, 16, make([]uint8, 31), make([]float32, 4), nil)
+	assert.ErrorContains(t, err, "data has 31 bytes, expected 2 rows of 32 4-bit values")
+	_, err = BlockQuantizedTable(2, 32, 4, 16, make([]uint8, 32), make([]float32, 3), nil)
+	assert.ErrorContains(t, err, "scales has 3 values, expected rows·blocks = 2·2")
+	_, err = BlockQuantizedTable(2, 32, 4, 12, make([]uint8, 32), make([]float32, 6), nil)
+	assert.ErrorContains(t, err, "block_size a power of 2")
+	got, err := BlockQuantizedTable(1, 32, 4, 16, append([]uint8{0x21}, make([]uint8, 15)...), []float32{0.5, 2}, []uint8{0x19})
+	assert.NoError(t, err)
+	assert.Equal(t, []float32{-4, -3.5, -4.5, -4.5}, got[:4]) // fields 1, 2, 0, 0 less zero point 9, times 0.5
+	assert.Equal(t, float32(-2), got[16])                     // block 2: 0 less zero point 1, times 2
 }

@@ -31,6 +31,11 @@ neither Python nor node.
   com.microsoft Attention, unidirectional at mask_filter_value -3 (ONNX Runtime
   hides the future keys whatever the value; the unseen16 expansion filled -3).
   Before: `MultiHeadAttention "mha_self": unsupported operator`.
+- ortc12_ms_quant_ops: com.microsoft QuantizeLinear/DequantizeLinear (uint16 and
+  int16 per tensor, int8 per axis), QAttention after DynamicQuantizeLinear (a
+  per-column and a per-tensor weight scale, a 1-D mask, unidirectional),
+  GatherBlockQuantized (4-bit packed with zero points, 8-bit without). Before:
+  `QuantizeLinear "xq16": unsupported operator`.
 """
 import os
 import sys
@@ -203,9 +208,68 @@ def _mha_feeds(rng, alt):
             "lens": np.array([max(1, s - i) for i in range(b)], np.int32), "mask3": mask3, "abias": f(1, nh, s, s)}
 
 
+def ms_quant_ops():
+    from onnx import TensorProto as T
+    inits, nodes, const, node, rng = graph_builder(224)
+    d, nh = 16, 2
+    # 16-bit com.microsoft Q/DQ (the QNN flows' activations), per tensor.
+    const("s16", np.array(0.0005, np.float32))
+    const("z16", np.array(30000, np.uint16))
+    node("QuantizeLinear", ["x", "s16", "z16"], ["xq16"], domain=MS)
+    node("DequantizeLinear", ["xq16", "s16", "z16"], ["y16"], domain=MS)
+    const("s16i", np.array(0.0002, np.float32))
+    const("z16i", np.array(-100, np.int16))
+    node("QuantizeLinear", ["x", "s16i", "z16i"], ["xq16i"], domain=MS)
+    node("DequantizeLinear", ["xq16i", "s16i", "z16i"], ["y16i"], domain=MS)
+    # 8-bit com.microsoft Q/DQ per axis (UseQDQContribOps).
+    const("s8", (0.01 + rng.random(d) * 0.02).astype(np.float32))
+    const("z8", rng.integers(-5, 5, d).astype(np.int8))
+    node("QuantizeLinear", ["x", "s8", "z8"], ["xq8"], domain=MS, axis=2)
+    node("DequantizeLinear", ["xq8", "s8", "z8"], ["y8"], domain=MS, axis=2)
+    # QAttention as quantize_dynamic writes it for the optimizer's Attention.
+    node("DynamicQuantizeLinear", ["x"], ["xq", "x_s", "x_zp"])
+    w = rng.standard_normal((d, 3 * d)) * 0.4
+    ws = (np.abs(w).max(0) / 127).astype(np.float32)
+    const("wq", np.clip(np.round(w / ws), -127, 127).astype(np.int8))
+    const("ws", ws)
+    const("wzp", np.zeros(3 * d, np.int8))
+    const("qb", (rng.standard_normal(3 * d) * 0.1).astype(np.float32))
+    node("QAttention", ["xq", "wq", "qb", "x_s", "ws", "lens", "x_zp", "wzp"], ["y_qattn"], domain=MS, name="qattn",
+         num_heads=nh)
+    wt = np.float32(np.abs(w).max() / 127)
+    const("wq1", np.clip(np.round(w / wt), -127, 127).astype(np.int8))
+    const("ws1", np.array(wt, np.float32))
+    node("QAttention", ["xq", "wq1", "qb", "x_s", "ws1", "", "x_zp"], ["y_qattn_causal"], domain=MS,
+         name="qattn_causal", num_heads=nh, unidirectional=1)
+    # GatherBlockQuantized as onnxruntime-genai writes int4 / int8 embeddings.
+    vocab, k, bs = 12, 64, 32
+    q4 = rng.integers(0, 16, (vocab, k))
+    const("emb4", (q4[:, 0::2] | (q4[:, 1::2] << 4)).astype(np.uint8))
+    const("emb4_s", (rng.random((vocab, k // bs)) * 0.1 + 0.01).astype(np.float32))
+    z4 = rng.integers(0, 16, (vocab, k // bs))
+    const("emb4_z", (z4[:, 0::2] | (z4[:, 1::2] << 4)).astype(np.uint8))
+    node("GatherBlockQuantized", ["emb4", "ids", "emb4_s", "emb4_z"], ["e4"], domain=MS, block_size=bs, bits=4,
+         gather_axis=0, quantize_axis=1)
+    const("emb8", rng.integers(0, 256, (vocab, k)).astype(np.uint8))
+    const("emb8_s", (rng.random((vocab, k // bs)) * 0.01 + 0.001).astype(np.float32))
+    node("GatherBlockQuantized", ["emb8", "ids", "emb8_s"], ["e8"], domain=MS, block_size=bs, bits=8)
+    return u._model(nodes, inits, "ms_quant_ops",
+                    [_vi("x", T.FLOAT, ["B", "S", d]), _vi("lens", T.INT32, ["B"]), _vi("ids", T.INT64, ["B", "S"])],
+                    [_vi(y, T.FLOAT, ["B", "S", d]) for y in ("y16", "y16i", "y8", "y_qattn", "y_qattn_causal")] +
+                    [_vi(y, T.FLOAT, ["B", "S", k]) for y in ("e4", "e8")],
+                    [("", 14), (MS, 1)], producer="onnxruntime.quantization")
+
+
+def _ms_quant_feeds(rng, alt):
+    b, s = (1, 3) if alt else (2, 5)
+    return {"x": (rng.standard_normal((b, s, 16)) * 2).astype(np.float32),
+            "lens": np.array([s - i for i in range(b)], np.int32), "ids": rng.integers(0, 12, (b, s)).astype(np.int64)}
+
+
 MODELS = {"ortc12_genai_gqa": (genai_gqa, _genai_feeds),
           "ortc12_gqa_ops": (gqa_ops, _gqa_ops_feeds),
-          "ortc12_mha_ops": (mha_ops, _mha_feeds)}
+          "ortc12_mha_ops": (mha_ops, _mha_feeds),
+          "ortc12_ms_quant_ops": (ms_quant_ops, _ms_quant_feeds)}
 
 
 def main(out):

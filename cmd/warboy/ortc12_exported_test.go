@@ -28,6 +28,13 @@ func TestORTContribAttentionAsORT(t *testing.T) {
 		// (before: the future keys filled -3, 10.4 from ONNX Runtime).
 		{"MHA spellings", "ortc12_mha_ops", []string{"y_bias_mask", "y_cross", "y_self", "present_k", "present_v", "y_lens",
 			"y_mask3", "y_attn_causal"}, 1e-4},
+		// com.microsoft QuantizeLinear/DequantizeLinear (uint16, int16 per tensor;
+		// int8 per axis) and QAttention after DynamicQuantizeLinear (per-column and
+		// per-tensor weight scales, 1-D mask, unidirectional), GatherBlockQuantized
+		// (4-bit packed with zero points, 8-bit without). Before:
+		// `QuantizeLinear "xq16": unsupported operator`.
+		{"com.microsoft quantization ops", "ortc12_ms_quant_ops", []string{"y16", "y16i", "y8", "y_qattn", "y_qattn_causal",
+			"e4", "e8"}, 1e-4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			checkAgainstORT(t, c.model+".onnx", "npz_"+c.model, nil, c.outs, c.tol, 1, 2)

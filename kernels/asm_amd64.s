@@ -297,7 +297,7 @@ peakfz_loop:
 	RET
 
 // func qgemmVNNI_1x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_1x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -319,13 +319,48 @@ vnni1x1_bias:
 vnni1x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni1x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni1x1_done
+	JZ           vnni1x1p_done
+
+vnni1x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni1x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni1x1p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni1x1p_seg
+
+vnni1x1p_done:
+	JMP vnni1x1_epi
+
+vnni1x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni1x1_done
 
 vnni1x1_seg:
 	MOVQ k4+32(FP), CX
@@ -344,6 +379,7 @@ vnni1x1_loop:
 	JNZ          vnni1x1_seg
 
 vnni1x1_done:
+vnni1x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni1x1_requant
@@ -372,7 +408,7 @@ vnni1x1_requant:
 	RET
 
 // func qgemmVNNI_2x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_2x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -396,13 +432,51 @@ vnni2x1_bias:
 vnni2x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni2x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni2x1_done
+	JZ           vnni2x1p_done
+
+vnni2x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni2x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni2x1p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni2x1p_seg
+
+vnni2x1p_done:
+	JMP vnni2x1_epi
+
+vnni2x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni2x1_done
 
 vnni2x1_seg:
 	MOVQ k4+32(FP), CX
@@ -424,6 +498,7 @@ vnni2x1_loop:
 	JNZ          vnni2x1_seg
 
 vnni2x1_done:
+vnni2x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni2x1_requant
@@ -461,7 +536,7 @@ vnni2x1_requant:
 	RET
 
 // func qgemmVNNI_3x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_3x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -487,13 +562,54 @@ vnni3x1_bias:
 vnni3x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni3x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni3x1_done
+	JZ           vnni3x1p_done
+
+vnni3x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni3x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni3x1p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni3x1p_seg
+
+vnni3x1p_done:
+	JMP vnni3x1_epi
+
+vnni3x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni3x1_done
 
 vnni3x1_seg:
 	MOVQ k4+32(FP), CX
@@ -518,6 +634,7 @@ vnni3x1_loop:
 	JNZ          vnni3x1_seg
 
 vnni3x1_done:
+vnni3x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni3x1_requant
@@ -564,7 +681,7 @@ vnni3x1_requant:
 	RET
 
 // func qgemmVNNI_4x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_4x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -592,13 +709,57 @@ vnni4x1_bias:
 vnni4x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni4x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni4x1_done
+	JZ           vnni4x1p_done
+
+vnni4x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni4x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni4x1p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni4x1p_seg
+
+vnni4x1p_done:
+	JMP vnni4x1_epi
+
+vnni4x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni4x1_done
 
 vnni4x1_seg:
 	MOVQ k4+32(FP), CX
@@ -626,6 +787,7 @@ vnni4x1_loop:
 	JNZ          vnni4x1_seg
 
 vnni4x1_done:
+vnni4x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni4x1_requant
@@ -681,7 +843,7 @@ vnni4x1_requant:
 	RET
 
 // func qgemmVNNI_5x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_5x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -712,13 +874,62 @@ vnni5x1_bias:
 vnni5x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni5x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni5x1_done
+	JZ           vnni5x1p_done
+
+vnni5x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni5x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni5x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni5x1p_seg
+
+vnni5x1p_done:
+	JMP vnni5x1_epi
+
+vnni5x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni5x1_done
 
 vnni5x1_seg:
 	MOVQ k4+32(FP), CX
@@ -751,6 +962,7 @@ vnni5x1_loop:
 	JNZ          vnni5x1_seg
 
 vnni5x1_done:
+vnni5x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni5x1_requant
@@ -815,7 +1027,7 @@ vnni5x1_requant:
 	RET
 
 // func qgemmVNNI_6x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_6x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -848,13 +1060,65 @@ vnni6x1_bias:
 vnni6x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni6x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni6x1_done
+	JZ           vnni6x1p_done
+
+vnni6x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni6x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni6x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni6x1p_seg
+
+vnni6x1p_done:
+	JMP vnni6x1_epi
+
+vnni6x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni6x1_done
 
 vnni6x1_seg:
 	MOVQ k4+32(FP), CX
@@ -890,6 +1154,7 @@ vnni6x1_loop:
 	JNZ          vnni6x1_seg
 
 vnni6x1_done:
+vnni6x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni6x1_requant
@@ -963,7 +1228,7 @@ vnni6x1_requant:
 	RET
 
 // func qgemmVNNI_7x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_7x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -998,13 +1263,68 @@ vnni7x1_bias:
 vnni7x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni7x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni7x1_done
+	JZ           vnni7x1p_done
+
+vnni7x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni7x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni7x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni7x1p_seg
+
+vnni7x1p_done:
+	JMP vnni7x1_epi
+
+vnni7x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni7x1_done
 
 vnni7x1_seg:
 	MOVQ k4+32(FP), CX
@@ -1043,6 +1363,7 @@ vnni7x1_loop:
 	JNZ          vnni7x1_seg
 
 vnni7x1_done:
+vnni7x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni7x1_requant
@@ -1125,7 +1446,7 @@ vnni7x1_requant:
 	RET
 
 // func qgemmVNNI_8x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_8x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -1162,13 +1483,71 @@ vnni8x1_bias:
 vnni8x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni8x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni8x1_done
+	JZ           vnni8x1p_done
+
+vnni8x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni8x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z7
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni8x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni8x1p_seg
+
+vnni8x1p_done:
+	JMP vnni8x1_epi
+
+vnni8x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni8x1_done
 
 vnni8x1_seg:
 	MOVQ k4+32(FP), CX
@@ -1210,6 +1589,7 @@ vnni8x1_loop:
 	JNZ          vnni8x1_seg
 
 vnni8x1_done:
+vnni8x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni8x1_requant
@@ -1301,7 +1681,7 @@ vnni8x1_requant:
 	RET
 
 // func qgemmVNNI_9x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_9x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -1341,13 +1721,76 @@ vnni9x1_bias:
 vnni9x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni9x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni9x1_done
+	JZ           vnni9x1p_done
+
+vnni9x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni9x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z7
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni9x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni9x1p_seg
+
+vnni9x1p_done:
+	JMP vnni9x1_epi
+
+vnni9x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni9x1_done
 
 vnni9x1_seg:
 	MOVQ k4+32(FP), CX
@@ -1394,6 +1837,7 @@ vnni9x1_loop:
 	JNZ          vnni9x1_seg
 
 vnni9x1_done:
+vnni9x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni9x1_requant
@@ -1494,7 +1938,7 @@ vnni9x1_requant:
 	RET
 
 // func qgemmVNNI_10x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_10x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -1536,13 +1980,79 @@ vnni10x1_bias:
 vnni10x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni10x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni10x1_done
+	JZ           vnni10x1p_done
+
+vnni10x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni10x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z7
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z9
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni10x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni10x1p_seg
+
+vnni10x1p_done:
+	JMP vnni10x1_epi
+
+vnni10x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni10x1_done
 
 vnni10x1_seg:
 	MOVQ k4+32(FP), CX
@@ -1592,6 +2102,7 @@ vnni10x1_loop:
 	JNZ          vnni10x1_seg
 
 vnni10x1_done:
+vnni10x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni10x1_requant
@@ -1701,7 +2212,7 @@ vnni10x1_requant:
 	RET
 
 // func qgemmVNNI_11x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_11x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -1745,13 +2256,82 @@ vnni11x1_bias:
 vnni11x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni11x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni11x1_done
+	JZ           vnni11x1p_done
+
+vnni11x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni11x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z7
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z9
+	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z10
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni11x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni11x1p_seg
+
+vnni11x1p_done:
+	JMP vnni11x1_epi
+
+vnni11x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni11x1_done
 
 vnni11x1_seg:
 	MOVQ k4+32(FP), CX
@@ -1804,6 +2384,7 @@ vnni11x1_loop:
 	JNZ          vnni11x1_seg
 
 vnni11x1_done:
+vnni11x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni11x1_requant
@@ -1922,7 +2503,7 @@ vnni11x1_requant:
 	RET
 
 // func qgemmVNNI_12x1(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_12x1(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -1968,13 +2549,85 @@ vnni12x1_bias:
 vnni12x1_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni12x1_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni12x1_done
+	JZ           vnni12x1p_done
+
+vnni12x1p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni12x1p_loop:
+	VMOVDQU32    (DI), Z24
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z1
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z2
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z3
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z4
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z5
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z6
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z7
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z9
+	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z10
+	VPBROADCASTD (R9)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z11
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	DECQ         CX
+	JNZ          vnni12x1p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni12x1p_seg
+
+vnni12x1p_done:
+	JMP vnni12x1_epi
+
+vnni12x1_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni12x1_done
 
 vnni12x1_seg:
 	MOVQ k4+32(FP), CX
@@ -2030,6 +2683,7 @@ vnni12x1_loop:
 	JNZ          vnni12x1_seg
 
 vnni12x1_done:
+vnni12x1_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni12x1_requant
@@ -2157,7 +2811,7 @@ vnni12x1_requant:
 	RET
 
 // func qgemmVNNI_1x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_1x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -2184,13 +2838,51 @@ vnni1x2_bias:
 vnni1x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni1x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni1x2_done
+	JZ           vnni1x2p_done
+
+vnni1x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni1x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni1x2p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni1x2p_seg
+
+vnni1x2p_done:
+	JMP vnni1x2_epi
+
+vnni1x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni1x2_done
 
 vnni1x2_seg:
 	MOVQ k4+32(FP), CX
@@ -2212,6 +2904,7 @@ vnni1x2_loop:
 	JNZ          vnni1x2_seg
 
 vnni1x2_done:
+vnni1x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni1x2_requant
@@ -2250,7 +2943,7 @@ vnni1x2_requant:
 	RET
 
 // func qgemmVNNI_2x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_2x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -2281,13 +2974,55 @@ vnni2x2_bias:
 vnni2x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni2x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni2x2_done
+	JZ           vnni2x2p_done
+
+vnni2x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni2x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni2x2p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni2x2p_seg
+
+vnni2x2p_done:
+	JMP vnni2x2_epi
+
+vnni2x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni2x2_done
 
 vnni2x2_seg:
 	MOVQ k4+32(FP), CX
@@ -2313,6 +3048,7 @@ vnni2x2_loop:
 	JNZ          vnni2x2_seg
 
 vnni2x2_done:
+vnni2x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni2x2_requant
@@ -2368,7 +3104,7 @@ vnni2x2_requant:
 	RET
 
 // func qgemmVNNI_3x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_3x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -2403,13 +3139,59 @@ vnni3x2_bias:
 vnni3x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni3x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni3x2_done
+	JZ           vnni3x2p_done
+
+vnni3x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni3x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni3x2p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni3x2p_seg
+
+vnni3x2p_done:
+	JMP vnni3x2_epi
+
+vnni3x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni3x2_done
 
 vnni3x2_seg:
 	MOVQ k4+32(FP), CX
@@ -2439,6 +3221,7 @@ vnni3x2_loop:
 	JNZ          vnni3x2_seg
 
 vnni3x2_done:
+vnni3x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni3x2_requant
@@ -2511,7 +3294,7 @@ vnni3x2_requant:
 	RET
 
 // func qgemmVNNI_4x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_4x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -2550,13 +3333,63 @@ vnni4x2_bias:
 vnni4x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni4x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni4x2_done
+	JZ           vnni4x2p_done
+
+vnni4x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni4x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	ADDQ         $0x04, SI
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni4x2p_loop
+	ADDQ         R13, SI
+	DECQ         R12
+	JNZ          vnni4x2p_seg
+
+vnni4x2p_done:
+	JMP vnni4x2_epi
+
+vnni4x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni4x2_done
 
 vnni4x2_seg:
 	MOVQ k4+32(FP), CX
@@ -2590,6 +3423,7 @@ vnni4x2_loop:
 	JNZ          vnni4x2_seg
 
 vnni4x2_done:
+vnni4x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni4x2_requant
@@ -2679,7 +3513,7 @@ vnni4x2_requant:
 	RET
 
 // func qgemmVNNI_5x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_5x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -2723,13 +3557,69 @@ vnni5x2_bias:
 vnni5x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni5x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni5x2_done
+	JZ           vnni5x2p_done
+
+vnni5x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni5x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni5x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni5x2p_seg
+
+vnni5x2p_done:
+	JMP vnni5x2_epi
+
+vnni5x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni5x2_done
 
 vnni5x2_seg:
 	MOVQ k4+32(FP), CX
@@ -2769,6 +3659,7 @@ vnni5x2_loop:
 	JNZ          vnni5x2_seg
 
 vnni5x2_done:
+vnni5x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni5x2_requant
@@ -2875,7 +3766,7 @@ vnni5x2_requant:
 	RET
 
 // func qgemmVNNI_6x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_6x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -2923,13 +3814,73 @@ vnni6x2_bias:
 vnni6x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni6x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni6x2_done
+	JZ           vnni6x2p_done
+
+vnni6x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni6x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni6x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni6x2p_seg
+
+vnni6x2p_done:
+	JMP vnni6x2_epi
+
+vnni6x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni6x2_done
 
 vnni6x2_seg:
 	MOVQ k4+32(FP), CX
@@ -2973,6 +3924,7 @@ vnni6x2_loop:
 	JNZ          vnni6x2_seg
 
 vnni6x2_done:
+vnni6x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni6x2_requant
@@ -3096,7 +4048,7 @@ vnni6x2_requant:
 	RET
 
 // func qgemmVNNI_7x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_7x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -3148,13 +4100,77 @@ vnni7x2_bias:
 vnni7x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni7x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni7x2_done
+	JZ           vnni7x2p_done
+
+vnni7x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni7x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z12
+	VPDPBUSD     Z25, Z28, Z13
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni7x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni7x2p_seg
+
+vnni7x2p_done:
+	JMP vnni7x2_epi
+
+vnni7x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni7x2_done
 
 vnni7x2_seg:
 	MOVQ k4+32(FP), CX
@@ -3202,6 +4218,7 @@ vnni7x2_loop:
 	JNZ          vnni7x2_seg
 
 vnni7x2_done:
+vnni7x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni7x2_requant
@@ -3342,7 +4359,7 @@ vnni7x2_requant:
 	RET
 
 // func qgemmVNNI_8x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_8x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -3398,13 +4415,81 @@ vnni8x2_bias:
 vnni8x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni8x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni8x2_done
+	JZ           vnni8x2p_done
+
+vnni8x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni8x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z12
+	VPDPBUSD     Z25, Z28, Z13
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z14
+	VPDPBUSD     Z25, Z29, Z15
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni8x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	DECQ         R12
+	JNZ          vnni8x2p_seg
+
+vnni8x2p_done:
+	JMP vnni8x2_epi
+
+vnni8x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni8x2_done
 
 vnni8x2_seg:
 	MOVQ k4+32(FP), CX
@@ -3456,6 +4541,7 @@ vnni8x2_loop:
 	JNZ          vnni8x2_seg
 
 vnni8x2_done:
+vnni8x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni8x2_requant
@@ -3613,7 +4699,7 @@ vnni8x2_requant:
 	RET
 
 // func qgemmVNNI_9x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_9x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -3674,13 +4760,87 @@ vnni9x2_bias:
 vnni9x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni9x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni9x2_done
+	JZ           vnni9x2p_done
+
+vnni9x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni9x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z12
+	VPDPBUSD     Z25, Z28, Z13
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z14
+	VPDPBUSD     Z25, Z29, Z15
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z16
+	VPDPBUSD     Z25, Z26, Z17
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni9x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni9x2p_seg
+
+vnni9x2p_done:
+	JMP vnni9x2_epi
+
+vnni9x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni9x2_done
 
 vnni9x2_seg:
 	MOVQ k4+32(FP), CX
@@ -3738,6 +4898,7 @@ vnni9x2_loop:
 	JNZ          vnni9x2_seg
 
 vnni9x2_done:
+vnni9x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni9x2_requant
@@ -3912,7 +5073,7 @@ vnni9x2_requant:
 	RET
 
 // func qgemmVNNI_10x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_10x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -3977,13 +5138,91 @@ vnni10x2_bias:
 vnni10x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni10x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni10x2_done
+	JZ           vnni10x2p_done
+
+vnni10x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni10x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z12
+	VPDPBUSD     Z25, Z28, Z13
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z14
+	VPDPBUSD     Z25, Z29, Z15
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z16
+	VPDPBUSD     Z25, Z26, Z17
+	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z18
+	VPDPBUSD     Z25, Z27, Z19
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni10x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni10x2p_seg
+
+vnni10x2p_done:
+	JMP vnni10x2_epi
+
+vnni10x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni10x2_done
 
 vnni10x2_seg:
 	MOVQ k4+32(FP), CX
@@ -4045,6 +5284,7 @@ vnni10x2_loop:
 	JNZ          vnni10x2_seg
 
 vnni10x2_done:
+vnni10x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni10x2_requant
@@ -4236,7 +5476,7 @@ vnni10x2_requant:
 	RET
 
 // func qgemmVNNI_11x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_11x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -4305,13 +5545,95 @@ vnni11x2_bias:
 vnni11x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni11x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni11x2_done
+	JZ           vnni11x2p_done
+
+vnni11x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni11x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z12
+	VPDPBUSD     Z25, Z28, Z13
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z14
+	VPDPBUSD     Z25, Z29, Z15
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z16
+	VPDPBUSD     Z25, Z26, Z17
+	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z18
+	VPDPBUSD     Z25, Z27, Z19
+	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z20
+	VPDPBUSD     Z25, Z28, Z21
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni11x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni11x2p_seg
+
+vnni11x2p_done:
+	JMP vnni11x2_epi
+
+vnni11x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni11x2_done
 
 vnni11x2_seg:
 	MOVQ k4+32(FP), CX
@@ -4377,6 +5699,7 @@ vnni11x2_loop:
 	JNZ          vnni11x2_seg
 
 vnni11x2_done:
+vnni11x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni11x2_requant
@@ -4585,7 +5908,7 @@ vnni11x2_requant:
 	RET
 
 // func qgemmVNNI_12x2(a *int8, lda int, b *int8, pstride int, k4 int, nseg int, sstride int, bias *int32, c *int32, accum int, ep *int64)
-// Requires: AVX, AVX512F, AVX512VNNI
+// Requires: AVX, AVX512F, AVX512VNNI, MMX+
 TEXT ·qgemmVNNI_12x2(SB), NOSPLIT, $0-88
 	MOVQ      a+0(FP), SI
 	MOVQ      lda+8(FP), BX
@@ -4658,13 +5981,99 @@ vnni12x2_bias:
 vnni12x2_init:
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z31
+	MOVQ         ep+80(FP), R14
+	MOVQ         64(R14), R15
+	MOVQ         56(R14), R14
+	TESTQ        R14, R14
+	JZ           vnni12x2_nopf
 	MOVQ         nseg+40(FP), R12
 	MOVQ         sstride+48(FP), R13
 	MOVQ         CX, AX
 	SHLQ         $0x02, AX
 	SUBQ         AX, R13
 	TESTQ        CX, CX
-	JZ           vnni12x2_done
+	JZ           vnni12x2p_done
+
+vnni12x2p_seg:
+	MOVQ k4+32(FP), CX
+
+vnni12x2p_loop:
+	VMOVDQU32    (DI), Z24
+	VMOVDQU32    (R10), Z25
+	PREFETCHT1   (R14)
+	ADDQ         R15, R14
+	VPBROADCASTD (SI), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z0
+	VPDPBUSD     Z25, Z26, Z1
+	VPBROADCASTD (SI)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z2
+	VPDPBUSD     Z25, Z27, Z3
+	VPBROADCASTD (SI)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z4
+	VPDPBUSD     Z25, Z28, Z5
+	VPBROADCASTD (SI)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z6
+	VPDPBUSD     Z25, Z29, Z7
+	VPBROADCASTD (R8), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z8
+	VPDPBUSD     Z25, Z26, Z9
+	VPBROADCASTD (R8)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z10
+	VPDPBUSD     Z25, Z27, Z11
+	VPBROADCASTD (R8)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z12
+	VPDPBUSD     Z25, Z28, Z13
+	VPBROADCASTD (R8)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z14
+	VPDPBUSD     Z25, Z29, Z15
+	VPBROADCASTD (R9), Z26
+	VPXORD       Z31, Z26, Z26
+	VPDPBUSD     Z24, Z26, Z16
+	VPDPBUSD     Z25, Z26, Z17
+	VPBROADCASTD (R9)(BX*1), Z27
+	VPXORD       Z31, Z27, Z27
+	VPDPBUSD     Z24, Z27, Z18
+	VPDPBUSD     Z25, Z27, Z19
+	VPBROADCASTD (R9)(BX*2), Z28
+	VPXORD       Z31, Z28, Z28
+	VPDPBUSD     Z24, Z28, Z20
+	VPDPBUSD     Z25, Z28, Z21
+	VPBROADCASTD (R9)(DX*1), Z29
+	VPXORD       Z31, Z29, Z29
+	VPDPBUSD     Z24, Z29, Z22
+	VPDPBUSD     Z25, Z29, Z23
+	ADDQ         $0x04, SI
+	ADDQ         $0x04, R8
+	ADDQ         $0x04, R9
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         CX
+	JNZ          vnni12x2p_loop
+	ADDQ         R13, SI
+	ADDQ         R13, R8
+	ADDQ         R13, R9
+	DECQ         R12
+	JNZ          vnni12x2p_seg
+
+vnni12x2p_done:
+	JMP vnni12x2_epi
+
+vnni12x2_nopf:
+	MOVQ  nseg+40(FP), R12
+	MOVQ  sstride+48(FP), R13
+	MOVQ  CX, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R13
+	TESTQ CX, CX
+	JZ    vnni12x2_done
 
 vnni12x2_seg:
 	MOVQ k4+32(FP), CX
@@ -4734,6 +6143,7 @@ vnni12x2_loop:
 	JNZ          vnni12x2_seg
 
 vnni12x2_done:
+vnni12x2_epi:
 	MOVQ      ep+80(FP), R12
 	CMPQ      (R12), $0x00
 	JNE       vnni12x2_requant

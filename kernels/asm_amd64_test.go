@@ -22,9 +22,9 @@ import (
 // TestEpiLayout pins the field offsets the assembly reads.
 func TestEpiLayout(t *testing.T) {
 	var q qEpi
-	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 36, 40, 44}, []uintptr{
+	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 36, 40, 44, 56, 64}, []uintptr{
 		unsafe.Offsetof(q.mode), unsafe.Offsetof(q.out), unsafe.Offsetof(q.ldo), unsafe.Offsetof(q.scale),
-		unsafe.Offsetof(q.zp), unsafe.Offsetof(q.lo), unsafe.Offsetof(q.hi), unsafe.Offsetof(q.mask)})
+		unsafe.Offsetof(q.zp), unsafe.Offsetof(q.lo), unsafe.Offsetof(q.hi), unsafe.Offsetof(q.mask), unsafe.Offsetof(q.pf), unsafe.Offsetof(q.pfStep)})
 	var d dwEpi
 	require.Equal(t, []uintptr{0, 8, 16, 24, 32}, []uintptr{
 		unsafe.Offsetof(d.mode), unsafe.Offsetof(d.out), unsafe.Offsetof(d.ostride), unsafe.Offsetof(d.scale), unsafe.Offsetof(d.consts)})

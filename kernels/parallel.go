@@ -200,6 +200,25 @@ func KeepWorkersAwake() (release func()) {
 	return func() { once.Do(func() { pool.active.Add(-1) }) }
 }
 
+// WakeWorkers wakes up to n parked workers ahead of the parallel calls a
+// run is about to make (call it with KeepWorkersAwake held, so that they
+// poll for activeSpin, not idleSpin). A parked worker takes 50-250 µs to
+// run again after its wake-up (see above), and the first parallel call of
+// a run was the one to wait for it: the stem of a CNN at 2 threads took
+// 9 % longer than at 1 after the worker parked between runs (docs/
+// runtime.md, "int8 ResNet-50 VNNI share and stems (twenty-second
+// session)"). Woken at the run's start, the worker wakes while the steps
+// before the first parallel call run, and parks again after the run as
+// before: no CPU is spent between runs. Nothing is woken while the pool
+// is passive (the machine is oversubscribed: see contended).
+func WakeWorkers(n int) {
+	pool.once.Do(startPool)
+	if n <= 0 || nanotime() < pool.passive.Load() {
+		return
+	}
+	wakeWorkers(min(n, len(pool.workers)))
+}
+
 // post puts j in a free slot and returns its index, or -1 if all are taken
 // (the caller then runs every invocation itself).
 func post(j *poolJob) int {

@@ -150,6 +150,11 @@ type qEpi struct {
 	lo    float32 // float32(Min - zp)
 	hi    float32 // float32(Max - zp)
 	mask  [2]uint32
+	// pf, when not nil, is where the kernel prefetches weights of later
+	// tiles from: a line at pf, pf+pfStep, pf+2·pfStep, ... one per step
+	// of 4 k, into L2 (pfPlan, qgemm_prefetch.go). Read in either mode.
+	pf     *int8
+	pfStep int64
 }
 
 var abufPool = sync.Pool{New: func() any { return new([]int8) }}
@@ -180,6 +185,14 @@ func qgemmRun(kern qKernel, m int, a qA, w *QGemmWeights, o *qOut, threads int) 
 	mr, nvMax := kern.mr, kern.nv
 	groups := (w.panels + nvMax - 1) / nvMax
 	rowTiles := (m + mr - 1) / mr
+	if threads <= 1 {
+		// One block: the chunks below exist to share rows between
+		// threads, and each chunk walks all of W again (on a 7×7 map
+		// by 2048 outputs, 49 rows made chunks of 24, 24 and 1: three
+		// walks of 1 MB of weights, the last a one-row GEMV).
+		qgemmBlock(kern, 0, m, 0, w.panels, a, w, o)
+		return
+	}
 	if threads > 1 && rowTiles < 4*threads && groups >= 2*threads {
 		// few rows (GEMV-like): split the output channels
 		parallelFor(groups, 1, threads, func(g0, g1 int) {
@@ -202,7 +215,7 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 	}
 	kp := w.kp
 	mr := kern.mr
-	mc := (96 * 1024 / kp) / mr * mr
+	mc := (qBlockBytes(w) / kp) / mr * mr
 	mc = max(mc, mr)
 	mc = min(mc, (hi-lo+mr-1)/mr*mr)
 	var abuf []int8
@@ -245,6 +258,7 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 				widen(abuf16[i*kp:(i+1)*kp], ab[i*lda:i*lda+kp])
 			}
 		}
+		pf := newPFPlan(w, kern.nv, kp/4, (rows+mr-1)/mr)
 		for p := p0; p < p1; p += kern.nv {
 			nv := min(kern.nv, p1-p)
 			col := p * qPanel
@@ -253,23 +267,49 @@ func qgemmBlock(kern qKernel, lo, hi, p0, p1 int, a qA, w *QGemmWeights, o *qOut
 				ep.scale = &o.rq.scale[o.col0+col]
 				ep.mask = colMasks(ncols)
 			}
-			for t := 0; t < rows; t += mr {
-				tr := min(mr, rows-t)
+			for t, tr, ti := 0, 0, 0; t < rows; t, ti = t+tr, ti+1 {
+				tr = tileRows(rows-t, mr)
 				if kern.wide {
 					kern.runW(abuf16[t*kp:], kp, w16[p*qPanel*kp:], qPanel*kp, kp/2, 1, 0, bias[col:], tile[:], tr, nv, false)
 					o.store(tile[:], r+t, tr, col, ncols)
 					continue
 				}
+				pf.at(ep, p*qPanel*kp, ti)
 				if fuse {
 					ep.out = &o.out8[(r+t)*o.ldo+o.col0+col]
 					kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, ep)
 					continue
 				}
-				kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, nil)
+				kern.run(ab[t*lda:], lda, w.data[p*qPanel*kp:], qPanel*kp, kp/4, 1, 0, bias[col:], tile[:], tr, nv, false, ep)
 				o.store(tile[:], r+t, tr, col, ncols)
 			}
 		}
 	}
+}
+
+// qBlockBytes is the size of the A block qgemmBlock keeps in cache while it
+// walks the weight panels once per block. 96 KB (a share of L2 next to the
+// panels) unless the weights themselves do not stay in L2: then each block
+// walks them from L3 or memory, and a block four times larger (all the rows
+// of a 7×7 map at K = 2048: 49 rows, one walk of 1 MB instead of two)
+// streams them fewer times.
+func qBlockBytes(w *QGemmWeights) int {
+	if w.panels*qPanel*w.kp > 512*1024 {
+		return 384 * 1024
+	}
+	return 96 * 1024
+}
+
+// tileRows is the height of the next row tile when left rows remain and
+// tiles hold at most mr: the rows are dealt evenly over the fewest tiles
+// (49 rows by 12: 10, 10, 10, 10, 9 rather than 12, 12, 12, 12, 1). A
+// one-row tile costs nearly as much as a full one (its few accumulators
+// wait on each VPDPBUSD's latency, its weight loads serve one row), so on
+// small maps the remainder tile was a fifth of a layer's time for a
+// fiftieth of its rows.
+func tileRows(left, mr int) int {
+	nt := (left + mr - 1) / mr
+	return (left + nt - 1) / nt
 }
 
 // colMasks returns the per-panel column masks of an ncols-wide tile.

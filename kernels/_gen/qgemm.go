@@ -47,20 +47,41 @@ func qgemmVNNI(mr, nv int) {
 	MOVL(U32(0x80808080), EAX)
 	VPBROADCASTD(EAX, Z31)
 	bs := []GPPhysical{b0, b1}[:nv]
-	segments(name, k, "k4", bases[:(mr+3)/4], bs, func() {
-		VMOVDQU32(Mem{Base: b0}, Z24)
-		if nv == 2 {
-			VMOVDQU32(Mem{Base: b1}, Z25)
-		}
-		for r := 0; r < mr; r++ {
-			t := zmm(26 + r%4)
-			VPBROADCASTD(rowAddr(r, bases, lda, lda3), t)
-			VPXORD(Z31, t, t)
-			for v := 0; v < nv; v++ {
-				vpdpbusd(zmm(24+v), t, acc(r, v))
+	step := func(pf bool) func() {
+		return func() {
+			VMOVDQU32(Mem{Base: b0}, Z24)
+			if nv == 2 {
+				VMOVDQU32(Mem{Base: b1}, Z25)
+			}
+			if pf {
+				// a line of weights a later tile reads (ep.pf,
+				// ep.pfStep: placed by the driver, qgemm_prefetch.go),
+				// into L2
+				PREFETCHT1(Mem{Base: R14})
+				ADDQ(R15, R14)
+			}
+			for r := 0; r < mr; r++ {
+				t := zmm(26 + r%4)
+				VPBROADCASTD(rowAddr(r, bases, lda, lda3), t)
+				VPXORD(Z31, t, t)
+				for v := 0; v < nv; v++ {
+					vpdpbusd(zmm(24+v), t, acc(r, v))
+				}
 			}
 		}
-	})
+	}
+	// ep.pf (offset 56): where to prefetch from, or nil. The two loops
+	// differ only by the prefetches.
+	Load(Param("ep"), R14)
+	MOVQ(Mem{Base: R14, Disp: 64}, R15)
+	MOVQ(Mem{Base: R14, Disp: 56}, R14)
+	TESTQ(R14, R14)
+	JZ(LabelRef(name + "_nopf"))
+	segments(name+"p", k, "k4", bases[:(mr+3)/4], bs, step(true))
+	JMP(LabelRef(name + "_epi"))
+	Label(name + "_nopf")
+	segments(name, k, "k4", bases[:(mr+3)/4], bs, step(false))
+	Label(name + "_epi")
 	Load(Param("ep"), R12)
 	CMPQ(Mem{Base: R12}, Imm(0))
 	JNE(LabelRef(name + "_requant"))

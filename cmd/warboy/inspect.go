@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"sort"
@@ -178,6 +179,10 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 		if len(n.Outputs) > 0 {
 			if v := g.Values[n.Outputs[0]]; v != nil && v.HasShape {
 				shape = v.Shape.String()
+			}
+			if v := g.Values[n.Outputs[0]]; v != nil && v.Seq {
+				// A sequence value: what its elements' shapes have in common.
+				shape = "seq(" + cmp.Or(shape, "?") + ")"
 			}
 		}
 		out := ""

@@ -90,6 +90,9 @@ func mergeElem(c *InferContext, s *Value, t *Value) (*Value, error) {
 		}
 		return out, nil
 	}
+	if s.DType != Undefined && t.DType != Undefined && s.DType != t.DType {
+		return nil, c.Errorf("inserts a %s tensor into a sequence of %s", t.DType, s.DType)
+	}
 	m, err := mergeValue(&Value{DType: s.DType, Shape: s.Shape, HasShape: s.HasShape}, t)
 	if err != nil {
 		return nil, c.Errorf("elements: %v", err)

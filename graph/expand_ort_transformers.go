@@ -77,8 +77,9 @@ func expandEmbedLayerNorm(e *expander, n *Node) error {
 
 // msMaskBias turns Attention's mask_index into an additive bias broadcasting to
 // [B, heads, S, T]: 1-D key lengths [B] (keys at or past the length filled),
-// raw 2-D [B, T] or 3-D [B, S, T] masks (entries not above 0 filled).
-func (e *expander) msMaskBias(mask, x string, fill float64) (string, error) {
+// raw 2-D [B, T] or 3-D [B, S, T] masks (entries not above 0 filled); keys is
+// the key count T as a [1] int64 (the 1-D form's range).
+func (e *expander) msMaskBias(mask, keys string, fill float64) (string, error) {
 	v := e.g.Values[mask]
 	if v == nil || !v.HasShape {
 		return "", refuse("mask_index %q of unknown rank (1-D key lengths, 2-D or 3-D raw masks are supported)", mask)
@@ -86,7 +87,7 @@ func (e *expander) msMaskBias(mask, x string, fill float64) (string, error) {
 	switch len(v.Shape) {
 	case 1:
 		lens := e.unsqueeze(e.std("Cast", "", []string{mask}, IntAttr("to", int64(Int64))), 1)
-		keep := e.std("Less", "", []string{e.unsqueeze(e.rangeTo(e.dim(x, 1)), 0), lens})
+		keep := e.std("Less", "", []string{e.unsqueeze(e.rangeTo(keys), 0), lens})
 		return e.unsqueeze(e.keepBias(keep, fill), 1, 2), nil
 	case 2, 3:
 		mf := e.std("Cast", "", []string{mask}, IntAttr("to", int64(Float32)))
@@ -156,15 +157,17 @@ func expandMSAttention(e *expander, n *Node) error {
 	fill := float64(n.AttrFloat("mask_filter_value", -10000))
 	var biases []string
 	if m := in(n, 3); m != "" {
-		b, err := e.msMaskBias(m, x, fill)
+		b, err := e.msMaskBias(m, e.dim(x, 1), fill)
 		if err != nil {
 			return err
 		}
 		biases = append(biases, b)
 	}
 	if n.AttrInt("unidirectional", 0) != 0 {
+		// ONNX Runtime hides the future keys whatever mask_filter_value is
+		// (checked: at -3 the outputs equal a -inf mask's, not a -3 one's).
 		s := e.dim(x, 1)
-		biases = append(biases, e.causalBias(s, s, fill))
+		biases = append(biases, e.causalBias(s, s, maskLowest))
 	}
 	if ab := in(n, 5); ab != "" {
 		biases = append(biases, ab)

@@ -24,6 +24,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen13  (see scripts/unseen13_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen15  (see scripts/unseen15_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen16  (see scripts/unseen16_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen17  (see scripts/unseen17_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -157,6 +158,16 @@ dynamic-quantized MatMuls (DynamicQuantizeMatMul, MatMulIntegerToFloat), the ops
 RMSNormalization/RotaryEmbedding/Attention, int4 weights by DequantizeLinear-21 block_size,
 skl2onnx's KNN with com.microsoft CDist) to out/bench-models-unseen16/; see
 scripts/unseen16_models.py.
+
+--unseen17 exports the twenty-second session's set (PointNet++ farthest point sampling and
+ball query, DGCNN EdgeConv kNN, a PyTorch Geometric GAT by opset-18 ScatterElements max/add,
+a DDIM step with classifier-free guidance, a byte-level CANINE-style encoder on uint8
+bytes, a CTC recogniser with its greedy decoder, mixture-density and quantile heads by
+torch.distributions, an Instant-NGP hash grid by BitwiseXor, an FT-Transformer, a decoder
+step with top-k/top-p and torch.multinomial, a scripted Kalman filter, DLRM's dot
+interaction) to /work/main/out/bench-models-unseen17/ (an absolute default, so that a
+worktree never gets an `out` of its own; --out DIR to change it); see
+scripts/unseen17_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -542,6 +553,9 @@ def main():
                     help="export the twentieth session's set (scripts/unseen15_models.py) to out/bench-models-unseen15")
     ap.add_argument("--unseen16", action="store_true",
                     help="export the twenty-first session's set (scripts/unseen16_models.py) to out/bench-models-unseen16")
+    ap.add_argument("--unseen17", action="store_true",
+                    help="export the twenty-second session's set (scripts/unseen17_models.py) to "
+                         "/work/main/out/bench-models-unseen17")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -598,6 +612,9 @@ def main():
     if args.unseen16:
         import unseen16_models  # beside this script; its own names, opsets and samples
         return unseen16_models.export_main(args)
+    if args.unseen17:
+        import unseen17_models  # beside this script; its own names, opsets and samples
+        return unseen17_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

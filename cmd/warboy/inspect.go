@@ -375,6 +375,13 @@ func inferForInspect(m *graph.Model, batch int, given map[string][]int, rep *ins
 		g.Inputs[i] = &v
 	}
 	if _, ierr := m.InferShapes(graph.InferOptions{Eval: runtime.ConstEval()}); ierr != nil {
+		// An operator, opset or attribute the project does not implement is the
+		// problem whatever the sizes: name it alone (--input-shape would not help).
+		for _, n := range g.Nodes {
+			if cerr := graph.CheckNode(n, m.Opset()); cerr != nil {
+				return cerr
+			}
+		}
 		return fmt.Errorf("%w (shape inference with symbolic dimensions %s failed: %v; give --input-shape)", err, strings.Join(rep.SymbolicDims, ", "), ierr)
 	}
 	return nil

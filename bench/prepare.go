@@ -92,7 +92,7 @@ func Prepare(m *graph.Model, opts PrepareOptions) (*Prepared, error) {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	q, err := quantizer.Quantize(m, ranges, quantizer.QuantOptions{Format: opts.Format, CalibMethod: res.Method,
-		CalibSamples: res.Samples, Notes: opts.Warn})
+		CalibSamples: res.Samples, Notes: opts.Warn, RowSpread: cal.RowSpread()})
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}

@@ -190,7 +190,8 @@ func runMethod(o ReportOptions, cal *quantizer.Calibrator, m quantizer.Method, e
 	if err != nil {
 		return nil, err
 	}
-	q, err := quantizer.Quantize(o.Model, ranges, quantizer.QuantOptions{CalibMethod: m.String(), CalibSamples: cal.Samples(), Percentile: o.Percentile})
+	q, err := quantizer.Quantize(o.Model, ranges, quantizer.QuantOptions{CalibMethod: m.String(), CalibSamples: cal.Samples(), Percentile: o.Percentile,
+		RowSpread: cal.RowSpread()})
 	if err != nil {
 		return nil, err
 	}

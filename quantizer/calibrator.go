@@ -96,6 +96,9 @@ type Calibrator struct {
 	// gc samples the memory at each observed tensor while Calibrate runs
 	// (calibrate_gc.go); nil otherwise.
 	gc *gcControl
+	// rows measures the row spread of the layer normalizations' inputs
+	// (plan_normrows.go; only touched under mu).
+	rows map[string]*rowStat
 }
 
 // NewCalibrator prepares the calibration of m. The model is optimized first (see
@@ -146,6 +149,10 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 		index: make(map[string]int, len(names)), seen: make([]bool, len(names)), nanOK: nanGuarded(planned.Graph)}
 	for i, n := range names {
 		c.index[n] = i
+	}
+	c.rows = make(map[string]*rowStat, len(p.normInputs))
+	for name, in := range p.normInputs {
+		c.rows[name] = &rowStat{in: in}
 	}
 	// The activations are streamed to observe as the executor produces them, so a
 	// batch's memory is the float executor's own plus the tensor being observed, not
@@ -322,6 +329,9 @@ func (c *Calibrator) observe(name string, t *graph.Tensor) error {
 	if err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
+	if s := c.rows[name]; s != nil && s.setShape(t.Shape) {
+		s.add(d)
+	}
 	c.seen[i] = true
 	c.gc.sample()
 	return nil
@@ -347,6 +357,9 @@ func (c *Calibrator) observePiece(name string, d []float32, offset, total int) e
 	if err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d): %w", name, c.batches+1, err)
 	}
+	if s := c.rows[name]; s != nil && ((offset > 0 && s.rowLen > 0) || s.setShape(c.staticShape(name))) {
+		s.add(d)
+	}
 	if offset+len(d) == total {
 		c.seen[i] = true
 	}
@@ -364,6 +377,9 @@ func (c *Calibrator) observeRows(name string, d []float32, first int, l runtime.
 	if !ok {
 		return fmt.Errorf("calibration: tensor %q was not asked for", name)
 	}
+	if s := c.rows[name]; s != nil {
+		s.bad = true // rows of a channels-last tensor are not its normalized rows
+	}
 	if err := c.hists[i].addRows(d, first, l, c.opts.Threads, c.nanOK[name]); err != nil {
 		return fmt.Errorf("calibration: tensor %q (batch %d, channels-last): %w", name, c.batches+1, err)
 	}
@@ -372,6 +388,37 @@ func (c *Calibrator) observeRows(name string, d []float32, first int, l runtime.
 	}
 	c.gc.sample()
 	return nil
+}
+
+// staticShape is the shape of a calibrated tensor as inferred (-1 for an unknown
+// dimension; nil without a shape).
+func (c *Calibrator) staticShape(name string) []int {
+	v := c.model.Graph.Values[name]
+	if v == nil || !v.HasShape {
+		return nil
+	}
+	out := make([]int, len(v.Shape))
+	for i, d := range v.Shape {
+		out[i] = -1 // unknown: only the normalized axes need a size
+		if d.Known() {
+			out[i] = int(d.Size)
+		}
+	}
+	return out
+}
+
+// RowSpread returns, for every layer normalization's input calibrated, the spread
+// of its rows' scales in dB (plan_normrows.go), for QuantOptions.RowSpread.
+func (c *Calibrator) RowSpread() map[string]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]float64{}
+	for name, s := range c.rows {
+		if db, ok := s.spreadDB(); ok {
+			out[name] = db
+		}
+	}
+	return out
 }
 
 // parallelFor runs f(0..n-1) on up to threads goroutines. It returns the error of the

@@ -210,6 +210,10 @@ type plan struct {
 	// ruled lists the nodes a stated rule keeps in float32 (plan_norm.go), for the
 	// model's metadata (MetaFloatRules).
 	ruled []FloatRule
+	// normInputs are the inputs of the layer normalizations (plan_normrows.go), whose
+	// row spread the calibrator measures; rowSpread is that measure (dB), when known.
+	normInputs map[string]normInput
+	rowSpread  map[string]float64
 }
 
 func (p *plan) isFloat(name string) bool {
@@ -228,7 +232,14 @@ func (p *plan) isConst(name string) bool { return p.g.Initializers[name] != nil 
 // makePlan decides how to quantize g (which must be topologically sorted with shapes
 // inferred). exclude names nodes to keep in float.
 func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, error) {
+	return makePlanRows(g, opset, exclude, nil)
+}
+
+// makePlanRows is makePlan with the calibrated row spread of the layer
+// normalizations' inputs (plan_normrows.go).
+func makePlanRows(g *graph.Graph, opset int64, exclude map[string]bool, rowSpread map[string]float64) (*plan, error) {
 	p := &plan{
+		normInputs: map[string]normInput{}, rowSpread: rowSpread,
 		g: g, prod: g.Producers(), cons: g.Consumers(),
 		quantOp: map[*graph.Node]bool{}, fused: map[string]bool{},
 		src: map[string]paramSrc{}, consts: map[string]bool{},
@@ -287,9 +298,16 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 		for _, n := range r.nodes {
 			delete(p.quantOp, n)
 		}
+		if r.norm != nil {
+			p.normInputs[r.root] = *r.norm
+			if db, ok := p.rowSpread[r.root]; ok && db >= normRowsMinDB {
+				p.keepNormInputFloat(&r, db)
+			}
+		}
 		inRegion = append(inRegion, r.nodes...)
 		p.regionEnd[r.nodes[len(r.nodes)-1]] = &r
 	}
+	p.bareLayerNorms(inRegion, exclude) // plan_normrows.go
 	p.warnSizeDependent(inRegion)
 	// Fuse Relu/Clip into the producer of their input.
 	for _, n := range g.Nodes {
@@ -325,7 +343,9 @@ func makePlan(g *graph.Graph, opset int64, exclude map[string]bool) (*plan, erro
 	}
 	for _, n := range g.Nodes {
 		if r := p.regionEnd[n]; r != nil {
-			add(r.root)
+			if !r.floatRoot {
+				add(r.root)
+			}
 			add(r.out)
 		}
 		if !p.quantOp[n] {

@@ -2,6 +2,7 @@ package quantizer
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -111,6 +112,7 @@ func integerValues(g *graph.Graph, isFloat func(string) bool, shapeVals map[stri
 		}
 	}
 	sinks := map[*graph.Node]bool{}
+	rounded := map[string]bool{}
 	for _, n := range g.Nodes {
 		ins := integerSinkInputs(g, n, isFloat, shapeVals)
 		for _, in := range ins {
@@ -122,9 +124,91 @@ func integerValues(g *graph.Graph, isFloat func(string) bool, shapeVals map[stri
 		sinks[n] = true
 		if roundingOps[n.OpType] {
 			walk(n.Outputs[0])
+			rounded[n.Outputs[0]] = true
 		}
 	}
+	for t := range integerValued(g, rounded, isFloat) {
+		vals[t] = true
+	}
 	return vals, sinks
+}
+
+// Integer-valued values (twenty-second session). VITS (--unseen16's
+// vits_piper_op15) rounds its durations up (Ceil), sums them (CumSum) and
+// compares each frame's index with the sums (Less) to build the 0/1 alignment
+// of frames to phonemes. The rounded durations stayed float32 (the rule above),
+// but the sums, requantized for the Reshape and Unsqueeze before the Less (an
+// integer on a step of 0.1), moved by a fraction of a frame, and the comparison
+// gave frames to the wrong phoneme: the alignment 15 dB from float32 with every
+// duration equal, the waveform 4.7 dB. The rule: the values computed from the
+// outputs of Round, Floor and Ceil alone -- through sums (Add, Sub, CumSum,
+// ReduceSum), Neg, Abs, Relu, Max, Min, Clip, ReduceMax/Min, products with
+// integer constants and data movement -- hold integers too and stay float32.
+
+// integerKeepers keep integer values integer: every output element is a sum,
+// difference, selection or copy of input elements (Mul only with integer
+// constants, checked by the caller).
+var integerKeepers = map[string]bool{
+	"Add": true, "Sub": true, "Mul": true, "Neg": true, "Abs": true, "Relu": true, "Max": true, "Min": true, "Clip": true,
+	"CumSum": true, "ReduceSum": true, "ReduceMax": true, "ReduceMin": true,
+	"Reshape": true, "Transpose": true, "Unsqueeze": true, "Squeeze": true, "Flatten": true, "Slice": true,
+	"Expand": true, "Identity": true, "Gather": true, "Tile": true, "Split": true, "Concat": true, "Pad": true,
+}
+
+// integerValued returns the float values computed from the integer-valued seeds
+// alone (and integer constants), in graph order.
+func integerValued(g *graph.Graph, seeds map[string]bool, isFloat func(string) bool) map[string]bool {
+	out := map[string]bool{}
+	if len(seeds) == 0 {
+		return out
+	}
+	for t := range seeds {
+		out[t] = true
+	}
+	for _, n := range g.Nodes {
+		if n.Domain != "" || !integerKeepers[n.OpType] {
+			continue
+		}
+		reads, ok := false, true
+		for i, in := range n.Inputs {
+			switch {
+			case in == "" || !isFloat(in):
+				// an index, a shape, axes: not a value
+			case out[in]:
+				reads = true
+			case g.Initializers[in] != nil:
+				if (n.OpType == "Mul" || n.OpType == "Add" || n.OpType == "Sub" || n.OpType == "Max" || n.OpType == "Min" ||
+					n.OpType == "Clip" || n.OpType == "Concat" || (n.OpType == "Pad" && i == 2)) && !integerConst(g.Initializers[in]) {
+					ok = false
+				}
+			default:
+				ok = false
+			}
+		}
+		if !reads || !ok {
+			continue
+		}
+		for _, o := range n.Outputs {
+			if o != "" && isFloat(o) {
+				out[o] = true
+			}
+		}
+	}
+	return out
+}
+
+// integerConst reports whether every element of a float constant is an integer.
+func integerConst(t *graph.Tensor) bool {
+	f := t.F32()
+	if f == nil {
+		return false
+	}
+	for _, v := range f {
+		if v != float32(math.Trunc(float64(v))) {
+			return false
+		}
+	}
+	return true
 }
 
 // turnsInteger reports whether n writes, or reads as data, a value the integer

@@ -223,3 +223,82 @@ func TestQuantizeKeepsSelectionScoresFloat(t *testing.T) {
 		})
 	}
 }
+
+// The sums of rounded durations stay integers: VITS compares each frame's index
+// with the cumulative durations (Less) to align frames to phonemes; requantized
+// for the Unsqueeze before the Less, a sum moved by a fraction of a frame and the
+// comparison gave frames to the wrong phoneme with every duration right. Where
+// a sum equals float32's, its row of the alignment now does too.
+func TestQuantizeKeepsIntegerSumsFloat(t *testing.T) {
+	const frames = 64
+	idx := graph.NewTensor(graph.Float32, []int{1, 1, frames})
+	for i := range idx.F32() {
+		idx.F32()[i] = float32(i)
+	}
+	cases := []struct {
+		name  string
+		round string
+		sum   *graph.Node
+		// prefix: the sum of row j reads durations 0..j (a CumSum), else j alone.
+		prefix bool
+	}{
+		{"Ceil, CumSum (VITS generate_path)", "Ceil", node("CumSum", []string{"rounded", "axis"}, []string{"cum"}), true},
+		{"Round, CumSum", "Round", node("CumSum", []string{"rounded", "axis"}, []string{"cum"}), true},
+		{"Floor, Add of a constant offset", "Floor", node("Add", []string{"rounded", "offset"}, []string{"cum"}), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(22))
+			m := lengthRegulatorModel(rng, []*graph.Node{
+				node(tc.round, []string{"scaled"}, []string{"rounded"}),
+				tc.sum,
+				node("Cast", []string{"rounded"}, []string{"dur"}, intAttr("to", int64(graph.Int64))),
+				node("Unsqueeze", []string{"cum", "last"}, []string{"cumu"}),
+				node("Less", []string{"frame", "cumu"}, []string{"mask"}),
+				node("Cast", []string{"mask"}, []string{"path"}, intAttr("to", int64(graph.Float32))),
+			})
+			m.Graph.Initializers["axis"] = graph.FromInt64([]int{}, []int64{-1})
+			m.Graph.Initializers["offset"] = graph.ScalarFloat32(3)
+			m.Graph.Initializers["frame"] = idx
+			m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: "path", DType: graph.Float32})
+			calib := randTensor(rng, []int{32, 16, 8}, 1)
+			q, err := Quantize(m, rangesFromData(t, m, map[string]*graph.Tensor{"x": calib}), QuantOptions{})
+			require.NoError(t, err)
+			dq := dequantizedNames(q)
+			for _, v := range []string{"rounded", "cum", "cumu"} {
+				assert.False(t, dq[v], "%s holds integers: stays float32", v)
+			}
+			feed := map[string]*graph.Tensor{"x": randTensor(rng, []int{32, 16, 8}, 1)}
+			want := runFloat(t, m, feed)
+			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+			require.NoError(t, err)
+			got, err := s.RunTensors(feed)
+			require.NoError(t, err)
+			// Row j of a sample's alignment is frame < cum[j]: where the durations
+			// it sums ("dur", their int64 copy) equal float32's, the row must too.
+			rows, exact := 0, 0
+			for b := 0; b < 32; b++ {
+				same := true
+				for j := 0; j < 16; j++ {
+					r := b*16 + j
+					eq := got["dur"].I64()[r] == want["dur"].I64()[r]
+					if tc.prefix {
+						same = same && eq
+					} else {
+						same = eq
+					}
+					if !same {
+						continue
+					}
+					rows++
+					w, g := want["path"].F32()[r*frames:(r+1)*frames], got["path"].F32()[r*frames:(r+1)*frames]
+					if assert.Equal(t, w, g, "sample %d row %d: sum equal, alignment differs", b, j) {
+						exact++
+					}
+				}
+			}
+			t.Logf("%s: %d of 512 sums equal to float32's, %d of those rows aligned exactly", tc.name, rows, exact)
+			assert.Greater(t, rows, 64)
+		})
+	}
+}

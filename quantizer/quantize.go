@@ -62,6 +62,10 @@ type QuantOptions struct {
 	// Warn receives what the caller should act on (int8 ranges that hold only at
 	// the calibrated input size).
 	Warn func(string)
+	// RowSpread is the calibrated row spread (dB) of the layer normalizations'
+	// inputs (Calibrator.RowSpread): a normalization whose input rows spread by 3 dB
+	// or more reads its input in float32 (plan_normrows.go). Nil: the rule is off.
+	RowSpread map[string]float64
 }
 
 // Metadata keys written into quantized models.
@@ -102,7 +106,7 @@ func Quantize(m *graph.Model, r Ranges, opts QuantOptions) (*graph.Model, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err := planModel(q, liveExclusions(m, q, opts.Exclude))
+	p, err := planModelRows(q, liveExclusions(m, q, opts.Exclude), opts.RowSpread)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +221,12 @@ func liveExclusions(m, q *graph.Model, exclude []string) []string {
 // planModel raises the opset, infers shapes and plans the quantization of an
 // optimized model.
 func planModel(q *graph.Model, exclude []string) (*plan, error) {
+	return planModelRows(q, exclude, nil)
+}
+
+// planModelRows is planModel with the calibrated row spread of the layer
+// normalizations' inputs (QuantOptions.RowSpread).
+func planModelRows(q *graph.Model, exclude []string, rowSpread map[string]float64) (*plan, error) {
 	if err := upgradeOpset(q, 13); err != nil {
 		return nil, err
 	}
@@ -236,7 +246,7 @@ func planModel(q *graph.Model, exclude []string) (*plan, error) {
 			return nil, fmt.Errorf("quantize: excluded node %q is not in the model", e)
 		}
 	}
-	return makePlan(q.Graph, q.Opset(), ex)
+	return makePlanRows(q.Graph, q.Opset(), ex, rowSpread)
 }
 
 // resolve computes the parameters of every quantized tensor.

@@ -14,6 +14,10 @@ import (
 type region struct {
 	root, out string
 	nodes     []*graph.Node
+	// norm is set for a layer normalization (plan_normrows.go); floatRoot when it
+	// reads its root in float32 (the root is not quantized for it).
+	norm      *normInput
+	floatRoot bool
 }
 
 func (p *plan) patternContext() *graph.PatternContext {
@@ -68,7 +72,11 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 		if r.Kind == graph.RegionLUT {
 			lut[r.Root] = len(out)
 		}
-		out = append(out, region{root: r.Root, out: r.Out, nodes: r.Nodes})
+		reg := region{root: r.Root, out: r.Out, nodes: r.Nodes}
+		if in, ok := normInputOf(r); ok {
+			reg.norm = &in
+		}
+		out = append(out, reg)
 	}
 	norms, absorbed := p.normRegions(exclude, taken, lut, out) // plan_norm.go
 	kept := out[:0]
@@ -77,8 +85,11 @@ func (p *plan) findRegions(exclude map[string]bool) []region {
 			kept = append(kept, r)
 		}
 	}
-	for _, r := range norms {
+	for i, r := range norms {
 		p.noteNormRegion(r)
+		if in, ok := layerNormInput(r.nodes, r.root); ok {
+			norms[i].norm = &in
+		}
 	}
 	for _, r := range rms {
 		p.noteRMSRegion(r)

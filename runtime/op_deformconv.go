@@ -9,6 +9,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -23,89 +24,90 @@ type deformGeom struct {
 	og                   int
 }
 
-// deformTap is one moved tap at one output position: the plane indices of
-// its four bilinear corners and their weights. A corner outside the plane
-// reads the zero after the plane (index h·w) with its weight unchanged, and
-// a point a pixel or more outside (or NaN) reads it four times with weight
-// 0, so that the sum below is, bit for bit, deformSample's
-// (op_deformconv_test.go).
-type deformTap struct {
-	i [4]int32
-	w [4]float32
+// deformTables holds the corner table of every offset group of one image in
+// kernels.DeformGatherF32's blocked layout: group g's entry e = t·p + q (tap
+// t at output position q) in the blocks from g·nb on. A corner outside the
+// plane reads the zero kept after the plane (index h·w) with its weight
+// unchanged, and a point a pixel or more outside (or NaN) reads it four times
+// with weight 0 (kernels.DeformCornersF32), so that the sum is, bit for bit,
+// deformSample's (op_deformconv_test.go). Recycled across runs
+// (deformTablePool).
+type deformTables struct {
+	idx []int32
+	w   []float32
+}
+
+var deformTablePool sync.Pool
+
+func getDeformTables(n int) *deformTables {
+	if t, ok := deformTablePool.Get().(*deformTables); ok && cap(t.idx) >= n {
+		t.idx, t.w = t.idx[:n], t.w[:n]
+		return t
+	}
+	return &deformTables{idx: make([]int32, n), w: make([]float32, n)}
 }
 
 // deformColumns writes the sampled column matrix [c·taps][oh·ow] of one
-// image x [c][h·w]: the bilinear coordinates and weights of each offset
-// group's taps are computed once (the scalar version, deformSample of
-// op_deformconv_test.go, redid them for every channel), then each channel gathers its four corners per tap and
-// position, weights them in deformSample's order and multiplies by the
-// mask (nil: none). Channels are split over threads.
+// image x [c][h·w]: the moved taps' sample points of each offset group are
+// turned into a corner table once (kernels.DeformCornersF32; the scalar
+// version, deformSample of op_deformconv_test.go, redid them for every
+// channel), then each channel gathers its four corners per tap and position
+// with kernels.DeformGatherF32 (AVX-512 or AVX2 gathers), weights them in
+// deformSample's order and multiplies by the mask (nil: none): the same bits
+// as deformSample. Points and channels are split over threads.
 func deformColumns(col, x, off, mask []float32, c int, d deformGeom, threads int) {
 	taps, p, hw := d.kh*d.kw, d.oh*d.ow, d.h*d.w
-	tb := make([]deformTap, d.og*taps*p)
+	n := taps * p
+	nb := (n + kernels.DeformBlock - 1) / kernels.DeformBlock
+	np := nb * kernels.DeformBlock // a group's points, padded to whole blocks
+	tb := getDeformTables(d.og * nb * 64)
+	defer deformTablePool.Put(tb)
+	pb := getF32(2 * d.og * np)
+	defer putF32(pb)
+	ys, xs := (*pb)[:d.og*np], (*pb)[d.og*np:]
+	nan := float32(math.NaN()) // the padding: no corner, weight 0
 	nnParallel(min(threads, d.og*taps), d.og*taps, func(lo, hi int) {
 		for gt := lo; gt < hi; gt++ {
 			g, t := gt/taps, gt%taps
 			i, j := t/d.kw, t%d.kw
 			dy, dx := off[(g*2*taps+2*t)*p:][:p], off[(g*2*taps+2*t+1)*p:][:p]
-			dst := tb[gt*p:][:p]
+			py, px := ys[g*np+t*p:][:p], xs[g*np+t*p:][:p]
 			for yy := 0; yy < d.oh; yy++ {
 				y0 := float32(yy*d.sy - d.py + i*d.dy)
-				for xx := 0; xx < d.ow; xx++ {
-					q := yy*d.ow + xx
-					dst[q] = deformCorners(d.h, d.w, y0+dy[q], float32(xx*d.sx-d.px+j*d.dx)+dx[q])
+				row := yy * d.ow
+				for xx, v := range dy[row : row+d.ow] {
+					py[row+xx] = y0 + v
+				}
+				for xx, v := range dx[row : row+d.ow] {
+					px[row+xx] = float32(xx*d.sx-d.px+j*d.dx) + v
+				}
+			}
+			if t == taps-1 {
+				for e := n; e < np; e++ {
+					ys[g*np+e], xs[g*np+e] = nan, nan
 				}
 			}
 		}
+	})
+	nnParallel(min(threads, d.og*nb), d.og*nb, func(lo, hi int) {
+		kernels.DeformCornersF32(tb.idx[lo*64:hi*64], tb.w[lo*64:hi*64], ys[lo*16:hi*16], xs[lo*16:hi*16], d.h, d.w)
 	})
 	chPerOff := c / d.og
 	nnParallel(min(threads, c), c, func(lo, hi int) {
-		plane := make([]float32, hw+1) // the plane and a zero
+		pl := getF32(hw + 1) // the plane and a zero
+		defer putF32(pl)
+		plane := *pl
+		plane[hw] = 0
 		for ch := lo; ch < hi; ch++ {
 			copy(plane, x[ch*hw:(ch+1)*hw])
 			g := ch / chPerOff
-			for t := 0; t < taps; t++ {
-				src := tb[(g*taps+t)*p:][:p]
-				dst := col[(ch*taps+t)*p:][:p]
-				for q := range dst {
-					s := &src[q]
-					dst[q] = s.w[0]*plane[s.i[0]] + s.w[1]*plane[s.i[1]] + s.w[2]*plane[s.i[2]] + s.w[3]*plane[s.i[3]]
-				}
-				if mask != nil {
-					for q, m := range mask[(g*taps+t)*p:][:p] {
-						dst[q] *= m
-					}
-				}
+			var m []float32
+			if mask != nil {
+				m = mask[g*n:][:n]
 			}
+			kernels.DeformGatherF32(col[ch*n:][:n], plane, tb.idx[g*nb*64:][:nb*64], tb.w[g*nb*64:][:nb*64], m)
 		}
 	})
-}
-
-// deformCorners is deformSample's arithmetic without the plane: the corner
-// indices into a [h·w + 1] plane whose last element is 0, and the weights.
-func deformCorners(h, w int, y, x float32) deformTap {
-	zero := int32(h * w)
-	if y != y || x != x || y <= -1 || float32(h) <= y || x <= -1 || float32(w) <= x {
-		return deformTap{i: [4]int32{zero, zero, zero, zero}}
-	}
-	yl, xl := int(math.Floor(float64(y))), int(math.Floor(float64(x)))
-	yh, xh := yl+1, xl+1
-	ly, lx := y-float32(yl), x-float32(xl)
-	hy, hx := 1-ly, 1-lx
-	t := deformTap{i: [4]int32{zero, zero, zero, zero}, w: [4]float32{hy * hx, hy * lx, ly * hx, ly * lx}}
-	if yl >= 0 && xl >= 0 {
-		t.i[0] = int32(yl*w + xl)
-	}
-	if yl >= 0 && xh <= w-1 {
-		t.i[1] = int32(yl*w + xh)
-	}
-	if yh <= h-1 && xl >= 0 {
-		t.i[2] = int32(yh*w + xl)
-	}
-	if yh <= h-1 && xh <= w-1 {
-		t.i[3] = int32(yh*w + xh)
-	}
-	return t
 }
 
 type deformConv struct {
@@ -147,6 +149,9 @@ func (k *deformConv) run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor,
 	oc, cg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
 	if cg*k.group != c || oc%k.group != 0 || c%k.offGroup != 0 {
 		return nil, fmt.Errorf("W %v with group %d does not fit X %v (offset_group %d)", w.Shape, k.group, x.Shape, k.offGroup)
+	}
+	if h > 1<<24 || wd > 1<<24 || int64(h)*int64(wd) >= 1<<31-1 {
+		return nil, fmt.Errorf("X %v: a plane of 2³¹ or more elements (or a side over 2²⁴) is not supported", x.Shape)
 	}
 	geom, err := graph.ResolveConvGeom(k.node, []int{h, wd}, []int{kh, kw}, false)
 	if err != nil {

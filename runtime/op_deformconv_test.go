@@ -320,3 +320,29 @@ func TestDeformColumnsMatchScalar(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDeformColumns is the DCNv2 export's first DeformConv's columns
+// (out/bench-models-unseen15/dcnv2_deformconv_op19.onnx, dcn1: 16 channels
+// of 24x24, 3x3, two offset groups, a mask), one thread.
+func BenchmarkDeformColumns(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	d := deformGeom{h: 24, w: 24, oh: 24, ow: 24, kh: 3, kw: 3, sy: 1, sx: 1, py: 1, px: 1, dy: 1, dx: 1, og: 2}
+	c, taps, p := 16, 9, 576
+	x := make([]float32, c*24*24)
+	off := make([]float32, d.og*2*taps*p)
+	mask := make([]float32, d.og*taps*p)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range off {
+		off[i] = float32(rng.NormFloat64())
+	}
+	for i := range mask {
+		mask[i] = rng.Float32()
+	}
+	col := make([]float32, c*taps*p)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		deformColumns(col, x, off, mask, c, d, 1)
+	}
+}

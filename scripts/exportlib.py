@@ -224,7 +224,75 @@ def ortcheck(model, inp, ours, min_sqnr, threads=1, optimization=None):
         worst = min(worst, s)
     print("; ".join(report))
     print(f"worst: sqnr {worst:.1f} dB (pass at {min_sqnr:g} dB)")
-    return 0 if worst >= min_sqnr else 1
+    if worst >= min_sqnr:
+        return 0
+    if optimization is None:
+        return ort_side_softmax(model, inp, got, min_sqnr, threads)
+    return 1
+
+
+def _worst_sqnr(ref, got):
+    worst = float("inf")
+    for k, r in ref.items():
+        g = got.get(k)
+        if g is None or g.shape != r.shape:
+            return float("-inf")
+        if r.dtype.kind in "iub":
+            s = float("inf") if np.array_equal(r, g) else 0.0
+        else:
+            r64, g64 = r.astype(np.float64), g.astype(np.float64)
+            noise = np.sum((r64 - g64) ** 2)
+            s = float("inf") if noise == 0 else 10 * np.log10(max(np.sum(r64 ** 2), 1e-30) / noise)
+        worst = min(worst, s)
+    return worst
+
+
+def ort_side_softmax(model, inp, got, min_sqnr, threads=1):
+    """A QDQ model that fails the check: ONNX Runtime's graph optimizer (level
+    extended) fuses DequantizeLinear -> Softmax -> QuantizeLinear into
+    com.microsoft QLinearSoftmax, whose output codes are not the rounded softmax
+    of the dequantized input (1 code low in 3 % of a perceiver cross-attention's
+    probabilities; docs/quantizer.md, "int8 accuracy on exports, third round
+    (twenty-second session)"). Runs ORT's own optimized graph once more with each
+    QLinearSoftmax written back as DequantizeLinear/Softmax/QuantizeLinear (every
+    other fusion kept): when that passes, the difference is ORT's QLinearSoftmax,
+    said on the last line ("ORT-side: ..."), and the check passes."""
+    import onnx
+    from onnx import helper
+    with tempfile.TemporaryDirectory() as td:
+        opt = os.path.join(td, "opt.onnx")
+        rp = os.path.join(td, "req.json")
+        with open(rp, "w") as f:
+            json.dump(dict(model=os.path.abspath(model), threads=threads, save_optimized=opt), f)
+        r = subprocess.run(["node", os.path.join(ROOT, "tools", "ort", "run.js"), rp], capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(opt):
+            return 1
+        m = onnx.load(opt)
+        nodes, k = [], 0
+        for n in m.graph.node:
+            if n.op_type != "QLinearSoftmax" or n.domain != "com.microsoft" or len(n.input) != 5:
+                nodes.append(n)
+                continue
+            axis = [helper.get_attribute_value(a) for a in n.attribute if a.name == "axis"]
+            x, xs, xz, ys, yz = n.input
+            d, sm = f"{n.name}_ortside_dq", f"{n.name}_ortside_softmax"
+            nodes += [helper.make_node("DequantizeLinear", [x, xs, xz], [d]),
+                      helper.make_node("Softmax", [d], [sm], axis=axis[0] if axis else -1),
+                      helper.make_node("QuantizeLinear", [sm, ys, yz], list(n.output))]
+            k += 1
+        if k == 0:
+            return 1
+        del m.graph.node[:]
+        m.graph.node.extend(nodes)
+        fixed = os.path.join(td, "fixed.onnx")
+        onnx.save(m, fixed)
+        ref = ort_run(fixed, fit_ranks(model, load_feeds(inp)), threads, "disabled")
+    w = _worst_sqnr(ref, got)
+    print(f"against ORT's optimized graph with its {k} QLinearSoftmax as DequantizeLinear/Softmax/QuantizeLinear: worst: sqnr {w:.1f} dB")
+    if w < min_sqnr:
+        return 1
+    print(f"ORT-side: ORT's QLinearSoftmax fusion rounds its probabilities approximately ({k} fused); without it {w:.1f} dB")
+    return 0
 
 
 def ortcheck_main(argv):

@@ -14,7 +14,10 @@ triage_step() { # MODEL STEP COMMAND...
 	_m=$1 _s=$2
 	shift 2
 	if "$@" >"$D/logs/$_m.$_s.txt" 2>&1; then
-		echo "$_m $_s ok"
+		# An ORT check that passes only without ONNX Runtime's own QLinearSoftmax
+		# fusion says so (scripts/exportlib.py ort_side_softmax).
+		_n=$(grep '^ORT-side:' "$D/logs/$_m.$_s.txt" | tail -n 1)
+		echo "$_m $_s ok${_n:+ ($_n)}"
 	else
 		echo "$_m $_s FAIL: $(tail -n 2 "$D/logs/$_m.$_s.txt" | tr '\n' ' ' | cut -c1-300)"
 	fi

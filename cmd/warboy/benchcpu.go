@@ -163,7 +163,7 @@ func quantizeForBench(m *graph.Model, isZoo bool, method quantizer.Method, src c
 	if err != nil {
 		return nil, "", err
 	}
-	q, err := quantizer.Quantize(m, r, quantizer.QuantOptions{CalibMethod: method.String(), CalibSamples: data.Len()})
+	q, err := quantizer.Quantize(m, r, quantizer.QuantOptions{CalibMethod: method.String(), CalibSamples: data.Len(), RowSpread: cal.RowSpread()})
 	return q, note, err
 }
 

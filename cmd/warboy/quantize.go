@@ -198,6 +198,9 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
+			// The rows of the layer normalizations' inputs (a rule of the plan,
+			// docs/quantizer.md "(twenty-second session)").
+			qopts.RowSpread = cal.RowSpread()
 			if auto || budgetSet(af.budget) {
 				if ev, evDesc, err = validation(m, af, src, cal.Samples(), *threads, warn); err != nil {
 					return err

@@ -56,8 +56,9 @@ import (
 // (asm_qsmall_amd64.s, gen_qsmall.go), "pixstats" the per-channel squared deviations of
 // channels-last maps (asm_pixstats_amd64.s, gen_pixstats.go), "powdist" the float32 Pow by a
 // constant in float64 lanes and the float64-accumulated squared row distances
-// (asm_powdist_amd64.s, gen_powdist.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast, qsmall, pixstats or powdist")
+// (asm_powdist_amd64.s, gen_powdist.go), "deform" the bilinear corner gathers of DeformConv's
+// columns (asm_deform_amd64.s, gen_deform.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast, qsmall, pixstats, powdist or deform")
 
 func main() {
 	flag.Parse()
@@ -194,6 +195,11 @@ func main() {
 	}
 	if *set == "bcast" {
 		bcastKernels() // gen_bcast.go
+		Generate()
+		return
+	}
+	if *set == "deform" {
+		deformKernels() // gen_deform.go
 		Generate()
 		return
 	}

@@ -73,9 +73,19 @@ type Value struct {
 	// Shape is meaningful only when HasShape; rank-0 tensors have HasShape and len 0.
 	Shape    Shape
 	HasShape bool
+	// Seq marks an ONNX sequence of tensors (seq_value.go): DType is the
+	// elements' type, and Shape, when HasShape, what every element's shape
+	// has in common (a dimension that differs between elements is unknown).
+	Seq bool
+	// SeqEmpty marks a sequence known to hold no element (SequenceEmpty's):
+	// its element shape constrains nothing when merged with another's.
+	SeqEmpty bool
 }
 
 func (v *Value) String() string {
+	if v.Seq {
+		return v.Name + ":seq(" + v.elemString() + ")"
+	}
 	if !v.HasShape {
 		return fmt.Sprintf("%s:%s[?]", v.Name, v.DType)
 	}
@@ -407,6 +417,17 @@ func typeKind(t *onnxpb.TypeProto) string {
 func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 	v := &Value{Name: vi.GetName()}
 	tt := vi.GetType().GetTensorType()
+	if st := vi.GetType().GetSequenceType(); tt == nil && st != nil {
+		// A sequence of tensors (seq_value.go): the elements' type and shape.
+		if st.GetElemType() != nil && st.GetElemType().GetTensorType() == nil {
+			return nil, fmt.Errorf("value %q is %s: only sequences of tensors are supported", vi.GetName(), typeKind(vi.GetType()))
+		}
+		tt = st.GetElemType().GetTensorType()
+		v.Seq = true
+		if tt == nil {
+			return v, nil
+		}
+	}
 	if ot := vi.GetType().GetOptionalType(); tt == nil && ot != nil {
 		// An optional holding a tensor (a torch.jit.script Optional[Tensor]
 		// argument) is read as that tensor, given; the Optional* operators
@@ -632,10 +653,11 @@ func valueToONNX(v *Value) *onnxpb.ValueInfoProto {
 			tt.Shape.Dim = append(tt.Shape.Dim, dim)
 		}
 	}
-	return &onnxpb.ValueInfoProto{
-		Name: proto.String(v.Name),
-		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}},
+	typ := &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}
+	if v.Seq {
+		typ = &onnxpb.TypeProto{Value: &onnxpb.TypeProto_SequenceType{SequenceType: &onnxpb.TypeProto_Sequence{ElemType: typ}}}
 	}
+	return &onnxpb.ValueInfoProto{Name: proto.String(v.Name), Type: typ}
 }
 
 func (g *Graph) toONNX() (*onnxpb.GraphProto, error) {

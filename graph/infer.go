@@ -184,7 +184,7 @@ func (m *Model) InferShapes(opts InferOptions) (map[string]*Tensor, error) {
 	}
 	for _, in := range g.Inputs {
 		v := *in
-		if s, ok := opts.InputShapes[in.Name]; ok {
+		if s, ok := opts.InputShapes[in.Name]; ok && !in.Seq {
 			if in.HasShape && len(in.Shape) != len(s) {
 				return nil, fmt.Errorf("input %q: shape %v has rank %d, model declares %s", in.Name, s, len(s), in.Shape)
 			}
@@ -256,6 +256,9 @@ func inferNodes(g *Graph, opset int64, sc *inferScope, eval ConstEval) error {
 			v := sc.values[in]
 			if v == nil {
 				return fmt.Errorf("%s: input %q has no known type", n.Label(), in)
+			}
+			if v.Seq && !readsSequences(n) {
+				return fmt.Errorf("%s: input %q is a sequence of %s: %s takes tensors (sequences are read by the sequence operators, Identity, Loop and If)", n.Label(), in, v.DType, n.OpType)
 			}
 			ctx.Inputs = append(ctx.Inputs, v)
 			ctx.Consts = append(ctx.Consts, sc.consts[in])

@@ -299,7 +299,7 @@ func TestMalformedModels(t *testing.T) {
 				seq := &onnxpb.ValueInfoProto{Name: proto.String("x"), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_SequenceType{SequenceType: &onnxpb.TypeProto_Sequence{}}}}
 				return encodeP(t, modelP([]*onnxpb.NodeProto{relu("x", "y")}, []*onnxpb.ValueInfoProto{seq}, []*onnxpb.ValueInfoProto{y}))
 			},
-			want: []string{`"x"`, "only tensor types"},
+			want: []string{`"x"`, "is a sequence", "Relu takes tensors"},
 		},
 	}
 	for _, tc := range cases {

@@ -109,7 +109,22 @@ func mergeValue(a, b *Value) (*Value, error) {
 	if a.DType != Undefined && b.DType != Undefined && a.DType != b.DType {
 		return nil, fmt.Errorf("the branches give %s and %s", a.DType, b.DType)
 	}
-	out := &Value{DType: a.DType}
+	if a.Seq != b.Seq {
+		return nil, fmt.Errorf("one side gives a sequence, the other a tensor")
+	}
+	if a.Seq && a.SeqEmpty != b.SeqEmpty {
+		// A sequence known to be empty (the list a loop starts from) takes the
+		// other's element type and shape.
+		if a.SeqEmpty {
+			a, b = b, a
+		}
+		out := *a
+		if out.DType == Undefined {
+			out.DType = b.DType
+		}
+		return &out, nil
+	}
+	out := &Value{DType: a.DType, Seq: a.Seq, SeqEmpty: a.SeqEmpty && b.SeqEmpty}
 	if out.DType == Undefined {
 		out.DType = b.DType
 	}
@@ -205,7 +220,7 @@ func inferLoop(c *InferContext) ([]*Value, []*Tensor, error) {
 			if err != nil {
 				return nil, nil, c.Errorf("carried value %d: %v", j, err)
 			}
-			if m.HasShape != ins[2+j].HasShape || m.Shape.String() != ins[2+j].Shape.String() {
+			if m.HasShape != ins[2+j].HasShape || m.Shape.String() != ins[2+j].Shape.String() || m.SeqEmpty != ins[2+j].SeqEmpty {
 				ins[2+j], changed = m, true
 			}
 		}
@@ -222,6 +237,9 @@ func inferLoop(c *InferContext) ([]*Value, []*Tensor, error) {
 	}
 	for k := 0; k < nScan; k++ {
 		v := *bo[1+nCarried+k]
+		if v.Seq {
+			return nil, nil, c.Errorf("scan output %d is a sequence: scan outputs are tensors", k)
+		}
 		if v.HasShape {
 			v.Shape = append(Shape{{Size: -1}}, v.Shape...)
 		}

@@ -401,6 +401,10 @@ func inferIdentity(c *InferContext) ([]*Value, []*Tensor, error) {
 		return nil, nil, err
 	}
 	in := c.Input(0)
+	if in.Seq { // a sequence passes through (seq_value.go)
+		v := *in
+		return []*Value{&v}, nil, nil
+	}
 	return []*Value{valueOf(in.DType, in.Shape, in.HasShape)}, []*Tensor{c.Const(0)}, nil
 }
 

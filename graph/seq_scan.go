@@ -80,6 +80,13 @@ func listLoopToScan(gp *onnxpb.GraphProto, n *onnxpb.NodeProto, j int) bool {
 	if newAxis != 0 && newAxis != 1 {
 		return false
 	}
+	if newAxis == 0 && readsOtherSequencesP(body) {
+		// Concatenated elements may differ in size along the axis, which a scan
+		// output cannot hold; they do when the body reads another sequence (the
+		// unequal chunks of a SplitToSequence by a list of sizes, torch's
+		// repeat_interleave): left to the executor's sequence values.
+		return false
+	}
 	// The element rank r (moving the loop axis needs it): from the element's or the
 	// result's declared type (torch.onnx declares both).
 	// torch.onnx can declare the result's rank wrong (a stack of unbind's chunks
@@ -212,6 +219,37 @@ func seqElemRankP(gp *onnxpb.GraphProto, name string) int {
 		}
 	}
 	return -1
+}
+
+// readsOtherSequencesP reports whether a loop body (or a subgraph of it) has a
+// sequence operator other than a SequenceInsert appending to a list the loop
+// carries (its first input a body input, no position).
+func readsOtherSequencesP(body *onnxpb.GraphProto) bool {
+	formal := map[string]bool{}
+	for _, in := range body.GetInput() {
+		formal[in.GetName()] = true
+	}
+	var walk func(gp *onnxpb.GraphProto) bool
+	walk = func(gp *onnxpb.GraphProto) bool {
+		for _, n := range gp.GetNode() {
+			if n.GetDomain() == "" && SeqOps[n.GetOpType()] &&
+				(n.GetOpType() != "SequenceInsert" || len(n.GetInput()) != 2 || !formal[n.GetInput()[0]]) {
+				return true
+			}
+			for _, a := range n.GetAttribute() {
+				if a.GetG() != nil && walk(a.GetG()) {
+					return true
+				}
+				for _, g := range a.GetGraphs() {
+					if walk(g) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	return walk(body)
 }
 
 func loopBody(n *onnxpb.NodeProto) *onnxpb.GraphProto {

@@ -153,6 +153,12 @@ func (t *Tensor) Clone() *Tensor {
 		c.Data = append([]bool(nil), d...)
 	case []string:
 		c.Data = append([]string(nil), d...)
+	case Sequence:
+		e := make(Sequence, len(d))
+		for i, x := range d {
+			e[i] = x.Clone()
+		}
+		c.Data = e
 	}
 	return c
 }

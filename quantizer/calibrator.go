@@ -203,7 +203,7 @@ func otherActivations(g *graph.Graph, acts []string) []string {
 			return
 		}
 		seen[name] = true
-		if v := g.Values[name]; v != nil && v.DType == graph.Float32 {
+		if v := g.Values[name]; v != nil && v.DType == graph.Float32 && !v.Seq { // sequences stay float32, uncalibrated
 			out = append(out, name)
 		}
 	}

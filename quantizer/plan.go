@@ -224,7 +224,7 @@ func (p *plan) isFloat(name string) bool {
 		}
 		return false // type unknown even after shape inference: leave it alone
 	}
-	return v.DType == graph.Float32
+	return v.DType == graph.Float32 && !v.Seq // a sequence is no tensor (plan_sequence.go)
 }
 
 func (p *plan) isConst(name string) bool { return p.g.Initializers[name] != nil }
@@ -290,7 +290,8 @@ func makePlanRows(g *graph.Graph, opset int64, exclude map[string]bool, rowSprea
 		}
 	}
 	p.noteIntegerRule(intSinks)
-	p.noteMLRule() // plan_ml.go
+	p.noteMLRule()       // plan_ml.go
+	p.noteSequenceRule() // plan_sequence.go
 	p.keepLogInputsFloat()
 	var inRegion []*graph.Node
 	for _, r := range p.keepSpectraFloat(p.findRegions(exclude)) { // plan_spectral.go

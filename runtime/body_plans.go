@@ -77,7 +77,9 @@ func (p *bodyPlans) planFor(in []*graph.Tensor, plan func(shapes map[string][]in
 	shapes := make(map[string][]int, len(in))
 	for i, t := range in {
 		c.shapes[i] = append([]int{}, t.Shape...)
-		shapes[names[i]] = c.shapes[i]
+		if !t.IsSeq() { // a sequence's elements are not bound (op_sequence.go)
+			shapes[names[i]] = c.shapes[i]
+		}
 	}
 	if s, err := plan(shapes); err == nil {
 		c.sess = s

@@ -48,6 +48,12 @@ func CompareTensors(got, want *graph.Tensor, tol Tolerance) error {
 	if got == nil {
 		return fmt.Errorf("missing result")
 	}
+	if want.IsSeq() {
+		return compareSequences(got, want, tol) // conformance_seq.go
+	}
+	if got.IsSeq() {
+		return fmt.Errorf("got a sequence, want a tensor")
+	}
 	if got.DType != want.DType {
 		return fmt.Errorf("dtype %s, want %s", got.DType, want.DType)
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,7 +25,7 @@ const maxConformanceOpset = 17
 // all registered must pass. Cases with an opset above maxConformanceOpset are skipped
 // by rule (there are none in ONNX 1.12's data).
 var conformanceSkips = map[string]string{
-	// Tensor types the project does not support: strings, optional and sequence values.
+	// Tensor types the project does not support: strings and optional values.
 	"test_cast_FLOAT_to_STRING":              "string tensors are not supported",
 	"test_cast_STRING_to_FLOAT":              "string tensors are not supported",
 	"test_castlike_FLOAT_to_STRING":          "string tensors are not supported",
@@ -32,10 +33,7 @@ var conformanceSkips = map[string]string{
 	"test_castlike_STRING_to_FLOAT":          "string tensors are not supported",
 	"test_castlike_STRING_to_FLOAT_expanded": "string tensors are not supported",
 	"test_identity_opt":                      "optional-typed values are not supported",
-	"test_identity_sequence":                 "sequence-typed values are not supported",
-	"test_if_seq":                            "sequence-typed values are not supported",
 	"test_if_opt":                            "optional-typed values are not supported",
-	"test_loop13_seq":                        "sequence-typed values are not supported",
 	"test_loop16_seq_none":                   "optional and sequence-typed values are not supported",
 	// ONNX's expected output reads MaxPool's indices in the default-size layout (4x4)
 	// and places them at the same coordinates of the larger output_shape (5x5); ONNX
@@ -175,7 +173,11 @@ func runConformanceCase(t *testing.T, c testmodels.ConformanceCase) {
 		got, err := s.RunTensors(inputs)
 		require.NoError(t, err, "%s: run", filepath.Base(set))
 		for i, o := range s.Outputs() {
-			want, _, err := LoadTensorFile(testmodels.OutputFile(set, i))
+			load := LoadTensorFile
+			if o.Seq {
+				load = LoadSequenceFile
+			}
+			want, _, err := load(testmodels.OutputFile(set, i))
 			require.NoError(t, err)
 			require.NoError(t, CompareTensors(got[o.Name], want, ONNXTolerance), "%s: output %d (%q)", filepath.Base(set), i, o.Name)
 		}
@@ -191,7 +193,11 @@ func loadConformanceInputs(t *testing.T, set string, decl []*graph.Value) map[st
 	require.NoError(t, err)
 	inputs := map[string]*graph.Tensor{}
 	for i := 0; i < len(files); i++ {
-		tt, name, err := LoadTensorFile(testmodels.InputFile(set, i))
+		load := LoadTensorFile
+		if i < len(decl) && decl[i].Seq {
+			load = LoadSequenceFile
+		}
+		tt, name, err := load(testmodels.InputFile(set, i))
 		require.NoError(t, err)
 		known := false
 		for _, v := range decl {
@@ -220,8 +226,27 @@ func checkInferred(t *testing.T, s *Session, got map[string]*graph.Tensor) {
 		if v.DType != graph.Undefined {
 			require.Equal(t, v.DType, tt.DType, "value %q: inferred dtype differs from the computed one", name)
 		}
-		if !v.HasShape {
+		require.Equal(t, v.Seq, tt.IsSeq(), "value %q: inferred as a sequence: %v", name, v.Seq)
+		if elems, ok := tt.SeqElems(); ok {
+			// Each element against what the inference says they have in common.
+			for k, e := range elems {
+				checkInferredValue(t, fmt.Sprintf("%s element %d", name, k), &graph.Value{DType: v.DType, Shape: v.Shape, HasShape: v.HasShape}, e)
+			}
 			continue
+		}
+		checkInferredValue(t, name, v, tt)
+	}
+}
+
+// checkInferredValue checks one tensor against its inferred dtype and known dims.
+func checkInferredValue(t *testing.T, name string, v *graph.Value, tt *graph.Tensor) {
+	t.Helper()
+	{
+		if v.DType != graph.Undefined {
+			require.Equal(t, v.DType, tt.DType, "value %q: inferred dtype differs from the computed one", name)
+		}
+		if !v.HasShape {
+			return
 		}
 		require.Len(t, tt.Shape, len(v.Shape), "value %q: inferred shape %s, computed %v", name, v.Shape, tt.Shape)
 		for i, d := range v.Shape {
@@ -229,5 +254,24 @@ func checkInferred(t *testing.T, s *Session, got map[string]*graph.Tensor) {
 				require.Equal(t, d.Size, tt.Shape[i], "value %q: inferred shape %s, computed %v", name, v.Shape, tt.Shape)
 			}
 		}
+	}
+}
+
+// TestSequenceConformance runs ONNX's sequence model tests (libonnx-testdata's
+// data/simple/test_sequence_model1..8: SequenceEmpty, SequenceConstruct,
+// SequenceInsert, SequenceErase, SequenceAt, SequenceLength, SplitToSequence with
+// and without a split, ConcatFromSequence with and without new_axis) through the
+// conformance harness; the node tests with sequences (test_sequence_insert_*,
+// test_identity_sequence, test_if_seq, test_loop13_seq, the expanded
+// test_sequence_map_*) run in TestConformance.
+func TestSequenceConformance(t *testing.T) {
+	if _, err := os.Stat(testmodels.SimpleDir); err != nil {
+		t.Skipf("ONNX test data not installed (%s); `make test` installs libonnx-testdata", testmodels.SimpleDir)
+	}
+	cases, unread := testmodels.CasesIn(testmodels.SimpleDir, "test_sequence_model*")
+	require.Empty(t, unread)
+	require.Len(t, cases, 8)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) { runConformanceCase(t, c) })
 	}
 }

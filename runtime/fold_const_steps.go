@@ -37,7 +37,7 @@ func (s *Session) foldConstSteps() {
 	removed := make([]bool, len(s.steps))
 	folded := false
 	for i, st := range s.steps {
-		if len(st.in) == 0 || nonConstOps[st.node.OpType] || len(st.out) == 0 {
+		if len(st.in) == 0 || nonConstOps[st.node.OpType] || graph.IsSeqOp(st.node) || len(st.out) == 0 {
 			continue
 		}
 		args := make([]*graph.Tensor, len(st.in))

@@ -162,6 +162,9 @@ func buildCast(b *BuildContext) (Kernel, error) {
 
 func buildIdentity(b *BuildContext) (Kernel, error) {
 	return KernelFunc(func(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
+		if len(in) > 0 && in[0].IsSeq() {
+			return []*graph.Tensor{in[0]}, nil // a sequence is immutable (op_sequence.go)
+		}
 		if err := checkInputs(in, 1); err != nil {
 			return nil, err
 		}

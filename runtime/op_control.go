@@ -71,6 +71,32 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 			g.Inputs[i] = &v
 			g.Values[in.Name] = &v
 		}
+		if b.Node.OpType == "Loop" && i < 2 && in.HasShape && len(in.Shape) == 1 && in.Shape[0].Size == 1 {
+			// The iteration number and condition are scalars (what runLoop
+			// feeds); torch.onnx declares the iteration number [1] when the
+			// body reads it as a position (SequenceAt).
+			v := *in
+			v.Shape = graph.Shape{}
+			g.Inputs[i] = &v
+			g.Values[in.Name] = &v
+		}
+		if ov := b.Input(i); b.Node.OpType == "Loop" && i >= 2 && ov != nil && ov.Seq && !g.Inputs[i].Seq {
+			// A carried sequence the body declares without its type (torch.onnx
+			// writes the list's type without the element's): the loop's.
+			v := *g.Inputs[i]
+			v.Seq, v.HasShape, v.Shape = true, false, nil
+			if v.DType == graph.Undefined {
+				v.DType = ov.DType
+			}
+			g.Inputs[i] = &v
+			g.Values[in.Name] = &v
+		}
+		if g.Inputs[i].SeqEmpty {
+			v := *g.Inputs[i]
+			v.SeqEmpty = false
+			g.Inputs[i] = &v
+			g.Values[in.Name] = &v
+		}
 	}
 	pos := map[string]int{}
 	for i, name := range implicit {
@@ -189,6 +215,9 @@ func (e *bodyExec) finish(ok bool) { e.it.finish(ok) }
 func fitsInputs(s *Session, formal []*graph.Tensor) bool {
 	for k, t := range formal {
 		v := s.inputs[k]
+		if t.IsSeq() && v.Seq {
+			continue // a sequence's elements are not bound (op_sequence.go)
+		}
 		if t == nil || !v.HasShape || len(v.Shape) != len(t.Shape) {
 			return false
 		}

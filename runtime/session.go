@@ -388,6 +388,9 @@ func (s *Session) run(inputs map[string]*graph.Tensor, consume bool) (map[string
 		if err := checkInput(in, t); err != nil {
 			return nil, err
 		}
+		if e, ok := t.SeqElems(); ok && t.DType != in.DType && len(e) == 0 {
+			t = graph.NewSequence(in.DType, nil) // an empty sequence read without its type
+		}
 		vals[s.slots[in.Name]] = t
 	}
 	for name := range inputs {
@@ -540,6 +543,9 @@ func overlapsAny(r memRange, rs []memRange) bool {
 func checkInput(v *graph.Value, t *graph.Tensor) error {
 	if t == nil {
 		return fmt.Errorf("input %q is nil", v.Name)
+	}
+	if v.Seq || t.IsSeq() {
+		return checkSeqInput(v, t) // op_sequence.go
 	}
 	if v.DType != graph.Undefined && t.DType != v.DType {
 		return fmt.Errorf("input %q: got %s, model expects %s", v.Name, t.DType, v.DType)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"sort"
@@ -160,10 +161,10 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 		rep.Metadata = map[string]string{}
 	}
 	for _, v := range g.Inputs {
-		rep.Inputs = append(rep.Inputs, inspectValue{v.Name, v.DType.String(), v.Shape.String()})
+		rep.Inputs = append(rep.Inputs, inspectValue{v.Name, v.DType.String(), ioShape(v)})
 	}
 	for _, v := range g.Outputs {
-		rep.Outputs = append(rep.Outputs, inspectValue{v.Name, v.DType.String(), v.Shape.String()})
+		rep.Outputs = append(rep.Outputs, inspectValue{v.Name, v.DType.String(), ioShape(v)})
 	}
 	if err := inferForInspect(m, batch, given, rep); err != nil {
 		return nil, err
@@ -178,6 +179,10 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 		if len(n.Outputs) > 0 {
 			if v := g.Values[n.Outputs[0]]; v != nil && v.HasShape {
 				shape = v.Shape.String()
+			}
+			if v := g.Values[n.Outputs[0]]; v != nil && v.Seq {
+				// A sequence value: what its elements' shapes have in common.
+				shape = "seq(" + cmp.Or(shape, "?") + ")"
 			}
 		}
 		out := ""
@@ -219,13 +224,37 @@ func inspectModel(m *graph.Model, path string, batch int, given map[string][]int
 	return rep, nil
 }
 
+// ioShape is a graph input's or output's shape as inspect prints it: a sequence
+// value's is seq(what its elements' shapes have in common).
+func ioShape(v *graph.Value) string {
+	if !v.Seq {
+		return v.Shape.String()
+	}
+	if !v.HasShape {
+		return "seq(?)"
+	}
+	return "seq(" + v.Shape.String() + ")"
+}
+
+// typeText is "float32[1,3]", or "sequence of float32[?,3]" for a sequence.
+func typeText(v inspectValue) string {
+	if in, ok := strings.CutPrefix(v.Shape, "seq("); ok {
+		in = strings.TrimSuffix(in, ")")
+		if in == "?" {
+			in = "[?]"
+		}
+		return "sequence of " + v.DType + in
+	}
+	return v.DType + v.Shape
+}
+
 func printInspect(w io.Writer, r *inspectReport) {
 	fmt.Fprintf(w, "model:     %s\nopset:     %d\nproducer:  %s\n", r.Model, r.Opset, r.Producer)
 	for _, v := range r.Inputs {
-		fmt.Fprintf(w, "input:     %s %s%s\n", v.Name, v.DType, v.Shape)
+		fmt.Fprintf(w, "input:     %s %s\n", v.Name, typeText(v))
 	}
 	for _, v := range r.Outputs {
-		fmt.Fprintf(w, "output:    %s %s%s\n", v.Name, v.DType, v.Shape)
+		fmt.Fprintf(w, "output:    %s %s\n", v.Name, typeText(v))
 	}
 	fmt.Fprintf(w, "params:    %d (%s)\n", r.Params, fmtCount(r.Params))
 	switch {

@@ -342,7 +342,9 @@ func foldConstants(m *graph.Model, keep map[string]bool, eval graph.ConstEval, q
 // (a kept tensor may be folded too, but then it is an initializer and the graph
 // output or tap would be the model's constant, which callers do not expect).
 func foldable(n *graph.Node, keep map[string]bool) bool {
-	if (n.Domain != "" && n.Domain != "ai.onnx") || neverFold[n.OpType] || len(n.Outputs) == 0 || n.HasSubgraphs() {
+	// Sequence values are never constants (graph/seq_value.go): an initializer
+	// is a tensor.
+	if (n.Domain != "" && n.Domain != "ai.onnx") || neverFold[n.OpType] || graph.IsSeqOp(n) || len(n.Outputs) == 0 || n.HasSubgraphs() {
 		return false
 	}
 	for _, o := range n.Outputs {

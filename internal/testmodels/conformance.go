@@ -26,7 +26,17 @@ type ConformanceCase struct {
 // its operators and opset. Models that cannot be read are returned as errors beside
 // the cases; none of either when the data is not installed.
 func ConformanceCases() ([]ConformanceCase, []error) {
-	dirs, err := filepath.Glob(filepath.Join(ConformanceDir, "test_*"))
+	return CasesIn(ConformanceDir, "test_*")
+}
+
+// SimpleDir holds ONNX's small model tests (libonnx-testdata's data/simple), among
+// them test_sequence_model1..8: the sequence operators in combination.
+const SimpleDir = "/usr/share/libonnx-testdata/data/simple"
+
+// CasesIn reads the test cases of dir whose directory names match pattern, as
+// ConformanceCases does for ConformanceDir.
+func CasesIn(dir, pattern string) ([]ConformanceCase, []error) {
+	dirs, err := filepath.Glob(filepath.Join(dir, pattern))
 	if err != nil {
 		return nil, []error{err}
 	}

@@ -165,8 +165,7 @@ a DDIM step with classifier-free guidance, a byte-level CANINE-style encoder on 
 bytes, a CTC recogniser with its greedy decoder, mixture-density and quantile heads by
 torch.distributions, an Instant-NGP hash grid by BitwiseXor, an FT-Transformer, a decoder
 step with top-k/top-p and torch.multinomial, a scripted Kalman filter, DLRM's dot
-interaction) to /work/main/out/bench-models-unseen17/ (an absolute default, so that a
-worktree never gets an `out` of its own; --out DIR to change it); see
+interaction) to out/bench-models-unseen17/ (--out DIR to change it); see
 scripts/unseen17_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
@@ -555,7 +554,7 @@ def main():
                     help="export the twenty-first session's set (scripts/unseen16_models.py) to out/bench-models-unseen16")
     ap.add_argument("--unseen17", action="store_true",
                     help="export the twenty-second session's set (scripts/unseen17_models.py) to "
-                         "/work/main/out/bench-models-unseen17")
+                         "out/bench-models-unseen17")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",

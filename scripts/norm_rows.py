@@ -4,7 +4,7 @@
 
     /usr/bin/python3 scripts/norm_rows.py SET:MODEL ...     (e.g. unseen15:deberta_disentangled_op13)
 
-For each model of /work/main/out/bench-models-SET (or OUT=dir), every layer
+For each model of out/bench-models-SET (or OUT=dir), every layer
 normalization's input (a LayerNormalization, or ReduceMean -> Sub written out) is
 added as an output of the float32 model, which `warboy run` (WARBOY, default
 bin/warboy) runs on the set's 4 samples (data/MODEL/*.npz). Per input: the SQNR the
@@ -27,7 +27,7 @@ from onnx import TensorProto, helper
 
 EPS = float(os.environ.get("EPS", "1e-5"))
 W = os.environ.get("WARBOY", "bin/warboy")
-OUT = os.environ.get("OUT", "/work/main/out")
+OUT = os.environ.get("OUT", "out")
 
 
 def ln_inputs(g):

@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import exportlib  # noqa: E402
 
-OUT = "/work/main/out"
+OUT = os.environ.get("OUT", "out")
 
 
 def sqnr(ref, x):

@@ -6,11 +6,11 @@
 # compare, the QOperator form against ONNX Runtime, sim, the .alt.npz sizes,
 # `quantize --dynamic` for the models with MatMuls on symbolic sizes, and a triage
 # `bench cpu --ort` (1 thread, 10 runs).
-#   /usr/bin/python3 scripts/export_benchmodels.py --unseen17   (writes /work/main/out/bench-models-unseen17)
-#   scripts/triage_unseen17.sh [DIR] [MODEL ...]                (DIR: /work/main/out/bench-models-unseen17)
+#   /usr/bin/python3 scripts/export_benchmodels.py --unseen17   (writes out/bench-models-unseen17)
+#   scripts/triage_unseen17.sh [DIR] [MODEL ...]                (DIR: out/bench-models-unseen17)
 # Logs in DIR/logs/M.STEP.txt, bench JSON in DIR/bench/; a line per step "M STEP ok|FAIL".
 set -u
-D=${1:-/work/main/out/bench-models-unseen17}
+D=${1:-out/bench-models-unseen17}
 [ $# -gt 0 ] && shift
 W=${WARBOY:-bin/warboy}
 PY=/usr/bin/python3

@@ -11,7 +11,7 @@ bench cpu --ort).
 
 Random weights (normalisation statistics and affines randomised), nothing
 downloaded. Every model NAME is written as DIR/NAME.onnx (default DIR
-/work/main/out/bench-models-unseen17) with four samples DIR/data/NAME/s{0..3}.npz (one
+out/bench-models-unseen17) with four samples DIR/data/NAME/s{0..3}.npz (one
 array per input name), DIR/data/NAME.in.npz (sample 0) and DIR/data/NAME.alt.npz (an
 input at other sizes).
 
@@ -101,7 +101,7 @@ MODELS = ["pointnet2_ssg_op13", "dgcnn_edgeconv_op13", "gat_scatter_op18", "ddim
           "canine_bytes_op13", "ocr_ctc_greedy_op13", "mdn_quantile_op13", "instantngp_hashgrid_op18",
           "ft_transformer_op14", "sampling_decode_op15", "kalman_script_op13", "dlrm_interact_op13"]
 
-DEFAULT_OUT = "/work/main/out/bench-models-unseen17"
+DEFAULT_OUT = "out/bench-models-unseen17"
 
 
 def _torch():
@@ -916,7 +916,7 @@ def export(name, out):
 
 def export_main(args):
     """Export args.models (default MODELS) to args.out (default
-    /work/main/out/bench-models-unseen17); returns the process exit code."""
+    out/bench-models-unseen17); returns the process exit code."""
     return exportlib.export_all(exportlib.model_names(args.models, MODELS), export, args.out or DEFAULT_OUT)
 
 

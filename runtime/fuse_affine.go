@@ -56,6 +56,17 @@ func (k *affineChainKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.
 	y := ctx.AllocF32(x.Len())
 	c := len(k.a)
 	n := x.Len()
+	if d, ok := x.Data.([]float32); ok && inner == 1 && c > 1 {
+		// Channels last (ConvNeXt's GRN, a LayerScale): a run of one channel
+		// is one element, so the per-run loop below would make one call per
+		// element. Whole pixels instead, a and b as vectors along the row.
+		pix := n / c
+		inf := float32(math.Inf(1))
+		nnParallel(min(ctx.Threads, max(1, n/parallelMinWork)), pix, func(lo, hi int) {
+			kernels.AffineRowsF32(d[lo*c:hi*c], c, hi-lo, c, k.a, k.b, y[lo*c:hi*c], c, -inf, inf)
+		})
+		return []*graph.Tensor{{DType: graph.Float32, Shape: append([]int(nil), x.Shape...), Data: y}}, nil
+	}
 	// One job per run of a channel (or per block of a scalar map).
 	run := func(lo, hi int) {
 		for lo < hi {

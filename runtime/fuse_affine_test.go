@@ -57,6 +57,17 @@ func TestAffineChains(t *testing.T) {
 				v = b.Node("Sub", []string{v, b.Init("m", graph.FromFloat32([]int{3, 1, 1}, []float32{100, 120, 140}))})
 				return b.Node("Mul", []string{v, b.Init("s", graph.ScalarFloat32(1.0/64))}), nil
 			}, chains: 1},
+		{name: "f32 nhwc 64 channels", dtype: graph.Float32, dims: staticDims(1, 9, 7, 64), runs: [][]int{{1, 9, 7, 64}},
+			build: func(b *mb, x string) (string, []string) {
+				v := b.Node("Mul", []string{x, b.RandInit("g", []int{1, 1, 1, 64}, 1)})
+				v = b.Node("Add", []string{v, b.RandInit("b", []int{1, 1, 1, 64}, 1)})
+				return b.Node("Add", []string{v, b.Init("one", graph.ScalarFloat32(1))}), nil
+			}, chains: 1},
+		{name: "f32 nhwc 19 channels", dtype: graph.Float32, dims: staticDims(2, 5, 19), runs: [][]int{{2, 5, 19}},
+			build: func(b *mb, x string) (string, []string) {
+				v := b.Node("Sub", []string{x, b.RandInit("m", []int{19}, 1)})
+				return b.Node("Div", []string{v, b.Init("d", graph.ScalarFloat32(7))}), nil
+			}, chains: 1},
 		{name: "tapped intermediate", dtype: graph.Float32, dims: staticDims(1, 3, 8, 8), runs: [][]int{{1, 3, 8, 8}},
 			build: func(b *mb, x string) (string, []string) {
 				v := b.Node("Mul", []string{x, b.Init("s", graph.ScalarFloat32(2))})

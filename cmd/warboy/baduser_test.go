@@ -253,6 +253,8 @@ func TestBadUserInput(t *testing.T) {
 		{"-o under a file", []string{"quantize", cnn, "-o", filepath.Join(f.path("good.npy"), "q.onnx")}, 1, "good.npy is not a directory"},
 		{"-o the input model", []string{"quantize", cnnCopy, "-o", cnnCopy}, 2, "is the input model: the int8 model would replace the float32 original"},
 		{"qat -o the input model", []string{"qat", cnnCopy, "-o", cnnCopy}, 2, "is the input model"},
+		{"qat --temperature 0", []string{"qat", cnn, "-o", "OUT/q.onnx", "--temperature", "0"}, 2, "--temperature must be a finite number > 0, got 0"},
+		{"qat --temperature NaN", []string{"qat", cnn, "-o", "OUT/q.onnx", "--temperature", "NaN"}, 2, "--temperature must be a finite number > 0, got NaN"},
 		{"sim --trace a directory", []string{"sim", cnn, "--trace", f.dir}, 1, "cannot write " + f.dir + ": it is a directory"},
 		{"run --output missing dir", []string{"run", cnn, "--output", filepath.Join(f.dir, "nodir", "x.npy")}, 1, "directory " + filepath.Join(f.dir, "nodir") + " does not exist"},
 		// Sizes that would exhaust memory.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -124,6 +125,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *lr < 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
 		(*freeze < 0 && *freeze != -1) || (*freezeRanges < 0 && *freezeRanges != -1) {
 		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --lr, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
+	}
+	// qat.Options reads a zero temperature as "the default" (1); given on the
+	// command line it is a value, and the report would say 0 of a run at 1.
+	if !(*temp > 0) || math.IsInf(*temp, 0) {
+		return usageErr("--temperature must be a finite number > 0, got %v", *temp)
 	}
 	auto := strings.EqualFold(strings.TrimSpace(*methodName), "auto")
 	method := quantizer.DefaultMethod

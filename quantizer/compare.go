@@ -185,6 +185,9 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		return nil, errors.New("compare: nil model")
 	}
 	if !int8Model.Graph.IsQuantized() {
+		if floatModel.Graph.IsQuantized() {
+			return nil, errors.New("compare: the models are swapped: the first is quantized, the second is not; give the float32 model first, then the int8 one")
+		}
 		return nil, errors.New("compare: the second model is not quantized")
 	}
 	if floatModel.Graph.IsQuantized() {

@@ -82,7 +82,7 @@ func TestCompareErrors(t *testing.T) {
 	_, test := fmnist(t)
 	data := dsBatches{test, "input"}
 	_, err := Compare(q, m, data, 10, CompareOptions{})
-	assert.ErrorContains(t, err, "not quantized")
+	assert.ErrorContains(t, err, "the models are swapped")
 	_, err = Compare(m, m, data, 10, CompareOptions{})
 	assert.ErrorContains(t, err, "not quantized")
 	_, err = Compare(q, q, data, 10, CompareOptions{})

@@ -262,6 +262,7 @@ func TestBadUserInput(t *testing.T) {
 		{"bench cpu batch", []string{"bench", "cpu", cnn, "--batch", "100000000"}, 1, `input "input" at batch 100000000: shape [100000000 1 28 28] declares more than 2147483648 elements`},
 		// Wrong order or kind of models.
 		{"compare float float", []string{"compare", cnn, cnn, "--n", "4", "--data", testData}, 1, "the second model is not quantized"},
+		{"compare int8 float (swapped)", []string{"compare", quantized, cnn, "--n", "4", "--data", testData}, 1, "the models are swapped: the first is quantized, the second is not"},
 		{"quantize a quantized model", []string{"quantize", quantized, "-o", "OUT/q.onnx"}, 1, "model is already quantized"},
 		{"edit a float model", []string{"edit", cnn, "--input-type", "uint8", "-o", "OUT/e.onnx"}, 1, "is a float32 model: the editor works on quantized models"},
 	}...)

@@ -383,6 +383,7 @@ func collapse(a *analysis, cfg Config) *program {
 			l.in = append(l.in, t)
 			t.users = append(t.users, l)
 		}
+		b.implicitInputs(l, n)
 		for _, o := range n.Outputs {
 			if o == "" {
 				continue

@@ -42,6 +42,7 @@ func (v *Value) elemString() string {
 var SeqOps = map[string]bool{
 	"SequenceConstruct": true, "SequenceEmpty": true, "SequenceInsert": true, "SequenceErase": true,
 	"SequenceAt": true, "SequenceLength": true, "SplitToSequence": true, "ConcatFromSequence": true,
+	"SequenceMap": true, // seq_map.go
 }
 
 // readsSequences reports whether op may take a sequence input.

@@ -57,7 +57,7 @@ func newSubSession(b *BuildContext, attr string, implicit []string, outerVals ma
 	ss := &subSession{}
 	for i, in := range g.Inputs {
 		ss.formal = append(ss.formal, in.Name)
-		if (b.Node.OpType == "Loop" && i >= 2 || b.Node.OpType == "Scan") && in.HasShape {
+		if (b.Node.OpType == "Loop" && i >= 2 || b.Node.OpType == "Scan" || b.Node.OpType == "SequenceMap") && in.HasShape {
 			// A carried value may change shape from one iteration to the next
 			// (torchvision's paste_masks_in_image appends a mask per box to a
 			// value that starts as [0, H, W]); exporters declare the body's

@@ -248,6 +248,10 @@ func (c *Calibrator) collect(batch map[string]*graph.Tensor, owned bool) error {
 		if !ok || t == nil {
 			return fmt.Errorf("calibration: batch has no input %q", in.Name)
 		}
+		if t.IsSeq() {
+			common = false // a sequence has no batch axis: one whole sample
+			continue
+		}
 		if len(t.Shape) > 0 {
 			if n >= 0 && t.Shape[0] != n {
 				common = false

@@ -321,6 +321,16 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 			if f == nil || q == nil {
 				return nil, fmt.Errorf("compare: output %q was not computed", o)
 			}
+			if f.IsSeq() || q.IsSeq() {
+				// A sequence output: its elements in order (compare_seq.go).
+				ff, qf, shape, err := seqValues(int8Model, o, f, q)
+				if err != nil {
+					return nil, err
+				}
+				oaccs[i].add(ff, qf)
+				oshapes[i] = addShape(oshapes[i], shape)
+				continue
+			}
 			ff := floatValues(f)
 			var qf []float32
 			if !slices.Equal(f.Shape, q.Shape) && f.DType == q.DType && dataDependent(fsess, o, f.Shape, q.Shape) {

@@ -154,8 +154,8 @@ func recogniseDetections(fm *graph.Model, outs []string) (*DetectionSpec, string
 	var boxes, scores, labels, rows []string
 	for _, o := range outs {
 		v := values[o]
-		if v == nil || !v.HasShape {
-			continue
+		if v == nil || !v.HasShape || v.Seq {
+			continue // a sequence's shape is its elements' (compare_seq.go)
 		}
 		r := len(v.Shape)
 		switch {

@@ -114,6 +114,11 @@ func (r *Replanner) Session(inputs map[string]*graph.Tensor) (*Session, error) {
 		if !ok || r.model.Graph.Initializers[in.Name] != nil {
 			continue
 		}
+		if t.IsSeq() {
+			// A sequence's elements are not bound (op_sequence.go): the
+			// plan does not depend on them.
+			continue
+		}
 		shapes[in.Name] = t.Shape
 		key.WriteString(in.Name + "=" + graph.FormatDims(t.Shape) + ";")
 	}

@@ -63,6 +63,7 @@ type item struct {
 	row    int              // row of a batch file (0 for a file holding one sample)
 	shapes map[string][]int // per input, with a leading 1
 	modes  map[string]sampleMode
+	seqs   map[string]int // sequence inputs: element count (npzseq.go)
 	label  int
 	key    string
 }
@@ -202,6 +203,9 @@ func (s *Set) GroupEnd(start int) int {
 // stackable reports whether a sample's inputs all have a leading size of 1, the axis
 // a batch stacks samples on; scalar inputs are shared by the batch (putScalar).
 func stackable(it item) bool {
+	if len(it.seqs) > 0 {
+		return false // a sequence has no batch axis (npzseq.go)
+	}
 	for name, sh := range it.shapes {
 		if len(sh) == 0 && it.modes[name] == modeWhole {
 			continue
@@ -299,6 +303,9 @@ func (s *Set) Batch(start, n int) (map[string]*graph.Tensor, error) {
 func putRow(out map[string]*graph.Tensor, name string, t *graph.Tensor, i, n int) error {
 	if t == nil {
 		return fmt.Errorf("sample %d has no value", i)
+	}
+	if t.IsSeq() {
+		return fmt.Errorf("the samples are sequences (no batch axis): they run one per batch (--batch 1)")
 	}
 	if len(t.Shape) == 0 || t.Shape[0] != 1 {
 		return fmt.Errorf("the samples are whole inputs of shape %s (a leading size that is not the batch axis): they run one per batch (--batch 1)",
@@ -411,6 +418,13 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 	}
 	var items []item
 	batch := batchAxes(ins, o.Shapes)
+	if hasSeqInput(ins) {
+		// A file holds one sample (npzseq.go): an array of an input's rank is
+		// the whole input, not a batch.
+		for k := range batch {
+			batch[k] = false
+		}
+	}
 	for _, f := range files {
 		if o.Limit > 0 && len(items) >= o.Limit {
 			break
@@ -435,8 +449,27 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 		rows := -1
 		shapes := map[string][]int{}
 		modes := map[string]sampleMode{}
+		var seqs map[string]int
 		first := ""
 		for _, in := range ins {
+			if in.Seq {
+				if strings.EqualFold(filepath.Ext(f), ".npy") {
+					return nil, fmt.Errorf("%s: input %q is a sequence; a .npy file holds one array: give an .npz with its elements as arrays %q, %q, ...",
+						f, in.Name, SeqMemberName(in.Name, 0), SeqMemberName(in.Name, 1))
+				}
+				n, err := seqMembers(arrays, in.Name, f)
+				if err != nil {
+					return nil, err
+				}
+				if err := checkSeqSample(arrays, in, n, f); err != nil {
+					return nil, err
+				}
+				if seqs == nil {
+					seqs = map[string]int{}
+				}
+				seqs[in.Name] = n
+				continue
+			}
 			a, ok := arrays[in.Name]
 			if !ok {
 				return nil, fmt.Errorf("%s: no array for input %q (the archive holds %s; the model's inputs are %s)", f, in.Name,
@@ -466,9 +499,13 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			modes[in.Name] = mode
 		}
 		if rows < 0 {
-			rows = 1 // scalars only
+			rows = 1 // scalars (or sequences) only
 		}
-		key := shapeKey(ins, shapes)
+		if len(seqs) > 0 && rows != 1 {
+			return nil, fmt.Errorf("%s: the file feeds a sequence input and array %q %s holds %d samples: a file with a sequence holds one sample (give %q the input's rank)",
+				f, first, graph.FormatDims(arrays[first].shape), rows, first)
+		}
+		key := shapeKey(ins, shapes) + seqKey(seqs)
 		fl, labelled := labels[filepath.Base(f)]
 		if labels != nil && (!labelled || len(fl) != rows) {
 			return nil, fmt.Errorf("%s: labels.txt gives %d labels for %s, which holds %d samples", path, len(fl), filepath.Base(f), rows)
@@ -477,7 +514,7 @@ func openTensors(path string, files []string, o Options, ins []*graph.Value) (*S
 			if o.Limit > 0 && len(items) >= o.Limit {
 				break
 			}
-			it := item{file: f, row: r, shapes: shapes, modes: modes, key: key}
+			it := item{file: f, row: r, shapes: shapes, modes: modes, seqs: seqs, key: key}
 			if labelled {
 				it.label = fl[r]
 			}
@@ -524,6 +561,14 @@ func (s *Set) loadTensors(it item) (map[string]*graph.Tensor, error) {
 	}
 	out := map[string]*graph.Tensor{}
 	for _, in := range s.inputs {
+		if n, ok := it.seqs[in.Name]; ok {
+			t, err := loadSeq(s.cache.t, in, n, it.file)
+			if err != nil {
+				return nil, err
+			}
+			out[in.Name] = t
+			continue
+		}
 		t := pick(s.cache.t[in.Name], it.modes[in.Name], it.row)
 		c, err := ConvertTo(t, in.DType)
 		if err != nil {

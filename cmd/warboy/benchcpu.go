@@ -92,7 +92,9 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 			// The given data binds the symbolic dimensions.
 			opts.Shapes = map[string][]int{}
 			for k, t := range opts.Inputs {
-				opts.Shapes[k] = t.Shape
+				if !t.IsSeq() { // a sequence's elements bind nothing (npzseq.go)
+					opts.Shapes[k] = t.Shape
+				}
 			}
 		}
 		notes = append(notes, fmt.Sprintf("timed on %s: %s", *inputPath, inputShapes(opts.Shapes)))

@@ -24,6 +24,10 @@ type runOutput struct {
 	Shape []int     `json:"shape"`
 	Data  []float64 `json:"data"`
 	Top1  []int     `json:"top1"`
+	// Sequence marks an output that is an ONNX sequence: its tensors are in
+	// Elements (run_seq.go).
+	Sequence bool        `json:"sequence,omitempty"`
+	Elements []runOutput `json:"elements,omitempty"`
 }
 
 type runReport struct {
@@ -98,6 +102,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	sess, err := runtime.NewSession(m, sessOpts...)
 	if err != nil {
 		return err
+	}
+	if seqs := seqOutputNames(sess.Outputs()); *outFile != "" && !npz && len(seqs) > 0 {
+		return usageErr("--output %s: output %q is a sequence (a list of tensors) and a .npy file holds one array; write a .npz (its elements as %s, %s, ...)",
+			*outFile, seqs[0], dataset.SeqMemberName(seqs[0], 0), dataset.SeqMemberName(seqs[0], 1))
 	}
 	if outs := sess.Outputs(); *outFile != "" && !npz && len(outs) != 1 {
 		names := make([]string, len(outs))
@@ -179,6 +187,21 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	var arrays []dataset.NamedTensor
 	for _, o := range sess.Outputs() {
 		t := out[o.Name]
+		if t.IsSeq() {
+			ro, err := seqRunOutput(o.Name, t, *outFile == "")
+			if err != nil {
+				return err
+			}
+			if *outFile != "" {
+				a, err := dataset.SeqArrays(o.Name, t)
+				if err != nil {
+					return err
+				}
+				arrays = append(arrays, a...)
+			}
+			rep.Outputs = append(rep.Outputs, ro)
+			continue
+		}
 		ro := runOutput{Name: o.Name, DType: t.DType.String(), Shape: t.Shape}
 		if *outFile != "" {
 			arrays = append(arrays, dataset.NamedTensor{Name: o.Name, Tensor: t})
@@ -206,26 +229,25 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	if rep.OutputFile != "" {
 		for _, o := range rep.Outputs {
+			if o.Sequence {
+				printSeqOutput(stdout, o, false)
+				continue
+			}
 			fmt.Fprintf(stdout, "%s %s%s\n", o.Name, o.DType, graph.FormatDims(o.Shape))
 			if o.Top1 != nil {
 				fmt.Fprintf(stdout, "  top-1: %v\n", o.Top1)
 			}
 		}
-		fmt.Fprintf(stdout, "wrote: %s (%d array(s))\n", rep.OutputFile, len(rep.Outputs))
+		fmt.Fprintf(stdout, "wrote: %s (%d array(s))\n", rep.OutputFile, len(arrays))
 		return nil
 	}
 	for _, o := range rep.Outputs {
-		fmt.Fprintf(stdout, "%s %s%s:\n", o.Name, o.DType, graph.FormatDims(o.Shape))
-		const maxShow = 64
-		parts := make([]string, 0, maxShow)
-		for i, v := range o.Data {
-			if i == maxShow {
-				parts = append(parts, fmt.Sprintf("... (%d values)", len(o.Data)))
-				break
-			}
-			parts = append(parts, strconv.FormatFloat(v, 'g', 6, 64))
+		if o.Sequence {
+			printSeqOutput(stdout, o, true)
+			continue
 		}
-		fmt.Fprintf(stdout, "  [%s]\n", strings.Join(parts, " "))
+		fmt.Fprintf(stdout, "%s %s%s:\n", o.Name, o.DType, graph.FormatDims(o.Shape))
+		printValues(stdout, o.Data)
 		if o.Top1 != nil {
 			fmt.Fprintf(stdout, "  top-1: %v\n", o.Top1)
 		}

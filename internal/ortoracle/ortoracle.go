@@ -107,6 +107,9 @@ func call(req *request, inputs map[string]*graph.Tensor) (*response, error) {
 	}
 	i := 0
 	for name, t := range inputs {
+		if t.IsSeq() {
+			return nil, fmt.Errorf("input %q is a sequence: onnxruntime-node feeds and returns tensors only (its JavaScript API has no sequence values), so ONNX Runtime cannot run this model here", name)
+		}
 		dt, err := ortDType(t.DType)
 		if err != nil {
 			return nil, err

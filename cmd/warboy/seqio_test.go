@@ -164,7 +164,9 @@ func TestSequenceInputFileErrors(t *testing.T) {
 	model, _ := seqIOModel(t, dir)
 	x := randRows(rand.New(rand.NewSource(1)), 2)
 	b := graph.FromFloat32([]int{4}, []float32{0, 0, 0, 0})
-	nt := func(name string, t *graph.Tensor) dataset.NamedTensor { return dataset.NamedTensor{Name: name, Tensor: t} }
+	nt := func(name string, t *graph.Tensor) dataset.NamedTensor {
+		return dataset.NamedTensor{Name: name, Tensor: t}
+	}
 	for _, tc := range []struct {
 		name   string
 		arrays []dataset.NamedTensor

@@ -139,6 +139,9 @@ func NewCalibrator(m *graph.Model, method Method, opts CalibOptions) (*Calibrato
 		if err := mlOnlyError(planned.Graph); err != nil {
 			return nil, err
 		}
+		if err := subgraphOnlyError(planned.Graph); err != nil {
+			return nil, err // plan_subgraph.go
+		}
 		return nil, errors.New("calibration: the model has no operator the quantizer can quantize")
 	}
 	// Every other float activation is calibrated too, so that the ranges serve any

@@ -292,6 +292,7 @@ func makePlanRows(g *graph.Graph, opset int64, exclude map[string]bool, rowSprea
 	p.noteIntegerRule(intSinks)
 	p.noteMLRule()       // plan_ml.go
 	p.noteSequenceRule() // plan_sequence.go
+	p.noteSubgraphRule() // plan_subgraph.go
 	p.keepLogInputsFloat()
 	var inRegion []*graph.Node
 	for _, r := range p.keepSpectraFloat(p.findRegions(exclude)) { // plan_spectral.go

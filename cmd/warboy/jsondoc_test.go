@@ -167,6 +167,7 @@ func TestDocJSONFields(t *testing.T) {
 	ranges := filepath.Join(dir, "r.json")
 	det, detQ, detData := rowsDetector(t)
 	detSpec := "rows=det:x1,y1,x2,y2,score,class"
+	seqModel, seqIn := seqIOFiles(t, dir) // seqio_test.go: a sequence input and output
 	runs := []struct {
 		doc  string
 		args []string
@@ -188,6 +189,7 @@ func TestDocJSONFields(t *testing.T) {
 		{"inspect --ops", []string{"inspect", "--ops", "--json"}, 0},
 		{"run", []string{"run", cnn, "--data", testData, "--json"}, 0},
 		{"run", []string{"run", q, "--data", testData, "--output", filepath.Join(dir, "o.npy"), "--json"}, 0},
+		{"run", []string{"run", seqModel, "--input", seqIn, "--json"}, 0},
 		{"eval", []string{"eval", cnn, "--data", testData, "--n", "50", "--json"}, 0},
 		{"edit", []string{"edit", q, "--input-type", "uint8", "--output-type", "int8", "-o", filepath.Join(dir, "e.onnx"), "--json"}, 0},
 		{"compare", []string{"compare", cnn, q, "--data", testData, "--n", "20", "--json"}, 0},

@@ -25,9 +25,9 @@ type runOutput struct {
 	Data  []float64 `json:"data"`
 	Top1  []int     `json:"top1"`
 	// Sequence marks an output that is an ONNX sequence: its tensors are in
-	// Elements (run_seq.go).
-	Sequence bool        `json:"sequence,omitempty"`
-	Elements []runOutput `json:"elements,omitempty"`
+	// Elements (run_seq.go; nil for a tensor output).
+	Sequence bool         `json:"sequence"`
+	Elements []runElement `json:"elements"`
 }
 
 type runReport struct {

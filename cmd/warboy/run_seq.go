@@ -17,6 +17,14 @@ import (
 // shape, and one entry per element in "elements" (name NAME.i, dtype, shape,
 // data).
 
+// runElement is one tensor of a sequence output.
+type runElement struct {
+	Name  string    `json:"name"`
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
 // seqOutputNames lists the model outputs that are sequences.
 func seqOutputNames(outs []*graph.Value) []string {
 	var names []string
@@ -32,9 +40,9 @@ func seqOutputNames(outs []*graph.Value) []string {
 // elements' values are left out when they go to a file (withData false).
 func seqRunOutput(name string, t *graph.Tensor, withData bool) (runOutput, error) {
 	elems, _ := t.SeqElems()
-	ro := runOutput{Name: name, DType: t.DType.String(), Sequence: true, Elements: []runOutput{}}
+	ro := runOutput{Name: name, DType: t.DType.String(), Sequence: true, Elements: []runElement{}}
 	for i, e := range elems {
-		eo := runOutput{Name: dataset.SeqMemberName(name, i), DType: e.DType.String(), Shape: e.Shape}
+		eo := runElement{Name: dataset.SeqMemberName(name, i), DType: e.DType.String(), Shape: e.Shape}
 		if withData {
 			var err error
 			if eo.Data, err = e.AsFloat64(); err != nil {

@@ -193,3 +193,14 @@ func TestSequenceInputFileErrors(t *testing.T) {
 	assert.NotEqual(t, 0, code)
 	assert.NotContains(t, stderr, "panic")
 }
+
+// seqIOFiles writes seqIOModel and one input file for it (xs of two elements).
+func seqIOFiles(t *testing.T, dir string) (model, input string) {
+	t.Helper()
+	model, _ = seqIOModel(t, dir)
+	r := rand.New(rand.NewSource(2))
+	input = filepath.Join(dir, "seq_in.npz")
+	writeNPZ(t, input, dataset.NamedTensor{Name: "xs.0", Tensor: randRows(r, 2)}, dataset.NamedTensor{Name: "xs.1", Tensor: randRows(r, 3)},
+		dataset.NamedTensor{Name: "b", Tensor: graph.NewTensor(graph.Float32, []int{4})})
+	return model, input
+}

@@ -128,6 +128,15 @@ type limitedBatches struct {
 
 func (l limitedBatches) Len() int { return l.n }
 
+// GroupEnd keeps the source's shape groups (whole-input and sequence samples are
+// groups of one): calibration never batches across them.
+func (l limitedBatches) GroupEnd(start int) int {
+	if g, ok := l.Batches.(interface{ GroupEnd(int) int }); ok {
+		return min(g.GroupEnd(start), l.n)
+	}
+	return l.n
+}
+
 // randomBatches feeds random inputs (uniform in [0, 1) for float inputs), seeded by
 // the sample offset so that results do not depend on the batch size.
 type randomBatches struct {

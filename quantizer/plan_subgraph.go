@@ -21,8 +21,8 @@ import (
 // body, none outside), and in the notes otherwise.
 
 // subgraphRule is the stated reason.
-const subgraphRule = "operators inside Loop/If/Scan bodies stay float32: both executors run subgraphs as float32 sub-sessions (no int8 form of a body) " +
-	"and Warboy runs Loop/If/Scan on the host, so Q/DQ in a body would add int8 rounding without int8 execution " +
+const subgraphRule = "operators inside Loop/If/Scan/SequenceMap bodies stay float32: both executors run subgraphs as float32 sub-sessions (no int8 form of a body) " +
+	"and Warboy runs these operators on the host, so Q/DQ in a body would add int8 rounding without int8 execution " +
 	"(and a loop would carry it from one iteration to the next)"
 
 // bodyOps counts, per control-flow node of g, the operators with an int8 form

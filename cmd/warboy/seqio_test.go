@@ -155,6 +155,10 @@ func TestSequenceInputsOutputsCLI(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "| ys ")
 	assert.Contains(t, stdout, "| y ")
+	// sim prepares the float model on the same files: one sample per batch.
+	code, stdout, stderr = runCLI("sim", model, "--data", data)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "latency")
 }
 
 // Bad sequence files: each refused before anything runs, naming the file, the

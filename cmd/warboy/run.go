@@ -129,6 +129,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		in := sess.Inputs()[0]
+		if in.Seq {
+			return usageErr("input %q is a sequence; a raw --input holds one tensor: give an .npz with its elements as arrays %s, %s, ...",
+				in.Name, dataset.SeqMemberName(in.Name, 0), dataset.SeqMemberName(in.Name, 1))
+		}
 		if err := graph.CheckInputShape(in, x.Shape); err != nil {
 			return fmt.Errorf("%s: %w", *input, err)
 		}

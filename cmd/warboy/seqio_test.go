@@ -193,9 +193,16 @@ func TestSequenceInputFileErrors(t *testing.T) {
 			assert.Contains(t, stderr, "bad.npz")
 		})
 	}
-	code, _, stderr := runCLI("run", model, "--input", filepath.Join(dir, "x.npy"))
-	assert.NotEqual(t, 0, code)
-	assert.NotContains(t, stderr, "panic")
+	// A raw file for a one-input model whose input is a sequence: a usage error.
+	seqOnly := "/usr/share/libonnx-testdata/data/node/test_sequence_map_identity_1_sequence/model.onnx"
+	if _, err := os.Stat(seqOnly); err != nil {
+		t.Skip("libonnx-testdata not installed (make test installs it)")
+	}
+	raw := filepath.Join(dir, "x.bin")
+	require.NoError(t, os.WriteFile(raw, make([]byte, 16), 0o644))
+	code, _, stderr := runCLI("run", seqOnly, "--input", raw, "--shape", "4")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `input "x" is a sequence; a raw --input holds one tensor`)
 }
 
 // seqIOFiles writes seqIOModel and one input file for it (xs of two elements).

@@ -12,6 +12,7 @@ numbers the file describes:
   session, item 2).
 
 usage: ort_qdq_rewrites.py MODEL.int8.onnx INPUT.npz [--warboy BIN] [--float MODEL.onnx]
+       ort_qdq_rewrites.py --qlinearsoftmax
 
 Prints, for each double pair and each Softmax between Q/DQ, how many output codes
 warboy and ONNX Runtime (levels disabled / basic / all) share with the file's
@@ -19,6 +20,9 @@ semantics evaluated in float64 (round half to even, saturation), given the same
 float input tensor; then the model outputs of ONNX Runtime with only the
 double-pair rewrite applied by this script (run at level "disabled") against ORT at
 level "basic", and each side's outputs against the float32 model (--float).
+--qlinearsoftmax runs com.microsoft QLinearSoftmax alone (ORT, level "disabled") on
+random int8/uint8 rows for a grid of output scales, row lengths and input scales, and
+prints the share of output codes equal to the float64 softmax of the same input.
 Needs /usr/bin/python3 (numpy, onnx) and tools/ort (make ort).
 """
 import json
@@ -135,7 +139,49 @@ def sqnr(ref, got):
     return float("inf") if noise == 0 else 10 * np.log10(max(np.sum(r ** 2), 1e-30) / noise)
 
 
+def qlinear_softmax_sweep():
+    """QLinearSoftmax alone against the float64 softmax, 200 rows per case."""
+    rng = np.random.default_rng(23)
+    print("type  y_scale   1/y_scale  x_scale  row  rows: flat|random  codes equal (%)  off by more than 1 (%)")
+    with tempfile.TemporaryDirectory() as td:
+        path = os.path.join(td, "qsm.onnx")
+        for signed in (False, True):
+            dt, tp, lo, hi = (np.int8, onnx.TensorProto.INT8, -128, 127) if signed else (np.uint8, onnx.TensorProto.UINT8, 0, 255)
+            yz = -128 if signed else 0
+            xz = -3 if signed else 125
+            for ys in (1 / 256, 1 / 400, 1 / 600, 1 / 900, 1 / 1000, 1 / 1464):
+                for xs, n in ((0.000495, 6), (0.05, 2), (0.05, 6), (0.05, 64)):
+                    for flat in (True, False):
+                        node = helper.make_node("QLinearSoftmax", ["x", "xs", "xz", "ys", "yz"], ["y"],
+                                                domain="com.microsoft", axis=-1, opset=13)
+                        inits = [numpy_helper.from_array(np.array(xs, np.float32), "xs"),
+                                 numpy_helper.from_array(np.array(xz, dt), "xz"),
+                                 numpy_helper.from_array(np.array(ys, np.float32), "ys"),
+                                 numpy_helper.from_array(np.array(yz, dt), "yz")]
+                        g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", tp, [200, n])],
+                                              [helper.make_tensor_value_info("y", tp, [200, n])], inits)
+                        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                                                helper.make_opsetid("com.microsoft", 1)])
+                        m.ir_version = 8
+                        onnx.save(m, path)
+                        if flat:  # codes within +-10 of a row's centre
+                            base = rng.integers(lo + 10, hi - 10, size=(200, 1))
+                            x = (base + rng.integers(-10, 11, size=(200, n))).astype(dt)
+                        else:
+                            x = rng.integers(lo, hi + 1, size=(200, n)).astype(dt)
+                        y = ort_run(path, {"x": x}, 1, "disabled")["y"].astype(np.float64)
+                        xf = (x.astype(np.float64) - xz) * xs
+                        e = np.exp(xf - xf.max(-1, keepdims=True))
+                        ref = np.clip(np.rint(e / e.sum(-1, keepdims=True) / ys) + yz, lo, hi)
+                        d = np.abs(y - ref)
+                        print(f"{'int8 ' if signed else 'uint8'} {ys:.6f} {1 / ys:8.0f}  {xs:.6f} {n:4d}  "
+                              f"{'flat  ' if flat else 'random'}  {100 * np.mean(d == 0):6.1f}  {100 * np.mean(d > 1):6.1f}")
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] == "--qlinearsoftmax":
+        return qlinear_softmax_sweep()
     a = list(argv)
     binary, fmodel = "bin/warboy", None
     for flag in ("--warboy", "--float"):

@@ -151,9 +151,10 @@ type qgemmKernel struct {
 	rq      *kernels.Requant
 	rows    *kernels.RequantRows // rq expanded for rows of n (QGemmRows)
 	post    *int8BiasPost        // a bias Add folded in (fuse_int8_bias.go)
-	// lut and deq are a QLUT and a Dequantize folded after it
-	// (fuse_int8_gemm_post.go); with deq the output is float32.
-	lut *kernels.LUT
+	// epi are the steps folded after it, in order (fuse_int8_gemm_post.go):
+	// QLUTs and residual QBinarys; deq a Dequantize after them, which makes
+	// the output float32.
+	epi []gemmEpi
 	deq *gemmDeq
 }
 
@@ -240,8 +241,8 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		}
 	}
 	oshape = append(append(oshape, shape[:k.axis]...), k.n)
-	if k.lut != nil || k.deq != nil {
-		return k.epilogue(ctx, oshape, out), nil
+	if len(k.epi) > 0 || k.deq != nil {
+		return k.epilogue(ctx, in, oshape, out)
 	}
 	return []*graph.Tensor{graph.FromInt8(oshape, out)}, nil
 }

@@ -32,7 +32,6 @@ package runtime
 // run the absorbed steps one by one.
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -67,13 +66,24 @@ type cacheConcatKernel struct {
 	deq      bool
 	dqScale  float32
 	dqZP     int32
-	node     *graph.Node // the Concat (errors)
-	// For runUnfused: the absorbed steps in execution order, the slots of
-	// the fused step's inputs and outputs, and the constants they read.
-	sub    []step
-	in     []int
-	out    []int
-	consts map[int]*graph.Tensor
+	nin      int // inputs
+	// sub are the absorbed steps, for runUnfused.
+	sub subSteps
+}
+
+// newSubSteps records steps (in execution order) replaced by a fused step
+// with the fused step's input and output slots and the constants they read
+// (consts: the session's).
+func newSubSteps(steps []step, in, out []int, consts map[int]*graph.Tensor) subSteps {
+	c := map[int]*graph.Tensor{}
+	for _, st := range steps {
+		for _, id := range st.in {
+			if t := consts[id]; id >= 0 && t != nil {
+				c[id] = t
+			}
+		}
+	}
+	return subSteps{steps: steps, in: in, out: out, consts: c}
 }
 
 // ccParallelMin is the size (elements) from which the copies are spread over
@@ -81,7 +91,7 @@ type cacheConcatKernel struct {
 const ccParallelMin = 1 << 15
 
 func (k *cacheConcatKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	if err := checkInputs(in, len(k.in)); err != nil {
+	if err := checkInputs(in, k.nin); err != nil {
 		return nil, err
 	}
 	for _, p := range k.parts {
@@ -144,39 +154,7 @@ func (k *cacheConcatKernel) copyBlock(p ccPart, x *graph.Tensor, b ccBlock, out 
 
 // runUnfused runs the absorbed steps one by one.
 func (k *cacheConcatKernel) runUnfused(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor, error) {
-	vals := map[int]*graph.Tensor{}
-	for a, id := range k.in {
-		vals[id] = in[a]
-	}
-	for _, st := range k.sub {
-		args := make([]*graph.Tensor, len(st.in))
-		for a, id := range st.in {
-			if id < 0 {
-				continue
-			}
-			if c := k.consts[id]; c != nil {
-				args[a] = c
-			} else if args[a] = vals[id]; args[a] == nil {
-				return nil, fmt.Errorf("%s: input %d is not computed", st.node.Label(), a)
-			}
-		}
-		r, err := st.kernel.Run(ctx, args)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.node.Label(), err)
-		}
-		for o, id := range st.out {
-			if id >= 0 && o < len(r) {
-				vals[id] = r[o]
-			}
-		}
-	}
-	res := make([]*graph.Tensor, len(k.out))
-	for o, id := range k.out {
-		if res[o] = vals[id]; res[o] == nil {
-			return nil, fmt.Errorf("%s: output %d is not computed", k.node.Label(), o)
-		}
-	}
-	return res, nil
+	return k.sub.run(ctx, in)
 }
 
 // fuseInt8CacheConcats rewrites the Concats described in the file comment
@@ -240,7 +218,7 @@ func (s *Session) cacheConcat(i int, readers map[int][]int, producer map[int]int
 	single := func(id, r int) bool {
 		return id >= 0 && !s.keep[id] && len(readers[id]) == 1 && readers[id][0] == r
 	}
-	k := &cacheConcatKernel{outShape: od, total: graph.NumElements(od), node: node, consts: map[int]*graph.Tensor{}}
+	k := &cacheConcatKernel{outShape: od, total: graph.NumElements(od)}
 	var sub []step
 	var gone []int
 	argOf := map[int]int{} // root slot → the fused step's input
@@ -295,9 +273,6 @@ func (s *Session) cacheConcat(i int, readers map[int][]int, producer map[int]int
 			src, p.lut = v, lut
 			p.arg = addArg(cur)
 			p.shape = s.valueDims(s.nameOf(cur))
-			for c, x := range dk.consts {
-				k.consts[c] = x
-			}
 			// A Split stays while other outputs of it are read, and with
 			// it the steps before it in the chain.
 			kept := -1
@@ -319,11 +294,6 @@ func (s *Session) cacheConcat(i int, readers map[int][]int, producer map[int]int
 			src = denseI8View(d)
 			p.arg = addArg(qs.in[0])
 			p.shape = s.valueDims(s.nameOf(qs.in[0]))
-			for _, c := range qs.in[1:] {
-				if c >= 0 {
-					k.consts[c] = s.consts[c]
-				}
-			}
 			sub = append(sub, qs)
 			gone = append(gone, qi)
 			absorbed = true
@@ -357,11 +327,6 @@ func (s *Session) cacheConcat(i int, readers map[int][]int, producer map[int]int
 		if sc, zp, ok := s.plainDequantize(s.steps[r], st.out[0]); ok {
 			k.deq, k.dqScale, k.dqZP = true, sc, zp
 			ds := s.steps[r]
-			for _, c := range ds.in[1:] {
-				if c >= 0 {
-					k.consts[c] = s.consts[c]
-				}
-			}
 			sub = append(sub, ds)
 			gone = append(gone, r)
 			out = append(out, ds.out[0])
@@ -372,12 +337,7 @@ func (s *Session) cacheConcat(i int, readers map[int][]int, producer map[int]int
 	if !absorbed {
 		return step{}, nil, false
 	}
-	for c := range k.consts {
-		if k.consts[c] == nil {
-			return step{}, nil, false
-		}
-	}
-	k.sub, k.in, k.out = sub, in, out
+	k.sub, k.nin = newSubSteps(sub, in, out, s.consts), len(in)
 	return step{node: node, kernel: k, in: in, out: out}, gone, true
 }
 

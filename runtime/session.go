@@ -339,6 +339,7 @@ func (s *Session) plan() error {
 	s.fuseInt8LSTMCells()        // fuse_int8_lstmcell.go
 	s.foldInt8BiasAdds()         // fuse_int8_bias.go
 	s.foldInt8GemmEpilogues()    // fuse_int8_gemm_post.go
+	s.fuseInt8BinaryChains()     // fuse_int8_binary_chain.go
 	s.planChannelsLast()
 	s.planChannelsLast3D() // layout_3d.go
 	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose

@@ -387,7 +387,13 @@ func makePlanRows(g *graph.Graph, opset int64, exclude map[string]bool, rowSprea
 		}
 	}
 	// Concat: an input that only the Concat reads takes the Concat's output parameters
-	// directly (no requantization), as TFLite's quantizer does.
+	// directly (no requantization), as TFLite's quantizer does. So does a Gather (or
+	// other shared-parameter operator) of a constant table (twenty-third session): it
+	// shared the table's parameters and was requantized to the Concat's, written
+	// DQ(table) -> Gather -> Q -> DQ -> Q -> DQ; the first pair reproduces the table's
+	// own codes (no value changes without it), and ONNX Runtime's
+	// DoubleQDQPairsRemover rewrote the two pairs to one on another grid
+	// (canine_bytes_op13's eight hash tables: ORT level "basic" 27.7 dB from the file).
 	for _, n := range g.Nodes {
 		if !p.quantOp[n] || n.OpType != "Concat" {
 			continue
@@ -395,13 +401,16 @@ func makePlanRows(g *graph.Graph, opset int64, exclude map[string]bool, rowSprea
 		out := n.Outputs[0]
 		for _, in := range n.Inputs {
 			s, ok := p.src[in]
-			if !ok || s.kind != srcRange || len(p.cons[in]) != 1 || g.IsGraphOutput(in) || g.Input(in) != nil {
+			if !ok || len(p.cons[in]) != 1 || g.IsGraphOutput(in) || g.Input(in) != nil {
 				continue
 			}
-			if pr := p.prod[in]; pr == nil || !p.quantOp[pr] {
+			pr := p.prod[in]
+			if pr == nil || !p.quantOp[pr] {
 				continue
 			}
-			p.src[in] = paramSrc{kind: srcInput, other: out}
+			if s.kind == srcRange || s.kind == srcInput && p.consts[s.other] {
+				p.src[in] = paramSrc{kind: srcInput, other: out}
+			}
 		}
 	}
 	return p, nil

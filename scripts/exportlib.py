@@ -253,7 +253,9 @@ def ort_side_softmax(model, inp, got, min_sqnr, threads=1):
     com.microsoft QLinearSoftmax, whose output codes are not the rounded softmax
     of the dequantized input (1 code low in 3 % of a perceiver cross-attention's
     probabilities; docs/quantizer.md, "int8 accuracy on exports, third round
-    (twenty-second session)"). Runs ORT's own optimized graph once more with each
+    (twenty-second session)"; at a y_scale well below 1/256 codes wrap past the top
+    code or come out 0: canine_bytes_op13's 288 attention probabilities, all 0,
+    twenty-third session). Runs ORT's own optimized graph once more with each
     QLinearSoftmax written back as DequantizeLinear/Softmax/QuantizeLinear (every
     other fusion kept): when that passes, the difference is ORT's QLinearSoftmax,
     said on the last line ("ORT-side: ..."), and the check passes."""
@@ -291,7 +293,9 @@ def ort_side_softmax(model, inp, got, min_sqnr, threads=1):
     print(f"against ORT's optimized graph with its {k} QLinearSoftmax as DequantizeLinear/Softmax/QuantizeLinear: worst: sqnr {w:.1f} dB")
     if w < min_sqnr:
         return 1
-    print(f"ORT-side: ORT's QLinearSoftmax fusion rounds its probabilities approximately ({k} fused); without it {w:.1f} dB")
+    print(f"ORT-side: ORT's QLinearSoftmax fusion does not compute the file's DequantizeLinear/Softmax/QuantizeLinear "
+          f"({k} fused; its codes are exact only near y_scale 1/256: off by one, wrapped past the top code or 0 at "
+          f"smaller scales, scripts/ort_qdq_rewrites.py); without it {w:.1f} dB")
     return 0
 
 

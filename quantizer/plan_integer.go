@@ -73,6 +73,8 @@ func integerSinkInputs(g *graph.Graph, n *graph.Node, isFloat func(string) bool,
 		idx = []int{1}
 	case "ArgMax", "ArgMin", "TopK":
 		idx = []int{0}
+	case "Equal":
+		idx = []int{0, 1} // plan_equal.go
 	}
 	var out []string
 	for _, i := range idx {

@@ -2,8 +2,9 @@ package runtime
 
 // Einsum. Two operands whose subscripts split into batch, row, column and contracted
 // labels (attention products, bilinear forms) run as one batched GEMM between two
-// transposes; anything else (diagonals, broadcasting, sums over a label of one
-// operand, three or more operands) takes a direct loop over every label.
+// transposes; three or more operands, or sums over a label of one operand, are
+// contracted two at a time (einsum_pairwise.go); anything else (diagonals,
+// broadcasting) takes a direct loop over every label.
 
 import (
 	"fmt"
@@ -43,6 +44,9 @@ func buildEinsum(b *BuildContext) (Kernel, error) {
 		switch in[0].DType {
 		case graph.Float32:
 			if out, ok, err := einsumGEMM(ctx, spec, sz, in, outShape); ok || err != nil {
+				return []*graph.Tensor{out}, err
+			}
+			if out, ok, err := einsumPairwise(ctx, spec, sz, in, outShape); ok || err != nil {
 				return []*graph.Tensor{out}, err
 			}
 			return []*graph.Tensor{einsumLoop[float32](spec, sz, in, outShape)}, nil

@@ -93,6 +93,17 @@ func TestEinsumAgainstReference(t *testing.T) {
 		{"sum over one operand's label", "ij,jk->k", "", []*graph.Tensor{rnd(3, 4), rnd(4, 5)}},
 		{"broadcast ellipsis", "...ij,...jk->...ik", "abij,bjk->abik", []*graph.Tensor{rnd(2, 1, 3, 4), rnd(5, 4, 2)}},
 		{"three operands", "abc,cd,de->abe", "", []*graph.Tensor{rnd(2, 3, 4), rnd(4, 5), rnd(5, 2)}},
+		// Pairwise contraction (einsum_pairwise.go): Mamba-2's chunked SSD,
+		// LoFTR's linear attention, a label summed out of one operand first, a
+		// label only the last operand and the output share, an output order
+		// differing from the last product's, and an empty contraction.
+		{"mamba2 ssd diagonal blocks", "bclhn,bcshn,bhcls,bcshp->bclhp", "",
+			[]*graph.Tensor{rnd(1, 2, 3, 2, 4), rnd(1, 2, 3, 2, 4), rnd(1, 2, 2, 3, 3), rnd(1, 2, 3, 2, 5)}},
+		{"mamba2 ssd states", "bclhn,bhcl,bclhp->bchpn", "", []*graph.Tensor{rnd(2, 2, 3, 2, 4), rnd(2, 2, 2, 3), rnd(2, 2, 3, 2, 5)}},
+		{"loftr linear attention", "nlhd,nhdv,nlh->nlhv", "", []*graph.Tensor{rnd(1, 6, 2, 4), rnd(1, 2, 4, 3), rnd(1, 6, 2)}},
+		{"one operand's label summed first", "ijk,jl->l", "", []*graph.Tensor{rnd(3, 4, 5), rnd(4, 2)}},
+		{"late label and output order", "ab,bc,cd,ae->eda", "", []*graph.Tensor{rnd(2, 3), rnd(3, 4), rnd(4, 5), rnd(2, 3)}},
+		{"empty contraction", "ij,jk,kl->il", "", []*graph.Tensor{rnd(2, 0), rnd(0, 3), rnd(3, 2)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

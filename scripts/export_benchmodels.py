@@ -25,6 +25,7 @@ python3-torchvision (scripts/install-deps.sh); run with /usr/bin/python3.
     /usr/bin/python3 scripts/export_benchmodels.py --unseen15  (see scripts/unseen15_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen16  (see scripts/unseen16_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --unseen17  (see scripts/unseen17_models.py)
+    /usr/bin/python3 scripts/export_benchmodels.py --unseen18  (see scripts/unseen18_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --audio     (see scripts/audio_models.py)
     /usr/bin/python3 scripts/export_benchmodels.py --darknet   (see scripts/darknet_models.py)
 
@@ -167,6 +168,15 @@ torch.distributions, an Instant-NGP hash grid by BitwiseXor, an FT-Transformer, 
 step with top-k/top-p and torch.multinomial, a scripted Kalman filter, DLRM's dot
 interaction) to out/bench-models-unseen17/ (--out DIR to change it); see
 scripts/unseen17_models.py.
+
+--unseen18 exports the twenty-third session's set (Segment Anything's prompt decoder with a
+Resize to an input image size, a tf2onnx SSD with per-class NMS in a Loop, ECAPA-TDNN
+attentive statistics pooling, Mamba-2's chunked SSD with four-operand Einsums, a Switch
+Transformer with a capacity from the token count, EfficientViT's ReLU linear attention,
+LoFTR's linear attention and dual-softmax matching, a Glow flow with its log-determinant,
+a TFLite uint8 QDQ graph by tf2onnx, an opset-9 training-mode export with five-output
+BatchNormalization, Slot Attention, xLSTM's parallel mLSTM) to out/bench-models-unseen18/
+(--out DIR to change it); see scripts/unseen18_models.py.
 
 --darknet exports the thirteenth session's set of nets whose activations carry a
 parameter (YOLOv3-tiny and YOLOv4-tiny with LeakyRelu 0.1 at 416x416, a
@@ -555,6 +565,9 @@ def main():
     ap.add_argument("--unseen17", action="store_true",
                     help="export the twenty-second session's set (scripts/unseen17_models.py) to "
                          "out/bench-models-unseen17")
+    ap.add_argument("--unseen18", action="store_true",
+                    help="export the twenty-third session's set (scripts/unseen18_models.py) to "
+                         "out/bench-models-unseen18")
     ap.add_argument("--audio", action="store_true",
                     help="export 1-D convolution nets (TCN, wav2vec-style encoder; scripts/audio_models.py) to out/bench-models-audio")
     ap.add_argument("--darknet", action="store_true",
@@ -614,6 +627,9 @@ def main():
     if args.unseen17:
         import unseen17_models  # beside this script; its own names, opsets and samples
         return unseen17_models.export_main(args)
+    if args.unseen18:
+        import unseen18_models  # beside this script; its own names, opsets and samples
+        return unseen18_models.export_main(args)
     if args.extra + args.unseen + args.unseen2 + args.detection + args.unseen3 > 1:
         ap.error("--extra, --unseen, --unseen2, --unseen3 and --detection are exclusive")
     if args.out is None:

@@ -77,7 +77,15 @@ func ParseInputShape(s string) (string, []int, error) {
 	name, dims, ok := strings.Cut(s, "=")
 	name = strings.TrimSpace(name)
 	if !ok || name == "" || strings.TrimSpace(dims) == "" {
+		if i := strings.LastIndex(s, ":"); !ok && i > 0 && looksLikeDims(s[i+1:]) {
+			// trtexec's NAME:DIMS form.
+			return "", nil, fmt.Errorf("input shape %q: want NAME=d0,d1,...: write %s=%s (a name holding ':', as tf2onnx's input_ids:0, keeps it)",
+				s, s[:i], s[i+1:])
+		}
 		return "", nil, fmt.Errorf("input shape %q: want NAME=d0,d1,... (e.g. images=1,3,640,640)", s)
+	}
+	if strings.Contains(dims, "=") {
+		return "", nil, fmt.Errorf("input shape %q gives several inputs in one flag: give each its own, %s", s, severalShapes(s))
 	}
 	fields := strings.FieldsFunc(dims, func(r rune) bool { return r == ',' || r == 'x' })
 	out := make([]int, len(fields))
@@ -124,4 +132,27 @@ func quoteAll(s []string) []string {
 		out[i] = strconv.Quote(v)
 	}
 	return out
+}
+
+// looksLikeDims reports whether s is two or more numbers separated by commas or 'x'
+// (not the ":0" of a tf2onnx name).
+func looksLikeDims(s string) bool {
+	if s == "" || strings.Trim(s, "0123456789,x") != "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	return strings.ContainsAny(s, ",x")
+}
+
+// severalShapes rewrites "a=1,2,b=3,4" (or with ';' or spaces between) as one flag
+// per input: "--input-shape a=1,2 --input-shape b=3,4".
+func severalShapes(s string) string {
+	var flags []string
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
+		if strings.Contains(tok, "=") || len(flags) == 0 {
+			flags = append(flags, tok)
+			continue
+		}
+		flags[len(flags)-1] += "," + tok
+	}
+	return "--input-shape " + strings.Join(flags, " --input-shape ")
 }

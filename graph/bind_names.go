@@ -122,6 +122,15 @@ func checkGivenNames(g *Graph, given map[string][]int) error {
 			names = append(names, in.Name)
 		}
 	}
-	return fmt.Errorf("input shape given for %s, but the model's inputs are %s",
-		strings.Join(quoteAll(unknownNames), ", "), strings.Join(quoteAll(names), ", "))
+	consts := ""
+	for _, n := range unknownNames {
+		if t := g.Initializers[n]; t != nil {
+			// A graph input an initializer also gives (ONNX IR >= 4) is read as that
+			// constant, so its shape is the initializer's.
+			consts = fmt.Sprintf(" (%q is an initializer of shape %s, a constant: its shape cannot be bound)", n, FormatDims(t.Shape))
+			break
+		}
+	}
+	return fmt.Errorf("input shape given for %s, but the model's inputs are %s%s",
+		strings.Join(quoteAll(unknownNames), ", "), strings.Join(quoteAll(names), ", "), consts)
 }

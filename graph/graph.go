@@ -291,6 +291,8 @@ type Model struct {
 	ModelVersion    int64
 	Doc             string
 	Metadata        map[string]string
+	// sharedNames are the node names several nodes of the file carry (LoadWarnings).
+	sharedNames map[string][]string
 }
 
 // Opset returns the default-domain opset version.
@@ -346,6 +348,8 @@ func (m *Model) Encode() ([]byte, error) {
 
 // FromONNX converts a protobuf model to the IR.
 func FromONNX(mp *onnxpb.ModelProto) (*Model, error) {
+	// Node names as the file gives them (inlined function bodies add their own).
+	shared := sharedNodeNames(mp.GetGraph())
 	if len(mp.GetFunctions()) > 0 {
 		// Expanded on a copy: the caller's proto stays as it was read.
 		mp = proto.Clone(mp).(*onnxpb.ModelProto)
@@ -381,6 +385,7 @@ func FromONNX(mp *onnxpb.ModelProto) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.sharedNames = shared
 	// Composite operators become standard ones (graph/expand.go).
 	if err := expandOps(g, m.Opsets[""]); err != nil {
 		return nil, err
@@ -469,6 +474,9 @@ func valueFromONNX(vi *onnxpb.ValueInfoProto) (*Value, error) {
 }
 
 func graphFromONNX(gp *onnxpb.GraphProto) (*Graph, error) {
+	if err := checkGraphNames(gp); err != nil {
+		return nil, err
+	}
 	splitSequencesToSlices(gp)
 	listLoopsToScans(gp)
 	g := &Graph{
@@ -495,8 +503,13 @@ func graphFromONNX(gp *onnxpb.GraphProto) (*Graph, error) {
 		if err != nil {
 			return nil, fmt.Errorf("graph input: %w", err)
 		}
-		if _, isInit := g.Initializers[v.Name]; isInit {
-			continue // old-style models list initializers as inputs too
+		if t, isInit := g.Initializers[v.Name]; isInit {
+			// Old-style models list initializers as inputs too (IR >= 4: a default
+			// value); the input is read as that constant.
+			if err := checkInitializerInput(v, t); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		g.Inputs = append(g.Inputs, v)
 		g.Values[v.Name] = v
@@ -538,8 +551,17 @@ func graphFromONNX(gp *onnxpb.GraphProto) (*Graph, error) {
 		}
 		for _, ap := range np.GetAttribute() {
 			a, err := attrFromONNX(ap)
+			if err == nil {
+				err = attrFieldMismatch(ap)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: attribute %q: %w", n.Label(), ap.GetName(), err)
+			}
+			if err := checkAttrName(n, a); err != nil {
+				return nil, err
+			}
+			if err := checkAttrType(n, a); err != nil {
+				return nil, err
 			}
 			n.Attrs[a.Name] = a
 		}

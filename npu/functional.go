@@ -76,6 +76,20 @@ func RandomInputs(m *graph.Model, batch int, seed int64) (map[string]*graph.Tens
 			for i := range d {
 				d[i] = int64(rng.Intn(2))
 			}
+		case []uint16:
+			// float16 and bfloat16 inputs: uniform in [0, 1) as for float32.
+			switch in.DType {
+			case graph.Float16:
+				for i := range d {
+					d[i] = graph.Float32ToFloat16(rng.Float32())
+				}
+			case graph.BFloat16:
+				for i := range d {
+					d[i] = graph.Float32ToBFloat16(rng.Float32())
+				}
+			default:
+				return nil, fmt.Errorf("input %q: random %s data is not supported", in.Name, in.DType)
+			}
 		case []bool:
 			// Masks (a transformer's key padding mask): half set, as bench's
 			// synthetic inputs draw them, so no row is all one value except by chance.

@@ -253,6 +253,12 @@ func parseExternal(t *onnxpb.TensorProto) (externalInfo, error) {
 func resolveExternal(g *onnxpb.GraphProto, baseDir string, lim Limits) error {
 	for _, t := range g.GetInitializer() {
 		if t.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
+			if len(t.GetExternalData()) > 0 && len(t.GetRawData()) == 0 {
+				// ONNX reads external_data only with data_location EXTERNAL; the tensor
+				// would be empty.
+				return fmt.Errorf("%w: initializer %q: it has external_data entries but data_location DEFAULT, so no data "+
+					"(set data_location to EXTERNAL, as onnx.external_data_helper does)", ErrMalformed, t.GetName())
+			}
 			continue
 		}
 		if err := loadExternal(t, baseDir, lim); err != nil {
@@ -299,6 +305,9 @@ func loadExternal(t *onnxpb.TensorProto, baseDir string, lim Limits) error {
 		return fmt.Errorf("length %d, shape %v needs %d bytes", e.length, t.GetDims(), need)
 	}
 	f, err := os.Open(filepath.Join(baseDir, clean))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("data file %s (beside the model, in %s) does not exist", clean, baseDir)
+	}
 	if err != nil {
 		return err
 	}
@@ -307,8 +316,13 @@ func loadExternal(t *onnxpb.TensorProto, baseDir string, lim Limits) error {
 	if err != nil {
 		return err
 	}
-	if e.offset+need > st.Size() {
-		return fmt.Errorf("%s has %d bytes, need %d at offset %d", clean, st.Size(), need, e.offset)
+	if st.IsDir() {
+		return fmt.Errorf("location %s is a directory, not a data file", clean)
+	}
+	// offset+need may overflow: compare without adding.
+	if e.offset > st.Size() || need > st.Size()-e.offset {
+		return fmt.Errorf("the tensor needs %d bytes at offset %d of %s, which has %d bytes (out of bounds: a data file of another export, or cut short)",
+			need, e.offset, clean, st.Size())
 	}
 	buf := make([]byte, need)
 	if _, err := f.ReadAt(buf, e.offset); err != nil {

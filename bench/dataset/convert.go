@@ -8,8 +8,8 @@ import (
 )
 
 // ConvertTo returns t as a tensor of type dt. Floating-point targets take any numeric
-// data (float64 samples for a float32 input are rounded to float32, as ONNX Runtime
-// users do with astype). Integer and bool targets take only values they hold
+// data (float64 samples for a float32 input are rounded to float32, float32 samples
+// for a float16 or bfloat16 input to those, as ONNX Runtime users do with astype). Integer and bool targets take only values they hold
 // exactly: a fractional or out-of-range value is an error, never a silent cast.
 func ConvertTo(t *graph.Tensor, dt graph.DType) (*graph.Tensor, error) {
 	if t.DType == dt || dt == graph.Undefined {
@@ -33,8 +33,22 @@ func ConvertTo(t *graph.Tensor, dt graph.DType) (*graph.Tensor, error) {
 		}
 	}
 	out := graph.NewTensor(dt, t.Shape)
-	if dt == graph.Float16 || dt == graph.BFloat16 || out.Data == nil {
+	if out.Data == nil {
 		return nil, fmt.Errorf("cannot convert %s data to %s", t.DType, dt)
+	}
+	if dt == graph.Float16 || dt == graph.BFloat16 {
+		// A float16 or bfloat16 input (twenty-third session): float32 images, IDX
+		// and .npy data are rounded to nearest even (through float32), as
+		// astype(np.float16) does for ONNX Runtime users.
+		d := out.Data.([]uint16)
+		for i, v := range vals {
+			if dt == graph.Float16 {
+				d[i] = graph.Float32ToFloat16(float32(v))
+			} else {
+				d[i] = graph.Float32ToBFloat16(float32(v))
+			}
+		}
+		return out, nil
 	}
 	lo, hi, integer := intRange(dt)
 	if integer {

@@ -497,7 +497,7 @@ func checkConvertible(from, to graph.DType) error {
 	if to == graph.Undefined || from == to {
 		return nil
 	}
-	if from == graph.String || to == graph.String || to == graph.Float16 || to == graph.BFloat16 {
+	if from == graph.String || to == graph.String {
 		return fmt.Errorf("the input takes %s; %s data cannot be converted", to, from)
 	}
 	return nil

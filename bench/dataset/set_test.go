@@ -364,3 +364,21 @@ func TestOpenNPZScalarInputDiffers(t *testing.T) {
 	_, err = s.Batch(0, 2)
 	assert.ErrorContains(t, err, "scalar input differs")
 }
+
+// float16 and bfloat16 inputs take float data rounded to nearest even (twenty-third
+// session: "the input takes float16; float32 data cannot be converted").
+func TestConvertToHalf(t *testing.T) {
+	x := graph.FromFloat32([]int{4}, []float32{1, -2, 0.1, 70000})
+	h, err := ConvertTo(x, graph.Float16)
+	require.NoError(t, err)
+	assert.Equal(t, []uint16{0x3c00, 0xc000, 0x2e66, 0x7c00}, h.Data, "0.1 rounds to 0x2e66; 70000 is beyond float16: +Inf")
+	b, err := ConvertTo(x, graph.BFloat16)
+	require.NoError(t, err)
+	assert.Equal(t, []uint16{0x3f80, 0xc000, 0x3dcd, 0x4789}, b.Data)
+	u := graph.FromUint8([]int{2}, []uint8{0, 255})
+	h, err = ConvertTo(u, graph.Float16)
+	require.NoError(t, err)
+	assert.Equal(t, []uint16{0, 0x5bf8}, h.Data)
+	assert.NoError(t, checkConvertible(graph.Float32, graph.Float16))
+	assert.NoError(t, checkConvertible(graph.Float64, graph.BFloat16))
+}

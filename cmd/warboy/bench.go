@@ -89,7 +89,7 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	m, err := loadModel(path)
+	m, err := loadModel(path, stderr)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 		if m, err = zoo.Build(source, zoo.Options{}); err != nil {
 			return usageErr("%v", err)
 		}
-	} else if m, err = loadModel(source); err != nil {
+	} else if m, err = loadModel(source, stderr); err != nil {
 		return err
 	}
 	loaded := m
@@ -110,7 +110,7 @@ func benchCPUCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if m.Graph.IsQuantized() {
 		if *floatPath != "" {
-			if opts.Float, err = loadModel(*floatPath); err != nil {
+			if opts.Float, err = loadModel(*floatPath, stderr); err != nil {
 				return err
 			}
 		}

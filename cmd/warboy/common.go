@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 
 	"fmt"
@@ -33,14 +34,19 @@ func projectPath(rel string) string {
 	return rel
 }
 
-// loadModel reads an ONNX model file with a message that names the file.
-func loadModel(path string) (*graph.Model, error) {
+// loadModel reads an ONNX model file with a message that names the file, and prints
+// on stderr, once, what graph.LoadWarnings says about it (an opset newer than known,
+// node names shared by several nodes).
+func loadModel(path string, stderr io.Writer) (*graph.Model, error) {
 	if path == "" {
 		return nil, usageErr("no model given")
 	}
 	m, err := graph.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range graph.LoadWarnings(m) {
+		fmt.Fprintf(stderr, "warning: %s: %s\n", path, w)
 	}
 	return m, nil
 }

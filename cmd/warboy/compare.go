@@ -59,14 +59,14 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if !(*detIoU > 0 && *detIoU <= 1) {
 		return usageErr("--det-iou must be in (0, 1]")
 	}
-	fm, err := loadModel(pos[0])
+	fm, err := loadModel(pos[0], stderr)
 	if err != nil {
 		return err
 	}
 	if err := shapes.share(fm.Graph); err != nil {
 		return err
 	}
-	qm, err := loadModel(pos[1])
+	qm, err := loadModel(pos[1], stderr)
 	if err != nil {
 		return err
 	}

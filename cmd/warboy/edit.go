@@ -88,7 +88,7 @@ func editCmd(args []string, stdout, stderr io.Writer) error {
 	if err := atomicfile.CheckWritable(*out); err != nil {
 		return err
 	}
-	m, err := loadModel(pos[0])
+	m, err := loadModel(pos[0], stderr)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(path)
+	m, err := loadModel(path, stderr)
 	if err != nil {
 		return err
 	}

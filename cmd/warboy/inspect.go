@@ -81,7 +81,7 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageErr("inspect takes one MODEL (or --ops)")
 	}
-	m, err := loadModel(pos[0])
+	m, err := loadModel(pos[0], stderr)
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	m, err := loadModel(pos[0])
+	m, err := loadModel(pos[0], stderr)
 	if err != nil {
 		return err
 	}

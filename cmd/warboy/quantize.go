@@ -151,7 +151,7 @@ func quantizeCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	start := time.Now()
-	m, err := loadModel(pos[0])
+	m, err := loadModel(pos[0], stderr)
 	if err != nil {
 		return err
 	}

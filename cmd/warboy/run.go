@@ -85,7 +85,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(pos[0])
+	m, err := loadModel(pos[0], stderr)
 	if err != nil {
 		return err
 	}
@@ -130,6 +130,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		feeds = map[string]*graph.Tensor{in.Name: x}
 		rep.Input = *input
 	case *input != "":
+		warnInitializerArrays(*input, m, stderr)
 		set, err := openData(*input, "", "", m, shapes, 0)
 		if err != nil {
 			return err

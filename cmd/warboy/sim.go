@@ -97,7 +97,7 @@ func simCmd(args []string, stdout, stderr io.Writer) error {
 		if m, err = zoo.Build(source, zoo.Options{ShapeOnly: *timingOnly && !*functional}); err != nil {
 			return usageErr("%v", err)
 		}
-	} else if m, err = loadModel(source); err != nil {
+	} else if m, err = loadModel(source, stderr); err != nil {
 		return err
 	} else {
 		m = poolQ.apply(m, stderr)

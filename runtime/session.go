@@ -329,6 +329,7 @@ func (s *Session) plan() error {
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
 	s.fuseLSTMCells()            // fuse_lstmcell.go
+	s.fuseDynqMatMuls()          // fuse_dynq.go
 	s.fuseElementwise()          // fuse_elementwise.go
 	s.fuseDistances()            // fuse_distance.go
 	s.packConstMatMuls()         // matmul_packed.go

@@ -290,13 +290,15 @@ func (s *Session) absorbInt8AttentionViews() {
 			}
 		}
 		// A multi-output step (Split) goes only when the chains take all
-		// of its outputs; otherwise cut the chains below it.
+		// of its outputs that are read (fused cache Concats read the others
+		// through views of the Split's input); otherwise cut the chains
+		// below it.
 		for j, v := range views {
 			if v == nil {
 				continue
 			}
 			for c, cs := range v.chain {
-				if n := len(cs.st.out); n > 1 && used[s.stepIndex(cs.st, producer)] != n {
+				if n := s.liveOutputs(cs.st, readers); len(cs.st.out) > 1 && used[s.stepIndex(cs.st, producer)] != n {
 					views[j], roots[j] = s.operandViewFrom(v.chain[c+1:], cs.st.out[cs.out], k)
 					break
 				}
@@ -331,6 +333,17 @@ func (s *Session) absorbInt8AttentionViews() {
 		s.steps[i] = nst
 	}
 	s.dropSteps(removed)
+}
+
+// liveOutputs counts the outputs of st that a step reads or a run keeps.
+func (s *Session) liveOutputs(st step, readers map[int][]int) int {
+	n := 0
+	for _, id := range st.out {
+		if id >= 0 && (s.keep[id] || len(readers[id]) > 0) {
+			n++
+		}
+	}
+	return n
 }
 
 // stepIndex is the index of an absorbed step (identified by its first
@@ -375,17 +388,34 @@ func (s *Session) operandViewFrom(chain []chainStep, root int, k *qattentionKern
 	if len(chain) == 0 {
 		return nil, end
 	}
-	rd := s.valueDims(s.nameOf(root))
-	if rd == nil || s.valueType(root) != graph.Int8 {
+	v, lut, ok := s.chainView(chain, root)
+	if !ok {
 		return nil, end
 	}
+	qv := &qaView{chain: chain, srcShape: s.valueDims(s.nameOf(root)), lut: lut}
+	offs, rs, cs, ok := v.matrixOffsets()
+	if !ok {
+		return nil, end
+	}
+	qv.shape, qv.offs, qv.rs, qv.cs = v.shape, offs, rs, cs
+	return qv, root
+}
+
+// chainView composes the view of chain (in execution order, each step
+// viewableStep's) over the int8 slot root, and the chain's QLUT (at most
+// one, applied after the gather); false when a step does not compose.
+func (s *Session) chainView(chain []chainStep, root int) (i8View, *kernels.LUT, bool) {
+	rd := s.valueDims(s.nameOf(root))
+	if rd == nil || s.valueType(root) != graph.Int8 {
+		return i8View{}, nil, false
+	}
 	v := denseI8View(rd)
-	qv := &qaView{chain: chain, srcShape: slices.Clone(rd)}
+	var lut *kernels.LUT
 	for _, c := range chain {
 		st := c.st
 		od := s.valueDims(s.nameOf(st.out[c.out]))
 		if od == nil {
-			return nil, end
+			return i8View{}, nil, false
 		}
 		ok := true
 		switch kk := st.kernel.(type) {
@@ -397,10 +427,10 @@ func (s *Session) operandViewFrom(chain []chainStep, root int, k *qattentionKern
 				v, ok = v.reshape(od)
 			}
 		case *lutKernel:
-			if qv.lut != nil {
-				return nil, end
+			if lut != nil {
+				return i8View{}, nil, false
 			}
-			qv.lut = kk.lut
+			lut = kk.lut
 		default:
 			switch st.node.OpType {
 			case "Slice":
@@ -412,15 +442,10 @@ func (s *Session) operandViewFrom(chain []chainStep, root int, k *qattentionKern
 			}
 		}
 		if !ok || !slices.Equal(v.shape, od) {
-			return nil, end
+			return i8View{}, nil, false
 		}
 	}
-	offs, rs, cs, ok := v.matrixOffsets()
-	if !ok {
-		return nil, end
-	}
-	qv.shape, qv.offs, qv.rs, qv.cs = v.shape, offs, rs, cs
-	return qv, root
+	return v, lut, true
 }
 
 // viewableStep reports whether st maps its first input to its output(s) by

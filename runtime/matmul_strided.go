@@ -73,7 +73,14 @@ func (k *stridedMatMulKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*grap
 	}
 	c := ctx.AllocF32(graph.NumElements(k.outShape))
 	ad, bd := a.F32(), b.F32()
+	small := !k.a.trans && k.b.trans && kernels.SmallGemmTFits(k.m, k.n, k.k)
 	one := func(i, th int) {
+		if small {
+			// a few rows against B stored transposed (Informer's sampled
+			// keys): dot products of contiguous rows, no per-call pack
+			kernels.SmallGemmTF32(k.m, k.n, k.k, k.alpha, ad[k.a.off[i]:], k.a.ld, bd[k.b.off[i]:], k.b.ld, c[k.cOff[i]:], k.ldc)
+			return
+		}
 		if !k.a.trans {
 			kernels.SgemmScaled(k.b.trans, k.m, k.n, k.k, k.alpha, ad[k.a.off[i]:], k.a.ld, bd[k.b.off[i]:], k.b.ld, c[k.cOff[i]:], k.ldc, th)
 			return

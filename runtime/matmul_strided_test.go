@@ -72,6 +72,15 @@ func TestMatMulTransposes(t *testing.T) {
 			shared := b.Node("Mul", []string{q, b.Init("h", graph.ScalarFloat32(0.5))})
 			b.Output(b.Node("MatMul", []string{shared, kt}), shared)
 		}},
+		// Informer's ProbSparse attention: one query row (here two) by its
+		// sampled keys, kᵀ through a Transpose; more than 16 keys and a
+		// reduction of 19 (kernels.SmallGemmTF32's groups and tails).
+		{name: "informer: a few query rows by keys stored transposed", x: []int{2, 3, 20, 19}, transposes: 0, scales: 0, build: func(b *mb) {
+			idx := &graph.Tensor{DType: graph.Int64, Shape: []int{2}, Data: []int64{0, 7}}
+			q := b.Node("Mul", []string{b.Node("Gather", []string{"x", b.Init("idx", idx)}, graph.IntAttr("axis", 2)), b.Init("s", graph.ScalarFloat32(0.25))})
+			k := b.Node("Transpose", []string{b.Node("Relu", []string{"x"})}, perm(0, 1, 3, 2))
+			b.Output(b.Node("MatMul", []string{q, k}))
+		}},
 		{name: "shared transpose stays, contiguous axis into the batch", x: []int{5, 6, 7}, transposes: 2, scales: 0, build: func(b *mb) {
 			kt := b.Node("Transpose", []string{"x"}, perm(0, 2, 1))
 			s := b.Node("MatMul", []string{"x", kt})

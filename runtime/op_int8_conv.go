@@ -151,6 +151,11 @@ type qgemmKernel struct {
 	rq      *kernels.Requant
 	rows    *kernels.RequantRows // rq expanded for rows of n (QGemmRows)
 	post    *int8BiasPost        // a bias Add folded in (fuse_int8_bias.go)
+	// epi are the steps folded after it, in order (fuse_int8_gemm_post.go):
+	// QLUTs and residual QBinarys; deq a Dequantize after them, which makes
+	// the output float32.
+	epi []gemmEpi
+	deq *gemmDeq
 }
 
 func buildQGemm(b *BuildContext) (Kernel, error) {
@@ -236,6 +241,9 @@ func (k *qgemmKernel) Run(ctx *ExecContext, in []*graph.Tensor) ([]*graph.Tensor
 		}
 	}
 	oshape = append(append(oshape, shape[:k.axis]...), k.n)
+	if len(k.epi) > 0 || k.deq != nil {
+		return k.epilogue(ctx, in, oshape, out)
+	}
 	return []*graph.Tensor{graph.FromInt8(oshape, out)}, nil
 }
 

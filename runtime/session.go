@@ -329,14 +329,18 @@ func (s *Session) plan() error {
 	// fuse_layernorm.go
 	s.fuseLayerNorms(m.Opset())
 	s.fuseLSTMCells()            // fuse_lstmcell.go
+	s.fuseDynqMatMuls()          // fuse_dynq.go
 	s.fuseElementwise()          // fuse_elementwise.go
 	s.fuseDistances()            // fuse_distance.go
 	s.packConstMatMuls()         // matmul_packed.go
 	s.fuseAttention()            // fuse_attention.go
 	s.fuseInt8Attention()        // fuse_int8_attention.go
+	s.fuseInt8CacheConcats()     // fuse_int8_cache_concat.go
 	s.absorbInt8AttentionViews() // int8_attention_views.go
 	s.fuseInt8LSTMCells()        // fuse_int8_lstmcell.go
 	s.foldInt8BiasAdds()         // fuse_int8_bias.go
+	s.foldInt8GemmEpilogues()    // fuse_int8_gemm_post.go
+	s.fuseInt8BinaryChains()     // fuse_int8_binary_chain.go
 	s.planChannelsLast()
 	s.planChannelsLast3D() // layout_3d.go
 	// fuse_convtranspose_clamp.go: on the kernels the layout pass chose

@@ -57,8 +57,10 @@ import (
 // channels-last maps (asm_pixstats_amd64.s, gen_pixstats.go), "powdist" the float32 Pow by a
 // constant in float64 lanes and the float64-accumulated squared row distances
 // (asm_powdist_amd64.s, gen_powdist.go), "deform" the bilinear corner gathers of DeformConv's
-// columns (asm_deform_amd64.s, gen_deform.go).
-var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast, qsmall, pixstats, powdist or deform")
+// columns (asm_deform_amd64.s, gen_deform.go), "smalldot" the small products with B stored
+// transposed, one row of A by up to 16 rows of B (asm_smalldot_amd64.s, gen_smalldot.go), "dynq" the float
+// epilogue of the dynamic-int8 MatMul chains (asm_dynq_amd64.s, gen_dynq.go).
+var set = flag.String("set", "main", "kernel set to generate: main, rowsidx, qwin, qinter, qstem, qbytes, upsample, fshuf, amx, sgemm512, qatew, acts, pool, qattr, rowspf, rowspair, rowsred, dense, fewrows, qrnn, affine, tpack, dwf32, histbin, trig, qsmrow, bcast, qsmall, pixstats, powdist, deform, smalldot or dynq")
 
 func main() {
 	flag.Parse()
@@ -205,6 +207,16 @@ func main() {
 	}
 	if *set == "pixstats" {
 		pixStatsKernels() // gen_pixstats.go
+		Generate()
+		return
+	}
+	if *set == "dynq" {
+		dynqKernels() // gen_dynq.go
+		Generate()
+		return
+	}
+	if *set == "smalldot" {
+		smallDotKernels() // gen_smalldot.go
 		Generate()
 		return
 	}

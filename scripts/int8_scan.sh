@@ -6,7 +6,7 @@
 # (docs/quantizer.md, "int8 accuracy on exports, fourth round (twenty-third session)")
 W=$1; O=$2; shift 2
 SETS=${*:-unseen14 unseen15 unseen16 unseen17}
-OUT=${WARBOY_OUT:-/work/main/out}
+OUT=${WARBOY_OUT:-$(cd "$(dirname "$0")/.." && pwd)/out}
 mkdir -p "$O"
 for s in $SETS; do D=$OUT/bench-models-$s
 	for f in "$D"/*.onnx; do M=$(basename "$f" .onnx)

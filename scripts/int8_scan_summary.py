@@ -15,7 +15,7 @@ import math
 import os
 import sys
 
-OUT = os.environ.get("WARBOY_OUT", "/work/main/out")
+OUT = os.environ.get("WARBOY_OUT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out"))
 
 
 def load(f):

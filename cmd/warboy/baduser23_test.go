@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -126,12 +125,7 @@ func makeBadUserFiles23(t testing.TB) badUserFiles {
 
 func TestBadUserInput23(t *testing.T) {
 	f := makeBadUserFiles23(t)
-	type tc struct {
-		name string
-		args []string
-		code int
-		want string
-	}
+	type tc = badUserCase
 	var cases []tc
 	for file, want := range map[string]string{
 		"alpha_int.onnx": `alpha_int.onnx: malformed ONNX model: LeakyRelu "lr": attribute "alpha" is INT (1), but ONNX defines it as FLOAT ` +
@@ -166,29 +160,7 @@ func TestBadUserInput23(t *testing.T) {
 		{"input-shape for an initializer input", []string{"inspect", f.path("init_input.onnx"), "--input-shape", "w=4,4"}, 1,
 			`input shape given for "w", but the model's inputs are "x" ("w" is an initializer of shape [4,4], a constant: its shape cannot be bound)`},
 	}...)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := t.TempDir()
-			args := make([]string, len(c.args))
-			for i, a := range c.args {
-				args[i] = strings.ReplaceAll(a, "OUT/", out+string(filepath.Separator))
-			}
-			code, stdout, stderr := runCLI(append(args, "--json")...)
-			assert.Equal(t, c.code, code, stderr)
-			assert.Contains(t, stderr, c.want)
-			assert.NotContains(t, stderr, "panic")
-			var e errorJSON
-			dec := json.NewDecoder(strings.NewReader(stdout))
-			dec.DisallowUnknownFields()
-			if assert.NoError(t, dec.Decode(&e), "stdout: %q", stdout) {
-				assert.Equal(t, c.code, e.ExitCode)
-				assert.Contains(t, e.Error, c.want)
-			}
-			entries, err := os.ReadDir(out)
-			require.NoError(t, err)
-			assert.Empty(t, entries, "nothing written on failure")
-		})
-	}
+	runBadUserCases(t, cases)
 }
 
 // What works, with the warning said once on stderr.

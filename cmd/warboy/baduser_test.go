@@ -158,12 +158,7 @@ func TestBadUserInput(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	cnnCopy := f.write(t, "cnn_copy.onnx", mustRead(t, cnn))
 
-	type tc struct {
-		name string
-		args []string // OUT in an argument is the case's (empty) output directory
-		code int
-		want string
-	}
+	type tc = badUserCase
 	var cases []tc
 	// Damaged files fail at load in every command that reads a model, before any work.
 	loadFails := map[string]string{
@@ -266,29 +261,7 @@ func TestBadUserInput(t *testing.T) {
 		{"quantize a quantized model", []string{"quantize", quantized, "-o", "OUT/q.onnx"}, 1, "model is already quantized"},
 		{"edit a float model", []string{"edit", cnn, "--input-type", "uint8", "-o", "OUT/e.onnx"}, 1, "is a float32 model: the editor works on quantized models"},
 	}...)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := t.TempDir()
-			args := make([]string, len(c.args))
-			for i, a := range c.args {
-				args[i] = strings.ReplaceAll(a, "OUT/", out+string(filepath.Separator))
-			}
-			code, stdout, stderr := runCLI(append(args, "--json")...)
-			assert.Equal(t, c.code, code, stderr)
-			assert.Contains(t, stderr, c.want)
-			assert.NotContains(t, stderr, "panic")
-			var e errorJSON
-			dec := json.NewDecoder(strings.NewReader(stdout))
-			dec.DisallowUnknownFields()
-			if assert.NoError(t, dec.Decode(&e), "stdout: %q", stdout) {
-				assert.Equal(t, c.code, e.ExitCode)
-				assert.Contains(t, e.Error, c.want)
-			}
-			entries, err := os.ReadDir(out)
-			require.NoError(t, err)
-			assert.Empty(t, entries, "nothing written on failure")
-		})
-	}
+	runBadUserCases(t, cases)
 	// The damaged inputs were read, never written.
 	assert.Equal(t, cnnBytes, mustRead(t, cnnCopy))
 }
@@ -365,4 +338,43 @@ func TestFiniteJSON(t *testing.T) {
 	assert.Equal(t, []any{nil, nil, 3.0}, back["vals"])
 	assert.Nil(t, back["a"])
 	assert.Equal(t, map[string]any{"a": nil, "b": 2.0}, back["map"])
+}
+
+// badUserCase is one refused command line: its exit code and a part of the
+// message it must print, on stderr and in the --json error.
+type badUserCase struct {
+	name string
+	args []string // OUT in an argument is the case's (empty) output directory
+	code int
+	want string
+}
+
+// runBadUserCases runs each case with --json and checks the exit code, the
+// message on stderr and in the JSON error, that nothing panicked and that
+// nothing was written to the case's output directory.
+func runBadUserCases(t *testing.T, cases []badUserCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := make([]string, len(c.args))
+			for i, a := range c.args {
+				args[i] = strings.ReplaceAll(a, "OUT/", out+string(filepath.Separator))
+			}
+			code, stdout, stderr := runCLI(append(args, "--json")...)
+			assert.Equal(t, c.code, code, stderr)
+			assert.Contains(t, stderr, c.want)
+			assert.NotContains(t, stderr, "panic")
+			var e errorJSON
+			dec := json.NewDecoder(strings.NewReader(stdout))
+			dec.DisallowUnknownFields()
+			if assert.NoError(t, dec.Decode(&e), "stdout: %q", stdout) {
+				assert.Equal(t, c.code, e.ExitCode)
+				assert.Contains(t, e.Error, c.want)
+			}
+			entries, err := os.ReadDir(out)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "nothing written on failure")
+		})
+	}
 }

@@ -130,3 +130,18 @@ var (
 	movesI512 = vecMoves{func(s, d Op) { VMOVDQU32(s, d) }, func(s, d Op) { VMOVDQA32(s, d) }}
 	movesF32  = vecMoves{func(s, d Op) { VMOVUPS(s, d) }, func(s, d Op) { VMOVAPS(s, d) }}
 )
+
+// avx2TailMask writes the read-only table an AVX2 tail load masks with: 16
+// uint32, the first 8 all ones, so the 8 lanes loaded at element 8-t are
+// all ones for the first t.
+func avx2TailMask(name string) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	return m
+}

@@ -21,16 +21,7 @@ import (
 
 // bcastKernels is called from main for -set bcast.
 func bcastKernels() {
-	// The AVX2 tail mask: the 8 lanes loaded at element 8-t are all ones
-	// for the first t.
-	bcastTailMask = GLOBL("bcastTailMask", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
+	bcastTailMask = avx2TailMask("bcastTailMask")
 	for _, wide := range []bool{true, false} {
 		for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
 			for _, mode := range []string{"VV", "VS", "SV"} {

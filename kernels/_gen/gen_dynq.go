@@ -22,16 +22,7 @@ import (
 
 // dynqKernels is called from main for -set dynq.
 func dynqKernels() {
-	// The AVX2 lane masks: the 8 lanes loaded at element 8-t are all ones
-	// for the first t.
-	dynqMask = GLOBL("dynqMask", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
+	dynqMask = avx2TailMask("dynqMask")
 	for _, wide := range []bool{true, false} {
 		for _, bias := range []bool{false, true} {
 			for _, relu := range []bool{false, true} {

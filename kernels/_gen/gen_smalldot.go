@@ -33,16 +33,7 @@ func smallDotKernels() {
 	for j := 0; j < 8; j++ {
 		DATA(4*j, U32(uint32(4*(j%2)+j/2)))
 	}
-	// The AVX2 lane masks: the 8 lanes loaded at element 8-t are all ones
-	// for the first t.
-	smallDotMask = GLOBL("smallDotMask", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
+	smallDotMask = avx2TailMask("smallDotMask")
 	smallDotT(true)
 	smallDotT(false)
 }

@@ -380,6 +380,10 @@ func (b *builder) fuseReluFakeQuant() {
 // ErrNoGradient is wrapped by New when the graph has an operator without a gradient.
 var ErrNoGradient = errors.New("operator has no gradient in qat")
 
+// ErrDiverged is returned by Fit when the loss stops being finite: the learning
+// rate is too high for the model (a caller trying several rates drops that one).
+var ErrDiverged = errors.New("the loss diverged")
+
 func (b *builder) node(node *graph.Node, bn *bnParams) error {
 	if node.Domain != "" {
 		return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)

@@ -321,7 +321,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				loss, c = SoftmaxCrossEntropy(logits, k, labels[:b], grad)
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return stats, fmt.Errorf("qat: the loss diverged (%v) at epoch %d step %d; lower --lr", loss, ep+1, s+1)
+				return stats, fmt.Errorf("qat: %w (%v) at epoch %d step %d; lower --lr", ErrDiverged, loss, ep+1, s+1)
 			}
 			n.ZeroGrad()
 			zeroRangeGrads(rps)

@@ -7,12 +7,13 @@
 #
 # e.g. scripts/qat_sweep.sh ../shared/models/fmnist_cnn.onnx runs 2 "0 1 2 3 4" both
 # WARBOY (default: warboy on PATH), PYTHON (default /usr/bin/python3, Debian's, with
-# python3-torch) and DATA (default ../shared/data/fashion-mnist) may be set.
+# python3-torch), DATA (default ../shared/data/fashion-mnist) and TORCH_FLAGS (extra flags for
+# scripts/qat_reference.py, e.g. "--lr 0.003") may be set.
 # Files: OUTDIR/<tool>-<model>-e<EPOCHS>-s<SEED>.json (and .err, and the .onnx warboy
 # writes); a run whose .json already exists is skipped, so an interrupted sweep resumes.
 set -u
 if [ $# -lt 4 ]; then
-	sed -n '2,12p' "$0" >&2
+	sed -n '2,13p' "$0" >&2
 	exit 2
 fi
 model=$1 outdir=$2 epochs=$3 seeds=$4
@@ -51,6 +52,6 @@ for s in $seeds; do
 	esac
 	case $tools in torch | both)
 		run torch "$s" "$PYTHON" "$here/qat_reference.py" "$model" --data "$DATA" \
-			--epochs "$epochs" --threads 1 --seed "$s" --json ;;
+			--epochs "$epochs" --threads 1 --seed "$s" --json ${TORCH_FLAGS:-} ;;
 	esac
 done

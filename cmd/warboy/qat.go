@@ -48,6 +48,8 @@ type qatReport struct {
 	CheckSet      string           `json:"checkpoint_images"`
 	StartMargin   float64          `json:"start_margin"`
 	Checkpoints   []qatCheckpoint  `json:"checkpoints"`
+	LRCandidates  []lrCandidate    `json:"lr_candidates,omitempty"`
+	LRSelectSet   string           `json:"lr_selection_images,omitempty"`
 	ChosenEpochs  *float64         `json:"chosen_checkpoint"`
 	EvalData      string           `json:"eval_data"`
 	EvalImages    int              `json:"eval_images"`
@@ -78,7 +80,7 @@ func (d datasetSamples) Sample(i int, dst []float32) int {
 }
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
+	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
 		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|fixed|learned] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "training data directory (IDX files, or images with labels.txt)")
@@ -86,7 +88,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "train on the first N images (0 = all)")
 	def := qat.DefaultOptions()
 	epochs := fs.Int("epochs", def.Epochs, "epochs")
-	lr := fs.Float64("lr", 0, "peak learning rate (default 0.01 for sgd, 1e-4 for adamw), after --warmup, cosine decay to 0")
+	lrFlag := fs.String("lr", "", "peak learning rate, after --warmup, cosine decay to 0; a comma-separated list trains once per rate from the same start and writes the run whose int8 model scores best on training images (default: 0.01,0.003 for sgd, 1e-4 for adamw)")
 	warmup := fs.Float64("warmup", def.Warmup, "fraction of the steps over which the learning rate rises linearly to --lr")
 	batch := fs.Int("batch", def.Batch, "training batch size")
 	optName := fs.String("optimizer", def.Optimizer, "sgd (momentum 0.9) or adamw")
@@ -122,9 +124,13 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageErr("-o OUT.onnx is required")
 	}
-	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *lr < 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
+	lrCands, err := parseLRs(*lrFlag)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
 		(*freeze < 0 && *freeze != -1) || (*freezeRanges < 0 && *freezeRanges != -1) {
-		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --lr, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
+		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
 	}
 	// qat.Options reads a zero temperature as "the default" (1); given on the
 	// command line it is a value, and the report would say 0 of a run at 1.
@@ -139,6 +145,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp}).WithDefaults(); err != nil {
+		return usageErr("%v", err)
+	}
+	lrs, err := resolveLRs(lrCands, qat.Options{Optimizer: *optName})
+	if err != nil {
 		return usageErr("%v", err)
 	}
 	var excluded []string
@@ -241,65 +251,62 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	var bar *progress.Bar
 	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
-	var pick *checkpointPicker
-	opts := qat.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
-		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts,
-		Progress: func(ep, done, total int, loss, acc float64) {
-			if bar == nil {
-				bar = progress.New(stderr, fmt.Sprintf("epoch %d/%d", ep, *epochs), total)
-			}
-			bar.Set(done)
-		},
-		EpochEnd: func(s qat.EpochStats) {
-			if bar != nil {
-				bar.Done()
-				bar = nil
-			}
-			if !*asJSON {
-				fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f  train accuracy (fake-quant) %.2f %%  %.1f s\n", s.Epoch, *epochs, s.Loss, 100*s.Accuracy, s.Seconds)
-			}
-		}}
-	if opts, err = opts.WithDefaults(); err != nil {
-		return usageErr("%v", err)
-	}
-	pick = &checkpointPicker{net: net, ev: ev, qopts: qopts, margin: *margin / 100, last: vn == 0, epochs: float64(opts.Epochs)}
-	opts.Checkpoint = pick.checkpoint
-	if vn == 0 {
-		opts.CheckpointsPerEpoch = 1 // only the start and the end are scored
-	}
-	rep.LR = opts.LR
-	if opts.Distill > 0 {
-		if opts.Teacher, err = qat.NewTeacher(m, *threads); err != nil {
+	base := qat.Options{Epochs: *epochs, Batch: *batch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
+		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts}
+	if base.Distill > 0 {
+		if base.Teacher, err = qat.NewTeacher(m, *threads); err != nil {
 			return err
 		}
 	}
-	stats, err := net.Fit(datasetSamples{ds: ds, n: trainN}, opts)
-	if bar != nil {
-		bar.Done()
-	}
-	if err != nil {
-		return err
-	}
-	rep.EpochLog = stats
-	var q *graph.Model
-	{
-		var at float64
-		q, rep.Checkpoints, at = pick.result()
-		rep.ChosenEpochs = &at
-		if !*asJSON {
-			fmt.Fprintf(stdout, "checkpoints (int8 accuracy on %s):", checkSet)
-			for _, c := range rep.Checkpoints {
-				mark := ""
-				if c.Chosen {
-					mark = "*"
-				}
-				fmt.Fprintf(stdout, " %.2f:%.2f%s", c.Epochs, 100*c.Accuracy, mark)
+	tr := &qatTrainer{model: m, cfg: qat.Config{Exclude: excluded, Threads: *threads}, ranges: ranges, qopts: qopts,
+		data: datasetSamples{ds: ds, n: trainN}, ev: ev, margin: *margin / 100, last: vn == 0, checkSet: checkSet,
+		multi: len(lrs) > 1, quiet: *asJSON, stdout: stdout, stderr: stderr}
+	var runs []*lrRun
+	for _, lr := range lrs {
+		opts := base
+		opts.LR = lr
+		run, err := tr.train(net, opts)
+		net = nil // the first run trains the net built above; the others build their own
+		if err != nil {
+			if len(lrs) == 1 || !errors.Is(err, qat.ErrDiverged) {
+				return err
 			}
-			fmt.Fprintf(stdout, "\nchosen: the checkpoint at epoch %.2f\n", at)
+			fmt.Fprintf(stderr, "warning: learning rate %g: %v; dropped\n", lr, err)
+			continue
+		}
+		runs = append(runs, run)
+	}
+	if len(runs) == 0 {
+		return fmt.Errorf("qat: the loss diverged at every learning rate (%s); lower --lr", formatLRs(lrs))
+	}
+	chosen := runs[0]
+	if len(lrs) > 1 {
+		sev, sset, err := lrSelection(m, ds, ev, checkSet, vn, poolN, min(*calibN, trainN), *threads)
+		if err != nil {
+			return err
+		}
+		rep.LRSelectSet = sset
+		if chosen, rep.LRCandidates, err = chooseLR(lrs, runs, sev); err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintf(stdout, "learning rate (int8 accuracy on %s):", sset)
+			for _, c := range rep.LRCandidates {
+				switch {
+				case c.Diverged:
+					fmt.Fprintf(stdout, " %g:diverged", c.LR)
+				case c.Chosen:
+					fmt.Fprintf(stdout, " %g:%.2f*", c.LR, 100*c.Accuracy)
+				default:
+					fmt.Fprintf(stdout, " %g:%.2f", c.LR, 100*c.Accuracy)
+				}
+			}
+			fmt.Fprintf(stdout, "\nchosen: learning rate %g\n", chosen.lr)
 		}
 	}
+	q := chosen.model
+	rep.LR, rep.EpochLog, rep.Checkpoints, rep.ChosenEpochs = chosen.lr, chosen.stats, chosen.checkpoints, &chosen.at
 	if evalDS != nil {
 		res, err := evalInt8(q, evalDS, *evalN, *threads, stderr, "eval QAT")
 		if err != nil {

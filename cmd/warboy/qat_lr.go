@@ -47,7 +47,7 @@ func resolveLRs(given []float64, base qat.Options) ([]float64, error) {
 	}
 	if len(given) == 0 {
 		if def.Optimizer == "sgd" {
-			return defaultSGDRates, nil
+			return append([]float64(nil), defaultSGDRates...), nil
 		}
 		return []float64{def.LR}, nil
 	}

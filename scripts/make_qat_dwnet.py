@@ -12,7 +12,12 @@ operators scripts/qat_reference.py rebuilds are used (no ReLU6). The model is no
 committed (benchmarks only). Debian's python3-torch 1.13:
 
     FMNIST_DIR=../shared/data/fashion-mnist /usr/bin/python3 scripts/make_qat_dwnet.py OUT.onnx [EPOCHS]
+
+With RECIPE=onecycle in the environment the float training is the bundled models' recipe
+instead (AdamW, one-cycle schedule peaking at 3e-3, batch 128), which ends annealed as a
+converged model does (docs/quantizer.md, "QAT, the learning-rate rule on unseen architectures").
 """
+import os
 import sys
 import time
 
@@ -49,7 +54,12 @@ def main():
     xtr, ytr = (torch.from_numpy(a) for a in fmnist.load_split(root, "train"))
     xte, yte = (torch.from_numpy(a) for a in fmnist.load_split(root, "t10k"))
     model = DWNet()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = None
+    if os.environ.get("RECIPE") == "onecycle":  # the bundled models' recipe: ends annealed, as a converged model
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * ((len(xtr) + 127) // 128))
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     t0 = time.time()
     for ep in range(epochs):
         model.train()
@@ -60,6 +70,8 @@ def main():
             loss = nn.functional.cross_entropy(model(xtr[b]), ytr[b])
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
         model.eval()
         with torch.no_grad():
             acc = sum((model(xte[i:i + 500]).argmax(1) == yte[i:i + 500]).sum().item() for i in range(0, len(xte), 500))

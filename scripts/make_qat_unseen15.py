@@ -174,7 +174,7 @@ def plain_fake_quant(qconfig):
     return tq.QConfig(activation=act, weight=wt)
 
 
-def train(net, x, y, epochs, opt, seed):
+def train(net, x, y, epochs, opt, seed, sched=None):
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         net.train()
@@ -185,6 +185,20 @@ def train(net, x, y, epochs, opt, seed):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
+
+
+def float_optimizer(net, epochs, n):
+    """The float models' optimizer: Adam at 2e-3, or with RECIPE=onecycle in the environment
+    the bundled models' recipe (AdamW, one-cycle schedule peaking at 3e-3), which ends
+    annealed as a converged model does (docs/quantizer.md, "QAT, the learning-rate rule on
+    unseen architectures")."""
+    if os.environ.get("RECIPE") == "onecycle":
+        opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
+        steps = epochs * ((n + 63) // 64)
+        return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    return torch.optim.Adam(net.parameters(), 2e-3), None
 
 
 def predictions(net, x):
@@ -238,7 +252,8 @@ def main():
         if name in FLOAT:
             cls, opset, identity, keep_bn = FLOAT[name]
             net = cls()
-            train(net, xtr, ytr, epochs, torch.optim.Adam(net.parameters(), 2e-3), 0)
+            opt, sched = float_optimizer(net, epochs, len(xtr))
+            train(net, xtr, ytr, epochs, opt, 0, sched)
             net.eval()
             acc = accuracy(predictions(net, xte), yte)
             # TrainingMode.PRESERVE keeps BatchNormalization nodes (in inference form: the

@@ -42,8 +42,9 @@ type Options struct {
 	// disable_observer): the weights then adapt to fixed int8 grids.
 	FreezeRangesAfter float64
 	// Ranges: "ema" (default: activation ranges follow each batch's min/max with
-	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver), "fixed"
-	// (the calibrated ranges are kept) or "learned" (each range is a trainable
+	// averaging constant 0.01, as PyTorch's MovingAverageMinMaxObserver), "ema-clip"
+	// (the moving min/max scaled by the clipping the calibration chose: clipRef),
+	// "fixed" (the calibrated ranges are kept) or "learned" (each range is a trainable
 	// parameter, started from the calibrated range and stepped by the optimizer with
 	// the LSQ gradient: lsq.go).
 	Ranges string
@@ -152,9 +153,9 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("qat: unknown learning-rate schedule %q (cosine, constant)", o.Schedule)
 	}
 	switch o.Ranges {
-	case "", "ema", "fixed", "learned":
+	case "", "ema", "ema-clip", "fixed", "learned":
 	default:
-		return fmt.Errorf("qat: unknown range mode %q (ema, fixed, learned)", o.Ranges)
+		return fmt.Errorf("qat: unknown range mode %q (ema, ema-clip, fixed, learned)", o.Ranges)
 	}
 	if !(o.Average >= 0 && o.Average <= 1) {
 		return fmt.Errorf("qat: weight averaging over %v of the steps is not a fraction in [0, 1]", o.Average)
@@ -227,8 +228,12 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			return nil, fmt.Errorf("qat: activation %q has no range (call SetRanges with calibrated ranges)", r.name)
 		}
 	}
-	ema := opts.Ranges == "" || opts.Ranges == "ema"
+	clip := opts.Ranges == "ema-clip"
+	ema := opts.Ranges == "" || opts.Ranges == "ema" || clip
 	n.emaRanges = ema
+	for _, r := range n.ranges {
+		r.clip, r.clipRef = clip, clipRef{}
+	}
 	learned := opts.Ranges == "learned"
 	var rps []rangeParam
 	var rangeOpt *optimizer

@@ -81,7 +81,7 @@ func (d datasetSamples) Sample(i int, dst []float32) int {
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
-		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|fixed|learned] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "training data directory (IDX files, or images with labels.txt)")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
@@ -102,7 +102,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	valN := fs.Int("val-n", 0, "training images held back (the last ones, at most a tenth) to pick the best checkpoint, the post-training start included (0 = train on all and keep the last, unless it scores more than --start-margin below the start on 1000 training images)")
 	ckpts := fs.Int("checkpoints", 4, "checkpoints scored on the validation images per epoch")
 	margin := fs.Float64("start-margin", 1, "write the post-training start instead of the chosen checkpoint only when that checkpoint scores more than P points below it on the checkpoint images")
-	rangesMode := fs.String("ranges", def.Ranges, "activation ranges during training: ema (moving min/max), fixed (calibrated) or learned (trainable, LSQ gradient)")
+	rangesMode := fs.String("ranges", def.Ranges, "activation ranges during training: ema (moving min/max), ema-clip (moving min/max kept at the calibrated clipping), fixed (calibrated) or learned (trainable, LSQ gradient)")
 	average := fs.Float64("average", def.Average, "write the mean of the weights over the last F of the steps (stochastic weight averaging; 0 = the last weights)")
 	reest := fs.Int("reestimate", def.Reestimate, "after training, re-estimate BatchNorm statistics and activation ranges as the mean over B training batches run forward (0 = keep the moving averages)")
 	distill := fs.Float64("distill", def.Distill, "weight of the distillation from the float32 model in the loss (the labels' cross-entropy keeps 1 - A; 0 = off)")

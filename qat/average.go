@@ -70,7 +70,9 @@ func (n *Net) reestimate(data Data, batches, batch int, rng *rand.Rand) error {
 	for k := 0; k < batches && k*batch < N; k++ {
 		idx := perm[k*batch : min((k+1)*batch, N)]
 		for i, j := range idx {
-			data.Sample(j, x[i*per:(i+1)*per])
+			if _, err := data.Sample(j, x[i*per:(i+1)*per]); err != nil {
+				return fmt.Errorf("qat: re-estimating the statistics, sample %d: %w", j, err)
+			}
 		}
 		n.emaConst = 1 / float32(k+1)
 		n.bnMomentum = 1 / float64(k+1)

@@ -61,9 +61,9 @@ func TestWeightAverage(t *testing.T) {
 type samples [][]float32
 
 func (s samples) Len() int { return len(s) }
-func (s samples) Sample(i int, dst []float32) int {
+func (s samples) Sample(i int, dst []float32) (int, error) {
 	copy(dst, s[i])
-	return 0
+	return 0, nil
 }
 
 // TestReestimate: the re-estimation pass replaces the BatchNorm running statistics and
@@ -170,7 +170,8 @@ func TestTeacherIsTheFloatModel(t *testing.T) {
 	x := make([]float32, 8*784)
 	d := dsData{train, 8}
 	for i := 0; i < 8; i++ {
-		d.Sample(i, x[i*784:(i+1)*784])
+		_, err := d.Sample(i, x[i*784:(i+1)*784])
+		require.NoError(t, err)
 	}
 	shape, got, err := tc.logits(x, 8)
 	require.NoError(t, err)

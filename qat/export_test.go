@@ -18,9 +18,9 @@ type dsData struct {
 }
 
 func (d dsData) Len() int { return d.n }
-func (d dsData) Sample(i int, dst []float32) int {
+func (d dsData) Sample(i int, dst []float32) (int, error) {
 	copy(dst, d.ds.Batch(i, 1).F32())
-	return d.ds.Labels[i]
+	return d.ds.Labels[i], nil
 }
 
 // TestExportMatchesInt8Runtime trains each bundled model briefly and checks that the

@@ -75,11 +75,11 @@ func TestFitErrors(t *testing.T) {
 type constData struct{ n, label int }
 
 func (d constData) Len() int { return d.n }
-func (d constData) Sample(i int, dst []float32) int {
+func (d constData) Sample(i int, dst []float32) (int, error) {
 	for j := range dst {
 		dst[j] = float32(i+j) / 10
 	}
-	return d.label
+	return d.label, nil
 }
 
 // TestFitCPUSeconds: an epoch's CPUSeconds is the CPU clock's advance over its

@@ -27,6 +27,13 @@ type Config struct {
 	Threads int
 	// FloatOnly trains without fake quantization (a float fine-tuning baseline).
 	FloatOnly bool
+	// SampleShape gives the sizes of the input's dimensions after the batch when
+	// the model declares some of them symbolic (a torch.onnx export with dynamic
+	// height and width): the program is static, so it trains at these sizes (the
+	// training data's). Export writes the trained weights into the model as
+	// declared, symbolic dimensions kept, when they carry over (see Export). It
+	// must fit the declared dimensions; nil for a model whose sample shape is known.
+	SampleShape []int
 	// unfused builds the program without its fusions (net.go, fuse_add.go:
 	// the reference the fusion tests compare with).
 	unfused bool
@@ -34,15 +41,21 @@ type Config struct {
 
 // Net is a model prepared for quantization-aware training.
 type Net struct {
-	plan    *quantizer.TrainingPlan
-	cfg     Config
-	vals    []*tensor
-	ops     []op
-	params  []*Param
-	byName  map[string]*Param
-	ranges  map[string]*actRange
-	convBNs []*convBNOp
-	isConst map[int]bool
+	plan *quantizer.TrainingPlan
+	// declared is the plan of the model as declared when plan was built with its
+	// symbolic dimensions bound to Config.SampleShape (nil otherwise): Export
+	// writes into it.
+	declared *quantizer.TrainingPlan
+	// boundExport: why the last Export wrote the model at the sample shape.
+	boundExport error
+	cfg         Config
+	vals        []*tensor
+	ops         []op
+	params      []*Param
+	byName      map[string]*Param
+	ranges      map[string]*actRange
+	convBNs     []*convBNOp
+	isConst     map[int]bool
 	// gradWritten marks the tensors whose gradient one op writes whole (the
 	// only reader, a fake quantization or Relu/Clip: writeGrad): Backward does
 	// not clear them first.
@@ -100,15 +113,25 @@ type builder struct {
 // Quantize will quantize, trainable copies of the weights. Ranges must be set
 // (SetRanges) before training.
 func New(m *graph.Model, cfg Config) (*Net, error) {
-	plan, err := quantizer.PlanTraining(m, cfg.Exclude)
+	bound, err := bindSampleShape(m, cfg.SampleShape)
 	if err != nil {
 		return nil, err
+	}
+	plan, err := quantizer.PlanTraining(bound, cfg.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	var declared *quantizer.TrainingPlan
+	if bound != m {
+		if declared, err = quantizer.PlanTraining(m, cfg.Exclude); err != nil {
+			return nil, err
+		}
 	}
 	g := plan.Model.Graph
 	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
 		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and one [N, classes] output", len(g.Inputs), len(g.Outputs))
 	}
-	n := &Net{plan: plan, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
+	n := &Net{plan: plan, declared: declared, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
@@ -134,7 +157,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	}
 	for i, d := range in.Shape[1:] {
 		if !d.Known() {
-			return nil, fmt.Errorf("qat: input %q dimension %d (%s) is symbolic; only the batch may be", in.Name, i+1, d)
+			return nil, fmt.Errorf("qat: input %q dimension %d (%s) is symbolic; only the batch may be (give the sample shape to train at: Config.SampleShape)", in.Name, i+1, d)
 		}
 		n.inShape = append(n.inShape, d.Size)
 	}

@@ -13,10 +13,11 @@ import (
 )
 
 // Data is a labelled training set: Sample writes sample i (preprocessed float32, the
-// model input without the batch dimension) into dst and returns its class.
+// model input without the batch dimension) into dst and returns its class, or the
+// error that kept it from reading the sample (an image file gone mid-run).
 type Data interface {
 	Len() int
-	Sample(i int, dst []float32) int
+	Sample(i int, dst []float32) (int, error)
 }
 
 // Options configure Fit. Zero values take the defaults noted.
@@ -295,7 +296,11 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			idx := perm[s*opts.Batch : min((s+1)*opts.Batch, N)]
 			b := len(idx)
 			for i, j := range idx {
-				labels[i] = data.Sample(j, x[i*per:(i+1)*per])
+				l, err := data.Sample(j, x[i*per:(i+1)*per])
+				if err != nil {
+					return stats, fmt.Errorf("qat: training sample %d: %w", j, err)
+				}
+				labels[i] = l
 			}
 			shape, logits, err := n.Forward(x[:b*per], b)
 			if err != nil {
@@ -467,17 +472,53 @@ func (o *optimizer) update(p *Param, lr, wd float64, lo, hi int) {
 // statistics) and activation ranges into the quantize-ready graph and returns the
 // standard QDQ model that quantizer.Quantize writes.
 func (n *Net) Export(opts quantizer.QuantOptions) (*graph.Model, error) {
-	m, err := n.FloatModel()
+	opts.Exclude = n.cfg.Exclude
+	n.boundExport = nil
+	if n.declared != nil {
+		// Trained at Config.SampleShape: the weights and ranges go into the model as
+		// declared, so that the int8 model takes every input size the float one
+		// took. When they do not carry over by name (Optimize rewrote a layer for
+		// the known sizes: a convolution whose outer taps read only padding at this
+		// size is cut to its centre taps, and its outer weights were never trained),
+		// the model is written at the sample shape and BoundExport says why.
+		q, err := n.exportDeclared(opts)
+		if err == nil {
+			return q, nil
+		}
+		n.boundExport = err
+	}
+	m, err := n.floatModel(n.plan)
 	if err != nil {
 		return nil, err
 	}
-	opts.Exclude = n.cfg.Exclude
 	return quantizer.Quantize(m, n.Ranges(), opts)
 }
 
-// FloatModel returns the quantize-ready float graph with the trained weights.
-func (n *Net) FloatModel() (*graph.Model, error) {
-	m := n.plan.Model.Clone()
+func (n *Net) exportDeclared(opts quantizer.QuantOptions) (*graph.Model, error) {
+	inits := n.declared.Model.Graph.Initializers
+	for _, p := range n.params { // sorted by name: the same weight named every time
+		if name := p.Name; n.byName[name] == p && inits[name] == nil {
+			return nil, fmt.Errorf("the trained weight %q exists only at this size (the graph optimizer rewrote its layer for it, e.g. cut a convolution to the taps that read the input)", name)
+		}
+	}
+	m, err := n.floatModel(n.declared)
+	if err != nil {
+		return nil, err
+	}
+	return quantizer.Quantize(m, n.Ranges(), opts)
+}
+
+// BoundExport is nil when the last Export wrote the model with its input as
+// declared; for a model trained at Config.SampleShape whose trained weights fit
+// only that size, it is the reason the model was written at that size.
+func (n *Net) BoundExport() error { return n.boundExport }
+
+// FloatModel returns the quantize-ready float graph with the trained weights (at
+// the sample shape it trained at, see Config.SampleShape).
+func (n *Net) FloatModel() (*graph.Model, error) { return n.floatModel(n.plan) }
+
+func (n *Net) floatModel(plan *quantizer.TrainingPlan) (*graph.Model, error) {
+	m := plan.Model.Clone()
 	g := m.Graph
 	set := func(name string, data []float32) error {
 		t := g.Initializers[name]

@@ -26,6 +26,10 @@ type qatReport struct {
 	Model         string           `json:"model"`
 	Output        string           `json:"output"`
 	Data          string           `json:"data"`
+	Preprocess    string           `json:"preprocess"`
+	SampleShape   []int            `json:"sample_shape"`
+	InputShape    string           `json:"written_input_shape"`
+	InputNote     string           `json:"written_input_note"`
 	TrainImages   int              `json:"train_images"`
 	Method        string           `json:"calibration_method"`
 	CalibSamples  int              `json:"calibration_samples"`
@@ -59,32 +63,29 @@ type qatReport struct {
 	Bytes         int              `json:"bytes"`
 }
 
-// datasetSamples adapts a labelled image data set to qat.Data.
-type datasetSamples struct {
-	ds *dataset.Dataset
-	n  int
+// setSamples adapts the first n samples of a labelled data set to qat.Data.
+type setSamples struct {
+	set *dataset.Set
+	n   int
 }
 
-func (d datasetSamples) Len() int { return d.n }
+func (d setSamples) Len() int { return d.n }
 
-func (d datasetSamples) Sample(i int, dst []float32) int {
-	sz := d.ds.ImageSize()
-	scale := d.ds.Scale
-	if scale == 0 {
-		scale = 1.0 / 255
+func (d setSamples) Sample(i int, dst []float32) (int, error) {
+	if err := d.set.Float32Sample(i, dst); err != nil {
+		return 0, err
 	}
-	for j, p := range d.ds.Pixels[i*sz : (i+1)*sz] {
-		dst[j] = float32(p)*scale + d.ds.Offset
-	}
-	return d.ds.Labels[i]
+	return d.set.Labels[i], nil
 }
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
+	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--preprocess S] [--input-shape NAME=d0,d1,...] [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
 		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
-	data := fs.String("data", projectPath(defaultData), "training data directory (IDX files, or images with labels.txt)")
+	data := fs.String("data", projectPath(defaultData), "labelled training data: "+dataHelp)
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
+	preprocess := addPreprocessFlag(fs)
+	shapes := addInputShapeFlag(fs)
 	n := fs.Int("n", 0, "train on the first N images (0 = all)")
 	def := qat.DefaultOptions()
 	epochs := fs.Int("epochs", def.Epochs, "epochs")
@@ -168,21 +169,26 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := quantizer.CheckFloat(m); err != nil {
 		return alreadyQuantized(pos[0], err)
 	}
-	net, err := qat.New(m, qat.Config{Exclude: excluded, Threads: *threads})
+	if err := shapes.share(m.Graph); err != nil {
+		return err
+	}
+	ds, err := openData(*data, *split, *preprocess, m, shapes, 0)
+	if err != nil {
+		return fmt.Errorf("training data: %w", err)
+	}
+	sample, err := trainingSampleShape(ds, m)
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Load(*data, *split)
+	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
+		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", graph.FormatDims(sample), declared)
+	}
+	cfg := qat.Config{Exclude: excluded, Threads: *threads, SampleShape: sample}
+	net, err := qat.New(m, cfg)
 	if err != nil {
-		return fmt.Errorf("training data: %w", err)
+		return err
 	}
-	if ds.Labels == nil {
-		return fmt.Errorf("training data %s has no labels", ds.Name)
-	}
-	if _, err := dataset.NewFeed(ds, net.Plan().Model.Graph.Inputs, 0); err != nil {
-		return fmt.Errorf("training data: %w", err)
-	}
-	poolN := ds.N
+	poolN := ds.Len()
 	if *n > 0 && *n < poolN {
 		poolN = *n
 	}
@@ -201,7 +207,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
-	cal, _, err := calibratorFromDir(m, method, calibSource{path: *data, split: *split}, min(*calibN, trainN), 100, quantizer.DefaultPercentile, *threads, excluded, stderr, warn)
+	cal, _, err := calibratorFromDir(m, method, calibSource{*data, *split, *preprocess, shapes}, min(*calibN, trainN), 100, quantizer.DefaultPercentile, *threads, excluded, stderr, warn)
 	if err != nil {
 		return err
 	}
@@ -221,18 +227,21 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := net.SetRanges(ranges); err != nil {
 		return err
 	}
-	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, TrainImages: trainN, Method: method.String(),
+	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample, TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
 
-	var evalDS *dataset.Dataset
+	var evalDS *dataset.Set
 	if *evalN >= 0 {
 		dir := *evalData
 		if dir == "" {
 			dir = *data
 		}
-		if evalDS, err = dataset.Load(dir, *evalSplit); err != nil {
+		if evalDS, err = openData(dir, *evalSplit, *preprocess, m, shapes, 0); err != nil {
 			return fmt.Errorf("evaluation data: %w", err)
+		}
+		if *evalData == "" && evalDS.Kind != "idx" {
+			warn(fmt.Sprintf("the int8 accuracies below are on the training data %s (only IDX data has a test split): give --eval-data for held-out images", evalDS.Name))
 		}
 		rep.EvalData = evalDS.Name
 		ptq, err := quantizer.Quantize(m, ranges, quantizer.QuantOptions{Exclude: excluded})
@@ -259,8 +268,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	tr := &qatTrainer{model: m, cfg: qat.Config{Exclude: excluded, Threads: *threads}, ranges: ranges, qopts: qopts,
-		data: datasetSamples{ds: ds, n: trainN}, ev: ev, margin: *margin / 100, last: vn == 0, checkSet: checkSet,
+	tr := &qatTrainer{model: m, cfg: cfg, ranges: ranges, qopts: qopts,
+		data: setSamples{set: ds, n: trainN}, ev: ev, margin: *margin / 100, last: vn == 0, checkSet: checkSet,
 		multi: len(lrs) > 1, quiet: *asJSON, stdout: stdout, stderr: stderr}
 	var runs []*lrRun
 	for _, lr := range lrs {
@@ -306,6 +315,17 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	q := chosen.model
+	if len(shapes) > 0 {
+		// As quantize: the written model takes exactly the --input-shape shapes.
+		if err := q.BindInputShapes(shapes); err != nil {
+			return err
+		}
+	}
+	rep.InputShape = writtenInputShape(q)
+	if chosen.bound != nil && len(shapes) == 0 {
+		rep.InputNote = fmt.Sprintf("written at the training size %s, not as the float model declares it (%s): %v",
+			graph.FormatDims(sample), writtenInputShape(m), chosen.bound)
+	}
 	rep.LR, rep.EpochLog, rep.Checkpoints, rep.ChosenEpochs = chosen.lr, chosen.stats, chosen.checkpoints, &chosen.at
 	if evalDS != nil {
 		res, err := evalInt8(q, evalDS, *evalN, *threads, stderr, "eval QAT")
@@ -329,22 +349,25 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return writeJSON(stdout, rep)
 	}
-	fmt.Fprintf(stdout, "wrote %s (%d bytes) in %.1f s\n", *out, len(enc), rep.TotalSec)
+	if rep.InputNote != "" {
+		fmt.Fprintln(stdout, "note:", rep.InputNote)
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d bytes, input %s) in %.1f s\n", *out, len(enc), rep.InputShape, rep.TotalSec)
 	return nil
 }
 
 // evalInt8 scores a quantized model on the int8 runtime.
-func evalInt8(q *graph.Model, ds *dataset.Dataset, n, threads int, stderr io.Writer, label string) (*bench.EvalResult, error) {
+func evalInt8(q *graph.Model, ds *dataset.Set, n, threads int, stderr io.Writer, label string) (*bench.EvalResult, error) {
 	sess, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8), runtime.WithThreads(threads))
 	if err != nil {
 		return nil, err
 	}
-	total := ds.N
+	total := ds.Len()
 	if n > 0 && n < total {
 		total = n
 	}
 	bar := progress.New(stderr, label, total)
-	res, err := bench.Evaluate(sess, ds, bench.EvalOptions{N: n, Batch: 100, Progress: bar.Callback()})
+	res, err := bench.EvaluateSet(sess, ds, bench.EvalOptions{N: n, Batch: 100, Progress: bar.Callback()})
 	bar.Done()
 	if err != nil {
 		return nil, err

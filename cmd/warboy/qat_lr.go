@@ -107,6 +107,9 @@ type lrRun struct {
 	stats       []qat.EpochStats
 	checkpoints []qatCheckpoint
 	at          float64
+	// bound: why the model was written at the training input size rather than
+	// with the symbolic dimensions the float model declares (qat.Net.BoundExport).
+	bound error
 }
 
 // qatTrainer runs one fine-tune from the post-training start.
@@ -173,7 +176,7 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &lrRun{lr: opts.LR, stats: stats}
+	run := &lrRun{lr: opts.LR, stats: stats, bound: net.BoundExport()}
 	run.model, run.checkpoints, run.at = pick.result()
 	if !t.quiet {
 		fmt.Fprintf(t.stdout, "%scheckpoints (int8 accuracy on %s):", prefix, t.checkSet)
@@ -193,7 +196,7 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 // images when there are some (they also chose the checkpoint), else selectImages
 // training images after the calibration and check images, or, when the training
 // set is too small for that, the check images.
-func lrSelection(m *graph.Model, ds *dataset.Dataset, check *quantizer.Evaluator, checkSet string, valN, poolN, calibN, threads int) (*quantizer.Evaluator, string, error) {
+func lrSelection(m *graph.Model, ds *dataset.Set, check *quantizer.Evaluator, checkSet string, valN, poolN, calibN, threads int) (*quantizer.Evaluator, string, error) {
 	if valN > 0 {
 		return check, checkSet, nil
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/qat"
@@ -90,12 +88,8 @@ func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
 
 // qatValidation returns the float model's evaluator on n images of the training set
 // from the index from.
-func qatValidation(m *graph.Model, ds *dataset.Dataset, from, n, threads int) (*quantizer.Evaluator, error) {
-	set, err := dataset.FromDataset(ds, modelInputs(m.Graph))
-	if err != nil {
-		return nil, fmt.Errorf("validation data: %w", err)
-	}
-	set = set.Slice(from, n)
+func qatValidation(m *graph.Model, ds *dataset.Set, from, n, threads int) (*quantizer.Evaluator, error) {
+	set := ds.Slice(from, n)
 	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels})
 }
 

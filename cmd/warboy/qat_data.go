@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// trainingSampleShape checks that the training data can train m (labelled, one
+// input, every sample one shape: the training program is static) and returns the
+// sample shape without its batch dimension, the size a model declared with
+// symbolic height and width trains at.
+func trainingSampleShape(ds *dataset.Set, m *graph.Model) ([]int, error) {
+	if ds.Labels == nil {
+		return nil, fmt.Errorf("training data %s has no labels (IDX labels, or a labels.txt beside the images or tensors)", ds.Name)
+	}
+	ins := modelInputs(m.Graph)
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("qat trains single-input models; %s has %d inputs", m.Graph.Name, len(ins))
+	}
+	if ds.Len() == 0 {
+		return nil, fmt.Errorf("training data %s is empty", ds.Name)
+	}
+	name := ins[0].Name
+	first := ds.SampleShapes(0)[name]
+	if end := ds.GroupEnd(0); end < ds.Len() {
+		return nil, fmt.Errorf("training data %s: sample %d is %s, sample 0 is %s; training runs at one input size: "+
+			"give --preprocess a size (resize=H,W, crop=H,W, letterbox=H,W or the imagenet preset)",
+			ds.Name, end, graph.FormatDims(ds.SampleShapes(end)[name]), graph.FormatDims(first))
+	}
+	if len(first) < 1 {
+		return nil, fmt.Errorf("training data %s: input %q samples have no batch dimension", ds.Name, name)
+	}
+	return append([]int(nil), first[1:]...), nil
+}
+
+// preprocessSpec is the image preprocessing of an image set ("" for others).
+func preprocessSpec(ds *dataset.Set) string {
+	if ds.Preprocess == nil {
+		return ""
+	}
+	return ds.Preprocess.Spec
+}
+
+// writtenInputShape is the declared shape of the written model's input, as the
+// report prints it ("[batch,3,height,width]").
+func writtenInputShape(q *graph.Model) string {
+	for _, in := range modelInputs(q.Graph) {
+		if !in.HasShape {
+			return "?"
+		}
+		dims := make([]string, len(in.Shape))
+		for i, d := range in.Shape {
+			dims[i] = d.String()
+		}
+		return "[" + strings.Join(dims, ",") + "]"
+	}
+	return ""
+}
+
+// hasSymbolicSample reports whether m's input declares a symbolic dimension after
+// the batch (trained at the data's size).
+func hasSymbolicSample(m *graph.Model) bool {
+	for _, in := range modelInputs(m.Graph) {
+		for i, d := range in.Shape {
+			if i > 0 && !d.Known() {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -15,9 +15,9 @@ type Teacher struct {
 }
 
 // NewTeacher prepares the float32 model m (typically the model being fine-tuned) as a
-// teacher.
-func NewTeacher(m *graph.Model, threads int) (*Teacher, error) {
-	n, err := New(m, Config{FloatOnly: true, Threads: threads})
+// teacher, at the sample shape the student trains at (Config.SampleShape).
+func NewTeacher(m *graph.Model, sampleShape []int, threads int) (*Teacher, error) {
+	n, err := New(m, Config{FloatOnly: true, Threads: threads, SampleShape: sampleShape})
 	if err != nil {
 		return nil, fmt.Errorf("qat teacher: %w", err)
 	}
@@ -27,7 +27,13 @@ func NewTeacher(m *graph.Model, threads int) (*Teacher, error) {
 // logits returns the teacher's logits for a batch (owned by the teacher until the
 // next call).
 func (t *Teacher) logits(x []float32, batch int) ([]int, []float32, error) {
-	return t.net.Forward(x, batch)
+	if _, _, err := t.net.Forward(x, batch); err != nil {
+		return nil, nil, err
+	}
+	// A model that outputs probabilities is distilled from the logits they came from
+	// (probhead.go), as the student's loss reads its own.
+	shape, data := t.net.lossLogits()
+	return shape, data, nil
 }
 
 // DistillCrossEntropy is the loss of knowledge distillation (Hinton et al., 2015):

@@ -65,8 +65,10 @@ type Net struct {
 	gradFree map[int]*fqOp
 	input    int
 	output   int
-	inName   string
-	inShape  []int // per-sample shape
+	// head: the output is a Softmax's probabilities (probhead.go); nil for logits.
+	head    *probHead
+	inName  string
+	inShape []int // per-sample shape
 
 	threads   int
 	training  bool
@@ -184,6 +186,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		b.fuseMinMaxIntoConv()
 	}
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
+	n.head = n.findProbHead()
 	return n, nil
 }
 
@@ -539,6 +542,11 @@ func (n *Net) Forward(x []float32, batch int) ([]int, []float32, error) {
 // Backward propagates dLogits (the gradient of the loss with respect to the output of
 // the last Forward) to the parameters' gradients (accumulated: call ZeroGrad first).
 func (n *Net) Backward(dLogits []float32) {
+	n.backwardFrom(n.output, len(n.ops)-1, dLogits)
+}
+
+// clearGrads sizes and clears the activations' gradients before a backward pass.
+func (n *Net) clearGrads() {
 	for i, v := range n.vals {
 		if i == n.input && !n.inputGrad {
 			v.grad = nil
@@ -558,8 +566,14 @@ func (n *Net) Backward(dLogits []float32) {
 		}
 		v.zeroGrad()
 	}
-	copy(n.vals[n.output].grad, dLogits)
-	for i := len(n.ops) - 1; i >= 0; i-- {
+}
+
+// backwardFrom clears the gradients, seeds slot's with d and runs the backward
+// passes of the ops [0, last] in reverse.
+func (n *Net) backwardFrom(slot, last int, d []float32) {
+	n.clearGrads()
+	copy(n.vals[slot].grad, d)
+	for i := last; i >= 0; i-- {
 		n.ops[i].backward(n)
 	}
 }

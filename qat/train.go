@@ -302,10 +302,10 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				}
 				labels[i] = l
 			}
-			shape, logits, err := n.Forward(x[:b*per], b)
-			if err != nil {
+			if _, _, err := n.Forward(x[:b*per], b); err != nil {
 				return stats, err
 			}
+			shape, logits := n.lossLogits()
 			if len(shape) != 2 || shape[0] != b {
 				return stats, fmt.Errorf("qat: the output has shape %v; the loss needs [N, classes]", shape)
 			}
@@ -335,7 +335,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			}
 			n.ZeroGrad()
 			zeroRangeGrads(rps)
-			n.Backward(grad)
+			n.lossBackward(grad)
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
 			if n.learnRanges {

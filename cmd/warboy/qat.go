@@ -264,7 +264,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	base := qat.Options{Epochs: *epochs, Batch: *batch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
 		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts}
 	if base.Distill > 0 {
-		if base.Teacher, err = qat.NewTeacher(m, *threads); err != nil {
+		if base.Teacher, err = qat.NewTeacher(m, sample, *threads); err != nil {
 			return err
 		}
 	}

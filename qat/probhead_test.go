@@ -8,7 +8,6 @@ import (
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
-	"github.com/warboy-sim/warboy/quantizer"
 )
 
 // withHead returns the bundled MLP with op (Softmax or LogSoftmax, on axis) after its
@@ -46,13 +45,7 @@ func TestProbabilityHead(t *testing.T) {
 	fit := func(m *graph.Model, distill bool) (*Net, []EpochStats) {
 		n, err := New(m, Config{Threads: 1})
 		require.NoError(t, err)
-		feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 100)
-		require.NoError(t, err)
-		cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, feed, quantizer.CalibOptions{})
-		require.NoError(t, err)
-		r, err := cal.ComputeRanges()
-		require.NoError(t, err)
-		require.NoError(t, n.SetRanges(r))
+		calibrateNet(t, n, m, train, 100)
 		o := Options{Batch: 32, LR: 0.01, Seed: 2}
 		if distill {
 			o.Distill, o.Temperature = 0.5, 2

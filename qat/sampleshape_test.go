@@ -46,21 +46,10 @@ func TestBindSampleShape(t *testing.T) {
 				assert.Same(t, tc.model, got)
 				return
 			}
-			assert.Equal(t, tc.want, "["+dimsString(got.Graph.Inputs[0].Shape)+"]")
-			assert.Equal(t, "[batch,3,height,width]", "["+dimsString(tc.model.Graph.Inputs[0].Shape)+"]", "the model given is left as it was")
+			assert.Equal(t, tc.want, got.Graph.Inputs[0].Shape.String())
+			assert.Equal(t, "[batch,3,height,width]", tc.model.Graph.Inputs[0].Shape.String(), "the model given is left as it was")
 		})
 	}
-}
-
-func dimsString(s graph.Shape) string {
-	out := ""
-	for i, d := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += d.String()
-	}
-	return out
 }
 
 // randomBatches are n random samples of one shape (calibration data).
@@ -122,13 +111,13 @@ func TestExportKeepsSymbolicInput(t *testing.T) {
 	q, err := n.Export(quantizer.QuantOptions{})
 	require.NoError(t, err)
 	require.NoError(t, n.BoundExport())
-	assert.Equal(t, "batch,3,height,width", dimsString(q.Graph.Inputs[0].Shape))
+	assert.Equal(t, "[batch,3,height,width]", q.Graph.Inputs[0].Shape.String())
 
 	fm, err := n.FloatModel()
 	require.NoError(t, err)
 	bound, err := quantizer.Quantize(fm, n.Ranges(), quantizer.QuantOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "batch,3,96,96", dimsString(bound.Graph.Inputs[0].Shape))
+	assert.Equal(t, "[batch,3,96,96]", bound.Graph.Inputs[0].Shape.String())
 
 	run := func(m *graph.Model, shape []int) []float32 {
 		s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeInt8))
@@ -152,7 +141,7 @@ func TestExportAtTrainingSize(t *testing.T) {
 	n := trainAtSize(t, []int{3, 32, 32})
 	q, err := n.Export(quantizer.QuantOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "batch,3,32,32", dimsString(q.Graph.Inputs[0].Shape))
+	assert.Equal(t, "[batch,3,32,32]", q.Graph.Inputs[0].Shape.String())
 	require.Error(t, n.BoundExport())
 	assert.Regexp(t, `the trained weight ".+_taps" exists only at this size`, n.BoundExport().Error())
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
@@ -51,11 +50,7 @@ func writtenInputShape(q *graph.Model) string {
 		if !in.HasShape {
 			return "?"
 		}
-		dims := make([]string, len(in.Shape))
-		for i, d := range in.Shape {
-			dims[i] = d.String()
-		}
-		return "[" + strings.Join(dims, ",") + "]"
+		return in.Shape.String()
 	}
 	return ""
 }

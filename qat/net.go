@@ -27,6 +27,11 @@ type Config struct {
 	Threads int
 	// FloatOnly trains without fake quantization (a float fine-tuning baseline).
 	FloatOnly bool
+	// RenormFolded trains every Conv that has a bias and no BatchNormalization of its
+	// own (one torch.onnx folded at export) with a BatchNormalization put back in
+	// front of its bias, its statistics and scale taken from the first training batch
+	// so that the layer computes what the folded one did (renorm.go).
+	RenormFolded bool
 	// SampleShape gives the sizes of the input's dimensions after the batch when
 	// the model declares some of them symbolic (a torch.onnx export with dynamic
 	// height and width): the program is static, so it trains at these sizes (the
@@ -423,6 +428,9 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 	mk, ok := builders[node.OpType]
 	if !ok {
 		return fmt.Errorf("node %s: %w: %s (supported: %s)", node.Label(), ErrNoGradient, node.OpType, strings.Join(supportedOps(), ", "))
+	}
+	if bn == nil && node.OpType == "Conv" && b.n.cfg.RenormFolded {
+		bn = b.synthBN(node)
 	}
 	if bn != nil && node.OpType == "Conv" {
 		mk = buildConvBN(bn)

@@ -14,6 +14,9 @@ type bnParams struct {
 	w, b                    *graph.Tensor
 	gamma, beta, mean, vari []float32
 	eps                     float64
+	// synth: a BatchNormalization put back on a folded Conv (renorm.go): its
+	// statistics, scale and shift are set from the first training batch.
+	synth bool
 }
 
 // findConvBN maps the output name of every foldable Conv -> BatchNormalization pair of
@@ -87,6 +90,9 @@ type convBNOp struct {
 	dc, dbf      []float32 // backward scratch
 	ds           []float64
 	trainedStats bool
+	// synth: the BatchNormalization was put back on a folded Conv (renorm.go);
+	// pending: its statistics are still to be set by the first training batch.
+	synth, pending bool
 }
 
 func buildConvBN(p *bnParams) buildFunc {
@@ -100,7 +106,7 @@ func buildConvBN(p *bnParams) buildFunc {
 			return built{}, err
 		}
 		o := &convBNOp{node: node.Label() + " (Conv+" + p.bnName + ")", in: in, out: b.slot(), fused: node,
-			mean: append([]float32(nil), p.mean...), vari: append([]float32(nil), p.vari...), eps: p.eps}
+			mean: append([]float32(nil), p.mean...), vari: append([]float32(nil), p.vari...), eps: p.eps, synth: p.synth, pending: p.synth}
 		o.core.g = g
 		wp := newParam("qat.convbn."+p.convW, p.w.Shape, p.w.F32(), true)
 		_, quant := b.wAxis[node.Input(1)]
@@ -135,6 +141,9 @@ func (o *convBNOp) scale(threads int) {
 	for i := range o.s {
 		o.rstd[i] = float32(math.Sqrt(float64(o.vari[i]) + o.eps))
 		o.s[i] = float32(float64(o.gamma.W[i]) / math.Sqrt(float64(o.vari[i])+o.eps))
+		if o.pending {
+			o.s[i] = 1 // the folded layer as the file has it (renorm.go)
+		}
 	}
 	w := o.w.p.W
 	o.ws = grow(o.ws, len(w))
@@ -209,22 +218,30 @@ func (o *convBNOp) forward(n *Net) error {
 			vr := math.Max(acc.Sum2()/m-mean*mean, 0)
 			inv := 1 / math.Sqrt(vr+o.eps)
 			o.bmean[ch], o.binv[ch] = float32(mean), float32(inv)
+			unb := vr * m / math.Max(m-1, 1)
+			if o.pending && n.training {
+				// The batch's own variance: the normalised layer is then the
+				// folded one on this batch exactly.
+				o.initStats(ch, mean, vr)
+			}
 			gm, bt := o.gamma.W[ch], o.beta.W[ch]
 			for i := 0; i < g.n; i++ {
 				off := (i*C + ch) * P
 				kernels.BNNormF32(o.xhat[off:off+P], y.data[off:off+P], float32(mean), float32(inv), gm, bt)
 			}
-			if n.training {
+			if n.training && !o.pending {
 				mom := 0.1
 				if n.bnMomentum > 0 {
 					mom = n.bnMomentum
 				}
-				unb := vr * m / math.Max(m-1, 1)
 				o.mean[ch] = float32((1-mom)*float64(o.mean[ch]) + mom*mean)
 				o.vari[ch] = float32((1-mom)*float64(o.vari[ch]) + mom*unb)
 			}
 		}
 	})
+	if n.training {
+		o.pending = false
+	}
 	o.trainedStats = true
 	return nil
 }
@@ -305,6 +322,9 @@ func (o *convBNOp) folded() (w, b []float32) {
 	b = make([]float32, c)
 	for ch := 0; ch < c; ch++ {
 		s := float64(o.gamma.W[ch]) / math.Sqrt(float64(o.vari[ch])+o.eps)
+		if o.pending {
+			s = 1 // the folded layer as the file has it (renorm.go)
+		}
 		for i := ch * k; i < (ch+1)*k; i++ {
 			w[i] = float32(float64(o.w.p.W[i]) * s)
 		}

@@ -24,6 +24,7 @@ python3-torchvision, python3-pil:
 
   /usr/bin/python3 scripts/make_qat_images.py OUT                 # data + float model
   /usr/bin/python3 scripts/make_qat_images.py OUT --qat 0,1,2     # PyTorch QAT reference
+  /usr/bin/python3 scripts/make_qat_images.py OUT --qat 0 --fold-bn  # ... of the BN-folded network
 """
 import argparse
 import json
@@ -117,7 +118,7 @@ def train_float(out, epochs):
                       dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}})
 
 
-def qat(out, seed, threads):
+def qat(out, seed, threads, fold=False):
     torch.set_num_threads(threads)
     torch.backends.quantized.engine = "onednn"
     x, y = read_folder(os.path.join(out, "train"))
@@ -126,7 +127,9 @@ def qat(out, seed, threads):
     net.load_state_dict(torch.load(os.path.join(out, "float.pt")))
     net.eval()
     fp32 = accuracy(net, xv, yv)
-    net.fuse_model(is_qat=True)
+    # fold=True: BatchNorm folded into the convolutions first (eval-mode fusion), as
+    # torch.onnx's export has it, so that PyTorch fine-tunes the network warboy sees.
+    net.fuse_model(is_qat=not fold)
     net.qconfig = tq.get_default_qat_qconfig("onednn")
     net.train()
     tq.prepare_qat(net, inplace=True)
@@ -148,7 +151,7 @@ def qat(out, seed, threads):
     net.eval()
     q = tq.convert(net.cpu(), inplace=False)
     int8 = accuracy(q, xv, yv)
-    print(json.dumps({"seed": seed, "fp32": fp32, "qat_int8": int8, "epoch_seconds": sec, "threads": threads}))
+    print(json.dumps({"seed": seed, "fold_bn": fold, "fp32": fp32, "qat_int8": int8, "epoch_seconds": sec, "threads": threads}))
 
 
 def main():
@@ -159,10 +162,11 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--qat", default="", help="comma-separated seeds: run PyTorch's QAT reference instead")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--fold-bn", action="store_true", help="--qat on the network with BatchNorm folded into the convolutions")
     args = ap.parse_args()
     if args.qat:
         for s in args.qat.split(","):
-            qat(args.out, int(s), args.threads)
+            qat(args.out, int(s), args.threads, args.fold_bn)
         return
     torch.set_num_threads(2)
     x, y = fmnist.read_idx(os.path.join(fmnist.DEFAULT_DIR, "train-images-idx3-ubyte.gz")), \

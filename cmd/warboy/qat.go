@@ -41,6 +41,7 @@ type qatReport struct {
 	FreezeRanges  float64          `json:"freeze_ranges_after"`
 	Warmup        float64          `json:"warmup"`
 	Ranges        string           `json:"ranges"`
+	RenormFolded  int              `json:"renorm_folded"`
 	Average       float64          `json:"average"`
 	Reestimate    int              `json:"reestimate_batches"`
 	Distill       float64          `json:"distill"`
@@ -80,7 +81,7 @@ func (d setSamples) Sample(i int, dst []float32) (int, error) {
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--preprocess S] [--input-shape NAME=d0,d1,...] [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
-		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "labelled training data: "+dataHelp)
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
@@ -112,6 +113,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	evalData := fs.String("eval-data", "", "labelled data to report int8 accuracy before and after training (default: --data)")
 	evalSplit := fs.String("eval-split", "t10k", "IDX split of the evaluation data")
 	evalN := fs.Int("eval-n", 0, "evaluate on the first N images (0 = all; -1 = no evaluation)")
+	renorm := fs.Bool("renorm-folded", false, "train every convolution whose BatchNormalization the export folded with one put back (statistics and scale from the first batch, the folded layer unchanged at the start)")
 	exclude := fs.String("exclude", "", "comma-separated node names to keep in float32")
 	threads := fs.Int("threads", 0, "threads (0 = all cores)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -183,10 +185,13 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
 		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", graph.FormatDims(sample), declared)
 	}
-	cfg := qat.Config{Exclude: excluded, Threads: *threads, SampleShape: sample}
+	cfg := qat.Config{Exclude: excluded, Threads: *threads, SampleShape: sample, RenormFolded: *renorm}
 	net, err := qat.New(m, cfg)
 	if err != nil {
 		return err
+	}
+	if *renorm && !*asJSON {
+		fmt.Fprintf(stdout, "BatchNormalization put back behind %d folded convolutions\n", net.Renormalized())
 	}
 	poolN := ds.Len()
 	if *n > 0 && *n < poolN {
@@ -227,7 +232,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := net.SetRanges(ranges); err != nil {
 		return err
 	}
-	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample, TrainImages: trainN, Method: method.String(),
+	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
 

@@ -38,6 +38,14 @@ func TestQATExportedModel(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, `"images": 6`)
 
+	// --renorm-folded: the export folded every BatchNormalization; each of its 15
+	// convolutions trains with one put back.
+	code, stdout, stderr = runCLI(append(base, "--preprocess", "resize=64,64", "--renorm-folded", "-o", out, "--json")...)
+	require.Equal(t, 0, code, stderr)
+	rep = qatReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, 15, rep.RenormFolded)
+
 	// --input-shape: the written model takes exactly that shape, as quantize's.
 	code, stdout, stderr = runCLI(append(base, "--preprocess", "resize=40,40", "--input-shape", "input=1,3,40,40", "-o", out, "--json")...)
 	require.Equal(t, 0, code, stderr)

@@ -28,8 +28,24 @@ func (b *builder) findConvBN() map[string]*bnParams {
 	}
 	g := b.orig.Graph
 	prod, cons := g.Producers(), g.Consumers()
+	// init reads an initializer, also through the Identity nodes torch.onnx puts
+	// in front of weights it exports once for several readers (as EfficientNet's
+	// are written: Identity_stem.0.weight -> Conv).
+	init := func(name string) *graph.Tensor {
+		for range 8 {
+			if t := g.Initializers[name]; t != nil {
+				return t
+			}
+			p := prod[name]
+			if p == nil || p.OpType != "Identity" || p.Domain != "" || len(p.Inputs) != 1 {
+				return nil
+			}
+			name = p.Inputs[0]
+		}
+		return nil
+	}
 	f32 := func(name string) []float32 {
-		t := g.Initializers[name]
+		t := init(name)
 		if t == nil || t.DType != graph.Float32 {
 			return nil
 		}
@@ -43,7 +59,7 @@ func (b *builder) findConvBN() map[string]*bnParams {
 		if conv == nil || conv.OpType != "Conv" || len(cons[bn.Input(0)]) != 1 {
 			continue
 		}
-		w := g.Initializers[conv.Input(1)]
+		w := init(conv.Input(1))
 		if w == nil || w.DType != graph.Float32 || len(w.Shape) != 4 {
 			continue
 		}
@@ -51,7 +67,7 @@ func (b *builder) findConvBN() map[string]*bnParams {
 			gamma: f32(bn.Input(1)), beta: f32(bn.Input(2)), mean: f32(bn.Input(3)), vari: f32(bn.Input(4)),
 			eps: float64(bn.AttrFloat("epsilon", 1e-5))}
 		if p.convB != "" {
-			if p.b = g.Initializers[p.convB]; p.b == nil || p.b.DType != graph.Float32 {
+			if p.b = init(p.convB); p.b == nil || p.b.DType != graph.Float32 {
 				continue
 			}
 		}

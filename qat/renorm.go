@@ -21,12 +21,21 @@ import (
 
 // synthBN returns the parameters of a BatchNormalization put back behind Conv
 // node, or nil when the node is not a folded convolution (no float 4-D weight, no
-// bias: a folded layer always has one).
+// bias: a folded layer always has one) or reads a 1x1 map: a squeeze-excitation
+// gate's convolutions act on a pooled vector and never had a BatchNormalization,
+// and one there would normalise each image's gate against the other images of
+// the batch (on the fresh se_op11 net every fine-tune then fell more than a point
+// and the start was written; docs/quantizer.md, "QAT on models as exporters write
+// them").
 func (b *builder) synthBN(node *graph.Node) *bnParams {
 	g := b.g
 	w := g.Initializers[node.Input(1)]
 	bias := g.Initializers[node.Input(2)]
 	if w == nil || w.DType != graph.Float32 || len(w.Shape) != 4 || bias == nil || bias.DType != graph.Float32 || bias.Len() != w.Shape[0] {
+		return nil
+	}
+	if x := g.Values[node.Input(0)]; x != nil && x.HasShape && len(x.Shape) == 4 &&
+		x.Shape[2].Known() && x.Shape[3].Known() && x.Shape[2].Size == 1 && x.Shape[3].Size == 1 {
 		return nil
 	}
 	c := w.Shape[0]

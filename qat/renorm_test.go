@@ -139,3 +139,44 @@ func TestRenormFoldedStart(t *testing.T) {
 	assert.GreaterOrEqual(t, agree, 99)
 	assert.LessOrEqual(t, maxDiff, 2*outScale)
 }
+
+// TestConvBNIdentityFedWeights: a Conv whose weight reaches it through an Identity
+// node (torch.onnx's export of a weight read by several modules, as EfficientNet's
+// are written) still trains with the BatchNormalization after it as one fused
+// Conv+BN layer, with batch statistics, and its gradients match finite
+// differences. --renorm-folded then puts nothing back there, and a Conv on a 1x1
+// map (a squeeze-excitation gate after global pooling) gets none either.
+func TestConvBNIdentityFedWeights(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	w := func(shape ...int) *graph.Tensor { return randTensor(rng, 0.5, shape...) }
+	pos := func(n int) *graph.Tensor {
+		tt := randTensor(rng, 0.5, n)
+		for i, v := range tt.F32() {
+			tt.F32()[i] = 0.5 + float32(math.Abs(float64(v)))
+		}
+		return tt
+	}
+	m := tinyModel{[]int{2, 4, 4}, []*graph.Node{
+		node("Identity", []string{"w0"}, "w"),
+		node("Identity", []string{"b0"}, "b"),
+		node("Conv", []string{"x", "w", "b"}, "c", ints("pads", 1, 1, 1, 1)),
+		node("BatchNormalization", []string{"c", "g", "be", "mu", "var"}, "y")},
+		map[string]*graph.Tensor{"w0": w(3, 2, 3, 3), "b0": w(3), "g": pos(3), "be": w(3), "mu": w(3), "var": pos(3)}}
+	n, err := New(m.model(), Config{FloatOnly: true, Threads: 2})
+	require.NoError(t, err)
+	require.Len(t, n.convBNs, 1)
+	assert.False(t, n.convBNs[0].synth)
+	checkGrads(t, n, 3, true)
+	rn, err := New(m.model(), Config{FloatOnly: true, Threads: 2, RenormFolded: true})
+	require.NoError(t, err)
+	assert.Equal(t, 0, rn.Renormalized())
+
+	se := tinyModel{[]int{2, 4, 4}, []*graph.Node{
+		node("Conv", []string{"x", "w", "b"}, "c", ints("pads", 1, 1, 1, 1)),
+		node("GlobalAveragePool", []string{"c"}, "p"),
+		node("Conv", []string{"p", "w2", "b2"}, "y")},
+		map[string]*graph.Tensor{"w": w(3, 2, 3, 3), "b": w(3), "w2": w(3, 3, 1, 1), "b2": w(3)}}
+	n, err = New(se.model(), Config{FloatOnly: true, Threads: 2, RenormFolded: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n.Renormalized(), "the Conv on the 4x4 map, not the one on the pooled 1x1 map")
+}

@@ -7,7 +7,7 @@ exported graph starts with Expand), randomly initialised (torchvision's init, se
 switched to eval mode and exported at OPSET (default 13) with a symbolic batch. The
 files are not committed (benchmarks only; 1-25 MB each). Debian's python3-torch 1.13:
 
-    /usr/bin/python3 scripts/make_qat_torchvision.py OUTDIR [OPSET]
+    /usr/bin/python3 scripts/make_qat_torchvision.py OUTDIR [OPSET [rgb]]
     for f in OUTDIR/*.onnx; do warboy qat $f -o q.onnx --data ../shared/data/fashion-mnist \\
         -n 256 --calib-n 64 --eval-n 200 --batch 32 --threads 1; done
 """
@@ -45,15 +45,24 @@ class Gray(nn.Module):
 def main():
     out = sys.argv[1]
     opset = int(sys.argv[2]) if len(sys.argv) > 2 else 13
+    # rgb: the network as torchvision exports it for images, input [N,3,H,W] with symbolic
+    # height and width and no expand (docs/quantizer.md, "QAT on models as exporters write
+    # them"), plus convnext_tiny.
+    rgb = len(sys.argv) > 3 and sys.argv[3] == "rgb"
+    nets = dict(NETS)
+    if rgb:
+        nets["convnext_tiny"] = lambda: tvm.convnext_tiny(num_classes=10)
     os.makedirs(out, exist_ok=True)
-    for name, make in NETS.items():
+    for name, make in nets.items():
         torch.manual_seed(0)
-        m = Gray(make()).eval()
-        x = torch.rand(2, 1, 28, 28)
+        if rgb:
+            m, x, axes = make().eval(), torch.rand(2, 3, 64, 64), {0: "N", 2: "H", 3: "W"}
+        else:
+            m, x, axes = Gray(make()).eval(), torch.rand(2, 1, 28, 28), {0: "N"}
         path = os.path.join(out, f"{name}.onnx")
         try:
             torch.onnx.export(m, x, path, opset_version=opset, input_names=["x"], output_names=["logits"],
-                              dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}})
+                              dynamic_axes={"x": axes, "logits": {0: "N"}})
             print(f"wrote {path}")
         except Exception as e:  # an architecture torch.onnx cannot export at this opset
             print(f"{name}: export failed: {e}")

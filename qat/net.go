@@ -28,9 +28,10 @@ type Config struct {
 	// FloatOnly trains without fake quantization (a float fine-tuning baseline).
 	FloatOnly bool
 	// RenormFolded trains every Conv that has a bias and no BatchNormalization of its
-	// own (one torch.onnx folded at export) with a BatchNormalization put back in
-	// front of its bias, its statistics and scale taken from the first training batch
-	// so that the layer computes what the folded one did (renorm.go).
+	// own (torch.onnx folded it at export), and does not read a 1x1 map, with a
+	// BatchNormalization put back after it, its statistics, scale and shift taken
+	// from the first training batch so that the layer computes what the folded one
+	// did (renorm.go).
 	RenormFolded bool
 	// SampleShape gives the sizes of the input's dimensions after the batch when
 	// the model declares some of them symbolic (a torch.onnx export with dynamic
@@ -49,8 +50,9 @@ type Net struct {
 	plan *quantizer.TrainingPlan
 	// declared is the plan of the model as declared when plan was built with its
 	// symbolic dimensions bound to Config.SampleShape (nil otherwise): Export
-	// writes into it.
-	declared *quantizer.TrainingPlan
+	// writes into it. declaredErr: why there is none although the model was bound.
+	declared    *quantizer.TrainingPlan
+	declaredErr error
 	// boundExport: why the last Export wrote the model at the sample shape.
 	boundExport error
 	cfg         Config
@@ -70,7 +72,7 @@ type Net struct {
 	gradFree map[int]*fqOp
 	input    int
 	output   int
-	// head: the output is a Softmax's probabilities (probhead.go); nil for logits.
+	// head: the output is a Softmax's or LogSoftmax's (probhead.go); nil for logits.
 	head    *probHead
 	inName  string
 	inShape []int // per-sample shape
@@ -129,16 +131,19 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		return nil, err
 	}
 	var declared *quantizer.TrainingPlan
+	var declaredErr error
 	if bound != m {
+		// The model trains at the bound size whatever this says; without a plan of
+		// the model as declared, Export writes it at that size and says why.
 		if declared, err = quantizer.PlanTraining(m, cfg.Exclude); err != nil {
-			return nil, err
+			declared, declaredErr = nil, fmt.Errorf("the model as declared has no quantization plan: %w", err)
 		}
 	}
 	g := plan.Model.Graph
 	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
 		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and one [N, classes] output", len(g.Inputs), len(g.Outputs))
 	}
-	n := &Net{plan: plan, declared: declared, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
+	n := &Net{plan: plan, declared: declared, declaredErr: declaredErr, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},

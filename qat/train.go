@@ -473,7 +473,7 @@ func (o *optimizer) update(p *Param, lr, wd float64, lo, hi int) {
 // standard QDQ model that quantizer.Quantize writes.
 func (n *Net) Export(opts quantizer.QuantOptions) (*graph.Model, error) {
 	opts.Exclude = n.cfg.Exclude
-	n.boundExport = nil
+	n.boundExport = n.declaredErr
 	if n.declared != nil {
 		// Trained at Config.SampleShape: the weights and ranges go into the model as
 		// declared, so that the int8 model takes every input size the float one

@@ -24,9 +24,7 @@ import (
 // bias: a folded layer always has one) or reads a 1x1 map: a squeeze-excitation
 // gate's convolutions act on a pooled vector and never had a BatchNormalization,
 // and one there would normalise each image's gate against the other images of
-// the batch (on the fresh se_op11 net every fine-tune then fell more than a point
-// and the start was written; docs/quantizer.md, "QAT on models as exporters write
-// them").
+// the batch (docs/quantizer.md, "QAT on models as exporters write them": se_op11).
 func (b *builder) synthBN(node *graph.Node) *bnParams {
 	g := b.g
 	w := g.Initializers[node.Input(1)]

@@ -83,7 +83,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--preprocess S] [--input-shape NAME=d0,d1,...] [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
 		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
-	data := fs.String("data", projectPath(defaultData), "labelled training data: "+dataHelp)
+	data := fs.String("data", projectPath(defaultData), "labelled training data: IDX files with their labels, a folder of PNG/JPEG images with a labels.txt (see --preprocess), "+
+		"or a folder of .npy (one input) / .npz (one array per input name) tensors with a labels.txt")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)

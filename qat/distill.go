@@ -36,6 +36,16 @@ func (t *Teacher) logits(x []float32, batch int) ([]int, []float32, error) {
 	return shape, data, nil
 }
 
+// outputs returns the teacher's values of every graph output for a batch (owned
+// by the teacher until the next call).
+func (t *Teacher) outputs(x []float32, batch int) ([][]int, [][]float32, error) {
+	if _, _, err := t.net.Forward(x, batch); err != nil {
+		return nil, nil, err
+	}
+	shapes, data := t.net.outputValues()
+	return shapes, data, nil
+}
+
 // DistillCrossEntropy is the loss of knowledge distillation (Hinton et al., 2015):
 // (1-alpha) * the cross-entropy of logits [N, K] against labels + alpha * T² * the
 // Kullback-Leibler divergence from the teacher's softmax(teacher/T) to softmax(logits/T),
@@ -67,6 +77,38 @@ func DistillCrossEntropy(logits, teacher []float32, k int, labels []int, alpha, 
 		}
 	}
 	return (1-alpha)*ce + alpha*temp*temp*kl/float64(n), correct
+}
+
+// DistillKL is the distillation loss alone, for training without labels (Options.Loss
+// "distill"): T² * the Kullback-Leibler divergence from the teacher's
+// softmax(teacher/T) to softmax(logits/T) over the n rows of [n, k] logits, averaged
+// over the rows. It returns that loss and the number of rows whose top-1 class is
+// the teacher's, and writes d(loss)/d(logits) into grad (when not nil).
+func DistillKL(logits, teacher []float32, k int, temp float64, grad []float32) (float64, int) {
+	n := len(logits) / k
+	ps, pt := make([]float64, k), make([]float64, k)
+	var kl float64
+	agree := 0
+	for i := 0; i < n; i++ {
+		row, trow := logits[i*k:(i+1)*k], teacher[i*k:(i+1)*k]
+		if argmax(row) == argmax(trow) {
+			agree++
+		}
+		lse := softmaxT(row, temp, ps)
+		softmaxT(trow, temp, pt)
+		for j := 0; j < k; j++ {
+			if pt[j] > 0 {
+				kl += pt[j] * (math.Log(pt[j]) - (float64(row[j])/temp - lse))
+			}
+		}
+		if grad != nil {
+			g := grad[i*k : (i+1)*k]
+			for j := range g {
+				g[j] = float32(temp * (ps[j] - pt[j]) / float64(n))
+			}
+		}
+	}
+	return temp * temp * kl / float64(n), agree
 }
 
 // softmaxT writes softmax(row/temp) into p and returns log(sum(exp(row/temp))).

@@ -84,13 +84,3 @@ func TestExportMatchesInt8Runtime(t *testing.T) {
 		})
 	}
 }
-
-func argmax(v []float32) int {
-	b := 0
-	for i, x := range v {
-		if x > v[b] {
-			b = i
-		}
-	}
-	return b
-}

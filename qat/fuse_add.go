@@ -34,7 +34,7 @@ func (b *builder) fuseFakeQuantIntoAdd() {
 			continue
 		}
 		for k, s := range []int{a.a, a.b} {
-			if f := fq[s]; f != nil && f.relu == nil && b.reads[s] == 1 && s != n.output {
+			if f := fq[s]; f != nil && f.relu == nil && b.reads[s] == 1 && !n.isOut[s] {
 				a.fq[k], f.addFused = f, a
 			}
 		}
@@ -181,7 +181,7 @@ func (b *builder) fuseFakeQuantIntoConv() {
 		if !ok {
 			continue
 		}
-		if f := fq[c.in]; f != nil && b.reads[c.in] == 1 && c.in != n.output && f.addFused == nil {
+		if f := fq[c.in]; f != nil && b.reads[c.in] == 1 && !n.isOut[c.in] && f.addFused == nil {
 			c.fqIn, f.convFused = f, c
 		}
 	}

@@ -71,7 +71,13 @@ type Net struct {
 	// gradient (markGradFree)
 	gradFree map[int]*fqOp
 	input    int
-	output   int
+	// output is the first graph output's slot (the classification loss reads it);
+	// outputs are every graph output's, in graph order (the output-matching loss,
+	// outputloss.go), isOut marks them: the fusions and the gradient bookkeeping
+	// leave an output's tensor and gradient whole.
+	output  int
+	outputs []int
+	isOut   map[int]bool
 	// head: the output is a Softmax's or LogSoftmax's (probhead.go); nil for logits.
 	head    *probHead
 	inName  string
@@ -140,8 +146,8 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		}
 	}
 	g := plan.Model.Graph
-	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
-		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and one [N, classes] output", len(g.Inputs), len(g.Outputs))
+	if len(g.Inputs) != 1 || len(g.Outputs) == 0 {
+		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and at least one output", len(g.Inputs), len(g.Outputs))
 	}
 	n := &Net{plan: plan, declared: declared, declaredErr: declaredErr, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
@@ -181,11 +187,16 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 			return nil, err
 		}
 	}
-	out, ok := b.cur[g.Outputs[0].Name]
-	if !ok {
-		return nil, fmt.Errorf("qat: output %q is not computed", g.Outputs[0].Name)
+	n.isOut = map[int]bool{}
+	for _, o := range g.Outputs {
+		s, ok := b.cur[o.Name]
+		if !ok {
+			return nil, fmt.Errorf("qat: output %q is not computed", o.Name)
+		}
+		n.outputs = append(n.outputs, s)
+		n.isOut[s] = true
 	}
-	n.output = out
+	n.output = n.outputs[0]
 	b.markWrittenGrads()
 	if !cfg.unfused {
 		b.markGradFree()
@@ -298,7 +309,7 @@ func (b *builder) markWrittenGrads() {
 	n := b.n
 	n.gradWritten = map[int]bool{}
 	eligible := func(s int) bool {
-		return s != n.input && s != n.output && !n.isConst[s]
+		return s != n.input && !n.isOut[s] && !n.isConst[s]
 	}
 	// per slot, the reads by the ops below and, for the last of them, a
 	// function that makes it write (nil: it cannot)
@@ -379,7 +390,7 @@ func (b *builder) markGradFree() {
 	n := b.n
 	n.gradFree = map[int]*fqOp{}
 	for _, o := range n.ops {
-		if f, ok := o.(*fqOp); ok && (f.in == n.input || n.isConst[f.in]) && f.out != n.output && b.known[f.out] == b.reads[f.out] {
+		if f, ok := o.(*fqOp); ok && (f.in == n.input || n.isConst[f.in]) && !n.isOut[f.out] && b.known[f.out] == b.reads[f.out] {
 			n.gradFree[f.out] = f
 		}
 	}
@@ -407,7 +418,7 @@ func (b *builder) fuseReluFakeQuant() {
 		if !ok {
 			continue
 		}
-		if u := relu[f.in]; u != nil && b.reads[f.in] == 1 && f.in != n.output && f.in != n.input {
+		if u := relu[f.in]; u != nil && b.reads[f.in] == 1 && !n.isOut[f.in] && f.in != n.input {
 			f.relu, u.fq = u, f
 		}
 	}
@@ -644,7 +655,7 @@ func (b *builder) fuseMinMaxIntoConv() {
 		if f.relu != nil {
 			in = f.relu.in
 		}
-		if in == n.output {
+		if n.isOut[in] {
 			continue
 		}
 		if c := conv[in]; c != nil {
@@ -669,7 +680,7 @@ func (b *builder) fuseSTEIntoConv() {
 		case f == nil:
 		case c.writeGrad && b.reads[c.in] == 1:
 			c.ste = f
-		case b.firstReader[c.in] == c && b.known[c.in] == b.reads[c.in] && c.in != n.output:
+		case b.firstReader[c.in] == c && b.known[c.in] == b.reads[c.in] && !n.isOut[c.in]:
 			// the first of several readers, all of them known: its backward
 			// pass is the last to reach the gradient of c.in
 			c.ste, c.steAcc = f, true

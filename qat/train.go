@@ -12,9 +12,10 @@ import (
 	"github.com/warboy-sim/warboy/quantizer"
 )
 
-// Data is a labelled training set: Sample writes sample i (preprocessed float32, the
-// model input without the batch dimension) into dst and returns its class, or the
-// error that kept it from reading the sample (an image file gone mid-run).
+// Data is a training set: Sample writes sample i (preprocessed float32, the model
+// input without the batch dimension) into dst and returns its class (any value
+// when the loss is "outputs", which needs no labels), or the error that kept it
+// from reading the sample (an image file gone mid-run).
 type Data interface {
 	Len() int
 	Sample(i int, dst []float32) (int, error)
@@ -64,7 +65,12 @@ type Options struct {
 	Distill     float64
 	Temperature float64
 	Teacher     *Teacher
-	Seed        int64
+	// Loss: "ce" (default: the cross-entropy of the labels on the one [N, classes]
+	// output), "distill" (that output's softmax matched to Teacher's, the float
+	// model's, at Temperature, without labels: DistillKL) or "outputs" (every
+	// output matched to Teacher's, without labels: outputloss.go).
+	Loss string
+	Seed int64
 	// Progress is called after every step with the running loss and accuracy.
 	Progress func(epoch, done, total int, loss, acc float64)
 	// EpochEnd is called after every epoch.
@@ -104,6 +110,7 @@ func DefaultOptions() Options {
 		Optimizer:           "sgd",
 		Schedule:            "cosine",
 		Ranges:              "ema",
+		Loss:                "ce",
 		FreezeBNAfter:       -1,
 		FreezeRangesAfter:   -1,
 		Temperature:         1,
@@ -160,6 +167,16 @@ func (o *Options) defaults() error {
 	}
 	if !(o.Average >= 0 && o.Average <= 1) {
 		return fmt.Errorf("qat: weight averaging over %v of the steps is not a fraction in [0, 1]", o.Average)
+	}
+	switch o.Loss {
+	case "", "ce":
+		o.Loss = "ce"
+	case "distill", "outputs":
+		if o.Distill > 0 {
+			return fmt.Errorf("qat: distillation mixes the teacher into the labels' cross-entropy; the %s loss is the teacher's alone", o.Loss)
+		}
+	default:
+		return fmt.Errorf("qat: unknown loss %q (ce, distill, outputs)", o.Loss)
 	}
 	if !(o.Distill >= 0 && o.Distill <= 1) {
 		return fmt.Errorf("qat: distillation weight %v is not in [0, 1]", o.Distill)
@@ -221,7 +238,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	if data == nil || data.Len() == 0 {
 		return nil, errors.New("qat: no training data")
 	}
-	if opts.Distill > 0 && opts.Teacher == nil {
+	if (opts.Distill > 0 || opts.Loss != "ce") && opts.Teacher == nil {
 		return nil, errors.New("qat: distillation needs a teacher")
 	}
 	for _, r := range n.ranges {
@@ -274,6 +291,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	x := make([]float32, opts.Batch*per)
 	labels := make([]int, opts.Batch)
 	var grad []float32
+	var outGrads [][]float32
 	var stats []EpochStats
 	step := 0
 	n.training = true
@@ -305,37 +323,30 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			if _, _, err := n.Forward(x[:b*per], b); err != nil {
 				return stats, err
 			}
-			shape, logits := n.lossLogits()
-			if len(shape) != 2 || shape[0] != b {
-				return stats, fmt.Errorf("qat: the output has shape %v; the loss needs [N, classes]", shape)
-			}
-			k := shape[1]
-			for _, l := range labels[:b] {
-				if l < 0 || l >= k {
-					return stats, fmt.Errorf("qat: label %d outside the %d classes of the output", l, k)
-				}
-			}
-			grad = grow(grad, b*k)
 			var loss float64
 			var c int
-			if opts.Distill > 0 {
-				tshape, tl, err := opts.Teacher.logits(x[:b*per], b)
-				if err != nil {
-					return stats, err
-				}
-				if len(tshape) != 2 || tshape[0] != b || tshape[1] != k {
-					return stats, fmt.Errorf("qat: the teacher's output has shape %v, the net's %v", tshape, shape)
-				}
-				loss, c = DistillCrossEntropy(logits, tl, k, labels[:b], opts.Distill, opts.Temperature, grad)
-			} else {
-				loss, c = SoftmaxCrossEntropy(logits, k, labels[:b], grad)
+			var err error
+			switch opts.Loss {
+			case "outputs":
+				loss, c, err = n.outputsStep(opts.Teacher, x[:b*per], b, &outGrads)
+			case "distill":
+				loss, c, err = n.distillStep(opts, x[:b*per], b, &grad)
+			default:
+				loss, c, err = n.crossEntropyStep(opts, x[:b*per], labels[:b], &grad)
+			}
+			if err != nil {
+				return stats, err
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return stats, fmt.Errorf("qat: %w (%v) at epoch %d step %d; lower --lr", ErrDiverged, loss, ep+1, s+1)
 			}
 			n.ZeroGrad()
 			zeroRangeGrads(rps)
-			n.lossBackward(grad)
+			if opts.Loss == "outputs" {
+				n.backwardOutputs(outGrads)
+			} else {
+				n.lossBackward(grad)
+			}
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
 			if n.learnRanges {
@@ -377,6 +388,91 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		}
 	}
 	return stats, nil
+}
+
+// crossEntropyStep computes the cross-entropy of the labels (mixed with the
+// teacher's distillation when opts.Distill > 0) on the output of the last
+// Forward, its gradient into *grad, and the number of correct predictions.
+func (n *Net) crossEntropyStep(opts Options, x []float32, labels []int, grad *[]float32) (float64, int, error) {
+	b := len(labels)
+	shape, logits := n.lossLogits()
+	if len(shape) != 2 || shape[0] != b {
+		return 0, 0, fmt.Errorf("qat: the output has shape %v; the cross-entropy needs [N, classes] (the outputs loss trains on the float model's outputs instead)", shape)
+	}
+	k := shape[1]
+	for _, l := range labels {
+		if l < 0 || l >= k {
+			return 0, 0, fmt.Errorf("qat: label %d outside the %d classes of the output", l, k)
+		}
+	}
+	*grad = grow(*grad, b*k)
+	if opts.Distill == 0 {
+		loss, c := SoftmaxCrossEntropy(logits, k, labels, *grad)
+		return loss, c, nil
+	}
+	tshape, tl, err := opts.Teacher.logits(x, b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(tshape) != 2 || tshape[0] != b || tshape[1] != k {
+		return 0, 0, fmt.Errorf("qat: the teacher's output has shape %v, the net's %v", tshape, shape)
+	}
+	loss, c := DistillCrossEntropy(logits, tl, k, labels, opts.Distill, opts.Temperature, *grad)
+	return loss, c, nil
+}
+
+// distillStep computes the label-free distillation loss (DistillKL) of the output of
+// the last Forward against the teacher's on the same batch, its gradient into *grad,
+// and the number of rows whose top-1 class is the teacher's.
+func (n *Net) distillStep(opts Options, x []float32, b int, grad *[]float32) (float64, int, error) {
+	shape, logits := n.lossLogits()
+	if len(shape) != 2 || shape[0] != b {
+		return 0, 0, fmt.Errorf("qat: the output has shape %v; distillation needs [N, classes] (the outputs loss matches outputs of any shape)", shape)
+	}
+	tshape, tl, err := opts.Teacher.logits(x, b)
+	if err != nil {
+		return 0, 0, fmt.Errorf("qat teacher: %w", err)
+	}
+	if !equalInts(tshape, shape) {
+		return 0, 0, fmt.Errorf("qat: the teacher's output has shape %v, the net's %v", tshape, shape)
+	}
+	*grad = grow(*grad, len(logits))
+	loss, agree := DistillKL(logits, tl, shape[1], opts.Temperature, *grad)
+	return loss, agree, nil
+}
+
+// outputsStep computes the output-matching loss (outputloss.go) of the last
+// Forward against the teacher on the same batch, its gradients into *grads, and
+// the number of rows whose top-1 class agrees with the teacher's when the first
+// output is [N, classes] (0 otherwise).
+func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32) (float64, int, error) {
+	shapes, s := n.outputValues()
+	tshapes, ts, err := t.outputs(x, b)
+	if err != nil {
+		return 0, 0, fmt.Errorf("qat teacher: %w", err)
+	}
+	if len(tshapes) != len(shapes) {
+		return 0, 0, fmt.Errorf("qat: the teacher has %d outputs, the net %d", len(tshapes), len(shapes))
+	}
+	for i := range shapes {
+		if !equalInts(shapes[i], tshapes[i]) {
+			return 0, 0, fmt.Errorf("qat: output %d has shape %v, the teacher's %v", i, shapes[i], tshapes[i])
+		}
+	}
+	g := *grads
+	if len(g) != len(s) {
+		g = make([][]float32, len(s))
+	}
+	for i := range s {
+		g[i] = grow(g[i], len(s[i]))
+	}
+	*grads = g
+	loss, err := OutputMatchLoss(s, ts, g)
+	if err != nil {
+		return 0, 0, err
+	}
+	agree, _ := top1Agreement(shapes[0], s[0], ts[0])
+	return loss, agree, nil
 }
 
 // atStep converts a point of training in epochs to a step (-1 for a negative point:

@@ -44,6 +44,7 @@ type qatReport struct {
 	RenormFolded  int              `json:"renorm_folded"`
 	Average       float64          `json:"average"`
 	Reestimate    int              `json:"reestimate_batches"`
+	Loss          string           `json:"loss"`
 	Distill       float64          `json:"distill"`
 	Temperature   float64          `json:"temperature"`
 	Seed          int64            `json:"seed"`
@@ -60,11 +61,16 @@ type qatReport struct {
 	EvalImages    int              `json:"eval_images"`
 	PTQAccuracy   *float64         `json:"ptq_int8_accuracy"`
 	QATAccuracy   *float64         `json:"qat_int8_accuracy"`
+	PTQAgreement  *float64         `json:"ptq_top1_agreement"`
+	QATAgreement  *float64         `json:"qat_top1_agreement"`
+	PTQSQNR       *quantizer.DB    `json:"ptq_output_sqnr_db"`
+	QATSQNR       *quantizer.DB    `json:"qat_output_sqnr_db"`
 	TotalSec      float64          `json:"total_seconds"`
 	Bytes         int              `json:"bytes"`
 }
 
-// setSamples adapts the first n samples of a labelled data set to qat.Data.
+// setSamples adapts the first n samples of a data set to qat.Data (the label -1
+// when the set has none: the outputs loss reads no labels).
 type setSamples struct {
 	set *dataset.Set
 	n   int
@@ -76,15 +82,18 @@ func (d setSamples) Sample(i int, dst []float32) (int, error) {
 	if err := d.set.Float32Sample(i, dst); err != nil {
 		return 0, err
 	}
+	if d.set.Labels == nil {
+		return -1, nil
+	}
 	return d.set.Labels[i], nil
 }
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--preprocess S] [--input-shape NAME=d0,d1,...] [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
-		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--loss auto|ce|distill|outputs] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
-	data := fs.String("data", projectPath(defaultData), "labelled training data: IDX files with their labels, a folder of PNG/JPEG images with a labels.txt (see --preprocess), "+
-		"or a folder of .npy (one input) / .npz (one array per input name) tensors with a labels.txt")
+	data := fs.String("data", projectPath(defaultData), "training data: IDX files with their labels, a folder of PNG/JPEG images (see --preprocess), "+
+		"or a folder of .npy (one input) / .npz (one array per input name) tensors; a labels.txt beside images or tensors labels them (without labels, --loss auto trains on the float model's outputs)")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
@@ -108,6 +117,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	rangesMode := fs.String("ranges", def.Ranges, "activation ranges during training: ema (moving min/max), ema-clip (moving min/max kept at the calibrated clipping), fixed (calibrated) or learned (trainable, LSQ gradient)")
 	average := fs.Float64("average", def.Average, "write the mean of the weights over the last F of the steps (stochastic weight averaging; 0 = the last weights)")
 	reest := fs.Int("reestimate", def.Reestimate, "after training, re-estimate BatchNorm statistics and activation ranges as the mean over B training batches run forward (0 = keep the moving averages)")
+	lossFlag := fs.String("loss", "auto", "training loss: ce (the labels' cross-entropy on the one [N, classes] output), distill (that output's softmax matched to the float model's: no labels), "+
+		"outputs (every output matched to the float model's: no labels; detectors, segmentation, features) or auto (ce with labels, distill without, outputs for any other model)")
 	distill := fs.Float64("distill", def.Distill, "weight of the distillation from the float32 model in the loss (the labels' cross-entropy keeps 1 - A; 0 = off)")
 	temp := fs.Float64("temperature", def.Temperature, "temperature of the distillation")
 	seed := fs.Int64("seed", 0, "seed of the data shuffle")
@@ -140,6 +151,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	// command line it is a value, and the report would say 0 of a run at 1.
 	if !(*temp > 0) || math.IsInf(*temp, 0) {
 		return usageErr("--temperature must be a finite number > 0, got %v", *temp)
+	}
+	switch strings.ToLower(strings.TrimSpace(*lossFlag)) {
+	case "auto", lossCE, lossDistill, lossOutputs:
+	default:
+		return usageErr("--loss must be auto, ce, distill or outputs, got %q", *lossFlag)
 	}
 	auto := strings.EqualFold(strings.TrimSpace(*methodName), "auto")
 	method := quantizer.DefaultMethod
@@ -182,6 +198,17 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	sample, err := trainingSampleShape(ds, m)
 	if err != nil {
 		return err
+	}
+	loss, lossWhy, err := resolveLoss(*lossFlag, ds.Labels != nil, m.Graph.Outputs, ds.Name)
+	if err != nil {
+		return err
+	}
+	if loss != lossCE && *distill > 0 {
+		return usageErr("--distill mixes the float model into the labels' cross-entropy (--loss ce); the %s loss is the float model's alone", loss)
+	}
+	rank := ranker{outputs: loss != lossCE}
+	if !*asJSON && lossWhy != "" {
+		fmt.Fprintf(stdout, "loss: %s (%s; --loss %s)\n", lossText(loss), lossWhy, loss)
 	}
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
 		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", graph.FormatDims(sample), declared)
@@ -235,9 +262,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
-		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
+		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
 
 	var evalDS *dataset.Set
+	var outEval *quantizer.Evaluator // the outputs loss's evaluation: against the float model
 	if *evalN >= 0 {
 		dir := *evalData
 		if dir == "" {
@@ -247,35 +275,51 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("evaluation data: %w", err)
 		}
 		if *evalData == "" && evalDS.Kind != "idx" {
-			warn(fmt.Sprintf("the int8 accuracies below are on the training data %s (only IDX data has a test split): give --eval-data for held-out images", evalDS.Name))
+			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): give --eval-data for held-out images", evalDS.Name))
 		}
 		rep.EvalData = evalDS.Name
 		ptq, err := quantizer.Quantize(m, ranges, quantizer.QuantOptions{Exclude: excluded})
 		if err != nil {
 			return err
 		}
-		res, err := evalInt8(ptq, evalDS, *evalN, *threads, stderr, "eval PTQ")
-		if err != nil {
-			return err
-		}
-		rep.EvalImages = res.Images
-		rep.PTQAccuracy = &res.Accuracy
-		if !*asJSON {
-			fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration images): %.2f %% on %d images of %s\n",
-				method, crep.Samples, 100*res.Accuracy, res.Images, evalDS.Name)
+		if rank.outputs {
+			if outEval, err = outputsEvaluator(m, evalDS, *evalN, *threads); err != nil {
+				return fmt.Errorf("evaluation data: %w", err)
+			}
+			sc, err := outEval.Score(ptq)
+			if err != nil {
+				return err
+			}
+			rep.EvalImages = sc.Samples
+			rep.PTQAccuracy, rep.PTQAgreement, rep.PTQSQNR = scorePointers(sc)
+			if !*asJSON {
+				fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration images): %s on %d images of %s\n",
+					method, crep.Samples, sc, sc.Samples, evalDS.Name)
+			}
+		} else {
+			res, err := evalInt8(ptq, evalDS, *evalN, *threads, stderr, "eval PTQ")
+			if err != nil {
+				return err
+			}
+			rep.EvalImages = res.Images
+			rep.PTQAccuracy = &res.Accuracy
+			if !*asJSON {
+				fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration images): %.2f %% on %d images of %s\n",
+					method, crep.Samples, 100*res.Accuracy, res.Images, evalDS.Name)
+			}
 		}
 	}
 
 	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
 	base := qat.Options{Epochs: *epochs, Batch: *batch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
-		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts}
-	if base.Distill > 0 {
+		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts, Loss: loss}
+	if base.Distill > 0 || loss != lossCE {
 		if base.Teacher, err = qat.NewTeacher(m, sample, *threads); err != nil {
 			return err
 		}
 	}
 	tr := &qatTrainer{model: m, cfg: cfg, ranges: ranges, qopts: qopts,
-		data: setSamples{set: ds, n: trainN}, ev: ev, margin: *margin / 100, last: vn == 0, checkSet: checkSet,
+		data: setSamples{set: ds, n: trainN}, ev: ev, margin: *margin / 100, rank: rank, classes: ev.Float().Classes, last: vn == 0, checkSet: checkSet,
 		multi: len(lrs) > 1, quiet: *asJSON, stdout: stdout, stderr: stderr}
 	var runs []*lrRun
 	for _, lr := range lrs {
@@ -302,19 +346,19 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		rep.LRSelectSet = sset
-		if chosen, rep.LRCandidates, err = chooseLR(lrs, runs, sev); err != nil {
+		if chosen, rep.LRCandidates, err = chooseLR(lrs, runs, sev, rank); err != nil {
 			return err
 		}
 		if !*asJSON {
-			fmt.Fprintf(stdout, "learning rate (int8 accuracy on %s):", sset)
+			fmt.Fprintf(stdout, "learning rate (%s on %s):", rank.scoreName(ev.Float().Classes), sset)
 			for _, c := range rep.LRCandidates {
 				switch {
 				case c.Diverged:
 					fmt.Fprintf(stdout, " %g:diverged", c.LR)
 				case c.Chosen:
-					fmt.Fprintf(stdout, " %g:%.2f*", c.LR, 100*c.Accuracy)
+					fmt.Fprintf(stdout, " %g:%s*", c.LR, rank.formatScore(c.score))
 				default:
-					fmt.Fprintf(stdout, " %g:%.2f", c.LR, 100*c.Accuracy)
+					fmt.Fprintf(stdout, " %g:%s", c.LR, rank.formatScore(c.score))
 				}
 			}
 			fmt.Fprintf(stdout, "\nchosen: learning rate %g\n", chosen.lr)
@@ -333,7 +377,17 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			graph.FormatDims(sample), writtenInputShape(m), chosen.bound)
 	}
 	rep.LR, rep.EpochLog, rep.Checkpoints, rep.ChosenEpochs = chosen.lr, chosen.stats, chosen.checkpoints, &chosen.at
-	if evalDS != nil {
+	switch {
+	case outEval != nil:
+		sc, err := outEval.Score(q)
+		if err != nil {
+			return err
+		}
+		rep.QATAccuracy, rep.QATAgreement, rep.QATSQNR = scorePointers(sc)
+		if !*asJSON {
+			fmt.Fprintf(stdout, "quantization-aware trained int8: %s on %d images of %s\n", sc, sc.Samples, evalDS.Name)
+		}
+	case evalDS != nil:
 		res, err := evalInt8(q, evalDS, *evalN, *threads, stderr, "eval QAT")
 		if err != nil {
 			return err
@@ -382,4 +436,20 @@ func evalInt8(q *graph.Model, ds *dataset.Set, n, threads int, stderr io.Writer,
 		return nil, errors.New("evaluation data is empty")
 	}
 	return res, nil
+}
+
+// outputsEvaluator is the evaluation of the outputs loss: the int8 models against
+// the float model on the first n samples of ds (all when n is 0), with the
+// accuracy too when ds is labelled.
+func outputsEvaluator(m *graph.Model, ds *dataset.Set, n, threads int) (*quantizer.Evaluator, error) {
+	if n <= 0 || n > ds.Len() {
+		n = ds.Len()
+	}
+	return qatValidation(m, ds, 0, n, threads)
+}
+
+// scorePointers are scoreFields for the report's nullable fields.
+func scorePointers(s quantizer.Score) (acc, agree *float64, sqnr *quantizer.DB) {
+	acc, agree, db := scoreFields(s)
+	return acc, agree, &db
 }

@@ -7,14 +7,11 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// trainingSampleShape checks that the training data can train m (labelled, one
-// input, every sample one shape: the training program is static) and returns the
+// trainingSampleShape checks that the training data can train m (one input, every
+// sample one shape: the training program is static) and returns the
 // sample shape without its batch dimension, the size a model declared with
 // symbolic height and width trains at.
 func trainingSampleShape(ds *dataset.Set, m *graph.Model) ([]int, error) {
-	if ds.Labels == nil {
-		return nil, fmt.Errorf("training data %s has no labels (IDX labels, or a labels.txt beside the images or tensors)", ds.Name)
-	}
 	ins := modelInputs(m.Graph)
 	if len(ins) != 1 {
 		return nil, fmt.Errorf("qat trains single-input models; %s has %d inputs", m.Graph.Name, len(ins))

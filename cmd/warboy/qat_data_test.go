@@ -91,7 +91,7 @@ func TestQATExportedModel(t *testing.T) {
 		err  string
 	}{
 		{[]string{"--data", images}, "sample 1 is [1,3,160,120], sample 0 is [1,3,120,160]; training runs at one input size: give --preprocess a size"},
-		{[]string{"--data", filepath.Join(exportedDir, "npy")}, "has no labels"},
+		{[]string{"--data", filepath.Join(exportedDir, "npy"), "--loss", "ce"}, "has no labels (IDX labels, or a labels.txt beside the images or tensors); --loss distill or outputs trains without them"},
 		{[]string{"--data", images, "--preprocess", "resize=64,64", "--input-shape", "input=1,3,32,32"}, `sample shape [1,3,64,64] does not fit input "input": --input-shape gives [1,3,32,32]`},
 		{[]string{"--data", testData}, `model input "input" has shape [batch,3,height,width]; the data set fashion-mnist/train has 1x28x28 images`},
 	} {

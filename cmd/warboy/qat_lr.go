@@ -91,13 +91,17 @@ func formatLRs(lrs []float64) string {
 	return strings.Join(s, ", ")
 }
 
-// lrCandidate is one learning rate tried (--json "lr_candidates").
+// lrCandidate is one learning rate tried (--json "lr_candidates"), scored as a
+// checkpoint is (qatCheckpoint).
 type lrCandidate struct {
-	LR       float64          `json:"lr"`
-	Accuracy float64          `json:"select_accuracy"`
-	Diverged bool             `json:"diverged"`
-	Chosen   bool             `json:"chosen"`
-	EpochLog []qat.EpochStats `json:"epoch_log,omitempty"`
+	LR        float64          `json:"lr"`
+	Accuracy  *float64         `json:"select_accuracy"`
+	Agreement *float64         `json:"select_top1_agreement"`
+	SQNR      quantizer.DB     `json:"select_output_sqnr_db"`
+	Diverged  bool             `json:"diverged"`
+	Chosen    bool             `json:"chosen"`
+	EpochLog  []qat.EpochStats `json:"epoch_log,omitempty"`
+	score     quantizer.Score
 }
 
 // lrRun is the outcome of one training: the model its checkpoint choice wrote.
@@ -121,6 +125,8 @@ type qatTrainer struct {
 	data     qat.Data
 	ev       *quantizer.Evaluator
 	margin   float64
+	rank     ranker
+	classes  bool // the first output is class scores
 	last     bool
 	checkSet string
 	multi    bool // several rates: name the rate in the progress and the log
@@ -160,11 +166,17 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 			bar.Done()
 			bar = nil
 		}
-		if !t.quiet {
+		switch {
+		case t.quiet:
+		case !t.rank.outputs:
 			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  train accuracy (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)
+		case t.classes:
+			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  top-1 agreement with float32 (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)
+		default:
+			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, s.Seconds)
 		}
 	}
-	pick := &checkpointPicker{net: net, ev: t.ev, qopts: t.qopts, margin: t.margin, last: t.last, epochs: float64(opts.Epochs)}
+	pick := &checkpointPicker{net: net, ev: t.ev, qopts: t.qopts, margin: t.margin, rank: t.rank, last: t.last, epochs: float64(opts.Epochs)}
 	opts.Checkpoint = pick.checkpoint
 	if t.last {
 		opts.CheckpointsPerEpoch = 1 // only the start and the end are scored
@@ -179,13 +191,13 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 	run := &lrRun{lr: opts.LR, stats: stats, bound: net.BoundExport()}
 	run.model, run.checkpoints, run.at = pick.result()
 	if !t.quiet {
-		fmt.Fprintf(t.stdout, "%scheckpoints (int8 accuracy on %s):", prefix, t.checkSet)
+		fmt.Fprintf(t.stdout, "%scheckpoints (%s on %s):", prefix, t.rank.scoreName(t.classes), t.checkSet)
 		for _, c := range run.checkpoints {
 			mark := ""
 			if c.Chosen {
 				mark = "*"
 			}
-			fmt.Fprintf(t.stdout, " %.2f:%.2f%s", c.Epochs, 100*c.Accuracy, mark)
+			fmt.Fprintf(t.stdout, " %.2f:%s%s", c.Epochs, t.rank.formatScore(c.score), mark)
 		}
 		fmt.Fprintf(t.stdout, "\n%schosen: the checkpoint at epoch %.2f\n", prefix, run.at)
 	}
@@ -224,7 +236,7 @@ func selectSlice(poolN, calibN int) (from, n int) {
 
 // chooseLR scores each run's model on the selection images and returns the best run
 // (the earlier rate wins a tie) and every rate tried, in the order tried.
-func chooseLR(lrs []float64, runs []*lrRun, ev *quantizer.Evaluator) (*lrRun, []lrCandidate, error) {
+func chooseLR(lrs []float64, runs []*lrRun, ev *quantizer.Evaluator, rank ranker) (*lrRun, []lrCandidate, error) {
 	var best *lrRun
 	byLR := map[float64]*lrCandidate{}
 	for _, lr := range lrs {
@@ -235,8 +247,10 @@ func chooseLR(lrs []float64, runs []*lrRun, ev *quantizer.Evaluator) (*lrRun, []
 		if err != nil {
 			return nil, nil, fmt.Errorf("learning rate %g: %w", r.lr, err)
 		}
-		*byLR[r.lr] = lrCandidate{LR: r.lr, Accuracy: sc.Accuracy, EpochLog: r.stats}
-		if best == nil || sc.Accuracy > byLR[best.lr].Accuracy {
+		c := lrCandidate{LR: r.lr, EpochLog: r.stats, score: sc}
+		c.Accuracy, c.Agreement, c.SQNR = scoreFields(sc)
+		*byLR[r.lr] = c
+		if best == nil || rank.better(sc, byLR[best.lr].score) {
 			best = r
 		}
 	}

@@ -90,14 +90,15 @@ func TestQATLearningRates(t *testing.T) {
 	// 256 images leave none after the calibration and check images: the check images decide.
 	assert.Equal(t, rep.CheckSet, rep.LRSelectSet)
 	want := 1
-	if rep.LRCandidates[2].Accuracy > rep.LRCandidates[1].Accuracy {
+	if *rep.LRCandidates[2].Accuracy > *rep.LRCandidates[1].Accuracy {
 		want = 2
 	}
 	for i, c := range rep.LRCandidates[1:] {
 		assert.False(t, c.Diverged)
 		assert.Equal(t, i+1 == want, c.Chosen, "candidate %d", i+1)
 		assert.Len(t, c.EpochLog, 1)
-		assert.Greater(t, c.Accuracy, 0.5)
+		require.NotNil(t, c.Accuracy)
+		assert.Greater(t, *c.Accuracy, 0.5)
 	}
 	assert.Equal(t, rep.LRCandidates[want].LR, rep.LR)
 	assert.Equal(t, rep.LRCandidates[want].EpochLog, rep.EpochLog)

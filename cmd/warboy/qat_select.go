@@ -24,11 +24,16 @@ import (
 // there are normal; a drop beyond the margin means the training failed (a loss that
 // diverged without reaching a NaN). The choice never looks at the test data.
 
-// qatCheckpoint is one scored checkpoint (--json "checkpoints").
+// qatCheckpoint is one scored checkpoint (--json "checkpoints"): its accuracy
+// (null on unlabelled images), its top-1 agreement with the float model (null
+// unless the first output is class scores) and its output SQNR against float.
 type qatCheckpoint struct {
-	Epochs   float64 `json:"epochs"`
-	Accuracy float64 `json:"val_accuracy"`
-	Chosen   bool    `json:"chosen"`
+	Epochs    float64      `json:"epochs"`
+	Accuracy  *float64     `json:"val_accuracy"`
+	Agreement *float64     `json:"val_top1_agreement"`
+	SQNR      quantizer.DB `json:"val_output_sqnr_db"`
+	Chosen    bool         `json:"chosen"`
+	score     quantizer.Score
 }
 
 // checkpointPicker keeps the best exported model on the validation split.
@@ -37,6 +42,7 @@ type checkpointPicker struct {
 	ev     *quantizer.Evaluator
 	qopts  quantizer.QuantOptions
 	margin float64 // accuracy, as a fraction
+	rank   ranker
 	// last: the candidate is the last trained checkpoint, not the best (the scoring
 	// images are training images); only the start and the end are scored.
 	last   bool
@@ -62,16 +68,18 @@ func (p *checkpointPicker) checkpoint(epochs float64) error {
 	if err != nil {
 		return err
 	}
-	p.add(epochs, sc.Accuracy, q)
+	p.add(epochs, sc, q)
 	return nil
 }
 
-func (p *checkpointPicker) add(epochs, acc float64, q *graph.Model) {
-	p.scored = append(p.scored, qatCheckpoint{Epochs: epochs, Accuracy: acc})
+func (p *checkpointPicker) add(epochs float64, sc quantizer.Score, q *graph.Model) {
+	c := qatCheckpoint{Epochs: epochs, score: sc}
+	c.Accuracy, c.Agreement, c.SQNR = scoreFields(sc)
+	p.scored = append(p.scored, c)
 	switch i := len(p.scored) - 1; {
 	case i == 0:
 		p.start = q
-	case p.best == nil || p.last || acc >= p.scored[p.bestI].Accuracy:
+	case p.best == nil || p.last || !p.rank.better(p.scored[p.bestI].score, sc):
 		p.best, p.bestI = q, i
 	}
 }
@@ -79,7 +87,7 @@ func (p *checkpointPicker) add(epochs, acc float64, q *graph.Model) {
 // result marks and returns the chosen checkpoint: the best trained one, or the start
 // when the best trained one scores more than the margin below it.
 func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
-	if p.best == nil || p.scored[p.bestI].Accuracy < p.scored[0].Accuracy-p.margin {
+	if p.best == nil || p.rank.belowStart(p.scored[p.bestI].score, p.scored[0].score, p.margin) {
 		p.best, p.bestI = p.start, 0
 	}
 	p.scored[p.bestI].Chosen = true
@@ -87,7 +95,7 @@ func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
 }
 
 // qatValidation returns the float model's evaluator on n images of the training set
-// from the index from.
+// from the index from (with their labels, when the set has some).
 func qatValidation(m *graph.Model, ds *dataset.Set, from, n, threads int) (*quantizer.Evaluator, error) {
 	set := ds.Slice(from, n)
 	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels})

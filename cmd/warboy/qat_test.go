@@ -47,11 +47,11 @@ func TestQATCommand(t *testing.T) {
 	// accuracy, or the start when that one is more than --start-margin (1 point) below.
 	last := 1
 	for i, c := range rep.Checkpoints[1:] {
-		if c.Accuracy >= rep.Checkpoints[last].Accuracy {
+		if *c.Accuracy >= *rep.Checkpoints[last].Accuracy {
 			last = i + 1
 		}
 	}
-	if rep.Checkpoints[last].Accuracy < rep.Checkpoints[0].Accuracy-0.01 {
+	if *rep.Checkpoints[last].Accuracy < *rep.Checkpoints[0].Accuracy-0.01 {
 		last = 0
 	}
 	for i, c := range rep.Checkpoints {
@@ -76,7 +76,7 @@ func TestQATCommand(t *testing.T) {
 	require.Len(t, rep.Checkpoints, 2)
 	assert.Equal(t, []float64{0, 1}, []float64{rep.Checkpoints[0].Epochs, rep.Checkpoints[1].Epochs})
 	want := 1
-	if rep.Checkpoints[1].Accuracy < rep.Checkpoints[0].Accuracy-0.01 {
+	if *rep.Checkpoints[1].Accuracy < *rep.Checkpoints[0].Accuracy-0.01 {
 		want = 0
 	}
 	assert.True(t, rep.Checkpoints[want].Chosen)
@@ -151,12 +151,41 @@ func TestCheckpointPicker(t *testing.T) {
 	} {
 		p := &checkpointPicker{margin: 0.01, last: c.last}
 		for i, a := range c.acc {
-			p.add(float64(i), a, &graph.Model{Metadata: map[string]string{"i": string(rune('0' + i))}})
+			p.add(float64(i), quantizer.Score{Accuracy: a, Labelled: true}, &graph.Model{Metadata: map[string]string{"i": string(rune('0' + i))}})
 		}
 		q, scored, at := p.result()
 		assert.Equal(t, float64(c.want), at, "%v", c.acc)
 		assert.Equal(t, string(rune('0'+c.want)), q.Metadata["i"])
 		assert.True(t, scored[c.want].Chosen)
+	}
+	// The outputs loss ranks by closeness to the float model (top-1 agreement for
+	// class scores, then the output SQNR) and writes the start whenever it ranks
+	// above the best trained checkpoint: no margin.
+	for _, c := range []struct {
+		agree []float64 // nil: not class scores
+		sqnr  []float64
+		want  int
+	}{
+		{nil, []float64{20, 23, 25, 24}, 2},
+		{nil, []float64{20, 22, 22}, 2},
+		{nil, []float64{20, 19.9, 19.5}, 0},
+		{[]float64{0.95, 0.96, 0.96}, []float64{30, 28, 31}, 2},
+		{[]float64{0.95, 0.97, 0.96}, []float64{30, 28, 31}, 1},
+		{[]float64{0.96, 0.96}, []float64{30, 29}, 0},
+	} {
+		p := &checkpointPicker{margin: 0.01, rank: ranker{outputs: true}}
+		for i, db := range c.sqnr {
+			sc := quantizer.Score{SQNR: quantizer.DB(db), Samples: 100}
+			if c.agree != nil {
+				sc.Classes, sc.Agreement = true, c.agree[i]
+			}
+			p.add(float64(i), sc, &graph.Model{Metadata: map[string]string{"i": string(rune('0' + i))}})
+		}
+		q, scored, at := p.result()
+		assert.Equal(t, float64(c.want), at, "%v %v", c.agree, c.sqnr)
+		assert.Equal(t, string(rune('0'+c.want)), q.Metadata["i"])
+		assert.True(t, scored[c.want].Chosen)
+		assert.Nil(t, scored[c.want].Accuracy, "no labels, no accuracy")
 	}
 }
 

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// The loss `warboy qat` trains on (--loss) and how it ranks the int8 models it
+// scores (the checkpoints, the learning rates).
+//
+// With labels and one output of class scores, the classification cross-entropy of
+// PyTorch's QAT recipe ("ce"), and the int8 models are ranked by their accuracy on
+// the scoring images. Without labels the float model is the teacher: a classifier's
+// softmax is matched to the float model's (Hinton's distillation, "distill"), and
+// a model whose outputs are not one tensor of class scores (a detector's boxes and
+// scores, a segmentation map, features) matches every output ("outputs": qat's
+// OutputMatchLoss). On the outlier MLP of docs/quantizer.md the softmax match kept
+// more accuracy than the outputs match of the same logits (3 of 3 seeds), so a
+// classifier is distilled through its softmax. Those two rank the int8 models by
+// how close they come to the float model: top-1 agreement for class scores, then
+// the output SQNR (quantizer.Score.Better, as `quantize --method auto` ranks the
+// calibration methods).
+const (
+	lossCE      = "ce"
+	lossDistill = "distill"
+	lossOutputs = "outputs"
+)
+
+// classScores reports whether a model output can be class scores: [N, classes] as
+// declared, or undeclared (the cross-entropy then checks the shape it computes).
+func classScores(v *graph.Value) bool {
+	return !v.HasShape || len(v.Shape) == 2
+}
+
+// resolveLoss returns the loss --loss names and, for auto, why it was chosen. auto
+// is the cross-entropy when the data is labelled and the model has one output of
+// class scores, the distillation when only the labels are missing, and else the
+// outputs loss.
+func resolveLoss(flag string, labelled bool, outs []*graph.Value, dataName string) (loss, why string, err error) {
+	outputs := len(outs)
+	one := outputs == 1 && classScores(outs[0])
+	switch strings.ToLower(strings.TrimSpace(flag)) {
+	case "auto", "":
+		switch {
+		case one && labelled:
+			return lossCE, "", nil
+		case one:
+			return lossDistill, fmt.Sprintf("%s has no labels", dataName), nil
+		case outputs != 1:
+			return lossOutputs, fmt.Sprintf("the model has %d outputs", outputs), nil
+		}
+		return lossOutputs, fmt.Sprintf("its output %q is %s, not [N, classes]", outs[0].Name, outs[0].Shape), nil
+	case lossCE:
+		if !labelled {
+			return "", "", fmt.Errorf("training data %s has no labels (IDX labels, or a labels.txt beside the images or tensors); --loss distill or outputs trains without them, on the float model's outputs", dataName)
+		}
+		if outputs != 1 {
+			return "", "", fmt.Errorf("--loss ce trains a model with one [N, classes] output; the model has %d outputs (--loss outputs trains on all of them)", outputs)
+		}
+		return lossCE, "", nil
+	case lossDistill:
+		if outputs != 1 {
+			return "", "", fmt.Errorf("--loss distill trains a model with one [N, classes] output; the model has %d outputs (--loss outputs trains on all of them)", outputs)
+		}
+		return lossDistill, "", nil
+	case lossOutputs:
+		return lossOutputs, "", nil
+	}
+	return "", "", fmt.Errorf("--loss must be auto, ce, distill or outputs, got %q", flag)
+}
+
+// lossText says what a label-free loss trains on, for the text report.
+func lossText(loss string) string {
+	if loss == lossDistill {
+		return "the float model's class probabilities"
+	}
+	return "the float model's outputs"
+}
+
+// ranker orders scored int8 models for a loss: by accuracy, or for a label-free
+// loss (outputs set) by closeness to the float model.
+type ranker struct{ outputs bool }
+
+// better reports whether a ranks strictly above b.
+func (r ranker) better(a, b quantizer.Score) bool {
+	if r.outputs {
+		return a.Better(b)
+	}
+	return a.Accuracy > b.Accuracy
+}
+
+// belowStart reports whether a trained model scoring best falls far enough below the
+// post-training start that the start is written instead: by more than margin
+// (a fraction) of accuracy for the cross-entropy (qat_select.go says why there is
+// a margin), by anything for a label-free loss, whose reference is the float
+// model's outputs rather than labels the float model memorised.
+func (r ranker) belowStart(best, start quantizer.Score, margin float64) bool {
+	if r.outputs {
+		return start.Better(best)
+	}
+	return best.Accuracy < start.Accuracy-margin
+}
+
+// scoreFields are a scored model's figures as the report prints them: the accuracy
+// when the images are labelled, the top-1 agreement with the float model when the
+// first output is class scores (else null), and the SQNR of all outputs.
+func scoreFields(s quantizer.Score) (acc, agree *float64, sqnr quantizer.DB) {
+	if s.Labelled {
+		a := s.Accuracy
+		acc = &a
+	}
+	if s.Classes {
+		g := s.Agreement
+		agree = &g
+	}
+	return acc, agree, s.SQNR
+}
+
+// formatScore is a score as the text report prints it: the accuracy for the
+// cross-entropy, the agreement (class scores) or the SQNR for a label-free loss.
+func (r ranker) formatScore(s quantizer.Score) string {
+	switch {
+	case !r.outputs:
+		return fmt.Sprintf("%.2f", 100*s.Accuracy)
+	case s.Classes:
+		return fmt.Sprintf("%.2f", 100*s.Agreement)
+	}
+	return fmt.Sprintf("%.2fdB", float64(s.SQNR))
+}
+
+// scoreName names what formatScore prints.
+func (r ranker) scoreName(classes bool) string {
+	switch {
+	case !r.outputs:
+		return "int8 accuracy"
+	case classes:
+		return "int8 top-1 agreement with float32"
+	}
+	return "int8 output SQNR against float32"
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// writeUnlabelledNPY writes n 28x28 MLP inputs as .npy files, with no labels.txt.
+func writeUnlabelledNPY(t *testing.T, dir string, n int) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	for i := 0; i < n; i++ {
+		x := make([]float32, 28*28)
+		for j := range x {
+			x[j] = float32((i*7+j*(i%5+1))%17) / 17
+		}
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("s%03d.npy", i)))
+		require.NoError(t, err)
+		require.NoError(t, dataset.WriteNPY(f, graph.FromFloat32([]int{1, 1, 28, 28}, x)))
+		require.NoError(t, f.Close())
+	}
+}
+
+// TestQATWithoutLabels: a classifier on unlabelled data is distilled from the float
+// model (--loss auto picks distill), and a model with two outputs matches both
+// (outputs); the report scores them against the float model.
+func TestQATWithoutLabels(t *testing.T) {
+	dir := t.TempDir()
+	mlp := filepath.Join(testModels, "fmnist_mlp.onnx")
+	npy := filepath.Join(dir, "npy")
+	writeUnlabelledNPY(t, npy, 96)
+	out := filepath.Join(dir, "q.onnx")
+	base := []string{"qat", mlp, "--data", npy, "--calib-n", "16", "--batch", "16", "--method", "MIN_MAX_ASYM"}
+
+	code, stdout, stderr := runCLI(append(base, "--eval-data", testData, "--eval-n", "200", "-o", out, "--json")...)
+	require.Equal(t, 0, code, stderr)
+	var rep qatReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, "distill", rep.Loss)
+	require.NotNil(t, rep.PTQSQNR)
+	require.NotNil(t, rep.QATSQNR)
+	require.NotNil(t, rep.PTQAgreement)
+	require.NotNil(t, rep.QATAccuracy, "the evaluation images are labelled")
+	assert.Greater(t, *rep.QATAgreement, 0.8)
+	require.NotEmpty(t, rep.Checkpoints)
+	for _, c := range rep.Checkpoints {
+		assert.Nil(t, c.Accuracy, "training images without labels")
+		require.NotNil(t, c.Agreement)
+	}
+	require.Len(t, rep.LRCandidates, 2)
+	assert.NotNil(t, rep.LRCandidates[0].Agreement)
+	assert.Contains(t, stdout, `"ptq_output_sqnr_db": `)
+
+	code, stdout, stderr = runCLI(append(base, "--eval-n", "-1", "--lr", "0.01", "-o", out)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "loss: the float model's class probabilities (npy has no labels; --loss distill)")
+	assert.Contains(t, stdout, "top-1 agreement with float32 (fake-quant)")
+	assert.Contains(t, stdout, "checkpoints (int8 top-1 agreement with float32 on training images")
+
+	// Two outputs: the logits and the hidden layer a user also reads.
+	m, err := graph.Load(mlp)
+	require.NoError(t, err)
+	hidden := ""
+	for _, n := range m.Graph.Nodes {
+		if n.OpType == "Relu" {
+			hidden = n.Outputs[0]
+			break
+		}
+	}
+	require.NotEmpty(t, hidden)
+	m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: hidden, DType: graph.Float32})
+	enc, err := m.Encode()
+	require.NoError(t, err)
+	two := filepath.Join(dir, "two.onnx")
+	require.NoError(t, os.WriteFile(two, enc, 0o644))
+	code, stdout, stderr = runCLI("qat", two, "--data", testData, "--n", "600", "--calib-n", "50", "--batch", "32", "--lr", "0.01", "--eval-n", "300", "-o", out)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "loss: the float model's outputs (the model has 2 outputs; --loss outputs)")
+	assert.Contains(t, stdout, "quantization-aware trained int8: output SQNR")
+	q, err := graph.Load(out)
+	require.NoError(t, err)
+	require.Len(t, q.Graph.Outputs, 2)
+	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	res, err := s.RunTensors(map[string]*graph.Tensor{q.Graph.Inputs[0].Name: graph.FromFloat32([]int{2, 1, 28, 28}, make([]float32, 2*28*28))})
+	require.NoError(t, err)
+	assert.Len(t, res, 2)
+
+	// Refused before any work; nothing written.
+	bad := filepath.Join(dir, "bad.onnx")
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{mlp, "--data", npy, "--loss", "ce"}, "npy has no labels"},
+		{[]string{two, "--data", testData, "--loss", "distill"}, "--loss distill trains a model with one [N, classes] output; the model has 2 outputs"},
+		{[]string{two, "--data", testData, "--loss", "ce"}, "--loss ce trains a model with one [N, classes] output; the model has 2 outputs"},
+		{[]string{mlp, "--data", npy, "--distill", "0.5"}, "the distill loss is the float model's alone"},
+		{[]string{mlp, "--loss", "l1"}, "--loss must be auto, ce, distill or outputs"},
+	} {
+		code, _, stderr = runCLI(append([]string{"qat", "-o", bad}, tc.args...)...)
+		assert.NotEqual(t, 0, code, "%v", tc.args)
+		assert.Contains(t, stderr, tc.err, "%v", tc.args)
+		_, err = os.Stat(bad)
+		assert.True(t, os.IsNotExist(err), strings.Join(tc.args, " "))
+	}
+}

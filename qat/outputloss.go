@@ -1,0 +1,138 @@
+package qat
+
+import (
+	"fmt"
+	"math"
+)
+
+// The output-matching loss (Options.Loss "outputs"): the fake-quantized net is
+// trained to compute what the float model computes, on images without labels.
+// It is what a model whose outputs are not one [N, classes] tensor of class
+// scores trains on (a detector's boxes and scores, a segmentation map, a
+// sequence of features, a regression), and what trains a classifier whose user
+// has images but no labels: the float model is the teacher of every output, as
+// in the data-free and label-free QAT of the literature (Hinton's distillation
+// with the float model as teacher, on the raw outputs).
+//
+// Each output contributes its mean squared difference from the teacher's, over
+// the batch, divided by the variance of the teacher's values in the batch: a box
+// coordinate in pixels and a score in [0, 1] weigh alike, and the loss is the
+// fraction of each output's spread that the student misses (its reciprocal in
+// dB is the output's SQNR against float, as `warboy compare` reports it, with the
+// variance in place of the mean square). The loss is the mean over the outputs.
+
+// outputVarFloor keeps an output that the teacher holds constant over a batch
+// (a padding channel, a saturated score) from dividing by zero: its difference
+// is then measured against the floor times its mean square, or 1.
+const outputVarFloor = 1e-6
+
+// OutputMatchLoss returns the loss above for student outputs s against teacher
+// outputs t (one slice per output, the same lengths) and writes d(loss)/d(s[i])
+// into grad[i] when grad is not nil.
+func OutputMatchLoss(s, t, grad [][]float32) (float64, error) {
+	if len(s) != len(t) || len(s) == 0 {
+		return 0, fmt.Errorf("qat: %d outputs against %d of the teacher", len(s), len(t))
+	}
+	var loss float64
+	k := float64(len(s))
+	for i := range s {
+		if len(s[i]) != len(t[i]) || len(t[i]) == 0 {
+			return 0, fmt.Errorf("qat: output %d has %d values, the teacher's %d", i, len(s[i]), len(t[i]))
+		}
+		var sum, sq float64
+		for _, v := range t[i] {
+			sum += float64(v)
+			sq += float64(v) * float64(v)
+		}
+		m := float64(len(t[i]))
+		mean := sum / m
+		v := sq/m - mean*mean
+		if floor := outputVarFloor * sq / m; v < floor {
+			v = floor
+		}
+		if v <= 0 || math.IsNaN(v) {
+			v = 1
+		}
+		var se float64
+		for j, x := range s[i] {
+			d := float64(x) - float64(t[i][j])
+			se += d * d
+		}
+		loss += se / (m * v) / k
+		if grad != nil {
+			g := grad[i]
+			c := 2 / (m * v * k)
+			for j, x := range s[i] {
+				g[j] = float32(c * (float64(x) - float64(t[i][j])))
+			}
+		}
+	}
+	return loss, nil
+}
+
+// outputValues returns the shapes and values of every graph output after the
+// last Forward (owned by the net until the next call).
+func (n *Net) outputValues() ([][]int, [][]float32) {
+	shapes := make([][]int, len(n.outputs))
+	data := make([][]float32, len(n.outputs))
+	for i, s := range n.outputs {
+		shapes[i], data[i] = n.vals[s].shape, n.vals[s].data
+	}
+	return shapes, data
+}
+
+// backwardOutputs propagates the gradients of the loss with respect to every
+// graph output (d[i] for output i; two outputs of one tensor add up) to the
+// parameters' gradients.
+func (n *Net) backwardOutputs(d [][]float32) {
+	n.clearGrads()
+	for i, s := range n.outputs {
+		g := n.vals[s].grad
+		if g == nil {
+			continue // an output that no parameter reaches (a constant)
+		}
+		for j, v := range d[i] {
+			g[j] += v
+		}
+	}
+	for i := len(n.ops) - 1; i >= 0; i-- {
+		n.ops[i].backward(n)
+	}
+}
+
+// top1Agreement counts the rows of [N, K] scores (K > 1) whose largest value is
+// in the same column as the teacher's; ok is false for another shape.
+func top1Agreement(shape []int, s, t []float32) (agree int, ok bool) {
+	if len(shape) != 2 || shape[1] < 2 {
+		return 0, false
+	}
+	k := shape[1]
+	for r := 0; r < shape[0]; r++ {
+		if argmax(s[r*k:(r+1)*k]) == argmax(t[r*k:(r+1)*k]) {
+			agree++
+		}
+	}
+	return agree, true
+}
+
+func argmax(row []float32) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

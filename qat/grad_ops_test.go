@@ -148,6 +148,21 @@ func TestGradientsMoreOps(t *testing.T) {
 			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}},
 		{"Resize nearest to sizes, half_pixel", tinyModel{[]int{2, 3, 3}, []*graph.Node{
 			node("Resize", []string{"x", "", "", "sz"}, "y")}, map[string]*graph.Tensor{"sz": i64(3, 2, 5, 2)}}},
+		{"Resize linear x2 half_pixel (bilinear nn.Upsample)", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}},
+		{"Resize linear align_corners x2 x3", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"), strAttr("coordinate_transformation_mode", "align_corners"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 3})}}},
+		{"Resize linear down pytorch_half_pixel", tinyModel{[]int{2, 5, 6}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"), strAttr("coordinate_transformation_mode", "pytorch_half_pixel"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 0.5, 0.5})}}},
+		{"Resize cubic x2", tinyModel{[]int{1, 3, 4}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "cubic"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}},
+		{"Resize linear 3-D, last axis", tinyModel{[]int{2, 5}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
+			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{3}, []float32{1, 1, 2})}}},
 		{"DepthToSpace", tinyModel{[]int{4, 2, 2}, []*graph.Node{node("DepthToSpace", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
 		{"SpaceToDepth", tinyModel{[]int{1, 4, 4}, []*graph.Node{node("SpaceToDepth", []string{"x"}, "y", intAttr("blocksize", 2))}, nil}},
 		{"Gather constant indices", tinyModel{[]int{4, 3}, []*graph.Node{
@@ -299,8 +314,6 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 	}{
 		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Floor", []string{"r"}, "y")}, nil},
 			[]string{"y_node", "Floor"}},
-		{"Resize linear", tinyModel{[]int{1, 2, 2}, []*graph.Node{node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
-			map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 1, 2, 2})}}, []string{"y_node", "linear"}},
 		{"Round (no gradient)", tinyModel{[]int{4}, []*graph.Node{node("Round", []string{"x"}, "y")}, nil}, []string{"y_node", "Round"}},
 		{"Pad reading its value from data", tinyModel{[]int{4}, []*graph.Node{
 			node("ReduceMean", []string{"x"}, "m", intAttr("keepdims", 0)),
@@ -315,4 +328,18 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResizeLeadingAxesRefused: a linear Resize that scales an axis before the last
+// two is not trained (its weights are read per plane of the last two); the error
+// names the node and the axis.
+func TestResizeLeadingAxesRefused(t *testing.T) {
+	m := tinyModel{[]int{2, 2, 2}, []*graph.Node{node("Resize", []string{"x", "", "sc"}, "y", strAttr("mode", "linear"))},
+		map[string]*graph.Tensor{"sc": graph.FromFloat32([]int{4}, []float32{1, 2, 1, 1})}}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	_, _, err = n.Forward(make([]float32, 2*8), 2)
+	require.ErrorIs(t, err, ErrNoGradient)
+	require.ErrorContains(t, err, "y_node")
+	require.ErrorContains(t, err, "Resize scales axis 1 (2 to 4); only the last two axes are trained")
 }

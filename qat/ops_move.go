@@ -58,9 +58,6 @@ func buildMove(b *builder, node *graph.Node) (built, error) {
 			data = append(data, i)
 		}
 	case "Resize":
-		if mode := node.AttrString("mode", "nearest"); mode != "nearest" {
-			return built{}, fmt.Errorf("%w: %s mode %q (only nearest moves values without blending them)", ErrNoGradient, node.OpType, mode)
-		}
 		if node.AttrString("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
 			return built{}, fmt.Errorf("%w: %s coordinate_transformation_mode tf_crop_and_resize", ErrNoGradient, node.OpType)
 		}
@@ -109,6 +106,10 @@ func buildMove(b *builder, node *graph.Node) (built, error) {
 	for range node.Outputs {
 		o.outs = append(o.outs, b.slot())
 	}
+	if node.OpType == "Resize" && node.AttrString("mode", "nearest") != "nearest" {
+		// linear and cubic blend values: a linear map, not a gather (ops_resize.go)
+		return built{&resizeOp{mv: o}, o.outs[0]}, nil
+	}
 	return built{o, o.outs[0]}, nil
 }
 
@@ -127,19 +128,11 @@ func (o *moveOp) plan(n *Net) error {
 			same = false
 		}
 	}
-	for i, name := range o.ctrlFrom {
-		if name == "" {
-			continue
-		}
-		t := n.computed[name]
-		if t == nil {
-			return fmt.Errorf("input %q was not computed", name)
-		}
-		if !sameValues(o.ctrl[i], t) {
-			o.ctrl[i], same = t, false
-		}
+	changed, err := o.refreshCtrl(n)
+	if err != nil {
+		return err
 	}
-	if same && o.src != nil {
+	if same && !changed && o.src != nil {
 		return nil
 	}
 	var halves [2][]*graph.Tensor
@@ -229,6 +222,35 @@ func (o *moveOp) plan(n *Net) error {
 		o.shapes = append(o.shapes, append([]int(nil), n.vals[s].shape...))
 	}
 	return nil
+}
+
+// refreshCtrl reads the control inputs computed by the shape arithmetic for this
+// batch and reports whether any changed (the maps are then rebuilt).
+func (o *moveOp) refreshCtrl(n *Net) (bool, error) {
+	changed := false
+	for i, name := range o.ctrlFrom {
+		if name == "" {
+			continue
+		}
+		t := n.computed[name]
+		if t == nil {
+			return false, fmt.Errorf("input %q was not computed", name)
+		}
+		if !sameValues(o.ctrl[i], t) {
+			o.ctrl[i], changed = t, true
+		}
+	}
+	return changed, nil
+}
+
+// runKernel runs the runtime's kernel for the node on data (one tensor per data
+// input) with the node's control inputs.
+func (o *moveOp) runKernel(data ...*graph.Tensor) ([]*graph.Tensor, error) {
+	in := append([]*graph.Tensor(nil), o.ctrl...)
+	for j, t := range data {
+		in[o.pos[j]] = t
+	}
+	return runtime.ConstEval().EvalConst(o.gnode, o.opset, in)
 }
 
 // splitInputs fills which for a multi-input operator: one more kernel run with each

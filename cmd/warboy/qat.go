@@ -210,6 +210,15 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if !*asJSON && lossWhy != "" {
 		fmt.Fprintf(stdout, "loss: %s (%s; --loss %s)\n", lossText(loss), lossWhy, loss)
 	}
+	if loss == lossOutputs && !setFlags(fs)["optimizer"] {
+		*optName = "adamw"
+		if lrs, err = resolveLRs(outputsLRs(lrCands), qat.Options{Optimizer: *optName}); err != nil {
+			return usageErr("%v", err)
+		}
+		if !*asJSON {
+			fmt.Fprintf(stdout, "optimizer: adamw, learning rate %s (the outputs loss's default; --optimizer sgd for SGD)\n", formatLRs(lrs))
+		}
+	}
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
 		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", graph.FormatDims(sample), declared)
 	}

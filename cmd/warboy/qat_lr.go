@@ -171,9 +171,9 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 		case !t.rank.outputs:
 			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  train accuracy (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)
 		case t.classes:
-			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  top-1 agreement with float32 (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)
+			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4g  top-1 agreement with float32 (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)
 		default:
-			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, s.Seconds)
+			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4g  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, s.Seconds)
 		}
 	}
 	pick := &checkpointPicker{net: net, ev: t.ev, qopts: t.qopts, margin: t.margin, rank: t.rank, last: t.last, epochs: float64(opts.Epochs)}

@@ -16,7 +16,10 @@
 // statistics are frozen, after which it computes exactly the folded conv the int8
 // model runs.
 //
-// Fit follows PyTorch's QAT recipes: SGD with momentum (or AdamW), a linear warmup
+// Fit trains on the labels' cross-entropy, or without labels on the float model's
+// outputs (Options.Loss: its softmax, DistillKL, or every output, OutputMatchLoss,
+// for detectors and other models whose outputs are not class scores); integer
+// outputs are left out of training (TrainedOutputs). It follows PyTorch's QAT recipes: SGD with momentum (or AdamW), a linear warmup
 // then cosine decay, BatchNorm statistics and then activation ranges frozen at given
 // points of training (fractions of an epoch), and Checkpoint calls (before the first
 // step and a few times per epoch) at which the caller may export and score the net
@@ -25,7 +28,9 @@
 // Beyond convolutions and GEMMs the program covers the operators of common CNNs
 // (docs/quantizer.md, section 9): elementwise activations, data movement (Concat,
 // Split, Transpose, Slice, Pad, nearest Resize, ...: a gather through an index map
-// obtained by running the runtime's own kernel on element indices), reductions,
+// obtained by running the runtime's own kernel on element indices; linear and cubic
+// Resize as a separable linear map whose weights are read off that kernel too),
+// reductions,
 // Softmax, BatchNormalization that could not be folded, and the shape arithmetic that
 // depends on the batch size (evaluated at run time with the runtime's kernels). New
 // refuses a graph with an operator that has no gradient with an error naming the

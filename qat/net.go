@@ -181,14 +181,22 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	}
 	n.input = b.slot()
 	b.define(in.Name, n.input)
+	outs := TrainedOutputs(g)
+	if len(outs) == 0 {
+		return nil, fmt.Errorf("qat: the model has no float32 output to train")
+	}
+	needed := neededNodes(g, outs)
 	bns := b.findConvBN()
-	for _, node := range g.Nodes {
+	for i, node := range g.Nodes {
+		if !needed[i] {
+			continue
+		}
 		if err := b.node(node, bns[node.Outputs[0]]); err != nil {
 			return nil, err
 		}
 	}
 	n.isOut = map[int]bool{}
-	for _, o := range g.Outputs {
+	for _, o := range outs {
 		s, ok := b.cur[o.Name]
 		if !ok {
 			return nil, fmt.Errorf("qat: output %q is not computed", o.Name)
@@ -209,6 +217,48 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	sort.Slice(n.params, func(i, j int) bool { return n.params[i].Name < n.params[j].Name })
 	n.head = n.findProbHead()
 	return n, nil
+}
+
+// TrainedOutputs are the graph outputs training computes: the float ones. An
+// integer output (the ArgMax label a classifier exported with its probabilities
+// also returns, a count, a mask) is computed from them, has no gradient and needs no
+// training; the written model keeps it.
+func TrainedOutputs(g *graph.Graph) []*graph.Value {
+	var out []*graph.Value
+	for _, o := range g.Outputs {
+		if o.DType == graph.Float32 || o.DType == graph.Undefined {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// neededNodes marks the nodes the outputs depend on (in g.Nodes' topological
+// order); the others are left out of the training program.
+func neededNodes(g *graph.Graph, outs []*graph.Value) map[int]bool {
+	want := map[string]bool{}
+	for _, o := range outs {
+		want[o.Name] = true
+	}
+	needed := map[int]bool{}
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		node := g.Nodes[i]
+		for _, o := range node.Outputs {
+			if o != "" && want[o] {
+				needed[i] = true
+				break
+			}
+		}
+		if !needed[i] {
+			continue
+		}
+		for _, in := range node.Inputs {
+			if in != "" {
+				want[in] = true
+			}
+		}
+	}
+	return needed
 }
 
 func (b *builder) slot() int {

@@ -199,7 +199,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	loss, lossWhy, err := resolveLoss(*lossFlag, ds.Labels != nil, m.Graph.Outputs, ds.Name)
+	loss, lossWhy, err := resolveLoss(*lossFlag, ds.Labels != nil, qat.TrainedOutputs(m.Graph), ds.Name)
 	if err != nil {
 		return err
 	}

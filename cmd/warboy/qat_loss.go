@@ -35,10 +35,10 @@ func classScores(v *graph.Value) bool {
 	return !v.HasShape || len(v.Shape) == 2
 }
 
-// resolveLoss returns the loss --loss names and, for auto, why it was chosen. auto
-// is the cross-entropy when the data is labelled and the model has one output of
-// class scores, the distillation when only the labels are missing, and else the
-// outputs loss.
+// resolveLoss returns the loss --loss names and, for auto, why it was chosen, for a
+// model whose trained (float) outputs are outs. auto is the cross-entropy when the
+// data is labelled and the model has one output of class scores, the distillation
+// when only the labels are missing, and else the outputs loss.
 func resolveLoss(flag string, labelled bool, outs []*graph.Value, dataName string) (loss, why string, err error) {
 	outputs := len(outs)
 	one := outputs == 1 && classScores(outs[0])

@@ -103,6 +103,34 @@ func TestQATWithoutLabels(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res, 2)
 
+	// The class scores and the ArgMax label a classifier also returns: the label is
+	// computed from the scores, not trained; the labels' cross-entropy trains the
+	// scores, and the written model keeps both outputs.
+	m, err = graph.Load(mlp)
+	require.NoError(t, err)
+	logits := m.Graph.Outputs[0].Name
+	m.Graph.Nodes = append(m.Graph.Nodes, &graph.Node{Name: "argmax", OpType: "ArgMax", Inputs: []string{logits}, Outputs: []string{"label"},
+		Attrs: map[string]*graph.Attr{"axis": {Name: "axis", Type: graph.AttrInt, I: 1}, "keepdims": {Name: "keepdims", Type: graph.AttrInt, I: 0}}})
+	m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: "label", DType: graph.Int64})
+	enc, err = m.Encode()
+	require.NoError(t, err)
+	withLabel := filepath.Join(dir, "label.onnx")
+	require.NoError(t, os.WriteFile(withLabel, enc, 0o644))
+	code, stdout, stderr = runCLI("qat", withLabel, "--data", testData, "--n", "300", "--calib-n", "50", "--batch", "32", "--lr", "0.01", "--eval-n", "-1", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	rep = qatReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, "ce", rep.Loss)
+	q, err = graph.Load(out)
+	require.NoError(t, err)
+	require.Len(t, q.Graph.Outputs, 2)
+	s, err = runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	res, err = s.RunTensors(map[string]*graph.Tensor{q.Graph.Inputs[0].Name: graph.FromFloat32([]int{2, 1, 28, 28}, make([]float32, 2*28*28))})
+	require.NoError(t, err)
+	require.Contains(t, res, "label")
+	assert.Equal(t, graph.Int64, res["label"].DType)
+
 	// Refused before any work; nothing written.
 	bad := filepath.Join(dir, "bad.onnx")
 	for _, tc := range []struct {

@@ -70,7 +70,7 @@ type qatReport struct {
 }
 
 // setSamples adapts the first n samples of a data set to qat.Data (the label -1
-// when the set has none: the outputs loss reads no labels).
+// when the set has none: the label-free losses read none).
 type setSamples struct {
 	set *dataset.Set
 	n   int
@@ -206,7 +206,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if loss != lossCE && *distill > 0 {
 		return usageErr("--distill mixes the float model into the labels' cross-entropy (--loss ce); the %s loss is the float model's alone", loss)
 	}
-	rank := ranker{outputs: loss != lossCE}
+	rank := ranker{vsFloat: loss != lossCE}
 	if !*asJSON && lossWhy != "" {
 		fmt.Fprintf(stdout, "loss: %s (%s; --loss %s)\n", lossText(loss), lossWhy, loss)
 	}
@@ -274,7 +274,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
 
 	var evalDS *dataset.Set
-	var outEval *quantizer.Evaluator // the outputs loss's evaluation: against the float model
+	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
 	if *evalN >= 0 {
 		dir := *evalData
 		if dir == "" {
@@ -291,7 +291,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if rank.outputs {
+		if rank.vsFloat {
 			if outEval, err = outputsEvaluator(m, evalDS, *evalN, *threads); err != nil {
 				return fmt.Errorf("evaluation data: %w", err)
 			}
@@ -447,7 +447,7 @@ func evalInt8(q *graph.Model, ds *dataset.Set, n, threads int, stderr io.Writer,
 	return res, nil
 }
 
-// outputsEvaluator is the evaluation of the outputs loss: the int8 models against
+// outputsEvaluator is the evaluation of a label-free loss: the int8 models against
 // the float model on the first n samples of ds (all when n is 0), with the
 // accuracy too when ds is labelled.
 func outputsEvaluator(m *graph.Model, ds *dataset.Set, n, threads int) (*quantizer.Evaluator, error) {

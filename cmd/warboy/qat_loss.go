@@ -107,12 +107,12 @@ func outputsLRs(given []float64) []float64 {
 }
 
 // ranker orders scored int8 models for a loss: by accuracy, or for a label-free
-// loss (outputs set) by closeness to the float model.
-type ranker struct{ outputs bool }
+// loss (vsFloat) by closeness to the float model.
+type ranker struct{ vsFloat bool }
 
 // better reports whether a ranks strictly above b.
 func (r ranker) better(a, b quantizer.Score) bool {
-	if r.outputs {
+	if r.vsFloat {
 		return a.Better(b)
 	}
 	return a.Accuracy > b.Accuracy
@@ -124,7 +124,7 @@ func (r ranker) better(a, b quantizer.Score) bool {
 // a margin), by anything for a label-free loss, whose reference is the float
 // model's outputs rather than labels the float model memorised.
 func (r ranker) belowStart(best, start quantizer.Score, margin float64) bool {
-	if r.outputs {
+	if r.vsFloat {
 		return start.Better(best)
 	}
 	return best.Accuracy < start.Accuracy-margin
@@ -149,7 +149,7 @@ func scoreFields(s quantizer.Score) (acc, agree *float64, sqnr quantizer.DB) {
 // cross-entropy, the agreement (class scores) or the SQNR for a label-free loss.
 func (r ranker) formatScore(s quantizer.Score) string {
 	switch {
-	case !r.outputs:
+	case !r.vsFloat:
 		return fmt.Sprintf("%.2f", 100*s.Accuracy)
 	case s.Classes:
 		return fmt.Sprintf("%.2f", 100*s.Agreement)
@@ -160,7 +160,7 @@ func (r ranker) formatScore(s quantizer.Score) string {
 // scoreName names what formatScore prints.
 func (r ranker) scoreName(classes bool) string {
 	switch {
-	case !r.outputs:
+	case !r.vsFloat:
 		return "int8 accuracy"
 	case classes:
 		return "int8 top-1 agreement with float32"

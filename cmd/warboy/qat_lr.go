@@ -168,7 +168,7 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 		}
 		switch {
 		case t.quiet:
-		case !t.rank.outputs:
+		case !t.rank.vsFloat:
 			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4f  train accuracy (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)
 		case t.classes:
 			fmt.Fprintf(t.stdout, "%sepoch %d/%d: loss %.4g  top-1 agreement with float32 (fake-quant) %.2f %%  %.1f s\n", prefix, s.Epoch, opts.Epochs, s.Loss, 100*s.Accuracy, s.Seconds)

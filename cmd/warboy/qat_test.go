@@ -173,7 +173,7 @@ func TestCheckpointPicker(t *testing.T) {
 		{[]float64{0.95, 0.97, 0.96}, []float64{30, 28, 31}, 1},
 		{[]float64{0.96, 0.96}, []float64{30, 29}, 0},
 	} {
-		p := &checkpointPicker{margin: 0.01, rank: ranker{outputs: true}}
+		p := &checkpointPicker{margin: 0.01, rank: ranker{vsFloat: true}}
 		for i, db := range c.sqnr {
 			sc := quantizer.Score{SQNR: quantizer.DB(db), Samples: 100}
 			if c.agree != nil {

@@ -131,6 +131,27 @@ func TestQATWithoutLabels(t *testing.T) {
 	require.Contains(t, res, "label")
 	assert.Equal(t, graph.Int64, res["label"].DType)
 
+	// A detector as torch.onnx writes it: one grid output [batch,3,gh,gw,9], symbolic
+	// height and width, nearest and bilinear Resize in its neck; labelled images, but
+	// not class scores: the outputs loss.
+	det := filepath.Join(exportedDir, "detector_opset13.onnx")
+	code, stdout, stderr = runCLI("qat", det, "--data", filepath.Join(exportedDir, "images"), "--preprocess", "resize=64,64", "--batch", "2", "--calib-n", "3",
+		"--method", "MIN_MAX_ASYM", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	rep = qatReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, []any{"outputs", "adamw", 0.001, "[batch,3,height,width]"}, []any{rep.Loss, rep.Optimizer, rep.LR, rep.InputShape})
+	require.NotNil(t, rep.QATSQNR)
+	assert.Nil(t, rep.QATAgreement, "a grid is not class scores")
+	assert.Nil(t, rep.QATAccuracy, "no accuracy for a detector")
+	q, err = graph.Load(out)
+	require.NoError(t, err)
+	s, err = runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	res, err = s.RunTensors(map[string]*graph.Tensor{"images": graph.FromFloat32([]int{1, 3, 96, 64}, make([]float32, 3*96*64))})
+	require.NoError(t, err, "the written model runs at another size")
+	assert.Equal(t, []int{1, 3, 12, 8, 9}, res["pred"].Shape)
+
 	// Refused before any work; nothing written.
 	bad := filepath.Join(dir, "bad.onnx")
 	for _, tc := range []struct {

@@ -240,7 +240,8 @@ func chooseLR(lrs []float64, runs []*lrRun, ev *quantizer.Evaluator, rank ranker
 	var best *lrRun
 	byLR := map[float64]*lrCandidate{}
 	for _, lr := range lrs {
-		byLR[lr] = &lrCandidate{LR: lr, Diverged: true}
+		// select_accuracy has read 0 for a diverged rate since it was added
+		byLR[lr] = &lrCandidate{LR: lr, Accuracy: new(float64), Diverged: true}
 	}
 	for _, r := range runs {
 		sc, err := ev.Score(r.model)

@@ -86,6 +86,8 @@ func TestQATLearningRates(t *testing.T) {
 	require.Len(t, rep.LRCandidates, 3)
 	assert.Equal(t, []float64{1e30, 0.01, 0.003}, []float64{rep.LRCandidates[0].LR, rep.LRCandidates[1].LR, rep.LRCandidates[2].LR})
 	assert.True(t, rep.LRCandidates[0].Diverged)
+	require.NotNil(t, rep.LRCandidates[0].Accuracy)
+	assert.Zero(t, *rep.LRCandidates[0].Accuracy, "a diverged rate's select_accuracy reads 0, as before")
 	assert.False(t, rep.LRCandidates[0].Chosen)
 	// 256 images leave none after the calibration and check images: the check images decide.
 	assert.Equal(t, rep.CheckSet, rep.LRSelectSet)

@@ -78,6 +78,9 @@ type Net struct {
 	output  int
 	outputs []int
 	isOut   map[int]bool
+	// calibrated: the ranges SetRanges was given (Ranges falls back to them for
+	// activations the training program leaves out).
+	calibrated quantizer.Ranges
 	// head: the output is a Softmax's or LogSoftmax's (probhead.go); nil for logits.
 	head    *probHead
 	inName  string
@@ -573,6 +576,7 @@ func (n *Net) SetRanges(r quantizer.Ranges) error {
 		}
 		ar.lo, ar.hi = v[0], v[1]
 	}
+	n.calibrated = r
 	if len(missing) > 0 {
 		sort.Strings(missing)
 		return fmt.Errorf("qat: no range for %d tensor(s): %s", len(missing), strings.Join(missing, ", "))
@@ -590,6 +594,10 @@ func (n *Net) Ranges() quantizer.Ranges {
 		}
 		if r := n.ranges[a.Source]; r != nil {
 			out[a.Name] = [2]float32{r.lo, r.hi}
+		} else if v, ok := n.calibrated[a.Name]; ok {
+			// not in the training program (it feeds only integer outputs):
+			// the calibrated range, as post-training quantization has it
+			out[a.Name] = v
 		}
 	}
 	return out

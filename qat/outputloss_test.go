@@ -10,6 +10,7 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 func TestOutputMatchLossGradient(t *testing.T) {
@@ -215,4 +216,53 @@ func TestFitOutputsLoss(t *testing.T) {
 	assert.ErrorContains(t, err, "the outputs loss is the teacher's alone")
 	_, err = n.Fit(data, Options{Loss: "l2"})
 	assert.ErrorContains(t, err, `unknown loss "l2" (ce, distill, outputs)`)
+}
+
+// TestIntegerOutputNotTrained: an integer output and the float branch that only it
+// reads are left out of the training program; the written model keeps them, with the
+// calibrated range where that branch is quantized.
+func TestIntegerOutputNotTrained(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	m := tinyModel{[]int{6}, []*graph.Node{
+		node("Gemm", []string{"x", "w", "b"}, "y", intAttr("transB", 1)),
+		node("Gemm", []string{"x", "w2", "b2"}, "h2", intAttr("transB", 1)),
+		node("Relu", []string{"h2"}, "r2"),
+		node("Gemm", []string{"r2", "w3", "b3"}, "h3", intAttr("transB", 1)),
+		node("ArgMax", []string{"h3"}, "label", intAttr("axis", 1), intAttr("keepdims", 0)),
+	}, map[string]*graph.Tensor{"w": randTensor(rng, 0.5, 4, 6), "b": randTensor(rng, 0.5, 4), "w2": randTensor(rng, 0.5, 5, 6), "b2": randTensor(rng, 0.5, 5),
+		"w3": randTensor(rng, 0.5, 3, 5), "b3": randTensor(rng, 0.5, 3)}}.model()
+	m.Graph.Outputs = append(m.Graph.Outputs, &graph.Value{Name: "label", DType: graph.Int64})
+	n, err := New(m, Config{Threads: 1})
+	require.NoError(t, err, "ArgMax has no gradient, and is not trained")
+	require.Len(t, n.outputs, 1)
+	var names []string
+	for _, p := range n.Params() {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"b", "w"}, names, "the label's branch is not in the program")
+	cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, randomBatches{"x", []int{6}, 8, 1}, quantizer.CalibOptions{})
+	require.NoError(t, err)
+	r, err := cal.ComputeRanges()
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(r))
+	got := n.Ranges()
+	require.Contains(t, got, "r2", "the branch's quantized activation")
+	for name, v := range r {
+		if _, planned := got[name]; planned {
+			assert.Equal(t, v, got[name], name)
+		}
+	}
+	for _, a := range n.Plan().Activations {
+		if !a.IsFixed {
+			assert.Contains(t, got, a.Name, "every quantized activation has a range")
+		}
+	}
+	q, err := n.Export(quantizer.QuantOptions{})
+	require.NoError(t, err)
+	require.Len(t, q.Graph.Outputs, 2)
+	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	out, err := s.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32([]int{2, 6}, make([]float32, 12))})
+	require.NoError(t, err)
+	assert.Equal(t, graph.Int64, out["label"].DType)
 }

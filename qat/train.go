@@ -14,7 +14,7 @@ import (
 
 // Data is a training set: Sample writes sample i (preprocessed float32, the model
 // input without the batch dimension) into dst and returns its class (any value
-// when the loss is "outputs", which needs no labels), or the error that kept it
+// for the losses that need no labels, "distill" and "outputs"), or the error that kept it
 // from reading the sample (an image file gone mid-run).
 type Data interface {
 	Len() int

@@ -238,17 +238,27 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	trainN := poolN - vn
 	// The images --method auto and the checkpoint choice score: the held-back ones, or
 	// with none held back, training images after the calibration ones.
-	from, cn := trainN, vn
+	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
+	// A label-free run scores int8 models against the float model's outputs, which
+	// its evaluators keep: each set of images is cut to what scoredBudget allows.
+	lim := &scoreLimit{max: math.MaxInt, warn: warn}
+	if rank.vsFloat {
+		if lim.per, err = outputFloats(m, ds, *threads); err != nil {
+			return err
+		}
+		lim.max = scoredCap(lim.per, scoredBudget)
+	}
+	from, cn := trainN, lim.cut(vn)
 	checkSet := fmt.Sprintf("training images %d-%d, held back from training", from, from+cn-1)
 	if vn == 0 {
 		from, cn = checkSlice(poolN, min(*calibN, trainN))
+		cn = lim.cut(cn)
 		checkSet = fmt.Sprintf("training images %d-%d, also trained on", from, from+cn-1)
 	}
 	ev, err := qatValidation(m, ds, from, cn, *threads)
 	if err != nil {
 		return err
 	}
-	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
 	cal, _, err := calibratorFromDir(m, method, calibSource{*data, *split, *preprocess, shapes}, min(*calibN, trainN), 100, quantizer.DefaultPercentile, *threads, excluded, stderr, warn)
 	if err != nil {
 		return err
@@ -292,7 +302,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if rank.vsFloat {
-			if outEval, err = outputsEvaluator(m, evalDS, *evalN, *threads); err != nil {
+			if outEval, err = outputsEvaluator(m, evalDS, *evalN, lim.cut, *threads); err != nil {
 				return fmt.Errorf("evaluation data: %w", err)
 			}
 			sc, err := outEval.Score(ptq)
@@ -350,7 +360,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	chosen := runs[0]
 	if len(lrs) > 1 {
-		sev, sset, err := lrSelection(m, ds, ev, checkSet, vn, poolN, min(*calibN, trainN), *threads)
+		sev, sset, err := lrSelection(m, ds, ev, checkSet, vn, poolN, min(*calibN, trainN), lim.cut, *threads)
 		if err != nil {
 			return err
 		}
@@ -448,13 +458,13 @@ func evalInt8(q *graph.Model, ds *dataset.Set, n, threads int, stderr io.Writer,
 }
 
 // outputsEvaluator is the evaluation of a label-free loss: the int8 models against
-// the float model on the first n samples of ds (all when n is 0), with the
-// accuracy too when ds is labelled.
-func outputsEvaluator(m *graph.Model, ds *dataset.Set, n, threads int) (*quantizer.Evaluator, error) {
+// the float model on the first n samples of ds (all when n is 0), cut as cut says,
+// with the accuracy too when ds is labelled.
+func outputsEvaluator(m *graph.Model, ds *dataset.Set, n int, cut func(int) int, threads int) (*quantizer.Evaluator, error) {
 	if n <= 0 || n > ds.Len() {
 		n = ds.Len()
 	}
-	return qatValidation(m, ds, 0, n, threads)
+	return qatValidation(m, ds, 0, cut(n), threads)
 }
 
 // scorePointers are scoreFields for the report's nullable fields.

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/qat"
 	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // The loss `warboy qat` trains on (--loss) and how it ranks the int8 models it
@@ -166,4 +169,65 @@ func (r ranker) scoreName(classes bool) string {
 		return "int8 top-1 agreement with float32"
 	}
 	return "int8 output SQNR against float32"
+}
+
+// scoredBudget bounds, in bytes, the float model's outputs that one set of images
+// scored against it keeps (the checkpoint, learning-rate and evaluation images of a
+// label-free run each have an evaluator holding them, to score every int8 model
+// without running the float model again). A classifier's outputs are 40 bytes an
+// image and never reach it; a segmentation map of 21 classes at 512x512 is 22 MB an
+// image, and 10,000 of them would not fit in memory.
+const scoredBudget = 512 << 20
+
+// scoredCap is the number of images whose outputs of perSample floats fit in
+// budget bytes (at least 1).
+func scoredCap(perSample, budget int) int {
+	if perSample <= 0 {
+		return budget
+	}
+	return max(1, budget/(4*perSample))
+}
+
+// scoreLimit cuts the sets of images a label-free run scores against the float
+// model to max (scoredCap) and warns once when it does.
+type scoreLimit struct {
+	max, per int // images, output values an image
+	warned   bool
+	warn     func(string)
+}
+
+func (l *scoreLimit) cut(n int) int {
+	if n <= l.max {
+		return n
+	}
+	if !l.warned {
+		l.warned = true
+		l.warn(fmt.Sprintf("the float model computes %d output values an image: each set of images scored against it is cut to at most %d (%d MiB of its outputs)",
+			l.per, l.max, scoredBudget>>20))
+	}
+	return l.max
+}
+
+// outputFloats is the number of float output values the model computes for one
+// sample of ds (its trained outputs; the first sample, run on the float runtime).
+func outputFloats(m *graph.Model, ds *dataset.Set, threads int) (int, error) {
+	s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(threads))
+	if err != nil {
+		return 0, err
+	}
+	in, err := ds.Batch(0, 1)
+	if err != nil {
+		return 0, err
+	}
+	out, err := s.RunTensors(in)
+	if err != nil {
+		return 0, fmt.Errorf("float model on sample 0: %w", err)
+	}
+	n := 0
+	for _, o := range qat.TrainedOutputs(m.Graph) {
+		if t := out[o.Name]; t != nil {
+			n += t.Len()
+		}
+	}
+	return n, nil
 }

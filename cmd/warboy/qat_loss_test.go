@@ -171,3 +171,26 @@ func TestQATWithoutLabels(t *testing.T) {
 		assert.True(t, os.IsNotExist(err), strings.Join(tc.args, " "))
 	}
 }
+
+// TestScoreLimit: a label-free run keeps the float model's outputs of the images it
+// scores; sets are cut to what the budget holds, with one warning.
+func TestScoreLimit(t *testing.T) {
+	assert.Equal(t, 26214, scoredCap(10, 1<<20), "a classifier: 40 bytes an image")
+	assert.Equal(t, 1, scoredCap(512*512*21, 1<<20), "at least one image")
+	var warnings []string
+	l := &scoreLimit{max: 100, per: 5000, warn: func(s string) { warnings = append(warnings, s) }}
+	assert.Equal(t, 50, l.cut(50))
+	assert.Empty(t, warnings)
+	assert.Equal(t, 100, l.cut(1000))
+	assert.Equal(t, 100, l.cut(10000))
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "5000 output values an image: each set of images scored against it is cut to at most 100 (512 MiB of its outputs)")
+
+	m, err := graph.Load(filepath.Join(exportedDir, "detector_opset13.onnx"))
+	require.NoError(t, err)
+	ds, err := openData(filepath.Join(exportedDir, "images"), "", "resize=64,64", m, nil, 0)
+	require.NoError(t, err)
+	n, err := outputFloats(m, ds, 1)
+	require.NoError(t, err)
+	assert.Equal(t, 3*8*8*9, n, "pred [1,3,8,8,9] at 64x64")
+}

@@ -206,9 +206,9 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 
 // lrSelection returns the evaluator the learning rates are compared on: the held-back
 // images when there are some (they also chose the checkpoint), else selectImages
-// training images after the calibration and check images, or, when the training
-// set is too small for that, the check images.
-func lrSelection(m *graph.Model, ds *dataset.Set, check *quantizer.Evaluator, checkSet string, valN, poolN, calibN, threads int) (*quantizer.Evaluator, string, error) {
+// training images after the calibration and check images (as many as cut leaves),
+// or, when the training set is too small for that, the check images.
+func lrSelection(m *graph.Model, ds *dataset.Set, check *quantizer.Evaluator, checkSet string, valN, poolN, calibN int, cut func(int) int, threads int) (*quantizer.Evaluator, string, error) {
 	if valN > 0 {
 		return check, checkSet, nil
 	}
@@ -216,6 +216,7 @@ func lrSelection(m *graph.Model, ds *dataset.Set, check *quantizer.Evaluator, ch
 	if n == 0 {
 		return check, checkSet, nil
 	}
+	n = cut(n)
 	ev, err := qatValidation(m, ds, from, n, threads)
 	if err != nil {
 		return nil, "", err

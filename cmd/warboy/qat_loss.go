@@ -60,19 +60,31 @@ func resolveLoss(flag string, labelled bool, outs []*graph.Value, dataName strin
 		if !labelled {
 			return "", "", fmt.Errorf("training data %s has no labels (IDX labels, or a labels.txt beside the images or tensors); --loss distill or outputs trains without them, on the float model's outputs", dataName)
 		}
-		if outputs != 1 {
-			return "", "", fmt.Errorf("--loss ce trains a model with one [N, classes] output; the model has %d outputs (--loss outputs trains on all of them)", outputs)
+		if err := oneClassOutput(lossCE, outs); err != nil {
+			return "", "", err
 		}
 		return lossCE, "", nil
 	case lossDistill:
-		if outputs != 1 {
-			return "", "", fmt.Errorf("--loss distill trains a model with one [N, classes] output; the model has %d outputs (--loss outputs trains on all of them)", outputs)
+		if err := oneClassOutput(lossDistill, outs); err != nil {
+			return "", "", err
 		}
 		return lossDistill, "", nil
 	case lossOutputs:
 		return lossOutputs, "", nil
 	}
 	return "", "", fmt.Errorf("--loss must be auto, ce, distill or outputs, got %q", flag)
+}
+
+// oneClassOutput refuses, for a loss that reads class scores, a model whose trained
+// outputs are not one that can be [N, classes].
+func oneClassOutput(loss string, outs []*graph.Value) error {
+	if len(outs) != 1 {
+		return fmt.Errorf("--loss %s trains a model with one [N, classes] output; the model has %d outputs (--loss outputs trains on all of them)", loss, len(outs))
+	}
+	if !classScores(outs[0]) {
+		return fmt.Errorf("--loss %s trains a model with one [N, classes] output; output %q is %s (--loss outputs trains on it)", loss, outs[0].Name, outs[0].Shape)
+	}
+	return nil
 }
 
 // lossText says what a label-free loss trains on, for the text report.

@@ -163,6 +163,8 @@ func TestQATWithoutLabels(t *testing.T) {
 		{[]string{two, "--data", testData, "--loss", "ce"}, "--loss ce trains a model with one [N, classes] output; the model has 2 outputs"},
 		{[]string{mlp, "--data", npy, "--distill", "0.5"}, "the distill loss is the float model's alone"},
 		{[]string{mlp, "--loss", "l1"}, "--loss must be auto, ce, distill or outputs"},
+		{[]string{det, "--data", filepath.Join(exportedDir, "images"), "--preprocess", "resize=64,64", "--loss", "distill"},
+			`--loss distill trains a model with one [N, classes] output; output "pred" is [batch,3,gh,gw,9] (--loss outputs trains on it)`},
 	} {
 		code, _, stderr = runCLI(append([]string{"qat", "-o", bad}, tc.args...)...)
 		assert.NotEqual(t, 0, code, "%v", tc.args)

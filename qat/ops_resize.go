@@ -80,7 +80,11 @@ func (o *resizeOp) plan(n *Net) error {
 	}
 	o.shape, o.outShape, o.planes = append(o.shape[:0], x.shape...), append([]int(nil), outShape...), P
 	o.h, o.w, o.oh, o.ow = H, W, OH, OW
-	return o.check(x.shape)
+	if err := o.check(x.shape); err != nil {
+		o.rows.start = nil // not a plan: the next pass reads the weights again
+		return err
+	}
+	return nil
 }
 
 // probe reads A_h (rows) or A_w (columns) from the kernel: in each run, plane p has

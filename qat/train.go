@@ -433,7 +433,7 @@ func (n *Net) distillStep(opts Options, x []float32, b int, grad *[]float32) (fl
 	if err != nil {
 		return 0, 0, fmt.Errorf("qat teacher: %w", err)
 	}
-	if !equalInts(tshape, shape) {
+	if !equalShape(tshape, shape) {
 		return 0, 0, fmt.Errorf("qat: the teacher's output has shape %v, the net's %v", tshape, shape)
 	}
 	*grad = grow(*grad, len(logits))
@@ -455,7 +455,7 @@ func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32) (f
 		return 0, 0, fmt.Errorf("qat: the teacher has %d outputs, the net %d", len(tshapes), len(shapes))
 	}
 	for i := range shapes {
-		if !equalInts(shapes[i], tshapes[i]) {
+		if !equalShape(shapes[i], tshapes[i]) {
 			return 0, 0, fmt.Errorf("qat: output %d has shape %v, the teacher's %v", i, shapes[i], tshapes[i])
 		}
 	}

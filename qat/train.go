@@ -400,6 +400,9 @@ func (n *Net) crossEntropyStep(opts Options, x []float32, labels []int, grad *[]
 		return 0, 0, fmt.Errorf("qat: the output has shape %v; the cross-entropy needs [N, classes] (the outputs loss trains on the float model's outputs instead)", shape)
 	}
 	k := shape[1]
+	if k < 2 {
+		return 0, 0, fmt.Errorf("qat: the output has shape %v: one score is not class scores (the outputs loss trains on it)", shape)
+	}
 	for _, l := range labels {
 		if l < 0 || l >= k {
 			return 0, 0, fmt.Errorf("qat: label %d outside the %d classes of the output", l, k)
@@ -428,6 +431,9 @@ func (n *Net) distillStep(opts Options, x []float32, b int, grad *[]float32) (fl
 	shape, logits := n.lossLogits()
 	if len(shape) != 2 || shape[0] != b {
 		return 0, 0, fmt.Errorf("qat: the output has shape %v; distillation needs [N, classes] (the outputs loss matches outputs of any shape)", shape)
+	}
+	if shape[1] < 2 {
+		return 0, 0, fmt.Errorf("qat: the output has shape %v: one score is not class scores (the outputs loss trains on it)", shape)
 	}
 	tshape, tl, err := opts.Teacher.logits(x, b)
 	if err != nil {

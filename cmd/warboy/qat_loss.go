@@ -32,10 +32,14 @@ const (
 	lossOutputs = "outputs"
 )
 
-// classScores reports whether a model output can be class scores: [N, classes] as
-// declared, or undeclared (the cross-entropy then checks the shape it computes).
+// classScores reports whether a model output can be class scores: [N, classes] with
+// classes not known to be 1 (a single score is a regression or a binary logit), or
+// undeclared (the cross-entropy then checks the shape it computes).
 func classScores(v *graph.Value) bool {
-	return !v.HasShape || len(v.Shape) == 2
+	if !v.HasShape {
+		return true
+	}
+	return len(v.Shape) == 2 && !(v.Shape[1].Known() && v.Shape[1].Size < 2)
 }
 
 // resolveLoss returns the loss --loss names and, for auto, why it was chosen, for a

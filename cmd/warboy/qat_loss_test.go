@@ -152,6 +152,22 @@ func TestQATWithoutLabels(t *testing.T) {
 	require.NoError(t, err, "the written model runs at another size")
 	assert.Equal(t, []int{1, 3, 12, 8, 9}, res["pred"].Shape)
 
+	// One score an image (a regression, a binary logit) is not class scores: auto
+	// trains it with the outputs loss, and the cross-entropy refuses it.
+	m, err = graph.Load(mlp)
+	require.NoError(t, err)
+	m.Graph.Nodes = append(m.Graph.Nodes, &graph.Node{Name: "score", OpType: "Gemm", Inputs: []string{logits, "score_w"}, Outputs: []string{"score"},
+		Attrs: map[string]*graph.Attr{"transB": {Name: "transB", Type: graph.AttrInt, I: 1}}})
+	m.Graph.Initializers["score_w"] = graph.FromFloat32([]int{1, 10}, []float32{0.1, -0.2, 0.3, -0.1, 0.2, 0.1, -0.3, 0.2, -0.1, 0.1})
+	m.Graph.Outputs = []*graph.Value{{Name: "score", DType: graph.Float32, HasShape: true, Shape: graph.Shape{{Size: -1, Param: "N"}, {Size: 1}}}}
+	enc, err = m.Encode()
+	require.NoError(t, err)
+	oneScore := filepath.Join(dir, "score.onnx")
+	require.NoError(t, os.WriteFile(oneScore, enc, 0o644))
+	code, stdout, stderr = runCLI("qat", oneScore, "--data", testData, "--n", "300", "--calib-n", "50", "--batch", "32", "--eval-n", "-1", "-o", out)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `loss: the float model's outputs (its output "score" is [N,1], not [N, classes]; --loss outputs)`)
+
 	// Refused before any work; nothing written.
 	bad := filepath.Join(dir, "bad.onnx")
 	for _, tc := range []struct {
@@ -163,6 +179,7 @@ func TestQATWithoutLabels(t *testing.T) {
 		{[]string{two, "--data", testData, "--loss", "ce"}, "--loss ce trains a model with one [N, classes] output; the model has 2 outputs"},
 		{[]string{mlp, "--data", npy, "--distill", "0.5"}, "the distill loss is the float model's alone"},
 		{[]string{mlp, "--loss", "l1"}, "--loss must be auto, ce, distill or outputs"},
+		{[]string{oneScore, "--data", testData, "--loss", "ce"}, `--loss ce trains a model with one [N, classes] output; output "score" is [N,1] (--loss outputs trains on it)`},
 		{[]string{det, "--data", filepath.Join(exportedDir, "images"), "--preprocess", "resize=64,64", "--loss", "distill"},
 			`--loss distill trains a model with one [N, classes] output; output "pred" is [batch,3,gh,gw,9] (--loss outputs trains on it)`},
 	} {

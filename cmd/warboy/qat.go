@@ -293,6 +293,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		if evalDS, err = openData(dir, *evalSplit, *preprocess, m, shapes, 0); err != nil {
 			return fmt.Errorf("evaluation data: %w", err)
 		}
+		if evalDS.Labels == nil && !rank.vsFloat {
+			return fmt.Errorf("evaluation data %s has no labels: the int8 accuracy before and after training needs them (--eval-n -1 skips the evaluation)", evalDS.Name)
+		}
 		if *evalData == "" && evalDS.Kind != "idx" {
 			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): give --eval-data for held-out images", evalDS.Name))
 		}

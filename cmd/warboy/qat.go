@@ -236,8 +236,6 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	vn := valImages(*valN, poolN)
 	trainN := poolN - vn
-	// The images --method auto and the checkpoint choice score: the held-back ones, or
-	// with none held back, training images after the calibration ones.
 	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
 	// A label-free run scores int8 models against the float model's outputs, which
 	// its evaluators keep: each set of images is cut to what scoredBudget allows.
@@ -248,6 +246,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		lim.max = scoredCap(lim.per, scoredBudget)
 	}
+	// The images --method auto and the checkpoint choice score: the held-back ones, or
+	// with none held back, training images after the calibration ones.
 	from, cn := trainN, lim.cut(vn)
 	checkSet := fmt.Sprintf("training images %d-%d, held back from training", from, from+cn-1)
 	if vn == 0 {

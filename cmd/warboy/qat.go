@@ -219,6 +219,19 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "optimizer: adamw, learning rate %s (the outputs loss's default; --optimizer sgd for SGD)\n", formatLRs(lrs))
 		}
 	}
+	var evalDS *dataset.Set
+	if *evalN >= 0 {
+		dir := *evalData
+		if dir == "" {
+			dir = *data
+		}
+		if evalDS, err = openData(dir, *evalSplit, *preprocess, m, shapes, 0); err != nil {
+			return fmt.Errorf("evaluation data: %w", err)
+		}
+		if evalDS.Labels == nil && !rank.vsFloat {
+			return fmt.Errorf("evaluation data %s has no labels: the int8 accuracy before and after training needs them (--eval-n -1 skips the evaluation)", evalDS.Name)
+		}
+	}
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
 		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", graph.FormatDims(sample), declared)
 	}
@@ -283,19 +296,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
 
-	var evalDS *dataset.Set
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
-	if *evalN >= 0 {
-		dir := *evalData
-		if dir == "" {
-			dir = *data
-		}
-		if evalDS, err = openData(dir, *evalSplit, *preprocess, m, shapes, 0); err != nil {
-			return fmt.Errorf("evaluation data: %w", err)
-		}
-		if evalDS.Labels == nil && !rank.vsFloat {
-			return fmt.Errorf("evaluation data %s has no labels: the int8 accuracy before and after training needs them (--eval-n -1 skips the evaluation)", evalDS.Name)
-		}
+	if evalDS != nil {
 		if *evalData == "" && evalDS.Kind != "idx" {
 			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): give --eval-data for held-out images", evalDS.Name))
 		}

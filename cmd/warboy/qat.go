@@ -100,10 +100,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 0, "train on the first N images (0 = all)")
 	def := qat.DefaultOptions()
 	epochs := fs.Int("epochs", def.Epochs, "epochs")
-	lrFlag := fs.String("lr", "", "peak learning rate, after --warmup, cosine decay to 0; a comma-separated list trains once per rate from the same start and writes the run whose int8 model scores best on training images (default: 0.01,0.003 for sgd, 1e-4 for adamw)")
+	lrFlag := fs.String("lr", "", "peak learning rate, after --warmup, cosine decay to 0; a comma-separated list trains once per rate from the same start and writes the run whose int8 model scores best on training images (default: 0.01,0.003 for sgd, 1e-4 for adamw, 1e-3 for adamw with --loss outputs)")
 	warmup := fs.Float64("warmup", def.Warmup, "fraction of the steps over which the learning rate rises linearly to --lr")
 	batch := fs.Int("batch", def.Batch, "training batch size")
-	optName := fs.String("optimizer", def.Optimizer, "sgd (momentum 0.9) or adamw")
+	optName := fs.String("optimizer", def.Optimizer, "sgd (momentum 0.9) or adamw (the default with --loss outputs)")
 	wd := fs.Float64("weight-decay", 0, "weight decay (default 0 for sgd, 0.01 for adamw)")
 	schedule := fs.String("schedule", def.Schedule, "learning-rate schedule: cosine or constant")
 	methodName := fs.String("method", "auto", "calibration method that initialises the activation ranges: "+strings.Join(quantizer.MethodNames(), ", ")+

@@ -257,6 +257,109 @@ def score(a):
     print(json.dumps({"model": a.score, "map50": round(m, 4), "precision": round(p, 4), "recall": round(r, 4)}))
 
 
+class FoldedDetector(nn.Module):
+    """Detector as the ONNX file computes it (BatchNorm folded into the convolutions), for
+    PyTorch's eager QAT of a file's weights: conv+ReLU pairs fused, the neck's sum a
+    FloatFunctional, quant/dequant stubs at the input and the two outputs."""
+
+    def __init__(self):
+        super().__init__()
+        import torch.ao.nn.quantized as nnq
+        import torch.ao.quantization as tq
+
+        def cr(i, o, s):
+            return nn.Sequential(nn.Conv2d(i, o, 3, s, 1), nn.ReLU())
+        self.body = nn.Sequential(cr(1, 16, 2), cr(16, 32, 2), cr(32, 32, 1), cr(32, 64, 2), cr(64, 64, 1))
+        self.c4 = nn.Sequential(cr(64, 96, 2), cr(96, 96, 1))
+        self.lat3, self.lat4 = nn.Conv2d(64, 64, 1), nn.Conv2d(96, 64, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.add = nnq.FloatFunctional()
+        self.fuse = cr(64, 64, 1)
+        self.boxes, self.scores = nn.Conv2d(64, 4, 1), nn.Conv2d(64, 1 + CLASSES, 1)
+        self.quant, self.dq_b, self.dq_s = tq.QuantStub(), tq.DeQuantStub(), tq.DeQuantStub()
+
+    def convs(self):
+        """The convolutions in the ONNX file's node order."""
+        out = [seq[0] for seq in list(self.body) + list(self.c4)]
+        return out + [self.lat3, self.lat4, self.fuse[0], self.boxes, self.scores]
+
+    def fuse_modules(self):
+        import torch.ao.quantization as tq
+        for seq in list(self.body) + list(self.c4) + [self.fuse]:
+            tq.fuse_modules_qat(seq, ["0", "1"], inplace=True)
+
+    def forward(self, x):
+        c3 = self.body(self.quant(x))
+        c4 = self.c4(c3)
+        p = self.fuse(self.add.add(self.lat3(c3), self.up(self.lat4(c4))))
+        return self.dq_b(self.boxes(p)), self.dq_s(self.scores(p))
+
+
+def torch_qat(a):
+    """PyTorch 1.13's eager QAT of a detector file's weights WITH the boxes and classes:
+    the labelled reference for the label-free `warboy qat --loss outputs`."""
+    import onnx
+    import torch.ao.quantization as tq
+    from onnx import numpy_helper
+    m = onnx.load(a.torch_qat)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    xtr, ytr = fmnist.load_split(a.fmnist, "train")
+    ctr, otr = make_canvases(xtr, ytr, a.train, a.seed)
+    png = np.array(Image.open(os.path.join(a.out, "train", "00000.png")))
+    assert (png == ctr[0]).all(), "the regenerated canvases are not OUT/train's (other --train or --seed?)"
+    with open(os.path.join(a.out, "test.json")) as f:
+        ote = json.load(f)
+    xte = torch.from_numpy(np.load(os.path.join(a.out, "test.npy")))
+    x = torch.from_numpy(ctr.astype(np.float32) / 255)[:, None]
+    g = SIZE // STRIDE
+    obj, box, cls = targets(otr, g, g)
+    for seed in [int(v) for v in a.seeds.split(",")]:
+        torch.manual_seed(seed)
+        net = FoldedDetector()
+        convs = [n for n in m.graph.node if n.op_type == "Conv"]
+        with torch.no_grad():
+            for mod, node in zip(net.convs(), convs):
+                mod.weight.copy_(torch.from_numpy(inits[node.input[1]]))
+                mod.bias.copy_(torch.from_numpy(inits[node.input[2]]))
+        net.eval()
+        with torch.no_grad():
+            fl = mean_ap(decode(*[t.numpy() for t in net(xte)]), ote)[0]
+        torch.backends.quantized.engine = "onednn"
+        net.train()
+        net.fuse_modules()
+        net.qconfig = tq.get_default_qat_qconfig("onednn")
+        tq.prepare_qat(net, inplace=True)
+        steps = (len(x) + 63) // 64
+        if a.torch_opt == "adamw":
+            opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
+        else:
+            opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        gen = torch.Generator().manual_seed(seed)
+        perm = torch.randperm(len(x), generator=gen)
+        net.train()
+        t0 = time.time()
+        try:
+            for s in range(0, len(x), 64):
+                idx = perm[s:s + 64]
+                pb, ps = net(x[idx])
+                loss = loss_fn(pb, ps, obj[idx], box[idx], cls[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+        except RuntimeError as e:  # a NaN reaching an observer
+            print(json.dumps({"model": a.torch_qat, "tool": "pytorch eager QAT (onednn, labels)", "optimizer": a.torch_opt, "seed": seed,
+                              "float_map50": round(fl, 4), "diverged": f"step {s // 64}: {e}"}))
+            continue
+        secs = time.time() - t0
+        q = tq.convert(net.eval(), inplace=False)
+        with torch.no_grad():
+            mq, p, r = mean_ap(decode(*[t.numpy() for t in q(xte)]), ote)
+        print(json.dumps({"model": a.torch_qat, "tool": "pytorch eager QAT (onednn, labels)", "optimizer": a.torch_opt, "seed": seed, "float_map50": round(fl, 4),
+                          "qat_int8_map50": round(mq, 4), "precision": round(p, 4), "recall": round(r, 4), "epoch_seconds": round(secs, 1)}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
@@ -267,9 +370,15 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--score", help="score this model on OUT/test.npy")
     ap.add_argument("--warboy", default="warboy")
+    ap.add_argument("--torch-qat", help="PyTorch eager QAT, with the labels, of this detector file's weights")
+    ap.add_argument("--seeds", default="0", help="seeds of --torch-qat")
+    ap.add_argument("--torch-opt", default="sgd", choices=["sgd", "adamw"],
+                    help="--torch-qat's optimizer: sgd (momentum 0.9, lr 0.01, PyTorch's QAT recipe) or adamw (lr 1e-3); cosine decay, one epoch, batch 64")
     a = ap.parse_args()
     if a.score:
         score(a)
+    elif a.torch_qat:
+        torch_qat(a)
     else:
         os.makedirs(a.out, exist_ok=True)
         build(a)

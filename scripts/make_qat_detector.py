@@ -23,6 +23,15 @@ score 0.5. Debian's python3-torch 1.13, python3-pil:
 
   /usr/bin/python3 scripts/make_qat_detector.py OUT
   /usr/bin/python3 scripts/make_qat_detector.py OUT --score OUT/float.onnx --warboy ./warboy
+
+--torch-qat MODEL.onnx (after the above, same --train and --seed) is the labelled reference:
+PyTorch 1.13's eager QAT of MODEL's weights (BatchNorm folded as in the file, conv+ReLU fused,
+the onednn default QAT qconfig) for one epoch on OUT/train's canvases WITH their boxes and
+classes (the training loss above; --torch-opt sgd: momentum 0.9, lr 0.01, or adamw: lr 1e-3;
+cosine, batch 64), converted to int8 and scored on the test canvases; one JSON line per seed
+of --seeds:
+
+  /usr/bin/python3 scripts/make_qat_detector.py OUT --torch-qat OUT/float.onnx --seeds 0,1,2 --torch-opt adamw
 """
 import argparse
 import json

@@ -18,6 +18,9 @@ type EvalOptions struct {
 	Threads   int
 	// Labels, one per sample, make scores report top-1 accuracy too.
 	Labels []int
+	// Progress, when not nil, is called after every batch of the float model's run
+	// (SetProgress changes it for the runs of Score).
+	Progress func(done, total int)
 }
 
 // Score says how close a quantized model's outputs are to the float model's on the
@@ -133,6 +136,10 @@ func NewEvaluator(floatModel *graph.Model, data Batches, opts EvalOptions) (*Eva
 	return e, nil
 }
 
+// SetProgress sets the function called after every batch of the next runs of
+// Score (nil: none): a caller that shows one progress bar per model scored.
+func (e *Evaluator) SetProgress(f func(done, total int)) { e.opts.Progress = f }
+
 // Samples is the number of samples scored.
 func (e *Evaluator) Samples() int { return e.n }
 
@@ -227,6 +234,9 @@ func (e *Evaluator) run(s *runtime.Session, qm *graph.Model, f func(map[string][
 			top = make([]int, bn)
 		}
 		f(vals, top, ok)
+		if e.opts.Progress != nil {
+			e.opts.Progress(start+bn, e.n)
+		}
 	}
 	return nil
 }

@@ -70,6 +70,27 @@ func TestEvaluatorExportedModels(t *testing.T) {
 	assert.ErrorContains(t, err, "no float32 output")
 }
 
+// TestEvaluatorProgress: the float run and each Score report their batches, the
+// last call at the total.
+func TestEvaluatorProgress(t *testing.T) {
+	m, q := quantizedCNN(t)
+	_, test := fmnist(t)
+	var calls [][2]int
+	rec := func(done, total int) { calls = append(calls, [2]int{done, total}) }
+	ev, err := NewEvaluator(m, dsBatches{test, "input"}, EvalOptions{N: 250, BatchSize: 100, Progress: rec})
+	require.NoError(t, err)
+	assert.Equal(t, [][2]int{{100, 250}, {200, 250}, {250, 250}}, calls)
+	calls = nil
+	ev.SetProgress(nil)
+	_, err = ev.Score(q)
+	require.NoError(t, err)
+	assert.Empty(t, calls)
+	ev.SetProgress(rec)
+	_, err = ev.Score(q)
+	require.NoError(t, err)
+	assert.Equal(t, [][2]int{{100, 250}, {200, 250}, {250, 250}}, calls)
+}
+
 // Nodes without names (legal in ONNX; hand-built and converted graphs) get names of
 // their own in the quantize-ready graph, so that an exclusion names one node. Before,
 // the accuracy-budget fallback excluded the island "" and with it every unnamed node:

@@ -307,10 +307,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if rank.vsFloat {
-			if outEval, err = outputsEvaluator(m, evalDS, *evalN, lim.cut, *threads); err != nil {
+			if outEval, err = outputsEvaluator(m, evalDS, *evalN, lim.cut, *threads, stderr); err != nil {
 				return fmt.Errorf("evaluation data: %w", err)
 			}
-			sc, err := outEval.Score(ptq)
+			sc, err := scoreWithBar(outEval, ptq, stderr, "eval PTQ")
 			if err != nil {
 				return err
 			}
@@ -403,7 +403,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	rep.LR, rep.EpochLog, rep.Checkpoints, rep.ChosenEpochs = chosen.lr, chosen.stats, chosen.checkpoints, &chosen.at
 	switch {
 	case outEval != nil:
-		sc, err := outEval.Score(q)
+		sc, err := scoreWithBar(outEval, q, stderr, "eval QAT")
 		if err != nil {
 			return err
 		}
@@ -465,11 +465,25 @@ func evalInt8(q *graph.Model, ds *dataset.Set, n, threads int, stderr io.Writer,
 // outputsEvaluator is the evaluation of a label-free loss: the int8 models against
 // the float model on the first n samples of ds (all when n is 0), cut as cut says,
 // with the accuracy too when ds is labelled.
-func outputsEvaluator(m *graph.Model, ds *dataset.Set, n int, cut func(int) int, threads int) (*quantizer.Evaluator, error) {
+func outputsEvaluator(m *graph.Model, ds *dataset.Set, n int, cut func(int) int, threads int, stderr io.Writer) (*quantizer.Evaluator, error) {
 	if n <= 0 || n > ds.Len() {
 		n = ds.Len()
 	}
-	return qatValidation(m, ds, 0, cut(n), threads)
+	set := ds.Slice(0, cut(n))
+	bar := progress.New(stderr, "eval float32", set.Len())
+	defer bar.Done()
+	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels, Progress: bar.Callback()})
+}
+
+// scoreWithBar scores q on ev with a progress bar.
+func scoreWithBar(ev *quantizer.Evaluator, q *graph.Model, stderr io.Writer, label string) (quantizer.Score, error) {
+	bar := progress.New(stderr, label, ev.Samples())
+	ev.SetProgress(bar.Callback())
+	defer func() {
+		ev.SetProgress(nil)
+		bar.Done()
+	}()
+	return ev.Score(q)
 }
 
 // scorePointers are scoreFields for the report's nullable fields.

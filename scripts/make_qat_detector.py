@@ -140,6 +140,25 @@ def loss_fn(pb, ps, obj, box, cls):
     return lo + lb + lc
 
 
+def train_epoch(net, x, perm, obj, box, cls, opt, sched):
+    """One epoch over x in the order perm, batch 64, on loss_fn; the mean loss. A
+    RuntimeError (a NaN reaching a QAT observer) is raised again naming the step."""
+    tot = 0.0
+    for s in range(0, len(x), 64):
+        idx = perm[s:s + 64]
+        try:
+            pb, ps = net(x[idx])
+            loss = loss_fn(pb, ps, obj[idx], box[idx], cls[idx])
+            opt.zero_grad()
+            loss.backward()
+        except RuntimeError as e:
+            raise RuntimeError(f"step {s // 64}: {e}") from e
+        opt.step()
+        sched.step()
+        tot += float(loss) * len(idx)
+    return tot / len(x)
+
+
 def decode(boxes, scores, thr=0.05):
     """Detections per image: (class, score, x0, y0, x1, y1), best class of each cell."""
     n, _, gh, gw = boxes.shape
@@ -232,17 +251,9 @@ def build(a):
     for ep in range(a.epochs):
         net.train()
         perm = torch.randperm(len(x), generator=gen)
-        t0, tot = time.time(), 0.0
-        for s in range(0, len(x), 64):
-            idx = perm[s:s + 64]
-            pb, ps = net(x[idx])
-            loss = loss_fn(pb, ps, obj[idx], box[idx], cls[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot += float(loss) * len(idx)
-        print(f"epoch {ep + 1}/{a.epochs}: loss {tot / len(x):.4f} ({time.time() - t0:.0f} s)", file=sys.stderr)
+        t0 = time.time()
+        mean = train_epoch(net, x, perm, obj, box, cls, opt, sched)
+        print(f"epoch {ep + 1}/{a.epochs}: loss {mean:.4f} ({time.time() - t0:.0f} s)", file=sys.stderr)
     net.eval()
     with torch.no_grad():
         pb, ps = net(torch.from_numpy(cte.astype(np.float32) / 255)[:, None])
@@ -349,17 +360,10 @@ def torch_qat(a):
         net.train()
         t0 = time.time()
         try:
-            for s in range(0, len(x), 64):
-                idx = perm[s:s + 64]
-                pb, ps = net(x[idx])
-                loss = loss_fn(pb, ps, obj[idx], box[idx], cls[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
+            train_epoch(net, x, perm, obj, box, cls, opt, sched)
         except RuntimeError as e:  # a NaN reaching an observer
             print(json.dumps({"model": a.torch_qat, "tool": "pytorch eager QAT (onednn, labels)", "optimizer": a.torch_opt, "seed": seed,
-                              "float_map50": round(fl, 4), "diverged": f"step {s // 64}: {e}"}))
+                              "float_map50": round(fl, 4), "diverged": str(e)}))
             continue
         secs = time.time() - t0
         q = tq.convert(net.eval(), inplace=False)

@@ -268,7 +268,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		cn = lim.cut(cn)
 		checkSet = fmt.Sprintf("training images %d-%d, also trained on", from, from+cn-1)
 	}
-	ev, err := qatValidation(m, ds, from, cn, *threads)
+	ev, err := qatValidation(m, ds, from, cn, *threads, nil)
 	if err != nil {
 		return err
 	}
@@ -469,10 +469,10 @@ func outputsEvaluator(m *graph.Model, ds *dataset.Set, n int, cut func(int) int,
 	if n <= 0 || n > ds.Len() {
 		n = ds.Len()
 	}
-	set := ds.Slice(0, cut(n))
-	bar := progress.New(stderr, "eval float32", set.Len())
+	n = cut(n)
+	bar := progress.New(stderr, "eval float32", n)
 	defer bar.Done()
-	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels, Progress: bar.Callback()})
+	return qatValidation(m, ds, 0, n, threads, bar.Callback())
 }
 
 // scoreWithBar scores q on ev with a progress bar.

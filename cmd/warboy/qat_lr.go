@@ -217,7 +217,7 @@ func lrSelection(m *graph.Model, ds *dataset.Set, check *quantizer.Evaluator, ch
 		return check, checkSet, nil
 	}
 	n = cut(n)
-	ev, err := qatValidation(m, ds, from, n, threads)
+	ev, err := qatValidation(m, ds, from, n, threads, nil)
 	if err != nil {
 		return nil, "", err
 	}

@@ -94,11 +94,12 @@ func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
 	return p.best, p.scored, p.scored[p.bestI].Epochs
 }
 
-// qatValidation returns the float model's evaluator on n images of the training set
-// from the index from (with their labels, when the set has some).
-func qatValidation(m *graph.Model, ds *dataset.Set, from, n, threads int) (*quantizer.Evaluator, error) {
+// qatValidation returns the float model's evaluator on n images of the data set
+// from the index from (with their labels, when the set has some); progress, when
+// not nil, follows the float model's run.
+func qatValidation(m *graph.Model, ds *dataset.Set, from, n, threads int, progress func(done, total int)) (*quantizer.Evaluator, error) {
 	set := ds.Slice(from, n)
-	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels})
+	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels, Progress: progress})
 }
 
 // checkImages is the number of training images --method auto and the check against

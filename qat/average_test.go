@@ -1,6 +1,7 @@
 package qat
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 
@@ -55,6 +56,14 @@ func TestWeightAverage(t *testing.T) {
 	require.ErrorContains(t, err, "weight averaging")
 	_, err = Options{Reestimate: -1}.WithDefaults()
 	require.ErrorContains(t, err, "re-estimation")
+	for _, o := range []Options{{LabelSmoothing: 1}, {LabelSmoothing: -0.1}, {LabelSmoothing: math.NaN()}} {
+		_, err = o.WithDefaults()
+		require.ErrorContains(t, err, "label smoothing", "%v", o.LabelSmoothing)
+	}
+	_, err = Options{LabelSmoothing: 0.1, Distill: 0.5}.WithDefaults()
+	require.ErrorContains(t, err, "use one")
+	_, err = Options{LabelSmoothing: 0.1, Loss: "outputs"}.WithDefaults()
+	require.ErrorContains(t, err, "use one")
 }
 
 // samples is a data set of fixed samples, all of class 0.

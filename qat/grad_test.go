@@ -1,6 +1,7 @@
 package qat
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -219,25 +220,59 @@ func TestGradients(t *testing.T) {
 }
 
 func TestSoftmaxCrossEntropyGradient(t *testing.T) {
-	rng := rand.New(rand.NewSource(3))
-	logits := make([]float32, 4*5)
-	for i := range logits {
-		logits[i] = rng.Float32()*4 - 2
+	for _, smooth := range []float64{0, 0.1, 0.5} {
+		t.Run(fmt.Sprintf("smoothing %v", smooth), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(3))
+			logits := make([]float32, 4*5)
+			for i := range logits {
+				logits[i] = rng.Float32()*4 - 2
+			}
+			labels := []int{0, 3, 4, 1}
+			grad := make([]float32, len(logits))
+			_, correct := SmoothedCrossEntropy(logits, 5, labels, smooth, grad)
+			require.LessOrEqual(t, correct, 4)
+			const eps = 1e-3
+			for i := range logits {
+				old := logits[i]
+				logits[i] = old + eps
+				up, _ := SmoothedCrossEntropy(logits, 5, labels, smooth, nil)
+				logits[i] = old - eps
+				down, _ := SmoothedCrossEntropy(logits, 5, labels, smooth, nil)
+				logits[i] = old
+				require.InDelta(t, (up-down)/(2*eps), float64(grad[i]), 1e-3, "logit %d", i)
+			}
+		})
 	}
-	labels := []int{0, 3, 4, 1}
-	grad := make([]float32, len(logits))
-	_, correct := SoftmaxCrossEntropy(logits, 5, labels, grad)
-	require.LessOrEqual(t, correct, 4)
-	const eps = 1e-3
-	for i := range logits {
-		old := logits[i]
-		logits[i] = old + eps
-		up, _ := SoftmaxCrossEntropy(logits, 5, labels, nil)
-		logits[i] = old - eps
-		down, _ := SoftmaxCrossEntropy(logits, 5, labels, nil)
-		logits[i] = old
-		require.InDelta(t, (up-down)/(2*eps), float64(grad[i]), 1e-3, "logit %d", i)
+}
+
+// TestSmoothedCrossEntropyTarget checks the smoothed loss against its definition,
+// the cross-entropy of softmax(logits) against the target (1-eps)·onehot + eps/K,
+// and that eps 0 is the plain cross-entropy.
+func TestSmoothedCrossEntropyTarget(t *testing.T) {
+	logits := []float32{2, -1, 0.5, 0, 1, 3}
+	labels := []int{0, 2}
+	const k, smooth = 3, 0.2
+	var want float64
+	for i, l := range labels {
+		row := logits[i*k : (i+1)*k]
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v))
+		}
+		for j, v := range row {
+			target := smooth / k
+			if j == l {
+				target += 1 - smooth
+			}
+			want -= target * (float64(v) - math.Log(sum))
+		}
 	}
+	got, correct := SmoothedCrossEntropy(logits, k, labels, smooth, nil)
+	require.InDelta(t, want/2, got, 1e-9)
+	require.Equal(t, 2, correct)
+	plain, _ := SoftmaxCrossEntropy(logits, k, labels, nil)
+	zero, _ := SmoothedCrossEntropy(logits, k, labels, 0, nil)
+	require.Equal(t, plain, zero)
 }
 
 func TestNoGradientNamesNode(t *testing.T) {

@@ -65,6 +65,11 @@ type Options struct {
 	Distill     float64
 	Temperature float64
 	Teacher     *Teacher
+	// LabelSmoothing, when > 0 (below 1), trains the cross-entropy against labels
+	// smoothed towards the uniform distribution (Szegedy et al., 2016; PyTorch's
+	// CrossEntropyLoss(label_smoothing=...)): the true class gets 1 - LabelSmoothing +
+	// LabelSmoothing/K, every class LabelSmoothing/K. 0: off, PyTorch's QAT recipe.
+	LabelSmoothing float64
 	// Loss: "ce" (default: the cross-entropy of the labels on the one [N, classes]
 	// output), "distill" (that output's softmax matched to Teacher's, the float
 	// model's, at Temperature, without labels: DistillKL) or "outputs" (every
@@ -187,6 +192,12 @@ func (o *Options) defaults() error {
 	if !(o.Temperature > 0) || math.IsInf(o.Temperature, 0) {
 		return fmt.Errorf("qat: distillation temperature %v", o.Temperature)
 	}
+	if !(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1) {
+		return fmt.Errorf("qat: label smoothing %v is not in [0, 1)", o.LabelSmoothing)
+	}
+	if o.LabelSmoothing > 0 && (o.Distill > 0 || o.Loss != "ce") {
+		return errors.New("qat: label smoothing softens the labels' cross-entropy; distillation already trains on soft targets (use one)")
+	}
 	if o.Reestimate < 0 {
 		return fmt.Errorf("qat: %d re-estimation batches", o.Reestimate)
 	}
@@ -199,6 +210,14 @@ func (o *Options) defaults() error {
 // SoftmaxCrossEntropy returns the mean cross-entropy of logits [N, K] against labels,
 // the number of correct top-1 predictions, and writes d(loss)/d(logits) into grad.
 func SoftmaxCrossEntropy(logits []float32, k int, labels []int, grad []float32) (float64, int) {
+	return SmoothedCrossEntropy(logits, k, labels, 0, grad)
+}
+
+// SmoothedCrossEntropy is SoftmaxCrossEntropy against labels smoothed by eps (in
+// [0, 1)): the target of row i is (1 - eps) on labels[i] plus eps/K on every class,
+// so the loss is (1 - eps) * CE(labels) + eps * the mean over classes of
+// (log-sum-exp - logit) and the gradient softmax - target.
+func SmoothedCrossEntropy(logits []float32, k int, labels []int, eps float64, grad []float32) (float64, int) {
 	n := len(labels)
 	var loss float64
 	correct := 0
@@ -213,18 +232,21 @@ func SoftmaxCrossEntropy(logits []float32, k int, labels []int, grad []float32) 
 		if arg == labels[i] {
 			correct++
 		}
-		var sum float64
+		var sum, mean float64
 		for _, v := range row {
 			sum += math.Exp(float64(v - mx))
+			mean += float64(v)
 		}
+		mean /= float64(k)
 		lse := float64(mx) + math.Log(sum)
-		loss += lse - float64(row[labels[i]])
+		loss += (1-eps)*(lse-float64(row[labels[i]])) + eps*(lse-mean)
 		if grad != nil {
 			g := grad[i*k : (i+1)*k]
+			u := eps / float64(k)
 			for j, v := range row {
-				g[j] = float32(math.Exp(float64(v)-lse) / float64(n))
+				g[j] = float32((math.Exp(float64(v)-lse) - u) / float64(n))
 			}
-			g[labels[i]] -= 1 / float32(n)
+			g[labels[i]] -= float32((1 - eps) / float64(n))
 		}
 	}
 	return loss / float64(n), correct
@@ -410,7 +432,7 @@ func (n *Net) crossEntropyStep(opts Options, x []float32, labels []int, grad *[]
 	}
 	*grad = grow(*grad, b*k)
 	if opts.Distill == 0 {
-		loss, c := SoftmaxCrossEntropy(logits, k, labels, *grad)
+		loss, c := SmoothedCrossEntropy(logits, k, labels, opts.LabelSmoothing, *grad)
 		return loss, c, nil
 	}
 	tshape, tl, err := opts.Teacher.logits(x, b)

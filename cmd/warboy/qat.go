@@ -47,6 +47,7 @@ type qatReport struct {
 	Loss          string           `json:"loss"`
 	Distill       float64          `json:"distill"`
 	Temperature   float64          `json:"temperature"`
+	Smoothing     float64          `json:"label_smoothing"`
 	Seed          int64            `json:"seed"`
 	Threads       int              `json:"threads"`
 	EpochLog      []qat.EpochStats `json:"epoch_log"`
@@ -121,6 +122,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		"outputs (every output matched to the float model's: no labels; detectors, segmentation, features) or auto (ce with labels, distill without, outputs for any other model)")
 	distill := fs.Float64("distill", def.Distill, "weight of the distillation from the float32 model in the loss (the labels' cross-entropy keeps 1 - A; 0 = off)")
 	temp := fs.Float64("temperature", def.Temperature, "temperature of the distillation")
+	smooth := fs.Float64("label-smoothing", def.LabelSmoothing, "smooth the labels of the cross-entropy towards uniform by F (0 = off; --loss ce only)")
 	seed := fs.Int64("seed", 0, "seed of the data shuffle")
 	evalData := fs.String("eval-data", "", "labelled data to report int8 accuracy before and after training (default: --data)")
 	evalSplit := fs.String("eval-split", "t10k", "IDX split of the evaluation data")
@@ -164,7 +166,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return usageErr("%v", err)
 		}
 	}
-	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp}).WithDefaults(); err != nil {
+	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth}).WithDefaults(); err != nil {
 		return usageErr("%v", err)
 	}
 	lrs, err := resolveLRs(lrCands, qat.Options{Optimizer: *optName})
@@ -205,6 +207,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if loss != lossCE && *distill > 0 {
 		return usageErr("--distill mixes the float model into the labels' cross-entropy (--loss ce); the %s loss is the float model's alone", loss)
+	}
+	if loss != lossCE && *smooth > 0 {
+		return usageErr("--label-smoothing smooths the labels of the cross-entropy (--loss ce); the %s loss has none", loss)
 	}
 	rank := ranker{vsFloat: loss != lossCE}
 	if !*asJSON && lossWhy != "" {
@@ -294,7 +299,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
-		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Seed: *seed, Threads: *threads}
+		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
 
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
 	if evalDS != nil {
@@ -336,7 +341,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 
 	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
 	base := qat.Options{Epochs: *epochs, Batch: *batch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
-		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, Seed: *seed, CheckpointsPerEpoch: *ckpts, Loss: loss}
+		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth, Seed: *seed, CheckpointsPerEpoch: *ckpts, Loss: loss}
 	if base.Distill > 0 || loss != lossCE {
 		if base.Teacher, err = qat.NewTeacher(m, sample, *threads); err != nil {
 			return err

@@ -178,6 +178,7 @@ func TestQATWithoutLabels(t *testing.T) {
 		{[]string{two, "--data", testData, "--loss", "distill"}, "--loss distill trains a model with one [N, classes] output; the model has 2 outputs"},
 		{[]string{two, "--data", testData, "--loss", "ce"}, "--loss ce trains a model with one [N, classes] output; the model has 2 outputs"},
 		{[]string{mlp, "--data", npy, "--distill", "0.5"}, "the distill loss is the float model's alone"},
+		{[]string{mlp, "--data", npy, "--label-smoothing", "0.1"}, "--label-smoothing smooths the labels of the cross-entropy (--loss ce); the distill loss has none"},
 		{[]string{mlp, "--loss", "l1"}, "--loss must be auto, ce, distill or outputs"},
 		{[]string{mlp, "--data", testData, "--eval-data", npy}, "evaluation data npy has no labels: the int8 accuracy before and after training needs them (--eval-n -1 skips the evaluation)"},
 		{[]string{oneScore, "--data", testData, "--loss", "ce"}, `--loss ce trains a model with one [N, classes] output; output "score" is [N,1] (--loss outputs trains on it)`},

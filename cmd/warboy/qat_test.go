@@ -113,7 +113,7 @@ func TestQATCommand(t *testing.T) {
 
 	// Bad input: nothing is written.
 	bad := filepath.Join(dir, "bad.onnx")
-	for _, f := range [][]string{{"--average", "1.5"}, {"--reestimate", "-1"}, {"--distill", "2"}, {"--temperature", "-1"}} {
+	for _, f := range [][]string{{"--average", "1.5"}, {"--reestimate", "-1"}, {"--distill", "2"}, {"--temperature", "-1"}, {"--label-smoothing", "1"}, {"--label-smoothing", "0.1", "--distill", "0.5"}} {
 		code, _, stderr = runCLI(append([]string{"qat", mlp, "--data", testData, "-o", bad}, f...)...)
 		assert.Equal(t, 2, code, "%v: %s", f, stderr)
 	}

@@ -99,6 +99,9 @@ func EvaluateSet(s *runtime.Session, set *dataset.Set, opts EvalOptions) (*EvalR
 		if !ok {
 			return nil, fmt.Errorf("output %q has shape %v, want class scores [N, classes]; for other outputs use warboy compare", outName, shape)
 		}
+		if err := set.CheckClasses(shape[1]); err != nil {
+			return nil, err
+		}
 		pred, err := dataset.Top1(&graph.Tensor{DType: logits.DType, Shape: shape[:2], Data: logits.Data})
 		if err != nil {
 			return nil, err

@@ -42,6 +42,9 @@ type Set struct {
 	Kind string
 	// Labels holds one class index per sample, or nil when the set is unlabelled.
 	Labels []int
+	// Classes names the class indices of a folder of class folders (Classes[i] is
+	// the folder of class i; classdirs.go); nil for other sets.
+	Classes []string
 	// Preprocess is the image preprocessing (image sets only).
 	Preprocess *Preprocess
 
@@ -103,12 +106,19 @@ func Open(path string, o Options) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
+		var dirs []string
 		for _, e := range ents {
-			if !e.IsDir() {
+			switch {
+			case !entryIsDir(path, e):
 				files = append(files, filepath.Join(path, e.Name()))
+			case !strings.HasPrefix(e.Name(), "."):
+				dirs = append(dirs, e.Name())
 			}
 		}
 		sort.Strings(files)
+		if len(dirs) > 0 && !fileExists(filepath.Join(path, "labels.txt")) && !holdsData(files) {
+			return openClassDirs(path, dirs, o, ins)
+		}
 	} else {
 		files = []string{path}
 	}
@@ -130,7 +140,7 @@ func Open(path string, o Options) (*Set, error) {
 		}
 		return openTensors(path, tensors, o, ins)
 	case len(images) > 0 || (st.IsDir() && fileExists(filepath.Join(path, "labels.txt"))):
-		return openImages(path, images, o, ins)
+		return openImages(path, images, nil, o, ins)
 	}
 	if st.IsDir() {
 		return nil, fmt.Errorf("data %s: no %s-images-idx3-ubyte[.gz], no .npy/.npz files and no PNG/JPEG images", path, o.Split)
@@ -624,7 +634,9 @@ func imageLayout(in *graph.Value, given map[string][]int, p *Preprocess) (imageI
 	return ii, nil
 }
 
-func openImages(dir string, files []string, o Options, ins []*graph.Value) (*Set, error) {
+// openImages opens image files; labels, when not nil, labels each of them (class
+// folders), otherwise dir/labels.txt does when it exists.
+func openImages(dir string, files []string, labels map[string]int, o Options, ins []*graph.Value) (*Set, error) {
 	if len(ins) != 1 {
 		return nil, fmt.Errorf("the model has %d inputs (%s); images feed single-input models (use .npz files, one array per input)", len(ins), inputNames(ins))
 	}
@@ -637,9 +649,9 @@ func openImages(dir string, files []string, o Options, ins []*graph.Value) (*Set
 		return nil, err
 	}
 	s := &Set{Name: filepath.Base(dir), Kind: "images", inputs: ins, Preprocess: p}
-	labels := map[string]int{}
-	labelled := false
-	if lf := filepath.Join(dir, "labels.txt"); fileExists(lf) {
+	labelled := labels != nil
+	if lf := filepath.Join(dir, "labels.txt"); !labelled && fileExists(lf) {
+		labels = map[string]int{}
 		names, ls, err := readLabels(lf)
 		if err != nil {
 			return nil, err

@@ -11,7 +11,7 @@ import (
 )
 
 // dataHelp is the usage text of --data / --calib-data.
-const dataHelp = "IDX files, a folder of PNG/JPEG images (labels.txt optional; see --preprocess), " +
+const dataHelp = "IDX files, a folder of PNG/JPEG images (labels.txt optional; see --preprocess) or of class folders of them (DIR/CLASS/IMAGE, labelled in sorted folder order), " +
 	"a folder of .npy (one input) / .npz (one array per input name) tensors, or one .npy/.npz file"
 
 // addPreprocessFlag registers --preprocess (image folders only).

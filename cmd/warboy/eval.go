@@ -21,7 +21,7 @@ type evalReport struct {
 
 func evalCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "MODEL [--data DIR] [--preprocess SPEC] [--input-shape NAME=d0,d1,...] [--pool-qparams file|input] [--split t10k] [--n N] [--batch B] [--mode auto|float32|int8] [--json]", stderr)
-	data := fs.String("data", projectPath(defaultData), "labelled data: "+dataHelp+" (images need labels.txt)")
+	data := fs.String("data", projectPath(defaultData), "labelled data: "+dataHelp+" (images need labels.txt or class folders)")
 	preprocess := addPreprocessFlag(fs)
 	shapes := addInputShapeFlag(fs)
 	poolQ := addPoolQParamsFlag(fs)

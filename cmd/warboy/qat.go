@@ -93,7 +93,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--preprocess S] [--input-shape NAME=d0,d1,...] [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
 		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--loss auto|ce|distill|outputs] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
-	data := fs.String("data", projectPath(defaultData), "training data: IDX files with their labels, a folder of PNG/JPEG images (see --preprocess), "+
+	data := fs.String("data", projectPath(defaultData), "training data: IDX files with their labels, a folder of PNG/JPEG images (see --preprocess) or of class folders of them (DIR/CLASS/IMAGE), "+
 		"or a folder of .npy (one input) / .npz (one array per input name) tensors; a labels.txt beside images or tensors labels them (without labels, --loss auto trains on the float model's outputs)")
 	split := fs.String("split", "train", "IDX split (file prefix) to train on")
 	preprocess := addPreprocessFlag(fs)
@@ -212,6 +212,12 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--label-smoothing smooths the labels of the cross-entropy (--loss ce); the %s loss has none", loss)
 	}
 	rank := ranker{vsFloat: loss != lossCE}
+	classes := declaredClasses(qat.TrainedOutputs(m.Graph))
+	if loss == lossCE {
+		if err := ds.CheckClasses(classes); err != nil {
+			return fmt.Errorf("training data: %w", err)
+		}
+	}
 	if !*asJSON && lossWhy != "" {
 		fmt.Fprintf(stdout, "loss: %s (%s; --loss %s)\n", lossText(loss), lossWhy, loss)
 	}
@@ -235,6 +241,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		if evalDS.Labels == nil && !rank.vsFloat {
 			return fmt.Errorf("evaluation data %s has no labels: the int8 accuracy before and after training needs them (--eval-n -1 skips the evaluation)", evalDS.Name)
+		}
+		if !rank.vsFloat {
+			if err := evalDS.CheckClasses(classes); err != nil {
+				return fmt.Errorf("evaluation data: %w", err)
+			}
 		}
 	}
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {

@@ -42,6 +42,15 @@ func classScores(v *graph.Value) bool {
 	return len(v.Shape) == 2 && !(v.Shape[1].Known() && v.Shape[1].Size < 2)
 }
 
+// declaredClasses is the number of classes the one class-score output declares, or
+// 0 when there is no such output or its class dimension is symbolic.
+func declaredClasses(outs []*graph.Value) int {
+	if len(outs) != 1 || !outs[0].HasShape || len(outs[0].Shape) != 2 || !outs[0].Shape[1].Known() {
+		return 0
+	}
+	return outs[0].Shape[1].Size
+}
+
 // resolveLoss returns the loss --loss names and, for auto, why it was chosen, for a
 // model whose trained (float) outputs are outs. auto is the cross-entropy when the
 // data is labelled and the model has one output of class scores, the distillation

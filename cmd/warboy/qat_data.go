@@ -22,9 +22,15 @@ func trainingSampleShape(ds *dataset.Set, m *graph.Model) ([]int, error) {
 	name := ins[0].Name
 	first := ds.SampleShapes(0)[name]
 	if end := ds.GroupEnd(0); end < ds.Len() {
-		return nil, fmt.Errorf("training data %s: sample %d is %s, sample 0 is %s; training runs at one input size: "+
-			"give --preprocess a size (resize=H,W, crop=H,W, letterbox=H,W or the imagenet preset)",
-			ds.Name, end, graph.FormatDims(ds.SampleShapes(end)[name]), graph.FormatDims(first))
+		// Images are resized by --preprocess; tensors are read as they are, so the
+		// remedy is in the files.
+		fix := "give --preprocess a size (resize=H,W, crop=H,W, letterbox=H,W or the imagenet preset)"
+		if ds.Preprocess == nil {
+			fix = fmt.Sprintf("the .npy/.npz samples are read as they are: give samples of one shape (sequences cut or padded to one length in the files, "+
+				"or a folder of the %d samples of shape %s alone)", end, graph.FormatDims(first))
+		}
+		return nil, fmt.Errorf("training data %s: sample %d is %s, sample 0 is %s; training runs at one input size: %s",
+			ds.Name, end, graph.FormatDims(ds.SampleShapes(end)[name]), graph.FormatDims(first), fix)
 	}
 	if len(first) < 1 {
 		return nil, fmt.Errorf("training data %s: input %q samples have no batch dimension", ds.Name, name)

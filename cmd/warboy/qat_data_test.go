@@ -99,6 +99,11 @@ func TestQATExportedModel(t *testing.T) {
 		assert.Equal(t, 1, code, "%v: %s", tc.args, stderr)
 		assert.Contains(t, stderr, tc.err, "%v", tc.args)
 	}
+	// Sequences of several lengths: the remedy is in the files, not --preprocess.
+	code, _, stderr = runCLI("qat", filepath.Join(exportedDir, "transformer_opset13.onnx"), "-o", bad, "--data", filepath.Join(exportedDir, "npz_seq"))
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "sample 3 is [1,11,64], sample 0 is [1,6,64]; training runs at one input size: the .npy/.npz samples are read as they are: give samples of one shape")
+	assert.NotContains(t, stderr, "--preprocess")
 	_, err := os.Stat(bad)
 	assert.True(t, os.IsNotExist(err))
 }

@@ -73,6 +73,14 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"Abs", scaled(1, "Abs")},
 		{"Exp", scaled(2, "Exp")},
 		{"Erf (GELU's)", scaled(2, "Erf")},
+		{"Mish (opset 18)", scaled(3, "Mish")},
+		{"Gelu (opset 20)", scaled(3, "Gelu")},
+		{"Gelu tanh approximation", scaled(3, "Gelu", strAttr("approximate", "tanh"))},
+		{"Celu", scaled(3, "Celu", floatAttr("alpha", 0.8))},
+		{"ThresholdedRelu", scaled(3, "ThresholdedRelu", floatAttr("alpha", 0.3))},
+		{"Shrink", scaled(3, "Shrink", floatAttr("lambd", 0.4), floatAttr("bias", 0.1))},
+		{"Sin, Cos", tinyModel{[]int{10}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"), node("Sin", []string{"s"}, "a"), node("Cos", []string{"a"}, "y")}, sc(3)}},
 		{"Sqrt, Reciprocal, Log of positive values", tinyModel{[]int{10}, []*graph.Node{
 			node("Exp", []string{"x"}, "e"), node("Sqrt", []string{"e"}, "s"), node("Reciprocal", []string{"s"}, "r"),
 			node("Add", []string{"r", "k"}, "a"), node("Log", []string{"a"}, "y")}, sc(0.5)}},

@@ -8,8 +8,9 @@ import (
 )
 
 // actOp is a smooth or piecewise-linear elementwise activation (HardSigmoid,
-// HardSwish, Tanh, Elu, Selu, Softplus, Softsign, Neg, Abs, Exp, Erf, Sqrt,
-// Reciprocal, Log, and Pow by a constant exponent). The forward
+// HardSwish, Tanh, Elu, Selu, Celu, Softplus, Softsign, Mish, Gelu, ThresholdedRelu,
+// Shrink, Neg, Abs, Exp, Erf, Sin, Cos, Sqrt, Reciprocal, Log, and Pow by a constant
+// exponent). The forward
 // pass evaluates in float64 with the runtime's formulas, so that the float values
 // the int8 runtime tabulates (a lookup table over the 256 input codes) are the
 // ones training saw. At the kinks of the piecewise-linear ones (HardSigmoid's
@@ -77,14 +78,9 @@ func actFuncs(node *graph.Node) (f func(float64) float64, df func(x, y float64) 
 				return y + g*a
 			}, nil
 	case "Softplus":
-		return func(x float64) float64 {
-				if x > 0 {
-					return x + math.Log1p(math.Exp(-x))
-				}
-				return math.Log1p(math.Exp(x))
-			}, func(x, _ float64) float64 {
-				return 1 / (1 + math.Exp(-x))
-			}, nil
+		return softplus, func(x, _ float64) float64 {
+			return 1 / (1 + math.Exp(-x))
+		}, nil
 	case "Softsign":
 		return func(x float64) float64 { return x / (1 + math.Abs(x)) },
 			func(x, _ float64) float64 {
@@ -110,8 +106,78 @@ func actFuncs(node *graph.Node) (f func(float64) float64, df func(x, y float64) 
 		return math.Log, func(x, _ float64) float64 { return 1 / x }, nil
 	case "Erf":
 		return math.Erf, func(x, _ float64) float64 { return 2 / math.SqrtPi * math.Exp(-x*x) }, nil
+	case "Mish": // opset 18: x·tanh(softplus(x)) (YOLOv4, CSPNet)
+		return func(x float64) float64 { return x * math.Tanh(softplus(x)) },
+			func(x, _ float64) float64 {
+				t := math.Tanh(softplus(x))
+				return t + x*(1-t*t)/(1+math.Exp(-x))
+			}, nil
+	case "Gelu": // opset 20; "tanh" is the approximation of BERT and GPT-2
+		if node.AttrString("approximate", "none") == "tanh" {
+			const c = 0.7978845608028654 // sqrt(2/pi)
+			return func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(c*(x+0.044715*x*x*x))) },
+				func(x, _ float64) float64 {
+					t := math.Tanh(c * (x + 0.044715*x*x*x))
+					return 0.5*(1+t) + 0.5*x*(1-t*t)*c*(1+3*0.044715*x*x)
+				}, nil
+		}
+		return func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) },
+			func(x, _ float64) float64 {
+				return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
+			}, nil
+	case "Celu":
+		a := float64(node.AttrFloat("alpha", 1))
+		return func(x float64) float64 { return max(0, x) + min(0, a*math.Expm1(x/a)) },
+			func(x, _ float64) float64 {
+				if x > 0 {
+					return 1
+				}
+				return math.Exp(x / a)
+			}, nil
+	case "ThresholdedRelu":
+		a := float64(node.AttrFloat("alpha", 1))
+		return func(x float64) float64 {
+				if x > a {
+					return x
+				}
+				return 0
+			}, func(x, _ float64) float64 {
+				if x > a {
+					return 1
+				}
+				return 0
+			}, nil
+	case "Shrink":
+		lambd := float64(node.AttrFloat("lambd", 0.5))
+		bias := float64(node.AttrFloat("bias", 0))
+		return func(x float64) float64 {
+				switch {
+				case x < -lambd:
+					return x + bias
+				case x > lambd:
+					return x - bias
+				}
+				return 0
+			}, func(x, _ float64) float64 {
+				if x < -lambd || x > lambd {
+					return 1
+				}
+				return 0
+			}, nil
+	case "Sin":
+		return math.Sin, func(x, _ float64) float64 { return math.Cos(x) }, nil
+	case "Cos":
+		return math.Cos, func(x, _ float64) float64 { return -math.Sin(x) }, nil
 	}
 	return nil, nil, fmt.Errorf("%w: %s", ErrNoGradient, node.OpType)
+}
+
+// softplus is log(1 + e^x), without overflow for large x.
+func softplus(x float64) float64 {
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
 }
 
 func buildAct(b *builder, node *graph.Node) (built, error) {

@@ -5,7 +5,7 @@ package qat
 // upsampling), reductions, Softmax and BatchNormalization that could not be folded.
 func registerMoreOps() {
 	for _, op := range []string{"HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Neg", "Abs", "Exp", "Erf",
-		"Sqrt", "Reciprocal", "Log"} {
+		"Sqrt", "Reciprocal", "Log", "Mish", "Gelu", "Celu", "ThresholdedRelu", "Shrink", "Sin", "Cos"} {
 		builders[op] = buildAct
 	}
 	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize",
@@ -22,6 +22,7 @@ func registerMoreOps() {
 	builders["PRelu"] = buildPRelu
 	builders["LayerNormalization"] = buildLayerNorm
 	builders["InstanceNormalization"] = buildInstanceNorm
+	builders["GroupNormalization"] = buildGroupNorm
 	builders["ReduceMax"] = buildReduceMax
 	builders["ReduceMin"] = buildReduceMax
 	builders["ConvTranspose"] = buildConvTranspose

@@ -1,0 +1,92 @@
+package qat
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// TestNewerOpsTrainAndExport: classifiers built of the operators ONNX added after
+// opset 13 (GroupNormalization and Mish at 18, Gelu at 20, as paddle2onnx and newer
+// exporters write them) train with the cross-entropy, and the QDQ model each writes
+// computes on the int8 runtime what the fake-quantized net computed.
+func TestNewerOpsTrainAndExport(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	w := func(shape ...int) *graph.Tensor { return randTensor(rng, 0.4, shape...) }
+	for _, tc := range []struct {
+		name  string
+		opset int64
+		act   *graph.Node
+	}{
+		{"GroupNormalization, Mish (opset 18)", 18, node("Mish", []string{"g"}, "a")},
+		{"GroupNormalization, Gelu (opset 20)", 20, node("Gelu", []string{"g"}, "a")},
+		{"GroupNormalization, Gelu tanh (opset 20)", 20, node("Gelu", []string{"g"}, "a", strAttr("approximate", "tanh"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tinyModel{[]int{1, 8, 8}, []*graph.Node{
+				node("Conv", []string{"x", "w1", "b1"}, "c", ints("pads", 1, 1, 1, 1)),
+				node("GroupNormalization", []string{"c", "s", "be"}, "g", intAttr("num_groups", 4)),
+				tc.act,
+				node("Conv", []string{"a", "w2", "b2"}, "c2", ints("strides", 2, 2)),
+				node("Relu", []string{"c2"}, "r"),
+				node("GlobalAveragePool", []string{"r"}, "p"),
+				node("Flatten", []string{"p"}, "f"),
+				node("Gemm", []string{"f", "wf", "bf"}, "y", intAttr("transB", 1)),
+			}, map[string]*graph.Tensor{"w1": w(8, 1, 3, 3), "b1": w(8), "s": w(4), "be": w(4),
+				"w2": w(12, 8, 3, 3), "b2": w(12), "wf": w(5, 12), "bf": w(5)}}.model()
+			m.Opsets[""] = tc.opset
+			m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 5}}, true
+			shape := []int{1, 8, 8}
+			n, err := New(m, Config{Threads: 2})
+			require.NoError(t, err)
+			data := randomLabelled{randomBatches{"x", shape, 64, 7}, 5}
+			cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, data, quantizer.CalibOptions{})
+			require.NoError(t, err)
+			r, err := cal.ComputeRanges()
+			require.NoError(t, err)
+			require.NoError(t, n.SetRanges(r))
+			stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
+			require.NoError(t, err)
+			require.False(t, math.IsNaN(stats[1].Loss))
+
+			x := make([]float32, 4*numel(shape))
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			_, got, err := n.Forward(x, 4)
+			require.NoError(t, err)
+			got = append([]float32(nil), got...)
+			q, err := n.Export(quantizer.QuantOptions{})
+			require.NoError(t, err)
+			ops := map[string]int{}
+			for _, nd := range q.Graph.Nodes {
+				ops[nd.OpType]++
+			}
+			t.Logf("written: %v", ops)
+			require.GreaterOrEqual(t, ops["QuantizeLinear"], 4, "activations quantized")
+			require.Equal(t, 1, ops["GroupNormalization"])
+			require.Equal(t, 1, ops[tc.act.OpType])
+			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+			require.NoError(t, err)
+			out, err := s.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)})
+			require.NoError(t, err)
+			want := out["y"].F32()
+			require.Len(t, got, len(want))
+			var sig, noise float64
+			for i := range want {
+				sig += float64(want[i]) * float64(want[i])
+				d := float64(got[i] - want[i])
+				noise += d * d
+			}
+			sqnr := 10 * math.Log10(sig/noise)
+			t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
+			require.Greater(t, sqnr, 30.0)
+		})
+	}
+}

@@ -15,6 +15,10 @@ type actRange struct {
 	name   string
 	lo, hi float32
 	fixed  *quantizer.QParams
+	// fromConst: the range is a constant table's own min/max (with 0), kept by the
+	// op that reads the table as that table trains (ops_embedding.go), as Quantize
+	// quantizes a constant read as data; not calibrated, averaged or learned.
+	fromConst bool
 	// glo, ghi accumulate d(loss)/d(lo, hi) when the ranges are learned (lsq.go).
 	glo, ghi float64
 	// clip: Options.Ranges "ema-clip" (clipRange).

@@ -37,7 +37,7 @@ type rangeParam struct {
 func (n *Net) learnedRanges() []rangeParam {
 	names := make([]string, 0, len(n.ranges))
 	for name, r := range n.ranges {
-		if r.fixed == nil {
+		if r.fixed == nil && !r.fromConst {
 			names = append(names, name)
 		}
 	}

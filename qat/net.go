@@ -569,6 +569,9 @@ func (n *Net) Plan() *quantizer.TrainingPlan { return n.plan }
 func (n *Net) SetRanges(r quantizer.Ranges) error {
 	var missing []string
 	for name, ar := range n.ranges {
+		if ar.fromConst {
+			continue
+		}
 		v, ok := r[name]
 		if !ok {
 			missing = append(missing, name)

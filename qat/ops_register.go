@@ -9,9 +9,10 @@ func registerMoreOps() {
 		builders[op] = buildAct
 	}
 	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize",
-		"DepthToSpace", "SpaceToDepth", "Gather", "Tile", "Expand"} {
+		"DepthToSpace", "SpaceToDepth", "Tile", "Expand"} {
 		builders[op] = buildMove
 	}
+	builders["Gather"] = buildGather
 	builders["Softmax"] = buildSoftmax
 	builders["LogSoftmax"] = buildSoftmax
 	builders["ReduceMean"] = buildReduce

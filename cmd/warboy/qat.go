@@ -91,7 +91,7 @@ func (d setSamples) Sample(i int, dst []float32) (int, error) {
 
 func qatCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("qat", "MODEL -o OUT.onnx --data DIR [--preprocess S] [--input-shape NAME=d0,d1,...] [--epochs N] [--lr F[,F...]] [--batch B] [--method M|auto] [--freeze-bn-after K] "+
-		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--loss auto|ce|distill|outputs] [--distill A] [--temperature T] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
+		"[--freeze-ranges-after K] [--warmup F] [--val-n N] [--checkpoints C] [--start-margin P] [--optimizer sgd|adamw] [--ranges ema|ema-clip|fixed|learned] [--renorm-folded] [--average F] [--reestimate B] [--loss auto|ce|distill|outputs] [--distill A] [--temperature T] [--label-smoothing F] [--seed S] [--n N] [--eval-n N] [--json]", stderr)
 	out := fs.String("o", "", "output ONNX file (required; written only if everything succeeds)")
 	data := fs.String("data", projectPath(defaultData), "training data: IDX files with their labels, a folder of PNG/JPEG images (see --preprocess) or of class folders of them (DIR/CLASS/IMAGE), "+
 		"or a folder of .npy (one input) / .npz (one array per input name) tensors; a labels.txt beside images or tensors labels them (without labels, --loss auto trains on the float model's outputs)")

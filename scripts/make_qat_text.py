@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""A text classifier on token ids for `warboy qat` (docs/quantizer.md, "QAT of text
+models on token ids"): nn.Embedding as torch.onnx writes it (Gather of the table by the
+int64 input), learned positions, one pre-norm self-attention block (2 heads of 16, a GELU
+MLP of 64) written as primitive operators at opset 13, mean over tokens, a linear head.
+
+The task: 16 tokens from a vocabulary of 200; class c (of 4) has the keywords
+20c+10 ... 20c+19; a sequence of class c holds 2-4 of its keywords, at most one keyword of
+another class, and filler tokens 100-199 elsewhere.
+
+  OUT/text_cls.onnx      input ids int64 [batch,16], output logits [batch,4], trained
+                         --epochs (AdamW 3e-3, batch 64) on the TRAIN samples
+  OUT/train/ids.npy      [TRAIN,16] int64 and labels.txt ("ids.npy LABEL...")
+  OUT/test/ids.npy       [TEST,16] and labels.txt (other samples of the same task)
+
+Debian's python3-torch 1.13:
+
+  /usr/bin/python3 scripts/make_qat_text.py OUT [--train 8000] [--test 2000] [--epochs 2]
+
+testdata/exported/text_cls_opset13.onnx is OUT/text_cls.onnx of
+`make_qat_text.py OUT --train 512 --test 256 --epochs 8 --seed 0` (84.38 % on its test split), and
+testdata/exported/npy_text and npy_text_test are its OUT/train and OUT/test (the qat tests' text model and data).
+"""
+import argparse
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+VOCAB, T, CLASSES = 200, 16, 4
+
+
+def make_data(n, rng):
+    ids = rng.integers(100, VOCAB, size=(n, T))
+    labels = rng.integers(0, CLASSES, size=n)
+    for i in range(n):
+        c = labels[i]
+        k = rng.integers(2, 5)
+        pos = rng.choice(T, size=k + 1, replace=False)
+        ids[i, pos[:k]] = 20 * c + 10 + rng.integers(0, 10, size=k)
+        if rng.random() < 0.5:
+            other = (c + rng.integers(1, CLASSES)) % CLASSES
+            ids[i, pos[k]] = 20 * other + 10 + rng.integers(0, 10)
+    return ids.astype(np.int64), labels.astype(np.int64)
+
+
+class TextClassifier(nn.Module):
+    def __init__(self, d=32, heads=2):
+        super().__init__()
+        self.emb = nn.Embedding(VOCAB, d)
+        self.pos = nn.Parameter(torch.zeros(1, T, d))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc1, self.fc2 = nn.Linear(d, 64), nn.Linear(64, d)
+        self.head = nn.Linear(d, CLASSES)
+        self.h, self.dh = heads, d // heads
+
+    def forward(self, ids):
+        x = self.emb(ids) + self.pos
+        b = x.shape[0]
+        q, k, v = self.qkv(self.ln1(x)).reshape(b, T, 3, self.h, self.dh).permute(2, 0, 3, 1, 4)
+        a = torch.softmax(q @ k.transpose(-1, -2) / self.dh ** 0.5, dim=-1)
+        x = x + self.proj((a @ v).transpose(1, 2).reshape(b, T, -1))
+        x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        return self.head(x.mean(1))
+
+
+def write_split(d, ids, labels):
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "ids.npy"), ids)
+    with open(os.path.join(d, "labels.txt"), "w") as f:
+        f.write("ids.npy " + " ".join(str(int(v)) for v in labels) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir")
+    ap.add_argument("--train", type=int, default=8000)
+    ap.add_argument("--test", type=int, default=2000)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    rng = np.random.default_rng(a.seed)
+    torch.manual_seed(a.seed)
+    xtr, ytr = make_data(a.train, rng)
+    xte, yte = make_data(a.test, rng)
+    m = TextClassifier()
+    opt = torch.optim.AdamW(m.parameters(), 3e-3)
+    for ep in range(a.epochs):
+        m.train()
+        perm = torch.randperm(a.train)
+        for i in range(0, a.train, 64):
+            j = perm[i:i + 64]
+            opt.zero_grad()
+            loss = F.cross_entropy(m(torch.from_numpy(xtr[j])), torch.from_numpy(ytr[j]))
+            loss.backward()
+            opt.step()
+        m.eval()
+        with torch.no_grad():
+            acc = (m(torch.from_numpy(xte)).argmax(1).numpy() == yte).mean()
+        print(f"epoch {ep + 1}: loss {loss.item():.3f}, test {100 * acc:.2f} %")
+    os.makedirs(a.outdir, exist_ok=True)
+    torch.onnx.export(m, torch.from_numpy(xte[:2]), os.path.join(a.outdir, "text_cls.onnx"), opset_version=13,
+                      input_names=["ids"], output_names=["logits"],
+                      dynamic_axes={"ids": {0: "batch"}, "logits": {0: "batch"}})
+    write_split(os.path.join(a.outdir, "train"), xtr, ytr)
+    write_split(os.path.join(a.outdir, "test"), xte, yte)
+
+
+if __name__ == "__main__":
+    main()

@@ -63,7 +63,7 @@ func (a *weightAverage) apply(ps []*Param) {
 // longer has.
 func (n *Net) reestimate(data Data, batches, batch int, rng *rand.Rand) error {
 	N := data.Len()
-	per := numel(n.inShape)
+	per := n.SampleLen()
 	perm := rng.Perm(N)
 	x := make([]float32, batch*per)
 	defer func() { n.emaConst, n.bnMomentum = 0.01, 0 }()

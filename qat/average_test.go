@@ -174,7 +174,7 @@ func TestTeacherIsTheFloatModel(t *testing.T) {
 	require.NoError(t, err)
 	train, err := dataset.Load("../testdata/fashion-mnist", "train")
 	require.NoError(t, err)
-	tc, err := NewTeacher(m, nil, 1)
+	tc, err := NewTeacher(m, Config{Threads: 1})
 	require.NoError(t, err)
 	x := make([]float32, 8*784)
 	d := dsData{train, 8}

@@ -15,9 +15,10 @@ type Teacher struct {
 }
 
 // NewTeacher prepares the float32 model m (typically the model being fine-tuned) as a
-// teacher, at the sample shape the student trains at (Config.SampleShape).
-func NewTeacher(m *graph.Model, sampleShape []int, threads int) (*Teacher, error) {
-	n, err := New(m, Config{FloatOnly: true, Threads: threads, SampleShape: sampleShape})
+// teacher, at the sample shapes the student trains at (cfg.SampleShape or
+// SampleShapes) with cfg.Threads; the rest of cfg is not read.
+func NewTeacher(m *graph.Model, cfg Config) (*Teacher, error) {
+	n, err := New(m, Config{FloatOnly: true, Threads: cfg.Threads, SampleShape: cfg.SampleShape, SampleShapes: cfg.SampleShapes})
 	if err != nil {
 		return nil, fmt.Errorf("qat teacher: %w", err)
 	}

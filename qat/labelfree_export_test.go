@@ -37,7 +37,7 @@ func TestExportedLabelFreeMatchesFakeQuant(t *testing.T) {
 			r, err := cal.ComputeRanges()
 			require.NoError(t, err)
 			require.NoError(t, n.SetRanges(r))
-			teacher, err := NewTeacher(m, tc.shape, 2)
+			teacher, err := NewTeacher(m, Config{SampleShape: tc.shape, Threads: 2})
 			require.NoError(t, err)
 			_, err = n.Fit(data, Options{Loss: "outputs", Teacher: teacher, Optimizer: "adamw", LR: 1e-3, Batch: 4, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
 			require.NoError(t, err)

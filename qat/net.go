@@ -40,6 +40,9 @@ type Config struct {
 	// declared, symbolic dimensions kept, when they carry over (see Export). It
 	// must fit the declared dimensions; nil for a model whose sample shape is known.
 	SampleShape []int
+	// SampleShapes is SampleShape by input name, for a model with several inputs
+	// (input_ids, attention_mask, token_type_ids of a BERT export, each [batch, seq]).
+	SampleShapes map[string][]int
 	// unfused builds the program without its fusions (net.go, fuse_add.go:
 	// the reference the fusion tests compare with).
 	unfused bool
@@ -82,9 +85,12 @@ type Net struct {
 	// activations the training program leaves out).
 	calibrated quantizer.Ranges
 	// head: the output is a Softmax's or LogSoftmax's (probhead.go); nil for logits.
-	head    *probHead
-	inName  string
-	inShape []int // per-sample shape
+	head *probHead
+	// inputs are the graph's inputs (inputs.go); input is the slot of the first
+	// float32 one (-1 when every input is integer: token ids), inShape its shape
+	// per sample.
+	inputs  []netInput
+	inShape []int
 
 	threads   int
 	training  bool
@@ -131,7 +137,16 @@ type builder struct {
 // Quantize will quantize, trainable copies of the weights. Ranges must be set
 // (SetRanges) before training.
 func New(m *graph.Model, cfg Config) (*Net, error) {
-	bound, err := bindSampleShape(m, cfg.SampleShape)
+	var bound *graph.Model
+	var err error
+	switch {
+	case cfg.SampleShapes != nil && cfg.SampleShape != nil:
+		return nil, errors.New("qat: Config.SampleShape and SampleShapes both given")
+	case cfg.SampleShapes != nil:
+		bound, err = bindSampleShapes(m, cfg.SampleShapes)
+	default:
+		bound, err = bindSampleShape(m, cfg.SampleShape)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +164,8 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		}
 	}
 	g := plan.Model.Graph
-	if len(g.Inputs) != 1 || len(g.Outputs) == 0 {
-		return nil, fmt.Errorf("qat: the model has %d inputs and %d outputs; training needs one input and at least one output", len(g.Inputs), len(g.Outputs))
+	if len(g.Outputs) == 0 {
+		return nil, fmt.Errorf("qat: the model has no output")
 	}
 	n := &Net{plan: plan, declared: declared, declaredErr: declaredErr, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
@@ -171,19 +186,9 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 			b.consts[c] = true
 		}
 	}
-	in := g.Inputs[0]
-	n.inName = in.Name
-	if !in.HasShape || len(in.Shape) < 1 {
-		return nil, fmt.Errorf("qat: input %q has no shape", in.Name)
+	if err := b.setupInputs(); err != nil {
+		return nil, err
 	}
-	for i, d := range in.Shape[1:] {
-		if !d.Known() {
-			return nil, fmt.Errorf("qat: input %q dimension %d (%s) is symbolic; only the batch may be (give the sample shape to train at: Config.SampleShape)", in.Name, i+1, d)
-		}
-		n.inShape = append(n.inShape, d.Size)
-	}
-	n.input = b.slot()
-	b.define(in.Name, n.input)
 	outs := TrainedOutputs(g)
 	if len(outs) == 0 {
 		return nil, fmt.Errorf("qat: the model has no float32 output to train")
@@ -606,15 +611,14 @@ func (n *Net) Ranges() quantizer.Ranges {
 	return out
 }
 
-// Forward runs the program on x ([N, ...] float32) and returns the logits tensor's
-// shape and data (owned by the net until the next call).
+// Forward runs the program on x, batch samples of SampleLen values each (a sample
+// holds its inputs' values one input after the other, in InputNames order; integer
+// inputs as float32 integers), and returns the first output's shape and data
+// (owned by the net until the next call).
 func (n *Net) Forward(x []float32, batch int) ([]int, []float32, error) {
-	in := n.vals[n.input]
-	in.resize(append([]int{batch}, n.inShape...))
-	if len(x) != len(in.data) {
-		return nil, nil, fmt.Errorf("qat: input has %d values, want %d (%v)", len(x), len(in.data), in.shape)
+	if err := n.feedInputs(x, batch); err != nil {
+		return nil, nil, err
 	}
-	copy(in.data, x)
 	for _, o := range n.ops {
 		if err := o.forward(n); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", o.label(), err)

@@ -18,7 +18,8 @@ import (
 // gradient.
 type embeddingOp struct {
 	node     string
-	idx, out int
+	idx, out int    // idx: the slot of float32 indices (-1: idxName)
+	idxName  string // indices computed from an integer input or the shape arithmetic
 	p        *Param
 	r        *actRange // nil when the table stays float32
 	eff      []float32
@@ -26,18 +27,27 @@ type embeddingOp struct {
 	pos      []int32 // table row of each index of the last forward pass
 }
 
-// buildGather is Gather: with constant indices a move (ops_move.go), with indices
-// from the data an embedding lookup of a constant table.
+// isEmbedding reports whether a Gather looks rows of a float32 constant table up by
+// indices that are not constant: token ids from an input, or positions computed
+// from the sequence length. Such a table is a trainable parameter.
+func isEmbedding(b *builder, node *graph.Node) bool {
+	t := b.g.Initializers[node.Input(0)]
+	return t != nil && t.DType == graph.Float32 && len(t.Shape) >= 1 && b.g.Initializers[node.Input(1)] == nil
+}
+
+// buildGather is Gather: an embedding lookup of a constant table by indices from
+// the data or the shape arithmetic (the table trains), otherwise a move
+// (ops_move.go; constant indices, or a table computed by the network).
 func buildGather(b *builder, node *graph.Node) (built, error) {
 	idx := node.Input(1)
-	if b.g.Initializers[idx] != nil || b.n.computedNames[idx] {
+	if !isEmbedding(b, node) {
+		if b.g.Initializers[idx] == nil && !b.n.computedNames[idx] && b.g.Initializers[node.Input(0)] == nil {
+			return built{}, fmt.Errorf("%w: Gather by indices from the data (%q) of %q, not a float32 constant table (an embedding)", ErrNoGradient, idx, node.Input(0))
+		}
 		return buildMove(b, node)
 	}
 	name := node.Input(0)
 	table := b.g.Initializers[name]
-	if table == nil || table.DType != graph.Float32 || len(table.Shape) < 1 {
-		return built{}, fmt.Errorf("%w: Gather by indices from the data (%q) of %q, not a float32 constant table (an embedding)", ErrNoGradient, idx, name)
-	}
 	if ax := node.AttrInt("axis", 0); ax != 0 && ax != -int64(len(table.Shape)) {
 		return built{}, fmt.Errorf("%w: Gather by indices from the data (%q) on axis %d of table %q (an embedding looks up axis 0)", ErrNoGradient, idx, ax, name)
 	}
@@ -54,7 +64,10 @@ func buildGather(b *builder, node *graph.Node) (built, error) {
 		}
 		o.r.lo, o.r.hi = tableRange(p.W)
 	}
-	if o.idx, err = b.input(node, idx); err != nil {
+	o.idx = -1
+	if b.n.computedNames[idx] {
+		o.idxName = idx
+	} else if o.idx, err = b.input(node, idx); err != nil {
 		return built{}, err
 	}
 	o.out = b.slot()
@@ -73,7 +86,26 @@ func tableRange(w []float32) (lo, hi float32) {
 func (o *embeddingOp) label() string { return o.node }
 
 func (o *embeddingOp) forward(n *Net) error {
-	ids, y := n.vals[o.idx], n.vals[o.out]
+	y := n.vals[o.out]
+	var ids []float64
+	var idShape []int
+	if o.idx >= 0 {
+		v := n.vals[o.idx]
+		ids, idShape = make([]float64, len(v.data)), v.shape
+		for i, x := range v.data {
+			ids[i] = float64(x)
+		}
+	} else {
+		t := n.computed[o.idxName]
+		if t == nil {
+			return fmt.Errorf("indices %q were not computed", o.idxName)
+		}
+		var err error
+		if ids, err = t.AsFloat64(); err != nil {
+			return fmt.Errorf("indices %q: %w", o.idxName, err)
+		}
+		idShape = t.Shape
+	}
 	table := o.p.W
 	if o.r != nil {
 		o.r.lo, o.r.hi = tableRange(o.p.W)
@@ -85,11 +117,10 @@ func (o *embeddingOp) forward(n *Net) error {
 		table = o.eff
 	}
 	o.pos = o.pos[:0]
-	for _, v := range ids.data {
-		// The indices arrive as float32 (exact below 2^24); ONNX allows negative
-		// ones counted from the end.
+	for _, v := range ids {
+		// ONNX allows negative indices, counted from the end.
 		r := int(v)
-		if float32(r) != v || r < -o.rows || r >= o.rows || math.IsNaN(float64(v)) {
+		if float64(r) != v || r < -o.rows || r >= o.rows || math.IsNaN(v) {
 			return fmt.Errorf("index %v outside the %d rows of the table (or not an integer)", v, o.rows)
 		}
 		if r < 0 {
@@ -97,7 +128,7 @@ func (o *embeddingOp) forward(n *Net) error {
 		}
 		o.pos = append(o.pos, int32(r))
 	}
-	shape := append(append([]int(nil), ids.shape...), o.p.Shape[1:]...)
+	shape := append(append([]int(nil), idShape...), o.p.Shape[1:]...)
 	y.resize(shape)
 	for i, r := range o.pos {
 		copy(y.data[i*o.d:(i+1)*o.d], table[int(r)*o.d:(int(r)+1)*o.d])

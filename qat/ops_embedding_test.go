@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
 	"github.com/warboy-sim/warboy/runtime"
@@ -31,8 +32,8 @@ func textModel(rng *rand.Rand) *graph.Model {
 
 // TestEmbeddingGradient: the gradient of every table row (a row read twice, a row
 // read from the end by a negative index, rows never read) and of the layers after
-// the lookup match central finite differences; indices outside the table or not
-// integers are errors naming the table's size.
+// the lookup match central finite differences; indices outside the table are
+// errors naming its size, ids that are not integers errors naming the input.
 func TestEmbeddingGradient(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	m := textModel(rng)
@@ -78,9 +79,16 @@ func TestEmbeddingGradient(t *testing.T) {
 			require.Equal(t, []float32{0, 0, 0, 0}, p.G[6*4:7*4])
 		}
 	}
-	for _, bad := range []float32{9, -10, 2.5} {
-		_, _, err = n.Forward([]float32{0, 1, 2, 3, bad}, 1)
-		require.ErrorContains(t, err, "outside the 9 rows of the table")
+	for _, tc := range []struct {
+		id   float32
+		want string
+	}{
+		{9, "index 9 outside the 9 rows of the table"},
+		{-10, "index -10 outside the 9 rows of the table"},
+		{2.5, `input "x" is int64; sample 0 holds 2.5`},
+	} {
+		_, _, err = n.Forward([]float32{0, 1, 2, 3, tc.id}, 1)
+		require.ErrorContains(t, err, tc.want)
 	}
 }
 
@@ -157,4 +165,68 @@ func (d tokenData) Batch(start, n int) (map[string]*graph.Tensor, error) {
 		all = append(all, d.ids(i)...)
 	}
 	return map[string]*graph.Tensor{"x": graph.FromInt64([]int{n, 5}, all)}, nil
+}
+
+// setData trains on a data set's samples and labels.
+type setData struct{ s *dataset.Set }
+
+func (d setData) Len() int { return d.s.Len() }
+func (d setData) Sample(i int, dst []float32) (int, error) {
+	return d.s.Labels[i], d.s.Float32Sample(i, dst)
+}
+
+// TestMaskedTextMatchesExport: a text classifier with two int64 inputs, token ids
+// and an attention mask added to the scores as (1 - mask) * -10000 as BERT exports
+// are (testdata/exported/textmask_cls_opset13.onnx, scripts/make_qat_text.py --mask),
+// trains from the samples of both inputs, and the QDQ model it writes computes on
+// the int8 runtime what the fake-quantized net computed, padding included.
+func TestMaskedTextMatchesExport(t *testing.T) {
+	m, err := graph.Load("../testdata/exported/textmask_cls_opset13.onnx")
+	require.NoError(t, err)
+	var ins []*graph.Value
+	for _, in := range m.Graph.Inputs {
+		if m.Graph.Initializers[in.Name] == nil {
+			ins = append(ins, in)
+		}
+	}
+	set, err := dataset.Open("../testdata/exported/npz_textmask", dataset.Options{Inputs: ins})
+	require.NoError(t, err)
+	n, err := New(m, Config{Threads: 2})
+	require.NoError(t, err)
+	require.Equal(t, []string{"ids", "mask"}, n.InputNames())
+	require.Equal(t, 32, n.SampleLen())
+	cal, err := quantizer.Calibrate(n.Plan().Model, quantizer.MinMaxAsym, set.Head(128), quantizer.CalibOptions{})
+	require.NoError(t, err)
+	ranges, err := cal.ComputeRanges()
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(ranges))
+	_, err = n.Fit(setData{set}, Options{LR: 0.01, Batch: 32, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
+	require.NoError(t, err)
+
+	const b = 48
+	x := make([]float32, b*n.SampleLen())
+	for i := 0; i < b; i++ {
+		require.NoError(t, set.Float32Sample(i, x[i*32:(i+1)*32]))
+	}
+	_, got, err := n.Forward(x, b)
+	require.NoError(t, err)
+	got = append([]float32(nil), got...)
+	q, err := n.Export(quantizer.QuantOptions{})
+	require.NoError(t, err)
+	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+	require.NoError(t, err)
+	feed, err := set.Batch(0, b)
+	require.NoError(t, err)
+	out, err := s.RunTensors(feed)
+	require.NoError(t, err)
+	want := out["logits"].F32()
+	require.Len(t, got, len(want))
+	var sig, noise float64
+	for i := range want {
+		sig += float64(want[i]) * float64(want[i])
+		noise += float64(got[i]-want[i]) * float64(got[i]-want[i])
+	}
+	sqnr := 10 * math.Log10(sig/noise)
+	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
+	require.Greater(t, sqnr, 40.0)
 }

@@ -42,6 +42,10 @@ func (b *builder) isShapeNode(node *graph.Node) bool {
 	switch node.OpType {
 	case "Shape", "Size":
 		return true
+	case "Gather":
+		if isEmbedding(b, node) {
+			return false // the table trains (ops_embedding.go)
+		}
 	}
 	nonFloat := true
 	for _, o := range node.Outputs {
@@ -89,16 +93,23 @@ func buildShapeOp(b *builder, node *graph.Node) error {
 		if out != "" {
 			b.n.computedNames[out] = true
 			if v := b.g.Values[out]; v != nil && v.DType == graph.Float32 {
-				// A float value computed from shapes that an operator reads as data
-				// (ConstantOfShape feeding an Add): a constant slot.
+				// A float value computed from shapes or integer inputs that an
+				// operator reads as data (ConstantOfShape feeding an Add, an
+				// attention mask's (1 - mask) * -10000): a constant slot.
 				s = b.slot()
 				b.n.isConst[s] = true
-				b.define(out, s)
 			}
 		}
 		o.slots = append(o.slots, s)
 	}
+	// The op runs before the fake quantizations define puts after its float
+	// outputs: they quantize this step's values.
 	b.n.ops = append(b.n.ops, o)
+	for i, out := range o.outs {
+		if s := o.slots[i]; s >= 0 {
+			b.define(out, s)
+		}
+	}
 	return nil
 }
 

@@ -200,7 +200,7 @@ func TestFitOutputsLoss(t *testing.T) {
 		return float64(sc.SQNR)
 	}
 	before := sqnr()
-	teacher, err := NewTeacher(m, nil, 2)
+	teacher, err := NewTeacher(m, Config{Threads: 2})
 	require.NoError(t, err)
 	stats, err := n.Fit(data, Options{Loss: "outputs", Teacher: teacher, Epochs: 3, Batch: 32, LR: 0.01, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
 	require.NoError(t, err)

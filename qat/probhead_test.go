@@ -49,7 +49,7 @@ func TestProbabilityHead(t *testing.T) {
 		o := Options{Batch: 32, LR: 0.01, Seed: 2}
 		if distill {
 			o.Distill, o.Temperature = 0.5, 2
-			o.Teacher, err = NewTeacher(m, nil, 1)
+			o.Teacher, err = NewTeacher(m, Config{Threads: 1})
 			require.NoError(t, err)
 		}
 		stats, err := n.Fit(dsData{train, 256}, o)

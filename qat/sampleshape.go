@@ -23,41 +23,64 @@ func bindSampleShape(m *graph.Model, shape []int) (*graph.Model, error) {
 		}
 	}
 	if len(ins) != 1 || !ins[0].HasShape || len(ins[0].Shape) < 1 {
-		return nil, fmt.Errorf("qat: a sample shape binds the single input of a model with a declared rank; this model has %d inputs", len(ins))
+		return nil, fmt.Errorf("qat: a sample shape binds the single input of a model with a declared rank; this model has %d inputs (give Config.SampleShapes by input name)", len(ins))
 	}
-	in := ins[0]
-	if len(shape) != len(in.Shape)-1 {
-		return nil, fmt.Errorf("qat: input %q is declared %s; the sample shape %s must give its %d dimensions after the batch",
-			in.Name, in.Shape, graph.FormatDims(shape), len(in.Shape)-1)
+	return bindSampleShapes(m, map[string][]int{ins[0].Name: shape})
+}
+
+// bindSampleShapes is bindSampleShape for models with several inputs: shapes gives,
+// by input name, the sizes after the batch (Config.SampleShapes); inputs it does not
+// name are left as declared.
+func bindSampleShapes(m *graph.Model, shapes map[string][]int) (*graph.Model, error) {
+	if shapes == nil {
+		return m, nil
 	}
-	symbolic := false
-	dims := slices.Clone(in.Shape)
-	for i, s := range shape {
-		d := in.Shape[i+1]
-		switch {
-		case s <= 0:
-			return nil, fmt.Errorf("qat: input %q: sample shape %s has a dimension <= 0", in.Name, graph.FormatDims(shape))
-		case d.Known() && d.Size != s:
-			return nil, fmt.Errorf("qat: input %q is declared %s; the training samples are %s", in.Name, in.Shape, graph.FormatDims(shape))
-		case !d.Known():
-			symbolic = true
-			dims[i+1] = graph.Dim{Size: s}
+	bound := map[string]graph.Shape{}
+	for name, shape := range shapes {
+		in := m.Graph.Input(name)
+		if in == nil || m.Graph.Initializers[name] != nil {
+			return nil, fmt.Errorf("qat: a sample shape is given for %q, not an input of the model", name)
+		}
+		if !in.HasShape || len(in.Shape) < 1 {
+			return nil, fmt.Errorf("qat: input %q has no declared rank to bind a sample shape to", name)
+		}
+		if len(shape) != len(in.Shape)-1 {
+			return nil, fmt.Errorf("qat: input %q is declared %s; the sample shape %s must give its %d dimensions after the batch",
+				in.Name, in.Shape, graph.FormatDims(shape), len(in.Shape)-1)
+		}
+		symbolic := false
+		dims := slices.Clone(in.Shape)
+		for i, s := range shape {
+			d := in.Shape[i+1]
+			switch {
+			case s <= 0:
+				return nil, fmt.Errorf("qat: input %q: sample shape %s has a dimension <= 0", in.Name, graph.FormatDims(shape))
+			case d.Known() && d.Size != s:
+				return nil, fmt.Errorf("qat: input %q is declared %s; the training samples are %s", in.Name, in.Shape, graph.FormatDims(shape))
+			case !d.Known():
+				symbolic = true
+				dims[i+1] = graph.Dim{Size: s}
+			}
+		}
+		if symbolic {
+			bound[name] = dims
 		}
 	}
-	if !symbolic {
+	if len(bound) == 0 {
 		return m, nil
 	}
 	c := m.Clone()
 	g := c.Graph
 	for i, v := range g.Inputs {
-		if v.Name != in.Name {
+		dims, ok := bound[v.Name]
+		if !ok {
 			continue
 		}
 		nv := *v
 		nv.Shape = dims
 		g.Inputs[i] = &nv
 		if g.Values != nil {
-			g.Values[in.Name] = &nv
+			g.Values[v.Name] = &nv
 		}
 	}
 	return c, nil

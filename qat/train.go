@@ -282,7 +282,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	}
 	rng := rand.New(rand.NewSource(opts.Seed))
 	N := data.Len()
-	per := numel(n.inShape)
+	per := n.SampleLen()
 	steps := (N + opts.Batch - 1) / opts.Batch
 	total := steps * opts.Epochs
 	sched := newSchedule(opts, total)

@@ -279,7 +279,7 @@ func checkExportMatchesFakeQuant(t *testing.T, n *Net, x *graph.Tensor, N int) (
 	require.NoError(t, err)
 	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
 	require.NoError(t, err)
-	out, err := s.RunTensors(map[string]*graph.Tensor{n.inName: x})
+	out, err := s.RunTensors(map[string]*graph.Tensor{n.inputs[0].name: x})
 	require.NoError(t, err)
 	want := out["logits"].F32()
 	require.Len(t, got, len(want))

@@ -44,3 +44,20 @@ func TestFloat32Sample(t *testing.T) {
 		})
 	}
 }
+
+// TestFloat32SampleInputs: a sample of a model with several inputs (token ids and a
+// mask, int64 in the files) is each input's values in turn, in the order the set was
+// opened for, as float32 integers.
+func TestFloat32SampleInputs(t *testing.T) {
+	dir := t.TempDir()
+	ids := graph.FromInt64([]int{2, 3}, []int64{5, 6, 7, 8, 9, 10})
+	mask := graph.FromInt64([]int{2, 3}, []int64{1, 1, 0, 1, 1, 1})
+	writeNPZ(t, dir+"/s.npz", map[string]*graph.Tensor{"ids": ids, "mask": mask}, false)
+	s, err := Open(dir, Options{Inputs: []*graph.Value{input("mask", graph.Int64, -1, 3), input("ids", graph.Int64, -1, 3)}})
+	require.NoError(t, err)
+	got := make([]float32, 6)
+	require.NoError(t, s.Float32Sample(1, got))
+	assert.Equal(t, []float32{1, 1, 1, 8, 9, 10}, got)
+	require.ErrorContains(t, s.Float32Sample(1, make([]float32, 5)), "5 were expected")
+	require.ErrorContains(t, s.Float32Sample(1, make([]float32, 7)), "holds 6 values; 7 were expected")
+}

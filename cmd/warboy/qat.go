@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ type qatReport struct {
 	Data          string           `json:"data"`
 	Preprocess    string           `json:"preprocess"`
 	SampleShape   []int            `json:"sample_shape"`
+	SampleShapes  map[string][]int `json:"sample_shapes"`
 	InputShape    string           `json:"written_input_shape"`
 	InputNote     string           `json:"written_input_note"`
 	TrainImages   int              `json:"train_images"`
@@ -249,12 +251,16 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
-		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", graph.FormatDims(sample), declared)
+		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", sample, declared)
 	}
-	cfg := qat.Config{Exclude: excluded, Threads: *threads, SampleShape: sample, RenormFolded: *renorm}
+	cfg := qat.Config{Exclude: excluded, Threads: *threads, RenormFolded: *renorm}
+	sample.configure(&cfg)
 	net, err := qat.New(m, cfg)
 	if err != nil {
 		return err
+	}
+	if got := net.InputNames(); !slices.Equal(got, sample.names) {
+		return fmt.Errorf("qat: the training program reads the inputs %v, the data set %v", got, sample.names)
 	}
 	if *renorm && !*asJSON {
 		fmt.Fprintf(stdout, "BatchNormalization put back behind %d folded convolutions\n", net.Renormalized())
@@ -308,7 +314,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := net.SetRanges(ranges); err != nil {
 		return err
 	}
-	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
+	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample.first(), SampleShapes: sample.shapes, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
 
@@ -354,7 +360,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	base := qat.Options{Epochs: *epochs, Batch: *batch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
 		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth, Seed: *seed, CheckpointsPerEpoch: *ckpts, Loss: loss}
 	if base.Distill > 0 || loss != lossCE {
-		if base.Teacher, err = qat.NewTeacher(m, sample, *threads); err != nil {
+		if base.Teacher, err = qat.NewTeacher(m, cfg); err != nil {
 			return err
 		}
 	}
@@ -414,7 +420,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	rep.InputShape = writtenInputShape(q)
 	if chosen.bound != nil && len(shapes) == 0 {
 		rep.InputNote = fmt.Sprintf("written at the training size %s, not as the float model declares it (%s): %v",
-			graph.FormatDims(sample), writtenInputShape(m), chosen.bound)
+			sample, writtenInputShape(m), chosen.bound)
 	}
 	rep.LR, rep.EpochLog, rep.Checkpoints, rep.ChosenEpochs = chosen.lr, chosen.stats, chosen.checkpoints, &chosen.at
 	switch {

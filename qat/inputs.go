@@ -1,0 +1,135 @@
+package qat
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// netInput is one graph input of the training program. A float32 input is an
+// activation slot (fake-quantized where Quantize quantizes it); an integer or
+// boolean input (token ids, an attention mask, token types) carries no gradient:
+// it is a computed tensor (Net.computed) that the operators reading it evaluate
+// with the runtime's kernels (ops_shapeprog.go) or look rows up by
+// (ops_embedding.go).
+type netInput struct {
+	name  string
+	shape []int // per sample, without the batch
+	dtype graph.DType
+	slot  int // -1 for an integer input
+}
+
+// setupInputs makes the program's inputs, in the graph's input order (the order of
+// the values in one sample: Data.Sample concatenates them in it).
+func (b *builder) setupInputs() error {
+	n := b.n
+	n.input = -1
+	for _, in := range b.g.Inputs {
+		if b.g.Initializers[in.Name] != nil {
+			continue
+		}
+		if !in.HasShape || len(in.Shape) < 1 {
+			return fmt.Errorf("qat: input %q has no shape", in.Name)
+		}
+		ni := netInput{name: in.Name, dtype: in.DType, slot: -1}
+		for i, d := range in.Shape[1:] {
+			if !d.Known() {
+				return fmt.Errorf("qat: input %q dimension %d (%s) is symbolic; only the batch may be (give the sample shape to train at: Config.SampleShape)", in.Name, i+1, d)
+			}
+			ni.shape = append(ni.shape, d.Size)
+		}
+		switch in.DType {
+		case graph.Float32:
+			ni.slot = b.slot()
+			b.define(in.Name, ni.slot)
+			if n.input < 0 {
+				n.input, n.inShape = ni.slot, ni.shape
+			}
+		case graph.Int64, graph.Int32, graph.Bool:
+			n.computedNames[in.Name] = true
+		default:
+			return fmt.Errorf("qat: input %q is %s; training reads float32 and integer inputs", in.Name, in.DType)
+		}
+		n.inputs = append(n.inputs, ni)
+	}
+	if len(n.inputs) == 0 {
+		return fmt.Errorf("qat: the model has no input")
+	}
+	return nil
+}
+
+// SampleLen is the number of values of one sample: the sizes of every input after
+// the batch, added up (Data.Sample's and Forward's layout).
+func (n *Net) SampleLen() int {
+	s := 0
+	for _, in := range n.inputs {
+		s += numel(in.shape)
+	}
+	return s
+}
+
+// InputNames are the inputs in the order their values follow each other in a sample.
+func (n *Net) InputNames() []string {
+	out := make([]string, len(n.inputs))
+	for i, in := range n.inputs {
+		out[i] = in.name
+	}
+	return out
+}
+
+// feedInputs splits x (batch samples of SampleLen values) into the inputs.
+func (n *Net) feedInputs(x []float32, batch int) error {
+	per := n.SampleLen()
+	if len(x) != batch*per {
+		return fmt.Errorf("qat: input has %d values, want %d (%d samples of %d)", len(x), batch*per, batch, per)
+	}
+	off := 0
+	for _, in := range n.inputs {
+		sz := numel(in.shape)
+		shape := append([]int{batch}, in.shape...)
+		if in.slot >= 0 {
+			v := n.vals[in.slot]
+			v.resize(shape)
+			if len(n.inputs) == 1 {
+				copy(v.data, x)
+			} else {
+				for i := 0; i < batch; i++ {
+					copy(v.data[i*sz:(i+1)*sz], x[i*per+off:i*per+off+sz])
+				}
+			}
+		} else {
+			t, err := integerInput(in, x, batch, per, off)
+			if err != nil {
+				return err
+			}
+			n.computed[in.name] = t
+		}
+		off += sz
+	}
+	return nil
+}
+
+// integerInput builds an integer or boolean input's tensor from its float32 values
+// in x (exact integers below 2^24, as the data set converted them).
+func integerInput(in netInput, x []float32, batch, per, off int) (*graph.Tensor, error) {
+	sz := numel(in.shape)
+	t := graph.NewTensor(in.dtype, append([]int{batch}, in.shape...))
+	for i := 0; i < batch; i++ {
+		for j, v := range x[i*per+off : i*per+off+sz] {
+			if float32(math.Trunc(float64(v))) != v || (in.dtype == graph.Bool && v != 0 && v != 1) {
+				return nil, fmt.Errorf("qat: input %q is %s; sample %d holds %v", in.name, in.dtype, i, v)
+			}
+			k := i*sz + j
+			switch d := t.Data.(type) {
+			case []int64:
+				d[k] = int64(v)
+			case []int32:
+				d[k] = int32(v)
+			case []bool:
+				d[k] = v != 0
+			}
+		}
+	}
+	return t, nil
+}

@@ -79,6 +79,15 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"Celu", scaled(3, "Celu", floatAttr("alpha", 0.8))},
 		{"ThresholdedRelu", scaled(3, "ThresholdedRelu", floatAttr("alpha", 0.3))},
 		{"Shrink", scaled(3, "Shrink", floatAttr("lambd", 0.4), floatAttr("bias", 0.1))},
+		{"Where by a constant mask (causal attention's masked_fill)", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Where", []string{"cm", "x", "k"}, "y")},
+			map[string]*graph.Tensor{"cm": {DType: graph.Bool, Shape: []int{1, 3}, Data: []bool{true, false, true}}, "k": graph.ScalarFloat32(-3)}}},
+		{"Where by a comparison of the input (LeakyReLU written out)", tinyModel{[]int{6}, []*graph.Node{
+			node("Greater", []string{"x", "zero"}, "c"), node("Mul", []string{"x", "k"}, "s"), node("Where", []string{"c", "x", "s"}, "y")},
+			map[string]*graph.Tensor{"zero": graph.ScalarFloat32(0), "k": graph.ScalarFloat32(0.1)}}},
+		{"Max with a constant, Min of two activations", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Max", []string{"x", "k"}, "m"), node("Mul", []string{"x", "h"}, "s"), node("Min", []string{"m", "s"}, "y")},
+			map[string]*graph.Tensor{"k": graph.ScalarFloat32(0.2), "h": w(1, 3)}}},
 		{"Sin, Cos", tinyModel{[]int{10}, []*graph.Node{
 			node("Mul", []string{"x", "k"}, "s"), node("Sin", []string{"s"}, "a"), node("Cos", []string{"a"}, "y")}, sc(3)}},
 		{"Sqrt, Reciprocal, Log of positive values", tinyModel{[]int{10}, []*graph.Node{

@@ -13,6 +13,9 @@ func registerMoreOps() {
 		builders[op] = buildMove
 	}
 	builders["Gather"] = buildGather
+	builders["Where"] = buildWhere
+	builders["Max"] = buildMinMax
+	builders["Min"] = buildMinMax
 	builders["Softmax"] = buildSoftmax
 	builders["LogSoftmax"] = buildSoftmax
 	builders["ReduceMean"] = buildReduce

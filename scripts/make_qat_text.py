@@ -16,7 +16,9 @@ another class, and filler tokens 100-199 elsewhere.
 With --mask, as BERT exports are: sequences of 6-16 tokens padded with id 0 to 16, a
 second int64 input "mask" (1 on tokens, 0 on padding) added to the attention scores as
 (1 - mask) * -10000 and weighting the mean over tokens; the splits are OUT/*/batch.npz
-(arrays ids and mask) with their labels.txt.
+(arrays ids and mask) with their labels.txt. With --causal, each token attends to itself
+and the tokens before it (torch.where(future, -1e4, scores): a Where node) and the mean is
+taken of torch.maximum(x, 0) (a Max node).
 
 Debian's python3-torch 1.13:
 
@@ -73,8 +75,9 @@ def pad(ids, rng):
 
 
 class TextClassifier(nn.Module):
-    def __init__(self, d=32, heads=2):
+    def __init__(self, d=32, heads=2, causal=False):
         super().__init__()
+        self.causal = causal
         self.emb = nn.Embedding(VOCAB, d)
         self.pos = nn.Parameter(torch.zeros(1, T, d))
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
@@ -91,9 +94,15 @@ class TextClassifier(nn.Module):
         if mask is not None:
             # as BERT exports write it: (1 - mask) * -10000 added to the scores
             s = s + (1.0 - mask[:, None, None, :].to(s.dtype)) * -10000.0
+        if self.causal:
+            # as GPT-2 style attention writes it: a Where on the scores
+            future = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+            s = torch.where(future, torch.tensor(-1e4), s)
         a = torch.softmax(s, dim=-1)
         x = x + self.proj((a @ v).transpose(1, 2).reshape(b, T, -1))
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        if self.causal:
+            x = torch.maximum(x, torch.zeros(()))
         if mask is None:
             return self.head(x.mean(1))
         m = mask[:, :, None].to(x.dtype)
@@ -120,6 +129,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--mask", action="store_true", help="sequences of 6-16 tokens padded to 16, a second input 'mask'")
+    ap.add_argument("--causal", action="store_true", help="a causal mask on the scores (Where) and torch.maximum(x, 0) before the mean")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     torch.manual_seed(a.seed)
@@ -129,7 +139,7 @@ def main():
     if a.mask:
         xtr, mtr = pad(xtr, rng)
         xte, mte = pad(xte, rng)
-    m = TextClassifier()
+    m = TextClassifier(causal=a.causal)
 
     def run(x, msk):
         return m(torch.from_numpy(x)) if msk is None else m(torch.from_numpy(x), torch.from_numpy(msk))

@@ -3,6 +3,7 @@ package qat
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 )
@@ -14,10 +15,13 @@ import (
 // with the runtime's kernels (ops_shapeprog.go) or look rows up by
 // (ops_embedding.go).
 type netInput struct {
-	name  string
-	shape []int // per sample, without the batch
-	dtype graph.DType
-	slot  int // -1 for an integer input
+	name string
+	// declared is the shape per sample, without the batch, -1 for a symbolic
+	// dimension (a sequence length the data gives); shape is the current batch's
+	// (declared when nothing is symbolic, else set by SetSampleShapes).
+	declared, shape []int
+	dtype           graph.DType
+	slot            int // -1 for an integer input
 }
 
 // setupInputs makes the program's inputs, in the graph's input order (the order of
@@ -33,18 +37,23 @@ func (b *builder) setupInputs() error {
 			return fmt.Errorf("qat: input %q has no shape", in.Name)
 		}
 		ni := netInput{name: in.Name, dtype: in.DType, slot: -1}
-		for i, d := range in.Shape[1:] {
+		symbolic := false
+		for _, d := range in.Shape[1:] {
+			size := d.Size
 			if !d.Known() {
-				return fmt.Errorf("qat: input %q dimension %d (%s) is symbolic; only the batch may be (give the sample shape to train at: Config.SampleShape)", in.Name, i+1, d)
+				size, symbolic = -1, true
 			}
-			ni.shape = append(ni.shape, d.Size)
+			ni.declared = append(ni.declared, size)
+		}
+		if !symbolic {
+			ni.shape = ni.declared
 		}
 		switch in.DType {
 		case graph.Float32:
 			ni.slot = b.slot()
 			b.define(in.Name, ni.slot)
 			if n.input < 0 {
-				n.input, n.inShape = ni.slot, ni.shape
+				n.input, n.inShape = ni.slot, ni.declared
 			}
 		case graph.Int64, graph.Int32, graph.Bool:
 			n.computedNames[in.Name] = true
@@ -60,13 +69,52 @@ func (b *builder) setupInputs() error {
 }
 
 // SampleLen is the number of values of one sample: the sizes of every input after
-// the batch, added up (Data.Sample's and Forward's layout).
+// the batch, added up (Data.Sample's and Forward's layout), at the current sample
+// shapes (SetSampleShapes); 0 while a symbolic input has none.
 func (n *Net) SampleLen() int {
 	s := 0
 	for _, in := range n.inputs {
+		if in.shape == nil {
+			return 0
+		}
 		s += numel(in.shape)
 	}
 	return s
+}
+
+// Symbolic reports whether an input declares a symbolic dimension after the batch
+// (the net was not bound to one sample shape: Config.SampleShape): each batch's
+// sample shapes are set with SetSampleShapes, and Fit reads them from ShapedData.
+func (n *Net) Symbolic() bool {
+	for _, in := range n.inputs {
+		if slices.Contains(in.declared, -1) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetSampleShapes sets the sample shape of every input (without the batch, in
+// InputNames order) for the following Forward passes of a net with symbolic
+// dimensions: each must fit the declared shape.
+func (n *Net) SetSampleShapes(shapes [][]int) error {
+	if len(shapes) != len(n.inputs) {
+		return fmt.Errorf("qat: %d sample shapes for %d inputs", len(shapes), len(n.inputs))
+	}
+	for i, in := range n.inputs {
+		sh := shapes[i]
+		ok := len(sh) == len(in.declared)
+		for j := 0; ok && j < len(sh); j++ {
+			ok = sh[j] > 0 && (in.declared[j] < 0 || in.declared[j] == sh[j])
+		}
+		if !ok {
+			return fmt.Errorf("qat: input %q is declared %s per sample; a sample of shape %s does not fit it", in.name, graph.FormatDims(in.declared), graph.FormatDims(sh))
+		}
+	}
+	for i := range n.inputs {
+		n.inputs[i].shape = slices.Clone(shapes[i])
+	}
+	return nil
 }
 
 // InputNames are the inputs in the order their values follow each other in a sample.
@@ -81,6 +129,9 @@ func (n *Net) InputNames() []string {
 // feedInputs splits x (batch samples of SampleLen values) into the inputs.
 func (n *Net) feedInputs(x []float32, batch int) error {
 	per := n.SampleLen()
+	if per == 0 && n.Symbolic() {
+		return fmt.Errorf("qat: the inputs have symbolic dimensions: give the sample shapes (SetSampleShapes) before Forward")
+	}
 	if len(x) != batch*per {
 		return fmt.Errorf("qat: input has %d values, want %d (%d samples of %d)", len(x), batch*per, batch, per)
 	}

@@ -291,6 +291,13 @@ func (b *builder) define(name string, s int) {
 		r = b.n.ranges[a.Source]
 		if r == nil {
 			r = &actRange{name: a.Source}
+			if t := b.g.Initializers[a.Source]; t != nil && b.consts[a.Source] && t.DType == graph.Float32 {
+				// The output of a move of a constant table (a Slice of position
+				// embeddings) shares the table's grid, its own min/max as Quantize
+				// computes it (an embedding that trains moves it: ops_embedding.go).
+				r.fromConst = true
+				r.lo, r.hi = tableRange(t.F32())
+			}
 			b.n.ranges[a.Source] = r
 		}
 		owner = a.Source == name

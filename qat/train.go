@@ -282,8 +282,14 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	}
 	rng := rand.New(rand.NewSource(opts.Seed))
 	N := data.Len()
-	per := n.SampleLen()
-	steps := (N + opts.Batch - 1) / opts.Batch
+	plan, err := newBatchPlan(n, data, opts.Batch)
+	if err != nil {
+		return nil, err
+	}
+	if plan.ends != nil && opts.Reestimate > 0 {
+		return nil, errors.New("qat: re-estimating the statistics reads batches of one shape; the data has several")
+	}
+	steps := plan.steps
 	total := steps * opts.Epochs
 	sched := newSchedule(opts, total)
 	bnStep, rangeStep := atStep(opts.FreezeBNAfter, steps), atStep(opts.FreezeRangesAfter, steps)
@@ -310,7 +316,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	}
 	opt := newOptimizer(opts)
 	avg := newWeightAverage(opts.Average, total)
-	x := make([]float32, opts.Batch*per)
+	var x []float32
 	labels := make([]int, opts.Batch)
 	var grad []float32
 	var outGrads [][]float32
@@ -322,7 +328,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		return nil, err
 	}
 	for ep := 0; ep < opts.Epochs; ep++ {
-		perm := rng.Perm(N)
+		batches, groups := plan.epoch(rng)
 		start := time.Now()
 		cpu0, cpuOK := cpuClock()
 		ckCPU = 0
@@ -333,8 +339,20 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			n.frozenBN = bnStep >= 0 && step >= bnStep
 			n.emaRanges = ema && !(rangeStep >= 0 && step >= rangeStep)
 			n.learnRanges = learned && !(rangeStep >= 0 && step >= rangeStep)
-			idx := perm[s*opts.Batch : min((s+1)*opts.Batch, N)]
+			idx := batches[s]
 			b := len(idx)
+			if groups != nil {
+				if err := n.SetSampleShapes(plan.shapes[groups[s]]); err != nil {
+					return stats, err
+				}
+				if opts.Teacher != nil {
+					if err := opts.Teacher.net.SetSampleShapes(plan.shapes[groups[s]]); err != nil {
+						return stats, fmt.Errorf("qat teacher: %w", err)
+					}
+				}
+			}
+			per := n.SampleLen()
+			x = grow(x, b*per)
 			for i, j := range idx {
 				l, err := data.Sample(j, x[i*per:(i+1)*per])
 				if err != nil {

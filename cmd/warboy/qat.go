@@ -30,6 +30,7 @@ type qatReport struct {
 	Preprocess    string           `json:"preprocess"`
 	SampleShape   []int            `json:"sample_shape"`
 	SampleShapes  map[string][]int `json:"sample_shapes"`
+	SampleGroups  int              `json:"sample_shape_groups"`
 	InputShape    string           `json:"written_input_shape"`
 	InputNote     string           `json:"written_input_note"`
 	TrainImages   int              `json:"train_images"`
@@ -80,6 +81,24 @@ type setSamples struct {
 }
 
 func (d setSamples) Len() int { return d.n }
+
+// Groups gives the samples' shapes, for a model trained at several (sequences of
+// several lengths): the data set keeps samples of one shape together.
+func (d setSamples) Groups() ([]int, [][][]int) {
+	var ends []int
+	var shapes [][][]int
+	for start := 0; start < d.n; {
+		end := min(d.set.GroupEnd(start), d.n)
+		sh := d.set.SampleShapes(start)
+		var per [][]int
+		for _, in := range d.set.Inputs() {
+			per = append(per, sh[in.Name][1:])
+		}
+		ends, shapes = append(ends, end), append(shapes, per)
+		start = end
+	}
+	return ends, shapes
+}
 
 func (d setSamples) Sample(i int, dst []float32) (int, error) {
 	if err := d.set.Float32Sample(i, dst); err != nil {
@@ -271,6 +290,10 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	vn := valImages(*valN, poolN)
 	trainN := poolN - vn
+	if per := float64(trainN) / float64(sample.groups); sample.groups > 1 && per < float64(*batch)/2 {
+		fmt.Fprintf(stderr, "warning: the %d training samples come in %d shapes and a batch holds one shape: %.1f samples a shape on average against --batch %d; cut or pad the sequences to a few lengths for full batches\n",
+			trainN, sample.groups, per, *batch)
+	}
 	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
 	// A label-free run scores int8 models against the float model's outputs, which
 	// its evaluators keep: each set of images is cut to what scoredBudget allows.
@@ -314,7 +337,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := net.SetRanges(ranges); err != nil {
 		return err
 	}
-	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample.first(), SampleShapes: sample.shapes, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
+	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample.first(), SampleShapes: sample.shapes, SampleGroups: sample.groups, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
@@ -12,73 +11,88 @@ import (
 
 // trainShapes are the training samples' shapes, each input's without its batch
 // dimension, in the model's input order: the size a model declared with symbolic
-// dimensions (height and width, a sequence length) trains at.
+// dimensions (height and width, a sequence length) trains at. Sequences of several
+// lengths (groups > 1) train at all of them: the model keeps its symbolic
+// dimensions and every batch holds samples of one shape.
 type trainShapes struct {
 	names  []string
-	shapes map[string][]int
+	shapes map[string][]int // the first sample's
+	groups int              // distinct sample shapes
+	last   map[string][]int // the last group's (groups > 1)
 }
 
 // first is the first input's shape (the report's sample_shape).
 func (t trainShapes) first() []int { return t.shapes[t.names[0]] }
 
-// configure gives the shapes to the training program.
+// configure gives the shapes to the training program: one shape binds the
+// model's symbolic dimensions to it; several leave them symbolic.
 func (t trainShapes) configure(cfg *qat.Config) {
-	if len(t.names) == 1 {
+	switch {
+	case t.groups > 1:
+	case len(t.names) == 1:
 		cfg.SampleShape = t.first()
-		return
+	default:
+		cfg.SampleShapes = t.shapes
 	}
-	cfg.SampleShapes = t.shapes
 }
 
 func (t trainShapes) String() string {
-	if len(t.names) == 1 {
-		return graph.FormatDims(t.first())
+	show := func(m map[string][]int) string {
+		if len(t.names) == 1 {
+			return graph.FormatDims(m[t.names[0]])
+		}
+		parts := make([]string, len(t.names))
+		for i, n := range t.names {
+			parts[i] = n + " " + graph.FormatDims(m[n])
+		}
+		return strings.Join(parts, ", ")
 	}
-	parts := make([]string, len(t.names))
-	for i, n := range t.names {
-		parts[i] = n + " " + graph.FormatDims(t.shapes[n])
+	if t.groups > 1 {
+		return fmt.Sprintf("%d sizes, %s to %s", t.groups, show(t.shapes), show(t.last))
 	}
-	return strings.Join(parts, ", ")
+	return show(t.shapes)
 }
 
-// trainingSampleShape checks that the training data can train m (every sample one
-// shape: the training program is static) and returns the samples' shapes.
+// trainingSampleShape checks that the training data can train m and returns the
+// samples' shapes. Images must be of one size (--preprocess gives it); tensors of
+// several shapes train at each (the data set has checked that they differ only in
+// dimensions the model declares symbolic).
 func trainingSampleShape(ds *dataset.Set, m *graph.Model) (trainShapes, error) {
 	ins := modelInputs(m.Graph)
 	if ds.Len() == 0 {
 		return trainShapes{}, fmt.Errorf("training data %s is empty", ds.Name)
 	}
-	if end := ds.GroupEnd(0); end < ds.Len() {
-		// Images are resized by --preprocess; tensors are read as they are, so the
-		// remedy is in the files.
+	if end := ds.GroupEnd(0); end < ds.Len() && ds.Preprocess != nil {
 		first, other := ds.SampleShapes(0), ds.SampleShapes(end)
 		name := ins[0].Name
-		for _, in := range ins {
-			if !slices.Equal(first[in.Name], other[in.Name]) {
-				name = in.Name
-				break
-			}
-		}
-		what := ""
-		if len(ins) > 1 {
-			what = fmt.Sprintf(" (input %q)", name)
-		}
-		fix := "give --preprocess a size (resize=H,W, crop=H,W, letterbox=H,W or the imagenet preset)"
-		if ds.Preprocess == nil {
-			fix = fmt.Sprintf("the .npy/.npz samples are read as they are: give samples of one shape (sequences cut or padded to one length in the files, "+
-				"or a folder of the %d samples of shape %s alone)", end, graph.FormatDims(first[name]))
-		}
-		return trainShapes{}, fmt.Errorf("training data %s: sample %d is %s, sample 0 is %s%s; training runs at one input size: %s",
-			ds.Name, end, graph.FormatDims(other[name]), graph.FormatDims(first[name]), what, fix)
+		return trainShapes{}, fmt.Errorf("training data %s: sample %d is %s, sample 0 is %s; training runs at one input size: "+
+			"give --preprocess a size (resize=H,W, crop=H,W, letterbox=H,W or the imagenet preset)",
+			ds.Name, end, graph.FormatDims(other[name]), graph.FormatDims(first[name]))
 	}
-	t := trainShapes{shapes: map[string][]int{}}
-	for _, in := range ins {
-		sh := ds.SampleShapes(0)[in.Name]
-		if len(sh) < 1 {
-			return trainShapes{}, fmt.Errorf("training data %s: input %q samples have no batch dimension", ds.Name, in.Name)
+	shapesAt := func(start int) (map[string][]int, error) {
+		out := map[string][]int{}
+		for _, in := range ins {
+			sh := ds.SampleShapes(start)[in.Name]
+			if len(sh) < 1 {
+				return nil, fmt.Errorf("training data %s: input %q samples have no batch dimension", ds.Name, in.Name)
+			}
+			out[in.Name] = append([]int(nil), sh[1:]...)
 		}
+		return out, nil
+	}
+	t := trainShapes{}
+	for _, in := range ins {
 		t.names = append(t.names, in.Name)
-		t.shapes[in.Name] = append([]int(nil), sh[1:]...)
+	}
+	var err error
+	if t.shapes, err = shapesAt(0); err != nil {
+		return trainShapes{}, err
+	}
+	for start := 0; start < ds.Len(); start = ds.GroupEnd(start) {
+		t.groups++
+		if t.last, err = shapesAt(start); err != nil {
+			return trainShapes{}, err
+		}
 	}
 	return t, nil
 }

@@ -16,6 +16,18 @@ type convGeom struct {
 	// autoPad is the node's auto_pad: with SAME_UPPER or SAME_LOWER the pads
 	// depend on the input size and are computed by setInput.
 	autoPad string
+	// oned: a 1-D convolution (Conv1d: [N, C, L] by [OC, C/g, K]), computed as the
+	// 2-D convolution of height 1 it is (the same memory layout).
+	oned bool
+}
+
+// outShape is the output's shape for the last setInput: [N, OC, OH, OW], or
+// [N, OC, OW] for a 1-D convolution.
+func (g *convGeom) outShape() []int {
+	if g.oned {
+		return []int{g.n, g.oc, g.ow}
+	}
+	return []int{g.n, g.oc, g.oh, g.ow}
 }
 
 // samePads returns the leading and trailing pad of one axis under auto_pad
@@ -32,6 +44,9 @@ func samePads(mode string, in, k, stride, dil int) (lo, hi int) {
 }
 
 func (g *convGeom) setInput(shape []int) error {
+	if g.oned && len(shape) == 3 {
+		shape = []int{shape[0], shape[1], 1, shape[2]}
+	}
 	if len(shape) != 4 || shape[1] != g.c {
 		return fmt.Errorf("input shape %v, want [N,%d,H,W]", shape, g.c)
 	}

@@ -79,15 +79,6 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"Celu", scaled(3, "Celu", floatAttr("alpha", 0.8))},
 		{"ThresholdedRelu", scaled(3, "ThresholdedRelu", floatAttr("alpha", 0.3))},
 		{"Shrink", scaled(3, "Shrink", floatAttr("lambd", 0.4), floatAttr("bias", 0.1))},
-		{"Where by a constant mask (causal attention's masked_fill)", tinyModel{[]int{2, 3}, []*graph.Node{
-			node("Where", []string{"cm", "x", "k"}, "y")},
-			map[string]*graph.Tensor{"cm": {DType: graph.Bool, Shape: []int{1, 3}, Data: []bool{true, false, true}}, "k": graph.ScalarFloat32(-3)}}},
-		{"Where by a comparison of the input (LeakyReLU written out)", tinyModel{[]int{6}, []*graph.Node{
-			node("Greater", []string{"x", "zero"}, "c"), node("Mul", []string{"x", "k"}, "s"), node("Where", []string{"c", "x", "s"}, "y")},
-			map[string]*graph.Tensor{"zero": graph.ScalarFloat32(0), "k": graph.ScalarFloat32(0.1)}}},
-		{"Max with a constant, Min of two activations", tinyModel{[]int{2, 3}, []*graph.Node{
-			node("Max", []string{"x", "k"}, "m"), node("Mul", []string{"x", "h"}, "s"), node("Min", []string{"m", "s"}, "y")},
-			map[string]*graph.Tensor{"k": graph.ScalarFloat32(0.2), "h": w(1, 3)}}},
 		{"Sin, Cos", tinyModel{[]int{10}, []*graph.Node{
 			node("Mul", []string{"x", "k"}, "s"), node("Sin", []string{"s"}, "a"), node("Cos", []string{"a"}, "y")}, sc(3)}},
 		{"Sqrt, Reciprocal, Log of positive values", tinyModel{[]int{10}, []*graph.Node{
@@ -224,6 +215,31 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"Relu then ConvTranspose 3x3 stride 2", tinyModel{[]int{2, 4, 4}, []*graph.Node{
 			node("Relu", []string{"x"}, "r"),
 			node("ConvTranspose", []string{"r", "w", "b"}, "y", ints("strides", 2, 2), ints("pads", 1, 1, 1, 1))}, map[string]*graph.Tensor{"w": w(2, 3, 3, 3), "b": w(3)}}},
+		// twenty-eighth session (last: the cases above keep their random weights)
+		{"Where by a constant mask (causal attention's masked_fill)", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Where", []string{"cm", "x", "k"}, "y")},
+			map[string]*graph.Tensor{"cm": {DType: graph.Bool, Shape: []int{1, 3}, Data: []bool{true, false, true}}, "k": graph.ScalarFloat32(-3)}}},
+		{"Where by a comparison of the input (LeakyReLU written out)", tinyModel{[]int{6}, []*graph.Node{
+			node("Greater", []string{"x", "zero"}, "c"), node("Mul", []string{"x", "k"}, "s"), node("Where", []string{"c", "x", "s"}, "y")},
+			map[string]*graph.Tensor{"zero": graph.ScalarFloat32(0), "k": graph.ScalarFloat32(0.1)}}},
+		{"Max with a constant, Min of two activations", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Max", []string{"x", "k"}, "m"), node("Mul", []string{"x", "h"}, "s"), node("Min", []string{"m", "s"}, "y")},
+			map[string]*graph.Tensor{"k": graph.ScalarFloat32(0.2), "h": w(1, 3)}}},
+		// 1-D convolutions (twenty-eighth session: audio and sequence models), computed as
+		// the 2-D ones of height 1
+		{"Conv1d stride 2, pads, bias", tinyModel{[]int{3, 9}, []*graph.Node{
+			node("Conv", []string{"x", "w", "b"}, "y", ints("strides", 2), ints("pads", 1, 2))}, map[string]*graph.Tensor{"w": w(4, 3, 3), "b": w(4)}}},
+		{"Conv1d dilated, depthwise, then Tanh", tinyModel{[]int{4, 10}, []*graph.Node{
+			node("Conv", []string{"x", "w"}, "c", ints("dilations", 2), intAttr("group", 4), ints("pads", 2, 2)),
+			node("Tanh", []string{"c"}, "y")}, map[string]*graph.Tensor{"w": w(4, 1, 3)}}},
+		{"Conv1d SAME_UPPER then BatchNorm1d", tinyModel{[]int{2, 7}, []*graph.Node{
+			node("Conv", []string{"x", "w"}, "c", strAttr("auto_pad", "SAME_UPPER"), ints("strides", 2)), bn("c", "y")},
+			bnInits(3, map[string]*graph.Tensor{"w": w(3, 2, 4)})}},
+		{"MaxPool1d, AveragePool1d, GlobalAveragePool of [N, C, L]", tinyModel{[]int{2, 11}, []*graph.Node{
+			node("MaxPool", []string{"x"}, "m", ints("kernel_shape", 3), ints("strides", 2), ints("pads", 1, 1)),
+			node("AveragePool", []string{"m"}, "a", ints("kernel_shape", 2), ints("strides", 1)),
+			node("GlobalAveragePool", []string{"a"}, "g"),
+			node("Concat", []string{"a", "g"}, "y", intAttr("axis", 2))}, nil}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

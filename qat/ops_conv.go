@@ -37,8 +37,8 @@ type convOp struct {
 
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
 	var g convGeom
-	if len(w) != 4 {
-		return g, fmt.Errorf("weight shape %v: only 2-D convolutions are supported", w)
+	if len(w) != 4 && len(w) != 3 {
+		return g, fmt.Errorf("weight shape %v: only 1-D and 2-D convolutions are supported", w)
 	}
 	ap, err := graph.NodeAutoPad(node)
 	if err != nil {
@@ -46,11 +46,23 @@ func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
 	}
 	g.autoPad = ap
 	g.group = int(node.AttrInt("group", 1))
-	g.oc, g.kh, g.kw = w[0], w[2], w[3]
-	g.c = w[1] * g.group
 	st := node.AttrInts("strides", []int64{1, 1})
 	dl := node.AttrInts("dilations", []int64{1, 1})
 	pd := node.AttrInts("pads", []int64{0, 0, 0, 0})
+	if len(w) == 3 {
+		// A 1-D convolution is the 2-D one of height 1: kernel, stride, dilation 1
+		// and no padding along the height.
+		g.oned = true
+		w = []int{w[0], w[1], 1, w[2]}
+		st = append([]int64{1}, node.AttrInts("strides", []int64{1})...)
+		dl = append([]int64{1}, node.AttrInts("dilations", []int64{1})...)
+		pd = node.AttrInts("pads", []int64{0, 0})
+		if len(pd) == 2 {
+			pd = []int64{0, pd[0], 0, pd[1]}
+		}
+	}
+	g.oc, g.kh, g.kw = w[0], w[2], w[3]
+	g.c = w[1] * g.group
 	if ap != graph.AutoPadNotSet {
 		pd = []int64{0, 0, 0, 0} // VALID; SAME's pads are set per input size
 	}
@@ -87,7 +99,7 @@ func (o *convOp) forward(n *Net) error {
 		return err
 	}
 	g := &o.core.g
-	y.resize([]int{g.n, g.oc, g.oh, g.ow})
+	y.resize(g.outShape())
 	o.w.prepare(n.threads)
 	o.core.wantMinMax = o.rangeOf != nil && o.rangeOf.followsBatch(n)
 	o.src, o.core.xq = x.data, nil

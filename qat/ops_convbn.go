@@ -198,7 +198,7 @@ func (o *convBNOp) forward(n *Net) error {
 	if err := g.setInput(x.shape); err != nil {
 		return err
 	}
-	y.resize([]int{g.n, g.oc, g.oh, g.ow})
+	y.resize(g.outShape())
 	o.scale(n.threads)
 	if !o.batchStats(n) {
 		bf := o.foldedBias()

@@ -7,7 +7,8 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// poolOp is MaxPool, AveragePool, GlobalAveragePool or GlobalMaxPool on NCHW data.
+// poolOp is MaxPool, AveragePool, GlobalAveragePool or GlobalMaxPool on NCHW (or
+// NCL) data.
 type poolOp struct {
 	node           string
 	kind           string
@@ -20,6 +21,9 @@ type poolOp struct {
 	autoPad        string
 	argmax         []int32
 	cnt            []float32 // AveragePool divisor per output position
+	// oned: pooling of [N, C, L] (MaxPool1d, AvgPool1d, and the global pools of a
+	// 1-D CNN), computed as the 2-D pooling of height 1.
+	oned bool
 }
 
 func buildPool(b *builder, node *graph.Node) (built, error) {
@@ -56,6 +60,14 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 	k := node.AttrInts("kernel_shape", nil)
 	s := node.AttrInts("strides", []int64{1, 1})
 	p := node.AttrInts("pads", []int64{0, 0, 0, 0})
+	if len(k) == 1 {
+		o.oned = true
+		k = []int64{1, k[0]}
+		s = append([]int64{1}, node.AttrInts("strides", []int64{1})...)
+		if p = node.AttrInts("pads", []int64{0, 0}); len(p) == 2 {
+			p = []int64{0, p[0], 0, p[1]}
+		}
+	}
 	if ap != graph.AutoPadNotSet {
 		p = []int64{0, 0, 0, 0} // VALID; SAME's pads are set per input size by geom
 	}
@@ -71,8 +83,12 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 func (o *poolOp) label() string { return o.node }
 
 func (o *poolOp) geom(x []int) (n, c, h, w, oh, ow int, err error) {
+	if len(x) == 3 && (o.oned || o.global) {
+		o.oned = true
+		x = []int{x[0], x[1], 1, x[2]}
+	}
 	if len(x) != 4 {
-		return 0, 0, 0, 0, 0, 0, fmt.Errorf("input shape %v, want NCHW", x)
+		return 0, 0, 0, 0, 0, 0, fmt.Errorf("input shape %v, want NCHW (or NCL)", x)
 	}
 	n, c, h, w = x[0], x[1], x[2], x[3]
 	if o.global {
@@ -107,7 +123,11 @@ func (o *poolOp) forward(n *Net) error {
 	if err != nil {
 		return err
 	}
-	y.resize([]int{N, C, OH, OW})
+	if o.oned {
+		y.resize([]int{N, C, OW})
+	} else {
+		y.resize([]int{N, C, OH, OW})
+	}
 	kh, kw, sh, sw, pt, pl := o.kh, o.kw, o.sh, o.sw, o.pt, o.pl
 	if o.global {
 		kh, kw, sh, sw, pt, pl = H, W, 1, 1, 0, 0

@@ -18,7 +18,8 @@ second int64 input "mask" (1 on tokens, 0 on padding) added to the attention sco
 (1 - mask) * -10000 and weighting the mean over tokens; the splits are OUT/*/batch.npz
 (arrays ids and mask) with their labels.txt. With --causal, each token attends to itself
 and the tokens before it (torch.where(future, -1e4, scores): a Where node) and the mean is
-taken of torch.maximum(x, 0) (a Max node).
+taken of torch.maximum(x, 0) (a Max node). With --cnn the model is a TextCNN instead
+(embedding, Conv1d + BatchNorm1d + ReLU, a strided depthwise Conv1d, max over time).
 
 Debian's python3-torch 1.13:
 
@@ -109,6 +110,24 @@ class TextClassifier(nn.Module):
         return self.head((x * m).sum(1) / m.sum(1))
 
 
+class TextCNN(nn.Module):
+    """Kim's TextCNN: embedding, a 1-D convolution of width 3 with BatchNorm1d and
+    ReLU, a strided depthwise 1-D convolution, the max over time, a linear head."""
+
+    def __init__(self, d=32):
+        super().__init__()
+        self.emb = nn.Embedding(VOCAB, d)
+        self.conv1, self.bn1 = nn.Conv1d(d, 64, 3, padding=1), nn.BatchNorm1d(64)
+        self.conv2 = nn.Conv1d(64, 64, 3, stride=2, padding=1, groups=64)
+        self.head = nn.Linear(64, CLASSES)
+
+    def forward(self, ids):
+        x = self.emb(ids).transpose(1, 2)
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(self.conv2(x))
+        return self.head(F.adaptive_max_pool1d(x, 1).flatten(1))
+
+
 def write_split(d, ids, labels, mask=None):
     os.makedirs(d, exist_ok=True)
     name = "ids.npy"
@@ -130,6 +149,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--mask", action="store_true", help="sequences of 6-16 tokens padded to 16, a second input 'mask'")
     ap.add_argument("--causal", action="store_true", help="a causal mask on the scores (Where) and torch.maximum(x, 0) before the mean")
+    ap.add_argument("--cnn", action="store_true", help="a TextCNN (1-D convolutions, max over time) instead of attention")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     torch.manual_seed(a.seed)
@@ -139,7 +159,7 @@ def main():
     if a.mask:
         xtr, mtr = pad(xtr, rng)
         xte, mte = pad(xte, rng)
-    m = TextClassifier(causal=a.causal)
+    m = TextCNN() if a.cnn else TextClassifier(causal=a.causal)
 
     def run(x, msk):
         return m(torch.from_numpy(x)) if msk is None else m(torch.from_numpy(x), torch.from_numpy(msk))

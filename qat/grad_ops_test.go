@@ -240,6 +240,17 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("AveragePool", []string{"m"}, "a", ints("kernel_shape", 2), ints("strides", 1)),
 			node("GlobalAveragePool", []string{"a"}, "g"),
 			node("Concat", []string{"a", "g"}, "y", intAttr("axis", 2))}, nil}},
+		{"ReduceL2, ReduceSumSquare, ReduceL1, ReduceLogSumExp (F.normalize, LpNormalization written out)", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("ReduceL2", []string{"x"}, "l2", ints("axes", 2)),
+			node("Div", []string{"x", "l2"}, "nx"),
+			node("ReduceSumSquare", []string{"x"}, "ss", ints("axes", 1)),
+			node("ReduceL1", []string{"x"}, "l1", ints("axes", 1)),
+			node("ReduceLogSumExp", []string{"x"}, "ls", ints("axes", 1)),
+			node("Concat", []string{"nx", "ss", "l1", "ls"}, "y", intAttr("axis", 1))}, nil}},
+		{"CumSum forward, and exclusive reverse", tinyModel{[]int{2, 5}, []*graph.Node{
+			node("CumSum", []string{"x", "ax"}, "c"),
+			node("CumSum", []string{"c", "ax0"}, "y", intAttr("exclusive", 1), intAttr("reverse", 1))},
+			map[string]*graph.Tensor{"ax": graph.FromInt64(nil, []int64{-1}), "ax0": graph.FromInt64(nil, []int64{1})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -2,14 +2,18 @@ package qat
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// reduceOp is ReduceMean or ReduceSum over a set of axes (x.mean([2, 3]) as PyTorch
-// exports it, a channel mean). Sums accumulate in float64 as the runtime's do.
+// reduceOp is ReduceMean, ReduceSum, ReduceSumSquare, ReduceL1, ReduceL2 or
+// ReduceLogSumExp over a set of axes (x.mean([2, 3]) as PyTorch exports it, a
+// channel mean; F.normalize's norm, LpNormalization written out). Sums accumulate
+// in float64 as the runtime's do.
 type reduceOp struct {
 	node     string
+	kind     string
 	mean     bool
 	axes     []int64 // nil: all axes
 	keepDims bool
@@ -28,7 +32,7 @@ func buildReduce(b *builder, node *graph.Node) (built, error) {
 	if err != nil {
 		return built{}, err
 	}
-	o := &reduceOp{node: node.Label(), mean: node.OpType == "ReduceMean", in: in, out: b.slot(),
+	o := &reduceOp{node: node.Label(), kind: node.OpType, mean: node.OpType == "ReduceMean", in: in, out: b.slot(),
 		keepDims: node.AttrInt("keepdims", 1) != 0, axes: node.AttrInts("axes", nil)}
 	if graph.ReduceAxesFromInput(node.OpType, b.n.plan.Model.Opset()) {
 		o.axes = nil
@@ -129,11 +133,40 @@ func (o *reduceOp) forward(n *Net) error {
 	}
 	o.acc = o.acc[:len(y.data)]
 	clear(o.acc)
-	for e, d := range o.dst {
-		o.acc[d] += float64(x.data[e])
+	switch o.kind {
+	case "ReduceSumSquare", "ReduceL2":
+		for e, d := range o.dst {
+			v := float64(x.data[e])
+			o.acc[d] += v * v
+		}
+	case "ReduceL1":
+		for e, d := range o.dst {
+			o.acc[d] += math.Abs(float64(x.data[e]))
+		}
+	case "ReduceLogSumExp":
+		// log(sum(exp(x - m))) + m with m the maximum, kept in y meanwhile
+		for i := range y.data {
+			y.data[i] = float32(math.Inf(-1))
+		}
+		for e, d := range o.dst {
+			y.data[d] = max(y.data[d], x.data[e])
+		}
+		for e, d := range o.dst {
+			o.acc[d] += math.Exp(float64(x.data[e] - y.data[d]))
+		}
+		for i, v := range o.acc {
+			o.acc[i] = math.Log(v) + float64(y.data[i])
+		}
+	default:
+		for e, d := range o.dst {
+			o.acc[d] += float64(x.data[e])
+		}
 	}
 	sc := o.scale()
 	for i, v := range o.acc {
+		if o.kind == "ReduceL2" {
+			v = math.Sqrt(v)
+		}
 		y.data[i] = float32(v * sc)
 	}
 	return nil
@@ -147,7 +180,31 @@ func (o *reduceOp) backward(n *Net) {
 	sc := float32(o.scale())
 	parallel(len(o.dst), n.threads, func(lo, hi int) {
 		for e := lo; e < hi; e++ {
-			x.grad[e] += y.grad[o.dst[e]] * sc
+			d := o.dst[e]
+			g := y.grad[d]
+			switch o.kind {
+			case "ReduceSumSquare":
+				g *= 2 * x.data[e]
+			case "ReduceL2":
+				if y.data[d] == 0 {
+					g = 0
+				} else {
+					g *= x.data[e] / y.data[d]
+				}
+			case "ReduceL1":
+				switch {
+				case x.data[e] > 0:
+				case x.data[e] < 0:
+					g = -g
+				default:
+					g = 0
+				}
+			case "ReduceLogSumExp":
+				g *= float32(math.Exp(float64(x.data[e] - y.data[d])))
+			default:
+				g *= sc
+			}
+			x.grad[e] += g
 		}
 	})
 }

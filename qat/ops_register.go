@@ -13,6 +13,7 @@ func registerMoreOps() {
 		builders[op] = buildMove
 	}
 	builders["Gather"] = buildGather
+	builders["CumSum"] = buildCumSum
 	builders["Where"] = buildWhere
 	builders["Max"] = buildMinMax
 	builders["Min"] = buildMinMax
@@ -20,6 +21,9 @@ func registerMoreOps() {
 	builders["LogSoftmax"] = buildSoftmax
 	builders["ReduceMean"] = buildReduce
 	builders["ReduceSum"] = buildReduce
+	for _, op := range []string{"ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"} {
+		builders[op] = buildReduce
+	}
 	builders["BatchNormalization"] = buildBatchNorm
 	builders["Div"] = buildBinary
 	builders["Pow"] = buildPow

@@ -251,6 +251,18 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("CumSum", []string{"x", "ax"}, "c"),
 			node("CumSum", []string{"c", "ax0"}, "y", intAttr("exclusive", 1), intAttr("reverse", 1))},
 			map[string]*graph.Tensor{"ax": graph.FromInt64(nil, []int64{-1}), "ax0": graph.FromInt64(nil, []int64{1})}}},
+		{"Einsum attention scores and values (bhid,bhjd->bhij; bhij,bhjd->bhid)", tinyModel{[]int{2, 3, 4}, []*graph.Node{
+			node("Einsum", []string{"x", "x"}, "s", strAttr("equation", "bhid,bhjd->bhij")),
+			node("Softmax", []string{"s"}, "a", intAttr("axis", -1)),
+			node("Einsum", []string{"a", "x"}, "y", strAttr("equation", "bhij, bhjd -> bhid"))}, nil}},
+		{"Einsum with a weight, implicit output, ellipsis", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("Einsum", []string{"x", "wt"}, "h", strAttr("equation", "...d,de->...e")),
+			node("Einsum", []string{"h"}, "y", strAttr("equation", "bij"))},
+			map[string]*graph.Tensor{"wt": w(4, 5)}}},
+		{"Einsum of three operands (Mamba-2's products)", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("Exp", []string{"x"}, "e"),
+			node("Einsum", []string{"x", "e", "wt"}, "y", strAttr("equation", "bld,bmd,lm->bld"))},
+			map[string]*graph.Tensor{"wt": w(3, 3)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -14,6 +14,7 @@ func registerMoreOps() {
 	}
 	builders["Gather"] = buildGather
 	builders["CumSum"] = buildCumSum
+	builders["Einsum"] = buildEinsum
 	builders["Where"] = buildWhere
 	builders["Max"] = buildMinMax
 	builders["Min"] = buildMinMax

@@ -307,11 +307,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	// The images --method auto and the checkpoint choice score: the held-back ones, or
 	// with none held back, training images after the calibration ones.
 	from, cn := trainN, lim.cut(vn)
-	checkSet := fmt.Sprintf("training images %d-%d, held back from training", from, from+cn-1)
+	checkSet := fmt.Sprintf("training %s %d-%d, held back from training", sampleNoun(ds), from, from+cn-1)
 	if vn == 0 {
 		from, cn = checkSlice(poolN, min(*calibN, trainN))
 		cn = lim.cut(cn)
-		checkSet = fmt.Sprintf("training images %d-%d, also trained on", from, from+cn-1)
+		checkSet = fmt.Sprintf("training %s %d-%d, also trained on", sampleNoun(ds), from, from+cn-1)
 	}
 	ev, err := qatValidation(m, ds, from, cn, *threads, nil)
 	if err != nil {
@@ -344,7 +344,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
 	if evalDS != nil {
 		if *evalData == "" && evalDS.Kind != "idx" {
-			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): give --eval-data for held-out images", evalDS.Name))
+			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): give --eval-data for held-out %s", evalDS.Name, sampleNoun(evalDS)))
 		}
 		rep.EvalData = evalDS.Name
 		ptq, err := quantizer.Quantize(m, ranges, quantizer.QuantOptions{Exclude: excluded})
@@ -362,8 +362,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			rep.EvalImages = sc.Samples
 			rep.PTQAccuracy, rep.PTQAgreement, rep.PTQSQNR = scorePointers(sc)
 			if !*asJSON {
-				fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration images): %s on %d images of %s\n",
-					method, crep.Samples, sc, sc.Samples, evalDS.Name)
+				fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration %s): %s on %d %s of %s\n",
+					method, crep.Samples, sampleNoun(ds), sc, sc.Samples, sampleNoun(evalDS), evalDS.Name)
 			}
 		} else {
 			res, err := evalInt8(ptq, evalDS, *evalN, *threads, stderr, "eval PTQ")
@@ -373,8 +373,8 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			rep.EvalImages = res.Images
 			rep.PTQAccuracy = &res.Accuracy
 			if !*asJSON {
-				fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration images): %.2f %% on %d images of %s\n",
-					method, crep.Samples, 100*res.Accuracy, res.Images, evalDS.Name)
+				fmt.Fprintf(stdout, "post-training int8 (%s, %d calibration %s): %.2f %% on %d %s of %s\n",
+					method, crep.Samples, sampleNoun(ds), 100*res.Accuracy, res.Images, sampleNoun(evalDS), evalDS.Name)
 			}
 		}
 	}
@@ -454,7 +454,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rep.QATAccuracy, rep.QATAgreement, rep.QATSQNR = scorePointers(sc)
 		if !*asJSON {
-			fmt.Fprintf(stdout, "quantization-aware trained int8: %s on %d images of %s\n", sc, sc.Samples, evalDS.Name)
+			fmt.Fprintf(stdout, "quantization-aware trained int8: %s on %d %s of %s\n", sc, sc.Samples, sampleNoun(evalDS), evalDS.Name)
 		}
 	case evalDS != nil:
 		res, err := evalInt8(q, evalDS, *evalN, *threads, stderr, "eval QAT")
@@ -463,7 +463,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rep.QATAccuracy = &res.Accuracy
 		if !*asJSON {
-			fmt.Fprintf(stdout, "quantization-aware trained int8: %.2f %% on %d images of %s\n", 100*res.Accuracy, res.Images, evalDS.Name)
+			fmt.Fprintf(stdout, "quantization-aware trained int8: %.2f %% on %d %s of %s\n", 100*res.Accuracy, res.Images, sampleNoun(evalDS), evalDS.Name)
 		}
 	}
 	enc, err := q.Encode()

@@ -97,6 +97,15 @@ func trainingSampleShape(ds *dataset.Set, m *graph.Model) (trainShapes, error) {
 	return t, nil
 }
 
+// sampleNoun names a data set's samples in the report: images, or samples for
+// tensors (token ids, sequences, features).
+func sampleNoun(ds *dataset.Set) string {
+	if ds.Kind == "tensors" {
+		return "samples"
+	}
+	return "images"
+}
+
 // preprocessSpec is the image preprocessing of an image set ("" for others).
 func preprocessSpec(ds *dataset.Set) string {
 	if ds.Preprocess == nil {

@@ -66,7 +66,7 @@ func TestQATWithoutLabels(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "loss: the float model's class probabilities (npy has no labels; --loss distill)")
 	assert.Contains(t, stdout, "top-1 agreement with float32 (fake-quant)")
-	assert.Contains(t, stdout, "checkpoints (int8 top-1 agreement with float32 on training images")
+	assert.Contains(t, stdout, "checkpoints (int8 top-1 agreement with float32 on training samples")
 
 	// Two outputs: the logits and the hidden layer a user also reads.
 	m, err := graph.Load(mlp)

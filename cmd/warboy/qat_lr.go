@@ -221,7 +221,7 @@ func lrSelection(m *graph.Model, ds *dataset.Set, check *quantizer.Evaluator, ch
 	if err != nil {
 		return nil, "", err
 	}
-	return ev, fmt.Sprintf("training images %d-%d, also trained on", from, from+n-1), nil
+	return ev, fmt.Sprintf("training %s %d-%d, also trained on", sampleNoun(ds), from, from+n-1), nil
 }
 
 // selectSlice returns the training images the learning rates are compared on when

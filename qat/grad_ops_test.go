@@ -263,6 +263,9 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Exp", []string{"x"}, "e"),
 			node("Einsum", []string{"x", "e", "wt"}, "y", strAttr("equation", "bld,bmd,lm->bld"))},
 			map[string]*graph.Tensor{"wt": w(3, 3)}}},
+		{"GatherElements by constant indices, one element picked twice (torch.gather)", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("GatherElements", []string{"x", "gi"}, "y", intAttr("axis", 2))},
+			map[string]*graph.Tensor{"gi": graph.FromInt64([]int{1, 3, 2}, []int64{3, 0, 1, 1, -1, 2})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -36,7 +36,8 @@ func (b *builder) setupInputs() error {
 		if !in.HasShape || len(in.Shape) < 1 {
 			return fmt.Errorf("qat: input %q has no shape", in.Name)
 		}
-		ni := netInput{name: in.Name, dtype: in.DType, slot: -1}
+		// declared is never nil: a per-sample scalar ([N] input) has shape [].
+		ni := netInput{name: in.Name, dtype: in.DType, slot: -1, declared: []int{}}
 		symbolic := false
 		for _, d := range in.Shape[1:] {
 			size := d.Size

@@ -15,6 +15,7 @@ func registerMoreOps() {
 	builders["Gather"] = buildGather
 	builders["CumSum"] = buildCumSum
 	builders["Einsum"] = buildEinsum
+	builders["GatherElements"] = buildGatherElements
 	builders["Where"] = buildWhere
 	builders["Max"] = buildMinMax
 	builders["Min"] = buildMinMax

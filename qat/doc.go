@@ -30,11 +30,21 @@
 // Split, Transpose, Slice, Pad, nearest Resize, ...: a gather through an index map
 // obtained by running the runtime's own kernel on element indices; linear and cubic
 // Resize as a separable linear map whose weights are read off that kernel too),
-// reductions,
-// Softmax, BatchNormalization that could not be folded, and the shape arithmetic that
-// depends on the batch size (evaluated at run time with the runtime's kernels). New
-// refuses a graph with an operator that has no gradient with an error naming the
-// node (ErrNoGradient).
+// reductions, Einsum, Where, Softmax, normalizations, BatchNormalization that could not
+// be folded, 1-D convolutions and pooling (as the 2-D ones of height 1), embedding
+// lookups whose tables train (ops_embedding.go), and the shape arithmetic that
+// depends on the batch size, the sequence length or integer inputs (evaluated at run
+// time with the runtime's kernels: attention masks, position ids). New refuses a
+// graph with an operator that has no gradient with an error naming the node
+// (ErrNoGradient).
+//
+// A model may have several inputs (inputs.go): a training sample is every input's
+// values in turn (InputNames, SampleLen), integer and boolean inputs (token ids,
+// masks) carrying no gradient. Symbolic dimensions after the batch are either bound
+// to the data's one sample shape (Config.SampleShape, SampleShapes) or, for
+// sequences of several lengths, left symbolic: every batch then holds samples of one
+// shape (ShapedData, SetSampleShapes; batches.go) and the model is written with its
+// symbolic dimensions.
 //
 // Forward and backward passes run on the executors' float32 GEMMs (kernels.Sgemm,
 // SgemmPackedAFunc, SgemmShifted), over chunks of the batch that stay in cache

@@ -9,7 +9,6 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
-	"github.com/warboy-sim/warboy/runtime"
 )
 
 // seqData is random sequences [L, 64] in groups of one length, for the symbolic
@@ -67,11 +66,7 @@ func TestSequencesOfSeveralLengths(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, n.Symbolic())
 	data := seqData{lens: []int{5, 9, 12}, per: 24}
-	cal, err := quantizer.Calibrate(n.Plan().Model, quantizer.MinMaxAsym, data, quantizer.CalibOptions{})
-	require.NoError(t, err)
-	r, err := cal.ComputeRanges()
-	require.NoError(t, err)
-	require.NoError(t, n.SetRanges(r))
+	setCalibratedRanges(t, n, data)
 	teacher, err := NewTeacher(m, Config{Threads: 2})
 	require.NoError(t, err)
 	lengths := map[int]int{}
@@ -88,26 +83,11 @@ func TestSequencesOfSeveralLengths(t *testing.T) {
 	q, err := n.Export(quantizer.QuantOptions{})
 	require.NoError(t, err)
 	require.False(t, q.Graph.Inputs[0].Shape[1].Known(), "written with its symbolic length")
-	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
 	for _, l := range []int{5, 12, 7} {
 		require.NoError(t, n.SetSampleShapes([][]int{{l, 64}}))
-		x := seqData{lens: []int{l}, per: 2}
-		feed, err := x.Batch(0, 2)
+		feed, err := seqData{lens: []int{l}, per: 2}.Batch(0, 2)
 		require.NoError(t, err)
-		_, got, err := n.Forward(feed["x"].F32(), 2)
-		require.NoError(t, err)
-		got = append([]float32(nil), got...)
-		out, err := s.RunTensors(feed)
-		require.NoError(t, err)
-		want := out["y"].F32()
-		require.Len(t, got, len(want))
-		var sig, noise float64
-		for i := range want {
-			sig += float64(want[i]) * float64(want[i])
-			noise += float64(got[i]-want[i]) * float64(got[i]-want[i])
-		}
-		sqnr := 10 * math.Log10(sig/noise)
+		sqnr := exportSQNR(t, n, feed["x"].F32(), 2, feed, "y")
 		t.Logf("length %d: fake-quantized forward against the int8 runtime %.1f dB", l, sqnr)
 		require.Greater(t, sqnr, 30.0, "length %d", l)
 	}

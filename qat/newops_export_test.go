@@ -9,8 +9,16 @@ import (
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
-	"github.com/warboy-sim/warboy/runtime"
 )
+
+// randomSamples returns k normal values.
+func randomSamples(rng *rand.Rand, k int) []float32 {
+	x := make([]float32, k)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
 
 // TestNewerOpsTrainAndExport: classifiers built of the operators ONNX added after
 // opset 13 (GroupNormalization and Mish at 18, Gelu at 20, as paddle2onnx and newer
@@ -46,22 +54,11 @@ func TestNewerOpsTrainAndExport(t *testing.T) {
 			n, err := New(m, Config{Threads: 2})
 			require.NoError(t, err)
 			data := randomLabelled{randomBatches{"x", shape, 64, 7}, 5}
-			cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, data, quantizer.CalibOptions{})
-			require.NoError(t, err)
-			r, err := cal.ComputeRanges()
-			require.NoError(t, err)
-			require.NoError(t, n.SetRanges(r))
+			setCalibratedRanges(t, n, data)
 			stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
 			require.NoError(t, err)
 			require.False(t, math.IsNaN(stats[1].Loss))
 
-			x := make([]float32, 4*numel(shape))
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			_, got, err := n.Forward(x, 4)
-			require.NoError(t, err)
-			got = append([]float32(nil), got...)
 			q, err := n.Export(quantizer.QuantOptions{})
 			require.NoError(t, err)
 			ops := map[string]int{}
@@ -72,19 +69,8 @@ func TestNewerOpsTrainAndExport(t *testing.T) {
 			require.GreaterOrEqual(t, ops["QuantizeLinear"], 4, "activations quantized")
 			require.Equal(t, 1, ops["GroupNormalization"])
 			require.Equal(t, 1, ops[tc.act.OpType])
-			s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-			require.NoError(t, err)
-			out, err := s.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)})
-			require.NoError(t, err)
-			want := out["y"].F32()
-			require.Len(t, got, len(want))
-			var sig, noise float64
-			for i := range want {
-				sig += float64(want[i]) * float64(want[i])
-				d := float64(got[i] - want[i])
-				noise += d * d
-			}
-			sqnr := 10 * math.Log10(sig/noise)
+			x := randomSamples(rng, 4*numel(shape))
+			sqnr := exportSQNR(t, n, x, 4, map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)}, "y")
 			t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
 			require.Greater(t, sqnr, 30.0)
 		})
@@ -121,36 +107,13 @@ func TestConv1dTrainsAndExports(t *testing.T) {
 	n, err := New(m, Config{Threads: 2})
 	require.NoError(t, err)
 	data := randomLabelled{randomBatches{"x", shape, 64, 9}, 4}
-	cal, err := quantizer.Calibrate(n.Plan().Model, quantizer.MinMaxAsym, data, quantizer.CalibOptions{})
-	require.NoError(t, err)
-	r, err := cal.ComputeRanges()
-	require.NoError(t, err)
-	require.NoError(t, n.SetRanges(r))
+	setCalibratedRanges(t, n, data)
 	stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
 	require.NoError(t, err)
 	require.False(t, math.IsNaN(stats[1].Loss))
 
-	x := make([]float32, 4*numel(shape))
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	_, got, err := n.Forward(x, 4)
-	require.NoError(t, err)
-	got = append([]float32(nil), got...)
-	q, err := n.Export(quantizer.QuantOptions{})
-	require.NoError(t, err)
-	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
-	out, err := s.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)})
-	require.NoError(t, err)
-	want := out["y"].F32()
-	require.Len(t, got, len(want))
-	var sig, noise float64
-	for i := range want {
-		sig += float64(want[i]) * float64(want[i])
-		noise += float64(got[i]-want[i]) * float64(got[i]-want[i])
-	}
-	sqnr := 10 * math.Log10(sig/noise)
+	x := randomSamples(rng, 4*numel(shape))
+	sqnr := exportSQNR(t, n, x, 4, map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)}, "y")
 	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
 	require.Greater(t, sqnr, 30.0)
 }

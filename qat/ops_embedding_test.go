@@ -195,11 +195,7 @@ func TestMaskedTextMatchesExport(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"ids", "mask"}, n.InputNames())
 	require.Equal(t, 32, n.SampleLen())
-	cal, err := quantizer.Calibrate(n.Plan().Model, quantizer.MinMaxAsym, set.Head(128), quantizer.CalibOptions{})
-	require.NoError(t, err)
-	ranges, err := cal.ComputeRanges()
-	require.NoError(t, err)
-	require.NoError(t, n.SetRanges(ranges))
+	setCalibratedRanges(t, n, set.Head(128))
 	_, err = n.Fit(setData{set}, Options{LR: 0.01, Batch: 32, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
 	require.NoError(t, err)
 
@@ -208,25 +204,9 @@ func TestMaskedTextMatchesExport(t *testing.T) {
 	for i := 0; i < b; i++ {
 		require.NoError(t, set.Float32Sample(i, x[i*32:(i+1)*32]))
 	}
-	_, got, err := n.Forward(x, b)
-	require.NoError(t, err)
-	got = append([]float32(nil), got...)
-	q, err := n.Export(quantizer.QuantOptions{})
-	require.NoError(t, err)
-	s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
-	require.NoError(t, err)
 	feed, err := set.Batch(0, b)
 	require.NoError(t, err)
-	out, err := s.RunTensors(feed)
-	require.NoError(t, err)
-	want := out["logits"].F32()
-	require.Len(t, got, len(want))
-	var sig, noise float64
-	for i := range want {
-		sig += float64(want[i]) * float64(want[i])
-		noise += float64(got[i]-want[i]) * float64(got[i]-want[i])
-	}
-	sqnr := 10 * math.Log10(sig/noise)
+	sqnr := exportSQNR(t, n, x, b, feed, "logits")
 	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
 	require.Greater(t, sqnr, 40.0)
 }

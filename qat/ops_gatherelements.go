@@ -14,8 +14,7 @@ import (
 type gatherElementsOp struct {
 	node    string
 	in, out int
-	idx     string        // computed indices (Net.computed), or
-	idxInit *graph.Tensor // constant ones
+	idx     noGradIn
 	axis    int
 	src     []int32 // per output element, the input element of the last forward
 }
@@ -26,13 +25,9 @@ func buildGatherElements(b *builder, node *graph.Node) (built, error) {
 		return built{}, err
 	}
 	o := &gatherElementsOp{node: node.Label(), in: in, axis: int(node.AttrInt("axis", 0))}
-	switch name := node.Input(1); {
-	case b.n.computedNames[name]:
-		o.idx = name
-	case b.g.Initializers[name] != nil:
-		o.idxInit = b.g.Initializers[name]
-	default:
-		return built{}, fmt.Errorf("%w: GatherElements indices %q are computed from float data", ErrNoGradient, name)
+	var ok bool
+	if o.idx, ok = b.noGradInput(node.Input(1)); !ok {
+		return built{}, fmt.Errorf("%w: GatherElements indices %q are computed from float data", ErrNoGradient, node.Input(1))
 	}
 	o.out = b.slot()
 	return built{o, o.out}, nil
@@ -41,11 +36,9 @@ func buildGatherElements(b *builder, node *graph.Node) (built, error) {
 func (o *gatherElementsOp) label() string { return o.node }
 
 func (o *gatherElementsOp) forward(n *Net) error {
-	t := o.idxInit
-	if t == nil {
-		if t = n.computed[o.idx]; t == nil {
-			return fmt.Errorf("indices %q were not computed", o.idx)
-		}
+	t, err := o.idx.value(n)
+	if err != nil {
+		return fmt.Errorf("indices: %w", err)
 	}
 	idx, err := t.AsInt64()
 	if err != nil {

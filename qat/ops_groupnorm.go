@@ -35,14 +35,8 @@ func buildGroupNorm(b *builder, node *graph.Node) (built, error) {
 	o := &groupNormOp{node: node.Label(), eps: float64(node.AttrFloat("epsilon", 1e-5)), groups: int(g),
 		perGroup: b.n.plan.Model.Opset() < 21}
 	var err error
-	if o.in, err = b.input(node, node.Input(0)); err != nil {
+	if o.in, o.scale, o.b, err = b.normOperands(node, false); err != nil {
 		return built{}, err
-	}
-	if o.scale, err = b.param(node.Input(1), false); err != nil {
-		return built{}, fmt.Errorf("%w: GroupNormalization scale: %v", ErrNoGradient, err)
-	}
-	if o.b, err = b.param(node.Input(2), false); err != nil {
-		return built{}, fmt.Errorf("%w: GroupNormalization bias: %v", ErrNoGradient, err)
 	}
 	o.out = b.slot()
 	return built{o, o.out}, nil

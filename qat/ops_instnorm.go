@@ -22,17 +22,28 @@ type instanceNormOp struct {
 func buildInstanceNorm(b *builder, node *graph.Node) (built, error) {
 	o := &instanceNormOp{node: node.Label(), eps: float64(node.AttrFloat("epsilon", 1e-5))}
 	var err error
-	if o.in, err = b.input(node, node.Input(0)); err != nil {
+	if o.in, o.scale, o.b, err = b.normOperands(node, false); err != nil {
 		return built{}, err
-	}
-	if o.scale, err = b.param(node.Input(1), false); err != nil {
-		return built{}, fmt.Errorf("%w: InstanceNormalization scale: %v", ErrNoGradient, err)
-	}
-	if o.b, err = b.param(node.Input(2), false); err != nil {
-		return built{}, fmt.Errorf("%w: InstanceNormalization B: %v", ErrNoGradient, err)
 	}
 	o.out = b.slot()
 	return built{o, o.out}, nil
+}
+
+// normOperands returns a normalization's data input and its trainable scale and
+// bias (inputs 1 and 2; an absent bias is nil when optional).
+func (b *builder) normOperands(node *graph.Node, optionalBias bool) (in int, scale, bias *Param, err error) {
+	if in, err = b.input(node, node.Input(0)); err != nil {
+		return 0, nil, nil, err
+	}
+	if scale, err = b.param(node.Input(1), false); err != nil {
+		return 0, nil, nil, fmt.Errorf("%w: %s scale: %v", ErrNoGradient, node.OpType, err)
+	}
+	if name := node.Input(2); name != "" || !optionalBias {
+		if bias, err = b.param(name, false); err != nil {
+			return 0, nil, nil, fmt.Errorf("%w: %s bias: %v", ErrNoGradient, node.OpType, err)
+		}
+	}
+	return in, scale, bias, nil
 }
 
 func (o *instanceNormOp) label() string { return o.node }

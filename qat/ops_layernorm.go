@@ -29,16 +29,8 @@ func buildLayerNorm(b *builder, node *graph.Node) (built, error) {
 		}
 	}
 	var err error
-	if o.in, err = b.input(node, node.Input(0)); err != nil {
+	if o.in, o.scale, o.b, err = b.normOperands(node, true); err != nil {
 		return built{}, err
-	}
-	if o.scale, err = b.param(node.Input(1), false); err != nil {
-		return built{}, fmt.Errorf("%w: LayerNormalization Scale: %v", ErrNoGradient, err)
-	}
-	if name := node.Input(2); name != "" {
-		if o.b, err = b.param(name, false); err != nil {
-			return built{}, fmt.Errorf("%w: LayerNormalization B: %v", ErrNoGradient, err)
-		}
 	}
 	o.out = b.slot()
 	return built{o, o.out}, nil

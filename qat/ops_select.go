@@ -14,8 +14,7 @@ import (
 // was taken from.
 type whereOp struct {
 	node      string
-	cond      string        // computed condition (Net.computed), or
-	condInit  *graph.Tensor // a constant one
+	cond      noGradIn
 	a, b, out int
 	// per output element, the index into cond, a and b
 	ic, ia, ib []int32
@@ -25,13 +24,9 @@ type whereOp struct {
 
 func buildWhere(b *builder, node *graph.Node) (built, error) {
 	o := &whereOp{node: node.Label()}
-	switch c := node.Input(0); {
-	case b.n.computedNames[c]:
-		o.cond = c
-	case b.g.Initializers[c] != nil:
-		o.condInit = b.g.Initializers[c]
-	default:
-		return built{}, fmt.Errorf("%w: Where condition %q is neither computed from shapes, integer inputs or comparisons nor a constant", ErrNoGradient, c)
+	var ok bool
+	if o.cond, ok = b.noGradInput(node.Input(0)); !ok {
+		return built{}, fmt.Errorf("%w: Where condition %q is neither computed from shapes, integer inputs or comparisons nor a constant", ErrNoGradient, node.Input(0))
 	}
 	var err error
 	if o.a, err = b.input(node, node.Input(1)); err != nil {
@@ -48,18 +43,16 @@ func (o *whereOp) label() string { return o.node }
 
 // condition returns the condition's values and shape for this step.
 func (o *whereOp) condition(n *Net) ([]bool, []int, error) {
-	t := o.condInit
-	if t == nil {
-		if t = n.computed[o.cond]; t == nil {
-			return nil, nil, fmt.Errorf("condition %q was not computed", o.cond)
-		}
+	t, err := o.cond.value(n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("condition: %w", err)
 	}
 	if v, ok := t.Data.([]bool); ok {
 		return v, t.Shape, nil
 	}
 	f, err := t.AsFloat64()
 	if err != nil {
-		return nil, nil, fmt.Errorf("condition %q: %w", o.cond, err)
+		return nil, nil, fmt.Errorf("condition: %w", err)
 	}
 	o.c = o.c[:0]
 	for _, x := range f {

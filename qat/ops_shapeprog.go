@@ -157,6 +157,37 @@ func (o *shapeOp) forward(n *Net) error {
 
 func (o *shapeOp) backward(*Net) {}
 
+// noGradIn is an operand that carries no gradient: a tensor the shape arithmetic
+// computes each step (Net.computed: a comparison, an integer input, a mask) or a
+// constant (a Where's condition, GatherElements' indices).
+type noGradIn struct {
+	computed string
+	init     *graph.Tensor
+}
+
+// noGradInput returns input name as a noGradIn, false when it is neither computed
+// nor a constant.
+func (b *builder) noGradInput(name string) (noGradIn, bool) {
+	switch {
+	case b.n.computedNames[name]:
+		return noGradIn{computed: name}, true
+	case b.g.Initializers[name] != nil:
+		return noGradIn{init: b.g.Initializers[name]}, true
+	}
+	return noGradIn{}, false
+}
+
+// value returns the operand's tensor for this step.
+func (in noGradIn) value(n *Net) (*graph.Tensor, error) {
+	if in.init != nil {
+		return in.init, nil
+	}
+	if t := n.computed[in.computed]; t != nil {
+		return t, nil
+	}
+	return nil, fmt.Errorf("%q was not computed", in.computed)
+}
+
 // sameValues reports whether two computed tensors hold the same values.
 func sameValues(a, b *graph.Tensor) bool {
 	if a == nil || b == nil {

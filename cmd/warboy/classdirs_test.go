@@ -52,6 +52,9 @@ func TestClassDirsData(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.NoError(t, json.Unmarshal([]byte(stdout), &cls))
 	assert.Equal(t, idx, cls, "the same 300 images, labelled by IDX and by their folders")
+	code, stdout, stderr = runCLI("eval", cnn, "--data", folders)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "300 images in 10 class folders (class0 = 0 ... class9 = 9)")
 
 	out := filepath.Join(dir, "q.onnx")
 	code, stdout, stderr = runCLI("qat", cnn, "--data", folders, "--eval-n", "-1", "--calib-n", "50", "--batch", "50", "--lr", "0.01", "-o", out, "--json")

@@ -77,7 +77,11 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return writeJSON(stdout, rep)
 	}
-	fmt.Fprintf(stdout, "model:    %s (%s)\ndata:     %s, %d images\naccuracy: %.2f %% (%d / %d)\nspeed:    %.0f images/s (%.2f s, batch %d)\n",
-		path, res.Mode, ds.Name, res.Images, 100*res.Accuracy, res.Correct, res.Images, res.ImagesPerSecond, res.Seconds, *batch)
+	classes := ""
+	if ds.Classes != nil {
+		classes = fmt.Sprintf(" in %d class folders (%s = 0 ... %s = %d)", len(ds.Classes), ds.Classes[0], ds.Classes[len(ds.Classes)-1], len(ds.Classes)-1)
+	}
+	fmt.Fprintf(stdout, "model:    %s (%s)\ndata:     %s, %d images%s\naccuracy: %.2f %% (%d / %d)\nspeed:    %.0f images/s (%.2f s, batch %d)\n",
+		path, res.Mode, ds.Name, res.Images, classes, 100*res.Accuracy, res.Correct, res.Images, res.ImagesPerSecond, res.Seconds, *batch)
 	return nil
 }

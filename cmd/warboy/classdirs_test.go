@@ -57,7 +57,9 @@ func TestClassDirsData(t *testing.T) {
 	assert.Contains(t, stdout, "300 images in 10 class folders (class0 = 0 ... class9 = 9)")
 
 	out := filepath.Join(dir, "q.onnx")
-	code, stdout, stderr = runCLI("qat", cnn, "--data", folders, "--eval-n", "-1", "--calib-n", "50", "--batch", "50", "--lr", "0.01", "-o", out, "--json")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "val"), 0o700))
+	code, stdout, stderr = runCLI("qat", cnn, "--data", folders, "--eval-n", "50", "--calib-n", "50", "--batch", "50", "--lr", "0.01", "-o", out, "--json")
+	assert.Contains(t, stderr, "give --eval-data "+filepath.Join(dir, "val")+" for held-out images", "the validation folder beside the training one")
 	require.Equal(t, 0, code, stderr)
 	var rep qatReport
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))

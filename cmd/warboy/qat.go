@@ -344,7 +344,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
 	if evalDS != nil {
 		if *evalData == "" && evalDS.Kind != "idx" {
-			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): give --eval-data for held-out %s", evalDS.Name, sampleNoun(evalDS)))
+			give := "give --eval-data for held-out " + sampleNoun(evalDS)
+			if other := siblingSplit(*data); other != "" {
+				give = "give --eval-data " + other + " for held-out " + sampleNoun(evalDS)
+			}
+			warn(fmt.Sprintf("the int8 figures below are on the training data %s (only IDX data has a test split): %s", evalDS.Name, give))
 		}
 		rep.EvalData = evalDS.Name
 		ptq, err := quantizer.Quantize(m, ranges, quantizer.QuantOptions{Exclude: excluded})

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/warboy-sim/warboy/bench/dataset"
@@ -95,6 +97,22 @@ func trainingSampleShape(ds *dataset.Set, m *graph.Model) (trainShapes, error) {
 		}
 	}
 	return t, nil
+}
+
+// siblingSplit returns the validation or test folder beside a training folder
+// (DATA/val beside DATA/train, as class-folder data sets come), or "".
+func siblingSplit(dir string) string {
+	clean := filepath.Clean(dir)
+	for _, name := range []string{"val", "valid", "validation", "test"} {
+		other := filepath.Join(filepath.Dir(clean), name)
+		if other == clean {
+			continue
+		}
+		if st, err := os.Stat(other); err == nil && st.IsDir() {
+			return other
+		}
+	}
+	return ""
 }
 
 // sampleNoun names a data set's samples in the report: images, or samples for

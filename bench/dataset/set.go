@@ -251,7 +251,7 @@ func (s *Set) Head(n int) *Set {
 func (s *Set) Slice(start, n int) *Set {
 	start = max(0, min(start, s.Len()))
 	n = max(0, min(n, s.Len()-start))
-	c := &Set{Name: s.Name, Kind: s.Kind, Preprocess: s.Preprocess, inputs: s.inputs, items: s.items[start : start+n], ds: s.ds, load: s.load}
+	c := &Set{Name: s.Name, Kind: s.Kind, Preprocess: s.Preprocess, Classes: s.Classes, inputs: s.inputs, items: s.items[start : start+n], ds: s.ds, load: s.load}
 	if s.ds != nil {
 		c.ds = s.ds.Slice(start, n)
 	}

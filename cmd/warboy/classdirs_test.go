@@ -85,9 +85,13 @@ func TestClassDirsData(t *testing.T) {
 	}
 	_, err = os.Stat(bad)
 	assert.True(t, os.IsNotExist(err), "nothing written on failure")
-	// Calibration reads no labels: the same folders calibrate.
+	// Calibration reads no labels: the same folders calibrate; scoring the
+	// methods on their labels is refused.
 	code, _, stderr = runCLI("quantize", cnn, "--calib-data", three, "--calib-n", "20", "-o", filepath.Join(dir, "c.onnx"))
 	assert.Equal(t, 0, code, stderr)
+	code, _, stderr = runCLI("quantize", cnn, "--calib-data", folders, "--calib-n", "20", "--method", "auto", "--val-data", three, "-o", filepath.Join(dir, "a.onnx"))
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "validation data: data three has 3 class folders")
 	// The data set's root, holding splits, is refused naming the split to give.
 	code, _, stderr = runCLI("eval", cnn, "--data", dir)
 	assert.Equal(t, 1, code)

@@ -41,3 +41,15 @@ func openData(path, split, preprocess string, m *graph.Model, shapes inputShapes
 	return dataset.Open(path, dataset.Options{Split: split, Inputs: modelInputs(m.Graph), Shapes: shapes,
 		Preprocess: preprocess, Limit: limit})
 }
+
+// scoredLabels returns the labels a data set scores m's first output against,
+// refusing class folders whose number is not the classes that output declares
+// (dataset.Set.CheckClasses): the accuracy would be silently wrong.
+func scoredLabels(set *dataset.Set, m *graph.Model) ([]int, error) {
+	if outs := m.Graph.Outputs; len(outs) > 0 && outs[0].HasShape && len(outs[0].Shape) == 2 && outs[0].Shape[1].Known() {
+		if err := set.CheckClasses(outs[0].Shape[1].Size); err != nil {
+			return nil, err
+		}
+	}
+	return set.Labels, nil
+}

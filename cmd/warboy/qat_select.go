@@ -99,7 +99,11 @@ func (p *checkpointPicker) result() (*graph.Model, []qatCheckpoint, float64) {
 // not nil, follows the float model's run.
 func qatValidation(m *graph.Model, ds *dataset.Set, from, n, threads int, progress func(done, total int)) (*quantizer.Evaluator, error) {
 	set := ds.Slice(from, n)
-	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels, Progress: progress})
+	labels, err := scoredLabels(set, m)
+	if err != nil {
+		return nil, err
+	}
+	return quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: labels, Progress: progress})
 }
 
 // checkImages is the number of training images --method auto and the check against

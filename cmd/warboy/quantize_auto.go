@@ -265,7 +265,11 @@ func validation(m *graph.Model, af autoFlags, src calibSource, calibN, threads i
 	if err != nil {
 		return nil, "", err
 	}
-	ev, err := quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: set.Labels})
+	labels, err := scoredLabels(set, m)
+	if err != nil {
+		return nil, "", fmt.Errorf("validation data: %w", err)
+	}
+	ev, err := quantizer.NewEvaluator(m, set, quantizer.EvalOptions{Threads: threads, Labels: labels})
 	return ev, desc, err
 }
 

@@ -3,12 +3,15 @@ package qat
 import (
 	"math"
 	"math/rand"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/internal/ortoracle"
 	"github.com/warboy-sim/warboy/quantizer"
+	"github.com/warboy-sim/warboy/runtime"
 )
 
 // seqData is random sequences [L, 64] in groups of one length, for the symbolic
@@ -90,6 +93,33 @@ func TestSequencesOfSeveralLengths(t *testing.T) {
 		sqnr := exportSQNR(t, n, feed["x"].F32(), 2, feed, "y")
 		t.Logf("length %d: fake-quantized forward against the int8 runtime %.1f dB", l, sqnr)
 		require.Greater(t, sqnr, 30.0, "length %d", l)
+	}
+	// ONNX Runtime runs the written model at each length and agrees.
+	if err := ortoracle.Available(); err != nil {
+		t.Log(err)
+	} else {
+		path := filepath.Join(t.TempDir(), "seq.onnx")
+		require.NoError(t, q.Save(path))
+		s, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
+		require.NoError(t, err)
+		for _, l := range []int{5, 12} {
+			feed, err := seqData{lens: []int{l}, per: 3}.Batch(0, 3)
+			require.NoError(t, err)
+			ours, err := s.RunTensors(feed)
+			require.NoError(t, err)
+			theirs, err := ortoracle.Run(path, feed, 2)
+			require.NoError(t, err)
+			a, b := ours["y"].F32(), theirs["y"].F32()
+			require.Len(t, a, len(b))
+			var sig, noise float64
+			for i := range b {
+				sig += float64(b[i]) * float64(b[i])
+				noise += float64(a[i]-b[i]) * float64(a[i]-b[i])
+			}
+			sqnr := 10 * math.Log10(sig/noise)
+			t.Logf("length %d: int8 runtime against ONNX Runtime %.1f dB", l, sqnr)
+			require.Greater(t, sqnr, 30.0, "length %d", l)
+		}
 	}
 	// Shapes that do not fit the declared input are refused.
 	require.ErrorContains(t, n.SetSampleShapes([][]int{{5, 32}}), `input "x" is declared [?,64] per sample`)

@@ -51,10 +51,16 @@ func holdsData(files []string) bool {
 // a folder is scored against the labels it was trained with. Folders whose name
 // starts with "." (.ipynb_checkpoints, .git) are not classes.
 //
-// The images are taken one per class in turn (the first image of every class, then
+// A directory of one folder is refused: its images are one level down. The images
+// are taken one per class in turn (the first image of every class, then
 // the second, ...): Options.Limit, --calib-n and the checkpoint images read the
 // head of a set, and a head in folder order would be one class.
 func openClassDirs(dir string, classes []string, o Options, ins []*graph.Value) (*Set, error) {
+	if len(classes) == 1 {
+		// One class is no classification set: the images are one level down
+		// (images/train2017/*.jpg given as images).
+		return nil, fmt.Errorf("data %s holds one folder, %s, and no images: give --data %s", dir, classes[0], filepath.Join(dir, classes[0]))
+	}
 	sort.Strings(classes)
 	perClass := make([][]string, len(classes))
 	for i, c := range classes {

@@ -65,8 +65,10 @@ func TestOpenClassDirsErrors(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(empty, "coat"), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(empty, "coat", "x.npy"), []byte("x"), 0o600))
 	sized := t.TempDir()
-	classTree(t, sized, map[string]int{"bag": 1})
+	classTree(t, sized, map[string]int{"bag": 1, "coat": 1})
 	writePNG(t, filepath.Join(sized, "bag", "wide.png"), 8, 4)
+	one := t.TempDir()
+	classTree(t, one, map[string]int{"train2017": 2})
 
 	for _, tc := range []struct {
 		name, path string
@@ -75,6 +77,7 @@ func TestOpenClassDirsErrors(t *testing.T) {
 		{"splits", splits, []string{"folder train holds folders (bag, coat) and no images", "--data " + filepath.Join(splits, "train")}},
 		{"empty class", empty, []string{"class folder coat holds no PNG/JPEG images"}},
 		{"image size", sized, []string{"wide.png", "resize=H,W"}},
+		{"one folder", one, []string{"holds one folder, train2017, and no images: give --data " + filepath.Join(one, "train2017")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Open(tc.path, Options{Inputs: []*graph.Value{img}})

@@ -239,14 +239,21 @@ func SmoothedCrossEntropy(logits []float32, k int, labels []int, eps float64, gr
 		}
 		mean /= float64(k)
 		lse := float64(mx) + math.Log(sum)
-		loss += (1-eps)*(lse-float64(row[labels[i]])) + eps*(lse-mean)
+		loss += lse - float64(row[labels[i]])
+		if eps != 0 {
+			loss += eps * (float64(row[labels[i]]) - mean)
+		}
 		if grad != nil {
 			g := grad[i*k : (i+1)*k]
 			u := eps / float64(k)
 			for j, v := range row {
 				g[j] = float32((math.Exp(float64(v)-lse) - u) / float64(n))
 			}
-			g[labels[i]] -= float32((1 - eps) / float64(n))
+			if eps == 0 {
+				g[labels[i]] -= 1 / float32(n) // as before smoothing existed, bit for bit
+			} else {
+				g[labels[i]] -= float32((1 - eps) / float64(n))
+			}
 		}
 	}
 	return loss / float64(n), correct

@@ -27,12 +27,18 @@ type embeddingOp struct {
 	pos      []int32 // table row of each index of the last forward pass
 }
 
-// isEmbedding reports whether a Gather looks rows of a float32 constant table up by
-// indices that are not constant: token ids from an input, or positions computed
-// from the sequence length. Such a table is a trainable parameter.
+// isEmbedding reports whether a Gather looks rows (axis 0) of a float32 constant
+// table up by indices that are not constant: token ids from an input, or positions
+// computed from the sequence length. Such a table is a trainable parameter. (A
+// Gather along another axis of a constant by computed indices stays shape
+// arithmetic, a constant each step.)
 func isEmbedding(b *builder, node *graph.Node) bool {
 	t := b.g.Initializers[node.Input(0)]
-	return t != nil && t.DType == graph.Float32 && len(t.Shape) >= 1 && b.g.Initializers[node.Input(1)] == nil
+	if t == nil || t.DType != graph.Float32 || len(t.Shape) < 1 || b.g.Initializers[node.Input(1)] != nil {
+		return false
+	}
+	ax := node.AttrInt("axis", 0)
+	return ax == 0 || ax == -int64(len(t.Shape))
 }
 
 // buildGather is Gather: an embedding lookup of a constant table by indices from
@@ -48,9 +54,6 @@ func buildGather(b *builder, node *graph.Node) (built, error) {
 	}
 	name := node.Input(0)
 	table := b.g.Initializers[name]
-	if ax := node.AttrInt("axis", 0); ax != 0 && ax != -int64(len(table.Shape)) {
-		return built{}, fmt.Errorf("%w: Gather by indices from the data (%q) on axis %d of table %q (an embedding looks up axis 0)", ErrNoGradient, idx, ax, name)
-	}
 	p, err := b.param(name, true)
 	if err != nil {
 		return built{}, err

@@ -266,6 +266,15 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"GatherElements by constant indices, one element picked twice (torch.gather)", tinyModel{[]int{3, 4}, []*graph.Node{
 			node("GatherElements", []string{"x", "gi"}, "y", intAttr("axis", 2))},
 			map[string]*graph.Tensor{"gi": graph.FromInt64([]int{1, 3, 2}, []int64{3, 0, 1, 1, -1, 2})}}},
+		{"ConvTranspose1d stride 2, pads, output_padding, bias (an audio decoder's upsampling)", tinyModel{[]int{3, 6}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "w", "b"}, "y", ints("strides", 2), ints("pads", 1, 1), ints("output_padding", 1))},
+			map[string]*graph.Tensor{"w": w(3, 2, 4), "b": w(2)}}},
+		{"ConvTranspose1d stride 1 (rewritten as a Conv)", tinyModel{[]int{2, 5}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "w"}, "y", ints("pads", 1, 0))},
+			map[string]*graph.Tensor{"w": w(2, 3, 3)}}},
+		{"ConvTranspose1d grouped, dilated", tinyModel{[]int{4, 5}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "w"}, "y", intAttr("group", 2), ints("dilations", 2), ints("strides", 3))},
+			map[string]*graph.Tensor{"w": w(4, 1, 3)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -78,7 +78,8 @@ func TestNewerOpsTrainAndExport(t *testing.T) {
 }
 
 // TestConv1dTrainsAndExports: a 1-D CNN (Conv1d with BatchNorm1d folded during
-// training, a strided depthwise Conv1d, as audio and text CNNs are) trains, and
+// training, a strided depthwise Conv1d, a ConvTranspose1d upsampling back, as audio
+// encoders and decoders are) trains, and
 // the written QDQ model computes on the int8 runtime what the fake-quantized net
 // computed.
 func TestConv1dTrainsAndExports(t *testing.T) {
@@ -97,11 +98,13 @@ func TestConv1dTrainsAndExports(t *testing.T) {
 		node("Relu", []string{"n"}, "r"),
 		node("Conv", []string{"r", "w2", "b2"}, "c2", ints("strides", 2), intAttr("group", 8), ints("pads", 1, 1)),
 		node("Relu", []string{"c2"}, "r2"),
-		node("GlobalAveragePool", []string{"r2"}, "p"),
+		node("ConvTranspose", []string{"r2", "w3", "b3"}, "u", ints("strides", 2), ints("pads", 1, 1)),
+		node("Relu", []string{"u"}, "r3"),
+		node("GlobalAveragePool", []string{"r3"}, "p"),
 		node("Flatten", []string{"p"}, "f"),
 		node("Gemm", []string{"f", "wf", "bf"}, "y", intAttr("transB", 1)),
 	}, map[string]*graph.Tensor{"w1": w(8, 2, 5), "b1": w(8), "g": pos(8), "be": w(8), "mu": w(8), "var": pos(8),
-		"w2": w(8, 1, 3), "b2": w(8), "wf": w(4, 8), "bf": w(4)}}.model()
+		"w2": w(8, 1, 3), "b2": w(8), "w3": w(8, 6, 4), "b3": w(6), "wf": w(4, 6), "bf": w(4)}}.model()
 	m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 4}}, true
 	shape := []int{2, 32}
 	n, err := New(m, Config{Threads: 2})

@@ -6,7 +6,7 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// convTransposeOp is ConvTranspose (2-D, grouped or not) with a fake-quantized
+// convTransposeOp is ConvTranspose (1-D or 2-D, grouped or not) with a fake-quantized
 // weight (per channel along axis 1, as Quantize stores it). A transposed
 // convolution is the input gradient of the convolution that maps its output
 // back to its input with the same weights ([C_in][C_out/group][KH][KW] read as
@@ -20,8 +20,11 @@ import (
 // which runs them on the executors' kernels (the shifted implicit GEMMs where
 // they apply, the im2col chunks elsewhere).
 type convTransposeOp struct {
-	node    string
-	gn      *graph.Node
+	node string
+	gn   *graph.Node // 2-D; a 1-D node's attributes lifted to height 1
+	// oned: a 1-D transposed convolution ([N, C, L], weight [C_in, C_out/g, K]),
+	// computed as the 2-D one of height 1.
+	oned    bool
 	in, out int
 	w       *weightRef
 	b       *biasRef
@@ -35,15 +38,49 @@ func buildConvTranspose(b *builder, node *graph.Node) (built, error) {
 	if err != nil {
 		return built{}, err
 	}
-	if len(w.p.Shape) != 4 {
-		return built{}, fmt.Errorf("weight shape %v: only 2-D transposed convolutions are supported", w.p.Shape)
+	if len(w.p.Shape) != 4 && len(w.p.Shape) != 3 {
+		return built{}, fmt.Errorf("weight shape %v: only 1-D and 2-D transposed convolutions are supported", w.p.Shape)
 	}
 	group := int(node.AttrInt("group", 1))
 	if group <= 0 || w.p.Shape[0]%group != 0 {
 		return built{}, fmt.Errorf("group %d does not divide %d input channels", group, w.p.Shape[0])
 	}
 	o := &convTransposeOp{node: node.Label(), gn: node, in: in, out: b.slot(), w: w, b: bias}
+	if len(w.p.Shape) == 3 {
+		o.oned, o.gn = true, liftConvTranspose1D(node)
+	}
 	return built{o, o.out}, nil
+}
+
+// liftConvTranspose1D returns a 1-D ConvTranspose node as the 2-D one of height 1:
+// each spatial attribute gets a leading 1 (kernel, strides, dilations, output
+// sizes) or 0 (pads, output_padding).
+func liftConvTranspose1D(node *graph.Node) *graph.Node {
+	ln := *node
+	ln.Attrs = map[string]*graph.Attr{}
+	for k, a := range node.Attrs {
+		ln.Attrs[k] = a
+	}
+	lift := func(name string, lead int64, pads bool) {
+		v := node.AttrInts(name, nil)
+		if v == nil {
+			return
+		}
+		var out []int64
+		if pads && len(v) == 2 {
+			out = []int64{lead, v[0], lead, v[1]}
+		} else {
+			out = append([]int64{lead}, v...)
+		}
+		ln.Attrs[name] = &graph.Attr{Name: name, Type: graph.AttrInts, Ints: out}
+	}
+	lift("kernel_shape", 1, false)
+	lift("strides", 1, false)
+	lift("dilations", 1, false)
+	lift("output_shape", 1, false)
+	lift("output_padding", 0, false)
+	lift("pads", 0, true)
+	return &ln
 }
 
 func (o *convTransposeOp) label() string { return o.node }
@@ -52,6 +89,12 @@ func (o *convTransposeOp) label() string { return o.node }
 // input x of shape [N, C_in, H, W], and returns the output shape.
 func (o *convTransposeOp) geometry(xs []int) ([]int, error) {
 	ws := o.w.p.Shape
+	if o.oned {
+		ws = []int{ws[0], ws[1], 1, ws[2]}
+		if len(xs) == 3 {
+			xs = []int{xs[0], xs[1], 1, xs[2]}
+		}
+	}
 	if len(xs) != 4 || xs[1] != ws[0] {
 		return nil, fmt.Errorf("input shape %v, want [N,%d,H,W]", xs, ws[0])
 	}
@@ -70,6 +113,9 @@ func (o *convTransposeOp) geometry(xs []int) ([]int, error) {
 		return nil, fmt.Errorf("output %v of input %v: not the input gradient of a convolution (output_shape or output_padding not supported in training)", out, xs)
 	}
 	o.core.g = g
+	if o.oned {
+		return []int{out[0], out[1], out[3]}, nil
+	}
 	return out, nil
 }
 

@@ -103,6 +103,15 @@ func benchReportCmd(args []string, stdout, stderr io.Writer) error {
 	cdir := *calibData
 	if cdir == "" {
 		cdir = *data
+		if eval.Kind != "idx" {
+			// Only IDX data has a train split; other data calibrates on the images it
+			// is scored on, which flatters the methods that clip.
+			give := "give --calib-data for other images"
+			if tr := filepath.Join(filepath.Dir(filepath.Clean(*data)), "train"); tr != filepath.Clean(*data) && dirExists(tr) {
+				give = "give --calib-data " + tr
+			}
+			fmt.Fprintf(stderr, "warning: calibrating on the evaluation data %s (only IDX data has a train split): %s\n", eval.Name, give)
+		}
 	}
 	calib, err := loadCalibSet(cdir, *preprocess, m, shapes)
 	if err != nil {

@@ -68,6 +68,11 @@ func TestClassDirsData(t *testing.T) {
 	_, err := os.Stat(out)
 	require.NoError(t, err)
 
+	// bench scores and calibrates on the same folders, and says so.
+	code, _, stderr = runCLI("bench", cnn, "--data", folders, "--methods", "MIN_MAX_ASYM", "--n", "50", "--calib-n", "20", "--iterations", "1")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "warning: calibrating on the evaluation data train (only IDX data has a train split): give --calib-data for other images")
+
 	// Three of the ten classes: folder numbers are not the model's classes.
 	three := filepath.Join(dir, "three")
 	require.NoError(t, os.Mkdir(three, 0o700))

@@ -108,11 +108,16 @@ func siblingSplit(dir string) string {
 		if other == clean {
 			continue
 		}
-		if st, err := os.Stat(other); err == nil && st.IsDir() {
+		if dirExists(other) {
 			return other
 		}
 	}
 	return ""
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // sampleNoun names a data set's samples in the report: images, or samples for

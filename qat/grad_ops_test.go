@@ -275,6 +275,21 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"ConvTranspose1d grouped, dilated", tinyModel{[]int{4, 5}, []*graph.Node{
 			node("ConvTranspose", []string{"x", "w"}, "y", intAttr("group", 2), ints("dilations", 2), ints("strides", 3))},
 			map[string]*graph.Tensor{"w": w(4, 1, 3)}}},
+		{"ScatterElements, a place written twice (the last update wins)", tinyModel{[]int{2, 4}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "axs"}, "u"), node("Mul", []string{"u", "k"}, "u2"),
+			node("ScatterElements", []string{"x", "gi", "u2"}, "y", intAttr("axis", 2))},
+			map[string]*graph.Tensor{"st": i64(0, 0, 0), "en": i64(1, 2, 2), "axs": i64(0, 1, 2), "k": graph.ScalarFloat32(1.5),
+				"gi": graph.FromInt64([]int{1, 2, 2}, []int64{3, 3, 0, -1})}}},
+		{"ScatterElements reduction add", tinyModel{[]int{2, 4}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "axs"}, "u"), node("Mul", []string{"u", "k"}, "u2"),
+			node("ScatterElements", []string{"x", "gi", "u2"}, "y", intAttr("axis", 2), strAttr("reduction", "add"))},
+			map[string]*graph.Tensor{"st": i64(0, 0, 0), "en": i64(1, 2, 2), "axs": i64(0, 1, 2), "k": graph.ScalarFloat32(1.5),
+				"gi": graph.FromInt64([]int{1, 2, 2}, []int64{3, 3, 0, -1})}}},
+		{"ScatterND rows (a BEV grid's scatter)", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "axs"}, "u"), node("Reshape", []string{"u", "sh"}, "ur"), node("Exp", []string{"ur"}, "ue"),
+			node("ScatterND", []string{"x", "ni", "ue"}, "y")},
+			map[string]*graph.Tensor{"st": i64(0, 0), "en": i64(1, 2), "axs": i64(0, 1), "sh": i64(2, 4),
+				"ni": graph.FromInt64([]int{2, 2}, []int64{0, 2, 0, 1})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
@@ -386,6 +401,9 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 		{"Pad reading its value from data", tinyModel{[]int{4}, []*graph.Node{
 			node("ReduceMean", []string{"x"}, "m", intAttr("keepdims", 0)),
 			node("Pad", []string{"x", "p", "m"}, "y")}, map[string]*graph.Tensor{"p": i64(0, 1, 0, 1)}}, []string{"y_node", "Pad input 2", "not a constant"}},
+		{"ScatterElements reduction mul", tinyModel{[]int{4}, []*graph.Node{
+			node("ScatterElements", []string{"x", "gi", "x"}, "y", intAttr("axis", 1), strAttr("reduction", "mul"))},
+			map[string]*graph.Tensor{"gi": graph.FromInt64([]int{1, 4}, []int64{0, 1, 2, 3})}}, []string{"y_node", `ScatterElements reduction "mul"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,6 +16,8 @@ func registerMoreOps() {
 	builders["CumSum"] = buildCumSum
 	builders["Einsum"] = buildEinsum
 	builders["GatherElements"] = buildGatherElements
+	builders["ScatterElements"] = buildScatter
+	builders["ScatterND"] = buildScatter
 	builders["Where"] = buildWhere
 	builders["Max"] = buildMinMax
 	builders["Min"] = buildMinMax

@@ -270,7 +270,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if declared := writtenInputShape(m); !*asJSON && hasSymbolicSample(m) {
-		fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", sample, declared)
+		if sample.groups > 1 {
+			fmt.Fprintf(stdout, "training at the data's %s, every batch of one size; the model declares %s and is written so\n", sample, declared)
+		} else {
+			fmt.Fprintf(stdout, "training at input size %s (the data's); the model declares %s\n", sample, declared)
+		}
 	}
 	cfg := qat.Config{Exclude: excluded, Threads: *threads, RenormFolded: *renorm}
 	sample.configure(&cfg)

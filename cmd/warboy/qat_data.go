@@ -50,7 +50,7 @@ func (t trainShapes) String() string {
 		return strings.Join(parts, ", ")
 	}
 	if t.groups > 1 {
-		return fmt.Sprintf("%d sizes, %s to %s", t.groups, show(t.shapes), show(t.last))
+		return fmt.Sprintf("%d input sizes (%s to %s)", t.groups, show(t.shapes), show(t.last))
 	}
 	return show(t.shapes)
 }

@@ -290,6 +290,12 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("ScatterND", []string{"x", "ni", "ue"}, "y")},
 			map[string]*graph.Tensor{"st": i64(0, 0), "en": i64(1, 2), "axs": i64(0, 1), "sh": i64(2, 4),
 				"ni": graph.FromInt64([]int{2, 2}, []int64{0, 2, 0, 1})}}},
+		{"TopK gate weights and the picked features (a mixture-of-experts router)", tinyModel{[]int{6}, []*graph.Node{
+			node("Softmax", []string{"x"}, "p", intAttr("axis", -1)),
+			multiNode("TopK", []string{"p", "k"}, []string{"v", "i"}),
+			node("GatherElements", []string{"x", "i"}, "g", intAttr("axis", 1)),
+			node("Mul", []string{"v", "g"}, "y")},
+			map[string]*graph.Tensor{"k": i64(2)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -531,12 +531,18 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 		} else if i > 0 {
 			return fmt.Errorf("node %s: output %d (%q) is not supported in training", node.Label(), i, name)
 		}
+		if s < 0 {
+			// an integer output the op keeps in Net.computed (TopK's indices)
+			b.n.computedNames[name] = true
+			continue
+		}
 		b.define(name, s)
 	}
 	return nil
 }
 
-// multiOutput is an op with one output slot per node output (Split).
+// multiOutput is an op with one output slot per node output (Split); a slot of -1
+// is an integer output the op computes into Net.computed (TopK's indices).
 type multiOutput interface{ outSlots() []int }
 
 // built is what a builder function returns: the op and its output slot.

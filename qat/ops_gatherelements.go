@@ -45,39 +45,53 @@ func (o *gatherElementsOp) forward(n *Net) error {
 		return fmt.Errorf("indices: %w", err)
 	}
 	x, y := n.vals[o.in], n.vals[o.out]
-	r := len(x.shape)
-	ax := o.axis
+	if o.src, err = elementSources(x.shape, t.Shape, idx, o.axis, o.src); err != nil {
+		return err
+	}
+	y.resize(t.Shape)
+	for e, p := range o.src {
+		y.data[e] = x.data[p]
+	}
+	return nil
+}
+
+// elementSources returns, for each element of an index tensor of shape ishape
+// along axis (GatherElements' indices, TopK's), the flat position in a tensor of
+// shape xshape of the element it picks: the same coordinates, the index's along
+// the axis. dst is reused when large enough.
+func elementSources(xshape, ishape []int, idx []int64, axis int, dst []int32) ([]int32, error) {
+	r := len(xshape)
+	ax := axis
 	if ax < 0 {
 		ax += r
 	}
-	if ax < 0 || ax >= r || len(t.Shape) != r {
-		return fmt.Errorf("axis %d, data %v and indices %v", o.axis, x.shape, t.Shape)
+	if ax < 0 || ax >= r || len(ishape) != r {
+		return nil, fmt.Errorf("axis %d, data %v and indices %v", axis, xshape, ishape)
 	}
 	for d := range r {
-		if d != ax && t.Shape[d] > x.shape[d] {
-			return fmt.Errorf("indices %v larger than the data %v outside axis %d", t.Shape, x.shape, ax)
+		if d != ax && ishape[d] > xshape[d] {
+			return nil, fmt.Errorf("indices %v larger than the data %v outside axis %d", ishape, xshape, ax)
 		}
 	}
-	y.resize(t.Shape)
-	if cap(o.src) < len(idx) {
-		o.src = make([]int32, len(idx))
+	if cap(dst) < len(idx) {
+		dst = make([]int32, len(idx))
 	}
-	o.src = o.src[:len(idx)]
-	// strides of the data; the output is walked in index order
+	dst = dst[:len(idx)]
+	// strides of the data; the indices are walked in order
 	xs := make([]int, r)
 	s := 1
 	for d := r - 1; d >= 0; d-- {
 		xs[d] = s
-		s *= x.shape[d]
+		s *= xshape[d]
 	}
 	pos := make([]int, r)
 	for e, v := range idx {
 		k := int(v)
 		if k < 0 {
-			k += x.shape[ax]
+			k += xshape[ax]
 		}
-		if k < 0 || k >= x.shape[ax] {
-			return fmt.Errorf("index %d outside the %d elements of axis %d", v, x.shape[ax], ax)
+		if k < 0 || k >= xshape[ax] {
+			return nil, fmt.Errorf("index %d outside the %d elements of axis %d", v, xshape[ax], ax)
 		}
 		off := 0
 		for d := range r {
@@ -87,17 +101,16 @@ func (o *gatherElementsOp) forward(n *Net) error {
 			}
 			off += c * xs[d]
 		}
-		o.src[e] = int32(off)
-		y.data[e] = x.data[off]
+		dst[e] = int32(off)
 		for d := r - 1; d >= 0; d-- {
 			pos[d]++
-			if pos[d] < t.Shape[d] {
+			if pos[d] < ishape[d] {
 				break
 			}
 			pos[d] = 0
 		}
 	}
-	return nil
+	return dst, nil
 }
 
 func (o *gatherElementsOp) backward(n *Net) {

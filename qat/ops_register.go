@@ -18,6 +18,7 @@ func registerMoreOps() {
 	builders["GatherElements"] = buildGatherElements
 	builders["ScatterElements"] = buildScatter
 	builders["ScatterND"] = buildScatter
+	builders["TopK"] = buildTopK
 	builders["Where"] = buildWhere
 	builders["Max"] = buildMinMax
 	builders["Min"] = buildMinMax

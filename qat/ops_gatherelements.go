@@ -36,13 +36,9 @@ func buildGatherElements(b *builder, node *graph.Node) (built, error) {
 func (o *gatherElementsOp) label() string { return o.node }
 
 func (o *gatherElementsOp) forward(n *Net) error {
-	t, err := o.idx.value(n)
+	t, idx, err := o.idx.indices(n)
 	if err != nil {
-		return fmt.Errorf("indices: %w", err)
-	}
-	idx, err := t.AsInt64()
-	if err != nil {
-		return fmt.Errorf("indices: %w", err)
+		return err
 	}
 	x, y := n.vals[o.in], n.vals[o.out]
 	if o.src, err = elementSources(x.shape, t.Shape, idx, o.axis, o.src); err != nil {

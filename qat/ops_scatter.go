@@ -128,13 +128,9 @@ func (o *scatterOp) places(dshape, ishape []int, idx []int64, nUpd int) error {
 }
 
 func (o *scatterOp) forward(n *Net) error {
-	t, err := o.idx.value(n)
+	t, idx, err := o.idx.indices(n)
 	if err != nil {
-		return fmt.Errorf("indices: %w", err)
-	}
-	idx, err := t.AsInt64()
-	if err != nil {
-		return fmt.Errorf("indices: %w", err)
+		return err
 	}
 	x, u, y := n.vals[o.data], n.vals[o.upd], n.vals[o.out]
 	if err := o.places(x.shape, t.Shape, idx, len(u.data)); err != nil {

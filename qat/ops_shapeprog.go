@@ -188,6 +188,20 @@ func (in noGradIn) value(n *Net) (*graph.Tensor, error) {
 	return nil, fmt.Errorf("%q was not computed", in.computed)
 }
 
+// indices returns the operand's tensor for this step and its values as int64
+// (GatherElements', Scatter's indices).
+func (in noGradIn) indices(n *Net) (*graph.Tensor, []int64, error) {
+	t, err := in.value(n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("indices: %w", err)
+	}
+	idx, err := t.AsInt64()
+	if err != nil {
+		return nil, nil, fmt.Errorf("indices: %w", err)
+	}
+	return t, idx, nil
+}
+
 // sameValues reports whether two computed tensors hold the same values.
 func sameValues(a, b *graph.Tensor) bool {
 	if a == nil || b == nil {

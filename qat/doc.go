@@ -32,7 +32,9 @@
 // Resize as a separable linear map whose weights are read off that kernel too),
 // reductions, Einsum, Where, Softmax, normalizations, BatchNormalization that could not
 // be folded, 1-D convolutions and pooling (as the 2-D ones of height 1), embedding
-// lookups whose tables train (ops_embedding.go), and the shape arithmetic that
+// lookups whose tables train (ops_embedding.go), LSTM and GRU trained through time
+// with the hidden state fake-quantized at every step as the int8 executor quantizes
+// it (ops_rnn.go), and the shape arithmetic that
 // depends on the batch size, the sequence length or integer inputs (evaluated at run
 // time with the runtime's kernels: attention masks, position ids). New refuses a
 // graph with an operator that has no gradient with an error naming the node

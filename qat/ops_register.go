@@ -39,4 +39,6 @@ func registerMoreOps() {
 	builders["ReduceMax"] = buildReduceMax
 	builders["ReduceMin"] = buildReduceMax
 	builders["ConvTranspose"] = buildConvTranspose
+	builders["LSTM"] = buildRNN
+	builders["GRU"] = buildRNN
 }

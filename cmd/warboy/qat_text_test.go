@@ -28,6 +28,9 @@ func TestQATTokenIDs(t *testing.T) {
 	}{
 		{"text_cls_opset13.onnx", "npy_text", "npy_text_test", map[string][]int{"ids": {16}}},
 		{"textmask_cls_opset13.onnx", "npz_textmask", "npz_textmask_test", map[string][]int{"ids": {16}, "mask": {16}}},
+		// a bidirectional nn.LSTM and nn.GRU (batch_first) over the embeddings
+		{"textlstm_cls_opset13.onnx", "npy_text", "npy_text_test", map[string][]int{"ids": {16}}},
+		{"textgru_cls_opset13.onnx", "npy_text", "npy_text_test", map[string][]int{"ids": {16}}},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "q.onnx")
@@ -58,6 +61,11 @@ func TestQATTokenIDs(t *testing.T) {
 			require.Equal(t, graph.Int64, in["ids"].DType)
 			sess, err := runtime.NewSession(q, runtime.WithMode(runtime.ModeInt8))
 			require.NoError(t, err)
+			for _, p := range sess.Placement {
+				if p.OpType == "LSTM" || p.OpType == "GRU" {
+					t.Errorf("%s %q runs in float32, not as the int8 QRNN", p.OpType, p.Node)
+				}
+			}
 			ours, err := sess.RunTensors(in)
 			require.NoError(t, err)
 			if err := ortoracle.Available(); err != nil {

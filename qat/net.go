@@ -137,6 +137,9 @@ type builder struct {
 // Quantize will quantize, trainable copies of the weights. Ranges must be set
 // (SetRanges) before training.
 func New(m *graph.Model, cfg Config) (*Net, error) {
+	if err := CheckBatchLeading(m.Graph); err != nil {
+		return nil, err
+	}
 	var bound *graph.Model
 	var err error
 	switch {

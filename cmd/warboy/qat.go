@@ -211,6 +211,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := quantizer.CheckFloat(m); err != nil {
 		return alreadyQuantized(pos[0], err)
 	}
+	if err := qat.CheckBatchLeading(m.Graph); err != nil {
+		return err
+	}
 	if err := shapes.share(m.Graph); err != nil {
 		return err
 	}

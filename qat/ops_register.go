@@ -41,4 +41,5 @@ func registerMoreOps() {
 	builders["ConvTranspose"] = buildConvTranspose
 	builders["LSTM"] = buildRNN
 	builders["GRU"] = buildRNN
+	builders["RNN"] = buildRNN
 }

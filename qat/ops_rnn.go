@@ -9,7 +9,7 @@ import (
 	"github.com/warboy-sim/warboy/runtime"
 )
 
-// rnnOp is an LSTM or GRU, trained through time (backpropagation through the
+// rnnOp is an LSTM, GRU or RNN, trained through time (backpropagation through the
 // steps of each direction). Quantize gives such an operator int8 W and R (one
 // symmetric scale per gate row, shared by the directions) and quantizes X; the
 // int8 executor (QRNN) then makes the input projection on X's codes and, before
@@ -28,7 +28,8 @@ type rnnOp struct {
 	node       string
 	gru        bool
 	lbr        bool // GRU: linear_before_reset = 1 (the reset gate after R's product)
-	gates      int  // 4 (LSTM: i, o, f, c) or 3 (GRU: z, r, h)
+	gates      int  // 4 (LSTM: i, o, f, c), 3 (GRU: z, r, h) or 1 (RNN)
+	relu       bool // RNN: Relu instead of Tanh (nn.RNN(nonlinearity="relu"))
 	hidden     int
 	dirs       int
 	reverse    []bool // per direction
@@ -66,13 +67,15 @@ type rnnDir struct {
 	tmp   []float32 // [B, max(gates·H, H)]
 }
 
-// rnnDefaultActs are the activations an LSTM and a GRU apply when the attribute
-// is absent; training differentiates these cells only.
-var rnnDefaultActs = map[string][]string{"LSTM": {"Sigmoid", "Tanh", "Tanh"}, "GRU": {"Sigmoid", "Tanh"}}
+// rnnDefaultActs are the activations an LSTM, a GRU and an RNN apply when the
+// attribute is absent; training differentiates these cells, and an RNN with Relu.
+var rnnDefaultActs = map[string][]string{"LSTM": {"Sigmoid", "Tanh", "Tanh"}, "GRU": {"Sigmoid", "Tanh"}, "RNN": {"Tanh"}}
 
 func buildRNN(b *builder, node *graph.Node) (built, error) {
 	gru := node.OpType == "GRU"
+	acts := node.AttrStrings("activations", nil)
 	o := &rnnOp{node: node.Label(), gru: gru, gates: graph.RNNGates(node.OpType), h0: -1, c0: -1,
+		relu: node.OpType == "RNN" && len(acts) > 0 && acts[0] == "Relu",
 		lbr: gru && node.AttrInt("linear_before_reset", 0) != 0, batchFirst: node.AttrInt("layout", 0) != 0}
 	dirs, err := graph.RNNDirections(node)
 	if err != nil {
@@ -135,7 +138,7 @@ func buildRNN(b *builder, node *graph.Node) (built, error) {
 	}
 	for i, slot := range []*int{&o.h0, &o.c0} {
 		name := node.Input(5 + i)
-		if name == "" || (gru && i == 1) {
+		if name == "" || (o.gates < 4 && i == 1) {
 			continue
 		}
 		if *slot, err = b.input(node, name); err != nil {
@@ -143,8 +146,8 @@ func buildRNN(b *builder, node *graph.Node) (built, error) {
 		}
 	}
 	o.quantState = o.w.quant && o.r.quant
-	n := 3
-	if gru {
+	n := 3 // Y, Y_h, Y_c
+	if o.gates < 4 {
 		n = 2
 	}
 	for range n {
@@ -171,9 +174,12 @@ func rnnTrainableCell(node *graph.Node) error {
 	if len(acts)%len(def) != 0 {
 		return fmt.Errorf("%s lists %d activations, want a multiple of %d", op, len(acts), len(def))
 	}
+	if op == "RNN" && len(acts) > 0 && acts[0] == "Relu" {
+		def = []string{"Relu"}
+	}
 	for i, a := range acts {
 		if a != def[i%len(def)] {
-			return fmt.Errorf("%w: %s with activations %v (the default cell %v only)", ErrNoGradient, op, acts, def)
+			return fmt.Errorf("%w: %s with activations %v (the default cell %v only)", ErrNoGradient, op, acts, rnnDefaultActs[op])
 		}
 	}
 	return nil
@@ -248,7 +254,7 @@ func (o *rnnOp) forward(n *Net) error {
 	clear(y.data)
 	for d := range o.d {
 		dr := &o.d[d]
-		dr.size(T, B, H, gh, !o.gru)
+		dr.size(T, B, H, gh, o.gates == 4)
 		kernels.Sgemm(false, true, T*B, gh, o.inputs, o.xs, o.inputs, o.w.eff[d*gh*o.inputs:], o.inputs, dr.xw, gh, false, n.threads)
 		o.addBiases(d, dr.xw)
 		if err := o.initStates(n, d); err != nil {
@@ -372,7 +378,7 @@ func (o *rnnOp) initStates(n *Net, d int) error {
 	for i, s := range []int{o.h0, o.c0} {
 		st := dr.h
 		if i == 1 {
-			if o.gru {
+			if o.gates < 4 {
 				break
 			}
 			st = dr.c
@@ -424,10 +430,13 @@ func dynFakeQuant(src, dst []float32) {
 
 // step runs time step t of direction d over the batch.
 func (o *rnnOp) step(n *Net, d, t int) {
-	if o.gru {
-		o.stepGRU(n, d, t)
-	} else {
+	switch o.gates {
+	case 4:
 		o.stepLSTM(n, d, t)
+	case 3:
+		o.stepGRU(n, d, t)
+	default:
+		o.stepRNN(n, d, t)
 	}
 }
 
@@ -445,7 +454,7 @@ func (o *rnnOp) backward(n *Net) {
 		dr.dc = grow(dr.dc, B*H)
 		for i, st := range [][]float32{dr.dh, dr.dc} {
 			clear(st)
-			if i == 1 && o.gru {
+			if i == 1 && o.gates < 4 {
 				continue
 			}
 			g := n.vals[o.outs[1+i]].grad
@@ -461,15 +470,18 @@ func (o *rnnOp) backward(n *Net) {
 					kernels.AddF32(dr.dh[b*H:(b+1)*H], y.grad[o.yOff(t, d, b):o.yOff(t, d, b)+H])
 				}
 			}
-			if o.gru {
-				o.backStepGRU(n, d, t)
-			} else {
+			switch o.gates {
+			case 4:
 				o.backStepLSTM(n, d, t)
+			case 3:
+				o.backStepGRU(n, d, t)
+			default:
+				o.backStepRNN(n, d, t)
 			}
 		}
 		o.backInputs(n, d, dW[d*gh*o.inputs:(d+1)*gh*o.inputs], dR[d*gh*H:(d+1)*gh*H])
 		for i, s := range []int{o.h0, o.c0} {
-			if s < 0 || n.vals[s].grad == nil || (i == 1 && o.gru) {
+			if s < 0 || n.vals[s].grad == nil || (i == 1 && o.gates < 4) {
 				continue
 			}
 			st := dr.dh
@@ -494,7 +506,7 @@ func (o *rnnOp) backInputs(n *Net, d int, dW, dR []float32) {
 	kernels.Sgemm(true, false, gh, in, T*B, dr.dxw, gh, o.xs, in, dW, in, true, n.threads)
 	drg := dr.drg
 	if !o.gru {
-		drg = dr.dxw // an LSTM's gates add both sides as they are
+		drg = dr.dxw // an LSTM's and an RNN's gates add both sides as they are
 	}
 	if o.gru && !o.lbr {
 		// z and r read the state, h̃ reads (r ⊙ H) as quantized (extra)

@@ -31,7 +31,7 @@ func withInits(m map[string]*graph.Tensor, more map[string]*graph.Tensor) map[st
 
 // rnnCases are recurrent operators as exporters write them: torch.onnx's
 // sequence-first operators behind a Transpose (LSTM; GRU with
-// linear_before_reset = 1), Keras's GRU (linear_before_reset = 0), batch-first
+// linear_before_reset = 1; RNN), Keras's GRU (linear_before_reset = 0), batch-first
 // layouts, both directions, initial states computed from the data, and every
 // output read.
 func rnnCases() []struct {
@@ -82,6 +82,17 @@ func rnnCases() []struct {
 		{"GRU reverse, batch-first, linear_before_reset=1", tinyModel{[]int{4, 3}, []*graph.Node{
 			multiNode("GRU", []string{"x", "W", "R", "B"}, []string{"y"}, hs(4), strAttr("direction", "reverse"), intAttr("layout", 1), intAttr("linear_before_reset", 1))},
 			rnnWeights(rng, "", 1, 3, 4, 3)}},
+		{"RNN bidirectional with an initial state from the data (nn.RNN)", tinyModel{[]int{4, 5}, []*graph.Node{
+			node("Transpose", []string{"x"}, "xt", perm),
+			node("Slice", []string{"xt", "s0", "s2", "a0"}, "h0"),
+			multiNode("RNN", []string{"xt", "W", "R", "B", "", "h0"}, []string{"Y", "Yh"}, hs(5), strAttr("direction", "bidirectional")),
+			node("Unsqueeze", []string{"Yh", "a0"}, "Yh1"),
+			node("Concat", []string{"Y", "Yh1"}, "y", intAttr("axis", 0))},
+			withInits(rnnWeights(rng, "", 2, 1, 5, 5), slices)}},
+		{"RNN with Relu, reverse, batch-first", tinyModel{[]int{4, 3}, []*graph.Node{
+			multiNode("RNN", []string{"x", "W", "R", "B"}, []string{"y"}, hs(4), strAttr("direction", "reverse"), intAttr("layout", 1),
+				&graph.Attr{Name: "activations", Type: graph.AttrStrings, Strings: []string{"Relu"}})},
+			rnnWeights(rng, "", 1, 1, 4, 3)}},
 	}
 }
 
@@ -100,7 +111,7 @@ func TestRNNGradients(t *testing.T) {
 func TestRNNSequenceLengths(t *testing.T) {
 	rng := rand.New(rand.NewSource(32))
 	lens := graph.FromInt32([]int{3}, []int32{4, 2, 1})
-	for _, op := range []string{"LSTM", "GRU"} {
+	for _, op := range []string{"LSTM", "GRU", "RNN"} {
 		gates := graph.RNNGates(op)
 		rnn := multiNode(op, []string{"xt", "W", "R", "B", "lens"}, []string{"Y", "Yh"}, intAttr("hidden_size", 4),
 			strAttr("direction", "bidirectional"))
@@ -138,6 +149,8 @@ func TestRNNRefusals(t *testing.T) {
 			withInits(rnnWeights(rng, "", 1, 4, 2, 3), map[string]*graph.Tensor{"P": randTensor(rng, 1, 1, 6)})},
 		{"activations", "GRU with activations [Relu Tanh]", multiNode("GRU", []string{"xt", "W", "R"}, []string{"y"}, intAttr("hidden_size", 2),
 			&graph.Attr{Name: "activations", Type: graph.AttrStrings, Strings: []string{"Relu", "Tanh"}}), rnnWeights(rng, "", 1, 3, 2, 3)},
+		{"RNN activations", "RNN with activations [Sigmoid]", multiNode("RNN", []string{"xt", "W", "R"}, []string{"y"}, intAttr("hidden_size", 2),
+			&graph.Attr{Name: "activations", Type: graph.AttrStrings, Strings: []string{"Sigmoid"}}), rnnWeights(rng, "", 1, 1, 2, 3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.n.Name = "rnn"

@@ -20,9 +20,9 @@ second int64 input "mask" (1 on tokens, 0 on padding) added to the attention sco
 and the tokens before it (torch.where(future, -1e4, scores): a Where node) and the mean is
 taken of torch.maximum(x, 0) (a Max node). With --cnn the model is a TextCNN instead
 (embedding, Conv1d + BatchNorm1d + ReLU, a strided depthwise Conv1d, max over time).
-With --rnn lstm or --rnn gru it is a recurrent classifier (embedding, a bidirectional
-nn.LSTM or nn.GRU of hidden 48 with batch_first=True, the two directions' last states
-concatenated, a linear head): torch.onnx writes a sequence-first LSTM/GRU between
+With --rnn lstm, gru or rnn it is a recurrent classifier (embedding, a bidirectional
+nn.LSTM, nn.GRU or nn.RNN (tanh) of hidden 48 with batch_first=True, the two directions' last states
+concatenated, a linear head): torch.onnx writes a sequence-first LSTM/GRU/RNN between
 Transposes, its initial state a zero tensor of the batch's size.
 
 Debian's python3-torch 1.13:
@@ -134,13 +134,13 @@ class TextCNN(nn.Module):
 
 
 class RNNClassifier(nn.Module):
-    """Embedding, a bidirectional LSTM or GRU over the tokens, both directions'
-    final hidden states, a linear head."""
+    """Embedding, a bidirectional LSTM, GRU or RNN over the tokens, both
+    directions' final hidden states, a linear head."""
 
     def __init__(self, kind, d=32, hidden=48):
         super().__init__()
         self.emb = nn.Embedding(VOCAB, d)
-        cell = nn.LSTM if kind == "lstm" else nn.GRU
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
         self.rnn = cell(d, hidden, batch_first=True, bidirectional=True)
         self.head = nn.Linear(2 * hidden, CLASSES)
 
@@ -173,7 +173,7 @@ def main():
     ap.add_argument("--mask", action="store_true", help="sequences of 6-16 tokens padded to 16, a second input 'mask'")
     ap.add_argument("--causal", action="store_true", help="a causal mask on the scores (Where) and torch.maximum(x, 0) before the mean")
     ap.add_argument("--cnn", action="store_true", help="a TextCNN (1-D convolutions, max over time) instead of attention")
-    ap.add_argument("--rnn", choices=["lstm", "gru"], help="a bidirectional LSTM or GRU classifier instead of attention")
+    ap.add_argument("--rnn", choices=["lstm", "gru", "rnn"], help="a bidirectional LSTM, GRU or Elman RNN classifier instead of attention")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     torch.manual_seed(a.seed)

@@ -76,7 +76,7 @@ func buildRNN(b *builder, node *graph.Node) (built, error) {
 	acts := node.AttrStrings("activations", nil)
 	o := &rnnOp{node: node.Label(), gru: gru, gates: graph.RNNGates(node.OpType), h0: -1, c0: -1,
 		relu: node.OpType == "RNN" && len(acts) > 0 && acts[0] == "Relu",
-		lbr: gru && node.AttrInt("linear_before_reset", 0) != 0, batchFirst: node.AttrInt("layout", 0) != 0}
+		lbr:  gru && node.AttrInt("linear_before_reset", 0) != 0, batchFirst: node.AttrInt("layout", 0) != 0}
 	dirs, err := graph.RNNDirections(node)
 	if err != nil {
 		return built{}, err

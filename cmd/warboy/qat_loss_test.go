@@ -215,3 +215,35 @@ func TestScoreLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3*8*8*9, n, "pred [1,3,8,8,9] at 64x64")
 }
+
+// TestQATBatchOneModel: a model exported for one sample that fixes its batch
+// inside (x.reshape(1, 784)) cannot train at a larger batch; the error says so
+// and names the remedy, nothing is written, and --batch 1 trains it.
+func TestQATBatchOneModel(t *testing.T) {
+	dir := t.TempDir()
+	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
+	require.NoError(t, err)
+	g := m.Graph
+	g.Inputs[0].Shape[0] = graph.Dim{Size: 1}
+	g.Outputs[0].Shape[0] = graph.Dim{Size: 1}
+	for _, n := range g.Nodes {
+		if n.OpType == "Flatten" {
+			n.OpType, n.Attrs = "Reshape", map[string]*graph.Attr{}
+			n.Inputs = append(n.Inputs, "batch_one_shape")
+		}
+	}
+	g.Initializers["batch_one_shape"] = graph.FromInt64([]int{2}, []int64{1, 784})
+	model := filepath.Join(dir, "b1.onnx")
+	require.NoError(t, m.Save(model))
+	out := filepath.Join(dir, "q.onnx")
+	base := []string{"qat", model, "--data", testData, "-n", "64", "--calib-n", "16", "--eval-n", "100", "--lr", "0.01", "-o", out}
+
+	code, _, stderr := runCLI(append(base, "--batch", "16")...)
+	require.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, `the model declares batch 1, input "input" [1,1,28,28], and may fix it inside: train with --batch 1`)
+	assert.NoFileExists(t, out)
+
+	code, _, stderr = runCLI(append(base, "--batch", "1")...)
+	require.Equal(t, 0, code, stderr)
+	assert.FileExists(t, out)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -186,6 +187,11 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 		bar.Done()
 	}
 	if err != nil {
+		if in := batchOneInput(t.model.Graph); in != nil && opts.Batch > 1 && !errors.Is(err, qat.ErrDiverged) {
+			// A model exported at batch 1 often fixes it inside (a reshape to
+			// [1, ...], a Resize to constant sizes) once Optimize folds its shapes.
+			return nil, fmt.Errorf("%w (the model declares batch 1, input %q %v, and may fix it inside: train with --batch 1, or export the model with a dynamic batch axis)", err, in.Name, in.Shape)
+		}
 		return nil, err
 	}
 	run := &lrRun{lr: opts.LR, stats: stats, bound: net.BoundExport()}
@@ -262,4 +268,22 @@ func chooseLR(lrs []float64, runs []*lrRun, ev *quantizer.Evaluator, rank ranker
 		cands[i] = *byLR[lr]
 	}
 	return best, cands, nil
+}
+
+// batchOneInput returns an input of g when every input declares a batch of
+// exactly 1 (a model exported for one sample), nil otherwise.
+func batchOneInput(g *graph.Graph) *graph.Value {
+	var first *graph.Value
+	for _, in := range g.Inputs {
+		if g.Initializers[in.Name] != nil {
+			continue
+		}
+		if !in.HasShape || len(in.Shape) == 0 || !in.Shape[0].Known() || in.Shape[0].Size != 1 {
+			return nil
+		}
+		if first == nil {
+			first = in
+		}
+	}
+	return first
 }

@@ -56,7 +56,9 @@ func (b *builder) setupInputs() error {
 			if n.input < 0 {
 				n.input, n.inShape = ni.slot, ni.declared
 			}
-		case graph.Int64, graph.Int32, graph.Bool:
+		case graph.Int64, graph.Int32, graph.Bool, graph.Uint8, graph.Int8:
+			// token ids, masks; an image of raw uint8 pixels that the model
+			// casts and normalises itself
 			n.computedNames[in.Name] = true
 		default:
 			return fmt.Errorf("qat: input %q is %s; training reads float32 and integer inputs", in.Name, in.DType)
@@ -169,7 +171,8 @@ func integerInput(in netInput, x []float32, batch, per, off int) (*graph.Tensor,
 	t := graph.NewTensor(in.dtype, append([]int{batch}, in.shape...))
 	for i := 0; i < batch; i++ {
 		for j, v := range x[i*per+off : i*per+off+sz] {
-			if float32(math.Trunc(float64(v))) != v || (in.dtype == graph.Bool && v != 0 && v != 1) {
+			if float32(math.Trunc(float64(v))) != v || (in.dtype == graph.Bool && v != 0 && v != 1) ||
+				(in.dtype == graph.Uint8 && (v < 0 || v > 255)) || (in.dtype == graph.Int8 && (v < -128 || v > 127)) {
 				return nil, fmt.Errorf("qat: input %q is %s; sample %d holds %v", in.name, in.dtype, i, v)
 			}
 			k := i*sz + j
@@ -180,6 +183,10 @@ func integerInput(in netInput, x []float32, batch, per, off int) (*graph.Tensor,
 				d[k] = int32(v)
 			case []bool:
 				d[k] = v != 0
+			case []uint8:
+				d[k] = uint8(v)
+			case []int8:
+				d[k] = int8(v)
 			}
 		}
 	}

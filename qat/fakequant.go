@@ -19,6 +19,9 @@ type actRange struct {
 	// op that reads the table as that table trains (ops_embedding.go), as Quantize
 	// quantizes a constant read as data; not calibrated, averaged or learned.
 	fromConst bool
+	// set: SetRanges gave the range (a calibrated [0, 0], the range of a term
+	// that is zero on every calibration sample, is a range too).
+	set bool
 	// glo, ghi accumulate d(loss)/d(lo, hi) when the ranges are learned (lsq.go).
 	glo, ghi float64
 	// clip: Options.Ranges "ema-clip" (clipRange).

@@ -70,6 +70,11 @@ func TestFitErrors(t *testing.T) {
 	require.ErrorContains(t, err, "no training data")
 	_, err = n.Fit(constData{4, 0}, Options{Optimizer: "lion"})
 	require.ErrorContains(t, err, "unknown optimizer")
+	// A range calibrated as [0, 0] (an attention mask's 1 - mask on samples
+	// without padding) is a range, not a missing one.
+	require.NoError(t, n.SetRanges(quantizer.Ranges{"x": {-1, 1}, "y": {0, 0}}))
+	_, err = n.Fit(constData{4, 0}, Options{})
+	require.NoError(t, err)
 }
 
 type constData struct{ n, label int }

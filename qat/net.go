@@ -598,7 +598,7 @@ func (n *Net) SetRanges(r quantizer.Ranges) error {
 			missing = append(missing, name)
 			continue
 		}
-		ar.lo, ar.hi = v[0], v[1]
+		ar.lo, ar.hi, ar.set = v[0], v[1], true
 	}
 	n.calibrated = r
 	if len(missing) > 0 {

@@ -271,7 +271,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		return nil, errors.New("qat: distillation needs a teacher")
 	}
 	for _, r := range n.ranges {
-		if r.fixed == nil && r.lo == 0 && r.hi == 0 {
+		if r.fixed == nil && !r.fromConst && !r.set {
 			return nil, fmt.Errorf("qat: activation %q has no range (call SetRanges with calibrated ranges)", r.name)
 		}
 	}

@@ -296,6 +296,18 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("GatherElements", []string{"x", "i"}, "g", intAttr("axis", 1)),
 			node("Mul", []string{"v", "g"}, "y")},
 			map[string]*graph.Tensor{"k": i64(2)}}},
+		{"CastLike of a size computed from the shape (opset 15), Cast float to float", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Shape", []string{"x"}, "sh"), node("Gather", []string{"sh", "i2"}, "w"),
+			node("CastLike", []string{"w", "x"}, "wf"), node("Mul", []string{"x", "wf"}, "m"),
+			node("Relu", []string{"m"}, "r"), node("Cast", []string{"r"}, "y", intAttr("to", int64(graph.Float32)))},
+			map[string]*graph.Tensor{"i2": graph.FromInt64(nil, []int64{2})}}},
+		{"GatherND of the top-k picks (batch_dims 1, a detector's post-processing)", tinyModel{[]int{6}, []*graph.Node{
+			node("Softmax", []string{"x"}, "p", intAttr("axis", -1)),
+			multiNode("TopK", []string{"p", "k"}, []string{"v", "i"}),
+			node("Unsqueeze", []string{"i", "ax2"}, "iu"),
+			node("GatherND", []string{"x", "iu"}, "g", intAttr("batch_dims", 1)),
+			node("Mul", []string{"v", "g"}, "y")},
+			map[string]*graph.Tensor{"k": i64(2), "ax2": i64(2)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
@@ -434,4 +446,62 @@ func TestResizeLeadingAxesRefused(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoGradient)
 	require.ErrorContains(t, err, "y_node")
 	require.ErrorContains(t, err, "Resize scales axis 1 (2 to 4); only the last two axes are trained")
+}
+
+// TestBFloat16RoundTrip: a cast through bfloat16 rounds as the runtime does (its
+// 8-bit mantissa is too coarse for finite differences) and passes the gradient
+// straight through. (float16 never reaches training: Optimize widens a float16
+// model to float32, casts included, and the written model computes so.)
+func TestBFloat16RoundTrip(t *testing.T) {
+	m := tinyModel{[]int{5}, []*graph.Node{
+		node("Cast", []string{"x"}, "h", intAttr("to", int64(graph.BFloat16))),
+		node("Cast", []string{"h"}, "f", intAttr("to", int64(graph.Float32))), node("Mul", []string{"f", "k"}, "y")},
+		map[string]*graph.Tensor{"k": graph.ScalarFloat32(1.5)}}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	checkForwardMatchesRuntime(t, m, n, 3)
+	n.inputGrad = true
+	x := []float32{0.1234567, -3.3333, 7.77, 1e-3, 250.3}
+	_, y, err := n.Forward(x, 1)
+	require.NoError(t, err)
+	require.Equal(t, float32(1.5*0.12353516), y[0], "rounded to bfloat16's 8-bit mantissa")
+	n.Backward([]float32{1, 2, 3, 4, 5})
+	require.Equal(t, []float32{1.5, 3, 4.5, 6, 7.5}, n.vals[n.input].grad)
+}
+
+// TestControlFlowReadingActivations: an If whose branches read an activation of
+// the enclosing graph (implicit inputs) is not shape arithmetic: it is refused
+// naming the node when the net is built (it was evaluated without those values
+// and failed at the first step), while an If over computed values only still runs
+// as shape arithmetic.
+func TestControlFlowReadingActivations(t *testing.T) {
+	branch := func(op, in, out string) *graph.Attr {
+		g := &graph.Graph{Name: op, Nodes: []*graph.Node{node(op, []string{in}, out)}, Initializers: map[string]*graph.Tensor{},
+			Values: map[string]*graph.Value{}, Outputs: []*graph.Value{{Name: out, DType: graph.Float32}}}
+		return &graph.Attr{Type: graph.AttrGraph, G: g}
+	}
+	ifNode := func(in string) *graph.Node {
+		n := node("If", []string{"cond"}, "b")
+		n.Attrs["then_branch"], n.Attrs["else_branch"] = branch("Identity", in, "t"), branch("Neg", in, "e")
+		n.Attrs["then_branch"].Name, n.Attrs["else_branch"].Name = "then_branch", "else_branch"
+		return n
+	}
+	inits := func() map[string]*graph.Tensor {
+		return map[string]*graph.Tensor{"i0": graph.FromInt64(nil, []int64{0}), "zero": graph.FromInt64(nil, []int64{0}),
+			"c": graph.FromFloat32([]int{1}, []float32{2})}
+	}
+	// the condition depends on the batch size: Optimize cannot fold the If
+	cond := []*graph.Node{node("Shape", []string{"x"}, "sh"), node("Gather", []string{"sh", "i0"}, "nb"),
+		node("Greater", []string{"nb", "zero"}, "cond")}
+	m := tinyModel{[]int{4}, append(cond, node("Relu", []string{"x"}, "r"), ifNode("r"), node("Add", []string{"b", "x"}, "y")), inits()}.model()
+	_, err := New(m, Config{FloatOnly: true})
+	require.ErrorIs(t, err, ErrNoGradient)
+	require.ErrorContains(t, err, `If "b_node"`)
+
+	m = tinyModel{[]int{4}, append(cond, ifNode("c"), node("Mul", []string{"b", "x"}, "y")), inits()}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	_, y, err := n.Forward([]float32{1, 2, 3, 4}, 1)
+	require.NoError(t, err)
+	require.Equal(t, []float32{2, 4, 6, 8}, y)
 }

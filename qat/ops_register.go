@@ -13,6 +13,7 @@ func registerMoreOps() {
 		builders[op] = buildMove
 	}
 	builders["Gather"] = buildGather
+	builders["GatherND"] = buildMove // by indices computed or constant: a gather like the others
 	builders["CumSum"] = buildCumSum
 	builders["Einsum"] = buildEinsum
 	builders["GatherElements"] = buildGatherElements
@@ -42,4 +43,6 @@ func registerMoreOps() {
 	builders["LSTM"] = buildRNN
 	builders["GRU"] = buildRNN
 	builders["RNN"] = buildRNN
+	builders["Cast"] = buildCast
+	builders["CastLike"] = buildCast
 }

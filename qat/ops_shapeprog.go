@@ -52,15 +52,20 @@ func (b *builder) isShapeNode(node *graph.Node) bool {
 		if o == "" {
 			continue
 		}
-		if v := b.g.Values[o]; v == nil || v.DType == graph.Float32 || v.DType == graph.Undefined {
+		if v := b.g.Values[o]; v == nil || isFloatType(v.DType) || v.DType == graph.Undefined {
+			// float16, bfloat16 and float64 are differentiable too (a
+			// mixed-precision round trip through a Cast): not shape arithmetic
 			nonFloat = false
 		}
 	}
 	if nonFloat {
 		return true
 	}
-	for _, in := range node.Inputs {
-		if in == "" || b.g.Initializers[in] != nil || b.n.computedNames[in] {
+	// a Loop's, If's or Scan's body may read values of this graph (its
+	// implicit inputs): they count as inputs
+	for i, in := range append(append([]string(nil), node.Inputs...), node.ImplicitInputs()...) {
+		if in == "" || b.g.Initializers[in] != nil || b.n.computedNames[in] || (node.OpType == "CastLike" && i == 1) {
+			// CastLike reads only the type of its second input
 			continue
 		}
 		return false
@@ -70,7 +75,8 @@ func (b *builder) isShapeNode(node *graph.Node) bool {
 
 func buildShapeOp(b *builder, node *graph.Node) error {
 	o := &shapeOp{node: node.Label(), gnode: node, opset: b.n.plan.Model.Opset()}
-	for _, in := range node.Inputs {
+	// the runtime's kernel takes a body's implicit inputs after the declared ones
+	for _, in := range append(append([]string(nil), node.Inputs...), node.ImplicitInputs()...) {
 		si := shapeIn{slot: -1}
 		switch {
 		case in == "":

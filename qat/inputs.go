@@ -50,7 +50,10 @@ func (b *builder) setupInputs() error {
 			ni.shape = ni.declared
 		}
 		switch in.DType {
-		case graph.Float32:
+		case graph.Float32, graph.Float16, graph.BFloat16, graph.Float64:
+			// a float16 or float64 input keeps its type through a Cast that
+			// Optimize puts at the boundary (it computes in float32): its
+			// values are float32 here, rounded to float16 as fed (feedInputs)
 			ni.slot = b.slot()
 			b.define(in.Name, ni.slot)
 			if n.input < 0 {
@@ -152,6 +155,7 @@ func (n *Net) feedInputs(x []float32, batch int) error {
 					copy(v.data[i*sz:(i+1)*sz], x[i*per+off:i*per+off+sz])
 				}
 			}
+			roundToInput(in.dtype, v.data)
 		} else {
 			t, err := integerInput(in, x, batch, per, off)
 			if err != nil {
@@ -191,4 +195,21 @@ func integerInput(in netInput, x []float32, batch, per, off int) (*graph.Tensor,
 		}
 	}
 	return t, nil
+}
+
+// roundToInput rounds values fed to a float16 or bfloat16 input to that type (what
+// the executor receives); float32 and float64 values are kept.
+func roundToInput(dt graph.DType, v []float32) {
+	var r func(float32) float32
+	switch dt {
+	case graph.Float16:
+		r = func(x float32) float32 { return graph.Float16ToFloat32(graph.Float32ToFloat16(x)) }
+	case graph.BFloat16:
+		r = func(x float32) float32 { return math.Float32frombits(uint32(graph.Float32ToBFloat16(x)) << 16) }
+	default:
+		return
+	}
+	for i, x := range v {
+		v[i] = r(x)
+	}
 }

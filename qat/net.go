@@ -230,14 +230,23 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	return n, nil
 }
 
-// TrainedOutputs are the graph outputs training computes: the float ones. An
-// integer output (the ArgMax label a classifier exported with its probabilities
-// also returns, a count, a mask) is computed from them, has no gradient and needs no
-// training; the written model keeps it.
+// TrainedOutputs are the graph outputs training computes: the floating-point ones
+// that a node computes. An integer output (the ArgMax label a classifier exported with
+// its probabilities also returns, a count, a mask) is computed from them, has no
+// gradient and needs no training, and an output that is a constant (anchors) or a
+// graph input passed through is what it is; the written model keeps them.
 func TrainedOutputs(g *graph.Graph) []*graph.Value {
+	inputs := map[string]bool{}
+	for _, in := range g.Inputs {
+		inputs[in.Name] = true
+	}
 	var out []*graph.Value
 	for _, o := range g.Outputs {
-		if o.DType == graph.Float32 || o.DType == graph.Undefined {
+		if g.Initializers[o.Name] != nil || inputs[o.Name] {
+			continue
+		}
+		if o.DType.IsFloat() || o.DType == graph.Undefined {
+			// float16, float64: the Cast Optimize puts at the boundary
 			out = append(out, o)
 		}
 	}

@@ -23,17 +23,9 @@ type castOp struct {
 	round   func(float32) float32 // nil: exact
 }
 
-func isFloatType(d graph.DType) bool {
-	switch d {
-	case graph.Float32, graph.Float16, graph.BFloat16, graph.Float64:
-		return true
-	}
-	return false
-}
-
 func buildCast(b *builder, node *graph.Node) (built, error) {
 	in, out := b.g.Values[node.Input(0)], b.g.Values[node.Output(0)]
-	if in == nil || out == nil || !isFloatType(in.DType) || !isFloatType(out.DType) {
+	if in == nil || out == nil || !in.DType.IsFloat() || !out.DType.IsFloat() {
 		what := "an unknown type"
 		if out != nil {
 			what = out.DType.String()

@@ -52,7 +52,7 @@ func (b *builder) isShapeNode(node *graph.Node) bool {
 		if o == "" {
 			continue
 		}
-		if v := b.g.Values[o]; v == nil || isFloatType(v.DType) || v.DType == graph.Undefined {
+		if v := b.g.Values[o]; v == nil || v.DType.IsFloat() || v.DType == graph.Undefined {
 			// float16, bfloat16 and float64 are differentiable too (a
 			// mixed-precision round trip through a Cast): not shape arithmetic
 			nonFloat = false

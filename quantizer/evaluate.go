@@ -102,7 +102,9 @@ func NewEvaluator(floatModel *graph.Model, data Batches, opts EvalOptions) (*Eva
 	for _, o := range floatModel.Graph.Outputs {
 		// Outputs that are not float (ArgMax labels, counts, masks) are not scored:
 		// the SQNR is over the float outputs, as quantization changes only them.
-		if o.DType != graph.Undefined && o.DType != graph.Float32 {
+		// float16 and float64 outputs (a model that keeps its outputs' type
+		// through a Cast) are scored on their values as float32 (floatValues)
+		if o.DType != graph.Undefined && !o.DType.IsFloat() {
 			continue
 		}
 		e.outputs = append(e.outputs, o.Name)
@@ -216,7 +218,7 @@ func (e *Evaluator) run(s *runtime.Session, qm *graph.Model, f func(map[string][
 			if t == nil {
 				return fmt.Errorf("output %q was not computed", name)
 			}
-			v := t.F32()
+			v := floatValues(t)
 			if qm != nil {
 				if v, err = decodeTensor(qm, name, t); err != nil {
 					return err
@@ -277,3 +279,4 @@ func top1(t *graph.Tensor, vals []float32) ([]int, error) {
 	}
 	return out, nil
 }
+

@@ -62,9 +62,29 @@ func toFloat32(g *graph.Graph, from graph.DType) int {
 	count := widenBody(g, from)
 	// The interface keeps its types: float16 inputs are cast to float32 on entry,
 	// float32 results back to float16 on exit.
+	// An input read only by Casts, an output a Cast to from writes, is at the
+	// boundary already (a graph widened before: the rewrite is idempotent).
+	readers := map[string][]*graph.Node{}
+	writer := map[string]*graph.Node{}
+	for _, n := range g.Nodes {
+		for _, x := range n.Inputs {
+			readers[x] = append(readers[x], n)
+		}
+		for _, o := range n.Outputs {
+			writer[o] = n
+		}
+	}
+	onlyCasts := func(name string) bool {
+		for _, n := range readers[name] {
+			if n.OpType != "Cast" || n.Domain != "" {
+				return false
+			}
+		}
+		return len(readers[name]) > 0
+	}
 	var pre, post []*graph.Node
 	for _, in := range g.Inputs {
-		if in.DType != from {
+		if in.DType != from || onlyCasts(in.Name) {
 			continue
 		}
 		wide := g.UniqueName(in.Name + "_f32")
@@ -74,7 +94,9 @@ func toFloat32(g *graph.Graph, from graph.DType) int {
 		count++
 	}
 	for _, out := range g.Outputs {
-		if out.DType != from {
+		// widenBody turned every Cast to from into one to float32: a Cast to
+		// from is a boundary an earlier pass put
+		if w := writer[out.Name]; out.DType != from || (w != nil && w.OpType == "Cast" && w.Domain == "" && w.AttrInt("to", 0) == int64(from)) {
 			continue
 		}
 		wide := g.UniqueName(out.Name + "_f32")

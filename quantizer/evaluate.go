@@ -279,4 +279,3 @@ func top1(t *graph.Tensor, vals []float32) ([]int, error) {
 	}
 	return out, nil
 }
-

@@ -308,6 +308,14 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("GatherND", []string{"x", "iu"}, "g", intAttr("batch_dims", 1)),
 			node("Mul", []string{"v", "g"}, "y")},
 			map[string]*graph.Tensor{"k": i64(2), "ax2": i64(2)}}},
+		{"Mean and Sum of three or more broadcast tensors (variadic, an old model zoo's)", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Relu", []string{"x"}, "r"), node("ReduceMean", []string{"x"}, "m", ints("axes", 2)),
+			node("Mean", []string{"x", "r", "m", "c"}, "a"), node("Sum", []string{"a", "r", "c"}, "y")},
+			map[string]*graph.Tensor{"c": graph.FromFloat32([]int{3}, []float32{0.5, -1, 2})}}},
+		{"Max and Min of three broadcast tensors", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "a"), node("Max", []string{"x", "a", "c"}, "mx"),
+			node("Min", []string{"x", "a", "c"}, "mn"), node("Concat", []string{"mx", "mn"}, "y", intAttr("axis", 1))},
+			map[string]*graph.Tensor{"k": graph.ScalarFloat32(-0.7), "c": graph.FromFloat32([]int{3}, []float32{0.5, -1, 2})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -44,5 +44,7 @@ func registerMoreOps() {
 	builders["GRU"] = buildRNN
 	builders["RNN"] = buildRNN
 	builders["Cast"] = buildCast
+	builders["Sum"] = buildSum
+	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 }

@@ -121,7 +121,7 @@ type minMaxOp struct {
 
 func buildMinMax(b *builder, node *graph.Node) (built, error) {
 	if len(node.Inputs) != 2 {
-		return built{}, fmt.Errorf("%w: %s of %d inputs (two are supported)", ErrNoGradient, node.OpType, len(node.Inputs))
+		return buildSum(b, node) // any other number of inputs (ops_sum.go)
 	}
 	o := &minMaxOp{node: node.Label(), max: node.OpType == "Max"}
 	var err error

@@ -316,6 +316,9 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Mul", []string{"x", "k"}, "a"), node("Max", []string{"x", "a", "c"}, "mx"),
 			node("Min", []string{"x", "a", "c"}, "mn"), node("Concat", []string{"mx", "mn"}, "y", intAttr("axis", 1))},
 			map[string]*graph.Tensor{"k": graph.ScalarFloat32(-0.7), "c": graph.FromFloat32([]int{3}, []float32{0.5, -1, 2})}}},
+		{"LRN across channels (AlexNet, GoogLeNet v1), even and odd sizes", tinyModel{[]int{5, 2, 2}, []*graph.Node{
+			node("LRN", []string{"x"}, "l", intAttr("size", 3), floatAttr("alpha", 0.5), floatAttr("beta", 0.75), floatAttr("bias", 1)),
+			node("LRN", []string{"l"}, "y", intAttr("size", 4), floatAttr("alpha", 0.3), floatAttr("beta", 0.6), floatAttr("bias", 2))}, nil}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -45,6 +45,7 @@ func registerMoreOps() {
 	builders["RNN"] = buildRNN
 	builders["Cast"] = buildCast
 	builders["Sum"] = buildSum
+	builders["LRN"] = buildLRN
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 }

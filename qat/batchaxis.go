@@ -12,10 +12,10 @@ import (
 // time-major recurrent model (torch's nn.LSTM without batch_first: x [time,
 // batch, C], h0 [layers, batch, H]) would have its time steps read as samples.
 // An input's batch is known to lie elsewhere when its dimensions are named a time
-// axis first and a batch after it, when another input's first dimension is named
-// at one of its later axes, or when every input names one symbolic dimension
-// alike at an axis other than 0 while their first dimensions differ; otherwise
-// axis 0 is the batch, as everywhere else.
+// axis first and a batch after it, when another input's first dimension, named
+// like a batch, is named at one of its later axes, or when every input names one
+// symbolic dimension alike at an axis other than 0 while their first dimensions
+// differ; otherwise axis 0 is the batch, as everywhere else.
 func CheckBatchLeading(g *graph.Graph) error {
 	var ins []*graph.Value
 	for _, in := range g.Inputs {
@@ -54,15 +54,17 @@ func CheckBatchLeading(g *graph.Graph) error {
 	}
 	for _, in := range ins {
 		for ax, d := range in.Shape[1:] {
-			if o := lead[d.Param]; o != nil && o != in && d.Param != in.Shape[0].Param {
+			if o := lead[d.Param]; o != nil && o != in && isBatchName(d.Param) && d.Param != in.Shape[0].Param {
 				return refuse(in, ax+1)
 			}
 		}
 	}
+	// first dimensions that agree (one symbolic name, or one size: two
+	// images [1, 1, H, W]) are the batch
 	sameLead := true
 	for _, in := range ins[1:] {
 		a, b := in.Shape[0], ins[0].Shape[0]
-		if a.Param == "" || a.Param != b.Param {
+		if a.Param != b.Param || (a.Param == "" && a.Size != b.Size) {
 			sameLead = false
 		}
 	}

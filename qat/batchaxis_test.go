@@ -24,6 +24,8 @@ func TestCheckBatchLeading(t *testing.T) {
 		{"token ids and mask", []*graph.Value{in("ids", sym("batch"), sym("seq")), in("mask", sym("batch"), sym("seq"))}, ""},
 		{"fixed batch", []*graph.Value{in("x", fix(1), fix(16), fix(20))}, ""},
 		{"a detector's heads, no batch axis", []*graph.Value{in("boxes", fix(3234), fix(4)), in("scores", fix(1), fix(3234), fix(91))}, ""},
+		{"two images of one symbolic size at batch 1 (LoFTR)", []*graph.Value{in("image0", fix(1), fix(1), sym("H"), sym("W")), in("image1", fix(1), fix(1), sym("H"), sym("W"))}, ""},
+		{"ids and positions without a batch", []*graph.Value{in("ids", sym("B"), sym("T")), in("pos", sym("T"))}, ""},
 		{"time-major RNN and its state", []*graph.Value{in("x", sym("time"), sym("batch"), fix(20)), in("h0", fix(4), sym("batch"), fix(32))},
 			`input "x" [time,batch,20] has its batch on axis 1 ("batch")`},
 		{"time-major, one input", []*graph.Value{in("x", sym("seq"), sym("batch"), fix(40))},

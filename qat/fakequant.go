@@ -172,6 +172,14 @@ func (o *fqOp) forward(n *Net) error {
 		if !ok {
 			lo, hi = minMax(x.data, n.threads)
 		}
+		if isInfOrNaN(lo) || isInfOrNaN(hi) {
+			// a max pool's -inf padding (TF "SAME" pooling): the range is that
+			// of the finite values, as calibration takes it
+			lo, hi, ok = finiteMinMax(x.data)
+			if !ok {
+				lo, hi = o.r.lo, o.r.hi
+			}
+		}
 		if fused {
 			lo, hi = max(lo, 0), max(hi, 0)
 		}
@@ -376,4 +384,22 @@ func fakeQuantBias(b []float32, sIn float32, sW, dst []float32) {
 		s := float64(sIn * sW[i%len(sW)]) // float32 product, as Quantize computes it
 		dst[i] = float32(math.RoundToEven(float64(v)/s) * s)
 	}
+}
+
+func isInfOrNaN(v float32) bool { return math.IsInf(float64(v), 0) || v != v }
+
+// finiteMinMax returns the smallest and largest finite value of x; ok is false
+// when x holds none.
+func finiteMinMax(x []float32) (lo, hi float32, ok bool) {
+	for _, v := range x {
+		if isInfOrNaN(v) {
+			continue
+		}
+		if !ok {
+			lo, hi, ok = v, v, true
+			continue
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi, ok
 }

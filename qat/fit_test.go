@@ -77,6 +77,19 @@ func TestFitErrors(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestFitNonFiniteAtFirstStep: a loss that is not finite before any update is
+// not a learning rate's divergence (which the CLI answers by trying the next
+// rate): the error says what it is.
+func TestFitNonFiniteAtFirstStep(t *testing.T) {
+	m := tinyModel{[]int{4}, []*graph.Node{node("Log", []string{"x"}, "l"), node("Gemm", []string{"l", "w"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 4}, make([]float32, 12))}}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	_, err = n.Fit(constData{4, 0}, Options{}) // sample 0 holds 0: log 0 = -Inf
+	require.ErrorContains(t, err, "at the first step, before any update")
+	require.NotErrorIs(t, err, ErrDiverged)
+}
+
 type constData struct{ n, label int }
 
 func (d constData) Len() int { return d.n }

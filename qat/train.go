@@ -385,6 +385,10 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				return stats, err
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				if ep == 0 && s == 0 {
+					// before any update: no learning rate would help
+					return stats, fmt.Errorf("qat: the loss is %v at the first step, before any update: the model or its fake quantization computes non-finite values on the training data", loss)
+				}
 				return stats, fmt.Errorf("qat: %w (%v) at epoch %d step %d; lower --lr", ErrDiverged, loss, ep+1, s+1)
 			}
 			n.ZeroGrad()

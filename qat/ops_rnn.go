@@ -440,6 +440,18 @@ func (o *rnnOp) step(n *Net, d, t int) {
 	}
 }
 
+// backStep is step's backward pass.
+func (o *rnnOp) backStep(n *Net, d, t int) {
+	switch o.gates {
+	case 4:
+		o.backStepLSTM(n, d, t)
+	case 3:
+		o.backStepGRU(n, d, t)
+	default:
+		o.backStepRNN(n, d, t)
+	}
+}
+
 func (o *rnnOp) backward(n *Net) {
 	T, B, H, gh := o.steps, o.batch, o.hidden, o.gates*o.hidden
 	y := n.vals[o.outs[0]]
@@ -470,14 +482,7 @@ func (o *rnnOp) backward(n *Net) {
 					kernels.AddF32(dr.dh[b*H:(b+1)*H], y.grad[o.yOff(t, d, b):o.yOff(t, d, b)+H])
 				}
 			}
-			switch o.gates {
-			case 4:
-				o.backStepLSTM(n, d, t)
-			case 3:
-				o.backStepGRU(n, d, t)
-			default:
-				o.backStepRNN(n, d, t)
-			}
+			o.backStep(n, d, t)
 		}
 		o.backInputs(n, d, dW[d*gh*o.inputs:(d+1)*gh*o.inputs], dR[d*gh*H:(d+1)*gh*H])
 		for i, s := range []int{o.h0, o.c0} {

@@ -516,3 +516,34 @@ func TestControlFlowReadingActivations(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []float32{2, 4, 6, 8}, y)
 }
+
+// TestScatterMaxMinGradients: ScatterElements and ScatterND with reduction max and
+// min (opset 18): each place's gradient to the value it holds, data's or the
+// update's.
+func TestScatterMaxMinGradients(t *testing.T) {
+	cases := []struct {
+		name string
+		m    tinyModel
+	}{
+		{"ScatterElements reduction max (a graph network's per-node maximum)", tinyModel{[]int{2, 4}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "axs"}, "u"), node("Mul", []string{"u", "k"}, "u2"),
+			node("ScatterElements", []string{"x", "gi", "u2"}, "y", intAttr("axis", 2), strAttr("reduction", "max"))},
+			map[string]*graph.Tensor{"st": i64(0, 0, 0), "en": i64(1, 2, 2), "axs": i64(0, 1, 2), "k": graph.ScalarFloat32(1.37),
+				"gi": graph.FromInt64([]int{1, 2, 2}, []int64{3, 3, 0, -1})}}},
+		{"ScatterND reduction min", tinyModel{[]int{3, 4}, []*graph.Node{
+			node("Slice", []string{"x", "st", "en", "axs"}, "u"), node("Reshape", []string{"u", "sh"}, "ur"), node("Mul", []string{"ur", "k"}, "um"),
+			node("ScatterND", []string{"x", "ni", "um"}, "y", strAttr("reduction", "min"))},
+			map[string]*graph.Tensor{"st": i64(0, 0), "en": i64(1, 2), "axs": i64(0, 1), "sh": i64(2, 4), "k": graph.ScalarFloat32(-1.37),
+				"ni": graph.FromInt64([]int{2, 2}, []int64{0, 2, 0, 1})}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m.model()
+			m.Opsets[""] = 18
+			n, err := New(m, Config{FloatOnly: true, Threads: 2})
+			require.NoError(t, err)
+			checkForwardMatchesRuntime(t, m, n, 3)
+			checkGrads(t, n, 3, false)
+		})
+	}
+}

@@ -6,16 +6,20 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// scatterOp is ScatterElements or ScatterND (reduction none or add): y is data
-// with the updates written (or added) at the places the indices give (a
-// PointPillars BEV grid, tokens written into a sequence). The indices are
-// computed or constant and carry no gradient. With reduction none an overwritten
-// place passes no gradient to data, and of several updates written to one place
-// the last, the one y holds, takes its gradient; with add every update and data
-// take the place's gradient.
+// scatterOp is ScatterElements or ScatterND (reduction none, add, max or min): y
+// is data with the updates written (added, or kept where larger or smaller) at
+// the places the indices give (a PointPillars BEV grid, a graph network's
+// per-node maximum, tokens written into a sequence). The indices are computed or
+// constant and carry no gradient. With reduction none an overwritten place passes
+// no gradient to data, and of several updates written to one place the last, the
+// one y holds, takes its gradient; with add every update and data take the
+// place's gradient; with max and min the value y holds takes it (data's, or the
+// first update of equal ones).
 type scatterOp struct {
 	node      string
 	nd, add   bool
+	pick      int     // +1 max, -1 min, 0 none or add
+	src       []int32 // max, min: per element of y, the update it holds (-1: data's)
 	data, upd int
 	out       int
 	idx       noGradIn
@@ -31,6 +35,10 @@ func buildScatter(b *builder, node *graph.Node) (built, error) {
 	case "none":
 	case "add":
 		o.add = true
+	case "max":
+		o.pick = 1
+	case "min":
+		o.pick = -1
 	default:
 		return built{}, fmt.Errorf("%w: %s reduction %q", ErrNoGradient, node.OpType, r)
 	}
@@ -138,6 +146,18 @@ func (o *scatterOp) forward(n *Net) error {
 	}
 	y.resize(x.shape)
 	copy(y.data, x.data)
+	if o.pick != 0 {
+		o.src = o.src[:0]
+		for range y.data {
+			o.src = append(o.src, -1)
+		}
+		for e, p := range o.dest {
+			if v := u.data[e]; (o.pick > 0 && v > y.data[p]) || (o.pick < 0 && v < y.data[p]) {
+				y.data[p], o.src[p] = v, int32(e)
+			}
+		}
+		return nil
+	}
 	o.written = grow8(o.written, len(y.data))
 	clear(o.written)
 	o.last = grow8(o.last, len(o.dest))
@@ -159,6 +179,17 @@ func (o *scatterOp) forward(n *Net) error {
 
 func (o *scatterOp) backward(n *Net) {
 	x, u, y := n.vals[o.data], n.vals[o.upd], n.vals[o.out]
+	if o.pick != 0 {
+		for i, g := range y.grad {
+			switch e := o.src[i]; {
+			case e < 0 && x.grad != nil:
+				x.grad[i] += g
+			case e >= 0 && u.grad != nil:
+				u.grad[e] += g
+			}
+		}
+		return
+	}
 	if x.grad != nil {
 		for i, g := range y.grad {
 			if o.add || !o.written[i] {

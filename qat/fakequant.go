@@ -109,7 +109,12 @@ type fqOp struct {
 	in, out int
 	r       *actRange
 	owner   bool // updates r (EMA) in training
-	p       quantizer.QParams
+	// finiteRange: the input holds infinities by construction (a Pad with an
+	// infinite value: a max pool's -inf padding), which the moving range skips,
+	// as calibration does. Elsewhere an infinity is a diverged step: it reaches
+	// the range and the loss, and training stops there.
+	finiteRange bool
+	p           quantizer.QParams
 	// writeGrad: the only reader of in, so backward writes in's gradient
 	// (not cleared by Backward) instead of adding to it.
 	writeGrad bool
@@ -172,9 +177,7 @@ func (o *fqOp) forward(n *Net) error {
 		if !ok {
 			lo, hi = minMax(x.data, n.threads)
 		}
-		if isInfOrNaN(lo) || isInfOrNaN(hi) {
-			// a max pool's -inf padding (TF "SAME" pooling): the range is that
-			// of the finite values, as calibration takes it
+		if o.finiteRange && (isInfOrNaN(lo) || isInfOrNaN(hi)) {
 			lo, hi, ok = finiteMinMax(x.data)
 			if !ok {
 				lo, hi = o.r.lo, o.r.hi

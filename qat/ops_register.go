@@ -46,6 +46,7 @@ func registerMoreOps() {
 	builders["Cast"] = buildCast
 	builders["Sum"] = buildSum
 	builders["LRN"] = buildLRN
+	builders["GridSample"] = buildGridSample
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 }

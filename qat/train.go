@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/kernels"
 	"github.com/warboy-sim/warboy/quantizer"
 )
 
@@ -400,6 +401,11 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 			}
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
+			if p := nonFiniteParam(n.params); p != "" {
+				// The loss alone does not show it: fake quantization clamps an
+				// exploded activation to its range (which takes finite values only).
+				return stats, fmt.Errorf("qat: %w (%s is no longer finite) at epoch %d step %d; lower --lr", ErrDiverged, p, ep+1, s+1)
+			}
 			if n.learnRanges {
 				rangeOpt.step(rangeGradsToParams(rps), lr, 1)
 				paramsToRanges(rps)
@@ -704,3 +710,16 @@ func (n *Net) floatModel(plan *quantizer.TrainingPlan) (*graph.Model, error) {
 // cpuClock reads the process CPU time for EpochStats.CPUSeconds (a variable so
 // that a test can count instead).
 var cpuClock = processCPUSeconds
+
+// nonFiniteParam names a parameter holding an infinity or a NaN ("" if none).
+func nonFiniteParam(ps []*Param) string {
+	for _, p := range ps {
+		if len(p.W) == 0 {
+			continue
+		}
+		if lo, hi := kernels.MinMaxF32(p.W); isInfOrNaN(lo) || isInfOrNaN(hi) {
+			return p.Name
+		}
+	}
+	return ""
+}

@@ -333,3 +333,37 @@ func buildAffineGrid(b *BuildContext) (Kernel, error) {
 func init() {
 	Register(OpInfo{OpType: "AffineGrid", Build: buildAffineGrid})
 }
+
+// GridTaps are the pixels GridSample reads for one output position of a plane and
+// their separable weights (Idx -1: a zero outside the input): Size 1 (nearest),
+// 2 (bilinear: rows Idx[0..1] and Idx[2..3] weighted Wy[0], Wy[1], columns Wx[0],
+// Wx[1]) or 4 (bicubic, 4x4). Clamped reports that border padding moved the
+// location onto the edge (it no longer follows the grid there).
+type GridTaps struct {
+	Size           int
+	Idx            [16]int
+	Wx, Wy         [4]float32
+	ClampX, ClampY bool
+}
+
+// GridSampleTaps returns the taps the GridSample kernel uses for the normalised
+// location (nx, ny) of an H x W plane, mode bilinear, nearest or bicubic (opset
+// 20's linear and cubic accepted), padding zeros, border or reflection: training
+// (package qat) samples with the executor's own arithmetic.
+func GridSampleTaps(mode, padding string, align bool, nx, ny float32, H, W int) GridTaps {
+	switch mode {
+	case "linear":
+		mode = "bilinear"
+	case "cubic":
+		mode = "bicubic"
+	}
+	k := gridSampleKernel{mode: mode, padding: padding, align: align}
+	var t gsTaps
+	k.taps(&t, nx, ny, H, W)
+	g := GridTaps{Size: t.size, Idx: t.idx, Wx: t.wx, Wy: t.wy}
+	if padding == "border" && mode != "bicubic" {
+		x, y := gsDenormalize(nx, W, align), gsDenormalize(ny, H, align)
+		g.ClampX, g.ClampY = x < 0 || x > float32(W-1), y < 0 || y > float32(H-1)
+	}
+	return g
+}

@@ -1,0 +1,77 @@
+package qat
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// gridModel samples x [N, 2, 4, 5] at a grid computed from x itself (1.3·tanh of
+// a slice of its channels: some locations outside [-1, 1]), or at a constant grid.
+func gridModel(attrs []*graph.Attr, constGrid bool) *graph.Model {
+	nodes := []*graph.Node{
+		node("Slice", []string{"x", "st", "en", "axs"}, "s"),
+		node("Transpose", []string{"s"}, "st2", ints("perm", 0, 2, 3, 1)),
+		node("Tanh", []string{"st2"}, "th"), node("Mul", []string{"th", "k"}, "grid"),
+	}
+	grid := "grid"
+	inits := map[string]*graph.Tensor{"st": i64(0, 0, 0), "en": i64(2, 3, 3), "axs": i64(1, 2, 3), "k": graph.ScalarFloat32(1.3)}
+	if constGrid {
+		nodes, grid = nil, "cgrid"
+		rng := rand.New(rand.NewSource(4))
+		inits = map[string]*graph.Tensor{"cgrid": randTensor(rng, 1.2, 3, 3, 3, 2)}
+	}
+	gs := node("GridSample", []string{"x", grid}, "g", attrs...)
+	nodes = append(nodes, gs, node("Mul", []string{"g", "g"}, "y"))
+	m := tinyModel{[]int{2, 4, 5}, nodes, inits}.model()
+	m.Opsets[""] = 16
+	return m
+}
+
+// TestGridSampleGradients: GridSample's forward pass against the runtime and its
+// gradients (of X and of a grid computed from the data) against finite
+// differences, bilinear with zeros and border padding, with and without
+// align_corners, and nearest at a constant grid; nearest at a grid computed from
+// the data, bicubic and reflection are refused naming the node.
+func TestGridSampleGradients(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		attrs  []*graph.Attr
+		const_ bool
+	}{
+		{"bilinear zeros", nil, false},
+		{"bilinear border align_corners", []*graph.Attr{strAttr("padding_mode", "border"), intAttr("align_corners", 1)}, false},
+		{"bilinear zeros align_corners", []*graph.Attr{intAttr("align_corners", 1)}, false},
+		{"nearest at a constant grid", []*graph.Attr{strAttr("mode", "nearest")}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := gridModel(tc.attrs, tc.const_)
+			n, err := New(m, Config{FloatOnly: true, Threads: 2})
+			require.NoError(t, err)
+			if tc.const_ {
+				checkForwardMatchesRuntime(t, m, n, 3)
+				checkGrads(t, n, 3, false)
+				return
+			}
+			checkForwardMatchesRuntime(t, m, n, 3)
+			checkGrads(t, n, 3, false)
+			checkForwardMatchesRuntime(t, m, n, 2)
+		})
+	}
+	for _, tc := range []struct {
+		attrs []*graph.Attr
+		want  string
+	}{
+		{[]*graph.Attr{strAttr("mode", "nearest")}, "mode nearest of a grid"},
+		{[]*graph.Attr{strAttr("mode", "bicubic")}, `mode "bicubic"`},
+		{[]*graph.Attr{strAttr("padding_mode", "reflection")}, `padding_mode "reflection"`},
+	} {
+		_, err := New(gridModel(tc.attrs, false), Config{FloatOnly: true})
+		require.ErrorIs(t, err, ErrNoGradient)
+		require.ErrorContains(t, err, "g_node")
+		require.ErrorContains(t, err, tc.want)
+	}
+}

@@ -124,27 +124,39 @@ func TestClampWeightCodeMatchesMathMinMax(t *testing.T) {
 	}
 }
 
-// TestEMARangeIgnoresInfinities: a max pool's -inf padding (TF "SAME" pooling,
-// EfficientDet's) moves the fake quantization's moving range by the finite
-// values only; it went to -inf, the scale to +inf, and the loss to NaN at the
-// first step whatever the learning rate.
+// TestEMARangeIgnoresInfinities: infinities a model makes on purpose (a max
+// pool's -inf padding, TF "SAME" pooling as EfficientDet's) move the fake
+// quantization's moving range by the finite values only; it went to -inf, the
+// scale to +inf, and the loss to NaN at the first step whatever the learning
+// rate. (A causal mask of -inf, sampling_decode_op15 of the export sets, is the
+// same path: markInfinite.)
 func TestEMARangeIgnoresInfinities(t *testing.T) {
-	m := tinyModel{[]int{2, 4, 4}, []*graph.Node{
-		node("Conv", []string{"x", "w"}, "c", ints("kernel_shape", 1, 1)),
-		node("Pad", []string{"c", "p", "v"}, "pd"),
-		node("MaxPool", []string{"pd"}, "mp", ints("kernel_shape", 3, 3), ints("strides", 2, 2)),
-		node("Flatten", []string{"mp"}, "f"), node("Gemm", []string{"f", "wf"}, "y", intAttr("transB", 1))},
-		map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 2, 1, 1}, []float32{1, 0.5, -0.5, 1, 0.3, 0.7}),
-			"p": i64(0, 0, 1, 1, 0, 0, 1, 1), "v": graph.ScalarFloat32(float32(math.Inf(-1))),
-			"wf": graph.FromFloat32([]int{2, 12}, make([]float32, 24))}}.model()
-	n, err := New(m, Config{Threads: 1})
-	require.NoError(t, err)
-	setCalibratedRanges(t, n, randomBatches{"x", []int{2, 4, 4}, 8, 3})
-	stats, err := n.Fit(constData{16, 1}, Options{LR: 0.01, Batch: 8, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
-	require.NoError(t, err)
-	require.False(t, math.IsNaN(stats[0].Loss))
-	for name, r := range n.ranges {
-		bad := math.IsInf(float64(r.lo), 0) || math.IsNaN(float64(r.lo)) || math.IsInf(float64(r.hi), 0) || math.IsNaN(float64(r.hi))
-		require.False(t, bad, "range of %s: [%v, %v]", name, r.lo, r.hi)
+	ninf := float32(math.Inf(-1))
+	for _, tc := range []struct {
+		name string
+		m    *graph.Model
+		in   []int
+	}{
+		{"a max pool's -inf padding", tinyModel{[]int{2, 4, 4}, []*graph.Node{
+			node("Conv", []string{"x", "w"}, "c", ints("kernel_shape", 1, 1)),
+			node("Pad", []string{"c", "p", "v"}, "pd"),
+			node("MaxPool", []string{"pd"}, "mp", ints("kernel_shape", 3, 3), ints("strides", 2, 2)),
+			node("Flatten", []string{"mp"}, "f"), node("Gemm", []string{"f", "wf"}, "y", intAttr("transB", 1))},
+			map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 2, 1, 1}, []float32{1, 0.5, -0.5, 1, 0.3, 0.7}),
+				"p": i64(0, 0, 1, 1, 0, 0, 1, 1), "v": graph.ScalarFloat32(ninf),
+				"wf": graph.FromFloat32([]int{2, 12}, make([]float32, 24))}}.model(), []int{2, 4, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := New(tc.m, Config{Threads: 1})
+			require.NoError(t, err)
+			setCalibratedRanges(t, n, randomBatches{"x", tc.in, 8, 3})
+			stats, err := n.Fit(constData{16, 1}, Options{LR: 0.01, Batch: 8, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
+			require.NoError(t, err)
+			require.False(t, math.IsNaN(stats[0].Loss))
+			for name, r := range n.ranges {
+				bad := math.IsInf(float64(r.lo), 0) || math.IsNaN(float64(r.lo)) || math.IsInf(float64(r.hi), 0) || math.IsNaN(float64(r.hi))
+				require.False(t, bad, "range of %s: [%v, %v]", name, r.lo, r.hi)
+			}
+		})
 	}
 }

@@ -131,9 +131,9 @@ type builder struct {
 	// order.
 	known       map[int]int
 	firstReader map[int]op
-	// infinite marks the slots that hold infinities by construction (a Pad
-	// with an infinite value): their fake quantization's range skips them.
-	infinite map[int]bool
+	// infinite names the tensors that may hold infinities by construction
+	// (infinity.go): their fake quantization's moving range skips them.
+	infinite map[string]bool
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -177,7 +177,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
-		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[int]bool{}}
+		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}}
 	if !cfg.FloatOnly {
 		for _, a := range plan.Activations {
 			b.acts[a.Name] = a
@@ -318,7 +318,7 @@ func (b *builder) define(name string, s int) {
 		owner = a.Source == name
 	}
 	out := b.slot()
-	f := &fqOp{node: name + " (fake quantization)", in: s, out: out, r: r, owner: owner, finiteRange: b.infinite[s]}
+	f := &fqOp{node: name + " (fake quantization)", in: s, out: out, r: r, owner: owner, finiteRange: b.infinite[name]}
 	b.reads[s]++
 	b.n.ops = append(b.n.ops, f)
 	b.fqOf[out] = f
@@ -536,11 +536,7 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 		return fmt.Errorf("node %s: %w", node.Label(), err)
 	}
 	b.n.ops = append(b.n.ops, o.op)
-	if mv, ok := o.op.(*moveOp); ok && isInfOrNaN(mv.fill) {
-		for _, s := range mv.outs {
-			b.infinite[s] = true
-		}
-	}
+	b.markInfinite(node)
 	for i, name := range node.Outputs {
 		if name == "" {
 			continue

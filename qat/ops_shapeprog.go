@@ -111,6 +111,7 @@ func buildShapeOp(b *builder, node *graph.Node) error {
 	// The op runs before the fake quantizations define puts after its float
 	// outputs: they quantize this step's values.
 	b.n.ops = append(b.n.ops, o)
+	b.markInfinite(node)
 	for i, out := range o.outs {
 		if s := o.slots[i]; s >= 0 {
 			b.define(out, s)

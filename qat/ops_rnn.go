@@ -22,8 +22,8 @@ import (
 // The executor takes one state range over the batch it runs; training takes each
 // sample's own (the executor's answer for a batch of one), so that what a sample
 // learns does not depend on the samples it was batched with. An operator
-// Quantize leaves in float32 (batch-first layout, a GRU cell it has no int8
-// kernel for) trains in float32.
+// Quantize leaves in float32 (a batch-first layout, the plain RNN) trains in
+// float32.
 type rnnOp struct {
 	node       string
 	gru        bool

@@ -85,6 +85,10 @@ func (o *gridSampleOp) forward(n *Net) error {
 		return fmt.Errorf("%w: GridSample of X %v by grid %v (4-D X, grid [N, H_out, W_out, 2] are trained)", ErrNoGradient, x.shape, gs)
 	}
 	N, C, H, W := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	if H == 0 || W == 0 {
+		// the kernel's taps clamp to a pixel that does not exist
+		return fmt.Errorf("%w: GridSample of an empty plane %v", ErrNoGradient, x.shape)
+	}
 	P := gs[1] * gs[2]
 	y.resize([]int{N, C, gs[1], gs[2]})
 	if cap(o.taps) < N*P {

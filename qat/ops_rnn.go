@@ -115,7 +115,7 @@ func buildRNN(b *builder, node *graph.Node) (built, error) {
 	ws, rs := o.w.p.Shape, o.r.p.Shape
 	o.hidden = rs[2]
 	gh := o.gates * o.hidden
-	if ws[0] != dirs || rs[0] != dirs || ws[1] != gh || rs[1] != gh {
+	if o.hidden < 1 || ws[0] != dirs || rs[0] != dirs || ws[1] != gh || rs[1] != gh {
 		return built{}, fmt.Errorf("W %v and R %v do not fit %d direction(s) of %d gates of hidden size %d", ws, rs, dirs, o.gates, o.hidden)
 	}
 	o.inputs = ws[2]

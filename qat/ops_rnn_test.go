@@ -162,6 +162,12 @@ func TestRNNRefusals(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+	// a malformed operator (hidden size 0) is an error, not a panic or a loop
+	m := tinyModel{[]int{4, 3}, []*graph.Node{node("Transpose", []string{"x"}, "xt", perm),
+		multiNode("LSTM", []string{"xt", "W", "R"}, []string{"y"}, intAttr("hidden_size", 0))},
+		map[string]*graph.Tensor{"W": graph.FromFloat32([]int{1, 0, 3}, nil), "R": graph.FromFloat32([]int{1, 0, 0}, nil)}}.model()
+	_, err := New(m, Config{FloatOnly: true})
+	require.Error(t, err)
 }
 
 // TestRNNTrainsAndExports: classifiers on a recurrent operator (an LSTM, a

@@ -1,6 +1,7 @@
 package qat
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,5 +56,47 @@ func BenchmarkTrainStep(b *testing.B) {
 				opt.step(n.params, 1e-3, 0)
 			}
 		})
+	}
+}
+
+// BenchmarkMicroBatchStep times one step of a batch of 64 synthetic images run
+// whole and one image at a time with the gradients accumulated (Options.MicroBatch
+// 1: how a model exported at batch 1 trains), SGD update included, one thread:
+// the ratio is what training one sample at a time costs.
+func BenchmarkMicroBatchStep(b *testing.B) {
+	for _, name := range []string{"fmnist_mlp", "fmnist_cnn"} {
+		for _, micro := range []int{0, 1} {
+			b.Run(fmt.Sprintf("%s/micro=%d", name, micro), func(b *testing.B) {
+				m, err := graph.Load("../testdata/models/" + name + ".onnx")
+				require.NoError(b, err)
+				n, err := New(m, Config{Threads: 1})
+				require.NoError(b, err)
+				r := quantizer.Ranges{}
+				for k := range n.ranges {
+					r[k] = [2]float32{-2, 6}
+				}
+				require.NoError(b, n.SetRanges(r))
+				x := make([]float32, 64*784)
+				for i := range x {
+					x[i] = float32(i*7%255) / 255
+				}
+				labels := make([]int, 64)
+				for i := range labels {
+					labels[i] = i % 10
+				}
+				opts := Options{Batch: 64, MicroBatch: micro, Loss: "ce", Optimizer: "sgd"}
+				opt := newOptimizer(opts)
+				n.training, n.emaRanges = true, true
+				var grad []float32
+				var outGrads [][]float32
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, _, err := n.batchGrads(opts, x, labels, 784, nil, &grad, &outGrads); err != nil {
+						b.Fatal(err)
+					}
+					opt.step(n.params, 1e-3, 1)
+				}
+			})
+		}
 	}
 }

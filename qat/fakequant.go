@@ -72,6 +72,16 @@ func (r *actRange) clipRange(lo, hi, c float32) {
 	r.lo, r.hi = r.klo*r.mlo, r.khi*r.mhi
 }
 
+// move moves r toward a batch whose min/max are lo, hi, with averaging constant c.
+func (r *actRange) move(lo, hi, c float32) {
+	if r.clip {
+		r.clipRange(lo, hi, c)
+		return
+	}
+	r.lo += c * (lo - r.lo)
+	r.hi += c * (hi - r.hi)
+}
+
 func (r *actRange) params() quantizer.QParams {
 	if r.fixed != nil {
 		return *r.fixed
@@ -137,6 +147,10 @@ type fqOp struct {
 	// (fuseFakeQuantIntoConv); this op then only moves its range, and the
 	// convolution writes its output when it takes a path without that layout.
 	convFused *convOp
+	// pending: the batch's min/max so far (plo, phi), gathered over the parts
+	// of a batch run in micro-batches (microbatch.go).
+	pending  bool
+	plo, phi float32
 }
 
 // batchRange is an op that computes the min/max of its output in its forward
@@ -186,12 +200,10 @@ func (o *fqOp) forward(n *Net) error {
 		if fused {
 			lo, hi = max(lo, 0), max(hi, 0)
 		}
-		c := n.emaConst
-		if o.r.clip {
-			o.r.clipRange(lo, hi, c)
+		if n.deferRanges {
+			o.deferRange(lo, hi) // moved once the batch's parts have all run
 		} else {
-			o.r.lo += c * (lo - o.r.lo)
-			o.r.hi += c * (hi - o.r.hi)
+			o.r.move(lo, hi, n.emaConst)
 		}
 	}
 	o.p = o.r.params()

@@ -145,6 +145,23 @@ func TestEMARangeIgnoresInfinities(t *testing.T) {
 			map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 2, 1, 1}, []float32{1, 0.5, -0.5, 1, 0.3, 0.7}),
 				"p": i64(0, 0, 1, 1, 0, 0, 1, 1), "v": graph.ScalarFloat32(ninf),
 				"wf": graph.FromFloat32([]int{2, 12}, make([]float32, 24))}}.model(), []int{2, 4, 4}},
+		// ReLU linear attention's normalisation: v / (Σ relu(k) + ε) with ε far
+		// below the grid's step. Where relu(k) is 0 the int8 grid rounds the
+		// denominator to an exact 0 and v/0 is infinite, which the next fake
+		// quantization (as the int8 executor) saturates: its moving range takes
+		// the finite values, and the STE's zero gradient there passes nothing
+		// back through the division's 1/0 (0·∞ would be NaN in v's weights).
+		{"a division by a sum the grid rounds to zero", tinyModel{[]int{4}, []*graph.Node{
+			node("Gemm", []string{"x", "wk"}, "k", intAttr("transB", 1)),
+			node("Relu", []string{"k"}, "r"),
+			node("Gemm", []string{"x", "wv"}, "v", intAttr("transB", 1)),
+			node("Add", []string{"r", "eps"}, "den"),
+			node("Div", []string{"v", "den"}, "q"),
+			node("Gemm", []string{"q", "wf"}, "y", intAttr("transB", 1))},
+			map[string]*graph.Tensor{"eps": graph.ScalarFloat32(1e-17),
+				"wk": graph.FromFloat32([]int{4, 4}, []float32{1, -1, 0.5, 0, -1, 1, 0, 0.5, 0.3, 0.3, -0.9, 0.2, -0.2, 0.4, 0.1, -0.6}),
+				"wv": graph.FromFloat32([]int{4, 4}, []float32{0.2, 0.1, -0.3, 0.4, 0.5, -0.2, 0.1, 0.3, -0.1, 0.6, 0.2, -0.4, 0.3, 0.3, 0.3, 0.3}),
+				"wf": graph.FromFloat32([]int{2, 4}, []float32{0.5, -0.25, 0.1, 0.3, -0.4, 0.2, 0.6, -0.1})}}.model(), []int{4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := New(tc.m, Config{Threads: 1})
@@ -157,6 +174,35 @@ func TestEMARangeIgnoresInfinities(t *testing.T) {
 				bad := math.IsInf(float64(r.lo), 0) || math.IsNaN(float64(r.lo)) || math.IsInf(float64(r.hi), 0) || math.IsNaN(float64(r.hi))
 				require.False(t, bad, "range of %s: [%v, %v]", name, r.lo, r.hi)
 			}
+		})
+	}
+}
+
+// TestZeroGradientThroughSingularDerivative: where the loss's gradient is 0
+// (an output the next fake quantization saturated), an operator whose local
+// derivative is infinite there (1/x, sqrt, log at 0; a division by 0) passes 0,
+// not 0·∞ = NaN; elsewhere its gradient is the derivative's.
+func TestZeroGradientThroughSingularDerivative(t *testing.T) {
+	for _, tc := range []struct {
+		node *graph.Node
+		want []float32 // d/dx at x = 1, 4, 0.25 (x = 0 passes 0)
+	}{
+		{node("Reciprocal", []string{"x"}, "y"), []float32{-1, -1.0 / 16, -16}},
+		{node("Sqrt", []string{"x"}, "y"), []float32{0.5, 0.25, 1}},
+		{node("Log", []string{"x"}, "y"), []float32{1, 0.25, 4}},
+		{node("Div", []string{"one", "x"}, "y"), []float32{-1, -1.0 / 16, -16}},
+	} {
+		t.Run(tc.node.OpType, func(t *testing.T) {
+			m := tinyModel{[]int{4}, []*graph.Node{tc.node}, map[string]*graph.Tensor{"one": graph.ScalarFloat32(1)}}.model()
+			n, err := New(m, Config{FloatOnly: true, Threads: 1})
+			require.NoError(t, err)
+			n.inputGrad = true
+			_, _, err = n.Forward([]float32{0, 1, 4, 0.25}, 1)
+			require.NoError(t, err)
+			n.Backward([]float32{0, 1, 1, 1})
+			g := n.vals[n.input].grad
+			require.Equal(t, float32(0), g[0], "x = 0")
+			require.InDeltaSlice(t, tc.want, g[1:], 1e-6)
 		})
 	}
 }

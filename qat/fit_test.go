@@ -90,6 +90,26 @@ func TestFitNonFiniteAtFirstStep(t *testing.T) {
 	require.NotErrorIs(t, err, ErrDiverged)
 }
 
+// TestFitNonFiniteGradientAtFirstStep: a gradient that is not finite before any
+// update (here √ at 0 under a weight row of zeros) is said as such, with the
+// parameter's name, and is not a learning rate's divergence either; nothing is
+// updated.
+func TestFitNonFiniteGradientAtFirstStep(t *testing.T) {
+	w1 := graph.FromFloat32([]int{2, 4}, []float32{0, 0, 0, 0, 0.5, -0.5, 0.25, 0.1})
+	m := tinyModel{[]int{4}, []*graph.Node{
+		node("Gemm", []string{"x", "w1"}, "h", intAttr("transB", 1)),
+		node("Abs", []string{"h"}, "a"),
+		node("Sqrt", []string{"a"}, "r"),
+		node("Gemm", []string{"r", "w2"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w1": w1, "w2": graph.FromFloat32([]int{3, 2}, []float32{1, 0.5, -1, 0.2, 0.3, -0.7})}}.model()
+	n, err := New(m, Config{FloatOnly: true})
+	require.NoError(t, err)
+	_, err = n.Fit(constData{4, 0}, Options{Batch: 4})
+	require.ErrorContains(t, err, "the gradient of w1 is not finite at the first step, before any update")
+	require.NotErrorIs(t, err, ErrDiverged)
+	require.Equal(t, w1.F32(), n.Params()[0].W, "no update")
+}
+
 type constData struct{ n, label int }
 
 func (d constData) Len() int { return d.n }

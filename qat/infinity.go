@@ -8,9 +8,27 @@ import "github.com/warboy-sim/warboy/graph"
 // constant, a ConstantOfShape of -inf), and whatever reads such a tensor. The
 // int8 executor saturates an infinity to the end of the grid and calibration
 // skips it, so the moving range of their fake quantization takes the finite
-// values (fqOp.finiteRange). An infinity anywhere else is a diverged step: it
-// reaches the range and the loss, and training stops there.
+// values (fqOp.finiteRange). So does the fake quantization of a division by
+// an activation, a reciprocal and a logarithm of one (gridInfinite): every int8
+// grid holds an exact zero, and a denominator that the grid rounds to it (ReLU
+// linear attention's sum of keys plus an epsilon far below the grid's step)
+// gives an infinity that the int8 model computes too and saturates in that
+// quantization, so what reads it sees finite values. An infinity anywhere else
+// is a diverged step: it reaches the range and the loss, and training stops
+// there.
 func (b *builder) markInfinite(node *graph.Node) {
+	grid := false
+	switch node.OpType {
+	case "Div":
+		grid = b.g.Initializers[node.Input(1)] == nil
+	case "Reciprocal", "Log":
+		grid = b.g.Initializers[node.Input(0)] == nil
+	}
+	if grid {
+		for _, o := range node.Outputs {
+			b.gridInfinite[o] = true
+		}
+	}
 	inf := false
 	for _, in := range node.Inputs {
 		if b.infinite[in] || hasInfinity(b.g.Initializers[in]) {

@@ -95,8 +95,14 @@ type Net struct {
 	threads   int
 	training  bool
 	emaRanges bool
-	emaConst  float32
-	frozenBN  bool
+	// deferRanges: the step's batch runs in parts; the ranges gather the
+	// parts' min/max and move once at the end (microbatch.go).
+	deferRanges bool
+	// sameWeights: the forward pass runs a later part of the step's batch,
+	// after no update: the fake-quantized weights of the first part stand.
+	sameWeights bool
+	emaConst    float32
+	frozenBN    bool
 
 	// learnRanges: the backward pass accumulates the activation ranges' gradients.
 	learnRanges bool
@@ -134,6 +140,11 @@ type builder struct {
 	// infinite names the tensors that may hold infinities by construction
 	// (infinity.go): their fake quantization's moving range skips them.
 	infinite map[string]bool
+	// gridInfinite names the results of a division (a reciprocal, a logarithm)
+	// of an activation, infinite where the int8 grid rounds that activation to
+	// 0 (infinity.go); their own fake quantization saturates the infinity, so
+	// unlike infinite the mark does not pass to their readers.
+	gridInfinite map[string]bool
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -177,7 +188,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
-		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}}
+		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}, gridInfinite: map[string]bool{}}
 	if !cfg.FloatOnly {
 		for _, a := range plan.Activations {
 			b.acts[a.Name] = a
@@ -318,7 +329,7 @@ func (b *builder) define(name string, s int) {
 		owner = a.Source == name
 	}
 	out := b.slot()
-	f := &fqOp{node: name + " (fake quantization)", in: s, out: out, r: r, owner: owner, finiteRange: b.infinite[name]}
+	f := &fqOp{node: name + " (fake quantization)", in: s, out: out, r: r, owner: owner, finiteRange: b.infinite[name] || b.gridInfinite[name]}
 	b.reads[s]++
 	b.n.ops = append(b.n.ops, f)
 	b.fqOf[out] = f

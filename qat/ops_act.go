@@ -213,7 +213,9 @@ func (o *actOp) backward(n *Net) {
 	}
 	parallel(len(x.data), n.threads, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			x.grad[i] += y.grad[i] * float32(o.df(float64(x.data[i]), float64(y.data[i])))
+			if g := y.grad[i]; g != 0 { // 0 · ∞ (Sqrt, Log, Reciprocal at 0) passes nothing
+				x.grad[i] += g * float32(o.df(float64(x.data[i]), float64(y.data[i])))
+			}
 		}
 	})
 }

@@ -100,7 +100,7 @@ func (o *convOp) forward(n *Net) error {
 	}
 	g := &o.core.g
 	y.resize(g.outShape())
-	o.w.prepare(n.threads)
+	o.w.prepare(n)
 	o.core.wantMinMax = o.rangeOf != nil && o.rangeOf.followsBatch(n)
 	o.src, o.core.xq = x.data, nil
 	if f := o.fqIn; f != nil {

@@ -199,7 +199,11 @@ func (o *convBNOp) forward(n *Net) error {
 		return err
 	}
 	y.resize(g.outShape())
-	o.scale(n.threads)
+	if !(n.sameWeights && !o.batchStats(n) && !o.pending && len(o.s) == len(o.gamma.W)) {
+		// (a later part of a batch, with the running statistics: the folded,
+		// fake-quantized weights of the first part stand)
+		o.scale(n.threads)
+	}
 	if !o.batchStats(n) {
 		bf := o.foldedBias()
 		if o.bias.quant {

@@ -126,7 +126,7 @@ func (o *convTransposeOp) forward(n *Net) error {
 		return err
 	}
 	y.resize(shape)
-	o.w.prepare(n.threads)
+	o.w.prepare(n)
 	c, g := &o.core, &o.core.g
 	if c.trans == nil || c.trans.n != *g {
 		c.trans = &transCache{n: *g, t: g.transposed(true)}

@@ -353,6 +353,12 @@ func (o *binaryOp) backward(n *Net) {
 		clear(b.grad)
 	}
 	for i, g := range y.grad {
+		if g == 0 {
+			// nothing to pass back, and a singular local derivative (a Div by a
+			// denominator the int8 grid rounded to 0, whose result the next fake
+			// quantization clamped) would turn 0·∞ into NaN
+			continue
+		}
 		ai, bi := i, i
 		if o.ia != nil {
 			ai, bi = int(o.ia[i]), int(o.ib[i])

@@ -103,7 +103,7 @@ func (o *gemmOp) forward(n *Net) error {
 	shape := append(append([]int(nil), x.shape[:len(x.shape)-1]...), o.nOut)
 	y.resize(shape)
 	if o.w != nil {
-		o.w.prepare(n.threads)
+		o.w.prepare(n)
 	} else if len(n.vals[o.bSlot].data) != o.k*o.nOut {
 		return fmt.Errorf("B has shape %v, want %d values", n.vals[o.bSlot].shape, o.k*o.nOut)
 	}

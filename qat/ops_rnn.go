@@ -242,8 +242,8 @@ func (o *rnnOp) forward(n *Net) error {
 		return err
 	}
 	T, B, H, gh := o.steps, o.batch, o.hidden, o.gates*o.hidden
-	o.w.prepare(n.threads)
-	o.r.prepare(n.threads)
+	o.w.prepare(n)
+	o.r.prepare(n)
 	o.xs = x.data
 	if o.batchFirst {
 		o.xsBuf = grow(o.xsBuf, T*B*o.inputs)

@@ -30,8 +30,19 @@ const outputVarFloor = 1e-6
 // outputs t (one slice per output, the same lengths) and writes d(loss)/d(s[i])
 // into grad[i] when grad is not nil.
 func OutputMatchLoss(s, t, grad [][]float32) (float64, error) {
+	return outputMatchLoss(s, t, grad, nil)
+}
+
+// outputMatchLoss is OutputMatchLoss with each output's teacher variance given
+// (vars[i]; nil: the variance of t[i]): a batch run in parts divides each part's
+// differences by the whole batch's variance (outputMoments), as the batch run
+// whole would.
+func outputMatchLoss(s, t, grad [][]float32, vars []float64) (float64, error) {
 	if len(s) != len(t) || len(s) == 0 {
 		return 0, fmt.Errorf("qat: %d outputs against %d of the teacher", len(s), len(t))
+	}
+	if vars != nil && len(vars) != len(t) {
+		return 0, fmt.Errorf("qat: %d output variances for %d outputs", len(vars), len(t))
 	}
 	var loss float64
 	k := float64(len(s))
@@ -39,19 +50,14 @@ func OutputMatchLoss(s, t, grad [][]float32) (float64, error) {
 		if len(s[i]) != len(t[i]) || len(t[i]) == 0 {
 			return 0, fmt.Errorf("qat: output %d has %d values, the teacher's %d", i, len(s[i]), len(t[i]))
 		}
-		var sum, sq float64
-		for _, v := range t[i] {
-			sum += float64(v)
-			sq += float64(v) * float64(v)
-		}
 		m := float64(len(t[i]))
-		mean := sum / m
-		v := sq/m - mean*mean
-		if floor := outputVarFloor * sq / m; v < floor {
-			v = floor
-		}
-		if v <= 0 || math.IsNaN(v) {
-			v = 1
+		var v float64
+		if vars != nil {
+			v = vars[i]
+		} else {
+			var om outputMoments
+			om.add(t[i])
+			v = om.variance()
 		}
 		var se float64
 		for j, x := range s[i] {
@@ -68,6 +74,32 @@ func OutputMatchLoss(s, t, grad [][]float32) (float64, error) {
 		}
 	}
 	return loss, nil
+}
+
+// outputMoments gathers the sum and the sum of squares of an output's teacher
+// values, over a batch or over its parts.
+type outputMoments struct{ n, sum, sq float64 }
+
+func (o *outputMoments) add(t []float32) {
+	for _, v := range t {
+		o.sum += float64(v)
+		o.sq += float64(v) * float64(v)
+	}
+	o.n += float64(len(t))
+}
+
+// variance is the values' variance, floored at outputVarFloor times their mean
+// square (1 when that is 0 too).
+func (o *outputMoments) variance() float64 {
+	mean := o.sum / o.n
+	v := o.sq/o.n - mean*mean
+	if floor := outputVarFloor * o.sq / o.n; v < floor {
+		v = floor
+	}
+	if v <= 0 || math.IsNaN(v) {
+		v = 1
+	}
+	return v
 }
 
 // outputValues returns the shapes and values of every graph output after the

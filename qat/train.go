@@ -24,9 +24,20 @@ type Data interface {
 
 // Options configure Fit. Zero values take the defaults noted.
 type Options struct {
-	Epochs int     // default 1
-	Batch  int     // default 64
-	LR     float64 // peak learning rate, default 0.01 (SGD) or 1e-4 (AdamW)
+	Epochs int // default 1
+	Batch  int // default 64
+	// MicroBatch, when > 0 and below Batch, runs each step's batch that many
+	// samples at a time (forward and backward) and accumulates the gradients of
+	// the batch's mean loss before the one optimizer step (gradient
+	// accumulation): the same step as the whole batch would take, for a model
+	// that fixes its batch inside (exported at batch 1: MicroBatch 1) or one
+	// whose batch does not fit in memory. The activation ranges move once per
+	// step toward the whole batch's min/max (microbatch.go); with MicroBatch 1
+	// BatchNorm uses its running statistics (one sample has no batch
+	// statistics), with more each part's statistics, as PyTorch's accumulation
+	// computes them. 0: the whole batch at once.
+	MicroBatch int
+	LR         float64 // peak learning rate, default 0.01 (SGD) or 1e-4 (AdamW)
 	// Warmup is the fraction of all steps over which the learning rate rises linearly
 	// from LR/steps to LR before the schedule starts (0: none).
 	Warmup    float64
@@ -202,6 +213,15 @@ func (o *Options) defaults() error {
 	if o.Reestimate < 0 {
 		return fmt.Errorf("qat: %d re-estimation batches", o.Reestimate)
 	}
+	if o.MicroBatch < 0 {
+		return fmt.Errorf("qat: micro-batch of %d samples", o.MicroBatch)
+	}
+	if o.MicroBatch >= o.Batch {
+		o.MicroBatch = 0
+	}
+	if o.MicroBatch > 0 && o.Reestimate > 0 {
+		return errors.New("qat: re-estimating the statistics runs whole batches; the model trains in micro-batches (use one)")
+	}
 	if o.LR < 0 || math.IsNaN(o.LR) || math.IsInf(o.LR, 0) {
 		return fmt.Errorf("qat: learning rate %v", o.LR)
 	}
@@ -344,7 +364,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 		correct, seen, next := 0, 0, 0
 		lr := opts.LR
 		for s := 0; s < steps; s++ {
-			n.frozenBN = bnStep >= 0 && step >= bnStep
+			n.frozenBN = (bnStep >= 0 && step >= bnStep) || opts.MicroBatch == 1
 			n.emaRanges = ema && !(rangeStep >= 0 && step >= rangeStep)
 			n.learnRanges = learned && !(rangeStep >= 0 && step >= rangeStep)
 			idx := batches[s]
@@ -368,20 +388,7 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				}
 				labels[i] = l
 			}
-			if _, _, err := n.Forward(x[:b*per], b); err != nil {
-				return stats, err
-			}
-			var loss float64
-			var c int
-			var err error
-			switch opts.Loss {
-			case "outputs":
-				loss, c, err = n.outputsStep(opts.Teacher, x[:b*per], b, &outGrads)
-			case "distill":
-				loss, c, err = n.distillStep(opts, x[:b*per], b, &grad)
-			default:
-				loss, c, err = n.crossEntropyStep(opts, x[:b*per], labels[:b], &grad)
-			}
+			loss, c, err := n.batchGrads(opts, x[:b*per], labels[:b], per, rps, &grad, &outGrads)
 			if err != nil {
 				return stats, err
 			}
@@ -392,12 +399,11 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 				}
 				return stats, fmt.Errorf("qat: %w (%v) at epoch %d step %d; lower --lr", ErrDiverged, loss, ep+1, s+1)
 			}
-			n.ZeroGrad()
-			zeroRangeGrads(rps)
-			if opts.Loss == "outputs" {
-				n.backwardOutputs(outGrads)
-			} else {
-				n.lossBackward(grad)
+			if step == 0 {
+				if p := nonFiniteGrad(n.params); p != "" {
+					// before any update, as a non-finite loss: no rate would help
+					return stats, fmt.Errorf("qat: the gradient of %s is not finite at the first step, before any update: the model's gradient overflows float32 or is undefined on the training data (an output the int8 net computes far from the float model's, a square root at 0)", p)
+				}
 			}
 			lr = sched.lr(step)
 			opt.step(n.params, lr, n.threads)
@@ -505,10 +511,11 @@ func (n *Net) distillStep(opts Options, x []float32, b int, grad *[]float32) (fl
 }
 
 // outputsStep computes the output-matching loss (outputloss.go) of the last
-// Forward against the teacher on the same batch, its gradients into *grads, and
+// Forward against the teacher on the same batch (with the teacher variances vars
+// of the whole batch when x is a part of it, nil otherwise), its gradients into *grads, and
 // the number of rows whose top-1 class agrees with the teacher's when the first
 // output is [N, classes] (0 otherwise).
-func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32) (float64, int, error) {
+func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32, vars []float64) (float64, int, error) {
 	shapes, s := n.outputValues()
 	tshapes, ts, err := t.outputs(x, b)
 	if err != nil {
@@ -530,7 +537,7 @@ func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32) (f
 		g[i] = grow(g[i], len(s[i]))
 	}
 	*grads = g
-	loss, err := OutputMatchLoss(s, ts, g)
+	loss, err := outputMatchLoss(s, ts, g, vars)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -713,11 +720,21 @@ var cpuClock = processCPUSeconds
 
 // nonFiniteParam names a parameter holding an infinity or a NaN ("" if none).
 func nonFiniteParam(ps []*Param) string {
+	return nonFinite(ps, func(p *Param) []float32 { return p.W })
+}
+
+// nonFiniteGrad names a parameter whose gradient is not finite ("" if none).
+func nonFiniteGrad(ps []*Param) string {
+	return nonFinite(ps, func(p *Param) []float32 { return p.G })
+}
+
+func nonFinite(ps []*Param, of func(*Param) []float32) string {
 	for _, p := range ps {
-		if len(p.W) == 0 {
+		v := of(p)
+		if len(v) == 0 {
 			continue
 		}
-		if lo, hi := kernels.MinMaxF32(p.W); isInfOrNaN(lo) || isInfOrNaN(hi) {
+		if lo, hi := kernels.MinMaxF32(v); isInfOrNaN(lo) || isInfOrNaN(hi) {
 			return p.Name
 		}
 	}

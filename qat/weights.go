@@ -28,12 +28,18 @@ func (b *builder) weight(name string) (*weightRef, error) {
 	return &weightRef{p: p, quant: q, axis: axis}, nil
 }
 
-// prepare computes eff from the parameter.
-func (w *weightRef) prepare(threads int) {
+// prepare computes eff from the parameter, unless the forward pass runs another
+// part of the batch whose first part computed it (Net.sameWeights: no step
+// between the parts, so the same weights; microbatch.go).
+func (w *weightRef) prepare(n *Net) {
 	if !w.quant {
 		w.eff = w.p.W
 		return
 	}
+	if n.sameWeights && len(w.eff) == len(w.p.W) {
+		return
+	}
+	threads := n.threads
 	w.scales = weightScales(w.p.W, w.p.Shape, w.axis, w.scales, threads)
 	w.eff = grow(w.eff, len(w.p.W))
 	fakeQuantWeights(w.p.W, w.p.Shape, w.axis, w.scales, w.eff, threads)
@@ -48,9 +54,7 @@ func (w *weightRef) grad() []float32 {
 
 // flush adds d(eff) to the parameter's gradient.
 func (w *weightRef) flush() {
-	for i, g := range w.deff {
-		w.p.G[i] += g
-	}
+	addTo(w.p.G, w.deff)
 }
 
 // biasRef is a bias: a trainable parameter, rounded to the int32 grid of scale

@@ -38,6 +38,8 @@ type qatReport struct {
 	CalibSamples  int              `json:"calibration_samples"`
 	Epochs        int              `json:"epochs"`
 	Batch         int              `json:"batch"`
+	MicroBatch    int              `json:"micro_batch"`
+	MicroBatchWhy string           `json:"micro_batch_note"`
 	LR            float64          `json:"lr"`
 	Optimizer     string           `json:"optimizer"`
 	FreezeBNAfter float64          `json:"freeze_bn_after"`
@@ -125,6 +127,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	lrFlag := fs.String("lr", "", "peak learning rate, after --warmup, cosine decay to 0; a comma-separated list trains once per rate from the same start and writes the run whose int8 model scores best on training images (default: 0.01,0.003 for sgd, 1e-4 for adamw, 1e-3 for adamw with --loss outputs)")
 	warmup := fs.Float64("warmup", def.Warmup, "fraction of the steps over which the learning rate rises linearly to --lr")
 	batch := fs.Int("batch", def.Batch, "training batch size")
+	micro := fs.Int("micro-batch", 0, "run each batch M samples at a time, accumulating the gradients of the whole batch before each step (0 = the whole batch at once, or 1 for a model that runs one sample at a time)")
 	optName := fs.String("optimizer", def.Optimizer, "sgd (momentum 0.9) or adamw (the default with --loss outputs)")
 	wd := fs.Float64("weight-decay", 0, "weight decay (default 0 for sgd, 0.01 for adamw)")
 	schedule := fs.String("schedule", def.Schedule, "learning-rate schedule: cosine or constant")
@@ -166,9 +169,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *epochs <= 0 || *batch <= 0 || *n < 0 || *calibN <= 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
+	if *epochs <= 0 || *batch <= 0 || *micro < 0 || *n < 0 || *calibN <= 0 || *valN < 0 || *ckpts <= 0 || !(*margin >= 0) ||
 		(*freeze < 0 && *freeze != -1) || (*freezeRanges < 0 && *freezeRanges != -1) {
-		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --n, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
+		return usageErr("--epochs, --batch, --calib-n and --checkpoints must be > 0; --micro-batch, --n, --val-n and --start-margin >= 0; --freeze-bn-after and --freeze-ranges-after >= 0 or -1")
 	}
 	// qat.Options reads a zero temperature as "the default" (1); given on the
 	// command line it is a value, and the report would say 0 of a run at 1.
@@ -187,7 +190,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			return usageErr("%v", err)
 		}
 	}
-	if _, err := (qat.Options{Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth}).WithDefaults(); err != nil {
+	if _, err := (qat.Options{Batch: *batch, MicroBatch: *micro, Optimizer: *optName, Schedule: *schedule, Ranges: *rangesMode, Warmup: *warmup, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth}).WithDefaults(); err != nil {
 		return usageErr("%v", err)
 	}
 	lrs, err := resolveLRs(lrCands, qat.Options{Optimizer: *optName})
@@ -344,8 +347,15 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := net.SetRanges(ranges); err != nil {
 		return err
 	}
+	microBatch, microWhy, stacked, err := chooseMicroBatch(net, setSamples{set: ds, n: trainN}, *batch, *micro, setFlags(fs)["micro-batch"])
+	if err != nil {
+		return err
+	}
+	if microWhy != "" && !*asJSON {
+		fmt.Fprintln(stdout, microWhy)
+	}
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample.first(), SampleShapes: sample.shapes, SampleGroups: sample.groups, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
-		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, Optimizer: *optName, FreezeBNAfter: *freeze,
+		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, MicroBatch: microBatch, MicroBatchWhy: microWhy, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
 
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
@@ -391,7 +401,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 
 	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
-	base := qat.Options{Epochs: *epochs, Batch: *batch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
+	base := qat.Options{Epochs: *epochs, Batch: *batch, MicroBatch: microBatch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
 		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth, Seed: *seed, CheckpointsPerEpoch: *ckpts, Loss: loss}
 	if base.Distill > 0 || loss != lossCE {
 		if base.Teacher, err = qat.NewTeacher(m, cfg); err != nil {
@@ -400,7 +410,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	tr := &qatTrainer{model: m, cfg: cfg, ranges: ranges, qopts: qopts,
 		data: setSamples{set: ds, n: trainN}, ev: ev, margin: *margin / 100, rank: rank, classes: ev.Float().Classes, last: vn == 0, checkSet: checkSet,
-		multi: len(lrs) > 1, quiet: *asJSON, stdout: stdout, stderr: stderr}
+		multi: len(lrs) > 1, quiet: *asJSON, stdout: stdout, stderr: stderr, stacked: stacked && sample.groups == 1}
 	var runs []*lrRun
 	for _, lr := range lrs {
 		opts := base

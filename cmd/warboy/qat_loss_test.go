@@ -217,8 +217,10 @@ func TestScoreLimit(t *testing.T) {
 }
 
 // TestQATBatchOneModel: a model exported for one sample that fixes its batch
-// inside (x.reshape(1, 784)) cannot train at a larger batch; the error says so
-// and names the remedy, nothing is written, and --batch 1 trains it.
+// inside (x.reshape(1, 784)) cannot run a larger batch stacked: by default it
+// trains one sample at a time with each batch's gradients accumulated, and says
+// so; with whole batches forced (--micro-batch 0) the error says why and names
+// the remedy, and nothing is written; --batch 1 trains it too.
 func TestQATBatchOneModel(t *testing.T) {
 	dir := t.TempDir()
 	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
@@ -238,11 +240,30 @@ func TestQATBatchOneModel(t *testing.T) {
 	out := filepath.Join(dir, "q.onnx")
 	base := []string{"qat", model, "--data", testData, "-n", "64", "--calib-n", "16", "--eval-n", "100", "--lr", "0.01", "-o", out}
 
-	code, _, stderr := runCLI(append(base, "--batch", "16")...)
+	code, _, stderr := runCLI(append(base, "--batch", "16", "--micro-batch", "0")...)
 	require.Equal(t, 1, code, stderr)
-	assert.Contains(t, stderr, `the model declares batch 1, input "input" [1,1,28,28], and may fix it inside: train with --batch 1`)
+	assert.Contains(t, stderr, `the model declares batch 1, input "input" [1,1,28,28], and may fix it inside: train with --micro-batch 1`)
 	assert.NoFileExists(t, out)
 
+	code, stdout, stderr := runCLI(append(base, "--batch", "16")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "micro-batch: the model runs one sample at a time (two at once: ")
+	assert.Contains(t, stdout, "each batch of 16 runs sample by sample")
+	assert.FileExists(t, out)
+
+	code, stdout, stderr = runCLI(append(base, "--batch", "16", "--json")...)
+	require.Equal(t, 0, code, stderr)
+	var rep struct {
+		Batch int    `json:"batch"`
+		Micro int    `json:"micro_batch"`
+		Note  string `json:"micro_batch_note"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, 16, rep.Batch)
+	assert.Equal(t, 1, rep.Micro)
+	assert.Contains(t, rep.Note, "Reshape")
+
+	require.NoError(t, os.Remove(out))
 	code, _, stderr = runCLI(append(base, "--batch", "1")...)
 	require.Equal(t, 0, code, stderr)
 	assert.FileExists(t, out)

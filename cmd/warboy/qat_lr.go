@@ -131,9 +131,12 @@ type qatTrainer struct {
 	last     bool
 	checkSet string
 	multi    bool // several rates: name the rate in the progress and the log
-	quiet    bool
-	stdout   io.Writer
-	stderr   io.Writer
+	// stacked: the samples, of one shape, ran two at a time before training
+	// (chooseMicroBatch): a failure in training is not a batch fixed inside
+	stacked bool
+	quiet   bool
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 // train fine-tunes net (or, when nil, a fresh net at the calibrated ranges) with
@@ -187,10 +190,11 @@ func (t *qatTrainer) train(net *qat.Net, opts qat.Options) (*lrRun, error) {
 		bar.Done()
 	}
 	if err != nil {
-		if in := batchOneInput(t.model.Graph); in != nil && opts.Batch > 1 && !errors.Is(err, qat.ErrDiverged) {
+		if in := batchOneInput(t.model.Graph); in != nil && opts.Batch > 1 && opts.MicroBatch != 1 && !t.stacked && !errors.Is(err, qat.ErrDiverged) {
 			// A model exported at batch 1 often fixes it inside (a reshape to
-			// [1, ...], a Resize to constant sizes) once Optimize folds its shapes.
-			return nil, fmt.Errorf("%w (the model declares batch 1, input %q %v, and may fix it inside: train with --batch 1, or export the model with a dynamic batch axis)", err, in.Name, in.Shape)
+			// [1, ...], a Resize to constant sizes) once Optimize folds its
+			// shapes (--micro-batch 0 given, or a later shape of the data).
+			return nil, fmt.Errorf("%w (the model declares batch 1, input %q %v, and may fix it inside: train with --micro-batch 1, or export the model with a dynamic batch axis)", err, in.Name, in.Shape)
 		}
 		return nil, err
 	}

@@ -1,0 +1,181 @@
+package qat
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/bench/dataset"
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
+)
+
+// calibratedNet builds the net of a bundled model with MIN_MAX_ASYM ranges from
+// 100 training images.
+func calibratedNet(t *testing.T, m *graph.Model, train *dataset.Dataset) *Net {
+	t.Helper()
+	n, err := New(m, Config{Threads: 2})
+	require.NoError(t, err)
+	feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 100)
+	require.NoError(t, err)
+	cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, feed, quantizer.CalibOptions{})
+	require.NoError(t, err)
+	r, err := cal.ComputeRanges()
+	require.NoError(t, err)
+	require.NoError(t, n.SetRanges(r))
+	return n
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+// TestMicroBatchMatchesWholeBatch: a batch run in parts, its gradients
+// accumulated, takes the step the whole batch takes (the same weights to float
+// rounding), for parts of one sample and for uneven parts (16 = 5+5+5+1), with
+// the labels' cross-entropy, distillation and the label-free output match.
+func TestMicroBatchMatchesWholeBatch(t *testing.T) {
+	train, err := dataset.Load("../testdata/fashion-mnist", "train")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		model string
+		loss  string
+	}{
+		{"fmnist_mlp", "ce"},
+		{"fmnist_cnn", "ce"},
+		{"fmnist_mlp", "distill"},
+		{"fmnist_mlp", "outputs"}, // each part's error over the whole batch's variance
+	} {
+		t.Run(tc.model+"/"+tc.loss, func(t *testing.T) {
+			m, err := graph.Load("../testdata/models/" + tc.model + ".onnx")
+			require.NoError(t, err)
+			run := func(micro int) (*Net, []EpochStats) {
+				n := calibratedNet(t, m, train)
+				freeze := 0.0 // BatchNorm's running statistics (parts of five have their own)
+				if micro == 1 {
+					freeze = -1 // never frozen, but one sample has no batch statistics: frozen all the same
+				}
+				opts := Options{Batch: 16, MicroBatch: micro, Epochs: 1, Ranges: "fixed", FreezeBNAfter: freeze, Seed: 5, Loss: tc.loss}
+				if tc.loss != "ce" {
+					opts.Teacher, err = NewTeacher(m, Config{Threads: 2})
+					require.NoError(t, err)
+				}
+				st, err := n.Fit(dsData{train, 48}, opts)
+				require.NoError(t, err)
+				return n, st
+			}
+			whole, ws := run(0)
+			for _, micro := range []int{1, 5} {
+				parts, ps := run(micro)
+				require.InDelta(t, ws[0].Loss, ps[0].Loss, 1e-5, "micro-batch %d", micro)
+				require.Equal(t, ws[0].Accuracy, ps[0].Accuracy, "micro-batch %d", micro)
+				for i, p := range whole.Params() {
+					q := parts.Params()[i]
+					require.Less(t, maxAbsDiff(p.W, q.W), 1e-5, "micro-batch %d, %s", micro, p.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestMicroBatchRanges: with moving ranges, a batch run in parts moves each
+// range once per step, toward the whole batch's min/max. Exactly so for the
+// input, whose values the parts do not change (moved once per part instead, it
+// would follow the parts' narrower extremes); within a small fraction of the
+// range for the bundled MLP's activations, whose parts quantize with the
+// ranges the step started with.
+func TestMicroBatchRanges(t *testing.T) {
+	m := tinyModel{[]int{4}, []*graph.Node{node("Gemm", []string{"x", "w"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w": graph.FromFloat32([]int{3, 4}, make([]float32, 12))}}.model()
+	for _, micro := range []int{0, 1, 3} {
+		n, err := New(m, Config{})
+		require.NoError(t, err)
+		require.NoError(t, n.SetRanges(quantizer.Ranges{"x": {-1, 2}, "y": {-1, 1}}))
+		// constData's sample i holds (i+j)/10: the batch of samples 0-7 spans [0, 1]
+		_, err = n.Fit(constData{8, 1}, Options{Batch: 8, MicroBatch: micro, FreezeRangesAfter: -1})
+		require.NoError(t, err)
+		got := n.Ranges()["x"]
+		require.InDelta(t, -1+0.01*(0-(-1)), got[0], 1e-7, "micro-batch %d", micro)
+		require.InDelta(t, 2+0.01*(1-2), got[1], 1e-7, "micro-batch %d", micro)
+	}
+
+	train, err := dataset.Load("../testdata/fashion-mnist", "train")
+	require.NoError(t, err)
+	mlp, err := graph.Load("../testdata/models/fmnist_mlp.onnx")
+	require.NoError(t, err)
+	run := func(micro int) quantizer.Ranges {
+		n := calibratedNet(t, mlp, train)
+		_, err := n.Fit(dsData{train, 64}, Options{Batch: 32, MicroBatch: micro, Epochs: 1, Seed: 2, FreezeRangesAfter: -1, FreezeBNAfter: -1})
+		require.NoError(t, err)
+		return n.Ranges()
+	}
+	whole, parts := run(0), run(4)
+	for name, r := range whole {
+		p := parts[name]
+		tol := 1e-3 * float64(r[1]-r[0])
+		require.InDelta(t, r[0], p[0], tol, name)
+		require.InDelta(t, r[1], p[1], tol, name)
+	}
+}
+
+// TestMicroBatchFixedBatchModel: a model that fixes its batch at one inside (a
+// Reshape to [1, 4], as torch.onnx writes a flatten traced at batch 1) does not
+// run two samples stacked; StacksSamples says so and why, and trained one
+// sample at a time it takes the steps of the stacked batch: the same weights as
+// the same net without the Reshape trained on whole batches.
+func TestMicroBatchFixedBatchModel(t *testing.T) {
+	w := graph.FromFloat32([]int{3, 4}, []float32{0.1, -0.2, 0.3, 0.05, -0.1, 0.2, 0.15, -0.3, 0.25, 0.1, -0.05, 0.2})
+	fixed := tinyModel{[]int{4}, []*graph.Node{
+		node("Reshape", []string{"x", "shape"}, "r"),
+		node("Gemm", []string{"r", "w"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w": w, "shape": graph.FromInt64([]int{2}, []int64{1, 4})}}.model()
+	free := tinyModel{[]int{4}, []*graph.Node{node("Gemm", []string{"x", "w"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w": w}}.model()
+	ranges := quantizer.Ranges{"x": {-1, 2}, "r": {-1, 2}, "y": {-2, 2}}
+	build := func(m *graph.Model) *Net {
+		n, err := New(m, Config{})
+		require.NoError(t, err)
+		require.NoError(t, n.SetRanges(ranges))
+		return n
+	}
+	data := constData{12, 1}
+
+	n := build(fixed)
+	stacks, why, err := n.StacksSamples(data)
+	require.NoError(t, err)
+	require.False(t, stacks)
+	require.ErrorContains(t, why, "Reshape")
+	_, err = n.Fit(data, Options{Batch: 4, Ranges: "fixed"})
+	require.Error(t, err, "stacked, the Reshape fails")
+
+	n = build(fixed)
+	_, err = n.Fit(data, Options{Batch: 4, MicroBatch: 1, Ranges: "fixed", Seed: 1})
+	require.NoError(t, err)
+	ref := build(free)
+	stacks, why, err = ref.StacksSamples(data)
+	require.NoError(t, err)
+	require.True(t, stacks)
+	require.NoError(t, why)
+	_, err = ref.Fit(data, Options{Batch: 4, Ranges: "fixed", Seed: 1})
+	require.NoError(t, err)
+	require.Less(t, maxAbsDiff(ref.Params()[0].W, n.Params()[0].W), 1e-6)
+	require.NotEqual(t, w.F32(), n.Params()[0].W, "trained")
+}
+
+// TestMicroBatchOptions: a negative micro-batch is refused, one of the batch
+// or more is the whole batch, and the re-estimation of statistics (which runs
+// whole batches) is refused with parts.
+func TestMicroBatchOptions(t *testing.T) {
+	o, err := Options{Batch: 8, MicroBatch: 8}.WithDefaults()
+	require.NoError(t, err)
+	require.Zero(t, o.MicroBatch)
+	_, err = Options{MicroBatch: -1}.WithDefaults()
+	require.ErrorContains(t, err, "micro-batch of -1")
+	_, err = Options{Batch: 8, MicroBatch: 2, Reestimate: 4}.WithDefaults()
+	require.ErrorContains(t, err, "re-estimating")
+}

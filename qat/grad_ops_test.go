@@ -319,6 +319,10 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"LRN across channels (AlexNet, GoogLeNet v1), even and odd sizes", tinyModel{[]int{5, 2, 2}, []*graph.Node{
 			node("LRN", []string{"x"}, "l", intAttr("size", 3), floatAttr("alpha", 0.5), floatAttr("beta", 0.75), floatAttr("bias", 1)),
 			node("LRN", []string{"l"}, "y", intAttr("size", 4), floatAttr("alpha", 0.3), floatAttr("beta", 0.6), floatAttr("bias", 2))}, nil}},
+		{"ReduceProd over an axis and over all (a product of gates)", tinyModel{[]int{3, 2}, []*graph.Node{
+			node("ReduceProd", []string{"x"}, "p", ints("axes", 2)),
+			node("ReduceProd", []string{"x"}, "q", intAttr("keepdims", 0)),
+			node("Mul", []string{"x", "p"}, "m"), node("Add", []string{"m", "q"}, "y")}, nil}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
@@ -546,4 +550,19 @@ func TestScatterMaxMinGradients(t *testing.T) {
 			checkGrads(t, n, 3, false)
 		})
 	}
+}
+
+// TestReduceProdZeros: the gradient of a product with respect to one input is the
+// product of the others: with one zero input only that input gets one (the
+// product of the nonzero others), with two zeros none does.
+func TestReduceProdZeros(t *testing.T) {
+	m := tinyModel{[]int{3, 3}, []*graph.Node{node("ReduceProd", []string{"x"}, "y", ints("axes", 2), intAttr("keepdims", 0))}, nil}.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	n.inputGrad = true
+	_, y, err := n.Forward([]float32{0, 2, 3, 0, 0, 5, 1, 2, 3}, 1)
+	require.NoError(t, err)
+	require.Equal(t, []float32{0, 0, 6}, y)
+	n.Backward([]float32{1, 1, 1})
+	require.Equal(t, []float32{6, 0, 0, 0, 0, 0, 6, 3, 2}, n.vals[n.input].grad)
 }

@@ -7,10 +7,11 @@ import (
 	"github.com/warboy-sim/warboy/graph"
 )
 
-// reduceOp is ReduceMean, ReduceSum, ReduceSumSquare, ReduceL1, ReduceL2 or
-// ReduceLogSumExp over a set of axes (x.mean([2, 3]) as PyTorch exports it, a
-// channel mean; F.normalize's norm, LpNormalization written out). Sums accumulate
-// in float64 as the runtime's do.
+// reduceOp is ReduceMean, ReduceSum, ReduceSumSquare, ReduceL1, ReduceL2,
+// ReduceLogSumExp or ReduceProd over a set of axes (x.mean([2, 3]) as PyTorch
+// exports it, a channel mean; F.normalize's norm, LpNormalization written out; a
+// product of gates or probabilities). Sums and products accumulate in float64 as
+// the runtime's do.
 type reduceOp struct {
 	node     string
 	kind     string
@@ -25,6 +26,10 @@ type reduceOp struct {
 	dst      []int32
 	count    int
 	acc      []float64
+	// ReduceProd: the product of each output's nonzero inputs and how many are
+	// zero (the gradient of a product is the product of the others)
+	nzProd []float64
+	zeros  []int32
 }
 
 func buildReduce(b *builder, node *graph.Node) (built, error) {
@@ -157,6 +162,20 @@ func (o *reduceOp) forward(n *Net) error {
 		for i, v := range o.acc {
 			o.acc[i] = math.Log(v) + float64(y.data[i])
 		}
+	case "ReduceProd":
+		o.nzProd, o.zeros = growF64(o.nzProd, len(y.data)), growI32(o.zeros, len(y.data))
+		for i := range o.acc {
+			o.acc[i], o.nzProd[i], o.zeros[i] = 1, 1, 0
+		}
+		for e, d := range o.dst {
+			v := float64(x.data[e])
+			o.acc[d] *= v
+			if v == 0 {
+				o.zeros[d]++
+			} else {
+				o.nzProd[d] *= v
+			}
+		}
 	default:
 		for e, d := range o.dst {
 			o.acc[d] += float64(x.data[e])
@@ -201,10 +220,34 @@ func (o *reduceOp) backward(n *Net) {
 				}
 			case "ReduceLogSumExp":
 				g *= float32(math.Exp(float64(x.data[e] - y.data[d])))
+			case "ReduceProd":
+				// the product of the other inputs: 0 with a zero among them
+				switch v := float64(x.data[e]); {
+				case o.zeros[d] == 0:
+					g = float32(float64(g) * o.nzProd[d] / v)
+				case o.zeros[d] == 1 && v == 0:
+					g = float32(float64(g) * o.nzProd[d])
+				default:
+					g = 0
+				}
 			default:
 				g *= sc
 			}
 			x.grad[e] += g
 		}
 	})
+}
+
+func growF64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+func growI32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
 }

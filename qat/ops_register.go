@@ -27,7 +27,7 @@ func registerMoreOps() {
 	builders["LogSoftmax"] = buildSoftmax
 	builders["ReduceMean"] = buildReduce
 	builders["ReduceSum"] = buildReduce
-	for _, op := range []string{"ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp"} {
+	for _, op := range []string{"ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceProd"} {
 		builders[op] = buildReduce
 	}
 	builders["BatchNormalization"] = buildBatchNorm

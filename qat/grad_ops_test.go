@@ -323,6 +323,14 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("ReduceProd", []string{"x"}, "p", ints("axes", 2)),
 			node("ReduceProd", []string{"x"}, "q", intAttr("keepdims", 0)),
 			node("Mul", []string{"x", "p"}, "m"), node("Add", []string{"m", "q"}, "y")}, nil}},
+		{"AffineGrid of a theta from data, both corner conventions (a spatial transformer's grid)", tinyModel{[]int{6}, []*graph.Node{
+			node("Reshape", []string{"x", "s236"}, "th"),
+			node("Shape", []string{"x"}, "sh"), node("Slice", []string{"sh", "z", "one"}, "nb"),
+			node("Concat", []string{"nb", "chw"}, "size", intAttr("axis", 0)),
+			node("AffineGrid", []string{"th", "size"}, "g0"),
+			node("AffineGrid", []string{"th", "size"}, "g1", intAttr("align_corners", 1)),
+			node("Mul", []string{"g0", "g1"}, "y")},
+			map[string]*graph.Tensor{"s236": i64(-1, 2, 3), "z": i64(0), "one": i64(1), "chw": i64(1, 3, 4)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

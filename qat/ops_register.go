@@ -47,6 +47,7 @@ func registerMoreOps() {
 	builders["Sum"] = buildSum
 	builders["LRN"] = buildLRN
 	builders["GridSample"] = buildGridSample
+	builders["AffineGrid"] = buildAffineGrid
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 }

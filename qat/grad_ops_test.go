@@ -331,6 +331,14 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("AffineGrid", []string{"th", "size"}, "g1", intAttr("align_corners", 1)),
 			node("Mul", []string{"g0", "g1"}, "y")},
 			map[string]*graph.Tensor{"s236": i64(-1, 2, 3), "z": i64(0), "one": i64(1), "chw": i64(1, 3, 4)}}},
+		{"Einsum of a diagonal, alone and contracted with another operand", tinyModel{[]int{3, 3}, []*graph.Node{
+			node("Einsum", []string{"x"}, "d", &graph.Attr{Name: "equation", Type: graph.AttrString, S: "bii->bi"}),
+			node("Einsum", []string{"x", "x"}, "c", &graph.Attr{Name: "equation", Type: graph.AttrString, S: "bij,bjj->bi"}),
+			node("Mul", []string{"d", "c"}, "y")}, nil}},
+		{"Einsum broadcast over the ellipsis, both ways (a batch of one against a stack of weights)", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Unsqueeze", []string{"x", "ax1"}, "xu"),
+			node("Einsum", []string{"xu", "m"}, "y", &graph.Attr{Name: "equation", Type: graph.AttrString, S: "...ij,...jk->...ik"})},
+			map[string]*graph.Tensor{"ax1": i64(1), "m": randTensor(rand.New(rand.NewSource(4)), 1, 4, 3, 2)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

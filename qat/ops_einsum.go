@@ -14,10 +14,12 @@ import (
 // contracted with the data). The forward pass is the runtime's kernel
 // (runtime.ConstEval). An operand's gradient is an Einsum too: the output's
 // gradient contracted with the other operands, written back to the operand's
-// subscripts ("bhij,bhjd->bhid" for q). That holds when the operand repeats no
-// subscript (no diagonal) and each of its subscripts appears in the output or an
-// other operand (nothing summed over that operand alone); other equations are
-// refused naming the node. A constant operand is a trainable weight.
+// subscripts ("bhij,bhjd->bhid" for q). That holds when each of the operand's
+// subscripts appears in the output or an other operand (nothing summed over that
+// operand alone); other equations are refused naming the node. An operand that
+// repeats a subscript (a diagonal, "bnii->bni") gets its gradient on the
+// subscripts once each, written back onto its diagonal (zero elsewhere). A
+// constant operand is a trainable weight.
 type einsumOp struct {
 	node  string
 	gnode *graph.Node
@@ -30,6 +32,22 @@ type einsumOp struct {
 	// backward pass that failed (returned by the next forward pass)
 	checked string
 	err     error
+	// diag: per operand, nil or its diagonal (a repeated subscript)
+	diag []*einsumDiag
+	// sumTo: per operand, nil or, for an operand broadcast over the ellipsis
+	// (size 1, or fewer dimensions, against the other operands), the operand
+	// element each element of its gradient Einsum's result adds to
+	sumTo [][]int32
+}
+
+// einsumDiag is an operand that repeats a subscript: term as written (no
+// ellipsis), uniq with each subscript once, and for the current shape the
+// element of the gradient on uniq that each operand element takes (-1: off the
+// diagonal).
+type einsumDiag struct {
+	term, uniq string
+	shape      []int
+	from       []int32
 }
 
 // einsumOperand is an activation slot or a trainable constant.
@@ -104,9 +122,13 @@ func buildEinsum(b *builder, node *graph.Node) (built, error) {
 				others += t
 			}
 		}
+		var d *einsumDiag
 		for k, r := range plain {
 			if strings.ContainsRune(plain[k+1:], r) {
-				return built{}, fmt.Errorf("%w: Einsum %q repeats subscript %q in operand %d (a diagonal)", ErrNoGradient, eq, r, i)
+				if strings.Contains(term, "...") {
+					return built{}, fmt.Errorf("%w: Einsum %q repeats subscript %q in operand %d beside an ellipsis", ErrNoGradient, eq, r, i)
+				}
+				d = &einsumDiag{term: plain}
 			}
 			if !strings.ContainsRune(others, r) {
 				return built{}, fmt.Errorf("%w: Einsum %q sums subscript %q over operand %d alone", ErrNoGradient, eq, r, i)
@@ -121,8 +143,18 @@ func buildEinsum(b *builder, node *graph.Node) (built, error) {
 				gin = append(gin, t)
 			}
 		}
+		gout := term
+		if d != nil {
+			for _, r := range plain {
+				if !strings.ContainsRune(d.uniq, r) {
+					d.uniq += string(r)
+				}
+			}
+			gout = d.uniq
+		}
+		o.diag = append(o.diag, d)
 		o.grads = append(o.grads, &graph.Node{Name: node.Name + "/grad", OpType: "Einsum", Inputs: make([]string, len(gin)), Outputs: []string{""},
-			Attrs: map[string]*graph.Attr{"equation": {Name: "equation", Type: graph.AttrString, S: strings.Join(gin, ",") + "->" + term}}})
+			Attrs: map[string]*graph.Attr{"equation": {Name: "equation", Type: graph.AttrString, S: strings.Join(gin, ",") + "->" + gout}}})
 	}
 	o.out = b.slot()
 	return built{o, o.out}, nil
@@ -173,6 +205,7 @@ func (o *einsumOp) checkGradShapes(out []int) error {
 		return nil
 	}
 	dy := graph.FromFloat32(out, make([]float32, numel(out)))
+	o.sumTo = make([][]int32, len(o.ops))
 	for i := range o.ops {
 		in := []*graph.Tensor{dy}
 		for j := range o.ops {
@@ -184,8 +217,20 @@ func (o *einsumOp) checkGradShapes(out []int) error {
 		if err != nil {
 			return fmt.Errorf("%w: the gradient of Einsum operand %d: %v", ErrNoGradient, i, err)
 		}
-		if len(res) != 1 || !equalShape(res[0].Shape, o.in[i].Shape) {
-			return fmt.Errorf("%w: Einsum operand %d %v is broadcast against the output %v", ErrNoGradient, i, o.in[i].Shape, out)
+		want := o.in[i].Shape
+		if d := o.diag[i]; d != nil {
+			if want, err = d.plan(o.in[i].Shape); err != nil {
+				return fmt.Errorf("%w: Einsum operand %d: %v", ErrNoGradient, i, err)
+			}
+		}
+		if len(res) != 1 {
+			return fmt.Errorf("%w: the gradient of Einsum operand %d gave %d results", ErrNoGradient, i, len(res))
+		}
+		o.sumTo[i] = nil
+		if !equalShape(res[0].Shape, want) {
+			if o.sumTo[i] = broadcastSum(res[0].Shape, want); o.sumTo[i] == nil {
+				return fmt.Errorf("%w: Einsum operand %d %v against the output %v", ErrNoGradient, i, o.in[i].Shape, out)
+			}
 		}
 	}
 	o.checked = key
@@ -212,16 +257,133 @@ func (o *einsumOp) backward(n *Net) {
 			}
 		}
 		res, err := runtime.ConstEval().EvalConst(o.grads[i], o.opset, in)
-		if err == nil && (len(res) != 1 || res[0].Len() != len(dst)) {
+		d := o.diag[i]
+		switch {
+		case err != nil:
+		case len(res) != 1:
+			err = fmt.Errorf("%d results", len(res))
+		case d == nil && o.sumTo[i] == nil && res[0].Len() != len(dst):
 			err = fmt.Errorf("%d values for %d", res[0].Len(), len(dst))
+		case o.sumTo[i] != nil && len(o.sumTo[i]) != res[0].Len():
+			err = fmt.Errorf("%d values for a sum of %d", res[0].Len(), len(o.sumTo[i]))
+		case d != nil && len(d.from) != len(dst):
+			err = fmt.Errorf("a diagonal of %d values for %d", len(d.from), len(dst))
 		}
 		if err != nil {
 			// checkGradShapes rules this out; kept for the next forward pass
 			o.err = fmt.Errorf("the gradient of Einsum operand %d: %w", i, err)
 			continue
 		}
-		for k, v := range res[0].F32() {
+		g := res[0].F32()
+		if d != nil {
+			for k, j := range d.from {
+				if j >= 0 {
+					dst[k] += g[j]
+				}
+			}
+			continue
+		}
+		if to := o.sumTo[i]; to != nil {
+			for k, v := range g {
+				dst[to[k]] += v
+			}
+			continue
+		}
+		for k, v := range g {
 			dst[k] += v
 		}
 	}
+}
+
+// plan maps the operand's elements of shape to the gradient on uniq (whose
+// shape it returns): an element whose repeated subscripts take one index is on
+// the diagonal.
+func (d *einsumDiag) plan(shape []int) ([]int, error) {
+	if len(shape) != len(d.term) {
+		return nil, fmt.Errorf("operand %v for subscripts %q", shape, d.term)
+	}
+	size := map[rune]int{}
+	for k, r := range d.term {
+		if s, ok := size[r]; ok && s != shape[k] {
+			return nil, fmt.Errorf("subscript %q is %d and %d long in %v", r, s, shape[k], shape)
+		}
+		size[r] = shape[k]
+	}
+	ushape := make([]int, len(d.uniq))
+	stride := map[rune]int{}
+	st := 1
+	for k := len(d.uniq) - 1; k >= 0; k-- {
+		r := rune(d.uniq[k])
+		ushape[k] = size[r]
+		stride[r] = st
+		st *= size[r]
+	}
+	if equalShape(shape, d.shape) && d.from != nil {
+		return ushape, nil
+	}
+	d.shape = append(d.shape[:0], shape...)
+	d.from = make([]int32, numel(shape))
+	idx := make([]int, len(shape))
+	for e := range d.from {
+		at := map[rune]int{}
+		j, on := 0, true
+		for k, r := range d.term {
+			if v, ok := at[r]; ok {
+				on = on && v == idx[k]
+				continue
+			}
+			at[r] = idx[k]
+			j += idx[k] * stride[r]
+		}
+		d.from[e] = -1
+		if on {
+			d.from[e] = int32(j)
+		}
+		for k := len(idx) - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return ushape, nil
+}
+
+// broadcastSum maps each element of a tensor of shape from to the element of
+// shape to that broadcasts onto it (numpy's rule, aligned on the right: to's
+// missing leading dimensions and its dimensions of size 1 repeat), or returns nil
+// when to does not broadcast to from. A gradient on from summed along the map is
+// the gradient of the operand of shape to.
+func broadcastSum(from, to []int) []int32 {
+	if len(to) > len(from) {
+		return nil
+	}
+	off := len(from) - len(to)
+	st := make([]int, len(from)) // stride in to of each axis of from (0: repeated)
+	s := 1
+	for k := len(to) - 1; k >= 0; k-- {
+		switch {
+		case to[k] == from[off+k]:
+			st[off+k] = s
+		case to[k] != 1:
+			return nil
+		}
+		s *= to[k]
+	}
+	m := make([]int32, numel(from))
+	idx := make([]int, len(from))
+	for e := range m {
+		j := 0
+		for k, i := range idx {
+			j += i * st[k]
+		}
+		m[e] = int32(j)
+		for k := len(idx) - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < from[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return m
 }

@@ -48,6 +48,12 @@
 // shape (ShapedData, SetSampleShapes; batches.go) and the model is written with its
 // symbolic dimensions.
 //
+// A batch may run in parts (Options.MicroBatch, microbatch.go): each part forward
+// and backward, the gradients of the batch's mean loss accumulated before the one
+// optimizer step, the activation ranges moved once toward the whole batch's
+// min/max. A model exported for one sample that fixes its batch inside trains so,
+// one sample at a time (Net.StacksSamples finds it before training).
+//
 // Forward and backward passes run on the executors' float32 GEMMs (kernels.Sgemm,
 // SgemmPackedAFunc, SgemmShifted), over chunks of the batch that stay in cache
 // (conv_core.go): stride-1 convolutions' forward pass and input gradient as the

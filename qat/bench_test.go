@@ -26,23 +26,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, path := range paths {
 		name := strings.TrimSuffix(filepath.Base(path), ".onnx")
 		b.Run(name, func(b *testing.B) {
-			m, err := graph.Load(path)
-			require.NoError(b, err)
-			n, err := New(m, Config{})
-			require.NoError(b, err)
-			r := quantizer.Ranges{}
-			for k := range n.ranges {
-				r[k] = [2]float32{-2, 6}
-			}
-			require.NoError(b, n.SetRanges(r))
-			x := make([]float32, 64*784)
-			for i := range x {
-				x[i] = float32(i*7%255) / 255
-			}
-			labels := make([]int, 64)
-			for i := range labels {
-				labels[i] = i % 10
-			}
+			n, x, labels := benchNet(b, path, 0)
 			opt := newOptimizer(Options{Optimizer: "sgd"})
 			n.training = true
 			grad := make([]float32, 64*10)
@@ -67,23 +51,7 @@ func BenchmarkMicroBatchStep(b *testing.B) {
 	for _, name := range []string{"fmnist_mlp", "fmnist_cnn"} {
 		for _, micro := range []int{0, 1} {
 			b.Run(fmt.Sprintf("%s/micro=%d", name, micro), func(b *testing.B) {
-				m, err := graph.Load("../testdata/models/" + name + ".onnx")
-				require.NoError(b, err)
-				n, err := New(m, Config{Threads: 1})
-				require.NoError(b, err)
-				r := quantizer.Ranges{}
-				for k := range n.ranges {
-					r[k] = [2]float32{-2, 6}
-				}
-				require.NoError(b, n.SetRanges(r))
-				x := make([]float32, 64*784)
-				for i := range x {
-					x[i] = float32(i*7%255) / 255
-				}
-				labels := make([]int, 64)
-				for i := range labels {
-					labels[i] = i % 10
-				}
+				n, x, labels := benchNet(b, "../testdata/models/"+name+".onnx", 1)
 				opts := Options{Batch: 64, MicroBatch: micro, Loss: "ce", Optimizer: "sgd"}
 				opt := newOptimizer(opts)
 				n.training, n.emaRanges = true, true
@@ -99,4 +67,27 @@ func BenchmarkMicroBatchStep(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchNet is the net of the model at path with every range [-2, 6], and a batch
+// of 64 synthetic 28x28 images with their labels.
+func benchNet(b *testing.B, path string, threads int) (*Net, []float32, []int) {
+	m, err := graph.Load(path)
+	require.NoError(b, err)
+	n, err := New(m, Config{Threads: threads})
+	require.NoError(b, err)
+	r := quantizer.Ranges{}
+	for k := range n.ranges {
+		r[k] = [2]float32{-2, 6}
+	}
+	require.NoError(b, n.SetRanges(r))
+	x := make([]float32, 64*784)
+	for i := range x {
+		x[i] = float32(i*7%255) / 255
+	}
+	labels := make([]int, 64)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	return n, x, labels
 }

@@ -18,15 +18,7 @@ func TestFitDeterministic(t *testing.T) {
 	m, err := graph.Load("../testdata/models/fmnist_cnn.onnx")
 	require.NoError(t, err)
 	run := func(seed int64) (*Net, []EpochStats) {
-		n, err := New(m, Config{Threads: 2})
-		require.NoError(t, err)
-		feed, err := dataset.NewFeed(train, n.Plan().Model.Graph.Inputs, 100)
-		require.NoError(t, err)
-		cal, err := quantizer.Calibrate(m, quantizer.MinMaxAsym, feed, quantizer.CalibOptions{})
-		require.NoError(t, err)
-		r, err := cal.ComputeRanges()
-		require.NoError(t, err)
-		require.NoError(t, n.SetRanges(r))
+		n := calibratedNet(t, m, train)
 		st, err := n.Fit(dsData{train, 64}, Options{Batch: 16, Epochs: 2, FreezeBNAfter: 1, Seed: seed, Optimizer: "adamw"})
 		require.NoError(t, err)
 		return n, st

@@ -43,6 +43,9 @@ func (n *Net) batchGrads(opts Options, x []float32, labels []int, per int, rps [
 	zeroRangeGrads(rps)
 	n.deferRanges = m < b
 	defer func() { n.deferRanges, n.sameWeights = false, false }()
+	if n.deferRanges {
+		n.dropDeferredRanges() // a step that stopped early left its parts' min/max
+	}
 	var vars []float64
 	if opts.Loss == "outputs" && m < b {
 		var err error
@@ -147,6 +150,15 @@ func (o *fqOp) deferRange(lo, hi float32) {
 		return
 	}
 	o.plo, o.phi = min(o.plo, lo), max(o.phi, hi)
+}
+
+// dropDeferredRanges forgets the min/max gathered by an unfinished step.
+func (n *Net) dropDeferredRanges() {
+	for _, op := range n.ops {
+		if o, ok := op.(*fqOp); ok {
+			o.pending = false
+		}
+	}
 }
 
 // moveDeferredRanges moves every range that gathered parts' min/max this step

@@ -339,6 +339,13 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Unsqueeze", []string{"x", "ax1"}, "xu"),
 			node("Einsum", []string{"xu", "m"}, "y", &graph.Attr{Name: "equation", Type: graph.AttrString, S: "...ij,...jk->...ik"})},
 			map[string]*graph.Tensor{"ax1": i64(1), "m": randTensor(rand.New(rand.NewSource(4)), 1, 4, 3, 2)}}},
+		{"3-D convolutions (strided, padded, dilated, biased; grouped) and the global pool of a video net", tinyModel{[]int{2, 3, 4, 5}, []*graph.Node{
+			node("Conv", []string{"x", "w1", "b1"}, "c1", ints("strides", 1, 2, 1), ints("pads", 1, 0, 1, 0, 1, 0), ints("dilations", 1, 1, 2)),
+			node("Tanh", []string{"c1"}, "r"),
+			node("Conv", []string{"r", "w2"}, "c2", intAttr("group", 2), ints("pads", 0, 1, 1, 0, 1, 1)),
+			node("GlobalAveragePool", []string{"c2"}, "y")},
+			map[string]*graph.Tensor{"w1": randTensor(rand.New(rand.NewSource(5)), 0.5, 4, 2, 2, 3, 2), "b1": randTensor(rand.New(rand.NewSource(6)), 0.5, 4),
+				"w2": randTensor(rand.New(rand.NewSource(7)), 0.5, 6, 2, 1, 3, 3)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

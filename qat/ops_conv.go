@@ -38,7 +38,7 @@ type convOp struct {
 func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
 	var g convGeom
 	if len(w) != 4 && len(w) != 3 {
-		return g, fmt.Errorf("weight shape %v: only 1-D and 2-D convolutions are supported", w)
+		return g, fmt.Errorf("weight shape %v: only 1-D, 2-D and (without a BatchNormalization to fuse) 3-D convolutions are supported", w)
 	}
 	ap, err := graph.NodeAutoPad(node)
 	if err != nil {
@@ -81,6 +81,9 @@ func buildConv(b *builder, node *graph.Node) (built, error) {
 	in, w, bias, err := b.convOperands(node)
 	if err != nil {
 		return built{}, err
+	}
+	if len(w.p.Shape) == 5 {
+		return buildConv3d(b, node, in, w, bias)
 	}
 	g, err := convGeomOf(node, w.p.Shape)
 	if err != nil {

@@ -24,6 +24,9 @@ type poolOp struct {
 	// oned: pooling of [N, C, L] (MaxPool1d, AvgPool1d, and the global pools of a
 	// 1-D CNN), computed as the 2-D pooling of height 1.
 	oned bool
+	// rank: the input's rank when a global pool reads [N, C, D, H, W] (a video
+	// or volumetric network's head), pooled as [N, C, 1, D·H·W]; 0 otherwise.
+	rank int
 }
 
 func buildPool(b *builder, node *graph.Node) (built, error) {
@@ -87,6 +90,10 @@ func (o *poolOp) geom(x []int) (n, c, h, w, oh, ow int, err error) {
 		o.oned = true
 		x = []int{x[0], x[1], 1, x[2]}
 	}
+	if len(x) > 4 && o.global {
+		o.rank = len(x)
+		x = []int{x[0], x[1], 1, numel(x[2:])}
+	}
 	if len(x) != 4 {
 		return 0, 0, 0, 0, 0, 0, fmt.Errorf("input shape %v, want NCHW (or NCL)", x)
 	}
@@ -123,9 +130,16 @@ func (o *poolOp) forward(n *Net) error {
 	if err != nil {
 		return err
 	}
-	if o.oned {
+	switch {
+	case o.oned:
 		y.resize([]int{N, C, OW})
-	} else {
+	case o.rank > 4:
+		sh := []int{N, C}
+		for len(sh) < o.rank {
+			sh = append(sh, 1)
+		}
+		y.resize(sh)
+	default:
 		y.resize([]int{N, C, OH, OW})
 	}
 	kh, kw, sh, sw, pt, pl := o.kh, o.kw, o.sh, o.sw, o.pt, o.pl

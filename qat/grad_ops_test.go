@@ -341,11 +341,23 @@ func TestGradientsMoreOps(t *testing.T) {
 			map[string]*graph.Tensor{"ax1": i64(1), "m": randTensor(rand.New(rand.NewSource(4)), 1, 4, 3, 2)}}},
 		{"3-D convolutions (strided, padded, dilated, biased; grouped) and the global pool of a video net", tinyModel{[]int{2, 3, 4, 5}, []*graph.Node{
 			node("Conv", []string{"x", "w1", "b1"}, "c1", ints("strides", 1, 2, 1), ints("pads", 1, 0, 1, 0, 1, 0), ints("dilations", 1, 1, 2)),
-			node("Tanh", []string{"c1"}, "r"),
+			node("Mul", []string{"c1", "c1"}, "r"),
 			node("Conv", []string{"r", "w2"}, "c2", intAttr("group", 2), ints("pads", 0, 1, 1, 0, 1, 1)),
 			node("GlobalAveragePool", []string{"c2"}, "y")},
 			map[string]*graph.Tensor{"w1": randTensor(rand.New(rand.NewSource(5)), 0.5, 4, 2, 2, 3, 2), "b1": randTensor(rand.New(rand.NewSource(6)), 0.5, 4),
 				"w2": randTensor(rand.New(rand.NewSource(7)), 0.5, 6, 2, 1, 3, 3)}}},
+		{"3-D max and average pooling (padded, strided, ceil mode; counting the padding)", tinyModel{[]int{2, 3, 5, 4}, []*graph.Node{
+			node("MaxPool", []string{"x"}, "m", ints("kernel_shape", 2, 3, 2), ints("strides", 1, 2, 2), ints("pads", 1, 1, 0, 0, 1, 1)),
+			node("AveragePool", []string{"x"}, "a", ints("kernel_shape", 2, 2, 3), ints("strides", 2, 2, 1), intAttr("ceil_mode", 1)),
+			node("AveragePool", []string{"x"}, "c", ints("kernel_shape", 3, 3, 3), ints("pads", 1, 1, 1, 1, 1, 1), intAttr("count_include_pad", 1)),
+			node("Flatten", []string{"m"}, "mf"), node("Flatten", []string{"a"}, "af"), node("Flatten", []string{"c"}, "cf"),
+			node("Concat", []string{"mf", "af", "cf"}, "y", intAttr("axis", 1))}, nil}},
+		{"3-D transposed convolutions (a U-Net's upsampling: strided, padded, output padding; grouped, biased)", tinyModel{[]int{4, 2, 3, 3}, []*graph.Node{
+			node("ConvTranspose", []string{"x", "wt"}, "u", ints("strides", 2, 1, 2), ints("pads", 0, 1, 1, 1, 0, 0), ints("output_padding", 1, 0, 1)),
+			node("Mul", []string{"u", "u"}, "t"),
+			node("ConvTranspose", []string{"t", "wg", "bg"}, "y", intAttr("group", 3), ints("strides", 1, 2, 1), ints("dilations", 1, 2, 1))},
+			map[string]*graph.Tensor{"wt": randTensor(rand.New(rand.NewSource(8)), 0.5, 4, 3, 2, 2, 3),
+				"wg": randTensor(rand.New(rand.NewSource(9)), 0.5, 3, 2, 2, 2, 1), "bg": randTensor(rand.New(rand.NewSource(10)), 0.5, 6)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

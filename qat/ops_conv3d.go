@@ -22,13 +22,47 @@ type conv3dOp struct {
 	b       *biasRef
 	group   int
 	oc, c   int
-	k, s, d [3]int
-	// pads before and after along D, H, W; autoPad SAME sets them per input
-	lo, hi  [3]int
-	autoPad string
-	// for the last input: its spatial sizes, the output's
-	id, ih, iw, od, oh, ow int
-	col, dcol, dbias       []float32
+	vol3
+	col, dcol, dbias []float32
+}
+
+// vol3 is the geometry of a 3-D convolution: kernel, strides, dilations, pads
+// before and after along D, H, W (autoPad SAME sets them per input), and for the
+// last input its spatial sizes and the output's.
+type vol3 struct {
+	k, s, d    [3]int
+	lo, hi     [3]int
+	autoPad    string
+	id, ih, iw int
+	od, oh, ow int
+}
+
+// vol3Of reads a 3-D Conv's or ConvTranspose's strides, dilations and pads for
+// kernel k.
+func vol3Of(node *graph.Node, k []int) (vol3, error) {
+	var v vol3
+	ap, err := graph.NodeAutoPad(node)
+	if err != nil {
+		return v, err
+	}
+	v.autoPad = ap
+	st := node.AttrInts("strides", []int64{1, 1, 1})
+	dl := node.AttrInts("dilations", []int64{1, 1, 1})
+	pd := node.AttrInts("pads", []int64{0, 0, 0, 0, 0, 0})
+	if ap != graph.AutoPadNotSet {
+		pd = []int64{0, 0, 0, 0, 0, 0}
+	}
+	if len(st) != 3 || len(dl) != 3 || len(pd) != 6 || len(k) != 3 {
+		return v, fmt.Errorf("kernel %v, strides %v, dilations %v, pads %v: want 3, 3, 3 and 6 values", k, st, dl, pd)
+	}
+	for i := range 3 {
+		v.k[i], v.s[i], v.d[i] = k[i], int(st[i]), int(dl[i])
+		v.lo[i], v.hi[i] = int(pd[i]), int(pd[3+i])
+		if v.s[i] < 1 || v.d[i] < 1 || v.lo[i] < 0 || v.hi[i] < 0 {
+			return v, fmt.Errorf("strides %v, dilations %v, pads %v", st, dl, pd)
+		}
+	}
+	return v, nil
 }
 
 func buildConv3d(b *builder, node *graph.Node, in int, w *weightRef, bias *biasRef) (built, error) {
@@ -38,26 +72,10 @@ func buildConv3d(b *builder, node *graph.Node, in int, w *weightRef, bias *biasR
 		return built{}, fmt.Errorf("group %d does not divide %d output channels", o.group, o.oc)
 	}
 	o.c = ws[1] * o.group
-	ap, err := graph.NodeAutoPad(node)
+	var err error
+	o.vol3, err = vol3Of(node, ws[2:])
 	if err != nil {
 		return built{}, err
-	}
-	o.autoPad = ap
-	st := node.AttrInts("strides", []int64{1, 1, 1})
-	dl := node.AttrInts("dilations", []int64{1, 1, 1})
-	pd := node.AttrInts("pads", []int64{0, 0, 0, 0, 0, 0})
-	if ap != graph.AutoPadNotSet {
-		pd = []int64{0, 0, 0, 0, 0, 0}
-	}
-	if len(st) != 3 || len(dl) != 3 || len(pd) != 6 {
-		return built{}, fmt.Errorf("strides %v, dilations %v, pads %v: want 3, 3 and 6 values", st, dl, pd)
-	}
-	for i := range 3 {
-		o.k[i], o.s[i], o.d[i] = ws[2+i], int(st[i]), int(dl[i])
-		o.lo[i], o.hi[i] = int(pd[i]), int(pd[3+i])
-		if o.s[i] < 1 || o.d[i] < 1 || o.lo[i] < 0 || o.hi[i] < 0 {
-			return built{}, fmt.Errorf("strides %v, dilations %v, pads %v", st, dl, pd)
-		}
 	}
 	return built{o, o.out}, nil
 }
@@ -69,7 +87,15 @@ func (o *conv3dOp) geom(x []int) ([]int, error) {
 	if len(x) != 5 || x[1] != o.c {
 		return nil, fmt.Errorf("input shape %v, want [N,%d,D,H,W]", x, o.c)
 	}
-	in := [3]int{x[2], x[3], x[4]}
+	out, err := o.vol3.setInput(x[2:])
+	if err != nil {
+		return nil, err
+	}
+	return []int{x[0], o.oc, out[0], out[1], out[2]}, nil
+}
+
+// setInput sets the input's spatial sizes in and returns the output's.
+func (o *vol3) setInput(in []int) ([3]int, error) {
 	var out [3]int
 	for i := range 3 {
 		if o.autoPad == graph.AutoPadSameUpper || o.autoPad == graph.AutoPadSameLower {
@@ -77,18 +103,18 @@ func (o *conv3dOp) geom(x []int) ([]int, error) {
 		}
 		span := in[i] + o.lo[i] + o.hi[i] - (o.k[i]-1)*o.d[i] - 1
 		if span < 0 {
-			return nil, fmt.Errorf("input %v is smaller than the kernel %v", in, o.k)
+			return out, fmt.Errorf("input %v is smaller than the kernel %v", in, o.k)
 		}
 		out[i] = span/o.s[i] + 1
 	}
 	o.id, o.ih, o.iw = in[0], in[1], in[2]
 	o.od, o.oh, o.ow = out[0], out[1], out[2]
-	return []int{x[0], o.oc, out[0], out[1], out[2]}, nil
+	return out, nil
 }
 
 // im2col fills col [cg·kd·kh·kw, od·oh·ow] with the taps of the cg channels at x
 // (zero outside the input); col2im adds col back into x's positions instead.
-func (o *conv3dOp) im2col(x, col []float32, cg int, add bool) {
+func (o *vol3) im2col(x, col []float32, cg int, add bool) {
 	P := o.od * o.oh * o.ow
 	plane := o.id * o.ih * o.iw
 	r := 0

@@ -38,8 +38,11 @@ func buildConvTranspose(b *builder, node *graph.Node) (built, error) {
 	if err != nil {
 		return built{}, err
 	}
+	if len(w.p.Shape) == 5 {
+		return buildConvTranspose3d(b, node, in, w, bias)
+	}
 	if len(w.p.Shape) != 4 && len(w.p.Shape) != 3 {
-		return built{}, fmt.Errorf("weight shape %v: only 1-D and 2-D transposed convolutions are supported", w.p.Shape)
+		return built{}, fmt.Errorf("weight shape %v: only 1-D, 2-D and 3-D transposed convolutions are supported", w.p.Shape)
 	}
 	group := int(node.AttrInt("group", 1))
 	if group <= 0 || w.p.Shape[0]%group != 0 {

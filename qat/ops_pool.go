@@ -61,6 +61,9 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 		}
 	}
 	k := node.AttrInts("kernel_shape", nil)
+	if len(k) == 3 {
+		return buildPool3d(node, in, o.out, ap, o.ceil)
+	}
 	s := node.AttrInts("strides", []int64{1, 1})
 	p := node.AttrInts("pads", []int64{0, 0, 0, 0})
 	if len(k) == 1 {

@@ -31,7 +31,8 @@
 // obtained by running the runtime's own kernel on element indices; linear and cubic
 // Resize as a separable linear map whose weights are read off that kernel too),
 // reductions, Einsum, Where, Softmax, normalizations, BatchNormalization that could not
-// be folded, 1-D convolutions and pooling (as the 2-D ones of height 1), embedding
+// be folded, 1-D convolutions and pooling (as the 2-D ones of height 1), 3-D ones
+// (ops_conv3d.go, ops_convtranspose3d.go, ops_pool3d.go), embedding
 // lookups whose tables train (ops_embedding.go), LSTM and GRU trained through time
 // with the hidden state fake-quantized at every step as the int8 executor quantizes
 // it (ops_rnn.go), and the shape arithmetic that

@@ -358,6 +358,17 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("ConvTranspose", []string{"t", "wg", "bg"}, "y", intAttr("group", 3), ints("strides", 1, 2, 1), ints("dilations", 1, 2, 1))},
 			map[string]*graph.Tensor{"wt": randTensor(rand.New(rand.NewSource(8)), 0.5, 4, 3, 2, 2, 3),
 				"wg": randTensor(rand.New(rand.NewSource(9)), 0.5, 3, 2, 2, 2, 1), "bg": randTensor(rand.New(rand.NewSource(10)), 0.5, 6)}}},
+		{"MaxPool's indices to MaxUnpool, 2-D (SegNet's decoder; with an output_shape) and 3-D", tinyModel{[]int{2, 2, 4, 6}, []*graph.Node{
+			multiNode("MaxPool", []string{"x"}, []string{"m3", "i3"}, ints("kernel_shape", 2, 2, 2), ints("strides", 2, 2, 2)),
+			node("MaxUnpool", []string{"m3", "i3"}, "u3", ints("kernel_shape", 2, 2, 2), ints("strides", 2, 2, 2)),
+			node("Reshape", []string{"x", "s2"}, "x2"),
+			multiNode("MaxPool", []string{"x2"}, []string{"m2", "i2"}, ints("kernel_shape", 2, 2), ints("strides", 2, 2), ints("pads", 0, 1, 0, 1)),
+			node("Mul", []string{"m2", "m2"}, "q"),
+			node("Shape", []string{"x2"}, "sh"),
+			node("MaxUnpool", []string{"q", "i2", "sh"}, "u2", ints("kernel_shape", 2, 2), ints("strides", 2, 2), ints("pads", 0, 1, 0, 1)),
+			node("Flatten", []string{"u3"}, "f3"), node("Flatten", []string{"u2"}, "f2"),
+			node("Concat", []string{"f3", "f2"}, "y", intAttr("axis", 1))},
+			map[string]*graph.Tensor{"s2": i64(0, 4, 4, 6)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

@@ -204,3 +204,37 @@ func TestVolumetricTrainsAndExports(t *testing.T) {
 	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
 	require.Greater(t, sqnr, 30.0)
 }
+
+// TestMaxUnpoolTrainsAndExports: a SegNet-style encoder-decoder (MaxPool with
+// its indices, MaxUnpool putting the decoder's values back where the maxima
+// were) trains, and the written QDQ model computes on the int8 runtime what the
+// fake-quantized net computed.
+func TestMaxUnpoolTrainsAndExports(t *testing.T) {
+	rng := rand.New(rand.NewSource(15))
+	w := func(shape ...int) *graph.Tensor { return randTensor(rng, 0.4, shape...) }
+	shape := []int{2, 8, 8}
+	m := tinyModel{shape, []*graph.Node{
+		node("Conv", []string{"x", "w1", "b1"}, "c", ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"c"}, "r"),
+		multiNode("MaxPool", []string{"r"}, []string{"mp", "idx"}, ints("kernel_shape", 2, 2), ints("strides", 2, 2)),
+		node("Conv", []string{"mp", "w2", "b2"}, "c2", ints("pads", 1, 1, 1, 1)),
+		node("MaxUnpool", []string{"c2", "idx"}, "u", ints("kernel_shape", 2, 2), ints("strides", 2, 2)),
+		node("Conv", []string{"u", "w3", "b3"}, "c3", ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"c3"}, "r3"),
+		node("GlobalAveragePool", []string{"r3"}, "p"),
+		node("Flatten", []string{"p"}, "f"),
+		node("Gemm", []string{"f", "wf", "bf"}, "y", intAttr("transB", 1)),
+	}, map[string]*graph.Tensor{"w1": w(6, 2, 3, 3), "b1": w(6), "w2": w(6, 6, 3, 3), "b2": w(6), "w3": w(4, 6, 3, 3), "b3": w(4), "wf": w(3, 4), "bf": w(3)}}.model()
+	m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 3}}, true
+	n, err := New(m, Config{Threads: 2})
+	require.NoError(t, err)
+	data := randomLabelled{randomBatches{"x", shape, 48, 10}, 3}
+	setCalibratedRanges(t, n, data)
+	stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
+	require.NoError(t, err)
+	require.False(t, math.IsNaN(stats[1].Loss))
+	x := randomSamples(rng, 4*numel(shape))
+	sqnr := exportSQNR(t, n, x, 4, map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)}, "y")
+	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
+	require.Greater(t, sqnr, 30.0)
+}

@@ -27,7 +27,13 @@ type poolOp struct {
 	// rank: the input's rank when a global pool reads [N, C, D, H, W] (a video
 	// or volumetric network's head), pooled as [N, C, 1, D·H·W]; 0 otherwise.
 	rank int
+	// idxName: MaxPool's indices output, kept in Net.computed for the
+	// MaxUnpool that reads it (SegNet's, ENet's decoders); "" when unused.
+	idxName string
 }
+
+// outSlots: the pooled values' slot; the indices (-1) are a computed output.
+func (o *poolOp) outSlots() []int { return []int{o.out, -1} }
 
 func buildPool(b *builder, node *graph.Node) (built, error) {
 	in, err := b.input(node, node.Input(0))
@@ -53,7 +59,10 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 		return built{}, fmt.Errorf("%w: AveragePool with ceil_mode=1 and count_include_pad=1", ErrNoGradient)
 	}
 	if len(node.Outputs) > 1 && node.Outputs[1] != "" {
-		return built{}, fmt.Errorf("%w: MaxPool indices output", ErrNoGradient)
+		if node.AttrInt("storage_order", 0) != 0 {
+			return built{}, fmt.Errorf("%w: MaxPool indices in column-major order (storage_order 1)", ErrNoGradient)
+		}
+		o.idxName = node.Outputs[1] // a computed output (maxPoolIndices)
 	}
 	for _, d := range node.AttrInts("dilations", []int64{1, 1}) {
 		if d != 1 {
@@ -62,7 +71,7 @@ func buildPool(b *builder, node *graph.Node) (built, error) {
 	}
 	k := node.AttrInts("kernel_shape", nil)
 	if len(k) == 3 {
-		return buildPool3d(node, in, o.out, ap, o.ceil)
+		return buildPool3d(node, in, o.out, ap, o.ceil, o.idxName)
 	}
 	s := node.AttrInts("strides", []int64{1, 1})
 	p := node.AttrInts("pads", []int64{0, 0, 0, 0})
@@ -200,7 +209,26 @@ func (o *poolOp) forward(n *Net) error {
 			}
 		}
 	})
+	if o.idxName != "" {
+		n.computed[o.idxName] = maxPoolIndices(y.shape, o.argmax, H*W)
+	}
 	return nil
+}
+
+// maxPoolIndices is MaxPool's indices output of shape: each output's argmax
+// within its plane of plane elements (argmax), as ONNX flattens it, over the
+// whole input tensor.
+func maxPoolIndices(shape []int, argmax []int32, plane int) *graph.Tensor {
+	t := graph.NewTensor(graph.Int64, shape)
+	idx := t.Data.([]int64)
+	per := len(argmax) / max(1, shape[0]*shape[1])
+	for i, a := range argmax {
+		idx[i] = -1 // a window wholly in the padding
+		if a >= 0 {
+			idx[i] = int64(i/per)*int64(plane) + int64(a)
+		}
+	}
+	return t
 }
 
 func (o *poolOp) backward(n *Net) {

@@ -23,12 +23,16 @@ type pool3dOp struct {
 	in3, out3  [3]int
 	argmax     []int32
 	cnt        []float32 // AveragePool divisor per output position of a plane
+	idxName    string    // MaxPool's indices output (poolOp.idxName)
 }
+
+// outSlots: the pooled values' slot; the indices (-1) are a computed output.
+func (o *pool3dOp) outSlots() []int { return []int{o.out, -1} }
 
 // buildPool3d builds the op for buildPool, which checked the attributes the 2-D
 // and 3-D forms share and gave the output slot.
-func buildPool3d(node *graph.Node, in, out int, autoPad string, ceil bool) (built, error) {
-	o := &pool3dOp{node: node.Label(), max: node.OpType == "MaxPool", in: in, out: out, autoPad: autoPad, ceil: ceil,
+func buildPool3d(node *graph.Node, in, out int, autoPad string, ceil bool, idxName string) (built, error) {
+	o := &pool3dOp{node: node.Label(), max: node.OpType == "MaxPool", in: in, out: out, autoPad: autoPad, ceil: ceil, idxName: idxName,
 		includePad: node.AttrInt("count_include_pad", 0) != 0}
 	k := node.AttrInts("kernel_shape", nil)
 	s := node.AttrInts("strides", []int64{1, 1, 1})
@@ -136,6 +140,9 @@ func (o *pool3dOp) forward(n *Net) error {
 			}
 		}
 	})
+	if o.idxName != "" {
+		n.computed[o.idxName] = maxPoolIndices(y.shape, o.argmax, ip)
+	}
 	return nil
 }
 

@@ -48,6 +48,7 @@ func registerMoreOps() {
 	builders["LRN"] = buildLRN
 	builders["GridSample"] = buildGridSample
 	builders["AffineGrid"] = buildAffineGrid
+	builders["MaxUnpool"] = buildMaxUnpool
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 }

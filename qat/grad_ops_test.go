@@ -369,6 +369,12 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Flatten", []string{"u3"}, "f3"), node("Flatten", []string{"u2"}, "f2"),
 			node("Concat", []string{"f3", "f2"}, "y", intAttr("axis", 1))},
 			map[string]*graph.Tensor{"s2": i64(0, 4, 4, 6)}}},
+		{"Resize of a volume: trilinear x2 (a 3-D U-Net's upsampling), and depth down, height and width up", tinyModel{[]int{2, 3, 2, 3}, []*graph.Node{
+			node("Resize", []string{"x", "", "sc1"}, "u", strAttr("mode", "linear")),
+			node("Resize", []string{"x", "", "sc2"}, "v", strAttr("mode", "linear"), strAttr("coordinate_transformation_mode", "align_corners")),
+			node("Flatten", []string{"u"}, "fu"), node("Flatten", []string{"v"}, "fv"),
+			node("Concat", []string{"fu", "fv"}, "y", intAttr("axis", 1))},
+			map[string]*graph.Tensor{"sc1": graph.FromFloat32([]int{5}, []float32{1, 1, 2, 2, 2}), "sc2": graph.FromFloat32([]int{5}, []float32{1, 1, 0.67, 2, 1.5})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
@@ -506,7 +512,7 @@ func TestResizeLeadingAxesRefused(t *testing.T) {
 	_, _, err = n.Forward(make([]float32, 2*8), 2)
 	require.ErrorIs(t, err, ErrNoGradient)
 	require.ErrorContains(t, err, "y_node")
-	require.ErrorContains(t, err, "Resize scales axis 1 (2 to 4); only the last two axes are trained")
+	require.ErrorContains(t, err, "Resize scales axis 1 (2 to 4); only the last two axes (three of a 5-D tensor) are trained")
 }
 
 // TestBFloat16RoundTrip: a cast through bfloat16 rounds as the runtime does (its

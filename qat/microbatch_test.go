@@ -179,3 +179,28 @@ func TestMicroBatchOptions(t *testing.T) {
 	_, err = Options{Batch: 8, MicroBatch: 2, Reestimate: 4}.WithDefaults()
 	require.ErrorContains(t, err, "re-estimating")
 }
+
+// TestMicroBatchSequencesOfSeveralLengths: a transformer trained on sequences of
+// three lengths (every batch of one length) takes, run in parts of 3, the steps
+// of whole batches: the parts share their batch's sample shapes, and the output
+// match divides by the whole batch's variance.
+func TestMicroBatchSequencesOfSeveralLengths(t *testing.T) {
+	m, err := graph.Load("../testdata/exported/transformer_opset13.onnx")
+	require.NoError(t, err)
+	data := seqData{lens: []int{5, 9, 12}, per: 8}
+	run := func(micro int) *Net {
+		n, err := New(m, Config{Threads: 2})
+		require.NoError(t, err)
+		setCalibratedRanges(t, n, data)
+		teacher, err := NewTeacher(m, Config{Threads: 2})
+		require.NoError(t, err)
+		_, err = n.Fit(data, Options{Loss: "outputs", Teacher: teacher, Optimizer: "adamw", LR: 1e-3, Batch: 8, MicroBatch: micro,
+			Ranges: "fixed", Epochs: 1, Seed: 3})
+		require.NoError(t, err)
+		return n
+	}
+	whole, parts := run(0), run(3)
+	for i, p := range whole.Params() {
+		require.Less(t, maxAbsDiff(p.W, parts.Params()[i].W), 1e-5, p.Name)
+	}
+}

@@ -26,6 +26,9 @@ type gridSampleOp struct {
 	out        int
 	taps       []runtime.GridTaps // per n, output position
 	gridValues []float32
+	// taps3: a 5-D GridSample's (voxelmorph's warp of a volume), per n and
+	// output position; nil for a 4-D one (gridsample_vol.go)
+	taps3 []runtime.GridTaps3
 }
 
 func buildGridSample(b *builder, node *graph.Node) (built, error) {
@@ -81,8 +84,12 @@ func (o *gridSampleOp) forward(n *Net) error {
 	if err != nil {
 		return err
 	}
+	o.taps3 = o.taps3[:0]
+	if len(x.shape) == 5 && len(gs) == 5 && gs[4] == 3 && gs[0] == x.shape[0] {
+		return o.forwardVolume(x, y, gd, gs)
+	}
 	if len(x.shape) != 4 || len(gs) != 4 || gs[3] != 2 || gs[0] != x.shape[0] {
-		return fmt.Errorf("%w: GridSample of X %v by grid %v (4-D X, grid [N, H_out, W_out, 2] are trained)", ErrNoGradient, x.shape, gs)
+		return fmt.Errorf("%w: GridSample of X %v by grid %v (4-D X with grid [N, H_out, W_out, 2], 5-D X with grid [N, D_out, H_out, W_out, 3] are trained)", ErrNoGradient, x.shape, gs)
 	}
 	N, C, H, W := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	if H == 0 || W == 0 {
@@ -125,6 +132,10 @@ func applyTaps(t *runtime.GridTaps, plane []float32) float32 {
 
 func (o *gridSampleOp) backward(n *Net) {
 	x, y := n.vals[o.x], n.vals[o.out]
+	if len(o.taps3) > 0 {
+		o.backwardVolume(n, x, y)
+		return
+	}
 	N, C, H, W := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	P := len(o.taps) / max(N, 1)
 	var dg []float32

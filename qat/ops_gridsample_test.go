@@ -75,3 +75,75 @@ func TestGridSampleGradients(t *testing.T) {
 		require.ErrorContains(t, err, tc.want)
 	}
 }
+
+// volumeGridModel samples x [N, 3, 3, 4, 5] at a grid [N, 2, 3, 3, 3] computed
+// from x (1.3·tanh of a slice of its channels), or at a constant grid: opset
+// 20's GridSample of a volume.
+func volumeGridModel(attrs []*graph.Attr, constGrid bool) *graph.Model {
+	nodes := []*graph.Node{
+		node("Slice", []string{"x", "st", "en", "axs"}, "s"),
+		node("Transpose", []string{"s"}, "st2", ints("perm", 0, 2, 3, 4, 1)),
+		node("Tanh", []string{"st2"}, "th"), node("Mul", []string{"th", "k"}, "grid"),
+	}
+	grid := "grid"
+	inits := map[string]*graph.Tensor{"st": i64(0, 0, 0, 0), "en": i64(3, 2, 3, 3), "axs": i64(1, 2, 3, 4), "k": graph.ScalarFloat32(1.3)}
+	if constGrid {
+		nodes, grid = nil, "cgrid"
+		rng := rand.New(rand.NewSource(5))
+		inits = map[string]*graph.Tensor{"cgrid": randTensor(rng, 1.2, 3, 2, 3, 3, 3)}
+	}
+	gs := node("GridSample", []string{"x", grid}, "g", attrs...)
+	nodes = append(nodes, gs, node("Mul", []string{"g", "g"}, "y"))
+	m := tinyModel{[]int{3, 3, 4, 5}, nodes, inits}.model()
+	m.Opsets[""] = 20
+	return m
+}
+
+// TestGridSampleVolumeGradients: GridSample of a volume (trilinear, zeros and
+// border padding, with and without align_corners; nearest at a constant grid)
+// against the runtime, and its gradients, of X and of the grid, against finite
+// differences.
+func TestGridSampleVolumeGradients(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		attrs  []*graph.Attr
+		const_ bool
+	}{
+		{"trilinear zeros", []*graph.Attr{strAttr("mode", "linear")}, false},
+		{"trilinear border align_corners", []*graph.Attr{strAttr("mode", "linear"), strAttr("padding_mode", "border"), intAttr("align_corners", 1)}, false},
+		{"nearest at a constant grid", []*graph.Attr{strAttr("mode", "nearest")}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := volumeGridModel(tc.attrs, tc.const_)
+			n, err := New(m, Config{FloatOnly: true, Threads: 2})
+			require.NoError(t, err)
+			checkForwardMatchesRuntime(t, m, n, 3)
+			checkGrads(t, n, 3, false)
+			if !tc.const_ { // a constant grid is of batch 3
+				checkForwardMatchesRuntime(t, m, n, 2)
+			}
+		})
+	}
+}
+
+// TestGridSampleVolumeGridGradient: the grid's own gradient, the grid the input
+// (a registration network's flow) sampling a constant volume: every entry of x
+// is a grid coordinate, so finite differences see all three components.
+func TestGridSampleVolumeGridGradient(t *testing.T) {
+	for _, attrs := range [][]*graph.Attr{
+		{strAttr("mode", "linear")},
+		{strAttr("mode", "linear"), strAttr("padding_mode", "border"), intAttr("align_corners", 1)},
+	} {
+		rng := rand.New(rand.NewSource(6))
+		m := tinyModel{[]int{2, 3, 3, 3}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "grid"),
+			node("GridSample", []string{"vol", "grid"}, "g", attrs...),
+			node("Mul", []string{"g", "g"}, "y")},
+			map[string]*graph.Tensor{"k": graph.ScalarFloat32(0.1), "vol": randTensor(rng, 1, 3, 2, 3, 4, 5)}}.model()
+		m.Opsets[""] = 20
+		n, err := New(m, Config{FloatOnly: true, Threads: 2})
+		require.NoError(t, err)
+		checkForwardMatchesRuntime(t, m, n, 3)
+		checkGrads(t, n, 3, false)
+	}
+}

@@ -193,3 +193,36 @@ func (k *gridSampleKernel) interiorVoxel(xn, yn, g []float32, p, C, D, H, W, ovo
 	}
 	return true
 }
+
+// GridTaps3 are the voxels a 5-D GridSample reads for one output position
+// (Idx -1: a zero outside the input) and its trilinear weights, W[0..1] along x,
+// W[2..3] along y, W[4..5] along z (Size 8; Size 1 for nearest). Idx[i] is the
+// voxel at offsets (z, y, x) = (i>>2&1, i>>1&1, i&1) from the lower corner.
+// ClampX/Y/Z report that border padding moved the location onto the edge
+// along that axis.
+type GridTaps3 struct {
+	Size                   int
+	Idx                    [8]int
+	W                      [6]float32
+	ClampX, ClampY, ClampZ bool
+}
+
+// GridSampleVolumeTaps returns the taps the 5-D GridSample kernel uses for the
+// normalised location (nx, ny, nz) of a D x H x W volume, mode linear (bilinear
+// accepted) or nearest, padding zeros, border or reflection: training (package
+// qat) samples volumes with the executor's own arithmetic.
+func GridSampleVolumeTaps(mode, padding string, align bool, nx, ny, nz float32, D, H, W int) GridTaps3 {
+	if mode == "linear" {
+		mode = "bilinear"
+	}
+	k := gridSampleKernel{mode: mode, padding: padding, align: align}
+	var g GridTaps3
+	var w [8]float32
+	g.Size = k.volumeTaps(nx, ny, nz, D, H, W, &g.Idx, &w)
+	copy(g.W[:], w[:6])
+	if padding == "border" {
+		x, y, z := gsDenormalize(nx, W, align), gsDenormalize(ny, H, align), gsDenormalize(nz, D, align)
+		g.ClampX, g.ClampY, g.ClampZ = x < 0 || x > float32(W-1), y < 0 || y > float32(H-1), z < 0 || z > float32(D-1)
+	}
+	return g
+}

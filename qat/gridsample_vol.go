@@ -111,13 +111,13 @@ func (o *gridSampleOp) backwardVolume(n *Net, x, y *tensor) {
 				continue
 			}
 			if !t.ClampX {
-				dg[(b*P+p)*3] += gx * sx
+				dg[(b*P+p)*3] += gx * sx * t.SlopeX
 			}
 			if !t.ClampY {
-				dg[(b*P+p)*3+1] += gy * sy
+				dg[(b*P+p)*3+1] += gy * sy * t.SlopeY
 			}
 			if !t.ClampZ {
-				dg[(b*P+p)*3+2] += gz * sz
+				dg[(b*P+p)*3+2] += gz * sz * t.SlopeZ
 			}
 		}
 	}

@@ -16,7 +16,9 @@ import (
 // wy1·(X22 − X21), times the denormalisation's scale (W/2, or (W−1)/2 with
 // align_corners), zero where border padding clamped the location. Nearest mode
 // has no gradient along the grid, so its grid must carry none (computed or
-// constant: a fixed sampling); bicubic and reflection padding are refused.
+// constant: a fixed sampling); bicubic is refused. With reflection padding the
+// grid's gradient is turned back where the location was mirrored an odd number of
+// times (runtime.GridTaps.SlopeX, SlopeY).
 type gridSampleOp struct {
 	node       string
 	x, grid    int // grid -1: gridIn
@@ -40,8 +42,8 @@ func buildGridSample(b *builder, node *graph.Node) (built, error) {
 	if o.mode != "bilinear" && o.mode != "nearest" {
 		return built{}, fmt.Errorf("%w: GridSample mode %q (bilinear and nearest are trained)", ErrNoGradient, o.mode)
 	}
-	if o.pad != "zeros" && o.pad != "border" {
-		return built{}, fmt.Errorf("%w: GridSample padding_mode %q (zeros and border are trained)", ErrNoGradient, o.pad)
+	if o.pad != "zeros" && o.pad != "border" && o.pad != "reflection" {
+		return built{}, fmt.Errorf("%w: GridSample padding_mode %q (zeros, border and reflection are trained)", ErrNoGradient, o.pad)
 	}
 	var err error
 	if o.x, err = b.input(node, node.Input(0)); err != nil {
@@ -183,10 +185,10 @@ func (o *gridSampleOp) backward(n *Net) {
 				continue
 			}
 			if !t.ClampX {
-				dg[(b*P+p)*2] += gx * sx
+				dg[(b*P+p)*2] += gx * sx * t.SlopeX
 			}
 			if !t.ClampY {
-				dg[(b*P+p)*2+1] += gy * sy
+				dg[(b*P+p)*2+1] += gy * sy * t.SlopeY
 			}
 		}
 	}

@@ -35,7 +35,8 @@ func gridModel(attrs []*graph.Attr, constGrid bool) *graph.Model {
 // gradients (of X and of a grid computed from the data) against finite
 // differences, bilinear with zeros and border padding, with and without
 // align_corners, and nearest at a constant grid; nearest at a grid computed from
-// the data, bicubic and reflection are refused naming the node.
+// the data, bicubic and an unknown padding are refused naming the node (reflection:
+// TestGridSampleGridGradient).
 func TestGridSampleGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -67,7 +68,6 @@ func TestGridSampleGradients(t *testing.T) {
 	}{
 		{[]*graph.Attr{strAttr("mode", "nearest")}, "mode nearest of a grid"},
 		{[]*graph.Attr{strAttr("mode", "bicubic")}, `mode "bicubic"`},
-		{[]*graph.Attr{strAttr("padding_mode", "reflection")}, `padding_mode "reflection"`},
 	} {
 		_, err := New(gridModel(tc.attrs, false), Config{FloatOnly: true})
 		require.ErrorIs(t, err, ErrNoGradient)
@@ -145,5 +145,42 @@ func TestGridSampleVolumeGridGradient(t *testing.T) {
 		require.NoError(t, err)
 		checkForwardMatchesRuntime(t, m, n, 3)
 		checkGrads(t, n, 3, false)
+	}
+}
+
+// TestGridSampleGridGradient: the grid's own gradient, the grid the input
+// sampling a constant plane or volume, with reflection padding (locations up
+// to two planes out: mirrored once or twice, the gradient turned back or not),
+// with and without align_corners, and border and zeros padding alike.
+func TestGridSampleGridGradient(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    []int
+		vol   []int
+		attrs []*graph.Attr
+	}{
+		{"plane reflection", []int{4, 4, 2}, []int{3, 2, 5, 5}, []*graph.Attr{strAttr("padding_mode", "reflection")}},
+		{"plane reflection align_corners", []int{4, 4, 2}, []int{3, 2, 5, 5}, []*graph.Attr{strAttr("padding_mode", "reflection"), intAttr("align_corners", 1)}},
+		{"plane zeros", []int{4, 4, 2}, []int{3, 2, 5, 5}, nil},
+		{"volume reflection", []int{2, 3, 3, 3}, []int{3, 2, 5, 5, 5}, []*graph.Attr{strAttr("mode", "linear"), strAttr("padding_mode", "reflection")}},
+		{"volume reflection align_corners", []int{2, 3, 3, 3}, []int{3, 2, 5, 5, 5}, []*graph.Attr{strAttr("mode", "linear"), strAttr("padding_mode", "reflection"), intAttr("align_corners", 1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(7))
+			// checkGrads' inputs are 0.025 + 0.05·m: grid coordinates 2× those, odd
+			// multiples of 0.05 out to ±5-8 (mirrored once and twice), 0.05 from
+			// every pixel boundary and mirror of 5-pixel axes (even multiples),
+			// farther than the finite differences' ±0.02
+			m := tinyModel{tc.in, []*graph.Node{
+				node("Mul", []string{"x", "k"}, "grid"),
+				node("GridSample", []string{"vol", "grid"}, "g", tc.attrs...),
+				node("Mul", []string{"g", "g"}, "y")},
+				map[string]*graph.Tensor{"k": graph.ScalarFloat32(2), "vol": randTensor(rng, 1, tc.vol...)}}.model()
+			m.Opsets[""] = 20
+			n, err := New(m, Config{FloatOnly: true, Threads: 2})
+			require.NoError(t, err)
+			checkForwardMatchesRuntime(t, m, n, 3)
+			checkGrads(t, n, 3, false)
+		})
 	}
 }

@@ -344,6 +344,11 @@ type GridTaps struct {
 	Idx            [16]int
 	Wx, Wy         [4]float32
 	ClampX, ClampY bool
+	// SlopeX, SlopeY: the derivative of the location the taps sample at with
+	// respect to the denormalised grid coordinate: 1, or with reflection padding
+	// -1 where an odd number of mirrors turned it back (0 on a plane of one
+	// pixel, where the location is fixed).
+	SlopeX, SlopeY float32
 }
 
 // GridSampleTaps returns the taps the GridSample kernel uses for the normalised
@@ -365,5 +370,29 @@ func GridSampleTaps(mode, padding string, align bool, nx, ny float32, H, W int) 
 		x, y := gsDenormalize(nx, W, align), gsDenormalize(ny, H, align)
 		g.ClampX, g.ClampY = x < 0 || x > float32(W-1), y < 0 || y > float32(H-1)
 	}
+	g.SlopeX, g.SlopeY = 1, 1
+	if padding == "reflection" {
+		g.SlopeX, g.SlopeY = k.reflectSlope(nx, W), k.reflectSlope(ny, H)
+	}
 	return g
+}
+
+// reflectSlope is d(reflected)/d(location) for normalised coordinate v along an
+// axis of n pixels: gsReflect's mirror count, even turning the axis back.
+func (k *gridSampleKernel) reflectSlope(v float32, n int) float32 {
+	c, lo, hi := k.gsAxis(v, n)
+	rng := hi - lo
+	switch {
+	case rng <= 0:
+		return 0
+	case c < lo:
+		if int((lo-c)/rng)%2 == 0 {
+			return -1
+		}
+	case c > hi:
+		if int((c-hi)/rng)%2 == 0 {
+			return -1
+		}
+	}
+	return 1
 }

@@ -205,6 +205,7 @@ type GridTaps3 struct {
 	Idx                    [8]int
 	W                      [6]float32
 	ClampX, ClampY, ClampZ bool
+	SlopeX, SlopeY, SlopeZ float32 // as GridTaps' (reflection padding)
 }
 
 // GridSampleVolumeTaps returns the taps the 5-D GridSample kernel uses for the
@@ -223,6 +224,10 @@ func GridSampleVolumeTaps(mode, padding string, align bool, nx, ny, nz float32, 
 	if padding == "border" {
 		x, y, z := gsDenormalize(nx, W, align), gsDenormalize(ny, H, align), gsDenormalize(nz, D, align)
 		g.ClampX, g.ClampY, g.ClampZ = x < 0 || x > float32(W-1), y < 0 || y > float32(H-1), z < 0 || z > float32(D-1)
+	}
+	g.SlopeX, g.SlopeY, g.SlopeZ = 1, 1, 1
+	if padding == "reflection" {
+		g.SlopeX, g.SlopeY, g.SlopeZ = k.reflectSlope(nx, W), k.reflectSlope(ny, H), k.reflectSlope(nz, D)
 	}
 	return g
 }

@@ -143,15 +143,8 @@ func TestConv3dTrainsAndExports(t *testing.T) {
 	}, map[string]*graph.Tensor{"ws": w(8, 2, 1, 3, 3), "bs": w(8), "wt": w(8, 8, 3, 1, 1), "bt": w(8),
 		"wd": w(8, 1, 3, 3, 3), "bd": w(8), "wf": w(5, 8), "bf": w(5)}}.model()
 	m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 5}}, true
-	n, err := New(m, Config{Threads: 2})
-	require.NoError(t, err)
-	data := randomLabelled{randomBatches{"x", shape, 48, 8}, 5}
-	setCalibratedRanges(t, n, data)
-	before := append([]float32(nil), n.Params()[0].W...)
-	stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
-	require.NoError(t, err)
-	require.False(t, math.IsNaN(stats[1].Loss))
-	require.NotEqual(t, before, n.Params()[0].W, "trained")
+	before := append([]float32(nil), m.Graph.Initializers["ws"].F32()...)
+	n := trainAndCheckExport(t, m, shape, 5, 8, rng)
 	q, err := n.Export(quantizer.QuantOptions{})
 	require.NoError(t, err)
 	int8W := 0
@@ -161,10 +154,11 @@ func TestConv3dTrainsAndExports(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3, int8W, "the three 3-D weights written int8")
-	x := randomSamples(rng, 4*numel(shape))
-	sqnr := exportSQNR(t, n, x, 4, map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)}, "y")
-	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
-	require.Greater(t, sqnr, 30.0)
+	trained := false
+	for _, p := range n.Params() {
+		trained = trained || (p.Name == "ws" && !equalF32(before, p.W))
+	}
+	require.True(t, trained, "the first convolution's weight trained")
 }
 
 // TestVolumetricTrainsAndExports: a small 3-D encoder-decoder (3-D max pooling
@@ -194,15 +188,7 @@ func TestVolumetricTrainsAndExports(t *testing.T) {
 		kinds[fmt.Sprintf("%T", o)] = true
 	}
 	require.True(t, kinds["*qat.pool3dOp"] && kinds["*qat.convTranspose3dOp"] && kinds["*qat.conv3dOp"], "%v", kinds)
-	data := randomLabelled{randomBatches{"x", shape, 48, 9}, 3}
-	setCalibratedRanges(t, n, data)
-	stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
-	require.NoError(t, err)
-	require.False(t, math.IsNaN(stats[1].Loss))
-	x := randomSamples(rng, 4*numel(shape))
-	sqnr := exportSQNR(t, n, x, 4, map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)}, "y")
-	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
-	require.Greater(t, sqnr, 30.0)
+	trainAndCheckExport(t, m, shape, 3, 9, rng)
 }
 
 // TestMaxUnpoolTrainsAndExports: a SegNet-style encoder-decoder (MaxPool with
@@ -226,9 +212,18 @@ func TestMaxUnpoolTrainsAndExports(t *testing.T) {
 		node("Gemm", []string{"f", "wf", "bf"}, "y", intAttr("transB", 1)),
 	}, map[string]*graph.Tensor{"w1": w(6, 2, 3, 3), "b1": w(6), "w2": w(6, 6, 3, 3), "b2": w(6), "w3": w(4, 6, 3, 3), "b3": w(4), "wf": w(3, 4), "bf": w(3)}}.model()
 	m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 3}}, true
+	trainAndCheckExport(t, m, shape, 3, 10, rng)
+}
+
+// trainAndCheckExport trains the net of m (inputs of the per-sample shape,
+// labels below classes) two epochs on random data, and requires the written QDQ
+// model to compute on the int8 runtime what the fake-quantized net computes (30
+// dB at least) on four random samples of rng. It returns the trained net.
+func trainAndCheckExport(t *testing.T, m *graph.Model, shape []int, classes int, seed int64, rng *rand.Rand) *Net {
+	t.Helper()
 	n, err := New(m, Config{Threads: 2})
 	require.NoError(t, err)
-	data := randomLabelled{randomBatches{"x", shape, 48, 10}, 3}
+	data := randomLabelled{randomBatches{"x", shape, 48, seed}, classes}
 	setCalibratedRanges(t, n, data)
 	stats, err := n.Fit(data, Options{LR: 0.01, Batch: 16, Epochs: 2, FreezeBNAfter: -1, FreezeRangesAfter: -1, Seed: 1})
 	require.NoError(t, err)
@@ -237,4 +232,5 @@ func TestMaxUnpoolTrainsAndExports(t *testing.T) {
 	sqnr := exportSQNR(t, n, x, 4, map[string]*graph.Tensor{"x": graph.FromFloat32(append([]int{4}, shape...), x)}, "y")
 	t.Logf("fake-quantized training forward against the int8 runtime: %.1f dB", sqnr)
 	require.Greater(t, sqnr, 30.0)
+	return n
 }

@@ -375,6 +375,10 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Flatten", []string{"u"}, "fu"), node("Flatten", []string{"v"}, "fv"),
 			node("Concat", []string{"fu", "fv"}, "y", intAttr("axis", 1))},
 			map[string]*graph.Tensor{"sc1": graph.FromFloat32([]int{5}, []float32{1, 1, 2, 2, 2}), "sc2": graph.FromFloat32([]int{5}, []float32{1, 1, 0.67, 2, 1.5})}}},
+		{"Col2Im (F.fold: overlapping 3x2 blocks, padded, strided, dilated)", tinyModel{[]int{12, 6}, []*graph.Node{
+			node("Col2Im", []string{"x", "img", "blk"}, "f", ints("pads", 1, 0, 1, 1), ints("strides", 1, 2), ints("dilations", 1, 2)),
+			node("Mul", []string{"f", "f"}, "y")},
+			map[string]*graph.Tensor{"img": i64(3, 5), "blk": i64(3, 2)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

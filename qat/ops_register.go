@@ -49,6 +49,7 @@ func registerMoreOps() {
 	builders["GridSample"] = buildGridSample
 	builders["AffineGrid"] = buildAffineGrid
 	builders["MaxUnpool"] = buildMaxUnpool
+	builders["Col2Im"] = buildCol2Im
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 }

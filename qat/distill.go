@@ -18,7 +18,7 @@ type Teacher struct {
 // teacher, at the sample shapes the student trains at (cfg.SampleShape or
 // SampleShapes) with cfg.Threads; the rest of cfg is not read.
 func NewTeacher(m *graph.Model, cfg Config) (*Teacher, error) {
-	n, err := New(m, Config{FloatOnly: true, Threads: cfg.Threads, SampleShape: cfg.SampleShape, SampleShapes: cfg.SampleShapes})
+	n, err := New(m, Config{FloatOnly: true, Threads: cfg.Threads, SampleShape: cfg.SampleShape, SampleShapes: cfg.SampleShapes, WholeInputs: cfg.WholeInputs})
 	if err != nil {
 		return nil, fmt.Errorf("qat teacher: %w", err)
 	}

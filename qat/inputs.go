@@ -33,13 +33,17 @@ func (b *builder) setupInputs() error {
 		if b.g.Initializers[in.Name] != nil {
 			continue
 		}
-		if !in.HasShape || len(in.Shape) < 1 {
+		if !in.HasShape || (len(in.Shape) < 1 && !n.cfg.WholeInputs) {
 			return fmt.Errorf("qat: input %q has no shape", in.Name)
 		}
 		// declared is never nil: a per-sample scalar ([N] input) has shape [].
 		ni := netInput{name: in.Name, dtype: in.DType, slot: -1, declared: []int{}}
 		symbolic := false
-		for _, d := range in.Shape[1:] {
+		dims := in.Shape // the sample is the input whole (Config.WholeInputs)
+		if !n.cfg.WholeInputs {
+			dims = in.Shape[1:]
+		}
+		for _, d := range dims {
 			size := d.Size
 			if !d.Known() {
 				size, symbolic = -1, true
@@ -141,10 +145,13 @@ func (n *Net) feedInputs(x []float32, batch int) error {
 	if len(x) != batch*per {
 		return fmt.Errorf("qat: input has %d values, want %d (%d samples of %d)", len(x), batch*per, batch, per)
 	}
+	if n.cfg.WholeInputs && batch != 1 {
+		return fmt.Errorf("qat: %d samples at once; a sample of whole inputs runs alone (Config.WholeInputs)", batch)
+	}
 	off := 0
 	for _, in := range n.inputs {
 		sz := numel(in.shape)
-		shape := append([]int{batch}, in.shape...)
+		shape := n.fedShape(in, batch)
 		if in.slot >= 0 {
 			v := n.vals[in.slot]
 			v.resize(shape)
@@ -157,7 +164,7 @@ func (n *Net) feedInputs(x []float32, batch int) error {
 			}
 			roundToInput(in.dtype, v.data)
 		} else {
-			t, err := integerInput(in, x, batch, per, off)
+			t, err := integerInput(in, n.fedShape(in, batch), x, batch, per, off)
 			if err != nil {
 				return err
 			}
@@ -168,11 +175,20 @@ func (n *Net) feedInputs(x []float32, batch int) error {
 	return nil
 }
 
+// fedShape is the shape input in is fed at for batch samples: the batch before
+// the sample shape, or the sample shape alone for whole inputs (batch 1).
+func (n *Net) fedShape(in netInput, batch int) []int {
+	if n.cfg.WholeInputs {
+		return slices.Clone(in.shape)
+	}
+	return append([]int{batch}, in.shape...)
+}
+
 // integerInput builds an integer or boolean input's tensor from its float32 values
 // in x (exact integers below 2^24, as the data set converted them).
-func integerInput(in netInput, x []float32, batch, per, off int) (*graph.Tensor, error) {
+func integerInput(in netInput, shape []int, x []float32, batch, per, off int) (*graph.Tensor, error) {
 	sz := numel(in.shape)
-	t := graph.NewTensor(in.dtype, append([]int{batch}, in.shape...))
+	t := graph.NewTensor(in.dtype, shape)
 	for i := 0; i < batch; i++ {
 		for j, v := range x[i*per+off : i*per+off+sz] {
 			if float32(math.Trunc(float64(v))) != v || (in.dtype == graph.Bool && v != 0 && v != 1) ||

@@ -2,6 +2,7 @@ package qat
 
 import (
 	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -203,4 +204,81 @@ func TestMicroBatchSequencesOfSeveralLengths(t *testing.T) {
 	for i, p := range whole.Params() {
 		require.Less(t, maxAbsDiff(p.W, parts.Params()[i].W), 1e-5, p.Name)
 	}
+}
+
+// nodeData is graphs of several sizes: sample i is a node list [nodes, 4], the
+// whole input of a model without a batch axis (Config.WholeInputs), per/group.
+type nodeData struct {
+	sizes []int
+	per   int
+}
+
+func (d nodeData) Len() int { return len(d.sizes) * d.per }
+
+func (d nodeData) values(i int) []float32 {
+	rng := rand.New(rand.NewSource(int64(i)))
+	x := make([]float32, d.sizes[i/d.per]*4)
+	for j := range x {
+		x[j] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
+func (d nodeData) Sample(i int, dst []float32) (int, error) {
+	copy(dst, d.values(i))
+	return -1, nil
+}
+
+func (d nodeData) Groups() ([]int, [][][]int) {
+	var ends []int
+	var shapes [][][]int
+	for g, s := range d.sizes {
+		ends = append(ends, (g+1)*d.per)
+		shapes = append(shapes, [][]int{{s, 4}})
+	}
+	return ends, shapes
+}
+
+// Batch feeds the calibration one whole sample at a time (GroupEnd).
+func (d nodeData) Batch(start, n int) (map[string]*graph.Tensor, error) {
+	return map[string]*graph.Tensor{"x": graph.FromFloat32([]int{d.sizes[start/d.per], 4}, d.values(start))}, nil
+}
+
+func (d nodeData) GroupEnd(start int) int { return start + 1 }
+
+// TestWholeInputsTrainAndExport: a graph network's readout (node features
+// through a Gemm, averaged over the nodes) whose input x [nodes, 4] has no batch
+// axis trains on graphs of two sizes, one whole graph at a time, and the
+// written model computes on the int8 runtime what the fake-quantized net
+// computes, at both sizes.
+func TestWholeInputsTrainAndExport(t *testing.T) {
+	rng := rand.New(rand.NewSource(16))
+	m := tinyModel{[]int{4}, []*graph.Node{
+		node("Gemm", []string{"x", "w1", "b1"}, "h", intAttr("transB", 1)),
+		node("Relu", []string{"h"}, "r"),
+		node("ReduceMean", []string{"r"}, "p", ints("axes", 0)),
+		node("Gemm", []string{"p", "w2", "b2"}, "y", intAttr("transB", 1))},
+		map[string]*graph.Tensor{"w1": randTensor(rng, 0.5, 6, 4), "b1": randTensor(rng, 0.5, 6),
+			"w2": randTensor(rng, 0.5, 3, 6), "b2": randTensor(rng, 0.5, 3)}}.model()
+	m.Graph.Inputs[0].Shape[0] = graph.Dim{Size: -1, Param: "nodes"}
+	cfg := Config{Threads: 2, WholeInputs: true}
+	n, err := New(m, cfg)
+	require.NoError(t, err)
+	require.Equal(t, [][]int{{-1, 4}}, [][]int{n.inputs[0].declared}, "the node axis is part of the sample")
+	data := nodeData{sizes: []int{5, 7}, per: 8}
+	setCalibratedRanges(t, n, data)
+	teacher, err := NewTeacher(m, cfg)
+	require.NoError(t, err)
+	before := append([]float32(nil), n.Params()[0].W...)
+	_, err = n.Fit(data, Options{Loss: "outputs", Teacher: teacher, Optimizer: "adamw", LR: 1e-2, Batch: 4, Epochs: 2, Seed: 1})
+	require.NoError(t, err)
+	require.False(t, equalF32(before, n.Params()[0].W), "trained")
+	for _, size := range []int{5, 7} {
+		require.NoError(t, n.SetSampleShapes([][]int{{size, 4}}))
+		x := randomSamples(rng, size*4)
+		sqnr := exportSQNR(t, n, x, 1, map[string]*graph.Tensor{"x": graph.FromFloat32([]int{size, 4}, x)}, "y")
+		require.Greater(t, sqnr, 30.0, "%d nodes", size)
+	}
+	_, _, err = n.Forward(make([]float32, 2*7*4), 2)
+	require.ErrorContains(t, err, "a sample of whole inputs runs alone")
 }

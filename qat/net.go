@@ -43,6 +43,12 @@ type Config struct {
 	// SampleShapes is SampleShape by input name, for a model with several inputs
 	// (input_ids, attention_mask, token_type_ids of a BERT export, each [batch, seq]).
 	SampleShapes map[string][]int
+	// WholeInputs: a sample is every input whole, its first axis included (a graph
+	// network's node list and edges, a point cloud, a time-major sequence [time,
+	// batch, C], a request of several rows): nothing is stacked, the net runs one
+	// sample at a time (Fit takes micro-batches of 1), and SampleShape(s) give the
+	// full shapes.
+	WholeInputs bool
 	// unfused builds the program without its fusions (net.go, fuse_add.go:
 	// the reference the fusion tests compare with).
 	unfused bool
@@ -151,8 +157,10 @@ type builder struct {
 // Quantize will quantize, trainable copies of the weights. Ranges must be set
 // (SetRanges) before training.
 func New(m *graph.Model, cfg Config) (*Net, error) {
-	if err := CheckBatchLeading(m.Graph); err != nil {
-		return nil, err
+	if !cfg.WholeInputs {
+		if err := CheckBatchLeading(m.Graph); err != nil {
+			return nil, err
+		}
 	}
 	var bound *graph.Model
 	var err error
@@ -160,9 +168,9 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	case cfg.SampleShapes != nil && cfg.SampleShape != nil:
 		return nil, errors.New("qat: Config.SampleShape and SampleShapes both given")
 	case cfg.SampleShapes != nil:
-		bound, err = bindSampleShapes(m, cfg.SampleShapes)
+		bound, err = bindSampleShapes(m, cfg.SampleShapes, cfg.WholeInputs)
 	default:
-		bound, err = bindSampleShape(m, cfg.SampleShape)
+		bound, err = bindSampleShape(m, cfg.SampleShape, cfg.WholeInputs)
 	}
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ func TestBindSampleShape(t *testing.T) {
 		{name: "zero size", model: m, shape: []int{3, 0, 64}, err: "has a dimension <= 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := bindSampleShape(tc.model, tc.shape)
+			got, err := bindSampleShape(tc.model, tc.shape, false)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return

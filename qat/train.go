@@ -308,6 +308,9 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	if learned {
 		rps, rangeOpt = n.learnedRanges(), newOptimizer(opts)
 	}
+	if n.cfg.WholeInputs && opts.Batch > 1 {
+		opts.MicroBatch = 1 // whole inputs are not stacked
+	}
 	rng := rand.New(rand.NewSource(opts.Seed))
 	N := data.Len()
 	plan, err := newBatchPlan(n, data, opts.Batch)

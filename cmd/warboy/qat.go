@@ -78,8 +78,9 @@ type qatReport struct {
 // setSamples adapts the first n samples of a data set to qat.Data (the label -1
 // when the set has none: the label-free losses read none).
 type setSamples struct {
-	set *dataset.Set
-	n   int
+	set   *dataset.Set
+	n     int
+	whole bool // trainShapes.whole: the shapes keep their first axis
 }
 
 func (d setSamples) Len() int { return d.n }
@@ -94,7 +95,11 @@ func (d setSamples) Groups() ([]int, [][][]int) {
 		sh := d.set.SampleShapes(start)
 		var per [][]int
 		for _, in := range d.set.Inputs() {
-			per = append(per, sh[in.Name][1:])
+			if d.whole {
+				per = append(per, sh[in.Name])
+			} else {
+				per = append(per, sh[in.Name][1:])
+			}
 		}
 		ends, shapes = append(ends, end), append(shapes, per)
 		start = end
@@ -214,9 +219,6 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := quantizer.CheckFloat(m); err != nil {
 		return alreadyQuantized(pos[0], err)
 	}
-	if err := qat.CheckBatchLeading(m.Graph); err != nil {
-		return err
-	}
 	if err := shapes.share(m.Graph); err != nil {
 		return err
 	}
@@ -228,9 +230,20 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !sample.whole {
+		// samples stacked along axis 0: refused before any work when that is
+		// not the batch (whole samples of a time-major model run as they are)
+		if err := qat.CheckBatchLeading(m.Graph); err != nil {
+			return err
+		}
+	}
 	loss, lossWhy, err := resolveLoss(*lossFlag, ds.Labels != nil, qat.TrainedOutputs(m.Graph), ds.Name)
 	if err != nil {
 		return err
+	}
+	if sample.whole && strings.EqualFold(strings.TrimSpace(*lossFlag), "auto") && loss != lossOutputs {
+		// a whole input's rows are not samples: no label or softmax per sample
+		loss, lossWhy = lossOutputs, "each sample is every input whole, its rows not samples"
 	}
 	if loss != lossCE && *distill > 0 {
 		return usageErr("--distill mixes the float model into the labels' cross-entropy (--loss ce); the %s loss is the float model's alone", loss)
@@ -347,7 +360,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err := net.SetRanges(ranges); err != nil {
 		return err
 	}
-	microBatch, microWhy, stacked, err := chooseMicroBatch(net, setSamples{set: ds, n: trainN}, *batch, *micro, setFlags(fs)["micro-batch"])
+	microBatch, microWhy, stacked, err := chooseMicroBatch(net, setSamples{set: ds, n: trainN, whole: sample.whole}, *batch, *micro, setFlags(fs)["micro-batch"], sample)
 	if err != nil {
 		return err
 	}
@@ -409,7 +422,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	tr := &qatTrainer{model: m, cfg: cfg, ranges: ranges, qopts: qopts,
-		data: setSamples{set: ds, n: trainN}, ev: ev, margin: *margin / 100, rank: rank, classes: ev.Float().Classes, last: vn == 0, checkSet: checkSet,
+		data: setSamples{set: ds, n: trainN, whole: sample.whole}, ev: ev, margin: *margin / 100, rank: rank, classes: ev.Float().Classes, last: vn == 0, checkSet: checkSet,
 		multi: len(lrs) > 1, quiet: *asJSON, stdout: stdout, stderr: stderr, stacked: stacked && sample.groups == 1}
 	var runs []*lrRun
 	for _, lr := range lrs {

@@ -21,6 +21,10 @@ type trainShapes struct {
 	shapes map[string][]int // the first sample's
 	groups int              // distinct sample shapes
 	last   map[string][]int // the last group's (groups > 1)
+	// whole: each sample is every input whole, first axis included (qat.Config
+	// WholeInputs): a sample whose first axis is not a batch of one (a graph's
+	// nodes, a point cloud, a time-major sequence, a request of several rows)
+	whole bool
 }
 
 // first is the first input's shape (the report's sample_shape).
@@ -29,6 +33,7 @@ func (t trainShapes) first() []int { return t.shapes[t.names[0]] }
 // configure gives the shapes to the training program: one shape binds the
 // model's symbolic dimensions to it; several leave them symbolic.
 func (t trainShapes) configure(cfg *qat.Config) {
+	cfg.WholeInputs = t.whole
 	switch {
 	case t.groups > 1:
 	case len(t.names) == 1:
@@ -71,18 +76,27 @@ func trainingSampleShape(ds *dataset.Set, m *graph.Model) (trainShapes, error) {
 			"give --preprocess a size (resize=H,W, crop=H,W, letterbox=H,W or the imagenet preset)",
 			ds.Name, end, graph.FormatDims(other[name]), graph.FormatDims(first[name]))
 	}
+	t := trainShapes{}
+	// A sample is fed as a batch of one; when an input's first axis is not one
+	// (or it has none), the sample is the input whole.
+	for start := 0; start < ds.Len() && !t.whole; start = ds.GroupEnd(start) {
+		for _, in := range ins {
+			if sh := ds.SampleShapes(start)[in.Name]; len(sh) < 1 || sh[0] != 1 {
+				t.whole = true
+			}
+		}
+	}
 	shapesAt := func(start int) (map[string][]int, error) {
 		out := map[string][]int{}
 		for _, in := range ins {
 			sh := ds.SampleShapes(start)[in.Name]
-			if len(sh) < 1 {
-				return nil, fmt.Errorf("training data %s: input %q samples have no batch dimension", ds.Name, in.Name)
+			if !t.whole {
+				sh = sh[1:]
 			}
-			out[in.Name] = append([]int(nil), sh[1:]...)
+			out[in.Name] = append([]int{}, sh...)
 		}
 		return out, nil
 	}
-	t := trainShapes{}
 	for _, in := range ins {
 		t.names = append(t.names, in.Name)
 	}

@@ -14,7 +14,13 @@ import (
 // time, each batch's gradients accumulated: the same steps as a stacked batch
 // would take, where --batch 1 would be another recipe (batch × the steps at a
 // rate chosen for batches).
-func chooseMicroBatch(net *qat.Net, data qat.Data, batch, micro int, given bool) (int, string, bool, error) {
+func chooseMicroBatch(net *qat.Net, data qat.Data, batch, micro int, given bool, sample trainShapes) (int, string, bool, error) {
+	if sample.whole {
+		if batch == 1 {
+			return 0, "", false, nil
+		}
+		return 1, fmt.Sprintf("micro-batch: each training sample is every input whole (%s: its first axis is not a batch of one), run one at a time; each batch of %d accumulates their gradients before the step", sample, batch), false, nil
+	}
 	if given || batch == 1 {
 		if micro >= batch {
 			micro = 0

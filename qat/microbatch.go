@@ -47,9 +47,10 @@ func (n *Net) batchGrads(opts Options, x []float32, labels []int, per int, rps [
 		n.dropDeferredRanges() // a step that stopped early left its parts' min/max
 	}
 	var vars []float64
+	var pre []teacherOutputs
 	if opts.Loss == "outputs" && m < b {
 		var err error
-		if vars, err = batchOutputVars(opts.Teacher, x, b, m, per); err != nil {
+		if vars, pre, err = batchOutputVars(opts.Teacher, x, b, m, per); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -68,7 +69,11 @@ func (n *Net) batchGrads(opts Options, x []float32, labels []int, per int, rps [
 		var err error
 		switch opts.Loss {
 		case "outputs":
-			loss, c, err = n.outputsStep(opts.Teacher, xp, part, outGrads, vars)
+			var tp *teacherOutputs
+			if pre != nil {
+				tp = &pre[lo/m]
+			}
+			loss, c, err = n.outputsStep(opts.Teacher, xp, part, outGrads, vars, tp)
 		case "distill":
 			loss, c, err = n.distillStep(opts, xp, part, grad)
 		default:
@@ -105,35 +110,63 @@ func (n *Net) batchGrads(opts Options, x []float32, labels []int, per int, rps [
 	return lossSum / float64(b), correct, nil
 }
 
+// teacherOutputs are the teacher's outputs on one part of a batch.
+type teacherOutputs struct {
+	shapes [][]int
+	vals   [][]float32
+}
+
+// teacherKeepFloats bounds the teacher outputs batchOutputVars keeps for the
+// parts' losses (64 MiB): beyond it each part runs the teacher again rather than
+// hold a batch of large outputs (segmentation maps) that micro-batches were
+// chosen to keep out of memory.
+const teacherKeepFloats = 1 << 24
+
 // batchOutputVars is the variance of each of the teacher's outputs over the
 // whole batch x, run in parts of m samples: what the outputs loss divides by
 // when the batch runs whole. Each part's own would be another loss (an output
 // of one value per sample has no variance within a part of one sample: the
 // floor, a millionth of its square, would weigh its relative error a million
-// times).
-func batchOutputVars(t *Teacher, x []float32, b, m, per int) ([]float64, error) {
+// times). It also returns the teacher's outputs on each part for the parts'
+// losses, or nil when they exceed teacherKeepFloats.
+func batchOutputVars(t *Teacher, x []float32, b, m, per int) ([]float64, []teacherOutputs, error) {
 	var mom []outputMoments
+	var kept []teacherOutputs
+	size := 0
 	for lo := 0; lo < b; lo += m {
 		hi := min(lo+m, b)
-		_, ts, err := t.outputs(x[lo*per:hi*per], hi-lo)
+		tshapes, ts, err := t.outputs(x[lo*per:hi*per], hi-lo)
 		if err != nil {
-			return nil, fmt.Errorf("qat teacher: %w", err)
+			return nil, nil, fmt.Errorf("qat teacher: %w", err)
 		}
 		if mom == nil {
 			mom = make([]outputMoments, len(ts))
 		}
 		if len(ts) != len(mom) {
-			return nil, fmt.Errorf("qat teacher: %d outputs, then %d", len(mom), len(ts))
+			return nil, nil, fmt.Errorf("qat teacher: %d outputs, then %d", len(mom), len(ts))
 		}
 		for i, v := range ts {
 			mom[i].add(v)
+			size += len(v)
 		}
+		if size > teacherKeepFloats {
+			kept = nil
+			continue
+		}
+		p := teacherOutputs{shapes: make([][]int, len(ts)), vals: make([][]float32, len(ts))}
+		for i, v := range ts { // the teacher's buffers are reused by its next run
+			p.shapes[i], p.vals[i] = append([]int(nil), tshapes[i]...), append([]float32(nil), v...)
+		}
+		kept = append(kept, p)
 	}
 	vars := make([]float64, len(mom))
 	for i := range mom {
 		vars[i] = mom[i].variance()
 	}
-	return vars, nil
+	if size > teacherKeepFloats {
+		kept = nil
+	}
+	return vars, kept, nil
 }
 
 func scale(v []float32, w float32) {

@@ -515,14 +515,21 @@ func (n *Net) distillStep(opts Options, x []float32, b int, grad *[]float32) (fl
 
 // outputsStep computes the output-matching loss (outputloss.go) of the last
 // Forward against the teacher on the same batch (with the teacher variances vars
-// of the whole batch when x is a part of it, nil otherwise), its gradients into *grads, and
+// of the whole batch when x is a part of it, nil otherwise, and the teacher's
+// outputs on x when pre holds them), its gradients into *grads, and
 // the number of rows whose top-1 class agrees with the teacher's when the first
 // output is [N, classes] (0 otherwise).
-func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32, vars []float64) (float64, int, error) {
+func (n *Net) outputsStep(t *Teacher, x []float32, b int, grads *[][]float32, vars []float64, pre *teacherOutputs) (float64, int, error) {
 	shapes, s := n.outputValues()
-	tshapes, ts, err := t.outputs(x, b)
-	if err != nil {
-		return 0, 0, fmt.Errorf("qat teacher: %w", err)
+	var tshapes [][]int
+	var ts [][]float32
+	if pre != nil {
+		tshapes, ts = pre.shapes, pre.vals // run on this part already (batchOutputVars)
+	} else {
+		var err error
+		if tshapes, ts, err = t.outputs(x, b); err != nil {
+			return 0, 0, fmt.Errorf("qat teacher: %w", err)
+		}
 	}
 	if len(tshapes) != len(shapes) {
 		return 0, 0, fmt.Errorf("qat: the teacher has %d outputs, the net %d", len(tshapes), len(shapes))

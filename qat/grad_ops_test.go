@@ -379,6 +379,18 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Col2Im", []string{"x", "img", "blk"}, "f", ints("pads", 1, 0, 1, 1), ints("strides", 1, 2), ints("dilations", 1, 2)),
 			node("Mul", []string{"f", "f"}, "y")},
 			map[string]*graph.Tensor{"img": i64(3, 5), "blk": i64(3, 2)}}},
+		{"Tan, Atan, Sinh, Asinh", tinyModel{[]int{10}, []*graph.Node{
+			node("Tan", []string{"x"}, "a"), node("Atan", []string{"a"}, "b"), node("Sinh", []string{"b"}, "c"), node("Asinh", []string{"c"}, "y")}, nil}},
+		{"Asin, Acos, Atanh inside (-1, 1)", tinyModel{[]int{10}, []*graph.Node{
+			node("Asin", []string{"x"}, "a"), node("Atanh", []string{"x"}, "b"), node("Acos", []string{"x"}, "c"),
+			node("Sum", []string{"a", "b", "c"}, "y")}, nil}},
+		{"Cosh, Acosh above 1", tinyModel{[]int{10}, []*graph.Node{
+			node("Cosh", []string{"x"}, "c"), node("Add", []string{"c", "k"}, "a"), node("Acosh", []string{"a"}, "y")}, sc(0.5)}},
+		{"Det of 3x3 matrices", tinyModel{[]int{2, 3, 3}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"), node("Det", []string{"s"}, "y")}, sc(2)}},
+		{"Mod (fmod) by a constant", tinyModel{[]int{10}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "a"), node("Mod", []string{"a", "c"}, "y", intAttr("fmod", 1))},
+			map[string]*graph.Tensor{"k": graph.ScalarFloat32(2), "c": graph.ScalarFloat32(0.7)}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
@@ -484,9 +496,10 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 		m     tinyModel
 		parts []string
 	}{
-		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Floor", []string{"r"}, "y")}, nil},
-			[]string{"y_node", "Floor"}},
-		{"Round (no gradient)", tinyModel{[]int{4}, []*graph.Node{node("Round", []string{"x"}, "y")}, nil}, []string{"y_node", "Round"}},
+		{"an operator with no gradient", tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Hardmax", []string{"r"}, "y")}, nil},
+			[]string{"y_node", "Hardmax"}},
+		{"Round after every weight", tinyModel{[]int{4}, []*graph.Node{node("MatMul", []string{"x", "w"}, "h"), node("Round", []string{"h"}, "y")},
+			map[string]*graph.Tensor{"w": graph.FromFloat32([]int{4, 2}, make([]float32, 8))}}, []string{"y_node", "Round"}},
 		{"Pad reading its value from data", tinyModel{[]int{4}, []*graph.Node{
 			node("ReduceMean", []string{"x"}, "m", intAttr("keepdims", 0)),
 			node("Pad", []string{"x", "p", "m"}, "y")}, map[string]*graph.Tensor{"p": i64(0, 1, 0, 1)}}, []string{"y_node", "Pad input 2", "not a constant"}},
@@ -541,10 +554,10 @@ func TestBFloat16RoundTrip(t *testing.T) {
 }
 
 // TestControlFlowReadingActivations: an If whose branches read an activation of
-// the enclosing graph (implicit inputs) is not shape arithmetic: it is refused
-// naming the node when the net is built (it was evaluated without those values
-// and failed at the first step), while an If over computed values only still runs
-// as shape arithmetic.
+// the enclosing graph (implicit inputs) is not shape arithmetic (it was once
+// evaluated without those values and failed at the first step): the branch the
+// condition picks runs and takes the gradient, either way; an If over computed
+// values only still runs as shape arithmetic.
 func TestControlFlowReadingActivations(t *testing.T) {
 	branch := func(op, in, out string) *graph.Attr {
 		g := &graph.Graph{Name: op, Nodes: []*graph.Node{node(op, []string{in}, out)}, Initializers: map[string]*graph.Tensor{},
@@ -564,12 +577,14 @@ func TestControlFlowReadingActivations(t *testing.T) {
 	// the condition depends on the batch size: Optimize cannot fold the If
 	cond := []*graph.Node{node("Shape", []string{"x"}, "sh"), node("Gather", []string{"sh", "i0"}, "nb"),
 		node("Greater", []string{"nb", "zero"}, "cond")}
-	m := tinyModel{[]int{4}, append(cond, node("Relu", []string{"x"}, "r"), ifNode("r"), node("Add", []string{"b", "x"}, "y")), inits()}.model()
-	_, err := New(m, Config{FloatOnly: true})
-	require.ErrorIs(t, err, ErrNoGradient)
-	require.ErrorContains(t, err, `If "b_node"`)
+	// a branch reading an activation (since the thirty-first session: the
+	// branch taken runs and passes the gradient back)
+	checkOpCase(t, tinyModel{[]int{4}, append(cond, node("Relu", []string{"x"}, "r"), ifNode("r"), node("Add", []string{"b", "x"}, "y")), inits()})
+	inv := inits()
+	inv["zero"] = graph.FromInt64(nil, []int64{1 << 20}) // Greater is false: the else branch (Neg)
+	checkOpCase(t, tinyModel{[]int{4}, append(cond, node("Relu", []string{"x"}, "r"), ifNode("r"), node("Add", []string{"b", "x"}, "y")), inv})
 
-	m = tinyModel{[]int{4}, append(cond, ifNode("c"), node("Mul", []string{"b", "x"}, "y")), inits()}.model()
+	m := tinyModel{[]int{4}, append(cond, ifNode("c"), node("Mul", []string{"b", "x"}, "y")), inits()}.model()
 	n, err := New(m, Config{FloatOnly: true})
 	require.NoError(t, err)
 	_, y, err := n.Forward([]float32{1, 2, 3, 4}, 1)

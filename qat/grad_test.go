@@ -276,11 +276,11 @@ func TestSmoothedCrossEntropyTarget(t *testing.T) {
 }
 
 func TestNoGradientNamesNode(t *testing.T) {
-	m := tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Round", []string{"r"}, "y")}, nil}.model()
+	m := tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Hardmax", []string{"r"}, "y")}, nil}.model()
 	_, err := New(m, Config{})
 	require.ErrorIs(t, err, ErrNoGradient)
 	require.ErrorContains(t, err, "y_node")
-	require.ErrorContains(t, err, "Round")
+	require.ErrorContains(t, err, "Hardmax")
 }
 
 // TestFakeQuantStraightThrough: inside the range the gradient passes unchanged, a

@@ -121,6 +121,9 @@ type Net struct {
 	// computedNames when the net is built.
 	computed      map[string]*graph.Tensor
 	computedNames map[string]bool
+	// noGrad: the parameters no gradient reaches (nograd.go), nil when every
+	// parameter has a path to the outputs.
+	noGrad *NoGradient
 }
 
 // builder state: the slot consumers read for each tensor name, and the fake
@@ -151,6 +154,12 @@ type builder struct {
 	// 0 (infinity.go); their own fake quantization saturates the infinity, so
 	// unlike infinite the mark does not pass to their readers.
 	gridInfinite map[string]bool
+	// curNode is the index in g.Nodes of the node being built; paramNodes
+	// lists, for each parameter, the nodes that read it, and shapeNodes the
+	// nodes built as shape arithmetic (nograd.go).
+	curNode    int
+	paramNodes map[*Param][]int
+	shapeNodes map[int]bool
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -196,7 +205,8 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
-		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}, gridInfinite: map[string]bool{}}
+		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}, gridInfinite: map[string]bool{},
+		paramNodes: map[*Param][]int{}, shapeNodes: map[int]bool{}}
 	if !cfg.FloatOnly {
 		for _, a := range plan.Activations {
 			b.acts[a.Name] = a
@@ -224,9 +234,13 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		if !needed[i] {
 			continue
 		}
+		b.curNode = i
 		if err := b.node(node, bns[node.Outputs[0]]); err != nil {
 			return nil, err
 		}
+	}
+	if err := b.checkGradientPaths(outs); err != nil {
+		return nil, err
 	}
 	n.isOut = map[int]bool{}
 	for _, o := range outs {
@@ -294,13 +308,22 @@ func neededNodes(g *graph.Graph, outs []*graph.Value) map[int]bool {
 		if !needed[i] {
 			continue
 		}
-		for _, in := range node.Inputs {
+		for _, in := range nodeReads(node) {
 			if in != "" {
 				want[in] = true
 			}
 		}
 	}
 	return needed
+}
+
+// nodeReads is what a node reads: its inputs, then the enclosing-scope values
+// its subgraphs read (a Loop body's weights and activations).
+func nodeReads(node *graph.Node) []string {
+	if !node.HasSubgraphs() {
+		return node.Inputs
+	}
+	return append(append([]string(nil), node.Inputs...), node.ImplicitInputs()...)
 }
 
 func (b *builder) slot() int {
@@ -348,6 +371,7 @@ func (b *builder) define(name string, s int) {
 // nodes read it).
 func (b *builder) param(name string, decay bool) (*Param, error) {
 	if p := b.n.byName[name]; p != nil {
+		b.paramNodes[p] = append(b.paramNodes[p], b.curNode)
 		return p, nil
 	}
 	t := b.g.Initializers[name]
@@ -531,10 +555,12 @@ var ErrNoGradient = errors.New("operator has no gradient in qat")
 var ErrDiverged = errors.New("the loss diverged")
 
 func (b *builder) node(node *graph.Node, bn *bnParams) error {
+	before := len(b.n.params)
 	if node.Domain != "" {
 		return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)
 	}
 	if b.isShapeNode(node) {
+		b.shapeNodes[b.curNode] = true
 		if err := buildShapeOp(b, node); err != nil {
 			return fmt.Errorf("node %s: %w", node.Label(), err)
 		}
@@ -553,6 +579,9 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 	o, err := mk(b, node)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", node.Label(), err)
+	}
+	for _, p := range b.n.params[before:] {
+		b.paramNodes[p] = append(b.paramNodes[p], b.curNode)
 	}
 	b.n.ops = append(b.n.ops, o.op)
 	b.markInfinite(node)

@@ -9,8 +9,8 @@ import (
 
 // actOp is a smooth or piecewise-linear elementwise activation (HardSigmoid,
 // HardSwish, Tanh, Elu, Selu, Celu, Softplus, Softsign, Mish, Gelu, ThresholdedRelu,
-// Shrink, Neg, Abs, Exp, Erf, Sin, Cos, Sqrt, Reciprocal, Log, and Pow by a constant
-// exponent). The forward
+// Shrink, Neg, Abs, Exp, Erf, Sin, Cos, Tan and the inverse and hyperbolic
+// functions, Sqrt, Reciprocal, Log, and Pow by a constant exponent). The forward
 // pass evaluates in float64 with the runtime's formulas, so that the float values
 // the int8 runtime tabulates (a lookup table over the 256 input codes) are the
 // ones training saw. At the kinks of the piecewise-linear ones (HardSigmoid's
@@ -19,7 +19,8 @@ type actOp struct {
 	node    string
 	in, out int
 	f       func(x float64) float64
-	// df returns dy/dx from x and y = f(x).
+	// df returns dy/dx from x and y = f(x); nil for Round, Floor, Ceil and Sign,
+	// whose derivative is zero almost everywhere (nograd.go).
 	df func(x, y float64) float64
 }
 
@@ -168,6 +169,24 @@ func actFuncs(node *graph.Node) (f func(float64) float64, df func(x, y float64) 
 		return math.Sin, func(x, _ float64) float64 { return math.Cos(x) }, nil
 	case "Cos":
 		return math.Cos, func(x, _ float64) float64 { return -math.Sin(x) }, nil
+	case "Tan":
+		return math.Tan, func(_, y float64) float64 { return 1 + y*y }, nil
+	case "Asin": // ±1 at the ends: an infinite slope, as in PyTorch
+		return math.Asin, func(x, _ float64) float64 { return 1 / math.Sqrt(1-x*x) }, nil
+	case "Acos":
+		return math.Acos, func(x, _ float64) float64 { return -1 / math.Sqrt(1-x*x) }, nil
+	case "Atan":
+		return math.Atan, func(x, _ float64) float64 { return 1 / (1 + x*x) }, nil
+	case "Sinh":
+		return math.Sinh, func(x, _ float64) float64 { return math.Cosh(x) }, nil
+	case "Cosh":
+		return math.Cosh, func(x, _ float64) float64 { return math.Sinh(x) }, nil
+	case "Asinh":
+		return math.Asinh, func(x, _ float64) float64 { return 1 / math.Sqrt(x*x+1) }, nil
+	case "Acosh":
+		return math.Acosh, func(x, _ float64) float64 { return 1 / math.Sqrt(x*x-1) }, nil
+	case "Atanh":
+		return math.Atanh, func(x, _ float64) float64 { return 1 / (1 - x*x) }, nil
 	}
 	return nil, nil, fmt.Errorf("%w: %s", ErrNoGradient, node.OpType)
 }
@@ -208,7 +227,7 @@ func (o *actOp) forward(n *Net) error {
 
 func (o *actOp) backward(n *Net) {
 	x, y := n.vals[o.in], n.vals[o.out]
-	if x.grad == nil {
+	if x.grad == nil || o.df == nil { // df nil: a zero-gradient step (nograd.go)
 		return
 	}
 	parallel(len(x.data), n.threads, func(lo, hi int) {

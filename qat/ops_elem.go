@@ -136,7 +136,7 @@ func (o *unaryOp) ste(xs, dy, dx []float32, lo, hi float32) {
 	kernels.STEAddF32(xs, dy, dx, lo, hi)
 }
 
-// binaryOp is Add, Sub, Mul or Div with numpy broadcasting.
+// binaryOp is Add, Sub, Mul, Div or Mod (fmod=1) with numpy broadcasting.
 type binaryOp struct {
 	node      string
 	kind      string
@@ -167,6 +167,10 @@ func buildBinary(b *builder, node *graph.Node) (built, error) {
 	c, err := b.input(node, node.Input(1))
 	if err != nil {
 		return built{}, err
+	}
+	if node.OpType == "Mod" && node.AttrInt("fmod", 0) == 0 {
+		// the runtime's float Mod is C's fmod only, as ONNX defines it for floats
+		return built{}, fmt.Errorf("floating-point Mod needs fmod=1")
 	}
 	o := &binaryOp{node: node.Label(), kind: node.OpType, a: a, b: c, out: b.slot()}
 	return built{o, o.out}, nil
@@ -284,6 +288,8 @@ func (o *binaryOp) apply(x, y float32) float32 {
 		return x - y
 	case "Div":
 		return x / y
+	case "Mod":
+		return float32(math.Mod(float64(x), float64(y)))
 	}
 	return x * y
 }
@@ -301,6 +307,10 @@ func (o *binaryOp) applyRange(as, bs, ys []float32) {
 	case "Div":
 		for i, v := range as {
 			ys[i] = v / bs[i]
+		}
+	case "Mod":
+		for i, v := range as {
+			ys[i] = o.apply(v, bs[i])
 		}
 	default:
 		for i, v := range as {
@@ -372,6 +382,9 @@ func (o *binaryOp) backward(n *Net) {
 		case "Div":
 			q := 1 / b.data[bi]
 			ga, gb = g*q, -g*a.data[ai]*q*q
+		case "Mod":
+			// x - y·trunc(x/y): slope 1 in x, -trunc(x/y) in y (between the jumps)
+			ga, gb = g, -g*float32(math.Trunc(float64(a.data[ai])/float64(b.data[bi])))
 		default:
 			ga, gb = g*b.data[bi], g*a.data[ai]
 		}

@@ -5,7 +5,8 @@ package qat
 // upsampling), reductions, Softmax and BatchNormalization that could not be folded.
 func registerMoreOps() {
 	for _, op := range []string{"HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Neg", "Abs", "Exp", "Erf",
-		"Sqrt", "Reciprocal", "Log", "Mish", "Gelu", "Celu", "ThresholdedRelu", "Shrink", "Sin", "Cos"} {
+		"Sqrt", "Reciprocal", "Log", "Mish", "Gelu", "Celu", "ThresholdedRelu", "Shrink", "Sin", "Cos",
+		"Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"} {
 		builders[op] = buildAct
 	}
 	for _, op := range []string{"Transpose", "Concat", "Split", "Slice", "Pad", "Resize",
@@ -32,6 +33,11 @@ func registerMoreOps() {
 	}
 	builders["BatchNormalization"] = buildBatchNorm
 	builders["Div"] = buildBinary
+	builders["Mod"] = buildBinary
+	builders["Det"] = buildDet
+	builders["Loop"] = buildLoop
+	builders["If"] = buildIf
+	builders["Scan"] = buildScan
 	builders["Pow"] = buildPow
 	builders["PRelu"] = buildPRelu
 	builders["LayerNormalization"] = buildLayerNorm
@@ -52,4 +58,7 @@ func registerMoreOps() {
 	builders["Col2Im"] = buildCol2Im
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
+	for op := range zeroGradOps {
+		builders[op] = buildStep
+	}
 }

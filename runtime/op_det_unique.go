@@ -32,7 +32,7 @@ func buildDet(b *BuildContext) (Kernel, error) {
 		a := make([]float64, m*m)
 		for i := range out {
 			copy(a, v[i*m*m:(i+1)*m*m])
-			out[i] = detLU(a, m)
+			out[i] = DetLU(a, m)
 		}
 		y, err := castTensor(&graph.Tensor{DType: graph.Float64, Shape: append([]int{}, x.Shape[:r-2]...), Data: out}, x.DType)
 		if err != nil {
@@ -42,9 +42,9 @@ func buildDet(b *BuildContext) (Kernel, error) {
 	}), nil
 }
 
-// detLU returns the determinant of the m×m row-major matrix a, which it
+// DetLU returns the determinant of the m×m row-major matrix a, which it
 // overwrites with its LU factors.
-func detLU(a []float64, m int) float64 {
+func DetLU(a []float64, m int) float64 {
 	det := 1.0
 	for k := 0; k < m; k++ {
 		p := k

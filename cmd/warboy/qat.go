@@ -40,6 +40,8 @@ type qatReport struct {
 	Batch         int              `json:"batch"`
 	MicroBatch    int              `json:"micro_batch"`
 	MicroBatchWhy string           `json:"micro_batch_note"`
+	NoGradParams  []string         `json:"no_gradient_params,omitempty"`
+	NoGradThrough []string         `json:"no_gradient_through,omitempty"`
 	LR            float64          `json:"lr"`
 	Optimizer     string           `json:"optimizer"`
 	FreezeBNAfter float64          `json:"freeze_bn_after"`
@@ -318,6 +320,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 			trainN, sample.groups, per, *batch)
 	}
 	warn := func(s string) { fmt.Fprintln(stderr, "warning:", s) }
+	if ng := net.NoGradient(); ng != nil {
+		warn(ng.String())
+	}
 	// A label-free run scores int8 models against the float model's outputs, which
 	// its evaluators keep: each set of images is cut to what scoredBudget allows.
 	lim := &scoreLimit{max: math.MaxInt, warn: warn}
@@ -370,6 +375,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample.first(), SampleShapes: sample.shapes, SampleGroups: sample.groups, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, MicroBatch: microBatch, MicroBatchWhy: microWhy, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
+	if ng := net.NoGradient(); ng != nil {
+		rep.NoGradParams, rep.NoGradThrough = ng.Params, ng.Through
+	}
 
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model
 	if evalDS != nil {

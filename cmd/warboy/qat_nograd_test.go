@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+// TestQATZeroGradientBranch: a classifier with a rounded side branch (the bundled
+// MLP's logits plus Round of another head's) trains; the weight behind the Round,
+// which no gradient reaches, is named on stderr and in the JSON report.
+func TestQATZeroGradientBranch(t *testing.T) {
+	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
+	require.NoError(t, err)
+	g := m.Graph
+	last := g.Nodes[len(g.Nodes)-1]
+	require.Equal(t, "logits", last.Outputs[0])
+	last.Outputs[0] = "main_logits"
+	rng := rand.New(rand.NewSource(1))
+	w := make([]float32, 10*128)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.2)
+	}
+	g.Initializers["side.weight"] = graph.FromFloat32([]int{10, 128}, w)
+	g.Nodes = append(g.Nodes,
+		&graph.Node{Name: "side_gemm", OpType: "Gemm", Inputs: []string{"/relu2/Relu_output_0", "side.weight"}, Outputs: []string{"side"},
+			Attrs: map[string]*graph.Attr{"transB": {Name: "transB", Type: graph.AttrInt, I: 1}}},
+		&graph.Node{Name: "side_round", OpType: "Round", Inputs: []string{"side"}, Outputs: []string{"side_r"}, Attrs: map[string]*graph.Attr{}},
+		&graph.Node{Name: "join", OpType: "Add", Inputs: []string{"main_logits", "side_r"}, Outputs: []string{"logits"}, Attrs: map[string]*graph.Attr{}})
+	dir := t.TempDir()
+	model := filepath.Join(dir, "rounded.onnx")
+	require.NoError(t, m.Save(model))
+
+	out := filepath.Join(dir, "q.onnx")
+	code, stdout, stderr := runCLI("qat", model, "--data", testData, "--n", "256", "--calib-n", "64", "--eval-n", "100",
+		"--val-n", "0", "--epochs", "1", "--lr", "0.002", "--threads", "1", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `1 parameters (side.weight) get no gradient: every path from them to the outputs passes through Round "side_round"`)
+	var rep qatReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, []string{"side.weight"}, rep.NoGradParams)
+	assert.Equal(t, []string{`Round "side_round"`}, rep.NoGradThrough)
+	require.NotNil(t, rep.QATAccuracy)
+	_, err = graph.Load(out)
+	require.NoError(t, err)
+
+	// the bundled MLP has no such branch: the fields are left out
+	code, stdout, stderr = runCLI("qat", filepath.Join(testModels, "fmnist_mlp.onnx"), "--data", testData, "--n", "64", "--calib-n", "32",
+		"--eval-n", "0", "--val-n", "0", "--epochs", "1", "--lr", "0.002", "--threads", "1", "-o", filepath.Join(dir, "m.onnx"), "--json")
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stdout, "no_gradient")
+	assert.NotContains(t, stderr, "no gradient")
+}

@@ -1,0 +1,169 @@
+package qat
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/runtime"
+)
+
+// sideStepModel is y = x·W1 + f(3·(x·W2)) for a zero-gradient f: the step is on a
+// side branch, W1 trains and W2 has no path to the output but through f.
+func sideStepModel(op string, rng *rand.Rand) *graph.Model {
+	return tinyModel{[]int{4}, []*graph.Node{
+		node("MatMul", []string{"x", "W1"}, "h1"),
+		node("MatMul", []string{"x", "W2"}, "h2"),
+		node("Mul", []string{"h2", "three"}, "h3"),
+		node(op, []string{"h3"}, "s"),
+		node("Add", []string{"h1", "s"}, "y"),
+	}, map[string]*graph.Tensor{
+		"W1": randTensor(rng, 1, 4, 3), "W2": randTensor(rng, 1, 4, 3),
+		"three": graph.FromFloat32([]int{1}, []float32{3}),
+	}}.model()
+}
+
+// TestZeroGradientOpsBesideTheGradient: Round, Floor, Ceil and Sign compute what
+// the runtime computes and pass no gradient back (PyTorch's autograd); the
+// weight behind them is reported as getting none, the other trains with its exact
+// gradient.
+func TestZeroGradientOpsBesideTheGradient(t *testing.T) {
+	for _, op := range []string{"Round", "Floor", "Ceil", "Sign"} {
+		t.Run(op, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(3))
+			m := sideStepModel(op, rng)
+			n, err := New(m, Config{FloatOnly: true, Threads: 1})
+			require.NoError(t, err)
+			ng := n.NoGradient()
+			require.NotNil(t, ng)
+			require.Equal(t, []string{"W2"}, ng.Params)
+			require.Equal(t, []string{`` + op + ` "s_node"`}, ng.Through)
+			require.Contains(t, ng.String(), "W2")
+
+			const batch = 5
+			x := randomSamples(rng, batch*4)
+			x[0] = 0.5 / 3 // a tie for Round's half-to-even (when W2 maps it so) aside, plain values
+			_, got, err := n.Forward(x, batch)
+			require.NoError(t, err)
+			got = append([]float32(nil), got...)
+			sess, err := runtime.NewSession(m, runtime.WithThreads(1))
+			require.NoError(t, err)
+			res, err := sess.RunTensors(map[string]*graph.Tensor{"x": graph.FromFloat32([]int{batch, 4}, x)})
+			require.NoError(t, err)
+			require.InDeltaSlice(t, res["y"].F32(), got, 1e-5)
+
+			r := randomSamples(rng, batch*3)
+			n.ZeroGrad()
+			n.Backward(r)
+			w1 := n.byName["W1"]
+			w2 := n.byName["W2"]
+			require.Equal(t, make([]float32, len(w2.G)), w2.G, "no gradient through %s", op)
+			for i := 0; i < 4; i++ {
+				for j := 0; j < 3; j++ {
+					var want float32
+					for b := 0; b < batch; b++ {
+						want += x[b*4+i] * r[b*3+j]
+					}
+					require.InDelta(t, want, w1.G[i*3+j], 1e-5, "dW1[%d][%d]", i, j)
+				}
+			}
+		})
+	}
+}
+
+// TestZeroGradientOpsExport: a net with a Round beside its gradient trains, and the
+// written model's int8 output is what training computed.
+func TestZeroGradientOpsExport(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	n := trainAndCheckExport(t, sideStepModel("Round", rng), []int{4}, 3, 5, rng)
+	require.Equal(t, []string{"W2"}, n.NoGradient().Params)
+}
+
+// TestNoGradientAnywhere: when every weight is behind a zero-gradient operator
+// there is nothing to train; the error says so and names the node.
+func TestNoGradientAnywhere(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, tc := range []struct {
+		name  string
+		nodes []*graph.Node
+		parts []string
+	}{
+		{"the output rounded", []*graph.Node{node("MatMul", []string{"x", "W1"}, "h"), node("Relu", []string{"h"}, "r"), node("Round", []string{"r"}, "y")},
+			[]string{`Round "y_node"`, "no parameter gets a gradient"}},
+		{"two steps in a row", []*graph.Node{node("MatMul", []string{"x", "W1"}, "h"), node("Floor", []string{"h"}, "f"), node("Sign", []string{"f"}, "y")},
+			[]string{`Sign "y_node"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tinyModel{[]int{4}, tc.nodes, map[string]*graph.Tensor{"W1": randTensor(rng, 1, 4, 3)}}.model()
+			_, err := New(m, Config{})
+			require.ErrorIs(t, err, ErrNoGradient)
+			for _, p := range tc.parts {
+				require.ErrorContains(t, err, p)
+			}
+		})
+	}
+	// no weight at all: nothing is cut off, nothing reported
+	m := tinyModel{[]int{4}, []*graph.Node{node("Round", []string{"x"}, "y")}, nil}.model()
+	n, err := New(m, Config{})
+	require.NoError(t, err)
+	require.Nil(t, n.NoGradient())
+}
+
+// TestModGradients: fmod's slope is 1 in the dividend and -trunc(x/y) in the
+// divisor (an activation here), at points away from its jumps; integer-style Mod
+// (fmod=0) of floats is refused as the runtime refuses it.
+func TestModGradients(t *testing.T) {
+	m := tinyModel{[]int{2, 2}, []*graph.Node{
+		multiNode("Split", []string{"x"}, []string{"a", "d"}, intAttr("axis", 1)),
+		node("Mod", []string{"a", "d"}, "y", intAttr("fmod", 1)),
+	}, nil}.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	n.inputGrad = true
+	x := []float32{2.5, -2.5, 1.0, 0.7} // a = [2.5, -2.5], d = [1, 0.7]
+	_, y, err := n.Forward(x, 1)
+	require.NoError(t, err)
+	require.InDeltaSlice(t, []float32{0.5, -0.4}, y, 1e-6)
+	n.ZeroGrad()
+	n.Backward([]float32{1, 1})
+	require.Equal(t, []float32{1, 1, -2, 3}, n.vals[n.input].grad)
+
+	m.Graph.Nodes[1].Attrs["fmod"] = intAttr("fmod", 0)
+	_, err = New(m, Config{FloatOnly: true})
+	require.ErrorContains(t, err, "y_node")
+	require.ErrorContains(t, err, "fmod=1")
+}
+
+// TestDetGradientSingular: the gradient of a singular matrix's determinant is its
+// cofactor matrix (not det·A^-T, which is 0·∞ there), and the large-matrix path
+// (det·A^-T) agrees with cofactors on a regular one.
+func TestDetGradientSingular(t *testing.T) {
+	m := tinyModel{[]int{2, 2}, []*graph.Node{node("Det", []string{"x"}, "y")}, nil}.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	n.inputGrad = true
+	_, y, err := n.Forward([]float32{1, 2, 2, 4}, 1)
+	require.NoError(t, err)
+	require.Equal(t, []float32{0}, y)
+	n.ZeroGrad()
+	n.Backward([]float32{1})
+	require.Equal(t, []float32{4, -2, -2, 1}, n.vals[n.input].grad)
+
+	rng := rand.New(rand.NewSource(7))
+	const k = 5
+	src := randomSamples(rng, k*k)
+	o := &detOp{m: k}
+	viaInverse := make([]float32, k*k)
+	o.backwardInverse(src, viaInverse, 1)
+	m5 := tinyModel{[]int{k, k}, []*graph.Node{node("Det", []string{"x"}, "y")}, nil}.model()
+	n5, err := New(m5, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	n5.inputGrad = true
+	_, _, err = n5.Forward(src, 1)
+	require.NoError(t, err)
+	n5.ZeroGrad()
+	n5.Backward([]float32{1})
+	require.InDeltaSlice(t, n5.vals[n5.input].grad, viaInverse, 1e-4)
+}

@@ -1,0 +1,115 @@
+package qat
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/warboy-sim/warboy/graph"
+)
+
+func bodyGraph(name string, nodes []*graph.Node, ins, outs []*graph.Value) *graph.Attr {
+	return &graph.Attr{Name: name, Type: graph.AttrGraph, G: &graph.Graph{Name: name, Nodes: nodes, Inputs: ins, Outputs: outs,
+		Initializers: map[string]*graph.Tensor{}, Values: map[string]*graph.Value{}}}
+}
+
+func fval(name string) *graph.Value { return &graph.Value{Name: name, DType: graph.Float32} }
+
+// recurrenceModel is a scripted recurrence over the 3 steps of x [N, 3, 4]:
+// h ← tanh(h·W + x[:, i]) from h = mean over steps, the Loop's final h and its
+// scan of every step's h (averaged) summed into y. W, an initializer of the
+// enclosing graph, is read inside the body. withCond adds a condition the body
+// keeps true (i + 1 < 5: the trip count ends the loop).
+func recurrenceModel(rng *rand.Rand, withCond bool) tinyModel {
+	body := []*graph.Node{
+		node("Gather", []string{"x", "i"}, "xi", intAttr("axis", 1)),
+		node("MatMul", []string{"h", "W"}, "hw"),
+		node("Add", []string{"hw", "xi"}, "a"),
+		node("Tanh", []string{"a"}, "h2"),
+		node("Identity", []string{"h2"}, "s"),
+	}
+	cond := ""
+	condOut := "c"
+	if withCond {
+		cond = "true0"
+		body = append(body, node("Add", []string{"i", "one"}, "i1"), node("Less", []string{"i1", "five"}, "c2"))
+		condOut = "c2"
+	}
+	loop := multiNode("Loop", []string{"M", cond, "h0"}, []string{"hT", "hs"})
+	loop.Name = "rec"
+	loop.Attrs["body"] = bodyGraph("body", body,
+		[]*graph.Value{{Name: "i", DType: graph.Int64}, {Name: "c", DType: graph.Bool}, fval("h")},
+		[]*graph.Value{{Name: condOut, DType: graph.Bool}, fval("h2"), fval("s")})
+	return tinyModel{[]int{3, 4}, []*graph.Node{
+		node("ReduceMean", []string{"x"}, "h0", ints("axes", 1), intAttr("keepdims", 0)),
+		loop,
+		node("ReduceMean", []string{"hs"}, "m", ints("axes", 0), intAttr("keepdims", 0)),
+		node("Add", []string{"hT", "m"}, "y"),
+	}, map[string]*graph.Tensor{
+		"W": randTensor(rng, 0.6, 4, 4), "M": graph.FromInt64(nil, []int64{3}),
+		"true0": {DType: graph.Bool, Shape: []int{}, Data: []bool{true}},
+		"one":   graph.FromInt64(nil, []int64{1}), "five": graph.FromInt64(nil, []int64{5}),
+	}}
+}
+
+// TestLoopGradients: a Loop whose body reads activations computes what the
+// runtime computes, and its gradients (through the carried value, the scan
+// output, the enclosing activation and the weight the body reads) match finite
+// differences; with a condition, and an If whose branch reads an activation.
+func TestLoopGradients(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	t.Run("trip count", func(t *testing.T) { checkOpCase(t, recurrenceModel(rng, false)) })
+	t.Run("trip count and condition", func(t *testing.T) { checkOpCase(t, recurrenceModel(rng, true)) })
+}
+
+// TestLoopTrainsAndExports: the recurrence trains with fake quantization around
+// it (the body stays float32, as both executors run it), and the written model's
+// int8 output is what training computed.
+func TestLoopTrainsAndExports(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	m := recurrenceModel(rng, true)
+	m.nodes = append([]*graph.Node{node("MatMul", []string{"x", "V"}, "xv")}, m.nodes...)
+	m.nodes[1].Inputs[0] = "xv"
+	m.nodes[2].Attrs["body"].G.Nodes[0].Inputs[0] = "xv"
+	m.inits["V"] = randTensor(rng, 0.6, 4, 4)
+	n := trainAndCheckExport(t, m.model(), []int{3, 4}, 4, 13, rng)
+	require.NotNil(t, n.byName["W"], "the body's weight trains")
+	require.NotNil(t, n.byName["V"])
+}
+
+// scanModel is a Scan over the 3 steps of x [N, 3, 4] (axis 1): h ← tanh(h·W +
+// x_t), each step's 2·h stacked on output axis outAxis, the first slice of which
+// multiplies the last state; reverse runs the steps
+// (and writes the outputs) from the last to the first.
+func scanModel(rng *rand.Rand, reverse int64, outAxis int64) tinyModel {
+	body := []*graph.Node{
+		node("MatMul", []string{"h", "W"}, "hw"),
+		node("Add", []string{"hw", "xt"}, "a"),
+		node("Tanh", []string{"a"}, "h2"),
+		node("Mul", []string{"h2", "two"}, "yt"),
+	}
+	scan := multiNode("Scan", []string{"h0", "x"}, []string{"hT", "ys"}, intAttr("num_scan_inputs", 1),
+		ints("scan_input_axes", 1), ints("scan_input_directions", reverse), ints("scan_output_axes", outAxis), ints("scan_output_directions", reverse))
+	scan.Name = "scan"
+	scan.Attrs["body"] = bodyGraph("body", body, []*graph.Value{fval("h"), fval("xt")}, []*graph.Value{fval("h2"), fval("yt")})
+	return tinyModel{[]int{3, 4}, []*graph.Node{
+		node("ReduceMean", []string{"x"}, "h0", ints("axes", 1), intAttr("keepdims", 0)),
+		scan,
+		node("Gather", []string{"ys", "first"}, "m", intAttr("axis", outAxis)), // where the steps land matters
+		node("Mul", []string{"hT", "m"}, "y"),
+	}, map[string]*graph.Tensor{"W": randTensor(rng, 0.6, 4, 4), "two": graph.ScalarFloat32(2), "first": graph.FromInt64(nil, []int64{0})}}
+}
+
+// TestScanGradients: a Scan whose body reads a weight computes what the runtime
+// computes, forward and reverse, its outputs stacked on either axis, and its
+// gradients match finite differences.
+func TestScanGradients(t *testing.T) {
+	rng := rand.New(rand.NewSource(14))
+	for _, tc := range []struct {
+		name          string
+		reverse, axis int64
+	}{{"forward, output axis 1", 0, 1}, {"reverse, output axis 0", 1, 0}} {
+		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, scanModel(rng, tc.reverse, tc.axis)) })
+	}
+}

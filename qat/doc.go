@@ -35,9 +35,15 @@
 // (ops_conv3d.go, ops_convtranspose3d.go, ops_pool3d.go), embedding
 // lookups whose tables train (ops_embedding.go), LSTM and GRU trained through time
 // with the hidden state fake-quantized at every step as the int8 executor quantizes
-// it (ops_rnn.go), and the shape arithmetic that
+// it (ops_rnn.go), Loop, If and Scan bodies that read activations (ops_body.go:
+// the body built into the program in float32, as both executors run it; a loop
+// trained through its iterations, each run again from its saved carried values in
+// the backward pass), and the shape arithmetic that
 // depends on the batch size, the sequence length or integer inputs (evaluated at run
-// time with the runtime's kernels: attention masks, position ids). New refuses a
+// time with the runtime's kernels: attention masks, position ids). Round, Floor,
+// Ceil and Sign pass no gradient, as in PyTorch; the weights they cut off from
+// the outputs are reported (Net.NoGradient), and a graph where they cut off every
+// weight is refused (nograd.go). New refuses a
 // graph with an operator that has no gradient with an error naming the node
 // (ErrNoGradient).
 //

@@ -391,6 +391,12 @@ func TestGradientsMoreOps(t *testing.T) {
 		{"Mod (fmod) by a constant", tinyModel{[]int{10}, []*graph.Node{
 			node("Mul", []string{"x", "k"}, "a"), node("Mod", []string{"a", "c"}, "y", intAttr("fmod", 1))},
 			map[string]*graph.Tensor{"k": graph.ScalarFloat32(2), "c": graph.ScalarFloat32(0.7)}}},
+		{"BatchNormalization in training mode (statistics outputs asked for, opset 13)", tinyModel{[]int{2, 3}, []*graph.Node{
+			node("Mul", []string{"x", "x"}, "sq"), node("Add", []string{"sq", "x"}, "a"),
+			multiNode("BatchNormalization", []string{"a", "g", "be", "mu", "va"}, []string{"bn", "rm", "rv"}),
+			node("Mul", []string{"bn", "a"}, "y")},
+			map[string]*graph.Tensor{"g": graph.FromFloat32([]int{2}, []float32{0.7, -1.3}), "be": graph.FromFloat32([]int{2}, []float32{0.1, 0.4}),
+				"mu": graph.FromFloat32([]int{2}, []float32{5, -5}), "va": graph.FromFloat32([]int{2}, []float32{9, 0.01})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })
@@ -509,7 +515,7 @@ func TestNoGradientNamesNodeMoreOps(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.m.model(), Config{})
+			_, err := New(weightFirst(tc.m.model(), 4), Config{})
 			require.ErrorIs(t, err, ErrNoGradient)
 			for _, p := range tc.parts {
 				require.ErrorContains(t, err, p)

@@ -276,7 +276,7 @@ func TestSmoothedCrossEntropyTarget(t *testing.T) {
 }
 
 func TestNoGradientNamesNode(t *testing.T) {
-	m := tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Hardmax", []string{"r"}, "y")}, nil}.model()
+	m := weightFirst(tinyModel{[]int{4}, []*graph.Node{node("Relu", []string{"x"}, "r"), node("Hardmax", []string{"r"}, "y")}, nil}.model(), 4)
 	_, err := New(m, Config{})
 	require.ErrorIs(t, err, ErrNoGradient)
 	require.ErrorContains(t, err, "y_node")

@@ -160,6 +160,12 @@ type builder struct {
 	curNode    int
 	paramNodes map[*Param][]int
 	shapeNodes map[int]bool
+	// trained names the values a trainable parameter feeds (a gradient must
+	// reach back through whatever computes from them); touches counts the
+	// parameter reads, shared with the builders of control-flow bodies
+	// (data.go).
+	trained map[string]bool
+	touches *int
 }
 
 // New prepares m for training: the quantize-ready graph, fake quantization where
@@ -206,7 +212,7 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
 		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}, gridInfinite: map[string]bool{},
-		paramNodes: map[*Param][]int{}, shapeNodes: map[int]bool{}}
+		paramNodes: map[*Param][]int{}, shapeNodes: map[int]bool{}, trained: map[string]bool{}, touches: new(int)}
 	if !cfg.FloatOnly {
 		for _, a := range plan.Activations {
 			b.acts[a.Name] = a
@@ -370,6 +376,7 @@ func (b *builder) define(name string, s int) {
 // param returns the trainable parameter for an initializer (shared when several
 // nodes read it).
 func (b *builder) param(name string, decay bool) (*Param, error) {
+	*b.touches++
 	if p := b.n.byName[name]; p != nil {
 		b.paramNodes[p] = append(b.paramNodes[p], b.curNode)
 		return p, nil
@@ -555,10 +562,7 @@ var ErrNoGradient = errors.New("operator has no gradient in qat")
 var ErrDiverged = errors.New("the loss diverged")
 
 func (b *builder) node(node *graph.Node, bn *bnParams) error {
-	before := len(b.n.params)
-	if node.Domain != "" {
-		return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)
-	}
+	before, touched := len(b.n.params), *b.touches
 	if b.isShapeNode(node) {
 		b.shapeNodes[b.curNode] = true
 		if err := buildShapeOp(b, node); err != nil {
@@ -567,7 +571,13 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 		return nil
 	}
 	mk, ok := builders[node.OpType]
-	if !ok {
+	if !ok || node.Domain != "" {
+		if !b.readsTrained(node) {
+			return b.dataNode(node)
+		}
+		if node.Domain != "" {
+			return fmt.Errorf("node %s: %w (domain %q)", node.Label(), ErrNoGradient, node.Domain)
+		}
 		return fmt.Errorf("node %s: %w: %s (supported: %s)", node.Label(), ErrNoGradient, node.OpType, strings.Join(supportedOps(), ", "))
 	}
 	if bn == nil && node.OpType == "Conv" && b.n.cfg.RenormFolded {
@@ -577,11 +587,21 @@ func (b *builder) node(node *graph.Node, bn *bnParams) error {
 		mk = buildConvBN(bn)
 	}
 	o, err := mk(b, node)
+	if errors.Is(err, ErrNoGradient) && len(b.n.params) == before && *b.touches == touched && !b.readsTrained(node) {
+		// a case of the operator without a gradient (a Resize mode, a
+		// GridSample padding) that needs none here
+		return b.dataNode(node)
+	}
 	if err != nil {
 		return fmt.Errorf("node %s: %w", node.Label(), err)
 	}
 	for _, p := range b.n.params[before:] {
 		b.paramNodes[p] = append(b.paramNodes[p], b.curNode)
+	}
+	if len(b.n.params) != before || *b.touches != touched || b.readsTrained(node) {
+		for _, out := range node.Outputs {
+			b.trained[out] = true
+		}
 	}
 	b.n.ops = append(b.n.ops, o.op)
 	b.markInfinite(node)

@@ -167,3 +167,71 @@ func TestDetGradientSingular(t *testing.T) {
 	n5.Backward([]float32{1})
 	require.InDeltaSlice(t, n5.vals[n5.input].grad, viaInverse, 1e-4)
 }
+
+// TestSqrtAtZero: a square root of exactly 0 (a variance the int8 grid rounds to
+// 0) passes no gradient back, as ReduceL2 at a zero norm, instead of infinity.
+func TestSqrtAtZero(t *testing.T) {
+	m := tinyModel{[]int{3}, []*graph.Node{
+		node("Sub", []string{"x", "x"}, "d"), node("Sqrt", []string{"d"}, "s"), node("Add", []string{"s", "x"}, "y"),
+	}, nil}.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	n.inputGrad = true
+	_, y, err := n.Forward([]float32{1, -2, 0.5}, 1)
+	require.NoError(t, err)
+	require.Equal(t, []float32{1, -2, 0.5}, y)
+	n.ZeroGrad()
+	n.Backward([]float32{1, 1, 1})
+	require.Equal(t, []float32{1, 1, 1}, n.vals[n.input].grad)
+}
+
+// weightFirst puts a trainable MatMul by the identity (last dimension k) in front
+// of every use of the input x: the net computes the same, and a gradient must
+// now pass back through what follows (an operator without one is refused, not
+// taken for data).
+func weightFirst(m *graph.Model, k int) *graph.Model {
+	g := m.Graph
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == "x" {
+				n.Inputs[i] = "x_w"
+			}
+		}
+	}
+	eye := make([]float32, k*k)
+	for i := 0; i < k; i++ {
+		eye[i*k+i] = 1
+	}
+	g.Initializers["w_first"] = graph.FromFloat32([]int{k, k}, eye)
+	g.Nodes = append([]*graph.Node{node("MatMul", []string{"x", "w_first"}, "x_w")}, g.Nodes...)
+	return m
+}
+
+// TestDataNodes: an operator without a gradient that no trainable weight feeds
+// (a front end on the input) runs as data on the runtime's kernel and the rest
+// trains; fed by a weight it is refused naming the node.
+func TestDataNodes(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	front := func() tinyModel {
+		return tinyModel{[]int{4}, []*graph.Node{
+			node("Hardmax", []string{"x"}, "hm"), node("Add", []string{"hm", "x"}, "a"),
+			node("MatMul", []string{"a", "W"}, "y")}, map[string]*graph.Tensor{"W": randTensor(rng, 1, 4, 3)}}
+	}
+	m := front().model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	require.Len(t, n.Params(), 1)
+	checkForwardMatchesRuntime(t, m, n, 3)
+	n.ZeroGrad()
+	_, _, err = n.Forward(randomSamples(rng, 12), 3)
+	require.NoError(t, err)
+	n.Backward(randomSamples(rng, 9))
+	require.NotEqual(t, make([]float32, 12), n.Params()[0].G)
+
+	_, err = New(weightFirst(front().model(), 4), Config{FloatOnly: true})
+	require.ErrorIs(t, err, ErrNoGradient)
+	require.ErrorContains(t, err, `Hardmax "hm_node"`)
+
+	// an operator reading a weight of its own (an RNN's matrices with an
+	// attribute qat refuses) is not data either: TestRNNRefusals
+}

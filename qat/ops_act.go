@@ -100,7 +100,16 @@ func actFuncs(node *graph.Node) (f func(float64) float64, df func(x, y float64) 
 	case "Exp":
 		return math.Exp, func(_, y float64) float64 { return y }, nil
 	case "Sqrt":
-		return math.Sqrt, func(_, y float64) float64 { return 0.5 / y }, nil
+		// At 0 the slope is infinite; 0 is taken there, as ReduceL2 (and
+		// PyTorch's norm) take it at a zero norm: a written-out standard
+		// deviation whose variance the int8 grid rounds to 0 (every value of
+		// a channel equal) trains instead of sending infinity back.
+		return math.Sqrt, func(_, y float64) float64 {
+			if y == 0 {
+				return 0
+			}
+			return 0.5 / y
+		}, nil
 	case "Reciprocal":
 		return func(x float64) float64 { return 1 / x }, func(_, y float64) float64 { return -y * y }, nil
 	case "Log":

@@ -45,7 +45,7 @@ func (b *builder) buildBody(node *graph.Node, sg *graph.Graph, floatIn []bool) (
 	cb := &builder{n: b.n, g: g, cur: maps.Clone(b.cur), fqOf: b.fqOf,
 		acts: map[string]quantizer.TrainingActivation{}, wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{},
 		orig: b.orig, reads: b.reads, infinite: b.infinite, gridInfinite: b.gridInfinite,
-		paramNodes: b.paramNodes, shapeNodes: map[int]bool{}, curNode: b.curNode}
+		paramNodes: b.paramNodes, shapeNodes: map[int]bool{}, curNode: b.curNode, trained: b.trained, touches: b.touches}
 	n := b.n
 	outer := n.ops
 	n.ops = nil
@@ -55,6 +55,7 @@ func (b *builder) buildBody(node *graph.Node, sg *graph.Graph, floatIn []bool) (
 		if i < len(floatIn) && floatIn[i] {
 			s := cb.slot()
 			cb.cur[in.Name] = s
+			cb.trained[in.Name] = true // what the enclosing node hands in may carry one
 			bd.ins = append(bd.ins, bodyVar{in.Name, s})
 			continue
 		}

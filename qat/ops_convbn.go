@@ -52,7 +52,7 @@ func (b *builder) findConvBN() map[string]*bnParams {
 		return t.F32()
 	}
 	for _, bn := range g.Nodes {
-		if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) < 5 || bn.AttrInt("training_mode", 0) != 0 {
+		if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) < 5 || graph.BatchNormTraining(bn, b.n.plan.Model.Opset()) {
 			continue
 		}
 		conv := prod[bn.Input(0)]

@@ -21,7 +21,7 @@ func TestEinsumRefused(t *testing.T) {
 		{"bii->b", []int{3, 3}, `sums subscript 'i' over operand 0 alone`}, // a trace
 		{"bij->bi", []int{3, 4}, `sums subscript 'j' over operand 0 alone`},
 	} {
-		m := tinyModel{tc.in, []*graph.Node{node("Einsum", []string{"x"}, "y", strAttr("equation", tc.eq))}, nil}.model()
+		m := weightFirst(tinyModel{tc.in, []*graph.Node{node("Einsum", []string{"x"}, "y", strAttr("equation", tc.eq))}, nil}.model(), tc.in[len(tc.in)-1])
 		_, err := New(m, Config{FloatOnly: true})
 		require.ErrorIs(t, err, ErrNoGradient, tc.eq)
 		require.ErrorContains(t, err, "y_node", tc.eq)

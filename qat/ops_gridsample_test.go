@@ -69,7 +69,7 @@ func TestGridSampleGradients(t *testing.T) {
 		{[]*graph.Attr{strAttr("mode", "nearest")}, "mode nearest of a grid"},
 		{[]*graph.Attr{strAttr("mode", "bicubic")}, `mode "bicubic"`},
 	} {
-		_, err := New(gridModel(tc.attrs, false), Config{FloatOnly: true})
+		_, err := New(weightFirst(gridModel(tc.attrs, false), 5), Config{FloatOnly: true})
 		require.ErrorIs(t, err, ErrNoGradient)
 		require.ErrorContains(t, err, "g_node")
 		require.ErrorContains(t, err, tc.want)

@@ -40,8 +40,8 @@ type qatReport struct {
 	Batch         int              `json:"batch"`
 	MicroBatch    int              `json:"micro_batch"`
 	MicroBatchWhy string           `json:"micro_batch_note"`
-	NoGradParams  []string         `json:"no_gradient_params,omitempty"`
-	NoGradThrough []string         `json:"no_gradient_through,omitempty"`
+	NoGradParams  []string         `json:"no_gradient_params"`
+	NoGradThrough []string         `json:"no_gradient_through"`
 	LR            float64          `json:"lr"`
 	Optimizer     string           `json:"optimizer"`
 	FreezeBNAfter float64          `json:"freeze_bn_after"`
@@ -375,6 +375,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	rep := &qatReport{Model: pos[0], Output: *out, Data: ds.Name, Preprocess: preprocessSpec(ds), SampleShape: sample.first(), SampleShapes: sample.shapes, SampleGroups: sample.groups, RenormFolded: net.Renormalized(), TrainImages: trainN, Method: method.String(),
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, MicroBatch: microBatch, MicroBatchWhy: microWhy, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
+	rep.NoGradParams, rep.NoGradThrough = []string{}, []string{}
 	if ng := net.NoGradient(); ng != nil {
 		rep.NoGradParams, rep.NoGradThrough = ng.Params, ng.Through
 	}

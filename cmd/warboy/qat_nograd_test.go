@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warboy-sim/warboy/graph"
+	"github.com/warboy-sim/warboy/quantizer"
 )
 
 // TestQATZeroGradientBranch: a classifier with a rounded side branch (the bundled
@@ -50,10 +51,44 @@ func TestQATZeroGradientBranch(t *testing.T) {
 	_, err = graph.Load(out)
 	require.NoError(t, err)
 
-	// the bundled MLP has no such branch: the fields are left out
+	// the bundled MLP has no such branch: the lists are empty
 	code, stdout, stderr = runCLI("qat", filepath.Join(testModels, "fmnist_mlp.onnx"), "--data", testData, "--n", "64", "--calib-n", "32",
 		"--eval-n", "0", "--val-n", "0", "--epochs", "1", "--lr", "0.002", "--threads", "1", "-o", filepath.Join(dir, "m.onnx"), "--json")
 	require.Equal(t, 0, code, stderr)
-	assert.NotContains(t, stdout, "no_gradient")
+	var plain qatReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &plain))
+	assert.Equal(t, []string{}, plain.NoGradParams)
+	assert.Equal(t, []string{}, plain.NoGradThrough)
+	assert.Contains(t, stdout, `"no_gradient_params": []`)
 	assert.NotContains(t, stderr, "no gradient")
+}
+
+// TestQATControlFlowAndFrontEnds: exporter-made models that once stopped at an
+// operator without a gradient train and write an int8 model: a Scan (a Mamba
+// selective scan, skl2onnx's cdist), a scripted Loop (RWKV's recurrence), an If
+// over activations (torch.jit.script), and an STFT or DFT front end on the input
+// signal that no weight feeds (run as data).
+func TestQATControlFlowAndFrontEnds(t *testing.T) {
+	for _, tc := range []struct{ model, data string }{
+		{"mamba_scan_op13.onnx", "npz_mamba"},
+		{"skl2onnx_cdist_scan_op9.onnx", "npz_cdist"},
+		{"rwkv_small_op13.onnx", "npz_rwkv"},
+		{"control_flow_opset13.onnx", "npy_control"},
+		{"stft_op17.onnx", "npz_stft"},
+		{"logmel_dft_op17.onnx", "npz_u14_logmel_dft_op17"},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "q.onnx")
+			code, stdout, stderr := runCLI("qat", filepath.Join(exportedDir, tc.model), "--data", filepath.Join(exportedDir, tc.data),
+				"--calib-n", "2", "--batch", "2", "--eval-n", "4", "--threads", "1", "-o", out, "--json")
+			require.Equal(t, 0, code, stderr)
+			var rep qatReport
+			require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+			require.NotNil(t, rep.QATSQNR)
+			assert.Greater(t, float64(*rep.QATSQNR), 5.0)
+			q, err := graph.Load(out)
+			require.NoError(t, err)
+			assert.Equal(t, "QAT ("+rep.Method+" init)", q.Metadata[quantizer.MetaMethod])
+		})
+	}
 }

@@ -60,15 +60,16 @@ func buildStep(b *builder, node *graph.Node) (built, error) {
 
 // NoGradient reports the parameters no gradient reaches: every path from them to
 // the trained outputs passes through an operator whose gradient is zero almost
-// everywhere (Through: Round, Floor, Ceil, Sign nodes). They keep their values
-// (and are fake-quantized and written like the others).
+// everywhere (Through: Round, Floor, Ceil, Sign nodes) or that turns values into
+// integers, indices or masks (a Cast to an integer type, ArgMax, a comparison).
+// They keep their values (and are fake-quantized and written like the others).
 type NoGradient struct {
 	Params  []string
 	Through []string
 }
 
 func (e *NoGradient) String() string {
-	return fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, whose gradient is zero almost everywhere; they keep their values",
+	return fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none); they keep their values",
 		len(e.Params), abbreviate(e.Params, 4), abbreviate(e.Through, 4))
 }
 
@@ -120,6 +121,13 @@ func (b *builder) checkGradientPaths(outs []*graph.Value) error {
 			}
 		}
 	}
+	for i, node := range g.Nodes {
+		if b.shapeNodes[i] && b.readsTrained(node) {
+			// an integer, index or mask computed from an activation (ArgMax,
+			// a Cast to int64, a comparison): no gradient passes
+			stops = append(stops, i)
+		}
+	}
 	if len(stops) == 0 {
 		return nil
 	}
@@ -164,7 +172,7 @@ func (b *builder) checkGradientPaths(outs []*graph.Value) error {
 	}
 	sort.Strings(names)
 	if trained == 0 {
-		return fmt.Errorf("qat: no parameter gets a gradient: every path from the weights to the outputs passes through %s: %w (zero almost everywhere)",
+		return fmt.Errorf("qat: no parameter gets a gradient: every path from the weights to the outputs passes through %s, which pass none back: %w",
 			abbreviate(through, 4), ErrNoGradient)
 	}
 	b.n.noGrad = &NoGradient{Params: names, Through: through}

@@ -235,3 +235,21 @@ func TestDataNodes(t *testing.T) {
 	// an operator reading a weight of its own (an RNN's matrices with an
 	// attribute qat refuses) is not data either: TestRNNRefusals
 }
+
+// TestNoGradientThroughIndices: a weight whose only path to the outputs is an
+// index (ArgMax, cast back to float) is reported like one behind a Round.
+func TestNoGradientThroughIndices(t *testing.T) {
+	rng := rand.New(rand.NewSource(15))
+	m := tinyModel{[]int{4}, []*graph.Node{
+		node("MatMul", []string{"x", "W1"}, "h1"),
+		node("MatMul", []string{"x", "W2"}, "h2"),
+		node("ArgMax", []string{"h2"}, "am", intAttr("axis", 1), intAttr("keepdims", 1)),
+		node("Cast", []string{"am"}, "amf", intAttr("to", int64(graph.Float32))),
+		node("Add", []string{"h1", "amf"}, "y"),
+	}, map[string]*graph.Tensor{"W1": randTensor(rng, 1, 4, 3), "W2": randTensor(rng, 1, 4, 3)}}.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	require.NotNil(t, n.NoGradient())
+	require.Equal(t, []string{"W2"}, n.NoGradient().Params)
+	require.Equal(t, []string{`ArgMax "am_node"`}, n.NoGradient().Through)
+}

@@ -42,7 +42,7 @@ func TestQATZeroGradientBranch(t *testing.T) {
 	code, stdout, stderr := runCLI("qat", model, "--data", testData, "--n", "256", "--calib-n", "64", "--eval-n", "100",
 		"--val-n", "0", "--epochs", "1", "--lr", "0.002", "--threads", "1", "-o", out, "--json")
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, stderr, `1 parameters (side.weight) get no gradient: every path from them to the outputs passes through Round "side_round"`)
+	assert.Contains(t, stderr, `1 parameters (side.weight) get no gradient: every path from them to the outputs passes through Round "side_round", which pass none back`)
 	var rep qatReport
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
 	assert.Equal(t, []string{"side.weight"}, rep.NoGradParams)

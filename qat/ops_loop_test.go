@@ -1,7 +1,10 @@
 package qat
 
 import (
+	"encoding/json"
+	"math"
 	"math/rand"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -111,5 +114,61 @@ func TestScanGradients(t *testing.T) {
 		reverse, axis int64
 	}{{"forward, output axis 1", 0, 1}, {"reverse, output axis 0", 1, 0}} {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, scanModel(rng, tc.reverse, tc.axis)) })
+	}
+}
+
+// TestTorchScriptLoopGradients runs a network scripted with torch.jit.script and
+// written by torch.onnx (scripts/make_qat_loop_testdata.py: a recurrence whose
+// states are appended to a list and stacked, a loop over the input's width that
+// slices it at the iteration number, a data-dependent if) and compares the float
+// forward pass and the gradients of the cross-entropy with respect to the input
+// and to every weight, the loops' and the branches' included, with PyTorch's
+// autograd.
+func TestTorchScriptLoopGradients(t *testing.T) {
+	var ref struct {
+		Shape      []int                `json:"input_shape"`
+		Labels     []int                `json:"labels"`
+		Input      []float32            `json:"input"`
+		Logits     []float32            `json:"logits"`
+		InputGrad  []float32            `json:"input_grad"`
+		ParamGrads map[string][]float32 `json:"param_grads"`
+	}
+	b, err := os.ReadFile("../testdata/models/torch_script_loops.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &ref))
+	require.Len(t, ref.ParamGrads, 8)
+	m, err := graph.Load("../testdata/models/torch_script_loops.onnx")
+	require.NoError(t, err)
+	n, err := New(m, Config{FloatOnly: true, Threads: 2})
+	require.NoError(t, err)
+	n.inputGrad = true
+	batch := ref.Shape[0]
+	shape, y, err := n.Forward(ref.Input, batch)
+	require.NoError(t, err)
+	require.Equal(t, []int{batch, 4}, shape)
+	for i, v := range ref.Logits {
+		require.InDelta(t, v, y[i], 1e-4*(1+math.Abs(float64(v))), "logit %d", i)
+	}
+	grad := make([]float32, len(y))
+	SoftmaxCrossEntropy(y, 4, ref.Labels, grad)
+	n.ZeroGrad()
+	n.Backward(grad)
+	near := func(what string, want, got []float32) {
+		t.Helper()
+		require.Len(t, got, len(want), what)
+		var scale float64
+		for _, v := range want {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		require.Greater(t, scale, 1e-6, what)
+		for i, v := range want {
+			require.InDelta(t, v, got[i], 1e-4*scale, "%s[%d]", what, i)
+		}
+	}
+	near("d loss / d input", ref.InputGrad, n.vals[n.input].grad)
+	for name, want := range ref.ParamGrads {
+		p := n.byName[name]
+		require.NotNil(t, p, name)
+		near("d loss / d "+name, want, p.G)
 	}
 }

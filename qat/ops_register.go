@@ -38,6 +38,7 @@ func registerMoreOps() {
 	builders["Loop"] = buildLoop
 	builders["If"] = buildIf
 	builders["Scan"] = buildScan
+	builders["DFT"] = buildDFT
 	builders["Pow"] = buildPow
 	builders["PRelu"] = buildPRelu
 	builders["LayerNormalization"] = buildLayerNorm

@@ -66,8 +66,9 @@ func TestQATZeroGradientBranch(t *testing.T) {
 // TestQATControlFlowAndFrontEnds: exporter-made models that once stopped at an
 // operator without a gradient train and write an int8 model: a Scan (a Mamba
 // selective scan, skl2onnx's cdist), a scripted Loop (RWKV's recurrence), an If
-// over activations (torch.jit.script), and an STFT or DFT front end on the input
-// signal that no weight feeds (run as data).
+// over activations (torch.jit.script), an STFT or DFT front end on the input
+// signal that no weight feeds (run as data), and a learned spectral mask between
+// a DFT and its inverse (the DFT's gradient).
 func TestQATControlFlowAndFrontEnds(t *testing.T) {
 	for _, tc := range []struct{ model, data string }{
 		{"mamba_scan_op13.onnx", "npz_mamba"},
@@ -76,6 +77,7 @@ func TestQATControlFlowAndFrontEnds(t *testing.T) {
 		{"control_flow_opset13.onnx", "npy_control"},
 		{"stft_op17.onnx", "npz_stft"},
 		{"logmel_dft_op17.onnx", "npz_u14_logmel_dft_op17"},
+		{"spectral_mask_idft_op17.onnx", "npz_u14_spectral_mask_idft_op17"},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "q.onnx")

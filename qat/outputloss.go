@@ -24,7 +24,14 @@ import (
 // outputVarFloor keeps an output that the teacher holds constant over a batch
 // (a padding channel, a saturated score) from dividing by zero: its difference
 // is then measured against the floor times its mean square, or 1.
-const outputVarFloor = 1e-6
+// outputVarMin is the least variance any output is measured against: a value
+// far below float32's resolution of the int8 net's outputs (a CTC decoder's
+// confidence, the product of a line's probabilities, near 1e-40) would make the
+// loss's gradient overflow float32 at the first step.
+const (
+	outputVarFloor = 1e-6
+	outputVarMin   = 1e-12
+)
 
 // OutputMatchLoss returns the loss above for student outputs s against teacher
 // outputs t (one slice per output, the same lengths) and writes d(loss)/d(s[i])
@@ -89,17 +96,17 @@ func (o *outputMoments) add(t []float32) {
 }
 
 // variance is the values' variance, floored at outputVarFloor times their mean
-// square (1 when that is 0 too).
+// square (1 when that is 0 too) and at outputVarMin.
 func (o *outputMoments) variance() float64 {
 	mean := o.sum / o.n
 	v := o.sq/o.n - mean*mean
 	if floor := outputVarFloor * o.sq / o.n; v < floor {
 		v = floor
 	}
-	if v <= 0 || math.IsNaN(v) {
-		v = 1
+	if o.sq == 0 || math.IsNaN(v) {
+		return 1
 	}
-	return v
+	return max(v, outputVarMin)
 }
 
 // outputValues returns the shapes and values of every graph output after the

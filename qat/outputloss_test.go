@@ -67,6 +67,18 @@ func TestOutputMatchLossGradient(t *testing.T) {
 	assert.InDelta(t, a, b, 1e-9)
 	_, err = OutputMatchLoss([][]float32{{1}}, [][]float32{{1}, {2}}, nil)
 	assert.ErrorContains(t, err, "1 outputs against 2 of the teacher")
+
+	// A teacher output far below float32's resolution of the student's (a CTC
+	// confidence, a product of probabilities near 1e-40): the gradient stays
+	// finite (it overflowed float32 at the first step of ocr_ctc_greedy_op13).
+	g := [][]float32{make([]float32, 2)}
+	loss, err := OutputMatchLoss([][]float32{{1e-3, 0}}, [][]float32{{1e-40, 3e-40}}, g)
+	require.NoError(t, err)
+	assert.False(t, math.IsInf(loss, 0) || math.IsNaN(loss))
+	for _, v := range g[0] {
+		assert.False(t, math.IsInf(float64(v), 0) || math.IsNaN(float64(v)), "%v", g[0])
+	}
+	assert.InEpsilon(t, 2*1e-3/(2*outputVarMin), float64(g[0][0]), 1e-6)
 }
 
 // TestDistillKLGradient: the label-free distillation loss against central finite

@@ -41,11 +41,13 @@
 // the backward pass), and the shape arithmetic that
 // depends on the batch size, the sequence length or integer inputs (evaluated at run
 // time with the runtime's kernels: attention masks, position ids). Round, Floor,
-// Ceil and Sign pass no gradient, as in PyTorch; the weights they cut off from
-// the outputs are reported (Net.NoGradient), and a graph where they cut off every
-// weight is refused (nograd.go). New refuses a
-// graph with an operator that has no gradient with an error naming the node
-// (ErrNoGradient).
+// Ceil and Sign pass no gradient, as in PyTorch; the weights they (or an
+// integer or index computed from an activation) cut off from the outputs are
+// reported (Net.NoGradient), and a graph where they cut off every weight is
+// refused (nograd.go). An operator without a gradient that no trainable weight
+// feeds (an STFT front end on the input signal) runs as data on the runtime's
+// kernel (data.go). New refuses a graph with an operator that has no gradient
+// where one is needed with an error naming the node (ErrNoGradient).
 //
 // A model may have several inputs (inputs.go): a training sample is every input's
 // values in turn (InputNames, SampleLen), integer and boolean inputs (token ids,

@@ -102,6 +102,34 @@ func (b *builder) buildBody(node *graph.Node, sg *graph.Graph, floatIn []bool) (
 	return bd, nil
 }
 
+// controlOutputs makes the outputs of a control-flow node: a slot for each
+// whose body value (vals[i]) is a float activation, a computed name for the
+// others; first is the first slot (the op's main output).
+func (b *builder) controlOutputs(node *graph.Node, vals []bodyVar) (outs []int, names []string, first int, err error) {
+	first = -1
+	for i, name := range node.Outputs {
+		if i >= len(vals) {
+			return nil, nil, 0, fmt.Errorf("output %d (%q) has no body output", i, name)
+		}
+		s := -1
+		if name != "" {
+			if vals[i].slot >= 0 {
+				s = b.slot()
+			} else {
+				b.n.computedNames[name] = true
+			}
+		}
+		if first < 0 && s >= 0 {
+			first = s
+		}
+		outs, names = append(outs, s), append(names, name)
+	}
+	if first < 0 {
+		return nil, nil, 0, errors.New("no float output")
+	}
+	return outs, names, first, nil
+}
+
 // run runs the body's forward pass.
 func (bd *body) run(n *Net) error {
 	for _, o := range bd.ops {

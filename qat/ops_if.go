@@ -1,7 +1,6 @@
 package qat
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/warboy-sim/warboy/graph"
@@ -39,28 +38,18 @@ func buildIf(b *builder, node *graph.Node) (built, error) {
 		}
 		o.branches[i] = bd
 	}
-	first := -1
 	for i, name := range node.Outputs {
-		then, els := o.branches[0].outs[i], o.branches[1].outs[i]
-		if (then.slot >= 0) != (els.slot >= 0) {
+		if i >= len(o.branches[1].outs) {
+			break // controlOutputs says so
+		}
+		if then, els := o.branches[0].outs[i], o.branches[1].outs[i]; (then.slot >= 0) != (els.slot >= 0) {
 			return built{}, fmt.Errorf("output %d (%q): the then branch gives a %s, the else branch a %s", i, name, kindOf(then), kindOf(els))
 		}
-		s := -1
-		if name != "" {
-			if then.slot >= 0 {
-				s = b.slot()
-			} else {
-				b.n.computedNames[name] = true
-			}
-		}
-		if first < 0 && s >= 0 {
-			first = s
-		}
-		o.outs = append(o.outs, s)
-		o.outNames = append(o.outNames, name)
 	}
-	if first < 0 {
-		return built{}, errors.New("no float output")
+	var first int
+	var err error
+	if o.outs, o.outNames, first, err = b.controlOutputs(node, o.branches[0].outs); err != nil {
+		return built{}, err
 	}
 	return built{o, first}, nil
 }

@@ -109,27 +109,9 @@ func buildLoop(b *builder, node *graph.Node) (built, error) {
 		}
 	}
 	o.bd = bd
-	first := -1
-	for i, name := range node.Outputs {
-		if i >= len(bd.outs)-1 {
-			return built{}, fmt.Errorf("output %d (%q) has no body output", i, name)
-		}
-		s := -1
-		if name != "" {
-			if bd.outs[1+i].slot >= 0 {
-				s = b.slot()
-			} else {
-				b.n.computedNames[name] = true
-			}
-		}
-		if first < 0 && s >= 0 {
-			first = s
-		}
-		o.outs = append(o.outs, s)
-		o.outNames = append(o.outNames, name)
-	}
-	if first < 0 {
-		return built{}, errors.New("no float output")
+	var first int
+	if o.outs, o.outNames, first, err = b.controlOutputs(node, bd.outs[1:]); err != nil {
+		return built{}, err
 	}
 	return built{o, first}, nil
 }

@@ -1,10 +1,7 @@
 package qat
 
 import (
-	"encoding/json"
-	"math"
 	"math/rand"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -125,51 +122,12 @@ func TestScanGradients(t *testing.T) {
 // and to every weight, the loops' and the branches' included, with PyTorch's
 // autograd.
 func TestTorchScriptLoopGradients(t *testing.T) {
-	var ref struct {
-		Shape      []int                `json:"input_shape"`
-		Labels     []int                `json:"labels"`
-		Input      []float32            `json:"input"`
-		Logits     []float32            `json:"logits"`
-		InputGrad  []float32            `json:"input_grad"`
-		ParamGrads map[string][]float32 `json:"param_grads"`
-	}
-	b, err := os.ReadFile("../testdata/models/torch_script_loops.json")
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &ref))
+	n, ref := checkTorchReference(t, "torch_script_loops", 4)
 	require.Len(t, ref.ParamGrads, 8)
-	m, err := graph.Load("../testdata/models/torch_script_loops.onnx")
-	require.NoError(t, err)
-	n, err := New(m, Config{FloatOnly: true, Threads: 2})
-	require.NoError(t, err)
-	n.inputGrad = true
-	batch := ref.Shape[0]
-	shape, y, err := n.Forward(ref.Input, batch)
-	require.NoError(t, err)
-	require.Equal(t, []int{batch, 4}, shape)
-	for i, v := range ref.Logits {
-		require.InDelta(t, v, y[i], 1e-4*(1+math.Abs(float64(v))), "logit %d", i)
-	}
-	grad := make([]float32, len(y))
-	SoftmaxCrossEntropy(y, 4, ref.Labels, grad)
-	n.ZeroGrad()
-	n.Backward(grad)
-	near := func(what string, want, got []float32) {
-		t.Helper()
-		require.Len(t, got, len(want), what)
-		var scale float64
-		for _, v := range want {
-			scale = math.Max(scale, math.Abs(float64(v)))
-		}
-		require.Greater(t, scale, 1e-6, what)
-		for i, v := range want {
-			require.InDelta(t, v, got[i], 1e-4*scale, "%s[%d]", what, i)
-		}
-	}
-	near("d loss / d input", ref.InputGrad, n.vals[n.input].grad)
 	for name, want := range ref.ParamGrads {
 		p := n.byName[name]
 		require.NotNil(t, p, name)
-		near("d loss / d "+name, want, p.G)
+		requireNearTorch(t, "d loss / d "+name, want, p.G)
 	}
 }
 

@@ -89,23 +89,9 @@ func buildScan(b *builder, node *graph.Node) (built, error) {
 	o.bd = bd
 	nOut := len(bd.outs) - o.nStates
 	o.outAxes, o.outRev = axes("scan_output_axes", nOut), axes("scan_output_directions", nOut)
-	first := -1
-	for i, name := range node.Outputs {
-		if i >= len(bd.outs) {
-			return built{}, fmt.Errorf("output %d (%q) has no body output", i, name)
-		}
-		s := -1
-		if name != "" {
-			s = b.slot()
-			if first < 0 {
-				first = s
-			}
-		}
-		o.outs = append(o.outs, s)
-		o.outNames = append(o.outNames, name)
-	}
-	if first < 0 {
-		return built{}, errors.New("no output")
+	var first int
+	if o.outs, o.outNames, first, err = b.controlOutputs(node, bd.outs); err != nil {
+		return built{}, err
 	}
 	return built{o, first}, nil
 }

@@ -163,3 +163,45 @@ func TestDFTGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestNestedControlFlowGradients: a Loop whose body holds an If (picked by the
+// iteration number: even steps one branch, odd the other) and a Loop of its own
+// (two inner steps per outer one), so that the backward pass runs the inner
+// program again inside each outer iteration it runs again; forward against the
+// runtime, gradients against finite differences.
+func TestNestedControlFlowGradients(t *testing.T) {
+	rng := rand.New(rand.NewSource(16))
+	then := bodyGraph("then_branch", []*graph.Node{node("MatMul", []string{"h", "W"}, "tw"), node("Tanh", []string{"tw"}, "tb")}, nil, []*graph.Value{fval("tb")})
+	els := bodyGraph("else_branch", []*graph.Node{node("Mul", []string{"h", "half"}, "eb")}, nil, []*graph.Value{fval("eb")})
+	ifNode := node("If", []string{"even"}, "hb")
+	ifNode.Attrs["then_branch"], ifNode.Attrs["else_branch"] = then, els
+	inner := multiNode("Loop", []string{"two", "", "hb"}, []string{"hi"})
+	inner.Name = "inner"
+	inner.Attrs["body"] = bodyGraph("inner_body", []*graph.Node{
+		node("MatMul", []string{"g", "V"}, "gv"), node("Add", []string{"gv", "g"}, "ga"), node("Tanh", []string{"ga"}, "g2"),
+		node("Identity", []string{"ic"}, "ic2"),
+	}, []*graph.Value{{Name: "j", DType: graph.Int64}, {Name: "ic", DType: graph.Bool}, fval("g")},
+		[]*graph.Value{{Name: "ic2", DType: graph.Bool}, fval("g2")})
+	outerBody := []*graph.Node{
+		node("Mod", []string{"i", "twoi"}, "par"), node("Equal", []string{"par", "zero"}, "even"),
+		ifNode, inner,
+		node("Gather", []string{"x", "i"}, "xi", intAttr("axis", 1)),
+		node("Add", []string{"hi", "xi"}, "h2"),
+		node("Identity", []string{"c"}, "c2"),
+	}
+	loop := multiNode("Loop", []string{"M", "", "h0"}, []string{"hT"})
+	loop.Name = "outer"
+	loop.Attrs["body"] = bodyGraph("outer_body", outerBody,
+		[]*graph.Value{{Name: "i", DType: graph.Int64}, {Name: "c", DType: graph.Bool}, fval("h")},
+		[]*graph.Value{{Name: "c2", DType: graph.Bool}, fval("h2")})
+	m := tinyModel{[]int{3, 4}, []*graph.Node{
+		node("ReduceMean", []string{"x"}, "h0", ints("axes", 1), intAttr("keepdims", 0)),
+		loop,
+		node("Mul", []string{"hT", "hT"}, "y"),
+	}, map[string]*graph.Tensor{
+		"W": randTensor(rng, 0.7, 4, 4), "V": randTensor(rng, 0.7, 4, 4),
+		"M": graph.FromInt64(nil, []int64{3}), "two": graph.FromInt64(nil, []int64{2}), "twoi": graph.FromInt64(nil, []int64{2}),
+		"zero": graph.FromInt64(nil, []int64{0}), "half": graph.ScalarFloat32(0.5),
+	}}
+	checkOpCase(t, m)
+}

@@ -124,6 +124,11 @@ type Net struct {
 	// noGrad: the parameters no gradient reaches (nograd.go), nil when every
 	// parameter has a path to the outputs.
 	noGrad *NoGradient
+	// lossOuts are the slots the outputs loss matches: the graph outputs, or
+	// when some have a length set by the values, the others and what those
+	// are selected from (ragged.go; lossWhy says so).
+	lossOuts []int
+	lossWhy  string
 }
 
 // builder state: the slot consumers read for each tensor name, and the fake
@@ -245,9 +250,6 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 			return nil, err
 		}
 	}
-	if err := b.checkGradientPaths(outs); err != nil {
-		return nil, err
-	}
 	n.isOut = map[int]bool{}
 	for _, o := range outs {
 		s, ok := b.cur[o.Name]
@@ -258,6 +260,26 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 		n.isOut[s] = true
 	}
 	n.output = n.outputs[0]
+	n.lossOuts = n.outputs
+	starts := make([]string, len(outs))
+	for i, o := range outs {
+		starts[i] = o.Name
+	}
+	targets, raggedOuts, why := b.lossTargets(outs, needed)
+	if why != "" {
+		if len(targets) == 0 {
+			return nil, fmt.Errorf("qat: %s: nothing of fixed shape to match", why)
+		}
+		n.lossOuts, n.lossWhy, starts = nil, why, targets
+		for _, name := range targets {
+			s := b.cur[name]
+			n.lossOuts = append(n.lossOuts, s)
+			n.isOut[s] = true // kept whole: the loss reads it and seeds its gradient
+		}
+	}
+	if err := b.checkGradientPaths(starts, raggedOuts); err != nil {
+		return nil, err
+	}
 	b.markWrittenGrads()
 	if !cfg.unfused {
 		b.markGradFree()

@@ -63,14 +63,34 @@ func buildStep(b *builder, node *graph.Node) (built, error) {
 // everywhere (Through: Round, Floor, Ceil, Sign nodes) or that turns values into
 // integers, indices or masks (a Cast to an integer type, ArgMax, a comparison).
 // They keep their values (and are fake-quantized and written like the others).
+//
+// RaggedOnly are the weights that compute nothing but outputs whose length is set
+// by the values (RaggedOutputs, ragged.go), which the outputs loss does not match.
 type NoGradient struct {
-	Params  []string
-	Through []string
+	Params        []string
+	Through       []string
+	RaggedOnly    []string
+	RaggedOutputs []string
 }
 
 func (e *NoGradient) String() string {
-	return fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none); they keep their values",
-		len(e.Params), abbreviate(e.Params, 4), abbreviate(e.Through, 4))
+	var parts []string
+	if len(e.Params) > 0 {
+		parts = append(parts, fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none); they keep their values",
+			len(e.Params), abbreviate(e.Params, 4), abbreviate(e.Through, 4)))
+	}
+	if len(e.RaggedOnly) > 0 {
+		parts = append(parts, fmt.Sprintf("%d parameters (%s) get no gradient: they compute only %s, whose length is set by the values and which training does not match; they keep their values",
+			len(e.RaggedOnly), abbreviate(e.RaggedOnly, 4), strings.Join(e.RaggedOutputs, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// All lists every parameter that gets no gradient.
+func (e *NoGradient) All() []string {
+	all := append(append([]string(nil), e.Params...), e.RaggedOnly...)
+	sort.Strings(all)
+	return all
 }
 
 func abbreviate(names []string, k int) string {
@@ -89,11 +109,11 @@ func (n *Net) NoGradient() *NoGradient { return n.noGrad }
 // shape arithmetic. A parameter none of whose readers is reached learns nothing;
 // when that is every parameter there is nothing to train and New says where the
 // gradient stops, otherwise the net records them (Net.NoGradient).
-func (b *builder) checkGradientPaths(outs []*graph.Value) error {
+func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error {
 	g := b.g
 	want := map[string]bool{}
-	for _, o := range outs {
-		want[o.Name] = true
+	for _, o := range starts {
+		want[o] = true
 	}
 	reached := map[int]bool{}
 	var stops []int
@@ -122,13 +142,14 @@ func (b *builder) checkGradientPaths(outs []*graph.Value) error {
 		}
 	}
 	for i, node := range g.Nodes {
-		if b.shapeNodes[i] && b.readsTrained(node) {
+		if b.shapeNodes[i] && b.readsTrained(node) && node.OpType != "Shape" && node.OpType != "Size" {
+			// (Shape and Size read no values: nothing was to pass there)
 			// an integer, index or mask computed from an activation (ArgMax,
 			// a Cast to int64, a comparison): no gradient passes
 			stops = append(stops, i)
 		}
 	}
-	if len(stops) == 0 {
+	if len(stops) == 0 && raggedOuts == nil {
 		return nil
 	}
 	var dead []*Param
@@ -155,27 +176,49 @@ func (b *builder) checkGradientPaths(outs []*graph.Value) error {
 	// the zero-gradient nodes that stand between those parameters and the
 	// outputs: the reached ones with a dead reader of a parameter upstream
 	var through []string
+	cut := map[int]bool{}
 	for _, s := range stops {
 		if b.upstreamOf(s, deadNode) {
 			through = append(through, g.Nodes[s].Label())
+			for i := range deadNode {
+				if b.upstreamOf(s, map[int]bool{i: true}) {
+					cut[i] = true
+				}
+			}
 		}
 	}
-	if len(through) == 0 { // not expected: every unreached reader is behind a stop
+	sort.Strings(through)
+	var names, only []string
+	for _, p := range dead {
+		isCut := false
+		for _, i := range b.paramNodes[p] {
+			isCut = isCut || cut[i]
+		}
+		if isCut || raggedOuts == nil {
+			names = append(names, p.Name)
+		} else {
+			// reached from the ragged outputs only, which the loss does not match
+			only = append(only, p.Name)
+		}
+	}
+	if len(through) == 0 && raggedOuts == nil { // not expected: every unreached reader is behind a stop
 		for _, s := range stops {
 			through = append(through, g.Nodes[s].Label())
 		}
 	}
-	sort.Strings(through)
-	names := make([]string, len(dead))
-	for i, p := range dead {
-		names[i] = p.Name
-	}
 	sort.Strings(names)
+	sort.Strings(only)
 	if trained == 0 {
-		return fmt.Errorf("qat: no parameter gets a gradient: every path from the weights to the outputs passes through %s, which pass none back: %w",
-			abbreviate(through, 4), ErrNoGradient)
+		return fmt.Errorf("qat: no parameter gets a gradient: every path from the weights to what training matches passes through %s, which pass none back: %w",
+			abbreviate(append(append([]string(nil), through...), raggedOuts...), 4), ErrNoGradient)
 	}
-	b.n.noGrad = &NoGradient{Params: names, Through: through}
+	if len(names) == 0 && len(only) == 0 {
+		return nil
+	}
+	b.n.noGrad = &NoGradient{Params: names, Through: through, RaggedOnly: only, RaggedOutputs: raggedOuts}
+	for _, p := range dead {
+		p.frozen = true
+	}
 	return nil
 }
 

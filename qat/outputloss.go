@@ -109,23 +109,24 @@ func (o *outputMoments) variance() float64 {
 	return max(v, outputVarMin)
 }
 
-// outputValues returns the shapes and values of every graph output after the
-// last Forward (owned by the net until the next call).
+// outputValues returns the shapes and values of what the outputs loss matches
+// (every graph output, unless some are ragged: ragged.go) after the last
+// Forward (owned by the net until the next call).
 func (n *Net) outputValues() ([][]int, [][]float32) {
-	shapes := make([][]int, len(n.outputs))
-	data := make([][]float32, len(n.outputs))
-	for i, s := range n.outputs {
+	shapes := make([][]int, len(n.lossOuts))
+	data := make([][]float32, len(n.lossOuts))
+	for i, s := range n.lossOuts {
 		shapes[i], data[i] = n.vals[s].shape, n.vals[s].data
 	}
 	return shapes, data
 }
 
-// backwardOutputs propagates the gradients of the loss with respect to every
-// graph output (d[i] for output i; two outputs of one tensor add up) to the
+// backwardOutputs propagates the gradients of the loss with respect to what it
+// matches (d[i] for outputValues' i; two of one tensor add up) to the
 // parameters' gradients.
 func (n *Net) backwardOutputs(d [][]float32) {
 	n.clearGrads()
-	for i, s := range n.outputs {
+	for i, s := range n.lossOuts {
 		g := n.vals[s].grad
 		if g == nil {
 			continue // an output that no parameter reaches (a constant)
@@ -163,3 +164,7 @@ func argmax(row []float32) int {
 	}
 	return best
 }
+
+// LossTargets says, when some graph outputs have a length set by the values,
+// what the outputs loss matches instead ("" otherwise).
+func (n *Net) LossTargets() string { return n.lossWhy }

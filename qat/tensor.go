@@ -55,7 +55,11 @@ type Param struct {
 	W, G  []float32
 	// Decay says whether weight decay applies (weights yes, biases and BN no).
 	Decay bool
-	m, v  []float32
+	// frozen: no gradient reaches it (Net.NoGradient); the optimizer leaves it
+	// as it is (AdamW's weight decay included, as PyTorch skips a parameter
+	// without a gradient).
+	frozen bool
+	m, v   []float32
 }
 
 func newParam(name string, shape []int, data []float32, decay bool) *Param {

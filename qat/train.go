@@ -602,6 +602,9 @@ func newOptimizer(o Options) *optimizer {
 func (o *optimizer) step(ps []*Param, lr float64, threads int) {
 	o.t++
 	for _, p := range ps {
+		if p.frozen {
+			continue
+		}
 		if p.m == nil {
 			p.m = make([]float32, len(p.W))
 			if o.kind == "adamw" {

@@ -37,6 +37,10 @@ type Score struct {
 	Accuracy  float64 `json:"accuracy"`
 	Labelled  bool    `json:"labelled"`
 	Samples   int     `json:"samples"`
+	// Unmatched counts the batches' outputs left out of the SQNR because they
+	// have another length than float32's (an output whose length is set by the
+	// values: the points a threshold keeps, the boxes NMS keeps); String says so.
+	Unmatched int `json:"-"`
 }
 
 // Better reports whether s ranks above o: the top-1 agreement first for class
@@ -59,6 +63,9 @@ func (s Score) String() string {
 	if s.Labelled {
 		out += fmt.Sprintf(", accuracy %.2f %%", 100*s.Accuracy)
 	}
+	if s.Unmatched > 0 {
+		out += fmt.Sprintf(" (%d batch outputs of another length than float32's not compared)", s.Unmatched)
+	}
 	return out
 }
 
@@ -70,6 +77,9 @@ type Evaluator struct {
 	n       int
 	outputs []string
 	ref     map[string][]float32
+	// refLen: each output's length in each batch (an output whose length is
+	// set by the values differs from batch to batch)
+	refLen  map[string][]int
 	refTop1 []int
 	classes bool
 	float   Score
@@ -98,7 +108,7 @@ func NewEvaluator(floatModel *graph.Model, data Batches, opts EvalOptions) (*Eva
 	if opts.Labels != nil && len(opts.Labels) < n {
 		return nil, fmt.Errorf("evaluate: %d labels for %d samples", len(opts.Labels), n)
 	}
-	e := &Evaluator{data: data, opts: opts, n: n, ref: map[string][]float32{}}
+	e := &Evaluator{data: data, opts: opts, n: n, ref: map[string][]float32{}, refLen: map[string][]int{}}
 	for _, o := range floatModel.Graph.Outputs {
 		// Outputs that are not float (ArgMax labels, counts, masks) are not scored:
 		// the SQNR is over the float outputs, as quantization changes only them.
@@ -120,6 +130,7 @@ func NewEvaluator(floatModel *graph.Model, data Batches, opts EvalOptions) (*Eva
 	err = e.run(s, nil, func(outs map[string][]float32, top []int, ok bool) {
 		for k, v := range outs {
 			e.ref[k] = append(e.ref[k], v...)
+			e.refLen[k] = append(e.refLen[k], len(v))
 		}
 		e.refTop1 = append(e.refTop1, top...)
 		e.classes = e.classes && ok
@@ -158,10 +169,16 @@ func (e *Evaluator) Score(q *graph.Model) (Score, error) {
 	var ff, dd float64
 	var top []int
 	off := map[string]int{}
+	batch, unmatched := 0, 0
 	err = e.run(s, q, func(outs map[string][]float32, t []int, _ bool) {
 		for k, v := range outs {
-			ref := e.ref[k][off[k] : off[k]+len(v)]
-			off[k] += len(v)
+			want := e.refLen[k][batch]
+			ref := e.ref[k][off[k] : off[k]+want]
+			off[k] += want
+			if len(v) != want {
+				unmatched++
+				continue
+			}
 			for i, x := range v {
 				f := float64(ref[i])
 				d := f - float64(x)
@@ -170,11 +187,12 @@ func (e *Evaluator) Score(q *graph.Model) (Score, error) {
 			}
 		}
 		top = append(top, t...)
+		batch++
 	})
 	if err != nil {
 		return Score{}, fmt.Errorf("evaluate: quantized model: %w", err)
 	}
-	sc := Score{Classes: e.classes, Samples: e.n}
+	sc := Score{Classes: e.classes, Samples: e.n, Unmatched: unmatched}
 	switch {
 	case dd == 0:
 		sc.SQNR = DB(math.Inf(1))

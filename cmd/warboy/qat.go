@@ -323,6 +323,9 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if ng := net.NoGradient(); ng != nil {
 		warn(ng.String())
 	}
+	if why := net.LossTargets(); why != "" && loss == lossOutputs {
+		fmt.Fprintln(stderr, "note:", why)
+	}
 	// A label-free run scores int8 models against the float model's outputs, which
 	// its evaluators keep: each set of images is cut to what scoredBudget allows.
 	lim := &scoreLimit{max: math.MaxInt, warn: warn}
@@ -377,7 +380,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
 	rep.NoGradParams, rep.NoGradThrough = []string{}, []string{}
 	if ng := net.NoGradient(); ng != nil {
-		rep.NoGradParams, rep.NoGradThrough = ng.Params, ng.Through
+		rep.NoGradParams, rep.NoGradThrough = ng.All(), ng.Through
 	}
 
 	var outEval *quantizer.Evaluator // a label-free loss's evaluation: against the float model

@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warboy-sim/warboy/bench/dataset"
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/quantizer"
 )
@@ -93,4 +96,56 @@ func TestQATControlFlowAndFrontEnds(t *testing.T) {
 			assert.Equal(t, "QAT ("+rep.Method+" init)", q.Metadata[quantizer.MetaMethod])
 		})
 	}
+}
+
+// TestQATRaggedOutput: a model whose output keeps the positive scores (NonZero,
+// GatherND: its length set by the values) trains on the scores it selects from,
+// says so, and names the weight that computes only that output.
+func TestQATRaggedOutput(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	w := graph.NewTensor(graph.Float32, []int{4, 4})
+	for i := range w.F32() {
+		w.F32()[i] = float32(rng.NormFloat64())
+	}
+	g := &graph.Graph{Name: "select", Initializers: map[string]*graph.Tensor{
+		"W": w, "W2": graph.FromFloat32([]int{1, 3}, []float32{0.5, -1, 2}),
+		"zero": graph.ScalarFloat32(0), "ax1": graph.FromInt64([]int{1}, []int64{1})}, Values: map[string]*graph.Value{}}
+	nd := func(op string, in []string, out string, attrs ...*graph.Attr) *graph.Node {
+		n := &graph.Node{Name: out + "_node", OpType: op, Inputs: in, Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
+		for _, a := range attrs {
+			n.Attrs[a.Name] = a
+		}
+		return n
+	}
+	g.Nodes = []*graph.Node{
+		nd("MatMul", []string{"x", "W"}, "scores"),
+		nd("Greater", []string{"scores", "zero"}, "pos"),
+		nd("NonZero", []string{"pos"}, "nz"),
+		nd("Transpose", []string{"nz"}, "idx", &graph.Attr{Name: "perm", Type: graph.AttrInts, Ints: []int64{1, 0}}),
+		nd("GatherND", []string{"scores", "idx"}, "kept"),
+		nd("Unsqueeze", []string{"kept", "ax1"}, "kept2"),
+		nd("MatMul", []string{"kept2", "W2"}, "y"),
+		nd("ReduceMean", []string{"scores"}, "mean", &graph.Attr{Name: "axes", Type: graph.AttrInts, Ints: []int64{1}}),
+	}
+	g.Inputs = []*graph.Value{{Name: "x", DType: graph.Float32, Shape: graph.Shape{{Size: -1, Param: "N"}, {Size: 4}}, HasShape: true}}
+	g.Outputs = []*graph.Value{{Name: "y", DType: graph.Float32}, {Name: "mean", DType: graph.Float32}}
+	m := &graph.Model{Graph: g, IRVersion: 7, Opsets: map[string]int64{"": 13}}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "select.onnx")
+	require.NoError(t, m.Save(model))
+	data := filepath.Join(dir, "data")
+	require.NoError(t, os.Mkdir(data, 0o755))
+	for i := 0; i < 16; i++ {
+		writeNPZ(t, filepath.Join(data, fmt.Sprintf("s%02d.npz", i)), dataset.NamedTensor{Name: "x", Tensor: randRows(rng, 1)})
+	}
+	out := filepath.Join(dir, "q.onnx")
+	code, stdout, stderr := runCLI("qat", model, "--data", data, "--calib-n", "4", "--batch", "4", "--eval-n", "4", "--threads", "1", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "note: outputs y have a length set by the values (NonZero")
+	assert.Contains(t, stderr, "training matches what they are selected from: mean, scores")
+	var rep qatReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, []string{"W2"}, rep.NoGradParams)
+	_, err := graph.Load(out)
+	require.NoError(t, err)
 }

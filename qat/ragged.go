@@ -86,9 +86,14 @@ func (b *builder) lossTargets(outs []*graph.Value, needed map[int]bool) (names, 
 	if len(raggedOuts) == 0 {
 		return nil, nil, ""
 	}
+	inputs := map[string]bool{}
+	for _, in := range g.Inputs {
+		inputs[in.Name] = true
+	}
 	isAct := func(name string) bool {
 		s, ok := b.cur[name]
-		return ok && !b.n.isConst[s] && !b.n.computedNames[name]
+		// a graph input is data: matching it trains nothing
+		return ok && !b.n.isConst[s] && !b.n.computedNames[name] && !inputs[name]
 	}
 	seen := map[string]bool{}
 	add := func(name string) {

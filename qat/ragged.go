@@ -36,11 +36,18 @@ var raggedAlways = map[string]bool{"NonZero": true, "NonMaxSuppression": true, "
 // ones are selected from, by name, with the ragged outputs and the reason.
 func (b *builder) lossTargets(outs []*graph.Value, needed map[int]bool) (names, raggedOuts []string, why string) {
 	g := b.g
-	// val: the value depends on the input data's values (not only on shapes);
-	// ragged: its shape does.
+	// val: the value may differ between the int8 net and the float model
+	// (computed by a trained op, or from an input the plan quantizes), not
+	// only in its shape: a shape computed from it may differ too; ragged: its
+	// shape depends on such values. A size the model reads from an input it
+	// keeps in float (SAM's original image size) is the same in both.
 	val, ragged := map[string]bool{}, map[string]bool{}
+	quantized := map[string]bool{}
+	for _, a := range b.n.plan.Activations {
+		quantized[a.Name] = true
+	}
 	for _, in := range g.Inputs {
-		val[in.Name] = true
+		val[in.Name] = quantized[in.Name]
 	}
 	var seeds []*graph.Node
 	for i, node := range g.Nodes {
@@ -62,16 +69,27 @@ func (b *builder) lossTargets(outs []*graph.Value, needed map[int]bool) (names, 
 		if node.Domain != "" {
 			seed = false
 		}
-		for _, o := range node.Outputs {
+		for j, o := range node.Outputs {
 			if o == "" {
 				continue
 			}
-			switch node.OpType {
-			case "Shape", "Size":
+			outSeed := seed
+			if node.OpType == "Loop" && j < len(node.Inputs)-2 {
+				// a carried value keeps its shape however many times the body
+				// runs (a recurrence's state); the scan outputs stack one slice
+				// per iteration
+				outSeed = false
+			}
+			switch {
+			case node.OpType == "Shape" || node.OpType == "Size":
 				val[o] = anyRagged
-			default:
+			case b.shapeNodes[i]:
 				val[o] = anyVal
-				ragged[o] = seed || anyRagged
+				ragged[o] = outSeed || anyRagged
+			default:
+				// a trained op: fake quantization moves its values
+				val[o] = true
+				ragged[o] = outSeed || anyRagged
 			}
 		}
 		if seed {

@@ -65,3 +65,38 @@ func TestRaggedOutputsMatchWhatTheyAreSelectedFrom(t *testing.T) {
 	require.Empty(t, plain.LossTargets())
 	require.Equal(t, plain.outputs, plain.lossOuts)
 }
+
+// TestRaggedLoopTripCount: a Loop whose trip count is computed from an
+// activation (iterate while the state is large, as a scripted refinement does)
+// stacks a scan output of data-dependent length, but its carried state keeps its
+// shape: only an output read from the scan is matched through its source.
+func TestRaggedLoopTripCount(t *testing.T) {
+	rng := rand.New(rand.NewSource(18))
+	body := bodyGraph("body", []*graph.Node{
+		node("MatMul", []string{"h", "W"}, "hw"), node("Tanh", []string{"hw"}, "h2"), node("Identity", []string{"h2"}, "s"),
+		node("Identity", []string{"c"}, "c2"),
+	}, []*graph.Value{{Name: "i", DType: graph.Int64}, {Name: "c", DType: graph.Bool}, fval("h")},
+		[]*graph.Value{{Name: "c2", DType: graph.Bool}, fval("h2"), fval("s")})
+	build := func(readScan bool) *graph.Model {
+		loop := multiNode("Loop", []string{"M", "", "h0"}, []string{"hT", "hs"})
+		loop.Attrs["body"] = body
+		out := node("Identity", []string{"hT"}, "y")
+		if readScan {
+			out = node("Identity", []string{"hs"}, "y")
+		}
+		return tinyModel{[]int{4}, []*graph.Node{
+			node("MatMul", []string{"x", "V"}, "h0"),
+			node("Abs", []string{"h0"}, "a"), node("ReduceMax", []string{"a"}, "mx", intAttr("keepdims", 0)),
+			node("Mul", []string{"mx", "three"}, "m3"), node("Clip", []string{"m3", "one", "four"}, "mc"),
+			node("Cast", []string{"mc"}, "M", intAttr("to", int64(graph.Int64))),
+			loop, out,
+		}, map[string]*graph.Tensor{"V": randTensor(rng, 1, 4, 4), "W": randTensor(rng, 1, 4, 4),
+			"three": graph.ScalarFloat32(3), "one": graph.ScalarFloat32(1), "four": graph.ScalarFloat32(4)}}.model()
+	}
+	n, err := New(build(false), Config{})
+	require.NoError(t, err)
+	require.Empty(t, n.LossTargets(), "the carried state has one shape")
+	n, err = New(build(true), Config{})
+	require.NoError(t, err)
+	require.Contains(t, n.LossTargets(), `outputs y have a length set by the values (Loop "hT_node")`)
+}

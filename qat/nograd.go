@@ -178,13 +178,14 @@ func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error
 	var through []string
 	cut := map[int]bool{}
 	for _, s := range stops {
-		if b.upstreamOf(s, deadNode) {
-			through = append(through, g.Nodes[s].Label())
-			for i := range deadNode {
-				if b.upstreamOf(s, map[int]bool{i: true}) {
-					cut[i] = true
-				}
+		hit := false
+		for i := range b.upstream(s) {
+			if deadNode[i] {
+				hit, cut[i] = true, true
 			}
+		}
+		if hit {
+			through = append(through, g.Nodes[s].Label())
 		}
 	}
 	sort.Strings(through)
@@ -222,13 +223,11 @@ func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error
 	return nil
 }
 
-// upstreamOf reports whether a node of set is s or feeds it through anything
-// but shape arithmetic.
-func (b *builder) upstreamOf(s int, set map[int]bool) bool {
+// upstream returns s and the nodes that feed it through anything but shape
+// arithmetic.
+func (b *builder) upstream(s int) map[int]bool {
 	g := b.g
-	if set[s] {
-		return true
-	}
+	up := map[int]bool{s: true}
 	want := map[string]bool{}
 	for _, in := range nodeReads(g.Nodes[s]) {
 		if in != "" {
@@ -247,14 +246,12 @@ func (b *builder) upstreamOf(s int, set map[int]bool) bool {
 		if !hit || b.shapeNodes[i] {
 			continue
 		}
-		if set[i] {
-			return true
-		}
+		up[i] = true
 		for _, in := range nodeReads(node) {
 			if in != "" {
 				want[in] = true
 			}
 		}
 	}
-	return false
+	return up
 }

@@ -69,6 +69,12 @@ func (n *Net) reestimate(data Data, batches, batch int, rng *rand.Rand) error {
 	defer func() { n.emaConst, n.bnMomentum = 0.01, 0 }()
 	for k := 0; k < batches && k*batch < N; k++ {
 		idx := perm[k*batch : min((k+1)*batch, N)]
+		if fb := n.fixedBatch; fb > 1 {
+			// the model runs its fixed batch only (Fit's batch is a multiple of it)
+			if idx = idx[:len(idx)-len(idx)%fb]; len(idx) == 0 {
+				break
+			}
+		}
 		for i, j := range idx {
 			if _, err := data.Sample(j, x[i*per:(i+1)*per]); err != nil {
 				return fmt.Errorf("qat: re-estimating the statistics, sample %d: %w", j, err)

@@ -21,17 +21,25 @@ type ShapedData interface {
 // each group shuffled and cut into batches of its own shape, the batches then
 // shuffled together, so that every batch is of one shape and the order of lengths
 // is random.
+//
+// A net with a fixed batch (Net.FixedBatch) runs batches of a multiple of it
+// only: an epoch leaves out the last samples of its shuffle (of each group's)
+// that would make a batch of another size, fewer than the fixed batch.
 type batchPlan struct {
 	n, batch int
 	ends     []int
 	shapes   [][][]int
 	steps    int
+	multiple int // every batch a multiple of it (1: any size)
 }
 
+// usable is how many of count samples an epoch batches.
+func (p *batchPlan) usable(count int) int { return count - count%p.multiple }
+
 func newBatchPlan(n *Net, data Data, batch int) (*batchPlan, error) {
-	p := &batchPlan{n: data.Len(), batch: batch}
+	p := &batchPlan{n: data.Len(), batch: batch, multiple: max(1, n.fixedBatch)}
 	if !n.Symbolic() {
-		p.steps = (p.n + batch - 1) / batch
+		p.steps = (p.usable(p.n) + batch - 1) / batch
 		return p, nil
 	}
 	sd, ok := data.(ShapedData)
@@ -50,8 +58,11 @@ func newBatchPlan(n *Net, data Data, batch int) (*batchPlan, error) {
 		if err := n.SetSampleShapes(p.shapes[g]); err != nil {
 			return nil, fmt.Errorf("samples %d-%d: %w", start, end-1, err)
 		}
-		p.steps += (end - start + batch - 1) / batch
+		p.steps += (p.usable(end-start) + batch - 1) / batch
 		start = end
+	}
+	if p.steps == 0 {
+		return nil, fmt.Errorf("qat: no shape group holds %d samples; the model runs %d at a time", p.multiple, p.multiple)
 	}
 	return p, nil
 }
@@ -61,9 +72,9 @@ func newBatchPlan(n *Net, data Data, batch int) (*batchPlan, error) {
 func (p *batchPlan) epoch(rng *rand.Rand) ([][]int, []int) {
 	var batches [][]int
 	if p.ends == nil {
-		perm := rng.Perm(p.n)
+		perm := rng.Perm(p.n)[:p.usable(p.n)]
 		for s := 0; s < p.steps; s++ {
-			batches = append(batches, perm[s*p.batch:min((s+1)*p.batch, p.n)])
+			batches = append(batches, perm[s*p.batch:min((s+1)*p.batch, len(perm))])
 		}
 		return batches, nil
 	}
@@ -74,6 +85,7 @@ func (p *batchPlan) epoch(rng *rand.Rand) ([][]int, []int) {
 		for i := range perm {
 			perm[i] += start
 		}
+		perm = perm[:p.usable(len(perm))]
 		for s := 0; s < len(perm); s += p.batch {
 			batches = append(batches, perm[s:min(s+p.batch, len(perm))])
 			groups = append(groups, g)

@@ -61,7 +61,9 @@
 // and backward, the gradients of the batch's mean loss accumulated before the one
 // optimizer step, the activation ranges moved once toward the whole batch's
 // min/max. A model exported for one sample that fixes its batch inside trains so,
-// one sample at a time (Net.StacksSamples finds it before training).
+// one sample at a time (Net.StacksSamples finds it before training); one that
+// declares a fixed batch B above one runs in parts of exactly B, every batch a
+// multiple of B (Net.FixedBatch, fixedbatch.go).
 //
 // Forward and backward passes run on the executors' float32 GEMMs (kernels.Sgemm,
 // SgemmPackedAFunc, SgemmShifted), over chunks of the batch that stay in cache

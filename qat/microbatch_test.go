@@ -130,20 +130,8 @@ func TestMicroBatchRanges(t *testing.T) {
 // sample at a time it takes the steps of the stacked batch: the same weights as
 // the same net without the Reshape trained on whole batches.
 func TestMicroBatchFixedBatchModel(t *testing.T) {
-	w := graph.FromFloat32([]int{3, 4}, []float32{0.1, -0.2, 0.3, 0.05, -0.1, 0.2, 0.15, -0.3, 0.25, 0.1, -0.05, 0.2})
-	fixed := tinyModel{[]int{4}, []*graph.Node{
-		node("Reshape", []string{"x", "shape"}, "r"),
-		node("Gemm", []string{"r", "w"}, "y", intAttr("transB", 1))},
-		map[string]*graph.Tensor{"w": w, "shape": graph.FromInt64([]int{2}, []int64{1, 4})}}.model()
-	free := tinyModel{[]int{4}, []*graph.Node{node("Gemm", []string{"x", "w"}, "y", intAttr("transB", 1))},
-		map[string]*graph.Tensor{"w": w}}.model()
-	ranges := quantizer.Ranges{"x": {-1, 2}, "r": {-1, 2}, "y": {-2, 2}}
-	build := func(m *graph.Model) *Net {
-		n, err := New(m, Config{})
-		require.NoError(t, err)
-		require.NoError(t, n.SetRanges(ranges))
-		return n
-	}
+	w, fixed, free := reshapeGemm(1)
+	build := func(m *graph.Model) *Net { return rangedNet(t, m) }
 	data := constData{12, 1}
 
 	n := build(fixed)

@@ -97,6 +97,9 @@ type Net struct {
 	// per sample.
 	inputs  []netInput
 	inShape []int
+	// fixedBatch: the samples every Forward pass runs, when the model declares a
+	// batch above one on every input (FixedBatch); 0 otherwise.
+	fixedBatch int
 
 	threads   int
 	training  bool
@@ -215,6 +218,9 @@ func New(m *graph.Model, cfg Config) (*Net, error) {
 	n := &Net{plan: plan, declared: declared, declaredErr: declaredErr, cfg: cfg, byName: map[string]*Param{}, isConst: map[int]bool{}, ranges: map[string]*actRange{},
 		threads: cfg.Threads, emaRanges: true, emaConst: 0.01,
 		computed: map[string]*graph.Tensor{}, computedNames: map[string]bool{}}
+	if sb := quantizer.StaticBatch(m); sb > 1 && !cfg.WholeInputs {
+		n.fixedBatch = sb
+	}
 	b := &builder{n: n, g: g, cur: map[string]int{}, fqOf: map[int]*fqOp{}, acts: map[string]quantizer.TrainingActivation{},
 		wAxis: map[string]int{}, bias: map[string]bool{}, consts: map[string]bool{}, orig: m, reads: map[int]int{}, infinite: map[string]bool{}, gridInfinite: map[string]bool{},
 		paramNodes: map[*Param][]int{}, shapeNodes: map[int]bool{}, trained: map[string]bool{}, touches: new(int)}

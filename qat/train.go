@@ -311,6 +311,9 @@ func (n *Net) Fit(data Data, opts Options) ([]EpochStats, error) {
 	if n.cfg.WholeInputs && opts.Batch > 1 {
 		opts.MicroBatch = 1 // whole inputs are not stacked
 	}
+	if err := n.fitFixedBatch(&opts, data.Len()); err != nil {
+		return nil, err
+	}
 	rng := rand.New(rand.NewSource(opts.Seed))
 	N := data.Len()
 	plan, err := newBatchPlan(n, data, opts.Batch)

@@ -25,6 +25,11 @@
 //
 // QuantizeDynamic implements weight-only int8 quantization with activations quantized
 // at run time (DynamicQuantizeLinear + MatMulInteger), as PyTorch's quantize_dynamic.
+//
+// DequantizeQDQ goes the other way for a model another tool quantized in QDQ form:
+// its float32 form (weights on their grids, activation pairs removed, the Relus a
+// grid from 0 stood for put back) and its activations' ranges, the start of
+// quantization-aware training when the float model is not at hand.
 package quantizer
 
 // Version is recorded in the metadata of every model the quantizer writes.

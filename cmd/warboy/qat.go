@@ -40,6 +40,7 @@ type qatReport struct {
 	Batch         int              `json:"batch"`
 	MicroBatch    int              `json:"micro_batch"`
 	MicroBatchWhy string           `json:"micro_batch_note"`
+	ModelRanges   int              `json:"model_ranges"`
 	NoGradParams  []string         `json:"no_gradient_params"`
 	NoGradThrough []string         `json:"no_gradient_through"`
 	LR            float64          `json:"lr"`
@@ -218,8 +219,16 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A quantized model (QDQ or QOperator) starts from its float32 form: its
+	// weights as it computes with them, its activations' ranges (modelRanges)
+	// as the start of theirs.
+	var modelRanges quantizer.Ranges
 	if err := quantizer.CheckFloat(m); err != nil {
-		return alreadyQuantized(pos[0], err)
+		fm, r, derr := quantizer.DequantizeQDQ(m)
+		if derr != nil {
+			return fmt.Errorf("%s: qat starts from a float model or one quantized in QDQ or QOperator form, and this one is %w", pos[0], derr)
+		}
+		m, modelRanges = fm, r
 	}
 	if err := shapes.share(m.Graph); err != nil {
 		return err
@@ -309,6 +318,13 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	if *renorm && !*asJSON {
 		fmt.Fprintf(stdout, "BatchNormalization put back behind %d folded convolutions\n", net.Renormalized())
 	}
+	fbBatch, fbWhy, err := fixedBatchSize(*batch, net, setFlags(fs)["batch"])
+	if err != nil {
+		return err
+	}
+	if *batch = fbBatch; fbWhy != "" && !*asJSON {
+		fmt.Fprintln(stdout, fbWhy)
+	}
 	poolN := ds.Len()
 	if *n > 0 && *n < poolN {
 		poolN = *n
@@ -353,8 +369,34 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var ranges quantizer.Ranges
+	modelTaken := 0 // activation ranges the quantized model gave
 	var crep *quantizer.CalibReport
-	if auto {
+	if modelRanges != nil {
+		// The start is the quantized model's quantization: its ranges where it has
+		// them, the default method's (or --method's) where warboy quantizes
+		// a tensor it left in float32.
+		if ranges, crep, err = cal.ComputeRangesFor(method); err != nil {
+			return err
+		}
+		for name, r := range modelRanges {
+			if _, ok := ranges[name]; ok {
+				ranges[name] = r
+			}
+		}
+		acts := net.Plan().Activations
+		for _, a := range acts {
+			if _, ok := modelRanges[a.Name]; ok {
+				modelTaken++
+			}
+		}
+		if !*asJSON {
+			others := ""
+			if modelTaken < len(acts) {
+				others = fmt.Sprintf(" (%s calibrates the others)", method)
+			}
+			fmt.Fprintf(stdout, "start: the quantized model's weights, and its ranges for %d of the %d activations quantized%s\n", modelTaken, len(acts), others)
+		}
+	} else if auto {
 		bar := progress.New(stderr, "method auto", len(quantizer.Methods()))
 		res, err := quantizer.AutoMethod(m, cal, ev, quantizer.QuantOptions{Exclude: excluded}, bar.Callback())
 		bar.Done()
@@ -379,6 +421,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		CalibSamples: crep.Samples, Epochs: *epochs, Batch: *batch, MicroBatch: microBatch, MicroBatchWhy: microWhy, Optimizer: *optName, FreezeBNAfter: *freeze,
 		FreezeRanges: *freezeRanges, Warmup: *warmup, ValImages: vn, CheckSet: checkSet, StartMargin: *margin, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Loss: loss, Distill: *distill, Temperature: *temp, Smoothing: *smooth, Seed: *seed, Threads: *threads}
 	rep.NoGradParams, rep.NoGradThrough = []string{}, []string{}
+	rep.ModelRanges = modelTaken
 	if ng := net.NoGradient(); ng != nil {
 		rep.NoGradParams, rep.NoGradThrough = ng.All(), ng.Through
 	}
@@ -425,7 +468,11 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + method.String() + " init)", CalibSamples: crep.Samples}
+	initName := method.String()
+	if modelTaken > 0 {
+		initName = "the quantized model's ranges, " + initName + " for the others"
+	}
+	qopts := quantizer.QuantOptions{CalibMethod: "QAT (" + initName + " init)", CalibSamples: crep.Samples}
 	base := qat.Options{Epochs: *epochs, Batch: *batch, MicroBatch: microBatch, Optimizer: *optName, WeightDecay: *wd, Schedule: *schedule,
 		FreezeBNAfter: *freeze, FreezeRangesAfter: *freezeRanges, Warmup: *warmup, Ranges: *rangesMode, Average: *average, Reestimate: *reest, Distill: *distill, Temperature: *temp, LabelSmoothing: *smooth, Seed: *seed, CheckpointsPerEpoch: *ckpts, Loss: loss}
 	if base.Distill > 0 || loss != lossCE {

@@ -240,13 +240,18 @@ func outputFloats(m *graph.Model, ds *dataset.Set, threads int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in, err := ds.Batch(0, 1)
+	// a model that fixes its batch runs that many samples (or all there are)
+	b := max(1, min(quantizer.StaticBatch(m), ds.Len()))
+	in, err := ds.Batch(0, b)
 	if err != nil {
 		return 0, err
 	}
 	out, err := s.RunTensors(in)
 	if err != nil {
-		return 0, fmt.Errorf("float model on sample 0: %w", err)
+		if b == 1 {
+			return 0, fmt.Errorf("float model on sample 0: %w", err)
+		}
+		return 0, fmt.Errorf("float model on samples 0-%d (the model's batch): %w", b-1, err)
 	}
 	n := 0
 	for _, o := range qat.TrainedOutputs(m.Graph) {
@@ -254,5 +259,5 @@ func outputFloats(m *graph.Model, ds *dataset.Set, threads int) (int, error) {
 			n += t.Len()
 		}
 	}
-	return n, nil
+	return (n + b - 1) / b, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -73,4 +74,60 @@ func wholeSamples(t *testing.T, src string) string {
 		writeNPZ(t, filepath.Join(dir, filepath.Base(f)), whole...)
 	}
 	return dir
+}
+
+// TestQATFixedBatch: a classifier exported at a fixed batch of 5 (its input
+// and output declare 5 and its Flatten is a Reshape to [5, -1], as torch.onnx
+// writes one traced at that batch without dynamic_axes) trains in parts of 5:
+// the default batch is rounded to a multiple of 5 and says so, the epoch's
+// samples beyond the last multiple sit out, and a --batch or --micro-batch the
+// model cannot run is refused before any work, nothing written. The written
+// model keeps the batch of 5.
+func TestQATFixedBatch(t *testing.T) {
+	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
+	require.NoError(t, err)
+	g := m.Graph
+	g.Inputs[0].Shape[0] = graph.Dim{Size: 5}
+	g.Outputs[0].Shape[0] = graph.Dim{Size: 5}
+	for _, n := range g.Nodes {
+		if n.OpType == "Flatten" {
+			n.OpType, n.Attrs = "Reshape", map[string]*graph.Attr{}
+			n.Inputs = append(n.Inputs, "batch5_shape")
+			g.Initializers["batch5_shape"] = graph.FromInt64([]int{2}, []int64{5, -1})
+		}
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "mlp_b5.onnx")
+	require.NoError(t, m.Save(model))
+	out := filepath.Join(dir, "q.onnx")
+	args := []string{"qat", model, "--data", testData, "--n", "62", "--calib-n", "10", "--eval-n", "23", "--threads", "1", "--lr", "0.01", "-o", out}
+
+	for _, bad := range [][]string{{"--batch", "16"}, {"--batch", "20", "--micro-batch", "10"}} {
+		code, _, stderr := runCLI(append(args, bad...)...)
+		assert.Equal(t, 2, code, "%v: %s", bad, stderr)
+		assert.Contains(t, stderr, "the model runs 5 samples at a time")
+		_, err := os.Stat(out)
+		require.True(t, os.IsNotExist(err), "%v: nothing written", bad)
+	}
+
+	code, stdout, stderr := runCLI(args...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "batch: 60 samples (the default 64 rounded to a multiple of the model's batch 5)")
+	assert.Contains(t, stdout, "micro-batch: the model runs 5 samples at a time")
+
+	code, stdout, stderr = runCLI(append(args, "--batch", "10", "--json")...)
+	require.Equal(t, 0, code, stderr)
+	var rep struct {
+		Batch int      `json:"batch"`
+		Micro int      `json:"micro_batch"`
+		Acc   *float64 `json:"qat_int8_accuracy"`
+		N     int      `json:"eval_images"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	assert.Equal(t, []int{10, 5}, []int{rep.Batch, rep.Micro})
+	require.NotNil(t, rep.Acc)
+	assert.Equal(t, 20, rep.N, "23 test images in batches of 5")
+	q, err := graph.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, 5, q.Graph.Inputs[0].Shape[0].Size)
 }

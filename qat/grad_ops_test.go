@@ -36,6 +36,14 @@ func TestGradientsMoreOps(t *testing.T) {
 		}
 		return tt
 	}
+	// shifted is n values v ± 0.05
+	shifted := func(v float32, n int) *graph.Tensor {
+		tt := make([]float32, n)
+		for i := range tt {
+			tt[i] = v + 0.1*(float32(i%5)/4-0.5)
+		}
+		return graph.FromFloat32([]int{n}, tt)
+	}
 	sc := func(v float32) map[string]*graph.Tensor { return map[string]*graph.Tensor{"k": graph.ScalarFloat32(v)} }
 	// scaled applies op to k*x so that the inputs reach the op's interesting range.
 	scaled := func(k float32, op string, attrs ...*graph.Attr) tinyModel {
@@ -397,6 +405,34 @@ func TestGradientsMoreOps(t *testing.T) {
 			node("Mul", []string{"bn", "a"}, "y")},
 			map[string]*graph.Tensor{"g": graph.FromFloat32([]int{2}, []float32{0.7, -1.3}), "be": graph.FromFloat32([]int{2}, []float32{0.1, 0.4}),
 				"mu": graph.FromFloat32([]int{2}, []float32{5, -5}), "va": graph.FromFloat32([]int{2}, []float32{9, 0.01})}}},
+		{"DeformConv (DCNv2: offsets and mask computed from the input, 2 groups, 2 offset groups, strided, padded)", tinyModel{[]int{4, 6, 5}, []*graph.Node{
+			node("Mul", []string{"x", "k"}, "s"),
+			node("Conv", []string{"s", "wo", "bo"}, "off", ints("pads", 1, 1, 1, 1), ints("strides", 2, 1)),
+			node("Conv", []string{"s", "wm"}, "ml", ints("pads", 1, 1, 1, 1), ints("strides", 2, 1)),
+			node("Sigmoid", []string{"ml"}, "mask"),
+			node("DeformConv", []string{"s", "w", "off", "b", "mask"}, "y", ints("pads", 1, 1, 1, 1), ints("strides", 2, 1),
+				intAttr("group", 2), intAttr("offset_group", 2))},
+			// offsets 0.5 ± 0.15 (and sample points as far from a whole pixel): the
+			// bilinear weights bend where a point crosses one, which a finite
+			// difference straddling it cannot follow
+			map[string]*graph.Tensor{"k": graph.ScalarFloat32(0.2), "wo": randTensor(rng, 0.01, 36, 4, 3, 3), "bo": shifted(0.5, 36),
+				"wm": w(18, 4, 3, 3), "w": w(6, 2, 3, 3), "b": w(6)}}},
+		{"RoiAlign average (half_pixel, adaptive sampling) of three boxes, one partly outside", tinyModel{[]int{3, 7, 6}, []*graph.Node{
+			node("Mul", []string{"x", "x"}, "s"),
+			node("RoiAlign", []string{"s", "rois", "bi"}, "y", intAttr("output_height", 2), intAttr("output_width", 3),
+				floatAttr("spatial_scale", 0.5), strAttr("coordinate_transformation_mode", "half_pixel"))},
+			map[string]*graph.Tensor{"rois": graph.FromFloat32([]int{3, 4}, []float32{1, 2, 9, 11, 0.5, 0.3, 4.2, 5.1, -3, 6, 7, 16}),
+				"bi": graph.FromInt64([]int{3}, []int64{1, 0, 1})}}},
+		{"RoiAlign max (output_half_pixel, 2x2 samples)", tinyModel{[]int{3, 7, 6}, []*graph.Node{
+			node("Mul", []string{"x", "x"}, "s"),
+			node("RoiAlign", []string{"s", "rois", "bi"}, "y", intAttr("output_height", 2), intAttr("output_width", 2),
+				intAttr("sampling_ratio", 2), strAttr("mode", "max"), strAttr("coordinate_transformation_mode", "output_half_pixel"))},
+			map[string]*graph.Tensor{"rois": graph.FromFloat32([]int{2, 4}, []float32{0.5, 1, 4.5, 5.5, 1.2, 0.1, 3.3, 6.2}),
+				"bi": graph.FromInt64([]int{2}, []int64{0, 1})}}},
+		{"MaxRoiPool (Fast R-CNN) of two boxes, one with empty bins", tinyModel{[]int{3, 7, 6}, []*graph.Node{
+			node("Mul", []string{"x", "x"}, "s"),
+			node("MaxRoiPool", []string{"s", "rois"}, "y", ints("pooled_shape", 2, 3), floatAttr("spatial_scale", 0.5))},
+			map[string]*graph.Tensor{"rois": graph.FromFloat32([]int{2, 5}, []float32{1, 0, 2, 9, 11, 0, 8, 4, 20, 20})}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkOpCase(t, tc.m) })

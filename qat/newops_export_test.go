@@ -234,3 +234,60 @@ func trainAndCheckExport(t *testing.T, m *graph.Model, shape []int, classes int,
 	require.Greater(t, sqnr, 30.0)
 	return n
 }
+
+// TestDeformConvTrainsAndExports: a DCNv2 block (offsets and modulation mask
+// computed by convolutions of the features, as torchvision's and mmcv's DCNv2
+// do) trains, and the written QDQ model computes on the int8 runtime what the
+// fake-quantized net computed.
+func TestDeformConvTrainsAndExports(t *testing.T) {
+	rng := rand.New(rand.NewSource(16))
+	w := func(s float32, shape ...int) *graph.Tensor { return randTensor(rng, s, shape...) }
+	shape := []int{3, 8, 8}
+	m := tinyModel{shape, []*graph.Node{
+		node("Conv", []string{"x", "w1", "b1"}, "c", ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"c"}, "r"),
+		node("Conv", []string{"r", "wo", "bo"}, "off", ints("pads", 1, 1, 1, 1)),
+		node("Conv", []string{"r", "wm", "bm"}, "ml", ints("pads", 1, 1, 1, 1)),
+		node("Sigmoid", []string{"ml"}, "mask"),
+		node("DeformConv", []string{"r", "w2", "off", "b2", "mask"}, "d", ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"d"}, "rd"),
+		node("GlobalAveragePool", []string{"rd"}, "p"),
+		node("Flatten", []string{"p"}, "f"),
+		node("Gemm", []string{"f", "wf", "bf"}, "y", intAttr("transB", 1)),
+	}, map[string]*graph.Tensor{"w1": w(0.4, 6, 3, 3, 3), "b1": w(0.4, 6), "wo": w(0.1, 18, 6, 3, 3), "bo": w(0.5, 18),
+		"wm": w(0.1, 9, 6, 3, 3), "bm": w(0.4, 9), "w2": w(0.4, 4, 6, 3, 3), "b2": w(0.4, 4), "wf": w(0.4, 3, 4), "bf": w(0.4, 3)}}.model()
+	m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 3}}, true
+	trainAndCheckExport(t, m, shape, 3, 11, rng)
+}
+
+// TestRoiPoolingTrainsAndExports: a box head on RoiAlign and MaxRoiPool of one
+// fixed box per image (the boxes and batch indices computed from the batch
+// size, as a detector's are from its proposals) trains, and the written QDQ
+// model computes on the int8 runtime what the fake-quantized net computed.
+func TestRoiPoolingTrainsAndExports(t *testing.T) {
+	rng := rand.New(rand.NewSource(18))
+	w := func(shape ...int) *graph.Tensor { return randTensor(rng, 0.4, shape...) }
+	shape := []int{3, 8, 8}
+	m := tinyModel{shape, []*graph.Node{
+		node("Shape", []string{"x"}, "sh"),
+		node("Gather", []string{"sh", "i0"}, "nb"),
+		node("Unsqueeze", []string{"nb", "a0"}, "nbv"),
+		node("Concat", []string{"nbv", "four"}, "rs", intAttr("axis", 0)),
+		node("Expand", []string{"box", "rs"}, "rois"),
+		node("Range", []string{"z", "nb", "one"}, "bi"),
+		node("Cast", []string{"bi"}, "bf", intAttr("to", int64(graph.Float32))),
+		node("Unsqueeze", []string{"bf", "a1"}, "bf1"),
+		node("Concat", []string{"bf1", "rois"}, "rois5", intAttr("axis", 1)),
+		node("Conv", []string{"x", "w1", "b1"}, "c", ints("pads", 1, 1, 1, 1)),
+		node("Relu", []string{"c"}, "r"),
+		node("RoiAlign", []string{"r", "rois", "bi"}, "ra", intAttr("output_height", 2), intAttr("output_width", 2), floatAttr("spatial_scale", 0.5)),
+		node("MaxRoiPool", []string{"r", "rois5"}, "rp", ints("pooled_shape", 2, 2), floatAttr("spatial_scale", 0.5)),
+		node("Add", []string{"ra", "rp"}, "s"),
+		node("Flatten", []string{"s"}, "f"),
+		node("Gemm", []string{"f", "wf", "bf0"}, "y", intAttr("transB", 1)),
+	}, map[string]*graph.Tensor{"w1": w(4, 3, 3, 3), "b1": w(4), "wf": w(3, 16), "bf0": w(3),
+		"box": graph.FromFloat32([]int{1, 4}, []float32{2, 2, 12, 14}), "i0": graph.FromInt64(nil, []int64{0}),
+		"a0": i64(0), "a1": i64(1), "four": i64(4), "z": graph.FromInt64(nil, []int64{0}), "one": graph.FromInt64(nil, []int64{1})}}.model()
+	m.Graph.Outputs[0].Shape, m.Graph.Outputs[0].HasShape = graph.Shape{{Size: -1, Param: "N"}, {Size: 3}}, true
+	trainAndCheckExport(t, m, shape, 3, 12, rng)
+}

@@ -3,6 +3,7 @@ package qat
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,8 +61,9 @@ func buildStep(b *builder, node *graph.Node) (built, error) {
 
 // NoGradient reports the parameters no gradient reaches: every path from them to
 // the trained outputs passes through an operator whose gradient is zero almost
-// everywhere (Through: Round, Floor, Ceil, Sign nodes) or that turns values into
-// integers, indices or masks (a Cast to an integer type, ArgMax, a comparison).
+// everywhere (Through: Round, Floor, Ceil, Sign nodes), that turns values into
+// integers, indices or masks (a Cast to an integer type, ArgMax, a comparison),
+// or that reads them as a roi pooling's boxes (RoiAlign, MaxRoiPool).
 // They keep their values (and are fake-quantized and written like the others).
 //
 // RaggedOnly are the weights that compute nothing but outputs whose length is set
@@ -76,7 +78,7 @@ type NoGradient struct {
 func (e *NoGradient) String() string {
 	var parts []string
 	if len(e.Params) > 0 {
-		parts = append(parts, fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none); they keep their values",
+		parts = append(parts, fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none, a roi pooling's boxes take none); they keep their values",
 			len(e.Params), abbreviate(e.Params, 4), abbreviate(e.Through, 4)))
 	}
 	if len(e.RaggedOnly) > 0 {
@@ -135,13 +137,23 @@ func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error
 		if b.shapeNodes[i] {
 			continue
 		}
-		for _, in := range nodeReads(node) {
+		for _, in := range gradReads(node) {
 			if in != "" {
 				want[in] = true
 			}
 		}
 	}
 	for i, node := range g.Nodes {
+		if reached[i] && node.Domain == "" {
+			for _, k := range noGradOperands[node.OpType] {
+				if k < len(node.Inputs) && b.trained[node.Inputs[k]] {
+					// boxes computed from the network (a detector's proposals):
+					// what computes only them is trained through nothing here
+					stops = append(stops, i)
+					break
+				}
+			}
+		}
 		if b.shapeNodes[i] && b.readsTrained(node) && node.OpType != "Shape" && node.OpType != "Size" {
 			// (Shape and Size read no values: nothing was to pass there)
 			// an integer, index or mask computed from an activation (ArgMax,
@@ -223,13 +235,34 @@ func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error
 	return nil
 }
 
+// noGradOperands are operands that pass no gradient back whatever computes
+// them: the boxes of the roi poolings (torchvision's roi_align and roi_pool
+// return none for them) and RoiAlign's batch indices.
+var noGradOperands = map[string][]int{"RoiAlign": {1, 2}, "MaxRoiPool": {1}}
+
+// gradReads is what node reads that a gradient can reach: nodeReads without its
+// noGradOperands.
+func gradReads(node *graph.Node) []string {
+	skip := noGradOperands[node.OpType]
+	if skip == nil || node.Domain != "" {
+		return nodeReads(node)
+	}
+	var out []string
+	for i, in := range nodeReads(node) {
+		if !slices.Contains(skip, i) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 // upstream returns s and the nodes that feed it through anything but shape
 // arithmetic.
 func (b *builder) upstream(s int) map[int]bool {
 	g := b.g
 	up := map[int]bool{s: true}
 	want := map[string]bool{}
-	for _, in := range nodeReads(g.Nodes[s]) {
+	for _, in := range nodeReads(g.Nodes[s]) { // a roi pooling's boxes too
 		if in != "" {
 			want[in] = true
 		}
@@ -247,7 +280,7 @@ func (b *builder) upstream(s int) map[int]bool {
 			continue
 		}
 		up[i] = true
-		for _, in := range nodeReads(node) {
+		for _, in := range gradReads(node) {
 			if in != "" {
 				want[in] = true
 			}

@@ -253,3 +253,44 @@ func TestNoGradientThroughIndices(t *testing.T) {
 	require.Equal(t, []string{"W2"}, n.NoGradient().Params)
 	require.Equal(t, []string{`ArgMax "am_node"`}, n.NoGradient().Through)
 }
+
+// TestRoiBoxesPassNoGradient: a box head whose boxes only feed RoiAlign (a
+// two-stage detector's proposals) gets no gradient, as in torchvision, whose
+// roi_align returns none for the boxes: its weights are named, RoiAlign is
+// where the gradient stops, and the features under the boxes train.
+func TestRoiBoxesPassNoGradient(t *testing.T) {
+	rng := rand.New(rand.NewSource(17))
+	m := tinyModel{[]int{2, 6, 6}, []*graph.Node{
+		node("Conv", []string{"x", "w1", "b1"}, "f", ints("pads", 1, 1, 1, 1)),
+		node("GlobalAveragePool", []string{"x"}, "p"),
+		node("Flatten", []string{"p"}, "fp"),
+		node("Gemm", []string{"fp", "wb", "bb"}, "box", intAttr("transB", 1)),
+		node("Abs", []string{"box"}, "ab"),
+		node("Add", []string{"ab", "base"}, "rois"),
+		node("Shape", []string{"x"}, "sh"),
+		node("Gather", []string{"sh", "i0"}, "nb"),
+		node("Range", []string{"z", "nb", "one"}, "bi"),
+		node("RoiAlign", []string{"f", "rois", "bi"}, "r", intAttr("output_height", 2), intAttr("output_width", 2)),
+		node("Flatten", []string{"r"}, "y"),
+	}, map[string]*graph.Tensor{"w1": randTensor(rng, 0.5, 3, 2, 3, 3), "b1": randTensor(rng, 0.5, 3),
+		"wb": randTensor(rng, 0.5, 4, 2), "bb": randTensor(rng, 0.5, 4), "base": graph.FromFloat32([]int{4}, []float32{0, 0, 3, 3}),
+		"i0": graph.FromInt64(nil, []int64{0}), "z": graph.FromInt64(nil, []int64{0}), "one": graph.FromInt64(nil, []int64{1})}}.model()
+	n, err := New(m, Config{FloatOnly: true, Threads: 1})
+	require.NoError(t, err)
+	require.NotNil(t, n.NoGradient())
+	require.Equal(t, []string{"bb", "wb"}, n.NoGradient().Params)
+	require.Equal(t, []string{`RoiAlign "r_node"`}, n.NoGradient().Through)
+	before := map[string][]float32{}
+	for _, p := range n.Params() {
+		before[p.Name] = append([]float32(nil), p.W...)
+	}
+	_, err = n.Fit(constData{8, 1}, Options{Batch: 4, LR: 0.1, Seed: 1})
+	require.NoError(t, err)
+	for _, p := range n.Params() {
+		if p.Name == "wb" || p.Name == "bb" {
+			require.Equal(t, before[p.Name], p.W, p.Name)
+		} else {
+			require.NotEqual(t, before[p.Name], p.W, p.Name)
+		}
+	}
+}

@@ -57,6 +57,9 @@ func registerMoreOps() {
 	builders["AffineGrid"] = buildAffineGrid
 	builders["MaxUnpool"] = buildMaxUnpool
 	builders["Col2Im"] = buildCol2Im
+	builders["DeformConv"] = buildDeformConv
+	builders["RoiAlign"] = buildRoi
+	builders["MaxRoiPool"] = buildRoi
 	builders["Mean"] = buildSum
 	builders["CastLike"] = buildCast
 	for op := range zeroGradOps {

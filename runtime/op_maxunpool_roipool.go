@@ -122,21 +122,14 @@ func buildMaxRoiPool(b *BuildContext) (Kernel, error) {
 			if bi < 0 || bi >= nb {
 				return nil, fmt.Errorf("roi %d: batch index %g is outside [0, %d)", r, roi[0], nb)
 			}
-			x1 := int(math.Round(float64(roi[1] * scale)))
-			y1 := int(math.Round(float64(roi[2] * scale)))
-			x2 := int(math.Round(float64(roi[3] * scale)))
-			y2 := int(math.Round(float64(roi[4] * scale)))
-			rh, rw := max(y2-y1+1, 1), max(x2-x1+1, 1)
-			bh, bw := float32(rh)/float32(ph), float32(rw)/float32(pw)
+			bins := MaxRoiPoolBins(roi[1:], scale, ph, pw, h, w)
 			for ch := 0; ch < c; ch++ {
 				plane := xd[(bi*c+ch)*h*w:][:h*w]
 				dst := out[((r*c)+ch)*ph*pw:][:ph*pw]
 				for py := 0; py < ph; py++ {
-					hs := clampInt(int(math.Floor(float64(float32(py)*bh)))+y1, 0, h)
-					he := clampInt(int(math.Ceil(float64(float32(py+1)*bh)))+y1, 0, h)
 					for px := 0; px < pw; px++ {
-						ws := clampInt(int(math.Floor(float64(float32(px)*bw)))+x1, 0, w)
-						we := clampInt(int(math.Ceil(float64(float32(px+1)*bw)))+x1, 0, w)
+						bin := bins[py*pw+px]
+						hs, he, ws, we := bin[0], bin[1], bin[2], bin[3]
 						if he <= hs || we <= ws {
 							dst[py*pw+px] = 0
 							continue
@@ -156,6 +149,30 @@ func buildMaxRoiPool(b *BuildContext) (Kernel, error) {
 		}
 		return []*graph.Tensor{graph.FromFloat32([]int{nr, c, ph, pw}, out)}, nil
 	}), nil
+}
+
+// MaxRoiPoolBins returns the ph·pw bins (row-major) of the roi (x1, y1, x2, y2)
+// on an h × w map as MaxRoiPool pools them: each [row start, row end, column
+// start, column end), empty when an end is not past its start. The training
+// program's gradient reads them (qat).
+func MaxRoiPoolBins(roi []float32, scale float32, ph, pw, h, w int) [][4]int {
+	x1 := int(math.Round(float64(roi[0] * scale)))
+	y1 := int(math.Round(float64(roi[1] * scale)))
+	x2 := int(math.Round(float64(roi[2] * scale)))
+	y2 := int(math.Round(float64(roi[3] * scale)))
+	rh, rw := max(y2-y1+1, 1), max(x2-x1+1, 1)
+	bh, bw := float32(rh)/float32(ph), float32(rw)/float32(pw)
+	out := make([][4]int, ph*pw)
+	for py := 0; py < ph; py++ {
+		hs := clampInt(int(math.Floor(float64(float32(py)*bh)))+y1, 0, h)
+		he := clampInt(int(math.Ceil(float64(float32(py+1)*bh)))+y1, 0, h)
+		for px := 0; px < pw; px++ {
+			ws := clampInt(int(math.Floor(float64(float32(px)*bw)))+x1, 0, w)
+			we := clampInt(int(math.Ceil(float64(float32(px+1)*bw)))+x1, 0, w)
+			out[py*pw+px] = [4]int{hs, he, ws, we}
+		}
+	}
+	return out
 }
 
 func init() {

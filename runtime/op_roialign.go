@@ -48,9 +48,17 @@ type roiAlignKernel struct {
 const roiMaxSamples = 1 << 24
 
 func buildRoiAlign(b *BuildContext) (Kernel, error) {
-	n := b.Node
+	k, err := newRoiAlign(b.Node, b.Opset)
+	if err != nil {
+		return nil, b.Errorf("%v", err)
+	}
+	return k, nil
+}
+
+// newRoiAlign reads a RoiAlign node's attributes.
+func newRoiAlign(n *graph.Node, opset int64) (*roiAlignKernel, error) {
 	defMode := "half_pixel"
-	if b.Opset < 16 {
+	if opset < 16 {
 		defMode = "output_half_pixel"
 	}
 	k := &roiAlignKernel{
@@ -63,9 +71,40 @@ func buildRoiAlign(b *BuildContext) (Kernel, error) {
 		scale:     n.AttrFloat("spatial_scale", 1),
 	}
 	if k.oh < 1 || k.ow < 1 || k.ratio < 0 {
-		return nil, b.Errorf("output %dx%d and sampling_ratio %d must be positive", k.oh, k.ow, k.ratio)
+		return nil, fmt.Errorf("output %dx%d and sampling_ratio %d must be positive", k.oh, k.ow, k.ratio)
 	}
 	return k, nil
+}
+
+// RoiAlignTaps are one roi's bilinear samples as the RoiAlign kernel takes them
+// (ONNX Runtime's pre_calc): Per samples per bin, bins row-major, four corners
+// each (Off: pixel index y·w + x in the map, W: weight); a bin averages its
+// samples' weighted corners over Count (mode avg) or takes the largest weighted
+// corner over its samples (mode max). Per 0: every bin is 0. The training
+// program's gradient reads them (qat).
+type RoiAlignTaps struct {
+	Per   int
+	Count float32
+	Off   []int64
+	W     []float32
+	Max   bool
+}
+
+// RoiAlignGeometry returns the samples of the roi (x1, y1, x2, y2) on an h × w
+// map for RoiAlign node n of a model of the given opset.
+func RoiAlignGeometry(n *graph.Node, opset int64, roi []float32, h, w int) (RoiAlignTaps, error) {
+	k, err := newRoiAlign(n, opset)
+	if err != nil {
+		return RoiAlignTaps{}, err
+	}
+	if len(roi) != 4 {
+		return RoiAlignTaps{}, fmt.Errorf("a roi has 4 coordinates, not %d", len(roi))
+	}
+	var s roiSamples
+	if err := k.geometry(&s, roi, h, w, 1, 0); err != nil {
+		return RoiAlignTaps{}, err
+	}
+	return RoiAlignTaps{Per: s.per, Count: s.count, Off: s.off, W: s.w, Max: k.maxMode}, nil
 }
 
 // roiSamples is one roi's bilinear samples: gh·gw per bin, bins row-major,

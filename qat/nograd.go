@@ -63,7 +63,8 @@ func buildStep(b *builder, node *graph.Node) (built, error) {
 // the trained outputs passes through an operator whose gradient is zero almost
 // everywhere (Through: Round, Floor, Ceil, Sign nodes), that turns values into
 // integers, indices or masks (a Cast to an integer type, ArgMax, a comparison),
-// or that reads them as a roi pooling's boxes (RoiAlign, MaxRoiPool).
+// or that reads them as a roi pooling's boxes (RoiAlign, MaxRoiPool) or a
+// nearest GridSample's grid.
 // They keep their values (and are fake-quantized and written like the others).
 //
 // RaggedOnly are the weights that compute nothing but outputs whose length is set
@@ -78,7 +79,7 @@ type NoGradient struct {
 func (e *NoGradient) String() string {
 	var parts []string
 	if len(e.Params) > 0 {
-		parts = append(parts, fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none, a roi pooling's boxes take none); they keep their values",
+		parts = append(parts, fmt.Sprintf("%d parameters (%s) get no gradient: every path from them to the outputs passes through %s, which pass none back (a step function's gradient is zero almost everywhere, an integer or index has none, nor do a roi pooling's boxes or a nearest sampling's grid); they keep their values",
 			len(e.Params), abbreviate(e.Params, 4), abbreviate(e.Through, 4)))
 	}
 	if len(e.RaggedOnly) > 0 {
@@ -144,11 +145,12 @@ func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error
 		}
 	}
 	for i, node := range g.Nodes {
-		if reached[i] && node.Domain == "" {
-			for _, k := range noGradOperands[node.OpType] {
+		if reached[i] {
+			for _, k := range noGradOperands(node) {
 				if k < len(node.Inputs) && b.trained[node.Inputs[k]] {
-					// boxes computed from the network (a detector's proposals):
-					// what computes only them is trained through nothing here
+					// boxes or a nearest grid computed from the network (a
+					// detector's proposals): what computes only them is trained
+					// through nothing here
 					stops = append(stops, i)
 					break
 				}
@@ -235,16 +237,33 @@ func (b *builder) checkGradientPaths(starts []string, raggedOuts []string) error
 	return nil
 }
 
-// noGradOperands are operands that pass no gradient back whatever computes
-// them: the boxes of the roi poolings (torchvision's roi_align and roi_pool
-// return none for them) and RoiAlign's batch indices.
-var noGradOperands = map[string][]int{"RoiAlign": {1, 2}, "MaxRoiPool": {1}}
+// noGradOperands are the operands of node that pass no gradient back whatever
+// computes them: the boxes of the roi poolings (torchvision's roi_align and
+// roi_pool return none for them) and RoiAlign's batch indices, and the grid of
+// a nearest GridSample (PyTorch's grid_sampler returns zeros for it: a
+// nearest pick is a step in the location).
+func noGradOperands(node *graph.Node) []int {
+	if node.Domain != "" {
+		return nil
+	}
+	switch node.OpType {
+	case "RoiAlign":
+		return []int{1, 2}
+	case "MaxRoiPool":
+		return []int{1}
+	case "GridSample":
+		if node.AttrString("mode", "bilinear") == "nearest" {
+			return []int{1}
+		}
+	}
+	return nil
+}
 
 // gradReads is what node reads that a gradient can reach: nodeReads without its
 // noGradOperands.
 func gradReads(node *graph.Node) []string {
-	skip := noGradOperands[node.OpType]
-	if skip == nil || node.Domain != "" {
+	skip := noGradOperands(node)
+	if skip == nil {
 		return nodeReads(node)
 	}
 	var out []string

@@ -3,6 +3,7 @@ package qat
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/warboy-sim/warboy/graph"
 	"github.com/warboy-sim/warboy/kernels"
@@ -90,27 +91,15 @@ func (o *deformConvOp) geom(n *Net) error {
 	o.d = deformGeom{h: x[2], w: x[3], oh: g.Out[0], ow: g.Out[1], kh: ws[2], kw: ws[3],
 		sy: g.Strides[0], sx: g.Strides[1], py: g.PadBegin(0), px: g.PadBegin(1), dy: g.Dilations[0], dx: g.Dilations[1]}
 	taps := o.d.kh * o.d.kw
-	if want := []int{x[0], o.og * 2 * taps, o.d.oh, o.d.ow}; !equalInts(n.vals[o.off].shape, want) {
+	if want := []int{x[0], o.og * 2 * taps, o.d.oh, o.d.ow}; !slices.Equal(n.vals[o.off].shape, want) {
 		return fmt.Errorf("offset has shape %v, expected %v", n.vals[o.off].shape, want)
 	}
 	if o.mask >= 0 {
-		if want := []int{x[0], o.og * taps, o.d.oh, o.d.ow}; !equalInts(n.vals[o.mask].shape, want) {
+		if want := []int{x[0], o.og * taps, o.d.oh, o.d.ow}; !slices.Equal(n.vals[o.mask].shape, want) {
 			return fmt.Errorf("mask has shape %v, expected %v", n.vals[o.mask].shape, want)
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // point is the sample point of tap t at output position q for offset group g

@@ -15,8 +15,11 @@ import (
 // bilinear mode, the derivative of the weights: along x, wy0·(X12 − X11) +
 // wy1·(X22 − X21), times the denormalisation's scale (W/2, or (W−1)/2 with
 // align_corners), zero where border padding clamped the location. Nearest mode
-// has no gradient along the grid, so its grid must carry none (computed or
-// constant: a fixed sampling); bicubic is refused. With reflection padding the
+// has no gradient along the grid (PyTorch's grid_sampler returns zeros for it):
+// a grid the network computes passes none back (noGradOperands). Bicubic: X's
+// gradient the 16 taps' weights times dY, the grid's the cubic weights' slopes
+// (runtime.GridTaps.DWx, DWy; PyTorch's get_cubic_coefficients_grad) times the
+// taps, as bilinear's. With reflection padding the
 // grid's gradient is turned back where the location was mirrored an odd number of
 // times (runtime.GridTaps.SlopeX, SlopeY).
 type gridSampleOp struct {
@@ -36,11 +39,14 @@ type gridSampleOp struct {
 func buildGridSample(b *builder, node *graph.Node) (built, error) {
 	o := &gridSampleOp{node: node.Label(), mode: node.AttrString("mode", "bilinear"), pad: node.AttrString("padding_mode", "zeros"),
 		align: node.AttrInt("align_corners", 0) != 0, grid: -1}
-	if o.mode == "linear" {
+	switch o.mode {
+	case "linear":
 		o.mode = "bilinear"
+	case "cubic":
+		o.mode = "bicubic"
 	}
-	if o.mode != "bilinear" && o.mode != "nearest" {
-		return built{}, fmt.Errorf("%w: GridSample mode %q (bilinear and nearest are trained)", ErrNoGradient, o.mode)
+	if o.mode != "bilinear" && o.mode != "nearest" && o.mode != "bicubic" {
+		return built{}, fmt.Errorf("%w: GridSample mode %q (bilinear, nearest and bicubic are trained)", ErrNoGradient, o.mode)
 	}
 	if o.pad != "zeros" && o.pad != "border" && o.pad != "reflection" {
 		return built{}, fmt.Errorf("%w: GridSample padding_mode %q (zeros, border and reflection are trained)", ErrNoGradient, o.pad)
@@ -52,9 +58,6 @@ func buildGridSample(b *builder, node *graph.Node) (built, error) {
 	if in, ok := b.noGradInput(node.Input(1)); ok {
 		o.gridIn = in
 	} else {
-		if o.mode == "nearest" {
-			return built{}, fmt.Errorf("%w: GridSample mode nearest of a grid %q computed from data (no gradient along the grid)", ErrNoGradient, node.Input(1))
-		}
 		if o.grid, err = b.input(node, node.Input(1)); err != nil {
 			return built{}, err
 		}
@@ -124,8 +127,15 @@ func applyTaps(t *runtime.GridTaps, plane []float32) float32 {
 		}
 		return 0
 	}
-	if t.Size == 1 {
+	switch t.Size {
+	case 1:
 		return px(0)
+	case 4:
+		var v [4]float32
+		for r := range 4 {
+			v[r] = t.Wx[0]*px(4*r) + t.Wx[1]*px(4*r+1) + t.Wx[2]*px(4*r+2) + t.Wx[3]*px(4*r+3)
+		}
+		return t.Wy[0]*v[0] + t.Wy[1]*v[1] + t.Wy[2]*v[2] + t.Wy[3]*v[3]
 	}
 	top := t.Wx[0]*px(0) + t.Wx[1]*px(1)
 	bot := t.Wx[0]*px(2) + t.Wx[1]*px(3)
@@ -168,6 +178,20 @@ func (o *gridSampleOp) backward(n *Net) {
 					}
 					continue
 				}
+				if t.Size == 4 { // bicubic: 16 taps, the cubic weights' slopes along the grid
+					for k, j := range t.Idx {
+						if j < 0 {
+							continue
+						}
+						r, c := k/4, k%4
+						if dplane != nil {
+							dplane[j] += g * t.Wy[r] * t.Wx[c]
+						}
+						gx += g * plane[j] * t.Wy[r] * t.DWx[c]
+						gy += g * plane[j] * t.DWy[r] * t.Wx[c]
+					}
+					continue
+				}
 				w := [4]float32{t.Wy[0] * t.Wx[0], t.Wy[0] * t.Wx[1], t.Wy[1] * t.Wx[0], t.Wy[1] * t.Wx[1]}
 				var v [4]float32
 				for k := range 4 {
@@ -181,7 +205,7 @@ func (o *gridSampleOp) backward(n *Net) {
 				gx += g * (t.Wy[0]*(v[1]-v[0]) + t.Wy[1]*(v[3]-v[2]))
 				gy += g * ((t.Wx[0]*v[2] + t.Wx[1]*v[3]) - (t.Wx[0]*v[0] + t.Wx[1]*v[1]))
 			}
-			if dg == nil || t.Size != 2 {
+			if dg == nil || t.Size == 1 {
 				continue
 			}
 			if !t.ClampX {

@@ -35,8 +35,9 @@ func gridModel(attrs []*graph.Attr, constGrid bool) *graph.Model {
 // gradients (of X and of a grid computed from the data) against finite
 // differences, bilinear with zeros and border padding, with and without
 // align_corners, and nearest at a constant grid; nearest at a grid computed from
-// the data, bicubic and an unknown padding are refused naming the node (reflection:
-// TestGridSampleGridGradient).
+// the data passes the grid no gradient (the weights computing only it are named);
+// bicubic trains X and the grid (the cubic weights' slopes); an unknown padding
+// is refused naming the node (reflection: TestGridSampleGridGradient).
 func TestGridSampleGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -47,6 +48,10 @@ func TestGridSampleGradients(t *testing.T) {
 		{"bilinear border align_corners", []*graph.Attr{strAttr("padding_mode", "border"), intAttr("align_corners", 1)}, false},
 		{"bilinear zeros align_corners", []*graph.Attr{intAttr("align_corners", 1)}, false},
 		{"nearest at a constant grid", []*graph.Attr{strAttr("mode", "nearest")}, true},
+		{"bicubic at a constant grid, border", []*graph.Attr{strAttr("mode", "bicubic"), strAttr("padding_mode", "border")}, true},
+		{"bicubic zeros", []*graph.Attr{strAttr("mode", "bicubic")}, false},
+		{"bicubic border", []*graph.Attr{strAttr("mode", "bicubic"), strAttr("padding_mode", "border")}, false},
+		{"cubic (opset 20's name) align_corners", []*graph.Attr{strAttr("mode", "cubic"), intAttr("align_corners", 1)}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := gridModel(tc.attrs, tc.const_)
@@ -62,15 +67,32 @@ func TestGridSampleGradients(t *testing.T) {
 			checkForwardMatchesRuntime(t, m, n, 2)
 		})
 	}
+	// nearest at a grid computed from the data: no gradient along the grid (as
+	// PyTorch's grid_sampler), so a weight that computes only the grid gets none
+	// and is named, GridSample where it stops
+	nearest := gridModel([]*graph.Attr{strAttr("mode", "nearest")}, false)
+	for _, nd := range nearest.Graph.Nodes {
+		if nd.OpType == "Tanh" {
+			nd.Inputs[0] = "stw"
+		}
+	}
+	nearest.Graph.Nodes = append([]*graph.Node{node("MatMul", []string{"st2", "wg"}, "stw")}, nearest.Graph.Nodes...)
+	nearest.Graph.Initializers["wg"] = graph.FromFloat32([]int{2, 2}, []float32{0.9, 0.2, -0.1, 1.1})
+	require.NoError(t, nearest.Graph.TopoSort())
+	nearest = weightFirst(nearest, 5) // a weight on X's path too
+	n, err := New(nearest, Config{FloatOnly: true})
+	require.NoError(t, err)
+	require.NotNil(t, n.NoGradient())
+	require.Equal(t, []string{"wg"}, n.NoGradient().Params)
+	require.Equal(t, []string{`GridSample "g_node"`}, n.NoGradient().Through)
+	checkForwardMatchesRuntime(t, nearest, n, 3)
 	for _, tc := range []struct {
 		attrs []*graph.Attr
 		want  string
 	}{
-		{[]*graph.Attr{strAttr("mode", "nearest")}, "mode nearest of a grid"},
-		{[]*graph.Attr{strAttr("mode", "bicubic")}, `mode "bicubic"`},
+		{[]*graph.Attr{strAttr("padding_mode", "wrap")}, `padding_mode "wrap"`},
 	} {
 		_, err := New(weightFirst(gridModel(tc.attrs, false), 5), Config{FloatOnly: true})
-		require.ErrorIs(t, err, ErrNoGradient)
 		require.ErrorContains(t, err, "g_node")
 		require.ErrorContains(t, err, tc.want)
 	}

@@ -105,6 +105,7 @@ type gsTaps struct {
 	size   int // 1, 2 or 4
 	idx    [16]int
 	wx, wy [4]float32
+	tx, ty float32 // bicubic: the location's fractions, the weights' argument
 }
 
 func (t *gsTaps) pixel(plane []float32, i int) float32 {
@@ -195,8 +196,9 @@ func (k *gridSampleKernel) taps(t *gsTaps, nx, ny float32, H, W int) {
 				t.idx[4*r+c] = at(y0+r, x0+c)
 			}
 		}
-		t.wx = gsCubicCoeffs(x - float32(x0) - 1)
-		t.wy = gsCubicCoeffs(y - float32(y0) - 1)
+		t.tx, t.ty = x-float32(x0)-1, y-float32(y0)-1
+		t.wx = gsCubicCoeffs(t.tx)
+		t.wy = gsCubicCoeffs(t.ty)
 	}
 }
 
@@ -248,6 +250,19 @@ func gsCubicCoeffs(t float32) [4]float32 {
 		((a+2)*t-(a+3))*t*t + 1,
 		((a+2)*(1-t)-(a+3))*(1-t)*(1-t) + 1,
 		((a*(2-t)-5*a)*(2-t)+8*a)*(2-t) - 4*a,
+	}
+}
+
+// gsCubicSlopes are the derivatives of gsCubicCoeffs(t) with respect to t, for
+// t in [0, 1) (the location's fraction, whose derivative along the location is 1).
+func gsCubicSlopes(t float32) [4]float32 {
+	const a = float32(-0.75)
+	u, v, s := t+1, 1-t, 2-t
+	return [4]float32{
+		(3*a*u-10*a)*u + 8*a,
+		(3*(a+2)*t - 2*(a+3)) * t,
+		-(3*(a+2)*v - 2*(a+3)) * v,
+		-((3*a*s-10*a)*s + 8*a),
 	}
 }
 
@@ -344,6 +359,9 @@ type GridTaps struct {
 	Idx            [16]int
 	Wx, Wy         [4]float32
 	ClampX, ClampY bool
+	// DWx, DWy: bicubic only, the derivatives of Wx and Wy with respect to the
+	// location (the grid's gradient, as PyTorch's get_cubic_coefficients_grad).
+	DWx, DWy [4]float32
 	// SlopeX, SlopeY: the derivative of the location the taps sample at with
 	// respect to the denormalised grid coordinate: 1, or with reflection padding
 	// -1 where an odd number of mirrors turned it back (0 on a plane of one
@@ -366,6 +384,9 @@ func GridSampleTaps(mode, padding string, align bool, nx, ny float32, H, W int) 
 	var t gsTaps
 	k.taps(&t, nx, ny, H, W)
 	g := GridTaps{Size: t.size, Idx: t.idx, Wx: t.wx, Wy: t.wy}
+	if t.size == 4 {
+		g.DWx, g.DWy = gsCubicSlopes(t.tx), gsCubicSlopes(t.ty)
+	}
 	if padding == "border" && mode != "bicubic" {
 		x, y := gsDenormalize(nx, W, align), gsDenormalize(ny, H, align)
 		g.ClampX, g.ClampY = x < 0 || x > float32(W-1), y < 0 || y > float32(H-1)

@@ -78,6 +78,9 @@ func convGeomOf(node *graph.Node, w []int) (convGeom, error) {
 }
 
 func buildConv(b *builder, node *graph.Node) (built, error) {
+	if _, computed := b.cur[node.Input(1)]; computed && b.g.Initializers[node.Input(1)] == nil {
+		return buildConvDyn(b, node)
+	}
 	in, w, bias, err := b.convOperands(node)
 	if err != nil {
 		return built{}, err

@@ -42,10 +42,12 @@ func staticBatch(m *graph.Model) (int, *graph.Value) {
 }
 
 // runBatches returns the batch size and the number of samples a loop over n samples
-// of m uses: want (or def when want <= 0) for a model with a symbolic batch; the
-// model's own batch for a model with a static one, with n rounded down to a multiple
-// of it (dropped reports how many samples that leaves out).
-func runBatches(m *graph.Model, want, def, n int) (bs, used, dropped int, err error) {
+// of data for m uses: want (or def when want <= 0) for a model with a symbolic batch;
+// the model's own batch for a model with a static one, with n rounded down to a
+// multiple of it (dropped reports how many samples that leaves out). Samples that
+// are each the model's whole batch already (a data set of whole inputs: the first
+// sample's leading size is the static batch) run one at a time, none left out.
+func runBatches(m *graph.Model, data Batches, want, def, n int) (bs, used, dropped int, err error) {
 	bs = want
 	if bs <= 0 {
 		bs = def
@@ -54,10 +56,27 @@ func runBatches(m *graph.Model, want, def, n int) (bs, used, dropped int, err er
 	if sb <= 0 {
 		return bs, n, 0, nil
 	}
+	if sb > 1 && n > 0 && wholeBatches(data, in.Name, sb) {
+		return 1, n, 0, nil
+	}
 	if n < sb {
 		return 0, 0, 0, fmt.Errorf("the model has a static batch of %d (input %q is %s) but there are only %d samples",
 			sb, in.Name, in.Shape, n)
 	}
 	used = n - n%sb
 	return sb, used, n - used, nil
+}
+
+// wholeBatches reports whether data's first sample of input name already has
+// the model's static batch sb as its leading size.
+func wholeBatches(data Batches, name string, sb int) bool {
+	if data == nil || data.Len() == 0 {
+		return false
+	}
+	b, err := data.Batch(0, 1)
+	if err != nil {
+		return false
+	}
+	t := b[name]
+	return t != nil && len(t.Shape) > 0 && t.Shape[0] == sb
 }

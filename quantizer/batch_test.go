@@ -69,3 +69,26 @@ func TestCalibrateStaticBatch(t *testing.T) {
 	_, err = Calibrate(fixBatch(smallCNN(rng), 8), MinMaxAsym, sliceBatches{xs}, CalibOptions{})
 	assert.ErrorContains(t, err, `static batch of 8 (input "x" is [8,2,6,6]) but there are only 7 samples`)
 }
+
+// TestStaticBatchWholeSamples: samples that are each the model's whole batch
+// (a data set of whole inputs [4, ...] for a model fixed at batch 4) are
+// calibrated and evaluated one at a time, none left out, however few.
+func TestStaticBatchWholeSamples(t *testing.T) {
+	rng := rand.New(rand.NewSource(21))
+	m := fixBatch(smallCNN(rng), 4)
+	xs := []*graph.Tensor{randTensor(rng, []int{4, 2, 6, 6}, 1), randTensor(rng, []int{4, 2, 6, 6}, 1), randTensor(rng, []int{4, 2, 6, 6}, 1)}
+	bs, used, dropped, err := runBatches(m, sliceBatches{xs}, 100, 100, 3)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 3, 0}, []int{bs, used, dropped})
+	c, err := Calibrate(m, MinMaxAsym, sliceBatches{xs}, CalibOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 12, c.Samples(), "every row of the three")
+	// rows of one are batched at the model's size, the rest left out
+	var rows []*graph.Tensor
+	for range 6 {
+		rows = append(rows, randTensor(rng, []int{1, 2, 6, 6}, 1))
+	}
+	bs, used, dropped, err = runBatches(m, sliceBatches{rows}, 100, 100, 6)
+	require.NoError(t, err)
+	assert.Equal(t, []int{4, 4, 2}, []int{bs, used, dropped})
+}

@@ -22,7 +22,7 @@ func Calibrate(m *graph.Model, method Method, data Batches, opts CalibOptions) (
 	if data == nil || data.Len() == 0 {
 		return nil, ErrNoData
 	}
-	bs, n, dropped, err := runBatches(m, opts.BatchSize, DefaultCalibBatch, data.Len())
+	bs, n, dropped, err := runBatches(m, data, opts.BatchSize, DefaultCalibBatch, data.Len())
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}

@@ -200,7 +200,7 @@ func Compare(floatModel, int8Model *graph.Model, data Batches, n int, opts Compa
 		return nil, errors.New("compare: no data")
 	}
 	// A model with a static batch runs only batches of that size.
-	bs, n, _, err := runBatches(floatModel, opts.BatchSize, 100, n)
+	bs, n, _, err := runBatches(floatModel, data, opts.BatchSize, 100, n)
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}

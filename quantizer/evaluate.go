@@ -100,7 +100,7 @@ func NewEvaluator(floatModel *graph.Model, data Batches, opts EvalOptions) (*Eva
 	}
 	// A model with a static batch runs only batches of that size (n is cut to a
 	// multiple of it).
-	bs, n, _, err := runBatches(floatModel, opts.BatchSize, 100, n)
+	bs, n, _, err := runBatches(floatModel, data, opts.BatchSize, 100, n)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}

@@ -346,7 +346,7 @@ func qatCmd(args []string, stdout, stderr io.Writer) error {
 	// its evaluators keep: each set of images is cut to what scoredBudget allows.
 	lim := &scoreLimit{max: math.MaxInt, warn: warn}
 	if rank.vsFloat {
-		if lim.per, err = outputFloats(m, ds, *threads); err != nil {
+		if lim.per, err = outputFloats(m, ds, sample.whole, *threads); err != nil {
 			return err
 		}
 		lim.max = scoredCap(lim.per, scoredBudget)

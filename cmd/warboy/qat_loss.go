@@ -235,13 +235,17 @@ func (l *scoreLimit) cut(n int) int {
 
 // outputFloats is the number of float output values the model computes for one
 // sample of ds (its trained outputs; the first sample, run on the float runtime).
-func outputFloats(m *graph.Model, ds *dataset.Set, threads int) (int, error) {
+func outputFloats(m *graph.Model, ds *dataset.Set, whole bool, threads int) (int, error) {
 	s, err := runtime.NewSession(m, runtime.WithMode(runtime.ModeFloat), runtime.WithThreads(threads))
 	if err != nil {
 		return 0, err
 	}
-	// a model that fixes its batch runs that many samples (or all there are)
-	b := max(1, min(quantizer.StaticBatch(m), ds.Len()))
+	// a model that fixes its batch runs that many samples (or all there are);
+	// a whole-input sample is the model's whole batch
+	b := 1
+	if !whole {
+		b = max(1, min(quantizer.StaticBatch(m), ds.Len()))
+	}
 	in, err := ds.Batch(0, b)
 	if err != nil {
 		return 0, err

@@ -211,7 +211,7 @@ func TestScoreLimit(t *testing.T) {
 	require.NoError(t, err)
 	ds, err := openData(filepath.Join(exportedDir, "images"), "", "resize=64,64", m, nil, 0)
 	require.NoError(t, err)
-	n, err := outputFloats(m, ds, 1)
+	n, err := outputFloats(m, ds, false, 1)
 	require.NoError(t, err)
 	assert.Equal(t, 3*8*8*9, n, "pred [1,3,8,8,9] at 64x64")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -130,4 +131,26 @@ func TestQATFixedBatch(t *testing.T) {
 	q, err := graph.Load(out)
 	require.NoError(t, err)
 	assert.Equal(t, 5, q.Graph.Inputs[0].Shape[0].Size)
+
+	// each sample the model's whole batch (files of [1, 5, 1, 28, 28]): one at a
+	// time, and the float model's output size read on one of them
+	train, err := dataset.Load(testData, "train")
+	require.NoError(t, err)
+	whole := t.TempDir()
+	for i := range 6 {
+		x := *train.Batch(5*i, 5)
+		x.Shape = append([]int{1}, x.Shape...)
+		writeNPZ(t, filepath.Join(whole, fmt.Sprintf("s%d.npz", i)), dataset.NamedTensor{Name: "input", Tensor: &x})
+	}
+	code, stdout, stderr = runCLI("qat", model, "--data", whole, "--batch", "2", "--calib-n", "2", "--threads", "1", "-o", out, "--json")
+	require.Equal(t, 0, code, stderr)
+	rep2 := struct {
+		Micro int    `json:"micro_batch"`
+		Note  string `json:"micro_batch_note"`
+		Loss  string `json:"loss"`
+	}{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep2))
+	assert.Equal(t, 1, rep2.Micro)
+	assert.Contains(t, rep2.Note, "each training sample is every input whole")
+	assert.Equal(t, "outputs", rep2.Loss)
 }

@@ -135,6 +135,8 @@ func DequantizeQDQ(m *graph.Model) (*graph.Model, Ranges, error) {
 		case reason != "":
 		case n.OpType == "DequantizeLinear" && len(n.Inputs) > 0 && isGraphInput(g, n.Inputs[0]):
 			reason = fmt.Sprintf("it reads the %s graph input %q (a model edited for raw integer input): give the model with a float32 input", inputDType(g, n.Inputs[0]), n.Inputs[0])
+		case n.OpType == "DequantizeLinear" && len(n.Inputs) > 0 && g.Initializers[n.Inputs[0]] != nil:
+			reason = fmt.Sprintf("its constant %q has %d values, over the %d the optimizer turns into float32 here", n.Inputs[0], g.Initializers[n.Inputs[0]].Len(), optimize.MaxFoldElements)
 		case n.OpType == "DequantizeLinear":
 			reason = "its input is neither a constant nor the output of a QuantizeLinear"
 		default:

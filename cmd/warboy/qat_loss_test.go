@@ -223,20 +223,7 @@ func TestScoreLimit(t *testing.T) {
 // the remedy, and nothing is written; --batch 1 trains it too.
 func TestQATBatchOneModel(t *testing.T) {
 	dir := t.TempDir()
-	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
-	require.NoError(t, err)
-	g := m.Graph
-	g.Inputs[0].Shape[0] = graph.Dim{Size: 1}
-	g.Outputs[0].Shape[0] = graph.Dim{Size: 1}
-	for _, n := range g.Nodes {
-		if n.OpType == "Flatten" {
-			n.OpType, n.Attrs = "Reshape", map[string]*graph.Attr{}
-			n.Inputs = append(n.Inputs, "batch_one_shape")
-		}
-	}
-	g.Initializers["batch_one_shape"] = graph.FromInt64([]int{2}, []int64{1, 784})
-	model := filepath.Join(dir, "b1.onnx")
-	require.NoError(t, m.Save(model))
+	model := fixedBatchMLP(t, dir, 1, []int64{1, 784})
 	out := filepath.Join(dir, "q.onnx")
 	base := []string{"qat", model, "--data", testData, "-n", "64", "--calib-n", "16", "--eval-n", "100", "--lr", "0.01", "-o", out}
 

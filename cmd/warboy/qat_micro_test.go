@@ -85,21 +85,8 @@ func wholeSamples(t *testing.T, src string) string {
 // model cannot run is refused before any work, nothing written. The written
 // model keeps the batch of 5.
 func TestQATFixedBatch(t *testing.T) {
-	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
-	require.NoError(t, err)
-	g := m.Graph
-	g.Inputs[0].Shape[0] = graph.Dim{Size: 5}
-	g.Outputs[0].Shape[0] = graph.Dim{Size: 5}
-	for _, n := range g.Nodes {
-		if n.OpType == "Flatten" {
-			n.OpType, n.Attrs = "Reshape", map[string]*graph.Attr{}
-			n.Inputs = append(n.Inputs, "batch5_shape")
-			g.Initializers["batch5_shape"] = graph.FromInt64([]int{2}, []int64{5, -1})
-		}
-	}
 	dir := t.TempDir()
-	model := filepath.Join(dir, "mlp_b5.onnx")
-	require.NoError(t, m.Save(model))
+	model := fixedBatchMLP(t, dir, 5, []int64{5, -1})
 	out := filepath.Join(dir, "q.onnx")
 	args := []string{"qat", model, "--data", testData, "--n", "62", "--calib-n", "10", "--eval-n", "23", "--threads", "1", "--lr", "0.01", "-o", out}
 
@@ -153,4 +140,26 @@ func TestQATFixedBatch(t *testing.T) {
 	assert.Equal(t, 1, rep2.Micro)
 	assert.Contains(t, rep2.Note, "each training sample is every input whole")
 	assert.Equal(t, "outputs", rep2.Loss)
+}
+
+// fixedBatchMLP writes into dir the bundled MLP as torch.onnx exports it traced
+// at batch b without dynamic_axes: input and output declare b, the Flatten is a
+// Reshape to shape. It returns the file.
+func fixedBatchMLP(t *testing.T, dir string, b int, shape []int64) string {
+	t.Helper()
+	m, err := graph.Load(filepath.Join(testModels, "fmnist_mlp.onnx"))
+	require.NoError(t, err)
+	g := m.Graph
+	g.Inputs[0].Shape[0] = graph.Dim{Size: b}
+	g.Outputs[0].Shape[0] = graph.Dim{Size: b}
+	for _, n := range g.Nodes {
+		if n.OpType == "Flatten" {
+			n.OpType, n.Attrs = "Reshape", map[string]*graph.Attr{}
+			n.Inputs = append(n.Inputs, "fixed_batch_shape")
+		}
+	}
+	g.Initializers["fixed_batch_shape"] = graph.FromInt64([]int{len(shape)}, shape)
+	model := filepath.Join(dir, fmt.Sprintf("mlp_b%d.onnx", b))
+	require.NoError(t, m.Save(model))
+	return model
 }
